@@ -1,0 +1,56 @@
+/*
+ * jark/err.h — the one project-wide error enum, and diagnostics.
+ *
+ * Every jark function that can fail returns a jk_err. JK_OK is 0; each layer
+ * owns a band of negative values so that a code names the layer that raised it.
+ * A guest program that panics, faults or runs out of gas is NOT an error: that
+ * is reported as an exit status (see jk_pvm_exit in pvm.h).
+ *
+ * Decoders of untrusted bytes also take an optional jk_diag, into which they
+ * write a one-line human-readable reason (what was wrong and where) on failure.
+ */
+#ifndef JARK_ERR_H
+#define JARK_ERR_H
+
+#include <stddef.h>
+
+typedef enum jk_err {
+    JK_OK = 0,
+
+    /* base: -1 .. -99 */
+    JK_ERR_NOMEM = -1,        /* an allocation failed */
+    JK_ERR_INVALID_ARG = -2,  /* a caller broke a documented precondition */
+    JK_ERR_IO = -3,           /* a file could not be read or written */
+    JK_ERR_PARSE = -4,        /* a text or JSON input is malformed */
+
+    /* crypto: -100 .. -199 */
+    JK_ERR_CRYPTO_INIT = -100,      /* libsodium could not initialise */
+    JK_ERR_CRYPTO_BAD_SIG = -101,   /* a signature does not verify */
+
+    /* pvm: -200 .. -299 */
+    JK_ERR_PVM_BLOB = -200,         /* program blob malformed */
+    JK_ERR_PVM_TOO_LARGE = -201,    /* program exceeds a documented bound */
+    JK_ERR_PVM_MAP = -202,          /* bad memory mapping request */
+    JK_ERR_PVM_NOT_MAPPED = -203,   /* host access to an unmapped page */
+    JK_ERR_PVM_BAD_PC = -204,       /* resume pc is not an instruction start */
+    JK_ERR_PVM_ASM = -205,          /* assembler source is invalid */
+} jk_err;
+
+/* The message for a code; never NULL (unknown codes give "unknown error"). */
+const char *jk_strerror(jk_err err);
+
+/* Every defined code, for tests that check jk_strerror covers them all. */
+extern const jk_err jk_err_all[];
+extern const size_t jk_err_all_count;
+
+/* A diagnostic line filled by decoders on failure. May be passed as NULL. */
+typedef struct jk_diag {
+    char msg[192];
+} jk_diag;
+
+/* printf-style: write a message into diag (no-op when diag is NULL). Returns err,
+ * so decoders can write `return jk_diag_set(diag, JK_ERR_PVM_BLOB, "...", ...)`. */
+jk_err jk_diag_set(jk_diag *diag, jk_err err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

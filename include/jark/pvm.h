@@ -1,0 +1,274 @@
+/*
+ * jark/pvm.h — the PVM: program blobs, paged memory, and the interpreter.
+ *
+ * The 64-bit PVM of the JAM Graypaper, Appendix A: 13 registers φ0..φ12, a
+ * 32-bit address space in 4 KiB pages (the first 64 KiB never accessible),
+ * halt by a dynamic jump to 0xFFFF0000.
+ *
+ * Life cycle:
+ *   1. jk_pvm_program_load() parses and validates a program blob once and turns
+ *      it into a pre-decoded form (fixed-width instructions, resolved jump
+ *      targets, per-block gas). A program is immutable afterwards and may be
+ *      shared by any number of runs, on any number of threads.
+ *   2. jk_pvm_memory_new() + jk_pvm_memory_map() build the address space.
+ *   3. jk_pvm_run() executes from a jk_pvm_state until an exit: halt, panic,
+ *      page fault, out of gas, or a host call (`ecalli N`). After a host call or
+ *      out-of-gas the embedder may change registers, memory or gas and call
+ *      jk_pvm_run() again with the same state to resume.
+ *
+ * Gas (architecture §4): every instruction costs 1, and a basic block's whole
+ * cost is charged when the block is entered. A block whose cost exceeds the gas
+ * left is not entered: the run exits JK_PVM_OUT_OF_GAS with pc at the block's
+ * first instruction and registers, memory and gas exactly as they were.
+ *
+ * Nothing here knows about caps or the kernel. This layer depends only on
+ * jark/err.h.
+ */
+#ifndef JARK_PVM_H
+#define JARK_PVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jark/err.h"
+
+#define JK_PVM_REGS 13
+#define JK_PVM_PAGE_SIZE 4096u
+#define JK_PVM_PAGE_SHIFT 12
+#define JK_PVM_PAGE_COUNT (1u << 20)          /* pages in the 32-bit space */
+#define JK_PVM_GUARD_SIZE 0x10000u            /* first 64 KiB: never accessible */
+#define JK_PVM_HALT_ADDRESS 0xFFFF0000u       /* djump here halts */
+#define JK_PVM_MAX_SKIP 24                    /* Graypaper's skip bound */
+#define JK_PVM_MAX_CODE_LEN (64u << 20)       /* documented bound on |c| */
+#define JK_PVM_MAX_JUMP_TABLE (1u << 24)      /* documented bound on |j| */
+
+/* ---------------------------------------------------------------------------
+ * Instruction set
+ * ------------------------------------------------------------------------- */
+
+/* Argument formats of Graypaper A.5 (the operands an opcode is followed by). */
+typedef enum jk_pvm_argfmt {
+    JK_PVM_ARGS_NONE,            /* trap, fallthrough */
+    JK_PVM_ARGS_IMM,             /* ecalli */
+    JK_PVM_ARGS_REG_IMM64,       /* load_imm_64 */
+    JK_PVM_ARGS_IMM_IMM,         /* store_imm_* */
+    JK_PVM_ARGS_OFFSET,          /* jump */
+    JK_PVM_ARGS_REG_IMM,         /* jump_ind, load_imm, load_*, store_* */
+    JK_PVM_ARGS_REG_IMM_IMM,     /* store_imm_ind_* */
+    JK_PVM_ARGS_REG_IMM_OFFSET,  /* load_imm_jump, branch_*_imm */
+    JK_PVM_ARGS_REG_REG,         /* move_reg, sbrk, bit counts, extends */
+    JK_PVM_ARGS_REG_REG_IMM,     /* *_ind, *_imm ALU ops */
+    JK_PVM_ARGS_REG_REG_OFFSET,  /* branch_* */
+    JK_PVM_ARGS_REG_REG_IMM_IMM, /* load_imm_jump_ind */
+    JK_PVM_ARGS_REG_REG_REG,     /* three-register ALU ops */
+} jk_pvm_argfmt;
+
+/* Static description of one opcode. Names are the Graypaper's, lower case
+ * (e.g. "add_imm_32", "branch_ge_u"); they are the assembler's mnemonics. */
+typedef struct jk_pvm_opinfo {
+    const char *name;
+    uint8_t opcode;
+    uint8_t format;        /* a jk_pvm_argfmt */
+    bool is_terminator;    /* ends a basic block (Graypaper's set T) */
+} jk_pvm_opinfo;
+
+/* The description of `opcode`, or NULL when the byte is not an instruction
+ * (executing such a byte panics). Static storage; never free it. */
+const jk_pvm_opinfo *jk_pvm_opinfo_get(uint8_t opcode);
+
+/* The description for a mnemonic, or NULL. Static storage. */
+const jk_pvm_opinfo *jk_pvm_opinfo_find(const char *name);
+
+/* ---------------------------------------------------------------------------
+ * Program blobs
+ * ------------------------------------------------------------------------- */
+
+/* A parsed program blob: views into the caller's bytes, valid as long as they
+ * are. Layout (Graypaper A.2): E(|j|) ‖ E1(z) ‖ E(|c|) ‖ E_z(j) ‖ c ‖ k, where E
+ * is the JAM variable-length natural, z the jump-table entry size (0..4), and k
+ * the opcode bitmask, ceil(|c|/8) bytes, bit i (LSB first) marking byte i of c
+ * as the start of an instruction. */
+typedef struct jk_pvm_blob {
+    const uint8_t *code;
+    const uint8_t *bitmask;
+    const uint8_t *jump_table;  /* jump_count entries of jump_entry_size bytes */
+    uint32_t code_len;
+    uint32_t jump_count;
+    uint8_t jump_entry_size;
+} jk_pvm_blob;
+
+/* Parse the container of a program blob (no instruction-level checks).
+ * @param bytes,len  the blob; borrowed, must outlive *out.
+ * @param out        filled on success.
+ * @param diag       optional; gets the reason on failure.
+ * @return JK_OK; JK_ERR_PVM_BLOB when truncated, a length prefix is not a valid
+ *         JAM natural, z > 4, trailing bytes follow the bitmask, or the
+ *         bitmask has bits set past |c|; JK_ERR_PVM_TOO_LARGE past the
+ *         documented bounds. */
+jk_err jk_pvm_blob_parse(const uint8_t *bytes, size_t len, jk_pvm_blob *out,
+                         jk_diag *diag);
+
+/* Entry i of the jump table. Precondition: i < blob->jump_count. */
+uint32_t jk_pvm_blob_jump_entry(const jk_pvm_blob *blob, uint32_t i);
+
+/* True when bit `pc` of the bitmask is set; positions past |c| count as set
+ * (the Graypaper extends k with ones). */
+bool jk_pvm_blob_is_insn_start(const jk_pvm_blob *blob, uint32_t pc);
+
+/* Graypaper skip(i): bytes of operands following the opcode at pc, at most 24. */
+uint32_t jk_pvm_blob_skip(const jk_pvm_blob *blob, uint32_t pc);
+
+/* Encode a JAM variable-length natural (1..9 bytes) into out[9]; returns the
+ * number of bytes written. */
+size_t jk_pvm_encode_natural(uint64_t value, uint8_t out[9]);
+
+/* Decode a JAM natural from bytes[0..len). Returns the bytes consumed, or 0
+ * when truncated. */
+size_t jk_pvm_decode_natural(const uint8_t *bytes, size_t len, uint64_t *value);
+
+/* Decoded operands of one instruction, as the Graypaper defines them. Used by
+ * the disassembler and by tests; the interpreter uses its own compact form. */
+typedef struct jk_pvm_operands {
+    uint8_t opcode;
+    uint8_t format;     /* jk_pvm_argfmt, or JK_PVM_ARGS_NONE for a bad opcode */
+    uint8_t ra, rb, rd; /* register indices, already capped at 12 */
+    uint32_t skip;      /* operand bytes after the opcode */
+    uint64_t imm_x;     /* ν_X (sign-extended), or a branch target for OFFSET */
+    uint64_t imm_y;     /* ν_Y (sign-extended), or a branch target */
+} jk_pvm_operands;
+
+/* Decode the instruction at pc (pc < code_len) into *out. Never fails: bytes
+ * past the end of code read as zero, exactly as the Graypaper says. */
+void jk_pvm_decode_operands(const jk_pvm_blob *blob, uint32_t pc,
+                            jk_pvm_operands *out);
+
+/* ---------------------------------------------------------------------------
+ * Pre-decoded programs
+ * ------------------------------------------------------------------------- */
+
+typedef struct jk_pvm_program jk_pvm_program;
+
+/* Parse, validate and pre-decode a program blob.
+ * @param bytes,len  the blob; copied, so the caller may free it afterwards.
+ * @param out        on success, a new program the caller owns (free with
+ *                   jk_pvm_program_free).
+ * @param diag       optional; the reason on failure.
+ * @return JK_OK, JK_ERR_PVM_BLOB, JK_ERR_PVM_TOO_LARGE or JK_ERR_NOMEM.
+ * A program whose instructions are nonsense still loads: the Graypaper gives
+ * every byte sequence a meaning (a bad opcode panics when executed). */
+jk_err jk_pvm_program_load(const uint8_t *bytes, size_t len,
+                           jk_pvm_program **out, jk_diag *diag);
+
+void jk_pvm_program_free(jk_pvm_program *prog);
+
+/* The parsed blob (views into the program's own copy of the bytes). */
+const jk_pvm_blob *jk_pvm_program_blob(const jk_pvm_program *prog);
+
+/* True when pc starts a basic block (the Graypaper's ϖ): a valid target for
+ * jumps and branches, and the only valid entry point for a fresh run. */
+bool jk_pvm_program_is_block_start(const jk_pvm_program *prog, uint32_t pc);
+
+/* ---------------------------------------------------------------------------
+ * Memory
+ * ------------------------------------------------------------------------- */
+
+typedef enum jk_pvm_access {
+    JK_PVM_ACCESS_NONE = 0,
+    JK_PVM_ACCESS_READ = 1,
+    JK_PVM_ACCESS_WRITE = 3,  /* read and write */
+} jk_pvm_access;
+
+typedef struct jk_pvm_memory jk_pvm_memory;
+
+/* A new, wholly inaccessible address space. The caller owns it. */
+jk_err jk_pvm_memory_new(jk_pvm_memory **out);
+void jk_pvm_memory_free(jk_pvm_memory *mem);
+
+/* Make [addr, addr+len) accessible with `access`, zero-filled where it was not
+ * mapped before (contents of already-mapped pages are kept; their access is
+ * changed). addr and len must be page-aligned, the range inside the 32-bit
+ * space and above the 64 KiB guard; JK_PVM_ACCESS_NONE unmaps.
+ * @return JK_OK, JK_ERR_PVM_MAP (alignment or range) or JK_ERR_NOMEM. */
+jk_err jk_pvm_memory_map(jk_pvm_memory *mem, uint32_t addr, uint32_t len,
+                         jk_pvm_access access);
+
+/* Access of the page holding addr. */
+jk_pvm_access jk_pvm_memory_access_at(const jk_pvm_memory *mem, uint32_t addr);
+
+/* Host-side copies that ignore read-only protection but require every byte to
+ * be mapped (JK_ERR_PVM_NOT_MAPPED otherwise, with nothing copied). The range
+ * must not wrap past 2^32. */
+jk_err jk_pvm_memory_write(jk_pvm_memory *mem, uint32_t addr, const void *src,
+                           size_t len);
+jk_err jk_pvm_memory_read(const jk_pvm_memory *mem, uint32_t addr, void *dst,
+                          size_t len);
+
+/* Configure the heap that `sbrk` grows: the current top (the next byte sbrk
+ * hands out) and the limit it may not pass. Both 0 (the default) disables
+ * sbrk: it then returns 0 and changes nothing. */
+void jk_pvm_memory_set_heap(jk_pvm_memory *mem, uint32_t top, uint32_t limit);
+
+/* ---------------------------------------------------------------------------
+ * Execution
+ * ------------------------------------------------------------------------- */
+
+typedef enum jk_pvm_status {
+    JK_PVM_HALT,        /* dynamic jump to 0xFFFF0000 */
+    JK_PVM_PANIC,       /* trap, bad opcode, invalid jump, access below 64 KiB */
+    JK_PVM_PAGE_FAULT,  /* access to an inaccessible (or read-only) page */
+    JK_PVM_OUT_OF_GAS,  /* next block costs more than the gas left */
+    JK_PVM_HOST_CALL,   /* ecalli: the embedder serves it, then resumes */
+} jk_pvm_status;
+
+/* Machine state. Zero-initialise, then set regs, pc and gas. */
+typedef struct jk_pvm_state {
+    uint64_t regs[JK_PVM_REGS];
+    int64_t gas;
+    uint32_t pc;
+    /* Set by a host-call exit: pc continues a basic block whose gas is already
+     * paid, so the resuming jk_pvm_run() does not charge it again. Clear it if
+     * you move pc elsewhere. */
+    bool block_paid;
+} jk_pvm_state;
+
+typedef struct jk_pvm_exit {
+    jk_pvm_status status;
+    uint32_t fault_address; /* JK_PVM_PAGE_FAULT: page-aligned faulting address */
+    uint64_t host_call;     /* JK_PVM_HOST_CALL: the ecalli immediate ν_X */
+} jk_pvm_exit;
+
+/* Run until an exit. On return, state->pc is:
+ *   halt: the jump that halted;  panic / page fault: the faulting instruction;
+ *   out of gas: the first instruction of the block that could not be paid;
+ *   host call: the instruction after the ecalli (where a resume continues).
+ * A page fault or panic leaves its block charged and the faulting instruction
+ * without effect. `prog` is only read and may be shared across threads; `mem`
+ * and `state` belong to this run.
+ * @return JK_OK whenever the guest ran (whatever its exit status);
+ *         JK_ERR_PVM_BAD_PC when state->pc is not an instruction start (a fresh
+ *         run must start at one; nothing is charged or changed). */
+jk_err jk_pvm_run(const jk_pvm_program *prog, jk_pvm_memory *mem,
+                  jk_pvm_state *state, jk_pvm_exit *out);
+
+/* "halt", "panic", "page-fault", "out-of-gas", "host-call". */
+const char *jk_pvm_status_name(jk_pvm_status status);
+
+/* ---------------------------------------------------------------------------
+ * Assembler and disassembler (text syntax documented in docs/asm.md)
+ * ------------------------------------------------------------------------- */
+
+/* Assemble source text into a program blob.
+ * @param out,out_len  on success a malloc'd blob the caller frees with free().
+ * @param diag         the first error, with its line number.
+ * @return JK_OK, JK_ERR_PVM_ASM or JK_ERR_NOMEM. */
+jk_err jk_pvm_asm(const char *source, size_t source_len, uint8_t **out,
+                  size_t *out_len, jk_diag *diag);
+
+/* Disassemble a blob into text that jk_pvm_asm() turns back into the same
+ * bytes. @param out  a malloc'd NUL-terminated string the caller frees.
+ * @return JK_OK, JK_ERR_PVM_BLOB (with diag) or JK_ERR_NOMEM. */
+jk_err jk_pvm_disasm(const uint8_t *blob, size_t blob_len, char **out,
+                     jk_diag *diag);
+
+#endif

@@ -1,0 +1,44 @@
+/* err.c — messages for the project-wide jk_err codes, and jk_diag. */
+#include "jark/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#define JK_ERR_TABLE(X)                                                        \
+    X(JK_OK, "success")                                                        \
+    X(JK_ERR_NOMEM, "out of memory")                                           \
+    X(JK_ERR_INVALID_ARG, "invalid argument")                                  \
+    X(JK_ERR_IO, "input/output error")                                         \
+    X(JK_ERR_PARSE, "malformed input")                                         \
+    X(JK_ERR_CRYPTO_INIT, "crypto library failed to initialise")               \
+    X(JK_ERR_CRYPTO_BAD_SIG, "signature does not verify")                      \
+    X(JK_ERR_PVM_BLOB, "malformed PVM program blob")                           \
+    X(JK_ERR_PVM_TOO_LARGE, "PVM program exceeds a size bound")                \
+    X(JK_ERR_PVM_MAP, "invalid PVM memory mapping")                            \
+    X(JK_ERR_PVM_NOT_MAPPED, "PVM memory not mapped")                          \
+    X(JK_ERR_PVM_BAD_PC, "pc is not an instruction start")                     \
+    X(JK_ERR_PVM_ASM, "invalid PVM assembly")
+
+#define JK_ERR_CODE(code, msg) code,
+const jk_err jk_err_all[] = {JK_ERR_TABLE(JK_ERR_CODE)};
+const size_t jk_err_all_count = sizeof jk_err_all / sizeof jk_err_all[0];
+
+const char *jk_strerror(jk_err err)
+{
+    switch (err) {
+#define JK_ERR_CASE(code, msg) case code: return msg;
+        JK_ERR_TABLE(JK_ERR_CASE)
+    }
+    return "unknown error";
+}
+
+jk_err jk_diag_set(jk_diag *diag, jk_err err, const char *fmt, ...)
+{
+    if (diag) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(diag->msg, sizeof diag->msg, fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}

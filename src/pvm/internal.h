@@ -1,0 +1,120 @@
+/*
+ * internal.h — what the files of src/pvm share: the pre-decoded program, the
+ * page table, and the inline memory fast paths the interpreter uses.
+ */
+#ifndef JK_PVM_INTERNAL_H
+#define JK_PVM_INTERNAL_H
+
+#include "jark/pvm.h"
+#include "opcodes.h"
+
+#include <string.h>
+
+#define JK_LIKELY(x) __builtin_expect(!!(x), 1)
+#define JK_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define JK_HOST_BIG_ENDIAN 1
+#else
+#define JK_HOST_BIG_ENDIAN 0
+#endif
+
+/* X_n: sign-extend the low 8n bits of v (n in 0..8) to 64 bits. */
+static inline uint64_t jk_pvm_sign_extend(uint64_t v, unsigned n)
+{
+    if (n == 0 || n >= 8)
+        return v;
+    unsigned shift = 64 - 8 * n;
+    return (uint64_t)((int64_t)(v << shift) >> shift);
+}
+
+/* ---- pre-decoded program ---- */
+
+#define JK_PVM_NO_TARGET UINT32_MAX
+
+/* One decoded instruction, 32 bytes. Instructions are stored in pc order, so
+ * the fall-through successor of insns[i] is always insns[i + 1]; the last entry
+ * is the implicit trap at pc = |c| that ends every program. */
+typedef struct jk_pvm_insn {
+    uint8_t opcode;     /* handler index: the opcode byte (bad bytes panic) */
+    uint8_t ra, rb, rd; /* register operands, capped at 12 */
+    uint32_t pc;        /* where the instruction sits in the code */
+    uint32_t target;    /* branch/jump target as an index, or JK_PVM_NO_TARGET
+                           when the target is not a basic-block start */
+    uint32_t cost;      /* gas charged if a basic block is entered here: this
+                           instruction through the block's terminator */
+    uint64_t imm_x, imm_y;
+} jk_pvm_insn;
+
+struct jk_pvm_program {
+    uint8_t *bytes;         /* our own copy of the blob */
+    size_t len;
+    jk_pvm_blob blob;       /* views into bytes */
+    jk_pvm_insn *insns;     /* insn_count entries */
+    uint32_t insn_count;
+    uint32_t *pc_to_index;  /* code_len + 1 entries; JK_PVM_NO_TARGET if none */
+    uint8_t *block_start;   /* per index: 1 if the Graypaper's ϖ holds its pc */
+    uint32_t *jump_targets; /* jump table entries as indices (or NO_TARGET) */
+};
+
+/* ---- memory ----
+ * A flat table of 2^20 page entries. An entry is the address of a 4 KiB-aligned
+ * page buffer with access bits in its low bits, or 0 when the page is not
+ * mapped. One load and one test decide whether an access is allowed. */
+#define JK_PAGE_R ((uintptr_t)1)
+#define JK_PAGE_W ((uintptr_t)2)
+#define JK_PAGE_FLAGS ((uintptr_t)(JK_PVM_PAGE_SIZE - 1))
+
+struct jk_pvm_memory {
+    uintptr_t *pages;   /* JK_PVM_PAGE_COUNT entries, lazily zeroed by calloc */
+    uint32_t heap_top, heap_limit;
+};
+
+static inline uint8_t *jk_pvm_mem_ptr(const jk_pvm_memory *mem, uint32_t addr,
+                                      unsigned n, uintptr_t need)
+{
+    uintptr_t e = mem->pages[addr >> JK_PVM_PAGE_SHIFT];
+    uint32_t off = addr & (JK_PVM_PAGE_SIZE - 1);
+    if (JK_LIKELY((e & need) == need && off <= JK_PVM_PAGE_SIZE - n))
+        return (uint8_t *)(e & ~JK_PAGE_FLAGS) + off;
+    return NULL;
+}
+
+/* Outcome of a guest memory access on the slow path. */
+enum { JK_MEM_OK = 0, JK_MEM_PANIC = 1, JK_MEM_FAULT = 2 };
+
+/* Guest load/store of n bytes (1, 2, 4 or 8) at addr, with the Graypaper's
+ * rules: addresses wrap mod 2^32; any byte below 64 KiB panics; otherwise a
+ * byte in an inaccessible (or, for stores, read-only) page faults at that
+ * page's address. A faulting store writes nothing. */
+int jk_pvm_mem_load_slow(const jk_pvm_memory *mem, uint32_t addr, unsigned n,
+                         uint64_t *value, uint32_t *fault_address);
+int jk_pvm_mem_store_slow(jk_pvm_memory *mem, uint32_t addr, unsigned n,
+                          uint64_t value, uint32_t *fault_address);
+
+/* sbrk: grow the heap by size bytes; returns the old top, or 0 on failure. */
+uint64_t jk_pvm_mem_sbrk(jk_pvm_memory *mem, uint64_t size);
+
+static inline uint64_t jk_pvm_load_le(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+#if JK_HOST_BIG_ENDIAN
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+#else
+    memcpy(&v, p, n);
+#endif
+    return v;
+}
+
+static inline void jk_pvm_store_le(uint8_t *p, uint64_t v, unsigned n)
+{
+#if JK_HOST_BIG_ENDIAN
+    for (unsigned i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+#else
+    memcpy(p, &v, n);
+#endif
+}
+
+#endif
