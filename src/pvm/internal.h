@@ -92,6 +92,17 @@ int jk_pvm_mem_load_slow(const jk_pvm_memory *mem, uint32_t addr, unsigned n,
 int jk_pvm_mem_store_slow(jk_pvm_memory *mem, uint32_t addr, unsigned n,
                           uint64_t value, uint32_t *fault_address);
 
+/* Interpreter back ends; both give identical results (the tests check). */
+typedef enum jk_pvm_backend {
+    JK_PVM_BACKEND_SWITCH = 0, /* portable reference */
+    JK_PVM_BACKEND_GOTO = 1,   /* computed goto (GNU C); the default */
+} jk_pvm_backend;
+
+/* jk_pvm_run with a chosen back end (falls back to the switch where computed
+ * goto is not built). */
+jk_err jk_pvm_run_backend(const jk_pvm_program *prog, jk_pvm_memory *mem,
+                          jk_pvm_state *state, jk_pvm_exit *out, int backend);
+
 /* sbrk: grow the heap by size bytes; returns the old top, or 0 on failure. */
 uint64_t jk_pvm_mem_sbrk(jk_pvm_memory *mem, uint64_t size);
 

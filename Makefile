@@ -1,0 +1,67 @@
+# jark — build, test, benchmark, fuzz.  `make help` lists the targets.
+CC      ?= cc
+ifeq ($(origin CC),default)
+CC      := cc
+endif
+BUILD   ?= build
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
+CPPFLAGS_ALL := -std=c11 -D_DEFAULT_SOURCE -Iinclude $(shell pkg-config --cflags json-c 2>/dev/null)
+LDLIBS  := -lsodium -llmdb $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c) -lm -lpthread
+SHARED  ?= ../shared
+
+LIB_SRC   := $(sort $(wildcard src/*/*.c))
+TOOL_SRC  := $(sort $(wildcard tools/*.c))
+TEST_SRC  := $(sort $(wildcard tests/*.c tests/*/*.c))
+TEST_SRC  := $(filter-out tests/fuzz/%,$(TEST_SRC))
+
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
+TOOL_LIB_OBJ := $(filter-out $(BUILD)/obj/tools/main.o,$(TOOL_OBJ))
+TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
+
+.PHONY: all test check-vectors asan bench bench-peers fuzz clean help
+all: $(BUILD)/libjark.a $(BUILD)/jark
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
+
+$(BUILD)/libjark.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/jark: $(TOOL_OBJ) $(BUILD)/libjark.a
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests: $(TEST_OBJ) $(TOOL_LIB_OBJ) $(BUILD)/libjark.a
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# The unit tests (which include the PVM vectors), then the CLI over the vectors.
+test: $(BUILD)/tests $(BUILD)/jark
+	@$(BUILD)/jark pvm test $(SHARED)/vectors/pvm/programs > $(BUILD)/vectors.log || { cat $(BUILD)/vectors.log; exit 1; }
+	@tail -n 1 $(BUILD)/vectors.log | sed 's/^/pvm vectors (jark pvm test): /'
+	JK_SHARED_DIR=$(SHARED) $(BUILD)/tests
+
+asan:
+	$(MAKE) BUILD=build/asan CC=clang OPT=-O1 \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  LDFLAGS="-fsanitize=address,undefined" test
+
+-include bench/bench.mk
+-include tests/fuzz/fuzz.mk
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@echo "make            build build/libjark.a and build/jark"
+	@echo "make test       unit tests, PVM vectors; ends with 'N passed, N failed'"
+	@echo "make asan       the tests under AddressSanitizer + UBSan (clang)"
+	@echo "make CC=clang   build with clang"
+	@echo "make bench      benchmarks (BENCH lines)"
+	@echo "make bench-peers  jark next to an independent PVM (anan-as)"
+	@echo "make fuzz       run the libFuzzer targets for a fixed time"
+
+-include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,0 +1,18 @@
+/* test_vectors.c — the 201 public PVM vectors, on both interpreter back ends. */
+#include "../test.h"
+#include "../../tools/pvm_vectors.h"
+
+#include <stdlib.h>
+
+static void jk_run_vectors(int backend)
+{
+    char path[512];
+    jk_vector_totals totals = {0, 0};
+    snprintf(path, sizeof path, "%s/vectors/pvm/programs", jk_test_shared_dir());
+    JK_REQUIRE(jk_vectors_run_path(path, backend, stdout, &totals) == 0);
+    JK_CHECK_EQ(totals.failed, 0);
+    JK_CHECK_EQ(totals.passed, 201);
+}
+
+JK_TEST(test_pvm_vectors_switch_backend) { jk_run_vectors(0); }
+JK_TEST(test_pvm_vectors_goto_backend) { jk_run_vectors(1); }

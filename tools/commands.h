@@ -1,0 +1,15 @@
+/* commands.h — the `jark` subcommands; each returns the process exit code. */
+#ifndef JK_TOOLS_COMMANDS_H
+#define JK_TOOLS_COMMANDS_H
+
+#include <stddef.h>
+
+int jk_tool_pvm(int argc, char **argv);     /* jark pvm test|run ... */
+int jk_tool_asm(int argc, char **argv);     /* jark asm FILE.s -o FILE.pvm */
+int jk_tool_disasm(int argc, char **argv);  /* jark disasm FILE.pvm */
+
+/* Read a whole file into a malloc'd buffer (NUL-terminated for text use).
+ * Returns 0 on success; on failure prints "jark: PATH: reason" and returns -1. */
+int jk_tool_read_file(const char *path, unsigned char **out, size_t *out_len);
+
+#endif
