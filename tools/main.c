@@ -1,7 +1,6 @@
 /* main.c — the `jark` command line: dispatches to tools/cmd_*.c. */
 #include "commands.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,42 +14,6 @@ static void jk_usage(FILE *to)
           "  asm FILE.s -o FILE.pvm           assemble PVM assembly (docs/asm.md)\n"
           "  disasm FILE.pvm                  disassemble a program blob\n",
           to);
-}
-
-int jk_tool_read_file(const char *path, unsigned char **out, size_t *out_len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "jark: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    size_t cap = 4096, len = 0;
-    unsigned char *buf = malloc(cap + 1);
-    while (buf) {
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (len < cap)
-            break;
-        unsigned char *bigger = realloc(buf, cap * 2 + 1);
-        if (!bigger) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = bigger;
-        cap *= 2;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (!buf || failed) {
-        fprintf(stderr, "jark: %s: %s\n", path, buf ? "read error" : "out of memory");
-        free(buf);
-        return -1;
-    }
-    buf[len] = 0;
-    *out = buf;
-    *out_len = len;
-    return 0;
 }
 
 int main(int argc, char **argv)

@@ -75,7 +75,9 @@ void jk_crypto_blake2b256(const void *data, size_t len, jk_hash *out);
 
 /* BLAKE2b (unkeyed) with an out_len-byte digest. The output length is a
  * parameter of BLAKE2b, so a 32-byte result here equals jk_crypto_blake2b256
- * but a 64-byte result does not start with it.
+ * but a 64-byte result does not start with it. Digests shorter than 16 bytes
+ * (libsodium's recommended minimum) are allowed but not collision-resistant:
+ * use them only where the protocol says so.
  * @param[in]  data     the bytes to hash; may be NULL when len is 0.
  * @param[in]  len      number of bytes at data.
  * @param[out] out      receives out_len bytes. May not overlap data.
