@@ -14,7 +14,7 @@ SHARED  ?= ../shared
 LIB_SRC   := $(sort $(wildcard src/*/*.c))
 TOOL_SRC  := $(sort $(wildcard tools/*.c))
 TEST_SRC  := $(sort $(wildcard tests/*.c tests/*/*.c))
-TEST_SRC  := $(filter-out tests/fuzz/%,$(TEST_SRC))
+
 
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)

@@ -73,6 +73,10 @@ typedef struct jk_asm_operand {
 bool jk_asm_is_ident_start(char c);
 bool jk_asm_is_ident_char(char c);
 
+/* True when name[0..len) spells a register, r or R followed by digits (any
+ * number, so that r13 is reported as out of range rather than as a label). */
+bool jk_asm_is_register_name(const char *name, size_t len);
+
 /* Parse one operand from text[0..len) (already trimmed, non-empty).
  * On failure writes "line N: ..." into diag and returns JK_ERR_PVM_ASM. */
 jk_err jk_asm_parse_operand(const char *text, size_t len, unsigned line,

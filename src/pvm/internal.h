@@ -67,6 +67,7 @@ struct jk_pvm_program {
 
 struct jk_pvm_memory {
     uintptr_t *pages;   /* JK_PVM_PAGE_COUNT entries, lazily zeroed by calloc */
+    uint32_t page_lo, page_hi; /* every mapped page p has page_lo <= p < page_hi */
     uint32_t heap_top, heap_limit;
 };
 

@@ -23,6 +23,8 @@ jk_err jk_pvm_memory_new(jk_pvm_memory **out)
         free(mem);
         return JK_ERR_NOMEM;
     }
+    mem->page_lo = JK_PVM_PAGE_COUNT;
+    mem->page_hi = 0;
     *out = mem;
     return JK_OK;
 }
@@ -31,7 +33,7 @@ void jk_pvm_memory_free(jk_pvm_memory *mem)
 {
     if (!mem)
         return;
-    for (uint32_t p = JK_PVM_GUARD_SIZE >> JK_PVM_PAGE_SHIFT; p < JK_PVM_PAGE_COUNT; p++)
+    for (uint32_t p = mem->page_lo; p < mem->page_hi; p++)
         if (mem->pages[p])
             free((void *)(mem->pages[p] & ~JK_PAGE_FLAGS));
     free(mem->pages);
@@ -77,6 +79,12 @@ jk_err jk_pvm_memory_map(jk_pvm_memory *mem, uint32_t addr, uint32_t len,
             memset(page, 0, JK_PVM_PAGE_SIZE);
             mem->pages[p] = (uintptr_t)page; /* no flags yet: marks "new" */
         }
+    }
+    if (bits && count) {
+        if (first < mem->page_lo)
+            mem->page_lo = first;
+        if (first + count > mem->page_hi)
+            mem->page_hi = first + count;
     }
     for (uint32_t p = first; p < first + count; p++) {
         uintptr_t e = mem->pages[p];

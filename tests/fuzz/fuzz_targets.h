@@ -1,0 +1,19 @@
+/* fuzz_targets.h — the fuzz targets' entry points. Each is a libFuzzer target
+ * (built by `make fuzz` with clang's -fsanitize=fuzzer) and is also called by
+ * the unit tests on every file of its corpus (tests/fuzz/corpus/<name>/), so
+ * `make test` replays every input that was ever interesting. */
+#ifndef JK_FUZZ_TARGETS_H
+#define JK_FUZZ_TARGETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* PVM: blob decoding, then execution with a small gas limit on both back
+ * ends, which must agree exactly. */
+int jk_fuzz_pvm(const uint8_t *data, size_t size);
+
+/* Assembler on arbitrary text; and disassembly of arbitrary blobs, which must
+ * assemble back to the same bytes. */
+int jk_fuzz_asm(const uint8_t *data, size_t size);
+
+#endif
