@@ -12,7 +12,7 @@ LDLIBS  := -lsodium -llmdb $(shell pkg-config --libs json-c 2>/dev/null || echo 
 SHARED  ?= ../shared
 
 LIB_SRC   := $(sort $(wildcard src/*/*.c))
-TOOL_SRC  := $(sort $(wildcard tools/*.c))
+TOOL_SRC  := $(sort $(wildcard tools/*.c sdk/linker/*.c))
 TEST_SRC  := $(sort $(wildcard tests/*.c tests/*/*.c))
 
 
@@ -49,8 +49,8 @@ asan:
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  LDFLAGS="-fsanitize=address,undefined" test
 
--include bench/bench.mk
--include tests/fuzz/fuzz.mk
+# Per-area makefiles: benchmarks, fuzz targets, long-running checks.
+-include $(sort $(wildcard bench/*.mk tests/*/*.mk))
 
 clean:
 	rm -rf $(BUILD)

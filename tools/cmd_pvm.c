@@ -166,6 +166,8 @@ int jk_tool_pvm(int argc, char **argv)
         return jk_pvm_test(argc - 1, argv + 1);
     if (argc >= 1 && !strcmp(argv[0], "run"))
         return jk_pvm_run_cmd(argc - 1, argv + 1);
-    fprintf(stderr, "usage: jark pvm test PATH... | jark pvm run FILE.pvm [options]\n");
+    if (argc >= 1 && !strcmp(argv[0], "exec"))
+        return jk_tool_pvm_exec(argc - 1, argv + 1);
+    fprintf(stderr, "usage: jark pvm test PATH... | jark pvm run FILE.pvm [options] | jark pvm exec PROGRAM [options]\n");
     return 2;
 }

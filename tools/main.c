@@ -12,7 +12,12 @@ static void jk_usage(FILE *to)
           "  pvm run FILE.pvm [--gas N] [--reg I=V]...\n"
           "                                   run a program blob; print status, pc, registers, gas\n"
           "  asm FILE.s -o FILE.pvm           assemble PVM assembly (docs/asm.md)\n"
-          "  disasm FILE.pvm                  disassemble a program blob\n",
+          "  disasm FILE.pvm                  disassemble a program blob\n"
+          "  cc [-O0|-O2|-Os] FILE.c... -o PROGRAM\n"
+          "                                   compile C with the SDK into a program file (sdk/README.md)\n"
+          "  link ELF -o PROGRAM              translate a linked RV64EM ELF into a program file\n"
+          "  pvm exec PROGRAM [--entry NAME] [--gas N] [--arg N]...\n"
+          "                                   run one entry point of a program file on the bare PVM\n",
           to);
 }
 
@@ -29,6 +34,10 @@ int main(int argc, char **argv)
         return jk_tool_asm(argc - 2, argv + 2);
     if (!strcmp(cmd, "disasm"))
         return jk_tool_disasm(argc - 2, argv + 2);
+    if (!strcmp(cmd, "link"))
+        return jk_tool_link(argc - 2, argv + 2);
+    if (!strcmp(cmd, "cc"))
+        return jk_tool_cc(argc - 2, argv + 2);
     fprintf(stderr, "jark: unknown command '%s'\n", cmd);
     jk_usage(stderr);
     return 2;

@@ -34,6 +34,20 @@ typedef enum jk_err {
     JK_ERR_PVM_NOT_MAPPED = -203,   /* host access to an unmapped page */
     JK_ERR_PVM_BAD_PC = -204,       /* resume pc is not an instruction start */
     JK_ERR_PVM_ASM = -205,          /* assembler source is invalid */
+
+    /* cap: -300 .. -399 */
+    JK_ERR_CAP_KIND = -300,         /* a cap of the wrong kind (or the null cap) */
+    JK_ERR_CAP_RANGE = -301,        /* index, offset or length out of range */
+    JK_ERR_CAP_TOO_LARGE = -302,    /* a value exceeds a documented bound */
+    JK_ERR_CAP_TOO_DEEP = -303,     /* cap nesting deeper than JK_CAP_MAX_DEPTH */
+    JK_ERR_CAP_IMAGE = -304,        /* an Image refused by validation */
+    JK_ERR_CAP_INSTANCE = -305,     /* an Instance invariant does not hold */
+    JK_ERR_CAP_PINNED = -306,       /* a pinned slot collides with other content */
+    JK_ERR_CAP_DECODE = -307,       /* malformed or non-canonical encoding */
+    JK_ERR_CAP_CORRUPT = -308,      /* stored bytes do not hash to their name */
+    JK_ERR_CAP_MISSING = -309,      /* object or head not in the store */
+    JK_ERR_CAP_STORE = -310,        /* the LMDB store failed */
+    JK_ERR_CAP_STORE_FULL = -311,   /* the LMDB map is full */
 } jk_err;
 
 /* The message for a code; never NULL (unknown codes give "unknown error"). */

@@ -271,4 +271,88 @@ jk_err jk_pvm_asm(const char *source, size_t source_len, uint8_t **out,
 jk_err jk_pvm_disasm(const uint8_t *blob, size_t blob_len, char **out,
                      jk_diag *diag);
 
+/* ---------------------------------------------------------------------------
+ * Standard program format (Graypaper A.7) and the jark program file
+ * ------------------------------------------------------------------------- */
+
+#define JK_PVM_ZONE_SIZE 0x10000u    /* Z_Z */
+#define JK_PVM_INPUT_SIZE 0x1000000u /* Z_I: room reserved for arguments */
+#define JK_PVM_MAX_ENDPOINTS 256
+#define JK_PVM_MAX_ENDPOINT_NAME 63
+
+/* A standard program: E3(|o|) ‖ E3(|w|) ‖ E2(z) ‖ E3(s) ‖ o ‖ w ‖ E4(|c|) ‖ c.
+ * Views into the caller's bytes. */
+typedef struct jk_pvm_stdprog {
+    const uint8_t *ro_data;  /* o: read-only data, mapped at 64 KiB */
+    const uint8_t *rw_data;  /* w: read-write data, at 2·Z_Z + Z(|o|) */
+    const uint8_t *code;     /* c: a program blob (jk_pvm_program_load) */
+    uint32_t ro_len, rw_len, code_len;
+    uint32_t heap_pages;     /* z: zeroed pages after w */
+    uint32_t stack_size;     /* s: bytes of stack below 2^32 − 2·Z_Z − Z_I */
+} jk_pvm_stdprog;
+
+/* Parse a standard program (no check of the code blob itself).
+ * @return JK_OK, or JK_ERR_PVM_BLOB (truncated, trailing bytes, or a layout
+ *         that does not fit the 32-bit space), with the reason in diag. */
+jk_err jk_pvm_stdprog_parse(const uint8_t *bytes, size_t len, jk_pvm_stdprog *out,
+                            jk_diag *diag);
+
+/* Encode; *out is malloc'd and owned by the caller.
+ * @return JK_OK, JK_ERR_INVALID_ARG (a field exceeds its encoding), or
+ *         JK_ERR_NOMEM. */
+jk_err jk_pvm_stdprog_encode(const jk_pvm_stdprog *prog, uint8_t **out, size_t *out_len);
+
+/* Addresses of the standard layout for this program. */
+typedef struct jk_pvm_stdlayout {
+    uint32_t ro_base, ro_size;     /* ro_size page-rounded */
+    uint32_t rw_base, rw_size;     /* w plus heap pages, page-rounded */
+    uint32_t stack_base, stack_top;
+    uint32_t args_base;
+} jk_pvm_stdlayout;
+
+void jk_pvm_stdprog_layout(const jk_pvm_stdprog *prog, jk_pvm_stdlayout *out);
+
+/* Graypaper Y(p, a): map and fill `mem` (which must have nothing mapped) and set
+ * the registers: φ0 = the halt address, φ1 = the stack top, φ7 = the argument
+ * address, φ8 = |a|, the rest 0. The heap that `sbrk` grows starts after the
+ * read-write region and stops at the stack.
+ * @return JK_OK, JK_ERR_PVM_MAP (args longer than Z_I), JK_ERR_NOMEM. */
+jk_err jk_pvm_stdprog_init(const jk_pvm_stdprog *prog, const uint8_t *args,
+                           uint32_t args_len, jk_pvm_memory *mem,
+                           uint64_t regs[JK_PVM_REGS]);
+
+/* A jark program file: a standard program plus its named entry points.
+ *   "JKPVM\0" ‖ version u8 (1) ‖ E(n) ‖ n × (E(|name|) ‖ name ‖ E(pc)) ‖
+ *   E(|core|) ‖ core
+ * where core is a standard program, names are 1..63 bytes of [A-Za-z0-9_],
+ * unique, and endpoint i is the i-th listed (docs/program-format.md). */
+typedef struct jk_pvm_endpoint {
+    char name[JK_PVM_MAX_ENDPOINT_NAME + 1];
+    uint32_t pc;
+} jk_pvm_endpoint;
+
+typedef struct jk_pvm_progfile {
+    uint32_t endpoint_count;
+    jk_pvm_endpoint endpoints[JK_PVM_MAX_ENDPOINTS];
+    jk_pvm_stdprog core;      /* views into the parsed bytes */
+    const uint8_t *core_bytes;
+    size_t core_len;
+} jk_pvm_progfile;
+
+/* Parse a program file (borrowing `bytes` for the views in out->core).
+ * @return JK_OK or JK_ERR_PVM_BLOB with the reason. */
+jk_err jk_pvm_progfile_parse(const uint8_t *bytes, size_t len, jk_pvm_progfile *out,
+                             jk_diag *diag);
+
+/* Encode endpoints + an encoded standard program into a program file;
+ * *out is malloc'd and owned by the caller.
+ * @return JK_OK, JK_ERR_INVALID_ARG (bad or duplicate name, too many
+ *         endpoints), JK_ERR_NOMEM. */
+jk_err jk_pvm_progfile_encode(const jk_pvm_endpoint *endpoints, uint32_t count,
+                              const uint8_t *core, size_t core_len, uint8_t **out,
+                              size_t *out_len);
+
+/* Index of the endpoint called `name`, or -1. */
+int jk_pvm_progfile_find(const jk_pvm_progfile *file, const char *name);
+
 #endif

@@ -1,0 +1,142 @@
+/*
+ * jark.h — the SDK for chain programs written in C.
+ *
+ * Programs are compiled for RV64EM (clang-19, -march=rv64em -mabi=lp64e) and
+ * translated to PVM by `jark link` (`jark cc` does both). This header gives:
+ *   - host calls: jk_host_call(N, a0..a5) → an `ecalli N` in the PVM program,
+ *     arguments in φ7..φ12, result in φ7;
+ *   - endpoints: JK_ENDPOINT(index, function) exports a function as entry
+ *     point `index` (0, 1, 2, … in declared order) under its own name;
+ *   - debug output: jk_debug_write(), the only way bytes reach stdout under
+ *     `jark pvm exec`, and small formatting helpers built on it;
+ *   - the C library functions the compiler may call (sdk/libc.c).
+ *
+ * Compiled with -DJARK_NATIVE (the test corpus does this), the same program
+ * builds as an ordinary host executable whose debug output goes to stdout, so
+ * both builds can be compared byte for byte.
+ */
+#ifndef JARK_SDK_H
+#define JARK_SDK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Host-call numbers (docs/abi.md). */
+#define JK_HOST_DEBUG_WRITE 100 /* (ptr, len) → len; writes bytes to the debug stream */
+
+#ifdef JARK_NATIVE
+#include <stdio.h>
+#include <string.h>
+
+static inline long jk_debug_write(const void *data, unsigned long len)
+{
+    return (long)fwrite(data, 1, len, stdout);
+}
+#define JK_ENDPOINT(index, fn)
+#define JK_PROGRAM_MAIN(fn)                                                    \
+    int main(void)                                                             \
+    {                                                                          \
+        fn();                                                                  \
+        return 0;                                                              \
+    }                                                                          \
+    struct jk_program_main_##fn /* so that the macro takes a semicolon */
+
+#else /* the PVM build */
+
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+
+/* The host-call instruction: custom-0 opcode, I-type, funct3 0, rd = rs1 =
+ * x0, immediate N (0..2047). `jark link` turns it into `ecalli N`. The host
+ * reads φ7..φ12 (a0..a5), writes φ7 (a0), and may read or write memory. */
+#define jk_host_call(n, x0, x1, x2, x3, x4, x5)                                \
+    __extension__({                                                            \
+        register long jk_a0 __asm__("a0") = (long)(x0);                        \
+        register long jk_a1 __asm__("a1") = (long)(x1);                        \
+        register long jk_a2 __asm__("a2") = (long)(x2);                        \
+        register long jk_a3 __asm__("a3") = (long)(x3);                        \
+        register long jk_a4 __asm__("a4") = (long)(x4);                        \
+        register long jk_a5 __asm__("a5") = (long)(x5);                        \
+        __asm__ volatile(".insn i 0x0b, 0, x0, x0, %6"                         \
+                         : "+r"(jk_a0), "+r"(jk_a1)                            \
+                         : "r"(jk_a2), "r"(jk_a3), "r"(jk_a4), "r"(jk_a5),     \
+                           "i"(n)                                              \
+                         : "memory");                                          \
+        jk_a0;                                                                 \
+    })
+
+static inline long jk_debug_write(const void *data, unsigned long len)
+{
+    return jk_host_call(JK_HOST_DEBUG_WRITE, data, len, 0, 0, 0, 0);
+}
+
+/* One endpoint record, read by `jark link` from section .jark.endpoints
+ * (64 bytes: the function's address, its index, its name). */
+struct jk_endpoint_record {
+    void (*address)(void);
+    uint32_t index;
+    char name[52];
+};
+
+#define JK_ENDPOINT(index, fn)                                                 \
+    __attribute__((used, section(".jark.endpoints"), aligned(8)))             \
+    static const struct jk_endpoint_record jk_endpoint_record_##fn = {        \
+        (void (*)(void))(fn), (index), #fn}
+
+#define JK_PROGRAM_MAIN(fn) JK_ENDPOINT(0, fn)
+
+#endif /* JARK_NATIVE */
+
+/* ---- formatting helpers (identical in both builds) ---- */
+
+static inline void jk_print_str(const char *s)
+{
+    unsigned long n = 0;
+    while (s[n])
+        n++;
+    jk_debug_write(s, n);
+}
+
+static inline void jk_print_u64(uint64_t v)
+{
+    char buf[24];
+    int i = (int)sizeof buf;
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    jk_debug_write(buf + i, sizeof buf - (unsigned long)i);
+}
+
+static inline void jk_print_i64(int64_t v)
+{
+    if (v < 0) {
+        jk_debug_write("-", 1);
+        jk_print_u64(0 - (uint64_t)v);
+    } else {
+        jk_print_u64((uint64_t)v);
+    }
+}
+
+static inline void jk_print_hex(uint64_t v, int digits)
+{
+    static const char hex[] = "0123456789abcdef";
+    char buf[16];
+    if (digits < 1 || digits > 16)
+        digits = 16;
+    for (int i = 0; i < digits; i++)
+        buf[i] = hex[(v >> (4 * (digits - 1 - i))) & 15];
+    jk_debug_write(buf, (unsigned long)digits);
+}
+
+static inline void jk_print_bytes_hex(const void *data, unsigned long len)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    for (unsigned long i = 0; i < len; i++)
+        jk_print_hex(p[i], 2);
+}
+
+#endif
