@@ -8,6 +8,8 @@ BENCH_OBJ    := $(BENCH_OUT)/bench_pvm.o $(BENCH_OUT)/native_algos.o
 BENCH_CFLAGS := $(CFLAGS) -O2
 NODE         ?= node
 NPM          ?= npm
+# anan-as build run by bench/peers/run_anan.mjs (release-mini, or release).
+ANAN_BUILD   ?= release-mini
 BENCH_PEERS  := bench/peers
 ANAN_STAMP   := $(BENCH_PEERS)/node_modules/@fluffylabs/anan-as/package.json
 
@@ -29,7 +31,9 @@ $(ANAN_STAMP): $(BENCH_PEERS)/package.json
 
 # The same blobs on jark and on anan-as, in one run: PEER lines.
 bench-peers: $(BENCH_BIN) $(ANAN_STAMP)
-	@$(BENCH_BIN) --src bench/pvm --out $(BENCH_OUT) \
+	@echo "# peer: @fluffylabs/anan-as $$($(NODE) -p 'require("./$(ANAN_STAMP)").version')" \
+	  "($(ANAN_BUILD) build), node $$($(NODE) --version)"
+	@ANAN_BUILD=$(ANAN_BUILD) $(BENCH_BIN) --src bench/pvm --out $(BENCH_OUT) \
 	  --peers $(BENCH_PEERS)/run_anan.mjs --node $(NODE)
 
 -include $(BENCH_OBJ:.o=.d)

@@ -7,7 +7,15 @@
 // The blob is a raw Graypaper program blob (no metadata, not SPI), exactly the
 // bytes jark assembled and ran. Every run builds a fresh VM — program decode
 // and memory set-up, which are not timed — and then only pvmResume(), the
-// execution from pc 0 to the exit, is timed. Prints one line:
+// execution from pc 0 to the exit, is timed.
+//
+// Which anan-as build: $ANAN_BUILD, default "release-mini" — the optimised
+// build with AssemblyScript's minimal runtime, whose garbage collector runs
+// only when asked (we call __collect() between runs, untimed). The package's
+// default export, "release", uses the incremental collector and is about 4-5x
+// slower on these programs; ANAN_BUILD=release measures it.
+//
+// Prints one line:
 //   ANAN ok result=<r[result-reg]> anan_s=<best seconds> gas_used=<n>
 // or, when anan-as cannot run the program:
 //   ANAN error <reason>
@@ -44,11 +52,13 @@ function parseArgs(argv) {
 
 const opts = parseArgs(process.argv.slice(2));
 
+const build = process.env.ANAN_BUILD || "release-mini";
+if (!/^[a-z-]+$/.test(build)) fail(`bad ANAN_BUILD ${build}`);
 let anan;
 try {
-  anan = await import("@fluffylabs/anan-as");
+  anan = await import(`@fluffylabs/anan-as/${build}`);
 } catch (e) {
-  fail(`cannot load @fluffylabs/anan-as (run npm install in bench/peers): ${e.message}`);
+  fail(`cannot load @fluffylabs/anan-as/${build} (run npm install in bench/peers): ${e.message}`);
 }
 
 const registers = new Array(13).fill(0n);
@@ -92,6 +102,7 @@ for (let run = 0; run < opts.runs; run++) {
     fail(`threw: ${e.message ?? e}`);
   } finally {
     if (id) anan.pvmDestroy(id);
+    if (typeof anan.__collect === "function") anan.__collect();
   }
   if (!pause) fail("pvmResume returned null");
   if (pause.status !== 0) {

@@ -10,13 +10,16 @@
 ;   3. checksum the last destination: acc = rotl(acc, 5) ^ word, i.e.
 ;      rot_r_64_imm by 59, which makes the order of the words count.
 ; r2 = source cursor, r3 = destination cursor, r4 = source end,
-; r5/r6/r7/r8 = data, r1 = passes done.
+; r5/r6/r7/r8 = data, r1 = passes done. Loop heads are preceded by
+; `fallthrough`: a branch may only target the start of a basic block, i.e. an
+; instruction that follows a terminator.
 
     ; -- 1. fill A --
     load_imm_64 r5, 0x9E3779B97F4A7C15
     move_reg r6, r5
     move_reg r2, r10
     add_64 r4, r10, r9
+    fallthrough                 ; a branch target must start a basic block
 fill:
     store_ind_u64 r6, r2, 0
     add_64 r6, r6, r5
@@ -25,10 +28,12 @@ fill:
 
     ; -- 2. copy passes --
     load_imm r1, 0
+    fallthrough
 pass:
     move_reg r2, r10
     move_reg r3, r11
     add_64 r4, r10, r9
+    fallthrough
 copy:
     load_ind_u64 r5, r2, 0
     load_ind_u64 r6, r2, 8
@@ -52,6 +57,7 @@ copy:
     load_imm r7, 0
     move_reg r2, r10
     add_64 r4, r10, r9
+    fallthrough
 sum:
     load_ind_u64 r5, r2, 0
     rot_r_64_imm r7, r7, 59

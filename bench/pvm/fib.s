@@ -35,5 +35,6 @@ ret_2:
     add_64 r7, r7, r8
     load_ind_u64 r0, r1, 0
     add_imm_64 r1, r1, 24              ; pop the frame
-leaf:
-    jump_ind r0, 0
+    jump_ind r0, 0                     ; return
+leaf:                                  ; (a branch target must follow a
+    jump_ind r0, 0                     ;  terminator, hence its own return)
