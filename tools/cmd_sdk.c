@@ -264,16 +264,17 @@ static int jk_write_all(const char *path, const void *data, size_t len)
 }
 
 static int jk_link_file(const unsigned char *elf, size_t elf_len, const char *out_path, const char *asm_path,
-                        jk_link_stats *stats)
+                        jk_link_stats *stats, jk_diag *diag)
 {
     uint8_t *program;
     size_t program_len;
     char *text = NULL;
-    jk_diag diag = {{0}};
     jk_err err = jk_link_elf(elf, elf_len, JK_DEFAULT_STACK, JK_DEFAULT_HEAP_PAGES, &program, &program_len,
-                             asm_path ? &text : NULL, stats, &diag);
+                             asm_path ? &text : NULL, stats, diag);
     if (err != JK_OK) {
-        fprintf(stderr, "jark link: %s\n", diag.msg[0] ? diag.msg : jk_strerror(err));
+        if (!diag->msg[0])
+            jk_diag_set(diag, err, "%s", jk_strerror(err));
+        fprintf(stderr, "jark link: %s\n", diag->msg);
         return -1;
     }
     int rc = jk_write_all(out_path, program, program_len);
@@ -285,15 +286,19 @@ static int jk_link_file(const unsigned char *elf, size_t elf_len, const char *ou
 }
 
 int jk_cc_build(const char *const *sources, int nsources, const char *opt, const char *out_path,
-                const char *asm_path, jk_link_stats *stats)
+                const char *asm_path, jk_link_stats *stats, jk_diag *link_diag)
 {
+    jk_diag own_diag;
+    if (!link_diag)
+        link_diag = &own_diag;
+    link_diag->msg[0] = 0;
     const char *sdk = jk_sdk_dir();
     char tmp[] = "/tmp/jark-cc-XXXXXX";
     char *objects[40];
     int nobjects = 0, rc = -1;
     unsigned char *elf = NULL;
     size_t elf_len = 0;
-    char elf_path[PATH_MAX], include[PATH_MAX + 2], libc_src[PATH_MAX];
+    char elf_path[PATH_MAX], include[PATH_MAX + 2], libc_include[PATH_MAX + 16], libc_src[PATH_MAX];
     if (!sdk) {
         fprintf(stderr, "jark cc: cannot find the SDK (set JARK_SDK_DIR)\n");
         return -1;
@@ -307,7 +312,8 @@ int jk_cc_build(const char *const *sources, int nsources, const char *opt, const
         return -1;
     }
     snprintf(include, sizeof include, "-I%s", sdk);
-    snprintf(libc_src, sizeof libc_src, "%s/libc.c", sdk);
+    snprintf(libc_include, sizeof libc_include, "-isystem%s/libc", sdk);
+    snprintf(libc_src, sizeof libc_src, "%s/libc/libc.c", sdk);
     for (int i = 0; i <= nsources; i++) {
         const char *src = i < nsources ? sources[i] : libc_src;
         char obj[PATH_MAX];
@@ -315,7 +321,7 @@ int jk_cc_build(const char *const *sources, int nsources, const char *opt, const
         char *argv[] = {(char *)jk_env_or("JARK_CLANG", "clang-19"), "--target=riscv64-unknown-elf",
                         "-march=rv64em", "-mabi=lp64e", "-mcmodel=medlow", "-mno-relax", "-ffreestanding",
                         "-fno-pic", "-fno-pie", "-fno-stack-protector", "-fno-asynchronous-unwind-tables",
-                        "-fno-unwind-tables", "-fno-common", "-nostdlib", (char *)opt, include,
+                        "-fno-unwind-tables", "-fno-common", "-nostdlib", (char *)opt, include, libc_include,
                         i < nsources ? "-fbuiltin" : "-fno-builtin", "-c", (char *)src, "-o", obj, NULL};
         if (jk_run(argv))
             goto done;
@@ -340,7 +346,7 @@ int jk_cc_build(const char *const *sources, int nsources, const char *opt, const
     uint32_t rw_base = (uint32_t)(2 * JK_PVM_ZONE_SIZE + (ro_len + JK_PVM_ZONE_SIZE - 1) / JK_PVM_ZONE_SIZE * JK_PVM_ZONE_SIZE);
     if (jk_ld(sdk, objects, nobjects, rw_base, elf_path) || jk_read_all(elf_path, &elf, &elf_len))
         goto done;
-    rc = jk_link_file(elf, elf_len, out_path, asm_path, stats);
+    rc = jk_link_file(elf, elf_len, out_path, asm_path, stats, link_diag);
 done:
     free(elf);
     for (int i = 0; i < nobjects; i++) {
@@ -374,7 +380,8 @@ int jk_tool_link(int argc, char **argv)
     if (jk_tool_read_file(in, &elf, &len))
         return 1;
     jk_link_stats stats;
-    int rc = jk_link_file(elf, len, out, asm_path, &stats);
+    jk_diag diag = {{0}};
+    int rc = jk_link_file(elf, len, out, asm_path, &stats, &diag);
     free(elf);
     return rc ? 1 : 0;
 }
@@ -404,7 +411,7 @@ int jk_tool_cc(int argc, char **argv)
         return 2;
     }
     jk_link_stats stats;
-    if (jk_cc_build(sources, n, opt, out, asm_path, &stats))
+    if (jk_cc_build(sources, n, opt, out, asm_path, &stats, NULL))
         return 1;
     if (verbose)
         fprintf(stderr, "jark cc: %u RISC-V instructions -> %u PVM instructions (%.2f each), %u jump-table entries, %u code bytes\n",

@@ -27,10 +27,11 @@ int jk_exec_program(const uint8_t *file, size_t len, const char *entry, int64_t 
  * with the read-write base the read-only size dictates) and translate to a
  * program file at out_path. opt is "-O0", "-O2" or "-Os". Tool failures are
  * printed on stderr. Returns 0 on success. `stats` (optional) gets the
- * linker's counts; `asm_path` (optional) receives the generated assembly. */
+ * linker's counts; `asm_path` (optional) receives the generated assembly;
+ * `link_diag` (optional) the linker's reason when it refuses the program. */
 struct jk_link_stats;
 int jk_cc_build(const char *const *sources, int nsources, const char *opt, const char *out_path,
-                const char *asm_path, struct jk_link_stats *stats);
+                const char *asm_path, struct jk_link_stats *stats, jk_diag *link_diag);
 
 /* The SDK directory (holding jark.h, libc.c, link.ld): $JARK_SDK_DIR, or the
  * nearest `sdk/` above the running executable. NULL if not found. */

@@ -4,7 +4,7 @@
  * every program. Kept simple and obviously correct; -fno-builtin stops the
  * compiler from turning these loops back into calls to themselves.
  */
-#include "jark.h"
+#include "../jark.h"
 
 void *memcpy(void *dst, const void *src, size_t n)
 {
