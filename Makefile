@@ -49,8 +49,12 @@ asan:
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  LDFLAGS="-fsanitize=address,undefined" test
 
-# Per-area makefiles: benchmarks, fuzz targets, long-running checks.
+# Per-area makefiles: benchmarks, fuzz targets, long-running checks. Each
+# adds its benchmark targets to BENCH_TARGETS.
+BENCH_TARGETS :=
 -include $(sort $(wildcard bench/*.mk tests/*/*.mk))
+
+bench: $(BENCH_TARGETS)
 
 clean:
 	rm -rf $(BUILD)

@@ -21,7 +21,8 @@ $(BENCH_BIN): $(BENCH_OBJ) $(BUILD)/libjark.a
 	$(CC) $(BENCH_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # PVM next to native C: BENCH lines, then the geometric mean of the ratios.
-bench: $(BENCH_BIN)
+BENCH_TARGETS += bench-pvm bench-c
+bench-pvm: $(BENCH_BIN)
 	@$(BENCH_BIN) --src bench/pvm --out $(BENCH_OUT)
 
 # The exact anan-as version pinned in bench/peers/package.json.
@@ -36,4 +37,15 @@ bench-peers: $(BENCH_BIN) $(ANAN_STAMP)
 	@ANAN_BUILD=$(ANAN_BUILD) $(BENCH_BIN) --src bench/pvm --out $(BENCH_OUT) \
 	  --peers $(BENCH_PEERS)/run_anan.mjs --node $(NODE)
 
+# The same four algorithms written in C, built with the SDK, next to native.
+BENCH_C_NATIVE := $(patsubst bench/c/%.c,$(BENCH_OUT)/c/%.o,$(wildcard bench/c/*.c))
+$(BENCH_OUT)/c/%.o: bench/c/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -DJARK_NATIVE -Isdk -O2 -g -Wall -Wextra -Werror -c $< -o $@
+$(BENCH_OUT)/bench_c: $(BENCH_OUT)/bench_c.o $(BENCH_C_NATIVE) $(TOOL_LIB_OBJ) $(BUILD)/libjark.a
+	$(CC) $(BENCH_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+bench-c: $(BENCH_OUT)/bench_c $(BUILD)/jark
+	@$(BENCH_OUT)/bench_c bench/c $(BENCH_OUT)
+
+.PHONY: bench-pvm bench-c
 -include $(BENCH_OBJ:.o=.d)

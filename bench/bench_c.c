@@ -1,0 +1,161 @@
+/*
+ * bench_c.c — the four PVM benchmarks written in C (bench/c/NAME.c), built with
+ * the SDK (`jark cc -O2`: clang-19 for RV64EM, then the SDK linker) and run on
+ * jark's PVM, next to the very same C compiled natively at -O2.
+ *
+ * For each:  BENCH c_<name> instructions=<n> pvm_s=<t> native_s=<t>
+ *            ratio=<pvm/native> pvm_per_rv=<PVM instructions per RISC-V one>
+ * then       BENCH c_geomean ratio=<geometric mean>
+ * instructions = PVM instructions executed (= gas used: each costs 1);
+ * pvm_per_rv = static count of the translation (linker statistics).
+ * Times: best of 3, only the run (not the build, load or memory set-up).
+ * Each PVM result must equal the native one, or the bench fails.
+ */
+#include "../tools/sdk_exec.h"
+#include "../sdk/linker/linker.h"
+
+#include "jark/pvm.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+uint64_t c_sieve(uint64_t n);
+uint64_t c_muldiv(uint64_t seed, uint64_t n);
+uint64_t c_copy(uint64_t words, uint64_t passes);
+uint64_t c_fib(uint64_t n);
+
+static volatile uint64_t jk_arg[4][2] = {
+    {10000000, 0}, {0x0123456789ABCDEFull, 5000000}, {(16u << 20) / 8, 8}, {30, 0}};
+
+typedef struct jk_cbench {
+    const char *name;
+    int nargs;
+} jk_cbench;
+
+static const jk_cbench jk_cbenches[4] = {{"sieve", 1}, {"muldiv", 2}, {"copy", 2}, {"fib", 1}};
+
+static double jk_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static uint64_t jk_native(int which)
+{
+    uint64_t a = jk_arg[which][0], b = jk_arg[which][1];
+    switch (which) {
+    case 0: return c_sieve(a);
+    case 1: return c_muldiv(a, b);
+    case 2: return c_copy(a, b);
+    default: return c_fib(a);
+    }
+}
+
+static unsigned char *jk_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* One timed PVM run of endpoint 0. Returns the time; result and gas out. */
+static double jk_pvm_once(const jk_pvm_progfile *pf, const jk_pvm_program *prog, int which, uint64_t *result,
+                          int64_t *used)
+{
+    jk_pvm_memory *mem;
+    jk_pvm_state st;
+    jk_pvm_exit ex;
+    memset(&st, 0, sizeof st);
+    if (jk_pvm_memory_new(&mem) != JK_OK || jk_pvm_stdprog_init(&pf->core, NULL, 0, mem, st.regs) != JK_OK) {
+        fprintf(stderr, "bench_c: cannot set up memory\n");
+        exit(1);
+    }
+    for (int i = 0; i < jk_cbenches[which].nargs; i++)
+        st.regs[7 + i] = jk_arg[which][i];
+    st.pc = pf->endpoints[0].pc;
+    st.gas = INT64_C(1000000000000);
+    int64_t start_gas = st.gas;
+    double t0 = jk_now();
+    jk_err err = jk_pvm_run(prog, mem, &st, &ex);
+    double t = jk_now() - t0;
+    if (err != JK_OK || ex.status != JK_PVM_HALT) {
+        fprintf(stderr, "bench_c: %s ended %s at pc %u\n", jk_cbenches[which].name,
+                err ? jk_strerror(err) : jk_pvm_status_name(ex.status), st.pc);
+        exit(1);
+    }
+    *result = st.regs[7];
+    *used = start_gas - st.gas;
+    jk_pvm_memory_free(mem);
+    return t;
+}
+
+int main(int argc, char **argv)
+{
+    const char *src_dir = argc > 1 ? argv[1] : "bench/c";
+    const char *out_dir = argc > 2 ? argv[2] : "build/bench";
+    double log_sum = 0;
+    for (int which = 0; which < 4; which++) {
+        const char *name = jk_cbenches[which].name;
+        char source[512], program[512];
+        snprintf(source, sizeof source, "%s/%s.c", src_dir, name);
+        snprintf(program, sizeof program, "%s/c_%s.jkp", out_dir, name);
+        const char *sources[1] = {source};
+        jk_link_stats stats;
+        if (jk_cc_build(sources, 1, "-O2", program, NULL, &stats, NULL) != 0)
+            return 1;
+        size_t len;
+        unsigned char *bytes = jk_slurp(program, &len);
+        jk_pvm_progfile *pf = malloc(sizeof *pf);
+        jk_pvm_program *prog = NULL;
+        jk_diag diag = {{0}};
+        if (!bytes || !pf || jk_pvm_progfile_parse(bytes, len, pf, &diag) != JK_OK ||
+            jk_pvm_program_load(pf->core.code, pf->core.code_len, &prog, &diag) != JK_OK) {
+            fprintf(stderr, "bench_c: %s: cannot load: %s\n", program, diag.msg);
+            return 1;
+        }
+        double best_pvm = 1e30, best_native = 1e30;
+        uint64_t pvm_result = 0, native_result = 0;
+        int64_t used = 0;
+        for (int run = 0; run < 3; run++) {
+            double t = jk_pvm_once(pf, prog, which, &pvm_result, &used);
+            if (t < best_pvm)
+                best_pvm = t;
+            double t0 = jk_now();
+            native_result = jk_native(which);
+            t = jk_now() - t0;
+            if (t < best_native)
+                best_native = t;
+        }
+        if (pvm_result != native_result) {
+            fprintf(stderr, "bench_c: %s: PVM result %llu, native %llu\n", name, (unsigned long long)pvm_result,
+                    (unsigned long long)native_result);
+            return 1;
+        }
+        double ratio = best_pvm / best_native;
+        log_sum += log(ratio);
+        printf("BENCH c_%s instructions=%lld pvm_s=%.6f native_s=%.6f ratio=%.2f pvm_per_rv=%.3f\n", name,
+               (long long)used, best_pvm, best_native, ratio,
+               stats.rv_insns ? (double)stats.pvm_insns / stats.rv_insns : 0.0);
+        fflush(stdout);
+        jk_pvm_program_free(prog);
+        free(pf);
+        free(bytes);
+    }
+    printf("BENCH c_geomean ratio=%.2f\n", exp(log_sum / 4));
+    return 0;
+}
