@@ -148,8 +148,9 @@ jk_err jk_elf_parse(const uint8_t *bytes, size_t len, jk_elf *out, jk_diag *diag
         if (s->type != JK_SHT_RELA)
             continue;
         if (s->entsize != 24 || s->size % 24 || s->info >= shnum) {
+            jk_diag_set(diag, JK_ERR_PARSE, "ELF relocation section '%s' is malformed", s->name);
             jk_elf_free(out);
-            return jk_diag_set(diag, JK_ERR_PARSE, "ELF relocation section '%s' is malformed", s->name);
+            return JK_ERR_PARSE;
         }
         total += (size_t)(s->size / 24);
     }
@@ -178,9 +179,10 @@ jk_err jk_elf_parse(const uint8_t *bytes, size_t len, jk_elf *out, jk_diag *diag
             r->sym = (uint32_t)(info >> 32);
             r->addend = (int64_t)jk_u64(e + 16);
             if (r->sym >= out->symbol_count) {
+                jk_diag_set(diag, JK_ERR_PARSE, "relocation in '%s' names symbol %u of %zu", s->name, r->sym,
+                            out->symbol_count);
                 jk_elf_free(out);
-                return jk_diag_set(diag, JK_ERR_PARSE, "relocation in '%s' names symbol %u of %zu", s->name,
-                                   r->sym, out->symbol_count);
+                return JK_ERR_PARSE;
             }
             r->target = out->symbols[r->sym].value + (uint64_t)r->addend;
             out->reloc_count++;

@@ -7,17 +7,21 @@ FUZZ_CC      ?= clang-19
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := pvm asm
 FUZZ_FLAGS   := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DJK_FUZZ_LIBFUZZER
-FUZZ_LIB_SRC := $(LIB_SRC)
+FUZZ_LIB_SRC := $(LIB_SRC) $(wildcard sdk/linker/*.c)
+FUZZ_TARGETS += sdk
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC) $(wildcard src/*/*.h src/*/*.inc include/jark/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_FLAGS) $(WARN) $< $(FUZZ_LIB_SRC) $(LDLIBS) -o $@
 
-fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+# Other .mk files add targets with FUZZ_TARGETS += name; the list is read
+# when the recipe runs, after every makefile has been included.
+fuzz:
+	@$(MAKE) --no-print-directory $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/fuzz_$(t))
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(BUILD)/fuzz/corpus-$$t && cp -n tests/fuzz/corpus/$$t/* $(BUILD)/fuzz/corpus-$$t/ 2>/dev/null; \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
-	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$(case $$t in sdk) echo 65536;; *) echo 4096;; esac) -timeout=10 \
 	    -artifact_prefix=$(BUILD)/fuzz/$$t- $(BUILD)/fuzz/corpus-$$t 2>&1 | tail -n 3 || exit 1; \
 	done
 	@echo "fuzz: no crash, leak or sanitizer report"

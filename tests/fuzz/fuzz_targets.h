@@ -16,4 +16,7 @@ int jk_fuzz_pvm(const uint8_t *data, size_t size);
  * assemble back to the same bytes. */
 int jk_fuzz_asm(const uint8_t *data, size_t size);
 
+/* SDK: program files, standard programs, and ELF files through the linker. */
+int jk_fuzz_sdk(const uint8_t *data, size_t size);
+
 #endif

@@ -23,7 +23,7 @@ static size_t jk_replay(const char *name, int (*target)(const uint8_t *, size_t)
         FILE *f = fopen(path, "rb");
         if (!f)
             continue;
-        uint8_t buf[1 << 16];
+        static uint8_t buf[1 << 17];
         size_t n = fread(buf, 1, sizeof buf, f);
         fclose(f);
         target(buf, n); /* aborts on a bug */
@@ -35,3 +35,4 @@ static size_t jk_replay(const char *name, int (*target)(const uint8_t *, size_t)
 
 JK_TEST(test_fuzz_corpus_pvm) { JK_CHECK(jk_replay("pvm", jk_fuzz_pvm) >= 201); }
 JK_TEST(test_fuzz_corpus_asm) { JK_CHECK(jk_replay("asm", jk_fuzz_asm) >= 201); }
+JK_TEST(test_fuzz_corpus_sdk) { JK_CHECK(jk_replay("sdk", jk_fuzz_sdk) >= 4); }
