@@ -71,10 +71,15 @@ struct jk_pvm_memory {
     uint32_t heap_top, heap_limit;
 };
 
-static inline uint8_t *jk_pvm_mem_ptr(const jk_pvm_memory *mem, uint32_t addr,
-                                      unsigned n, uintptr_t need)
+/* The fast path: a pointer to n bytes at addr when they sit in one page that
+ * allows `need`, else NULL (the caller takes the slow path). Takes the page
+ * table itself so the interpreter can keep it in a register: guest stores go
+ * through byte pointers, which would otherwise force a reload of mem->pages
+ * after every store. */
+static inline uint8_t *jk_pvm_page_ptr(const uintptr_t *pages, uint32_t addr, unsigned n,
+                                       uintptr_t need)
 {
-    uintptr_t e = mem->pages[addr >> JK_PVM_PAGE_SHIFT];
+    uintptr_t e = pages[addr >> JK_PVM_PAGE_SHIFT];
     uint32_t off = addr & (JK_PVM_PAGE_SIZE - 1);
     if (JK_LIKELY((e & need) == need && off <= JK_PVM_PAGE_SIZE - n))
         return (uint8_t *)(e & ~JK_PAGE_FLAGS) + off;
