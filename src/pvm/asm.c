@@ -1,21 +1,17 @@
 /*
  * asm.c — the PVM text assembler: source text in, program blob out (syntax in
- * docs/asm.md; operands are lexed by asm_lex.c, encoded by asm_encode.c).
+ * docs/asm.md). Operands are lexed by asm_lex.c, the program is laid out and
+ * written by asm_layout.c, instructions are encoded by asm_encode.c.
  *
  * Three phases:
- *   1. Parse, line by line, into items (instructions, `.byte` runs, `.insn`
- *      runs), labels and jump-table entries. Labels may be used before they
- *      are defined; a label is bound to the index of the next item.
- *   2. Resolve: every referenced label must be defined, every jt(label) must
- *      name a label in the jump table. Immediates are final after this.
- *   3. Layout: an instruction's size depends on its branch offset, which
- *      depends on the sizes between it and its target. Start from the
- *      shortest offsets and re-measure in pc order until nothing changes.
- *      With label targets the sizes only grow, so this reaches the least fixed
- *      point (the most compact layout); numeric targets can make a size
- *      shrink again, so after JK_ASM_PLAIN_PASSES passes sizes are only
- *      allowed to grow, which always terminates (an offset is at most 4
- *      bytes) at the price of a possibly longer-than-needed offset.
+ *   1. Parse (here), line by line, into items (instructions, `.byte` runs,
+ *      `.insn` runs), labels and jump-table entries. Labels may be used
+ *      before they are defined; a label is bound to the index of the next
+ *      item.
+ *   2. Resolve (here): every referenced label must be defined, every
+ *      jt(label) must name a label in the jump table. Immediates are final
+ *      after this.
+ *   3. Layout and output (asm_layout.c).
  *
  * Invariants: nothing is written to *out until the whole blob is built; all
  * memory is owned by the jk_asm context and released in one place.
@@ -24,68 +20,8 @@
 
 #include <stdlib.h>
 
-#define JK_NONE UINT32_MAX
-#define JK_ASM_PLAIN_PASSES 32
-#define JK_ASM_MNEMONIC_SLOTS 512 /* power of two, > 2 * opcode count */
-#define JK_ASM_NAME_MAX 32        /* longest mnemonic/directive we look up */
-#define JK_ASM_MAX_OPERANDS 5     /* instructions take at most 4 */
-
-enum { JK_ITEM_INSN, JK_ITEM_BYTES, JK_ITEM_RAW_INSN };
-
-typedef struct jk_asm_label {
-    const char *name;  /* points into the source */
-    uint32_t len;
-    uint32_t hash;
-    uint32_t item;     /* index of the item the label precedes */
-    uint32_t def_line; /* 0 while not defined */
-    uint32_t use_line; /* first line that references it, 0 if none */
-    uint32_t jt_index; /* first jump-table entry naming it, or JK_NONE */
-} jk_asm_label;
-
-typedef struct jk_asm_item {
-    jk_pvm_asm_insn in;
-    uint32_t line;
-    uint32_t target_label; /* label index, or JK_NONE for a numeric target */
-    uint32_t jt_label[2];  /* jt(label) for imm_x / imm_y, or JK_NONE */
-    uint32_t raw_off;      /* .byte / .insn: bytes in jk_asm.raw */
-    uint32_t raw_len;
-    uint8_t kind;
-    uint8_t format;
-    uint8_t has_offset;    /* an OFFSET-format instruction */
-    uint8_t base_size;     /* instruction size with a 0-byte offset */
-    uint8_t olen;          /* offset bytes chosen by the layout */
-} jk_asm_item;
-
-typedef struct jk_asm_jentry {
-    uint32_t line;
-    uint32_t label; /* label index, or JK_NONE */
-    uint64_t value; /* a number, or (after layout) the label's address */
-} jk_asm_jentry;
-
-typedef struct jk_asm {
-    jk_diag *diag;
-    const jk_pvm_opinfo *mnemonics[JK_ASM_MNEMONIC_SLOTS];
-
-    jk_asm_item *items;
-    size_t n_items, cap_items;
-    uint8_t *raw;
-    size_t n_raw, cap_raw;
-    jk_asm_label *labels;
-    size_t n_labels, cap_labels;
-    uint32_t *label_slots; /* open addressing: label index + 1, 0 = empty */
-    size_t cap_slots;
-    jk_asm_jentry *jt;
-    size_t n_jt, cap_jt;
-
-    int z;                 /* .jump_entry_size, or -1 */
-    unsigned z_line;
-    int tail;              /* .bitmask_tail, or -1 */
-    unsigned tail_line;
-    uint64_t min_code;     /* lower bound on |c| so far */
-    unsigned last_line;
-
-    uint64_t *addr;        /* layout: n_items + 1 addresses */
-} jk_asm;
+#define JK_ASM_NAME_MAX 32    /* longest mnemonic/directive we look up */
+#define JK_ASM_MAX_OPERANDS 5 /* instructions take at most 4 */
 
 /* ---- small utilities ---- */
 
@@ -215,8 +151,8 @@ static jk_err jk_label_get(jk_asm *a, const char *name, size_t len, uint32_t *id
     l->name = name;
     l->len = (uint32_t)len;
     l->hash = h;
-    l->item = JK_NONE;
-    l->jt_index = JK_NONE;
+    l->item = JK_ASM_NONE;
+    l->jt_index = JK_ASM_NONE;
     size_t s = h & (a->cap_slots - 1);
     while (a->label_slots[s])
         s = (s + 1) & (a->cap_slots - 1);
@@ -268,8 +204,8 @@ static jk_err jk_item_add(jk_asm *a, unsigned line, uint64_t min_size, jk_asm_it
     jk_asm_item *it = &a->items[a->n_items++];
     memset(it, 0, sizeof *it);
     it->line = line;
-    it->target_label = JK_NONE;
-    it->jt_label[0] = it->jt_label[1] = JK_NONE;
+    it->target_label = JK_ASM_NONE;
+    it->jt_label[0] = it->jt_label[1] = JK_ASM_NONE;
     *out = it;
     return JK_OK;
 }
@@ -531,13 +467,13 @@ static jk_err jk_directive_jump_table(jk_asm *a, const char *rest, const char *e
             return jk_nomem(a);
         jk_asm_jentry *e = &a->jt[a->n_jt];
         e->line = line;
-        e->label = JK_NONE;
+        e->label = JK_ASM_NONE;
         e->value = 0;
         if (op.kind == JK_ASM_OP_LABEL) {
             err = jk_label_use(a, op.name, op.name_len, line, &e->label);
             if (err != JK_OK)
                 return err;
-            if (a->labels[e->label].jt_index == JK_NONE)
+            if (a->labels[e->label].jt_index == JK_ASM_NONE)
                 a->labels[e->label].jt_index = (uint32_t)a->n_jt;
         } else if (op.kind == JK_ASM_OP_NUM && !op.neg && op.value <= UINT32_MAX) {
             e->value = op.value;
@@ -668,10 +604,10 @@ static jk_err jk_resolve(jk_asm *a)
         if (it->kind != JK_ITEM_INSN)
             continue;
         for (int k = 0; k < 2; k++) {
-            if (it->jt_label[k] == JK_NONE)
+            if (it->jt_label[k] == JK_ASM_NONE)
                 continue;
             const jk_asm_label *l = &a->labels[it->jt_label[k]];
-            if (l->jt_index == JK_NONE)
+            if (l->jt_index == JK_ASM_NONE)
                 return jk_diag_set(a->diag, JK_ERR_PVM_ASM,
                                    "line %u: jt(%.*s): the label is not in the jump table",
                                    it->line, jk_qlen(l->len), l->name);
@@ -693,165 +629,6 @@ static jk_err jk_resolve(jk_asm *a)
     return JK_OK;
 }
 
-/* ---- layout ---- */
-
-static uint64_t jk_item_size(const jk_asm_item *it)
-{
-    if (it->kind != JK_ITEM_INSN)
-        return it->raw_len;
-    return (uint64_t)it->base_size + it->olen;
-}
-
-static uint64_t jk_item_target(const jk_asm *a, const jk_asm_item *it)
-{
-    if (it->target_label == JK_NONE)
-        return it->in.target;
-    return a->addr[a->labels[it->target_label].item];
-}
-
-static jk_err jk_layout(jk_asm *a)
-{
-    size_t n = a->n_items;
-    a->addr = malloc((n + 1) * sizeof *a->addr);
-    if (!a->addr)
-        return jk_nomem(a);
-    uint64_t pc = 0;
-    for (size_t i = 0; i < n; i++) {
-        a->addr[i] = pc;
-        pc += jk_item_size(&a->items[i]);
-    }
-    a->addr[n] = pc;
-
-    /* Gauss-Seidel: addresses before item i are this pass's, after it the
-     * previous pass's. A pass without a size change is a fixed point. */
-    for (unsigned pass = 0;; pass++) {
-        bool grow_only = pass >= JK_ASM_PLAIN_PASSES;
-        bool changed = false;
-        pc = 0;
-        for (size_t i = 0; i < n; i++) {
-            jk_asm_item *it = &a->items[i];
-            a->addr[i] = pc;
-            if (it->kind == JK_ITEM_INSN && it->has_offset) {
-                unsigned lo = jk_pvm_asm_imm_len(jk_item_target(a, it) - pc);
-                if (lo > 4)
-                    lo = 4; /* out of range: reported when encoding */
-                if (grow_only && lo < it->olen)
-                    lo = it->olen;
-                if (lo != it->olen) {
-                    it->olen = (uint8_t)lo;
-                    changed = true;
-                }
-            }
-            pc += jk_item_size(it);
-        }
-        a->addr[n] = pc;
-        if (!changed)
-            return JK_OK;
-    }
-}
-
-/* ---- output ---- */
-
-static unsigned jk_bytes_for(uint64_t v)
-{
-    unsigned n = 0;
-    while (n < 8 && (v >> (8 * n)) != 0)
-        n++;
-    return n;
-}
-
-static jk_err jk_emit(jk_asm *a, uint8_t **out, size_t *out_len)
-{
-    uint64_t code_len = a->addr[a->n_items];
-    if (code_len > JK_PVM_MAX_CODE_LEN)
-        return jk_diag_set(a->diag, JK_ERR_PVM_ASM, "line %u: code is %llu bytes (limit %u)",
-                           a->last_line, (unsigned long long)code_len, JK_PVM_MAX_CODE_LEN);
-
-    /* Jump table: values and entry size. */
-    uint64_t max_entry = 0;
-    for (size_t i = 0; i < a->n_jt; i++) {
-        jk_asm_jentry *e = &a->jt[i];
-        if (e->label != JK_NONE)
-            e->value = a->addr[a->labels[e->label].item];
-        if (e->value > max_entry)
-            max_entry = e->value;
-    }
-    unsigned z;
-    if (a->z >= 0) {
-        z = (unsigned)a->z;
-        for (size_t i = 0; i < a->n_jt; i++)
-            if (jk_bytes_for(a->jt[i].value) > z)
-                return jk_diag_set(a->diag, JK_ERR_PVM_ASM,
-                                   "line %u: jump-table entry %llu does not fit .jump_entry_size %u",
-                                   a->jt[i].line, (unsigned long long)a->jt[i].value, z);
-    } else {
-        z = a->n_jt == 0 ? 0 : jk_bytes_for(max_entry);
-        if (a->n_jt && z == 0)
-            z = 1;
-    }
-
-    size_t mask_len = (size_t)(code_len + 7) / 8;
-    uint8_t tail = a->tail >= 0 ? (uint8_t)a->tail : 0;
-    if (tail) {
-        unsigned used = (unsigned)(code_len % 8);
-        if (used == 0 || (tail & ((1u << used) - 1)) != 0)
-            return jk_diag_set(a->diag, JK_ERR_PVM_ASM,
-                               "line %u: .bitmask_tail 0x%02x overlaps the bits of the %llu code "
-                               "bytes (allowed: bits %u..7 of the last bitmask byte)",
-                               a->tail_line, tail, (unsigned long long)code_len,
-                               used ? used : 8);
-    }
-
-    uint8_t hdr[2 * 9 + 1];
-    size_t hdr_len = jk_pvm_encode_natural(a->n_jt, hdr);
-    hdr[hdr_len++] = (uint8_t)z;
-    hdr_len += jk_pvm_encode_natural(code_len, hdr + hdr_len);
-    size_t total = hdr_len + a->n_jt * z + (size_t)code_len + mask_len;
-    uint8_t *blob = calloc(total ? total : 1, 1);
-    if (!blob)
-        return jk_nomem(a);
-    memcpy(blob, hdr, hdr_len);
-    uint8_t *p = blob + hdr_len;
-    for (size_t i = 0; i < a->n_jt; i++)
-        for (unsigned b = 0; b < z; b++)
-            *p++ = (uint8_t)(a->jt[i].value >> (8 * b));
-    uint8_t *code = p, *mask = p + code_len;
-
-    for (size_t i = 0; i < a->n_items; i++) {
-        const jk_asm_item *it = &a->items[i];
-        uint32_t pc = (uint32_t)a->addr[i];
-        if (it->kind == JK_ITEM_BYTES || it->kind == JK_ITEM_RAW_INSN) {
-            memcpy(code + pc, a->raw + it->raw_off, it->raw_len);
-            if (it->kind == JK_ITEM_RAW_INSN)
-                mask[pc >> 3] |= (uint8_t)(1u << (pc & 7));
-            continue;
-        }
-        jk_pvm_asm_insn in = it->in;
-        in.target = jk_item_target(a, it);
-        uint8_t buf[JK_PVM_ASM_MAX_INSN];
-        size_t n = jk_pvm_asm_encode(&in, pc, it->olen, buf);
-        if (n == 0) {
-            free(blob);
-            return jk_diag_set(a->diag, JK_ERR_PVM_ASM,
-                               "line %u: branch target %lld is out of reach from pc %u (the "
-                               "offset must fit 32 bits)",
-                               it->line, (long long)in.target, pc);
-        }
-        if (n != jk_item_size(it)) {
-            free(blob);
-            return jk_diag_set(a->diag, JK_ERR_PVM_ASM, "line %u: internal error: layout mismatch",
-                               it->line);
-        }
-        memcpy(code + pc, buf, n);
-        mask[pc >> 3] |= (uint8_t)(1u << (pc & 7));
-    }
-    if (mask_len)
-        mask[mask_len - 1] |= tail;
-    *out = blob;
-    *out_len = total;
-    return JK_OK;
-}
-
 jk_err jk_pvm_asm(const char *source, size_t source_len, uint8_t **out,
                   size_t *out_len, jk_diag *diag)
 {
@@ -867,9 +644,9 @@ jk_err jk_pvm_asm(const char *source, size_t source_len, uint8_t **out,
     if (err == JK_OK)
         err = jk_resolve(a);
     if (err == JK_OK)
-        err = jk_layout(a);
+        err = jk_asm_layout(a);
     if (err == JK_OK)
-        err = jk_emit(a, out, out_len);
+        err = jk_asm_emit(a, out, out_len);
 
     free(a->items);
     free(a->raw);

@@ -1,6 +1,7 @@
 /*
- * asm_internal.h — what the assembler (asm.c, asm_lex.c) and the disassembler
- * (disasm.c) share: the encoder of one instruction, and the assembler's lexer.
+ * asm_internal.h — what the assembler (asm.c, asm_lex.c, asm_layout.c) and the
+ * disassembler (disasm.c) share: the encoder of one instruction, the
+ * assembler's lexer, and the assembler's state.
  *
  * The encoder is the exact inverse of jk_pvm_decode_operands() for canonical
  * encodings: every immediate and offset in the fewest bytes whose sign
@@ -90,5 +91,75 @@ bool jk_asm_parse_number(const char *text, size_t len, uint64_t *value,
  * is one (see docs/asm.md): [-2^31, 2^32) or a 64-bit pattern that is the
  * sign extension of its low 4 bytes. */
 bool jk_asm_imm32_value(const jk_asm_operand *op, uint64_t *value);
+
+/* ---- the assembler's state (asm.c parses into it, asm_layout.c lays it
+ * out and writes the blob) ---- */
+
+#define JK_ASM_NONE UINT32_MAX
+#define JK_ASM_MNEMONIC_SLOTS 512 /* power of two, > 2 * opcode count */
+
+enum { JK_ITEM_INSN, JK_ITEM_BYTES, JK_ITEM_RAW_INSN };
+
+typedef struct jk_asm_label {
+    const char *name;  /* points into the source */
+    uint32_t len;
+    uint32_t hash;
+    uint32_t item;     /* index of the item the label precedes */
+    uint32_t def_line; /* 0 while not defined */
+    uint32_t use_line; /* first line that references it, 0 if none */
+    uint32_t jt_index; /* first jump-table entry naming it, or JK_ASM_NONE */
+} jk_asm_label;
+
+typedef struct jk_asm_item {
+    jk_pvm_asm_insn in;
+    uint32_t line;
+    uint32_t target_label; /* label index, or JK_ASM_NONE for a numeric target */
+    uint32_t jt_label[2];  /* jt(label) for imm_x / imm_y, or JK_ASM_NONE */
+    uint32_t raw_off;      /* .byte / .insn: bytes in jk_asm.raw */
+    uint32_t raw_len;
+    uint8_t kind;
+    uint8_t format;
+    uint8_t has_offset;    /* an OFFSET-format instruction */
+    uint8_t base_size;     /* instruction size with a 0-byte offset */
+    uint8_t olen;          /* offset bytes chosen by the layout */
+} jk_asm_item;
+
+typedef struct jk_asm_jentry {
+    uint32_t line;
+    uint32_t label; /* label index, or JK_ASM_NONE */
+    uint64_t value; /* a number, or (after layout) the label's address */
+} jk_asm_jentry;
+
+typedef struct jk_asm {
+    jk_diag *diag;
+    const jk_pvm_opinfo *mnemonics[JK_ASM_MNEMONIC_SLOTS];
+
+    jk_asm_item *items;
+    size_t n_items, cap_items;
+    uint8_t *raw;
+    size_t n_raw, cap_raw;
+    jk_asm_label *labels;
+    size_t n_labels, cap_labels;
+    uint32_t *label_slots; /* open addressing: label index + 1, 0 = empty */
+    size_t cap_slots;
+    jk_asm_jentry *jt;
+    size_t n_jt, cap_jt;
+
+    int z;                 /* .jump_entry_size, or -1 */
+    unsigned z_line;
+    int tail;              /* .bitmask_tail, or -1 */
+    unsigned tail_line;
+    uint64_t min_code;     /* lower bound on |c| so far */
+    unsigned last_line;
+
+    uint64_t *addr;        /* layout: n_items + 1 addresses */
+} jk_asm;
+
+/* Give every instruction its offset length and every item its address
+ * (a->addr). */
+jk_err jk_asm_layout(jk_asm *a);
+
+/* Build the blob from a laid-out program; *out is malloc'd. */
+jk_err jk_asm_emit(jk_asm *a, uint8_t **out, size_t *out_len);
 
 #endif

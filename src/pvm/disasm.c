@@ -15,11 +15,15 @@
  * fall-through after a 24-byte skip) can only be written as `.byte`.
  *
  * Round trip is guaranteed by checking: the text is assembled and compared with
- * the input. Label targets can admit more than one consistent layout (two
- * branches each needing a long offset only because the other has one), and the
- * assembler picks the most compact one; if the check fails, the text is
- * rendered again with numeric targets, whose layout is unique, and as a last
- * resort with every instruction as raw bytes.
+ * the input. Label targets can admit more than one consistent layout, and the
+ * assembler picks the most compact one: a forward jump by exactly 128 in two
+ * offset bytes would also fit in one (its own size shrinks the offset to 127),
+ * and two branches can each need a long offset only because the other has one.
+ * A numeric target pins the offset (the layout before it being the same), so
+ * when the check fails the first instruction that came out different is
+ * rendered with a numeric target and the check repeats; after
+ * JK_DIS_MAX_NUMERIC_RETRIES of those, every target is numeric (then the
+ * layout is unique), and as a last resort every instruction is raw bytes.
  */
 #include "asm_internal.h"
 
@@ -28,9 +32,14 @@
 #include <stdlib.h>
 
 enum {
-    JK_DIS_INSN = 1,  /* an instruction starts here (the chain from pc 0) */
-    JK_DIS_LABEL = 2, /* print "L<pc>:" here */
+    JK_DIS_INSN = 1,    /* an instruction starts here (the chain from pc 0) */
+    JK_DIS_LABEL = 2,   /* print "L<pc>:" here */
+    JK_DIS_NUMERIC = 4, /* the instruction here writes its target as a number */
 };
+
+/* Re-renderings that turn one more ambiguous branch numeric before giving up
+ * on labels altogether. */
+#define JK_DIS_MAX_NUMERIC_RETRIES 64
 
 enum {
     JK_TIER_LABELS = 1,  /* branch targets as labels where possible */
@@ -266,8 +275,9 @@ static void jk_render(const jk_pvm_blob *b, uint8_t *flags, int tier, jk_sb *sb,
         for (uint32_t pc = 0; pc < code_len;) {
             uint32_t n = 1 + jk_pvm_blob_skip(b, pc);
             uint64_t t;
-            if (jk_pvm_blob_is_insn_start(b, pc) && jk_dis_canonical(b, pc, n, &ops) &&
-                jk_pvm_asm_target_of(&ops, &t) && t <= code_len && (flags[t] & JK_DIS_INSN)) {
+            if (!(flags[pc] & JK_DIS_NUMERIC) && jk_pvm_blob_is_insn_start(b, pc) &&
+                jk_dis_canonical(b, pc, n, &ops) && jk_pvm_asm_target_of(&ops, &t) &&
+                t <= code_len && (flags[t] & JK_DIS_INSN)) {
                 flags[t] |= JK_DIS_LABEL;
                 *used_target_labels = true;
             }
@@ -275,7 +285,7 @@ static void jk_render(const jk_pvm_blob *b, uint8_t *flags, int tier, jk_sb *sb,
         }
     }
 
-    jk_sb_printf(sb, "; jark disasm: %u code bytes, %u jump-table entries of %u bytes\n", code_len,
+    jk_sb_printf(sb, "; jark disasm: |c| = %u, |j| = %u, z = %u\n", code_len,
                  b->jump_count, b->jump_entry_size);
     if (b->jump_entry_size != jk_default_entry_size(b))
         jk_sb_printf(sb, ".jump_entry_size %u\n", b->jump_entry_size);
@@ -303,7 +313,7 @@ static void jk_render(const jk_pvm_blob *b, uint8_t *flags, int tier, jk_sb *sb,
             jk_sb_printf(sb, "; @%u unmarked instruction: ", (unsigned)pc);
             jk_put_insn(sb, &ops, flags, code_len);
         } else if (tier != JK_TIER_RAW && jk_dis_canonical(b, pc, n, &ops)) {
-            jk_put_insn(sb, &ops, label_flags, code_len);
+            jk_put_insn(sb, &ops, (flags[pc] & JK_DIS_NUMERIC) ? NULL : label_flags, code_len);
             jk_sb_pad(sb, line_start);
             jk_sb_printf(sb, "; @%u", (unsigned)pc);
         } else {
@@ -327,6 +337,37 @@ static void jk_render(const jk_pvm_blob *b, uint8_t *flags, int tier, jk_sb *sb,
     }
 }
 
+#define JK_DIS_NO_PC UINT32_MAX
+
+/* After the label rendering assembled to different bytes: the instruction of
+ * the original whose encoding is the first to differ. Everything before it
+ * came out identical, so it sits at its original pc; being a canonical
+ * instruction, it can only differ in the length of a label offset, which a
+ * numeric target pins. JK_DIS_NO_PC when no such instruction is found. */
+static uint32_t jk_first_difference(const jk_pvm_blob *b, const uint8_t *flags,
+                                    const uint8_t *bytes, size_t len)
+{
+    jk_pvm_blob other;
+    if (jk_pvm_blob_parse(bytes, len, &other, NULL) != JK_OK)
+        return JK_DIS_NO_PC;
+    uint32_t n = b->code_len < other.code_len ? b->code_len : other.code_len;
+    uint32_t d = 0;
+    while (d < n && b->code[d] == other.code[d])
+        d++;
+    if (d == b->code_len)
+        return JK_DIS_NO_PC;
+    uint32_t pc = d;
+    while (pc > 0 && !(flags[pc] & JK_DIS_INSN))
+        pc--;
+    jk_pvm_operands ops;
+    uint64_t target;
+    if ((flags[pc] & JK_DIS_NUMERIC) || !jk_pvm_blob_is_insn_start(b, pc) ||
+        !jk_dis_canonical(b, pc, 1 + jk_pvm_blob_skip(b, pc), &ops) ||
+        !jk_pvm_asm_target_of(&ops, &target))
+        return JK_DIS_NO_PC;
+    return pc;
+}
+
 jk_err jk_pvm_disasm(const uint8_t *blob, size_t blob_len, char **out,
                      jk_diag *diag)
 {
@@ -343,7 +384,8 @@ jk_err jk_pvm_disasm(const uint8_t *blob, size_t blob_len, char **out,
     flags[b.code_len] = JK_DIS_INSN; /* the implicit trap at |c| */
 
     jk_sb sb = {0};
-    for (int tier = JK_TIER_LABELS; tier <= JK_TIER_RAW; tier++) {
+    unsigned retries = 0;
+    for (int tier = JK_TIER_LABELS; tier <= JK_TIER_RAW;) {
         bool used_target_labels;
         sb.len = 0;
         jk_render(&b, flags, tier, &sb, &used_target_labels);
@@ -355,14 +397,24 @@ jk_err jk_pvm_disasm(const uint8_t *blob, size_t blob_len, char **out,
         if (err == JK_ERR_NOMEM)
             break;
         bool same = err == JK_OK && len == blob_len && memcmp(bytes, blob, len) == 0;
+        uint32_t culprit = JK_DIS_NO_PC;
+        if (!same && err == JK_OK && tier == JK_TIER_LABELS && used_target_labels &&
+            retries < JK_DIS_MAX_NUMERIC_RETRIES)
+            culprit = jk_first_difference(&b, flags, bytes, len);
         free(bytes);
         if (same) {
             free(flags);
             *out = sb.buf;
             return JK_OK;
         }
+        if (culprit != JK_DIS_NO_PC) {
+            flags[culprit] |= JK_DIS_NUMERIC;
+            retries++;
+            continue;
+        }
         if (tier == JK_TIER_LABELS && !used_target_labels)
-            tier = JK_TIER_NUMBERS; /* the numeric rendering would be the same */
+            tier++; /* the numeric rendering would be the same */
+        tier++;
     }
     free(flags);
     free(sb.buf);
