@@ -102,10 +102,11 @@ typedef struct jk_pvm_blob {
  * @param bytes,len  the blob; borrowed, must outlive *out.
  * @param out        filled on success.
  * @param diag       optional; gets the reason on failure.
- * @return JK_OK; JK_ERR_PVM_BLOB when truncated, a length prefix is not a valid
- *         JAM natural, z > 4, trailing bytes follow the bitmask, or the
- *         bitmask has bits set past |c|; JK_ERR_PVM_TOO_LARGE past the
- *         documented bounds. */
+ * @return JK_OK; JK_ERR_PVM_BLOB when truncated, a length prefix is not a
+ *         canonical JAM natural, z > 4, or bytes follow the bitmask;
+ *         JK_ERR_PVM_TOO_LARGE past the documented bounds. Bits of the last
+ *         bitmask byte past |c| are ignored (the disassembler keeps them with
+ *         `.bitmask_tail`). */
 jk_err jk_pvm_blob_parse(const uint8_t *bytes, size_t len, jk_pvm_blob *out,
                          jk_diag *diag);
 
@@ -267,7 +268,8 @@ jk_err jk_pvm_asm(const char *source, size_t source_len, uint8_t **out,
 
 /* Disassemble a blob into text that jk_pvm_asm() turns back into the same
  * bytes. @param out  a malloc'd NUL-terminated string the caller frees.
- * @return JK_OK, JK_ERR_PVM_BLOB (with diag) or JK_ERR_NOMEM. */
+ * @return JK_OK, JK_ERR_PVM_BLOB or JK_ERR_PVM_TOO_LARGE (what
+ *         jk_pvm_blob_parse refuses, with diag), or JK_ERR_NOMEM. */
 jk_err jk_pvm_disasm(const uint8_t *blob, size_t blob_len, char **out,
                      jk_diag *diag);
 

@@ -617,6 +617,20 @@ static jk_err jk_resolve(jk_asm *a)
             else
                 it->in.imm_y = v;
         }
+        /* A jump may only land on a basic-block start: catch the classic
+         * mistake (a loop label right after an ordinary instruction) here
+         * rather than as a panic at run time. Raw bytes before the label
+         * are the author's business. */
+        if (it->target_label != JK_ASM_NONE) {
+            const jk_asm_label *l = &a->labels[it->target_label];
+            const jk_asm_item *prev = l->item > 0 ? &a->items[l->item - 1] : NULL;
+            const jk_pvm_opinfo *info = prev && prev->kind == JK_ITEM_INSN ? jk_pvm_opinfo_get(prev->in.opcode) : NULL;
+            if (info && !info->is_terminator)
+                return jk_diag_set(a->diag, JK_ERR_PVM_ASM,
+                                   "line %u: target '%.*s' does not start a basic block (it follows '%s' "
+                                   "on line %u, which does not end one: put 'fallthrough' before the label)",
+                                   it->line, jk_qlen(l->len), l->name, info->name, prev->line);
+        }
         /* Size with a 0-byte offset: encode with the target at pc. */
         jk_pvm_asm_insn probe = it->in;
         probe.target = 0;

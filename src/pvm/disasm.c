@@ -35,6 +35,7 @@ enum {
     JK_DIS_INSN = 1,    /* an instruction starts here (the chain from pc 0) */
     JK_DIS_LABEL = 2,   /* print "L<pc>:" here */
     JK_DIS_NUMERIC = 4, /* the instruction here writes its target as a number */
+    JK_DIS_BLOCK = 8,   /* a basic block starts here: branch targets may be labels */
 };
 
 /* Re-renderings that turn one more ambiguous branch numeric before giving up
@@ -277,7 +278,9 @@ static void jk_render(const jk_pvm_blob *b, uint8_t *flags, int tier, jk_sb *sb,
             uint64_t t;
             if (!(flags[pc] & JK_DIS_NUMERIC) && jk_pvm_blob_is_insn_start(b, pc) &&
                 jk_dis_canonical(b, pc, n, &ops) && jk_pvm_asm_target_of(&ops, &t) &&
-                t <= code_len && (flags[t] & JK_DIS_INSN)) {
+                t <= code_len && (flags[t] & JK_DIS_INSN) && (flags[t] & JK_DIS_BLOCK)) {
+                /* Only block starts: the assembler refuses a label target
+                 * that follows a non-terminating instruction. */
                 flags[t] |= JK_DIS_LABEL;
                 *used_target_labels = true;
             }
@@ -379,9 +382,14 @@ jk_err jk_pvm_disasm(const uint8_t *blob, size_t blob_len, char **out,
     uint8_t *flags = calloc((size_t)b.code_len + 1, 1);
     if (!flags)
         return jk_diag_set(diag, JK_ERR_NOMEM, "out of memory");
-    for (uint32_t pc = 0; pc < b.code_len; pc += 1 + jk_pvm_blob_skip(&b, pc))
-        flags[pc] = JK_DIS_INSN;
-    flags[b.code_len] = JK_DIS_INSN; /* the implicit trap at |c| */
+    flags[0] = JK_DIS_BLOCK;
+    for (uint32_t pc = 0; pc < b.code_len; pc += 1 + jk_pvm_blob_skip(&b, pc)) {
+        const jk_pvm_opinfo *info = jk_pvm_opinfo_get(b.code[pc]);
+        flags[pc] |= JK_DIS_INSN;
+        if (info && info->is_terminator)
+            flags[pc + 1 + jk_pvm_blob_skip(&b, pc)] |= JK_DIS_BLOCK;
+    }
+    flags[b.code_len] |= JK_DIS_INSN; /* the implicit trap at |c| */
 
     jk_sb sb = {0};
     unsigned retries = 0;
