@@ -21,7 +21,10 @@ fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(BUILD)/fuzz/corpus-$$t && cp -n tests/fuzz/corpus/$$t/* $(BUILD)/fuzz/corpus-$$t/ 2>/dev/null; \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
-	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$(case $$t in sdk) echo 65536;; *) echo 4096;; esac) -timeout=10 \
-	    -artifact_prefix=$(BUILD)/fuzz/$$t- $(BUILD)/fuzz/corpus-$$t 2>&1 | tail -n 3 || exit 1; \
+	  if ! $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$(case $$t in sdk) echo 65536;; *) echo 4096;; esac) \
+	      -timeout=10 -artifact_prefix=$(BUILD)/fuzz/$$t- $(BUILD)/fuzz/corpus-$$t > $(BUILD)/fuzz/$$t.log 2>&1; then \
+	    tail -n 40 $(BUILD)/fuzz/$$t.log; echo "fuzz: $$t FAILED (reproducer under $(BUILD)/fuzz/$$t-*)"; exit 1; \
+	  fi; \
+	  tail -n 1 $(BUILD)/fuzz/$$t.log; \
 	done
 	@echo "fuzz: no crash, leak or sanitizer report"
