@@ -17,7 +17,19 @@
     X(JK_ERR_PVM_MAP, "invalid PVM memory mapping")                            \
     X(JK_ERR_PVM_NOT_MAPPED, "PVM memory not mapped")                          \
     X(JK_ERR_PVM_BAD_PC, "pc is not an instruction start")                     \
-    X(JK_ERR_PVM_ASM, "invalid PVM assembly")
+    X(JK_ERR_PVM_ASM, "invalid PVM assembly")                                  \
+    X(JK_ERR_CAP_KIND, "wrong cap kind")                                       \
+    X(JK_ERR_CAP_RANGE, "cap index, offset or length out of range")            \
+    X(JK_ERR_CAP_TOO_LARGE, "cap value exceeds a size bound")                  \
+    X(JK_ERR_CAP_TOO_DEEP, "caps nested too deeply")                           \
+    X(JK_ERR_CAP_IMAGE, "invalid image")                                       \
+    X(JK_ERR_CAP_INSTANCE, "invalid instance")                                 \
+    X(JK_ERR_CAP_PINNED, "pinned slot collides with existing content")         \
+    X(JK_ERR_CAP_DECODE, "malformed or non-canonical cap encoding")            \
+    X(JK_ERR_CAP_CORRUPT, "stored object does not match its hash")             \
+    X(JK_ERR_CAP_MISSING, "object not in the store")                           \
+    X(JK_ERR_CAP_STORE, "cap store (LMDB) failure")                            \
+    X(JK_ERR_CAP_STORE_FULL, "cap store map is full")
 
 #define JK_ERR_CODE(code, msg) code,
 const jk_err jk_err_all[] = {JK_ERR_TABLE(JK_ERR_CODE)};
