@@ -42,6 +42,9 @@
  *   layer runs per-event verifies on their own copies of one instance). A
  *   jk_cap variable itself is a plain value: do not write one from two
  *   threads. A jk_cap_store handle is used by one thread at a time.
+ *   Hashing, export, load and the last release recurse at most
+ *   JK_CAP_MAX_DEPTH × (tree height + 1) levels: under 192 KiB of stack in an
+ *   -O2 build (tested on a 2 MiB thread stack).
  *
  * Unforgeability
  *   No operation turns bytes into a cap except the loaders (jk_cap_load,
@@ -203,7 +206,7 @@ jk_err jk_cap_data_new(const void *bytes, size_t len, jk_cap *out);
  * @return JK_OK, JK_ERR_CAP_TOO_LARGE, JK_ERR_NOMEM. */
 jk_err jk_cap_data_new_zeroed(size_t len, jk_cap *out);
 
-/* Length in bytes. Precondition: data is a Data cap (0 for any other kind). */
+/* Length in bytes; 0 for a cap that is not a Data. */
 uint64_t jk_cap_data_len(jk_cap data);
 
 /* Number of pages, ceil(len / 4096). 0 for any other kind. */
@@ -425,7 +428,8 @@ jk_err jk_cap_instance_make(jk_cap image, const jk_hash *image_hash, jk_cap cnod
 /* Genesis: an Idle instance of `image` whose image_hash is
  * H(kernel_id ‖ image_id(image)), with the image's pinned caps installed into
  * `cnode` (256 slots). A pinned slot of cnode that already holds a different
- * cap is a collision.
+ * cap is a collision. image and cnode are BORROWED (cnode is not changed: the
+ * instance gets a new cnode sharing it); *out is a NEW reference.
  * @return JK_OK; JK_ERR_CAP_KIND; JK_ERR_CAP_INSTANCE (cnode not 256 slots);
  *         JK_ERR_CAP_PINNED (collision); JK_ERR_CAP_TOO_DEEP; JK_ERR_NOMEM. */
 jk_err jk_cap_instance_genesis(jk_cap image, jk_cap cnode, jk_cap *out,
@@ -434,6 +438,8 @@ jk_err jk_cap_instance_genesis(jk_cap image, jk_cap cnode, jk_cap *out,
 /* DERIVE_SPAWN: a fresh Idle instance of `image` from `cnode` (256 slots) with
  * the image's pinned caps installed (collision rule as for genesis), and
  * image_hash = H(spawner.image_hash ‖ image_id(image)). spawner: any Instance.
+ * All three BORROWED (the kernel drops its own reference to the consumed
+ * cnode after the call); *out is a NEW reference.
  * @return as jk_cap_instance_genesis. */
 jk_err jk_cap_instance_derive_spawn(jk_cap spawner, jk_cap image, jk_cap cnode,
                                     jk_cap *out, jk_diag *diag);
@@ -441,7 +447,8 @@ jk_err jk_cap_instance_derive_spawn(jk_cap spawner, jk_cap image, jk_cap cnode,
 /* set_image: a new Idle instance with `image` in place of inst's image:
  * image_hash = H(inst.image_hash ‖ image_id(image)); the old image's pinned
  * slots are emptied, then the new image's pinned caps installed; a new pinned
- * slot that still holds something is a collision. inst must be Idle.
+ * slot that still holds something else is a collision. inst must be Idle.
+ * Both BORROWED (inst is unchanged); *out is a NEW reference.
  * @return JK_OK; JK_ERR_CAP_KIND; JK_ERR_CAP_INSTANCE (inst not Idle);
  *         JK_ERR_CAP_PINNED; JK_ERR_CAP_TOO_DEEP; JK_ERR_NOMEM. */
 jk_err jk_cap_instance_set_image(jk_cap inst, jk_cap image, jk_cap *out,
@@ -451,17 +458,21 @@ jk_err jk_cap_instance_set_image(jk_cap inst, jk_cap image, jk_cap *out,
  * else, continuation included. */
 
 /* inst with another root cnode, same image and image_hash, Idle (the kernel
- * uses it at HALT). @return as jk_cap_instance_make. */
+ * uses it at HALT). Both BORROWED; *out is a NEW reference.
+ * @return as jk_cap_instance_make. */
 jk_err jk_cap_instance_with_cnode(jk_cap inst, jk_cap cnode, jk_cap *out,
                                   jk_diag *diag);
 
 /* inst with status IDLE or FAULTED and no continuation (DROP_PAUSED; a
- * fault). @return JK_OK; JK_ERR_CAP_KIND; JK_ERR_CAP_INSTANCE (status PAUSED
- * or unknown); JK_ERR_NOMEM. */
+ * fault). inst BORROWED; *out is a NEW reference.
+ * @return JK_OK; JK_ERR_CAP_KIND; JK_ERR_CAP_INSTANCE (status PAUSED or
+ *         unknown); JK_ERR_NOMEM. */
 jk_err jk_cap_instance_with_status(jk_cap inst, jk_cap_status status, jk_cap *out);
 
-/* inst Paused with the given continuation (1..JK_CAP_MAX_FRAMES frames,
- * borrowed and copied). @return as jk_cap_instance_make. */
+/* inst Paused with the given continuation (1..JK_CAP_MAX_FRAMES frames; the
+ * frames and their caps are BORROWED and copied/retained, so the caller keeps
+ * and frees its array). inst BORROWED; *out is a NEW reference.
+ * @return as jk_cap_instance_make. */
 jk_err jk_cap_instance_pause(jk_cap inst, const jk_cap_frame *frames,
                              uint32_t frame_count, jk_cap *out, jk_diag *diag);
 
@@ -601,7 +612,8 @@ jk_err jk_cap_store_head(jk_cap_store *store, const char *head, jk_hash *out,
                          jk_diag *diag);
 
 /* Load the value named hash from the store: jk_cap_load over one read
- * transaction (eager, integrity-checked; see jk_cap_load). */
+ * transaction (eager, integrity-checked; see jk_cap_load for the errors, plus
+ * JK_ERR_CAP_STORE). *out is a NEW reference. */
 jk_err jk_cap_store_load(jk_cap_store *store, const jk_hash *hash, jk_cap *out,
                          jk_diag *diag);
 

@@ -1,0 +1,299 @@
+/*
+ * cap.c — what every cap kind shares: counted objects (allocation, retain,
+ * release), the lazily cached hash, the encoding writer, the per-type
+ * dispatch (free, encode, children), the kernel ABI identity, and the test
+ * counters.
+ *
+ * The switch on an object's type lives here, once per operation; each type's
+ * file implements the cases.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+
+atomic_uint_fast64_t jk_cap_stat_page, jk_cap_stat_node, jk_cap_stat_root,
+    jk_cap_stat_verify;
+atomic_int_fast64_t jk_cap_stat_live;
+
+/* ---- counted objects ---- */
+
+void *jk_obj_alloc(size_t size, uint8_t type)
+{
+    jk_obj *o = calloc(1, size);
+    if (!o)
+        return NULL;
+    atomic_init(&o->refs, 1);
+    atomic_init(&o->hstate, JK_HASH_NONE);
+    o->type = type;
+    atomic_fetch_add_explicit(&jk_cap_stat_live, 1, memory_order_relaxed);
+    return o;
+}
+
+void jk_obj_retain(jk_obj *o)
+{
+    if (o)
+        atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
+}
+
+void jk_obj_release(jk_obj *o)
+{
+    if (!o)
+        return;
+    /* Release ordering on the decrement and an acquire fence before the free:
+     * every other holder's reads of the body happen before it is freed. */
+    if (atomic_fetch_sub_explicit(&o->refs, 1, memory_order_release) != 1)
+        return;
+    atomic_thread_fence(memory_order_acquire);
+    switch ((enum jk_obj_type)o->type) {
+    case JK_OBJ_DATA: jk_data_body_free((jk_data_body *)o); break;
+    case JK_OBJ_CNODE: jk_cnode_body_free((jk_cnode_body *)o); break;
+    case JK_OBJ_IMAGE: jk_image_body_free((jk_image_body *)o); break;
+    case JK_OBJ_INSTANCE: jk_instance_body_free((jk_instance_body *)o); break;
+    case JK_OBJ_DPAGE:
+    case JK_OBJ_DNODE: jk_dnode_free((jk_dnode *)o); break;
+    case JK_OBJ_CNODE_NODE: jk_cnode_node_free((jk_cnode_node *)o); break;
+    }
+    free(o);
+    atomic_fetch_sub_explicit(&jk_cap_stat_live, 1, memory_order_relaxed);
+}
+
+/* ---- children ---- */
+
+static jk_err jk_child_cap(jk_cap c, jk_child_fn fn, void *ctx)
+{
+    return c.body ? fn(ctx, jk_cap_obj(c)) : JK_OK;
+}
+
+jk_err jk_obj_each_child(jk_obj *o, jk_child_fn fn, void *ctx)
+{
+    jk_err err = JK_OK;
+    switch ((enum jk_obj_type)o->type) {
+    case JK_OBJ_DATA: {
+        jk_data_body *d = (jk_data_body *)o;
+        return d->root ? fn(ctx, &d->root->o) : JK_OK;
+    }
+    case JK_OBJ_DPAGE:
+        return JK_OK;
+    case JK_OBJ_DNODE: {
+        jk_dnode *n = (jk_dnode *)o;
+        if ((err = fn(ctx, &n->u.in.left->o)) != JK_OK)
+            return err;
+        return fn(ctx, &n->u.in.right->o);
+    }
+    case JK_OBJ_CNODE: {
+        jk_cnode_body *c = (jk_cnode_body *)o;
+        if (c->log2 == 0)
+            return jk_child_cap(c->slot0, fn, ctx);
+        return c->root ? fn(ctx, &c->root->o) : JK_OK;
+    }
+    case JK_OBJ_CNODE_NODE: {
+        jk_cnode_node *n = (jk_cnode_node *)o;
+        for (int i = 0; i < 2 && err == JK_OK; i++) {
+            if (n->o.height == 1)
+                err = jk_child_cap(n->u.slot[i], fn, ctx);
+            else if (n->u.kid[i])
+                err = fn(ctx, &n->u.kid[i]->o);
+        }
+        return err;
+    }
+    case JK_OBJ_IMAGE: {
+        jk_image_body *im = (jk_image_body *)o;
+        err = jk_child_cap(im->code, fn, ctx);
+        for (uint32_t i = 0; i < im->npins && err == JK_OK; i++)
+            err = jk_child_cap(im->pins[i].cap, fn, ctx);
+        return err;
+    }
+    case JK_OBJ_INSTANCE: {
+        jk_instance_body *in = (jk_instance_body *)o;
+        err = jk_child_cap(in->image, fn, ctx);
+        if (err == JK_OK)
+            err = jk_child_cap(in->cnode, fn, ctx);
+        for (uint32_t f = 0; f < in->nframes && err == JK_OK; f++) {
+            const jk_cap_frame *fr = &in->frames[f];
+            err = jk_child_cap(fr->instance, fn, ctx);
+            for (uint32_t r = 0; r < fr->region_count && err == JK_OK; r++)
+                err = jk_child_cap(fr->regions[r].data, fn, ctx);
+        }
+        return err;
+    }
+    }
+    return JK_OK;
+}
+
+/* ---- hashing ---- */
+
+void jk_obj_encode(jk_obj *o, jk_wr *w)
+{
+    switch ((enum jk_obj_type)o->type) {
+    case JK_OBJ_DATA: jk_data_encode((jk_data_body *)o, w); break;
+    case JK_OBJ_DPAGE:
+    case JK_OBJ_DNODE: jk_dnode_encode((jk_dnode *)o, w); break;
+    case JK_OBJ_CNODE: jk_cnode_encode((jk_cnode_body *)o, w); break;
+    case JK_OBJ_CNODE_NODE: jk_cnode_node_encode((jk_cnode_node *)o, w); break;
+    case JK_OBJ_IMAGE: jk_image_encode((jk_image_body *)o, w); break;
+    case JK_OBJ_INSTANCE: jk_instance_encode((jk_instance_body *)o, w); break;
+    }
+}
+
+static jk_err jk_hash_child(void *ctx, jk_obj *child)
+{
+    jk_hash ignored;
+    (void)ctx;
+    jk_obj_hash(child, &ignored);
+    return JK_OK;
+}
+
+/* The hasher state (~400 bytes) lives only in this leaf call, so the
+ * recursion over children (jk_obj_hash → jk_hash_child → jk_obj_hash) keeps
+ * small frames: children are hashed first, then o is encoded from their
+ * cached hashes. */
+__attribute__((noinline)) static void jk_obj_hash_compute(jk_obj *o, jk_hash *out)
+{
+    jk_crypto_hasher h;
+    jk_wr w = {.hasher = &h};
+    jk_crypto_hasher_init(&h);
+    jk_obj_encode(o, &w);
+    jk_crypto_hasher_final(&h, out);
+}
+
+void jk_obj_hash(jk_obj *o, jk_hash *out)
+{
+    if (atomic_load_explicit(&o->hstate, memory_order_acquire) == JK_HASH_READY) {
+        *out = o->hash;
+        return;
+    }
+    jk_obj_each_child(o, jk_hash_child, NULL);
+    jk_obj_hash_compute(o, out);
+    switch ((enum jk_obj_type)o->type) {
+    case JK_OBJ_DPAGE:
+        atomic_fetch_add_explicit(&jk_cap_stat_page, 1, memory_order_relaxed);
+        break;
+    case JK_OBJ_DNODE:
+    case JK_OBJ_CNODE_NODE:
+        atomic_fetch_add_explicit(&jk_cap_stat_node, 1, memory_order_relaxed);
+        break;
+    default:
+        atomic_fetch_add_explicit(&jk_cap_stat_root, 1, memory_order_relaxed);
+        break;
+    }
+    unsigned char expect = JK_HASH_NONE;
+    if (atomic_compare_exchange_strong_explicit(&o->hstate, &expect, JK_HASH_BUSY,
+                                                memory_order_acquire,
+                                                memory_order_relaxed)) {
+        o->hash = *out;
+        atomic_store_explicit(&o->hstate, JK_HASH_READY, memory_order_release);
+    }
+}
+
+void jk_obj_set_hash(jk_obj *o, const jk_hash *h)
+{
+    o->hash = *h;
+    atomic_store_explicit(&o->hstate, JK_HASH_READY, memory_order_release);
+}
+
+/* ---- the writer ---- */
+
+void jk_wr_bytes(jk_wr *w, const void *p, size_t n)
+{
+    if (w->hasher) {
+        jk_crypto_hasher_update(w->hasher, p, n);
+        return;
+    }
+    if (w->oom || n == 0)
+        return;
+    if (w->cap - w->len < n) {
+        size_t cap = w->cap ? w->cap : 128;
+        while (cap - w->len < n)
+            cap *= 2;
+        uint8_t *buf = realloc(w->buf, cap);
+        if (!buf) {
+            w->oom = true;
+            return;
+        }
+        w->buf = buf;
+        w->cap = cap;
+    }
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
+}
+
+void jk_wr_u8(jk_wr *w, uint8_t v) { jk_wr_bytes(w, &v, 1); }
+
+void jk_wr_u32(jk_wr *w, uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    jk_wr_bytes(w, b, 4);
+}
+
+void jk_wr_u64(jk_wr *w, uint64_t v)
+{
+    jk_wr_u32(w, (uint32_t)v);
+    jk_wr_u32(w, (uint32_t)(v >> 32));
+}
+
+void jk_hash_short(const jk_hash *h, char out[17])
+{
+    for (int i = 0; i < 8; i++)
+        snprintf(out + 2 * i, 3, "%02x", h->bytes[i]);
+}
+
+/* ---- public: caps ---- */
+
+const char *jk_cap_kind_name(jk_cap_kind kind)
+{
+    switch (kind) {
+    case JK_CAP_NONE: return "none";
+    case JK_CAP_DATA: return "data";
+    case JK_CAP_CNODE: return "cnode";
+    case JK_CAP_IMAGE: return "image";
+    case JK_CAP_INSTANCE: return "instance";
+    }
+    return "?";
+}
+
+jk_cap jk_cap_retain(jk_cap cap)
+{
+    jk_obj_retain(jk_cap_obj(cap));
+    return cap;
+}
+
+void jk_cap_release(jk_cap cap) { jk_obj_release(jk_cap_obj(cap)); }
+
+void jk_cap_hash(jk_cap cap, jk_hash *out)
+{
+    if (!cap.body) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    jk_obj_hash(jk_cap_obj(cap), out);
+}
+
+bool jk_cap_equal(jk_cap a, jk_cap b)
+{
+    if (a.kind != b.kind)
+        return false;
+    if (a.body == b.body)
+        return true;
+    if (!a.body || !b.body)
+        return false;
+    jk_hash ha, hb;
+    jk_cap_hash(a, &ha);
+    jk_cap_hash(b, &hb);
+    return memcmp(ha.bytes, hb.bytes, JK_HASH_SIZE) == 0;
+}
+
+unsigned jk_cap_depth(jk_cap cap) { return cap.body ? jk_cap_obj(cap)->depth : 0; }
+
+void jk_cap_kernel_id(jk_hash *out)
+{
+    jk_crypto_blake2b256(JK_KERNEL_ABI_ID, sizeof JK_KERNEL_ABI_ID - 1, out);
+}
+
+void jk_cap_stats_get(jk_cap_stats *out)
+{
+    out->page_hashes = atomic_load_explicit(&jk_cap_stat_page, memory_order_relaxed);
+    out->node_hashes = atomic_load_explicit(&jk_cap_stat_node, memory_order_relaxed);
+    out->root_hashes = atomic_load_explicit(&jk_cap_stat_root, memory_order_relaxed);
+    out->verify_hashes = atomic_load_explicit(&jk_cap_stat_verify, memory_order_relaxed);
+    out->live_objects = atomic_load_explicit(&jk_cap_stat_live, memory_order_relaxed);
+}

@@ -1,0 +1,273 @@
+/*
+ * cnode.c — CNode: 2^k slots as a persistent, perfect binary tree of height k.
+ *
+ * An inner node of height h covers 2^h slots; at height 1 its two children are
+ * the slots themselves (caps), above that two subtrees. A subtree whose slots
+ * are all empty is not stored (NULL) and hashes to 32 zero bytes, so a fresh
+ * CNode of 65536 slots costs one body, and the canonical tree of a CNode is
+ * unique: a stored inner node always has a non-empty child. A k = 0 CNode
+ * keeps its one slot in the body.
+ *
+ * Setting a slot copies the k nodes on the path to it and shares the rest;
+ * each node caches the deepest nesting below it, so a set keeps the body's
+ * depth in O(k).
+ */
+#include "internal.h"
+
+static unsigned jk_max(unsigned a, unsigned b) { return a > b ? a : b; }
+
+static bool jk_cap_same(jk_cap a, jk_cap b) { return a.kind == b.kind && a.body == b.body; }
+
+/* ---- nodes ---- */
+
+jk_cnode_node *jk_cnode_node_new_slots(jk_cap a, jk_cap b)
+{
+    jk_cnode_node *n = jk_obj_alloc(sizeof *n, JK_OBJ_CNODE_NODE);
+    if (!n)
+        return NULL;
+    n->o.height = 1;
+    n->o.depth = (uint8_t)jk_max(jk_cap_depth(a), jk_cap_depth(b));
+    n->u.slot[0] = jk_cap_retain(a);
+    n->u.slot[1] = jk_cap_retain(b);
+    return n;
+}
+
+jk_cnode_node *jk_cnode_node_new_kids(uint8_t height, jk_cnode_node *a, jk_cnode_node *b)
+{
+    assert(height >= 2 && (a || b));
+    jk_cnode_node *n = jk_obj_alloc(sizeof *n, JK_OBJ_CNODE_NODE);
+    if (!n)
+        return NULL;
+    n->o.height = height;
+    n->o.depth = (uint8_t)jk_max(a ? a->o.depth : 0, b ? b->o.depth : 0);
+    n->u.kid[0] = a;
+    n->u.kid[1] = b;
+    if (a)
+        jk_obj_retain(&a->o);
+    if (b)
+        jk_obj_retain(&b->o);
+    return n;
+}
+
+void jk_cnode_node_free(jk_cnode_node *n)
+{
+    for (int i = 0; i < 2; i++) {
+        if (n->o.height == 1)
+            jk_cap_release(n->u.slot[i]);
+        else if (n->u.kid[i])
+            jk_obj_release(&n->u.kid[i]->o);
+    }
+}
+
+void jk_cnode_node_encode(jk_cnode_node *n, jk_wr *w)
+{
+    jk_hash h[2] = {{{0}}, {{0}}};
+    for (int i = 0; i < 2; i++) {
+        if (n->o.height == 1)
+            jk_cap_hash(n->u.slot[i], &h[i]);
+        else if (n->u.kid[i])
+            jk_obj_hash(&n->u.kid[i]->o, &h[i]);
+    }
+    jk_wr_u8(w, JK_CAP_TAG_CNODE_NODE);
+    jk_wr_bytes(w, h[0].bytes, JK_HASH_SIZE);
+    jk_wr_bytes(w, h[1].bytes, JK_HASH_SIZE);
+}
+
+/* ---- bodies ---- */
+
+jk_err jk_cnode_from_root(uint8_t log2, jk_cap slot0, jk_cnode_node *root, jk_cap *out)
+{
+    assert(log2 <= JK_CAP_CNODE_MAX_LOG2 && (log2 == 0 || !slot0.body));
+    unsigned inner = log2 == 0 ? jk_cap_depth(slot0) : root ? root->o.depth : 0;
+    if (inner + 1 > JK_CAP_MAX_DEPTH)
+        return JK_ERR_CAP_TOO_DEEP;
+    jk_cnode_body *c = jk_obj_alloc(sizeof *c, JK_OBJ_CNODE);
+    if (!c)
+        return JK_ERR_NOMEM;
+    c->o.depth = (uint8_t)(inner + 1);
+    c->log2 = log2;
+    c->slot0 = jk_cap_retain(slot0);
+    c->root = root;
+    if (root)
+        jk_obj_retain(&root->o);
+    *out = jk_cap_of(JK_CAP_CNODE, c);
+    return JK_OK;
+}
+
+void jk_cnode_body_free(jk_cnode_body *c)
+{
+    jk_cap_release(c->slot0);
+    if (c->root)
+        jk_obj_release(&c->root->o);
+}
+
+void jk_cnode_encode(jk_cnode_body *c, jk_wr *w)
+{
+    jk_hash root = {{0}};
+    if (c->log2 == 0)
+        jk_cap_hash(c->slot0, &root);
+    else if (c->root)
+        jk_obj_hash(&c->root->o, &root);
+    jk_wr_u8(w, JK_CAP_TAG_CNODE);
+    jk_wr_u8(w, c->log2);
+    jk_wr_bytes(w, root.bytes, JK_HASH_SIZE);
+}
+
+/* ---- public ---- */
+
+jk_err jk_cap_cnode_new(unsigned log2_slots, jk_cap *out)
+{
+    if (log2_slots > JK_CAP_CNODE_MAX_LOG2)
+        return JK_ERR_CAP_RANGE;
+    return jk_cnode_from_root((uint8_t)log2_slots, jk_cap_null(), NULL, out);
+}
+
+unsigned jk_cap_cnode_log2(jk_cap cnode)
+{
+    return cnode.kind == JK_CAP_CNODE ? jk_cnode_of(cnode)->log2 : 0;
+}
+
+uint32_t jk_cap_cnode_slot_count(jk_cap cnode)
+{
+    return cnode.kind == JK_CAP_CNODE ? 1u << jk_cnode_of(cnode)->log2 : 0;
+}
+
+jk_cap jk_cap_cnode_get(jk_cap cnode, uint32_t i)
+{
+    if (cnode.kind != JK_CAP_CNODE)
+        return jk_cap_null();
+    const jk_cnode_body *c = jk_cnode_of(cnode);
+    if (i >= 1u << c->log2)
+        return jk_cap_null();
+    if (c->log2 == 0)
+        return c->slot0;
+    const jk_cnode_node *n = c->root;
+    for (unsigned h = c->log2; n; h--) {
+        unsigned bit = (i >> (h - 1)) & 1;
+        if (h == 1)
+            return n->u.slot[bit];
+        n = n->u.kid[bit];
+    }
+    return jk_cap_null();
+}
+
+/* The subtree n (height h, NULL = empty) with slot i (relative) set to v:
+ * *out is a new reference, or NULL when the result is all empty; n itself
+ * when nothing changed. */
+static jk_err jk_cnode_set_rec(jk_cnode_node *n, unsigned h, uint32_t i, jk_cap v,
+                               jk_cnode_node **out)
+{
+    unsigned bit = (i >> (h - 1)) & 1;
+    if (h == 1) {
+        jk_cap s[2] = {jk_cap_null(), jk_cap_null()};
+        if (n) {
+            s[0] = n->u.slot[0];
+            s[1] = n->u.slot[1];
+        }
+        if (jk_cap_same(s[bit], v)) {
+            *out = n;
+            if (n)
+                jk_obj_retain(&n->o);
+            return JK_OK;
+        }
+        s[bit] = v;
+        if (!s[0].body && !s[1].body) {
+            *out = NULL;
+            return JK_OK;
+        }
+        *out = jk_cnode_node_new_slots(s[0], s[1]);
+        return *out ? JK_OK : JK_ERR_NOMEM;
+    }
+    jk_cnode_node *kid = n ? n->u.kid[bit] : NULL, *other = n ? n->u.kid[!bit] : NULL;
+    jk_cnode_node *fresh;
+    jk_err err = jk_cnode_set_rec(kid, h - 1, i, v, &fresh);
+    if (err != JK_OK)
+        return err;
+    if (fresh == kid) {
+        if (fresh)
+            jk_obj_release(&fresh->o);
+        *out = n;
+        if (n)
+            jk_obj_retain(&n->o);
+        return JK_OK;
+    }
+    if (!fresh && !other) {
+        *out = NULL;
+        return JK_OK;
+    }
+    *out = bit ? jk_cnode_node_new_kids((uint8_t)h, other, fresh)
+               : jk_cnode_node_new_kids((uint8_t)h, fresh, other);
+    if (fresh)
+        jk_obj_release(&fresh->o);
+    return *out ? JK_OK : JK_ERR_NOMEM;
+}
+
+jk_err jk_cap_cnode_set(jk_cap cnode, uint32_t i, jk_cap value, jk_cap *out)
+{
+    if (cnode.kind != JK_CAP_CNODE)
+        return JK_ERR_CAP_KIND;
+    jk_cnode_body *c = jk_cnode_of(cnode);
+    if (i >= 1u << c->log2)
+        return JK_ERR_CAP_RANGE;
+    if (jk_cap_depth(value) + 1 > JK_CAP_MAX_DEPTH)
+        return JK_ERR_CAP_TOO_DEEP;
+    if (c->log2 == 0) {
+        if (jk_cap_same(c->slot0, value)) {
+            *out = jk_cap_retain(cnode);
+            return JK_OK;
+        }
+        return jk_cnode_from_root(0, value, NULL, out);
+    }
+    jk_cnode_node *root;
+    jk_err err = jk_cnode_set_rec(c->root, c->log2, i, value, &root);
+    if (err != JK_OK)
+        return err;
+    if (root == c->root) {
+        if (root)
+            jk_obj_release(&root->o);
+        *out = jk_cap_retain(cnode);
+        return JK_OK;
+    }
+    err = jk_cnode_from_root(c->log2, jk_cap_null(), root, out);
+    if (root)
+        jk_obj_release(&root->o);
+    return err;
+}
+
+static bool jk_cnode_next_rec(const jk_cnode_node *n, unsigned h, uint32_t base,
+                              uint32_t from, uint32_t *index)
+{
+    if (!n)
+        return false;
+    uint32_t half = 1u << (h - 1);
+    for (unsigned b = 0; b < 2; b++) {
+        uint32_t lo = base + b * half;
+        if (lo + half <= from)
+            continue;
+        if (h == 1) {
+            if (n->u.slot[b].body) {
+                *index = lo;
+                return true;
+            }
+        } else if (jk_cnode_next_rec(n->u.kid[b], h - 1, lo, from, index)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool jk_cap_cnode_next(jk_cap cnode, uint32_t from, uint32_t *index)
+{
+    if (cnode.kind != JK_CAP_CNODE)
+        return false;
+    const jk_cnode_body *c = jk_cnode_of(cnode);
+    if (from >= 1u << c->log2)
+        return false;
+    if (c->log2 == 0) {
+        if (!c->slot0.body)
+            return false;
+        *index = 0;
+        return true;
+    }
+    return jk_cnode_next_rec(c->root, c->log2, 0, from, index);
+}

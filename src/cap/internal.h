@@ -1,0 +1,267 @@
+/*
+ * internal.h — what the files of src/cap share: the layout of bodies and tree
+ * nodes, the counted-object header with its lazily cached hash, the encoding
+ * writer, and the object decoder's views.
+ *
+ * Every body (Data, CNode, Image, Instance) and every tree node (Data page,
+ * Data inner node, CNode inner node) starts with a jk_obj: an atomic
+ * reference count, the cached hash and its publication state, the object
+ * type, and the nesting depth. An object is immutable once its constructor
+ * returns; only `refs` and the hash cache ever change afterwards.
+ *
+ * Hash cache protocol: hstate goes NONE → BUSY → READY once. A thread that
+ * wins the NONE → BUSY exchange writes `hash` and then stores READY (release);
+ * readers load hstate (acquire) and read `hash` only when READY. A thread that
+ * finds BUSY computes the hash itself and does not cache it, so no thread ever
+ * waits and no byte of `hash` is written twice.
+ */
+#ifndef JK_CAP_INTERNAL_H
+#define JK_CAP_INTERNAL_H
+
+#include "jark/cap.h"
+
+#include <assert.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- counted objects ---- */
+
+enum jk_obj_type {
+    JK_OBJ_DATA = 1,        /* jk_data_body */
+    JK_OBJ_CNODE = 2,       /* jk_cnode_body */
+    JK_OBJ_IMAGE = 3,       /* jk_image_body */
+    JK_OBJ_INSTANCE = 4,    /* jk_instance_body */
+    JK_OBJ_DPAGE = 5,       /* jk_dnode, a page (merkle leaf) */
+    JK_OBJ_DNODE = 6,       /* jk_dnode, an inner node */
+    JK_OBJ_CNODE_NODE = 7,  /* jk_cnode_node */
+};
+
+enum { JK_HASH_NONE = 0, JK_HASH_BUSY = 1, JK_HASH_READY = 2 };
+
+typedef struct jk_obj {
+    atomic_uint refs;
+    atomic_uchar hstate;   /* JK_HASH_*; see the protocol above */
+    uint8_t type;          /* enum jk_obj_type */
+    uint8_t height;        /* CNode inner nodes: 1..16 (1 = children are slots) */
+    uint8_t depth;         /* bodies: jk_cap_depth; CNode nodes: deepest slot */
+    jk_hash hash;          /* valid when hstate == READY */
+} jk_obj;
+
+/* The public opaque body type is the header every body starts with. */
+struct jk_cap_body {
+    jk_obj o;
+};
+
+/* Allocate a zeroed object of `size` bytes with one reference. NULL on OOM. */
+void *jk_obj_alloc(size_t size, uint8_t type);
+void jk_obj_retain(jk_obj *o);
+/* Drop a reference; the last one frees o and releases what it holds. */
+void jk_obj_release(jk_obj *o);
+/* o's hash, computing and caching it on first use. */
+void jk_obj_hash(jk_obj *o, jk_hash *out);
+/* Calls fn on every object o names in its encoding (children, in encoding
+ * order; the null cap and empty subtrees are skipped); stops at the first
+ * error and returns it. */
+typedef jk_err (*jk_child_fn)(void *ctx, jk_obj *child);
+jk_err jk_obj_each_child(jk_obj *o, jk_child_fn fn, void *ctx);
+/* Record a hash known to be right (the loader's verified names). Only for an
+ * object no other thread can see yet. */
+void jk_obj_set_hash(jk_obj *o, const jk_hash *h);
+
+static inline jk_obj *jk_cap_obj(jk_cap c) { return (jk_obj *)(void *)c.body; }
+static inline jk_cap jk_cap_of(jk_cap_kind kind, void *body)
+{
+    jk_cap c = {kind, (struct jk_cap_body *)body};
+    return c;
+}
+
+static inline bool jk_hash_is_zero(const jk_hash *h)
+{
+    static const jk_hash zero;
+    return memcmp(h->bytes, zero.bytes, JK_HASH_SIZE) == 0;
+}
+
+/* Counters behind jk_cap_stats (cap.c). */
+extern atomic_uint_fast64_t jk_cap_stat_page, jk_cap_stat_node, jk_cap_stat_root,
+    jk_cap_stat_verify;
+extern atomic_int_fast64_t jk_cap_stat_live;
+
+/* ---- bodies and tree nodes ---- */
+
+typedef struct jk_dnode {
+    jk_obj o;                       /* type DPAGE or DNODE */
+    union {
+        struct {
+            struct jk_dnode *left, *right;
+        } in;
+        struct {
+            uint8_t *bytes;         /* 4096 bytes, 4096-aligned, zero past len */
+            uint32_t len;           /* 1..4096 */
+        } page;
+    } u;
+} jk_dnode;
+
+typedef struct jk_data_body {
+    jk_obj o;
+    uint64_t len;
+    jk_dnode *root;                 /* NULL iff len == 0 */
+} jk_data_body;
+
+typedef struct jk_cnode_node {
+    jk_obj o;                       /* o.height: 1 → slot[], else kid[] */
+    union {
+        struct jk_cnode_node *kid[2];   /* NULL = all-empty subtree */
+        jk_cap slot[2];
+    } u;
+} jk_cnode_node;
+
+typedef struct jk_cnode_body {
+    jk_obj o;
+    uint8_t log2;
+    jk_cap slot0;                   /* log2 == 0: the only slot */
+    jk_cnode_node *root;            /* log2 >= 1: NULL when all empty */
+} jk_cnode_body;
+
+typedef struct jk_image_body {
+    jk_obj o;
+    jk_cap code;                    /* Data holding the blob */
+    jk_pvm_program *prog;
+    uint32_t nmaps, neps, npins;
+    uint8_t catcher;
+    jk_cap_mapping *maps;           /* sorted by base */
+    jk_cap_endpoint *eps;
+    jk_cap_pin *pins;               /* sorted by slot; caps owned */
+} jk_image_body;
+
+typedef struct jk_instance_body {
+    jk_obj o;
+    jk_cap image;
+    jk_hash image_hash;
+    jk_cap cnode;
+    uint8_t status;
+    uint32_t nframes;
+    jk_cap_frame *frames;           /* regions arrays owned, caps owned */
+} jk_instance_body;
+
+static inline jk_data_body *jk_data_of(jk_cap c) { return (jk_data_body *)(void *)c.body; }
+static inline jk_cnode_body *jk_cnode_of(jk_cap c) { return (jk_cnode_body *)(void *)c.body; }
+static inline jk_image_body *jk_image_of(jk_cap c) { return (jk_image_body *)(void *)c.body; }
+static inline jk_instance_body *jk_instance_of(jk_cap c) { return (jk_instance_body *)(void *)c.body; }
+
+/* Per-type free (release children, free own storage; not the object itself). */
+void jk_data_body_free(jk_data_body *d);
+void jk_dnode_free(jk_dnode *n);
+void jk_cnode_body_free(jk_cnode_body *c);
+void jk_cnode_node_free(jk_cnode_node *n);
+void jk_image_body_free(jk_image_body *im);
+void jk_instance_body_free(jk_instance_body *in);
+
+/* Data internals (data.c). Node constructors BORROW their children. */
+uint32_t jk_data_split(uint32_t pages); /* largest power of two < pages (pages >= 2) */
+jk_dnode *jk_dnode_new_page(const uint8_t *bytes, uint32_t len);
+jk_dnode *jk_dnode_new_inner(jk_dnode *left, jk_dnode *right);
+jk_err jk_data_from_root(uint64_t len, jk_dnode *root, jk_cap *out);
+
+/* CNode internals (cnode.c). */
+/* Inner nodes, BORROWING their children: over two slots (height 1), or over
+ * two subtrees of height − 1 (NULL = empty; not both). NULL on OOM. */
+jk_cnode_node *jk_cnode_node_new_slots(jk_cap a, jk_cap b);
+jk_cnode_node *jk_cnode_node_new_kids(uint8_t height, jk_cnode_node *a, jk_cnode_node *b);
+jk_err jk_cnode_from_root(uint8_t log2, jk_cap slot0, jk_cnode_node *root, jk_cap *out);
+
+/* Image internals (image.c): build from a code Data (borrowed). */
+jk_err jk_image_build(jk_cap code, const jk_cap_mapping *maps, uint32_t nmaps,
+                      const jk_cap_endpoint *eps, uint32_t neps,
+                      const jk_cap_pin *pins, uint32_t npins, uint32_t catcher,
+                      jk_cap *out, jk_diag *diag);
+
+/* ---- encoding ---- */
+
+/* Writes an encoding either into a hasher or into a growing buffer. */
+typedef struct jk_wr {
+    jk_crypto_hasher *hasher;   /* non-NULL: absorb, don't store */
+    uint8_t *buf;
+    size_t len, cap;
+    bool oom;                   /* a buffer growth failed; contents invalid */
+} jk_wr;
+
+void jk_wr_bytes(jk_wr *w, const void *p, size_t n);
+void jk_wr_u8(jk_wr *w, uint8_t v);
+void jk_wr_u32(jk_wr *w, uint32_t v);
+void jk_wr_u64(jk_wr *w, uint64_t v);
+
+/* The canonical encoding of one object (children by hash, hashing them as
+ * needed). Per-type encoders live beside their types. */
+void jk_obj_encode(jk_obj *o, jk_wr *w);
+void jk_data_encode(jk_data_body *d, jk_wr *w);
+void jk_dnode_encode(jk_dnode *n, jk_wr *w);
+void jk_cnode_encode(jk_cnode_body *c, jk_wr *w);
+void jk_cnode_node_encode(jk_cnode_node *n, jk_wr *w);
+void jk_image_encode(jk_image_body *im, jk_wr *w);
+void jk_instance_encode(jk_instance_body *in, jk_wr *w);
+
+static inline uint32_t jk_rd_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+static inline uint64_t jk_rd_u64(const uint8_t *p)
+{
+    return (uint64_t)jk_rd_u32(p) | (uint64_t)jk_rd_u32(p + 4) << 32;
+}
+
+/* ---- decoding (decode.c): syntax of one object, no children followed ---- */
+
+#define JK_ENC_MAPPING_SIZE 11u      /* u32 base, u32 size, u8 kind, access, slot */
+#define JK_ENC_ENDPOINT_SIZE 108u    /* u32 pc, 13 × u64 */
+#define JK_ENC_PIN_SIZE 33u          /* u8 slot, hash */
+#define JK_ENC_REGION_SIZE 36u       /* u32 base, hash */
+#define JK_ENC_FRAME_FIXED 154u      /* a frame without its regions */
+
+typedef struct jk_obj_view {
+    uint8_t tag;
+    uint64_t len;            /* DATA: byte length; DATA_PAGE: page length */
+    const uint8_t *bytes;    /* DATA_PAGE: the page's bytes */
+    uint8_t log2;            /* CNODE */
+    jk_hash a;               /* DATA, CNODE: root; *_NODE: left; IMAGE: code;
+                                INSTANCE: image */
+    jk_hash b;               /* *_NODE: right; INSTANCE: image_hash */
+    jk_hash c;               /* INSTANCE: cnode */
+    /* IMAGE: arrays of fixed-size entries inside the object's bytes */
+    uint32_t nmaps, neps, npins;
+    const uint8_t *maps, *eps, *pins;
+    uint8_t catcher;
+    /* INSTANCE */
+    uint8_t status;
+    uint32_t nframes;
+    const uint8_t *frames;   /* first frame; walk with jk_view_frame */
+} jk_obj_view;
+
+typedef struct jk_frame_view {
+    jk_hash instance;
+    uint8_t endpoint;
+    uint32_t pc;
+    uint64_t regs[JK_PVM_REGS];
+    int64_t gas;
+    uint8_t flags;
+    uint32_t nregions;
+    const uint8_t *regions;  /* nregions × (u32 base, hash) */
+} jk_frame_view;
+
+/* Parse and syntax-check one object. */
+jk_err jk_obj_parse(const uint8_t *bytes, size_t len, jk_obj_view *v, jk_diag *diag);
+void jk_view_mapping(const jk_obj_view *v, uint32_t i, jk_cap_mapping *out);
+void jk_view_endpoint(const jk_obj_view *v, uint32_t i, jk_cap_endpoint *out);
+void jk_view_pin(const jk_obj_view *v, uint32_t i, uint8_t *slot, jk_hash *h);
+/* Read the frame at p (already checked by jk_obj_parse); returns the next. */
+const uint8_t *jk_view_frame(const uint8_t *p, jk_frame_view *out);
+void jk_view_region(const jk_frame_view *f, uint32_t i, uint32_t *base, jk_hash *h);
+/* Calls fn on every non-zero hash the object names (its children). */
+jk_err jk_view_children(const jk_obj_view *v,
+                        jk_err (*fn)(void *ctx, const jk_hash *h), void *ctx);
+
+/* Hex of the first 8 bytes of h, for diagnostics. */
+void jk_hash_short(const jk_hash *h, char out[17]);
+
+#endif

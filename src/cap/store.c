@@ -1,0 +1,314 @@
+/*
+ * store.c — the persistent store: LMDB, hash → object, and named heads.
+ *
+ * Schema (one LMDB environment in a directory, two named databases):
+ *   "objects": key = the 32-byte hash, value = the object's canonical bytes.
+ *   "heads":   key = a head name (1..255 bytes), value = a 32-byte hash.
+ * Invariant: an object is present only if every object it names is too —
+ * jk_cap_export puts children before parents inside one transaction, and
+ * jk_cap_store_put checks the children — so "has(h)" means "has h's whole
+ * subtree", which is what lets a commit skip it.
+ *
+ * Durability: LMDB's default, fully synchronous mode (no MDB_NOSYNC, no
+ * MDB_NOMETASYNC, no MDB_WRITEMAP): mdb_txn_commit fsyncs the data pages, then
+ * writes and fsyncs the meta page that makes them current. A process or
+ * machine crash at any point leaves the store at its last committed
+ * transaction, and a commit that returned is durable. MDB_NOTLS lets read
+ * transactions live on any thread; the handle itself is one thread's at a
+ * time. Stale reader slots of dead processes are cleared at open.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <sys/stat.h>
+
+#define JK_STORE_DEFAULT_MAP ((size_t)1 << 30)
+
+struct jk_cap_store {
+    MDB_env *env;
+    MDB_dbi objects, heads;
+};
+
+static jk_err jk_mdb_fail(jk_diag *diag, int rc, const char *what)
+{
+    return jk_diag_set(diag, rc == MDB_MAP_FULL ? JK_ERR_CAP_STORE_FULL : JK_ERR_CAP_STORE,
+                       "store: %s: %s", what, mdb_strerror(rc));
+}
+
+static MDB_val jk_key(const jk_hash *h)
+{
+    MDB_val k = {JK_HASH_SIZE, (void *)h->bytes};
+    return k;
+}
+
+jk_err jk_cap_store_open(const char *dir, const jk_cap_store_options *opt,
+                         jk_cap_store **out, jk_diag *diag)
+{
+    if (!dir || !out)
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: no directory");
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return jk_diag_set(diag, JK_ERR_IO, "store: cannot create %s: %s", dir, strerror(errno));
+    jk_cap_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return JK_ERR_NOMEM;
+    MDB_txn *txn = NULL;
+    int rc, dead;
+    const char *what = "create";
+    if ((rc = mdb_env_create(&s->env)) != 0)
+        goto fail;
+    what = "configure";
+    if ((rc = mdb_env_set_maxdbs(s->env, 2)) != 0 ||
+        (rc = mdb_env_set_mapsize(s->env, opt && opt->map_size ? opt->map_size
+                                                                : JK_STORE_DEFAULT_MAP)) != 0)
+        goto fail;
+    what = "open";
+    if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0644)) != 0)
+        goto fail;
+    what = "reader check";
+    if ((rc = mdb_reader_check(s->env, &dead)) != 0)
+        goto fail;
+    what = "open databases";
+    if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0 ||
+        (rc = mdb_dbi_open(txn, "objects", MDB_CREATE, &s->objects)) != 0 ||
+        (rc = mdb_dbi_open(txn, "heads", MDB_CREATE, &s->heads)) != 0)
+        goto fail;
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc != 0)
+        goto fail;
+    *out = s;
+    return JK_OK;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    if (s->env)
+        mdb_env_close(s->env);
+    free(s);
+    return jk_mdb_fail(diag, rc, what);
+}
+
+void jk_cap_store_close(jk_cap_store *store)
+{
+    if (!store)
+        return;
+    mdb_env_close(store->env);
+    free(store);
+}
+
+/* ---- transactions as sources and sinks ---- */
+
+typedef struct jk_txn_ctx {
+    jk_cap_store *store;
+    MDB_txn *txn;
+    int rc;             /* the last LMDB failure, for the diagnostic */
+    uint64_t written;
+} jk_txn_ctx;
+
+static jk_err jk_txn_get(void *ctx, const jk_hash *h, const uint8_t **bytes, size_t *len)
+{
+    jk_txn_ctx *t = ctx;
+    MDB_val k = jk_key(h), v;
+    int rc = mdb_get(t->txn, t->store->objects, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return JK_ERR_CAP_MISSING;
+    if (rc != 0) {
+        t->rc = rc;
+        return JK_ERR_CAP_STORE;
+    }
+    *bytes = v.mv_data;
+    *len = v.mv_size;
+    return JK_OK;
+}
+
+static jk_err jk_txn_has(void *ctx, const jk_hash *h, bool *present)
+{
+    const uint8_t *bytes;
+    size_t len;
+    jk_err err = jk_txn_get(ctx, h, &bytes, &len);
+    *present = err == JK_OK;
+    return err == JK_ERR_CAP_MISSING ? JK_OK : err;
+}
+
+static jk_err jk_txn_put(void *ctx, const jk_hash *h, const uint8_t *bytes, size_t len)
+{
+    jk_txn_ctx *t = ctx;
+    MDB_val k = jk_key(h), v = {len, (void *)bytes};
+    int rc = mdb_put(t->txn, t->store->objects, &k, &v, 0);
+    if (rc != 0) {
+        t->rc = rc;
+        return rc == MDB_MAP_FULL ? JK_ERR_CAP_STORE_FULL : JK_ERR_CAP_STORE;
+    }
+    t->written++;
+    return JK_OK;
+}
+
+static jk_err jk_txn_child_present(void *ctx, const jk_hash *h)
+{
+    bool present;
+    jk_err err = jk_txn_has(ctx, h, &present);
+    return err != JK_OK ? err : present ? JK_OK : JK_ERR_CAP_MISSING;
+}
+
+static jk_err jk_txn_begin(jk_cap_store *store, bool write, jk_txn_ctx *t, jk_diag *diag)
+{
+    memset(t, 0, sizeof *t);
+    t->store = store;
+    int rc = mdb_txn_begin(store->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+    return rc ? jk_mdb_fail(diag, rc, "begin transaction") : JK_OK;
+}
+
+static jk_err jk_txn_commit(jk_txn_ctx *t, jk_diag *diag)
+{
+    int rc = mdb_txn_commit(t->txn);
+    t->txn = NULL;
+    return rc ? jk_mdb_fail(diag, rc, "commit") : JK_OK;
+}
+
+/* The error err from a source/sink call, with LMDB's reason when it has one. */
+static jk_err jk_txn_fail(jk_txn_ctx *t, jk_err err, jk_diag *diag)
+{
+    if (t->txn)
+        mdb_txn_abort(t->txn);
+    t->txn = NULL;
+    if (t->rc)
+        return jk_mdb_fail(diag, t->rc, "transaction");
+    return err;
+}
+
+/* ---- public ---- */
+
+jk_err jk_cap_store_put(jk_cap_store *store, const uint8_t *bytes, size_t len,
+                        jk_hash *hash, jk_diag *diag)
+{
+    jk_obj_view v;
+    jk_hash h;
+    jk_txn_ctx t;
+    jk_err err = jk_obj_parse(bytes, len, &v, diag);
+    if (err != JK_OK)
+        return err;
+    jk_crypto_blake2b256(bytes, len, &h);
+    if ((err = jk_txn_begin(store, true, &t, diag)) != JK_OK)
+        return err;
+    err = jk_view_children(&v, jk_txn_child_present, &t);
+    if (err == JK_ERR_CAP_MISSING)
+        err = jk_diag_set(diag, err, "store: put: an object it names is missing");
+    if (err == JK_OK)
+        err = jk_txn_put(&t, &h, bytes, len);
+    if (err != JK_OK)
+        return jk_txn_fail(&t, err, diag);
+    if ((err = jk_txn_commit(&t, diag)) == JK_OK && hash)
+        *hash = h;
+    return err;
+}
+
+jk_err jk_cap_store_get(jk_cap_store *store, const jk_hash *hash, uint8_t **bytes,
+                        size_t *len, jk_diag *diag)
+{
+    jk_txn_ctx t;
+    const uint8_t *p;
+    size_t n;
+    jk_hash got;
+    jk_err err = jk_txn_begin(store, false, &t, diag);
+    if (err != JK_OK)
+        return err;
+    err = jk_txn_get(&t, hash, &p, &n);
+    if (err == JK_ERR_CAP_MISSING) {
+        err = jk_diag_set(diag, err, "store: object not found");
+    } else if (err == JK_OK) {
+        jk_crypto_blake2b256(p, n, &got);
+        if (memcmp(got.bytes, hash->bytes, JK_HASH_SIZE) != 0) {
+            err = jk_diag_set(diag, JK_ERR_CAP_CORRUPT, "store: object does not match its hash");
+        } else if (!(*bytes = malloc(n ? n : 1))) {
+            err = JK_ERR_NOMEM;
+        } else {
+            memcpy(*bytes, p, n);
+            *len = n;
+        }
+    }
+    if (err != JK_OK)
+        return jk_txn_fail(&t, err, diag);
+    mdb_txn_abort(t.txn);
+    return JK_OK;
+}
+
+jk_err jk_cap_store_has(jk_cap_store *store, const jk_hash *hash, bool *present,
+                        jk_diag *diag)
+{
+    jk_txn_ctx t;
+    jk_err err = jk_txn_begin(store, false, &t, diag);
+    if (err != JK_OK)
+        return err;
+    if ((err = jk_txn_has(&t, hash, present)) != JK_OK)
+        return jk_txn_fail(&t, err, diag);
+    mdb_txn_abort(t.txn);
+    return JK_OK;
+}
+
+static bool jk_head_ok(const char *head) { return head && head[0] && strlen(head) <= 255; }
+
+jk_err jk_cap_store_commit(jk_cap_store *store, const char *head, jk_cap cap,
+                           uint64_t *written, jk_diag *diag)
+{
+    if (!jk_head_ok(head))
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: head name must be 1..255 bytes");
+    if (jk_cap_is_null(cap))
+        return jk_diag_set(diag, JK_ERR_CAP_KIND, "store: cannot commit the null cap");
+    jk_txn_ctx t;
+    jk_hash h;
+    jk_cap_hash(cap, &h);
+    jk_err err = jk_txn_begin(store, true, &t, diag);
+    if (err != JK_OK)
+        return err;
+    jk_cap_sink sink = {&t, jk_txn_has, jk_txn_put};
+    if ((err = jk_cap_export(cap, &sink, diag)) != JK_OK)
+        return jk_txn_fail(&t, err, diag);
+    MDB_val k = {strlen(head), (void *)head}, v = {JK_HASH_SIZE, h.bytes};
+    int rc = mdb_put(t.txn, store->heads, &k, &v, 0);
+    if (rc != 0) {
+        t.rc = rc;
+        return jk_txn_fail(&t, JK_ERR_CAP_STORE, diag);
+    }
+    uint64_t n = t.written;
+    if ((err = jk_txn_commit(&t, diag)) == JK_OK && written)
+        *written = n;
+    return err;
+}
+
+jk_err jk_cap_store_head(jk_cap_store *store, const char *head, jk_hash *out, jk_diag *diag)
+{
+    if (!jk_head_ok(head))
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: head name must be 1..255 bytes");
+    jk_txn_ctx t;
+    jk_err err = jk_txn_begin(store, false, &t, diag);
+    if (err != JK_OK)
+        return err;
+    MDB_val k = {strlen(head), (void *)head}, v;
+    int rc = mdb_get(t.txn, store->heads, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        err = jk_diag_set(diag, JK_ERR_CAP_MISSING, "store: no head \"%s\"", head);
+    else if (rc != 0)
+        err = jk_mdb_fail(diag, rc, "read head");
+    else if (v.mv_size != JK_HASH_SIZE)
+        err = jk_diag_set(diag, JK_ERR_CAP_CORRUPT, "store: head \"%s\" is %zu bytes, not 32",
+                          head, v.mv_size);
+    else
+        memcpy(out->bytes, v.mv_data, JK_HASH_SIZE);
+    mdb_txn_abort(t.txn);
+    return err;
+}
+
+jk_err jk_cap_store_load(jk_cap_store *store, const jk_hash *hash, jk_cap *out,
+                         jk_diag *diag)
+{
+    jk_txn_ctx t;
+    jk_err err = jk_txn_begin(store, false, &t, diag);
+    if (err != JK_OK)
+        return err;
+    jk_cap_source src = {&t, jk_txn_get};
+    err = jk_cap_load(&src, hash, out, diag);
+    if (err != JK_OK)
+        return jk_txn_fail(&t, err, diag);
+    mdb_txn_abort(t.txn);
+    return JK_OK;
+}

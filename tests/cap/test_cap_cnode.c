@@ -1,0 +1,266 @@
+/*
+ * test_cap_cnode.c — CNode: slots, the merkle hash against an independent
+ * reference written from docs/cap.md, canonical empty subtrees, iteration,
+ * copy-on-write isolation, the nesting bound, and re-hash cost (counted).
+ */
+#include "../test.h"
+
+#include "jark/cap.h"
+
+#include <stdlib.h>
+
+static int64_t live(void)
+{
+    jk_cap_stats s;
+    jk_cap_stats_get(&s);
+    return s.live_objects;
+}
+
+static jk_cap_stats stats(void)
+{
+    jk_cap_stats s;
+    jk_cap_stats_get(&s);
+    return s;
+}
+
+static jk_cap small_data(uint32_t v)
+{
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    jk_cap d = jk_cap_null();
+    jk_cap_data_new(b, sizeof b, &d);
+    return d;
+}
+
+/* In place: *c = set(*c, i, v), releasing the old value. */
+static jk_err set_in(jk_cap *c, uint32_t i, jk_cap v)
+{
+    jk_cap next;
+    jk_err err = jk_cap_cnode_set(*c, i, v, &next);
+    if (err == JK_OK) {
+        jk_cap_release(*c);
+        *c = next;
+    }
+    return err;
+}
+
+/* ---- reference hash from docs/cap.md ---- */
+
+static void ref_sub(jk_cap c, uint32_t first, unsigned h, jk_hash *out)
+{
+    if (h == 0) {
+        jk_cap_hash(jk_cap_cnode_get(c, first), out);
+        return;
+    }
+    jk_hash l, r;
+    ref_sub(c, first, h - 1, &l);
+    ref_sub(c, first + (1u << (h - 1)), h - 1, &r);
+    static const jk_hash zero;
+    if (!memcmp(l.bytes, zero.bytes, 32) && !memcmp(r.bytes, zero.bytes, 32)) {
+        *out = zero;
+        return;
+    }
+    uint8_t buf[65] = {0x05};
+    memcpy(buf + 1, l.bytes, 32);
+    memcpy(buf + 33, r.bytes, 32);
+    jk_crypto_blake2b256(buf, sizeof buf, out);
+}
+
+static void ref_cnode(jk_cap c, jk_hash *out)
+{
+    unsigned k = jk_cap_cnode_log2(c);
+    uint8_t buf[34] = {0x04, (uint8_t)k};
+    jk_hash root;
+    ref_sub(c, 0, k, &root);
+    memcpy(buf + 2, root.bytes, 32);
+    jk_crypto_blake2b256(buf, sizeof buf, out);
+}
+
+JK_TEST(test_cap_cnode_new_and_empty_hash)
+{
+    int64_t before = live();
+    for (unsigned k = 0; k <= 16; k++) {
+        jk_cap c;
+        JK_REQUIRE(jk_cap_cnode_new(k, &c) == JK_OK);
+        JK_CHECK_EQ(jk_cap_kind_of(c), JK_CAP_CNODE);
+        JK_CHECK_EQ(jk_cap_cnode_log2(c), k);
+        JK_CHECK_EQ(jk_cap_cnode_slot_count(c), 1u << k);
+        JK_CHECK(jk_cap_is_null(jk_cap_cnode_get(c, 0)));
+        JK_CHECK(jk_cap_is_null(jk_cap_cnode_get(c, (1u << k) - 1)));
+        JK_CHECK(jk_cap_is_null(jk_cap_cnode_get(c, 1u << k)));
+        JK_CHECK_EQ(jk_cap_depth(c), 1);
+        uint8_t buf[34] = {0x04, (uint8_t)k};
+        jk_hash want, got;
+        jk_crypto_blake2b256(buf, sizeof buf, &want);
+        jk_cap_hash(c, &got);
+        JK_CHECK_MEM(got.bytes, want.bytes, 32);
+        uint32_t idx;
+        JK_CHECK(!jk_cap_cnode_next(c, 0, &idx));
+        jk_cap_release(c);
+    }
+    jk_cap c = jk_cap_null();
+    JK_CHECK(jk_cap_cnode_new(17, &c) == JK_ERR_CAP_RANGE);
+    JK_CHECK(jk_cap_is_null(c));
+    JK_CHECK_EQ(live(), before);
+}
+
+JK_TEST(test_cap_cnode_set_get_and_reference_hash)
+{
+    int64_t before = live();
+    static const unsigned ks[] = {0, 1, 2, 3, 8, 11};
+    for (size_t t = 0; t < sizeof ks / sizeof ks[0]; t++) {
+        unsigned k = ks[t];
+        uint32_t n = 1u << k;
+        jk_cap c;
+        JK_REQUIRE(jk_cap_cnode_new(k, &c) == JK_OK);
+        /* fill a scattering of slots, including the first and last */
+        for (uint32_t i = 0; i < n; i += (n > 8 ? n / 7 + 1 : 2)) {
+            jk_cap d = small_data(i + 1000 * k);
+            JK_REQUIRE(set_in(&c, i, d) == JK_OK);
+            jk_cap_release(d);
+        }
+        jk_cap last = small_data(77);
+        JK_REQUIRE(set_in(&c, n - 1, last) == JK_OK);
+        JK_CHECK(jk_cap_equal(jk_cap_cnode_get(c, n - 1), last));
+        JK_CHECK(jk_cap_cnode_get(c, n - 1).body == last.body); /* same body, not a copy */
+        jk_cap_release(last);
+        jk_hash got, want;
+        jk_cap_hash(c, &got);
+        ref_cnode(c, &want);
+        JK_CHECK_MEM(got.bytes, want.bytes, 32);
+        JK_CHECK_EQ(jk_cap_depth(c), 2);
+        /* iteration visits exactly the non-empty slots */
+        uint32_t idx, from = 0, seen = 0;
+        while (jk_cap_cnode_next(c, from, &idx)) {
+            JK_CHECK(!jk_cap_is_null(jk_cap_cnode_get(c, idx)));
+            for (uint32_t j = from; j < idx; j++)
+                JK_CHECK(jk_cap_is_null(jk_cap_cnode_get(c, j)));
+            seen++;
+            from = idx + 1;
+            if (from >= n)
+                break;
+        }
+        JK_CHECK(seen >= 1);
+        jk_cap_release(c);
+    }
+    JK_CHECK_EQ(live(), before);
+}
+
+/* Emptying every slot gives back exactly the empty CNode's hash. */
+JK_TEST(test_cap_cnode_clear_is_canonical)
+{
+    int64_t before = live();
+    jk_cap c, empty;
+    JK_REQUIRE(jk_cap_cnode_new(10, &c) == JK_OK);
+    JK_REQUIRE(jk_cap_cnode_new(10, &empty) == JK_OK);
+    uint32_t slots[] = {0, 1, 513, 1023, 700};
+    for (size_t i = 0; i < 5; i++) {
+        jk_cap d = small_data(slots[i]);
+        JK_REQUIRE(set_in(&c, slots[i], d) == JK_OK);
+        jk_cap_release(d);
+    }
+    JK_CHECK(!jk_cap_equal(c, empty));
+    for (size_t i = 0; i < 5; i++)
+        JK_REQUIRE(set_in(&c, slots[i], jk_cap_null()) == JK_OK);
+    JK_CHECK(jk_cap_equal(c, empty));
+    JK_CHECK_EQ(live() - before, 2); /* two bodies, no nodes left behind */
+    jk_cap_release(c);
+    jk_cap_release(empty);
+    JK_CHECK_EQ(live(), before);
+}
+
+JK_TEST(test_cap_cnode_copy_on_write_isolation)
+{
+    int64_t before = live();
+    jk_cap a, d1, d2;
+    JK_REQUIRE(jk_cap_cnode_new(8, &a) == JK_OK);
+    d1 = small_data(1);
+    d2 = small_data(2);
+    JK_REQUIRE(set_in(&a, 42, d1) == JK_OK);
+    jk_hash ha, ha2;
+    jk_cap_hash(a, &ha);
+    jk_cap copy = jk_cap_retain(a), b;
+    JK_REQUIRE(jk_cap_cnode_set(copy, 42, d2, &b) == JK_OK);
+    JK_CHECK(jk_cap_equal(jk_cap_cnode_get(a, 42), d1));
+    JK_CHECK(jk_cap_equal(jk_cap_cnode_get(b, 42), d2));
+    jk_cap_hash(a, &ha2);
+    JK_CHECK_MEM(ha.bytes, ha2.bytes, 32);
+    jk_hash want;
+    ref_cnode(a, &want);
+    JK_CHECK_MEM(ha2.bytes, want.bytes, 32);
+    ref_cnode(b, &want);
+    jk_cap_hash(b, &ha2);
+    JK_CHECK_MEM(ha2.bytes, want.bytes, 32);
+    /* setting the cap already there returns the same value */
+    jk_cap same;
+    JK_REQUIRE(jk_cap_cnode_set(b, 42, d2, &same) == JK_OK);
+    JK_CHECK(same.body == b.body);
+    jk_cap_release(same);
+    /* refusals leave the output untouched */
+    jk_cap none = jk_cap_null();
+    JK_CHECK(jk_cap_cnode_set(a, 256, d1, &none) == JK_ERR_CAP_RANGE);
+    JK_CHECK(jk_cap_cnode_set(d1, 0, d1, &none) == JK_ERR_CAP_KIND);
+    JK_CHECK(jk_cap_is_null(none));
+    JK_CHECK(jk_cap_is_null(jk_cap_cnode_get(d1, 0)));
+    jk_cap_release(a);
+    jk_cap_release(b);
+    jk_cap_release(copy);
+    jk_cap_release(d1);
+    jk_cap_release(d2);
+    JK_CHECK_EQ(live(), before);
+}
+
+JK_TEST(test_cap_cnode_nesting_bound)
+{
+    int64_t before = live();
+    jk_cap v = small_data(0); /* depth 1 */
+    for (unsigned depth = 2; depth <= JK_CAP_MAX_DEPTH; depth++) {
+        jk_cap c, next;
+        JK_REQUIRE(jk_cap_cnode_new(depth % 3, &c) == JK_OK);
+        JK_REQUIRE(jk_cap_cnode_set(c, 0, v, &next) == JK_OK);
+        JK_CHECK_EQ(jk_cap_depth(next), depth);
+        jk_cap_release(c);
+        jk_cap_release(v);
+        v = next;
+    }
+    jk_cap c, next = jk_cap_null();
+    JK_REQUIRE(jk_cap_cnode_new(4, &c) == JK_OK);
+    JK_CHECK(jk_cap_cnode_set(c, 3, v, &next) == JK_ERR_CAP_TOO_DEEP);
+    JK_CHECK(jk_cap_is_null(next));
+    jk_hash h;
+    jk_cap_hash(v, &h); /* hashing the deepest value is fine */
+    jk_cap_release(c);
+    jk_cap_release(v);
+    JK_CHECK_EQ(live(), before);
+}
+
+/* Re-hashing a 65536-slot CNode after one set costs 16 node hashes. */
+JK_TEST(test_cap_cnode_rehash_cost_is_logarithmic)
+{
+    int64_t before = live();
+    jk_cap c;
+    JK_REQUIRE(jk_cap_cnode_new(16, &c) == JK_OK);
+    for (uint32_t i = 0; i < 65536; i += 61) {
+        jk_cap d = small_data(i);
+        JK_REQUIRE(set_in(&c, i, d) == JK_OK);
+        jk_cap_release(d);
+    }
+    jk_hash h;
+    jk_cap_hash(c, &h);
+    jk_cap d = small_data(0xFFFF);
+    jk_hash hd;
+    jk_cap_hash(d, &hd);
+    for (uint32_t i = 5; i < 65536; i += 9999) {
+        jk_cap c2;
+        JK_REQUIRE(jk_cap_cnode_set(c, i, d, &c2) == JK_OK);
+        jk_cap_stats s0 = stats();
+        jk_cap_hash(c2, &h);
+        jk_cap_stats s1 = stats();
+        JK_CHECK_EQ(s1.node_hashes - s0.node_hashes, 16);
+        JK_CHECK_EQ(s1.root_hashes - s0.root_hashes, 1);
+        JK_CHECK_EQ(s1.page_hashes - s0.page_hashes, 0);
+        jk_cap_release(c2);
+    }
+    jk_cap_release(d);
+    jk_cap_release(c);
+    JK_CHECK_EQ(live(), before);
+}
