@@ -7,6 +7,7 @@ $(BENCH_CAP_BIN): bench/bench_cap.c $(BUILD)/libjark.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) $< $(BUILD)/libjark.a $(LDLIBS) -o $@
 
+BENCH_TARGETS += bench-cap
 .PHONY: bench-cap
 bench-cap: $(BENCH_CAP_BIN)
 	@$(BENCH_CAP_BIN) $(BUILD)/bench/cap-store
