@@ -26,20 +26,6 @@ static int jk_pvm_test(int argc, char **argv)
     return totals.failed ? 1 : 0;
 }
 
-/* Parses an unsigned number (decimal or 0x hex) that must fill the string. */
-static int jk_parse_u64(const char *text, uint64_t *out)
-{
-    char *end;
-    if (!*text || *text == '-')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 0);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* --map ADDR:LEN[:ro|:rw] (default rw). */
 static int jk_parse_map(const char *text, jk_pvm_memory *mem)
 {
@@ -61,7 +47,7 @@ static int jk_parse_map(const char *text, jk_pvm_memory *mem)
             return -1;
     }
     uint64_t addr, len;
-    if (jk_parse_u64(buf, &addr) || jk_parse_u64(len_text, &len) || addr > UINT32_MAX || len > UINT32_MAX)
+    if (jk_tool_parse_number(buf, false, &addr) || jk_tool_parse_number(len_text, false, &len) || addr > UINT32_MAX || len > UINT32_MAX)
         return -1;
     return jk_pvm_memory_map(mem, (uint32_t)addr, (uint32_t)len, access) == JK_OK ? 0 : -1;
 }
@@ -85,7 +71,7 @@ static int jk_pvm_run_cmd(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         uint64_t v;
         if (!strcmp(argv[i], "--gas") && i + 1 < argc) {
-            if (jk_parse_u64(argv[++i], &v) || v > INT64_MAX) {
+            if (jk_tool_parse_number(argv[++i], false, &v) || v > INT64_MAX) {
                 fprintf(stderr, "jark: bad --gas value '%s'\n", argv[i]);
                 goto done;
             }
@@ -98,14 +84,14 @@ static int jk_pvm_run_cmd(int argc, char **argv)
                 goto done;
             }
             *eq = 0;
-            if (jk_parse_u64(argv[i], &idx) || idx >= JK_PVM_REGS || jk_parse_u64(eq + 1, &v)) {
+            if (jk_tool_parse_number(argv[i], false, &idx) || idx >= JK_PVM_REGS || jk_tool_parse_number(eq + 1, true, &v)) {
                 fprintf(stderr, "jark: bad --reg '%s=%s' (register 0..12, value decimal or 0x hex)\n",
                         argv[i], eq + 1);
                 goto done;
             }
             state.regs[idx] = v;
         } else if (!strcmp(argv[i], "--pc") && i + 1 < argc) {
-            if (jk_parse_u64(argv[++i], &v) || v > UINT32_MAX) {
+            if (jk_tool_parse_number(argv[++i], false, &v) || v > UINT32_MAX) {
                 fprintf(stderr, "jark: bad --pc value '%s'\n", argv[i]);
                 goto done;
             }

@@ -106,26 +106,6 @@ done:
     return rc;
 }
 
-static int jk_parse_num(const char *text, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    if (!*text)
-        return -1;
-    if (*text == '-') {
-        long long v = strtoll(text, &end, 0);
-        if (errno || *end)
-            return -1;
-        *out = (uint64_t)v;
-        return 0;
-    }
-    unsigned long long v = strtoull(text, &end, 0);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 int jk_tool_pvm_exec(int argc, char **argv)
 {
     const char *path = NULL, *entry = NULL;
@@ -135,12 +115,12 @@ int jk_tool_pvm_exec(int argc, char **argv)
         if (!strcmp(argv[i], "--entry") && i + 1 < argc) {
             entry = argv[++i];
         } else if (!strcmp(argv[i], "--gas") && i + 1 < argc) {
-            if (jk_parse_num(argv[++i], &gas) || gas > INT64_MAX) {
+            if (jk_tool_parse_number(argv[++i], false, &gas) || gas > INT64_MAX) {
                 fprintf(stderr, "jark: bad --gas '%s'\n", argv[i]);
                 return 2;
             }
         } else if (!strcmp(argv[i], "--arg") && i + 1 < argc) {
-            if (nargs == 6 || jk_parse_num(argv[++i], &args[nargs])) {
+            if (nargs == 6 || jk_tool_parse_number(argv[++i], true, &args[nargs])) {
                 fprintf(stderr, "jark: bad --arg '%s' (at most 6, decimal or 0x hex)\n", argv[i]);
                 return 2;
             }

@@ -41,3 +41,23 @@ int jk_tool_read_file(const char *path, unsigned char **out, size_t *out_len)
     *out_len = len;
     return 0;
 }
+
+int jk_tool_parse_number(const char *text, bool allow_negative, uint64_t *out)
+{
+    char *end;
+    if (!*text || (*text == '-' && !allow_negative))
+        return -1;
+    errno = 0;
+    if (*text == '-') {
+        long long v = strtoll(text, &end, 0);
+        if (errno || *end)
+            return -1;
+        *out = (uint64_t)v;
+        return 0;
+    }
+    unsigned long long v = strtoull(text, &end, 0);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
