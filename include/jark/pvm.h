@@ -199,11 +199,51 @@ jk_pvm_access jk_pvm_memory_access_at(const jk_pvm_memory *mem, uint32_t addr);
 
 /* Host-side copies that ignore read-only protection but require every byte to
  * be mapped (JK_ERR_PVM_NOT_MAPPED otherwise, with nothing copied). The range
- * must not wrap past 2^32. */
+ * must not wrap past 2^32. A shared page written this way first gets a
+ * private copy (JK_ERR_NOMEM if that fails). */
 jk_err jk_pvm_memory_write(jk_pvm_memory *mem, uint32_t addr, const void *src,
                            size_t len);
-jk_err jk_pvm_memory_read(const jk_pvm_memory *mem, uint32_t addr, void *dst,
+jk_err jk_pvm_memory_read(jk_pvm_memory *mem, uint32_t addr, void *dst,
                           size_t len);
+
+/* Copies with the guest's rules, for host calls that read or write the
+ * caller's memory: addresses wrap mod 2^32, the guard and page access apply
+ * exactly as for loads and stores, copy-on-write pages are copied, and a
+ * refused access changes nothing.
+ * @param fault_address  optional: the page-aligned address of the lowest
+ *                       inaccessible byte (0 when the range touches the guard).
+ * @return JK_OK; JK_ERR_PVM_NOT_MAPPED (refused); JK_ERR_NOMEM. */
+jk_err jk_pvm_memory_guest_read(jk_pvm_memory *mem, uint32_t addr, void *dst,
+                                size_t len, uint32_t *fault_address);
+jk_err jk_pvm_memory_guest_write(jk_pvm_memory *mem, uint32_t addr, const void *src,
+                                 size_t len, uint32_t *fault_address);
+
+/* Map the page at addr (page-aligned, above the guard) onto a buffer this
+ * memory does not own: `page` is 4096 bytes, 4096-aligned, read-only, and must
+ * outlive the mapping (the kernel maps Data caps' pages this way). With
+ * JK_PVM_ACCESS_WRITE the page is copy-on-write: the first write gives the
+ * memory its own copy and records the page as dirty. Replaces (and frees, if
+ * owned) whatever was mapped there.
+ * @return JK_OK or JK_ERR_PVM_MAP (bad address, alignment or access). */
+jk_err jk_pvm_memory_map_shared(jk_pvm_memory *mem, uint32_t addr, const uint8_t *page,
+                                jk_pvm_access access);
+
+/* Lazy mapping: when an access (guest or host) touches a page that is not
+ * mapped, the resolver is called with the page's address first and may map
+ * it; if it does not, the access faults as usual. */
+typedef void (*jk_pvm_resolver)(void *ctx, jk_pvm_memory *mem, uint32_t page_addr);
+void jk_pvm_memory_set_resolver(jk_pvm_memory *mem, jk_pvm_resolver resolver, void *ctx);
+
+/* The 4096 bytes currently mapped at the page holding addr (shared or own),
+ * or NULL when unmapped (the resolver is not asked). Borrowed: valid until the
+ * page is written, remapped or the memory freed. */
+const uint8_t *jk_pvm_memory_page(const jk_pvm_memory *mem, uint32_t addr);
+
+/* Pages that copy-on-write gave a private copy, as page numbers (addr >> 12)
+ * in the order it happened; each at most once. Borrowed: valid until the next
+ * access that may copy another page. */
+void jk_pvm_memory_dirty_pages(const jk_pvm_memory *mem, const uint32_t **pages,
+                               size_t *count);
 
 /* Configure the heap that `sbrk` grows: the current top (the next byte sbrk
  * hands out) and the limit it may not pass. Both 0 (the default) disables

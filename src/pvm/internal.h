@@ -63,12 +63,18 @@ struct jk_pvm_program {
  * mapped. One load and one test decide whether an access is allowed. */
 #define JK_PAGE_R ((uintptr_t)1)
 #define JK_PAGE_W ((uintptr_t)2)
+#define JK_PAGE_SHARED ((uintptr_t)4) /* buffer not ours: never written or freed */
+#define JK_PAGE_COW ((uintptr_t)8)    /* shared, writable after a private copy */
 #define JK_PAGE_FLAGS ((uintptr_t)(JK_PVM_PAGE_SIZE - 1))
 
 struct jk_pvm_memory {
     uintptr_t *pages;   /* JK_PVM_PAGE_COUNT entries, lazily zeroed by calloc */
     uint32_t page_lo, page_hi; /* every mapped page p has page_lo <= p < page_hi */
     uint32_t heap_top, heap_limit;
+    jk_pvm_resolver resolver;  /* maps pages on first touch (may be NULL) */
+    void *resolver_ctx;
+    uint32_t *dirty;           /* pages given a private copy, in order */
+    size_t dirty_count, dirty_cap;
 };
 
 /* The fast path: a pointer to n bytes at addr when they sit in one page that
@@ -87,13 +93,15 @@ static inline uint8_t *jk_pvm_page_ptr(const uintptr_t *pages, uint32_t addr, un
 }
 
 /* Outcome of a guest memory access on the slow path. */
-enum { JK_MEM_OK = 0, JK_MEM_PANIC = 1, JK_MEM_FAULT = 2 };
+enum { JK_MEM_OK = 0, JK_MEM_PANIC = 1, JK_MEM_FAULT = 2, JK_MEM_NOMEM = 3 };
 
 /* Guest load/store of n bytes (1, 2, 4 or 8) at addr, with the Graypaper's
  * rules: addresses wrap mod 2^32; any byte below 64 KiB panics; otherwise a
  * byte in an inaccessible (or, for stores, read-only) page faults at that
- * page's address. A faulting store writes nothing. */
-int jk_pvm_mem_load_slow(const jk_pvm_memory *mem, uint32_t addr, unsigned n,
+ * page's address. A faulting store writes nothing. Unmapped pages are offered
+ * to the memory's resolver first; a store to a copy-on-write page copies it
+ * (JK_MEM_NOMEM when that copy cannot be allocated). */
+int jk_pvm_mem_load_slow(jk_pvm_memory *mem, uint32_t addr, unsigned n,
                          uint64_t *value, uint32_t *fault_address);
 int jk_pvm_mem_store_slow(jk_pvm_memory *mem, uint32_t addr, unsigned n,
                           uint64_t value, uint32_t *fault_address);

@@ -185,6 +185,11 @@ static uint32_t jk_pvm_resume_index(const jk_pvm_program *prog, uint32_t pc)
     jk_exit_memory:                                                            \
     if (mem_rc == JK_MEM_PANIC)                                                \
         goto jk_exit_panic;                                                    \
+    if (mem_rc == JK_MEM_NOMEM) { /* the instruction did not happen */        \
+        state->pc = ip->pc;                                                    \
+        state->gas = gas;                                                      \
+        return JK_ERR_NOMEM;                                                   \
+    }                                                                          \
     out->status = JK_PVM_PAGE_FAULT;                                           \
     out->fault_address = fault_address;                                        \
     goto jk_exit;                                                              \

@@ -2,10 +2,17 @@
  * memory.c — the PVM's paged 32-bit address space.
  *
  * Invariants: the page table has one entry per 4 KiB page; an entry is 0 or a
- * page buffer's address (4 KiB-aligned, owned by this memory) ORed with
- * JK_PAGE_R, or JK_PAGE_R | JK_PAGE_W. Pages below the 64 KiB guard are never
- * mapped. The interpreter's fast path (internal.h) covers in-page accesses to
- * permitted pages; everything else comes here.
+ * 4 KiB-aligned page buffer's address ORed with flag bits:
+ *   JK_PAGE_R       readable
+ *   JK_PAGE_W       writable in place (only ever on pages this memory owns)
+ *   JK_PAGE_SHARED  the buffer belongs to someone else (a Data cap's page, via
+ *                   jk_pvm_memory_map_shared): never written, never freed
+ *   JK_PAGE_COW     shared but writable: the first write copies the page into
+ *                   one of our own (then R|W) and records it as dirty
+ * Pages below the 64 KiB guard are never mapped. The interpreter's fast path
+ * (internal.h) covers in-page accesses to pages with the needed bits; all else
+ * — page-straddling accesses, copy-on-write, lazily resolved pages, faults —
+ * comes here.
  */
 #include "internal.h"
 
@@ -29,22 +36,45 @@ jk_err jk_pvm_memory_new(jk_pvm_memory **out)
     return JK_OK;
 }
 
+static void jk_page_release(uintptr_t e)
+{
+    if (e && !(e & JK_PAGE_SHARED))
+        free((void *)(e & ~JK_PAGE_FLAGS));
+}
+
 void jk_pvm_memory_free(jk_pvm_memory *mem)
 {
     if (!mem)
         return;
     for (uint32_t p = mem->page_lo; p < mem->page_hi; p++)
-        if (mem->pages[p])
-            free((void *)(mem->pages[p] & ~JK_PAGE_FLAGS));
+        jk_page_release(mem->pages[p]);
     free(mem->pages);
+    free(mem->dirty);
     free(mem);
 }
 
-static uintptr_t jk_access_bits(jk_pvm_access access)
+static bool jk_map_args_ok(uint32_t addr, uint64_t len)
+{
+    return !((addr | len) & (JK_PVM_PAGE_SIZE - 1)) && addr >= JK_PVM_GUARD_SIZE &&
+           (uint64_t)addr + len <= (UINT64_C(1) << 32);
+}
+
+static void jk_note_range(jk_pvm_memory *mem, uint32_t first, uint32_t count)
+{
+    if (count == 0)
+        return;
+    if (first < mem->page_lo)
+        mem->page_lo = first;
+    if (first + count > mem->page_hi)
+        mem->page_hi = first + count;
+}
+
+/* The flags a page gets for `access`, given whether its buffer is shared. */
+static uintptr_t jk_access_bits(jk_pvm_access access, bool shared)
 {
     switch (access) {
-    case JK_PVM_ACCESS_READ: return JK_PAGE_R;
-    case JK_PVM_ACCESS_WRITE: return JK_PAGE_R | JK_PAGE_W;
+    case JK_PVM_ACCESS_READ: return JK_PAGE_R | (shared ? JK_PAGE_SHARED : 0);
+    case JK_PVM_ACCESS_WRITE: return shared ? JK_PAGE_R | JK_PAGE_SHARED | JK_PAGE_COW : JK_PAGE_R | JK_PAGE_W;
     case JK_PVM_ACCESS_NONE: break;
     }
     return 0;
@@ -53,17 +83,15 @@ static uintptr_t jk_access_bits(jk_pvm_access access)
 jk_err jk_pvm_memory_map(jk_pvm_memory *mem, uint32_t addr, uint32_t len,
                          jk_pvm_access access)
 {
-    if ((addr | len) & (JK_PVM_PAGE_SIZE - 1))
-        return JK_ERR_PVM_MAP;
-    if (addr < JK_PVM_GUARD_SIZE || (uint64_t)addr + len > (UINT64_C(1) << 32))
+    if (!jk_map_args_ok(addr, len))
         return JK_ERR_PVM_MAP;
     if (access != JK_PVM_ACCESS_NONE && access != JK_PVM_ACCESS_READ &&
         access != JK_PVM_ACCESS_WRITE)
         return JK_ERR_PVM_MAP;
     uint32_t first = addr >> JK_PVM_PAGE_SHIFT, count = len >> JK_PVM_PAGE_SHIFT;
-    uintptr_t bits = jk_access_bits(access);
-    /* Allocate every missing page first, so a failure changes nothing. */
-    if (bits) {
+    /* Allocate every missing page first, so a failure changes nothing. New
+     * pages carry no flags until the second loop: that marks them "new". */
+    if (access != JK_PVM_ACCESS_NONE) {
         for (uint32_t p = first; p < first + count; p++) {
             if (mem->pages[p])
                 continue;
@@ -77,38 +105,199 @@ jk_err jk_pvm_memory_map(jk_pvm_memory *mem, uint32_t addr, uint32_t len,
                 return JK_ERR_NOMEM;
             }
             memset(page, 0, JK_PVM_PAGE_SIZE);
-            mem->pages[p] = (uintptr_t)page; /* no flags yet: marks "new" */
+            mem->pages[p] = (uintptr_t)page;
         }
-    }
-    if (bits && count) {
-        if (first < mem->page_lo)
-            mem->page_lo = first;
-        if (first + count > mem->page_hi)
-            mem->page_hi = first + count;
+        jk_note_range(mem, first, count);
     }
     for (uint32_t p = first; p < first + count; p++) {
         uintptr_t e = mem->pages[p];
         if (!e)
             continue;
-        if (!bits) {
-            free((void *)(e & ~JK_PAGE_FLAGS));
+        if (access == JK_PVM_ACCESS_NONE) {
+            jk_page_release(e);
             mem->pages[p] = 0;
         } else {
-            mem->pages[p] = (e & ~JK_PAGE_FLAGS) | bits;
+            mem->pages[p] = (e & ~JK_PAGE_FLAGS) | jk_access_bits(access, (e & JK_PAGE_SHARED) != 0);
         }
     }
     return JK_OK;
 }
 
+jk_err jk_pvm_memory_map_shared(jk_pvm_memory *mem, uint32_t addr, const uint8_t *page,
+                                jk_pvm_access access)
+{
+    if (!jk_map_args_ok(addr, JK_PVM_PAGE_SIZE) || !page || ((uintptr_t)page & JK_PAGE_FLAGS) ||
+        (access != JK_PVM_ACCESS_READ && access != JK_PVM_ACCESS_WRITE))
+        return JK_ERR_PVM_MAP;
+    uint32_t p = addr >> JK_PVM_PAGE_SHIFT;
+    jk_page_release(mem->pages[p]);
+    mem->pages[p] = (uintptr_t)page | jk_access_bits(access, true);
+    jk_note_range(mem, p, 1);
+    return JK_OK;
+}
+
+void jk_pvm_memory_set_resolver(jk_pvm_memory *mem, jk_pvm_resolver resolver, void *ctx)
+{
+    mem->resolver = resolver;
+    mem->resolver_ctx = ctx;
+}
+
 jk_pvm_access jk_pvm_memory_access_at(const jk_pvm_memory *mem, uint32_t addr)
 {
     uintptr_t e = mem->pages[addr >> JK_PVM_PAGE_SHIFT];
-    if (e & JK_PAGE_W)
+    if (e & (JK_PAGE_W | JK_PAGE_COW))
         return JK_PVM_ACCESS_WRITE;
     return (e & JK_PAGE_R) ? JK_PVM_ACCESS_READ : JK_PVM_ACCESS_NONE;
 }
 
-static bool jk_range_mapped(const jk_pvm_memory *mem, uint32_t addr, size_t len)
+const uint8_t *jk_pvm_memory_page(const jk_pvm_memory *mem, uint32_t addr)
+{
+    uintptr_t e = mem->pages[addr >> JK_PVM_PAGE_SHIFT];
+    return e ? (const uint8_t *)(e & ~JK_PAGE_FLAGS) : NULL;
+}
+
+void jk_pvm_memory_dirty_pages(const jk_pvm_memory *mem, const uint32_t **pages, size_t *count)
+{
+    *pages = mem->dirty;
+    *count = mem->dirty_count;
+}
+
+/* Entry of page p, asking the resolver for an unmapped page first. */
+static uintptr_t jk_entry(jk_pvm_memory *mem, uint32_t p)
+{
+    uintptr_t e = mem->pages[p];
+    if (!e && mem->resolver && ((uint64_t)p << JK_PVM_PAGE_SHIFT) >= JK_PVM_GUARD_SIZE) {
+        mem->resolver(mem->resolver_ctx, mem, p << JK_PVM_PAGE_SHIFT);
+        e = mem->pages[p];
+    }
+    return e;
+}
+
+/* Give a copy-on-write page a private copy (R|W) and record it as dirty.
+ * Returns false when out of memory (nothing changed). */
+static bool jk_unshare(jk_pvm_memory *mem, uint32_t p)
+{
+    uintptr_t e = mem->pages[p];
+    if (mem->dirty_count == mem->dirty_cap) {
+        size_t cap = mem->dirty_cap ? mem->dirty_cap * 2 : 16;
+        uint32_t *grown = realloc(mem->dirty, cap * sizeof *grown);
+        if (!grown)
+            return false;
+        mem->dirty = grown;
+        mem->dirty_cap = cap;
+    }
+    uint8_t *copy = aligned_alloc(JK_PVM_PAGE_SIZE, JK_PVM_PAGE_SIZE);
+    if (!copy)
+        return false;
+    memcpy(copy, (const void *)(e & ~JK_PAGE_FLAGS), JK_PVM_PAGE_SIZE);
+    mem->pages[p] = (uintptr_t)copy | JK_PAGE_R | JK_PAGE_W;
+    mem->dirty[mem->dirty_count++] = p;
+    return true;
+}
+
+/* Prepare a guest access of bytes [addr, addr+n) (addresses wrap mod 2^32):
+ * a byte below the guard panics; else the lowest byte whose page lacks the
+ * access faults at that page; else, for a write, copy-on-write pages get their
+ * own copy. Nothing changes unless the whole access is allowed. */
+static int jk_mem_prepare(jk_pvm_memory *mem, uint32_t addr, uint64_t n, bool write,
+                          uint32_t *fault_address)
+{
+    uint32_t lowest_bad = 0;
+    bool bad = false;
+    /* Any byte below the guard panics: without wrapping that is addr itself;
+     * a range that wraps past 2^32 always includes address 0. */
+    if (addr < JK_PVM_GUARD_SIZE || (uint64_t)addr + n > (UINT64_C(1) << 32))
+        return JK_MEM_PANIC;
+    /* Page by page (an access of n bytes touches at most n/4096 + 2 pages). */
+    for (uint64_t i = 0; i < n;) {
+        uint32_t a = (uint32_t)(addr + i), p = a >> JK_PVM_PAGE_SHIFT;
+        uintptr_t e = jk_entry(mem, p);
+        bool ok = write ? (e & (JK_PAGE_W | JK_PAGE_COW)) != 0 : (e & JK_PAGE_R) != 0;
+        if (!ok && (!bad || a < lowest_bad)) {
+            lowest_bad = a;
+            bad = true;
+        }
+        i += JK_PVM_PAGE_SIZE - (a & (JK_PVM_PAGE_SIZE - 1));
+    }
+    if (bad) {
+        *fault_address = lowest_bad & ~(JK_PVM_PAGE_SIZE - 1);
+        return JK_MEM_FAULT;
+    }
+    if (write) {
+        for (uint64_t i = 0; i < n;) {
+            uint32_t a = (uint32_t)(addr + i), p = a >> JK_PVM_PAGE_SHIFT;
+            if ((mem->pages[p] & JK_PAGE_COW) && !jk_unshare(mem, p))
+                return JK_MEM_NOMEM;
+            i += JK_PVM_PAGE_SIZE - (a & (JK_PVM_PAGE_SIZE - 1));
+        }
+    }
+    return JK_MEM_OK;
+}
+
+static uint8_t *jk_byte(const jk_pvm_memory *mem, uint32_t a)
+{
+    return (uint8_t *)(mem->pages[a >> JK_PVM_PAGE_SHIFT] & ~JK_PAGE_FLAGS) + (a & (JK_PVM_PAGE_SIZE - 1));
+}
+
+int jk_pvm_mem_load_slow(jk_pvm_memory *mem, uint32_t addr, unsigned n,
+                         uint64_t *value, uint32_t *fault_address)
+{
+    int rc = jk_mem_prepare(mem, addr, n, false, fault_address);
+    if (rc != JK_MEM_OK)
+        return rc;
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)*jk_byte(mem, addr + i) << (8 * i);
+    *value = v;
+    return JK_MEM_OK;
+}
+
+int jk_pvm_mem_store_slow(jk_pvm_memory *mem, uint32_t addr, unsigned n,
+                          uint64_t value, uint32_t *fault_address)
+{
+    int rc = jk_mem_prepare(mem, addr, n, true, fault_address);
+    if (rc != JK_MEM_OK)
+        return rc;
+    for (unsigned i = 0; i < n; i++)
+        *jk_byte(mem, addr + i) = (uint8_t)(value >> (8 * i));
+    return JK_MEM_OK;
+}
+
+/* Guest-rule copies for the embedder's host calls. */
+static jk_err jk_guest_status(int rc, uint32_t fault, uint32_t *fault_address)
+{
+    if (rc == JK_MEM_NOMEM)
+        return JK_ERR_NOMEM;
+    if (fault_address)
+        *fault_address = rc == JK_MEM_FAULT ? fault : 0;
+    return rc == JK_MEM_OK ? JK_OK : JK_ERR_PVM_NOT_MAPPED;
+}
+
+jk_err jk_pvm_memory_guest_read(jk_pvm_memory *mem, uint32_t addr, void *dst, size_t len,
+                                uint32_t *fault_address)
+{
+    uint32_t fault = 0;
+    int rc = len ? jk_mem_prepare(mem, addr, len, false, &fault) : JK_MEM_OK;
+    if (rc == JK_MEM_OK)
+        for (size_t i = 0; i < len; i++)
+            ((uint8_t *)dst)[i] = *jk_byte(mem, (uint32_t)(addr + i));
+    return jk_guest_status(rc, fault, fault_address);
+}
+
+jk_err jk_pvm_memory_guest_write(jk_pvm_memory *mem, uint32_t addr, const void *src, size_t len,
+                                 uint32_t *fault_address)
+{
+    uint32_t fault = 0;
+    int rc = len ? jk_mem_prepare(mem, addr, len, true, &fault) : JK_MEM_OK;
+    if (rc == JK_MEM_OK)
+        for (size_t i = 0; i < len; i++)
+            *jk_byte(mem, (uint32_t)(addr + i)) = ((const uint8_t *)src)[i];
+    return jk_guest_status(rc, fault, fault_address);
+}
+
+/* ---- host-side copies that ignore protection (loading images, tests) ---- */
+
+static bool jk_range_mapped(jk_pvm_memory *mem, uint32_t addr, size_t len)
 {
     if ((uint64_t)addr + len > (UINT64_C(1) << 32))
         return false;
@@ -116,7 +305,7 @@ static bool jk_range_mapped(const jk_pvm_memory *mem, uint32_t addr, size_t len)
         return true;
     uint32_t last = (uint32_t)((uint64_t)addr + len - 1) >> JK_PVM_PAGE_SHIFT;
     for (uint32_t p = addr >> JK_PVM_PAGE_SHIFT; p <= last; p++)
-        if (!mem->pages[p])
+        if (!jk_entry(mem, p))
             return false;
     return true;
 }
@@ -126,14 +315,28 @@ jk_err jk_pvm_memory_write(jk_pvm_memory *mem, uint32_t addr, const void *src,
 {
     if (!jk_range_mapped(mem, addr, len))
         return JK_ERR_PVM_NOT_MAPPED;
+    /* A shared page is never written in place: give it a copy first. */
+    uint32_t last = len ? (uint32_t)((uint64_t)addr + len - 1) >> JK_PVM_PAGE_SHIFT : 0;
+    for (uint32_t p = addr >> JK_PVM_PAGE_SHIFT; len && p <= last; p++) {
+        uintptr_t e = mem->pages[p];
+        if (e & JK_PAGE_SHARED) {
+            bool writable = (e & JK_PAGE_COW) != 0;
+            mem->pages[p] = (e & ~JK_PAGE_FLAGS) | JK_PAGE_R | JK_PAGE_SHARED | JK_PAGE_COW;
+            if (!jk_unshare(mem, p)) {
+                mem->pages[p] = e;
+                return JK_ERR_NOMEM;
+            }
+            if (!writable)
+                mem->pages[p] &= ~JK_PAGE_W; /* stays read-only for the guest */
+        }
+    }
     const uint8_t *from = src;
     while (len > 0) {
         uint32_t off = addr & (JK_PVM_PAGE_SIZE - 1);
         size_t chunk = JK_PVM_PAGE_SIZE - off;
         if (chunk > len)
             chunk = len;
-        uint8_t *page = (uint8_t *)(mem->pages[addr >> JK_PVM_PAGE_SHIFT] & ~JK_PAGE_FLAGS);
-        memcpy(page + off, from, chunk);
+        memcpy(jk_byte(mem, addr), from, chunk);
         from += chunk;
         addr += (uint32_t)chunk;
         len -= chunk;
@@ -141,8 +344,7 @@ jk_err jk_pvm_memory_write(jk_pvm_memory *mem, uint32_t addr, const void *src,
     return JK_OK;
 }
 
-jk_err jk_pvm_memory_read(const jk_pvm_memory *mem, uint32_t addr, void *dst,
-                          size_t len)
+jk_err jk_pvm_memory_read(jk_pvm_memory *mem, uint32_t addr, void *dst, size_t len)
 {
     if (!jk_range_mapped(mem, addr, len))
         return JK_ERR_PVM_NOT_MAPPED;
@@ -152,8 +354,7 @@ jk_err jk_pvm_memory_read(const jk_pvm_memory *mem, uint32_t addr, void *dst,
         size_t chunk = JK_PVM_PAGE_SIZE - off;
         if (chunk > len)
             chunk = len;
-        const uint8_t *page = (const uint8_t *)(mem->pages[addr >> JK_PVM_PAGE_SHIFT] & ~JK_PAGE_FLAGS);
-        memcpy(to, page + off, chunk);
+        memcpy(to, jk_byte(mem, addr), chunk);
         to += chunk;
         addr += (uint32_t)chunk;
         len -= chunk;
@@ -165,59 +366,6 @@ void jk_pvm_memory_set_heap(jk_pvm_memory *mem, uint32_t top, uint32_t limit)
 {
     mem->heap_top = top;
     mem->heap_limit = limit;
-}
-
-/* Check every byte of a guest access (addresses wrap mod 2^32): a byte below
- * the guard panics; else the lowest byte lacking `need` faults at its page. */
-static int jk_mem_check(const jk_pvm_memory *mem, uint32_t addr, unsigned n,
-                        uintptr_t need, uint32_t *fault_address)
-{
-    uint32_t lowest_bad = 0;
-    bool bad = false;
-    for (unsigned i = 0; i < n; i++) {
-        uint32_t a = addr + i; /* wraps mod 2^32 by design */
-        if (a < JK_PVM_GUARD_SIZE)
-            return JK_MEM_PANIC;
-        if ((mem->pages[a >> JK_PVM_PAGE_SHIFT] & need) != need && (!bad || a < lowest_bad)) {
-            lowest_bad = a;
-            bad = true;
-        }
-    }
-    if (bad) {
-        *fault_address = lowest_bad & ~(JK_PVM_PAGE_SIZE - 1);
-        return JK_MEM_FAULT;
-    }
-    return JK_MEM_OK;
-}
-
-int jk_pvm_mem_load_slow(const jk_pvm_memory *mem, uint32_t addr, unsigned n,
-                         uint64_t *value, uint32_t *fault_address)
-{
-    int rc = jk_mem_check(mem, addr, n, JK_PAGE_R, fault_address);
-    if (rc != JK_MEM_OK)
-        return rc;
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++) {
-        uint32_t a = addr + i;
-        const uint8_t *page = (const uint8_t *)(mem->pages[a >> JK_PVM_PAGE_SHIFT] & ~JK_PAGE_FLAGS);
-        v |= (uint64_t)page[a & (JK_PVM_PAGE_SIZE - 1)] << (8 * i);
-    }
-    *value = v;
-    return JK_MEM_OK;
-}
-
-int jk_pvm_mem_store_slow(jk_pvm_memory *mem, uint32_t addr, unsigned n,
-                          uint64_t value, uint32_t *fault_address)
-{
-    int rc = jk_mem_check(mem, addr, n, JK_PAGE_R | JK_PAGE_W, fault_address);
-    if (rc != JK_MEM_OK)
-        return rc;
-    for (unsigned i = 0; i < n; i++) {
-        uint32_t a = addr + i;
-        uint8_t *page = (uint8_t *)(mem->pages[a >> JK_PVM_PAGE_SHIFT] & ~JK_PAGE_FLAGS);
-        page[a & (JK_PVM_PAGE_SIZE - 1)] = (uint8_t)(value >> (8 * i));
-    }
-    return JK_MEM_OK;
 }
 
 uint64_t jk_pvm_mem_sbrk(jk_pvm_memory *mem, uint64_t size)
