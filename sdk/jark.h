@@ -68,10 +68,94 @@ size_t strlen(const char *s);
         jk_a0;                                                                 \
     })
 
+/* The same, also giving back a1 (φ8) in *second. */
+#define jk_host_call2(n, x0, x1, x2, x3, x4, x5, second)                        \
+    __extension__({                                                            \
+        register long jk_a0 __asm__("a0") = (long)(x0);                        \
+        register long jk_a1 __asm__("a1") = (long)(x1);                        \
+        register long jk_a2 __asm__("a2") = (long)(x2);                        \
+        register long jk_a3 __asm__("a3") = (long)(x3);                        \
+        register long jk_a4 __asm__("a4") = (long)(x4);                        \
+        register long jk_a5 __asm__("a5") = (long)(x5);                        \
+        __asm__ volatile(".insn i 0x0b, 0, x0, x0, %6"                         \
+                         : "+r"(jk_a0), "+r"(jk_a1)                            \
+                         : "r"(jk_a2), "r"(jk_a3), "r"(jk_a4), "r"(jk_a5),     \
+                           "i"(n)                                              \
+                         : "memory");                                          \
+        *(second) = (uint64_t)jk_a1;                                           \
+        jk_a0;                                                                 \
+    })
+
 static inline long jk_debug_write(const void *data, unsigned long len)
 {
     return jk_host_call(JK_HOST_DEBUG_WRITE, data, len, 0, 0, 0, 0);
 }
+
+/* ---- the kernel ABI (docs/abi.md) ----
+ * Caps are named by slot paths: JK_PATH(s) is slot s of the root cnode;
+ * JK_PATH2(s, i) slot i of the CNode in slot s; and so on, 4 levels deep. A
+ * host call that fails faults the calling program (its caller sees FAULT). */
+
+#define JK_PATH(s) ((uint64_t)(s))
+#define JK_PATH2(s, a) ((2ull << 60) | (uint64_t)(s) | ((uint64_t)(a) << 8))
+#define JK_PATH3(s, a, b) ((3ull << 60) | (uint64_t)(s) | ((uint64_t)(a) << 8) | ((uint64_t)(b) << 24))
+#define JK_PATH4(s, a, b, c)                                                   \
+    ((4ull << 60) | (uint64_t)(s) | ((uint64_t)(a) << 8) | ((uint64_t)(b) << 24) | ((uint64_t)(c) << 40))
+#define JK_SLOT0 JK_PATH(0) /* the scratchpad */
+
+enum { JK_OUTCOME_HALT = 0, JK_OUTCOME_FAULT = 1, JK_OUTCOME_OUT_OF_GAS = 2, JK_OUTCOME_YIELDED = 3 };
+enum { JK_KIND_NONE = 0, JK_KIND_DATA = 1, JK_KIND_CNODE = 2, JK_KIND_IMAGE = 3, JK_KIND_INSTANCE = 4 };
+
+typedef struct jk_call_result {
+    uint64_t outcome; /* JK_OUTCOME_* */
+    uint64_t value;   /* HALT: the callee's result; FAULT: the fault code */
+} jk_call_result;
+
+/* CALL the Idle instance at `target`'s endpoint with up to `gas` and three
+ * arguments; slot[0] travels with the call and comes back with a HALT. */
+static inline jk_call_result jk_call(uint64_t target, uint64_t endpoint, uint64_t gas, uint64_t a0,
+                                     uint64_t a1, uint64_t a2)
+{
+    jk_call_result r;
+    r.outcome = (uint64_t)jk_host_call2(1, target, endpoint, gas, a0, a1, a2, &r.value);
+    return r;
+}
+/* CALL_RESUME the Paused instance at `target`; slot[0] goes to the paused top frame. */
+static inline jk_call_result jk_call_resume(uint64_t target, uint64_t gas)
+{
+    jk_call_result r;
+    r.outcome = (uint64_t)jk_host_call2(2, target, gas, 0, 0, 0, 0, &r.value);
+    return r;
+}
+static inline void jk_drop_paused(uint64_t target) { jk_host_call(3, target, 0, 0, 0, 0, 0); }
+/* YIELD to the marker instance at `marker`; returns when resumed (the answer is in slot[0]). */
+static inline void jk_yield(uint64_t marker) { jk_host_call(4, marker, 0, 0, 0, 0, 0); }
+static inline void jk_copy(uint64_t src, uint64_t dst) { jk_host_call(5, src, dst, 0, 0, 0, 0); }
+static inline void jk_move(uint64_t src, uint64_t dst) { jk_host_call(6, src, dst, 0, 0, 0, 0); }
+static inline void jk_drop(uint64_t slot) { jk_host_call(7, slot, 0, 0, 0, 0, 0); }
+static inline void jk_swap(uint64_t a, uint64_t b) { jk_host_call(8, a, b, 0, 0, 0, 0); }
+static inline void jk_set_image(uint64_t image) { jk_host_call(9, image, 0, 0, 0, 0, 0); }
+static inline void jk_derive_spawn(uint64_t image, uint64_t cnode, uint64_t dst)
+{
+    jk_host_call(10, image, cnode, dst, 0, 0, 0);
+}
+static inline int jk_same_type(uint64_t a, uint64_t b) { return (int)jk_host_call(11, a, b, 0, 0, 0, 0); }
+static inline int jk_same_type_as(uint64_t comparer, uint64_t comparee, uint64_t images)
+{
+    return (int)jk_host_call(12, comparer, comparee, images, 0, 0, 0);
+}
+static inline uint64_t jk_data_len(uint64_t data) { return (uint64_t)jk_host_call(13, data, 0, 0, 0, 0, 0); }
+static inline void jk_data_read(uint64_t data, uint64_t offset, uint64_t len, void *dst)
+{
+    jk_host_call(14, data, offset, len, dst, 0, 0);
+}
+static inline void jk_data_mint(const void *src, uint64_t len, uint64_t dst)
+{
+    jk_host_call(15, src, len, dst, 0, 0, 0);
+}
+static inline void jk_cnode_mint(uint64_t dst, uint64_t log2_slots) { jk_host_call(16, dst, log2_slots, 0, 0, 0, 0); }
+static inline int jk_cap_kind(uint64_t slot) { return (int)jk_host_call(17, slot, 0, 0, 0, 0, 0); }
+static inline uint64_t jk_gas(void) { return (uint64_t)jk_host_call(0, 0, 0, 0, 0, 0, 0); }
 
 /* One endpoint record, read by `jark link` from section .jark.endpoints
  * (64 bytes: the function's address, its index, its name). */

@@ -168,6 +168,10 @@ void jk_cap_hash(jk_cap cap, jk_hash *out);
  * bodies are equal without hashing. Both borrowed. */
 bool jk_cap_equal(jk_cap a, jk_cap b);
 
+/* True when a and b are the very same value object (O(1), never hashes):
+ * same implies equal, not the other way round. Two null caps are the same. */
+bool jk_cap_same(jk_cap a, jk_cap b);
+
 /* Nesting depth: 0 for the null cap, 1 for a Data, 1 + the deepest cap inside
  * for the others (a CNode's slots; an Image's code and pinned caps; an
  * Instance's image, root cnode and continuation). Never more than

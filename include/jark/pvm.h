@@ -277,6 +277,9 @@ typedef struct jk_pvm_exit {
     jk_pvm_status status;
     uint32_t fault_address; /* JK_PVM_PAGE_FAULT: page-aligned faulting address */
     uint64_t host_call;     /* JK_PVM_HOST_CALL: the ecalli immediate ν_X */
+    uint32_t host_call_pc;  /* JK_PVM_HOST_CALL: the ecalli's own pc (an embedder
+                               that cannot serve the call yet sets pc back to it,
+                               with block_paid, to re-run it on resume) */
 } jk_pvm_exit;
 
 /* Run until an exit. On return, state->pc is:

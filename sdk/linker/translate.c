@@ -344,8 +344,20 @@ static jk_err jk_tr_one(jk_tr *tr, size_t i)
         jk_branch(tr, op, rs1, rs2, addr + (uint64_t)in->imm);
         return JK_OK;
     case JK_RV_LB: case JK_RV_LH: case JK_RV_LW: case JK_RV_LD: case JK_RV_LBU: case JK_RV_LHU: case JK_RV_LWU:
-        if (rd < 0)
-            return jk_tr_fail(tr, i, "loads into x0");
+        if (rd < 0) {
+            /* A load into x0 (a volatile read whose value is unused) must
+             * still happen, for its fault. There is no spare register, so
+             * borrow t0 (t1 when t0 is the base): park it just below sp,
+             * load into it, take it back. Memory below sp is dead in the
+             * RISC-V psABI, which has no red zone. */
+            int tmp = rs1 == 2 ? 3 : 2;
+            if (rs1 < 0)
+                return jk_tr_fail(tr, i, "loads into x0 from an absolute address");
+            jk_emit(tr, false, "store_ind_u64 r%d, r1, -8", tmp);
+            jk_emit(tr, false, "%s r%d, r%d, %lld", jk_load_name(op, true), tmp, rs1, (long long)in->imm);
+            jk_emit(tr, false, "load_ind_u64 r%d, r1, -8", tmp);
+            return JK_OK;
+        }
         if (rs1 < 0)
             jk_emit(tr, false, "%s r%d, %lld", jk_load_name(op, false), rd, (long long)in->imm);
         else

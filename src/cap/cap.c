@@ -268,6 +268,11 @@ void jk_cap_hash(jk_cap cap, jk_hash *out)
     jk_obj_hash(jk_cap_obj(cap), out);
 }
 
+bool jk_cap_same(jk_cap a, jk_cap b)
+{
+    return a.kind == b.kind && a.body == b.body;
+}
+
 bool jk_cap_equal(jk_cap a, jk_cap b)
 {
     if (a.kind != b.kind)

@@ -16,7 +16,6 @@
 
 static unsigned jk_max(unsigned a, unsigned b) { return a > b ? a : b; }
 
-static bool jk_cap_same(jk_cap a, jk_cap b) { return a.kind == b.kind && a.body == b.body; }
 
 /* ---- nodes ---- */
 

@@ -196,6 +196,7 @@ static uint32_t jk_pvm_resume_index(const jk_pvm_program *prog, uint32_t pc)
     jk_exit_host_call:                                                         \
     out->status = JK_PVM_HOST_CALL;                                            \
     out->host_call = ip->imm_x;                                                \
+    out->host_call_pc = ip->pc;                                                \
     state->block_paid = true;                                                  \
     ip++;                                                                      \
     jk_exit:                                                                   \
@@ -261,6 +262,7 @@ jk_err jk_pvm_run_backend(const jk_pvm_program *prog, jk_pvm_memory *mem,
     out->status = JK_PVM_PANIC;
     out->fault_address = 0;
     out->host_call = 0;
+    out->host_call_pc = 0;
 #if JK_PVM_HAVE_GOTO
     if (backend == JK_PVM_BACKEND_GOTO)
         return jk_pvm_run_goto(prog, mem, state, out);

@@ -1,0 +1,179 @@
+/*
+ * jark/kernel.h — instances that run PVM code: CALL / HALT / yield / resume,
+ * slot[0] payloads, memory mapped from Data caps, and every host call of
+ * architecture §5 (numbered in docs/abi.md).
+ *
+ * The embedder (the chain layer) holds Instance caps and calls them:
+ *
+ *   jk_kernel_call(k, target, endpoint, gas, args, slot0, &res)
+ *
+ * runs `target` from `endpoint` with its own working copy of the instance;
+ * every CALL the program makes to instances in its cnode runs the same way,
+ * in a loop (no C recursion), up to a documented depth. The result says how
+ * it ended — HALT, FAULT, OUT_OF_GAS or YIELDED — and gives the target's new
+ * value and what came back in slot[0]. Values are immutable caps: the
+ * embedder's `target` is never changed; it decides what to keep.
+ *
+ *   HALT        res.instance = the new instance (Idle), res.slot0 = the
+ *               callee's slot[0], res.value = φ7.
+ *   FAULT       res.instance = target as it was, marked Faulted; res.slot0 =
+ *               what the embedder sent; res.fault says why.
+ *   OUT_OF_GAS  res.instance = target Paused where it stopped (resumable with
+ *               jk_kernel_resume); res.slot0 null.
+ *   YIELDED     a yield to a marker the kernel minted (jk_kernel_mint_marker)
+ *               reached the root: res.instance = target Paused with the whole
+ *               stack, res.slot0 = the yielder's slot[0], res.marker = the
+ *               marker. Answer with jk_kernel_resume (the new slot0 goes to
+ *               the yielder) or drop with jk_kernel_drop_paused.
+ *
+ * Sub-tree atomicity: a frame's changes, including to the instances it
+ * CALLed, reach its caller only at its HALT; a fault discards all of them.
+ *
+ * Threads: a jk_kernel runs one call at a time; separate kernels may run on
+ * separate threads over shared (immutable) caps. Determinism: outcomes, gas
+ * and every value produced depend only on the inputs.
+ */
+#ifndef JARK_KERNEL_H
+#define JARK_KERNEL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "jark/cap.h"
+#include "jark/err.h"
+#include "jark/pvm.h"
+
+/* ---- bounds (docs/abi.md "Bounds"); exceeding one faults the frame ---- */
+#define JK_KERNEL_MAX_DEPTH 24        /* frames on the call stack (cap nesting,
+                                         64, allows ~31 nested instances) */
+#define JK_KERNEL_MAX_PATH_DEPTH 4    /* root slot + 3 nested CNodes */
+#define JK_KERNEL_MAX_INSTANCES 1024  /* instances created in one top-level call */
+#define JK_KERNEL_HOSTCALL_GAS 10     /* charged for every host call */
+
+/* ---- host-call numbers (ecalli N); semantics in docs/abi.md ---- */
+#define JK_HOST_GAS 0
+#define JK_HOST_CALL 1
+#define JK_HOST_CALL_RESUME 2
+#define JK_HOST_DROP_PAUSED 3
+#define JK_HOST_YIELD 4
+#define JK_HOST_COPY 5
+#define JK_HOST_MOVE 6
+#define JK_HOST_DROP 7
+#define JK_HOST_SWAP 8
+#define JK_HOST_SET_IMAGE 9
+#define JK_HOST_DERIVE_SPAWN 10
+#define JK_HOST_SAME_TYPE 11
+#define JK_HOST_SAME_TYPE_AS 12
+#define JK_HOST_DATA_LEN 13
+#define JK_HOST_DATA_READ 14
+#define JK_HOST_DATA_MINT 15
+#define JK_HOST_CNODE_MINT 16
+#define JK_HOST_CAP_KIND 17
+#define JK_HOST_DEBUG_WRITE_NUM 100
+
+typedef enum jk_kernel_outcome {
+    JK_KERNEL_HALT = 0,
+    JK_KERNEL_FAULT = 1,
+    JK_KERNEL_OUT_OF_GAS = 2,
+    JK_KERNEL_YIELDED = 3,
+} jk_kernel_outcome;
+
+/* Why a frame faulted (res.fault; the same codes a CALL reports to a program
+ * in φ8 when its callee faults). */
+typedef enum jk_kernel_fault {
+    JK_FAULT_NONE = 0,
+    JK_FAULT_PANIC = 1,         /* trap, invalid jump, access below 64 KiB */
+    JK_FAULT_PAGE = 2,          /* page fault */
+    JK_FAULT_HOSTCALL = 3,      /* a host call failed (bad path, kind, range…) */
+    JK_FAULT_UNKNOWN_CALL = 4,  /* ecalli with a number the kernel does not know */
+    JK_FAULT_DEPTH = 5,         /* call depth bound */
+    JK_FAULT_NO_CATCHER = 6,    /* a yield nobody catches */
+    JK_FAULT_MAPPING = 7,       /* the image's memory could not be set up */
+    JK_FAULT_LIMIT = 8,         /* another documented bound */
+} jk_kernel_fault;
+
+typedef struct jk_kernel jk_kernel;
+
+typedef struct jk_kernel_config {
+    FILE *debug;  /* where DEBUG_WRITE goes; NULL discards it */
+} jk_kernel_config;
+
+/* A kernel. cfg may be NULL. The caller owns *out (jk_kernel_free).
+ * @return JK_OK or JK_ERR_NOMEM. */
+jk_err jk_kernel_new(const jk_kernel_config *cfg, jk_kernel **out);
+void jk_kernel_free(jk_kernel *k);
+
+/* Mint a marker: a fresh Instance that only this kernel hands out (a
+ * distinct `tag` gives a distinct marker). A YIELD to it that no frame
+ * catches is caught at the root and reported to the embedder as YIELDED.
+ * @param[out] out  NEW reference; give it to programs (e.g. pinned in an
+ *                  image or placed in a cnode) so they can yield to it.
+ * @return JK_OK, JK_ERR_NOMEM. */
+jk_err jk_kernel_mint_marker(jk_kernel *k, uint64_t tag, jk_cap *out);
+
+typedef struct jk_kernel_result {
+    jk_kernel_outcome outcome;
+    uint64_t value;          /* HALT: φ7 */
+    int64_t gas_used;        /* gas burned by the whole sub-tree */
+    jk_cap instance;         /* NEW reference: the target's new value */
+    jk_cap slot0;            /* NEW reference or null: see the header comment */
+    jk_cap marker;           /* YIELDED: NEW reference to the marker */
+    jk_kernel_fault fault;   /* FAULT: why */
+    char fault_msg[160];     /* FAULT: a sentence naming the frame and cause */
+} jk_kernel_result;
+
+/* Release the caps a result holds and reset it. Safe on a zeroed result. */
+void jk_kernel_result_clear(jk_kernel_result *res);
+
+/* CALL target's endpoint with `gas` (≥ 0), three arguments (callee φ7..φ9,
+ * overlaid on the endpoint's initial registers; NULL = zeros) and `slot0`
+ * (moved into the callee's slot[0]; null for nothing). target, slot0 BORROWED.
+ * @param[out] res  filled (clear it with jk_kernel_result_clear).
+ * @return JK_OK whenever the call ran (whatever its outcome);
+ *         JK_ERR_INVALID_ARG (target not an Instance, endpoint out of range,
+ *         target not Idle, gas < 0); JK_ERR_NOMEM. */
+jk_err jk_kernel_call(jk_kernel *k, jk_cap target, uint32_t endpoint, int64_t gas,
+                      const uint64_t args[3], jk_cap slot0, jk_kernel_result *res);
+
+/* CALL_RESUME a Paused instance with `gas` and `slot0` (moved into the paused
+ * top frame's slot[0]: the answer to its yield, or nothing after out-of-gas).
+ * @return as jk_kernel_call (JK_ERR_INVALID_ARG if `paused` is not Paused). */
+jk_err jk_kernel_resume(jk_kernel *k, jk_cap paused, int64_t gas, jk_cap slot0,
+                        jk_kernel_result *res);
+
+/* DROP_PAUSED: the instance as it was before the CALL that paused it, Idle.
+ * @param[out] out  NEW reference. @return JK_OK or JK_ERR_INVALID_ARG. */
+jk_err jk_kernel_drop_paused(jk_cap paused, jk_cap *out);
+
+/* ---------------------------------------------------------------------------
+ * Images from SDK programs
+ * ------------------------------------------------------------------------- */
+
+#define JK_KERNEL_DEFAULT_RO_SLOT 19  /* pinned: the program's read-only data */
+#define JK_KERNEL_DEFAULT_RW_SLOT 18  /* pinned: its initial read-write data */
+
+typedef struct jk_kernel_image_opts {
+    uint32_t ro_slot, rw_slot;        /* 0: the defaults above */
+    const jk_cap_mapping *mappings;   /* more mappings (persistent state) */
+    uint32_t mapping_count;
+    const jk_cap_pin *pins;           /* more pinned caps (borrowed) */
+    uint32_t pin_count;
+    uint32_t yield_catcher_slot;      /* 0: none */
+} jk_kernel_image_opts;
+
+/* Build an Image from a jark program file (docs/program-format.md), laid out
+ * as the standard program format says: read-only data at 0x10000 initialised
+ * per call from a pinned Data (slot ro_slot, read-only), read-write data and
+ * heap initialised per call from a pinned Data (slot rw_slot), a zeroed stack
+ * below 0xFEFE0000; every endpoint of the program, in order, entered with
+ * φ0 = the halt address and φ1 = the stack top. A program with no read-only
+ * or read-write data pins nothing for it. opts may be NULL.
+ * @param[out] out  NEW reference.
+ * @return JK_OK; JK_ERR_PVM_BLOB (a bad program file); JK_ERR_CAP_IMAGE (the
+ *         image does not validate: overlapping extra mappings, pins out of
+ *         range…; reason in diag); JK_ERR_NOMEM. */
+jk_err jk_kernel_image_from_program(const uint8_t *file, size_t len,
+                                    const jk_kernel_image_opts *opts, jk_cap *out,
+                                    jk_diag *diag);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * frame.c — a frame's memory: the image's mappings built from Data caps,
+ * minted back at HALT, captured into a continuation and restored from one.
+ *
+ * Every page starts shared (a Data cap's page, or the one zero page) and is
+ * mapped on first touch by the PVM memory's resolver, so a CALL costs
+ * O(mappings) whatever their size. A write copies the page (copy-on-write)
+ * and the memory records it as dirty; minting and capturing therefore cost
+ * O(dirty pages · log pages), never O(mapping).
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Alignas(4096) const uint8_t jk_zero_page[JK_PVM_PAGE_SIZE];
+
+static jk_fmap *jk_find_map(jk_frame *f, uint32_t addr)
+{
+    uint32_t lo = 0, hi = f->map_count;
+    while (lo < hi) { /* mappings are sorted by base and do not overlap */
+        uint32_t mid = lo + (hi - lo) / 2;
+        const jk_cap_mapping *m = &f->maps[mid].m;
+        if (addr < m->base)
+            hi = mid;
+        else if (addr - m->base >= m->size)
+            lo = mid + 1;
+        else
+            return &f->maps[mid];
+    }
+    return NULL;
+}
+
+static void jk_resolve(void *ctx, jk_pvm_memory *mem, uint32_t page_addr)
+{
+    jk_frame *f = ctx;
+    jk_fmap *fm = jk_find_map(f, page_addr);
+    if (!fm)
+        return;
+    uint32_t index = (page_addr - fm->m.base) / JK_PVM_PAGE_SIZE;
+    const uint8_t *page = NULL;
+    if (index < fm->data_pages)
+        page = jk_cap_data_page(fm->data, index);
+    else if (fm->m.kind != JK_CAP_MAP_PERSISTENT)
+        page = jk_zero_page; /* a persistent region stops where its Data does */
+    if (page)
+        jk_pvm_memory_map_shared(mem, page_addr, page, (jk_pvm_access)fm->m.access);
+}
+
+jk_err jk_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_t region_count,
+                       char *msg, size_t msg_len)
+{
+    jk_cap image = f->exec_image;
+    uint32_t n = jk_cap_image_mapping_count(image);
+    if (regions && region_count != n) {
+        snprintf(msg, msg_len, "continuation has %u memory regions for %u mappings", region_count, n);
+        return JK_ERR_INVALID_ARG;
+    }
+    f->maps = calloc(n ? n : 1, sizeof *f->maps);
+    if (!f->maps)
+        return JK_ERR_NOMEM;
+    f->map_count = n;
+    for (uint32_t i = 0; i < n; i++) {
+        jk_fmap *fm = &f->maps[i];
+        fm->m = *jk_cap_image_mapping(image, i);
+        jk_cap source = jk_cap_null();
+        if (fm->m.kind == JK_CAP_MAP_PERSISTENT) {
+            source = jk_cap_cnode_get(f->cnode, fm->m.slot);
+            if (jk_cap_kind_of(source) != JK_CAP_DATA) {
+                snprintf(msg, msg_len, "mapping at 0x%x: slot %u holds no Data", fm->m.base, fm->m.slot);
+                return JK_ERR_INVALID_ARG;
+            }
+            fm->pinned = !jk_cap_is_null(jk_cap_image_pinned(image, fm->m.slot));
+            fm->mint = !fm->pinned && fm->m.access == JK_PVM_ACCESS_WRITE;
+            if (fm->mint)
+                fm->slot_data = jk_cap_retain(source);
+        } else if (fm->m.kind == JK_CAP_MAP_EPHEMERAL_INIT) {
+            source = jk_cap_image_pinned(image, fm->m.slot);
+        }
+        if (regions) {
+            if (regions[i].base != fm->m.base) {
+                snprintf(msg, msg_len, "continuation region at 0x%x, mapping at 0x%x", regions[i].base, fm->m.base);
+                return JK_ERR_INVALID_ARG;
+            }
+            source = regions[i].data;
+        }
+        if (!jk_cap_is_null(source) && jk_cap_data_len(source) > fm->m.size) {
+            snprintf(msg, msg_len, "mapping at 0x%x: a %llu-byte Data does not fit its %u-byte region", fm->m.base,
+                     (unsigned long long)jk_cap_data_len(source), fm->m.size);
+            return JK_ERR_INVALID_ARG;
+        }
+        fm->data = jk_cap_retain(source);
+        fm->data_pages = jk_cap_data_page_count(source);
+    }
+    jk_err err = jk_pvm_memory_new(&f->mem);
+    if (err != JK_OK)
+        return err;
+    jk_pvm_memory_set_resolver(f->mem, jk_resolve, f);
+    return JK_OK;
+}
+
+static int jk_u32_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* `base` with the dirty pages of fm's region replacing its pages: *out NEW. */
+static jk_err jk_apply_dirty(jk_frame *f, const jk_fmap *fm, jk_cap base, jk_cap *out)
+{
+    const uint32_t *dirty;
+    size_t ndirty, n = 0;
+    jk_pvm_memory_dirty_pages(f->mem, &dirty, &ndirty);
+    uint32_t first = fm->m.base / JK_PVM_PAGE_SIZE, pages = jk_cap_data_page_count(base);
+    uint32_t *index = malloc((ndirty ? ndirty : 1) * sizeof *index);
+    const uint8_t **ptrs = malloc((ndirty ? ndirty : 1) * sizeof *ptrs);
+    if (!index || !ptrs) {
+        free(index);
+        free(ptrs);
+        return JK_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < ndirty; i++)
+        if (dirty[i] >= first && dirty[i] - first < pages)
+            index[n++] = dirty[i] - first;
+    qsort(index, n, sizeof *index, jk_u32_cmp);
+    for (size_t i = 0; i < n; i++)
+        ptrs[i] = jk_pvm_memory_page(f->mem, fm->m.base + index[i] * JK_PVM_PAGE_SIZE);
+    jk_err err = n ? jk_cap_data_replace_pages(base, index, ptrs, n, out) : JK_OK;
+    if (!n)
+        *out = jk_cap_retain(base);
+    free(index);
+    free(ptrs);
+    return err;
+}
+
+jk_err jk_frame_mint(jk_frame *f)
+{
+    for (uint32_t i = 0; i < f->map_count; i++) {
+        jk_fmap *fm = &f->maps[i];
+        if (!fm->mint || !jk_cap_same(jk_cap_cnode_get(f->cnode, fm->m.slot), fm->slot_data))
+            continue; /* read-only, or the frame replaced the slot itself */
+        jk_cap minted, cnode;
+        jk_err err = jk_apply_dirty(f, fm, fm->data, &minted);
+        if (err != JK_OK)
+            return err;
+        err = jk_cap_cnode_set(f->cnode, fm->m.slot, minted, &cnode);
+        jk_cap_release(minted);
+        if (err != JK_OK)
+            return err;
+        jk_cap_release(f->cnode);
+        f->cnode = cnode;
+    }
+    return JK_OK;
+}
+
+void jk_frame_capture_free(jk_cap_frame *cf)
+{
+    jk_cap_release(cf->instance);
+    for (uint32_t i = 0; i < cf->region_count; i++)
+        jk_cap_release(cf->regions[i].data);
+    free((void *)cf->regions);
+    memset(cf, 0, sizeof *cf);
+}
+
+jk_err jk_frame_capture(jk_frame *f, int64_t gas, jk_cap_frame *out)
+{
+    jk_err err;
+    memset(out, 0, sizeof *out);
+    if (!jk_cap_same(jk_cap_instance_image(f->inst), f->exec_image))
+        return JK_ERR_INVALID_ARG; /* SET_IMAGE ran: its code cannot resume the old pc */
+    jk_cap_region *regions = calloc(f->map_count ? f->map_count : 1, sizeof *regions);
+    if (!regions)
+        return JK_ERR_NOMEM;
+    out->regions = regions;
+    for (uint32_t i = 0; i < f->map_count; i++) {
+        jk_fmap *fm = &f->maps[i];
+        jk_cap base = jk_cap_retain(fm->data);
+        /* Regions are captured at their full size unless a persistent
+         * Data bounds them; a zero region costs O(log pages) either way. */
+        if (fm->m.kind != JK_CAP_MAP_PERSISTENT && jk_cap_data_len(base) < fm->m.size) {
+            jk_cap full, written;
+            err = jk_cap_data_new_zeroed(fm->m.size, &full);
+            if (err == JK_OK && !jk_cap_is_null(base) && jk_cap_data_len(base)) {
+                uint8_t *bytes = malloc((size_t)jk_cap_data_len(base));
+                err = bytes ? jk_cap_data_read(base, 0, bytes, (size_t)jk_cap_data_len(base)) : JK_ERR_NOMEM;
+                if (err == JK_OK)
+                    err = jk_cap_data_write(full, 0, bytes, (size_t)jk_cap_data_len(base), &written);
+                free(bytes);
+                if (err == JK_OK) {
+                    jk_cap_release(full);
+                    full = written;
+                } else {
+                    jk_cap_release(full);
+                }
+            }
+            jk_cap_release(base);
+            if (err != JK_OK)
+                goto fail;
+            base = full;
+        }
+        regions[i].base = fm->m.base;
+        err = jk_apply_dirty(f, fm, base, &regions[i].data);
+        jk_cap_release(base);
+        out->region_count = i + 1;
+        if (err != JK_OK)
+            goto fail;
+    }
+    err = jk_cap_instance_with_cnode(f->inst, f->cnode, &out->instance, NULL);
+    if (err != JK_OK)
+        goto fail;
+    out->endpoint = (uint8_t)f->endpoint;
+    out->pc = f->st.pc;
+    memcpy(out->regs, f->st.regs, sizeof out->regs);
+    out->gas = gas;
+    out->flags = f->st.block_paid ? JK_CAP_FRAME_BLOCK_PAID : 0;
+    return JK_OK;
+fail:
+    jk_frame_capture_free(out);
+    return err;
+}
+
+void jk_frame_release(jk_frame *f)
+{
+    jk_cap_release(f->original);
+    jk_cap_release(f->inst);
+    jk_cap_release(f->cnode);
+    jk_cap_release(f->exec_image);
+    for (uint32_t i = 0; i < f->map_count; i++) {
+        jk_cap_release(f->maps[i].data);
+        jk_cap_release(f->maps[i].slot_data);
+    }
+    free(f->maps);
+    jk_pvm_memory_free(f->mem);
+    memset(f, 0, sizeof *f);
+}

@@ -1,0 +1,406 @@
+/*
+ * hostcall.c — every host call of the kernel ABI (docs/abi.md), and slot
+ * paths. Each call is decoded and checked completely (paths, kinds, pinned
+ * slots, ranges, bounds) before anything changes, as seL4 does: a check that
+ * fails faults the calling frame and leaves its state as it was.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define JK_MAX_COPY (64u << 20) /* DATA_READ / DATA_MINT: bytes per call */
+#define JK_MAX_DEBUG (1u << 20) /* DEBUG_WRITE: bytes per call */
+
+/* ---- slot paths ----
+ * bits 60..63: depth d (0 is read as 1); bits 0..7: the root slot;
+ * bits 8..23, 24..39, 40..55: the slots in the nested CNodes of levels 1..3.
+ * Unused fields and bits 56..59 must be zero. */
+
+static bool jk_path_decode(uint64_t path, unsigned *depth, uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH])
+{
+    unsigned d = (unsigned)(path >> 60);
+    if (d == 0)
+        d = 1;
+    if (d > JK_KERNEL_MAX_PATH_DEPTH || (path >> 56 & 0xF))
+        return false;
+    idx[0] = (uint32_t)(path & 0xFF);
+    for (unsigned l = 1; l < JK_KERNEL_MAX_PATH_DEPTH; l++)
+        idx[l] = (uint32_t)(path >> (8 + 16 * (l - 1)) & 0xFFFF);
+    for (unsigned l = d; l < JK_KERNEL_MAX_PATH_DEPTH; l++)
+        if (idx[l])
+            return false;
+    *depth = d;
+    return true;
+}
+
+/* The CNodes along a path: chain[0] = root … chain[d-1] holds the slot. */
+static bool jk_path_walk(jk_cap cnode, uint64_t path, jk_cap chain[JK_KERNEL_MAX_PATH_DEPTH],
+                         uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH], unsigned *depth)
+{
+    if (!jk_path_decode(path, depth, idx))
+        return false;
+    chain[0] = cnode;
+    for (unsigned l = 0; l < *depth; l++) {
+        if (jk_cap_kind_of(chain[l]) != JK_CAP_CNODE || idx[l] >= jk_cap_cnode_slot_count(chain[l]))
+            return false;
+        if (l + 1 < *depth)
+            chain[l + 1] = jk_cap_cnode_get(chain[l], idx[l]);
+    }
+    return true;
+}
+
+bool jk_path_get(jk_cap cnode, uint64_t path, jk_cap *out)
+{
+    jk_cap chain[JK_KERNEL_MAX_PATH_DEPTH];
+    uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
+    unsigned d;
+    if (!jk_path_walk(cnode, path, chain, idx, &d))
+        return false;
+    *out = jk_cap_cnode_get(chain[d - 1], idx[d - 1]);
+    return true;
+}
+
+jk_err jk_path_set(jk_cap cnode, uint64_t path, jk_cap value, jk_cap *out)
+{
+    jk_cap chain[JK_KERNEL_MAX_PATH_DEPTH];
+    uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
+    unsigned d;
+    if (!jk_path_walk(cnode, path, chain, idx, &d))
+        return JK_ERR_INVALID_ARG;
+    jk_cap child = jk_cap_retain(value);
+    for (unsigned l = d; l-- > 0;) {
+        jk_cap updated;
+        jk_err err = jk_cap_cnode_set(chain[l], idx[l], child, &updated);
+        jk_cap_release(child);
+        if (err != JK_OK)
+            return err;
+        child = updated;
+    }
+    *out = child;
+    return JK_OK;
+}
+
+/* ---- helpers ---- */
+
+typedef struct jk_hc {
+    jk_kernel *k;
+    jk_frame *f;
+    jk_hc_result *out;
+} jk_hc;
+
+static jk_err jk_refuse(jk_hc *c, const char *fmt, uint64_t a)
+{
+    c->out->action = JK_HC_FAULT;
+    c->out->fault = JK_FAULT_HOSTCALL;
+    snprintf(c->out->msg, sizeof c->out->msg, fmt, (unsigned long long)a);
+    return JK_OK;
+}
+
+static uint64_t *jk_reg(jk_hc *c, int i) { return &c->f->st.regs[i]; }
+
+/* The slot at path, which must exist. */
+static bool jk_get(jk_hc *c, uint64_t path, jk_cap *out) { return jk_path_get(c->f->cnode, path, out); }
+
+/* Whether path names a root slot the frame's image pins. */
+static bool jk_pinned(jk_hc *c, uint64_t path)
+{
+    unsigned d;
+    uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
+    if (!jk_path_decode(path, &d, idx) || d != 1)
+        return false;
+    return !jk_cap_is_null(jk_cap_image_pinned(jk_cap_instance_image(c->f->inst), idx[0]));
+}
+
+/* Write value at path in the frame's cnode. */
+static jk_err jk_put(jk_hc *c, uint64_t path, jk_cap value)
+{
+    jk_cap cnode;
+    jk_err err = jk_path_set(c->f->cnode, path, value, &cnode);
+    if (err == JK_ERR_INVALID_ARG || err == JK_ERR_CAP_TOO_DEEP)
+        return jk_refuse(c, "slot path 0x%llx cannot hold the cap (bad path or nesting bound)", path);
+    if (err != JK_OK)
+        return err;
+    jk_cap_release(c->f->cnode);
+    c->f->cnode = cnode;
+    return JK_OK;
+}
+
+/* A destination: an existing, empty, unpinned slot. */
+static bool jk_dest_ok(jk_hc *c, uint64_t path)
+{
+    jk_cap cur;
+    return jk_get(c, path, &cur) && jk_cap_is_null(cur) && !jk_pinned(c, path);
+}
+
+static int64_t jk_gas_left(const jk_frame *f) { return f->st.gas > 0 ? f->st.gas : 0; }
+
+/* ---- the calls ---- */
+
+static jk_err jk_hc_call(jk_hc *c, bool resume)
+{
+    uint64_t path = *jk_reg(c, 7);
+    uint64_t want = resume ? *jk_reg(c, 8) : *jk_reg(c, 9);
+    jk_cap target;
+    if (!jk_get(c, path, &target))
+        return jk_refuse(c, "CALL: bad slot path 0x%llx", path);
+    if (!jk_cap_is_null(target) && jk_cap_same(target, jk_cap_cnode_get(c->f->cnode, 0)))
+        return jk_refuse(c, "CALL: the target is in slot[0] (path 0x%llx)", path);
+    int64_t given = want < (uint64_t)jk_gas_left(c->f) ? (int64_t)want : jk_gas_left(c->f);
+    uint64_t args[3] = {*jk_reg(c, 10), *jk_reg(c, 11), *jk_reg(c, 12)};
+    jk_cap slot0 = jk_cap_cnode_get(c->f->cnode, 0); /* moves; the caller keeps a stash */
+    jk_kernel *k = c->k;
+    jk_frame *caller = c->f;
+    caller->st.gas -= given;
+    jk_err err = resume ? jk_push_resume(k, target, path, given, slot0, c->out)
+                        : jk_push_call(k, target, path, (uint32_t)(*jk_reg(c, 8) > UINT32_MAX ? UINT32_MAX : *jk_reg(c, 8)),
+                                       given, args, slot0, c->out);
+    if (err == JK_ERR_INVALID_ARG && k->frames + k->depth - 1 == caller) {
+        caller->st.gas += given; /* nothing was pushed: the caller faults */
+        return JK_OK;
+    }
+    return err == JK_ERR_INVALID_ARG ? JK_OK : err;
+}
+
+static jk_err jk_hc_cap_table(jk_hc *c, uint64_t n)
+{
+    uint64_t a = *jk_reg(c, 7), b = *jk_reg(c, 8);
+    jk_cap x, y;
+    if (!jk_get(c, a, &x) || jk_pinned(c, a))
+        return jk_refuse(c, "cap table: slot path 0x%llx is bad or pinned", a);
+    if (n == JK_HOST_DROP)
+        return jk_put(c, a, jk_cap_null());
+    if (!jk_get(c, b, &y) || jk_pinned(c, b))
+        return jk_refuse(c, "cap table: slot path 0x%llx is bad or pinned", b);
+    if (n == JK_HOST_SWAP) {
+        x = jk_cap_retain(x);
+        y = jk_cap_retain(y);
+        jk_err err = jk_put(c, a, y);
+        if (err == JK_OK && c->out->action != JK_HC_FAULT)
+            err = jk_put(c, b, x);
+        jk_cap_release(x);
+        jk_cap_release(y);
+        return err;
+    }
+    if (jk_cap_is_null(x))
+        return jk_refuse(c, "COPY/MOVE: source slot 0x%llx is empty", a);
+    if (!jk_cap_is_null(y))
+        return jk_refuse(c, "COPY/MOVE: destination slot 0x%llx is not empty", b);
+    x = jk_cap_retain(x);
+    jk_err err = jk_put(c, b, x);
+    if (err == JK_OK && c->out->action != JK_HC_FAULT && n == JK_HOST_MOVE)
+        err = jk_put(c, a, jk_cap_null());
+    jk_cap_release(x);
+    return err;
+}
+
+static jk_err jk_hc_set_image(jk_hc *c)
+{
+    jk_cap image, self, next;
+    if (!jk_get(c, *jk_reg(c, 7), &image) || jk_cap_kind_of(image) != JK_CAP_IMAGE)
+        return jk_refuse(c, "SET_IMAGE: slot path 0x%llx holds no Image", *jk_reg(c, 7));
+    jk_err err = jk_cap_instance_with_cnode(c->f->inst, c->f->cnode, &self, NULL);
+    if (err != JK_OK)
+        return err;
+    jk_diag diag = {{0}};
+    err = jk_cap_instance_set_image(self, image, &next, &diag);
+    jk_cap_release(self);
+    if (err == JK_ERR_CAP_PINNED || err == JK_ERR_CAP_INSTANCE || err == JK_ERR_CAP_TOO_DEEP)
+        return jk_refuse(c, "SET_IMAGE refused (pinned-slot collision or bound), slot 0x%llx", *jk_reg(c, 7));
+    if (err != JK_OK)
+        return err;
+    jk_cap_release(c->f->inst);
+    jk_cap_release(c->f->cnode);
+    c->f->inst = next;
+    c->f->cnode = jk_cap_retain(jk_cap_instance_cnode(next));
+    return JK_OK;
+}
+
+static jk_err jk_hc_derive_spawn(jk_hc *c)
+{
+    uint64_t ip = *jk_reg(c, 7), cp = *jk_reg(c, 8), dp = *jk_reg(c, 9);
+    jk_cap image, cnode, spawned, self;
+    if (!jk_get(c, ip, &image) || jk_cap_kind_of(image) != JK_CAP_IMAGE)
+        return jk_refuse(c, "DERIVE_SPAWN: slot path 0x%llx holds no Image", ip);
+    if (!jk_get(c, cp, &cnode) || jk_cap_kind_of(cnode) != JK_CAP_CNODE || jk_pinned(c, cp) ||
+        jk_cap_cnode_slot_count(cnode) != JK_CAP_ROOT_SLOTS)
+        return jk_refuse(c, "DERIVE_SPAWN: slot path 0x%llx holds no unpinned 256-slot CNode", cp);
+    if (!jk_dest_ok(c, dp) || dp == cp)
+        return jk_refuse(c, "DERIVE_SPAWN: destination 0x%llx is not an empty unpinned slot", dp);
+    if (c->k->instances_made >= JK_KERNEL_MAX_INSTANCES) {
+        c->out->action = JK_HC_FAULT;
+        c->out->fault = JK_FAULT_LIMIT;
+        snprintf(c->out->msg, sizeof c->out->msg, "more than %d instances created in one call", JK_KERNEL_MAX_INSTANCES);
+        return JK_OK;
+    }
+    jk_err err = jk_cap_instance_with_cnode(c->f->inst, c->f->cnode, &self, NULL);
+    if (err != JK_OK)
+        return err;
+    err = jk_cap_instance_derive_spawn(self, image, cnode, &spawned, NULL);
+    jk_cap_release(self);
+    if (err == JK_ERR_CAP_PINNED || err == JK_ERR_CAP_TOO_DEEP || err == JK_ERR_CAP_INSTANCE)
+        return jk_refuse(c, "DERIVE_SPAWN refused (pinned-slot collision or bound), image 0x%llx", ip);
+    if (err != JK_OK)
+        return err;
+    c->k->instances_made++;
+    err = jk_put(c, cp, jk_cap_null()); /* the cnode is consumed */
+    if (err == JK_OK)
+        err = jk_put(c, dp, spawned);
+    jk_cap_release(spawned);
+    return err;
+}
+
+static jk_err jk_hc_same_type(jk_hc *c, bool relative)
+{
+    jk_cap a, b, images = jk_cap_null();
+    if (!jk_get(c, *jk_reg(c, 7), &a) || !jk_get(c, *jk_reg(c, 8), &b) ||
+        jk_cap_kind_of(a) != JK_CAP_INSTANCE || jk_cap_kind_of(b) != JK_CAP_INSTANCE)
+        return jk_refuse(c, "SAME_TYPE: slots 0x%llx and φ8 must hold Instances", *jk_reg(c, 7));
+    if (relative && (!jk_get(c, *jk_reg(c, 9), &images) || jk_cap_kind_of(images) != JK_CAP_CNODE))
+        return jk_refuse(c, "SAME_TYPE_AS: slot path 0x%llx holds no CNode of Images", *jk_reg(c, 9));
+    jk_hash ha, hb;
+    jk_cap_instance_image_hash(a, &ha);
+    jk_cap_instance_image_hash(b, &hb);
+    uint32_t i = 0;
+    while (relative && jk_cap_cnode_next(images, i, &i)) {
+        jk_cap img = jk_cap_cnode_get(images, i);
+        if (jk_cap_kind_of(img) != JK_CAP_IMAGE)
+            return jk_refuse(c, "SAME_TYPE_AS: slot %llu of the list is not an Image", i);
+        uint8_t buf[2 * JK_HASH_SIZE];
+        jk_hash id;
+        jk_cap_hash(img, &id);
+        memcpy(buf, ha.bytes, JK_HASH_SIZE);
+        memcpy(buf + JK_HASH_SIZE, id.bytes, JK_HASH_SIZE);
+        jk_crypto_blake2b256(buf, sizeof buf, &ha);
+        i++;
+    }
+    *jk_reg(c, 7) = !memcmp(ha.bytes, hb.bytes, JK_HASH_SIZE);
+    return JK_OK;
+}
+
+static jk_err jk_hc_data(jk_hc *c, uint64_t n)
+{
+    jk_cap data;
+    if (n == JK_HOST_DATA_MINT) {
+        uint64_t addr = *jk_reg(c, 7), len = *jk_reg(c, 8), dst = *jk_reg(c, 9);
+        if (len > JK_MAX_COPY || addr > UINT32_MAX)
+            return jk_refuse(c, "DATA_MINT: %llu bytes is over the bound", len);
+        if (!jk_dest_ok(c, dst))
+            return jk_refuse(c, "DATA_MINT: destination 0x%llx is not an empty unpinned slot", dst);
+        uint8_t *buf = malloc(len ? (size_t)len : 1);
+        if (!buf)
+            return JK_ERR_NOMEM;
+        jk_err err = jk_pvm_memory_guest_read(c->f->mem, (uint32_t)addr, buf, (size_t)len, NULL);
+        if (err == JK_OK)
+            err = jk_cap_data_new(buf, (size_t)len, &data);
+        free(buf);
+        if (err == JK_ERR_PVM_NOT_MAPPED)
+            return jk_refuse(c, "DATA_MINT: memory at 0x%llx is not readable", addr);
+        if (err != JK_OK)
+            return err;
+        err = jk_put(c, dst, data);
+        jk_cap_release(data);
+        return err;
+    }
+    if (!jk_get(c, *jk_reg(c, 7), &data) || jk_cap_kind_of(data) != JK_CAP_DATA)
+        return jk_refuse(c, "DATA: slot path 0x%llx holds no Data", *jk_reg(c, 7));
+    if (n == JK_HOST_DATA_LEN) {
+        *jk_reg(c, 7) = jk_cap_data_len(data);
+        return JK_OK;
+    }
+    uint64_t off = *jk_reg(c, 8), len = *jk_reg(c, 9), dst = *jk_reg(c, 10);
+    if (len > JK_MAX_COPY || off > jk_cap_data_len(data) || len > jk_cap_data_len(data) - off || dst > UINT32_MAX)
+        return jk_refuse(c, "DATA_READ: range of %llu bytes outside the Data or over the bound", len);
+    uint8_t *buf = malloc(len ? (size_t)len : 1);
+    if (!buf)
+        return JK_ERR_NOMEM;
+    jk_err err = jk_cap_data_read(data, off, buf, (size_t)len);
+    if (err == JK_OK)
+        err = jk_pvm_memory_guest_write(c->f->mem, (uint32_t)dst, buf, (size_t)len, NULL);
+    free(buf);
+    if (err == JK_ERR_PVM_NOT_MAPPED)
+        return jk_refuse(c, "DATA_READ: memory at 0x%llx is not writable", dst);
+    return err;
+}
+
+jk_err jk_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out)
+{
+    jk_hc c = {k, &k->frames[k->depth - 1], out};
+    out->action = JK_HC_CONTINUE;
+    switch (n) {
+    case JK_HOST_GAS:
+        *jk_reg(&c, 7) = (uint64_t)jk_gas_left(c.f);
+        return JK_OK;
+    case JK_HOST_CALL:
+        return jk_hc_call(&c, false);
+    case JK_HOST_CALL_RESUME:
+        return jk_hc_call(&c, true);
+    case JK_HOST_DROP_PAUSED: {
+        jk_cap target, idle;
+        if (!jk_get(&c, *jk_reg(&c, 7), &target) || jk_kernel_drop_paused(target, &idle) != JK_OK)
+            return jk_refuse(&c, "DROP_PAUSED: slot path 0x%llx holds no Paused instance", *jk_reg(&c, 7));
+        jk_err err = jk_put(&c, *jk_reg(&c, 7), idle);
+        jk_cap_release(idle);
+        return err;
+    }
+    case JK_HOST_YIELD:
+        out->action = JK_HC_YIELD;
+        return JK_OK;
+    case JK_HOST_COPY:
+    case JK_HOST_MOVE:
+    case JK_HOST_DROP:
+    case JK_HOST_SWAP:
+        return jk_hc_cap_table(&c, n);
+    case JK_HOST_SET_IMAGE:
+        return jk_hc_set_image(&c);
+    case JK_HOST_DERIVE_SPAWN:
+        return jk_hc_derive_spawn(&c);
+    case JK_HOST_SAME_TYPE:
+        return jk_hc_same_type(&c, false);
+    case JK_HOST_SAME_TYPE_AS:
+        return jk_hc_same_type(&c, true);
+    case JK_HOST_DATA_LEN:
+    case JK_HOST_DATA_READ:
+    case JK_HOST_DATA_MINT:
+        return jk_hc_data(&c, n);
+    case JK_HOST_CNODE_MINT: {
+        uint64_t dst = *jk_reg(&c, 7), log2 = *jk_reg(&c, 8);
+        jk_cap cnode;
+        if (log2 > JK_CAP_CNODE_MAX_LOG2 || !jk_dest_ok(&c, dst))
+            return jk_refuse(&c, "CNODE_MINT: bad size or destination 0x%llx", dst);
+        jk_err err = jk_cap_cnode_new((unsigned)log2, &cnode);
+        if (err == JK_OK)
+            err = jk_put(&c, dst, cnode);
+        jk_cap_release(cnode);
+        return err;
+    }
+    case JK_HOST_CAP_KIND: {
+        jk_cap cap;
+        if (!jk_get(&c, *jk_reg(&c, 7), &cap))
+            return jk_refuse(&c, "CAP_KIND: bad slot path 0x%llx", *jk_reg(&c, 7));
+        *jk_reg(&c, 7) = (uint64_t)jk_cap_kind_of(cap);
+        return JK_OK;
+    }
+    case JK_HOST_DEBUG_WRITE_NUM: {
+        uint64_t addr = *jk_reg(&c, 7), len = *jk_reg(&c, 8);
+        if (len > JK_MAX_DEBUG || addr > UINT32_MAX)
+            return jk_refuse(&c, "DEBUG_WRITE: %llu bytes is over the bound", len);
+        uint8_t *buf = malloc(len ? (size_t)len : 1);
+        if (!buf)
+            return JK_ERR_NOMEM;
+        jk_err err = jk_pvm_memory_guest_read(c.f->mem, (uint32_t)addr, buf, (size_t)len, NULL);
+        if (err == JK_OK && k->debug)
+            fwrite(buf, 1, (size_t)len, k->debug);
+        free(buf);
+        if (err == JK_ERR_PVM_NOT_MAPPED)
+            return jk_refuse(&c, "DEBUG_WRITE: memory at 0x%llx is not readable", addr);
+        *jk_reg(&c, 7) = len;
+        return err;
+    }
+    default:
+        out->action = JK_HC_FAULT;
+        out->fault = JK_FAULT_UNKNOWN_CALL;
+        snprintf(out->msg, sizeof out->msg, "unknown host call %llu", (unsigned long long)n);
+        return JK_OK;
+    }
+}

@@ -1,0 +1,118 @@
+/*
+ * internal.h — the kernel's call stack (shared by kernel.c, frame.c and
+ * hostcall.c).
+ *
+ * A frame is one running instance: its working instance value (image and
+ * lineage), its working root cnode, a PVM memory built lazily from the
+ * image's mappings, and the PVM state. Nothing a frame does is visible to its
+ * caller before it HALTs: the caller's cnode still holds `original` at the
+ * frame's path until then.
+ *
+ * slot[0] during a CALL: the caller's slot[0] moves to the callee; the
+ * caller's own slot 0 keeps what it sent as a stash nobody can observe (the
+ * caller is not running), so that a FAULT can give it back — also after a
+ * pause and resume, since the stash is part of the caller's captured cnode.
+ */
+#ifndef JK_KERNEL_INTERNAL_H
+#define JK_KERNEL_INTERNAL_H
+
+#include "jark/kernel.h"
+
+/* One mapping of a running frame. */
+typedef struct jk_fmap {
+    jk_cap_mapping m;
+    jk_cap data;       /* the pages the region starts from (owned ref): the
+                          slot's Data, the pinned init Data, a captured region;
+                          null for a zero region */
+    uint32_t data_pages;
+    jk_cap slot_data;  /* persistent, unpinned: the slot's Data at CALL (or
+                          resume), to tell whether the apply replaced it */
+    bool mint;         /* minted back into slot m.slot at HALT */
+    bool pinned;
+} jk_fmap;
+
+typedef struct jk_frame {
+    jk_cap original;      /* the instance as the caller held it (owned) */
+    jk_cap inst;          /* working instance: image and lineage (owned) */
+    jk_cap cnode;         /* working root cnode (owned) */
+    jk_cap exec_image;    /* the image whose code runs (owned; SET_IMAGE
+                             changes inst, not this) */
+    const jk_pvm_program *prog;
+    jk_pvm_memory *mem;
+    jk_pvm_state st;
+    uint32_t endpoint;
+    uint64_t path;        /* where the caller holds this instance */
+    jk_fmap *maps;
+    uint32_t map_count;
+    jk_kernel *kernel;
+} jk_frame;
+
+struct jk_kernel {
+    FILE *debug;
+    jk_frame frames[JK_KERNEL_MAX_DEPTH];
+    uint32_t depth;
+    uint32_t instances_made;  /* by the current top-level call */
+    jk_hash *markers;         /* hashes of kernel-minted markers */
+    size_t marker_count;
+    jk_cap marker_image;      /* the (trap-only) image markers are made of */
+};
+
+/* ---- frame.c ---- */
+
+/* Set up f's memory from its exec image's mappings and cnode (lazily: pages
+ * are mapped on first touch). `regions` (optional, from a continuation)
+ * replaces each mapping's starting pages.
+ * @return JK_OK, JK_ERR_NOMEM, or JK_ERR_INVALID_ARG with the reason in msg
+ *         (a persistent slot that holds no Data, a Data larger than its
+ *         region, regions that do not match the mappings). */
+jk_err jk_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_t region_count,
+                       char *msg, size_t msg_len);
+
+/* At HALT: mint each persistent mapping's dirty pages back into its slot of
+ * f->cnode (unless the frame replaced that slot itself). */
+jk_err jk_frame_mint(jk_frame *f);
+
+/* The frame as a continuation frame: its instance (inst with cnode), pc,
+ * registers, flags and memory regions. Caps in *out are NEW references, the
+ * regions array is malloc'd: free both with jk_frame_capture_free. */
+jk_err jk_frame_capture(jk_frame *f, int64_t gas, jk_cap_frame *out);
+void jk_frame_capture_free(jk_cap_frame *cf);
+
+/* Release everything a frame holds and zero it. */
+void jk_frame_release(jk_frame *f);
+
+/* ---- hostcall.c ---- */
+
+/* Slot paths (docs/abi.md): read the cap at path in cnode (BORROWED), or
+ * write `value` there giving a new root cnode (NEW reference). */
+bool jk_path_get(jk_cap cnode, uint64_t path, jk_cap *out);
+jk_err jk_path_set(jk_cap cnode, uint64_t path, jk_cap value, jk_cap *out);
+
+/* What a host call asks of the call loop. */
+typedef enum jk_hc_action {
+    JK_HC_CONTINUE,  /* resume the frame */
+    JK_HC_FAULT,     /* fault the frame (reason in the kernel's fault fields) */
+    JK_HC_PUSH,      /* a CALL / CALL_RESUME pushed frames: run the new top */
+    JK_HC_YIELD,     /* the frame yields the marker at φ7's path */
+} jk_hc_action;
+
+typedef struct jk_hc_result {
+    jk_hc_action action;
+    jk_kernel_fault fault;
+    char msg[160];
+} jk_hc_result;
+
+/* Decode and perform host call `n` for the top frame. */
+jk_err jk_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out);
+
+/* Push frames for a CALL of target (Idle) / a resume of a Paused instance,
+ * made by the frame below (or by the embedder when depth is 0). On failure
+ * nothing is pushed. */
+jk_err jk_push_call(jk_kernel *k, jk_cap target, uint64_t path, uint32_t endpoint, int64_t gas,
+                    const uint64_t args[3], jk_cap slot0, jk_hc_result *why);
+jk_err jk_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t gas, jk_cap slot0,
+                      jk_hc_result *why);
+
+bool jk_kernel_is_marker(const jk_kernel *k, const jk_hash *h);
+
+#endif

@@ -1,0 +1,534 @@
+/*
+ * kernel.c — the call loop: frames pushed by CALL / CALL_RESUME, popped by
+ * HALT, FAULT, OUT_OF_GAS and caught yields; the embedder's entry points.
+ *
+ * The stack is an array of frames run in a loop (no C recursion). Gas: a
+ * CALL moves `given` from the caller's budget to the callee's; when the
+ * callee ends, whatever it did not burn moves back. Paused frames keep no
+ * budget of their own: a resume gives the new gas to the top frame, and the
+ * frames below get back what it leaves when it ends.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+jk_err jk_kernel_new(const jk_kernel_config *cfg, jk_kernel **out)
+{
+    jk_kernel *k = calloc(1, sizeof *k);
+    if (!k)
+        return JK_ERR_NOMEM;
+    k->debug = cfg ? cfg->debug : NULL;
+    /* Markers are instances of a one-instruction (trap) image. */
+    static const uint8_t trap_blob[] = {0, 0, 1, 0, 1};
+    static const jk_cap_endpoint ep = {0, {0}};
+    jk_cap_image_spec spec = {.code = trap_blob, .code_len = sizeof trap_blob, .endpoints = &ep,
+                              .endpoint_count = 1};
+    jk_err err = jk_cap_image_new(&spec, &k->marker_image, NULL);
+    if (err != JK_OK) {
+        free(k);
+        return err;
+    }
+    *out = k;
+    return JK_OK;
+}
+
+static void jk_unwind(jk_kernel *k)
+{
+    while (k->depth > 0)
+        jk_frame_release(&k->frames[--k->depth]);
+}
+
+void jk_kernel_free(jk_kernel *k)
+{
+    if (!k)
+        return;
+    jk_unwind(k);
+    jk_cap_release(k->marker_image);
+    free(k->markers);
+    free(k);
+}
+
+jk_err jk_kernel_mint_marker(jk_kernel *k, uint64_t tag, jk_cap *out)
+{
+    /* image_hash = H("jark/marker" ‖ tag): no program can make an instance
+     * with that lineage (every lineage a program can reach starts from a
+     * kernel_id genesis), so a marker cannot be forged. */
+    uint8_t seed[11 + 8];
+    memcpy(seed, "jark/marker", 11);
+    for (int i = 0; i < 8; i++)
+        seed[11 + i] = (uint8_t)(tag >> (8 * i));
+    jk_hash lineage, h;
+    jk_crypto_blake2b256(seed, sizeof seed, &lineage);
+    jk_cap cnode;
+    jk_err err = jk_cap_cnode_new(JK_CAP_ROOT_LOG2, &cnode);
+    if (err != JK_OK)
+        return err;
+    err = jk_cap_instance_make(k->marker_image, &lineage, cnode, JK_CAP_IDLE, NULL, 0, out, NULL);
+    jk_cap_release(cnode);
+    if (err != JK_OK)
+        return err;
+    jk_cap_hash(*out, &h);
+    jk_hash *grown = realloc(k->markers, (k->marker_count + 1) * sizeof *grown);
+    if (!grown) {
+        jk_cap_release(*out);
+        *out = jk_cap_null();
+        return JK_ERR_NOMEM;
+    }
+    k->markers = grown;
+    k->markers[k->marker_count++] = h;
+    return JK_OK;
+}
+
+bool jk_kernel_is_marker(const jk_kernel *k, const jk_hash *h)
+{
+    for (size_t i = 0; i < k->marker_count; i++)
+        if (!memcmp(k->markers[i].bytes, h->bytes, JK_HASH_SIZE))
+            return true;
+    return false;
+}
+
+void jk_kernel_result_clear(jk_kernel_result *res)
+{
+    jk_cap_release(res->instance);
+    jk_cap_release(res->slot0);
+    jk_cap_release(res->marker);
+    memset(res, 0, sizeof *res);
+}
+
+jk_err jk_kernel_drop_paused(jk_cap paused, jk_cap *out)
+{
+    if (jk_cap_kind_of(paused) != JK_CAP_INSTANCE || jk_cap_instance_status(paused) != JK_CAP_PAUSED)
+        return JK_ERR_INVALID_ARG;
+    return jk_cap_instance_with_status(paused, JK_CAP_IDLE, out);
+}
+
+/* ---- pushing frames ---- */
+
+static jk_err jk_setup_fail(jk_hc_result *why, jk_kernel_fault fault, const char *msg)
+{
+    why->action = JK_HC_FAULT;
+    why->fault = fault;
+    snprintf(why->msg, sizeof why->msg, "%s", msg);
+    return JK_ERR_INVALID_ARG;
+}
+
+/* Fill a zeroed frame from an Idle instance value (the working copy). */
+static jk_err jk_frame_init(jk_frame *f, jk_kernel *k, jk_cap original, jk_cap inst, uint64_t path)
+{
+    f->kernel = k;
+    f->original = jk_cap_retain(original);
+    f->inst = jk_cap_retain(inst);
+    f->cnode = jk_cap_retain(jk_cap_instance_cnode(inst));
+    f->exec_image = jk_cap_retain(jk_cap_instance_image(inst));
+    f->prog = jk_cap_image_program(f->exec_image);
+    f->path = path;
+    return JK_OK;
+}
+
+/* Put slot0 into f's slot 0 (replacing what is there). */
+static jk_err jk_give_slot0(jk_frame *f, jk_cap slot0)
+{
+    jk_cap cnode;
+    jk_err err = jk_cap_cnode_set(f->cnode, 0, slot0, &cnode);
+    if (err != JK_OK)
+        return err;
+    jk_cap_release(f->cnode);
+    f->cnode = cnode;
+    return JK_OK;
+}
+
+jk_err jk_push_call(jk_kernel *k, jk_cap target, uint64_t path, uint32_t endpoint, int64_t gas,
+                    const uint64_t args[3], jk_cap slot0, jk_hc_result *why)
+{
+    if (jk_cap_kind_of(target) != JK_CAP_INSTANCE)
+        return jk_setup_fail(why, JK_FAULT_HOSTCALL, "CALL target is not an Instance");
+    if (jk_cap_instance_status(target) != JK_CAP_IDLE)
+        return jk_setup_fail(why, JK_FAULT_HOSTCALL, "CALL target is not Idle (Paused or Faulted)");
+    jk_cap image = jk_cap_instance_image(target);
+    const jk_cap_endpoint *ep = jk_cap_image_endpoint(image, endpoint);
+    if (!ep)
+        return jk_setup_fail(why, JK_FAULT_HOSTCALL, "CALL endpoint out of range");
+    if (k->depth >= JK_KERNEL_MAX_DEPTH)
+        return jk_setup_fail(why, JK_FAULT_DEPTH, "call depth bound reached");
+    jk_frame *f = &k->frames[k->depth];
+    memset(f, 0, sizeof *f);
+    jk_frame_init(f, k, target, target, path);
+    k->depth++;
+    f->endpoint = endpoint;
+    f->st.pc = ep->pc;
+    memcpy(f->st.regs, ep->regs, sizeof f->st.regs);
+    for (int i = 0; i < 3; i++)
+        f->st.regs[7 + i] = args ? args[i] : 0;
+    f->st.gas = gas;
+    jk_err err = jk_give_slot0(f, slot0);
+    if (err != JK_OK)
+        return err; /* the loop unwinds */
+    char msg[sizeof why->msg];
+    err = jk_frame_memory(f, NULL, 0, msg, sizeof msg);
+    if (err == JK_ERR_INVALID_ARG) {
+        why->action = JK_HC_FAULT;
+        why->fault = JK_FAULT_MAPPING;
+        snprintf(why->msg, sizeof why->msg, "%s", msg);
+        return JK_OK; /* pushed, and faults at once */
+    }
+    why->action = JK_HC_PUSH;
+    return err;
+}
+
+jk_err jk_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t gas, jk_cap slot0,
+                      jk_hc_result *why)
+{
+    if (jk_cap_kind_of(paused) != JK_CAP_INSTANCE || jk_cap_instance_status(paused) != JK_CAP_PAUSED)
+        return jk_setup_fail(why, JK_FAULT_HOSTCALL, "CALL_RESUME target is not Paused");
+    uint32_t n = jk_cap_instance_frame_count(paused);
+    if (k->depth + n > JK_KERNEL_MAX_DEPTH)
+        return jk_setup_fail(why, JK_FAULT_DEPTH, "resuming would pass the call depth bound");
+    jk_cap base;
+    jk_err err = jk_cap_instance_with_status(paused, JK_CAP_IDLE, &base);
+    if (err != JK_OK)
+        return err;
+    uint32_t first = k->depth;
+    for (uint32_t j = 0; j < n; j++) {
+        const jk_cap_frame *cf = jk_cap_instance_frame(paused, j);
+        jk_frame *f = &k->frames[k->depth];
+        memset(f, 0, sizeof *f);
+        jk_cap original = base;
+        uint64_t fpath = path;
+        if (j > 0) { /* the caller frame still holds it at the path of its CALL (φ7) */
+            const jk_cap_frame *caller = jk_cap_instance_frame(paused, j - 1);
+            fpath = caller->regs[7];
+            if (!jk_path_get(k->frames[k->depth - 1].cnode, fpath, &original) ||
+                jk_cap_kind_of(original) != JK_CAP_INSTANCE) {
+                jk_cap_release(base);
+                while (k->depth > first)
+                    jk_frame_release(&k->frames[--k->depth]);
+                return jk_setup_fail(why, JK_FAULT_HOSTCALL, "continuation does not match its callers' slots");
+            }
+        }
+        jk_frame_init(f, k, original, cf->instance, fpath);
+        k->depth++;
+        f->endpoint = cf->endpoint;
+        f->st.pc = cf->pc;
+        memcpy(f->st.regs, cf->regs, sizeof f->st.regs);
+        f->st.block_paid = (cf->flags & JK_CAP_FRAME_BLOCK_PAID) != 0;
+        f->st.gas = j + 1 == n ? gas : 0;
+        char msg[sizeof why->msg];
+        err = jk_frame_memory(f, cf->regions, cf->region_count, msg, sizeof msg);
+        if (err != JK_OK) {
+            jk_cap_release(base);
+            if (err == JK_ERR_INVALID_ARG)
+                jk_setup_fail(why, JK_FAULT_MAPPING, msg);
+            while (k->depth > first)
+                jk_frame_release(&k->frames[--k->depth]);
+            return err;
+        }
+    }
+    jk_cap_release(base);
+    if (!jk_cap_is_null(slot0) && (err = jk_give_slot0(&k->frames[k->depth - 1], slot0)) != JK_OK) {
+        while (k->depth > first)
+            jk_frame_release(&k->frames[--k->depth]);
+        return err;
+    }
+    why->action = JK_HC_PUSH;
+    return JK_OK;
+}
+
+/* ---- popping frames ---- */
+
+typedef struct jk_root {
+    int64_t gas;             /* given by the embedder */
+    jk_cap sent_slot0;       /* borrowed from the embedder's call */
+    jk_kernel_result *res;
+} jk_root;
+
+static int64_t jk_left(const jk_frame *f) { return f->st.gas > 0 ? f->st.gas : 0; }
+
+/* Deliver an outcome to the caller of the top frame: write `value_cap` at the
+ * top frame's path in the caller (or hand it to the embedder), set the
+ * caller's slot[0] (keep_stash: leave it as it is), give back `left` gas. */
+static jk_err jk_deliver(jk_kernel *k, jk_root *root, jk_kernel_outcome outcome, uint64_t value,
+                         jk_cap value_cap, bool keep_stash, jk_cap slot0, int64_t left)
+{
+    jk_frame *top = &k->frames[k->depth - 1];
+    if (k->depth == 1) {
+        jk_kernel_result *res = root->res;
+        res->outcome = outcome;
+        res->value = value;
+        res->gas_used = root->gas - left;
+        res->instance = jk_cap_retain(value_cap);
+        res->slot0 = jk_cap_retain(keep_stash ? root->sent_slot0 : slot0);
+        return JK_OK;
+    }
+    jk_frame *caller = &k->frames[k->depth - 2];
+    jk_cap cnode, with_slot0;
+    jk_err err = jk_path_set(caller->cnode, top->path, value_cap, &cnode);
+    if (err != JK_OK)
+        return err;
+    if (!keep_stash) {
+        err = jk_cap_cnode_set(cnode, 0, slot0, &with_slot0);
+        jk_cap_release(cnode);
+        if (err != JK_OK)
+            return err;
+        cnode = with_slot0;
+    }
+    jk_cap_release(caller->cnode);
+    caller->cnode = cnode;
+    caller->st.gas += left;
+    caller->st.regs[7] = outcome;
+    caller->st.regs[8] = value;
+    return JK_OK;
+}
+
+static void jk_pop(jk_kernel *k)
+{
+    jk_frame_release(&k->frames[--k->depth]);
+}
+
+static jk_err jk_halt(jk_kernel *k, jk_root *root)
+{
+    jk_frame *top = &k->frames[k->depth - 1];
+    jk_err err = jk_frame_mint(top);
+    if (err != JK_OK)
+        return err;
+    jk_cap slot0 = jk_cap_retain(jk_cap_cnode_get(top->cnode, 0)), cnode, inst;
+    err = jk_cap_cnode_set(top->cnode, 0, jk_cap_null(), &cnode);
+    if (err == JK_OK) {
+        err = jk_cap_instance_with_cnode(top->inst, cnode, &inst, NULL);
+        jk_cap_release(cnode);
+    }
+    if (err == JK_OK) {
+        err = jk_deliver(k, root, JK_KERNEL_HALT, top->st.regs[7], inst, false, slot0, jk_left(top));
+        jk_cap_release(inst);
+    }
+    jk_cap_release(slot0);
+    if (err == JK_OK)
+        jk_pop(k);
+    return err;
+}
+
+static jk_err jk_fault(jk_kernel *k, jk_root *root, jk_kernel_fault why, const char *msg)
+{
+    jk_frame *top = &k->frames[k->depth - 1];
+    jk_cap faulted;
+    jk_err err = jk_cap_instance_with_status(top->original, JK_CAP_FAULTED, &faulted);
+    if (err != JK_OK)
+        return err;
+    if (k->depth == 1) {
+        root->res->fault = why;
+        snprintf(root->res->fault_msg, sizeof root->res->fault_msg, "%s", msg);
+    }
+    err = jk_deliver(k, root, JK_KERNEL_FAULT, why, faulted, true, jk_cap_null(), jk_left(top));
+    jk_cap_release(faulted);
+    if (err == JK_OK)
+        jk_pop(k);
+    return err;
+}
+
+/* Pause frames [from, depth) into one Paused value of frames[from]'s target. */
+static jk_err jk_pause_frames(jk_kernel *k, uint32_t from, jk_cap *out)
+{
+    uint32_t n = k->depth - from;
+    jk_cap_frame *cfs = calloc(n, sizeof *cfs);
+    jk_err err = cfs ? JK_OK : JK_ERR_NOMEM;
+    uint32_t made = 0;
+    for (; err == JK_OK && made < n; made++) {
+        err = jk_frame_capture(&k->frames[from + made], 0, &cfs[made]);
+        if (err != JK_OK)
+            break;
+    }
+    if (err == JK_OK)
+        err = jk_cap_instance_pause(k->frames[from].original, cfs, n, out, NULL);
+    for (uint32_t i = 0; i < made && cfs; i++)
+        jk_frame_capture_free(&cfs[i]);
+    free(cfs);
+    return err;
+}
+
+static jk_err jk_out_of_gas(jk_kernel *k, jk_root *root)
+{
+    jk_cap paused;
+    jk_err err = jk_pause_frames(k, k->depth - 1, &paused);
+    if (err == JK_ERR_INVALID_ARG)
+        return jk_fault(k, root, JK_FAULT_LIMIT, "out of gas after SET_IMAGE: the frame cannot be paused");
+    if (err != JK_OK)
+        return err;
+    /* What the frame could not spend (less than its next block) goes back. */
+    err = jk_deliver(k, root, JK_KERNEL_OUT_OF_GAS, 0, paused, false, jk_cap_null(),
+                     jk_left(&k->frames[k->depth - 1]));
+    jk_cap_release(paused);
+    if (err == JK_OK)
+        jk_pop(k);
+    return err;
+}
+
+/* Does frame f catch a yield to the marker hashed h? */
+static bool jk_catches(const jk_frame *f, const jk_hash *h)
+{
+    uint32_t slot = jk_cap_image_yield_catcher_slot(jk_cap_instance_image(f->inst));
+    if (!slot)
+        return false;
+    jk_cap list = jk_cap_cnode_get(f->cnode, slot);
+    uint32_t i = 0;
+    while (jk_cap_kind_of(list) == JK_CAP_CNODE && jk_cap_cnode_next(list, i, &i)) {
+        jk_cap m = jk_cap_cnode_get(list, i);
+        jk_hash mh;
+        if (jk_cap_kind_of(m) == JK_CAP_INSTANCE) {
+            jk_cap_hash(m, &mh);
+            if (!memcmp(mh.bytes, h->bytes, JK_HASH_SIZE))
+                return true;
+        }
+        i++;
+    }
+    return false;
+}
+
+static jk_err jk_yield(jk_kernel *k, jk_root *root)
+{
+    jk_frame *top = &k->frames[k->depth - 1];
+    jk_cap marker;
+    if (!jk_path_get(top->cnode, top->st.regs[7], &marker) || jk_cap_kind_of(marker) != JK_CAP_INSTANCE)
+        return jk_fault(k, root, JK_FAULT_HOSTCALL, "YIELD: the marker slot holds no Instance");
+    jk_hash h;
+    jk_cap_hash(marker, &h);
+    int catcher = -1;
+    for (int f = (int)k->depth - 2; f >= 0 && catcher < 0; f--)
+        if (jk_catches(&k->frames[f], &h))
+            catcher = f;
+    if (catcher < 0 && !jk_kernel_is_marker(k, &h))
+        return jk_fault(k, root, JK_FAULT_NO_CATCHER, "YIELD to a marker no frame catches");
+    marker = jk_cap_retain(marker);
+    /* The yielder's slot[0] goes to the catcher; the yielder keeps an empty one. */
+    jk_cap slot0 = jk_cap_retain(jk_cap_cnode_get(top->cnode, 0));
+    jk_err err = jk_give_slot0(top, jk_cap_null());
+    uint32_t from = (uint32_t)(catcher + 1);
+    int64_t left = 0;
+    for (uint32_t i = from; i < k->depth; i++)
+        left += jk_left(&k->frames[i]);
+    jk_cap paused = jk_cap_null();
+    if (err == JK_OK)
+        err = jk_pause_frames(k, from, &paused);
+    if (err == JK_ERR_INVALID_ARG) {
+        jk_cap_release(marker);
+        jk_cap_release(slot0);
+        return jk_fault(k, root, JK_FAULT_LIMIT, "YIELD after SET_IMAGE: the frame cannot be paused");
+    }
+    if (err == JK_OK) {
+        /* Deliver as if the frame just above the catcher ended. */
+        while (k->depth > from + 1)
+            jk_pop(k);
+        err = jk_deliver(k, root, JK_KERNEL_YIELDED, 0, paused, false, slot0, left);
+        if (err == JK_OK && k->depth == 1)
+            root->res->marker = jk_cap_retain(marker);
+        if (err == JK_OK)
+            jk_pop(k);
+    }
+    jk_cap_release(paused);
+    jk_cap_release(slot0);
+    jk_cap_release(marker);
+    return err;
+}
+
+/* Run until the stack is empty. Returns an error only when the kernel itself
+ * cannot go on (out of memory); every guest outcome lands in root->res. */
+static jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
+{
+    jk_err err = JK_OK;
+    if (pending->action == JK_HC_FAULT)
+        err = jk_fault(k, root, pending->fault, pending->msg);
+    while (err == JK_OK && k->depth > 0) {
+        jk_frame *top = &k->frames[k->depth - 1];
+        jk_pvm_exit ex;
+        err = jk_pvm_run(top->prog, top->mem, &top->st, &ex);
+        if (err == JK_ERR_PVM_BAD_PC) {
+            err = jk_fault(k, root, JK_FAULT_PANIC, "resume pc is not an instruction");
+            continue;
+        }
+        if (err != JK_OK)
+            break;
+        char msg[96];
+        switch (ex.status) {
+        case JK_PVM_HALT:
+            err = jk_halt(k, root);
+            break;
+        case JK_PVM_PANIC:
+            snprintf(msg, sizeof msg, "panic at pc %u (depth %u)", top->st.pc, k->depth - 1);
+            err = jk_fault(k, root, JK_FAULT_PANIC, msg);
+            break;
+        case JK_PVM_PAGE_FAULT:
+            snprintf(msg, sizeof msg, "page fault at 0x%x, pc %u (depth %u)", ex.fault_address, top->st.pc,
+                     k->depth - 1);
+            err = jk_fault(k, root, JK_FAULT_PAGE, msg);
+            break;
+        case JK_PVM_OUT_OF_GAS:
+            err = jk_out_of_gas(k, root);
+            break;
+        case JK_PVM_HOST_CALL: {
+            jk_hc_result hc;
+            memset(&hc, 0, sizeof hc);
+            if (top->st.gas < JK_KERNEL_HOSTCALL_GAS) {
+                /* Cannot pay for the host call: out of gas at the ecalli, so
+                 * that a resume runs it (its block is already paid). */
+                top->st.pc = ex.host_call_pc;
+                top->st.block_paid = true;
+                err = jk_out_of_gas(k, root);
+                break;
+            }
+            top->st.gas -= JK_KERNEL_HOSTCALL_GAS;
+            err = jk_hostcall(k, ex.host_call, &hc);
+            if (err != JK_OK)
+                break;
+            if (hc.action == JK_HC_FAULT)
+                err = jk_fault(k, root, hc.fault, hc.msg);
+            else if (hc.action == JK_HC_YIELD)
+                err = jk_yield(k, root);
+            break;
+        }
+        }
+    }
+    if (err != JK_OK)
+        jk_unwind(k);
+    return err;
+}
+
+static jk_err jk_start(jk_kernel *k, jk_root *root, jk_kernel_result *res)
+{
+    memset(res, 0, sizeof *res);
+    root->res = res;
+    k->instances_made = 0;
+    return JK_OK;
+}
+
+jk_err jk_kernel_call(jk_kernel *k, jk_cap target, uint32_t endpoint, int64_t gas,
+                      const uint64_t args[3], jk_cap slot0, jk_kernel_result *res)
+{
+    jk_root root = {gas, slot0, res};
+    jk_hc_result setup;
+    memset(&setup, 0, sizeof setup);
+    jk_start(k, &root, res);
+    if (gas < 0 || jk_cap_kind_of(target) != JK_CAP_INSTANCE || jk_cap_instance_status(target) != JK_CAP_IDLE ||
+        endpoint >= jk_cap_image_endpoint_count(jk_cap_instance_image(target)))
+        return JK_ERR_INVALID_ARG;
+    jk_err err = jk_push_call(k, target, 0, endpoint, gas, args, slot0, &setup);
+    if (err != JK_OK) {
+        jk_unwind(k);
+        return err;
+    }
+    return jk_loop(k, &root, &setup);
+}
+
+jk_err jk_kernel_resume(jk_kernel *k, jk_cap paused, int64_t gas, jk_cap slot0, jk_kernel_result *res)
+{
+    jk_root root = {gas, slot0, res};
+    jk_hc_result setup;
+    memset(&setup, 0, sizeof setup);
+    jk_start(k, &root, res);
+    if (gas < 0 || jk_cap_kind_of(paused) != JK_CAP_INSTANCE || jk_cap_instance_status(paused) != JK_CAP_PAUSED)
+        return JK_ERR_INVALID_ARG;
+    jk_err err = jk_push_resume(k, paused, 0, gas, slot0, &setup);
+    if (err != JK_OK) {
+        jk_unwind(k);
+        return err == JK_ERR_NOMEM ? err : JK_ERR_INVALID_ARG;
+    }
+    return jk_loop(k, &root, &setup);
+}

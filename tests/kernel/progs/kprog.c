@@ -1,0 +1,163 @@
+/* kprog.c — one SDK program playing every role the kernel tests need. Each
+ * test instance runs this image; what differs is what its cnode holds:
+ *   slot 20  its state: a Data mapped read-write at STATE (persistent)
+ *   slot 21  another instance to CALL
+ *   slot 22  a marker instance to YIELD to
+ *   slot 23  its yield-catcher list (a CNode of marker instances) */
+#include "jark.h"
+
+#define STATE ((volatile uint64_t *)0x40000000)
+
+/* 0: add x to the counter in the state page; return the new value. */
+uint64_t bump(uint64_t x)
+{
+    STATE[0] += x;
+    STATE[400] = STATE[0] * 3; /* a second word, same page */
+    return STATE[0];
+}
+
+/* 1: CALL slot 21's endpoint ep with gas and argument a; returns
+ * outcome * 2^32 + value. */
+uint64_t relay(uint64_t ep, uint64_t gas, uint64_t a)
+{
+    jk_call_result r = jk_call(JK_PATH(21), ep, gas, a, 0, 0);
+    return (r.outcome << 32) | (uint32_t)r.value;
+}
+
+/* 2: CALL slot 21 (bump 7) and then fault: nothing of it may survive. */
+uint64_t relay_then_fault(void)
+{
+    jk_call(JK_PATH(21), 0, 1000000, 7, 0, 0);
+    bump(1);
+    __builtin_trap();
+}
+
+/* 3: spin forever. */
+uint64_t spin(void)
+{
+    for (volatile uint64_t i = 0;; i++)
+        ;
+}
+
+/* 4: write through a wild pointer. */
+uint64_t wild(void)
+{
+    *(volatile uint64_t *)0x12345678 = 1;
+    return 0;
+}
+
+/* 5: CALL the instance in slot 21 the same way, all the way down; a frame
+ * whose callee did not HALT traps. The innermost (no slot 21) returns 1. */
+uint64_t recurse(void)
+{
+    if (jk_cap_kind(JK_PATH(21)) != JK_KIND_INSTANCE)
+        return 1;
+    jk_call_result r = jk_call(JK_PATH(21), 5, jk_gas(), 0, 0, 0);
+    if (r.outcome != JK_OUTCOME_HALT)
+        __builtin_trap();
+    return r.value + 1;
+}
+
+/* 6: yield to the marker in slot 22; the answer is a Data in slot[0] whose
+ * first byte is returned plus the counter. */
+uint64_t ask(void)
+{
+    bump(1);
+    jk_yield(JK_PATH(22));
+    uint8_t answer = 0;
+    jk_data_read(JK_SLOT0, 0, 1, &answer);
+    return answer + STATE[0] * 1000;
+}
+
+/* 7: CALL slot 21's endpoint ep (with inner_ep as its first argument, a
+ * relay's target endpoint); if a yield is caught here (this instance lists
+ * the marker in slot 23), answer with a Data {42} through slot[0] and
+ * resume. Returns the final value. */
+uint64_t catcher(uint64_t ep, uint64_t inner_ep)
+{
+    jk_call_result r = jk_call(JK_PATH(21), ep, 1000000, inner_ep, 500000, 0);
+    if (r.outcome != JK_OUTCOME_YIELDED)
+        return 900000 + r.outcome;
+    static const uint8_t answer[1] = {42};
+    jk_drop(JK_SLOT0);
+    jk_data_mint(answer, 1, JK_SLOT0);
+    r = jk_call_resume(JK_PATH(21), 1000000);
+    return r.outcome == JK_OUTCOME_HALT ? r.value : 800000 + r.outcome;
+}
+
+/* 8: as catcher, but drop the paused callee instead of answering. */
+uint64_t dropper(uint64_t ep, uint64_t inner_ep)
+{
+    jk_call_result r = jk_call(JK_PATH(21), ep, 1000000, inner_ep, 500000, 0);
+    if (r.outcome != JK_OUTCOME_YIELDED)
+        return 900000 + r.outcome;
+    jk_drop_paused(JK_PATH(21));
+    return jk_cap_kind(JK_PATH(21)) * 10 + (jk_call(JK_PATH(21), 0, 100000, 5, 0, 0).outcome);
+}
+
+/* 9: mint a Data from memory into slot 24 and read it back through DATA_LEN. */
+uint64_t minter(uint64_t n)
+{
+    static uint8_t buf[64];
+    for (uint64_t i = 0; i < n && i < 64; i++)
+        buf[i] = (uint8_t)(i * 3);
+    jk_drop(JK_PATH(24));
+    jk_data_mint(buf, n, JK_PATH(24));
+    uint8_t back[64];
+    jk_data_read(JK_PATH(24), 0, n, back);
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < n; i++)
+        sum += back[i];
+    return jk_data_len(JK_PATH(24)) * 100000 + sum;
+}
+
+/* 10: an unknown host call. */
+uint64_t bad_call(void)
+{
+    return (uint64_t)jk_host_call(77, 0, 0, 0, 0, 0, 0);
+}
+
+/* 11: write to the pinned (read-only) data? Copy into a pinned slot. */
+uint64_t touch_pinned(void)
+{
+    jk_copy(JK_PATH(20), JK_PATH(19));
+    return 0;
+}
+
+/* 12: spawn an instance of the image in slot 25 from a fresh cnode into
+ * slot 26, and compare lineages. */
+uint64_t spawner(void)
+{
+    jk_cnode_mint(JK_PATH(27), 8);
+    jk_derive_spawn(JK_PATH(25), JK_PATH(27), JK_PATH(26));
+    return (uint64_t)jk_cap_kind(JK_PATH(26)) * 10 + (uint64_t)jk_cap_kind(JK_PATH(27));
+}
+
+/* 13: set_image to the Image in slot 25 (takes effect at the next CALL). */
+uint64_t become(void)
+{
+    jk_set_image(JK_PATH(25));
+    return 1;
+}
+
+/* 14: a slot path deeper than the kernel allows. */
+uint64_t too_deep(void)
+{
+    return (uint64_t)jk_cap_kind((5ull << 60) | 1);
+}
+
+JK_ENDPOINT(0, bump);
+JK_ENDPOINT(1, relay);
+JK_ENDPOINT(2, relay_then_fault);
+JK_ENDPOINT(3, spin);
+JK_ENDPOINT(4, wild);
+JK_ENDPOINT(5, recurse);
+JK_ENDPOINT(6, ask);
+JK_ENDPOINT(7, catcher);
+JK_ENDPOINT(8, dropper);
+JK_ENDPOINT(9, minter);
+JK_ENDPOINT(10, bad_call);
+JK_ENDPOINT(11, touch_pinned);
+JK_ENDPOINT(12, spawner);
+JK_ENDPOINT(13, become);
+JK_ENDPOINT(14, too_deep);
