@@ -386,3 +386,238 @@ JK_TEST(test_kernel_set_image_and_derive_spawn_lineage)
     jk_kernel_free(k);
     JK_CHECK_EQ(jk_live(), live);
 }
+
+/* ---- host calls one by one, through kprog's script endpoint ---- */
+
+#define EP_SCRIPT 15
+#define EP_WRITE_RO 16
+#define SCRIPT_SLOT 28
+#define P2(s, a) ((2ull << 60) | (uint64_t)(s) | ((uint64_t)(a) << 8))
+
+typedef struct jk_op {
+    uint64_t n, a, b, c, d;
+} jk_op;
+
+/* Run a script on an instance of image with (slot, cap) extras. */
+static jk_err jk_script(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, const jk_cap *caps,
+                        const jk_op *ops, size_t nops, jk_kernel_result *res)
+{
+    uint32_t all_slots[16];
+    jk_cap all_caps[16], code;
+    if (jk_cap_data_new(ops, nops * sizeof *ops, &code) != JK_OK)
+        return JK_ERR_NOMEM;
+    for (int i = 0; i < n; i++) {
+        all_slots[i] = slots[i];
+        all_caps[i] = caps[i];
+    }
+    all_slots[n] = SCRIPT_SLOT;
+    all_caps[n] = code;
+    jk_cap inst = jk_inst(image, n + 1, all_slots, all_caps);
+    jk_err err = jk_kernel_call(k, inst, EP_SCRIPT, 1000000, NULL, jk_cap_null(), res);
+    jk_cap_release(inst);
+    jk_cap_release(code);
+    return err;
+}
+
+static jk_cap jk_slot_of(jk_cap inst, uint32_t slot) { return jk_cap_cnode_get(jk_cap_instance_cnode(inst), slot); }
+
+JK_TEST(test_kernel_cap_table_operations)
+{
+    int64_t live = jk_live();
+    jk_kernel *k;
+    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
+    jk_cap image = jk_image(), x;
+    JK_REQUIRE(jk_cap_data_new("x", 1, &x) == JK_OK);
+    uint32_t s[1] = {30};
+    const jk_op ops[] = {
+        {JK_HOST_COPY, 30, 31, 0, 0}, {JK_HOST_MOVE, 31, 32, 0, 0}, {JK_HOST_SWAP, 30, 33, 0, 0},
+        {JK_HOST_DROP, 32, 0, 0, 0},  {JK_HOST_CNODE_MINT, 34, 2, 0, 0}, {JK_HOST_COPY, 33, P2(34, 3), 0, 0},
+        {JK_HOST_CAP_KIND, P2(34, 3), 0, 0, 0},
+    };
+    jk_kernel_result r;
+    JK_REQUIRE(jk_script(k, image, 1, s, &x, ops, sizeof ops / sizeof ops[0], &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT);
+    JK_CHECK_EQ(r.value, JK_CAP_DATA);
+    JK_CHECK(jk_cap_is_null(jk_slot_of(r.instance, 30)));
+    JK_CHECK(jk_cap_is_null(jk_slot_of(r.instance, 31)));
+    JK_CHECK(jk_cap_is_null(jk_slot_of(r.instance, 32)));
+    JK_CHECK(jk_cap_equal(jk_slot_of(r.instance, 33), x));
+    JK_CHECK(jk_cap_equal(jk_cap_cnode_get(jk_slot_of(r.instance, 34), 3), x));
+    JK_CHECK_EQ(jk_cap_cnode_slot_count(jk_slot_of(r.instance, 34)), 4);
+    jk_kernel_result_clear(&r);
+    jk_cap_release(x);
+    jk_cap_release(image);
+    jk_kernel_free(k);
+    JK_CHECK_EQ(jk_live(), live);
+}
+
+JK_TEST(test_kernel_host_call_refusals_fault_and_change_nothing)
+{
+    int64_t live = jk_live();
+    jk_kernel *k;
+    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
+    jk_cap image = jk_image(), x, small;
+    JK_REQUIRE(jk_cap_data_new("x", 1, &x) == JK_OK && jk_cap_cnode_new(4, &small) == JK_OK);
+    uint32_t pinned = !jk_cap_is_null(jk_cap_image_pinned(image, 18)) ? 18 : 19;
+    JK_REQUIRE(!jk_cap_is_null(jk_cap_image_pinned(image, pinned)));
+    uint32_t s[3] = {30, 31, 35};
+    jk_cap c[3] = {x, x, small};
+    const jk_op bad[][1] = {
+        {{JK_HOST_COPY, 30, 31, 0, 0}},           /* destination not empty */
+        {{JK_HOST_COPY, 40, 41, 0, 0}},           /* source empty */
+        {{JK_HOST_COPY, 30, pinned, 0, 0}},       /* into a pinned slot */
+        {{JK_HOST_MOVE, pinned, 41, 0, 0}},       /* out of a pinned slot */
+        {{JK_HOST_DROP, pinned, 0, 0, 0}},        /* drop a pinned slot */
+        {{JK_HOST_SWAP, 30, pinned, 0, 0}},       /* swap with a pinned slot */
+        {{JK_HOST_COPY, 30, P2(30, 0), 0, 0}},    /* a path through a Data */
+        {{JK_HOST_CAP_KIND, 5ull << 60, 0, 0, 0}}, /* a path past 4 levels */
+        {{JK_HOST_CAP_KIND, 256, 0, 0, 0}},       /* a root slot past 255 */
+        {{JK_HOST_DATA_READ, 30, 0, 2, 0x40000000}}, /* past the Data's end */
+        {{JK_HOST_DATA_READ, 30, 0, 1, 0x10000}},   /* into read-only memory */
+        {{JK_HOST_CNODE_MINT, 41, 17, 0, 0}},     /* too many slots */
+        {{JK_HOST_SAME_TYPE, 30, 31, 0, 0}},      /* not Instances */
+        {{JK_HOST_DERIVE_SPAWN, 25, 35, 41, 0}},  /* a 16-slot cnode, and no Image in 25 */
+        {{JK_HOST_SET_IMAGE, 30, 0, 0, 0}},       /* not an Image */
+        {{JK_HOST_DROP_PAUSED, 30, 0, 0, 0}},     /* not Paused */
+        {{JK_HOST_DATA_MINT, 0xF000, 1, 41, 0}},  /* unreadable memory */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        jk_kernel_result r;
+        JK_REQUIRE(jk_script(k, image, 3, s, c, bad[i], 1, &r) == JK_OK);
+        if (r.outcome != JK_KERNEL_FAULT || r.fault != JK_FAULT_HOSTCALL)
+            jk_test_fail(__FILE__, __LINE__, "bad op %zu (host call %llu): outcome %d fault %d", i,
+                         (unsigned long long)bad[i][0].n, r.outcome, r.fault);
+        JK_CHECK_EQ(jk_cap_instance_status(r.instance), JK_CAP_FAULTED);
+        JK_CHECK(jk_cap_equal(jk_slot_of(r.instance, 30), x)); /* as it was */
+        jk_kernel_result_clear(&r);
+    }
+    jk_cap_release(x);
+    jk_cap_release(small);
+    jk_cap_release(image);
+    jk_kernel_free(k);
+    JK_CHECK_EQ(jk_live(), live);
+}
+
+JK_TEST(test_kernel_type_queries)
+{
+    int64_t live = jk_live();
+    jk_kernel *k;
+    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
+    jk_cap image = jk_image();
+    jk_cap peer = jk_inst(image, 0, NULL, NULL); /* same genesis lineage as the runner */
+    jk_cap list, list1;
+    JK_REQUIRE(jk_cap_cnode_new(2, &list) == JK_OK && jk_cap_cnode_set(list, 1, image, &list1) == JK_OK);
+    uint32_t s[3] = {40, 25, 47};
+    jk_cap c[3] = {peer, image, list1};
+    const jk_op ops[] = {
+        {JK_HOST_CNODE_MINT, 45, 8, 0, 0}, {JK_HOST_DERIVE_SPAWN, 25, 45, 46, 0},
+        {JK_HOST_SAME_TYPE_AS, 40, 46, 47, 0},
+    };
+    jk_kernel_result r;
+    /* The script returns its last call's φ7: one query per run. */
+    JK_REQUIRE(jk_script(k, image, 3, s, c, ops, 3, &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT);
+    JK_CHECK_EQ(r.value, 1);
+    jk_kernel_result_clear(&r);
+    const jk_op same[] = {{JK_HOST_CNODE_MINT, 45, 8, 0, 0}, {JK_HOST_DERIVE_SPAWN, 25, 45, 46, 0},
+                          {JK_HOST_SAME_TYPE, 40, 46, 0, 0}};
+    JK_REQUIRE(jk_script(k, image, 3, s, c, same, 3, &r) == JK_OK);
+    JK_CHECK_EQ(r.value, 0); /* spawned: a different lineage */
+    jk_kernel_result_clear(&r);
+    const jk_op twins[] = {{JK_HOST_COPY, 40, 41, 0, 0}, {JK_HOST_SAME_TYPE, 40, 41, 0, 0}};
+    JK_REQUIRE(jk_script(k, image, 3, s, c, twins, 2, &r) == JK_OK);
+    JK_CHECK_EQ(r.value, 1); /* a copy keeps its lineage */
+    jk_kernel_result_clear(&r);
+    const jk_op wrong[] = {{JK_HOST_SAME_TYPE_AS, 40, 40, 47, 0}};
+    JK_REQUIRE(jk_script(k, image, 3, s, c, wrong, 1, &r) == JK_OK);
+    JK_CHECK_EQ(r.value, 0);
+    jk_kernel_result_clear(&r);
+    jk_cap_release(peer);
+    jk_cap_release(list);
+    jk_cap_release(list1);
+    jk_cap_release(image);
+    jk_kernel_free(k);
+    JK_CHECK_EQ(jk_live(), live);
+}
+
+JK_TEST(test_kernel_mappings_share_untouched_pages_and_enforce_bounds)
+{
+    int64_t live = jk_live();
+    jk_kernel *k;
+    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
+    jk_cap image = jk_image();
+    /* A 16-page state in a 4096-byte mapping is too large: the CALL faults. */
+    jk_cap big, big_inst;
+    JK_REQUIRE(jk_cap_data_new_zeroed(16 * 4096, &big) == JK_OK);
+    uint32_t s20[1] = {STATE_SLOT};
+    big_inst = jk_inst(image, 1, s20, &big);
+    JK_REQUIRE(!jk_cap_is_null(big_inst));
+    jk_kernel_result r;
+    uint64_t args[3] = {1, 0, 0};
+    JK_REQUIRE(jk_kernel_call(k, big_inst, EP_BUMP, 100000, args, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_FAULT);
+    JK_CHECK_EQ(r.fault, JK_FAULT_MAPPING);
+    jk_kernel_result_clear(&r);
+    /* A write to the read-only data mapping is a page fault. */
+    jk_cap a = jk_inst(image, 0, NULL, NULL);
+    JK_REQUIRE(jk_kernel_call(k, a, EP_WRITE_RO, 100000, NULL, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_FAULT);
+    JK_CHECK_EQ(r.fault, JK_FAULT_PAGE);
+    jk_kernel_result_clear(&r);
+    /* A 16-page mapping: one page written, fifteen left shared. */
+    static const jk_cap_mapping wide = {0x40000000, 16 * 4096, JK_CAP_MAP_PERSISTENT, JK_PVM_ACCESS_WRITE, STATE_SLOT};
+    jk_kernel_image_opts opts = {.mappings = &wide, .mapping_count = 1};
+    jk_cap wide_image;
+    JK_REQUIRE(jk_kernel_image_from_program(jk_program, jk_program_len, &opts, &wide_image, NULL) == JK_OK);
+    jk_cap w = jk_inst(wide_image, 1, s20, &big);
+    JK_REQUIRE(jk_kernel_call(k, w, EP_BUMP, 100000, args, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT);
+    jk_cap after = jk_slot_of(r.instance, STATE_SLOT);
+    JK_CHECK(jk_cap_data_page(after, 0) != jk_cap_data_page(big, 0));
+    for (uint32_t p = 1; p < 16; p++)
+        JK_CHECK(jk_cap_data_page(after, p) == jk_cap_data_page(big, p));
+    jk_kernel_result_clear(&r);
+    jk_cap_release(w);
+    jk_cap_release(wide_image);
+    jk_cap_release(a);
+    jk_cap_release(big_inst);
+    jk_cap_release(big);
+    jk_cap_release(image);
+    jk_kernel_free(k);
+    JK_CHECK_EQ(jk_live(), live);
+}
+
+JK_TEST(test_kernel_set_image_collision_faults)
+{
+    int64_t live = jk_live();
+    jk_kernel *k;
+    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
+    jk_cap image = jk_image(), q, other, pinning;
+    JK_REQUIRE(jk_cap_data_new("q", 1, &q) == JK_OK && jk_cap_data_new("o", 1, &other) == JK_OK);
+    jk_cap_pin pin = {30, q};
+    static const jk_cap_mapping state = {0x40000000, 4096, JK_CAP_MAP_PERSISTENT, JK_PVM_ACCESS_WRITE, STATE_SLOT};
+    jk_kernel_image_opts opts = {.mappings = &state, .mapping_count = 1, .pins = &pin, .pin_count = 1};
+    JK_REQUIRE(jk_kernel_image_from_program(jk_program, jk_program_len, &opts, &pinning, NULL) == JK_OK);
+    uint32_t s[2] = {IMAGE_SLOT, 30};
+    jk_cap c[2] = {pinning, other};
+    jk_cap a = jk_inst(image, 2, s, c);
+    jk_kernel_result r;
+    JK_REQUIRE(jk_kernel_call(k, a, EP_BECOME, 100000, NULL, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_FAULT); /* slot 30 holds something else */
+    JK_CHECK_EQ(r.fault, JK_FAULT_HOSTCALL);
+    jk_kernel_result_clear(&r);
+    jk_cap b = jk_inst(image, 1, s, c);      /* slot 30 empty: fine */
+    JK_REQUIRE(jk_kernel_call(k, b, EP_BECOME, 100000, NULL, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT);
+    JK_CHECK(jk_cap_equal(jk_slot_of(r.instance, 30), q));
+    JK_CHECK(jk_cap_equal(jk_cap_instance_image(r.instance), pinning));
+    jk_kernel_result_clear(&r);
+    jk_cap_release(a);
+    jk_cap_release(b);
+    jk_cap_release(q);
+    jk_cap_release(other);
+    jk_cap_release(pinning);
+    jk_cap_release(image);
+    jk_kernel_free(k);
+    JK_CHECK_EQ(jk_live(), live);
+}

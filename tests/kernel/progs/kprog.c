@@ -146,6 +146,51 @@ uint64_t too_deep(void)
     return (uint64_t)jk_cap_kind((5ull << 60) | 1);
 }
 
+/* 15: run the script in slot 28: a Data of (n, a0, a1, a2, a3) u64 tuples,
+ * each one host call n with those arguments; returns the last result. */
+static uint64_t do_call(uint64_t n, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
+{
+    switch (n) {
+    case 0: return (uint64_t)jk_host_call(0, a, b, c, d, 0, 0);
+    case 3: return (uint64_t)jk_host_call(3, a, b, c, d, 0, 0);
+    case 5: return (uint64_t)jk_host_call(5, a, b, c, d, 0, 0);
+    case 6: return (uint64_t)jk_host_call(6, a, b, c, d, 0, 0);
+    case 7: return (uint64_t)jk_host_call(7, a, b, c, d, 0, 0);
+    case 8: return (uint64_t)jk_host_call(8, a, b, c, d, 0, 0);
+    case 9: return (uint64_t)jk_host_call(9, a, b, c, d, 0, 0);
+    case 10: return (uint64_t)jk_host_call(10, a, b, c, d, 0, 0);
+    case 11: return (uint64_t)jk_host_call(11, a, b, c, d, 0, 0);
+    case 12: return (uint64_t)jk_host_call(12, a, b, c, d, 0, 0);
+    case 13: return (uint64_t)jk_host_call(13, a, b, c, d, 0, 0);
+    case 14: return (uint64_t)jk_host_call(14, a, b, c, d, 0, 0);
+    case 15: return (uint64_t)jk_host_call(15, a, b, c, d, 0, 0);
+    case 16: return (uint64_t)jk_host_call(16, a, b, c, d, 0, 0);
+    case 17: return (uint64_t)jk_host_call(17, a, b, c, d, 0, 0);
+    default: return (uint64_t)jk_host_call(99, a, b, c, d, 0, 0);
+    }
+}
+
+uint64_t script(void)
+{
+    static uint64_t words[5 * 32];
+    uint64_t len = jk_data_len(JK_PATH(28));
+    if (len > sizeof words)
+        __builtin_trap();
+    jk_data_read(JK_PATH(28), 0, len, words);
+    uint64_t r = 0;
+    for (uint64_t i = 0; i + 5 <= len / 8; i += 5)
+        r = do_call(words[i], words[i + 1], words[i + 2], words[i + 3], words[i + 4]);
+    return r;
+}
+
+/* 16: write a word into the state page through a read-only-pinned view?
+ * Write to the read-only data at 0x10000 instead: a page fault. */
+uint64_t write_ro(void)
+{
+    *(volatile uint64_t *)0x10000 = 1;
+    return 0;
+}
+
 JK_ENDPOINT(0, bump);
 JK_ENDPOINT(1, relay);
 JK_ENDPOINT(2, relay_then_fault);
@@ -161,3 +206,5 @@ JK_ENDPOINT(11, touch_pinned);
 JK_ENDPOINT(12, spawner);
 JK_ENDPOINT(13, become);
 JK_ENDPOINT(14, too_deep);
+JK_ENDPOINT(15, script);
+JK_ENDPOINT(16, write_ro);
