@@ -111,6 +111,24 @@ static uint64_t stores_of_zero(void)
     return cell[0] ^ (cell[1] << 1);
 }
 
+/* A load into x0 (a volatile read whose value is unused) still happens, and
+ * the linker's borrowed register (t0, or t1 when t0 is the base) comes back. */
+static uint64_t loads_into_zero(void)
+{
+#ifdef JARK_NATIVE
+    return 0x1234 + 0x5678 * 3;
+#else
+    static volatile uint64_t cell = 77;
+    register uint64_t t0 __asm__("t0") = 0x1234;
+    register uint64_t t1 __asm__("t1") = 0x5678;
+    __asm__ volatile("ld zero, 0(%2)" : "+r"(t0), "+r"(t1) : "r"(&cell) : "memory");
+    uint64_t first = t0 + t1;
+    register uint64_t base __asm__("t0") = (uint64_t)&cell;
+    __asm__ volatile("lw zero, 0(%0)" : "+r"(base), "+r"(t1) : : "memory");
+    return first + t1 * 2 + (base == (uint64_t)&cell ? 0 : 1000000);
+#endif
+}
+
 long rvedge_main(void)
 {
     uint64_t h = 0;
@@ -124,6 +142,7 @@ long rvedge_main(void)
     say_hex("division", division_semantics(0x8000000000000000ull, ~0ull, 0));
     say_hex("divw", division_semantics(0x80000000ull, 0xFFFFFFFFull, 0));
     say_hex("stores", stores_of_zero());
+    say_hex("loads into zero", loads_into_zero());
     return (long)(h & 0xFFFFFF);
 }
 JK_PROGRAM_MAIN(rvedge_main);
