@@ -52,23 +52,10 @@ size_t strlen(const char *s);
 /* The host-call instruction: custom-0 opcode, I-type, funct3 0, rd = rs1 =
  * x0, immediate N (0..2047). `jark link` turns it into `ecalli N`. The host
  * reads φ7..φ12 (a0..a5), writes φ7 (a0), and may read or write memory. */
-#define jk_host_call(n, x0, x1, x2, x3, x4, x5)                                \
-    __extension__({                                                            \
-        register long jk_a0 __asm__("a0") = (long)(x0);                        \
-        register long jk_a1 __asm__("a1") = (long)(x1);                        \
-        register long jk_a2 __asm__("a2") = (long)(x2);                        \
-        register long jk_a3 __asm__("a3") = (long)(x3);                        \
-        register long jk_a4 __asm__("a4") = (long)(x4);                        \
-        register long jk_a5 __asm__("a5") = (long)(x5);                        \
-        __asm__ volatile(".insn i 0x0b, 0, x0, x0, %6"                         \
-                         : "+r"(jk_a0), "+r"(jk_a1)                            \
-                         : "r"(jk_a2), "r"(jk_a3), "r"(jk_a4), "r"(jk_a5),     \
-                           "i"(n)                                              \
-                         : "memory");                                          \
-        jk_a0;                                                                 \
-    })
-
-/* The same, also giving back a1 (φ8) in *second. */
+/* The host-call instruction: custom-0 opcode, I-type, funct3 0, rd = rs1 =
+ * x0, immediate N (0..2047). `jark link` turns it into `ecalli N`. The host
+ * reads φ7..φ12 (a0..a5), writes φ7 (a0) and φ8 (a1, stored in *second), and
+ * may read or write memory. */
 #define jk_host_call2(n, x0, x1, x2, x3, x4, x5, second)                        \
     __extension__({                                                            \
         register long jk_a0 __asm__("a0") = (long)(x0);                        \
@@ -84,6 +71,13 @@ size_t strlen(const char *s);
                          : "memory");                                          \
         *(second) = (uint64_t)jk_a1;                                           \
         jk_a0;                                                                 \
+    })
+
+/* A host call whose result is φ7 alone. */
+#define jk_host_call(n, x0, x1, x2, x3, x4, x5)                                \
+    __extension__({                                                            \
+        uint64_t jk_unused_second;                                             \
+        jk_host_call2(n, x0, x1, x2, x3, x4, x5, &jk_unused_second);           \
     })
 
 static inline long jk_debug_write(const void *data, unsigned long len)
