@@ -134,12 +134,27 @@ static jk_err jk_apply_dirty(jk_frame *f, const jk_fmap *fm, jk_cap base, jk_cap
     return err;
 }
 
+/* Whether any page of fm's region was written. */
+static bool jk_region_dirty(const jk_frame *f, const jk_fmap *fm)
+{
+    const uint32_t *dirty;
+    size_t ndirty;
+    uint32_t first = fm->m.base / JK_PVM_PAGE_SIZE, pages = fm->m.size / JK_PVM_PAGE_SIZE;
+    jk_pvm_memory_dirty_pages(f->mem, &dirty, &ndirty);
+    for (size_t i = 0; i < ndirty; i++)
+        if (dirty[i] - first < pages)
+            return true;
+    return false;
+}
+
 jk_err jk_frame_mint(jk_frame *f)
 {
     for (uint32_t i = 0; i < f->map_count; i++) {
         jk_fmap *fm = &f->maps[i];
         if (!fm->mint || !jk_cap_same(jk_cap_cnode_get(f->cnode, fm->m.slot), fm->slot_data))
             continue; /* read-only, or the frame replaced the slot itself */
+        if (!jk_region_dirty(f, fm) && jk_cap_same(fm->data, fm->slot_data))
+            continue; /* nothing written (nor before a pause): the slot keeps its Data */
         jk_cap minted, cnode;
         jk_err err = jk_apply_dirty(f, fm, fm->data, &minted);
         if (err != JK_OK)

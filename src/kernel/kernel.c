@@ -130,6 +130,8 @@ static jk_err jk_frame_init(jk_frame *f, jk_kernel *k, jk_cap original, jk_cap i
 static jk_err jk_give_slot0(jk_frame *f, jk_cap slot0)
 {
     jk_cap cnode;
+    if (jk_cap_same(slot0, jk_cap_cnode_get(f->cnode, 0)))
+        return JK_OK; /* nothing changes (typically: both empty) */
     jk_err err = jk_cap_cnode_set(f->cnode, 0, slot0, &cnode);
     if (err != JK_OK)
         return err;
@@ -292,7 +294,10 @@ static jk_err jk_halt(jk_kernel *k, jk_root *root)
     if (err != JK_OK)
         return err;
     jk_cap slot0 = jk_cap_retain(jk_cap_cnode_get(top->cnode, 0)), cnode, inst;
-    err = jk_cap_cnode_set(top->cnode, 0, jk_cap_null(), &cnode);
+    if (jk_cap_is_null(slot0))
+        cnode = jk_cap_retain(top->cnode);
+    else
+        err = jk_cap_cnode_set(top->cnode, 0, jk_cap_null(), &cnode);
     if (err == JK_OK) {
         err = jk_cap_instance_with_cnode(top->inst, cnode, &inst, NULL);
         jk_cap_release(cnode);

@@ -58,18 +58,26 @@ struct jk_pvm_program {
 };
 
 /* ---- memory ----
- * A flat table of 2^20 page entries. An entry is the address of a 4 KiB-aligned
- * page buffer with access bits in its low bits, or 0 when the page is not
- * mapped. One load and one test decide whether an access is allowed. */
+ * A two-level page table: 1024 leaves of 1024 entries, each leaf covering
+ * 4 MiB of the address space. An entry is the address of a 4 KiB-aligned page
+ * buffer with access bits in its low bits, or 0 when the page is not mapped.
+ * Leaves are allocated when a page in their range is first mapped; until then
+ * the top level points at one shared all-zero leaf, so a lookup is always two
+ * loads and a test, with no NULL check. Creating a memory costs an 8 KiB top
+ * level, not a table for the whole space. */
 #define JK_PAGE_R ((uintptr_t)1)
 #define JK_PAGE_W ((uintptr_t)2)
 #define JK_PAGE_SHARED ((uintptr_t)4) /* buffer not ours: never written or freed */
 #define JK_PAGE_COW ((uintptr_t)8)    /* shared, writable after a private copy */
 #define JK_PAGE_FLAGS ((uintptr_t)(JK_PVM_PAGE_SIZE - 1))
+#define JK_LEAF_BITS 10
+#define JK_LEAF_SIZE (1u << JK_LEAF_BITS)
+#define JK_TOP_SIZE (JK_PVM_PAGE_COUNT >> JK_LEAF_BITS)
+
+extern const uintptr_t jk_pvm_empty_leaf[JK_LEAF_SIZE];
 
 struct jk_pvm_memory {
-    uintptr_t *pages;   /* JK_PVM_PAGE_COUNT entries, lazily zeroed by calloc */
-    uint32_t page_lo, page_hi; /* every mapped page p has page_lo <= p < page_hi */
+    uintptr_t *top[JK_TOP_SIZE]; /* a leaf, or jk_pvm_empty_leaf (never written) */
     uint32_t heap_top, heap_limit;
     jk_pvm_resolver resolver;  /* maps pages on first touch (may be NULL) */
     void *resolver_ctx;
@@ -77,15 +85,21 @@ struct jk_pvm_memory {
     size_t dirty_count, dirty_cap;
 };
 
+/* The entry of page p (0 when unmapped). */
+static inline uintptr_t jk_pvm_entry(const jk_pvm_memory *mem, uint32_t p)
+{
+    return mem->top[p >> JK_LEAF_BITS][p & (JK_LEAF_SIZE - 1)];
+}
+
 /* The fast path: a pointer to n bytes at addr when they sit in one page that
- * allows `need`, else NULL (the caller takes the slow path). Takes the page
- * table itself so the interpreter can keep it in a register: guest stores go
- * through byte pointers, which would otherwise force a reload of mem->pages
- * after every store. */
-static inline uint8_t *jk_pvm_page_ptr(const uintptr_t *pages, uint32_t addr, unsigned n,
+ * allows `need`, else NULL (the caller takes the slow path). Takes the top
+ * level itself so the interpreter can keep it in a register: guest stores go
+ * through byte pointers, which would otherwise force a reload after every
+ * store. */
+static inline uint8_t *jk_pvm_page_ptr(uintptr_t *const *top, uint32_t addr, unsigned n,
                                        uintptr_t need)
 {
-    uintptr_t e = pages[addr >> JK_PVM_PAGE_SHIFT];
+    uintptr_t e = top[addr >> (JK_PVM_PAGE_SHIFT + JK_LEAF_BITS)][(addr >> JK_PVM_PAGE_SHIFT) & (JK_LEAF_SIZE - 1)];
     uint32_t off = addr & (JK_PVM_PAGE_SIZE - 1);
     if (JK_LIKELY((e & need) == need && off <= JK_PVM_PAGE_SIZE - n))
         return (uint8_t *)(e & ~JK_PAGE_FLAGS) + off;

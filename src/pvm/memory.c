@@ -1,8 +1,9 @@
 /*
  * memory.c — the PVM's paged 32-bit address space.
  *
- * Invariants: the page table has one entry per 4 KiB page; an entry is 0 or a
- * 4 KiB-aligned page buffer's address ORed with flag bits:
+ * Invariants: the page table (internal.h: two levels, leaves allocated on
+ * demand) has one entry per 4 KiB page; an entry is 0 or a 4 KiB-aligned page
+ * buffer's address ORed with flag bits:
  *   JK_PAGE_R       readable
  *   JK_PAGE_W       writable in place (only ever on pages this memory owns)
  *   JK_PAGE_SHARED  the buffer belongs to someone else (a Data cap's page, via
@@ -18,20 +19,15 @@
 
 #include <stdlib.h>
 
+const uintptr_t jk_pvm_empty_leaf[JK_LEAF_SIZE];
+
 jk_err jk_pvm_memory_new(jk_pvm_memory **out)
 {
     jk_pvm_memory *mem = calloc(1, sizeof *mem);
     if (!mem)
         return JK_ERR_NOMEM;
-    /* 8 MiB of virtual space; calloc hands back lazily-zeroed pages, so only
-     * the parts of the table that describe mapped memory become resident. */
-    mem->pages = calloc(JK_PVM_PAGE_COUNT, sizeof *mem->pages);
-    if (!mem->pages) {
-        free(mem);
-        return JK_ERR_NOMEM;
-    }
-    mem->page_lo = JK_PVM_PAGE_COUNT;
-    mem->page_hi = 0;
+    for (uint32_t i = 0; i < JK_TOP_SIZE; i++)
+        mem->top[i] = (uintptr_t *)jk_pvm_empty_leaf; /* read-only: never written through */
     *out = mem;
     return JK_OK;
 }
@@ -46,27 +42,34 @@ void jk_pvm_memory_free(jk_pvm_memory *mem)
 {
     if (!mem)
         return;
-    for (uint32_t p = mem->page_lo; p < mem->page_hi; p++)
-        jk_page_release(mem->pages[p]);
-    free(mem->pages);
+    for (uint32_t i = 0; i < JK_TOP_SIZE; i++) {
+        if (mem->top[i] == jk_pvm_empty_leaf)
+            continue;
+        for (uint32_t j = 0; j < JK_LEAF_SIZE; j++)
+            jk_page_release(mem->top[i][j]);
+        free(mem->top[i]);
+    }
     free(mem->dirty);
     free(mem);
+}
+
+/* The writable entry of page p, allocating its leaf; NULL when out of memory. */
+static uintptr_t *jk_slot(jk_pvm_memory *mem, uint32_t p)
+{
+    uintptr_t **leaf = &mem->top[p >> JK_LEAF_BITS];
+    if (*leaf == jk_pvm_empty_leaf) {
+        uintptr_t *fresh = calloc(JK_LEAF_SIZE, sizeof *fresh);
+        if (!fresh)
+            return NULL;
+        *leaf = fresh;
+    }
+    return &(*leaf)[p & (JK_LEAF_SIZE - 1)];
 }
 
 static bool jk_map_args_ok(uint32_t addr, uint64_t len)
 {
     return !((addr | len) & (JK_PVM_PAGE_SIZE - 1)) && addr >= JK_PVM_GUARD_SIZE &&
            (uint64_t)addr + len <= (UINT64_C(1) << 32);
-}
-
-static void jk_note_range(jk_pvm_memory *mem, uint32_t first, uint32_t count)
-{
-    if (count == 0)
-        return;
-    if (first < mem->page_lo)
-        mem->page_lo = first;
-    if (first + count > mem->page_hi)
-        mem->page_hi = first + count;
 }
 
 /* The flags a page gets for `access`, given whether its buffer is shared. */
@@ -93,31 +96,34 @@ jk_err jk_pvm_memory_map(jk_pvm_memory *mem, uint32_t addr, uint32_t len,
      * pages carry no flags until the second loop: that marks them "new". */
     if (access != JK_PVM_ACCESS_NONE) {
         for (uint32_t p = first; p < first + count; p++) {
-            if (mem->pages[p])
+            if (jk_pvm_entry(mem, p))
                 continue;
-            void *page = aligned_alloc(JK_PVM_PAGE_SIZE, JK_PVM_PAGE_SIZE);
+            uintptr_t *slot = jk_slot(mem, p);
+            void *page = slot ? aligned_alloc(JK_PVM_PAGE_SIZE, JK_PVM_PAGE_SIZE) : NULL;
             if (!page) {
-                for (uint32_t q = first; q < p; q++)
-                    if (mem->pages[q] && !(mem->pages[q] & JK_PAGE_FLAGS)) {
-                        free((void *)mem->pages[q]);
-                        mem->pages[q] = 0;
+                for (uint32_t q = first; q < p; q++) {
+                    uintptr_t e = jk_pvm_entry(mem, q);
+                    if (e && !(e & JK_PAGE_FLAGS)) {
+                        free((void *)e);
+                        *jk_slot(mem, q) = 0; /* its leaf exists */
                     }
+                }
                 return JK_ERR_NOMEM;
             }
             memset(page, 0, JK_PVM_PAGE_SIZE);
-            mem->pages[p] = (uintptr_t)page;
+            *slot = (uintptr_t)page;
         }
-        jk_note_range(mem, first, count);
     }
     for (uint32_t p = first; p < first + count; p++) {
-        uintptr_t e = mem->pages[p];
+        uintptr_t e = jk_pvm_entry(mem, p);
         if (!e)
             continue;
+        uintptr_t *slot = jk_slot(mem, p); /* exists: e is non-zero */
         if (access == JK_PVM_ACCESS_NONE) {
             jk_page_release(e);
-            mem->pages[p] = 0;
+            *slot = 0;
         } else {
-            mem->pages[p] = (e & ~JK_PAGE_FLAGS) | jk_access_bits(access, (e & JK_PAGE_SHARED) != 0);
+            *slot = (e & ~JK_PAGE_FLAGS) | jk_access_bits(access, (e & JK_PAGE_SHARED) != 0);
         }
     }
     return JK_OK;
@@ -129,10 +135,11 @@ jk_err jk_pvm_memory_map_shared(jk_pvm_memory *mem, uint32_t addr, const uint8_t
     if (!jk_map_args_ok(addr, JK_PVM_PAGE_SIZE) || !page || ((uintptr_t)page & JK_PAGE_FLAGS) ||
         (access != JK_PVM_ACCESS_READ && access != JK_PVM_ACCESS_WRITE))
         return JK_ERR_PVM_MAP;
-    uint32_t p = addr >> JK_PVM_PAGE_SHIFT;
-    jk_page_release(mem->pages[p]);
-    mem->pages[p] = (uintptr_t)page | jk_access_bits(access, true);
-    jk_note_range(mem, p, 1);
+    uintptr_t *slot = jk_slot(mem, addr >> JK_PVM_PAGE_SHIFT);
+    if (!slot)
+        return JK_ERR_NOMEM;
+    jk_page_release(*slot);
+    *slot = (uintptr_t)page | jk_access_bits(access, true);
     return JK_OK;
 }
 
@@ -144,7 +151,7 @@ void jk_pvm_memory_set_resolver(jk_pvm_memory *mem, jk_pvm_resolver resolver, vo
 
 jk_pvm_access jk_pvm_memory_access_at(const jk_pvm_memory *mem, uint32_t addr)
 {
-    uintptr_t e = mem->pages[addr >> JK_PVM_PAGE_SHIFT];
+    uintptr_t e = jk_pvm_entry(mem, addr >> JK_PVM_PAGE_SHIFT);
     if (e & (JK_PAGE_W | JK_PAGE_COW))
         return JK_PVM_ACCESS_WRITE;
     return (e & JK_PAGE_R) ? JK_PVM_ACCESS_READ : JK_PVM_ACCESS_NONE;
@@ -152,7 +159,7 @@ jk_pvm_access jk_pvm_memory_access_at(const jk_pvm_memory *mem, uint32_t addr)
 
 const uint8_t *jk_pvm_memory_page(const jk_pvm_memory *mem, uint32_t addr)
 {
-    uintptr_t e = mem->pages[addr >> JK_PVM_PAGE_SHIFT];
+    uintptr_t e = jk_pvm_entry(mem, addr >> JK_PVM_PAGE_SHIFT);
     return e ? (const uint8_t *)(e & ~JK_PAGE_FLAGS) : NULL;
 }
 
@@ -165,10 +172,10 @@ void jk_pvm_memory_dirty_pages(const jk_pvm_memory *mem, const uint32_t **pages,
 /* Entry of page p, asking the resolver for an unmapped page first. */
 static uintptr_t jk_entry(jk_pvm_memory *mem, uint32_t p)
 {
-    uintptr_t e = mem->pages[p];
+    uintptr_t e = jk_pvm_entry(mem, p);
     if (!e && mem->resolver && ((uint64_t)p << JK_PVM_PAGE_SHIFT) >= JK_PVM_GUARD_SIZE) {
         mem->resolver(mem->resolver_ctx, mem, p << JK_PVM_PAGE_SHIFT);
-        e = mem->pages[p];
+        e = jk_pvm_entry(mem, p);
     }
     return e;
 }
@@ -177,7 +184,7 @@ static uintptr_t jk_entry(jk_pvm_memory *mem, uint32_t p)
  * Returns false when out of memory (nothing changed). */
 static bool jk_unshare(jk_pvm_memory *mem, uint32_t p)
 {
-    uintptr_t e = mem->pages[p];
+    uintptr_t e = jk_pvm_entry(mem, p);
     if (mem->dirty_count == mem->dirty_cap) {
         size_t cap = mem->dirty_cap ? mem->dirty_cap * 2 : 16;
         uint32_t *grown = realloc(mem->dirty, cap * sizeof *grown);
@@ -190,7 +197,7 @@ static bool jk_unshare(jk_pvm_memory *mem, uint32_t p)
     if (!copy)
         return false;
     memcpy(copy, (const void *)(e & ~JK_PAGE_FLAGS), JK_PVM_PAGE_SIZE);
-    mem->pages[p] = (uintptr_t)copy | JK_PAGE_R | JK_PAGE_W;
+    *jk_slot(mem, p) = (uintptr_t)copy | JK_PAGE_R | JK_PAGE_W; /* mapped: its leaf exists */
     mem->dirty[mem->dirty_count++] = p;
     return true;
 }
@@ -226,7 +233,7 @@ static int jk_mem_prepare(jk_pvm_memory *mem, uint32_t addr, uint64_t n, bool wr
     if (write) {
         for (uint64_t i = 0; i < n;) {
             uint32_t a = (uint32_t)(addr + i), p = a >> JK_PVM_PAGE_SHIFT;
-            if ((mem->pages[p] & JK_PAGE_COW) && !jk_unshare(mem, p))
+            if ((jk_pvm_entry(mem, p) & JK_PAGE_COW) && !jk_unshare(mem, p))
                 return JK_MEM_NOMEM;
             i += JK_PVM_PAGE_SIZE - (a & (JK_PVM_PAGE_SIZE - 1));
         }
@@ -236,7 +243,7 @@ static int jk_mem_prepare(jk_pvm_memory *mem, uint32_t addr, uint64_t n, bool wr
 
 static uint8_t *jk_byte(const jk_pvm_memory *mem, uint32_t a)
 {
-    return (uint8_t *)(mem->pages[a >> JK_PVM_PAGE_SHIFT] & ~JK_PAGE_FLAGS) + (a & (JK_PVM_PAGE_SIZE - 1));
+    return (uint8_t *)(jk_pvm_entry(mem, a >> JK_PVM_PAGE_SHIFT) & ~JK_PAGE_FLAGS) + (a & (JK_PVM_PAGE_SIZE - 1));
 }
 
 int jk_pvm_mem_load_slow(jk_pvm_memory *mem, uint32_t addr, unsigned n,
@@ -318,16 +325,17 @@ jk_err jk_pvm_memory_write(jk_pvm_memory *mem, uint32_t addr, const void *src,
     /* A shared page is never written in place: give it a copy first. */
     uint32_t last = len ? (uint32_t)((uint64_t)addr + len - 1) >> JK_PVM_PAGE_SHIFT : 0;
     for (uint32_t p = addr >> JK_PVM_PAGE_SHIFT; len && p <= last; p++) {
-        uintptr_t e = mem->pages[p];
+        uintptr_t e = jk_pvm_entry(mem, p);
         if (e & JK_PAGE_SHARED) {
+            uintptr_t *slot = jk_slot(mem, p); /* mapped: its leaf exists */
             bool writable = (e & JK_PAGE_COW) != 0;
-            mem->pages[p] = (e & ~JK_PAGE_FLAGS) | JK_PAGE_R | JK_PAGE_SHARED | JK_PAGE_COW;
+            *slot = (e & ~JK_PAGE_FLAGS) | JK_PAGE_R | JK_PAGE_SHARED | JK_PAGE_COW;
             if (!jk_unshare(mem, p)) {
-                mem->pages[p] = e;
+                *slot = e;
                 return JK_ERR_NOMEM;
             }
             if (!writable)
-                mem->pages[p] &= ~JK_PAGE_W; /* stays read-only for the guest */
+                *slot &= ~JK_PAGE_W; /* stays read-only for the guest */
         }
     }
     const uint8_t *from = src;
@@ -382,7 +390,7 @@ uint64_t jk_pvm_mem_sbrk(jk_pvm_memory *mem, uint64_t size)
     uint64_t first = top & ~(uint64_t)(JK_PVM_PAGE_SIZE - 1);
     uint64_t end = (new_top + JK_PVM_PAGE_SIZE - 1) & ~(uint64_t)(JK_PVM_PAGE_SIZE - 1);
     for (uint64_t a = first; a < end; a += JK_PVM_PAGE_SIZE) {
-        if (mem->pages[a >> JK_PVM_PAGE_SHIFT])
+        if (jk_pvm_entry(mem, (uint32_t)(a >> JK_PVM_PAGE_SHIFT)))
             continue;
         if (jk_pvm_memory_map(mem, (uint32_t)a, JK_PVM_PAGE_SIZE, JK_PVM_ACCESS_WRITE) != JK_OK)
             return 0;
