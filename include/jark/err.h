@@ -48,6 +48,17 @@ typedef enum jk_err {
     JK_ERR_CAP_MISSING = -309,      /* object or head not in the store */
     JK_ERR_CAP_STORE = -310,        /* the LMDB store failed */
     JK_ERR_CAP_STORE_FULL = -311,   /* the LMDB map is full */
+
+    /* chain: -500 .. -599 */
+    JK_ERR_CHAIN_DECODE = -500,     /* block bytes malformed: truncated, trailing
+                                       bytes, a non-canonical natural */
+    JK_ERR_CHAIN_TOO_LARGE = -501,  /* a block count or size over its bound */
+    JK_ERR_CHAIN_BLOCK_SIG = -502,  /* the proposer's block signature fails */
+    JK_ERR_CHAIN_BODY_HASH = -503,  /* body does not hash to the header's */
+    JK_ERR_CHAIN_TRACE_KEY = -504,  /* a trace made by another key */
+    JK_ERR_CHAIN_TRACE_MSG = -505,  /* a trace for another message (blob or
+                                       genesis) */
+    JK_ERR_CHAIN_TRACE_SIG = -506,  /* a trace's signature does not verify */
 } jk_err;
 
 /* The message for a code; never NULL (unknown codes give "unknown error"). */

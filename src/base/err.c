@@ -29,7 +29,14 @@
     X(JK_ERR_CAP_CORRUPT, "stored object does not match its hash")             \
     X(JK_ERR_CAP_MISSING, "object not in the store")                           \
     X(JK_ERR_CAP_STORE, "cap store (LMDB) failure")                            \
-    X(JK_ERR_CAP_STORE_FULL, "cap store map is full")
+    X(JK_ERR_CAP_STORE_FULL, "cap store map is full")                          \
+    X(JK_ERR_CHAIN_DECODE, "malformed or non-canonical block encoding")        \
+    X(JK_ERR_CHAIN_TOO_LARGE, "block count or size exceeds a bound")           \
+    X(JK_ERR_CHAIN_BLOCK_SIG, "block signature does not verify")               \
+    X(JK_ERR_CHAIN_BODY_HASH, "block body does not match its body hash")       \
+    X(JK_ERR_CHAIN_TRACE_KEY, "attestation trace is by another key")           \
+    X(JK_ERR_CHAIN_TRACE_MSG, "attestation trace is for another message")      \
+    X(JK_ERR_CHAIN_TRACE_SIG, "attestation trace signature does not verify")
 
 #define JK_ERR_CODE(code, msg) code,
 const jk_err jk_err_all[] = {JK_ERR_TABLE(JK_ERR_CODE)};

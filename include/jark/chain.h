@@ -1,0 +1,391 @@
+/*
+ * jark/chain.h — the chain layer: the spec's Kernel (kernel-chain-interface.md)
+ * over the kernel layer's instances.
+ *
+ * This header grows in sections. Present today:
+ *
+ *   1. Bounds and fixed sizes        (docs/block-format.md, "Bounds")
+ *   2. Attestation: messages, traces (attestation.md; docs/block-format.md,
+ *                                     "Attestation")
+ *   3. Attestation: key sets         (the seen-rule's bookkeeping)
+ *   4. Blocks: endpoints, events, headers, blocks (architecture §6;
+ *                                     docs/block-format.md)
+ *
+ * Still to come (the Kernel struct: setup_cycle, per-event verify, per-cycle
+ * process, apply_block, the AttestationAuthority) goes in a section 5 after
+ * the block section.
+ *
+ * Conventions for every section
+ *   - Hashes are H = BLAKE2b-256 (jk_crypto_blake2b256). Keys are 32-byte
+ *     Ed25519 public keys; signatures are 64-byte Ed25519 (RFC 8032, pure,
+ *     deterministic) as jark/crypto.h defines them.
+ *   - Every encoding is canonical: equal values encode to equal bytes, and
+ *     the decoders refuse every other spelling (truncated input, trailing
+ *     bytes, a non-canonical length, a count or size over its bound), with
+ *     the reason (what, and at which byte offset) in the optional jk_diag.
+ *     Decoders never crash on any input and never allocate more than the
+ *     input's own length justifies.
+ *   - Determinism: every function is a pure function of its inputs; nothing
+ *     observable depends on addresses, hash-table order or time.
+ *   - Threads: no global state. Functions that only read their arguments
+ *     (hash, verify, encode, contains, find) may run on one value from many
+ *     threads at once; a function that writes a value needs it to itself.
+ *   - jk_crypto_init() must have returned JK_OK before anything here is used.
+ *
+ * This layer depends on jark/err.h, jark/crypto.h and jark/pvm.h (for the
+ * JAM variable-length naturals).
+ */
+#ifndef JARK_CHAIN_H
+#define JARK_CHAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jark/crypto.h"
+#include "jark/err.h"
+
+/* ===========================================================================
+ * 1. Bounds and fixed sizes (docs/block-format.md)
+ * ======================================================================== */
+
+#define JK_CHAIN_MAX_EVENTS 65536u              /* events in one block body */
+#define JK_CHAIN_MAX_BLOB (1u << 20)            /* bytes in one event blob: 1 MiB */
+#define JK_CHAIN_MAX_TRACES 65536u              /* traces in one block body */
+#define JK_CHAIN_MAX_BLOCK_SIZE (16u << 20)     /* a block's whole encoding: 16 MiB */
+#define JK_CHAIN_MAX_DISPATCH 256u              /* dispatch endpoints k = 0..255 */
+
+#define JK_CHAIN_TRACE_SIZE 128u                /* key ‖ msg_hash ‖ sig */
+#define JK_CHAIN_HEADER_UNSIGNED_SIZE 108u      /* header without its signature */
+#define JK_CHAIN_HEADER_SIZE 172u               /* ... and with it */
+
+/* Domain tags: ASCII bytes, hashed without a terminating NUL. */
+#define JK_CHAIN_ATTEST_TAG "jark/attest/v1"    /* 14 bytes */
+#define JK_CHAIN_BLOCK_TAG "jark/block/v1"      /* 13 bytes */
+
+/* ===========================================================================
+ * 2. Attestation: the attested message and traces (attestation.md)
+ *
+ * For a chain with genesis hash G, "key K attests blob B" means: K signed
+ *
+ *     msg_hash = H("jark/attest/v1" ‖ G ‖ B)
+ *
+ * (the 14 tag bytes, the 32 bytes of G, the bytes of B; nothing else, no
+ * length prefix). msg_hash is attestation.md's `msg`, and it is the value a
+ * trace carries in its "H(msg)" field: there is no second hash. The Ed25519
+ * signature is over exactly those 32 bytes (the digest itself is the RFC 8032
+ * message; no prehash mode, no context).
+ *
+ * A trace is (key, msg_hash, sig), 128 bytes; its canonical encoding is
+ * key[32] ‖ msg_hash[32] ‖ sig[64].
+ * ======================================================================== */
+
+typedef struct jk_chain_trace {
+    uint8_t key[JK_ED25519_PUBLIC_SIZE];  /* the attesting Ed25519 public key */
+    jk_hash msg_hash;                     /* H("jark/attest/v1" ‖ G ‖ blob) */
+    uint8_t sig[JK_ED25519_SIG_SIZE];     /* Ed25519 signature of msg_hash's 32 bytes */
+} jk_chain_trace;
+
+/* The attested message's hash for blob under genesis hash G.
+ * @param[in]  genesis  G, the chain's genesis hash.
+ * @param[in]  blob     the attested bytes; may be NULL when len is 0. Hashed
+ *                      by streaming: any length, nothing copied.
+ * @param[in]  len      bytes at blob.
+ * @param[out] out      receives H("jark/attest/v1" ‖ G ‖ blob).
+ * Cannot fail. */
+void jk_chain_attest_msg_hash(const jk_hash *genesis, const void *blob, size_t len,
+                              jk_hash *out);
+
+/* Make the trace for "the key of secret_key attests blob under genesis".
+ * @param[in]  secret_key  64 bytes exactly as jk_crypto_ed25519_keypair_from_seed
+ *                         wrote them (seed ‖ public key); the trace's key is
+ *                         its public half. Only read; the caller wipes it.
+ * @param[in]  genesis     the chain's genesis hash.
+ * @param[in]  blob, len   the attested bytes (blob may be NULL when len is 0).
+ * @param[out] out         receives {public key, msg_hash, signature of msg_hash}.
+ * Cannot fail. Deterministic: same inputs, same 128 bytes. */
+void jk_chain_trace_sign(const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
+                         const jk_hash *genesis, const void *blob, size_t len,
+                         jk_chain_trace *out);
+
+/* The same when msg_hash (jk_chain_attest_msg_hash) is already known. */
+void jk_chain_trace_sign_hash(const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
+                              const jk_hash *msg_hash, jk_chain_trace *out);
+
+/* Does trace t show that `key` attests blob under genesis? Checked in this
+ * order, first failure reported:
+ * @param[in] t          the trace (untrusted).
+ * @param[in] key        the key the attest names (32 bytes).
+ * @param[in] genesis    the chain's genesis hash.
+ * @param[in] blob, len  the attested bytes (blob may be NULL when len is 0).
+ * @return JK_OK;
+ *         JK_ERR_CHAIN_TRACE_KEY  t->key is not key;
+ *         JK_ERR_CHAIN_TRACE_MSG  t->msg_hash is not the msg_hash of (genesis,
+ *                                 blob): another blob, or another chain;
+ *         JK_ERR_CHAIN_TRACE_SIG  the signature does not verify under key
+ *                                 (including a malformed key or signature). */
+jk_err jk_chain_trace_verify(const jk_chain_trace *t,
+                             const uint8_t key[JK_ED25519_PUBLIC_SIZE],
+                             const jk_hash *genesis, const void *blob, size_t len);
+
+/* As jk_chain_trace_verify, with the message hash already computed. */
+jk_err jk_chain_trace_verify_hash(const jk_chain_trace *t,
+                                  const uint8_t key[JK_ED25519_PUBLIC_SIZE],
+                                  const jk_hash *msg_hash);
+
+/* Is t's signature valid for its own (key, msg_hash)? Says nothing about
+ * which blob or chain msg_hash belongs to.
+ * @return JK_OK or JK_ERR_CHAIN_TRACE_SIG. */
+jk_err jk_chain_trace_check(const jk_chain_trace *t);
+
+/* Canonical encoding: key[32] ‖ msg_hash[32] ‖ sig[64]. Fixed size, so
+ * neither direction can fail; every 128-byte string decodes (whether the
+ * contents verify is jk_chain_trace_verify's business). */
+void jk_chain_trace_encode(const jk_chain_trace *t, uint8_t out[JK_CHAIN_TRACE_SIZE]);
+void jk_chain_trace_decode(const uint8_t in[JK_CHAIN_TRACE_SIZE], jk_chain_trace *out);
+
+/* Find the first trace (lowest index) in traces[0..n) whose key and msg_hash
+ * equal the given ones. The signature is not looked at.
+ * @param[in]  traces     n traces; may be NULL when n is 0.
+ * @param[out] index      receives the index when found; may be NULL.
+ * @return true when found. */
+bool jk_chain_trace_find(const jk_chain_trace *traces, size_t n,
+                         const uint8_t key[JK_ED25519_PUBLIC_SIZE],
+                         const jk_hash *msg_hash, size_t *index);
+
+/* As jk_chain_trace_find, but skips traces whose signature does not verify
+ * (jk_chain_trace_check): the first trace by (key, msg_hash) that is valid.
+ * Costs one signature check per matching trace examined. */
+bool jk_chain_trace_find_valid(const jk_chain_trace *traces, size_t n,
+                               const uint8_t key[JK_ED25519_PUBLIC_SIZE],
+                               const jk_hash *msg_hash, size_t *index);
+
+/* ===========================================================================
+ * 3. Attestation: key sets (the seen-rule's bookkeeping)
+ *
+ * A set of 32-byte keys (cycle_seen_keys[k], an event's seen keys). Whatever
+ * order keys are added or sets merged in, the same contents give the same
+ * results everywhere, and iteration is always in ascending byte order
+ * (memcmp): nothing observable depends on insertion order. There is no
+ * hashing inside, so no input can make it slow: contains is O(log n), add
+ * is amortised O(sqrt n) key moves, a merge of a large set is O(n + m).
+ *
+ * Representation (private; use the functions): two sorted, disjoint runs,
+ * a large `main` and a small `side` that absorbs adds and is folded into main
+ * when it reaches about sqrt(|main|) keys.
+ *
+ * A zero-initialised struct (or JK_CHAIN_KEYSET_INIT) is an empty set. A set
+ * owns its memory: jk_chain_keyset_free it. A failed call leaves the set as
+ * it was.
+ * ======================================================================== */
+
+typedef struct jk_chain_keyset {
+    uint8_t (*main)[32];   /* sorted, main_count keys, room for main_cap */
+    uint8_t (*side)[32];   /* sorted, side_count keys, room for side_cap */
+    size_t main_count, main_cap;
+    size_t side_count, side_cap;
+} jk_chain_keyset;
+
+#define JK_CHAIN_KEYSET_INIT {NULL, NULL, 0, 0, 0, 0}
+
+/* A cursor for jk_chain_keyset_next; start from JK_CHAIN_KEYSET_ITER_INIT. */
+typedef struct jk_chain_keyset_iter {
+    size_t main_pos, side_pos;
+} jk_chain_keyset_iter;
+
+#define JK_CHAIN_KEYSET_ITER_INIT {0, 0}
+
+/* Make *s an empty set (it must not hold memory: free it first). */
+void jk_chain_keyset_init(jk_chain_keyset *s);
+
+/* Release s's memory; s is then an empty set again. */
+void jk_chain_keyset_free(jk_chain_keyset *s);
+
+/* Empty s, keeping its memory for reuse. */
+void jk_chain_keyset_clear(jk_chain_keyset *s);
+
+/* Number of keys in s. */
+size_t jk_chain_keyset_count(const jk_chain_keyset *s);
+
+/* Is key in s? */
+bool jk_chain_keyset_contains(const jk_chain_keyset *s, const uint8_t key[32]);
+
+/* Add key (a no-op when already there).
+ * @param[out] added  optional: true when key was new.
+ * @return JK_OK; JK_ERR_NOMEM (s unchanged). */
+jk_err jk_chain_keyset_add(jk_chain_keyset *s, const uint8_t key[32], bool *added);
+
+/* dst := dst ∪ src. src is only read; dst and src may be the same set.
+ * @return JK_OK; JK_ERR_NOMEM (dst unchanged). */
+jk_err jk_chain_keyset_merge(jk_chain_keyset *dst, const jk_chain_keyset *src);
+
+/* Do a and b hold the same keys? */
+bool jk_chain_keyset_equal(const jk_chain_keyset *a, const jk_chain_keyset *b);
+
+/* The next key in ascending order, or NULL after the last. The pointer is
+ * borrowed from s, valid until s is next changed; changing s also ends the
+ * iteration (start again from JK_CHAIN_KEYSET_ITER_INIT). */
+const uint8_t *jk_chain_keyset_next(const jk_chain_keyset *s, jk_chain_keyset_iter *it);
+
+/* ===========================================================================
+ * 4. Blocks (architecture §6; every byte in docs/block-format.md)
+ *
+ *   block  = header ‖ body
+ *   header = parent[32] ‖ number u64 ‖ proposer u32 ‖ state_root[32] ‖
+ *            body_hash[32] ‖ signature[64]                       (172 bytes)
+ *   body   = E(n) ‖ n × (E(endpoint) ‖ E(|blob|) ‖ blob) ‖
+ *            E(m) ‖ m × trace[128]
+ *
+ * E is the JAM variable-length natural (Graypaper C.6), canonical form only;
+ * integers are little-endian.
+ *
+ *   body_hash  = H(body)
+ *   block hash = H(header), all 172 bytes, signature included
+ *   signature  = Ed25519 by the proposer over the 32 bytes
+ *                H("jark/block/v1" ‖ genesis_hash ‖ header[0..108))
+ * ======================================================================== */
+
+/* An event's endpoint, as it is encoded: 0 is "transact", k + 1 is
+ * "dispatch k" (k < JK_CHAIN_MAX_DISPATCH). Every value is one endpoint and
+ * each endpoint has one value, so the encoding is canonical for free. */
+typedef uint32_t jk_chain_endpoint;
+
+#define JK_CHAIN_ENDPOINT_TRANSACT ((jk_chain_endpoint)0)
+
+static inline jk_chain_endpoint jk_chain_endpoint_dispatch(uint32_t k)
+{
+    return (jk_chain_endpoint)(k + 1u);
+}
+static inline bool jk_chain_endpoint_is_dispatch(jk_chain_endpoint e) { return e != 0; }
+/* k of "dispatch k"; precondition: jk_chain_endpoint_is_dispatch(e). */
+static inline uint32_t jk_chain_endpoint_dispatch_index(jk_chain_endpoint e) { return e - 1u; }
+
+/* One event of a block body: where it goes and its original blob (the
+ * body carries blobs; chain.apply re-runs the checks, architecture §6). */
+typedef struct jk_chain_event {
+    jk_chain_endpoint endpoint;
+    const uint8_t *blob;   /* blob_len bytes; never NULL inside a jk_chain_block */
+    size_t blob_len;       /* ≤ JK_CHAIN_MAX_BLOB */
+} jk_chain_event;
+
+typedef struct jk_chain_header {
+    jk_hash parent;        /* block hash of the parent block */
+    uint64_t number;       /* block number */
+    uint32_t proposer;     /* index into the genesis validator list */
+    jk_hash state_root;    /* instance_hash of the chain instance after apply */
+    jk_hash body_hash;     /* H(body encoding) */
+    uint8_t signature[JK_ED25519_SIG_SIZE];  /* the proposer's, see above */
+} jk_chain_header;
+
+/* A block. It owns its arrays and every blob (events[i].blob points into
+ * blob_store); the caller owns the struct itself. Fields are for reading;
+ * after changing one by hand, re-sign (and, for the body, rebuild). */
+typedef struct jk_chain_block {
+    jk_chain_header header;
+    jk_chain_event *events;   /* event_count events, in apply order */
+    size_t event_count;
+    jk_chain_trace *traces;   /* trace_count traces, in attest order */
+    size_t trace_count;
+    uint8_t *blob_store;      /* private: every blob, back to back */
+} jk_chain_block;
+
+/* ---- headers ---- */
+
+/* The 172-byte canonical encoding of h. Cannot fail. */
+void jk_chain_header_encode(const jk_chain_header *h, uint8_t out[JK_CHAIN_HEADER_SIZE]);
+
+/* Decode exactly one header from bytes[0..len).
+ * @return JK_OK; JK_ERR_CHAIN_DECODE unless len == 172 (out then zeroed). */
+jk_err jk_chain_header_decode(const uint8_t *bytes, size_t len, jk_chain_header *out,
+                              jk_diag *diag);
+
+/* The block hash: H(172-byte header encoding). */
+void jk_chain_header_hash(const jk_chain_header *h, jk_hash *out);
+
+/* What the proposer signs: H("jark/block/v1" ‖ genesis ‖ first 108 header
+ * bytes), i.e. every field but the signature. */
+void jk_chain_header_signing_hash(const jk_chain_header *h, const jk_hash *genesis,
+                                  jk_hash *out);
+
+/* ---- building, encoding, decoding ---- */
+
+/* Build a block from parts, copying them all (nothing given is retained).
+ * @param[in]  parent, number, proposer, state_root  header fields.
+ * @param[in]  events       event_count events (blobs borrowed for the call;
+ *                          blob may be NULL when blob_len is 0); NULL when
+ *                          event_count is 0.
+ * @param[in]  traces       trace_count traces; NULL when trace_count is 0.
+ * @param[out] out          the block: header.body_hash = H(body), header
+ *                          signature all zero (sign it with
+ *                          jk_chain_block_sign). Zeroed on failure.
+ * @param[out] diag         optional reason on failure.
+ * @return JK_OK; JK_ERR_CHAIN_TOO_LARGE (over a bound of section 1: events,
+ *         a blob, traces, a dispatch index, the whole encoding);
+ *         JK_ERR_INVALID_ARG (a NULL array or blob with a non-zero count);
+ *         JK_ERR_NOMEM. */
+jk_err jk_chain_block_build(const jk_hash *parent, uint64_t number, uint32_t proposer,
+                            const jk_hash *state_root,
+                            const jk_chain_event *events, size_t event_count,
+                            const jk_chain_trace *traces, size_t trace_count,
+                            jk_chain_block *out, jk_diag *diag);
+
+/* Release a block's memory and zero *b. Safe on a zeroed block and on the
+ * output of a failed build or decode; NULL is a no-op. */
+void jk_chain_block_free(jk_chain_block *b);
+
+/* The number of bytes jk_chain_block_encode writes, or 0 when b is over a
+ * bound (then encode refuses). */
+size_t jk_chain_block_encoded_size(const jk_chain_block *b);
+
+/* The canonical encoding header ‖ body, in a fresh malloc'd buffer.
+ * @param[out] out, out_len  the bytes (caller frees) and their count; left
+ *                           unchanged on failure.
+ * @return JK_OK; JK_ERR_CHAIN_TOO_LARGE when b (changed by hand) is over a
+ *         bound, so that encode never writes what decode refuses;
+ *         JK_ERR_NOMEM. */
+jk_err jk_chain_block_encode(const jk_chain_block *b, uint8_t **out, size_t *out_len);
+
+/* Decode a block, strictly: exactly one canonical encoding, nothing after it.
+ * Syntax only: the body hash and the signature are NOT checked here (see
+ * jk_chain_block_check_body and jk_chain_block_verify_sig).
+ * Memory is allocated only after the whole input has been walked, and never
+ * more than a small multiple of len.
+ * @param[in]  bytes, len  untrusted input; not retained.
+ * @param[out] out         the block on success (free it); zeroed on failure.
+ * @param[out] diag        optional: what was wrong and at which offset.
+ * @return JK_OK; JK_ERR_CHAIN_DECODE (truncated, trailing bytes, a natural
+ *         not in canonical form); JK_ERR_CHAIN_TOO_LARGE (the input over
+ *         16 MiB, more events or traces than allowed, a blob over 1 MiB, a
+ *         dispatch index ≥ 256); JK_ERR_NOMEM. */
+jk_err jk_chain_block_decode(const uint8_t *bytes, size_t len, jk_chain_block *out,
+                             jk_diag *diag);
+
+/* ---- hashes and signatures ---- */
+
+/* The block hash: H(header encoding). */
+void jk_chain_block_hash(const jk_chain_block *b, jk_hash *out);
+
+/* H(body encoding), computed from b's events and traces by streaming (no
+ * allocation). It is what header.body_hash must be. */
+void jk_chain_block_body_hash(const jk_chain_block *b, jk_hash *out);
+
+/* @return JK_OK when header.body_hash == H(body); JK_ERR_CHAIN_BODY_HASH. */
+jk_err jk_chain_block_check_body(const jk_chain_block *b);
+
+/* Sign b's header as its proposer: header.signature := Ed25519 under
+ * secret_key (64 bytes from jk_crypto_ed25519_keypair_from_seed) of
+ * jk_chain_header_signing_hash(header, genesis). Signs the header as it is;
+ * the body hash is not recomputed. Cannot fail. */
+void jk_chain_block_sign(jk_chain_block *b,
+                         const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
+                         const jk_hash *genesis);
+
+/* @return JK_OK when header.signature is public_key's signature of the
+ *         header's signing hash under genesis; JK_ERR_CHAIN_BLOCK_SIG
+ *         otherwise (including a malformed key or signature). The body is
+ *         not looked at: pair it with jk_chain_block_check_body. */
+jk_err jk_chain_block_verify_sig(const jk_chain_block *b,
+                                 const uint8_t public_key[JK_ED25519_PUBLIC_SIZE],
+                                 const jk_hash *genesis);
+
+#endif
