@@ -19,4 +19,12 @@ int jk_fuzz_asm(const uint8_t *data, size_t size);
 /* SDK: program files, standard programs, and ELF files through the linker. */
 int jk_fuzz_sdk(const uint8_t *data, size_t size);
 
+/* Chain: block decoding (a block that decodes must re-encode to the same
+ * bytes), the trace codec, key sets. */
+int jk_fuzz_block(const uint8_t *data, size_t size);
+
+/* Image files (tools/image_file.c): an accepted file must write back to the
+ * same bytes. */
+int jk_fuzz_image(const uint8_t *data, size_t size);
+
 #endif
