@@ -17,7 +17,12 @@ static void jk_usage(FILE *to)
           "                                   compile C with the SDK into a program file (sdk/README.md)\n"
           "  link ELF -o PROGRAM              translate a linked RV64EM ELF into a program file\n"
           "  pvm exec PROGRAM [--entry NAME] [--gas N] [--arg N]...\n"
-          "                                   run one entry point of a program file on the bare PVM\n",
+          "                                   run one entry point of a program file on the bare PVM\n"
+          "  image build MANIFEST.json -o IMAGE\n"
+          "                                   build an image file from a program and a manifest (docs/image-format.md)\n"
+          "  image run IMAGE --endpoint N|NAME --gas G [--arg N]... [--slot0 FILE]\n"
+          "                                   run one call on a fresh instance; the outcome line on stderr\n"
+          "  image show IMAGE                 print an image file's endpoints, mappings, pins and state\n",
           to);
 }
 
@@ -38,6 +43,8 @@ int main(int argc, char **argv)
         return jk_tool_link(argc - 2, argv + 2);
     if (!strcmp(cmd, "cc"))
         return jk_tool_cc(argc - 2, argv + 2);
+    if (!strcmp(cmd, "image"))
+        return jk_tool_image(argc - 2, argv + 2);
     fprintf(stderr, "jark: unknown command '%s'\n", cmd);
     jk_usage(stderr);
     return 2;
