@@ -108,6 +108,12 @@ JK_TEST(test_kernel_halt_mints_state_and_keeps_values)
     JK_CHECK_EQ(jk_kernel_call(k, r1.instance, EP_BUMP, 100000, args, jk_cap_null(), &r2), JK_OK);
     JK_CHECK_EQ(r2.value, 8);
     JK_CHECK_EQ(jk_cap_instance_status(r2.instance), JK_CAP_IDLE);
+    /* Revert: the earlier copy still runs from where it was. */
+    jk_kernel_result r3;
+    args[0] = 1;
+    JK_CHECK_EQ(jk_kernel_call(k, a, EP_BUMP, 100000, args, jk_cap_null(), &r3), JK_OK);
+    JK_CHECK_EQ(r3.value, 1);
+    jk_kernel_result_clear(&r3);
     /* The minted state differs only in the touched page; a second word there too. */
     uint64_t word = 0;
     jk_cap_data_read(jk_cap_cnode_get(jk_cap_instance_cnode(r2.instance), STATE_SLOT), 400 * 8, &word, 8);
@@ -381,6 +387,17 @@ JK_TEST(test_kernel_set_image_and_derive_spawn_lineage)
     jk_cap_instance_image_hash(spawned, &got);
     JK_CHECK_MEM(got.bytes, want.bytes, 32); /* derive_spawn: H(spawner ‖ image_id) */
     jk_kernel_result_clear(&r);
+
+    /* At most JK_KERNEL_MAX_INSTANCES instances per top-level call. */
+    uint64_t n[3] = {JK_KERNEL_MAX_INSTANCES, 0, 0};
+    JK_REQUIRE(jk_kernel_call(k, a, 17, 10000000, n, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT);
+    jk_kernel_result_clear(&r);
+    n[0] = JK_KERNEL_MAX_INSTANCES + 1;
+    JK_REQUIRE(jk_kernel_call(k, a, 17, 10000000, n, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_FAULT);
+    JK_CHECK_EQ(r.fault, JK_FAULT_LIMIT);
+    jk_kernel_result_clear(&r);
     jk_cap_release(a);
     jk_cap_release(image);
     jk_kernel_free(k);
@@ -480,6 +497,10 @@ JK_TEST(test_kernel_host_call_refusals_fault_and_change_nothing)
         {{JK_HOST_SET_IMAGE, 30, 0, 0, 0}},       /* not an Image */
         {{JK_HOST_DROP_PAUSED, 30, 0, 0, 0}},     /* not Paused */
         {{JK_HOST_DATA_MINT, 0xF000, 1, 41, 0}},  /* unreadable memory */
+        {{JK_HOST_DATA_MINT, 0x40000000, 1, pinned, 0}}, /* into a pinned slot */
+        {{JK_HOST_CNODE_MINT, pinned, 2, 0, 0}},  /* into a pinned slot */
+        {{JK_HOST_DERIVE_SPAWN, 25, 35, pinned, 0}}, /* into a pinned slot */
+        {{JK_HOST_DATA_LEN, 35, 0, 0, 0}},        /* not a Data */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         jk_kernel_result r;

@@ -191,6 +191,17 @@ uint64_t write_ro(void)
     return 0;
 }
 
+/* 17: spawn n instances one after the other (each dropped again). */
+uint64_t spawn_many(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        jk_cnode_mint(JK_PATH(27), 8);
+        jk_derive_spawn(JK_PATH(25), JK_PATH(27), JK_PATH(26));
+        jk_drop(JK_PATH(26));
+    }
+    return n;
+}
+
 JK_ENDPOINT(0, bump);
 JK_ENDPOINT(1, relay);
 JK_ENDPOINT(2, relay_then_fault);
@@ -208,3 +219,4 @@ JK_ENDPOINT(13, become);
 JK_ENDPOINT(14, too_deep);
 JK_ENDPOINT(15, script);
 JK_ENDPOINT(16, write_ro);
+JK_ENDPOINT(17, spawn_many);
