@@ -11,9 +11,11 @@
  *   4. Blocks: endpoints, events, headers, blocks (architecture §6;
  *                                     docs/block-format.md)
  *
+ *   5. Invocations with attests       (the AttestationAuthority's kernel side:
+ *                                     docs/chain-design.md)
+ *
  * Still to come (the Kernel struct: setup_cycle, per-event verify, per-cycle
- * process, apply_block, the AttestationAuthority) goes in a section 5 after
- * the block section.
+ * process, apply_block) goes in a section 6 (docs/chain-design.md).
  *
  * Conventions for every section
  *   - Hashes are H = BLAKE2b-256 (jk_crypto_blake2b256). Keys are 32-byte
@@ -32,8 +34,8 @@
  *     threads at once; a function that writes a value needs it to itself.
  *   - jk_crypto_init() must have returned JK_OK before anything here is used.
  *
- * This layer depends on jark/err.h, jark/crypto.h and jark/pvm.h (for the
- * JAM variable-length naturals).
+ * This layer depends on jark/err.h, jark/crypto.h, jark/pvm.h (for the JAM
+ * variable-length naturals), jark/cap.h and jark/kernel.h.
  */
 #ifndef JARK_CHAIN_H
 #define JARK_CHAIN_H
@@ -44,6 +46,7 @@
 
 #include "jark/crypto.h"
 #include "jark/err.h"
+#include "jark/kernel.h"
 
 /* ===========================================================================
  * 1. Bounds and fixed sizes (docs/block-format.md)
@@ -387,5 +390,39 @@ void jk_chain_block_sign(jk_chain_block *b,
 jk_err jk_chain_block_verify_sig(const jk_chain_block *b,
                                  const uint8_t public_key[JK_ED25519_PUBLIC_SIZE],
                                  const jk_hash *genesis);
+
+/* ===========================================================================
+ * 5. Invocations with attests (docs/chain-design.md, "The AttestationAuthority
+ *    on the kernel")
+ *
+ * Chain code attests by CALLing an AA instance whose `attest` endpoint yields
+ * the chain layer's attest marker (a marker minted by the kernel, so no frame
+ * catches it: it reaches the root) with slot[0] = a CNode {0: key Data of 32
+ * bytes, 1: blob Data}. An invocation runs CALL(target, endpoint) and serves
+ * each such yield with `decide`: accepted, the paused invocation resumes with
+ * the gas it has left and an empty slot[0]; refused (or malformed), the whole
+ * invocation is aborted. Chain code therefore only ever sees success.
+ * ======================================================================== */
+
+/* Decide one attest: set *accept. A non-OK return stops the invocation and is
+ * returned as is (an embedder failure, not a refusal). */
+typedef jk_err (*jk_chain_attest_fn)(void *ctx, const uint8_t key[JK_ED25519_PUBLIC_SIZE],
+                                     const uint8_t *blob, size_t blob_len, bool *accept);
+
+/* Run CALL(target, endpoint, gas, args, slot0) on kernel k, serving attests.
+ * @param marker    the attest marker (jk_kernel_mint_marker on k); borrowed.
+ * @param attests   optional: the number of attests accepted.
+ * @param[out] res  as jk_kernel_call's, except: an aborted invocation (a
+ *                  refused or malformed attest) gives outcome FAULT with fault
+ *                  JK_FAULT_ABORTED, res->instance = target unchanged (nothing
+ *                  of the invocation survives) and res->slot0 = slot0; a yield
+ *                  to any other kernel marker is also an abort. gas_used counts
+ *                  every part of the invocation.
+ * @return JK_OK whenever the invocation ran; what jk_kernel_call /
+ *         jk_kernel_resume / decide return otherwise. */
+jk_err jk_chain_invoke(jk_kernel *k, jk_cap marker, jk_cap target, uint32_t endpoint,
+                       int64_t gas, const uint64_t args[3], jk_cap slot0,
+                       jk_chain_attest_fn decide, void *ctx, uint32_t *attests,
+                       jk_kernel_result *res);
 
 #endif

@@ -90,6 +90,8 @@ typedef enum jk_kernel_fault {
     JK_FAULT_NO_CATCHER = 6,    /* a yield nobody catches */
     JK_FAULT_MAPPING = 7,       /* the image's memory could not be set up */
     JK_FAULT_LIMIT = 8,         /* another documented bound */
+    JK_FAULT_ABORTED = 9,       /* the embedder aborted the invocation (e.g. a
+                                   refused attest); reported to embedders only */
 } jk_kernel_fault;
 
 typedef struct jk_kernel jk_kernel;

@@ -1,0 +1,86 @@
+/*
+ * invoke.c — one top-level invocation with its attests served: the kernel side
+ * of the AttestationAuthority (docs/chain-design.md).
+ *
+ * The loop: CALL; while the result is a yield of the attest marker, read
+ * {key, blob} from the yielder's slot[0], ask `decide`, and resume with the
+ * gas left — or abort. An abort discards everything: the caller gets the
+ * target it passed in, unchanged, as if the invocation had never run.
+ */
+#include "jark/chain.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Read the attest request {0: key (32 bytes), 1: blob} out of a slot[0]. */
+static bool jk_attest_request(jk_cap request, uint8_t key[JK_ED25519_PUBLIC_SIZE], uint8_t **blob,
+                              size_t *blob_len)
+{
+    jk_cap k = jk_cap_cnode_get(request, 0), b = jk_cap_cnode_get(request, 1);
+    if (jk_cap_kind_of(request) != JK_CAP_CNODE || jk_cap_kind_of(k) != JK_CAP_DATA ||
+        jk_cap_kind_of(b) != JK_CAP_DATA || jk_cap_data_len(k) != JK_ED25519_PUBLIC_SIZE ||
+        jk_cap_data_len(b) > JK_CHAIN_MAX_BLOB)
+        return false;
+    size_t n = (size_t)jk_cap_data_len(b);
+    *blob = malloc(n ? n : 1);
+    if (!*blob)
+        return false;
+    if (jk_cap_data_read(k, 0, key, JK_ED25519_PUBLIC_SIZE) != JK_OK || jk_cap_data_read(b, 0, *blob, n) != JK_OK) {
+        free(*blob);
+        return false;
+    }
+    *blob_len = n;
+    return true;
+}
+
+static void jk_abort(jk_kernel_result *res, jk_cap target, jk_cap slot0, int64_t used, const char *why)
+{
+    jk_kernel_result_clear(res);
+    res->outcome = JK_KERNEL_FAULT;
+    res->fault = JK_FAULT_ABORTED;
+    res->instance = jk_cap_retain(target);
+    res->slot0 = jk_cap_retain(slot0);
+    res->gas_used = used;
+    snprintf(res->fault_msg, sizeof res->fault_msg, "%s", why);
+}
+
+jk_err jk_chain_invoke(jk_kernel *k, jk_cap marker, jk_cap target, uint32_t endpoint,
+                       int64_t gas, const uint64_t args[3], jk_cap slot0,
+                       jk_chain_attest_fn decide, void *ctx, uint32_t *attests,
+                       jk_kernel_result *res)
+{
+    uint32_t accepted = 0;
+    jk_err err = jk_kernel_call(k, target, endpoint, gas, args, slot0, res);
+    int64_t used = res->gas_used;
+    while (err == JK_OK && res->outcome == JK_KERNEL_YIELDED) {
+        uint8_t key[JK_ED25519_PUBLIC_SIZE], *blob = NULL;
+        size_t blob_len = 0;
+        bool accept = false;
+        if (!jk_cap_equal(res->marker, marker)) {
+            jk_abort(res, target, slot0, used, "yield to a marker that is not the attest marker");
+            break;
+        }
+        if (!jk_attest_request(res->slot0, key, &blob, &blob_len)) {
+            jk_abort(res, target, slot0, used, "malformed attest request (want {key: 32-byte Data, blob: Data})");
+            break;
+        }
+        err = decide(ctx, key, blob, blob_len, &accept);
+        free(blob);
+        if (err != JK_OK)
+            break;
+        if (!accept) {
+            jk_abort(res, target, slot0, used, "attest refused");
+            break;
+        }
+        accepted++;
+        jk_cap paused = jk_cap_retain(res->instance);
+        jk_kernel_result_clear(res);
+        err = jk_kernel_resume(k, paused, gas - used, jk_cap_null(), res);
+        jk_cap_release(paused);
+        used += res->gas_used;
+        res->gas_used = used;
+    }
+    if (attests)
+        *attests = accepted;
+    return err;
+}
