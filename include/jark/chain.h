@@ -14,8 +14,11 @@
  *   5. Invocations with attests       (the AttestationAuthority's kernel side:
  *                                     docs/chain-design.md)
  *
- * Still to come (the Kernel struct: setup_cycle, per-event verify, per-cycle
- * process, apply_block) goes in a section 6 (docs/chain-design.md).
+ *   6. The Kernel: cycles             (setup_cycle, handle_incoming_event,
+ *                                     teardown; docs/chain-design.md)
+ *
+ * Still to come: run_cycle_process, apply_block (produce / import), the
+ * chain-spec genesis, persistence (docs/chain-design.md).
  *
  * Conventions for every section
  *   - Hashes are H = BLAKE2b-256 (jk_crypto_blake2b256). Keys are 32-byte
@@ -424,5 +427,99 @@ jk_err jk_chain_invoke(jk_kernel *k, jk_cap marker, jk_cap target, uint32_t endp
                        int64_t gas, const uint64_t args[3], jk_cap slot0,
                        jk_chain_attest_fn decide, void *ctx, uint32_t *attests,
                        jk_kernel_result *res);
+
+/* ===========================================================================
+ * 6. The Kernel: cycles (kernel-chain-interface.md; docs/chain-design.md)
+ *
+ * The spec's Kernel as a struct with named fields. The chain image pins, in
+ * slots 1..4, VerifyImage, TransactImage, DispatchInstanceImage and AAImage,
+ * and Dispatch_k_Image in slot 5 + k; its endpoints are 0 apply,
+ * 1 transform_to_verify and 2 + k transform_to_dispatch_k.
+ * ======================================================================== */
+
+#define JK_CHAIN_SLOT_VERIFY 1
+#define JK_CHAIN_SLOT_TRANSACT 2
+#define JK_CHAIN_SLOT_DISPATCH_INSTANCE 3
+#define JK_CHAIN_SLOT_AA 4
+#define JK_CHAIN_SLOT_DISPATCH_0 5
+#define JK_CHAIN_MAX_DISPATCH_ENDPOINTS 13   /* Dispatch_k pinned in slots 5..17 */
+#define JK_CHAIN_EP_APPLY 0
+#define JK_CHAIN_EP_TRANSFORM_TO_VERIFY 1
+#define JK_CHAIN_EP_TRANSFORM_TO_DISPATCH_0 2
+#define JK_CHAIN_AA_MARKER_SLOT 20           /* where an AA instance holds the attest marker */
+
+typedef struct jk_chain_budgets {
+    int64_t transform;  /* per transform_to_* CALL */
+    int64_t verify;     /* per event verify */
+    int64_t process;    /* per Dispatch_k.process */
+    int64_t block;      /* per chain.apply */
+} jk_chain_budgets;
+
+/* A transact verified this cycle, waiting in the transaction pool. */
+typedef struct jk_chain_pooled {
+    uint8_t *blob;
+    size_t blob_len;
+    jk_chain_trace *traces;  /* the traces it arrived with */
+    size_t trace_count;
+} jk_chain_pooled;
+
+typedef struct jk_chain_kernel {
+    jk_kernel *kernel;          /* runs every invocation */
+    jk_hash genesis_hash;
+    jk_chain_budgets gas;
+    uint32_t dispatch_count;
+    /* persistent across blocks */
+    jk_cap chain;               /* the canonical Chain instance */
+    /* per-cycle transient (setup_cycle … teardown) */
+    jk_cap verify_proto;
+    jk_cap dispatch_protos[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
+    jk_hash transact_lineage;   /* image_hash of a Transact event instance */
+    jk_hash dispatch_lineage;   /* … of a Dispatch event instance */
+    jk_chain_keyset cycle_seen_keys[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
+    jk_cap *dispatch_buffer[JK_CHAIN_MAX_DISPATCH_ENDPOINTS]; /* admitted events */
+    size_t dispatch_buffered[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
+    jk_chain_pooled *pool;      /* admitted transacts, arrival order */
+    size_t pool_count;
+    jk_chain_keyset pool_seen_keys;
+    bool cycle_open;
+    /* the AttestationAuthority */
+    jk_cap attest_marker;       /* minted by `kernel`; caught at the root */
+    jk_cap aa_image;            /* the chain's pinned AAImage */
+} jk_chain_kernel;
+
+/* A Kernel over the canonical chain instance `chain` (borrowed; Idle), with
+ * `dispatch_count` dispatch endpoints. Checks that the chain's image pins an
+ * Image in slots 1..4 and 5..4+dispatch_count and has the endpoints above.
+ * @param[out] out  owned by the caller (jk_chain_kernel_free).
+ * @return JK_OK; JK_ERR_INVALID_ARG (with the reason); JK_ERR_NOMEM. */
+jk_err jk_chain_kernel_new(jk_cap chain, const jk_hash *genesis_hash,
+                           const jk_chain_budgets *gas, uint32_t dispatch_count,
+                           jk_chain_kernel **out, jk_diag *diag);
+void jk_chain_kernel_free(jk_chain_kernel *ck);
+
+/* setup_cycle: verify_proto = MGMT_COPY(chain) + CALL transform_to_verify;
+ * dispatch_protos[k] likewise with transform_to_dispatch_k.
+ * @return JK_OK; JK_ERR_INVALID_ARG (a transform did not HALT: reason in
+ *         diag; the cycle stays closed); JK_ERR_NOMEM. */
+jk_err jk_chain_setup_cycle(jk_chain_kernel *ck, jk_diag *diag);
+
+/* handle_incoming_event: a fresh copy of verify_proto runs `verify` with the
+ * verify scratchpad {0: blob, 1: a fresh AA} in slot[0]; its attests are
+ * checked against the event's own traces (verify mode: a valid trace by the
+ * key over the blob, or the event is dropped). A HALT that hands back a
+ * Transact instance admits the event to the pool; a Dispatch instance to
+ * endpoint k's buffer (its attested keys join cycle_seen_keys[k]); the kind
+ * must match ev->endpoint. Anything else drops the event.
+ * @param[out] admitted  whether the event was admitted.
+ * @param[out] why       optional: why it was dropped.
+ * @return JK_OK (admitted or dropped); JK_ERR_INVALID_ARG (no open cycle);
+ *         JK_ERR_NOMEM. */
+jk_err jk_chain_handle_incoming_event(jk_chain_kernel *ck, const jk_chain_event *ev,
+                                      const jk_chain_trace *traces, size_t trace_count,
+                                      bool *admitted, jk_diag *why);
+
+/* teardown: drop verify_proto and dispatch_protos (the transient role
+ * instances); the pool and the dispatch buffers stay for the block. */
+void jk_chain_teardown(jk_chain_kernel *ck);
 
 #endif
