@@ -17,8 +17,10 @@
  *   6. The Kernel: cycles             (setup_cycle, handle_incoming_event,
  *                                     teardown; docs/chain-design.md)
  *
- * Still to come: run_cycle_process, apply_block (produce / import), the
- * chain-spec genesis, persistence (docs/chain-design.md).
+ *                                     run_cycle_process, apply_block
+ *
+ * Still to come: emit routing, the chain-spec genesis, persistence, the
+ * devnet (docs/chain-design.md).
  *
  * Conventions for every section
  *   - Hashes are H = BLAKE2b-256 (jk_crypto_blake2b256). Keys are 32-byte
@@ -481,7 +483,14 @@ typedef struct jk_chain_kernel {
     jk_chain_pooled *pool;      /* admitted transacts, arrival order */
     size_t pool_count;
     jk_chain_keyset pool_seen_keys;
+    jk_chain_trace *cycle_traces; /* traces of admitted dispatch events, and
+                                     those process used */
+    size_t cycle_trace_count;
     bool cycle_open;
+    /* this validator's own key (optional: a non-validator only imports) */
+    bool has_own_key;
+    uint8_t own_public[JK_ED25519_PUBLIC_SIZE];
+    uint8_t own_secret[JK_ED25519_SECRET_SIZE];
     /* the AttestationAuthority */
     jk_cap attest_marker;       /* minted by `kernel`; caught at the root */
     jk_cap aa_image;            /* the chain's pinned AAImage */
@@ -521,5 +530,44 @@ jk_err jk_chain_handle_incoming_event(jk_chain_kernel *ck, const jk_chain_event 
 /* teardown: drop verify_proto and dispatch_protos (the transient role
  * instances); the pool and the dispatch buffers stay for the block. */
 void jk_chain_teardown(jk_chain_kernel *ck);
+
+/* The validator's own Ed25519 key: lets produce-mode attests sign for it. */
+void jk_chain_set_own_key(jk_chain_kernel *ck, const uint8_t secret_key[JK_ED25519_SECRET_SIZE]);
+
+/* run_cycle_process: for each k, Dispatch_k.process runs in dispatch_protos[k]
+ * with {0: the buffered events, 1: a fresh AA} in slot[0]; its attests follow
+ * the seen-rule (the key is in cycle_seen_keys[k]) and need a signature among
+ * this cycle's traces or an own key. A process that does not HALT (or is
+ * aborted) has its emits dropped: that is this kernel's chain-spec policy.
+ * Emits (slot[0] at HALT) are not routed yet.
+ * @param[out] processed  optional: for each k, the φ7 it halted with, or
+ *                        UINT64_MAX when it did not HALT.
+ * @return JK_OK, JK_ERR_INVALID_ARG (no open cycle), JK_ERR_NOMEM. */
+jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS]);
+
+/* apply_block, produce mode: the body is the pool's transacts in arrival
+ * order; chain.apply runs on the canonical chain with {0: body, 1: AA} in
+ * slot[0]; each attest needs the key seen this cycle and a signature among
+ * the cycle's traces (events, process) or an own key; the block carries one
+ * trace per attest, in order. The new state root is instance_hash(chain).
+ * The chain advances, the pool and buffers empty, and *out is the signed
+ * block (the caller frees it with jk_chain_block_free).
+ * @return JK_OK; JK_ERR_CHAIN_APPLY (apply did not HALT: the chain is
+ *         unchanged, nothing produced; reason in why); JK_ERR_NOMEM. */
+jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, uint64_t number,
+                                    uint32_t proposer, jk_chain_block *out, jk_diag *why);
+
+/* apply_block, import mode: checks the block against (parent, number, the
+ * proposer's public key) and its body hash, runs chain.apply with the block's
+ * events, matching the i-th attest to the block's i-th trace (same key and
+ * message, valid signature), requires every trace used and apply to HALT with
+ * the header's state root. Then the chain advances; otherwise nothing changes.
+ * @return JK_OK; JK_ERR_CHAIN_BLOCK_INVALID / JK_ERR_CHAIN_BLOCK_SIG /
+ *         JK_ERR_CHAIN_BODY_HASH (rejected, chain unchanged; reason in why);
+ *         JK_ERR_NOMEM. */
+jk_err jk_chain_apply_block_import(jk_chain_kernel *ck, const jk_chain_block *block,
+                                   const jk_hash *parent, uint64_t number,
+                                   const uint8_t proposer_key[JK_ED25519_PUBLIC_SIZE],
+                                   jk_diag *why);
 
 #endif

@@ -59,6 +59,10 @@ typedef enum jk_err {
     JK_ERR_CHAIN_TRACE_MSG = -505,  /* a trace for another message (blob or
                                        genesis) */
     JK_ERR_CHAIN_TRACE_SIG = -506,  /* a trace's signature does not verify */
+    JK_ERR_CHAIN_BLOCK_INVALID = -507, /* a block import rejects: wrong parent,
+                                          number, proposer, a trace unused or
+                                          mismatched, apply not HALTing, state root */
+    JK_ERR_CHAIN_APPLY = -508,      /* producing: chain.apply did not HALT */
 } jk_err;
 
 /* The message for a code; never NULL (unknown codes give "unknown error"). */

@@ -5,7 +5,7 @@
  * reads side by side with it; docs/chain-design.md has the slot layout and
  * scratchpad shapes.
  */
-#include "jark/chain.h"
+#include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -71,19 +71,33 @@ static void jk_pool_clear(jk_chain_kernel *ck)
     ck->pool_count = 0;
 }
 
+void jk_chain_cycle_reset(jk_chain_kernel *ck)
+{
+    for (uint32_t k = 0; k < JK_CHAIN_MAX_DISPATCH_ENDPOINTS; k++) {
+        for (size_t i = 0; i < ck->dispatch_buffered[k]; i++)
+            jk_cap_release(ck->dispatch_buffer[k][i]);
+        free(ck->dispatch_buffer[k]);
+        ck->dispatch_buffer[k] = NULL;
+        ck->dispatch_buffered[k] = 0;
+        jk_chain_keyset_clear(&ck->cycle_seen_keys[k]);
+    }
+    jk_pool_clear(ck);
+    jk_chain_keyset_clear(&ck->pool_seen_keys);
+    free(ck->cycle_traces);
+    ck->cycle_traces = NULL;
+    ck->cycle_trace_count = 0;
+}
+
 void jk_chain_kernel_free(jk_chain_kernel *ck)
 {
     if (!ck)
         return;
     jk_chain_teardown(ck);
-    for (uint32_t k = 0; k < JK_CHAIN_MAX_DISPATCH_ENDPOINTS; k++) {
-        for (size_t i = 0; i < ck->dispatch_buffered[k]; i++)
-            jk_cap_release(ck->dispatch_buffer[k][i]);
-        free(ck->dispatch_buffer[k]);
+    jk_chain_cycle_reset(ck);
+    for (uint32_t k = 0; k < JK_CHAIN_MAX_DISPATCH_ENDPOINTS; k++)
         jk_chain_keyset_free(&ck->cycle_seen_keys[k]);
-    }
-    jk_pool_clear(ck);
     jk_chain_keyset_free(&ck->pool_seen_keys);
+    jk_crypto_wipe(ck->own_secret, sizeof ck->own_secret);
     jk_cap_release(ck->chain);
     jk_cap_release(ck->aa_image);
     jk_cap_release(ck->attest_marker);
@@ -144,7 +158,7 @@ void jk_chain_teardown(jk_chain_kernel *ck)
 }
 
 /* "AA_event = inject Cap::Instance[AAImage]": a fresh AA holding the marker. */
-static jk_err jk_inject_aa(jk_chain_kernel *ck, jk_cap *out)
+jk_err jk_chain_inject_aa(jk_chain_kernel *ck, jk_cap *out)
 {
     jk_cap cnode, with_marker;
     jk_err err = jk_cap_cnode_new(JK_CAP_ROOT_LOG2, &cnode);
@@ -160,7 +174,7 @@ static jk_err jk_inject_aa(jk_chain_kernel *ck, jk_cap *out)
 }
 
 /* A CNode of 4 slots holding a and b in slots 0 and 1: *out NEW. */
-static jk_err jk_pair(jk_cap a, jk_cap b, jk_cap *out)
+jk_err jk_chain_pair(jk_cap a, jk_cap b, jk_cap *out)
 {
     jk_cap c0, c1;
     jk_err err = jk_cap_cnode_new(2, &c0);
@@ -217,13 +231,23 @@ static jk_err jk_admit_transact(jk_chain_kernel *ck, const jk_chain_event *ev, c
     return jk_chain_keyset_merge(&ck->pool_seen_keys, seen);
 }
 
-static jk_err jk_admit_dispatch(jk_chain_kernel *ck, uint32_t k, jk_cap event, const jk_chain_keyset *seen)
+static jk_err jk_admit_dispatch(jk_chain_kernel *ck, uint32_t k, jk_cap event, const jk_chain_keyset *seen,
+                                const jk_chain_trace *traces, size_t trace_count)
 {
     jk_cap *grown = realloc(ck->dispatch_buffer[k], (ck->dispatch_buffered[k] + 1) * sizeof *grown);
     if (!grown)
         return JK_ERR_NOMEM;
     ck->dispatch_buffer[k] = grown;
     grown[ck->dispatch_buffered[k]++] = jk_cap_retain(event);
+    /* The event's traces join the cycle's: process and apply find them there. */
+    if (trace_count) {
+        jk_chain_trace *all = realloc(ck->cycle_traces, (ck->cycle_trace_count + trace_count) * sizeof *all);
+        if (!all)
+            return JK_ERR_NOMEM;
+        memcpy(all + ck->cycle_trace_count, traces, trace_count * sizeof *traces);
+        ck->cycle_traces = all;
+        ck->cycle_trace_count += trace_count;
+    }
     return jk_chain_keyset_merge(&ck->cycle_seen_keys[k], seen);
 }
 
@@ -248,9 +272,9 @@ jk_err jk_chain_handle_incoming_event(jk_chain_kernel *ck, const jk_chain_event 
     memset(&res, 0, sizeof res);
     jk_err err = jk_cap_data_new(ev->blob, ev->blob_len, &blob);
     if (err == JK_OK)
-        err = jk_inject_aa(ck, &aa);
+        err = jk_chain_inject_aa(ck, &aa);
     if (err == JK_OK)
-        err = jk_pair(blob, aa, &scratchpad);
+        err = jk_chain_pair(blob, aa, &scratchpad);
     if (err == JK_OK)
         err = jk_chain_invoke(ck->kernel, ck->attest_marker, event_verify, 0, ck->gas.verify, NULL, scratchpad,
                               jk_decide_verify, &mode, NULL, &res);
@@ -268,7 +292,8 @@ jk_err jk_chain_handle_incoming_event(jk_chain_kernel *ck, const jk_chain_event 
             err = jk_admit_transact(ck, ev, traces, trace_count, &mode.seen);
             *admitted = err == JK_OK;
         } else if (dispatch && !memcmp(lineage.bytes, ck->dispatch_lineage.bytes, JK_HASH_SIZE)) {
-            err = jk_admit_dispatch(ck, jk_chain_endpoint_dispatch_index(ev->endpoint), event, &mode.seen);
+            err = jk_admit_dispatch(ck, jk_chain_endpoint_dispatch_index(ev->endpoint), event, &mode.seen, traces,
+                                    trace_count);
             *admitted = err == JK_OK;
         } else {
             jk_diag_set(why, JK_OK, "verify handed back an instance of the wrong lineage for this endpoint");

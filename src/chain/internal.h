@@ -1,6 +1,7 @@
 /*
  * internal.h — what the files of src/chain share: little-endian integer
- * access for the fixed-width fields of headers (docs/block-format.md).
+ * access for the fixed-width fields of headers (docs/block-format.md), and
+ * the Kernel's helpers used by both cycle.c and apply.c.
  */
 #ifndef JK_CHAIN_INTERNAL_H
 #define JK_CHAIN_INTERNAL_H
@@ -36,5 +37,16 @@ static inline uint64_t jk_chain_get_u64(const uint8_t *p)
         v |= (uint64_t)p[i] << (8 * i);
     return v;
 }
+
+/* "inject Cap::Instance[AAImage]": a fresh AA instance holding the attest
+ * marker in slot JK_CHAIN_AA_MARKER_SLOT. *out NEW. */
+jk_err jk_chain_inject_aa(jk_chain_kernel *ck, jk_cap *out);
+
+/* A 4-slot CNode holding a in slot 0 and b in slot 1 (a scratchpad). *out NEW. */
+jk_err jk_chain_pair(jk_cap a, jk_cap b, jk_cap *out);
+
+/* After a block: empty the pool, the dispatch buffers, the seen keys and the
+ * cycle's traces. */
+void jk_chain_cycle_reset(jk_chain_kernel *ck);
 
 #endif

@@ -375,9 +375,14 @@ jk_err jk_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out)
         return err;
     }
     case JK_HOST_CAP_KIND: {
-        jk_cap cap;
-        if (!jk_get(&c, *jk_reg(&c, 7), &cap))
-            return jk_refuse(&c, "CAP_KIND: bad slot path 0x%llx", *jk_reg(&c, 7));
+        /* A query: a well-formed path that names no slot (an index past a
+         * CNode's end, or through a slot that holds no CNode) is empty. */
+        jk_cap cap = jk_cap_null();
+        unsigned d;
+        uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
+        if (!jk_path_decode(*jk_reg(&c, 7), &d, idx))
+            return jk_refuse(&c, "CAP_KIND: malformed slot path 0x%llx", *jk_reg(&c, 7));
+        jk_get(&c, *jk_reg(&c, 7), &cap);
         *jk_reg(&c, 7) = (uint64_t)jk_cap_kind_of(cap);
         return JK_OK;
     }

@@ -171,3 +171,113 @@ JK_TEST(test_chain_cycle_verify_admits_and_drops)
     jk_cap_stats_get(&after);
     JK_CHECK_EQ(after.live_objects, before.live_objects);
 }
+
+/* A block re-made from `b` with other traces / state root, signed by sk. */
+static void jk_remake(const jk_chain_block *b, const jk_chain_trace *traces, size_t n, const jk_hash *root,
+                      const uint8_t *sk, const jk_hash *genesis, jk_chain_block *out)
+{
+    memset(out, 0, sizeof *out);
+    if (jk_chain_block_build(&b->header.parent, b->header.number, b->header.proposer, root, b->events,
+                             b->event_count, traces, n, out, NULL) == JK_OK)
+        jk_chain_block_sign(out, sk, genesis);
+}
+
+JK_TEST(test_chain_cycle_process_produce_and_import)
+{
+    jk_cap_stats before;
+    jk_cap_stats_get(&before);
+    jk_test_chain tc;
+    JK_REQUIRE(jk_test_chain_make(&tc));
+    jk_hash genesis, start_root;
+    jk_crypto_blake2b256("test chain", 10, &genesis);
+    jk_cap_hash(tc.chain, &start_root);
+    jk_chain_budgets gas = {1000000, 1000000, 1000000, 10000000};
+    uint8_t seeds[3][32] = {{1}, {2}, {9}}, pk[3][32], sk[3][64];
+    for (int i = 0; i < 3; i++)
+        JK_REQUIRE(jk_crypto_ed25519_keypair_from_seed(seeds[i], pk[i], sk[i]) == JK_OK);
+    jk_chain_kernel *producer, *importer;
+    JK_REQUIRE(jk_chain_kernel_new(tc.chain, &genesis, &gas, 1, &producer, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_kernel_new(tc.chain, &genesis, &gas, 1, &importer, NULL) == JK_OK);
+    jk_chain_set_own_key(producer, sk[2]);
+
+    /* The cycle: a transact by A and a report by B. */
+    uint8_t tblob[64], dblob[64], xblob[64];
+    size_t tlen = jk_blob(tblob, pk[0], 'T', "pay 5"), dlen = jk_blob(dblob, pk[1], 'D', "price 42");
+    size_t xlen = jk_blob(xblob, pk[1], 'D', "Xrogue");
+    jk_chain_trace ttr, dtr, xtr;
+    jk_chain_trace_sign(sk[0], &genesis, tblob, tlen, &ttr);
+    jk_chain_trace_sign(sk[1], &genesis, dblob, dlen, &dtr);
+    jk_chain_trace_sign(sk[1], &genesis, xblob, xlen, &xtr);
+    jk_chain_event tev = {JK_CHAIN_ENDPOINT_TRANSACT, tblob, tlen}, dev = {jk_chain_endpoint_dispatch(0), dblob, dlen};
+    bool admitted;
+    JK_REQUIRE(jk_chain_setup_cycle(producer, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_handle_incoming_event(producer, &tev, &ttr, 1, &admitted, NULL) == JK_OK && admitted);
+    JK_REQUIRE(jk_chain_handle_incoming_event(producer, &dev, &dtr, 1, &admitted, NULL) == JK_OK && admitted);
+    uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
+    JK_REQUIRE(jk_chain_run_cycle_process(producer, processed) == JK_OK);
+    JK_CHECK_EQ(processed[0], 1); /* the report was attested under the seen-rule */
+
+    /* A process that attests a key nobody used this cycle is aborted. */
+    JK_REQUIRE(jk_chain_setup_cycle(importer, NULL) == JK_OK);
+    jk_chain_event xev = {jk_chain_endpoint_dispatch(0), xblob, xlen};
+    JK_REQUIRE(jk_chain_handle_incoming_event(importer, &xev, &xtr, 1, &admitted, NULL) == JK_OK && admitted);
+    JK_REQUIRE(jk_chain_run_cycle_process(importer, processed) == JK_OK);
+    JK_CHECK_EQ(processed[0], UINT64_MAX);
+    jk_chain_teardown(importer);
+
+    /* Produce block 1. */
+    jk_chain_block block;
+    jk_diag why = {{0}};
+    JK_REQUIRE(jk_chain_apply_block_produce(producer, &genesis, 1, 0, &block, &why) == JK_OK);
+    JK_CHECK_EQ(block.event_count, 1);
+    JK_CHECK_EQ(block.trace_count, 1); /* apply re-attested A's transfer */
+    JK_CHECK_EQ(producer->pool_count, 0);
+    jk_hash produced_root;
+    jk_cap_hash(producer->chain, &produced_root);
+    JK_CHECK_MEM(produced_root.bytes, block.header.state_root.bytes, 32);
+    JK_CHECK(memcmp(produced_root.bytes, start_root.bytes, 32) != 0);
+
+    /* Bad blocks are rejected and leave the importer's chain as it was. */
+    jk_chain_block bad;
+    jk_hash wrong_root = start_root;
+    jk_chain_trace two[2] = {block.traces[0], block.traces[0]};
+    jk_chain_trace tampered = block.traces[0];
+    tampered.sig[5] ^= 1;
+    struct {
+        const char *what;
+        const jk_chain_trace *traces;
+        size_t n;
+        const jk_hash *root;
+    } cases[] = {{"missing trace", NULL, 0, &block.header.state_root},
+                 {"extra trace", two, 2, &block.header.state_root},
+                 {"tampered trace", &tampered, 1, &block.header.state_root},
+                 {"wrong state root", block.traces, 1, &wrong_root}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        jk_remake(&block, cases[i].traces, cases[i].n, cases[i].root, sk[2], &genesis, &bad);
+        jk_err err = jk_chain_apply_block_import(importer, &bad, &genesis, 1, pk[2], &why);
+        if (err == JK_OK)
+            jk_test_fail(__FILE__, __LINE__, "%s: imported", cases[i].what);
+        JK_CHECK(jk_cap_same(importer->chain, tc.chain) || jk_cap_equal(importer->chain, tc.chain));
+        jk_chain_block_free(&bad);
+    }
+    JK_CHECK_EQ(jk_chain_apply_block_import(importer, &block, &genesis, 1, pk[0], &why), JK_ERR_CHAIN_BLOCK_SIG);
+    JK_CHECK_EQ(jk_chain_apply_block_import(importer, &block, &genesis, 2, pk[2], &why), JK_ERR_CHAIN_BLOCK_INVALID);
+    JK_CHECK_EQ(jk_chain_apply_block_import(importer, &block, &start_root, 1, pk[2], &why), JK_ERR_CHAIN_BLOCK_INVALID);
+    JK_CHECK(jk_cap_equal(importer->chain, tc.chain));
+
+    /* The real block imports and both validators agree. */
+    JK_CHECK_EQ(jk_chain_apply_block_import(importer, &block, &genesis, 1, pk[2], &why), JK_OK);
+    JK_CHECK(jk_cap_equal(importer->chain, producer->chain));
+    uint64_t state[2] = {0, 0};
+    jk_cap_data_read(jk_cap_cnode_get(jk_cap_instance_cnode(importer->chain), 40), 0, state, 16);
+    JK_CHECK_EQ(state[0], 1);
+    JK_CHECK_EQ(state[1], tlen);
+
+    jk_chain_block_free(&block);
+    jk_chain_kernel_free(producer);
+    jk_chain_kernel_free(importer);
+    jk_test_chain_free(&tc);
+    jk_cap_stats after;
+    jk_cap_stats_get(&after);
+    JK_CHECK_EQ(after.live_objects, before.live_objects);
+}

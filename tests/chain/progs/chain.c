@@ -1,9 +1,39 @@
-/* chain.c — a minimal ChainImage for the cycle tests: apply does nothing yet;
- * the transforms set_image to the pinned Verify (slot 1) and Dispatch_0
- * (slot 5) images. */
+/* chain.c — a minimal ChainImage for the cycle tests.
+ * apply: for every event of the body (slot[0] = {0: body, 1: AA}; body slot
+ * i = {0: endpoint Data, 1: blob Data}; blob = key[32] ‖ kind ‖ text), attest
+ * (key, blob) again, then count it into the state Data in slot 40 (u64 count
+ * ‖ u64 sum of blob lengths). The transforms set_image to the pinned Verify
+ * (slot 1) and Dispatch_0 (slot 5) images. */
 #include "jark.h"
 
-uint64_t apply(void) { return 0; }
+uint64_t apply(void)
+{
+    uint64_t state[2] = {0, 0};
+    jk_move(JK_PATH2(0, 1), JK_PATH(30)); /* the AA */
+    jk_move(JK_PATH2(0, 0), JK_PATH(31)); /* the body */
+    if (jk_cap_kind(JK_PATH(40)) == JK_KIND_DATA)
+        jk_data_read(JK_PATH(40), 0, 16, state);
+    for (uint64_t i = 0; i < 256; i++) {
+        if (jk_cap_kind(JK_PATH3(31, i, 1)) != JK_KIND_DATA)
+            break;
+        uint8_t key[32];
+        jk_data_read(JK_PATH3(31, i, 1), 0, 32, key);
+        jk_drop(JK_SLOT0);
+        jk_cnode_mint(JK_SLOT0, 2);
+        jk_data_mint(key, 32, JK_PATH2(0, 0));
+        jk_copy(JK_PATH3(31, i, 1), JK_PATH2(0, 1));
+        if (jk_call(JK_PATH(30), 0, jk_gas(), 0, 0, 0).outcome != JK_OUTCOME_HALT)
+            __builtin_trap();
+        state[0] += 1;
+        state[1] += jk_data_len(JK_PATH3(31, i, 1));
+    }
+    jk_drop(JK_PATH(40));
+    jk_data_mint(state, 16, JK_PATH(40));
+    jk_drop(JK_SLOT0);
+    jk_drop(JK_PATH(30));
+    jk_drop(JK_PATH(31));
+    return state[0];
+}
 uint64_t transform_to_verify(void)
 {
     jk_set_image(JK_PATH(1));

@@ -1,0 +1,287 @@
+/*
+ * apply.c — the block boundary: run_cycle_process, and apply_block in its
+ * two modes (produce: the proposer builds and signs the block; import: every
+ * other validator checks it and reproduces its state root). The
+ * AttestationAuthority's rule per phase is attestation.md's table.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void jk_chain_set_own_key(jk_chain_kernel *ck, const uint8_t secret_key[JK_ED25519_SECRET_SIZE])
+{
+    memcpy(ck->own_secret, secret_key, JK_ED25519_SECRET_SIZE);
+    memcpy(ck->own_public, secret_key + 32, JK_ED25519_PUBLIC_SIZE); /* libsodium layout: seed ‖ pk */
+    ck->has_own_key = true;
+}
+
+/* A CNode holding caps[0..n) in its first slots (2^k ≥ n slots). */
+static jk_err jk_list(const jk_cap *caps, size_t n, jk_cap *out)
+{
+    unsigned log2 = 0;
+    while (((size_t)1 << log2) < n)
+        log2++;
+    if (log2 > JK_CAP_CNODE_MAX_LOG2)
+        return JK_ERR_INVALID_ARG;
+    jk_cap list;
+    jk_err err = jk_cap_cnode_new(log2, &list);
+    for (size_t i = 0; err == JK_OK && i < n; i++) {
+        jk_cap next;
+        err = jk_cap_cnode_set(list, (uint32_t)i, caps[i], &next);
+        jk_cap_release(list);
+        list = next;
+    }
+    if (err == JK_OK)
+        *out = list;
+    return err;
+}
+
+/* The body as chain.apply sees it: slot i = {0: endpoint (u32 LE Data), 1: blob Data}. */
+static jk_err jk_body_cnode(const jk_chain_event *events, size_t n, jk_cap *out)
+{
+    jk_cap *pairs = calloc(n ? n : 1, sizeof *pairs);
+    jk_err err = pairs ? JK_OK : JK_ERR_NOMEM;
+    size_t made = 0;
+    for (; err == JK_OK && made < n; made++) {
+        uint8_t ep[4] = {(uint8_t)events[made].endpoint, (uint8_t)(events[made].endpoint >> 8),
+                         (uint8_t)(events[made].endpoint >> 16), (uint8_t)(events[made].endpoint >> 24)};
+        jk_cap e, b;
+        err = jk_cap_data_new(ep, 4, &e);
+        if (err != JK_OK)
+            break;
+        err = jk_cap_data_new(events[made].blob, events[made].blob_len, &b);
+        if (err == JK_OK)
+            err = jk_chain_pair(e, b, &pairs[made]);
+        jk_cap_release(e);
+        jk_cap_release(b);
+        if (err != JK_OK)
+            break;
+    }
+    if (err == JK_OK)
+        err = jk_list(pairs, n, out);
+    for (size_t i = 0; i < made && pairs; i++)
+        jk_cap_release(pairs[i]);
+    free(pairs);
+    return err;
+}
+
+static jk_err jk_push_trace(jk_chain_trace **list, size_t *count, const jk_chain_trace *t)
+{
+    jk_chain_trace *grown = realloc(*list, (*count + 1) * sizeof *grown);
+    if (!grown)
+        return JK_ERR_NOMEM;
+    grown[(*count)++] = *t;
+    *list = grown;
+    return JK_OK;
+}
+
+/* ---- produce mode (process, and the proposer's apply) ---- */
+
+typedef struct jk_produce_mode {
+    jk_chain_kernel *ck;
+    int dispatch;               /* process of Dispatch_k: k; apply: -1 */
+    jk_chain_trace *made;       /* the traces this invocation's attests used */
+    size_t made_count;
+} jk_produce_mode;
+
+static bool jk_seen(const jk_chain_kernel *ck, int dispatch, const uint8_t key[32])
+{
+    if (dispatch >= 0)
+        return jk_chain_keyset_contains(&ck->cycle_seen_keys[dispatch], key);
+    if (jk_chain_keyset_contains(&ck->pool_seen_keys, key))
+        return true;
+    for (uint32_t k = 0; k < ck->dispatch_count; k++)
+        if (jk_chain_keyset_contains(&ck->cycle_seen_keys[k], key))
+            return true;
+    return false;
+}
+
+static jk_err jk_decide_produce(void *ctx, const uint8_t key[32], const uint8_t *blob, size_t len, bool *accept)
+{
+    jk_produce_mode *m = ctx;
+    jk_chain_kernel *ck = m->ck;
+    jk_hash msg;
+    size_t at;
+    jk_chain_trace t;
+    *accept = false;
+    if (!jk_seen(ck, m->dispatch, key))
+        return JK_OK; /* the seen-rule */
+    jk_chain_attest_msg_hash(&ck->genesis_hash, blob, len, &msg);
+    if (jk_chain_trace_find_valid(ck->cycle_traces, ck->cycle_trace_count, key, &msg, &at)) {
+        t = ck->cycle_traces[at];
+    } else {
+        bool found = false;
+        for (size_t i = 0; i < ck->pool_count && !found; i++)
+            if (jk_chain_trace_find_valid(ck->pool[i].traces, ck->pool[i].trace_count, key, &msg, &at)) {
+                t = ck->pool[i].traces[at];
+                found = true;
+            }
+        if (!found) {
+            if (!ck->has_own_key || memcmp(ck->own_public, key, 32) != 0)
+                return JK_OK; /* no signature to be had */
+            jk_chain_trace_sign_hash(ck->own_secret, &msg, &t);
+        }
+    }
+    *accept = true;
+    return jk_push_trace(&m->made, &m->made_count, &t);
+}
+
+jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS])
+{
+    if (!ck->cycle_open)
+        return JK_ERR_INVALID_ARG;
+    for (uint32_t k = 0; k < ck->dispatch_count; k++) {
+        jk_cap events = jk_cap_null(), aa = jk_cap_null(), scratchpad = jk_cap_null();
+        jk_produce_mode mode = {ck, (int)k, NULL, 0};
+        jk_kernel_result res;
+        memset(&res, 0, sizeof res);
+        jk_err err = jk_list(ck->dispatch_buffer[k], ck->dispatch_buffered[k], &events);
+        if (err == JK_OK)
+            err = jk_chain_inject_aa(ck, &aa); /* AA_cycle: fresh per cycle per dispatch */
+        if (err == JK_OK)
+            err = jk_chain_pair(events, aa, &scratchpad);
+        if (err == JK_OK)
+            err = jk_chain_invoke(ck->kernel, ck->attest_marker, ck->dispatch_protos[k], 0, ck->gas.process, NULL,
+                                  scratchpad, jk_decide_produce, &mode, NULL, &res);
+        bool halted = err == JK_OK && res.outcome == JK_KERNEL_HALT;
+        if (processed)
+            processed[k] = halted ? res.value : UINT64_MAX;
+        /* The traces process used become the cycle's, for apply to find. */
+        for (size_t i = 0; halted && err == JK_OK && i < mode.made_count; i++)
+            err = jk_push_trace(&ck->cycle_traces, &ck->cycle_trace_count, &mode.made[i]);
+        free(mode.made);
+        jk_kernel_result_clear(&res);
+        jk_cap_release(scratchpad);
+        jk_cap_release(aa);
+        jk_cap_release(events);
+        if (err != JK_OK)
+            return err;
+    }
+    return JK_OK;
+}
+
+/* Run chain.apply over events with `decide`; on HALT *new_chain (NEW). */
+static jk_err jk_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, size_t n, jk_chain_attest_fn decide,
+                           void *ctx, jk_cap *new_chain, jk_diag *why)
+{
+    jk_cap body = jk_cap_null(), aa = jk_cap_null(), scratchpad = jk_cap_null();
+    jk_kernel_result res;
+    memset(&res, 0, sizeof res);
+    jk_err err = jk_body_cnode(events, n, &body);
+    if (err == JK_OK)
+        err = jk_chain_inject_aa(ck, &aa); /* AA_block */
+    if (err == JK_OK)
+        err = jk_chain_pair(body, aa, &scratchpad);
+    if (err == JK_OK)
+        err = jk_chain_invoke(ck->kernel, ck->attest_marker, ck->chain, JK_CHAIN_EP_APPLY, ck->gas.block, NULL,
+                              scratchpad, decide, ctx, NULL, &res);
+    if (err == JK_OK && res.outcome != JK_KERNEL_HALT)
+        err = jk_diag_set(why, JK_ERR_CHAIN_APPLY, "chain.apply did not HALT (outcome %d: %s)", res.outcome,
+                          res.fault_msg[0] ? res.fault_msg : "out of gas or yield");
+    if (err == JK_OK)
+        *new_chain = jk_cap_retain(res.instance);
+    jk_kernel_result_clear(&res);
+    jk_cap_release(scratchpad);
+    jk_cap_release(aa);
+    jk_cap_release(body);
+    return err;
+}
+
+/* The chain advances to new_chain; the cycle's buffers empty. */
+static void jk_advance(jk_chain_kernel *ck, jk_cap new_chain)
+{
+    jk_cap_release(ck->chain);
+    ck->chain = new_chain;
+    jk_chain_cycle_reset(ck);
+}
+
+jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, uint64_t number,
+                                    uint32_t proposer, jk_chain_block *out, jk_diag *why)
+{
+    if (!ck->has_own_key)
+        return jk_diag_set(why, JK_ERR_INVALID_ARG, "producing needs the validator's own key");
+    jk_chain_event *events = calloc(ck->pool_count ? ck->pool_count : 1, sizeof *events);
+    if (!events)
+        return JK_ERR_NOMEM;
+    for (size_t i = 0; i < ck->pool_count; i++)
+        events[i] = (jk_chain_event){JK_CHAIN_ENDPOINT_TRANSACT, ck->pool[i].blob, ck->pool[i].blob_len};
+    jk_produce_mode mode = {ck, -1, NULL, 0};
+    jk_cap new_chain = jk_cap_null();
+    jk_err err = jk_run_apply(ck, events, ck->pool_count, jk_decide_produce, &mode, &new_chain, why);
+    if (err == JK_OK) {
+        jk_hash root;
+        jk_cap_hash(new_chain, &root);
+        err = jk_chain_block_build(parent, number, proposer, &root, events, ck->pool_count, mode.made,
+                                   mode.made_count, out, why);
+        if (err == JK_OK) {
+            jk_chain_block_sign(out, ck->own_secret, &ck->genesis_hash);
+            jk_advance(ck, new_chain);
+            new_chain = jk_cap_null();
+        }
+    }
+    jk_cap_release(new_chain);
+    free(mode.made);
+    free(events);
+    return err;
+}
+
+/* ---- import mode ---- */
+
+typedef struct jk_import_mode {
+    const jk_chain_kernel *ck;
+    const jk_chain_block *block;
+    size_t next;      /* the next trace to match */
+} jk_import_mode;
+
+static jk_err jk_decide_import(void *ctx, const uint8_t key[32], const uint8_t *blob, size_t len, bool *accept)
+{
+    jk_import_mode *m = ctx;
+    *accept = m->next < m->block->trace_count &&
+              jk_chain_trace_verify(&m->block->traces[m->next], key, &m->ck->genesis_hash, blob, len) == JK_OK;
+    if (*accept)
+        m->next++;
+    return JK_OK;
+}
+
+jk_err jk_chain_apply_block_import(jk_chain_kernel *ck, const jk_chain_block *block,
+                                   const jk_hash *parent, uint64_t number,
+                                   const uint8_t proposer_key[JK_ED25519_PUBLIC_SIZE],
+                                   jk_diag *why)
+{
+    const jk_chain_header *h = &block->header;
+    if (memcmp(h->parent.bytes, parent->bytes, JK_HASH_SIZE) != 0)
+        return jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu: parent is not the head",
+                           (unsigned long long)h->number);
+    if (h->number != number)
+        return jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block number %llu, expected %llu",
+                           (unsigned long long)h->number, (unsigned long long)number);
+    jk_err err = jk_chain_block_verify_sig(block, proposer_key, &ck->genesis_hash);
+    if (err != JK_OK)
+        return jk_diag_set(why, err, "block %llu: the proposer's signature does not verify",
+                           (unsigned long long)h->number);
+    err = jk_chain_block_check_body(block);
+    if (err != JK_OK)
+        return jk_diag_set(why, err, "block %llu: the body does not match its hash", (unsigned long long)h->number);
+    jk_import_mode mode = {ck, block, 0};
+    jk_cap new_chain = jk_cap_null();
+    err = jk_run_apply(ck, block->events, block->event_count, jk_decide_import, &mode, &new_chain, why);
+    if (err == JK_ERR_CHAIN_APPLY)
+        err = JK_ERR_CHAIN_BLOCK_INVALID; /* an import that cannot be applied is an invalid block */
+    if (err == JK_OK && mode.next != block->trace_count)
+        err = jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu: %zu of %zu traces used",
+                          (unsigned long long)h->number, mode.next, block->trace_count);
+    if (err == JK_OK) {
+        jk_hash root;
+        jk_cap_hash(new_chain, &root);
+        if (memcmp(root.bytes, h->state_root.bytes, JK_HASH_SIZE) != 0)
+            err = jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu: apply gives another state root",
+                              (unsigned long long)h->number);
+    }
+    if (err == JK_OK) {
+        jk_advance(ck, new_chain);
+        return JK_OK;
+    }
+    jk_cap_release(new_chain);
+    return err;
+}
