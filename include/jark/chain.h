@@ -486,6 +486,10 @@ typedef struct jk_chain_kernel {
     jk_chain_trace *cycle_traces; /* traces of admitted dispatch events, and
                                      those process used */
     size_t cycle_trace_count;
+    jk_chain_pooled *queued;    /* dispatch emits for the next cycle: blob and
+                                   the traces of the process that emitted them */
+    jk_chain_endpoint *queued_endpoint;
+    size_t queued_count;
     bool cycle_open;
     /* this validator's own key (optional: a non-validator only imports) */
     bool has_own_key;
@@ -544,6 +548,13 @@ void jk_chain_set_own_key(jk_chain_kernel *ck, const uint8_t secret_key[JK_ED255
  *                        UINT64_MAX when it did not HALT.
  * @return JK_OK, JK_ERR_INVALID_ARG (no open cycle), JK_ERR_NOMEM. */
 jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS]);
+
+/* The dispatch emits queued by run_cycle_process, for the embedder to gossip
+ * or feed to the next cycle: moves them out (the caller frees each blob and
+ * traces array, and the arrays themselves, with free()).
+ * @return the number of events taken. */
+size_t jk_chain_take_queued(jk_chain_kernel *ck, jk_chain_pooled **events,
+                            jk_chain_endpoint **endpoints);
 
 /* apply_block, produce mode: the body is the pool's transacts in arrival
  * order; chain.apply runs on the canonical chain with {0: body, 1: AA} in

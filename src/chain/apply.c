@@ -127,6 +127,87 @@ static jk_err jk_decide_produce(void *ctx, const uint8_t key[32], const uint8_t 
     return jk_push_trace(&m->made, &m->made_count, &t);
 }
 
+/* A copy of blob + traces as a pooled entry. */
+static jk_err jk_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trace *traces, size_t n,
+                             jk_chain_pooled *out)
+{
+    out->blob = malloc(len ? len : 1);
+    out->traces = malloc((n ? n : 1) * sizeof *traces);
+    if (!out->blob || !out->traces) {
+        free(out->blob);
+        free(out->traces);
+        return JK_ERR_NOMEM;
+    }
+    memcpy(out->blob, blob, len);
+    if (n)
+        memcpy(out->traces, traces, n * sizeof *traces);
+    out->blob_len = len;
+    out->trace_count = n;
+    return JK_OK;
+}
+
+/* "route emits": transacts to the pool, dispatches queued for the next cycle. */
+static jk_err jk_route_emits(jk_chain_kernel *ck, jk_cap emits, const jk_chain_trace *traces, size_t n)
+{
+    uint32_t i = 0;
+    while (jk_cap_kind_of(emits) == JK_CAP_CNODE && jk_cap_cnode_next(emits, i, &i)) {
+        jk_cap e = jk_cap_cnode_get(emits, i++);
+        jk_cap target = jk_cap_cnode_get(e, 0), blob = jk_cap_cnode_get(e, 1);
+        uint8_t t[4];
+        if (jk_cap_kind_of(e) != JK_CAP_CNODE || jk_cap_kind_of(target) != JK_CAP_DATA ||
+            jk_cap_kind_of(blob) != JK_CAP_DATA || jk_cap_data_len(target) != 4 ||
+            jk_cap_data_len(blob) > JK_CHAIN_MAX_BLOB || jk_cap_data_read(target, 0, t, 4) != JK_OK)
+            continue; /* malformed: dropped */
+        jk_chain_endpoint endpoint = (jk_chain_endpoint)(t[0] | t[1] << 8 | t[2] << 16 | (uint32_t)t[3] << 24);
+        if (jk_chain_endpoint_is_dispatch(endpoint) &&
+            jk_chain_endpoint_dispatch_index(endpoint) >= ck->dispatch_count)
+            continue; /* no such endpoint: dropped */
+        size_t len = (size_t)jk_cap_data_len(blob);
+        uint8_t *bytes = malloc(len ? len : 1);
+        if (!bytes)
+            return JK_ERR_NOMEM;
+        jk_err err = jk_cap_data_read(blob, 0, bytes, len);
+        jk_chain_pooled entry;
+        if (err == JK_OK)
+            err = jk_pooled_make(bytes, len, traces, n, &entry);
+        free(bytes);
+        if (err != JK_OK)
+            return err;
+        jk_chain_pooled **list = endpoint == JK_CHAIN_ENDPOINT_TRANSACT ? &ck->pool : &ck->queued;
+        size_t *count = endpoint == JK_CHAIN_ENDPOINT_TRANSACT ? &ck->pool_count : &ck->queued_count;
+        jk_chain_pooled *grown = realloc(*list, (*count + 1) * sizeof *grown);
+        if (grown && endpoint != JK_CHAIN_ENDPOINT_TRANSACT) {
+            jk_chain_endpoint *eps = realloc(ck->queued_endpoint, (*count + 1) * sizeof *eps);
+            if (!eps) {
+                *list = grown;
+                grown = NULL;
+            } else {
+                ck->queued_endpoint = eps;
+                eps[*count] = endpoint;
+            }
+        }
+        if (!grown) {
+            free(entry.blob);
+            free(entry.traces);
+            return JK_ERR_NOMEM;
+        }
+        *list = grown;
+        grown[(*count)++] = entry;
+    }
+    return JK_OK;
+}
+
+size_t jk_chain_take_queued(jk_chain_kernel *ck, jk_chain_pooled **events, jk_chain_endpoint **endpoints)
+{
+    size_t n = ck->queued_count;
+    *events = ck->queued;
+    *endpoints = ck->queued_endpoint;
+    ck->queued = NULL;
+    ck->queued_endpoint = NULL;
+    ck->queued_count = 0;
+    return n;
+}
+
 jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS])
 {
     if (!ck->cycle_open)
@@ -150,6 +231,8 @@ jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHA
         /* The traces process used become the cycle's, for apply to find. */
         for (size_t i = 0; halted && err == JK_OK && i < mode.made_count; i++)
             err = jk_push_trace(&ck->cycle_traces, &ck->cycle_trace_count, &mode.made[i]);
+        if (halted && err == JK_OK)
+            err = jk_route_emits(ck, res.slot0, mode.made, mode.made_count);
         free(mode.made);
         jk_kernel_result_clear(&res);
         jk_cap_release(scratchpad);

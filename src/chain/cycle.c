@@ -98,6 +98,12 @@ void jk_chain_kernel_free(jk_chain_kernel *ck)
         jk_chain_keyset_free(&ck->cycle_seen_keys[k]);
     jk_chain_keyset_free(&ck->pool_seen_keys);
     jk_crypto_wipe(ck->own_secret, sizeof ck->own_secret);
+    for (size_t i = 0; i < ck->queued_count; i++) {
+        free(ck->queued[i].blob);
+        free(ck->queued[i].traces);
+    }
+    free(ck->queued);
+    free(ck->queued_endpoint);
     jk_cap_release(ck->chain);
     jk_cap_release(ck->aa_image);
     jk_cap_release(ck->attest_marker);

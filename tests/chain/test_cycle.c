@@ -216,6 +216,19 @@ JK_TEST(test_chain_cycle_process_produce_and_import)
     uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
     JK_REQUIRE(jk_chain_run_cycle_process(producer, processed) == JK_OK);
     JK_CHECK_EQ(processed[0], 1); /* the report was attested under the seen-rule */
+    JK_CHECK_EQ(producer->pool_count, 2); /* the transfer, and the emitted transact */
+    jk_chain_pooled *queued;
+    jk_chain_endpoint *queued_eps;
+    size_t nq = jk_chain_take_queued(producer, &queued, &queued_eps);
+    JK_CHECK_EQ(nq, 1);
+    JK_CHECK(nq == 1 && queued_eps[0] == jk_chain_endpoint_dispatch(0) && queued[0].blob_len == dlen &&
+             !memcmp(queued[0].blob, dblob, dlen));
+    for (size_t i = 0; i < nq; i++) {
+        free(queued[i].blob);
+        free(queued[i].traces);
+    }
+    free(queued);
+    free(queued_eps);
 
     /* A process that attests a key nobody used this cycle is aborted. */
     JK_REQUIRE(jk_chain_setup_cycle(importer, NULL) == JK_OK);
@@ -229,8 +242,8 @@ JK_TEST(test_chain_cycle_process_produce_and_import)
     jk_chain_block block;
     jk_diag why = {{0}};
     JK_REQUIRE(jk_chain_apply_block_produce(producer, &genesis, 1, 0, &block, &why) == JK_OK);
-    JK_CHECK_EQ(block.event_count, 1);
-    JK_CHECK_EQ(block.trace_count, 1); /* apply re-attested A's transfer */
+    JK_CHECK_EQ(block.event_count, 2);
+    JK_CHECK_EQ(block.trace_count, 2); /* apply re-attested A's transfer and B's report */
     JK_CHECK_EQ(producer->pool_count, 0);
     jk_hash produced_root;
     jk_cap_hash(producer->chain, &produced_root);
@@ -240,18 +253,21 @@ JK_TEST(test_chain_cycle_process_produce_and_import)
     /* Bad blocks are rejected and leave the importer's chain as it was. */
     jk_chain_block bad;
     jk_hash wrong_root = start_root;
-    jk_chain_trace two[2] = {block.traces[0], block.traces[0]};
+    jk_chain_trace three[3] = {block.traces[0], block.traces[1], block.traces[1]};
+    jk_chain_trace swapped[2] = {block.traces[1], block.traces[0]};
     jk_chain_trace tampered = block.traces[0];
     tampered.sig[5] ^= 1;
+    jk_chain_trace tampered2[2] = {tampered, block.traces[1]};
     struct {
         const char *what;
         const jk_chain_trace *traces;
         size_t n;
         const jk_hash *root;
-    } cases[] = {{"missing trace", NULL, 0, &block.header.state_root},
-                 {"extra trace", two, 2, &block.header.state_root},
-                 {"tampered trace", &tampered, 1, &block.header.state_root},
-                 {"wrong state root", block.traces, 1, &wrong_root}};
+    } cases[] = {{"missing trace", block.traces, 1, &block.header.state_root},
+                 {"extra trace", three, 3, &block.header.state_root},
+                 {"reordered traces", swapped, 2, &block.header.state_root},
+                 {"tampered trace", tampered2, 2, &block.header.state_root},
+                 {"wrong state root", block.traces, 2, &wrong_root}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         jk_remake(&block, cases[i].traces, cases[i].n, cases[i].root, sk[2], &genesis, &bad);
         jk_err err = jk_chain_apply_block_import(importer, &bad, &genesis, 1, pk[2], &why);
@@ -270,8 +286,8 @@ JK_TEST(test_chain_cycle_process_produce_and_import)
     JK_CHECK(jk_cap_equal(importer->chain, producer->chain));
     uint64_t state[2] = {0, 0};
     jk_cap_data_read(jk_cap_cnode_get(jk_cap_instance_cnode(importer->chain), 40), 0, state, 16);
-    JK_CHECK_EQ(state[0], 1);
-    JK_CHECK_EQ(state[1], tlen);
+    JK_CHECK_EQ(state[0], 2);
+    JK_CHECK_EQ(state[1], tlen + dlen);
 
     jk_chain_block_free(&block);
     jk_chain_kernel_free(producer);

@@ -3,6 +3,8 @@
  * its blob (endpoint 1 hands it back in slot[0]) and attests (key, blob) —
  * subject to the seen-rule. A report whose text starts with 'X' makes it
  * attest a key nobody used this cycle instead, which must abort the process.
+ * Then it emits the first report again twice: as a transact (which the
+ * proposer's block then carries) and as a dispatch for the next cycle.
  * Returns the count. */
 #include "jark.h"
 
@@ -23,6 +25,8 @@ uint64_t process(void)
             for (int b = 0; b < 32; b++)
                 head[b] = 0xEE;
         jk_move(JK_SLOT0, JK_PATH(33));
+        if (jk_cap_kind(JK_PATH(34)) == JK_KIND_NONE)
+            jk_copy(JK_PATH(33), JK_PATH(34)); /* the first report, for the emits */
         jk_cnode_mint(JK_SLOT0, 2);
         jk_data_mint(head, 32, JK_PATH2(0, 0));
         jk_move(JK_PATH(33), JK_PATH2(0, 1));
@@ -31,6 +35,15 @@ uint64_t process(void)
         n++;
     }
     jk_drop(JK_SLOT0);
+    if (n) {
+        static const uint32_t targets[2] = {0, 1}; /* transact; dispatch 0 */
+        jk_cnode_mint(JK_SLOT0, 1);
+        for (uint64_t e = 0; e < 2; e++) {
+            jk_cnode_mint(JK_PATH2(0, e), 1);
+            jk_data_mint(&targets[e], 4, JK_PATH3(0, e, 0));
+            jk_copy(JK_PATH(34), JK_PATH3(0, e, 1));
+        }
+    }
     return n;
 }
 JK_ENDPOINT(0, process);
