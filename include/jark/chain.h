@@ -531,6 +531,18 @@ jk_err jk_chain_handle_incoming_event(jk_chain_kernel *ck, const jk_chain_event 
                                       const jk_chain_trace *traces, size_t trace_count,
                                       bool *admitted, jk_diag *why);
 
+/* handle_incoming_event for n events at once, the verifies spread over
+ * `threads` worker threads (each with its own kernel; 0 or 1: none), then the
+ * admissions made in the events' order — so the admitted set, the seen keys
+ * and their order are identical to n sequential calls (architecture §6).
+ * traces[i] / trace_counts[i] are event i's traces.
+ * @param[out] admitted  n flags.
+ * @return JK_OK; JK_ERR_INVALID_ARG (no open cycle); JK_ERR_NOMEM. */
+jk_err jk_chain_handle_incoming_events(jk_chain_kernel *ck, const jk_chain_event *events,
+                                       const jk_chain_trace *const *traces,
+                                       const size_t *trace_counts, size_t n,
+                                       unsigned threads, bool *admitted);
+
 /* teardown: drop verify_proto and dispatch_protos (the transient role
  * instances); the pool and the dispatch buffers stay for the block. */
 void jk_chain_teardown(jk_chain_kernel *ck);

@@ -257,16 +257,19 @@ static jk_err jk_admit_dispatch(jk_chain_kernel *ck, uint32_t k, jk_cap event, c
     return jk_chain_keyset_merge(&ck->cycle_seen_keys[k], seen);
 }
 
-jk_err jk_chain_handle_incoming_event(jk_chain_kernel *ck, const jk_chain_event *ev,
-                                      const jk_chain_trace *traces, size_t trace_count,
-                                      bool *admitted, jk_diag *why)
+/* The verify half of handle_incoming_event: reads ck (verify_proto, the AA
+ * image, the marker, the lineages) and runs on `kernel`, so that several may
+ * run at once on separate kernels. Fills *out (release with
+ * jk_verdict_free); out->admit says whether the event may be admitted. */
+jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
+                             const jk_chain_trace *traces, size_t trace_count, jk_chain_verdict *out)
 {
-    *admitted = false;
-    if (!ck->cycle_open)
-        return jk_diag_set(why, JK_ERR_INVALID_ARG, "no open cycle (setup_cycle first)");
+    memset(out, 0, sizeof *out);
+    jk_chain_keyset_init(&out->seen);
     bool dispatch = jk_chain_endpoint_is_dispatch(ev->endpoint);
     if (dispatch && jk_chain_endpoint_dispatch_index(ev->endpoint) >= ck->dispatch_count) {
-        jk_diag_set(why, JK_OK, "dispatch endpoint %u does not exist", jk_chain_endpoint_dispatch_index(ev->endpoint));
+        snprintf(out->why, sizeof out->why, "dispatch endpoint %u does not exist",
+                 jk_chain_endpoint_dispatch_index(ev->endpoint));
         return JK_OK;
     }
     /* MGMT_COPY(verify_proto, event_verify): a fresh copy per event. */
@@ -278,11 +281,11 @@ jk_err jk_chain_handle_incoming_event(jk_chain_kernel *ck, const jk_chain_event 
     memset(&res, 0, sizeof res);
     jk_err err = jk_cap_data_new(ev->blob, ev->blob_len, &blob);
     if (err == JK_OK)
-        err = jk_chain_inject_aa(ck, &aa);
+        err = jk_chain_inject_aa((jk_chain_kernel *)ck, &aa);
     if (err == JK_OK)
         err = jk_chain_pair(blob, aa, &scratchpad);
     if (err == JK_OK)
-        err = jk_chain_invoke(ck->kernel, ck->attest_marker, event_verify, 0, ck->gas.verify, NULL, scratchpad,
+        err = jk_chain_invoke(kernel, ck->attest_marker, event_verify, 0, ck->gas.verify, NULL, scratchpad,
                               jk_decide_verify, &mode, NULL, &res);
     if (err == JK_OK) {
         jk_hash lineage;
@@ -290,19 +293,17 @@ jk_err jk_chain_handle_incoming_event(jk_chain_kernel *ck, const jk_chain_event 
         bool is_instance = res.outcome == JK_KERNEL_HALT && jk_cap_kind_of(event) == JK_CAP_INSTANCE;
         if (is_instance)
             jk_cap_instance_image_hash(event, &lineage);
-        if (res.outcome != JK_KERNEL_HALT) {
-            jk_diag_set(why, JK_OK, "verify did not HALT: %s", res.fault_msg[0] ? res.fault_msg : "out of gas or yield");
-        } else if (!is_instance) {
-            jk_diag_set(why, JK_OK, "verify did not hand back an event instance in slot[0]");
-        } else if (!dispatch && !memcmp(lineage.bytes, ck->transact_lineage.bytes, JK_HASH_SIZE)) {
-            err = jk_admit_transact(ck, ev, traces, trace_count, &mode.seen);
-            *admitted = err == JK_OK;
-        } else if (dispatch && !memcmp(lineage.bytes, ck->dispatch_lineage.bytes, JK_HASH_SIZE)) {
-            err = jk_admit_dispatch(ck, jk_chain_endpoint_dispatch_index(ev->endpoint), event, &mode.seen, traces,
-                                    trace_count);
-            *admitted = err == JK_OK;
+        if (res.outcome != JK_KERNEL_HALT)
+            snprintf(out->why, sizeof out->why, "verify did not HALT: %.120s",
+                     res.fault_msg[0] ? res.fault_msg : "out of gas or yield");
+        else if (!is_instance)
+            snprintf(out->why, sizeof out->why, "verify did not hand back an event instance in slot[0]");
+        else if (!memcmp(lineage.bytes, (dispatch ? ck->dispatch_lineage : ck->transact_lineage).bytes, JK_HASH_SIZE)) {
+            out->admit = true;
+            out->event = jk_cap_retain(event);
+            err = jk_chain_keyset_merge(&out->seen, &mode.seen);
         } else {
-            jk_diag_set(why, JK_OK, "verify handed back an instance of the wrong lineage for this endpoint");
+            snprintf(out->why, sizeof out->why, "verify handed back an instance of the wrong lineage for this endpoint");
         }
     }
     /* MGMT_DROP(event_verify); AA_event goes with it. */
@@ -312,5 +313,41 @@ jk_err jk_chain_handle_incoming_event(jk_chain_kernel *ck, const jk_chain_event 
     jk_cap_release(aa);
     jk_cap_release(blob);
     jk_cap_release(event_verify);
+    return err;
+}
+
+void jk_chain_verdict_free(jk_chain_verdict *v)
+{
+    jk_cap_release(v->event);
+    jk_chain_keyset_free(&v->seen);
+    memset(v, 0, sizeof *v);
+}
+
+/* The admit half: the pool or endpoint k's buffer, and the seen keys. */
+jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_trace *traces,
+                      size_t trace_count, const jk_chain_verdict *v)
+{
+    if (!jk_chain_endpoint_is_dispatch(ev->endpoint))
+        return jk_admit_transact(ck, ev, traces, trace_count, &v->seen);
+    return jk_admit_dispatch(ck, jk_chain_endpoint_dispatch_index(ev->endpoint), v->event, &v->seen, traces,
+                             trace_count);
+}
+
+jk_err jk_chain_handle_incoming_event(jk_chain_kernel *ck, const jk_chain_event *ev,
+                                      const jk_chain_trace *traces, size_t trace_count,
+                                      bool *admitted, jk_diag *why)
+{
+    *admitted = false;
+    if (!ck->cycle_open)
+        return jk_diag_set(why, JK_ERR_INVALID_ARG, "no open cycle (setup_cycle first)");
+    jk_chain_verdict v;
+    jk_err err = jk_chain_verify_event(ck, ck->kernel, ev, traces, trace_count, &v);
+    if (err == JK_OK && v.admit) {
+        err = jk_chain_admit(ck, ev, traces, trace_count, &v);
+        *admitted = err == JK_OK;
+    } else if (err == JK_OK) {
+        jk_diag_set(why, JK_OK, "%s", v.why);
+    }
+    jk_chain_verdict_free(&v);
     return err;
 }

@@ -49,4 +49,19 @@ jk_err jk_chain_pair(jk_cap a, jk_cap b, jk_cap *out);
  * cycle's traces. */
 void jk_chain_cycle_reset(jk_chain_kernel *ck);
 
+/* handle_incoming_event in two halves (verify_pool.c runs the first on
+ * worker threads). */
+typedef struct jk_chain_verdict {
+    bool admit;
+    jk_cap event;          /* the event instance verify handed back (NEW) */
+    jk_chain_keyset seen;  /* the keys its attests used */
+    char why[160];         /* why it was dropped */
+} jk_chain_verdict;
+
+jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
+                             const jk_chain_trace *traces, size_t trace_count, jk_chain_verdict *out);
+void jk_chain_verdict_free(jk_chain_verdict *v);
+jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_trace *traces,
+                      size_t trace_count, const jk_chain_verdict *v);
+
 #endif

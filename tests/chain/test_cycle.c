@@ -297,3 +297,61 @@ JK_TEST(test_chain_cycle_process_produce_and_import)
     jk_cap_stats_get(&after);
     JK_CHECK_EQ(after.live_objects, before.live_objects);
 }
+
+JK_TEST(test_chain_cycle_threaded_verify_equals_sequential)
+{
+    jk_test_chain tc;
+    JK_REQUIRE(jk_test_chain_make(&tc));
+    jk_hash genesis;
+    jk_crypto_blake2b256("test chain", 10, &genesis);
+    jk_chain_budgets gas = {1000000, 1000000, 1000000, 10000000};
+    enum { N = 40 };
+    static uint8_t blobs[N][64];
+    jk_chain_event events[N];
+    jk_chain_trace traces[N];
+    const jk_chain_trace *trace_ptrs[N];
+    size_t counts[N];
+    for (int i = 0; i < N; i++) {
+        uint8_t seed[32] = {(uint8_t)(i % 7 + 1)}, pk[32], sk[64];
+        JK_REQUIRE(jk_crypto_ed25519_keypair_from_seed(seed, pk, sk) == JK_OK);
+        char text[16];
+        snprintf(text, sizeof text, "event %d", i);
+        bool dispatch = i % 3 == 0;
+        size_t len = jk_blob(blobs[i], pk, dispatch ? 'D' : 'T', text);
+        events[i] = (jk_chain_event){dispatch ? jk_chain_endpoint_dispatch(0) : JK_CHAIN_ENDPOINT_TRANSACT,
+                                     blobs[i], len};
+        jk_chain_trace_sign(sk, &genesis, blobs[i], len, &traces[i]);
+        if (i % 5 == 4)
+            traces[i].sig[0] ^= 1;   /* forged: dropped */
+        if (i % 11 == 10)
+            events[i].endpoint = JK_CHAIN_ENDPOINT_TRANSACT; /* kind mismatch for 'D' ones */
+        trace_ptrs[i] = &traces[i];
+        counts[i] = 1;
+    }
+    jk_chain_kernel *seq, *par;
+    JK_REQUIRE(jk_chain_kernel_new(tc.chain, &genesis, &gas, 1, &seq, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_kernel_new(tc.chain, &genesis, &gas, 1, &par, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_setup_cycle(seq, NULL) == JK_OK && jk_chain_setup_cycle(par, NULL) == JK_OK);
+    bool a_seq[N], a_par[N];
+    for (int i = 0; i < N; i++)
+        JK_REQUIRE(jk_chain_handle_incoming_event(seq, &events[i], trace_ptrs[i], 1, &a_seq[i], NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_handle_incoming_events(par, events, trace_ptrs, counts, N, 4, a_par) == JK_OK);
+    int admitted = 0;
+    for (int i = 0; i < N; i++) {
+        JK_CHECK_EQ(a_seq[i], a_par[i]);
+        admitted += a_seq[i];
+    }
+    JK_CHECK(admitted > 10 && admitted < N); /* a real mix */
+    JK_REQUIRE(seq->pool_count == par->pool_count);
+    for (size_t i = 0; i < seq->pool_count; i++)
+        JK_CHECK(seq->pool[i].blob_len == par->pool[i].blob_len &&
+                 !memcmp(seq->pool[i].blob, par->pool[i].blob, seq->pool[i].blob_len));
+    JK_REQUIRE(seq->dispatch_buffered[0] == par->dispatch_buffered[0]);
+    for (size_t i = 0; i < seq->dispatch_buffered[0]; i++)
+        JK_CHECK(jk_cap_equal(seq->dispatch_buffer[0][i], par->dispatch_buffer[0][i]));
+    JK_CHECK(jk_chain_keyset_equal(&seq->pool_seen_keys, &par->pool_seen_keys));
+    JK_CHECK(jk_chain_keyset_equal(&seq->cycle_seen_keys[0], &par->cycle_seen_keys[0]));
+    jk_chain_kernel_free(seq);
+    jk_chain_kernel_free(par);
+    jk_test_chain_free(&tc);
+}
