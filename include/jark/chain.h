@@ -593,4 +593,47 @@ jk_err jk_chain_apply_block_import(jk_chain_kernel *ck, const jk_chain_block *bl
                                    const uint8_t proposer_key[JK_ED25519_PUBLIC_SIZE],
                                    jk_diag *why);
 
+/* ===========================================================================
+ * 7. Genesis (docs/chain-spec.md)
+ * ======================================================================== */
+
+#define JK_CHAIN_GENESIS_TAG "jark/genesis/v1"  /* 15 bytes */
+#define JK_CHAIN_MAX_VALIDATORS 1024
+
+/* What a chain spec says, decoded (tools/chain_spec.c reads the JSON). The
+ * programs are jark program files (docs/program-format.md), borrowed. */
+typedef struct jk_chain_spec {
+    const uint8_t *chain, *verify, *transact, *dispatch_instance, *aa;
+    size_t chain_len, verify_len, transact_len, dispatch_instance_len, aa_len;
+    const uint8_t *dispatch[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
+    size_t dispatch_len[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
+    uint32_t dispatch_count;
+    const uint32_t *state_slots;    /* initial chain state: slot → Data bytes */
+    const uint8_t *const *state_data;
+    const size_t *state_len;
+    uint32_t state_count;
+    const uint8_t (*validators)[JK_ED25519_PUBLIC_SIZE];
+    uint32_t validator_count;       /* 1..JK_CHAIN_MAX_VALIDATORS */
+    jk_chain_budgets gas;
+} jk_chain_spec;
+
+typedef struct jk_chain_genesis {
+    jk_cap chain;         /* the genesis Chain instance (NEW reference) */
+    jk_hash genesis_hash; /* H(tag ‖ instance_hash(chain) ‖ E(V) ‖ keys ‖ budgets) */
+} jk_chain_genesis;
+
+/* Build the genesis chain from a spec: images of every role (Verify pinning
+ * Transact and DispatchInstance in slots 2 and 3; the ChainImage pinning
+ * Verify, Transact, DispatchInstance, AA and Dispatch_k in slots 1..5+k), the
+ * state Data in their slots, and the genesis instance (lineage bound to the
+ * kernel: H(kernel_id ‖ image_id(ChainImage))).
+ * Refused with the reason (JK_ERR_INVALID_ARG): a program that does not load
+ * or whose image does not validate; a chain program without apply,
+ * transform_to_verify and a transform_to_dispatch_k for every k; role
+ * programs without their endpoint (verify / process / attest); state in a slot
+ * outside 20..255 or given twice; no validator or too many; a negative budget.
+ * @param[out] out  the caller releases out->chain.
+ * @return JK_OK, JK_ERR_INVALID_ARG (reason in diag), JK_ERR_NOMEM. */
+jk_err jk_chain_genesis_build(const jk_chain_spec *spec, jk_chain_genesis *out, jk_diag *diag);
+
 #endif

@@ -1,0 +1,139 @@
+/* test_genesis.c — a chain from its spec (src/chain/genesis.c): the role
+ * images pinned as docs/chain-design.md says, the genesis hash, and every
+ * refusal of jk_chain_genesis_build. Uses the small test chain's programs. */
+#include "../test.h"
+#include "../../tools/sdk_exec.h"
+
+#include "jark/chain.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+typedef struct jk_program_bytes {
+    uint8_t *bytes;
+    size_t len;
+} jk_program_bytes;
+
+static jk_program_bytes jk_program(const char *name)
+{
+    jk_program_bytes p = {NULL, 0};
+    char path[] = "/tmp/jark-genesis-test-XXXXXX", source[128];
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return p;
+    close(fd);
+    snprintf(source, sizeof source, "tests/chain/progs/%s.c", name);
+    const char *src[1] = {source};
+    if (jk_cc_build(src, 1, "-O2", path, NULL, NULL, NULL) == 0) {
+        p.bytes = malloc(1 << 20);
+        FILE *f = fopen(path, "rb");
+        if (f && p.bytes)
+            p.len = fread(p.bytes, 1, 1 << 20, f);
+        if (f)
+            fclose(f);
+    }
+    unlink(path);
+    return p;
+}
+
+JK_TEST(test_chain_genesis_from_spec)
+{
+    jk_cap_stats before;
+    jk_cap_stats_get(&before);
+    static const char *const names[6] = {"chain", "verify", "transact", "dinst", "aa", "process"};
+    jk_program_bytes progs[6];
+    for (int i = 0; i < 6; i++) {
+        progs[i] = jk_program(names[i]);
+        JK_REQUIRE(progs[i].len > 0);
+    }
+    uint8_t validators[2][32];
+    for (int v = 0; v < 2; v++) {
+        uint8_t seed[32] = {(uint8_t)(v + 50)}, sk[64];
+        JK_REQUIRE(jk_crypto_ed25519_keypair_from_seed(seed, validators[v], sk) == JK_OK);
+    }
+    static const uint8_t balances[16] = {1, 2, 3};
+    const uint32_t slots[1] = {20};
+    const uint8_t *const data[1] = {balances};
+    const size_t lens[1] = {sizeof balances};
+    jk_chain_spec spec = {
+        .chain = progs[0].bytes, .chain_len = progs[0].len, .verify = progs[1].bytes, .verify_len = progs[1].len,
+        .transact = progs[2].bytes, .transact_len = progs[2].len, .dispatch_instance = progs[3].bytes,
+        .dispatch_instance_len = progs[3].len, .aa = progs[4].bytes, .aa_len = progs[4].len,
+        .dispatch = {progs[5].bytes}, .dispatch_len = {progs[5].len}, .dispatch_count = 1,
+        .state_slots = slots, .state_data = data, .state_len = lens, .state_count = 1,
+        .validators = (const uint8_t(*)[32])validators, .validator_count = 2,
+        .gas = {1000000, 1000000, 1000000, 10000000},
+    };
+    jk_chain_genesis g1, g2;
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_chain_genesis_build(&spec, &g1, &diag) == JK_OK);
+    JK_REQUIRE(jk_chain_genesis_build(&spec, &g2, &diag) == JK_OK);
+    JK_CHECK(jk_cap_equal(g1.chain, g2.chain));
+    JK_CHECK_MEM(g1.genesis_hash.bytes, g2.genesis_hash.bytes, 32); /* deterministic */
+    /* Lineage bound to the kernel: H(kernel_id ‖ image_id(ChainImage)). */
+    jk_hash kid, iid, want, got;
+    uint8_t buf[64];
+    jk_cap_kernel_id(&kid);
+    jk_cap_hash(jk_cap_instance_image(g1.chain), &iid);
+    memcpy(buf, kid.bytes, 32);
+    memcpy(buf + 32, iid.bytes, 32);
+    jk_crypto_blake2b256(buf, 64, &want);
+    jk_cap_instance_image_hash(g1.chain, &got);
+    JK_CHECK_MEM(got.bytes, want.bytes, 32);
+    /* The pins and the state, where the design puts them. */
+    jk_cap image = jk_cap_instance_image(g1.chain);
+    for (uint32_t slot = 1; slot <= 5; slot++)
+        JK_CHECK_EQ(jk_cap_kind_of(jk_cap_image_pinned(image, slot)), JK_CAP_IMAGE);
+    JK_CHECK_EQ(jk_cap_data_len(jk_cap_cnode_get(jk_cap_instance_cnode(g1.chain), 20)), sizeof balances);
+    /* It runs: a Kernel over it opens a cycle. */
+    jk_chain_kernel *ck;
+    JK_REQUIRE(jk_chain_kernel_new(g1.chain, &g1.genesis_hash, &spec.gas, 1, &ck, &diag) == JK_OK);
+    JK_CHECK_EQ(jk_chain_setup_cycle(ck, &diag), JK_OK);
+    jk_chain_kernel_free(ck);
+    /* Another validator set is another chain. */
+    spec.validator_count = 1;
+    jk_chain_genesis g3;
+    JK_REQUIRE(jk_chain_genesis_build(&spec, &g3, &diag) == JK_OK);
+    JK_CHECK(memcmp(g3.genesis_hash.bytes, g1.genesis_hash.bytes, 32) != 0);
+    jk_cap_release(g3.chain);
+    spec.validator_count = 2;
+
+    /* Refusals, each with its reason. */
+    jk_chain_spec bad;
+    jk_chain_genesis g;
+    const uint32_t pinned_slot[1] = {5}, dup_slots[2] = {20, 20};
+    const uint8_t *const data2[2] = {balances, balances};
+    const size_t lens2[2] = {1, 1};
+    struct {
+        const char *what, *needle;
+    } expect[] = {{"state in a pinned slot", "outside 20..255"},
+                  {"state twice", "twice"},
+                  {"no validators", "validators"},
+                  {"no verify program", "no verify program"},
+                  {"a missing dispatch transform", "needs 4"},
+                  {"a role program that is not a program", "the aa program"},
+                  {"negative gas", "negative"}};
+    for (int c = 0; c < 7; c++) {
+        bad = spec;
+        switch (c) {
+        case 0: bad.state_slots = pinned_slot; break;
+        case 1: bad.state_slots = dup_slots; bad.state_data = data2; bad.state_len = lens2; bad.state_count = 2; break;
+        case 2: bad.validator_count = 0; break;
+        case 3: bad.verify = NULL; break;
+        case 4: bad.dispatch[1] = progs[5].bytes; bad.dispatch_len[1] = progs[5].len; bad.dispatch_count = 2; break;
+        case 5: bad.aa = balances; bad.aa_len = sizeof balances; break;
+        case 6: bad.gas.verify = -1; break;
+        }
+        diag.msg[0] = 0;
+        jk_err err = jk_chain_genesis_build(&bad, &g, &diag);
+        if (err != JK_ERR_INVALID_ARG || !strstr(diag.msg, expect[c].needle))
+            jk_test_fail(__FILE__, __LINE__, "%s: err %d, '%s'", expect[c].what, err, diag.msg);
+    }
+    jk_cap_release(g1.chain);
+    jk_cap_release(g2.chain);
+    for (int i = 0; i < 6; i++)
+        free(progs[i].bytes);
+    jk_cap_stats after;
+    jk_cap_stats_get(&after);
+    JK_CHECK_EQ(after.live_objects, before.live_objects);
+}
