@@ -1,4 +1,5 @@
 /* main.c — the `jark` command line: dispatches to tools/cmd_*.c. */
+#include "chain_spec.h"
 #include "commands.h"
 
 #include <stdio.h>
@@ -16,6 +17,7 @@ static void jk_usage(FILE *to)
           "  cc [-O0|-O2|-Os] FILE.c... -o PROGRAM\n"
           "                                   compile C with the SDK into a program file (sdk/README.md)\n"
           "  link ELF -o PROGRAM              translate a linked RV64EM ELF into a program file\n"
+          "  chain genesis SPEC.json          build a chain's genesis from its spec (docs/chain-spec.md)\n"
           "  pvm exec PROGRAM [--entry NAME] [--gas N] [--arg N]...\n"
           "                                   run one entry point of a program file on the bare PVM\n"
           "  image build MANIFEST.json -o IMAGE\n"
@@ -43,6 +45,8 @@ int main(int argc, char **argv)
         return jk_tool_link(argc - 2, argv + 2);
     if (!strcmp(cmd, "cc"))
         return jk_tool_cc(argc - 2, argv + 2);
+    if (!strcmp(cmd, "chain"))
+        return jk_tool_chain(argc - 2, argv + 2);
     if (!strcmp(cmd, "image"))
         return jk_tool_image(argc - 2, argv + 2);
     fprintf(stderr, "jark: unknown command '%s'\n", cmd);
