@@ -19,8 +19,10 @@
  *
  *                                     run_cycle_process, apply_block
  *
- * Still to come: emit routing, the chain-spec genesis, persistence, the
- * devnet (docs/chain-design.md).
+ *   7. Genesis                        (jk_chain_genesis_build; docs/chain-spec.md)
+ *
+ * Still to come: persistence of heads and blocks, the devnet
+ * (docs/chain-design.md).
  *
  * Conventions for every section
  *   - Hashes are H = BLAKE2b-256 (jk_crypto_blake2b256). Keys are 32-byte
@@ -522,7 +524,8 @@ jk_err jk_chain_setup_cycle(jk_chain_kernel *ck, jk_diag *diag);
  * key over the blob, or the event is dropped). A HALT that hands back a
  * Transact instance admits the event to the pool; a Dispatch instance to
  * endpoint k's buffer (its attested keys join cycle_seen_keys[k]); the kind
- * must match ev->endpoint. Anything else drops the event.
+ * must match ev->endpoint. Anything else drops the event, and so does a
+ * transact whose blob is already in the pool (gossip repeats).
  * @param[out] admitted  whether the event was admitted.
  * @param[out] why       optional: why it was dropped.
  * @return JK_OK (admitted or dropped); JK_ERR_INVALID_ARG (no open cycle);
@@ -569,7 +572,9 @@ size_t jk_chain_take_queued(jk_chain_kernel *ck, jk_chain_pooled **events,
                             jk_chain_endpoint **endpoints);
 
 /* apply_block, produce mode: the body is the pool's transacts in arrival
- * order; chain.apply runs on the canonical chain with {0: body, 1: AA} in
+ * order (so chain.apply must skip, not fault on, a transact that has become
+ * invalid since its verify — a stale nonce, an overspend: faulting would make
+ * the block impossible to produce; docs/demo-chain.md); chain.apply runs on the canonical chain with {0: body, 1: AA} in
  * slot[0]; each attest needs the key seen this cycle and a signature among
  * the cycle's traces (events, process) or an own key; the block carries one
  * trace per attest, in order. The new state root is instance_hash(chain).

@@ -63,6 +63,7 @@ typedef enum jk_err {
                                           number, proposer, a trace unused or
                                           mismatched, apply not HALTing, state root */
     JK_ERR_CHAIN_APPLY = -508,      /* producing: chain.apply did not HALT */
+    JK_ERR_CHAIN_DUPLICATE = -509,  /* an event the pool already holds */
 } jk_err;
 
 /* The message for a code; never NULL (unknown codes give "unknown error"). */

@@ -38,7 +38,8 @@
     X(JK_ERR_CHAIN_TRACE_MSG, "attestation trace is for another message")      \
     X(JK_ERR_CHAIN_TRACE_SIG, "attestation trace signature does not verify")   \
     X(JK_ERR_CHAIN_BLOCK_INVALID, "block rejected")                            \
-    X(JK_ERR_CHAIN_APPLY, "chain.apply did not halt")
+    X(JK_ERR_CHAIN_APPLY, "chain.apply did not halt")                          \
+    X(JK_ERR_CHAIN_DUPLICATE, "event already in the pool")
 
 #define JK_ERR_CODE(code, msg) code,
 const jk_err jk_err_all[] = {JK_ERR_TABLE(JK_ERR_CODE)};

@@ -213,6 +213,15 @@ static jk_err jk_decide_verify(void *ctx, const uint8_t key[32], const uint8_t *
     return *accept ? jk_chain_keyset_add(&m->seen, key, NULL) : JK_OK;
 }
 
+/* Whether the pool already holds this blob (gossip repeats it). */
+static bool jk_pool_has(const jk_chain_kernel *ck, const jk_chain_event *ev)
+{
+    for (size_t i = 0; i < ck->pool_count; i++)
+        if (ck->pool[i].blob_len == ev->blob_len && !memcmp(ck->pool[i].blob, ev->blob, ev->blob_len))
+            return true;
+    return false;
+}
+
 static jk_err jk_admit_transact(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_trace *traces,
                                 size_t trace_count, const jk_chain_keyset *seen)
 {
@@ -328,7 +337,7 @@ jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_ch
                       size_t trace_count, const jk_chain_verdict *v)
 {
     if (!jk_chain_endpoint_is_dispatch(ev->endpoint))
-        return jk_admit_transact(ck, ev, traces, trace_count, &v->seen);
+        return jk_pool_has(ck, ev) ? JK_ERR_CHAIN_DUPLICATE : jk_admit_transact(ck, ev, traces, trace_count, &v->seen);
     return jk_admit_dispatch(ck, jk_chain_endpoint_dispatch_index(ev->endpoint), v->event, &v->seen, traces,
                              trace_count);
 }
@@ -345,6 +354,10 @@ jk_err jk_chain_handle_incoming_event(jk_chain_kernel *ck, const jk_chain_event 
     if (err == JK_OK && v.admit) {
         err = jk_chain_admit(ck, ev, traces, trace_count, &v);
         *admitted = err == JK_OK;
+        if (err == JK_ERR_CHAIN_DUPLICATE) {
+            jk_diag_set(why, JK_OK, "the pool already holds this transact");
+            err = JK_OK;
+        }
     } else if (err == JK_OK) {
         jk_diag_set(why, JK_OK, "%s", v.why);
     }

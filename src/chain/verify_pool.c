@@ -98,6 +98,8 @@ jk_err jk_chain_handle_incoming_events(jk_chain_kernel *ck, const jk_chain_event
             err = jk_chain_admit(ck, &events[i], traces ? traces[i] : NULL, trace_counts ? trace_counts[i] : 0,
                                  &job.verdicts[i]);
             admitted[i] = err == JK_OK;
+            if (err == JK_ERR_CHAIN_DUPLICATE)
+                err = JK_OK; /* a repeat: dropped, as sequentially */
         }
         jk_chain_verdict_free(&job.verdicts[i]);
     }

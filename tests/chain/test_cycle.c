@@ -118,6 +118,10 @@ JK_TEST(test_chain_cycle_verify_admits_and_drops)
     JK_CHECK(admitted);
     JK_CHECK_EQ(ck->pool_count, 1);
     JK_CHECK(jk_chain_keyset_contains(&ck->pool_seen_keys, pk_a));
+    /* The same transact gossiped again is not pooled twice. */
+    JK_CHECK_EQ(jk_chain_handle_incoming_event(ck, &ev, &tr, 1, &admitted, &diag), JK_OK);
+    JK_CHECK(!admitted);
+    JK_CHECK_EQ(ck->pool_count, 1);
 
     /* Forged (signed by another key), missing, or for another genesis: dropped. */
     jk_chain_trace_sign(sk_b, &genesis, blob, ev.blob_len, &forged);

@@ -395,74 +395,6 @@ JK_TEST(test_demo_ledger_transfers)
 
 /* ---- the oracle ---- */
 
-/* Accept an attest when the key was seen on dispatch 0 this cycle and a valid
- * trace is among the cycle's: the seen-rule, as run_cycle_process applies it. */
-static jk_err decide_seen(void *ctx, const uint8_t key[32], const uint8_t *blob, size_t len, bool *accept)
-{
-    jk_chain_kernel *ck = ctx;
-    jk_hash msg;
-    jk_chain_attest_msg_hash(&ck->genesis_hash, blob, len, &msg);
-    *accept = jk_chain_keyset_contains(&ck->cycle_seen_keys[0], key) &&
-              jk_chain_trace_find_valid(ck->cycle_traces, ck->cycle_trace_count, key, &msg, NULL);
-    return JK_OK;
-}
-
-/* Run Dispatch_0.process on the producer's buffered reports ourselves and
- * return the blob of its first emit (the chain layer does not hand emits out
- * yet). *used: the φ7 it halted with. Returns the blob length, 0 for none. */
-static size_t process_emit(demo *d, uint8_t *out, size_t cap, uint64_t *used)
-{
-    jk_chain_kernel *ck = d->producer;
-    size_t n = ck->dispatch_buffered[0], len = 0;
-    unsigned log2 = 0;
-    while (((size_t)1 << log2) < n)
-        log2++;
-    jk_cap events, next, aa_root, aa_cnode, aa = jk_cap_null(), pad, pad2;
-    jk_kernel_result res;
-    memset(&res, 0, sizeof res);
-    *used = UINT64_MAX;
-    if (jk_cap_cnode_new(log2, &events) != JK_OK)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (jk_cap_cnode_set(events, (uint32_t)i, ck->dispatch_buffer[0][i], &next) == JK_OK) {
-            jk_cap_release(events);
-            events = next;
-        }
-    }
-    if (jk_cap_cnode_new(8, &aa_root) == JK_OK) {
-        if (jk_cap_cnode_set(aa_root, JK_CHAIN_AA_MARKER_SLOT, ck->attest_marker, &aa_cnode) == JK_OK) {
-            if (jk_cap_instance_genesis(ck->aa_image, aa_cnode, &aa, NULL) != JK_OK)
-                aa = jk_cap_null();
-            jk_cap_release(aa_cnode);
-        }
-        jk_cap_release(aa_root);
-    }
-    if (!jk_cap_is_null(aa) && jk_cap_cnode_new(2, &pad) == JK_OK) {
-        if (jk_cap_cnode_set(pad, 0, events, &pad2) == JK_OK) {
-            jk_cap_release(pad);
-            if (jk_cap_cnode_set(pad2, 1, aa, &pad) == JK_OK &&
-                jk_chain_invoke(ck->kernel, ck->attest_marker, ck->dispatch_protos[0], 0, ck->gas.process, NULL, pad,
-                                decide_seen, ck, NULL, &res) == JK_OK &&
-                res.outcome == JK_KERNEL_HALT) {
-                *used = res.value;
-                jk_cap emit = jk_cap_cnode_get(res.slot0, 0);
-                jk_cap target = jk_cap_cnode_get(emit, 0), blob = jk_cap_cnode_get(emit, 1);
-                uint8_t t[4] = {1, 1, 1, 1};
-                if (jk_cap_data_len(target) == 4 && jk_cap_data_read(target, 0, t, 4) == JK_OK &&
-                    !memcmp(t, "\0\0\0\0", 4) && jk_cap_data_len(blob) <= cap &&
-                    jk_cap_data_read(blob, 0, out, (size_t)jk_cap_data_len(blob)) == JK_OK)
-                    len = (size_t)jk_cap_data_len(blob);
-            }
-            jk_cap_release(pad2);
-        }
-        jk_cap_release(pad);
-    }
-    jk_kernel_result_clear(&res);
-    jk_cap_release(aa);
-    jk_cap_release(events);
-    return len;
-}
-
 /* The sorted-by-reporter update a process must emit for reports[0..n). */
 static size_t expected_update(uint8_t *out, uint64_t round, uint64_t median, uint8_t (*reports)[REPORT_SIZE],
                               size_t n)
@@ -488,8 +420,8 @@ JK_TEST(test_demo_oracle_median)
     uint8_t reports[N_REPORTERS][REPORT_SIZE], blob[REPORT_SIZE];
     jk_chain_trace traces[N_REPORTERS];
     const uint64_t prices[N_REPORTERS] = {100, 105, 98, 110, 102}; /* median 102 */
-    static uint8_t emitted[4096], expected[4096], bad[4096];
-    uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS], used, round, value;
+    static uint8_t expected[4096], bad[4096];
+    uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS], round = 0, value = 0;
     size_t n_events = 0, n_traces = 0;
 
     /* Block 1: five registered reporters report round 1. */
@@ -517,22 +449,10 @@ JK_TEST(test_demo_oracle_median)
     uint8_t sorted[N_REPORTERS][REPORT_SIZE];
     memcpy(sorted, reports, sizeof sorted);
     size_t expected_len = expected_update(expected, 1, 102, sorted, N_REPORTERS);
-    size_t emitted_len;
-    if (d.producer->pool_count == 0) {
-        /* Emits are not routed by the chain layer yet: take process's emit
-         * and gossip it as a transact, with the reports' traces. */
-        emitted_len = process_emit(&d, emitted, sizeof emitted, &used);
-        JK_CHECK_EQ(used, N_REPORTERS);
-        JK_CHECK_EQ(emitted_len, expected_len);
-        JK_CHECK_MEM(emitted, expected, expected_len);
-        JK_CHECK(demo_submit(&d, T, emitted, emitted_len, traces, N_REPORTERS));
-    } else {
-        /* Routed: process's update is in the pool. */
-        JK_CHECK_EQ(d.producer->pool_count, 1);
-        JK_CHECK_EQ(d.producer->pool[0].blob_len, expected_len);
-        JK_CHECK_MEM(d.producer->pool[0].blob, expected, expected_len);
-    }
-    JK_CHECK_EQ(d.producer->pool_count, 1);
+    /* run_cycle_process routed the emit to the pool (with the traces process used). */
+    JK_REQUIRE(d.producer->pool_count == 1);
+    JK_CHECK_EQ(d.producer->pool[0].blob_len, expected_len);
+    JK_CHECK_MEM(d.producer->pool[0].blob, expected, expected_len);
     JK_REQUIRE(demo_block(&d, &n_events, &n_traces));
     JK_CHECK_EQ(n_events, 1);
     JK_CHECK_EQ(n_traces, N_REPORTERS); /* apply re-attested every report */
@@ -558,7 +478,7 @@ JK_TEST(test_demo_oracle_median)
     len = expected_update(bad, 2, 202, s2, 2); /* below quorum */
     JK_CHECK(!demo_submit(&d, T, bad, len, t2, N_REPORTERS));
     len = expected_update(bad, 2, 202, s2, N_REPORTERS);
-    memcpy(bad + UPDATE_HEAD, s2[1], REPORT_SIZE); /* out of order / duplicate reporter */
+    memcpy(bad + UPDATE_HEAD, s2[1], REPORT_SIZE); /* reporters out of order */
     memcpy(bad + UPDATE_HEAD + REPORT_SIZE, s2[0], REPORT_SIZE);
     JK_CHECK(!demo_submit(&d, T, bad, len, t2, N_REPORTERS));
     len = expected_update(bad, 2, 202, s2, N_REPORTERS);
@@ -570,9 +490,7 @@ JK_TEST(test_demo_oracle_median)
     JK_CHECK(demo_submit_signed(&d, D0, blob, REPORT_SIZE, &d.reporters[1]));
     JK_REQUIRE(jk_chain_run_cycle_process(d.producer, processed) == JK_OK);
     JK_CHECK_EQ(processed[0], 0);
-    JK_CHECK_EQ(d.producer->pool_count, 0);
-    if (d.producer->pool_count == 0)
-        JK_CHECK_EQ(process_emit(&d, emitted, sizeof emitted, &used), 0);
+    JK_CHECK_EQ(d.producer->pool_count, 0); /* process emitted nothing */
     JK_REQUIRE(demo_block(&d, &n_events, &n_traces));
     JK_CHECK_EQ(n_events, 0);
     JK_CHECK(price(d.importer->chain, &round, &value));
@@ -597,17 +515,35 @@ JK_TEST(test_demo_oracle_median)
     uint8_t s3[4][REPORT_SIZE];
     memcpy(s3, r3, sizeof s3);
     expected_len = expected_update(expected, 3, 310, s3, 4);
-    if (d.producer->pool_count == 0) {
-        emitted_len = process_emit(&d, emitted, sizeof emitted, &used);
-        JK_CHECK_EQ(emitted_len, expected_len);
-        JK_CHECK_MEM(emitted, expected, expected_len);
-        JK_CHECK(demo_submit(&d, T, emitted, emitted_len, t3, 4));
-    }
+    JK_REQUIRE(d.producer->pool_count == 1);
+    JK_CHECK_EQ(d.producer->pool[0].blob_len, expected_len);
+    JK_CHECK_MEM(d.producer->pool[0].blob, expected, expected_len);
     JK_REQUIRE(demo_block(&d, &n_events, &n_traces));
     JK_CHECK_EQ(n_traces, 4);
     JK_CHECK(price(d.importer->chain, &round, &value));
     JK_CHECK_EQ(round, 3);
     JK_CHECK_EQ(value, 310);
+    JK_CHECK(jk_cap_equal(d.producer->chain, d.importer->chain));
+
+    /* Block 4: an update can also arrive as a gossiped transact, carrying its
+     * reports' traces; verify and apply check it the same way. */
+    JK_REQUIRE(jk_chain_setup_cycle(d.producer, NULL) == JK_OK);
+    uint8_t r4[3][REPORT_SIZE];
+    jk_chain_trace t4[3];
+    for (int i = 0; i < 3; i++) {
+        report_blob(r4[i], &d.reporters[i], 7, 400 + (uint64_t)i);
+        jk_chain_trace_sign(d.reporters[i].sk, &d.genesis, r4[i], REPORT_SIZE, &t4[i]);
+    }
+    expected_len = expected_update(expected, 7, 401, r4, 3);
+    JK_CHECK(demo_submit(&d, T, expected, expected_len, t4, 3));
+    JK_REQUIRE(jk_chain_run_cycle_process(d.producer, processed) == JK_OK);
+    JK_CHECK_EQ(processed[0], 0);
+    JK_REQUIRE(demo_block(&d, &n_events, &n_traces));
+    JK_CHECK_EQ(n_events, 1);
+    JK_CHECK_EQ(n_traces, 3);
+    JK_CHECK(price(d.importer->chain, &round, &value));
+    JK_CHECK_EQ(round, 7);
+    JK_CHECK_EQ(value, 401);
     JK_CHECK(jk_cap_equal(d.producer->chain, d.importer->chain));
 
     demo_close(&d);

@@ -1,0 +1,324 @@
+/*
+ * demo.h — what the demo chain's programs share: its slots, its blob
+ * formats, and the checks verify, process and apply all run.
+ *
+ * The demo chain is a ledger (Ed25519 accounts with balances and nonces) and
+ * a price oracle fed by registered reporters through dispatch endpoint 0.
+ * docs/demo-chain.md gives every byte; this header is the code of it. Every
+ * helper is static inline, so each program includes this header and nothing
+ * else (besides jark.h), and the programs stay single files.
+ *
+ * Rejecting means faulting: DEMO_REQUIRE traps, which faults the whole
+ * invocation — in verify the event is dropped, in process the emits are
+ * dropped, in apply the block is invalid.
+ */
+#ifndef DEMO_H
+#define DEMO_H
+
+#include "jark.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define DEMO_REQUIRE(cond)                                                     \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            __builtin_trap();                                                  \
+    } while (0)
+
+/* ---- slots (docs/chain-design.md: 0 scratchpad, 1..19 pins, 20.. state) ---- */
+
+enum {
+    /* pinned by the chain image */
+    DEMO_PIN_VERIFY = 1,
+    DEMO_PIN_TRANSACT = 2,          /* also pinned by VerifyImage, to spawn with */
+    DEMO_PIN_DISPATCH_INSTANCE = 3, /* likewise */
+    DEMO_PIN_AA = 4,
+    DEMO_PIN_DISPATCH_0 = 5,
+    /* chain state */
+    DEMO_SLOT_LEDGER = 20,    /* Data: sorted account records */
+    DEMO_SLOT_REPORTERS = 21, /* Data: sorted reporter keys */
+    DEMO_SLOT_PRICE = 22,     /* Data: round u64 ‖ price u64 (absent: round 0) */
+    /* working slots: every program empties them before it HALTs */
+    DEMO_SLOT_AA = 30,    /* the AA instance that came in slot[0] */
+    DEMO_SLOT_INPUT = 31, /* the blob / the events / the body */
+    DEMO_SLOT_WORK = 32,
+    DEMO_SLOT_OUT = 33,
+    /* in an event instance (Transact or DispatchInstance): its blob */
+    DEMO_EVENT_BLOB_SLOT = 20,
+};
+
+/* What an event instance's endpoint 0 returns: its kind. It also makes the two
+ * event images differ, which they must: the kernel tells them apart by lineage. */
+enum { DEMO_EVENT_TRANSACT = 1, DEMO_EVENT_DISPATCH = 2 };
+
+/* ---- formats (docs/demo-chain.md); integers are little-endian ---- */
+
+#define DEMO_MAX_BLOB 4096        /* longest blob any program reads */
+#define DEMO_RECORD_SIZE 48       /* key[32] ‖ balance u64 ‖ nonce u64 */
+#define DEMO_MAX_ACCOUNTS 1024
+#define DEMO_MAX_REPORTERS 64
+#define DEMO_TRANSFER_SIZE 81     /* 'T' ‖ from[32] ‖ to[32] ‖ amount u64 ‖ nonce u64 */
+#define DEMO_REPORT_SIZE 49       /* 'R' ‖ reporter[32] ‖ round u64 ‖ price u64 */
+#define DEMO_UPDATE_HEAD 25       /* 'P' ‖ round u64 ‖ median u64 ‖ n u64, then n reports */
+#define DEMO_QUORUM 3             /* distinct registered reporters a price needs */
+
+static inline uint64_t demo_get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static inline void demo_put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Read the Data at `path` into buf (at most cap bytes: a longer one faults). */
+static inline uint64_t demo_read(uint64_t path, uint8_t *buf, uint64_t cap)
+{
+    uint64_t len = jk_data_len(path);
+    DEMO_REQUIRE(len <= cap);
+    if (len)
+        jk_data_read(path, 0, len, buf);
+    return len;
+}
+
+/* Replace the Data at `path` (in the root cnode) with buf[0..len). */
+static inline void demo_write(uint64_t path, const void *buf, uint64_t len)
+{
+    jk_drop(path);
+    jk_data_mint(buf, len, path);
+}
+
+/* "key attests blob[0..len)", through the AA in DEMO_SLOT_AA. Only success
+ * returns: a refused attest aborts the whole invocation (attestation.md). */
+static inline void demo_attest(const uint8_t key[32], const uint8_t *blob, uint64_t len)
+{
+    jk_drop(JK_SLOT0);
+    jk_cnode_mint(JK_SLOT0, 2);
+    jk_data_mint(key, 32, JK_PATH2(0, 0));
+    jk_data_mint(blob, len, JK_PATH2(0, 1));
+    DEMO_REQUIRE(jk_call(JK_PATH(DEMO_SLOT_AA), 0, jk_gas(), 0, 0, 0).outcome == JK_OUTCOME_HALT);
+    jk_drop(JK_SLOT0);
+}
+
+/* ---- the ledger (slot 20) ----
+ * Records key[32] ‖ balance u64 ‖ nonce u64, sorted by key (memcmp), one per
+ * account; a key absent from the ledger has balance 0 and nonce 0. */
+
+typedef struct demo_ledger {
+    uint64_t count;
+    uint8_t rec[DEMO_MAX_ACCOUNTS][DEMO_RECORD_SIZE];
+} demo_ledger;
+
+static inline void demo_ledger_load(demo_ledger *l)
+{
+    l->count = 0;
+    if (jk_cap_kind(JK_PATH(DEMO_SLOT_LEDGER)) != JK_KIND_DATA)
+        return;
+    uint64_t len = demo_read(JK_PATH(DEMO_SLOT_LEDGER), &l->rec[0][0], sizeof l->rec);
+    DEMO_REQUIRE(len % DEMO_RECORD_SIZE == 0);
+    l->count = len / DEMO_RECORD_SIZE;
+}
+
+static inline void demo_ledger_store(const demo_ledger *l)
+{
+    demo_write(JK_PATH(DEMO_SLOT_LEDGER), l->rec, l->count * DEMO_RECORD_SIZE);
+}
+
+/* The index of key's record (*found = 1), or where it would go (*found = 0). */
+static inline uint64_t demo_ledger_find(const demo_ledger *l, const uint8_t key[32], int *found)
+{
+    uint64_t lo = 0, hi = l->count;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(l->rec[mid], key, 32);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = 0;
+    return lo;
+}
+
+static inline uint64_t demo_balance(const uint8_t *rec) { return demo_get_u64(rec + 32); }
+static inline uint64_t demo_nonce(const uint8_t *rec) { return demo_get_u64(rec + 40); }
+
+/* ---- transfers: 'T' ‖ from[32] ‖ to[32] ‖ amount u64 ‖ nonce u64 ---- */
+
+typedef struct demo_transfer {
+    const uint8_t *from, *to; /* point into the blob */
+    uint64_t amount, nonce;
+} demo_transfer;
+
+/* Parse a transfer and have `from` attest it. Faults when the blob is not a
+ * well-formed transfer (size, tag, amount 0, from = to, nonce 2^64-1). */
+static inline void demo_transfer_check(const uint8_t *blob, uint64_t len, demo_transfer *t)
+{
+    DEMO_REQUIRE(len == DEMO_TRANSFER_SIZE && blob[0] == 'T');
+    t->from = blob + 1;
+    t->to = blob + 33;
+    t->amount = demo_get_u64(blob + 65);
+    t->nonce = demo_get_u64(blob + 73);
+    DEMO_REQUIRE(t->amount > 0 && t->nonce != UINT64_MAX && memcmp(t->from, t->to, 32) != 0);
+    demo_attest(t->from, blob, len);
+}
+
+/* Can t be applied to l now? The sender's nonce is t's (not a replay), it
+ * holds the amount (not an overspend), and the receiver has room. */
+static inline int demo_transfer_valid(const demo_ledger *l, const demo_transfer *t)
+{
+    int found;
+    uint64_t i = demo_ledger_find(l, t->from, &found);
+    if (!found || demo_nonce(l->rec[i]) != t->nonce || demo_balance(l->rec[i]) < t->amount)
+        return 0;
+    uint64_t j = demo_ledger_find(l, t->to, &found);
+    if (!found)
+        return l->count < DEMO_MAX_ACCOUNTS;
+    return demo_balance(l->rec[j]) + t->amount >= t->amount; /* no overflow */
+}
+
+/* Apply a valid transfer: move the amount, bump the sender's nonce, make the
+ * receiver's record if it has none. */
+static inline void demo_transfer_apply(demo_ledger *l, const demo_transfer *t)
+{
+    int found;
+    uint64_t i = demo_ledger_find(l, t->from, &found);
+    demo_put_u64(l->rec[i] + 32, demo_balance(l->rec[i]) - t->amount);
+    demo_put_u64(l->rec[i] + 40, demo_nonce(l->rec[i]) + 1);
+    uint64_t j = demo_ledger_find(l, t->to, &found);
+    if (!found) {
+        memmove(l->rec[j + 1], l->rec[j], (l->count - j) * DEMO_RECORD_SIZE);
+        memset(l->rec[j], 0, DEMO_RECORD_SIZE);
+        memcpy(l->rec[j], t->to, 32);
+        l->count++;
+    }
+    demo_put_u64(l->rec[j] + 32, demo_balance(l->rec[j]) + t->amount);
+}
+
+/* ---- the oracle's state: registered reporters (slot 21), price (slot 22) ---- */
+
+typedef struct demo_reporters {
+    uint64_t count;
+    uint8_t key[DEMO_MAX_REPORTERS][32];
+} demo_reporters;
+
+static inline void demo_reporters_load(demo_reporters *r)
+{
+    r->count = 0;
+    if (jk_cap_kind(JK_PATH(DEMO_SLOT_REPORTERS)) != JK_KIND_DATA)
+        return;
+    uint64_t len = demo_read(JK_PATH(DEMO_SLOT_REPORTERS), &r->key[0][0], sizeof r->key);
+    DEMO_REQUIRE(len % 32 == 0);
+    r->count = len / 32;
+}
+
+static inline int demo_is_reporter(const demo_reporters *r, const uint8_t key[32])
+{
+    for (uint64_t i = 0; i < r->count; i++)
+        if (memcmp(r->key[i], key, 32) == 0)
+            return 1;
+    return 0;
+}
+
+typedef struct demo_price {
+    uint64_t round, price; /* round 0: no price yet */
+} demo_price;
+
+static inline demo_price demo_price_load(void)
+{
+    demo_price p = {0, 0};
+    if (jk_cap_kind(JK_PATH(DEMO_SLOT_PRICE)) == JK_KIND_DATA) {
+        uint8_t b[16];
+        DEMO_REQUIRE(demo_read(JK_PATH(DEMO_SLOT_PRICE), b, sizeof b) == 16);
+        p.round = demo_get_u64(b);
+        p.price = demo_get_u64(b + 8);
+    }
+    return p;
+}
+
+static inline void demo_price_store(demo_price p)
+{
+    uint8_t b[16];
+    demo_put_u64(b, p.round);
+    demo_put_u64(b + 8, p.price);
+    demo_write(JK_PATH(DEMO_SLOT_PRICE), b, sizeof b);
+}
+
+/* ---- reports: 'R' ‖ reporter[32] ‖ round u64 ‖ price u64 ---- */
+
+typedef struct demo_report {
+    const uint8_t *reporter; /* points into the blob */
+    uint64_t round, price;
+} demo_report;
+
+static inline int demo_report_parse(const uint8_t *blob, uint64_t len, demo_report *r)
+{
+    if (len != DEMO_REPORT_SIZE || blob[0] != 'R')
+        return 0;
+    r->reporter = blob + 1;
+    r->round = demo_get_u64(blob + 33);
+    r->price = demo_get_u64(blob + 41);
+    return 1;
+}
+
+/* ---- price updates: 'P' ‖ round u64 ‖ median u64 ‖ n u64 ‖ n reports ---- */
+
+/* The lower median: sorts prices[0..n) (n ≥ 1) and returns prices[(n-1)/2]. */
+static inline uint64_t demo_median(uint64_t *prices, uint64_t n)
+{
+    for (uint64_t i = 1; i < n; i++)
+        for (uint64_t j = i; j > 0 && prices[j - 1] > prices[j]; j--) {
+            uint64_t t = prices[j];
+            prices[j] = prices[j - 1];
+            prices[j - 1] = t;
+        }
+    return prices[(n - 1) / 2];
+}
+
+typedef struct demo_update {
+    uint64_t round, median, n;
+} demo_update;
+
+/* Check a price update and attest each of its reports by its reporter. Faults
+ * unless: n ≥ DEMO_QUORUM; the reports are well formed, by registered
+ * reporters in strictly ascending key order (so distinct), all for the
+ * update's round; and the median is theirs. Returns whether the update is
+ * fresh (its round is above `current_round`, the state's). */
+static inline int demo_update_check(const uint8_t *blob, uint64_t len, const demo_reporters *reg,
+                                    uint64_t current_round, demo_update *u)
+{
+    uint64_t prices[DEMO_MAX_REPORTERS];
+    DEMO_REQUIRE(len >= DEMO_UPDATE_HEAD && blob[0] == 'P');
+    u->round = demo_get_u64(blob + 1);
+    u->median = demo_get_u64(blob + 9);
+    u->n = demo_get_u64(blob + 17);
+    DEMO_REQUIRE(u->n >= DEMO_QUORUM && u->n <= DEMO_MAX_REPORTERS &&
+                 len == DEMO_UPDATE_HEAD + u->n * DEMO_REPORT_SIZE);
+    const uint8_t *reports = blob + DEMO_UPDATE_HEAD;
+    for (uint64_t k = 0; k < u->n; k++) {
+        const uint8_t *rb = reports + k * DEMO_REPORT_SIZE;
+        demo_report r;
+        DEMO_REQUIRE(demo_report_parse(rb, DEMO_REPORT_SIZE, &r) && r.round == u->round &&
+                     demo_is_reporter(reg, r.reporter));
+        DEMO_REQUIRE(k == 0 || memcmp(rb - DEMO_REPORT_SIZE + 1, r.reporter, 32) < 0);
+        prices[k] = r.price;
+    }
+    DEMO_REQUIRE(demo_median(prices, u->n) == u->median);
+    for (uint64_t k = 0; k < u->n; k++) {
+        const uint8_t *rb = reports + k * DEMO_REPORT_SIZE;
+        demo_attest(rb + 1, rb, DEMO_REPORT_SIZE);
+    }
+    return u->round > current_round;
+}
+
+#endif
