@@ -24,7 +24,9 @@ static void jk_usage(FILE *to)
           "                                   build an image file from a program and a manifest (docs/image-format.md)\n"
           "  image run IMAGE --endpoint N|NAME --gas G [--arg N]... [--slot0 FILE]\n"
           "                                   run one call on a fresh instance; the outcome line on stderr\n"
-          "  image show IMAGE                 print an image file's endpoints, mappings, pins and state\n",
+          "  image show IMAGE                 print an image file's endpoints, mappings, pins and state\n"
+          "  devnet [--validators V] [--blocks N] [--events-per-block E] [--seed S] [--dir DIR] [--threads T]\n"
+          "                                   run V validators of the demo chain in one process (README.md)\n",
           to);
 }
 
@@ -47,6 +49,8 @@ int main(int argc, char **argv)
         return jk_tool_cc(argc - 2, argv + 2);
     if (!strcmp(cmd, "chain"))
         return jk_tool_chain(argc - 2, argv + 2);
+    if (!strcmp(cmd, "devnet"))
+        return jk_tool_devnet(argc - 2, argv + 2);
     if (!strcmp(cmd, "image"))
         return jk_tool_image(argc - 2, argv + 2);
     fprintf(stderr, "jark: unknown command '%s'\n", cmd);

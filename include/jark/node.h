@@ -1,0 +1,62 @@
+/*
+ * jark/node.h — a validator: its chain Kernel, its persistent store, and its
+ * head (height, block hash). Blocks and gossip reach it from the embedder
+ * (today `jark devnet`, in one process; networking comes later).
+ *
+ * Persistence: after every block the validator commits, in one LMDB
+ * transaction, a head CNode {0: the chain instance, 1: a Data of height u64
+ * LE ‖ block hash[32] ‖ genesis hash[32], 2: the block's encoding} under the
+ * head record "head" (jk_cap_store_commit: only the objects the store lacks
+ * are written). Reopening a store resumes at its last committed head (a store
+ * of another chain is refused); a fresh store starts at genesis. The last
+ * block is kept so that a peer one block behind can catch up from it
+ * (docs/node.md).
+ */
+#ifndef JARK_NODE_H
+#define JARK_NODE_H
+
+#include "jark/chain.h"
+
+typedef struct jk_node_validator {
+    uint32_t index;                 /* in the genesis validator list */
+    uint8_t public_key[JK_ED25519_PUBLIC_SIZE];
+    jk_chain_kernel *ck;
+    jk_cap_store *store;
+    uint64_t height;                /* 0 = genesis */
+    jk_hash head_hash;              /* the last block's hash (genesis hash at 0) */
+    jk_hash genesis_hash;
+    jk_cap last_block;              /* Data: the last block's encoding (null at genesis) */
+} jk_node_validator;
+
+/* Open validator `index` with its secret key (copied; wiped on close) over
+ * the store in dir: resume at its committed head, or start at `genesis`.
+ * @return JK_OK; a store or chain error (reason in diag); JK_ERR_INVALID_ARG
+ *         when the store's head belongs to another genesis; JK_ERR_NOMEM.
+ * @param[out] out  the caller closes it with jk_node_validator_close. */
+jk_err jk_node_validator_open(const char *dir, uint32_t index,
+                              const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
+                              const jk_chain_genesis *genesis, const jk_chain_budgets *gas,
+                              uint32_t dispatch_count, jk_node_validator **out, jk_diag *diag);
+void jk_node_validator_close(jk_node_validator *v);
+
+/* Commit the current head (after block `height` was produced or imported)
+ * durably, in one transaction.
+ * @param block_hash        the block that made it.
+ * @param block, block_len  its encoding (copied into the store).
+ * Sets v->height, v->head_hash and v->last_block once the commit is durable;
+ * on failure nothing changes (the store keeps its previous head). */
+jk_err jk_node_validator_commit(jk_node_validator *v, uint64_t height, const jk_hash *block_hash,
+                                const uint8_t *block, size_t block_len, jk_diag *diag);
+
+/* Import block `height` (its encoding, untrusted) made by the proposer with
+ * key proposer_key on top of v's head, then commit it.
+ * @return JK_OK; a decode error or JK_ERR_CHAIN_BLOCK_INVALID (reason in
+ *         diag: the head, the proposer's signature, a trace, apply faulting);
+ *         a store error. A refused block changes nothing; after a store
+ *         error the chain is one block ahead of the store (reopening resumes
+ *         at the store's head). */
+jk_err jk_node_validator_import(jk_node_validator *v, const uint8_t *block, size_t block_len,
+                                uint64_t height, const uint8_t proposer_key[JK_ED25519_PUBLIC_SIZE],
+                                jk_diag *diag);
+
+#endif

@@ -1,0 +1,137 @@
+/*
+ * validator.c — a validator's chain Kernel over its own LMDB store: open at
+ * the committed head or at genesis, commit a head after each block.
+ */
+#include "jark/node.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define JK_NODE_HEAD "head"
+/* the head record's info Data: height u64 LE ‖ block hash ‖ genesis hash */
+#define JK_NODE_INFO_SIZE (8 + 2 * JK_HASH_SIZE)
+
+static void jk_put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t jk_get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+jk_err jk_node_validator_open(const char *dir, uint32_t index,
+                              const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
+                              const jk_chain_genesis *genesis, const jk_chain_budgets *gas,
+                              uint32_t dispatch_count, jk_node_validator **out, jk_diag *diag)
+{
+    jk_node_validator *v = calloc(1, sizeof *v);
+    if (!v)
+        return JK_ERR_NOMEM;
+    v->index = index;
+    v->last_block = jk_cap_null();
+    v->genesis_hash = genesis->genesis_hash;
+    memcpy(v->public_key, secret_key + 32, JK_ED25519_PUBLIC_SIZE);
+    jk_cap_store_options opt = {256u << 20};
+    jk_err err = jk_cap_store_open(dir, &opt, &v->store, diag);
+    jk_cap chain = jk_cap_retain(genesis->chain);
+    v->head_hash = genesis->genesis_hash;
+    jk_hash head;
+    if (err == JK_OK && jk_cap_store_head(v->store, JK_NODE_HEAD, &head, NULL) == JK_OK) {
+        /* Resume at the committed head. */
+        jk_cap record = jk_cap_null();
+        err = jk_cap_store_load(v->store, &head, &record, diag);
+        jk_cap inst = jk_cap_cnode_get(record, 0), info = jk_cap_cnode_get(record, 1);
+        jk_cap block = jk_cap_cnode_get(record, 2);
+        uint8_t bytes[JK_NODE_INFO_SIZE];
+        if (err == JK_OK && (jk_cap_kind_of(inst) != JK_CAP_INSTANCE || jk_cap_kind_of(block) != JK_CAP_DATA ||
+                             jk_cap_data_len(info) != JK_NODE_INFO_SIZE ||
+                             jk_cap_data_read(info, 0, bytes, sizeof bytes) != JK_OK))
+            err = jk_diag_set(diag, JK_ERR_CAP_DECODE, "the store's head record is not a validator head");
+        if (err == JK_OK && memcmp(bytes + 8 + JK_HASH_SIZE, genesis->genesis_hash.bytes, JK_HASH_SIZE) != 0)
+            err = jk_diag_set(diag, JK_ERR_INVALID_ARG, "the store holds another chain (its genesis hash differs)");
+        if (err == JK_OK) {
+            jk_cap_release(chain);
+            chain = jk_cap_retain(inst);
+            v->height = jk_get_u64(bytes);
+            memcpy(v->head_hash.bytes, bytes + 8, JK_HASH_SIZE);
+            v->last_block = jk_cap_retain(block);
+        }
+        jk_cap_release(record);
+    }
+    if (err == JK_OK)
+        err = jk_chain_kernel_new(chain, &genesis->genesis_hash, gas, dispatch_count, &v->ck, diag);
+    jk_cap_release(chain);
+    if (err != JK_OK) {
+        jk_node_validator_close(v);
+        return err;
+    }
+    jk_chain_set_own_key(v->ck, secret_key);
+    *out = v;
+    return JK_OK;
+}
+
+void jk_node_validator_close(jk_node_validator *v)
+{
+    if (!v)
+        return;
+    jk_chain_kernel_free(v->ck);
+    jk_cap_release(v->last_block);
+    jk_cap_store_close(v->store);
+    free(v);
+}
+
+jk_err jk_node_validator_commit(jk_node_validator *v, uint64_t height, const jk_hash *block_hash,
+                                const uint8_t *block, size_t block_len, jk_diag *diag)
+{
+    uint8_t bytes[JK_NODE_INFO_SIZE];
+    jk_put_u64(bytes, height);
+    memcpy(bytes + 8, block_hash->bytes, JK_HASH_SIZE);
+    memcpy(bytes + 8 + JK_HASH_SIZE, v->genesis_hash.bytes, JK_HASH_SIZE);
+    jk_cap fields[3] = {jk_cap_retain(v->ck->chain), jk_cap_null(), jk_cap_null()}, record = jk_cap_null();
+    jk_err err = jk_cap_data_new(bytes, sizeof bytes, &fields[1]);
+    if (err == JK_OK)
+        err = jk_cap_data_new(block, block_len, &fields[2]);
+    if (err == JK_OK)
+        err = jk_cap_cnode_new(2, &record); /* 4 slots: 3 used */
+    for (uint32_t i = 0; i < 3 && err == JK_OK; i++) {
+        jk_cap next;
+        err = jk_cap_cnode_set(record, i, fields[i], &next);
+        jk_cap_release(record);
+        record = err == JK_OK ? next : jk_cap_null();
+    }
+    if (err == JK_OK)
+        err = jk_cap_store_commit(v->store, JK_NODE_HEAD, record, NULL, diag);
+    jk_cap_release(record);
+    if (err == JK_OK) {
+        v->height = height;
+        v->head_hash = *block_hash;
+        jk_cap_release(v->last_block);
+        v->last_block = jk_cap_retain(fields[2]);
+    }
+    for (uint32_t i = 0; i < 3; i++)
+        jk_cap_release(fields[i]);
+    return err;
+}
+
+jk_err jk_node_validator_import(jk_node_validator *v, const uint8_t *block, size_t block_len,
+                                uint64_t height, const uint8_t proposer_key[JK_ED25519_PUBLIC_SIZE],
+                                jk_diag *diag)
+{
+    jk_chain_block decoded;
+    jk_err err = jk_chain_block_decode(block, block_len, &decoded, diag);
+    if (err != JK_OK)
+        return err;
+    jk_hash block_hash;
+    jk_chain_block_hash(&decoded, &block_hash);
+    err = jk_chain_apply_block_import(v->ck, &decoded, &v->head_hash, height, proposer_key, diag);
+    jk_chain_block_free(&decoded);
+    if (err == JK_OK)
+        err = jk_node_validator_commit(v, height, &block_hash, block, block_len, diag);
+    return err;
+}
