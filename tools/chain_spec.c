@@ -252,6 +252,8 @@ void jk_spec_file_free(jk_spec_file *f)
 
 int jk_tool_chain(int argc, char **argv)
 {
+    if (argc >= 1 && !strcmp(argv[0], "show"))
+        return jk_tool_chain_show(argc - 1, argv + 1);
     if (argc == 2 && !strcmp(argv[0], "genesis")) {
         jk_spec_file f;
         char err[256];
@@ -279,6 +281,6 @@ int jk_tool_chain(int argc, char **argv)
         jk_spec_file_free(&f);
         return 0;
     }
-    fprintf(stderr, "usage: jark chain genesis SPEC.json\n");
+    fprintf(stderr, "usage: jark chain genesis SPEC.json | jark chain show --store DIR [--accounts N]\n");
     return 2;
 }

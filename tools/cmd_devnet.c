@@ -383,7 +383,7 @@ out:
 
 int jk_tool_devnet(int argc, char **argv)
 {
-    uint64_t v = 4, blocks = 30, per_block = 16, seed = 1, threads = 2;
+    uint64_t v = 4, blocks = 100, per_block = 32, seed = 1, threads = 2;
     const char *dir = NULL;
     for (int i = 0; i < argc; i++) {
         uint64_t *target = !strcmp(argv[i], "--validators") ? &v : !strcmp(argv[i], "--blocks") ? &blocks
@@ -417,5 +417,6 @@ int jk_tool_devnet(int argc, char **argv)
     for (int i = 0; i < 32; i++)
         printf("%02x", r.root.bytes[i]);
     printf("\ndevnet: every validator reached the same state root at every height: %s\n", r.agree ? "yes" : "NO");
+    printf("devnet: `jark chain show --store %s` shows the state; `jark devnet --dir %s` goes on\n", dir, dir);
     return rc;
 }

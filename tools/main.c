@@ -18,6 +18,8 @@ static void jk_usage(FILE *to)
           "                                   compile C with the SDK into a program file (sdk/README.md)\n"
           "  link ELF -o PROGRAM              translate a linked RV64EM ELF into a program file\n"
           "  chain genesis SPEC.json          build a chain's genesis from its spec (docs/chain-spec.md)\n"
+          "  chain show --store DIR [--accounts N]\n"
+          "                                   a validator store's head: height, state root, balances, price\n"
           "  pvm exec PROGRAM [--entry NAME] [--gas N] [--arg N]...\n"
           "                                   run one entry point of a program file on the bare PVM\n"
           "  image build MANIFEST.json -o IMAGE\n"

@@ -48,6 +48,21 @@ void jk_node_validator_close(jk_node_validator *v);
 jk_err jk_node_validator_commit(jk_node_validator *v, uint64_t height, const jk_hash *block_hash,
                                 const uint8_t *block, size_t block_len, jk_diag *diag);
 
+/* A store's committed head, read without a chain kernel (`jark chain show`). */
+typedef struct jk_node_head {
+    uint64_t height;
+    jk_hash block_hash, genesis_hash;
+    jk_cap chain;       /* the chain instance (NEW reference) */
+    jk_cap last_block;  /* Data: the block's encoding (NEW reference) */
+} jk_node_head;
+
+/* Read the head committed in the store at dir (opened and closed here).
+ * @return JK_OK; JK_ERR_CAP_MISSING when the store has no head yet; a store
+ *         error (reason in diag).
+ * @param[out] out  release with jk_node_head_release. */
+jk_err jk_node_head_read(const char *dir, jk_node_head *out, jk_diag *diag);
+void jk_node_head_release(jk_node_head *head);
+
 /* Import block `height` (its encoding, untrusted) made by the proposer with
  * key proposer_key on top of v's head, then commit it.
  * @return JK_OK; a decode error or JK_ERR_CHAIN_BLOCK_INVALID (reason in

@@ -25,6 +25,56 @@ static uint64_t jk_get_u64(const uint8_t *p)
     return v;
 }
 
+/* Read the committed head record of an open store. JK_ERR_CAP_MISSING when the
+ * store has none (a fresh store). */
+static jk_err jk_node_head_load(jk_cap_store *store, jk_node_head *out, jk_diag *diag)
+{
+    memset(out, 0, sizeof *out);
+    out->chain = out->last_block = jk_cap_null();
+    jk_hash head;
+    if (jk_cap_store_head(store, JK_NODE_HEAD, &head, NULL) != JK_OK)
+        return JK_ERR_CAP_MISSING;
+    jk_cap record = jk_cap_null();
+    jk_err err = jk_cap_store_load(store, &head, &record, diag);
+    jk_cap inst = jk_cap_cnode_get(record, 0), info = jk_cap_cnode_get(record, 1);
+    jk_cap block = jk_cap_cnode_get(record, 2);
+    uint8_t bytes[JK_NODE_INFO_SIZE];
+    if (err == JK_OK && (jk_cap_kind_of(inst) != JK_CAP_INSTANCE || jk_cap_kind_of(block) != JK_CAP_DATA ||
+                         jk_cap_data_len(info) != JK_NODE_INFO_SIZE ||
+                         jk_cap_data_read(info, 0, bytes, sizeof bytes) != JK_OK))
+        err = jk_diag_set(diag, JK_ERR_CAP_DECODE, "the store's head record is not a validator head");
+    if (err == JK_OK) {
+        out->height = jk_get_u64(bytes);
+        memcpy(out->block_hash.bytes, bytes + 8, JK_HASH_SIZE);
+        memcpy(out->genesis_hash.bytes, bytes + 8 + JK_HASH_SIZE, JK_HASH_SIZE);
+        out->chain = jk_cap_retain(inst);
+        out->last_block = jk_cap_retain(block);
+    }
+    jk_cap_release(record);
+    return err;
+}
+
+void jk_node_head_release(jk_node_head *head)
+{
+    jk_cap_release(head->chain);
+    jk_cap_release(head->last_block);
+    head->chain = head->last_block = jk_cap_null();
+}
+
+jk_err jk_node_head_read(const char *dir, jk_node_head *out, jk_diag *diag)
+{
+    jk_cap_store *store = NULL;
+    jk_cap_store_options opt = {256u << 20};
+    jk_err err = jk_cap_store_open(dir, &opt, &store, diag);
+    if (err == JK_OK) {
+        err = jk_node_head_load(store, out, diag);
+        if (err == JK_ERR_CAP_MISSING)
+            jk_diag_set(diag, err, "the store has no committed head yet");
+    }
+    jk_cap_store_close(store);
+    return err;
+}
+
 jk_err jk_node_validator_open(const char *dir, uint32_t index,
                               const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
                               const jk_chain_genesis *genesis, const jk_chain_budgets *gas,
@@ -41,28 +91,21 @@ jk_err jk_node_validator_open(const char *dir, uint32_t index,
     jk_err err = jk_cap_store_open(dir, &opt, &v->store, diag);
     jk_cap chain = jk_cap_retain(genesis->chain);
     v->head_hash = genesis->genesis_hash;
-    jk_hash head;
-    if (err == JK_OK && jk_cap_store_head(v->store, JK_NODE_HEAD, &head, NULL) == JK_OK) {
+    jk_node_head head;
+    jk_err found = err == JK_OK ? jk_node_head_load(v->store, &head, diag) : JK_ERR_CAP_MISSING;
+    if (found != JK_ERR_CAP_MISSING) {
         /* Resume at the committed head. */
-        jk_cap record = jk_cap_null();
-        err = jk_cap_store_load(v->store, &head, &record, diag);
-        jk_cap inst = jk_cap_cnode_get(record, 0), info = jk_cap_cnode_get(record, 1);
-        jk_cap block = jk_cap_cnode_get(record, 2);
-        uint8_t bytes[JK_NODE_INFO_SIZE];
-        if (err == JK_OK && (jk_cap_kind_of(inst) != JK_CAP_INSTANCE || jk_cap_kind_of(block) != JK_CAP_DATA ||
-                             jk_cap_data_len(info) != JK_NODE_INFO_SIZE ||
-                             jk_cap_data_read(info, 0, bytes, sizeof bytes) != JK_OK))
-            err = jk_diag_set(diag, JK_ERR_CAP_DECODE, "the store's head record is not a validator head");
-        if (err == JK_OK && memcmp(bytes + 8 + JK_HASH_SIZE, genesis->genesis_hash.bytes, JK_HASH_SIZE) != 0)
+        err = found;
+        if (err == JK_OK && memcmp(head.genesis_hash.bytes, genesis->genesis_hash.bytes, JK_HASH_SIZE) != 0)
             err = jk_diag_set(diag, JK_ERR_INVALID_ARG, "the store holds another chain (its genesis hash differs)");
         if (err == JK_OK) {
             jk_cap_release(chain);
-            chain = jk_cap_retain(inst);
-            v->height = jk_get_u64(bytes);
-            memcpy(v->head_hash.bytes, bytes + 8, JK_HASH_SIZE);
-            v->last_block = jk_cap_retain(block);
+            chain = jk_cap_retain(head.chain);
+            v->height = head.height;
+            v->head_hash = head.block_hash;
+            v->last_block = jk_cap_retain(head.last_block);
         }
-        jk_cap_release(record);
+        jk_node_head_release(&head);
     }
     if (err == JK_OK)
         err = jk_chain_kernel_new(chain, &genesis->genesis_hash, gas, dispatch_count, &v->ck, diag);

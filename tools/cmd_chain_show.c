@@ -1,0 +1,152 @@
+/*
+ * cmd_chain_show.c — `jark chain show --store DIR [--accounts N]`: a
+ * validator store's committed head (docs/node.md): height, block, genesis,
+ * state root, every state slot, and, where the slots hold the demo chain's
+ * formats (docs/demo-chain.md), the balances and the oracle price.
+ *
+ * DIR is a validator's store, or a devnet directory (then validator-0's).
+ * Read only: the store is opened, its head record read, and closed.
+ */
+#include "commands.h"
+
+#include "jark/node.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+enum { JK_SHOW_LEDGER_SLOT = 20, JK_SHOW_PRICE_SLOT = 22, JK_SHOW_RECORD = 48 };
+
+static void jk_show_hex(const char *label, const uint8_t *bytes, size_t len)
+{
+    printf("%s ", label);
+    for (size_t i = 0; i < len; i++)
+        printf("%02x", bytes[i]);
+    printf("\n");
+}
+
+static uint64_t jk_show_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static bool jk_show_is_store(const char *dir)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    snprintf(path, sizeof path, "%.4000s/data.mdb", dir);
+    return stat(path, &st) == 0;
+}
+
+static const char *jk_show_kind(jk_cap c)
+{
+    switch (jk_cap_kind_of(c)) {
+    case JK_CAP_DATA: return "data";
+    case JK_CAP_CNODE: return "cnode";
+    case JK_CAP_IMAGE: return "image";
+    case JK_CAP_INSTANCE: return "instance";
+    default: return "empty";
+    }
+}
+
+/* The ledger in the demo chain's format: sorted 48-byte records. */
+static void jk_show_ledger(jk_cap ledger, uint64_t max_rows)
+{
+    uint64_t len = jk_cap_data_len(ledger);
+    if (len % JK_SHOW_RECORD != 0)
+        return;
+    uint8_t *bytes = malloc(len ? len : 1);
+    if (!bytes || jk_cap_data_read(ledger, 0, bytes, len) != JK_OK) {
+        free(bytes);
+        return;
+    }
+    uint64_t count = len / JK_SHOW_RECORD, total = 0;
+    for (uint64_t i = 0; i < count; i++)
+        total += jk_show_u64(bytes + JK_SHOW_RECORD * i + 32);
+    printf("ledger %" PRIu64 " accounts, total balance %" PRIu64 "\n", count, total);
+    for (uint64_t i = 0; i < count && i < max_rows; i++) {
+        const uint8_t *rec = bytes + JK_SHOW_RECORD * i;
+        printf("  ");
+        for (int b = 0; b < 32; b++)
+            printf("%02x", rec[b]);
+        printf(" balance %" PRIu64 " nonce %" PRIu64 "\n", jk_show_u64(rec + 32), jk_show_u64(rec + 40));
+    }
+    if (count > max_rows)
+        printf("  ... and %" PRIu64 " more (--accounts N)\n", count - max_rows);
+    free(bytes);
+}
+
+int jk_tool_chain_show(int argc, char **argv)
+{
+    const char *dir = NULL;
+    uint64_t max_rows = 20;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--store") && i + 1 < argc) {
+            dir = argv[++i];
+        } else if (!strcmp(argv[i], "--accounts") && i + 1 < argc &&
+                   !jk_tool_parse_number(argv[i + 1], false, &max_rows)) {
+            i++;
+        } else {
+            dir = NULL;
+            break;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "usage: jark chain show --store DIR [--accounts N]\n");
+        return 2;
+    }
+    char store[PATH_MAX];
+    snprintf(store, sizeof store, "%.4000s", dir);
+    if (!jk_show_is_store(store)) {
+        snprintf(store, sizeof store, "%.4000s/validator-0", dir);
+        if (!jk_show_is_store(store)) {
+            fprintf(stderr, "jark chain show: %s: not a validator store (no data.mdb) nor a devnet directory\n", dir);
+            return 1;
+        }
+    }
+    jk_node_head head;
+    jk_diag diag = {{0}};
+    jk_err err = jk_node_head_read(store, &head, &diag);
+    if (err != JK_OK) {
+        fprintf(stderr, "jark chain show: %s: %s\n", store, diag.msg[0] ? diag.msg : jk_strerror(err));
+        return 1;
+    }
+    jk_hash root;
+    jk_cap_hash(head.chain, &root);
+    printf("store %s\nheight %" PRIu64 "\n", store, head.height);
+    jk_show_hex("block", head.block_hash.bytes, JK_HASH_SIZE);
+    jk_show_hex("genesis", head.genesis_hash.bytes, JK_HASH_SIZE);
+    jk_show_hex("state_root", root.bytes, JK_HASH_SIZE);
+    jk_cap cnode = jk_cap_instance_cnode(head.chain);
+    uint32_t slot = 0;
+    /* Slots 20.. hold the chain's state (docs/chain-design.md); 1..19 are pins. */
+    for (uint32_t from = 20; jk_cap_cnode_next(cnode, from, &slot); from = slot + 1) {
+        jk_cap value = jk_cap_cnode_get(cnode, slot);
+        jk_hash h;
+        jk_cap_hash(value, &h);
+        printf("slot %u %s", slot, jk_show_kind(value));
+        if (jk_cap_kind_of(value) == JK_CAP_DATA)
+            printf(" %" PRIu64 " bytes", (uint64_t)jk_cap_data_len(value));
+        printf(" hash ");
+        for (int b = 0; b < 8; b++)
+            printf("%02x", h.bytes[b]);
+        printf("\n");
+    }
+    jk_cap ledger = jk_cap_cnode_get(cnode, JK_SHOW_LEDGER_SLOT);
+    if (jk_cap_kind_of(ledger) == JK_CAP_DATA)
+        jk_show_ledger(ledger, max_rows);
+    jk_cap price = jk_cap_cnode_get(cnode, JK_SHOW_PRICE_SLOT);
+    uint8_t pbytes[16];
+    if (jk_cap_kind_of(price) == JK_CAP_DATA && jk_cap_data_len(price) == 16 &&
+        jk_cap_data_read(price, 0, pbytes, 16) == JK_OK)
+        printf("price round %" PRIu64 " value %" PRIu64 "\n", jk_show_u64(pbytes), jk_show_u64(pbytes + 8));
+    else
+        printf("price none yet\n");
+    jk_node_head_release(&head);
+    return 0;
+}
