@@ -580,8 +580,15 @@ size_t jk_chain_take_queued(jk_chain_kernel *ck, jk_chain_pooled **events,
  * trace per attest, in order. The new state root is instance_hash(chain).
  * The chain advances, the pool and buffers empty, and *out is the signed
  * block (the caller frees it with jk_chain_block_free).
- * @return JK_OK; JK_ERR_CHAIN_APPLY (apply did not HALT: the chain is
- *         unchanged, nothing produced; reason in why); JK_ERR_NOMEM. */
+ * Poisoned pools: when apply does not HALT over the whole pool (a chain whose
+ * apply faults, runs out of gas or yields to an unknown marker on some
+ * transact), the body becomes the pool's longest order-keeping subset that
+ * applies, found by halving failing ranges (k poisoned transacts: O(k log n)
+ * applies); the others are dropped with the pool, so one bad transact cannot
+ * stall the chain. out->event_count says how many made it.
+ * @return JK_OK; JK_ERR_CHAIN_APPLY (apply does not HALT even over an empty
+ *         body: the chain is unchanged, nothing produced; reason in why);
+ *         JK_ERR_NOMEM. */
 jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, uint64_t number,
                                     uint32_t proposer, jk_chain_block *out, jk_diag *why);
 

@@ -279,33 +279,111 @@ static void jk_advance(jk_chain_kernel *ck, jk_cap new_chain)
     jk_chain_cycle_reset(ck);
 }
 
+/* One produce-mode apply over events[0..n): on HALT, *new_chain and the
+ * traces it made replace those in *best. */
+typedef struct jk_produce_try {
+    jk_cap chain;              /* the chain after the best apply so far */
+    jk_chain_trace *made;
+    size_t made_count;
+    bool ok;
+} jk_produce_try;
+
+static jk_err jk_try_apply(jk_chain_kernel *ck, const jk_chain_event *events, size_t n, jk_produce_try *best,
+                           jk_diag *why)
+{
+    jk_produce_mode mode = {ck, -1, NULL, 0};
+    jk_cap new_chain = jk_cap_null();
+    jk_err err = jk_run_apply(ck, events, n, jk_decide_produce, &mode, &new_chain, why);
+    if (err == JK_OK) {
+        jk_cap_release(best->chain);
+        free(best->made);
+        *best = (jk_produce_try){new_chain, mode.made, mode.made_count, true};
+        return JK_OK;
+    }
+    free(mode.made);
+    return err;
+}
+
+/* When chain.apply does not HALT over the whole pool, some transacts poison
+ * it (a chain whose apply faults where it should skip). Keep the pool's order
+ * and find the largest prefix-greedy body that applies: try each range after
+ * the kept events; a range that fails is halved, a single event that fails is
+ * dropped. k poisoned events cost O(k log n) applies. */
+static jk_err jk_produce_without_poison(jk_chain_kernel *ck, const jk_chain_event *pool, size_t n,
+                                        jk_chain_event *body, size_t *body_count, jk_produce_try *best,
+                                        jk_diag *why)
+{
+    size_t kept = 0;
+    size_t *stack = malloc(2 * (n + 1) * sizeof *stack), top = 0;
+    jk_chain_event *trial = calloc(n ? n : 1, sizeof *trial);
+    jk_err err = stack && trial ? JK_OK : JK_ERR_NOMEM;
+    if (err == JK_OK) {
+        /* the empty body first: if even that fails, nothing can be produced */
+        err = jk_try_apply(ck, NULL, 0, best, why);
+        stack[top++] = 0;
+        stack[top++] = n;
+    }
+    while (err == JK_OK && top > 0) {
+        size_t end = stack[--top], start = stack[--top];
+        if (start == end)
+            continue;
+        memcpy(trial, body, kept * sizeof *trial);
+        memcpy(trial + kept, pool + start, (end - start) * sizeof *trial);
+        jk_err tried = jk_try_apply(ck, trial, kept + end - start, best, NULL);
+        if (tried == JK_OK) {
+            memcpy(body + kept, pool + start, (end - start) * sizeof *body);
+            kept += end - start;
+        } else if (tried != JK_ERR_CHAIN_APPLY) {
+            err = tried;
+        } else if (end - start > 1) {
+            size_t mid = start + (end - start) / 2; /* first half first: pushed last */
+            stack[top++] = mid;
+            stack[top++] = end;
+            stack[top++] = start;
+            stack[top++] = mid;
+        }
+    }
+    /* best holds the apply of exactly body[0..kept): every success extended it */
+    *body_count = kept;
+    free(stack);
+    free(trial);
+    return err;
+}
+
 jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, uint64_t number,
                                     uint32_t proposer, jk_chain_block *out, jk_diag *why)
 {
     if (!ck->has_own_key)
         return jk_diag_set(why, JK_ERR_INVALID_ARG, "producing needs the validator's own key");
-    jk_chain_event *events = calloc(ck->pool_count ? ck->pool_count : 1, sizeof *events);
-    if (!events)
+    size_t n = ck->pool_count, body_count = n;
+    jk_chain_event *pool = calloc(n ? n : 1, sizeof *pool), *body = calloc(n ? n : 1, sizeof *body);
+    if (!pool || !body) {
+        free(pool);
+        free(body);
         return JK_ERR_NOMEM;
-    for (size_t i = 0; i < ck->pool_count; i++)
-        events[i] = (jk_chain_event){JK_CHAIN_ENDPOINT_TRANSACT, ck->pool[i].blob, ck->pool[i].blob_len};
-    jk_produce_mode mode = {ck, -1, NULL, 0};
-    jk_cap new_chain = jk_cap_null();
-    jk_err err = jk_run_apply(ck, events, ck->pool_count, jk_decide_produce, &mode, &new_chain, why);
+    }
+    for (size_t i = 0; i < n; i++)
+        pool[i] = (jk_chain_event){JK_CHAIN_ENDPOINT_TRANSACT, ck->pool[i].blob, ck->pool[i].blob_len};
+    memcpy(body, pool, n * sizeof *body);
+    jk_produce_try best = {jk_cap_null(), NULL, 0, false};
+    jk_err err = jk_try_apply(ck, body, n, &best, why);
+    if (err == JK_ERR_CHAIN_APPLY && n > 0)
+        err = jk_produce_without_poison(ck, pool, n, body, &body_count, &best, why);
     if (err == JK_OK) {
         jk_hash root;
-        jk_cap_hash(new_chain, &root);
-        err = jk_chain_block_build(parent, number, proposer, &root, events, ck->pool_count, mode.made,
-                                   mode.made_count, out, why);
+        jk_cap_hash(best.chain, &root);
+        err = jk_chain_block_build(parent, number, proposer, &root, body, body_count, best.made, best.made_count,
+                                   out, why);
         if (err == JK_OK) {
             jk_chain_block_sign(out, ck->own_secret, &ck->genesis_hash);
-            jk_advance(ck, new_chain);
-            new_chain = jk_cap_null();
+            jk_advance(ck, best.chain); /* the pool empties: poisoned transacts are dropped */
+            best.chain = jk_cap_null();
         }
     }
-    jk_cap_release(new_chain);
-    free(mode.made);
-    free(events);
+    jk_cap_release(best.chain);
+    free(best.made);
+    free(pool);
+    free(body);
     return err;
 }
 

@@ -290,6 +290,12 @@ JK_TEST(test_cap_instance_pause_and_reference_hash)
     JK_CHECK(fr->regions[1].data.body == f.mem1.body);
     JK_CHECK(jk_cap_instance_frame(paused, 2) == NULL);
     JK_CHECK_EQ(jk_cap_depth(paused), jk_cap_depth(f.callee) + 1);
+    /* set_image on a Paused instance is refused: its continuation would run
+     * code of an image it no longer has. */
+    jk_cap refused = jk_cap_null();
+    JK_CHECK_EQ(jk_cap_instance_set_image(paused, jk_cap_instance_image(f.inst), &refused, &diag),
+                JK_ERR_CAP_INSTANCE);
+    JK_CHECK(jk_cap_is_null(refused));
 
     /* instance_hash by hand: docs/cap.md, Instance record */
     jk_hash ih;

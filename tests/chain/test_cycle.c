@@ -359,3 +359,80 @@ JK_TEST(test_chain_cycle_threaded_verify_equals_sequential)
     jk_chain_kernel_free(par);
     jk_test_chain_free(&tc);
 }
+
+/* A chain whose apply cannot finish on some transacts (it spins out of gas,
+ * or yields to an instance that is no kernel marker): the producer leaves
+ * them out and produces the rest, in order; an importer handed a block with
+ * one rejects it and keeps its chain. */
+JK_TEST(test_chain_cycle_apply_that_cannot_finish)
+{
+    jk_test_chain tc;
+    JK_REQUIRE(jk_test_chain_make(&tc));
+    jk_hash genesis;
+    jk_crypto_blake2b256("test chain", 10, &genesis);
+    jk_chain_budgets gas = {1000000, 1000000, 1000000, 3000000};
+    uint8_t seed_a[32] = {1}, seed_p[32] = {9}, pk_a[32], sk_a[64], pk_p[32], sk_p[64];
+    JK_REQUIRE(jk_crypto_ed25519_keypair_from_seed(seed_a, pk_a, sk_a) == JK_OK);
+    JK_REQUIRE(jk_crypto_ed25519_keypair_from_seed(seed_p, pk_p, sk_p) == JK_OK);
+    jk_chain_kernel *producer, *importer;
+    JK_REQUIRE(jk_chain_kernel_new(tc.chain, &genesis, &gas, 1, &producer, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_kernel_new(tc.chain, &genesis, &gas, 1, &importer, NULL) == JK_OK);
+    jk_chain_set_own_key(producer, sk_p);
+
+    static const struct {
+        char kind;
+        const char *text;
+    } gossip[] = {{'T', "one"}, {'G', "spin"}, {'T', "two"}, {'Y', "yield"}, {'T', "three"}, {'G', "again"}};
+    enum { N = sizeof gossip / sizeof gossip[0] };
+    uint8_t blobs[N][64];
+    size_t lens[N];
+    jk_chain_trace traces[N];
+    JK_REQUIRE(jk_chain_setup_cycle(producer, NULL) == JK_OK);
+    for (int i = 0; i < N; i++) {
+        lens[i] = jk_blob(blobs[i], pk_a, gossip[i].kind, gossip[i].text);
+        jk_chain_trace_sign(sk_a, &genesis, blobs[i], lens[i], &traces[i]);
+        jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, blobs[i], lens[i]};
+        bool admitted = false;
+        JK_REQUIRE(jk_chain_handle_incoming_event(producer, &ev, &traces[i], 1, &admitted, NULL) == JK_OK);
+        JK_CHECK(admitted); /* verify does not look at the kind: the poison reaches the pool */
+    }
+    JK_REQUIRE(jk_chain_run_cycle_process(producer, NULL) == JK_OK);
+    jk_chain_block block;
+    jk_diag why = {{0}};
+    JK_REQUIRE(jk_chain_apply_block_produce(producer, &genesis, 1, 0, &block, &why) == JK_OK);
+    jk_chain_teardown(producer);
+    JK_CHECK_EQ(block.event_count, 3);
+    JK_CHECK_EQ(block.trace_count, 3);
+    static const int kept[3] = {0, 2, 4};
+    for (size_t i = 0; i < block.event_count && i < 3; i++)
+        JK_CHECK(block.events[i].blob_len == lens[kept[i]] &&
+                 !memcmp(block.events[i].blob, blobs[kept[i]], lens[kept[i]]));
+    uint64_t state[2] = {0, 0};
+    jk_cap_data_read(jk_cap_cnode_get(jk_cap_instance_cnode(producer->chain), 40), 0, state, 16);
+    JK_CHECK_EQ(state[0], 3);
+    JK_CHECK_EQ(producer->pool_count, 0); /* the poison went with the pool */
+
+    JK_REQUIRE(jk_chain_apply_block_import(importer, &block, &genesis, 1, pk_p, &why) == JK_OK);
+    JK_CHECK(jk_cap_equal(importer->chain, producer->chain));
+
+    /* Block 2, made by hand with one poisoned transact (and its trace): invalid. */
+    jk_hash parent;
+    jk_chain_block_hash(&block, &parent);
+    jk_cap before = jk_cap_retain(importer->chain);
+    for (int p = 1; p <= 3; p += 2) {
+        jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, blobs[p], lens[p]};
+        jk_chain_block bad;
+        memset(&bad, 0, sizeof bad);
+        JK_REQUIRE(jk_chain_block_build(&parent, 2, 0, &block.header.state_root, &ev, 1, &traces[p], 1, &bad, NULL) ==
+                   JK_OK);
+        jk_chain_block_sign(&bad, sk_p, &genesis);
+        JK_CHECK_EQ(jk_chain_apply_block_import(importer, &bad, &parent, 2, pk_p, &why), JK_ERR_CHAIN_BLOCK_INVALID);
+        JK_CHECK(jk_cap_same(importer->chain, before));
+        jk_chain_block_free(&bad);
+    }
+    jk_cap_release(before);
+    jk_chain_block_free(&block);
+    jk_chain_kernel_free(producer);
+    jk_chain_kernel_free(importer);
+    jk_test_chain_free(&tc);
+}

@@ -3,7 +3,10 @@
  * i = {0: endpoint Data, 1: blob Data}; blob = key[32] ‖ kind ‖ text), attest
  * (key, blob) again, then count it into the state Data in slot 40 (u64 count
  * ‖ u64 sum of blob lengths). The transforms set_image to the pinned Verify
- * (slot 1) and Dispatch_0 (slot 5) images. */
+ * (slot 1) and Dispatch_0 (slot 5) images.
+ * Poison, for the tests of blocks apply cannot finish: an event of kind 'G'
+ * spins until the gas runs out, one of kind 'Y' yields to the AA instance,
+ * which is no kernel marker. */
 #include "jark.h"
 
 uint64_t apply(void)
@@ -16,8 +19,13 @@ uint64_t apply(void)
     for (uint64_t i = 0; i < 256; i++) {
         if (jk_cap_kind(JK_PATH3(31, i, 1)) != JK_KIND_DATA)
             break;
-        uint8_t key[32];
-        jk_data_read(JK_PATH3(31, i, 1), 0, 32, key);
+        uint8_t key[33];
+        jk_data_read(JK_PATH3(31, i, 1), 0, 33, key);
+        if (key[32] == 'G')
+            for (volatile uint64_t spin = 0;; spin++)
+                ;
+        if (key[32] == 'Y')
+            jk_yield(JK_PATH(30));
         jk_drop(JK_SLOT0);
         jk_cnode_mint(JK_SLOT0, 2);
         jk_data_mint(key, 32, JK_PATH2(0, 0));

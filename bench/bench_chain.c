@@ -1,0 +1,532 @@
+/*
+ * bench_chain.c — the chain layer's BENCH lines (`make bench-chain`, issue 7),
+ * on the demo chain (examples/demo, docs/demo-chain.md):
+ *
+ *   verify_events    events verified a second through the chain kernel
+ *                    (jk_chain_handle_incoming_events, no threads), next to
+ *                    raw libsodium verifies of the same signatures; and the
+ *                    thread pool's speedup on this machine.
+ *   apply_transfers  one block of transfers from distinct funded accounts:
+ *                    jk_chain_apply_block_import and _produce, next to a
+ *                    native C ledger doing the same checks on the same data.
+ *   setup_cycle      jk_chain_setup_cycle + jk_chain_teardown with 1,000 and
+ *                    with 1,000,000 accounts in the ledger.
+ *
+ * The genesis is built as `jark devnet` builds it (tools/cmd_devnet.c): the
+ * spec file examples/demo/devnet-spec.json (programs compiled with the SDK,
+ * budgets), its state replaced by this bench's ledger. Every result is
+ * checked (events admitted, blocks applied, the kernel's ledger equal to the
+ * native one byte for byte); any failed check exits 1. See docs/bench.md.
+ */
+#include "../tools/chain_spec.h"
+#include "../tools/sdk_exec.h"
+
+#include "jark/chain.h"
+
+#include <limits.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define JK_BENCH_ACCOUNTS 1000u        /* funded accounts; also events per run */
+#define JK_BENCH_BIG_ACCOUNTS 1000000u /* the large ledger of setup_cycle */
+#define JK_BENCH_RECORD 48u            /* key[32] ‖ balance u64 ‖ nonce u64 */
+#define JK_BENCH_TRANSFER 81u          /* 'T' ‖ from ‖ to ‖ amount ‖ nonce */
+#define JK_BENCH_BALANCE 1000000u
+#define JK_BENCH_MAX_LEDGER 1024u      /* DEMO_MAX_ACCOUNTS */
+
+typedef struct jk_bench_key {
+    uint8_t pk[32], sk[64];
+} jk_bench_key;
+
+/* Everything the benchmarks share. */
+typedef struct jk_bench_ctx {
+    jk_spec_file spec;
+    jk_bench_key validator;
+    jk_bench_key *accounts;            /* JK_BENCH_ACCOUNTS, in ledger (key) order */
+    uint8_t *ledger;                   /* the genesis ledger, sorted */
+    jk_chain_genesis genesis;          /* with JK_BENCH_ACCOUNTS accounts */
+    /* the workload: account i sends 1 + i % 7 to account i + 1, nonce 0 */
+    uint8_t (*blobs)[JK_BENCH_TRANSFER];
+    jk_chain_event *events;
+    jk_chain_trace *traces;
+    const jk_chain_trace **trace_ptrs;
+    size_t *trace_counts;
+    bool *admitted;
+} jk_bench_ctx;
+
+static void jk_bench_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "bench_chain: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(1);
+}
+
+static double jk_bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void jk_bench_put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t jk_bench_get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static int jk_bench_key_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
+
+static void *jk_bench_alloc(size_t n)
+{
+    void *p = calloc(1, n ? n : 1);
+    if (!p)
+        jk_bench_fail("out of memory (%zu bytes)", n);
+    return p;
+}
+
+/* A key pair derived from (purpose, i). */
+static void jk_bench_derive(const char *purpose, uint32_t i, jk_bench_key *out)
+{
+    char buf[64];
+    int n = snprintf(buf, sizeof buf, "jark/bench/chain/%s/%u", purpose, i);
+    jk_hash seed;
+    jk_crypto_blake2b256(buf, (size_t)n, &seed);
+    if (jk_crypto_ed25519_keypair_from_seed(seed.bytes, out->pk, out->sk) != JK_OK)
+        jk_bench_fail("cannot derive a key");
+}
+
+/* Genesis of the demo chain with `ledger` (len bytes) in slot 20 and one
+ * registered reporter in slot 21; the bench's validator is the only one. */
+static void jk_bench_genesis(jk_bench_ctx *c, const uint8_t *ledger, size_t len, jk_chain_genesis *out)
+{
+    uint8_t reporter[32];
+    memset(reporter, 0x5A, sizeof reporter);
+    uint32_t slots[2] = {20, 21};
+    const uint8_t *data[2] = {ledger, reporter};
+    size_t lens[2] = {len, sizeof reporter};
+    jk_chain_spec spec = c->spec.spec;
+    spec.state_slots = slots;
+    spec.state_data = data;
+    spec.state_len = lens;
+    spec.state_count = 2;
+    spec.validators = (const uint8_t(*)[32])c->validator.pk;
+    spec.validator_count = 1;
+    jk_diag diag = {{0}};
+    jk_err e = jk_chain_genesis_build(&spec, out, &diag);
+    if (e != JK_OK)
+        jk_bench_fail("genesis: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
+}
+
+static jk_chain_kernel *jk_bench_kernel(jk_bench_ctx *c, const jk_chain_genesis *g)
+{
+    jk_chain_kernel *ck = NULL;
+    jk_diag diag = {{0}};
+    jk_err e = jk_chain_kernel_new(g->chain, &g->genesis_hash, &c->spec.spec.gas, c->spec.spec.dispatch_count,
+                                   &ck, &diag);
+    if (e != JK_OK)
+        jk_bench_fail("kernel: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
+    return ck;
+}
+
+static void jk_bench_setup(jk_bench_ctx *c)
+{
+    char err[256];
+    const char *sdk = jk_sdk_dir();
+    if (!sdk)
+        jk_bench_fail("cannot find the SDK (set JARK_SDK_DIR)");
+    char spec_path[PATH_MAX + 64];
+    snprintf(spec_path, sizeof spec_path, "%.*s/../examples/demo/devnet-spec.json", PATH_MAX, sdk);
+    if (jk_spec_file_load(spec_path, &c->spec, err, sizeof err))
+        jk_bench_fail("the demo chain: %s", err);
+
+    jk_bench_derive("validator", 0, &c->validator);
+    c->accounts = jk_bench_alloc(JK_BENCH_ACCOUNTS * sizeof *c->accounts);
+    for (uint32_t i = 0; i < JK_BENCH_ACCOUNTS; i++)
+        jk_bench_derive("account", i, &c->accounts[i]);
+    qsort(c->accounts, JK_BENCH_ACCOUNTS, sizeof *c->accounts, jk_bench_key_cmp); /* pk is first */
+    c->ledger = jk_bench_alloc(JK_BENCH_ACCOUNTS * JK_BENCH_RECORD);
+    for (uint32_t i = 0; i < JK_BENCH_ACCOUNTS; i++) {
+        uint8_t *r = c->ledger + (size_t)i * JK_BENCH_RECORD;
+        memcpy(r, c->accounts[i].pk, 32);
+        jk_bench_put64(r + 32, JK_BENCH_BALANCE);
+        jk_bench_put64(r + 40, 0);
+    }
+    jk_bench_genesis(c, c->ledger, JK_BENCH_ACCOUNTS * JK_BENCH_RECORD, &c->genesis);
+
+    size_t n = JK_BENCH_ACCOUNTS;
+    c->blobs = jk_bench_alloc(n * sizeof *c->blobs);
+    c->events = jk_bench_alloc(n * sizeof *c->events);
+    c->traces = jk_bench_alloc(n * sizeof *c->traces);
+    c->trace_ptrs = jk_bench_alloc(n * sizeof *c->trace_ptrs);
+    c->trace_counts = jk_bench_alloc(n * sizeof *c->trace_counts);
+    c->admitted = jk_bench_alloc(n * sizeof *c->admitted);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *b = c->blobs[i];
+        b[0] = 'T';
+        memcpy(b + 1, c->accounts[i].pk, 32);
+        memcpy(b + 33, c->accounts[(i + 1) % n].pk, 32);
+        jk_bench_put64(b + 65, 1 + i % 7);
+        jk_bench_put64(b + 73, 0);
+        c->events[i] = (jk_chain_event){JK_CHAIN_ENDPOINT_TRANSACT, b, JK_BENCH_TRANSFER};
+        jk_chain_trace_sign(c->accounts[i].sk, &c->genesis.genesis_hash, b, JK_BENCH_TRANSFER, &c->traces[i]);
+        c->trace_ptrs[i] = &c->traces[i];
+        c->trace_counts[i] = 1;
+    }
+}
+
+/* Gossip every event to ck in an open cycle; all must be admitted. Returns
+ * the seconds handle_incoming_events took. */
+static double jk_bench_gossip(jk_bench_ctx *c, jk_chain_kernel *ck, unsigned threads)
+{
+    size_t n = JK_BENCH_ACCOUNTS;
+    memset(c->admitted, 0, n * sizeof *c->admitted);
+    double t0 = jk_bench_now();
+    jk_err e = jk_chain_handle_incoming_events(ck, c->events, c->trace_ptrs, c->trace_counts, n, threads,
+                                               c->admitted);
+    double t = jk_bench_now() - t0;
+    if (e != JK_OK)
+        jk_bench_fail("handle_incoming_events: %s", jk_strerror(e));
+    for (size_t i = 0; i < n; i++)
+        if (!c->admitted[i])
+            jk_bench_fail("event %zu was not admitted (threads=%u)", i, threads);
+    return t;
+}
+
+/* One verify run on a fresh kernel (the pool would drop repeats). */
+static double jk_bench_verify_run(jk_bench_ctx *c, unsigned threads)
+{
+    jk_chain_kernel *ck = jk_bench_kernel(c, &c->genesis);
+    jk_diag diag = {{0}};
+    jk_err e = jk_chain_setup_cycle(ck, &diag);
+    if (e != JK_OK)
+        jk_bench_fail("setup_cycle: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
+    double t = jk_bench_gossip(c, ck, threads);
+    jk_chain_teardown(ck);
+    jk_chain_kernel_free(ck);
+    return t;
+}
+
+/* Raw libsodium: verify the same n signatures over their message hashes. */
+static double jk_bench_sodium_run(const jk_bench_ctx *c)
+{
+    double t0 = jk_bench_now();
+    for (size_t i = 0; i < JK_BENCH_ACCOUNTS; i++) {
+        const jk_chain_trace *t = &c->traces[i];
+        if (crypto_sign_verify_detached(t->sig, t->msg_hash.bytes, 32, t->key) != 0)
+            jk_bench_fail("libsodium refused signature %zu", i);
+    }
+    return jk_bench_now() - t0;
+}
+
+static double jk_bench_min(double a, double b) { return a < b ? a : b; }
+
+static void jk_bench_verify_events(jk_bench_ctx *c)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = cpus < 1 ? 1u : cpus > 8 ? 8u : (unsigned)cpus;
+    double kernel = 1e9, pooled = 1e9, sodium = 1e9;
+    jk_bench_verify_run(c, 0); /* warm-up */
+    for (int r = 0; r < 5; r++) {
+        kernel = jk_bench_min(kernel, jk_bench_verify_run(c, 0));
+        pooled = jk_bench_min(pooled, jk_bench_verify_run(c, threads));
+        sodium = jk_bench_min(sodium, jk_bench_sodium_run(c));
+    }
+    double n = JK_BENCH_ACCOUNTS;
+    printf("BENCH verify_events events=%u events_per_s=%.0f us_per_event=%.1f sodium_verifies_per_s=%.0f "
+           "ratio=%.3f threads=%u threaded_events_per_s=%.0f speedup=%.2f\n",
+           JK_BENCH_ACCOUNTS, n / kernel, kernel / n * 1e6, n / sodium, sodium / kernel, threads, n / pooled,
+           kernel / pooled);
+    fflush(stdout);
+}
+
+/* ---- the native ledger: the demo chain's apply, in plain C ---- */
+
+typedef struct jk_bench_ledger {
+    size_t count;
+    uint8_t rec[JK_BENCH_MAX_LEDGER][JK_BENCH_RECORD];
+} jk_bench_ledger;
+
+static size_t jk_bench_find(const jk_bench_ledger *l, const uint8_t *key, bool *found)
+{
+    size_t lo = 0, hi = l->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = memcmp(l->rec[mid], key, 32);
+        if (cmp == 0) {
+            *found = true;
+            return mid;
+        }
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+/* Apply a block's transfers (event i attested by traces[i]) to l, with every
+ * check the demo chain's apply makes: a malformed or unattested transfer
+ * fails the block (returns -1); one that no longer fits is skipped. Returns
+ * the number applied. */
+static long jk_bench_native_apply(jk_bench_ledger *l, const jk_hash *genesis, const jk_chain_event *events,
+                                  const jk_chain_trace *traces, size_t n)
+{
+    long applied = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *b = events[i].blob;
+        if (events[i].endpoint != JK_CHAIN_ENDPOINT_TRANSACT || events[i].blob_len != JK_BENCH_TRANSFER ||
+            b[0] != 'T')
+            return -1;
+        const uint8_t *from = b + 1, *to = b + 33;
+        uint64_t amount = jk_bench_get64(b + 65), nonce = jk_bench_get64(b + 73);
+        if (amount == 0 || nonce == UINT64_MAX || memcmp(from, to, 32) == 0)
+            return -1;
+        /* the attest: from's signature over H(tag ‖ G ‖ blob) */
+        jk_hash msg;
+        jk_chain_attest_msg_hash(genesis, b, JK_BENCH_TRANSFER, &msg);
+        const jk_chain_trace *t = &traces[i];
+        if (memcmp(t->key, from, 32) != 0 || memcmp(t->msg_hash.bytes, msg.bytes, 32) != 0 ||
+            crypto_sign_verify_detached(t->sig, msg.bytes, 32, from) != 0)
+            return -1;
+        bool found;
+        size_t s = jk_bench_find(l, from, &found);
+        if (!found || jk_bench_get64(l->rec[s] + 40) != nonce || jk_bench_get64(l->rec[s] + 32) < amount)
+            continue;
+        size_t d = jk_bench_find(l, to, &found);
+        if (!found && l->count >= JK_BENCH_MAX_LEDGER)
+            continue;
+        if (found && jk_bench_get64(l->rec[d] + 32) + amount < amount)
+            continue;
+        jk_bench_put64(l->rec[s] + 32, jk_bench_get64(l->rec[s] + 32) - amount);
+        jk_bench_put64(l->rec[s] + 40, nonce + 1);
+        if (!found) {
+            memmove(l->rec[d + 1], l->rec[d], (l->count - d) * JK_BENCH_RECORD);
+            memset(l->rec[d], 0, JK_BENCH_RECORD);
+            memcpy(l->rec[d], to, 32);
+            l->count++;
+        }
+        jk_bench_put64(l->rec[d] + 32, jk_bench_get64(l->rec[d] + 32) + amount);
+        applied++;
+    }
+    return applied;
+}
+
+/* The chain's ledger (slot 20) must equal the native one. */
+static void jk_bench_check_ledger(jk_cap chain, const jk_bench_ledger *l, const char *who)
+{
+    jk_cap data = jk_cap_cnode_get(jk_cap_instance_cnode(chain), 20);
+    size_t len = l->count * JK_BENCH_RECORD;
+    uint8_t *buf = jk_bench_alloc(len);
+    if (jk_cap_data_len(data) != len || jk_cap_data_read(data, 0, buf, len) != JK_OK ||
+        memcmp(buf, l->rec, len) != 0)
+        jk_bench_fail("%s: the chain's ledger differs from the native ledger's", who);
+    free(buf);
+}
+
+/* Produce block 1 from all the events; returns the seconds produce took. */
+static double jk_bench_produce(jk_bench_ctx *c, jk_chain_block *block, jk_cap *chain_after)
+{
+    jk_chain_kernel *ck = jk_bench_kernel(c, &c->genesis);
+    jk_chain_set_own_key(ck, c->validator.sk);
+    jk_diag diag = {{0}};
+    jk_err e = jk_chain_setup_cycle(ck, &diag);
+    if (e != JK_OK)
+        jk_bench_fail("setup_cycle: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
+    jk_bench_gossip(c, ck, 0);
+    if (jk_chain_run_cycle_process(ck, NULL) != JK_OK)
+        jk_bench_fail("run_cycle_process");
+    double t0 = jk_bench_now();
+    e = jk_chain_apply_block_produce(ck, &c->genesis.genesis_hash, 1, 0, block, &diag);
+    double t = jk_bench_now() - t0;
+    jk_chain_teardown(ck);
+    if (e != JK_OK)
+        jk_bench_fail("produce: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
+    if (block->event_count != JK_BENCH_ACCOUNTS || block->trace_count != JK_BENCH_ACCOUNTS)
+        jk_bench_fail("produced %zu events and %zu traces, not %u", block->event_count, block->trace_count,
+                      JK_BENCH_ACCOUNTS);
+    *chain_after = ck->chain;
+    jk_cap_retain(*chain_after);
+    jk_chain_kernel_free(ck);
+    return t;
+}
+
+static double jk_bench_import(jk_bench_ctx *c, const jk_chain_block *block, const jk_bench_ledger *want)
+{
+    jk_chain_kernel *ck = jk_bench_kernel(c, &c->genesis);
+    jk_diag diag = {{0}};
+    double t0 = jk_bench_now();
+    jk_err e = jk_chain_apply_block_import(ck, block, &c->genesis.genesis_hash, 1, c->validator.pk, &diag);
+    double t = jk_bench_now() - t0;
+    if (e != JK_OK)
+        jk_bench_fail("import: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
+    jk_hash root;
+    jk_cap_hash(ck->chain, &root);
+    if (memcmp(root.bytes, block->header.state_root.bytes, 32) != 0)
+        jk_bench_fail("import ended on another state root");
+    jk_bench_check_ledger(ck->chain, want, "import");
+    jk_chain_kernel_free(ck);
+    return t;
+}
+
+static double jk_bench_native_run(jk_bench_ctx *c, const jk_chain_block *block, jk_bench_ledger *l, long *applied)
+{
+    l->count = JK_BENCH_ACCOUNTS;
+    memcpy(l->rec, c->ledger, JK_BENCH_ACCOUNTS * JK_BENCH_RECORD);
+    double t0 = jk_bench_now();
+    *applied = jk_bench_native_apply(l, &c->genesis.genesis_hash, block->events, block->traces, block->event_count);
+    return jk_bench_now() - t0;
+}
+
+static void jk_bench_apply_transfers(jk_bench_ctx *c)
+{
+    jk_bench_ledger *native = jk_bench_alloc(sizeof *native);
+    jk_chain_block block;
+    memset(&block, 0, sizeof block);
+    double produce = 1e9, import = 1e9, nat = 1e9;
+    long applied = 0;
+    for (int r = 0; r < 3; r++) {
+        jk_chain_block b;
+        jk_cap after;
+        memset(&b, 0, sizeof b);
+        produce = jk_bench_min(produce, jk_bench_produce(c, &b, &after));
+        if (r == 0) {
+            block = b;
+            /* the block's events are the gossip, in order */
+            for (size_t i = 0; i < block.event_count; i++)
+                if (block.events[i].blob_len != JK_BENCH_TRANSFER ||
+                    memcmp(block.events[i].blob, c->blobs[i], JK_BENCH_TRANSFER) != 0)
+                    jk_bench_fail("block event %zu is not transfer %zu", i, i);
+            jk_bench_native_run(c, &block, native, &applied);
+            if (applied != (long)JK_BENCH_ACCOUNTS)
+                jk_bench_fail("the native ledger applied %ld of %u transfers", applied, JK_BENCH_ACCOUNTS);
+            jk_bench_check_ledger(after, native, "produce");
+        } else {
+            jk_chain_block_free(&b);
+        }
+        jk_cap_release(after);
+    }
+    for (int r = 0; r < 5; r++) {
+        import = jk_bench_min(import, jk_bench_import(c, &block, native));
+        jk_bench_ledger *scratch = jk_bench_alloc(sizeof *scratch);
+        for (int k = 0; k < 3; k++) {
+            nat = jk_bench_min(nat, jk_bench_native_run(c, &block, scratch, &applied));
+            if (applied != (long)JK_BENCH_ACCOUNTS ||
+                memcmp(scratch->rec, native->rec, JK_BENCH_ACCOUNTS * JK_BENCH_RECORD) != 0)
+                jk_bench_fail("the native ledger is not deterministic");
+        }
+        free(scratch);
+    }
+    printf("BENCH apply_transfers transfers=%u import_ns_per_block=%.0f produce_ns_per_block=%.0f "
+           "native_ns_per_block=%.0f ratio=%.2f produce_ratio=%.2f\n",
+           JK_BENCH_ACCOUNTS, import * 1e9, produce * 1e9, nat * 1e9, import / nat, produce / nat);
+    fflush(stdout);
+    jk_chain_block_free(&block);
+    free(native);
+}
+
+/* ---- setup_cycle + teardown against the ledger's size ---- */
+
+/* Mean seconds of one setup_cycle + teardown over `iters`. */
+static double jk_bench_cycle_round(jk_chain_kernel *ck, long iters)
+{
+    jk_diag diag = {{0}};
+    double t0 = jk_bench_now();
+    for (long i = 0; i < iters; i++) {
+        jk_err e = jk_chain_setup_cycle(ck, &diag);
+        if (e != JK_OK)
+            jk_bench_fail("setup_cycle: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
+        jk_chain_teardown(ck);
+    }
+    return (jk_bench_now() - t0) / (double)iters;
+}
+
+static void jk_bench_setup_cycle(jk_bench_ctx *c)
+{
+    /* The big ledger: keys BE(i) ‖ 0xA5..., so sorted by construction. */
+    size_t big_len = (size_t)JK_BENCH_BIG_ACCOUNTS * JK_BENCH_RECORD;
+    uint8_t *big = malloc(big_len);
+    if (!big)
+        jk_bench_fail("out of memory");
+    for (uint32_t i = 0; i < JK_BENCH_BIG_ACCOUNTS; i++) {
+        uint8_t *r = big + (size_t)i * JK_BENCH_RECORD;
+        memset(r, 0xA5, 32);
+        for (int k = 0; k < 8; k++)
+            r[k] = (uint8_t)((uint64_t)i >> (56 - 8 * k));
+        jk_bench_put64(r + 32, JK_BENCH_BALANCE);
+        jk_bench_put64(r + 40, 0);
+    }
+    jk_chain_genesis big_genesis;
+    jk_bench_genesis(c, big, big_len, &big_genesis);
+    free(big);
+    jk_cap ledger = jk_cap_cnode_get(jk_cap_instance_cnode(big_genesis.chain), 20);
+    if (jk_cap_data_len(ledger) != big_len)
+        jk_bench_fail("the big genesis has no %zu-byte ledger", big_len);
+
+    jk_chain_kernel *small_k = jk_bench_kernel(c, &c->genesis), *big_k = jk_bench_kernel(c, &big_genesis);
+    /* calibrate on the small one: a round of about 30 ms (also warms up) */
+    long iters = 16;
+    while (jk_bench_cycle_round(small_k, iters) * (double)iters < 0.03 && iters < (1L << 24))
+        iters *= 2;
+    jk_bench_cycle_round(big_k, iters);
+    double small = 1e9, large = 1e9;
+    for (int r = 0; r < 7; r++) {
+        small = jk_bench_min(small, jk_bench_cycle_round(small_k, iters));
+        large = jk_bench_min(large, jk_bench_cycle_round(big_k, iters));
+    }
+    printf("BENCH setup_cycle accounts=%u ns=%.0f big_accounts=%u big_ns=%.0f ratio=%.2f\n", JK_BENCH_ACCOUNTS,
+           small * 1e9, JK_BENCH_BIG_ACCOUNTS, large * 1e9, large / small);
+    fflush(stdout);
+    jk_chain_kernel_free(small_k);
+    jk_chain_kernel_free(big_k);
+    jk_cap_release(big_genesis.chain);
+}
+
+int main(int argc, char **argv)
+{
+    const char *only = NULL;
+    if (argc == 3 && !strcmp(argv[1], "--only")) {
+        only = argv[2];
+    } else if (argc != 1) {
+        fprintf(stderr, "usage: bench_chain [--only verify_events|apply_transfers|setup_cycle]\n");
+        return 2;
+    }
+    if (jk_crypto_init() != JK_OK)
+        jk_bench_fail("crypto init");
+    static jk_bench_ctx c;
+    jk_bench_setup(&c);
+    if (!only || !strcmp(only, "verify_events"))
+        jk_bench_verify_events(&c);
+    if (!only || !strcmp(only, "apply_transfers"))
+        jk_bench_apply_transfers(&c);
+    if (!only || !strcmp(only, "setup_cycle"))
+        jk_bench_setup_cycle(&c);
+    jk_cap_release(c.genesis.chain);
+    jk_spec_file_free(&c.spec);
+    free(c.accounts);
+    free(c.ledger);
+    free(c.blobs);
+    free(c.events);
+    free(c.traces);
+    free(c.trace_ptrs);
+    free(c.trace_counts);
+    free(c.admitted);
+    return 0;
+}
