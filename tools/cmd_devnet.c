@@ -72,16 +72,28 @@ static double jk_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* The demo chain's programs, built once. */
+/* The demo chain's programs, compiled once per process (tests and resumed
+ * runs call jk_devnet_run many times): the loaded spec file is kept for the
+ * process's life, and each run gets a shallow copy whose state and
+ * validators it may point elsewhere. Not thread-safe; devnets run one at a
+ * time. */
 static int jk_load_demo(jk_spec_file *f, char *err, size_t err_len)
 {
-    const char *sdk = jk_sdk_dir();
-    if (!sdk)
-        return snprintf(err, err_len, "cannot find the SDK (set JARK_SDK_DIR)"), -1;
-    char dir[PATH_MAX], spec[PATH_MAX + 64];
-    snprintf(dir, sizeof dir, "%s/../examples/demo", sdk);
-    snprintf(spec, sizeof spec, "%s/devnet-spec.json", dir);
-    return jk_spec_file_load(spec, f, err, err_len);
+    static jk_spec_file loaded;
+    static bool have;
+    if (!have) {
+        const char *sdk = jk_sdk_dir();
+        if (!sdk)
+            return snprintf(err, err_len, "cannot find the SDK (set JARK_SDK_DIR)"), -1;
+        char dir[PATH_MAX], spec[PATH_MAX + 64];
+        snprintf(dir, sizeof dir, "%s/../examples/demo", sdk);
+        snprintf(spec, sizeof spec, "%s/devnet-spec.json", dir);
+        if (jk_spec_file_load(spec, &loaded, err, err_len))
+            return -1;
+        have = true;
+    }
+    *f = loaded;
+    return 0;
 }
 
 typedef struct jk_devnet {
@@ -320,8 +332,7 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
     for (uint32_t i = 0; i < d->v; i++)
         memcpy(keys[i], d->validators[i].pk, 32);
     /* The spec file gives the programs and budgets; state and validators are
-     * this run's. jk_spec_file_free frees through the jk_spec_file fields,
-     * not these pointers. */
+     * this run's (the copy's pointers only; the loaded file stays intact). */
     spec.spec.state_slots = slots;
     spec.spec.state_data = data;
     spec.spec.state_len = lens;
@@ -340,7 +351,6 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
         if (e != JK_OK)
             fprintf(stderr, "jark devnet: validator %u: %s\n", i, diag.msg[0] ? diag.msg : jk_strerror(e));
     }
-    jk_spec_file_free(&spec);
     if (e != JK_OK || jk_devnet_catch_up(d))
         goto out;
 
