@@ -27,4 +27,7 @@ int jk_fuzz_block(const uint8_t *data, size_t size);
  * same bytes. */
 int jk_fuzz_image(const uint8_t *data, size_t size);
 
+/* Chain specs (tools/chain_spec_parse.c), then genesis from what parses. */
+int jk_fuzz_spec(const uint8_t *data, size_t size);
+
 #endif
