@@ -30,4 +30,7 @@ int jk_fuzz_image(const uint8_t *data, size_t size);
 /* Chain specs (tools/chain_spec_parse.c), then genesis from what parses. */
 int jk_fuzz_spec(const uint8_t *data, size_t size);
 
+/* Image manifests (tools/image_manifest.c), over a folder of real files. */
+int jk_fuzz_manifest(const uint8_t *data, size_t size);
+
 #endif
