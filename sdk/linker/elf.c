@@ -86,7 +86,11 @@ jk_err jk_elf_parse(const uint8_t *bytes, size_t len, jk_elf *out, jk_diag *diag
         s->info = jk_u32(h + 44);
         s->entsize = jk_u64(h + 56);
         s->name = (const char *)(uintptr_t)jk_u32(h); /* resolved below */
-        if (s->type != JK_SHT_NOBITS && s->type != 0) {
+        if (s->type == 0) {
+            /* SHT_NULL: an inactive header whose other fields mean nothing
+             * (ELF gABI); ignored, so no later stage lays it out. */
+            s->flags = s->addr = s->offset = s->size = s->entsize = 0;
+        } else if (s->type != JK_SHT_NOBITS) {
             if (!jk_range_ok(len, s->offset, s->size)) {
                 jk_elf_free(out);
                 return jk_diag_set(diag, JK_ERR_PARSE, "ELF section %u lies outside the file", i);
