@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* A program: a program file, or C compiled with the SDK. *out malloc'd. */
 /* name relative to dir (or absolute) into path. */
@@ -28,25 +27,13 @@ static int jk_program(const char *dir, const char *name, uint8_t **out, size_t *
     char path[2 * PATH_MAX];
     jk_resolve(dir, name, path, sizeof path);
     size_t n = strlen(path);
-    char compiled[] = "/tmp/jark-spec-XXXXXX";
-    const char *file = path;
     if (n > 2 && !strcmp(path + n - 2, ".c")) {
-        int fd = mkstemp(compiled);
-        if (fd < 0)
-            return jk_spec_fail(err, err_len, "cannot make a temporary file");
-        close(fd);
-        const char *src[1] = {path};
-        if (jk_cc_build(src, 1, "-O2", compiled, NULL, NULL, NULL) != 0) {
-            unlink(compiled);
+        if (jk_cc_build_bytes(path, "-O2", out, len) != 0)
             return jk_spec_fail(err, err_len, "program %s does not build", name);
-        }
-        file = compiled;
+        return 0;
     }
     unsigned char *bytes;
-    int rc = jk_tool_read_file(file, &bytes, len);
-    if (file == compiled)
-        unlink(compiled);
-    if (rc)
+    if (jk_tool_read_file(path, &bytes, len))
         return jk_spec_fail(err, err_len, "program %s cannot be read", name);
     *out = bytes;
     return 0;

@@ -9,6 +9,7 @@
  */
 #include "commands.h"
 
+#include "jark/bytes.h"
 #include "jark/node.h"
 
 #include <inttypes.h>
@@ -25,14 +26,6 @@ static void jk_show_hex(const char *label, const uint8_t *bytes, size_t len)
     for (size_t i = 0; i < len; i++)
         printf("%02x", bytes[i]);
     printf("\n");
-}
-
-static uint64_t jk_show_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
 }
 
 static bool jk_show_is_store(const char *dir)
@@ -67,14 +60,14 @@ static void jk_show_ledger(jk_cap ledger, uint64_t max_rows)
     }
     uint64_t count = len / JK_SHOW_RECORD, total = 0;
     for (uint64_t i = 0; i < count; i++)
-        total += jk_show_u64(bytes + JK_SHOW_RECORD * i + 32);
+        total += jk_get_u64le(bytes + JK_SHOW_RECORD * i + 32);
     printf("ledger %" PRIu64 " accounts, total balance %" PRIu64 "\n", count, total);
     for (uint64_t i = 0; i < count && i < max_rows; i++) {
         const uint8_t *rec = bytes + JK_SHOW_RECORD * i;
         printf("  ");
         for (int b = 0; b < 32; b++)
             printf("%02x", rec[b]);
-        printf(" balance %" PRIu64 " nonce %" PRIu64 "\n", jk_show_u64(rec + 32), jk_show_u64(rec + 40));
+        printf(" balance %" PRIu64 " nonce %" PRIu64 "\n", jk_get_u64le(rec + 32), jk_get_u64le(rec + 40));
     }
     if (count > max_rows)
         printf("  ... and %" PRIu64 " more (--accounts N)\n", count - max_rows);
@@ -144,7 +137,7 @@ int jk_tool_chain_show(int argc, char **argv)
     uint8_t pbytes[16];
     if (jk_cap_kind_of(price) == JK_CAP_DATA && jk_cap_data_len(price) == 16 &&
         jk_cap_data_read(price, 0, pbytes, 16) == JK_OK)
-        printf("price round %" PRIu64 " value %" PRIu64 "\n", jk_show_u64(pbytes), jk_show_u64(pbytes + 8));
+        printf("price round %" PRIu64 " value %" PRIu64 "\n", jk_get_u64le(pbytes), jk_get_u64le(pbytes + 8));
     else
         printf("price none yet\n");
     jk_node_head_release(&head);

@@ -18,6 +18,7 @@
 #include "devnet.h"
 #include "sdk_exec.h"
 
+#include "jark/bytes.h"
 #include "jark/node.h"
 
 #include <errno.h>
@@ -50,12 +51,6 @@ static void jk_derive_key(const char *purpose, uint64_t seed, uint32_t i, jk_key
 }
 
 static int jk_key_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
-
-static void jk_put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 static uint64_t jk_next(uint64_t *state)
 {
@@ -114,8 +109,8 @@ static void jk_genesis_state(jk_devnet *d, uint8_t *ledger, uint8_t *reporters)
     qsort(keys, JK_DEVNET_ACCOUNTS, 32, jk_key_cmp);
     for (int i = 0; i < JK_DEVNET_ACCOUNTS; i++) {
         memcpy(ledger + 48 * i, keys[i], 32);
-        jk_put64(ledger + 48 * i + 32, JK_DEVNET_BALANCE);
-        jk_put64(ledger + 48 * i + 40, 0);
+        jk_put_u64le(ledger + 48 * i + 32, JK_DEVNET_BALANCE);
+        jk_put_u64le(ledger + 48 * i + 40, 0);
     }
     uint8_t rkeys[JK_DEVNET_REPORTERS][32];
     for (int i = 0; i < JK_DEVNET_REPORTERS; i++)
@@ -146,8 +141,8 @@ static void jk_workload(jk_devnet *d, uint64_t height, uint32_t transfers, jk_go
         b[0] = 'T';
         memcpy(b + 1, d->accounts[from].pk, 32);
         memcpy(b + 33, d->accounts[to].pk, 32);
-        jk_put64(b + 65, 1 + jk_next(&d->rng) % 100);
-        jk_put64(b + 73, d->nonces[from]++);
+        jk_put_u64le(b + 65, 1 + jk_next(&d->rng) % 100);
+        jk_put_u64le(b + 73, d->nonces[from]++);
         g->events[g->n] = (jk_chain_event){JK_CHAIN_ENDPOINT_TRANSACT, b, 81};
         jk_chain_trace_sign(d->accounts[from].sk, &d->genesis.genesis_hash, b, 81, &g->traces[g->n]);
         g->n++;
@@ -157,8 +152,8 @@ static void jk_workload(jk_devnet *d, uint64_t height, uint32_t transfers, jk_go
             uint8_t *b = g->blobs[g->n];
             b[0] = 'R';
             memcpy(b + 1, d->reporters[r].pk, 32);
-            jk_put64(b + 33, height / 5);
-            jk_put64(b + 41, 1000 + jk_next(&d->rng) % 50);
+            jk_put_u64le(b + 33, height / 5);
+            jk_put_u64le(b + 41, 1000 + jk_next(&d->rng) % 50);
             g->events[g->n] = (jk_chain_event){jk_chain_endpoint_dispatch(0), b, 49};
             jk_chain_trace_sign(d->reporters[r].sk, &d->genesis.genesis_hash, b, 49, &g->traces[g->n]);
             g->n++;

@@ -338,6 +338,26 @@ done:
     return rc;
 }
 
+int jk_cc_build_bytes(const char *source, const char *opt, uint8_t **out, size_t *out_len)
+{
+    char path[] = "/tmp/jark-cc-out-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        fprintf(stderr, "jark cc: cannot make a temporary file: %s\n", strerror(errno));
+        return -1;
+    }
+    close(fd);
+    const char *sources[1] = {source};
+    unsigned char *bytes = NULL;
+    int rc = jk_cc_build(sources, 1, opt, path, NULL, NULL, NULL);
+    if (rc == 0)
+        rc = jk_tool_read_file(path, &bytes, out_len);
+    unlink(path);
+    if (rc == 0)
+        *out = bytes;
+    return rc;
+}
+
 int jk_tool_link(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *asm_path = NULL;

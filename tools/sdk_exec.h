@@ -33,6 +33,11 @@ struct jk_link_stats;
 int jk_cc_build(const char *const *sources, int nsources, const char *opt, const char *out_path,
                 const char *asm_path, struct jk_link_stats *stats, jk_diag *link_diag);
 
+/* jk_cc_build of one source into memory: *out (malloc'd, the caller frees
+ * it) receives the program file's bytes. Returns 0 on success; failures are
+ * printed on stderr. */
+int jk_cc_build_bytes(const char *source, const char *opt, uint8_t **out, size_t *out_len);
+
 /* The SDK directory (holding jark.h, libc.c, link.ld): $JARK_SDK_DIR, or the
  * nearest `sdk/` above the running executable. NULL if not found. */
 const char *jk_sdk_dir(void);

@@ -51,8 +51,8 @@ enum {
 void jk_chain_header_encode(const jk_chain_header *h, uint8_t out[JK_CHAIN_HEADER_SIZE])
 {
     memcpy(out + JK_HDR_PARENT, h->parent.bytes, JK_HASH_SIZE);
-    jk_chain_put_u64(out + JK_HDR_NUMBER, h->number);
-    jk_chain_put_u32(out + JK_HDR_PROPOSER, h->proposer);
+    jk_put_u64le(out + JK_HDR_NUMBER, h->number);
+    jk_put_u32le(out + JK_HDR_PROPOSER, h->proposer);
     memcpy(out + JK_HDR_STATE_ROOT, h->state_root.bytes, JK_HASH_SIZE);
     memcpy(out + JK_HDR_BODY_HASH, h->body_hash.bytes, JK_HASH_SIZE);
     memcpy(out + JK_HDR_SIGNATURE, h->signature, JK_ED25519_SIG_SIZE);
@@ -62,8 +62,8 @@ void jk_chain_header_encode(const jk_chain_header *h, uint8_t out[JK_CHAIN_HEADE
 static void jk_header_read(const uint8_t *in, jk_chain_header *h)
 {
     memcpy(h->parent.bytes, in + JK_HDR_PARENT, JK_HASH_SIZE);
-    h->number = jk_chain_get_u64(in + JK_HDR_NUMBER);
-    h->proposer = jk_chain_get_u32(in + JK_HDR_PROPOSER);
+    h->number = jk_get_u64le(in + JK_HDR_NUMBER);
+    h->proposer = jk_get_u32le(in + JK_HDR_PROPOSER);
     memcpy(h->state_root.bytes, in + JK_HDR_STATE_ROOT, JK_HASH_SIZE);
     memcpy(h->body_hash.bytes, in + JK_HDR_BODY_HASH, JK_HASH_SIZE);
     memcpy(h->signature, in + JK_HDR_SIGNATURE, JK_ED25519_SIG_SIZE);

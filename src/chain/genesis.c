@@ -46,7 +46,7 @@ static void jk_genesis_hash(const jk_cap chain, const jk_chain_spec *spec, jk_ha
         jk_crypto_hasher_update(&h, spec->validators[i], JK_ED25519_PUBLIC_SIZE);
     const int64_t budgets[4] = {spec->gas.transform, spec->gas.verify, spec->gas.process, spec->gas.block};
     for (int b = 0; b < 4; b++) {
-        jk_chain_put_u64(budget, (uint64_t)budgets[b]);
+        jk_put_u64le(budget, (uint64_t)budgets[b]);
         jk_crypto_hasher_update(&h, budget, sizeof budget);
     }
     jk_crypto_hasher_final(&h, out);

@@ -8,35 +8,9 @@
 
 #include "jark/chain.h"
 
+#include "jark/bytes.h"
+
 #include <stdint.h>
-
-static inline void jk_chain_put_u32(uint8_t *p, uint32_t v)
-{
-    for (unsigned i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline void jk_chain_put_u64(uint8_t *p, uint64_t v)
-{
-    for (unsigned i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint32_t jk_chain_get_u32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (unsigned i = 0; i < 4; i++)
-        v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-
-static inline uint64_t jk_chain_get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
 
 /* "inject Cap::Instance[AAImage]": a fresh AA instance holding the attest
  * marker in slot JK_CHAIN_AA_MARKER_SLOT. *out NEW. */

@@ -3,27 +3,16 @@
  * the committed head or at genesis, commit a head after each block.
  */
 #include "jark/node.h"
+#include "jark/bytes.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define JK_NODE_HEAD "head"
+/* the LMDB map size of a validator store */
+#define JK_NODE_MAP_SIZE (256u << 20)
 /* the head record's info Data: height u64 LE ‖ block hash ‖ genesis hash */
 #define JK_NODE_INFO_SIZE (8 + 2 * JK_HASH_SIZE)
-
-static void jk_put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t jk_get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
 
 /* Read the committed head record of an open store. JK_ERR_CAP_MISSING when the
  * store has none (a fresh store). */
@@ -44,7 +33,7 @@ static jk_err jk_node_head_load(jk_cap_store *store, jk_node_head *out, jk_diag 
                          jk_cap_data_read(info, 0, bytes, sizeof bytes) != JK_OK))
         err = jk_diag_set(diag, JK_ERR_CAP_DECODE, "the store's head record is not a validator head");
     if (err == JK_OK) {
-        out->height = jk_get_u64(bytes);
+        out->height = jk_get_u64le(bytes);
         memcpy(out->block_hash.bytes, bytes + 8, JK_HASH_SIZE);
         memcpy(out->genesis_hash.bytes, bytes + 8 + JK_HASH_SIZE, JK_HASH_SIZE);
         out->chain = jk_cap_retain(inst);
@@ -64,7 +53,7 @@ void jk_node_head_release(jk_node_head *head)
 jk_err jk_node_head_read(const char *dir, jk_node_head *out, jk_diag *diag)
 {
     jk_cap_store *store = NULL;
-    jk_cap_store_options opt = {256u << 20};
+    jk_cap_store_options opt = {JK_NODE_MAP_SIZE};
     jk_err err = jk_cap_store_open(dir, &opt, &store, diag);
     if (err == JK_OK) {
         err = jk_node_head_load(store, out, diag);
@@ -87,7 +76,7 @@ jk_err jk_node_validator_open(const char *dir, uint32_t index,
     v->last_block = jk_cap_null();
     v->genesis_hash = genesis->genesis_hash;
     memcpy(v->public_key, secret_key + 32, JK_ED25519_PUBLIC_SIZE);
-    jk_cap_store_options opt = {256u << 20};
+    jk_cap_store_options opt = {JK_NODE_MAP_SIZE};
     jk_err err = jk_cap_store_open(dir, &opt, &v->store, diag);
     jk_cap chain = jk_cap_retain(genesis->chain);
     v->head_hash = genesis->genesis_hash;
@@ -133,7 +122,7 @@ jk_err jk_node_validator_commit(jk_node_validator *v, uint64_t height, const jk_
                                 const uint8_t *block, size_t block_len, jk_diag *diag)
 {
     uint8_t bytes[JK_NODE_INFO_SIZE];
-    jk_put_u64(bytes, height);
+    jk_put_u64le(bytes, height);
     memcpy(bytes + 8, block_hash->bytes, JK_HASH_SIZE);
     memcpy(bytes + 8 + JK_HASH_SIZE, v->genesis_hash.bytes, JK_HASH_SIZE);
     jk_cap fields[3] = {jk_cap_retain(v->ck->chain), jk_cap_null(), jk_cap_null()}, record = jk_cap_null();

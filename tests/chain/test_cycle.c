@@ -3,36 +3,18 @@
  * Dispatch_0 from the chain; handle_incoming_event verifies events in fresh
  * copies with the AttestationAuthority in verify mode and admits them. */
 #include "../test.h"
-#include "../../tools/sdk_exec.h"
+#include "../progs.h"
 
 #include "jark/chain.h"
 
 #include <stdlib.h>
-#include <unistd.h>
 
 static jk_cap jk_image_of(const char *name, const jk_cap_pin *pins, uint32_t npins)
 {
-    char path[] = "/tmp/jark-cycle-test-XXXXXX", source[128];
-    int fd = mkstemp(path);
-    jk_cap image = jk_cap_null();
-    if (fd < 0)
-        return image;
-    close(fd);
+    char source[128];
     snprintf(source, sizeof source, "tests/chain/progs/%s.c", name);
-    const char *src[1] = {source};
-    if (jk_cc_build(src, 1, "-O2", path, NULL, NULL, NULL) == 0) {
-        static uint8_t buf[1 << 20];
-        FILE *f = fopen(path, "rb");
-        size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
-        if (f)
-            fclose(f);
-        jk_kernel_image_opts opts = {.pins = pins, .pin_count = npins};
-        jk_diag diag = {{0}};
-        if (jk_kernel_image_from_program(buf, n, &opts, &image, &diag) != JK_OK)
-            printf("%s: %s\n", name, diag.msg);
-    }
-    unlink(path);
-    return image;
+    jk_kernel_image_opts opts = {.pins = pins, .pin_count = npins};
+    return jk_test_image(source, &opts);
 }
 
 typedef struct jk_test_chain {

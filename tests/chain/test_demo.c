@@ -5,12 +5,11 @@
  * The blob encoders and state readers here are written from
  * docs/demo-chain.md, independently of examples/demo/demo.h. */
 #include "../test.h"
-#include "../../tools/sdk_exec.h"
+#include "../progs.h"
 
 #include "jark/chain.h"
 
 #include <stdlib.h>
-#include <unistd.h>
 
 /* ---- the chain's images ---- */
 
@@ -18,27 +17,10 @@ enum { IMG_TRANSACT, IMG_DINST, IMG_AA, IMG_PROCESS, IMG_VERIFY, IMG_CHAIN, IMG_
 
 static jk_cap demo_image(const char *name, const jk_cap_pin *pins, uint32_t npins)
 {
-    char path[] = "/tmp/jark-demo-test-XXXXXX", source[128];
-    int fd = mkstemp(path);
-    jk_cap image = jk_cap_null();
-    if (fd < 0)
-        return image;
-    close(fd);
+    char source[128];
     snprintf(source, sizeof source, "examples/demo/%s.c", name);
-    const char *src[1] = {source};
-    if (jk_cc_build(src, 1, "-O2", path, NULL, NULL, NULL) == 0) {
-        static uint8_t buf[1 << 20];
-        FILE *f = fopen(path, "rb");
-        size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
-        if (f)
-            fclose(f);
-        jk_kernel_image_opts opts = {.pins = pins, .pin_count = npins};
-        jk_diag diag = {{0}};
-        if (jk_kernel_image_from_program(buf, n, &opts, &image, &diag) != JK_OK)
-            printf("%s: %s\n", name, diag.msg);
-    }
-    unlink(path);
-    return image;
+    jk_kernel_image_opts opts = {.pins = pins, .pin_count = npins};
+    return jk_test_image(source, &opts);
 }
 
 /* ---- keys ---- */

@@ -7,7 +7,6 @@
 #include "jark/chain.h"
 
 #include <stdlib.h>
-#include <unistd.h>
 
 typedef struct jk_program_bytes {
     uint8_t *bytes;
@@ -17,22 +16,10 @@ typedef struct jk_program_bytes {
 static jk_program_bytes jk_program(const char *name)
 {
     jk_program_bytes p = {NULL, 0};
-    char path[] = "/tmp/jark-genesis-test-XXXXXX", source[128];
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return p;
-    close(fd);
+    char source[128];
     snprintf(source, sizeof source, "tests/chain/progs/%s.c", name);
-    const char *src[1] = {source};
-    if (jk_cc_build(src, 1, "-O2", path, NULL, NULL, NULL) == 0) {
-        p.bytes = malloc(1 << 20);
-        FILE *f = fopen(path, "rb");
-        if (f && p.bytes)
-            p.len = fread(p.bytes, 1, 1 << 20, f);
-        if (f)
-            fclose(f);
-    }
-    unlink(path);
+    if (jk_cc_build_bytes(source, "-O2", &p.bytes, &p.len) != 0)
+        p.len = 0;
     return p;
 }
 

@@ -2,33 +2,16 @@
  * SDK programs: an AA that yields the attest marker, and chain code that
  * attests through it. */
 #include "../test.h"
-#include "../../tools/sdk_exec.h"
+#include "../progs.h"
 
 #include "jark/chain.h"
 
 #include <stdlib.h>
-#include <unistd.h>
 
 static jk_cap jk_build_image(const char *source, const jk_cap_mapping *maps, uint32_t nmaps)
 {
-    char path[] = "/tmp/jark-invoke-test-XXXXXX";
-    int fd = mkstemp(path);
-    jk_cap image = jk_cap_null();
-    if (fd < 0)
-        return image;
-    close(fd);
-    const char *src[1] = {source};
-    if (jk_cc_build(src, 1, "-O2", path, NULL, NULL, NULL) == 0) {
-        static uint8_t buf[1 << 20];
-        FILE *f = fopen(path, "rb");
-        size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
-        if (f)
-            fclose(f);
-        jk_kernel_image_opts opts = {.mappings = maps, .mapping_count = nmaps};
-        jk_kernel_image_from_program(buf, n, &opts, &image, NULL);
-    }
-    unlink(path);
-    return image;
+    jk_kernel_image_opts opts = {.mappings = maps, .mapping_count = nmaps};
+    return jk_test_image(source, &opts);
 }
 
 static jk_cap jk_instance(jk_cap image, int n, const uint32_t *slots, const jk_cap *caps)

@@ -9,7 +9,6 @@
 #include "jark/kernel.h"
 
 #include <stdlib.h>
-#include <unistd.h>
 
 #define STATE_SLOT 20
 #define CALLEE_SLOT 21
@@ -26,23 +25,8 @@ static size_t jk_program_len;
 /* The kprog image (built once per test run; the program bytes are cached). */
 static jk_cap jk_image(void)
 {
-    if (!jk_program) {
-        char path[] = "/tmp/jark-kernel-test-XXXXXX";
-        int fd = mkstemp(path);
-        if (fd < 0)
-            return jk_cap_null();
-        close(fd);
-        const char *src[1] = {"tests/kernel/progs/kprog.c"};
-        if (jk_cc_build(src, 1, "-O2", path, NULL, NULL, NULL) == 0) {
-            FILE *f = fopen(path, "rb");
-            jk_program = malloc(1 << 20);
-            if (f && jk_program)
-                jk_program_len = fread(jk_program, 1, 1 << 20, f);
-            if (f)
-                fclose(f);
-        }
-        unlink(path);
-    }
+    if (!jk_program && jk_cc_build_bytes("tests/kernel/progs/kprog.c", "-O2", &jk_program, &jk_program_len) != 0)
+        return jk_cap_null();
     static const jk_cap_mapping state = {0x40000000, 4096, JK_CAP_MAP_PERSISTENT, JK_PVM_ACCESS_WRITE, STATE_SLOT};
     jk_kernel_image_opts opts = {.mappings = &state, .mapping_count = 1, .yield_catcher_slot = CATCHER_SLOT};
     jk_cap image = jk_cap_null();

@@ -6,6 +6,7 @@
 #include "../test.h"
 #include "../../tools/commands.h"
 #include "../../tools/devnet.h"
+#include "jark/bytes.h"
 
 #include <fcntl.h>
 
@@ -74,11 +75,10 @@ JK_TEST(test_devnet_root_is_pinned_and_resumes_exactly)
     uint8_t records[64 * 48];
     JK_REQUIRE(jk_cap_data_len(ledger) == sizeof records && jk_cap_data_read(ledger, 0, records, sizeof records) == JK_OK);
     uint64_t total = 0, nonces = 0;
-    for (int i = 0; i < 64; i++)
-        for (int k = 7; k >= 0; k--) {
-            total += (uint64_t)records[48 * i + 32 + k] << (8 * k);
-            nonces += (uint64_t)records[48 * i + 40 + k] << (8 * k);
-        }
+    for (int i = 0; i < 64; i++) {
+        total += jk_get_u64le(records + 48 * i + 32);
+        nonces += jk_get_u64le(records + 48 * i + 40);
+    }
     JK_CHECK_EQ(total, 64u * 1000000u);
     JK_CHECK_EQ(nonces, 160); /* 16 transfers a block, each bumping its sender's nonce */
     jk_node_head_release(&head);

@@ -1,0 +1,39 @@
+/*
+ * jark/bytes.h — little-endian integers in byte buffers, the one encoding
+ * every jark format uses for fixed-width numbers (docs/block-format.md,
+ * docs/node.md, the demo chain). Base layer: no dependencies.
+ */
+#ifndef JARK_BYTES_H
+#define JARK_BYTES_H
+
+#include <stdint.h>
+
+static inline void jk_put_u32le(uint8_t *p, uint32_t v)
+{
+    for (unsigned i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void jk_put_u64le(uint8_t *p, uint64_t v)
+{
+    for (unsigned i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint32_t jk_get_u32le(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (unsigned i = 0; i < 4; i++)
+        v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+
+static inline uint64_t jk_get_u64le(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+#endif

@@ -1,0 +1,14 @@
+/* progs.h — the test programs the kernel and chain tests run: C compiled with
+ * the SDK (tools/sdk_exec.h), made into an Image. */
+#ifndef JK_TESTS_PROGS_H
+#define JK_TESTS_PROGS_H
+
+#include "jark/kernel.h"
+
+/* The Image of the C program at `source` (a path from the project root)
+ * compiled at -O2, with opts (NULL: none). Returns the null cap, after saying
+ * why on stdout, when it does not build or its image is refused; the caller
+ * releases the image. */
+jk_cap jk_test_image(const char *source, const jk_kernel_image_opts *opts);
+
+#endif
