@@ -366,6 +366,8 @@ static jk_err jk_pause_frames(jk_kernel *k, uint32_t from, jk_cap *out)
     for (; err == JK_OK && made < n; made++) {
         /* Each frame's gas left is its budget on resume (jk_resume_budgets). */
         err = jk_frame_capture(&k->frames[from + made], jk_left(&k->frames[from + made]), &cfs[made]);
+        if (err == JK_OK)
+            cfs[made].spawned = k->instances_made;
         if (err != JK_OK)
             break;
     }
@@ -552,6 +554,15 @@ static jk_err jk_start(jk_kernel *k, jk_root *root, jk_kernel_result *res)
     return JK_OK;
 }
 
+/* A top-level resume continues the invocation that paused: the instance
+ * bound counts what it had created (an attest must not reset it). A nested
+ * CALL_RESUME keeps the running invocation's count. */
+static void jk_resume_count(jk_kernel *k, jk_cap paused)
+{
+    const jk_cap_frame *f0 = jk_cap_instance_frame(paused, 0);
+    k->instances_made = f0 ? f0->spawned : 0;
+}
+
 jk_err jk_kernel_call(jk_kernel *k, jk_cap target, uint32_t endpoint, int64_t gas,
                       const uint64_t args[3], jk_cap slot0, jk_kernel_result *res)
 {
@@ -578,6 +589,7 @@ jk_err jk_kernel_resume(jk_kernel *k, jk_cap paused, int64_t gas, jk_cap slot0, 
     jk_start(k, &root, res);
     if (gas < 0 || jk_cap_kind_of(paused) != JK_CAP_INSTANCE || jk_cap_instance_status(paused) != JK_CAP_PAUSED)
         return JK_ERR_INVALID_ARG;
+    jk_resume_count(k, paused);
     jk_err err = jk_push_resume(k, paused, 0, gas, slot0, &setup);
     if (err != JK_OK) {
         jk_unwind(k);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #define EP_REFUSE 19
+#define EP_SPAWN_YIELD_SPAWN 20
 
 /* Run ops on a fresh kprog instance with extras, sending slot0. */
 static jk_err run_script0(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, const jk_cap *caps,
@@ -303,6 +304,44 @@ JK_TEST(test_kernel_fault_host_call_reports_a_reason)
     jk_cap_release(msg);
     jk_cap_release(b);
     jk_cap_release(a);
+    jk_cap_release(image);
+    jk_kernel_free(k);
+    JK_CHECK_EQ(kt_live(), live);
+}
+
+/* The instance bound counts per top-level invocation: a resume after an
+ * attest continues the count (700 + 700 faults as 1,400 in one go would). */
+JK_TEST(test_kernel_instance_bound_survives_a_resume)
+{
+    int64_t live = kt_live();
+    jk_kernel *k;
+    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
+    jk_cap image = kt_image(), marker;
+    JK_REQUIRE(jk_kernel_mint_marker(k, 1, &marker) == JK_OK);
+    uint32_t s[2] = {IMAGE_SLOT, MARKER_SLOT};
+    jk_cap c[2] = {image, marker};
+    jk_cap a = kt_inst(image, 2, s, c);
+    const struct {
+        uint64_t n;
+        jk_kernel_outcome want;
+    } cases[] = {{700, JK_KERNEL_FAULT}, {500, JK_KERNEL_HALT}};
+    for (int i = 0; i < 2; i++) {
+        uint64_t args[3] = {cases[i].n, 0, 0};
+        jk_kernel_result y, r;
+        JK_REQUIRE(jk_kernel_call(k, a, EP_SPAWN_YIELD_SPAWN, 100000000, args, jk_cap_null(), &y) == JK_OK);
+        JK_REQUIRE(y.outcome == JK_KERNEL_YIELDED);
+        JK_CHECK_EQ(jk_cap_instance_frame(y.instance, 0)->spawned, cases[i].n);
+        JK_REQUIRE(jk_kernel_resume(k, y.instance, 100000000, jk_cap_null(), &r) == JK_OK);
+        JK_CHECK_EQ(r.outcome, cases[i].want);
+        if (r.outcome == JK_KERNEL_FAULT)
+            JK_CHECK_EQ(r.fault, JK_FAULT_LIMIT);
+        else
+            JK_CHECK_EQ(r.value, 2 * cases[i].n);
+        jk_kernel_result_clear(&y);
+        jk_kernel_result_clear(&r);
+    }
+    jk_cap_release(a);
+    jk_cap_release(marker);
     jk_cap_release(image);
     jk_kernel_free(k);
     JK_CHECK_EQ(kt_live(), live);

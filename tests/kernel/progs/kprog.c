@@ -220,6 +220,14 @@ uint64_t refuse(uint64_t nonce, uint64_t expected)
     jk_fault(7, text, n);
 }
 
+/* 20: spawn n instances, yield to the marker in slot 22, spawn n more. */
+uint64_t spawn_yield_spawn(uint64_t n)
+{
+    spawn_many(n);
+    jk_yield(JK_PATH(22));
+    return spawn_many(n) * 2;
+}
+
 /* 18: yield to the marker in slot 22, then spin: only its gas cap ends it. */
 uint64_t ask_then_spin(void)
 {
@@ -248,3 +256,4 @@ JK_ENDPOINT(16, write_ro);
 JK_ENDPOINT(17, spawn_many);
 JK_ENDPOINT(18, ask_then_spin);
 JK_ENDPOINT(19, refuse);
+JK_ENDPOINT(20, spawn_yield_spawn);
