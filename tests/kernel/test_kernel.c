@@ -4,7 +4,7 @@
  * (docs/abi.md). Every test also checks that no cap value is leaked.
  */
 #include "../test.h"
-#include "../../tools/sdk_exec.h"
+#include "jark/sdk.h"
 
 #include "jark/kernel.h"
 
@@ -25,7 +25,7 @@ static size_t jk_program_len;
 /* The kprog image (built once per test run; the program bytes are cached). */
 static jk_cap jk_image(void)
 {
-    if (!jk_program && jk_cc_build_bytes("tests/kernel/progs/kprog.c", "-O2", &jk_program, &jk_program_len) != 0)
+    if (!jk_program && jk_sdk_build_one("tests/kernel/progs/kprog.c", &jk_program, &jk_program_len, NULL) != JK_OK)
         return jk_cap_null();
     static const jk_cap_mapping state = {0x40000000, 4096, JK_CAP_MAP_PERSISTENT, JK_PVM_ACCESS_WRITE, STATE_SLOT};
     jk_kernel_image_opts opts = {.mappings = &state, .mapping_count = 1, .yield_catcher_slot = CATCHER_SLOT};
