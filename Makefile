@@ -12,7 +12,7 @@ LDLIBS  := -lsodium -llmdb $(shell pkg-config --libs json-c 2>/dev/null || echo 
 SHARED  ?= ../shared
 
 LIB_SRC   := $(sort $(wildcard src/*/*.c))
-TOOL_SRC  := $(sort $(wildcard tools/*.c sdk/linker/*.c))
+TOOL_SRC  := $(sort $(wildcard tools/*.c))
 TEST_SRC  := $(sort $(wildcard tests/*.c tests/*/*.c))
 
 

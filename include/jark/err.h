@@ -13,6 +13,7 @@
 #define JARK_ERR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum jk_err {
     JK_OK = 0,
@@ -82,5 +83,11 @@ typedef struct jk_diag {
  * so decoders can write `return jk_diag_set(diag, JK_ERR_PVM_BLOB, "...", ...)`. */
 jk_err jk_diag_set(jk_diag *diag, jk_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Read a whole file (src/base/file.c) into a malloc'd buffer the caller
+ * frees, with a NUL after the last byte (for text; not counted in *out_len).
+ * @return JK_OK; JK_ERR_IO (diag: the path and errno's message);
+ *         JK_ERR_NOMEM. */
+jk_err jk_read_file(const char *path, uint8_t **out, size_t *out_len, jk_diag *diag);
 
 #endif

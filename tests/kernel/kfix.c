@@ -1,6 +1,6 @@
 /* kfix.c — the kernel tests' fixtures (kfix.h). */
 #include "kfix.h"
-#include "../../tools/sdk_exec.h"
+#include "jark/sdk.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@ size_t kt_program_len;
 /* The kprog image (built once per test run; the program bytes are cached). */
 jk_cap kt_image(void)
 {
-    if (!kt_program && jk_cc_build_bytes("tests/kernel/progs/kprog.c", "-O2", &kt_program, &kt_program_len) != 0)
+    if (!kt_program && jk_sdk_build_one("tests/kernel/progs/kprog.c", &kt_program, &kt_program_len, NULL) != JK_OK)
         return jk_cap_null();
     static const jk_cap_mapping state = {0x40000000, 4096, JK_CAP_MAP_PERSISTENT, JK_PVM_ACCESS_WRITE, STATE_SLOT};
     jk_kernel_image_opts opts = {.mappings = &state, .mapping_count = 1, .yield_catcher_slot = CATCHER_SLOT};
