@@ -8,28 +8,12 @@
  * The blob encoders and the state reader here are written from the README,
  * independently of examples/names/names.h. */
 #include "../test.h"
-#include "../../tools/chain_spec.h"
-
-#include "jark/chain.h"
+#include "example_chain.h"
 
 #include <stdlib.h>
 
 enum { CLAIM = 65, AWARD = 66, RENEW = 49, TRANSFER = 81, DELETE = 33, RECORD = 80 };
 #define TTL 3
-
-typedef struct key {
-    uint8_t pk[32], sk[64];
-} key;
-
-static key key_of(uint8_t b)
-{
-    uint8_t seed[32];
-    key k;
-    memset(seed, b, sizeof seed);
-    if (jk_crypto_ed25519_keypair_from_seed(seed, k.pk, k.sk) != JK_OK)
-        memset(&k, 0, sizeof k);
-    return k;
-}
 
 static void put64(uint8_t *p, uint64_t v)
 {
@@ -51,7 +35,7 @@ static void name_field(uint8_t out[32], const char *name)
     memcpy(out, name, strlen(name) < 32 ? strlen(name) : 32);
 }
 
-static size_t claim_blob(uint8_t *out, const key *who, const char *name)
+static size_t claim_blob(uint8_t *out, const jk_ex_key *who, const char *name)
 {
     out[0] = 'C';
     memcpy(out + 1, who->pk, 32);
@@ -68,7 +52,7 @@ static size_t renew_blob(uint8_t *out, const char *name, uint64_t expires, uint6
     return RENEW;
 }
 
-static size_t transfer_blob(uint8_t *out, const char *name, const key *to, uint64_t expires, uint64_t version)
+static size_t transfer_blob(uint8_t *out, const char *name, const jk_ex_key *to, uint64_t expires, uint64_t version)
 {
     out[0] = 'X';
     name_field(out + 1, name);
@@ -85,108 +69,25 @@ static size_t delete_blob(uint8_t *out, const char *name)
     return DELETE;
 }
 
-/* ---- the fixture ---- */
+/* ---- the fixture: the spec's chain with a TTL of 3 blocks ---- */
 
 typedef struct reg {
-    jk_spec_file spec;
-    jk_chain_genesis g;
-    key validator, alice, bob, carol, dave;
-    jk_chain_kernel *producer, *importer;
-    jk_hash parent;
-    uint64_t number;
+    jk_ex_chain c;
+    jk_ex_key alice, bob, carol, dave;
 } reg;
 
 static bool reg_open(reg *r)
 {
-    memset(r, 0, sizeof *r);
-    r->validator = key_of(0x99);
-    r->alice = key_of(1);
-    r->bob = key_of(2);
-    r->carol = key_of(3);
-    r->dave = key_of(4);
-    char err[256];
-    if (jk_spec_file_load("examples/names/names-spec.json", &r->spec, err, sizeof err)) {
-        printf("names spec: %s\n", err);
-        return false;
-    }
-    /* The spec's chain, with this test's validator and a TTL of 3 blocks. */
+    r->alice = jk_ex_key_of(1);
+    r->bob = jk_ex_key_of(2);
+    r->carol = jk_ex_key_of(3);
+    r->dave = jk_ex_key_of(4);
     uint8_t ttl[8];
     put64(ttl, TTL);
     uint32_t slot = 23;
     const uint8_t *data[1] = {ttl};
     size_t len[1] = {8};
-    jk_chain_spec spec = r->spec.spec;
-    spec.state_slots = &slot;
-    spec.state_data = data;
-    spec.state_len = len;
-    spec.state_count = 1;
-    spec.validators = (const uint8_t(*)[32])r->validator.pk;
-    spec.validator_count = 1;
-    jk_diag diag = {{0}};
-    if (jk_chain_genesis_build(&spec, &r->g, &diag) != JK_OK) {
-        printf("names genesis: %s\n", diag.msg);
-        return false;
-    }
-    if (jk_chain_kernel_new(r->g.chain, &r->g.genesis_hash, &spec.gas, 1, &r->producer, NULL) != JK_OK ||
-        jk_chain_kernel_new(r->g.chain, &r->g.genesis_hash, &spec.gas, 1, &r->importer, NULL) != JK_OK)
-        return false;
-    jk_chain_set_own_key(r->producer, r->validator.sk);
-    r->parent = r->g.genesis_hash;
-    r->number = 1;
-    return true;
-}
-
-static void reg_close(reg *r)
-{
-    jk_chain_kernel_free(r->producer);
-    jk_chain_kernel_free(r->importer);
-    jk_cap_release(r->g.chain);
-    jk_spec_file_free(&r->spec);
-}
-
-static bool submit(reg *r, jk_chain_endpoint ep, const uint8_t *blob, size_t len, const key *signer)
-{
-    jk_chain_trace t;
-    if (signer)
-        jk_chain_trace_sign(signer->sk, &r->g.genesis_hash, blob, len, &t);
-    jk_chain_event ev = {ep, blob, len};
-    bool admitted = false;
-    if (jk_chain_handle_incoming_event(r->producer, &ev, signer ? &t : NULL, signer ? 1 : 0, &admitted, NULL) !=
-        JK_OK)
-        return false;
-    return admitted;
-}
-
-/* Process, produce the block, import it; both must end on its state root. */
-static bool block(reg *r, uint64_t *awards, size_t *events, size_t *traces)
-{
-    uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
-    if (jk_chain_run_cycle_process(r->producer, processed) != JK_OK)
-        return false;
-    if (awards)
-        *awards = processed[0];
-    jk_chain_block b;
-    jk_diag why = {{0}};
-    if (jk_chain_apply_block_produce(r->producer, &r->parent, r->number, 0, &b, &why) != JK_OK) {
-        printf("produce %llu: %s\n", (unsigned long long)r->number, why.msg);
-        return false;
-    }
-    jk_err err = jk_chain_apply_block_import(r->importer, &b, &r->parent, r->number, r->validator.pk, &why);
-    if (err != JK_OK)
-        printf("import %llu: %s\n", (unsigned long long)r->number, why.msg);
-    jk_hash p, i;
-    jk_cap_hash(r->producer->chain, &p);
-    jk_cap_hash(r->importer->chain, &i);
-    bool ok = err == JK_OK && !memcmp(p.bytes, b.header.state_root.bytes, 32) &&
-              !memcmp(i.bytes, b.header.state_root.bytes, 32);
-    if (events)
-        *events = b.event_count;
-    if (traces)
-        *traces = b.trace_count;
-    jk_chain_block_hash(&b, &r->parent);
-    r->number++;
-    jk_chain_block_free(&b);
-    return ok;
+    return jk_ex_open(&r->c, "examples/names/names-spec.json", &slot, data, len, 1);
 }
 
 /* ---- reading the state (README: slot 20 buckets by FNV-1a, 80-byte records) ---- */
@@ -229,12 +130,7 @@ static bool record(jk_cap chain, const char *name, uint8_t owner[32], uint64_t *
         JK_CHECK_EQ(v_, (ver));                                                \
     } while (0)
 
-static uint64_t height(jk_cap chain)
-{
-    uint8_t b[8];
-    jk_cap h = jk_cap_cnode_get(jk_cap_instance_cnode(chain), 21);
-    return jk_cap_data_len(h) == 8 && jk_cap_data_read(h, 0, b, 8) == JK_OK ? get64(b) : 0;
-}
+static uint64_t height(jk_cap chain) { return jk_ex_slot_u64(chain, 21); }
 
 JK_TEST(test_names_registry)
 {
@@ -252,67 +148,67 @@ JK_TEST(test_names_registry)
     /* Block 1: claims. alice and then bob claim "alice" (the first admitted
      * wins), bob claims "bob". Dropped at verify: a forged claim, a bad name,
      * a claim sent as a transact, an unsigned claim. */
-    JK_REQUIRE(jk_chain_setup_cycle(r.producer, NULL) == JK_OK);
-    JK_CHECK(submit(&r, D0, b, claim_blob(b, &r.alice, "alice"), &r.alice));
-    JK_CHECK(submit(&r, D0, b, claim_blob(b, &r.bob, "alice"), &r.bob));
-    JK_CHECK(submit(&r, D0, b, claim_blob(b, &r.bob, "bob"), &r.bob));
-    JK_CHECK(!submit(&r, D0, b, claim_blob(b, &r.carol, "carol"), &r.dave));
-    JK_CHECK(!submit(&r, D0, b, claim_blob(b, &r.carol, "Carol!"), &r.carol));
-    JK_CHECK(!submit(&r, D0, b, claim_blob(b, &r.carol, ""), &r.carol));
-    JK_CHECK(!submit(&r, T, b, claim_blob(b, &r.carol, "carol"), &r.carol));
-    JK_CHECK(!submit(&r, D0, b, claim_blob(b, &r.carol, "carol"), NULL));
-    JK_CHECK(!submit(&r, D0, b, CLAIM - 1, &r.carol)); /* truncated */
-    JK_CHECK(!submit(&r, D0, b, delete_blob(b, "alice"), NULL)); /* nothing to delete */
-    JK_REQUIRE(block(&r, &awards, &events, &traces));
+    JK_REQUIRE(jk_chain_setup_cycle(r.c.producer, NULL) == JK_OK);
+    JK_CHECK(jk_ex_submit(&r.c, D0, b, claim_blob(b, &r.alice, "alice"), &r.alice));
+    JK_CHECK(jk_ex_submit(&r.c, D0, b, claim_blob(b, &r.bob, "alice"), &r.bob));
+    JK_CHECK(jk_ex_submit(&r.c, D0, b, claim_blob(b, &r.bob, "bob"), &r.bob));
+    JK_CHECK(!jk_ex_submit(&r.c, D0, b, claim_blob(b, &r.carol, "carol"), &r.dave));
+    JK_CHECK(!jk_ex_submit(&r.c, D0, b, claim_blob(b, &r.carol, "Carol!"), &r.carol));
+    JK_CHECK(!jk_ex_submit(&r.c, D0, b, claim_blob(b, &r.carol, ""), &r.carol));
+    JK_CHECK(!jk_ex_submit(&r.c, T, b, claim_blob(b, &r.carol, "carol"), &r.carol));
+    JK_CHECK(!jk_ex_submit(&r.c, D0, b, claim_blob(b, &r.carol, "carol"), NULL));
+    JK_CHECK(!jk_ex_submit(&r.c, D0, b, CLAIM - 1, &r.carol)); /* truncated */
+    JK_CHECK(!jk_ex_submit(&r.c, D0, b, delete_blob(b, "alice"), NULL)); /* nothing to delete */
+    JK_REQUIRE(jk_ex_block(&r.c, &awards, &events, &traces));
     JK_CHECK_EQ(awards, 2);
     JK_CHECK_EQ(events, 2); /* the two awards process emitted */
     JK_CHECK_EQ(traces, 2); /* apply attested each claim again */
-    CHECK_RECORD(r.importer->chain, "alice", &r.alice, 1 + TTL, 0);
-    CHECK_RECORD(r.importer->chain, "bob", &r.bob, 1 + TTL, 0);
-    JK_CHECK(!record(r.importer->chain, "carol", owner, &e, &v));
-    JK_CHECK_EQ(height(r.importer->chain), 1);
+    CHECK_RECORD(r.c.importer->chain, "alice", &r.alice, 1 + TTL, 0);
+    CHECK_RECORD(r.c.importer->chain, "bob", &r.bob, 1 + TTL, 0);
+    JK_CHECK(!record(r.c.importer->chain, "carol", owner, &e, &v));
+    JK_CHECK_EQ(height(r.c.importer->chain), 1);
 
     /* Block 2: "alice" is taken (a claim and an award for it are dropped);
      * bob gives "bob" to carol; a transfer of "alice" not signed by its
      * owner is dropped; alice renews "alice" and, signed against the same
      * record, also transfers it to dave: verify admits both (same state),
      * apply renews and skips the transfer (its (expires, version) is gone). */
-    JK_REQUIRE(jk_chain_setup_cycle(r.producer, NULL) == JK_OK);
-    JK_CHECK(!submit(&r, D0, b, claim_blob(b, &r.carol, "alice"), &r.carol));
+    JK_REQUIRE(jk_chain_setup_cycle(r.c.producer, NULL) == JK_OK);
+    JK_CHECK(!jk_ex_submit(&r.c, D0, b, claim_blob(b, &r.carol, "alice"), &r.carol));
     b2[0] = 'A';
     claim_blob(b2 + 1, &r.carol, "alice");
-    JK_CHECK(!submit(&r, T, b2, AWARD, NULL));
-    JK_CHECK(submit(&r, T, b, transfer_blob(b, "bob", &r.carol, 1 + TTL, 0), &r.bob));
-    JK_CHECK(!submit(&r, T, b, transfer_blob(b, "alice", &r.carol, 1 + TTL, 0), &r.carol));
-    JK_CHECK(!submit(&r, T, b, renew_blob(b, "alice", 1 + TTL, 7), &r.alice)); /* wrong version */
-    JK_CHECK(submit(&r, T, b, renew_blob(b, "alice", 1 + TTL, 0), &r.alice));
-    JK_CHECK(submit(&r, T, b2, transfer_blob(b2, "alice", &r.dave, 1 + TTL, 0), &r.alice));
-    JK_REQUIRE(block(&r, &awards, &events, &traces));
+    JK_CHECK(!jk_ex_submit(&r.c, T, b2, AWARD, NULL));
+    JK_CHECK(jk_ex_submit(&r.c, T, b, transfer_blob(b, "bob", &r.carol, 1 + TTL, 0), &r.bob));
+    JK_CHECK(!jk_ex_submit(&r.c, T, b, transfer_blob(b, "alice", &r.carol, 1 + TTL, 0), &r.carol));
+    JK_CHECK(!jk_ex_submit(&r.c, T, b, renew_blob(b, "alice", 1 + TTL, 7), &r.alice)); /* wrong version */
+    JK_CHECK(jk_ex_submit(&r.c, T, b, renew_blob(b, "alice", 1 + TTL, 0), &r.alice));
+    JK_CHECK(jk_ex_submit(&r.c, T, b2, transfer_blob(b2, "alice", &r.dave, 1 + TTL, 0), &r.alice));
+    JK_REQUIRE(jk_ex_block(&r.c, &awards, &events, &traces));
     JK_CHECK_EQ(awards, 0);
     JK_CHECK_EQ(events, 3);
     JK_CHECK_EQ(traces, 2); /* the skipped transfer is not attested */
-    CHECK_RECORD(r.importer->chain, "alice", &r.alice, 1 + 2 * TTL, 1);
-    CHECK_RECORD(r.importer->chain, "bob", &r.carol, 1 + TTL, 1);
+    CHECK_RECORD(r.c.importer->chain, "alice", &r.alice, 1 + 2 * TTL, 1);
+    CHECK_RECORD(r.c.importer->chain, "bob", &r.carol, 1 + TTL, 1);
 
     /* Block 3: replays of the renew and of bob's transfer are dropped. An
      * award gossiped as a transact (not through dispatch) is applied too:
      * the claimant's signature is its authority. */
-    JK_REQUIRE(jk_chain_setup_cycle(r.producer, NULL) == JK_OK);
-    JK_CHECK(!submit(&r, T, b, renew_blob(b, "alice", 1 + TTL, 0), &r.alice));
-    JK_CHECK(!submit(&r, T, b, transfer_blob(b, "bob", &r.carol, 1 + TTL, 0), &r.bob));
+    JK_REQUIRE(jk_chain_setup_cycle(r.c.producer, NULL) == JK_OK);
+    JK_CHECK(!jk_ex_submit(&r.c, T, b, renew_blob(b, "alice", 1 + TTL, 0), &r.alice));
+    JK_CHECK(!jk_ex_submit(&r.c, T, b, transfer_blob(b, "bob", &r.carol, 1 + TTL, 0), &r.bob));
     claim_blob(b2 + 1, &r.dave, "dave");
     b2[0] = 'A';
-    JK_CHECK(submit(&r, T, b2, AWARD, NULL) == false); /* unsigned: dropped */
+    JK_CHECK(jk_ex_submit(&r.c, T, b2, AWARD, NULL) == false); /* unsigned: dropped */
     {
         jk_chain_trace t;
-        jk_chain_trace_sign(r.dave.sk, &r.g.genesis_hash, b2 + 1, CLAIM, &t);
+        jk_chain_trace_sign(r.dave.sk, &r.c.g.genesis_hash, b2 + 1, CLAIM, &t);
         jk_chain_event ev = {T, b2, AWARD};
         bool admitted = false;
-        JK_CHECK(jk_chain_handle_incoming_event(r.producer, &ev, &t, 1, &admitted, NULL) == JK_OK && admitted);
+        JK_CHECK(jk_chain_handle_incoming_event(r.c.producer, &ev, &t, 1, &admitted, NULL) == JK_OK && admitted);
     }
-    JK_REQUIRE(block(&r, NULL, &events, NULL));
+    JK_REQUIRE(jk_ex_block(&r.c, NULL, &events, NULL));
     JK_CHECK_EQ(events, 1);
-    CHECK_RECORD(r.importer->chain, "dave", &r.dave, 3 + TTL, 0);
+    CHECK_RECORD(r.c.importer->chain, "dave", &r.dave, 3 + TTL, 0);
 
     /* "bob" runs out at height 4. Calling apply directly (an empty body at
      * height 4) shows its emit: one delete transact {0: u32 0, 1: 'D' ‖ "bob"}. */
@@ -328,7 +224,7 @@ JK_TEST(test_names_registry)
         jk_cap_release(tmp);
         jk_kernel_result res;
         memset(&res, 0, sizeof res);
-        JK_REQUIRE(jk_kernel_call(r.producer->kernel, r.producer->chain, JK_CHAIN_EP_APPLY, 10000000, NULL, pad,
+        JK_REQUIRE(jk_kernel_call(r.c.producer->kernel, r.c.producer->chain, JK_CHAIN_EP_APPLY, 10000000, NULL, pad,
                                   &res) == JK_OK);
         JK_CHECK_EQ(res.outcome, JK_KERNEL_HALT);
         jk_cap emit = jk_cap_cnode_get(res.slot0, 0);
@@ -351,31 +247,31 @@ JK_TEST(test_names_registry)
      * unsigned) is admitted and applied; a delete of "alice" (taken until 7)
      * is dropped; and dave claims "bob" in the same block — verify admits it
      * (free at 4), process awards it. */
-    JK_REQUIRE(jk_chain_setup_cycle(r.producer, NULL) == JK_OK);
-    JK_CHECK(submit(&r, T, b, delete_blob(b, "bob"), NULL));
-    JK_CHECK(!submit(&r, T, b, delete_blob(b, "alice"), NULL));
-    JK_CHECK(!submit(&r, T, b, renew_blob(b, "bob", 1 + TTL, 1), &r.carol)); /* ran out: no renewal */
-    JK_CHECK(submit(&r, D0, b, claim_blob(b, &r.dave, "bob"), &r.dave));
-    JK_REQUIRE(block(&r, &awards, &events, NULL));
+    JK_REQUIRE(jk_chain_setup_cycle(r.c.producer, NULL) == JK_OK);
+    JK_CHECK(jk_ex_submit(&r.c, T, b, delete_blob(b, "bob"), NULL));
+    JK_CHECK(!jk_ex_submit(&r.c, T, b, delete_blob(b, "alice"), NULL));
+    JK_CHECK(!jk_ex_submit(&r.c, T, b, renew_blob(b, "bob", 1 + TTL, 1), &r.carol)); /* ran out: no renewal */
+    JK_CHECK(jk_ex_submit(&r.c, D0, b, claim_blob(b, &r.dave, "bob"), &r.dave));
+    JK_REQUIRE(jk_ex_block(&r.c, &awards, &events, NULL));
     JK_CHECK_EQ(awards, 1);
     JK_CHECK_EQ(events, 2); /* the delete, then the award */
-    CHECK_RECORD(r.importer->chain, "bob", &r.dave, 4 + TTL, 0);
-    JK_CHECK_EQ(height(r.importer->chain), 4);
+    CHECK_RECORD(r.c.importer->chain, "bob", &r.dave, 4 + TTL, 0);
+    JK_CHECK_EQ(height(r.c.importer->chain), 4);
 
     /* Empty blocks 5, 6 keep counting; at 7 "alice" is free again. */
     for (int i = 0; i < 3; i++) {
-        JK_REQUIRE(jk_chain_setup_cycle(r.producer, NULL) == JK_OK);
-        JK_REQUIRE(block(&r, NULL, &events, NULL));
+        JK_REQUIRE(jk_chain_setup_cycle(r.c.producer, NULL) == JK_OK);
+        JK_REQUIRE(jk_ex_block(&r.c, NULL, &events, NULL));
         JK_CHECK_EQ(events, 0);
     }
-    JK_CHECK_EQ(height(r.importer->chain), 7);
-    JK_REQUIRE(jk_chain_setup_cycle(r.producer, NULL) == JK_OK);
-    JK_CHECK(submit(&r, D0, b, claim_blob(b, &r.carol, "alice"), &r.carol));
-    JK_REQUIRE(block(&r, &awards, NULL, NULL));
+    JK_CHECK_EQ(height(r.c.importer->chain), 7);
+    JK_REQUIRE(jk_chain_setup_cycle(r.c.producer, NULL) == JK_OK);
+    JK_CHECK(jk_ex_submit(&r.c, D0, b, claim_blob(b, &r.carol, "alice"), &r.carol));
+    JK_REQUIRE(jk_ex_block(&r.c, &awards, NULL, NULL));
     JK_CHECK_EQ(awards, 1);
-    CHECK_RECORD(r.importer->chain, "alice", &r.carol, 8 + TTL, 0);
+    CHECK_RECORD(r.c.importer->chain, "alice", &r.carol, 8 + TTL, 0);
 
-    reg_close(&r);
+    jk_ex_close(&r.c);
     jk_cap_stats after;
     jk_cap_stats_get(&after);
     JK_CHECK_EQ(after.live_objects, before.live_objects);
@@ -391,9 +287,9 @@ JK_TEST(test_names_invalid_blocks)
     award[0] = 'A';
     memcpy(award + 1, claim, CLAIM);
     jk_chain_trace t;
-    jk_chain_trace_sign(r.alice.sk, &r.g.genesis_hash, claim, CLAIM, &t);
+    jk_chain_trace_sign(r.alice.sk, &r.c.g.genesis_hash, claim, CLAIM, &t);
     jk_hash root;
-    jk_cap_hash(r.g.chain, &root);
+    jk_cap_hash(r.c.g.chain, &root);
     jk_diag why = {{0}};
     struct {
         jk_chain_event ev;
@@ -406,30 +302,30 @@ JK_TEST(test_names_invalid_blocks)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         jk_chain_block blk;
-        JK_REQUIRE(jk_chain_block_build(&r.parent, 1, 0, &root, &bad[i].ev, 1, &t, bad[i].ntraces, &blk, NULL) ==
+        JK_REQUIRE(jk_chain_block_build(&r.c.parent, 1, 0, &root, &bad[i].ev, 1, &t, bad[i].ntraces, &blk, NULL) ==
                    JK_OK);
-        jk_chain_block_sign(&blk, r.validator.sk, &r.g.genesis_hash);
-        JK_CHECK(jk_chain_apply_block_import(r.importer, &blk, &r.parent, 1, r.validator.pk, &why) != JK_OK);
+        jk_chain_block_sign(&blk, r.c.validator.sk, &r.c.g.genesis_hash);
+        JK_CHECK(jk_chain_apply_block_import(r.c.importer, &blk, &r.c.parent, 1, r.c.validator.pk, &why) != JK_OK);
         jk_chain_block_free(&blk);
     }
-    JK_CHECK(jk_cap_equal(r.importer->chain, r.g.chain));
+    JK_CHECK(jk_cap_equal(r.c.importer->chain, r.c.g.chain));
 
     /* The award with its trace, and the same award again (skipped: taken). */
-    JK_REQUIRE(jk_chain_setup_cycle(r.producer, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_setup_cycle(r.c.producer, NULL) == JK_OK);
     jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, award, AWARD};
     bool admitted = false;
-    JK_REQUIRE(jk_chain_handle_incoming_event(r.producer, &ev, &t, 1, &admitted, NULL) == JK_OK && admitted);
+    JK_REQUIRE(jk_chain_handle_incoming_event(r.c.producer, &ev, &t, 1, &admitted, NULL) == JK_OK && admitted);
     jk_chain_block produced;
-    JK_REQUIRE(jk_chain_apply_block_produce(r.producer, &r.parent, 1, 0, &produced, &why) == JK_OK);
+    JK_REQUIRE(jk_chain_apply_block_produce(r.c.producer, &r.c.parent, 1, 0, &produced, &why) == JK_OK);
     jk_chain_event twice[2] = {ev, ev};
     jk_chain_trace tt[2] = {t, t};
     jk_chain_block blk;
-    JK_REQUIRE(jk_chain_block_build(&r.parent, 1, 0, &produced.header.state_root, twice, 2, tt, 2, &blk, NULL) ==
+    JK_REQUIRE(jk_chain_block_build(&r.c.parent, 1, 0, &produced.header.state_root, twice, 2, tt, 2, &blk, NULL) ==
                JK_OK);
-    jk_chain_block_sign(&blk, r.validator.sk, &r.g.genesis_hash);
-    JK_CHECK_EQ(jk_chain_apply_block_import(r.importer, &blk, &r.parent, 1, r.validator.pk, &why), JK_OK);
-    JK_CHECK(jk_cap_equal(r.importer->chain, r.producer->chain));
+    jk_chain_block_sign(&blk, r.c.validator.sk, &r.c.g.genesis_hash);
+    JK_CHECK_EQ(jk_chain_apply_block_import(r.c.importer, &blk, &r.c.parent, 1, r.c.validator.pk, &why), JK_OK);
+    JK_CHECK(jk_cap_equal(r.c.importer->chain, r.c.producer->chain));
     jk_chain_block_free(&blk);
     jk_chain_block_free(&produced);
-    reg_close(&r);
+    jk_ex_close(&r.c);
 }
