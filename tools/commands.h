@@ -27,6 +27,7 @@ int jk_tool_image(int argc, char **argv);   /* jark image build|run|show ... */
 int jk_tool_devnet(int argc, char **argv);  /* jark devnet [options] */
 int jk_tool_chain(int argc, char **argv);   /* jark chain genesis|show ... */
 int jk_tool_chain_show(int argc, char **argv); /* jark chain show --store DIR */
+int jk_tool_chain_new(int argc, char **argv);  /* jark chain new NAME */
 
 /* Build options as `jark cc` and `jark chain genesis` take them. */
 typedef struct jk_tool_build {

@@ -48,6 +48,8 @@ int main(int argc, char **argv)
         return jk_tool_link(argc - 2, argv + 2);
     if (!strcmp(cmd, "cc"))
         return jk_tool_cc(argc - 2, argv + 2);
+    if (!strcmp(cmd, "chain") && argc > 2 && !strcmp(argv[2], "new"))
+        return jk_tool_chain_new(argc - 3, argv + 3);
     if (!strcmp(cmd, "chain"))
         return jk_tool_chain(argc - 2, argv + 2);
     if (!strcmp(cmd, "devnet"))
