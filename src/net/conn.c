@@ -319,6 +319,7 @@ static void conn_deliver(jk_net_conn *c)
 {
     jk_net *net = c->net;
     jk_net_peer *p = &net->peers[c->peer];
+    bool delivered = false;
     while (c->state == JK_NET_C_OPEN) {
         jk_net_kind kind;
         uint32_t len;
@@ -335,7 +336,7 @@ static void conn_deliver(jk_net_conn *c)
         jk_net_bucket_refill(&p->msgs, net->lim.msgs_per_sec, net->lim.msgs_burst, net->now);
         jk_net_bucket_refill(&p->bytes, net->lim.bytes_per_sec, net->lim.bytes_burst, net->now);
         if (!jk_net_bucket_has(&p->msgs, 1) || !jk_net_bucket_has(&p->bytes, total)) {
-            if (!c->throttled)
+            if (!c->throttled && (!c->resuming || delivered))
                 p->st.throttled++;
             c->throttled = true;
             return;
@@ -347,6 +348,7 @@ static void conn_deliver(jk_net_conn *c)
         jk_net_emit(net, JK_NET_EV_FRAME, c->peer, JK_NET_REASON_NONE, kind,
                     c->in.p + c->in.head + JK_NET_FRAME_HEADER, len);
         jk_net_buf_consume(&c->in, (size_t)total);
+        delivered = true;
     }
 }
 
@@ -403,8 +405,14 @@ void jk_net_conn_resume(jk_net_conn *c)
 {
     if (c->state != JK_NET_C_OPEN || !c->throttled)
         return;
+    /* Retry the frame that stopped us; one throttling episode is counted
+     * once, however many steps it lasts. */
     c->throttled = false;
-    conn_read(c);
+    c->resuming = true;
+    conn_deliver(c);
+    c->resuming = false;
+    if (!c->throttled)
+        conn_read(c);
     conn_mask(c);
 }
 

@@ -99,6 +99,7 @@ typedef struct jk_net_conn {
     jk_net_cstate state;
     bool outbound;
     bool throttled;            /* reading stopped until the buckets refill */
+    bool resuming;             /* jk_net_conn_resume is retrying: same episode */
     uint32_t peer;             /* see the invariants above */
     uint8_t key[JK_NET_KEY_SIZE]; /* the certificate key, once checked */
     jk_net_reason fail;        /* why the certificate check refused */
