@@ -65,6 +65,14 @@ typedef enum jk_err {
                                           mismatched, apply not HALTing, state root */
     JK_ERR_CHAIN_APPLY = -508,      /* producing: chain.apply did not HALT */
     JK_ERR_CHAIN_DUPLICATE = -509,  /* an event the pool already holds */
+
+    /* net: -900 .. -999 */
+    JK_ERR_NET_LISTEN = -900,       /* the listener could not bind or listen */
+    JK_ERR_NET_TLS = -901,          /* GnuTLS refused the key, certificate or setup */
+    JK_ERR_NET_FRAME = -902,        /* a malformed frame (unknown kind) */
+    JK_ERR_NET_TOO_LARGE = -903,    /* a frame over its kind's size bound */
+    JK_ERR_NET_INCOMPLETE = -904,   /* a frame not yet whole: more bytes needed */
+    JK_ERR_NET_NOT_CONNECTED = -905, /* the peer has no open connection */
 } jk_err;
 
 /* The message for a code; never NULL (unknown codes give "unknown error"). */
