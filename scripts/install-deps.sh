@@ -11,6 +11,7 @@ packages=(
   clang-19 lld-19      # chain programs (RISC-V rv64em) and the libFuzzer targets
   libclang-rt-19-dev   # sanitizer and libFuzzer runtimes for clang-19
   clang                # default clang for `make CC=clang`
+  libmicrohttpd-dev    # the JSON-RPC and /metrics HTTP server (src/rpc)
 )
 # bench-peers runs the independent PVM @fluffylabs/anan-as under Node.js; a machine
 # that already has node and npm (from any source) keeps them.

@@ -64,6 +64,12 @@ typedef enum jk_err {
                                           mismatched, apply not HALTing, state root */
     JK_ERR_CHAIN_APPLY = -508,      /* producing: chain.apply did not HALT */
     JK_ERR_CHAIN_DUPLICATE = -509,  /* an event the pool already holds */
+
+    /* rpc: -1300 .. -1399 */
+    JK_ERR_RPC_NOT_FOUND = -1300,   /* no such block or slot (JSON-RPC -32001) */
+    JK_ERR_RPC_UNAVAILABLE = -1301, /* the node cannot answer now (-32002) */
+    JK_ERR_RPC_HTTP = -1302,        /* not a valid HTTP / JSON-RPC answer */
+    JK_ERR_RPC_REMOTE = -1303,      /* the server answered with a JSON-RPC error */
 } jk_err;
 
 /* The message for a code; never NULL (unknown codes give "unknown error"). */

@@ -39,7 +39,11 @@
     X(JK_ERR_CHAIN_TRACE_SIG, "attestation trace signature does not verify")   \
     X(JK_ERR_CHAIN_BLOCK_INVALID, "block rejected")                            \
     X(JK_ERR_CHAIN_APPLY, "chain.apply did not halt")                          \
-    X(JK_ERR_CHAIN_DUPLICATE, "event already in the pool")
+    X(JK_ERR_CHAIN_DUPLICATE, "event already in the pool")                    \
+    X(JK_ERR_RPC_NOT_FOUND, "not found")                                       \
+    X(JK_ERR_RPC_UNAVAILABLE, "the node cannot answer now")                    \
+    X(JK_ERR_RPC_HTTP, "malformed HTTP or JSON-RPC answer")                    \
+    X(JK_ERR_RPC_REMOTE, "the server answered with a JSON-RPC error")
 
 #define JK_ERR_CODE(code, msg) code,
 const jk_err jk_err_all[] = {JK_ERR_TABLE(JK_ERR_CODE)};
