@@ -13,6 +13,7 @@ packages=(
   clang                # default clang for `make CC=clang`
   libgnutls28-dev      # the network transport: TLS 1.3 with Ed25519 certificates
   libngtcp2-dev libngtcp2-crypto-gnutls-dev  # QUIC (docs/network.md)
+  libmicrohttpd-dev    # the JSON-RPC and /metrics HTTP server (src/rpc)
 )
 # bench-peers runs the independent PVM @fluffylabs/anan-as under Node.js; a machine
 # that already has node and npm (from any source) keeps them.

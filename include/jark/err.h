@@ -73,6 +73,11 @@ typedef enum jk_err {
     JK_ERR_NET_TOO_LARGE = -903,    /* a frame over its kind's size bound */
     JK_ERR_NET_INCOMPLETE = -904,   /* a frame not yet whole: more bytes needed */
     JK_ERR_NET_NOT_CONNECTED = -905, /* the peer has no open connection */
+    /* rpc: -1300 .. -1399 */
+    JK_ERR_RPC_NOT_FOUND = -1300,   /* no such block or slot (JSON-RPC -32001) */
+    JK_ERR_RPC_UNAVAILABLE = -1301, /* the node cannot answer now (-32002) */
+    JK_ERR_RPC_HTTP = -1302,        /* not a valid HTTP / JSON-RPC answer */
+    JK_ERR_RPC_REMOTE = -1303,      /* the server answered with a JSON-RPC error */
 } jk_err;
 
 /* The message for a code; never NULL (unknown codes give "unknown error"). */
