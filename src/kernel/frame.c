@@ -44,6 +44,15 @@ static void jk_resolve(void *ctx, jk_pvm_memory *mem, uint32_t page_addr)
         page = jk_cap_data_page(fm->data, index);
     else if (fm->m.kind != JK_CAP_MAP_PERSISTENT)
         page = jk_zero_page; /* a persistent region stops where its Data does */
+    if (!page)
+        return;
+    if (!f->in_host) {
+        if ((int64_t)(f->run_pages + 1) * JK_GAS_PER_PAGE_TOUCHED > f->run_gas) {
+            f->starved = true; /* cannot pay: the access faults, the loop pauses */
+            return;
+        }
+        f->run_pages++;
+    }
     if (page)
         jk_pvm_memory_map_shared(mem, page_addr, page, (jk_pvm_access)fm->m.access);
 }
