@@ -490,13 +490,13 @@ static jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
         jk_frame *top = &k->frames[k->depth - 1];
         jk_pvm_exit ex;
         top->run_gas = top->st.gas;
-        top->run_pages = 0;
+        top->run_cost = 0;
         top->starved = false;
         err = jk_pvm_run(top->prog, top->mem, &top->st, &ex);
         /* Pages the run touched are paid now (the interpreter keeps its gas
          * to itself while it runs; the resolver refused any page the gas the
          * run started with could not pay for). */
-        top->st.gas -= (int64_t)top->run_pages * JK_GAS_PER_PAGE_TOUCHED;
+        top->st.gas -= top->run_cost;
         if (top->st.gas < 0)
             top->st.gas = 0;
         if (err == JK_OK && ex.status == JK_PVM_PAGE_FAULT && top->starved) {
