@@ -19,6 +19,7 @@ jk_err jk_kernel_new(const jk_kernel_config *cfg, jk_kernel **out)
     if (!k)
         return JK_ERR_NOMEM;
     k->debug = cfg ? cfg->debug : NULL;
+    k->engine = cfg ? cfg->engine : JK_PVM_ENGINE_AUTO;
     /* Markers are instances of a one-instruction (trap) image. */
     static const uint8_t trap_blob[] = {0, 0, 1, 0, 1};
     static const jk_cap_endpoint ep = {0, {0}};
@@ -444,7 +445,7 @@ static jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
     while (err == JK_OK && k->depth > 0) {
         jk_frame *top = &k->frames[k->depth - 1];
         jk_pvm_exit ex;
-        err = jk_pvm_run(top->prog, top->mem, &top->st, &ex);
+        err = jk_pvm_run_engine(top->prog, top->mem, &top->st, &ex, k->engine);
         if (err == JK_ERR_PVM_BAD_PC) {
             err = jk_fault(k, root, JK_FAULT_PANIC, "resume pc is not an instruction");
             continue;
