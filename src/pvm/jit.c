@@ -36,14 +36,6 @@
 #include <stddef.h>
 #include <sys/mman.h>
 
-_Static_assert(offsetof(jk_jit_ctx, gas) == 104, "ctx layout");
-_Static_assert(offsetof(jk_jit_ctx, top) == 112, "ctx layout");
-_Static_assert(offsetof(jk_jit_ctx, exit_index) == 120, "ctx layout");
-_Static_assert(offsetof(jk_jit_ctx, jump_count) == 124, "ctx layout");
-_Static_assert(offsetof(jk_jit_ctx, jump_code) == 128, "ctx layout");
-_Static_assert(offsetof(jk_jit_ctx, scratch) == 136, "ctx layout");
-_Static_assert(offsetof(jk_jit_ctx, host_rsp) == 144, "ctx layout");
-
 #define CTX_GAS ((int32_t)offsetof(jk_jit_ctx, gas))
 #define CTX_TOP ((int32_t)offsetof(jk_jit_ctx, top))
 #define CTX_EXIT ((int32_t)offsetof(jk_jit_ctx, exit_index))
@@ -51,6 +43,10 @@ _Static_assert(offsetof(jk_jit_ctx, host_rsp) == 144, "ctx layout");
 #define CTX_JCODE ((int32_t)offsetof(jk_jit_ctx, jump_code))
 #define CTX_SCRATCH ((int32_t)offsetof(jk_jit_ctx, scratch))
 #define CTX_RSP ((int32_t)offsetof(jk_jit_ctx, host_rsp))
+#define CTX_TLB_R_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_r_addr))
+#define CTX_TLB_R_BASE ((int32_t)offsetof(jk_jit_ctx, tlb_r_base))
+#define CTX_TLB_W_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_w_addr))
+#define CTX_TLB_W_BASE ((int32_t)offsetof(jk_jit_ctx, tlb_w_base))
 
 enum {
 #define JK_OPC(op, name, fmt, term) OP_##name = op,
@@ -260,12 +256,52 @@ static void jk_addr(jk_cc *c, int base, uint64_t imm)
         x_alu_rm_imm(&c->b, ALU_ADD, false, X_REG(X_RAX), (int32_t)(uint32_t)imm);
 }
 
-/* The inline page-table walk: rax = address (kept); on the fast path leaves
- * rdx = page buffer and rcx = offset in page, else jumps (rel8, returned) to
- * the caller's slow path. */
-static void jk_walk(jk_cc *c, unsigned n, bool write, size_t slow[3])
+/* Guest memory access, in three tiers:
+ *  1. a one-entry TLB per direction in ctx (page address, host page base):
+ *     `(addr ^ tlb_addr) <= 4096 - n` checks the page and that the access
+ *     stays inside it with one compare (tlb_addr is a 64-bit field whose
+ *     "empty" value 2^32 never matches a 32-bit address);
+ *  2. on a miss, the inline walk of the two-level page table; a page with
+ *     the needed bits (R for loads, R|W for stores: private writable pages)
+ *     refills the TLB;
+ *  3. everything else calls the interpreter's slow path (straddling
+ *     accesses, copy-on-write, the resolver, the guard, faults). Every call
+ *     into C empties the TLB (jit_run.c), since it may remap pages.
+ * In: rax = address. The access itself is emitted by the caller with
+ * rdx = host page base and rcx = offset in the page. */
+typedef struct jk_mem_sites {
+    size_t hit;      /* where the access code starts */
+    size_t miss;     /* rel8 jump to the walk */
+} jk_mem_sites;
+
+static jk_mem_sites jk_tlb_check(jk_cc *c, unsigned n, bool write)
 {
     jk_x64_buf *b = &c->b;
+    jk_mem_sites m;
+    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
+    x_alu_r_rm(b, ALU_XOR, true, X_RCX, X_MEM(X_RBX, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR));
+    x_alu_rm_imm(b, ALU_CMP, true, X_REG(X_RCX), (int32_t)(JK_PVM_PAGE_SIZE - n));
+    m.miss = x_jcc8(b, CC_A);
+    x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE));
+    m.hit = b->len;
+    return m;
+}
+
+static void x_jmp8_back(jk_x64_buf *b, size_t target)
+{
+    int64_t rel = (int64_t)target - (int64_t)(b->len + 2);
+    if (rel < -128)
+        b->oom = true; /* a bound is wrong: refuse the code */
+    x_b(b, 0xEB);
+    x_b(b, (uint8_t)(int8_t)rel);
+}
+
+/* The walk (tier 2), placed after the hot path; jumps back to m->hit on
+ * success, and returns the rel8 sites that must go to the slow path. */
+static void jk_walk(jk_cc *c, unsigned n, bool write, const jk_mem_sites *m, size_t slow[2])
+{
+    jk_x64_buf *b = &c->b;
+    x_here8(b, m->miss);
     x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
     x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT + JK_LEAF_BITS);
     x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_TOP));
@@ -274,7 +310,7 @@ static void jk_walk(jk_cc *c, unsigned n, bool write, size_t slow[3])
     x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT);
     x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), JK_LEAF_SIZE - 1);
     x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RDX, X_RCX, 3, 0));
-    /* (e & need) == need: for R test one bit, for R|W test that both are set */
+    /* (e & need) == need */
     if (write) {
         x_mov_r_rm(b, false, X_RCX, X_REG(X_RDX));
         x_f7(b, 2, false, X_REG(X_RCX)); /* not ecx */
@@ -288,6 +324,12 @@ static void jk_walk(jk_cc *c, unsigned n, bool write, size_t slow[3])
         x_b(b, (uint8_t)JK_PAGE_R); /* test dl, 1 */
         slow[0] = x_jcc8(b, CC_E);
     }
+    /* refill the TLB with this page */
+    x_alu_rm_imm(b, ALU_AND, true, X_REG(X_RDX), -(int32_t)JK_PVM_PAGE_SIZE);
+    x_mov_rm_r(b, true, X_MEM(X_RBX, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE), X_RDX);
+    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
+    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), -(int32_t)JK_PVM_PAGE_SIZE);
+    x_mov_rm_r(b, true, X_MEM(X_RBX, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR), X_RCX);
     x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
     x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), JK_PVM_PAGE_SIZE - 1);
     slow[1] = SIZE_MAX;
@@ -295,10 +337,10 @@ static void jk_walk(jk_cc *c, unsigned n, bool write, size_t slow[3])
         x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RCX), (int32_t)(JK_PVM_PAGE_SIZE - n));
         slow[1] = x_jcc8(b, CC_A);
     }
-    x_alu_rm_imm(b, ALU_AND, true, X_REG(X_RDX), -(int32_t)JK_PVM_PAGE_SIZE);
+    x_jmp8_back(b, m->hit);
 }
 
-static void jk_here_all(jk_cc *c, size_t slow[3])
+static void jk_here_all(jk_cc *c, size_t slow[2])
 {
     for (int k = 0; k < 2; k++)
         if (slow[k] != SIZE_MAX)
@@ -309,21 +351,23 @@ static void jk_here_all(jk_cc *c, size_t slow[3])
 static void jk_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx)
 {
     jk_x64_buf *b = &c->b;
-    size_t slow[3];
-    jk_walk(c, n, false, slow);
-    jk_x64_rm m = X_MEMI(X_RDX, X_RCX, 0, 0);
+    jk_mem_sites m = jk_tlb_check(c, n, false);
+    jk_x64_rm at = X_MEMI(X_RDX, X_RCX, 0, 0);
     switch (n) {
-    case 1: x_op(b, 0, sx, sx ? 0x0FBE : 0x0FB6, 2, X_RAX, m, false); break;
-    case 2: x_op(b, 0, sx, sx ? 0x0FBF : 0x0FB7, 2, X_RAX, m, false); break;
+    case 1: x_op(b, 0, sx, sx ? 0x0FBE : 0x0FB6, 2, X_RAX, at, false); break;
+    case 2: x_op(b, 0, sx, sx ? 0x0FBF : 0x0FB7, 2, X_RAX, at, false); break;
     case 4:
         if (sx)
-            x_movsxd(b, X_RAX, m);
+            x_movsxd(b, X_RAX, at);
         else
-            x_mov_r_rm(b, false, X_RAX, m);
+            x_mov_r_rm(b, false, X_RAX, at);
         break;
-    default: x_mov_r_rm(b, true, X_RAX, m); break;
+    default: x_mov_r_rm(b, true, X_RAX, at); break;
     }
+    st(c, ra, X_RAX);
     size_t done = x_jmp8(b);
+    size_t slow[2];
+    jk_walk(c, n, false, &m, slow);
     jk_here_all(c, slow);
     x_mov_r_imm(b, X_RCX, i);
     x_mov_r_imm(b, X_RDX, n);
@@ -336,8 +380,8 @@ static void jk_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx)
         else if (n == 4)
             x_movsxd(b, X_RAX, X_REG(X_RAX));
     }
-    x_here8(b, done);
     st(c, ra, X_RAX);
+    x_here8(b, done);
 }
 
 /* Store n bytes of guest register `vreg` (or the constant vimm when vreg < 0)
@@ -345,21 +389,43 @@ static void jk_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx)
 static void jk_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n)
 {
     jk_x64_buf *b = &c->b;
-    size_t slow[3];
-    jk_walk(c, n, true, slow);
-    x_alu_r_rm(b, ALU_ADD, true, X_RDX, X_REG(X_RCX)); /* rdx = byte address */
-    if (vreg >= 0)
-        ld(c, X_RCX, (unsigned)vreg);
-    else
-        x_mov_r_imm(b, X_RCX, vimm);
-    jk_x64_rm m = X_MEM(X_RDX, 0);
-    switch (n) {
-    case 1: x_op(b, 0, false, 0x88, 1, X_RCX, m, false); break;
-    case 2: x_op(b, 0x66, false, 0x89, 1, X_RCX, m, false); break;
-    case 4: x_mov_rm_r(b, false, m, X_RCX); break;
-    default: x_mov_rm_r(b, true, m, X_RCX); break;
+    jk_mem_sites m = jk_tlb_check(c, n, true);
+    jk_x64_rm at = X_MEMI(X_RDX, X_RCX, 0, 0);
+    if (vreg >= 0) {
+        uint8_t h = jk_host_reg[vreg];
+        if (h == X_NOREG) {
+            ld(c, X_RAX, (unsigned)vreg); /* the address is no longer needed */
+            h = X_RAX;
+        }
+        switch (n) {
+        case 1: x_op(b, 0, false, 0x88, 1, h, at, true); break;
+        case 2: x_op(b, 0x66, false, 0x89, 1, h, at, false); break;
+        case 4: x_mov_rm_r(b, false, at, h); break;
+        default: x_mov_rm_r(b, true, at, h); break;
+        }
+    } else {
+        switch (n) {
+        case 1: x_op(b, 0, false, 0xC6, 1, 0, at, false); x_b(b, (uint8_t)vimm); break;
+        case 2:
+            x_op(b, 0x66, false, 0xC7, 1, 0, at, false);
+            x_b(b, (uint8_t)vimm);
+            x_b(b, (uint8_t)(vimm >> 8));
+            break;
+        case 4: x_op(b, 0, false, 0xC7, 1, 0, at, false); x_d(b, (uint32_t)vimm); break;
+        default:
+            if (x_fits32(vimm)) {
+                x_op(b, 0, true, 0xC7, 1, 0, at, false);
+                x_d(b, (uint32_t)vimm);
+            } else {
+                x_mov_r_imm(b, X_RAX, vimm);
+                x_mov_rm_r(b, true, at, X_RAX);
+            }
+            break;
+        }
     }
     size_t done = x_jmp8(b);
+    size_t slow[2];
+    jk_walk(c, n, true, &m, slow);
     jk_here_all(c, slow);
     if (vreg >= 0)
         ld(c, X_RCX, (unsigned)vreg);

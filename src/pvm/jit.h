@@ -29,21 +29,28 @@ enum {
     JK_JIT_EXIT_HOST = 5,
 };
 
-/* The run's context. The offsets of the first fields are part of the code
- * the compiler emits (checked by static asserts in jit.c). */
+/* The run's context. Hot fields first, so the code reaches them with 8-bit
+ * displacements. */
 typedef struct jk_jit_ctx {
-    uint64_t regs[JK_PVM_REGS];     /* 0: φ11, φ12 always; the rest when spilled */
-    int64_t gas;                    /* 104 */
-    uintptr_t *const *top;          /* 112: the memory's top-level page table */
-    uint32_t exit_index;            /* 120: instruction that exited */
-    uint32_t jump_count;            /* 124: entries of the jump table */
-    void *const *jump_code;         /* 128: per jump-table entry, the code to enter */
-    uint64_t scratch;               /* 136: a value passed to or from a helper */
-    uint64_t host_rsp;              /* 144: the stack pointer to unwind to on exit */
-    jk_pvm_memory *mem;             /* 152 */
-    int mem_rc;                     /* 160: JK_MEM_* of a failed access */
-    uint32_t fault_address;         /* 164 */
+    uint64_t regs[JK_PVM_REGS];     /* φ11, φ12 always; the rest when spilled */
+    int64_t gas;
+    uint64_t tlb_r_addr;            /* readable page's address, or JK_JIT_TLB_EMPTY */
+    uint64_t tlb_r_base;            /* its host buffer */
+    uint64_t tlb_w_addr;            /* a private writable page's address, or empty */
+    uint64_t tlb_w_base;
+    uintptr_t *const *top;          /* the memory's top-level page table */
+    uint32_t exit_index;            /* instruction that exited */
+    uint32_t jump_count;            /* entries of the jump table */
+    void *const *jump_code;         /* per jump-table entry, the code to enter */
+    uint64_t scratch;               /* a value passed to or from a helper */
+    uint64_t host_rsp;              /* the stack pointer to unwind to on exit */
+    jk_pvm_memory *mem;
+    int mem_rc;                     /* JK_MEM_* of a failed access */
+    uint32_t fault_address;
 } jk_jit_ctx;
+
+/* An empty TLB entry: no 32-bit address XORed with it is below 4096. */
+#define JK_JIT_TLB_EMPTY (UINT64_C(1) << 32)
 
 /* A compiled program. The code is mapped read+execute only after it was
  * written (never writable and executable at once). */

@@ -12,8 +12,19 @@
 
 #include <string.h>
 
+/* Any call into C may change the page table (copy-on-write, the resolver,
+ * sbrk): forget the cached pages. */
+static void jk_tlb_flush(jk_jit_ctx *ctx)
+{
+    ctx->tlb_r_addr = JK_JIT_TLB_EMPTY;
+    ctx->tlb_w_addr = JK_JIT_TLB_EMPTY;
+    ctx->tlb_r_base = 0;
+    ctx->tlb_w_base = 0;
+}
+
 int jk_jit_load_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n)
 {
+    jk_tlb_flush(ctx);
     uint64_t v = 0;
     int rc = jk_pvm_mem_load_slow(ctx->mem, addr, n, &v, &ctx->fault_address);
     if (rc != JK_MEM_OK) {
@@ -26,6 +37,7 @@ int jk_jit_load_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n)
 
 int jk_jit_store_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n)
 {
+    jk_tlb_flush(ctx);
     int rc = jk_pvm_mem_store_slow(ctx->mem, addr, n, ctx->scratch, &ctx->fault_address);
     if (rc != JK_MEM_OK) {
         ctx->mem_rc = rc;
@@ -38,6 +50,7 @@ void jk_jit_step(jk_jit_ctx *ctx, const jk_pvm_insn *in)
 {
     uint64_t *r = ctx->regs;
     uint64_t a = r[in->ra];
+    jk_tlb_flush(ctx);
     switch (in->opcode) {
     case 101: /* sbrk */
         r[in->rd] = jk_pvm_mem_sbrk(ctx->mem, a);
@@ -92,6 +105,7 @@ jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_sta
     ctx.mem = mem;
     ctx.mem_rc = JK_MEM_OK;
     ctx.fault_address = 0;
+    jk_tlb_flush(&ctx);
 
     jk_jit_entry_fn entry;
     const uint8_t *tramp = jit->code + jit->trampoline;
