@@ -7,8 +7,9 @@
  * program twice, so compilation is linear in the program's size whatever it
  * contains (no "JIT bomb").
  *
- * Register map: guest φ0..φ10 stay in host registers (jk_host_reg); φ11, φ12
- * live in ctx->regs[]. rbx holds the context; rax, rcx, rdx are scratch.
+ * Register map: the 11 guest registers a program names most stay in host
+ * registers for the whole run (jk_allocate); the other two live in
+ * ctx->regs[]. rbx holds the context; rax, rcx, rdx are scratch.
  *
  * Gas (architecture §4): every instruction that starts a basic block gets a
  * prologue `sub [gas], cost; jge body` with an out-of-gas exit that first
@@ -54,15 +55,13 @@ enum {
 #undef JK_OPC
 };
 
-/* Host register of guest register g, or X_NOREG when it lives in ctx. */
-static const uint8_t jk_host_reg[JK_PVM_REGS] = {
-    X_R8, X_R9, X_R10, X_R11, X_R12, X_R13, X_R14, X_R15, X_RBP, X_RSI, X_RDI, X_NOREG, X_NOREG,
-};
+/* Host registers that hold guest registers, in the order they are handed
+ * out: callee-saved first (no spill around calls into C), then the rest. */
+static const uint8_t jk_pool[] = {X_RBP, X_R12, X_R13, X_R14, X_R15, X_RSI, X_RDI, X_R8, X_R9, X_R10, X_R11};
+#define JK_POOL_SIZE (sizeof jk_pool / sizeof jk_pool[0])
 
-/* Guest registers whose host register a C call may clobber. */
-static bool jk_caller_saved(unsigned g)
+static bool jk_host_caller_saved(uint8_t h)
 {
-    uint8_t h = jk_host_reg[g];
     return h == X_RSI || h == X_RDI || (h >= X_R8 && h <= X_R11);
 }
 
@@ -82,16 +81,72 @@ typedef struct jk_cc {
     jk_fixup *fix;
     size_t fix_count, fix_cap;
     /* shared routines */
-    size_t exit_common, panic_common, halt_common, mem_fail, load_slow, store_slow, djump;
+    size_t exit_common, panic_common, halt_common, mem_fail, load_slow, store_slow;
     bool oom;
+    uint8_t map[JK_PVM_REGS]; /* host register of each guest register, or X_NOREG */
+    void **jump_code;         /* the jump table's code addresses (filled at the end) */
 } jk_cc;
 
-/* The operand of guest register g. */
-static jk_x64_rm G(unsigned g)
+/* Register allocation, once per program: the 11 guest registers the code
+ * names most often (static count of operand fields, ties to the lower
+ * number) get host registers; the other two live in ctx->regs. One linear
+ * pass, and the same map for the whole program, so any instruction can be
+ * entered with the registers where the map says. */
+static void jk_allocate(jk_cc *c)
 {
-    uint8_t h = jk_host_reg[g];
+    uint64_t uses[JK_PVM_REGS] = {0};
+    const jk_pvm_program *prog = c->prog;
+    for (uint32_t i = 0; i < prog->insn_count; i++) {
+        const jk_pvm_insn *in = &prog->insns[i];
+        const jk_pvm_opinfo *info = jk_pvm_opinfo_get(in->opcode);
+        if (!info)
+            continue;
+        switch (info->format) {
+        case JK_PVM_ARGS_REG_IMM64:
+        case JK_PVM_ARGS_REG_IMM:
+        case JK_PVM_ARGS_REG_IMM_IMM:
+        case JK_PVM_ARGS_REG_IMM_OFFSET:
+            uses[in->ra]++;
+            break;
+        case JK_PVM_ARGS_REG_REG:
+            uses[in->ra]++;
+            uses[in->rd]++;
+            break;
+        case JK_PVM_ARGS_REG_REG_IMM:
+        case JK_PVM_ARGS_REG_REG_OFFSET:
+        case JK_PVM_ARGS_REG_REG_IMM_IMM:
+            uses[in->ra]++;
+            uses[in->rb]++;
+            break;
+        case JK_PVM_ARGS_REG_REG_REG:
+            uses[in->ra]++;
+            uses[in->rb]++;
+            uses[in->rd]++;
+            break;
+        default:
+            break;
+        }
+    }
+    bool taken[JK_PVM_REGS] = {false};
+    for (unsigned g = 0; g < JK_PVM_REGS; g++)
+        c->map[g] = X_NOREG;
+    for (size_t k = 0; k < JK_POOL_SIZE; k++) {
+        int best = -1;
+        for (unsigned g = 0; g < JK_PVM_REGS; g++)
+            if (!taken[g] && (best < 0 || uses[g] > uses[best]))
+                best = (int)g;
+        taken[best] = true;
+        c->map[best] = jk_pool[k];
+    }
+}
+
+/* The operand of guest register g. */
+static jk_x64_rm jk_opnd(const jk_cc *c, unsigned g)
+{
+    uint8_t h = c->map[g];
     return h != X_NOREG ? X_REG(h) : X_MEM(X_RBX, (int32_t)(8 * g));
 }
+#define G(g) jk_opnd(c, (g))
 
 static void ld(jk_cc *c, uint8_t host, unsigned g) { x_mov_r_rm(&c->b, true, host, G(g)); }
 static void ld32(jk_cc *c, uint8_t host, unsigned g) { x_mov_r_rm(&c->b, false, host, G(g)); }
@@ -143,15 +198,15 @@ static void jk_panic(jk_cc *c, uint32_t i)
 static void jk_spill(jk_cc *c, bool all)
 {
     for (unsigned g = 0; g < JK_PVM_REGS; g++)
-        if (jk_host_reg[g] != X_NOREG && (all || jk_caller_saved(g)))
-            x_mov_rm_r(&c->b, true, X_MEM(X_RBX, (int32_t)(8 * g)), jk_host_reg[g]);
+        if (c->map[g] != X_NOREG && (all || jk_host_caller_saved(c->map[g])))
+            x_mov_rm_r(&c->b, true, X_MEM(X_RBX, (int32_t)(8 * g)), c->map[g]);
 }
 
 static void jk_reload(jk_cc *c, bool all)
 {
     for (unsigned g = 0; g < JK_PVM_REGS; g++)
-        if (jk_host_reg[g] != X_NOREG && (all || jk_caller_saved(g)))
-            x_mov_r_rm(&c->b, true, jk_host_reg[g], X_MEM(X_RBX, (int32_t)(8 * g)));
+        if (c->map[g] != X_NOREG && (all || jk_host_caller_saved(c->map[g])))
+            x_mov_r_rm(&c->b, true, c->map[g], X_MEM(X_RBX, (int32_t)(8 * g)));
 }
 
 static void jk_call_abs(jk_cc *c, const void *fn)
@@ -224,22 +279,6 @@ static void jk_emit_routines(jk_cc *c)
         x_b(b, 0xC3);
     }
 
-    /* djump: eax = address, ctx->exit_index set. Graypaper djump: halt on
-     * the halt address; else a nonzero even a with a/2 <= |j| whose entry
-     * starts a block (entries that do not point at panic_common). */
-    c->djump = b->len;
-    x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RAX), (int32_t)JK_PVM_HALT_ADDRESS);
-    x_patch32(b, x_jcc32(b, CC_E), c->halt_common);
-    x_b(b, 0xA8);
-    x_b(b, 1); /* test al, 1 */
-    x_patch32(b, x_jcc32(b, CC_NE), c->panic_common);
-    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
-    x_shift_imm(b, SH_SHR, false, X_RCX, 1);
-    x_alu_rm_imm(b, ALU_SUB, false, X_REG(X_RCX), 1);
-    x_alu_r_rm(b, ALU_CMP, false, X_RCX, X_MEM(X_RBX, CTX_JCOUNT));
-    x_patch32(b, x_jcc32(b, CC_AE), c->panic_common);
-    x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_JCODE));
-    x_op(b, 0, false, 0xFF, 1, 4, X_MEMI(X_RDX, X_RCX, 3, 0), false); /* jmp [rdx+rcx*8] */
 }
 
 /* ---- per-instruction code ---- */
@@ -249,6 +288,12 @@ static void jk_addr(jk_cc *c, int base, uint64_t imm)
 {
     if (base < 0) {
         x_mov_r_imm(&c->b, X_RAX, (uint32_t)imm);
+        return;
+    }
+    uint8_t h = c->map[base];
+    if (h != X_NOREG && (uint32_t)imm) {
+        /* lea eax, [h + imm]: the 32-bit sum, wrapped as the Graypaper says */
+        x_op(&c->b, 0, false, 0x8D, 1, X_RAX, X_MEM(h, (int32_t)(uint32_t)imm), false);
         return;
     }
     ld32(c, X_RAX, (unsigned)base);
@@ -392,7 +437,7 @@ static void jk_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n)
     jk_mem_sites m = jk_tlb_check(c, n, true);
     jk_x64_rm at = X_MEMI(X_RDX, X_RCX, 0, 0);
     if (vreg >= 0) {
-        uint8_t h = jk_host_reg[vreg];
+        uint8_t h = c->map[vreg];
         if (h == X_NOREG) {
             ld(c, X_RAX, (unsigned)vreg); /* the address is no longer needed */
             h = X_RAX;
@@ -456,6 +501,38 @@ static void jk_branch(jk_cc *c, uint32_t i, int cc, uint32_t target)
     jk_jump_to(c, cc < 0 ? x_jmp32(b) : x_jcc32(b, cc), target);
 }
 
+/* djump (Graypaper) on the address in eax, inlined at each dynamic jump so
+ * that every site has its own indirect branch to predict: halt on the halt
+ * address; else a = 2(k+1) with k < |j| enters jump-table entry k, whose code
+ * is a block start's prologue or, for an entry that is not a block start,
+ * the panic exit. With e = a − 2 (32-bit): odd e, or e >= 2|j| (which
+ * includes a = 0), panics. */
+static void jk_djump(jk_cc *c, uint32_t i)
+{
+    jk_x64_buf *b = &c->b;
+    uint32_t count = c->prog->blob.jump_count;
+    x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RAX), (int32_t)JK_PVM_HALT_ADDRESS);
+    size_t halt = x_jcc8(b, CC_E);
+    x_op(b, 0, false, 0x8D, 1, X_RCX, X_MEM(X_RAX, -2), false); /* lea ecx, [rax-2] */
+    x_b(b, 0xF6);
+    x_b(b, 0xC1);
+    x_b(b, 1); /* test cl, 1 */
+    size_t odd = x_jcc8(b, CC_NE);
+    x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RCX), (int32_t)(2 * count));
+    size_t out = x_jcc8(b, CC_AE);
+    uint64_t table;
+    const void *tp = c->jump_code;
+    memcpy(&table, &tp, sizeof table);
+    x_mov_r_imm(b, X_RDX, table);
+    x_op(b, 0, false, 0xFF, 1, 4, X_MEMI(X_RDX, X_RCX, 2, 0), false); /* jmp [rdx+rcx*4] */
+    x_here8(b, odd);
+    x_here8(b, out);
+    jk_panic(c, i);
+    x_here8(b, halt);
+    jk_set_exit(c, i);
+    jk_jmp_to_off(c, c->halt_common);
+}
+
 /* Compare guest register a with the 64-bit constant v (a - v). */
 static void jk_cmp_imm(jk_cc *c, unsigned a, uint64_t v)
 {
@@ -464,17 +541,6 @@ static void jk_cmp_imm(jk_cc *c, unsigned a, uint64_t v)
     } else {
         x_mov_r_imm(&c->b, X_RCX, v);
         x_alu_rm_r(&c->b, ALU_CMP, true, G(a), X_RCX);
-    }
-}
-
-/* rax op= constant v (64-bit). */
-static void jk_alu_imm(jk_cc *c, int alu, uint64_t v)
-{
-    if (x_fits32(v)) {
-        x_alu_rm_imm(&c->b, alu, true, X_REG(X_RAX), (int32_t)v);
-    } else {
-        x_mov_r_imm(&c->b, X_RCX, v);
-        x_alu_r_rm(&c->b, alu, true, X_RAX, X_REG(X_RCX));
     }
 }
 
@@ -546,11 +612,41 @@ static void jk_divrem(jk_cc *c, unsigned d, unsigned a, unsigned bb, bool w, boo
 /* rax = A op B for 3-register ALU forms (w: 64-bit, else sign-extended 32). */
 static void jk_alu3(jk_cc *c, int alu, bool w, unsigned d, unsigned a, unsigned bb)
 {
+    uint8_t hd = c->map[d];
+    if (hd != X_NOREG && (d == a || d != bb)) {
+        /* straight into the destination's host register */
+        if (d != a)
+            x_mov_r_rm(&c->b, true, hd, G(a));
+        x_alu_r_rm(&c->b, alu, w, hd, G(bb));
+        if (!w)
+            x_movsxd(&c->b, hd, X_REG(hd));
+        return;
+    }
     ld(c, X_RAX, a);
     x_alu_r_rm(&c->b, alu, w, X_RAX, G(bb));
     if (!w)
         jk_sx32_rax(c);
     st(c, d, X_RAX);
+}
+
+/* d = src op constant (w: 64-bit; else 32-bit, sign-extended). */
+static void jk_alu_imm_to(jk_cc *c, int alu, bool w, unsigned d, unsigned src, uint64_t v)
+{
+    uint8_t hd = c->map[d];
+    uint8_t r = hd != X_NOREG ? hd : X_RAX;
+    if (r != hd || d != src)
+        x_mov_r_rm(&c->b, true, r, G(src));
+    if (!w || x_fits32(v)) {
+        if (!w || (uint64_t)v != 0 || alu == ALU_AND)
+            x_alu_rm_imm(&c->b, alu, w, X_REG(r), (int32_t)(uint32_t)v);
+    } else {
+        x_mov_r_imm(&c->b, X_RCX, v);
+        x_alu_r_rm(&c->b, alu, true, r, X_REG(X_RCX));
+    }
+    if (!w)
+        x_movsxd(&c->b, r, X_REG(r));
+    if (r != hd)
+        st(c, d, X_RAX);
 }
 
 /* d = shift(A, B & mask) with the shift group sh. */
@@ -642,8 +738,12 @@ static void jk_compile_insn(jk_cc *c, uint32_t i)
 
     case OP_load_imm_64:
     case OP_load_imm:
-        x_mov_r_imm(b, X_RAX, X);
-        st(c, A, X_RAX);
+        if (c->map[A] != X_NOREG) {
+            x_mov_r_imm(b, c->map[A], X);
+        } else {
+            x_mov_r_imm(b, X_RAX, X);
+            st(c, A, X_RAX);
+        }
         break;
     case OP_store_imm_u8: jk_addr(c, -1, X); jk_store(c, i, -1, Y, 1); break;
     case OP_store_imm_u16: jk_addr(c, -1, X); jk_store(c, i, -1, Y, 2); break;
@@ -653,8 +753,7 @@ static void jk_compile_insn(jk_cc *c, uint32_t i)
     case OP_jump: jk_branch(c, i, -1, in->target); break;
     case OP_jump_ind:
         jk_addr(c, (int)A, X);
-        jk_set_exit(c, i);
-        jk_jmp_to_off(c, c->djump);
+        jk_djump(c, i);
         break;
     case OP_load_imm_jump:
         x_mov_r_imm(b, X_RAX, X);
@@ -665,8 +764,7 @@ static void jk_compile_insn(jk_cc *c, uint32_t i)
         jk_addr(c, (int)B, Y); /* read before ω_A is written: ra may equal rb */
         x_mov_r_imm(b, X_RCX, X);
         st(c, A, X_RCX);
-        jk_set_exit(c, i);
-        jk_jmp_to_off(c, c->djump);
+        jk_djump(c, i);
         break;
 
     case OP_load_u8: jk_addr(c, -1, X); jk_load(c, i, A, 1, false); break;
@@ -697,7 +795,14 @@ static void jk_compile_insn(jk_cc *c, uint32_t i)
     case OP_branch_ge_s_imm: jk_cmp_imm(c, A, X); jk_branch(c, i, CC_GE, in->target); break;
     case OP_branch_gt_s_imm: jk_cmp_imm(c, A, X); jk_branch(c, i, CC_G, in->target); break;
 
-    case OP_move_reg: ld(c, X_RAX, A); st(c, D, X_RAX); break;
+    case OP_move_reg:
+        if (c->map[D] != X_NOREG) {
+            ld(c, c->map[D], A);
+        } else {
+            ld(c, X_RAX, A);
+            st(c, D, X_RAX);
+        }
+        break;
     case OP_sbrk:
     case OP_count_set_bits_64:
     case OP_count_set_bits_32:
@@ -747,17 +852,11 @@ static void jk_compile_insn(jk_cc *c, uint32_t i)
     case OP_load_ind_i32: jk_addr(c, (int)B, X); jk_load(c, i, A, 4, true); break;
     case OP_load_ind_u64: jk_addr(c, (int)B, X); jk_load(c, i, A, 8, false); break;
 
-    case OP_add_imm_32:
-        ld(c, X_RAX, B);
-        if ((uint32_t)X)
-            x_alu_rm_imm(b, ALU_ADD, false, X_REG(X_RAX), (int32_t)(uint32_t)X);
-        jk_sx32_rax(c);
-        st(c, A, X_RAX);
-        break;
-    case OP_and_imm: ld(c, X_RAX, B); jk_alu_imm(c, ALU_AND, X); st(c, A, X_RAX); break;
-    case OP_xor_imm: ld(c, X_RAX, B); jk_alu_imm(c, ALU_XOR, X); st(c, A, X_RAX); break;
-    case OP_or_imm: ld(c, X_RAX, B); jk_alu_imm(c, ALU_OR, X); st(c, A, X_RAX); break;
-    case OP_add_imm_64: ld(c, X_RAX, B); jk_alu_imm(c, ALU_ADD, X); st(c, A, X_RAX); break;
+    case OP_add_imm_32: jk_alu_imm_to(c, ALU_ADD, false, A, B, X); break;
+    case OP_and_imm: jk_alu_imm_to(c, ALU_AND, true, A, B, X); break;
+    case OP_xor_imm: jk_alu_imm_to(c, ALU_XOR, true, A, B, X); break;
+    case OP_or_imm: jk_alu_imm_to(c, ALU_OR, true, A, B, X); break;
+    case OP_add_imm_64: jk_alu_imm_to(c, ALU_ADD, true, A, B, X); break;
     case OP_mul_imm_32:
     case OP_mul_imm_64: {
         bool w = in->opcode == OP_mul_imm_64;
@@ -923,6 +1022,8 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
     jit->jump_code = malloc((prog->blob.jump_count ? prog->blob.jump_count : 1) * sizeof(void *));
     if (!jit->jump_code || !x_reserve(&cc.b, 1024))
         goto fail;
+    cc.jump_code = jit->jump_code;
+    jk_allocate(&cc);
     jk_emit_routines(&cc);
     jit->trampoline = 16;
 

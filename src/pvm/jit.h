@@ -3,8 +3,8 @@
  * share (internal to src/pvm).
  *
  * Compiled code runs with one context (jk_jit_ctx) whose address is in rbx.
- * Guest registers φ0..φ10 live in host registers for the whole run; φ11 and
- * φ12 live in ctx->regs. ctx->regs is also where every register is spilled
+ * Eleven guest registers (the program's most used) live in host registers for
+ * the whole run; the other two live in ctx->regs. ctx->regs is also where every register is spilled
  * when compiled code calls into C, so a C helper sees the whole state.
  */
 #ifndef JK_PVM_JIT_H
@@ -32,7 +32,7 @@ enum {
 /* The run's context. Hot fields first, so the code reaches them with 8-bit
  * displacements. */
 typedef struct jk_jit_ctx {
-    uint64_t regs[JK_PVM_REGS];     /* φ11, φ12 always; the rest when spilled */
+    uint64_t regs[JK_PVM_REGS];     /* the two unmapped always; the rest when spilled */
     int64_t gas;
     uint64_t tlb_r_addr;            /* readable page's address, or JK_JIT_TLB_EMPTY */
     uint64_t tlb_r_base;            /* its host buffer */
