@@ -122,6 +122,10 @@ typedef struct jk_kernel jk_kernel;
 
 typedef struct jk_kernel_config {
     FILE *debug;  /* where DEBUG_WRITE goes; NULL discards it */
+    /* Which PVM engine runs programs: JK_PVM_ENGINE_AUTO (0, the default)
+     * is the recompiler on x86-64 and the interpreter elsewhere. Results,
+     * and so every state root, are the same whichever is chosen. */
+    jk_pvm_engine engine;
 } jk_kernel_config;
 
 /* A kernel. cfg may be NULL. The caller owns *out (jk_kernel_free).

@@ -68,6 +68,7 @@ typedef struct jk_frame {
 
 struct jk_kernel {
     FILE *debug;
+    jk_pvm_engine engine; /* from jk_kernel_config */
     jk_frame frames[JK_KERNEL_MAX_DEPTH];
     uint32_t depth;
     uint32_t instances_made;  /* by the current top-level call */

@@ -19,6 +19,7 @@ jk_err jk_kernel_new(const jk_kernel_config *cfg, jk_kernel **out)
     if (!k)
         return JK_ERR_NOMEM;
     k->debug = cfg ? cfg->debug : NULL;
+    k->engine = cfg ? cfg->engine : JK_PVM_ENGINE_AUTO;
     /* Markers are instances of a one-instruction (trap) image. */
     static const uint8_t trap_blob[] = {0, 0, 1, 0, 1};
     static const jk_cap_endpoint ep = {0, {0}};
@@ -492,7 +493,7 @@ static jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
         top->run_gas = top->st.gas;
         top->run_cost = 0;
         top->starved = false;
-        err = jk_pvm_run(top->prog, top->mem, &top->st, &ex);
+        err = jk_pvm_run_engine(top->prog, top->mem, &top->st, &ex, k->engine);
         /* Pages the run touched are paid now (the interpreter keeps its gas
          * to itself while it runs; the resolver refused any page the gas the
          * run started with could not pay for). */

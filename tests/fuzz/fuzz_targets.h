@@ -33,4 +33,8 @@ int jk_fuzz_spec(const uint8_t *data, size_t size);
 /* Image manifests (src/image/manifest.c), over a folder of real files. */
 int jk_fuzz_manifest(const uint8_t *data, size_t size);
 
+/* PVM recompiler against the interpreter: random programs, memory maps,
+ * gas and host calls; every observable must agree. */
+int jk_fuzz_jit(const uint8_t *data, size_t size);
+
 #endif
