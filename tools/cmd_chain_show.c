@@ -99,7 +99,7 @@ int jk_tool_chain_show(int argc, char **argv)
         snprintf(store, sizeof store, "%.4000s/validator-0", dir);
         if (!jk_show_is_store(store)) {
             fprintf(stderr, "jark chain show: %s: not a validator store (no data.mdb) nor a devnet directory\n", dir);
-            return 1;
+            return JK_EXIT_USAGE;
         }
     }
     jk_node_head head;
@@ -107,7 +107,7 @@ int jk_tool_chain_show(int argc, char **argv)
     jk_err err = jk_node_head_read(store, &head, &diag);
     if (err != JK_OK) {
         fprintf(stderr, "jark chain show: %s: %s\n", store, diag.msg[0] ? diag.msg : jk_strerror(err));
-        return 1;
+        return JK_EXIT_USAGE;
     }
     jk_hash root;
     jk_cap_hash(head.chain, &root);

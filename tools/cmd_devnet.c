@@ -106,6 +106,8 @@ int jk_tool_devnet(int argc, char **argv)
     o.build = &b.o;
     jk_devnet_result r;
     rc = jk_devnet_run(&o, &r);
+    if (r.reason[0])
+        fprintf(stderr, "jark devnet: %s\n", r.reason);
     if (rc != 2 && !(rc != 0 && r.height == 0)) {
         printf("devnet: height %" PRIu64 ": %" PRIu64 " blocks, %" PRIu64 " events, %" PRIu64
                " traces in %.2f s (%.0f events/s), state root ",

@@ -65,10 +65,11 @@ typedef struct jk_devnet_result {
     jk_hash root;        /* validator 0's chain instance hash at `height` */
     jk_hash genesis;     /* the chain's genesis hash (what events are signed for) */
     bool agree;          /* every validator had the proposer's root at every height */
+    char reason[192];    /* when the run did not return 0: the first thing that went wrong */
 } jk_devnet_result;
 
 /* Run (or resume) a devnet; the stores persist in o->dir. Progress lines on
- * stdout unless o->quiet; what failed on stderr.
+ * stdout unless o->quiet; what failed in r->reason (nothing on stderr).
  * @return 0 all agreed; 1 a validator disagreed or a step failed; 2 bad
  *         options or input (spec, keys, an events file for another chain);
  *         3 stopped by stop_after_proposer. */

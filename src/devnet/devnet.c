@@ -18,6 +18,7 @@
 #include "jark/spec.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -42,6 +43,18 @@ uint64_t jk_devnet_next(uint64_t *state)
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
+}
+
+/* Keep the first reason a run fails for (the tool prints it). */
+__attribute__((format(printf, 2, 3)))
+static void jk_say(jk_devnet_result *r, const char *fmt, ...)
+{
+    if (r->reason[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->reason, sizeof r->reason, fmt, ap);
+    va_end(ap);
 }
 
 static double jk_ms(void)
@@ -140,7 +153,7 @@ static int jk_devnet_block(jk_devnet *d, const jk_devnet_options *o, uint64_t he
         e = jk_node_validator_commit(p, height, &block_hash, bytes, len, &diag);
     }
     if (e != JK_OK) {
-        fprintf(stderr, "jark devnet: block %" PRIu64 ": validator %u cannot produce: %s\n", height, proposer,
+        jk_say(r, "block %" PRIu64 ": validator %u cannot produce: %s", height, proposer,
                 diag.msg[0] ? diag.msg : jk_strerror(e));
         jk_chain_block_free(&block);
         free(bytes);
@@ -170,7 +183,7 @@ static int jk_devnet_block(jk_devnet *d, const jk_devnet_options *o, uint64_t he
         jk_cap_hash(n->ck->chain, &got);
         if (e != JK_OK || memcmp(got.bytes, want.bytes, 32) != 0) {
             rc = 1;
-            fprintf(stderr, "jark devnet: block %" PRIu64 ": validator %u disagrees: %s\n", height, i,
+            jk_say(r, "block %" PRIu64 ": validator %u disagrees: %s", height, i,
                     e != JK_OK ? (diag.msg[0] ? diag.msg : jk_strerror(e)) : "another state root");
         }
     }
@@ -190,7 +203,7 @@ static int jk_devnet_block(jk_devnet *d, const jk_devnet_options *o, uint64_t he
 
 /* A validator one block behind (the run stopped between the proposer's commit
  * and its own) imports that block from a peer's store. */
-static int jk_devnet_catch_up(jk_devnet *d)
+static int jk_devnet_catch_up(jk_devnet *d, jk_devnet_result *r)
 {
     uint64_t top = 0;
     uint32_t ahead = 0;
@@ -216,7 +229,7 @@ static int jk_devnet_catch_up(jk_devnet *d)
                      top);
         }
         if (e != JK_OK) {
-            fprintf(stderr, "jark devnet: validator %u cannot catch up: %s\n", i,
+            jk_say(r, "validator %u cannot catch up: %s", i,
                     diag.msg[0] ? diag.msg : jk_strerror(e));
             return -1;
         }
@@ -229,7 +242,7 @@ static int jk_devnet_catch_up(jk_devnet *d)
  * list (the demo spec names a placeholder). spec->validators then points at
  * `keys`. Returns 0 or 2 (said why). */
 static int jk_devnet_validators(jk_devnet *d, const jk_devnet_options *o, jk_chain_spec *spec,
-                                uint8_t keys[JK_DEVNET_MAX_VALIDATORS][32])
+                                uint8_t keys[JK_DEVNET_MAX_VALIDATORS][32], jk_devnet_result *r)
 {
     if (o->validator_key_count == 0) {
         d->v = o->validators;
@@ -237,16 +250,16 @@ static int jk_devnet_validators(jk_devnet *d, const jk_devnet_options *o, jk_cha
             jk_devnet_derive_key("validator", o->seed, i, &d->validators[i]);
     } else {
         if (spec->validator_count > JK_DEVNET_MAX_VALIDATORS || o->validator_key_count != spec->validator_count) {
-            fprintf(stderr,
-                    "jark devnet: the spec names %u validators: give each one's key file, in order "
-                    "(--validator-key FILE; at most %d)\n",
+            jk_say(r,
+                    "the spec names %u validators: give each one's key file, in order "
+                    "(--validator-key FILE; at most %d)",
                     spec->validator_count, JK_DEVNET_MAX_VALIDATORS);
             return 2;
         }
         d->v = spec->validator_count;
         for (uint32_t i = 0; i < d->v; i++) {
             if (memcmp(o->validator_keys[i].public_key, spec->validators[i], 32) != 0) {
-                fprintf(stderr, "jark devnet: validator key %u is not the spec's validators[%u]\n", i, i);
+                jk_say(r, "validator key %u is not the spec's validators[%u]", i, i);
                 return 2;
             }
             memcpy(d->validators[i].pk, o->validator_keys[i].public_key, 32);
@@ -270,9 +283,9 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
     if (o->validators < 1 || o->validators > JK_DEVNET_MAX_VALIDATORS ||
         o->events_per_block > JK_DEVNET_MAX_EVENTS_PER_BLOCK || o->threads > 16 || !o->dir ||
         (workload == JK_DEVNET_WORKLOAD_EVENTS) != (o->events != NULL)) {
-        fprintf(stderr,
-                "jark devnet: 1..%d validators, at most %d events per block, at most 16 threads, a directory, "
-                "and an events list exactly with the events workload\n",
+        jk_say(r,
+                "1..%d validators, at most %d events per block, at most 16 threads, a directory, "
+                "and an events list exactly with the events workload",
                 JK_DEVNET_MAX_VALIDATORS, JK_DEVNET_MAX_EVENTS_PER_BLOCK);
         return 2;
     }
@@ -285,7 +298,7 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
     jk_diag diag = {{0}};
     jk_err e = JK_OK;
     if (!d || !g || jk_crypto_init() != JK_OK) {
-        fprintf(stderr, "jark devnet: out of memory\n");
+        jk_say(r, "out of memory");
         goto out;
     }
     d->workload = workload;
@@ -295,7 +308,7 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
      * only: a cached spec stays intact). */
     e = o->spec_path ? jk_spec_file_load(o->spec_path, o->build, &own, &diag) : jk_load_demo(&own, &diag);
     if (e != JK_OK) {
-        fprintf(stderr, "jark devnet: %s: %s\n", o->spec_path ? o->spec_path : "the demo chain",
+        jk_say(r, "%s: %s", o->spec_path ? o->spec_path : "the demo chain",
                 diag.msg[0] ? diag.msg : jk_strerror(e));
         rc = 2;
         goto out;
@@ -306,12 +319,12 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
     if (workload == JK_DEVNET_WORKLOAD_DEMO)
         jk_demo_init(&d->demo, o->seed, &spec.spec);
     uint8_t keys[JK_DEVNET_MAX_VALIDATORS][32];
-    if ((rc = jk_devnet_validators(d, o, &spec.spec, keys)) != 0)
+    if ((rc = jk_devnet_validators(d, o, &spec.spec, keys, r)) != 0)
         goto out;
     rc = 1;
     e = jk_chain_genesis_build(&spec.spec, &d->genesis, &diag);
     if (e != JK_OK) {
-        fprintf(stderr, "jark devnet: genesis: %s\n", diag.msg[0] ? diag.msg : jk_strerror(e));
+        jk_say(r, "genesis: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
         rc = 2;
         goto out;
     }
@@ -320,7 +333,7 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
         char want[17], got[17];
         jk_hex8(&d->genesis.genesis_hash, want);
         jk_hex8(&d->events->genesis, got);
-        fprintf(stderr, "jark devnet: the events were signed for genesis %s..., this chain's is %s...\n", got, want);
+        jk_say(r, "the events were signed for genesis %s..., this chain's is %s...", got, want);
         rc = 2;
         goto out;
     }
@@ -330,9 +343,9 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
         e = jk_node_validator_open(vdir, i, d->validators[i].sk, &d->genesis, &spec.spec.gas,
                                    spec.spec.dispatch_count, &d->nodes[i], &diag);
         if (e != JK_OK)
-            fprintf(stderr, "jark devnet: validator %u: %s\n", i, diag.msg[0] ? diag.msg : jk_strerror(e));
+            jk_say(r, "validator %u: %s", i, diag.msg[0] ? diag.msg : jk_strerror(e));
     }
-    if (e != JK_OK || jk_devnet_catch_up(d))
+    if (e != JK_OK || jk_devnet_catch_up(d, r))
         goto out;
 
     jk_hash root;

@@ -33,4 +33,8 @@ int jk_fuzz_spec(const uint8_t *data, size_t size);
 /* Image manifests (src/image/manifest.c), over a folder of real files. */
 int jk_fuzz_manifest(const uint8_t *data, size_t size);
 
+/* Events files and key files (src/spec/events.c, keys.c): an accepted input
+ * must encode back to the same bytes. */
+int jk_fuzz_events(const uint8_t *data, size_t size);
+
 #endif
