@@ -88,4 +88,9 @@ void jk_devnet_transfer_blob(const uint8_t from[32], const uint8_t to[32], uint6
 void jk_devnet_report_blob(const uint8_t reporter[32], uint64_t round, uint64_t price,
                            uint8_t out[JK_DEVNET_REPORT_LEN]);
 
+/* The image id of the demo's Chain image (the demo spec beside the SDK,
+ * compiled once per process): `jark chain show` recognises the demo by it.
+ * @return JK_OK; what jk_spec_file_load and jk_chain_genesis_build return. */
+jk_err jk_devnet_demo_image_id(jk_hash *out, jk_diag *diag);
+
 #endif

@@ -88,6 +88,20 @@ static jk_err jk_load_demo(jk_spec_file *f, jk_diag *diag)
     return JK_OK;
 }
 
+jk_err jk_devnet_demo_image_id(jk_hash *out, jk_diag *diag)
+{
+    jk_spec_file f;
+    jk_chain_genesis g;
+    jk_err err = jk_load_demo(&f, diag);
+    if (err == JK_OK)
+        err = jk_chain_genesis_build(&f.spec, &g, diag);
+    if (err != JK_OK)
+        return err;
+    jk_cap_hash(jk_cap_instance_image(g.chain), out);
+    jk_cap_release(g.chain);
+    return JK_OK;
+}
+
 typedef struct jk_devnet {
     uint32_t v;
     jk_devnet_workload workload;

@@ -4,6 +4,7 @@
  * SIGKILL at any moment and then resumed ends exactly where an uninterrupted
  * run does, and a store of another chain is refused. */
 #include "../test.h"
+#include "../progs.h"
 #include "../../tools/commands.h"
 #include "jark/devnet.h"
 #include "jark/bytes.h"
@@ -24,8 +25,7 @@ static const char jk_golden_root_10[] = "2fdb6c44d1eab4fd7e6e64695b2d9c888cf52c9
 
 static char *jk_fresh_dir(char *buf, size_t len)
 {
-    snprintf(buf, len, "/tmp/jark-devnet-test-XXXXXX");
-    return mkdtemp(buf);
+    return jk_test_tmpdir("devnet-test", buf, len);
 }
 
 static void jk_rm(const char *dir)

@@ -2,12 +2,12 @@
  * keys.c): round trips, the strict decoders' refusals, and a devnet of a
  * chain that is not the demo running on events from a file, with its
  * validator's key from a key file (src/devnet). */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include "../test.h"
 #include "jark/devnet.h"
 #include "jark/spec.h"
+#include "../progs.h"
+#include "../../tools/commands.h"
 
-#include <ftw.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -88,21 +88,10 @@ JK_TEST(test_spec_events_round_trip_and_traces)
     JK_CHECK_EQ(list.count, 0);
 }
 
-static int jk_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void jk_rm_tree(const char *dir)
-{
-    nftw(dir, jk_rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
 JK_TEST(test_spec_key_files)
 {
-    char dir[] = "/tmp/jark-key-test-XXXXXX", path[128];
-    JK_REQUIRE(mkdtemp(dir));
+    char dir[96], path[128];
+    JK_REQUIRE(jk_test_tmpdir("key-test", dir, sizeof dir));
     snprintf(path, sizeof path, "%s/k.key", dir);
     jk_spec_key k, back;
     jk_diag diag = {{0}};
@@ -146,7 +135,7 @@ JK_TEST(test_spec_key_files)
     JK_CHECK_EQ(jk_spec_key_parse((const uint8_t *)copy, JK_SPEC_KEY_TEXT_LEN, &back, &diag), JK_ERR_PARSE);
     JK_CHECK(strstr(diag.msg, "not the seed's") != NULL);
     JK_CHECK_EQ(jk_spec_key_parse((const uint8_t *)text, JK_SPEC_KEY_TEXT_LEN - 1, &back, &diag), JK_ERR_PARSE);
-    jk_rm_tree(dir);
+    jk_test_rm_tree(dir);
 }
 
 /* A chain that is not the demo (tests/chain/progs: blob = key ‖ kind ‖
@@ -154,8 +143,8 @@ JK_TEST(test_spec_key_files)
  * its one validator's key given. */
 JK_TEST(test_spec_devnet_runs_any_chain_on_events)
 {
-    char dir[] = "/tmp/jark-events-test-XXXXXX", spec_path[128], cwd[256], text[4096], stores[160];
-    JK_REQUIRE(mkdtemp(dir) && getcwd(cwd, sizeof cwd));
+    char dir[96], spec_path[128], cwd[256], text[4096], stores[160];
+    JK_REQUIRE(jk_test_tmpdir("events-test", dir, sizeof dir) && getcwd(cwd, sizeof cwd));
     jk_spec_key v0 = jk_key_from(9), alice = jk_key_from(10), mallory = jk_key_from(11);
     char v0_hex[65];
     for (int i = 0; i < 32; i++)
@@ -204,6 +193,14 @@ JK_TEST(test_spec_devnet_runs_any_chain_on_events)
     JK_CHECK_EQ(r.traces, 1);
     JK_CHECK(memcmp(r.genesis.bytes, g.genesis_hash.bytes, 32) == 0);
 
+    /* `jark chain show` prints this chain's raw slots, and no demo view: the
+     * chain is not the demo, whatever its slots hold */
+    char out[4096], *show[] = {"--store", stores, "--hex"};
+    JK_CHECK_EQ(jk_test_tool(jk_tool_chain_show, 3, show, out, sizeof out, NULL, 0), 0);
+    JK_CHECK(strstr(out, "height 2\n") != NULL);
+    JK_CHECK(strstr(out, "chain_image ") != NULL);
+    JK_CHECK(strstr(out, "the demo") == NULL && strstr(out, "ledger") == NULL);
+
     /* events signed for another chain are refused before anything runs */
     memset(list.genesis.bytes, 0, 32);
     JK_CHECK_EQ(jk_devnet_run(&o, &r), 2);
@@ -214,5 +211,5 @@ JK_TEST(test_spec_devnet_runs_any_chain_on_events)
     JK_CHECK_EQ(jk_devnet_run(&o, &r), 2);
     JK_CHECK(strstr(r.reason, "not the spec's validators[0]") != NULL);
     jk_spec_events_free(&list);
-    jk_rm_tree(dir);
+    jk_test_rm_tree(dir);
 }
