@@ -93,7 +93,7 @@ static int jk_pvm_run_cmd(int argc, char **argv)
     state.gas = 1000000000;
     if (jk_pvm_memory_new(&mem) != JK_OK) {
         fprintf(stderr, "jark: out of memory\n");
-        return 1;
+        return JK_EXIT_USAGE;
     }
     for (int i = 0; i < argc; i++) {
         uint64_t v;
@@ -143,7 +143,6 @@ static int jk_pvm_run_cmd(int argc, char **argv)
         fprintf(stderr, "usage: jark pvm run FILE.pvm [--engine interp|jit] [--gas N] [--reg I=V]... [--pc N] [--map ADDR:LEN[:ro|:rw]]...\n");
         goto done;
     }
-    rc = 1;
     if (jk_tool_read_file(path, &blob, &blob_len))
         goto done;
     jk_diag diag = {{0}};
@@ -168,7 +167,8 @@ static int jk_pvm_run_cmd(int argc, char **argv)
     printf("\n");
     for (int i = 0; i < JK_PVM_REGS; i++)
         printf("r%d=%" PRIu64 "%s", i, state.regs[i], i + 1 < JK_PVM_REGS ? " " : "\n");
-    rc = 0;
+    /* the exit-code rule: the program said no unless it halted */
+    rc = ex.status == JK_PVM_HALT ? JK_EXIT_OK : JK_EXIT_REFUSED;
 done:
     free(blob);
     jk_pvm_program_free(prog);

@@ -36,5 +36,8 @@ int jk_fuzz_manifest(const uint8_t *data, size_t size);
 /* PVM recompiler against the interpreter: random programs, memory maps,
  * gas and host calls; every observable must agree. */
 int jk_fuzz_jit(const uint8_t *data, size_t size);
+/* Events files and key files (src/spec/events.c, keys.c): an accepted input
+ * must encode back to the same bytes. */
+int jk_fuzz_events(const uint8_t *data, size_t size);
 
 #endif

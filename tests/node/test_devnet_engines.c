@@ -3,7 +3,7 @@
  * roots do not depend on the engine a validator runs). The chain's kernels
  * ask for JK_PVM_ENGINE_AUTO, so the test switches what AUTO means. */
 #include "../test.h"
-#include "../../tools/devnet.h"
+#include "jark/devnet.h"
 #include "jark/pvm.h"
 
 #include <stdlib.h>
