@@ -64,6 +64,16 @@ typedef enum jk_err {
                                           mismatched, apply not HALTing, state root */
     JK_ERR_CHAIN_APPLY = -508,      /* producing: chain.apply did not HALT */
     JK_ERR_CHAIN_DUPLICATE = -509,  /* an event the pool already holds */
+
+    /* consensus: -900 .. -999 */
+    JK_ERR_CONS_DECODE = -900,      /* consensus message malformed */
+    JK_ERR_CONS_SIG = -901,         /* vote or proposal signature fails */
+    JK_ERR_CONS_MEMBER = -902,      /* signer not a validator, or not the
+                                       proposer of (height, round) */
+    JK_ERR_CONS_CERT = -903,        /* a commit certificate that does not
+                                       prove its value final */
+    JK_ERR_CONS_RECORD = -904,      /* signed-vote record malformed */
+    JK_ERR_CONS_VALUE = -905,       /* a certified value the app rejects */
 } jk_err;
 
 /* The message for a code; never NULL (unknown codes give "unknown error"). */

@@ -39,7 +39,13 @@
     X(JK_ERR_CHAIN_TRACE_SIG, "attestation trace signature does not verify")   \
     X(JK_ERR_CHAIN_BLOCK_INVALID, "block rejected")                            \
     X(JK_ERR_CHAIN_APPLY, "chain.apply did not halt")                          \
-    X(JK_ERR_CHAIN_DUPLICATE, "event already in the pool")
+    X(JK_ERR_CHAIN_DUPLICATE, "event already in the pool")                    \
+    X(JK_ERR_CONS_DECODE, "malformed consensus message")                       \
+    X(JK_ERR_CONS_SIG, "consensus signature does not verify")                  \
+    X(JK_ERR_CONS_MEMBER, "signer is not the expected validator")              \
+    X(JK_ERR_CONS_CERT, "invalid commit certificate")                          \
+    X(JK_ERR_CONS_RECORD, "malformed signed-vote record")                      \
+    X(JK_ERR_CONS_VALUE, "certified value rejected by the application")
 
 #define JK_ERR_CODE(code, msg) code,
 const jk_err jk_err_all[] = {JK_ERR_TABLE(JK_ERR_CODE)};
