@@ -35,14 +35,8 @@ static void queue_add(uint64_t expires, const uint8_t name[NAMES_NAME])
 {
     if (jk_cap_kind(JK_PATH(NAMES_SLOT_EXPIRY)) == JK_KIND_NONE)
         jk_cnode_mint(JK_PATH(NAMES_SLOT_EXPIRY), 16);
-    uint64_t path = JK_PATH2(NAMES_SLOT_EXPIRY, expires & 0xffff), n = 0;
-    if (jk_cap_kind(path) == JK_KIND_DATA) {
-        uint64_t len = jk_data_len(path);
-        NAMES_REQUIRE(len % NAMES_NAME == 0 && len <= sizeof queue);
-        if (len)
-            jk_data_read(path, 0, len, queue);
-        n = len / NAMES_NAME;
-    }
+    uint64_t path = JK_PATH2(NAMES_SLOT_EXPIRY, expires & 0xffff);
+    uint64_t n = names_read_units(path, queue, sizeof queue, NAMES_NAME);
     if (n == QUEUE_MAX)
         return;
     memcpy(queue[n++], name, NAMES_NAME);

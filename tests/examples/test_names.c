@@ -10,24 +10,12 @@
 #include "../test.h"
 #include "example_chain.h"
 
+#include "jark/bytes.h"
+
 #include <stdlib.h>
 
 enum { CLAIM = 65, AWARD = 66, RENEW = 49, TRANSFER = 81, DELETE = 33, RECORD = 80 };
 #define TTL 3
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
 
 static void name_field(uint8_t out[32], const char *name)
 {
@@ -47,8 +35,8 @@ static size_t renew_blob(uint8_t *out, const char *name, uint64_t expires, uint6
 {
     out[0] = 'R';
     name_field(out + 1, name);
-    put64(out + 33, expires);
-    put64(out + 41, version);
+    jk_put_u64le(out + 33, expires);
+    jk_put_u64le(out + 41, version);
     return RENEW;
 }
 
@@ -57,8 +45,8 @@ static size_t transfer_blob(uint8_t *out, const char *name, const jk_ex_key *to,
     out[0] = 'X';
     name_field(out + 1, name);
     memcpy(out + 33, to->pk, 32);
-    put64(out + 65, expires);
-    put64(out + 73, version);
+    jk_put_u64le(out + 65, expires);
+    jk_put_u64le(out + 73, version);
     return TRANSFER;
 }
 
@@ -83,7 +71,7 @@ static bool reg_open(reg *r)
     r->carol = jk_ex_key_of(3);
     r->dave = jk_ex_key_of(4);
     uint8_t ttl[8];
-    put64(ttl, TTL);
+    jk_put_u64le(ttl, TTL);
     uint32_t slot = 23;
     const uint8_t *data[1] = {ttl};
     size_t len[1] = {8};
@@ -112,8 +100,8 @@ static bool record(jk_cap chain, const char *name, uint8_t owner[32], uint64_t *
             return false;
         if (!memcmp(rec, f, 32)) {
             memcpy(owner, rec + 32, 32);
-            *expires = get64(rec + 64);
-            *version = get64(rec + 72);
+            *expires = jk_get_u64le(rec + 64);
+            *version = jk_get_u64le(rec + 72);
             return true;
         }
     }
@@ -290,42 +278,31 @@ JK_TEST(test_names_invalid_blocks)
     jk_chain_trace_sign(r.alice.sk, &r.c.g.genesis_hash, claim, CLAIM, &t);
     jk_hash root;
     jk_cap_hash(r.c.g.chain, &root);
-    jk_diag why = {{0}};
     struct {
         jk_chain_event ev;
         size_t ntraces;
     } bad[] = {
-        {{JK_CHAIN_ENDPOINT_TRANSACT, award, AWARD}, 0},              /* the award without its trace */
-        {{JK_CHAIN_ENDPOINT_TRANSACT, junk, sizeof junk}, 0},         /* an unknown blob */
-        {{JK_CHAIN_ENDPOINT_TRANSACT, award, AWARD - 1}, 1},          /* truncated */
-        {{jk_chain_endpoint_dispatch(0), claim, CLAIM}, 1},           /* a dispatch event in a body */
+        {{JK_CHAIN_ENDPOINT_TRANSACT, award, AWARD}, 0},      /* the award without its trace */
+        {{JK_CHAIN_ENDPOINT_TRANSACT, junk, sizeof junk}, 0}, /* an unknown blob */
+        {{JK_CHAIN_ENDPOINT_TRANSACT, award, AWARD - 1}, 1},  /* truncated */
+        {{jk_chain_endpoint_dispatch(0), claim, CLAIM}, 1},   /* a dispatch event in a body */
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        jk_chain_block blk;
-        JK_REQUIRE(jk_chain_block_build(&r.c.parent, 1, 0, &root, &bad[i].ev, 1, &t, bad[i].ntraces, &blk, NULL) ==
-                   JK_OK);
-        jk_chain_block_sign(&blk, r.c.validator.sk, &r.c.g.genesis_hash);
-        JK_CHECK(jk_chain_apply_block_import(r.c.importer, &blk, &r.c.parent, 1, r.c.validator.pk, &why) != JK_OK);
-        jk_chain_block_free(&blk);
-    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        JK_CHECK(jk_ex_import_made(&r.c, &bad[i].ev, 1, &t, bad[i].ntraces, &root) != JK_OK);
     JK_CHECK(jk_cap_equal(r.c.importer->chain, r.c.g.chain));
 
     /* The award with its trace, and the same award again (skipped: taken). */
     JK_REQUIRE(jk_chain_setup_cycle(r.c.producer, NULL) == JK_OK);
     jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, award, AWARD};
+    JK_REQUIRE(jk_ex_submit(&r.c, ev.endpoint, award, AWARD, NULL) == false); /* unsigned */
     bool admitted = false;
     JK_REQUIRE(jk_chain_handle_incoming_event(r.c.producer, &ev, &t, 1, &admitted, NULL) == JK_OK && admitted);
     jk_chain_block produced;
-    JK_REQUIRE(jk_chain_apply_block_produce(r.c.producer, &r.c.parent, 1, 0, &produced, &why) == JK_OK);
+    JK_REQUIRE(jk_ex_produce(&r.c, &produced));
     jk_chain_event twice[2] = {ev, ev};
     jk_chain_trace tt[2] = {t, t};
-    jk_chain_block blk;
-    JK_REQUIRE(jk_chain_block_build(&r.c.parent, 1, 0, &produced.header.state_root, twice, 2, tt, 2, &blk, NULL) ==
-               JK_OK);
-    jk_chain_block_sign(&blk, r.c.validator.sk, &r.c.g.genesis_hash);
-    JK_CHECK_EQ(jk_chain_apply_block_import(r.c.importer, &blk, &r.c.parent, 1, r.c.validator.pk, &why), JK_OK);
+    JK_CHECK_EQ(jk_ex_import_made(&r.c, twice, 2, tt, 2, &produced.header.state_root), JK_OK);
     JK_CHECK(jk_cap_equal(r.c.importer->chain, r.c.producer->chain));
-    jk_chain_block_free(&blk);
     jk_chain_block_free(&produced);
     jk_ex_close(&r.c);
 }

@@ -15,6 +15,8 @@
 #include "../test.h"
 #include "example_chain.h"
 
+#include "jark/bytes.h"
+
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -123,10 +125,8 @@ static size_t increment(uint8_t *b, const jk_ex_key *k, uint64_t expect, uint64_
 {
     b[0] = 'I';
     memcpy(b + 1, k->pk, 32);
-    for (int i = 0; i < 8; i++) {
-        b[33 + i] = (uint8_t)(expect >> (8 * i));
-        b[41 + i] = (uint8_t)(amount >> (8 * i));
-    }
+    jk_put_u64le(b + 33, expect);
+    jk_put_u64le(b + 41, amount);
     return 49;
 }
 
