@@ -33,4 +33,9 @@ int jk_fuzz_spec(const uint8_t *data, size_t size);
 /* Image manifests (tools/image_manifest.c), over a folder of real files. */
 int jk_fuzz_manifest(const uint8_t *data, size_t size);
 
+/* Example chains (examples/names, sdk/template): events through verify,
+ * process and apply; admitted events have their documented shape, and
+ * every block imports with the producer's root. */
+int jk_fuzz_examples(const uint8_t *data, size_t size);
+
 #endif
