@@ -11,8 +11,8 @@
  * Times: best of 3, only the run (not the build, load or memory set-up).
  * Each PVM result must equal the native one, or the bench fails.
  */
-#include "../tools/sdk_exec.h"
-#include "../sdk/linker/linker.h"
+#include "jark/sdk.h"
+#include "../src/sdk/linker.h"
 
 #include "jark/pvm.h"
 
@@ -53,24 +53,6 @@ static uint64_t jk_native(int which)
     case 2: return c_copy(a, b);
     default: return c_fib(a);
     }
-}
-
-static unsigned char *jk_slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
 }
 
 /* One timed PVM run of endpoint 0. Returns the time; result and gas out. */
@@ -115,11 +97,14 @@ int main(int argc, char **argv)
         snprintf(source, sizeof source, "%s/%s.c", src_dir, name);
         snprintf(program, sizeof program, "%s/c_%s.jkp", out_dir, name);
         const char *sources[1] = {source};
-        jk_link_stats stats;
-        if (jk_cc_build(sources, 1, "-O2", program, NULL, &stats, NULL) != 0)
+        jk_sdk_link_stats stats;
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        jk_diag build_diag = {{0}};
+        if (jk_sdk_build(sources, 1, NULL, &bytes, &len, &stats, &build_diag) != JK_OK) {
+            fprintf(stderr, "bench_c: %s: %s\n", source, build_diag.msg);
             return 1;
-        size_t len;
-        unsigned char *bytes = jk_slurp(program, &len);
+        }
         jk_pvm_progfile *pf = malloc(sizeof *pf);
         jk_pvm_program *prog = NULL;
         jk_diag diag = {{0}};

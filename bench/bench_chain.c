@@ -18,8 +18,8 @@
  * checked (events admitted, blocks applied, the kernel's ledger equal to the
  * native one byte for byte); any failed check exits 1. See docs/bench.md.
  */
-#include "../tools/chain_spec.h"
-#include "../tools/sdk_exec.h"
+#include "jark/spec.h"
+#include "jark/sdk.h"
 
 #include "jark/chain.h"
 
@@ -149,14 +149,14 @@ static jk_chain_kernel *jk_bench_kernel(jk_bench_ctx *c, const jk_chain_genesis 
 
 static void jk_bench_setup(jk_bench_ctx *c)
 {
-    char err[256];
     const char *sdk = jk_sdk_dir();
     if (!sdk)
         jk_bench_fail("cannot find the SDK (set JARK_SDK_DIR)");
     char spec_path[PATH_MAX + 64];
     snprintf(spec_path, sizeof spec_path, "%.*s/../examples/demo/devnet-spec.json", PATH_MAX, sdk);
-    if (jk_spec_file_load(spec_path, &c->spec, err, sizeof err))
-        jk_bench_fail("the demo chain: %s", err);
+    jk_diag diag = {{0}};
+    if (jk_spec_file_load(spec_path, NULL, &c->spec, &diag) != JK_OK)
+        jk_bench_fail("the demo chain: %s", diag.msg);
 
     jk_bench_derive("validator", 0, &c->validator);
     c->accounts = jk_bench_alloc(JK_BENCH_ACCOUNTS * sizeof *c->accounts);

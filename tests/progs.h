@@ -1,5 +1,5 @@
 /* progs.h — the test programs the kernel and chain tests run: C compiled with
- * the SDK (tools/sdk_exec.h), made into an Image. */
+ * the SDK (jark/sdk.h), made into an Image. */
 #ifndef JK_TESTS_PROGS_H
 #define JK_TESTS_PROGS_H
 
@@ -10,5 +10,10 @@
  * why on stdout, when it does not build or its image is refused; the caller
  * releases the image. */
 jk_cap jk_test_image(const char *source, const jk_kernel_image_opts *opts);
+
+/* Build `sources` (paths from the project root) with jk_sdk_build at `opt`
+ * and write the program file to `path`. Returns JK_OK or the build's error
+ * (reason in diag, optional). */
+jk_err jk_test_build(const char *const *sources, size_t n, const char *opt, const char *path, jk_diag *diag);
 
 #endif

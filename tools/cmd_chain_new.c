@@ -3,7 +3,7 @@
  * template (sdk/template/, found beside the SDK: jk_sdk_dir). The template's
  * "@NAME@" becomes NAME's last path component. Refuses an existing NAME. */
 #include "commands.h"
-#include "sdk_exec.h"
+#include "jark/sdk.h"
 
 #include <errno.h>
 #include <limits.h>

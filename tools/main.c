@@ -1,5 +1,4 @@
 /* main.c — the `jark` command line: dispatches to tools/cmd_*.c. */
-#include "chain_spec.h"
 #include "commands.h"
 
 #include <stdio.h>

@@ -69,7 +69,10 @@
 #define JK_HOST_DATA_MINT 15
 #define JK_HOST_CNODE_MINT 16
 #define JK_HOST_CAP_KIND 17
+#define JK_HOST_FAULT 18
 #define JK_HOST_DEBUG_WRITE_NUM 100
+
+#define JK_KERNEL_REASON_MAX 120  /* FAULT: bytes of reason text kept */
 
 typedef enum jk_kernel_outcome {
     JK_KERNEL_HALT = 0,
@@ -92,6 +95,8 @@ typedef enum jk_kernel_fault {
     JK_FAULT_LIMIT = 8,         /* another documented bound */
     JK_FAULT_ABORTED = 9,       /* the embedder aborted the invocation (e.g. a
                                    refused attest); reported to embedders only */
+    JK_FAULT_GUEST = 10,        /* the program faulted itself with the FAULT host
+                                   call: reason code and text in the result */
 } jk_kernel_fault;
 
 typedef struct jk_kernel jk_kernel;
@@ -122,6 +127,13 @@ typedef struct jk_kernel_result {
     jk_cap marker;           /* YIELDED: NEW reference to the marker */
     jk_kernel_fault fault;   /* FAULT: why */
     char fault_msg[160];     /* FAULT: a sentence naming the frame and cause */
+    /* FAULT with JK_FAULT_GUEST (the target itself ran the FAULT host call):
+     * the program's reason code and its text (at most JK_KERNEL_REASON_MAX
+     * bytes, bytes outside printable ASCII shown as '?', NUL-terminated), so
+     * an embedder can report "verify refused: nonce 3, expected 4". A deeper
+     * frame's FAULT reaches its caller as fault code 10 only. */
+    uint64_t reason;
+    char reason_text[JK_KERNEL_REASON_MAX + 1];
 } jk_kernel_result;
 
 /* Release the caps a result holds and reset it. Safe on a zeroed result. */

@@ -151,10 +151,11 @@ jk_err jk_frame_mint(jk_frame *f)
 {
     for (uint32_t i = 0; i < f->map_count; i++) {
         jk_fmap *fm = &f->maps[i];
-        if (!fm->mint || !jk_cap_same(jk_cap_cnode_get(f->cnode, fm->m.slot), fm->slot_data))
+        if (!fm->mint || fm->replaced)
             continue; /* read-only, or the frame replaced the slot itself */
-        if (!jk_region_dirty(f, fm) && jk_cap_same(fm->data, fm->slot_data))
-            continue; /* nothing written (nor before a pause): the slot keeps its Data */
+        if (!jk_region_dirty(f, fm) && jk_cap_equal(fm->data, fm->slot_data))
+            continue; /* nothing written (nor before a pause): the slot keeps its
+                         Data (by value: minting would give an equal value) */
         jk_cap minted, cnode;
         jk_err err = jk_apply_dirty(f, fm, fm->data, &minted);
         if (err != JK_OK)
@@ -167,6 +168,13 @@ jk_err jk_frame_mint(jk_frame *f)
         f->cnode = cnode;
     }
     return JK_OK;
+}
+
+void jk_frame_slot_written(jk_frame *f, uint32_t slot)
+{
+    for (uint32_t i = 0; i < f->map_count; i++)
+        if (f->maps[i].m.kind == JK_CAP_MAP_PERSISTENT && f->maps[i].m.slot == slot)
+            f->maps[i].replaced = true;
 }
 
 void jk_frame_capture_free(jk_cap_frame *cf)
@@ -182,8 +190,8 @@ jk_err jk_frame_capture(jk_frame *f, int64_t gas, jk_cap_frame *out)
 {
     jk_err err;
     memset(out, 0, sizeof *out);
-    if (!jk_cap_same(jk_cap_instance_image(f->inst), f->exec_image))
-        return JK_ERR_INVALID_ARG; /* SET_IMAGE ran: its code cannot resume the old pc */
+    if (f->set_image_ran)
+        return JK_ERR_INVALID_ARG; /* its new image's code cannot resume the old pc */
     jk_cap_region *regions = calloc(f->map_count ? f->map_count : 1, sizeof *regions);
     if (!regions)
         return JK_ERR_NOMEM;

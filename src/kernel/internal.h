@@ -26,8 +26,14 @@ typedef struct jk_fmap {
                           null for a zero region */
     uint32_t data_pages;
     jk_cap slot_data;  /* persistent, unpinned: the slot's Data at CALL (or
-                          resume), to tell whether the apply replaced it */
+                          resume) */
     bool mint;         /* minted back into slot m.slot at HALT */
+    bool replaced;     /* the frame wrote slot m.slot itself (a host call whose
+                          destination is that root slot, or a SET_IMAGE that
+                          pins or unpins it): no mint-back. A flag, never a
+                          comparison of cap objects, so that a state reloaded
+                          from the store (equal values merged into one object)
+                          decides exactly as one built in memory. */
     bool pinned;
 } jk_fmap;
 
@@ -42,6 +48,7 @@ typedef struct jk_frame {
     jk_pvm_state st;
     uint32_t endpoint;
     uint64_t path;        /* where the caller holds this instance */
+    bool set_image_ran;   /* SET_IMAGE ran in this frame: it cannot be paused */
     jk_fmap *maps;
     uint32_t map_count;
     jk_kernel *kernel;
@@ -72,6 +79,10 @@ jk_err jk_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_t regio
  * f->cnode (unless the frame replaced that slot itself). */
 jk_err jk_frame_mint(jk_frame *f);
 
+/* The frame is about to write root slot `slot` of its cnode: a persistent
+ * mapping of that slot is no longer minted back. */
+void jk_frame_slot_written(jk_frame *f, uint32_t slot);
+
 /* The frame as a continuation frame: its instance (inst with cnode), pc,
  * registers, flags and memory regions. Caps in *out are NEW references, the
  * regions array is malloc'd: free both with jk_frame_capture_free. */
@@ -100,6 +111,8 @@ typedef struct jk_hc_result {
     jk_hc_action action;
     jk_kernel_fault fault;
     char msg[160];
+    uint64_t reason;                           /* JK_FAULT_GUEST */
+    char reason_text[JK_KERNEL_REASON_MAX + 1];
 } jk_hc_result;
 
 /* Decode and perform host call `n` for the top frame. */

@@ -1,8 +1,8 @@
 /* example_chain.c — see example_chain.h. */
 #include "example_chain.h"
 
-#include "../../tools/chain_spec.h"
 #include "jark/bytes.h"
+#include "jark/spec.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,9 +23,9 @@ bool jk_ex_open(jk_ex_chain *c, const char *spec_path, const uint32_t *slots, co
     memset(c, 0, sizeof *c);
     c->validator = jk_ex_key_of(0x99);
     jk_spec_file f;
-    char err[256];
-    if (jk_spec_file_load(spec_path, &f, err, sizeof err)) {
-        printf("%s: %s\n", spec_path, err);
+    jk_diag lerr = {{0}};
+    if (jk_spec_file_load(spec_path, NULL, &f, &lerr) != JK_OK) {
+        printf("%s: %s\n", spec_path, lerr.msg);
         return false;
     }
     jk_chain_spec spec = f.spec;

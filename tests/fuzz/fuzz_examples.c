@@ -20,8 +20,8 @@
  */
 #include "fuzz_targets.h"
 
-#include "../../tools/sdk_exec.h"
 #include "jark/chain.h"
+#include "jark/sdk.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,8 +62,9 @@ static void jk_fuzz_ex_build(jk_fuzz_ex_chain *c, const char *dir, const uint8_t
     char path[256];
     for (int i = 0; i < 6; i++) {
         snprintf(path, sizeof path, "%s/%s.c", dir, roles[i]);
-        if (jk_cc_build_bytes(path, "-O2", &prog[i], &len[i]))
-            jk_fuzz_ex_fail("a program does not build");
+        jk_diag diag = {{0}};
+        if (jk_sdk_build_one(path, &prog[i], &len[i], &diag) != JK_OK)
+            jk_fuzz_ex_fail(diag.msg[0] ? diag.msg : "a program does not build");
     }
     static jk_fuzz_ex_key validator;
     validator = jk_fuzz_ex_key_of(0x99);

@@ -2,4 +2,3 @@
 # seeded from tests/fuzz/corpus/examples/ (replayed by `make test`, see
 # tests/examples/test_examples_corpus.c). It compiles the chains with the SDK.
 FUZZ_TARGETS += examples
-FUZZ_LIB_SRC += tools/cmd_sdk.c tools/util.c

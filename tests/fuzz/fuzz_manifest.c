@@ -9,7 +9,7 @@
  */
 #include "fuzz_targets.h"
 
-#include "../../tools/image_file.h"
+#include "jark/image.h"
 
 #include <stdio.h>
 #include <stdlib.h>

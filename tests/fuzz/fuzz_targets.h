@@ -23,14 +23,14 @@ int jk_fuzz_sdk(const uint8_t *data, size_t size);
  * bytes), the trace codec, key sets. */
 int jk_fuzz_block(const uint8_t *data, size_t size);
 
-/* Image files (tools/image_file.c): an accepted file must write back to the
+/* Image files (src/image/file.c): an accepted file must write back to the
  * same bytes. */
 int jk_fuzz_image(const uint8_t *data, size_t size);
 
-/* Chain specs (tools/chain_spec_parse.c), then genesis from what parses. */
+/* Chain specs (src/spec/parse.c), then genesis from what parses. */
 int jk_fuzz_spec(const uint8_t *data, size_t size);
 
-/* Image manifests (tools/image_manifest.c), over a folder of real files. */
+/* Image manifests (src/image/manifest.c), over a folder of real files. */
 int jk_fuzz_manifest(const uint8_t *data, size_t size);
 
 /* Example chains (examples/names, sdk/template): events through verify,

@@ -12,7 +12,7 @@
 #define JK_TESTS_IMAGE_IMAGE_TEST_UTIL_H
 
 #include "../test.h"
-#include "../../tools/image_file.h"
+#include "jark/image.h"
 
 #include "jark/pvm.h"
 

@@ -5,7 +5,7 @@
  * run does, and a store of another chain is refused. */
 #include "../test.h"
 #include "../../tools/commands.h"
-#include "../../tools/devnet.h"
+#include "jark/devnet.h"
 #include "jark/bytes.h"
 
 #include "../../examples/demo/demo_view.h"

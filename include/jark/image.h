@@ -1,6 +1,10 @@
 /*
- * image_file.h — image files (docs/image-format.md) and the `jark image`
- * commands built on them, callable in-process by the tests.
+ * jark/image.h — image files (docs/image-format.md): one Image with its
+ * initial state and endpoint names in a file, built from a JSON manifest,
+ * and run one call at a time (`jark image build|run|show` call these).
+ *
+ * Layer: image sits on kernel (crypto → pvm → cap → kernel → image); the
+ * spec layer and the tools use it.
  *
  * An image file holds one Image cap, optionally an initial-state CNode (what
  * `jark image run` gives a fresh instance by genesis), and optionally the
@@ -9,15 +13,14 @@
  * trustworthy as a value loaded from the store: every object is re-hashed,
  * strictly decoded and rebuilt by the ordinary constructors.
  *
- * Three files:
- *   image_file.c      the file format: jk_image_file_write / _read, and the
- *                     same to and from a path. Depends only on libjark and
- *                     libc (the fuzz target links it alone).
- *   image_manifest.c  the manifest (JSON, json-c).
- *   cmd_image.c       running one call, the CLI.
+ * Three files in src/image:
+ *   file.c      the file format: jk_image_file_write / _read, and the same
+ *               to and from a path.
+ *   manifest.c  the manifest (JSON, json-c).
+ *   run.c       running one call.
  */
-#ifndef JK_TOOLS_IMAGE_FILE_H
-#define JK_TOOLS_IMAGE_FILE_H
+#ifndef JARK_IMAGE_H
+#define JARK_IMAGE_H
 
 #include "jark/cap.h"
 #include "jark/err.h"
@@ -97,13 +100,8 @@ int jk_image_file_find(const jk_image_file *f, const char *name);
 jk_err jk_image_file_save(const char *path, const jk_image_file *f, jk_diag *diag);
 jk_err jk_image_file_load(const char *path, jk_image_file *out, jk_diag *diag);
 
-/* Read a whole file into a malloc'd buffer the caller frees, with a NUL after
- * the last byte (for text; not counted in *out_len).
- * @return JK_OK; JK_ERR_IO (with the path and errno's message); JK_ERR_NOMEM. */
-jk_err jk_image_read_path(const char *path, uint8_t **out, size_t *out_len, jk_diag *diag);
-
 /* ---------------------------------------------------------------------------
- * The manifest (image_manifest.c)
+ * The manifest (manifest.c)
  * ------------------------------------------------------------------------- */
 
 /* Build an image from a manifest (docs/image-format.md, "Manifest"): the
@@ -119,7 +117,7 @@ jk_err jk_image_manifest_build(const char *manifest_path, jk_image_file *out,
                                jk_diag *diag);
 
 /* ---------------------------------------------------------------------------
- * Running (cmd_image.c)
+ * Running (run.c)
  * ------------------------------------------------------------------------- */
 
 /* One call on a fresh instance: genesis from f's Image and its state (or an

@@ -1,6 +1,11 @@
-/* devnet.h — `jark devnet` as a function, for the command and tests/node. */
-#ifndef JK_TOOLS_DEVNET_H
-#define JK_TOOLS_DEVNET_H
+/*
+ * jark/devnet.h — V validators of a chain in one process, each with its own
+ * kernel and LMDB store, blocks and gossip passed in memory (`jark devnet`,
+ * tests/node). Layer: devnet sits on node and spec (… → chain → spec → node
+ * → devnet).
+ */
+#ifndef JARK_DEVNET_H
+#define JARK_DEVNET_H
 
 #include "jark/node.h"
 

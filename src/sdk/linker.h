@@ -1,6 +1,6 @@
 /*
  * linker.h — the SDK's ELF-to-PVM linker (RISC-V RV64EM → PVM), internal to
- * the `jark` tool.
+ * the sdk layer (its public face: jk_sdk_link in jark/sdk.h).
  *
  * Pipeline (docs/sdk-linker.md):
  *   elf.c        parse and check a linked ELF64 RISC-V executable
@@ -13,6 +13,7 @@
 #define JK_SDK_LINKER_H
 
 #include "jark/err.h"
+#include "jark/sdk.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -128,12 +129,8 @@ void jk_rv_format(const jk_rv_insn *insn, char *buf, size_t len);
 
 /* ---- linking ---- */
 
-typedef struct jk_link_stats {
-    uint32_t rv_insns;   /* RISC-V instructions translated */
-    uint32_t pvm_insns;  /* PVM instructions emitted */
-    uint32_t jump_table; /* jump-table entries */
-    uint32_t code_bytes; /* PVM code bytes */
-} jk_link_stats;
+/* The counts jark/sdk.h publishes as jk_sdk_link_stats. */
+typedef jk_sdk_link_stats jk_link_stats;
 
 /* Translate a linked ELF (laid out by sdk/link.ld) into a jark program file.
  * @param asm_out  optional: receives the generated PVM assembly (malloc'd).

@@ -1,5 +1,5 @@
 /*
- * image_manifest.c — the `jark image build` manifest (docs/image-format.md,
+ * manifest.c — the image manifest (`jark image build`) (docs/image-format.md,
  * "Manifest"): JSON in, an Image and an initial-state CNode out.
  *
  * The Image layout is not decided here: jk_kernel_image_from_program lays the
@@ -13,7 +13,7 @@
  * values are refused, with a message naming the field ("pins[1].slot: ..."),
  * before anything is built.
  */
-#include "image_file.h"
+#include "jark/image.h"
 
 #include <json-c/json.h>
 
@@ -168,7 +168,7 @@ static jk_err jk_mf_file(jk_mf *m, json_object *v, const char *field, uint8_t **
         return err;
     if (!jk_mf_path(m, rel, path, sizeof path))
         return jk_mf_fail(m->diag, JK_ERR_IO, field, "the path is too long");
-    if ((err = jk_image_read_path(path, bytes, len, &d)) != JK_OK)
+    if ((err = jk_read_file(path, bytes, len, &d)) != JK_OK)
         return jk_mf_fail(m->diag, err, field, "%s", d.msg);
     return JK_OK;
 }
@@ -321,8 +321,10 @@ static jk_err jk_mf_parse_json(jk_mf *m, jk_build *b)
             if (text[i] == '\n')
                 line++, col = 0;
         return jk_diag_set(m->diag, JK_ERR_PARSE, "JSON: %s at line %u, column %u",
-                           jerr == json_tokener_success ? "incomplete input" : json_tokener_error_desc(jerr), line,
-                           col);
+                           jerr == json_tokener_success || jerr == json_tokener_continue
+                               ? "unexpected end of input" /* json-c's "continue": it waits for more */
+                               : json_tokener_error_desc(jerr),
+                           line, col);
     }
     for (size_t i = end; i < len; i++)
         if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\r')
@@ -575,7 +577,7 @@ jk_err jk_image_manifest_build(const char *manifest_path, jk_image_file *out, jk
     else
         m.dir[0] = 0;
 
-    if ((err = jk_image_read_path(manifest_path, &b->manifest, &b->manifest_len, diag)) != JK_OK ||
+    if ((err = jk_read_file(manifest_path, &b->manifest, &b->manifest_len, diag)) != JK_OK ||
         (err = jk_mf_parse_json(&m, b)) != JK_OK || (err = jk_mf_keys(&m, b->root, "manifest", known)) != JK_OK)
         goto done;
     if (!json_object_object_get_ex(b->root, "program", &v)) {

@@ -1,11 +1,11 @@
 /*
- * chain_spec_parse.c — the chain-spec JSON (docs/chain-spec.md) parsed from
+ * parse.c — the chain-spec JSON (docs/chain-spec.md) parsed from
  * memory through json-c: every field checked with a message that names it;
  * the files it names (programs, state data) read through the caller's
  * reader. Kept apart from reading and compiling so the fuzz target
  * (tests/fuzz/fuzz_spec.c) runs exactly this code.
  */
-#include "chain_spec.h"
+#include "jark/spec.h"
 
 #include <json-c/json.h>
 #include <limits.h>
@@ -14,13 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-int jk_spec_fail(char *err, size_t len, const char *fmt, ...)
+/* Refuse with JK_ERR_PARSE and the reason. */
+__attribute__((format(printf, 2, 3)))
+static jk_err jk_spec_fail(jk_diag *diag, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -1;
+    if (diag) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(diag->msg, sizeof diag->msg, fmt, ap);
+        va_end(ap);
+    }
+    return JK_ERR_PARSE;
 }
 
 static json_object *jk_key(json_object *o, const char *k)
@@ -52,15 +56,15 @@ static int jk_number(json_object *v, int64_t *out)
     return 0;
 }
 
-int jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, void *ctx, jk_spec_file *out,
-                       char *err, size_t err_len)
+jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, void *ctx, jk_spec_file *out,
+                          jk_diag *diag)
 {
     memset(out, 0, sizeof *out);
     if (len > INT_MAX)
-        return jk_spec_fail(err, err_len, "not JSON: too long");
+        return jk_spec_fail(diag, "not JSON: too long");
     json_tokener *tok = json_tokener_new();
     if (!tok)
-        return jk_spec_fail(err, err_len, "out of memory");
+        return jk_diag_set(diag, JK_ERR_NOMEM, "out of memory");
     json_object *root = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     /* one JSON value and nothing after it but white space */
@@ -70,26 +74,31 @@ int jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, void
     json_tokener_free(tok);
     if (!root || jerr != json_tokener_success || used != len) {
         json_object_put(root);
-        return jk_spec_fail(err, err_len, "not JSON: %s",
-                       jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "text after the value");
+        /* json-c calls a truncated text "continue" (it waits for more) */
+        return jk_spec_fail(diag, "not JSON: %s",
+                            jerr == json_tokener_continue  ? "unexpected end of input"
+                            : jerr != json_tokener_success ? json_tokener_error_desc(jerr)
+                                                           : "text after the value");
     }
     if (!json_object_is_type(root, json_type_object)) {
         json_object_put(root);
-        return jk_spec_fail(err, err_len, "not a JSON object");
+        return jk_spec_fail(diag, "not a JSON object");
     }
-    int rc = -1;
+    /* every refusal below is JK_ERR_PARSE unless `re` says otherwise (the
+     * reader's error, or out of memory) */
+    jk_err rc = JK_ERR_PARSE, re = JK_OK;
     json_object *progs = jk_key(root, "programs");
     static const char *const roles[5] = {"chain", "verify", "transact", "dispatch_instance", "aa"};
     jk_chain_spec *s = &out->spec;
     json_object_object_foreach(root, key, value) {
         (void)value;
         if (strcmp(key, "programs") && strcmp(key, "state") && strcmp(key, "validators") && strcmp(key, "gas")) {
-            jk_spec_fail(err, err_len, "unknown key '%s'", key);
+            jk_spec_fail(diag, "unknown key '%s'", key);
             goto done;
         }
     }
     if (!progs || !json_object_is_type(progs, json_type_object)) {
-        jk_spec_fail(err, err_len, "programs: missing (an object of role → file)");
+        jk_spec_fail(diag, "programs: missing (an object of role → file)");
         goto done;
     }
     const uint8_t **role_ptr[5] = {&s->chain, &s->verify, &s->transact, &s->dispatch_instance, &s->aa};
@@ -97,26 +106,27 @@ int jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, void
     for (int r = 0; r < 5; r++) {
         json_object *v = jk_key(progs, roles[r]);
         if (!v || !json_object_is_type(v, json_type_string)) {
-            jk_spec_fail(err, err_len, "programs.%s: missing (a file name)", roles[r]);
+            jk_spec_fail(diag, "programs.%s: missing (a file name)", roles[r]);
             goto done;
         }
-        if (reader(ctx, json_object_get_string(v), true, &out->programs[r], role_len[r], err, err_len))
+        if ((re = reader(ctx, json_object_get_string(v), true, &out->programs[r], role_len[r], diag)) != JK_OK)
             goto done;
         *role_ptr[r] = out->programs[r];
     }
     json_object *disp = jk_key(progs, "dispatch");
     size_t nd = disp && json_object_is_type(disp, json_type_array) ? json_object_array_length(disp) : 0;
     if (disp && (!json_object_is_type(disp, json_type_array) || nd > JK_CHAIN_MAX_DISPATCH_ENDPOINTS)) {
-        jk_spec_fail(err, err_len, "programs.dispatch: an array of at most %d files", JK_CHAIN_MAX_DISPATCH_ENDPOINTS);
+        jk_spec_fail(diag, "programs.dispatch: an array of at most %d files", JK_CHAIN_MAX_DISPATCH_ENDPOINTS);
         goto done;
     }
     for (size_t k = 0; k < nd; k++) {
         json_object *v = json_object_array_get_idx(disp, k);
         if (!json_object_is_type(v, json_type_string)) {
-            jk_spec_fail(err, err_len, "programs.dispatch[%zu]: a file name", k);
+            jk_spec_fail(diag, "programs.dispatch[%zu]: a file name", k);
             goto done;
         }
-        if (reader(ctx, json_object_get_string(v), true, &out->programs[5 + k], &s->dispatch_len[k], err, err_len))
+        if ((re = reader(ctx, json_object_get_string(v), true, &out->programs[5 + k], &s->dispatch_len[k], diag)) !=
+            JK_OK)
             goto done;
         s->dispatch[k] = out->programs[5 + k];
     }
@@ -128,7 +138,7 @@ int jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, void
     out->state_data = calloc(ns ? ns : 1, sizeof *out->state_data);
     out->state_len = calloc(ns ? ns : 1, sizeof *out->state_len);
     if (!out->state_slots || !out->state_data || !out->state_len) {
-        jk_spec_fail(err, err_len, "out of memory");
+        re = jk_diag_set(diag, JK_ERR_NOMEM, "out of memory");
         goto done;
     }
     out->state_cap = ns;
@@ -136,7 +146,7 @@ int jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, void
         json_object *e = json_object_array_get_idx(state, i), *v;
         int64_t slot;
         if (jk_number(jk_key(e, "slot"), &slot) || slot < 0 || slot > 255) {
-            jk_spec_fail(err, err_len, "state[%zu].slot: a number 20..255", i);
+            jk_spec_fail(diag, "state[%zu].slot: a number 20..255", i);
             goto done;
         }
         out->state_slots[i] = (uint32_t)slot;
@@ -144,23 +154,27 @@ int jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, void
             const char *hex = json_object_get_string(v);
             out->state_data[i] = malloc(strlen(hex) / 2 + 1);
             if (!out->state_data[i] || jk_hex(hex, out->state_data[i], strlen(hex) / 2, &out->state_len[i])) {
-                jk_spec_fail(err, err_len, "state[%zu].data_hex: not hex", i);
+                jk_spec_fail(diag, "state[%zu].data_hex: not hex", i);
                 goto done;
             }
         } else if ((v = jk_key(e, "data_zero"))) {
             int64_t n;
             if (jk_number(v, &n) || n < 0 || n > (int64_t)JK_CAP_DATA_MAX_LEN) {
-                jk_spec_fail(err, err_len, "state[%zu].data_zero: a length", i);
+                jk_spec_fail(diag, "state[%zu].data_zero: a length", i);
                 goto done;
             }
             out->state_data[i] = calloc((size_t)n ? (size_t)n : 1, 1);
             out->state_len[i] = (size_t)n;
+            if (!out->state_data[i]) {
+                re = jk_diag_set(diag, JK_ERR_NOMEM, "out of memory");
+                goto done;
+            }
         } else if ((v = jk_key(e, "data")) && json_object_is_type(v, json_type_string)) {
-            if (reader(ctx, json_object_get_string(v), false, &out->state_data[i], &out->state_len[i], err,
-                       err_len))
+            if ((re = reader(ctx, json_object_get_string(v), false, &out->state_data[i], &out->state_len[i], diag)) !=
+                JK_OK)
                 goto done;
         } else {
-            jk_spec_fail(err, err_len, "state[%zu]: needs data_hex, data_zero or data", i);
+            jk_spec_fail(diag, "state[%zu]: needs data_hex, data_zero or data", i);
             goto done;
         }
     }
@@ -173,7 +187,7 @@ int jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, void
     size_t nv = vals && json_object_is_type(vals, json_type_array) ? json_object_array_length(vals) : 0;
     out->validators = calloc(nv ? nv : 1, sizeof *out->validators);
     if (!out->validators) {
-        jk_spec_fail(err, err_len, "out of memory");
+        re = jk_diag_set(diag, JK_ERR_NOMEM, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < nv; i++) {
@@ -181,7 +195,7 @@ int jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, void
         json_object *v = json_object_array_get_idx(vals, i);
         if (!json_object_is_type(v, json_type_string) ||
             jk_hex(json_object_get_string(v), out->validators[i], 32, &n) || n != 32) {
-            jk_spec_fail(err, err_len, "validators[%zu]: 64 hex digits (an Ed25519 public key)", i);
+            jk_spec_fail(diag, "validators[%zu]: 64 hex digits (an Ed25519 public key)", i);
             goto done;
         }
     }
@@ -193,14 +207,17 @@ int jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, void
     static const char *const names[4] = {"transform", "verify", "process", "block"};
     for (int b = 0; b < 4; b++)
         if (!gas || jk_number(jk_key(gas, names[b]), budgets[b])) {
-            jk_spec_fail(err, err_len, "gas.%s: missing (a number)", names[b]);
+            jk_spec_fail(diag, "gas.%s: missing (a number)", names[b]);
             goto done;
         }
-    rc = 0;
+    rc = JK_OK;
 done:
     json_object_put(root);
-    if (rc)
+    if (rc != JK_OK) {
         jk_spec_file_free(out);
+        if (re != JK_OK)
+            rc = re;
+    }
     return rc;
 }
 

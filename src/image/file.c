@@ -1,5 +1,5 @@
 /*
- * image_file.c — the image file format (docs/image-format.md):
+ * file.c — the image file format (docs/image-format.md):
  *
  *   "JKIMG\0" ‖ version (1) ‖ image hash[32] ‖ state hash[32] ‖
  *   E(n) ‖ n × (E(|name|) ‖ name) ‖ E(count) ‖ count × (E(len) ‖ object)
@@ -16,11 +16,8 @@
  * both roots, that nothing else is in the file, and finally that exporting
  * the loaded values again sends the file's objects in the file's order. So a
  * file is a canonical encoding: equal values, equal bytes.
- *
- * This file depends only on libjark and libc, so the fuzz target
- * (tests/fuzz/fuzz_image.c) can link it without the rest of tools/.
  */
-#include "image_file.h"
+#include "jark/image.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -557,7 +554,7 @@ jk_err jk_image_file_load(const char *path, jk_image_file *out, jk_diag *diag)
     jk_diag d = {{0}};
     out->image = out->state = jk_cap_null();
     out->name_count = 0;
-    jk_err err = jk_image_read_path(path, &bytes, &len, diag);
+    jk_err err = jk_read_file(path, &bytes, &len, diag);
     if (err != JK_OK)
         return err;
     err = jk_image_file_read(bytes, len, out, &d);
@@ -565,36 +562,4 @@ jk_err jk_image_file_load(const char *path, jk_image_file *out, jk_diag *diag)
     if (err != JK_OK)
         jk_diag_set(diag, err, "%s: %s", path, d.msg);
     return err;
-}
-
-jk_err jk_image_read_path(const char *path, uint8_t **out, size_t *out_len, jk_diag *diag)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return jk_diag_set(diag, JK_ERR_IO, "%s: %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    uint8_t *buf = malloc(cap + 1);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap)
-            break;
-        uint8_t *bigger = cap <= SIZE_MAX / 4 ? realloc(buf, cap * 2 + 1) : NULL;
-        if (!bigger) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = bigger;
-        cap *= 2;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (!buf || failed) {
-        free(buf);
-        return jk_diag_set(diag, buf ? JK_ERR_IO : JK_ERR_NOMEM, "%s: %s", path, failed ? "read error" : "out of memory");
-    }
-    buf[len] = 0;
-    *out = buf;
-    *out_len = len;
-    return JK_OK;
 }
