@@ -118,7 +118,7 @@ static bool record(jk_cap chain, const char *name, uint8_t owner[32], uint64_t *
         JK_CHECK_EQ(v_, (ver));                                                \
     } while (0)
 
-static uint64_t height(jk_cap chain) { return jk_ex_slot_u64(chain, 21); }
+static uint64_t height_of(jk_cap chain) { return jk_ex_slot_u64(chain, 21); }
 
 JK_TEST(test_names_registry)
 {
@@ -154,7 +154,7 @@ JK_TEST(test_names_registry)
     CHECK_RECORD(r.c.importer->chain, "alice", &r.alice, 1 + TTL, 0);
     CHECK_RECORD(r.c.importer->chain, "bob", &r.bob, 1 + TTL, 0);
     JK_CHECK(!record(r.c.importer->chain, "carol", owner, &e, &v));
-    JK_CHECK_EQ(height(r.c.importer->chain), 1);
+    JK_CHECK_EQ(height_of(r.c.importer->chain), 1);
 
     /* Block 2: "alice" is taken (a claim and an award for it are dropped);
      * bob gives "bob" to carol; a transfer of "alice" not signed by its
@@ -244,7 +244,7 @@ JK_TEST(test_names_registry)
     JK_CHECK_EQ(awards, 1);
     JK_CHECK_EQ(events, 2); /* the delete, then the award */
     CHECK_RECORD(r.c.importer->chain, "bob", &r.dave, 4 + TTL, 0);
-    JK_CHECK_EQ(height(r.c.importer->chain), 4);
+    JK_CHECK_EQ(height_of(r.c.importer->chain), 4);
 
     /* Empty blocks 5, 6 keep counting; at 7 "alice" is free again. */
     for (int i = 0; i < 3; i++) {
@@ -252,7 +252,7 @@ JK_TEST(test_names_registry)
         JK_REQUIRE(jk_ex_block(&r.c, NULL, &events, NULL));
         JK_CHECK_EQ(events, 0);
     }
-    JK_CHECK_EQ(height(r.c.importer->chain), 7);
+    JK_CHECK_EQ(height_of(r.c.importer->chain), 7);
     JK_REQUIRE(jk_chain_setup_cycle(r.c.producer, NULL) == JK_OK);
     JK_CHECK(jk_ex_submit(&r.c, D0, b, claim_blob(b, &r.carol, "alice"), &r.carol));
     JK_REQUIRE(jk_ex_block(&r.c, &awards, NULL, NULL));
@@ -304,5 +304,44 @@ JK_TEST(test_names_invalid_blocks)
     JK_CHECK_EQ(jk_ex_import_made(&r.c, twice, 2, tt, 2, &produced.header.state_root), JK_OK);
     JK_CHECK(jk_cap_equal(r.c.importer->chain, r.c.producer->chain));
     jk_chain_block_free(&produced);
+    jk_ex_close(&r.c);
+}
+
+/* A renewal can push an expiry 2^16 or more blocks ahead, into an
+ * expiry-queue slot that an earlier height visits: that visit must keep the
+ * name queued. Genesis at height 100 with a TTL of 32769: awarded at 101
+ * (runs out at 32870), renewed at 102 (runs out at 65639 = 103 + 2^16), so
+ * height 103 visits its slot. */
+JK_TEST(test_names_expiry_queue_keeps_later_heights)
+{
+    reg r;
+    r.alice = jk_ex_key_of(1);
+    uint8_t height[8], ttl[8];
+    jk_put_u64le(height, 100);
+    jk_put_u64le(ttl, 32769);
+    uint32_t slots[2] = {21, 23};
+    const uint8_t *data[2] = {height, ttl};
+    size_t lens[2] = {8, 8};
+    JK_REQUIRE(jk_ex_open(&r.c, "examples/names/names-spec.json", slots, data, lens, 2));
+    const jk_chain_endpoint T = JK_CHAIN_ENDPOINT_TRANSACT, D0 = jk_chain_endpoint_dispatch(0);
+    uint8_t b[128], owner[32];
+    uint64_t e = 0, v = 0;
+    JK_REQUIRE(jk_chain_setup_cycle(r.c.producer, NULL) == JK_OK);
+    JK_CHECK(jk_ex_submit(&r.c, D0, b, claim_blob(b, &r.alice, "alice"), &r.alice));
+    JK_REQUIRE(jk_ex_block(&r.c, NULL, NULL, NULL));
+    JK_CHECK(record(r.c.importer->chain, "alice", owner, &e, &v) && e == 32870);
+    JK_REQUIRE(jk_chain_setup_cycle(r.c.producer, NULL) == JK_OK);
+    JK_CHECK(jk_ex_submit(&r.c, T, b, renew_blob(b, "alice", 32870, 0), &r.alice));
+    JK_REQUIRE(jk_ex_block(&r.c, NULL, NULL, NULL));
+    CHECK_RECORD(r.c.importer->chain, "alice", &r.alice, 65639, 1);
+    JK_REQUIRE(jk_chain_setup_cycle(r.c.producer, NULL) == JK_OK);
+    JK_REQUIRE(jk_ex_block(&r.c, NULL, NULL, NULL)); /* height 103 */
+    JK_CHECK_EQ(height_of(r.c.importer->chain), 103);
+    jk_cap queue = jk_cap_cnode_get(jk_cap_instance_cnode(r.c.importer->chain), 22);
+    jk_cap slot = jk_cap_cnode_get(queue, 103);
+    uint8_t name[32], want[32];
+    name_field(want, "alice");
+    JK_CHECK(jk_cap_data_len(slot) == 32 && jk_cap_data_read(slot, 0, name, 32) == JK_OK);
+    JK_CHECK_MEM(name, want, 32);
     jk_ex_close(&r.c);
 }
