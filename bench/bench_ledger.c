@@ -13,10 +13,9 @@
  * ledger. Checked: every event admitted, the block holds all 1,000, import
  * ends on the produced state root (else exit 1). See docs/bench.md.
  */
-#include "../tools/chain_spec.h"
-#include "../tools/sdk_exec.h"
-
 #include "jark/bytes.h"
+#include "jark/sdk.h"
+#include "jark/spec.h"
 #include "jark/chain.h"
 
 #include <limits.h>
@@ -200,13 +199,14 @@ int main(int argc, char **argv)
     if (jk_crypto_init() != JK_OK)
         jk_lb_fail("crypto init");
     static jk_lb b;
-    char err[256], spec_path[PATH_MAX + 64];
+    char spec_path[PATH_MAX + 64];
+    jk_diag diag = {{0}};
     const char *sdk = jk_sdk_dir();
     if (!sdk)
         jk_lb_fail("cannot find the SDK (set JARK_SDK_DIR)");
     snprintf(spec_path, sizeof spec_path, "%.*s/../examples/demo/devnet-spec.json", PATH_MAX, sdk);
-    if (jk_spec_file_load(spec_path, &b.spec, err, sizeof err))
-        jk_lb_fail("the demo chain: %s", err);
+    if (jk_spec_file_load(spec_path, NULL, &b.spec, &diag) != JK_OK)
+        jk_lb_fail("the demo chain: %s", diag.msg);
     jk_lb_derive("validator", 0, &b.validator);
     b.senders = jk_lb_alloc(JK_LB_SENDERS * sizeof *b.senders);
     b.blobs = jk_lb_alloc(JK_LB_SENDERS * sizeof *b.blobs);

@@ -28,21 +28,15 @@ static uint8_t blob[NAMES_MAX_BLOB];
 static uint8_t queue[QUEUE_MAX][NAMES_NAME];
 
 /* Remember that `name` runs out at `expires`: the expiry queue's slot
- * expires mod 2^16 (visited at height `expires`, emptied then; a TTL below
- * 2^16 keeps two heights from sharing a slot). A full slot drops the entry:
- * the name still runs out, it only gets no delete emit. */
+ * expires mod 2^16, visited at every height of that residue (emit_expired).
+ * A full slot drops the entry: the name still runs out, it only gets no
+ * delete emit. */
 static void queue_add(uint64_t expires, const uint8_t name[NAMES_NAME])
 {
     if (jk_cap_kind(JK_PATH(NAMES_SLOT_EXPIRY)) == JK_KIND_NONE)
         jk_cnode_mint(JK_PATH(NAMES_SLOT_EXPIRY), 16);
-    uint64_t path = JK_PATH2(NAMES_SLOT_EXPIRY, expires & 0xffff), n = 0;
-    if (jk_cap_kind(path) == JK_KIND_DATA) {
-        uint64_t len = jk_data_len(path);
-        NAMES_REQUIRE(len % NAMES_NAME == 0 && len <= sizeof queue);
-        if (len)
-            jk_data_read(path, 0, len, queue);
-        n = len / NAMES_NAME;
-    }
+    uint64_t path = JK_PATH2(NAMES_SLOT_EXPIRY, expires & 0xffff);
+    uint64_t n = names_read_units(path, queue, sizeof queue, NAMES_NAME);
     if (n == QUEUE_MAX)
         return;
     memcpy(queue[n++], name, NAMES_NAME);
@@ -50,22 +44,26 @@ static void queue_add(uint64_t expires, const uint8_t name[NAMES_NAME])
     jk_data_mint(queue, n * NAMES_NAME, path);
 }
 
-/* Emit a delete for each queued name whose record runs out at h; empty the slot. */
+/* Emit a delete for each queued name whose record runs out at h. The slot
+ * then keeps only the names that run out at a later height sharing it
+ * (renewals can push an expiry 2^16 or more blocks ahead). */
 static uint64_t emit_expired(uint64_t h)
 {
-    uint64_t path = JK_PATH2(NAMES_SLOT_EXPIRY, h & 0xffff), emits = 0;
+    uint64_t path = JK_PATH2(NAMES_SLOT_EXPIRY, h & 0xffff), emits = 0, kept = 0;
     if (jk_cap_kind(path) != JK_KIND_DATA)
         return 0;
     uint64_t len = jk_data_len(path);
-    NAMES_REQUIRE(len % NAMES_NAME == 0);
+    NAMES_REQUIRE(len % NAMES_NAME == 0 && len <= sizeof queue);
     jk_cnode_mint(JK_PATH(NAMES_SLOT_OUT), 8);
-    for (uint64_t off = 0; off < len && emits < NAMES_MAX_EMITS; off += NAMES_NAME) {
+    for (uint64_t off = 0; off < len; off += NAMES_NAME) {
         uint8_t del[NAMES_DELETE], transact[4] = {0, 0, 0, 0};
         jk_data_read(path, off, NAMES_NAME, del + 1);
         names_record r;
         names_get(del + 1, &r);
-        if (!r.exists || names_expires(&r) != h)
-            continue; /* renewed, transferred away and deleted, or awarded anew */
+        if (r.exists && names_expires(&r) > h && (names_expires(&r) & 0xffff) == (h & 0xffff))
+            memcpy(queue[kept++], del + 1, NAMES_NAME); /* runs out 2^16·k blocks later */
+        if (!r.exists || names_expires(&r) != h || emits == NAMES_MAX_EMITS)
+            continue; /* renewed, deleted, awarded anew — or over the bound */
         del[0] = 'D';
         jk_cnode_mint(JK_PATH2(NAMES_SLOT_OUT, emits), 1);
         jk_data_mint(transact, 4, JK_PATH3(NAMES_SLOT_OUT, emits, 0));
@@ -73,6 +71,8 @@ static uint64_t emit_expired(uint64_t h)
         emits++;
     }
     jk_drop(path);
+    if (kept)
+        jk_data_mint(queue, kept * NAMES_NAME, path);
     if (emits)
         jk_move(JK_PATH(NAMES_SLOT_OUT), JK_SLOT0);
     else

@@ -133,6 +133,19 @@ static inline uint64_t names_bucket_of(const uint8_t name[NAMES_NAME])
     return (h ^ (h >> 16)) & 0xffff;
 }
 
+/* Read the Data at `path` (whole `unit`-byte entries, at most `cap` bytes)
+ * into buf; returns the number of entries (0 when the slot holds no Data). */
+static inline uint64_t names_read_units(uint64_t path, void *buf, uint64_t cap, uint64_t unit)
+{
+    if (jk_cap_kind(path) != JK_KIND_DATA)
+        return 0;
+    uint64_t len = jk_data_len(path);
+    NAMES_REQUIRE(len % unit == 0 && len <= cap);
+    if (len)
+        jk_data_read(path, 0, len, buf);
+    return len / unit;
+}
+
 /* "key attests blob[0..len)" through the AA; only success returns. */
 static inline void names_attest(const uint8_t key[32], const uint8_t *blob, uint64_t len)
 {
@@ -209,14 +222,7 @@ static inline void names_put(const uint8_t rec[NAMES_RECORD], int remove)
     static uint8_t bucket[NAMES_BUCKET_MAX][NAMES_RECORD];
     if (jk_cap_kind(JK_PATH(NAMES_SLOT_RECORDS)) == JK_KIND_NONE)
         jk_cnode_mint(JK_PATH(NAMES_SLOT_RECORDS), 16);
-    uint64_t path = names_bucket_path(rec), n = 0;
-    if (jk_cap_kind(path) == JK_KIND_DATA) {
-        uint64_t len = jk_data_len(path);
-        NAMES_REQUIRE(len % NAMES_RECORD == 0 && len <= sizeof bucket);
-        if (len)
-            jk_data_read(path, 0, len, bucket);
-        n = len / NAMES_RECORD;
-    }
+    uint64_t path = names_bucket_path(rec), n = names_read_units(path, bucket, sizeof bucket, NAMES_RECORD);
     uint64_t i = 0;
     while (i < n && memcmp(bucket[i], rec, NAMES_NAME) < 0)
         i++;

@@ -1,6 +1,7 @@
 /* example_chain.c — see example_chain.h. */
 #include "example_chain.h"
 
+#include "jark/bytes.h"
 #include "jark/spec.h"
 
 #include <stdio.h>
@@ -108,14 +109,39 @@ bool jk_ex_block(jk_ex_chain *c, uint64_t *processed0, size_t *events, size_t *t
     return ok;
 }
 
+bool jk_ex_produce(jk_ex_chain *c, jk_chain_block *out)
+{
+    jk_diag why = {{0}};
+    if (jk_chain_apply_block_produce(c->producer, &c->parent, c->number, 0, out, &why) != JK_OK) {
+        printf("produce %llu: %s\n", (unsigned long long)c->number, why.msg);
+        return false;
+    }
+    return true;
+}
+
+jk_err jk_ex_import_made(jk_ex_chain *c, const jk_chain_event *events, size_t n, const jk_chain_trace *traces,
+                         size_t ntraces, const jk_hash *root)
+{
+    jk_chain_block b;
+    jk_diag why = {{0}};
+    jk_err err = jk_chain_block_build(&c->parent, c->number, 0, root, events, n, traces, ntraces, &b, &why);
+    if (err != JK_OK)
+        return err;
+    jk_chain_block_sign(&b, c->validator.sk, &c->g.genesis_hash);
+    err = jk_chain_apply_block_import(c->importer, &b, &c->parent, c->number, c->validator.pk, &why);
+    if (err == JK_OK) {
+        jk_chain_block_hash(&b, &c->parent);
+        c->number++;
+    }
+    jk_chain_block_free(&b);
+    return err;
+}
+
 uint64_t jk_ex_slot_u64(jk_cap chain, uint32_t slot)
 {
     uint8_t b[8];
     jk_cap d = jk_cap_cnode_get(jk_cap_instance_cnode(chain), slot);
     if (jk_cap_data_len(d) != 8 || jk_cap_data_read(d, 0, b, 8) != JK_OK)
         return 0;
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | b[i];
-    return v;
+    return jk_get_u64le(b);
 }

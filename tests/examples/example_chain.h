@@ -43,6 +43,16 @@ bool jk_ex_submit(jk_ex_chain *c, jk_chain_endpoint ep, const uint8_t *blob, siz
  * block's event and trace counts go to *events / *traces (optional). */
 bool jk_ex_block(jk_ex_chain *c, uint64_t *processed0, size_t *events, size_t *traces);
 
+/* Produce the next block on the producer alone (not imported, the number
+ * not advanced); the caller frees *out. */
+bool jk_ex_produce(jk_ex_chain *c, jk_chain_block *out);
+
+/* A block made by hand at the next number (events and traces as given, the
+ * state root `root`), signed by the validator and imported by the importer;
+ * on JK_OK the chain advances to it. */
+jk_err jk_ex_import_made(jk_ex_chain *c, const jk_chain_event *events, size_t n, const jk_chain_trace *traces,
+                         size_t ntraces, const jk_hash *root);
+
 /* The Data in slot `slot` of the chain's state as a u64 (LE); 0 when the
  * slot holds no 8-byte Data. */
 uint64_t jk_ex_slot_u64(jk_cap chain, uint32_t slot);

@@ -10,24 +10,12 @@
 #include "../test.h"
 #include "example_chain.h"
 
+#include "jark/bytes.h"
+
 #include <stdlib.h>
 
 enum { CLAIM = 65, AWARD = 66, RENEW = 49, TRANSFER = 81, DELETE = 33, RECORD = 80 };
 #define TTL 3
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
 
 static void name_field(uint8_t out[32], const char *name)
 {
@@ -47,8 +35,8 @@ static size_t renew_blob(uint8_t *out, const char *name, uint64_t expires, uint6
 {
     out[0] = 'R';
     name_field(out + 1, name);
-    put64(out + 33, expires);
-    put64(out + 41, version);
+    jk_put_u64le(out + 33, expires);
+    jk_put_u64le(out + 41, version);
     return RENEW;
 }
 
@@ -57,8 +45,8 @@ static size_t transfer_blob(uint8_t *out, const char *name, const jk_ex_key *to,
     out[0] = 'X';
     name_field(out + 1, name);
     memcpy(out + 33, to->pk, 32);
-    put64(out + 65, expires);
-    put64(out + 73, version);
+    jk_put_u64le(out + 65, expires);
+    jk_put_u64le(out + 73, version);
     return TRANSFER;
 }
 
@@ -83,7 +71,7 @@ static bool reg_open(reg *r)
     r->carol = jk_ex_key_of(3);
     r->dave = jk_ex_key_of(4);
     uint8_t ttl[8];
-    put64(ttl, TTL);
+    jk_put_u64le(ttl, TTL);
     uint32_t slot = 23;
     const uint8_t *data[1] = {ttl};
     size_t len[1] = {8};
@@ -112,8 +100,8 @@ static bool record(jk_cap chain, const char *name, uint8_t owner[32], uint64_t *
             return false;
         if (!memcmp(rec, f, 32)) {
             memcpy(owner, rec + 32, 32);
-            *expires = get64(rec + 64);
-            *version = get64(rec + 72);
+            *expires = jk_get_u64le(rec + 64);
+            *version = jk_get_u64le(rec + 72);
             return true;
         }
     }
@@ -130,7 +118,7 @@ static bool record(jk_cap chain, const char *name, uint8_t owner[32], uint64_t *
         JK_CHECK_EQ(v_, (ver));                                                \
     } while (0)
 
-static uint64_t height(jk_cap chain) { return jk_ex_slot_u64(chain, 21); }
+static uint64_t height_of(jk_cap chain) { return jk_ex_slot_u64(chain, 21); }
 
 JK_TEST(test_names_registry)
 {
@@ -166,7 +154,7 @@ JK_TEST(test_names_registry)
     CHECK_RECORD(r.c.importer->chain, "alice", &r.alice, 1 + TTL, 0);
     CHECK_RECORD(r.c.importer->chain, "bob", &r.bob, 1 + TTL, 0);
     JK_CHECK(!record(r.c.importer->chain, "carol", owner, &e, &v));
-    JK_CHECK_EQ(height(r.c.importer->chain), 1);
+    JK_CHECK_EQ(height_of(r.c.importer->chain), 1);
 
     /* Block 2: "alice" is taken (a claim and an award for it are dropped);
      * bob gives "bob" to carol; a transfer of "alice" not signed by its
@@ -256,7 +244,7 @@ JK_TEST(test_names_registry)
     JK_CHECK_EQ(awards, 1);
     JK_CHECK_EQ(events, 2); /* the delete, then the award */
     CHECK_RECORD(r.c.importer->chain, "bob", &r.dave, 4 + TTL, 0);
-    JK_CHECK_EQ(height(r.c.importer->chain), 4);
+    JK_CHECK_EQ(height_of(r.c.importer->chain), 4);
 
     /* Empty blocks 5, 6 keep counting; at 7 "alice" is free again. */
     for (int i = 0; i < 3; i++) {
@@ -264,7 +252,7 @@ JK_TEST(test_names_registry)
         JK_REQUIRE(jk_ex_block(&r.c, NULL, &events, NULL));
         JK_CHECK_EQ(events, 0);
     }
-    JK_CHECK_EQ(height(r.c.importer->chain), 7);
+    JK_CHECK_EQ(height_of(r.c.importer->chain), 7);
     JK_REQUIRE(jk_chain_setup_cycle(r.c.producer, NULL) == JK_OK);
     JK_CHECK(jk_ex_submit(&r.c, D0, b, claim_blob(b, &r.carol, "alice"), &r.carol));
     JK_REQUIRE(jk_ex_block(&r.c, &awards, NULL, NULL));
@@ -290,42 +278,70 @@ JK_TEST(test_names_invalid_blocks)
     jk_chain_trace_sign(r.alice.sk, &r.c.g.genesis_hash, claim, CLAIM, &t);
     jk_hash root;
     jk_cap_hash(r.c.g.chain, &root);
-    jk_diag why = {{0}};
     struct {
         jk_chain_event ev;
         size_t ntraces;
     } bad[] = {
-        {{JK_CHAIN_ENDPOINT_TRANSACT, award, AWARD}, 0},              /* the award without its trace */
-        {{JK_CHAIN_ENDPOINT_TRANSACT, junk, sizeof junk}, 0},         /* an unknown blob */
-        {{JK_CHAIN_ENDPOINT_TRANSACT, award, AWARD - 1}, 1},          /* truncated */
-        {{jk_chain_endpoint_dispatch(0), claim, CLAIM}, 1},           /* a dispatch event in a body */
+        {{JK_CHAIN_ENDPOINT_TRANSACT, award, AWARD}, 0},      /* the award without its trace */
+        {{JK_CHAIN_ENDPOINT_TRANSACT, junk, sizeof junk}, 0}, /* an unknown blob */
+        {{JK_CHAIN_ENDPOINT_TRANSACT, award, AWARD - 1}, 1},  /* truncated */
+        {{jk_chain_endpoint_dispatch(0), claim, CLAIM}, 1},   /* a dispatch event in a body */
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        jk_chain_block blk;
-        JK_REQUIRE(jk_chain_block_build(&r.c.parent, 1, 0, &root, &bad[i].ev, 1, &t, bad[i].ntraces, &blk, NULL) ==
-                   JK_OK);
-        jk_chain_block_sign(&blk, r.c.validator.sk, &r.c.g.genesis_hash);
-        JK_CHECK(jk_chain_apply_block_import(r.c.importer, &blk, &r.c.parent, 1, r.c.validator.pk, &why) != JK_OK);
-        jk_chain_block_free(&blk);
-    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        JK_CHECK(jk_ex_import_made(&r.c, &bad[i].ev, 1, &t, bad[i].ntraces, &root) != JK_OK);
     JK_CHECK(jk_cap_equal(r.c.importer->chain, r.c.g.chain));
 
     /* The award with its trace, and the same award again (skipped: taken). */
     JK_REQUIRE(jk_chain_setup_cycle(r.c.producer, NULL) == JK_OK);
     jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, award, AWARD};
+    JK_REQUIRE(jk_ex_submit(&r.c, ev.endpoint, award, AWARD, NULL) == false); /* unsigned */
     bool admitted = false;
     JK_REQUIRE(jk_chain_handle_incoming_event(r.c.producer, &ev, &t, 1, &admitted, NULL) == JK_OK && admitted);
     jk_chain_block produced;
-    JK_REQUIRE(jk_chain_apply_block_produce(r.c.producer, &r.c.parent, 1, 0, &produced, &why) == JK_OK);
+    JK_REQUIRE(jk_ex_produce(&r.c, &produced));
     jk_chain_event twice[2] = {ev, ev};
     jk_chain_trace tt[2] = {t, t};
-    jk_chain_block blk;
-    JK_REQUIRE(jk_chain_block_build(&r.c.parent, 1, 0, &produced.header.state_root, twice, 2, tt, 2, &blk, NULL) ==
-               JK_OK);
-    jk_chain_block_sign(&blk, r.c.validator.sk, &r.c.g.genesis_hash);
-    JK_CHECK_EQ(jk_chain_apply_block_import(r.c.importer, &blk, &r.c.parent, 1, r.c.validator.pk, &why), JK_OK);
+    JK_CHECK_EQ(jk_ex_import_made(&r.c, twice, 2, tt, 2, &produced.header.state_root), JK_OK);
     JK_CHECK(jk_cap_equal(r.c.importer->chain, r.c.producer->chain));
-    jk_chain_block_free(&blk);
     jk_chain_block_free(&produced);
+    jk_ex_close(&r.c);
+}
+
+/* A renewal can push an expiry 2^16 or more blocks ahead, into an
+ * expiry-queue slot that an earlier height visits: that visit must keep the
+ * name queued. Genesis at height 100 with a TTL of 32769: awarded at 101
+ * (runs out at 32870), renewed at 102 (runs out at 65639 = 103 + 2^16), so
+ * height 103 visits its slot. */
+JK_TEST(test_names_expiry_queue_keeps_later_heights)
+{
+    reg r;
+    r.alice = jk_ex_key_of(1);
+    uint8_t height[8], ttl[8];
+    jk_put_u64le(height, 100);
+    jk_put_u64le(ttl, 32769);
+    uint32_t slots[2] = {21, 23};
+    const uint8_t *data[2] = {height, ttl};
+    size_t lens[2] = {8, 8};
+    JK_REQUIRE(jk_ex_open(&r.c, "examples/names/names-spec.json", slots, data, lens, 2));
+    const jk_chain_endpoint T = JK_CHAIN_ENDPOINT_TRANSACT, D0 = jk_chain_endpoint_dispatch(0);
+    uint8_t b[128], owner[32];
+    uint64_t e = 0, v = 0;
+    JK_REQUIRE(jk_chain_setup_cycle(r.c.producer, NULL) == JK_OK);
+    JK_CHECK(jk_ex_submit(&r.c, D0, b, claim_blob(b, &r.alice, "alice"), &r.alice));
+    JK_REQUIRE(jk_ex_block(&r.c, NULL, NULL, NULL));
+    JK_CHECK(record(r.c.importer->chain, "alice", owner, &e, &v) && e == 32870);
+    JK_REQUIRE(jk_chain_setup_cycle(r.c.producer, NULL) == JK_OK);
+    JK_CHECK(jk_ex_submit(&r.c, T, b, renew_blob(b, "alice", 32870, 0), &r.alice));
+    JK_REQUIRE(jk_ex_block(&r.c, NULL, NULL, NULL));
+    CHECK_RECORD(r.c.importer->chain, "alice", &r.alice, 65639, 1);
+    JK_REQUIRE(jk_chain_setup_cycle(r.c.producer, NULL) == JK_OK);
+    JK_REQUIRE(jk_ex_block(&r.c, NULL, NULL, NULL)); /* height 103 */
+    JK_CHECK_EQ(height_of(r.c.importer->chain), 103);
+    jk_cap queue = jk_cap_cnode_get(jk_cap_instance_cnode(r.c.importer->chain), 22);
+    jk_cap slot = jk_cap_cnode_get(queue, 103);
+    uint8_t name[32], want[32];
+    name_field(want, "alice");
+    JK_CHECK(jk_cap_data_len(slot) == 32 && jk_cap_data_read(slot, 0, name, 32) == JK_OK);
+    JK_CHECK_MEM(name, want, 32);
     jk_ex_close(&r.c);
 }

@@ -39,5 +39,9 @@ int jk_fuzz_jit(const uint8_t *data, size_t size);
 /* Events files and key files (src/spec/events.c, keys.c): an accepted input
  * must encode back to the same bytes. */
 int jk_fuzz_events(const uint8_t *data, size_t size);
+/* Example chains (examples/names, sdk/template): events through verify,
+ * process and apply; admitted events have their documented shape, and
+ * every block imports with the producer's root. */
+int jk_fuzz_examples(const uint8_t *data, size_t size);
 
 #endif
