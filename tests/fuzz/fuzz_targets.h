@@ -33,4 +33,7 @@ int jk_fuzz_spec(const uint8_t *data, size_t size);
 /* Image manifests (tools/image_manifest.c), over a folder of real files. */
 int jk_fuzz_manifest(const uint8_t *data, size_t size);
 
+/* Net: the frame parser over a receive stream, and the token bucket. */
+int jk_fuzz_net(const uint8_t *data, size_t size);
+
 #endif
