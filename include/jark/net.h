@@ -87,7 +87,8 @@ typedef struct jk_net_limits {
     uint64_t bytes_burst;             /* bucket size; raised to fit the largest frame */
     uint32_t msgs_per_sec;
     uint32_t msgs_burst;              /* ≥ 1 */
-    uint64_t max_queue;               /* bytes queued to one peer before it is dropped */
+    uint64_t max_queue;               /* bytes queued to one peer before it is dropped;
+                                         raised to fit the largest frame */
     uint32_t max_nonvalidators;       /* inbound peers with unconfigured keys */
     uint32_t max_pending;             /* connections still in their handshake */
     uint64_t handshake_ms;            /* a handshake longer than this is dropped */

@@ -320,7 +320,7 @@ static void conn_deliver(jk_net_conn *c)
     jk_net *net = c->net;
     jk_net_peer *p = &net->peers[c->peer];
     bool delivered = false;
-    while (c->state == JK_NET_C_OPEN) {
+    while (c->state == JK_NET_C_OPEN && c->in.len > 0) {
         jk_net_kind kind;
         uint32_t len;
         jk_err err = jk_net_frame_parse(c->in.p + c->in.head, c->in.len, net->lim.max_frame,

@@ -213,6 +213,9 @@ static jk_err jk_net_check_limits(jk_net_limits *l, jk_diag *diag)
     /* A frame the byte bucket could never hold would stall its peer forever. */
     if (l->bytes_burst < biggest + JK_NET_FRAME_HEADER)
         l->bytes_burst = biggest + JK_NET_FRAME_HEADER;
+    /* Nor could a queue shorter than one frame ever take it. */
+    if (l->max_queue < biggest + JK_NET_FRAME_HEADER)
+        l->max_queue = biggest + JK_NET_FRAME_HEADER;
     if (l->bytes_burst > ((uint64_t)1 << 40))
         return jk_diag_set(diag, JK_ERR_INVALID_ARG, "net: bytes_burst over 2^40");
     return JK_OK;
