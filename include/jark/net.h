@@ -107,6 +107,12 @@ typedef struct jk_net_peer_config {
     uint8_t key[JK_NET_KEY_SIZE];   /* the key it must present */
 } jk_net_peer_config;
 
+/* What carries the frames. Both give the same API, identity and frames. */
+typedef enum jk_net_transport {
+    JK_NET_TLS_TCP = 0, /* TLS 1.3 over TCP (the default) */
+    JK_NET_QUIC = 1,    /* QUIC v1 (ngtcp2) over UDP, one stream per kind */
+} jk_net_transport;
+
 typedef struct jk_net_config {
     const char *listen_host;        /* dotted IPv4; NULL: no listener */
     uint16_t listen_port;           /* 0: an ephemeral port (jk_net_listen_port) */
@@ -115,6 +121,7 @@ typedef struct jk_net_config {
     const jk_net_peer_config *peers;
     size_t peer_count;
     jk_net_limits limits;           /* fill with jk_net_limits_default first */
+    jk_net_transport transport;
 } jk_net_config;
 
 typedef struct jk_net jk_net;

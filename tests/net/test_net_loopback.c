@@ -61,7 +61,7 @@ static bool all_frames(void *p)
     return true;
 }
 
-JK_TEST(test_net_two_nodes_every_kind)
+static void run_two_nodes_every_kind(void)
 {
     tnode a, b;
     JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
@@ -121,7 +121,7 @@ JK_TEST(test_net_two_nodes_every_kind)
     tnode_stop(&b);
 }
 
-JK_TEST(test_net_three_nodes_broadcast)
+static void run_three_nodes_broadcast(void)
 {
     tnode t[3];
     tnode *ns[3] = {&t[0], &t[1], &t[2]};
@@ -171,7 +171,7 @@ static bool both_refused(void *p)
     return sa.refused[c->ra] >= 1 && sb.refused[c->rb] >= 1;
 }
 
-JK_TEST(test_net_other_genesis_fails_handshake)
+static void run_other_genesis_fails_handshake(void)
 {
     tnode a, c;
     JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
@@ -189,7 +189,7 @@ JK_TEST(test_net_other_genesis_fails_handshake)
     tnode_stop(&c);
 }
 
-JK_TEST(test_net_unexpected_key_refused)
+static void run_unexpected_key_refused(void)
 {
     tnode a, b, x;
     JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
@@ -222,7 +222,7 @@ static bool updown(void *p)
     return c->t->ups >= c->ups && c->t->downs >= c->downs;
 }
 
-JK_TEST(test_net_reconnect_after_restart)
+static void run_reconnect_after_restart(void)
 {
     tnode a, b;
     JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
@@ -258,4 +258,44 @@ JK_TEST(test_net_reconnect_after_restart)
     JK_CHECK_EQ(st.down[JK_NET_REASON_CLOSED], 1);
     tnode_stop(&a);
     tnode_stop(&b);
+}
+
+JK_TEST(test_net_two_nodes_every_kind) { run_two_nodes_every_kind(); }
+JK_TEST(test_net_quic_two_nodes_every_kind)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_two_nodes_every_kind();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_three_nodes_broadcast) { run_three_nodes_broadcast(); }
+JK_TEST(test_net_quic_three_nodes_broadcast)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_three_nodes_broadcast();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_other_genesis_fails_handshake) { run_other_genesis_fails_handshake(); }
+JK_TEST(test_net_quic_other_genesis_fails_handshake)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_other_genesis_fails_handshake();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_unexpected_key_refused) { run_unexpected_key_refused(); }
+JK_TEST(test_net_quic_unexpected_key_refused)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_unexpected_key_refused();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_reconnect_after_restart) { run_reconnect_after_restart(); }
+JK_TEST(test_net_quic_reconnect_after_restart)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_reconnect_after_restart();
+    tnode_transport = JK_NET_TLS_TCP;
 }
