@@ -188,6 +188,8 @@ void jk_quic_timer(jk_net_conn *c);
 void jk_quic_resume(jk_net_conn *c);
 jk_err jk_quic_queue(jk_net_conn *c, jk_net_kind kind, const uint8_t *data, size_t len);
 uint64_t jk_quic_queued(const jk_net_conn *c);
+jk_err jk_quic_queue_raw(jk_net_conn *c, unsigned stream, const uint8_t *data, size_t len);
+uint64_t jk_quic_unsent(const jk_net_conn *c);
 /* Send CONNECTION_CLOSE (unless draining) and free the QUIC state. */
 void jk_quic_close(jk_net_conn *c, jk_net_reason why);
 
@@ -199,5 +201,12 @@ jk_err jk_net_peer_for_key(jk_net *net, const uint8_t key[JK_NET_KEY_SIZE], uint
 bool jk_net_peer_find_const(const jk_net *net, const uint8_t key[JK_NET_KEY_SIZE], uint32_t *peer);
 /* Schedule the next dial after a failure (doubling backoff). */
 void jk_net_peer_backoff(jk_net *net, jk_net_peer *p);
+
+/* Tests only (the rogue peer): queue raw bytes to a connected peer without
+ * framing — into the TLS stream on TCP, into the stream of kind `stream` on
+ * QUIC (after its kind byte). JK_ERR_NET_NOT_CONNECTED when it is not up. */
+jk_err jk_net_inject(jk_net *net, uint32_t peer, unsigned stream, const void *data, size_t n);
+/* Bytes queued to the peer and not yet handed to the socket / to ngtcp2. */
+uint64_t jk_net_unsent(const jk_net *net, uint32_t peer);
 
 #endif

@@ -481,3 +481,26 @@ void jk_net_stats_get(const jk_net *net, jk_net_stats *out)
 {
     *out = net->st;
 }
+
+/* ---- test hooks (internal.h) ---- */
+
+jk_err jk_net_inject(jk_net *net, uint32_t peer, unsigned stream, const void *data, size_t n)
+{
+    if (peer >= net->npeers || stream >= JK_NET_KINDS)
+        return JK_ERR_INVALID_ARG;
+    jk_net_conn *c = net->peers[peer].live;
+    if (!c)
+        return JK_ERR_NET_NOT_CONNECTED;
+    jk_err err = c->q ? jk_quic_queue_raw(c, stream, data, n) : jk_net_buf_append(&c->out, data, n);
+    if (err == JK_OK)
+        jk_net_conn_flush(c);
+    return err;
+}
+
+uint64_t jk_net_unsent(const jk_net *net, uint32_t peer)
+{
+    if (peer >= net->npeers || !net->peers[peer].live)
+        return 0;
+    const jk_net_conn *c = net->peers[peer].live;
+    return c->q ? jk_quic_unsent(c) : c->out.len;
+}

@@ -377,18 +377,10 @@ static void quic_write(jk_net_conn *c)
     }
 }
 
-jk_err jk_quic_queue(jk_net_conn *c, jk_net_kind kind, const uint8_t *data, size_t len)
+static void quic_append(struct jk_quic *q, unsigned stream, jk_quic_chunk *ch)
 {
-    struct jk_quic *q = c->q;
-    jk_quic_out *o = &q->out[kind];
-    jk_quic_chunk *ch = malloc(sizeof *ch + JK_NET_FRAME_HEADER + len);
-    if (!ch)
-        return JK_ERR_NOMEM;
+    jk_quic_out *o = &q->out[stream];
     ch->next = NULL;
-    ch->len = JK_NET_FRAME_HEADER + len;
-    jk_net_frame_header(kind, (uint32_t)len, ch->data);
-    if (len)
-        memcpy(ch->data + JK_NET_FRAME_HEADER, data, len);
     if (o->tail)
         o->tail->next = ch;
     else
@@ -396,7 +388,39 @@ jk_err jk_quic_queue(jk_net_conn *c, jk_net_kind kind, const uint8_t *data, size
     o->tail = ch;
     o->end += ch->len;
     q->queued += ch->len;
+}
+
+jk_err jk_quic_queue(jk_net_conn *c, jk_net_kind kind, const uint8_t *data, size_t len)
+{
+    jk_quic_chunk *ch = malloc(sizeof *ch + JK_NET_FRAME_HEADER + len);
+    if (!ch)
+        return JK_ERR_NOMEM;
+    ch->len = JK_NET_FRAME_HEADER + len;
+    jk_net_frame_header(kind, (uint32_t)len, ch->data);
+    if (len)
+        memcpy(ch->data + JK_NET_FRAME_HEADER, data, len);
+    quic_append(c->q, kind, ch);
     return JK_OK;
+}
+
+jk_err jk_quic_queue_raw(jk_net_conn *c, unsigned stream, const uint8_t *data, size_t len)
+{
+    jk_quic_chunk *ch = malloc(sizeof *ch + (len ? len : 1));
+    if (!ch)
+        return JK_ERR_NOMEM;
+    ch->len = len;
+    if (len)
+        memcpy(ch->data, data, len);
+    quic_append(c->q, stream, ch);
+    return JK_OK;
+}
+
+uint64_t jk_quic_unsent(const jk_net_conn *c)
+{
+    uint64_t n = 0;
+    for (int k = 0; k < JK_NET_KINDS; k++)
+        n += c->q->out[k].end - c->q->out[k].sent;
+    return n;
 }
 
 uint64_t jk_quic_queued(const jk_net_conn *c)
@@ -441,12 +465,9 @@ static void quic_open_streams(jk_net_conn *c)
             jk_net_conn_kill(c, JK_NET_REASON_IO);
             return;
         }
-        ch->next = NULL;
         ch->len = 1;
         ch->data[0] = (uint8_t)k; /* the stream's kind */
-        q->out[k].head = q->out[k].tail = ch;
-        q->out[k].end = 1;
-        q->queued += 1;
+        quic_append(q, (unsigned)k, ch);
     }
 }
 
@@ -670,8 +691,7 @@ void jk_quic_io(jk_net_conn *c)
                 return;
             /* ICMP port unreachable on a connected socket: nobody there. */
             c->q->draining = true;
-            jk_net_conn_kill(c, c->state == JK_NET_C_OPEN ? JK_NET_REASON_IO
-                                                          : JK_NET_REASON_HANDSHAKE);
+            jk_net_conn_kill(c, JK_NET_REASON_IO);
             return;
         }
         quic_read(c, buf, (size_t)n, &c->q->remote);

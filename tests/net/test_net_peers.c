@@ -45,7 +45,7 @@ static void ordered_seeds(uint8_t s1, uint8_t s2, uint8_t *lo, uint8_t *hi)
     *hi = first ? s2 : s1;
 }
 
-JK_TEST(test_net_both_dial_one_connection)
+static void run_both_dial_one_connection(void)
 {
     uint8_t lo, hi;
     ordered_seeds(1, 2, &lo, &hi);
@@ -92,7 +92,7 @@ static bool ups(void *p)
     return c->t->ups >= c->ups;
 }
 
-JK_TEST(test_net_unlisted_full_node_after_grace)
+static void run_unlisted_full_node_after_grace(void)
 {
     uint8_t lo, hi;
     ordered_seeds(3, 4, &lo, &hi);
@@ -138,7 +138,7 @@ static bool dialled(void *p)
     return st.dialled >= c->n;
 }
 
-JK_TEST(test_net_backoff_doubles)
+static void run_backoff_doubles(void)
 {
     /* A port nobody listens on. */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -178,7 +178,7 @@ typedef struct {
     uint32_t peer;
 } slow_ctx;
 
-JK_TEST(test_net_slow_reader_dropped)
+static void run_slow_reader_dropped(void)
 {
     tnode a, b;
     jk_net_limits la, lb;
@@ -213,4 +213,36 @@ JK_TEST(test_net_slow_reader_dropped)
     JK_CHECK(b.frames[JK_NET_SYNC] <= 1);
     tnode_stop(&a);
     tnode_stop(&b);
+}
+
+JK_TEST(test_net_both_dial_one_connection) { run_both_dial_one_connection(); }
+JK_TEST(test_net_quic_both_dial_one_connection)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_both_dial_one_connection();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_unlisted_full_node_after_grace) { run_unlisted_full_node_after_grace(); }
+JK_TEST(test_net_quic_unlisted_full_node_after_grace)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_unlisted_full_node_after_grace();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_backoff_doubles) { run_backoff_doubles(); }
+JK_TEST(test_net_quic_backoff_doubles)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_backoff_doubles();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_slow_reader_dropped) { run_slow_reader_dropped(); }
+JK_TEST(test_net_quic_slow_reader_dropped)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_slow_reader_dropped();
+    tnode_transport = JK_NET_TLS_TCP;
 }
