@@ -47,6 +47,7 @@
 #define JK_QUIC_PREFIX 8
 #define JK_QUIC_PKT 1500
 #define JK_QUIC_IDLE_MS 30000
+#define JK_QUIC_KEEPALIVE_MS 10000 /* a PING well inside the idle timeout */
 
 typedef struct jk_quic_chunk {
     struct jk_quic_chunk *next;
@@ -525,6 +526,8 @@ static void quic_read(jk_net_conn *c, const uint8_t *pkt, size_t n, const struct
 
 static jk_err quic_tls(jk_net_conn *c, bool server)
 {
+    /* Quiet peers (a full node between blocks) must not idle out. */
+    ngtcp2_conn_set_keep_alive_timeout(c->q->qc, JK_QUIC_KEEPALIVE_MS * NGTCP2_MILLISECONDS);
     c->ref.get_conn = quic_get_conn;
     c->ref.user_data = c;
     if (jk_net_tls_quic_session(&c->net->tls, server, &c->ref, &c->tls) != JK_OK) {
