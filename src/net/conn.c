@@ -111,7 +111,7 @@ void jk_net_conn_kill(jk_net_conn *c, jk_net_reason why)
         /* A polite close (close_notify) when we end it for our own reasons;
          * a misbehaving peer gets none. Never waits: the socket is
          * non-blocking and what does not fit is dropped. */
-        if (c->state == JK_NET_C_OPEN &&
+        if (c->state == JK_NET_C_OPEN && !net->silent &&
             (why == JK_NET_REASON_LOCAL || why == JK_NET_REASON_SHUTDOWN ||
              why == JK_NET_REASON_REPLACED))
             (void)gnutls_bye(c->tls, GNUTLS_SHUT_WR);
@@ -214,11 +214,16 @@ void jk_net_conn_authenticated(jk_net_conn *c)
     }
     jk_net_peer *p = &net->peers[idx];
     if (p->live) {
-        /* Two connections to one peer (both sides dialled, or the peer
-         * restarted before we saw the old one close). Both ends keep the one
-         * the lower key initiated, and of two by the same initiator the newer,
-         * so they agree without talking. */
-        if (memcmp(conn_initiator(c), conn_initiator(p->live), JK_NET_KEY_SIZE) > 0) {
+        /* Two connections to one peer. If the live one has been open longer
+         * than a handshake may take, the peer has restarted (a QUIC peer
+         * killed with SIGKILL sends no CONNECTION_CLOSE, so the old one looks
+         * alive until its idle timeout): the new one replaces it. Otherwise
+         * both ends dialled at once, and both keep the one the lower key
+         * initiated (of two by the same initiator, the newer), so they agree
+         * without talking. */
+        bool restarted = net->now - p->live->opened_ms > net->lim.handshake_ms;
+        if (!restarted &&
+            memcmp(conn_initiator(c), conn_initiator(p->live), JK_NET_KEY_SIZE) > 0) {
             jk_net_conn_kill(c, JK_NET_REASON_REPLACED);
             return;
         }
@@ -228,6 +233,7 @@ void jk_net_conn_authenticated(jk_net_conn *c)
     if (p->dialing == c)
         p->dialing = NULL;
     c->state = JK_NET_C_OPEN;
+    c->opened_ms = net->now;
     net->pending--;
     p->live = c;
     p->backoff_ms = 0;

@@ -118,6 +118,7 @@ typedef struct jk_net_conn {
     uint8_t key[JK_NET_KEY_SIZE]; /* the certificate key, once checked */
     jk_net_reason fail;        /* why the certificate check refused */
     uint64_t started_ms;
+    uint64_t opened_ms;        /* when it authenticated */
     uint32_t events;           /* the epoll mask registered now */
     size_t retry_len;          /* a record_send that said EAGAIN: same length again */
     jk_net_buf in, out;        /* received bytes not yet framed; queued frames */
@@ -156,6 +157,7 @@ struct jk_net {
     uint32_t pending;          /* connections not yet OPEN */
     uint32_t nonval_live;      /* OPEN connections of unknown keys */
     uint64_t now;
+    bool silent;               /* jk_net_abandon: close without telling peers */
     jk_net_qev *q;
     size_t qhead, qlen, qcap;
     uint8_t *delivered;        /* the data of the event last handed out */
@@ -206,6 +208,10 @@ void jk_net_peer_backoff(jk_net *net, jk_net_peer *p);
  * framing — into the TLS stream on TCP, into the stream of kind `stream` on
  * QUIC (after its kind byte). JK_ERR_NET_NOT_CONNECTED when it is not up. */
 jk_err jk_net_inject(jk_net *net, uint32_t peer, unsigned stream, const void *data, size_t n);
+/* Tests only: free the net as a SIGKILL would end the process: sockets close
+ * (TCP still sends FIN), but no TLS close_notify and no QUIC
+ * CONNECTION_CLOSE, so QUIC peers learn nothing. */
+void jk_net_abandon(jk_net *net);
 /* Bytes queued to the peer and not yet handed to the socket / to ngtcp2. */
 uint64_t jk_net_unsent(const jk_net *net, uint32_t peer);
 

@@ -309,7 +309,7 @@ void jk_net_destroy(jk_net *net)
     if (!net)
         return;
     for (jk_net_conn *c = net->conns; c; c = c->next) {
-        if (c->state == JK_NET_C_OPEN)
+        if (c->state == JK_NET_C_OPEN && !net->silent)
             jk_net_conn_flush(c); /* what the socket takes now, no waiting */
         jk_net_conn_kill(c, JK_NET_REASON_SHUTDOWN);
     }
@@ -503,4 +503,14 @@ uint64_t jk_net_unsent(const jk_net *net, uint32_t peer)
         return 0;
     const jk_net_conn *c = net->peers[peer].live;
     return c->q ? jk_quic_unsent(c) : c->out.len;
+}
+
+void jk_net_abandon(jk_net *net)
+{
+    if (!net)
+        return;
+    net->silent = true;
+    for (jk_net_conn *c = net->conns; c; c = c->next)
+        c->out.len = 0; /* nothing more leaves */
+    jk_net_destroy(net);
 }

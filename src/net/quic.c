@@ -654,7 +654,7 @@ static bool quic_same_addr(const struct sockaddr_in *a, const struct sockaddr_in
 
 void jk_quic_listener_read(jk_net *net)
 {
-    static uint8_t buf[65536]; /* one network thread per net, and no reentry */
+    uint8_t buf[65536];
     for (int guard = 0; guard < 1024; guard++) {
         struct sockaddr_in from;
         socklen_t fl = sizeof from;
@@ -737,7 +737,7 @@ void jk_quic_resume(jk_net_conn *c)
 void jk_quic_close(jk_net_conn *c, jk_net_reason why)
 {
     struct jk_quic *q = c->q;
-    if (q->qc && !q->draining && !ngtcp2_conn_is_in_closing_period(q->qc) &&
+    if (q->qc && !q->draining && !c->net->silent && !ngtcp2_conn_is_in_closing_period(q->qc) &&
         !ngtcp2_conn_is_in_draining_period(q->qc)) {
         if (q->ccerr.error_code == 0 && q->ccerr.type ==
             NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT && c->state == JK_NET_C_OPEN)
