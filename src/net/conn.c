@@ -1,7 +1,9 @@
 /*
- * conn.c — one connection's life: TCP connect or accept, the TLS 1.3
- * handshake and the peer key check, reading and framing with rate limits,
- * writing the queue, and closing.
+ * conn.c — one connection's life. Shared by both transports: the peer key
+ * check, attaching an authenticated connection to its peer (and resolving
+ * two connections to one peer), framing with rate limits, closing's
+ * accounting. The TLS-over-TCP transport itself: connect or accept, the TLS
+ * 1.3 handshake, reading, writing the queue. (QUIC's own part is quic.c.)
  *
  * Every socket is non-blocking and registered level-triggered with epoll; the
  * mask always says what the connection waits for (conn_mask). A connection

@@ -1,7 +1,7 @@
 /*
  * src/net/internal.h — what the net layer's files share: the TLS identity
- * (tls.c), the token bucket (frame.c), and the connection and peer tables
- * (net.c, conn.c).
+ * (tls.c), the token bucket (frame.c), the connection and peer tables
+ * (net.c, conn.c), the QUIC transport (quic.c), and two hooks for tests.
  *
  * Invariants:
  *   - A peer has at most one live (authenticated) connection: peer->live.
