@@ -43,5 +43,7 @@ int jk_fuzz_events(const uint8_t *data, size_t size);
  * process and apply; admitted events have their documented shape, and
  * every block imports with the producer's root. */
 int jk_fuzz_examples(const uint8_t *data, size_t size);
+/* Net: the frame parser over a receive stream, and the token bucket. */
+int jk_fuzz_net(const uint8_t *data, size_t size);
 
 #endif
