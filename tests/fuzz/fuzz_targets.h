@@ -33,4 +33,8 @@ int jk_fuzz_spec(const uint8_t *data, size_t size);
 /* Image manifests (tools/image_manifest.c), over a folder of real files. */
 int jk_fuzz_manifest(const uint8_t *data, size_t size);
 
+/* JSON-RPC bodies (jk_rpc_parse), then answers from a fake node
+ * (jk_rpc_answer), which must be JSON and the same bytes twice. */
+int jk_fuzz_rpc(const uint8_t *data, size_t size);
+
 #endif
