@@ -15,6 +15,7 @@ int jk_tool_pvm_exec(int argc, char **argv); /* jark pvm exec PROGRAM ... */
 int jk_tool_image(int argc, char **argv);   /* jark image build|run|show ... */
 int jk_tool_devnet(int argc, char **argv);  /* jark devnet [options] */
 int jk_tool_chain_show(int argc, char **argv); /* jark chain show --store DIR */
+int jk_tool_rpc(int argc, char **argv);     /* jark rpc [--rpc HOST:PORT] METHOD [ARGS] */
 
 /* Read a whole file into a malloc'd buffer (NUL-terminated for text use).
  * Returns 0 on success; on failure prints "jark: PATH: reason" and returns -1. */

@@ -39,6 +39,7 @@
 #define JK_RPC_DEFAULT_POOL 100u       /* ... when the request gives no limit */
 #define JK_RPC_MAX_ID 256u             /* bytes of a string id */
 #define JK_RPC_MAX_REPLY (256u << 20)  /* the client refuses a larger HTTP reply */
+#define JK_RPC_DEFAULT_PORT 8645u      /* `jark rpc`'s default server port (127.0.0.1) */
 
 /* JSON-RPC 2.0 error codes. The application band is -32000 .. -32099. */
 #define JK_RPC_PARSE_ERROR (-32700)

@@ -178,7 +178,7 @@ static json_object *jk_provider_failed(jk_call *c, jk_err err, const jk_diag *di
         c->code = JK_RPC_ERR_UNAVAILABLE;
     else
         c->code = JK_RPC_INTERNAL_ERROR;
-    snprintf(c->msg, sizeof c->msg, "%s%s%s", jk_strerror(err), diag->msg[0] ? ": " : "", diag->msg);
+    snprintf(c->msg, sizeof c->msg, "%s", diag->msg[0] ? diag->msg : jk_strerror(err));
     return NULL;
 }
 
