@@ -169,7 +169,9 @@ JK_TEST(test_rpc_server_submit_and_pool)
     JK_CHECK(!strcmp(str(r, "reason"), "verify refused the event"));
     JK_CHECK(!json_object_object_get_ex(r, "event_hash", NULL));
     json_object_put(r);
-    JK_REQUIRE(call_ok(&t, "submit_event", "[\"transact\",\"03\"]") != NULL);   /* second admitted */
+    r = call_ok(&t, "submit_event", "[\"transact\",\"03\"]");   /* second admitted */
+    JK_REQUIRE(r != NULL);
+    json_object_put(r);
 
     /* the pool shows both, in order, with the traces as they came */
     r = call_ok(&t, "pool", NULL);
