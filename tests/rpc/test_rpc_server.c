@@ -110,6 +110,13 @@ static uint64_t num(json_object *o, const char *key)
 
 static void hex_of(const uint8_t *b, size_t n, char *out) { jk_rpc_hex_encode(b, n, out); }
 
+/* o has key, and its value is null (json-c: a NULL child). */
+static bool null_member(json_object *o, const char *key)
+{
+    json_object *v = (json_object *)1;
+    return o && json_object_object_get_ex(o, key, &v) && v == NULL;
+}
+
 JK_TEST(test_rpc_server_status)
 {
     srv t;
@@ -129,8 +136,7 @@ JK_TEST(test_rpc_server_status)
     /* a full node: validator_index is null */
     t.f.is_validator = false;
     r = call_ok(&t, "status", "[]");
-    json_object *vi = (json_object *)1;
-    JK_CHECK(r && json_object_object_get_ex(r, "validator_index", &vi) && vi == NULL);
+    JK_CHECK(null_member(r, "validator_index"));
     json_object_put(r);
     /* a node that cannot answer: -32002 */
     t.f.syncing = true;
@@ -236,12 +242,9 @@ JK_TEST(test_rpc_server_block)
         json_object_put(r);
     }
     /* block 1 has no certificate: null */
-    json_object *r = call_ok(&t, "block", "[1]"), *cert = (json_object *)1;
-    JK_CHECK(r && json_object_object_get_ex(r, "certificate", &cert) && cert == NULL);
+    json_object *r = call_ok(&t, "block", "[1]");
+    JK_CHECK(null_member(r, "certificate"));
     json_object_put(r);
-    JK_CHECK_EQ(call_code(&t, "block", "[4]"), JK_RPC_ERR_NOT_FOUND);
-    JK_CHECK_EQ(call_code(&t, "block", "[\"00\"]"), JK_RPC_INVALID_PARAMS);
-    JK_CHECK_EQ(call_code(&t, "block", "{\"height\":-1}"), JK_RPC_INVALID_PARAMS);
     srv_stop(&t);
 }
 
@@ -268,14 +271,37 @@ JK_TEST(test_rpc_server_state_slot)
     r = call_ok(&t, "state_slot", "[[20]]");
     JK_CHECK(r && !strcmp(str(r, "kind"), "cnode") && !strcmp(str(r, "value"), "636e6f6465"));
     json_object_put(r);
-    json_object *hash = (json_object *)1;
     r = call_ok(&t, "state_slot", "[[21]]");
     JK_CHECK(r && !strcmp(str(r, "kind"), "empty") && !strcmp(str(r, "value"), ""));
-    JK_CHECK(r && json_object_object_get_ex(r, "hash", &hash) && hash == NULL);
+    JK_CHECK(null_member(r, "hash"));
     json_object_put(r);
-    JK_CHECK_EQ(call_code(&t, "state_slot", "[[22]]"), JK_RPC_ERR_NOT_FOUND);
-    JK_CHECK_EQ(call_code(&t, "state_slot", "[[70000]]"), JK_RPC_INVALID_PARAMS);
-    JK_CHECK_EQ(call_code(&t, "state_slot", "[\"20/1\"]"), JK_RPC_INVALID_PARAMS);
+    srv_stop(&t);
+}
+
+/* Calls the node answers with an error, through the client. */
+JK_TEST(test_rpc_server_refusals)
+{
+    srv t;
+    JK_REQUIRE(srv_start(&t, 0, false));
+    static const struct {
+        const char *method, *params;
+        int code;
+    } cases[] = {
+        {"block", "[4]", JK_RPC_ERR_NOT_FOUND},
+        {"block", "[\"00\"]", JK_RPC_INVALID_PARAMS},
+        {"block", "{\"height\":-1}", JK_RPC_INVALID_PARAMS},
+        {"state_slot", "[[22]]", JK_RPC_ERR_NOT_FOUND},
+        {"state_slot", "[[20,3]]", JK_RPC_ERR_NOT_FOUND},
+        {"state_slot", "[[70000]]", JK_RPC_INVALID_PARAMS},
+        {"state_slot", "[\"20/1\"]", JK_RPC_INVALID_PARAMS},
+        {"pool", "{\"limit\":0}", JK_RPC_INVALID_PARAMS},
+        {"submit_event", "[\"transact\"]", JK_RPC_INVALID_PARAMS},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int code = call_code(&t, cases[i].method, cases[i].params);
+        if (code != cases[i].code)
+            jk_test_fail(__FILE__, __LINE__, "%s %s: answered %d", cases[i].method, cases[i].params, code);
+    }
     srv_stop(&t);
 }
 
