@@ -608,3 +608,103 @@ JK_TEST(test_rpc_server_external_loop)
     free(c.result);
     jk_rpc_server_stop(s);
 }
+
+/* Threaded mode's contract: provider calls never overlap, however many
+ * clients there are. Each call checks that no other call is inside. */
+typedef struct serial_node {
+    int inside, overlaps, calls;
+} serial_node;
+
+static jk_err serial_status(void *ctx, jk_rpc_status *out, jk_diag *diag)
+{
+    (void)diag;
+    serial_node *n = ctx;
+    if (__atomic_add_fetch(&n->inside, 1, __ATOMIC_SEQ_CST) != 1)
+        __atomic_add_fetch(&n->overlaps, 1, __ATOMIC_SEQ_CST);
+    for (volatile int spin = 0; spin < 20000; spin++) /* widen the window an overlap would need */
+        ;
+    out->height = (uint64_t)__atomic_add_fetch(&n->calls, 1, __ATOMIC_SEQ_CST);
+    __atomic_sub_fetch(&n->inside, 1, __ATOMIC_SEQ_CST);
+    return JK_OK;
+}
+
+typedef struct serial_client {
+    uint16_t port;
+    int ok;
+} serial_client;
+
+static void *serial_client_run(void *arg)
+{
+    serial_client *c = arg;
+    for (int i = 0; i < 25; i++) {
+        char *result = NULL;
+        if (jk_rpc_call("127.0.0.1", c->port, "status", NULL, &result, NULL) == JK_OK)
+            c->ok++;
+        free(result);
+    }
+    return NULL;
+}
+
+JK_TEST(test_rpc_server_serialized_provider)
+{
+    serial_node n = {0, 0, 0};
+    jk_rpc_provider p = {&n, serial_status, NULL, NULL, NULL, NULL};
+    jk_rpc_server_config cfg = {NULL, 0, 0, NULL, false};
+    jk_rpc_server *s;
+    JK_REQUIRE(jk_rpc_server_start(&cfg, &p, &s, NULL) == JK_OK);
+    serial_client c[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        c[i].port = jk_rpc_server_port(s);
+        c[i].ok = 0;
+        JK_REQUIRE(pthread_create(&th[i], NULL, serial_client_run, &c[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        JK_CHECK_EQ(c[i].ok, 25);
+    }
+    jk_rpc_server_stop(s);
+    JK_CHECK_EQ(n.calls, 100);
+    JK_CHECK_EQ(n.overlaps, 0);
+}
+
+/* A body larger than one network read arrives in pieces and is served
+ * whole; a chunked body that grows over the bound closes the connection
+ * without an answer. */
+JK_TEST(test_rpc_server_large_and_chunked_bodies)
+{
+    srv t;
+    JK_REQUIRE(srv_start(&t, 0, false));
+    size_t blob = 300000, cap = 2 * blob + 128;
+    char *params = malloc(cap);
+    JK_REQUIRE(params);
+    size_t n = (size_t)snprintf(params, cap, "[\"transact\",\"");
+    memset(params + n, 'a', 2 * blob);
+    snprintf(params + n + 2 * blob, cap - n - 2 * blob, "\"]");
+    json_object *r = call_ok(&t, "submit_event", params);
+    free(params);
+    JK_CHECK(r && !strcmp(str(r, "reason"), "too large for the fake pool"));   /* reached the node whole */
+    json_object_put(r);
+    JK_CHECK_EQ(t.f.submits, 1);
+    srv_stop(&t);
+
+    JK_REQUIRE(srv_start(&t, 64, false));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    JK_REQUIRE(fd >= 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(t.port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    JK_REQUIRE(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    static const char req[] = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              "28\r\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"status\"\r\n"
+                              "28\r\n                                        \r\n"
+                              "1\r\n}\r\n0\r\n\r\n";
+    (void)!send(fd, req, sizeof req - 1, MSG_NOSIGNAL);
+    char got[256];
+    ssize_t k = recv(fd, got, sizeof got - 1, 0);
+    JK_CHECK(k <= 0 || strncmp(got, "HTTP/1.1 200", 12) != 0);
+    close(fd);
+    JK_CHECK_EQ(t.f.calls, 0);
+    srv_stop(&t);
+}
