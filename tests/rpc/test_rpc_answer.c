@@ -125,8 +125,8 @@ JK_TEST(test_rpc_answer_provider_failures)
     static const char block2[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"block\",\"params\":[2]}";
     static const char *expect[] = {
         "\"code\":-32603,\"message\":\"Internal error\",\"data\":\"the node's block does not decode: ",
-        "{\"code\":-32603,\"message\":\"Internal error\",\"data\":\"the node answered with another block than the "
-        "one asked for\"}",
+        ("{\"code\":-32603,\"message\":\"Internal error\",\"data\":\"the node answered with another block than "
+         "the one asked for\"}"),
         "{\"code\":-32603,\"message\":\"Internal error\",\"data\":\"disk on fire\"}",
         "{\"code\":-32001,\"message\":\"Not found\",\"data\":\"object not in the store\"}",
         "{\"code\":-32002,\"message\":\"Unavailable\",\"data\":\"syncing\"}",
