@@ -399,6 +399,20 @@ jk_err jk_rpc_addr_parse(const char *addr, char *host, size_t cap, uint16_t *por
 jk_err jk_rpc_call(const char *host, uint16_t port, const char *method, const char *params_json,
                    char **result_json, jk_diag *diag);
 
+/* Decode a raw HTTP reply (status line, headers, body) carrying the
+ * JSON-RPC response to the request with integer id `id`. Pure; any bytes are
+ * safe (tests/fuzz/fuzz_rpc_reply.c).
+ * @param[out] result_json  malloc'd (caller frees): the "result" as JSON text
+ *                          on JK_OK, the "error" object on JK_ERR_RPC_REMOTE;
+ *                          NULL otherwise.
+ * @return JK_OK (HTTP 200, our id, a result); JK_ERR_RPC_REMOTE (a
+ *         well-formed error object, whatever the HTTP status; "code message:
+ *         data" in diag); JK_ERR_RPC_HTTP (not HTTP/1.x, chunked, a short or
+ *         malformed Content-Length, a body that is not exactly one strict
+ *         JSON-RPC 2.0 response object, another id, a result with a status
+ *         other than 200); JK_ERR_NOMEM. */
+jk_err jk_rpc_reply_decode(const uint8_t *raw, size_t len, int64_t id, char **result_json, jk_diag *diag);
+
 /* The raw exchange under jk_rpc_call: send body (with the given HTTP method
  * and path) and return the HTTP status and the reply body.
  * @param[in] http_method  "POST" or "GET"; body may be NULL for GET.

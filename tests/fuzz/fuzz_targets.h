@@ -37,4 +37,7 @@ int jk_fuzz_manifest(const uint8_t *data, size_t size);
  * (jk_rpc_answer), which must be JSON and the same bytes twice. */
 int jk_fuzz_rpc(const uint8_t *data, size_t size);
 
+/* Server replies as the RPC client decodes them (jk_rpc_reply_decode). */
+int jk_fuzz_rpc_reply(const uint8_t *data, size_t size);
+
 #endif

@@ -39,3 +39,4 @@ JK_TEST(test_fuzz_corpus_spec) { JK_CHECK(jk_replay("spec", jk_fuzz_spec) >= 8);
 JK_TEST(test_fuzz_corpus_manifest) { JK_CHECK(jk_replay("manifest", jk_fuzz_manifest) >= 6); }
 JK_TEST(test_fuzz_corpus_sdk) { JK_CHECK(jk_replay("sdk", jk_fuzz_sdk) >= 4); }
 JK_TEST(test_fuzz_corpus_rpc) { JK_CHECK(jk_replay("rpc", jk_fuzz_rpc) >= 24); }
+JK_TEST(test_fuzz_corpus_rpc_reply) { JK_CHECK(jk_replay("rpc_reply", jk_fuzz_rpc_reply) >= 12); }
