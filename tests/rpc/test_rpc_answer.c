@@ -4,6 +4,7 @@
  * server checks what the node hands it before showing it).
  */
 #include "../test.h"
+#include "../../src/rpc/internal.h"
 #include "rpc_fake.h"
 
 #include <stdlib.h>
@@ -149,5 +150,49 @@ JK_TEST(test_rpc_answer_provider_failures)
     got = answer(&p, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"status\"}");
     JK_CHECK(got && strstr(got, "\"code\":-32601") != NULL);
     free(got);
+    fake_node_free(&f);
+}
+
+/* One answer carries at most a budget of hex bytes, however many requests
+ * the batch has: past it a block or value is -32003 and the pool stops. */
+JK_TEST(test_rpc_answer_budget)
+{
+    fake_node f;
+    JK_REQUIRE(fake_node_init(&f));
+    jk_rpc_provider p = fake_provider(&f);
+    static const char body[] = "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"state_slot\",\"params\":[[20,0]]},"
+                               "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"state_slot\",\"params\":[[20,1]]},"
+                               "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"block\",\"params\":[1]}]";
+    jk_rpc_parsed parsed;
+    JK_REQUIRE(jk_rpc_parse((const uint8_t *)body, sizeof body - 1, &parsed) == JK_OK);
+    /* "slot-0" is 12 hex digits: a budget of 20 holds the first value only */
+    char *out = NULL;
+    size_t len;
+    JK_REQUIRE(jk_rpc_answer_bounded(&p, &parsed, 20, &out, &len) == JK_OK && out);
+    JK_CHECK(strstr(out, "\"value\":\"736c6f742d30\"") != NULL);
+    JK_CHECK(strstr(out, "{\"code\":-32003,\"message\":\"Too large\",\"data\":\"the value is over the answer's bound\"},\"id\":2}") != NULL);
+    JK_CHECK(strstr(out, "\"data\":\"the block and its certificate are over the answer's bound\"},\"id\":3}") != NULL);
+    free(out);
+    /* the default budget holds all three */
+    JK_REQUIRE(jk_rpc_answer(&p, &parsed, &out, &len) == JK_OK && out);
+    JK_CHECK(strstr(out, "-32003") == NULL);
+    free(out);
+    jk_rpc_parsed_free(&parsed);
+
+    /* the pool stops where the budget ends: three one-byte events, room for two */
+    for (int i = 0; i < 3; i++) {
+        f.pool[i].endpoint = JK_CHAIN_ENDPOINT_TRANSACT;
+        f.pool[i].blob[0] = (uint8_t)i;
+        f.pool[i].blob_len = 1;
+    }
+    f.pool_count = 3;
+    static const char pool[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"pool\"}";
+    JK_REQUIRE(jk_rpc_parse((const uint8_t *)pool, sizeof pool - 1, &parsed) == JK_OK);
+    JK_REQUIRE(jk_rpc_answer_bounded(&p, &parsed, 5, &out, &len) == JK_OK && out);
+    JK_CHECK(!strcmp(out, "{\"jsonrpc\":\"2.0\",\"result\":{\"total\":3,\"offset\":0,\"events\":["
+                          "{\"endpoint\":\"transact\",\"blob\":\"00\",\"traces\":[]},"
+                          "{\"endpoint\":\"transact\",\"blob\":\"01\",\"traces\":[]}]},\"id\":1}"));
+    free(out);
+    jk_rpc_parsed_free(&parsed);
     fake_node_free(&f);
 }
