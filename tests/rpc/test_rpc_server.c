@@ -110,6 +110,22 @@ static uint64_t num(json_object *o, const char *key)
 
 static void hex_of(const uint8_t *b, size_t n, char *out) { jk_rpc_hex_encode(b, n, out); }
 
+/* A plain TCP connection to the server, for requests the client would not
+ * send; -1 on failure. */
+static int raw_connect(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 /* o has key, and its value is null (json-c: a NULL child). */
 static bool null_member(json_object *o, const char *key)
 {
@@ -430,13 +446,8 @@ JK_TEST(test_rpc_server_body_bound)
     /* the default bound: a header announcing JK_RPC_MAX_BODY + 1 bytes is
      * answered 413 before any byte of the body is sent */
     JK_REQUIRE(srv_start(&t, 0, false));
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = raw_connect(t.port);
     JK_REQUIRE(fd >= 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(t.port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    JK_REQUIRE(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
     char head[256];
     int n = snprintf(head, sizeof head, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %u\r\n\r\n", JK_RPC_MAX_BODY + 1);
     JK_REQUIRE(send(fd, head, (size_t)n, MSG_NOSIGNAL) == n);
@@ -689,13 +700,8 @@ JK_TEST(test_rpc_server_large_and_chunked_bodies)
     srv_stop(&t);
 
     JK_REQUIRE(srv_start(&t, 64, false));
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = raw_connect(t.port);
     JK_REQUIRE(fd >= 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(t.port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    JK_REQUIRE(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
     static const char req[] = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                               "28\r\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"status\"\r\n"
                               "28\r\n                                        \r\n"
