@@ -234,8 +234,10 @@ typedef struct jk_rpc_pool_entry {
 typedef struct jk_rpc_pool_sink jk_rpc_pool_sink;   /* the server's */
 
 /* Append a copy of e to the answer. The server stops taking entries at the
- * request's limit. @return JK_OK; JK_ERR_NOMEM; JK_ERR_CAP_RANGE when the
- * limit is reached (the provider should stop). */
+ * request's limit, or when the answer's hex would pass its 64 MiB bound.
+ * @return JK_OK; JK_ERR_NOMEM; JK_ERR_CAP_RANGE when the entry is not taken:
+ *         the limit or the byte bound is reached, or e is over the chain's
+ *         bounds (a blob over JK_CHAIN_MAX_BLOB): the provider should stop. */
 jk_err jk_rpc_pool_add(jk_rpc_pool_sink *sink, const jk_rpc_pool_entry *e);
 
 typedef struct jk_rpc_provider {
@@ -262,7 +264,9 @@ typedef struct jk_rpc_provider {
 /* Answer a parsed body from the provider: the JSON text to send back, or
  * NULL when nothing is to be sent (only notifications). Used by the server;
  * public so that tests and other transports can answer without HTTP.
- * Deterministic: same requests and provider answers, same bytes.
+ * Deterministic: same requests and provider answers, same bytes. The hex
+ * in one answer (all of a batch) is bounded by 64 MiB: a block or value
+ * past it is answered -32003, a pool answer stops early.
  * @param[out] out, out_len  malloc'd NUL-terminated JSON (caller frees), or NULL/0.
  * @return JK_OK; JK_ERR_NOMEM. */
 jk_err jk_rpc_answer(const jk_rpc_provider *p, const jk_rpc_parsed *req, char **out,
