@@ -136,10 +136,10 @@ static void jk_bench_genesis(jk_bench_ctx *c, const uint8_t *ledger, size_t len,
 
 static jk_chain_kernel *jk_bench_kernel(jk_bench_ctx *c, const jk_chain_genesis *g)
 {
+    (void)c;
     jk_chain_kernel *ck = NULL;
     jk_diag diag = {{0}};
-    jk_err e = jk_chain_kernel_new(g->chain, &g->genesis_hash, &c->spec.spec.gas, c->spec.spec.dispatch_count,
-                                   &ck, &diag);
+    jk_err e = jk_chain_kernel_new(g, jk_cap_null(), &ck, &diag);
     if (e != JK_OK)
         jk_bench_fail("kernel: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
     return ck;
@@ -354,7 +354,7 @@ static double jk_bench_produce(jk_bench_ctx *c, jk_chain_block *block, jk_cap *c
     if (jk_chain_run_cycle_process(ck, NULL) != JK_OK)
         jk_bench_fail("run_cycle_process");
     double t0 = jk_bench_now();
-    e = jk_chain_apply_block_produce(ck, &c->genesis.genesis_hash, 1, 0, block, &diag);
+    e = jk_chain_apply_block_produce(ck, &c->genesis.genesis_hash, 1, 0, NULL, block, &diag);
     double t = jk_bench_now() - t0;
     jk_chain_teardown(ck);
     if (e != JK_OK)
@@ -373,7 +373,7 @@ static double jk_bench_import(jk_bench_ctx *c, const jk_chain_block *block, cons
     jk_chain_kernel *ck = jk_bench_kernel(c, &c->genesis);
     jk_diag diag = {{0}};
     double t0 = jk_bench_now();
-    jk_err e = jk_chain_apply_block_import(ck, block, &c->genesis.genesis_hash, 1, c->validator.pk, &diag);
+    jk_err e = jk_chain_apply_block_import(ck, block, &c->genesis.genesis_hash, 1, &diag);
     double t = jk_bench_now() - t0;
     if (e != JK_OK)
         jk_bench_fail("import: %s", diag.msg[0] ? diag.msg : jk_strerror(e));

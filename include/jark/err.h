@@ -64,6 +64,10 @@ typedef enum jk_err {
                                           mismatched, apply not HALTing, state root */
     JK_ERR_CHAIN_APPLY = -508,      /* producing: chain.apply did not HALT */
     JK_ERR_CHAIN_DUPLICATE = -509,  /* an event the pool already holds */
+
+    /* node: -700 .. -799 */
+    JK_ERR_NODE_STORE_BUSY = -700,  /* another process holds the store's lock */
+    JK_ERR_NODE_STORE_CORRUPT = -701, /* data.mdb truncated or not an LMDB file */
 } jk_err;
 
 /* The message for a code; never NULL (unknown codes give "unknown error"). */

@@ -39,7 +39,9 @@
     X(JK_ERR_CHAIN_TRACE_SIG, "attestation trace signature does not verify")   \
     X(JK_ERR_CHAIN_BLOCK_INVALID, "block rejected")                            \
     X(JK_ERR_CHAIN_APPLY, "chain.apply did not halt")                          \
-    X(JK_ERR_CHAIN_DUPLICATE, "event already in the pool")
+    X(JK_ERR_CHAIN_DUPLICATE, "event already in the pool")                    \
+    X(JK_ERR_NODE_STORE_BUSY, "the store is open in another process")         \
+    X(JK_ERR_NODE_STORE_CORRUPT, "the store file is truncated or damaged")
 
 #define JK_ERR_CODE(code, msg) code,
 const jk_err jk_err_all[] = {JK_ERR_TABLE(JK_ERR_CODE)};

@@ -6,7 +6,9 @@
  * (slot 1) and Dispatch_0 (slot 5) images.
  * Poison, for the tests of blocks apply cannot finish: an event of kind 'G'
  * spins until the gas runs out, one of kind 'Y' yields to the AA instance,
- * which is no kernel marker. */
+ * which is no kernel marker.
+ * Built with -DJK_TEST_SWAPPED, apply and transform_to_verify trade
+ * endpoint numbers (genesis must refuse it). */
 #include "jark.h"
 
 uint64_t apply(void)
@@ -52,6 +54,11 @@ uint64_t transform_to_dispatch_0(void)
     jk_set_image(JK_PATH(5));
     return 0;
 }
+#ifdef JK_TEST_SWAPPED /* for the genesis refusal: apply and transform_to_verify swapped */
+JK_ENDPOINT(0, transform_to_verify);
+JK_ENDPOINT(1, apply);
+#else
 JK_ENDPOINT(0, apply);
 JK_ENDPOINT(1, transform_to_verify);
+#endif
 JK_ENDPOINT(2, transform_to_dispatch_0);
