@@ -3,95 +3,20 @@
  * Dispatch_0 from the chain; handle_incoming_event verifies events in fresh
  * copies with the AttestationAuthority in verify mode and admits them. */
 #include "../test.h"
-#include "../progs.h"
+#include "chain_test_util.h"
 
 #include "jark/chain.h"
 
 #include <stdlib.h>
-
-static jk_cap jk_image_of(const char *name, const jk_cap_pin *pins, uint32_t npins)
-{
-    char source[128];
-    snprintf(source, sizeof source, "tests/chain/progs/%s.c", name);
-    jk_kernel_image_opts opts = {.pins = pins, .pin_count = npins};
-    return jk_test_image(source, &opts);
-}
-
-typedef struct jk_test_chain {
-    jk_cap images[6]; /* transact, dinst, aa, process, verify, chain */
-    jk_cap chain;
-} jk_test_chain;
-
-static bool jk_test_chain_make(jk_test_chain *tc)
-{
-    memset(tc, 0, sizeof *tc);
-    tc->images[0] = jk_image_of("transact", NULL, 0);
-    tc->images[1] = jk_image_of("dinst", NULL, 0);
-    tc->images[2] = jk_image_of("aa", NULL, 0);
-    tc->images[3] = jk_image_of("process", NULL, 0);
-    jk_cap_pin vpins[2] = {{JK_CHAIN_SLOT_TRANSACT, tc->images[0]}, {JK_CHAIN_SLOT_DISPATCH_INSTANCE, tc->images[1]}};
-    tc->images[4] = jk_image_of("verify", vpins, 2);
-    jk_cap_pin cpins[5] = {{JK_CHAIN_SLOT_VERIFY, tc->images[4]}, {JK_CHAIN_SLOT_TRANSACT, tc->images[0]},
-                           {JK_CHAIN_SLOT_DISPATCH_INSTANCE, tc->images[1]}, {JK_CHAIN_SLOT_AA, tc->images[2]},
-                           {JK_CHAIN_SLOT_DISPATCH_0, tc->images[3]}};
-    tc->images[5] = jk_image_of("chain", cpins, 5);
-    for (int i = 0; i < 6; i++)
-        if (jk_cap_is_null(tc->images[i]))
-            return false;
-    jk_cap cnode;
-    if (jk_cap_cnode_new(8, &cnode) != JK_OK)
-        return false;
-    jk_err err = jk_cap_instance_genesis(tc->images[5], cnode, &tc->chain, NULL);
-    jk_cap_release(cnode);
-    return err == JK_OK;
-}
-
-static void jk_test_chain_free(jk_test_chain *tc)
-{
-    for (int i = 0; i < 6; i++)
-        jk_cap_release(tc->images[i]);
-    jk_cap_release(tc->chain);
-}
-
-/* The genesis record of the test chain: one validator (the key of seed
- * 9 0 0 …, every test's producer), the given block gas, one dispatch
- * endpoint. tc->chain is borrowed. Static: the record is large. */
-static const jk_chain_genesis *jk_test_genesis(const jk_test_chain *tc, int64_t block_gas, jk_hash *genesis)
-{
-    static jk_chain_genesis g;
-    uint8_t seed[32] = {9}, sk[64];
-    memset(&g, 0, sizeof g);
-    if (jk_crypto_ed25519_keypair_from_seed(seed, g.validators[0], sk) != JK_OK)
-        return NULL;
-    g.chain = tc->chain;
-    g.validator_count = 1;
-    g.gas = (jk_chain_budgets){1000000, 1000000, 1000000, block_gas};
-    g.dispatch_count = 1;
-    g.max_event_traces = JK_CHAIN_DEFAULT_EVENT_TRACES;
-    if (jk_chain_genesis_seal(&g, NULL) != JK_OK)
-        return NULL;
-    *genesis = g.genesis_hash;
-    return &g;
-}
-
-/* blob = key ‖ kind ‖ text */
-static size_t jk_blob(uint8_t *out, const uint8_t key[32], char kind, const char *text)
-{
-    memcpy(out, key, 32);
-    out[32] = (uint8_t)kind;
-    size_t n = strlen(text);
-    memcpy(out + 33, text, n);
-    return 33 + n;
-}
 
 JK_TEST(test_chain_cycle_verify_admits_and_drops)
 {
     jk_cap_stats before;
     jk_cap_stats_get(&before);
     jk_test_chain tc;
-    JK_REQUIRE(jk_test_chain_make(&tc));
+    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
     jk_hash genesis;
-    const jk_chain_genesis *tg = jk_test_genesis(&tc, 10000000, &genesis);
+    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 10000000, &genesis);
     JK_REQUIRE(tg != NULL);
     jk_chain_kernel *ck;
     jk_diag diag = {{0}};
@@ -194,9 +119,9 @@ JK_TEST(test_chain_cycle_process_produce_and_import)
     jk_cap_stats before;
     jk_cap_stats_get(&before);
     jk_test_chain tc;
-    JK_REQUIRE(jk_test_chain_make(&tc));
+    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
     jk_hash genesis, start_root;
-    const jk_chain_genesis *tg = jk_test_genesis(&tc, 10000000, &genesis);
+    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 10000000, &genesis);
     JK_REQUIRE(tg != NULL);
     jk_cap_hash(tc.chain, &start_root);
     uint8_t seeds[3][32] = {{1}, {2}, {9}}, pk[3][32], sk[3][64];
@@ -303,9 +228,9 @@ JK_TEST(test_chain_cycle_process_produce_and_import)
 JK_TEST(test_chain_cycle_threaded_verify_equals_sequential)
 {
     jk_test_chain tc;
-    JK_REQUIRE(jk_test_chain_make(&tc));
+    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
     jk_hash genesis;
-    const jk_chain_genesis *tg = jk_test_genesis(&tc, 10000000, &genesis);
+    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 10000000, &genesis);
     JK_REQUIRE(tg != NULL);
     enum { N = 40 };
     static uint8_t blobs[N][64];
@@ -365,9 +290,9 @@ JK_TEST(test_chain_cycle_threaded_verify_equals_sequential)
 JK_TEST(test_chain_cycle_apply_that_cannot_finish)
 {
     jk_test_chain tc;
-    JK_REQUIRE(jk_test_chain_make(&tc));
+    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
     jk_hash genesis;
-    const jk_chain_genesis *tg = jk_test_genesis(&tc, 3000000, &genesis);
+    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 3000000, &genesis);
     JK_REQUIRE(tg != NULL);
     uint8_t seed_a[32] = {1}, seed_p[32] = {9}, pk_a[32], sk_a[64], pk_p[32], sk_p[64];
     JK_REQUIRE(jk_crypto_ed25519_keypair_from_seed(seed_a, pk_a, sk_a) == JK_OK);
