@@ -15,14 +15,16 @@
  *                                     docs/chain-design.md)
  *
  *   6. The Kernel: cycles             (setup_cycle, handle_incoming_event,
- *                                     teardown; docs/chain-design.md)
+ *                                     run_cycle_process, apply_block in its
+ *                                     two modes, teardown; the pool and its
+ *                                     bounds; docs/chain-design.md)
  *
- *                                     run_cycle_process, apply_block
+ *   7. Genesis                        (the genesis record, what its hash
+ *                                     binds, jk_chain_genesis_build;
+ *                                     docs/chain-spec.md)
  *
- *   7. Genesis                        (jk_chain_genesis_build; docs/chain-spec.md)
- *
- * Still to come: persistence of heads and blocks, the devnet
- * (docs/chain-design.md).
+ * Persistence of heads and blocks and the devnet live in the node layer
+ * (jark/node.h, docs/node.md).
  *
  * Conventions for every section
  *   - Hashes are H = BLAKE2b-256 (jk_crypto_blake2b256). Keys are 32-byte
@@ -272,7 +274,8 @@ static inline bool jk_chain_endpoint_is_dispatch(jk_chain_endpoint e) { return e
 static inline uint32_t jk_chain_endpoint_dispatch_index(jk_chain_endpoint e) { return e - 1u; }
 
 /* One event of a block body: where it goes and its original blob (the
- * body carries blobs; chain.apply re-runs the checks, architecture §6). */
+ * body carries blobs; chain.apply re-runs the checks, architecture §6). A
+ * produced body holds transacts only; the format allows any endpoint. */
 typedef struct jk_chain_event {
     jk_chain_endpoint endpoint;
     const uint8_t *blob;   /* blob_len bytes; never NULL inside a jk_chain_block */

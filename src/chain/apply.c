@@ -499,7 +499,8 @@ jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, 
             err = JK_ERR_NOMEM;
     }
     if (err == JK_OK) {
-        memcpy(keep, ck->pool + n, keep_count * sizeof *keep);
+        if (keep_count)
+            memcpy(keep, ck->pool + n, keep_count * sizeof *keep);
         for (size_t i = 0; i < n; i++) {
             free(ck->pool[i].blob);
             free(ck->pool[i].traces);
@@ -516,7 +517,8 @@ jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, 
         size_t rest = ck->pool_count - n;
         jk_chain_pooled *left = calloc(rest ? rest : 1, sizeof *left);
         if (left) {
-            memcpy(left, ck->pool + n, rest * sizeof *left);
+            if (rest)
+                memcpy(left, ck->pool + n, rest * sizeof *left);
             for (size_t i = 0; i < n; i++) {
                 free(ck->pool[i].blob);
                 free(ck->pool[i].traces);
