@@ -43,6 +43,10 @@ void jk_node_store_close(jk_node_store *s);
  *         diag); JK_ERR_CAP_STORE (the file cannot be read). */
 jk_err jk_node_store_check_file(const char *path, jk_diag *diag);
 
+/* The same check over a whole file held in memory (file[0..len)): what the
+ * fuzz target drives. */
+jk_err jk_node_store_check_bytes(const uint8_t *file, size_t len, jk_diag *diag);
+
 typedef struct jk_node_validator {
     uint32_t index;                 /* in the genesis validator list; UINT32_MAX
                                        when the key is not a validator's (the

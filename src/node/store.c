@@ -53,38 +53,71 @@ static bool jk_meta_read(const uint8_t *p, jk_lmdb_meta *m)
     return true;
 }
 
+/* Where the file's bytes come from: an open file, or memory (the fuzz
+ * target). Reads up to n bytes at off; returns how many it got. */
+typedef struct jk_lmdb_src {
+    int fd;
+    const uint8_t *mem;
+    uint64_t size;
+} jk_lmdb_src;
+
+static size_t jk_src_read(const jk_lmdb_src *src, uint8_t *buf, size_t n, uint64_t off)
+{
+    if (off >= src->size)
+        return 0;
+    if (n > src->size - off)
+        n = (size_t)(src->size - off);
+    if (src->mem) {
+        memcpy(buf, src->mem + off, n);
+        return n;
+    }
+    ssize_t got = pread(src->fd, buf, n, (off_t)off);
+    return got < 0 ? 0 : (size_t)got;
+}
+
+static jk_err jk_lmdb_check(const jk_lmdb_src *src, const char *name, jk_diag *diag)
+{
+    uint8_t page0[JK_LMDB_META_END], page1[JK_LMDB_META_END];
+    jk_lmdb_meta m0, m1;
+    long long size = (long long)src->size;
+    if (src->size == 0)
+        return JK_OK; /* LMDB makes a fresh environment in an empty file */
+    if (jk_src_read(src, page0, sizeof page0, 0) != sizeof page0 || !jk_meta_read(page0, &m0))
+        return jk_diag_set(diag, JK_ERR_NODE_STORE_CORRUPT, "%s (%lld bytes) does not start with an LMDB meta page",
+                           name, size);
+    if (m0.psize < 512 || m0.psize > (1u << 16) || (m0.psize & (m0.psize - 1)) || src->size < 2ull * m0.psize)
+        return jk_diag_set(diag, JK_ERR_NODE_STORE_CORRUPT,
+                           "%s (%lld bytes): page size %u, but two meta pages do not fit (truncated?)", name, size,
+                           m0.psize);
+    if (jk_src_read(src, page1, sizeof page1, m0.psize) != sizeof page1 || !jk_meta_read(page1, &m1))
+        return jk_diag_set(diag, JK_ERR_NODE_STORE_CORRUPT, "%s: the second LMDB meta page is damaged", name);
+    const jk_lmdb_meta *m = m1.txnid > m0.txnid ? &m1 : &m0;
+    uint64_t need = m->last_pg >= UINT64_MAX / m0.psize - 1 ? UINT64_MAX : (m->last_pg + 1) * m0.psize;
+    if (src->size < need)
+        return jk_diag_set(diag, JK_ERR_NODE_STORE_CORRUPT,
+                           "%s is %lld bytes, but its meta page uses pages up to %llu (%llu bytes): the file is "
+                           "truncated", name, size, (unsigned long long)m->last_pg, (unsigned long long)need);
+    return JK_OK;
+}
+
+jk_err jk_node_store_check_bytes(const uint8_t *file, size_t len, jk_diag *diag)
+{
+    jk_lmdb_src src = {-1, file, len};
+    return jk_lmdb_check(&src, "data.mdb", diag);
+}
+
 jk_err jk_node_store_check_file(const char *path, jk_diag *diag)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? JK_OK : jk_diag_set(diag, JK_ERR_CAP_STORE, "%s: %s", path, strerror(errno));
     struct stat st;
-    jk_err err = JK_OK;
-    uint8_t page0[JK_LMDB_META_END], page1[JK_LMDB_META_END];
-    jk_lmdb_meta m0, m1;
+    jk_err err;
     if (fstat(fd, &st) != 0) {
         err = jk_diag_set(diag, JK_ERR_CAP_STORE, "%s: %s", path, strerror(errno));
-    } else if (st.st_size == 0) {
-        err = JK_OK; /* LMDB makes a fresh environment in an empty file */
-    } else if ((size_t)st.st_size < JK_LMDB_META_END ||
-               pread(fd, page0, sizeof page0, 0) != (ssize_t)sizeof page0 || !jk_meta_read(page0, &m0)) {
-        err = jk_diag_set(diag, JK_ERR_NODE_STORE_CORRUPT, "%s (%lld bytes) does not start with an LMDB meta page",
-                          path, (long long)st.st_size);
-    } else if (m0.psize < 512 || m0.psize > (1u << 16) || (m0.psize & (m0.psize - 1)) ||
-               (uint64_t)st.st_size < 2ull * m0.psize) {
-        err = jk_diag_set(diag, JK_ERR_NODE_STORE_CORRUPT,
-                          "%s (%lld bytes): page size %u, but two meta pages do not fit (truncated?)", path,
-                          (long long)st.st_size, m0.psize);
-    } else if (pread(fd, page1, sizeof page1, m0.psize) != (ssize_t)sizeof page1 || !jk_meta_read(page1, &m1)) {
-        err = jk_diag_set(diag, JK_ERR_NODE_STORE_CORRUPT, "%s: the second LMDB meta page is damaged", path);
     } else {
-        const jk_lmdb_meta *m = m1.txnid > m0.txnid ? &m1 : &m0;
-        uint64_t need = m->last_pg >= (UINT64_MAX / m0.psize) - 1 ? UINT64_MAX : (m->last_pg + 1) * m0.psize;
-        if ((uint64_t)st.st_size < need)
-            err = jk_diag_set(diag, JK_ERR_NODE_STORE_CORRUPT,
-                              "%s is %lld bytes, but its meta page uses pages up to %llu (%llu bytes): the file "
-                              "is truncated", path, (long long)st.st_size, (unsigned long long)m->last_pg,
-                              (unsigned long long)need);
+        jk_lmdb_src src = {fd, NULL, (uint64_t)st.st_size};
+        err = jk_lmdb_check(&src, path, diag);
     }
     close(fd);
     return err;

@@ -33,4 +33,7 @@ int jk_fuzz_spec(const uint8_t *data, size_t size);
 /* Image manifests (tools/image_manifest.c), over a folder of real files. */
 int jk_fuzz_manifest(const uint8_t *data, size_t size);
 
+/* Node: the LMDB meta-page check of a validator store's data.mdb. */
+int jk_fuzz_store(const uint8_t *data, size_t size);
+
 #endif

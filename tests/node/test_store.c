@@ -133,3 +133,87 @@ JK_TEST(test_node_store_one_process_at_a_time)
     jk_node_store_close(&b);
     jk_rm_store(dir);
 }
+
+/* ---- the fuzz corpus (tests/fuzz/corpus/store/) ----
+ * Seeds are written by
+ *   JK_NODE_WRITE_CORPUS=tests/fuzz/corpus/store build/tests test_node_store_corpus
+ * "valid-*" must pass the check, "bad-*" must be refused. */
+#include "../fuzz/fuzz_targets.h"
+
+#include <dirent.h>
+
+static void jk_write_seed(const char *dir, const char *name, const uint8_t *b, size_t n)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(b, 1, n, f) != n)
+        jk_test_fail(__FILE__, __LINE__, "cannot write %s", path);
+    if (f)
+        fclose(f);
+}
+
+static void jk_write_store_corpus(const char *out)
+{
+    char dir[64], path[128];
+    snprintf(dir, sizeof dir, "/tmp/jark-store-seed-XXXXXX");
+    if (!mkdtemp(dir))
+        return;
+    jk_node_store s;
+    jk_diag diag = {{0}};
+    jk_cap d = jk_cap_null();
+    if (jk_node_store_open(dir, 1u << 20, &s, &diag) != JK_OK)
+        return;
+    if (jk_cap_data_new("a small head", 12, &d) == JK_OK)
+        (void)jk_cap_store_commit(s.store, "head", d, NULL, &diag);
+    jk_cap_release(d);
+    jk_node_store_close(&s);
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    FILE *f = fopen(path, "rb");
+    static uint8_t buf[1 << 17];
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f)
+        fclose(f);
+    if (n >= 3 * 4096) {
+        jk_write_seed(out, "valid-small-store", buf, n);
+        jk_write_seed(out, "bad-two-pages", buf, 2 * 4096);
+        jk_write_seed(out, "bad-one-page", buf, 4096);
+        buf[16] ^= 0xFF; /* the magic */
+        jk_write_seed(out, "bad-magic", buf, n);
+    }
+    jk_write_seed(out, "valid-empty", buf, 0);
+    jk_rm_store(dir);
+}
+
+JK_TEST(test_node_store_corpus)
+{
+    const char *out = getenv("JK_NODE_WRITE_CORPUS");
+    if (out)
+        jk_write_store_corpus(out);
+    DIR *dir = opendir("tests/fuzz/corpus/store");
+    JK_REQUIRE(dir != NULL);
+    struct dirent *de;
+    size_t seen = 0;
+    while ((de = readdir(dir)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "tests/fuzz/corpus/store/%s", de->d_name);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            continue;
+        static uint8_t buf[1 << 17];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        jk_fuzz_store(buf, n); /* aborts on a bug */
+        jk_diag diag = {{0}};
+        jk_err err = jk_node_store_check_bytes(buf, n, &diag);
+        if (!strncmp(de->d_name, "valid-", 6) && err != JK_OK)
+            jk_test_fail(__FILE__, __LINE__, "seed %s refused: %s", de->d_name, diag.msg);
+        if (!strncmp(de->d_name, "bad-", 4) && err != JK_ERR_NODE_STORE_CORRUPT)
+            jk_test_fail(__FILE__, __LINE__, "seed %s accepted", de->d_name);
+        seen++;
+    }
+    closedir(dir);
+    JK_CHECK(seen >= 5);
+}
