@@ -562,7 +562,13 @@ typedef struct jk_chain_kernel {
     /* the AttestationAuthority: its image is read from the current chain at
      * each injection (a chain may set_image onto an image pinning another) */
     jk_cap attest_marker;       /* minted by `kernel`; caught at the root */
+    /* signature checks that succeeded, by H(key ‖ msg_hash ‖ sig): import
+     * skips what gossip already verified; never changes a result
+     * (src/chain/sigcache.c). JK_CHAIN_SIG_CACHE_SLOTS entries or NULL. */
+    jk_hash *sig_cache;
 } jk_chain_kernel;
+
+#define JK_CHAIN_SIG_CACHE_SLOTS 16384u     /* 512 KiB per kernel, on first use */
 
 /* A Kernel for the chain of `genesis`, at `head` (the current Chain
  * instance: borrowed, Idle; jk_cap_null() for genesis->chain). Recomputes the

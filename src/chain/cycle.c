@@ -95,6 +95,7 @@ void jk_chain_kernel_free(jk_chain_kernel *ck)
     jk_crypto_wipe(ck->own_secret, sizeof ck->own_secret);
     jk_chain_pooled_free(ck->queued, ck->queued_count);
     jk_chain_pooled_free(ck->emits, ck->emit_count);
+    free(ck->sig_cache);
     free(ck->validators);
     jk_cap_release(ck->chain);
     jk_cap_release(ck->attest_marker);
@@ -277,6 +278,7 @@ jk_err jk_chain_pair(jk_cap a, jk_cap b, jk_cap *out)
  * over the blob; the key becomes seen for this event. Only the traces an
  * attest asks for are signature-checked, and only those are kept. */
 typedef struct jk_verify_mode {
+    const jk_chain_kernel *ck;
     const jk_hash *genesis;
     const jk_chain_trace *traces;
     size_t trace_count;
@@ -291,7 +293,7 @@ static jk_err jk_decide_verify(void *ctx, const uint8_t key[32], const uint8_t *
     jk_hash msg;
     size_t at;
     jk_chain_attest_msg_hash(m->genesis, blob, len, &msg);
-    *accept = jk_chain_trace_find_valid(m->traces, m->trace_count, key, &msg, &at);
+    *accept = jk_chain_find_valid(m->ck, m->traces, m->trace_count, key, &msg, &at);
     if (!*accept)
         return JK_OK;
     if (!jk_chain_trace_find(m->used, m->used_count, key, &msg, NULL)) {
@@ -361,7 +363,7 @@ jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const
     /* MGMT_COPY(verify_proto, event_verify): a fresh copy per event. */
     jk_cap event_verify = jk_cap_retain(ck->verify_proto), blob = jk_cap_null(), aa = jk_cap_null();
     jk_cap scratchpad = jk_cap_null();
-    jk_verify_mode mode = {&ck->genesis_hash, traces, trace_count, {0}, NULL, 0};
+    jk_verify_mode mode = {ck, &ck->genesis_hash, traces, trace_count, {0}, NULL, 0};
     jk_chain_keyset_init(&mode.seen);
     jk_kernel_result res;
     memset(&res, 0, sizeof res);
@@ -427,6 +429,8 @@ jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_ch
                       const char **refused)
 {
     *refused = NULL;
+    for (size_t i = 0; i < v->used_count; i++)
+        jk_chain_sig_remember(ck, &v->used[i]); /* verified by this event's verify */
     if (!jk_chain_endpoint_is_dispatch(ev->endpoint))
         return jk_chain_pool_admit(ck, ev, v->used, v->used_count, &v->seen, refused);
     return jk_admit_dispatch(ck, jk_chain_endpoint_dispatch_index(ev->endpoint), v);

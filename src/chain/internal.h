@@ -68,4 +68,14 @@ void jk_chain_verdict_free(jk_chain_verdict *v);
 jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_verdict *v,
                       const char **refused);
 
+/* ---- sigcache.c ---- */
+/* Does t's signature verify? A hit in the cache of earlier successes, or a
+ * check now. Only reads ck. */
+bool jk_chain_sig_ok(const jk_chain_kernel *ck, const jk_chain_trace *t);
+/* Record that t verified (call only after it did). */
+void jk_chain_sig_remember(jk_chain_kernel *ck, const jk_chain_trace *t);
+/* jk_chain_trace_find_valid, answering signature checks through the cache. */
+bool jk_chain_find_valid(const jk_chain_kernel *ck, const jk_chain_trace *traces, size_t n,
+                         const uint8_t key[JK_ED25519_PUBLIC_SIZE], const jk_hash *msg_hash, size_t *index);
+
 #endif

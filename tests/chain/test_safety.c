@@ -465,3 +465,46 @@ JK_TEST(test_chain_safety_aa_from_current_chain)
     jk_test_chain_free(&other);
     jk_test_chain_free(&tc);
 }
+
+/* The signature cache never changes a result: after gossip put a trace in
+ * it, the block carrying that trace imports, while the same block with the
+ * trace's signature altered (a miss: another triple) is still refused. */
+JK_TEST(test_chain_safety_signature_cache_changes_no_result)
+{
+    jk_test_chain tc;
+    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
+    jk_hash genesis;
+    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 10000000, &genesis);
+    JK_REQUIRE(tg != NULL);
+    uint8_t pka[32], ska[64], pk9[32], sk9[64];
+    jk_test_key(1, pka, ska);
+    jk_test_key(9, pk9, sk9);
+    jk_chain_kernel *p, *importer;
+    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &p, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &importer, NULL) == JK_OK);
+    jk_chain_set_own_key(p, sk9);
+    uint8_t blob[64];
+    size_t n = jk_blob(blob, pka, 'T', "cached");
+    JK_REQUIRE(jk_chain_setup_cycle(p, NULL) == JK_OK && jk_chain_setup_cycle(importer, NULL) == JK_OK);
+    JK_REQUIRE(jk_submit(p, blob, n, ska, &genesis, NULL));
+    JK_REQUIRE(jk_submit(importer, blob, n, ska, &genesis, NULL)); /* the importer saw the gossip */
+    JK_CHECK(importer->sig_cache != NULL);
+    jk_chain_block b, bad;
+    jk_diag why = {{0}};
+    JK_REQUIRE(jk_chain_apply_block_produce(p, &genesis, 1, 0, NULL, &b, &why) == JK_OK);
+    JK_REQUIRE(b.trace_count == 1);
+    jk_chain_trace altered = b.traces[0];
+    altered.sig[10] ^= 4;
+    memset(&bad, 0, sizeof bad);
+    JK_REQUIRE(jk_chain_block_build(&b.header.parent, 1, 0, &b.header.state_root, b.events, b.event_count,
+                                    &altered, 1, &bad, NULL) == JK_OK);
+    jk_chain_block_sign(&bad, sk9, &genesis);
+    JK_CHECK_EQ(jk_chain_apply_block_import(importer, &bad, &genesis, 1, &why), JK_ERR_CHAIN_BLOCK_INVALID);
+    JK_CHECK_EQ(jk_chain_apply_block_import(importer, &b, &genesis, 1, &why), JK_OK);
+    JK_CHECK(jk_cap_equal(importer->chain, p->chain));
+    jk_chain_block_free(&bad);
+    jk_chain_block_free(&b);
+    jk_chain_kernel_free(p);
+    jk_chain_kernel_free(importer);
+    jk_test_chain_free(&tc);
+}
