@@ -322,8 +322,10 @@ static jk_err jk_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, si
  * transient instances dropped, its buffers, seen keys and traces emptied),
  * the pool keeps only `keep` (events still waiting: verified again by the
  * next setup_cycle), and apply's outgoing emits are kept for the embedder
- * (jk_chain_emits) and routed as process emits are. */
-static jk_err jk_advance(jk_chain_kernel *ck, jk_applied *applied, jk_chain_pooled *keep, size_t keep_count)
+ * (jk_chain_emits) and routed as process emits are. Cannot fail: the block
+ * is applied whatever happens here; out of memory, the emits are not routed
+ * (they stay readable through jk_chain_emits) or are lost with the rest. */
+static void jk_advance(jk_chain_kernel *ck, jk_applied *applied, jk_chain_pooled *keep, size_t keep_count)
 {
     jk_cap_release(ck->chain);
     ck->chain = applied->chain;
@@ -335,25 +337,17 @@ static jk_err jk_advance(jk_chain_kernel *ck, jk_applied *applied, jk_chain_pool
     ck->pool = keep;
     ck->pool_count = keep_count;
     jk_chain_pooled_free(ck->emits, ck->emit_count);
-    ck->emits = NULL;
-    ck->emit_count = 0;
-    jk_chain_pooled *copy = calloc(applied->emit_count ? applied->emit_count : 1, sizeof *copy);
-    if (!copy)
-        return JK_ERR_NOMEM;
-    jk_err err = JK_OK;
-    size_t made = 0;
-    for (; err == JK_OK && made < applied->emit_count; made++)
-        err = jk_chain_pooled_make(applied->emits[made].blob, applied->emits[made].blob_len, NULL, 0,
-                                   applied->emits[made].endpoint, &copy[made]);
-    if (err != JK_OK) {
-        jk_chain_pooled_free(copy, made - 1);
-        return err;
-    }
     ck->emits = applied->emits;
     ck->emit_count = applied->emit_count;
     applied->emits = NULL;
     applied->emit_count = 0;
-    return jk_route_emits(ck, copy, made);
+    jk_chain_pooled *copy = calloc(ck->emit_count ? ck->emit_count : 1, sizeof *copy);
+    size_t made = 0;
+    while (copy && made < ck->emit_count &&
+           jk_chain_pooled_make(ck->emits[made].blob, ck->emits[made].blob_len, NULL, 0, ck->emits[made].endpoint,
+                                &copy[made]) == JK_OK)
+        made++;
+    (void)jk_route_emits(ck, copy, made); /* frees copy; out of memory drops the rest */
 }
 
 /* One produce-mode apply over events[0..n): on HALT, what it made replaces
@@ -449,6 +443,28 @@ static size_t jk_produce_selection(const jk_chain_kernel *ck)
     return n;
 }
 
+/* Move the pool's entries past the first n into a fresh list (*rest) and
+ * free the first n: the pool is then empty. JK_ERR_NOMEM changes nothing. */
+static jk_err jk_pool_take_rest(jk_chain_kernel *ck, size_t n, jk_chain_pooled **rest, size_t *rest_count)
+{
+    size_t count = ck->pool_count - n;
+    jk_chain_pooled *list = calloc(count ? count : 1, sizeof *list);
+    if (!list)
+        return JK_ERR_NOMEM;
+    if (count)
+        memcpy(list, ck->pool + n, count * sizeof *list);
+    for (size_t i = 0; i < n; i++) {
+        free(ck->pool[i].blob);
+        free(ck->pool[i].traces);
+    }
+    free(ck->pool);
+    ck->pool = NULL;
+    ck->pool_count = 0;
+    *rest = list;
+    *rest_count = count;
+    return JK_OK;
+}
+
 jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, uint64_t number, uint32_t round,
                                     const jk_hash *last_commit, jk_chain_block *out, jk_diag *why)
 {
@@ -493,47 +509,20 @@ jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, 
         jk_chain_block_sign(out, ck->own_secret, &ck->genesis_hash);
         /* The pool past the selection waits for the next block; the selection
          * is in the block or was poison (dropped). */
-        keep_count = ck->pool_count - n;
-        keep = calloc(keep_count ? keep_count : 1, sizeof *keep);
-        if (!keep)
-            err = JK_ERR_NOMEM;
-    }
-    if (err == JK_OK) {
-        if (keep_count)
-            memcpy(keep, ck->pool + n, keep_count * sizeof *keep);
-        for (size_t i = 0; i < n; i++) {
-            free(ck->pool[i].blob);
-            free(ck->pool[i].traces);
-        }
-        free(ck->pool);
-        ck->pool = NULL;
-        ck->pool_count = 0;
-        err = jk_advance(ck, &best.applied, keep, keep_count);
-    } else if (err != JK_ERR_NOMEM) {
+        err = jk_pool_take_rest(ck, n, &keep, &keep_count);
+        if (err == JK_OK)
+            jk_advance(ck, &best.applied, keep, keep_count);
+    } else if (err != JK_ERR_NOMEM && jk_pool_take_rest(ck, n, &keep, &keep_count) == JK_OK) {
         /* Whatever went wrong, the next produce must not meet it again: the
          * selection is dropped (it holds what broke apply), the rest waits,
          * and the cycle ends. */
-        jk_chain_block_free(out);
-        size_t rest = ck->pool_count - n;
-        jk_chain_pooled *left = calloc(rest ? rest : 1, sizeof *left);
-        if (left) {
-            if (rest)
-                memcpy(left, ck->pool + n, rest * sizeof *left);
-            for (size_t i = 0; i < n; i++) {
-                free(ck->pool[i].blob);
-                free(ck->pool[i].traces);
-            }
-            free(ck->pool);
-            ck->pool = NULL;
-            ck->pool_count = 0;
-            jk_chain_teardown(ck);
-            jk_chain_cycle_reset(ck, true);
-            ck->pool = left;
-            ck->pool_count = rest;
-        }
-    } else {
-        jk_chain_block_free(out);
+        jk_chain_teardown(ck);
+        jk_chain_cycle_reset(ck, true);
+        ck->pool = keep;
+        ck->pool_count = keep_count;
     }
+    if (err != JK_OK)
+        jk_chain_block_free(out);
     jk_applied_clear(&best.applied);
     free(best.made);
     free(pool);
@@ -652,7 +641,7 @@ jk_err jk_chain_apply_block_import(jk_chain_kernel *ck, const jk_chain_block *bl
     if (err == JK_OK)
         err = jk_pool_minus_block(ck, block, &keep, &keep_count);
     if (err == JK_OK)
-        err = jk_advance(ck, &applied, keep, keep_count);
+        jk_advance(ck, &applied, keep, keep_count);
     jk_applied_clear(&applied);
     return err;
 }
