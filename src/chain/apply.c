@@ -222,9 +222,17 @@ jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHA
         }
         if (err == JK_OK)
             err = jk_chain_pair(events, aa, &scratchpad);
-        if (err == JK_OK)
+        if (err == JK_OK) {
             err = jk_chain_invoke(ck->kernel, ck->attest_marker, ck->dispatch_protos[k], 0, ck->gas.process, NULL,
                                   scratchpad, jk_decide_produce, &mode, NULL, &res);
+            if (err != JK_OK && err != JK_ERR_NOMEM) {
+                /* the kernel refused to run or finish it (a bound the guest
+                 * hit): as a process that did not HALT, its emits dropped */
+                jk_kernel_result_clear(&res);
+                res.outcome = JK_KERNEL_FAULT;
+                err = JK_OK;
+            }
+        }
         bool halted = err == JK_OK && res.outcome == JK_KERNEL_HALT;
         if (processed)
             processed[k] = halted ? res.value : UINT64_MAX;

@@ -115,6 +115,9 @@ static jk_err jk_derive_role(jk_chain_kernel *ck, uint32_t endpoint, uint32_t pi
     jk_cap proto = jk_cap_retain(ck->chain); /* MGMT_COPY: O(1), content-shared */
     jk_err err = jk_kernel_call(ck->kernel, proto, endpoint, ck->gas.transform, NULL, jk_cap_null(), &res);
     jk_cap_release(proto);
+    if (err != JK_OK && err != JK_ERR_NOMEM)
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "transform endpoint %u could not run: %s", endpoint,
+                           jk_strerror(err));
     if (err != JK_OK)
         return err;
     if (res.outcome != JK_KERNEL_HALT) {
@@ -378,9 +381,17 @@ jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const
     }
     if (err == JK_OK)
         err = jk_chain_pair(blob, aa, &scratchpad);
-    if (err == JK_OK)
+    if (err == JK_OK) {
         err = jk_chain_invoke(kernel, ck->attest_marker, event_verify, 0, ck->gas.verify, NULL, scratchpad,
                               jk_decide_verify, &mode, NULL, &res);
+        if (err != JK_OK && err != JK_ERR_NOMEM) {
+            /* the kernel refused to run or finish it (a bound the guest hit):
+             * the event's problem, never the host's — dropped */
+            snprintf(out->why, sizeof out->why, "verify could not run: %s", jk_strerror(err));
+            err = JK_OK;
+            goto done;
+        }
+    }
     if (err == JK_OK) {
         jk_hash lineage;
         jk_cap event = res.slot0;
