@@ -33,4 +33,8 @@ int jk_fuzz_spec(const uint8_t *data, size_t size);
 /* Image manifests (tools/image_manifest.c), over a folder of real files. */
 int jk_fuzz_manifest(const uint8_t *data, size_t size);
 
+/* Consensus: message, certificate and record decoders (accepted bytes must
+ * re-encode identically), then a state machine fed a message sequence. */
+int jk_fuzz_consensus(const uint8_t *data, size_t size);
+
 #endif
