@@ -1,6 +1,6 @@
 /*
  * bench_kernel.c — the kernel's benchmarks (`make bench-kernel`), run on
- * bench/kernel/kbench.c built with the SDK (jk_cc_build, -O2).
+ * bench/kernel/kbench.c built with the SDK (jk_sdk_build_one, -O2).
  *
  *   BENCH kernel_call_halt ns_per_call=<t> pvm_instructions=<n> native_fn_ns=<t> ratio=<call/native>
  *   BENCH kernel_call_chain3 ns_per_call=<t> ratio_to_single=<x>
@@ -33,7 +33,7 @@
  *
  * Usage: bench_kernel [SRC_DIR [OUT_DIR]] (defaults bench/kernel, build/bench).
  */
-#include "../tools/sdk_exec.h"
+#include "jark/sdk.h"
 
 #include "jark/kernel.h"
 
@@ -118,20 +118,10 @@ static void build_program(const char *src_dir, const char *out_dir)
     char source[512], path[512];
     snprintf(source, sizeof source, "%s/kbench.c", src_dir);
     snprintf(path, sizeof path, "%s/kbench.jkp", out_dir);
-    const char *sources[1] = {source};
-    if (jk_cc_build(sources, 1, "-O2", path, NULL, NULL, NULL) != 0)
-        die("cannot build %s", source);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        die("cannot read %s", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    program = malloc(len > 0 ? (size_t)len : 1);
-    if (!program || len <= 0 || fread(program, 1, (size_t)len, f) != (size_t)len)
-        die("cannot read %s", path);
-    fclose(f);
-    program_len = (size_t)len;
+    (void)path;
+    jk_diag diag = {{0}};
+    if (jk_sdk_build_one(source, &program, &program_len, &diag) != JK_OK)
+        die("cannot build %s: %s", source, diag.msg);
 }
 
 /* The program's image with a persistent read-write mapping of `size` bytes

@@ -1,10 +1,21 @@
-/* commands.h — the `jark` subcommands; each returns the process exit code. */
+/* commands.h — the `jark` subcommands; each returns the process exit code.
+ *
+ * One exit-code rule for every command (README.md, "Exit codes"):
+ *   0  done: the program halted, the chain accepted, the validators agreed;
+ *   1  the guest or the chain said no: a program that panicked, faulted or
+ *      ran out of gas, an event or block refused, validators disagreeing;
+ *   2  a usage or input error: bad arguments, a file that cannot be read or
+ *      written or is malformed, a program that does not build. */
 #ifndef JK_TOOLS_COMMANDS_H
 #define JK_TOOLS_COMMANDS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "jark/sdk.h"
+
+enum { JK_EXIT_OK = 0, JK_EXIT_REFUSED = 1, JK_EXIT_USAGE = 2 };
 
 int jk_tool_pvm(int argc, char **argv);     /* jark pvm test|run ... */
 int jk_tool_asm(int argc, char **argv);     /* jark asm FILE.s -o FILE.pvm */
@@ -14,11 +25,34 @@ int jk_tool_cc(int argc, char **argv);      /* jark cc [-O0|-O2|-Os] FILE.c... -
 int jk_tool_pvm_exec(int argc, char **argv); /* jark pvm exec PROGRAM ... */
 int jk_tool_image(int argc, char **argv);   /* jark image build|run|show ... */
 int jk_tool_devnet(int argc, char **argv);  /* jark devnet [options] */
+int jk_tool_keygen(int argc, char **argv);  /* jark keygen -o FILE */
+int jk_tool_event(int argc, char **argv);   /* jark event sign|transfer|report|show ... */
+int jk_tool_chain(int argc, char **argv);   /* jark chain genesis|show ... */
 int jk_tool_chain_show(int argc, char **argv); /* jark chain show --store DIR */
+int jk_tool_chain_new(int argc, char **argv);  /* jark chain new NAME */
+
+/* Build options as `jark cc` and `jark chain genesis` take them. */
+typedef struct jk_tool_build {
+    const char *defines[JK_SDK_MAX_FLAGS], *includes[JK_SDK_MAX_FLAGS];
+    jk_sdk_options o; /* points at the arrays above: call jk_tool_build_init */
+} jk_tool_build;
+
+void jk_tool_build_init(jk_tool_build *b);
+
+/* If argv[*i] is a build option (-O0|-O2|-Os, -DNAME[=V], -D NAME, -IDIR,
+ * -I DIR), take it (and its value: *i advances) and return 1; 0 when it is
+ * not one; -1 when it is one but too many were given. */
+int jk_tool_build_flag(int argc, char **argv, int *i, jk_tool_build *b);
+
+#define JK_TOOL_BUILD_USAGE "[-O0|-O2|-Os] [-DNAME[=VALUE]]... [-IDIR]..."
 
 /* Read a whole file into a malloc'd buffer (NUL-terminated for text use).
  * Returns 0 on success; on failure prints "jark: PATH: reason" and returns -1. */
 int jk_tool_read_file(const char *path, unsigned char **out, size_t *out_len);
+
+/* Write len bytes to path (created or truncated). Returns 0, or -1 after
+ * printing "jark: cannot write PATH: reason". */
+int jk_tool_write_file(const char *path, const void *data, size_t len);
 
 /* Parse a whole string as a number: decimal or 0x hex; with allow_negative, a
  * leading '-' gives the two's-complement 64-bit pattern. Returns 0, or -1 when

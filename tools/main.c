@@ -1,5 +1,4 @@
 /* main.c — the `jark` command line: dispatches to tools/cmd_*.c. */
-#include "chain_spec.h"
 #include "commands.h"
 
 #include <stdio.h>
@@ -49,10 +48,16 @@ int main(int argc, char **argv)
         return jk_tool_link(argc - 2, argv + 2);
     if (!strcmp(cmd, "cc"))
         return jk_tool_cc(argc - 2, argv + 2);
+    if (!strcmp(cmd, "chain") && argc > 2 && !strcmp(argv[2], "new"))
+        return jk_tool_chain_new(argc - 3, argv + 3);
     if (!strcmp(cmd, "chain"))
         return jk_tool_chain(argc - 2, argv + 2);
     if (!strcmp(cmd, "devnet"))
         return jk_tool_devnet(argc - 2, argv + 2);
+    if (!strcmp(cmd, "keygen"))
+        return jk_tool_keygen(argc - 2, argv + 2);
+    if (!strcmp(cmd, "event"))
+        return jk_tool_event(argc - 2, argv + 2);
     if (!strcmp(cmd, "image"))
         return jk_tool_image(argc - 2, argv + 2);
     fprintf(stderr, "jark: unknown command '%s'\n", cmd);

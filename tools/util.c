@@ -1,6 +1,8 @@
 /* util.c — small helpers shared by the jark subcommands. */
 #include "commands.h"
 
+#include "jark/err.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,37 +10,11 @@
 
 int jk_tool_read_file(const char *path, unsigned char **out, size_t *out_len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "jark: %s: %s\n", path, strerror(errno));
+    jk_diag diag = {{0}};
+    if (jk_read_file(path, out, out_len, &diag) != JK_OK) {
+        fprintf(stderr, "jark: %s\n", diag.msg);
         return -1;
     }
-    size_t cap = 4096, len = 0;
-    unsigned char *buf = malloc(cap + 1);
-    while (buf) {
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (len < cap)
-            break;
-        unsigned char *bigger = realloc(buf, cap * 2 + 1);
-        if (!bigger) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = bigger;
-        cap *= 2;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (!buf || failed) {
-        fprintf(stderr, "jark: %s: %s\n", path, buf ? "read error" : "out of memory");
-        free(buf);
-        return -1;
-    }
-    buf[len] = 0;
-    *out = buf;
-    *out_len = len;
     return 0;
 }
 
@@ -60,4 +36,46 @@ int jk_tool_parse_number(const char *text, bool allow_negative, uint64_t *out)
         return -1;
     *out = v;
     return 0;
+}
+
+int jk_tool_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(data, 1, len, f) == len;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (!ok)
+        fprintf(stderr, "jark: cannot write %s: %s\n", path, strerror(errno));
+    return ok ? 0 : -1;
+}
+
+void jk_tool_build_init(jk_tool_build *b)
+{
+    memset(b, 0, sizeof *b);
+    b->o.opt = "-O2";
+    b->o.defines = b->defines;
+    b->o.include_dirs = b->includes;
+}
+
+int jk_tool_build_flag(int argc, char **argv, int *i, jk_tool_build *b)
+{
+    const char *a = argv[*i];
+    if (!strcmp(a, "-O0") || !strcmp(a, "-O2") || !strcmp(a, "-Os")) {
+        b->o.opt = a;
+        return 1;
+    }
+    if (strncmp(a, "-D", 2) && strncmp(a, "-I", 2))
+        return 0;
+    const char *value = a + 2;
+    if (!*value) {
+        if (*i + 1 >= argc)
+            return -1;
+        value = argv[++*i];
+    }
+    size_t *count = a[1] == 'D' ? &b->o.define_count : &b->o.include_count;
+    const char **list = a[1] == 'D' ? b->defines : b->includes;
+    if (*count == JK_SDK_MAX_FLAGS)
+        return -1;
+    list[(*count)++] = value;
+    return 1;
 }

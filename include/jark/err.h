@@ -13,6 +13,7 @@
 #define JARK_ERR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum jk_err {
     JK_OK = 0,
@@ -65,15 +66,27 @@ typedef enum jk_err {
     JK_ERR_CHAIN_APPLY = -508,      /* producing: chain.apply did not HALT */
     JK_ERR_CHAIN_DUPLICATE = -509,  /* an event the pool already holds */
 
-    /* consensus: -900 .. -999 */
-    JK_ERR_CONS_DECODE = -900,      /* consensus message malformed */
-    JK_ERR_CONS_SIG = -901,         /* vote or proposal signature fails */
-    JK_ERR_CONS_MEMBER = -902,      /* signer not a validator, or not the
+    /* net: -900 .. -999 */
+    JK_ERR_NET_LISTEN = -900,       /* the listener could not bind or listen */
+    JK_ERR_NET_TLS = -901,          /* GnuTLS refused the key, certificate or setup */
+    JK_ERR_NET_FRAME = -902,        /* a malformed frame (unknown kind) */
+    JK_ERR_NET_TOO_LARGE = -903,    /* a frame over its kind's size bound */
+    JK_ERR_NET_INCOMPLETE = -904,   /* a frame not yet whole: more bytes needed */
+    JK_ERR_NET_NOT_CONNECTED = -905, /* the peer has no open connection */
+    /* rpc: -1300 .. -1399 */
+    JK_ERR_RPC_NOT_FOUND = -1300,   /* no such block or slot (JSON-RPC -32001) */
+    JK_ERR_RPC_UNAVAILABLE = -1301, /* the node cannot answer now (-32002) */
+    JK_ERR_RPC_HTTP = -1302,        /* not a valid HTTP / JSON-RPC answer */
+    JK_ERR_RPC_REMOTE = -1303,      /* the server answered with a JSON-RPC error */
+    /* consensus: -1000 .. -1099 */
+    JK_ERR_CONS_DECODE = -1000,      /* consensus message malformed */
+    JK_ERR_CONS_SIG = -1001,         /* vote or proposal signature fails */
+    JK_ERR_CONS_MEMBER = -1002,      /* signer not a validator, or not the
                                        proposer of (height, round) */
-    JK_ERR_CONS_CERT = -903,        /* a commit certificate that does not
+    JK_ERR_CONS_CERT = -1003,        /* a commit certificate that does not
                                        prove its value final */
-    JK_ERR_CONS_RECORD = -904,      /* signed-vote record malformed */
-    JK_ERR_CONS_VALUE = -905,       /* a certified value the app rejects */
+    JK_ERR_CONS_RECORD = -1004,      /* signed-vote record malformed */
+    JK_ERR_CONS_VALUE = -1005,       /* a certified value the app rejects */
 } jk_err;
 
 /* The message for a code; never NULL (unknown codes give "unknown error"). */
@@ -92,5 +105,11 @@ typedef struct jk_diag {
  * so decoders can write `return jk_diag_set(diag, JK_ERR_PVM_BLOB, "...", ...)`. */
 jk_err jk_diag_set(jk_diag *diag, jk_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Read a whole file (src/base/file.c) into a malloc'd buffer the caller
+ * frees, with a NUL after the last byte (for text; not counted in *out_len).
+ * @return JK_OK; JK_ERR_IO (diag: the path and errno's message);
+ *         JK_ERR_NOMEM. */
+jk_err jk_read_file(const char *path, uint8_t **out, size_t *out_len, jk_diag *diag);
 
 #endif

@@ -39,7 +39,17 @@
     X(JK_ERR_CHAIN_TRACE_SIG, "attestation trace signature does not verify")   \
     X(JK_ERR_CHAIN_BLOCK_INVALID, "block rejected")                            \
     X(JK_ERR_CHAIN_APPLY, "chain.apply did not halt")                          \
-    X(JK_ERR_CHAIN_DUPLICATE, "event already in the pool")                    \
+    X(JK_ERR_CHAIN_DUPLICATE, "event already in the pool")                   \
+    X(JK_ERR_NET_LISTEN, "network listener could not bind or listen")         \
+    X(JK_ERR_NET_TLS, "TLS setup failed")                                      \
+    X(JK_ERR_NET_FRAME, "malformed network frame")                            \
+    X(JK_ERR_NET_TOO_LARGE, "network frame over its size bound")              \
+    X(JK_ERR_NET_INCOMPLETE, "network frame incomplete")                      \
+    X(JK_ERR_NET_NOT_CONNECTED, "peer not connected")                          \
+    X(JK_ERR_RPC_NOT_FOUND, "not found")                                       \
+    X(JK_ERR_RPC_UNAVAILABLE, "the node cannot answer now")                    \
+    X(JK_ERR_RPC_HTTP, "malformed HTTP or JSON-RPC answer")                    \
+    X(JK_ERR_RPC_REMOTE, "the server answered with a JSON-RPC error")          \
     X(JK_ERR_CONS_DECODE, "malformed consensus message")                       \
     X(JK_ERR_CONS_SIG, "consensus signature does not verify")                  \
     X(JK_ERR_CONS_MEMBER, "signer is not the expected validator")              \

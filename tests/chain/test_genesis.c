@@ -2,7 +2,7 @@
  * images pinned as docs/chain-design.md says, the genesis hash, and every
  * refusal of jk_chain_genesis_build. Uses the small test chain's programs. */
 #include "../test.h"
-#include "../../tools/sdk_exec.h"
+#include "jark/sdk.h"
 
 #include "jark/chain.h"
 
@@ -18,7 +18,7 @@ static jk_program_bytes jk_program(const char *name)
     jk_program_bytes p = {NULL, 0};
     char source[128];
     snprintf(source, sizeof source, "tests/chain/progs/%s.c", name);
-    if (jk_cc_build_bytes(source, "-O2", &p.bytes, &p.len) != 0)
+    if (jk_sdk_build_one(source, &p.bytes, &p.len, NULL) != JK_OK)
         p.len = 0;
     return p;
 }

@@ -1,7 +1,8 @@
-/* test_spec.c — chain-spec files (tools/chain_spec.c): loading, C programs
+/* test_spec.c — chain-spec files (src/spec): loading, C programs
  * compiled on the way, and the refusals that name their field. */
 #include "../test.h"
-#include "../../tools/chain_spec.h"
+#include "../progs.h"
+#include "jark/spec.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -17,8 +18,8 @@ static void jk_write(const char *path, const char *text)
 
 JK_TEST(test_chain_spec_file_loads_and_refuses)
 {
-    char dir[] = "/tmp/jark-spec-test-XXXXXX", path[128], cwd[512], text[4096];
-    JK_REQUIRE(mkdtemp(dir) && getcwd(cwd, sizeof cwd));
+    char dir[96], path[128], cwd[512], text[4096];
+    JK_REQUIRE(jk_test_tmpdir("spec-test", dir, sizeof dir) && getcwd(cwd, sizeof cwd));
     snprintf(path, sizeof path, "%s/spec.json", dir);
     const char *progs_fmt =
         "{\"programs\": {\"chain\": \"%s/tests/chain/progs/chain.c\", \"verify\": \"%s/tests/chain/progs/verify.c\","
@@ -30,8 +31,8 @@ JK_TEST(test_chain_spec_file_loads_and_refuses)
              "\"gas\": {\"transform\": 1000000, \"verify\": 1000000, \"process\": 1000000, \"block\": 9000000}");
     jk_write(path, text);
     jk_spec_file f;
-    char err[256] = "";
-    JK_REQUIRE(jk_spec_file_load(path, &f, err, sizeof err) == 0);
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_spec_file_load(path, NULL, &f, &diag) == JK_OK);
     JK_CHECK_EQ(f.spec.dispatch_count, 1);
     JK_CHECK_EQ(f.spec.state_count, 2);
     JK_CHECK_EQ(f.spec.state_len[1], 100);
@@ -50,18 +51,23 @@ JK_TEST(test_chain_spec_file_loads_and_refuses)
     for (int i = 0; i < 2; i++) {
         snprintf(text, sizeof text, progs_fmt, cwd, cwd, cwd, cwd, cwd, cwd, 5, bad[i].gas_part);
         jk_write(path, text);
-        err[0] = 0;
-        JK_CHECK_EQ(jk_spec_file_load(path, &f, err, sizeof err), -1);
-        JK_CHECK(strstr(err, bad[i].needle) != NULL);
+        diag.msg[0] = 0;
+        JK_CHECK_EQ(jk_spec_file_load(path, NULL, &f, &diag), JK_ERR_PARSE);
+        JK_CHECK(strstr(diag.msg, bad[i].needle) != NULL);
     }
     jk_write(path, "{\"programs\": {\"chain\": \"nope.jkp\"}}");
-    JK_CHECK_EQ(jk_spec_file_load(path, &f, err, sizeof err), -1);
-    JK_CHECK(strstr(err, "nope.jkp") != NULL);
+    JK_CHECK_EQ(jk_spec_file_load(path, NULL, &f, &diag), JK_ERR_IO);
+    JK_CHECK(strstr(diag.msg, "nope.jkp") != NULL);
     jk_write(path, "{\"programs\": {}, \"validators\": [\"zz\"]}");
-    JK_CHECK_EQ(jk_spec_file_load(path, &f, err, sizeof err), -1);
-    JK_CHECK(strstr(err, "programs.chain") != NULL);
+    JK_CHECK_EQ(jk_spec_file_load(path, NULL, &f, &diag), JK_ERR_PARSE);
+    JK_CHECK(strstr(diag.msg, "programs.chain") != NULL);
     jk_write(path, "not json");
-    JK_CHECK_EQ(jk_spec_file_load(path, &f, err, sizeof err), -1);
+    JK_CHECK_EQ(jk_spec_file_load(path, NULL, &f, &diag), JK_ERR_PARSE);
+    /* a truncated spec says so in words, not json-c's "continue" */
+    jk_write(path, "{\"programs\": {\"chain\": ");
+    JK_CHECK_EQ(jk_spec_file_load(path, NULL, &f, &diag), JK_ERR_PARSE);
+    JK_CHECK(strstr(diag.msg, "unexpected end of input") != NULL);
+    JK_CHECK(strstr(diag.msg, "continue") == NULL);
     unlink(path);
     rmdir(dir);
 }

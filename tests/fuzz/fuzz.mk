@@ -7,7 +7,7 @@ FUZZ_CC      ?= clang-19
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := pvm asm
 FUZZ_FLAGS   := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DJK_FUZZ_LIBFUZZER
-FUZZ_LIB_SRC := $(LIB_SRC) $(wildcard sdk/linker/*.c) tools/image_file.c
+FUZZ_LIB_SRC := $(LIB_SRC)
 FUZZ_TARGETS += sdk
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC) $(wildcard src/*/*.h src/*/*.inc include/jark/*.h)

@@ -1,5 +1,5 @@
 /*
- * fuzz_image.c — fuzz target over the image file reader (tools/image_file.c):
+ * fuzz_image.c — fuzz target over the image file reader (src/image/file.c):
  * framing, endpoint names, the object table, jk_cap_load of both roots, the
  * reachability and canonical-order checks, the genesis check. Any crash, leak
  * or sanitizer report is a bug; so is a refusal without a message, and so is
@@ -8,7 +8,7 @@
  */
 #include "fuzz_targets.h"
 
-#include "../../tools/image_file.h"
+#include "jark/image.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,4 +2,3 @@
 # (tests/fuzz/fuzz_manifest.c), seeded from tests/fuzz/corpus/manifest/
 # (replayed by `make test`, see tests/fuzz/test_corpus.c).
 FUZZ_TARGETS += manifest
-FUZZ_LIB_SRC += tools/image_manifest.c

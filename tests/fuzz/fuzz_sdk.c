@@ -6,7 +6,7 @@
  */
 #include "fuzz_targets.h"
 
-#include "../../sdk/linker/linker.h"
+#include "../../src/sdk/linker.h"
 #include "jark/pvm.h"
 
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
  * fuzz_spec.c — fuzz target over the chain-spec parser
- * (tools/chain_spec_parse.c) and, for a spec it accepts, genesis
+ * (src/spec/parse.c) and, for a spec it accepts, genesis
  * (jk_chain_genesis_build). Files the spec names are served from memory: a
  * name's bytes are its content, so programs are junk that genesis must refuse
  * with a message. Any crash, leak or sanitizer report is a bug; so is a
@@ -8,7 +8,7 @@
  */
 #include "fuzz_targets.h"
 
-#include "../../tools/chain_spec.h"
+#include "jark/spec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,33 +20,32 @@ static void jk_fuzz_spec_fail(const char *what, const char *detail)
     abort();
 }
 
-static int jk_fuzz_spec_reader(void *ctx, const char *name, bool program, uint8_t **out, size_t *len, char *err,
-                               size_t err_len)
+static jk_err jk_fuzz_spec_reader(void *ctx, const char *name, bool program, uint8_t **out, size_t *len,
+                                  jk_diag *diag)
 {
     (void)ctx;
     (void)program;
     if (!strcmp(name, "missing"))
-        return snprintf(err, err_len, "%s: no such file", name), -1;
+        return jk_diag_set(diag, JK_ERR_IO, "%s: no such file", name);
     size_t n = strlen(name);
     *out = malloc(n ? n : 1);
     if (!*out)
-        return snprintf(err, err_len, "out of memory"), -1;
+        return jk_diag_set(diag, JK_ERR_NOMEM, "out of memory");
     memcpy(*out, name, n);
     *len = n;
-    return 0;
+    return JK_OK;
 }
 
 int jk_fuzz_spec(const uint8_t *data, size_t size)
 {
     jk_spec_file f;
-    char err[256] = "";
-    if (jk_spec_file_parse((const char *)data, size, jk_fuzz_spec_reader, NULL, &f, err, sizeof err) != 0) {
-        if (!err[0])
+    jk_diag diag = {{0}};
+    if (jk_spec_file_parse((const char *)data, size, jk_fuzz_spec_reader, NULL, &f, &diag) != JK_OK) {
+        if (!diag.msg[0])
             jk_fuzz_spec_fail("spec refused without a message", "");
         return 0;
     }
     jk_chain_genesis g;
-    jk_diag diag = {{0}};
     jk_err e = jk_chain_genesis_build(&f.spec, &g, &diag);
     if (e == JK_OK)
         jk_cap_release(g.chain);

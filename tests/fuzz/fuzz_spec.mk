@@ -2,4 +2,3 @@
 # seeded from tests/fuzz/corpus/spec/ (replayed by `make test`, see
 # tests/fuzz/test_corpus.c).
 FUZZ_TARGETS += spec
-FUZZ_LIB_SRC += tools/chain_spec_parse.c

@@ -23,16 +23,28 @@ int jk_fuzz_sdk(const uint8_t *data, size_t size);
  * bytes), the trace codec, key sets. */
 int jk_fuzz_block(const uint8_t *data, size_t size);
 
-/* Image files (tools/image_file.c): an accepted file must write back to the
+/* Image files (src/image/file.c): an accepted file must write back to the
  * same bytes. */
 int jk_fuzz_image(const uint8_t *data, size_t size);
 
-/* Chain specs (tools/chain_spec_parse.c), then genesis from what parses. */
+/* Chain specs (src/spec/parse.c), then genesis from what parses. */
 int jk_fuzz_spec(const uint8_t *data, size_t size);
 
-/* Image manifests (tools/image_manifest.c), over a folder of real files. */
+/* Image manifests (src/image/manifest.c), over a folder of real files. */
 int jk_fuzz_manifest(const uint8_t *data, size_t size);
 
+/* PVM recompiler against the interpreter: random programs, memory maps,
+ * gas and host calls; every observable must agree. */
+int jk_fuzz_jit(const uint8_t *data, size_t size);
+/* Events files and key files (src/spec/events.c, keys.c): an accepted input
+ * must encode back to the same bytes. */
+int jk_fuzz_events(const uint8_t *data, size_t size);
+/* Example chains (examples/names, sdk/template): events through verify,
+ * process and apply; admitted events have their documented shape, and
+ * every block imports with the producer's root. */
+int jk_fuzz_examples(const uint8_t *data, size_t size);
+/* Net: the frame parser over a receive stream, and the token bucket. */
+int jk_fuzz_net(const uint8_t *data, size_t size);
 /* Consensus: message, certificate and record decoders (accepted bytes must
  * re-encode identically), then a state machine fed a message sequence. */
 int jk_fuzz_consensus(const uint8_t *data, size_t size);

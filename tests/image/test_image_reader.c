@@ -15,7 +15,7 @@
 #include "../test.h"
 #include "../fuzz/fuzz_targets.h"
 #include "image_test_util.h"
-#include "../../tools/image_file.h"
+#include "jark/image.h"
 
 #include <dirent.h>
 #include <stdlib.h>

@@ -7,8 +7,9 @@
  * linker's refusals.
  */
 #include "../test.h"
-#include "../../tools/sdk_exec.h"
-#include "../../sdk/linker/linker.h"
+#include "jark/sdk.h"
+#include "../progs.h"
+#include "../../src/sdk/linker.h"
 
 #include "jark/crypto.h"
 
@@ -22,12 +23,9 @@ static const char *const jk_opts[3] = {"-O0", "-O2", "-Os"};
 /* A scratch directory for this test run. */
 static const char *jk_scratch(void)
 {
-    static char dir[64];
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "/tmp/jark-sdk-test-XXXXXX");
-        if (!mkdtemp(dir))
-            dir[0] = 0;
-    }
+    static char dir[96];
+    if (!dir[0] && !jk_test_tmpdir("sdk-test", dir, sizeof dir))
+        dir[0] = 0;
     return dir;
 }
 
@@ -73,12 +71,12 @@ static char *jk_native_output(const char *source, size_t *len)
 
 /* Builds `source` for the PVM at `opt`; runs endpoint 0; returns the debug
  * output (malloc'd) and the exit. */
-static char *jk_pvm_output(const char *source, const char *opt, jk_exec_result *res, size_t *len)
+static char *jk_pvm_output(const char *source, const char *opt, jk_sdk_exec_result *res, size_t *len)
 {
     char program[256];
     snprintf(program, sizeof program, "%s/program.jkp", jk_scratch());
     const char *sources[1] = {source};
-    if (jk_cc_build(sources, 1, opt, program, NULL, NULL, NULL) != 0)
+    if (jk_test_build(sources, 1, opt, program, NULL) != JK_OK)
         return NULL;
     size_t plen;
     char *bytes = jk_slurp(program, &plen);
@@ -87,10 +85,10 @@ static char *jk_pvm_output(const char *source, const char *opt, jk_exec_result *
     char *text = NULL;
     size_t text_len = 0;
     FILE *out = open_memstream(&text, &text_len);
-    int rc = jk_exec_program((const uint8_t *)bytes, plen, NULL, 2000000000, NULL, 0, out, res);
+    jk_err rc = jk_sdk_exec((const uint8_t *)bytes, plen, NULL, 2000000000, NULL, 0, out, res, NULL);
     fclose(out);
     free(bytes);
-    if (rc != 0) {
+    if (rc != JK_OK) {
         free(text);
         return NULL;
     }
@@ -111,7 +109,7 @@ static char *jk_corpus_check(const char *name)
         return NULL;
     }
     for (int o = 0; o < 3; o++) {
-        jk_exec_result res;
+        jk_sdk_exec_result res;
         char *out = jk_pvm_output(source, jk_opts[o], &res, &pvm_len);
         if (!out) {
             jk_test_fail(__FILE__, __LINE__, "%s %s: PVM build or run failed", name, jk_opts[o]);
@@ -229,8 +227,8 @@ JK_TEST(test_sdk_endpoints_arguments_and_determinism)
     snprintf(p1, sizeof p1, "%s/a.jkp", jk_scratch());
     snprintf(p2, sizeof p2, "%s/b.jkp", jk_scratch());
     const char *sources[1] = {src};
-    JK_REQUIRE(jk_cc_build(sources, 1, "-O2", p1, NULL, NULL, NULL) == 0);
-    JK_REQUIRE(jk_cc_build(sources, 1, "-O2", p2, NULL, NULL, NULL) == 0);
+    JK_REQUIRE(jk_test_build(sources, 1, "-O2", p1, NULL) == JK_OK);
+    JK_REQUIRE(jk_test_build(sources, 1, "-O2", p2, NULL) == JK_OK);
     size_t l1, l2;
     char *b1 = jk_slurp(p1, &l1), *b2 = jk_slurp(p2, &l2);
     JK_REQUIRE(b1 && b2);
@@ -243,28 +241,28 @@ JK_TEST(test_sdk_endpoints_arguments_and_determinism)
     JK_CHECK(!strcmp(pf->endpoints[2].name, "third"));
     free(pf);
 
-    jk_exec_result res;
+    jk_sdk_exec_result res;
     uint64_t args[6] = {3, 4, 5, 6, 7, 8};
     FILE *sink = fopen("/dev/null", "w");
-    JK_CHECK_EQ(jk_exec_program((const uint8_t *)b1, l1, "first", 100000, args, 2, sink, &res), 0);
+    JK_CHECK_EQ(jk_sdk_exec((const uint8_t *)b1, l1, "first", 100000, args, 2, sink, &res, NULL), JK_OK);
     JK_CHECK_EQ(res.status, JK_PVM_HALT);
     JK_CHECK_EQ(res.r7, 304);
-    JK_CHECK_EQ(jk_exec_program((const uint8_t *)b1, l1, "second", 100000, args, 6, sink, &res), 0);
+    JK_CHECK_EQ(jk_sdk_exec((const uint8_t *)b1, l1, "second", 100000, args, 6, sink, &res, NULL), JK_OK);
     JK_CHECK_EQ(res.r7, 33);
-    JK_CHECK_EQ(jk_exec_program((const uint8_t *)b1, l1, NULL, 100000, args, 2, sink, &res), 0);
+    JK_CHECK_EQ(jk_sdk_exec((const uint8_t *)b1, l1, NULL, 100000, args, 2, sink, &res, NULL), JK_OK);
     JK_CHECK_EQ(res.r7, 304); /* endpoint 0 by default */
     char *text = NULL;
     size_t text_len = 0;
     FILE *out = open_memstream(&text, &text_len);
-    JK_CHECK_EQ(jk_exec_program((const uint8_t *)b1, l1, "third", 100000, NULL, 0, out, &res), 0);
+    JK_CHECK_EQ(jk_sdk_exec((const uint8_t *)b1, l1, "third", 100000, NULL, 0, out, &res, NULL), JK_OK);
     fclose(out);
     JK_CHECK(text && !strcmp(text, "third\n"));
     JK_CHECK_EQ(res.r7, (uint64_t)-5);
     free(text);
     /* Too little gas: out of gas, not a crash. */
-    JK_CHECK_EQ(jk_exec_program((const uint8_t *)b1, l1, "third", 5, NULL, 0, sink, &res), 0);
+    JK_CHECK_EQ(jk_sdk_exec((const uint8_t *)b1, l1, "third", 5, NULL, 0, sink, &res, NULL), JK_OK);
     JK_CHECK_EQ(res.status, JK_PVM_OUT_OF_GAS);
-    JK_CHECK(jk_exec_program((const uint8_t *)b1, l1, "nonesuch", 100, NULL, 0, sink, &res) != 0);
+    JK_CHECK_EQ(jk_sdk_exec((const uint8_t *)b1, l1, "nonesuch", 100, NULL, 0, sink, &res, NULL), JK_ERR_INVALID_ARG);
     fclose(sink);
     free(b1);
     free(b2);
@@ -278,8 +276,8 @@ static void jk_expect_refusal(const char *body, const char *needle)
     jk_diag diag = {{0}};
     snprintf(program, sizeof program, "%s/bad.jkp", jk_scratch());
     const char *sources[1] = {src};
-    int rc = jk_cc_build(sources, 1, "-O2", program, NULL, NULL, &diag);
-    if (rc == 0 || !strstr(diag.msg, needle))
+    jk_err rc = jk_test_build(sources, 1, "-O2", program, &diag);
+    if (rc == JK_OK || !strstr(diag.msg, needle))
         jk_test_fail(__FILE__, __LINE__, "expected a refusal mentioning '%s', got rc %d: %s", needle, rc, diag.msg);
     if (!strstr(diag.msg, "0x7000"))
         jk_test_fail(__FILE__, __LINE__, "refusal does not name the address: %s", diag.msg);
@@ -306,4 +304,5 @@ JK_TEST(test_sdk_elf_parser_refuses_garbage)
     uint8_t *out;
     size_t out_len;
     JK_CHECK_EQ(jk_link_elf(junk, sizeof junk, 4096, 0, &out, &out_len, NULL, NULL, &diag), JK_ERR_PARSE);
+    JK_CHECK_EQ(jk_sdk_link(junk, sizeof junk, &out, &out_len, NULL, NULL, &diag), JK_ERR_PARSE);
 }

@@ -1,0 +1,70 @@
+/*
+ * load.c — chain-spec files on disk (docs/chain-spec.md): the JSON is parsed
+ * by parse.c; here the files it names are read relative to the spec's folder,
+ * and programs written in C are compiled with the SDK.
+ */
+#include "jark/image.h"
+#include "jark/spec.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct jk_spec_dir {
+    char dir[PATH_MAX];
+    const jk_sdk_options *build;
+} jk_spec_dir;
+
+/* `name` relative to dir (or absolute) into path; false when too long. */
+static bool jk_resolve(const char *dir, const char *name, char *path, size_t len)
+{
+    int n = name[0] == '/' ? snprintf(path, len, "%s", name) : snprintf(path, len, "%s/%s", dir, name);
+    return n > 0 && (size_t)n < len;
+}
+
+static jk_err jk_spec_read_named(void *ctx, const char *name, bool program, uint8_t **out, size_t *len,
+                                 jk_diag *diag)
+{
+    const jk_spec_dir *d = ctx;
+    char path[2 * PATH_MAX];
+    if (!jk_resolve(d->dir, name, path, sizeof path))
+        return jk_diag_set(diag, JK_ERR_IO, "%s: path too long", name);
+    size_t n = strlen(path);
+    jk_diag inner = {{0}};
+    jk_err err;
+    if (program && n > 2 && !strcmp(path + n - 2, ".c")) {
+        const char *sources[1] = {path};
+        err = jk_sdk_build(sources, 1, d->build, out, len, NULL, &inner);
+        if (err != JK_OK)
+            return jk_diag_set(diag, err, "program %s does not build: %s", name, inner.msg);
+        return JK_OK;
+    }
+    err = jk_read_file(path, out, len, &inner);
+    if (err != JK_OK)
+        return jk_diag_set(diag, err, "%s %s: %s", program ? "program" : "state data", name, inner.msg);
+    return JK_OK;
+}
+
+jk_err jk_spec_file_load(const char *path, const jk_sdk_options *build, jk_spec_file *out, jk_diag *diag)
+{
+    memset(out, 0, sizeof *out);
+    jk_spec_dir d = {.build = build};
+    int n = snprintf(d.dir, sizeof d.dir, "%s", path);
+    if (n < 0 || (size_t)n >= sizeof d.dir)
+        return jk_diag_set(diag, JK_ERR_IO, "%s: path too long", path);
+    char *slash = strrchr(d.dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(d.dir, sizeof d.dir, ".");
+    uint8_t *text;
+    size_t len;
+    jk_diag inner = {{0}};
+    jk_err err = jk_read_file(path, &text, &len, &inner);
+    if (err != JK_OK)
+        return jk_diag_set(diag, err, "%s", inner.msg);
+    err = jk_spec_file_parse((const char *)text, len, jk_spec_read_named, &d, out, diag);
+    free(text);
+    return err;
+}

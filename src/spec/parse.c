@@ -1,0 +1,236 @@
+/*
+ * parse.c — the chain-spec JSON (docs/chain-spec.md) parsed from
+ * memory through json-c: every field checked with a message that names it;
+ * the files it names (programs, state data) read through the caller's
+ * reader. Kept apart from reading and compiling so the fuzz target
+ * (tests/fuzz/fuzz_spec.c) runs exactly this code.
+ */
+#include "jark/spec.h"
+
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Refuse with JK_ERR_PARSE and the reason. */
+__attribute__((format(printf, 2, 3)))
+static jk_err jk_spec_fail(jk_diag *diag, const char *fmt, ...)
+{
+    if (diag) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(diag->msg, sizeof diag->msg, fmt, ap);
+        va_end(ap);
+    }
+    return JK_ERR_PARSE;
+}
+
+static json_object *jk_key(json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, k, &v) ? v : NULL;
+}
+
+static int jk_hex(const char *s, uint8_t *out, size_t max, size_t *len)
+{
+    size_t n = strlen(s);
+    if (n % 2 || n / 2 > max)
+        return -1;
+    for (size_t i = 0; i < n / 2; i++) {
+        unsigned v;
+        if (sscanf(s + 2 * i, "%2x", &v) != 1)
+            return -1;
+        out[i] = (uint8_t)v;
+    }
+    *len = n / 2;
+    return 0;
+}
+
+static int jk_number(json_object *v, int64_t *out)
+{
+    if (!v || !json_object_is_type(v, json_type_int))
+        return -1;
+    *out = json_object_get_int64(v);
+    return 0;
+}
+
+jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, void *ctx, jk_spec_file *out,
+                          jk_diag *diag)
+{
+    memset(out, 0, sizeof *out);
+    if (len > INT_MAX)
+        return jk_spec_fail(diag, "not JSON: too long");
+    json_tokener *tok = json_tokener_new();
+    if (!tok)
+        return jk_diag_set(diag, JK_ERR_NOMEM, "out of memory");
+    json_object *root = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    /* one JSON value and nothing after it but white space */
+    size_t used = json_tokener_get_parse_end(tok);
+    while (root && used < len && (text[used] == ' ' || text[used] == '\n' || text[used] == '\t' || text[used] == '\r'))
+        used++;
+    json_tokener_free(tok);
+    if (!root || jerr != json_tokener_success || used != len) {
+        json_object_put(root);
+        /* json-c calls a truncated text "continue" (it waits for more) */
+        return jk_spec_fail(diag, "not JSON: %s",
+                            jerr == json_tokener_continue  ? "unexpected end of input"
+                            : jerr != json_tokener_success ? json_tokener_error_desc(jerr)
+                                                           : "text after the value");
+    }
+    if (!json_object_is_type(root, json_type_object)) {
+        json_object_put(root);
+        return jk_spec_fail(diag, "not a JSON object");
+    }
+    /* every refusal below is JK_ERR_PARSE unless `re` says otherwise (the
+     * reader's error, or out of memory) */
+    jk_err rc = JK_ERR_PARSE, re = JK_OK;
+    json_object *progs = jk_key(root, "programs");
+    static const char *const roles[5] = {"chain", "verify", "transact", "dispatch_instance", "aa"};
+    jk_chain_spec *s = &out->spec;
+    json_object_object_foreach(root, key, value) {
+        (void)value;
+        if (strcmp(key, "programs") && strcmp(key, "state") && strcmp(key, "validators") && strcmp(key, "gas")) {
+            jk_spec_fail(diag, "unknown key '%s'", key);
+            goto done;
+        }
+    }
+    if (!progs || !json_object_is_type(progs, json_type_object)) {
+        jk_spec_fail(diag, "programs: missing (an object of role → file)");
+        goto done;
+    }
+    const uint8_t **role_ptr[5] = {&s->chain, &s->verify, &s->transact, &s->dispatch_instance, &s->aa};
+    size_t *role_len[5] = {&s->chain_len, &s->verify_len, &s->transact_len, &s->dispatch_instance_len, &s->aa_len};
+    for (int r = 0; r < 5; r++) {
+        json_object *v = jk_key(progs, roles[r]);
+        if (!v || !json_object_is_type(v, json_type_string)) {
+            jk_spec_fail(diag, "programs.%s: missing (a file name)", roles[r]);
+            goto done;
+        }
+        if ((re = reader(ctx, json_object_get_string(v), true, &out->programs[r], role_len[r], diag)) != JK_OK)
+            goto done;
+        *role_ptr[r] = out->programs[r];
+    }
+    json_object *disp = jk_key(progs, "dispatch");
+    size_t nd = disp && json_object_is_type(disp, json_type_array) ? json_object_array_length(disp) : 0;
+    if (disp && (!json_object_is_type(disp, json_type_array) || nd > JK_CHAIN_MAX_DISPATCH_ENDPOINTS)) {
+        jk_spec_fail(diag, "programs.dispatch: an array of at most %d files", JK_CHAIN_MAX_DISPATCH_ENDPOINTS);
+        goto done;
+    }
+    for (size_t k = 0; k < nd; k++) {
+        json_object *v = json_object_array_get_idx(disp, k);
+        if (!json_object_is_type(v, json_type_string)) {
+            jk_spec_fail(diag, "programs.dispatch[%zu]: a file name", k);
+            goto done;
+        }
+        if ((re = reader(ctx, json_object_get_string(v), true, &out->programs[5 + k], &s->dispatch_len[k], diag)) !=
+            JK_OK)
+            goto done;
+        s->dispatch[k] = out->programs[5 + k];
+    }
+    s->dispatch_count = (uint32_t)nd;
+
+    json_object *state = jk_key(root, "state");
+    size_t ns = state && json_object_is_type(state, json_type_array) ? json_object_array_length(state) : 0;
+    out->state_slots = calloc(ns ? ns : 1, sizeof *out->state_slots);
+    out->state_data = calloc(ns ? ns : 1, sizeof *out->state_data);
+    out->state_len = calloc(ns ? ns : 1, sizeof *out->state_len);
+    if (!out->state_slots || !out->state_data || !out->state_len) {
+        re = jk_diag_set(diag, JK_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    out->state_cap = ns;
+    for (size_t i = 0; i < ns; i++) {
+        json_object *e = json_object_array_get_idx(state, i), *v;
+        int64_t slot;
+        if (jk_number(jk_key(e, "slot"), &slot) || slot < 0 || slot > 255) {
+            jk_spec_fail(diag, "state[%zu].slot: a number 20..255", i);
+            goto done;
+        }
+        out->state_slots[i] = (uint32_t)slot;
+        if ((v = jk_key(e, "data_hex")) && json_object_is_type(v, json_type_string)) {
+            const char *hex = json_object_get_string(v);
+            out->state_data[i] = malloc(strlen(hex) / 2 + 1);
+            if (!out->state_data[i] || jk_hex(hex, out->state_data[i], strlen(hex) / 2, &out->state_len[i])) {
+                jk_spec_fail(diag, "state[%zu].data_hex: not hex", i);
+                goto done;
+            }
+        } else if ((v = jk_key(e, "data_zero"))) {
+            int64_t n;
+            if (jk_number(v, &n) || n < 0 || n > (int64_t)JK_CAP_DATA_MAX_LEN) {
+                jk_spec_fail(diag, "state[%zu].data_zero: a length", i);
+                goto done;
+            }
+            out->state_data[i] = calloc((size_t)n ? (size_t)n : 1, 1);
+            out->state_len[i] = (size_t)n;
+            if (!out->state_data[i]) {
+                re = jk_diag_set(diag, JK_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+        } else if ((v = jk_key(e, "data")) && json_object_is_type(v, json_type_string)) {
+            if ((re = reader(ctx, json_object_get_string(v), false, &out->state_data[i], &out->state_len[i], diag)) !=
+                JK_OK)
+                goto done;
+        } else {
+            jk_spec_fail(diag, "state[%zu]: needs data_hex, data_zero or data", i);
+            goto done;
+        }
+    }
+    s->state_slots = out->state_slots;
+    s->state_data = (const uint8_t *const *)out->state_data;
+    s->state_len = out->state_len;
+    s->state_count = (uint32_t)ns;
+
+    json_object *vals = jk_key(root, "validators");
+    size_t nv = vals && json_object_is_type(vals, json_type_array) ? json_object_array_length(vals) : 0;
+    out->validators = calloc(nv ? nv : 1, sizeof *out->validators);
+    if (!out->validators) {
+        re = jk_diag_set(diag, JK_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < nv; i++) {
+        size_t n = 0;
+        json_object *v = json_object_array_get_idx(vals, i);
+        if (!json_object_is_type(v, json_type_string) ||
+            jk_hex(json_object_get_string(v), out->validators[i], 32, &n) || n != 32) {
+            jk_spec_fail(diag, "validators[%zu]: 64 hex digits (an Ed25519 public key)", i);
+            goto done;
+        }
+    }
+    s->validators = (const uint8_t(*)[32])out->validators;
+    s->validator_count = (uint32_t)nv;
+
+    json_object *gas = jk_key(root, "gas");
+    int64_t *budgets[4] = {&s->gas.transform, &s->gas.verify, &s->gas.process, &s->gas.block};
+    static const char *const names[4] = {"transform", "verify", "process", "block"};
+    for (int b = 0; b < 4; b++)
+        if (!gas || jk_number(jk_key(gas, names[b]), budgets[b])) {
+            jk_spec_fail(diag, "gas.%s: missing (a number)", names[b]);
+            goto done;
+        }
+    rc = JK_OK;
+done:
+    json_object_put(root);
+    if (rc != JK_OK) {
+        jk_spec_file_free(out);
+        if (re != JK_OK)
+            rc = re;
+    }
+    return rc;
+}
+
+void jk_spec_file_free(jk_spec_file *f)
+{
+    for (size_t i = 0; i < 5 + JK_CHAIN_MAX_DISPATCH_ENDPOINTS; i++)
+        free(f->programs[i]);
+    for (size_t i = 0; f->state_data && i < f->state_cap; i++)
+        free(f->state_data[i]);
+    free(f->state_slots);
+    free(f->state_data);
+    free(f->state_len);
+    free(f->validators);
+    memset(f, 0, sizeof *f);
+}
+
