@@ -87,6 +87,12 @@ typedef enum jk_err {
                                        prove its value final */
     JK_ERR_CONS_RECORD = -1004,      /* signed-vote record malformed */
     JK_ERR_CONS_VALUE = -1005,       /* a certified value the app rejects */
+
+    /* node, block archive and sync: -720 .. -739 */
+    JK_ERR_NODE_ARCHIVE = -720,      /* the block archive (LMDB) failed */
+    JK_ERR_NODE_MISSING = -721,      /* no such height or block in the archive */
+    JK_ERR_NODE_CONFLICT = -722,     /* another block at an archived height, or
+                                        a height out of order */
 } jk_err;
 
 /* The message for a code; never NULL (unknown codes give "unknown error"). */
