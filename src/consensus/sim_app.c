@@ -152,10 +152,13 @@ static jk_err jk_app_commit(void *ctx, uint64_t height, const uint8_t *v, size_t
     jk_put_u32le(who, node->index);
     jk_crypto_hasher_update(&s->digest, who, 4);
     jk_crypto_hasher_update(&s->digest, id.bytes, 32);
-    if (s->cfg->trace)
-        printf("t=%llu validator %u commits height %llu round %u (%u precommits)\n",
-               (unsigned long long)s->now, node->index, (unsigned long long)height,
-               cert->round, cert->count);
+    if (s->cfg->trace) {
+        char line[160];
+        snprintf(line, sizeof line, "t=%llu validator %u commits height %llu round %u "
+                 "(%u precommits)", (unsigned long long)s->now, node->index,
+                 (unsigned long long)height, cert->round, cert->count);
+        s->cfg->trace(s->cfg->trace_ctx, line);
+    }
     if (node->byzantine)
         return JK_OK;
     if (height > s->ndec) { /* the first honest decision of this height */

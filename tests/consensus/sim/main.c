@@ -76,6 +76,12 @@ static int bench_cert(void)
     return 0;
 }
 
+static void print_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    printf("%s\n", line);
+}
+
 static void print_hash(const jk_hash *h)
 {
     for (int i = 0; i < 8; i++)
@@ -138,7 +144,7 @@ int main(int argc, char **argv)
             jk_cons_sim_config cfg;
             jk_cons_sim_result res;
             jk_cons_sim_config_for_seed(seed, vals[vi], faults, &cfg);
-            cfg.trace = trace;
+            cfg.trace = trace ? print_line : NULL;
             jk_err err = jk_cons_sim_run(&cfg, &res);
             runs++;
             heights += res.heights;
