@@ -566,6 +566,13 @@ typedef struct jk_chain_kernel {
      * skips what gossip already verified; never changes a result
      * (src/chain/sigcache.c). JK_CHAIN_SIG_CACHE_SLOTS entries or NULL. */
     jk_hash *sig_cache;
+    /* the last block checked without advancing (jk_chain_check_block): its
+     * hash, the chain it was applied to, and what apply made of it */
+    bool has_checked;
+    jk_hash checked_block;
+    jk_cap checked_from, checked_chain;
+    jk_chain_pooled *checked_emits;
+    size_t checked_emit_count;
 } jk_chain_kernel;
 
 #define JK_CHAIN_SIG_CACHE_SLOTS 16384u     /* 512 KiB per kernel, on first use */
@@ -714,6 +721,16 @@ jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, 
  *         JK_ERR_NOMEM. */
 jk_err jk_chain_apply_block_import(jk_chain_kernel *ck, const jk_chain_block *block,
                                    const jk_hash *parent, uint64_t number, jk_diag *why);
+
+/* Import's checks and apply without advancing: is `block` valid on the
+ * current head (consensus's valid(v), for a prevote)? Same checks and errors
+ * as jk_chain_apply_block_import; the chain, cycle and pool are unchanged.
+ * On JK_OK the result is kept (one block at a time, replacing the last), and
+ * a later jk_chain_apply_block_import of the same block on the same head
+ * adopts it instead of applying again (apply is a pure function of chain and
+ * block, so the outcome is identical). */
+jk_err jk_chain_check_block(jk_chain_kernel *ck, const jk_chain_block *block, const jk_hash *parent,
+                            uint64_t number, jk_diag *why);
 
 /* ===========================================================================
  * 7. Genesis (docs/chain-spec.md)

@@ -1,8 +1,9 @@
 /*
- * apply.c — the block boundary: run_cycle_process, and apply_block in its
- * two modes (produce: the proposer builds and signs the block; import: every
- * other validator checks it and reproduces its state root). The
- * AttestationAuthority's rule per phase is attestation.md's table.
+ * apply.c — the block boundary: run_cycle_process with emit routing, the
+ * one chain.apply invocation both modes share, the end of apply_block, and
+ * produce mode (the proposer builds and signs the block; import mode is in
+ * import.c). The AttestationAuthority's rule per phase is attestation.md's
+ * table.
  */
 #include "internal.h"
 
@@ -257,21 +258,7 @@ jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHA
     return JK_OK;
 }
 
-/* The block's context as apply sees it in slot[0][2] (docs/chain-design.md,
- * "apply's scratchpad"): number u64 LE ‖ proposer u32 LE ‖ round u32 LE. */
-typedef struct jk_block_context {
-    uint64_t number;
-    uint32_t proposer, round;
-} jk_block_context;
-
-/* What one chain.apply made: the chain after it and its outgoing emits. */
-typedef struct jk_applied {
-    jk_cap chain;               /* NEW */
-    jk_chain_pooled *emits;     /* slot[0] at HALT, read (no traces) */
-    size_t emit_count;
-} jk_applied;
-
-static void jk_applied_clear(jk_applied *a)
+void jk_chain_applied_clear(jk_applied *a)
 {
     jk_cap_release(a->chain);
     jk_chain_pooled_free(a->emits, a->emit_count);
@@ -283,7 +270,7 @@ static void jk_applied_clear(jk_applied *a)
  * chain pinning no AA, an invocation the kernel refuses to run — is
  * JK_ERR_CHAIN_APPLY with the reason: it is the block's problem, never the
  * host's. Only JK_ERR_NOMEM is passed on. */
-static jk_err jk_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, size_t n,
+jk_err jk_chain_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, size_t n,
                            const jk_block_context *ctx_block, jk_chain_attest_fn decide, void *ctx,
                            jk_applied *out, jk_diag *why)
 {
@@ -333,7 +320,7 @@ static jk_err jk_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, si
  * (jk_chain_emits) and routed as process emits are. Cannot fail: the block
  * is applied whatever happens here; out of memory, the emits are not routed
  * (they stay readable through jk_chain_emits) or are lost with the rest. */
-static void jk_advance(jk_chain_kernel *ck, jk_applied *applied, jk_chain_pooled *keep, size_t keep_count)
+void jk_chain_advance(jk_chain_kernel *ck, jk_applied *applied, jk_chain_pooled *keep, size_t keep_count)
 {
     jk_cap_release(ck->chain);
     ck->chain = applied->chain;
@@ -372,17 +359,17 @@ static jk_err jk_try_apply(jk_chain_kernel *ck, const jk_chain_event *events, si
 {
     jk_produce_mode mode = {ck, -1, NULL, 0};
     jk_applied applied;
-    jk_err err = jk_run_apply(ck, events, n, bc, jk_decide_produce, &mode, &applied, why);
+    jk_err err = jk_chain_run_apply(ck, events, n, bc, jk_decide_produce, &mode, &applied, why);
     if (err == JK_OK && mode.made_count > JK_CHAIN_MAX_TRACES)
         err = jk_diag_set(why, JK_ERR_CHAIN_APPLY, "apply made %zu attests (a block carries at most %u traces)",
                           mode.made_count, JK_CHAIN_MAX_TRACES);
     if (err == JK_OK) {
-        jk_applied_clear(&best->applied);
+        jk_chain_applied_clear(&best->applied);
         free(best->made);
         *best = (jk_produce_try){applied, mode.made, mode.made_count, true};
         return JK_OK;
     }
-    jk_applied_clear(&applied);
+    jk_chain_applied_clear(&applied);
     free(mode.made);
     return err;
 }
@@ -519,7 +506,7 @@ jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, 
          * is in the block or was poison (dropped). */
         err = jk_pool_take_rest(ck, n, &keep, &keep_count);
         if (err == JK_OK)
-            jk_advance(ck, &best.applied, keep, keep_count);
+            jk_chain_advance(ck, &best.applied, keep, keep_count);
     } else if (err != JK_ERR_NOMEM && jk_pool_take_rest(ck, n, &keep, &keep_count) == JK_OK) {
         /* Whatever went wrong, the next produce must not meet it again: the
          * selection is dropped (it holds what broke apply), the rest waits,
@@ -531,125 +518,10 @@ jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, 
     }
     if (err != JK_OK)
         jk_chain_block_free(out);
-    jk_applied_clear(&best.applied);
+    jk_chain_applied_clear(&best.applied);
     free(best.made);
     free(pool);
     free(body);
     return err;
 }
 
-/* ---- import mode ---- */
-
-typedef struct jk_import_mode {
-    jk_chain_kernel *ck;
-    const jk_chain_block *block;
-    size_t next;      /* the next trace to match */
-} jk_import_mode;
-
-/* jk_chain_trace_verify's checks in its order (key, message, signature), the
- * signature answered through the cache of earlier successes. */
-static jk_err jk_decide_import(void *ctx, const uint8_t key[32], const uint8_t *blob, size_t len, bool *accept)
-{
-    jk_import_mode *m = ctx;
-    *accept = false;
-    if (m->next >= m->block->trace_count)
-        return JK_OK;
-    const jk_chain_trace *t = &m->block->traces[m->next];
-    jk_hash msg;
-    if (memcmp(t->key, key, JK_ED25519_PUBLIC_SIZE) != 0)
-        return JK_OK;
-    jk_chain_attest_msg_hash(&m->ck->genesis_hash, blob, len, &msg);
-    if (memcmp(t->msg_hash.bytes, msg.bytes, JK_HASH_SIZE) != 0 || !jk_chain_sig_ok(m->ck, t))
-        return JK_OK;
-    jk_chain_sig_remember(m->ck, t);
-    *accept = true;
-    m->next++;
-    return JK_OK;
-}
-
-/* The pool without the block's events (an importer's pool: what the block
- * took is spent). A fresh list of the entries kept; the others are freed. */
-static jk_err jk_pool_minus_block(jk_chain_kernel *ck, const jk_chain_block *block, jk_chain_pooled **keep,
-                                  size_t *keep_count)
-{
-    jk_chain_hashset in_block = {0};
-    jk_err err = JK_OK;
-    for (size_t i = 0; err == JK_OK && i < block->event_count; i++) {
-        jk_hash h;
-        jk_chain_event_hash(&block->events[i], &h);
-        if (!jk_chain_hashset_contains(&in_block, &h))
-            err = jk_chain_hashset_add(&in_block, &h);
-    }
-    *keep = err == JK_OK ? calloc(ck->pool_count ? ck->pool_count : 1, sizeof **keep) : NULL;
-    if (err == JK_OK && !*keep)
-        err = JK_ERR_NOMEM;
-    if (err == JK_OK) {
-        size_t n = 0;
-        for (size_t i = 0; i < ck->pool_count; i++) {
-            if (jk_chain_hashset_contains(&in_block, &ck->pool[i].hash)) {
-                free(ck->pool[i].blob);
-                free(ck->pool[i].traces);
-            } else {
-                (*keep)[n++] = ck->pool[i];
-            }
-        }
-        free(ck->pool);
-        ck->pool = NULL;
-        ck->pool_count = 0;
-        *keep_count = n;
-    }
-    jk_chain_hashset_free(&in_block);
-    return err;
-}
-
-jk_err jk_chain_apply_block_import(jk_chain_kernel *ck, const jk_chain_block *block,
-                                   const jk_hash *parent, uint64_t number, jk_diag *why)
-{
-    const jk_chain_header *h = &block->header;
-    if (memcmp(h->parent.bytes, parent->bytes, JK_HASH_SIZE) != 0)
-        return jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu: parent is not the head",
-                           (unsigned long long)h->number);
-    if (h->number != number)
-        return jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block number %llu, expected %llu",
-                           (unsigned long long)h->number, (unsigned long long)number);
-    uint32_t designated = jk_chain_proposer_index(ck->validator_count, number, h->round);
-    if (h->proposer != designated)
-        return jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu round %u: proposer index %u, but the "
-                           "proposer of that round is validator %u", (unsigned long long)number, h->round,
-                           h->proposer, designated);
-    static const uint8_t zero[JK_HASH_SIZE];
-    if (number == 1 && memcmp(h->last_commit.bytes, zero, JK_HASH_SIZE) != 0)
-        return jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block 1: last_commit is not zero (genesis has no "
-                           "commit certificate)");
-    jk_err err = jk_chain_block_verify_sig(block, ck->validators[designated], &ck->genesis_hash);
-    if (err != JK_OK)
-        return jk_diag_set(why, err, "block %llu: the signature is not validator %u's",
-                           (unsigned long long)h->number, designated);
-    err = jk_chain_block_check_body(block);
-    if (err != JK_OK)
-        return jk_diag_set(why, err, "block %llu: the body does not match its hash", (unsigned long long)h->number);
-    jk_import_mode mode = {ck, block, 0};
-    jk_block_context bc = {number, designated, h->round};
-    jk_applied applied;
-    err = jk_run_apply(ck, block->events, block->event_count, &bc, jk_decide_import, &mode, &applied, why);
-    if (err == JK_ERR_CHAIN_APPLY)
-        err = JK_ERR_CHAIN_BLOCK_INVALID; /* an import that cannot be applied is an invalid block */
-    if (err == JK_OK && mode.next != block->trace_count)
-        err = jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu: %zu of %zu traces used",
-                          (unsigned long long)h->number, mode.next, block->trace_count);
-    if (err == JK_OK) {
-        jk_hash root;
-        jk_cap_hash(applied.chain, &root);
-        if (memcmp(root.bytes, h->state_root.bytes, JK_HASH_SIZE) != 0)
-            err = jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu: apply gives another state root",
-                              (unsigned long long)h->number);
-    }
-    jk_chain_pooled *keep = NULL;
-    size_t keep_count = 0;
-    if (err == JK_OK)
-        err = jk_pool_minus_block(ck, block, &keep, &keep_count);
-    if (err == JK_OK)
-        jk_advance(ck, &applied, keep, keep_count);
-    jk_applied_clear(&applied);
-    return err;
-}

@@ -96,6 +96,7 @@ void jk_chain_kernel_free(jk_chain_kernel *ck)
     jk_chain_pooled_free(ck->queued, ck->queued_count);
     jk_chain_pooled_free(ck->emits, ck->emit_count);
     free(ck->sig_cache);
+    jk_chain_checked_free(ck);
     free(ck->validators);
     jk_cap_release(ck->chain);
     jk_cap_release(ck->attest_marker);

@@ -465,3 +465,40 @@ JK_TEST(test_chain_safety_signature_cache_changes_no_result)
     jk_chain_block_free(&b);
     jk_safety_close(&f);
 }
+
+/* jk_chain_check_block: import's verdict without advancing (a prevote's
+ * valid(v)); an import of the same block on the same head adopts the checked
+ * result and ends exactly where a plain import does. */
+JK_TEST(test_chain_safety_check_block_then_adopt)
+{
+    jk_safety f;
+    JK_REQUIRE(jk_safety_open(&f, 1, 10000000, NULL));
+    uint8_t blob[64];
+    size_t n = jk_blob(blob, f.pka, 'T', "checked");
+    JK_REQUIRE(jk_chain_setup_cycle(f.p, NULL) == JK_OK);
+    JK_REQUIRE(jk_submit(f.p, blob, n, f.ska, &f.genesis, NULL));
+    jk_chain_block b, bad;
+    jk_diag why = {{0}};
+    JK_REQUIRE(jk_chain_apply_block_produce(f.p, &f.genesis, 1, 0, NULL, &b, &why) == JK_OK);
+    /* a block with another state root: refused, nothing kept */
+    jk_hash wrong = {{7}};
+    JK_REQUIRE(jk_chain_block_build(&f.genesis, 1, 0, &wrong, b.events, b.event_count, b.traces, b.trace_count, &bad,
+                                    NULL) == JK_OK);
+    jk_chain_block_sign(&bad, f.sk9, &f.genesis);
+    JK_CHECK_EQ(jk_chain_check_block(f.importer, &bad, &f.genesis, 1, &why), JK_ERR_CHAIN_BLOCK_INVALID);
+    JK_CHECK(!f.importer->has_checked);
+    /* the good block: valid, and the chain has not moved */
+    JK_CHECK_EQ(jk_chain_check_block(f.importer, &b, &f.genesis, 1, &why), JK_OK);
+    JK_CHECK(f.importer->has_checked);
+    JK_CHECK(jk_cap_equal(f.importer->chain, f.tc.chain));
+    /* the checked result is not adopted for another block */
+    JK_CHECK_EQ(jk_chain_apply_block_import(f.importer, &bad, &f.genesis, 1, &why), JK_ERR_CHAIN_BLOCK_INVALID);
+    JK_CHECK(jk_cap_equal(f.importer->chain, f.tc.chain));
+    /* the same block: adopted */
+    JK_CHECK_EQ(jk_chain_apply_block_import(f.importer, &b, &f.genesis, 1, &why), JK_OK);
+    JK_CHECK(!f.importer->has_checked);
+    JK_CHECK(jk_cap_equal(f.importer->chain, f.p->chain));
+    jk_chain_block_free(&bad);
+    jk_chain_block_free(&b);
+    jk_safety_close(&f);
+}
