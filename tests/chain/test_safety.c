@@ -502,3 +502,33 @@ JK_TEST(test_chain_safety_check_block_then_adopt)
     jk_chain_block_free(&b);
     jk_safety_close(&f);
 }
+
+/* Dispatch buffers are bounded too: a report gossiped twice is buffered once
+ * per cycle (its hash is indexed), and no endpoint buffers more than
+ * JK_CHAIN_MAX_BUFFERED events a cycle. (Before: every repeat was buffered,
+ * without bound.) */
+JK_TEST(test_chain_safety_dispatch_buffer_deduplicated)
+{
+    jk_safety f;
+    JK_REQUIRE(jk_safety_open(&f, 1, 10000000, NULL));
+    jk_chain_kernel *ck = f.importer;
+    JK_REQUIRE(jk_chain_setup_cycle(ck, NULL) == JK_OK);
+    uint8_t blob[64];
+    size_t n = jk_blob(blob, f.pkb, 'D', "price 9");
+    jk_chain_trace t;
+    jk_chain_trace_sign(f.skb, &f.genesis, blob, n, &t);
+    jk_chain_event ev = {jk_chain_endpoint_dispatch(0), blob, n};
+    bool admitted = false;
+    jk_diag why = {{0}};
+    JK_CHECK_EQ(jk_chain_handle_incoming_event(ck, &ev, &t, 1, &admitted, &why), JK_OK);
+    JK_CHECK(admitted);
+    JK_CHECK_EQ(jk_chain_handle_incoming_event(ck, &ev, &t, 1, &admitted, &why), JK_OK);
+    JK_CHECK(!admitted);
+    JK_CHECK(strstr(why.msg, "already buffered") != NULL);
+    JK_CHECK_EQ(ck->dispatch_buffered[0], 1);
+    /* a new cycle forgets it: the same report may come again */
+    JK_REQUIRE(jk_chain_setup_cycle(ck, NULL) == JK_OK);
+    JK_CHECK_EQ(jk_chain_handle_incoming_event(ck, &ev, &t, 1, &admitted, &why), JK_OK);
+    JK_CHECK(admitted);
+    jk_safety_close(&f);
+}
