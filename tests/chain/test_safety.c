@@ -59,6 +59,18 @@ static bool jk_submit(jk_chain_kernel *ck, const uint8_t *blob, size_t len, cons
     return admitted;
 }
 
+/* Submit B's report `text` to dispatch endpoint 0 of ck, signed by B. */
+static bool jk_submit_report(const jk_safety *f, jk_chain_kernel *ck, const char *text, jk_diag *why)
+{
+    uint8_t blob[64];
+    size_t n = jk_blob(blob, f->pkb, 'D', text);
+    jk_chain_trace t;
+    jk_chain_trace_sign(f->skb, &f->genesis, blob, n, &t);
+    jk_chain_event ev = {jk_chain_endpoint_dispatch(0), blob, n};
+    bool admitted = false;
+    return jk_chain_handle_incoming_event(ck, &ev, &t, 1, &admitted, why) == JK_OK && admitted;
+}
+
 /* A block re-made from b with header fields changed and re-signed by sk. */
 static void jk_resign(const jk_chain_block *b, uint32_t round, uint32_t proposer, const jk_hash *last_commit,
                       const uint8_t *sk, const jk_hash *g, jk_chain_block *out)
@@ -305,13 +317,7 @@ JK_TEST(test_chain_safety_cycle_starts_clean)
     JK_REQUIRE(jk_safety_open(&f, 1, 10000000, NULL));
     jk_chain_kernel *ck = f.importer;
     JK_REQUIRE(jk_chain_setup_cycle(ck, NULL) == JK_OK);
-    uint8_t blob[64];
-    size_t n = jk_blob(blob, f.pkb, 'D', "price 7");
-    jk_chain_trace t;
-    jk_chain_trace_sign(f.skb, &f.genesis, blob, n, &t);
-    jk_chain_event ev = {jk_chain_endpoint_dispatch(0), blob, n};
-    bool admitted = false;
-    JK_REQUIRE(jk_chain_handle_incoming_event(ck, &ev, &t, 1, &admitted, NULL) == JK_OK && admitted);
+    JK_REQUIRE(jk_submit_report(&f, ck, "price 7", NULL));
     JK_CHECK(jk_chain_keyset_contains(&ck->cycle_seen_keys[0], f.pkb));
     /* an import that fails */
     jk_chain_block bad;
@@ -513,22 +519,13 @@ JK_TEST(test_chain_safety_dispatch_buffer_deduplicated)
     JK_REQUIRE(jk_safety_open(&f, 1, 10000000, NULL));
     jk_chain_kernel *ck = f.importer;
     JK_REQUIRE(jk_chain_setup_cycle(ck, NULL) == JK_OK);
-    uint8_t blob[64];
-    size_t n = jk_blob(blob, f.pkb, 'D', "price 9");
-    jk_chain_trace t;
-    jk_chain_trace_sign(f.skb, &f.genesis, blob, n, &t);
-    jk_chain_event ev = {jk_chain_endpoint_dispatch(0), blob, n};
-    bool admitted = false;
     jk_diag why = {{0}};
-    JK_CHECK_EQ(jk_chain_handle_incoming_event(ck, &ev, &t, 1, &admitted, &why), JK_OK);
-    JK_CHECK(admitted);
-    JK_CHECK_EQ(jk_chain_handle_incoming_event(ck, &ev, &t, 1, &admitted, &why), JK_OK);
-    JK_CHECK(!admitted);
+    JK_CHECK(jk_submit_report(&f, ck, "price 9", &why));
+    JK_CHECK(!jk_submit_report(&f, ck, "price 9", &why));
     JK_CHECK(strstr(why.msg, "already buffered") != NULL);
     JK_CHECK_EQ(ck->dispatch_buffered[0], 1);
     /* a new cycle forgets it: the same report may come again */
     JK_REQUIRE(jk_chain_setup_cycle(ck, NULL) == JK_OK);
-    JK_CHECK_EQ(jk_chain_handle_incoming_event(ck, &ev, &t, 1, &admitted, &why), JK_OK);
-    JK_CHECK(admitted);
+    JK_CHECK(jk_submit_report(&f, ck, "price 9", &why));
     jk_safety_close(&f);
 }
