@@ -55,19 +55,21 @@
  * cannot pay stops out of gas at the ecalli. Memory growth is paid per page a
  * frame's memory maps on first touch. */
 #define JK_KERNEL_HOSTCALL_GAS 10     /* charged for every host call */
-#define JK_GAS_PER_PAGE_COPIED 100    /* per 4 KiB page (or part) a host call copies
+#define JK_GAS_PER_PAGE_COPIED 2000   /* per 4 KiB page (or part) a host call copies
                                          (DATA_READ, DATA_MINT, DEBUG_WRITE) */
-#define JK_GAS_PER_PAGE_TOUCHED 100   /* per page a frame's memory maps on first
+#define JK_GAS_PER_PAGE_TOUCHED 1000  /* per page a frame's memory maps on first
                                          touch (by its code or a host call) */
 #define JK_GAS_PER_MAPPING 20         /* per mapping a CALL, CALL_RESUME or YIELD
                                          sets up or pauses */
 #define JK_GAS_PER_FRAME 50           /* per frame a CALL / CALL_RESUME pushes or a
                                          YIELD pauses */
-#define JK_GAS_PER_PIN 20             /* per pinned slot SET_IMAGE / DERIVE_SPAWN
+#define JK_GAS_PER_PIN 100            /* per pinned slot SET_IMAGE / DERIVE_SPAWN
                                          removes or installs */
-#define JK_GAS_PER_LIST_SLOT 2        /* per slot of a CNode a call walks (the
+#define JK_GAS_PER_LIST_SLOT 40       /* per slot of a CNode a call walks (the
                                          images of SAME_TYPE_AS, the yield-catcher
                                          lists a YIELD searches) */
+#define JK_GAS_PER_LEVEL_WRITTEN 100  /* per CNode level a slot write rebuilds (a
+                                         depth-d destination path: d levels) */
 
 /* ---- host-call numbers (ecalli N); semantics in docs/abi.md ---- */
 #define JK_HOST_GAS 0

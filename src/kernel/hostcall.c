@@ -359,6 +359,14 @@ static int64_t jk_catcher_slots(const jk_frame *f)
     return jk_cap_kind_of(list) == JK_CAP_CNODE ? jk_cap_cnode_slot_count(list) : 0;
 }
 
+/* Levels a write at path rebuilds (0 for a malformed path: refused). */
+static int64_t jk_levels(uint64_t path)
+{
+    unsigned d;
+    uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
+    return jk_path_decode(path, &d, idx) ? (int64_t)d * JK_GAS_PER_LEVEL_WRITTEN : 0;
+}
+
 int64_t jk_hostcall_price(jk_kernel *k, uint64_t n)
 {
     jk_frame *f = &k->frames[k->depth - 1];
@@ -366,11 +374,26 @@ int64_t jk_hostcall_price(jk_kernel *k, uint64_t n)
     jk_cap x, y;
     int64_t price = 0;
     switch (n) {
+    case JK_HOST_COPY:
+    case JK_HOST_DROP:
+    case JK_HOST_DROP_PAUSED:
+        price = jk_levels(n == JK_HOST_COPY ? r[8] : r[7]);
+        break;
+    case JK_HOST_MOVE:
+    case JK_HOST_SWAP:
+        price = jk_levels(r[7]) + jk_levels(r[8]);
+        break;
+    case JK_HOST_CNODE_MINT:
+        price = jk_levels(r[7]);
+        break;
     case JK_HOST_CALL:
+        /* The result is written back at the target's path and in slot[0]. */
+        price = jk_levels(r[7]) + JK_GAS_PER_LEVEL_WRITTEN;
         if (jk_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_INSTANCE)
-            price = jk_image_price(jk_cap_instance_image(x));
+            price += jk_image_price(jk_cap_instance_image(x));
         break;
     case JK_HOST_CALL_RESUME:
+        price = jk_levels(r[7]) + JK_GAS_PER_LEVEL_WRITTEN;
         if (jk_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_INSTANCE) {
             uint32_t frames = jk_cap_instance_frame_count(x);
             for (uint32_t i = 0; i < frames && i < JK_KERNEL_MAX_DEPTH; i++) {
@@ -392,8 +415,9 @@ int64_t jk_hostcall_price(jk_kernel *k, uint64_t n)
                     JK_GAS_PER_PIN;
         break;
     case JK_HOST_DERIVE_SPAWN:
+        price = jk_levels(r[8]) + jk_levels(r[9]);
         if (jk_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_IMAGE)
-            price = (int64_t)jk_cap_image_pin_count(x) * JK_GAS_PER_PIN;
+            price += (int64_t)jk_cap_image_pin_count(x) * JK_GAS_PER_PIN;
         break;
     case JK_HOST_SAME_TYPE_AS:
         if (jk_path_get(f->cnode, r[9], &y) && jk_cap_kind_of(y) == JK_CAP_CNODE)
@@ -403,7 +427,7 @@ int64_t jk_hostcall_price(jk_kernel *k, uint64_t n)
         price = jk_pages_of(r[9], JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED;
         break;
     case JK_HOST_DATA_MINT:
-        price = jk_pages_of(r[8], JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED;
+        price = jk_pages_of(r[8], JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED + jk_levels(r[9]);
         break;
     case JK_HOST_DEBUG_WRITE_NUM:
         price = jk_pages_of(r[8], JK_MAX_DEBUG) * JK_GAS_PER_PAGE_COPIED;

@@ -375,7 +375,7 @@ JK_TEST(test_kernel_gas_pays_for_bytes_and_pages)
     JK_REQUIRE(jk_kernel_call(k, inst, EP_SCRIPT, 1000000, NULL, jk_cap_null(), &r) == JK_OK);
     JK_CHECK_EQ(r.outcome, JK_KERNEL_OUT_OF_GAS); /* cannot pay the first mint */
     jk_kernel_result_clear(&r);
-    JK_REQUIRE(jk_kernel_call(k, inst, EP_SCRIPT, 10000000, NULL, jk_cap_null(), &r) == JK_OK);
+    JK_REQUIRE(jk_kernel_call(k, inst, EP_SCRIPT, 100000000, NULL, jk_cap_null(), &r) == JK_OK);
     JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT);
     JK_CHECK(r.gas_used >= 2 * pages64 * JK_GAS_PER_PAGE_COPIED);
     jk_kernel_result_clear(&r);
