@@ -65,11 +65,12 @@
                                          YIELD pauses */
 #define JK_GAS_PER_PIN 100            /* per pinned slot SET_IMAGE / DERIVE_SPAWN
                                          removes or installs */
-#define JK_GAS_PER_LIST_SLOT 40       /* per slot of a CNode a call walks (the
+#define JK_GAS_PER_LIST_SLOT 60       /* per slot of a CNode a call walks (the
                                          images of SAME_TYPE_AS, the yield-catcher
                                          lists a YIELD searches) */
 #define JK_GAS_PER_LEVEL_WRITTEN 100  /* per CNode level a slot write rebuilds (a
                                          depth-d destination path: d levels) */
+#define JK_GAS_PER_LEVEL_READ 10      /* per level of every slot-path argument */
 
 /* ---- host-call numbers (ecalli N); semantics in docs/abi.md ---- */
 #define JK_HOST_GAS 0

@@ -367,12 +367,27 @@ static int64_t jk_levels(uint64_t path)
     return jk_path_decode(path, &d, idx) ? (int64_t)d * JK_GAS_PER_LEVEL_WRITTEN : 0;
 }
 
+/* Which of φ7, φ8, φ9 (bits 0..2) are slot paths, by host call number. */
+static const uint8_t jk_path_args[JK_HOST_FAULT + 1] = {
+    [JK_HOST_CALL] = 1, [JK_HOST_CALL_RESUME] = 1, [JK_HOST_DROP_PAUSED] = 1, [JK_HOST_YIELD] = 1,
+    [JK_HOST_COPY] = 3, [JK_HOST_MOVE] = 3, [JK_HOST_DROP] = 1, [JK_HOST_SWAP] = 3,
+    [JK_HOST_SET_IMAGE] = 1, [JK_HOST_DERIVE_SPAWN] = 7, [JK_HOST_SAME_TYPE] = 3,
+    [JK_HOST_SAME_TYPE_AS] = 7, [JK_HOST_DATA_LEN] = 1, [JK_HOST_DATA_READ] = 1,
+    [JK_HOST_DATA_MINT] = 4, [JK_HOST_CNODE_MINT] = 1, [JK_HOST_CAP_KIND] = 1,
+};
+
 int64_t jk_hostcall_price(jk_kernel *k, uint64_t n)
 {
     jk_frame *f = &k->frames[k->depth - 1];
     const uint64_t *r = f->st.regs;
     jk_cap x, y;
     int64_t price = 0;
+    for (int i = 0; n <= JK_HOST_FAULT && i < 3; i++) {
+        unsigned d;
+        uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
+        if (jk_path_args[n] >> i & 1 && jk_path_decode(r[7 + i], &d, idx))
+            price += (int64_t)d * JK_GAS_PER_LEVEL_READ;
+    }
     switch (n) {
     case JK_HOST_COPY:
     case JK_HOST_DROP:
