@@ -33,4 +33,8 @@ int jk_fuzz_spec(const uint8_t *data, size_t size);
 /* Image manifests (tools/image_manifest.c), over a folder of real files. */
 int jk_fuzz_manifest(const uint8_t *data, size_t size);
 
+/* Kernel: random host-call programs on a state in memory and the same state
+ * reloaded from its objects; the kernel never fails and both decide alike. */
+int jk_fuzz_kernel(const uint8_t *data, size_t size);
+
 #endif

@@ -13,27 +13,6 @@
 #define EP_SPAWN_YIELD_SPAWN 20
 #define EP_TOUCH_PAGES 21
 
-/* Run ops on a fresh kprog instance with extras, sending slot0. */
-static jk_err run_script0(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, const jk_cap *caps,
-                          const kt_op *ops, size_t nops, jk_cap slot0, int64_t gas, jk_kernel_result *res)
-{
-    uint32_t all_slots[16];
-    jk_cap all_caps[16], code;
-    if (jk_cap_data_new(ops, nops * sizeof *ops, &code) != JK_OK)
-        return JK_ERR_NOMEM;
-    for (int i = 0; i < n; i++) {
-        all_slots[i] = slots[i];
-        all_caps[i] = caps[i];
-    }
-    all_slots[n] = SCRIPT_SLOT;
-    all_caps[n] = code;
-    jk_cap inst = kt_inst(image, n + 1, all_slots, all_caps);
-    jk_err err = jk_kernel_call(k, inst, EP_SCRIPT, gas, NULL, slot0, res);
-    jk_cap_release(inst);
-    jk_cap_release(code);
-    return err;
-}
-
 /* With x in slot 21 and slot[0] holding x itself or an equal but separately
  * built y, CALL of slot 21 decides the same: slot[0] is a path, not an object. */
 JK_TEST(test_kernel_call_target_in_slot0_is_decided_by_path)
@@ -47,8 +26,8 @@ JK_TEST(test_kernel_call_target_in_slot0_is_decided_by_path)
     uint32_t s[1] = {CALLEE_SLOT};
     const kt_op call21[] = {{JK_HOST_CALL, CALLEE_SLOT, EP_BUMP, 100000, 1}};
     jk_kernel_result rx, ry;
-    JK_REQUIRE(run_script0(k, image, 1, s, &x, call21, 1, x, 1000000, &rx) == JK_OK);
-    JK_REQUIRE(run_script0(k, image, 1, s, &x, call21, 1, y, 1000000, &ry) == JK_OK);
+    JK_REQUIRE(kt_script_with(k, image, 1, s, &x, call21, 1, x, 1000000, &rx) == JK_OK);
+    JK_REQUIRE(kt_script_with(k, image, 1, s, &x, call21, 1, y, 1000000, &ry) == JK_OK);
     JK_CHECK_EQ(rx.outcome, JK_KERNEL_HALT);
     JK_CHECK_EQ(ry.outcome, JK_KERNEL_HALT);
     JK_CHECK_EQ(rx.value, JK_KERNEL_HALT); /* the script's CALL halted */
@@ -61,11 +40,11 @@ JK_TEST(test_kernel_call_target_in_slot0_is_decided_by_path)
     JK_REQUIRE(jk_cap_cnode_new(2, &list) == JK_OK && jk_cap_cnode_set(list, 1, x, &list1) == JK_OK);
     const kt_op call0[] = {{JK_HOST_CALL, 0, EP_BUMP, 100000, 1}};
     const kt_op call_under0[] = {{JK_HOST_CALL, P2(0, 1), EP_BUMP, 100000, 1}};
-    JK_REQUIRE(run_script0(k, image, 0, NULL, NULL, call0, 1, x, 1000000, &rx) == JK_OK);
+    JK_REQUIRE(kt_script_with(k, image, 0, NULL, NULL, call0, 1, x, 1000000, &rx) == JK_OK);
     JK_CHECK_EQ(rx.outcome, JK_KERNEL_FAULT);
     JK_CHECK_EQ(rx.fault, JK_FAULT_HOSTCALL);
     jk_kernel_result_clear(&rx);
-    JK_REQUIRE(run_script0(k, image, 0, NULL, NULL, call_under0, 1, list1, 1000000, &rx) == JK_OK);
+    JK_REQUIRE(kt_script_with(k, image, 0, NULL, NULL, call_under0, 1, list1, 1000000, &rx) == JK_OK);
     JK_CHECK_EQ(rx.outcome, JK_KERNEL_FAULT);
     JK_CHECK_EQ(rx.fault, JK_FAULT_HOSTCALL);
     jk_kernel_result_clear(&rx);
@@ -98,7 +77,7 @@ JK_TEST(test_kernel_mint_back_is_decided_by_a_write_flag)
     for (int i = 0; i < 2; i++) {
         uint32_t s[3] = {STATE_SLOT, 30, 31};
         jk_cap c[3] = {state, i == 0 ? state : state2, word};
-        JK_REQUIRE(run_script0(k, image, 3, s, c, ops, 3, jk_cap_null(), 1000000, &r[i]) == JK_OK);
+        JK_REQUIRE(kt_script_with(k, image, 3, s, c, ops, 3, jk_cap_null(), 1000000, &r[i]) == JK_OK);
         JK_CHECK_EQ(r[i].outcome, JK_KERNEL_HALT);
         JK_CHECK(jk_cap_equal(kt_slot_of(r[i].instance, STATE_SLOT), state)); /* not minted over */
     }
@@ -129,7 +108,7 @@ JK_TEST(test_kernel_set_image_then_pause_is_decided_by_a_flag)
         uint32_t s[2] = {IMAGE_SLOT, MARKER_SLOT};
         jk_cap c[2] = {i == 0 ? image : twin, marker};
         jk_kernel_result r;
-        JK_REQUIRE(run_script0(k, image, 2, s, c, ops, 2, jk_cap_null(), 1000000, &r) == JK_OK);
+        JK_REQUIRE(kt_script_with(k, image, 2, s, c, ops, 2, jk_cap_null(), 1000000, &r) == JK_OK);
         JK_CHECK_EQ(r.outcome, JK_KERNEL_FAULT);
         JK_CHECK_EQ(r.fault, JK_FAULT_LIMIT);
         jk_kernel_result_clear(&r);
@@ -209,7 +188,7 @@ JK_TEST(test_kernel_nesting_bound_at_halt_faults)
         uint32_t s[1] = {30};
         jk_kernel_result r;
         if (!jk_cap_is_null(chain)) {
-            jk_err err = run_script0(k, image, 1, s, &chain, wrap, 6, jk_cap_null(), 1000000, &r);
+            jk_err err = kt_script_with(k, image, 1, s, &chain, wrap, 6, jk_cap_null(), 1000000, &r);
             if (err == JK_OK || err == JK_ERR_INVALID_ARG) /* INVALID_ARG: the instance itself is too deep */
                 runs += err == JK_OK;
             else
@@ -296,7 +275,7 @@ JK_TEST(test_kernel_fault_host_call_reports_a_reason)
     JK_REQUIRE(jk_cap_data_new(raw, sizeof raw, &msg) == JK_OK);
     const kt_op ops[] = {{JK_HOST_DATA_READ, 30, 0, 200, 0x40000000}, {JK_HOST_FAULT, 9, 0x40000000, 200, 0}};
     uint32_t s30[1] = {30};
-    JK_REQUIRE(run_script0(k, image, 1, s30, &msg, ops, 2, jk_cap_null(), 1000000, &r) == JK_OK);
+    JK_REQUIRE(kt_script_with(k, image, 1, s30, &msg, ops, 2, jk_cap_null(), 1000000, &r) == JK_OK);
     JK_CHECK_EQ(r.fault, JK_FAULT_GUEST);
     JK_CHECK_EQ(r.reason, 9);
     JK_CHECK_EQ(strlen(r.reason_text), JK_KERNEL_REASON_MAX);
