@@ -223,10 +223,19 @@ static inline void jk_print_bytes_hex(const void *data, unsigned long len)
  * one the embedder called: e.g. "verify refused: nonce 3, expected 4". A
  * caller inside the chain sees FAULT with fault code 10. Never returns. */
 #define JK_HOST_FAULT 18
+#ifdef JARK_NATIVE /* natively there is no kernel: the program stops */
+__attribute__((noreturn)) static inline void jk_fault(uint64_t reason, const char *text, uint64_t len)
+{
+    (void)reason;
+    jk_debug_write(text, (unsigned long)len);
+    __builtin_trap();
+}
+#else
 __attribute__((noreturn)) static inline void jk_fault(uint64_t reason, const char *text, uint64_t len)
 {
     jk_host_call(JK_HOST_FAULT, reason, text, len, 0, 0, 0);
     __builtin_unreachable();
 }
+#endif
 
 #endif

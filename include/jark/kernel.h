@@ -68,7 +68,7 @@
 #define JK_GAS_PER_LIST_SLOT 60       /* per slot of a CNode a call walks (the
                                          images of SAME_TYPE_AS, the yield-catcher
                                          lists a YIELD searches) */
-#define JK_GAS_PER_LEVEL_WRITTEN 100  /* per CNode level a slot write rebuilds (a
+#define JK_GAS_PER_LEVEL_WRITTEN 150  /* per CNode level a slot write rebuilds (a
                                          depth-d destination path: d levels) */
 #define JK_GAS_PER_LEVEL_READ 10      /* per level of every slot-path argument */
 

@@ -325,13 +325,25 @@ static jk_err jk_hc_data(jk_hc *c, uint64_t n)
     uint64_t off = *jk_reg(c, 8), len = *jk_reg(c, 9), dst = *jk_reg(c, 10);
     if (len > JK_MAX_COPY || off > jk_cap_data_len(data) || len > jk_cap_data_len(data) - off || dst > UINT32_MAX)
         return jk_refuse(c, "DATA_READ: range of %llu bytes outside the Data or over the bound", len);
-    uint8_t *buf = malloc(len ? (size_t)len : 1);
-    if (!buf)
-        return JK_ERR_NOMEM;
-    jk_err err = jk_cap_data_read(data, off, buf, (size_t)len);
-    if (err == JK_OK)
-        err = jk_pvm_memory_guest_write(c->f->mem, (uint32_t)dst, buf, (size_t)len, NULL);
-    free(buf);
+    /* Straight from the Data's pages into guest memory, a batch of page
+     * pointers at a time: no copy of the whole range. A refusal part-way
+     * faults the frame, which discards its memory, so a partial write is
+     * never seen. */
+    jk_err err = JK_OK;
+    const uint8_t *pages[64];
+    for (uint64_t done = 0; err == JK_OK && done < len;) {
+        uint64_t pos = off + done;
+        uint32_t first = (uint32_t)(pos / JK_PVM_PAGE_SIZE);
+        uint32_t count = (uint32_t)((pos % JK_PVM_PAGE_SIZE + (len - done) + JK_PVM_PAGE_SIZE - 1) / JK_PVM_PAGE_SIZE);
+        count = count > 64 ? 64 : count;
+        err = jk_cap_data_pages(data, first, count, pages);
+        for (uint32_t i = 0; err == JK_OK && i < count && done < len; i++) {
+            size_t in = (size_t)((off + done) % JK_PVM_PAGE_SIZE);
+            size_t chunk = JK_PVM_PAGE_SIZE - in < len - done ? JK_PVM_PAGE_SIZE - in : (size_t)(len - done);
+            err = jk_pvm_memory_guest_write(c->f->mem, (uint32_t)(dst + done), pages[i] + in, chunk, NULL);
+            done += chunk;
+        }
+    }
     if (err == JK_ERR_PVM_NOT_MAPPED)
         return jk_refuse(c, "DATA_READ: memory at 0x%llx is not writable", dst);
     return err;
