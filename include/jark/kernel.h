@@ -164,6 +164,9 @@ void jk_kernel_result_clear(jk_kernel_result *res);
 /* CALL target's endpoint with `gas` (≥ 0), three arguments (callee φ7..φ9,
  * overlaid on the endpoint's initial registers; NULL = zeros) and `slot0`
  * (moved into the callee's slot[0]; null for nothing). target, slot0 BORROWED.
+ * Nothing a program does can make this fail: every bound a guest reaches (the
+ * nesting bound at HALT or pause, a slot[0] too deep for the callee, memory
+ * that cannot be set up…) is a FAULT outcome (docs/abi.md).
  * @param[out] res  filled (clear it with jk_kernel_result_clear).
  * @return JK_OK whenever the call ran (whatever its outcome);
  *         JK_ERR_INVALID_ARG (target not an Instance, endpoint out of range,
@@ -173,7 +176,13 @@ jk_err jk_kernel_call(jk_kernel *k, jk_cap target, uint32_t endpoint, int64_t ga
 
 /* CALL_RESUME a Paused instance with `gas` and `slot0` (moved into the paused
  * top frame's slot[0]: the answer to its yield, or nothing after out-of-gas).
- * @return as jk_kernel_call (JK_ERR_INVALID_ARG if `paused` is not Paused). */
+ * `gas` is the paused instance's own frame's; a frame deeper in the paused
+ * stack gets at most the gas it had left when paused (its CALL's cap), and
+ * the instance bound counts on from where the paused invocation was. A
+ * frame that can no longer be rebuilt (its mapped slot emptied before the
+ * pause) faults.
+ * @return as jk_kernel_call (JK_ERR_INVALID_ARG if `paused` is not Paused or
+ *         has more frames than the call-depth bound). */
 jk_err jk_kernel_resume(jk_kernel *k, jk_cap paused, int64_t gas, jk_cap slot0,
                         jk_kernel_result *res);
 

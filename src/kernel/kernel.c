@@ -164,8 +164,12 @@ jk_err jk_push_call(jk_kernel *k, jk_cap target, uint64_t path, uint32_t endpoin
         f->st.regs[7 + i] = args ? args[i] : 0;
     f->st.gas = gas;
     jk_err err = jk_give_slot0(f, slot0);
-    if (err != JK_OK)
+    if (err == JK_ERR_NOMEM)
         return err; /* the loop unwinds */
+    if (err != JK_OK) { /* slot[0] would nest too deep in the callee: it faults */
+        jk_setup_fail(why, JK_FAULT_LIMIT, "slot[0] cannot be given to the callee (nesting bound)");
+        return JK_OK;
+    }
     char msg[sizeof why->msg];
     err = jk_frame_memory(f, NULL, 0, msg, sizeof msg);
     if (err == JK_ERR_INVALID_ARG) {

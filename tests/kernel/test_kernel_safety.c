@@ -390,3 +390,35 @@ JK_TEST(test_kernel_gas_pays_for_bytes_and_pages)
     jk_kernel_free(k);
     JK_CHECK_EQ(kt_live(), live);
 }
+
+/* A slot[0] as deep as the nesting bound allows cannot go into the callee's
+ * cnode (one level deeper): the call faults, it does not fail. */
+JK_TEST(test_kernel_too_deep_slot0_faults_the_callee)
+{
+    int64_t live = kt_live();
+    jk_kernel *k;
+    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
+    jk_cap image = kt_image();
+    jk_cap a = kt_inst(image, 0, NULL, NULL), deep;
+    JK_REQUIRE(jk_cap_data_new("d", 1, &deep) == JK_OK);
+    while (jk_cap_depth(deep) < JK_CAP_MAX_DEPTH) {
+        jk_cap node, next;
+        JK_REQUIRE(jk_cap_cnode_new(0, &node) == JK_OK);
+        JK_REQUIRE(jk_cap_cnode_set(node, 0, deep, &next) == JK_OK);
+        jk_cap_release(node);
+        jk_cap_release(deep);
+        deep = next;
+    }
+    uint64_t args[3] = {1, 0, 0};
+    jk_kernel_result r;
+    JK_CHECK_EQ(jk_kernel_call(k, a, EP_BUMP, 100000, args, deep, &r), JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_FAULT);
+    JK_CHECK_EQ(r.fault, JK_FAULT_LIMIT);
+    JK_CHECK(jk_cap_equal(r.slot0, deep)); /* the embedder gets back what it sent */
+    jk_kernel_result_clear(&r);
+    jk_cap_release(deep);
+    jk_cap_release(a);
+    jk_cap_release(image);
+    jk_kernel_free(k);
+    JK_CHECK_EQ(kt_live(), live);
+}
