@@ -8,6 +8,7 @@
 #include "kfix.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #define EP_REFUSE 19
 #define EP_SPAWN_YIELD_SPAWN 20
@@ -420,5 +421,80 @@ JK_TEST(test_kernel_too_deep_slot0_faults_the_callee)
     jk_cap_release(a);
     jk_cap_release(image);
     jk_kernel_free(k);
+    JK_CHECK_EQ(kt_live(), live);
+}
+
+/* The same programs on a state built in memory (equal values as separate
+ * objects) and on that state committed to the LMDB store and loaded back
+ * (equal values merged into one object): identical outcomes, values, gas,
+ * faults and roots. */
+JK_TEST(test_kernel_reloaded_state_decides_alike)
+{
+    int64_t live = kt_live();
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/jk_kernel_store_XXXXXX");
+    JK_REQUIRE(mkdtemp(dir) != NULL);
+    jk_cap_store *store;
+    JK_REQUIRE(jk_cap_store_open(dir, NULL, &store, NULL) == JK_OK);
+    jk_kernel *k;
+    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
+    jk_cap image = kt_image(), twin_image = kt_image(), marker, code_word, state, state2;
+    JK_REQUIRE(jk_kernel_mint_marker(k, 5, &marker) == JK_OK);
+    JK_REQUIRE(jk_cap_data_new("xxxxxxxx", 8, &code_word) == JK_OK);
+    JK_REQUIRE(jk_cap_data_new_zeroed(4096, &state) == JK_OK && jk_cap_data_new_zeroed(4096, &state2) == JK_OK);
+    jk_cap x = kt_inst(image, 0, NULL, NULL), y = kt_inst(image, 0, NULL, NULL);
+    const kt_op progs[][4] = {
+        {{JK_HOST_MOVE, 31, 0, 0, 0}, {JK_HOST_CALL, CALLEE_SLOT, EP_BUMP, 100000, 1}}, /* y in slot[0] */
+        {{JK_HOST_DATA_READ, 32, 0, 8, 0x40000000}, {JK_HOST_DROP, STATE_SLOT, 0, 0, 0},
+         {JK_HOST_COPY, 30, STATE_SLOT, 0, 0}},                                       /* mint-back */
+        {{JK_HOST_SET_IMAGE, IMAGE_SLOT, 0, 0, 0}, {JK_HOST_YIELD, MARKER_SLOT, 0, 0, 0}}, /* pause */
+        {{JK_HOST_SAME_TYPE, CALLEE_SLOT, 31, 0, 0}},
+        {{JK_HOST_COPY, 31, P2(33, 1), 0, 0}, {JK_HOST_CALL, P2(33, 1), EP_BUMP, 100000, 2},
+         {JK_HOST_CAP_KIND, P2(33, 1), 0, 0, 0}},
+    };
+    const size_t lens[] = {2, 3, 2, 1, 3};
+    jk_cap small;
+    JK_REQUIRE(jk_cap_cnode_new(2, &small) == JK_OK);
+    for (size_t p = 0; p < sizeof lens / sizeof lens[0]; p++) {
+        jk_cap code;
+        JK_REQUIRE(jk_cap_data_new(progs[p], lens[p] * sizeof(kt_op), &code) == JK_OK);
+        uint32_t s[9] = {STATE_SLOT, CALLEE_SLOT, 31, 30, 32, IMAGE_SLOT, MARKER_SLOT, 33, SCRIPT_SLOT};
+        jk_cap c[9] = {state, x, y, state2, code_word, twin_image, marker, small, code};
+        jk_cap mem = kt_inst(image, 9, s, c), loaded;
+        jk_hash h;
+        JK_REQUIRE(jk_cap_store_commit(store, "t", mem, NULL, NULL) == JK_OK);
+        jk_cap_hash(mem, &h);
+        JK_REQUIRE(jk_cap_store_load(store, &h, &loaded, NULL) == JK_OK);
+        jk_kernel_result r1, r2;
+        JK_REQUIRE(jk_kernel_call(k, mem, EP_SCRIPT, 1000000, NULL, jk_cap_null(), &r1) == JK_OK);
+        JK_REQUIRE(jk_kernel_call(k, loaded, EP_SCRIPT, 1000000, NULL, jk_cap_null(), &r2) == JK_OK);
+        if (r1.outcome != r2.outcome || r1.value != r2.value || r1.gas_used != r2.gas_used || r1.fault != r2.fault ||
+            !jk_cap_equal(r1.instance, r2.instance))
+            jk_test_fail(__FILE__, __LINE__, "program %zu: outcome %d/%d value %llu/%llu gas %lld/%lld", p,
+                         r1.outcome, r2.outcome, (unsigned long long)r1.value, (unsigned long long)r2.value,
+                         (long long)r1.gas_used, (long long)r2.gas_used);
+        jk_kernel_result_clear(&r1);
+        jk_kernel_result_clear(&r2);
+        jk_cap_release(loaded);
+        jk_cap_release(mem);
+        jk_cap_release(code);
+    }
+    jk_cap_release(small);
+    jk_cap_release(x);
+    jk_cap_release(y);
+    jk_cap_release(state);
+    jk_cap_release(state2);
+    jk_cap_release(code_word);
+    jk_cap_release(marker);
+    jk_cap_release(twin_image);
+    jk_cap_release(image);
+    jk_kernel_free(k);
+    jk_cap_store_close(store);
+    char path[128];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    unlink(path);
+    rmdir(dir);
     JK_CHECK_EQ(kt_live(), live);
 }
