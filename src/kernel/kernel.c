@@ -345,7 +345,13 @@ static jk_err jk_halt(jk_kernel *k, jk_root *root)
     else
         err = jk_cap_cnode_set(top->cnode, 0, jk_cap_null(), &cnode);
     if (err == JK_OK) {
-        err = jk_cap_instance_with_cnode(top->inst, cnode, &inst, NULL);
+        /* A frame that changed nothing halts to its instance as it was: the
+         * same value, without building it again (the result is a value, so
+         * which object carries it is unobservable). */
+        if (jk_cap_same(cnode, jk_cap_instance_cnode(top->inst)) && jk_cap_instance_status(top->inst) == JK_CAP_IDLE)
+            inst = jk_cap_retain(top->inst);
+        else
+            err = jk_cap_instance_with_cnode(top->inst, cnode, &inst, NULL);
         jk_cap_release(cnode);
     }
     if (err == JK_OK) {
