@@ -56,5 +56,8 @@ int jk_fuzz_store(const uint8_t *data, size_t size);
 /* Consensus: message, certificate and record decoders (accepted bytes must
  * re-encode identically), then a state machine fed a message sequence. */
 int jk_fuzz_consensus(const uint8_t *data, size_t size);
+/* Kernel: random host-call programs on a state in memory and the same state
+ * reloaded from its objects; the kernel never fails and both decide alike. */
+int jk_fuzz_kernel(const uint8_t *data, size_t size);
 
 #endif
