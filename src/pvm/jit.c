@@ -39,6 +39,7 @@
 
 #define CTX_GAS ((int32_t)offsetof(jk_jit_ctx, gas))
 #define CTX_TOP ((int32_t)offsetof(jk_jit_ctx, top))
+#define CTX_EMPTY_LEAF ((int32_t)offsetof(jk_jit_ctx, empty_leaf))
 #define CTX_EXIT ((int32_t)offsetof(jk_jit_ctx, exit_index))
 #define CTX_JCOUNT ((int32_t)offsetof(jk_jit_ctx, jump_count))
 #define CTX_JCODE ((int32_t)offsetof(jk_jit_ctx, jump_code))
@@ -351,6 +352,7 @@ static void jk_walk(jk_cc *c, unsigned n, bool write, const jk_mem_sites *m, siz
     x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT + JK_LEAF_BITS);
     x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_TOP));
     x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RDX, X_RCX, 3, 0));
+    x_alu_r_rm(b, ALU_ADD, true, X_RDX, X_MEM(X_RBX, CTX_EMPTY_LEAF)); /* offset -> leaf */
     x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
     x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT);
     x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), JK_LEAF_SIZE - 1);
@@ -524,6 +526,7 @@ static void jk_djump(jk_cc *c, uint32_t i)
     const void *tp = c->jump_code;
     memcpy(&table, &tp, sizeof table);
     x_mov_r_imm(b, X_RDX, table);
+    jk_set_exit(c, i); /* an entry that is not a block start panics here */
     x_op(b, 0, false, 0xFF, 1, 4, X_MEMI(X_RDX, X_RCX, 2, 0), false); /* jmp [rdx+rcx*4] */
     x_here8(b, odd);
     x_here8(b, out);

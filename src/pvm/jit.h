@@ -38,7 +38,8 @@ typedef struct jk_jit_ctx {
     uint64_t tlb_r_base;            /* its host buffer */
     uint64_t tlb_w_addr;            /* a private writable page's address, or empty */
     uint64_t tlb_w_base;
-    uintptr_t *const *top;          /* the memory's top-level page table */
+    const uintptr_t *top;           /* the memory's top level (leaf offsets) */
+    uintptr_t empty_leaf;           /* what the offsets are relative to */
     uint32_t exit_index;            /* instruction that exited */
     uint32_t jump_count;            /* entries of the jump table */
     void *const *jump_code;         /* per jump-table entry, the code to enter */

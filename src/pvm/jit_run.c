@@ -97,6 +97,7 @@ jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_sta
     memcpy(ctx.regs, state->regs, sizeof ctx.regs);
     ctx.gas = state->gas;
     ctx.top = mem->top;
+    ctx.empty_leaf = (uintptr_t)jk_pvm_empty_leaf;
     ctx.exit_index = start;
     ctx.jump_count = prog->blob.jump_count;
     ctx.jump_code = (void *const *)jit->jump_code;
