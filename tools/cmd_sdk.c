@@ -65,7 +65,7 @@ int jk_exec_program(const uint8_t *file, size_t len, const char *entry, int64_t 
     st.gas = gas;
     jk_pvm_exit ex;
     for (;;) {
-        if (jk_pvm_run(prog, mem, &st, &ex) != JK_OK) {
+        if (jk_pvm_run_engine(prog, mem, &st, &ex, JK_PVM_ENGINE_AUTO) != JK_OK) {
             fprintf(stderr, "jark: endpoint pc %u is not an instruction\n", st.pc);
             goto done;
         }
@@ -125,15 +125,22 @@ int jk_tool_pvm_exec(int argc, char **argv)
                 return 2;
             }
             nargs++;
+        } else if (!strcmp(argv[i], "--engine") && i + 1 < argc) {
+            jk_pvm_engine engine;
+            if (jk_pvm_engine_parse(argv[++i], &engine) != JK_OK) {
+                fprintf(stderr, "jark: --engine wants interp, jit or auto, got '%s'\n", argv[i]);
+                return 2;
+            }
+            jk_pvm_set_auto_engine(engine); /* what jk_exec_program's AUTO runs on */
         } else if (argv[i][0] != '-' && !path) {
             path = argv[i];
         } else {
-            fprintf(stderr, "usage: jark pvm exec PROGRAM [--entry NAME] [--gas N] [--arg N]...\n");
+            fprintf(stderr, "usage: jark pvm exec PROGRAM [--entry NAME] [--gas N] [--arg N]... [--engine interp|jit]\n");
             return 2;
         }
     }
     if (!path) {
-        fprintf(stderr, "usage: jark pvm exec PROGRAM [--entry NAME] [--gas N] [--arg N]...\n");
+        fprintf(stderr, "usage: jark pvm exec PROGRAM [--entry NAME] [--gas N] [--arg N]... [--engine interp|jit]\n");
         return 2;
     }
     unsigned char *bytes;

@@ -17,16 +17,19 @@
  */
 #include "internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 
 const uintptr_t jk_pvm_empty_leaf[JK_LEAF_SIZE];
 
 jk_err jk_pvm_memory_new(jk_pvm_memory **out)
 {
-    /* All-zero is the empty address space (internal.h): nothing to set up. */
-    jk_pvm_memory *mem = calloc(1, sizeof *mem);
+    /* An all-zero top level is the empty address space (internal.h); the
+     * leaf list is only read up to leaf_count, so it stays uninitialised. */
+    jk_pvm_memory *mem = malloc(sizeof *mem);
     if (!mem)
         return JK_ERR_NOMEM;
+    memset(mem, 0, offsetof(jk_pvm_memory, leaves));
     *out = mem;
     return JK_OK;
 }
