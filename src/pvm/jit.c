@@ -7,12 +7,13 @@
  * program twice, so compilation is linear in the program's size whatever it
  * contains (no "JIT bomb").
  *
- * Register map: the 11 guest registers a program names most stay in host
- * registers for the whole run (jk_allocate); the other two live in
- * ctx->regs[]. rbx holds the context; rax, rcx, rdx are scratch.
+ * Register map: the 10 guest registers a program names most stay in host
+ * registers for the whole run (jk_allocate); the other three live in
+ * ctx->regs[]. r11 holds the gas counter, rbx the context; rax, rcx, rdx are
+ * scratch.
  *
  * Gas (architecture §4): every instruction that starts a basic block gets a
- * prologue `sub [gas], cost; jge body` with an out-of-gas exit that first
+ * prologue `sub r11, cost; jge body` with an out-of-gas exit that first
  * gives the cost back, so a block that cannot be paid is not entered and the
  * state is untouched. Branches jump to a target block's prologue; a resumed
  * run enters at entry[i], after the prologue (the runtime charges or skips
@@ -45,10 +46,12 @@
 #define CTX_JCODE ((int32_t)offsetof(jk_jit_ctx, jump_code))
 #define CTX_SCRATCH ((int32_t)offsetof(jk_jit_ctx, scratch))
 #define CTX_RSP ((int32_t)offsetof(jk_jit_ctx, host_rsp))
-#define CTX_TLB_R_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_r_addr))
-#define CTX_TLB_R_BASE ((int32_t)offsetof(jk_jit_ctx, tlb_r_base))
-#define CTX_TLB_W_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_w_addr))
-#define CTX_TLB_W_BASE ((int32_t)offsetof(jk_jit_ctx, tlb_w_base))
+#define CTX_TLB_R_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_r[0].addr))
+#define CTX_TLB_R_BASE ((int32_t)offsetof(jk_jit_ctx, tlb_r[0].base))
+#define CTX_TLB_W_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_w[0].addr))
+#define CTX_TLB_W_BASE ((int32_t)offsetof(jk_jit_ctx, tlb_w[0].base))
+_Static_assert(JK_JIT_TLB_SIZE == 16, "the code indexes the TLB with (addr >> 8) & 0xF0");
+_Static_assert(sizeof(((jk_jit_ctx *)0)->tlb_r[0]) == 16, "TLB entries are 16 bytes");
 
 enum {
 #define JK_OPC(op, name, fmt, term) OP_##name = op,
@@ -58,7 +61,13 @@ enum {
 
 /* Host registers that hold guest registers, in the order they are handed
  * out: callee-saved first (no spill around calls into C), then the rest. */
-static const uint8_t jk_pool[] = {X_RBP, X_R12, X_R13, X_R14, X_R15, X_RSI, X_RDI, X_R8, X_R9, X_R10, X_R11};
+static const uint8_t jk_pool[] = {X_RBP, X_R12, X_R13, X_R14, X_R15, X_RSI, X_RDI, X_R8, X_R9, X_R10};
+
+/* The gas counter lives in a host register for the whole run: the block
+ * prologue's `sub` would otherwise be a store-to-load chain through memory in
+ * every loop. Caller-saved, so it is spilled to ctx->gas around calls into C,
+ * and stored there on exit. */
+#define X_GAS X_R11
 #define JK_POOL_SIZE (sizeof jk_pool / sizeof jk_pool[0])
 
 static bool jk_host_caller_saved(uint8_t h)
@@ -88,9 +97,9 @@ typedef struct jk_cc {
     void **jump_code;         /* the jump table's code addresses (filled at the end) */
 } jk_cc;
 
-/* Register allocation, once per program: the 11 guest registers the code
+/* Register allocation, once per program: the 10 guest registers the code
  * names most often (static count of operand fields, ties to the lower
- * number) get host registers; the other two live in ctx->regs. One linear
+ * number) get host registers; the other three live in ctx->regs. One linear
  * pass, and the same map for the whole program, so any instruction can be
  * entered with the registers where the map says. */
 static void jk_allocate(jk_cc *c)
@@ -198,6 +207,7 @@ static void jk_panic(jk_cc *c, uint32_t i)
 /* Spill / reload guest registers kept in host registers. */
 static void jk_spill(jk_cc *c, bool all)
 {
+    x_mov_rm_r(&c->b, true, X_MEM(X_RBX, CTX_GAS), X_GAS);
     for (unsigned g = 0; g < JK_PVM_REGS; g++)
         if (c->map[g] != X_NOREG && (all || jk_host_caller_saved(c->map[g])))
             x_mov_rm_r(&c->b, true, X_MEM(X_RBX, (int32_t)(8 * g)), c->map[g]);
@@ -205,6 +215,7 @@ static void jk_spill(jk_cc *c, bool all)
 
 static void jk_reload(jk_cc *c, bool all)
 {
+    x_mov_r_rm(&c->b, true, X_GAS, X_MEM(X_RBX, CTX_GAS));
     for (unsigned g = 0; g < JK_PVM_REGS; g++)
         if (c->map[g] != X_NOREG && (all || jk_host_caller_saved(c->map[g])))
             x_mov_r_rm(&c->b, true, c->map[g], X_MEM(X_RBX, (int32_t)(8 * g)));
@@ -303,7 +314,8 @@ static void jk_addr(jk_cc *c, int base, uint64_t imm)
 }
 
 /* Guest memory access, in three tiers:
- *  1. a one-entry TLB per direction in ctx (page address, host page base):
+ *  1. a 16-entry direct-mapped TLB per direction in ctx (page address, host
+ *     page base), indexed by the page number's low 4 bits:
  *     `(addr ^ tlb_addr) <= 4096 - n` checks the page and that the access
  *     stays inside it with one compare (tlb_addr is a 64-bit field whose
  *     "empty" value 2^32 never matches a 32-bit address);
@@ -320,26 +332,26 @@ typedef struct jk_mem_sites {
     size_t miss;     /* rel8 jump to the walk */
 } jk_mem_sites;
 
+/* rN = (addr >> 12 mod 16) * 16: the TLB entry's offset, from eax. */
+static void jk_tlb_index(jk_x64_buf *b, uint8_t r)
+{
+    x_mov_r_rm(b, false, r, X_REG(X_RAX));
+    x_shift_imm(b, SH_SHR, false, r, JK_PVM_PAGE_SHIFT - 4);
+    x_alu_rm_imm(b, ALU_AND, false, X_REG(r), (JK_JIT_TLB_SIZE - 1) << 4);
+}
+
 static jk_mem_sites jk_tlb_check(jk_cc *c, unsigned n, bool write)
 {
     jk_x64_buf *b = &c->b;
     jk_mem_sites m;
+    jk_tlb_index(b, X_RDX);
     x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
-    x_alu_r_rm(b, ALU_XOR, true, X_RCX, X_MEM(X_RBX, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR));
+    x_alu_r_rm(b, ALU_XOR, true, X_RCX, X_MEMI(X_RBX, X_RDX, 0, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR));
     x_alu_rm_imm(b, ALU_CMP, true, X_REG(X_RCX), (int32_t)(JK_PVM_PAGE_SIZE - n));
     m.miss = x_jcc8(b, CC_A);
-    x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE));
+    x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RBX, X_RDX, 0, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE));
     m.hit = b->len;
     return m;
-}
-
-static void x_jmp8_back(jk_x64_buf *b, size_t target)
-{
-    int64_t rel = (int64_t)target - (int64_t)(b->len + 2);
-    if (rel < -128)
-        b->oom = true; /* a bound is wrong: refuse the code */
-    x_b(b, 0xEB);
-    x_b(b, (uint8_t)(int8_t)rel);
 }
 
 /* The walk (tier 2), placed after the hot path; jumps back to m->hit on
@@ -371,12 +383,14 @@ static void jk_walk(jk_cc *c, unsigned n, bool write, const jk_mem_sites *m, siz
         x_b(b, (uint8_t)JK_PAGE_R); /* test dl, 1 */
         slow[0] = x_jcc8(b, CC_E);
     }
-    /* refill the TLB with this page */
+    /* refill this page's TLB entry */
     x_alu_rm_imm(b, ALU_AND, true, X_REG(X_RDX), -(int32_t)JK_PVM_PAGE_SIZE);
-    x_mov_rm_r(b, true, X_MEM(X_RBX, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE), X_RDX);
-    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
-    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), -(int32_t)JK_PVM_PAGE_SIZE);
-    x_mov_rm_r(b, true, X_MEM(X_RBX, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR), X_RCX);
+    jk_tlb_index(b, X_RCX);
+    x_mov_rm_r(b, true, X_MEMI(X_RBX, X_RCX, 0, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE), X_RDX);
+    x_mov_r_rm(b, false, X_RDX, X_REG(X_RAX));
+    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RDX), -(int32_t)JK_PVM_PAGE_SIZE);
+    x_mov_rm_r(b, true, X_MEMI(X_RBX, X_RCX, 0, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR), X_RDX);
+    x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RBX, X_RCX, 0, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE));
     x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
     x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), JK_PVM_PAGE_SIZE - 1);
     slow[1] = SIZE_MAX;
@@ -384,7 +398,7 @@ static void jk_walk(jk_cc *c, unsigned n, bool write, const jk_mem_sites *m, siz
         x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RCX), (int32_t)(JK_PVM_PAGE_SIZE - n));
         slow[1] = x_jcc8(b, CC_A);
     }
-    x_jmp8_back(b, m->hit);
+    x_patch32(b, x_jmp32(b), m->hit);
 }
 
 static void jk_here_all(jk_cc *c, size_t slow[2])
@@ -412,7 +426,7 @@ static void jk_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx)
     default: x_mov_r_rm(b, true, X_RAX, at); break;
     }
     st(c, ra, X_RAX);
-    size_t done = x_jmp8(b);
+    size_t done = x_jmp32(b);
     size_t slow[2];
     jk_walk(c, n, false, &m, slow);
     jk_here_all(c, slow);
@@ -428,7 +442,7 @@ static void jk_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx)
             x_movsxd(b, X_RAX, X_REG(X_RAX));
     }
     st(c, ra, X_RAX);
-    x_here8(b, done);
+    x_patch32(b, done, b->len);
 }
 
 /* Store n bytes of guest register `vreg` (or the constant vimm when vreg < 0)
@@ -470,7 +484,7 @@ static void jk_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n)
             break;
         }
     }
-    size_t done = x_jmp8(b);
+    size_t done = x_jmp32(b);
     size_t slow[2];
     jk_walk(c, n, true, &m, slow);
     jk_here_all(c, slow);
@@ -482,7 +496,7 @@ static void jk_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n)
     x_mov_r_imm(b, X_RCX, i);
     x_mov_r_imm(b, X_RDX, n);
     x_patch32(b, x_call32(b), c->store_slow);
-    x_here8(b, done);
+    x_patch32(b, done, b->len);
 }
 
 /* Branch to instruction index target (a block start) on cc, or panic when the
@@ -1038,9 +1052,9 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
         if (prog->block_start[i]) {
             /* Pay the block's whole cost on entry, or leave untouched. */
             uint32_t cost = prog->insns[i].cost;
-            x_alu_rm_imm(&cc.b, ALU_SUB, true, X_MEM(X_RBX, CTX_GAS), (int32_t)cost);
+            x_alu_rm_imm(&cc.b, ALU_SUB, true, X_REG(X_GAS), (int32_t)cost);
             size_t ok = x_jcc8(&cc.b, CC_GE);
-            x_alu_rm_imm(&cc.b, ALU_ADD, true, X_MEM(X_RBX, CTX_GAS), (int32_t)cost);
+            x_alu_rm_imm(&cc.b, ALU_ADD, true, X_REG(X_GAS), (int32_t)cost);
             jk_exit_with(&cc, i, JK_JIT_EXIT_OOG);
             x_here8(&cc.b, ok);
         }

@@ -34,10 +34,12 @@ enum {
 typedef struct jk_jit_ctx {
     uint64_t regs[JK_PVM_REGS];     /* the two unmapped always; the rest when spilled */
     int64_t gas;
-    uint64_t tlb_r_addr;            /* readable page's address, or JK_JIT_TLB_EMPTY */
-    uint64_t tlb_r_base;            /* its host buffer */
-    uint64_t tlb_w_addr;            /* a private writable page's address, or empty */
-    uint64_t tlb_w_base;
+    /* Direct-mapped TLBs, indexed by page number mod JK_JIT_TLB_SIZE: for
+     * loads (readable pages) and for stores (private writable pages). */
+    struct {
+        uint64_t addr;              /* the page's guest address, or JK_JIT_TLB_EMPTY */
+        uint64_t base;              /* its host buffer */
+    } tlb_r[16], tlb_w[16];
     const uintptr_t *top;           /* the memory's top level (leaf offsets) */
     uintptr_t empty_leaf;           /* what the offsets are relative to */
     uint32_t exit_index;            /* instruction that exited */
@@ -52,6 +54,7 @@ typedef struct jk_jit_ctx {
 
 /* An empty TLB entry: no 32-bit address XORed with it is below 4096. */
 #define JK_JIT_TLB_EMPTY (UINT64_C(1) << 32)
+#define JK_JIT_TLB_SIZE 16
 
 /* A compiled program. The code is mapped read+execute only after it was
  * written (never writable and executable at once). */

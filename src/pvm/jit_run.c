@@ -16,10 +16,12 @@
  * sbrk): forget the cached pages. */
 static void jk_tlb_flush(jk_jit_ctx *ctx)
 {
-    ctx->tlb_r_addr = JK_JIT_TLB_EMPTY;
-    ctx->tlb_w_addr = JK_JIT_TLB_EMPTY;
-    ctx->tlb_r_base = 0;
-    ctx->tlb_w_base = 0;
+    for (int k = 0; k < JK_JIT_TLB_SIZE; k++) {
+        ctx->tlb_r[k].addr = JK_JIT_TLB_EMPTY;
+        ctx->tlb_w[k].addr = JK_JIT_TLB_EMPTY;
+        ctx->tlb_r[k].base = 0;
+        ctx->tlb_w[k].base = 0;
+    }
 }
 
 int jk_jit_load_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n)
