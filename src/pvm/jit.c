@@ -639,6 +639,9 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
         if (cc.oom || cc.b.oom)
             goto fail;
     }
+    jk_jit_emit_mem_stubs(&cc);
+    if (cc.oom || cc.b.oom)
+        goto fail;
     for (size_t k = 0; k < cc.fix_count; k++)
         x_patch32(&cc.b, cc.fix[k].at, cc.label[cc.fix[k].target]);
     if (cc.b.oom)
@@ -672,6 +675,7 @@ fail:
     free(cc.label);
     free(cc.entry);
     free(cc.fix);
+    free(cc.stubs);
 }
 
 #else /* no recompiler on this host */

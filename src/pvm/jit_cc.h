@@ -51,6 +51,18 @@ typedef struct jk_fixup {
     uint32_t target; /* instruction index (a block start) */
 } jk_fixup;
 
+/* The out-of-line part of one guest memory access (jit_mem.c): emitted after
+ * all instructions, reached only on a TLB miss. */
+typedef struct jk_mem_stub {
+    uint32_t miss_at;   /* the hot path's rel32 jump to the stub */
+    uint32_t hit;       /* where the access itself starts (rdx, rcx ready) */
+    uint32_t done;      /* where the hot path continues */
+    uint32_t index;     /* the instruction */
+    uint64_t vimm;      /* store: the constant stored when vreg < 0 */
+    int16_t vreg;       /* store: the guest register stored, or −1 */
+    uint8_t n, write, sx, ra;
+} jk_mem_stub;
+
 typedef struct jk_cc {
     jk_x64_buf b;
     const jk_pvm_program *prog;
@@ -63,6 +75,8 @@ typedef struct jk_cc {
     bool oom;
     uint8_t map[JK_PVM_REGS]; /* host register of each guest register, or X_NOREG */
     void **jump_code;         /* the jump table's code addresses (filled at the end) */
+    jk_mem_stub *stubs;       /* memory accesses' out-of-line parts, in order */
+    size_t stub_count, stub_cap;
 } jk_cc;
 
 static inline jk_x64_rm jk_opnd(const jk_cc *c, unsigned g)
@@ -157,6 +171,8 @@ void jk_jit_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx);
 /* Store n bytes of guest register vreg (or the constant vimm when vreg < 0)
  * at the address in rax. */
 void jk_jit_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n);
+/* Emit every recorded access's walk and slow path (after all instructions). */
+void jk_jit_emit_mem_stubs(jk_cc *c);
 /* Run instruction in in C on the spilled registers (rare opcodes). */
 void jk_jit_call_step(jk_cc *c, const jk_pvm_insn *in);
 

@@ -106,11 +106,6 @@ void jk_jit_addr(jk_cc *c, int base, uint64_t imm)
  *     into C empties the TLB (jit_run.c), since it may remap pages.
  * In: rax = address. The access itself is emitted by the caller with
  * rdx = host page base and rcx = offset in the page. */
-typedef struct jk_mem_sites {
-    size_t hit;      /* where the access code starts */
-    size_t miss;     /* rel8 jump to the walk */
-} jk_mem_sites;
-
 /* rN = (addr >> 12 mod 16) * 16: the TLB entry's offset, from eax. */
 static void jk_tlb_index(jk_x64_buf *b, uint8_t r)
 {
@@ -119,26 +114,45 @@ static void jk_tlb_index(jk_x64_buf *b, uint8_t r)
     x_alu_rm_imm(b, ALU_AND, false, X_REG(r), (JK_JIT_TLB_SIZE - 1) << 4);
 }
 
-static jk_mem_sites jk_tlb_check(jk_cc *c, unsigned n, bool write)
+/* Tier 1, inline: on a hit, rdx = host page, rcx = offset, and the access
+ * follows; a miss jumps (rel32, recorded in a stub) to the out-of-line walk
+ * placed after all the program's code, so the hot path has no taken jump. */
+static void jk_tlb_check(jk_cc *c, unsigned n, bool write, jk_mem_stub *stub)
 {
     jk_x64_buf *b = &c->b;
-    jk_mem_sites m;
     jk_tlb_index(b, X_RDX);
     x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
     x_alu_r_rm(b, ALU_XOR, true, X_RCX, X_MEMI(X_RBX, X_RDX, 0, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR));
     x_alu_rm_imm(b, ALU_CMP, true, X_REG(X_RCX), (int32_t)(JK_PVM_PAGE_SIZE - n));
-    m.miss = x_jcc8(b, CC_A);
+    stub->miss_at = (uint32_t)x_jcc32(b, CC_A);
     x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RBX, X_RDX, 0, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE));
-    m.hit = b->len;
-    return m;
+    stub->hit = (uint32_t)b->len;
+    stub->n = (uint8_t)n;
+    stub->write = write;
 }
 
-/* The walk (tier 2), placed after the hot path; jumps back to m->hit on
- * success, and returns the rel8 sites that must go to the slow path. */
-static void jk_walk(jk_cc *c, unsigned n, bool write, const jk_mem_sites *m, size_t slow[2])
+static void jk_add_stub(jk_cc *c, const jk_mem_stub *stub)
+{
+    if (c->stub_count == c->stub_cap) {
+        size_t cap = c->stub_cap ? c->stub_cap * 2 : 256;
+        jk_mem_stub *g = realloc(c->stubs, cap * sizeof *g);
+        if (!g) {
+            c->oom = true;
+            return;
+        }
+        c->stubs = g;
+        c->stub_cap = cap;
+    }
+    c->stubs[c->stub_count++] = *stub;
+}
+
+/* Tier 2 (the walk) and tier 3 (the slow path) for one access. */
+static void jk_emit_stub(jk_cc *c, const jk_mem_stub *m)
 {
     jk_x64_buf *b = &c->b;
-    x_here8(b, m->miss);
+    bool write = m->write;
+    unsigned n = m->n;
+    x_patch32(b, m->miss_at, b->len);
     x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
     x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT + JK_LEAF_BITS);
     x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_TOP));
@@ -148,6 +162,7 @@ static void jk_walk(jk_cc *c, unsigned n, bool write, const jk_mem_sites *m, siz
     x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT);
     x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), JK_LEAF_SIZE - 1);
     x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RDX, X_RCX, 3, 0));
+    size_t slow[2];
     /* (e & need) == need */
     if (write) {
         x_mov_r_rm(b, false, X_RCX, X_REG(X_RDX));
@@ -178,20 +193,52 @@ static void jk_walk(jk_cc *c, unsigned n, bool write, const jk_mem_sites *m, siz
         slow[1] = x_jcc8(b, CC_A);
     }
     x_patch32(b, x_jmp32(b), m->hit);
-}
 
-static void jk_here_all(jk_cc *c, size_t slow[2])
-{
     for (int k = 0; k < 2; k++)
         if (slow[k] != SIZE_MAX)
-            x_here8(&c->b, slow[k]);
+            x_here8(b, slow[k]);
+    if (write) {
+        if (m->vreg >= 0)
+            ld(c, X_RCX, (unsigned)m->vreg);
+        else
+            x_mov_r_imm(b, X_RCX, m->vimm);
+        x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_SCRATCH), X_RCX);
+    }
+    x_mov_r_imm(b, X_RCX, m->index);
+    x_mov_r_imm(b, X_RDX, n);
+    x_patch32(b, x_call32(b), write ? c->store_slow : c->load_slow);
+    if (!write) {
+        if (m->sx) {
+            if (n == 1)
+                x_op(b, 0, true, 0x0FBE, 2, X_RAX, X_REG(X_RAX), false);
+            else if (n == 2)
+                x_op(b, 0, true, 0x0FBF, 2, X_RAX, X_REG(X_RAX), false);
+            else if (n == 4)
+                x_movsxd(b, X_RAX, X_REG(X_RAX));
+        }
+        st(c, m->ra, X_RAX);
+    }
+    x_patch32(b, x_jmp32(b), m->done);
+}
+
+void jk_jit_emit_mem_stubs(jk_cc *c)
+{
+    for (size_t k = 0; k < c->stub_count && !c->b.oom; k++) {
+        if (!x_reserve(&c->b, JK_JIT_INSN_BOUND))
+            return;
+        size_t start = c->b.len;
+        jk_emit_stub(c, &c->stubs[k]);
+        if (c->b.len - start > JK_JIT_INSN_BOUND)
+            c->b.oom = true; /* a bound is wrong: refuse rather than overrun */
+    }
 }
 
 /* Load n bytes at the address in rax into guest register ra, extended. */
 void jk_jit_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx)
 {
     jk_x64_buf *b = &c->b;
-    jk_mem_sites m = jk_tlb_check(c, n, false);
+    jk_mem_stub m = {0};
+    jk_tlb_check(c, n, false, &m);
     jk_x64_rm at = X_MEMI(X_RDX, X_RCX, 0, 0);
     switch (n) {
     case 1: x_op(b, 0, sx, sx ? 0x0FBE : 0x0FB6, 2, X_RAX, at, false); break;
@@ -205,23 +252,12 @@ void jk_jit_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx)
     default: x_mov_r_rm(b, true, X_RAX, at); break;
     }
     st(c, ra, X_RAX);
-    size_t done = x_jmp32(b);
-    size_t slow[2];
-    jk_walk(c, n, false, &m, slow);
-    jk_here_all(c, slow);
-    x_mov_r_imm(b, X_RCX, i);
-    x_mov_r_imm(b, X_RDX, n);
-    x_patch32(b, x_call32(b), c->load_slow);
-    if (sx) {
-        if (n == 1)
-            x_op(b, 0, true, 0x0FBE, 2, X_RAX, X_REG(X_RAX), false);
-        else if (n == 2)
-            x_op(b, 0, true, 0x0FBF, 2, X_RAX, X_REG(X_RAX), false);
-        else if (n == 4)
-            x_movsxd(b, X_RAX, X_REG(X_RAX));
-    }
-    st(c, ra, X_RAX);
-    x_patch32(b, done, b->len);
+    m.done = (uint32_t)b->len;
+    m.index = i;
+    m.sx = sx;
+    m.ra = (uint8_t)ra;
+    m.vreg = -1;
+    jk_add_stub(c, &m);
 }
 
 /* Store n bytes of guest register `vreg` (or the constant vimm when vreg < 0)
@@ -229,7 +265,8 @@ void jk_jit_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx)
 void jk_jit_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n)
 {
     jk_x64_buf *b = &c->b;
-    jk_mem_sites m = jk_tlb_check(c, n, true);
+    jk_mem_stub m = {0};
+    jk_tlb_check(c, n, true, &m);
     jk_x64_rm at = X_MEMI(X_RDX, X_RCX, 0, 0);
     if (vreg >= 0) {
         uint8_t h = c->map[vreg];
@@ -263,19 +300,11 @@ void jk_jit_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n)
             break;
         }
     }
-    size_t done = x_jmp32(b);
-    size_t slow[2];
-    jk_walk(c, n, true, &m, slow);
-    jk_here_all(c, slow);
-    if (vreg >= 0)
-        ld(c, X_RCX, (unsigned)vreg);
-    else
-        x_mov_r_imm(b, X_RCX, vimm);
-    x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_SCRATCH), X_RCX);
-    x_mov_r_imm(b, X_RCX, i);
-    x_mov_r_imm(b, X_RDX, n);
-    x_patch32(b, x_call32(b), c->store_slow);
-    x_patch32(b, done, b->len);
+    m.done = (uint32_t)b->len;
+    m.index = i;
+    m.vreg = (int16_t)vreg;
+    m.vimm = vimm;
+    jk_add_stub(c, &m);
 }
 
 /* Fallback: run the instruction in C on the spilled state. */
