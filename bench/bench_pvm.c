@@ -544,7 +544,8 @@ int main(int argc, char **argv)
                b->name, jr.instructions, jr.best_s, pr.best_s, native_best, jit_ratio, speedup,
                compile_s * 1e6, compile_s > 0 ? (double)blob_len / compile_s / 1e6 : 0.0);
         fflush(stdout);
-        jk_bench_note_jit(out_dir, b->name, jit_ratio, speedup, k == 0 && !only);
+        if (!only) /* a partial run must not leave a partial list */
+            jk_bench_note_jit(out_dir, b->name, jit_ratio, speedup, k == 0);
         log_sum += log(ratio);
         counted++;
     }

@@ -112,16 +112,81 @@ static void jk_branch(jk_cc *c, uint32_t i, int cc, uint32_t target)
     jk_jump_to(c, cc < 0 ? x_jmp32(b) : x_jcc32(b, cc), target);
 }
 
+/* Return prediction. A PVM call is `load_imm_jump rA, v, f` (or
+ * `load_imm_jump_ind`) whose v is the jump-table address of the very next
+ * instruction; the return is a `jump_ind` to v. Such a call pushes v and
+ * then makes a host `call` (16 bytes, so the stack stays aligned for calls
+ * into C), and its return address is the code just before the next
+ * instruction's block. A `jump_ind` whose target equals the v on top of that
+ * stack returns with `ret`, which the CPU predicts from its return stack;
+ * anything else takes the ordinary djump. Semantics cannot change: the `ret`
+ * lands exactly where jump-table entry v leads (each v belongs to one call
+ * site, the instruction before its entry), and lands before that block's gas
+ * prologue. The depth is bounded (ctx->depth, JK_JIT_MAX_DEPTH), stale
+ * entries left by guests that do not return are merely never matched, and
+ * every exit resets the host stack. */
+#define JK_JIT_MAX_DEPTH 1024
+
+static bool jk_is_call(const jk_cc *c, uint32_t i, uint64_t v)
+{
+    uint32_t a = (uint32_t)v, count = c->prog->blob.jump_count;
+    if (a == 0 || (a & 1) || a / 2 > count)
+        return false;
+    return c->prog->jump_targets[a / 2 - 1] == i + 1;
+}
+
+/* If the depth allows, skip (rel8, returned) the plain jump that follows. */
+static size_t jk_depth_ok(jk_cc *c)
+{
+    x_alu_rm_imm(&c->b, ALU_CMP, false, X_MEM(X_RBX, CTX_DEPTH), JK_JIT_MAX_DEPTH);
+    return x_jcc8(&c->b, CC_B);
+}
+
+static void jk_push_return(jk_cc *c, uint64_t v)
+{
+    x_alu_rm_imm(&c->b, ALU_ADD, false, X_MEM(X_RBX, CTX_DEPTH), 1);
+    x_b(&c->b, 0x68); /* push imm32 (v < 2^25: a jump-table address) */
+    x_d(&c->b, (uint32_t)v);
+}
+
+static void jk_pop_return(jk_cc *c)
+{
+    x_alu_rm_imm(&c->b, ALU_ADD, true, X_REG(X_RSP), 8); /* drop v */
+}
+
+/* A static call (load_imm_jump that is a call, see above) to block target. */
+static void jk_static_call(jk_cc *c, uint64_t v, uint32_t target)
+{
+    jk_x64_buf *b = &c->b;
+    size_t push = jk_depth_ok(c);
+    jk_jump_to(c, x_jmp32(b), target); /* too deep: a plain jump */
+    x_here8(b, push);
+    jk_push_return(c, v);
+    jk_jump_to(c, x_call32(b), target);
+    jk_pop_return(c);
+}
+
 /* djump (Graypaper) on the address in eax, inlined at each dynamic jump so
  * that every site has its own indirect branch to predict: halt on the halt
  * address; else a = 2(k+1) with k < |j| enters jump-table entry k, whose code
  * is a block start's prologue or, for an entry that is not a block start,
  * the panic exit. With e = a − 2 (32-bit): odd e, or e >= 2|j| (which
- * includes a = 0), panics. */
-static void jk_djump(jk_cc *c, uint32_t i)
+ * includes a = 0), panics. `is_return`: try the predicted return first;
+ * `call_v` >= 0: this is a call via a pointer, returning to call_v. */
+static void jk_djump(jk_cc *c, uint32_t i, bool is_return, int64_t call_v)
 {
     jk_x64_buf *b = &c->b;
     uint32_t count = c->prog->blob.jump_count;
+    if (is_return) {
+        x_alu_rm_imm(b, ALU_CMP, false, X_MEM(X_RBX, CTX_DEPTH), 0);
+        size_t none = x_jcc8(b, CC_E);
+        x_alu_r_rm(b, ALU_CMP, false, X_RAX, X_MEM(X_RSP, 8)); /* the pushed v */
+        size_t other = x_jcc8(b, CC_NE);
+        x_alu_rm_imm(b, ALU_SUB, false, X_MEM(X_RBX, CTX_DEPTH), 1);
+        x_b(b, 0xC3); /* ret */
+        x_here8(b, none);
+        x_here8(b, other);
+    }
     x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RAX), (int32_t)JK_PVM_HALT_ADDRESS);
     size_t halt = x_jcc8(b, CC_E);
     x_op(b, 0, false, 0x8D, 1, X_RCX, X_MEM(X_RAX, -2), false); /* lea ecx, [rax-2] */
@@ -136,13 +201,23 @@ static void jk_djump(jk_cc *c, uint32_t i)
     memcpy(&table, &tp, sizeof table);
     x_mov_r_imm(b, X_RDX, table);
     jk_set_exit(c, i); /* an entry that is not a block start panics here */
-    x_op(b, 0, false, 0xFF, 1, 4, X_MEMI(X_RDX, X_RCX, 2, 0), false); /* jmp [rdx+rcx*4] */
+    jk_x64_rm entry = X_MEMI(X_RDX, X_RCX, 2, 0);
+    size_t push = SIZE_MAX;
+    if (call_v >= 0)
+        push = jk_depth_ok(c);
+    x_op(b, 0, false, 0xFF, 1, 4, entry, false); /* jmp [rdx+rcx*4] */
     x_here8(b, odd);
     x_here8(b, out);
     jk_panic(c, i);
     x_here8(b, halt);
     jk_set_exit(c, i);
     jk_jmp_to_off(c, c->halt_common);
+    if (call_v >= 0) {
+        x_here8(b, push);
+        jk_push_return(c, (uint64_t)call_v);
+        x_op(b, 0, false, 0xFF, 1, 2, entry, false); /* call [rdx+rcx*4] */
+        jk_pop_return(c);
+    }
 }
 
 /* Compare guest register a with the 64-bit constant v (a - v). */
@@ -344,18 +419,21 @@ static void jk_compile_insn(jk_cc *c, uint32_t i)
     case OP_jump: jk_branch(c, i, -1, in->target); break;
     case OP_jump_ind:
         jk_jit_addr(c, (int)A, X);
-        jk_djump(c, i);
+        jk_djump(c, i, true, -1);
         break;
     case OP_load_imm_jump:
         x_mov_r_imm(b, X_RAX, X);
         st(c, A, X_RAX);
-        jk_branch(c, i, -1, in->target);
+        if (in->target != JK_PVM_NO_TARGET && jk_is_call(c, i, X))
+            jk_static_call(c, X, in->target);
+        else
+            jk_branch(c, i, -1, in->target);
         break;
     case OP_load_imm_jump_ind:
         jk_jit_addr(c, (int)B, Y); /* read before ω_A is written: ra may equal rb */
         x_mov_r_imm(b, X_RCX, X);
         st(c, A, X_RCX);
-        jk_djump(c, i);
+        jk_djump(c, i, false, jk_is_call(c, i, X) ? (int64_t)(uint32_t)X : -1);
         break;
 
     case OP_load_u8: jk_jit_addr(c, -1, X); jk_jit_load(c, i, A, 1, false); break;

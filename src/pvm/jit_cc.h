@@ -19,6 +19,7 @@
 #define CTX_JCODE ((int32_t)offsetof(jk_jit_ctx, jump_code))
 #define CTX_SCRATCH ((int32_t)offsetof(jk_jit_ctx, scratch))
 #define CTX_RSP ((int32_t)offsetof(jk_jit_ctx, host_rsp))
+#define CTX_DEPTH ((int32_t)offsetof(jk_jit_ctx, depth))
 #define CTX_TLB_R_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_r[0].addr))
 #define CTX_TLB_R_BASE ((int32_t)offsetof(jk_jit_ctx, tlb_r[0].base))
 #define CTX_TLB_W_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_w[0].addr))
