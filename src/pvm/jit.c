@@ -122,11 +122,11 @@ static void jk_branch(jk_cc *c, uint32_t i, int cc, uint32_t target)
  * anything else takes the ordinary djump. Semantics cannot change: the `ret`
  * lands exactly where jump-table entry v leads (each v belongs to one call
  * site, the instruction before its entry), and lands before that block's gas
- * prologue. The depth is bounded (ctx->depth, JK_JIT_MAX_DEPTH), stale
- * entries left by guests that do not return are merely never matched, and
- * every exit resets the host stack. */
-#define JK_JIT_MAX_DEPTH 1024
-
+ * prologue. The trampoline puts an all-ones word under the first entry, which
+ * no zero-extended address equals; calls stop pushing when rsp reaches
+ * ctx->stack_limit (JK_JIT_RETURN_STACK below the entry); stale entries left
+ * by guests that do not return are merely never matched; every exit resets
+ * the host stack. No counter: nothing here is a read-modify-write chain. */
 static bool jk_is_call(const jk_cc *c, uint32_t i, uint64_t v)
 {
     uint32_t a = (uint32_t)v, count = c->prog->blob.jump_count;
@@ -135,16 +135,15 @@ static bool jk_is_call(const jk_cc *c, uint32_t i, uint64_t v)
     return c->prog->jump_targets[a / 2 - 1] == i + 1;
 }
 
-/* If the depth allows, skip (rel8, returned) the plain jump that follows. */
+/* If the host stack allows, skip (rel8, returned) the plain jump that follows. */
 static size_t jk_depth_ok(jk_cc *c)
 {
-    x_alu_rm_imm(&c->b, ALU_CMP, false, X_MEM(X_RBX, CTX_DEPTH), JK_JIT_MAX_DEPTH);
-    return x_jcc8(&c->b, CC_B);
+    x_alu_r_rm(&c->b, ALU_CMP, true, X_RSP, X_MEM(X_RBX, CTX_STACK_LIMIT));
+    return x_jcc8(&c->b, CC_A);
 }
 
 static void jk_push_return(jk_cc *c, uint64_t v)
 {
-    x_alu_rm_imm(&c->b, ALU_ADD, false, X_MEM(X_RBX, CTX_DEPTH), 1);
     x_b(&c->b, 0x68); /* push imm32 (v < 2^25: a jump-table address) */
     x_d(&c->b, (uint32_t)v);
 }
@@ -178,13 +177,9 @@ static void jk_djump(jk_cc *c, uint32_t i, bool is_return, int64_t call_v)
     jk_x64_buf *b = &c->b;
     uint32_t count = c->prog->blob.jump_count;
     if (is_return) {
-        x_alu_rm_imm(b, ALU_CMP, false, X_MEM(X_RBX, CTX_DEPTH), 0);
-        size_t none = x_jcc8(b, CC_E);
-        x_alu_r_rm(b, ALU_CMP, false, X_RAX, X_MEM(X_RSP, 8)); /* the pushed v */
+        x_alu_r_rm(b, ALU_CMP, true, X_RAX, X_MEM(X_RSP, 8)); /* the v on top */
         size_t other = x_jcc8(b, CC_NE);
-        x_alu_rm_imm(b, ALU_SUB, false, X_MEM(X_RBX, CTX_DEPTH), 1);
         x_b(b, 0xC3); /* ret */
-        x_here8(b, none);
         x_here8(b, other);
     }
     x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RAX), (int32_t)JK_PVM_HALT_ADDRESS);

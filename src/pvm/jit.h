@@ -44,10 +44,10 @@ typedef struct jk_jit_ctx {
     uintptr_t empty_leaf;           /* what the offsets are relative to */
     uint32_t exit_index;            /* instruction that exited */
     uint32_t jump_count;            /* entries of the jump table */
-    uint32_t depth;                 /* predicted returns on the host stack (jit.c) */
     void *const *jump_code;         /* per jump-table entry, the code to enter */
     uint64_t scratch;               /* a value passed to or from a helper */
     uint64_t host_rsp;              /* the stack pointer to unwind to on exit */
+    uint64_t stack_limit;           /* predicted returns stop below this (jit.c) */
     jk_pvm_memory *mem;
     int mem_rc;                     /* JK_MEM_* of a failed access */
     uint32_t fault_address;

@@ -19,7 +19,9 @@
 #define CTX_JCODE ((int32_t)offsetof(jk_jit_ctx, jump_code))
 #define CTX_SCRATCH ((int32_t)offsetof(jk_jit_ctx, scratch))
 #define CTX_RSP ((int32_t)offsetof(jk_jit_ctx, host_rsp))
-#define CTX_DEPTH ((int32_t)offsetof(jk_jit_ctx, depth))
+#define CTX_STACK_LIMIT ((int32_t)offsetof(jk_jit_ctx, stack_limit))
+/* Host stack the predicted returns may use: 1,024 levels of 16 bytes. */
+#define JK_JIT_RETURN_STACK (16 * 1024)
 #define CTX_TLB_R_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_r[0].addr))
 #define CTX_TLB_R_BASE ((int32_t)offsetof(jk_jit_ctx, tlb_r[0].base))
 #define CTX_TLB_W_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_w[0].addr))

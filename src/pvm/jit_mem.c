@@ -20,9 +20,19 @@ void jk_jit_emit_routines(jk_cc *c)
     static const uint8_t saved[6] = {X_RBP, X_RBX, X_R12, X_R13, X_R14, X_R15};
     for (int i = 0; i < 6; i++)
         x_push(b, saved[i]);
-    x_alu_rm_imm(b, ALU_SUB, true, X_REG(X_RSP), 8); /* 16-byte aligned for calls */
+    /* Two all-ones words, then 8 bytes of padding: the stack is 16-byte
+     * aligned for calls into C, and [rsp+8] holds a value no zero-extended
+     * 32-bit address equals — the bottom of the predicted returns (jit.c). */
+    x_b(b, 0x6A);
+    x_b(b, 0xFF); /* push -1 */
+    x_b(b, 0x6A);
+    x_b(b, 0xFF); /* push -1 */
+    x_alu_rm_imm(b, ALU_SUB, true, X_REG(X_RSP), 8);
     x_mov_r_rm(b, true, X_RBX, X_REG(X_RDI));
     x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_RSP), X_RSP);
+    /* predicted returns may use 16 KiB of this thread's stack below here */
+    x_op(b, 0, true, 0x8D, 1, X_RAX, X_MEM(X_RSP, -(int32_t)JK_JIT_RETURN_STACK), false);
+    x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_STACK_LIMIT), X_RAX);
     x_mov_r_rm(b, true, X_RAX, X_REG(X_RSI));
     jk_reload(c, true);
     x_op(b, 0, false, 0xFF, 1, 4, X_REG(X_RAX), false); /* jmp rax */
@@ -31,7 +41,7 @@ void jk_jit_emit_routines(jk_cc *c)
     c->exit_common = b->len;
     x_mov_r_rm(b, true, X_RSP, X_MEM(X_RBX, CTX_RSP));
     jk_spill(c, true);
-    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_RSP), 8);
+    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_RSP), 24);
     for (int i = 5; i >= 0; i--)
         x_pop(b, saved[i]);
     x_b(b, 0xC3);

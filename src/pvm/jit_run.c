@@ -102,7 +102,7 @@ jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_sta
     ctx.empty_leaf = (uintptr_t)jk_pvm_empty_leaf;
     ctx.exit_index = start;
     ctx.jump_count = prog->blob.jump_count;
-    ctx.depth = 0;
+    ctx.stack_limit = 0;
     ctx.jump_code = (void *const *)jit->jump_code;
     ctx.scratch = 0;
     ctx.host_rsp = 0;
