@@ -44,6 +44,8 @@ $(BUILD)/tests: $(TEST_OBJ) $(TOOL_LIB_OBJ) $(BUILD)/libjark.a
 test: $(BUILD)/tests $(BUILD)/jark
 	@$(BUILD)/jark pvm test $(SHARED)/vectors/pvm/programs > $(BUILD)/vectors.log || { cat $(BUILD)/vectors.log; exit 1; }
 	@tail -n 1 $(BUILD)/vectors.log | sed 's/^/pvm vectors (jark pvm test): /'
+	@$(BUILD)/jark pvm test --engine jit $(SHARED)/vectors/pvm/programs > $(BUILD)/vectors-jit.log || { cat $(BUILD)/vectors-jit.log; exit 1; }
+	@tail -n 1 $(BUILD)/vectors-jit.log | sed 's/^/pvm vectors (jark pvm test --engine jit): /'
 	JK_SHARED_DIR=$(SHARED) $(BUILD)/tests
 
 asan:

@@ -12,7 +12,7 @@
 
 int jk_tool_pvm_exec(int argc, char **argv)
 {
-    static const char usage[] = "usage: jark pvm exec PROGRAM [--entry NAME] [--gas N] [--arg N]...\n";
+    static const char usage[] = "usage: jark pvm exec PROGRAM [--entry NAME] [--gas N] [--arg N]... [--engine interp|jit]\n";
     const char *path = NULL, *entry = NULL;
     uint64_t args[6], gas = 10000000000ull;
     int nargs = 0;
@@ -30,6 +30,13 @@ int jk_tool_pvm_exec(int argc, char **argv)
                 return JK_EXIT_USAGE;
             }
             nargs++;
+        } else if (!strcmp(argv[i], "--engine") && i + 1 < argc) {
+            jk_pvm_engine engine;
+            if (jk_pvm_engine_parse(argv[++i], &engine) != JK_OK) {
+                fprintf(stderr, "jark: --engine wants interp, jit or auto, got '%s'\n", argv[i]);
+                return JK_EXIT_USAGE;
+            }
+            jk_pvm_set_auto_engine(engine); /* what jk_sdk_exec's AUTO runs on */
         } else if (argv[i][0] != '-' && !path) {
             path = argv[i];
         } else {
