@@ -31,7 +31,7 @@ static void jk_hash_hex(jk_cap cap, char out[2 * JK_HASH_SIZE + 1])
 
 static const char jk_image_usage[] =
     "usage: jark image build MANIFEST.json -o IMAGE\n"
-    "       jark image run IMAGE --endpoint N|NAME --gas G [--arg N]... [--slot0 FILE]\n"
+    "       jark image run IMAGE --endpoint N|NAME --gas G [--arg N]... [--slot0 FILE] [--map FILE.map]\n"
     "       jark image show IMAGE\n";
 
 static int jk_image_build_cmd(int argc, char **argv)
@@ -70,7 +70,7 @@ static int jk_image_build_cmd(int argc, char **argv)
 
 static int jk_image_run_cmd(int argc, char **argv)
 {
-    const char *path = NULL, *endpoint = NULL, *slot0_path = NULL;
+    const char *path = NULL, *endpoint = NULL, *slot0_path = NULL, *map_path = NULL;
     uint64_t args[3] = {0, 0, 0}, gas = 0;
     int nargs = 0;
     bool have_gas = false;
@@ -93,6 +93,8 @@ static int jk_image_run_cmd(int argc, char **argv)
             nargs++;
         } else if (!strcmp(argv[i], "--slot0") && more) {
             slot0_path = argv[++i];
+        } else if (!strcmp(argv[i], "--map") && more) {
+            map_path = argv[++i];
         } else if (argv[i][0] != '-' && !path) {
             path = argv[i];
         } else {
@@ -155,6 +157,13 @@ static int jk_image_run_cmd(int argc, char **argv)
     fflush(stdout);
     fprintf(stderr, "%s\n", line);
     rc = res.outcome == JK_KERNEL_HALT ? 0 : 1;
+    /* The kernel names the faulting pc of the called instance ("pc N
+     * (depth 0)"); deeper frames run other images, which this map is not of. */
+    const char *at = res.outcome == JK_KERNEL_FAULT ? strstr(res.fault_msg, "pc ") : NULL;
+    unsigned pc, depth;
+    if (map_path && at && sscanf(at, "pc %u (depth %u)", &pc, &depth) == 2 && depth == 0 &&
+        jk_tool_print_source(map_path, pc))
+        rc = JK_EXIT_USAGE;
 done:
     jk_kernel_result_clear(&res);
     jk_cap_release(slot0);

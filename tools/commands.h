@@ -30,6 +30,11 @@ int jk_tool_event(int argc, char **argv);   /* jark event sign|transfer|report|s
 int jk_tool_chain(int argc, char **argv);   /* jark chain genesis|show ... */
 int jk_tool_chain_show(int argc, char **argv); /* jark chain show --store DIR */
 
+/* Print "at pc N: FILE:LINE" (or that the map does not cover pc) on stderr
+ * from the map file at map_path (`jark cc --map`). Returns 0, or -1 after
+ * saying why the map cannot be read. */
+int jk_tool_print_source(const char *map_path, uint32_t pc);
+
 /* Build options as `jark cc` and `jark chain genesis` take them. */
 typedef struct jk_tool_build {
     const char *defines[JK_SDK_MAX_FLAGS], *includes[JK_SDK_MAX_FLAGS];

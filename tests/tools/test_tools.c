@@ -5,6 +5,7 @@
 #include "../test.h"
 #include "../progs.h"
 #include "../../tools/commands.h"
+#include "jark/sdk.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -56,10 +57,23 @@ JK_TEST(test_tools_cc_flags_files_and_exit_codes)
     char *sign[] = {(char *)jk_at(dir, "p.jkp"), "--entry", "sign"};
     JK_CHECK_EQ(jk_test_tool(jk_tool_pvm_exec, 3, sign, out, sizeof out, err, sizeof err), 0);
     JK_CHECK(strstr(err, "r7=1 ") != NULL);
-    /* the guest said no: 1 */
+    /* the guest said no: 1; with the map from `jark cc --map`, the line */
     char *boom[] = {(char *)jk_at(dir, "p.jkp"), "--entry", "boom"};
     JK_CHECK_EQ(jk_test_tool(jk_tool_pvm_exec, 3, boom, out, sizeof out, err, sizeof err), 1);
     JK_CHECK(strstr(err, "status=panic") != NULL);
+    char *cc_map[] = {"-DEXTRA=5", "-I", inc, (char *)jk_at(dir, "main.c"), (char *)jk_at(dir, "helper.c"),
+                      "-o", (char *)jk_at(dir, "m.jkp"), "--map", (char *)jk_at(dir, "m.map")};
+    JK_REQUIRE(jk_test_tool(jk_tool_cc, 9, cc_map, out, sizeof out, err, sizeof err) == 0);
+    uint8_t *with = NULL, *without = NULL;
+    size_t with_len = 0, without_len = 0;
+    JK_REQUIRE(jk_read_file(jk_at(dir, "m.jkp"), &with, &with_len, NULL) == JK_OK);
+    JK_REQUIRE(jk_read_file(jk_at(dir, "p.jkp"), &without, &without_len, NULL) == JK_OK);
+    JK_CHECK(with_len == without_len && memcmp(with, without, with_len) == 0); /* -g changes no byte */
+    free(with);
+    free(without);
+    char *boom_map[] = {(char *)jk_at(dir, "m.jkp"), "--entry", "boom", "--map", (char *)jk_at(dir, "m.map")};
+    JK_CHECK_EQ(jk_test_tool(jk_tool_pvm_exec, 5, boom_map, out, sizeof out, err, sizeof err), 1);
+    JK_CHECK(strstr(err, "main.c:8\n") != NULL); /* the __builtin_trap() line */
     /* usage and input errors: 2 */
     char *no_entry[] = {(char *)jk_at(dir, "p.jkp"), "--entry", "nonesuch"};
     JK_CHECK_EQ(jk_test_tool(jk_tool_pvm_exec, 3, no_entry, out, sizeof out, err, sizeof err), 2);
@@ -114,4 +128,27 @@ JK_TEST(test_tools_keygen)
     char *usage[] = {"a.key"};
     JK_CHECK_EQ(jk_test_tool(jk_tool_keygen, 1, usage, out, sizeof out, err, sizeof err), 2);
     jk_test_rm_tree(dir);
+}
+
+JK_TEST(test_tools_map_parse_refusals)
+{
+    jk_sdk_map *m = NULL;
+    jk_diag diag = {{0}};
+    static const char good[] = "0 a.c:3\n14 dir/b c.c:2\n";
+    JK_REQUIRE(jk_sdk_map_parse(good, sizeof good - 1, &m, &diag) == JK_OK);
+    const char *file = NULL;
+    uint32_t line = 0;
+    JK_CHECK(jk_sdk_map_find(m, 13, &file, &line) && !strcmp(file, "a.c") && line == 3);
+    JK_CHECK(jk_sdk_map_find(m, 99, &file, &line) && !strcmp(file, "dir/b c.c") && line == 2);
+    jk_sdk_map_free(m);
+    static const struct {
+        const char *text, *needle;
+    } bad[] = {{"0 a.c:3", "no newline"}, {"5 a.c:3\n5 a.c:4\n", "not after"}, {"x a.c:3\n", "line 1"},
+               {"0 a.c\n", "line 1"}, {"0 :3\n", "line 1"}, {"0 a.c:3\n1 a.c:\n", "line 2"},
+               {"01 a.c:1\n", "line 1"}, {"99999999999 a.c:1\n", "line 1"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        diag.msg[0] = 0;
+        JK_CHECK_EQ(jk_sdk_map_parse(bad[i].text, strlen(bad[i].text), &m, &diag), JK_ERR_PARSE);
+        JK_CHECK(m == NULL && strstr(diag.msg, bad[i].needle) != NULL);
+    }
 }
