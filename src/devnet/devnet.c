@@ -292,8 +292,8 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
     memset(r, 0, sizeof *r);
     jk_devnet_workload workload = o->workload;
     if (workload == JK_DEVNET_WORKLOAD_DEFAULT)
-        workload = !o->spec_path ? JK_DEVNET_WORKLOAD_DEMO : o->events ? JK_DEVNET_WORKLOAD_EVENTS
-                                                                       : JK_DEVNET_WORKLOAD_NONE;
+        workload = o->events ? JK_DEVNET_WORKLOAD_EVENTS : !o->spec_path ? JK_DEVNET_WORKLOAD_DEMO
+                                                                          : JK_DEVNET_WORKLOAD_NONE;
     if (o->validators < 1 || o->validators > JK_DEVNET_MAX_VALIDATORS ||
         o->events_per_block > JK_DEVNET_MAX_EVENTS_PER_BLOCK || o->threads > 16 || !o->dir ||
         (workload == JK_DEVNET_WORKLOAD_EVENTS) != (o->events != NULL)) {

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void jk_put(const char *dir, const char *name, const char *text)
 {
@@ -151,4 +152,62 @@ JK_TEST(test_tools_map_parse_refusals)
         JK_CHECK_EQ(jk_sdk_map_parse(bad[i].text, strlen(bad[i].text), &m, &diag), JK_ERR_PARSE);
         JK_CHECK(m == NULL && strstr(diag.msg, bad[i].needle) != NULL);
     }
+}
+
+/* `jark devnet` without --dir leaves nothing behind; keygen + event sign +
+ * show + append through the commands, and the devnet refusing events for
+ * another chain with exit 2. */
+JK_TEST(test_tools_devnet_and_events)
+{
+    char dir[96], out[4096], err[1024];
+    JK_REQUIRE(jk_test_tmpdir("devnet-cli", dir, sizeof dir));
+    const char *old = getenv("TMPDIR");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("TMPDIR", dir, 1);
+    char *devnet[] = {"--blocks", "2", "--events-per-block", "2", "--validators", "2"};
+    int rc = jk_test_tool(jk_tool_devnet, 6, devnet, out, sizeof out, err, sizeof err);
+    if (saved)
+        setenv("TMPDIR", saved, 1);
+    else
+        unsetenv("TMPDIR");
+    free(saved);
+    JK_CHECK_EQ(rc, 0);
+    JK_CHECK(strstr(out, "same state root at every height: yes") != NULL);
+    JK_CHECK(strstr(out, "workload demo") != NULL);
+    /* the stores lived under TMPDIR and are gone: the folder is empty */
+    JK_CHECK(rmdir(dir) == 0);
+    JK_REQUIRE(mkdir(dir, 0700) == 0);
+
+    char *keygen[] = {"-o", (char *)jk_at(dir, "k.key")};
+    JK_REQUIRE(jk_test_tool(jk_tool_keygen, 2, keygen, out, sizeof out, err, sizeof err) == 0);
+    jk_put(dir, "blob", "hello");
+    jk_put(dir, "msg", "consent");
+    static const char g1[] = "1111111111111111111111111111111111111111111111111111111111111111";
+    static const char g2[] = "2222222222222222222222222222222222222222222222222222222222222222";
+    char attest[300];
+    snprintf(attest, sizeof attest, "%s:%s", jk_at(dir, "k.key"), jk_at(dir, "msg"));
+    char *sign[] = {"sign", "--genesis", (char *)g1, "--key", (char *)jk_at(dir, "k.key"), "--endpoint", "dispatch:2",
+                    "--blob", (char *)jk_at(dir, "blob"), "--attest", attest, "-o", (char *)jk_at(dir, "ev")};
+    JK_CHECK_EQ(jk_test_tool(jk_tool_event, 13, sign, out, sizeof out, err, sizeof err), 0);
+    char *append[] = {"sign", "--genesis", (char *)g1, "--endpoint", "transact", "--blob", (char *)jk_at(dir, "blob"),
+                      "-o", (char *)jk_at(dir, "ev"), "--append"};
+    JK_CHECK_EQ(jk_test_tool(jk_tool_event, 10, append, out, sizeof out, err, sizeof err), 0);
+    JK_CHECK(strstr(out, ": 2 events") != NULL);
+    char *show[] = {"show", (char *)jk_at(dir, "ev")};
+    JK_CHECK_EQ(jk_test_tool(jk_tool_event, 2, show, out, sizeof out, err, sizeof err), 0);
+    JK_CHECK(strstr(out, "genesis 1111") != NULL);
+    JK_CHECK(strstr(out, "event 0 dispatch:2 blob 5 bytes traces 2") != NULL);
+    JK_CHECK(strstr(out, "event 1 transact blob 5 bytes traces 0") != NULL);
+    /* appending for another chain, a bad endpoint: input errors */
+    append[2] = (char *)g2;
+    JK_CHECK_EQ(jk_test_tool(jk_tool_event, 10, append, out, sizeof out, err, sizeof err), 2);
+    JK_CHECK(strstr(err, "another chain") != NULL);
+    append[2] = (char *)g1;
+    append[4] = "dispatch:13";
+    JK_CHECK_EQ(jk_test_tool(jk_tool_event, 10, append, out, sizeof out, err, sizeof err), 2);
+    /* the demo devnet refuses events signed for another genesis */
+    char *run[] = {"--events", (char *)jk_at(dir, "ev"), "--blocks", "1", "--dir", (char *)jk_at(dir, "stores")};
+    JK_CHECK_EQ(jk_test_tool(jk_tool_devnet, 6, run, out, sizeof out, err, sizeof err), 2);
+    JK_CHECK(strstr(err, "signed for genesis 1111111111111111") != NULL);
+    jk_test_rm_tree(dir);
 }
