@@ -4,27 +4,18 @@
  * (image_file.c), and one call on a fresh instance of an image.
  */
 #include "commands.h"
+#include "jark/bytes.h"
 #include "jark/image.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void jk_hex(const uint8_t *b, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 static void jk_hash_hex(jk_cap cap, char out[2 * JK_HASH_SIZE + 1])
 {
     jk_hash h;
     jk_cap_hash(cap, &h);
-    jk_hex(h.bytes, JK_HASH_SIZE, out);
+    jk_hex_encode(h.bytes, JK_HASH_SIZE, out);
 }
 
 /* ---- the CLI ---- */
