@@ -89,7 +89,8 @@ install: $(BUILD)/libjark.a $(BUILD)/jark
 
 # Install into a scratch prefix, build examples/driver against it with
 # pkg-config alone, run it on the installed demo spec, and check that the
-# installed jark finds its SDK from anywhere. Removes the prefix after.
+# installed jark finds its SDK from anywhere, and a copied jark finds an
+# SDK beside it. Removes the prefix after.
 check-install:
 	@rm -rf $(BUILD)/check-install
 	@$(MAKE) --no-print-directory install PREFIX=$(abspath $(BUILD)/check-install) > /dev/null
@@ -99,5 +100,9 @@ check-install:
 	  JARK_SDK_DIR=$$(PKG_CONFIG_PATH=$$P/lib/pkgconfig pkg-config --variable=sdkdir jark) \
 	    $$P/driver $$P/share/jark/examples/demo/devnet-spec.json 2 | grep -q '^height 2$$'; \
 	  cd /; env -u JARK_SDK_DIR $$P/bin/jark devnet --blocks 1 --events-per-block 2 | grep -q 'same state root at every height: yes'; \
+	  mkdir $$P/copy && cp $$P/bin/jark $$P/copy/ && cp -r $$P/share/jark/sdk $$P/copy/sdk && \
+	  printf '#include "jark.h"\nlong f(void) { return 7; }\nJK_ENDPOINT(0, f);\n' > $$P/copy/f.c && \
+	  env -u JARK_SDK_DIR $$P/copy/jark cc $$P/copy/f.c -o $$P/copy/f.jkp && \
+	  $$P/copy/jark pvm exec $$P/copy/f.jkp 2>&1 | grep -q 'status=halt r7=7 '; \
 	  echo "check-install: libjark, headers, pkg-config, SDK and jark work from $$P"
 	@rm -rf $(BUILD)/check-install
