@@ -14,6 +14,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A program entry: a file name, or an array of 1..JK_SDK_MAX_SOURCES C
+ * files built together into one program; read through the reader. */
+static jk_err jk_program_entry(json_object *v, const char *field, jk_spec_reader reader, void *ctx, uint8_t **out,
+                               size_t *len, jk_diag *diag)
+{
+    const char *names[JK_SDK_MAX_SOURCES];
+    size_t n = 0;
+    if (v && json_object_is_type(v, json_type_string)) {
+        names[n++] = json_object_get_string(v);
+    } else if (v && json_object_is_type(v, json_type_array) && json_object_array_length(v) >= 1 &&
+               json_object_array_length(v) <= JK_SDK_MAX_SOURCES) {
+        for (; n < json_object_array_length(v); n++) {
+            json_object *e = json_object_array_get_idx(v, n);
+            if (!json_object_is_type(e, json_type_string))
+                return jk_diag_set(diag, JK_ERR_PARSE, "%s[%zu]: a file name", field, n);
+            names[n] = json_object_get_string(e);
+        }
+    } else {
+        return jk_diag_set(diag, JK_ERR_PARSE, "%s: %s (a file name, or an array of 1..%d C files)", field,
+                           v ? "not a file name" : "missing", JK_SDK_MAX_SOURCES);
+    }
+    return reader(ctx, names, n, true, out, len, diag);
+}
+
 static json_object *jk_key(json_object *o, const char *k)
 {
     json_object *v = NULL;
@@ -91,12 +115,10 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
     const uint8_t **role_ptr[5] = {&s->chain, &s->verify, &s->transact, &s->dispatch_instance, &s->aa};
     size_t *role_len[5] = {&s->chain_len, &s->verify_len, &s->transact_len, &s->dispatch_instance_len, &s->aa_len};
     for (int r = 0; r < 5; r++) {
-        json_object *v = jk_key(progs, roles[r]);
-        if (!v || !json_object_is_type(v, json_type_string)) {
-            jk_diag_set(diag, JK_ERR_PARSE, "programs.%s: missing (a file name)", roles[r]);
-            goto done;
-        }
-        if ((re = reader(ctx, json_object_get_string(v), true, &out->programs[r], role_len[r], diag)) != JK_OK)
+        char field[48];
+        snprintf(field, sizeof field, "programs.%s", roles[r]);
+        if ((re = jk_program_entry(jk_key(progs, roles[r]), field, reader, ctx, &out->programs[r], role_len[r],
+                                   diag)) != JK_OK)
             goto done;
         *role_ptr[r] = out->programs[r];
     }
@@ -107,13 +129,10 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
         goto done;
     }
     for (size_t k = 0; k < nd; k++) {
-        json_object *v = json_object_array_get_idx(disp, k);
-        if (!json_object_is_type(v, json_type_string)) {
-            jk_diag_set(diag, JK_ERR_PARSE, "programs.dispatch[%zu]: a file name", k);
-            goto done;
-        }
-        if ((re = reader(ctx, json_object_get_string(v), true, &out->programs[5 + k], &s->dispatch_len[k], diag)) !=
-            JK_OK)
+        char field[48];
+        snprintf(field, sizeof field, "programs.dispatch[%zu]", k);
+        if ((re = jk_program_entry(json_object_array_get_idx(disp, k), field, reader, ctx, &out->programs[5 + k],
+                                   &s->dispatch_len[k], diag)) != JK_OK)
             goto done;
         s->dispatch[k] = out->programs[5 + k];
     }
@@ -157,8 +176,8 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
                 goto done;
             }
         } else if ((v = jk_key(e, "data")) && json_object_is_type(v, json_type_string)) {
-            if ((re = reader(ctx, json_object_get_string(v), false, &out->state_data[i], &out->state_len[i], diag)) !=
-                JK_OK)
+            const char *name = json_object_get_string(v);
+            if ((re = reader(ctx, &name, 1, false, &out->state_data[i], &out->state_len[i], diag)) != JK_OK)
                 goto done;
         } else {
             jk_diag_set(diag, JK_ERR_PARSE, "state[%zu]: needs data_hex, data_zero or data", i);
