@@ -9,6 +9,8 @@ CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
 CPPFLAGS_ALL := -std=c11 -D_DEFAULT_SOURCE -Iinclude $(shell pkg-config --cflags json-c 2>/dev/null)
 LDLIBS  := -lsodium -llmdb $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c) -lm -lpthread
+LDLIBS  += $(shell pkg-config --libs gnutls libngtcp2 libngtcp2_crypto_gnutls 2>/dev/null || echo -lngtcp2_crypto_gnutls -lngtcp2 -lgnutls)
+LDLIBS  += $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 SHARED  ?= ../shared
 
 LIB_SRC   := $(sort $(wildcard src/*/*.c))

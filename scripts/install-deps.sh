@@ -11,6 +11,9 @@ packages=(
   clang-19 lld-19      # chain programs (RISC-V rv64em) and the libFuzzer targets
   libclang-rt-19-dev   # sanitizer and libFuzzer runtimes for clang-19
   clang                # default clang for `make CC=clang`
+  libgnutls28-dev      # the network transport: TLS 1.3 with Ed25519 certificates
+  libngtcp2-dev libngtcp2-crypto-gnutls-dev  # QUIC (docs/network.md)
+  libmicrohttpd-dev    # the JSON-RPC and /metrics HTTP server (src/rpc)
 )
 # bench-peers runs the independent PVM @fluffylabs/anan-as under Node.js; a machine
 # that already has node and npm (from any source) keeps them.

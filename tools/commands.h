@@ -29,6 +29,7 @@ int jk_tool_keygen(int argc, char **argv);  /* jark keygen -o FILE */
 int jk_tool_event(int argc, char **argv);   /* jark event sign|transfer|report|show ... */
 int jk_tool_chain(int argc, char **argv);   /* jark chain genesis|show ... */
 int jk_tool_chain_show(int argc, char **argv); /* jark chain show --store DIR */
+int jk_tool_chain_new(int argc, char **argv);  /* jark chain new NAME */
 
 /* Print "at pc N: FILE:LINE" (or that the map does not cover pc) on stderr
  * from the map file at map_path (`jark cc --map`). Returns 0, or -1 after
@@ -49,6 +50,7 @@ void jk_tool_build_init(jk_tool_build *b);
 int jk_tool_build_flag(int argc, char **argv, int *i, jk_tool_build *b);
 
 #define JK_TOOL_BUILD_USAGE "[-O0|-O2|-Os] [-DNAME[=VALUE]]... [-IDIR]..."
+int jk_tool_rpc(int argc, char **argv);     /* jark rpc [--rpc HOST:PORT] METHOD [ARGS] */
 
 /* Read a whole file into a malloc'd buffer (NUL-terminated for text use).
  * Returns 0 on success; on failure prints "jark: PATH: reason" and returns -1. */

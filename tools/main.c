@@ -55,6 +55,8 @@ int main(int argc, char **argv)
         return jk_tool_link(argc - 2, argv + 2);
     if (!strcmp(cmd, "cc"))
         return jk_tool_cc(argc - 2, argv + 2);
+    if (!strcmp(cmd, "chain") && argc > 2 && !strcmp(argv[2], "new"))
+        return jk_tool_chain_new(argc - 3, argv + 3);
     if (!strcmp(cmd, "chain"))
         return jk_tool_chain(argc - 2, argv + 2);
     if (!strcmp(cmd, "devnet"))
@@ -65,6 +67,7 @@ int main(int argc, char **argv)
         return jk_tool_event(argc - 2, argv + 2);
     if (!strcmp(cmd, "image"))
         return jk_tool_image(argc - 2, argv + 2);
+    if (!strcmp(cmd, "rpc")) return jk_tool_rpc(argc - 2, argv + 2);   /* docs/rpc.md */
     fprintf(stderr, "jark: unknown command '%s'\n", cmd);
     jk_usage(stderr);
     return 2;

@@ -1,7 +1,9 @@
 /* chain.c — the demo chain's ChainImage: apply and the transforms.
  *
  * Pins: 1 VerifyImage, 2 TransactImage, 3 DispatchInstanceImage, 4 AAImage,
- * 5 Dispatch_0_Image. State: 20 ledger, 21 reporters, 22 price (demo.h).
+ * 5 Dispatch_0_Image. State: 20 genesis ledger, 21 reporters, 22 price, 23
+ * account tree (demo.h). A transfer rewrites only its two accounts' buckets
+ * in the tree, so a block costs what it touches, not the ledger's size.
  *
  * apply: slot[0] = {0: body, 1: AA}; body slot i = {0: target Data (u32),
  * 1: blob Data}, in block order. Every event must be a transact (target 0)
@@ -13,7 +15,6 @@
  * nothing (slot[0] empty at HALT). */
 #include "demo.h"
 
-static demo_ledger ledger;
 static demo_reporters reporters;
 static uint8_t blob[DEMO_MAX_BLOB];
 
@@ -22,7 +23,6 @@ uint64_t apply(void)
     jk_move(JK_PATH2(0, 1), JK_PATH(DEMO_SLOT_AA));
     jk_move(JK_PATH2(0, 0), JK_PATH(DEMO_SLOT_INPUT));
     jk_drop(JK_SLOT0);
-    demo_ledger_load(&ledger);
     demo_reporters_load(&reporters);
     demo_price price = demo_price_load();
     uint64_t transfers = 0, updates = 0;
@@ -37,9 +37,10 @@ uint64_t apply(void)
         DEMO_REQUIRE(len > 0);
         if (blob[0] == 'T') {
             demo_transfer t;
+            demo_account from, to;
             demo_transfer_check(blob, len, &t);
-            if (demo_transfer_valid(&ledger, &t)) {
-                demo_transfer_apply(&ledger, &t);
+            if (demo_transfer_valid(&t, &from, &to)) {
+                demo_transfer_apply(&t, &from, &to);
                 transfers++;
             }
         } else {
@@ -51,8 +52,6 @@ uint64_t apply(void)
             }
         }
     }
-    if (transfers)
-        demo_ledger_store(&ledger);
     if (updates)
         demo_price_store(price);
     jk_drop(JK_PATH(DEMO_SLOT_AA));

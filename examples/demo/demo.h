@@ -36,9 +36,10 @@ enum {
     DEMO_PIN_AA = 4,
     DEMO_PIN_DISPATCH_0 = 5,
     /* chain state */
-    DEMO_SLOT_LEDGER = 20,    /* Data: sorted account records */
+    DEMO_SLOT_LEDGER = 20,    /* Data: the genesis ledger, sorted account records (read-only) */
     DEMO_SLOT_REPORTERS = 21, /* Data: sorted reporter keys */
     DEMO_SLOT_PRICE = 22,     /* Data: round u64 ‖ price u64 (absent: round 0) */
+    DEMO_SLOT_ACCOUNTS = 23,  /* CNode of 2^16 buckets: accounts touched since genesis */
     /* working slots: every program empties them before it HALTs */
     DEMO_SLOT_AA = 30,    /* the AA instance that came in slot[0] */
     DEMO_SLOT_INPUT = 31, /* the blob / the events / the body */
@@ -56,7 +57,6 @@ enum { DEMO_EVENT_TRANSACT = 1, DEMO_EVENT_DISPATCH = 2 };
 
 #define DEMO_MAX_BLOB 4096        /* longest blob any program reads */
 #define DEMO_RECORD_SIZE 48       /* key[32] ‖ balance u64 ‖ nonce u64 */
-#define DEMO_MAX_ACCOUNTS 1024
 #define DEMO_MAX_REPORTERS 64
 #define DEMO_TRANSFER_SIZE 81     /* 'T' ‖ from[32] ‖ to[32] ‖ amount u64 ‖ nonce u64 */
 #define DEMO_REPORT_SIZE 49       /* 'R' ‖ reporter[32] ‖ round u64 ‖ price u64 */
@@ -106,52 +106,103 @@ static inline void demo_attest(const uint8_t key[32], const uint8_t *blob, uint6
     jk_drop(JK_SLOT0);
 }
 
-/* ---- the ledger (slot 20) ----
- * Records key[32] ‖ balance u64 ‖ nonce u64, sorted by key (memcmp), one per
- * account; a key absent from the ledger has balance 0 and nonce 0. */
+/* ---- the ledger: the genesis ledger (slot 20) under the account tree (slot 23) ----
+ *
+ * A record is key[32] ‖ balance u64 ‖ nonce u64; a key without a record has
+ * balance 0 and nonce 0. The genesis ledger (slot 20, from the chain spec) is
+ * one Data of records sorted by key, never written after genesis. Every
+ * account a transfer has touched since genesis has its current record in the
+ * account tree: slot 23 holds a CNode of 2^16 buckets, bucket p =
+ * key[0]·256 + key[1] a Data of the sorted records whose key starts with p.
+ * A key's record is the tree's if it has one, else the genesis ledger's.
+ *
+ * Why: apply used to load the whole ledger and mint it back each block, so a
+ * block cost ~0.2 µs per account in the ledger (docs/bench.md). Now a
+ * transfer reads O(log n) genesis records and rewrites two small buckets
+ * (a CNode set copies 16 nodes): a block's cost follows the accounts it
+ * touches. The genesis ledger stays one Data because a chain spec's state is
+ * a Data per slot. */
 
-typedef struct demo_ledger {
-    uint64_t count;
-    uint8_t rec[DEMO_MAX_ACCOUNTS][DEMO_RECORD_SIZE];
-} demo_ledger;
+#define DEMO_BUCKET_BITS 16
+#define DEMO_BUCKET_MAX 1024 /* records per bucket (48 KiB): beyond it, no new record fits there */
 
-static inline void demo_ledger_load(demo_ledger *l)
+static inline uint64_t demo_bucket_of(const uint8_t key[32]) { return (uint64_t)key[0] << 8 | key[1]; }
+
+/* Binary search of the Data at `path` (sorted records, at most `max` of them)
+ * for key, reading one record per step. Returns 1 with its record in rec, or
+ * 0; *count = the Data's records (0 when the slot holds no Data). */
+static inline int demo_search(uint64_t path, uint64_t max, const uint8_t key[32], uint8_t rec[DEMO_RECORD_SIZE],
+                              uint64_t *count)
 {
-    l->count = 0;
-    if (jk_cap_kind(JK_PATH(DEMO_SLOT_LEDGER)) != JK_KIND_DATA)
-        return;
-    uint64_t len = demo_read(JK_PATH(DEMO_SLOT_LEDGER), &l->rec[0][0], sizeof l->rec);
-    DEMO_REQUIRE(len % DEMO_RECORD_SIZE == 0);
-    l->count = len / DEMO_RECORD_SIZE;
-}
-
-static inline void demo_ledger_store(const demo_ledger *l)
-{
-    demo_write(JK_PATH(DEMO_SLOT_LEDGER), l->rec, l->count * DEMO_RECORD_SIZE);
-}
-
-/* The index of key's record (*found = 1), or where it would go (*found = 0). */
-static inline uint64_t demo_ledger_find(const demo_ledger *l, const uint8_t key[32], int *found)
-{
-    uint64_t lo = 0, hi = l->count;
+    *count = 0;
+    if (jk_cap_kind(path) != JK_KIND_DATA)
+        return 0;
+    uint64_t len = jk_data_len(path);
+    DEMO_REQUIRE(len % DEMO_RECORD_SIZE == 0 && len / DEMO_RECORD_SIZE <= max);
+    *count = len / DEMO_RECORD_SIZE;
+    uint64_t lo = 0, hi = *count;
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo) / 2;
-        int c = memcmp(l->rec[mid], key, 32);
-        if (c == 0) {
-            *found = 1;
-            return mid;
-        }
+        jk_data_read(path, mid * DEMO_RECORD_SIZE, DEMO_RECORD_SIZE, rec);
+        int c = memcmp(rec, key, 32);
+        if (c == 0)
+            return 1;
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    *found = 0;
-    return lo;
+    return 0;
+}
+
+/* An account as verify and apply see it. */
+typedef struct demo_account {
+    uint8_t rec[DEMO_RECORD_SIZE]; /* key ‖ balance ‖ nonce; zeros past the key when it has no record */
+    int exists;                    /* it has a record (in the tree or at genesis) */
+    int in_tree;                   /* its record is in the account tree */
+    uint64_t bucket_count;         /* records in its bucket */
+} demo_account;
+
+static inline void demo_account_get(const uint8_t key[32], demo_account *a)
+{
+    uint64_t genesis_count;
+    a->in_tree = demo_search(JK_PATH2(DEMO_SLOT_ACCOUNTS, demo_bucket_of(key)), DEMO_BUCKET_MAX, key, a->rec,
+                             &a->bucket_count);
+    a->exists = a->in_tree ||
+                demo_search(JK_PATH(DEMO_SLOT_LEDGER), UINT64_MAX / DEMO_RECORD_SIZE, key, a->rec, &genesis_count);
+    if (!a->exists) {
+        memset(a->rec, 0, DEMO_RECORD_SIZE);
+        memcpy(a->rec, key, 32);
+    }
 }
 
 static inline uint64_t demo_balance(const uint8_t *rec) { return demo_get_u64(rec + 32); }
 static inline uint64_t demo_nonce(const uint8_t *rec) { return demo_get_u64(rec + 40); }
+
+/* Write an account's record into its bucket (inserted in key order if the
+ * bucket lacks it); makes the account tree on first use. */
+static inline void demo_account_put(const uint8_t rec[DEMO_RECORD_SIZE])
+{
+    static uint8_t bucket[DEMO_BUCKET_MAX][DEMO_RECORD_SIZE];
+    if (jk_cap_kind(JK_PATH(DEMO_SLOT_ACCOUNTS)) == JK_KIND_NONE)
+        jk_cnode_mint(JK_PATH(DEMO_SLOT_ACCOUNTS), DEMO_BUCKET_BITS);
+    uint64_t path = JK_PATH2(DEMO_SLOT_ACCOUNTS, demo_bucket_of(rec)), n = 0;
+    if (jk_cap_kind(path) == JK_KIND_DATA) {
+        uint64_t len = demo_read(path, &bucket[0][0], sizeof bucket);
+        DEMO_REQUIRE(len % DEMO_RECORD_SIZE == 0);
+        n = len / DEMO_RECORD_SIZE;
+    }
+    uint64_t i = 0;
+    while (i < n && memcmp(bucket[i], rec, 32) < 0)
+        i++;
+    if (i == n || memcmp(bucket[i], rec, 32) != 0) {
+        DEMO_REQUIRE(n < DEMO_BUCKET_MAX); /* the callers checked for room */
+        memmove(bucket[i + 1], bucket[i], (n - i) * DEMO_RECORD_SIZE);
+        n++;
+    }
+    memcpy(bucket[i], rec, DEMO_RECORD_SIZE);
+    demo_write(path, bucket, n * DEMO_RECORD_SIZE);
+}
 
 /* ---- transfers: 'T' ‖ from[32] ‖ to[32] ‖ amount u64 ‖ nonce u64 ---- */
 
@@ -173,76 +224,35 @@ static inline void demo_transfer_check(const uint8_t *blob, uint64_t len, demo_t
     demo_attest(t->from, blob, len);
 }
 
-/* Can t be applied to l now? The sender's nonce is t's (not a replay), it
- * holds the amount (not an overspend), and the receiver has room. */
-static inline int demo_transfer_valid(const demo_ledger *l, const demo_transfer *t)
+/* Can t be applied to the state now? The sender has a record whose nonce is
+ * t's (not a replay) and that holds the amount (not an overspend); the
+ * receiver's balance does not overflow; and each of the two that is not yet
+ * in the account tree fits in its bucket. verify (once per event, on the
+ * state before the block) and apply (on the state as the block has made it
+ * so far) run this same check, so they agree on every transfer. */
+static inline int demo_transfer_valid(const demo_transfer *t, demo_account *from, demo_account *to)
 {
-    int found;
-    uint64_t i = demo_ledger_find(l, t->from, &found);
-    if (!found || demo_nonce(l->rec[i]) != t->nonce || demo_balance(l->rec[i]) < t->amount)
+    demo_account_get(t->from, from);
+    if (!from->exists || demo_nonce(from->rec) != t->nonce || demo_balance(from->rec) < t->amount)
         return 0;
-    uint64_t j = demo_ledger_find(l, t->to, &found);
-    if (!found)
-        return l->count < DEMO_MAX_ACCOUNTS;
-    return demo_balance(l->rec[j]) + t->amount >= t->amount; /* no overflow */
+    demo_account_get(t->to, to);
+    if (demo_balance(to->rec) + t->amount < t->amount)
+        return 0;
+    uint64_t need_from = !from->in_tree, need_to = !to->in_tree;
+    if (demo_bucket_of(t->from) == demo_bucket_of(t->to))
+        return from->bucket_count + need_from + need_to <= DEMO_BUCKET_MAX;
+    return from->bucket_count + need_from <= DEMO_BUCKET_MAX && to->bucket_count + need_to <= DEMO_BUCKET_MAX;
 }
 
-/* The same check as demo_transfer_valid, against the ledger in the state
- * without copying it: a binary search that reads one record per step. verify
- * runs once per event, and copying the whole ledger made its cost grow with
- * the number of accounts (docs/bench.md); this reads O(log n) records. */
-static inline int demo_ledger_lookup(const uint8_t key[32], uint8_t rec[DEMO_RECORD_SIZE], uint64_t *count)
+/* Apply a valid transfer: move the amount, bump the sender's nonce; both
+ * records go to the account tree. */
+static inline void demo_transfer_apply(const demo_transfer *t, demo_account *from, demo_account *to)
 {
-    *count = 0;
-    if (jk_cap_kind(JK_PATH(DEMO_SLOT_LEDGER)) != JK_KIND_DATA)
-        return 0;
-    uint64_t len = jk_data_len(JK_PATH(DEMO_SLOT_LEDGER));
-    /* the bounds demo_ledger_load enforces, so both checks agree */
-    DEMO_REQUIRE(len % DEMO_RECORD_SIZE == 0 && len <= (uint64_t)DEMO_MAX_ACCOUNTS * DEMO_RECORD_SIZE);
-    *count = len / DEMO_RECORD_SIZE;
-    uint64_t lo = 0, hi = *count;
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        jk_data_read(JK_PATH(DEMO_SLOT_LEDGER), mid * DEMO_RECORD_SIZE, DEMO_RECORD_SIZE, rec);
-        int c = memcmp(rec, key, 32);
-        if (c == 0)
-            return 1;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return 0;
-}
-
-static inline int demo_transfer_valid_in_state(const demo_transfer *t)
-{
-    uint8_t from[DEMO_RECORD_SIZE], to[DEMO_RECORD_SIZE];
-    uint64_t count;
-    if (!demo_ledger_lookup(t->from, from, &count) || demo_nonce(from) != t->nonce ||
-        demo_balance(from) < t->amount)
-        return 0;
-    if (!demo_ledger_lookup(t->to, to, &count))
-        return count < DEMO_MAX_ACCOUNTS;
-    return demo_balance(to) + t->amount >= t->amount; /* no overflow */
-}
-
-/* Apply a valid transfer: move the amount, bump the sender's nonce, make the
- * receiver's record if it has none. */
-static inline void demo_transfer_apply(demo_ledger *l, const demo_transfer *t)
-{
-    int found;
-    uint64_t i = demo_ledger_find(l, t->from, &found);
-    demo_put_u64(l->rec[i] + 32, demo_balance(l->rec[i]) - t->amount);
-    demo_put_u64(l->rec[i] + 40, demo_nonce(l->rec[i]) + 1);
-    uint64_t j = demo_ledger_find(l, t->to, &found);
-    if (!found) {
-        memmove(l->rec[j + 1], l->rec[j], (l->count - j) * DEMO_RECORD_SIZE);
-        memset(l->rec[j], 0, DEMO_RECORD_SIZE);
-        memcpy(l->rec[j], t->to, 32);
-        l->count++;
-    }
-    demo_put_u64(l->rec[j] + 32, demo_balance(l->rec[j]) + t->amount);
+    demo_put_u64(from->rec + 32, demo_balance(from->rec) - t->amount);
+    demo_put_u64(from->rec + 40, demo_nonce(from->rec) + 1);
+    demo_put_u64(to->rec + 32, demo_balance(to->rec) + t->amount);
+    demo_account_put(from->rec);
+    demo_account_put(to->rec);
 }
 
 /* ---- the oracle's state: registered reporters (slot 21), price (slot 22) ---- */

@@ -26,8 +26,9 @@ uint64_t verify(void)
     uint64_t image;
     if (blob[0] == 'T') {
         demo_transfer t;
+        demo_account from, to;
         demo_transfer_check(blob, len, &t);
-        DEMO_REQUIRE(demo_transfer_valid_in_state(&t));
+        DEMO_REQUIRE(demo_transfer_valid(&t, &from, &to));
         image = DEMO_PIN_TRANSACT;
     } else if (blob[0] == 'P') {
         demo_update u;

@@ -1,7 +1,7 @@
 /*
  * jark/bytes.h — little-endian integers in byte buffers, the one encoding
  * every jark format uses for fixed-width numbers (docs/block-format.md,
- * docs/node.md, the demo chain). Base layer: no dependencies.
+ * docs/node.md, the demo chain), and hex digits. Base layer: no dependencies.
  */
 #ifndef JARK_BYTES_H
 #define JARK_BYTES_H
@@ -46,6 +46,18 @@ static inline void jk_hex_encode(const uint8_t *b, size_t n, char *out)
         out[2 * i + 1] = digits[b[i] & 15];
     }
     out[2 * n] = 0;
+}
+
+/* The value of one hex digit (0-9, a-f, A-F), or -1 for any other char. */
+static inline int jk_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
 }
 
 #endif

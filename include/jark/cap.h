@@ -412,6 +412,10 @@ typedef struct jk_cap_frame {
     uint8_t flags;
     uint32_t region_count;             /* <= JK_CAP_FRAME_MAX_REGIONS */
     const jk_cap_region *regions;
+    /* Kernel bookkeeping, any value: jark's kernel records how many instances
+     * the top-level invocation had created when it paused (the per-call
+     * instance bound counts across resumes). */
+    uint32_t spawned;
 } jk_cap_frame;
 
 /* The general constructor (the loader and the kernel use it): an Instance of

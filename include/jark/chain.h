@@ -66,8 +66,8 @@
 #define JK_CHAIN_MAX_DISPATCH 256u              /* dispatch endpoints k = 0..255 */
 
 #define JK_CHAIN_TRACE_SIZE 128u                /* key ‖ msg_hash ‖ sig */
-#define JK_CHAIN_HEADER_UNSIGNED_SIZE 108u      /* header without its signature */
-#define JK_CHAIN_HEADER_SIZE 172u               /* ... and with it */
+#define JK_CHAIN_HEADER_UNSIGNED_SIZE 144u      /* header without its signature */
+#define JK_CHAIN_HEADER_SIZE 208u               /* ... and with it */
 
 /* Domain tags: ASCII bytes, hashed without a terminating NUL. */
 #define JK_CHAIN_ATTEST_TAG "jark/attest/v1"    /* 14 bytes */
@@ -241,8 +241,9 @@ const uint8_t *jk_chain_keyset_next(const jk_chain_keyset *s, jk_chain_keyset_it
  * 4. Blocks (architecture §6; every byte in docs/block-format.md)
  *
  *   block  = header ‖ body
- *   header = parent[32] ‖ number u64 ‖ proposer u32 ‖ state_root[32] ‖
- *            body_hash[32] ‖ signature[64]                       (172 bytes)
+ *   header = parent[32] ‖ number u64 ‖ round u32 ‖ proposer u32 ‖
+ *            state_root[32] ‖ body_hash[32] ‖ last_commit[32] ‖
+ *            signature[64]                                       (208 bytes)
  *   body   = E(n) ‖ n × (E(endpoint) ‖ E(|blob|) ‖ blob) ‖
  *            E(m) ‖ m × trace[128]
  *
@@ -250,9 +251,9 @@ const uint8_t *jk_chain_keyset_next(const jk_chain_keyset *s, jk_chain_keyset_it
  * integers are little-endian.
  *
  *   body_hash  = H(body)
- *   block hash = H(header), all 172 bytes, signature included
+ *   block hash = H(header), all 208 bytes, signature included
  *   signature  = Ed25519 by the proposer over the 32 bytes
- *                H("jark/block/v1" ‖ genesis_hash ‖ header[0..108))
+ *                H("jark/block/v1" ‖ genesis_hash ‖ header[0..144))
  * ======================================================================== */
 
 /* An event's endpoint, as it is encoded: 0 is "transact", k + 1 is
@@ -280,10 +281,15 @@ typedef struct jk_chain_event {
 
 typedef struct jk_chain_header {
     jk_hash parent;        /* block hash of the parent block */
-    uint64_t number;       /* block number */
-    uint32_t proposer;     /* index into the genesis validator list */
+    uint64_t number;       /* block number (= the consensus height) */
+    uint32_t round;        /* the consensus round the block was proposed in (0 without consensus) */
+    uint32_t proposer;     /* index into the genesis validator list: must be
+                              jk_chain_proposer_index(V, number, round) */
     jk_hash state_root;    /* instance_hash of the chain instance after apply */
     jk_hash body_hash;     /* H(body encoding) */
+    jk_hash last_commit;   /* commits to the parent's commit certificate
+                              (the consensus layer defines the hash); all
+                              zero in block 1, whose parent is genesis */
     uint8_t signature[JK_ED25519_SIG_SIZE];  /* the proposer's, see above */
 } jk_chain_header;
 
@@ -301,18 +307,25 @@ typedef struct jk_chain_block {
 
 /* ---- headers ---- */
 
-/* The 172-byte canonical encoding of h. Cannot fail. */
+/* The proposer of (height, round): the ONE rule that produce, import and
+ * consensus share (docs/block-format.md, "The proposer rule"):
+ * (height + round) mod validator_count, computed without overflow. Round 0
+ * of height n is validators[n mod V].
+ * Precondition: validator_count ≥ 1 (genesis guarantees it); 0 gives 0. */
+uint32_t jk_chain_proposer_index(uint32_t validator_count, uint64_t height, uint32_t round);
+
+/* The 208-byte canonical encoding of h. Cannot fail. */
 void jk_chain_header_encode(const jk_chain_header *h, uint8_t out[JK_CHAIN_HEADER_SIZE]);
 
 /* Decode exactly one header from bytes[0..len).
- * @return JK_OK; JK_ERR_CHAIN_DECODE unless len == 172 (out then zeroed). */
+ * @return JK_OK; JK_ERR_CHAIN_DECODE unless len == 208 (out then zeroed). */
 jk_err jk_chain_header_decode(const uint8_t *bytes, size_t len, jk_chain_header *out,
                               jk_diag *diag);
 
-/* The block hash: H(172-byte header encoding). */
+/* The block hash: H(208-byte header encoding). */
 void jk_chain_header_hash(const jk_chain_header *h, jk_hash *out);
 
-/* What the proposer signs: H("jark/block/v1" ‖ genesis ‖ first 108 header
+/* What the proposer signs: H("jark/block/v1" ‖ genesis ‖ first 144 header
  * bytes), i.e. every field but the signature. */
 void jk_chain_header_signing_hash(const jk_chain_header *h, const jk_hash *genesis,
                                   jk_hash *out);
@@ -325,9 +338,11 @@ void jk_chain_header_signing_hash(const jk_chain_header *h, const jk_hash *genes
  *                          blob may be NULL when blob_len is 0); NULL when
  *                          event_count is 0.
  * @param[in]  traces       trace_count traces; NULL when trace_count is 0.
- * @param[out] out          the block: header.body_hash = H(body), header
- *                          signature all zero (sign it with
- *                          jk_chain_block_sign). Zeroed on failure.
+ * @param[out] out          the block: header.body_hash = H(body); round 0,
+ *                          last_commit and signature all zero (set round
+ *                          and last_commit by hand if they differ, then
+ *                          sign with jk_chain_block_sign: neither is part
+ *                          of the body). Zeroed on failure.
  * @param[out] diag         optional reason on failure.
  * @return JK_OK; JK_ERR_CHAIN_TOO_LARGE (over a bound of section 1: events,
  *         a blob, traces, a dispatch index, the whole encoding);

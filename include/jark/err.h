@@ -65,6 +65,28 @@ typedef enum jk_err {
                                           mismatched, apply not HALTing, state root */
     JK_ERR_CHAIN_APPLY = -508,      /* producing: chain.apply did not HALT */
     JK_ERR_CHAIN_DUPLICATE = -509,  /* an event the pool already holds */
+
+    /* net: -900 .. -999 */
+    JK_ERR_NET_LISTEN = -900,       /* the listener could not bind or listen */
+    JK_ERR_NET_TLS = -901,          /* GnuTLS refused the key, certificate or setup */
+    JK_ERR_NET_FRAME = -902,        /* a malformed frame (unknown kind) */
+    JK_ERR_NET_TOO_LARGE = -903,    /* a frame over its kind's size bound */
+    JK_ERR_NET_INCOMPLETE = -904,   /* a frame not yet whole: more bytes needed */
+    JK_ERR_NET_NOT_CONNECTED = -905, /* the peer has no open connection */
+    /* rpc: -1300 .. -1399 */
+    JK_ERR_RPC_NOT_FOUND = -1300,   /* no such block or slot (JSON-RPC -32001) */
+    JK_ERR_RPC_UNAVAILABLE = -1301, /* the node cannot answer now (-32002) */
+    JK_ERR_RPC_HTTP = -1302,        /* not a valid HTTP / JSON-RPC answer */
+    JK_ERR_RPC_REMOTE = -1303,      /* the server answered with a JSON-RPC error */
+    /* consensus: -1000 .. -1099 */
+    JK_ERR_CONS_DECODE = -1000,      /* consensus message malformed */
+    JK_ERR_CONS_SIG = -1001,         /* vote or proposal signature fails */
+    JK_ERR_CONS_MEMBER = -1002,      /* signer not a validator, or not the
+                                       proposer of (height, round) */
+    JK_ERR_CONS_CERT = -1003,        /* a commit certificate that does not
+                                       prove its value final */
+    JK_ERR_CONS_RECORD = -1004,      /* signed-vote record malformed */
+    JK_ERR_CONS_VALUE = -1005,       /* a certified value the app rejects */
 } jk_err;
 
 /* The message for a code; never NULL (unknown codes give "unknown error"). */

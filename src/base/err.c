@@ -39,7 +39,23 @@
     X(JK_ERR_CHAIN_TRACE_SIG, "attestation trace signature does not verify")   \
     X(JK_ERR_CHAIN_BLOCK_INVALID, "block rejected")                            \
     X(JK_ERR_CHAIN_APPLY, "chain.apply did not halt")                          \
-    X(JK_ERR_CHAIN_DUPLICATE, "event already in the pool")
+    X(JK_ERR_CHAIN_DUPLICATE, "event already in the pool")                   \
+    X(JK_ERR_NET_LISTEN, "network listener could not bind or listen")         \
+    X(JK_ERR_NET_TLS, "TLS setup failed")                                      \
+    X(JK_ERR_NET_FRAME, "malformed network frame")                            \
+    X(JK_ERR_NET_TOO_LARGE, "network frame over its size bound")              \
+    X(JK_ERR_NET_INCOMPLETE, "network frame incomplete")                      \
+    X(JK_ERR_NET_NOT_CONNECTED, "peer not connected")                          \
+    X(JK_ERR_RPC_NOT_FOUND, "not found")                                       \
+    X(JK_ERR_RPC_UNAVAILABLE, "the node cannot answer now")                    \
+    X(JK_ERR_RPC_HTTP, "malformed HTTP or JSON-RPC answer")                    \
+    X(JK_ERR_RPC_REMOTE, "the server answered with a JSON-RPC error")          \
+    X(JK_ERR_CONS_DECODE, "malformed consensus message")                       \
+    X(JK_ERR_CONS_SIG, "consensus signature does not verify")                  \
+    X(JK_ERR_CONS_MEMBER, "signer is not the expected validator")              \
+    X(JK_ERR_CONS_CERT, "invalid commit certificate")                          \
+    X(JK_ERR_CONS_RECORD, "malformed signed-vote record")                      \
+    X(JK_ERR_CONS_VALUE, "certified value rejected by the application")
 
 #define JK_ERR_CODE(code, msg) code,
 const jk_err jk_err_all[] = {JK_ERR_TABLE(JK_ERR_CODE)};

@@ -291,8 +291,9 @@ const uint8_t *jk_view_frame(const uint8_t *p, jk_frame_view *out)
         out->regs[r] = jk_rd_u64(p);
     out->gas = (int64_t)jk_rd_u64(p);
     out->flags = p[8];
-    out->nregions = jk_rd_u32(p + 9);
-    out->regions = p + 13;
+    out->spawned = jk_rd_u32(p + 9);
+    out->nregions = jk_rd_u32(p + 13);
+    out->regions = p + 17;
     return out->regions + (size_t)out->nregions * JK_ENC_REGION_SIZE;
 }
 

@@ -112,6 +112,11 @@ static jk_err jk_image_check_maps(const jk_cap_mapping *maps, uint32_t n,
                                   x->size);
         else if (x->size == 0)
             err = jk_image_refuse(diag, "mapping at 0x%x is empty", x->base);
+        else if (x->size > JK_CAP_DATA_MAX_LEN)
+            /* A paused frame keeps each region as one Data: a region no Data
+             * can hold could never be paused (OUT_OF_GAS, a yield). */
+            err = jk_image_refuse(diag, "mapping at 0x%x size 0x%x is over 1 GiB (the longest Data)",
+                                  x->base, x->size);
         else if (x->base < JK_PVM_GUARD_SIZE)
             err = jk_image_refuse(diag, "mapping at 0x%x is inside the 64 KiB guard",
                                   x->base);

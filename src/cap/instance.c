@@ -198,6 +198,7 @@ void jk_instance_encode(jk_instance_body *in, jk_wr *w)
             jk_wr_u64(w, fr->regs[r]);
         jk_wr_u64(w, (uint64_t)fr->gas);
         jk_wr_u8(w, fr->flags);
+        jk_wr_u32(w, fr->spawned);
         jk_wr_u32(w, fr->region_count);
         for (uint32_t r = 0; r < fr->region_count; r++) {
             jk_wr_u32(w, fr->regions[r].base);

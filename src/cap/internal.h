@@ -217,7 +217,7 @@ static inline uint64_t jk_rd_u64(const uint8_t *p)
 #define JK_ENC_ENDPOINT_SIZE 108u    /* u32 pc, 13 × u64 */
 #define JK_ENC_PIN_SIZE 33u          /* u8 slot, hash */
 #define JK_ENC_REGION_SIZE 36u       /* u32 base, hash */
-#define JK_ENC_FRAME_FIXED 154u      /* a frame without its regions */
+#define JK_ENC_FRAME_FIXED 158u      /* a frame without its regions */
 
 typedef struct jk_obj_view {
     uint8_t tag;
@@ -245,6 +245,7 @@ typedef struct jk_frame_view {
     uint64_t regs[JK_PVM_REGS];
     int64_t gas;
     uint8_t flags;
+    uint32_t spawned;
     uint32_t nregions;
     const uint8_t *regions;  /* nregions × (u32 base, hash) */
 } jk_frame_view;

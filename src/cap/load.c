@@ -324,6 +324,7 @@ static jk_err jk_load_instance(jk_loader *L, const jk_obj_view *v, unsigned nest
         memcpy(fr->regs, fv.regs, sizeof fr->regs);
         fr->gas = fv.gas;
         fr->flags = fv.flags;
+        fr->spawned = fv.spawned;
         jk_cap_region *rg = calloc(fv.nregions + 1, sizeof *rg);
         if (!rg) {
             err = JK_ERR_NOMEM;

@@ -2,9 +2,9 @@
  * block.c — blocks: headers, bodies, their canonical encoding, hashes and the
  * proposer's signature (architecture §6; every byte in docs/block-format.md).
  *
- *   block  = header[172] ‖ body
- *   header = parent[32] ‖ number u64le ‖ proposer u32le ‖ state_root[32] ‖
- *            body_hash[32] ‖ signature[64]
+ *   block  = header[208] ‖ body
+ *   header = parent[32] ‖ number u64le ‖ round u32le ‖ proposer u32le ‖
+ *            state_root[32] ‖ body_hash[32] ‖ last_commit[32] ‖ signature[64]
  *   body   = E(n) ‖ n × (E(endpoint) ‖ E(|blob|) ‖ blob) ‖ E(m) ‖ m × trace[128]
  *
  * Invariants:
@@ -30,7 +30,7 @@
 #define JK_BLOCK_TAG_LEN (sizeof JK_CHAIN_BLOCK_TAG - 1)
 
 _Static_assert(JK_BLOCK_TAG_LEN == 13, "the block tag is 13 bytes, no NUL");
-_Static_assert(JK_CHAIN_HEADER_UNSIGNED_SIZE == 32 + 8 + 4 + 32 + 32, "header layout");
+_Static_assert(JK_CHAIN_HEADER_UNSIGNED_SIZE == 32 + 8 + 4 + 4 + 32 + 32 + 32, "header layout");
 _Static_assert(JK_CHAIN_HEADER_SIZE == JK_CHAIN_HEADER_UNSIGNED_SIZE + JK_ED25519_SIG_SIZE,
                "header layout");
 
@@ -38,10 +38,12 @@ _Static_assert(JK_CHAIN_HEADER_SIZE == JK_CHAIN_HEADER_UNSIGNED_SIZE + JK_ED2551
 enum {
     JK_HDR_PARENT = 0,
     JK_HDR_NUMBER = 32,
-    JK_HDR_PROPOSER = 40,
-    JK_HDR_STATE_ROOT = 44,
-    JK_HDR_BODY_HASH = 76,
-    JK_HDR_SIGNATURE = 108,
+    JK_HDR_ROUND = 40,
+    JK_HDR_PROPOSER = 44,
+    JK_HDR_STATE_ROOT = 48,
+    JK_HDR_BODY_HASH = 80,
+    JK_HDR_LAST_COMMIT = 112,
+    JK_HDR_SIGNATURE = 144,
 };
 
 /* ===========================================================================
@@ -52,20 +54,24 @@ void jk_chain_header_encode(const jk_chain_header *h, uint8_t out[JK_CHAIN_HEADE
 {
     memcpy(out + JK_HDR_PARENT, h->parent.bytes, JK_HASH_SIZE);
     jk_put_u64le(out + JK_HDR_NUMBER, h->number);
+    jk_put_u32le(out + JK_HDR_ROUND, h->round);
     jk_put_u32le(out + JK_HDR_PROPOSER, h->proposer);
     memcpy(out + JK_HDR_STATE_ROOT, h->state_root.bytes, JK_HASH_SIZE);
     memcpy(out + JK_HDR_BODY_HASH, h->body_hash.bytes, JK_HASH_SIZE);
+    memcpy(out + JK_HDR_LAST_COMMIT, h->last_commit.bytes, JK_HASH_SIZE);
     memcpy(out + JK_HDR_SIGNATURE, h->signature, JK_ED25519_SIG_SIZE);
 }
 
-/* The fields from 172 bytes known to be there. */
+/* The fields from 208 bytes known to be there. */
 static void jk_header_read(const uint8_t *in, jk_chain_header *h)
 {
     memcpy(h->parent.bytes, in + JK_HDR_PARENT, JK_HASH_SIZE);
     h->number = jk_get_u64le(in + JK_HDR_NUMBER);
+    h->round = jk_get_u32le(in + JK_HDR_ROUND);
     h->proposer = jk_get_u32le(in + JK_HDR_PROPOSER);
     memcpy(h->state_root.bytes, in + JK_HDR_STATE_ROOT, JK_HASH_SIZE);
     memcpy(h->body_hash.bytes, in + JK_HDR_BODY_HASH, JK_HASH_SIZE);
+    memcpy(h->last_commit.bytes, in + JK_HDR_LAST_COMMIT, JK_HASH_SIZE);
     memcpy(h->signature, in + JK_HDR_SIGNATURE, JK_ED25519_SIG_SIZE);
 }
 
@@ -82,6 +88,14 @@ jk_err jk_chain_header_decode(const uint8_t *bytes, size_t len, jk_chain_header 
                            len - JK_CHAIN_HEADER_SIZE, JK_CHAIN_HEADER_SIZE);
     jk_header_read(bytes, out);
     return JK_OK;
+}
+
+uint32_t jk_chain_proposer_index(uint32_t validator_count, uint64_t height, uint32_t round)
+{
+    if (validator_count == 0)
+        return 0;
+    /* both terms < V ≤ 2^32: their sum fits in 64 bits */
+    return (uint32_t)((height % validator_count + round % validator_count) % validator_count);
 }
 
 void jk_chain_header_hash(const jk_chain_header *h, jk_hash *out)

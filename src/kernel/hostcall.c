@@ -121,6 +121,10 @@ static jk_err jk_put(jk_hc *c, uint64_t path, jk_cap value)
         return jk_refuse(c, "slot path 0x%llx cannot hold the cap (bad path or nesting bound)", path);
     if (err != JK_OK)
         return err;
+    unsigned d;
+    uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
+    if (jk_path_decode(path, &d, idx) && d == 1)
+        jk_frame_slot_written(c->f, idx[0]);
     jk_cap_release(c->f->cnode);
     c->f->cnode = cnode;
     return JK_OK;
@@ -142,9 +146,14 @@ static jk_err jk_hc_call(jk_hc *c, bool resume)
     uint64_t path = *jk_reg(c, 7);
     uint64_t want = resume ? *jk_reg(c, 8) : *jk_reg(c, 9);
     jk_cap target;
-    if (!jk_get(c, path, &target))
+    unsigned d;
+    uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
+    if (!jk_get(c, path, &target) || !jk_path_decode(path, &d, idx))
         return jk_refuse(c, "CALL: bad slot path 0x%llx", path);
-    if (!jk_cap_is_null(target) && jk_cap_same(target, jk_cap_cnode_get(c->f->cnode, 0)))
+    /* slot[0] moves into the callee, so a target at or under slot[0] would be
+     * sent to itself. Decided by the path, never by comparing cap objects: a
+     * reloaded state (equal values merged) must decide as one built in memory. */
+    if (idx[0] == 0)
         return jk_refuse(c, "CALL: the target is in slot[0] (path 0x%llx)", path);
     int64_t given = want < (uint64_t)jk_gas_left(c->f) ? (int64_t)want : jk_gas_left(c->f);
     uint64_t args[3] = {*jk_reg(c, 10), *jk_reg(c, 11), *jk_reg(c, 12)};
@@ -155,10 +164,8 @@ static jk_err jk_hc_call(jk_hc *c, bool resume)
     jk_err err = resume ? jk_push_resume(k, target, path, given, slot0, c->out)
                         : jk_push_call(k, target, path, (uint32_t)(*jk_reg(c, 8) > UINT32_MAX ? UINT32_MAX : *jk_reg(c, 8)),
                                        given, args, slot0, c->out);
-    if (err == JK_ERR_INVALID_ARG && k->frames + k->depth - 1 == caller) {
+    if (err != JK_OK && k->frames + k->depth - 1 == caller)
         caller->st.gas += given; /* nothing was pushed: the caller faults */
-        return JK_OK;
-    }
     return err == JK_ERR_INVALID_ARG ? JK_OK : err;
 }
 
@@ -209,10 +216,17 @@ static jk_err jk_hc_set_image(jk_hc *c)
         return jk_refuse(c, "SET_IMAGE refused (pinned-slot collision or bound), slot 0x%llx", *jk_reg(c, 7));
     if (err != JK_OK)
         return err;
+    /* The old image's pinned slots are emptied and the new one's installed:
+     * a persistent mapping of any of them is no longer minted back. */
+    jk_cap old_image = jk_cap_instance_image(c->f->inst);
+    for (uint32_t s = 1; s < JK_CAP_ROOT_SLOTS; s++)
+        if (!jk_cap_is_null(jk_cap_image_pinned(old_image, s)) || !jk_cap_is_null(jk_cap_image_pinned(image, s)))
+            jk_frame_slot_written(c->f, s);
     jk_cap_release(c->f->inst);
     jk_cap_release(c->f->cnode);
     c->f->inst = next;
     c->f->cnode = jk_cap_retain(jk_cap_instance_cnode(next));
+    c->f->set_image_ran = true;
     return JK_OK;
 }
 
@@ -323,6 +337,83 @@ static jk_err jk_hc_data(jk_hc *c, uint64_t n)
     return err;
 }
 
+/* ---- prices (docs/abi.md "Gas schedule") ---- */
+
+static int64_t jk_pages_of(uint64_t len, uint64_t bound)
+{
+    if (len > bound)
+        return 0; /* refused before any work */
+    return (int64_t)((len + JK_PVM_PAGE_SIZE - 1) / JK_PVM_PAGE_SIZE);
+}
+
+static int64_t jk_image_price(jk_cap image)
+{
+    return (int64_t)jk_cap_image_mapping_count(image) * JK_GAS_PER_MAPPING + JK_GAS_PER_FRAME;
+}
+
+/* Slots of frame f's yield-catcher list (0 when it has none). */
+static int64_t jk_catcher_slots(const jk_frame *f)
+{
+    uint32_t slot = jk_cap_image_yield_catcher_slot(jk_cap_instance_image(f->inst));
+    jk_cap list = slot ? jk_cap_cnode_get(f->cnode, slot) : jk_cap_null();
+    return jk_cap_kind_of(list) == JK_CAP_CNODE ? jk_cap_cnode_slot_count(list) : 0;
+}
+
+int64_t jk_hostcall_price(jk_kernel *k, uint64_t n)
+{
+    jk_frame *f = &k->frames[k->depth - 1];
+    const uint64_t *r = f->st.regs;
+    jk_cap x, y;
+    int64_t price = 0;
+    switch (n) {
+    case JK_HOST_CALL:
+        if (jk_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_INSTANCE)
+            price = jk_image_price(jk_cap_instance_image(x));
+        break;
+    case JK_HOST_CALL_RESUME:
+        if (jk_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_INSTANCE) {
+            uint32_t frames = jk_cap_instance_frame_count(x);
+            for (uint32_t i = 0; i < frames && i < JK_KERNEL_MAX_DEPTH; i++) {
+                const jk_cap_frame *cf = jk_cap_instance_frame(x, i);
+                price += (int64_t)cf->region_count * JK_GAS_PER_MAPPING + JK_GAS_PER_FRAME;
+            }
+        }
+        break;
+    case JK_HOST_YIELD:
+        /* The search may walk every frame's catcher list; the pause may
+         * capture every frame. */
+        for (uint32_t i = 0; i < k->depth; i++)
+            price += jk_image_price(k->frames[i].exec_image) +
+                     jk_catcher_slots(&k->frames[i]) * JK_GAS_PER_LIST_SLOT;
+        break;
+    case JK_HOST_SET_IMAGE:
+        if (jk_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_IMAGE)
+            price = (int64_t)(jk_cap_image_pin_count(x) + jk_cap_image_pin_count(jk_cap_instance_image(f->inst))) *
+                    JK_GAS_PER_PIN;
+        break;
+    case JK_HOST_DERIVE_SPAWN:
+        if (jk_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_IMAGE)
+            price = (int64_t)jk_cap_image_pin_count(x) * JK_GAS_PER_PIN;
+        break;
+    case JK_HOST_SAME_TYPE_AS:
+        if (jk_path_get(f->cnode, r[9], &y) && jk_cap_kind_of(y) == JK_CAP_CNODE)
+            price = (int64_t)jk_cap_cnode_slot_count(y) * JK_GAS_PER_LIST_SLOT;
+        break;
+    case JK_HOST_DATA_READ:
+        price = jk_pages_of(r[9], JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED;
+        break;
+    case JK_HOST_DATA_MINT:
+        price = jk_pages_of(r[8], JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED;
+        break;
+    case JK_HOST_DEBUG_WRITE_NUM:
+        price = jk_pages_of(r[8], JK_MAX_DEBUG) * JK_GAS_PER_PAGE_COPIED;
+        break;
+    default:
+        break;
+    }
+    return price;
+}
+
 jk_err jk_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out)
 {
     jk_hc c = {k, &k->frames[k->depth - 1], out};
@@ -384,6 +475,22 @@ jk_err jk_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out)
             return jk_refuse(&c, "CAP_KIND: malformed slot path 0x%llx", *jk_reg(&c, 7));
         jk_get(&c, *jk_reg(&c, 7), &cap);
         *jk_reg(&c, 7) = (uint64_t)jk_cap_kind_of(cap);
+        return JK_OK;
+    }
+    case JK_HOST_FAULT: {
+        /* The program ends itself with a reason its embedder can report. The
+         * text is best effort: an unreadable range leaves it empty. */
+        uint64_t addr = *jk_reg(&c, 8), len = *jk_reg(&c, 9);
+        size_t tn = len > JK_KERNEL_REASON_MAX ? JK_KERNEL_REASON_MAX : (size_t)len;
+        uint8_t text[JK_KERNEL_REASON_MAX];
+        out->action = JK_HC_FAULT;
+        out->fault = JK_FAULT_GUEST;
+        out->reason = *jk_reg(&c, 7);
+        if (tn && jk_pvm_memory_guest_read(c.f->mem, (uint32_t)addr, text, tn, NULL) == JK_OK)
+            for (size_t i = 0; i < tn; i++)
+                out->reason_text[i] = text[i] >= 0x20 && text[i] < 0x7F ? (char)text[i] : '?';
+        snprintf(out->msg, sizeof out->msg, "program fault, reason %llu: %s", (unsigned long long)out->reason,
+                 out->reason_text);
         return JK_OK;
     }
     case JK_HOST_DEBUG_WRITE_NUM: {

@@ -26,8 +26,16 @@ typedef struct jk_fmap {
                           null for a zero region */
     uint32_t data_pages;
     jk_cap slot_data;  /* persistent, unpinned: the slot's Data at CALL (or
-                          resume), to tell whether the apply replaced it */
+                          resume) */
     bool mint;         /* minted back into slot m.slot at HALT */
+    bool past_init_paid; /* a page past the initialising Data was touched and
+                            the copy a pause makes of that Data paid */
+    bool replaced;     /* the frame wrote slot m.slot itself (a host call whose
+                          destination is that root slot, or a SET_IMAGE that
+                          pins or unpins it): no mint-back. A flag, never a
+                          comparison of cap objects, so that a state reloaded
+                          from the store (equal values merged into one object)
+                          decides exactly as one built in memory. */
     bool pinned;
 } jk_fmap;
 
@@ -42,6 +50,17 @@ typedef struct jk_frame {
     jk_pvm_state st;
     uint32_t endpoint;
     uint64_t path;        /* where the caller holds this instance */
+    bool set_image_ran;   /* SET_IMAGE ran in this frame: it cannot be paused */
+    /* Memory growth (JK_GAS_PER_PAGE_TOUCHED): the cost of pages mapped on
+     * first touch during the current jk_pvm_run, paid when it returns; the
+     * resolver maps a page only while run_gas covers it all, else it sets
+     * starved and the
+     * access faults, which the loop turns into OUT_OF_GAS at that access.
+     * Pages a host call touches are in the host call's price (in_host). */
+    int64_t run_gas;
+    int64_t run_cost;
+    bool starved;
+    bool in_host;
     jk_fmap *maps;
     uint32_t map_count;
     jk_kernel *kernel;
@@ -49,6 +68,7 @@ typedef struct jk_frame {
 
 struct jk_kernel {
     FILE *debug;
+    jk_pvm_engine engine; /* from jk_kernel_config */
     jk_frame frames[JK_KERNEL_MAX_DEPTH];
     uint32_t depth;
     uint32_t instances_made;  /* by the current top-level call */
@@ -71,6 +91,10 @@ jk_err jk_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_t regio
 /* At HALT: mint each persistent mapping's dirty pages back into its slot of
  * f->cnode (unless the frame replaced that slot itself). */
 jk_err jk_frame_mint(jk_frame *f);
+
+/* The frame is about to write root slot `slot` of its cnode: a persistent
+ * mapping of that slot is no longer minted back. */
+void jk_frame_slot_written(jk_frame *f, uint32_t slot);
 
 /* The frame as a continuation frame: its instance (inst with cnode), pc,
  * registers, flags and memory regions. Caps in *out are NEW references, the
@@ -100,7 +124,13 @@ typedef struct jk_hc_result {
     jk_hc_action action;
     jk_kernel_fault fault;
     char msg[160];
+    uint64_t reason;                           /* JK_FAULT_GUEST */
+    char reason_text[JK_KERNEL_REASON_MAX + 1];
 } jk_hc_result;
+
+/* What host call `n` of the top frame costs beyond JK_KERNEL_HOSTCALL_GAS,
+ * from its arguments (docs/abi.md "Gas schedule"); no side effects. */
+int64_t jk_hostcall_price(jk_kernel *k, uint64_t n);
 
 /* Decode and perform host call `n` for the top frame. */
 jk_err jk_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out);

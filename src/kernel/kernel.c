@@ -4,9 +4,9 @@
  *
  * The stack is an array of frames run in a loop (no C recursion). Gas: a
  * CALL moves `given` from the caller's budget to the callee's; when the
- * callee ends, whatever it did not burn moves back. Paused frames keep no
- * budget of their own: a resume gives the new gas to the top frame, and the
- * frames below get back what it leaves when it ends.
+ * callee ends, whatever it did not burn moves back. A pause keeps each
+ * frame's budget in the continuation (its gas left), so a resume never lets a
+ * callee spend more than the cap its caller gave it (jk_resume_budgets).
  */
 #include "internal.h"
 
@@ -19,6 +19,7 @@ jk_err jk_kernel_new(const jk_kernel_config *cfg, jk_kernel **out)
     if (!k)
         return JK_ERR_NOMEM;
     k->debug = cfg ? cfg->debug : NULL;
+    k->engine = cfg ? cfg->engine : JK_PVM_ENGINE_AUTO;
     /* Markers are instances of a one-instruction (trap) image. */
     static const uint8_t trap_blob[] = {0, 0, 1, 0, 1};
     static const jk_cap_endpoint ep = {0, {0}};
@@ -178,6 +179,31 @@ jk_err jk_push_call(jk_kernel *k, jk_cap target, uint64_t path, uint32_t endpoin
     return err;
 }
 
+static int64_t jk_sat_add(int64_t a, int64_t b) { return a > INT64_MAX - b ? INT64_MAX : a + b; }
+
+/* Gas of resumed frames [first, first+n). Each continuation frame stores the
+ * gas it had left when paused; frame j > 0 was CALLed by frame j-1 with a cap,
+ * so the sub-stack from j may spend at most what frames j.. had left together
+ * (B_j). The resumer's `gas` is frame 0's (its cap is the resumer's); it flows
+ * up as CALL moves it: sub_j = min(B_j, sub_(j-1)), frame j keeps
+ * sub_j - sub_(j+1). Nothing is minted: the frames hold exactly `gas`. */
+static void jk_resume_budgets(jk_kernel *k, jk_cap paused, uint32_t first, uint32_t n, int64_t gas)
+{
+    int64_t below = gas; /* sub_(j-1) */
+    for (uint32_t j = 0; j < n; j++) {
+        int64_t cap = 0; /* B_j */
+        for (uint32_t i = j; i < n; i++) {
+            int64_t g = jk_cap_instance_frame(paused, i)->gas;
+            cap = jk_sat_add(cap, g > 0 ? g : 0);
+        }
+        int64_t sub = j == 0 || cap > below ? below : cap;
+        if (j > 0)
+            k->frames[first + j - 1].st.gas = below - sub;
+        k->frames[first + j].st.gas = sub;
+        below = sub;
+    }
+}
+
 jk_err jk_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t gas, jk_cap slot0,
                       jk_hc_result *why)
 {
@@ -214,7 +240,7 @@ jk_err jk_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t gas, j
         f->st.pc = cf->pc;
         memcpy(f->st.regs, cf->regs, sizeof f->st.regs);
         f->st.block_paid = (cf->flags & JK_CAP_FRAME_BLOCK_PAID) != 0;
-        f->st.gas = j + 1 == n ? gas : 0;
+        f->st.gas = 0; /* set below, once every frame is there */
         char msg[sizeof why->msg];
         err = jk_frame_memory(f, cf->regions, cf->region_count, msg, sizeof msg);
         if (err != JK_OK) {
@@ -227,6 +253,7 @@ jk_err jk_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t gas, j
         }
     }
     jk_cap_release(base);
+    jk_resume_budgets(k, paused, first, n, gas);
     if (!jk_cap_is_null(slot0) && (err = jk_give_slot0(&k->frames[k->depth - 1], slot0)) != JK_OK) {
         while (k->depth > first)
             jk_frame_release(&k->frames[--k->depth]);
@@ -338,7 +365,10 @@ static jk_err jk_pause_frames(jk_kernel *k, uint32_t from, jk_cap *out)
     jk_err err = cfs ? JK_OK : JK_ERR_NOMEM;
     uint32_t made = 0;
     for (; err == JK_OK && made < n; made++) {
-        err = jk_frame_capture(&k->frames[from + made], 0, &cfs[made]);
+        /* Each frame's gas left is its budget on resume (jk_resume_budgets). */
+        err = jk_frame_capture(&k->frames[from + made], jk_left(&k->frames[from + made]), &cfs[made]);
+        if (err == JK_OK)
+            cfs[made].spawned = k->instances_made;
         if (err != JK_OK)
             break;
     }
@@ -434,17 +464,50 @@ static jk_err jk_yield(jk_kernel *k, jk_root *root)
     return err;
 }
 
+/* A step of the loop failed with err while frames run. Whatever a guest can
+ * reach — a value that would nest past JK_CAP_MAX_DEPTH at HALT or pause, a
+ * bound of the cap layer, a setup that cannot be done — faults the top frame
+ * (JK_FAULT_LIMIT): every step checks before it changes a frame, so the top
+ * frame is still as it was and its caller holds its original. Only the host
+ * running out of memory ends the call with an error. */
+static jk_err jk_contain(jk_kernel *k, jk_root *root, jk_err err)
+{
+    if (err == JK_OK || err == JK_ERR_NOMEM || k->depth == 0)
+        return err;
+    char msg[96];
+    snprintf(msg, sizeof msg, "kernel bound (depth %u): %s", k->depth - 1, jk_strerror(err));
+    jk_err again = jk_fault(k, root, JK_FAULT_LIMIT, msg);
+    return again == JK_OK ? JK_OK : err;
+}
+
 /* Run until the stack is empty. Returns an error only when the kernel itself
  * cannot go on (out of memory); every guest outcome lands in root->res. */
 static jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
 {
     jk_err err = JK_OK;
     if (pending->action == JK_HC_FAULT)
-        err = jk_fault(k, root, pending->fault, pending->msg);
+        err = jk_contain(k, root, jk_fault(k, root, pending->fault, pending->msg));
     while (err == JK_OK && k->depth > 0) {
         jk_frame *top = &k->frames[k->depth - 1];
         jk_pvm_exit ex;
-        err = jk_pvm_run(top->prog, top->mem, &top->st, &ex);
+        top->run_gas = top->st.gas;
+        top->run_cost = 0;
+        top->starved = false;
+        err = jk_pvm_run_engine(top->prog, top->mem, &top->st, &ex, k->engine);
+        /* Pages the run touched are paid now (the interpreter keeps its gas
+         * to itself while it runs; the resolver refused any page the gas the
+         * run started with could not pay for). */
+        top->st.gas -= top->run_cost;
+        if (top->st.gas < 0)
+            top->st.gas = 0;
+        if (err == JK_OK && ex.status == JK_PVM_PAGE_FAULT && top->starved) {
+            /* Out of gas at the access: the faulting instruction had no
+             * effect and its block is paid, so a resume runs it. */
+            top->st.block_paid = true;
+            err = jk_out_of_gas(k, root);
+            err = jk_contain(k, root, err);
+            continue;
+        }
         if (err == JK_ERR_PVM_BAD_PC) {
             err = jk_fault(k, root, JK_FAULT_PANIC, "resume pc is not an instruction");
             continue;
@@ -471,7 +534,8 @@ static jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
         case JK_PVM_HOST_CALL: {
             jk_hc_result hc;
             memset(&hc, 0, sizeof hc);
-            if (top->st.gas < JK_KERNEL_HOSTCALL_GAS) {
+            int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_hostcall_price(k, ex.host_call);
+            if (top->st.gas < price) {
                 /* Cannot pay for the host call: out of gas at the ecalli, so
                  * that a resume runs it (its block is already paid). */
                 top->st.pc = ex.host_call_pc;
@@ -479,10 +543,17 @@ static jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
                 err = jk_out_of_gas(k, root);
                 break;
             }
-            top->st.gas -= JK_KERNEL_HOSTCALL_GAS;
+            top->st.gas -= price;
+            top->in_host = true; /* pages a host call touches are in its price */
             err = jk_hostcall(k, ex.host_call, &hc);
+            for (uint32_t i = 0; i < k->depth; i++)
+                k->frames[i].in_host = false;
             if (err != JK_OK)
                 break;
+            if (hc.action == JK_HC_FAULT && hc.fault == JK_FAULT_GUEST && k->depth == 1) {
+                root->res->reason = hc.reason;
+                memcpy(root->res->reason_text, hc.reason_text, sizeof hc.reason_text);
+            }
             if (hc.action == JK_HC_FAULT)
                 err = jk_fault(k, root, hc.fault, hc.msg);
             else if (hc.action == JK_HC_YIELD)
@@ -490,6 +561,7 @@ static jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
             break;
         }
         }
+        err = jk_contain(k, root, err);
     }
     if (err != JK_OK)
         jk_unwind(k);
@@ -502,6 +574,15 @@ static jk_err jk_start(jk_kernel *k, jk_root *root, jk_kernel_result *res)
     root->res = res;
     k->instances_made = 0;
     return JK_OK;
+}
+
+/* A top-level resume continues the invocation that paused: the instance
+ * bound counts what it had created (an attest must not reset it). A nested
+ * CALL_RESUME keeps the running invocation's count. */
+static void jk_resume_count(jk_kernel *k, jk_cap paused)
+{
+    const jk_cap_frame *f0 = jk_cap_instance_frame(paused, 0);
+    k->instances_made = f0 ? f0->spawned : 0;
 }
 
 jk_err jk_kernel_call(jk_kernel *k, jk_cap target, uint32_t endpoint, int64_t gas,
@@ -530,6 +611,7 @@ jk_err jk_kernel_resume(jk_kernel *k, jk_cap paused, int64_t gas, jk_cap slot0, 
     jk_start(k, &root, res);
     if (gas < 0 || jk_cap_kind_of(paused) != JK_CAP_INSTANCE || jk_cap_instance_status(paused) != JK_CAP_PAUSED)
         return JK_ERR_INVALID_ARG;
+    jk_resume_count(k, paused);
     jk_err err = jk_push_resume(k, paused, 0, gas, slot0, &setup);
     if (err != JK_OK) {
         jk_unwind(k);

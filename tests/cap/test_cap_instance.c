@@ -317,6 +317,7 @@ JK_TEST(test_cap_instance_pause_and_reference_hash)
             put64(&p, x->regs[r]);
         put64(&p, (uint64_t)x->gas);
         *p++ = x->flags;
+        put32(&p, x->spawned);
         put32(&p, x->region_count);
         for (uint32_t r = 0; r < x->region_count; r++) {
             put32(&p, x->regions[r].base);

@@ -32,8 +32,8 @@ static inline void seed_key(uint8_t fill, bool counting, uint8_t pk[32], uint8_t
 
 /* The fixed block (docs/block-format.md, "Test values"):
  *   genesis G = H("jark test genesis"); proposer key from seed 00 01 .. 1f;
- *   parent = H("jark test parent"), number 7, proposer 2,
- *   state_root = H("jark test state");
+ *   parent = H("jark test parent"), number 7, round 5, proposer 2,
+ *   state_root = H("jark test state"), last_commit = H("jark test commit");
  *   events: transact "set_price 42"; dispatch 0 with an empty blob;
  *           dispatch 3 with 300 bytes b[i] = (7·i) mod 256;
  *   traces: the key of seed 01×32 attests "report 1", the key of seed
@@ -73,6 +73,8 @@ static inline bool fixture_make(fixture *f)
         jk_test_fail(__FILE__, __LINE__, "build: %s", diag.msg);
         return false;
     }
+    f->block.header.round = 5;
+    hash_str("jark test commit", &f->block.header.last_commit);
     jk_chain_block_sign(&f->block, f->sk, &f->genesis);
     return true;
 }

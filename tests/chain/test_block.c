@@ -48,23 +48,27 @@ JK_TEST(test_chain_block_layout)
     uint8_t *enc;
     size_t len;
     JK_REQUIRE(encode(&f.block, &enc, &len));
-    jk_hash parent, state, body;
+    jk_hash parent, state, commit, body;
     hash_str("jark test parent", &parent);
     hash_str("jark test state", &state);
-    /* header: parent, number u64le, proposer u32le, state root, body hash, sig */
+    hash_str("jark test commit", &commit);
+    /* header: parent, number u64le, round u32le, proposer u32le, state root,
+     * body hash, last_commit, sig */
     JK_CHECK_MEM(enc, parent.bytes, 32);
-    static const uint8_t num[8] = {7, 0, 0, 0, 0, 0, 0, 0}, prop[4] = {2, 0, 0, 0};
+    static const uint8_t num[8] = {7, 0, 0, 0, 0, 0, 0, 0}, round[4] = {5, 0, 0, 0}, prop[4] = {2, 0, 0, 0};
     JK_CHECK_MEM(enc + 32, num, 8);
-    JK_CHECK_MEM(enc + 40, prop, 4);
-    JK_CHECK_MEM(enc + 44, state.bytes, 32);
-    JK_CHECK_MEM(enc + 76, f.block.header.body_hash.bytes, 32);
-    JK_CHECK_MEM(enc + 108, f.block.header.signature, 64);
+    JK_CHECK_MEM(enc + 40, round, 4);
+    JK_CHECK_MEM(enc + 44, prop, 4);
+    JK_CHECK_MEM(enc + 48, state.bytes, 32);
+    JK_CHECK_MEM(enc + 80, f.block.header.body_hash.bytes, 32);
+    JK_CHECK_MEM(enc + 112, commit.bytes, 32);
+    JK_CHECK_MEM(enc + 144, f.block.header.signature, 64);
     /* body_hash = H(body) */
-    jk_crypto_blake2b256(enc + 172, len - 172, &body);
+    jk_crypto_blake2b256(enc + 208, len - 208, &body);
     JK_CHECK_MEM(body.bytes, f.block.header.body_hash.bytes, 32);
     /* body: E(3) ‖ (E(0) E(12) "set_price 42") ‖ (E(1) E(0)) ‖
      * (E(4) E(300) blob) ‖ E(2) ‖ 2 traces */
-    const uint8_t *p = enc + 172;
+    const uint8_t *p = enc + 208;
     static const uint8_t ev0[] = {3, 0, 12, 's', 'e', 't', '_', 'p', 'r', 'i', 'c', 'e', ' ',
                                   '4', '2', 1, 0, 4, 0x81, 0x2C};
     JK_CHECK_MEM(p, ev0, sizeof ev0);
@@ -79,18 +83,18 @@ JK_TEST(test_chain_block_layout)
         JK_CHECK_MEM(p, t, 128);
     }
     JK_CHECK_EQ((size_t)(p - enc), len);
-    JK_CHECK_EQ(len, 172 + sizeof ev0 + 300 + 1 + 256);
+    JK_CHECK_EQ(len, 208 + sizeof ev0 + 300 + 1 + 256);
     JK_CHECK_EQ(jk_chain_block_encoded_size(&f.block), len);
-    /* the block hash is H(all 172 header bytes) */
+    /* the block hash is H(all 208 header bytes) */
     jk_hash bh, want;
     jk_chain_block_hash(&f.block, &bh);
-    jk_crypto_blake2b256(enc, 172, &want);
+    jk_crypto_blake2b256(enc, 208, &want);
     JK_CHECK_MEM(bh.bytes, want.bytes, 32);
-    /* the signed digest is H("jark/block/v1" ‖ G ‖ header[0..108)) */
-    uint8_t msg[13 + 32 + 108];
+    /* the signed digest is H("jark/block/v1" ‖ G ‖ header[0..144)) */
+    uint8_t msg[13 + 32 + 144];
     memcpy(msg, "jark/block/v1", 13);
     memcpy(msg + 13, f.genesis.bytes, 32);
-    memcpy(msg + 45, enc, 108);
+    memcpy(msg + 45, enc, 144);
     jk_crypto_blake2b256(msg, sizeof msg, &want);
     jk_chain_header_signing_hash(&f.block.header, &f.genesis, &bh);
     JK_CHECK_MEM(bh.bytes, want.bytes, 32);
@@ -108,18 +112,18 @@ JK_TEST(test_chain_block_golden)
     size_t len;
     JK_REQUIRE(encode(&f.block, &enc, &len));
     jk_hash h;
-    JK_CHECK_EQ(len, 749);
+    JK_CHECK_EQ(len, 785);
     CHECK_HEX(f.block.header.body_hash.bytes, 32,
               "8b5712da9f5ce2c62eda7762c0cf5ce82611385b61b72493443d0ffdf5cfbc9a");
     jk_chain_header_signing_hash(&f.block.header, &f.genesis, &h);
-    CHECK_HEX(h.bytes, 32, "9e662b86113ac7fd523b075aba3c91f49e49d624853b827034d806368a99a21d");
+    CHECK_HEX(h.bytes, 32, "d3bd98e41049df1e37d1dde8b6874ac91d8268c5b6a7c701a97316f85819f1f7");
     CHECK_HEX(f.block.header.signature, 64,
-              "90b7a405f57cc65f2a47ddec5292b4b6575722e31f567313eb895a93ea7af8ed"
-              "ef4ea2854086e314edd93d9a274b3c316f69229af74fb0167955013279452f0e");
+              "8cfbd8c02c7eaa6c5b2bf013c8a13a68761ef6372b28640e982f387f0e8588ab"
+              "b9ffa0d76c65f9774da0faeae27e81a3c7bcaac219e17f6e64e84726cad8ab05");
     jk_chain_block_hash(&f.block, &h);
-    CHECK_HEX(h.bytes, 32, "e155f9c03ef406531e94d616015446efbcba86ea7c2ab818bf5984aa77de51b6");
+    CHECK_HEX(h.bytes, 32, "a7b36143e0c8080632302619ccf6ea0fdb7245e3099980060fbe82e9dc9dfcfd");
     jk_crypto_blake2b256(enc, len, &h);
-    CHECK_HEX(h.bytes, 32, "13cf3f0be8ad03d0af91486987d8c1dbb0423e74598b3657770394510243d80a");
+    CHECK_HEX(h.bytes, 32, "594f0c55ed974178cd334a8d4aaf9ff98e77754c5e0b250db726027d44b0ae1f");
     /* The empty block: body = 00 00. */
     jk_chain_block e;
     jk_hash zero = {{0}};
@@ -161,14 +165,14 @@ JK_TEST(test_chain_block_roundtrip)
     jk_chain_block_free(&d); /* twice is fine */
     jk_chain_block_free(NULL);
 
-    /* the empty block: 172 + 2 bytes */
+    /* the empty block: 208 + 2 bytes */
     jk_chain_block e;
     jk_hash zero = {{0}};
     JK_REQUIRE(jk_chain_block_build(&zero, 0, 0, &zero, NULL, 0, NULL, 0, &e, NULL) == JK_OK);
     jk_chain_block_sign(&e, f.sk, &f.genesis);
     JK_REQUIRE(encode(&e, &enc2, &len2));
-    JK_CHECK_EQ(len2, 174);
-    JK_CHECK(enc2[172] == 0 && enc2[173] == 0);
+    JK_CHECK_EQ(len2, 210);
+    JK_CHECK(enc2[208] == 0 && enc2[209] == 0);
     JK_REQUIRE(jk_chain_block_decode(enc2, len2, &d, NULL) == JK_OK);
     JK_CHECK(block_equal(&d, &e));
     JK_CHECK_EQ(jk_chain_block_verify_sig(&d, f.pk, &f.genesis), JK_OK);
@@ -271,7 +275,9 @@ JK_TEST(test_chain_header_codec)
     jk_chain_header_encode(&h, back);
     JK_CHECK_MEM(back, enc, JK_CHAIN_HEADER_SIZE);
     JK_CHECK_EQ(h.number, 7);
+    JK_CHECK_EQ(h.round, 5);
     JK_CHECK_EQ(h.proposer, 2);
+    JK_CHECK_MEM(h.last_commit.bytes, f.block.header.last_commit.bytes, 32);
     JK_CHECK_EQ(jk_chain_header_decode(enc, JK_CHAIN_HEADER_SIZE - 1, &h, &diag),
                 JK_ERR_CHAIN_DECODE);
     JK_CHECK(strstr(diag.msg, "truncated") != NULL);
@@ -280,10 +286,27 @@ JK_TEST(test_chain_header_codec)
     JK_CHECK(strstr(diag.msg, "trailing") != NULL);
     /* full-width integers are little-endian */
     h.number = 0x0102030405060708ull;
+    h.round = 0x11223344u;
     h.proposer = 0xA0B0C0D0u;
     jk_chain_header_encode(&h, back);
-    static const uint8_t num[8] = {8, 7, 6, 5, 4, 3, 2, 1}, prop[4] = {0xD0, 0xC0, 0xB0, 0xA0};
+    static const uint8_t num[8] = {8, 7, 6, 5, 4, 3, 2, 1}, prop[4] = {0xD0, 0xC0, 0xB0, 0xA0},
+                         round[4] = {0x44, 0x33, 0x22, 0x11};
     JK_CHECK_MEM(back + 32, num, 8);
-    JK_CHECK_MEM(back + 40, prop, 4);
+    JK_CHECK_MEM(back + 40, round, 4);
+    JK_CHECK_MEM(back + 44, prop, 4);
     fixture_free(&f);
+}
+
+/* The one proposer rule: (height + round) mod V, no overflow at the edges. */
+JK_TEST(test_chain_proposer_index)
+{
+    JK_CHECK_EQ(jk_chain_proposer_index(4, 0, 0), 0);
+    JK_CHECK_EQ(jk_chain_proposer_index(4, 5, 0), 1);
+    JK_CHECK_EQ(jk_chain_proposer_index(4, 5, 1), 2);
+    JK_CHECK_EQ(jk_chain_proposer_index(4, 5, 3), 0);
+    JK_CHECK_EQ(jk_chain_proposer_index(1, 12345, 678), 0);
+    /* UINT64_MAX mod 7 = 1, UINT32_MAX mod 7 = 3 */
+    JK_CHECK_EQ(jk_chain_proposer_index(7, UINT64_MAX, UINT32_MAX), 4);
+    JK_CHECK_EQ(jk_chain_proposer_index(UINT32_MAX, UINT64_MAX, UINT32_MAX), (uint32_t)(UINT64_MAX % UINT32_MAX));
+    JK_CHECK_EQ(jk_chain_proposer_index(0, 3, 3), 0);
 }

@@ -99,7 +99,7 @@ JK_TEST(test_chain_block_truncated)
     JK_CHECK(strstr(diag.msg, "header truncated") != NULL);
     JK_CHECK_EQ(jk_chain_block_decode(enc, len - 1, &d, &diag), JK_ERR_CHAIN_DECODE);
     JK_CHECK(strstr(diag.msg, "trace 1") != NULL);
-    JK_CHECK_EQ(jk_chain_block_decode(enc, 172 + 20 + 100, &d, &diag), JK_ERR_CHAIN_DECODE);
+    JK_CHECK_EQ(jk_chain_block_decode(enc, 208 + 20 + 100, &d, &diag), JK_ERR_CHAIN_DECODE);
     JK_CHECK(strstr(diag.msg, "event 2 blob") != NULL);
     free(enc);
     fixture_free(&f);
@@ -123,7 +123,7 @@ JK_TEST(test_chain_block_trailing)
     jk_diag diag = {{0}};
     jk_chain_block d;
     JK_CHECK_EQ(jk_chain_block_decode(more, len + 1, &d, &diag), JK_ERR_CHAIN_DECODE);
-    JK_CHECK(strstr(diag.msg, "1 trailing bytes at offset 749") != NULL);
+    JK_CHECK(strstr(diag.msg, "1 trailing bytes at offset 785") != NULL);
     free(more);
     free(enc);
     fixture_free(&f);
@@ -141,7 +141,7 @@ JK_TEST(test_chain_block_noncanonical)
     JK_REQUIRE(encode(&f.block, &enc, &len));
     /* offsets of the naturals: event count, ep0, len0, ep1, len1, ep2,
      * len2 (2 bytes), trace count */
-    const size_t at[] = {172, 173, 174, 187, 188, 189, 190, 492};
+    const size_t at[] = {208, 209, 210, 223, 224, 225, 226, 528};
     const size_t width[] = {1, 1, 1, 1, 1, 1, 2, 1};
     for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
         uint64_t v;
@@ -223,7 +223,7 @@ JK_TEST(test_chain_block_decode_bounds)
     p = raw_block(body, n, &len);
     expect_refused(p, len, JK_ERR_CHAIN_TOO_LARGE, "endpoint 257", __LINE__);
     JK_CHECK_EQ(jk_chain_block_decode(p, len, &d, &diag), JK_ERR_CHAIN_TOO_LARGE);
-    JK_CHECK(strstr(diag.msg, "event 0 endpoint at offset 173") != NULL);
+    JK_CHECK(strstr(diag.msg, "event 0 endpoint at offset 209") != NULL);
     free(p);
 
     /* blob length: 1 MiB + 1 refused before looking for the bytes; 1 MiB

@@ -152,6 +152,11 @@ static uint64_t do_call(uint64_t n, uint64_t a, uint64_t b, uint64_t c, uint64_t
 {
     switch (n) {
     case 0: return (uint64_t)jk_host_call(0, a, b, c, d, 0, 0);
+    case 1: return (uint64_t)jk_host_call(1, a, b, c, d, 0, 0);
+    case 2: return (uint64_t)jk_host_call(2, a, b, c, d, 0, 0);
+    case 4: return (uint64_t)jk_host_call(4, a, b, c, d, 0, 0);
+    case 18: return (uint64_t)jk_host_call(18, a, b, c, d, 0, 0);
+    case 100: return (uint64_t)jk_host_call(100, a, b, c, d, 0, 0);
     case 3: return (uint64_t)jk_host_call(3, a, b, c, d, 0, 0);
     case 5: return (uint64_t)jk_host_call(5, a, b, c, d, 0, 0);
     case 6: return (uint64_t)jk_host_call(6, a, b, c, d, 0, 0);
@@ -202,6 +207,44 @@ uint64_t spawn_many(uint64_t n)
     return n;
 }
 
+/* 19: refuse with a reason, as a chain's verify would. */
+uint64_t refuse(uint64_t nonce, uint64_t expected)
+{
+    char text[64] = "verify refused: nonce ";
+    unsigned n = 22;
+    text[n++] = (char)('0' + nonce % 10);
+    const char *mid = ", expected ";
+    while (*mid)
+        text[n++] = *mid++;
+    text[n++] = (char)('0' + expected % 10);
+    jk_fault(7, text, n);
+}
+
+/* 20: spawn n instances, yield to the marker in slot 22, spawn n more. */
+uint64_t spawn_yield_spawn(uint64_t n)
+{
+    spawn_many(n);
+    jk_yield(JK_PATH(22));
+    return spawn_many(n) * 2;
+}
+
+/* 21: write one byte into each of n pages from 0x80000000 (an image with a
+ * zero mapping there); returns n. */
+uint64_t touch_pages(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        ((volatile uint8_t *)0x80000000u)[i * 4096] = 1;
+    return n;
+}
+
+/* 18: yield to the marker in slot 22, then spin: only its gas cap ends it. */
+uint64_t ask_then_spin(void)
+{
+    jk_yield(JK_PATH(22));
+    for (volatile uint64_t i = 0;; i++)
+        ;
+}
+
 JK_ENDPOINT(0, bump);
 JK_ENDPOINT(1, relay);
 JK_ENDPOINT(2, relay_then_fault);
@@ -220,3 +263,7 @@ JK_ENDPOINT(14, too_deep);
 JK_ENDPOINT(15, script);
 JK_ENDPOINT(16, write_ro);
 JK_ENDPOINT(17, spawn_many);
+JK_ENDPOINT(18, ask_then_spin);
+JK_ENDPOINT(19, refuse);
+JK_ENDPOINT(20, spawn_yield_spawn);
+JK_ENDPOINT(21, touch_pages);

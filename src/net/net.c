@@ -1,0 +1,516 @@
+/*
+ * net.c — the transport's public face: creation and shutdown, the peer table,
+ * the event loop step (dialling with backoff, handshake timeouts, rate-limit
+ * resumption), the event queue, sending, statistics.
+ *
+ * Peers are indexed in the order they were added: configured (known) peers
+ * first, then non-validators as they authenticate. An index never changes
+ * meaning while its peer is connected; an unknown peer's index may be reused
+ * for another unknown key once it is disconnected and the table is full.
+ *
+ * Who dials: for two known peers that both have addresses, the one with the
+ * lower key dials at once and the other only after a grace period (four
+ * backoff_min), so that normally exactly one connection forms; a full node
+ * that validators do not list still gets through after the grace. If both
+ * connections form anyway, conn.c keeps one by a rule both ends agree on.
+ */
+#include "internal.h"
+
+#include "jark/crypto.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define JK_NET_EPOLL_BATCH 64
+
+static uint64_t jk_net_grace_ms(const jk_net *net)
+{
+    return 4 * net->lim.backoff_min_ms;
+}
+
+/* ---- events ---- */
+
+void jk_net_emit(jk_net *net, jk_net_event_type type, uint32_t peer,
+                 jk_net_reason reason, jk_net_kind kind, const uint8_t *data, size_t len)
+{
+    if (net->qhead + net->qlen == net->qcap) {
+        if (net->qhead > 0) {
+            memmove(net->q, net->q + net->qhead, net->qlen * sizeof *net->q);
+            net->qhead = 0;
+        } else {
+            size_t cap = net->qcap ? net->qcap * 2 : 64;
+            jk_net_qev *q = realloc(net->q, cap * sizeof *q);
+            if (!q)
+                return; /* out of memory: the event is lost, never the node */
+            net->q = q;
+            net->qcap = cap;
+        }
+    }
+    jk_net_qev *e = &net->q[net->qhead + net->qlen];
+    memset(e, 0, sizeof *e);
+    if (type == JK_NET_EV_FRAME) {
+        e->data = malloc(len ? len : 1);
+        if (!e->data)
+            return;
+        memcpy(e->data, data, len);
+    }
+    e->ev.type = type;
+    e->ev.peer = peer;
+    memcpy(e->ev.key, net->peers[peer].key, JK_NET_KEY_SIZE);
+    e->ev.known = net->peers[peer].known;
+    e->ev.reason = reason;
+    e->ev.kind = kind;
+    e->ev.data = e->data;
+    e->ev.len = len;
+    net->qlen++;
+}
+
+bool jk_net_next_event(jk_net *net, jk_net_event *ev)
+{
+    free(net->delivered);
+    net->delivered = NULL;
+    if (net->qlen == 0)
+        return false;
+    jk_net_qev *e = &net->q[net->qhead++];
+    net->qlen--;
+    if (net->qlen == 0)
+        net->qhead = 0;
+    *ev = e->ev;
+    net->delivered = e->data;
+    return true;
+}
+
+/* ---- peers ---- */
+
+bool jk_net_peer_find_const(const jk_net *net, const uint8_t key[JK_NET_KEY_SIZE], uint32_t *peer)
+{
+    for (uint32_t i = 0; i < net->npeers; i++)
+        if (memcmp(net->peers[i].key, key, JK_NET_KEY_SIZE) == 0) {
+            *peer = i;
+            return true;
+        }
+    return false;
+}
+
+bool jk_net_peer_find(const jk_net *net, const uint8_t key[JK_NET_KEY_SIZE], uint32_t *peer)
+{
+    return jk_net_peer_find_const(net, key, peer);
+}
+
+static jk_err jk_net_peer_new(jk_net *net, const uint8_t key[JK_NET_KEY_SIZE], uint32_t *peer)
+{
+    uint32_t unknown = 0, reuse = JK_NET_NO_PEER;
+    for (uint32_t i = 0; i < net->npeers; i++)
+        if (!net->peers[i].known) {
+            unknown++;
+            if (reuse == JK_NET_NO_PEER && !net->peers[i].live && !net->peers[i].dialing)
+                reuse = i;
+        }
+    uint32_t idx;
+    if (unknown >= 4 * net->lim.max_nonvalidators + 16 && reuse != JK_NET_NO_PEER) {
+        idx = reuse; /* bound the table: forget a disconnected non-validator */
+    } else {
+        if (net->npeers == net->cap_peers) {
+            uint32_t cap = net->cap_peers ? net->cap_peers * 2 : 16;
+            jk_net_peer *p = realloc(net->peers, cap * sizeof *p);
+            if (!p)
+                return JK_ERR_NOMEM;
+            net->peers = p;
+            net->cap_peers = cap;
+        }
+        idx = net->npeers++;
+    }
+    jk_net_peer *p = &net->peers[idx];
+    memset(p, 0, sizeof *p);
+    memcpy(p->key, key, JK_NET_KEY_SIZE);
+    jk_net_bucket_init(&p->bytes, net->lim.bytes_burst, net->now);
+    jk_net_bucket_init(&p->msgs, net->lim.msgs_burst, net->now);
+    *peer = idx;
+    return JK_OK;
+}
+
+jk_err jk_net_peer_for_key(jk_net *net, const uint8_t key[JK_NET_KEY_SIZE], uint32_t *peer)
+{
+    if (jk_net_peer_find_const(net, key, peer))
+        return JK_OK;
+    return jk_net_peer_new(net, key, peer);
+}
+
+void jk_net_peer_backoff(jk_net *net, jk_net_peer *p)
+{
+    uint64_t b = p->backoff_ms ? p->backoff_ms * 2 : net->lim.backoff_min_ms;
+    if (b > net->lim.backoff_max_ms)
+        b = net->lim.backoff_max_ms;
+    p->backoff_ms = b;
+    p->next_dial_ms = net->now + b;
+    p->dial_set = true;
+}
+
+static jk_err jk_net_parse_ipv4(const char *host, uint32_t *out)
+{
+    struct in_addr a;
+    if (!host || inet_pton(AF_INET, host, &a) != 1)
+        return JK_ERR_INVALID_ARG;
+    *out = a.s_addr;
+    return JK_OK;
+}
+
+jk_err jk_net_add_peer(jk_net *net, const jk_net_peer_config *pc, uint32_t *peer)
+{
+    uint32_t addr = 0;
+    if (!net || !pc || (pc->host && (jk_net_parse_ipv4(pc->host, &addr) != JK_OK || pc->port == 0)))
+        return JK_ERR_INVALID_ARG;
+    if (memcmp(pc->key, net->tls.own_key, JK_NET_KEY_SIZE) == 0)
+        return JK_ERR_INVALID_ARG;
+    uint32_t idx;
+    if (jk_net_peer_find_const(net, pc->key, &idx)) {
+        jk_net_peer *p = &net->peers[idx];
+        if (p->known)
+            return JK_ERR_INVALID_ARG;
+        /* A non-validator that turns out to be configured: promote it. */
+        if (p->live)
+            net->nonval_live--;
+    } else {
+        jk_err err = jk_net_peer_new(net, pc->key, &idx);
+        if (err != JK_OK)
+            return err;
+    }
+    jk_net_peer *p = &net->peers[idx];
+    p->known = true;
+    p->st.known = true;
+    p->has_addr = pc->host != NULL;
+    p->addr_be = addr;
+    p->port = pc->port;
+    p->dial_set = false;
+    if (peer)
+        *peer = idx;
+    return JK_OK;
+}
+
+/* ---- creation ---- */
+
+static jk_err jk_net_check_limits(jk_net_limits *l, jk_diag *diag)
+{
+    uint64_t biggest = 0;
+    for (int k = 0; k < JK_NET_KINDS; k++) {
+        if (l->max_frame[k] > JK_NET_MAX_FRAME)
+            return jk_diag_set(diag, JK_ERR_INVALID_ARG,
+                               "net: max_frame[%d] over JK_NET_MAX_FRAME", k);
+        if (l->max_frame[k] > biggest)
+            biggest = l->max_frame[k];
+    }
+    if (l->msgs_burst < 1 || l->max_pending < 1 || l->handshake_ms < 1 ||
+        l->backoff_min_ms < 1 || l->backoff_max_ms < l->backoff_min_ms ||
+        l->backoff_max_ms > 86400000)
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG,
+                           "net: limits out of range (bursts, pending, handshake, backoff)");
+    /* A frame the byte bucket could never hold would stall its peer forever. */
+    if (l->bytes_burst < biggest + JK_NET_FRAME_HEADER)
+        l->bytes_burst = biggest + JK_NET_FRAME_HEADER;
+    /* Nor could a queue shorter than one frame ever take it. */
+    if (l->max_queue < biggest + JK_NET_FRAME_HEADER)
+        l->max_queue = biggest + JK_NET_FRAME_HEADER;
+    if (l->bytes_burst > ((uint64_t)1 << 40))
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "net: bytes_burst over 2^40");
+    return JK_OK;
+}
+
+static jk_err jk_net_listen(jk_net *net, const jk_net_config *cfg, jk_diag *diag)
+{
+    uint32_t addr;
+    if (jk_net_parse_ipv4(cfg->listen_host, &addr) != JK_OK)
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "net: listen address \"%s\" is not IPv4",
+                           cfg->listen_host);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return jk_diag_set(diag, JK_ERR_NET_LISTEN, "net: socket: %s", strerror(errno));
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(cfg->listen_port),
+                             .sin_addr.s_addr = addr};
+    socklen_t sl = sizeof sa;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 128) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+        int e = errno;
+        close(fd);
+        return jk_diag_set(diag, JK_ERR_NET_LISTEN, "net: listen on %s:%u: %s",
+                           cfg->listen_host, cfg->listen_port, strerror(e));
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (epoll_ctl(net->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        close(fd);
+        return jk_diag_set(diag, JK_ERR_NET_LISTEN, "net: epoll: %s", strerror(errno));
+    }
+    net->lfd = fd;
+    net->port = ntohs(sa.sin_port);
+    return JK_OK;
+}
+
+static jk_err jk_net_listen_any(jk_net *net, const jk_net_config *cfg, jk_diag *diag)
+{
+    if (net->transport == JK_NET_TLS_TCP)
+        return jk_net_listen(net, cfg, diag);
+    uint32_t addr;
+    if (jk_net_parse_ipv4(cfg->listen_host, &addr) != JK_OK)
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "net: listen address \"%s\" is not IPv4",
+                           cfg->listen_host);
+    return jk_quic_listen(net, addr, cfg->listen_port, diag);
+}
+
+jk_err jk_net_create(const jk_net_config *cfg, jk_net **out, jk_diag *diag)
+{
+    *out = NULL;
+    if (!cfg || !cfg->secret_key || !cfg->genesis_hash || (cfg->peer_count && !cfg->peers))
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "net: config lacks key, genesis or peers");
+    jk_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return JK_ERR_NOMEM;
+    net->lfd = -1;
+    net->ep = -1;
+    net->lim = cfg->limits;
+    net->transport = cfg->transport;
+    jk_err err = jk_net_check_limits(&net->lim, diag);
+    if (err != JK_OK)
+        goto fail;
+    if (net->transport != JK_NET_TLS_TCP && net->transport != JK_NET_QUIC) {
+        err = jk_diag_set(diag, JK_ERR_INVALID_ARG, "net: unknown transport %d", (int)net->transport);
+        goto fail;
+    }
+    net->ep = epoll_create1(EPOLL_CLOEXEC);
+    if (net->ep < 0) {
+        err = jk_diag_set(diag, JK_ERR_IO, "net: epoll_create1: %s", strerror(errno));
+        goto fail;
+    }
+    err = jk_net_tls_init(&net->tls, cfg->secret_key, cfg->genesis_hash, jk_net_verify_cb, diag);
+    if (err != JK_OK)
+        goto fail;
+    if (cfg->listen_host && (err = jk_net_listen_any(net, cfg, diag)) != JK_OK)
+        goto fail;
+    for (size_t i = 0; i < cfg->peer_count; i++)
+        if ((err = jk_net_add_peer(net, &cfg->peers[i], NULL)) != JK_OK) {
+            jk_diag_set(diag, err, "net: peer %zu: bad address, own key or a repeated key", i);
+            goto fail;
+        }
+    *out = net;
+    return JK_OK;
+fail:
+    jk_net_destroy(net);
+    return err;
+}
+
+void jk_net_destroy(jk_net *net)
+{
+    if (!net)
+        return;
+    for (jk_net_conn *c = net->conns; c; c = c->next) {
+        if (c->state == JK_NET_C_OPEN && !net->silent)
+            jk_net_conn_flush(c); /* what the socket takes now, no waiting */
+        jk_net_conn_kill(c, JK_NET_REASON_SHUTDOWN);
+    }
+    jk_net_conn_reap(net);
+    if (net->lfd >= 0)
+        close(net->lfd);
+    if (net->ep >= 0)
+        close(net->ep);
+    jk_net_tls_free(&net->tls);
+    for (size_t i = 0; i < net->qlen; i++)
+        free(net->q[net->qhead + i].data);
+    free(net->q);
+    free(net->delivered);
+    free(net->peers);
+    jk_crypto_wipe(net, sizeof *net);
+    free(net);
+}
+
+uint16_t jk_net_listen_port(const jk_net *net)
+{
+    return net->port;
+}
+
+/* ---- the loop ---- */
+
+static void jk_net_timers(jk_net *net)
+{
+    for (jk_net_conn *c = net->conns; c; c = c->next) {
+        if (c->q && c->state != JK_NET_C_DEAD)
+            jk_quic_timer(c);
+        if (c->state == JK_NET_C_OPEN && c->throttled)
+            jk_net_conn_resume(c);
+        else if ((c->state == JK_NET_C_CONNECTING || c->state == JK_NET_C_HANDSHAKE) &&
+                 net->now - c->started_ms > net->lim.handshake_ms)
+            jk_net_conn_kill(c, JK_NET_REASON_TIMEOUT);
+    }
+    for (uint32_t i = 0; i < net->npeers; i++) {
+        jk_net_peer *p = &net->peers[i];
+        if (!p->known || !p->has_addr || p->live || p->dialing)
+            continue;
+        if (!p->dial_set) {
+            bool preferred = memcmp(net->tls.own_key, p->key, JK_NET_KEY_SIZE) < 0;
+            p->next_dial_ms = net->now + (preferred ? 0 : jk_net_grace_ms(net));
+            p->dial_set = true;
+        }
+        if (net->now >= p->next_dial_ms)
+            (void)(net->transport == JK_NET_QUIC ? jk_quic_dial(net, i)
+                                                 : jk_net_conn_dial(net, i));
+                                                 /* failures schedule the next try */
+    }
+}
+
+jk_err jk_net_step(jk_net *net, uint64_t now_ms, int timeout_ms)
+{
+    if (now_ms > net->now)
+        net->now = now_ms;
+    jk_net_timers(net);
+    struct epoll_event evs[JK_NET_EPOLL_BATCH];
+    int n = epoll_wait(net->ep, evs, JK_NET_EPOLL_BATCH, timeout_ms < 0 ? 0 : timeout_ms);
+    if (n < 0 && errno != EINTR)
+        return JK_ERR_IO;
+    for (int i = 0; i < n; i++) {
+        if (!evs[i].data.ptr && net->transport == JK_NET_QUIC)
+            jk_quic_listener_read(net);
+        else if (!evs[i].data.ptr)
+            jk_net_conn_accept(net);
+        else
+            jk_net_conn_io(evs[i].data.ptr, evs[i].events);
+    }
+    jk_net_conn_reap(net);
+    return JK_OK;
+}
+
+/* ---- sending ---- */
+
+jk_err jk_net_send(jk_net *net, uint32_t peer, jk_net_kind kind, const uint8_t *data, size_t len)
+{
+    if (!net || peer >= net->npeers || (unsigned)kind >= JK_NET_KINDS || (len && !data))
+        return JK_ERR_INVALID_ARG;
+    if (len > net->lim.max_frame[kind])
+        return JK_ERR_NET_TOO_LARGE;
+    jk_net_peer *p = &net->peers[peer];
+    jk_net_conn *c = p->live;
+    if (!c)
+        return JK_ERR_NET_NOT_CONNECTED;
+    uint64_t total = (uint64_t)JK_NET_FRAME_HEADER + len;
+    uint64_t queued = c->q ? jk_quic_queued(c) : c->out.len;
+    if (queued + total > net->lim.max_queue) {
+        jk_net_conn_kill(c, JK_NET_REASON_SLOW);
+        return JK_ERR_NET_NOT_CONNECTED;
+    }
+    if (c->q) {
+        jk_err err = jk_quic_queue(c, kind, data, len);
+        if (err != JK_OK)
+            return err;
+        p->st.frames_out++;
+        p->st.bytes_out += total;
+        jk_net_conn_flush(c);
+        return JK_OK;
+    }
+    uint8_t hdr[JK_NET_FRAME_HEADER];
+    jk_net_frame_header(kind, (uint32_t)len, hdr);
+    size_t before = c->out.len;
+    if (jk_net_buf_append(&c->out, hdr, sizeof hdr) != JK_OK ||
+        jk_net_buf_append(&c->out, data, len) != JK_OK) {
+        c->out.len = before; /* never leave half a frame queued */
+        return JK_ERR_NOMEM;
+    }
+    p->st.frames_out++;
+    p->st.bytes_out += total;
+    jk_net_conn_flush(c);
+    return JK_OK;
+}
+
+jk_err jk_net_broadcast(jk_net *net, jk_net_kind kind, const uint8_t *data, size_t len, size_t *sent)
+{
+    if (sent)
+        *sent = 0;
+    if (!net || (unsigned)kind >= JK_NET_KINDS || (len && !data))
+        return JK_ERR_INVALID_ARG;
+    if (len > net->lim.max_frame[kind])
+        return JK_ERR_NET_TOO_LARGE;
+    for (uint32_t i = 0; i < net->npeers; i++) {
+        if (!net->peers[i].live)
+            continue;
+        jk_err err = jk_net_send(net, i, kind, data, len);
+        if (err == JK_OK && sent)
+            (*sent)++;
+        else if (err == JK_ERR_NOMEM)
+            return err;
+    }
+    return JK_OK;
+}
+
+jk_err jk_net_disconnect(jk_net *net, uint32_t peer, jk_net_reason reason)
+{
+    if (!net || peer >= net->npeers || reason == JK_NET_REASON_NONE ||
+        (unsigned)reason >= JK_NET_REASONS)
+        return JK_ERR_INVALID_ARG;
+    if (net->peers[peer].live)
+        jk_net_conn_kill(net->peers[peer].live, reason);
+    return JK_OK;
+}
+
+/* ---- statistics ---- */
+
+uint32_t jk_net_peer_count(const jk_net *net)
+{
+    return net->npeers;
+}
+
+jk_err jk_net_peer_stats_get(const jk_net *net, uint32_t peer, jk_net_peer_stats *out)
+{
+    if (!net || peer >= net->npeers)
+        return JK_ERR_INVALID_ARG;
+    *out = net->peers[peer].st;
+    return JK_OK;
+}
+
+jk_err jk_net_peer_key(const jk_net *net, uint32_t peer, uint8_t key[JK_NET_KEY_SIZE])
+{
+    if (!net || peer >= net->npeers)
+        return JK_ERR_INVALID_ARG;
+    memcpy(key, net->peers[peer].key, JK_NET_KEY_SIZE);
+    return JK_OK;
+}
+
+void jk_net_stats_get(const jk_net *net, jk_net_stats *out)
+{
+    *out = net->st;
+}
+
+/* ---- test hooks (internal.h) ---- */
+
+jk_err jk_net_inject(jk_net *net, uint32_t peer, unsigned stream, const void *data, size_t n)
+{
+    if (peer >= net->npeers || stream >= JK_NET_KINDS)
+        return JK_ERR_INVALID_ARG;
+    jk_net_conn *c = net->peers[peer].live;
+    if (!c)
+        return JK_ERR_NET_NOT_CONNECTED;
+    jk_err err = c->q ? jk_quic_queue_raw(c, stream, data, n) : jk_net_buf_append(&c->out, data, n);
+    if (err == JK_OK)
+        jk_net_conn_flush(c);
+    return err;
+}
+
+uint64_t jk_net_unsent(const jk_net *net, uint32_t peer)
+{
+    if (peer >= net->npeers || !net->peers[peer].live)
+        return 0;
+    const jk_net_conn *c = net->peers[peer].live;
+    return c->q ? jk_quic_unsent(c) : c->out.len;
+}
+
+void jk_net_abandon(jk_net *net)
+{
+    if (!net)
+        return;
+    net->silent = true;
+    for (jk_net_conn *c = net->conns; c; c = c->next)
+        c->out.len = 0; /* nothing more leaves */
+    jk_net_destroy(net);
+}

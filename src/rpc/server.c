@@ -1,0 +1,247 @@
+/*
+ * server.c — the HTTP server (libmicrohttpd 0.9.75, Debian 12): POST / for
+ * JSON-RPC, GET /metrics for Prometheus.
+ *
+ * Threading (the provider's contract, jark/rpc.h): in threaded mode the
+ * daemon runs ONE internal polling thread (no thread pool, no thread per
+ * connection), so every access handler — and so every provider call — runs
+ * on that thread, one at a time. In external-loop mode the daemon has no
+ * thread at all (epoll, driven by jk_rpc_server_run), and handlers run
+ * inside the caller's jk_rpc_server_run.
+ *
+ * Bodies: a Content-Length over max_body is answered 413 before any byte of
+ * the body is read; a chunked body that grows over max_body closes the
+ * connection (there is no way to answer mid-upload in this MHD version).
+ * Nothing is buffered past max_body.
+ */
+#include "internal.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+struct jk_rpc_server {
+    struct MHD_Daemon *daemon;
+    jk_rpc_provider provider;
+    jk_rpc_metrics *metrics;
+    size_t max_body;
+    bool external;
+    uint16_t port;
+};
+
+/* One POST's body as it arrives. */
+typedef struct jk_rpc_upload {
+    uint8_t *body;
+    size_t len, cap;
+} jk_rpc_upload;
+
+jk_err jk_rpc_resolve(const char *host, uint16_t port, struct sockaddr_in *out, jk_diag *diag)
+{
+    memset(out, 0, sizeof *out);
+    out->sin_family = AF_INET;
+    out->sin_port = htons(port);
+    if (!host || !strcmp(host, "localhost"))
+        host = "127.0.0.1";
+    if (inet_pton(AF_INET, host, &out->sin_addr) != 1)
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "'%.64s' is not a numeric IPv4 address or localhost", host);
+    return JK_OK;
+}
+
+/* Queue a response owning text (malloc'd; freed by MHD). */
+static enum MHD_Result jk_reply(struct MHD_Connection *c, unsigned status, char *text, size_t len,
+                                const char *content_type)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        return MHD_NO;
+    }
+    if (content_type)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST, GET");
+    enum MHD_Result ok = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result jk_reply_text(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+    char *text = strdup(msg);
+    return text ? jk_reply(c, status, text, strlen(text), "text/plain; charset=utf-8") : MHD_NO;
+}
+
+static enum MHD_Result jk_reply_error(struct MHD_Connection *c, unsigned status, int code, const char *detail)
+{
+    size_t len;
+    char *text = jk_rpc_error_json(code, detail, &len);
+    return text ? jk_reply(c, status, text, len, "application/json") : MHD_NO;
+}
+
+static enum MHD_Result jk_serve_metrics(jk_rpc_server *s, struct MHD_Connection *c)
+{
+    if (!s->metrics)
+        return jk_reply_text(c, MHD_HTTP_NOT_FOUND, "no metrics on this server\n");
+    char *text;
+    size_t len;
+    if (jk_rpc_metrics_render(s->metrics, &text, &len) != JK_OK)
+        return MHD_NO;
+    return jk_reply(c, MHD_HTTP_OK, text, len, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+static enum MHD_Result jk_serve_rpc(jk_rpc_server *s, struct MHD_Connection *c, jk_rpc_upload *up)
+{
+    jk_rpc_parsed parsed;
+    if (jk_rpc_parse(up->body, up->len, &parsed) != JK_OK)
+        return MHD_NO;
+    char *text;
+    size_t len;
+    jk_err err = jk_rpc_answer(&s->provider, &parsed, &text, &len);
+    jk_rpc_parsed_free(&parsed);
+    if (err != JK_OK)
+        return MHD_NO;
+    if (!text) {   /* only notifications: nothing to say (JSON-RPC 2.0 §6) */
+        char *empty = malloc(1);
+        return empty ? jk_reply(c, MHD_HTTP_NO_CONTENT, empty, 0, NULL) : MHD_NO;
+    }
+    return jk_reply(c, MHD_HTTP_OK, text, len, "application/json");
+}
+
+static enum MHD_Result jk_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    jk_rpc_server *s = cls;
+    jk_rpc_upload *up = *con_cls;
+    if (!up) {   /* first call: headers only */
+        if (!strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+            if (!strcmp(url, "/metrics"))
+                return jk_serve_metrics(s, c);
+            return jk_reply_text(c, MHD_HTTP_NOT_FOUND, "not found: JSON-RPC is POST /, metrics GET /metrics\n");
+        }
+        if (strcmp(method, MHD_HTTP_METHOD_POST))
+            return jk_reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+        if (strcmp(url, "/"))
+            return jk_reply_text(c, MHD_HTTP_NOT_FOUND, "not found: JSON-RPC is POST /\n");
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+            char *end;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (end != cl && n > s->max_body) {
+                char detail[96];
+                snprintf(detail, sizeof detail, "body of %llu bytes, at most %zu", n, s->max_body);
+                return jk_reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, JK_RPC_INVALID_REQUEST, detail);
+            }
+        }
+        up = calloc(1, sizeof *up);
+        if (!up)
+            return MHD_NO;
+        *con_cls = up;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        if (n > s->max_body - up->len)
+            return MHD_NO;   /* chunked and over the bound: close (see the file comment) */
+        if (up->len + n > up->cap) {
+            size_t cap = up->cap ? up->cap : 4096;
+            while (cap < up->len + n)
+                cap *= 2;
+            uint8_t *grown = realloc(up->body, cap);
+            if (!grown)
+                return MHD_NO;
+            up->body = grown;
+            up->cap = cap;
+        }
+        memcpy(up->body + up->len, upload_data, n);
+        up->len += n;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return jk_serve_rpc(s, c, up);
+}
+
+static void jk_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    jk_rpc_upload *up = *con_cls;
+    if (up) {
+        free(up->body);
+        free(up);
+        *con_cls = NULL;
+    }
+}
+
+jk_err jk_rpc_server_start(const jk_rpc_server_config *cfg, const jk_rpc_provider *provider, jk_rpc_server **out,
+                           jk_diag *diag)
+{
+    struct sockaddr_in addr;
+    jk_err err = jk_rpc_resolve(cfg->host, cfg->port, &addr, diag);
+    if (err != JK_OK)
+        return err;
+    jk_rpc_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return JK_ERR_NOMEM;
+    s->provider = *provider;
+    s->metrics = cfg->metrics;
+    s->max_body = cfg->max_body ? cfg->max_body : JK_RPC_MAX_BODY;
+    s->external = cfg->external_loop;
+    unsigned flags = s->external ? MHD_USE_EPOLL : MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD;
+    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, jk_handler, s,
+                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                                 MHD_OPTION_NOTIFY_COMPLETED, jk_completed, s,
+                                 MHD_OPTION_END);
+    if (!s->daemon) {
+        free(s);
+        char text[INET_ADDRSTRLEN] = "?";
+        inet_ntop(AF_INET, &addr.sin_addr, text, sizeof text);
+        return jk_diag_set(diag, JK_ERR_IO, "cannot serve HTTP on %s:%u (address in use or not local?)", text,
+                           (unsigned)cfg->port);
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : cfg->port;
+    *out = s;
+    return JK_OK;
+}
+
+uint16_t jk_rpc_server_port(const jk_rpc_server *s) { return s->port; }
+
+int jk_rpc_server_fd(const jk_rpc_server *s)
+{
+    if (!s->external)
+        return -1;
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    return info ? info->epoll_fd : -1;
+}
+
+int jk_rpc_server_timeout_ms(const jk_rpc_server *s)
+{
+    MHD_UNSIGNED_LONG_LONG ms;
+    if (!s->external || MHD_get_timeout(s->daemon, &ms) != MHD_YES)
+        return -1;
+    return ms > 60000 ? 60000 : (int)ms;
+}
+
+jk_err jk_rpc_server_run(jk_rpc_server *s)
+{
+    if (!s->external)
+        return JK_ERR_INVALID_ARG;
+    return MHD_run(s->daemon) == MHD_YES ? JK_OK : JK_ERR_IO;
+}
+
+void jk_rpc_server_stop(jk_rpc_server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}

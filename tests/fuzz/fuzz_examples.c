@@ -1,0 +1,215 @@
+/*
+ * fuzz_examples.c — fuzz target over the example chains' event decoders:
+ * the verify, process and apply programs of the name registry
+ * (examples/names) and of the chain `jark chain new` writes (sdk/template),
+ * run through the chain layer on untrusted blobs.
+ *
+ * Input: byte 0 picks the chain (bit 0: 0 names, 1 the template); then
+ * records [sel][len][len bytes of blob] until the input ends. sel bit 0: the
+ * endpoint (0 transact, 1 dispatch 0); bits 1-2: which of four keys signs;
+ * bit 3: also sign the blob past its first byte (an award's claim); bit 7:
+ * end the cycle after this event (process, produce, import). Every run of 32
+ * 'K' bytes in a blob becomes the signing key's public key, so that seeds
+ * can name a signer. The rules (any break aborts):
+ *   - an admitted event has the shape the chain's README gives its kind and
+ *     endpoint (an independent check, written from the READMEs);
+ *   - every block the producer makes from what was admitted imports, and
+ *     producer and importer end on its state root.
+ * The chains are compiled once with the SDK (the sources, from the project
+ * root). `make test` replays tests/fuzz/corpus/examples/.
+ */
+#include "fuzz_targets.h"
+
+#include "jark/chain.h"
+#include "jark/sdk.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void jk_fuzz_ex_fail(const char *what)
+{
+    fprintf(stderr, "fuzz_examples: %s\n", what);
+    abort();
+}
+
+typedef struct jk_fuzz_ex_chain {
+    jk_chain_genesis g;
+    jk_chain_budgets gas;
+    bool built;
+} jk_fuzz_ex_chain;
+
+typedef struct jk_fuzz_ex_key {
+    uint8_t pk[32], sk[64];
+} jk_fuzz_ex_key;
+
+static jk_fuzz_ex_key jk_fuzz_ex_key_of(uint8_t b)
+{
+    uint8_t seed[32];
+    jk_fuzz_ex_key k;
+    memset(seed, b, sizeof seed);
+    if (jk_crypto_ed25519_keypair_from_seed(seed, k.pk, k.sk) != JK_OK)
+        jk_fuzz_ex_fail("key");
+    return k;
+}
+
+/* Compile dir/<role>.c for each role and build the genesis. */
+static void jk_fuzz_ex_build(jk_fuzz_ex_chain *c, const char *dir, const uint8_t *ttl)
+{
+    static const char *const roles[6] = {"chain", "verify", "transact", "dispatch_instance", "aa", "process"};
+    uint8_t *prog[6];
+    size_t len[6];
+    char path[256];
+    for (int i = 0; i < 6; i++) {
+        snprintf(path, sizeof path, "%s/%s.c", dir, roles[i]);
+        jk_diag diag = {{0}};
+        if (jk_sdk_build_one(path, &prog[i], &len[i], &diag) != JK_OK)
+            jk_fuzz_ex_fail(diag.msg[0] ? diag.msg : "a program does not build");
+    }
+    static jk_fuzz_ex_key validator;
+    validator = jk_fuzz_ex_key_of(0x99);
+    uint32_t slot = 23;
+    const uint8_t *data[1] = {ttl};
+    size_t dlen[1] = {8};
+    jk_chain_spec spec = {
+        .chain = prog[0], .chain_len = len[0], .verify = prog[1], .verify_len = len[1],
+        .transact = prog[2], .transact_len = len[2], .dispatch_instance = prog[3],
+        .dispatch_instance_len = len[3], .aa = prog[4], .aa_len = len[4],
+        .dispatch = {prog[5]}, .dispatch_len = {len[5]}, .dispatch_count = 1,
+        .state_slots = &slot, .state_data = data, .state_len = dlen, .state_count = ttl ? 1 : 0,
+        .validators = (const uint8_t(*)[32])validator.pk, .validator_count = 1,
+        .gas = {1000000, 10000000, 50000000, 200000000},
+    };
+    jk_diag diag = {{0}};
+    if (jk_chain_genesis_build(&spec, &c->g, &diag) != JK_OK)
+        jk_fuzz_ex_fail(diag.msg);
+    c->gas = spec.gas;
+    c->built = true;
+    for (int i = 0; i < 6; i++)
+        free(prog[i]);
+}
+
+/* ---- the shapes of admitted events (examples/names/README.md, sdk/template/README.md) ---- */
+
+static bool jk_fuzz_ex_name_ok(const uint8_t *n)
+{
+    int i = 0;
+    while (i < 32 && n[i] && ((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= '0' && n[i] <= '9') || n[i] == '-'))
+        i++;
+    if (i == 0 || (i < 32 && n[i]))
+        return false;
+    while (i < 32)
+        if (n[i++])
+            return false;
+    return true;
+}
+
+static bool jk_fuzz_ex_admissible(int chain, bool dispatch, const uint8_t *b, size_t len)
+{
+    if (chain == 1)
+        return dispatch ? (len == 33 && b[0] == 'P') : (len >= 34 && len <= 233 && b[0] == 'M');
+    if (dispatch)
+        return len == 65 && b[0] == 'C' && jk_fuzz_ex_name_ok(b + 33);
+    switch (len ? b[0] : 0) {
+    case 'A': return len == 66 && b[1] == 'C' && jk_fuzz_ex_name_ok(b + 34);
+    case 'R': return len == 49 && jk_fuzz_ex_name_ok(b + 1);
+    case 'X': return len == 81 && jk_fuzz_ex_name_ok(b + 1);
+    case 'D': return len == 33 && jk_fuzz_ex_name_ok(b + 1);
+    default: return false;
+    }
+}
+
+/* Process, produce, import: both kernels must end on the block's root. */
+static void jk_fuzz_ex_block(jk_chain_kernel *prod, jk_chain_kernel *imp, jk_hash *parent, uint64_t *number,
+                             const uint8_t validator_pk[32])
+{
+    if (jk_chain_run_cycle_process(prod, NULL) != JK_OK)
+        jk_fuzz_ex_fail("run_cycle_process");
+    jk_chain_block b;
+    jk_diag why = {{0}};
+    if (jk_chain_apply_block_produce(prod, parent, *number, 0, &b, &why) != JK_OK)
+        jk_fuzz_ex_fail(why.msg);
+    if (jk_chain_apply_block_import(imp, &b, parent, *number, validator_pk, &why) != JK_OK)
+        jk_fuzz_ex_fail(why.msg);
+    jk_hash p, i;
+    jk_cap_hash(prod->chain, &p);
+    jk_cap_hash(imp->chain, &i);
+    if (memcmp(p.bytes, b.header.state_root.bytes, 32) || memcmp(i.bytes, b.header.state_root.bytes, 32))
+        jk_fuzz_ex_fail("producer and importer disagree");
+    jk_chain_block_hash(&b, parent);
+    (*number)++;
+    jk_chain_block_free(&b);
+}
+
+int jk_fuzz_examples(const uint8_t *data, size_t size)
+{
+    static jk_fuzz_ex_chain chains[2];
+    static jk_fuzz_ex_key keys[4];
+    if (size < 1)
+        return 0;
+    int which = data[0] & 1;
+    if (!chains[which].built) {
+        if (jk_crypto_init() != JK_OK)
+            jk_fuzz_ex_fail("crypto init");
+        for (int i = 0; i < 4; i++)
+            keys[i] = jk_fuzz_ex_key_of((uint8_t)(1 + i));
+        static const uint8_t ttl[8] = {2}; /* names run out after 2 blocks */
+        jk_fuzz_ex_build(&chains[which], which ? "sdk/template" : "examples/names", which ? NULL : ttl);
+    }
+    jk_fuzz_ex_chain *c = &chains[which];
+    jk_fuzz_ex_key validator = jk_fuzz_ex_key_of(0x99);
+    jk_chain_kernel *prod = NULL, *imp = NULL;
+    if (jk_chain_kernel_new(c->g.chain, &c->g.genesis_hash, &c->gas, 1, &prod, NULL) != JK_OK ||
+        jk_chain_kernel_new(c->g.chain, &c->g.genesis_hash, &c->gas, 1, &imp, NULL) != JK_OK)
+        jk_fuzz_ex_fail("kernel");
+    jk_chain_set_own_key(prod, validator.sk);
+    jk_hash parent = c->g.genesis_hash;
+    uint64_t number = 1;
+    if (jk_chain_setup_cycle(prod, NULL) != JK_OK)
+        jk_fuzz_ex_fail("setup_cycle");
+    size_t at = 1;
+    int events = 0;
+    while (at + 2 <= size && events < 64) {
+        uint8_t sel = data[at], len = data[at + 1];
+        at += 2;
+        if (len > size - at)
+            len = (uint8_t)(size - at);
+        uint8_t blob[256];
+        memcpy(blob, data + at, len);
+        at += len;
+        const jk_fuzz_ex_key *k = &keys[(sel >> 1) & 3];
+        for (size_t i = 0; i + 32 <= len; i++) {
+            size_t run = 0;
+            while (run < 32 && blob[i + run] == 'K')
+                run++;
+            if (run == 32)
+                memcpy(blob + i, k->pk, 32);
+        }
+        jk_chain_trace t[2];
+        size_t nt = 1;
+        jk_chain_trace_sign(k->sk, &c->g.genesis_hash, blob, len, &t[0]);
+        if ((sel & 8) && len > 1)
+            jk_chain_trace_sign(k->sk, &c->g.genesis_hash, blob + 1, len - 1u, &t[nt++]);
+        bool dispatch = sel & 1, admitted = false;
+        jk_chain_event ev = {dispatch ? jk_chain_endpoint_dispatch(0) : JK_CHAIN_ENDPOINT_TRANSACT, blob, len};
+        if (jk_chain_handle_incoming_event(prod, &ev, t, nt, &admitted, NULL) != JK_OK)
+            jk_fuzz_ex_fail("handle_incoming_event");
+        if (admitted && !jk_fuzz_ex_admissible(which, dispatch, blob, len))
+            jk_fuzz_ex_fail("verify admitted an event of the wrong shape");
+        events++;
+        if (sel & 0x80) {
+            jk_fuzz_ex_block(prod, imp, &parent, &number, validator.pk);
+            if (jk_chain_setup_cycle(prod, NULL) != JK_OK)
+                jk_fuzz_ex_fail("setup_cycle");
+        }
+    }
+    jk_fuzz_ex_block(prod, imp, &parent, &number, validator.pk);
+    jk_chain_kernel_free(prod);
+    jk_chain_kernel_free(imp);
+    return 0;
+}
+
+#ifdef JK_FUZZ_LIBFUZZER
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) { return jk_fuzz_examples(data, size); }
+#endif

@@ -1,0 +1,87 @@
+/* kfix.c — the kernel tests' fixtures (kfix.h). */
+#include "kfix.h"
+#include "jark/sdk.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+
+uint8_t *kt_program;
+size_t kt_program_len;
+
+/* The kprog image (built once per test run; the program bytes are cached). */
+jk_cap kt_image(void)
+{
+    if (!kt_program && jk_sdk_build_one("tests/kernel/progs/kprog.c", &kt_program, &kt_program_len, NULL) != JK_OK)
+        return jk_cap_null();
+    static const jk_cap_mapping state = {0x40000000, 4096, JK_CAP_MAP_PERSISTENT, JK_PVM_ACCESS_WRITE, STATE_SLOT};
+    jk_kernel_image_opts opts = {.mappings = &state, .mapping_count = 1, .yield_catcher_slot = CATCHER_SLOT};
+    jk_cap image = jk_cap_null();
+    jk_diag diag = {{0}};
+    if (kt_program_len && jk_kernel_image_from_program(kt_program, kt_program_len, &opts, &image, &diag) != JK_OK)
+        printf("image: %s\n", diag.msg);
+    return image;
+}
+
+/* An instance of kprog with a zeroed state page and (slot, cap) extras. */
+jk_cap kt_inst(jk_cap image, int n, const uint32_t *slots, const jk_cap *caps)
+{
+    jk_cap cnode, next, state, inst = jk_cap_null();
+    if (jk_cap_cnode_new(8, &cnode) != JK_OK)
+        return inst;
+    if (jk_cap_data_new_zeroed(4096, &state) == JK_OK && jk_cap_cnode_set(cnode, STATE_SLOT, state, &next) == JK_OK) {
+        jk_cap_release(cnode);
+        cnode = next;
+    }
+    jk_cap_release(state);
+    for (int i = 0; i < n; i++)
+        if (jk_cap_cnode_set(cnode, slots[i], caps[i], &next) == JK_OK) {
+            jk_cap_release(cnode);
+            cnode = next;
+        }
+    jk_cap_instance_genesis(image, cnode, &inst, NULL);
+    jk_cap_release(cnode);
+    return inst;
+}
+
+uint64_t kt_counter(jk_cap inst)
+{
+    uint64_t v = ~0ull;
+    jk_cap state = jk_cap_cnode_get(jk_cap_instance_cnode(inst), STATE_SLOT);
+    jk_cap_data_read(state, 0, &v, 8);
+    return v;
+}
+
+int64_t kt_live(void)
+{
+    jk_cap_stats s;
+    jk_cap_stats_get(&s);
+    return s.live_objects;
+}
+
+/* ---- host calls one by one, through kprog's script endpoint ---- */
+
+
+/* Run a script on an instance of image with (slot, cap) extras. */
+jk_err kt_script(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, const jk_cap *caps,
+                        const kt_op *ops, size_t nops, jk_kernel_result *res)
+{
+    uint32_t all_slots[16];
+    jk_cap all_caps[16], code;
+    if (jk_cap_data_new(ops, nops * sizeof *ops, &code) != JK_OK)
+        return JK_ERR_NOMEM;
+    for (int i = 0; i < n; i++) {
+        all_slots[i] = slots[i];
+        all_caps[i] = caps[i];
+    }
+    all_slots[n] = SCRIPT_SLOT;
+    all_caps[n] = code;
+    jk_cap inst = kt_inst(image, n + 1, all_slots, all_caps);
+    jk_err err = jk_kernel_call(k, inst, EP_SCRIPT, 1000000, NULL, jk_cap_null(), res);
+    jk_cap_release(inst);
+    jk_cap_release(code);
+    return err;
+}
+
+jk_cap kt_slot_of(jk_cap inst, uint32_t slot) { return jk_cap_cnode_get(jk_cap_instance_cnode(inst), slot); }
+

@@ -1,0 +1,413 @@
+/*
+ * test_kernel_safety.c — issue 11's kernel rules, each with the case that
+ * broke it: no decision by cap-object identity, gas caps kept across a pause,
+ * every bound ending in a clean fault (never an error from jk_kernel_call),
+ * and the FAULT host call's reason reaching the embedder.
+ */
+#include "../test.h"
+#include "kfix.h"
+
+#include <stdlib.h>
+
+#define EP_REFUSE 19
+#define EP_SPAWN_YIELD_SPAWN 20
+#define EP_TOUCH_PAGES 21
+
+/* Run ops on a fresh kprog instance with extras, sending slot0. */
+static jk_err run_script0(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, const jk_cap *caps,
+                          const kt_op *ops, size_t nops, jk_cap slot0, int64_t gas, jk_kernel_result *res)
+{
+    uint32_t all_slots[16];
+    jk_cap all_caps[16], code;
+    if (jk_cap_data_new(ops, nops * sizeof *ops, &code) != JK_OK)
+        return JK_ERR_NOMEM;
+    for (int i = 0; i < n; i++) {
+        all_slots[i] = slots[i];
+        all_caps[i] = caps[i];
+    }
+    all_slots[n] = SCRIPT_SLOT;
+    all_caps[n] = code;
+    jk_cap inst = kt_inst(image, n + 1, all_slots, all_caps);
+    jk_err err = jk_kernel_call(k, inst, EP_SCRIPT, gas, NULL, slot0, res);
+    jk_cap_release(inst);
+    jk_cap_release(code);
+    return err;
+}
+
+/* With x in slot 21 and slot[0] holding x itself or an equal but separately
+ * built y, CALL of slot 21 decides the same: slot[0] is a path, not an object. */
+JK_TEST(test_kernel_call_target_in_slot0_is_decided_by_path)
+{
+    int64_t live = kt_live();
+    jk_kernel *k;
+    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
+    jk_cap image = kt_image();
+    jk_cap x = kt_inst(image, 0, NULL, NULL), y = kt_inst(image, 0, NULL, NULL);
+    JK_REQUIRE(jk_cap_equal(x, y) && !jk_cap_same(x, y));
+    uint32_t s[1] = {CALLEE_SLOT};
+    const kt_op call21[] = {{JK_HOST_CALL, CALLEE_SLOT, EP_BUMP, 100000, 1}};
+    jk_kernel_result rx, ry;
+    JK_REQUIRE(run_script0(k, image, 1, s, &x, call21, 1, x, 1000000, &rx) == JK_OK);
+    JK_REQUIRE(run_script0(k, image, 1, s, &x, call21, 1, y, 1000000, &ry) == JK_OK);
+    JK_CHECK_EQ(rx.outcome, JK_KERNEL_HALT);
+    JK_CHECK_EQ(ry.outcome, JK_KERNEL_HALT);
+    JK_CHECK_EQ(rx.value, JK_KERNEL_HALT); /* the script's CALL halted */
+    JK_CHECK_EQ(rx.gas_used, ry.gas_used);
+    JK_CHECK(jk_cap_equal(rx.instance, ry.instance));
+    jk_kernel_result_clear(&rx);
+    jk_kernel_result_clear(&ry);
+    /* A target at slot[0], or under it, is refused whatever it holds. */
+    jk_cap list, list1;
+    JK_REQUIRE(jk_cap_cnode_new(2, &list) == JK_OK && jk_cap_cnode_set(list, 1, x, &list1) == JK_OK);
+    const kt_op call0[] = {{JK_HOST_CALL, 0, EP_BUMP, 100000, 1}};
+    const kt_op call_under0[] = {{JK_HOST_CALL, P2(0, 1), EP_BUMP, 100000, 1}};
+    JK_REQUIRE(run_script0(k, image, 0, NULL, NULL, call0, 1, x, 1000000, &rx) == JK_OK);
+    JK_CHECK_EQ(rx.outcome, JK_KERNEL_FAULT);
+    JK_CHECK_EQ(rx.fault, JK_FAULT_HOSTCALL);
+    jk_kernel_result_clear(&rx);
+    JK_REQUIRE(run_script0(k, image, 0, NULL, NULL, call_under0, 1, list1, 1000000, &rx) == JK_OK);
+    JK_CHECK_EQ(rx.outcome, JK_KERNEL_FAULT);
+    JK_CHECK_EQ(rx.fault, JK_FAULT_HOSTCALL);
+    jk_kernel_result_clear(&rx);
+    jk_cap_release(list);
+    jk_cap_release(list1);
+    jk_cap_release(x);
+    jk_cap_release(y);
+    jk_cap_release(image);
+    jk_kernel_free(k);
+    JK_CHECK_EQ(kt_live(), live);
+}
+
+/* The frame writes its mapped state, then replaces the state slot with a Data
+ * that is the very state object, or an equal copy: neither is minted over. */
+JK_TEST(test_kernel_mint_back_is_decided_by_a_write_flag)
+{
+    int64_t live = kt_live();
+    jk_kernel *k;
+    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
+    jk_cap image = kt_image();
+    jk_cap state, state2, word;
+    JK_REQUIRE(jk_cap_data_new_zeroed(4096, &state) == JK_OK && jk_cap_data_new_zeroed(4096, &state2) == JK_OK);
+    JK_REQUIRE(jk_cap_data_new("xxxxxxxx", 8, &word) == JK_OK);
+    const kt_op ops[] = {
+        {JK_HOST_DATA_READ, 31, 0, 8, 0x40000000}, /* dirty the mapped state */
+        {JK_HOST_DROP, STATE_SLOT, 0, 0, 0},
+        {JK_HOST_COPY, 30, STATE_SLOT, 0, 0},
+    };
+    jk_kernel_result r[2];
+    for (int i = 0; i < 2; i++) {
+        uint32_t s[3] = {STATE_SLOT, 30, 31};
+        jk_cap c[3] = {state, i == 0 ? state : state2, word};
+        JK_REQUIRE(run_script0(k, image, 3, s, c, ops, 3, jk_cap_null(), 1000000, &r[i]) == JK_OK);
+        JK_CHECK_EQ(r[i].outcome, JK_KERNEL_HALT);
+        JK_CHECK(jk_cap_equal(kt_slot_of(r[i].instance, STATE_SLOT), state)); /* not minted over */
+    }
+    JK_CHECK(jk_cap_equal(r[0].instance, r[1].instance));
+    JK_CHECK_EQ(r[0].gas_used, r[1].gas_used);
+    jk_kernel_result_clear(&r[0]);
+    jk_kernel_result_clear(&r[1]);
+    jk_cap_release(state);
+    jk_cap_release(state2);
+    jk_cap_release(word);
+    jk_cap_release(image);
+    jk_kernel_free(k);
+    JK_CHECK_EQ(kt_live(), live);
+}
+
+/* SET_IMAGE to the running image itself or to an equal copy, then a yield:
+ * both cannot pause (a flag, not a comparison of image objects). */
+JK_TEST(test_kernel_set_image_then_pause_is_decided_by_a_flag)
+{
+    int64_t live = kt_live();
+    jk_kernel *k;
+    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
+    jk_cap image = kt_image(), twin = kt_image(), marker;
+    JK_REQUIRE(jk_cap_equal(image, twin) && !jk_cap_same(image, twin));
+    JK_REQUIRE(jk_kernel_mint_marker(k, 3, &marker) == JK_OK);
+    const kt_op ops[] = {{JK_HOST_SET_IMAGE, IMAGE_SLOT, 0, 0, 0}, {JK_HOST_YIELD, MARKER_SLOT, 0, 0, 0}};
+    for (int i = 0; i < 2; i++) {
+        uint32_t s[2] = {IMAGE_SLOT, MARKER_SLOT};
+        jk_cap c[2] = {i == 0 ? image : twin, marker};
+        jk_kernel_result r;
+        JK_REQUIRE(run_script0(k, image, 2, s, c, ops, 2, jk_cap_null(), 1000000, &r) == JK_OK);
+        JK_CHECK_EQ(r.outcome, JK_KERNEL_FAULT);
+        JK_CHECK_EQ(r.fault, JK_FAULT_LIMIT);
+        jk_kernel_result_clear(&r);
+    }
+    jk_cap_release(marker);
+    jk_cap_release(twin);
+    jk_cap_release(image);
+    jk_kernel_free(k);
+    JK_CHECK_EQ(kt_live(), live);
+}
+
+/* A callee CALLed with a 5,000 gas cap yields to an attest marker and then
+ * spins: resumed with 100,000, it still stops at its cap. */
+JK_TEST(test_kernel_pause_keeps_each_frames_gas_cap)
+{
+    int64_t live = kt_live();
+    jk_kernel *k;
+    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
+    jk_cap image = kt_image(), marker;
+    JK_REQUIRE(jk_kernel_mint_marker(k, 1, &marker) == JK_OK);
+    uint32_t s22[1] = {MARKER_SLOT}, s21[1] = {CALLEE_SLOT};
+    jk_cap b = kt_inst(image, 1, s22, &marker);
+    jk_cap a = kt_inst(image, 1, s21, &b);
+    uint64_t args[3] = {EP_ASK_THEN_SPIN, 5000, 0};
+    jk_kernel_result y, r;
+    JK_REQUIRE(jk_kernel_call(k, a, EP_RELAY, 1000000, args, jk_cap_null(), &y) == JK_OK);
+    JK_CHECK_EQ(y.outcome, JK_KERNEL_YIELDED);
+    JK_REQUIRE(jk_cap_instance_frame_count(y.instance) == 2);
+    int64_t before = y.gas_used;
+    JK_REQUIRE(jk_kernel_resume(k, y.instance, 100000, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT);          /* A saw B run out of gas */
+    JK_CHECK_EQ(r.value >> 32, JK_KERNEL_OUT_OF_GAS);
+    JK_CHECK(before + r.gas_used <= 5000 + 2000);    /* B never passed its cap */
+    /* A resume with less than the cap gives the callee what there is. */
+    jk_kernel_result_clear(&r);
+    JK_REQUIRE(jk_kernel_resume(k, y.instance, 1000, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK(r.gas_used <= 1000);
+    jk_kernel_result_clear(&r);
+    jk_kernel_result_clear(&y);
+    jk_cap_release(a);
+    jk_cap_release(b);
+    jk_cap_release(marker);
+    jk_cap_release(image);
+    jk_kernel_free(k);
+    JK_CHECK_EQ(kt_live(), live);
+}
+
+/* CNodes nested to the bound, then HALT: the frame's new value would nest too
+ * deep. The outcome is a FAULT, never an error from jk_kernel_call. */
+JK_TEST(test_kernel_nesting_bound_at_halt_faults)
+{
+    int64_t live = kt_live();
+    jk_kernel *k;
+    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
+    jk_cap image = kt_image();
+    /* Each round wraps slot 30 in one more CNode. */
+    const kt_op wrap[] = {
+        {JK_HOST_CNODE_MINT, 31, 0, 0, 0}, {JK_HOST_MOVE, 30, P2(31, 0), 0, 0}, {JK_HOST_MOVE, 31, 30, 0, 0},
+        {JK_HOST_CNODE_MINT, 31, 0, 0, 0}, {JK_HOST_MOVE, 30, P2(31, 0), 0, 0}, {JK_HOST_MOVE, 31, 30, 0, 0},
+    };
+    int limit_faults = 0, runs = 0;
+    for (int depth = 50; depth < JK_CAP_MAX_DEPTH; depth++) {
+        jk_cap chain;
+        JK_REQUIRE(jk_cap_data_new("d", 1, &chain) == JK_OK);
+        for (int i = 0; i < depth; i++) {
+            jk_cap node, next;
+            JK_REQUIRE(jk_cap_cnode_new(0, &node) == JK_OK);
+            jk_err e = jk_cap_cnode_set(node, 0, chain, &next);
+            jk_cap_release(node);
+            jk_cap_release(chain);
+            if (e != JK_OK) {
+                chain = jk_cap_null();
+                break;
+            }
+            chain = next;
+        }
+        uint32_t s[1] = {30};
+        jk_kernel_result r;
+        if (!jk_cap_is_null(chain)) {
+            jk_err err = run_script0(k, image, 1, s, &chain, wrap, 6, jk_cap_null(), 1000000, &r);
+            if (err == JK_OK || err == JK_ERR_INVALID_ARG) /* INVALID_ARG: the instance itself is too deep */
+                runs += err == JK_OK;
+            else
+                jk_test_fail(__FILE__, __LINE__, "depth %d: jk_kernel_call returned %d", depth, err);
+            if (err == JK_OK && r.outcome == JK_KERNEL_FAULT && r.fault == JK_FAULT_LIMIT)
+                limit_faults++;
+            if (err == JK_OK)
+                jk_kernel_result_clear(&r);
+        }
+        jk_cap_release(chain);
+    }
+    JK_CHECK(runs > 0);
+    JK_CHECK(limit_faults > 0); /* the HALT (or a pause) that would nest too deep */
+    jk_cap_release(image);
+    jk_kernel_free(k);
+    JK_CHECK_EQ(kt_live(), live);
+}
+
+/* Mappings are bounded by the longest Data, so a region can always be paused:
+ * a frame with a 1 GiB mapping that runs out of gas is OUT_OF_GAS. */
+JK_TEST(test_kernel_big_mapping_pauses_out_of_gas)
+{
+    int64_t live = kt_live();
+    jk_kernel *k;
+    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
+    jk_cap image = kt_image();
+    JK_REQUIRE(!jk_cap_is_null(image));
+    jk_cap_mapping maps[2] = {
+        {0x40000000, 4096, JK_CAP_MAP_PERSISTENT, JK_PVM_ACCESS_WRITE, STATE_SLOT},
+        {0x80000000, 1u << 30, JK_CAP_MAP_EPHEMERAL_ZERO, JK_PVM_ACCESS_WRITE, 0},
+    };
+    jk_kernel_image_opts opts = {.mappings = maps, .mapping_count = 2};
+    jk_cap big = jk_cap_null(), too_big = jk_cap_null();
+    JK_REQUIRE(jk_kernel_image_from_program(kt_program, kt_program_len, &opts, &big, NULL) == JK_OK);
+    maps[1].size = (1u << 30) + 4096;
+    JK_CHECK_EQ(jk_kernel_image_from_program(kt_program, kt_program_len, &opts, &too_big, NULL), JK_ERR_CAP_IMAGE);
+    jk_cap_release(too_big);
+    jk_cap a = kt_inst(big, 0, NULL, NULL);
+    jk_kernel_result r, r2;
+    JK_REQUIRE(jk_kernel_call(k, a, EP_SPIN, 20000, NULL, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_OUT_OF_GAS);
+    JK_REQUIRE(jk_kernel_resume(k, r.instance, 20000, jk_cap_null(), &r2) == JK_OK);
+    JK_CHECK_EQ(r2.outcome, JK_KERNEL_OUT_OF_GAS);
+    jk_kernel_result_clear(&r);
+    jk_kernel_result_clear(&r2);
+    jk_cap_release(a);
+    jk_cap_release(big);
+    jk_cap_release(image);
+    jk_kernel_free(k);
+    JK_CHECK_EQ(kt_live(), live);
+}
+
+/* A program's own refusal reaches the embedder with its reason. */
+JK_TEST(test_kernel_fault_host_call_reports_a_reason)
+{
+    int64_t live = kt_live();
+    jk_kernel *k;
+    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
+    jk_cap image = kt_image();
+    jk_cap a = kt_inst(image, 0, NULL, NULL);
+    uint64_t args[3] = {3, 4, 0};
+    jk_kernel_result r;
+    JK_REQUIRE(jk_kernel_call(k, a, EP_REFUSE, 100000, args, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_FAULT);
+    JK_CHECK_EQ(r.fault, JK_FAULT_GUEST);
+    JK_CHECK_EQ(r.reason, 7);
+    JK_CHECK(strcmp(r.reason_text, "verify refused: nonce 3, expected 4") == 0);
+    JK_CHECK(strstr(r.fault_msg, "nonce 3") != NULL);
+    jk_kernel_result_clear(&r);
+    /* Through a relay: the caller sees fault code 10; the embedder no reason. */
+    uint32_t s21[1] = {CALLEE_SLOT};
+    jk_cap b = kt_inst(image, 1, s21, &a);
+    uint64_t rargs[3] = {EP_REFUSE, 100000, 3};
+    JK_REQUIRE(jk_kernel_call(k, b, EP_RELAY, 1000000, rargs, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT);
+    JK_CHECK_EQ(r.value, ((uint64_t)JK_KERNEL_FAULT << 32) | JK_FAULT_GUEST);
+    JK_CHECK_EQ(r.reason, 0);
+    jk_kernel_result_clear(&r);
+    /* Unprintable bytes are masked; the text is capped. */
+    jk_cap msg;
+    uint8_t raw[200];
+    for (int i = 0; i < 200; i++)
+        raw[i] = (uint8_t)(i % 2 ? 'a' : 0x1b);
+    JK_REQUIRE(jk_cap_data_new(raw, sizeof raw, &msg) == JK_OK);
+    const kt_op ops[] = {{JK_HOST_DATA_READ, 30, 0, 200, 0x40000000}, {JK_HOST_FAULT, 9, 0x40000000, 200, 0}};
+    uint32_t s30[1] = {30};
+    JK_REQUIRE(run_script0(k, image, 1, s30, &msg, ops, 2, jk_cap_null(), 1000000, &r) == JK_OK);
+    JK_CHECK_EQ(r.fault, JK_FAULT_GUEST);
+    JK_CHECK_EQ(r.reason, 9);
+    JK_CHECK_EQ(strlen(r.reason_text), JK_KERNEL_REASON_MAX);
+    JK_CHECK(strncmp(r.reason_text, "?a?a", 4) == 0);
+    jk_kernel_result_clear(&r);
+    jk_cap_release(msg);
+    jk_cap_release(b);
+    jk_cap_release(a);
+    jk_cap_release(image);
+    jk_kernel_free(k);
+    JK_CHECK_EQ(kt_live(), live);
+}
+
+/* The instance bound counts per top-level invocation: a resume after an
+ * attest continues the count (700 + 700 faults as 1,400 in one go would). */
+JK_TEST(test_kernel_instance_bound_survives_a_resume)
+{
+    int64_t live = kt_live();
+    jk_kernel *k;
+    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
+    jk_cap image = kt_image(), marker;
+    JK_REQUIRE(jk_kernel_mint_marker(k, 1, &marker) == JK_OK);
+    uint32_t s[2] = {IMAGE_SLOT, MARKER_SLOT};
+    jk_cap c[2] = {image, marker};
+    jk_cap a = kt_inst(image, 2, s, c);
+    const struct {
+        uint64_t n;
+        jk_kernel_outcome want;
+    } cases[] = {{700, JK_KERNEL_FAULT}, {500, JK_KERNEL_HALT}};
+    for (int i = 0; i < 2; i++) {
+        uint64_t args[3] = {cases[i].n, 0, 0};
+        jk_kernel_result y, r;
+        JK_REQUIRE(jk_kernel_call(k, a, EP_SPAWN_YIELD_SPAWN, 100000000, args, jk_cap_null(), &y) == JK_OK);
+        JK_REQUIRE(y.outcome == JK_KERNEL_YIELDED);
+        JK_CHECK_EQ(jk_cap_instance_frame(y.instance, 0)->spawned, cases[i].n);
+        JK_REQUIRE(jk_kernel_resume(k, y.instance, 100000000, jk_cap_null(), &r) == JK_OK);
+        JK_CHECK_EQ(r.outcome, cases[i].want);
+        if (r.outcome == JK_KERNEL_FAULT)
+            JK_CHECK_EQ(r.fault, JK_FAULT_LIMIT);
+        else
+            JK_CHECK_EQ(r.value, 2 * cases[i].n);
+        jk_kernel_result_clear(&y);
+        jk_kernel_result_clear(&r);
+    }
+    jk_cap_release(a);
+    jk_cap_release(marker);
+    jk_cap_release(image);
+    jk_kernel_free(k);
+    JK_CHECK_EQ(kt_live(), live);
+}
+
+/* Host calls pay for the bytes they copy, and memory growth for its pages:
+ * two 64 MiB DATA_MINTs cost millions of gas, not 20; touching 20,000 pages
+ * costs at least 100 gas each, and 80,000 gas buys at most 800 of them. */
+JK_TEST(test_kernel_gas_pays_for_bytes_and_pages)
+{
+    int64_t live = kt_live();
+    jk_kernel *k;
+    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
+    jk_cap image = kt_image();
+    jk_cap_mapping maps[2] = {
+        {0x40000000, 4096, JK_CAP_MAP_PERSISTENT, JK_PVM_ACCESS_WRITE, STATE_SLOT},
+        {0x80000000, 256u << 20, JK_CAP_MAP_EPHEMERAL_ZERO, JK_PVM_ACCESS_WRITE, 0},
+    };
+    jk_kernel_image_opts opts = {.mappings = maps, .mapping_count = 2};
+    jk_cap big;
+    JK_REQUIRE(jk_kernel_image_from_program(kt_program, kt_program_len, &opts, &big, NULL) == JK_OK);
+    const int64_t pages64 = (64 << 20) / 4096;
+    const kt_op mint2[] = {{JK_HOST_DATA_MINT, 0x80000000u, 64u << 20, 30, 0},
+                           {JK_HOST_DATA_MINT, 0x80000000u, 64u << 20, 31, 0}};
+    jk_cap code, inst;
+    JK_REQUIRE(jk_cap_data_new(mint2, sizeof mint2, &code) == JK_OK);
+    uint32_t s28[1] = {SCRIPT_SLOT};
+    inst = kt_inst(big, 1, s28, &code);
+    jk_kernel_result r;
+    JK_REQUIRE(jk_kernel_call(k, inst, EP_SCRIPT, 1000000, NULL, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_OUT_OF_GAS); /* cannot pay the first mint */
+    jk_kernel_result_clear(&r);
+    JK_REQUIRE(jk_kernel_call(k, inst, EP_SCRIPT, 10000000, NULL, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT);
+    JK_CHECK(r.gas_used >= 2 * pages64 * JK_GAS_PER_PAGE_COPIED);
+    jk_kernel_result_clear(&r);
+    jk_cap_release(inst);
+    jk_cap_release(code);
+    /* Memory growth. */
+    jk_cap a = kt_inst(big, 0, NULL, NULL);
+    uint64_t args[3] = {20000, 0, 0};
+    JK_REQUIRE(jk_kernel_call(k, a, EP_TOUCH_PAGES, 80000, args, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_OUT_OF_GAS);
+    const jk_cap_frame *fr = jk_cap_instance_frame(r.instance, 0);
+    JK_REQUIRE(fr != NULL);
+    /* The region holding the touched pages: at most 80,000 / 100 of them. */
+    uint32_t most = 0;
+    for (uint32_t i = 0; i < fr->region_count; i++)
+        if (fr->regions[i].base == 0x80000000u) {
+            jk_cap d = fr->regions[i].data;
+            for (uint32_t p = 0; p < jk_cap_data_page_count(d); p++) {
+                uint8_t b = 0;
+                jk_cap_data_read(d, (uint64_t)p * 4096, &b, 1);
+                most += b;
+            }
+        }
+    JK_CHECK(most > 0 && most <= 80000 / JK_GAS_PER_PAGE_TOUCHED);
+    jk_kernel_result_clear(&r);
+    JK_REQUIRE(jk_kernel_call(k, a, EP_TOUCH_PAGES, 100000000, args, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT);
+    JK_CHECK(r.gas_used >= 20000 * JK_GAS_PER_PAGE_TOUCHED);
+    jk_kernel_result_clear(&r);
+    jk_cap_release(a);
+    jk_cap_release(big);
+    jk_cap_release(image);
+    jk_kernel_free(k);
+    JK_CHECK_EQ(kt_live(), live);
+}

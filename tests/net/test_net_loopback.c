@@ -1,0 +1,355 @@
+/*
+ * test_net_loopback.c — nodes on 127.0.0.1 connect, authenticate and exchange
+ * frames of every kind; nodes of another chain and peers with unexpected keys
+ * fail at the handshake; a restarted peer is reconnected after backoff.
+ * Misbehaving peers are in test_net_rogue.c.
+ */
+#include "../test.h"
+#include "net_util.h"
+
+#include "../../src/net/internal.h"
+
+#include <stdlib.h>
+
+#define ROUNDS 3000 /* × ≤ 2 ms of epoll wait: a bound only a failing test meets */
+
+typedef struct {
+    tnode **n;
+    size_t count;
+    uint64_t ups;        /* each node needs at least this many PEER_UP */
+} ups_ctx;
+
+static bool all_up(void *p)
+{
+    ups_ctx *c = p;
+    for (size_t i = 0; i < c->count; i++)
+        if (c->n[i]->ups < c->ups)
+            return false;
+    return true;
+}
+
+typedef struct {
+    tnode *t;
+    jk_net_kind kind;
+    uint64_t frames;
+} frames_ctx;
+
+static bool got_frames(void *p)
+{
+    frames_ctx *c = p;
+    return c->t->frames[c->kind] >= c->frames;
+}
+
+static bool node_has_frames(tnode *t, const uint64_t want[JK_NET_KINDS])
+{
+    for (int k = 0; k < JK_NET_KINDS; k++)
+        if (t->frames[k] < want[k])
+            return false;
+    return true;
+}
+
+typedef struct {
+    tnode **n;
+    size_t count;
+    uint64_t want[JK_NET_KINDS];
+} all_frames_ctx;
+
+static bool all_frames(void *p)
+{
+    all_frames_ctx *c = p;
+    for (size_t i = 0; i < c->count; i++)
+        if (!node_has_frames(c->n[i], c->want))
+            return false;
+    return true;
+}
+
+static void run_two_nodes_every_kind(void)
+{
+    tnode a, b;
+    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
+    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, NULL));
+    uint32_t ab = tnode_add(&a, &b);
+    uint32_t ba = tnode_add(&b, &a);
+    tnode *ns[] = {&a, &b};
+    uint64_t now = 1000;
+    ups_ctx uc = {ns, 2, 1};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, all_up, &uc));
+    JK_CHECK_EQ(a.ups, 1);
+    JK_CHECK_EQ(b.ups, 1);
+    JK_CHECK(a.last_known && b.last_known);
+
+    /* Every kind, both ways, payloads checked byte for byte. */
+    uint8_t msg[3][100];
+    for (int k = 0; k < JK_NET_KINDS; k++) {
+        memset(msg[k], 0xA0 + k, sizeof msg[k]);
+        msg[k][0] = (uint8_t)k;
+        JK_CHECK_EQ(jk_net_send(a.net, ab, (jk_net_kind)k, msg[k], 50 + (size_t)k), JK_OK);
+        JK_CHECK_EQ(jk_net_send(b.net, ba, (jk_net_kind)k, msg[k], 60 + (size_t)k), JK_OK);
+    }
+    all_frames_ctx fc = {ns, 2, {1, 1, 1}};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, all_frames, &fc));
+    for (int k = 0; k < JK_NET_KINDS; k++) {
+        JK_CHECK_EQ(b.last_len[k], 50 + (size_t)k);
+        JK_CHECK_MEM(b.last[k], msg[k], 50 + (size_t)k);
+        JK_CHECK_EQ(a.last_len[k], 60 + (size_t)k);
+        JK_CHECK_MEM(a.last[k], msg[k], 60 + (size_t)k);
+    }
+    /* An empty frame and a frame at exactly its kind's bound pass. */
+    jk_net_limits lim;
+    tnode_limits(&lim);
+    size_t big = lim.max_frame[JK_NET_CONSENSUS];
+    uint8_t *buf = calloc(1, big + 1);
+    JK_REQUIRE(buf);
+    buf[big - 1] = 0x5A;
+    JK_CHECK_EQ(jk_net_send(a.net, ab, JK_NET_EVENTS, NULL, 0), JK_OK);
+    JK_CHECK_EQ(jk_net_send(a.net, ab, JK_NET_CONSENSUS, buf, big), JK_OK);
+    JK_CHECK_EQ(jk_net_send(a.net, ab, JK_NET_CONSENSUS, buf, big + 1), JK_ERR_NET_TOO_LARGE);
+    frames_ctx big_ctx = {&b, JK_NET_CONSENSUS, 2};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, got_frames, &big_ctx));
+    JK_CHECK_EQ(b.last_len[JK_NET_CONSENSUS], big);
+    frames_ctx empty_ctx = {&b, JK_NET_EVENTS, 2};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, got_frames, &empty_ctx));
+    JK_CHECK_EQ(b.last_len[JK_NET_EVENTS], 0);
+    free(buf);
+
+    jk_net_peer_stats st;
+    JK_CHECK_EQ(jk_net_peer_stats_get(b.net, ba, &st), JK_OK);
+    JK_CHECK(st.connected && st.known);
+    JK_CHECK_EQ(st.frames_in, 5);
+    JK_CHECK_EQ(st.frames_out, 3);
+    JK_CHECK_EQ(st.bytes_in, 5 * JK_NET_FRAME_HEADER + 50 + 51 + 52 + big);
+    JK_CHECK_EQ(st.connects, 1);
+    tnode_stop(&a);
+    tnode_stop(&b);
+}
+
+static void run_three_nodes_broadcast(void)
+{
+    tnode t[3];
+    tnode *ns[3] = {&t[0], &t[1], &t[2]};
+    for (int i = 0; i < 3; i++)
+        JK_REQUIRE(tnode_start(&t[i], (uint8_t)(10 + i), 0x11, 0, NULL));
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            if (i != j)
+                tnode_add(&t[i], &t[j]);
+    uint64_t now = 5000;
+    ups_ctx uc = {ns, 3, 2};
+    /* The clock moves so that the non-preferred dialler's grace passes too:
+     * whichever side dials, every pair ends with one connection. */
+    JK_REQUIRE(tnode_pump(ns, 3, NULL, &now, 5, ROUNDS, all_up, &uc));
+    for (int i = 0; i < 3; i++) {
+        for (int k = 0; k < JK_NET_KINDS; k++) {
+            uint8_t m[8] = {(uint8_t)i, (uint8_t)k, 1, 2, 3, 4, 5, 6};
+            size_t sent = 0;
+            JK_CHECK_EQ(jk_net_broadcast(t[i].net, (jk_net_kind)k, m, sizeof m, &sent), JK_OK);
+            JK_CHECK_EQ(sent, 2);
+        }
+    }
+    all_frames_ctx fc = {ns, 3, {2, 2, 2}};
+    JK_REQUIRE(tnode_pump(ns, 3, NULL, &now, 5, ROUNDS, all_frames, &fc));
+    tnode_pump_rounds(ns, 3, NULL, &now, 5, 20);
+    for (int i = 0; i < 3; i++) {
+        for (int k = 0; k < JK_NET_KINDS; k++)
+            JK_CHECK_EQ(t[i].frames[k], 2); /* no duplicate connection delivered twice */
+        JK_CHECK_EQ(t[i].ups, 2);
+        JK_CHECK_EQ(t[i].downs, 0);
+    }
+    for (int i = 0; i < 3; i++)
+        tnode_stop(&t[i]);
+}
+
+typedef struct {
+    tnode *a, *b;
+    jk_net_reason ra, rb;
+} refused_ctx;
+
+static bool both_refused(void *p)
+{
+    refused_ctx *c = p;
+    jk_net_stats sa, sb;
+    jk_net_stats_get(c->a->net, &sa);
+    jk_net_stats_get(c->b->net, &sb);
+    return sa.refused[c->ra] >= 1 && sb.refused[c->rb] >= 1;
+}
+
+static void run_other_genesis_fails_handshake(void)
+{
+    tnode a, c;
+    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
+    JK_REQUIRE(tnode_start(&c, 2, 0x22, 0, NULL)); /* another chain */
+    tnode_add(&a, &c);
+    tnode_add(&c, &a);
+    tnode *ns[] = {&a, &c};
+    uint64_t now = 1000;
+    refused_ctx rc = {&a, &c, JK_NET_REASON_HANDSHAKE, JK_NET_REASON_HANDSHAKE};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, both_refused, &rc));
+    tnode_pump_rounds(ns, 2, NULL, &now, 0, 20);
+    JK_CHECK_EQ(a.ups, 0);
+    JK_CHECK_EQ(c.ups, 0);
+    tnode_stop(&a);
+    tnode_stop(&c);
+}
+
+static void run_unexpected_key_refused(void)
+{
+    tnode a, b, x;
+    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
+    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, NULL));
+    tnode_key(3, x.sk, x.pk);
+    x.port = b.port; /* a expects key x at b's address */
+    tnode_add(&a, &x);
+    tnode *ns[] = {&a, &b};
+    uint64_t now = 1000;
+    refused_ctx rc = {&a, &b, JK_NET_REASON_BAD_KEY, JK_NET_REASON_HANDSHAKE};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, both_refused, &rc));
+    tnode_pump_rounds(ns, 2, NULL, &now, 0, 20);
+    JK_CHECK_EQ(a.ups, 0);
+    JK_CHECK_EQ(b.ups, 0);
+    jk_net_peer_stats st;
+    JK_CHECK_EQ(jk_net_peer_stats_get(a.net, 0, &st), JK_OK);
+    JK_CHECK_EQ(st.connects, 0);
+    tnode_stop(&a);
+    tnode_stop(&b);
+}
+
+typedef struct {
+    tnode *t;
+    uint64_t ups, downs;
+} updown_ctx;
+
+static bool updown(void *p)
+{
+    updown_ctx *c = p;
+    return c->t->ups >= c->ups && c->t->downs >= c->downs;
+}
+
+static void run_reconnect_after_restart(void)
+{
+    tnode a, b;
+    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
+    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, NULL));
+    uint32_t ab = tnode_add(&a, &b);
+    tnode_add(&b, &a);
+    tnode *ns[] = {&a, &b};
+    uint64_t now = 1000;
+    ups_ctx uc = {ns, 2, 1};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, all_up, &uc));
+
+    uint16_t port = b.port;
+    tnode_stop(&b);
+    updown_ctx dc = {&a, 1, 1};
+    JK_REQUIRE(tnode_pump(ns, 1, NULL, &now, 0, ROUNDS, updown, &dc));
+    JK_CHECK_EQ(a.last_down, JK_NET_REASON_CLOSED);
+    JK_CHECK_EQ(jk_net_send(a.net, ab, JK_NET_SYNC, (const uint8_t *)"x", 1),
+                JK_ERR_NET_NOT_CONNECTED);
+    /* While b is away, a's redials fail and back off. */
+    tnode_pump_rounds(ns, 1, NULL, &now, 7, 50);
+
+    JK_REQUIRE(tnode_start(&b, 2, 0x11, port, NULL));
+    tnode_add(&b, &a);
+    updown_ctx rc = {&a, 2, 1};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 7, ROUNDS, updown, &rc));
+    JK_CHECK_EQ(jk_net_send(a.net, ab, JK_NET_SYNC, (const uint8_t *)"again", 5), JK_OK);
+    frames_ctx fc = {&b, JK_NET_SYNC, 1};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 7, ROUNDS, got_frames, &fc));
+    JK_CHECK_MEM(b.last[JK_NET_SYNC], "again", 5);
+    jk_net_peer_stats st;
+    JK_CHECK_EQ(jk_net_peer_stats_get(a.net, ab, &st), JK_OK);
+    JK_CHECK_EQ(st.connects, 2);
+    JK_CHECK_EQ(st.down[JK_NET_REASON_CLOSED], 1);
+    tnode_stop(&a);
+    tnode_stop(&b);
+}
+
+JK_TEST(test_net_two_nodes_every_kind) { run_two_nodes_every_kind(); }
+JK_TEST(test_net_quic_two_nodes_every_kind)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_two_nodes_every_kind();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_three_nodes_broadcast) { run_three_nodes_broadcast(); }
+JK_TEST(test_net_quic_three_nodes_broadcast)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_three_nodes_broadcast();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_other_genesis_fails_handshake) { run_other_genesis_fails_handshake(); }
+JK_TEST(test_net_quic_other_genesis_fails_handshake)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_other_genesis_fails_handshake();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_unexpected_key_refused) { run_unexpected_key_refused(); }
+JK_TEST(test_net_quic_unexpected_key_refused)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_unexpected_key_refused();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_reconnect_after_restart) { run_reconnect_after_restart(); }
+JK_TEST(test_net_quic_reconnect_after_restart)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_reconnect_after_restart();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+static void run_killed_peer_returns(void)
+{
+    /* The lower key dials; the other end is killed (no goodbye of any kind
+     * over QUIC) long after the connection opened, and restarts on the same
+     * port. It dials back after the grace, and its new connection replaces
+     * the stale one at once: well before QUIC's 30 s idle timeout would have
+     * cleared it. */
+    uint8_t s1 = 1, s2 = 2, sk[64], p1[32], p2[32];
+    tnode_key(s1, sk, p1);
+    tnode_key(s2, sk, p2);
+    uint8_t lo = memcmp(p1, p2, 32) < 0 ? s1 : s2, hi = lo == s1 ? s2 : s1;
+    tnode a, b; /* a survives and dials; b is killed */
+    JK_REQUIRE(tnode_start(&a, lo, 0x11, 0, NULL));
+    JK_REQUIRE(tnode_start(&b, hi, 0x11, 0, NULL));
+    uint32_t ab = tnode_add(&a, &b);
+    tnode_add(&b, &a);
+    tnode *ns[] = {&a, &b};
+    uint64_t now = 1000;
+    ups_ctx uc = {ns, 2, 1};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, all_up, &uc));
+    for (int i = 0; i < 4; i++) { /* 12 s: past a handshake's time */
+        now += 3000;
+        tnode_pump_rounds(ns, 2, NULL, &now, 0, 5);
+    }
+    uint16_t port = b.port;
+    jk_net_abandon(b.net);
+    b.net = NULL;
+    uint64_t killed = now;
+    JK_REQUIRE(tnode_start(&b, hi, 0x11, port, NULL));
+    tnode_add(&b, &a);
+    /* a counts a second PEER_UP (after a PEER_DOWN: replaced or closed); the
+     * restarted b its first. */
+    updown_ctx back_a = {&a, 2, 1}, back_b = {&b, 1, 0};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 10, ROUNDS, updown, &back_a));
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 10, ROUNDS, updown, &back_b));
+    JK_CHECK(now - killed < 20000);
+    JK_CHECK_EQ(jk_net_send(a.net, ab, JK_NET_EVENTS, (const uint8_t *)"back", 4), JK_OK);
+    frames_ctx fc = {&b, JK_NET_EVENTS, 1};
+    JK_CHECK(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, got_frames, &fc));
+    tnode_stop(&a);
+    tnode_stop(&b);
+}
+
+JK_TEST(test_net_killed_peer_returns) { run_killed_peer_returns(); }
+JK_TEST(test_net_quic_killed_peer_returns)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_killed_peer_returns();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
