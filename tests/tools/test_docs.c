@@ -26,12 +26,18 @@ static int (*jk_doc_command(const char *name))(int, char **)
     return NULL;
 }
 
-/* Blank out the digits after every "gas_used=". */
+/* Replace the number after every "gas_used=" by one '#'. */
 static void jk_doc_mask(char *s)
 {
-    for (char *p = strstr(s, "gas_used="); p; p = strstr(p + 1, "gas_used="))
-        for (char *d = p + 9; *d >= '0' && *d <= '9'; d++)
+    for (char *p = strstr(s, "gas_used="); p; p = strstr(p + 1, "gas_used=")) {
+        char *d = p + 9, *e = d;
+        while (*e >= '0' && *e <= '9')
+            e++;
+        if (e > d) {
             *d = '#';
+            memmove(d + 1, e, strlen(e) + 1);
+        }
+    }
 }
 
 /* Run page's example; returns the number of commands run. */
