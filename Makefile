@@ -72,21 +72,21 @@ help:
 
 -include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
-# Install: the library, its headers, the SDK (with the demo chain beside it,
-# which `jark devnet` runs by default), the jark binary and a pkg-config file.
+# Install: the library, its headers, the SDK (its templates too, with the
+# example chains beside it: `jark devnet` runs the demo by default), the jark
+# binary and a pkg-config file.
 # PREFIX/bin/jark finds PREFIX/share/jark/sdk by itself; an embedder sets
 # JARK_SDK_DIR=$(pkg-config --variable=sdkdir jark). DESTDIR for packaging.
 PREFIX  ?= /usr/local
 .PHONY: install check-install
 install: $(BUILD)/libjark.a $(BUILD)/jark
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/jark \
-	  $(DESTDIR)$(PREFIX)/share/jark/sdk/libc $(DESTDIR)$(PREFIX)/share/jark/examples/demo
+	  $(DESTDIR)$(PREFIX)/share/jark/sdk $(DESTDIR)$(PREFIX)/share/jark/examples
 	install -m 755 $(BUILD)/jark $(DESTDIR)$(PREFIX)/bin/jark
 	install -m 644 $(BUILD)/libjark.a $(DESTDIR)$(PREFIX)/lib/libjark.a
 	install -m 644 include/jark/*.h $(DESTDIR)$(PREFIX)/include/jark/
-	install -m 644 sdk/jark.h sdk/link.ld sdk/README.md $(DESTDIR)$(PREFIX)/share/jark/sdk/
-	install -m 644 sdk/libc/* $(DESTDIR)$(PREFIX)/share/jark/sdk/libc/
-	install -m 644 examples/demo/* $(DESTDIR)$(PREFIX)/share/jark/examples/demo/
+	cp -R sdk/. $(DESTDIR)$(PREFIX)/share/jark/sdk/
+	cp -R $(filter-out examples/driver,$(wildcard examples/*)) $(DESTDIR)$(PREFIX)/share/jark/examples/
 	sed 's|@PREFIX@|$(PREFIX)|' scripts/jark.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/jark.pc
 
 # Install into a scratch prefix, build examples/driver against it with
@@ -102,6 +102,8 @@ check-install:
 	  JARK_SDK_DIR=$$(PKG_CONFIG_PATH=$$P/lib/pkgconfig pkg-config --variable=sdkdir jark) \
 	    $$P/driver $$P/share/jark/examples/demo/devnet-spec.json 2 | grep -q '^height 2$$'; \
 	  cd /; env -u JARK_SDK_DIR $$P/bin/jark devnet --blocks 1 --events-per-block 2 | grep -q 'same state root at every height: yes'; \
+	  env -u JARK_SDK_DIR $$P/bin/jark chain new $$P/mychain > /dev/null && \
+	  env -u JARK_SDK_DIR $$P/bin/jark chain genesis $$P/mychain/spec.json | grep -q '^genesis '; \
 	  mkdir $$P/copy && cp $$P/bin/jark $$P/copy/ && cp -r $$P/share/jark/sdk $$P/copy/sdk && \
 	  printf '#include "jark.h"\nlong f(void) { return 7; }\nJK_ENDPOINT(0, f);\n' > $$P/copy/f.c && \
 	  env -u JARK_SDK_DIR $$P/copy/jark cc $$P/copy/f.c -o $$P/copy/f.jkp && \

@@ -178,6 +178,21 @@ JK_TEST(test_tools_devnet_and_events)
     JK_CHECK(rmdir(dir) == 0);
     JK_REQUIRE(mkdir(dir, 0700) == 0);
 
+    /* with --dir they stay, and chain show recognises the demo by its image id */
+    char *kept[] = {"--blocks", "2", "--events-per-block", "2", "--validators", "2", "--dir",
+                    (char *)jk_at(dir, "demo")};
+    JK_CHECK_EQ(jk_test_tool(jk_tool_devnet, 8, kept, out, sizeof out, err, sizeof err), 0);
+    char *show_demo[] = {"--store", (char *)jk_at(dir, "demo"), "--accounts", "1"};
+    JK_CHECK_EQ(jk_test_tool(jk_tool_chain_show, 4, show_demo, out, sizeof out, err, sizeof err), 0);
+    JK_CHECK(strstr(out, "chain the demo") != NULL);
+    JK_CHECK(strstr(out, "ledger 64 accounts, total balance 64000000") != NULL);
+    char *slot[] = {"--store", (char *)jk_at(dir, "demo"), "--slot", "21", "--hex"};
+    JK_CHECK_EQ(jk_test_tool(jk_tool_chain_show, 5, slot, out, sizeof out, err, sizeof err), 0);
+    JK_CHECK(strncmp(out, "slot 21 data 160 bytes hash ", 28) == 0); /* 5 reporter keys, then their bytes */
+    char *bad_slot[] = {"--store", (char *)jk_at(dir, "demo"), "--slot", "21.0"};
+    JK_CHECK_EQ(jk_test_tool(jk_tool_chain_show, 4, bad_slot, out, sizeof out, err, sizeof err), 2);
+    JK_CHECK(strstr(err, "not a CNode") != NULL);
+
     char *keygen[] = {"-o", (char *)jk_at(dir, "k.key")};
     JK_REQUIRE(jk_test_tool(jk_tool_keygen, 2, keygen, out, sizeof out, err, sizeof err) == 0);
     jk_put(dir, "blob", "hello");
