@@ -368,8 +368,8 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
     jk_hex8(&root, root_hex);
     uint64_t start = d->nodes[0]->height;
     if (!o->quiet) {
-        char genesis_hex[17];
-        jk_hex8(&d->genesis.genesis_hash, genesis_hex);
+        char genesis_hex[2 * JK_HASH_SIZE + 1]; /* whole: events are signed for it (jark event sign --genesis) */
+        jk_hex_encode(d->genesis.genesis_hash.bytes, JK_HASH_SIZE, genesis_hex);
         static const char *const names[] = {"", "demo", "events", "none"};
         printf("devnet: %u validators, genesis %s, state %s at height %" PRIu64 ", workload %s, stores under %s\n",
                d->v, genesis_hex, root_hex, start, names[d->workload], o->dir);

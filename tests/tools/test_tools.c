@@ -5,6 +5,7 @@
 #include "../test.h"
 #include "../progs.h"
 #include "../../tools/commands.h"
+#include "jark/image.h"
 #include "jark/sdk.h"
 
 #include <stdlib.h>
@@ -224,5 +225,23 @@ JK_TEST(test_tools_devnet_and_events)
     char *run[] = {"--events", (char *)jk_at(dir, "ev"), "--blocks", "1", "--dir", (char *)jk_at(dir, "stores")};
     JK_CHECK_EQ(jk_test_tool(jk_tool_devnet, 6, run, out, sizeof out, err, sizeof err), 2);
     JK_CHECK(strstr(err, "signed for genesis 1111111111111111") != NULL);
+    jk_test_rm_tree(dir);
+}
+
+/* A truncated JSON file reads "unexpected end of input", not json-c's
+ * "continue" (the manifest; the chain spec is tested in test_spec.c). */
+JK_TEST(test_tools_truncated_json_message)
+{
+    char dir[96];
+    JK_REQUIRE(jk_test_tmpdir("json-test", dir, sizeof dir));
+    jk_put(dir, "m.json", "{\"program\": ");
+    jk_image_file *f = calloc(1, sizeof *f);
+    JK_REQUIRE(f);
+    jk_diag diag = {{0}};
+    JK_CHECK_EQ(jk_image_manifest_build(jk_at(dir, "m.json"), f, &diag), JK_ERR_PARSE);
+    JK_CHECK(strstr(diag.msg, "unexpected end of input") != NULL);
+    JK_CHECK(strstr(diag.msg, "continue") == NULL);
+    jk_image_file_clear(f);
+    free(f);
     jk_test_rm_tree(dir);
 }
