@@ -27,6 +27,7 @@ static void jk_usage(FILE *to)
           "                                   build a chain's genesis from its spec (docs/chain-spec.md)\n"
           "  chain show --store DIR [--slot PATH] [--hex] [--accounts N]\n"
           "                                   a validator store's head and state slots, for any chain\n"
+          "  chain new NAME                   write a minimal working chain into NAME/ (docs/tutorial.md)\n"
           "  keygen -o FILE                   make an Ed25519 key file (docs/keys.md)\n"
           "  event sign (--spec SPEC|--genesis HASH) [--key K] --endpoint transact|dispatch:K --blob FILE\n"
           "             [--attest KEY:MSG]... -o EVENTS [--append]\n"
@@ -34,7 +35,8 @@ static void jk_usage(FILE *to)
           "  event transfer|report ...        the demo chain's events; event show EVENTS lists a file\n"
           "  devnet [--spec SPEC] [--events FILE] [--workload demo|events|none] [--validator-key K]...\n"
           "         [--validators V] [--blocks N] [--events-per-block E] [--seed S] [--dir DIR] [--threads T]\n"
-          "                                   run V validators of a chain in one process (README.md)\n",
+          "                                   run V validators of a chain in one process (README.md)\n"
+          "  rpc [--rpc HOST:PORT] METHOD [ARGS] call a node's JSON-RPC server (docs/rpc.md)\n",
           to);
 }
 
