@@ -76,6 +76,14 @@ JK_TEST(test_tools_cc_flags_files_and_exit_codes)
     char *boom_map[] = {(char *)jk_at(dir, "m.jkp"), "--entry", "boom", "--map", (char *)jk_at(dir, "m.map")};
     JK_CHECK_EQ(jk_test_tool(jk_tool_pvm_exec, 5, boom_map, out, sizeof out, err, sizeof err), 1);
     JK_CHECK(strstr(err, "main.c:8\n") != NULL); /* the __builtin_trap() line */
+    /* the same through the kernel: an image of the program, the fault's pc */
+    jk_put(dir, "m.json", "{\"program\": \"m.jkp\"}");
+    char *build[] = {"build", (char *)jk_at(dir, "m.json"), "-o", (char *)jk_at(dir, "m.img")};
+    JK_REQUIRE(jk_test_tool(jk_tool_image, 4, build, out, sizeof out, err, sizeof err) == 0);
+    char *run_map[] = {"run", (char *)jk_at(dir, "m.img"), "--endpoint", "boom", "--gas", "100000",
+                       "--map", (char *)jk_at(dir, "m.map")};
+    JK_CHECK_EQ(jk_test_tool(jk_tool_image, 8, run_map, out, sizeof out, err, sizeof err), 1);
+    JK_CHECK(strstr(err, "outcome=fault") != NULL && strstr(err, "main.c:8\n") != NULL);
     /* usage and input errors: 2 */
     char *no_entry[] = {(char *)jk_at(dir, "p.jkp"), "--entry", "nonesuch"};
     JK_CHECK_EQ(jk_test_tool(jk_tool_pvm_exec, 3, no_entry, out, sizeof out, err, sizeof err), 2);
