@@ -398,7 +398,10 @@ typedef struct jk_cons_sim_config {
     uint32_t liveness_rounds;
     uint32_t events;               /* events gossiped after the heal */
     jk_cons_timeouts timeouts;
-    bool trace;                    /* print every commit */
+    /* Called with one line per commit and, at the end, per validator's
+     * status (no newline); NULL for none. The library never prints. */
+    void (*trace)(void *ctx, const char *line);
+    void *trace_ctx;
 } jk_cons_sim_config;
 
 typedef struct jk_cons_sim_result {

@@ -152,15 +152,22 @@ static jk_err jk_app_commit(void *ctx, uint64_t height, const uint8_t *v, size_t
     jk_put_u32le(who, node->index);
     jk_crypto_hasher_update(&s->digest, who, 4);
     jk_crypto_hasher_update(&s->digest, id.bytes, 32);
-    if (s->cfg->trace)
-        printf("t=%llu validator %u commits height %llu round %u (%u precommits)\n",
-               (unsigned long long)s->now, node->index, (unsigned long long)height,
-               cert->round, cert->count);
+    if (s->cfg->trace) {
+        char line[160];
+        snprintf(line, sizeof line, "t=%llu validator %u commits height %llu round %u "
+                 "(%u precommits)", (unsigned long long)s->now, node->index,
+                 (unsigned long long)height, cert->round, cert->count);
+        s->cfg->trace(s->cfg->trace_ctx, line);
+    }
     if (node->byzantine)
         return JK_OK;
     if (height > s->ndec) { /* the first honest decision of this height */
-        if (height != s->ndec + 1)
-            return JK_ERR_INVALID_ARG; /* heights are decided in order */
+        if (height != s->ndec + 1) { /* only after an earlier violation */
+            jk_sim_violation(s, true, "validator %u decided height %llu before any honest "
+                             "validator decided %zu", node->index,
+                             (unsigned long long)height, s->ndec + 1);
+            return JK_OK;
+        }
         if (s->ndec == s->capdec) {
             size_t cap = s->capdec ? 2 * s->capdec : 32;
             jk_hash *a = realloc(s->dec_value, cap * sizeof *a);

@@ -51,5 +51,10 @@ int jk_fuzz_rpc(const uint8_t *data, size_t size);
 
 /* Server replies as the RPC client decodes them (jk_rpc_reply_decode). */
 int jk_fuzz_rpc_reply(const uint8_t *data, size_t size);
+/* Node: the LMDB meta-page check of a validator store's data.mdb. */
+int jk_fuzz_store(const uint8_t *data, size_t size);
+/* Consensus: message, certificate and record decoders (accepted bytes must
+ * re-encode identically), then a state machine fed a message sequence. */
+int jk_fuzz_consensus(const uint8_t *data, size_t size);
 
 #endif
