@@ -110,3 +110,11 @@ check-install:
 	  $$P/copy/jark pvm exec $$P/copy/f.jkp 2>&1 | grep -q 'status=halt r7=7 '; \
 	  echo "check-install: libjark, headers, pkg-config, SDK and jark work from $$P"
 	@rm -rf $(BUILD)/check-install
+
+# The embedder example is built (against the tree's headers and library) by
+# every `make test`, so an API change cannot leave it behind unnoticed;
+# check-install builds it against an installed jark.
+$(BUILD)/examples/driver: examples/driver/driver.c $(BUILD)/libjark.a $(wildcard include/jark/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) $< $(BUILD)/libjark.a $(LDFLAGS) $(LDLIBS) -o $@
+test: $(BUILD)/examples/driver
