@@ -14,13 +14,15 @@
 #include "jark/bytes.h"
 #include "jark/devnet.h"
 
+#include "../examples/demo/demo_view.h" /* the demo's own reader of its ledger */
+
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-enum { JK_SHOW_LEDGER_SLOT = 20, JK_SHOW_PRICE_SLOT = 22, JK_SHOW_RECORD = 48 };
+enum { JK_SHOW_PRICE_SLOT = 22 };
 
 static void jk_show_hex(const char *label, const uint8_t *bytes, size_t len)
 {
@@ -49,31 +51,26 @@ static const char *jk_show_kind(jk_cap c)
     }
 }
 
-/* The ledger in the demo chain's format: sorted 48-byte records. */
-static void jk_show_ledger(jk_cap ledger, uint64_t max_rows)
+/* The demo's ledger (the genesis ledger under the account tree, merged by
+ * examples/demo/demo_view.h): count, total balance, the first rows. */
+static void jk_show_ledger(jk_cap chain, uint64_t max_rows)
 {
-    uint64_t len = jk_cap_data_len(ledger);
-    if (len % JK_SHOW_RECORD != 0)
+    uint64_t count = 0, total = 0;
+    uint8_t *records = demo_view_ledger(chain, &count);
+    if (!records)
         return;
-    uint8_t *bytes = malloc(len ? len : 1);
-    if (!bytes || jk_cap_data_read(ledger, 0, bytes, len) != JK_OK) {
-        free(bytes);
-        return;
-    }
-    uint64_t count = len / JK_SHOW_RECORD, total = 0;
     for (uint64_t i = 0; i < count; i++)
-        total += jk_get_u64le(bytes + JK_SHOW_RECORD * i + 32);
+        total += jk_get_u64le(records + DEMO_VIEW_RECORD * i + 32);
     printf("ledger %" PRIu64 " accounts, total balance %" PRIu64 "\n", count, total);
     for (uint64_t i = 0; i < count && i < max_rows; i++) {
-        const uint8_t *rec = bytes + JK_SHOW_RECORD * i;
-        printf("  ");
-        for (int b = 0; b < 32; b++)
-            printf("%02x", rec[b]);
-        printf(" balance %" PRIu64 " nonce %" PRIu64 "\n", jk_get_u64le(rec + 32), jk_get_u64le(rec + 40));
+        const uint8_t *rec = records + DEMO_VIEW_RECORD * i;
+        char key[65];
+        jk_hex_encode(rec, 32, key);
+        printf("  %s balance %" PRIu64 " nonce %" PRIu64 "\n", key, jk_get_u64le(rec + 32), jk_get_u64le(rec + 40));
     }
     if (count > max_rows)
         printf("  ... and %" PRIu64 " more (--accounts N)\n", count - max_rows);
-    free(bytes);
+    free(records);
 }
 
 /* The demo view (ledger, price): only when the chain runs the demo's Chain
@@ -89,9 +86,7 @@ static void jk_show_demo(jk_cap chain, jk_cap cnode, uint64_t max_rows)
     if (memcmp(demo.bytes, mine.bytes, JK_HASH_SIZE) != 0)
         return;
     printf("chain the demo (docs/demo-chain.md)\n");
-    jk_cap ledger = jk_cap_cnode_get(cnode, JK_SHOW_LEDGER_SLOT);
-    if (jk_cap_kind_of(ledger) == JK_CAP_DATA)
-        jk_show_ledger(ledger, max_rows);
+    jk_show_ledger(chain, max_rows);
     jk_cap price = jk_cap_cnode_get(cnode, JK_SHOW_PRICE_SLOT);
     uint8_t pbytes[16];
     if (jk_cap_kind_of(price) == JK_CAP_DATA && jk_cap_data_len(price) == 16 &&
