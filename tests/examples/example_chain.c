@@ -2,6 +2,7 @@
 #include "example_chain.h"
 
 #include "jark/bytes.h"
+#include "jark/sdk.h"
 #include "jark/spec.h"
 
 #include <stdio.h>
@@ -20,11 +21,17 @@ jk_ex_key jk_ex_key_of(uint8_t b)
 bool jk_ex_open(jk_ex_chain *c, const char *spec_path, const uint32_t *slots, const uint8_t *const *data,
                 const size_t *lens, uint32_t state_count)
 {
+    return jk_ex_open_built(c, spec_path, NULL, slots, data, lens, state_count);
+}
+
+bool jk_ex_open_built(jk_ex_chain *c, const char *spec_path, const jk_sdk_options *build, const uint32_t *slots,
+                      const uint8_t *const *data, const size_t *lens, uint32_t state_count)
+{
     memset(c, 0, sizeof *c);
     c->validator = jk_ex_key_of(0x99);
     jk_spec_file f;
     jk_diag lerr = {{0}};
-    if (jk_spec_file_load(spec_path, NULL, &f, &lerr) != JK_OK) {
+    if (jk_spec_file_load(spec_path, build, &f, &lerr) != JK_OK) {
         printf("%s: %s\n", spec_path, lerr.msg);
         return false;
     }

@@ -32,6 +32,11 @@ typedef struct jk_ex_chain {
  * returns false on failure. */
 bool jk_ex_open(jk_ex_chain *c, const char *spec_path, const uint32_t *slots, const uint8_t *const *data,
                 const size_t *lens, uint32_t state_count);
+
+/* jk_ex_open with the programs compiled with `build` (e.g. -D defines). */
+struct jk_sdk_options;
+bool jk_ex_open_built(jk_ex_chain *c, const char *spec_path, const struct jk_sdk_options *build,
+                      const uint32_t *slots, const uint8_t *const *data, const size_t *lens, uint32_t state_count);
 void jk_ex_close(jk_ex_chain *c);
 
 /* Gossip one event to the producer (an open cycle), signed by `signer`
