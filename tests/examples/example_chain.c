@@ -74,12 +74,18 @@ void jk_ex_close(jk_ex_chain *c)
 
 bool jk_ex_submit(jk_ex_chain *c, jk_chain_endpoint ep, const uint8_t *blob, size_t len, const jk_ex_key *signer)
 {
+    return jk_ex_submit_why(c, ep, blob, len, signer, NULL);
+}
+
+bool jk_ex_submit_why(jk_ex_chain *c, jk_chain_endpoint ep, const uint8_t *blob, size_t len,
+                      const jk_ex_key *signer, jk_diag *why)
+{
     jk_chain_trace t;
     if (signer)
         jk_chain_trace_sign(signer->sk, &c->g.genesis_hash, blob, len, &t);
     jk_chain_event ev = {ep, blob, len};
     bool admitted = false;
-    if (jk_chain_handle_incoming_event(c->producer, &ev, signer ? &t : NULL, signer ? 1 : 0, &admitted, NULL) !=
+    if (jk_chain_handle_incoming_event(c->producer, &ev, signer ? &t : NULL, signer ? 1 : 0, &admitted, why) !=
         JK_OK)
         return false;
     return admitted;

@@ -43,6 +43,10 @@ void jk_ex_close(jk_ex_chain *c);
  * (NULL: no trace); was it admitted? */
 bool jk_ex_submit(jk_ex_chain *c, jk_chain_endpoint ep, const uint8_t *blob, size_t len, const jk_ex_key *signer);
 
+/* jk_ex_submit that also says why an event was dropped (why: optional). */
+bool jk_ex_submit_why(jk_ex_chain *c, jk_chain_endpoint ep, const uint8_t *blob, size_t len,
+                      const jk_ex_key *signer, jk_diag *why);
+
 /* Run dispatch 0's process (its result in *processed0, optional), produce the
  * block, import it; true when both kernels end on its state root. The
  * block's event and trace counts go to *events / *traces (optional). */

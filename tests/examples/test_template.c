@@ -88,7 +88,9 @@ JK_TEST(test_template_chain_new_runs)
     JK_CHECK(jk_ex_submit(&c, T, msg, 45, &alice));
     JK_CHECK(jk_ex_submit(&c, D0, ping, sizeof ping, &bob));
     JK_CHECK(!jk_ex_submit(&c, T, msg, 45, &bob));          /* not the author's signature */
-    JK_CHECK(!jk_ex_submit(&c, T, msg, 33, &alice));        /* no text */
+    jk_diag why = {{0}};
+    JK_CHECK(!jk_ex_submit_why(&c, T, msg, 33, &alice, &why)); /* no text: refused, saying why */
+    JK_CHECK(strstr(why.msg, "reason 1: malformed message") != NULL);
     JK_CHECK(!jk_ex_submit(&c, D0, msg, 45, &alice));       /* a message sent to dispatch 0 */
     JK_CHECK(!jk_ex_submit(&c, T, ping, sizeof ping, &bob)); /* a ping sent as a transact */
     msg[0] = 'X';

@@ -152,7 +152,9 @@ static void run_counter(const char *dir)
     JK_CHECK_EQ(jk_ex_slot_u64(c.importer->chain, 20), 15);
     /* the replay is dropped; two that expect 15 land in one block, the second skipped */
     JK_REQUIRE(jk_chain_setup_cycle(c.producer, NULL) == JK_OK);
-    JK_CHECK(!jk_ex_submit(&c, T, b, 49, &alice));
+    jk_diag why = {{0}};
+    JK_CHECK(!jk_ex_submit_why(&c, T, b, 49, &alice, &why));
+    JK_CHECK(strstr(why.msg, "reason 3: expects another count") != NULL);
     JK_CHECK(jk_ex_submit(&c, T, b, increment(b, &alice, 15, 100), &alice));
     JK_CHECK(jk_ex_submit(&c, T, b2, increment(b2, &bob, 15, 1), &bob));
     JK_REQUIRE(jk_ex_block(&c, NULL, &events, NULL));
