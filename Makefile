@@ -9,7 +9,7 @@ CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
 CPPFLAGS_ALL := -std=c11 -D_DEFAULT_SOURCE -Iinclude $(shell pkg-config --cflags json-c 2>/dev/null)
 LDLIBS  := -lsodium -llmdb $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c) -lm -lpthread
-LDLIBS  += $(shell pkg-config --libs gnutls 2>/dev/null || echo -lgnutls)
+LDLIBS  += $(shell pkg-config --libs gnutls libngtcp2 libngtcp2_crypto_gnutls 2>/dev/null || echo -lngtcp2_crypto_gnutls -lngtcp2 -lgnutls)
 LDLIBS  += $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 SHARED  ?= ../shared
 
@@ -71,3 +71,35 @@ help:
 	@echo "make fuzz       run the libFuzzer targets for a fixed time"
 
 -include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+# Install: the library, its headers, the SDK (with the demo chain beside it,
+# which `jark devnet` runs by default), the jark binary and a pkg-config file.
+# PREFIX/bin/jark finds PREFIX/share/jark/sdk by itself; an embedder sets
+# JARK_SDK_DIR=$(pkg-config --variable=sdkdir jark). DESTDIR for packaging.
+PREFIX  ?= /usr/local
+.PHONY: install check-install
+install: $(BUILD)/libjark.a $(BUILD)/jark
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/jark \
+	  $(DESTDIR)$(PREFIX)/share/jark/sdk/libc $(DESTDIR)$(PREFIX)/share/jark/examples/demo
+	install -m 755 $(BUILD)/jark $(DESTDIR)$(PREFIX)/bin/jark
+	install -m 644 $(BUILD)/libjark.a $(DESTDIR)$(PREFIX)/lib/libjark.a
+	install -m 644 include/jark/*.h $(DESTDIR)$(PREFIX)/include/jark/
+	install -m 644 sdk/jark.h sdk/link.ld sdk/README.md $(DESTDIR)$(PREFIX)/share/jark/sdk/
+	install -m 644 sdk/libc/* $(DESTDIR)$(PREFIX)/share/jark/sdk/libc/
+	install -m 644 examples/demo/* $(DESTDIR)$(PREFIX)/share/jark/examples/demo/
+	sed 's|@PREFIX@|$(PREFIX)|' scripts/jark.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/jark.pc
+
+# Install into a scratch prefix, build examples/driver against it with
+# pkg-config alone, run it on the installed demo spec, and check that the
+# installed jark finds its SDK from anywhere. Removes the prefix after.
+check-install:
+	@rm -rf $(BUILD)/check-install
+	@$(MAKE) --no-print-directory install PREFIX=$(abspath $(BUILD)/check-install) > /dev/null
+	@P=$(abspath $(BUILD)/check-install); set -e; \
+	  PKG_CONFIG_PATH=$$P/lib/pkgconfig $(MAKE) --no-print-directory -s -C examples/driver driver CC=$(CC) \
+	    >/dev/null; mv examples/driver/driver $$P/driver; \
+	  JARK_SDK_DIR=$$(PKG_CONFIG_PATH=$$P/lib/pkgconfig pkg-config --variable=sdkdir jark) \
+	    $$P/driver $$P/share/jark/examples/demo/devnet-spec.json 2 | grep -q '^height 2$$'; \
+	  cd /; env -u JARK_SDK_DIR $$P/bin/jark devnet --blocks 1 --events-per-block 2 | grep -q 'same state root at every height: yes'; \
+	  echo "check-install: libjark, headers, pkg-config, SDK and jark work from $$P"
+	@rm -rf $(BUILD)/check-install

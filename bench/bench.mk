@@ -44,7 +44,7 @@ $(BENCH_OUT)/c/%.o: bench/c/%.c
 	$(CC) -std=gnu11 -DJARK_NATIVE -Isdk -O2 -g -Wall -Wextra -Werror -c $< -o $@
 $(BENCH_OUT)/bench_c: $(BENCH_OUT)/bench_c.o $(BENCH_C_NATIVE) $(TOOL_LIB_OBJ) $(BUILD)/libjark.a
 	$(CC) $(BENCH_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
-bench-c: $(BENCH_OUT)/bench_c $(BUILD)/jark
+bench-c: $(BENCH_OUT)/bench_c $(BUILD)/jark | bench-pvm
 	@$(BENCH_OUT)/bench_c bench/c $(BENCH_OUT)
 
 .PHONY: bench-pvm bench-c

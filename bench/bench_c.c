@@ -6,6 +6,10 @@
  * For each:  BENCH c_<name> instructions=<n> pvm_s=<t> native_s=<t>
  *            ratio=<pvm/native> pvm_per_rv=<PVM instructions per RISC-V one>
  * then       BENCH c_geomean ratio=<geometric mean>
+ * and for the recompiler, per program
+ *            BENCH jit_c_<name> instructions=<n> jit_s=<t> interp_s=<t> native_s=<t>
+ *            ratio=<jit/native> speedup=<interp/jit> compile_us=<t> compile_mb_s=<x>
+ * closing    BENCH jit_geomean ratio=<r> speedup=<s> programs=<8 with bench_pvm's>
  * instructions = PVM instructions executed (= gas used: each costs 1);
  * pvm_per_rv = static count of the translation (linker statistics).
  * Times: best of 3, only the run (not the build, load or memory set-up).
@@ -15,6 +19,7 @@
 #include "../src/sdk/linker.h"
 
 #include "jark/pvm.h"
+#include "../src/pvm/jit.h" /* to time the recompiler alone (compile_us) */
 
 #include <math.h>
 #include <stdio.h>
@@ -55,9 +60,25 @@ static uint64_t jk_native(int which)
     }
 }
 
+/* Seconds the recompiler alone takes on prog (best of 5). */
+static double jk_compile_time(jk_pvm_program *prog)
+{
+    double best = 1e30;
+    for (int i = 0; i < 5; i++) {
+        jk_pvm_jit_free(prog->jit);
+        prog->jit = NULL;
+        double t0 = jk_now();
+        jk_pvm_jit_compile(prog);
+        double t = jk_now() - t0;
+        if (t < best)
+            best = t;
+    }
+    return best;
+}
+
 /* One timed PVM run of endpoint 0. Returns the time; result and gas out. */
-static double jk_pvm_once(const jk_pvm_progfile *pf, const jk_pvm_program *prog, int which, uint64_t *result,
-                          int64_t *used)
+static double jk_pvm_once(const jk_pvm_progfile *pf, const jk_pvm_program *prog, int which,
+                          jk_pvm_engine engine, uint64_t *result, int64_t *used)
 {
     jk_pvm_memory *mem;
     jk_pvm_state st;
@@ -73,7 +94,7 @@ static double jk_pvm_once(const jk_pvm_progfile *pf, const jk_pvm_program *prog,
     st.gas = INT64_C(1000000000000);
     int64_t start_gas = st.gas;
     double t0 = jk_now();
-    jk_err err = jk_pvm_run(prog, mem, &st, &ex);
+    jk_err err = jk_pvm_run_engine(prog, mem, &st, &ex, engine);
     double t = jk_now() - t0;
     if (err != JK_OK || ex.status != JK_PVM_HALT) {
         fprintf(stderr, "bench_c: %s ended %s at pc %u\n", jk_cbenches[which].name,
@@ -90,7 +111,7 @@ int main(int argc, char **argv)
 {
     const char *src_dir = argc > 1 ? argv[1] : "bench/c";
     const char *out_dir = argc > 2 ? argv[2] : "build/bench";
-    double log_sum = 0;
+    double log_sum = 0, jit_log_ratio = 0, jit_log_speedup = 0;
     for (int which = 0; which < 4; which++) {
         const char *name = jk_cbenches[which].name;
         char source[512], program[512];
@@ -113,20 +134,23 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_c: %s: cannot load: %s\n", program, diag.msg);
             return 1;
         }
-        double best_pvm = 1e30, best_native = 1e30;
-        uint64_t pvm_result = 0, native_result = 0;
-        int64_t used = 0;
+        double best_pvm = 1e30, best_native = 1e30, best_jit = 1e30;
+        uint64_t pvm_result = 0, native_result = 0, jit_result = 0;
+        int64_t used = 0, jit_used = 0;
         for (int run = 0; run < 3; run++) {
-            double t = jk_pvm_once(pf, prog, which, &pvm_result, &used);
+            double t = jk_pvm_once(pf, prog, which, JK_PVM_ENGINE_INTERP, &pvm_result, &used);
             if (t < best_pvm)
                 best_pvm = t;
+            t = jk_pvm_once(pf, prog, which, JK_PVM_ENGINE_JIT, &jit_result, &jit_used);
+            if (t < best_jit)
+                best_jit = t;
             double t0 = jk_now();
             native_result = jk_native(which);
             t = jk_now() - t0;
             if (t < best_native)
                 best_native = t;
         }
-        if (pvm_result != native_result) {
+        if (pvm_result != native_result || jit_result != pvm_result || jit_used != used) {
             fprintf(stderr, "bench_c: %s: PVM result %llu, native %llu\n", name, (unsigned long long)pvm_result,
                     (unsigned long long)native_result);
             return 1;
@@ -136,11 +160,37 @@ int main(int argc, char **argv)
         printf("BENCH c_%s instructions=%lld pvm_s=%.6f native_s=%.6f ratio=%.2f pvm_per_rv=%.3f\n", name,
                (long long)used, best_pvm, best_native, ratio,
                stats.rv_insns ? (double)stats.pvm_insns / stats.rv_insns : 0.0);
+        double compile_s = jk_compile_time(prog);
+        double jit_ratio = best_jit / best_native, speedup = best_pvm / best_jit;
+        printf("BENCH jit_c_%s instructions=%lld jit_s=%.6f interp_s=%.6f native_s=%.6f ratio=%.2f speedup=%.2f"
+               " compile_us=%.1f compile_mb_s=%.1f\n",
+               name, (long long)jit_used, best_jit, best_pvm, best_native, jit_ratio, speedup, compile_s * 1e6,
+               compile_s > 0 ? (double)pf->core.code_len / compile_s / 1e6 : 0.0);
+        jit_log_ratio += log(jit_ratio);
+        jit_log_speedup += log(speedup);
         fflush(stdout);
         jk_pvm_program_free(prog);
         free(pf);
         free(bytes);
     }
     printf("BENCH c_geomean ratio=%.2f\n", exp(log_sum / 4));
+    /* The recompiler over all 8 programs: these 4 and the asm ones that
+     * bench_pvm noted in jit_ratios.txt (when it ran first, as in make bench). */
+    int n = 4;
+    char path[600];
+    snprintf(path, sizeof path, "%s/jit_ratios.txt", out_dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        char nm[64];
+        double r, sp;
+        while (fscanf(f, "%63s %lf %lf", nm, &r, &sp) == 3 && r > 0 && sp > 0) {
+            jit_log_ratio += log(r);
+            jit_log_speedup += log(sp);
+            n++;
+        }
+        fclose(f);
+    }
+    printf("BENCH jit_geomean ratio=%.2f speedup=%.2f programs=%d\n", exp(jit_log_ratio / n),
+           exp(jit_log_speedup / n), n);
     return 0;
 }

@@ -21,6 +21,7 @@
  */
 #include "jark/pvm.h"
 #include "native_algos.h"
+#include "../src/pvm/jit.h" /* to time the recompiler alone (compile_us) */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -42,6 +43,11 @@ static volatile uint64_t jk_in_copy_bytes = 16u << 20;
 static volatile uint64_t jk_in_copy_passes = 8;
 static volatile uint64_t jk_in_fib_n = 30;
 static volatile uint64_t jk_sink;
+/* The byte native buffers are filled with before timing. Read through a
+ * volatile so that GCC cannot turn malloc + memset(0) into calloc, whose
+ * fresh pages would take their first-touch faults inside the timed region
+ * (the PVM side maps, zero-fills and so touches its pages beforehand). */
+static volatile int jk_fill_byte = 0;
 
 /* Guest memory layout (all page-aligned, above the 64 KiB guard). */
 #define JK_BENCH_HEAP 0x100000u   /* sieve array; copy buffer A */
@@ -104,7 +110,7 @@ static double jk_native_sieve(uint64_t *result)
 {
     uint64_t n = jk_in_sieve_n;
     uint8_t *a = jk_xmalloc(n);
-    memset(a, 0, n); /* zeroed and touched, like freshly mapped guest pages */
+    memset(a, jk_fill_byte, n); /* zeroed and touched, like freshly mapped guest pages */
     double t0 = jk_now();
     *result = jk_bench_sieve_native(a, n);
     double t = jk_now() - t0;
@@ -146,8 +152,8 @@ static double jk_native_copy(uint64_t *result)
 {
     uint64_t bytes = jk_in_copy_bytes, passes = jk_in_copy_passes;
     uint64_t *a = jk_xmalloc(bytes), *b = jk_xmalloc(bytes);
-    memset(a, 0, bytes);
-    memset(b, 0, bytes);
+    memset(a, jk_fill_byte, bytes);
+    memset(b, jk_fill_byte, bytes);
     double t0 = jk_now();
     *result = jk_bench_copy_native(a, b, bytes, passes);
     double t = jk_now() - t0;
@@ -233,7 +239,7 @@ typedef struct jk_pvm_result {
 /* Run a loaded program `runs` times; 0 on success (halted, same r7 every
  * time), -1 with a message on stderr otherwise. */
 static int jk_bench_pvm(const jk_bench *b, const jk_pvm_program *prog,
-                        int runs, jk_pvm_result *out)
+                        int runs, jk_pvm_engine engine, jk_pvm_result *out)
 {
     out->best_s = 1e30;
     for (int run = 0; run < runs; run++) {
@@ -259,7 +265,7 @@ static int jk_bench_pvm(const jk_bench *b, const jk_pvm_program *prog,
         jk_pvm_exit ex;
 
         double t0 = jk_now();
-        jk_err err = jk_pvm_run(prog, mem, &st, &ex);
+        jk_err err = jk_pvm_run_engine(prog, mem, &st, &ex, engine);
         double t = jk_now() - t0;
 
         jk_pvm_memory_free(mem);
@@ -285,6 +291,40 @@ static int jk_bench_pvm(const jk_bench *b, const jk_pvm_program *prog,
             out->best_s = t;
     }
     return 0;
+}
+
+/* Seconds the recompiler alone takes on prog (best of 5): its code is
+ * dropped and compiled again. */
+static double jk_bench_compile_time(jk_pvm_program *prog)
+{
+    double best = 1e30;
+    for (int i = 0; i < 5; i++) {
+        jk_pvm_jit_free(prog->jit);
+        prog->jit = NULL;
+        double t0 = jk_now();
+        jk_pvm_jit_compile(prog);
+        double t = jk_now() - t0;
+        if (t < best)
+            best = t;
+    }
+    return best;
+}
+
+/* Append "name ratio speedup" to OUT/jit_ratios.txt (started afresh with the
+ * first program), so that bench_c can close with the geometric mean over the
+ * asm and the C programs together. */
+static void jk_bench_note_jit(const char *out_dir, const char *name, double ratio, double speedup,
+                              bool first)
+{
+    if (!out_dir)
+        return;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/jit_ratios.txt", out_dir);
+    FILE *f = fopen(path, first ? "w" : "a");
+    if (!f)
+        return;
+    fprintf(f, "%s %.6f %.6f\n", name, ratio, speedup);
+    fclose(f);
 }
 
 /* ---- the peer PVM (anan-as, through node) ---- */
@@ -439,8 +479,15 @@ int main(int argc, char **argv)
             continue;
         }
 
-        jk_pvm_result pr;
-        int rc = jk_bench_pvm(b, prog, runs, &pr);
+        jk_pvm_result pr, jr;
+        int rc = jk_bench_pvm(b, prog, runs, JK_PVM_ENGINE_INTERP, &pr);
+        if (rc == 0 && !peer_script)
+            rc = jk_bench_pvm(b, prog, runs, JK_PVM_ENGINE_JIT, &jr);
+        if (rc == 0 && !peer_script && (jr.result != pr.result || jr.instructions != pr.instructions)) {
+            fprintf(stderr, "bench %s: the recompiler's result or gas differs from the interpreter's\n", b->name);
+            rc = -1;
+        }
+        double compile_s = jk_bench_compile_time(prog);
         jk_pvm_program_free(prog);
         if (rc != 0) {
             failed = 1;
@@ -508,7 +555,13 @@ int main(int argc, char **argv)
         double ratio = pr.best_s / native_best;
         printf("BENCH %s instructions=%" PRIu64 " pvm_s=%.6f native_s=%.6f ratio=%.2f\n",
                b->name, pr.instructions, pr.best_s, native_best, ratio);
+        double jit_ratio = jr.best_s / native_best, speedup = pr.best_s / jr.best_s;
+        printf("BENCH jit_%s instructions=%" PRIu64 " jit_s=%.6f interp_s=%.6f native_s=%.6f"
+               " ratio=%.2f speedup=%.2f compile_us=%.1f compile_mb_s=%.1f\n",
+               b->name, jr.instructions, jr.best_s, pr.best_s, native_best, jit_ratio, speedup,
+               compile_s * 1e6, compile_s > 0 ? (double)blob_len / compile_s / 1e6 : 0.0);
         fflush(stdout);
+        jk_bench_note_jit(out_dir, b->name, jit_ratio, speedup, k == 0 && !only);
         log_sum += log(ratio);
         counted++;
     }

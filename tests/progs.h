@@ -16,4 +16,18 @@ jk_cap jk_test_image(const char *source, const jk_kernel_image_opts *opts);
  * (reason in diag, optional). */
 jk_err jk_test_build(const char *const *sources, size_t n, const char *opt, const char *path, jk_diag *diag);
 
+/* Run a `jark` command function (tools/commands.h) with argv, its stdout
+ * and stderr captured (NUL-terminated, truncated to fit) into out and err
+ * (either may be NULL: discarded). Returns the command's exit code, or -1
+ * when the capture cannot be set up. */
+int jk_test_tool(int (*fn)(int, char **), int argc, char **argv, char *out, size_t out_size, char *err,
+                 size_t err_size);
+
+/* Make a fresh folder named after `what` into buf (size >= 96), under one
+ * root per test run ($TMPDIR or /tmp, "jark-tests-XXXXXX") that is removed
+ * when the runner exits; NULL on failure. jk_test_rm_tree removes a folder
+ * and everything below it (earlier, when a test is done with it). */
+char *jk_test_tmpdir(const char *what, char *buf, size_t size);
+void jk_test_rm_tree(const char *dir);
+
 #endif

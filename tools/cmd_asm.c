@@ -38,13 +38,13 @@ static int jk_write_output(const char *path, const void *data, size_t len)
     FILE *f = to_stdout ? stdout : fopen(path, "wb");
     if (!f) {
         fprintf(stderr, "jark: %s: %s\n", path, strerror(errno));
-        return 1;
+        return JK_EXIT_USAGE;
     }
     bool ok = fwrite(data, 1, len, f) == len;
     ok = (to_stdout ? fflush(f) : fclose(f)) == 0 && ok;
     if (!ok) {
         fprintf(stderr, "jark: %s: write error\n", to_stdout ? "<stdout>" : path);
-        return 1;
+        return JK_EXIT_USAGE;
     }
     return 0;
 }
@@ -59,7 +59,7 @@ int jk_tool_asm(int argc, char **argv)
     unsigned char *src;
     size_t src_len;
     if (jk_tool_read_file(in, &src, &src_len))
-        return 1;
+        return JK_EXIT_USAGE;
     uint8_t *blob = NULL;
     size_t blob_len = 0;
     jk_diag diag = {{0}};
@@ -67,7 +67,7 @@ int jk_tool_asm(int argc, char **argv)
     free(src);
     if (err != JK_OK) {
         fprintf(stderr, "jark: %s: %s\n", in, diag.msg[0] ? diag.msg : jk_strerror(err));
-        return 1;
+        return JK_EXIT_USAGE;
     }
     int rc = jk_write_output(out, blob, blob_len);
     free(blob);
@@ -84,14 +84,14 @@ int jk_tool_disasm(int argc, char **argv)
     unsigned char *blob;
     size_t blob_len;
     if (jk_tool_read_file(in, &blob, &blob_len))
-        return 1;
+        return JK_EXIT_USAGE;
     char *text = NULL;
     jk_diag diag = {{0}};
     jk_err err = jk_pvm_disasm(blob, blob_len, &text, &diag);
     free(blob);
     if (err != JK_OK) {
         fprintf(stderr, "jark: %s: %s\n", in, diag.msg[0] ? diag.msg : jk_strerror(err));
-        return 1;
+        return JK_EXIT_USAGE;
     }
     int rc = jk_write_output(out, text, strlen(text));
     free(text);

@@ -1,8 +1,10 @@
 /*
- * cmd_chain_show.c — `jark chain show --store DIR [--accounts N]`: a
- * validator store's committed head (docs/node.md): height, block, genesis,
- * state root, every state slot, and, where the slots hold the demo chain's
- * formats (docs/demo-chain.md), the balances and the oracle price.
+ * cmd_chain_show.c — `jark chain show --store DIR [--slot PATH] [--hex]
+ * [--accounts N]`: a validator store's committed head (docs/node.md) for any
+ * chain: height, block, genesis, state root, the chain's image id, every
+ * state slot (with --hex the Data bytes); --slot PATH one cap by its slot
+ * path. When the chain runs the demo's Chain image (recognised by image id),
+ * also the demo's balances and oracle price (docs/demo-chain.md).
  *
  * DIR is a validator's store, or a devnet directory (then validator-0's).
  * Read only: the store is opened, its head record read, and closed.
@@ -10,7 +12,7 @@
 #include "commands.h"
 
 #include "jark/bytes.h"
-#include "jark/node.h"
+#include "jark/devnet.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -74,62 +76,19 @@ static void jk_show_ledger(jk_cap ledger, uint64_t max_rows)
     free(bytes);
 }
 
-int jk_tool_chain_show(int argc, char **argv)
+/* The demo view (ledger, price): only when the chain runs the demo's Chain
+ * image, recognised by its image id (the demo spec built here; a chain that
+ * merely has Data in slots 20/22 is not taken for the demo). */
+static void jk_show_demo(jk_cap chain, jk_cap cnode, uint64_t max_rows)
 {
-    const char *dir = NULL;
-    uint64_t max_rows = 20;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--store") && i + 1 < argc) {
-            dir = argv[++i];
-        } else if (!strcmp(argv[i], "--accounts") && i + 1 < argc &&
-                   !jk_tool_parse_number(argv[i + 1], false, &max_rows)) {
-            i++;
-        } else {
-            dir = NULL;
-            break;
-        }
-    }
-    if (!dir) {
-        fprintf(stderr, "usage: jark chain show --store DIR [--accounts N]\n");
-        return 2;
-    }
-    char store[PATH_MAX];
-    snprintf(store, sizeof store, "%.4000s", dir);
-    if (!jk_show_is_store(store)) {
-        snprintf(store, sizeof store, "%.4000s/validator-0", dir);
-        if (!jk_show_is_store(store)) {
-            fprintf(stderr, "jark chain show: %s: not a validator store (no data.mdb) nor a devnet directory\n", dir);
-            return 1;
-        }
-    }
-    jk_node_head head;
+    jk_hash demo, mine;
     jk_diag diag = {{0}};
-    jk_err err = jk_node_head_read(store, &head, &diag);
-    if (err != JK_OK) {
-        fprintf(stderr, "jark chain show: %s: %s\n", store, diag.msg[0] ? diag.msg : jk_strerror(err));
-        return 1;
-    }
-    jk_hash root;
-    jk_cap_hash(head.chain, &root);
-    printf("store %s\nheight %" PRIu64 "\n", store, head.height);
-    jk_show_hex("block", head.block_hash.bytes, JK_HASH_SIZE);
-    jk_show_hex("genesis", head.genesis_hash.bytes, JK_HASH_SIZE);
-    jk_show_hex("state_root", root.bytes, JK_HASH_SIZE);
-    jk_cap cnode = jk_cap_instance_cnode(head.chain);
-    uint32_t slot = 0;
-    /* Slots 20.. hold the chain's state (docs/chain-design.md); 1..19 are pins. */
-    for (uint32_t from = 20; jk_cap_cnode_next(cnode, from, &slot); from = slot + 1) {
-        jk_cap value = jk_cap_cnode_get(cnode, slot);
-        jk_hash h;
-        jk_cap_hash(value, &h);
-        printf("slot %u %s", slot, jk_show_kind(value));
-        if (jk_cap_kind_of(value) == JK_CAP_DATA)
-            printf(" %" PRIu64 " bytes", (uint64_t)jk_cap_data_len(value));
-        printf(" hash ");
-        for (int b = 0; b < 8; b++)
-            printf("%02x", h.bytes[b]);
-        printf("\n");
-    }
+    if (jk_devnet_demo_image_id(&demo, &diag) != JK_OK)
+        return; /* no SDK or demo here: the raw view is all there is */
+    jk_cap_hash(jk_cap_instance_image(chain), &mine);
+    if (memcmp(demo.bytes, mine.bytes, JK_HASH_SIZE) != 0)
+        return;
+    printf("chain the demo (docs/demo-chain.md)\n");
     jk_cap ledger = jk_cap_cnode_get(cnode, JK_SHOW_LEDGER_SLOT);
     if (jk_cap_kind_of(ledger) == JK_CAP_DATA)
         jk_show_ledger(ledger, max_rows);
@@ -140,6 +99,130 @@ int jk_tool_chain_show(int argc, char **argv)
         printf("price round %" PRIu64 " value %" PRIu64 "\n", jk_get_u64le(pbytes), jk_get_u64le(pbytes + 8));
     else
         printf("price none yet\n");
+}
+
+/* One cap: "<label> <kind> [<n> bytes|<n> slots] hash <16 hex>", then with
+ * hex the Data's bytes, 32 a line. */
+static void jk_show_cap(const char *label, jk_cap value, bool hex)
+{
+    jk_hash h;
+    jk_cap_hash(value, &h);
+    printf("%s %s", label, jk_show_kind(value));
+    if (jk_cap_kind_of(value) == JK_CAP_DATA)
+        printf(" %" PRIu64 " bytes", (uint64_t)jk_cap_data_len(value));
+    if (jk_cap_kind_of(value) == JK_CAP_CNODE)
+        printf(" %u slots", jk_cap_cnode_slot_count(value));
+    printf(" hash ");
+    for (int b = 0; b < 8; b++)
+        printf("%02x", h.bytes[b]);
+    printf("\n");
+    if (!hex || jk_cap_kind_of(value) != JK_CAP_DATA)
+        return;
+    uint8_t chunk[32];
+    uint64_t len = jk_cap_data_len(value);
+    for (uint64_t off = 0; off < len; off += sizeof chunk) {
+        size_t n = len - off < sizeof chunk ? (size_t)(len - off) : sizeof chunk;
+        if (jk_cap_data_read(value, off, chunk, n) != JK_OK)
+            break;
+        printf("  ");
+        for (size_t b = 0; b < n; b++)
+            printf("%02x", chunk[b]);
+        printf("\n");
+    }
+}
+
+/* The occupied slots of a CNode from `from` on. */
+static void jk_show_slots(const char *prefix, jk_cap cnode, uint32_t from, bool hex)
+{
+    uint32_t slot = 0;
+    for (; jk_cap_cnode_next(cnode, from, &slot); from = slot + 1) {
+        char label[96];
+        snprintf(label, sizeof label, "%sslot %u", prefix, slot);
+        jk_show_cap(label, jk_cap_cnode_get(cnode, slot), hex);
+    }
+}
+
+int jk_tool_chain_show(int argc, char **argv)
+{
+    const char *dir = NULL, *path = NULL;
+    uint64_t max_rows = 20;
+    bool hex = false;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--store") && i + 1 < argc) {
+            dir = argv[++i];
+        } else if (!strcmp(argv[i], "--slot") && i + 1 < argc) {
+            path = argv[++i];
+        } else if (!strcmp(argv[i], "--hex")) {
+            hex = true;
+        } else if (!strcmp(argv[i], "--accounts") && i + 1 < argc &&
+                   !jk_tool_parse_number(argv[i + 1], false, &max_rows)) {
+            i++;
+        } else {
+            dir = NULL;
+            break;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "usage: jark chain show --store DIR [--slot PATH] [--hex] [--accounts N]\n");
+        return JK_EXIT_USAGE;
+    }
+    char store[PATH_MAX];
+    snprintf(store, sizeof store, "%.4000s", dir);
+    if (!jk_show_is_store(store)) {
+        snprintf(store, sizeof store, "%.4000s/validator-0", dir);
+        if (!jk_show_is_store(store)) {
+            fprintf(stderr, "jark chain show: %s: not a validator store (no data.mdb) nor a devnet directory\n", dir);
+            return JK_EXIT_USAGE;
+        }
+    }
+    jk_node_head head;
+    jk_diag diag = {{0}};
+    jk_err err = jk_node_head_read(store, &head, &diag);
+    if (err != JK_OK) {
+        fprintf(stderr, "jark chain show: %s: %s\n", store, diag.msg[0] ? diag.msg : jk_strerror(err));
+        return JK_EXIT_USAGE;
+    }
+    jk_cap cnode = jk_cap_instance_cnode(head.chain);
+    int rc = JK_EXIT_OK;
+    if (path) {
+        /* PATH: slot numbers through nested CNodes, "20" or "20.3.1" */
+        jk_cap at = cnode;
+        char label[256] = "";
+        const char *p = path;
+        while (rc == JK_EXIT_OK && *p) {
+            char *end;
+            unsigned long slot = strtoul(p, &end, 10);
+            if (end == p || (*end && *end != '.') || jk_cap_kind_of(at) != JK_CAP_CNODE ||
+                slot >= jk_cap_cnode_slot_count(at)) {
+                fprintf(stderr, "jark chain show: --slot %s: %s\n", path,
+                        jk_cap_kind_of(at) != JK_CAP_CNODE ? "goes through a cap that is not a CNode"
+                                                            : "not a slot path (numbers joined by '.', in range)");
+                rc = JK_EXIT_USAGE;
+                break;
+            }
+            at = jk_cap_cnode_get(at, (uint32_t)slot);
+            p = *end ? end + 1 : end;
+        }
+        if (rc == JK_EXIT_OK) {
+            snprintf(label, sizeof label, "slot %s", path);
+            jk_show_cap(label, at, hex);
+            if (jk_cap_kind_of(at) == JK_CAP_CNODE)
+                jk_show_slots("  ", at, 0, hex);
+        }
+    } else {
+        jk_hash root;
+        jk_cap_hash(head.chain, &root);
+        printf("store %s\nheight %" PRIu64 "\n", store, head.height);
+        jk_show_hex("block", head.block_hash.bytes, JK_HASH_SIZE);
+        jk_show_hex("genesis", head.genesis_hash.bytes, JK_HASH_SIZE);
+        jk_show_hex("state_root", root.bytes, JK_HASH_SIZE);
+        jk_hash image;
+        jk_cap_hash(jk_cap_instance_image(head.chain), &image);
+        jk_show_hex("chain_image", image.bytes, JK_HASH_SIZE);
+        /* Slots 20.. hold the chain's state (docs/chain-design.md); 1..19 are pins. */
+        jk_show_slots("", cnode, 20, hex);
+        jk_show_demo(head.chain, cnode, max_rows);
+    }
     jk_node_head_release(&head);
-    return 0;
+    return rc;
 }

@@ -52,7 +52,7 @@ static int jk_image_build_cmd(int argc, char **argv)
     jk_image_file *f = calloc(1, sizeof *f);
     jk_diag diag = {{0}};
     if (!f)
-        return 1;
+        return JK_EXIT_USAGE;
     jk_err err = jk_image_manifest_build(manifest, f, &diag);
     if (err == JK_OK)
         err = jk_image_file_save(out, f, &diag);
@@ -65,7 +65,7 @@ static int jk_image_build_cmd(int argc, char **argv)
     }
     jk_image_file_clear(f);
     free(f);
-    return err == JK_OK ? 0 : 1;
+    return err == JK_OK ? JK_EXIT_OK : JK_EXIT_USAGE;
 }
 
 static int jk_image_run_cmd(int argc, char **argv)
@@ -108,10 +108,10 @@ static int jk_image_run_cmd(int argc, char **argv)
     jk_diag diag = {{0}};
     jk_cap slot0 = jk_cap_null();
     jk_kernel_result res;
-    int rc = 1;
+    int rc = JK_EXIT_USAGE;
     memset(&res, 0, sizeof res);
     if (!f)
-        return 1;
+        return JK_EXIT_USAGE;
     if (jk_image_file_load(path, f, &diag) != JK_OK) {
         fprintf(stderr, "jark image run: %s\n", diag.msg);
         goto done;
@@ -195,11 +195,11 @@ static int jk_image_show_cmd(int argc, char **argv)
     jk_image_file *f = calloc(1, sizeof *f);
     jk_diag diag = {{0}};
     if (!f)
-        return 1;
+        return JK_EXIT_USAGE;
     if (jk_image_file_load(argv[0], f, &diag) != JK_OK) {
         fprintf(stderr, "jark image show: %s\n", diag.msg);
         free(f);
-        return 1;
+        return JK_EXIT_USAGE;
     }
     jk_cap im = f->image;
     char id[2 * JK_HASH_SIZE + 1];

@@ -12,16 +12,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* --engine interp|jit|auto -> *engine; returns 0, or -1 (message printed). */
+static int jk_parse_engine(const char *name, jk_pvm_engine *engine)
+{
+    if (jk_pvm_engine_parse(name, engine) == JK_OK)
+        return 0;
+    fprintf(stderr, "jark: --engine wants interp, jit or auto, got '%s'\n", name);
+    return -1;
+}
+
 static int jk_pvm_test(int argc, char **argv)
 {
     jk_vector_totals totals = {0, 0};
-    if (argc < 1) {
-        fprintf(stderr, "usage: jark pvm test PATH...\n");
+    jk_pvm_engine engine = JK_PVM_ENGINE_INTERP;
+    int paths = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--engine") && i + 1 < argc) {
+            if (jk_parse_engine(argv[++i], &engine))
+                return 2;
+        } else {
+            paths++;
+        }
+    }
+    if (paths < 1) {
+        fprintf(stderr, "usage: jark pvm test [--engine interp|jit] PATH...\n");
         return 2;
     }
-    for (int i = 0; i < argc; i++)
-        if (jk_vectors_run_path(argv[i], 1, stdout, &totals) != 0)
+    /* back end 1 is the interpreter's default, 2 the recompiler */
+    int backend = engine == JK_PVM_ENGINE_INTERP ? 1 : 2;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--engine")) {
+            i++;
+            continue;
+        }
+        if (jk_vectors_run_path(argv[i], backend, stdout, &totals) != 0)
             totals.failed++;
+    }
     printf("%zu passed, %zu failed\n", totals.passed, totals.failed);
     return totals.failed ? 1 : 0;
 }
@@ -61,12 +87,13 @@ static int jk_pvm_run_cmd(int argc, char **argv)
     unsigned char *blob = NULL;
     size_t blob_len = 0;
     int rc = 2;
+    jk_pvm_engine engine = JK_PVM_ENGINE_INTERP;
 
     memset(&state, 0, sizeof state);
     state.gas = 1000000000;
     if (jk_pvm_memory_new(&mem) != JK_OK) {
         fprintf(stderr, "jark: out of memory\n");
-        return 1;
+        return JK_EXIT_USAGE;
     }
     for (int i = 0; i < argc; i++) {
         uint64_t v;
@@ -96,6 +123,9 @@ static int jk_pvm_run_cmd(int argc, char **argv)
                 goto done;
             }
             state.pc = (uint32_t)v;
+        } else if (!strcmp(argv[i], "--engine") && i + 1 < argc) {
+            if (jk_parse_engine(argv[++i], &engine))
+                goto done;
         } else if (!strcmp(argv[i], "--map") && i + 1 < argc) {
             if (jk_parse_map(argv[++i], mem)) {
                 fprintf(stderr, "jark: bad --map '%s' (ADDR:LEN[:ro|:rw], page-aligned, above 64 KiB)\n",
@@ -110,10 +140,9 @@ static int jk_pvm_run_cmd(int argc, char **argv)
         }
     }
     if (!path) {
-        fprintf(stderr, "usage: jark pvm run FILE.pvm [--gas N] [--reg I=V]... [--pc N] [--map ADDR:LEN[:ro|:rw]]...\n");
+        fprintf(stderr, "usage: jark pvm run FILE.pvm [--engine interp|jit] [--gas N] [--reg I=V]... [--pc N] [--map ADDR:LEN[:ro|:rw]]...\n");
         goto done;
     }
-    rc = 1;
     if (jk_tool_read_file(path, &blob, &blob_len))
         goto done;
     jk_diag diag = {{0}};
@@ -124,7 +153,7 @@ static int jk_pvm_run_cmd(int argc, char **argv)
     }
     jk_pvm_exit ex;
     int64_t gas_before = state.gas;
-    err = jk_pvm_run(prog, mem, &state, &ex);
+    err = jk_pvm_run_engine(prog, mem, &state, &ex, engine);
     if (err != JK_OK) {
         fprintf(stderr, "jark: %s: %s\n", path, jk_strerror(err));
         goto done;
@@ -138,7 +167,8 @@ static int jk_pvm_run_cmd(int argc, char **argv)
     printf("\n");
     for (int i = 0; i < JK_PVM_REGS; i++)
         printf("r%d=%" PRIu64 "%s", i, state.regs[i], i + 1 < JK_PVM_REGS ? " " : "\n");
-    rc = 0;
+    /* the exit-code rule: the program said no unless it halted */
+    rc = ex.status == JK_PVM_HALT ? JK_EXIT_OK : JK_EXIT_REFUSED;
 done:
     free(blob);
     jk_pvm_program_free(prog);

@@ -25,6 +25,8 @@ int jk_tool_cc(int argc, char **argv);      /* jark cc [-O0|-O2|-Os] FILE.c... -
 int jk_tool_pvm_exec(int argc, char **argv); /* jark pvm exec PROGRAM ... */
 int jk_tool_image(int argc, char **argv);   /* jark image build|run|show ... */
 int jk_tool_devnet(int argc, char **argv);  /* jark devnet [options] */
+int jk_tool_keygen(int argc, char **argv);  /* jark keygen -o FILE */
+int jk_tool_event(int argc, char **argv);   /* jark event sign|transfer|report|show ... */
 int jk_tool_chain(int argc, char **argv);   /* jark chain genesis|show ... */
 int jk_tool_chain_show(int argc, char **argv); /* jark chain show --store DIR */
 int jk_tool_chain_new(int argc, char **argv);  /* jark chain new NAME */

@@ -54,6 +54,10 @@ int main(int argc, char **argv)
         return jk_tool_chain(argc - 2, argv + 2);
     if (!strcmp(cmd, "devnet"))
         return jk_tool_devnet(argc - 2, argv + 2);
+    if (!strcmp(cmd, "keygen"))
+        return jk_tool_keygen(argc - 2, argv + 2);
+    if (!strcmp(cmd, "event"))
+        return jk_tool_event(argc - 2, argv + 2);
     if (!strcmp(cmd, "image"))
         return jk_tool_image(argc - 2, argv + 2);
     fprintf(stderr, "jark: unknown command '%s'\n", cmd);

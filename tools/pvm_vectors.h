@@ -11,7 +11,7 @@ typedef struct jk_vector_totals {
 } jk_vector_totals;
 
 /* Run every vector in `path` (a .json file, or a directory whose *.json files
- * run in name order) on interpreter back end `backend` (0 switch, 1 goto).
+ * run in name order) on back end `backend` (0 switch, 1 goto, 2 the recompiler).
  * One line per failing case goes to `report`, saying what differed. A file
  * that cannot be read or parsed counts as a failure. Returns 0, or -1 when
  * path itself cannot be opened. */

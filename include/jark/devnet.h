@@ -1,20 +1,46 @@
 /*
  * jark/devnet.h — V validators of a chain in one process, each with its own
  * kernel and LMDB store, blocks and gossip passed in memory (`jark devnet`,
- * tests/node). Layer: devnet sits on node and spec (… → chain → spec → node
- * → devnet).
+ * tests/node, examples/driver). Layer: devnet sits on node and spec
+ * (… → chain → spec → node → devnet).
+ *
+ * The chain is any chain spec (docs/chain-spec.md); the events come from a
+ * workload:
+ *   - demo: the demo chain's generator (examples/demo, docs/demo-chain.md):
+ *     funded accounts and reporters derived from the seed replace the spec's
+ *     state; every block signs transfers, every fifth block price reports;
+ *   - events: an events file (jark/spec.h, docs/events-format.md), gossiped
+ *     in file order, events_per_block at a time, then empty blocks;
+ *   - none: empty blocks.
+ * Validators: the spec's own when their keys are given (every one, in the
+ * spec's order: then the genesis is `jark chain genesis SPEC`'s), else V
+ * derived from the seed in place of the spec's list (the genesis hash then
+ * depends on the seed and V; the result and the first line give it). Everything else is
+ * derived from the seed too, so a run is reproducible: same spec, seed and
+ * events, same blocks, same roots.
  */
 #ifndef JARK_DEVNET_H
 #define JARK_DEVNET_H
 
 #include "jark/node.h"
+#include "jark/spec.h"
 
 #include <stdbool.h>
 
+#define JK_DEVNET_MAX_VALIDATORS 16
+#define JK_DEVNET_MAX_EVENTS_PER_BLOCK 64
+
+typedef enum jk_devnet_workload {
+    JK_DEVNET_WORKLOAD_DEFAULT = 0, /* demo without a spec_path, events with events, else none */
+    JK_DEVNET_WORKLOAD_DEMO,
+    JK_DEVNET_WORKLOAD_EVENTS,
+    JK_DEVNET_WORKLOAD_NONE,
+} jk_devnet_workload;
+
 typedef struct jk_devnet_options {
-    uint32_t validators;       /* 1..16 */
+    uint32_t validators;       /* 1..16 (ignored when validator_keys are given) */
     uint64_t blocks;           /* blocks to add to the stores' height */
-    uint32_t events_per_block; /* transfers per block, at most 64 */
+    uint32_t events_per_block; /* at most JK_DEVNET_MAX_EVENTS_PER_BLOCK */
     uint64_t seed;             /* keys and workload derive from it */
     unsigned threads;          /* verify pool threads (0 = inline) */
     const char *dir;           /* validator-<i> stores below it; resumed when present */
@@ -24,6 +50,12 @@ typedef struct jk_devnet_options {
      * this height committed, before any other validator imported it — the
      * state a crash there leaves. 0 = never. */
     uint64_t stop_after_proposer;
+    const char *spec_path;     /* the chain; NULL: the demo (examples/demo/devnet-spec.json beside the SDK) */
+    jk_devnet_workload workload;
+    const jk_spec_events *events;     /* the events workload's list (borrowed); its genesis must be the chain's */
+    const jk_spec_key *validator_keys; /* optional: the spec's validators' keys, in its order (borrowed) */
+    uint32_t validator_key_count;
+    const jk_sdk_options *build;      /* compiling the spec's C programs (NULL: -O2) */
 } jk_devnet_options;
 
 typedef struct jk_devnet_result {
@@ -31,12 +63,34 @@ typedef struct jk_devnet_result {
     uint64_t events, traces;
     double seconds;      /* for the report only; nothing depends on it */
     jk_hash root;        /* validator 0's chain instance hash at `height` */
+    jk_hash genesis;     /* the chain's genesis hash (what events are signed for) */
     bool agree;          /* every validator had the proposer's root at every height */
+    char reason[192];    /* when the run did not return 0: the first thing that went wrong */
 } jk_devnet_result;
 
-/* Run (or resume) a devnet; the stores persist in o->dir.
- * @return 0 all agreed; 1 a validator disagreed or a step failed (told on
- *         stderr); 2 bad options; 3 stopped by stop_after_proposer. */
+/* Run (or resume) a devnet; the stores persist in o->dir. Progress lines on
+ * stdout unless o->quiet; what failed in r->reason (nothing on stderr).
+ * @return 0 all agreed; 1 a validator disagreed or a step failed; 2 bad
+ *         options or input (spec, keys, an events file for another chain);
+ *         3 stopped by stop_after_proposer. */
 int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r);
+
+/* ---------------------------------------------------------------------------
+ * The demo chain's events (docs/demo-chain.md), for `jark event transfer` /
+ * `jark event report` and the demo workload.
+ * ------------------------------------------------------------------------- */
+
+#define JK_DEVNET_TRANSFER_LEN 81 /* 'T' ‖ from[32] ‖ to[32] ‖ amount u64 ‖ nonce u64 */
+#define JK_DEVNET_REPORT_LEN 49   /* 'R' ‖ reporter[32] ‖ round u64 ‖ price u64 */
+
+void jk_devnet_transfer_blob(const uint8_t from[32], const uint8_t to[32], uint64_t amount, uint64_t nonce,
+                             uint8_t out[JK_DEVNET_TRANSFER_LEN]);
+void jk_devnet_report_blob(const uint8_t reporter[32], uint64_t round, uint64_t price,
+                           uint8_t out[JK_DEVNET_REPORT_LEN]);
+
+/* The image id of the demo's Chain image (the demo spec beside the SDK,
+ * compiled once per process): `jark chain show` recognises the demo by it.
+ * @return JK_OK; what jk_spec_file_load and jk_chain_genesis_build return. */
+jk_err jk_devnet_demo_image_id(jk_hash *out, jk_diag *diag);
 
 #endif

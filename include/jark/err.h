@@ -78,6 +78,15 @@ typedef enum jk_err {
     JK_ERR_RPC_UNAVAILABLE = -1301, /* the node cannot answer now (-32002) */
     JK_ERR_RPC_HTTP = -1302,        /* not a valid HTTP / JSON-RPC answer */
     JK_ERR_RPC_REMOTE = -1303,      /* the server answered with a JSON-RPC error */
+    /* consensus: -1000 .. -1099 */
+    JK_ERR_CONS_DECODE = -1000,      /* consensus message malformed */
+    JK_ERR_CONS_SIG = -1001,         /* vote or proposal signature fails */
+    JK_ERR_CONS_MEMBER = -1002,      /* signer not a validator, or not the
+                                       proposer of (height, round) */
+    JK_ERR_CONS_CERT = -1003,        /* a commit certificate that does not
+                                       prove its value final */
+    JK_ERR_CONS_RECORD = -1004,      /* signed-vote record malformed */
+    JK_ERR_CONS_VALUE = -1005,       /* a certified value the app rejects */
 } jk_err;
 
 /* The message for a code; never NULL (unknown codes give "unknown error"). */

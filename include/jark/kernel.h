@@ -48,7 +48,26 @@
                                          64, allows ~31 nested instances) */
 #define JK_KERNEL_MAX_PATH_DEPTH 4    /* root slot + 3 nested CNodes */
 #define JK_KERNEL_MAX_INSTANCES 1024  /* instances created in one top-level call */
+
+/* ---- the gas schedule (docs/abi.md "Gas schedule") ----
+ * A host call costs JK_KERNEL_HOSTCALL_GAS plus what it reads, writes, hashes
+ * or allocates, all computed from its arguments before it runs; a frame that
+ * cannot pay stops out of gas at the ecalli. Memory growth is paid per page a
+ * frame's memory maps on first touch. */
 #define JK_KERNEL_HOSTCALL_GAS 10     /* charged for every host call */
+#define JK_GAS_PER_PAGE_COPIED 100    /* per 4 KiB page (or part) a host call copies
+                                         (DATA_READ, DATA_MINT, DEBUG_WRITE) */
+#define JK_GAS_PER_PAGE_TOUCHED 100   /* per page a frame's memory maps on first
+                                         touch (by its code or a host call) */
+#define JK_GAS_PER_MAPPING 20         /* per mapping a CALL, CALL_RESUME or YIELD
+                                         sets up or pauses */
+#define JK_GAS_PER_FRAME 50           /* per frame a CALL / CALL_RESUME pushes or a
+                                         YIELD pauses */
+#define JK_GAS_PER_PIN 20             /* per pinned slot SET_IMAGE / DERIVE_SPAWN
+                                         removes or installs */
+#define JK_GAS_PER_LIST_SLOT 2        /* per slot of a CNode a call walks (the
+                                         images of SAME_TYPE_AS, the yield-catcher
+                                         lists a YIELD searches) */
 
 /* ---- host-call numbers (ecalli N); semantics in docs/abi.md ---- */
 #define JK_HOST_GAS 0
@@ -103,6 +122,10 @@ typedef struct jk_kernel jk_kernel;
 
 typedef struct jk_kernel_config {
     FILE *debug;  /* where DEBUG_WRITE goes; NULL discards it */
+    /* Which PVM engine runs programs: JK_PVM_ENGINE_AUTO (0, the default)
+     * is the recompiler on x86-64 and the interpreter elsewhere. Results,
+     * and so every state root, are the same whichever is chosen. */
+    jk_pvm_engine engine;
 } jk_kernel_config;
 
 /* A kernel. cfg may be NULL. The caller owns *out (jk_kernel_free).

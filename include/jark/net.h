@@ -2,9 +2,9 @@
  * jark/net.h — the peer-to-peer transport: authenticated, framed, rate-limited
  * connections between nodes, driven by one event-loop thread.
  *
- * What runs underneath: TLS 1.3 over TCP (GnuTLS), see docs/network.md for why
- * not QUIC yet. Nothing in this header depends on that choice: a QUIC
- * transport would keep every type and function below.
+ * What runs underneath: QUIC v1 (ngtcp2 0.12 with GnuTLS) by default, or TLS
+ * 1.3 over TCP (GnuTLS) — cfg->transport. Nothing else in this header depends
+ * on that choice (docs/network.md).
  *
  * Identity. Each node's TLS certificate is self-signed with its Ed25519 node
  * key (a validator's node key is its validator key). After the handshake the
@@ -17,14 +17,17 @@
  * Messages. A frame is one message of one kind (jk_net_kind): consensus
  * (votes and proposals), events, sync (block and certificate requests and
  * responses). On the wire: kind (1 byte) ‖ length (u32 little-endian) ‖
- * payload; each kind has its own size bound (limits.max_frame). A peer that
+ * payload; each kind has its own size bound (limits.max_frame). Over QUIC each
+ * kind has its own unidirectional stream (its first byte the kind, and every
+ * frame on it of that kind); over TCP the kinds share the TLS stream. A peer that
  * sends an unknown kind or an oversize frame is disconnected and counted; so
  * is one the upper layer reports (jk_net_disconnect with
  * JK_NET_REASON_BAD_SIG). Payloads are opaque here.
  *
  * Rate limits. Each peer has two token buckets, bytes and messages per second.
- * A peer over its budget is throttled: the node stops reading from it (TCP
- * pushes back on the sender) until the buckets refill. Buckets refill from the
+ * A peer over its budget is throttled: the node stops taking its frames
+ * (TCP's window, QUIC's flow-control credit push back on the sender) until
+ * the buckets refill. Buckets refill from the
  * time passed to jk_net_step, never from a clock read here, so tests drive
  * time and need no wall clock. Reconnect backoff uses the same time.
  *
@@ -87,7 +90,8 @@ typedef struct jk_net_limits {
     uint64_t bytes_burst;             /* bucket size; raised to fit the largest frame */
     uint32_t msgs_per_sec;
     uint32_t msgs_burst;              /* ≥ 1 */
-    uint64_t max_queue;               /* bytes queued to one peer before it is dropped */
+    uint64_t max_queue;               /* bytes queued to one peer before it is dropped;
+                                         raised to fit the largest frame */
     uint32_t max_nonvalidators;       /* inbound peers with unconfigured keys */
     uint32_t max_pending;             /* connections still in their handshake */
     uint64_t handshake_ms;            /* a handshake longer than this is dropped */
@@ -106,6 +110,13 @@ typedef struct jk_net_peer_config {
     uint8_t key[JK_NET_KEY_SIZE];   /* the key it must present */
 } jk_net_peer_config;
 
+/* What carries the frames. Both give the same API, identity, frames and
+ * limits; nodes of one network must all use the same one. */
+typedef enum jk_net_transport {
+    JK_NET_QUIC = 0,    /* QUIC v1 (ngtcp2) over UDP, one stream per kind: the default */
+    JK_NET_TLS_TCP = 1, /* TLS 1.3 over TCP, the kinds sharing one stream */
+} jk_net_transport;
+
 typedef struct jk_net_config {
     const char *listen_host;        /* dotted IPv4; NULL: no listener */
     uint16_t listen_port;           /* 0: an ephemeral port (jk_net_listen_port) */
@@ -114,6 +125,7 @@ typedef struct jk_net_config {
     const jk_net_peer_config *peers;
     size_t peer_count;
     jk_net_limits limits;           /* fill with jk_net_limits_default first */
+    jk_net_transport transport;     /* 0: QUIC */
 } jk_net_config;
 
 typedef struct jk_net jk_net;
@@ -125,12 +137,14 @@ typedef struct jk_net jk_net;
  * @param[out] out  the new transport; free with jk_net_destroy.
  * @param[out] diag optional: what failed.
  * @return JK_OK; JK_ERR_INVALID_ARG (a NULL key or genesis, a bad address, a
- *         limit out of range); JK_ERR_NET_LISTEN (bind/listen failed);
+ *         limit out of range, an unknown transport); JK_ERR_NET_LISTEN
+ *         (bind/listen failed: TCP or UDP per the transport);
  *         JK_ERR_NET_TLS (GnuTLS refused the key or certificate); JK_ERR_NOMEM. */
 jk_err jk_net_create(const jk_net_config *cfg, jk_net **out, jk_diag *diag);
 
 /* Close every connection (queued output is flushed as far as the socket takes
- * it without blocking, then TLS close_notify), free everything, wipe the key.
+ * it without blocking, then TLS close_notify or QUIC CONNECTION_CLOSE), free
+ * everything, wipe the key.
  * NULL is allowed. */
 void jk_net_destroy(jk_net *net);
 
@@ -145,7 +159,10 @@ uint16_t jk_net_listen_port(const jk_net *net);
 jk_err jk_net_add_peer(jk_net *net, const jk_net_peer_config *p, uint32_t *peer);
 
 /* Run the event loop once: wait up to timeout_ms for socket activity (0: do
- * not wait), handle it, dial peers whose backoff expired, refill rate buckets.
+ * not wait), handle it, dial peers whose backoff expired, refill rate buckets,
+ * run QUIC's timers (loss recovery, keep-alive, idle timeout). Step at least
+ * every few tens of ms while connections are open: QUIC retransmits only
+ * when stepped.
  * @param[in] now_ms  the caller's monotonic clock in milliseconds; it decides
  *                    rate limits, handshake timeouts and backoff. A value
  *                    below an earlier one counts as no time passing.

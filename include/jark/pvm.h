@@ -295,6 +295,39 @@ typedef struct jk_pvm_exit {
 jk_err jk_pvm_run(const jk_pvm_program *prog, jk_pvm_memory *mem,
                   jk_pvm_state *state, jk_pvm_exit *out);
 
+/* Engines. The interpreter is the reference; the recompiler (x86-64 only)
+ * compiles a program once, in jk_pvm_program_load, and gives identical
+ * results on everything observable (exit status, pc, registers, gas, memory,
+ * fault address, host calls and their resumption). Either engine may resume
+ * a state the other left. */
+typedef enum jk_pvm_engine {
+    JK_PVM_ENGINE_AUTO = 0,   /* the recompiler where the program has code, else the interpreter */
+    JK_PVM_ENGINE_INTERP = 1, /* always the interpreter */
+    JK_PVM_ENGINE_JIT = 2,    /* the recompiler; falls back to the interpreter where there is none */
+} jk_pvm_engine;
+
+/* jk_pvm_run on a chosen engine; same contract and errors as jk_pvm_run.
+ * (jk_pvm_run itself is the interpreter.) */
+jk_err jk_pvm_run_engine(const jk_pvm_program *prog, jk_pvm_memory *mem,
+                         jk_pvm_state *state, jk_pvm_exit *out, jk_pvm_engine engine);
+
+/* What JK_PVM_ENGINE_AUTO selects in this process: the recompiler (the
+ * default) or, after jk_pvm_set_auto_engine(JK_PVM_ENGINE_INTERP), the
+ * interpreter. For tools and tests that run code through layers which only
+ * ask for AUTO (the chain's kernels). Not synchronised: set it before any run
+ * starts, never while one is going on. */
+void jk_pvm_set_auto_engine(jk_pvm_engine engine);
+jk_pvm_engine jk_pvm_auto_engine(void);
+
+/* True when the program was compiled (x86-64 host with executable memory). */
+bool jk_pvm_program_jitted(const jk_pvm_program *prog);
+
+/* "auto" / "interp" / "jit" -> engine. @return JK_OK or JK_ERR_INVALID_ARG. */
+jk_err jk_pvm_engine_parse(const char *name, jk_pvm_engine *out);
+
+/* The name jk_pvm_engine_parse takes. Static storage. */
+const char *jk_pvm_engine_name(jk_pvm_engine engine);
+
 /* "halt", "panic", "page-fault", "out-of-gas", "host-call". */
 const char *jk_pvm_status_name(jk_pvm_status status);
 

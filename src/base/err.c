@@ -49,7 +49,13 @@
     X(JK_ERR_RPC_NOT_FOUND, "not found")                                       \
     X(JK_ERR_RPC_UNAVAILABLE, "the node cannot answer now")                    \
     X(JK_ERR_RPC_HTTP, "malformed HTTP or JSON-RPC answer")                    \
-    X(JK_ERR_RPC_REMOTE, "the server answered with a JSON-RPC error")
+    X(JK_ERR_RPC_REMOTE, "the server answered with a JSON-RPC error")          \
+    X(JK_ERR_CONS_DECODE, "malformed consensus message")                       \
+    X(JK_ERR_CONS_SIG, "consensus signature does not verify")                  \
+    X(JK_ERR_CONS_MEMBER, "signer is not the expected validator")              \
+    X(JK_ERR_CONS_CERT, "invalid commit certificate")                          \
+    X(JK_ERR_CONS_RECORD, "malformed signed-vote record")                      \
+    X(JK_ERR_CONS_VALUE, "certified value rejected by the application")
 
 #define JK_ERR_CODE(code, msg) code,
 const jk_err jk_err_all[] = {JK_ERR_TABLE(JK_ERR_CODE)};

@@ -1,24 +1,24 @@
 /*
- * devnet.c — a devnet (`jark devnet`): V validators of the demo chain
- * (examples/demo, docs/demo-chain.md) in one process, each with its own
- * Kernel and LMDB store; gossip and blocks pass in memory. A workload
- * generator signs transfers (every account at most once per block, with its
- * next nonce) and, every fifth block, price reports from the registered
- * reporters. Each block's proposer (validators[n mod V]) runs the cycle and
- * produces the block; every other validator verifies the same gossip and
- * imports it. One progress line per block, then a summary; the exit status
- * says whether every validator reached the same state root at every height.
+ * devnet.c — a devnet (`jark devnet`, jark/devnet.h): V validators of a chain
+ * in one process, each with its own Kernel and LMDB store; gossip and blocks
+ * pass in memory. Each block's proposer (validators[n mod V]) runs the cycle
+ * on the block's gossip and produces the block; every other validator
+ * verifies the same gossip and imports it. One progress line per block, then
+ * a summary; the result says whether every validator reached the same state
+ * root at every height.
  *
- * Everything is derived from --seed, so a run is reproducible: same seed,
- * same blocks, same roots (tests/node pins the final root, and checks that a
- * run killed at any point and resumed ends where an uninterrupted one does).
+ * Everything is derived from the seed (and the events file), so a run is
+ * reproducible: same seed, same blocks, same roots (tests/node pins the final
+ * root, and checks that a run killed at any point and resumed ends where an
+ * uninterrupted one does).
  */
-#include "jark/devnet.h"
+#include "internal.h"
 
 #include "jark/bytes.h"
 #include "jark/spec.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -27,17 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define JK_DEVNET_ACCOUNTS 64
-#define JK_DEVNET_REPORTERS 5
-#define JK_DEVNET_MAX_VALIDATORS 16
-#define JK_DEVNET_BALANCE 1000000u
-
-typedef struct jk_keypair {
-    uint8_t pk[32], sk[64];
-} jk_keypair;
-
-/* A key pair derived from (purpose, seed, i). */
-static void jk_derive_key(const char *purpose, uint64_t seed, uint32_t i, jk_keypair *out)
+void jk_devnet_derive_key(const char *purpose, uint64_t seed, uint32_t i, jk_keypair *out)
 {
     uint8_t buf[64], s[32];
     int n = snprintf((char *)buf, sizeof buf, "jark/devnet/%s/%" PRIu64 "/%u", purpose, seed, i);
@@ -47,14 +37,24 @@ static void jk_derive_key(const char *purpose, uint64_t seed, uint32_t i, jk_key
     jk_crypto_ed25519_keypair_from_seed(s, out->pk, out->sk);
 }
 
-static int jk_key_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
-
-static uint64_t jk_next(uint64_t *state)
+uint64_t jk_devnet_next(uint64_t *state)
 {
     uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
+}
+
+/* Keep the first reason a run fails for (the tool prints it). */
+__attribute__((format(printf, 2, 3)))
+static void jk_say(jk_devnet_result *r, const char *fmt, ...)
+{
+    if (r->reason[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->reason, sizeof r->reason, fmt, ap);
+    va_end(ap);
 }
 
 static double jk_ms(void)
@@ -69,97 +69,63 @@ static double jk_ms(void)
  * process's life, and each run gets a shallow copy whose state and
  * validators it may point elsewhere. Not thread-safe; devnets run one at a
  * time. */
-static int jk_load_demo(jk_spec_file *f, char *err, size_t err_len)
+static jk_err jk_load_demo(jk_spec_file *f, jk_diag *diag)
 {
     static jk_spec_file loaded;
     static bool have;
     if (!have) {
         const char *sdk = jk_sdk_dir();
         if (!sdk)
-            return snprintf(err, err_len, "cannot find the SDK (set JARK_SDK_DIR)"), -1;
-        char dir[PATH_MAX], spec[PATH_MAX + 64];
-        snprintf(dir, sizeof dir, "%s/../examples/demo", sdk);
-        snprintf(spec, sizeof spec, "%s/devnet-spec.json", dir);
-        jk_diag diag = {{0}};
-        if (jk_spec_file_load(spec, NULL, &loaded, &diag) != JK_OK)
-            return snprintf(err, err_len, "%s", diag.msg), -1;
+            return jk_diag_set(diag, JK_ERR_IO, "cannot find the SDK (set JARK_SDK_DIR)");
+        char spec[PATH_MAX + 64];
+        snprintf(spec, sizeof spec, "%.*s/../examples/demo/devnet-spec.json", PATH_MAX, sdk);
+        jk_err err = jk_spec_file_load(spec, NULL, &loaded, diag);
+        if (err != JK_OK)
+            return err;
         have = true;
     }
     *f = loaded;
-    return 0;
+    return JK_OK;
+}
+
+jk_err jk_devnet_demo_image_id(jk_hash *out, jk_diag *diag)
+{
+    jk_spec_file f;
+    jk_chain_genesis g;
+    jk_err err = jk_load_demo(&f, diag);
+    if (err == JK_OK)
+        err = jk_chain_genesis_build(&f.spec, &g, diag);
+    if (err != JK_OK)
+        return err;
+    jk_cap_hash(jk_cap_instance_image(g.chain), out);
+    jk_cap_release(g.chain);
+    return JK_OK;
 }
 
 typedef struct jk_devnet {
     uint32_t v;
-    jk_keypair validators[JK_DEVNET_MAX_VALIDATORS], accounts[JK_DEVNET_ACCOUNTS], reporters[JK_DEVNET_REPORTERS];
-    uint64_t nonces[JK_DEVNET_ACCOUNTS];
+    jk_devnet_workload workload;
+    jk_keypair validators[JK_DEVNET_MAX_VALIDATORS];
     jk_node_validator *nodes[JK_DEVNET_MAX_VALIDATORS];
     jk_chain_genesis genesis;
-    uint64_t rng;
+    jk_demo demo;
+    const jk_spec_events *events;
+    size_t next_event;      /* the events workload's cursor */
 } jk_devnet;
 
-/* Genesis state: every account funded, the reporters registered (both sorted). */
-static void jk_genesis_state(jk_devnet *d, uint8_t *ledger, uint8_t *reporters)
-{
-    uint8_t keys[JK_DEVNET_ACCOUNTS][32];
-    for (int i = 0; i < JK_DEVNET_ACCOUNTS; i++)
-        memcpy(keys[i], d->accounts[i].pk, 32);
-    qsort(keys, JK_DEVNET_ACCOUNTS, 32, jk_key_cmp);
-    for (int i = 0; i < JK_DEVNET_ACCOUNTS; i++) {
-        memcpy(ledger + 48 * i, keys[i], 32);
-        jk_put_u64le(ledger + 48 * i + 32, JK_DEVNET_BALANCE);
-        jk_put_u64le(ledger + 48 * i + 40, 0);
-    }
-    uint8_t rkeys[JK_DEVNET_REPORTERS][32];
-    for (int i = 0; i < JK_DEVNET_REPORTERS; i++)
-        memcpy(rkeys[i], d->reporters[i].pk, 32);
-    qsort(rkeys, JK_DEVNET_REPORTERS, 32, jk_key_cmp);
-    memcpy(reporters, rkeys, sizeof rkeys);
-}
-
-typedef struct jk_gossip {
-    jk_chain_event events[JK_DEVNET_ACCOUNTS + JK_DEVNET_REPORTERS];
-    uint8_t blobs[JK_DEVNET_ACCOUNTS + JK_DEVNET_REPORTERS][96];
-    jk_chain_trace traces[JK_DEVNET_ACCOUNTS + JK_DEVNET_REPORTERS];
-    const jk_chain_trace *trace_ptrs[JK_DEVNET_ACCOUNTS + JK_DEVNET_REPORTERS];
-    size_t counts[JK_DEVNET_ACCOUNTS + JK_DEVNET_REPORTERS];
-    size_t n;
-} jk_gossip;
-
-/* The workload of block `height`: transfers from distinct accounts, and on
- * every fifth block a round of reports. */
-static void jk_workload(jk_devnet *d, uint64_t height, uint32_t transfers, jk_gossip *g)
+/* The gossip of block `height` from the workload. */
+static void jk_workload(jk_devnet *d, uint64_t height, uint32_t per_block, jk_gossip *g)
 {
     g->n = 0;
-    uint32_t first = (uint32_t)(jk_next(&d->rng) % JK_DEVNET_ACCOUNTS);
-    for (uint32_t t = 0; t < transfers && t < JK_DEVNET_ACCOUNTS; t++) {
-        uint32_t from = (first + t) % JK_DEVNET_ACCOUNTS;
-        uint32_t to = (from + 1 + (uint32_t)(jk_next(&d->rng) % (JK_DEVNET_ACCOUNTS - 1))) % JK_DEVNET_ACCOUNTS;
-        uint8_t *b = g->blobs[g->n];
-        b[0] = 'T';
-        memcpy(b + 1, d->accounts[from].pk, 32);
-        memcpy(b + 33, d->accounts[to].pk, 32);
-        jk_put_u64le(b + 65, 1 + jk_next(&d->rng) % 100);
-        jk_put_u64le(b + 73, d->nonces[from]++);
-        g->events[g->n] = (jk_chain_event){JK_CHAIN_ENDPOINT_TRANSACT, b, 81};
-        jk_chain_trace_sign(d->accounts[from].sk, &d->genesis.genesis_hash, b, 81, &g->traces[g->n]);
-        g->n++;
-    }
-    if (height % 5 == 0) {
-        for (int r = 0; r < JK_DEVNET_REPORTERS; r++) {
-            uint8_t *b = g->blobs[g->n];
-            b[0] = 'R';
-            memcpy(b + 1, d->reporters[r].pk, 32);
-            jk_put_u64le(b + 33, height / 5);
-            jk_put_u64le(b + 41, 1000 + jk_next(&d->rng) % 50);
-            g->events[g->n] = (jk_chain_event){jk_chain_endpoint_dispatch(0), b, 49};
-            jk_chain_trace_sign(d->reporters[r].sk, &d->genesis.genesis_hash, b, 49, &g->traces[g->n]);
-            g->n++;
+    if (d->workload == JK_DEVNET_WORKLOAD_DEMO) {
+        jk_demo_block(&d->demo, &d->genesis.genesis_hash, height, per_block, g);
+    } else if (d->workload == JK_DEVNET_WORKLOAD_EVENTS) {
+        for (; g->n < per_block && d->next_event < d->events->count; g->n++, d->next_event++) {
+            const jk_spec_event *e = &d->events->events[d->next_event];
+            g->events[g->n] = (jk_chain_event){e->endpoint, e->blob, e->blob_len};
+            g->trace_ptrs[g->n] = e->traces;
+            g->counts[g->n] = e->trace_count;
         }
-    }
-    for (size_t i = 0; i < g->n; i++) {
-        g->trace_ptrs[i] = &g->traces[i];
-        g->counts[i] = 1;
     }
 }
 
@@ -180,7 +146,7 @@ static int jk_devnet_block(jk_devnet *d, const jk_devnet_options *o, uint64_t he
     jk_workload(d, height, o->events_per_block, g);
     uint32_t proposer = (uint32_t)(height % d->v);
     jk_node_validator *p = d->nodes[proposer];
-    bool admitted[JK_DEVNET_ACCOUNTS + JK_DEVNET_REPORTERS];
+    bool admitted[JK_DEVNET_GOSSIP_MAX];
     jk_chain_block block;
     memset(&block, 0, sizeof block);
     uint8_t *bytes = NULL;
@@ -201,7 +167,7 @@ static int jk_devnet_block(jk_devnet *d, const jk_devnet_options *o, uint64_t he
         e = jk_node_validator_commit(p, height, &block_hash, bytes, len, &diag);
     }
     if (e != JK_OK) {
-        fprintf(stderr, "jark devnet: block %" PRIu64 ": validator %u cannot produce: %s\n", height, proposer,
+        jk_say(r, "block %" PRIu64 ": validator %u cannot produce: %s", height, proposer,
                 diag.msg[0] ? diag.msg : jk_strerror(e));
         jk_chain_block_free(&block);
         free(bytes);
@@ -231,7 +197,7 @@ static int jk_devnet_block(jk_devnet *d, const jk_devnet_options *o, uint64_t he
         jk_cap_hash(n->ck->chain, &got);
         if (e != JK_OK || memcmp(got.bytes, want.bytes, 32) != 0) {
             rc = 1;
-            fprintf(stderr, "jark devnet: block %" PRIu64 ": validator %u disagrees: %s\n", height, i,
+            jk_say(r, "block %" PRIu64 ": validator %u disagrees: %s", height, i,
                     e != JK_OK ? (diag.msg[0] ? diag.msg : jk_strerror(e)) : "another state root");
         }
     }
@@ -251,7 +217,7 @@ static int jk_devnet_block(jk_devnet *d, const jk_devnet_options *o, uint64_t he
 
 /* A validator one block behind (the run stopped between the proposer's commit
  * and its own) imports that block from a peer's store. */
-static int jk_devnet_catch_up(jk_devnet *d)
+static int jk_devnet_catch_up(jk_devnet *d, jk_devnet_result *r)
 {
     uint64_t top = 0;
     uint32_t ahead = 0;
@@ -277,7 +243,7 @@ static int jk_devnet_catch_up(jk_devnet *d)
                      top);
         }
         if (e != JK_OK) {
-            fprintf(stderr, "jark devnet: validator %u cannot catch up: %s\n", i,
+            jk_say(r, "validator %u cannot catch up: %s", i,
                     diag.msg[0] ? diag.msg : jk_strerror(e));
             return -1;
         }
@@ -285,66 +251,115 @@ static int jk_devnet_catch_up(jk_devnet *d)
     return 0;
 }
 
+/* The run's validators: the spec's own when their keys are given (all, in
+ * the spec's order), else V derived from the seed in place of the spec's
+ * list (the demo spec names a placeholder). spec->validators then points at
+ * `keys`. Returns 0 or 2 (said why). */
+static int jk_devnet_validators(jk_devnet *d, const jk_devnet_options *o, jk_chain_spec *spec,
+                                uint8_t keys[JK_DEVNET_MAX_VALIDATORS][32], jk_devnet_result *r)
+{
+    if (o->validator_key_count == 0) {
+        d->v = o->validators;
+        for (uint32_t i = 0; i < d->v; i++)
+            jk_devnet_derive_key("validator", o->seed, i, &d->validators[i]);
+    } else {
+        if (spec->validator_count > JK_DEVNET_MAX_VALIDATORS || o->validator_key_count != spec->validator_count) {
+            jk_say(r,
+                    "the spec names %u validators: give each one's key file, in order "
+                    "(--validator-key FILE; at most %d)",
+                    spec->validator_count, JK_DEVNET_MAX_VALIDATORS);
+            return 2;
+        }
+        d->v = spec->validator_count;
+        for (uint32_t i = 0; i < d->v; i++) {
+            if (memcmp(o->validator_keys[i].public_key, spec->validators[i], 32) != 0) {
+                jk_say(r, "validator key %u is not the spec's validators[%u]", i, i);
+                return 2;
+            }
+            memcpy(d->validators[i].pk, o->validator_keys[i].public_key, 32);
+            memcpy(d->validators[i].sk, o->validator_keys[i].secret, 64);
+        }
+    }
+    for (uint32_t i = 0; i < d->v; i++)
+        memcpy(keys[i], d->validators[i].pk, 32);
+    spec->validators = (const uint8_t(*)[32])keys;
+    spec->validator_count = d->v;
+    return 0;
+}
+
 int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
 {
     memset(r, 0, sizeof *r);
-    if (o->validators < 1 || o->validators > JK_DEVNET_MAX_VALIDATORS || o->events_per_block > JK_DEVNET_ACCOUNTS ||
-        o->threads > 16 || !o->dir) {
-        fprintf(stderr, "jark devnet: 1..%d validators, at most %d events per block, at most 16 threads, a directory\n",
-                JK_DEVNET_MAX_VALIDATORS, JK_DEVNET_ACCOUNTS);
+    jk_devnet_workload workload = o->workload;
+    if (workload == JK_DEVNET_WORKLOAD_DEFAULT)
+        workload = !o->spec_path ? JK_DEVNET_WORKLOAD_DEMO : o->events ? JK_DEVNET_WORKLOAD_EVENTS
+                                                                       : JK_DEVNET_WORKLOAD_NONE;
+    if (o->validators < 1 || o->validators > JK_DEVNET_MAX_VALIDATORS ||
+        o->events_per_block > JK_DEVNET_MAX_EVENTS_PER_BLOCK || o->threads > 16 || !o->dir ||
+        (workload == JK_DEVNET_WORKLOAD_EVENTS) != (o->events != NULL)) {
+        jk_say(r,
+                "1..%d validators, at most %d events per block, at most 16 threads, a directory, "
+                "and an events list exactly with the events workload",
+                JK_DEVNET_MAX_VALIDATORS, JK_DEVNET_MAX_EVENTS_PER_BLOCK);
         return 2;
     }
     mkdir(o->dir, 0755);
     jk_devnet *d = calloc(1, sizeof *d);
     jk_gossip *g = calloc(1, sizeof *g);
-    jk_spec_file spec;
-    char err[256];
+    jk_spec_file own, spec;
+    memset(&own, 0, sizeof own);
     int rc = 1;
-    if (!d || !g || jk_crypto_init() != JK_OK) {
-        fprintf(stderr, "jark devnet: out of memory\n");
-        goto out;
-    }
-    d->v = o->validators;
-    d->rng = o->seed;
-    for (uint32_t i = 0; i < d->v; i++)
-        jk_derive_key("validator", o->seed, i, &d->validators[i]);
-    for (uint32_t i = 0; i < JK_DEVNET_ACCOUNTS; i++)
-        jk_derive_key("account", o->seed, i, &d->accounts[i]);
-    for (uint32_t i = 0; i < JK_DEVNET_REPORTERS; i++)
-        jk_derive_key("reporter", o->seed, i, &d->reporters[i]);
-    if (jk_load_demo(&spec, err, sizeof err)) {
-        fprintf(stderr, "jark devnet: the demo chain: %s\n", err);
-        goto out;
-    }
-    static uint8_t ledger[JK_DEVNET_ACCOUNTS * 48], reporters[JK_DEVNET_REPORTERS * 32];
-    jk_genesis_state(d, ledger, reporters);
-    uint32_t slots[2] = {20, 21};
-    const uint8_t *data[2] = {ledger, reporters};
-    size_t lens[2] = {sizeof ledger, sizeof reporters};
-    uint8_t keys[JK_DEVNET_MAX_VALIDATORS][32];
-    for (uint32_t i = 0; i < d->v; i++)
-        memcpy(keys[i], d->validators[i].pk, 32);
-    /* The spec file gives the programs and budgets; state and validators are
-     * this run's (the copy's pointers only; the loaded file stays intact). */
-    spec.spec.state_slots = slots;
-    spec.spec.state_data = data;
-    spec.spec.state_len = lens;
-    spec.spec.state_count = 2;
-    spec.spec.validators = (const uint8_t(*)[32])keys;
-    spec.spec.validator_count = d->v;
     jk_diag diag = {{0}};
-    jk_err e = jk_chain_genesis_build(&spec.spec, &d->genesis, &diag);
-    if (e != JK_OK)
-        fprintf(stderr, "jark devnet: genesis: %s\n", diag.msg[0] ? diag.msg : jk_strerror(e));
+    jk_err e = JK_OK;
+    if (!d || !g || jk_crypto_init() != JK_OK) {
+        jk_say(r, "out of memory");
+        goto out;
+    }
+    d->workload = workload;
+    d->events = o->events;
+    /* The spec file gives the programs and budgets; the demo workload's
+     * state and the run's validators are this run's (pointers in the copy
+     * only: a cached spec stays intact). */
+    e = o->spec_path ? jk_spec_file_load(o->spec_path, o->build, &own, &diag) : jk_load_demo(&own, &diag);
+    if (e != JK_OK) {
+        jk_say(r, "%s: %s", o->spec_path ? o->spec_path : "the demo chain",
+                diag.msg[0] ? diag.msg : jk_strerror(e));
+        rc = 2;
+        goto out;
+    }
+    spec = own;
+    if (!o->spec_path)
+        memset(&own, 0, sizeof own); /* the demo's stays cached */
+    if (workload == JK_DEVNET_WORKLOAD_DEMO)
+        jk_demo_init(&d->demo, o->seed, &spec.spec);
+    uint8_t keys[JK_DEVNET_MAX_VALIDATORS][32];
+    if ((rc = jk_devnet_validators(d, o, &spec.spec, keys, r)) != 0)
+        goto out;
+    rc = 1;
+    e = jk_chain_genesis_build(&spec.spec, &d->genesis, &diag);
+    if (e != JK_OK) {
+        jk_say(r, "genesis: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
+        rc = 2;
+        goto out;
+    }
+    r->genesis = d->genesis.genesis_hash;
+    if (d->events && memcmp(d->events->genesis.bytes, d->genesis.genesis_hash.bytes, JK_HASH_SIZE) != 0) {
+        char want[17], got[17];
+        jk_hex8(&d->genesis.genesis_hash, want);
+        jk_hex8(&d->events->genesis, got);
+        jk_say(r, "the events were signed for genesis %s..., this chain's is %s...", got, want);
+        rc = 2;
+        goto out;
+    }
     for (uint32_t i = 0; e == JK_OK && i < d->v; i++) {
         char vdir[PATH_MAX];
         snprintf(vdir, sizeof vdir, "%.4000s/validator-%u", o->dir, i);
         e = jk_node_validator_open(vdir, i, d->validators[i].sk, &d->genesis, &spec.spec.gas,
                                    spec.spec.dispatch_count, &d->nodes[i], &diag);
         if (e != JK_OK)
-            fprintf(stderr, "jark devnet: validator %u: %s\n", i, diag.msg[0] ? diag.msg : jk_strerror(e));
+            jk_say(r, "validator %u: %s", i, diag.msg[0] ? diag.msg : jk_strerror(e));
     }
-    if (e != JK_OK || jk_devnet_catch_up(d))
+    if (e != JK_OK || jk_devnet_catch_up(d, r))
         goto out;
 
     jk_hash root;
@@ -352,9 +367,13 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
     char root_hex[17];
     jk_hex8(&root, root_hex);
     uint64_t start = d->nodes[0]->height;
-    if (!o->quiet)
-        printf("devnet: %u validators, state %s at height %" PRIu64 ", stores under %s\n", d->v, root_hex, start,
-               o->dir);
+    if (!o->quiet) {
+        char genesis_hex[17];
+        jk_hex8(&d->genesis.genesis_hash, genesis_hex);
+        static const char *const names[] = {"", "demo", "events", "none"};
+        printf("devnet: %u validators, genesis %s, state %s at height %" PRIu64 ", workload %s, stores under %s\n",
+               d->v, genesis_hex, root_hex, start, names[d->workload], o->dir);
+    }
     /* The generator replays the blocks already made: it must know the nonces. */
     for (uint64_t h = 1; h <= start; h++)
         jk_workload(d, h, o->events_per_block, g);
@@ -379,6 +398,9 @@ out:
         jk_node_validator_close(d->nodes[i]);
     if (d)
         jk_cap_release(d->genesis.chain);
+    if (d)
+        jk_crypto_wipe(d->validators, sizeof d->validators);
+    jk_spec_file_free(&own);
     free(d);
     free(g);
     return rc;

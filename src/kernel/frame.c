@@ -44,8 +44,23 @@ static void jk_resolve(void *ctx, jk_pvm_memory *mem, uint32_t page_addr)
         page = jk_cap_data_page(fm->data, index);
     else if (fm->m.kind != JK_CAP_MAP_PERSISTENT)
         page = jk_zero_page; /* a persistent region stops where its Data does */
-    if (page)
-        jk_pvm_memory_map_shared(mem, page_addr, page, (jk_pvm_access)fm->m.access);
+    if (!page)
+        return;
+    /* The first touch past an initialised region's Data also pays for the
+     * copy of that Data a pause would make to hold the page (capture). */
+    int64_t cost = JK_GAS_PER_PAGE_TOUCHED;
+    bool past_init = fm->m.kind == JK_CAP_MAP_EPHEMERAL_INIT && index >= fm->data_pages && !fm->past_init_paid;
+    if (past_init)
+        cost += (int64_t)fm->data_pages * JK_GAS_PER_PAGE_COPIED;
+    if (!f->in_host) {
+        if (f->run_cost + cost > f->run_gas) {
+            f->starved = true; /* cannot pay: the access faults, the loop pauses */
+            return;
+        }
+        f->run_cost += cost;
+        fm->past_init_paid |= past_init;
+    }
+    jk_pvm_memory_map_shared(mem, page_addr, page, (jk_pvm_access)fm->m.access);
 }
 
 jk_err jk_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_t region_count,
@@ -147,6 +162,19 @@ static bool jk_region_dirty(const jk_frame *f, const jk_fmap *fm)
     return false;
 }
 
+/* Bytes from fm's base up to the end of its last written page (0: none). */
+static uint64_t jk_region_written_end(const jk_frame *f, const jk_fmap *fm)
+{
+    const uint32_t *dirty;
+    size_t ndirty;
+    uint32_t first = fm->m.base / JK_PVM_PAGE_SIZE, pages = fm->m.size / JK_PVM_PAGE_SIZE, end = 0;
+    jk_pvm_memory_dirty_pages(f->mem, &dirty, &ndirty);
+    for (size_t i = 0; i < ndirty; i++)
+        if (dirty[i] - first < pages && dirty[i] - first + 1 > end)
+            end = dirty[i] - first + 1;
+    return (uint64_t)end * JK_PVM_PAGE_SIZE;
+}
+
 jk_err jk_frame_mint(jk_frame *f)
 {
     for (uint32_t i = 0; i < f->map_count; i++) {
@@ -199,11 +227,14 @@ jk_err jk_frame_capture(jk_frame *f, int64_t gas, jk_cap_frame *out)
     for (uint32_t i = 0; i < f->map_count; i++) {
         jk_fmap *fm = &f->maps[i];
         jk_cap base = jk_cap_retain(fm->data);
-        /* Regions are captured at their full size unless a persistent
-         * Data bounds them; a zero region costs O(log pages) either way. */
-        if (fm->m.kind != JK_CAP_MAP_PERSISTENT && jk_cap_data_len(base) < fm->m.size) {
+        /* A region's Data covers its starting Data and every page written
+         * (the rest reads as zero on resume): a zero region costs O(log
+         * pages); an initialised one is copied only when pages past its Data
+         * were written, which the first such touch paid for (jk_resolve). */
+        uint64_t need = jk_region_written_end(f, fm);
+        if (fm->m.kind != JK_CAP_MAP_PERSISTENT && (jk_cap_is_null(base) || jk_cap_data_len(base) < need)) {
             jk_cap full, written;
-            err = jk_cap_data_new_zeroed(fm->m.size, &full);
+            err = jk_cap_data_new_zeroed((size_t)need, &full);
             if (err == JK_OK && !jk_cap_is_null(base) && jk_cap_data_len(base)) {
                 uint8_t *bytes = malloc((size_t)jk_cap_data_len(base));
                 err = bytes ? jk_cap_data_read(base, 0, bytes, (size_t)jk_cap_data_len(base)) : JK_ERR_NOMEM;

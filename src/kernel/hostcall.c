@@ -337,6 +337,83 @@ static jk_err jk_hc_data(jk_hc *c, uint64_t n)
     return err;
 }
 
+/* ---- prices (docs/abi.md "Gas schedule") ---- */
+
+static int64_t jk_pages_of(uint64_t len, uint64_t bound)
+{
+    if (len > bound)
+        return 0; /* refused before any work */
+    return (int64_t)((len + JK_PVM_PAGE_SIZE - 1) / JK_PVM_PAGE_SIZE);
+}
+
+static int64_t jk_image_price(jk_cap image)
+{
+    return (int64_t)jk_cap_image_mapping_count(image) * JK_GAS_PER_MAPPING + JK_GAS_PER_FRAME;
+}
+
+/* Slots of frame f's yield-catcher list (0 when it has none). */
+static int64_t jk_catcher_slots(const jk_frame *f)
+{
+    uint32_t slot = jk_cap_image_yield_catcher_slot(jk_cap_instance_image(f->inst));
+    jk_cap list = slot ? jk_cap_cnode_get(f->cnode, slot) : jk_cap_null();
+    return jk_cap_kind_of(list) == JK_CAP_CNODE ? jk_cap_cnode_slot_count(list) : 0;
+}
+
+int64_t jk_hostcall_price(jk_kernel *k, uint64_t n)
+{
+    jk_frame *f = &k->frames[k->depth - 1];
+    const uint64_t *r = f->st.regs;
+    jk_cap x, y;
+    int64_t price = 0;
+    switch (n) {
+    case JK_HOST_CALL:
+        if (jk_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_INSTANCE)
+            price = jk_image_price(jk_cap_instance_image(x));
+        break;
+    case JK_HOST_CALL_RESUME:
+        if (jk_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_INSTANCE) {
+            uint32_t frames = jk_cap_instance_frame_count(x);
+            for (uint32_t i = 0; i < frames && i < JK_KERNEL_MAX_DEPTH; i++) {
+                const jk_cap_frame *cf = jk_cap_instance_frame(x, i);
+                price += (int64_t)cf->region_count * JK_GAS_PER_MAPPING + JK_GAS_PER_FRAME;
+            }
+        }
+        break;
+    case JK_HOST_YIELD:
+        /* The search may walk every frame's catcher list; the pause may
+         * capture every frame. */
+        for (uint32_t i = 0; i < k->depth; i++)
+            price += jk_image_price(k->frames[i].exec_image) +
+                     jk_catcher_slots(&k->frames[i]) * JK_GAS_PER_LIST_SLOT;
+        break;
+    case JK_HOST_SET_IMAGE:
+        if (jk_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_IMAGE)
+            price = (int64_t)(jk_cap_image_pin_count(x) + jk_cap_image_pin_count(jk_cap_instance_image(f->inst))) *
+                    JK_GAS_PER_PIN;
+        break;
+    case JK_HOST_DERIVE_SPAWN:
+        if (jk_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_IMAGE)
+            price = (int64_t)jk_cap_image_pin_count(x) * JK_GAS_PER_PIN;
+        break;
+    case JK_HOST_SAME_TYPE_AS:
+        if (jk_path_get(f->cnode, r[9], &y) && jk_cap_kind_of(y) == JK_CAP_CNODE)
+            price = (int64_t)jk_cap_cnode_slot_count(y) * JK_GAS_PER_LIST_SLOT;
+        break;
+    case JK_HOST_DATA_READ:
+        price = jk_pages_of(r[9], JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED;
+        break;
+    case JK_HOST_DATA_MINT:
+        price = jk_pages_of(r[8], JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED;
+        break;
+    case JK_HOST_DEBUG_WRITE_NUM:
+        price = jk_pages_of(r[8], JK_MAX_DEBUG) * JK_GAS_PER_PAGE_COPIED;
+        break;
+    default:
+        break;
+    }
+    return price;
+}
+
 jk_err jk_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out)
 {
     jk_hc c = {k, &k->frames[k->depth - 1], out};

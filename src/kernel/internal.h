@@ -28,6 +28,8 @@ typedef struct jk_fmap {
     jk_cap slot_data;  /* persistent, unpinned: the slot's Data at CALL (or
                           resume) */
     bool mint;         /* minted back into slot m.slot at HALT */
+    bool past_init_paid; /* a page past the initialising Data was touched and
+                            the copy a pause makes of that Data paid */
     bool replaced;     /* the frame wrote slot m.slot itself (a host call whose
                           destination is that root slot, or a SET_IMAGE that
                           pins or unpins it): no mint-back. A flag, never a
@@ -49,6 +51,16 @@ typedef struct jk_frame {
     uint32_t endpoint;
     uint64_t path;        /* where the caller holds this instance */
     bool set_image_ran;   /* SET_IMAGE ran in this frame: it cannot be paused */
+    /* Memory growth (JK_GAS_PER_PAGE_TOUCHED): the cost of pages mapped on
+     * first touch during the current jk_pvm_run, paid when it returns; the
+     * resolver maps a page only while run_gas covers it all, else it sets
+     * starved and the
+     * access faults, which the loop turns into OUT_OF_GAS at that access.
+     * Pages a host call touches are in the host call's price (in_host). */
+    int64_t run_gas;
+    int64_t run_cost;
+    bool starved;
+    bool in_host;
     jk_fmap *maps;
     uint32_t map_count;
     jk_kernel *kernel;
@@ -56,6 +68,7 @@ typedef struct jk_frame {
 
 struct jk_kernel {
     FILE *debug;
+    jk_pvm_engine engine; /* from jk_kernel_config */
     jk_frame frames[JK_KERNEL_MAX_DEPTH];
     uint32_t depth;
     uint32_t instances_made;  /* by the current top-level call */
@@ -114,6 +127,10 @@ typedef struct jk_hc_result {
     uint64_t reason;                           /* JK_FAULT_GUEST */
     char reason_text[JK_KERNEL_REASON_MAX + 1];
 } jk_hc_result;
+
+/* What host call `n` of the top frame costs beyond JK_KERNEL_HOSTCALL_GAS,
+ * from its arguments (docs/abi.md "Gas schedule"); no side effects. */
+int64_t jk_hostcall_price(jk_kernel *k, uint64_t n);
 
 /* Decode and perform host call `n` for the top frame. */
 jk_err jk_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out);

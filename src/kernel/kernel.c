@@ -19,6 +19,7 @@ jk_err jk_kernel_new(const jk_kernel_config *cfg, jk_kernel **out)
     if (!k)
         return JK_ERR_NOMEM;
     k->debug = cfg ? cfg->debug : NULL;
+    k->engine = cfg ? cfg->engine : JK_PVM_ENGINE_AUTO;
     /* Markers are instances of a one-instruction (trap) image. */
     static const uint8_t trap_blob[] = {0, 0, 1, 0, 1};
     static const jk_cap_endpoint ep = {0, {0}};
@@ -489,7 +490,24 @@ static jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
     while (err == JK_OK && k->depth > 0) {
         jk_frame *top = &k->frames[k->depth - 1];
         jk_pvm_exit ex;
-        err = jk_pvm_run(top->prog, top->mem, &top->st, &ex);
+        top->run_gas = top->st.gas;
+        top->run_cost = 0;
+        top->starved = false;
+        err = jk_pvm_run_engine(top->prog, top->mem, &top->st, &ex, k->engine);
+        /* Pages the run touched are paid now (the interpreter keeps its gas
+         * to itself while it runs; the resolver refused any page the gas the
+         * run started with could not pay for). */
+        top->st.gas -= top->run_cost;
+        if (top->st.gas < 0)
+            top->st.gas = 0;
+        if (err == JK_OK && ex.status == JK_PVM_PAGE_FAULT && top->starved) {
+            /* Out of gas at the access: the faulting instruction had no
+             * effect and its block is paid, so a resume runs it. */
+            top->st.block_paid = true;
+            err = jk_out_of_gas(k, root);
+            err = jk_contain(k, root, err);
+            continue;
+        }
         if (err == JK_ERR_PVM_BAD_PC) {
             err = jk_fault(k, root, JK_FAULT_PANIC, "resume pc is not an instruction");
             continue;
@@ -516,7 +534,8 @@ static jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
         case JK_PVM_HOST_CALL: {
             jk_hc_result hc;
             memset(&hc, 0, sizeof hc);
-            if (top->st.gas < JK_KERNEL_HOSTCALL_GAS) {
+            int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_hostcall_price(k, ex.host_call);
+            if (top->st.gas < price) {
                 /* Cannot pay for the host call: out of gas at the ecalli, so
                  * that a resume runs it (its block is already paid). */
                 top->st.pc = ex.host_call_pc;
@@ -524,8 +543,11 @@ static jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
                 err = jk_out_of_gas(k, root);
                 break;
             }
-            top->st.gas -= JK_KERNEL_HOSTCALL_GAS;
+            top->st.gas -= price;
+            top->in_host = true; /* pages a host call touches are in its price */
             err = jk_hostcall(k, ex.host_call, &hc);
+            for (uint32_t i = 0; i < k->depth; i++)
+                k->frames[i].in_host = false;
             if (err != JK_OK)
                 break;
             if (hc.action == JK_HC_FAULT && hc.fault == JK_FAULT_GUEST && k->depth == 1) {

@@ -1,7 +1,9 @@
 /*
- * conn.c — one connection's life: TCP connect or accept, the TLS 1.3
- * handshake and the peer key check, reading and framing with rate limits,
- * writing the queue, and closing.
+ * conn.c — one connection's life. Shared by both transports: the peer key
+ * check, attaching an authenticated connection to its peer (and resolving
+ * two connections to one peer), framing with rate limits, closing's
+ * accounting. The TLS-over-TCP transport itself: connect or accept, the TLS
+ * 1.3 handshake, reading, writing the queue. (QUIC's own part is quic.c.)
  *
  * Every socket is non-blocking and registered level-triggered with epoll; the
  * mask always says what the connection waits for (conn_mask). A connection
@@ -33,8 +35,8 @@
 
 static void conn_mask(jk_net_conn *c)
 {
-    if (c->state == JK_NET_C_DEAD)
-        return;
+    if (c->state == JK_NET_C_DEAD || c->q)
+        return; /* a QUIC socket always waits for datagrams */
     uint32_t want = 0;
     switch (c->state) {
     case JK_NET_C_CONNECTING:
@@ -58,20 +60,21 @@ static void conn_mask(jk_net_conn *c)
         jk_net_conn_kill(c, JK_NET_REASON_IO);
 }
 
-static jk_net_conn *conn_new(jk_net *net, int fd, bool outbound, uint32_t peer, uint32_t events)
+jk_net_conn *jk_net_conn_new(jk_net *net, int fd, bool outbound, uint32_t peer, uint32_t events)
 {
     jk_net_conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    c->ref.user_data = c;
     c->net = net;
     c->fd = fd;
     c->outbound = outbound;
     c->peer = peer;
     c->started_ms = net->now;
     c->events = events;
-    c->state = outbound ? JK_NET_C_CONNECTING : JK_NET_C_HANDSHAKE;
+    c->state = outbound && events == EPOLLOUT ? JK_NET_C_CONNECTING : JK_NET_C_HANDSHAKE;
     struct epoll_event ev = {.events = events, .data.ptr = c};
-    if (epoll_ctl(net->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    if (fd >= 0 && epoll_ctl(net->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
         free(c);
         return NULL;
     }
@@ -104,19 +107,23 @@ void jk_net_conn_kill(jk_net_conn *c, jk_net_reason why)
             jk_net_peer_backoff(net, p);
         }
     }
-    if (c->tls) {
+    if (c->q) {
+        jk_quic_close(c, why);
+    } else if (c->tls) {
         /* A polite close (close_notify) when we end it for our own reasons;
          * a misbehaving peer gets none. Never waits: the socket is
          * non-blocking and what does not fit is dropped. */
-        if (c->state == JK_NET_C_OPEN &&
+        if (c->state == JK_NET_C_OPEN && !net->silent &&
             (why == JK_NET_REASON_LOCAL || why == JK_NET_REASON_SHUTDOWN ||
              why == JK_NET_REASON_REPLACED))
             (void)gnutls_bye(c->tls, GNUTLS_SHUT_WR);
         gnutls_deinit(c->tls);
         c->tls = NULL;
     }
-    epoll_ctl(net->ep, EPOLL_CTL_DEL, c->fd, NULL);
-    close(c->fd);
+    if (c->fd >= 0) {
+        epoll_ctl(net->ep, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+    }
     c->fd = -1;
     c->state = JK_NET_C_DEAD;
     jk_net_buf_free(&c->in);
@@ -187,7 +194,7 @@ static const uint8_t *conn_initiator(const jk_net_conn *c)
     return c->outbound ? c->net->tls.own_key : c->key;
 }
 
-static void conn_authenticated(jk_net_conn *c)
+void jk_net_conn_authenticated(jk_net_conn *c)
 {
     jk_net *net = c->net;
     if (!jk_net_tls_alpn_ok(&net->tls, c->tls)) {
@@ -209,11 +216,16 @@ static void conn_authenticated(jk_net_conn *c)
     }
     jk_net_peer *p = &net->peers[idx];
     if (p->live) {
-        /* Two connections to one peer (both sides dialled, or the peer
-         * restarted before we saw the old one close). Both ends keep the one
-         * the lower key initiated, and of two by the same initiator the newer,
-         * so they agree without talking. */
-        if (memcmp(conn_initiator(c), conn_initiator(p->live), JK_NET_KEY_SIZE) > 0) {
+        /* Two connections to one peer. If the live one has been open longer
+         * than a handshake may take, the peer has restarted (a QUIC peer
+         * killed with SIGKILL sends no CONNECTION_CLOSE, so the old one looks
+         * alive until its idle timeout): the new one replaces it. Otherwise
+         * both ends dialled at once, and both keep the one the lower key
+         * initiated (of two by the same initiator, the newer), so they agree
+         * without talking. */
+        bool restarted = net->now - p->live->opened_ms > net->lim.handshake_ms;
+        if (!restarted &&
+            memcmp(conn_initiator(c), conn_initiator(p->live), JK_NET_KEY_SIZE) > 0) {
             jk_net_conn_kill(c, JK_NET_REASON_REPLACED);
             return;
         }
@@ -223,6 +235,7 @@ static void conn_authenticated(jk_net_conn *c)
     if (p->dialing == c)
         p->dialing = NULL;
     c->state = JK_NET_C_OPEN;
+    c->opened_ms = net->now;
     net->pending--;
     p->live = c;
     p->backoff_ms = 0;
@@ -231,6 +244,8 @@ static void conn_authenticated(jk_net_conn *c)
     if (!p->known)
         net->nonval_live++;
     jk_net_emit(net, JK_NET_EV_PEER_UP, idx, JK_NET_REASON_NONE, 0, NULL, 0);
+    if (c->q)
+        return; /* quic.c delivers and flushes after its callbacks return */
     conn_read(c); /* frames may have come with the handshake's last flight */
     if (c->state == JK_NET_C_OPEN)
         jk_net_conn_flush(c);
@@ -240,7 +255,7 @@ static void conn_handshake(jk_net_conn *c)
 {
     int rc = gnutls_handshake(c->tls);
     if (rc == GNUTLS_E_SUCCESS) {
-        conn_authenticated(c);
+        jk_net_conn_authenticated(c);
     } else if (gnutls_error_is_fatal(rc)) {
         jk_net_conn_kill(c, c->fail != JK_NET_REASON_NONE ? c->fail : JK_NET_REASON_HANDSHAKE);
     }
@@ -281,7 +296,7 @@ jk_err jk_net_conn_dial(jk_net *net, uint32_t peer)
         jk_net_peer_backoff(net, p);
         return JK_OK;
     }
-    jk_net_conn *c = conn_new(net, fd, true, peer, EPOLLOUT);
+    jk_net_conn *c = jk_net_conn_new(net, fd, true, peer, EPOLLOUT);
     if (!c) {
         close(fd);
         return JK_ERR_NOMEM;
@@ -303,7 +318,7 @@ void jk_net_conn_accept(jk_net *net)
             continue;
         }
         sock_setup(fd);
-        jk_net_conn *c = conn_new(net, fd, false, JK_NET_NO_PEER, EPOLLIN);
+        jk_net_conn *c = jk_net_conn_new(net, fd, false, JK_NET_NO_PEER, EPOLLIN);
         if (!c) {
             close(fd);
             continue;
@@ -314,23 +329,27 @@ void jk_net_conn_accept(jk_net *net)
 
 /* ---- reading ---- */
 
-/* Hand every whole frame in c->in upward, as far as the rate limits allow. */
-static void conn_deliver(jk_net_conn *c)
+/* Hand every whole frame at the start of in upward, as far as the rate
+ * limits allow. */
+size_t jk_net_conn_deliver(jk_net_conn *c, jk_net_buf *in, int want)
 {
     jk_net *net = c->net;
     jk_net_peer *p = &net->peers[c->peer];
     bool delivered = false;
-    while (c->state == JK_NET_C_OPEN) {
+    size_t consumed = 0;
+    while (c->state == JK_NET_C_OPEN && in->len > 0) {
         jk_net_kind kind;
         uint32_t len;
-        jk_err err = jk_net_frame_parse(c->in.p + c->in.head, c->in.len, net->lim.max_frame,
+        jk_err err = jk_net_frame_parse(in->p + in->head, in->len, net->lim.max_frame,
                                         &kind, &len, NULL);
         if (err == JK_ERR_NET_INCOMPLETE)
-            return;
+            break;
+        if (err == JK_OK && want >= 0 && (int)kind != want)
+            err = JK_ERR_NET_FRAME; /* a frame on another kind's stream */
         if (err != JK_OK) {
             jk_net_conn_kill(c, err == JK_ERR_NET_TOO_LARGE ? JK_NET_REASON_OVERSIZE
                                                             : JK_NET_REASON_GARBAGE);
-            return;
+            break;
         }
         uint64_t total = (uint64_t)JK_NET_FRAME_HEADER + len;
         jk_net_bucket_refill(&p->msgs, net->lim.msgs_per_sec, net->lim.msgs_burst, net->now);
@@ -339,17 +358,24 @@ static void conn_deliver(jk_net_conn *c)
             if (!c->throttled && (!c->resuming || delivered))
                 p->st.throttled++;
             c->throttled = true;
-            return;
+            break;
         }
         jk_net_bucket_take(&p->msgs, 1);
         jk_net_bucket_take(&p->bytes, total);
         p->st.frames_in++;
         p->st.bytes_in += total;
         jk_net_emit(net, JK_NET_EV_FRAME, c->peer, JK_NET_REASON_NONE, kind,
-                    c->in.p + c->in.head + JK_NET_FRAME_HEADER, len);
-        jk_net_buf_consume(&c->in, (size_t)total);
+                    in->p + in->head + JK_NET_FRAME_HEADER, len);
+        jk_net_buf_consume(in, (size_t)total);
+        consumed += (size_t)total;
         delivered = true;
     }
+    return consumed;
+}
+
+static void conn_deliver(jk_net_conn *c)
+{
+    (void)jk_net_conn_deliver(c, &c->in, -1);
 }
 
 static void conn_read(jk_net_conn *c)
@@ -381,6 +407,10 @@ static void conn_read(jk_net_conn *c)
 
 void jk_net_conn_flush(jk_net_conn *c)
 {
+    if (c->q) {
+        jk_quic_flush(c);
+        return;
+    }
     while (c->state == JK_NET_C_OPEN && c->out.len > 0) {
         size_t n = c->retry_len ? c->retry_len
                                 : (c->out.len < JK_NET_READ_CHUNK ? c->out.len : JK_NET_READ_CHUNK);
@@ -405,6 +435,10 @@ void jk_net_conn_resume(jk_net_conn *c)
 {
     if (c->state != JK_NET_C_OPEN || !c->throttled)
         return;
+    if (c->q) {
+        jk_quic_resume(c);
+        return;
+    }
     /* Retry the frame that stopped us; one throttling episode is counted
      * once, however many steps it lasts. */
     c->throttled = false;
@@ -418,6 +452,10 @@ void jk_net_conn_resume(jk_net_conn *c)
 
 void jk_net_conn_io(jk_net_conn *c, uint32_t events)
 {
+    if (c->q) {
+        jk_quic_io(c);
+        return;
+    }
     switch (c->state) {
     case JK_NET_C_CONNECTING: {
         int err = 0;

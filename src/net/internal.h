@@ -1,7 +1,7 @@
 /*
  * src/net/internal.h — what the net layer's files share: the TLS identity
- * (tls.c), the token bucket (frame.c), and the connection and peer tables
- * (net.c, conn.c).
+ * (tls.c), the token bucket (frame.c), the connection and peer tables
+ * (net.c, conn.c), the QUIC transport (quic.c), and two hooks for tests.
  *
  * Invariants:
  *   - A peer has at most one live (authenticated) connection: peer->live.
@@ -18,6 +18,8 @@
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
 
 #define JK_NET_NO_PEER UINT32_MAX
 
@@ -28,6 +30,7 @@
 typedef struct jk_net_tls {
     gnutls_certificate_credentials_t cred;
     gnutls_priority_t prio;
+    gnutls_priority_t prio_quic;   /* the same, without TLS 1.3 compatibility mode */
     char alpn[24];
     uint8_t own_key[JK_NET_KEY_SIZE];
 } jk_net_tls;
@@ -47,6 +50,11 @@ void jk_net_tls_free(jk_net_tls *t);
  * server, a client certificate required. ptr is the session pointer. */
 jk_err jk_net_tls_session(const jk_net_tls *t, int fd, bool server, void *ptr,
                           gnutls_session_t *out);
+
+/* A session for QUIC (no socket: ngtcp2 carries the handshake), configured
+ * by ngtcp2's GnuTLS glue. ptr must point at an ngtcp2_crypto_conn_ref. */
+jk_err jk_net_tls_quic_session(const jk_net_tls *t, bool server, void *ptr,
+                               gnutls_session_t *out);
 
 /* The peer's Ed25519 key from its certificate.
  * @return JK_OK; JK_ERR_NET_TLS (no certificate, not exactly one, not
@@ -91,7 +99,13 @@ typedef enum jk_net_cstate {
     JK_NET_C_DEAD,       /* closed; freed at the end of the step */
 } jk_net_cstate;
 
+struct jk_quic;
+
 typedef struct jk_net_conn {
+    /* First, so that the TLS session pointer (which ngtcp2's GnuTLS glue
+     * reads as a conn_ref) is also the connection. */
+    ngtcp2_crypto_conn_ref ref;
+    struct jk_quic *q;         /* QUIC state; NULL on the TCP transport */
     struct jk_net_conn *next;  /* every connection, newest first */
     struct jk_net *net;
     int fd;
@@ -104,6 +118,7 @@ typedef struct jk_net_conn {
     uint8_t key[JK_NET_KEY_SIZE]; /* the certificate key, once checked */
     jk_net_reason fail;        /* why the certificate check refused */
     uint64_t started_ms;
+    uint64_t opened_ms;        /* when it authenticated */
     uint32_t events;           /* the epoll mask registered now */
     size_t retry_len;          /* a record_send that said EAGAIN: same length again */
     jk_net_buf in, out;        /* received bytes not yet framed; queued frames */
@@ -130,8 +145,10 @@ typedef struct jk_net_qev {
 } jk_net_qev;
 
 struct jk_net {
-    int ep, lfd;
+    int ep, lfd;               /* lfd: TCP listener, or the QUIC UDP socket */
+    jk_net_transport transport;
     uint16_t port;
+    uint32_t listen_addr_be;   /* the QUIC listener's address (network order) */
     jk_net_tls tls;
     jk_net_limits lim;
     jk_net_peer *peers;
@@ -140,13 +157,20 @@ struct jk_net {
     uint32_t pending;          /* connections not yet OPEN */
     uint32_t nonval_live;      /* OPEN connections of unknown keys */
     uint64_t now;
+    bool silent;               /* jk_net_abandon: close without telling peers */
     jk_net_qev *q;
     size_t qhead, qlen, qcap;
     uint8_t *delivered;        /* the data of the event last handed out */
     jk_net_stats st;
 };
 
-/* conn.c: one connection's life. */
+/* conn.c: one connection's life; what both transports share. */
+jk_net_conn *jk_net_conn_new(jk_net *net, int fd, bool outbound, uint32_t peer, uint32_t events);
+/* The handshake is done: check ALPN and key, attach to the peer. */
+void jk_net_conn_authenticated(jk_net_conn *c);
+/* Deliver the whole frames at the start of in (rate limits apply); want is
+ * the stream's kind, or -1 when any kind may come. Returns bytes consumed. */
+size_t jk_net_conn_deliver(jk_net_conn *c, jk_net_buf *in, int want);
 jk_err jk_net_conn_dial(jk_net *net, uint32_t peer);
 void jk_net_conn_accept(jk_net *net);
 void jk_net_conn_io(jk_net_conn *c, uint32_t events);
@@ -156,6 +180,21 @@ void jk_net_conn_kill(jk_net_conn *c, jk_net_reason why);
 void jk_net_conn_reap(jk_net *net);
 int jk_net_verify_cb(gnutls_session_t s);
 
+/* quic.c: the QUIC transport. */
+jk_err jk_quic_listen(jk_net *net, uint32_t addr_be, uint16_t port, jk_diag *diag);
+void jk_quic_listener_read(jk_net *net);
+jk_err jk_quic_dial(jk_net *net, uint32_t peer);
+void jk_quic_io(jk_net_conn *c);
+void jk_quic_flush(jk_net_conn *c);
+void jk_quic_timer(jk_net_conn *c);
+void jk_quic_resume(jk_net_conn *c);
+jk_err jk_quic_queue(jk_net_conn *c, jk_net_kind kind, const uint8_t *data, size_t len);
+uint64_t jk_quic_queued(const jk_net_conn *c);
+jk_err jk_quic_queue_raw(jk_net_conn *c, unsigned stream, const uint8_t *data, size_t len);
+uint64_t jk_quic_unsent(const jk_net_conn *c);
+/* Send CONNECTION_CLOSE (unless draining) and free the QUIC state. */
+void jk_quic_close(jk_net_conn *c, jk_net_reason why);
+
 /* net.c: what connections report upward. */
 void jk_net_emit(jk_net *net, jk_net_event_type type, uint32_t peer,
                  jk_net_reason reason, jk_net_kind kind, const uint8_t *data, size_t len);
@@ -164,5 +203,16 @@ jk_err jk_net_peer_for_key(jk_net *net, const uint8_t key[JK_NET_KEY_SIZE], uint
 bool jk_net_peer_find_const(const jk_net *net, const uint8_t key[JK_NET_KEY_SIZE], uint32_t *peer);
 /* Schedule the next dial after a failure (doubling backoff). */
 void jk_net_peer_backoff(jk_net *net, jk_net_peer *p);
+
+/* Tests only (the rogue peer): queue raw bytes to a connected peer without
+ * framing — into the TLS stream on TCP, into the stream of kind `stream` on
+ * QUIC (after its kind byte). JK_ERR_NET_NOT_CONNECTED when it is not up. */
+jk_err jk_net_inject(jk_net *net, uint32_t peer, unsigned stream, const void *data, size_t n);
+/* Tests only: free the net as a SIGKILL would end the process: sockets close
+ * (TCP still sends FIN), but no TLS close_notify and no QUIC
+ * CONNECTION_CLOSE, so QUIC peers learn nothing. */
+void jk_net_abandon(jk_net *net);
+/* Bytes queued to the peer and not yet handed to the socket / to ngtcp2. */
+uint64_t jk_net_unsent(const jk_net *net, uint32_t peer);
 
 #endif

@@ -213,6 +213,9 @@ static jk_err jk_net_check_limits(jk_net_limits *l, jk_diag *diag)
     /* A frame the byte bucket could never hold would stall its peer forever. */
     if (l->bytes_burst < biggest + JK_NET_FRAME_HEADER)
         l->bytes_burst = biggest + JK_NET_FRAME_HEADER;
+    /* Nor could a queue shorter than one frame ever take it. */
+    if (l->max_queue < biggest + JK_NET_FRAME_HEADER)
+        l->max_queue = biggest + JK_NET_FRAME_HEADER;
     if (l->bytes_burst > ((uint64_t)1 << 40))
         return jk_diag_set(diag, JK_ERR_INVALID_ARG, "net: bytes_burst over 2^40");
     return JK_OK;
@@ -249,6 +252,17 @@ static jk_err jk_net_listen(jk_net *net, const jk_net_config *cfg, jk_diag *diag
     return JK_OK;
 }
 
+static jk_err jk_net_listen_any(jk_net *net, const jk_net_config *cfg, jk_diag *diag)
+{
+    if (net->transport == JK_NET_TLS_TCP)
+        return jk_net_listen(net, cfg, diag);
+    uint32_t addr;
+    if (jk_net_parse_ipv4(cfg->listen_host, &addr) != JK_OK)
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "net: listen address \"%s\" is not IPv4",
+                           cfg->listen_host);
+    return jk_quic_listen(net, addr, cfg->listen_port, diag);
+}
+
 jk_err jk_net_create(const jk_net_config *cfg, jk_net **out, jk_diag *diag)
 {
     *out = NULL;
@@ -260,9 +274,14 @@ jk_err jk_net_create(const jk_net_config *cfg, jk_net **out, jk_diag *diag)
     net->lfd = -1;
     net->ep = -1;
     net->lim = cfg->limits;
+    net->transport = cfg->transport;
     jk_err err = jk_net_check_limits(&net->lim, diag);
     if (err != JK_OK)
         goto fail;
+    if (net->transport != JK_NET_TLS_TCP && net->transport != JK_NET_QUIC) {
+        err = jk_diag_set(diag, JK_ERR_INVALID_ARG, "net: unknown transport %d", (int)net->transport);
+        goto fail;
+    }
     net->ep = epoll_create1(EPOLL_CLOEXEC);
     if (net->ep < 0) {
         err = jk_diag_set(diag, JK_ERR_IO, "net: epoll_create1: %s", strerror(errno));
@@ -271,7 +290,7 @@ jk_err jk_net_create(const jk_net_config *cfg, jk_net **out, jk_diag *diag)
     err = jk_net_tls_init(&net->tls, cfg->secret_key, cfg->genesis_hash, jk_net_verify_cb, diag);
     if (err != JK_OK)
         goto fail;
-    if (cfg->listen_host && (err = jk_net_listen(net, cfg, diag)) != JK_OK)
+    if (cfg->listen_host && (err = jk_net_listen_any(net, cfg, diag)) != JK_OK)
         goto fail;
     for (size_t i = 0; i < cfg->peer_count; i++)
         if ((err = jk_net_add_peer(net, &cfg->peers[i], NULL)) != JK_OK) {
@@ -290,7 +309,7 @@ void jk_net_destroy(jk_net *net)
     if (!net)
         return;
     for (jk_net_conn *c = net->conns; c; c = c->next) {
-        if (c->state == JK_NET_C_OPEN)
+        if (c->state == JK_NET_C_OPEN && !net->silent)
             jk_net_conn_flush(c); /* what the socket takes now, no waiting */
         jk_net_conn_kill(c, JK_NET_REASON_SHUTDOWN);
     }
@@ -319,6 +338,8 @@ uint16_t jk_net_listen_port(const jk_net *net)
 static void jk_net_timers(jk_net *net)
 {
     for (jk_net_conn *c = net->conns; c; c = c->next) {
+        if (c->q && c->state != JK_NET_C_DEAD)
+            jk_quic_timer(c);
         if (c->state == JK_NET_C_OPEN && c->throttled)
             jk_net_conn_resume(c);
         else if ((c->state == JK_NET_C_CONNECTING || c->state == JK_NET_C_HANDSHAKE) &&
@@ -335,7 +356,9 @@ static void jk_net_timers(jk_net *net)
             p->dial_set = true;
         }
         if (net->now >= p->next_dial_ms)
-            (void)jk_net_conn_dial(net, i); /* failures schedule the next try */
+            (void)(net->transport == JK_NET_QUIC ? jk_quic_dial(net, i)
+                                                 : jk_net_conn_dial(net, i));
+                                                 /* failures schedule the next try */
     }
 }
 
@@ -349,7 +372,9 @@ jk_err jk_net_step(jk_net *net, uint64_t now_ms, int timeout_ms)
     if (n < 0 && errno != EINTR)
         return JK_ERR_IO;
     for (int i = 0; i < n; i++) {
-        if (!evs[i].data.ptr)
+        if (!evs[i].data.ptr && net->transport == JK_NET_QUIC)
+            jk_quic_listener_read(net);
+        else if (!evs[i].data.ptr)
             jk_net_conn_accept(net);
         else
             jk_net_conn_io(evs[i].data.ptr, evs[i].events);
@@ -371,9 +396,19 @@ jk_err jk_net_send(jk_net *net, uint32_t peer, jk_net_kind kind, const uint8_t *
     if (!c)
         return JK_ERR_NET_NOT_CONNECTED;
     uint64_t total = (uint64_t)JK_NET_FRAME_HEADER + len;
-    if (c->out.len + total > net->lim.max_queue) {
+    uint64_t queued = c->q ? jk_quic_queued(c) : c->out.len;
+    if (queued + total > net->lim.max_queue) {
         jk_net_conn_kill(c, JK_NET_REASON_SLOW);
         return JK_ERR_NET_NOT_CONNECTED;
+    }
+    if (c->q) {
+        jk_err err = jk_quic_queue(c, kind, data, len);
+        if (err != JK_OK)
+            return err;
+        p->st.frames_out++;
+        p->st.bytes_out += total;
+        jk_net_conn_flush(c);
+        return JK_OK;
     }
     uint8_t hdr[JK_NET_FRAME_HEADER];
     jk_net_frame_header(kind, (uint32_t)len, hdr);
@@ -445,4 +480,37 @@ jk_err jk_net_peer_key(const jk_net *net, uint32_t peer, uint8_t key[JK_NET_KEY_
 void jk_net_stats_get(const jk_net *net, jk_net_stats *out)
 {
     *out = net->st;
+}
+
+/* ---- test hooks (internal.h) ---- */
+
+jk_err jk_net_inject(jk_net *net, uint32_t peer, unsigned stream, const void *data, size_t n)
+{
+    if (peer >= net->npeers || stream >= JK_NET_KINDS)
+        return JK_ERR_INVALID_ARG;
+    jk_net_conn *c = net->peers[peer].live;
+    if (!c)
+        return JK_ERR_NET_NOT_CONNECTED;
+    jk_err err = c->q ? jk_quic_queue_raw(c, stream, data, n) : jk_net_buf_append(&c->out, data, n);
+    if (err == JK_OK)
+        jk_net_conn_flush(c);
+    return err;
+}
+
+uint64_t jk_net_unsent(const jk_net *net, uint32_t peer)
+{
+    if (peer >= net->npeers || !net->peers[peer].live)
+        return 0;
+    const jk_net_conn *c = net->peers[peer].live;
+    return c->q ? jk_quic_unsent(c) : c->out.len;
+}
+
+void jk_net_abandon(jk_net *net)
+{
+    if (!net)
+        return;
+    net->silent = true;
+    for (jk_net_conn *c = net->conns; c; c = c->next)
+        c->out.len = 0; /* nothing more leaves */
+    jk_net_destroy(net);
 }

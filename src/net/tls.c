@@ -15,11 +15,15 @@
 
 #include "jark/crypto.h"
 
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+
 #include <stdio.h>
 #include <string.h>
 
 /* TLS 1.3 only; GnuTLS's NORMAL set includes Ed25519 signatures. */
 #define JK_NET_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3"
+/* QUIC forbids TLS 1.3's middlebox compatibility mode (RFC 9001 §8.4). */
+#define JK_NET_PRIORITY_QUIC JK_NET_PRIORITY ":%DISABLE_TLS13_COMPAT_MODE"
 /* 2020-01-01T00:00:00Z: any fixed time in the past. */
 #define JK_NET_CERT_NOT_BEFORE ((time_t)1577836800)
 
@@ -127,6 +131,11 @@ jk_err jk_net_tls_init(jk_net_tls *t, const uint8_t secret_key[JK_NET_SECRET_SIZ
         err = jk_net_tls_fail(diag, "priority string", rc);
         goto done;
     }
+    if ((rc = gnutls_priority_init(&t->prio_quic, JK_NET_PRIORITY_QUIC, &pos)) < 0) {
+        t->prio_quic = NULL;
+        err = jk_net_tls_fail(diag, "QUIC priority string", rc);
+        goto done;
+    }
     jk_net_alpn(genesis_hash, t->alpn);
     memcpy(t->own_key, secret_key + 32, JK_NET_KEY_SIZE);
     err = JK_OK;
@@ -144,8 +153,11 @@ void jk_net_tls_free(jk_net_tls *t)
         gnutls_certificate_free_credentials(t->cred);
     if (t->prio)
         gnutls_priority_deinit(t->prio);
+    if (t->prio_quic)
+        gnutls_priority_deinit(t->prio_quic);
     t->cred = NULL;
     t->prio = NULL;
+    t->prio_quic = NULL;
 }
 
 jk_err jk_net_tls_session(const jk_net_tls *t, int fd, bool server, void *ptr,
@@ -170,6 +182,28 @@ jk_err jk_net_tls_session(const jk_net_tls *t, int fd, bool server, void *ptr,
     gnutls_session_set_ptr(s, ptr);
     gnutls_transport_set_int(s, fd);
     gnutls_handshake_set_timeout(s, 0); /* timeouts come from jk_net_step's clock */
+    *out = s;
+    return JK_OK;
+}
+
+jk_err jk_net_tls_quic_session(const jk_net_tls *t, bool server, void *ptr,
+                               gnutls_session_t *out)
+{
+    gnutls_session_t s;
+    if (gnutls_init(&s, (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NO_TICKETS) < 0)
+        return JK_ERR_NET_TLS;
+    gnutls_datum_t proto = {(unsigned char *)t->alpn, (unsigned)strlen(t->alpn)};
+    int rc = server ? ngtcp2_crypto_gnutls_configure_server_session(s)
+                    : ngtcp2_crypto_gnutls_configure_client_session(s);
+    if (rc != 0 || gnutls_priority_set(s, t->prio_quic) < 0 ||
+        gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, t->cred) < 0 ||
+        gnutls_alpn_set_protocols(s, &proto, 1, server ? GNUTLS_ALPN_MANDATORY : 0) < 0) {
+        gnutls_deinit(s);
+        return JK_ERR_NET_TLS;
+    }
+    if (server)
+        gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
+    gnutls_session_set_ptr(s, ptr);
     *out = s;
     return JK_OK;
 }

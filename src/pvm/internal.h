@@ -55,6 +55,7 @@ struct jk_pvm_program {
     uint32_t *pc_to_index;  /* code_len + 1 entries; JK_PVM_NO_TARGET if none */
     uint8_t *block_start;   /* per index: 1 if the Graypaper's ϖ holds its pc */
     uint32_t *jump_targets; /* jump table entries as indices (or NO_TARGET) */
+    struct jk_pvm_jit *jit; /* compiled code (jit.h), or NULL: run interpreted */
 };
 
 /* ---- memory ----
@@ -124,12 +125,17 @@ int jk_pvm_mem_store_slow(jk_pvm_memory *mem, uint32_t addr, unsigned n,
 typedef enum jk_pvm_backend {
     JK_PVM_BACKEND_SWITCH = 0, /* portable reference */
     JK_PVM_BACKEND_GOTO = 1,   /* computed goto (GNU C); the default */
+    JK_PVM_BACKEND_JIT = 2,    /* the recompiler (jit.c), where the program has code */
 } jk_pvm_backend;
 
 /* jk_pvm_run with a chosen back end (falls back to the switch where computed
  * goto is not built). */
 jk_err jk_pvm_run_backend(const jk_pvm_program *prog, jk_pvm_memory *mem,
                           jk_pvm_state *state, jk_pvm_exit *out, int backend);
+
+/* jk_pvm_run on the program's compiled code (jit_run.c); prog->jit set. */
+jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_state *state,
+                      jk_pvm_exit *out);
 
 /* sbrk: grow the heap by size bytes; returns the old top, or 0 on failure. */
 uint64_t jk_pvm_mem_sbrk(jk_pvm_memory *mem, uint64_t size);

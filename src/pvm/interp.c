@@ -263,6 +263,8 @@ jk_err jk_pvm_run_backend(const jk_pvm_program *prog, jk_pvm_memory *mem,
     out->fault_address = 0;
     out->host_call = 0;
     out->host_call_pc = 0;
+    if (backend == JK_PVM_BACKEND_JIT && prog->jit)
+        return jk_pvm_jit_run(prog, mem, state, out);
 #if JK_PVM_HAVE_GOTO
     if (backend == JK_PVM_BACKEND_GOTO)
         return jk_pvm_run_goto(prog, mem, state, out);

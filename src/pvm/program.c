@@ -15,6 +15,7 @@
  * number.
  */
 #include "internal.h"
+#include "jit.h"
 
 #include <stdlib.h>
 
@@ -25,6 +26,7 @@ static void jk_pvm_program_release(jk_pvm_program *prog)
     free(prog->pc_to_index);
     free(prog->block_start);
     free(prog->jump_targets);
+    jk_pvm_jit_free(prog->jit);
     free(prog);
 }
 
@@ -150,6 +152,9 @@ jk_err jk_pvm_program_load(const uint8_t *bytes, size_t len,
     for (uint32_t i = 0; i < blob->jump_count; i++)
         prog->jump_targets[i] = jk_pvm_resolve_target(prog, jk_pvm_blob_jump_entry(blob, i));
 
+    /* Compile once, at load (where the recompiler exists); a program the
+     * recompiler cannot take (no executable memory) runs interpreted. */
+    jk_pvm_jit_compile(prog);
     *out = prog;
     return JK_OK;
 

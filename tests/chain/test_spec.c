@@ -1,6 +1,7 @@
 /* test_spec.c — chain-spec files (src/spec): loading, C programs
  * compiled on the way, and the refusals that name their field. */
 #include "../test.h"
+#include "../progs.h"
 #include "jark/spec.h"
 
 #include <stdlib.h>
@@ -17,8 +18,8 @@ static void jk_write(const char *path, const char *text)
 
 JK_TEST(test_chain_spec_file_loads_and_refuses)
 {
-    char dir[] = "/tmp/jark-spec-test-XXXXXX", path[128], cwd[512], text[4096];
-    JK_REQUIRE(mkdtemp(dir) && getcwd(cwd, sizeof cwd));
+    char dir[96], path[128], cwd[512], text[4096];
+    JK_REQUIRE(jk_test_tmpdir("spec-test", dir, sizeof dir) && getcwd(cwd, sizeof cwd));
     snprintf(path, sizeof path, "%s/spec.json", dir);
     const char *progs_fmt =
         "{\"programs\": {\"chain\": \"%s/tests/chain/progs/chain.c\", \"verify\": \"%s/tests/chain/progs/verify.c\","

@@ -32,15 +32,34 @@ static void jk_fuzz_manifest_put(const char *dir, const char *name, const void *
         jk_fuzz_manifest_fail("cannot write the scratch folder", path);
 }
 
+static char jk_fuzz_manifest_scratch[64];
+static pid_t jk_fuzz_manifest_pid;
+
+/* The scratch folder goes when the process that made it exits. */
+static void jk_fuzz_manifest_cleanup(void)
+{
+    static const char *const names[] = {"p.jkp", "d.bin", "m.json", "i.img"};
+    char path[128];
+    if (getpid() != jk_fuzz_manifest_pid)
+        return;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", jk_fuzz_manifest_scratch, names[i]);
+        unlink(path);
+    }
+    rmdir(jk_fuzz_manifest_scratch);
+}
+
 /* The scratch folder, made once per process. */
 static const char *jk_fuzz_manifest_dir(void)
 {
-    static char dir[64];
+    char *dir = jk_fuzz_manifest_scratch;
     if (dir[0])
         return dir;
-    snprintf(dir, sizeof dir, "/tmp/jark-fuzz-manifest-%ld", (long)getpid());
+    snprintf(dir, sizeof jk_fuzz_manifest_scratch, "/tmp/jark-fuzz-manifest-%ld", (long)getpid());
     if (mkdir(dir, 0700) != 0 && access(dir, W_OK) != 0)
         jk_fuzz_manifest_fail("cannot make the scratch folder", dir);
+    jk_fuzz_manifest_pid = getpid();
+    atexit(jk_fuzz_manifest_cleanup);
     static const char source[] = "trap\n";
     uint8_t *blob = NULL, *core = NULL, *file = NULL;
     size_t blob_len = 0, core_len = 0, file_len = 0;

@@ -33,9 +33,17 @@ int jk_fuzz_spec(const uint8_t *data, size_t size);
 /* Image manifests (src/image/manifest.c), over a folder of real files. */
 int jk_fuzz_manifest(const uint8_t *data, size_t size);
 
+/* PVM recompiler against the interpreter: random programs, memory maps,
+ * gas and host calls; every observable must agree. */
+int jk_fuzz_jit(const uint8_t *data, size_t size);
+/* Events files and key files (src/spec/events.c, keys.c): an accepted input
+ * must encode back to the same bytes. */
+int jk_fuzz_events(const uint8_t *data, size_t size);
 /* Example chains (examples/names, sdk/template): events through verify,
  * process and apply; admitted events have their documented shape, and
  * every block imports with the producer's root. */
 int jk_fuzz_examples(const uint8_t *data, size_t size);
+/* Net: the frame parser over a receive stream, and the token bucket. */
+int jk_fuzz_net(const uint8_t *data, size_t size);
 
 #endif

@@ -12,6 +12,7 @@
 #define JK_TESTS_IMAGE_IMAGE_TEST_UTIL_H
 
 #include "../test.h"
+#include "../progs.h"
 #include "jark/image.h"
 
 #include "jark/pvm.h"
@@ -51,8 +52,7 @@ static inline void jk_tmpdir_remove(void)
 static inline const char *jk_tmpdir(void)
 {
     if (!jk_dir[0]) {
-        snprintf(jk_dir, sizeof jk_dir, "/tmp/jark-image-test-XXXXXX");
-        if (mkdtemp(jk_dir))
+        if (jk_test_tmpdir("image-test", jk_dir, sizeof jk_dir))
             atexit(jk_tmpdir_remove);
         else
             jk_dir[0] = 0;

@@ -383,10 +383,10 @@ JK_TEST(test_image_end_to_end_kprog)
     char *nogas[] = {"run", (char *)jk_path("kprog.img"), "--endpoint", "0"};
     JK_CHECK_EQ(jk_tool_capture(4, nogas, out, sizeof out), 2);
     char *noname[] = {"run", (char *)jk_path("kprog.img"), "--endpoint", "nope", "--gas", "10"};
-    JK_CHECK_EQ(jk_tool_capture(6, noname, out, sizeof out), 1);
+    JK_CHECK_EQ(jk_tool_capture(6, noname, out, sizeof out), 2); /* an input error, not the guest's no */
     JK_CHECK(strstr(out, "no endpoint named 'nope'") != NULL);
     char *range[] = {"run", (char *)jk_path("kprog.img"), "--endpoint", "999", "--gas", "10"};
-    JK_CHECK_EQ(jk_tool_capture(6, range, out, sizeof out), 1);
+    JK_CHECK_EQ(jk_tool_capture(6, range, out, sizeof out), 2);
     /* show */
     char *show[] = {"show", (char *)jk_path("kprog.img")};
     fflush(stdout);

@@ -11,6 +11,7 @@
 
 #define EP_REFUSE 19
 #define EP_SPAWN_YIELD_SPAWN 20
+#define EP_TOUCH_PAGES 21
 
 /* Run ops on a fresh kprog instance with extras, sending slot0. */
 static jk_err run_script0(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, const jk_cap *caps,
@@ -342,6 +343,70 @@ JK_TEST(test_kernel_instance_bound_survives_a_resume)
     }
     jk_cap_release(a);
     jk_cap_release(marker);
+    jk_cap_release(image);
+    jk_kernel_free(k);
+    JK_CHECK_EQ(kt_live(), live);
+}
+
+/* Host calls pay for the bytes they copy, and memory growth for its pages:
+ * two 64 MiB DATA_MINTs cost millions of gas, not 20; touching 20,000 pages
+ * costs at least 100 gas each, and 80,000 gas buys at most 800 of them. */
+JK_TEST(test_kernel_gas_pays_for_bytes_and_pages)
+{
+    int64_t live = kt_live();
+    jk_kernel *k;
+    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
+    jk_cap image = kt_image();
+    jk_cap_mapping maps[2] = {
+        {0x40000000, 4096, JK_CAP_MAP_PERSISTENT, JK_PVM_ACCESS_WRITE, STATE_SLOT},
+        {0x80000000, 256u << 20, JK_CAP_MAP_EPHEMERAL_ZERO, JK_PVM_ACCESS_WRITE, 0},
+    };
+    jk_kernel_image_opts opts = {.mappings = maps, .mapping_count = 2};
+    jk_cap big;
+    JK_REQUIRE(jk_kernel_image_from_program(kt_program, kt_program_len, &opts, &big, NULL) == JK_OK);
+    const int64_t pages64 = (64 << 20) / 4096;
+    const kt_op mint2[] = {{JK_HOST_DATA_MINT, 0x80000000u, 64u << 20, 30, 0},
+                           {JK_HOST_DATA_MINT, 0x80000000u, 64u << 20, 31, 0}};
+    jk_cap code, inst;
+    JK_REQUIRE(jk_cap_data_new(mint2, sizeof mint2, &code) == JK_OK);
+    uint32_t s28[1] = {SCRIPT_SLOT};
+    inst = kt_inst(big, 1, s28, &code);
+    jk_kernel_result r;
+    JK_REQUIRE(jk_kernel_call(k, inst, EP_SCRIPT, 1000000, NULL, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_OUT_OF_GAS); /* cannot pay the first mint */
+    jk_kernel_result_clear(&r);
+    JK_REQUIRE(jk_kernel_call(k, inst, EP_SCRIPT, 10000000, NULL, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT);
+    JK_CHECK(r.gas_used >= 2 * pages64 * JK_GAS_PER_PAGE_COPIED);
+    jk_kernel_result_clear(&r);
+    jk_cap_release(inst);
+    jk_cap_release(code);
+    /* Memory growth. */
+    jk_cap a = kt_inst(big, 0, NULL, NULL);
+    uint64_t args[3] = {20000, 0, 0};
+    JK_REQUIRE(jk_kernel_call(k, a, EP_TOUCH_PAGES, 80000, args, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_OUT_OF_GAS);
+    const jk_cap_frame *fr = jk_cap_instance_frame(r.instance, 0);
+    JK_REQUIRE(fr != NULL);
+    /* The region holding the touched pages: at most 80,000 / 100 of them. */
+    uint32_t most = 0;
+    for (uint32_t i = 0; i < fr->region_count; i++)
+        if (fr->regions[i].base == 0x80000000u) {
+            jk_cap d = fr->regions[i].data;
+            for (uint32_t p = 0; p < jk_cap_data_page_count(d); p++) {
+                uint8_t b = 0;
+                jk_cap_data_read(d, (uint64_t)p * 4096, &b, 1);
+                most += b;
+            }
+        }
+    JK_CHECK(most > 0 && most <= 80000 / JK_GAS_PER_PAGE_TOUCHED);
+    jk_kernel_result_clear(&r);
+    JK_REQUIRE(jk_kernel_call(k, a, EP_TOUCH_PAGES, 100000000, args, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT);
+    JK_CHECK(r.gas_used >= 20000 * JK_GAS_PER_PAGE_TOUCHED);
+    jk_kernel_result_clear(&r);
+    jk_cap_release(a);
+    jk_cap_release(big);
     jk_cap_release(image);
     jk_kernel_free(k);
     JK_CHECK_EQ(kt_live(), live);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+jk_net_transport tnode_transport = JK_NET_TLS_TCP;
+
 void tnode_key(uint8_t s, uint8_t sk[JK_NET_SECRET_SIZE], uint8_t pk[JK_NET_KEY_SIZE])
 {
     uint8_t seed[32];
@@ -31,6 +33,7 @@ bool tnode_start(tnode *t, uint8_t s, uint8_t g, uint16_t port, const jk_net_lim
     cfg.listen_port = port;
     cfg.secret_key = t->sk;
     cfg.genesis_hash = t->genesis;
+    cfg.transport = tnode_transport;
     if (lim)
         cfg.limits = *lim;
     else

@@ -33,6 +33,9 @@ typedef struct tnode {
 /* The key pair for seed byte s (32 bytes of s). */
 void tnode_key(uint8_t s, uint8_t sk[JK_NET_SECRET_SIZE], uint8_t pk[JK_NET_KEY_SIZE]);
 
+/* The transport tnode_start uses (default TLS over TCP). */
+extern jk_net_transport tnode_transport;
+
 /* Test limits: the defaults with fast backoff (10 ms .. 200 ms). */
 void tnode_limits(jk_net_limits *l);
 

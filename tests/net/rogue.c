@@ -13,6 +13,10 @@
 #include <unistd.h>
 
 struct jk_rogue {
+    jk_net *net;            /* the QUIC rogue: a node writing raw stream bytes */
+    uint64_t now;
+    unsigned stream;        /* where raw bytes go (QUIC) */
+    jk_net_buf pend[JK_NET_KINDS]; /* raw bytes waiting for the connection */
     int fd;
     bool connected; /* TCP connect finished */
     bool up;        /* TLS handshake finished */
@@ -23,9 +27,68 @@ struct jk_rogue {
     size_t retry_len;
 };
 
-jk_rogue *jk_rogue_connect(uint16_t port, const uint8_t sk[JK_NET_SECRET_SIZE],
-                           const uint8_t genesis[32])
+static jk_rogue *jk_rogue_quic(uint16_t port, const uint8_t victim[JK_NET_KEY_SIZE],
+                               const uint8_t sk[JK_NET_SECRET_SIZE], const uint8_t genesis[32])
 {
+    jk_rogue *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->fd = -1;
+    r->now = 1;
+    jk_net_config cfg = {0};
+    cfg.secret_key = sk;
+    cfg.genesis_hash = genesis;
+    cfg.transport = JK_NET_QUIC;
+    jk_net_limits_default(&cfg.limits);
+    cfg.limits.backoff_min_ms = 1; /* dial after 4 pumps even when not preferred */
+    cfg.limits.backoff_max_ms = 1000000;
+    jk_net_peer_config pc = {.host = "127.0.0.1", .port = port};
+    memcpy(pc.key, victim, sizeof pc.key);
+    cfg.peers = &pc;
+    cfg.peer_count = 1;
+    if (jk_net_create(&cfg, &r->net, NULL) != JK_OK) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static int jk_rogue_pump_quic(jk_rogue *r)
+{
+    if (r->dead)
+        return -1;
+    (void)jk_net_step(r->net, r->now++, 0);
+    jk_net_event ev;
+    while (jk_net_next_event(r->net, &ev)) {
+        if (ev.type == JK_NET_EV_PEER_UP)
+            r->up = true;
+        else if (ev.type == JK_NET_EV_PEER_DOWN)
+            r->dead = true;
+    }
+    jk_net_stats st;
+    jk_net_stats_get(r->net, &st);
+    for (int i = 0; i < JK_NET_REASONS; i++)
+        if (st.refused[i])
+            r->dead = true; /* the handshake failed */
+    if (r->dead)
+        return -1;
+    if (!r->up)
+        return 0;
+    for (unsigned k = 0; k < JK_NET_KINDS; k++)
+        if (r->pend[k].len) {
+            if (jk_net_inject(r->net, 0, k, r->pend[k].p + r->pend[k].head, r->pend[k].len) != JK_OK)
+                abort();
+            jk_net_buf_consume(&r->pend[k], r->pend[k].len);
+        }
+    return 1;
+}
+
+jk_rogue *jk_rogue_connect(jk_net_transport t, uint16_t port,
+                           const uint8_t victim[JK_NET_KEY_SIZE],
+                           const uint8_t sk[JK_NET_SECRET_SIZE], const uint8_t genesis[32])
+{
+    if (t == JK_NET_QUIC)
+        return jk_rogue_quic(port, victim, sk, genesis);
     jk_rogue *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
@@ -49,6 +112,8 @@ jk_rogue *jk_rogue_connect(uint16_t port, const uint8_t sk[JK_NET_SECRET_SIZE],
 
 int jk_rogue_pump(jk_rogue *r)
 {
+    if (r->net)
+        return jk_rogue_pump_quic(r);
     if (r->dead)
         return -1;
     if (!r->up) {
@@ -89,8 +154,10 @@ int jk_rogue_pump(jk_rogue *r)
 
 void jk_rogue_send_raw(jk_rogue *r, const void *data, size_t n)
 {
-    if (jk_net_buf_append(&r->out, data, n) != JK_OK)
+    if (jk_net_buf_append(r->net ? &r->pend[r->stream] : &r->out, data, n) != JK_OK)
         abort();
+    if (r->net)
+        (void)jk_rogue_pump(r); /* injects at once when up */
 }
 
 void jk_rogue_send_frame(jk_rogue *r, uint8_t kind, uint32_t claimed, size_t n, uint8_t fill)
@@ -98,6 +165,8 @@ void jk_rogue_send_frame(jk_rogue *r, uint8_t kind, uint32_t claimed, size_t n, 
     uint8_t hdr[JK_NET_FRAME_HEADER];
     jk_net_frame_header((jk_net_kind)0, claimed, hdr);
     hdr[0] = kind; /* any byte, also kinds that do not exist */
+    if (kind < JK_NET_KINDS)
+        r->stream = kind;
     jk_rogue_send_raw(r, hdr, sizeof hdr);
     uint8_t chunk[4096];
     memset(chunk, fill, sizeof chunk);
@@ -110,13 +179,21 @@ void jk_rogue_send_frame(jk_rogue *r, uint8_t kind, uint32_t claimed, size_t n, 
 
 size_t jk_rogue_pending(const jk_rogue *r)
 {
-    return r->out.len;
+    if (!r->net)
+        return r->out.len;
+    size_t n = (size_t)jk_net_unsent(r->net, 0);
+    for (int k = 0; k < JK_NET_KINDS; k++)
+        n += r->pend[k].len;
+    return n;
 }
 
 void jk_rogue_close(jk_rogue *r)
 {
     if (!r)
         return;
+    jk_net_destroy(r->net);
+    for (int k = 0; k < JK_NET_KINDS; k++)
+        jk_net_buf_free(&r->pend[k]);
     if (r->s)
         gnutls_deinit(r->s);
     if (r->fd >= 0)

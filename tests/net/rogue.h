@@ -4,8 +4,14 @@
  * bytes the test asks for: malformed frames, oversize frames, floods.
  *
  * It is non-blocking, so one test thread can drive it next to the jk_net it
- * attacks: call jk_rogue_pump between jk_net_step calls. It accepts any
- * server certificate. Reused by the node's tests.
+ * attacks: call jk_rogue_pump between jk_net_step calls. Reused by the node's
+ * tests.
+ *
+ * Over TLS/TCP it is its own TLS client (any server certificate accepted), so
+ * it can also send what a jk_net never would before or around framing. Over
+ * QUIC it is a jk_net whose streams it writes raw bytes into (a frame goes on
+ * its kind's stream; raw bytes on the stream of the last frame, stream 0 at
+ * first), with its own clock advancing 1 ms per pump.
  */
 #ifndef JK_TEST_ROGUE_H
 #define JK_TEST_ROGUE_H
@@ -18,10 +24,11 @@
 
 typedef struct jk_rogue jk_rogue;
 
-/* Start connecting to 127.0.0.1:port as key sk (64 bytes) on the chain with
- * this genesis hash. NULL on failure. */
-jk_rogue *jk_rogue_connect(uint16_t port, const uint8_t sk[JK_NET_SECRET_SIZE],
-                           const uint8_t genesis[32]);
+/* Start connecting to 127.0.0.1:port (a node with key victim) as key sk
+ * (64 bytes) on the chain with this genesis hash. NULL on failure. */
+jk_rogue *jk_rogue_connect(jk_net_transport t, uint16_t port,
+                           const uint8_t victim[JK_NET_KEY_SIZE],
+                           const uint8_t sk[JK_NET_SECRET_SIZE], const uint8_t genesis[32]);
 
 /* Progress the handshake, send queued bytes, read and drop what arrives.
  * @return 1 once the handshake is done and the connection open; 0 while in
@@ -35,7 +42,7 @@ void jk_rogue_send_raw(jk_rogue *r, const void *data, size_t n);
  * bytes (the payload is `fill` repeated). */
 void jk_rogue_send_frame(jk_rogue *r, uint8_t kind, uint32_t claimed, size_t n, uint8_t fill);
 
-/* Bytes still queued. */
+/* Bytes not yet handed to the socket (TCP) or to QUIC. */
 size_t jk_rogue_pending(const jk_rogue *r);
 
 void jk_rogue_close(jk_rogue *r);

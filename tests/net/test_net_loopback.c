@@ -7,6 +7,8 @@
 #include "../test.h"
 #include "net_util.h"
 
+#include "../../src/net/internal.h"
+
 #include <stdlib.h>
 
 #define ROUNDS 3000 /* × ≤ 2 ms of epoll wait: a bound only a failing test meets */
@@ -61,7 +63,7 @@ static bool all_frames(void *p)
     return true;
 }
 
-JK_TEST(test_net_two_nodes_every_kind)
+static void run_two_nodes_every_kind(void)
 {
     tnode a, b;
     JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
@@ -121,7 +123,7 @@ JK_TEST(test_net_two_nodes_every_kind)
     tnode_stop(&b);
 }
 
-JK_TEST(test_net_three_nodes_broadcast)
+static void run_three_nodes_broadcast(void)
 {
     tnode t[3];
     tnode *ns[3] = {&t[0], &t[1], &t[2]};
@@ -171,7 +173,7 @@ static bool both_refused(void *p)
     return sa.refused[c->ra] >= 1 && sb.refused[c->rb] >= 1;
 }
 
-JK_TEST(test_net_other_genesis_fails_handshake)
+static void run_other_genesis_fails_handshake(void)
 {
     tnode a, c;
     JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
@@ -189,7 +191,7 @@ JK_TEST(test_net_other_genesis_fails_handshake)
     tnode_stop(&c);
 }
 
-JK_TEST(test_net_unexpected_key_refused)
+static void run_unexpected_key_refused(void)
 {
     tnode a, b, x;
     JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
@@ -222,7 +224,7 @@ static bool updown(void *p)
     return c->t->ups >= c->ups && c->t->downs >= c->downs;
 }
 
-JK_TEST(test_net_reconnect_after_restart)
+static void run_reconnect_after_restart(void)
 {
     tnode a, b;
     JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
@@ -259,3 +261,95 @@ JK_TEST(test_net_reconnect_after_restart)
     tnode_stop(&a);
     tnode_stop(&b);
 }
+
+JK_TEST(test_net_two_nodes_every_kind) { run_two_nodes_every_kind(); }
+JK_TEST(test_net_quic_two_nodes_every_kind)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_two_nodes_every_kind();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_three_nodes_broadcast) { run_three_nodes_broadcast(); }
+JK_TEST(test_net_quic_three_nodes_broadcast)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_three_nodes_broadcast();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_other_genesis_fails_handshake) { run_other_genesis_fails_handshake(); }
+JK_TEST(test_net_quic_other_genesis_fails_handshake)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_other_genesis_fails_handshake();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_unexpected_key_refused) { run_unexpected_key_refused(); }
+JK_TEST(test_net_quic_unexpected_key_refused)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_unexpected_key_refused();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_reconnect_after_restart) { run_reconnect_after_restart(); }
+JK_TEST(test_net_quic_reconnect_after_restart)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_reconnect_after_restart();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+static void run_killed_peer_returns(void)
+{
+    /* The lower key dials; the other end is killed (no goodbye of any kind
+     * over QUIC) long after the connection opened, and restarts on the same
+     * port. It dials back after the grace, and its new connection replaces
+     * the stale one at once: well before QUIC's 30 s idle timeout would have
+     * cleared it. */
+    uint8_t s1 = 1, s2 = 2, sk[64], p1[32], p2[32];
+    tnode_key(s1, sk, p1);
+    tnode_key(s2, sk, p2);
+    uint8_t lo = memcmp(p1, p2, 32) < 0 ? s1 : s2, hi = lo == s1 ? s2 : s1;
+    tnode a, b; /* a survives and dials; b is killed */
+    JK_REQUIRE(tnode_start(&a, lo, 0x11, 0, NULL));
+    JK_REQUIRE(tnode_start(&b, hi, 0x11, 0, NULL));
+    uint32_t ab = tnode_add(&a, &b);
+    tnode_add(&b, &a);
+    tnode *ns[] = {&a, &b};
+    uint64_t now = 1000;
+    ups_ctx uc = {ns, 2, 1};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, all_up, &uc));
+    for (int i = 0; i < 4; i++) { /* 12 s: past a handshake's time */
+        now += 3000;
+        tnode_pump_rounds(ns, 2, NULL, &now, 0, 5);
+    }
+    uint16_t port = b.port;
+    jk_net_abandon(b.net);
+    b.net = NULL;
+    uint64_t killed = now;
+    JK_REQUIRE(tnode_start(&b, hi, 0x11, port, NULL));
+    tnode_add(&b, &a);
+    /* a counts a second PEER_UP (after a PEER_DOWN: replaced or closed); the
+     * restarted b its first. */
+    updown_ctx back_a = {&a, 2, 1}, back_b = {&b, 1, 0};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 10, ROUNDS, updown, &back_a));
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 10, ROUNDS, updown, &back_b));
+    JK_CHECK(now - killed < 20000);
+    JK_CHECK_EQ(jk_net_send(a.net, ab, JK_NET_EVENTS, (const uint8_t *)"back", 4), JK_OK);
+    frames_ctx fc = {&b, JK_NET_EVENTS, 1};
+    JK_CHECK(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, got_frames, &fc));
+    tnode_stop(&a);
+    tnode_stop(&b);
+}
+
+JK_TEST(test_net_killed_peer_returns) { run_killed_peer_returns(); }
+JK_TEST(test_net_quic_killed_peer_returns)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_killed_peer_returns();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+

@@ -2,7 +2,8 @@
  * test_interp.c — interpreter behaviour beyond the public vectors: host calls
  * and resumption, out-of-gas at block entry and resumption, memory protection
  * and fault addresses, sbrk, bad resume points, and agreement of the two
- * dispatch back ends on random programs.
+ * dispatch back ends and the recompiler on random programs (every test here
+ * runs on all three).
  *
  * Programs here are hand-encoded bytes (independent of the assembler).
  */
@@ -59,7 +60,7 @@ JK_TEST(test_pvm_host_call_resumes_without_recharge)
     jk_pvm_program *prog = jk_load(code, sizeof code, starts, 5);
     jk_pvm_memory *mem;
     JK_REQUIRE(prog && jk_pvm_memory_new(&mem) == JK_OK);
-    for (int backend = 0; backend < 2; backend++) {
+    for (int backend = 0; backend < 3; backend++) { /* switch, goto, recompiler */
         jk_pvm_state st = {.gas = 100};
         jk_pvm_exit ex;
         JK_CHECK_EQ(jk_pvm_run_backend(prog, mem, &st, &ex, backend), JK_OK);
@@ -98,7 +99,7 @@ JK_TEST(test_pvm_out_of_gas_at_block_entry_then_resume)
     jk_pvm_program *prog = jk_load(jk_loop_code, sizeof jk_loop_code, jk_loop_starts, 7);
     jk_pvm_memory *mem;
     JK_REQUIRE(prog && jk_pvm_memory_new(&mem) == JK_OK);
-    for (int backend = 0; backend < 2; backend++) {
+    for (int backend = 0; backend < 3; backend++) { /* switch, goto, recompiler */
         /* One long run. */
         jk_pvm_state full = {.gas = 1000};
         jk_pvm_exit ex;
@@ -192,7 +193,7 @@ JK_TEST(test_pvm_memory_protection_and_fault_addresses)
     JK_CHECK_EQ(jk_pvm_memory_write(mem, 0x11000, ro_bytes, 8), JK_OK);
     JK_CHECK_EQ(jk_pvm_memory_write(mem, 0x12000, ro_bytes, 1), JK_ERR_PVM_NOT_MAPPED);
 
-    for (int backend = 0; backend < 2; backend++) {
+    for (int backend = 0; backend < 3; backend++) { /* switch, goto, recompiler */
         jk_pvm_state st;
         jk_pvm_exit ex;
         static const uint8_t zeros[16];
@@ -378,13 +379,13 @@ JK_TEST(test_pvm_backends_agree_on_random_programs)
         size_t blob_len = jk_make_blob(blob, code, len, starts, nstarts, jumps, 4);
         jk_pvm_program *prog;
         JK_REQUIRE(jk_pvm_program_load(blob, blob_len, &prog, NULL) == JK_OK);
-        jk_pvm_memory *mem[2];
-        jk_pvm_state st[2];
-        jk_pvm_exit ex[2];
+        jk_pvm_memory *mem[3];
+        jk_pvm_state st[3];
+        jk_pvm_exit ex[3];
         uint64_t seed_regs[JK_PVM_REGS];
         for (int i = 0; i < JK_PVM_REGS; i++)
             seed_regs[i] = (jk_rng() % 4 == 0) ? jk_rng() : 0x10000 + (jk_rng() % 0x3000);
-        for (int b = 0; b < 2; b++) {
+        for (int b = 0; b < 3; b++) {
             JK_REQUIRE(jk_pvm_memory_new(&mem[b]) == JK_OK);
             jk_pvm_memory_map(mem[b], 0x10000, 0x2000, JK_PVM_ACCESS_WRITE);
             jk_pvm_memory_map(mem[b], 0x12000, 0x1000, JK_PVM_ACCESS_READ);
@@ -399,20 +400,22 @@ JK_TEST(test_pvm_backends_agree_on_random_programs)
                 st[b].regs[7] ^= ex[b].host_call;
             }
         }
-        bool same = ex[0].status == ex[1].status && st[0].pc == st[1].pc &&
-                    st[0].gas == st[1].gas && !memcmp(st[0].regs, st[1].regs, sizeof st[0].regs) &&
-                    (ex[0].status != JK_PVM_PAGE_FAULT || ex[0].fault_address == ex[1].fault_address);
-        uint8_t m0[0x3000], m1[0x3000];
-        jk_pvm_memory_read(mem[0], 0x10000, m0, sizeof m0);
-        jk_pvm_memory_read(mem[1], 0x10000, m1, sizeof m1);
-        same = same && !memcmp(m0, m1, sizeof m0);
-        if (!same && mismatches++ < 3)
-            printf("backend mismatch at iteration %d: %s/%s pc %u/%u\n", iter,
-                   jk_pvm_status_name(ex[0].status), jk_pvm_status_name(ex[1].status), st[0].pc, st[1].pc);
+        for (int o = 1; o < 3; o++) {
+            bool same = ex[0].status == ex[o].status && st[0].pc == st[o].pc &&
+                        st[0].gas == st[o].gas && !memcmp(st[0].regs, st[o].regs, sizeof st[0].regs) &&
+                        (ex[0].status != JK_PVM_PAGE_FAULT || ex[0].fault_address == ex[o].fault_address);
+            uint8_t m0[0x3000], m1[0x3000];
+            jk_pvm_memory_read(mem[0], 0x10000, m0, sizeof m0);
+            jk_pvm_memory_read(mem[o], 0x10000, m1, sizeof m1);
+            same = same && !memcmp(m0, m1, sizeof m0);
+            if (!same && mismatches++ < 3)
+                printf("backend %d mismatch at iteration %d: %s/%s pc %u/%u\n", o, iter,
+                       jk_pvm_status_name(ex[0].status), jk_pvm_status_name(ex[o].status), st[0].pc, st[o].pc);
+        }
         halts += ex[0].status == JK_PVM_HALT;
         faults += ex[0].status == JK_PVM_PAGE_FAULT;
-        jk_pvm_memory_free(mem[0]);
-        jk_pvm_memory_free(mem[1]);
+        for (int b = 0; b < 3; b++)
+            jk_pvm_memory_free(mem[b]);
         jk_pvm_program_free(prog);
     }
     JK_CHECK_EQ(mismatches, 0);

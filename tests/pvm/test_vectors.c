@@ -1,4 +1,4 @@
-/* test_vectors.c — the 201 public PVM vectors, on both interpreter back ends. */
+/* test_vectors.c — the 201 public PVM vectors, on both interpreter back ends and the recompiler. */
 #include "../test.h"
 #include "../../tools/pvm_vectors.h"
 
@@ -16,3 +16,4 @@ static void jk_run_vectors(int backend)
 
 JK_TEST(test_pvm_vectors_switch_backend) { jk_run_vectors(0); }
 JK_TEST(test_pvm_vectors_goto_backend) { jk_run_vectors(1); }
+JK_TEST(test_pvm_vectors_jit) { jk_run_vectors(2); }

@@ -23,12 +23,9 @@ static const char *const jk_opts[3] = {"-O0", "-O2", "-Os"};
 /* A scratch directory for this test run. */
 static const char *jk_scratch(void)
 {
-    static char dir[64];
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "/tmp/jark-sdk-test-XXXXXX");
-        if (!mkdtemp(dir))
-            dir[0] = 0;
-    }
+    static char dir[96];
+    if (!dir[0] && !jk_test_tmpdir("sdk-test", dir, sizeof dir))
+        dir[0] = 0;
     return dir;
 }
 

@@ -228,6 +228,15 @@ uint64_t spawn_yield_spawn(uint64_t n)
     return spawn_many(n) * 2;
 }
 
+/* 21: write one byte into each of n pages from 0x80000000 (an image with a
+ * zero mapping there); returns n. */
+uint64_t touch_pages(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        ((volatile uint8_t *)0x80000000u)[i * 4096] = 1;
+    return n;
+}
+
 /* 18: yield to the marker in slot 22, then spin: only its gas cap ends it. */
 uint64_t ask_then_spin(void)
 {
@@ -257,3 +266,4 @@ JK_ENDPOINT(17, spawn_many);
 JK_ENDPOINT(18, ask_then_spin);
 JK_ENDPOINT(19, refuse);
 JK_ENDPOINT(20, spawn_yield_spawn);
+JK_ENDPOINT(21, touch_pages);

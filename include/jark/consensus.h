@@ -1,0 +1,432 @@
+/*
+ * jark/consensus.h — Tendermint consensus as a deterministic state machine.
+ *
+ * The algorithm is Algorithm 1 of Buchman, Kwon, Milosevic, "The latest
+ * gossip on BFT consensus" (arXiv:1807.04938); src/consensus/machine.c cites
+ * its line numbers where each rule is implemented. docs/consensus.md maps it
+ * onto jark, gives the message formats and says what is persisted when.
+ *
+ * The machine never waits, reads a clock, touches a socket or draws a random
+ * number. A driver (the simulator below, later the node) feeds it inputs:
+ *   - a message from a peer (bytes, decoded strictly here),
+ *   - a timer it asked for firing,
+ *   - an event submitted by a client (gossiped on),
+ * and carries out its outputs, IN ORDER:
+ *   - PERSIST: write the signed-vote record durably (it always comes before
+ *     the message it protects, so a crash between the two is safe),
+ *   - SEND: bytes to one peer or to every validator,
+ *   - TIMER: call jk_cons_on_timer with this timer after delay_ms,
+ *   - EVIDENCE: two conflicting signed votes of one validator, to be kept,
+ *   - PERSIST_POL: the proof of lock (validValue_p, validRound_p and the
+ *     2f+1 prevotes for it) to keep beside the record, replacing the last.
+ * The application (the chain layer, or the simulator's mock) answers
+ * questions through jk_cons_app: who proposes (height, round), a value to
+ * propose, whether a value is valid, a value's hash, and it commits decided
+ * values with their commit certificate. Values are opaque bytes to this layer.
+ *
+ * Validators have equal voting power. With n validators the machine tolerates
+ * f = floor((n-1)/3) Byzantine ones; a quorum ("2f+1") is floor(2n/3)+1 and
+ * the round-skip threshold ("f+1") is floor(n/3)+1, which are the paper's
+ * 2f+1 and f+1 when n = 3f+1 and stay safe for other n.
+ *
+ * Determinism: every output is a function of the configuration and the
+ * sequence of inputs. Thread rules: a machine is used by one thread at a time.
+ * Layering: depends on jark/crypto.h and jark/err.h only.
+ */
+#ifndef JARK_CONSENSUS_H
+#define JARK_CONSENSUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jark/crypto.h"
+#include "jark/err.h"
+
+#define JK_CONS_MAX_VALIDATORS 128
+#define JK_CONS_MAX_VALUE (4u << 20)   /* bytes in a proposed value */
+#define JK_CONS_MAX_EVENT (64u << 10)  /* bytes in a gossiped event */
+#define JK_CONS_MAX_ROUND (1u << 30)   /* rounds above this are malformed */
+#define JK_CONS_NIL_ROUND 0xFFFFFFFFu  /* encoding of validRound -1 */
+#define JK_CONS_ALL 0xFFFFFFFFu        /* SEND to every other validator */
+#define JK_CONS_SYNC_BATCH 16          /* decisions answered per request */
+#define JK_CONS_VOTE_SIZE 114          /* encoded vote message */
+#define JK_CONS_RECORD_SIZE 87         /* encoded signed-vote record */
+
+/* Steps of a round (step_p), in their order within a round. */
+typedef enum jk_cons_step {
+    JK_CONS_STEP_PROPOSE = 0,
+    JK_CONS_STEP_PREVOTE = 1,
+    JK_CONS_STEP_PRECOMMIT = 2,
+} jk_cons_step;
+
+/* Message kinds: the first byte of every encoded message. */
+typedef enum jk_cons_msg_kind {
+    JK_CONS_MSG_PROPOSAL = 1,
+    JK_CONS_MSG_PREVOTE = 2,
+    JK_CONS_MSG_PRECOMMIT = 3,
+    JK_CONS_MSG_SYNC_REQUEST = 4,
+    JK_CONS_MSG_DECISION = 5,
+    JK_CONS_MSG_EVENT = 6,
+} jk_cons_msg_kind;
+
+/* ---------------------------------------------------------------------------
+ * Validator set, votes, commit certificates
+ * ------------------------------------------------------------------------- */
+
+typedef struct jk_cons_valset {
+    uint32_t count;                                   /* 1..MAX_VALIDATORS */
+    uint8_t keys[JK_CONS_MAX_VALIDATORS][JK_ED25519_PUBLIC_SIZE];
+} jk_cons_valset;
+
+/* 2f+1 and f+1 for n validators (see the file comment). */
+uint32_t jk_cons_quorum(uint32_t n);
+uint32_t jk_cons_skip_threshold(uint32_t n);
+
+/* A prevote or precommit: ⟨PREVOTE|PRECOMMIT, h, r, id(v) or nil⟩ signed by
+ * validator `validator`. */
+typedef struct jk_cons_vote {
+    uint8_t type;          /* JK_CONS_MSG_PREVOTE or JK_CONS_MSG_PRECOMMIT */
+    uint64_t height;
+    uint32_t round;
+    bool has_value;        /* false: a nil vote, value all zero */
+    jk_hash value;         /* id(v) */
+    uint32_t validator;    /* index into the validator set */
+    uint8_t sig[JK_ED25519_SIG_SIZE];
+} jk_cons_vote;
+
+/* Sign a vote in place (fills vote->sig) with the validator's secret key,
+ * over the domain-separated message of docs/consensus.md (genesis hash,
+ * height, round, step, value or nil). Cannot fail. */
+void jk_cons_vote_sign(jk_cons_vote *vote, const jk_hash *genesis,
+                       const uint8_t secret_key[JK_ED25519_SECRET_SIZE]);
+
+/* Check a vote's signature against the validator set.
+ * @return JK_OK; JK_ERR_CONS_MEMBER when vote->validator is not in vs;
+ *         JK_ERR_CONS_SIG when the signature does not verify. */
+jk_err jk_cons_vote_verify(const jk_cons_vote *vote, const jk_hash *genesis,
+                           const jk_cons_valset *vs);
+
+/* A commit certificate: 2f+1 precommits of one round for one value, from
+ * distinct validators, stored in ascending validator order. */
+typedef struct jk_cons_cert {
+    uint64_t height;
+    uint32_t round;
+    jk_hash value;
+    uint32_t count;
+    struct {
+        uint32_t validator;
+        uint8_t sig[JK_ED25519_SIG_SIZE];
+    } sigs[JK_CONS_MAX_VALIDATORS];
+} jk_cons_cert;
+
+/* Encoded size of a certificate: 48 + 68 * count bytes. */
+size_t jk_cons_cert_size(const jk_cons_cert *cert);
+/* Write the canonical encoding (docs/consensus.md) into out, which holds
+ * jk_cons_cert_size(cert) bytes. cert->count must be <= MAX_VALIDATORS. */
+void jk_cons_cert_encode(const jk_cons_cert *cert, uint8_t *out);
+/* Strict decoder of exactly len bytes; *used = len on success.
+ * @return JK_OK; JK_ERR_CONS_DECODE (truncated, trailing bytes, count 0 or
+ *         over the bound, validators not strictly ascending). On failure
+ *         *cert is zeroed and diag says why. */
+jk_err jk_cons_cert_decode(const uint8_t *bytes, size_t len, jk_cons_cert *cert,
+                           jk_diag *diag);
+/* BLAKE2b-256 of the canonical encoding: what the next block's header
+ * commits to as last_commit. */
+void jk_cons_cert_hash(const jk_cons_cert *cert, jk_hash *out);
+/* Does cert prove that `value` was decided at `height`? Checks the height and
+ * value, membership, distinct validators (ascending order), quorum, and every
+ * signature as a precommit of (height, cert->round, value).
+ * @return JK_OK; JK_ERR_CONS_CERT with diag naming the first failure. */
+jk_err jk_cons_cert_check(const jk_cons_cert *cert, const jk_hash *genesis,
+                          const jk_cons_valset *vs, uint64_t height,
+                          const jk_hash *value, jk_diag *diag);
+
+/* ---------------------------------------------------------------------------
+ * Messages
+ * ------------------------------------------------------------------------- */
+
+/* ⟨PROPOSAL, h, r, v, vr⟩ signed by the proposer of (h, r). The signature
+ * covers (genesis, h, r, vr, id(v)). */
+typedef struct jk_cons_proposal {
+    uint64_t height;
+    uint32_t round;
+    uint32_t valid_round;  /* vr, JK_CONS_NIL_ROUND for -1; else < round */
+    uint32_t proposer;
+    const uint8_t *value;  /* borrowed (see jk_cons_msg_decode) */
+    size_t value_len;      /* 1..JK_CONS_MAX_VALUE */
+    uint8_t sig[JK_ED25519_SIG_SIZE];
+} jk_cons_proposal;
+
+/* A decoded message. Pointers (proposal.value, decision.value, event) point
+ * into the decoded bytes: they stay valid as long as those bytes do. */
+typedef struct jk_cons_msg {
+    jk_cons_msg_kind kind;
+    jk_cons_proposal proposal;        /* PROPOSAL */
+    jk_cons_vote vote;                /* PREVOTE, PRECOMMIT */
+    uint64_t sync_height;             /* SYNC_REQUEST: first height wanted */
+    struct {
+        const uint8_t *value;
+        size_t value_len;
+        jk_cons_cert cert;            /* cert.height is the decided height */
+    } decision;                       /* DECISION */
+    const uint8_t *event;             /* EVENT */
+    size_t event_len;
+} jk_cons_msg;
+
+/* Strict decoder of one message (every format in docs/consensus.md):
+ * exact length, known kind, bounded sizes, nil votes all zero, vr < r,
+ * rounds <= JK_CONS_MAX_ROUND, canonical certificate. No allocation.
+ * @return JK_OK; JK_ERR_CONS_DECODE with diag on any malformation (then *msg
+ *         is zeroed). */
+jk_err jk_cons_msg_decode(const uint8_t *bytes, size_t len, jk_cons_msg *msg,
+                          jk_diag *diag);
+/* Canonical encoding of msg into a malloc'd buffer the caller frees.
+ * @return JK_OK; JK_ERR_NOMEM; JK_ERR_INVALID_ARG when msg breaks a bound
+ *         the decoder enforces (so every encoding decodes). */
+jk_err jk_cons_msg_encode(const jk_cons_msg *msg, uint8_t **out, size_t *out_len);
+/* The vote message alone, into JK_CONS_VOTE_SIZE bytes. */
+void jk_cons_vote_encode(const jk_cons_vote *vote, uint8_t out[JK_CONS_VOTE_SIZE]);
+
+/* Sign/verify a proposal (value_hash = the application's id(v)). */
+void jk_cons_proposal_sign(jk_cons_proposal *p, const jk_hash *genesis,
+                           const jk_hash *value_hash,
+                           const uint8_t secret_key[JK_ED25519_SECRET_SIZE]);
+/* @return JK_OK; JK_ERR_CONS_MEMBER (proposer not in vs); JK_ERR_CONS_SIG. */
+jk_err jk_cons_proposal_verify(const jk_cons_proposal *p, const jk_hash *genesis,
+                               const jk_hash *value_hash, const jk_cons_valset *vs);
+
+/* ---------------------------------------------------------------------------
+ * The signed-vote record (durable; docs/consensus.md "What is persisted")
+ * ------------------------------------------------------------------------- */
+
+/* The last (height, round, step) this validator signed, what it signed there,
+ * and its lock at that moment. Written (PERSIST output) before any proposal
+ * or vote leaves the machine; a machine restarted from it never signs a
+ * conflicting message and keeps its lock. */
+typedef struct jk_cons_record {
+    bool present;          /* false: nothing signed yet */
+    uint64_t height;
+    uint32_t round;
+    uint8_t step;          /* jk_cons_step of the signed message */
+    bool has_value;        /* for a vote: not nil; for a proposal: true */
+    jk_hash value;         /* id(v) voted or proposed */
+    uint32_t valid_round;  /* for a proposal: its vr; else NIL_ROUND */
+    uint32_t locked_round; /* lockedRound_p, NIL_ROUND for -1 */
+    jk_hash locked_value;  /* id(lockedValue_p) */
+} jk_cons_record;
+
+void jk_cons_record_encode(const jk_cons_record *rec, uint8_t out[JK_CONS_RECORD_SIZE]);
+/* @return JK_OK; JK_ERR_CONS_RECORD (wrong length, bad flag or step) with diag. */
+jk_err jk_cons_record_decode(const uint8_t *bytes, size_t len, jk_cons_record *rec,
+                             jk_diag *diag);
+
+/* ---------------------------------------------------------------------------
+ * The machine
+ * ------------------------------------------------------------------------- */
+
+/* The application behind the machine. Every callback is a pure query except
+ * commit and add_event; none may call back into the machine. */
+typedef struct jk_cons_app {
+    void *ctx;
+    /* proposer(h, r): the validator index that proposes; < valset count.
+     * The chain layer's jk_chain_proposer_index is meant to sit here. */
+    uint32_t (*proposer)(void *ctx, uint64_t height, uint32_t round);
+    /* getValue(): a fresh value to propose at (height, round), malloc'd; the
+     * machine frees it. Return non-JK_OK when none can be made (the machine
+     * then proposes nothing and the round times out). */
+    jk_err (*get_value)(void *ctx, uint64_t height, uint32_t round,
+                        uint8_t **value, size_t *len);
+    /* valid(v) on the committed head (the chain layer's import). */
+    bool (*valid)(void *ctx, uint64_t height, const uint8_t *value, size_t len);
+    /* id(v). */
+    void (*hash)(void *ctx, const uint8_t *value, size_t len, jk_hash *out);
+    /* decision_p[h] := v: store v with its certificate durably, then adopt
+     * its state. A failure stops the machine (jk_cons_* returns it). */
+    jk_err (*commit)(void *ctx, uint64_t height, const uint8_t *value, size_t len,
+                     const jk_cons_cert *cert);
+    /* A decided value and certificate for sync answers; false when not held.
+     * Pointers are borrowed until the next callback. May be NULL. */
+    bool (*get_decision)(void *ctx, uint64_t height, const uint8_t **value,
+                         size_t *len, const jk_cons_cert **cert);
+    /* An event for the pool; true when it is new (it is then gossiped on).
+     * May be NULL (events are then ignored). */
+    bool (*add_event)(void *ctx, const uint8_t *event, size_t len);
+} jk_cons_app;
+
+/* Timeouts in milliseconds: timeoutX(r) = X_ms + r * X_delta_ms (they grow
+ * with the round, so that after GST a round becomes long enough).
+ * tick_ms is the stall check: when nothing moved during one tick, the
+ * machine re-sends its own messages of the height and asks for decisions
+ * (the gossip that the paper assumes delivers every message eventually). */
+typedef struct jk_cons_timeouts {
+    uint32_t propose_ms, propose_delta_ms;
+    uint32_t prevote_ms, prevote_delta_ms;
+    uint32_t precommit_ms, precommit_delta_ms;
+    uint32_t tick_ms;
+} jk_cons_timeouts;
+
+typedef struct jk_cons_config {
+    jk_hash genesis;                 /* domain of every signature */
+    const jk_cons_valset *valset;    /* borrowed for the machine's life */
+    uint32_t self;                   /* this validator's index */
+    uint8_t secret_key[JK_ED25519_SECRET_SIZE]; /* copied, wiped on free */
+    jk_cons_timeouts timeouts;
+    jk_cons_app app;
+} jk_cons_config;
+
+typedef enum jk_cons_timer_kind {
+    JK_CONS_TIMER_PROPOSE = 0,    /* OnTimeoutPropose(h, r) */
+    JK_CONS_TIMER_PREVOTE = 1,    /* OnTimeoutPrevote(h, r) */
+    JK_CONS_TIMER_PRECOMMIT = 2,  /* OnTimeoutPrecommit(h, r) */
+    JK_CONS_TIMER_TICK = 3,       /* stall check */
+} jk_cons_timer_kind;
+
+typedef struct jk_cons_timer {
+    jk_cons_timer_kind kind;
+    uint64_t height;
+    uint32_t round;
+    uint32_t delay_ms;
+} jk_cons_timer;
+
+typedef enum jk_cons_out_kind {
+    JK_CONS_OUT_PERSIST = 1,
+    JK_CONS_OUT_SEND = 2,
+    JK_CONS_OUT_TIMER = 3,
+    JK_CONS_OUT_EVIDENCE = 4,
+    JK_CONS_OUT_PERSIST_POL = 5,
+} jk_cons_out_kind;
+
+typedef struct jk_cons_out {
+    jk_cons_out_kind kind;
+    uint32_t peer;                 /* SEND: a validator index or JK_CONS_ALL */
+    uint8_t *bytes;                /* SEND: the message; EVIDENCE: two votes;
+                                      PERSIST_POL: the proof of lock (see
+                                      jk_cons_machine_new); owned by the machine */
+    size_t len;
+    jk_cons_record record;         /* PERSIST */
+    jk_cons_timer timer;           /* TIMER */
+} jk_cons_out;
+
+typedef struct jk_cons_machine jk_cons_machine;
+
+/* Create a machine at `height` (the first undecided height).
+ * records/nrecords: every record PERSISTed at the latest height it signed
+ * in, in order (the last is the signed-vote record; NULL/0 when none). They
+ * let a restarted validator re-send every vote it signed at the height, not
+ * only the last: a vote sent just before a crash and lost in the network
+ * would otherwise be lost for good, and the others may wait for it forever
+ * (the paper assumes every message of a correct process arrives).
+ * pol/pol_len: the last PERSIST_POL bytes (NULL/0 when none): value_len u32
+ * ‖ value ‖ a certificate encoding whose signatures are PREVOTES of
+ * (height, round) for the value; one of another height is ignored. It keeps
+ * a locked validator live across a crash: it re-proposes its valid value
+ * and re-gossips the prevotes that justify it (line 28 needs them at every
+ * other validator). Both are read by jk_cons_start.
+ * @return JK_OK; JK_ERR_INVALID_ARG (empty or oversized valset, self out of
+ *         range, a NULL mandatory callback); JK_ERR_CONS_RECORD (a proof that
+ *         does not decode or whose prevotes do not verify); JK_ERR_NOMEM. */
+jk_err jk_cons_machine_new(const jk_cons_config *cfg, uint64_t height,
+                           const jk_cons_record *records, size_t nrecords,
+                           const uint8_t *pol, size_t pol_len, jk_cons_machine **out);
+void jk_cons_machine_free(jk_cons_machine *m);
+
+/* "upon start do StartRound(0)" (line 10), or resume from the record. */
+jk_err jk_cons_start(jk_cons_machine *m);
+/* A message from peer `peer` (the transport's authenticated sender).
+ * Stale, duplicate and far-future messages are ignored (JK_OK).
+ * @return JK_OK; JK_ERR_CONS_DECODE (malformed: drop the peer);
+ *         JK_ERR_CONS_SIG / JK_ERR_CONS_MEMBER (forged: drop the peer);
+ *         JK_ERR_CONS_CERT (a decision without a valid certificate: drop it);
+ *         JK_ERR_CONS_VALUE (a decision certified for a value that is not
+ *         valid here); JK_ERR_NOMEM; an error of app->commit. */
+jk_err jk_cons_on_message(jk_cons_machine *m, uint32_t peer, const uint8_t *bytes,
+                          size_t len, jk_diag *diag);
+/* A timer this machine asked for has fired. @return JK_OK; JK_ERR_NOMEM; an
+ * error of app->commit. */
+jk_err jk_cons_on_timer(jk_cons_machine *m, const jk_cons_timer *timer);
+/* An event submitted locally. @return JK_OK; JK_ERR_INVALID_ARG (empty or
+ * over JK_CONS_MAX_EVENT); JK_ERR_NOMEM. */
+jk_err jk_cons_on_event(jk_cons_machine *m, const uint8_t *event, size_t len);
+
+/* Outputs accumulated since the last clear, in the order to carry out.
+ * The array is valid until the next call into the machine. */
+const jk_cons_out *jk_cons_outputs(const jk_cons_machine *m, size_t *count);
+void jk_cons_outputs_clear(jk_cons_machine *m);
+
+/* Status. */
+typedef struct jk_cons_status {
+    uint64_t height;        /* h_p */
+    uint32_t round;         /* round_p */
+    jk_cons_step step;      /* step_p */
+    uint32_t locked_round;  /* NIL_ROUND for -1 */
+    jk_hash locked_value;
+    uint32_t valid_round;   /* NIL_ROUND for -1 */
+    uint64_t equivocations; /* conflicting votes seen from others (total) */
+    uint64_t refused_signs; /* signs the record refused (after a restart) */
+} jk_cons_status;
+void jk_cons_status_get(const jk_cons_machine *m, jk_cons_status *st);
+
+/* ---------------------------------------------------------------------------
+ * The deterministic simulator (src/consensus/sim*.c)
+ * ------------------------------------------------------------------------- */
+
+/* Byzantine behaviours (a mask per Byzantine validator). */
+#define JK_CONS_BYZ_EQUIVOCATE 1u  /* conflicting votes to the two halves */
+#define JK_CONS_BYZ_BAD_VALUE 2u   /* proposes invalid values / wrong roots */
+#define JK_CONS_BYZ_WITHHOLD 4u    /* sends no votes */
+#define JK_CONS_BYZ_GARBAGE 8u     /* sends random and mangled bytes */
+
+/* One run: N validators over a seeded network. A fault phase of fault_ms
+ * (drops, duplicates, a partition, crashes and restarts, Byzantine
+ * validators throughout), then the network heals and every honest
+ * validator must commit `heights` heights in all, and 2 beyond the highest
+ * height at the heal, each new height within liveness_rounds rounds. */
+typedef struct jk_cons_sim_config {
+    uint64_t seed;
+    uint32_t validators;
+    uint32_t byzantine;            /* <= f; validators 0..byzantine-1 */
+    uint32_t byz_mask;             /* behaviours of every Byzantine one */
+    uint32_t crashes;              /* crash-restarts in the fault phase */
+    uint32_t midcrash_permille;    /* crash right after a PERSIST */
+    uint32_t drop_permille;        /* message loss in the fault phase */
+    uint32_t dup_permille;         /* duplicated messages */
+    uint32_t delay_min_ms, delay_max_ms; /* jitter reorders */
+    bool partition;                /* one partition inside the fault phase */
+    uint32_t fault_ms;
+    uint64_t heights;
+    uint32_t liveness_rounds;
+    uint32_t events;               /* events gossiped after the heal */
+    jk_cons_timeouts timeouts;
+    bool trace;                    /* print every commit */
+} jk_cons_sim_config;
+
+typedef struct jk_cons_sim_result {
+    bool ok;                       /* safety and liveness held */
+    bool safety_ok, liveness_ok;
+    char violation[256];           /* the first violation, or "" */
+    jk_hash digest;                /* over every step: same seed, same digest */
+    uint64_t heights;              /* lowest height every honest one decided */
+    uint64_t rounds;               /* sum over decided heights of (round+1) */
+    uint32_t max_round;            /* highest decision round */
+    uint64_t sent;                 /* messages put on the network */
+    uint64_t delivered;
+    uint64_t steps;                /* inputs processed */
+    uint64_t equivocations;        /* conflicting votes honest ones saw */
+    uint64_t evidence;             /* EVIDENCE outputs */
+    uint64_t crashes, midcrashes;
+    uint64_t rejected;             /* peer messages refused with an error */
+    uint64_t sim_ms;               /* simulated time at the end */
+} jk_cons_sim_result;
+
+/* The fault mix for a seed (how `make sim` and the tests pick runs).
+ * with_faults false: no drop, no partition, no crash, no Byzantine. */
+void jk_cons_sim_config_for_seed(uint64_t seed, uint32_t validators, bool with_faults,
+                                 jk_cons_sim_config *cfg);
+/* Run one simulation. Deterministic: the same config gives the same result
+ * and digest, bit for bit.
+ * @return JK_OK (look at res->ok); JK_ERR_INVALID_ARG (validators 0 or over
+ *         the bound, byzantine > f); JK_ERR_NOMEM. */
+jk_err jk_cons_sim_run(const jk_cons_sim_config *cfg, jk_cons_sim_result *res);
+
+#endif

@@ -1,0 +1,367 @@
+/*
+ * sim.c — the deterministic simulator: a driver that runs N consensus
+ * machines over a seeded, faulty network in one process (architecture.md §7:
+ * "the simulator is a driver").
+ *
+ * Time is a counter in milliseconds. Every step pops the earliest item of a
+ * heap ordered by (time, sequence number) — a delivery, a timer, a crash, a
+ * restart, the heal, an event submission — feeds it to one machine and
+ * carries out that machine's outputs in order. The checks run on every
+ * output and commit (sim_app.c), so a violation is reported at the step that
+ * caused it: agreement and equal roots at each honest commit, a valid
+ * certificate for every commit, and for every honest vote that leaves a
+ * machine: its record was persisted first, and it conflicts with nothing that
+ * validator signed before (across crashes). After the heal, every honest
+ * validator must decide new heights within the round bound and a deadline.
+ * Every step is folded into a BLAKE2b digest: same seed, same digest.
+ */
+#include "sim_internal.h"
+
+#include "jark/bytes.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void jk_sim_violation(jk_sim *s, bool safety, const char *fmt, ...)
+{
+    if (safety)
+        s->res->safety_ok = false;
+    else
+        s->res->liveness_ok = false;
+    if (!s->res->violation[0]) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(s->res->violation, sizeof s->res->violation, fmt, ap);
+        va_end(ap);
+    }
+    s->stop = true;
+}
+
+/* ---- the heap ------------------------------------------------------------- */
+
+static bool jk_item_less(const jk_sim_item *a, const jk_sim_item *b)
+{
+    return a->time != b->time ? a->time < b->time : a->seq < b->seq;
+}
+
+jk_sim_item *jk_sim_push(jk_sim *s, uint64_t time, uint8_t kind, uint32_t node)
+{
+    if (s->nheap == s->capheap) {
+        size_t cap = s->capheap ? 2 * s->capheap : 256;
+        jk_sim_item *h = realloc(s->heap, cap * sizeof *h);
+        if (!h) {
+            s->failed = JK_ERR_NOMEM;
+            return NULL;
+        }
+        s->heap = h;
+        s->capheap = cap;
+    }
+    jk_sim_item it = {0};
+    it.time = time;
+    it.seq = s->seq++;
+    it.kind = kind;
+    it.node = node;
+    size_t i = s->nheap++;
+    while (i > 0 && jk_item_less(&it, &s->heap[(i - 1) / 2])) {
+        s->heap[i] = s->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    s->heap[i] = it;
+    return &s->heap[i];
+}
+
+jk_sim_item jk_sim_pop(jk_sim *s)
+{
+    jk_sim_item top = s->heap[0];
+    jk_sim_item last = s->heap[--s->nheap];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= s->nheap)
+            break;
+        if (c + 1 < s->nheap && jk_item_less(&s->heap[c + 1], &s->heap[c]))
+            c++;
+        if (!jk_item_less(&s->heap[c], &last))
+            break;
+        s->heap[i] = s->heap[c];
+        i = c;
+    }
+    if (s->nheap)
+        s->heap[i] = last;
+    return top;
+}
+
+/* ---- the network ---------------------------------------------------------- */
+
+static void jk_digest_u64(jk_sim *s, uint64_t v)
+{
+    uint8_t b[8];
+    jk_put_u64le(b, v);
+    jk_crypto_hasher_update(&s->digest, b, 8);
+}
+
+/* One copy of bytes from `from` to `to`, subject to the faults. */
+static void jk_transmit(jk_sim *s, uint32_t from, uint32_t to, const uint8_t *bytes, size_t len)
+{
+    const jk_cons_sim_config *c = s->cfg;
+    bool faulty = !s->healed;
+    if (faulty && s->now >= s->part_start && s->now < s->part_end && s->side[from] != s->side[to])
+        return;
+    if (faulty && jk_sim_chance(&s->rng, c->drop_permille))
+        return;
+    int copies = faulty && jk_sim_chance(&s->rng, c->dup_permille) ? 2 : 1;
+    for (int k = 0; k < copies; k++) {
+        uint64_t delay = c->delay_min_ms + jk_sim_below(&s->rng, c->delay_max_ms - c->delay_min_ms + 1);
+        uint8_t *copy = malloc(len);
+        if (!copy) {
+            s->failed = JK_ERR_NOMEM;
+            return;
+        }
+        memcpy(copy, bytes, len);
+        jk_sim_item *it = jk_sim_push(s, s->now + delay, JK_SIM_DELIVER, to);
+        if (!it) {
+            free(copy);
+            return;
+        }
+        it->from = from;
+        it->bytes = copy;
+        it->len = len;
+        s->res->sent++;
+    }
+}
+
+static void jk_send(jk_sim *s, uint32_t from, uint32_t peer, const uint8_t *bytes, size_t len)
+{
+    for (uint32_t j = 0; j < s->vs.count; j++)
+        if (j != from && (peer == JK_CONS_ALL || peer == j))
+            jk_transmit(s, from, j, bytes, len);
+}
+
+/* ---- Byzantine behaviour -------------------------------------------------- */
+
+static void jk_byz_send(jk_sim_node *node, uint32_t peer, const uint8_t *bytes, size_t len)
+{
+    jk_sim *s = node->sim;
+    uint32_t mask = s->cfg->byz_mask;
+    jk_cons_msg *msg = malloc(sizeof *msg);
+    if (!msg) {
+        s->failed = JK_ERR_NOMEM;
+        return;
+    }
+    bool is_vote = jk_cons_msg_decode(bytes, len, msg, NULL) == JK_OK &&
+                   (msg->kind == JK_CONS_MSG_PREVOTE || msg->kind == JK_CONS_MSG_PRECOMMIT);
+    if (is_vote && (mask & JK_CONS_BYZ_WITHHOLD)) {
+        /* withheld */
+    } else if (is_vote && (mask & JK_CONS_BYZ_EQUIVOCATE) && peer == JK_CONS_ALL) {
+        /* The genuine vote to even validators, a conflicting one to odd. */
+        jk_cons_vote other = msg->vote;
+        if (other.has_value) {
+            other.has_value = false;
+            memset(other.value.bytes, 0, 32);
+        } else {
+            other.has_value = true;
+            jk_crypto_blake2b256(bytes, len, &other.value);
+        }
+        jk_cons_vote_sign(&other, &s->genesis, node->sk);
+        uint8_t alt[JK_CONS_VOTE_SIZE];
+        jk_cons_vote_encode(&other, alt);
+        for (uint32_t j = 0; j < s->vs.count; j++)
+            if (j != node->index)
+                jk_transmit(s, node->index, j, j % 2 ? alt : bytes, len);
+    } else {
+        jk_send(s, node->index, peer, bytes, len);
+    }
+    free(msg);
+    if (mask & JK_CONS_BYZ_GARBAGE) {
+        uint8_t junk[160];
+        size_t n = jk_sim_below(&s->rng, sizeof junk + 1);
+        if (jk_sim_chance(&s->rng, 500) && len <= sizeof junk) {
+            memcpy(junk, bytes, len); /* a mangled copy of a real message */
+            n = len;
+            junk[jk_sim_below(&s->rng, n)] ^= (uint8_t)(1 + jk_sim_below(&s->rng, 255));
+        } else {
+            for (size_t i = 0; i < n; i++)
+                junk[i] = (uint8_t)jk_sim_rand(&s->rng);
+        }
+        uint32_t to = (uint32_t)jk_sim_below(&s->rng, s->vs.count);
+        if (to != node->index)
+            jk_transmit(s, node->index, to, junk, n);
+    }
+}
+
+/* ---- checks on what an honest machine sends -------------------------------- */
+
+static void jk_check_signed(jk_sim_node *node, const uint8_t *bytes, size_t len)
+{
+    jk_sim *s = node->sim;
+    jk_cons_msg *msg = malloc(sizeof *msg);
+    if (!msg) {
+        s->failed = JK_ERR_NOMEM;
+        return;
+    }
+    if (jk_cons_msg_decode(bytes, len, msg, NULL) != JK_OK) {
+        jk_sim_violation(s, true, "validator %u sent a message that does not decode",
+                         node->index);
+        free(msg);
+        return;
+    }
+    jk_sim_signed sg = {0};
+    uint8_t step;
+    uint32_t signer = msg->kind == JK_CONS_MSG_PROPOSAL ? msg->proposal.proposer
+                                                         : msg->vote.validator;
+    if (signer != node->index && (msg->kind == JK_CONS_MSG_PROPOSAL ||
+                                  msg->kind == JK_CONS_MSG_PREVOTE ||
+                                  msg->kind == JK_CONS_MSG_PRECOMMIT)) {
+        free(msg); /* relayed gossip: checked when its signer sent it */
+        return;
+    }
+    if (msg->kind == JK_CONS_MSG_PROPOSAL) {
+        sg.height = msg->proposal.height;
+        sg.round = msg->proposal.round;
+        sg.type = JK_CONS_MSG_PROPOSAL;
+        sg.has_value = true;
+        jk_crypto_blake2b256(msg->proposal.value, msg->proposal.value_len, &sg.value);
+        step = JK_CONS_STEP_PROPOSE;
+    } else if (msg->kind == JK_CONS_MSG_PREVOTE || msg->kind == JK_CONS_MSG_PRECOMMIT) {
+        sg.height = msg->vote.height;
+        sg.round = msg->vote.round;
+        sg.type = msg->vote.type;
+        sg.has_value = msg->vote.has_value;
+        sg.value = msg->vote.value;
+        step = msg->kind == JK_CONS_MSG_PREVOTE ? JK_CONS_STEP_PREVOTE : JK_CONS_STEP_PRECOMMIT;
+    } else {
+        free(msg);
+        return;
+    }
+    free(msg);
+    /* The record was persisted before the message left. */
+    jk_cons_record rec;
+    if (jk_cons_record_decode(node->record, sizeof node->record, &rec, NULL) != JK_OK ||
+        !rec.present || rec.height < sg.height ||
+        (rec.height == sg.height &&
+         (rec.round < sg.round || (rec.round == sg.round && rec.step < step))))
+        jk_sim_violation(s, true, "validator %u sent a message at (%llu, %u, %u) its durable "
+                         "record does not cover", node->index,
+                         (unsigned long long)sg.height, sg.round, step);
+    for (size_t i = 0; i < node->nsigs; i++) {
+        const jk_sim_signed *o = &node->sigs[i];
+        if (o->height != sg.height || o->round != sg.round || o->type != sg.type)
+            continue;
+        if (o->has_value != sg.has_value || memcmp(o->value.bytes, sg.value.bytes, 32) != 0)
+            jk_sim_violation(s, true, "honest validator %u signed two conflicting messages "
+                             "(kind %u) at height %llu round %u", node->index, sg.type,
+                             (unsigned long long)sg.height, sg.round);
+        return;
+    }
+    if (node->nsigs == node->capsigs) {
+        size_t cap = node->capsigs ? 2 * node->capsigs : 64;
+        jk_sim_signed *a = realloc(node->sigs, cap * sizeof *a);
+        if (!a) {
+            s->failed = JK_ERR_NOMEM;
+            return;
+        }
+        node->sigs = a;
+        node->capsigs = cap;
+    }
+    node->sigs[node->nsigs++] = sg;
+}
+
+static void jk_check_evidence(jk_sim_node *node, const uint8_t *b, size_t len)
+{
+    jk_sim *s = node->sim;
+    jk_cons_msg *x = malloc(sizeof *x), *y = malloc(sizeof *y);
+    if (!x || !y || len != 2 * JK_CONS_VOTE_SIZE ||
+        jk_cons_msg_decode(b, JK_CONS_VOTE_SIZE, x, NULL) != JK_OK ||
+        jk_cons_msg_decode(b + JK_CONS_VOTE_SIZE, JK_CONS_VOTE_SIZE, y, NULL) != JK_OK ||
+        jk_cons_vote_verify(&x->vote, &s->genesis, &s->vs) != JK_OK ||
+        jk_cons_vote_verify(&y->vote, &s->genesis, &s->vs) != JK_OK ||
+        x->vote.validator != y->vote.validator)
+        jk_sim_violation(s, true, "validator %u emitted evidence that does not hold",
+                         node->index);
+    else if (!s->nodes[x->vote.validator].byzantine)
+        jk_sim_violation(s, true, "evidence against honest validator %u", x->vote.validator);
+    free(x);
+    free(y);
+    s->res->evidence++;
+}
+
+/* Carry out a machine's outputs in order. A mid-crash (the node dies right
+ * after a PERSIST, before what follows it leaves) discards the rest. */
+jk_err jk_sim_drain(jk_sim_node *node)
+{
+    jk_sim *s = node->sim;
+    size_t n;
+    const jk_cons_out *outs = jk_cons_outputs(node->m, &n);
+    bool crash = false;
+    for (size_t i = 0; i < n && !crash && s->failed == JK_OK; i++) {
+        const jk_cons_out *o = &outs[i];
+        switch (o->kind) {
+        case JK_CONS_OUT_PERSIST: {
+            jk_cons_record last;
+            if (jk_cons_record_decode(node->record, sizeof node->record, &last, NULL) != JK_OK ||
+                last.height != o->record.height)
+                node->nrecords = 0; /* a new height: the older records are done */
+            if (node->nrecords == node->caprecords) {
+                size_t cap = node->caprecords ? 2 * node->caprecords : 16;
+                uint8_t(*a)[JK_CONS_RECORD_SIZE] = realloc(node->records, cap * sizeof *a);
+                if (!a) {
+                    s->failed = JK_ERR_NOMEM;
+                    break;
+                }
+                node->records = a;
+                node->caprecords = cap;
+            }
+            jk_cons_record_encode(&o->record, node->record);
+            memcpy(node->records[node->nrecords++], node->record, JK_CONS_RECORD_SIZE);
+            if (!s->healed && !node->byzantine &&
+                jk_sim_chance(&s->rng, s->cfg->midcrash_permille))
+                crash = true;
+            break;
+        }
+        case JK_CONS_OUT_SEND:
+            jk_digest_u64(s, o->len);
+            if (node->byzantine) {
+                jk_byz_send(node, o->peer, o->bytes, o->len);
+            } else {
+                jk_check_signed(node, o->bytes, o->len);
+                jk_send(s, node->index, o->peer, o->bytes, o->len);
+            }
+            break;
+        case JK_CONS_OUT_TIMER: {
+            jk_sim_item *it = jk_sim_push(s, s->now + o->timer.delay_ms, JK_SIM_TIMER, node->index);
+            if (it) {
+                it->timer = o->timer;
+                it->inc = node->incarnation;
+            }
+            break;
+        }
+        case JK_CONS_OUT_EVIDENCE:
+            jk_check_evidence(node, o->bytes, o->len);
+            break;
+        case JK_CONS_OUT_PERSIST_POL: {
+            uint8_t *copy = malloc(o->len);
+            if (!copy) {
+                s->failed = JK_ERR_NOMEM;
+                break;
+            }
+            memcpy(copy, o->bytes, o->len);
+            free(node->pol);
+            node->pol = copy;
+            node->pol_len = o->len;
+            break;
+        }
+        }
+    }
+    jk_cons_outputs_clear(node->m);
+    if (crash) {
+        s->res->midcrashes++;
+        jk_sim_node_crash(node);
+        jk_sim_item *it = jk_sim_push(s, s->now + 20 + jk_sim_below(&s->rng, 400), JK_SIM_RESTART,
+                                  node->index);
+        if (it)
+            it->inc = node->incarnation;
+    }
+    return s->failed;
+}

@@ -1,0 +1,783 @@
+/*
+ * quic.c — the QUIC transport (ngtcp2 0.12 with its GnuTLS glue): the same
+ * certificates, key check, ALPN and frames as the TCP transport, carried on
+ * QUIC v1 with one unidirectional stream per message kind.
+ *
+ * Layout. A node has one UDP socket for the connections peers open to it
+ * (the listener: packets are routed to a connection by destination
+ * connection ID) and one connected UDP socket per connection it dials (the
+ * kernel routes those). Every connection ID we issue starts with the
+ * connection's 8-byte prefix, so the listener routes by prefix; a client's
+ * first Initial packets carry the ID the client chose, kept as orig_dcid.
+ *
+ * Streams. After the handshake each side opens three unidirectional streams;
+ * a stream's first byte is its kind, then frames exactly as on TCP, whose
+ * kind must match the stream's (jk_net_conn_deliver checks it). Received
+ * bytes are credited back to the peer (MAX_STREAM_DATA, MAX_DATA) only as
+ * frames are delivered, so a throttled peer is stopped by flow control with
+ * at most one window (≥ the largest frame) buffered.
+ *
+ * Sending. ngtcp2 keeps pointers into the data it was given until the peer
+ * acknowledges it, so each queued frame is its own chunk that never moves,
+ * freed when acked_stream_data_offset passes its end.
+ *
+ * Reentrancy. ngtcp2 callbacks only record (data into buffers, handshake
+ * done, a protocol violation); everything that may close the connection runs
+ * after ngtcp2_conn_read_pkt returns (quic_after), because closing frees the
+ * ngtcp2_conn.
+ *
+ * Time. ngtcp2's timestamps are the input clock (now_ms) in nanoseconds;
+ * loss recovery and the idle timeout run on it like everything else.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <gnutls/crypto.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define JK_QUIC_CIDLEN 16
+#define JK_QUIC_PREFIX 8
+#define JK_QUIC_PKT 1500
+#define JK_QUIC_IDLE_MS 30000
+#define JK_QUIC_KEEPALIVE_MS 10000 /* a PING well inside the idle timeout */
+
+typedef struct jk_quic_chunk {
+    struct jk_quic_chunk *next;
+    size_t len;
+    uint8_t data[];
+} jk_quic_chunk;
+
+typedef struct jk_quic_out {
+    int64_t id;              /* -1 until opened */
+    jk_quic_chunk *head, *tail;
+    uint64_t head_off;       /* stream offset of head's first byte */
+    uint64_t sent;           /* stream offset handed to ngtcp2 */
+    uint64_t end;            /* stream offset after tail */
+    bool blocked;            /* flow control said no in this write pass */
+} jk_quic_out;
+
+typedef struct jk_quic_in {
+    int64_t id;              /* -1: unused */
+    int kind;                /* -1 until the first byte */
+    jk_net_buf buf;
+} jk_quic_in;
+
+struct jk_quic {
+    ngtcp2_conn *qc;
+    struct sockaddr_in local, remote;
+    uint8_t prefix[JK_QUIC_PREFIX];
+    ngtcp2_cid orig_dcid;    /* inbound: the client's first destination ID */
+    bool hs_done;
+    bool draining;           /* the peer closed, or we may send nothing more */
+    jk_net_reason bad;       /* a violation seen inside a callback */
+    ngtcp2_connection_close_error ccerr;
+    jk_quic_out out[JK_NET_KINDS];
+    jk_quic_in in[JK_NET_KINDS];
+    uint64_t queued;         /* bytes queued and not yet acknowledged */
+};
+
+static uint64_t quic_ts(const jk_net *net)
+{
+    return net->now * NGTCP2_MILLISECONDS;
+}
+
+/* ---- callbacks ---- */
+
+static ngtcp2_conn *quic_get_conn(ngtcp2_crypto_conn_ref *ref)
+{
+    jk_net_conn *c = ref->user_data;
+    return c->q->qc;
+}
+
+static void quic_rand(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx)
+{
+    (void)ctx;
+    (void)gnutls_rnd(GNUTLS_RND_RANDOM, dest, len);
+}
+
+static int quic_new_cid(ngtcp2_conn *qc, ngtcp2_cid *cid, uint8_t *token, size_t cidlen,
+                        void *user_data)
+{
+    (void)qc;
+    jk_net_conn *c = user_data;
+    if (cidlen != JK_QUIC_CIDLEN)
+        return NGTCP2_ERR_CALLBACK_FAILURE;
+    memcpy(cid->data, c->q->prefix, JK_QUIC_PREFIX);
+    if (gnutls_rnd(GNUTLS_RND_NONCE, cid->data + JK_QUIC_PREFIX, cidlen - JK_QUIC_PREFIX) != 0 ||
+        gnutls_rnd(GNUTLS_RND_NONCE, token, NGTCP2_STATELESS_RESET_TOKENLEN) != 0)
+        return NGTCP2_ERR_CALLBACK_FAILURE;
+    cid->datalen = cidlen;
+    return 0;
+}
+
+static int quic_handshake_done(ngtcp2_conn *qc, void *user_data)
+{
+    (void)qc;
+    jk_net_conn *c = user_data;
+    c->q->hs_done = true;
+    return 0;
+}
+
+static int quic_recv_stream(ngtcp2_conn *qc, uint32_t flags, int64_t id, uint64_t offset,
+                            const uint8_t *data, size_t len, void *user_data, void *sud)
+{
+    (void)qc;
+    (void)flags;
+    (void)offset;
+    (void)sud;
+    jk_net_conn *c = user_data;
+    struct jk_quic *q = c->q;
+    if (q->bad != JK_NET_REASON_NONE || len == 0)
+        return 0;
+    if (ngtcp2_is_bidi_stream(id) || !q->hs_done) {
+        q->bad = JK_NET_REASON_GARBAGE; /* we allow no bidi streams; none before the handshake */
+        return 0;
+    }
+    jk_quic_in *in = NULL;
+    for (int i = 0; i < JK_NET_KINDS && !in; i++)
+        if (q->in[i].id == id)
+            in = &q->in[i];
+    for (int i = 0; i < JK_NET_KINDS && !in; i++)
+        if (q->in[i].id < 0) {
+            in = &q->in[i];
+            in->id = id;
+        }
+    if (!in) {
+        q->bad = JK_NET_REASON_GARBAGE;
+        return 0;
+    }
+    if (in->kind < 0) {
+        /* The stream's first byte is its kind; one stream per kind. */
+        int kind = data[0];
+        for (int i = 0; i < JK_NET_KINDS; i++)
+            if (q->in[i].kind == kind)
+                kind = JK_NET_KINDS;
+        if (kind >= JK_NET_KINDS) {
+            q->bad = JK_NET_REASON_GARBAGE;
+            return 0;
+        }
+        in->kind = kind;
+        data++;
+        len--;
+        ngtcp2_conn_extend_max_stream_offset(q->qc, id, 1);
+        ngtcp2_conn_extend_max_offset(q->qc, 1);
+    }
+    if (jk_net_buf_append(&in->buf, data, len) != JK_OK)
+        q->bad = JK_NET_REASON_IO;
+    return 0;
+}
+
+static int quic_acked(ngtcp2_conn *qc, int64_t id, uint64_t offset, uint64_t len,
+                      void *user_data, void *sud)
+{
+    (void)qc;
+    (void)sud;
+    jk_net_conn *c = user_data;
+    struct jk_quic *q = c->q;
+    for (int k = 0; k < JK_NET_KINDS; k++) {
+        jk_quic_out *o = &q->out[k];
+        if (o->id != id)
+            continue;
+        uint64_t upto = offset + len;
+        while (o->head && o->head_off + o->head->len <= upto) {
+            jk_quic_chunk *ch = o->head;
+            o->head = ch->next;
+            if (!o->head)
+                o->tail = NULL;
+            o->head_off += ch->len;
+            q->queued -= ch->len;
+            free(ch);
+        }
+    }
+    return 0;
+}
+
+static void quic_callbacks(ngtcp2_callbacks *cb, bool server)
+{
+    memset(cb, 0, sizeof *cb);
+    if (server)
+        cb->recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
+    else {
+        cb->client_initial = ngtcp2_crypto_client_initial_cb;
+        cb->recv_retry = ngtcp2_crypto_recv_retry_cb;
+    }
+    cb->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+    cb->encrypt = ngtcp2_crypto_encrypt_cb;
+    cb->decrypt = ngtcp2_crypto_decrypt_cb;
+    cb->hp_mask = ngtcp2_crypto_hp_mask_cb;
+    cb->update_key = ngtcp2_crypto_update_key_cb;
+    cb->delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
+    cb->delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
+    cb->get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
+    cb->version_negotiation = ngtcp2_crypto_version_negotiation_cb;
+    cb->rand = quic_rand;
+    cb->get_new_connection_id = quic_new_cid;
+    cb->handshake_completed = quic_handshake_done;
+    cb->recv_stream_data = quic_recv_stream;
+    cb->acked_stream_data_offset = quic_acked;
+}
+
+/* Transport parameters: no bidirectional streams, three unidirectional ones,
+ * a stream window that holds the largest frame. */
+static void quic_params(const jk_net *net, ngtcp2_transport_params *p)
+{
+    ngtcp2_transport_params_default(p);
+    uint64_t biggest = 0;
+    for (int k = 0; k < JK_NET_KINDS; k++)
+        if (net->lim.max_frame[k] > biggest)
+            biggest = net->lim.max_frame[k];
+    uint64_t window = biggest + JK_NET_FRAME_HEADER + 1 + 65536;
+    p->initial_max_streams_bidi = 0;
+    p->initial_max_streams_uni = JK_NET_KINDS;
+    p->initial_max_stream_data_uni = window;
+    p->initial_max_data = window * JK_NET_KINDS;
+    p->max_idle_timeout = JK_QUIC_IDLE_MS * NGTCP2_MILLISECONDS;
+}
+
+static void quic_settings(const jk_net *net, ngtcp2_settings *s)
+{
+    ngtcp2_settings_default(s);
+    s->initial_ts = quic_ts(net);
+}
+
+/* ---- state ---- */
+
+static struct jk_quic *quic_state(void)
+{
+    struct jk_quic *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    for (int k = 0; k < JK_NET_KINDS; k++) {
+        q->out[k].id = -1;
+        q->in[k].id = -1;
+        q->in[k].kind = -1;
+    }
+    ngtcp2_connection_close_error_default(&q->ccerr);
+    if (gnutls_rnd(GNUTLS_RND_NONCE, q->prefix, sizeof q->prefix) != 0) {
+        free(q);
+        return NULL;
+    }
+    return q;
+}
+
+static void quic_free(struct jk_quic *q)
+{
+    for (int k = 0; k < JK_NET_KINDS; k++) {
+        jk_quic_chunk *ch = q->out[k].head;
+        while (ch) {
+            jk_quic_chunk *next = ch->next;
+            free(ch);
+            ch = next;
+        }
+        jk_net_buf_free(&q->in[k].buf);
+    }
+    if (q->qc)
+        ngtcp2_conn_del(q->qc);
+    free(q);
+}
+
+static void quic_send(jk_net_conn *c, const uint8_t *pkt, size_t n)
+{
+    /* A datagram the socket refuses is a lost packet: QUIC resends it. */
+    if (c->fd >= 0)
+        (void)send(c->fd, pkt, n, 0);
+    else
+        (void)sendto(c->net->lfd, pkt, n, 0, (struct sockaddr *)&c->q->remote,
+                     sizeof c->q->remote);
+}
+
+static void quic_path(struct jk_quic *q, ngtcp2_path *path)
+{
+    memset(path, 0, sizeof *path);
+    path->local.addr = (ngtcp2_sockaddr *)&q->local;
+    path->local.addrlen = sizeof q->local;
+    path->remote.addr = (ngtcp2_sockaddr *)&q->remote;
+    path->remote.addrlen = sizeof q->remote;
+}
+
+/* ---- writing ---- */
+
+static size_t quic_iov(const jk_quic_out *o, ngtcp2_vec *iov, size_t max)
+{
+    size_t n = 0;
+    uint64_t off = o->head_off;
+    for (const jk_quic_chunk *ch = o->head; ch && n < max; ch = ch->next) {
+        if (o->sent < off + ch->len) {
+            size_t skip = o->sent > off ? (size_t)(o->sent - off) : 0;
+            iov[n].base = (uint8_t *)ch->data + skip;
+            iov[n].len = ch->len - skip;
+            n++;
+        }
+        off += ch->len;
+    }
+    return n;
+}
+
+/* Write every packet ngtcp2 has for us (stream data round robin over the
+ * kinds, acks, retransmissions) until it has none or congestion says stop. */
+static void quic_write(jk_net_conn *c)
+{
+    struct jk_quic *q = c->q;
+    uint8_t pkt[JK_QUIC_PKT];
+    ngtcp2_path_storage ps;
+    ngtcp2_path_storage_zero(&ps);
+    ngtcp2_pkt_info pi;
+    uint64_t ts = quic_ts(c->net);
+    for (int k = 0; k < JK_NET_KINDS; k++)
+        q->out[k].blocked = false;
+    int next = 0;
+    for (int guard = 0; guard < 4096; guard++) {
+        int s = -1;
+        for (int i = 0; i < JK_NET_KINDS && s < 0; i++) {
+            int k = (next + i) % JK_NET_KINDS;
+            if (q->out[k].id >= 0 && q->out[k].sent < q->out[k].end && !q->out[k].blocked)
+                s = k;
+        }
+        ngtcp2_vec iov[16];
+        size_t niov = 0;
+        int64_t sid = -1;
+        uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_NONE;
+        if (s >= 0) {
+            sid = q->out[s].id;
+            niov = quic_iov(&q->out[s], iov, 16);
+            flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+        }
+        ngtcp2_ssize ndata = -1;
+        ngtcp2_ssize n = ngtcp2_conn_writev_stream(q->qc, &ps.path, &pi, pkt, sizeof pkt, &ndata,
+                                                   flags, sid, niov ? iov : NULL, niov, ts);
+        if (n == NGTCP2_ERR_WRITE_MORE) {
+            q->out[s].sent += (uint64_t)ndata;
+            next = (s + 1) % JK_NET_KINDS;
+            continue;
+        }
+        if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||
+            n == NGTCP2_ERR_STREAM_NOT_FOUND) {
+            q->out[s].blocked = true;
+            continue;
+        }
+        if (n < 0) {
+            ngtcp2_connection_close_error_set_transport_error_liberr(&q->ccerr, (int)n, NULL, 0);
+            jk_net_conn_kill(c, JK_NET_REASON_IO);
+            return;
+        }
+        if (s >= 0 && ndata > 0) {
+            q->out[s].sent += (uint64_t)ndata;
+            next = (s + 1) % JK_NET_KINDS;
+        }
+        if (n == 0)
+            return;
+        quic_send(c, pkt, (size_t)n);
+    }
+}
+
+static void quic_append(struct jk_quic *q, unsigned stream, jk_quic_chunk *ch)
+{
+    jk_quic_out *o = &q->out[stream];
+    ch->next = NULL;
+    if (o->tail)
+        o->tail->next = ch;
+    else
+        o->head = ch;
+    o->tail = ch;
+    o->end += ch->len;
+    q->queued += ch->len;
+}
+
+jk_err jk_quic_queue(jk_net_conn *c, jk_net_kind kind, const uint8_t *data, size_t len)
+{
+    jk_quic_chunk *ch = malloc(sizeof *ch + JK_NET_FRAME_HEADER + len);
+    if (!ch)
+        return JK_ERR_NOMEM;
+    ch->len = JK_NET_FRAME_HEADER + len;
+    jk_net_frame_header(kind, (uint32_t)len, ch->data);
+    if (len)
+        memcpy(ch->data + JK_NET_FRAME_HEADER, data, len);
+    quic_append(c->q, kind, ch);
+    return JK_OK;
+}
+
+jk_err jk_quic_queue_raw(jk_net_conn *c, unsigned stream, const uint8_t *data, size_t len)
+{
+    jk_quic_chunk *ch = malloc(sizeof *ch + (len ? len : 1));
+    if (!ch)
+        return JK_ERR_NOMEM;
+    ch->len = len;
+    if (len)
+        memcpy(ch->data, data, len);
+    quic_append(c->q, stream, ch);
+    return JK_OK;
+}
+
+uint64_t jk_quic_unsent(const jk_net_conn *c)
+{
+    uint64_t n = 0;
+    for (int k = 0; k < JK_NET_KINDS; k++)
+        n += c->q->out[k].end - c->q->out[k].sent;
+    return n;
+}
+
+uint64_t jk_quic_queued(const jk_net_conn *c)
+{
+    return c->q->queued;
+}
+
+/* ---- after ngtcp2 has read or timed ---- */
+
+static void quic_deliver(jk_net_conn *c)
+{
+    struct jk_quic *q = c->q;
+    for (int i = 0; i < JK_NET_KINDS; i++) {
+        if (c->state != JK_NET_C_OPEN || c->throttled)
+            return;
+        jk_quic_in *in = &q->in[i];
+        if (in->kind < 0)
+            continue;
+        int64_t id = in->id;
+        size_t used = jk_net_conn_deliver(c, &in->buf, in->kind);
+        if (c->state != JK_NET_C_OPEN)
+            return; /* killed: q is gone */
+        if (used) {
+            /* Credit back only what was delivered: flow control is the
+             * back-pressure on a throttled peer. */
+            ngtcp2_conn_extend_max_stream_offset(q->qc, id, used);
+            ngtcp2_conn_extend_max_offset(q->qc, used);
+        }
+    }
+}
+
+static void quic_open_streams(jk_net_conn *c)
+{
+    struct jk_quic *q = c->q;
+    for (int k = 0; k < JK_NET_KINDS; k++) {
+        if (ngtcp2_conn_open_uni_stream(q->qc, &q->out[k].id, NULL) != 0) {
+            jk_net_conn_kill(c, JK_NET_REASON_IO);
+            return;
+        }
+        jk_quic_chunk *ch = malloc(sizeof *ch + 1);
+        if (!ch) {
+            jk_net_conn_kill(c, JK_NET_REASON_IO);
+            return;
+        }
+        ch->len = 1;
+        ch->data[0] = (uint8_t)k; /* the stream's kind */
+        quic_append(q, (unsigned)k, ch);
+    }
+}
+
+static void quic_after(jk_net_conn *c)
+{
+    struct jk_quic *q = c->q;
+    if (q->bad != JK_NET_REASON_NONE) {
+        jk_net_conn_kill(c, q->bad);
+        return;
+    }
+    if (q->hs_done && c->state == JK_NET_C_HANDSHAKE) {
+        quic_open_streams(c);
+        if (c->state == JK_NET_C_DEAD)
+            return;
+        jk_net_conn_authenticated(c);
+        if (c->state != JK_NET_C_OPEN)
+            return;
+    }
+    if (c->state == JK_NET_C_OPEN)
+        quic_deliver(c);
+    if (c->state != JK_NET_C_DEAD)
+        quic_write(c);
+}
+
+static void quic_read(jk_net_conn *c, const uint8_t *pkt, size_t n, const struct sockaddr_in *from)
+{
+    struct jk_quic *q = c->q;
+    ngtcp2_path path;
+    quic_path(q, &path);
+    struct sockaddr_in remote = *from;
+    path.remote.addr = (ngtcp2_sockaddr *)&remote;
+    ngtcp2_pkt_info pi = {0};
+    int rv = ngtcp2_conn_read_pkt(q->qc, &path, &pi, pkt, n, quic_ts(c->net));
+    if (rv == 0) {
+        quic_after(c);
+        return;
+    }
+    jk_net_reason why = c->state == JK_NET_C_OPEN ? JK_NET_REASON_IO : JK_NET_REASON_HANDSHAKE;
+    if (c->fail != JK_NET_REASON_NONE)
+        why = c->fail; /* our certificate check refused */
+    if (rv == NGTCP2_ERR_DRAINING || rv == NGTCP2_ERR_DROP_CONN) {
+        q->draining = true; /* the peer closed: answer nothing */
+        if (c->state == JK_NET_C_OPEN && rv == NGTCP2_ERR_DRAINING)
+            why = JK_NET_REASON_CLOSED;
+    } else if (rv == NGTCP2_ERR_CRYPTO) {
+        ngtcp2_connection_close_error_set_transport_error_tls_alert(
+            &q->ccerr, ngtcp2_conn_get_tls_alert(q->qc), NULL, 0);
+    } else {
+        ngtcp2_connection_close_error_set_transport_error_liberr(&q->ccerr, rv, NULL, 0);
+    }
+    jk_net_conn_kill(c, why);
+}
+
+/* ---- connections ---- */
+
+static jk_err quic_tls(jk_net_conn *c, bool server)
+{
+    /* Quiet peers (a full node between blocks) must not idle out. */
+    ngtcp2_conn_set_keep_alive_timeout(c->q->qc, JK_QUIC_KEEPALIVE_MS * NGTCP2_MILLISECONDS);
+    c->ref.get_conn = quic_get_conn;
+    c->ref.user_data = c;
+    if (jk_net_tls_quic_session(&c->net->tls, server, &c->ref, &c->tls) != JK_OK) {
+        c->tls = NULL;
+        return JK_ERR_NET_TLS;
+    }
+    ngtcp2_conn_set_tls_native_handle(c->q->qc, c->tls);
+    return JK_OK;
+}
+
+jk_err jk_quic_dial(jk_net *net, uint32_t peer)
+{
+    jk_net_peer *p = &net->peers[peer];
+    net->st.dialled++;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(p->port),
+                             .sin_addr.s_addr = p->addr_be};
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_in local;
+    socklen_t ll = sizeof local;
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        getsockname(fd, (struct sockaddr *)&local, &ll) != 0) {
+        if (fd >= 0)
+            close(fd);
+        net->st.refused[JK_NET_REASON_IO]++;
+        jk_net_peer_backoff(net, p);
+        return JK_OK;
+    }
+    struct jk_quic *q = quic_state();
+    jk_net_conn *c = q ? jk_net_conn_new(net, fd, true, peer, EPOLLIN) : NULL;
+    if (!c) {
+        free(q);
+        close(fd);
+        return JK_ERR_NOMEM;
+    }
+    c->q = q;
+    p->dialing = c;
+    q->local = local;
+    q->remote = sa;
+    ngtcp2_cid dcid, scid;
+    dcid.datalen = JK_QUIC_CIDLEN;
+    scid.datalen = JK_QUIC_CIDLEN;
+    memcpy(scid.data, q->prefix, JK_QUIC_PREFIX);
+    ngtcp2_callbacks cb;
+    ngtcp2_settings settings;
+    ngtcp2_transport_params params;
+    ngtcp2_path path;
+    quic_callbacks(&cb, false);
+    quic_settings(net, &settings);
+    quic_params(net, &params);
+    quic_path(q, &path);
+    if (gnutls_rnd(GNUTLS_RND_NONCE, dcid.data, JK_QUIC_CIDLEN) != 0 ||
+        gnutls_rnd(GNUTLS_RND_NONCE, scid.data + JK_QUIC_PREFIX, JK_QUIC_CIDLEN - JK_QUIC_PREFIX) != 0 ||
+        ngtcp2_conn_client_new(&q->qc, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb, &settings,
+                               &params, NULL, c) != 0) {
+        q->qc = NULL;
+        q->draining = true;
+        jk_net_conn_kill(c, JK_NET_REASON_IO);
+        return JK_OK;
+    }
+    if (quic_tls(c, false) != JK_OK) {
+        q->draining = true;
+        jk_net_conn_kill(c, JK_NET_REASON_IO);
+        return JK_OK;
+    }
+    quic_write(c); /* the client's first Initial */
+    return JK_OK;
+}
+
+/* A connection the listener has not seen: a client's first Initial. */
+static void quic_accept(jk_net *net, const uint8_t *pkt, size_t n, const struct sockaddr_in *from)
+{
+    ngtcp2_pkt_hd hd;
+    if (ngtcp2_accept(&hd, pkt, n) != 0)
+        return; /* not an Initial we can take: drop it */
+    net->st.accepted++;
+    if (net->pending >= net->lim.max_pending) {
+        net->st.refused[JK_NET_REASON_TOO_MANY]++;
+        return;
+    }
+    struct jk_quic *q = quic_state();
+    jk_net_conn *c = q ? jk_net_conn_new(net, -1, false, JK_NET_NO_PEER, 0) : NULL;
+    if (!c) {
+        free(q);
+        return;
+    }
+    c->q = q;
+    q->remote = *from;
+    q->local.sin_family = AF_INET;
+    q->local.sin_port = htons(net->port);
+    q->local.sin_addr.s_addr = net->listen_addr_be;
+    q->orig_dcid = hd.dcid;
+    ngtcp2_cid scid;
+    scid.datalen = JK_QUIC_CIDLEN;
+    memcpy(scid.data, q->prefix, JK_QUIC_PREFIX);
+    ngtcp2_callbacks cb;
+    ngtcp2_settings settings;
+    ngtcp2_transport_params params;
+    ngtcp2_path path;
+    quic_callbacks(&cb, true);
+    quic_settings(net, &settings);
+    quic_params(net, &params);
+    params.original_dcid = hd.dcid;
+    quic_path(q, &path);
+    if (gnutls_rnd(GNUTLS_RND_NONCE, scid.data + JK_QUIC_PREFIX, JK_QUIC_CIDLEN - JK_QUIC_PREFIX) != 0 ||
+        ngtcp2_conn_server_new(&q->qc, &hd.scid, &scid, &path, hd.version, &cb, &settings,
+                               &params, NULL, c) != 0) {
+        q->qc = NULL;
+        q->draining = true;
+        jk_net_conn_kill(c, JK_NET_REASON_IO);
+        return;
+    }
+    if (quic_tls(c, true) != JK_OK) {
+        q->draining = true;
+        jk_net_conn_kill(c, JK_NET_REASON_IO);
+        return;
+    }
+    quic_read(c, pkt, n, from);
+}
+
+static bool quic_same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b)
+{
+    return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+}
+
+void jk_quic_listener_read(jk_net *net)
+{
+    uint8_t buf[65536];
+    for (int guard = 0; guard < 1024; guard++) {
+        struct sockaddr_in from;
+        socklen_t fl = sizeof from;
+        ssize_t n = recvfrom(net->lfd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+        if (n < 0)
+            return;
+        if (fl != sizeof from || from.sin_family != AF_INET)
+            continue;
+        ngtcp2_version_cid vc;
+        if (ngtcp2_pkt_decode_version_cid(&vc, buf, (size_t)n, JK_QUIC_CIDLEN) != 0)
+            continue; /* malformed, or a version we do not speak: drop */
+        jk_net_conn *hit = NULL;
+        for (jk_net_conn *c = net->conns; c && !hit; c = c->next) {
+            if (!c->q || c->outbound || c->state == JK_NET_C_DEAD)
+                continue;
+            struct jk_quic *q = c->q;
+            if ((vc.dcidlen == JK_QUIC_CIDLEN && memcmp(vc.dcid, q->prefix, JK_QUIC_PREFIX) == 0) ||
+                (vc.dcidlen == q->orig_dcid.datalen &&
+                 memcmp(vc.dcid, q->orig_dcid.data, vc.dcidlen) == 0 &&
+                 quic_same_addr(&from, &q->remote)))
+                hit = c;
+        }
+        if (hit)
+            quic_read(hit, buf, (size_t)n, &from);
+        else
+            quic_accept(net, buf, (size_t)n, &from);
+    }
+}
+
+void jk_quic_io(jk_net_conn *c)
+{
+    uint8_t buf[65536];
+    for (int guard = 0; guard < 1024 && c->state != JK_NET_C_DEAD; guard++) {
+        ssize_t n = recv(c->fd, buf, sizeof buf, 0);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                return;
+            /* ICMP port unreachable on a connected socket: nobody there. */
+            c->q->draining = true;
+            jk_net_conn_kill(c, JK_NET_REASON_IO);
+            return;
+        }
+        quic_read(c, buf, (size_t)n, &c->q->remote);
+    }
+}
+
+void jk_quic_flush(jk_net_conn *c)
+{
+    if (c->state != JK_NET_C_DEAD)
+        quic_write(c);
+}
+
+void jk_quic_timer(jk_net_conn *c)
+{
+    struct jk_quic *q = c->q;
+    uint64_t ts = quic_ts(c->net);
+    if (ngtcp2_conn_get_expiry(q->qc) > ts)
+        return;
+    int rv = ngtcp2_conn_handle_expiry(q->qc, ts);
+    if (rv != 0) {
+        q->draining = true; /* idle timeout: close silently, as RFC 9000 §10.1 says */
+        jk_net_conn_kill(c, c->state == JK_NET_C_OPEN ? JK_NET_REASON_CLOSED
+                                                      : JK_NET_REASON_TIMEOUT);
+        return;
+    }
+    quic_write(c);
+}
+
+void jk_quic_resume(jk_net_conn *c)
+{
+    c->throttled = false;
+    c->resuming = true;
+    quic_deliver(c);
+    if (c->state == JK_NET_C_DEAD)
+        return;
+    c->resuming = false;
+    quic_write(c); /* the new credit */
+}
+
+void jk_quic_close(jk_net_conn *c, jk_net_reason why)
+{
+    struct jk_quic *q = c->q;
+    if (q->qc && !q->draining && !c->net->silent && !ngtcp2_conn_is_in_closing_period(q->qc) &&
+        !ngtcp2_conn_is_in_draining_period(q->qc)) {
+        if (q->ccerr.error_code == 0 && q->ccerr.type ==
+            NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT && c->state == JK_NET_C_OPEN)
+            ngtcp2_connection_close_error_set_application_error(&q->ccerr, (uint64_t)why, NULL, 0);
+        uint8_t pkt[JK_QUIC_PKT];
+        ngtcp2_path_storage ps;
+        ngtcp2_path_storage_zero(&ps);
+        ngtcp2_pkt_info pi;
+        ngtcp2_ssize n = ngtcp2_conn_write_connection_close(q->qc, &ps.path, &pi, pkt, sizeof pkt,
+                                                            &q->ccerr, quic_ts(c->net));
+        if (n > 0)
+            quic_send(c, pkt, (size_t)n);
+    }
+    quic_free(q);
+    c->q = NULL;
+    if (c->tls)
+        gnutls_deinit(c->tls);
+    c->tls = NULL;
+}
+
+jk_err jk_quic_listen(jk_net *net, uint32_t addr_be, uint16_t port, jk_diag *diag)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return jk_diag_set(diag, JK_ERR_NET_LISTEN, "net: socket: %s", strerror(errno));
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = addr_be};
+    socklen_t sl = sizeof sa;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+        int e = errno;
+        close(fd);
+        return jk_diag_set(diag, JK_ERR_NET_LISTEN, "net: bind UDP port %u: %s", port, strerror(e));
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (epoll_ctl(net->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        close(fd);
+        return jk_diag_set(diag, JK_ERR_NET_LISTEN, "net: epoll: %s", strerror(errno));
+    }
+    net->lfd = fd;
+    net->port = ntohs(sa.sin_port);
+    net->listen_addr_be = addr_be;
+    return JK_OK;
+}

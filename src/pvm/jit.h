@@ -1,0 +1,84 @@
+/*
+ * jit.h — what the recompiler's compiler (jit.c) and runtime (jit_run.c)
+ * share (internal to src/pvm).
+ *
+ * Compiled code runs with one context (jk_jit_ctx) whose address is in rbx.
+ * Eleven guest registers (the program's most used) live in host registers for
+ * the whole run; the other two live in ctx->regs. ctx->regs is also where every register is spilled
+ * when compiled code calls into C, so a C helper sees the whole state.
+ */
+#ifndef JK_PVM_JIT_H
+#define JK_PVM_JIT_H
+
+#include "internal.h"
+
+#include <stddef.h>
+
+#if defined(__x86_64__) && (defined(__linux__) || defined(__APPLE__) || defined(__FreeBSD__))
+#define JK_PVM_HAVE_JIT 1
+#else
+#define JK_PVM_HAVE_JIT 0
+#endif
+
+/* Exit codes of compiled code (returned in eax by the entry trampoline). */
+enum {
+    JK_JIT_EXIT_HALT = 1,
+    JK_JIT_EXIT_PANIC = 2,
+    JK_JIT_EXIT_OOG = 3,
+    JK_JIT_EXIT_MEMORY = 4, /* ctx->mem_rc says panic, fault or no memory */
+    JK_JIT_EXIT_HOST = 5,
+};
+
+/* The run's context. Hot fields first, so the code reaches them with 8-bit
+ * displacements. */
+typedef struct jk_jit_ctx {
+    uint64_t regs[JK_PVM_REGS];     /* the two unmapped always; the rest when spilled */
+    int64_t gas;
+    uint64_t tlb_r_addr;            /* readable page's address, or JK_JIT_TLB_EMPTY */
+    uint64_t tlb_r_base;            /* its host buffer */
+    uint64_t tlb_w_addr;            /* a private writable page's address, or empty */
+    uint64_t tlb_w_base;
+    uintptr_t *const *top;          /* the memory's top-level page table */
+    uint32_t exit_index;            /* instruction that exited */
+    uint32_t jump_count;            /* entries of the jump table */
+    void *const *jump_code;         /* per jump-table entry, the code to enter */
+    uint64_t scratch;               /* a value passed to or from a helper */
+    uint64_t host_rsp;              /* the stack pointer to unwind to on exit */
+    jk_pvm_memory *mem;
+    int mem_rc;                     /* JK_MEM_* of a failed access */
+    uint32_t fault_address;
+} jk_jit_ctx;
+
+/* An empty TLB entry: no 32-bit address XORed with it is below 4096. */
+#define JK_JIT_TLB_EMPTY (UINT64_C(1) << 32)
+
+/* A compiled program. The code is mapped read+execute only after it was
+ * written (never writable and executable at once). */
+typedef struct jk_pvm_jit {
+    uint8_t *code;          /* mmap'd, PROT_READ|PROT_EXEC */
+    size_t code_map_size;
+    size_t code_len;        /* bytes emitted */
+    uint32_t *entry;        /* per instruction: where a run resumes at it
+                               (after its block's gas check, if any) */
+    void **jump_code;       /* per jump-table entry: code address to enter */
+    uint32_t trampoline;    /* offset of the entry trampoline */
+} jk_pvm_jit;
+
+/* Compile prog (already pre-decoded) into prog->jit. On any failure (no
+ * executable memory, out of memory) prog->jit stays NULL and runs use the
+ * interpreter, which gives the same results. */
+void jk_pvm_jit_compile(jk_pvm_program *prog);
+void jk_pvm_jit_free(jk_pvm_jit *jit);
+
+/* jk_pvm_run on compiled code; prog->jit must be non-NULL. */
+jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_state *state,
+                      jk_pvm_exit *out);
+
+/* Helpers called from compiled code (jit_run.c). They return 0 on success;
+ * otherwise they set ctx->mem_rc (and fault_address) and return 1. */
+int jk_jit_load_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n);
+int jk_jit_store_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n);
+/* Execute one rarely used instruction on ctx->regs (sbrk, bit counts). */
+void jk_jit_step(jk_jit_ctx *ctx, const jk_pvm_insn *in);
+
+#endif

@@ -1,0 +1,211 @@
+/*
+ * jit_run.c — running compiled code: the entry into it, the exits out of it,
+ * the C helpers it calls, and the choice of engine.
+ *
+ * The driver mirrors the interpreter's prologue and epilogue line for line
+ * (interp.c: JK_LOOP_PROLOGUE / JK_LOOP_EPILOGUE): the same resume rule, the
+ * same charge of the first block, the same pc for every exit. Everything in
+ * between is the compiled code's, which returns an exit code and the index of
+ * the instruction that exited.
+ */
+#include "jit.h"
+
+#include <string.h>
+
+/* Any call into C may change the page table (copy-on-write, the resolver,
+ * sbrk): forget the cached pages. */
+static void jk_tlb_flush(jk_jit_ctx *ctx)
+{
+    ctx->tlb_r_addr = JK_JIT_TLB_EMPTY;
+    ctx->tlb_w_addr = JK_JIT_TLB_EMPTY;
+    ctx->tlb_r_base = 0;
+    ctx->tlb_w_base = 0;
+}
+
+int jk_jit_load_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n)
+{
+    jk_tlb_flush(ctx);
+    uint64_t v = 0;
+    int rc = jk_pvm_mem_load_slow(ctx->mem, addr, n, &v, &ctx->fault_address);
+    if (rc != JK_MEM_OK) {
+        ctx->mem_rc = rc;
+        return 1;
+    }
+    ctx->scratch = v;
+    return 0;
+}
+
+int jk_jit_store_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n)
+{
+    jk_tlb_flush(ctx);
+    int rc = jk_pvm_mem_store_slow(ctx->mem, addr, n, ctx->scratch, &ctx->fault_address);
+    if (rc != JK_MEM_OK) {
+        ctx->mem_rc = rc;
+        return 1;
+    }
+    return 0;
+}
+
+void jk_jit_step(jk_jit_ctx *ctx, const jk_pvm_insn *in)
+{
+    uint64_t *r = ctx->regs;
+    uint64_t a = r[in->ra];
+    jk_tlb_flush(ctx);
+    switch (in->opcode) {
+    case 101: /* sbrk */
+        r[in->rd] = jk_pvm_mem_sbrk(ctx->mem, a);
+        break;
+    case 102: /* count_set_bits_64 */
+        r[in->rd] = (uint64_t)__builtin_popcountll(a);
+        break;
+    case 103: /* count_set_bits_32 */
+        r[in->rd] = (uint64_t)__builtin_popcount((uint32_t)a);
+        break;
+    default:
+        break; /* the compiler only calls this for the opcodes above */
+    }
+}
+
+#if JK_PVM_HAVE_JIT
+
+typedef int (*jk_jit_entry_fn)(jk_jit_ctx *ctx, const void *code);
+
+jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_state *state,
+                      jk_pvm_exit *out)
+{
+    const jk_pvm_jit *jit = prog->jit;
+    out->status = JK_PVM_PANIC;
+    out->fault_address = 0;
+    out->host_call = 0;
+    out->host_call_pc = 0;
+    if (state->pc > prog->blob.code_len)
+        return JK_ERR_PVM_BAD_PC;
+    uint32_t start = prog->pc_to_index[state->pc];
+    if (start == JK_PVM_NO_TARGET)
+        return JK_ERR_PVM_BAD_PC;
+    bool paid = state->block_paid;
+    state->block_paid = false;
+    if (!paid) {
+        if ((int64_t)prog->insns[start].cost > state->gas) {
+            out->status = JK_PVM_OUT_OF_GAS;
+            return JK_OK; /* pc and gas exactly as they were */
+        }
+        state->gas -= prog->insns[start].cost;
+    }
+
+    jk_jit_ctx ctx;
+    memcpy(ctx.regs, state->regs, sizeof ctx.regs);
+    ctx.gas = state->gas;
+    ctx.top = mem->top;
+    ctx.exit_index = start;
+    ctx.jump_count = prog->blob.jump_count;
+    ctx.jump_code = (void *const *)jit->jump_code;
+    ctx.scratch = 0;
+    ctx.host_rsp = 0;
+    ctx.mem = mem;
+    ctx.mem_rc = JK_MEM_OK;
+    ctx.fault_address = 0;
+    jk_tlb_flush(&ctx);
+
+    jk_jit_entry_fn entry;
+    const uint8_t *tramp = jit->code + jit->trampoline;
+    memcpy(&entry, &tramp, sizeof entry);
+    int code = entry(&ctx, jit->code + jit->entry[start]);
+
+    memcpy(state->regs, ctx.regs, sizeof ctx.regs);
+    state->gas = ctx.gas;
+    const jk_pvm_insn *ip = &prog->insns[ctx.exit_index];
+    switch (code) {
+    case JK_JIT_EXIT_HALT:
+        out->status = JK_PVM_HALT;
+        break;
+    case JK_JIT_EXIT_OOG:
+        out->status = JK_PVM_OUT_OF_GAS;
+        break;
+    case JK_JIT_EXIT_MEMORY:
+        if (ctx.mem_rc == JK_MEM_NOMEM) { /* the instruction did not happen */
+            state->pc = ip->pc;
+            return JK_ERR_NOMEM;
+        }
+        if (ctx.mem_rc == JK_MEM_PANIC) {
+            out->status = JK_PVM_PANIC;
+        } else {
+            out->status = JK_PVM_PAGE_FAULT;
+            out->fault_address = ctx.fault_address;
+        }
+        break;
+    case JK_JIT_EXIT_HOST:
+        out->status = JK_PVM_HOST_CALL;
+        out->host_call = ip->imm_x;
+        out->host_call_pc = ip->pc;
+        state->block_paid = true;
+        ip++;
+        break;
+    default:
+        out->status = JK_PVM_PANIC;
+        break;
+    }
+    state->pc = ip->pc;
+    return JK_OK;
+}
+
+#else
+
+jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_state *state,
+                      jk_pvm_exit *out)
+{
+    return jk_pvm_run_backend(prog, mem, state, out, JK_PVM_BACKEND_GOTO);
+}
+
+#endif
+
+bool jk_pvm_program_jitted(const jk_pvm_program *prog)
+{
+    return prog->jit != NULL;
+}
+
+/* What JK_PVM_ENGINE_AUTO means in this process (set before runs start). */
+static jk_pvm_engine jk_auto_engine = JK_PVM_ENGINE_JIT;
+
+void jk_pvm_set_auto_engine(jk_pvm_engine engine)
+{
+    jk_auto_engine = engine == JK_PVM_ENGINE_INTERP ? JK_PVM_ENGINE_INTERP : JK_PVM_ENGINE_JIT;
+}
+
+jk_pvm_engine jk_pvm_auto_engine(void)
+{
+    return jk_auto_engine;
+}
+
+jk_err jk_pvm_run_engine(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_state *state,
+                         jk_pvm_exit *out, jk_pvm_engine engine)
+{
+    if (engine == JK_PVM_ENGINE_AUTO)
+        engine = jk_auto_engine;
+    if (engine == JK_PVM_ENGINE_JIT && prog->jit)
+        return jk_pvm_jit_run(prog, mem, state, out);
+    return jk_pvm_run_backend(prog, mem, state, out, JK_PVM_BACKEND_GOTO);
+}
+
+jk_err jk_pvm_engine_parse(const char *name, jk_pvm_engine *out)
+{
+    if (!strcmp(name, "auto"))
+        *out = JK_PVM_ENGINE_AUTO;
+    else if (!strcmp(name, "interp"))
+        *out = JK_PVM_ENGINE_INTERP;
+    else if (!strcmp(name, "jit"))
+        *out = JK_PVM_ENGINE_JIT;
+    else
+        return JK_ERR_INVALID_ARG;
+    return JK_OK;
+}
+
+const char *jk_pvm_engine_name(jk_pvm_engine engine)
+{
+    switch (engine) {
+    case JK_PVM_ENGINE_AUTO: return "auto";
+    case JK_PVM_ENGINE_INTERP: return "interp";
+    case JK_PVM_ENGINE_JIT: return "jit";
+    }
+    return "unknown";
+}

@@ -1,0 +1,104 @@
+/*
+ * test_cons_sim.c — the simulator in `make test`: hundreds of seeds over 4
+ * and 7 validators with the seed's fault mix (fewer under sanitizers), same
+ * seed same digest, and one round per height without faults.
+ */
+#include "../test.h"
+
+#include "jark/consensus.h"
+
+#include <stdlib.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define JK_SIM_SLOW 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JK_SIM_SLOW 1
+#endif
+#endif
+#ifndef JK_SIM_SLOW
+#define JK_SIM_SLOW 0
+#endif
+
+static void run_seeds(uint32_t validators, uint64_t first, uint64_t count)
+{
+    uint64_t heights = 0, rounds = 0, byz = 0, crashes = 0, evidence = 0, bad = 0;
+    for (uint64_t seed = first; seed < first + count; seed++) {
+        jk_cons_sim_config cfg;
+        jk_cons_sim_result res;
+        jk_cons_sim_config_for_seed(seed, validators, true, &cfg);
+        jk_err err = jk_cons_sim_run(&cfg, &res);
+        if (err != JK_OK || !res.ok) {
+            if (bad++ < 5)
+                jk_test_fail(__FILE__, __LINE__,
+                             "seed %" PRIu64 " V=%u: %s; replay: make sim SIM_FLAGS='--seed %"
+                             PRIu64 " --validators %u --trace'",
+                             seed, validators, err != JK_OK ? jk_strerror(err) : res.violation,
+                             seed, validators);
+            continue;
+        }
+        heights += res.heights;
+        rounds += res.rounds;
+        byz += cfg.byzantine > 0;
+        crashes += res.crashes + res.midcrashes;
+        evidence += res.evidence;
+    }
+    printf("sim V=%u: %" PRIu64 " seeds, %" PRIu64 " with Byzantine, %" PRIu64
+           " crashes, %" PRIu64 " evidence, rounds/height %.2f\n",
+           validators, count, byz, crashes, evidence,
+           heights ? (double)rounds / (double)heights : 0.0);
+    JK_CHECK(heights >= 4 * (count - bad));
+}
+
+JK_TEST(test_cons_sim_seeds_4_validators)
+{
+    JK_REQUIRE(jk_crypto_init() == JK_OK);
+    run_seeds(4, 1, JK_SIM_SLOW ? 60 : 300);
+}
+
+JK_TEST(test_cons_sim_seeds_7_validators)
+{
+    JK_REQUIRE(jk_crypto_init() == JK_OK);
+    run_seeds(7, 100001, JK_SIM_SLOW ? 25 : 220);
+}
+
+JK_TEST(test_cons_sim_same_seed_same_run)
+{
+    JK_REQUIRE(jk_crypto_init() == JK_OK);
+    jk_cons_sim_config cfg;
+    jk_cons_sim_result a, b, c;
+    jk_cons_sim_config_for_seed(42, 7, true, &cfg);
+    JK_REQUIRE(jk_cons_sim_run(&cfg, &a) == JK_OK);
+    JK_REQUIRE(jk_cons_sim_run(&cfg, &b) == JK_OK);
+    JK_CHECK_MEM(a.digest.bytes, b.digest.bytes, 32);
+    JK_CHECK_EQ(a.sent, b.sent);
+    JK_CHECK_EQ(a.steps, b.steps);
+    jk_cons_sim_config_for_seed(43, 7, true, &cfg);
+    JK_REQUIRE(jk_cons_sim_run(&cfg, &c) == JK_OK);
+    JK_CHECK(memcmp(a.digest.bytes, c.digest.bytes, 32) != 0);
+}
+
+/* Without faults every height is decided in round 0. */
+JK_TEST(test_cons_sim_no_faults_one_round_per_height)
+{
+    JK_REQUIRE(jk_crypto_init() == JK_OK);
+    for (uint32_t v = 4; v <= 10; v += 3) {
+        jk_cons_sim_config cfg;
+        jk_cons_sim_result res;
+        jk_cons_sim_config_for_seed(v, v, false, &cfg);
+        JK_REQUIRE(jk_cons_sim_run(&cfg, &res) == JK_OK);
+        JK_CHECK(res.ok);
+        JK_CHECK(res.heights >= 4);
+        JK_CHECK_EQ(res.rounds, res.heights);
+        JK_CHECK_EQ(res.evidence, 0);
+    }
+}
+
+JK_TEST(test_cons_sim_refuses_more_than_f_byzantine)
+{
+    jk_cons_sim_config cfg;
+    jk_cons_sim_result res;
+    jk_cons_sim_config_for_seed(1, 4, true, &cfg);
+    cfg.byzantine = 2;
+    JK_CHECK_EQ(jk_cons_sim_run(&cfg, &res), JK_ERR_INVALID_ARG);
+}

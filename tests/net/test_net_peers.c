@@ -1,0 +1,248 @@
+/*
+ * test_net_peers.c — who dials whom: both ends dialling at once end with one
+ * connection they agree on; a full node that validators do not list gets in
+ * after the grace; failed dials back off by doubling on the input clock; a
+ * peer that stops reading is dropped once our queue to it is full.
+ */
+#include "../test.h"
+#include "net_util.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define ROUNDS 3000
+
+typedef struct {
+    tnode *a, *b;
+} pair_ctx;
+
+static bool pair_frames(void *p)
+{
+    pair_ctx *c = p;
+    return c->a->frames[JK_NET_CONSENSUS] >= 1 && c->b->frames[JK_NET_CONSENSUS] >= 1;
+}
+
+static bool pair_up(void *p)
+{
+    pair_ctx *c = p;
+    jk_net_peer_stats sa, sb;
+    jk_net_peer_stats_get(c->a->net, 0, &sa);
+    jk_net_peer_stats_get(c->b->net, 0, &sb);
+    return sa.connected && sb.connected;
+}
+
+/* Seeds for two nodes, lower key first. */
+static void ordered_seeds(uint8_t s1, uint8_t s2, uint8_t *lo, uint8_t *hi)
+{
+    uint8_t sk[64], p1[32], p2[32];
+    tnode_key(s1, sk, p1);
+    tnode_key(s2, sk, p2);
+    bool first = memcmp(p1, p2, 32) < 0;
+    *lo = first ? s1 : s2;
+    *hi = first ? s2 : s1;
+}
+
+static void run_both_dial_one_connection(void)
+{
+    uint8_t lo, hi;
+    ordered_seeds(1, 2, &lo, &hi);
+    tnode a, b;
+    JK_REQUIRE(tnode_start(&a, lo, 0x11, 0, NULL));
+    JK_REQUIRE(tnode_start(&b, hi, 0x11, 0, NULL));
+    tnode_add(&a, &b);
+    tnode_add(&b, &a);
+    tnode *ns[] = {&a, &b};
+    uint64_t now = 1000;
+    /* Round one: only the lower key dials. Then the clock jumps past the
+     * grace, so the higher key dials too while the first handshake runs. */
+    tnode_pump_rounds(ns, 2, NULL, &now, 0, 1);
+    now += 10000;
+    jk_net_stats sa, sb;
+    pair_ctx pc = {&a, &b};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, pair_up, &pc));
+    tnode_pump_rounds(ns, 2, NULL, &now, 0, 50); /* let the duplicate settle */
+    jk_net_stats_get(a.net, &sa);
+    jk_net_stats_get(b.net, &sb);
+    JK_CHECK_EQ(sa.dialled, 1);
+    JK_CHECK_EQ(sb.dialled, 1);
+    JK_CHECK(pair_up(&pc));
+    /* Both ends kept the same connection: frames flow both ways. */
+    uint8_t m[4] = {1, 2, 3, 4};
+    JK_CHECK_EQ(jk_net_send(a.net, 0, JK_NET_CONSENSUS, m, 4), JK_OK);
+    JK_CHECK_EQ(jk_net_send(b.net, 0, JK_NET_CONSENSUS, m, 4), JK_OK);
+    JK_CHECK(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, pair_frames, &pc));
+    /* Each side's PEER_UP / PEER_DOWN pairs leave exactly one up. */
+    JK_CHECK_EQ(a.ups - a.downs, 1);
+    JK_CHECK_EQ(b.ups - b.downs, 1);
+    tnode_stop(&a);
+    tnode_stop(&b);
+}
+
+typedef struct {
+    tnode *t;
+    uint64_t ups;
+} up_ctx;
+
+static bool ups(void *p)
+{
+    up_ctx *c = p;
+    return c->t->ups >= c->ups;
+}
+
+static void run_unlisted_full_node_after_grace(void)
+{
+    uint8_t lo, hi;
+    ordered_seeds(3, 4, &lo, &hi);
+    tnode v, f; /* the validator has the lower key: it would be the dialler */
+    JK_REQUIRE(tnode_start(&v, lo, 0x11, 0, NULL));
+    JK_REQUIRE(tnode_start(&f, hi, 0x11, 0, NULL));
+    tnode_add(&f, &v); /* v does not list f */
+    tnode *ns[] = {&v, &f};
+    uint64_t now = 1000;
+    tnode_pump_rounds(ns, 2, NULL, &now, 0, 30);
+    jk_net_stats st;
+    jk_net_stats_get(f.net, &st);
+    JK_CHECK_EQ(st.dialled, 0); /* within the grace: waits for v */
+    now += 4 * 10;              /* four backoff_min */
+    up_ctx uc = {&v, 1};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, ups, &uc));
+    JK_CHECK(!v.last_known); /* a non-validator to v */
+    up_ctx fc = {&f, 1};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, ups, &fc));
+    JK_CHECK(f.last_known);
+    tnode_stop(&v);
+    tnode_stop(&f);
+}
+
+typedef struct {
+    tnode *t;
+    uint64_t n;
+} fail_ctx;
+
+static bool dial_failed(void *p)
+{
+    fail_ctx *c = p;
+    jk_net_stats st;
+    jk_net_stats_get(c->t->net, &st);
+    return st.refused[JK_NET_REASON_IO] >= c->n;
+}
+
+static bool dialled(void *p)
+{
+    fail_ctx *c = p;
+    jk_net_stats st;
+    jk_net_stats_get(c->t->net, &st);
+    return st.dialled >= c->n;
+}
+
+static void run_backoff_doubles(void)
+{
+    /* A port nobody listens on. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    JK_REQUIRE(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+               getsockname(fd, (struct sockaddr *)&sa, &sl) == 0);
+    close(fd);
+    uint8_t lo, hi;
+    ordered_seeds(5, 6, &lo, &hi);
+    tnode a, ghost;
+    JK_REQUIRE(tnode_start(&a, lo, 0x11, 0, NULL));
+    tnode_key(hi, ghost.sk, ghost.pk);
+    ghost.port = ntohs(sa.sin_port);
+    tnode_add(&a, &ghost);
+    tnode *ns[] = {&a};
+    uint64_t now = 1000;
+    /* Backoff 10, 20, 40, 80, 160, then the 200 ms cap. */
+    const uint64_t waits[] = {10, 20, 40, 80, 160, 200, 200};
+    for (uint64_t i = 0; i < sizeof waits / sizeof waits[0]; i++) {
+        fail_ctx fc = {&a, i + 1};
+        JK_REQUIRE(tnode_pump(ns, 1, NULL, &now, 0, ROUNDS, dial_failed, &fc));
+        now += waits[i] - 1;
+        tnode_pump_rounds(ns, 1, NULL, &now, 0, 5);
+        jk_net_stats st;
+        jk_net_stats_get(a.net, &st);
+        JK_CHECK_EQ(st.dialled, i + 1); /* one ms early: no dial */
+        now += 1;
+        fail_ctx dc = {&a, i + 2};
+        JK_REQUIRE(tnode_pump(ns, 1, NULL, &now, 0, ROUNDS, dialled, &dc));
+    }
+    tnode_stop(&a);
+}
+
+typedef struct {
+    tnode *t;
+    uint32_t peer;
+} slow_ctx;
+
+static void run_slow_reader_dropped(void)
+{
+    tnode a, b;
+    jk_net_limits la, lb;
+    tnode_limits(&la);
+    la.max_queue = 4u << 20;
+    tnode_limits(&lb);
+    lb.msgs_burst = 1; /* b reads one frame, then stops: its clock stands still */
+    lb.msgs_per_sec = 1;
+    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, &la));
+    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, &lb));
+    uint32_t ab = tnode_add(&a, &b);
+    tnode_add(&b, &a);
+    tnode *ns[] = {&a, &b};
+    uint64_t now = 1000;
+    pair_ctx pc = {&a, &b};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, pair_up, &pc));
+    uint8_t *big = calloc(1, 1u << 20);
+    JK_REQUIRE(big);
+    jk_err err = JK_OK;
+    int sends = 0;
+    while (err == JK_OK && sends < 1000) {
+        err = jk_net_send(a.net, ab, JK_NET_SYNC, big, 1u << 20);
+        sends++;
+        tnode_pump_rounds(ns, 2, NULL, &now, 0, 1);
+    }
+    free(big);
+    JK_CHECK_EQ(err, JK_ERR_NET_NOT_CONNECTED);
+    jk_net_peer_stats st;
+    JK_CHECK_EQ(jk_net_peer_stats_get(a.net, ab, &st), JK_OK);
+    JK_CHECK_EQ(st.down[JK_NET_REASON_SLOW], 1);
+    JK_CHECK_EQ(a.last_down, JK_NET_REASON_SLOW);
+    JK_CHECK(b.frames[JK_NET_SYNC] <= 1);
+    tnode_stop(&a);
+    tnode_stop(&b);
+}
+
+JK_TEST(test_net_both_dial_one_connection) { run_both_dial_one_connection(); }
+JK_TEST(test_net_quic_both_dial_one_connection)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_both_dial_one_connection();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_unlisted_full_node_after_grace) { run_unlisted_full_node_after_grace(); }
+JK_TEST(test_net_quic_unlisted_full_node_after_grace)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_unlisted_full_node_after_grace();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_backoff_doubles) { run_backoff_doubles(); }
+JK_TEST(test_net_quic_backoff_doubles)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_backoff_doubles();
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_slow_reader_dropped) { run_slow_reader_dropped(); }
+JK_TEST(test_net_quic_slow_reader_dropped)
+{
+    tnode_transport = JK_NET_QUIC;
+    run_slow_reader_dropped();
+    tnode_transport = JK_NET_TLS_TCP;
+}

@@ -1,0 +1,223 @@
+/*
+ * test_jit.c — the recompiler's own properties: every program is compiled on
+ * x86-64; its code pages are never writable and executable at once; code size
+ * is linear in the program (no JIT bomb); copy-on-write and dirty tracking are
+ * the interpreter's; a dynamic jump reaches only block starts; the engine
+ * choice API. (Behaviour against the interpreter: test_interp.c runs every
+ * test on all engines, test_vectors.c the vectors, fuzz_jit.c random
+ * programs.)
+ */
+#include "../test.h"
+#include "../../src/pvm/jit.h"
+
+#include <stdlib.h>
+
+static jk_pvm_program *jk_jit_load_asm(const char *src)
+{
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    jk_diag diag = {{0}};
+    jk_pvm_program *prog = NULL;
+    if (jk_pvm_asm(src, strlen(src), &blob, &len, &diag) != JK_OK) {
+        printf("asm: %s\n", diag.msg);
+        return NULL;
+    }
+    if (jk_pvm_program_load(blob, len, &prog, &diag) != JK_OK)
+        printf("load: %s\n", diag.msg);
+    free(blob);
+    return prog;
+}
+
+/* The permissions of the mapping holding addr, from /proc/self/maps ("" if none). */
+static void jk_perms_of(const void *addr, char perms[5])
+{
+    strcpy(perms, "");
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return;
+    char line[512];
+    uintptr_t a = (uintptr_t)addr;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        char p[5];
+        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, p) == 3 && a >= lo && a < hi) {
+            memcpy(perms, p, 5);
+            break;
+        }
+    }
+    fclose(f);
+}
+
+JK_TEST(test_jit_code_is_never_writable_and_executable)
+{
+#if JK_PVM_HAVE_JIT && defined(__linux__)
+    jk_pvm_program *prog = jk_jit_load_asm("start:\n  load_imm r7, 1\n  trap\n");
+    JK_REQUIRE(prog != NULL);
+    JK_REQUIRE(jk_pvm_program_jitted(prog));
+    char perms[5];
+    jk_perms_of(prog->jit->code, perms);
+    JK_CHECK(strncmp(perms, "r-x", 3) == 0);
+    jk_pvm_program_free(prog);
+#endif
+}
+
+JK_TEST(test_jit_code_size_is_linear)
+{
+#if JK_PVM_HAVE_JIT
+    /* 20,000 rounds of the largest instructions (64-bit constants, stores at
+     * computed addresses, branches): bytes per instruction stay under the
+     * compiler's per-instruction bound. */
+    size_t cap = 4u << 20, len = 0;
+    char *src = malloc(cap);
+    JK_REQUIRE(src != NULL);
+    len += (size_t)snprintf(src + len, cap - len, "start:\n");
+    for (int i = 0; i < 20000 && len + 200 < cap; i++)
+        len += (size_t)snprintf(src + len, cap - len,
+                                "  load_imm_64 r%d, 0x123456789abcdef\n  store_imm_ind_u64 r%d, 0x%x, -7\n  branch_eq r1, r2, start\n",
+                                i % 13, (i + 1) % 13, 0x10000 + i);
+    src[len] = 0;
+    jk_pvm_program *prog = jk_jit_load_asm(src);
+    free(src);
+    JK_REQUIRE(prog != NULL);
+    JK_REQUIRE(jk_pvm_program_jitted(prog));
+    JK_CHECK(prog->jit->code_len <= 4096 + (size_t)prog->insn_count * 512);
+    JK_CHECK(prog->jit->code_len >= (size_t)prog->insn_count * 8);
+    jk_pvm_program_free(prog);
+#endif
+}
+
+JK_TEST(test_jit_copy_on_write_and_dirty_pages)
+{
+    static _Alignas(4096) uint8_t shared[4096];
+    shared[8] = 0x5A;
+    jk_pvm_program *prog = jk_jit_load_asm(
+        "start:\n"
+        "  load_imm r1, 0x20000\n"
+        "  load_u8 r2, 0x20008\n"        /* read through the shared page */
+        "  store_imm_ind_u8 r1, 9, 0x77\n" /* first write: private copy */
+        "  store_imm_ind_u8 r1, 10, 0x78\n" /* second write: no second copy */
+        "  load_imm r0, 0xffff0000\n"
+        "  jump_ind r0, 0\n");
+    JK_REQUIRE(prog != NULL);
+    for (int backend = 1; backend < 3; backend++) {
+        jk_pvm_memory *mem;
+        JK_REQUIRE(jk_pvm_memory_new(&mem) == JK_OK);
+        JK_REQUIRE(jk_pvm_memory_map_shared(mem, 0x20000, shared, JK_PVM_ACCESS_WRITE) == JK_OK);
+        jk_pvm_state st;
+        jk_pvm_exit ex;
+        memset(&st, 0, sizeof st);
+        st.gas = 100;
+        JK_CHECK_EQ(jk_pvm_run_backend(prog, mem, &st, &ex, backend), JK_OK);
+        JK_CHECK_EQ(ex.status, JK_PVM_HALT);
+        JK_CHECK_EQ(st.regs[2], 0x5A);
+        JK_CHECK_EQ(shared[9], 0); /* the Data cap's page is never written */
+        const uint8_t *page = jk_pvm_memory_page(mem, 0x20000);
+        JK_REQUIRE(page != NULL && page != shared);
+        JK_CHECK_EQ(page[9], 0x77);
+        JK_CHECK_EQ(page[10], 0x78);
+        JK_CHECK_EQ(page[8], 0x5A);
+        const uint32_t *dirty;
+        size_t n;
+        jk_pvm_memory_dirty_pages(mem, &dirty, &n);
+        JK_CHECK_EQ(n, 1);
+        JK_CHECK_EQ(n ? dirty[0] : 0, 0x20);
+        jk_pvm_memory_free(mem);
+    }
+    jk_pvm_program_free(prog);
+}
+
+JK_TEST(test_jit_dynamic_jumps_reach_only_block_starts)
+{
+    /* Jump table entry 1 points into the middle of a block: a djump through
+     * it panics at the jump, on both engines, and a djump past the table
+     * panics too; entry 0 is fine. */
+    jk_pvm_program *prog = jk_jit_load_asm(
+        ".jump_table good, middle\n"
+        "start:\n"
+        "  jump_ind r1, 0\n"
+        "good:\n"
+        "  load_imm r7, 1\n"
+        "middle:\n"
+        "  load_imm r8, 2\n"
+        "  trap\n");
+    if (!prog) {
+        JK_CHECK(prog != NULL);
+        return;
+    }
+    static const uint64_t addrs[] = {2, 4, 6, 0, 3};
+    static const jk_pvm_status want[] = {JK_PVM_PANIC, JK_PVM_PANIC, JK_PVM_PANIC, JK_PVM_PANIC, JK_PVM_PANIC};
+    static const uint64_t want_r7[] = {1, 0, 0, 0, 0};
+    for (int backend = 1; backend < 3; backend++)
+        for (size_t k = 0; k < sizeof addrs / sizeof addrs[0]; k++) {
+            jk_pvm_memory *mem;
+            JK_REQUIRE(jk_pvm_memory_new(&mem) == JK_OK);
+            jk_pvm_state st;
+            jk_pvm_exit ex;
+            memset(&st, 0, sizeof st);
+            st.gas = 100;
+            st.regs[1] = addrs[k];
+            JK_CHECK_EQ(jk_pvm_run_backend(prog, mem, &st, &ex, backend), JK_OK);
+            JK_CHECK_EQ(ex.status, want[k]);
+            JK_CHECK_EQ(st.regs[7], want_r7[k]);
+            /* the bad jumps panic at the jump itself (pc 0) */
+            JK_CHECK_EQ(st.pc == 0, k != 0);
+            jk_pvm_memory_free(mem);
+        }
+    jk_pvm_program_free(prog);
+}
+
+JK_TEST(test_jit_engine_names_and_choice)
+{
+    jk_pvm_engine e = JK_PVM_ENGINE_AUTO;
+    JK_CHECK_EQ(jk_pvm_engine_parse("jit", &e), JK_OK);
+    JK_CHECK_EQ(e, JK_PVM_ENGINE_JIT);
+    JK_CHECK_EQ(jk_pvm_engine_parse("interp", &e), JK_OK);
+    JK_CHECK_EQ(e, JK_PVM_ENGINE_INTERP);
+    JK_CHECK_EQ(jk_pvm_engine_parse("auto", &e), JK_OK);
+    JK_CHECK_EQ(e, JK_PVM_ENGINE_AUTO);
+    JK_CHECK_EQ(jk_pvm_engine_parse("fast", &e), JK_ERR_INVALID_ARG);
+    JK_CHECK(strcmp(jk_pvm_engine_name(JK_PVM_ENGINE_JIT), "jit") == 0);
+    JK_CHECK_EQ(jk_pvm_auto_engine(), JK_PVM_ENGINE_JIT);
+    /* An interpreter run and a recompiled run of the same loop agree, and a
+     * run split by out-of-gas across engines ends where a whole one does. */
+    jk_pvm_program *prog = jk_jit_load_asm(
+        "start:\n"
+        "  load_imm r1, 100\n"
+        "  fallthrough\n"
+        "loop:\n"
+        "  add_imm_64 r2, r2, 3\n"
+        "  add_imm_64 r1, r1, -1\n"
+        "  branch_ne_imm r1, 0, loop\n"
+        "  trap\n");
+    JK_REQUIRE(prog != NULL);
+#if JK_PVM_HAVE_JIT
+    JK_CHECK(jk_pvm_program_jitted(prog));
+#endif
+    jk_pvm_state whole, split;
+    jk_pvm_exit ex;
+    jk_pvm_memory *mem;
+    JK_REQUIRE(jk_pvm_memory_new(&mem) == JK_OK);
+    memset(&whole, 0, sizeof whole);
+    whole.gas = 1000;
+    JK_CHECK_EQ(jk_pvm_run_engine(prog, mem, &whole, &ex, JK_PVM_ENGINE_INTERP), JK_OK);
+    JK_CHECK_EQ(ex.status, JK_PVM_PANIC);
+    JK_CHECK_EQ(whole.regs[2], 300);
+    memset(&split, 0, sizeof split);
+    split.gas = 50;
+    int hops = 0;
+    for (;;) {
+        jk_pvm_engine engine = hops % 2 ? JK_PVM_ENGINE_INTERP : JK_PVM_ENGINE_JIT;
+        JK_REQUIRE(jk_pvm_run_engine(prog, mem, &split, &ex, engine) == JK_OK);
+        if (ex.status != JK_PVM_OUT_OF_GAS)
+            break;
+        hops++;
+        split.gas += 37;
+    }
+    JK_CHECK(hops >= 5);
+    JK_CHECK_EQ(ex.status, JK_PVM_PANIC);
+    JK_CHECK_EQ(split.pc, whole.pc);
+    JK_CHECK_EQ(split.regs[2], 300);
+    JK_CHECK_EQ(split.gas, whole.gas - 1000 + 50 + 37 * hops);
+    jk_pvm_memory_free(mem);
+    jk_pvm_program_free(prog);
+}
