@@ -55,7 +55,9 @@
     X(JK_ERR_CONS_MEMBER, "signer is not the expected validator")              \
     X(JK_ERR_CONS_CERT, "invalid commit certificate")                          \
     X(JK_ERR_CONS_RECORD, "malformed signed-vote record")                      \
-    X(JK_ERR_CONS_VALUE, "certified value rejected by the application")
+    X(JK_ERR_CONS_VALUE, "certified value rejected by the application")        \
+    X(JK_ERR_NODE_STORE_BUSY, "the store is open in another process")         \
+    X(JK_ERR_NODE_STORE_CORRUPT, "the store file is truncated or damaged")
 
 #define JK_ERR_CODE(code, msg) code,
 const jk_err jk_err_all[] = {JK_ERR_TABLE(JK_ERR_CODE)};
