@@ -14,13 +14,15 @@
 #include "jark/bytes.h"
 #include "jark/devnet.h"
 
+#include "../examples/demo/demo_view.h"
+
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-enum { JK_SHOW_LEDGER_SLOT = 20, JK_SHOW_PRICE_SLOT = 22, JK_SHOW_RECORD = 48 };
+enum { JK_SHOW_PRICE_SLOT = 22, JK_SHOW_RECORD = 48 };
 
 static void jk_show_hex(const char *label, const uint8_t *bytes, size_t len)
 {
@@ -49,18 +51,14 @@ static const char *jk_show_kind(jk_cap c)
     }
 }
 
-/* The ledger in the demo chain's format: sorted 48-byte records. */
-static void jk_show_ledger(jk_cap ledger, uint64_t max_rows)
+/* The demo chain's ledger: the genesis ledger under the account tree,
+ * merged into sorted 48-byte records by examples/demo/demo_view.h. */
+static void jk_show_ledger(jk_cap chain, uint64_t max_rows)
 {
-    uint64_t len = jk_cap_data_len(ledger);
-    if (len % JK_SHOW_RECORD != 0)
+    uint64_t count = 0, total = 0;
+    uint8_t *bytes = demo_view_ledger(chain, &count);
+    if (!bytes)
         return;
-    uint8_t *bytes = malloc(len ? len : 1);
-    if (!bytes || jk_cap_data_read(ledger, 0, bytes, len) != JK_OK) {
-        free(bytes);
-        return;
-    }
-    uint64_t count = len / JK_SHOW_RECORD, total = 0;
     for (uint64_t i = 0; i < count; i++)
         total += jk_get_u64le(bytes + JK_SHOW_RECORD * i + 32);
     printf("ledger %" PRIu64 " accounts, total balance %" PRIu64 "\n", count, total);
@@ -89,9 +87,7 @@ static void jk_show_demo(jk_cap chain, jk_cap cnode, uint64_t max_rows)
     if (memcmp(demo.bytes, mine.bytes, JK_HASH_SIZE) != 0)
         return;
     printf("chain the demo (docs/demo-chain.md)\n");
-    jk_cap ledger = jk_cap_cnode_get(cnode, JK_SHOW_LEDGER_SLOT);
-    if (jk_cap_kind_of(ledger) == JK_CAP_DATA)
-        jk_show_ledger(ledger, max_rows);
+    jk_show_ledger(chain, max_rows);
     jk_cap price = jk_cap_cnode_get(cnode, JK_SHOW_PRICE_SLOT);
     uint8_t pbytes[16];
     if (jk_cap_kind_of(price) == JK_CAP_DATA && jk_cap_data_len(price) == 16 &&

@@ -2,15 +2,20 @@
  * docs/demo-chain.md "State"): full buckets split by the next key byte down
  * to the 4th, and a full bucket at the 4th byte refuses new accounts. The
  * demo is built with DEMO_BUCKET_MAX=2 so that a few transfers reach every
- * case; receivers are made-up keys (a transfer may go to any 32 bytes). */
+ * case; receivers are made-up keys (a transfer may go to any 32 bytes).
+ * And `jark chain show` reads the ledger through the tree. */
 #include "../test.h"
+#include "../../tools/commands.h"
 #include "example_chain.h"
 
 #include "../../examples/demo/demo_view.h"
 #include "jark/bytes.h"
+#include "jark/devnet.h"
 #include "jark/sdk.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static size_t transfer(uint8_t *b, const jk_ex_key *from, const uint8_t to[32], uint64_t amount, uint64_t nonce)
 {
@@ -106,4 +111,38 @@ JK_TEST(test_demo_ledger_buckets_split)
     JK_CHECK_EQ(balance_of(c.importer->chain, r[4]), 114);
     JK_CHECK_EQ(balance_of(c.importer->chain, r[5]), UINT64_MAX); /* no record */
     jk_ex_close(&c);
+}
+
+/* `jark chain show` on a demo devnet shows the ledger as it is now (the
+ * account tree over the genesis ledger), not the genesis ledger: after two
+ * blocks of 16 transfers, senders' nonces are 1 (a genesis-only view would
+ * show every nonce 0). */
+JK_TEST(test_demo_ledger_chain_show_reads_the_tree)
+{
+    char dir[64] = "/tmp/jark-demo-show-XXXXXX", out_path[96], rm[128];
+    JK_REQUIRE(mkdtemp(dir) != NULL);
+    jk_devnet_options o = {.validators = 1, .blocks = 2, .events_per_block = 16, .seed = 1, .dir = dir,
+                           .quiet = true};
+    jk_devnet_result res;
+    JK_REQUIRE(jk_devnet_run(&o, &res) == 0);
+    snprintf(out_path, sizeof out_path, "%s/show.txt", dir);
+    fflush(stdout);
+    int saved = dup(1), fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    JK_REQUIRE(saved >= 0 && fd >= 0);
+    dup2(fd, 1);
+    char *argv[4] = {"--store", dir, "--accounts", "100"};
+    int rc = jk_tool_chain_show(4, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    close(fd);
+    JK_CHECK_EQ(rc, 0);
+    uint8_t *text = NULL;
+    size_t len = 0;
+    JK_REQUIRE(jk_read_file(out_path, &text, &len, NULL) == JK_OK);
+    JK_CHECK(strstr((char *)text, "chain the demo") != NULL);
+    JK_CHECK(strstr((char *)text, " nonce 1\n") != NULL);
+    free(text);
+    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
+    JK_CHECK(system(rm) == 0);
 }
