@@ -112,21 +112,44 @@ static inline void demo_attest(const uint8_t key[32], const uint8_t *blob, uint6
  * balance 0 and nonce 0. The genesis ledger (slot 20, from the chain spec) is
  * one Data of records sorted by key, never written after genesis. Every
  * account a transfer has touched since genesis has its current record in the
- * account tree: slot 23 holds a CNode of 2^16 buckets, bucket p =
- * key[0]·256 + key[1] a Data of the sorted records whose key starts with p.
- * A key's record is the tree's if it has one, else the genesis ledger's.
+ * account tree: slot 23 holds a CNode of 2^16 buckets indexed by the key's
+ * first two bytes. A bucket is a Data of sorted records (at most
+ * DEMO_BUCKET_MAX); a bucket that would grow past that is split into a CNode
+ * of 2^8 buckets indexed by the key's next byte, down to the 4th byte (the
+ * deepest slot path: 23, key[0..1], key[2], key[3]). A key's record is the
+ * tree's if it has one, else the genesis ledger's.
  *
  * Why: apply used to load the whole ledger and mint it back each block, so a
  * block cost ~0.2 µs per account in the ledger (docs/bench.md). Now a
  * transfer reads O(log n) genesis records and rewrites two small buckets
- * (a CNode set copies 16 nodes): a block's cost follows the accounts it
- * touches. The genesis ledger stays one Data because a chain spec's state is
- * a Data per slot. */
+ * (a CNode set copies at most 16 + 8 + 8 nodes): a block's cost follows the
+ * accounts it touches. The genesis ledger stays one Data because a chain
+ * spec's state is a Data per slot. Splitting keeps anyone from closing a
+ * bucket to new accounts by grinding keys with one prefix: a full bucket at
+ * the 4th byte takes ~2^32 key pairs per record. */
 
 #define DEMO_BUCKET_BITS 16
-#define DEMO_BUCKET_MAX 1024 /* records per bucket (48 KiB): beyond it, no new record fits there */
+#ifndef DEMO_BUCKET_MAX /* a test builds with a small one to reach the splits */
+#define DEMO_BUCKET_MAX 1024 /* records per bucket (48 KiB) */
+#endif
+#define DEMO_TREE_DEPTH 4 /* a bucket at this slot-path depth is never split */
 
 static inline uint64_t demo_bucket_of(const uint8_t key[32]) { return (uint64_t)key[0] << 8 | key[1]; }
+
+/* The path of key's bucket (a Data, or empty) and its slot-path depth 2..4. */
+static inline uint64_t demo_bucket_path(const uint8_t key[32], int *depth)
+{
+    uint64_t path = JK_PATH2(DEMO_SLOT_ACCOUNTS, demo_bucket_of(key));
+    *depth = 2;
+    if (jk_cap_kind(path) != JK_KIND_CNODE)
+        return path;
+    path = JK_PATH3(DEMO_SLOT_ACCOUNTS, demo_bucket_of(key), key[2]);
+    *depth = 3;
+    if (jk_cap_kind(path) != JK_KIND_CNODE)
+        return path;
+    *depth = 4;
+    return JK_PATH4(DEMO_SLOT_ACCOUNTS, demo_bucket_of(key), key[2], key[3]);
+}
 
 /* Binary search of the Data at `path` (sorted records, at most `max` of them)
  * for key, reading one record per step. Returns 1 with its record in rec, or
@@ -160,16 +183,17 @@ typedef struct demo_account {
     uint8_t rec[DEMO_RECORD_SIZE]; /* key ‖ balance ‖ nonce; zeros past the key when it has no record */
     int exists;                    /* it has a record (in the tree or at genesis) */
     int in_tree;                   /* its record is in the account tree */
-    uint64_t bucket_count;         /* records in its bucket */
+    uint64_t bucket;               /* the path of its bucket */
 } demo_account;
 
 static inline void demo_account_get(const uint8_t key[32], demo_account *a)
 {
-    uint64_t genesis_count;
-    a->in_tree = demo_search(JK_PATH2(DEMO_SLOT_ACCOUNTS, demo_bucket_of(key)), DEMO_BUCKET_MAX, key, a->rec,
-                             &a->bucket_count);
+    uint64_t count;
+    int depth;
+    a->bucket = demo_bucket_path(key, &depth);
+    a->in_tree = demo_search(a->bucket, DEMO_BUCKET_MAX, key, a->rec, &count);
     a->exists = a->in_tree ||
-                demo_search(JK_PATH(DEMO_SLOT_LEDGER), UINT64_MAX / DEMO_RECORD_SIZE, key, a->rec, &genesis_count);
+                demo_search(JK_PATH(DEMO_SLOT_LEDGER), UINT64_MAX / DEMO_RECORD_SIZE, key, a->rec, &count);
     if (!a->exists) {
         memset(a->rec, 0, DEMO_RECORD_SIZE);
         memcpy(a->rec, key, 32);
@@ -179,29 +203,71 @@ static inline void demo_account_get(const uint8_t key[32], demo_account *a)
 static inline uint64_t demo_balance(const uint8_t *rec) { return demo_get_u64(rec + 32); }
 static inline uint64_t demo_nonce(const uint8_t *rec) { return demo_get_u64(rec + 40); }
 
+/* One bucket's records, read whole (apply's and verify's scratch). */
+static uint8_t demo_bucket_buf[DEMO_BUCKET_MAX][DEMO_RECORD_SIZE];
+
+static inline uint64_t demo_bucket_read(uint64_t path)
+{
+    if (jk_cap_kind(path) != JK_KIND_DATA)
+        return 0;
+    uint64_t len = demo_read(path, &demo_bucket_buf[0][0], sizeof demo_bucket_buf);
+    DEMO_REQUIRE(len % DEMO_RECORD_SIZE == 0);
+    return len / DEMO_RECORD_SIZE;
+}
+
+/* Do `need` new records fit where key's record goes? Its bucket has room,
+ * or splitting full buckets (by the next key byte, down to depth 4) leaves
+ * key's part with room. */
+static inline int demo_bucket_room(const uint8_t key[32], uint64_t need)
+{
+    int depth;
+    uint64_t path = demo_bucket_path(key, &depth), n = demo_bucket_read(path), same = n;
+    for (int d = depth; same + need > DEMO_BUCKET_MAX; d++) {
+        if (d == DEMO_TREE_DEPTH)
+            return 0;
+        /* a split at depth d sorts the records by key byte d (key[2] at 2, key[3] at 3) */
+        same = 0;
+        for (uint64_t i = 0; i < n; i++)
+            same += memcmp(demo_bucket_buf[i], key, (size_t)d + 1) == 0;
+    }
+    return 1;
+}
+
 /* Write an account's record into its bucket (inserted in key order if the
- * bucket lacks it); makes the account tree on first use. */
+ * bucket lacks it), splitting a full bucket first; makes the account tree on
+ * first use. The callers checked for room (demo_bucket_room). */
 static inline void demo_account_put(const uint8_t rec[DEMO_RECORD_SIZE])
 {
-    static uint8_t bucket[DEMO_BUCKET_MAX][DEMO_RECORD_SIZE];
     if (jk_cap_kind(JK_PATH(DEMO_SLOT_ACCOUNTS)) == JK_KIND_NONE)
         jk_cnode_mint(JK_PATH(DEMO_SLOT_ACCOUNTS), DEMO_BUCKET_BITS);
-    uint64_t path = JK_PATH2(DEMO_SLOT_ACCOUNTS, demo_bucket_of(rec)), n = 0;
-    if (jk_cap_kind(path) == JK_KIND_DATA) {
-        uint64_t len = demo_read(path, &bucket[0][0], sizeof bucket);
-        DEMO_REQUIRE(len % DEMO_RECORD_SIZE == 0);
-        n = len / DEMO_RECORD_SIZE;
+    for (;;) {
+        int depth;
+        uint64_t path = demo_bucket_path(rec, &depth), n = demo_bucket_read(path), i = 0;
+        while (i < n && memcmp(demo_bucket_buf[i], rec, 32) < 0)
+            i++;
+        int found = i < n && memcmp(demo_bucket_buf[i], rec, 32) == 0;
+        if (found || n < DEMO_BUCKET_MAX) {
+            if (!found) {
+                memmove(demo_bucket_buf[i + 1], demo_bucket_buf[i], (n - i) * DEMO_RECORD_SIZE);
+                n++;
+            }
+            memcpy(demo_bucket_buf[i], rec, DEMO_RECORD_SIZE);
+            demo_write(path, demo_bucket_buf, n * DEMO_RECORD_SIZE);
+            return;
+        }
+        /* Split: a CNode of 2^8 buckets by key byte `depth`; the records are
+         * sorted, so each group is a run. Then look again. */
+        DEMO_REQUIRE(depth < DEMO_TREE_DEPTH);
+        jk_cnode_mint(JK_PATH(DEMO_SLOT_WORK), 8);
+        for (uint64_t a = 0, b; a < n; a = b) {
+            uint8_t byte = demo_bucket_buf[a][depth];
+            for (b = a; b < n && demo_bucket_buf[b][depth] == byte; b++)
+                ;
+            jk_data_mint(demo_bucket_buf[a], (b - a) * DEMO_RECORD_SIZE, JK_PATH2(DEMO_SLOT_WORK, byte));
+        }
+        jk_drop(path);
+        jk_move(JK_PATH(DEMO_SLOT_WORK), path);
     }
-    uint64_t i = 0;
-    while (i < n && memcmp(bucket[i], rec, 32) < 0)
-        i++;
-    if (i == n || memcmp(bucket[i], rec, 32) != 0) {
-        DEMO_REQUIRE(n < DEMO_BUCKET_MAX); /* the callers checked for room */
-        memmove(bucket[i + 1], bucket[i], (n - i) * DEMO_RECORD_SIZE);
-        n++;
-    }
-    memcpy(bucket[i], rec, DEMO_RECORD_SIZE);
-    demo_write(path, bucket, n * DEMO_RECORD_SIZE);
 }
 
 /* ---- transfers: 'T' ‖ from[32] ‖ to[32] ‖ amount u64 ‖ nonce u64 ---- */
@@ -227,7 +293,7 @@ static inline void demo_transfer_check(const uint8_t *blob, uint64_t len, demo_t
 /* Can t be applied to the state now? The sender has a record whose nonce is
  * t's (not a replay) and that holds the amount (not an overspend); the
  * receiver's balance does not overflow; and each of the two that is not yet
- * in the account tree fits in its bucket. verify (once per event, on the
+ * in the account tree fits in its bucket (demo_bucket_room). verify (once per event, on the
  * state before the block) and apply (on the state as the block has made it
  * so far) run this same check, so they agree on every transfer. */
 static inline int demo_transfer_valid(const demo_transfer *t, demo_account *from, demo_account *to)
@@ -239,9 +305,10 @@ static inline int demo_transfer_valid(const demo_transfer *t, demo_account *from
     if (demo_balance(to->rec) + t->amount < t->amount)
         return 0;
     uint64_t need_from = !from->in_tree, need_to = !to->in_tree;
-    if (demo_bucket_of(t->from) == demo_bucket_of(t->to))
-        return from->bucket_count + need_from + need_to <= DEMO_BUCKET_MAX;
-    return from->bucket_count + need_from <= DEMO_BUCKET_MAX && to->bucket_count + need_to <= DEMO_BUCKET_MAX;
+    if (from->bucket == to->bucket) /* one bucket: both must fit on either side of any split */
+        return need_from + need_to == 0 ||
+               (demo_bucket_room(t->from, need_from + need_to) && demo_bucket_room(t->to, need_from + need_to));
+    return (!need_from || demo_bucket_room(t->from, 1)) && (!need_to || demo_bucket_room(t->to, 1));
 }
 
 /* Apply a valid transfer: move the amount, bump the sender's nonce; both

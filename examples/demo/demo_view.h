@@ -39,6 +39,23 @@ static inline int demo_view_append(jk_cap d, uint8_t **buf, size_t *len, size_t 
     return 0;
 }
 
+/* Append the records under `node` (a bucket Data, or a CNode of buckets
+ * at slot-path depth 1..3: slot 23 is depth 1), in slot order. */
+static inline int demo_view_tree(jk_cap node, int depth, uint8_t **buf, size_t *len, size_t *cap)
+{
+    if (jk_cap_kind_of(node) == JK_CAP_DATA)
+        return demo_view_append(node, buf, len, cap);
+    if (jk_cap_kind_of(node) != JK_CAP_CNODE || depth >= 4 || jk_cap_cnode_log2(node) != (depth == 1 ? 16u : 8u))
+        return -1;
+    uint32_t i = 0, n = jk_cap_cnode_slot_count(node);
+    while (i < n && jk_cap_cnode_next(node, i, &i)) {
+        if (demo_view_tree(jk_cap_cnode_get(node, i), depth + 1, buf, len, cap))
+            return -1;
+        i++;
+    }
+    return 0;
+}
+
 /* The ledger of the chain instance `chain`: a malloc'd array of *count sorted
  * records (free it), or NULL when the state is not the demo's layout (or out
  * of memory). An empty ledger returns a non-NULL array with *count = 0. */
@@ -56,15 +73,10 @@ static inline uint8_t *demo_view_ledger(jk_cap chain, uint64_t *count)
     if (!jk_cap_is_null(genesis) && demo_view_append(genesis, &g, &glen, &gcap))
         goto fail;
     /* Buckets in index order hold keys in key order (the index is the key's
-     * first two bytes), so the tree's records come out sorted. */
-    uint32_t i = 0;
-    while (!jk_cap_is_null(tree) && jk_cap_cnode_next(tree, i, &i)) {
-        jk_cap b = jk_cap_cnode_get(tree, i);
-        if (jk_cap_kind_of(b) != JK_CAP_DATA || demo_view_append(b, &t, &tlen, &tcap))
-            goto fail;
-        if (++i >= 65536)
-            break;
-    }
+     * first two bytes; a split bucket's CNode is indexed by the next byte),
+     * so the tree's records come out sorted. */
+    if (!jk_cap_is_null(tree) && demo_view_tree(tree, 1, &t, &tlen, &tcap))
+        goto fail;
     out = malloc(glen + tlen + 1);
     if (!out)
         goto fail;

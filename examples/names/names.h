@@ -26,6 +26,23 @@
             __builtin_trap();                                                  \
     } while (0)
 
+/* Refuse with a reason: the FAULT host call (docs/abi.md) carries a code and
+ * a short text to the embedder ("verify refused: name taken"), where a trap
+ * says only that the program faulted. verify uses it for what users get
+ * wrong; the other checks trap. */
+enum {
+    NAMES_WHY_MALFORMED = 1,
+    NAMES_WHY_TAKEN = 2,
+    NAMES_WHY_BUCKET_FULL = 3,
+    NAMES_WHY_STALE = 4,
+    NAMES_WHY_NOT_EXPIRED = 5,
+};
+#define NAMES_REFUSE_UNLESS(cond, code, text)                                  \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            jk_fault((code), (text), sizeof(text) - 1);                        \
+    } while (0)
+
 enum {
     /* pinned by the chain image (docs/chain-spec.md) */
     NAMES_PIN_VERIFY = 1,

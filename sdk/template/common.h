@@ -7,9 +7,9 @@
  * endpoint 0, whose process counts them once per cycle. Change it into your
  * own chain: docs/tutorial.md walks through one.
  *
- * Rejecting is faulting (REQUIRE traps): a verify that faults drops the
- * event, a process that faults has its emits dropped, an apply that faults
- * makes the block invalid.
+ * Rejecting is faulting (REQUIRE traps, REFUSE_UNLESS faults with a reason):
+ * a verify that faults drops the event, a process that faults has its emits
+ * dropped, an apply that faults makes the block invalid.
  */
 #ifndef COMMON_H
 #define COMMON_H
@@ -23,6 +23,16 @@
     do {                                                                       \
         if (!(cond))                                                           \
             __builtin_trap();                                                  \
+    } while (0)
+
+/* Refuse with a reason: the FAULT host call carries a code and a short text
+ * to whoever runs the chain ("verify did not HALT: program fault, reason 1:
+ * malformed message"), where REQUIRE only says the program faulted. Use it
+ * for what users get wrong. */
+#define REFUSE_UNLESS(cond, code, text)                                        \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            jk_fault((code), (text), sizeof(text) - 1);                        \
     } while (0)
 
 enum {

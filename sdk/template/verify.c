@@ -15,10 +15,10 @@ uint64_t verify(void)
     jk_drop(JK_SLOT0);
     uint64_t len = read_blob(JK_PATH(SLOT_INPUT), blob, sizeof blob), image;
     if (blob[0] == 'M') {
-        REQUIRE(message_ok(blob, len));
+        REFUSE_UNLESS(message_ok(blob, len), 1, "malformed message");
         image = PIN_TRANSACT;
     } else {
-        REQUIRE(blob[0] == 'P' && len == PING_SIZE);
+        REFUSE_UNLESS(blob[0] == 'P' && len == PING_SIZE, 2, "neither a message nor a ping");
         image = PIN_DISPATCH_INSTANCE;
     }
     attest(blob + 1, blob, len);

@@ -2,6 +2,7 @@
 #include "example_chain.h"
 
 #include "jark/bytes.h"
+#include "jark/sdk.h"
 #include "jark/spec.h"
 
 #include <stdio.h>
@@ -20,11 +21,17 @@ jk_ex_key jk_ex_key_of(uint8_t b)
 bool jk_ex_open(jk_ex_chain *c, const char *spec_path, const uint32_t *slots, const uint8_t *const *data,
                 const size_t *lens, uint32_t state_count)
 {
+    return jk_ex_open_built(c, spec_path, NULL, slots, data, lens, state_count);
+}
+
+bool jk_ex_open_built(jk_ex_chain *c, const char *spec_path, const jk_sdk_options *build, const uint32_t *slots,
+                      const uint8_t *const *data, const size_t *lens, uint32_t state_count)
+{
     memset(c, 0, sizeof *c);
     c->validator = jk_ex_key_of(0x99);
     jk_spec_file f;
     jk_diag lerr = {{0}};
-    if (jk_spec_file_load(spec_path, NULL, &f, &lerr) != JK_OK) {
+    if (jk_spec_file_load(spec_path, build, &f, &lerr) != JK_OK) {
         printf("%s: %s\n", spec_path, lerr.msg);
         return false;
     }
@@ -66,12 +73,18 @@ void jk_ex_close(jk_ex_chain *c)
 
 bool jk_ex_submit(jk_ex_chain *c, jk_chain_endpoint ep, const uint8_t *blob, size_t len, const jk_ex_key *signer)
 {
+    return jk_ex_submit_why(c, ep, blob, len, signer, NULL);
+}
+
+bool jk_ex_submit_why(jk_ex_chain *c, jk_chain_endpoint ep, const uint8_t *blob, size_t len,
+                      const jk_ex_key *signer, jk_diag *why)
+{
     jk_chain_trace t;
     if (signer)
         jk_chain_trace_sign(signer->sk, &c->g.genesis_hash, blob, len, &t);
     jk_chain_event ev = {ep, blob, len};
     bool admitted = false;
-    if (jk_chain_handle_incoming_event(c->producer, &ev, signer ? &t : NULL, signer ? 1 : 0, &admitted, NULL) !=
+    if (jk_chain_handle_incoming_event(c->producer, &ev, signer ? &t : NULL, signer ? 1 : 0, &admitted, why) !=
         JK_OK)
         return false;
     return admitted;

@@ -32,11 +32,20 @@ typedef struct jk_ex_chain {
  * returns false on failure. */
 bool jk_ex_open(jk_ex_chain *c, const char *spec_path, const uint32_t *slots, const uint8_t *const *data,
                 const size_t *lens, uint32_t state_count);
+
+/* jk_ex_open with the programs compiled with `build` (e.g. -D defines). */
+struct jk_sdk_options;
+bool jk_ex_open_built(jk_ex_chain *c, const char *spec_path, const struct jk_sdk_options *build,
+                      const uint32_t *slots, const uint8_t *const *data, const size_t *lens, uint32_t state_count);
 void jk_ex_close(jk_ex_chain *c);
 
 /* Gossip one event to the producer (an open cycle), signed by `signer`
  * (NULL: no trace); was it admitted? */
 bool jk_ex_submit(jk_ex_chain *c, jk_chain_endpoint ep, const uint8_t *blob, size_t len, const jk_ex_key *signer);
+
+/* jk_ex_submit that also says why an event was dropped (why: optional). */
+bool jk_ex_submit_why(jk_ex_chain *c, jk_chain_endpoint ep, const uint8_t *blob, size_t len,
+                      const jk_ex_key *signer, jk_diag *why);
 
 /* Run dispatch 0's process (its result in *processed0, optional), produce the
  * block, import it; true when both kernels end on its state root. The

@@ -162,7 +162,9 @@ JK_TEST(test_names_registry)
      * record, also transfers it to dave: verify admits both (same state),
      * apply renews and skips the transfer (its (expires, version) is gone). */
     JK_REQUIRE(jk_chain_setup_cycle(r.c.producer, NULL) == JK_OK);
-    JK_CHECK(!jk_ex_submit(&r.c, D0, b, claim_blob(b, &r.carol, "alice"), &r.carol));
+    jk_diag why = {{0}};
+    JK_CHECK(!jk_ex_submit_why(&r.c, D0, b, claim_blob(b, &r.carol, "alice"), &r.carol, &why));
+    JK_CHECK(strstr(why.msg, "reason 2: name taken") != NULL); /* verify says why (FAULT host call) */
     b2[0] = 'A';
     claim_blob(b2 + 1, &r.carol, "alice");
     JK_CHECK(!jk_ex_submit(&r.c, T, b2, AWARD, NULL));

@@ -1,11 +1,14 @@
 /* test_template.c — `jark chain new` writes a chain that builds and runs as
  * it is: the template (sdk/template/) made into a new directory, loaded from
  * its spec, and run through the chain layer (a message applied, a ping
- * processed by dispatch 0, refusals dropped at verify). Also: the command
+ * processed by dispatch 0, refusals dropped at verify) and on the devnet
+ * (jark/devnet.h, what `jark devnet --spec` runs). Also: the command
  * refuses an existing directory and a bad name, and writes nothing then. */
 #include "../test.h"
 #include "../../tools/commands.h"
 #include "example_chain.h"
+
+#include "jark/devnet.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -88,7 +91,9 @@ JK_TEST(test_template_chain_new_runs)
     JK_CHECK(jk_ex_submit(&c, T, msg, 45, &alice));
     JK_CHECK(jk_ex_submit(&c, D0, ping, sizeof ping, &bob));
     JK_CHECK(!jk_ex_submit(&c, T, msg, 45, &bob));          /* not the author's signature */
-    JK_CHECK(!jk_ex_submit(&c, T, msg, 33, &alice));        /* no text */
+    jk_diag why = {{0}};
+    JK_CHECK(!jk_ex_submit_why(&c, T, msg, 33, &alice, &why)); /* no text: refused, saying why */
+    JK_CHECK(strstr(why.msg, "reason 1: malformed message") != NULL);
     JK_CHECK(!jk_ex_submit(&c, D0, msg, 45, &alice));       /* a message sent to dispatch 0 */
     JK_CHECK(!jk_ex_submit(&c, T, ping, sizeof ping, &bob)); /* a ping sent as a transact */
     msg[0] = 'X';
@@ -111,6 +116,19 @@ JK_TEST(test_template_chain_new_runs)
     JK_CHECK_EQ(events, 0);
     JK_CHECK_EQ(jk_ex_slot_u64(c.importer->chain, 20), 1);
     jk_ex_close(&c);
+
+    /* and it runs on the devnet as it is: two validators, empty blocks */
+    char net[128];
+    snprintf(net, sizeof net, "%s/net", tmp);
+    jk_devnet_options o = {.validators = 2, .blocks = 2, .seed = 1, .dir = net, .quiet = true, .spec_path = path,
+                           .workload = JK_DEVNET_WORKLOAD_NONE};
+    jk_devnet_result res;
+    JK_CHECK_EQ(jk_devnet_run(&o, &res), 0);
+    JK_CHECK(res.agree);
+    JK_CHECK_EQ(res.height, 2);
+    char rm[160];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", net);
+    JK_CHECK(system(rm) == 0);
     remove_chain(dir);
     JK_CHECK(rmdir(tmp) == 0);
 }
