@@ -195,6 +195,12 @@ uint64_t jk_quic_unsent(const jk_net_conn *c);
 /* Send CONNECTION_CLOSE (unless draining) and free the QUIC state. */
 void jk_quic_close(jk_net_conn *c, jk_net_reason why);
 
+/* net.c: register a bound listening socket (TCP or UDP) with epoll and
+ * record its address; closes fd on failure. */
+struct sockaddr_in;
+jk_err jk_net_listener_register(jk_net *net, int fd, const struct sockaddr_in *bound,
+                                jk_diag *diag);
+
 /* net.c: what connections report upward. */
 void jk_net_emit(jk_net *net, jk_net_event_type type, uint32_t peer,
                  jk_net_reason reason, jk_net_kind kind, const uint8_t *data, size_t len);

@@ -221,6 +221,20 @@ static jk_err jk_net_check_limits(jk_net_limits *l, jk_diag *diag)
     return JK_OK;
 }
 
+jk_err jk_net_listener_register(jk_net *net, int fd, const struct sockaddr_in *bound,
+                                jk_diag *diag)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (epoll_ctl(net->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        close(fd);
+        return jk_diag_set(diag, JK_ERR_NET_LISTEN, "net: epoll: %s", strerror(errno));
+    }
+    net->lfd = fd;
+    net->port = ntohs(bound->sin_port);
+    net->listen_addr_be = bound->sin_addr.s_addr;
+    return JK_OK;
+}
+
 static jk_err jk_net_listen(jk_net *net, const jk_net_config *cfg, jk_diag *diag)
 {
     uint32_t addr;
@@ -242,14 +256,7 @@ static jk_err jk_net_listen(jk_net *net, const jk_net_config *cfg, jk_diag *diag
         return jk_diag_set(diag, JK_ERR_NET_LISTEN, "net: listen on %s:%u: %s",
                            cfg->listen_host, cfg->listen_port, strerror(e));
     }
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-    if (epoll_ctl(net->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        close(fd);
-        return jk_diag_set(diag, JK_ERR_NET_LISTEN, "net: epoll: %s", strerror(errno));
-    }
-    net->lfd = fd;
-    net->port = ntohs(sa.sin_port);
-    return JK_OK;
+    return jk_net_listener_register(net, fd, &sa, diag);
 }
 
 static jk_err jk_net_listen_any(jk_net *net, const jk_net_config *cfg, jk_diag *diag)

@@ -538,6 +538,39 @@ static jk_err quic_tls(jk_net_conn *c, bool server)
     return JK_OK;
 }
 
+/* The ngtcp2 connection and its TLS session. dcid: the peer's ID (the
+ * client picks one at random; the server answers the client's source ID);
+ * original: the ID the client's first Initial was sent to (server only). */
+static jk_err quic_start(jk_net_conn *c, bool server, const ngtcp2_cid *dcid, uint32_t version,
+                         const ngtcp2_cid *original)
+{
+    struct jk_quic *q = c->q;
+    ngtcp2_cid scid;
+    scid.datalen = JK_QUIC_CIDLEN;
+    memcpy(scid.data, q->prefix, JK_QUIC_PREFIX);
+    if (gnutls_rnd(GNUTLS_RND_NONCE, scid.data + JK_QUIC_PREFIX, JK_QUIC_CIDLEN - JK_QUIC_PREFIX) != 0)
+        return JK_ERR_NET_TLS;
+    ngtcp2_callbacks cb;
+    ngtcp2_settings settings;
+    ngtcp2_transport_params params;
+    ngtcp2_path path;
+    quic_callbacks(&cb, server);
+    quic_settings(c->net, &settings);
+    quic_params(c->net, &params);
+    if (server)
+        params.original_dcid = *original;
+    quic_path(q, &path);
+    int rv = server ? ngtcp2_conn_server_new(&q->qc, dcid, &scid, &path, version, &cb, &settings,
+                                             &params, NULL, c)
+                    : ngtcp2_conn_client_new(&q->qc, dcid, &scid, &path, version, &cb, &settings,
+                                             &params, NULL, c);
+    if (rv != 0) {
+        q->qc = NULL;
+        return JK_ERR_NET_TLS;
+    }
+    return quic_tls(c, server);
+}
+
 jk_err jk_quic_dial(jk_net *net, uint32_t peer)
 {
     jk_net_peer *p = &net->peers[peer];
@@ -566,28 +599,10 @@ jk_err jk_quic_dial(jk_net *net, uint32_t peer)
     p->dialing = c;
     q->local = local;
     q->remote = sa;
-    ngtcp2_cid dcid, scid;
+    ngtcp2_cid dcid;
     dcid.datalen = JK_QUIC_CIDLEN;
-    scid.datalen = JK_QUIC_CIDLEN;
-    memcpy(scid.data, q->prefix, JK_QUIC_PREFIX);
-    ngtcp2_callbacks cb;
-    ngtcp2_settings settings;
-    ngtcp2_transport_params params;
-    ngtcp2_path path;
-    quic_callbacks(&cb, false);
-    quic_settings(net, &settings);
-    quic_params(net, &params);
-    quic_path(q, &path);
     if (gnutls_rnd(GNUTLS_RND_NONCE, dcid.data, JK_QUIC_CIDLEN) != 0 ||
-        gnutls_rnd(GNUTLS_RND_NONCE, scid.data + JK_QUIC_PREFIX, JK_QUIC_CIDLEN - JK_QUIC_PREFIX) != 0 ||
-        ngtcp2_conn_client_new(&q->qc, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb, &settings,
-                               &params, NULL, c) != 0) {
-        q->qc = NULL;
-        q->draining = true;
-        jk_net_conn_kill(c, JK_NET_REASON_IO);
-        return JK_OK;
-    }
-    if (quic_tls(c, false) != JK_OK) {
+        quic_start(c, false, &dcid, NGTCP2_PROTO_VER_V1, NULL) != JK_OK) {
         q->draining = true;
         jk_net_conn_kill(c, JK_NET_REASON_IO);
         return JK_OK;
@@ -619,27 +634,7 @@ static void quic_accept(jk_net *net, const uint8_t *pkt, size_t n, const struct 
     q->local.sin_port = htons(net->port);
     q->local.sin_addr.s_addr = net->listen_addr_be;
     q->orig_dcid = hd.dcid;
-    ngtcp2_cid scid;
-    scid.datalen = JK_QUIC_CIDLEN;
-    memcpy(scid.data, q->prefix, JK_QUIC_PREFIX);
-    ngtcp2_callbacks cb;
-    ngtcp2_settings settings;
-    ngtcp2_transport_params params;
-    ngtcp2_path path;
-    quic_callbacks(&cb, true);
-    quic_settings(net, &settings);
-    quic_params(net, &params);
-    params.original_dcid = hd.dcid;
-    quic_path(q, &path);
-    if (gnutls_rnd(GNUTLS_RND_NONCE, scid.data + JK_QUIC_PREFIX, JK_QUIC_CIDLEN - JK_QUIC_PREFIX) != 0 ||
-        ngtcp2_conn_server_new(&q->qc, &hd.scid, &scid, &path, hd.version, &cb, &settings,
-                               &params, NULL, c) != 0) {
-        q->qc = NULL;
-        q->draining = true;
-        jk_net_conn_kill(c, JK_NET_REASON_IO);
-        return;
-    }
-    if (quic_tls(c, true) != JK_OK) {
+    if (quic_start(c, true, &hd.scid, hd.version, &hd.dcid) != JK_OK) {
         q->draining = true;
         jk_net_conn_kill(c, JK_NET_REASON_IO);
         return;
@@ -771,13 +766,5 @@ jk_err jk_quic_listen(jk_net *net, uint32_t addr_be, uint16_t port, jk_diag *dia
         close(fd);
         return jk_diag_set(diag, JK_ERR_NET_LISTEN, "net: bind UDP port %u: %s", port, strerror(e));
     }
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-    if (epoll_ctl(net->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        close(fd);
-        return jk_diag_set(diag, JK_ERR_NET_LISTEN, "net: epoll: %s", strerror(errno));
-    }
-    net->lfd = fd;
-    net->port = ntohs(sa.sin_port);
-    net->listen_addr_be = addr_be;
-    return JK_OK;
+    return jk_net_listener_register(net, fd, &sa, diag);
 }

@@ -81,16 +81,6 @@ static void run_both_dial_one_connection(void)
     tnode_stop(&b);
 }
 
-typedef struct {
-    tnode *t;
-    uint64_t ups;
-} up_ctx;
-
-static bool ups(void *p)
-{
-    up_ctx *c = p;
-    return c->t->ups >= c->ups;
-}
 
 static void run_unlisted_full_node_after_grace(void)
 {
@@ -107,11 +97,11 @@ static void run_unlisted_full_node_after_grace(void)
     jk_net_stats_get(f.net, &st);
     JK_CHECK_EQ(st.dialled, 0); /* within the grace: waits for v */
     now += 4 * 10;              /* four backoff_min */
-    up_ctx uc = {&v, 1};
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, ups, &uc));
+    tnode_want uc = {&v, 1, 0};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, tnode_has, &uc));
     JK_CHECK(!v.last_known); /* a non-validator to v */
-    up_ctx fc = {&f, 1};
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, ups, &fc));
+    tnode_want fc = {&f, 1, 0};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, tnode_has, &fc));
     JK_CHECK(f.last_known);
     tnode_stop(&v);
     tnode_stop(&f);
@@ -187,14 +177,10 @@ static void run_slow_reader_dropped(void)
     tnode_limits(&lb);
     lb.msgs_burst = 1; /* b reads one frame, then stops: its clock stands still */
     lb.msgs_per_sec = 1;
-    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, &la));
-    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, &lb));
-    uint32_t ab = tnode_add(&a, &b);
-    tnode_add(&b, &a);
-    tnode *ns[] = {&a, &b};
+    uint32_t ab, ba;
     uint64_t now = 1000;
-    pair_ctx pc = {&a, &b};
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, pair_up, &pc));
+    JK_REQUIRE(tnode_pair(&a, &b, 1, 2, &la, &lb, &ab, &ba, &now));
+    tnode *ns[] = {&a, &b};
     uint8_t *big = calloc(1, 1u << 20);
     JK_REQUIRE(big);
     jk_err err = JK_OK;
@@ -215,34 +201,7 @@ static void run_slow_reader_dropped(void)
     tnode_stop(&b);
 }
 
-JK_TEST(test_net_both_dial_one_connection) { run_both_dial_one_connection(); }
-JK_TEST(test_net_quic_both_dial_one_connection)
-{
-    tnode_transport = JK_NET_QUIC;
-    run_both_dial_one_connection();
-    tnode_transport = JK_NET_TLS_TCP;
-}
-
-JK_TEST(test_net_unlisted_full_node_after_grace) { run_unlisted_full_node_after_grace(); }
-JK_TEST(test_net_quic_unlisted_full_node_after_grace)
-{
-    tnode_transport = JK_NET_QUIC;
-    run_unlisted_full_node_after_grace();
-    tnode_transport = JK_NET_TLS_TCP;
-}
-
-JK_TEST(test_net_backoff_doubles) { run_backoff_doubles(); }
-JK_TEST(test_net_quic_backoff_doubles)
-{
-    tnode_transport = JK_NET_QUIC;
-    run_backoff_doubles();
-    tnode_transport = JK_NET_TLS_TCP;
-}
-
-JK_TEST(test_net_slow_reader_dropped) { run_slow_reader_dropped(); }
-JK_TEST(test_net_quic_slow_reader_dropped)
-{
-    tnode_transport = JK_NET_QUIC;
-    run_slow_reader_dropped();
-    tnode_transport = JK_NET_TLS_TCP;
-}
+TNODE_BOTH(both_dial_one_connection)
+TNODE_BOTH(unlisted_full_node_after_grace)
+TNODE_BOTH(backoff_doubles)
+TNODE_BOTH(slow_reader_dropped)

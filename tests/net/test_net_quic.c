@@ -12,16 +12,6 @@
 
 #define ROUNDS 3000
 
-typedef struct {
-    tnode *t;
-    uint64_t ups, downs;
-} ud_ctx;
-
-static bool ud(void *p)
-{
-    ud_ctx *c = p;
-    return c->t->ups >= c->ups && c->t->downs >= c->downs;
-}
 
 JK_TEST(test_net_quic_frame_on_another_kinds_stream)
 {
@@ -38,15 +28,15 @@ JK_TEST(test_net_quic_frame_on_another_kinds_stream)
     JK_REQUIRE(r);
     tnode *ns[] = {&b};
     uint64_t now = 1000;
-    ud_ctx up = {&b, 1, 0};
-    JK_REQUIRE(tnode_pump(ns, 1, r, &now, 0, ROUNDS, ud, &up));
+    tnode_want up = {&b, 1, 0};
+    JK_REQUIRE(tnode_pump(ns, 1, r, &now, 0, ROUNDS, tnode_has, &up));
     /* A good consensus frame on the consensus stream, then an events frame
      * on the same stream: its header is well formed, its stream is wrong. */
     jk_rogue_send_frame(r, JK_NET_CONSENSUS, 2, 2, 0x33);
     const uint8_t wrong[] = {JK_NET_EVENTS, 1, 0, 0, 0, 'x'};
     jk_rogue_send_raw(r, wrong, sizeof wrong);
-    ud_ctx down = {&b, 1, 1};
-    JK_CHECK(tnode_pump(ns, 1, r, &now, 0, ROUNDS, ud, &down));
+    tnode_want down = {&b, 1, 1};
+    JK_CHECK(tnode_pump(ns, 1, r, &now, 0, ROUNDS, tnode_has, &down));
     JK_CHECK_EQ(b.frames[JK_NET_CONSENSUS], 1);
     JK_CHECK_EQ(b.frames[JK_NET_EVENTS], 0);
     JK_CHECK_EQ(b.last_down, JK_NET_REASON_GARBAGE);
@@ -129,8 +119,8 @@ JK_TEST(test_net_quic_garbage_datagrams)
     tnode_add(&a, &b);
     tnode_add(&b, &a);
     tnode *both[] = {&a, &b};
-    ud_ctx up = {&b, 1, 0};
-    JK_CHECK(tnode_pump(both, 2, NULL, &now, 5, ROUNDS, ud, &up));
+    tnode_want up = {&b, 1, 0};
+    JK_CHECK(tnode_pump(both, 2, NULL, &now, 5, ROUNDS, tnode_has, &up));
     tnode_stop(&a);
     tnode_stop(&b);
     tnode_transport = JK_NET_TLS_TCP;
@@ -142,15 +132,10 @@ JK_TEST(test_net_quic_quiet_connection_kept_alive)
      * PINGs keep the connection inside QUIC's 30 s idle timeout. */
     tnode_transport = JK_NET_QUIC;
     tnode a, b;
-    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
-    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, NULL));
-    uint32_t ab = tnode_add(&a, &b);
-    tnode_add(&b, &a);
-    tnode *ns[] = {&a, &b};
+    uint32_t ab, ba;
     uint64_t now = 1000;
-    ud_ctx ua = {&a, 1, 0}, ub = {&b, 1, 0};
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, ud, &ua));
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, ud, &ub));
+    JK_REQUIRE(tnode_pair(&a, &b, 1, 2, NULL, NULL, &ab, &ba, &now));
+    tnode *ns[] = {&a, &b};
     for (int i = 0; i < 12; i++) {
         now += 5000;
         tnode_pump_rounds(ns, 2, NULL, &now, 0, 10);
