@@ -194,8 +194,9 @@ typedef struct jk_net_event {
  * @return true if there was an event. */
 bool jk_net_next_event(jk_net *net, jk_net_event *ev);
 
-/* Queue one frame to a connected peer (sent by jk_net_step, or right away if
- * the socket takes it).
+/* Queue one frame to a connected peer. The next jk_net_step writes it,
+ * together with every frame queued since the last step (so a burst of small
+ * frames shares TLS records or QUIC packets).
  * @return JK_OK; JK_ERR_INVALID_ARG (bad kind or peer index);
  *         JK_ERR_NET_TOO_LARGE (len over the kind's bound);
  *         JK_ERR_NET_NOT_CONNECTED; JK_ERR_NOMEM. When the queue passes

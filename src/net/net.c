@@ -374,6 +374,11 @@ jk_err jk_net_step(jk_net *net, uint64_t now_ms, int timeout_ms)
     if (now_ms > net->now)
         net->now = now_ms;
     jk_net_timers(net);
+    /* Frames queued since the last step go out together: many small frames
+     * share a TLS record or a QUIC packet instead of one each. */
+    for (jk_net_conn *c = net->conns; c; c = c->next)
+        if (c->state == JK_NET_C_OPEN)
+            jk_net_conn_flush(c);
     struct epoll_event evs[JK_NET_EPOLL_BATCH];
     int n = epoll_wait(net->ep, evs, JK_NET_EPOLL_BATCH, timeout_ms < 0 ? 0 : timeout_ms);
     if (n < 0 && errno != EINTR)
@@ -414,7 +419,6 @@ jk_err jk_net_send(jk_net *net, uint32_t peer, jk_net_kind kind, const uint8_t *
             return err;
         p->st.frames_out++;
         p->st.bytes_out += total;
-        jk_net_conn_flush(c);
         return JK_OK;
     }
     uint8_t hdr[JK_NET_FRAME_HEADER];
@@ -427,8 +431,7 @@ jk_err jk_net_send(jk_net *net, uint32_t peer, jk_net_kind kind, const uint8_t *
     }
     p->st.frames_out++;
     p->st.bytes_out += total;
-    jk_net_conn_flush(c);
-    return JK_OK;
+    return JK_OK; /* jk_net_step writes it, with whatever else is queued by then */
 }
 
 jk_err jk_net_broadcast(jk_net *net, jk_net_kind kind, const uint8_t *data, size_t len, size_t *sent)
