@@ -107,7 +107,11 @@ void jk_net_limits_default(jk_net_limits *out);
 typedef struct jk_net_peer_config {
     const char *host;               /* dotted IPv4 address; NULL: never dialled */
     uint16_t port;
-    uint8_t key[JK_NET_KEY_SIZE];   /* the key it must present */
+    uint8_t key[JK_NET_KEY_SIZE];   /* the key it must present (unless any_key) */
+    bool any_key;                   /* an address only (`--peer HOST:PORT`): the key
+                                       is learned in the handshake and must be a
+                                       configured one, or a non-validator within
+                                       the limit; key is ignored, host required */
 } jk_net_peer_config;
 
 /* What carries the frames. Both give the same API, identity, frames and
@@ -153,9 +157,12 @@ uint16_t jk_net_listen_port(const jk_net *net);
 
 /* Add a known peer. With a host it is dialled (when this node is the preferred
  * dialler, see docs/network.md) and redialled with exponential backoff.
+ * With any_key, an address to dial whose key is learned at its first
+ * handshake: if that key has an index already, the address moves to it (and
+ * this index stays unused); otherwise this index takes the key.
  * @param[out] peer  optional: its index.
  * @return JK_OK; JK_ERR_INVALID_ARG (bad address, own key, a key already
- *         added); JK_ERR_NOMEM. */
+ *         added, any_key without a host); JK_ERR_NOMEM. */
 jk_err jk_net_add_peer(jk_net *net, const jk_net_peer_config *p, uint32_t *peer);
 
 /* Run the event loop once: wait up to timeout_ms for socket activity (0: do

@@ -7,7 +7,9 @@
  *   - A peer has at most one live (authenticated) connection: peer->live.
  *   - A connection's peer index is set once its key is checked; before that
  *     it is JK_NET_NO_PEER for inbound connections and the dialled peer for
- *     outbound ones (peer->dialing points back at it).
+ *     outbound ones (peer->dialing points back at it). An outbound connection
+ *     to an address-only peer (key_unknown) moves to the index of the key it
+ *     authenticates as.
  *   - A connection is freed only in jk_net_conn_reap at the end of a step or
  *     at destroy, so a pointer taken from epoll stays valid for the whole step.
  */
@@ -127,6 +129,7 @@ typedef struct jk_net_conn {
 typedef struct jk_net_peer {
     uint8_t key[JK_NET_KEY_SIZE];
     bool known;                /* configured (a validator) */
+    bool key_unknown;          /* an address only (any_key): key learned at connect */
     bool has_addr;
     bool dial_set;             /* next_dial_ms is set (the first step sets it) */
     uint32_t addr_be;          /* IPv4, network order */

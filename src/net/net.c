@@ -91,7 +91,7 @@ bool jk_net_next_event(jk_net *net, jk_net_event *ev)
 bool jk_net_peer_find_const(const jk_net *net, const uint8_t key[JK_NET_KEY_SIZE], uint32_t *peer)
 {
     for (uint32_t i = 0; i < net->npeers; i++)
-        if (memcmp(net->peers[i].key, key, JK_NET_KEY_SIZE) == 0) {
+        if (!net->peers[i].key_unknown && memcmp(net->peers[i].key, key, JK_NET_KEY_SIZE) == 0) {
             *peer = i;
             return true;
         }
@@ -107,7 +107,7 @@ static jk_err jk_net_peer_new(jk_net *net, const uint8_t key[JK_NET_KEY_SIZE], u
 {
     uint32_t unknown = 0, reuse = JK_NET_NO_PEER;
     for (uint32_t i = 0; i < net->npeers; i++)
-        if (!net->peers[i].known) {
+        if (!net->peers[i].known && !net->peers[i].has_addr) {
             unknown++;
             if (reuse == JK_NET_NO_PEER && !net->peers[i].live && !net->peers[i].dialing)
                 reuse = i;
@@ -166,9 +166,25 @@ jk_err jk_net_add_peer(jk_net *net, const jk_net_peer_config *pc, uint32_t *peer
     uint32_t addr = 0;
     if (!net || !pc || (pc->host && (jk_net_parse_ipv4(pc->host, &addr) != JK_OK || pc->port == 0)))
         return JK_ERR_INVALID_ARG;
+    uint32_t idx;
+    if (pc->any_key) {
+        static const uint8_t none[JK_NET_KEY_SIZE];
+        if (!pc->host)
+            return JK_ERR_INVALID_ARG;
+        jk_err err = jk_net_peer_new(net, none, &idx);
+        if (err != JK_OK)
+            return err;
+        jk_net_peer *p = &net->peers[idx];
+        p->key_unknown = true;
+        p->has_addr = true;
+        p->addr_be = addr;
+        p->port = pc->port;
+        if (peer)
+            *peer = idx;
+        return JK_OK;
+    }
     if (memcmp(pc->key, net->tls.own_key, JK_NET_KEY_SIZE) == 0)
         return JK_ERR_INVALID_ARG;
-    uint32_t idx;
     if (jk_net_peer_find_const(net, pc->key, &idx)) {
         jk_net_peer *p = &net->peers[idx];
         if (p->known)
@@ -355,10 +371,12 @@ static void jk_net_timers(jk_net *net)
     }
     for (uint32_t i = 0; i < net->npeers; i++) {
         jk_net_peer *p = &net->peers[i];
-        if (!p->known || !p->has_addr || p->live || p->dialing)
+        if (!p->has_addr || p->live || p->dialing)
             continue;
         if (!p->dial_set) {
-            bool preferred = memcmp(net->tls.own_key, p->key, JK_NET_KEY_SIZE) < 0;
+            /* An address whose key we do not know yet: no one to defer to. */
+            bool preferred = p->key_unknown ||
+                             memcmp(net->tls.own_key, p->key, JK_NET_KEY_SIZE) < 0;
             p->next_dial_ms = net->now + (preferred ? 0 : jk_net_grace_ms(net));
             p->dial_set = true;
         }

@@ -112,6 +112,19 @@ typedef struct {
     uint64_t n;
 } fail_ctx;
 
+typedef struct {
+    tnode *t;
+    jk_net_reason why;
+} ref_ctx;
+
+static bool refused_why(void *p)
+{
+    ref_ctx *c = p;
+    jk_net_stats st;
+    jk_net_stats_get(c->t->net, &st);
+    return st.refused[c->why] >= 1;
+}
+
 static bool dial_failed(void *p)
 {
     fail_ctx *c = p;
@@ -201,6 +214,95 @@ static void run_slow_reader_dropped(void)
     tnode_stop(&b);
 }
 
+static uint32_t add_address(tnode *a, const tnode *b)
+{
+    jk_net_peer_config pc = {.host = "127.0.0.1", .port = b->port, .any_key = true};
+    uint32_t idx = UINT32_MAX;
+    if (jk_net_add_peer(a->net, &pc, &idx) != JK_OK)
+        abort();
+    return idx;
+}
+
+static void add_key(tnode *a, const tnode *b)
+{
+    jk_net_peer_config pc = {.host = NULL};
+    memcpy(pc.key, b->pk, 32);
+    if (jk_net_add_peer(a->net, &pc, NULL) != JK_OK)
+        abort();
+}
+
+static void run_address_only_peer(void)
+{
+    /* `--peer HOST:PORT`: a knows b's key (the validator set) but not which
+     * address is b's; it dials the address and learns the key there. */
+    tnode a, b;
+    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
+    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, NULL));
+    add_key(&a, &b);
+    uint32_t target = add_address(&a, &b);
+    add_key(&b, &a);
+    jk_net_peer_config bad = {.host = NULL, .any_key = true};
+    JK_CHECK_EQ(jk_net_add_peer(a.net, &bad, NULL), JK_ERR_INVALID_ARG);
+    tnode *ns[] = {&a, &b};
+    uint64_t now = 1000;
+    tnode_want wa = {&a, 1, 0};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, tnode_has, &wa));
+    uint32_t ib = UINT32_MAX;
+    JK_REQUIRE(jk_net_peer_find(a.net, b.pk, &ib));
+    JK_CHECK(ib != target);
+    JK_CHECK_EQ(a.last_peer, ib); /* up under the key's index, as a validator */
+    JK_CHECK(a.last_known);
+    /* The address now belongs to b's index: after b restarts, a redials it. */
+    uint16_t port = b.port;
+    tnode_stop(&b);
+    JK_REQUIRE(tnode_start(&b, 2, 0x11, port, NULL));
+    add_key(&b, &a);
+    tnode_want again = {&a, 2, 1};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 7, ROUNDS, tnode_has, &again));
+    JK_CHECK_EQ(a.last_peer, ib);
+    jk_net_peer_stats st;
+    JK_CHECK_EQ(jk_net_peer_stats_get(a.net, ib, &st), JK_OK);
+    JK_CHECK_EQ(st.connects, 2);
+    JK_CHECK_EQ(jk_net_peer_stats_get(a.net, target, &st), JK_OK);
+    JK_CHECK_EQ(st.connects, 0);
+    tnode_stop(&a);
+    tnode_stop(&b);
+}
+
+static void run_address_only_unknown_key(void)
+{
+    /* An address whose node has a key a does not know: a non-validator,
+     * within the limit. */
+    jk_net_limits none, one;
+    tnode_limits(&none);
+    none.max_nonvalidators = 0;
+    tnode_limits(&one);
+    one.max_nonvalidators = 1;
+    tnode a, b, c;
+    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, &none));
+    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, NULL));
+    add_address(&a, &b);
+    tnode *ns[] = {&a, &b};
+    uint64_t now = 1000;
+    ref_ctx rc = {&a, JK_NET_REASON_TOO_MANY};
+    JK_CHECK(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, refused_why, &rc));
+    JK_CHECK_EQ(a.ups, 0);
+    tnode_stop(&a);
+    JK_REQUIRE(tnode_start(&c, 3, 0x11, 0, &one));
+    add_address(&c, &b);
+    tnode *ms[] = {&c, &b};
+    tnode_want wc = {&c, 1, 0};
+    JK_REQUIRE(tnode_pump(ms, 2, NULL, &now, 0, ROUNDS, tnode_has, &wc));
+    JK_CHECK(!c.last_known);
+    uint32_t ib;
+    JK_CHECK(jk_net_peer_find(c.net, b.pk, &ib));
+    JK_CHECK_EQ(c.last_peer, ib);
+    tnode_stop(&c);
+    tnode_stop(&b);
+}
+
+TNODE_BOTH(address_only_peer)
+TNODE_BOTH(address_only_unknown_key)
 TNODE_BOTH(both_dial_one_connection)
 TNODE_BOTH(unlisted_full_node_after_grace)
 TNODE_BOTH(backoff_doubles)
