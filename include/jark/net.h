@@ -267,6 +267,17 @@ jk_err jk_net_frame_parse(const uint8_t *buf, size_t n,
                           const uint32_t max_frame[JK_NET_KINDS],
                           jk_net_kind *kind, uint32_t *len, jk_diag *diag);
 
+/* Parse a peer as an operator writes it: "A.B.C.D:PORT" (an address only:
+ * any_key) or "A.B.C.D:PORT@KEY" with KEY 64 hex digits. Strict: a dotted
+ * IPv4 address as inet_pton takes it, a decimal port 1..65535 without sign or
+ * leading zero, lowercase or uppercase hex, nothing else (no spaces).
+ * @param[in]  text  NUL-terminated.
+ * @param[out] out   filled on success; out->host points into host_buf.
+ * @param[out] host_buf  16 bytes: receives the address text.
+ * @return JK_OK; JK_ERR_PARSE (with diag saying what is wrong). */
+jk_err jk_net_peer_parse(const char *text, jk_net_peer_config *out, char host_buf[16],
+                         jk_diag *diag);
+
 /* The ALPN protocol for a genesis hash: "jark/1/" + 16 lowercase hex digits.
  * out must hold 24 bytes (23 characters and a NUL). */
 void jk_net_alpn(const uint8_t genesis_hash[32], char out[24]);

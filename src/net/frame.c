@@ -9,6 +9,7 @@
  */
 #include "internal.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,4 +151,64 @@ void jk_net_buf_free(jk_net_buf *b)
 {
     free(b->p);
     memset(b, 0, sizeof *b);
+}
+
+/* ---- peers as operators write them ---- */
+
+static int jk_net_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+jk_err jk_net_peer_parse(const char *text, jk_net_peer_config *out, char host_buf[16],
+                         jk_diag *diag)
+{
+    memset(out, 0, sizeof *out);
+    const char *colon = strchr(text, ':');
+    if (!colon)
+        return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": expected HOST:PORT", text);
+    size_t hl = (size_t)(colon - text);
+    struct in_addr a;
+    if (hl == 0 || hl > 15)
+        return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": not an IPv4 address", text);
+    memcpy(host_buf, text, hl);
+    host_buf[hl] = '\0';
+    if (inet_pton(AF_INET, host_buf, &a) != 1)
+        return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": not an IPv4 address", text);
+    const char *p = colon + 1;
+    uint32_t port = 0;
+    size_t digits = 0;
+    for (; *p >= '0' && *p <= '9'; p++, digits++) {
+        if (digits == 0 && *p == '0')
+            return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": port 0 or a leading zero", text);
+        port = port * 10 + (uint32_t)(*p - '0');
+        if (port > 65535)
+            return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": port over 65535", text);
+    }
+    if (digits == 0)
+        return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": no port", text);
+    out->host = host_buf;
+    out->port = (uint16_t)port;
+    if (*p == '\0') {
+        out->any_key = true;
+        return JK_OK;
+    }
+    if (*p != '@')
+        return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": unexpected text after the port", text);
+    p++;
+    for (size_t i = 0; i < JK_NET_KEY_SIZE; i++) {
+        int hi = jk_net_hexval(p[2 * i]), lo = hi < 0 ? -1 : jk_net_hexval(p[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": the key is not 64 hex digits", text);
+        out->key[i] = (uint8_t)(hi << 4 | lo);
+    }
+    if (p[2 * JK_NET_KEY_SIZE] != '\0')
+        return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": text after the key", text);
+    return JK_OK;
 }

@@ -38,4 +38,4 @@ JK_TEST(test_fuzz_corpus_asm) { JK_CHECK(jk_replay("asm", jk_fuzz_asm) >= 201); 
 JK_TEST(test_fuzz_corpus_spec) { JK_CHECK(jk_replay("spec", jk_fuzz_spec) >= 8); }
 JK_TEST(test_fuzz_corpus_manifest) { JK_CHECK(jk_replay("manifest", jk_fuzz_manifest) >= 6); }
 JK_TEST(test_fuzz_corpus_sdk) { JK_CHECK(jk_replay("sdk", jk_fuzz_sdk) >= 4); }
-JK_TEST(test_fuzz_corpus_net) { JK_CHECK(jk_replay("net", jk_fuzz_net) >= 8); }
+JK_TEST(test_fuzz_corpus_net) { JK_CHECK(jk_replay("net", jk_fuzz_net) >= 17); }
