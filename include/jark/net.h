@@ -194,8 +194,10 @@ typedef struct jk_net_event {
     size_t len;
 } jk_net_event;
 
-/* Take the oldest queued event. Events are queued by jk_net_step and
- * jk_net_disconnect, in the order they happened.
+/* Take the oldest queued event. Events are queued by jk_net_step,
+ * jk_net_send (a peer dropped as SLOW) and jk_net_disconnect, in the order
+ * they happened. The queue is not bounded here (the rate limits bound what
+ * peers can add per second): drain it after every step.
  * @param[out] ev  filled when true is returned; ev->data stays valid until
  *                 the next jk_net_next_event or jk_net_destroy.
  * @return true if there was an event. */
@@ -241,7 +243,9 @@ typedef struct jk_net_stats {
     uint64_t refused[JK_NET_REASONS]; /* closed before PEER_UP, by reason */
 } jk_net_stats;
 
-/* Number of peer indices in use (known peers first, in the order added). */
+/* Number of peer indices in use: peers in the order added (address-only
+ * ones included, which may end up unused when their key had an index), then
+ * non-validators as they connect. */
 uint32_t jk_net_peer_count(const jk_net *net);
 /* @return JK_OK; JK_ERR_INVALID_ARG for an unused index. */
 jk_err jk_net_peer_stats_get(const jk_net *net, uint32_t peer, jk_net_peer_stats *out);
