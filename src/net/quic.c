@@ -240,6 +240,7 @@ static void quic_params(const jk_net *net, ngtcp2_transport_params *p)
     p->initial_max_stream_data_uni = window;
     p->initial_max_data = window * JK_NET_KINDS;
     p->max_idle_timeout = JK_QUIC_IDLE_MS * NGTCP2_MILLISECONDS;
+    p->disable_active_migration = 1; /* peers have fixed addresses */
 }
 
 static void quic_settings(const jk_net *net, ngtcp2_settings *s)
@@ -284,14 +285,16 @@ static void quic_free(struct jk_quic *q)
     free(q);
 }
 
-static void quic_send(jk_net_conn *c, const uint8_t *pkt, size_t n)
+/* Send one datagram on the path ngtcp2 chose (on the listener, to the
+ * address it names: after a NAT rebinding that is the new one). */
+static void quic_send(jk_net_conn *c, const ngtcp2_path *path, const uint8_t *pkt, size_t n)
 {
     /* A datagram the socket refuses is a lost packet: QUIC resends it. */
     if (c->fd >= 0)
         (void)send(c->fd, pkt, n, 0);
-    else
-        (void)sendto(c->net->lfd, pkt, n, 0, (struct sockaddr *)&c->q->remote,
-                     sizeof c->q->remote);
+    else if (path->remote.addrlen == sizeof(struct sockaddr_in))
+        (void)sendto(c->net->lfd, pkt, n, 0, (const struct sockaddr *)path->remote.addr,
+                     path->remote.addrlen);
 }
 
 static void quic_path(struct jk_quic *q, ngtcp2_path *path)
@@ -374,7 +377,7 @@ static void quic_write(jk_net_conn *c)
         }
         if (n == 0)
             return;
-        quic_send(c, pkt, (size_t)n);
+        quic_send(c, &ps.path, pkt, (size_t)n);
     }
 }
 
@@ -744,7 +747,7 @@ void jk_quic_close(jk_net_conn *c, jk_net_reason why)
         ngtcp2_ssize n = ngtcp2_conn_write_connection_close(q->qc, &ps.path, &pi, pkt, sizeof pkt,
                                                             &q->ccerr, quic_ts(c->net));
         if (n > 0)
-            quic_send(c, pkt, (size_t)n);
+            quic_send(c, &ps.path, pkt, (size_t)n);
     }
     quic_free(q);
     c->q = NULL;
