@@ -151,3 +151,130 @@ JK_TEST(test_net_quic_quiet_connection_kept_alive)
     tnode_stop(&b);
     tnode_transport = JK_NET_TLS_TCP;
 }
+
+/* A UDP relay between a client and b that loses and repeats datagrams on a
+ * fixed pattern (no randomness: the same datagrams in every run). */
+typedef struct {
+    int fd;
+    struct sockaddr_in server, client;
+    bool have_client;
+    uint64_t seen, dropped, doubled;
+} lossy;
+
+static bool lossy_open(lossy *l, uint16_t server_port, uint16_t *port)
+{
+    memset(l, 0, sizeof *l);
+    l->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    if (l->fd < 0 || bind(l->fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        getsockname(l->fd, (struct sockaddr *)&sa, &sl) != 0)
+        return false;
+    *port = ntohs(sa.sin_port);
+    l->server = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(server_port),
+                                     .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    return true;
+}
+
+static void lossy_pump(lossy *l)
+{
+    uint8_t buf[2048];
+    for (;;) {
+        struct sockaddr_in from;
+        socklen_t fl = sizeof from;
+        ssize_t n = recvfrom(l->fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+        if (n < 0)
+            return;
+        bool from_server = from.sin_port == l->server.sin_port;
+        if (!from_server && !l->have_client) {
+            l->client = from;
+            l->have_client = true;
+        }
+        const struct sockaddr_in *to = from_server ? &l->client : &l->server;
+        if (from_server && !l->have_client)
+            continue;
+        l->seen++;
+        if (l->seen % 5 == 3) { /* one in five lost, both ways */
+            l->dropped++;
+            continue;
+        }
+        (void)sendto(l->fd, buf, (size_t)n, 0, (const struct sockaddr *)to, sizeof *to);
+        if (l->seen % 7 == 0) { /* one in seven arrives twice */
+            (void)sendto(l->fd, buf, (size_t)n, 0, (const struct sockaddr *)to, sizeof *to);
+            l->doubled++;
+        }
+    }
+}
+
+JK_TEST(test_net_quic_lossy_path_delivers_everything_once_in_order)
+{
+    tnode_transport = JK_NET_QUIC;
+    tnode a, b;
+    lossy l;
+    uint16_t relay;
+    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, NULL));
+    JK_REQUIRE(lossy_open(&l, b.port, &relay));
+    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
+    tnode via = b;
+    via.port = relay; /* a reaches b only through the relay */
+    uint32_t ab = tnode_add(&a, &via);
+    jk_net_peer_config known_a = {.host = NULL}; /* b knows a's key, not its address */
+    memcpy(known_a.key, a.pk, 32);
+    JK_REQUIRE(jk_net_add_peer(b.net, &known_a, NULL) == JK_OK);
+    tnode *ns[] = {&a, &b};
+    uint64_t now = 1000;
+    int left = ROUNDS;
+    while ((a.ups < 1 || b.ups < 1) && left-- > 0) {
+        tnode_pump_rounds(ns, 2, NULL, &now, 5, 1);
+        lossy_pump(&l);
+    }
+    JK_REQUIRE(a.ups == 1 && b.ups == 1);
+    /* 3 kinds × 100 frames, sizes up to 20 KB (many packets each), each
+     * carrying its kind and sequence number. */
+    static uint8_t m[20000];
+    for (uint32_t i = 0; i < 100; i++)
+        for (int k = 0; k < JK_NET_KINDS; k++) {
+            size_t len = 8 + (i * 997 + (uint32_t)k * 131) % (sizeof m - 8);
+            memset(m, (int)(i ^ (uint32_t)k), len);
+            memcpy(m, &i, 4);
+            m[4] = (uint8_t)k;
+            JK_CHECK_EQ(jk_net_send(a.net, ab, (jk_net_kind)k, m, len), JK_OK);
+        }
+    /* b checks order on the fly through its last payload per kind: frames
+     * of a kind arrive with sequence numbers 0, 1, 2, ... */
+    uint64_t expect[JK_NET_KINDS] = {0};
+    bool in_order = true;
+    left = 20000;
+    while ((b.frames[0] < 100 || b.frames[1] < 100 || b.frames[2] < 100) && left-- > 0) {
+        now += 5;
+        JK_REQUIRE(jk_net_step(a.net, now, 1) == JK_OK);
+        jk_net_event ev;
+        while (jk_net_next_event(a.net, &ev)) {
+        }
+        lossy_pump(&l);
+        JK_REQUIRE(jk_net_step(b.net, now, 1) == JK_OK);
+        while (jk_net_next_event(b.net, &ev)) {
+            if (ev.type != JK_NET_EV_FRAME)
+                continue;
+            uint32_t seq;
+            memcpy(&seq, ev.data, 4);
+            if (seq != expect[ev.kind] || ev.data[4] != ev.kind)
+                in_order = false;
+            expect[ev.kind]++;
+            b.frames[ev.kind]++;
+        }
+        lossy_pump(&l);
+    }
+    for (int k = 0; k < JK_NET_KINDS; k++)
+        JK_CHECK_EQ(b.frames[k], 100);
+    JK_CHECK(in_order);
+    JK_CHECK(l.dropped > 50 && l.doubled > 50); /* the path really was lossy */
+    jk_net_peer_stats st;
+    JK_CHECK_EQ(jk_net_peer_stats_get(a.net, ab, &st), JK_OK);
+    JK_CHECK_EQ(st.down[JK_NET_REASON_IO], 0);
+    JK_CHECK(st.connected);
+    tnode_stop(&a);
+    tnode_stop(&b);
+    close(l.fd);
+    tnode_transport = JK_NET_TLS_TCP;
+}
