@@ -160,9 +160,12 @@ uint16_t jk_net_listen_port(const jk_net *net);
  * With any_key, an address to dial whose key is learned at its first
  * handshake: if that key has an index already, the address moves to it (and
  * this index stays unused); otherwise this index takes the key.
+ * A key added before without a host may be added again with one: that gives
+ * it its address.
  * @param[out] peer  optional: its index.
  * @return JK_OK; JK_ERR_INVALID_ARG (bad address, own key, a key already
- *         added, any_key without a host); JK_ERR_NOMEM. */
+ *         added with a host or added again without one, any_key without a
+ *         host); JK_ERR_NOMEM. */
 jk_err jk_net_add_peer(jk_net *net, const jk_net_peer_config *p, uint32_t *peer);
 
 /* Run the event loop once: wait up to timeout_ms for socket activity (0: do

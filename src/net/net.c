@@ -187,8 +187,17 @@ jk_err jk_net_add_peer(jk_net *net, const jk_net_peer_config *pc, uint32_t *peer
         return JK_ERR_INVALID_ARG;
     if (jk_net_peer_find_const(net, pc->key, &idx)) {
         jk_net_peer *p = &net->peers[idx];
-        if (p->known)
+        if (p->known && (p->has_addr || !pc->host))
             return JK_ERR_INVALID_ARG;
+        if (p->known) { /* a validator's key first, its address later */
+            p->has_addr = true;
+            p->addr_be = addr;
+            p->port = pc->port;
+            p->dial_set = false;
+            if (peer)
+                *peer = idx;
+            return JK_OK;
+        }
         /* A non-validator that turns out to be configured: promote it. */
         if (p->live)
             net->nonval_live--;

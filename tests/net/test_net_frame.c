@@ -149,8 +149,14 @@ JK_TEST(test_net_create_refusals)
     jk_net_peer_config pc = {.host = "127.0.0.1", .port = 1};
     memcpy(pc.key, pk2, 32);
     uint32_t idx;
+    pc.host = NULL; /* the key first (the validator set)... */
     JK_CHECK_EQ(jk_net_add_peer(net, &pc, &idx), JK_OK);
     JK_CHECK_EQ(jk_net_add_peer(net, &pc, &idx), JK_ERR_INVALID_ARG);
+    pc.host = "127.0.0.1"; /* ...then its address, once */
+    uint32_t again = UINT32_MAX;
+    JK_CHECK_EQ(jk_net_add_peer(net, &pc, &again), JK_OK);
+    JK_CHECK_EQ(again, idx);
+    JK_CHECK_EQ(jk_net_add_peer(net, &pc, &again), JK_ERR_INVALID_ARG);
     pc.port = 0;
     JK_CHECK_EQ(jk_net_add_peer(net, &pc, NULL), JK_ERR_INVALID_ARG);
     uint8_t x = 0;

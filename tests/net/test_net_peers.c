@@ -301,6 +301,36 @@ static void run_address_only_unknown_key(void)
     tnode_stop(&b);
 }
 
+static void run_key_then_address(void)
+{
+    /* The validator set gives keys; `--peer HOST:PORT@KEY` later gives one
+     * of them its address, and that is dialled. */
+    tnode a, b;
+    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
+    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, NULL));
+    add_key(&a, &b);
+    add_key(&b, &a);
+    char text[120], host[16];
+    int n = snprintf(text, sizeof text, "127.0.0.1:%u@", b.port);
+    for (int i = 0; i < 32; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "%02x", b.pk[i]);
+    jk_net_peer_config pc;
+    JK_REQUIRE(jk_net_peer_parse(text, &pc, host, NULL) == JK_OK);
+    uint32_t idx = UINT32_MAX;
+    JK_REQUIRE(jk_net_add_peer(a.net, &pc, &idx) == JK_OK);
+    uint32_t ib;
+    JK_CHECK(jk_net_peer_find(a.net, b.pk, &ib) && ib == idx);
+    tnode *ns[] = {&a, &b};
+    uint64_t now = 1000;
+    tnode_want wa = {&a, 1, 0}, wb = {&b, 1, 0};
+    JK_CHECK(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, tnode_has, &wa));
+    JK_CHECK(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, tnode_has, &wb));
+    JK_CHECK(a.last_known && b.last_known);
+    tnode_stop(&a);
+    tnode_stop(&b);
+}
+
+TNODE_BOTH(key_then_address)
 TNODE_BOTH(address_only_peer)
 TNODE_BOTH(address_only_unknown_key)
 TNODE_BOTH(both_dial_one_connection)
