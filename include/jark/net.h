@@ -170,9 +170,10 @@ jk_err jk_net_add_peer(jk_net *net, const jk_net_peer_config *p, uint32_t *peer)
 
 /* Run the event loop once: wait up to timeout_ms for socket activity (0: do
  * not wait), handle it, dial peers whose backoff expired, refill rate buckets,
- * run QUIC's timers (loss recovery, keep-alive, idle timeout). Step at least
- * every few tens of ms while connections are open: QUIC retransmits only
- * when stepped.
+ * run QUIC's timers (loss recovery, keep-alive, idle timeout). The wait is
+ * cut short when a QUIC timer falls due first (reckoned as if now_ms moved
+ * with the wall clock), so a node may pass a long timeout; QUIC retransmits
+ * only when stepped.
  * @param[in] now_ms  the caller's monotonic clock in milliseconds; it decides
  *                    rate limits, handshake timeouts and backoff. A value
  *                    below an earlier one counts as no time passing.

@@ -190,6 +190,8 @@ jk_err jk_quic_dial(jk_net *net, uint32_t peer);
 void jk_quic_io(jk_net_conn *c);
 void jk_quic_flush(jk_net_conn *c);
 void jk_quic_timer(jk_net_conn *c);
+/* When the connection's next QUIC timer is due, in input-clock ms (rounded up). */
+uint64_t jk_quic_due_ms(const jk_net_conn *c);
 void jk_quic_resume(jk_net_conn *c);
 jk_err jk_quic_queue(jk_net_conn *c, jk_net_kind kind, const uint8_t *data, size_t len);
 uint64_t jk_quic_queued(const jk_net_conn *c);

@@ -406,8 +406,18 @@ jk_err jk_net_step(jk_net *net, uint64_t now_ms, int timeout_ms)
     for (jk_net_conn *c = net->conns; c; c = c->next)
         if (c->state == JK_NET_C_OPEN)
             jk_net_conn_flush(c);
+    /* Wake in time for the earliest QUIC timer (assuming now_ms advances at
+     * the wall clock's pace, as a real node's does). */
+    int wait = timeout_ms < 0 ? 0 : timeout_ms;
+    for (jk_net_conn *c = net->conns; c; c = c->next)
+        if (c->q && c->state != JK_NET_C_DEAD) {
+            uint64_t due = jk_quic_due_ms(c);
+            uint64_t left = due > net->now ? due - net->now : 0;
+            if (left < (uint64_t)wait)
+                wait = (int)left;
+        }
     struct epoll_event evs[JK_NET_EPOLL_BATCH];
-    int n = epoll_wait(net->ep, evs, JK_NET_EPOLL_BATCH, timeout_ms < 0 ? 0 : timeout_ms);
+    int n = epoll_wait(net->ep, evs, JK_NET_EPOLL_BATCH, wait);
     if (n < 0 && errno != EINTR)
         return JK_ERR_IO;
     for (int i = 0; i < n; i++) {

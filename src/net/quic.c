@@ -721,6 +721,14 @@ void jk_quic_timer(jk_net_conn *c)
     quic_write(c);
 }
 
+uint64_t jk_quic_due_ms(const jk_net_conn *c)
+{
+    uint64_t exp = ngtcp2_conn_get_expiry(c->q->qc);
+    if (exp == UINT64_MAX)
+        return UINT64_MAX;
+    return exp / NGTCP2_MILLISECONDS + (exp % NGTCP2_MILLISECONDS != 0);
+}
+
 void jk_quic_resume(jk_net_conn *c)
 {
     c->throttled = false;
