@@ -293,6 +293,34 @@ static void run_killed_peer_returns(void)
     tnode_stop(&b);
 }
 
+static void run_local_disconnect_and_redial(void)
+{
+    /* The upper layer drops a peer: the other end hears a clean close
+     * (CLOSED, not an I/O error), we count LOCAL, and the peer is redialled
+     * after backoff. */
+    tnode a, b;
+    uint32_t ab, ba;
+    uint64_t now = 1000;
+    JK_REQUIRE(tnode_pair(&a, &b, 1, 2, NULL, NULL, &ab, &ba, &now));
+    tnode *ns[] = {&a, &b};
+    JK_CHECK_EQ(jk_net_disconnect(a.net, ab, JK_NET_REASON_LOCAL), JK_OK);
+    JK_CHECK_EQ(a.downs, 0); /* queued: seen at the next event drain */
+    tnode_want wa = {&a, 1, 1}, wb = {&b, 1, 1};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, tnode_has, &wa));
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, tnode_has, &wb));
+    JK_CHECK_EQ(a.last_down, JK_NET_REASON_LOCAL);
+    JK_CHECK_EQ(b.last_down, JK_NET_REASON_CLOSED);
+    jk_net_peer_stats st;
+    JK_CHECK_EQ(jk_net_peer_stats_get(a.net, ab, &st), JK_OK);
+    JK_CHECK_EQ(st.down[JK_NET_REASON_LOCAL], 1);
+    tnode_want back_a = {&a, 2, 1}, back_b = {&b, 2, 1};
+    JK_CHECK(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, tnode_has, &back_a));
+    JK_CHECK(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, tnode_has, &back_b));
+    tnode_stop(&a);
+    tnode_stop(&b);
+}
+
+TNODE_BOTH(local_disconnect_and_redial)
 TNODE_BOTH(two_nodes_every_kind)
 TNODE_BOTH(three_nodes_broadcast)
 TNODE_BOTH(other_genesis_fails_handshake)
