@@ -9,27 +9,28 @@
  * Identity. Each node's TLS certificate is self-signed with its Ed25519 node
  * key (a validator's node key is its validator key). After the handshake the
  * peer's certificate key is checked: a dialled peer must present the key its
- * configuration names; an inbound peer with a configured key is a known peer,
- * any other key is admitted as a non-validator up to limits.max_nonvalidators.
+ * configuration names (an address-only peer, any_key, may present any
+ * configured key); a peer with a configured key is a known peer, any other
+ * key is admitted as a non-validator up to limits.max_nonvalidators.
  * The ALPN protocol is "jark/1/" followed by the first 16 hex digits of the
  * genesis hash, so a node of another chain fails the handshake.
  *
  * Messages. A frame is one message of one kind (jk_net_kind): consensus
  * (votes and proposals), events, sync (block and certificate requests and
  * responses). On the wire: kind (1 byte) ‖ length (u32 little-endian) ‖
- * payload; each kind has its own size bound (limits.max_frame). Over QUIC each
- * kind has its own unidirectional stream (its first byte the kind, and every
- * frame on it of that kind); over TCP the kinds share the TLS stream. A peer that
- * sends an unknown kind or an oversize frame is disconnected and counted; so
- * is one the upper layer reports (jk_net_disconnect with
+ * payload; each kind has its own size bound (limits.max_frame). Over QUIC
+ * each kind has its own unidirectional stream (its first byte the kind, and
+ * every frame on it of that kind); over TCP the kinds share the TLS stream. A
+ * peer that sends an unknown kind or an oversize frame is disconnected and
+ * counted; so is one the upper layer reports (jk_net_disconnect with
  * JK_NET_REASON_BAD_SIG). Payloads are opaque here.
  *
  * Rate limits. Each peer has two token buckets, bytes and messages per second.
  * A peer over its budget is throttled: the node stops taking its frames
  * (TCP's window, QUIC's flow-control credit push back on the sender) until
- * the buckets refill. Buckets refill from the
- * time passed to jk_net_step, never from a clock read here, so tests drive
- * time and need no wall clock. Reconnect backoff uses the same time.
+ * the buckets refill. Buckets refill from the time passed to jk_net_step,
+ * never from a clock read here, so tests drive time and need no wall clock.
+ * Reconnect backoff, handshake timeouts and QUIC's timers use the same time.
  *
  * Threads. A jk_net is not locked: create it, step it and call every other
  * function from one thread (the node's network thread). The library starts no
