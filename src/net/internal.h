@@ -161,6 +161,8 @@ struct jk_net {
     uint32_t nonval_live;      /* OPEN connections of unknown keys */
     uint64_t now;
     bool silent;               /* jk_net_abandon: close without telling peers */
+    uint8_t reset_key[32];     /* QUIC stateless reset tokens: from the node key */
+    uint32_t resets;           /* stateless resets sent in this step */
     jk_net_qev *q;
     size_t qhead, qlen, qcap;
     uint8_t *delivered;        /* the data of the event last handed out */

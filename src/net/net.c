@@ -322,6 +322,17 @@ jk_err jk_net_create(const jk_net_config *cfg, jk_net **out, jk_diag *diag)
     err = jk_net_tls_init(&net->tls, cfg->secret_key, cfg->genesis_hash, jk_net_verify_cb, diag);
     if (err != JK_OK)
         goto fail;
+    /* QUIC stateless reset tokens come from this key, which comes from the
+     * node key: a restarted node makes the same tokens for its old
+     * connection IDs, and so can end connections its previous life left. */
+    static const char label[] = "jark/1/quic-stateless-reset";
+    uint8_t material[sizeof label - 1 + JK_ED25519_SEED_SIZE];
+    memcpy(material, label, sizeof label - 1);
+    memcpy(material + sizeof label - 1, cfg->secret_key, JK_ED25519_SEED_SIZE);
+    err = jk_crypto_blake2b(material, sizeof material, net->reset_key, sizeof net->reset_key);
+    jk_crypto_wipe(material, sizeof material);
+    if (err != JK_OK)
+        goto fail;
     if (cfg->listen_host && (err = jk_net_listen_any(net, cfg, diag)) != JK_OK)
         goto fail;
     for (size_t i = 0; i < cfg->peer_count; i++)
@@ -400,6 +411,7 @@ jk_err jk_net_step(jk_net *net, uint64_t now_ms, int timeout_ms)
 {
     if (now_ms > net->now)
         net->now = now_ms;
+    net->resets = 0;
     jk_net_timers(net);
     /* Frames queued since the last step go out together: many small frames
      * share a TLS record or a QUIC packet instead of one each. */

@@ -5,6 +5,8 @@
 #include "../test.h"
 #include "net_util.h"
 
+#include "../../src/net/internal.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -276,5 +278,41 @@ JK_TEST(test_net_quic_lossy_path_delivers_everything_once_in_order)
     tnode_stop(&a);
     tnode_stop(&b);
     close(l.fd);
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_quic_restarted_server_resets_stale_connection)
+{
+    /* A full node f dials validator v, which does not list it. v is killed
+     * without a word and restarts on the same port. f's connection looks
+     * alive, and v will never dial f; but f's next packet reaches the new v,
+     * which answers with a stateless reset (its tokens derive from its key,
+     * so the new process can make them), and f reconnects at once, long
+     * before QUIC's 30 s idle timeout. */
+    tnode_transport = JK_NET_QUIC;
+    tnode f, v;
+    JK_REQUIRE(tnode_start(&v, 2, 0x11, 0, NULL));
+    JK_REQUIRE(tnode_start(&f, 9, 0x11, 0, NULL));
+    uint32_t fv = tnode_add(&f, &v);
+    tnode *ns[] = {&f, &v};
+    uint64_t now = 1000;
+    tnode_want wf = {&f, 1, 0}, wv = {&v, 1, 0};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, tnode_has, &wf));
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, tnode_has, &wv));
+    uint16_t port = v.port;
+    jk_net_abandon(v.net);
+    v.net = NULL;
+    JK_REQUIRE(tnode_start(&v, 2, 0x11, port, NULL));
+    uint64_t restarted = now;
+    JK_CHECK_EQ(jk_net_send(f.net, fv, JK_NET_EVENTS, (const uint8_t *)"hello?", 6), JK_OK);
+    tnode_want down = {&f, 1, 1};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, tnode_has, &down));
+    JK_CHECK(now - restarted < 2000);
+    JK_CHECK_EQ(f.last_down, JK_NET_REASON_CLOSED);
+    tnode_want back = {&f, 2, 1};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, tnode_has, &back));
+    JK_CHECK(now - restarted < 3000);
+    tnode_stop(&f);
+    tnode_stop(&v);
     tnode_transport = JK_NET_TLS_TCP;
 }
