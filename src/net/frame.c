@@ -10,6 +10,7 @@
 #include "internal.h"
 
 #include <arpa/inet.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,17 +156,6 @@ void jk_net_buf_free(jk_net_buf *b)
 
 /* ---- peers as operators write them ---- */
 
-static int jk_net_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 jk_err jk_net_peer_parse(const char *text, jk_net_peer_config *out, char host_buf[16],
                          jk_diag *diag)
 {
@@ -202,13 +192,16 @@ jk_err jk_net_peer_parse(const char *text, jk_net_peer_config *out, char host_bu
     if (*p != '@')
         return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": unexpected text after the port", text);
     p++;
-    for (size_t i = 0; i < JK_NET_KEY_SIZE; i++) {
-        int hi = jk_net_hexval(p[2 * i]), lo = hi < 0 ? -1 : jk_net_hexval(p[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": the key is not 64 hex digits", text);
-        out->key[i] = (uint8_t)(hi << 4 | lo);
+    size_t got = 0;
+    const char *end = NULL;
+    if (sodium_hex2bin(out->key, JK_NET_KEY_SIZE, p, strlen(p), NULL, &got, &end) != 0 ||
+        got != JK_NET_KEY_SIZE || end != p + 2 * JK_NET_KEY_SIZE) {
+        memset(out, 0, sizeof *out);
+        return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": the key is not 64 hex digits", text);
     }
-    if (p[2 * JK_NET_KEY_SIZE] != '\0')
+    if (*end != '\0') {
+        memset(out, 0, sizeof *out);
         return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": text after the key", text);
+    }
     return JK_OK;
 }
