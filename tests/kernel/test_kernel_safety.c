@@ -8,7 +8,6 @@
 #include "kfix.h"
 
 #include <stdlib.h>
-#include <unistd.h>
 
 #define EP_REFUSE 19
 #define EP_SPAWN_YIELD_SPAWN 20
@@ -18,10 +17,10 @@
  * built y, CALL of slot 21 decides the same: slot[0] is a path, not an object. */
 JK_TEST(test_kernel_call_target_in_slot0_is_decided_by_path)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     jk_cap x = kt_inst(image, 0, NULL, NULL), y = kt_inst(image, 0, NULL, NULL);
     JK_REQUIRE(jk_cap_equal(x, y) && !jk_cap_same(x, y));
     uint32_t s[1] = {CALLEE_SLOT};
@@ -53,19 +52,17 @@ JK_TEST(test_kernel_call_target_in_slot0_is_decided_by_path)
     jk_cap_release(list1);
     jk_cap_release(x);
     jk_cap_release(y);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 /* The frame writes its mapped state, then replaces the state slot with a Data
  * that is the very state object, or an equal copy: neither is minted over. */
 JK_TEST(test_kernel_mint_back_is_decided_by_a_write_flag)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     jk_cap state, state2, word;
     JK_REQUIRE(jk_cap_data_new_zeroed(4096, &state) == JK_OK && jk_cap_data_new_zeroed(4096, &state2) == JK_OK);
     JK_REQUIRE(jk_cap_data_new("xxxxxxxx", 8, &word) == JK_OK);
@@ -89,19 +86,17 @@ JK_TEST(test_kernel_mint_back_is_decided_by_a_write_flag)
     jk_cap_release(state);
     jk_cap_release(state2);
     jk_cap_release(word);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 /* SET_IMAGE to the running image itself or to an equal copy, then a yield:
  * both cannot pause (a flag, not a comparison of image objects). */
 JK_TEST(test_kernel_set_image_then_pause_is_decided_by_a_flag)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image(), twin = kt_image(), marker;
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image, twin = kt_image(), marker;
     JK_REQUIRE(jk_cap_equal(image, twin) && !jk_cap_same(image, twin));
     JK_REQUIRE(jk_kernel_mint_marker(k, 3, &marker) == JK_OK);
     const kt_op ops[] = {{JK_HOST_SET_IMAGE, IMAGE_SLOT, 0, 0, 0}, {JK_HOST_YIELD, MARKER_SLOT, 0, 0, 0}};
@@ -116,19 +111,17 @@ JK_TEST(test_kernel_set_image_then_pause_is_decided_by_a_flag)
     }
     jk_cap_release(marker);
     jk_cap_release(twin);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 /* A callee CALLed with a 5,000 gas cap yields to an attest marker and then
  * spins: resumed with 100,000, it still stops at its cap. */
 JK_TEST(test_kernel_pause_keeps_each_frames_gas_cap)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image(), marker;
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image, marker;
     JK_REQUIRE(jk_kernel_mint_marker(k, 1, &marker) == JK_OK);
     uint32_t s22[1] = {MARKER_SLOT}, s21[1] = {CALLEE_SLOT};
     jk_cap b = kt_inst(image, 1, s22, &marker);
@@ -152,19 +145,17 @@ JK_TEST(test_kernel_pause_keeps_each_frames_gas_cap)
     jk_cap_release(a);
     jk_cap_release(b);
     jk_cap_release(marker);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 /* CNodes nested to the bound, then HALT: the frame's new value would nest too
  * deep. The outcome is a FAULT, never an error from jk_kernel_call. */
 JK_TEST(test_kernel_nesting_bound_at_halt_faults)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     /* Each round wraps slot 30 in one more CNode. */
     const kt_op wrap[] = {
         {JK_HOST_CNODE_MINT, 31, 0, 0, 0}, {JK_HOST_MOVE, 30, P2(31, 0), 0, 0}, {JK_HOST_MOVE, 31, 30, 0, 0},
@@ -172,20 +163,7 @@ JK_TEST(test_kernel_nesting_bound_at_halt_faults)
     };
     int limit_faults = 0, runs = 0;
     for (int depth = 50; depth < JK_CAP_MAX_DEPTH; depth++) {
-        jk_cap chain;
-        JK_REQUIRE(jk_cap_data_new("d", 1, &chain) == JK_OK);
-        for (int i = 0; i < depth; i++) {
-            jk_cap node, next;
-            JK_REQUIRE(jk_cap_cnode_new(0, &node) == JK_OK);
-            jk_err e = jk_cap_cnode_set(node, 0, chain, &next);
-            jk_cap_release(node);
-            jk_cap_release(chain);
-            if (e != JK_OK) {
-                chain = jk_cap_null();
-                break;
-            }
-            chain = next;
-        }
+        jk_cap chain = kt_chain((unsigned)depth);
         uint32_t s[1] = {30};
         jk_kernel_result r;
         if (!jk_cap_is_null(chain)) {
@@ -203,19 +181,17 @@ JK_TEST(test_kernel_nesting_bound_at_halt_faults)
     }
     JK_CHECK(runs > 0);
     JK_CHECK(limit_faults > 0); /* the HALT (or a pause) that would nest too deep */
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 /* Mappings are bounded by the longest Data, so a region can always be paused:
  * a frame with a 1 GiB mapping that runs out of gas is OUT_OF_GAS. */
 JK_TEST(test_kernel_big_mapping_pauses_out_of_gas)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     JK_REQUIRE(!jk_cap_is_null(image));
     jk_cap_mapping maps[2] = {
         {0x40000000, 4096, JK_CAP_MAP_PERSISTENT, JK_PVM_ACCESS_WRITE, STATE_SLOT},
@@ -237,18 +213,16 @@ JK_TEST(test_kernel_big_mapping_pauses_out_of_gas)
     jk_kernel_result_clear(&r2);
     jk_cap_release(a);
     jk_cap_release(big);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 /* A program's own refusal reaches the embedder with its reason. */
 JK_TEST(test_kernel_fault_host_call_reports_a_reason)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     jk_cap a = kt_inst(image, 0, NULL, NULL);
     uint64_t args[3] = {3, 4, 0};
     jk_kernel_result r;
@@ -285,19 +259,17 @@ JK_TEST(test_kernel_fault_host_call_reports_a_reason)
     jk_cap_release(msg);
     jk_cap_release(b);
     jk_cap_release(a);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 /* The instance bound counts per top-level invocation: a resume after an
  * attest continues the count (700 + 700 faults as 1,400 in one go would). */
 JK_TEST(test_kernel_instance_bound_survives_a_resume)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image(), marker;
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image, marker;
     JK_REQUIRE(jk_kernel_mint_marker(k, 1, &marker) == JK_OK);
     uint32_t s[2] = {IMAGE_SLOT, MARKER_SLOT};
     jk_cap c[2] = {image, marker};
@@ -323,20 +295,18 @@ JK_TEST(test_kernel_instance_bound_survives_a_resume)
     }
     jk_cap_release(a);
     jk_cap_release(marker);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 /* Host calls pay for the bytes they copy, and memory growth for its pages:
  * two 64 MiB DATA_MINTs cost millions of gas, not 20; touching 20,000 pages
- * costs at least 100 gas each, and 80,000 gas buys at most 800 of them. */
+ * costs JK_GAS_PER_PAGE_TOUCHED each, and 80,000 gas buys at most
+ * 80,000 / JK_GAS_PER_PAGE_TOUCHED of them. */
 JK_TEST(test_kernel_gas_pays_for_bytes_and_pages)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
     jk_cap_mapping maps[2] = {
         {0x40000000, 4096, JK_CAP_MAP_PERSISTENT, JK_PVM_ACCESS_WRITE, STATE_SLOT},
         {0x80000000, 256u << 20, JK_CAP_MAP_EPHEMERAL_ZERO, JK_PVM_ACCESS_WRITE, 0},
@@ -387,29 +357,19 @@ JK_TEST(test_kernel_gas_pays_for_bytes_and_pages)
     jk_kernel_result_clear(&r);
     jk_cap_release(a);
     jk_cap_release(big);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 /* A slot[0] as deep as the nesting bound allows cannot go into the callee's
  * cnode (one level deeper): the call faults, it does not fail. */
 JK_TEST(test_kernel_too_deep_slot0_faults_the_callee)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
-    jk_cap a = kt_inst(image, 0, NULL, NULL), deep;
-    JK_REQUIRE(jk_cap_data_new("d", 1, &deep) == JK_OK);
-    while (jk_cap_depth(deep) < JK_CAP_MAX_DEPTH) {
-        jk_cap node, next;
-        JK_REQUIRE(jk_cap_cnode_new(0, &node) == JK_OK);
-        JK_REQUIRE(jk_cap_cnode_set(node, 0, deep, &next) == JK_OK);
-        jk_cap_release(node);
-        jk_cap_release(deep);
-        deep = next;
-    }
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
+    jk_cap a = kt_inst(image, 0, NULL, NULL), deep = kt_chain(JK_CAP_MAX_DEPTH - 1);
+    JK_REQUIRE(jk_cap_depth(deep) == JK_CAP_MAX_DEPTH);
     uint64_t args[3] = {1, 0, 0};
     jk_kernel_result r;
     JK_CHECK_EQ(jk_kernel_call(k, a, EP_BUMP, 100000, args, deep, &r), JK_OK);
@@ -419,9 +379,7 @@ JK_TEST(test_kernel_too_deep_slot0_faults_the_callee)
     jk_kernel_result_clear(&r);
     jk_cap_release(deep);
     jk_cap_release(a);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 /* The same programs on a state built in memory (equal values as separate
@@ -430,15 +388,16 @@ JK_TEST(test_kernel_too_deep_slot0_faults_the_callee)
  * faults and roots. */
 JK_TEST(test_kernel_reloaded_state_decides_alike)
 {
-    int64_t live = kt_live();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     char dir[64];
     snprintf(dir, sizeof dir, "/tmp/jk_kernel_store_XXXXXX");
     JK_REQUIRE(mkdtemp(dir) != NULL);
     jk_cap_store *store;
     JK_REQUIRE(jk_cap_store_open(dir, NULL, &store, NULL) == JK_OK);
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image(), twin_image = kt_image(), marker, code_word, state, state2;
+    jk_cap twin_image = kt_image(), marker, code_word, state, state2;
     JK_REQUIRE(jk_kernel_mint_marker(k, 5, &marker) == JK_OK);
     JK_REQUIRE(jk_cap_data_new("xxxxxxxx", 8, &code_word) == JK_OK);
     JK_REQUIRE(jk_cap_data_new_zeroed(4096, &state) == JK_OK && jk_cap_data_new_zeroed(4096, &state2) == JK_OK);
@@ -487,14 +446,7 @@ JK_TEST(test_kernel_reloaded_state_decides_alike)
     jk_cap_release(code_word);
     jk_cap_release(marker);
     jk_cap_release(twin_image);
-    jk_cap_release(image);
-    jk_kernel_free(k);
     jk_cap_store_close(store);
-    char path[128];
-    snprintf(path, sizeof path, "%s/data.mdb", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", dir);
-    unlink(path);
-    rmdir(dir);
-    JK_CHECK_EQ(kt_live(), live);
+    kt_rm_store(dir);
+    KT_END(&e);
 }
