@@ -45,6 +45,7 @@ void jk_tool_build_init(jk_tool_build *b);
 int jk_tool_build_flag(int argc, char **argv, int *i, jk_tool_build *b);
 
 #define JK_TOOL_BUILD_USAGE "[-O0|-O2|-Os] [-DNAME[=VALUE]]... [-IDIR]..."
+int jk_tool_rpc(int argc, char **argv);     /* jark rpc [--rpc HOST:PORT] METHOD [ARGS] */
 
 /* Read a whole file into a malloc'd buffer (NUL-terminated for text use).
  * Returns 0 on success; on failure prints "jark: PATH: reason" and returns -1. */

@@ -60,6 +60,7 @@ int main(int argc, char **argv)
         return jk_tool_event(argc - 2, argv + 2);
     if (!strcmp(cmd, "image"))
         return jk_tool_image(argc - 2, argv + 2);
+    if (!strcmp(cmd, "rpc")) return jk_tool_rpc(argc - 2, argv + 2);   /* docs/rpc.md */
     fprintf(stderr, "jark: unknown command '%s'\n", cmd);
     jk_usage(stderr);
     return 2;

@@ -1,7 +1,7 @@
 /*
  * jark/bytes.h — little-endian integers in byte buffers, the one encoding
  * every jark format uses for fixed-width numbers (docs/block-format.md,
- * docs/node.md, the demo chain). Base layer: no dependencies.
+ * docs/node.md, the demo chain), and hex digits. Base layer: no dependencies.
  */
 #ifndef JARK_BYTES_H
 #define JARK_BYTES_H
@@ -34,6 +34,18 @@ static inline uint64_t jk_get_u64le(const uint8_t *p)
     for (unsigned i = 0; i < 8; i++)
         v |= (uint64_t)p[i] << (8 * i);
     return v;
+}
+
+/* The value of one hex digit (0-9, a-f, A-F), or -1 for any other char. */
+static inline int jk_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
 }
 
 #endif

@@ -15,14 +15,16 @@
  *                                     docs/chain-design.md)
  *
  *   6. The Kernel: cycles             (setup_cycle, handle_incoming_event,
- *                                     teardown; docs/chain-design.md)
+ *                                     run_cycle_process, apply_block in its
+ *                                     two modes, teardown; the pool and its
+ *                                     bounds; docs/chain-design.md)
  *
- *                                     run_cycle_process, apply_block
+ *   7. Genesis                        (the genesis record, what its hash
+ *                                     binds, jk_chain_genesis_build;
+ *                                     docs/chain-spec.md)
  *
- *   7. Genesis                        (jk_chain_genesis_build; docs/chain-spec.md)
- *
- * Still to come: persistence of heads and blocks, the devnet
- * (docs/chain-design.md).
+ * Persistence of heads and blocks and the devnet live in the node layer
+ * (jark/node.h, docs/node.md).
  *
  * Conventions for every section
  *   - Hashes are H = BLAKE2b-256 (jk_crypto_blake2b256). Keys are 32-byte
@@ -272,7 +274,8 @@ static inline bool jk_chain_endpoint_is_dispatch(jk_chain_endpoint e) { return e
 static inline uint32_t jk_chain_endpoint_dispatch_index(jk_chain_endpoint e) { return e - 1u; }
 
 /* One event of a block body: where it goes and its original blob (the
- * body carries blobs; chain.apply re-runs the checks, architecture §6). */
+ * body carries blobs; chain.apply re-runs the checks, architecture §6). A
+ * produced body holds transacts only; the format allows any endpoint. */
 typedef struct jk_chain_event {
     jk_chain_endpoint endpoint;
     const uint8_t *blob;   /* blob_len bytes; never NULL inside a jk_chain_block */
@@ -474,73 +477,156 @@ typedef struct jk_chain_budgets {
     int64_t block;      /* per chain.apply */
 } jk_chain_budgets;
 
-/* A transact verified this cycle, waiting in the transaction pool. */
+/* An event waiting in the kernel: the transaction pool's transacts, the
+ * transacts a bounded body left out, the dispatch emits queued for the next
+ * cycle. */
 typedef struct jk_chain_pooled {
     uint8_t *blob;
     size_t blob_len;
     jk_chain_trace *traces;  /* the traces it arrived with */
     size_t trace_count;
+    jk_hash hash;            /* jk_chain_event_hash of (endpoint, blob) */
+    jk_chain_endpoint endpoint;
 } jk_chain_pooled;
+
+/* The transaction pool's bounds (local policy, not consensus: each validator
+ * may choose its own; docs/chain-design.md, "The pool"). Admission refuses,
+ * it never evicts: first come, first kept, until the block takes them. */
+typedef struct jk_chain_pool_limits {
+    size_t max_events;       /* transacts pooled */
+    size_t max_bytes;        /* Σ (blob + 128 × traces) */
+    size_t max_per_key;      /* transacts pooled whose verify attested a given
+                                key (an event with no attest counts under the
+                                all-zero key), so one account cannot fill it */
+} jk_chain_pool_limits;
+
+#define JK_CHAIN_POOL_MAX_EVENTS 16384u
+#define JK_CHAIN_POOL_MAX_BYTES (64u << 20)
+#define JK_CHAIN_POOL_MAX_PER_KEY 256u
+#define JK_CHAIN_MAX_QUEUED 1024u   /* dispatch emits carried into the next cycle */
+#define JK_CHAIN_MAX_BUFFERED 4096u /* dispatch events buffered per endpoint per cycle */
+
+/* A bounded set of 32-byte hashes with O(1) expected lookup (open addressing
+ * on the hash's first bytes; the hashes are BLAKE2b digests, and the set is
+ * bounded, so no input can make a probe sequence longer than its capacity).
+ * Membership only: nothing iterates it, so its order never decides anything.
+ * Private to the kernel. */
+typedef struct jk_chain_hashset {
+    jk_hash *slots;
+    uint8_t *used;
+    size_t cap, count;       /* cap a power of two (or 0) */
+} jk_chain_hashset;
+
+struct jk_chain_genesis;
 
 typedef struct jk_chain_kernel {
     jk_kernel *kernel;          /* runs every invocation */
+    /* from the genesis record, checked against its hash (jk_chain_kernel_new) */
     jk_hash genesis_hash;
     jk_chain_budgets gas;
     uint32_t dispatch_count;
+    uint32_t max_event_traces;
+    uint32_t validator_count;
+    uint8_t (*validators)[JK_ED25519_PUBLIC_SIZE]; /* validator_count keys, owned */
     /* persistent across blocks */
     jk_cap chain;               /* the canonical Chain instance */
-    /* per-cycle transient (setup_cycle … teardown) */
+    /* per-cycle transient (setup_cycle … apply_block / teardown) */
     jk_cap verify_proto;
     jk_cap dispatch_protos[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
     jk_hash transact_lineage;   /* image_hash of a Transact event instance */
     jk_hash dispatch_lineage;   /* … of a Dispatch event instance */
     jk_chain_keyset cycle_seen_keys[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
     jk_cap *dispatch_buffer[JK_CHAIN_MAX_DISPATCH_ENDPOINTS]; /* admitted events */
-    size_t dispatch_buffered[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
+    size_t dispatch_buffered[JK_CHAIN_MAX_DISPATCH_ENDPOINTS]; /* ≤ JK_CHAIN_MAX_BUFFERED each */
+    jk_chain_hashset dispatch_index; /* event hashes of every buffered event: duplicates */
     jk_chain_pooled *pool;      /* admitted transacts, arrival order */
-    size_t pool_count;
+    size_t pool_count, pool_bytes;
+    jk_chain_hashset pool_index;    /* the pool's event hashes: duplicates */
+    jk_chain_pool_limits pool_limits;
+    uint8_t (*pool_keys)[JK_ED25519_PUBLIC_SIZE]; /* per-key counting: sorted */
+    uint32_t *pool_key_uses;
+    size_t pool_key_count;
     jk_chain_keyset pool_seen_keys;
     jk_chain_trace *cycle_traces; /* traces of admitted dispatch events, and
                                      those process used */
     size_t cycle_trace_count;
-    jk_chain_pooled *queued;    /* dispatch emits for the next cycle: blob and
-                                   the traces of the process that emitted them */
-    jk_chain_endpoint *queued_endpoint;
+    jk_chain_pooled *queued;    /* dispatch emits of the last process and
+                                   transacts a bounded body left out: fed to
+                                   the next setup_cycle's verifies */
     size_t queued_count;
+    jk_chain_pooled *emits;     /* apply's outgoing emits of the last block */
+    size_t emit_count;
     bool cycle_open;
     /* this validator's own key (optional: a non-validator only imports) */
     bool has_own_key;
     uint8_t own_public[JK_ED25519_PUBLIC_SIZE];
     uint8_t own_secret[JK_ED25519_SECRET_SIZE];
-    /* the AttestationAuthority */
+    /* the AttestationAuthority: its image is read from the current chain at
+     * each injection (a chain may set_image onto an image pinning another) */
     jk_cap attest_marker;       /* minted by `kernel`; caught at the root */
-    jk_cap aa_image;            /* the chain's pinned AAImage */
+    /* signature checks that succeeded, by H(key ‖ msg_hash ‖ sig): import
+     * skips what gossip already verified; never changes a result
+     * (src/chain/sigcache.c). JK_CHAIN_SIG_CACHE_SLOTS entries or NULL. */
+    jk_hash *sig_cache;
+    /* the last block checked without advancing (jk_chain_check_block): its
+     * hash, the chain it was applied to, and what apply made of it */
+    bool has_checked;
+    jk_hash checked_block;
+    jk_cap checked_from, checked_chain;
+    jk_chain_pooled *checked_emits;
+    size_t checked_emit_count;
 } jk_chain_kernel;
 
-/* A Kernel over the canonical chain instance `chain` (borrowed; Idle), with
- * `dispatch_count` dispatch endpoints. Checks that the chain's image pins an
- * Image in slots 1..4 and 5..4+dispatch_count and has the endpoints above.
+#define JK_CHAIN_SIG_CACHE_SLOTS 16384u     /* 512 KiB per kernel, on first use */
+
+/* A Kernel for the chain of `genesis`, at `head` (the current Chain
+ * instance: borrowed, Idle; jk_cap_null() for genesis->chain). Recomputes the
+ * genesis hash from the record and refuses a record that does not match it,
+ * then takes every setting (budgets, dispatch count, trace bound, validator
+ * set) from the record. Checks that the head's image pins an Image in slots
+ * 1..4 and 5..4+dispatch_count and has the endpoints above. The pool limits
+ * start at the JK_CHAIN_POOL_* defaults.
  * @param[out] out  owned by the caller (jk_chain_kernel_free).
  * @return JK_OK; JK_ERR_INVALID_ARG (with the reason); JK_ERR_NOMEM. */
-jk_err jk_chain_kernel_new(jk_cap chain, const jk_hash *genesis_hash,
-                           const jk_chain_budgets *gas, uint32_t dispatch_count,
+jk_err jk_chain_kernel_new(const struct jk_chain_genesis *genesis, jk_cap head,
                            jk_chain_kernel **out, jk_diag *diag);
 void jk_chain_kernel_free(jk_chain_kernel *ck);
 
+/* Replace the pool's limits (each ≥ 1) for later admissions. */
+void jk_chain_set_pool_limits(jk_chain_kernel *ck, const jk_chain_pool_limits *limits);
+
+/* An event's identity: H(E(endpoint) ‖ blob). The pool's duplicate check and
+ * gossip deduplication use it. */
+void jk_chain_event_hash(const jk_chain_event *ev, jk_hash *out);
+
 /* setup_cycle: verify_proto = MGMT_COPY(chain) + CALL transform_to_verify;
- * dispatch_protos[k] likewise with transform_to_dispatch_k.
- * @return JK_OK; JK_ERR_INVALID_ARG (a transform did not HALT: reason in
- *         diag; the cycle stays closed); JK_ERR_NOMEM. */
+ * dispatch_protos[k] likewise with transform_to_dispatch_k; each must be the
+ * chain's set_image onto the image pinned for the role (image and lineage).
+ * Each cycle starts clean: the dispatch buffers, cycle_seen_keys, the pool's
+ * seen keys and the cycle's traces of any earlier cycle are dropped (so an
+ * abandoned cycle or a failed import leaves nothing behind); the transacts
+ * still waiting in the pool, then the queued dispatch emits (at most
+ * JK_CHAIN_MAX_QUEUED), are verified again, in that order, as
+ * handle_incoming_event would.
+ * @return JK_OK; JK_ERR_INVALID_ARG (a transform did not HALT or made the
+ *         wrong instance: reason in diag; the cycle stays closed and what
+ *         waited keeps waiting); JK_ERR_NOMEM. */
 jk_err jk_chain_setup_cycle(jk_chain_kernel *ck, jk_diag *diag);
 
-/* handle_incoming_event: a fresh copy of verify_proto runs `verify` with the
- * verify scratchpad {0: blob, 1: a fresh AA} in slot[0]; its attests are
- * checked against the event's own traces (verify mode: a valid trace by the
- * key over the blob, or the event is dropped). A HALT that hands back a
- * Transact instance admits the event to the pool; a Dispatch instance to
+/* handle_incoming_event. First, without running anything, drops: a blob over
+ * JK_CHAIN_MAX_BLOB, more traces than the genesis allows per event
+ * (max_event_traces), an unknown dispatch endpoint, and for a transact a
+ * duplicate (same jk_chain_event_hash as a pooled one) or a full pool (count
+ * or bytes), for a dispatch event a duplicate of one buffered this cycle or a
+ * full buffer (JK_CHAIN_MAX_BUFFERED per endpoint). Then a fresh copy of verify_proto runs `verify` with the verify
+ * scratchpad {0: blob, 1: a fresh AA} in slot[0]; its attests are checked
+ * against the event's own traces (verify mode: a valid trace by the key over
+ * the blob, or the event is dropped; only traces an attest asks for are
+ * signature-checked, and only those used are kept). A HALT that hands back a
+ * Transact instance admits the event to the pool under the pool's limits
+ * (jk_chain_pool_limits: per attested key too); a Dispatch instance to
  * endpoint k's buffer (its attested keys join cycle_seen_keys[k]); the kind
- * must match ev->endpoint. Anything else drops the event, and so does a
- * transact whose blob is already in the pool (gossip repeats).
+ * must match ev->endpoint. Anything else drops the event.
  * @param[out] admitted  whether the event was admitted.
  * @param[out] why       optional: why it was dropped.
  * @return JK_OK (admitted or dropped); JK_ERR_INVALID_ARG (no open cycle);
@@ -573,52 +659,81 @@ void jk_chain_set_own_key(jk_chain_kernel *ck, const uint8_t secret_key[JK_ED255
  * the seen-rule (the key is in cycle_seen_keys[k]) and need a signature among
  * this cycle's traces or an own key. A process that does not HALT (or is
  * aborted) has its emits dropped: that is this kernel's chain-spec policy.
- * Emits (slot[0] at HALT) are not routed yet.
+ * Emits (slot[0] at HALT) are routed: a transact joins the pool (under its
+ * count and byte bounds, charged to no key, carrying the traces process
+ * used); a dispatch is queued for the next cycle's verifies (at most
+ * JK_CHAIN_MAX_QUEUED); malformed ones are dropped.
  * @param[out] processed  optional: for each k, the φ7 it halted with, or
  *                        UINT64_MAX when it did not HALT.
  * @return JK_OK, JK_ERR_INVALID_ARG (no open cycle), JK_ERR_NOMEM. */
 jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS]);
 
-/* The dispatch emits queued by run_cycle_process, for the embedder to gossip
- * or feed to the next cycle: moves them out (the caller frees each blob and
- * traces array, and the arrays themselves, with free()).
- * @return the number of events taken. */
-size_t jk_chain_take_queued(jk_chain_kernel *ck, jk_chain_pooled **events,
-                            jk_chain_endpoint **endpoints);
+/* Apply's outgoing emits of the last block applied (produced or imported):
+ * slot[0] at its HALT, read as process emits are (no traces). Borrowed until
+ * the next apply_block. They are also routed (transacts to the pool, verified
+ * again at the next setup_cycle; dispatches queued). @return their count. */
+size_t jk_chain_emits(const jk_chain_kernel *ck, const jk_chain_pooled **emits);
 
-/* apply_block, produce mode: the body is the pool's transacts in arrival
- * order (so chain.apply must skip, not fault on, a transact that has become
- * invalid since its verify — a stale nonce, an overspend: faulting would make
- * the block impossible to produce; docs/demo-chain.md); chain.apply runs on the canonical chain with {0: body, 1: AA} in
- * slot[0]; each attest needs the key seen this cycle and a signature among
- * the cycle's traces (events, process) or an own key; the block carries one
- * trace per attest, in order. The new state root is instance_hash(chain).
- * The chain advances, the pool and buffers empty, and *out is the signed
- * block (the caller frees it with jk_chain_block_free).
- * Poisoned pools: when apply does not HALT over the whole pool (a chain whose
- * apply faults, runs out of gas or yields to an unknown marker on some
- * transact), the body becomes the pool's longest order-keeping subset that
- * applies, found by halving failing ranges (k poisoned transacts: O(k log n)
- * applies); the others are dropped with the pool, so one bad transact cannot
- * stall the chain. out->event_count says how many made it.
- * @return JK_OK; JK_ERR_CHAIN_APPLY (apply does not HALT even over an empty
- *         body: the chain is unchanged, nothing produced; reason in why);
+/* Produce bounds: the events of a produced body take at most this many
+ * encoded bytes, so that with JK_CHAIN_MAX_TRACES traces the block still fits
+ * JK_CHAIN_MAX_BLOCK_SIZE. */
+#define JK_CHAIN_PRODUCE_EVENT_BYTES (JK_CHAIN_MAX_BLOCK_SIZE / 2 - 256u)
+
+/* apply_block, produce mode, as the proposer of (number, round): the one
+ * jk_chain_proposer_index(V, number, round) must be this validator's own key
+ * (jk_chain_set_own_key), in an open cycle.
+ * The body: the longest prefix of the pool, in admission order, within the
+ * produce bounds (at most JK_CHAIN_MAX_EVENTS events taking at most
+ * JK_CHAIN_PRODUCE_EVENT_BYTES); the rest waits for the next block. chain.apply
+ * runs on the canonical chain with {0: body, 1: AA, 2: the block context} in
+ * slot[0] (docs/chain-design.md); each attest needs the key seen this cycle
+ * and a signature among the cycle's traces (events, process) or an own key;
+ * the block carries one trace per attest, in order (at most
+ * JK_CHAIN_MAX_TRACES, else apply counts as failed). So chain.apply must
+ * skip, not fault on, a transact that has become invalid since its verify.
+ * Poisoned pools: when apply does not HALT over the whole selection, the
+ * body becomes its longest order-keeping subset that applies, found by
+ * halving failing ranges (k poisoned transacts: O(k log n) applies); the
+ * others are dropped. out->event_count says how many made it.
+ * The header carries round and last_commit (NULL: zero). The chain advances,
+ * the cycle ends (jk_chain_teardown), and *out is the signed block (free it
+ * with jk_chain_block_free).
+ * Never wedged: on any failure but JK_ERR_NOMEM the selection is dropped and
+ * the cycle ended, so the next produce does not meet the same input.
+ * @return JK_OK; JK_ERR_INVALID_ARG (not the proposer, no own key, no open
+ *         cycle: nothing changed); JK_ERR_CHAIN_APPLY (apply does not HALT
+ *         even over an empty body: the chain is unchanged, reason in why);
  *         JK_ERR_NOMEM. */
 jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, uint64_t number,
-                                    uint32_t proposer, jk_chain_block *out, jk_diag *why);
+                                    uint32_t round, const jk_hash *last_commit, jk_chain_block *out,
+                                    jk_diag *why);
 
-/* apply_block, import mode: checks the block against (parent, number, the
- * proposer's public key) and its body hash, runs chain.apply with the block's
- * events, matching the i-th attest to the block's i-th trace (same key and
- * message, valid signature), requires every trace used and apply to HALT with
- * the header's state root. Then the chain advances; otherwise nothing changes.
+/* apply_block, import mode: checks the block against (parent, number); that
+ * its proposer index is jk_chain_proposer_index(V, number, header.round) of
+ * the genesis validator set the kernel holds and the signature is that
+ * validator's; last_commit zero in block 1; its body hash. Then runs
+ * chain.apply with the block's events and context, matching the i-th attest
+ * to the block's i-th trace (same key and message, valid signature), requires
+ * every trace used and apply to HALT with the header's state root. Then the
+ * chain advances, the cycle ends, and the pool drops the block's events;
+ * otherwise the chain is unchanged (and the next setup_cycle starts clean).
+ * Whether last_commit matches the parent's certificate is the consensus
+ * layer's check (docs/consensus.md).
  * @return JK_OK; JK_ERR_CHAIN_BLOCK_INVALID / JK_ERR_CHAIN_BLOCK_SIG /
  *         JK_ERR_CHAIN_BODY_HASH (rejected, chain unchanged; reason in why);
  *         JK_ERR_NOMEM. */
 jk_err jk_chain_apply_block_import(jk_chain_kernel *ck, const jk_chain_block *block,
-                                   const jk_hash *parent, uint64_t number,
-                                   const uint8_t proposer_key[JK_ED25519_PUBLIC_SIZE],
-                                   jk_diag *why);
+                                   const jk_hash *parent, uint64_t number, jk_diag *why);
+
+/* Import's checks and apply without advancing: is `block` valid on the
+ * current head (consensus's valid(v), for a prevote)? Same checks and errors
+ * as jk_chain_apply_block_import; the chain, cycle and pool are unchanged.
+ * On JK_OK the result is kept (one block at a time, replacing the last), and
+ * a later jk_chain_apply_block_import of the same block on the same head
+ * adopts it instead of applying again (apply is a pure function of chain and
+ * block, so the outcome is identical). */
+jk_err jk_chain_check_block(jk_chain_kernel *ck, const jk_chain_block *block, const jk_hash *parent,
+                            uint64_t number, jk_diag *why);
 
 /* ===========================================================================
  * 7. Genesis (docs/chain-spec.md)
@@ -626,6 +741,8 @@ jk_err jk_chain_apply_block_import(jk_chain_kernel *ck, const jk_chain_block *bl
 
 #define JK_CHAIN_GENESIS_TAG "jark/genesis/v1"  /* 15 bytes */
 #define JK_CHAIN_MAX_VALIDATORS 1024
+#define JK_CHAIN_DEFAULT_EVENT_TRACES 8u     /* traces per gossiped event unless the spec says */
+#define JK_CHAIN_MAX_EVENT_TRACES 1024u      /* the most a spec may allow */
 
 /* What a chain spec says, decoded (tools/chain_spec.c reads the JSON). The
  * programs are jark program files (docs/program-format.md), borrowed. */
@@ -642,23 +759,63 @@ typedef struct jk_chain_spec {
     const uint8_t (*validators)[JK_ED25519_PUBLIC_SIZE];
     uint32_t validator_count;       /* 1..JK_CHAIN_MAX_VALIDATORS */
     jk_chain_budgets gas;
+    uint32_t max_event_traces;      /* traces a gossiped event may carry:
+                                       1..JK_CHAIN_MAX_EVENT_TRACES; 0 means
+                                       JK_CHAIN_DEFAULT_EVENT_TRACES */
 } jk_chain_spec;
 
+/* A chain's genesis record: the genesis Chain instance and every setting the
+ * genesis hash binds beside it. The chain kernel takes all of its settings
+ * from here and only after recomputing the hash (jk_chain_kernel_new), so no
+ * budget, count or validator can be passed beside the chain unchecked: a
+ * validator with other settings is on another chain (its blocks and attests
+ * do not verify here).
+ *
+ *   genesis_hash = H("jark/genesis/v1" ‖ instance_hash(chain) ‖ E(V) ‖
+ *                    key_0 ‖ … ‖ key_{V-1} ‖ transform u64 ‖ verify u64 ‖
+ *                    process u64 ‖ block u64 ‖ E(dispatch_count) ‖
+ *                    E(max_event_traces))
+ *
+ * A plain struct of values (the validator keys inline), so it is copied by
+ * assignment; only `chain` is a reference (the holder releases it). */
 typedef struct jk_chain_genesis {
-    jk_cap chain;         /* the genesis Chain instance (NEW reference) */
-    jk_hash genesis_hash; /* H(tag ‖ instance_hash(chain) ‖ E(V) ‖ keys ‖ budgets) */
+    jk_cap chain;                   /* the genesis Chain instance (NEW reference) */
+    jk_hash genesis_hash;           /* see above */
+    uint32_t validator_count;       /* 1..JK_CHAIN_MAX_VALIDATORS */
+    uint8_t validators[JK_CHAIN_MAX_VALIDATORS][JK_ED25519_PUBLIC_SIZE];
+    jk_chain_budgets gas;
+    uint32_t dispatch_count;        /* ≤ JK_CHAIN_MAX_DISPATCH_ENDPOINTS */
+    uint32_t max_event_traces;      /* 1..JK_CHAIN_MAX_EVENT_TRACES */
 } jk_chain_genesis;
+
+/* Check g's settings and compute g->genesis_hash from g->chain and them (for
+ * a genesis instance made by hand, as tests do; jk_chain_genesis_build calls
+ * it). @return JK_OK; JK_ERR_INVALID_ARG (not an Instance, no validator or
+ * too many, too many dispatch endpoints, a negative budget, a trace bound out
+ * of range: reason in diag). */
+jk_err jk_chain_genesis_seal(jk_chain_genesis *g, jk_diag *diag);
+
+/* Check g's settings and that g->genesis_hash is their hash (what
+ * jk_chain_kernel_new does first). @return JK_OK; JK_ERR_INVALID_ARG. */
+jk_err jk_chain_genesis_verify(const jk_chain_genesis *g, jk_diag *diag);
 
 /* Build the genesis chain from a spec: images of every role (Verify pinning
  * Transact and DispatchInstance in slots 2 and 3; the ChainImage pinning
  * Verify, Transact, DispatchInstance, AA and Dispatch_k in slots 1..5+k), the
  * state Data in their slots, and the genesis instance (lineage bound to the
- * kernel: H(kernel_id ‖ image_id(ChainImage))).
+ * kernel: H(kernel_id ‖ image_id(ChainImage))); then the record is sealed.
  * Refused with the reason (JK_ERR_INVALID_ARG): a program that does not load
  * or whose image does not validate; a chain program without apply,
  * transform_to_verify and a transform_to_dispatch_k for every k; role
- * programs without their endpoint (verify / process / attest); state in a slot
- * outside 20..255 or given twice; no validator or too many; a negative budget.
+ * programs without their endpoint (verify / process / attest); the chain
+ * endpoints swapped or missing (transform_to_verify must set_image onto the
+ * pinned VerifyImage, transform_to_dispatch_k onto Dispatch_k's, and apply
+ * over an empty body must not HALT with another image); identical TransactImage and
+ * DispatchInstanceImage (verify's result would be ambiguous); an AA whose
+ * attest returns without yielding to the kernel (it would make every
+ * signature check pass); state in a slot outside 20..255 or given twice; no
+ * validator or too many; a negative budget; a trace bound over
+ * JK_CHAIN_MAX_EVENT_TRACES.
  * @param[out] out  the caller releases out->chain.
  * @return JK_OK, JK_ERR_INVALID_ARG (reason in diag), JK_ERR_NOMEM. */
 jk_err jk_chain_genesis_build(const jk_chain_spec *spec, jk_chain_genesis *out, jk_diag *diag);

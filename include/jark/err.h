@@ -87,6 +87,9 @@ typedef enum jk_err {
                                        prove its value final */
     JK_ERR_CONS_RECORD = -1004,      /* signed-vote record malformed */
     JK_ERR_CONS_VALUE = -1005,       /* a certified value the app rejects */
+    /* node: -700 .. -799 */
+    JK_ERR_NODE_STORE_BUSY = -700,  /* another process holds the store's lock */
+    JK_ERR_NODE_STORE_CORRUPT = -701, /* data.mdb truncated or not an LMDB file */
 
     /* node, block archive and sync: -720 .. -739 */
     JK_ERR_NODE_ARCHIVE = -720,      /* the block archive (LMDB) failed */

@@ -18,26 +18,62 @@
 #include "jark/chain.h"
 #include "jark/consensus.h"
 
+/* A validator's store, opened safely (src/node/store.c; docs/node.md, "The
+ * store"): the LMDB store and the lock that keeps other processes out. */
+typedef struct jk_node_store {
+    jk_cap_store *store;
+    int lock_fd;            /* holds an exclusive flock on DIR/jark.lock */
+} jk_node_store;
+
+/* Open (creating if needed) the store in dir for this process alone: take an
+ * exclusive, non-blocking flock on DIR/jark.lock (held until close), check
+ * data.mdb against its own meta pages (jk_node_store_check_file), then open
+ * it with LMDB map size map_size.
+ * @param[out] out  close with jk_node_store_close (also after a failure).
+ * @return JK_OK; JK_ERR_NODE_STORE_BUSY (another process, or another open in
+ *         this one, holds the lock); JK_ERR_NODE_STORE_CORRUPT; a store
+ *         error of jk_cap_store_open (reason in diag). */
+jk_err jk_node_store_open(const char *dir, size_t map_size, jk_node_store *out, jk_diag *diag);
+void jk_node_store_close(jk_node_store *s);
+
+/* Is the LMDB file at path safe to map? A missing or empty file is (LMDB
+ * makes a new one). Otherwise both meta pages must carry LMDB's magic, the
+ * page size must be sane, and the file must be at least (last_pg + 1) pages
+ * of the newest meta long: a shorter file would SIGBUS inside LMDB.
+ * @return JK_OK; JK_ERR_NODE_STORE_CORRUPT (what is wrong, with the sizes, in
+ *         diag); JK_ERR_CAP_STORE (the file cannot be read). */
+jk_err jk_node_store_check_file(const char *path, jk_diag *diag);
+
+/* The same check over a whole file held in memory (file[0..len)): what the
+ * fuzz target drives. */
+jk_err jk_node_store_check_bytes(const uint8_t *file, size_t len, jk_diag *diag);
+
 typedef struct jk_node_validator {
-    uint32_t index;                 /* in the genesis validator list */
+    uint32_t index;                 /* in the genesis validator list; UINT32_MAX
+                                       when the key is not a validator's (the
+                                       node then only imports) */
     uint8_t public_key[JK_ED25519_PUBLIC_SIZE];
     jk_chain_kernel *ck;
-    jk_cap_store *store;
+    jk_node_store store;
     uint64_t height;                /* 0 = genesis */
     jk_hash head_hash;              /* the last block's hash (genesis hash at 0) */
     jk_hash genesis_hash;
     jk_cap last_block;              /* Data: the last block's encoding (null at genesis) */
 } jk_node_validator;
 
-/* Open validator `index` with its secret key (copied; wiped on close) over
- * the store in dir: resume at its committed head, or start at `genesis`.
+/* Open the validator of secret_key (copied; wiped on close) over the store in
+ * dir: resume at its committed head, or start at `genesis`. Its index is its
+ * key's place in the genesis validator set; every chain setting (budgets,
+ * dispatch count, validator set) comes from the genesis record, checked
+ * against its hash (jk_chain_kernel_new).
  * @return JK_OK; a store or chain error (reason in diag); JK_ERR_INVALID_ARG
- *         when the store's head belongs to another genesis; JK_ERR_NOMEM.
+ *         when the store's head belongs to another genesis or the record
+ *         does not match its hash; JK_ERR_NODE_STORE_BUSY (another process
+ *         has the store open); JK_ERR_NODE_STORE_CORRUPT (a truncated or
+ *         damaged data.mdb); JK_ERR_NOMEM.
  * @param[out] out  the caller closes it with jk_node_validator_close. */
-jk_err jk_node_validator_open(const char *dir, uint32_t index,
-                              const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
-                              const jk_chain_genesis *genesis, const jk_chain_budgets *gas,
-                              uint32_t dispatch_count, jk_node_validator **out, jk_diag *diag);
+jk_err jk_node_validator_open(const char *dir, const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
+                              const jk_chain_genesis *genesis, jk_node_validator **out, jk_diag *diag);
 void jk_node_validator_close(jk_node_validator *v);
 
 /* Commit the current head (after block `height` was produced or imported)
@@ -64,16 +100,17 @@ typedef struct jk_node_head {
 jk_err jk_node_head_read(const char *dir, jk_node_head *out, jk_diag *diag);
 void jk_node_head_release(jk_node_head *head);
 
-/* Import block `height` (its encoding, untrusted) made by the proposer with
- * key proposer_key on top of v's head, then commit it.
+/* Import block `height` (its encoding, untrusted) on top of v's head — its
+ * proposer is checked against the genesis validator set by the chain layer
+ * (jk_chain_apply_block_import) — then commit it.
  * @return JK_OK; a decode error or JK_ERR_CHAIN_BLOCK_INVALID (reason in
- *         diag: the head, the proposer's signature, a trace, apply faulting);
+ *         diag: the head, the proposer index or signature, a trace, apply
+ *         faulting);
  *         a store error. A refused block changes nothing; after a store
  *         error the chain is one block ahead of the store (reopening resumes
  *         at the store's head). */
 jk_err jk_node_validator_import(jk_node_validator *v, const uint8_t *block, size_t block_len,
-                                uint64_t height, const uint8_t proposer_key[JK_ED25519_PUBLIC_SIZE],
-                                jk_diag *diag);
+                                uint64_t height, jk_diag *diag);
 
 /* ---------------------------------------------------------------------------
  * Block archive and sync (src/node/archive.c, docs/consensus.md)

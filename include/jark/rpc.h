@@ -39,6 +39,7 @@
 #define JK_RPC_DEFAULT_POOL 100u       /* ... when the request gives no limit */
 #define JK_RPC_MAX_ID 256u             /* bytes of a string id */
 #define JK_RPC_MAX_REPLY (256u << 20)  /* the client refuses a larger HTTP reply */
+#define JK_RPC_DEFAULT_PORT 8645u      /* `jark rpc`'s default server port (127.0.0.1) */
 
 /* JSON-RPC 2.0 error codes. The application band is -32000 .. -32099. */
 #define JK_RPC_PARSE_ERROR (-32700)
@@ -233,8 +234,10 @@ typedef struct jk_rpc_pool_entry {
 typedef struct jk_rpc_pool_sink jk_rpc_pool_sink;   /* the server's */
 
 /* Append a copy of e to the answer. The server stops taking entries at the
- * request's limit. @return JK_OK; JK_ERR_NOMEM; JK_ERR_CAP_RANGE when the
- * limit is reached (the provider should stop). */
+ * request's limit, or when the answer's hex would pass its 64 MiB bound.
+ * @return JK_OK; JK_ERR_NOMEM; JK_ERR_CAP_RANGE when the entry is not taken:
+ *         the limit or the byte bound is reached, or e is over the chain's
+ *         bounds (a blob over JK_CHAIN_MAX_BLOB): the provider should stop. */
 jk_err jk_rpc_pool_add(jk_rpc_pool_sink *sink, const jk_rpc_pool_entry *e);
 
 typedef struct jk_rpc_provider {
@@ -261,7 +264,9 @@ typedef struct jk_rpc_provider {
 /* Answer a parsed body from the provider: the JSON text to send back, or
  * NULL when nothing is to be sent (only notifications). Used by the server;
  * public so that tests and other transports can answer without HTTP.
- * Deterministic: same requests and provider answers, same bytes.
+ * Deterministic: same requests and provider answers, same bytes. The hex
+ * in one answer (all of a batch) is bounded by 64 MiB: a block or value
+ * past it is answered -32003, a pool answer stops early.
  * @param[out] out, out_len  malloc'd NUL-terminated JSON (caller frees), or NULL/0.
  * @return JK_OK; JK_ERR_NOMEM. */
 jk_err jk_rpc_answer(const jk_rpc_provider *p, const jk_rpc_parsed *req, char **out,
@@ -397,6 +402,20 @@ jk_err jk_rpc_addr_parse(const char *addr, char *host, size_t cap, uint16_t *por
  *         JK_ERR_NOMEM. */
 jk_err jk_rpc_call(const char *host, uint16_t port, const char *method, const char *params_json,
                    char **result_json, jk_diag *diag);
+
+/* Decode a raw HTTP reply (status line, headers, body) carrying the
+ * JSON-RPC response to the request with integer id `id`. Pure; any bytes are
+ * safe (tests/fuzz/fuzz_rpc_reply.c).
+ * @param[out] result_json  malloc'd (caller frees): the "result" as JSON text
+ *                          on JK_OK, the "error" object on JK_ERR_RPC_REMOTE;
+ *                          NULL otherwise.
+ * @return JK_OK (HTTP 200, our id, a result); JK_ERR_RPC_REMOTE (a
+ *         well-formed error object, whatever the HTTP status; "code message:
+ *         data" in diag); JK_ERR_RPC_HTTP (not HTTP/1.x, chunked, a short or
+ *         malformed Content-Length, a body that is not exactly one strict
+ *         JSON-RPC 2.0 response object, another id, a result with a status
+ *         other than 200); JK_ERR_NOMEM. */
+jk_err jk_rpc_reply_decode(const uint8_t *raw, size_t len, int64_t id, char **result_json, jk_diag *diag);
 
 /* The raw exchange under jk_rpc_call: send body (with the given HTTP method
  * and path) and return the HTTP status and the reply body.

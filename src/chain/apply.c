@@ -1,8 +1,9 @@
 /*
- * apply.c — the block boundary: run_cycle_process, and apply_block in its
- * two modes (produce: the proposer builds and signs the block; import: every
- * other validator checks it and reproduces its state root). The
- * AttestationAuthority's rule per phase is attestation.md's table.
+ * apply.c — the block boundary: run_cycle_process with emit routing, the
+ * one chain.apply invocation both modes share, the end of apply_block, and
+ * produce mode (the proposer builds and signs the block; import mode is in
+ * import.c). The AttestationAuthority's rule per phase is attestation.md's
+ * table.
  */
 #include "internal.h"
 
@@ -78,12 +79,76 @@ static jk_err jk_push_trace(jk_chain_trace **list, size_t *count, const jk_chain
 
 /* ---- produce mode (process, and the proposer's apply) ---- */
 
+/* The traces a produce-mode attest may use, in the order it must prefer them
+ * (this cycle's traces, then each pooled transact's, in pool order), sorted
+ * by (key, msg_hash, that order): a lookup is a binary search, and the first
+ * valid one among equals is the one a front-to-back scan would pick — so
+ * the block is the same as with a scan, without the scan's O(pool) per
+ * attest (O(pool²) per block). Built on an invocation's first attest: the
+ * cycle's traces and the pool do not change while it runs. */
+typedef struct jk_trace_ref {
+    const jk_chain_trace *t;
+    size_t order;
+} jk_trace_ref;
+
 typedef struct jk_produce_mode {
     jk_chain_kernel *ck;
     int dispatch;               /* process of Dispatch_k: k; apply: -1 */
     jk_chain_trace *made;       /* the traces this invocation's attests used */
     size_t made_count;
+    jk_trace_ref *refs;         /* the index above, or NULL before the first attest */
+    size_t ref_count;
 } jk_produce_mode;
+
+static int jk_ref_key_cmp(const jk_chain_trace *t, const uint8_t key[32], const jk_hash *msg)
+{
+    int c = memcmp(t->key, key, JK_ED25519_PUBLIC_SIZE);
+    return c ? c : memcmp(t->msg_hash.bytes, msg->bytes, JK_HASH_SIZE);
+}
+
+static int jk_ref_cmp(const void *a, const void *b)
+{
+    const jk_trace_ref *x = a, *y = b;
+    int c = jk_ref_key_cmp(x->t, y->t->key, &y->t->msg_hash);
+    return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+static jk_err jk_refs_build(jk_produce_mode *m)
+{
+    const jk_chain_kernel *ck = m->ck;
+    size_t n = ck->cycle_trace_count;
+    for (size_t i = 0; i < ck->pool_count; i++)
+        n += ck->pool[i].trace_count;
+    m->refs = malloc((n ? n : 1) * sizeof *m->refs);
+    if (!m->refs)
+        return JK_ERR_NOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < ck->cycle_trace_count; i++, k++)
+        m->refs[k] = (jk_trace_ref){&ck->cycle_traces[i], k};
+    for (size_t i = 0; i < ck->pool_count; i++)
+        for (size_t j = 0; j < ck->pool[i].trace_count; j++, k++)
+            m->refs[k] = (jk_trace_ref){&ck->pool[i].traces[j], k};
+    qsort(m->refs, n, sizeof *m->refs, jk_ref_cmp);
+    m->ref_count = n;
+    return JK_OK;
+}
+
+/* The first valid trace for (key, msg) in preference order, or NULL. */
+static const jk_chain_trace *jk_refs_find(const jk_produce_mode *m, const uint8_t key[32], const jk_hash *msg)
+{
+    size_t lo = 0, hi = m->ref_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (jk_ref_key_cmp(m->refs[mid].t, key, msg) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < m->ref_count && jk_ref_key_cmp(m->refs[lo].t, key, msg) == 0; lo++)
+        if (jk_chain_sig_ok(m->ck, m->refs[lo].t))
+            return m->refs[lo].t;
+    return NULL;
+}
 
 static bool jk_seen(const jk_chain_kernel *ck, int dispatch, const uint8_t key[32])
 {
@@ -102,55 +167,37 @@ static jk_err jk_decide_produce(void *ctx, const uint8_t key[32], const uint8_t 
     jk_produce_mode *m = ctx;
     jk_chain_kernel *ck = m->ck;
     jk_hash msg;
-    size_t at;
     jk_chain_trace t;
     *accept = false;
     if (!jk_seen(ck, m->dispatch, key))
         return JK_OK; /* the seen-rule */
+    if (!m->refs && jk_refs_build(m) != JK_OK)
+        return JK_ERR_NOMEM;
     jk_chain_attest_msg_hash(&ck->genesis_hash, blob, len, &msg);
-    if (jk_chain_trace_find_valid(ck->cycle_traces, ck->cycle_trace_count, key, &msg, &at)) {
-        t = ck->cycle_traces[at];
+    const jk_chain_trace *found = jk_refs_find(m, key, &msg);
+    if (found) {
+        t = *found;
     } else {
-        bool found = false;
-        for (size_t i = 0; i < ck->pool_count && !found; i++)
-            if (jk_chain_trace_find_valid(ck->pool[i].traces, ck->pool[i].trace_count, key, &msg, &at)) {
-                t = ck->pool[i].traces[at];
-                found = true;
-            }
-        if (!found) {
-            if (!ck->has_own_key || memcmp(ck->own_public, key, 32) != 0)
-                return JK_OK; /* no signature to be had */
-            jk_chain_trace_sign_hash(ck->own_secret, &msg, &t);
-        }
+        if (!ck->has_own_key || memcmp(ck->own_public, key, 32) != 0)
+            return JK_OK; /* no signature to be had */
+        jk_chain_trace_sign_hash(ck->own_secret, &msg, &t);
     }
     *accept = true;
     return jk_push_trace(&m->made, &m->made_count, &t);
 }
 
-/* A copy of blob + traces as a pooled entry. */
-static jk_err jk_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trace *traces, size_t n,
-                             jk_chain_pooled *out)
+/* Read the emits CNode (slot[0] at HALT): each slot a CNode {0: target
+ * (u32 LE Data: 0 transact, k + 1 dispatch k), 1: blob Data}. Malformed
+ * entries and unknown endpoints are dropped (chain code's mistake, not the
+ * host's). *out: a fresh list of copies, each carrying `traces`. */
+static jk_err jk_read_emits(const jk_chain_kernel *ck, jk_cap emits, const jk_chain_trace *traces, size_t n,
+                            jk_chain_pooled **out, size_t *count)
 {
-    out->blob = malloc(len ? len : 1);
-    out->traces = malloc((n ? n : 1) * sizeof *traces);
-    if (!out->blob || !out->traces) {
-        free(out->blob);
-        free(out->traces);
-        return JK_ERR_NOMEM;
-    }
-    memcpy(out->blob, blob, len);
-    if (n)
-        memcpy(out->traces, traces, n * sizeof *traces);
-    out->blob_len = len;
-    out->trace_count = n;
-    return JK_OK;
-}
-
-/* "route emits": transacts to the pool, dispatches queued for the next cycle. */
-static jk_err jk_route_emits(jk_chain_kernel *ck, jk_cap emits, const jk_chain_trace *traces, size_t n)
-{
+    *out = NULL;
+    *count = 0;
     uint32_t i = 0;
-    while (jk_cap_kind_of(emits) == JK_CAP_CNODE && jk_cap_cnode_next(emits, i, &i)) {
+    jk_err err = JK_OK;
+    while (err == JK_OK && jk_cap_kind_of(emits) == JK_CAP_CNODE && jk_cap_cnode_next(emits, i, &i)) {
         jk_cap e = jk_cap_cnode_get(emits, i++);
         jk_cap target = jk_cap_cnode_get(e, 0), blob = jk_cap_cnode_get(e, 1);
         uint8_t t[4];
@@ -158,54 +205,59 @@ static jk_err jk_route_emits(jk_chain_kernel *ck, jk_cap emits, const jk_chain_t
             jk_cap_kind_of(blob) != JK_CAP_DATA || jk_cap_data_len(target) != 4 ||
             jk_cap_data_len(blob) > JK_CHAIN_MAX_BLOB || jk_cap_data_read(target, 0, t, 4) != JK_OK)
             continue; /* malformed: dropped */
-        jk_chain_endpoint endpoint = (jk_chain_endpoint)(t[0] | t[1] << 8 | t[2] << 16 | (uint32_t)t[3] << 24);
+        jk_chain_endpoint endpoint = jk_get_u32le(t);
         if (jk_chain_endpoint_is_dispatch(endpoint) &&
             jk_chain_endpoint_dispatch_index(endpoint) >= ck->dispatch_count)
             continue; /* no such endpoint: dropped */
         size_t len = (size_t)jk_cap_data_len(blob);
         uint8_t *bytes = malloc(len ? len : 1);
-        if (!bytes)
-            return JK_ERR_NOMEM;
-        jk_err err = jk_cap_data_read(blob, 0, bytes, len);
-        jk_chain_pooled entry;
+        jk_chain_pooled *grown = realloc(*out, (*count + 1) * sizeof *grown);
+        if (grown)
+            *out = grown;
+        err = bytes && grown ? jk_cap_data_read(blob, 0, bytes, len) : JK_ERR_NOMEM;
         if (err == JK_OK)
-            err = jk_pooled_make(bytes, len, traces, n, &entry);
+            err = jk_chain_pooled_make(bytes, len, traces, n, endpoint, &(*out)[*count]);
+        if (err == JK_OK)
+            (*count)++;
         free(bytes);
-        if (err != JK_OK)
-            return err;
-        jk_chain_pooled **list = endpoint == JK_CHAIN_ENDPOINT_TRANSACT ? &ck->pool : &ck->queued;
-        size_t *count = endpoint == JK_CHAIN_ENDPOINT_TRANSACT ? &ck->pool_count : &ck->queued_count;
-        jk_chain_pooled *grown = realloc(*list, (*count + 1) * sizeof *grown);
-        if (grown && endpoint != JK_CHAIN_ENDPOINT_TRANSACT) {
-            jk_chain_endpoint *eps = realloc(ck->queued_endpoint, (*count + 1) * sizeof *eps);
-            if (!eps) {
-                *list = grown;
-                grown = NULL;
-            } else {
-                ck->queued_endpoint = eps;
-                eps[*count] = endpoint;
-            }
-        }
-        if (!grown) {
-            free(entry.blob);
-            free(entry.traces);
-            return JK_ERR_NOMEM;
-        }
-        *list = grown;
-        grown[(*count)++] = entry;
     }
-    return JK_OK;
+    if (err != JK_OK) {
+        jk_chain_pooled_free(*out, *count);
+        *out = NULL;
+        *count = 0;
+    }
+    return err;
 }
 
-size_t jk_chain_take_queued(jk_chain_kernel *ck, jk_chain_pooled **events, jk_chain_endpoint **endpoints)
+/* "route emits": transacts to the pool (kernel-made: under the pool's count
+ * and byte bounds, charged to no key), dispatches queued for the next cycle
+ * (bounded by JK_CHAIN_MAX_QUEUED). What does not fit is dropped. The list's
+ * entries are consumed; the list itself freed. */
+static jk_err jk_route_emits(jk_chain_kernel *ck, jk_chain_pooled *list, size_t n)
 {
-    size_t n = ck->queued_count;
-    *events = ck->queued;
-    *endpoints = ck->queued_endpoint;
-    ck->queued = NULL;
-    ck->queued_endpoint = NULL;
-    ck->queued_count = 0;
-    return n;
+    jk_err err = JK_OK;
+    for (size_t i = 0; i < n; i++) {
+        bool kept = false;
+        if (err == JK_OK && list[i].endpoint == JK_CHAIN_ENDPOINT_TRANSACT) {
+            jk_chain_event ev = {list[i].endpoint, list[i].blob, list[i].blob_len};
+            const char *refused;
+            err = jk_chain_pool_admit(ck, &ev, list[i].traces, list[i].trace_count, NULL, &refused);
+        } else if (err == JK_OK) {
+            err = jk_chain_queue_push(ck, &list[i], &kept);
+        }
+        if (!kept) {
+            free(list[i].blob);
+            free(list[i].traces);
+        }
+    }
+    free(list);
+    return err;
+}
+
+size_t jk_chain_emits(const jk_chain_kernel *ck, const jk_chain_pooled **emits)
+{
+    *emits = ck->emits;
+    return ck->emit_count;
 }
 
 jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS])
@@ -214,26 +266,47 @@ jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHA
         return JK_ERR_INVALID_ARG;
     for (uint32_t k = 0; k < ck->dispatch_count; k++) {
         jk_cap events = jk_cap_null(), aa = jk_cap_null(), scratchpad = jk_cap_null();
-        jk_produce_mode mode = {ck, (int)k, NULL, 0};
+        jk_produce_mode mode = {ck, (int)k, NULL, 0, NULL, 0};
         jk_kernel_result res;
         memset(&res, 0, sizeof res);
         jk_err err = jk_list(ck->dispatch_buffer[k], ck->dispatch_buffered[k], &events);
         if (err == JK_OK)
             err = jk_chain_inject_aa(ck, &aa); /* AA_cycle: fresh per cycle per dispatch */
+        if (err == JK_ERR_INVALID_ARG) { /* the chain pins no AA: this process cannot run */
+            err = JK_OK;
+            if (processed)
+                processed[k] = UINT64_MAX;
+            jk_cap_release(events);
+            continue;
+        }
         if (err == JK_OK)
             err = jk_chain_pair(events, aa, &scratchpad);
-        if (err == JK_OK)
+        if (err == JK_OK) {
             err = jk_chain_invoke(ck->kernel, ck->attest_marker, ck->dispatch_protos[k], 0, ck->gas.process, NULL,
                                   scratchpad, jk_decide_produce, &mode, NULL, &res);
+            if (err != JK_OK && err != JK_ERR_NOMEM) {
+                /* the kernel refused to run or finish it (a bound the guest
+                 * hit): as a process that did not HALT, its emits dropped */
+                jk_kernel_result_clear(&res);
+                res.outcome = JK_KERNEL_FAULT;
+                err = JK_OK;
+            }
+        }
         bool halted = err == JK_OK && res.outcome == JK_KERNEL_HALT;
         if (processed)
             processed[k] = halted ? res.value : UINT64_MAX;
         /* The traces process used become the cycle's, for apply to find. */
         for (size_t i = 0; halted && err == JK_OK && i < mode.made_count; i++)
             err = jk_push_trace(&ck->cycle_traces, &ck->cycle_trace_count, &mode.made[i]);
-        if (halted && err == JK_OK)
-            err = jk_route_emits(ck, res.slot0, mode.made, mode.made_count);
+        if (halted && err == JK_OK) {
+            jk_chain_pooled *list;
+            size_t count;
+            err = jk_read_emits(ck, res.slot0, mode.made, mode.made_count, &list, &count);
+            if (err == JK_OK)
+                err = jk_route_emits(ck, list, count);
+        }
         free(mode.made);
+        free(mode.refs);
         jk_kernel_result_clear(&res);
         jk_cap_release(scratchpad);
         jk_cap_release(aa);
@@ -244,74 +317,131 @@ jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHA
     return JK_OK;
 }
 
-/* Run chain.apply over events with `decide`; on HALT *new_chain (NEW). */
-static jk_err jk_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, size_t n, jk_chain_attest_fn decide,
-                           void *ctx, jk_cap *new_chain, jk_diag *why)
+void jk_chain_applied_clear(jk_applied *a)
 {
-    jk_cap body = jk_cap_null(), aa = jk_cap_null(), scratchpad = jk_cap_null();
+    jk_cap_release(a->chain);
+    jk_chain_pooled_free(a->emits, a->emit_count);
+    *a = (jk_applied){jk_cap_null(), NULL, 0};
+}
+
+/* Run chain.apply over events with `decide`; on HALT fills *out. Anything
+ * that stops apply short of HALT — a fault, out of gas, a refused attest, a
+ * chain pinning no AA, an invocation the kernel refuses to run — is
+ * JK_ERR_CHAIN_APPLY with the reason: it is the block's problem, never the
+ * host's. Only JK_ERR_NOMEM is passed on. */
+jk_err jk_chain_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, size_t n,
+                           const jk_block_context *ctx_block, jk_chain_attest_fn decide, void *ctx,
+                           jk_applied *out, jk_diag *why)
+{
+    jk_cap body = jk_cap_null(), aa = jk_cap_null(), scratchpad = jk_cap_null(), context = jk_cap_null();
     jk_kernel_result res;
     memset(&res, 0, sizeof res);
+    *out = (jk_applied){jk_cap_null(), NULL, 0};
+    uint8_t ctx_bytes[16];
+    jk_put_u64le(ctx_bytes, ctx_block->number);
+    jk_put_u32le(ctx_bytes + 8, ctx_block->proposer);
+    jk_put_u32le(ctx_bytes + 12, ctx_block->round);
     jk_err err = jk_body_cnode(events, n, &body);
     if (err == JK_OK)
+        err = jk_cap_data_new(ctx_bytes, sizeof ctx_bytes, &context);
+    if (err == JK_OK) {
         err = jk_chain_inject_aa(ck, &aa); /* AA_block */
+        if (err == JK_ERR_INVALID_ARG)
+            err = jk_diag_set(why, JK_ERR_CHAIN_APPLY, "the chain pins no AA image");
+    }
     if (err == JK_OK)
-        err = jk_chain_pair(body, aa, &scratchpad);
-    if (err == JK_OK)
+        err = jk_chain_triple(body, aa, context, &scratchpad);
+    if (err == JK_OK) {
         err = jk_chain_invoke(ck->kernel, ck->attest_marker, ck->chain, JK_CHAIN_EP_APPLY, ck->gas.block, NULL,
                               scratchpad, decide, ctx, NULL, &res);
+        if (err != JK_OK && err != JK_ERR_NOMEM)
+            err = jk_diag_set(why, JK_ERR_CHAIN_APPLY, "chain.apply could not run: %s", jk_strerror(err));
+    }
     if (err == JK_OK && res.outcome != JK_KERNEL_HALT)
         err = jk_diag_set(why, JK_ERR_CHAIN_APPLY, "chain.apply did not HALT (outcome %d: %s)", res.outcome,
                           res.fault_msg[0] ? res.fault_msg : "out of gas or yield");
     if (err == JK_OK)
-        *new_chain = jk_cap_retain(res.instance);
+        err = jk_read_emits(ck, res.slot0, NULL, 0, &out->emits, &out->emit_count);
+    if (err == JK_OK)
+        out->chain = jk_cap_retain(res.instance);
     jk_kernel_result_clear(&res);
     jk_cap_release(scratchpad);
+    jk_cap_release(context);
     jk_cap_release(aa);
     jk_cap_release(body);
     return err;
 }
 
-/* The chain advances to new_chain; the cycle's buffers empty. */
-static void jk_advance(jk_chain_kernel *ck, jk_cap new_chain)
+/* apply_block's end, in both modes: the chain advances, the cycle ends (its
+ * transient instances dropped, its buffers, seen keys and traces emptied),
+ * the pool keeps only `keep` (events still waiting: verified again by the
+ * next setup_cycle), and apply's outgoing emits are kept for the embedder
+ * (jk_chain_emits) and routed as process emits are. Cannot fail: the block
+ * is applied whatever happens here; out of memory, the emits are not routed
+ * (they stay readable through jk_chain_emits) or are lost with the rest. */
+void jk_chain_advance(jk_chain_kernel *ck, jk_applied *applied, jk_chain_pooled *keep, size_t keep_count)
 {
     jk_cap_release(ck->chain);
-    ck->chain = new_chain;
-    jk_chain_cycle_reset(ck);
+    ck->chain = applied->chain;
+    applied->chain = jk_cap_null();
+    jk_chain_teardown(ck);
+    jk_chain_cycle_reset(ck, true);
+    /* Raw entries: the index, byte and key counts are rebuilt when the next
+     * setup_cycle verifies them again (no admission happens before). */
+    ck->pool = keep;
+    ck->pool_count = keep_count;
+    jk_chain_pooled_free(ck->emits, ck->emit_count);
+    ck->emits = applied->emits;
+    ck->emit_count = applied->emit_count;
+    applied->emits = NULL;
+    applied->emit_count = 0;
+    jk_chain_pooled *copy = calloc(ck->emit_count ? ck->emit_count : 1, sizeof *copy);
+    size_t made = 0;
+    while (copy && made < ck->emit_count &&
+           jk_chain_pooled_make(ck->emits[made].blob, ck->emits[made].blob_len, NULL, 0, ck->emits[made].endpoint,
+                                &copy[made]) == JK_OK)
+        made++;
+    (void)jk_route_emits(ck, copy, made); /* frees copy; out of memory drops the rest */
 }
 
-/* One produce-mode apply over events[0..n): on HALT, *new_chain and the
- * traces it made replace those in *best. */
+/* One produce-mode apply over events[0..n): on HALT, what it made replaces
+ * *best. */
 typedef struct jk_produce_try {
-    jk_cap chain;              /* the chain after the best apply so far */
+    jk_applied applied;        /* the best apply so far */
     jk_chain_trace *made;
     size_t made_count;
     bool ok;
 } jk_produce_try;
 
-static jk_err jk_try_apply(jk_chain_kernel *ck, const jk_chain_event *events, size_t n, jk_produce_try *best,
-                           jk_diag *why)
+static jk_err jk_try_apply(jk_chain_kernel *ck, const jk_chain_event *events, size_t n,
+                           const jk_block_context *bc, jk_produce_try *best, jk_diag *why)
 {
-    jk_produce_mode mode = {ck, -1, NULL, 0};
-    jk_cap new_chain = jk_cap_null();
-    jk_err err = jk_run_apply(ck, events, n, jk_decide_produce, &mode, &new_chain, why);
+    jk_produce_mode mode = {ck, -1, NULL, 0, NULL, 0};
+    jk_applied applied;
+    jk_err err = jk_chain_run_apply(ck, events, n, bc, jk_decide_produce, &mode, &applied, why);
+    free(mode.refs);
+    if (err == JK_OK && mode.made_count > JK_CHAIN_MAX_TRACES)
+        err = jk_diag_set(why, JK_ERR_CHAIN_APPLY, "apply made %zu attests (a block carries at most %u traces)",
+                          mode.made_count, JK_CHAIN_MAX_TRACES);
     if (err == JK_OK) {
-        jk_cap_release(best->chain);
+        jk_chain_applied_clear(&best->applied);
         free(best->made);
-        *best = (jk_produce_try){new_chain, mode.made, mode.made_count, true};
+        *best = (jk_produce_try){applied, mode.made, mode.made_count, true};
         return JK_OK;
     }
+    jk_chain_applied_clear(&applied);
     free(mode.made);
     return err;
 }
 
-/* When chain.apply does not HALT over the whole pool, some transacts poison
- * it (a chain whose apply faults where it should skip). Keep the pool's order
- * and find the largest prefix-greedy body that applies: try each range after
- * the kept events; a range that fails is halved, a single event that fails is
- * dropped. k poisoned events cost O(k log n) applies. */
+/* When chain.apply does not HALT over the whole selection, some transacts
+ * poison it (a chain whose apply faults where it should skip). Keep the
+ * order and find the largest prefix-greedy body that applies: try each range
+ * after the kept events; a range that fails is halved, a single event that
+ * fails is dropped. k poisoned events cost O(k log n) applies. */
 static jk_err jk_produce_without_poison(jk_chain_kernel *ck, const jk_chain_event *pool, size_t n,
-                                        jk_chain_event *body, size_t *body_count, jk_produce_try *best,
-                                        jk_diag *why)
+                                        const jk_block_context *bc, jk_chain_event *body, size_t *body_count,
+                                        jk_produce_try *best, jk_diag *why)
 {
     size_t kept = 0;
     size_t *stack = malloc(2 * (n + 1) * sizeof *stack), top = 0;
@@ -319,7 +449,7 @@ static jk_err jk_produce_without_poison(jk_chain_kernel *ck, const jk_chain_even
     jk_err err = stack && trial ? JK_OK : JK_ERR_NOMEM;
     if (err == JK_OK) {
         /* the empty body first: if even that fails, nothing can be produced */
-        err = jk_try_apply(ck, NULL, 0, best, why);
+        err = jk_try_apply(ck, NULL, 0, bc, best, why);
         stack[top++] = 0;
         stack[top++] = n;
     }
@@ -329,7 +459,7 @@ static jk_err jk_produce_without_poison(jk_chain_kernel *ck, const jk_chain_even
             continue;
         memcpy(trial, body, kept * sizeof *trial);
         memcpy(trial + kept, pool + start, (end - start) * sizeof *trial);
-        jk_err tried = jk_try_apply(ck, trial, kept + end - start, best, NULL);
+        jk_err tried = jk_try_apply(ck, trial, kept + end - start, bc, best, NULL);
         if (tried == JK_OK) {
             memcpy(body + kept, pool + start, (end - start) * sizeof *body);
             kept += end - start;
@@ -350,12 +480,60 @@ static jk_err jk_produce_without_poison(jk_chain_kernel *ck, const jk_chain_even
     return err;
 }
 
-jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, uint64_t number,
-                                    uint32_t proposer, jk_chain_block *out, jk_diag *why)
+/* The longest prefix of the pool that fits the produce bounds
+ * (docs/chain-design.md, "Produce"): at most JK_CHAIN_MAX_EVENTS events whose
+ * encoding takes at most JK_CHAIN_PRODUCE_EVENT_BYTES, which leaves room for
+ * JK_CHAIN_MAX_TRACES traces within JK_CHAIN_MAX_BLOCK_SIZE. */
+static size_t jk_produce_selection(const jk_chain_kernel *ck)
 {
+    size_t bytes = 0, n = 0;
+    for (; n < ck->pool_count && n < JK_CHAIN_MAX_EVENTS; n++) {
+        uint8_t tmp[9];
+        size_t len = jk_pvm_encode_natural(JK_CHAIN_ENDPOINT_TRANSACT, tmp) +
+                     jk_pvm_encode_natural(ck->pool[n].blob_len, tmp) + ck->pool[n].blob_len;
+        if (len > JK_CHAIN_PRODUCE_EVENT_BYTES - bytes)
+            break;
+        bytes += len;
+    }
+    return n;
+}
+
+/* Move the pool's entries past the first n into a fresh list (*rest) and
+ * free the first n: the pool is then empty. JK_ERR_NOMEM changes nothing. */
+static jk_err jk_pool_take_rest(jk_chain_kernel *ck, size_t n, jk_chain_pooled **rest, size_t *rest_count)
+{
+    size_t count = ck->pool_count - n;
+    jk_chain_pooled *list = calloc(count ? count : 1, sizeof *list);
+    if (!list)
+        return JK_ERR_NOMEM;
+    if (count)
+        memcpy(list, ck->pool + n, count * sizeof *list);
+    for (size_t i = 0; i < n; i++) {
+        free(ck->pool[i].blob);
+        free(ck->pool[i].traces);
+    }
+    free(ck->pool);
+    ck->pool = NULL;
+    ck->pool_count = 0;
+    *rest = list;
+    *rest_count = count;
+    return JK_OK;
+}
+
+jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, uint64_t number, uint32_t round,
+                                    const jk_hash *last_commit, jk_chain_block *out, jk_diag *why)
+{
+    memset(out, 0, sizeof *out);
+    uint32_t proposer = jk_chain_proposer_index(ck->validator_count, number, round);
     if (!ck->has_own_key)
         return jk_diag_set(why, JK_ERR_INVALID_ARG, "producing needs the validator's own key");
-    size_t n = ck->pool_count, body_count = n;
+    if (memcmp(ck->validators[proposer], ck->own_public, JK_ED25519_PUBLIC_SIZE) != 0)
+        return jk_diag_set(why, JK_ERR_INVALID_ARG, "this validator is not the proposer of block %llu round %u "
+                           "(validator %u is)", (unsigned long long)number, round, proposer);
+    if (!ck->cycle_open)
+        return jk_diag_set(why, JK_ERR_INVALID_ARG, "no open cycle (setup_cycle first)");
+    jk_block_context bc = {number, proposer, round};
+    size_t n = jk_produce_selection(ck), body_count = n;
     jk_chain_event *pool = calloc(n ? n : 1, sizeof *pool), *body = calloc(n ? n : 1, sizeof *body);
     if (!pool || !body) {
         free(pool);
@@ -365,84 +543,45 @@ jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, 
     for (size_t i = 0; i < n; i++)
         pool[i] = (jk_chain_event){JK_CHAIN_ENDPOINT_TRANSACT, ck->pool[i].blob, ck->pool[i].blob_len};
     memcpy(body, pool, n * sizeof *body);
-    jk_produce_try best = {jk_cap_null(), NULL, 0, false};
-    jk_err err = jk_try_apply(ck, body, n, &best, why);
+    jk_produce_try best = {{jk_cap_null(), NULL, 0}, NULL, 0, false};
+    jk_err err = jk_try_apply(ck, body, n, &bc, &best, why);
     if (err == JK_ERR_CHAIN_APPLY && n > 0)
-        err = jk_produce_without_poison(ck, pool, n, body, &body_count, &best, why);
+        err = jk_produce_without_poison(ck, pool, n, &bc, body, &body_count, &best, why);
     if (err == JK_OK) {
         jk_hash root;
-        jk_cap_hash(best.chain, &root);
+        jk_cap_hash(best.applied.chain, &root);
         err = jk_chain_block_build(parent, number, proposer, &root, body, body_count, best.made, best.made_count,
                                    out, why);
-        if (err == JK_OK) {
-            jk_chain_block_sign(out, ck->own_secret, &ck->genesis_hash);
-            jk_advance(ck, best.chain); /* the pool empties: poisoned transacts are dropped */
-            best.chain = jk_cap_null();
-        }
+        if (err == JK_ERR_CHAIN_TOO_LARGE) /* cannot happen within the produce bounds: a bug of ours */
+            err = jk_diag_set(why, JK_ERR_CHAIN_APPLY, "the produced block is over a bound");
     }
-    jk_cap_release(best.chain);
+    jk_chain_pooled *keep = NULL;
+    size_t keep_count = 0;
+    if (err == JK_OK) {
+        out->header.round = round;
+        if (last_commit)
+            out->header.last_commit = *last_commit;
+        jk_chain_block_sign(out, ck->own_secret, &ck->genesis_hash);
+        /* The pool past the selection waits for the next block; the selection
+         * is in the block or was poison (dropped). */
+        err = jk_pool_take_rest(ck, n, &keep, &keep_count);
+        if (err == JK_OK)
+            jk_chain_advance(ck, &best.applied, keep, keep_count);
+    } else if (err != JK_ERR_NOMEM && jk_pool_take_rest(ck, n, &keep, &keep_count) == JK_OK) {
+        /* Whatever went wrong, the next produce must not meet it again: the
+         * selection is dropped (it holds what broke apply), the rest waits,
+         * and the cycle ends. */
+        jk_chain_teardown(ck);
+        jk_chain_cycle_reset(ck, true);
+        ck->pool = keep;
+        ck->pool_count = keep_count;
+    }
+    if (err != JK_OK)
+        jk_chain_block_free(out);
+    jk_chain_applied_clear(&best.applied);
     free(best.made);
     free(pool);
     free(body);
     return err;
 }
 
-/* ---- import mode ---- */
-
-typedef struct jk_import_mode {
-    const jk_chain_kernel *ck;
-    const jk_chain_block *block;
-    size_t next;      /* the next trace to match */
-} jk_import_mode;
-
-static jk_err jk_decide_import(void *ctx, const uint8_t key[32], const uint8_t *blob, size_t len, bool *accept)
-{
-    jk_import_mode *m = ctx;
-    *accept = m->next < m->block->trace_count &&
-              jk_chain_trace_verify(&m->block->traces[m->next], key, &m->ck->genesis_hash, blob, len) == JK_OK;
-    if (*accept)
-        m->next++;
-    return JK_OK;
-}
-
-jk_err jk_chain_apply_block_import(jk_chain_kernel *ck, const jk_chain_block *block,
-                                   const jk_hash *parent, uint64_t number,
-                                   const uint8_t proposer_key[JK_ED25519_PUBLIC_SIZE],
-                                   jk_diag *why)
-{
-    const jk_chain_header *h = &block->header;
-    if (memcmp(h->parent.bytes, parent->bytes, JK_HASH_SIZE) != 0)
-        return jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu: parent is not the head",
-                           (unsigned long long)h->number);
-    if (h->number != number)
-        return jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block number %llu, expected %llu",
-                           (unsigned long long)h->number, (unsigned long long)number);
-    jk_err err = jk_chain_block_verify_sig(block, proposer_key, &ck->genesis_hash);
-    if (err != JK_OK)
-        return jk_diag_set(why, err, "block %llu: the proposer's signature does not verify",
-                           (unsigned long long)h->number);
-    err = jk_chain_block_check_body(block);
-    if (err != JK_OK)
-        return jk_diag_set(why, err, "block %llu: the body does not match its hash", (unsigned long long)h->number);
-    jk_import_mode mode = {ck, block, 0};
-    jk_cap new_chain = jk_cap_null();
-    err = jk_run_apply(ck, block->events, block->event_count, jk_decide_import, &mode, &new_chain, why);
-    if (err == JK_ERR_CHAIN_APPLY)
-        err = JK_ERR_CHAIN_BLOCK_INVALID; /* an import that cannot be applied is an invalid block */
-    if (err == JK_OK && mode.next != block->trace_count)
-        err = jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu: %zu of %zu traces used",
-                          (unsigned long long)h->number, mode.next, block->trace_count);
-    if (err == JK_OK) {
-        jk_hash root;
-        jk_cap_hash(new_chain, &root);
-        if (memcmp(root.bytes, h->state_root.bytes, JK_HASH_SIZE) != 0)
-            err = jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu: apply gives another state root",
-                              (unsigned long long)h->number);
-    }
-    if (err == JK_OK) {
-        jk_advance(ck, new_chain);
-        return JK_OK;
-    }
-    jk_cap_release(new_chain);
-    return err;
-}

@@ -24,15 +24,15 @@ static jk_cap jk_pinned_image(jk_cap chain, uint32_t slot)
     return jk_cap_kind_of(c) == JK_CAP_IMAGE ? c : jk_cap_null();
 }
 
-jk_err jk_chain_kernel_new(jk_cap chain, const jk_hash *genesis_hash,
-                           const jk_chain_budgets *gas, uint32_t dispatch_count,
-                           jk_chain_kernel **out, jk_diag *diag)
+jk_err jk_chain_kernel_new(const jk_chain_genesis *genesis, jk_cap head, jk_chain_kernel **out, jk_diag *diag)
 {
+    jk_err err = jk_chain_genesis_verify(genesis, diag);
+    if (err != JK_OK)
+        return err;
+    jk_cap chain = jk_cap_is_null(head) ? genesis->chain : head;
+    uint32_t dispatch_count = genesis->dispatch_count;
     if (jk_cap_kind_of(chain) != JK_CAP_INSTANCE || jk_cap_instance_status(chain) != JK_CAP_IDLE)
         return jk_diag_set(diag, JK_ERR_INVALID_ARG, "the chain is not an Idle Instance");
-    if (dispatch_count > JK_CHAIN_MAX_DISPATCH_ENDPOINTS)
-        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "%u dispatch endpoints (at most %d)", dispatch_count,
-                           JK_CHAIN_MAX_DISPATCH_ENDPOINTS);
     for (uint32_t slot = 1; slot < JK_CHAIN_SLOT_DISPATCH_0 + dispatch_count; slot++)
         if (jk_cap_is_null(jk_pinned_image(chain, slot)))
             return jk_diag_set(diag, JK_ERR_INVALID_ARG, "the chain image does not pin an Image in slot %u", slot);
@@ -41,18 +41,23 @@ jk_err jk_chain_kernel_new(jk_cap chain, const jk_hash *genesis_hash,
     jk_chain_kernel *ck = calloc(1, sizeof *ck);
     if (!ck)
         return JK_ERR_NOMEM;
-    jk_err err = jk_kernel_new(NULL, &ck->kernel);
+    ck->validators = malloc((size_t)genesis->validator_count * sizeof *ck->validators);
+    err = ck->validators ? jk_kernel_new(NULL, &ck->kernel) : JK_ERR_NOMEM;
     if (err == JK_OK)
         err = jk_kernel_mint_marker(ck->kernel, 0, &ck->attest_marker);
     if (err != JK_OK) {
         jk_chain_kernel_free(ck);
         return err;
     }
-    ck->genesis_hash = *genesis_hash;
-    ck->gas = *gas;
+    ck->genesis_hash = genesis->genesis_hash;
+    ck->gas = genesis->gas;
     ck->dispatch_count = dispatch_count;
+    ck->max_event_traces = genesis->max_event_traces;
+    ck->validator_count = genesis->validator_count;
+    memcpy(ck->validators, genesis->validators, (size_t)genesis->validator_count * sizeof *ck->validators);
+    ck->pool_limits = (jk_chain_pool_limits){JK_CHAIN_POOL_MAX_EVENTS, JK_CHAIN_POOL_MAX_BYTES,
+                                             JK_CHAIN_POOL_MAX_PER_KEY};
     ck->chain = jk_cap_retain(chain);
-    ck->aa_image = jk_cap_retain(jk_pinned_image(chain, JK_CHAIN_SLOT_AA));
     jk_chain_keyset_init(&ck->pool_seen_keys);
     for (uint32_t k = 0; k < JK_CHAIN_MAX_DISPATCH_ENDPOINTS; k++)
         jk_chain_keyset_init(&ck->cycle_seen_keys[k]);
@@ -60,18 +65,7 @@ jk_err jk_chain_kernel_new(jk_cap chain, const jk_hash *genesis_hash,
     return JK_OK;
 }
 
-static void jk_pool_clear(jk_chain_kernel *ck)
-{
-    for (size_t i = 0; i < ck->pool_count; i++) {
-        free(ck->pool[i].blob);
-        free(ck->pool[i].traces);
-    }
-    free(ck->pool);
-    ck->pool = NULL;
-    ck->pool_count = 0;
-}
-
-void jk_chain_cycle_reset(jk_chain_kernel *ck)
+void jk_chain_cycle_reset(jk_chain_kernel *ck, bool pool)
 {
     for (uint32_t k = 0; k < JK_CHAIN_MAX_DISPATCH_ENDPOINTS; k++) {
         for (size_t i = 0; i < ck->dispatch_buffered[k]; i++)
@@ -81,8 +75,9 @@ void jk_chain_cycle_reset(jk_chain_kernel *ck)
         ck->dispatch_buffered[k] = 0;
         jk_chain_keyset_clear(&ck->cycle_seen_keys[k]);
     }
-    jk_pool_clear(ck);
-    jk_chain_keyset_clear(&ck->pool_seen_keys);
+    jk_chain_hashset_clear(&ck->dispatch_index);
+    if (pool)
+        jk_chain_pool_clear(ck);
     free(ck->cycle_traces);
     ck->cycle_traces = NULL;
     ck->cycle_trace_count = 0;
@@ -93,31 +88,39 @@ void jk_chain_kernel_free(jk_chain_kernel *ck)
     if (!ck)
         return;
     jk_chain_teardown(ck);
-    jk_chain_cycle_reset(ck);
+    jk_chain_cycle_reset(ck, true);
     for (uint32_t k = 0; k < JK_CHAIN_MAX_DISPATCH_ENDPOINTS; k++)
         jk_chain_keyset_free(&ck->cycle_seen_keys[k]);
     jk_chain_keyset_free(&ck->pool_seen_keys);
+    jk_chain_hashset_free(&ck->pool_index);
+    jk_chain_hashset_free(&ck->dispatch_index);
     jk_crypto_wipe(ck->own_secret, sizeof ck->own_secret);
-    for (size_t i = 0; i < ck->queued_count; i++) {
-        free(ck->queued[i].blob);
-        free(ck->queued[i].traces);
-    }
-    free(ck->queued);
-    free(ck->queued_endpoint);
+    jk_chain_pooled_free(ck->queued, ck->queued_count);
+    jk_chain_pooled_free(ck->emits, ck->emit_count);
+    free(ck->sig_cache);
+    jk_chain_checked_free(ck);
+    free(ck->validators);
     jk_cap_release(ck->chain);
-    jk_cap_release(ck->aa_image);
     jk_cap_release(ck->attest_marker);
     jk_kernel_free(ck->kernel);
     free(ck);
 }
 
-/* MGMT_COPY(chain, proto) + CALL(proto, transform endpoint): *out NEW. */
-static jk_err jk_derive_role(jk_chain_kernel *ck, uint32_t endpoint, jk_cap *out, jk_diag *diag)
+/* MGMT_COPY(chain, proto) + CALL(proto, transform endpoint): *out NEW. The
+ * instance the transform makes must be of the image the chain pins for the
+ * role, with the lineage set_image gives it (H(chain.image_hash ‖
+ * image_id(pinned))): a transform that spawned or built something else would
+ * otherwise become verify_proto or Dispatch_k. */
+static jk_err jk_derive_role(jk_chain_kernel *ck, uint32_t endpoint, uint32_t pinned_slot, jk_cap *out,
+                             jk_diag *diag)
 {
     jk_kernel_result res;
     jk_cap proto = jk_cap_retain(ck->chain); /* MGMT_COPY: O(1), content-shared */
     jk_err err = jk_kernel_call(ck->kernel, proto, endpoint, ck->gas.transform, NULL, jk_cap_null(), &res);
     jk_cap_release(proto);
+    if (err != JK_OK && err != JK_ERR_NOMEM)
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "transform endpoint %u could not run: %s", endpoint,
+                           jk_strerror(err));
     if (err != JK_OK)
         return err;
     if (res.outcome != JK_KERNEL_HALT) {
@@ -126,30 +129,89 @@ static jk_err jk_derive_role(jk_chain_kernel *ck, uint32_t endpoint, jk_cap *out
         jk_kernel_result_clear(&res);
         return JK_ERR_INVALID_ARG;
     }
+    jk_cap pinned = jk_pinned_image(ck->chain, pinned_slot);
+    jk_hash chain_lineage, pinned_id, want, got;
+    jk_cap_instance_image_hash(ck->chain, &chain_lineage);
+    jk_cap_hash(pinned, &pinned_id);
+    jk_concat_hash(&chain_lineage, &pinned_id, &want);
+    bool is_instance = jk_cap_kind_of(res.instance) == JK_CAP_INSTANCE;
+    if (is_instance)
+        jk_cap_instance_image_hash(res.instance, &got);
+    if (!is_instance || jk_cap_is_null(pinned) || !jk_cap_equal(jk_cap_instance_image(res.instance), pinned) ||
+        memcmp(got.bytes, want.bytes, JK_HASH_SIZE) != 0) {
+        jk_diag_set(diag, JK_ERR_INVALID_ARG, "transform endpoint %u made an instance that is not the chain's "
+                    "set_image onto the image pinned in slot %u", endpoint, pinned_slot);
+        jk_kernel_result_clear(&res);
+        return JK_ERR_INVALID_ARG;
+    }
     *out = jk_cap_retain(res.instance);
     jk_kernel_result_clear(&res);
     return JK_OK;
 }
 
+/* Verify what waited for this cycle (in order: the transacts the pool held,
+ * then the queued dispatch emits), as handle_incoming_event would. */
+static jk_err jk_feed(jk_chain_kernel *ck, jk_chain_pooled *list, size_t n)
+{
+    jk_err err = JK_OK;
+    for (size_t i = 0; err == JK_OK && i < n; i++) {
+        jk_chain_event ev = {list[i].endpoint, list[i].blob, list[i].blob_len};
+        bool admitted;
+        err = jk_chain_handle_incoming_event(ck, &ev, list[i].traces, list[i].trace_count, &admitted, NULL);
+    }
+    return err;
+}
+
 jk_err jk_chain_setup_cycle(jk_chain_kernel *ck, jk_diag *diag)
 {
     jk_chain_teardown(ck);
-    jk_err err = jk_derive_role(ck, JK_CHAIN_EP_TRANSFORM_TO_VERIFY, &ck->verify_proto, diag);
+    /* Each cycle starts clean: nothing of an earlier cycle (a failed import,
+     * an abandoned produce) survives but the events themselves, which are
+     * verified again below against the state this cycle derives from. */
+    jk_chain_pooled *pool = ck->pool, *queued = ck->queued;
+    size_t pool_count = ck->pool_count, queued_count = ck->queued_count;
+    ck->pool = NULL;
+    ck->pool_count = 0;
+    ck->queued = NULL;
+    ck->queued_count = 0;
+    jk_chain_cycle_reset(ck, true);
+    jk_err err = jk_derive_role(ck, JK_CHAIN_EP_TRANSFORM_TO_VERIFY, JK_CHAIN_SLOT_VERIFY, &ck->verify_proto, diag);
     for (uint32_t k = 0; err == JK_OK && k < ck->dispatch_count; k++)
-        err = jk_derive_role(ck, JK_CHAIN_EP_TRANSFORM_TO_DISPATCH_0 + k, &ck->dispatch_protos[k], diag);
-    if (err != JK_OK) {
-        jk_chain_teardown(ck);
-        return err;
+        err = jk_derive_role(ck, JK_CHAIN_EP_TRANSFORM_TO_DISPATCH_0 + k, JK_CHAIN_SLOT_DISPATCH_0 + k,
+                             &ck->dispatch_protos[k], diag);
+    if (err == JK_OK) {
+        /* The lineages of what a verify may hand back (architecture §6). */
+        jk_hash verify_lineage, transact_id, dispatch_id;
+        jk_cap_instance_image_hash(ck->verify_proto, &verify_lineage);
+        jk_cap_hash(jk_pinned_image(ck->chain, JK_CHAIN_SLOT_TRANSACT), &transact_id);
+        jk_cap_hash(jk_pinned_image(ck->chain, JK_CHAIN_SLOT_DISPATCH_INSTANCE), &dispatch_id);
+        jk_concat_hash(&verify_lineage, &transact_id, &ck->transact_lineage);
+        jk_concat_hash(&verify_lineage, &dispatch_id, &ck->dispatch_lineage);
+        ck->cycle_open = true;
+        err = jk_feed(ck, pool, pool_count);
+        if (err == JK_OK)
+            err = jk_feed(ck, queued, queued_count);
     }
-    /* The lineages of what a verify may hand back (architecture §6). */
-    jk_hash verify_lineage, transact_id, dispatch_id;
-    jk_cap_instance_image_hash(ck->verify_proto, &verify_lineage);
-    jk_cap_hash(jk_pinned_image(ck->chain, JK_CHAIN_SLOT_TRANSACT), &transact_id);
-    jk_cap_hash(jk_pinned_image(ck->chain, JK_CHAIN_SLOT_DISPATCH_INSTANCE), &dispatch_id);
-    jk_concat_hash(&verify_lineage, &transact_id, &ck->transact_lineage);
-    jk_concat_hash(&verify_lineage, &dispatch_id, &ck->dispatch_lineage);
-    ck->cycle_open = true;
-    return JK_OK;
+    if (err != JK_OK && !ck->cycle_open) {
+        /* no cycle: what waited keeps waiting */
+        ck->queued = queued;
+        ck->queued_count = queued_count;
+        queued = NULL;
+        queued_count = 0;
+        for (size_t i = 0; i < pool_count; i++) {
+            bool kept = false;
+            if (jk_chain_queue_push(ck, &pool[i], &kept) != JK_OK || !kept) {
+                free(pool[i].blob);
+                free(pool[i].traces);
+            }
+        }
+        pool_count = 0;
+    }
+    if (err != JK_OK)
+        jk_chain_teardown(ck);
+    jk_chain_pooled_free(pool, pool_count);
+    jk_chain_pooled_free(queued, queued_count);
+    return err;
 }
 
 void jk_chain_teardown(jk_chain_kernel *ck)
@@ -163,9 +225,16 @@ void jk_chain_teardown(jk_chain_kernel *ck)
     ck->cycle_open = false;
 }
 
-/* "AA_event = inject Cap::Instance[AAImage]": a fresh AA holding the marker. */
-jk_err jk_chain_inject_aa(jk_chain_kernel *ck, jk_cap *out)
+/* "AA_event = inject Cap::Instance[AAImage]": a fresh AA holding the marker,
+ * of the AAImage the current chain pins (read at each injection: a chain
+ * that set_images onto an image pinning another AA gets that AA at once, as
+ * a validator restarted from its store would). A chain pinning no AA image:
+ * JK_ERR_INVALID_ARG. */
+jk_err jk_chain_inject_aa(const jk_chain_kernel *ck, jk_cap *out)
 {
+    jk_cap image = jk_pinned_image(ck->chain, JK_CHAIN_SLOT_AA);
+    if (jk_cap_is_null(image))
+        return JK_ERR_INVALID_ARG;
     jk_cap cnode, with_marker;
     jk_err err = jk_cap_cnode_new(JK_CAP_ROOT_LOG2, &cnode);
     if (err != JK_OK)
@@ -174,8 +243,24 @@ jk_err jk_chain_inject_aa(jk_chain_kernel *ck, jk_cap *out)
     jk_cap_release(cnode);
     if (err != JK_OK)
         return err;
-    err = jk_cap_instance_genesis(ck->aa_image, with_marker, out, NULL);
+    err = jk_cap_instance_genesis(image, with_marker, out, NULL);
     jk_cap_release(with_marker);
+    return err;
+}
+
+jk_err jk_chain_triple(jk_cap a, jk_cap b, jk_cap c, jk_cap *out)
+{
+    jk_cap pair, with_c;
+    jk_err err = jk_chain_pair(a, b, &pair);
+    if (err != JK_OK || jk_cap_is_null(c)) {
+        if (err == JK_OK)
+            *out = pair;
+        return err;
+    }
+    err = jk_cap_cnode_set(pair, 2, c, &with_c);
+    jk_cap_release(pair);
+    if (err == JK_OK)
+        *out = with_c;
     return err;
 }
 
@@ -196,106 +281,138 @@ jk_err jk_chain_pair(jk_cap a, jk_cap b, jk_cap *out)
 }
 
 /* Verify mode: the event's own traces must hold a valid signature by the key
- * over the blob; the key becomes seen for this event. */
+ * over the blob; the key becomes seen for this event. Only the traces an
+ * attest asks for are signature-checked, and only those are kept. */
 typedef struct jk_verify_mode {
+    const jk_chain_kernel *ck;
     const jk_hash *genesis;
     const jk_chain_trace *traces;
     size_t trace_count;
     jk_chain_keyset seen;
+    jk_chain_trace *used;
+    size_t used_count;
 } jk_verify_mode;
 
 static jk_err jk_decide_verify(void *ctx, const uint8_t key[32], const uint8_t *blob, size_t len, bool *accept)
 {
     jk_verify_mode *m = ctx;
     jk_hash msg;
+    size_t at;
     jk_chain_attest_msg_hash(m->genesis, blob, len, &msg);
-    *accept = jk_chain_trace_find_valid(m->traces, m->trace_count, key, &msg, NULL);
-    return *accept ? jk_chain_keyset_add(&m->seen, key, NULL) : JK_OK;
-}
-
-/* Whether the pool already holds this blob (gossip repeats it). */
-static bool jk_pool_has(const jk_chain_kernel *ck, const jk_chain_event *ev)
-{
-    for (size_t i = 0; i < ck->pool_count; i++)
-        if (ck->pool[i].blob_len == ev->blob_len && !memcmp(ck->pool[i].blob, ev->blob, ev->blob_len))
-            return true;
-    return false;
-}
-
-static jk_err jk_admit_transact(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_trace *traces,
-                                size_t trace_count, const jk_chain_keyset *seen)
-{
-    jk_chain_pooled *grown = realloc(ck->pool, (ck->pool_count + 1) * sizeof *grown);
-    if (!grown)
-        return JK_ERR_NOMEM;
-    ck->pool = grown;
-    jk_chain_pooled *p = &ck->pool[ck->pool_count];
-    p->blob = malloc(ev->blob_len ? ev->blob_len : 1);
-    p->traces = malloc((trace_count ? trace_count : 1) * sizeof *traces);
-    if (!p->blob || !p->traces) {
-        free(p->blob);
-        free(p->traces);
-        return JK_ERR_NOMEM;
+    *accept = jk_chain_find_valid(m->ck, m->traces, m->trace_count, key, &msg, &at);
+    if (!*accept)
+        return JK_OK;
+    if (!jk_chain_trace_find(m->used, m->used_count, key, &msg, NULL)) {
+        jk_chain_trace *grown = realloc(m->used, (m->used_count + 1) * sizeof *grown);
+        if (!grown)
+            return JK_ERR_NOMEM;
+        m->used = grown;
+        m->used[m->used_count++] = m->traces[at];
     }
-    memcpy(p->blob, ev->blob, ev->blob_len);
-    p->blob_len = ev->blob_len;
-    if (trace_count)
-        memcpy(p->traces, traces, trace_count * sizeof *traces);
-    p->trace_count = trace_count;
-    ck->pool_count++;
-    return jk_chain_keyset_merge(&ck->pool_seen_keys, seen);
+    return jk_chain_keyset_add(&m->seen, key, NULL);
 }
 
-static jk_err jk_admit_dispatch(jk_chain_kernel *ck, uint32_t k, jk_cap event, const jk_chain_keyset *seen,
-                                const jk_chain_trace *traces, size_t trace_count)
+/* The refusals of a dispatch event that need no verify: a reason or NULL. */
+static const char *jk_dispatch_precheck(const jk_chain_kernel *ck, uint32_t k, const jk_hash *hash)
 {
+    if (jk_chain_hashset_contains(&ck->dispatch_index, hash))
+        return "this dispatch event is already buffered this cycle";
+    if (ck->dispatch_buffered[k] >= JK_CHAIN_MAX_BUFFERED)
+        return "the dispatch buffer of this endpoint is full this cycle";
+    return NULL;
+}
+
+static jk_err jk_admit_dispatch(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_verdict *v,
+                                const char **refused)
+{
+    uint32_t k = jk_chain_endpoint_dispatch_index(ev->endpoint);
+    jk_hash hash;
+    jk_chain_event_hash(ev, &hash);
+    if ((*refused = jk_dispatch_precheck(ck, k, &hash)) != NULL)
+        return JK_OK;
+    jk_err err = jk_chain_hashset_add(&ck->dispatch_index, &hash);
+    if (err != JK_OK)
+        return err;
     jk_cap *grown = realloc(ck->dispatch_buffer[k], (ck->dispatch_buffered[k] + 1) * sizeof *grown);
     if (!grown)
         return JK_ERR_NOMEM;
     ck->dispatch_buffer[k] = grown;
-    grown[ck->dispatch_buffered[k]++] = jk_cap_retain(event);
     /* The event's traces join the cycle's: process and apply find them there. */
-    if (trace_count) {
-        jk_chain_trace *all = realloc(ck->cycle_traces, (ck->cycle_trace_count + trace_count) * sizeof *all);
+    if (v->used_count) {
+        jk_chain_trace *all = realloc(ck->cycle_traces, (ck->cycle_trace_count + v->used_count) * sizeof *all);
         if (!all)
             return JK_ERR_NOMEM;
-        memcpy(all + ck->cycle_trace_count, traces, trace_count * sizeof *traces);
+        memcpy(all + ck->cycle_trace_count, v->used, v->used_count * sizeof *all);
         ck->cycle_traces = all;
-        ck->cycle_trace_count += trace_count;
+        ck->cycle_trace_count += v->used_count;
     }
-    return jk_chain_keyset_merge(&ck->cycle_seen_keys[k], seen);
+    grown[ck->dispatch_buffered[k]++] = jk_cap_retain(v->event);
+    return jk_chain_keyset_merge(&ck->cycle_seen_keys[k], &v->seen);
 }
 
-/* The verify half of handle_incoming_event: reads ck (verify_proto, the AA
- * image, the marker, the lineages) and runs on `kernel`, so that several may
- * run at once on separate kernels. Fills *out (release with
- * jk_verdict_free); out->admit says whether the event may be admitted. */
+/* The verify half of handle_incoming_event: reads ck (verify_proto, the
+ * chain's AA image, the marker, the lineages, the pool for the checks that
+ * need no verify) and runs on `kernel`, so that several may run at once on
+ * separate kernels. Fills *out (release with jk_chain_verdict_free);
+ * out->admit says whether the event may be admitted. Everything that can be
+ * refused without running verify is refused first, before any copy. */
 jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
                              const jk_chain_trace *traces, size_t trace_count, jk_chain_verdict *out)
 {
     memset(out, 0, sizeof *out);
     jk_chain_keyset_init(&out->seen);
     bool dispatch = jk_chain_endpoint_is_dispatch(ev->endpoint);
+    if (ev->blob_len > JK_CHAIN_MAX_BLOB) {
+        snprintf(out->why, sizeof out->why, "a blob of %zu bytes (at most %u)", ev->blob_len, JK_CHAIN_MAX_BLOB);
+        return JK_OK;
+    }
+    if (trace_count > ck->max_event_traces) {
+        snprintf(out->why, sizeof out->why, "%zu traces (the chain allows %u per event)", trace_count,
+                 ck->max_event_traces);
+        return JK_OK;
+    }
     if (dispatch && jk_chain_endpoint_dispatch_index(ev->endpoint) >= ck->dispatch_count) {
         snprintf(out->why, sizeof out->why, "dispatch endpoint %u does not exist",
                  jk_chain_endpoint_dispatch_index(ev->endpoint));
         return JK_OK;
     }
+    jk_hash hash;
+    jk_chain_event_hash(ev, &hash);
+    const char *full = dispatch ? jk_dispatch_precheck(ck, jk_chain_endpoint_dispatch_index(ev->endpoint), &hash)
+                                : jk_chain_pool_precheck(ck, &hash, ev->blob_len, trace_count);
+    if (full) {
+        snprintf(out->why, sizeof out->why, "%s", full);
+        return JK_OK;
+    }
     /* MGMT_COPY(verify_proto, event_verify): a fresh copy per event. */
     jk_cap event_verify = jk_cap_retain(ck->verify_proto), blob = jk_cap_null(), aa = jk_cap_null();
     jk_cap scratchpad = jk_cap_null();
-    jk_verify_mode mode = {&ck->genesis_hash, traces, trace_count, {0}};
+    jk_verify_mode mode = {ck, &ck->genesis_hash, traces, trace_count, {0}, NULL, 0};
     jk_chain_keyset_init(&mode.seen);
     jk_kernel_result res;
     memset(&res, 0, sizeof res);
     jk_err err = jk_cap_data_new(ev->blob, ev->blob_len, &blob);
-    if (err == JK_OK)
-        err = jk_chain_inject_aa((jk_chain_kernel *)ck, &aa);
+    if (err == JK_OK) {
+        err = jk_chain_inject_aa(ck, &aa);
+        if (err == JK_ERR_INVALID_ARG) {
+            snprintf(out->why, sizeof out->why, "the chain pins no AA image");
+            err = JK_OK;
+            goto done;
+        }
+    }
     if (err == JK_OK)
         err = jk_chain_pair(blob, aa, &scratchpad);
-    if (err == JK_OK)
+    if (err == JK_OK) {
         err = jk_chain_invoke(kernel, ck->attest_marker, event_verify, 0, ck->gas.verify, NULL, scratchpad,
                               jk_decide_verify, &mode, NULL, &res);
+        if (err != JK_OK && err != JK_ERR_NOMEM) {
+            /* the kernel refused to run or finish it (a bound the guest hit):
+             * the event's problem, never the host's — dropped */
+            snprintf(out->why, sizeof out->why, "verify could not run: %s", jk_strerror(err));
+            err = JK_OK;
+            goto done;
+        }
+    }
     if (err == JK_OK) {
         jk_hash lineage;
         jk_cap event = res.slot0;
@@ -310,14 +427,19 @@ jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const
         else if (!memcmp(lineage.bytes, (dispatch ? ck->dispatch_lineage : ck->transact_lineage).bytes, JK_HASH_SIZE)) {
             out->admit = true;
             out->event = jk_cap_retain(event);
+            out->used = mode.used;
+            out->used_count = mode.used_count;
+            mode.used = NULL;
             err = jk_chain_keyset_merge(&out->seen, &mode.seen);
         } else {
             snprintf(out->why, sizeof out->why, "verify handed back an instance of the wrong lineage for this endpoint");
         }
     }
+done:
     /* MGMT_DROP(event_verify); AA_event goes with it. */
     jk_kernel_result_clear(&res);
     jk_chain_keyset_free(&mode.seen);
+    free(mode.used);
     jk_cap_release(scratchpad);
     jk_cap_release(aa);
     jk_cap_release(blob);
@@ -329,17 +451,21 @@ void jk_chain_verdict_free(jk_chain_verdict *v)
 {
     jk_cap_release(v->event);
     jk_chain_keyset_free(&v->seen);
+    free(v->used);
     memset(v, 0, sizeof *v);
 }
 
-/* The admit half: the pool or endpoint k's buffer, and the seen keys. */
-jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_trace *traces,
-                      size_t trace_count, const jk_chain_verdict *v)
+/* The admit half: the pool or endpoint k's buffer, and the seen keys. The
+ * pool keeps only the traces the verify used. *refused: why not admitted. */
+jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_verdict *v,
+                      const char **refused)
 {
+    *refused = NULL;
+    for (size_t i = 0; i < v->used_count; i++)
+        jk_chain_sig_remember(ck, &v->used[i]); /* verified by this event's verify */
     if (!jk_chain_endpoint_is_dispatch(ev->endpoint))
-        return jk_pool_has(ck, ev) ? JK_ERR_CHAIN_DUPLICATE : jk_admit_transact(ck, ev, traces, trace_count, &v->seen);
-    return jk_admit_dispatch(ck, jk_chain_endpoint_dispatch_index(ev->endpoint), v->event, &v->seen, traces,
-                             trace_count);
+        return jk_chain_pool_admit(ck, ev, v->used, v->used_count, &v->seen, refused);
+    return jk_admit_dispatch(ck, ev, v, refused);
 }
 
 jk_err jk_chain_handle_incoming_event(jk_chain_kernel *ck, const jk_chain_event *ev,
@@ -352,12 +478,11 @@ jk_err jk_chain_handle_incoming_event(jk_chain_kernel *ck, const jk_chain_event 
     jk_chain_verdict v;
     jk_err err = jk_chain_verify_event(ck, ck->kernel, ev, traces, trace_count, &v);
     if (err == JK_OK && v.admit) {
-        err = jk_chain_admit(ck, ev, traces, trace_count, &v);
-        *admitted = err == JK_OK;
-        if (err == JK_ERR_CHAIN_DUPLICATE) {
-            jk_diag_set(why, JK_OK, "the pool already holds this transact");
-            err = JK_OK;
-        }
+        const char *refused = NULL;
+        err = jk_chain_admit(ck, ev, &v, &refused);
+        *admitted = err == JK_OK && !refused;
+        if (refused)
+            jk_diag_set(why, JK_OK, "%s", refused);
     } else if (err == JK_OK) {
         jk_diag_set(why, JK_OK, "%s", v.why);
     }

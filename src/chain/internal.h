@@ -9,19 +9,47 @@
 #include "jark/chain.h"
 
 #include "jark/bytes.h"
+#include "jark/pvm.h"
 
 #include <stdint.h>
 
 /* "inject Cap::Instance[AAImage]": a fresh AA instance holding the attest
  * marker in slot JK_CHAIN_AA_MARKER_SLOT. *out NEW. */
-jk_err jk_chain_inject_aa(jk_chain_kernel *ck, jk_cap *out);
+jk_err jk_chain_inject_aa(const jk_chain_kernel *ck, jk_cap *out);
 
 /* A 4-slot CNode holding a in slot 0 and b in slot 1 (a scratchpad). *out NEW. */
 jk_err jk_chain_pair(jk_cap a, jk_cap b, jk_cap *out);
 
-/* After a block: empty the pool, the dispatch buffers, the seen keys and the
- * cycle's traces. */
-void jk_chain_cycle_reset(jk_chain_kernel *ck);
+/* Empty the cycle's state: the dispatch buffers, the seen keys, the cycle's
+ * traces; with `pool`, the pool too. setup_cycle and the end of apply_block
+ * call it, so no cycle sees another's state. */
+void jk_chain_cycle_reset(jk_chain_kernel *ck, bool pool);
+
+/* A 4-slot CNode holding a, b, c in slots 0..2 (c may be null). *out NEW. */
+jk_err jk_chain_triple(jk_cap a, jk_cap b, jk_cap c, jk_cap *out);
+
+/* ---- pool.c ---- */
+bool jk_chain_hashset_contains(const jk_chain_hashset *s, const jk_hash *h);
+jk_err jk_chain_hashset_add(jk_chain_hashset *s, const jk_hash *h);
+void jk_chain_hashset_clear(jk_chain_hashset *s);
+void jk_chain_hashset_free(jk_chain_hashset *s);
+void jk_chain_pooled_free(jk_chain_pooled *list, size_t n);
+/* Empty the pool (entries, index, per-key counts, seen keys). */
+void jk_chain_pool_clear(jk_chain_kernel *ck);
+/* The refusals that need no verify (duplicate, count, bytes): a reason, or
+ * NULL when the transact may go on to its verify. */
+const char *jk_chain_pool_precheck(const jk_chain_kernel *ck, const jk_hash *hash, size_t blob_len,
+                                   size_t trace_count);
+/* Copy blob and traces into *out (and hash them). */
+jk_err jk_chain_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trace *traces, size_t n,
+                            jk_chain_endpoint endpoint, jk_chain_pooled *out);
+/* Admit a verified transact under the pool's rules: *refused says why not
+ * (then nothing changed). */
+jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_trace *traces,
+                           size_t trace_count, const jk_chain_keyset *seen, const char **refused);
+/* Queue *entry (moved in when *kept) for the next cycle; bounded by
+ * JK_CHAIN_MAX_QUEUED (over it, *kept is false and the caller frees it). */
+jk_err jk_chain_queue_push(jk_chain_kernel *ck, jk_chain_pooled *entry, bool *kept);
 
 /* handle_incoming_event in two halves (verify_pool.c runs the first on
  * worker threads). */
@@ -29,13 +57,57 @@ typedef struct jk_chain_verdict {
     bool admit;
     jk_cap event;          /* the event instance verify handed back (NEW) */
     jk_chain_keyset seen;  /* the keys its attests used */
+    jk_chain_trace *used;  /* the traces its attests used, in first-use order */
+    size_t used_count;
     char why[160];         /* why it was dropped */
 } jk_chain_verdict;
 
 jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
                              const jk_chain_trace *traces, size_t trace_count, jk_chain_verdict *out);
 void jk_chain_verdict_free(jk_chain_verdict *v);
-jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_trace *traces,
-                      size_t trace_count, const jk_chain_verdict *v);
+jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_verdict *v,
+                      const char **refused);
+
+/* The block's context as apply sees it in slot[0][2] (docs/chain-design.md,
+ * "apply's scratchpad"): number u64 LE ‖ proposer u32 LE ‖ round u32 LE. */
+typedef struct jk_block_context {
+    uint64_t number;
+    uint32_t proposer, round;
+} jk_block_context;
+
+/* What one chain.apply made: the chain after it and its outgoing emits. */
+typedef struct jk_applied {
+    jk_cap chain;               /* NEW */
+    jk_chain_pooled *emits;     /* slot[0] at HALT, read (no traces) */
+    size_t emit_count;
+} jk_applied;
+
+
+void jk_chain_applied_clear(jk_applied *a);
+
+/* Run chain.apply (apply.c) over events with `decide` and the block context;
+ * on HALT fills *out. Anything that stops apply short of HALT is
+ * JK_ERR_CHAIN_APPLY with the reason; only JK_ERR_NOMEM is passed on. */
+jk_err jk_chain_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, size_t n,
+                          const jk_block_context *ctx_block, jk_chain_attest_fn decide, void *ctx,
+                          jk_applied *out, jk_diag *why);
+
+/* apply_block's end in both modes (apply.c): the chain becomes applied->chain
+ * (moved out), the cycle ends, the pool becomes keep[0..keep_count) (moved
+ * in), apply's emits are kept and routed. Cannot fail. */
+void jk_chain_advance(jk_chain_kernel *ck, jk_applied *applied, jk_chain_pooled *keep, size_t keep_count);
+
+/* Release what jk_chain_check_block kept (import.c). */
+void jk_chain_checked_free(jk_chain_kernel *ck);
+
+/* ---- sigcache.c ---- */
+/* Does t's signature verify? A hit in the cache of earlier successes, or a
+ * check now. Only reads ck. */
+bool jk_chain_sig_ok(const jk_chain_kernel *ck, const jk_chain_trace *t);
+/* Record that t verified (call only after it did). */
+void jk_chain_sig_remember(jk_chain_kernel *ck, const jk_chain_trace *t);
+/* jk_chain_trace_find_valid, answering signature checks through the cache. */
+bool jk_chain_find_valid(const jk_chain_kernel *ck, const jk_chain_trace *traces, size_t n,
+                         const uint8_t key[JK_ED25519_PUBLIC_SIZE], const jk_hash *msg_hash, size_t *index);
 
 #endif

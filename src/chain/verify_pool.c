@@ -95,11 +95,9 @@ jk_err jk_chain_handle_incoming_events(jk_chain_kernel *ck, const jk_chain_event
         if (err == JK_OK && job.errors[i] != JK_OK)
             err = job.errors[i];
         if (err == JK_OK && job.verdicts[i].admit) {
-            err = jk_chain_admit(ck, &events[i], traces ? traces[i] : NULL, trace_counts ? trace_counts[i] : 0,
-                                 &job.verdicts[i]);
-            admitted[i] = err == JK_OK;
-            if (err == JK_ERR_CHAIN_DUPLICATE)
-                err = JK_OK; /* a repeat: dropped, as sequentially */
+            const char *refused = NULL;
+            err = jk_chain_admit(ck, &events[i], &job.verdicts[i], &refused);
+            admitted[i] = err == JK_OK && !refused; /* a refusal: dropped, as sequentially */
         }
         jk_chain_verdict_free(&job.verdicts[i]);
     }

@@ -158,7 +158,7 @@ static int jk_devnet_block(jk_devnet *d, const jk_devnet_options *o, uint64_t he
     if (e == JK_OK)
         e = jk_chain_run_cycle_process(p->ck, NULL);
     if (e == JK_OK)
-        e = jk_chain_apply_block_produce(p->ck, &p->head_hash, height, proposer, &block, &diag);
+        e = jk_chain_apply_block_produce(p->ck, &p->head_hash, height, 0, NULL, &block, &diag);
     jk_chain_teardown(p->ck);
     if (e == JK_OK)
         e = jk_chain_block_encode(&block, &bytes, &len);
@@ -192,7 +192,7 @@ static int jk_devnet_block(jk_devnet *d, const jk_devnet_options *o, uint64_t he
                                                 admitted);
         jk_chain_teardown(n->ck);
         if (e == JK_OK)
-            e = jk_node_validator_import(n, bytes, len, height, d->validators[proposer].pk, &diag);
+            e = jk_node_validator_import(n, bytes, len, height, &diag);
         jk_hash got;
         jk_cap_hash(n->ck->chain, &got);
         if (e != JK_OK || memcmp(got.bytes, want.bytes, 32) != 0) {
@@ -236,7 +236,7 @@ static int jk_devnet_catch_up(jk_devnet *d, jk_devnet_result *r)
             uint8_t *bytes = malloc(len ? len : 1);
             e = !bytes ? JK_ERR_NOMEM : jk_cap_data_read(peer->last_block, 0, bytes, len);
             if (e == JK_OK)
-                e = jk_node_validator_import(n, bytes, len, top, d->validators[top % d->v].pk, &diag);
+                e = jk_node_validator_import(n, bytes, len, top, &diag);
             free(bytes);
         } else {
             snprintf(diag.msg, sizeof diag.msg, "at height %" PRIu64 ", more than one block behind %" PRIu64, n->height,
@@ -354,8 +354,7 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
     for (uint32_t i = 0; e == JK_OK && i < d->v; i++) {
         char vdir[PATH_MAX];
         snprintf(vdir, sizeof vdir, "%.4000s/validator-%u", o->dir, i);
-        e = jk_node_validator_open(vdir, i, d->validators[i].sk, &d->genesis, &spec.spec.gas,
-                                   spec.spec.dispatch_count, &d->nodes[i], &diag);
+        e = jk_node_validator_open(vdir, d->validators[i].sk, &d->genesis, &d->nodes[i], &diag);
         if (e != JK_OK)
             jk_say(r, "validator %u: %s", i, diag.msg[0] ? diag.msg : jk_strerror(e));
     }

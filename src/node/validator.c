@@ -52,36 +52,40 @@ void jk_node_head_release(jk_node_head *head)
 
 jk_err jk_node_head_read(const char *dir, jk_node_head *out, jk_diag *diag)
 {
-    jk_cap_store *store = NULL;
-    jk_cap_store_options opt = {JK_NODE_MAP_SIZE};
-    jk_err err = jk_cap_store_open(dir, &opt, &store, diag);
+    jk_node_store store;
+    memset(out, 0, sizeof *out);
+    out->chain = out->last_block = jk_cap_null();
+    jk_err err = jk_node_store_open(dir, JK_NODE_MAP_SIZE, &store, diag);
     if (err == JK_OK) {
-        err = jk_node_head_load(store, out, diag);
+        err = jk_node_head_load(store.store, out, diag);
         if (err == JK_ERR_CAP_MISSING)
             jk_diag_set(diag, err, "the store has no committed head yet");
     }
-    jk_cap_store_close(store);
+    jk_node_store_close(&store);
     return err;
 }
 
-jk_err jk_node_validator_open(const char *dir, uint32_t index,
-                              const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
-                              const jk_chain_genesis *genesis, const jk_chain_budgets *gas,
-                              uint32_t dispatch_count, jk_node_validator **out, jk_diag *diag)
+jk_err jk_node_validator_open(const char *dir, const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
+                              const jk_chain_genesis *genesis, jk_node_validator **out, jk_diag *diag)
 {
     jk_node_validator *v = calloc(1, sizeof *v);
     if (!v)
         return JK_ERR_NOMEM;
-    v->index = index;
+    v->index = UINT32_MAX;
+    v->store.lock_fd = -1;
+    for (uint32_t i = 0; i < genesis->validator_count && i < JK_CHAIN_MAX_VALIDATORS; i++)
+        if (!memcmp(genesis->validators[i], secret_key + 32, JK_ED25519_PUBLIC_SIZE)) {
+            v->index = i;
+            break;
+        }
     v->last_block = jk_cap_null();
     v->genesis_hash = genesis->genesis_hash;
     memcpy(v->public_key, secret_key + 32, JK_ED25519_PUBLIC_SIZE);
-    jk_cap_store_options opt = {JK_NODE_MAP_SIZE};
-    jk_err err = jk_cap_store_open(dir, &opt, &v->store, diag);
+    jk_err err = jk_node_store_open(dir, JK_NODE_MAP_SIZE, &v->store, diag);
     jk_cap chain = jk_cap_retain(genesis->chain);
     v->head_hash = genesis->genesis_hash;
     jk_node_head head;
-    jk_err found = err == JK_OK ? jk_node_head_load(v->store, &head, diag) : JK_ERR_CAP_MISSING;
+    jk_err found = err == JK_OK ? jk_node_head_load(v->store.store, &head, diag) : JK_ERR_CAP_MISSING;
     if (found != JK_ERR_CAP_MISSING) {
         /* Resume at the committed head. */
         err = found;
@@ -97,7 +101,7 @@ jk_err jk_node_validator_open(const char *dir, uint32_t index,
         jk_node_head_release(&head);
     }
     if (err == JK_OK)
-        err = jk_chain_kernel_new(chain, &genesis->genesis_hash, gas, dispatch_count, &v->ck, diag);
+        err = jk_chain_kernel_new(genesis, chain, &v->ck, diag);
     jk_cap_release(chain);
     if (err != JK_OK) {
         jk_node_validator_close(v);
@@ -114,7 +118,7 @@ void jk_node_validator_close(jk_node_validator *v)
         return;
     jk_chain_kernel_free(v->ck);
     jk_cap_release(v->last_block);
-    jk_cap_store_close(v->store);
+    jk_node_store_close(&v->store);
     free(v);
 }
 
@@ -138,7 +142,7 @@ jk_err jk_node_validator_commit(jk_node_validator *v, uint64_t height, const jk_
         record = err == JK_OK ? next : jk_cap_null();
     }
     if (err == JK_OK)
-        err = jk_cap_store_commit(v->store, JK_NODE_HEAD, record, NULL, diag);
+        err = jk_cap_store_commit(v->store.store, JK_NODE_HEAD, record, NULL, diag);
     jk_cap_release(record);
     if (err == JK_OK) {
         v->height = height;
@@ -152,8 +156,7 @@ jk_err jk_node_validator_commit(jk_node_validator *v, uint64_t height, const jk_
 }
 
 jk_err jk_node_validator_import(jk_node_validator *v, const uint8_t *block, size_t block_len,
-                                uint64_t height, const uint8_t proposer_key[JK_ED25519_PUBLIC_SIZE],
-                                jk_diag *diag)
+                                uint64_t height, jk_diag *diag)
 {
     jk_chain_block decoded;
     jk_err err = jk_chain_block_decode(block, block_len, &decoded, diag);
@@ -161,7 +164,7 @@ jk_err jk_node_validator_import(jk_node_validator *v, const uint8_t *block, size
         return err;
     jk_hash block_hash;
     jk_chain_block_hash(&decoded, &block_hash);
-    err = jk_chain_apply_block_import(v->ck, &decoded, &v->head_hash, height, proposer_key, diag);
+    err = jk_chain_apply_block_import(v->ck, &decoded, &v->head_hash, height, diag);
     jk_chain_block_free(&decoded);
     if (err == JK_OK)
         err = jk_node_validator_commit(v, height, &block_hash, block, block_len, diag);

@@ -16,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Larger values are answered -32003 instead of being hex-encoded. */
-#define JK_RPC_MAX_VALUE (JK_RPC_MAX_REPLY / 4)
 
 const char *jk_rpc_code_message(int code)
 {
@@ -135,12 +133,24 @@ static json_object *jk_traces_json(const jk_chain_trace *t, size_t n)
 struct jk_rpc_pool_sink {
     json_object *events;   /* the answer's array */
     uint32_t limit;
+    size_t *budget;        /* hex bytes left for the whole answer */
     bool nomem;
 };
 
+/* Take n hex bytes from the answer's budget; false when they do not fit. */
+static bool jk_budget_take(size_t *budget, size_t n)
+{
+    if (n > *budget)
+        return false;
+    *budget -= n;
+    return true;
+}
+
 jk_err jk_rpc_pool_add(jk_rpc_pool_sink *sink, const jk_rpc_pool_entry *e)
 {
-    if (json_object_array_length(sink->events) >= sink->limit)
+    if (json_object_array_length(sink->events) >= sink->limit || e->blob_len > JK_CHAIN_MAX_BLOB ||
+        e->trace_count > JK_CHAIN_MAX_TRACES ||
+        !jk_budget_take(sink->budget, 2 * (e->blob_len + e->trace_count * JK_CHAIN_TRACE_SIZE)))
         return JK_ERR_CAP_RANGE;
     json_object *one = json_object_new_object();
     bool ok = jk_put(one, "endpoint", jk_endpoint_json(e->endpoint)) &&
@@ -163,6 +173,7 @@ typedef struct jk_call {
     int code;            /* 0, or the JSON-RPC error to answer */
     char msg[256];
     bool nomem;
+    size_t *budget;      /* hex bytes left for the whole answer */
 } jk_call;
 
 /* Map a provider's error to the answer. */
@@ -178,7 +189,7 @@ static json_object *jk_provider_failed(jk_call *c, jk_err err, const jk_diag *di
         c->code = JK_RPC_ERR_UNAVAILABLE;
     else
         c->code = JK_RPC_INTERNAL_ERROR;
-    snprintf(c->msg, sizeof c->msg, "%s%s%s", jk_strerror(err), diag->msg[0] ? ": " : "", diag->msg);
+    snprintf(c->msg, sizeof c->msg, "%s", diag->msg[0] ? diag->msg : jk_strerror(err));
     return NULL;
 }
 
@@ -265,8 +276,8 @@ static json_object *jk_do_block(jk_call *c)
         jk_provider_failed(c, err, &diag);
         goto out;
     }
-    if (block.len > JK_RPC_MAX_VALUE || cert.len > JK_RPC_MAX_VALUE) {
-        jk_refused(c, JK_RPC_ERR_TOO_LARGE, "block or certificate over the answer bound");
+    if (block.len > JK_CHAIN_MAX_BLOCK_SIZE || cert.len > JK_RPC_MAX_ANSWER_HEX || !jk_budget_take(c->budget, 2 * (block.len + cert.len))) {
+        jk_refused(c, JK_RPC_ERR_TOO_LARGE, "the block and its certificate are over the answer's bound");
         goto out;
     }
     err = jk_chain_block_decode(block.data, block.len, &b, &diag);
@@ -330,8 +341,8 @@ static json_object *jk_do_state_slot(jk_call *c)
         jk_refused(c, JK_RPC_INTERNAL_ERROR, "the node answered with an unknown cap kind");
         goto out;
     }
-    if (v.value.len > JK_RPC_MAX_VALUE) {
-        jk_refused(c, JK_RPC_ERR_TOO_LARGE, "the value is over the answer bound");
+    if (v.value.len > JK_RPC_MAX_ANSWER_HEX || !jk_budget_take(c->budget, 2 * v.value.len)) {
+        jk_refused(c, JK_RPC_ERR_TOO_LARGE, "the value is over the answer's bound");
         goto out;
     }
     res = json_object_new_object();
@@ -355,7 +366,7 @@ out:
 
 static json_object *jk_do_pool(jk_call *c)
 {
-    jk_rpc_pool_sink sink = {json_object_new_array(), c->req->params.pool.limit, false};
+    jk_rpc_pool_sink sink = {json_object_new_array(), c->req->params.pool.limit, c->budget, false};
     if (!sink.events) {
         c->nomem = true;
         return NULL;
@@ -416,9 +427,9 @@ static json_object *jk_error_obj(int code, const char *detail, const jk_rpc_id *
 }
 
 /* The response to one request, or NULL with *nomem false for a notification. */
-static json_object *jk_respond(const jk_rpc_provider *p, const jk_rpc_request *req, bool *nomem)
+static json_object *jk_respond(const jk_rpc_provider *p, const jk_rpc_request *req, size_t *budget, bool *nomem)
 {
-    jk_call c = {p, req, req->error_code, "", false};
+    jk_call c = {p, req, req->error_code, "", false, budget};
     snprintf(c.msg, sizeof c.msg, "%s", req->error_msg);
     json_object *result = NULL;
     if (!c.code) {
@@ -481,6 +492,12 @@ char *jk_rpc_error_json(int code, const char *detail, size_t *out_len)
 
 jk_err jk_rpc_answer(const jk_rpc_provider *p, const jk_rpc_parsed *req, char **out, size_t *out_len)
 {
+    return jk_rpc_answer_bounded(p, req, JK_RPC_MAX_ANSWER_HEX, out, out_len);
+}
+
+jk_err jk_rpc_answer_bounded(const jk_rpc_provider *p, const jk_rpc_parsed *req, size_t budget, char **out,
+                             size_t *out_len)
+{
     *out = NULL;
     *out_len = 0;
     if (req->error_code) {
@@ -490,14 +507,14 @@ jk_err jk_rpc_answer(const jk_rpc_provider *p, const jk_rpc_parsed *req, char **
     bool nomem = false;
     json_object *whole = NULL;
     if (!req->batch) {
-        whole = req->count ? jk_respond(p, &req->requests[0], &nomem) : NULL;
+        whole = req->count ? jk_respond(p, &req->requests[0], &budget, &nomem) : NULL;
     } else {
         whole = json_object_new_array();
         nomem = whole == NULL;
         /* every request is run, even after a failure, so that effects (submitted
          * events) do not depend on whether an answer could be built */
         for (size_t i = 0; i < req->count; i++) {
-            json_object *one = jk_respond(p, &req->requests[i], &nomem);
+            json_object *one = jk_respond(p, &req->requests[i], &budget, &nomem);
             if (one && !jk_append(whole, one))
                 nomem = true;
         }

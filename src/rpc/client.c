@@ -1,9 +1,9 @@
 /*
  * client.c — a minimal HTTP/1.1 client for jark's RPC server: one request
  * per TCP connection (Connection: close), the reply read to EOF and bounded
- * by JK_RPC_MAX_REPLY, a Content-Length body (what the server sends; chunked
- * replies are refused). Blocking, with 30-second socket timeouts so a stuck
- * server cannot hang the command line forever.
+ * by JK_RPC_MAX_REPLY, then judged by the pure decoders of reply.c.
+ * Blocking, with 30-second socket timeouts so a stuck server cannot hang the
+ * command line forever.
  */
 #include "internal.h"
 
@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -54,44 +53,9 @@ static jk_err jk_send_all(int fd, const char *p, size_t n)
     return JK_OK;
 }
 
-/* Split an HTTP reply into status and body. */
-static jk_err jk_http_split(char *raw, size_t len, int *status, size_t *body_off, size_t *body_len, jk_diag *diag)
-{
-    char *end = NULL;
-    for (size_t i = 0; i + 3 < len; i++) {
-        if (!memcmp(raw + i, "\r\n\r\n", 4)) {
-            end = raw + i;
-            break;
-        }
-    }
-    if (!end)
-        return jk_diag_set(diag, JK_ERR_RPC_HTTP, "no complete HTTP header in %zu bytes", len);
-    *end = '\0';   /* the header is now a C string */
-    int code;
-    if (strncmp(raw, "HTTP/1.", 7) || sscanf(raw + 7, "%*1[01] %3d", &code) != 1 || code < 100 || code > 599)
-        return jk_diag_set(diag, JK_ERR_RPC_HTTP, "not an HTTP/1.x status line");
-    size_t off = (size_t)(end - raw) + 4;
-    size_t have = len - off, want = have;
-    for (char *line = strstr(raw, "\r\n"); line; line = strstr(line + 2, "\r\n")) {
-        const char *h = line + 2;
-        if (!strncasecmp(h, "Transfer-Encoding:", 18))
-            return jk_diag_set(diag, JK_ERR_RPC_HTTP, "chunked replies are not supported");
-        if (!strncasecmp(h, "Content-Length:", 15)) {
-            char *e;
-            unsigned long long v = strtoull(h + 15, &e, 10);
-            if (e == h + 15 || v > have)
-                return jk_diag_set(diag, JK_ERR_RPC_HTTP, "reply shorter than its Content-Length");
-            want = (size_t)v;
-        }
-    }
-    *status = code;
-    *body_off = off;
-    *body_len = want;
-    return JK_OK;
-}
-
-jk_err jk_rpc_http(const char *host, uint16_t port, const char *http_method, const char *path, const char *body,
-                   size_t body_len, int *status, char **reply, size_t *reply_len, jk_diag *diag)
+/* Send one request and read the whole reply (to EOF, bounded), raw. */
+static jk_err jk_rpc_exchange(const char *host, uint16_t port, const char *http_method, const char *path,
+                              const char *body, size_t body_len, char **raw_out, size_t *raw_len, jk_diag *diag)
 {
     struct sockaddr_in addr;
     jk_err err = jk_rpc_resolve(host, port, &addr, diag);
@@ -155,14 +119,9 @@ jk_err jk_rpc_http(const char *host, uint16_t port, const char *http_method, con
         err = jk_diag_set(diag, JK_ERR_IO, "the server closed the connection without a reply");
         goto out;
     }
-    size_t off = 0, blen = 0;
-    err = jk_http_split(raw, len, status, &off, &blen, diag);
-    if (err != JK_OK)
-        goto out;
-    memmove(raw, raw + off, blen);
-    raw[blen] = '\0';
-    *reply = raw;
-    *reply_len = blen;
+    raw[len] = '\0';
+    *raw_out = raw;
+    *raw_len = len;
     raw = NULL;
 out:
     free(raw);
@@ -170,12 +129,31 @@ out:
     return err;
 }
 
+jk_err jk_rpc_http(const char *host, uint16_t port, const char *http_method, const char *path, const char *body,
+                   size_t body_len, int *status, char **reply, size_t *reply_len, jk_diag *diag)
+{
+    char *raw = NULL;
+    size_t len = 0, off = 0, blen = 0;
+    jk_err err = jk_rpc_exchange(host, port, http_method, path, body, body_len, &raw, &len, diag);
+    if (err == JK_OK)
+        err = jk_rpc_http_split((const uint8_t *)raw, len, status, &off, &blen, diag);
+    if (err == JK_OK) {
+        memmove(raw, raw + off, blen);
+        raw[blen] = '\0';
+        *reply = raw;
+        *reply_len = blen;
+        return JK_OK;
+    }
+    free(raw);
+    return err;
+}
+
 jk_err jk_rpc_call(const char *host, uint16_t port, const char *method, const char *params_json, char **result_json,
                    jk_diag *diag)
 {
     jk_err err = JK_OK;
-    json_object *req = json_object_new_object(), *params = NULL, *resp = NULL;
-    char *reply = NULL;
+    json_object *req = json_object_new_object(), *params = NULL;
+    char *raw = NULL;
     if (!req)
         return JK_ERR_NOMEM;
     if (params_json) {
@@ -193,49 +171,19 @@ jk_err jk_rpc_call(const char *host, uint16_t port, const char *method, const ch
         params = NULL;
     }
     json_object_object_add(req, "id", json_object_new_int(1));
-    size_t body_len;
+    size_t body_len, raw_len;
     const char *body = json_object_to_json_string_length(req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
                                                          &body_len);
     if (!body) {
         err = JK_ERR_NOMEM;
         goto out;
     }
-    int status;
-    size_t reply_len;
-    err = jk_rpc_http(host, port, "POST", "/", body, body_len, &status, &reply, &reply_len, diag);
-    if (err != JK_OK)
-        goto out;
-    resp = json_tokener_parse(reply);
-    json_object *version, *id, *result, *error;
-    if (!resp || !json_object_is_type(resp, json_type_object) ||
-        !json_object_object_get_ex(resp, "jsonrpc", &version) ||
-        strcmp(json_object_get_string(version) ? json_object_get_string(version) : "", "2.0")) {
-        err = jk_diag_set(diag, JK_ERR_RPC_HTTP, "HTTP %d and not a JSON-RPC response: %.80s", status, reply);
-        goto out;
-    }
-    if (json_object_object_get_ex(resp, "error", &error) && json_object_is_type(error, json_type_object)) {
-        json_object *code = json_object_object_get(error, "code"), *msg = json_object_object_get(error, "message"),
-                    *data = json_object_object_get(error, "data");
-        err = jk_diag_set(diag, JK_ERR_RPC_REMOTE, "%d %s%s%.120s", json_object_get_int(code),
-                          msg ? json_object_get_string(msg) : "", data ? ": " : "",
-                          data ? json_object_get_string(data) : "");
-        result = error;
-    } else if (status != 200) {
-        err = jk_diag_set(diag, JK_ERR_RPC_HTTP, "HTTP %d", status);
-        goto out;
-    } else if (!json_object_object_get_ex(resp, "result", &result) || !json_object_object_get_ex(resp, "id", &id) ||
-               json_object_get_int(id) != 1) {
-        err = jk_diag_set(diag, JK_ERR_RPC_HTTP, "a response without result or with another id");
-        goto out;
-    }
-    const char *text = json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    *result_json = text ? strdup(text) : NULL;
-    if (!*result_json)
-        err = JK_ERR_NOMEM;
+    err = jk_rpc_exchange(host, port, "POST", "/", body, body_len, &raw, &raw_len, diag);
+    if (err == JK_OK)
+        err = jk_rpc_reply_decode((const uint8_t *)raw, raw_len, 1, result_json, diag);
 out:
-    free(reply);
+    free(raw);
     json_object_put(params);
-    json_object_put(resp);
     json_object_put(req);
     return err;
 }

@@ -11,6 +11,23 @@ const char *jk_rpc_code_message(int code);
  * refusals and HTTP-level answers). malloc'd; NULL on NOMEM. */
 char *jk_rpc_error_json(int code, const char *detail, size_t *out_len);
 
+/* Split a raw HTTP/1.x reply: status code, and where its body lies (the
+ * Content-Length, or everything after the header). Pure; bounded by len.
+ * @return JK_OK; JK_ERR_RPC_HTTP (no complete header, a bad status line, a
+ *         chunked reply, a malformed, repeated or too large Content-Length). */
+jk_err jk_rpc_http_split(const uint8_t *raw, size_t len, int *status, size_t *body_off, size_t *body_len,
+                         jk_diag *diag);
+
+/* Hex bytes the results of one answer (a whole batch) may carry: a block or
+ * value that would go past it is answered -32003, a pool answer stops early.
+ * So one request body (≤ 4 MiB) can never make the server build more than
+ * this much hex, whatever the node holds. */
+#define JK_RPC_MAX_ANSWER_HEX (64u << 20)
+
+/* jk_rpc_answer with another hex budget than JK_RPC_MAX_ANSWER_HEX (tests). */
+jk_err jk_rpc_answer_bounded(const jk_rpc_provider *p, const jk_rpc_parsed *req, size_t budget, char **out,
+                             size_t *out_len);
+
 struct sockaddr_in;
 /* host (numeric IPv4, "localhost", or NULL for 127.0.0.1) and port as an
  * address. @return JK_OK; JK_ERR_INVALID_ARG. */

@@ -14,6 +14,8 @@
  */
 #include "internal.h"
 
+#include "jark/bytes.h"
+
 #include <json-c/json.h>
 
 #include <stdarg.h>
@@ -42,17 +44,6 @@ const char *jk_rpc_method_name(jk_rpc_method m)
 
 /* ---- hex ---- */
 
-static int jk_hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 jk_err jk_rpc_hex_decode(const char *hex, size_t len, uint8_t *out, size_t cap, size_t *out_len,
                          jk_diag *diag)
 {
@@ -61,7 +52,7 @@ jk_err jk_rpc_hex_decode(const char *hex, size_t len, uint8_t *out, size_t cap, 
     if (len / 2 > cap)
         return jk_diag_set(diag, JK_ERR_PARSE, "%zu bytes of hex, at most %zu allowed", len / 2, cap);
     for (size_t i = 0; i < len; i += 2) {
-        int hi = jk_hex_nibble(hex[i]), lo = jk_hex_nibble(hex[i + 1]);
+        int hi = jk_hex_digit(hex[i]), lo = jk_hex_digit(hex[i + 1]);
         if (hi < 0 || lo < 0)
             return jk_diag_set(diag, JK_ERR_PARSE, "not a hex digit at offset %zu", hi < 0 ? i : i + 1);
         out[i / 2] = (uint8_t)(hi << 4 | lo);
@@ -82,18 +73,22 @@ void jk_rpc_hex_encode(const uint8_t *bytes, size_t len, char *out)
 
 /* ---- refusals ---- */
 
-/* Record a refusal on r; returns false so checks can `return jk_refuse(...)`. */
-static bool jk_refuse(jk_rpc_request *r, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static bool jk_refuse(jk_rpc_request *r, int code, const char *fmt, ...)
+/* Record a refusal: the code and a one-line reason, into a request
+ * (JK_REFUSE, which gives false so checks can `return JK_REFUSE(...)`) or
+ * into the whole body (JK_BODY_REFUSE, which gives JK_OK: a refusal is an
+ * answer, not a failure). */
+static void jk_refusal(int *code_slot, char msg[192], int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void jk_refusal(int *code_slot, char msg[192], int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->error_msg, sizeof r->error_msg, fmt, ap);
+    vsnprintf(msg, 192, fmt, ap);
     va_end(ap);
-    r->error_code = code;
-    return false;
+    *code_slot = code;
 }
+#define JK_REFUSE(r, code, ...) (jk_refusal(&(r)->error_code, (r)->error_msg, (code), __VA_ARGS__), false)
+#define JK_BODY_REFUSE(p, code, ...) (jk_refusal(&(p)->error_code, (p)->error_msg, (code), __VA_ARGS__), JK_OK)
 
 /* ---- JSON values ---- */
 
@@ -120,26 +115,26 @@ static bool jk_json_hex(jk_rpc_request *r, const char *what, json_object *v, uin
                         size_t cap, uint8_t **heap, size_t *out_len)
 {
     if (!json_object_is_type(v, json_type_string))
-        return jk_refuse(r, JK_RPC_INVALID_PARAMS, "%s: expected a hex string", what);
+        return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "%s: expected a hex string", what);
     const char *s = json_object_get_string(v);
     size_t len = (size_t)json_object_get_string_len(v);
     jk_diag diag = {{0}};
     if (want) {
         size_t n;
         if (len != 2 * want)
-            return jk_refuse(r, JK_RPC_INVALID_PARAMS, "%s: expected %zu hex digits, got %zu", what, 2 * want, len);
+            return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "%s: expected %zu hex digits, got %zu", what, 2 * want, len);
         if (jk_rpc_hex_decode(s, len, fixed, want, &n, &diag) != JK_OK)
-            return jk_refuse(r, JK_RPC_INVALID_PARAMS, "%s: %s", what, diag.msg);
+            return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "%s: %s", what, diag.msg);
         return true;
     }
     if (len / 2 > cap)
-        return jk_refuse(r, JK_RPC_INVALID_PARAMS, "%s: %zu bytes, at most %zu allowed", what, len / 2, cap);
+        return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "%s: %zu bytes, at most %zu allowed", what, len / 2, cap);
     uint8_t *buf = malloc(len / 2 ? len / 2 : 1);
     if (!buf)
-        return jk_refuse(r, JK_RPC_INTERNAL_ERROR, "out of memory");
+        return JK_REFUSE(r, JK_RPC_INTERNAL_ERROR, "out of memory");
     if (jk_rpc_hex_decode(s, len, buf, cap, out_len, &diag) != JK_OK) {
         free(buf);
-        return jk_refuse(r, JK_RPC_INVALID_PARAMS, "%s: %s", what, diag.msg);
+        return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "%s: %s", what, diag.msg);
     }
     *heap = buf;
     return true;
@@ -163,18 +158,18 @@ static bool jk_params_check(jk_rpc_request *r, jk_params *p)
     if (json_object_is_type(p->obj, json_type_array)) {
         size_t n = json_object_array_length(p->obj);
         if (n > p->count)
-            return jk_refuse(r, JK_RPC_INVALID_PARAMS, "%zu positional params, at most %zu", n, p->count);
+            return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "%zu positional params, at most %zu", n, p->count);
         return true;
     }
     if (!json_object_is_type(p->obj, json_type_object))
-        return jk_refuse(r, JK_RPC_INVALID_REQUEST, "params must be an array or an object");
+        return JK_REFUSE(r, JK_RPC_INVALID_REQUEST, "params must be an array or an object");
     json_object_object_foreach(p->obj, key, val) {
         (void)val;
         bool known = false;
         for (size_t i = 0; i < p->count && !known; i++)
             known = !strcmp(key, p->names[i]);
         if (!known)
-            return jk_refuse(r, JK_RPC_INVALID_PARAMS, "unknown param '%.64s'", key);
+            return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "unknown param '%.64s'", key);
     }
     return true;
 }
@@ -194,7 +189,7 @@ static json_object *jk_param(const jk_params *p, size_t index)
 static bool jk_parse_endpoint(jk_rpc_request *r, json_object *v, jk_chain_endpoint *out)
 {
     if (!v || !json_object_is_type(v, json_type_string))
-        return jk_refuse(r, JK_RPC_INVALID_PARAMS, "endpoint: expected \"transact\" or \"dispatch:K\"");
+        return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "endpoint: expected \"transact\" or \"dispatch:K\"");
     const char *s = json_object_get_string(v);
     size_t len = (size_t)json_object_get_string_len(v);
     if (len == 8 && !memcmp(s, "transact", 8)) {
@@ -211,7 +206,7 @@ static bool jk_parse_endpoint(jk_rpc_request *r, json_object *v, jk_chain_endpoi
             return true;
         }
     }
-    return jk_refuse(r, JK_RPC_INVALID_PARAMS, "endpoint: expected \"transact\" or \"dispatch:K\" (K 0..%u)",
+    return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "endpoint: expected \"transact\" or \"dispatch:K\" (K 0..%u)",
                      JK_CHAIN_MAX_DISPATCH - 1);
 }
 
@@ -219,7 +214,7 @@ static bool jk_parse_trace(jk_rpc_request *r, size_t i, json_object *v, jk_chain
 {
     char what[48];
     if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 3)
-        return jk_refuse(r, JK_RPC_INVALID_PARAMS, "traces[%zu]: expected [key, msg_hash, sig]", i);
+        return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "traces[%zu]: expected [key, msg_hash, sig]", i);
     snprintf(what, sizeof what, "traces[%zu].key", i);
     if (!jk_json_hex(r, what, json_object_array_get_idx(v, 0), t->key, sizeof t->key, 0, NULL, NULL))
         return false;
@@ -240,22 +235,22 @@ static bool jk_parse_submit(jk_rpc_request *r, json_object *params)
         return false;
     json_object *blob = jk_param(&p, 1);
     if (!blob)
-        return jk_refuse(r, JK_RPC_INVALID_PARAMS, "blob: missing");
+        return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "blob: missing");
     if (!jk_json_hex(r, "blob", blob, NULL, 0, JK_CHAIN_MAX_BLOB, &ev->blob, &ev->blob_len))
         return false;
     json_object *traces = jk_param(&p, 2);
     if (!traces)
         return true;
     if (!json_object_is_type(traces, json_type_array))
-        return jk_refuse(r, JK_RPC_INVALID_PARAMS, "traces: expected an array");
+        return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "traces: expected an array");
     size_t n = json_object_array_length(traces);
     if (n > JK_RPC_MAX_TRACES)
-        return jk_refuse(r, JK_RPC_INVALID_PARAMS, "traces: %zu, at most %u", n, JK_RPC_MAX_TRACES);
+        return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "traces: %zu, at most %u", n, JK_RPC_MAX_TRACES);
     if (n == 0)
         return true;
     ev->traces = calloc(n, sizeof *ev->traces);
     if (!ev->traces)
-        return jk_refuse(r, JK_RPC_INTERNAL_ERROR, "out of memory");
+        return JK_REFUSE(r, JK_RPC_INTERNAL_ERROR, "out of memory");
     for (size_t i = 0; i < n; i++)
         if (!jk_parse_trace(r, i, json_object_array_get_idx(traces, i), &ev->traces[i]))
             return false;
@@ -274,20 +269,20 @@ static bool jk_parse_block(jk_rpc_request *r, json_object *params)
     /* Positionally the one parameter is a height (a number) or a hash (a string). */
     if (json_object_is_type(params, json_type_array)) {
         if (json_object_array_length(params) != 1)
-            return jk_refuse(r, JK_RPC_INVALID_PARAMS, "expected [height] or [hash]");
+            return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "expected [height] or [hash]");
         if (json_object_is_type(height, json_type_string))
             hash = height, height = NULL;
         else
             hash = NULL;
     }
     if (!height == !hash)
-        return jk_refuse(r, JK_RPC_INVALID_PARAMS, "expected exactly one of height, hash");
+        return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "expected exactly one of height, hash");
     if (hash) {
         q->by_hash = true;
         return jk_json_hex(r, "hash", hash, q->hash.bytes, sizeof q->hash.bytes, 0, NULL, NULL);
     }
     if (!jk_json_u64(height, UINT64_MAX, &q->height))
-        return jk_refuse(r, JK_RPC_INVALID_PARAMS, "height: expected an unsigned integer");
+        return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "height: expected an unsigned integer");
     return true;
 }
 
@@ -299,15 +294,15 @@ static bool jk_parse_state_slot(jk_rpc_request *r, json_object *params)
         return false;
     json_object *path = jk_param(&p, 0);
     if (!path || !json_object_is_type(path, json_type_array))
-        return jk_refuse(r, JK_RPC_INVALID_PARAMS, "path: expected an array of slot indexes");
+        return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "path: expected an array of slot indexes");
     size_t n = json_object_array_length(path);
     if (n == 0 || n > JK_RPC_MAX_PATH)
-        return jk_refuse(r, JK_RPC_INVALID_PARAMS, "path: %zu slots, expected 1..%u", n, JK_RPC_MAX_PATH);
+        return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "path: %zu slots, expected 1..%u", n, JK_RPC_MAX_PATH);
     for (size_t i = 0; i < n; i++) {
         uint64_t slot;
         /* a CNode has at most 2^16 slots (architecture §2) */
         if (!jk_json_u64(json_object_array_get_idx(path, i), 65535, &slot))
-            return jk_refuse(r, JK_RPC_INVALID_PARAMS, "path[%zu]: expected an integer 0..65535", i);
+            return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "path[%zu]: expected an integer 0..65535", i);
         r->params.slot.path[i] = (uint32_t)slot;
     }
     r->params.slot.depth = n;
@@ -323,9 +318,9 @@ static bool jk_parse_pool(jk_rpc_request *r, json_object *params)
     json_object *limit = jk_param(&p, 0), *offset = jk_param(&p, 1);
     uint64_t l = JK_RPC_DEFAULT_POOL, o = 0;
     if (limit && (!jk_json_u64(limit, JK_RPC_MAX_POOL, &l) || l == 0))
-        return jk_refuse(r, JK_RPC_INVALID_PARAMS, "limit: expected an integer 1..%u", JK_RPC_MAX_POOL);
+        return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "limit: expected an integer 1..%u", JK_RPC_MAX_POOL);
     if (offset && !jk_json_u64(offset, UINT32_MAX, &o))
-        return jk_refuse(r, JK_RPC_INVALID_PARAMS, "offset: expected an integer 0..%u", UINT32_MAX);
+        return JK_REFUSE(r, JK_RPC_INVALID_PARAMS, "offset: expected an integer 0..%u", UINT32_MAX);
     r->params.pool.limit = (uint32_t)l;
     r->params.pool.offset = (uint32_t)o;
     return true;
@@ -354,7 +349,7 @@ static bool jk_parse_id(jk_rpc_request *r, json_object *req)
         /* json-c keeps integers above INT64_MAX as uint64 (get_int64 clamps
          * them) and clamps those below INT64_MIN: both ends are refused */
         if ((n == INT64_MAX && json_object_get_uint64(id) != (uint64_t)INT64_MAX) || n == INT64_MIN)
-            return jk_refuse(r, JK_RPC_INVALID_REQUEST, "id: integer out of the int64 range");
+            return JK_REFUSE(r, JK_RPC_INVALID_REQUEST, "id: integer out of the int64 range");
         r->id.kind = JK_RPC_ID_INT;
         r->id.num = n;
         return true;
@@ -362,24 +357,24 @@ static bool jk_parse_id(jk_rpc_request *r, json_object *req)
     if (json_object_is_type(id, json_type_string)) {
         size_t len = (size_t)json_object_get_string_len(id);
         if (len > JK_RPC_MAX_ID)
-            return jk_refuse(r, JK_RPC_INVALID_REQUEST, "id: %zu bytes, at most %u", len, JK_RPC_MAX_ID);
+            return JK_REFUSE(r, JK_RPC_INVALID_REQUEST, "id: %zu bytes, at most %u", len, JK_RPC_MAX_ID);
         r->id.str = malloc(len + 1);
         if (!r->id.str)
-            return jk_refuse(r, JK_RPC_INTERNAL_ERROR, "out of memory");
+            return JK_REFUSE(r, JK_RPC_INTERNAL_ERROR, "out of memory");
         memcpy(r->id.str, json_object_get_string(id), len);
         r->id.str[len] = '\0';
         r->id.str_len = len;
         r->id.kind = JK_RPC_ID_STRING;
         return true;
     }
-    return jk_refuse(r, JK_RPC_INVALID_REQUEST, "id: expected a string, an integer or null");
+    return JK_REFUSE(r, JK_RPC_INVALID_REQUEST, "id: expected a string, an integer or null");
 }
 
 static void jk_parse_one(jk_rpc_request *r, json_object *req)
 {
     if (!json_object_is_type(req, json_type_object)) {
         r->id.kind = JK_RPC_ID_NULL;
-        jk_refuse(r, JK_RPC_INVALID_REQUEST, "a request must be an object");
+        (void)JK_REFUSE(r, JK_RPC_INVALID_REQUEST, "a request must be an object");
         return;
     }
     if (!jk_parse_id(r, req))
@@ -388,22 +383,22 @@ static void jk_parse_one(jk_rpc_request *r, json_object *req)
     json_object_object_foreach(req, key, val) {
         (void)val;
         if (strcmp(key, "jsonrpc") && strcmp(key, "method") && strcmp(key, "params") && strcmp(key, "id")) {
-            jk_refuse(r, JK_RPC_INVALID_REQUEST, "unknown member '%.64s'", key);
+            (void)JK_REFUSE(r, JK_RPC_INVALID_REQUEST, "unknown member '%.64s'", key);
             goto invalid;
         }
     }
     if (!json_object_object_get_ex(req, "jsonrpc", &version) || !json_object_is_type(version, json_type_string) ||
         json_object_get_string_len(version) != 3 || memcmp(json_object_get_string(version), "2.0", 3)) {
-        jk_refuse(r, JK_RPC_INVALID_REQUEST, "\"jsonrpc\" must be \"2.0\"");
+        (void)JK_REFUSE(r, JK_RPC_INVALID_REQUEST, "\"jsonrpc\" must be \"2.0\"");
         goto invalid;
     }
     if (!json_object_object_get_ex(req, "method", &method) || !json_object_is_type(method, json_type_string)) {
-        jk_refuse(r, JK_RPC_INVALID_REQUEST, "\"method\" must be a string");
+        (void)JK_REFUSE(r, JK_RPC_INVALID_REQUEST, "\"method\" must be a string");
         goto invalid;
     }
     if (json_object_object_get_ex(req, "params", &params) && !json_object_is_type(params, json_type_array) &&
         !json_object_is_type(params, json_type_object)) {
-        jk_refuse(r, JK_RPC_INVALID_REQUEST, "\"params\" must be an array or an object");
+        (void)JK_REFUSE(r, JK_RPC_INVALID_REQUEST, "\"params\" must be an array or an object");
         goto invalid;
     }
     const char *name = json_object_get_string(method);
@@ -418,7 +413,7 @@ static void jk_parse_one(jk_rpc_request *r, json_object *req)
     case JK_RPC_M_POOL: jk_parse_pool(r, params); break;
     case JK_RPC_M_STATUS: jk_parse_no_params(r, params); break;
     case JK_RPC_M_NONE:
-        jk_refuse(r, JK_RPC_METHOD_NOT_FOUND, "no method '%.64s'", name);
+        (void)JK_REFUSE(r, JK_RPC_METHOD_NOT_FOUND, "no method '%.64s'", name);
         break;
     }
     if (r->error_code) {
@@ -456,30 +451,18 @@ void jk_rpc_parsed_free(jk_rpc_parsed *p)
     memset(p, 0, sizeof *p);
 }
 
-static jk_err jk_body_refuse(jk_rpc_parsed *out, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static jk_err jk_body_refuse(jk_rpc_parsed *out, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out->error_msg, sizeof out->error_msg, fmt, ap);
-    va_end(ap);
-    out->error_code = code;
-    return JK_OK;
-}
-
 static bool jk_is_space(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 jk_err jk_rpc_parse(const uint8_t *body, size_t len, jk_rpc_parsed *out)
 {
     memset(out, 0, sizeof *out);
     if (len > (size_t)INT32_MAX)
-        return jk_body_refuse(out, JK_RPC_PARSE_ERROR, "body of %zu bytes", len);
+        return JK_BODY_REFUSE(out, JK_RPC_PARSE_ERROR, "body of %zu bytes", len);
     size_t start = 0;
     while (start < len && jk_is_space(body[start]))
         start++;
     if (start == len)
-        return jk_body_refuse(out, JK_RPC_PARSE_ERROR, "empty body");
+        return JK_BODY_REFUSE(out, JK_RPC_PARSE_ERROR, "empty body");
     json_tokener *tok = json_tokener_new_ex(JK_RPC_MAX_DEPTH);
     if (!tok)
         return JK_ERR_NOMEM;
@@ -513,31 +496,31 @@ jk_err jk_rpc_parse(const uint8_t *body, size_t len, jk_rpc_parsed *out)
             end++;
         json_object_put(root);
         if (terr == json_tokener_success && end >= len)
-            return jk_body_refuse(out, JK_RPC_INVALID_REQUEST, "the body must be a request object or a batch array");
-        return jk_body_refuse(out, JK_RPC_PARSE_ERROR, "not JSON");
+            return JK_BODY_REFUSE(out, JK_RPC_INVALID_REQUEST, "the body must be a request object or a batch array");
+        return JK_BODY_REFUSE(out, JK_RPC_PARSE_ERROR, "not JSON");
     }
     if (terr != json_tokener_success) {
         json_object_put(root);
         if (terr == json_tokener_continue)
-            return jk_body_refuse(out, JK_RPC_PARSE_ERROR, "truncated JSON");
-        return jk_body_refuse(out, JK_RPC_PARSE_ERROR, "%s at byte %zu", json_tokener_error_desc(terr), end);
+            return JK_BODY_REFUSE(out, JK_RPC_PARSE_ERROR, "truncated JSON");
+        return JK_BODY_REFUSE(out, JK_RPC_PARSE_ERROR, "%s at byte %zu", json_tokener_error_desc(terr), end);
     }
     while (end < len && jk_is_space(body[end]))
         end++;
     if (end != len) {
         json_object_put(root);
-        return jk_body_refuse(out, JK_RPC_PARSE_ERROR, "trailing bytes after the JSON value at byte %zu", end);
+        return JK_BODY_REFUSE(out, JK_RPC_PARSE_ERROR, "trailing bytes after the JSON value at byte %zu", end);
     }
     jk_err err = JK_OK;
     if (json_object_is_type(root, json_type_array)) {
         size_t n = json_object_array_length(root);
         out->batch = true;
         if (n == 0) {
-            jk_body_refuse(out, JK_RPC_INVALID_REQUEST, "empty batch");
+            (void)JK_BODY_REFUSE(out, JK_RPC_INVALID_REQUEST, "empty batch");
             goto done;
         }
         if (n > JK_RPC_MAX_BATCH) {
-            jk_body_refuse(out, JK_RPC_INVALID_REQUEST, "batch of %zu requests, at most %u", n, JK_RPC_MAX_BATCH);
+            (void)JK_BODY_REFUSE(out, JK_RPC_INVALID_REQUEST, "batch of %zu requests, at most %u", n, JK_RPC_MAX_BATCH);
             goto done;
         }
         out->requests = calloc(n, sizeof *out->requests);
@@ -557,7 +540,7 @@ jk_err jk_rpc_parse(const uint8_t *body, size_t len, jk_rpc_parsed *out)
         out->count = 1;
         jk_parse_one(&out->requests[0], root);
     } else {
-        jk_body_refuse(out, JK_RPC_INVALID_REQUEST, "the body must be a request object or a batch array");
+        (void)JK_BODY_REFUSE(out, JK_RPC_INVALID_REQUEST, "the body must be a request object or a batch array");
     }
 done:
     json_object_put(root);

@@ -3,78 +3,24 @@
  * Dispatch_0 from the chain; handle_incoming_event verifies events in fresh
  * copies with the AttestationAuthority in verify mode and admits them. */
 #include "../test.h"
-#include "../progs.h"
+#include "chain_test_util.h"
 
 #include "jark/chain.h"
 
 #include <stdlib.h>
-
-static jk_cap jk_image_of(const char *name, const jk_cap_pin *pins, uint32_t npins)
-{
-    char source[128];
-    snprintf(source, sizeof source, "tests/chain/progs/%s.c", name);
-    jk_kernel_image_opts opts = {.pins = pins, .pin_count = npins};
-    return jk_test_image(source, &opts);
-}
-
-typedef struct jk_test_chain {
-    jk_cap images[6]; /* transact, dinst, aa, process, verify, chain */
-    jk_cap chain;
-} jk_test_chain;
-
-static bool jk_test_chain_make(jk_test_chain *tc)
-{
-    memset(tc, 0, sizeof *tc);
-    tc->images[0] = jk_image_of("transact", NULL, 0);
-    tc->images[1] = jk_image_of("dinst", NULL, 0);
-    tc->images[2] = jk_image_of("aa", NULL, 0);
-    tc->images[3] = jk_image_of("process", NULL, 0);
-    jk_cap_pin vpins[2] = {{JK_CHAIN_SLOT_TRANSACT, tc->images[0]}, {JK_CHAIN_SLOT_DISPATCH_INSTANCE, tc->images[1]}};
-    tc->images[4] = jk_image_of("verify", vpins, 2);
-    jk_cap_pin cpins[5] = {{JK_CHAIN_SLOT_VERIFY, tc->images[4]}, {JK_CHAIN_SLOT_TRANSACT, tc->images[0]},
-                           {JK_CHAIN_SLOT_DISPATCH_INSTANCE, tc->images[1]}, {JK_CHAIN_SLOT_AA, tc->images[2]},
-                           {JK_CHAIN_SLOT_DISPATCH_0, tc->images[3]}};
-    tc->images[5] = jk_image_of("chain", cpins, 5);
-    for (int i = 0; i < 6; i++)
-        if (jk_cap_is_null(tc->images[i]))
-            return false;
-    jk_cap cnode;
-    if (jk_cap_cnode_new(8, &cnode) != JK_OK)
-        return false;
-    jk_err err = jk_cap_instance_genesis(tc->images[5], cnode, &tc->chain, NULL);
-    jk_cap_release(cnode);
-    return err == JK_OK;
-}
-
-static void jk_test_chain_free(jk_test_chain *tc)
-{
-    for (int i = 0; i < 6; i++)
-        jk_cap_release(tc->images[i]);
-    jk_cap_release(tc->chain);
-}
-
-/* blob = key ‖ kind ‖ text */
-static size_t jk_blob(uint8_t *out, const uint8_t key[32], char kind, const char *text)
-{
-    memcpy(out, key, 32);
-    out[32] = (uint8_t)kind;
-    size_t n = strlen(text);
-    memcpy(out + 33, text, n);
-    return 33 + n;
-}
 
 JK_TEST(test_chain_cycle_verify_admits_and_drops)
 {
     jk_cap_stats before;
     jk_cap_stats_get(&before);
     jk_test_chain tc;
-    JK_REQUIRE(jk_test_chain_make(&tc));
+    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
     jk_hash genesis;
-    jk_crypto_blake2b256("test chain", 10, &genesis);
-    jk_chain_budgets gas = {1000000, 1000000, 1000000, 10000000};
+    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 10000000, &genesis);
+    JK_REQUIRE(tg != NULL);
     jk_chain_kernel *ck;
     jk_diag diag = {{0}};
-    JK_REQUIRE(jk_chain_kernel_new(tc.chain, &genesis, &gas, 1, &ck, &diag) == JK_OK);
+    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &ck, &diag) == JK_OK);
 
     jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, NULL, 0};
     bool admitted = true;
@@ -173,17 +119,17 @@ JK_TEST(test_chain_cycle_process_produce_and_import)
     jk_cap_stats before;
     jk_cap_stats_get(&before);
     jk_test_chain tc;
-    JK_REQUIRE(jk_test_chain_make(&tc));
+    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
     jk_hash genesis, start_root;
-    jk_crypto_blake2b256("test chain", 10, &genesis);
+    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 10000000, &genesis);
+    JK_REQUIRE(tg != NULL);
     jk_cap_hash(tc.chain, &start_root);
-    jk_chain_budgets gas = {1000000, 1000000, 1000000, 10000000};
     uint8_t seeds[3][32] = {{1}, {2}, {9}}, pk[3][32], sk[3][64];
     for (int i = 0; i < 3; i++)
         JK_REQUIRE(jk_crypto_ed25519_keypair_from_seed(seeds[i], pk[i], sk[i]) == JK_OK);
     jk_chain_kernel *producer, *importer;
-    JK_REQUIRE(jk_chain_kernel_new(tc.chain, &genesis, &gas, 1, &producer, NULL) == JK_OK);
-    JK_REQUIRE(jk_chain_kernel_new(tc.chain, &genesis, &gas, 1, &importer, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &producer, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &importer, NULL) == JK_OK);
     jk_chain_set_own_key(producer, sk[2]);
 
     /* The cycle: a transact by A and a report by B. */
@@ -203,18 +149,10 @@ JK_TEST(test_chain_cycle_process_produce_and_import)
     JK_REQUIRE(jk_chain_run_cycle_process(producer, processed) == JK_OK);
     JK_CHECK_EQ(processed[0], 1); /* the report was attested under the seen-rule */
     JK_CHECK_EQ(producer->pool_count, 2); /* the transfer, and the emitted transact */
-    jk_chain_pooled *queued;
-    jk_chain_endpoint *queued_eps;
-    size_t nq = jk_chain_take_queued(producer, &queued, &queued_eps);
-    JK_CHECK_EQ(nq, 1);
-    JK_CHECK(nq == 1 && queued_eps[0] == jk_chain_endpoint_dispatch(0) && queued[0].blob_len == dlen &&
-             !memcmp(queued[0].blob, dblob, dlen));
-    for (size_t i = 0; i < nq; i++) {
-        free(queued[i].blob);
-        free(queued[i].traces);
-    }
-    free(queued);
-    free(queued_eps);
+    /* the dispatch emit waits for the next cycle */
+    JK_CHECK_EQ(producer->queued_count, 1);
+    JK_CHECK(producer->queued_count == 1 && producer->queued[0].endpoint == jk_chain_endpoint_dispatch(0) &&
+             producer->queued[0].blob_len == dlen && !memcmp(producer->queued[0].blob, dblob, dlen));
 
     /* A process that attests a key nobody used this cycle is aborted. */
     JK_REQUIRE(jk_chain_setup_cycle(importer, NULL) == JK_OK);
@@ -227,7 +165,7 @@ JK_TEST(test_chain_cycle_process_produce_and_import)
     /* Produce block 1. */
     jk_chain_block block;
     jk_diag why = {{0}};
-    JK_REQUIRE(jk_chain_apply_block_produce(producer, &genesis, 1, 0, &block, &why) == JK_OK);
+    JK_REQUIRE(jk_chain_apply_block_produce(producer, &genesis, 1, 0, NULL, &block, &why) == JK_OK);
     JK_CHECK_EQ(block.event_count, 2);
     JK_CHECK_EQ(block.trace_count, 2); /* apply re-attested A's transfer and B's report */
     JK_CHECK_EQ(producer->pool_count, 0);
@@ -256,19 +194,22 @@ JK_TEST(test_chain_cycle_process_produce_and_import)
                  {"wrong state root", block.traces, 2, &wrong_root}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         jk_remake(&block, cases[i].traces, cases[i].n, cases[i].root, sk[2], &genesis, &bad);
-        jk_err err = jk_chain_apply_block_import(importer, &bad, &genesis, 1, pk[2], &why);
+        jk_err err = jk_chain_apply_block_import(importer, &bad, &genesis, 1, &why);
         if (err == JK_OK)
             jk_test_fail(__FILE__, __LINE__, "%s: imported", cases[i].what);
         JK_CHECK(jk_cap_same(importer->chain, tc.chain) || jk_cap_equal(importer->chain, tc.chain));
         jk_chain_block_free(&bad);
     }
-    JK_CHECK_EQ(jk_chain_apply_block_import(importer, &block, &genesis, 1, pk[0], &why), JK_ERR_CHAIN_BLOCK_SIG);
-    JK_CHECK_EQ(jk_chain_apply_block_import(importer, &block, &genesis, 2, pk[2], &why), JK_ERR_CHAIN_BLOCK_INVALID);
-    JK_CHECK_EQ(jk_chain_apply_block_import(importer, &block, &start_root, 1, pk[2], &why), JK_ERR_CHAIN_BLOCK_INVALID);
+    /* signed by another key */
+    jk_remake(&block, block.traces, block.trace_count, &block.header.state_root, sk[0], &genesis, &bad);
+    JK_CHECK_EQ(jk_chain_apply_block_import(importer, &bad, &genesis, 1, &why), JK_ERR_CHAIN_BLOCK_SIG);
+    jk_chain_block_free(&bad);
+    JK_CHECK_EQ(jk_chain_apply_block_import(importer, &block, &genesis, 2, &why), JK_ERR_CHAIN_BLOCK_INVALID);
+    JK_CHECK_EQ(jk_chain_apply_block_import(importer, &block, &start_root, 1, &why), JK_ERR_CHAIN_BLOCK_INVALID);
     JK_CHECK(jk_cap_equal(importer->chain, tc.chain));
 
     /* The real block imports and both validators agree. */
-    JK_CHECK_EQ(jk_chain_apply_block_import(importer, &block, &genesis, 1, pk[2], &why), JK_OK);
+    JK_CHECK_EQ(jk_chain_apply_block_import(importer, &block, &genesis, 1, &why), JK_OK);
     JK_CHECK(jk_cap_equal(importer->chain, producer->chain));
     uint64_t state[2] = {0, 0};
     jk_cap_data_read(jk_cap_cnode_get(jk_cap_instance_cnode(importer->chain), 40), 0, state, 16);
@@ -287,10 +228,10 @@ JK_TEST(test_chain_cycle_process_produce_and_import)
 JK_TEST(test_chain_cycle_threaded_verify_equals_sequential)
 {
     jk_test_chain tc;
-    JK_REQUIRE(jk_test_chain_make(&tc));
+    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
     jk_hash genesis;
-    jk_crypto_blake2b256("test chain", 10, &genesis);
-    jk_chain_budgets gas = {1000000, 1000000, 1000000, 10000000};
+    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 10000000, &genesis);
+    JK_REQUIRE(tg != NULL);
     enum { N = 40 };
     static uint8_t blobs[N][64];
     jk_chain_event events[N];
@@ -315,8 +256,8 @@ JK_TEST(test_chain_cycle_threaded_verify_equals_sequential)
         counts[i] = 1;
     }
     jk_chain_kernel *seq, *par;
-    JK_REQUIRE(jk_chain_kernel_new(tc.chain, &genesis, &gas, 1, &seq, NULL) == JK_OK);
-    JK_REQUIRE(jk_chain_kernel_new(tc.chain, &genesis, &gas, 1, &par, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &seq, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &par, NULL) == JK_OK);
     JK_REQUIRE(jk_chain_setup_cycle(seq, NULL) == JK_OK && jk_chain_setup_cycle(par, NULL) == JK_OK);
     bool a_seq[N], a_par[N];
     for (int i = 0; i < N; i++)
@@ -349,16 +290,16 @@ JK_TEST(test_chain_cycle_threaded_verify_equals_sequential)
 JK_TEST(test_chain_cycle_apply_that_cannot_finish)
 {
     jk_test_chain tc;
-    JK_REQUIRE(jk_test_chain_make(&tc));
+    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
     jk_hash genesis;
-    jk_crypto_blake2b256("test chain", 10, &genesis);
-    jk_chain_budgets gas = {1000000, 1000000, 1000000, 3000000};
+    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 3000000, &genesis);
+    JK_REQUIRE(tg != NULL);
     uint8_t seed_a[32] = {1}, seed_p[32] = {9}, pk_a[32], sk_a[64], pk_p[32], sk_p[64];
     JK_REQUIRE(jk_crypto_ed25519_keypair_from_seed(seed_a, pk_a, sk_a) == JK_OK);
     JK_REQUIRE(jk_crypto_ed25519_keypair_from_seed(seed_p, pk_p, sk_p) == JK_OK);
     jk_chain_kernel *producer, *importer;
-    JK_REQUIRE(jk_chain_kernel_new(tc.chain, &genesis, &gas, 1, &producer, NULL) == JK_OK);
-    JK_REQUIRE(jk_chain_kernel_new(tc.chain, &genesis, &gas, 1, &importer, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &producer, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &importer, NULL) == JK_OK);
     jk_chain_set_own_key(producer, sk_p);
 
     static const struct {
@@ -381,7 +322,7 @@ JK_TEST(test_chain_cycle_apply_that_cannot_finish)
     JK_REQUIRE(jk_chain_run_cycle_process(producer, NULL) == JK_OK);
     jk_chain_block block;
     jk_diag why = {{0}};
-    JK_REQUIRE(jk_chain_apply_block_produce(producer, &genesis, 1, 0, &block, &why) == JK_OK);
+    JK_REQUIRE(jk_chain_apply_block_produce(producer, &genesis, 1, 0, NULL, &block, &why) == JK_OK);
     jk_chain_teardown(producer);
     JK_CHECK_EQ(block.event_count, 3);
     JK_CHECK_EQ(block.trace_count, 3);
@@ -394,7 +335,7 @@ JK_TEST(test_chain_cycle_apply_that_cannot_finish)
     JK_CHECK_EQ(state[0], 3);
     JK_CHECK_EQ(producer->pool_count, 0); /* the poison went with the pool */
 
-    JK_REQUIRE(jk_chain_apply_block_import(importer, &block, &genesis, 1, pk_p, &why) == JK_OK);
+    JK_REQUIRE(jk_chain_apply_block_import(importer, &block, &genesis, 1, &why) == JK_OK);
     JK_CHECK(jk_cap_equal(importer->chain, producer->chain));
 
     /* Block 2, made by hand with one poisoned transact (and its trace): invalid. */
@@ -408,7 +349,7 @@ JK_TEST(test_chain_cycle_apply_that_cannot_finish)
         JK_REQUIRE(jk_chain_block_build(&parent, 2, 0, &block.header.state_root, &ev, 1, &traces[p], 1, &bad, NULL) ==
                    JK_OK);
         jk_chain_block_sign(&bad, sk_p, &genesis);
-        JK_CHECK_EQ(jk_chain_apply_block_import(importer, &bad, &parent, 2, pk_p, &why), JK_ERR_CHAIN_BLOCK_INVALID);
+        JK_CHECK_EQ(jk_chain_apply_block_import(importer, &bad, &parent, 2, &why), JK_ERR_CHAIN_BLOCK_INVALID);
         JK_CHECK(jk_cap_same(importer->chain, before));
         jk_chain_block_free(&bad);
     }

@@ -170,10 +170,20 @@ static bool demo_open(demo *d)
     if (!ok)
         return false;
 
-    jk_crypto_blake2b256("jark demo chain", 15, &d->genesis);
-    jk_chain_budgets gas = {1000000, 10000000, 50000000, 200000000};
-    if (jk_chain_kernel_new(d->genesis_chain, &d->genesis, &gas, 1, &d->producer, NULL) != JK_OK ||
-        jk_chain_kernel_new(d->genesis_chain, &d->genesis, &gas, 1, &d->importer, NULL) != JK_OK)
+    /* the genesis record: one validator, the demo's budgets, one dispatch */
+    static jk_chain_genesis g;
+    memset(&g, 0, sizeof g);
+    g.chain = d->genesis_chain; /* borrowed */
+    g.validator_count = 1;
+    memcpy(g.validators[0], d->validator.pk, 32);
+    g.gas = (jk_chain_budgets){1000000, 10000000, 50000000, 200000000};
+    g.dispatch_count = 1;
+    g.max_event_traces = JK_CHAIN_DEFAULT_EVENT_TRACES;
+    if (jk_chain_genesis_seal(&g, NULL) != JK_OK)
+        return false;
+    d->genesis = g.genesis_hash;
+    if (jk_chain_kernel_new(&g, jk_cap_null(), &d->producer, NULL) != JK_OK ||
+        jk_chain_kernel_new(&g, jk_cap_null(), &d->importer, NULL) != JK_OK)
         return false;
     jk_chain_set_own_key(d->producer, d->validator.sk);
     d->parent = d->genesis;
@@ -217,11 +227,11 @@ static bool demo_block(demo *d, size_t *events, size_t *traces)
 {
     jk_chain_block block;
     jk_diag why = {{0}};
-    if (jk_chain_apply_block_produce(d->producer, &d->parent, d->number, 0, &block, &why) != JK_OK) {
+    if (jk_chain_apply_block_produce(d->producer, &d->parent, d->number, 0, NULL, &block, &why) != JK_OK) {
         printf("produce block %llu: %s\n", (unsigned long long)d->number, why.msg);
         return false;
     }
-    jk_err err = jk_chain_apply_block_import(d->importer, &block, &d->parent, d->number, d->validator.pk, &why);
+    jk_err err = jk_chain_apply_block_import(d->importer, &block, &d->parent, d->number, &why);
     if (err != JK_OK)
         printf("import block %llu: %s\n", (unsigned long long)d->number, why.msg);
     jk_hash produced, imported;
@@ -560,7 +570,7 @@ static jk_err import_made(demo *d, const jk_chain_event *events, size_t n, const
     if (err != JK_OK)
         return err;
     jk_chain_block_sign(&b, d->validator.sk, &d->genesis);
-    err = jk_chain_apply_block_import(d->importer, &b, &d->parent, d->number, d->validator.pk, why);
+    err = jk_chain_apply_block_import(d->importer, &b, &d->parent, d->number, why);
     if (err == JK_OK) {
         jk_chain_block_hash(&b, &d->parent);
         d->number++;
@@ -600,7 +610,7 @@ JK_TEST(test_demo_invalid_blocks)
     JK_REQUIRE(jk_chain_setup_cycle(d.producer, NULL) == JK_OK);
     JK_REQUIRE(demo_submit(&d, JK_CHAIN_ENDPOINT_TRANSACT, blob, TRANSFER_SIZE, &tr, 1));
     jk_chain_block produced;
-    JK_REQUIRE(jk_chain_apply_block_produce(d.producer, &d.parent, d.number, 0, &produced, &why) == JK_OK);
+    JK_REQUIRE(jk_chain_apply_block_produce(d.producer, &d.parent, d.number, 0, NULL, &produced, &why) == JK_OK);
     transfer_blob(over, &d.bob, &d.carol, 601, 0);
     jk_chain_trace_sign(d.bob.sk, &d.genesis, over, TRANSFER_SIZE, &otr);
     jk_chain_event both[2] = {ev, {JK_CHAIN_ENDPOINT_TRANSACT, over, TRANSFER_SIZE}};

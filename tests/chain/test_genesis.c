@@ -51,7 +51,7 @@ JK_TEST(test_chain_genesis_from_spec)
         .validators = (const uint8_t(*)[32])validators, .validator_count = 2,
         .gas = {1000000, 1000000, 1000000, 10000000},
     };
-    jk_chain_genesis g1, g2;
+    static jk_chain_genesis g1, g2; /* static: a record holds up to 1,024 keys */
     jk_diag diag = {{0}};
     JK_REQUIRE(jk_chain_genesis_build(&spec, &g1, &diag) == JK_OK);
     JK_REQUIRE(jk_chain_genesis_build(&spec, &g2, &diag) == JK_OK);
@@ -74,12 +74,37 @@ JK_TEST(test_chain_genesis_from_spec)
     JK_CHECK_EQ(jk_cap_data_len(jk_cap_cnode_get(jk_cap_instance_cnode(g1.chain), 20)), sizeof balances);
     /* It runs: a Kernel over it opens a cycle. */
     jk_chain_kernel *ck;
-    JK_REQUIRE(jk_chain_kernel_new(g1.chain, &g1.genesis_hash, &spec.gas, 1, &ck, &diag) == JK_OK);
+    JK_REQUIRE(jk_chain_kernel_new(&g1, jk_cap_null(), &ck, &diag) == JK_OK);
     JK_CHECK_EQ(jk_chain_setup_cycle(ck, &diag), JK_OK);
+    JK_CHECK_EQ(ck->max_event_traces, JK_CHAIN_DEFAULT_EVENT_TRACES);
+    JK_CHECK_EQ(ck->validator_count, 2);
     jk_chain_kernel_free(ck);
+    /* The kernel takes its settings only from what the genesis hash binds: a
+     * record with any setting changed beside its hash is refused. */
+    static jk_chain_genesis forged;
+    for (int f = 0; f < 4; f++) {
+        forged = g1;
+        switch (f) {
+        case 0: forged.gas.block += 1; break;
+        case 1: forged.dispatch_count = 0; break;
+        case 2: forged.max_event_traces = 100; break;
+        case 3: forged.validators[1][0] ^= 1; break;
+        }
+        diag.msg[0] = 0;
+        JK_CHECK_EQ(jk_chain_kernel_new(&forged, jk_cap_null(), &ck, &diag), JK_ERR_INVALID_ARG);
+        JK_CHECK(strstr(diag.msg, "do not match its genesis hash") != NULL);
+    }
+    /* The trace bound is a chain-spec setting, bound into the hash. */
+    spec.max_event_traces = 3;
+    static jk_chain_genesis g4;
+    JK_REQUIRE(jk_chain_genesis_build(&spec, &g4, &diag) == JK_OK);
+    JK_CHECK_EQ(g4.max_event_traces, 3);
+    JK_CHECK(memcmp(g4.genesis_hash.bytes, g1.genesis_hash.bytes, 32) != 0);
+    jk_cap_release(g4.chain);
+    spec.max_event_traces = 0;
     /* Another validator set is another chain. */
     spec.validator_count = 1;
-    jk_chain_genesis g3;
+    static jk_chain_genesis g3;
     JK_REQUIRE(jk_chain_genesis_build(&spec, &g3, &diag) == JK_OK);
     JK_CHECK(memcmp(g3.genesis_hash.bytes, g1.genesis_hash.bytes, 32) != 0);
     jk_cap_release(g3.chain);
@@ -87,7 +112,10 @@ JK_TEST(test_chain_genesis_from_spec)
 
     /* Refusals, each with its reason. */
     jk_chain_spec bad;
-    jk_chain_genesis g;
+    static jk_chain_genesis g;
+    jk_program_bytes swapped = jk_program("chain_swapped");
+    jk_program_bytes no_yield = jk_program("aa_no_yield");
+    JK_REQUIRE(swapped.len > 0 && no_yield.len > 0);
     const uint32_t pinned_slot[1] = {5}, dup_slots[2] = {20, 20};
     const uint8_t *const data2[2] = {balances, balances};
     const size_t lens2[2] = {1, 1};
@@ -99,8 +127,12 @@ JK_TEST(test_chain_genesis_from_spec)
                   {"no verify program", "no verify program"},
                   {"a missing dispatch transform", "needs 4"},
                   {"a role program that is not a program", "the aa program"},
-                  {"negative gas", "negative"}};
-    for (int c = 0; c < 7; c++) {
+                  {"negative gas", "negative"},
+                  {"apply and transform_to_verify swapped", "endpoint 1 (transform_to_verify)"},
+                  {"one image for Transact and DispatchInstance", "make the same image"},
+                  {"an AA that never yields", "without yielding to the kernel"},
+                  {"a trace bound over the maximum", "traces per event"}};
+    for (int c = 0; c < 11; c++) {
         bad = spec;
         switch (c) {
         case 0: bad.state_slots = pinned_slot; break;
@@ -110,12 +142,19 @@ JK_TEST(test_chain_genesis_from_spec)
         case 4: bad.dispatch[1] = progs[5].bytes; bad.dispatch_len[1] = progs[5].len; bad.dispatch_count = 2; break;
         case 5: bad.aa = balances; bad.aa_len = sizeof balances; break;
         case 6: bad.gas.verify = -1; break;
+        case 7: bad.chain = swapped.bytes; bad.chain_len = swapped.len; break;
+        case 8: bad.dispatch_instance = bad.transact; bad.dispatch_instance_len = bad.transact_len; break;
+        case 9: bad.aa = no_yield.bytes; bad.aa_len = no_yield.len; break;
+        case 10: bad.max_event_traces = JK_CHAIN_MAX_EVENT_TRACES + 1; break;
         }
         diag.msg[0] = 0;
         jk_err err = jk_chain_genesis_build(&bad, &g, &diag);
         if (err != JK_ERR_INVALID_ARG || !strstr(diag.msg, expect[c].needle))
             jk_test_fail(__FILE__, __LINE__, "%s: err %d, '%s'", expect[c].what, err, diag.msg);
+        JK_CHECK(jk_cap_is_null(g.chain));
     }
+    free(swapped.bytes);
+    free(no_yield.bytes);
     jk_cap_release(g1.chain);
     jk_cap_release(g2.chain);
     for (int i = 0; i < 6; i++)

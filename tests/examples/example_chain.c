@@ -40,14 +40,13 @@ bool jk_ex_open(jk_ex_chain *c, const char *spec_path, const uint32_t *slots, co
     c->gas = spec.gas;
     jk_diag diag = {{0}};
     jk_err e = jk_chain_genesis_build(&spec, &c->g, &diag);
-    uint32_t dispatch = spec.dispatch_count;
     jk_spec_file_free(&f);
     if (e != JK_OK) {
         printf("%s: genesis: %s\n", spec_path, diag.msg);
         return false;
     }
-    if (jk_chain_kernel_new(c->g.chain, &c->g.genesis_hash, &c->gas, dispatch, &c->producer, &diag) != JK_OK ||
-        jk_chain_kernel_new(c->g.chain, &c->g.genesis_hash, &c->gas, dispatch, &c->importer, &diag) != JK_OK) {
+    if (jk_chain_kernel_new(&c->g, jk_cap_null(), &c->producer, &diag) != JK_OK ||
+        jk_chain_kernel_new(&c->g, jk_cap_null(), &c->importer, &diag) != JK_OK) {
         printf("%s: kernel: %s\n", spec_path, diag.msg);
         return false;
     }
@@ -87,11 +86,11 @@ bool jk_ex_block(jk_ex_chain *c, uint64_t *processed0, size_t *events, size_t *t
         *processed0 = processed[0];
     jk_chain_block b;
     jk_diag why = {{0}};
-    if (jk_chain_apply_block_produce(c->producer, &c->parent, c->number, 0, &b, &why) != JK_OK) {
+    if (jk_chain_apply_block_produce(c->producer, &c->parent, c->number, 0, NULL, &b, &why) != JK_OK) {
         printf("produce %llu: %s\n", (unsigned long long)c->number, why.msg);
         return false;
     }
-    jk_err err = jk_chain_apply_block_import(c->importer, &b, &c->parent, c->number, c->validator.pk, &why);
+    jk_err err = jk_chain_apply_block_import(c->importer, &b, &c->parent, c->number, &why);
     if (err != JK_OK)
         printf("import %llu: %s\n", (unsigned long long)c->number, why.msg);
     jk_hash p, i;
@@ -112,7 +111,7 @@ bool jk_ex_block(jk_ex_chain *c, uint64_t *processed0, size_t *events, size_t *t
 bool jk_ex_produce(jk_ex_chain *c, jk_chain_block *out)
 {
     jk_diag why = {{0}};
-    if (jk_chain_apply_block_produce(c->producer, &c->parent, c->number, 0, out, &why) != JK_OK) {
+    if (jk_chain_apply_block_produce(c->producer, &c->parent, c->number, 0, NULL, out, &why) != JK_OK) {
         printf("produce %llu: %s\n", (unsigned long long)c->number, why.msg);
         return false;
     }
@@ -128,7 +127,7 @@ jk_err jk_ex_import_made(jk_ex_chain *c, const jk_chain_event *events, size_t n,
     if (err != JK_OK)
         return err;
     jk_chain_block_sign(&b, c->validator.sk, &c->g.genesis_hash);
-    err = jk_chain_apply_block_import(c->importer, &b, &c->parent, c->number, c->validator.pk, &why);
+    err = jk_chain_apply_block_import(c->importer, &b, &c->parent, c->number, &why);
     if (err == JK_OK) {
         jk_chain_block_hash(&b, &c->parent);
         c->number++;

@@ -123,13 +123,14 @@ static bool jk_fuzz_ex_admissible(int chain, bool dispatch, const uint8_t *b, si
 static void jk_fuzz_ex_block(jk_chain_kernel *prod, jk_chain_kernel *imp, jk_hash *parent, uint64_t *number,
                              const uint8_t validator_pk[32])
 {
+    (void)validator_pk; /* the chain layer takes the proposer's key from genesis */
     if (jk_chain_run_cycle_process(prod, NULL) != JK_OK)
         jk_fuzz_ex_fail("run_cycle_process");
     jk_chain_block b;
     jk_diag why = {{0}};
-    if (jk_chain_apply_block_produce(prod, parent, *number, 0, &b, &why) != JK_OK)
+    if (jk_chain_apply_block_produce(prod, parent, *number, 0, NULL, &b, &why) != JK_OK)
         jk_fuzz_ex_fail(why.msg);
-    if (jk_chain_apply_block_import(imp, &b, parent, *number, validator_pk, &why) != JK_OK)
+    if (jk_chain_apply_block_import(imp, &b, parent, *number, &why) != JK_OK)
         jk_fuzz_ex_fail(why.msg);
     jk_hash p, i;
     jk_cap_hash(prod->chain, &p);
@@ -159,8 +160,8 @@ int jk_fuzz_examples(const uint8_t *data, size_t size)
     jk_fuzz_ex_chain *c = &chains[which];
     jk_fuzz_ex_key validator = jk_fuzz_ex_key_of(0x99);
     jk_chain_kernel *prod = NULL, *imp = NULL;
-    if (jk_chain_kernel_new(c->g.chain, &c->g.genesis_hash, &c->gas, 1, &prod, NULL) != JK_OK ||
-        jk_chain_kernel_new(c->g.chain, &c->g.genesis_hash, &c->gas, 1, &imp, NULL) != JK_OK)
+    if (jk_chain_kernel_new(&c->g, jk_cap_null(), &prod, NULL) != JK_OK ||
+        jk_chain_kernel_new(&c->g, jk_cap_null(), &imp, NULL) != JK_OK)
         jk_fuzz_ex_fail("kernel");
     jk_chain_set_own_key(prod, validator.sk);
     jk_hash parent = c->g.genesis_hash;

@@ -45,8 +45,19 @@ int jk_fuzz_events(const uint8_t *data, size_t size);
 int jk_fuzz_examples(const uint8_t *data, size_t size);
 /* Net: the frame parser over a receive stream, and the token bucket. */
 int jk_fuzz_net(const uint8_t *data, size_t size);
+/* JSON-RPC bodies (jk_rpc_parse), then answers from a fake node
+ * (jk_rpc_answer), which must be JSON and the same bytes twice. */
+int jk_fuzz_rpc(const uint8_t *data, size_t size);
+
+/* Server replies as the RPC client decodes them (jk_rpc_reply_decode). */
+int jk_fuzz_rpc_reply(const uint8_t *data, size_t size);
+/* Node: the LMDB meta-page check of a validator store's data.mdb. */
+int jk_fuzz_store(const uint8_t *data, size_t size);
 /* Consensus: message, certificate and record decoders (accepted bytes must
  * re-encode identically), then a state machine fed a message sequence. */
 int jk_fuzz_consensus(const uint8_t *data, size_t size);
+/* Kernel: random host-call programs on a state in memory and the same state
+ * reloaded from its objects; the kernel never fails and both decide alike. */
+int jk_fuzz_kernel(const uint8_t *data, size_t size);
 
 #endif

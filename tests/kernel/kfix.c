@@ -66,6 +66,12 @@ int64_t kt_live(void)
 jk_err kt_script(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, const jk_cap *caps,
                         const kt_op *ops, size_t nops, jk_kernel_result *res)
 {
+    return kt_script_with(k, image, n, slots, caps, ops, nops, jk_cap_null(), 1000000, res);
+}
+
+jk_err kt_script_with(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, const jk_cap *caps,
+                      const kt_op *ops, size_t nops, jk_cap slot0, int64_t gas, jk_kernel_result *res)
+{
     uint32_t all_slots[16];
     jk_cap all_caps[16], code;
     if (jk_cap_data_new(ops, nops * sizeof *ops, &code) != JK_OK)
@@ -77,7 +83,7 @@ jk_err kt_script(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, const
     all_slots[n] = SCRIPT_SLOT;
     all_caps[n] = code;
     jk_cap inst = kt_inst(image, n + 1, all_slots, all_caps);
-    jk_err err = jk_kernel_call(k, inst, EP_SCRIPT, 1000000, NULL, jk_cap_null(), res);
+    jk_err err = jk_kernel_call(k, inst, EP_SCRIPT, gas, NULL, slot0, res);
     jk_cap_release(inst);
     jk_cap_release(code);
     return err;

@@ -40,6 +40,9 @@ int64_t kt_live(void);
 /* Run a script of host calls on a fresh instance of image with extras. */
 jk_err kt_script(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, const jk_cap *caps,
                  const kt_op *ops, size_t nops, jk_kernel_result *res);
+/* The same, sending slot0 (borrowed) with the given gas. */
+jk_err kt_script_with(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, const jk_cap *caps,
+                      const kt_op *ops, size_t nops, jk_cap slot0, int64_t gas, jk_kernel_result *res);
 /* The cap in root slot `slot` of inst's cnode (borrowed). */
 jk_cap kt_slot_of(jk_cap inst, uint32_t slot);
 

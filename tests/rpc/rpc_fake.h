@@ -3,7 +3,7 @@
  * tests: three real blocks (heights 1..3, built and signed with the chain
  * layer), a certificate for each, a few state slots, and a pool that
  * submit_event fills. Everything is fixed, so answers can be checked byte
- * for byte. Also the fuzz target's entry point.
+ * for byte. The fuzz target (tests/fuzz/fuzz_rpc.c) answers from it too.
  */
 #ifndef JK_TEST_RPC_FAKE_H
 #define JK_TEST_RPC_FAKE_H
@@ -42,8 +42,5 @@ jk_rpc_provider fake_provider(fake_node *f);
 
 /* The bytes of fake state slot [20, i] (Data "slot-i") — for checks. */
 #define FAKE_SLOT_ROOT 20u
-
-/* The fuzz target over jk_rpc_parse and jk_rpc_answer (tests/fuzz/fuzz_rpc.c). */
-int jk_fuzz_rpc(const uint8_t *data, size_t size);
 
 #endif

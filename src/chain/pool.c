@@ -1,0 +1,288 @@
+/*
+ * pool.c — the transaction pool and the kernel's waiting lists: bounded in
+ * events, bytes and per attested key, with an O(1) duplicate check by event
+ * hash (docs/chain-design.md, "The pool").
+ *
+ * Invariants:
+ *   - pool[0..pool_count) is in admission order; that order is the order a
+ *     produced body keeps. pool_bytes = Σ (blob_len + 128 × trace_count).
+ *   - pool_index holds exactly the event hashes of pool[]; it is only ever
+ *     asked "is h in it?", so its layout never decides anything.
+ *   - pool_keys[0..pool_key_count) is sorted (memcmp) and pool_key_uses[i] is
+ *     how many pooled transacts charge key i (each charges every key its
+ *     verify attested, or the all-zero key when it attested none).
+ *   - Admission refuses; nothing is evicted. A refused event costs nothing
+ *     later: the checks that need no verify (duplicate, count, bytes) run
+ *     before it.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void jk_chain_event_hash(const jk_chain_event *ev, jk_hash *out)
+{
+    jk_crypto_hasher h;
+    uint8_t n[9];
+    jk_crypto_hasher_init(&h);
+    jk_crypto_hasher_update(&h, n, jk_pvm_encode_natural(ev->endpoint, n));
+    jk_crypto_hasher_update(&h, ev->blob, ev->blob_len);
+    jk_crypto_hasher_final(&h, out);
+}
+
+/* ---- the hash set ---- */
+
+static size_t jk_hashset_home(const jk_hash *h, size_t cap)
+{
+    return (size_t)jk_get_u64le(h->bytes) & (cap - 1);
+}
+
+bool jk_chain_hashset_contains(const jk_chain_hashset *s, const jk_hash *h)
+{
+    if (s->cap == 0)
+        return false;
+    for (size_t i = jk_hashset_home(h, s->cap), probes = 0; probes < s->cap; i = (i + 1) & (s->cap - 1), probes++) {
+        if (!s->used[i])
+            return false;
+        if (!memcmp(s->slots[i].bytes, h->bytes, JK_HASH_SIZE))
+            return true;
+    }
+    return false;
+}
+
+static void jk_hashset_place(jk_hash *slots, uint8_t *used, size_t cap, const jk_hash *h)
+{
+    size_t i = jk_hashset_home(h, cap);
+    while (used[i])
+        i = (i + 1) & (cap - 1);
+    slots[i] = *h;
+    used[i] = 1;
+}
+
+/* Add h (not already there). Load kept ≤ 1/2. */
+jk_err jk_chain_hashset_add(jk_chain_hashset *s, const jk_hash *h)
+{
+    if (2 * (s->count + 1) > s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        jk_hash *slots = malloc(cap * sizeof *slots);
+        uint8_t *used = calloc(cap, 1);
+        if (!slots || !used) {
+            free(slots);
+            free(used);
+            return JK_ERR_NOMEM;
+        }
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->used[i])
+                jk_hashset_place(slots, used, cap, &s->slots[i]);
+        free(s->slots);
+        free(s->used);
+        s->slots = slots;
+        s->used = used;
+        s->cap = cap;
+    }
+    jk_hashset_place(s->slots, s->used, s->cap, h);
+    s->count++;
+    return JK_OK;
+}
+
+void jk_chain_hashset_clear(jk_chain_hashset *s)
+{
+    if (s->used)
+        memset(s->used, 0, s->cap);
+    s->count = 0;
+}
+
+void jk_chain_hashset_free(jk_chain_hashset *s)
+{
+    free(s->slots);
+    free(s->used);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- per-key counting ---- */
+
+static size_t jk_key_lower_bound(const jk_chain_kernel *ck, const uint8_t key[32], bool *found)
+{
+    size_t lo = 0, hi = ck->pool_key_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(ck->pool_keys[mid], key, 32) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < ck->pool_key_count && !memcmp(ck->pool_keys[lo], key, 32);
+    return lo;
+}
+
+static uint32_t jk_key_uses(const jk_chain_kernel *ck, const uint8_t key[32])
+{
+    bool found;
+    size_t at = jk_key_lower_bound(ck, key, &found);
+    return found ? ck->pool_key_uses[at] : 0;
+}
+
+static jk_err jk_key_charge(jk_chain_kernel *ck, const uint8_t key[32])
+{
+    bool found;
+    size_t at = jk_key_lower_bound(ck, key, &found);
+    if (found) {
+        ck->pool_key_uses[at]++;
+        return JK_OK;
+    }
+    uint8_t(*keys)[32] = realloc(ck->pool_keys, (ck->pool_key_count + 1) * sizeof *keys);
+    if (!keys)
+        return JK_ERR_NOMEM;
+    ck->pool_keys = keys;
+    uint32_t *uses = realloc(ck->pool_key_uses, (ck->pool_key_count + 1) * sizeof *uses);
+    if (!uses)
+        return JK_ERR_NOMEM;
+    ck->pool_key_uses = uses;
+    memmove(keys + at + 1, keys + at, (ck->pool_key_count - at) * sizeof *keys);
+    memmove(uses + at + 1, uses + at, (ck->pool_key_count - at) * sizeof *uses);
+    memcpy(keys[at], key, 32);
+    uses[at] = 1;
+    ck->pool_key_count++;
+    return JK_OK;
+}
+
+/* ---- the pool ---- */
+
+void jk_chain_set_pool_limits(jk_chain_kernel *ck, const jk_chain_pool_limits *limits)
+{
+    ck->pool_limits = *limits;
+}
+
+void jk_chain_pooled_free(jk_chain_pooled *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(list[i].blob);
+        free(list[i].traces);
+    }
+    free(list);
+}
+
+void jk_chain_pool_clear(jk_chain_kernel *ck)
+{
+    jk_chain_pooled_free(ck->pool, ck->pool_count);
+    ck->pool = NULL;
+    ck->pool_count = ck->pool_bytes = 0;
+    jk_chain_hashset_clear(&ck->pool_index);
+    free(ck->pool_keys);
+    free(ck->pool_key_uses);
+    ck->pool_keys = NULL;
+    ck->pool_key_uses = NULL;
+    ck->pool_key_count = 0;
+    jk_chain_keyset_clear(&ck->pool_seen_keys);
+}
+
+static size_t jk_entry_bytes(size_t blob_len, size_t trace_count)
+{
+    return blob_len + trace_count * JK_CHAIN_TRACE_SIZE;
+}
+
+const char *jk_chain_pool_precheck(const jk_chain_kernel *ck, const jk_hash *hash, size_t blob_len,
+                                   size_t trace_count)
+{
+    if (jk_chain_hashset_contains(&ck->pool_index, hash))
+        return "the pool already holds this transact";
+    if (ck->pool_count >= ck->pool_limits.max_events)
+        return "the pool is full (events)";
+    if (jk_entry_bytes(blob_len, trace_count) > ck->pool_limits.max_bytes - ck->pool_bytes ||
+        ck->pool_bytes > ck->pool_limits.max_bytes)
+        return "the pool is full (bytes)";
+    return NULL;
+}
+
+jk_err jk_chain_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trace *traces, size_t n,
+                            jk_chain_endpoint endpoint, jk_chain_pooled *out)
+{
+    out->blob = malloc(len ? len : 1);
+    out->traces = malloc((n ? n : 1) * sizeof *traces);
+    if (!out->blob || !out->traces) {
+        free(out->blob);
+        free(out->traces);
+        return JK_ERR_NOMEM;
+    }
+    if (len)
+        memcpy(out->blob, blob, len);
+    if (n)
+        memcpy(out->traces, traces, n * sizeof *traces);
+    out->blob_len = len;
+    out->trace_count = n;
+    out->endpoint = endpoint;
+    jk_chain_event ev = {endpoint, out->blob, len};
+    jk_chain_event_hash(&ev, &out->hash);
+    return JK_OK;
+}
+
+jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_trace *traces,
+                           size_t trace_count, const jk_chain_keyset *seen, const char **refused)
+{
+    static const uint8_t nobody[32];
+    *refused = NULL;
+    jk_hash hash;
+    jk_chain_event_hash(ev, &hash);
+    if ((*refused = jk_chain_pool_precheck(ck, &hash, ev->blob_len, trace_count)) != NULL)
+        return JK_OK;
+    /* per key: every key the verify attested, or nobody; a kernel-made
+     * transact (seen == NULL: a process emit) charges no key */
+    jk_chain_keyset_iter it = JK_CHAIN_KEYSET_ITER_INIT;
+    const uint8_t *key;
+    bool any = seen == NULL;
+    while (seen && (key = jk_chain_keyset_next(seen, &it)) != NULL) {
+        any = true;
+        if (jk_key_uses(ck, key) >= ck->pool_limits.max_per_key) {
+            *refused = "the pool holds as many transacts for one of its keys as it takes";
+            return JK_OK;
+        }
+    }
+    if (!any && jk_key_uses(ck, nobody) >= ck->pool_limits.max_per_key) {
+        *refused = "the pool holds as many transacts without an attested key as it takes";
+        return JK_OK;
+    }
+    jk_chain_pooled *grown = realloc(ck->pool, (ck->pool_count + 1) * sizeof *grown);
+    if (!grown)
+        return JK_ERR_NOMEM;
+    ck->pool = grown;
+    jk_chain_pooled entry;
+    jk_err err = jk_chain_pooled_make(ev->blob, ev->blob_len, traces, trace_count, ev->endpoint, &entry);
+    if (err != JK_OK)
+        return err;
+    err = jk_chain_hashset_add(&ck->pool_index, &entry.hash);
+    if (err != JK_OK) {
+        free(entry.blob);
+        free(entry.traces);
+        return err;
+    }
+    /* From here on a failure leaves the pool consistent but may undercount a
+     * key: only on out-of-memory, when the validator is in trouble anyway. */
+    ck->pool[ck->pool_count++] = entry;
+    ck->pool_bytes += jk_entry_bytes(ev->blob_len, trace_count);
+    if (!seen)
+        return JK_OK;
+    it = (jk_chain_keyset_iter)JK_CHAIN_KEYSET_ITER_INIT;
+    while (err == JK_OK && (key = jk_chain_keyset_next(seen, &it)) != NULL)
+        err = jk_key_charge(ck, key);
+    if (err == JK_OK && !any)
+        err = jk_key_charge(ck, nobody);
+    if (err == JK_OK)
+        err = jk_chain_keyset_merge(&ck->pool_seen_keys, seen);
+    return err;
+}
+
+/* ---- the waiting list for the next cycle ---- */
+
+jk_err jk_chain_queue_push(jk_chain_kernel *ck, jk_chain_pooled *entry, bool *kept)
+{
+    *kept = false;
+    if (ck->queued_count >= JK_CHAIN_MAX_QUEUED)
+        return JK_OK; /* bounded: the rest are dropped */
+    jk_chain_pooled *grown = realloc(ck->queued, (ck->queued_count + 1) * sizeof *grown);
+    if (!grown)
+        return JK_ERR_NOMEM;
+    ck->queued = grown;
+    grown[ck->queued_count++] = *entry;
+    *kept = true;
+    return JK_OK;
+}
