@@ -13,6 +13,7 @@
 #include "sim_internal.h"
 
 #include "jark/bytes.h"
+#include "jark/chain.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,10 +74,11 @@ bool jk_sim_mock_valid(const jk_sim_node *node, uint64_t height, const uint8_t *
     return memcmp(v + 49, root.bytes, 32) == 0;
 }
 
+/* The chain layer's proposer rule, the one produce and import check. */
 static uint32_t jk_app_proposer(void *ctx, uint64_t height, uint32_t round)
 {
     const jk_sim_node *node = ctx;
-    return (uint32_t)((height + round) % node->sim->vs.count);
+    return jk_chain_proposer_index(node->sim->vs.count, height, round);
 }
 
 static jk_err jk_app_get_value(void *ctx, uint64_t height, uint32_t round, uint8_t **value,
