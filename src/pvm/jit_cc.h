@@ -93,18 +93,28 @@ static inline void ld(jk_cc *c, uint8_t host, unsigned g) { x_mov_r_rm(&c->b, tr
 static inline void ld32(jk_cc *c, uint8_t host, unsigned g) { x_mov_r_rm(&c->b, false, host, G(g)); }
 static inline void st(jk_cc *c, unsigned g, uint8_t host) { x_mov_rm_r(&c->b, true, G(g), host); }
 
+/* Room for one more element in one of the compiler's growing arrays: the
+ * array (moved, maybe), or NULL with c->oom set. */
+static inline void *jk_grow(jk_cc *c, void *items, size_t *cap, size_t count, size_t size)
+{
+    if (count < *cap)
+        return items;
+    size_t n = *cap ? *cap * 2 : 256;
+    void *grown = realloc(items, n * size);
+    if (!grown) {
+        c->oom = true;
+        return NULL;
+    }
+    *cap = n;
+    return grown;
+}
+
 static inline void jk_jump_to(jk_cc *c, size_t at, uint32_t target)
 {
-    if (c->fix_count == c->fix_cap) {
-        size_t cap = c->fix_cap ? c->fix_cap * 2 : 256;
-        jk_fixup *f = realloc(c->fix, cap * sizeof *f);
-        if (!f) {
-            c->oom = true;
-            return;
-        }
-        c->fix = f;
-        c->fix_cap = cap;
-    }
+    jk_fixup *f = jk_grow(c, c->fix, &c->fix_cap, c->fix_count, sizeof *f);
+    if (!f)
+        return;
+    c->fix = f;
     c->fix[c->fix_count].at = (uint32_t)at;
     c->fix[c->fix_count].target = target;
     c->fix_count++;

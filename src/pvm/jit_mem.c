@@ -143,16 +143,10 @@ static void jk_tlb_check(jk_cc *c, unsigned n, bool write, jk_mem_stub *stub)
 
 static void jk_add_stub(jk_cc *c, const jk_mem_stub *stub)
 {
-    if (c->stub_count == c->stub_cap) {
-        size_t cap = c->stub_cap ? c->stub_cap * 2 : 256;
-        jk_mem_stub *g = realloc(c->stubs, cap * sizeof *g);
-        if (!g) {
-            c->oom = true;
-            return;
-        }
-        c->stubs = g;
-        c->stub_cap = cap;
-    }
+    jk_mem_stub *g = jk_grow(c, c->stubs, &c->stub_cap, c->stub_count, sizeof *g);
+    if (!g)
+        return;
+    c->stubs = g;
     c->stubs[c->stub_count++] = *stub;
 }
 
