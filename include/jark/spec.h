@@ -86,7 +86,7 @@ void jk_spec_file_free(jk_spec_file *f);
 #define JK_SPEC_EVENTS_MAGIC "JKEVT\0"
 #define JK_SPEC_EVENTS_VERSION 1
 #define JK_SPEC_EVENTS_MAX 65536u        /* events in one file */
-#define JK_SPEC_EVENT_MAX_TRACES 256u    /* traces on one event */
+#define JK_SPEC_EVENT_MAX_TRACES JK_CHAIN_MAX_EVENT_TRACES /* traces on one event: what a spec may allow */
 
 typedef struct jk_spec_event {
     jk_chain_endpoint endpoint;   /* 0 transact, 1 + k dispatch k (≤ 1 + JK_CHAIN_MAX_DISPATCH_ENDPOINTS - 1) */

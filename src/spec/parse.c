@@ -103,7 +103,8 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
     jk_chain_spec *s = &out->spec;
     json_object_object_foreach(root, key, value) {
         (void)value;
-        if (strcmp(key, "programs") && strcmp(key, "state") && strcmp(key, "validators") && strcmp(key, "gas")) {
+        if (strcmp(key, "programs") && strcmp(key, "state") && strcmp(key, "validators") && strcmp(key, "gas") &&
+            strcmp(key, "max_event_traces")) {
             jk_diag_set(diag, JK_ERR_PARSE, "unknown key '%s'", key);
             goto done;
         }
@@ -216,6 +217,13 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
             jk_diag_set(diag, JK_ERR_PARSE, "gas.%s: missing (a number)", names[b]);
             goto done;
         }
+    json_object *traces = jk_key(root, "max_event_traces");
+    int64_t max_traces = 0;
+    if (traces && (jk_number(traces, &max_traces) || max_traces < 1 || max_traces > JK_CHAIN_MAX_EVENT_TRACES)) {
+        jk_diag_set(diag, JK_ERR_PARSE, "max_event_traces: a number 1..%u", JK_CHAIN_MAX_EVENT_TRACES);
+        goto done;
+    }
+    s->max_event_traces = (uint32_t)max_traces; /* 0: absent, genesis's default */
     rc = JK_OK;
 done:
     json_object_put(root);

@@ -284,8 +284,22 @@ JK_TEST(test_spec_programs_several_files_and_build_options)
     JK_REQUIRE(jk_chain_genesis_build(&spec.spec, &g2, &diag) == JK_OK);
     jk_spec_file_free(&spec);
     JK_CHECK(memcmp(g1.genesis_hash.bytes, g2.genesis_hash.bytes, 32) != 0);
+    jk_cap_release(g2.chain);
+    /* max_event_traces: optional, 1..1024, part of the genesis */
+    char *gas_at = strstr(text, " \"gas\"");
+    JK_REQUIRE(gas_at);
+    char with_max[4200];
+    snprintf(with_max, sizeof with_max, "%.*s \"max_event_traces\": 2,%s", (int)(gas_at - text), text, gas_at);
+    JK_REQUIRE(jk_load_text(dir, with_max, &o1, &spec, &diag) == JK_OK);
+    JK_CHECK_EQ(spec.spec.max_event_traces, 2);
+    JK_REQUIRE(jk_chain_genesis_build(&spec.spec, &g2, &diag) == JK_OK);
+    jk_spec_file_free(&spec);
+    JK_CHECK(memcmp(g1.genesis_hash.bytes, g2.genesis_hash.bytes, 32) != 0);
     jk_cap_release(g1.chain);
     jk_cap_release(g2.chain);
+    snprintf(with_max, sizeof with_max, "%.*s \"max_event_traces\": 0,%s", (int)(gas_at - text), text, gas_at);
+    JK_CHECK_EQ(jk_load_text(dir, with_max, &o1, &spec, &diag), JK_ERR_PARSE);
+    JK_CHECK(strstr(diag.msg, "max_event_traces") != NULL);
     /* several files must all be C; an empty list is no program */
     snprintf(transact, sizeof transact, "[\"%s/tests/chain/progs/transact.c\", \"prog.jkp\"]", cwd);
     snprintf(text, sizeof text, fmt, cwd, cwd, transact, cwd, cwd);
