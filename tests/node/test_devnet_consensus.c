@@ -60,3 +60,45 @@ JK_TEST(test_devnet_consensus_with_faults_agrees_and_is_live)
     JK_CHECK_EQ(a.sent, b.sent);
     JK_CHECK_EQ(a.rounds, b.rounds);
 }
+
+/* Seeds over 4 and 7 validators with every fault at once: up to f
+ * Byzantine, two crash-restarts, a partition, 20% loss. */
+JK_TEST(test_devnet_consensus_seeds_with_faults_v4_v7)
+{
+    for (uint32_t v = 4; v <= 7; v += 3) {
+        for (uint64_t seed = 1; seed <= (v == 4 ? 4u : 2u); seed++) {
+            char dir[256];
+            jk_test_tmpdir("devnet-cons", dir, sizeof dir);
+            jk_devnet_options o = {v, 5, 2, seed, 0, dir, true, 0, 0};
+            jk_devnet_faults f = {.drop_permille = 200, .dup_permille = 100, .partition = true,
+                                  .crashes = 2, .byzantine = (v - 1) / 3};
+            jk_devnet_cons_result r;
+            int rc = jk_devnet_consensus_run(&o, &f, &r);
+            jk_test_rm_tree(dir);
+            if (rc != 0)
+                fprintf(stderr, "V=%u seed %" PRIu64 ": %s\n", v, seed, r.base.reason);
+            JK_CHECK_EQ(rc, 0);
+            JK_CHECK(r.safety_ok && r.liveness_ok);
+            JK_CHECK(r.base.height >= 5);
+        }
+    }
+}
+
+/* A second run on the same folder resumes from the stores (heads, archives,
+ * signed-vote records) and ends where one uninterrupted run does. */
+JK_TEST(test_devnet_consensus_resumes_from_the_stores)
+{
+    char dir[256];
+    jk_devnet_cons_result whole, part;
+    JK_REQUIRE(jk_run(4, 7, 4, NULL, &whole) == 0);
+    jk_test_tmpdir("devnet-cons", dir, sizeof dir);
+    jk_devnet_options o = {4, 4, 4, 1, 0, dir, true, 0, 0};
+    JK_REQUIRE(jk_devnet_consensus_run(&o, NULL, &part) == 0);
+    JK_CHECK_EQ(part.base.height, 4);
+    o.blocks = 3;
+    JK_REQUIRE(jk_devnet_consensus_run(&o, NULL, &part) == 0);
+    jk_test_rm_tree(dir);
+    JK_CHECK_EQ(part.start, 4);
+    JK_CHECK_EQ(part.base.height, 7);
+    JK_CHECK_MEM(part.base.root.bytes, whole.base.root.bytes, 32);
+}
