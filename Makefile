@@ -44,6 +44,8 @@ $(BUILD)/tests: $(TEST_OBJ) $(TOOL_LIB_OBJ) $(BUILD)/libjark.a
 test: $(BUILD)/tests $(BUILD)/jark
 	@$(BUILD)/jark pvm test $(SHARED)/vectors/pvm/programs > $(BUILD)/vectors.log || { cat $(BUILD)/vectors.log; exit 1; }
 	@tail -n 1 $(BUILD)/vectors.log | sed 's/^/pvm vectors (jark pvm test): /'
+	@$(BUILD)/jark pvm test --engine jit $(SHARED)/vectors/pvm/programs > $(BUILD)/vectors-jit.log || { cat $(BUILD)/vectors-jit.log; exit 1; }
+	@tail -n 1 $(BUILD)/vectors-jit.log | sed 's/^/pvm vectors (jark pvm test --engine jit): /'
 	JK_SHARED_DIR=$(SHARED) $(BUILD)/tests
 
 asan:
@@ -72,26 +74,27 @@ help:
 
 -include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
-# Install: the library, its headers, the SDK (with the demo chain beside it,
-# which `jark devnet` runs by default), the jark binary and a pkg-config file.
+# Install: the library, its headers, the SDK (its templates too, with the
+# example chains beside it: `jark devnet` runs the demo by default), the jark
+# binary and a pkg-config file.
 # PREFIX/bin/jark finds PREFIX/share/jark/sdk by itself; an embedder sets
 # JARK_SDK_DIR=$(pkg-config --variable=sdkdir jark). DESTDIR for packaging.
 PREFIX  ?= /usr/local
 .PHONY: install check-install
 install: $(BUILD)/libjark.a $(BUILD)/jark
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/jark \
-	  $(DESTDIR)$(PREFIX)/share/jark/sdk/libc $(DESTDIR)$(PREFIX)/share/jark/examples/demo
+	  $(DESTDIR)$(PREFIX)/share/jark/sdk $(DESTDIR)$(PREFIX)/share/jark/examples
 	install -m 755 $(BUILD)/jark $(DESTDIR)$(PREFIX)/bin/jark
 	install -m 644 $(BUILD)/libjark.a $(DESTDIR)$(PREFIX)/lib/libjark.a
 	install -m 644 include/jark/*.h $(DESTDIR)$(PREFIX)/include/jark/
-	install -m 644 sdk/jark.h sdk/link.ld sdk/README.md $(DESTDIR)$(PREFIX)/share/jark/sdk/
-	install -m 644 sdk/libc/* $(DESTDIR)$(PREFIX)/share/jark/sdk/libc/
-	install -m 644 examples/demo/* $(DESTDIR)$(PREFIX)/share/jark/examples/demo/
+	cp -R sdk/. $(DESTDIR)$(PREFIX)/share/jark/sdk/
+	cp -R $(filter-out examples/driver,$(wildcard examples/*)) $(DESTDIR)$(PREFIX)/share/jark/examples/
 	sed 's|@PREFIX@|$(PREFIX)|' scripts/jark.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/jark.pc
 
 # Install into a scratch prefix, build examples/driver against it with
 # pkg-config alone, run it on the installed demo spec, and check that the
-# installed jark finds its SDK from anywhere. Removes the prefix after.
+# installed jark finds its SDK from anywhere, and a copied jark finds an
+# SDK beside it. Removes the prefix after.
 check-install:
 	@rm -rf $(BUILD)/check-install
 	@$(MAKE) --no-print-directory install PREFIX=$(abspath $(BUILD)/check-install) > /dev/null
@@ -101,5 +104,19 @@ check-install:
 	  JARK_SDK_DIR=$$(PKG_CONFIG_PATH=$$P/lib/pkgconfig pkg-config --variable=sdkdir jark) \
 	    $$P/driver $$P/share/jark/examples/demo/devnet-spec.json 2 | grep -q '^height 2$$'; \
 	  cd /; env -u JARK_SDK_DIR $$P/bin/jark devnet --blocks 1 --events-per-block 2 | grep -q 'same state root at every height: yes'; \
+	  env -u JARK_SDK_DIR $$P/bin/jark chain new $$P/mychain > /dev/null && \
+	  env -u JARK_SDK_DIR $$P/bin/jark chain genesis $$P/mychain/spec.json | grep -q '^genesis '; \
+	  mkdir $$P/copy && cp $$P/bin/jark $$P/copy/ && cp -r $$P/share/jark/sdk $$P/copy/sdk && \
+	  printf '#include "jark.h"\nlong f(void) { return 7; }\nJK_ENDPOINT(0, f);\n' > $$P/copy/f.c && \
+	  env -u JARK_SDK_DIR $$P/copy/jark cc $$P/copy/f.c -o $$P/copy/f.jkp && \
+	  $$P/copy/jark pvm exec $$P/copy/f.jkp 2>&1 | grep -q 'status=halt r7=7 '; \
 	  echo "check-install: libjark, headers, pkg-config, SDK and jark work from $$P"
 	@rm -rf $(BUILD)/check-install
+
+# The embedder example is built (against the tree's headers and library) by
+# every `make test`, so an API change cannot leave it behind unnoticed;
+# check-install builds it against an installed jark.
+$(BUILD)/examples/driver: examples/driver/driver.c $(BUILD)/libjark.a $(wildcard include/jark/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) $< $(BUILD)/libjark.a $(LDFLAGS) $(LDLIBS) -o $@
+test: $(BUILD)/examples/driver

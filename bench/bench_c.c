@@ -19,7 +19,7 @@
 #include "../src/sdk/linker.h"
 
 #include "jark/pvm.h"
-#include "../src/pvm/jit.h" /* to time the recompiler alone (compile_us) */
+#include "bench_jit.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -58,22 +58,6 @@ static uint64_t jk_native(int which)
     case 2: return c_copy(a, b);
     default: return c_fib(a);
     }
-}
-
-/* Seconds the recompiler alone takes on prog (best of 5). */
-static double jk_compile_time(jk_pvm_program *prog)
-{
-    double best = 1e30;
-    for (int i = 0; i < 5; i++) {
-        jk_pvm_jit_free(prog->jit);
-        prog->jit = NULL;
-        double t0 = jk_now();
-        jk_pvm_jit_compile(prog);
-        double t = jk_now() - t0;
-        if (t < best)
-            best = t;
-    }
-    return best;
 }
 
 /* One timed PVM run of endpoint 0. Returns the time; result and gas out. */
@@ -160,7 +144,7 @@ int main(int argc, char **argv)
         printf("BENCH c_%s instructions=%lld pvm_s=%.6f native_s=%.6f ratio=%.2f pvm_per_rv=%.3f\n", name,
                (long long)used, best_pvm, best_native, ratio,
                stats.rv_insns ? (double)stats.pvm_insns / stats.rv_insns : 0.0);
-        double compile_s = jk_compile_time(prog);
+        double compile_s = jk_bench_compile_seconds(prog);
         double jit_ratio = best_jit / best_native, speedup = best_pvm / best_jit;
         printf("BENCH jit_c_%s instructions=%lld jit_s=%.6f interp_s=%.6f native_s=%.6f ratio=%.2f speedup=%.2f"
                " compile_us=%.1f compile_mb_s=%.1f\n",

@@ -21,7 +21,7 @@
  */
 #include "jark/pvm.h"
 #include "native_algos.h"
-#include "../src/pvm/jit.h" /* to time the recompiler alone (compile_us) */
+#include "bench_jit.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -293,23 +293,6 @@ static int jk_bench_pvm(const jk_bench *b, const jk_pvm_program *prog,
     return 0;
 }
 
-/* Seconds the recompiler alone takes on prog (best of 5): its code is
- * dropped and compiled again. */
-static double jk_bench_compile_time(jk_pvm_program *prog)
-{
-    double best = 1e30;
-    for (int i = 0; i < 5; i++) {
-        jk_pvm_jit_free(prog->jit);
-        prog->jit = NULL;
-        double t0 = jk_now();
-        jk_pvm_jit_compile(prog);
-        double t = jk_now() - t0;
-        if (t < best)
-            best = t;
-    }
-    return best;
-}
-
 /* Append "name ratio speedup" to OUT/jit_ratios.txt (started afresh with the
  * first program), so that bench_c can close with the geometric mean over the
  * asm and the C programs together. */
@@ -487,7 +470,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench %s: the recompiler's result or gas differs from the interpreter's\n", b->name);
             rc = -1;
         }
-        double compile_s = jk_bench_compile_time(prog);
+        double compile_s = jk_bench_compile_seconds(prog);
         jk_pvm_program_free(prog);
         if (rc != 0) {
             failed = 1;
@@ -561,7 +544,8 @@ int main(int argc, char **argv)
                b->name, jr.instructions, jr.best_s, pr.best_s, native_best, jit_ratio, speedup,
                compile_s * 1e6, compile_s > 0 ? (double)blob_len / compile_s / 1e6 : 0.0);
         fflush(stdout);
-        jk_bench_note_jit(out_dir, b->name, jit_ratio, speedup, k == 0 && !only);
+        if (!only) /* a partial run must not leave a partial list */
+            jk_bench_note_jit(out_dir, b->name, jit_ratio, speedup, k == 0);
         log_sum += log(ratio);
         counted++;
     }

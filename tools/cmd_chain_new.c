@@ -74,11 +74,11 @@ int jk_tool_chain_new(int argc, char **argv)
     const char *sdk = jk_sdk_dir();
     if (!sdk) {
         fprintf(stderr, "jark chain new: cannot find the SDK (set JARK_SDK_DIR)\n");
-        return 1;
+        return JK_EXIT_USAGE;
     }
     /* Read every template file first: nothing is written unless all are there. */
     unsigned char *text[JK_TEMPLATE_FILES] = {NULL};
-    int rc = 1;
+    int rc = JK_EXIT_USAGE; /* an existing folder, a file that cannot be written: input errors */
     char path[PATH_MAX];
     for (size_t i = 0; i < JK_TEMPLATE_FILES; i++) {
         size_t len;

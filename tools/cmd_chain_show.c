@@ -14,7 +14,7 @@
 #include "jark/bytes.h"
 #include "jark/devnet.h"
 
-#include "../examples/demo/demo_view.h"
+#include "../examples/demo/demo_view.h" /* the demo's own reader of its ledger */
 
 #include <inttypes.h>
 #include <limits.h>
@@ -22,7 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum { JK_SHOW_PRICE_SLOT = 22, JK_SHOW_RECORD = 48 };
+enum { JK_SHOW_PRICE_SLOT = 22 };
 
 static void jk_show_hex(const char *label, const uint8_t *bytes, size_t len)
 {
@@ -51,27 +51,26 @@ static const char *jk_show_kind(jk_cap c)
     }
 }
 
-/* The demo chain's ledger: the genesis ledger under the account tree,
- * merged into sorted 48-byte records by examples/demo/demo_view.h. */
+/* The demo's ledger (the genesis ledger under the account tree, merged by
+ * examples/demo/demo_view.h): count, total balance, the first rows. */
 static void jk_show_ledger(jk_cap chain, uint64_t max_rows)
 {
     uint64_t count = 0, total = 0;
-    uint8_t *bytes = demo_view_ledger(chain, &count);
-    if (!bytes)
+    uint8_t *records = demo_view_ledger(chain, &count);
+    if (!records)
         return;
     for (uint64_t i = 0; i < count; i++)
-        total += jk_get_u64le(bytes + JK_SHOW_RECORD * i + 32);
+        total += jk_get_u64le(records + DEMO_VIEW_RECORD * i + 32);
     printf("ledger %" PRIu64 " accounts, total balance %" PRIu64 "\n", count, total);
     for (uint64_t i = 0; i < count && i < max_rows; i++) {
-        const uint8_t *rec = bytes + JK_SHOW_RECORD * i;
-        printf("  ");
-        for (int b = 0; b < 32; b++)
-            printf("%02x", rec[b]);
-        printf(" balance %" PRIu64 " nonce %" PRIu64 "\n", jk_get_u64le(rec + 32), jk_get_u64le(rec + 40));
+        const uint8_t *rec = records + DEMO_VIEW_RECORD * i;
+        char key[65];
+        jk_hex_encode(rec, 32, key);
+        printf("  %s balance %" PRIu64 " nonce %" PRIu64 "\n", key, jk_get_u64le(rec + 32), jk_get_u64le(rec + 40));
     }
     if (count > max_rows)
         printf("  ... and %" PRIu64 " more (--accounts N)\n", count - max_rows);
-    free(bytes);
+    free(records);
 }
 
 /* The demo view (ledger, price): only when the chain runs the demo's Chain

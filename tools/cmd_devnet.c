@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -88,7 +89,9 @@ int jk_tool_devnet(int argc, char **argv)
         }
         o.events = &events;
     }
-    char tmp[] = "/tmp/jark-devnet-XXXXXX";
+    char tmp[PATH_MAX];
+    const char *tmpdir = getenv("TMPDIR");
+    snprintf(tmp, sizeof tmp, "%.*s/jark-devnet-XXXXXX", PATH_MAX - 32, tmpdir && *tmpdir ? tmpdir : "/tmp");
     bool temporary = !dir;
     if (temporary && !(dir = mkdtemp(tmp))) {
         fprintf(stderr, "jark devnet: cannot make a directory: %s\n", strerror(errno));

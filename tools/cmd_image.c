@@ -4,34 +4,25 @@
  * (image_file.c), and one call on a fresh instance of an image.
  */
 #include "commands.h"
+#include "jark/bytes.h"
 #include "jark/image.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void jk_hex(const uint8_t *b, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 static void jk_hash_hex(jk_cap cap, char out[2 * JK_HASH_SIZE + 1])
 {
     jk_hash h;
     jk_cap_hash(cap, &h);
-    jk_hex(h.bytes, JK_HASH_SIZE, out);
+    jk_hex_encode(h.bytes, JK_HASH_SIZE, out);
 }
 
 /* ---- the CLI ---- */
 
 static const char jk_image_usage[] =
     "usage: jark image build MANIFEST.json -o IMAGE\n"
-    "       jark image run IMAGE --endpoint N|NAME --gas G [--arg N]... [--slot0 FILE]\n"
+    "       jark image run IMAGE --endpoint N|NAME --gas G [--arg N]... [--slot0 FILE] [--map FILE.map]\n"
     "       jark image show IMAGE\n";
 
 static int jk_image_build_cmd(int argc, char **argv)
@@ -70,7 +61,7 @@ static int jk_image_build_cmd(int argc, char **argv)
 
 static int jk_image_run_cmd(int argc, char **argv)
 {
-    const char *path = NULL, *endpoint = NULL, *slot0_path = NULL;
+    const char *path = NULL, *endpoint = NULL, *slot0_path = NULL, *map_path = NULL;
     uint64_t args[3] = {0, 0, 0}, gas = 0;
     int nargs = 0;
     bool have_gas = false;
@@ -93,6 +84,8 @@ static int jk_image_run_cmd(int argc, char **argv)
             nargs++;
         } else if (!strcmp(argv[i], "--slot0") && more) {
             slot0_path = argv[++i];
+        } else if (!strcmp(argv[i], "--map") && more) {
+            map_path = argv[++i];
         } else if (argv[i][0] != '-' && !path) {
             path = argv[i];
         } else {
@@ -155,6 +148,13 @@ static int jk_image_run_cmd(int argc, char **argv)
     fflush(stdout);
     fprintf(stderr, "%s\n", line);
     rc = res.outcome == JK_KERNEL_HALT ? 0 : 1;
+    /* The kernel names the faulting pc of the called instance ("pc N
+     * (depth 0)"); deeper frames run other images, which this map is not of. */
+    const char *at = res.outcome == JK_KERNEL_FAULT ? strstr(res.fault_msg, "pc ") : NULL;
+    unsigned pc, depth;
+    if (map_path && at && sscanf(at, "pc %u (depth %u)", &pc, &depth) == 2 && depth == 0 &&
+        jk_tool_print_source(map_path, pc))
+        rc = JK_EXIT_USAGE;
 done:
     jk_kernel_result_clear(&res);
     jk_cap_release(slot0);

@@ -30,7 +30,7 @@ static void jk_rpc_usage(FILE *to)
             "                                       ENDPOINT transact or dispatch:K; bytes in hex\n"
             "  metrics                              the Prometheus text of GET /metrics\n"
             "  METHOD --params JSON                 any method, params given as JSON\n"
-            "exit: 0 result printed, 1 JSON-RPC error, 2 usage, 3 no answer\n",
+            "exit: 0 result printed, 1 JSON-RPC error, 2 usage or no answer\n",
             JK_RPC_DEFAULT_PORT);
 }
 
@@ -125,12 +125,12 @@ static int jk_rpc_metrics_cmd(const char *host, uint16_t port)
     jk_err err = jk_rpc_http(host, port, "GET", "/metrics", NULL, 0, &status, &reply, &len, &d);
     if (err != JK_OK) {
         fprintf(stderr, "jark rpc: %s\n", d.msg[0] ? d.msg : jk_strerror(err));
-        return 3;
+        return 2; /* no answer: an input error (the address), README "Exit codes" */
     }
     if (status != 200) {
         fprintf(stderr, "jark rpc: GET /metrics: HTTP %d\n", status);
         free(reply);
-        return 3;
+        return 2; /* no answer: an input error (the address), README "Exit codes" */
     }
     fwrite(reply, 1, len, stdout);
     free(reply);
@@ -193,7 +193,7 @@ int jk_tool_rpc(int argc, char **argv)
     }
     if (err != JK_OK) {
         fprintf(stderr, "jark rpc: %s:%u: %s\n", host, (unsigned)port, d.msg[0] ? d.msg : jk_strerror(err));
-        return 3;
+        return 2; /* no answer: an input error (the address), README "Exit codes" */
     }
     json_object *o = json_tokener_parse(result);
     puts(o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |

@@ -12,8 +12,9 @@
 
 int jk_tool_pvm_exec(int argc, char **argv)
 {
-    static const char usage[] = "usage: jark pvm exec PROGRAM [--entry NAME] [--gas N] [--arg N]...\n";
-    const char *path = NULL, *entry = NULL;
+    static const char usage[] =
+        "usage: jark pvm exec PROGRAM [--entry NAME] [--gas N] [--arg N]... [--map FILE.map] [--engine interp|jit]\n";
+    const char *path = NULL, *entry = NULL, *map_path = NULL;
     uint64_t args[6], gas = 10000000000ull;
     int nargs = 0;
     for (int i = 0; i < argc; i++) {
@@ -30,6 +31,15 @@ int jk_tool_pvm_exec(int argc, char **argv)
                 return JK_EXIT_USAGE;
             }
             nargs++;
+        } else if (!strcmp(argv[i], "--engine") && i + 1 < argc) {
+            jk_pvm_engine engine;
+            if (jk_pvm_engine_parse(argv[++i], &engine) != JK_OK) {
+                fprintf(stderr, "jark: --engine wants interp, jit or auto, got '%s'\n", argv[i]);
+                return JK_EXIT_USAGE;
+            }
+            jk_pvm_set_auto_engine(engine); /* what jk_sdk_exec's AUTO runs on */
+        } else if (!strcmp(argv[i], "--map") && i + 1 < argc) {
+            map_path = argv[++i];
         } else if (argv[i][0] != '-' && !path) {
             path = argv[i];
         } else {
@@ -58,6 +68,8 @@ int jk_tool_pvm_exec(int argc, char **argv)
         fprintf(stderr, "jark: %s\n", res.reason);
     const char *status = res.status == JK_PVM_HOST_CALL ? "panic" : jk_pvm_status_name(res.status);
     fprintf(stderr, "status=%s r7=%" PRIu64 " gas_used=%" PRId64 "\n", status, res.r7, res.gas_used);
+    if (res.status != JK_PVM_HALT && map_path && jk_tool_print_source(map_path, res.pc))
+        return JK_EXIT_USAGE;
     return res.status == JK_PVM_HALT ? JK_EXIT_OK : JK_EXIT_REFUSED;
 }
 
@@ -104,7 +116,7 @@ int jk_tool_link(int argc, char **argv)
 int jk_tool_cc(int argc, char **argv)
 {
     static const char usage[] =
-        "usage: jark cc " JK_TOOL_BUILD_USAGE " FILE.c... -o PROGRAM [--emit-asm FILE.s] [-v]\n";
+        "usage: jark cc " JK_TOOL_BUILD_USAGE " FILE.c... -o PROGRAM [--emit-asm FILE.s] [--map FILE.map] [-v]\n";
     const char *out = NULL;
     const char *sources[JK_SDK_MAX_SOURCES];
     jk_tool_build b;
@@ -120,6 +132,8 @@ int jk_tool_cc(int argc, char **argv)
             out = argv[++i];
         else if (!strcmp(a, "--emit-asm") && i + 1 < argc)
             b.o.asm_path = argv[++i];
+        else if (!strcmp(a, "--map") && i + 1 < argc)
+            b.o.map_path = argv[++i];
         else if (!strcmp(a, "-v"))
             verbose = true;
         else if (a[0] != '-' && n < JK_SDK_MAX_SOURCES)

@@ -31,6 +31,11 @@ int jk_tool_chain(int argc, char **argv);   /* jark chain genesis|show ... */
 int jk_tool_chain_show(int argc, char **argv); /* jark chain show --store DIR */
 int jk_tool_chain_new(int argc, char **argv);  /* jark chain new NAME */
 
+/* Print "at pc N: FILE:LINE" (or that the map does not cover pc) on stderr
+ * from the map file at map_path (`jark cc --map`). Returns 0, or -1 after
+ * saying why the map cannot be read. */
+int jk_tool_print_source(const char *map_path, uint32_t pc);
+
 /* Build options as `jark cc` and `jark chain genesis` take them. */
 typedef struct jk_tool_build {
     const char *defines[JK_SDK_MAX_FLAGS], *includes[JK_SDK_MAX_FLAGS];

@@ -7,27 +7,36 @@
 
 static void jk_usage(FILE *to)
 {
-    fputs("usage: jark <command> [args]\n"
+    fputs("usage: jark <command> [args]    (exit status: 0 ok, 1 the guest or chain said no, 2 usage or input)\n"
           "  pvm test PATH...                 run PVM JSON test vectors (files or directories)\n"
           "  pvm run FILE.pvm [--gas N] [--reg I=V]...\n"
           "                                   run a program blob; print status, pc, registers, gas\n"
+          "  pvm exec PROGRAM [--entry NAME] [--gas N] [--arg N]... [--map FILE.map]\n"
+          "                                   run one entry point of a program file on the bare PVM\n"
           "  asm FILE.s -o FILE.pvm           assemble PVM assembly (docs/asm.md)\n"
           "  disasm FILE.pvm                  disassemble a program blob\n"
-          "  cc [-O0|-O2|-Os] FILE.c... -o PROGRAM\n"
+          "  cc [-O0|-O2|-Os] [-DNAME[=V]]... [-IDIR]... FILE.c... -o PROGRAM [--map FILE.map]\n"
           "                                   compile C with the SDK into a program file (sdk/README.md)\n"
           "  link ELF -o PROGRAM              translate a linked RV64EM ELF into a program file\n"
-          "  chain genesis SPEC.json          build a chain's genesis from its spec (docs/chain-spec.md)\n"
-          "  chain show --store DIR [--accounts N]\n"
-          "                                   a validator store's head: height, state root, balances, price\n"
-          "  pvm exec PROGRAM [--entry NAME] [--gas N] [--arg N]...\n"
-          "                                   run one entry point of a program file on the bare PVM\n"
           "  image build MANIFEST.json -o IMAGE\n"
           "                                   build an image file from a program and a manifest (docs/image-format.md)\n"
-          "  image run IMAGE --endpoint N|NAME --gas G [--arg N]... [--slot0 FILE]\n"
+          "  image run IMAGE --endpoint N|NAME --gas G [--arg N]... [--slot0 FILE] [--map FILE.map]\n"
           "                                   run one call on a fresh instance; the outcome line on stderr\n"
           "  image show IMAGE                 print an image file's endpoints, mappings, pins and state\n"
-          "  devnet [--validators V] [--blocks N] [--events-per-block E] [--seed S] [--dir DIR] [--threads T]\n"
-          "                                   run V validators of the demo chain in one process (README.md)\n",
+          "  chain genesis SPEC.json [-O..] [-D..] [-I..]\n"
+          "                                   build a chain's genesis from its spec (docs/chain-spec.md)\n"
+          "  chain show --store DIR [--slot PATH] [--hex] [--accounts N]\n"
+          "                                   a validator store's head and state slots, for any chain\n"
+          "  chain new NAME                   write a minimal working chain into NAME/ (docs/tutorial.md)\n"
+          "  keygen -o FILE                   make an Ed25519 key file (docs/keys.md)\n"
+          "  event sign (--spec SPEC|--genesis HASH) [--key K] --endpoint transact|dispatch:K --blob FILE\n"
+          "             [--attest KEY:MSG]... -o EVENTS [--append]\n"
+          "                                   sign an event into an events file (docs/events-format.md)\n"
+          "  event transfer|report ...        the demo chain's events; event show EVENTS lists a file\n"
+          "  devnet [--spec SPEC] [--events FILE] [--workload demo|events|none] [--validator-key K]...\n"
+          "         [--validators V] [--blocks N] [--events-per-block E] [--seed S] [--dir DIR] [--threads T]\n"
+          "                                   run V validators of a chain in one process (README.md)\n"
+          "  rpc [--rpc HOST:PORT] METHOD [ARGS] call a node's JSON-RPC server (docs/rpc.md)\n",
           to);
 }
 

@@ -79,3 +79,28 @@ int jk_tool_build_flag(int argc, char **argv, int *i, jk_tool_build *b)
     list[(*count)++] = value;
     return 1;
 }
+
+int jk_tool_print_source(const char *map_path, uint32_t pc)
+{
+    uint8_t *text;
+    size_t len;
+    jk_diag diag = {{0}};
+    jk_sdk_map *m = NULL;
+    jk_err err = jk_read_file(map_path, &text, &len, &diag);
+    if (err == JK_OK) {
+        err = jk_sdk_map_parse((const char *)text, len, &m, &diag);
+        free(text);
+    }
+    if (err != JK_OK) {
+        fprintf(stderr, "jark: --map %s: %s\n", map_path, diag.msg);
+        return -1;
+    }
+    const char *file;
+    uint32_t line;
+    if (jk_sdk_map_find(m, pc, &file, &line))
+        fprintf(stderr, "at pc %u: %s:%u\n", pc, file, line);
+    else
+        fprintf(stderr, "at pc %u: not in the map\n", pc);
+    jk_sdk_map_free(m);
+    return 0;
+}

@@ -63,7 +63,7 @@ static jk_err produce(jk_node_validator *v, uint64_t number, const jk_spec_event
     if (err == JK_OK)
         err = jk_chain_run_cycle_process(v->ck, NULL);
     if (err == JK_OK)
-        err = jk_chain_apply_block_produce(v->ck, &v->head_hash, number, v->index, &block, diag);
+        err = jk_chain_apply_block_produce(v->ck, &v->head_hash, number, 0, NULL, &block, diag); /* round 0 */
     jk_chain_teardown(v->ck);
     if (err == JK_OK)
         err = jk_chain_block_encode(&block, &bytes, &len);
@@ -109,7 +109,7 @@ int main(int argc, char **argv)
     if (err == JK_OK && argc > 3)
         err = jk_spec_events_load(argv[3], &events, &diag);
     if (err == JK_OK)
-        err = jk_node_validator_open(dir, 0, key.secret, &genesis, &spec.spec.gas, spec.spec.dispatch_count, &v, &diag);
+        err = jk_node_validator_open(dir, key.secret, &genesis, &v, &diag);
     if (err != JK_OK) {
         fprintf(stderr, "driver: %s\n", diag.msg[0] ? diag.msg : jk_strerror(err));
         goto out;

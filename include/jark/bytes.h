@@ -6,6 +6,7 @@
 #ifndef JARK_BYTES_H
 #define JARK_BYTES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 static inline void jk_put_u32le(uint8_t *p, uint32_t v)
@@ -34,6 +35,17 @@ static inline uint64_t jk_get_u64le(const uint8_t *p)
     for (unsigned i = 0; i < 8; i++)
         v |= (uint64_t)p[i] << (8 * i);
     return v;
+}
+
+/* Lower-case hex of b[0..n) into out: 2n digits and a NUL (out holds 2n + 1). */
+static inline void jk_hex_encode(const uint8_t *b, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = 0;
 }
 
 /* The value of one hex digit (0-9, a-f, A-F), or -1 for any other char. */

@@ -504,6 +504,7 @@ typedef struct jk_chain_pool_limits {
 #define JK_CHAIN_POOL_MAX_BYTES (64u << 20)
 #define JK_CHAIN_POOL_MAX_PER_KEY 256u
 #define JK_CHAIN_MAX_QUEUED 1024u   /* dispatch emits carried into the next cycle */
+#define JK_CHAIN_MAX_BUFFERED 4096u /* dispatch events buffered per endpoint per cycle */
 
 /* A bounded set of 32-byte hashes with O(1) expected lookup (open addressing
  * on the hash's first bytes; the hashes are BLAKE2b digests, and the set is
@@ -536,7 +537,8 @@ typedef struct jk_chain_kernel {
     jk_hash dispatch_lineage;   /* … of a Dispatch event instance */
     jk_chain_keyset cycle_seen_keys[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
     jk_cap *dispatch_buffer[JK_CHAIN_MAX_DISPATCH_ENDPOINTS]; /* admitted events */
-    size_t dispatch_buffered[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
+    size_t dispatch_buffered[JK_CHAIN_MAX_DISPATCH_ENDPOINTS]; /* ≤ JK_CHAIN_MAX_BUFFERED each */
+    jk_chain_hashset dispatch_index; /* event hashes of every buffered event: duplicates */
     jk_chain_pooled *pool;      /* admitted transacts, arrival order */
     size_t pool_count, pool_bytes;
     jk_chain_hashset pool_index;    /* the pool's event hashes: duplicates */
@@ -566,6 +568,13 @@ typedef struct jk_chain_kernel {
      * skips what gossip already verified; never changes a result
      * (src/chain/sigcache.c). JK_CHAIN_SIG_CACHE_SLOTS entries or NULL. */
     jk_hash *sig_cache;
+    /* the last block checked without advancing (jk_chain_check_block): its
+     * hash, the chain it was applied to, and what apply made of it */
+    bool has_checked;
+    jk_hash checked_block;
+    jk_cap checked_from, checked_chain;
+    jk_chain_pooled *checked_emits;
+    size_t checked_emit_count;
 } jk_chain_kernel;
 
 #define JK_CHAIN_SIG_CACHE_SLOTS 16384u     /* 512 KiB per kernel, on first use */
@@ -608,7 +617,8 @@ jk_err jk_chain_setup_cycle(jk_chain_kernel *ck, jk_diag *diag);
  * JK_CHAIN_MAX_BLOB, more traces than the genesis allows per event
  * (max_event_traces), an unknown dispatch endpoint, and for a transact a
  * duplicate (same jk_chain_event_hash as a pooled one) or a full pool (count
- * or bytes). Then a fresh copy of verify_proto runs `verify` with the verify
+ * or bytes), for a dispatch event a duplicate of one buffered this cycle or a
+ * full buffer (JK_CHAIN_MAX_BUFFERED per endpoint). Then a fresh copy of verify_proto runs `verify` with the verify
  * scratchpad {0: blob, 1: a fresh AA} in slot[0]; its attests are checked
  * against the event's own traces (verify mode: a valid trace by the key over
  * the blob, or the event is dropped; only traces an attest asks for are
@@ -714,6 +724,16 @@ jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, 
  *         JK_ERR_NOMEM. */
 jk_err jk_chain_apply_block_import(jk_chain_kernel *ck, const jk_chain_block *block,
                                    const jk_hash *parent, uint64_t number, jk_diag *why);
+
+/* Import's checks and apply without advancing: is `block` valid on the
+ * current head (consensus's valid(v), for a prevote)? Same checks and errors
+ * as jk_chain_apply_block_import; the chain, cycle and pool are unchanged.
+ * On JK_OK the result is kept (one block at a time, replacing the last), and
+ * a later jk_chain_apply_block_import of the same block on the same head
+ * adopts it instead of applying again (apply is a pure function of chain and
+ * block, so the outcome is identical). */
+jk_err jk_chain_check_block(jk_chain_kernel *ck, const jk_chain_block *block, const jk_hash *parent,
+                            uint64_t number, jk_diag *why);
 
 /* ===========================================================================
  * 7. Genesis (docs/chain-spec.md)

@@ -324,14 +324,17 @@ typedef struct jk_cons_machine jk_cons_machine;
  * and re-gossips the prevotes that justify it (line 28 needs them at every
  * other validator). Both are read by jk_cons_start.
  * @return JK_OK; JK_ERR_INVALID_ARG (empty or oversized valset, self out of
- *         range, a NULL mandatory callback); JK_ERR_CONS_RECORD (a proof that
- *         does not decode or whose prevotes do not verify); JK_ERR_NOMEM. */
+ *         range, a NULL mandatory callback); JK_ERR_NOMEM. */
 jk_err jk_cons_machine_new(const jk_cons_config *cfg, uint64_t height,
                            const jk_cons_record *records, size_t nrecords,
                            const uint8_t *pol, size_t pol_len, jk_cons_machine **out);
 void jk_cons_machine_free(jk_cons_machine *m);
 
-/* "upon start do StartRound(0)" (line 10), or resume from the record. */
+/* "upon start do StartRound(0)" (line 10), or resume from the record: the
+ * lock, the recorded round and step, the votes of the height, the proof of
+ * lock. @return JK_OK; JK_ERR_CONS_RECORD (a proof of lock that does not
+ * decode or whose prevotes do not verify); JK_ERR_NOMEM; an error of
+ * app->commit. */
 jk_err jk_cons_start(jk_cons_machine *m);
 /* A message from peer `peer` (the transport's authenticated sender).
  * Stale, duplicate and far-future messages are ignored (JK_OK).
@@ -398,7 +401,10 @@ typedef struct jk_cons_sim_config {
     uint32_t liveness_rounds;
     uint32_t events;               /* events gossiped after the heal */
     jk_cons_timeouts timeouts;
-    bool trace;                    /* print every commit */
+    /* Called with one line per commit and, at the end, per validator's
+     * status (no newline); NULL for none. The library never prints. */
+    void (*trace)(void *ctx, const char *line);
+    void *trace_ctx;
 } jk_cons_sim_config;
 
 typedef struct jk_cons_sim_result {

@@ -31,7 +31,7 @@
 #define JK_DEVNET_MAX_EVENTS_PER_BLOCK 64
 
 typedef enum jk_devnet_workload {
-    JK_DEVNET_WORKLOAD_DEFAULT = 0, /* demo without a spec_path, events with events, else none */
+    JK_DEVNET_WORKLOAD_DEFAULT = 0, /* events with events, else demo without a spec_path, else none */
     JK_DEVNET_WORKLOAD_DEMO,
     JK_DEVNET_WORKLOAD_EVENTS,
     JK_DEVNET_WORKLOAD_NONE,

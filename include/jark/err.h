@@ -90,6 +90,12 @@ typedef enum jk_err {
     /* node: -700 .. -799 */
     JK_ERR_NODE_STORE_BUSY = -700,  /* another process holds the store's lock */
     JK_ERR_NODE_STORE_CORRUPT = -701, /* data.mdb truncated or not an LMDB file */
+
+    /* node, block archive and sync: -720 .. -739 */
+    JK_ERR_NODE_ARCHIVE = -720,      /* the block archive (LMDB) failed */
+    JK_ERR_NODE_MISSING = -721,      /* no such height or block in the archive */
+    JK_ERR_NODE_CONFLICT = -722,     /* another block at an archived height, or
+                                        a height out of order */
 } jk_err;
 
 /* The message for a code; never NULL (unknown codes give "unknown error"). */

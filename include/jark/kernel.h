@@ -55,19 +55,22 @@
  * cannot pay stops out of gas at the ecalli. Memory growth is paid per page a
  * frame's memory maps on first touch. */
 #define JK_KERNEL_HOSTCALL_GAS 10     /* charged for every host call */
-#define JK_GAS_PER_PAGE_COPIED 100    /* per 4 KiB page (or part) a host call copies
+#define JK_GAS_PER_PAGE_COPIED 2000   /* per 4 KiB page (or part) a host call copies
                                          (DATA_READ, DATA_MINT, DEBUG_WRITE) */
-#define JK_GAS_PER_PAGE_TOUCHED 100   /* per page a frame's memory maps on first
+#define JK_GAS_PER_PAGE_TOUCHED 1000  /* per page a frame's memory maps on first
                                          touch (by its code or a host call) */
 #define JK_GAS_PER_MAPPING 20         /* per mapping a CALL, CALL_RESUME or YIELD
                                          sets up or pauses */
 #define JK_GAS_PER_FRAME 50           /* per frame a CALL / CALL_RESUME pushes or a
                                          YIELD pauses */
-#define JK_GAS_PER_PIN 20             /* per pinned slot SET_IMAGE / DERIVE_SPAWN
+#define JK_GAS_PER_PIN 100            /* per pinned slot SET_IMAGE / DERIVE_SPAWN
                                          removes or installs */
-#define JK_GAS_PER_LIST_SLOT 2        /* per slot of a CNode a call walks (the
+#define JK_GAS_PER_LIST_SLOT 60       /* per slot of a CNode a call walks (the
                                          images of SAME_TYPE_AS, the yield-catcher
                                          lists a YIELD searches) */
+#define JK_GAS_PER_LEVEL_WRITTEN 150  /* per CNode level a slot write rebuilds (a
+                                         depth-d destination path: d levels) */
+#define JK_GAS_PER_LEVEL_READ 10      /* per level of every slot-path argument */
 
 /* ---- host-call numbers (ecalli N); semantics in docs/abi.md ---- */
 #define JK_HOST_GAS 0
@@ -165,6 +168,9 @@ void jk_kernel_result_clear(jk_kernel_result *res);
 /* CALL target's endpoint with `gas` (≥ 0), three arguments (callee φ7..φ9,
  * overlaid on the endpoint's initial registers; NULL = zeros) and `slot0`
  * (moved into the callee's slot[0]; null for nothing). target, slot0 BORROWED.
+ * Nothing a program does can make this fail: every bound a guest reaches (the
+ * nesting bound at HALT or pause, a slot[0] too deep for the callee, memory
+ * that cannot be set up…) is a FAULT outcome (docs/abi.md).
  * @param[out] res  filled (clear it with jk_kernel_result_clear).
  * @return JK_OK whenever the call ran (whatever its outcome);
  *         JK_ERR_INVALID_ARG (target not an Instance, endpoint out of range,
@@ -174,7 +180,13 @@ jk_err jk_kernel_call(jk_kernel *k, jk_cap target, uint32_t endpoint, int64_t ga
 
 /* CALL_RESUME a Paused instance with `gas` and `slot0` (moved into the paused
  * top frame's slot[0]: the answer to its yield, or nothing after out-of-gas).
- * @return as jk_kernel_call (JK_ERR_INVALID_ARG if `paused` is not Paused). */
+ * `gas` is the paused instance's own frame's; a frame deeper in the paused
+ * stack gets at most the gas it had left when paused (its CALL's cap), and
+ * the instance bound counts on from where the paused invocation was. A
+ * frame that can no longer be rebuilt (its mapped slot emptied before the
+ * pause) faults.
+ * @return as jk_kernel_call (JK_ERR_INVALID_ARG if `paused` is not Paused or
+ *         has more frames than the call-depth bound). */
 jk_err jk_kernel_resume(jk_kernel *k, jk_cap paused, int64_t gas, jk_cap slot0,
                         jk_kernel_result *res);
 

@@ -9,27 +9,28 @@
  * Identity. Each node's TLS certificate is self-signed with its Ed25519 node
  * key (a validator's node key is its validator key). After the handshake the
  * peer's certificate key is checked: a dialled peer must present the key its
- * configuration names; an inbound peer with a configured key is a known peer,
- * any other key is admitted as a non-validator up to limits.max_nonvalidators.
+ * configuration names (an address-only peer, any_key, may present any
+ * configured key); a peer with a configured key is a known peer, any other
+ * key is admitted as a non-validator up to limits.max_nonvalidators.
  * The ALPN protocol is "jark/1/" followed by the first 16 hex digits of the
  * genesis hash, so a node of another chain fails the handshake.
  *
  * Messages. A frame is one message of one kind (jk_net_kind): consensus
  * (votes and proposals), events, sync (block and certificate requests and
  * responses). On the wire: kind (1 byte) ‖ length (u32 little-endian) ‖
- * payload; each kind has its own size bound (limits.max_frame). Over QUIC each
- * kind has its own unidirectional stream (its first byte the kind, and every
- * frame on it of that kind); over TCP the kinds share the TLS stream. A peer that
- * sends an unknown kind or an oversize frame is disconnected and counted; so
- * is one the upper layer reports (jk_net_disconnect with
+ * payload; each kind has its own size bound (limits.max_frame). Over QUIC
+ * each kind has its own unidirectional stream (its first byte the kind, and
+ * every frame on it of that kind); over TCP the kinds share the TLS stream. A
+ * peer that sends an unknown kind or an oversize frame is disconnected and
+ * counted; so is one the upper layer reports (jk_net_disconnect with
  * JK_NET_REASON_BAD_SIG). Payloads are opaque here.
  *
  * Rate limits. Each peer has two token buckets, bytes and messages per second.
  * A peer over its budget is throttled: the node stops taking its frames
  * (TCP's window, QUIC's flow-control credit push back on the sender) until
- * the buckets refill. Buckets refill from the
- * time passed to jk_net_step, never from a clock read here, so tests drive
- * time and need no wall clock. Reconnect backoff uses the same time.
+ * the buckets refill. Buckets refill from the time passed to jk_net_step,
+ * never from a clock read here, so tests drive time and need no wall clock.
+ * Reconnect backoff, handshake timeouts and QUIC's timers use the same time.
  *
  * Threads. A jk_net is not locked: create it, step it and call every other
  * function from one thread (the node's network thread). The library starts no
@@ -107,7 +108,11 @@ void jk_net_limits_default(jk_net_limits *out);
 typedef struct jk_net_peer_config {
     const char *host;               /* dotted IPv4 address; NULL: never dialled */
     uint16_t port;
-    uint8_t key[JK_NET_KEY_SIZE];   /* the key it must present */
+    uint8_t key[JK_NET_KEY_SIZE];   /* the key it must present (unless any_key) */
+    bool any_key;                   /* an address only (`--peer HOST:PORT`): the key
+                                       is learned in the handshake and must be a
+                                       configured one, or a non-validator within
+                                       the limit; key is ignored, host required */
 } jk_net_peer_config;
 
 /* What carries the frames. Both give the same API, identity, frames and
@@ -153,16 +158,23 @@ uint16_t jk_net_listen_port(const jk_net *net);
 
 /* Add a known peer. With a host it is dialled (when this node is the preferred
  * dialler, see docs/network.md) and redialled with exponential backoff.
+ * With any_key, an address to dial whose key is learned at its first
+ * handshake: if that key has an index already, the address moves to it (and
+ * this index stays unused); otherwise this index takes the key.
+ * A key added before without a host may be added again with one: that gives
+ * it its address.
  * @param[out] peer  optional: its index.
  * @return JK_OK; JK_ERR_INVALID_ARG (bad address, own key, a key already
- *         added); JK_ERR_NOMEM. */
+ *         added with a host or added again without one, any_key without a
+ *         host); JK_ERR_NOMEM. */
 jk_err jk_net_add_peer(jk_net *net, const jk_net_peer_config *p, uint32_t *peer);
 
 /* Run the event loop once: wait up to timeout_ms for socket activity (0: do
  * not wait), handle it, dial peers whose backoff expired, refill rate buckets,
- * run QUIC's timers (loss recovery, keep-alive, idle timeout). Step at least
- * every few tens of ms while connections are open: QUIC retransmits only
- * when stepped.
+ * run QUIC's timers (loss recovery, keep-alive, idle timeout). The wait is
+ * cut short when a QUIC timer falls due first (reckoned as if now_ms moved
+ * with the wall clock), so a node may pass a long timeout; QUIC retransmits
+ * only when stepped.
  * @param[in] now_ms  the caller's monotonic clock in milliseconds; it decides
  *                    rate limits, handshake timeouts and backoff. A value
  *                    below an earlier one counts as no time passing.
@@ -187,15 +199,18 @@ typedef struct jk_net_event {
     size_t len;
 } jk_net_event;
 
-/* Take the oldest queued event. Events are queued by jk_net_step and
- * jk_net_disconnect, in the order they happened.
+/* Take the oldest queued event. Events are queued by jk_net_step,
+ * jk_net_send (a peer dropped as SLOW) and jk_net_disconnect, in the order
+ * they happened. The queue is not bounded here (the rate limits bound what
+ * peers can add per second): drain it after every step.
  * @param[out] ev  filled when true is returned; ev->data stays valid until
  *                 the next jk_net_next_event or jk_net_destroy.
  * @return true if there was an event. */
 bool jk_net_next_event(jk_net *net, jk_net_event *ev);
 
-/* Queue one frame to a connected peer (sent by jk_net_step, or right away if
- * the socket takes it).
+/* Queue one frame to a connected peer. The next jk_net_step writes it,
+ * together with every frame queued since the last step (so a burst of small
+ * frames shares TLS records or QUIC packets).
  * @return JK_OK; JK_ERR_INVALID_ARG (bad kind or peer index);
  *         JK_ERR_NET_TOO_LARGE (len over the kind's bound);
  *         JK_ERR_NET_NOT_CONNECTED; JK_ERR_NOMEM. When the queue passes
@@ -233,7 +248,9 @@ typedef struct jk_net_stats {
     uint64_t refused[JK_NET_REASONS]; /* closed before PEER_UP, by reason */
 } jk_net_stats;
 
-/* Number of peer indices in use (known peers first, in the order added). */
+/* Number of peer indices in use: peers in the order added (address-only
+ * ones included, which may end up unused when their key had an index), then
+ * non-validators as they connect. */
 uint32_t jk_net_peer_count(const jk_net *net);
 /* @return JK_OK; JK_ERR_INVALID_ARG for an unused index. */
 jk_err jk_net_peer_stats_get(const jk_net *net, uint32_t peer, jk_net_peer_stats *out);
@@ -258,6 +275,17 @@ void jk_net_frame_header(jk_net_kind kind, uint32_t len, uint8_t out[JK_NET_FRAM
 jk_err jk_net_frame_parse(const uint8_t *buf, size_t n,
                           const uint32_t max_frame[JK_NET_KINDS],
                           jk_net_kind *kind, uint32_t *len, jk_diag *diag);
+
+/* Parse a peer as an operator writes it: "A.B.C.D:PORT" (an address only:
+ * any_key) or "A.B.C.D:PORT@KEY" with KEY 64 hex digits. Strict: a dotted
+ * IPv4 address as inet_pton takes it, a decimal port 1..65535 without sign or
+ * leading zero, lowercase or uppercase hex, nothing else (no spaces).
+ * @param[in]  text  NUL-terminated.
+ * @param[out] out   filled on success; out->host points into host_buf.
+ * @param[out] host_buf  16 bytes: receives the address text.
+ * @return JK_OK; JK_ERR_PARSE (with diag saying what is wrong). */
+jk_err jk_net_peer_parse(const char *text, jk_net_peer_config *out, char host_buf[16],
+                         jk_diag *diag);
 
 /* The ALPN protocol for a genesis hash: "jark/1/" + 16 lowercase hex digits.
  * out must hold 24 bytes (23 characters and a NUL). */

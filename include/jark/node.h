@@ -16,6 +16,7 @@
 #define JARK_NODE_H
 
 #include "jark/chain.h"
+#include "jark/consensus.h"
 
 /* A validator's store, opened safely (src/node/store.c; docs/node.md, "The
  * store"): the LMDB store and the lock that keeps other processes out. */
@@ -110,5 +111,71 @@ void jk_node_head_release(jk_node_head *head);
  *         at the store's head). */
 jk_err jk_node_validator_import(jk_node_validator *v, const uint8_t *block, size_t block_len,
                                 uint64_t height, jk_diag *diag);
+
+/* ---------------------------------------------------------------------------
+ * Block archive and sync (src/node/archive.c, docs/consensus.md)
+ * ------------------------------------------------------------------------- */
+
+/* Every committed block with its commit certificate, by height (contiguous
+ * from 1) and by hash, and the consensus machine's durable state, in an LMDB
+ * environment of its own. Synchronous: a call that returned is durable. */
+typedef struct jk_node_archive jk_node_archive;
+
+/* Open (or create) the archive in dir.
+ * @return JK_OK; JK_ERR_IO (the directory); JK_ERR_NODE_ARCHIVE; JK_ERR_NOMEM. */
+jk_err jk_node_archive_open(const char *dir, jk_node_archive **out, jk_diag *diag);
+void jk_node_archive_close(jk_node_archive *a);
+/* The highest archived height (0 when empty). */
+uint64_t jk_node_archive_top(const jk_node_archive *a);
+/* Archive block `height` (top + 1) with its hash, encoding and certificate,
+ * in one transaction. The same block again is accepted and changes nothing.
+ * @return JK_OK; JK_ERR_NODE_CONFLICT (a gap, or another block at that
+ *         height); JK_ERR_NODE_ARCHIVE; JK_ERR_NOMEM. */
+jk_err jk_node_archive_put(jk_node_archive *a, uint64_t height, const jk_hash *block_hash,
+                           const uint8_t *block, size_t len, const jk_cons_cert *cert,
+                           jk_diag *diag);
+/* Read block `height`: any of block_hash, block (malloc'd, the caller frees;
+ * len then required) and cert may be NULL.
+ * @return JK_OK; JK_ERR_NODE_MISSING; JK_ERR_NODE_ARCHIVE (corrupt or LMDB);
+ *         JK_ERR_NOMEM. */
+jk_err jk_node_archive_get(jk_node_archive *a, uint64_t height, jk_hash *block_hash,
+                           uint8_t **block, size_t *len, jk_cons_cert *cert, jk_diag *diag);
+/* The height of an archived block. @return JK_OK; JK_ERR_NODE_MISSING;
+ * JK_ERR_NODE_ARCHIVE. */
+jk_err jk_node_archive_find(jk_node_archive *a, const jk_hash *block_hash, uint64_t *height,
+                            jk_diag *diag);
+/* The consensus machine's PERSIST outputs: append a record (a record of a
+ * new height starts a new list); read the list back for jk_cons_machine_new
+ * (malloc'd array, the caller frees). PERSIST_POL: replace / read (malloc'd,
+ * NULL/0 when none). @return JK_OK; JK_ERR_NODE_ARCHIVE; JK_ERR_NOMEM. */
+jk_err jk_node_archive_put_record(jk_node_archive *a, const jk_cons_record *rec, jk_diag *diag);
+jk_err jk_node_archive_records(jk_node_archive *a, jk_cons_record **recs, size_t *count,
+                               jk_diag *diag);
+jk_err jk_node_archive_put_pol(jk_node_archive *a, const uint8_t *pol, size_t len, jk_diag *diag);
+jk_err jk_node_archive_pol(jk_node_archive *a, uint8_t **pol, size_t *len, jk_diag *diag);
+
+/* A block fetched from a peer with its certificate (untrusted). */
+typedef struct jk_node_sync_item {
+    uint64_t height;
+    const uint8_t *block;
+    size_t len;
+    jk_cons_cert cert;
+} jk_node_sync_item;
+
+/* Import block `height` on the current head (the chain layer's import, then
+ * the head's commit). */
+typedef jk_err (*jk_node_import_fn)(void *ctx, uint64_t height, const uint8_t *block,
+                                    size_t len, jk_diag *diag);
+
+/* Sync: for each item in order, it must be the archive's top + 1, its
+ * certificate must prove its header hash final at that height under vs
+ * (2f+1 valid precommits of distinct validators), then it is imported and
+ * archived. Stops at the first refusal: the peer that sent it is to be
+ * dropped. *imported counts the blocks taken.
+ * @return JK_OK; JK_ERR_NODE_CONFLICT (out of order); a header decode error;
+ *         JK_ERR_CONS_CERT; an error of import; an archive error. */
+jk_err jk_node_sync(jk_node_archive *a, const jk_cons_valset *vs, const jk_hash *genesis,
+                    const jk_node_sync_item *items, size_t count, jk_node_import_fn import,
+                    void *ctx, size_t *imported, jk_diag *diag);
 
 #endif

@@ -68,6 +68,9 @@ typedef struct jk_sdk_options {
     const char *const *include_dirs;  /* -I folders, searched before the SDK's */
     size_t include_count;             /* at most JK_SDK_MAX_FLAGS */
     const char *asm_path;             /* optional: write the generated PVM assembly here */
+    const char *map_path;             /* optional: write the pc → source line map here
+                                         (docs/sdk-linker.md; compiles with -gdwarf-4,
+                                         which leaves the program bytes unchanged) */
 } jk_sdk_options;
 
 /* Compile C sources with the SDK for RV64EM (clang-19), link them twice with
@@ -132,5 +135,29 @@ typedef struct jk_sdk_exec_result {
  *         gas < 0); JK_ERR_NOMEM. */
 jk_err jk_sdk_exec(const uint8_t *file, size_t len, const char *entry, int64_t gas, const uint64_t *args,
                    int nargs, FILE *out, jk_sdk_exec_result *res, jk_diag *diag);
+
+/* ---------------------------------------------------------------------------
+ * The pc → source line map (`jark cc --map`, docs/sdk-linker.md)
+ *
+ * Text, one line per run of PVM instructions from one source line:
+ * "<pc> <file>:<line>\n", pcs decimal and increasing; a run lasts until the
+ * next line's pc. Made from the DWARF line tables of the linked ELF and the
+ * linker's pc of each translated RISC-V instruction.
+ * ------------------------------------------------------------------------- */
+
+typedef struct jk_sdk_map jk_sdk_map;
+
+/* Read a map file's text (untrusted).
+ * @param[out] out  the caller frees it with jk_sdk_map_free.
+ * @return JK_OK; JK_ERR_PARSE (a line not "<pc> <file>:<line>", pcs not
+ *         increasing, a file name over 255 bytes: diag names the line);
+ *         JK_ERR_NOMEM. Never crashes on any input (fuzzed:
+ *         tests/fuzz/fuzz_events.c). */
+jk_err jk_sdk_map_parse(const char *text, size_t len, jk_sdk_map **out, jk_diag *diag);
+void jk_sdk_map_free(jk_sdk_map *m);
+
+/* The source position of `pc`: the entry with the greatest pc <= pc. False
+ * when pc precedes every entry. *file points into m, valid while m lives. */
+bool jk_sdk_map_find(const jk_sdk_map *m, uint32_t pc, const char **file, uint32_t *line);
 
 #endif

@@ -36,11 +36,13 @@ typedef struct jk_spec_file {
     uint8_t (*validators)[JK_ED25519_PUBLIC_SIZE];
 } jk_spec_file;
 
-/* Reads a file a spec names: a program (program = true) or state data.
+/* Reads what a spec names: a program (program = true: from `count` names,
+ * 1..JK_SDK_MAX_SOURCES, several being C files built together) or state
+ * data (one name).
  * @param[out] out  malloc'd bytes; the spec file takes them.
  * @return JK_OK, or an error with the reason in diag. */
-typedef jk_err (*jk_spec_reader)(void *ctx, const char *name, bool program, uint8_t **out, size_t *len,
-                                 jk_diag *diag);
+typedef jk_err (*jk_spec_reader)(void *ctx, const char *const *names, size_t count, bool program, uint8_t **out,
+                                 size_t *len, jk_diag *diag);
 
 /* Parse a chain spec from text[0..len) (untrusted JSON: one object, nothing
  * after it but white space), reading the files it names with reader(ctx, …).
@@ -54,8 +56,9 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
                           jk_diag *diag);
 
 /* Load the spec at `path`: files it names are relative to the spec's folder
- * (or absolute); a program ending in ".c" is compiled with the SDK
- * (jk_sdk_build with `build`, NULL: -O2), any other is a program file.
+ * (or absolute); a program ending in ".c", or an array of C files, is
+ * compiled with the SDK (jk_sdk_build with `build`, NULL: -O2), any other
+ * name is a program file.
  * @param[out] out  as jk_spec_file_parse.
  * @return as jk_spec_file_parse, plus JK_ERR_IO (a file cannot be read, the
  *         SDK or its tools are missing, a program does not compile: diag
@@ -83,7 +86,7 @@ void jk_spec_file_free(jk_spec_file *f);
 #define JK_SPEC_EVENTS_MAGIC "JKEVT\0"
 #define JK_SPEC_EVENTS_VERSION 1
 #define JK_SPEC_EVENTS_MAX 65536u        /* events in one file */
-#define JK_SPEC_EVENT_MAX_TRACES 256u    /* traces on one event */
+#define JK_SPEC_EVENT_MAX_TRACES JK_CHAIN_MAX_EVENT_TRACES /* traces on one event: what a spec may allow */
 
 typedef struct jk_spec_event {
     jk_chain_endpoint endpoint;   /* 0 transact, 1 + k dispatch k (≤ 1 + JK_CHAIN_MAX_DISPATCH_ENDPOINTS - 1) */

@@ -57,7 +57,10 @@
     X(JK_ERR_CONS_RECORD, "malformed signed-vote record")                      \
     X(JK_ERR_CONS_VALUE, "certified value rejected by the application")        \
     X(JK_ERR_NODE_STORE_BUSY, "the store is open in another process")         \
-    X(JK_ERR_NODE_STORE_CORRUPT, "the store file is truncated or damaged")
+    X(JK_ERR_NODE_STORE_CORRUPT, "the store file is truncated or damaged")     \
+    X(JK_ERR_NODE_ARCHIVE, "block archive (LMDB) failure")                     \
+    X(JK_ERR_NODE_MISSING, "no such block in the archive")                     \
+    X(JK_ERR_NODE_CONFLICT, "block conflicts with the archive")
 
 #define JK_ERR_CODE(code, msg) code,
 const jk_err jk_err_all[] = {JK_ERR_TABLE(JK_ERR_CODE)};

@@ -1,8 +1,9 @@
 /*
- * apply.c — the block boundary: run_cycle_process, and apply_block in its
- * two modes (produce: the proposer builds and signs the block; import: every
- * other validator checks it and reproduces its state root). The
- * AttestationAuthority's rule per phase is attestation.md's table.
+ * apply.c — the block boundary: run_cycle_process with emit routing, the
+ * one chain.apply invocation both modes share, the end of apply_block, and
+ * produce mode (the proposer builds and signs the block; import mode is in
+ * import.c). The AttestationAuthority's rule per phase is attestation.md's
+ * table.
  */
 #include "internal.h"
 
@@ -78,12 +79,76 @@ static jk_err jk_push_trace(jk_chain_trace **list, size_t *count, const jk_chain
 
 /* ---- produce mode (process, and the proposer's apply) ---- */
 
+/* The traces a produce-mode attest may use, in the order it must prefer them
+ * (this cycle's traces, then each pooled transact's, in pool order), sorted
+ * by (key, msg_hash, that order): a lookup is a binary search, and the first
+ * valid one among equals is the one a front-to-back scan would pick — so
+ * the block is the same as with a scan, without the scan's O(pool) per
+ * attest (O(pool²) per block). Built on an invocation's first attest: the
+ * cycle's traces and the pool do not change while it runs. */
+typedef struct jk_trace_ref {
+    const jk_chain_trace *t;
+    size_t order;
+} jk_trace_ref;
+
 typedef struct jk_produce_mode {
     jk_chain_kernel *ck;
     int dispatch;               /* process of Dispatch_k: k; apply: -1 */
     jk_chain_trace *made;       /* the traces this invocation's attests used */
     size_t made_count;
+    jk_trace_ref *refs;         /* the index above, or NULL before the first attest */
+    size_t ref_count;
 } jk_produce_mode;
+
+static int jk_ref_key_cmp(const jk_chain_trace *t, const uint8_t key[32], const jk_hash *msg)
+{
+    int c = memcmp(t->key, key, JK_ED25519_PUBLIC_SIZE);
+    return c ? c : memcmp(t->msg_hash.bytes, msg->bytes, JK_HASH_SIZE);
+}
+
+static int jk_ref_cmp(const void *a, const void *b)
+{
+    const jk_trace_ref *x = a, *y = b;
+    int c = jk_ref_key_cmp(x->t, y->t->key, &y->t->msg_hash);
+    return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+static jk_err jk_refs_build(jk_produce_mode *m)
+{
+    const jk_chain_kernel *ck = m->ck;
+    size_t n = ck->cycle_trace_count;
+    for (size_t i = 0; i < ck->pool_count; i++)
+        n += ck->pool[i].trace_count;
+    m->refs = malloc((n ? n : 1) * sizeof *m->refs);
+    if (!m->refs)
+        return JK_ERR_NOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < ck->cycle_trace_count; i++, k++)
+        m->refs[k] = (jk_trace_ref){&ck->cycle_traces[i], k};
+    for (size_t i = 0; i < ck->pool_count; i++)
+        for (size_t j = 0; j < ck->pool[i].trace_count; j++, k++)
+            m->refs[k] = (jk_trace_ref){&ck->pool[i].traces[j], k};
+    qsort(m->refs, n, sizeof *m->refs, jk_ref_cmp);
+    m->ref_count = n;
+    return JK_OK;
+}
+
+/* The first valid trace for (key, msg) in preference order, or NULL. */
+static const jk_chain_trace *jk_refs_find(const jk_produce_mode *m, const uint8_t key[32], const jk_hash *msg)
+{
+    size_t lo = 0, hi = m->ref_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (jk_ref_key_cmp(m->refs[mid].t, key, msg) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < m->ref_count && jk_ref_key_cmp(m->refs[lo].t, key, msg) == 0; lo++)
+        if (jk_chain_sig_ok(m->ck, m->refs[lo].t))
+            return m->refs[lo].t;
+    return NULL;
+}
 
 static bool jk_seen(const jk_chain_kernel *ck, int dispatch, const uint8_t key[32])
 {
@@ -102,26 +167,20 @@ static jk_err jk_decide_produce(void *ctx, const uint8_t key[32], const uint8_t 
     jk_produce_mode *m = ctx;
     jk_chain_kernel *ck = m->ck;
     jk_hash msg;
-    size_t at;
     jk_chain_trace t;
     *accept = false;
     if (!jk_seen(ck, m->dispatch, key))
         return JK_OK; /* the seen-rule */
+    if (!m->refs && jk_refs_build(m) != JK_OK)
+        return JK_ERR_NOMEM;
     jk_chain_attest_msg_hash(&ck->genesis_hash, blob, len, &msg);
-    if (jk_chain_find_valid(ck, ck->cycle_traces, ck->cycle_trace_count, key, &msg, &at)) {
-        t = ck->cycle_traces[at];
+    const jk_chain_trace *found = jk_refs_find(m, key, &msg);
+    if (found) {
+        t = *found;
     } else {
-        bool found = false;
-        for (size_t i = 0; i < ck->pool_count && !found; i++)
-            if (jk_chain_find_valid(ck, ck->pool[i].traces, ck->pool[i].trace_count, key, &msg, &at)) {
-                t = ck->pool[i].traces[at];
-                found = true;
-            }
-        if (!found) {
-            if (!ck->has_own_key || memcmp(ck->own_public, key, 32) != 0)
-                return JK_OK; /* no signature to be had */
-            jk_chain_trace_sign_hash(ck->own_secret, &msg, &t);
-        }
+        if (!ck->has_own_key || memcmp(ck->own_public, key, 32) != 0)
+            return JK_OK; /* no signature to be had */
+        jk_chain_trace_sign_hash(ck->own_secret, &msg, &t);
     }
     *accept = true;
     return jk_push_trace(&m->made, &m->made_count, &t);
@@ -207,7 +266,7 @@ jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHA
         return JK_ERR_INVALID_ARG;
     for (uint32_t k = 0; k < ck->dispatch_count; k++) {
         jk_cap events = jk_cap_null(), aa = jk_cap_null(), scratchpad = jk_cap_null();
-        jk_produce_mode mode = {ck, (int)k, NULL, 0};
+        jk_produce_mode mode = {ck, (int)k, NULL, 0, NULL, 0};
         jk_kernel_result res;
         memset(&res, 0, sizeof res);
         jk_err err = jk_list(ck->dispatch_buffer[k], ck->dispatch_buffered[k], &events);
@@ -247,6 +306,7 @@ jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHA
                 err = jk_route_emits(ck, list, count);
         }
         free(mode.made);
+        free(mode.refs);
         jk_kernel_result_clear(&res);
         jk_cap_release(scratchpad);
         jk_cap_release(aa);
@@ -257,21 +317,7 @@ jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHA
     return JK_OK;
 }
 
-/* The block's context as apply sees it in slot[0][2] (docs/chain-design.md,
- * "apply's scratchpad"): number u64 LE ‖ proposer u32 LE ‖ round u32 LE. */
-typedef struct jk_block_context {
-    uint64_t number;
-    uint32_t proposer, round;
-} jk_block_context;
-
-/* What one chain.apply made: the chain after it and its outgoing emits. */
-typedef struct jk_applied {
-    jk_cap chain;               /* NEW */
-    jk_chain_pooled *emits;     /* slot[0] at HALT, read (no traces) */
-    size_t emit_count;
-} jk_applied;
-
-static void jk_applied_clear(jk_applied *a)
+void jk_chain_applied_clear(jk_applied *a)
 {
     jk_cap_release(a->chain);
     jk_chain_pooled_free(a->emits, a->emit_count);
@@ -283,7 +329,7 @@ static void jk_applied_clear(jk_applied *a)
  * chain pinning no AA, an invocation the kernel refuses to run — is
  * JK_ERR_CHAIN_APPLY with the reason: it is the block's problem, never the
  * host's. Only JK_ERR_NOMEM is passed on. */
-static jk_err jk_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, size_t n,
+jk_err jk_chain_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, size_t n,
                            const jk_block_context *ctx_block, jk_chain_attest_fn decide, void *ctx,
                            jk_applied *out, jk_diag *why)
 {
@@ -333,7 +379,7 @@ static jk_err jk_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, si
  * (jk_chain_emits) and routed as process emits are. Cannot fail: the block
  * is applied whatever happens here; out of memory, the emits are not routed
  * (they stay readable through jk_chain_emits) or are lost with the rest. */
-static void jk_advance(jk_chain_kernel *ck, jk_applied *applied, jk_chain_pooled *keep, size_t keep_count)
+void jk_chain_advance(jk_chain_kernel *ck, jk_applied *applied, jk_chain_pooled *keep, size_t keep_count)
 {
     jk_cap_release(ck->chain);
     ck->chain = applied->chain;
@@ -370,19 +416,20 @@ typedef struct jk_produce_try {
 static jk_err jk_try_apply(jk_chain_kernel *ck, const jk_chain_event *events, size_t n,
                            const jk_block_context *bc, jk_produce_try *best, jk_diag *why)
 {
-    jk_produce_mode mode = {ck, -1, NULL, 0};
+    jk_produce_mode mode = {ck, -1, NULL, 0, NULL, 0};
     jk_applied applied;
-    jk_err err = jk_run_apply(ck, events, n, bc, jk_decide_produce, &mode, &applied, why);
+    jk_err err = jk_chain_run_apply(ck, events, n, bc, jk_decide_produce, &mode, &applied, why);
+    free(mode.refs);
     if (err == JK_OK && mode.made_count > JK_CHAIN_MAX_TRACES)
         err = jk_diag_set(why, JK_ERR_CHAIN_APPLY, "apply made %zu attests (a block carries at most %u traces)",
                           mode.made_count, JK_CHAIN_MAX_TRACES);
     if (err == JK_OK) {
-        jk_applied_clear(&best->applied);
+        jk_chain_applied_clear(&best->applied);
         free(best->made);
         *best = (jk_produce_try){applied, mode.made, mode.made_count, true};
         return JK_OK;
     }
-    jk_applied_clear(&applied);
+    jk_chain_applied_clear(&applied);
     free(mode.made);
     return err;
 }
@@ -519,7 +566,7 @@ jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, 
          * is in the block or was poison (dropped). */
         err = jk_pool_take_rest(ck, n, &keep, &keep_count);
         if (err == JK_OK)
-            jk_advance(ck, &best.applied, keep, keep_count);
+            jk_chain_advance(ck, &best.applied, keep, keep_count);
     } else if (err != JK_ERR_NOMEM && jk_pool_take_rest(ck, n, &keep, &keep_count) == JK_OK) {
         /* Whatever went wrong, the next produce must not meet it again: the
          * selection is dropped (it holds what broke apply), the rest waits,
@@ -531,125 +578,10 @@ jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, 
     }
     if (err != JK_OK)
         jk_chain_block_free(out);
-    jk_applied_clear(&best.applied);
+    jk_chain_applied_clear(&best.applied);
     free(best.made);
     free(pool);
     free(body);
     return err;
 }
 
-/* ---- import mode ---- */
-
-typedef struct jk_import_mode {
-    jk_chain_kernel *ck;
-    const jk_chain_block *block;
-    size_t next;      /* the next trace to match */
-} jk_import_mode;
-
-/* jk_chain_trace_verify's checks in its order (key, message, signature), the
- * signature answered through the cache of earlier successes. */
-static jk_err jk_decide_import(void *ctx, const uint8_t key[32], const uint8_t *blob, size_t len, bool *accept)
-{
-    jk_import_mode *m = ctx;
-    *accept = false;
-    if (m->next >= m->block->trace_count)
-        return JK_OK;
-    const jk_chain_trace *t = &m->block->traces[m->next];
-    jk_hash msg;
-    if (memcmp(t->key, key, JK_ED25519_PUBLIC_SIZE) != 0)
-        return JK_OK;
-    jk_chain_attest_msg_hash(&m->ck->genesis_hash, blob, len, &msg);
-    if (memcmp(t->msg_hash.bytes, msg.bytes, JK_HASH_SIZE) != 0 || !jk_chain_sig_ok(m->ck, t))
-        return JK_OK;
-    jk_chain_sig_remember(m->ck, t);
-    *accept = true;
-    m->next++;
-    return JK_OK;
-}
-
-/* The pool without the block's events (an importer's pool: what the block
- * took is spent). A fresh list of the entries kept; the others are freed. */
-static jk_err jk_pool_minus_block(jk_chain_kernel *ck, const jk_chain_block *block, jk_chain_pooled **keep,
-                                  size_t *keep_count)
-{
-    jk_chain_hashset in_block = {0};
-    jk_err err = JK_OK;
-    for (size_t i = 0; err == JK_OK && i < block->event_count; i++) {
-        jk_hash h;
-        jk_chain_event_hash(&block->events[i], &h);
-        if (!jk_chain_hashset_contains(&in_block, &h))
-            err = jk_chain_hashset_add(&in_block, &h);
-    }
-    *keep = err == JK_OK ? calloc(ck->pool_count ? ck->pool_count : 1, sizeof **keep) : NULL;
-    if (err == JK_OK && !*keep)
-        err = JK_ERR_NOMEM;
-    if (err == JK_OK) {
-        size_t n = 0;
-        for (size_t i = 0; i < ck->pool_count; i++) {
-            if (jk_chain_hashset_contains(&in_block, &ck->pool[i].hash)) {
-                free(ck->pool[i].blob);
-                free(ck->pool[i].traces);
-            } else {
-                (*keep)[n++] = ck->pool[i];
-            }
-        }
-        free(ck->pool);
-        ck->pool = NULL;
-        ck->pool_count = 0;
-        *keep_count = n;
-    }
-    jk_chain_hashset_free(&in_block);
-    return err;
-}
-
-jk_err jk_chain_apply_block_import(jk_chain_kernel *ck, const jk_chain_block *block,
-                                   const jk_hash *parent, uint64_t number, jk_diag *why)
-{
-    const jk_chain_header *h = &block->header;
-    if (memcmp(h->parent.bytes, parent->bytes, JK_HASH_SIZE) != 0)
-        return jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu: parent is not the head",
-                           (unsigned long long)h->number);
-    if (h->number != number)
-        return jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block number %llu, expected %llu",
-                           (unsigned long long)h->number, (unsigned long long)number);
-    uint32_t designated = jk_chain_proposer_index(ck->validator_count, number, h->round);
-    if (h->proposer != designated)
-        return jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu round %u: proposer index %u, but the "
-                           "proposer of that round is validator %u", (unsigned long long)number, h->round,
-                           h->proposer, designated);
-    static const uint8_t zero[JK_HASH_SIZE];
-    if (number == 1 && memcmp(h->last_commit.bytes, zero, JK_HASH_SIZE) != 0)
-        return jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block 1: last_commit is not zero (genesis has no "
-                           "commit certificate)");
-    jk_err err = jk_chain_block_verify_sig(block, ck->validators[designated], &ck->genesis_hash);
-    if (err != JK_OK)
-        return jk_diag_set(why, err, "block %llu: the signature is not validator %u's",
-                           (unsigned long long)h->number, designated);
-    err = jk_chain_block_check_body(block);
-    if (err != JK_OK)
-        return jk_diag_set(why, err, "block %llu: the body does not match its hash", (unsigned long long)h->number);
-    jk_import_mode mode = {ck, block, 0};
-    jk_block_context bc = {number, designated, h->round};
-    jk_applied applied;
-    err = jk_run_apply(ck, block->events, block->event_count, &bc, jk_decide_import, &mode, &applied, why);
-    if (err == JK_ERR_CHAIN_APPLY)
-        err = JK_ERR_CHAIN_BLOCK_INVALID; /* an import that cannot be applied is an invalid block */
-    if (err == JK_OK && mode.next != block->trace_count)
-        err = jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu: %zu of %zu traces used",
-                          (unsigned long long)h->number, mode.next, block->trace_count);
-    if (err == JK_OK) {
-        jk_hash root;
-        jk_cap_hash(applied.chain, &root);
-        if (memcmp(root.bytes, h->state_root.bytes, JK_HASH_SIZE) != 0)
-            err = jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu: apply gives another state root",
-                              (unsigned long long)h->number);
-    }
-    jk_chain_pooled *keep = NULL;
-    size_t keep_count = 0;
-    if (err == JK_OK)
-        err = jk_pool_minus_block(ck, block, &keep, &keep_count);
-    if (err == JK_OK)
-        jk_advance(ck, &applied, keep, keep_count);
-    jk_applied_clear(&applied);
-    return err;
-}

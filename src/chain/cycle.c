@@ -75,6 +75,7 @@ void jk_chain_cycle_reset(jk_chain_kernel *ck, bool pool)
         ck->dispatch_buffered[k] = 0;
         jk_chain_keyset_clear(&ck->cycle_seen_keys[k]);
     }
+    jk_chain_hashset_clear(&ck->dispatch_index);
     if (pool)
         jk_chain_pool_clear(ck);
     free(ck->cycle_traces);
@@ -92,10 +93,12 @@ void jk_chain_kernel_free(jk_chain_kernel *ck)
         jk_chain_keyset_free(&ck->cycle_seen_keys[k]);
     jk_chain_keyset_free(&ck->pool_seen_keys);
     jk_chain_hashset_free(&ck->pool_index);
+    jk_chain_hashset_free(&ck->dispatch_index);
     jk_crypto_wipe(ck->own_secret, sizeof ck->own_secret);
     jk_chain_pooled_free(ck->queued, ck->queued_count);
     jk_chain_pooled_free(ck->emits, ck->emit_count);
     free(ck->sig_cache);
+    jk_chain_checked_free(ck);
     free(ck->validators);
     jk_cap_release(ck->chain);
     jk_cap_release(ck->attest_marker);
@@ -309,8 +312,27 @@ static jk_err jk_decide_verify(void *ctx, const uint8_t key[32], const uint8_t *
     return jk_chain_keyset_add(&m->seen, key, NULL);
 }
 
-static jk_err jk_admit_dispatch(jk_chain_kernel *ck, uint32_t k, const jk_chain_verdict *v)
+/* The refusals of a dispatch event that need no verify: a reason or NULL. */
+static const char *jk_dispatch_precheck(const jk_chain_kernel *ck, uint32_t k, const jk_hash *hash)
 {
+    if (jk_chain_hashset_contains(&ck->dispatch_index, hash))
+        return "this dispatch event is already buffered this cycle";
+    if (ck->dispatch_buffered[k] >= JK_CHAIN_MAX_BUFFERED)
+        return "the dispatch buffer of this endpoint is full this cycle";
+    return NULL;
+}
+
+static jk_err jk_admit_dispatch(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_verdict *v,
+                                const char **refused)
+{
+    uint32_t k = jk_chain_endpoint_dispatch_index(ev->endpoint);
+    jk_hash hash;
+    jk_chain_event_hash(ev, &hash);
+    if ((*refused = jk_dispatch_precheck(ck, k, &hash)) != NULL)
+        return JK_OK;
+    jk_err err = jk_chain_hashset_add(&ck->dispatch_index, &hash);
+    if (err != JK_OK)
+        return err;
     jk_cap *grown = realloc(ck->dispatch_buffer[k], (ck->dispatch_buffered[k] + 1) * sizeof *grown);
     if (!grown)
         return JK_ERR_NOMEM;
@@ -354,14 +376,13 @@ jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const
                  jk_chain_endpoint_dispatch_index(ev->endpoint));
         return JK_OK;
     }
-    if (!dispatch) {
-        jk_hash hash;
-        jk_chain_event_hash(ev, &hash);
-        const char *full = jk_chain_pool_precheck(ck, &hash, ev->blob_len, trace_count);
-        if (full) {
-            snprintf(out->why, sizeof out->why, "%s", full);
-            return JK_OK;
-        }
+    jk_hash hash;
+    jk_chain_event_hash(ev, &hash);
+    const char *full = dispatch ? jk_dispatch_precheck(ck, jk_chain_endpoint_dispatch_index(ev->endpoint), &hash)
+                                : jk_chain_pool_precheck(ck, &hash, ev->blob_len, trace_count);
+    if (full) {
+        snprintf(out->why, sizeof out->why, "%s", full);
+        return JK_OK;
     }
     /* MGMT_COPY(verify_proto, event_verify): a fresh copy per event. */
     jk_cap event_verify = jk_cap_retain(ck->verify_proto), blob = jk_cap_null(), aa = jk_cap_null();
@@ -444,7 +465,7 @@ jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_ch
         jk_chain_sig_remember(ck, &v->used[i]); /* verified by this event's verify */
     if (!jk_chain_endpoint_is_dispatch(ev->endpoint))
         return jk_chain_pool_admit(ck, ev, v->used, v->used_count, &v->seen, refused);
-    return jk_admit_dispatch(ck, jk_chain_endpoint_dispatch_index(ev->endpoint), v);
+    return jk_admit_dispatch(ck, ev, v, refused);
 }
 
 jk_err jk_chain_handle_incoming_event(jk_chain_kernel *ck, const jk_chain_event *ev,

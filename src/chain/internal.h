@@ -68,6 +68,38 @@ void jk_chain_verdict_free(jk_chain_verdict *v);
 jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_verdict *v,
                       const char **refused);
 
+/* The block's context as apply sees it in slot[0][2] (docs/chain-design.md,
+ * "apply's scratchpad"): number u64 LE ‖ proposer u32 LE ‖ round u32 LE. */
+typedef struct jk_block_context {
+    uint64_t number;
+    uint32_t proposer, round;
+} jk_block_context;
+
+/* What one chain.apply made: the chain after it and its outgoing emits. */
+typedef struct jk_applied {
+    jk_cap chain;               /* NEW */
+    jk_chain_pooled *emits;     /* slot[0] at HALT, read (no traces) */
+    size_t emit_count;
+} jk_applied;
+
+
+void jk_chain_applied_clear(jk_applied *a);
+
+/* Run chain.apply (apply.c) over events with `decide` and the block context;
+ * on HALT fills *out. Anything that stops apply short of HALT is
+ * JK_ERR_CHAIN_APPLY with the reason; only JK_ERR_NOMEM is passed on. */
+jk_err jk_chain_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, size_t n,
+                          const jk_block_context *ctx_block, jk_chain_attest_fn decide, void *ctx,
+                          jk_applied *out, jk_diag *why);
+
+/* apply_block's end in both modes (apply.c): the chain becomes applied->chain
+ * (moved out), the cycle ends, the pool becomes keep[0..keep_count) (moved
+ * in), apply's emits are kept and routed. Cannot fail. */
+void jk_chain_advance(jk_chain_kernel *ck, jk_applied *applied, jk_chain_pooled *keep, size_t keep_count);
+
+/* Release what jk_chain_check_block kept (import.c). */
+void jk_chain_checked_free(jk_chain_kernel *ck);
+
 /* ---- sigcache.c ---- */
 /* Does t's signature verify? A hit in the cache of earlier successes, or a
  * check now. Only reads ck. */

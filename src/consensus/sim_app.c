@@ -13,6 +13,7 @@
 #include "sim_internal.h"
 
 #include "jark/bytes.h"
+#include "jark/chain.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,10 +74,11 @@ bool jk_sim_mock_valid(const jk_sim_node *node, uint64_t height, const uint8_t *
     return memcmp(v + 49, root.bytes, 32) == 0;
 }
 
+/* The chain layer's proposer rule, the one produce and import check. */
 static uint32_t jk_app_proposer(void *ctx, uint64_t height, uint32_t round)
 {
     const jk_sim_node *node = ctx;
-    return (uint32_t)((height + round) % node->sim->vs.count);
+    return jk_chain_proposer_index(node->sim->vs.count, height, round);
 }
 
 static jk_err jk_app_get_value(void *ctx, uint64_t height, uint32_t round, uint8_t **value,
@@ -152,15 +154,22 @@ static jk_err jk_app_commit(void *ctx, uint64_t height, const uint8_t *v, size_t
     jk_put_u32le(who, node->index);
     jk_crypto_hasher_update(&s->digest, who, 4);
     jk_crypto_hasher_update(&s->digest, id.bytes, 32);
-    if (s->cfg->trace)
-        printf("t=%llu validator %u commits height %llu round %u (%u precommits)\n",
-               (unsigned long long)s->now, node->index, (unsigned long long)height,
-               cert->round, cert->count);
+    if (s->cfg->trace) {
+        char line[160];
+        snprintf(line, sizeof line, "t=%llu validator %u commits height %llu round %u "
+                 "(%u precommits)", (unsigned long long)s->now, node->index,
+                 (unsigned long long)height, cert->round, cert->count);
+        s->cfg->trace(s->cfg->trace_ctx, line);
+    }
     if (node->byzantine)
         return JK_OK;
     if (height > s->ndec) { /* the first honest decision of this height */
-        if (height != s->ndec + 1)
-            return JK_ERR_INVALID_ARG; /* heights are decided in order */
+        if (height != s->ndec + 1) { /* only after an earlier violation */
+            jk_sim_violation(s, true, "validator %u decided height %llu before any honest "
+                             "validator decided %zu", node->index,
+                             (unsigned long long)height, s->ndec + 1);
+            return JK_OK;
+        }
         if (s->ndec == s->capdec) {
             size_t cap = s->capdec ? 2 * s->capdec : 32;
             jk_hash *a = realloc(s->dec_value, cap * sizeof *a);

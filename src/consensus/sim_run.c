@@ -323,10 +323,13 @@ jk_err jk_cons_sim_run(const jk_cons_sim_config *cfg, jk_cons_sim_result *res)
         jk_cons_status st = {0};
         if (s.nodes[i].m)
             jk_cons_status_get(s.nodes[i].m, &st);
-        printf("validator %u%s: %s, decided %zu, height %llu round %u step %u locked %d\n", i,
-               s.nodes[i].byzantine ? " (byzantine)" : "", s.nodes[i].m ? "up" : "down",
-               s.nodes[i].ndecided, (unsigned long long)st.height, st.round, (unsigned)st.step,
-               (int)st.locked_round);
+        char line[200];
+        snprintf(line, sizeof line,
+                 "validator %u%s: %s, decided %zu, height %llu round %u step %u locked %d", i,
+                 s.nodes[i].byzantine ? " (byzantine)" : "", s.nodes[i].m ? "up" : "down",
+                 s.nodes[i].ndecided, (unsigned long long)st.height, st.round,
+                 (unsigned)st.step, (int)st.locked_round);
+        cfg->trace(cfg->trace_ctx, line);
     }
     res->sim_ms = s.now;
     (void)jk_crypto_hasher_final(&s.digest, &res->digest);

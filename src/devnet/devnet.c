@@ -292,8 +292,8 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
     memset(r, 0, sizeof *r);
     jk_devnet_workload workload = o->workload;
     if (workload == JK_DEVNET_WORKLOAD_DEFAULT)
-        workload = !o->spec_path ? JK_DEVNET_WORKLOAD_DEMO : o->events ? JK_DEVNET_WORKLOAD_EVENTS
-                                                                       : JK_DEVNET_WORKLOAD_NONE;
+        workload = o->events ? JK_DEVNET_WORKLOAD_EVENTS : !o->spec_path ? JK_DEVNET_WORKLOAD_DEMO
+                                                                          : JK_DEVNET_WORKLOAD_NONE;
     if (o->validators < 1 || o->validators > JK_DEVNET_MAX_VALIDATORS ||
         o->events_per_block > JK_DEVNET_MAX_EVENTS_PER_BLOCK || o->threads > 16 || !o->dir ||
         (workload == JK_DEVNET_WORKLOAD_EVENTS) != (o->events != NULL)) {
@@ -367,8 +367,8 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
     jk_hex8(&root, root_hex);
     uint64_t start = d->nodes[0]->height;
     if (!o->quiet) {
-        char genesis_hex[17];
-        jk_hex8(&d->genesis.genesis_hash, genesis_hex);
+        char genesis_hex[2 * JK_HASH_SIZE + 1]; /* whole: events are signed for it (jark event sign --genesis) */
+        jk_hex_encode(d->genesis.genesis_hash.bytes, JK_HASH_SIZE, genesis_hex);
         static const char *const names[] = {"", "demo", "events", "none"};
         printf("devnet: %u validators, genesis %s, state %s at height %" PRIu64 ", workload %s, stores under %s\n",
                d->v, genesis_hex, root_hex, start, names[d->workload], o->dir);

@@ -2,21 +2,12 @@
  * run.c — one call on a fresh instance of an image file's Image (`jark image
  * run`), and the one-line summary of its outcome.
  */
+#include "jark/bytes.h"
 #include "jark/image.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void jk_hex(const uint8_t *b, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = 0;
-}
 
 jk_err jk_image_run(const jk_image_file *f, uint32_t endpoint, int64_t gas, const uint64_t args[3], jk_cap slot0,
                     FILE *debug, jk_kernel_result *res, jk_diag *diag)
@@ -65,7 +56,7 @@ void jk_image_run_line(const jk_kernel_result *res, char *buf, size_t size)
         size_t n = jk_cap_data_len(s) < 32 ? (size_t)jk_cap_data_len(s) : 32;
         if (jk_cap_data_read(s, 0, head, n) != JK_OK)
             n = 0;
-        jk_hex(head, n, hex);
+        jk_hex_encode(head, n, hex);
         snprintf(slot0, sizeof slot0, "data:%" PRIu64 ":%s", jk_cap_data_len(s), hex);
         break;
     }

@@ -325,13 +325,25 @@ static jk_err jk_hc_data(jk_hc *c, uint64_t n)
     uint64_t off = *jk_reg(c, 8), len = *jk_reg(c, 9), dst = *jk_reg(c, 10);
     if (len > JK_MAX_COPY || off > jk_cap_data_len(data) || len > jk_cap_data_len(data) - off || dst > UINT32_MAX)
         return jk_refuse(c, "DATA_READ: range of %llu bytes outside the Data or over the bound", len);
-    uint8_t *buf = malloc(len ? (size_t)len : 1);
-    if (!buf)
-        return JK_ERR_NOMEM;
-    jk_err err = jk_cap_data_read(data, off, buf, (size_t)len);
-    if (err == JK_OK)
-        err = jk_pvm_memory_guest_write(c->f->mem, (uint32_t)dst, buf, (size_t)len, NULL);
-    free(buf);
+    /* Straight from the Data's pages into guest memory, a batch of page
+     * pointers at a time: no copy of the whole range. A refusal part-way
+     * faults the frame, which discards its memory, so a partial write is
+     * never seen. */
+    jk_err err = JK_OK;
+    const uint8_t *pages[64];
+    for (uint64_t done = 0; err == JK_OK && done < len;) {
+        uint64_t pos = off + done;
+        uint32_t first = (uint32_t)(pos / JK_PVM_PAGE_SIZE);
+        uint32_t count = (uint32_t)((pos % JK_PVM_PAGE_SIZE + (len - done) + JK_PVM_PAGE_SIZE - 1) / JK_PVM_PAGE_SIZE);
+        count = count > 64 ? 64 : count;
+        err = jk_cap_data_pages(data, first, count, pages);
+        for (uint32_t i = 0; err == JK_OK && i < count && done < len; i++) {
+            size_t in = (size_t)((off + done) % JK_PVM_PAGE_SIZE);
+            size_t chunk = JK_PVM_PAGE_SIZE - in < len - done ? JK_PVM_PAGE_SIZE - in : (size_t)(len - done);
+            err = jk_pvm_memory_guest_write(c->f->mem, (uint32_t)(dst + done), pages[i] + in, chunk, NULL);
+            done += chunk;
+        }
+    }
     if (err == JK_ERR_PVM_NOT_MAPPED)
         return jk_refuse(c, "DATA_READ: memory at 0x%llx is not writable", dst);
     return err;
@@ -359,18 +371,56 @@ static int64_t jk_catcher_slots(const jk_frame *f)
     return jk_cap_kind_of(list) == JK_CAP_CNODE ? jk_cap_cnode_slot_count(list) : 0;
 }
 
+/* Levels a write at path rebuilds (0 for a malformed path: refused). */
+static int64_t jk_levels(uint64_t path)
+{
+    unsigned d;
+    uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
+    return jk_path_decode(path, &d, idx) ? (int64_t)d * JK_GAS_PER_LEVEL_WRITTEN : 0;
+}
+
+/* Which of φ7, φ8, φ9 (bits 0..2) are slot paths, by host call number. */
+static const uint8_t jk_path_args[JK_HOST_FAULT + 1] = {
+    [JK_HOST_CALL] = 1, [JK_HOST_CALL_RESUME] = 1, [JK_HOST_DROP_PAUSED] = 1, [JK_HOST_YIELD] = 1,
+    [JK_HOST_COPY] = 3, [JK_HOST_MOVE] = 3, [JK_HOST_DROP] = 1, [JK_HOST_SWAP] = 3,
+    [JK_HOST_SET_IMAGE] = 1, [JK_HOST_DERIVE_SPAWN] = 7, [JK_HOST_SAME_TYPE] = 3,
+    [JK_HOST_SAME_TYPE_AS] = 7, [JK_HOST_DATA_LEN] = 1, [JK_HOST_DATA_READ] = 1,
+    [JK_HOST_DATA_MINT] = 4, [JK_HOST_CNODE_MINT] = 1, [JK_HOST_CAP_KIND] = 1,
+};
+
 int64_t jk_hostcall_price(jk_kernel *k, uint64_t n)
 {
     jk_frame *f = &k->frames[k->depth - 1];
     const uint64_t *r = f->st.regs;
     jk_cap x, y;
     int64_t price = 0;
+    for (int i = 0; n <= JK_HOST_FAULT && i < 3; i++) {
+        unsigned d;
+        uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
+        if (jk_path_args[n] >> i & 1 && jk_path_decode(r[7 + i], &d, idx))
+            price += (int64_t)d * JK_GAS_PER_LEVEL_READ;
+    }
     switch (n) {
+    case JK_HOST_COPY:
+    case JK_HOST_DROP:
+    case JK_HOST_DROP_PAUSED:
+        price = jk_levels(n == JK_HOST_COPY ? r[8] : r[7]);
+        break;
+    case JK_HOST_MOVE:
+    case JK_HOST_SWAP:
+        price = jk_levels(r[7]) + jk_levels(r[8]);
+        break;
+    case JK_HOST_CNODE_MINT:
+        price = jk_levels(r[7]);
+        break;
     case JK_HOST_CALL:
+        /* The result is written back at the target's path and in slot[0]. */
+        price = jk_levels(r[7]) + JK_GAS_PER_LEVEL_WRITTEN;
         if (jk_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_INSTANCE)
-            price = jk_image_price(jk_cap_instance_image(x));
+            price += jk_image_price(jk_cap_instance_image(x));
         break;
     case JK_HOST_CALL_RESUME:
+        price = jk_levels(r[7]) + JK_GAS_PER_LEVEL_WRITTEN;
         if (jk_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_INSTANCE) {
             uint32_t frames = jk_cap_instance_frame_count(x);
             for (uint32_t i = 0; i < frames && i < JK_KERNEL_MAX_DEPTH; i++) {
@@ -392,8 +442,9 @@ int64_t jk_hostcall_price(jk_kernel *k, uint64_t n)
                     JK_GAS_PER_PIN;
         break;
     case JK_HOST_DERIVE_SPAWN:
+        price = jk_levels(r[8]) + jk_levels(r[9]);
         if (jk_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_IMAGE)
-            price = (int64_t)jk_cap_image_pin_count(x) * JK_GAS_PER_PIN;
+            price += (int64_t)jk_cap_image_pin_count(x) * JK_GAS_PER_PIN;
         break;
     case JK_HOST_SAME_TYPE_AS:
         if (jk_path_get(f->cnode, r[9], &y) && jk_cap_kind_of(y) == JK_CAP_CNODE)
@@ -403,7 +454,7 @@ int64_t jk_hostcall_price(jk_kernel *k, uint64_t n)
         price = jk_pages_of(r[9], JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED;
         break;
     case JK_HOST_DATA_MINT:
-        price = jk_pages_of(r[8], JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED;
+        price = jk_pages_of(r[8], JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED + jk_levels(r[9]);
         break;
     case JK_HOST_DEBUG_WRITE_NUM:
         price = jk_pages_of(r[8], JK_MAX_DEBUG) * JK_GAS_PER_PAGE_COPIED;

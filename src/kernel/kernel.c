@@ -165,8 +165,12 @@ jk_err jk_push_call(jk_kernel *k, jk_cap target, uint64_t path, uint32_t endpoin
         f->st.regs[7 + i] = args ? args[i] : 0;
     f->st.gas = gas;
     jk_err err = jk_give_slot0(f, slot0);
-    if (err != JK_OK)
+    if (err == JK_ERR_NOMEM)
         return err; /* the loop unwinds */
+    if (err != JK_OK) { /* slot[0] would nest too deep in the callee: it faults */
+        jk_setup_fail(why, JK_FAULT_LIMIT, "slot[0] cannot be given to the callee (nesting bound)");
+        return JK_OK;
+    }
     char msg[sizeof why->msg];
     err = jk_frame_memory(f, NULL, 0, msg, sizeof msg);
     if (err == JK_ERR_INVALID_ARG) {
@@ -216,8 +220,15 @@ jk_err jk_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t gas, j
     jk_err err = jk_cap_instance_with_status(paused, JK_CAP_IDLE, &base);
     if (err != JK_OK)
         return err;
+    /* Whatever is wrong with a paused value a guest made (a frame whose
+     * mapped slot no longer holds a Data, a caller that no longer holds its
+     * callee) faults the frame concerned once the frames below it are back:
+     * its caller sees FAULT. Only running out of memory is an error. */
     uint32_t first = k->depth;
-    for (uint32_t j = 0; j < n; j++) {
+    const char *bad = NULL;
+    jk_kernel_fault bad_fault = JK_FAULT_MAPPING;
+    char msg[sizeof why->msg];
+    for (uint32_t j = 0; j < n && !bad; j++) {
         const jk_cap_frame *cf = jk_cap_instance_frame(paused, j);
         jk_frame *f = &k->frames[k->depth];
         memset(f, 0, sizeof *f);
@@ -228,10 +239,9 @@ jk_err jk_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t gas, j
             fpath = caller->regs[7];
             if (!jk_path_get(k->frames[k->depth - 1].cnode, fpath, &original) ||
                 jk_cap_kind_of(original) != JK_CAP_INSTANCE) {
-                jk_cap_release(base);
-                while (k->depth > first)
-                    jk_frame_release(&k->frames[--k->depth]);
-                return jk_setup_fail(why, JK_FAULT_HOSTCALL, "continuation does not match its callers' slots");
+                bad = "continuation does not match its callers' slots";
+                bad_fault = JK_FAULT_HOSTCALL;
+                break;
             }
         }
         jk_frame_init(f, k, original, cf->instance, fpath);
@@ -240,21 +250,31 @@ jk_err jk_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t gas, j
         f->st.pc = cf->pc;
         memcpy(f->st.regs, cf->regs, sizeof f->st.regs);
         f->st.block_paid = (cf->flags & JK_CAP_FRAME_BLOCK_PAID) != 0;
-        f->st.gas = 0; /* set below, once every frame is there */
-        char msg[sizeof why->msg];
+        f->st.gas = 0; /* set below, once the frames are there */
         err = jk_frame_memory(f, cf->regions, cf->region_count, msg, sizeof msg);
-        if (err != JK_OK) {
-            jk_cap_release(base);
-            if (err == JK_ERR_INVALID_ARG)
-                jk_setup_fail(why, JK_FAULT_MAPPING, msg);
-            while (k->depth > first)
-                jk_frame_release(&k->frames[--k->depth]);
-            return err;
-        }
+        if (err == JK_ERR_INVALID_ARG)
+            bad = msg;
+        else if (err != JK_OK)
+            break;
     }
     jk_cap_release(base);
-    jk_resume_budgets(k, paused, first, n, gas);
-    if (!jk_cap_is_null(slot0) && (err = jk_give_slot0(&k->frames[k->depth - 1], slot0)) != JK_OK) {
+    if (err == JK_OK || bad) {
+        jk_resume_budgets(k, paused, first, k->depth - first, gas);
+        if (!bad && !jk_cap_is_null(slot0) && (err = jk_give_slot0(&k->frames[k->depth - 1], slot0)) != JK_OK &&
+            err != JK_ERR_NOMEM) {
+            bad = "slot[0] cannot be given to the resumed frame (nesting bound)";
+            bad_fault = JK_FAULT_LIMIT;
+        }
+    }
+    if (bad) {
+        if (k->depth == first) /* nothing back: cannot happen (frame 0 always is) */
+            return jk_setup_fail(why, bad_fault, bad);
+        why->action = JK_HC_FAULT;
+        why->fault = bad_fault;
+        snprintf(why->msg, sizeof why->msg, "%s", bad);
+        return JK_OK;
+    }
+    if (err != JK_OK) {
         while (k->depth > first)
             jk_frame_release(&k->frames[--k->depth]);
         return err;
@@ -326,7 +346,13 @@ static jk_err jk_halt(jk_kernel *k, jk_root *root)
     else
         err = jk_cap_cnode_set(top->cnode, 0, jk_cap_null(), &cnode);
     if (err == JK_OK) {
-        err = jk_cap_instance_with_cnode(top->inst, cnode, &inst, NULL);
+        /* A frame that changed nothing halts to its instance as it was: the
+         * same value, without building it again (the result is a value, so
+         * which object carries it is unobservable). */
+        if (jk_cap_same(cnode, jk_cap_instance_cnode(top->inst)) && jk_cap_instance_status(top->inst) == JK_CAP_IDLE)
+            inst = jk_cap_retain(top->inst);
+        else
+            err = jk_cap_instance_with_cnode(top->inst, cnode, &inst, NULL);
         jk_cap_release(cnode);
     }
     if (err == JK_OK) {

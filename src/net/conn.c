@@ -154,7 +154,7 @@ static bool conn_key_ok(jk_net_conn *c, const uint8_t key[JK_NET_KEY_SIZE])
         c->fail = JK_NET_REASON_BAD_KEY; /* ourselves, through a loop */
         return false;
     }
-    if (c->outbound) {
+    if (c->outbound && !net->peers[c->peer].key_unknown) {
         if (memcmp(key, net->peers[c->peer].key, JK_NET_KEY_SIZE) != 0) {
             c->fail = JK_NET_REASON_BAD_KEY;
             return false;
@@ -188,6 +188,32 @@ int jk_net_verify_cb(gnutls_session_t s)
 
 static void conn_read(jk_net_conn *c);
 
+/* An address-only peer told us its key: if the key has an index, the address
+ * and this connection move there and the address-only index goes quiet;
+ * otherwise the address-only index becomes that key's (a non-validator). */
+static uint32_t conn_learn_key(jk_net_conn *c)
+{
+    jk_net *net = c->net;
+    uint32_t from = c->peer, to;
+    jk_net_peer *f = &net->peers[from];
+    f->dialing = NULL;
+    if (!jk_net_peer_find_const(net, c->key, &to)) {
+        memcpy(f->key, c->key, JK_NET_KEY_SIZE);
+        f->key_unknown = false;
+        return from;
+    }
+    jk_net_peer *t = &net->peers[to];
+    if (!t->has_addr) {
+        t->has_addr = true;
+        t->addr_be = f->addr_be;
+        t->port = f->port;
+        t->dial_set = false;
+    }
+    f->has_addr = false;
+    c->peer = to;
+    return to;
+}
+
 /* The initiator of a connection: us when outbound, the peer otherwise. */
 static const uint8_t *conn_initiator(const jk_net_conn *c)
 {
@@ -214,6 +240,8 @@ void jk_net_conn_authenticated(jk_net_conn *c)
         jk_net_conn_kill(c, JK_NET_REASON_TOO_MANY);
         return;
     }
+    if (c->outbound && net->peers[idx].key_unknown)
+        idx = conn_learn_key(c);
     jk_net_peer *p = &net->peers[idx];
     if (p->live) {
         /* Two connections to one peer. If the live one has been open longer

@@ -9,6 +9,8 @@
  */
 #include "internal.h"
 
+#include <arpa/inet.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,4 +152,56 @@ void jk_net_buf_free(jk_net_buf *b)
 {
     free(b->p);
     memset(b, 0, sizeof *b);
+}
+
+/* ---- peers as operators write them ---- */
+
+jk_err jk_net_peer_parse(const char *text, jk_net_peer_config *out, char host_buf[16],
+                         jk_diag *diag)
+{
+    memset(out, 0, sizeof *out);
+    const char *colon = strchr(text, ':');
+    if (!colon)
+        return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": expected HOST:PORT", text);
+    size_t hl = (size_t)(colon - text);
+    struct in_addr a;
+    if (hl == 0 || hl > 15)
+        return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": not an IPv4 address", text);
+    memcpy(host_buf, text, hl);
+    host_buf[hl] = '\0';
+    if (inet_pton(AF_INET, host_buf, &a) != 1)
+        return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": not an IPv4 address", text);
+    const char *p = colon + 1;
+    uint32_t port = 0;
+    size_t digits = 0;
+    for (; *p >= '0' && *p <= '9'; p++, digits++) {
+        if (digits == 0 && *p == '0')
+            return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": port 0 or a leading zero", text);
+        port = port * 10 + (uint32_t)(*p - '0');
+        if (port > 65535)
+            return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": port over 65535", text);
+    }
+    if (digits == 0)
+        return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": no port", text);
+    out->host = host_buf;
+    out->port = (uint16_t)port;
+    if (*p == '\0') {
+        out->any_key = true;
+        return JK_OK;
+    }
+    if (*p != '@')
+        return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": unexpected text after the port", text);
+    p++;
+    size_t got = 0;
+    const char *end = NULL;
+    if (sodium_hex2bin(out->key, JK_NET_KEY_SIZE, p, strlen(p), NULL, &got, &end) != 0 ||
+        got != JK_NET_KEY_SIZE || end != p + 2 * JK_NET_KEY_SIZE) {
+        memset(out, 0, sizeof *out);
+        return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": the key is not 64 hex digits", text);
+    }
+    if (*end != '\0') {
+        memset(out, 0, sizeof *out);
+        return jk_diag_set(diag, JK_ERR_PARSE, "net: peer \"%.40s\": text after the key", text);
+    }
+    return JK_OK;
 }

@@ -7,7 +7,9 @@
  *   - A peer has at most one live (authenticated) connection: peer->live.
  *   - A connection's peer index is set once its key is checked; before that
  *     it is JK_NET_NO_PEER for inbound connections and the dialled peer for
- *     outbound ones (peer->dialing points back at it).
+ *     outbound ones (peer->dialing points back at it). An outbound connection
+ *     to an address-only peer (key_unknown) moves to the index of the key it
+ *     authenticates as.
  *   - A connection is freed only in jk_net_conn_reap at the end of a step or
  *     at destroy, so a pointer taken from epoll stays valid for the whole step.
  */
@@ -127,6 +129,7 @@ typedef struct jk_net_conn {
 typedef struct jk_net_peer {
     uint8_t key[JK_NET_KEY_SIZE];
     bool known;                /* configured (a validator) */
+    bool key_unknown;          /* an address only (any_key): key learned at connect */
     bool has_addr;
     bool dial_set;             /* next_dial_ms is set (the first step sets it) */
     uint32_t addr_be;          /* IPv4, network order */
@@ -158,6 +161,8 @@ struct jk_net {
     uint32_t nonval_live;      /* OPEN connections of unknown keys */
     uint64_t now;
     bool silent;               /* jk_net_abandon: close without telling peers */
+    uint8_t reset_key[32];     /* QUIC stateless reset tokens: from the node key */
+    uint32_t resets;           /* stateless resets sent in this step */
     jk_net_qev *q;
     size_t qhead, qlen, qcap;
     uint8_t *delivered;        /* the data of the event last handed out */
@@ -187,6 +192,8 @@ jk_err jk_quic_dial(jk_net *net, uint32_t peer);
 void jk_quic_io(jk_net_conn *c);
 void jk_quic_flush(jk_net_conn *c);
 void jk_quic_timer(jk_net_conn *c);
+/* When the connection's next QUIC timer is due, in input-clock ms (rounded up). */
+uint64_t jk_quic_due_ms(const jk_net_conn *c);
 void jk_quic_resume(jk_net_conn *c);
 jk_err jk_quic_queue(jk_net_conn *c, jk_net_kind kind, const uint8_t *data, size_t len);
 uint64_t jk_quic_queued(const jk_net_conn *c);
@@ -194,6 +201,12 @@ jk_err jk_quic_queue_raw(jk_net_conn *c, unsigned stream, const uint8_t *data, s
 uint64_t jk_quic_unsent(const jk_net_conn *c);
 /* Send CONNECTION_CLOSE (unless draining) and free the QUIC state. */
 void jk_quic_close(jk_net_conn *c, jk_net_reason why);
+
+/* net.c: register a bound listening socket (TCP or UDP) with epoll and
+ * record its address; closes fd on failure. */
+struct sockaddr_in;
+jk_err jk_net_listener_register(jk_net *net, int fd, const struct sockaddr_in *bound,
+                                jk_diag *diag);
 
 /* net.c: what connections report upward. */
 void jk_net_emit(jk_net *net, jk_net_event_type type, uint32_t peer,

@@ -91,7 +91,7 @@ bool jk_net_next_event(jk_net *net, jk_net_event *ev)
 bool jk_net_peer_find_const(const jk_net *net, const uint8_t key[JK_NET_KEY_SIZE], uint32_t *peer)
 {
     for (uint32_t i = 0; i < net->npeers; i++)
-        if (memcmp(net->peers[i].key, key, JK_NET_KEY_SIZE) == 0) {
+        if (!net->peers[i].key_unknown && memcmp(net->peers[i].key, key, JK_NET_KEY_SIZE) == 0) {
             *peer = i;
             return true;
         }
@@ -107,7 +107,7 @@ static jk_err jk_net_peer_new(jk_net *net, const uint8_t key[JK_NET_KEY_SIZE], u
 {
     uint32_t unknown = 0, reuse = JK_NET_NO_PEER;
     for (uint32_t i = 0; i < net->npeers; i++)
-        if (!net->peers[i].known) {
+        if (!net->peers[i].known && !net->peers[i].has_addr) {
             unknown++;
             if (reuse == JK_NET_NO_PEER && !net->peers[i].live && !net->peers[i].dialing)
                 reuse = i;
@@ -166,13 +166,38 @@ jk_err jk_net_add_peer(jk_net *net, const jk_net_peer_config *pc, uint32_t *peer
     uint32_t addr = 0;
     if (!net || !pc || (pc->host && (jk_net_parse_ipv4(pc->host, &addr) != JK_OK || pc->port == 0)))
         return JK_ERR_INVALID_ARG;
+    uint32_t idx;
+    if (pc->any_key) {
+        static const uint8_t none[JK_NET_KEY_SIZE];
+        if (!pc->host)
+            return JK_ERR_INVALID_ARG;
+        jk_err err = jk_net_peer_new(net, none, &idx);
+        if (err != JK_OK)
+            return err;
+        jk_net_peer *p = &net->peers[idx];
+        p->key_unknown = true;
+        p->has_addr = true;
+        p->addr_be = addr;
+        p->port = pc->port;
+        if (peer)
+            *peer = idx;
+        return JK_OK;
+    }
     if (memcmp(pc->key, net->tls.own_key, JK_NET_KEY_SIZE) == 0)
         return JK_ERR_INVALID_ARG;
-    uint32_t idx;
     if (jk_net_peer_find_const(net, pc->key, &idx)) {
         jk_net_peer *p = &net->peers[idx];
-        if (p->known)
+        if (p->known && (p->has_addr || !pc->host))
             return JK_ERR_INVALID_ARG;
+        if (p->known) { /* a validator's key first, its address later */
+            p->has_addr = true;
+            p->addr_be = addr;
+            p->port = pc->port;
+            p->dial_set = false;
+            if (peer)
+                *peer = idx;
+            return JK_OK;
+        }
         /* A non-validator that turns out to be configured: promote it. */
         if (p->live)
             net->nonval_live--;
@@ -221,6 +246,20 @@ static jk_err jk_net_check_limits(jk_net_limits *l, jk_diag *diag)
     return JK_OK;
 }
 
+jk_err jk_net_listener_register(jk_net *net, int fd, const struct sockaddr_in *bound,
+                                jk_diag *diag)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    if (epoll_ctl(net->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        close(fd);
+        return jk_diag_set(diag, JK_ERR_NET_LISTEN, "net: epoll: %s", strerror(errno));
+    }
+    net->lfd = fd;
+    net->port = ntohs(bound->sin_port);
+    net->listen_addr_be = bound->sin_addr.s_addr;
+    return JK_OK;
+}
+
 static jk_err jk_net_listen(jk_net *net, const jk_net_config *cfg, jk_diag *diag)
 {
     uint32_t addr;
@@ -242,14 +281,7 @@ static jk_err jk_net_listen(jk_net *net, const jk_net_config *cfg, jk_diag *diag
         return jk_diag_set(diag, JK_ERR_NET_LISTEN, "net: listen on %s:%u: %s",
                            cfg->listen_host, cfg->listen_port, strerror(e));
     }
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-    if (epoll_ctl(net->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        close(fd);
-        return jk_diag_set(diag, JK_ERR_NET_LISTEN, "net: epoll: %s", strerror(errno));
-    }
-    net->lfd = fd;
-    net->port = ntohs(sa.sin_port);
-    return JK_OK;
+    return jk_net_listener_register(net, fd, &sa, diag);
 }
 
 static jk_err jk_net_listen_any(jk_net *net, const jk_net_config *cfg, jk_diag *diag)
@@ -288,6 +320,17 @@ jk_err jk_net_create(const jk_net_config *cfg, jk_net **out, jk_diag *diag)
         goto fail;
     }
     err = jk_net_tls_init(&net->tls, cfg->secret_key, cfg->genesis_hash, jk_net_verify_cb, diag);
+    if (err != JK_OK)
+        goto fail;
+    /* QUIC stateless reset tokens come from this key, which comes from the
+     * node key: a restarted node makes the same tokens for its old
+     * connection IDs, and so can end connections its previous life left. */
+    static const char label[] = "jark/1/quic-stateless-reset";
+    uint8_t material[sizeof label - 1 + JK_ED25519_SEED_SIZE];
+    memcpy(material, label, sizeof label - 1);
+    memcpy(material + sizeof label - 1, cfg->secret_key, JK_ED25519_SEED_SIZE);
+    err = jk_crypto_blake2b(material, sizeof material, net->reset_key, sizeof net->reset_key);
+    jk_crypto_wipe(material, sizeof material);
     if (err != JK_OK)
         goto fail;
     if (cfg->listen_host && (err = jk_net_listen_any(net, cfg, diag)) != JK_OK)
@@ -348,10 +391,12 @@ static void jk_net_timers(jk_net *net)
     }
     for (uint32_t i = 0; i < net->npeers; i++) {
         jk_net_peer *p = &net->peers[i];
-        if (!p->known || !p->has_addr || p->live || p->dialing)
+        if (!p->has_addr || p->live || p->dialing)
             continue;
         if (!p->dial_set) {
-            bool preferred = memcmp(net->tls.own_key, p->key, JK_NET_KEY_SIZE) < 0;
+            /* An address whose key we do not know yet: no one to defer to. */
+            bool preferred = p->key_unknown ||
+                             memcmp(net->tls.own_key, p->key, JK_NET_KEY_SIZE) < 0;
             p->next_dial_ms = net->now + (preferred ? 0 : jk_net_grace_ms(net));
             p->dial_set = true;
         }
@@ -366,9 +411,25 @@ jk_err jk_net_step(jk_net *net, uint64_t now_ms, int timeout_ms)
 {
     if (now_ms > net->now)
         net->now = now_ms;
+    net->resets = 0;
     jk_net_timers(net);
+    /* Frames queued since the last step go out together: many small frames
+     * share a TLS record or a QUIC packet instead of one each. */
+    for (jk_net_conn *c = net->conns; c; c = c->next)
+        if (c->state == JK_NET_C_OPEN)
+            jk_net_conn_flush(c);
+    /* Wake in time for the earliest QUIC timer (assuming now_ms advances at
+     * the wall clock's pace, as a real node's does). */
+    int wait = timeout_ms < 0 ? 0 : timeout_ms;
+    for (jk_net_conn *c = net->conns; c; c = c->next)
+        if (c->q && c->state != JK_NET_C_DEAD) {
+            uint64_t due = jk_quic_due_ms(c);
+            uint64_t left = due > net->now ? due - net->now : 0;
+            if (left < (uint64_t)wait)
+                wait = (int)left;
+        }
     struct epoll_event evs[JK_NET_EPOLL_BATCH];
-    int n = epoll_wait(net->ep, evs, JK_NET_EPOLL_BATCH, timeout_ms < 0 ? 0 : timeout_ms);
+    int n = epoll_wait(net->ep, evs, JK_NET_EPOLL_BATCH, wait);
     if (n < 0 && errno != EINTR)
         return JK_ERR_IO;
     for (int i = 0; i < n; i++) {
@@ -407,7 +468,6 @@ jk_err jk_net_send(jk_net *net, uint32_t peer, jk_net_kind kind, const uint8_t *
             return err;
         p->st.frames_out++;
         p->st.bytes_out += total;
-        jk_net_conn_flush(c);
         return JK_OK;
     }
     uint8_t hdr[JK_NET_FRAME_HEADER];
@@ -420,8 +480,7 @@ jk_err jk_net_send(jk_net *net, uint32_t peer, jk_net_kind kind, const uint8_t *
     }
     p->st.frames_out++;
     p->st.bytes_out += total;
-    jk_net_conn_flush(c);
-    return JK_OK;
+    return JK_OK; /* jk_net_step writes it, with whatever else is queued by then */
 }
 
 jk_err jk_net_broadcast(jk_net *net, jk_net_kind kind, const uint8_t *data, size_t len, size_t *sent)

@@ -26,11 +26,15 @@
  * after ngtcp2_conn_read_pkt returns (quic_after), because closing frees the
  * ngtcp2_conn.
  *
+ * Stream data in and out lives in quic_stream.c.
+ *
  * Time. ngtcp2's timestamps are the input clock (now_ms) in nanoseconds;
  * loss recovery and the idle timeout run on it like everything else.
  */
 #define _GNU_SOURCE
-#include "internal.h"
+#include "quic_internal.h"
+
+#include "jark/crypto.h"
 
 #include <gnutls/crypto.h>
 
@@ -43,51 +47,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define JK_QUIC_CIDLEN 16
-#define JK_QUIC_PREFIX 8
-#define JK_QUIC_PKT 1500
-#define JK_QUIC_IDLE_MS 30000
-#define JK_QUIC_KEEPALIVE_MS 10000 /* a PING well inside the idle timeout */
-
-typedef struct jk_quic_chunk {
-    struct jk_quic_chunk *next;
-    size_t len;
-    uint8_t data[];
-} jk_quic_chunk;
-
-typedef struct jk_quic_out {
-    int64_t id;              /* -1 until opened */
-    jk_quic_chunk *head, *tail;
-    uint64_t head_off;       /* stream offset of head's first byte */
-    uint64_t sent;           /* stream offset handed to ngtcp2 */
-    uint64_t end;            /* stream offset after tail */
-    bool blocked;            /* flow control said no in this write pass */
-} jk_quic_out;
-
-typedef struct jk_quic_in {
-    int64_t id;              /* -1: unused */
-    int kind;                /* -1 until the first byte */
-    jk_net_buf buf;
-} jk_quic_in;
-
-struct jk_quic {
-    ngtcp2_conn *qc;
-    struct sockaddr_in local, remote;
-    uint8_t prefix[JK_QUIC_PREFIX];
-    ngtcp2_cid orig_dcid;    /* inbound: the client's first destination ID */
-    bool hs_done;
-    bool draining;           /* the peer closed, or we may send nothing more */
-    jk_net_reason bad;       /* a violation seen inside a callback */
-    ngtcp2_connection_close_error ccerr;
-    jk_quic_out out[JK_NET_KINDS];
-    jk_quic_in in[JK_NET_KINDS];
-    uint64_t queued;         /* bytes queued and not yet acknowledged */
-};
-
-static uint64_t quic_ts(const jk_net *net)
-{
-    return net->now * NGTCP2_MILLISECONDS;
-}
 
 /* ---- callbacks ---- */
 
@@ -103,6 +62,17 @@ static void quic_rand(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx)
     (void)gnutls_rnd(GNUTLS_RND_RANDOM, dest, len);
 }
 
+/* The stateless reset token for one of our connection IDs: a keyed hash, so
+ * that only we (now or after a restart) can make it. */
+static void quic_reset_token(const jk_net *net, const uint8_t *cid, size_t cidlen,
+                             uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN])
+{
+    uint8_t in[32 + NGTCP2_MAX_CIDLEN];
+    memcpy(in, net->reset_key, 32);
+    memcpy(in + 32, cid, cidlen);
+    (void)jk_crypto_blake2b(in, 32 + cidlen, token, NGTCP2_STATELESS_RESET_TOKENLEN);
+}
+
 static int quic_new_cid(ngtcp2_conn *qc, ngtcp2_cid *cid, uint8_t *token, size_t cidlen,
                         void *user_data)
 {
@@ -111,10 +81,10 @@ static int quic_new_cid(ngtcp2_conn *qc, ngtcp2_cid *cid, uint8_t *token, size_t
     if (cidlen != JK_QUIC_CIDLEN)
         return NGTCP2_ERR_CALLBACK_FAILURE;
     memcpy(cid->data, c->q->prefix, JK_QUIC_PREFIX);
-    if (gnutls_rnd(GNUTLS_RND_NONCE, cid->data + JK_QUIC_PREFIX, cidlen - JK_QUIC_PREFIX) != 0 ||
-        gnutls_rnd(GNUTLS_RND_NONCE, token, NGTCP2_STATELESS_RESET_TOKENLEN) != 0)
+    if (gnutls_rnd(GNUTLS_RND_NONCE, cid->data + JK_QUIC_PREFIX, cidlen - JK_QUIC_PREFIX) != 0)
         return NGTCP2_ERR_CALLBACK_FAILURE;
     cid->datalen = cidlen;
+    quic_reset_token(c->net, cid->data, cidlen, token);
     return 0;
 }
 
@@ -123,80 +93,6 @@ static int quic_handshake_done(ngtcp2_conn *qc, void *user_data)
     (void)qc;
     jk_net_conn *c = user_data;
     c->q->hs_done = true;
-    return 0;
-}
-
-static int quic_recv_stream(ngtcp2_conn *qc, uint32_t flags, int64_t id, uint64_t offset,
-                            const uint8_t *data, size_t len, void *user_data, void *sud)
-{
-    (void)qc;
-    (void)flags;
-    (void)offset;
-    (void)sud;
-    jk_net_conn *c = user_data;
-    struct jk_quic *q = c->q;
-    if (q->bad != JK_NET_REASON_NONE || len == 0)
-        return 0;
-    if (ngtcp2_is_bidi_stream(id) || !q->hs_done) {
-        q->bad = JK_NET_REASON_GARBAGE; /* we allow no bidi streams; none before the handshake */
-        return 0;
-    }
-    jk_quic_in *in = NULL;
-    for (int i = 0; i < JK_NET_KINDS && !in; i++)
-        if (q->in[i].id == id)
-            in = &q->in[i];
-    for (int i = 0; i < JK_NET_KINDS && !in; i++)
-        if (q->in[i].id < 0) {
-            in = &q->in[i];
-            in->id = id;
-        }
-    if (!in) {
-        q->bad = JK_NET_REASON_GARBAGE;
-        return 0;
-    }
-    if (in->kind < 0) {
-        /* The stream's first byte is its kind; one stream per kind. */
-        int kind = data[0];
-        for (int i = 0; i < JK_NET_KINDS; i++)
-            if (q->in[i].kind == kind)
-                kind = JK_NET_KINDS;
-        if (kind >= JK_NET_KINDS) {
-            q->bad = JK_NET_REASON_GARBAGE;
-            return 0;
-        }
-        in->kind = kind;
-        data++;
-        len--;
-        ngtcp2_conn_extend_max_stream_offset(q->qc, id, 1);
-        ngtcp2_conn_extend_max_offset(q->qc, 1);
-    }
-    if (jk_net_buf_append(&in->buf, data, len) != JK_OK)
-        q->bad = JK_NET_REASON_IO;
-    return 0;
-}
-
-static int quic_acked(ngtcp2_conn *qc, int64_t id, uint64_t offset, uint64_t len,
-                      void *user_data, void *sud)
-{
-    (void)qc;
-    (void)sud;
-    jk_net_conn *c = user_data;
-    struct jk_quic *q = c->q;
-    for (int k = 0; k < JK_NET_KINDS; k++) {
-        jk_quic_out *o = &q->out[k];
-        if (o->id != id)
-            continue;
-        uint64_t upto = offset + len;
-        while (o->head && o->head_off + o->head->len <= upto) {
-            jk_quic_chunk *ch = o->head;
-            o->head = ch->next;
-            if (!o->head)
-                o->tail = NULL;
-            o->head_off += ch->len;
-            q->queued -= ch->len;
-            free(ch);
-        }
-    }
     return 0;
 }
 
@@ -221,8 +117,8 @@ static void quic_callbacks(ngtcp2_callbacks *cb, bool server)
     cb->rand = quic_rand;
     cb->get_new_connection_id = quic_new_cid;
     cb->handshake_completed = quic_handshake_done;
-    cb->recv_stream_data = quic_recv_stream;
-    cb->acked_stream_data_offset = quic_acked;
+    cb->recv_stream_data = jk_quic_recv_stream;
+    cb->acked_stream_data_offset = jk_quic_acked;
 }
 
 /* Transport parameters: no bidirectional streams, three unidirectional ones,
@@ -240,12 +136,13 @@ static void quic_params(const jk_net *net, ngtcp2_transport_params *p)
     p->initial_max_stream_data_uni = window;
     p->initial_max_data = window * JK_NET_KINDS;
     p->max_idle_timeout = JK_QUIC_IDLE_MS * NGTCP2_MILLISECONDS;
+    p->disable_active_migration = 1; /* peers have fixed addresses */
 }
 
 static void quic_settings(const jk_net *net, ngtcp2_settings *s)
 {
     ngtcp2_settings_default(s);
-    s->initial_ts = quic_ts(net);
+    s->initial_ts = jk_quic_ts(net);
 }
 
 /* ---- state ---- */
@@ -284,14 +181,16 @@ static void quic_free(struct jk_quic *q)
     free(q);
 }
 
-static void quic_send(jk_net_conn *c, const uint8_t *pkt, size_t n)
+/* Send one datagram on the path ngtcp2 chose (on the listener, to the
+ * address it names: after a NAT rebinding that is the new one). */
+void jk_quic_send(jk_net_conn *c, const ngtcp2_path *path, const uint8_t *pkt, size_t n)
 {
     /* A datagram the socket refuses is a lost packet: QUIC resends it. */
     if (c->fd >= 0)
         (void)send(c->fd, pkt, n, 0);
-    else
-        (void)sendto(c->net->lfd, pkt, n, 0, (struct sockaddr *)&c->q->remote,
-                     sizeof c->q->remote);
+    else if (path->remote.addrlen == sizeof(struct sockaddr_in))
+        (void)sendto(c->net->lfd, pkt, n, 0, (const struct sockaddr *)path->remote.addr,
+                     path->remote.addrlen);
 }
 
 static void quic_path(struct jk_quic *q, ngtcp2_path *path)
@@ -303,174 +202,7 @@ static void quic_path(struct jk_quic *q, ngtcp2_path *path)
     path->remote.addrlen = sizeof q->remote;
 }
 
-/* ---- writing ---- */
-
-static size_t quic_iov(const jk_quic_out *o, ngtcp2_vec *iov, size_t max)
-{
-    size_t n = 0;
-    uint64_t off = o->head_off;
-    for (const jk_quic_chunk *ch = o->head; ch && n < max; ch = ch->next) {
-        if (o->sent < off + ch->len) {
-            size_t skip = o->sent > off ? (size_t)(o->sent - off) : 0;
-            iov[n].base = (uint8_t *)ch->data + skip;
-            iov[n].len = ch->len - skip;
-            n++;
-        }
-        off += ch->len;
-    }
-    return n;
-}
-
-/* Write every packet ngtcp2 has for us (stream data round robin over the
- * kinds, acks, retransmissions) until it has none or congestion says stop. */
-static void quic_write(jk_net_conn *c)
-{
-    struct jk_quic *q = c->q;
-    uint8_t pkt[JK_QUIC_PKT];
-    ngtcp2_path_storage ps;
-    ngtcp2_path_storage_zero(&ps);
-    ngtcp2_pkt_info pi;
-    uint64_t ts = quic_ts(c->net);
-    for (int k = 0; k < JK_NET_KINDS; k++)
-        q->out[k].blocked = false;
-    int next = 0;
-    for (int guard = 0; guard < 4096; guard++) {
-        int s = -1;
-        for (int i = 0; i < JK_NET_KINDS && s < 0; i++) {
-            int k = (next + i) % JK_NET_KINDS;
-            if (q->out[k].id >= 0 && q->out[k].sent < q->out[k].end && !q->out[k].blocked)
-                s = k;
-        }
-        ngtcp2_vec iov[16];
-        size_t niov = 0;
-        int64_t sid = -1;
-        uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_NONE;
-        if (s >= 0) {
-            sid = q->out[s].id;
-            niov = quic_iov(&q->out[s], iov, 16);
-            flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
-        }
-        ngtcp2_ssize ndata = -1;
-        ngtcp2_ssize n = ngtcp2_conn_writev_stream(q->qc, &ps.path, &pi, pkt, sizeof pkt, &ndata,
-                                                   flags, sid, niov ? iov : NULL, niov, ts);
-        if (n == NGTCP2_ERR_WRITE_MORE) {
-            q->out[s].sent += (uint64_t)ndata;
-            next = (s + 1) % JK_NET_KINDS;
-            continue;
-        }
-        if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||
-            n == NGTCP2_ERR_STREAM_NOT_FOUND) {
-            q->out[s].blocked = true;
-            continue;
-        }
-        if (n < 0) {
-            ngtcp2_connection_close_error_set_transport_error_liberr(&q->ccerr, (int)n, NULL, 0);
-            jk_net_conn_kill(c, JK_NET_REASON_IO);
-            return;
-        }
-        if (s >= 0 && ndata > 0) {
-            q->out[s].sent += (uint64_t)ndata;
-            next = (s + 1) % JK_NET_KINDS;
-        }
-        if (n == 0)
-            return;
-        quic_send(c, pkt, (size_t)n);
-    }
-}
-
-static void quic_append(struct jk_quic *q, unsigned stream, jk_quic_chunk *ch)
-{
-    jk_quic_out *o = &q->out[stream];
-    ch->next = NULL;
-    if (o->tail)
-        o->tail->next = ch;
-    else
-        o->head = ch;
-    o->tail = ch;
-    o->end += ch->len;
-    q->queued += ch->len;
-}
-
-jk_err jk_quic_queue(jk_net_conn *c, jk_net_kind kind, const uint8_t *data, size_t len)
-{
-    jk_quic_chunk *ch = malloc(sizeof *ch + JK_NET_FRAME_HEADER + len);
-    if (!ch)
-        return JK_ERR_NOMEM;
-    ch->len = JK_NET_FRAME_HEADER + len;
-    jk_net_frame_header(kind, (uint32_t)len, ch->data);
-    if (len)
-        memcpy(ch->data + JK_NET_FRAME_HEADER, data, len);
-    quic_append(c->q, kind, ch);
-    return JK_OK;
-}
-
-jk_err jk_quic_queue_raw(jk_net_conn *c, unsigned stream, const uint8_t *data, size_t len)
-{
-    jk_quic_chunk *ch = malloc(sizeof *ch + (len ? len : 1));
-    if (!ch)
-        return JK_ERR_NOMEM;
-    ch->len = len;
-    if (len)
-        memcpy(ch->data, data, len);
-    quic_append(c->q, stream, ch);
-    return JK_OK;
-}
-
-uint64_t jk_quic_unsent(const jk_net_conn *c)
-{
-    uint64_t n = 0;
-    for (int k = 0; k < JK_NET_KINDS; k++)
-        n += c->q->out[k].end - c->q->out[k].sent;
-    return n;
-}
-
-uint64_t jk_quic_queued(const jk_net_conn *c)
-{
-    return c->q->queued;
-}
-
 /* ---- after ngtcp2 has read or timed ---- */
-
-static void quic_deliver(jk_net_conn *c)
-{
-    struct jk_quic *q = c->q;
-    for (int i = 0; i < JK_NET_KINDS; i++) {
-        if (c->state != JK_NET_C_OPEN || c->throttled)
-            return;
-        jk_quic_in *in = &q->in[i];
-        if (in->kind < 0)
-            continue;
-        int64_t id = in->id;
-        size_t used = jk_net_conn_deliver(c, &in->buf, in->kind);
-        if (c->state != JK_NET_C_OPEN)
-            return; /* killed: q is gone */
-        if (used) {
-            /* Credit back only what was delivered: flow control is the
-             * back-pressure on a throttled peer. */
-            ngtcp2_conn_extend_max_stream_offset(q->qc, id, used);
-            ngtcp2_conn_extend_max_offset(q->qc, used);
-        }
-    }
-}
-
-static void quic_open_streams(jk_net_conn *c)
-{
-    struct jk_quic *q = c->q;
-    for (int k = 0; k < JK_NET_KINDS; k++) {
-        if (ngtcp2_conn_open_uni_stream(q->qc, &q->out[k].id, NULL) != 0) {
-            jk_net_conn_kill(c, JK_NET_REASON_IO);
-            return;
-        }
-        jk_quic_chunk *ch = malloc(sizeof *ch + 1);
-        if (!ch) {
-            jk_net_conn_kill(c, JK_NET_REASON_IO);
-            return;
-        }
-        ch->len = 1;
-        ch->data[0] = (uint8_t)k; /* the stream's kind */
-        quic_append(q, (unsigned)k, ch);
-    }
-}
 
 static void quic_after(jk_net_conn *c)
 {
@@ -480,7 +212,7 @@ static void quic_after(jk_net_conn *c)
         return;
     }
     if (q->hs_done && c->state == JK_NET_C_HANDSHAKE) {
-        quic_open_streams(c);
+        jk_quic_open_streams(c);
         if (c->state == JK_NET_C_DEAD)
             return;
         jk_net_conn_authenticated(c);
@@ -488,9 +220,9 @@ static void quic_after(jk_net_conn *c)
             return;
     }
     if (c->state == JK_NET_C_OPEN)
-        quic_deliver(c);
+        jk_quic_deliver(c);
     if (c->state != JK_NET_C_DEAD)
-        quic_write(c);
+        jk_quic_write(c);
 }
 
 static void quic_read(jk_net_conn *c, const uint8_t *pkt, size_t n, const struct sockaddr_in *from)
@@ -501,7 +233,7 @@ static void quic_read(jk_net_conn *c, const uint8_t *pkt, size_t n, const struct
     struct sockaddr_in remote = *from;
     path.remote.addr = (ngtcp2_sockaddr *)&remote;
     ngtcp2_pkt_info pi = {0};
-    int rv = ngtcp2_conn_read_pkt(q->qc, &path, &pi, pkt, n, quic_ts(c->net));
+    int rv = ngtcp2_conn_read_pkt(q->qc, &path, &pi, pkt, n, jk_quic_ts(c->net));
     if (rv == 0) {
         quic_after(c);
         return;
@@ -538,6 +270,42 @@ static jk_err quic_tls(jk_net_conn *c, bool server)
     return JK_OK;
 }
 
+/* The ngtcp2 connection and its TLS session. dcid: the peer's ID (the
+ * client picks one at random; the server answers the client's source ID);
+ * original: the ID the client's first Initial was sent to (server only). */
+static jk_err quic_start(jk_net_conn *c, bool server, const ngtcp2_cid *dcid, uint32_t version,
+                         const ngtcp2_cid *original)
+{
+    struct jk_quic *q = c->q;
+    ngtcp2_cid scid;
+    scid.datalen = JK_QUIC_CIDLEN;
+    memcpy(scid.data, q->prefix, JK_QUIC_PREFIX);
+    if (gnutls_rnd(GNUTLS_RND_NONCE, scid.data + JK_QUIC_PREFIX, JK_QUIC_CIDLEN - JK_QUIC_PREFIX) != 0)
+        return JK_ERR_NET_TLS;
+    ngtcp2_callbacks cb;
+    ngtcp2_settings settings;
+    ngtcp2_transport_params params;
+    ngtcp2_path path;
+    quic_callbacks(&cb, server);
+    quic_settings(c->net, &settings);
+    quic_params(c->net, &params);
+    if (server) {
+        params.original_dcid = *original;
+        params.stateless_reset_token_present = 1;
+        quic_reset_token(c->net, scid.data, scid.datalen, params.stateless_reset_token);
+    }
+    quic_path(q, &path);
+    int rv = server ? ngtcp2_conn_server_new(&q->qc, dcid, &scid, &path, version, &cb, &settings,
+                                             &params, NULL, c)
+                    : ngtcp2_conn_client_new(&q->qc, dcid, &scid, &path, version, &cb, &settings,
+                                             &params, NULL, c);
+    if (rv != 0) {
+        q->qc = NULL;
+        return JK_ERR_NET_TLS;
+    }
+    return quic_tls(c, server);
+}
+
 jk_err jk_quic_dial(jk_net *net, uint32_t peer)
 {
     jk_net_peer *p = &net->peers[peer];
@@ -566,42 +334,49 @@ jk_err jk_quic_dial(jk_net *net, uint32_t peer)
     p->dialing = c;
     q->local = local;
     q->remote = sa;
-    ngtcp2_cid dcid, scid;
+    ngtcp2_cid dcid;
     dcid.datalen = JK_QUIC_CIDLEN;
-    scid.datalen = JK_QUIC_CIDLEN;
-    memcpy(scid.data, q->prefix, JK_QUIC_PREFIX);
-    ngtcp2_callbacks cb;
-    ngtcp2_settings settings;
-    ngtcp2_transport_params params;
-    ngtcp2_path path;
-    quic_callbacks(&cb, false);
-    quic_settings(net, &settings);
-    quic_params(net, &params);
-    quic_path(q, &path);
     if (gnutls_rnd(GNUTLS_RND_NONCE, dcid.data, JK_QUIC_CIDLEN) != 0 ||
-        gnutls_rnd(GNUTLS_RND_NONCE, scid.data + JK_QUIC_PREFIX, JK_QUIC_CIDLEN - JK_QUIC_PREFIX) != 0 ||
-        ngtcp2_conn_client_new(&q->qc, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb, &settings,
-                               &params, NULL, c) != 0) {
-        q->qc = NULL;
+        quic_start(c, false, &dcid, NGTCP2_PROTO_VER_V1, NULL) != JK_OK) {
         q->draining = true;
         jk_net_conn_kill(c, JK_NET_REASON_IO);
         return JK_OK;
     }
-    if (quic_tls(c, false) != JK_OK) {
-        q->draining = true;
-        jk_net_conn_kill(c, JK_NET_REASON_IO);
-        return JK_OK;
-    }
-    quic_write(c); /* the client's first Initial */
+    jk_quic_write(c); /* the client's first Initial */
     return JK_OK;
+}
+
+/* A short-header packet for a connection we do not have: if it is for one
+ * of our connection IDs (our length), a connection from before a restart
+ * most likely; answer with a stateless reset, smaller than the packet (so
+ * two nodes can never loop, nor anyone use us to amplify), a few per step. */
+static void quic_reset(jk_net *net, const uint8_t *pkt, size_t n, const struct sockaddr_in *from)
+{
+    size_t min = 1 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN;
+    if ((pkt[0] & 0x80) != 0 || n < 1 + JK_QUIC_CIDLEN || n <= min + 1 || net->resets >= 16)
+        return;
+    uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN], rnd[64], out[1 + 64 + NGTCP2_STATELESS_RESET_TOKENLEN];
+    quic_reset_token(net, pkt + 1, JK_QUIC_CIDLEN, token);
+    size_t randlen = n - 1 - 1 - NGTCP2_STATELESS_RESET_TOKENLEN; /* one byte short of n */
+    if (randlen > sizeof rnd)
+        randlen = sizeof rnd;
+    if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, randlen) != 0)
+        return;
+    ngtcp2_ssize w = ngtcp2_pkt_write_stateless_reset(out, sizeof out, token, rnd, randlen);
+    if (w > 0) {
+        net->resets++;
+        (void)sendto(net->lfd, out, (size_t)w, 0, (const struct sockaddr *)from, sizeof *from);
+    }
 }
 
 /* A connection the listener has not seen: a client's first Initial. */
 static void quic_accept(jk_net *net, const uint8_t *pkt, size_t n, const struct sockaddr_in *from)
 {
     ngtcp2_pkt_hd hd;
-    if (ngtcp2_accept(&hd, pkt, n) != 0)
-        return; /* not an Initial we can take: drop it */
+    if (ngtcp2_accept(&hd, pkt, n) != 0) {
+        quic_reset(net, pkt, n, from); /* not an Initial we can take */
+        return;
+    }
     net->st.accepted++;
     if (net->pending >= net->lim.max_pending) {
         net->st.refused[JK_NET_REASON_TOO_MANY]++;
@@ -619,27 +394,7 @@ static void quic_accept(jk_net *net, const uint8_t *pkt, size_t n, const struct 
     q->local.sin_port = htons(net->port);
     q->local.sin_addr.s_addr = net->listen_addr_be;
     q->orig_dcid = hd.dcid;
-    ngtcp2_cid scid;
-    scid.datalen = JK_QUIC_CIDLEN;
-    memcpy(scid.data, q->prefix, JK_QUIC_PREFIX);
-    ngtcp2_callbacks cb;
-    ngtcp2_settings settings;
-    ngtcp2_transport_params params;
-    ngtcp2_path path;
-    quic_callbacks(&cb, true);
-    quic_settings(net, &settings);
-    quic_params(net, &params);
-    params.original_dcid = hd.dcid;
-    quic_path(q, &path);
-    if (gnutls_rnd(GNUTLS_RND_NONCE, scid.data + JK_QUIC_PREFIX, JK_QUIC_CIDLEN - JK_QUIC_PREFIX) != 0 ||
-        ngtcp2_conn_server_new(&q->qc, &hd.scid, &scid, &path, hd.version, &cb, &settings,
-                               &params, NULL, c) != 0) {
-        q->qc = NULL;
-        q->draining = true;
-        jk_net_conn_kill(c, JK_NET_REASON_IO);
-        return;
-    }
-    if (quic_tls(c, true) != JK_OK) {
+    if (quic_start(c, true, &hd.scid, hd.version, &hd.dcid) != JK_OK) {
         q->draining = true;
         jk_net_conn_kill(c, JK_NET_REASON_IO);
         return;
@@ -701,16 +456,10 @@ void jk_quic_io(jk_net_conn *c)
     }
 }
 
-void jk_quic_flush(jk_net_conn *c)
-{
-    if (c->state != JK_NET_C_DEAD)
-        quic_write(c);
-}
-
 void jk_quic_timer(jk_net_conn *c)
 {
     struct jk_quic *q = c->q;
-    uint64_t ts = quic_ts(c->net);
+    uint64_t ts = jk_quic_ts(c->net);
     if (ngtcp2_conn_get_expiry(q->qc) > ts)
         return;
     int rv = ngtcp2_conn_handle_expiry(q->qc, ts);
@@ -720,18 +469,15 @@ void jk_quic_timer(jk_net_conn *c)
                                                       : JK_NET_REASON_TIMEOUT);
         return;
     }
-    quic_write(c);
+    jk_quic_write(c);
 }
 
-void jk_quic_resume(jk_net_conn *c)
+uint64_t jk_quic_due_ms(const jk_net_conn *c)
 {
-    c->throttled = false;
-    c->resuming = true;
-    quic_deliver(c);
-    if (c->state == JK_NET_C_DEAD)
-        return;
-    c->resuming = false;
-    quic_write(c); /* the new credit */
+    uint64_t exp = ngtcp2_conn_get_expiry(c->q->qc);
+    if (exp == UINT64_MAX)
+        return UINT64_MAX;
+    return exp / NGTCP2_MILLISECONDS + (exp % NGTCP2_MILLISECONDS != 0);
 }
 
 void jk_quic_close(jk_net_conn *c, jk_net_reason why)
@@ -747,9 +493,9 @@ void jk_quic_close(jk_net_conn *c, jk_net_reason why)
         ngtcp2_path_storage_zero(&ps);
         ngtcp2_pkt_info pi;
         ngtcp2_ssize n = ngtcp2_conn_write_connection_close(q->qc, &ps.path, &pi, pkt, sizeof pkt,
-                                                            &q->ccerr, quic_ts(c->net));
+                                                            &q->ccerr, jk_quic_ts(c->net));
         if (n > 0)
-            quic_send(c, pkt, (size_t)n);
+            jk_quic_send(c, &ps.path, pkt, (size_t)n);
     }
     quic_free(q);
     c->q = NULL;
@@ -771,13 +517,5 @@ jk_err jk_quic_listen(jk_net *net, uint32_t addr_be, uint16_t port, jk_diag *dia
         close(fd);
         return jk_diag_set(diag, JK_ERR_NET_LISTEN, "net: bind UDP port %u: %s", port, strerror(e));
     }
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-    if (epoll_ctl(net->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        close(fd);
-        return jk_diag_set(diag, JK_ERR_NET_LISTEN, "net: epoll: %s", strerror(errno));
-    }
-    net->lfd = fd;
-    net->port = ntohs(sa.sin_port);
-    net->listen_addr_be = addr_be;
-    return JK_OK;
+    return jk_net_listener_register(net, fd, &sa, diag);
 }

@@ -160,6 +160,22 @@ void jk_net_tls_free(jk_net_tls *t)
     t->prio_quic = NULL;
 }
 
+/* What both transports' sessions share: priorities, our certificate, the
+ * ALPN protocol (mandatory on the server), a required client certificate. */
+static jk_err jk_net_tls_setup(const jk_net_tls *t, gnutls_session_t s, gnutls_priority_t prio,
+                               bool server, void *ptr)
+{
+    gnutls_datum_t proto = {(unsigned char *)t->alpn, (unsigned)strlen(t->alpn)};
+    if (gnutls_priority_set(s, prio) < 0 ||
+        gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, t->cred) < 0 ||
+        gnutls_alpn_set_protocols(s, &proto, 1, server ? GNUTLS_ALPN_MANDATORY : 0) < 0)
+        return JK_ERR_NET_TLS;
+    if (server)
+        gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
+    gnutls_session_set_ptr(s, ptr);
+    return JK_OK;
+}
+
 jk_err jk_net_tls_session(const jk_net_tls *t, int fd, bool server, void *ptr,
                           gnutls_session_t *out)
 {
@@ -170,16 +186,10 @@ jk_err jk_net_tls_session(const jk_net_tls *t, int fd, bool server, void *ptr,
                      GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL;
     if (gnutls_init(&s, flags) < 0)
         return JK_ERR_NET_TLS;
-    gnutls_datum_t proto = {(unsigned char *)t->alpn, (unsigned)strlen(t->alpn)};
-    if (gnutls_priority_set(s, t->prio) < 0 ||
-        gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, t->cred) < 0 ||
-        gnutls_alpn_set_protocols(s, &proto, 1, server ? GNUTLS_ALPN_MANDATORY : 0) < 0) {
+    if (jk_net_tls_setup(t, s, t->prio, server, ptr) != JK_OK) {
         gnutls_deinit(s);
         return JK_ERR_NET_TLS;
     }
-    if (server)
-        gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
-    gnutls_session_set_ptr(s, ptr);
     gnutls_transport_set_int(s, fd);
     gnutls_handshake_set_timeout(s, 0); /* timeouts come from jk_net_step's clock */
     *out = s;
@@ -192,18 +202,12 @@ jk_err jk_net_tls_quic_session(const jk_net_tls *t, bool server, void *ptr,
     gnutls_session_t s;
     if (gnutls_init(&s, (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NO_TICKETS) < 0)
         return JK_ERR_NET_TLS;
-    gnutls_datum_t proto = {(unsigned char *)t->alpn, (unsigned)strlen(t->alpn)};
     int rc = server ? ngtcp2_crypto_gnutls_configure_server_session(s)
                     : ngtcp2_crypto_gnutls_configure_client_session(s);
-    if (rc != 0 || gnutls_priority_set(s, t->prio_quic) < 0 ||
-        gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, t->cred) < 0 ||
-        gnutls_alpn_set_protocols(s, &proto, 1, server ? GNUTLS_ALPN_MANDATORY : 0) < 0) {
+    if (rc != 0 || jk_net_tls_setup(t, s, t->prio_quic, server, ptr) != JK_OK) {
         gnutls_deinit(s);
         return JK_ERR_NET_TLS;
     }
-    if (server)
-        gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
-    gnutls_session_set_ptr(s, ptr);
     *out = s;
     return JK_OK;
 }

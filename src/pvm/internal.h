@@ -62,10 +62,14 @@ struct jk_pvm_program {
  * A two-level page table: 1024 leaves of 1024 entries, each leaf covering
  * 4 MiB of the address space. An entry is the address of a 4 KiB-aligned page
  * buffer with access bits in its low bits, or 0 when the page is not mapped.
- * Leaves are allocated when a page in their range is first mapped; until then
- * the top level points at one shared all-zero leaf, so a lookup is always two
- * loads and a test, with no NULL check. Creating a memory costs an 8 KiB top
- * level, not a table for the whole space. */
+ *
+ * A frame should cost what it touches (issue 16): the top level holds each
+ * leaf as its byte offset from one shared all-zero leaf (jk_pvm_empty_leaf),
+ * so the all-zero top level that calloc gives is the empty address space (no
+ * initialisation loop) and a lookup is still two loads, an add and a test,
+ * with no NULL check. Leaves are allocated when a page in their range is first
+ * mapped; the memory lists them, with the range of entries ever written in
+ * each, so freeing visits only what was touched. */
 #define JK_PAGE_R ((uintptr_t)1)
 #define JK_PAGE_W ((uintptr_t)2)
 #define JK_PAGE_SHARED ((uintptr_t)4) /* buffer not ours: never written or freed */
@@ -77,19 +81,33 @@ struct jk_pvm_program {
 
 extern const uintptr_t jk_pvm_empty_leaf[JK_LEAF_SIZE];
 
+/* A leaf the memory allocated: which top-level slot, and the entries
+ * [lo, hi] ever written (only those can hold pages to free). */
+typedef struct jk_pvm_leaf_use {
+    uint16_t top, lo, hi;
+} jk_pvm_leaf_use;
+
 struct jk_pvm_memory {
-    uintptr_t *top[JK_TOP_SIZE]; /* a leaf, or jk_pvm_empty_leaf (never written) */
+    uintptr_t top[JK_TOP_SIZE]; /* leaf address − jk_pvm_empty_leaf's (0: none) */
     uint32_t heap_top, heap_limit;
     jk_pvm_resolver resolver;  /* maps pages on first touch (may be NULL) */
     void *resolver_ctx;
     uint32_t *dirty;           /* pages given a private copy, in order */
     size_t dirty_count, dirty_cap;
+    uint32_t leaf_count;       /* entries of leaves[] in use */
+    jk_pvm_leaf_use leaves[JK_TOP_SIZE];
 };
+
+/* Leaf t of a top level (the empty leaf when none was allocated). */
+static inline const uintptr_t *jk_pvm_leaf(const uintptr_t *top, uint32_t t)
+{
+    return (const uintptr_t *)((uintptr_t)jk_pvm_empty_leaf + top[t]);
+}
 
 /* The entry of page p (0 when unmapped). */
 static inline uintptr_t jk_pvm_entry(const jk_pvm_memory *mem, uint32_t p)
 {
-    return mem->top[p >> JK_LEAF_BITS][p & (JK_LEAF_SIZE - 1)];
+    return jk_pvm_leaf(mem->top, p >> JK_LEAF_BITS)[p & (JK_LEAF_SIZE - 1)];
 }
 
 /* The fast path: a pointer to n bytes at addr when they sit in one page that
@@ -97,10 +115,10 @@ static inline uintptr_t jk_pvm_entry(const jk_pvm_memory *mem, uint32_t p)
  * level itself so the interpreter can keep it in a register: guest stores go
  * through byte pointers, which would otherwise force a reload after every
  * store. */
-static inline uint8_t *jk_pvm_page_ptr(uintptr_t *const *top, uint32_t addr, unsigned n,
+static inline uint8_t *jk_pvm_page_ptr(const uintptr_t *top, uint32_t addr, unsigned n,
                                        uintptr_t need)
 {
-    uintptr_t e = top[addr >> (JK_PVM_PAGE_SHIFT + JK_LEAF_BITS)][(addr >> JK_PVM_PAGE_SHIFT) & (JK_LEAF_SIZE - 1)];
+    uintptr_t e = jk_pvm_leaf(top, addr >> (JK_PVM_PAGE_SHIFT + JK_LEAF_BITS))[(addr >> JK_PVM_PAGE_SHIFT) & (JK_LEAF_SIZE - 1)];
     uint32_t off = addr & (JK_PVM_PAGE_SIZE - 1);
     if (JK_LIKELY((e & need) == need && off <= JK_PVM_PAGE_SIZE - n))
         return (uint8_t *)(e & ~JK_PAGE_FLAGS) + off;

@@ -156,7 +156,7 @@ static uint32_t jk_pvm_resume_index(const jk_pvm_program *prog, uint32_t pc)
     const uint32_t *const jump_targets = prog->jump_targets;                   \
     const uint32_t jump_count = prog->blob.jump_count;                         \
     uint64_t *const r = state->regs;                                           \
-    uintptr_t *const *const pages = mem->top;                                  \
+    const uintptr_t *const pages = mem->top;                                   \
     int64_t gas = state->gas;                                                  \
     uint32_t fault_address = 0;                                                \
     int mem_rc = JK_MEM_OK;                                                    \

@@ -7,89 +7,42 @@
  * program twice, so compilation is linear in the program's size whatever it
  * contains (no "JIT bomb").
  *
- * Register map: the 11 guest registers a program names most stay in host
- * registers for the whole run (jk_allocate); the other two live in
- * ctx->regs[]. rbx holds the context; rax, rcx, rdx are scratch.
+ * Register map: the 10 guest registers a program names most stay in host
+ * registers for the whole run (jk_allocate); the other three live in
+ * ctx->regs[]. r11 holds the gas counter, rbx the context; rax, rcx, rdx are
+ * scratch.
  *
  * Gas (architecture §4): every instruction that starts a basic block gets a
- * prologue `sub [gas], cost; jge body` with an out-of-gas exit that first
+ * prologue `sub r11, cost; jge body` with an out-of-gas exit that first
  * gives the cost back, so a block that cannot be paid is not entered and the
  * state is untouched. Branches jump to a target block's prologue; a resumed
  * run enters at entry[i], after the prologue (the runtime charges or skips
  * the charge exactly as the interpreter's prologue does).
  *
- * Memory: an inline walk of the interpreter's two-level page table with a
- * fast path for in-page accesses to pages with the needed bits (R, or R|W);
- * everything else (straddling, copy-on-write, resolver, guard, faults) calls
- * the interpreter's own slow path (jk_pvm_mem_load_slow / _store_slow), so the
- * memory model is the interpreter's by construction.
+ * Memory (jit_mem.c): TLBs, then an inline walk of the interpreter's page
+ * table, then the interpreter's own slow path, so the memory model is the
+ * interpreter's by construction.
  *
  * Control: static targets are resolved at load to block starts; dynamic jumps
  * go through a table of code addresses indexed by the bounds-checked jump
  * table entry, so guest code can only reach block starts of its own program.
+ * Shared compile state: jit_cc.h.
  */
-#include "jit.h"
+#include "jit_cc.h"
 
 #if JK_PVM_HAVE_JIT
 
-#include "jit_x64.h"
-
-#include <stddef.h>
 #include <sys/mman.h>
-
-#define CTX_GAS ((int32_t)offsetof(jk_jit_ctx, gas))
-#define CTX_TOP ((int32_t)offsetof(jk_jit_ctx, top))
-#define CTX_EXIT ((int32_t)offsetof(jk_jit_ctx, exit_index))
-#define CTX_JCOUNT ((int32_t)offsetof(jk_jit_ctx, jump_count))
-#define CTX_JCODE ((int32_t)offsetof(jk_jit_ctx, jump_code))
-#define CTX_SCRATCH ((int32_t)offsetof(jk_jit_ctx, scratch))
-#define CTX_RSP ((int32_t)offsetof(jk_jit_ctx, host_rsp))
-#define CTX_TLB_R_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_r_addr))
-#define CTX_TLB_R_BASE ((int32_t)offsetof(jk_jit_ctx, tlb_r_base))
-#define CTX_TLB_W_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_w_addr))
-#define CTX_TLB_W_BASE ((int32_t)offsetof(jk_jit_ctx, tlb_w_base))
-
-enum {
-#define JK_OPC(op, name, fmt, term) OP_##name = op,
-    JK_PVM_OPCODE_TABLE(JK_OPC)
-#undef JK_OPC
-};
 
 /* Host registers that hold guest registers, in the order they are handed
  * out: callee-saved first (no spill around calls into C), then the rest. */
-static const uint8_t jk_pool[] = {X_RBP, X_R12, X_R13, X_R14, X_R15, X_RSI, X_RDI, X_R8, X_R9, X_R10, X_R11};
+static const uint8_t jk_pool[] = {X_RBP, X_R12, X_R13, X_R14, X_R15, X_RSI, X_RDI, X_R8, X_R9, X_R10};
+
 #define JK_POOL_SIZE (sizeof jk_pool / sizeof jk_pool[0])
 
-static bool jk_host_caller_saved(uint8_t h)
-{
-    return h == X_RSI || h == X_RDI || (h >= X_R8 && h <= X_R11);
-}
-
-/* Bytes one guest instruction may emit, at most (checked after each). */
-#define JK_JIT_INSN_BOUND 512
-
-typedef struct jk_fixup {
-    uint32_t at;     /* rel32 field */
-    uint32_t target; /* instruction index (a block start) */
-} jk_fixup;
-
-typedef struct jk_cc {
-    jk_x64_buf b;
-    const jk_pvm_program *prog;
-    uint32_t *label;  /* per instruction: offset of its block prologue */
-    uint32_t *entry;  /* per instruction: offset after the prologue */
-    jk_fixup *fix;
-    size_t fix_count, fix_cap;
-    /* shared routines */
-    size_t exit_common, panic_common, halt_common, mem_fail, load_slow, store_slow;
-    bool oom;
-    uint8_t map[JK_PVM_REGS]; /* host register of each guest register, or X_NOREG */
-    void **jump_code;         /* the jump table's code addresses (filled at the end) */
-} jk_cc;
-
-/* Register allocation, once per program: the 11 guest registers the code
+/* Register allocation, once per program: the 10 guest registers the code
  * names most often (static count of operand fields, ties to the lower
- * number) get host registers; the other two live in ctx->regs. One linear
+ * number) get host registers; the other three live in ctx->regs. One linear
  * pass, and the same map for the whole program, so any instruction can be
  * entered with the registers where the map says. */
 static void jk_allocate(jk_cc *c)
@@ -141,348 +94,6 @@ static void jk_allocate(jk_cc *c)
 }
 
 /* The operand of guest register g. */
-static jk_x64_rm jk_opnd(const jk_cc *c, unsigned g)
-{
-    uint8_t h = c->map[g];
-    return h != X_NOREG ? X_REG(h) : X_MEM(X_RBX, (int32_t)(8 * g));
-}
-#define G(g) jk_opnd(c, (g))
-
-static void ld(jk_cc *c, uint8_t host, unsigned g) { x_mov_r_rm(&c->b, true, host, G(g)); }
-static void ld32(jk_cc *c, uint8_t host, unsigned g) { x_mov_r_rm(&c->b, false, host, G(g)); }
-static void st(jk_cc *c, unsigned g, uint8_t host) { x_mov_rm_r(&c->b, true, G(g), host); }
-
-static void jk_jump_to(jk_cc *c, size_t at, uint32_t target)
-{
-    if (c->fix_count == c->fix_cap) {
-        size_t cap = c->fix_cap ? c->fix_cap * 2 : 256;
-        jk_fixup *f = realloc(c->fix, cap * sizeof *f);
-        if (!f) {
-            c->oom = true;
-            return;
-        }
-        c->fix = f;
-        c->fix_cap = cap;
-    }
-    c->fix[c->fix_count].at = (uint32_t)at;
-    c->fix[c->fix_count].target = target;
-    c->fix_count++;
-}
-
-/* Set ctx->exit_index = i. */
-static void jk_set_exit(jk_cc *c, uint32_t i)
-{
-    x_op(&c->b, 0, false, 0xC7, 1, 0, X_MEM(X_RBX, CTX_EXIT), false);
-    x_d(&c->b, i);
-}
-
-static void jk_jmp_to_off(jk_cc *c, size_t target)
-{
-    x_patch32(&c->b, x_jmp32(&c->b), target);
-}
-
-static void jk_exit_with(jk_cc *c, uint32_t i, int code)
-{
-    jk_set_exit(c, i);
-    x_mov_r_imm(&c->b, X_RAX, (uint64_t)code);
-    jk_jmp_to_off(c, c->exit_common);
-}
-
-static void jk_panic(jk_cc *c, uint32_t i)
-{
-    jk_set_exit(c, i);
-    jk_jmp_to_off(c, c->panic_common);
-}
-
-/* Spill / reload guest registers kept in host registers. */
-static void jk_spill(jk_cc *c, bool all)
-{
-    for (unsigned g = 0; g < JK_PVM_REGS; g++)
-        if (c->map[g] != X_NOREG && (all || jk_host_caller_saved(c->map[g])))
-            x_mov_rm_r(&c->b, true, X_MEM(X_RBX, (int32_t)(8 * g)), c->map[g]);
-}
-
-static void jk_reload(jk_cc *c, bool all)
-{
-    for (unsigned g = 0; g < JK_PVM_REGS; g++)
-        if (c->map[g] != X_NOREG && (all || jk_host_caller_saved(c->map[g])))
-            x_mov_r_rm(&c->b, true, c->map[g], X_MEM(X_RBX, (int32_t)(8 * g)));
-}
-
-static void jk_call_abs(jk_cc *c, const void *fn)
-{
-    uint64_t a;
-    memcpy(&a, &fn, sizeof a < sizeof fn ? sizeof a : sizeof fn);
-    x_mov_r_imm(&c->b, X_RAX, a);
-    x_op(&c->b, 0, false, 0xFF, 1, 2, X_REG(X_RAX), false); /* call rax */
-}
-
-/* ---- shared routines, emitted once before the program's code ---- */
-
-static void jk_emit_routines(jk_cc *c)
-{
-    jk_x64_buf *b = &c->b;
-    for (int i = 0; i < 16; i++)
-        x_b(b, 0xCC); /* nothing sits before the trampoline but traps */
-
-    /* int trampoline(jk_jit_ctx *ctx /rdi/, const void *code /rsi/) */
-    static const uint8_t saved[6] = {X_RBP, X_RBX, X_R12, X_R13, X_R14, X_R15};
-    for (int i = 0; i < 6; i++)
-        x_push(b, saved[i]);
-    x_alu_rm_imm(b, ALU_SUB, true, X_REG(X_RSP), 8); /* 16-byte aligned for calls */
-    x_mov_r_rm(b, true, X_RBX, X_REG(X_RDI));
-    x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_RSP), X_RSP);
-    x_mov_r_rm(b, true, X_RAX, X_REG(X_RSI));
-    jk_reload(c, true);
-    x_op(b, 0, false, 0xFF, 1, 4, X_REG(X_RAX), false); /* jmp rax */
-
-    /* exit_common: eax = exit code */
-    c->exit_common = b->len;
-    x_mov_r_rm(b, true, X_RSP, X_MEM(X_RBX, CTX_RSP));
-    jk_spill(c, true);
-    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_RSP), 8);
-    for (int i = 5; i >= 0; i--)
-        x_pop(b, saved[i]);
-    x_b(b, 0xC3);
-
-    c->panic_common = b->len;
-    x_mov_r_imm(b, X_RAX, JK_JIT_EXIT_PANIC);
-    jk_jmp_to_off(c, c->exit_common);
-    c->halt_common = b->len;
-    x_mov_r_imm(b, X_RAX, JK_JIT_EXIT_HALT);
-    jk_jmp_to_off(c, c->exit_common);
-    c->mem_fail = b->len;
-    x_mov_r_imm(b, X_RAX, JK_JIT_EXIT_MEMORY);
-    jk_jmp_to_off(c, c->exit_common);
-
-    /* load_slow / store_slow: eax = address, ecx = instruction index,
-     * edx = size; store value in ctx->scratch; loaded value returned in rax.
-     * Called with `call`, so rsp is 8 off alignment on entry. */
-    for (int store = 0; store < 2; store++) {
-        if (store)
-            c->store_slow = b->len;
-        else
-            c->load_slow = b->len;
-        x_mov_rm_r(b, false, X_MEM(X_RBX, CTX_EXIT), X_RCX);
-        jk_spill(c, false);
-        x_alu_rm_imm(b, ALU_SUB, true, X_REG(X_RSP), 8);
-        x_mov_r_rm(b, true, X_RDI, X_REG(X_RBX));
-        x_mov_r_rm(b, false, X_RSI, X_REG(X_RAX));
-        /* edx already holds n */
-        jk_call_abs(c, store ? (const void *)jk_jit_store_slow : (const void *)jk_jit_load_slow);
-        x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_RSP), 8);
-        jk_reload(c, false);
-        x_op(b, 0, false, 0x85, 1, X_RAX, X_REG(X_RAX), false); /* test eax, eax */
-        x_patch32(b, x_jcc32(b, CC_NE), c->mem_fail);
-        if (!store)
-            x_mov_r_rm(b, true, X_RAX, X_MEM(X_RBX, CTX_SCRATCH));
-        x_b(b, 0xC3);
-    }
-
-}
-
-/* ---- per-instruction code ---- */
-
-/* rax = (uint32)(reg + imm), or the constant when base is NULL. */
-static void jk_addr(jk_cc *c, int base, uint64_t imm)
-{
-    if (base < 0) {
-        x_mov_r_imm(&c->b, X_RAX, (uint32_t)imm);
-        return;
-    }
-    uint8_t h = c->map[base];
-    if (h != X_NOREG && (uint32_t)imm) {
-        /* lea eax, [h + imm]: the 32-bit sum, wrapped as the Graypaper says */
-        x_op(&c->b, 0, false, 0x8D, 1, X_RAX, X_MEM(h, (int32_t)(uint32_t)imm), false);
-        return;
-    }
-    ld32(c, X_RAX, (unsigned)base);
-    if ((uint32_t)imm)
-        x_alu_rm_imm(&c->b, ALU_ADD, false, X_REG(X_RAX), (int32_t)(uint32_t)imm);
-}
-
-/* Guest memory access, in three tiers:
- *  1. a one-entry TLB per direction in ctx (page address, host page base):
- *     `(addr ^ tlb_addr) <= 4096 - n` checks the page and that the access
- *     stays inside it with one compare (tlb_addr is a 64-bit field whose
- *     "empty" value 2^32 never matches a 32-bit address);
- *  2. on a miss, the inline walk of the two-level page table; a page with
- *     the needed bits (R for loads, R|W for stores: private writable pages)
- *     refills the TLB;
- *  3. everything else calls the interpreter's slow path (straddling
- *     accesses, copy-on-write, the resolver, the guard, faults). Every call
- *     into C empties the TLB (jit_run.c), since it may remap pages.
- * In: rax = address. The access itself is emitted by the caller with
- * rdx = host page base and rcx = offset in the page. */
-typedef struct jk_mem_sites {
-    size_t hit;      /* where the access code starts */
-    size_t miss;     /* rel8 jump to the walk */
-} jk_mem_sites;
-
-static jk_mem_sites jk_tlb_check(jk_cc *c, unsigned n, bool write)
-{
-    jk_x64_buf *b = &c->b;
-    jk_mem_sites m;
-    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
-    x_alu_r_rm(b, ALU_XOR, true, X_RCX, X_MEM(X_RBX, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR));
-    x_alu_rm_imm(b, ALU_CMP, true, X_REG(X_RCX), (int32_t)(JK_PVM_PAGE_SIZE - n));
-    m.miss = x_jcc8(b, CC_A);
-    x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE));
-    m.hit = b->len;
-    return m;
-}
-
-static void x_jmp8_back(jk_x64_buf *b, size_t target)
-{
-    int64_t rel = (int64_t)target - (int64_t)(b->len + 2);
-    if (rel < -128)
-        b->oom = true; /* a bound is wrong: refuse the code */
-    x_b(b, 0xEB);
-    x_b(b, (uint8_t)(int8_t)rel);
-}
-
-/* The walk (tier 2), placed after the hot path; jumps back to m->hit on
- * success, and returns the rel8 sites that must go to the slow path. */
-static void jk_walk(jk_cc *c, unsigned n, bool write, const jk_mem_sites *m, size_t slow[2])
-{
-    jk_x64_buf *b = &c->b;
-    x_here8(b, m->miss);
-    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
-    x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT + JK_LEAF_BITS);
-    x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_TOP));
-    x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RDX, X_RCX, 3, 0));
-    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
-    x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT);
-    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), JK_LEAF_SIZE - 1);
-    x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RDX, X_RCX, 3, 0));
-    /* (e & need) == need */
-    if (write) {
-        x_mov_r_rm(b, false, X_RCX, X_REG(X_RDX));
-        x_f7(b, 2, false, X_REG(X_RCX)); /* not ecx */
-        x_b(b, 0xF6);
-        x_b(b, 0xC1);
-        x_b(b, (uint8_t)(JK_PAGE_R | JK_PAGE_W)); /* test cl, 3 */
-        slow[0] = x_jcc8(b, CC_NE);
-    } else {
-        x_b(b, 0xF6);
-        x_b(b, 0xC2);
-        x_b(b, (uint8_t)JK_PAGE_R); /* test dl, 1 */
-        slow[0] = x_jcc8(b, CC_E);
-    }
-    /* refill the TLB with this page */
-    x_alu_rm_imm(b, ALU_AND, true, X_REG(X_RDX), -(int32_t)JK_PVM_PAGE_SIZE);
-    x_mov_rm_r(b, true, X_MEM(X_RBX, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE), X_RDX);
-    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
-    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), -(int32_t)JK_PVM_PAGE_SIZE);
-    x_mov_rm_r(b, true, X_MEM(X_RBX, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR), X_RCX);
-    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
-    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), JK_PVM_PAGE_SIZE - 1);
-    slow[1] = SIZE_MAX;
-    if (n > 1) {
-        x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RCX), (int32_t)(JK_PVM_PAGE_SIZE - n));
-        slow[1] = x_jcc8(b, CC_A);
-    }
-    x_jmp8_back(b, m->hit);
-}
-
-static void jk_here_all(jk_cc *c, size_t slow[2])
-{
-    for (int k = 0; k < 2; k++)
-        if (slow[k] != SIZE_MAX)
-            x_here8(&c->b, slow[k]);
-}
-
-/* Load n bytes at the address in rax into guest register ra, extended. */
-static void jk_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx)
-{
-    jk_x64_buf *b = &c->b;
-    jk_mem_sites m = jk_tlb_check(c, n, false);
-    jk_x64_rm at = X_MEMI(X_RDX, X_RCX, 0, 0);
-    switch (n) {
-    case 1: x_op(b, 0, sx, sx ? 0x0FBE : 0x0FB6, 2, X_RAX, at, false); break;
-    case 2: x_op(b, 0, sx, sx ? 0x0FBF : 0x0FB7, 2, X_RAX, at, false); break;
-    case 4:
-        if (sx)
-            x_movsxd(b, X_RAX, at);
-        else
-            x_mov_r_rm(b, false, X_RAX, at);
-        break;
-    default: x_mov_r_rm(b, true, X_RAX, at); break;
-    }
-    st(c, ra, X_RAX);
-    size_t done = x_jmp8(b);
-    size_t slow[2];
-    jk_walk(c, n, false, &m, slow);
-    jk_here_all(c, slow);
-    x_mov_r_imm(b, X_RCX, i);
-    x_mov_r_imm(b, X_RDX, n);
-    x_patch32(b, x_call32(b), c->load_slow);
-    if (sx) {
-        if (n == 1)
-            x_op(b, 0, true, 0x0FBE, 2, X_RAX, X_REG(X_RAX), false);
-        else if (n == 2)
-            x_op(b, 0, true, 0x0FBF, 2, X_RAX, X_REG(X_RAX), false);
-        else if (n == 4)
-            x_movsxd(b, X_RAX, X_REG(X_RAX));
-    }
-    st(c, ra, X_RAX);
-    x_here8(b, done);
-}
-
-/* Store n bytes of guest register `vreg` (or the constant vimm when vreg < 0)
- * at the address in rax. */
-static void jk_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n)
-{
-    jk_x64_buf *b = &c->b;
-    jk_mem_sites m = jk_tlb_check(c, n, true);
-    jk_x64_rm at = X_MEMI(X_RDX, X_RCX, 0, 0);
-    if (vreg >= 0) {
-        uint8_t h = c->map[vreg];
-        if (h == X_NOREG) {
-            ld(c, X_RAX, (unsigned)vreg); /* the address is no longer needed */
-            h = X_RAX;
-        }
-        switch (n) {
-        case 1: x_op(b, 0, false, 0x88, 1, h, at, true); break;
-        case 2: x_op(b, 0x66, false, 0x89, 1, h, at, false); break;
-        case 4: x_mov_rm_r(b, false, at, h); break;
-        default: x_mov_rm_r(b, true, at, h); break;
-        }
-    } else {
-        switch (n) {
-        case 1: x_op(b, 0, false, 0xC6, 1, 0, at, false); x_b(b, (uint8_t)vimm); break;
-        case 2:
-            x_op(b, 0x66, false, 0xC7, 1, 0, at, false);
-            x_b(b, (uint8_t)vimm);
-            x_b(b, (uint8_t)(vimm >> 8));
-            break;
-        case 4: x_op(b, 0, false, 0xC7, 1, 0, at, false); x_d(b, (uint32_t)vimm); break;
-        default:
-            if (x_fits32(vimm)) {
-                x_op(b, 0, true, 0xC7, 1, 0, at, false);
-                x_d(b, (uint32_t)vimm);
-            } else {
-                x_mov_r_imm(b, X_RAX, vimm);
-                x_mov_rm_r(b, true, at, X_RAX);
-            }
-            break;
-        }
-    }
-    size_t done = x_jmp8(b);
-    size_t slow[2];
-    jk_walk(c, n, true, &m, slow);
-    jk_here_all(c, slow);
-    if (vreg >= 0)
-        ld(c, X_RCX, (unsigned)vreg);
-    else
-        x_mov_r_imm(b, X_RCX, vimm);
-    x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_SCRATCH), X_RCX);
-    x_mov_r_imm(b, X_RCX, i);
-    x_mov_r_imm(b, X_RDX, n);
-    x_patch32(b, x_call32(b), c->store_slow);
-    x_here8(b, done);
-}
-
 /* Branch to instruction index target (a block start) on cc, or panic when the
  * target is not one. cc < 0: unconditional. */
 static void jk_branch(jk_cc *c, uint32_t i, int cc, uint32_t target)
@@ -501,16 +112,76 @@ static void jk_branch(jk_cc *c, uint32_t i, int cc, uint32_t target)
     jk_jump_to(c, cc < 0 ? x_jmp32(b) : x_jcc32(b, cc), target);
 }
 
+/* Return prediction. A PVM call is `load_imm_jump rA, v, f` (or
+ * `load_imm_jump_ind`) whose v is the jump-table address of the very next
+ * instruction; the return is a `jump_ind` to v. Such a call pushes v and
+ * then makes a host `call` (16 bytes, so the stack stays aligned for calls
+ * into C), and its return address is the code just before the next
+ * instruction's block. A `jump_ind` whose target equals the v on top of that
+ * stack returns with `ret`, which the CPU predicts from its return stack;
+ * anything else takes the ordinary djump. Semantics cannot change: the `ret`
+ * lands exactly where jump-table entry v leads (each v belongs to one call
+ * site, the instruction before its entry), and lands before that block's gas
+ * prologue. The trampoline puts an all-ones word under the first entry, which
+ * no zero-extended address equals; calls stop pushing when rsp reaches
+ * ctx->stack_limit (JK_JIT_RETURN_STACK below the entry); stale entries left
+ * by guests that do not return are merely never matched; every exit resets
+ * the host stack. No counter: nothing here is a read-modify-write chain. */
+static bool jk_is_call(const jk_cc *c, uint32_t i, uint64_t v)
+{
+    uint32_t a = (uint32_t)v, count = c->prog->blob.jump_count;
+    if (a == 0 || (a & 1) || a / 2 > count)
+        return false;
+    return c->prog->jump_targets[a / 2 - 1] == i + 1;
+}
+
+/* If the host stack allows, skip (rel8, returned) the plain jump that follows. */
+static size_t jk_depth_ok(jk_cc *c)
+{
+    x_alu_r_rm(&c->b, ALU_CMP, true, X_RSP, X_MEM(X_RBX, CTX_STACK_LIMIT));
+    return x_jcc8(&c->b, CC_A);
+}
+
+static void jk_push_return(jk_cc *c, uint64_t v)
+{
+    x_b(&c->b, 0x68); /* push imm32 (v < 2^25: a jump-table address) */
+    x_d(&c->b, (uint32_t)v);
+}
+
+static void jk_pop_return(jk_cc *c)
+{
+    x_alu_rm_imm(&c->b, ALU_ADD, true, X_REG(X_RSP), 8); /* drop v */
+}
+
+/* A static call (load_imm_jump that is a call, see above) to block target. */
+static void jk_static_call(jk_cc *c, uint64_t v, uint32_t target)
+{
+    jk_x64_buf *b = &c->b;
+    size_t push = jk_depth_ok(c);
+    jk_jump_to(c, x_jmp32(b), target); /* too deep: a plain jump */
+    x_here8(b, push);
+    jk_push_return(c, v);
+    jk_jump_to(c, x_call32(b), target);
+    jk_pop_return(c);
+}
+
 /* djump (Graypaper) on the address in eax, inlined at each dynamic jump so
  * that every site has its own indirect branch to predict: halt on the halt
  * address; else a = 2(k+1) with k < |j| enters jump-table entry k, whose code
  * is a block start's prologue or, for an entry that is not a block start,
  * the panic exit. With e = a − 2 (32-bit): odd e, or e >= 2|j| (which
- * includes a = 0), panics. */
-static void jk_djump(jk_cc *c, uint32_t i)
+ * includes a = 0), panics. `is_return`: try the predicted return first;
+ * `call_v` >= 0: this is a call via a pointer, returning to call_v. */
+static void jk_djump(jk_cc *c, uint32_t i, bool is_return, int64_t call_v)
 {
     jk_x64_buf *b = &c->b;
     uint32_t count = c->prog->blob.jump_count;
+    if (is_return) {
+        x_alu_r_rm(b, ALU_CMP, true, X_RAX, X_MEM(X_RSP, 8)); /* the v on top */
+        size_t other = x_jcc8(b, CC_NE);
+        x_b(b, 0xC3); /* ret */
+        x_here8(b, other);
+    }
     x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RAX), (int32_t)JK_PVM_HALT_ADDRESS);
     size_t halt = x_jcc8(b, CC_E);
     x_op(b, 0, false, 0x8D, 1, X_RCX, X_MEM(X_RAX, -2), false); /* lea ecx, [rax-2] */
@@ -524,13 +195,24 @@ static void jk_djump(jk_cc *c, uint32_t i)
     const void *tp = c->jump_code;
     memcpy(&table, &tp, sizeof table);
     x_mov_r_imm(b, X_RDX, table);
-    x_op(b, 0, false, 0xFF, 1, 4, X_MEMI(X_RDX, X_RCX, 2, 0), false); /* jmp [rdx+rcx*4] */
+    jk_set_exit(c, i); /* an entry that is not a block start panics here */
+    jk_x64_rm entry = X_MEMI(X_RDX, X_RCX, 2, 0);
+    size_t push = SIZE_MAX;
+    if (call_v >= 0)
+        push = jk_depth_ok(c);
+    x_op(b, 0, false, 0xFF, 1, 4, entry, false); /* jmp [rdx+rcx*4] */
     x_here8(b, odd);
     x_here8(b, out);
     jk_panic(c, i);
     x_here8(b, halt);
     jk_set_exit(c, i);
     jk_jmp_to_off(c, c->halt_common);
+    if (call_v >= 0) {
+        x_here8(b, push);
+        jk_push_return(c, (uint64_t)call_v);
+        x_op(b, 0, false, 0xFF, 1, 2, entry, false); /* call [rdx+rcx*4] */
+        jk_pop_return(c);
+    }
 }
 
 /* Compare guest register a with the 64-bit constant v (a - v). */
@@ -542,20 +224,6 @@ static void jk_cmp_imm(jk_cc *c, unsigned a, uint64_t v)
         x_mov_r_imm(&c->b, X_RCX, v);
         x_alu_rm_r(&c->b, ALU_CMP, true, G(a), X_RCX);
     }
-}
-
-static void jk_sx32_rax(jk_cc *c) { x_movsxd(&c->b, X_RAX, X_REG(X_RAX)); }
-
-/* Fallback: run the instruction in C on the spilled state. */
-static void jk_call_step(jk_cc *c, const jk_pvm_insn *in)
-{
-    jk_spill(c, true);
-    x_mov_r_rm(&c->b, true, X_RDI, X_REG(X_RBX));
-    uint64_t a;
-    memcpy(&a, &in, sizeof a);
-    x_mov_r_imm(&c->b, X_RSI, a);
-    jk_call_abs(c, (const void *)jk_jit_step);
-    jk_reload(c, true);
 }
 
 /* Signed/unsigned division and remainder with the Graypaper's special cases.
@@ -649,21 +317,14 @@ static void jk_alu_imm_to(jk_cc *c, int alu, bool w, unsigned d, unsigned src, u
         st(c, d, X_RAX);
 }
 
-/* d = shift(A, B & mask) with the shift group sh. */
-static void jk_shift3(jk_cc *c, int sh, bool w, unsigned d, unsigned a, unsigned bb)
+/* d = shift(x, B & mask) with the shift group sh, where x is guest register
+ * a, or the constant v when a < 0 (the _alt forms). */
+static void jk_shift_by_reg(jk_cc *c, int sh, bool w, unsigned d, int a, uint64_t v, unsigned bb)
 {
-    ld(c, X_RAX, a);
-    ld(c, X_RCX, bb);
-    x_shift_cl(&c->b, sh, w, X_RAX);
-    if (!w)
-        jk_sx32_rax(c);
-    st(c, d, X_RAX);
-}
-
-/* d = shift(constant, B) (the _alt forms). */
-static void jk_shift_alt(jk_cc *c, int sh, bool w, unsigned d, uint64_t v, unsigned bb)
-{
-    x_mov_r_imm(&c->b, X_RAX, w ? v : (uint32_t)v);
+    if (a >= 0)
+        ld(c, X_RAX, (unsigned)a);
+    else
+        x_mov_r_imm(&c->b, X_RAX, w ? v : (uint32_t)v);
     ld(c, X_RCX, bb);
     x_shift_cl(&c->b, sh, w, X_RAX);
     if (!w)
@@ -745,44 +406,47 @@ static void jk_compile_insn(jk_cc *c, uint32_t i)
             st(c, A, X_RAX);
         }
         break;
-    case OP_store_imm_u8: jk_addr(c, -1, X); jk_store(c, i, -1, Y, 1); break;
-    case OP_store_imm_u16: jk_addr(c, -1, X); jk_store(c, i, -1, Y, 2); break;
-    case OP_store_imm_u32: jk_addr(c, -1, X); jk_store(c, i, -1, Y, 4); break;
-    case OP_store_imm_u64: jk_addr(c, -1, X); jk_store(c, i, -1, Y, 8); break;
+    case OP_store_imm_u8: jk_jit_addr(c, -1, X); jk_jit_store(c, i, -1, Y, 1); break;
+    case OP_store_imm_u16: jk_jit_addr(c, -1, X); jk_jit_store(c, i, -1, Y, 2); break;
+    case OP_store_imm_u32: jk_jit_addr(c, -1, X); jk_jit_store(c, i, -1, Y, 4); break;
+    case OP_store_imm_u64: jk_jit_addr(c, -1, X); jk_jit_store(c, i, -1, Y, 8); break;
 
     case OP_jump: jk_branch(c, i, -1, in->target); break;
     case OP_jump_ind:
-        jk_addr(c, (int)A, X);
-        jk_djump(c, i);
+        jk_jit_addr(c, (int)A, X);
+        jk_djump(c, i, true, -1);
         break;
     case OP_load_imm_jump:
         x_mov_r_imm(b, X_RAX, X);
         st(c, A, X_RAX);
-        jk_branch(c, i, -1, in->target);
+        if (in->target != JK_PVM_NO_TARGET && jk_is_call(c, i, X))
+            jk_static_call(c, X, in->target);
+        else
+            jk_branch(c, i, -1, in->target);
         break;
     case OP_load_imm_jump_ind:
-        jk_addr(c, (int)B, Y); /* read before ω_A is written: ra may equal rb */
+        jk_jit_addr(c, (int)B, Y); /* read before ω_A is written: ra may equal rb */
         x_mov_r_imm(b, X_RCX, X);
         st(c, A, X_RCX);
-        jk_djump(c, i);
+        jk_djump(c, i, false, jk_is_call(c, i, X) ? (int64_t)(uint32_t)X : -1);
         break;
 
-    case OP_load_u8: jk_addr(c, -1, X); jk_load(c, i, A, 1, false); break;
-    case OP_load_i8: jk_addr(c, -1, X); jk_load(c, i, A, 1, true); break;
-    case OP_load_u16: jk_addr(c, -1, X); jk_load(c, i, A, 2, false); break;
-    case OP_load_i16: jk_addr(c, -1, X); jk_load(c, i, A, 2, true); break;
-    case OP_load_u32: jk_addr(c, -1, X); jk_load(c, i, A, 4, false); break;
-    case OP_load_i32: jk_addr(c, -1, X); jk_load(c, i, A, 4, true); break;
-    case OP_load_u64: jk_addr(c, -1, X); jk_load(c, i, A, 8, false); break;
-    case OP_store_u8: jk_addr(c, -1, X); jk_store(c, i, (int)A, 0, 1); break;
-    case OP_store_u16: jk_addr(c, -1, X); jk_store(c, i, (int)A, 0, 2); break;
-    case OP_store_u32: jk_addr(c, -1, X); jk_store(c, i, (int)A, 0, 4); break;
-    case OP_store_u64: jk_addr(c, -1, X); jk_store(c, i, (int)A, 0, 8); break;
+    case OP_load_u8: jk_jit_addr(c, -1, X); jk_jit_load(c, i, A, 1, false); break;
+    case OP_load_i8: jk_jit_addr(c, -1, X); jk_jit_load(c, i, A, 1, true); break;
+    case OP_load_u16: jk_jit_addr(c, -1, X); jk_jit_load(c, i, A, 2, false); break;
+    case OP_load_i16: jk_jit_addr(c, -1, X); jk_jit_load(c, i, A, 2, true); break;
+    case OP_load_u32: jk_jit_addr(c, -1, X); jk_jit_load(c, i, A, 4, false); break;
+    case OP_load_i32: jk_jit_addr(c, -1, X); jk_jit_load(c, i, A, 4, true); break;
+    case OP_load_u64: jk_jit_addr(c, -1, X); jk_jit_load(c, i, A, 8, false); break;
+    case OP_store_u8: jk_jit_addr(c, -1, X); jk_jit_store(c, i, (int)A, 0, 1); break;
+    case OP_store_u16: jk_jit_addr(c, -1, X); jk_jit_store(c, i, (int)A, 0, 2); break;
+    case OP_store_u32: jk_jit_addr(c, -1, X); jk_jit_store(c, i, (int)A, 0, 4); break;
+    case OP_store_u64: jk_jit_addr(c, -1, X); jk_jit_store(c, i, (int)A, 0, 8); break;
 
-    case OP_store_imm_ind_u8: jk_addr(c, (int)A, X); jk_store(c, i, -1, Y, 1); break;
-    case OP_store_imm_ind_u16: jk_addr(c, (int)A, X); jk_store(c, i, -1, Y, 2); break;
-    case OP_store_imm_ind_u32: jk_addr(c, (int)A, X); jk_store(c, i, -1, Y, 4); break;
-    case OP_store_imm_ind_u64: jk_addr(c, (int)A, X); jk_store(c, i, -1, Y, 8); break;
+    case OP_store_imm_ind_u8: jk_jit_addr(c, (int)A, X); jk_jit_store(c, i, -1, Y, 1); break;
+    case OP_store_imm_ind_u16: jk_jit_addr(c, (int)A, X); jk_jit_store(c, i, -1, Y, 2); break;
+    case OP_store_imm_ind_u32: jk_jit_addr(c, (int)A, X); jk_jit_store(c, i, -1, Y, 4); break;
+    case OP_store_imm_ind_u64: jk_jit_addr(c, (int)A, X); jk_jit_store(c, i, -1, Y, 8); break;
 
     case OP_branch_eq_imm: jk_cmp_imm(c, A, X); jk_branch(c, i, CC_E, in->target); break;
     case OP_branch_ne_imm: jk_cmp_imm(c, A, X); jk_branch(c, i, CC_NE, in->target); break;
@@ -806,7 +470,7 @@ static void jk_compile_insn(jk_cc *c, uint32_t i)
     case OP_sbrk:
     case OP_count_set_bits_64:
     case OP_count_set_bits_32:
-        jk_call_step(c, in);
+        jk_jit_call_step(c, in);
         break;
     case OP_leading_zero_bits_64:
     case OP_leading_zero_bits_32: {
@@ -840,17 +504,17 @@ static void jk_compile_insn(jk_cc *c, uint32_t i)
         st(c, D, X_RAX);
         break;
 
-    case OP_store_ind_u8: jk_addr(c, (int)B, X); jk_store(c, i, (int)A, 0, 1); break;
-    case OP_store_ind_u16: jk_addr(c, (int)B, X); jk_store(c, i, (int)A, 0, 2); break;
-    case OP_store_ind_u32: jk_addr(c, (int)B, X); jk_store(c, i, (int)A, 0, 4); break;
-    case OP_store_ind_u64: jk_addr(c, (int)B, X); jk_store(c, i, (int)A, 0, 8); break;
-    case OP_load_ind_u8: jk_addr(c, (int)B, X); jk_load(c, i, A, 1, false); break;
-    case OP_load_ind_i8: jk_addr(c, (int)B, X); jk_load(c, i, A, 1, true); break;
-    case OP_load_ind_u16: jk_addr(c, (int)B, X); jk_load(c, i, A, 2, false); break;
-    case OP_load_ind_i16: jk_addr(c, (int)B, X); jk_load(c, i, A, 2, true); break;
-    case OP_load_ind_u32: jk_addr(c, (int)B, X); jk_load(c, i, A, 4, false); break;
-    case OP_load_ind_i32: jk_addr(c, (int)B, X); jk_load(c, i, A, 4, true); break;
-    case OP_load_ind_u64: jk_addr(c, (int)B, X); jk_load(c, i, A, 8, false); break;
+    case OP_store_ind_u8: jk_jit_addr(c, (int)B, X); jk_jit_store(c, i, (int)A, 0, 1); break;
+    case OP_store_ind_u16: jk_jit_addr(c, (int)B, X); jk_jit_store(c, i, (int)A, 0, 2); break;
+    case OP_store_ind_u32: jk_jit_addr(c, (int)B, X); jk_jit_store(c, i, (int)A, 0, 4); break;
+    case OP_store_ind_u64: jk_jit_addr(c, (int)B, X); jk_jit_store(c, i, (int)A, 0, 8); break;
+    case OP_load_ind_u8: jk_jit_addr(c, (int)B, X); jk_jit_load(c, i, A, 1, false); break;
+    case OP_load_ind_i8: jk_jit_addr(c, (int)B, X); jk_jit_load(c, i, A, 1, true); break;
+    case OP_load_ind_u16: jk_jit_addr(c, (int)B, X); jk_jit_load(c, i, A, 2, false); break;
+    case OP_load_ind_i16: jk_jit_addr(c, (int)B, X); jk_jit_load(c, i, A, 2, true); break;
+    case OP_load_ind_u32: jk_jit_addr(c, (int)B, X); jk_jit_load(c, i, A, 4, false); break;
+    case OP_load_ind_i32: jk_jit_addr(c, (int)B, X); jk_jit_load(c, i, A, 4, true); break;
+    case OP_load_ind_u64: jk_jit_addr(c, (int)B, X); jk_jit_load(c, i, A, 8, false); break;
 
     case OP_add_imm_32: jk_alu_imm_to(c, ALU_ADD, false, A, B, X); break;
     case OP_and_imm: jk_alu_imm_to(c, ALU_AND, true, A, B, X); break;
@@ -894,14 +558,14 @@ static void jk_compile_insn(jk_cc *c, uint32_t i)
         st(c, A, X_RAX);
         break;
     }
-    case OP_shlo_l_imm_alt_32: jk_shift_alt(c, SH_SHL, false, A, X, B); break;
-    case OP_shlo_r_imm_alt_32: jk_shift_alt(c, SH_SHR, false, A, X, B); break;
-    case OP_shar_r_imm_alt_32: jk_shift_alt(c, SH_SAR, false, A, X, B); break;
-    case OP_shlo_l_imm_alt_64: jk_shift_alt(c, SH_SHL, true, A, X, B); break;
-    case OP_shlo_r_imm_alt_64: jk_shift_alt(c, SH_SHR, true, A, X, B); break;
-    case OP_shar_r_imm_alt_64: jk_shift_alt(c, SH_SAR, true, A, X, B); break;
-    case OP_rot_r_64_imm_alt: jk_shift_alt(c, SH_ROR, true, A, X, B); break;
-    case OP_rot_r_32_imm_alt: jk_shift_alt(c, SH_ROR, false, A, X, B); break;
+    case OP_shlo_l_imm_alt_32: jk_shift_by_reg(c, SH_SHL, false, A, -1, X, B); break;
+    case OP_shlo_r_imm_alt_32: jk_shift_by_reg(c, SH_SHR, false, A, -1, X, B); break;
+    case OP_shar_r_imm_alt_32: jk_shift_by_reg(c, SH_SAR, false, A, -1, X, B); break;
+    case OP_shlo_l_imm_alt_64: jk_shift_by_reg(c, SH_SHL, true, A, -1, X, B); break;
+    case OP_shlo_r_imm_alt_64: jk_shift_by_reg(c, SH_SHR, true, A, -1, X, B); break;
+    case OP_shar_r_imm_alt_64: jk_shift_by_reg(c, SH_SAR, true, A, -1, X, B); break;
+    case OP_rot_r_64_imm_alt: jk_shift_by_reg(c, SH_ROR, true, A, -1, X, B); break;
+    case OP_rot_r_32_imm_alt: jk_shift_by_reg(c, SH_ROR, false, A, -1, X, B); break;
     case OP_cmov_iz_imm: jk_cmov(c, true, A, -1, X, B); break;
     case OP_cmov_nz_imm: jk_cmov(c, false, A, -1, X, B); break;
 
@@ -943,16 +607,16 @@ static void jk_compile_insn(jk_cc *c, uint32_t i)
     case OP_div_s_64: jk_divrem(c, D, A, B, true, true, false); break;
     case OP_rem_u_64: jk_divrem(c, D, A, B, true, false, true); break;
     case OP_rem_s_64: jk_divrem(c, D, A, B, true, true, true); break;
-    case OP_shlo_l_32: jk_shift3(c, SH_SHL, false, D, A, B); break;
-    case OP_shlo_r_32: jk_shift3(c, SH_SHR, false, D, A, B); break;
-    case OP_shar_r_32: jk_shift3(c, SH_SAR, false, D, A, B); break;
-    case OP_shlo_l_64: jk_shift3(c, SH_SHL, true, D, A, B); break;
-    case OP_shlo_r_64: jk_shift3(c, SH_SHR, true, D, A, B); break;
-    case OP_shar_r_64: jk_shift3(c, SH_SAR, true, D, A, B); break;
-    case OP_rot_l_64: jk_shift3(c, SH_ROL, true, D, A, B); break;
-    case OP_rot_l_32: jk_shift3(c, SH_ROL, false, D, A, B); break;
-    case OP_rot_r_64: jk_shift3(c, SH_ROR, true, D, A, B); break;
-    case OP_rot_r_32: jk_shift3(c, SH_ROR, false, D, A, B); break;
+    case OP_shlo_l_32: jk_shift_by_reg(c, SH_SHL, false, D, (int)A, 0, B); break;
+    case OP_shlo_r_32: jk_shift_by_reg(c, SH_SHR, false, D, (int)A, 0, B); break;
+    case OP_shar_r_32: jk_shift_by_reg(c, SH_SAR, false, D, (int)A, 0, B); break;
+    case OP_shlo_l_64: jk_shift_by_reg(c, SH_SHL, true, D, (int)A, 0, B); break;
+    case OP_shlo_r_64: jk_shift_by_reg(c, SH_SHR, true, D, (int)A, 0, B); break;
+    case OP_shar_r_64: jk_shift_by_reg(c, SH_SAR, true, D, (int)A, 0, B); break;
+    case OP_rot_l_64: jk_shift_by_reg(c, SH_ROL, true, D, (int)A, 0, B); break;
+    case OP_rot_l_32: jk_shift_by_reg(c, SH_ROL, false, D, (int)A, 0, B); break;
+    case OP_rot_r_64: jk_shift_by_reg(c, SH_ROR, true, D, (int)A, 0, B); break;
+    case OP_rot_r_32: jk_shift_by_reg(c, SH_ROR, false, D, (int)A, 0, B); break;
     case OP_mul_upper_u_u:
     case OP_mul_upper_s_s:
         ld(c, X_RAX, A);
@@ -1024,7 +688,7 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
         goto fail;
     cc.jump_code = jit->jump_code;
     jk_allocate(&cc);
-    jk_emit_routines(&cc);
+    jk_jit_emit_routines(&cc);
     jit->trampoline = 16;
 
     for (uint32_t i = 0; i < n; i++) {
@@ -1035,9 +699,9 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
         if (prog->block_start[i]) {
             /* Pay the block's whole cost on entry, or leave untouched. */
             uint32_t cost = prog->insns[i].cost;
-            x_alu_rm_imm(&cc.b, ALU_SUB, true, X_MEM(X_RBX, CTX_GAS), (int32_t)cost);
+            x_alu_rm_imm(&cc.b, ALU_SUB, true, X_REG(X_GAS), (int32_t)cost);
             size_t ok = x_jcc8(&cc.b, CC_GE);
-            x_alu_rm_imm(&cc.b, ALU_ADD, true, X_MEM(X_RBX, CTX_GAS), (int32_t)cost);
+            x_alu_rm_imm(&cc.b, ALU_ADD, true, X_REG(X_GAS), (int32_t)cost);
             jk_exit_with(&cc, i, JK_JIT_EXIT_OOG);
             x_here8(&cc.b, ok);
         }
@@ -1048,6 +712,9 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
         if (cc.oom || cc.b.oom)
             goto fail;
     }
+    jk_jit_emit_mem_stubs(&cc);
+    if (cc.oom || cc.b.oom)
+        goto fail;
     for (size_t k = 0; k < cc.fix_count; k++)
         x_patch32(&cc.b, cc.fix[k].at, cc.label[cc.fix[k].target]);
     if (cc.b.oom)
@@ -1081,6 +748,7 @@ fail:
     free(cc.label);
     free(cc.entry);
     free(cc.fix);
+    free(cc.stubs);
 }
 
 #else /* no recompiler on this host */

@@ -34,16 +34,20 @@ enum {
 typedef struct jk_jit_ctx {
     uint64_t regs[JK_PVM_REGS];     /* the two unmapped always; the rest when spilled */
     int64_t gas;
-    uint64_t tlb_r_addr;            /* readable page's address, or JK_JIT_TLB_EMPTY */
-    uint64_t tlb_r_base;            /* its host buffer */
-    uint64_t tlb_w_addr;            /* a private writable page's address, or empty */
-    uint64_t tlb_w_base;
-    uintptr_t *const *top;          /* the memory's top-level page table */
+    /* Direct-mapped TLBs, indexed by page number mod JK_JIT_TLB_SIZE: for
+     * loads (readable pages) and for stores (private writable pages). */
+    struct {
+        uint64_t addr;              /* the page's guest address, or JK_JIT_TLB_EMPTY */
+        uint64_t base;              /* its host buffer */
+    } tlb_r[16], tlb_w[16];
+    const uintptr_t *top;           /* the memory's top level (leaf offsets) */
+    uintptr_t empty_leaf;           /* what the offsets are relative to */
     uint32_t exit_index;            /* instruction that exited */
     uint32_t jump_count;            /* entries of the jump table */
     void *const *jump_code;         /* per jump-table entry, the code to enter */
     uint64_t scratch;               /* a value passed to or from a helper */
     uint64_t host_rsp;              /* the stack pointer to unwind to on exit */
+    uint64_t stack_limit;           /* predicted returns stop below this (jit.c) */
     jk_pvm_memory *mem;
     int mem_rc;                     /* JK_MEM_* of a failed access */
     uint32_t fault_address;
@@ -51,6 +55,7 @@ typedef struct jk_jit_ctx {
 
 /* An empty TLB entry: no 32-bit address XORed with it is below 4096. */
 #define JK_JIT_TLB_EMPTY (UINT64_C(1) << 32)
+#define JK_JIT_TLB_SIZE 16
 
 /* A compiled program. The code is mapped read+execute only after it was
  * written (never writable and executable at once). */

@@ -16,10 +16,12 @@
  * sbrk): forget the cached pages. */
 static void jk_tlb_flush(jk_jit_ctx *ctx)
 {
-    ctx->tlb_r_addr = JK_JIT_TLB_EMPTY;
-    ctx->tlb_w_addr = JK_JIT_TLB_EMPTY;
-    ctx->tlb_r_base = 0;
-    ctx->tlb_w_base = 0;
+    for (int k = 0; k < JK_JIT_TLB_SIZE; k++) {
+        ctx->tlb_r[k].addr = JK_JIT_TLB_EMPTY;
+        ctx->tlb_w[k].addr = JK_JIT_TLB_EMPTY;
+        ctx->tlb_r[k].base = 0;
+        ctx->tlb_w[k].base = 0;
+    }
 }
 
 int jk_jit_load_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n)
@@ -97,8 +99,10 @@ jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_sta
     memcpy(ctx.regs, state->regs, sizeof ctx.regs);
     ctx.gas = state->gas;
     ctx.top = mem->top;
+    ctx.empty_leaf = (uintptr_t)jk_pvm_empty_leaf;
     ctx.exit_index = start;
     ctx.jump_count = prog->blob.jump_count;
+    ctx.stack_limit = 0;
     ctx.jump_code = (void *const *)jit->jump_code;
     ctx.scratch = 0;
     ctx.host_rsp = 0;

@@ -17,17 +17,19 @@
  */
 #include "internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 
 const uintptr_t jk_pvm_empty_leaf[JK_LEAF_SIZE];
 
 jk_err jk_pvm_memory_new(jk_pvm_memory **out)
 {
-    jk_pvm_memory *mem = calloc(1, sizeof *mem);
+    /* An all-zero top level is the empty address space (internal.h); the
+     * leaf list is only read up to leaf_count, so it stays uninitialised. */
+    jk_pvm_memory *mem = malloc(sizeof *mem);
     if (!mem)
         return JK_ERR_NOMEM;
-    for (uint32_t i = 0; i < JK_TOP_SIZE; i++)
-        mem->top[i] = (uintptr_t *)jk_pvm_empty_leaf; /* read-only: never written through */
+    memset(mem, 0, offsetof(jk_pvm_memory, leaves));
     *out = mem;
     return JK_OK;
 }
@@ -42,12 +44,14 @@ void jk_pvm_memory_free(jk_pvm_memory *mem)
 {
     if (!mem)
         return;
-    for (uint32_t i = 0; i < JK_TOP_SIZE; i++) {
-        if (mem->top[i] == jk_pvm_empty_leaf)
-            continue;
-        for (uint32_t j = 0; j < JK_LEAF_SIZE; j++)
-            jk_page_release(mem->top[i][j]);
-        free(mem->top[i]);
+    /* Only the leaves this memory allocated, and in each only the entries
+     * that were ever written. */
+    for (uint32_t k = 0; k < mem->leaf_count; k++) {
+        const jk_pvm_leaf_use *u = &mem->leaves[k];
+        uintptr_t *leaf = (uintptr_t *)jk_pvm_leaf(mem->top, u->top);
+        for (uint32_t j = u->lo; j <= u->hi; j++)
+            jk_page_release(leaf[j]);
+        free(leaf);
     }
     free(mem->dirty);
     free(mem);
@@ -56,14 +60,28 @@ void jk_pvm_memory_free(jk_pvm_memory *mem)
 /* The writable entry of page p, allocating its leaf; NULL when out of memory. */
 static uintptr_t *jk_slot(jk_pvm_memory *mem, uint32_t p)
 {
-    uintptr_t **leaf = &mem->top[p >> JK_LEAF_BITS];
-    if (*leaf == jk_pvm_empty_leaf) {
+    uint32_t t = p >> JK_LEAF_BITS, j = p & (JK_LEAF_SIZE - 1);
+    uintptr_t *leaf = (uintptr_t *)jk_pvm_leaf(mem->top, t);
+    if (mem->top[t] == 0) {
         uintptr_t *fresh = calloc(JK_LEAF_SIZE, sizeof *fresh);
         if (!fresh)
             return NULL;
-        *leaf = fresh;
+        mem->top[t] = (uintptr_t)fresh - (uintptr_t)jk_pvm_empty_leaf;
+        mem->leaves[mem->leaf_count++] = (jk_pvm_leaf_use){(uint16_t)t, (uint16_t)j, (uint16_t)j};
+        return &fresh[j];
     }
-    return &(*leaf)[p & (JK_LEAF_SIZE - 1)];
+    /* Widen the written range of this leaf (few leaves: a short scan). */
+    for (uint32_t k = mem->leaf_count; k-- > 0;) {
+        jk_pvm_leaf_use *u = &mem->leaves[k];
+        if (u->top == t) {
+            if (j < u->lo)
+                u->lo = (uint16_t)j;
+            if (j > u->hi)
+                u->hi = (uint16_t)j;
+            break;
+        }
+    }
+    return &leaf[j];
 }
 
 static bool jk_map_args_ok(uint32_t addr, uint64_t len)

@@ -152,6 +152,8 @@ static jk_err jk_compile(const char *sdk, const jk_sdk_options *o, const char *s
     for (size_t i = 0; i < NFIXED; i++)
         argv[n++] = fixed[i];
     argv[n++] = (char *)(o->opt ? o->opt : "-O2");
+    if (o->map_path)
+        argv[n++] = "-gdwarf-4"; /* line tables for the map; the code is the same */
     for (size_t i = 0; !libc && i < o->define_count; i++) {
         snprintf(flags[nf], sizeof flags[nf], "-D%s", o->defines[i]);
         argv[n++] = flags[nf++];
@@ -236,12 +238,18 @@ jk_err jk_sdk_build(const char *const *sources, size_t nsources, const jk_sdk_op
         err = jk_ld(sdk, objects, nobjects, rw_base, elf_path, diag);
     if (err == JK_OK)
         err = jk_read_file(elf_path, &elf, &elf_len, diag);
+    jk_link_pc *pcs = NULL;
+    size_t npcs = 0;
     if (err == JK_OK) {
         jk_diag link_diag = {{0}};
-        err = jk_sdk_link(elf, elf_len, &program, &program_len, o->asm_path ? &text : NULL, stats, &link_diag);
+        err = jk_link_elf_map(elf, elf_len, JK_DEFAULT_STACK, JK_DEFAULT_HEAP_PAGES, &program, &program_len,
+                              o->asm_path ? &text : NULL, o->map_path ? &pcs : NULL, &npcs, stats, &link_diag);
         if (err != JK_OK)
             jk_diag_set(diag, err, "%s", link_diag.msg[0] ? link_diag.msg : jk_strerror(err));
     }
+    if (err == JK_OK && o->map_path)
+        err = jk_sdk_map_write(elf, elf_len, pcs, npcs, o->map_path, diag);
+    free(pcs);
     if (err == JK_OK && o->asm_path && text)
         err = jk_write_path(o->asm_path, text, strlen(text), diag);
     free(elf);

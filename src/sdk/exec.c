@@ -70,7 +70,7 @@ jk_err jk_sdk_exec(const uint8_t *file, size_t len, const char *entry, int64_t g
     st.gas = gas;
     jk_pvm_exit ex;
     for (;;) {
-        if ((err = jk_pvm_run(prog, mem, &st, &ex)) != JK_OK) {
+        if ((err = jk_pvm_run_engine(prog, mem, &st, &ex, JK_PVM_ENGINE_AUTO)) != JK_OK) {
             jk_diag_set(diag, JK_ERR_PVM_BLOB, "endpoint pc %u is not an instruction", st.pc);
             err = JK_ERR_PVM_BLOB;
             goto done;

@@ -347,11 +347,47 @@ static void jk_tr_free(jk_tr *tr)
     free(tr->hi_target);
     free(tr->jt_index);
     free(tr->text);
+    free(tr->insn_addr);
+}
+
+/* The k-th instruction of the assembled code is the k-th the translator
+ * emitted (the assembler makes one instruction per instruction line, in
+ * order): pair each instruction's pc with its RISC-V address. */
+static jk_err jk_line_pcs(const jk_tr *tr, const jk_pvm_blob *pb, jk_link_pc **out, size_t *count, jk_diag *diag)
+{
+    jk_link_pc *pcs = malloc((tr->pvm_insns ? tr->pvm_insns : 1) * sizeof *pcs);
+    size_t k = 0;
+    if (!pcs)
+        return jk_diag_set(diag, JK_ERR_NOMEM, "out of memory");
+    for (uint32_t pc = 0; pc < pb->code_len; pc++) {
+        if (!jk_pvm_blob_is_insn_start(pb, pc))
+            continue;
+        if (k == tr->pvm_insns)
+            break;
+        pcs[k].pc = pc;
+        pcs[k].rv_addr = tr->insn_addr[k];
+        k++;
+    }
+    if (k != tr->pvm_insns) {
+        free(pcs);
+        return jk_diag_set(diag, JK_ERR_PARSE, "internal: %zu instructions assembled, %u emitted", k, tr->pvm_insns);
+    }
+    *out = pcs;
+    *count = k;
+    return JK_OK;
 }
 
 jk_err jk_link_elf(const uint8_t *elf_bytes, size_t elf_len, uint32_t stack_size,
                    uint32_t heap_pages, uint8_t **out, size_t *out_len,
                    char **asm_out, jk_link_stats *stats, jk_diag *diag)
+{
+    return jk_link_elf_map(elf_bytes, elf_len, stack_size, heap_pages, out, out_len, asm_out, NULL, NULL, stats,
+                           diag);
+}
+
+jk_err jk_link_elf_map(const uint8_t *elf_bytes, size_t elf_len, uint32_t stack_size, uint32_t heap_pages,
+                       uint8_t **out, size_t *out_len, char **asm_out, jk_link_pc **pcs, size_t *pc_count,
+                       jk_link_stats *stats, jk_diag *diag)
 {
     jk_elf elf;
     jk_tr tr;
@@ -368,6 +404,7 @@ jk_err jk_link_elf(const uint8_t *elf_bytes, size_t elf_len, uint32_t stack_size
     memset(&tr, 0, sizeof tr);
     memset(&img, 0, sizeof img);
     tr.diag = diag;
+    tr.record_addrs = pcs != NULL;
     err = jk_elf_parse(elf_bytes, elf_len, &elf, diag);
     if (err != JK_OK)
         return err;
@@ -426,8 +463,14 @@ jk_err jk_link_elf(const uint8_t *elf_bytes, size_t elf_len, uint32_t stack_size
         jk_diag_set(diag, err, "program does not fit the standard program format");
         goto done;
     }
+    if (pcs && (err = jk_line_pcs(&tr, jk_pvm_program_blob(prog), pcs, pc_count, diag)) != JK_OK)
+        goto done;
     if ((err = jk_pvm_progfile_encode(eps, neps, core, core_len, out, out_len)) != JK_OK) {
         jk_diag_set(diag, err, "bad endpoint table (names must be [A-Za-z0-9_], unique)");
+        if (pcs) {
+            free(*pcs);
+            *pcs = NULL;
+        }
         goto done;
     }
     if (stats) {

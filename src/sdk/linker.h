@@ -141,4 +141,37 @@ jk_err jk_link_elf(const uint8_t *elf_bytes, size_t elf_len, uint32_t stack_size
                    uint32_t heap_pages, uint8_t **out, size_t *out_len,
                    char **asm_out, jk_link_stats *stats, jk_diag *diag);
 
+/* jk_link_elf, and (pcs non-NULL) for the pc → source line map: each PVM
+ * instruction's pc with the RISC-V address it was translated from, in pc
+ * order (*pcs malloc'd, the caller frees it; only on JK_OK). */
+typedef struct jk_link_pc {
+    uint32_t pc;
+    uint64_t rv_addr;
+} jk_link_pc;
+jk_err jk_link_elf_map(const uint8_t *elf_bytes, size_t elf_len, uint32_t stack_size, uint32_t heap_pages,
+                       uint8_t **out, size_t *out_len, char **asm_out, jk_link_pc **pcs, size_t *pc_count,
+                       jk_link_stats *stats, jk_diag *diag);
+
+/* Write the pc → source line map (map.c) of a linked ELF built with
+ * -gdwarf-4, given the linker's pcs. @return JK_OK; JK_ERR_IO; the ELF's
+ * and the line tables' errors; JK_ERR_NOMEM. */
+jk_err jk_sdk_map_write(const uint8_t *elf_bytes, size_t elf_len, const jk_link_pc *pcs, size_t npcs,
+                        const char *path, jk_diag *diag);
+
+/* ---- DWARF line tables (dwarf.c) ---- */
+
+typedef struct jk_line_row {
+    uint64_t addr;
+    const char *dir;    /* NULL or the file's directory (points into the ELF) */
+    const char *file;   /* the file's name (points into the ELF) */
+    uint32_t line;
+    bool end;           /* end_sequence: addresses from here on are not covered */
+} jk_line_row;
+
+/* The rows of every line program in the ELF's .debug_line (DWARF 2..4),
+ * sorted by address (*rows malloc'd; 0 rows when there is no .debug_line).
+ * @return JK_OK; JK_ERR_PARSE (a malformed table, with the offset);
+ *         JK_ERR_NOMEM. */
+jk_err jk_dwarf_lines(const jk_elf *elf, jk_line_row **rows, size_t *count, jk_diag *diag);
+
 #endif

@@ -66,6 +66,18 @@ static void jk_emit(jk_tr *tr, bool terminates, const char *fmt, ...)
     va_start(ap, fmt);
     jk_tr_append(tr, "\n", ap);
     va_end(ap);
+    if (tr->record_addrs) {
+        if (tr->pvm_insns == tr->insn_cap) {
+            size_t cap = tr->insn_cap ? 2 * tr->insn_cap : 1024;
+            uint64_t *bigger = realloc(tr->insn_addr, cap * sizeof *bigger);
+            if (!bigger)
+                tr->oom = true;
+            else
+                tr->insn_addr = bigger, tr->insn_cap = cap;
+        }
+        if (tr->pvm_insns < tr->insn_cap)
+            tr->insn_addr[tr->pvm_insns] = tr->cur_addr;
+    }
     tr->pvm_insns++;
     tr->last_terminates = terminates;
 }
@@ -459,9 +471,10 @@ jk_err jk_tr_emit(jk_tr *tr)
             continue; /* emitted with its auipc */
         if (tr->flags[i] & (JK_TR_TARGET | JK_TR_JT)) {
             if (!tr->last_terminates)
-                jk_emit(tr, true, "fallthrough");
+                jk_emit(tr, true, "fallthrough"); /* belongs to the instruction before */
             jk_raw(tr, "L%llx:\n", (unsigned long long)jk_tr_addr(tr, i));
         }
+        tr->cur_addr = jk_tr_addr(tr, i);
         jk_err err = jk_tr_one(tr, i);
         if (err != JK_OK)
             return err;

@@ -34,6 +34,12 @@ typedef struct jk_tr {
     bool last_terminates;   /* the last emitted instruction ends a block */
     bool oom;
     jk_diag *diag;
+    /* For the pc → source line map: the RISC-V address each emitted PVM
+     * instruction came from, in emission order (NULL: not recorded). */
+    uint64_t cur_addr;
+    uint64_t *insn_addr;
+    size_t insn_cap;
+    bool record_addrs;
 } jk_tr;
 
 /* Index of the instruction at address addr in the text, or -1 when addr is

@@ -2,6 +2,7 @@
  * keys.c — Ed25519 key files (docs/keys.md): three lines of text, written
  * with mode 0600 and never over an existing file.
  */
+#include "jark/bytes.h"
 #include "jark/crypto.h"
 #include "jark/spec.h"
 
@@ -40,26 +41,17 @@ jk_err jk_spec_key_generate(jk_spec_key *out)
     return err;
 }
 
-static void jk_hex_put(const uint8_t *b, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-}
-
 void jk_spec_key_format(const jk_spec_key *k, char out[JK_SPEC_KEY_TEXT_LEN + 1])
 {
     char *p = out;
     memcpy(p, jk_key_magic, 20);
     p += 20;
     memcpy(p, "seed ", 5);
-    jk_hex_put(k->secret, JK_ED25519_SEED_SIZE, p + 5);
+    jk_hex_encode(k->secret, JK_ED25519_SEED_SIZE, p + 5);
     p[69] = '\n';
     p += 70;
     memcpy(p, "public ", 7);
-    jk_hex_put(k->public_key, JK_ED25519_PUBLIC_SIZE, p + 7);
+    jk_hex_encode(k->public_key, JK_ED25519_PUBLIC_SIZE, p + 7);
     p[71] = '\n';
     p[72] = 0;
 }

@@ -23,23 +23,45 @@ static bool jk_resolve(const char *dir, const char *name, char *path, size_t len
     return n > 0 && (size_t)n < len;
 }
 
-static jk_err jk_spec_read_named(void *ctx, const char *name, bool program, uint8_t **out, size_t *len,
-                                 jk_diag *diag)
+static bool jk_is_c(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 2 && !strcmp(path + n - 2, ".c");
+}
+
+static jk_err jk_spec_read_named(void *ctx, const char *const *names, size_t count, bool program, uint8_t **out,
+                                 size_t *len, jk_diag *diag)
 {
     const jk_spec_dir *d = ctx;
-    char path[2 * PATH_MAX];
-    if (!jk_resolve(d->dir, name, path, sizeof path))
-        return jk_diag_set(diag, JK_ERR_IO, "%s: path too long", name);
-    size_t n = strlen(path);
-    jk_diag inner = {{0}};
-    jk_err err;
-    if (program && n > 2 && !strcmp(path + n - 2, ".c")) {
-        const char *sources[1] = {path};
-        err = jk_sdk_build(sources, 1, d->build, out, len, NULL, &inner);
-        if (err != JK_OK)
-            return jk_diag_set(diag, err, "program %s does not build: %s", name, inner.msg);
-        return JK_OK;
+    const char *sources[JK_SDK_MAX_SOURCES];
+    const char *name = names[0];
+    if (count < 1 || count > JK_SDK_MAX_SOURCES)
+        return jk_diag_set(diag, JK_ERR_PARSE, "between 1 and %d files", JK_SDK_MAX_SOURCES);
+    char(*paths)[2 * PATH_MAX] = malloc(count * sizeof *paths);
+    if (!paths)
+        return jk_diag_set(diag, JK_ERR_NOMEM, "out of memory");
+    jk_err err = JK_OK;
+    for (size_t i = 0; err == JK_OK && i < count; i++) {
+        if (!jk_resolve(d->dir, names[i], paths[i], sizeof paths[i]))
+            err = jk_diag_set(diag, JK_ERR_IO, "%s: path too long", names[i]);
+        else if (count > 1 && !jk_is_c(paths[i]))
+            err = jk_diag_set(diag, JK_ERR_PARSE, "%s: several files of one program must all be C (.c)", names[i]);
+        sources[i] = paths[i];
     }
+    jk_diag inner = {{0}};
+    if (err == JK_OK && program && jk_is_c(paths[0])) {
+        err = jk_sdk_build(sources, count, d->build, out, len, NULL, &inner);
+        if (err != JK_OK)
+            jk_diag_set(diag, err, "program %s%s does not build: %s", name, count > 1 ? " (and the rest)" : "",
+                        inner.msg);
+        free(paths);
+        return err;
+    }
+    char path[2 * PATH_MAX];
+    snprintf(path, sizeof path, "%s", paths[0]);
+    free(paths);
+    if (err != JK_OK)
+        return err;
     err = jk_read_file(path, out, len, &inner);
     if (err != JK_OK)
         return jk_diag_set(diag, err, "%s %s: %s", program ? "program" : "state data", name, inner.msg);

@@ -14,17 +14,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Refuse with JK_ERR_PARSE and the reason. */
-__attribute__((format(printf, 2, 3)))
-static jk_err jk_spec_fail(jk_diag *diag, const char *fmt, ...)
+/* A program entry: a file name, or an array of 1..JK_SDK_MAX_SOURCES C
+ * files built together into one program; read through the reader. */
+static jk_err jk_program_entry(json_object *v, const char *field, jk_spec_reader reader, void *ctx, uint8_t **out,
+                               size_t *len, jk_diag *diag)
 {
-    if (diag) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(diag->msg, sizeof diag->msg, fmt, ap);
-        va_end(ap);
+    const char *names[JK_SDK_MAX_SOURCES];
+    size_t n = 0;
+    if (v && json_object_is_type(v, json_type_string)) {
+        names[n++] = json_object_get_string(v);
+    } else if (v && json_object_is_type(v, json_type_array) && json_object_array_length(v) >= 1 &&
+               json_object_array_length(v) <= JK_SDK_MAX_SOURCES) {
+        for (; n < json_object_array_length(v); n++) {
+            json_object *e = json_object_array_get_idx(v, n);
+            if (!json_object_is_type(e, json_type_string))
+                return jk_diag_set(diag, JK_ERR_PARSE, "%s[%zu]: a file name", field, n);
+            names[n] = json_object_get_string(e);
+        }
+    } else {
+        return jk_diag_set(diag, JK_ERR_PARSE, "%s: %s (a file name, or an array of 1..%d C files)", field,
+                           v ? "not a file name" : "missing", JK_SDK_MAX_SOURCES);
     }
-    return JK_ERR_PARSE;
+    return reader(ctx, names, n, true, out, len, diag);
 }
 
 static json_object *jk_key(json_object *o, const char *k)
@@ -61,7 +72,7 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
 {
     memset(out, 0, sizeof *out);
     if (len > INT_MAX)
-        return jk_spec_fail(diag, "not JSON: too long");
+        return jk_diag_set(diag, JK_ERR_PARSE, "not JSON: too long");
     json_tokener *tok = json_tokener_new();
     if (!tok)
         return jk_diag_set(diag, JK_ERR_NOMEM, "out of memory");
@@ -75,14 +86,14 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
     if (!root || jerr != json_tokener_success || used != len) {
         json_object_put(root);
         /* json-c calls a truncated text "continue" (it waits for more) */
-        return jk_spec_fail(diag, "not JSON: %s",
+        return jk_diag_set(diag, JK_ERR_PARSE, "not JSON: %s",
                             jerr == json_tokener_continue  ? "unexpected end of input"
                             : jerr != json_tokener_success ? json_tokener_error_desc(jerr)
                                                            : "text after the value");
     }
     if (!json_object_is_type(root, json_type_object)) {
         json_object_put(root);
-        return jk_spec_fail(diag, "not a JSON object");
+        return jk_diag_set(diag, JK_ERR_PARSE, "not a JSON object");
     }
     /* every refusal below is JK_ERR_PARSE unless `re` says otherwise (the
      * reader's error, or out of memory) */
@@ -92,41 +103,37 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
     jk_chain_spec *s = &out->spec;
     json_object_object_foreach(root, key, value) {
         (void)value;
-        if (strcmp(key, "programs") && strcmp(key, "state") && strcmp(key, "validators") && strcmp(key, "gas")) {
-            jk_spec_fail(diag, "unknown key '%s'", key);
+        if (strcmp(key, "programs") && strcmp(key, "state") && strcmp(key, "validators") && strcmp(key, "gas") &&
+            strcmp(key, "max_event_traces")) {
+            jk_diag_set(diag, JK_ERR_PARSE, "unknown key '%s'", key);
             goto done;
         }
     }
     if (!progs || !json_object_is_type(progs, json_type_object)) {
-        jk_spec_fail(diag, "programs: missing (an object of role → file)");
+        jk_diag_set(diag, JK_ERR_PARSE, "programs: missing (an object of role → file)");
         goto done;
     }
     const uint8_t **role_ptr[5] = {&s->chain, &s->verify, &s->transact, &s->dispatch_instance, &s->aa};
     size_t *role_len[5] = {&s->chain_len, &s->verify_len, &s->transact_len, &s->dispatch_instance_len, &s->aa_len};
     for (int r = 0; r < 5; r++) {
-        json_object *v = jk_key(progs, roles[r]);
-        if (!v || !json_object_is_type(v, json_type_string)) {
-            jk_spec_fail(diag, "programs.%s: missing (a file name)", roles[r]);
-            goto done;
-        }
-        if ((re = reader(ctx, json_object_get_string(v), true, &out->programs[r], role_len[r], diag)) != JK_OK)
+        char field[48];
+        snprintf(field, sizeof field, "programs.%s", roles[r]);
+        if ((re = jk_program_entry(jk_key(progs, roles[r]), field, reader, ctx, &out->programs[r], role_len[r],
+                                   diag)) != JK_OK)
             goto done;
         *role_ptr[r] = out->programs[r];
     }
     json_object *disp = jk_key(progs, "dispatch");
     size_t nd = disp && json_object_is_type(disp, json_type_array) ? json_object_array_length(disp) : 0;
     if (disp && (!json_object_is_type(disp, json_type_array) || nd > JK_CHAIN_MAX_DISPATCH_ENDPOINTS)) {
-        jk_spec_fail(diag, "programs.dispatch: an array of at most %d files", JK_CHAIN_MAX_DISPATCH_ENDPOINTS);
+        jk_diag_set(diag, JK_ERR_PARSE, "programs.dispatch: an array of at most %d files", JK_CHAIN_MAX_DISPATCH_ENDPOINTS);
         goto done;
     }
     for (size_t k = 0; k < nd; k++) {
-        json_object *v = json_object_array_get_idx(disp, k);
-        if (!json_object_is_type(v, json_type_string)) {
-            jk_spec_fail(diag, "programs.dispatch[%zu]: a file name", k);
-            goto done;
-        }
-        if ((re = reader(ctx, json_object_get_string(v), true, &out->programs[5 + k], &s->dispatch_len[k], diag)) !=
-            JK_OK)
+        char field[48];
+        snprintf(field, sizeof field, "programs.dispatch[%zu]", k);
+        if ((re = jk_program_entry(json_object_array_get_idx(disp, k), field, reader, ctx, &out->programs[5 + k],
+                                   &s->dispatch_len[k], diag)) != JK_OK)
             goto done;
         s->dispatch[k] = out->programs[5 + k];
     }
@@ -146,7 +153,7 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
         json_object *e = json_object_array_get_idx(state, i), *v;
         int64_t slot;
         if (jk_number(jk_key(e, "slot"), &slot) || slot < 0 || slot > 255) {
-            jk_spec_fail(diag, "state[%zu].slot: a number 20..255", i);
+            jk_diag_set(diag, JK_ERR_PARSE, "state[%zu].slot: a number 20..255", i);
             goto done;
         }
         out->state_slots[i] = (uint32_t)slot;
@@ -154,13 +161,13 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
             const char *hex = json_object_get_string(v);
             out->state_data[i] = malloc(strlen(hex) / 2 + 1);
             if (!out->state_data[i] || jk_hex(hex, out->state_data[i], strlen(hex) / 2, &out->state_len[i])) {
-                jk_spec_fail(diag, "state[%zu].data_hex: not hex", i);
+                jk_diag_set(diag, JK_ERR_PARSE, "state[%zu].data_hex: not hex", i);
                 goto done;
             }
         } else if ((v = jk_key(e, "data_zero"))) {
             int64_t n;
             if (jk_number(v, &n) || n < 0 || n > (int64_t)JK_CAP_DATA_MAX_LEN) {
-                jk_spec_fail(diag, "state[%zu].data_zero: a length", i);
+                jk_diag_set(diag, JK_ERR_PARSE, "state[%zu].data_zero: a length", i);
                 goto done;
             }
             out->state_data[i] = calloc((size_t)n ? (size_t)n : 1, 1);
@@ -170,11 +177,11 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
                 goto done;
             }
         } else if ((v = jk_key(e, "data")) && json_object_is_type(v, json_type_string)) {
-            if ((re = reader(ctx, json_object_get_string(v), false, &out->state_data[i], &out->state_len[i], diag)) !=
-                JK_OK)
+            const char *name = json_object_get_string(v);
+            if ((re = reader(ctx, &name, 1, false, &out->state_data[i], &out->state_len[i], diag)) != JK_OK)
                 goto done;
         } else {
-            jk_spec_fail(diag, "state[%zu]: needs data_hex, data_zero or data", i);
+            jk_diag_set(diag, JK_ERR_PARSE, "state[%zu]: needs data_hex, data_zero or data", i);
             goto done;
         }
     }
@@ -195,7 +202,7 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
         json_object *v = json_object_array_get_idx(vals, i);
         if (!json_object_is_type(v, json_type_string) ||
             jk_hex(json_object_get_string(v), out->validators[i], 32, &n) || n != 32) {
-            jk_spec_fail(diag, "validators[%zu]: 64 hex digits (an Ed25519 public key)", i);
+            jk_diag_set(diag, JK_ERR_PARSE, "validators[%zu]: 64 hex digits (an Ed25519 public key)", i);
             goto done;
         }
     }
@@ -207,9 +214,16 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
     static const char *const names[4] = {"transform", "verify", "process", "block"};
     for (int b = 0; b < 4; b++)
         if (!gas || jk_number(jk_key(gas, names[b]), budgets[b])) {
-            jk_spec_fail(diag, "gas.%s: missing (a number)", names[b]);
+            jk_diag_set(diag, JK_ERR_PARSE, "gas.%s: missing (a number)", names[b]);
             goto done;
         }
+    json_object *traces = jk_key(root, "max_event_traces");
+    int64_t max_traces = 0;
+    if (traces && (jk_number(traces, &max_traces) || max_traces < 1 || max_traces > JK_CHAIN_MAX_EVENT_TRACES)) {
+        jk_diag_set(diag, JK_ERR_PARSE, "max_event_traces: a number 1..%u", JK_CHAIN_MAX_EVENT_TRACES);
+        goto done;
+    }
+    s->max_event_traces = (uint32_t)max_traces; /* 0: absent, genesis's default */
     rc = JK_OK;
 done:
     json_object_put(root);

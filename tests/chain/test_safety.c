@@ -59,6 +59,18 @@ static bool jk_submit(jk_chain_kernel *ck, const uint8_t *blob, size_t len, cons
     return admitted;
 }
 
+/* Submit B's report `text` to dispatch endpoint 0 of ck, signed by B. */
+static bool jk_submit_report(const jk_safety *f, jk_chain_kernel *ck, const char *text, jk_diag *why)
+{
+    uint8_t blob[64];
+    size_t n = jk_blob(blob, f->pkb, 'D', text);
+    jk_chain_trace t;
+    jk_chain_trace_sign(f->skb, &f->genesis, blob, n, &t);
+    jk_chain_event ev = {jk_chain_endpoint_dispatch(0), blob, n};
+    bool admitted = false;
+    return jk_chain_handle_incoming_event(ck, &ev, &t, 1, &admitted, why) == JK_OK && admitted;
+}
+
 /* A block re-made from b with header fields changed and re-signed by sk. */
 static void jk_resign(const jk_chain_block *b, uint32_t round, uint32_t proposer, const jk_hash *last_commit,
                       const uint8_t *sk, const jk_hash *g, jk_chain_block *out)
@@ -305,13 +317,7 @@ JK_TEST(test_chain_safety_cycle_starts_clean)
     JK_REQUIRE(jk_safety_open(&f, 1, 10000000, NULL));
     jk_chain_kernel *ck = f.importer;
     JK_REQUIRE(jk_chain_setup_cycle(ck, NULL) == JK_OK);
-    uint8_t blob[64];
-    size_t n = jk_blob(blob, f.pkb, 'D', "price 7");
-    jk_chain_trace t;
-    jk_chain_trace_sign(f.skb, &f.genesis, blob, n, &t);
-    jk_chain_event ev = {jk_chain_endpoint_dispatch(0), blob, n};
-    bool admitted = false;
-    JK_REQUIRE(jk_chain_handle_incoming_event(ck, &ev, &t, 1, &admitted, NULL) == JK_OK && admitted);
+    JK_REQUIRE(jk_submit_report(&f, ck, "price 7", NULL));
     JK_CHECK(jk_chain_keyset_contains(&ck->cycle_seen_keys[0], f.pkb));
     /* an import that fails */
     jk_chain_block bad;
@@ -463,5 +469,63 @@ JK_TEST(test_chain_safety_signature_cache_changes_no_result)
     JK_CHECK(jk_cap_equal(importer->chain, p->chain));
     jk_chain_block_free(&bad);
     jk_chain_block_free(&b);
+    jk_safety_close(&f);
+}
+
+/* jk_chain_check_block: import's verdict without advancing (a prevote's
+ * valid(v)); an import of the same block on the same head adopts the checked
+ * result and ends exactly where a plain import does. */
+JK_TEST(test_chain_safety_check_block_then_adopt)
+{
+    jk_safety f;
+    JK_REQUIRE(jk_safety_open(&f, 1, 10000000, NULL));
+    uint8_t blob[64];
+    size_t n = jk_blob(blob, f.pka, 'T', "checked");
+    JK_REQUIRE(jk_chain_setup_cycle(f.p, NULL) == JK_OK);
+    JK_REQUIRE(jk_submit(f.p, blob, n, f.ska, &f.genesis, NULL));
+    jk_chain_block b, bad;
+    jk_diag why = {{0}};
+    JK_REQUIRE(jk_chain_apply_block_produce(f.p, &f.genesis, 1, 0, NULL, &b, &why) == JK_OK);
+    /* a block with another state root: refused, nothing kept */
+    jk_hash wrong = {{7}};
+    JK_REQUIRE(jk_chain_block_build(&f.genesis, 1, 0, &wrong, b.events, b.event_count, b.traces, b.trace_count, &bad,
+                                    NULL) == JK_OK);
+    jk_chain_block_sign(&bad, f.sk9, &f.genesis);
+    JK_CHECK_EQ(jk_chain_check_block(f.importer, &bad, &f.genesis, 1, &why), JK_ERR_CHAIN_BLOCK_INVALID);
+    JK_CHECK(!f.importer->has_checked);
+    /* the good block: valid, and the chain has not moved */
+    JK_CHECK_EQ(jk_chain_check_block(f.importer, &b, &f.genesis, 1, &why), JK_OK);
+    JK_CHECK(f.importer->has_checked);
+    JK_CHECK(jk_cap_equal(f.importer->chain, f.tc.chain));
+    /* the checked result is not adopted for another block */
+    JK_CHECK_EQ(jk_chain_apply_block_import(f.importer, &bad, &f.genesis, 1, &why), JK_ERR_CHAIN_BLOCK_INVALID);
+    JK_CHECK(jk_cap_equal(f.importer->chain, f.tc.chain));
+    /* the same block: adopted */
+    JK_CHECK_EQ(jk_chain_apply_block_import(f.importer, &b, &f.genesis, 1, &why), JK_OK);
+    JK_CHECK(!f.importer->has_checked);
+    JK_CHECK(jk_cap_equal(f.importer->chain, f.p->chain));
+    jk_chain_block_free(&bad);
+    jk_chain_block_free(&b);
+    jk_safety_close(&f);
+}
+
+/* Dispatch buffers are bounded too: a report gossiped twice is buffered once
+ * per cycle (its hash is indexed), and no endpoint buffers more than
+ * JK_CHAIN_MAX_BUFFERED events a cycle. (Before: every repeat was buffered,
+ * without bound.) */
+JK_TEST(test_chain_safety_dispatch_buffer_deduplicated)
+{
+    jk_safety f;
+    JK_REQUIRE(jk_safety_open(&f, 1, 10000000, NULL));
+    jk_chain_kernel *ck = f.importer;
+    JK_REQUIRE(jk_chain_setup_cycle(ck, NULL) == JK_OK);
+    jk_diag why = {{0}};
+    JK_CHECK(jk_submit_report(&f, ck, "price 9", &why));
+    JK_CHECK(!jk_submit_report(&f, ck, "price 9", &why));
+    JK_CHECK(strstr(why.msg, "already buffered") != NULL);
+    JK_CHECK_EQ(ck->dispatch_buffered[0], 1);
+    /* a new cycle forgets it: the same report may come again */
+    JK_REQUIRE(jk_chain_setup_cycle(ck, NULL) == JK_OK);
+    JK_CHECK(jk_submit_report(&f, ck, "price 9", &why));
     jk_safety_close(&f);
 }

@@ -9,3 +9,7 @@ $(BUILD)/consensus-sim: tests/consensus/sim/main.c $(BUILD)/libjark.a
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) $(LDFLAGS) $< $(BUILD)/libjark.a $(LDLIBS) -o $@
 sim: $(BUILD)/consensus-sim
 	$(BUILD)/consensus-sim --seeds $(SEEDS) $(SIM_FLAGS)
+.PHONY: bench-cons
+bench-cons: $(BUILD)/consensus-sim
+	@$(BUILD)/consensus-sim --bench-cert
+BENCH_TARGETS += bench-cons

@@ -260,3 +260,26 @@ JK_TEST(test_cons_next_height_messages_buffered)
     JK_CHECK_EQ(th_sent_vote(&t, PV, 0, NULL), 1); /* prevote at height 2 */
     th_free(&t);
 }
+
+/* A proof of lock whose prevotes do not verify is refused at start, not
+ * trusted (it would let a corrupted store unlock the validator). */
+JK_TEST(test_cons_record_corrupt_proof_of_lock_refused)
+{
+    th t;
+    th_init(&t, 4, 0);
+    th_start(&t);
+    th_proposal(&t, 1, 1, 0, NIL, 'a');
+    th_vote(&t, 1, PV, 1, 0, 'a');
+    th_vote(&t, 2, PV, 1, 0, 'a');
+    JK_REQUIRE(t.pol_len > 64);
+    t.pol[t.pol_len - 1] ^= 1; /* the last prevote's signature */
+    th_restart(&t);
+    th_start(&t);
+    JK_CHECK_EQ(t.last, JK_ERR_CONS_RECORD);
+    t.pol[t.pol_len - 1] ^= 1;
+    th_restart(&t);
+    th_start(&t);
+    JK_CHECK_EQ(t.last, JK_OK);
+    JK_CHECK_EQ(th_status(&t).valid_round, 0);
+    th_free(&t);
+}

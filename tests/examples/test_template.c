@@ -71,7 +71,7 @@ JK_TEST(test_template_chain_new_runs)
     JK_CHECK(strstr((const char *)readme, "@NAME@") == NULL);
     free(readme);
     /* refusals: the directory exists; a bad name (nothing is written) */
-    JK_CHECK_EQ(chain_new_quiet(dir), 1);
+    JK_CHECK_EQ(chain_new_quiet(dir), 2); /* an input error (README, "Exit codes") */
     snprintf(path, sizeof path, "%s/a b", tmp);
     JK_CHECK_EQ(chain_new_quiet(path), 2);
     struct stat st;

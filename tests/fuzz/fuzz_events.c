@@ -1,8 +1,9 @@
 /*
- * fuzz_events.c — fuzz target over the events-file decoder and the key-file
- * parser (src/spec/events.c, src/spec/keys.c). The first byte picks which:
- * 'k' feeds the rest to the key parser, anything else feeds the whole input
- * to the events decoder. Any crash, leak or sanitizer report is a bug; so is
+ * fuzz_events.c — fuzz target over the events-file decoder, the key-file
+ * parser and the pc → line map reader (src/spec/events.c, src/spec/keys.c,
+ * src/sdk/map.c). The first byte picks which: 'k' feeds the rest to the key
+ * parser, 'm' to the map reader, anything else feeds the whole input to the
+ * events decoder. Any crash, leak or sanitizer report is a bug; so is
  * a refusal without a message, and an accepted events file that does not
  * encode back to the same bytes (the decoder must accept exactly the
  * canonical files).
@@ -35,6 +36,20 @@ int jk_fuzz_events(const uint8_t *data, size_t size)
         jk_spec_key_format(&k, text);
         if (size - 1 != JK_SPEC_KEY_TEXT_LEN || memcmp(text, data + 1, size - 1) != 0)
             jk_fuzz_events_fail("an accepted key file is not canonical", text);
+        return 0;
+    }
+    if (size > 0 && data[0] == 'm') {
+        jk_sdk_map *m = NULL;
+        if (jk_sdk_map_parse((const char *)data + 1, size - 1, &m, &diag) != JK_OK) {
+            if (!diag.msg[0] || m)
+                jk_fuzz_events_fail("map refused without a message, or left behind", "");
+            return 0;
+        }
+        const char *file;
+        uint32_t line;
+        for (uint32_t pc = 0; pc < 64; pc++)
+            jk_sdk_map_find(m, pc, &file, &line);
+        jk_sdk_map_free(m);
         return 0;
     }
     jk_spec_events list;

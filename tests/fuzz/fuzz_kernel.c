@@ -94,6 +94,8 @@ static void fk_put(fk_text *t, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof line)
+        fk_fail("assembly line too long", n);
     if (t->n + (size_t)n + 1 > t->cap) {
         t->cap = (t->n + (size_t)n + 1) * 2;
         t->s = realloc(t->s, t->cap);

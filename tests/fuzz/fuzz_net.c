@@ -14,13 +14,18 @@
  *     refusal never needs more than the header: an oversize frame is refused
  *     before its payload arrives).
  * Then the stream's bytes drive a token bucket: it never holds more than its
- * burst, and take never succeeds without the tokens.
+ * burst, and take never succeeds without the tokens. And the stream's first
+ * bytes, as text, go to the peer parser (jk_net_peer_parse): what it accepts
+ * prints back to the same text (hex digits aside, in lowercase), what it
+ * refuses it refuses with a message.
  */
 #include "fuzz_targets.h"
 
 #include "jark/net.h"
 #include "../../src/net/internal.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +116,37 @@ static void jk_fuzz_bucket(const uint8_t *s, size_t n)
     }
 }
 
+static void jk_fuzz_peer(const uint8_t *s, size_t n)
+{
+    char text[160], host[16], back[200];
+    size_t len = n < sizeof text - 1 ? n : sizeof text - 1;
+    memcpy(text, s, len);
+    text[len] = '\0';
+    jk_net_peer_config pc;
+    jk_diag diag = {{0}};
+    jk_err err = jk_net_peer_parse(text, &pc, host, &diag);
+    if (err != JK_OK) {
+        if (err != JK_ERR_PARSE || !diag.msg[0])
+            jk_fuzz_fail("peer refused without JK_ERR_PARSE and a message", jk_strerror(err));
+        return;
+    }
+    struct in_addr a;
+    char canon[INET_ADDRSTRLEN];
+    if (pc.host != host || pc.port == 0 || inet_pton(AF_INET, host, &a) != 1 ||
+        !inet_ntop(AF_INET, &a, canon, sizeof canon) || strcmp(canon, host) != 0)
+        jk_fuzz_fail("an accepted peer has a bad address or port", text);
+    int k = snprintf(back, sizeof back, "%s:%u", host, pc.port);
+    if (!pc.any_key) {
+        back[k++] = '@';
+        for (size_t i = 0; i < JK_NET_KEY_SIZE; i++)
+            k += snprintf(back + k, sizeof back - (size_t)k, "%02x", pc.key[i]);
+    }
+    for (char *c = text; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    if (strcmp(back, text) != 0)
+        jk_fuzz_fail("an accepted peer does not print back to its text", text);
+}
+
 int jk_fuzz_net(const uint8_t *data, size_t size)
 {
     uint32_t max[JK_NET_KINDS] = {0, 0, 0};
@@ -124,6 +160,7 @@ int jk_fuzz_net(const uint8_t *data, size_t size)
     }
     jk_fuzz_frames(max, data + head, size - head);
     jk_fuzz_bucket(data + head, size - head);
+    jk_fuzz_peer(data + head, size - head);
     return 0;
 }
 

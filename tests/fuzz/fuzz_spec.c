@@ -20,11 +20,13 @@ static void jk_fuzz_spec_fail(const char *what, const char *detail)
     abort();
 }
 
-static jk_err jk_fuzz_spec_reader(void *ctx, const char *name, bool program, uint8_t **out, size_t *len,
-                                  jk_diag *diag)
+static jk_err jk_fuzz_spec_reader(void *ctx, const char *const *names, size_t count, bool program, uint8_t **out,
+                                  size_t *len, jk_diag *diag)
 {
     (void)ctx;
     (void)program;
+    (void)count; /* several C files: the first one's bytes stand for the program */
+    const char *name = names[0];
     if (!strcmp(name, "missing"))
         return jk_diag_set(diag, JK_ERR_IO, "%s: no such file", name);
     size_t n = strlen(name);

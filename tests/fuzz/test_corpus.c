@@ -40,8 +40,9 @@ JK_TEST(test_fuzz_corpus_manifest) { JK_CHECK(jk_replay("manifest", jk_fuzz_mani
 JK_TEST(test_fuzz_corpus_sdk) { JK_CHECK(jk_replay("sdk", jk_fuzz_sdk) >= 4); }
 JK_TEST(test_fuzz_corpus_jit) { JK_CHECK(jk_replay("jit", jk_fuzz_jit) >= 220); }
 JK_TEST(test_fuzz_corpus_events) { JK_CHECK(jk_replay("events", jk_fuzz_events) >= 6); }
-JK_TEST(test_fuzz_corpus_net) { JK_CHECK(jk_replay("net", jk_fuzz_net) >= 8); }
+JK_TEST(test_fuzz_corpus_net) { JK_CHECK(jk_replay("net", jk_fuzz_net) >= 17); }
 JK_TEST(test_fuzz_corpus_rpc) { JK_CHECK(jk_replay("rpc", jk_fuzz_rpc) >= 24); }
 JK_TEST(test_fuzz_corpus_rpc_reply) { JK_CHECK(jk_replay("rpc_reply", jk_fuzz_rpc_reply) >= 12); }
 JK_TEST(test_fuzz_corpus_store) { JK_CHECK(jk_replay("store", jk_fuzz_store) >= 5); }
+JK_TEST(test_fuzz_corpus_kernel) { JK_CHECK(jk_replay("kernel", jk_fuzz_kernel) >= 20); }
 JK_TEST(test_fuzz_corpus_examples) { JK_CHECK(jk_replay("examples", jk_fuzz_examples) >= 7); }

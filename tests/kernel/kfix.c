@@ -1,9 +1,11 @@
 /* kfix.c — the kernel tests' fixtures (kfix.h). */
 #include "kfix.h"
+#include "../test.h"
 #include "jark/sdk.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 
 uint8_t *kt_program;
@@ -66,6 +68,12 @@ int64_t kt_live(void)
 jk_err kt_script(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, const jk_cap *caps,
                         const kt_op *ops, size_t nops, jk_kernel_result *res)
 {
+    return kt_script_with(k, image, n, slots, caps, ops, nops, jk_cap_null(), 1000000, res);
+}
+
+jk_err kt_script_with(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, const jk_cap *caps,
+                      const kt_op *ops, size_t nops, jk_cap slot0, int64_t gas, jk_kernel_result *res)
+{
     uint32_t all_slots[16];
     jk_cap all_caps[16], code;
     if (jk_cap_data_new(ops, nops * sizeof *ops, &code) != JK_OK)
@@ -77,7 +85,7 @@ jk_err kt_script(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, const
     all_slots[n] = SCRIPT_SLOT;
     all_caps[n] = code;
     jk_cap inst = kt_inst(image, n + 1, all_slots, all_caps);
-    jk_err err = jk_kernel_call(k, inst, EP_SCRIPT, 1000000, NULL, jk_cap_null(), res);
+    jk_err err = jk_kernel_call(k, inst, EP_SCRIPT, gas, NULL, slot0, res);
     jk_cap_release(inst);
     jk_cap_release(code);
     return err;
@@ -85,3 +93,48 @@ jk_err kt_script(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, const
 
 jk_cap kt_slot_of(jk_cap inst, uint32_t slot) { return jk_cap_cnode_get(jk_cap_instance_cnode(inst), slot); }
 
+
+bool kt_begin(kt_env *e)
+{
+    e->live = kt_live();
+    e->image = kt_image();
+    if (jk_cap_is_null(e->image) || jk_kernel_new(NULL, &e->k) != JK_OK) {
+        jk_cap_release(e->image);
+        return false;
+    }
+    return true;
+}
+
+void kt_end(kt_env *e, const char *file, int line)
+{
+    jk_cap_release(e->image);
+    jk_kernel_free(e->k);
+    if (kt_live() != e->live)
+        jk_test_fail(file, line, "%lld cap objects leaked", (long long)(kt_live() - e->live));
+}
+
+jk_cap kt_chain(unsigned levels)
+{
+    jk_cap chain;
+    if (jk_cap_data_new("d", 1, &chain) != JK_OK)
+        return jk_cap_null();
+    for (unsigned i = 0; i < levels && !jk_cap_is_null(chain); i++) {
+        jk_cap node = jk_cap_null(), next = jk_cap_null();
+        if (jk_cap_cnode_new(0, &node) == JK_OK && jk_cap_cnode_set(node, 0, chain, &next) != JK_OK)
+            next = jk_cap_null();
+        jk_cap_release(node);
+        jk_cap_release(chain);
+        chain = next;
+    }
+    return chain;
+}
+
+void kt_rm_store(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    unlink(path);
+    rmdir(dir);
+}

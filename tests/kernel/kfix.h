@@ -40,6 +40,28 @@ int64_t kt_live(void);
 /* Run a script of host calls on a fresh instance of image with extras. */
 jk_err kt_script(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, const jk_cap *caps,
                  const kt_op *ops, size_t nops, jk_kernel_result *res);
+/* The same, sending slot0 (borrowed) with the given gas. */
+jk_err kt_script_with(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, const jk_cap *caps,
+                      const kt_op *ops, size_t nops, jk_cap slot0, int64_t gas, jk_kernel_result *res);
+/* A test's kernel and kprog image, and the count of live cap objects the
+ * test must come back to. kt_begin: false if either cannot be made. */
+typedef struct kt_env {
+    jk_kernel *k;
+    jk_cap image;
+    int64_t live;
+} kt_env;
+bool kt_begin(kt_env *e);
+/* Free the kernel and image; a test failure if any cap made since leaked. */
+void kt_end(kt_env *e, const char *file, int line);
+#define KT_END(e) kt_end((e), __FILE__, __LINE__)
+
+/* A one-byte Data wrapped in `levels` one-slot CNodes (depth levels + 1); the
+ * null cap where the nesting bound refuses. NEW reference. */
+jk_cap kt_chain(unsigned levels);
+
+/* Remove an LMDB store folder made by a test. */
+void kt_rm_store(const char *dir);
+
 /* The cap in root slot `slot` of inst's cnode (borrowed). */
 jk_cap kt_slot_of(jk_cap inst, uint32_t slot);
 

@@ -110,7 +110,8 @@ JK_TEST(test_kernel_out_of_gas_then_resume_equals_one_run)
         JK_CHECK_EQ(jk_cap_instance_status(part.instance), JK_CAP_PAUSED);
         /* What it could not spend comes back: less than one block, one host
          * call or one page touch. */
-        JK_CHECK(part.gas_used <= g && part.gas_used > g - 30 - JK_GAS_PER_PAGE_TOUCHED);
+        JK_CHECK(part.gas_used <= g &&
+                 part.gas_used > g - 30 - JK_GAS_PER_PAGE_TOUCHED - JK_GAS_PER_PAGE_COPIED - 4 * JK_GAS_PER_LEVEL_WRITTEN);
         JK_REQUIRE(jk_kernel_resume(k, part.instance, 1000000, jk_cap_null(), &rest) == JK_OK);
         JK_CHECK_EQ(rest.outcome, JK_KERNEL_HALT);
         JK_CHECK_EQ(rest.value, full.value);

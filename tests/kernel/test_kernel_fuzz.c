@@ -1,41 +1,16 @@
 /*
  * test_kernel_fuzz.c — the kernel fuzz target (tests/fuzz/fuzz_kernel.c) as
- * deterministic tests: every file of tests/fuzz/corpus/kernel is replayed,
- * and a property run feeds it random host-call programs from a fixed seed.
+ * a property: random host-call programs from a fixed seed (its corpus,
+ * tests/fuzz/corpus/kernel, is replayed by tests/fuzz/test_corpus.c).
  * The target aborts when a guest makes the kernel fail or when a state
  * reloaded from its objects decides differently from the one built in memory.
  */
 #include "../test.h"
 
-#include <dirent.h>
 #include <stdlib.h>
 
 int jk_fuzz_kernel(const uint8_t *data, size_t size);
 extern uint64_t jk_fuzz_kernel_outcomes[4];
-
-JK_TEST(test_kernel_fuzz_corpus_replay)
-{
-    DIR *dir = opendir("tests/fuzz/corpus/kernel");
-    JK_REQUIRE(dir != NULL);
-    size_t count = 0;
-    struct dirent *de;
-    while ((de = readdir(dir)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[512];
-        snprintf(path, sizeof path, "tests/fuzz/corpus/kernel/%s", de->d_name);
-        FILE *f = fopen(path, "rb");
-        if (!f)
-            continue;
-        static uint8_t buf[1 << 12];
-        size_t n = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        jk_fuzz_kernel(buf, n); /* aborts on a broken rule */
-        count++;
-    }
-    closedir(dir);
-    JK_CHECK(count >= 20);
-}
 
 /* Random cap-table programs: ops drawn from a fixed xorshift seed. */
 JK_TEST(test_kernel_fuzz_random_programs_reload_alike)

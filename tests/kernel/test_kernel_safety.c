@@ -13,42 +13,21 @@
 #define EP_SPAWN_YIELD_SPAWN 20
 #define EP_TOUCH_PAGES 21
 
-/* Run ops on a fresh kprog instance with extras, sending slot0. */
-static jk_err run_script0(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, const jk_cap *caps,
-                          const kt_op *ops, size_t nops, jk_cap slot0, int64_t gas, jk_kernel_result *res)
-{
-    uint32_t all_slots[16];
-    jk_cap all_caps[16], code;
-    if (jk_cap_data_new(ops, nops * sizeof *ops, &code) != JK_OK)
-        return JK_ERR_NOMEM;
-    for (int i = 0; i < n; i++) {
-        all_slots[i] = slots[i];
-        all_caps[i] = caps[i];
-    }
-    all_slots[n] = SCRIPT_SLOT;
-    all_caps[n] = code;
-    jk_cap inst = kt_inst(image, n + 1, all_slots, all_caps);
-    jk_err err = jk_kernel_call(k, inst, EP_SCRIPT, gas, NULL, slot0, res);
-    jk_cap_release(inst);
-    jk_cap_release(code);
-    return err;
-}
-
 /* With x in slot 21 and slot[0] holding x itself or an equal but separately
  * built y, CALL of slot 21 decides the same: slot[0] is a path, not an object. */
 JK_TEST(test_kernel_call_target_in_slot0_is_decided_by_path)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     jk_cap x = kt_inst(image, 0, NULL, NULL), y = kt_inst(image, 0, NULL, NULL);
     JK_REQUIRE(jk_cap_equal(x, y) && !jk_cap_same(x, y));
     uint32_t s[1] = {CALLEE_SLOT};
     const kt_op call21[] = {{JK_HOST_CALL, CALLEE_SLOT, EP_BUMP, 100000, 1}};
     jk_kernel_result rx, ry;
-    JK_REQUIRE(run_script0(k, image, 1, s, &x, call21, 1, x, 1000000, &rx) == JK_OK);
-    JK_REQUIRE(run_script0(k, image, 1, s, &x, call21, 1, y, 1000000, &ry) == JK_OK);
+    JK_REQUIRE(kt_script_with(k, image, 1, s, &x, call21, 1, x, 1000000, &rx) == JK_OK);
+    JK_REQUIRE(kt_script_with(k, image, 1, s, &x, call21, 1, y, 1000000, &ry) == JK_OK);
     JK_CHECK_EQ(rx.outcome, JK_KERNEL_HALT);
     JK_CHECK_EQ(ry.outcome, JK_KERNEL_HALT);
     JK_CHECK_EQ(rx.value, JK_KERNEL_HALT); /* the script's CALL halted */
@@ -61,11 +40,11 @@ JK_TEST(test_kernel_call_target_in_slot0_is_decided_by_path)
     JK_REQUIRE(jk_cap_cnode_new(2, &list) == JK_OK && jk_cap_cnode_set(list, 1, x, &list1) == JK_OK);
     const kt_op call0[] = {{JK_HOST_CALL, 0, EP_BUMP, 100000, 1}};
     const kt_op call_under0[] = {{JK_HOST_CALL, P2(0, 1), EP_BUMP, 100000, 1}};
-    JK_REQUIRE(run_script0(k, image, 0, NULL, NULL, call0, 1, x, 1000000, &rx) == JK_OK);
+    JK_REQUIRE(kt_script_with(k, image, 0, NULL, NULL, call0, 1, x, 1000000, &rx) == JK_OK);
     JK_CHECK_EQ(rx.outcome, JK_KERNEL_FAULT);
     JK_CHECK_EQ(rx.fault, JK_FAULT_HOSTCALL);
     jk_kernel_result_clear(&rx);
-    JK_REQUIRE(run_script0(k, image, 0, NULL, NULL, call_under0, 1, list1, 1000000, &rx) == JK_OK);
+    JK_REQUIRE(kt_script_with(k, image, 0, NULL, NULL, call_under0, 1, list1, 1000000, &rx) == JK_OK);
     JK_CHECK_EQ(rx.outcome, JK_KERNEL_FAULT);
     JK_CHECK_EQ(rx.fault, JK_FAULT_HOSTCALL);
     jk_kernel_result_clear(&rx);
@@ -73,19 +52,17 @@ JK_TEST(test_kernel_call_target_in_slot0_is_decided_by_path)
     jk_cap_release(list1);
     jk_cap_release(x);
     jk_cap_release(y);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 /* The frame writes its mapped state, then replaces the state slot with a Data
  * that is the very state object, or an equal copy: neither is minted over. */
 JK_TEST(test_kernel_mint_back_is_decided_by_a_write_flag)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     jk_cap state, state2, word;
     JK_REQUIRE(jk_cap_data_new_zeroed(4096, &state) == JK_OK && jk_cap_data_new_zeroed(4096, &state2) == JK_OK);
     JK_REQUIRE(jk_cap_data_new("xxxxxxxx", 8, &word) == JK_OK);
@@ -98,7 +75,7 @@ JK_TEST(test_kernel_mint_back_is_decided_by_a_write_flag)
     for (int i = 0; i < 2; i++) {
         uint32_t s[3] = {STATE_SLOT, 30, 31};
         jk_cap c[3] = {state, i == 0 ? state : state2, word};
-        JK_REQUIRE(run_script0(k, image, 3, s, c, ops, 3, jk_cap_null(), 1000000, &r[i]) == JK_OK);
+        JK_REQUIRE(kt_script_with(k, image, 3, s, c, ops, 3, jk_cap_null(), 1000000, &r[i]) == JK_OK);
         JK_CHECK_EQ(r[i].outcome, JK_KERNEL_HALT);
         JK_CHECK(jk_cap_equal(kt_slot_of(r[i].instance, STATE_SLOT), state)); /* not minted over */
     }
@@ -109,19 +86,17 @@ JK_TEST(test_kernel_mint_back_is_decided_by_a_write_flag)
     jk_cap_release(state);
     jk_cap_release(state2);
     jk_cap_release(word);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 /* SET_IMAGE to the running image itself or to an equal copy, then a yield:
  * both cannot pause (a flag, not a comparison of image objects). */
 JK_TEST(test_kernel_set_image_then_pause_is_decided_by_a_flag)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image(), twin = kt_image(), marker;
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image, twin = kt_image(), marker;
     JK_REQUIRE(jk_cap_equal(image, twin) && !jk_cap_same(image, twin));
     JK_REQUIRE(jk_kernel_mint_marker(k, 3, &marker) == JK_OK);
     const kt_op ops[] = {{JK_HOST_SET_IMAGE, IMAGE_SLOT, 0, 0, 0}, {JK_HOST_YIELD, MARKER_SLOT, 0, 0, 0}};
@@ -129,26 +104,24 @@ JK_TEST(test_kernel_set_image_then_pause_is_decided_by_a_flag)
         uint32_t s[2] = {IMAGE_SLOT, MARKER_SLOT};
         jk_cap c[2] = {i == 0 ? image : twin, marker};
         jk_kernel_result r;
-        JK_REQUIRE(run_script0(k, image, 2, s, c, ops, 2, jk_cap_null(), 1000000, &r) == JK_OK);
+        JK_REQUIRE(kt_script_with(k, image, 2, s, c, ops, 2, jk_cap_null(), 1000000, &r) == JK_OK);
         JK_CHECK_EQ(r.outcome, JK_KERNEL_FAULT);
         JK_CHECK_EQ(r.fault, JK_FAULT_LIMIT);
         jk_kernel_result_clear(&r);
     }
     jk_cap_release(marker);
     jk_cap_release(twin);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 /* A callee CALLed with a 5,000 gas cap yields to an attest marker and then
  * spins: resumed with 100,000, it still stops at its cap. */
 JK_TEST(test_kernel_pause_keeps_each_frames_gas_cap)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image(), marker;
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image, marker;
     JK_REQUIRE(jk_kernel_mint_marker(k, 1, &marker) == JK_OK);
     uint32_t s22[1] = {MARKER_SLOT}, s21[1] = {CALLEE_SLOT};
     jk_cap b = kt_inst(image, 1, s22, &marker);
@@ -172,19 +145,17 @@ JK_TEST(test_kernel_pause_keeps_each_frames_gas_cap)
     jk_cap_release(a);
     jk_cap_release(b);
     jk_cap_release(marker);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 /* CNodes nested to the bound, then HALT: the frame's new value would nest too
  * deep. The outcome is a FAULT, never an error from jk_kernel_call. */
 JK_TEST(test_kernel_nesting_bound_at_halt_faults)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     /* Each round wraps slot 30 in one more CNode. */
     const kt_op wrap[] = {
         {JK_HOST_CNODE_MINT, 31, 0, 0, 0}, {JK_HOST_MOVE, 30, P2(31, 0), 0, 0}, {JK_HOST_MOVE, 31, 30, 0, 0},
@@ -192,24 +163,11 @@ JK_TEST(test_kernel_nesting_bound_at_halt_faults)
     };
     int limit_faults = 0, runs = 0;
     for (int depth = 50; depth < JK_CAP_MAX_DEPTH; depth++) {
-        jk_cap chain;
-        JK_REQUIRE(jk_cap_data_new("d", 1, &chain) == JK_OK);
-        for (int i = 0; i < depth; i++) {
-            jk_cap node, next;
-            JK_REQUIRE(jk_cap_cnode_new(0, &node) == JK_OK);
-            jk_err e = jk_cap_cnode_set(node, 0, chain, &next);
-            jk_cap_release(node);
-            jk_cap_release(chain);
-            if (e != JK_OK) {
-                chain = jk_cap_null();
-                break;
-            }
-            chain = next;
-        }
+        jk_cap chain = kt_chain((unsigned)depth);
         uint32_t s[1] = {30};
         jk_kernel_result r;
         if (!jk_cap_is_null(chain)) {
-            jk_err err = run_script0(k, image, 1, s, &chain, wrap, 6, jk_cap_null(), 1000000, &r);
+            jk_err err = kt_script_with(k, image, 1, s, &chain, wrap, 6, jk_cap_null(), 1000000, &r);
             if (err == JK_OK || err == JK_ERR_INVALID_ARG) /* INVALID_ARG: the instance itself is too deep */
                 runs += err == JK_OK;
             else
@@ -223,19 +181,17 @@ JK_TEST(test_kernel_nesting_bound_at_halt_faults)
     }
     JK_CHECK(runs > 0);
     JK_CHECK(limit_faults > 0); /* the HALT (or a pause) that would nest too deep */
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 /* Mappings are bounded by the longest Data, so a region can always be paused:
  * a frame with a 1 GiB mapping that runs out of gas is OUT_OF_GAS. */
 JK_TEST(test_kernel_big_mapping_pauses_out_of_gas)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     JK_REQUIRE(!jk_cap_is_null(image));
     jk_cap_mapping maps[2] = {
         {0x40000000, 4096, JK_CAP_MAP_PERSISTENT, JK_PVM_ACCESS_WRITE, STATE_SLOT},
@@ -257,18 +213,16 @@ JK_TEST(test_kernel_big_mapping_pauses_out_of_gas)
     jk_kernel_result_clear(&r2);
     jk_cap_release(a);
     jk_cap_release(big);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 /* A program's own refusal reaches the embedder with its reason. */
 JK_TEST(test_kernel_fault_host_call_reports_a_reason)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     jk_cap a = kt_inst(image, 0, NULL, NULL);
     uint64_t args[3] = {3, 4, 0};
     jk_kernel_result r;
@@ -296,7 +250,7 @@ JK_TEST(test_kernel_fault_host_call_reports_a_reason)
     JK_REQUIRE(jk_cap_data_new(raw, sizeof raw, &msg) == JK_OK);
     const kt_op ops[] = {{JK_HOST_DATA_READ, 30, 0, 200, 0x40000000}, {JK_HOST_FAULT, 9, 0x40000000, 200, 0}};
     uint32_t s30[1] = {30};
-    JK_REQUIRE(run_script0(k, image, 1, s30, &msg, ops, 2, jk_cap_null(), 1000000, &r) == JK_OK);
+    JK_REQUIRE(kt_script_with(k, image, 1, s30, &msg, ops, 2, jk_cap_null(), 1000000, &r) == JK_OK);
     JK_CHECK_EQ(r.fault, JK_FAULT_GUEST);
     JK_CHECK_EQ(r.reason, 9);
     JK_CHECK_EQ(strlen(r.reason_text), JK_KERNEL_REASON_MAX);
@@ -305,19 +259,17 @@ JK_TEST(test_kernel_fault_host_call_reports_a_reason)
     jk_cap_release(msg);
     jk_cap_release(b);
     jk_cap_release(a);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 /* The instance bound counts per top-level invocation: a resume after an
  * attest continues the count (700 + 700 faults as 1,400 in one go would). */
 JK_TEST(test_kernel_instance_bound_survives_a_resume)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image(), marker;
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image, marker;
     JK_REQUIRE(jk_kernel_mint_marker(k, 1, &marker) == JK_OK);
     uint32_t s[2] = {IMAGE_SLOT, MARKER_SLOT};
     jk_cap c[2] = {image, marker};
@@ -343,20 +295,18 @@ JK_TEST(test_kernel_instance_bound_survives_a_resume)
     }
     jk_cap_release(a);
     jk_cap_release(marker);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 /* Host calls pay for the bytes they copy, and memory growth for its pages:
  * two 64 MiB DATA_MINTs cost millions of gas, not 20; touching 20,000 pages
- * costs at least 100 gas each, and 80,000 gas buys at most 800 of them. */
+ * costs JK_GAS_PER_PAGE_TOUCHED each, and 80,000 gas buys at most
+ * 80,000 / JK_GAS_PER_PAGE_TOUCHED of them. */
 JK_TEST(test_kernel_gas_pays_for_bytes_and_pages)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
     jk_cap_mapping maps[2] = {
         {0x40000000, 4096, JK_CAP_MAP_PERSISTENT, JK_PVM_ACCESS_WRITE, STATE_SLOT},
         {0x80000000, 256u << 20, JK_CAP_MAP_EPHEMERAL_ZERO, JK_PVM_ACCESS_WRITE, 0},
@@ -375,7 +325,7 @@ JK_TEST(test_kernel_gas_pays_for_bytes_and_pages)
     JK_REQUIRE(jk_kernel_call(k, inst, EP_SCRIPT, 1000000, NULL, jk_cap_null(), &r) == JK_OK);
     JK_CHECK_EQ(r.outcome, JK_KERNEL_OUT_OF_GAS); /* cannot pay the first mint */
     jk_kernel_result_clear(&r);
-    JK_REQUIRE(jk_kernel_call(k, inst, EP_SCRIPT, 10000000, NULL, jk_cap_null(), &r) == JK_OK);
+    JK_REQUIRE(jk_kernel_call(k, inst, EP_SCRIPT, 100000000, NULL, jk_cap_null(), &r) == JK_OK);
     JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT);
     JK_CHECK(r.gas_used >= 2 * pages64 * JK_GAS_PER_PAGE_COPIED);
     jk_kernel_result_clear(&r);
@@ -407,7 +357,96 @@ JK_TEST(test_kernel_gas_pays_for_bytes_and_pages)
     jk_kernel_result_clear(&r);
     jk_cap_release(a);
     jk_cap_release(big);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
+}
+
+/* A slot[0] as deep as the nesting bound allows cannot go into the callee's
+ * cnode (one level deeper): the call faults, it does not fail. */
+JK_TEST(test_kernel_too_deep_slot0_faults_the_callee)
+{
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
+    jk_cap a = kt_inst(image, 0, NULL, NULL), deep = kt_chain(JK_CAP_MAX_DEPTH - 1);
+    JK_REQUIRE(jk_cap_depth(deep) == JK_CAP_MAX_DEPTH);
+    uint64_t args[3] = {1, 0, 0};
+    jk_kernel_result r;
+    JK_CHECK_EQ(jk_kernel_call(k, a, EP_BUMP, 100000, args, deep, &r), JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_FAULT);
+    JK_CHECK_EQ(r.fault, JK_FAULT_LIMIT);
+    JK_CHECK(jk_cap_equal(r.slot0, deep)); /* the embedder gets back what it sent */
+    jk_kernel_result_clear(&r);
+    jk_cap_release(deep);
+    jk_cap_release(a);
+    KT_END(&e);
+}
+
+/* The same programs on a state built in memory (equal values as separate
+ * objects) and on that state committed to the LMDB store and loaded back
+ * (equal values merged into one object): identical outcomes, values, gas,
+ * faults and roots. */
+JK_TEST(test_kernel_reloaded_state_decides_alike)
+{
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/jk_kernel_store_XXXXXX");
+    JK_REQUIRE(mkdtemp(dir) != NULL);
+    jk_cap_store *store;
+    JK_REQUIRE(jk_cap_store_open(dir, NULL, &store, NULL) == JK_OK);
+    jk_cap twin_image = kt_image(), marker, code_word, state, state2;
+    JK_REQUIRE(jk_kernel_mint_marker(k, 5, &marker) == JK_OK);
+    JK_REQUIRE(jk_cap_data_new("xxxxxxxx", 8, &code_word) == JK_OK);
+    JK_REQUIRE(jk_cap_data_new_zeroed(4096, &state) == JK_OK && jk_cap_data_new_zeroed(4096, &state2) == JK_OK);
+    jk_cap x = kt_inst(image, 0, NULL, NULL), y = kt_inst(image, 0, NULL, NULL);
+    const kt_op progs[][4] = {
+        {{JK_HOST_MOVE, 31, 0, 0, 0}, {JK_HOST_CALL, CALLEE_SLOT, EP_BUMP, 100000, 1}}, /* y in slot[0] */
+        {{JK_HOST_DATA_READ, 32, 0, 8, 0x40000000}, {JK_HOST_DROP, STATE_SLOT, 0, 0, 0},
+         {JK_HOST_COPY, 30, STATE_SLOT, 0, 0}},                                       /* mint-back */
+        {{JK_HOST_SET_IMAGE, IMAGE_SLOT, 0, 0, 0}, {JK_HOST_YIELD, MARKER_SLOT, 0, 0, 0}}, /* pause */
+        {{JK_HOST_SAME_TYPE, CALLEE_SLOT, 31, 0, 0}},
+        {{JK_HOST_COPY, 31, P2(33, 1), 0, 0}, {JK_HOST_CALL, P2(33, 1), EP_BUMP, 100000, 2},
+         {JK_HOST_CAP_KIND, P2(33, 1), 0, 0, 0}},
+    };
+    const size_t lens[] = {2, 3, 2, 1, 3};
+    jk_cap small;
+    JK_REQUIRE(jk_cap_cnode_new(2, &small) == JK_OK);
+    for (size_t p = 0; p < sizeof lens / sizeof lens[0]; p++) {
+        jk_cap code;
+        JK_REQUIRE(jk_cap_data_new(progs[p], lens[p] * sizeof(kt_op), &code) == JK_OK);
+        uint32_t s[9] = {STATE_SLOT, CALLEE_SLOT, 31, 30, 32, IMAGE_SLOT, MARKER_SLOT, 33, SCRIPT_SLOT};
+        jk_cap c[9] = {state, x, y, state2, code_word, twin_image, marker, small, code};
+        jk_cap mem = kt_inst(image, 9, s, c), loaded;
+        jk_hash h;
+        JK_REQUIRE(jk_cap_store_commit(store, "t", mem, NULL, NULL) == JK_OK);
+        jk_cap_hash(mem, &h);
+        JK_REQUIRE(jk_cap_store_load(store, &h, &loaded, NULL) == JK_OK);
+        jk_kernel_result r1, r2;
+        JK_REQUIRE(jk_kernel_call(k, mem, EP_SCRIPT, 1000000, NULL, jk_cap_null(), &r1) == JK_OK);
+        JK_REQUIRE(jk_kernel_call(k, loaded, EP_SCRIPT, 1000000, NULL, jk_cap_null(), &r2) == JK_OK);
+        if (r1.outcome != r2.outcome || r1.value != r2.value || r1.gas_used != r2.gas_used || r1.fault != r2.fault ||
+            !jk_cap_equal(r1.instance, r2.instance))
+            jk_test_fail(__FILE__, __LINE__, "program %zu: outcome %d/%d value %llu/%llu gas %lld/%lld", p,
+                         r1.outcome, r2.outcome, (unsigned long long)r1.value, (unsigned long long)r2.value,
+                         (long long)r1.gas_used, (long long)r2.gas_used);
+        jk_kernel_result_clear(&r1);
+        jk_kernel_result_clear(&r2);
+        jk_cap_release(loaded);
+        jk_cap_release(mem);
+        jk_cap_release(code);
+    }
+    jk_cap_release(small);
+    jk_cap_release(x);
+    jk_cap_release(y);
+    jk_cap_release(state);
+    jk_cap_release(state2);
+    jk_cap_release(code_word);
+    jk_cap_release(marker);
+    jk_cap_release(twin_image);
+    jk_cap_store_close(store);
+    kt_rm_store(dir);
+    KT_END(&e);
 }

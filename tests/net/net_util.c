@@ -100,6 +100,12 @@ static void tnode_round(tnode **nodes, size_t n, jk_rogue *r, uint64_t *now, uin
     *now += tick;
 }
 
+bool tnode_has(void *want)
+{
+    tnode_want *w = want;
+    return w->t->ups >= w->ups && w->t->downs >= w->downs;
+}
+
 bool tnode_pump(tnode **nodes, size_t n, jk_rogue *r, uint64_t *now, uint64_t tick,
                 int max_rounds, tnode_cond cond, void *ctx)
 {
@@ -116,4 +122,21 @@ void tnode_pump_rounds(tnode **nodes, size_t n, jk_rogue *r, uint64_t *now, uint
 {
     for (int i = 0; i < rounds; i++)
         tnode_round(nodes, n, r, now, tick);
+}
+
+bool tnode_pair(tnode *a, tnode *b, uint8_t sa, uint8_t sb, const jk_net_limits *la,
+                const jk_net_limits *lb, uint32_t *ab, uint32_t *ba, uint64_t *now)
+{
+    if (!tnode_start(a, sa, 0x11, 0, la))
+        return false;
+    if (!tnode_start(b, sb, 0x11, 0, lb)) {
+        tnode_stop(a);
+        return false;
+    }
+    *ab = tnode_add(a, b);
+    *ba = tnode_add(b, a);
+    tnode *ns[] = {a, b};
+    tnode_want wa = {a, 1, 0}, wb = {b, 1, 0};
+    return tnode_pump(ns, 2, NULL, now, 0, 3000, tnode_has, &wa) &&
+           tnode_pump(ns, 2, NULL, now, 0, 3000, tnode_has, &wb);
 }

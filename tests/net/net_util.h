@@ -53,6 +53,30 @@ typedef bool (*tnode_cond)(void *ctx);
 bool tnode_pump(tnode **nodes, size_t n, jk_rogue *r, uint64_t *now, uint64_t tick,
                 int max_rounds, tnode_cond cond, void *ctx);
 
+/* Start a (seed sa) and b (seed sb) on genesis 0x11 with limits la / lb
+ * (NULL: tnode_limits), make each list the other, and pump until both are
+ * up. ab, ba: each one's index for the other. Returns false on failure. */
+bool tnode_pair(tnode *a, tnode *b, uint8_t sa, uint8_t sb, const jk_net_limits *la,
+                const jk_net_limits *lb, uint32_t *ab, uint32_t *ba, uint64_t *now);
+
+/* A condition: t has seen at least ups PEER_UP and downs PEER_DOWN events. */
+typedef struct tnode_want {
+    tnode *t;
+    uint64_t ups, downs;
+} tnode_want;
+bool tnode_has(void *want);
+
+/* Define test_net_NAME (TLS over TCP) and test_net_quic_NAME (QUIC), both
+ * running the static function run_NAME. */
+#define TNODE_BOTH(name)                                                       \
+    JK_TEST(test_net_##name) { run_##name(); }                                 \
+    JK_TEST(test_net_quic_##name)                                              \
+    {                                                                          \
+        tnode_transport = JK_NET_QUIC;                                         \
+        run_##name();                                                          \
+        tnode_transport = JK_NET_TLS_TCP;                                      \
+    }
+
 /* Pump a fixed number of rounds (no condition). */
 void tnode_pump_rounds(tnode **nodes, size_t n, jk_rogue *r, uint64_t *now, uint64_t tick,
                        int rounds);

@@ -149,8 +149,14 @@ JK_TEST(test_net_create_refusals)
     jk_net_peer_config pc = {.host = "127.0.0.1", .port = 1};
     memcpy(pc.key, pk2, 32);
     uint32_t idx;
+    pc.host = NULL; /* the key first (the validator set)... */
     JK_CHECK_EQ(jk_net_add_peer(net, &pc, &idx), JK_OK);
     JK_CHECK_EQ(jk_net_add_peer(net, &pc, &idx), JK_ERR_INVALID_ARG);
+    pc.host = "127.0.0.1"; /* ...then its address, once */
+    uint32_t again = UINT32_MAX;
+    JK_CHECK_EQ(jk_net_add_peer(net, &pc, &again), JK_OK);
+    JK_CHECK_EQ(again, idx);
+    JK_CHECK_EQ(jk_net_add_peer(net, &pc, &again), JK_ERR_INVALID_ARG);
     pc.port = 0;
     JK_CHECK_EQ(jk_net_add_peer(net, &pc, NULL), JK_ERR_INVALID_ARG);
     uint8_t x = 0;
@@ -207,4 +213,40 @@ JK_TEST(test_net_cert_deterministic)
     gnutls_free(l2);
     jk_net_tls_free(&t1);
     jk_net_tls_free(&t2);
+}
+
+JK_TEST(test_net_peer_parse)
+{
+    jk_net_peer_config pc;
+    char host[16];
+    jk_diag diag = {{0}};
+    JK_CHECK_EQ(jk_net_peer_parse("127.0.0.1:9000", &pc, host, &diag), JK_OK);
+    JK_CHECK(pc.any_key && pc.port == 9000 && strcmp(pc.host, "127.0.0.1") == 0);
+    char text[100];
+    snprintf(text, sizeof text, "10.1.2.3:65535@%s",
+             "00112233445566778899aabbccddeeffFFEEDDCCBBAA99887766554433221100");
+    JK_CHECK_EQ(jk_net_peer_parse(text, &pc, host, &diag), JK_OK);
+    JK_CHECK(!pc.any_key && pc.port == 65535);
+    JK_CHECK_EQ(pc.key[0], 0x00);
+    JK_CHECK_EQ(pc.key[5], 0x55);
+    JK_CHECK_EQ(pc.key[16], 0xFF);
+    JK_CHECK_EQ(pc.key[31], 0x00);
+    const char *bad[] = {
+        "", "127.0.0.1", "127.0.0.1:", ":80", "localhost:80", "127.0.0.1:0", "127.0.0.1:080",
+        "127.0.0.1:65536", "127.0.0.1:+80", "127.0.0.1: 80", "127.0.0.1:80 ", "1.2.3:80",
+        "256.1.1.1:80", "127.0.0.1:80@", "127.0.0.1:80@abcd", "127.0.0.1:80#x",
+        "0001.2.3.4:80",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        diag.msg[0] = 0;
+        JK_CHECK_EQ(jk_net_peer_parse(bad[i], &pc, host, &diag), JK_ERR_PARSE);
+        JK_CHECK(diag.msg[0] != 0);
+    }
+    /* A key one digit short, one digit long, a non-hex digit. */
+    snprintf(text, sizeof text, "1.2.3.4:5@%.63s", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    JK_CHECK_EQ(jk_net_peer_parse(text, &pc, host, NULL), JK_ERR_PARSE);
+    snprintf(text, sizeof text, "1.2.3.4:5@%s0", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    JK_CHECK_EQ(jk_net_peer_parse(text, &pc, host, NULL), JK_ERR_PARSE);
+    snprintf(text, sizeof text, "1.2.3.4:5@%s", "g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    JK_CHECK_EQ(jk_net_peer_parse(text, &pc, host, NULL), JK_ERR_PARSE);
 }

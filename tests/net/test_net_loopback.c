@@ -66,14 +66,10 @@ static bool all_frames(void *p)
 static void run_two_nodes_every_kind(void)
 {
     tnode a, b;
-    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
-    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, NULL));
-    uint32_t ab = tnode_add(&a, &b);
-    uint32_t ba = tnode_add(&b, &a);
-    tnode *ns[] = {&a, &b};
+    uint32_t ab, ba;
     uint64_t now = 1000;
-    ups_ctx uc = {ns, 2, 1};
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, all_up, &uc));
+    JK_REQUIRE(tnode_pair(&a, &b, 1, 2, NULL, NULL, &ab, &ba, &now));
+    tnode *ns[] = {&a, &b};
     JK_CHECK_EQ(a.ups, 1);
     JK_CHECK_EQ(b.ups, 1);
     JK_CHECK(a.last_known && b.last_known);
@@ -173,6 +169,19 @@ static bool both_refused(void *p)
     return sa.refused[c->ra] >= 1 && sb.refused[c->rb] >= 1;
 }
 
+/* a dials b: both refuse the connection in the handshake (a for reason ra,
+ * b for rb), and neither ever sees the other up. */
+static void expect_refused(tnode *a, tnode *b, jk_net_reason ra, jk_net_reason rb)
+{
+    tnode *ns[] = {a, b};
+    uint64_t now = 1000;
+    refused_ctx rc = {a, b, ra, rb};
+    JK_CHECK(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, both_refused, &rc));
+    tnode_pump_rounds(ns, 2, NULL, &now, 0, 20);
+    JK_CHECK_EQ(a->ups, 0);
+    JK_CHECK_EQ(b->ups, 0);
+}
+
 static void run_other_genesis_fails_handshake(void)
 {
     tnode a, c;
@@ -180,13 +189,7 @@ static void run_other_genesis_fails_handshake(void)
     JK_REQUIRE(tnode_start(&c, 2, 0x22, 0, NULL)); /* another chain */
     tnode_add(&a, &c);
     tnode_add(&c, &a);
-    tnode *ns[] = {&a, &c};
-    uint64_t now = 1000;
-    refused_ctx rc = {&a, &c, JK_NET_REASON_HANDSHAKE, JK_NET_REASON_HANDSHAKE};
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, both_refused, &rc));
-    tnode_pump_rounds(ns, 2, NULL, &now, 0, 20);
-    JK_CHECK_EQ(a.ups, 0);
-    JK_CHECK_EQ(c.ups, 0);
+    expect_refused(&a, &c, JK_NET_REASON_HANDSHAKE, JK_NET_REASON_HANDSHAKE);
     tnode_stop(&a);
     tnode_stop(&c);
 }
@@ -199,13 +202,7 @@ static void run_unexpected_key_refused(void)
     tnode_key(3, x.sk, x.pk);
     x.port = b.port; /* a expects key x at b's address */
     tnode_add(&a, &x);
-    tnode *ns[] = {&a, &b};
-    uint64_t now = 1000;
-    refused_ctx rc = {&a, &b, JK_NET_REASON_BAD_KEY, JK_NET_REASON_HANDSHAKE};
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, both_refused, &rc));
-    tnode_pump_rounds(ns, 2, NULL, &now, 0, 20);
-    JK_CHECK_EQ(a.ups, 0);
-    JK_CHECK_EQ(b.ups, 0);
+    expect_refused(&a, &b, JK_NET_REASON_BAD_KEY, JK_NET_REASON_HANDSHAKE);
     jk_net_peer_stats st;
     JK_CHECK_EQ(jk_net_peer_stats_get(a.net, 0, &st), JK_OK);
     JK_CHECK_EQ(st.connects, 0);
@@ -213,33 +210,19 @@ static void run_unexpected_key_refused(void)
     tnode_stop(&b);
 }
 
-typedef struct {
-    tnode *t;
-    uint64_t ups, downs;
-} updown_ctx;
-
-static bool updown(void *p)
-{
-    updown_ctx *c = p;
-    return c->t->ups >= c->ups && c->t->downs >= c->downs;
-}
 
 static void run_reconnect_after_restart(void)
 {
     tnode a, b;
-    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
-    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, NULL));
-    uint32_t ab = tnode_add(&a, &b);
-    tnode_add(&b, &a);
-    tnode *ns[] = {&a, &b};
+    uint32_t ab, ba;
     uint64_t now = 1000;
-    ups_ctx uc = {ns, 2, 1};
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, all_up, &uc));
+    JK_REQUIRE(tnode_pair(&a, &b, 1, 2, NULL, NULL, &ab, &ba, &now));
+    tnode *ns[] = {&a, &b};
 
     uint16_t port = b.port;
     tnode_stop(&b);
-    updown_ctx dc = {&a, 1, 1};
-    JK_REQUIRE(tnode_pump(ns, 1, NULL, &now, 0, ROUNDS, updown, &dc));
+    tnode_want dc = {&a, 1, 1};
+    JK_REQUIRE(tnode_pump(ns, 1, NULL, &now, 0, ROUNDS, tnode_has, &dc));
     JK_CHECK_EQ(a.last_down, JK_NET_REASON_CLOSED);
     JK_CHECK_EQ(jk_net_send(a.net, ab, JK_NET_SYNC, (const uint8_t *)"x", 1),
                 JK_ERR_NET_NOT_CONNECTED);
@@ -248,8 +231,8 @@ static void run_reconnect_after_restart(void)
 
     JK_REQUIRE(tnode_start(&b, 2, 0x11, port, NULL));
     tnode_add(&b, &a);
-    updown_ctx rc = {&a, 2, 1};
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 7, ROUNDS, updown, &rc));
+    tnode_want rc = {&a, 2, 1};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 7, ROUNDS, tnode_has, &rc));
     JK_CHECK_EQ(jk_net_send(a.net, ab, JK_NET_SYNC, (const uint8_t *)"again", 5), JK_OK);
     frames_ctx fc = {&b, JK_NET_SYNC, 1};
     JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 7, ROUNDS, got_frames, &fc));
@@ -262,45 +245,10 @@ static void run_reconnect_after_restart(void)
     tnode_stop(&b);
 }
 
-JK_TEST(test_net_two_nodes_every_kind) { run_two_nodes_every_kind(); }
-JK_TEST(test_net_quic_two_nodes_every_kind)
-{
-    tnode_transport = JK_NET_QUIC;
-    run_two_nodes_every_kind();
-    tnode_transport = JK_NET_TLS_TCP;
-}
 
-JK_TEST(test_net_three_nodes_broadcast) { run_three_nodes_broadcast(); }
-JK_TEST(test_net_quic_three_nodes_broadcast)
-{
-    tnode_transport = JK_NET_QUIC;
-    run_three_nodes_broadcast();
-    tnode_transport = JK_NET_TLS_TCP;
-}
 
-JK_TEST(test_net_other_genesis_fails_handshake) { run_other_genesis_fails_handshake(); }
-JK_TEST(test_net_quic_other_genesis_fails_handshake)
-{
-    tnode_transport = JK_NET_QUIC;
-    run_other_genesis_fails_handshake();
-    tnode_transport = JK_NET_TLS_TCP;
-}
 
-JK_TEST(test_net_unexpected_key_refused) { run_unexpected_key_refused(); }
-JK_TEST(test_net_quic_unexpected_key_refused)
-{
-    tnode_transport = JK_NET_QUIC;
-    run_unexpected_key_refused();
-    tnode_transport = JK_NET_TLS_TCP;
-}
 
-JK_TEST(test_net_reconnect_after_restart) { run_reconnect_after_restart(); }
-JK_TEST(test_net_quic_reconnect_after_restart)
-{
-    tnode_transport = JK_NET_QUIC;
-    run_reconnect_after_restart();
-    tnode_transport = JK_NET_TLS_TCP;
-}
 
 static void run_killed_peer_returns(void)
 {
@@ -334,9 +282,9 @@ static void run_killed_peer_returns(void)
     tnode_add(&b, &a);
     /* a counts a second PEER_UP (after a PEER_DOWN: replaced or closed); the
      * restarted b its first. */
-    updown_ctx back_a = {&a, 2, 1}, back_b = {&b, 1, 0};
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 10, ROUNDS, updown, &back_a));
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 10, ROUNDS, updown, &back_b));
+    tnode_want back_a = {&a, 2, 1}, back_b = {&b, 1, 0};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 10, ROUNDS, tnode_has, &back_a));
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 10, ROUNDS, tnode_has, &back_b));
     JK_CHECK(now - killed < 20000);
     JK_CHECK_EQ(jk_net_send(a.net, ab, JK_NET_EVENTS, (const uint8_t *)"back", 4), JK_OK);
     frames_ctx fc = {&b, JK_NET_EVENTS, 1};
@@ -345,11 +293,37 @@ static void run_killed_peer_returns(void)
     tnode_stop(&b);
 }
 
-JK_TEST(test_net_killed_peer_returns) { run_killed_peer_returns(); }
-JK_TEST(test_net_quic_killed_peer_returns)
+static void run_local_disconnect_and_redial(void)
 {
-    tnode_transport = JK_NET_QUIC;
-    run_killed_peer_returns();
-    tnode_transport = JK_NET_TLS_TCP;
+    /* The upper layer drops a peer: the other end hears a clean close
+     * (CLOSED, not an I/O error), we count LOCAL, and the peer is redialled
+     * after backoff. */
+    tnode a, b;
+    uint32_t ab, ba;
+    uint64_t now = 1000;
+    JK_REQUIRE(tnode_pair(&a, &b, 1, 2, NULL, NULL, &ab, &ba, &now));
+    tnode *ns[] = {&a, &b};
+    JK_CHECK_EQ(jk_net_disconnect(a.net, ab, JK_NET_REASON_LOCAL), JK_OK);
+    JK_CHECK_EQ(a.downs, 0); /* queued: seen at the next event drain */
+    tnode_want wa = {&a, 1, 1}, wb = {&b, 1, 1};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, tnode_has, &wa));
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, tnode_has, &wb));
+    JK_CHECK_EQ(a.last_down, JK_NET_REASON_LOCAL);
+    JK_CHECK_EQ(b.last_down, JK_NET_REASON_CLOSED);
+    jk_net_peer_stats st;
+    JK_CHECK_EQ(jk_net_peer_stats_get(a.net, ab, &st), JK_OK);
+    JK_CHECK_EQ(st.down[JK_NET_REASON_LOCAL], 1);
+    tnode_want back_a = {&a, 2, 1}, back_b = {&b, 2, 1};
+    JK_CHECK(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, tnode_has, &back_a));
+    JK_CHECK(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, tnode_has, &back_b));
+    tnode_stop(&a);
+    tnode_stop(&b);
 }
 
+TNODE_BOTH(local_disconnect_and_redial)
+TNODE_BOTH(two_nodes_every_kind)
+TNODE_BOTH(three_nodes_broadcast)
+TNODE_BOTH(other_genesis_fails_handshake)
+TNODE_BOTH(unexpected_key_refused)
+TNODE_BOTH(reconnect_after_restart)
+TNODE_BOTH(killed_peer_returns)

@@ -81,16 +81,6 @@ static void run_both_dial_one_connection(void)
     tnode_stop(&b);
 }
 
-typedef struct {
-    tnode *t;
-    uint64_t ups;
-} up_ctx;
-
-static bool ups(void *p)
-{
-    up_ctx *c = p;
-    return c->t->ups >= c->ups;
-}
 
 static void run_unlisted_full_node_after_grace(void)
 {
@@ -107,11 +97,11 @@ static void run_unlisted_full_node_after_grace(void)
     jk_net_stats_get(f.net, &st);
     JK_CHECK_EQ(st.dialled, 0); /* within the grace: waits for v */
     now += 4 * 10;              /* four backoff_min */
-    up_ctx uc = {&v, 1};
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, ups, &uc));
+    tnode_want uc = {&v, 1, 0};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, tnode_has, &uc));
     JK_CHECK(!v.last_known); /* a non-validator to v */
-    up_ctx fc = {&f, 1};
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, ups, &fc));
+    tnode_want fc = {&f, 1, 0};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, tnode_has, &fc));
     JK_CHECK(f.last_known);
     tnode_stop(&v);
     tnode_stop(&f);
@@ -121,6 +111,19 @@ typedef struct {
     tnode *t;
     uint64_t n;
 } fail_ctx;
+
+typedef struct {
+    tnode *t;
+    jk_net_reason why;
+} ref_ctx;
+
+static bool refused_why(void *p)
+{
+    ref_ctx *c = p;
+    jk_net_stats st;
+    jk_net_stats_get(c->t->net, &st);
+    return st.refused[c->why] >= 1;
+}
 
 static bool dial_failed(void *p)
 {
@@ -187,14 +190,10 @@ static void run_slow_reader_dropped(void)
     tnode_limits(&lb);
     lb.msgs_burst = 1; /* b reads one frame, then stops: its clock stands still */
     lb.msgs_per_sec = 1;
-    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, &la));
-    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, &lb));
-    uint32_t ab = tnode_add(&a, &b);
-    tnode_add(&b, &a);
-    tnode *ns[] = {&a, &b};
+    uint32_t ab, ba;
     uint64_t now = 1000;
-    pair_ctx pc = {&a, &b};
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, pair_up, &pc));
+    JK_REQUIRE(tnode_pair(&a, &b, 1, 2, &la, &lb, &ab, &ba, &now));
+    tnode *ns[] = {&a, &b};
     uint8_t *big = calloc(1, 1u << 20);
     JK_REQUIRE(big);
     jk_err err = JK_OK;
@@ -215,34 +214,126 @@ static void run_slow_reader_dropped(void)
     tnode_stop(&b);
 }
 
-JK_TEST(test_net_both_dial_one_connection) { run_both_dial_one_connection(); }
-JK_TEST(test_net_quic_both_dial_one_connection)
+static uint32_t add_address(tnode *a, const tnode *b)
 {
-    tnode_transport = JK_NET_QUIC;
-    run_both_dial_one_connection();
-    tnode_transport = JK_NET_TLS_TCP;
+    jk_net_peer_config pc = {.host = "127.0.0.1", .port = b->port, .any_key = true};
+    uint32_t idx = UINT32_MAX;
+    if (jk_net_add_peer(a->net, &pc, &idx) != JK_OK)
+        abort();
+    return idx;
 }
 
-JK_TEST(test_net_unlisted_full_node_after_grace) { run_unlisted_full_node_after_grace(); }
-JK_TEST(test_net_quic_unlisted_full_node_after_grace)
+static void add_key(tnode *a, const tnode *b)
 {
-    tnode_transport = JK_NET_QUIC;
-    run_unlisted_full_node_after_grace();
-    tnode_transport = JK_NET_TLS_TCP;
+    jk_net_peer_config pc = {.host = NULL};
+    memcpy(pc.key, b->pk, 32);
+    if (jk_net_add_peer(a->net, &pc, NULL) != JK_OK)
+        abort();
 }
 
-JK_TEST(test_net_backoff_doubles) { run_backoff_doubles(); }
-JK_TEST(test_net_quic_backoff_doubles)
+static void run_address_only_peer(void)
 {
-    tnode_transport = JK_NET_QUIC;
-    run_backoff_doubles();
-    tnode_transport = JK_NET_TLS_TCP;
+    /* `--peer HOST:PORT`: a knows b's key (the validator set) but not which
+     * address is b's; it dials the address and learns the key there. */
+    tnode a, b;
+    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
+    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, NULL));
+    add_key(&a, &b);
+    uint32_t target = add_address(&a, &b);
+    add_key(&b, &a);
+    jk_net_peer_config bad = {.host = NULL, .any_key = true};
+    JK_CHECK_EQ(jk_net_add_peer(a.net, &bad, NULL), JK_ERR_INVALID_ARG);
+    tnode *ns[] = {&a, &b};
+    uint64_t now = 1000;
+    tnode_want wa = {&a, 1, 0};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, tnode_has, &wa));
+    uint32_t ib = UINT32_MAX;
+    JK_REQUIRE(jk_net_peer_find(a.net, b.pk, &ib));
+    JK_CHECK(ib != target);
+    JK_CHECK_EQ(a.last_peer, ib); /* up under the key's index, as a validator */
+    JK_CHECK(a.last_known);
+    /* The address now belongs to b's index: after b restarts, a redials it. */
+    uint16_t port = b.port;
+    tnode_stop(&b);
+    JK_REQUIRE(tnode_start(&b, 2, 0x11, port, NULL));
+    add_key(&b, &a);
+    tnode_want again = {&a, 2, 1};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 7, ROUNDS, tnode_has, &again));
+    JK_CHECK_EQ(a.last_peer, ib);
+    jk_net_peer_stats st;
+    JK_CHECK_EQ(jk_net_peer_stats_get(a.net, ib, &st), JK_OK);
+    JK_CHECK_EQ(st.connects, 2);
+    JK_CHECK_EQ(jk_net_peer_stats_get(a.net, target, &st), JK_OK);
+    JK_CHECK_EQ(st.connects, 0);
+    tnode_stop(&a);
+    tnode_stop(&b);
 }
 
-JK_TEST(test_net_slow_reader_dropped) { run_slow_reader_dropped(); }
-JK_TEST(test_net_quic_slow_reader_dropped)
+static void run_address_only_unknown_key(void)
 {
-    tnode_transport = JK_NET_QUIC;
-    run_slow_reader_dropped();
-    tnode_transport = JK_NET_TLS_TCP;
+    /* An address whose node has a key a does not know: a non-validator,
+     * within the limit. */
+    jk_net_limits none, one;
+    tnode_limits(&none);
+    none.max_nonvalidators = 0;
+    tnode_limits(&one);
+    one.max_nonvalidators = 1;
+    tnode a, b, c;
+    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, &none));
+    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, NULL));
+    add_address(&a, &b);
+    tnode *ns[] = {&a, &b};
+    uint64_t now = 1000;
+    ref_ctx rc = {&a, JK_NET_REASON_TOO_MANY};
+    JK_CHECK(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, refused_why, &rc));
+    JK_CHECK_EQ(a.ups, 0);
+    tnode_stop(&a);
+    JK_REQUIRE(tnode_start(&c, 3, 0x11, 0, &one));
+    add_address(&c, &b);
+    tnode *ms[] = {&c, &b};
+    tnode_want wc = {&c, 1, 0};
+    JK_REQUIRE(tnode_pump(ms, 2, NULL, &now, 0, ROUNDS, tnode_has, &wc));
+    JK_CHECK(!c.last_known);
+    uint32_t ib;
+    JK_CHECK(jk_net_peer_find(c.net, b.pk, &ib));
+    JK_CHECK_EQ(c.last_peer, ib);
+    tnode_stop(&c);
+    tnode_stop(&b);
 }
+
+static void run_key_then_address(void)
+{
+    /* The validator set gives keys; `--peer HOST:PORT@KEY` later gives one
+     * of them its address, and that is dialled. */
+    tnode a, b;
+    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
+    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, NULL));
+    add_key(&a, &b);
+    add_key(&b, &a);
+    char text[120], host[16];
+    int n = snprintf(text, sizeof text, "127.0.0.1:%u@", b.port);
+    for (int i = 0; i < 32; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "%02x", b.pk[i]);
+    jk_net_peer_config pc;
+    JK_REQUIRE(jk_net_peer_parse(text, &pc, host, NULL) == JK_OK);
+    uint32_t idx = UINT32_MAX;
+    JK_REQUIRE(jk_net_add_peer(a.net, &pc, &idx) == JK_OK);
+    uint32_t ib;
+    JK_CHECK(jk_net_peer_find(a.net, b.pk, &ib) && ib == idx);
+    tnode *ns[] = {&a, &b};
+    uint64_t now = 1000;
+    tnode_want wa = {&a, 1, 0}, wb = {&b, 1, 0};
+    JK_CHECK(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, tnode_has, &wa));
+    JK_CHECK(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, tnode_has, &wb));
+    JK_CHECK(a.last_known && b.last_known);
+    tnode_stop(&a);
+    tnode_stop(&b);
+}
+
+TNODE_BOTH(key_then_address)
+TNODE_BOTH(address_only_peer)
+TNODE_BOTH(address_only_unknown_key)
+TNODE_BOTH(both_dial_one_connection)
+TNODE_BOTH(unlisted_full_node_after_grace)
+TNODE_BOTH(backoff_doubles)
+TNODE_BOTH(slow_reader_dropped)

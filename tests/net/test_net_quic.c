@@ -5,6 +5,8 @@
 #include "../test.h"
 #include "net_util.h"
 
+#include "../../src/net/internal.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -12,16 +14,6 @@
 
 #define ROUNDS 3000
 
-typedef struct {
-    tnode *t;
-    uint64_t ups, downs;
-} ud_ctx;
-
-static bool ud(void *p)
-{
-    ud_ctx *c = p;
-    return c->t->ups >= c->ups && c->t->downs >= c->downs;
-}
 
 JK_TEST(test_net_quic_frame_on_another_kinds_stream)
 {
@@ -38,15 +30,15 @@ JK_TEST(test_net_quic_frame_on_another_kinds_stream)
     JK_REQUIRE(r);
     tnode *ns[] = {&b};
     uint64_t now = 1000;
-    ud_ctx up = {&b, 1, 0};
-    JK_REQUIRE(tnode_pump(ns, 1, r, &now, 0, ROUNDS, ud, &up));
+    tnode_want up = {&b, 1, 0};
+    JK_REQUIRE(tnode_pump(ns, 1, r, &now, 0, ROUNDS, tnode_has, &up));
     /* A good consensus frame on the consensus stream, then an events frame
      * on the same stream: its header is well formed, its stream is wrong. */
     jk_rogue_send_frame(r, JK_NET_CONSENSUS, 2, 2, 0x33);
     const uint8_t wrong[] = {JK_NET_EVENTS, 1, 0, 0, 0, 'x'};
     jk_rogue_send_raw(r, wrong, sizeof wrong);
-    ud_ctx down = {&b, 1, 1};
-    JK_CHECK(tnode_pump(ns, 1, r, &now, 0, ROUNDS, ud, &down));
+    tnode_want down = {&b, 1, 1};
+    JK_CHECK(tnode_pump(ns, 1, r, &now, 0, ROUNDS, tnode_has, &down));
     JK_CHECK_EQ(b.frames[JK_NET_CONSENSUS], 1);
     JK_CHECK_EQ(b.frames[JK_NET_EVENTS], 0);
     JK_CHECK_EQ(b.last_down, JK_NET_REASON_GARBAGE);
@@ -129,8 +121,8 @@ JK_TEST(test_net_quic_garbage_datagrams)
     tnode_add(&a, &b);
     tnode_add(&b, &a);
     tnode *both[] = {&a, &b};
-    ud_ctx up = {&b, 1, 0};
-    JK_CHECK(tnode_pump(both, 2, NULL, &now, 5, ROUNDS, ud, &up));
+    tnode_want up = {&b, 1, 0};
+    JK_CHECK(tnode_pump(both, 2, NULL, &now, 5, ROUNDS, tnode_has, &up));
     tnode_stop(&a);
     tnode_stop(&b);
     tnode_transport = JK_NET_TLS_TCP;
@@ -142,15 +134,10 @@ JK_TEST(test_net_quic_quiet_connection_kept_alive)
      * PINGs keep the connection inside QUIC's 30 s idle timeout. */
     tnode_transport = JK_NET_QUIC;
     tnode a, b;
-    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
-    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, NULL));
-    uint32_t ab = tnode_add(&a, &b);
-    tnode_add(&b, &a);
-    tnode *ns[] = {&a, &b};
+    uint32_t ab, ba;
     uint64_t now = 1000;
-    ud_ctx ua = {&a, 1, 0}, ub = {&b, 1, 0};
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, ud, &ua));
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, ud, &ub));
+    JK_REQUIRE(tnode_pair(&a, &b, 1, 2, NULL, NULL, &ab, &ba, &now));
+    tnode *ns[] = {&a, &b};
     for (int i = 0; i < 12; i++) {
         now += 5000;
         tnode_pump_rounds(ns, 2, NULL, &now, 0, 10);
@@ -164,5 +151,168 @@ JK_TEST(test_net_quic_quiet_connection_kept_alive)
     JK_CHECK_EQ(b.frames[JK_NET_EVENTS], 1);
     tnode_stop(&a);
     tnode_stop(&b);
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+/* A UDP relay between a client and b that loses and repeats datagrams on a
+ * fixed pattern (no randomness: the same datagrams in every run). */
+typedef struct {
+    int fd;
+    struct sockaddr_in server, client;
+    bool have_client;
+    uint64_t seen, dropped, doubled;
+} lossy;
+
+static bool lossy_open(lossy *l, uint16_t server_port, uint16_t *port)
+{
+    memset(l, 0, sizeof *l);
+    l->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    if (l->fd < 0 || bind(l->fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        getsockname(l->fd, (struct sockaddr *)&sa, &sl) != 0)
+        return false;
+    *port = ntohs(sa.sin_port);
+    l->server = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(server_port),
+                                     .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    return true;
+}
+
+static void lossy_pump(lossy *l)
+{
+    uint8_t buf[2048];
+    for (;;) {
+        struct sockaddr_in from;
+        socklen_t fl = sizeof from;
+        ssize_t n = recvfrom(l->fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+        if (n < 0)
+            return;
+        bool from_server = from.sin_port == l->server.sin_port;
+        if (!from_server && !l->have_client) {
+            l->client = from;
+            l->have_client = true;
+        }
+        const struct sockaddr_in *to = from_server ? &l->client : &l->server;
+        if (from_server && !l->have_client)
+            continue;
+        l->seen++;
+        if (l->seen % 5 == 3) { /* one in five lost, both ways */
+            l->dropped++;
+            continue;
+        }
+        (void)sendto(l->fd, buf, (size_t)n, 0, (const struct sockaddr *)to, sizeof *to);
+        if (l->seen % 7 == 0) { /* one in seven arrives twice */
+            (void)sendto(l->fd, buf, (size_t)n, 0, (const struct sockaddr *)to, sizeof *to);
+            l->doubled++;
+        }
+    }
+}
+
+JK_TEST(test_net_quic_lossy_path_delivers_everything_once_in_order)
+{
+    tnode_transport = JK_NET_QUIC;
+    tnode a, b;
+    lossy l;
+    uint16_t relay;
+    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, NULL));
+    JK_REQUIRE(lossy_open(&l, b.port, &relay));
+    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
+    tnode via = b;
+    via.port = relay; /* a reaches b only through the relay */
+    uint32_t ab = tnode_add(&a, &via);
+    jk_net_peer_config known_a = {.host = NULL}; /* b knows a's key, not its address */
+    memcpy(known_a.key, a.pk, 32);
+    JK_REQUIRE(jk_net_add_peer(b.net, &known_a, NULL) == JK_OK);
+    tnode *ns[] = {&a, &b};
+    uint64_t now = 1000;
+    int left = ROUNDS;
+    while ((a.ups < 1 || b.ups < 1) && left-- > 0) {
+        tnode_pump_rounds(ns, 2, NULL, &now, 5, 1);
+        lossy_pump(&l);
+    }
+    JK_REQUIRE(a.ups == 1 && b.ups == 1);
+    /* 3 kinds × 100 frames, sizes up to 20 KB (many packets each), each
+     * carrying its kind and sequence number. */
+    static uint8_t m[20000];
+    for (uint32_t i = 0; i < 100; i++)
+        for (int k = 0; k < JK_NET_KINDS; k++) {
+            size_t len = 8 + (i * 997 + (uint32_t)k * 131) % (sizeof m - 8);
+            memset(m, (int)(i ^ (uint32_t)k), len);
+            memcpy(m, &i, 4);
+            m[4] = (uint8_t)k;
+            JK_CHECK_EQ(jk_net_send(a.net, ab, (jk_net_kind)k, m, len), JK_OK);
+        }
+    /* b checks order on the fly through its last payload per kind: frames
+     * of a kind arrive with sequence numbers 0, 1, 2, ... */
+    uint64_t expect[JK_NET_KINDS] = {0};
+    bool in_order = true;
+    left = 20000;
+    while ((b.frames[0] < 100 || b.frames[1] < 100 || b.frames[2] < 100) && left-- > 0) {
+        now += 5;
+        JK_REQUIRE(jk_net_step(a.net, now, 1) == JK_OK);
+        jk_net_event ev;
+        while (jk_net_next_event(a.net, &ev)) {
+        }
+        lossy_pump(&l);
+        JK_REQUIRE(jk_net_step(b.net, now, 1) == JK_OK);
+        while (jk_net_next_event(b.net, &ev)) {
+            if (ev.type != JK_NET_EV_FRAME)
+                continue;
+            uint32_t seq;
+            memcpy(&seq, ev.data, 4);
+            if (seq != expect[ev.kind] || ev.data[4] != ev.kind)
+                in_order = false;
+            expect[ev.kind]++;
+            b.frames[ev.kind]++;
+        }
+        lossy_pump(&l);
+    }
+    for (int k = 0; k < JK_NET_KINDS; k++)
+        JK_CHECK_EQ(b.frames[k], 100);
+    JK_CHECK(in_order);
+    JK_CHECK(l.dropped > 50 && l.doubled > 50); /* the path really was lossy */
+    jk_net_peer_stats st;
+    JK_CHECK_EQ(jk_net_peer_stats_get(a.net, ab, &st), JK_OK);
+    JK_CHECK_EQ(st.down[JK_NET_REASON_IO], 0);
+    JK_CHECK(st.connected);
+    tnode_stop(&a);
+    tnode_stop(&b);
+    close(l.fd);
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
+JK_TEST(test_net_quic_restarted_server_resets_stale_connection)
+{
+    /* A full node f dials validator v, which does not list it. v is killed
+     * without a word and restarts on the same port. f's connection looks
+     * alive, and v will never dial f; but f's next packet reaches the new v,
+     * which answers with a stateless reset (its tokens derive from its key,
+     * so the new process can make them), and f reconnects at once, long
+     * before QUIC's 30 s idle timeout. */
+    tnode_transport = JK_NET_QUIC;
+    tnode f, v;
+    JK_REQUIRE(tnode_start(&v, 2, 0x11, 0, NULL));
+    JK_REQUIRE(tnode_start(&f, 9, 0x11, 0, NULL));
+    uint32_t fv = tnode_add(&f, &v);
+    tnode *ns[] = {&f, &v};
+    uint64_t now = 1000;
+    tnode_want wf = {&f, 1, 0}, wv = {&v, 1, 0};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, tnode_has, &wf));
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, tnode_has, &wv));
+    uint16_t port = v.port;
+    jk_net_abandon(v.net);
+    v.net = NULL;
+    JK_REQUIRE(tnode_start(&v, 2, 0x11, port, NULL));
+    uint64_t restarted = now;
+    JK_CHECK_EQ(jk_net_send(f.net, fv, JK_NET_EVENTS, (const uint8_t *)"hello?", 6), JK_OK);
+    tnode_want down = {&f, 1, 1};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, tnode_has, &down));
+    JK_CHECK(now - restarted < 2000);
+    JK_CHECK_EQ(f.last_down, JK_NET_REASON_CLOSED);
+    tnode_want back = {&f, 2, 1};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, tnode_has, &back));
+    JK_CHECK(now - restarted < 3000);
+    tnode_stop(&f);
+    tnode_stop(&v);
     tnode_transport = JK_NET_TLS_TCP;
 }

@@ -15,16 +15,6 @@
 
 #define ROUNDS 3000
 
-typedef struct {
-    tnode *t;
-    uint64_t ups, downs;
-} ud_ctx;
-
-static bool ud(void *p)
-{
-    ud_ctx *c = p;
-    return c->t->ups >= c->ups && c->t->downs >= c->downs;
-}
 
 /* b, the node under attack; the rogue uses key seed 7, which b knows. */
 static bool victim(tnode *b, const jk_net_limits *lim, uint32_t *rogue_idx)
@@ -46,8 +36,8 @@ static jk_rogue *rogue_up(tnode *b, uint64_t *now)
     if (!r)
         return NULL;
     tnode *ns[] = {b};
-    ud_ctx c = {b, b->ups + 1, 0};
-    if (!tnode_pump(ns, 1, r, now, 0, ROUNDS, ud, &c)) {
+    tnode_want c = {b, b->ups + 1, 0};
+    if (!tnode_pump(ns, 1, r, now, 0, ROUNDS, tnode_has, &c)) {
         jk_rogue_close(r);
         return NULL;
     }
@@ -57,8 +47,8 @@ static jk_rogue *rogue_up(tnode *b, uint64_t *now)
 static void check_dropped(tnode *b, jk_rogue *r, uint32_t idx, jk_net_reason why, uint64_t *now)
 {
     tnode *ns[] = {b};
-    ud_ctx c = {b, 1, 1};
-    JK_CHECK(tnode_pump(ns, 1, r, now, 0, ROUNDS, ud, &c));
+    tnode_want c = {b, 1, 1};
+    JK_CHECK(tnode_pump(ns, 1, r, now, 0, ROUNDS, tnode_has, &c));
     JK_CHECK_EQ(b->last_down, why);
     jk_net_peer_stats st;
     JK_CHECK_EQ(jk_net_peer_stats_get(b->net, idx, &st), JK_OK);
@@ -109,8 +99,8 @@ static void run_rogue_oversize(void)
     JK_REQUIRE(r);
     jk_rogue_send_frame(r, JK_NET_SYNC, 0xFFFFFFFFu, 0, 0);
     tnode *ns[] = {&b};
-    ud_ctx c = {&b, 2, 2};
-    JK_CHECK(tnode_pump(ns, 1, r, &now, 0, ROUNDS, ud, &c));
+    tnode_want c = {&b, 2, 2};
+    JK_CHECK(tnode_pump(ns, 1, r, &now, 0, ROUNDS, tnode_has, &c));
     jk_net_peer_stats st;
     JK_CHECK_EQ(jk_net_peer_stats_get(b.net, idx, &st), JK_OK);
     JK_CHECK_EQ(st.down[JK_NET_REASON_OVERSIZE], 2);
@@ -150,6 +140,24 @@ static bool rogue_flushed(void *p)
     return jk_rogue_pending(c->r) == 0;
 }
 
+/* Advance b's clock by dt, pump until b has delivered `want` events frames
+ * (or the round bound), then 50 rounds more: returns how many it has. */
+static uint64_t frames_after(tnode *b, jk_rogue *r, uint64_t *now, uint64_t dt, uint64_t want);
+
+/* The rogue sends count events frames of len bytes (frame i filled with
+ * byte i); pump until it has sent them all, then 50 rounds more. */
+static bool flood(tnode *b, jk_rogue *r, int count, uint32_t len, uint64_t *now)
+{
+    for (int i = 0; i < count; i++)
+        jk_rogue_send_frame(r, JK_NET_EVENTS, len, len, (uint8_t)i);
+    tnode *ns[] = {b};
+    flushed_ctx fc = {b, r};
+    if (!tnode_pump(ns, 1, r, now, 0, ROUNDS, rogue_flushed, &fc))
+        return false;
+    tnode_pump_rounds(ns, 1, r, now, 0, 50);
+    return true;
+}
+
 typedef struct {
     tnode *t;
     uint64_t frames;
@@ -173,37 +181,21 @@ static void run_rogue_flood_throttled(void)
     JK_REQUIRE(victim(&b, &lim, &idx));
     jk_rogue *r = rogue_up(&b, &now);
     JK_REQUIRE(r);
-    for (int i = 0; i < 100; i++)
-        jk_rogue_send_frame(r, JK_NET_EVENTS, 16, 16, (uint8_t)i);
     tnode *ns[] = {&b};
-    flushed_ctx fc = {&b, r};
     /* The clock stands still: exactly the burst gets through. */
-    JK_REQUIRE(tnode_pump(ns, 1, r, &now, 0, ROUNDS, rogue_flushed, &fc));
-    tnode_pump_rounds(ns, 1, r, &now, 0, 50);
+    JK_REQUIRE(flood(&b, r, 100, 16, &now));
     JK_CHECK_EQ(b.frames[JK_NET_EVENTS], 10);
     jk_net_peer_stats st;
     JK_CHECK_EQ(jk_net_peer_stats_get(b.net, idx, &st), JK_OK);
     JK_CHECK_EQ(st.throttled, 1);
     JK_CHECK(st.connected);
     /* One second later: ten more, and not one over. */
-    now += 1000;
-    fr_ctx c20 = {&b, 20};
-    JK_REQUIRE(tnode_pump(ns, 1, r, &now, 0, ROUNDS, fr, &c20));
-    tnode_pump_rounds(ns, 1, r, &now, 0, 50);
-    JK_CHECK_EQ(b.frames[JK_NET_EVENTS], 20);
+    JK_CHECK_EQ(frames_after(&b, r, &now, 1000, 20), 20);
     /* Half a second: five. */
-    now += 500;
-    fr_ctx c25 = {&b, 25};
-    JK_REQUIRE(tnode_pump(ns, 1, r, &now, 0, ROUNDS, fr, &c25));
-    tnode_pump_rounds(ns, 1, r, &now, 0, 50);
-    JK_CHECK_EQ(b.frames[JK_NET_EVENTS], 25);
+    JK_CHECK_EQ(frames_after(&b, r, &now, 500, 25), 25);
     /* Twenty seconds: the bucket holds only its burst. (Not more: QUIC's
      * idle timeout, 30 s on the same clock, would close the connection.) */
-    now += 20000;
-    fr_ctx c35 = {&b, 35};
-    JK_REQUIRE(tnode_pump(ns, 1, r, &now, 0, ROUNDS, fr, &c35));
-    tnode_pump_rounds(ns, 1, r, &now, 0, 50);
-    JK_CHECK_EQ(b.frames[JK_NET_EVENTS], 35);
+    JK_CHECK_EQ(frames_after(&b, r, &now, 20000, 35), 35);
     JK_CHECK_EQ(jk_net_peer_stats_get(b.net, idx, &st), JK_OK);
     JK_CHECK_EQ(st.throttled, 4);
     JK_CHECK_EQ(st.frames_in, 35);
@@ -213,6 +205,16 @@ static void run_rogue_flood_throttled(void)
     JK_CHECK_EQ(b.last[JK_NET_EVENTS][0], 99);
     jk_rogue_close(r);
     tnode_stop(&b);
+}
+
+static uint64_t frames_after(tnode *b, jk_rogue *r, uint64_t *now, uint64_t dt, uint64_t want)
+{
+    tnode *ns[] = {b};
+    *now += dt;
+    fr_ctx c = {b, want};
+    (void)tnode_pump(ns, 1, r, now, 0, ROUNDS, fr, &c);
+    tnode_pump_rounds(ns, 1, r, now, 0, 50);
+    return b->frames[JK_NET_EVENTS];
 }
 
 static void run_rogue_byte_budget(void)
@@ -229,21 +231,10 @@ static void run_rogue_byte_budget(void)
     JK_REQUIRE(victim(&b, &lim, &idx));
     jk_rogue *r = rogue_up(&b, &now);
     JK_REQUIRE(r);
-    for (int i = 0; i < 3; i++)
-        jk_rogue_send_frame(r, JK_NET_EVENTS, 995, 995, (uint8_t)i);
-    tnode *ns[] = {&b};
-    flushed_ctx fc = {&b, r};
-    JK_REQUIRE(tnode_pump(ns, 1, r, &now, 0, ROUNDS, rogue_flushed, &fc));
-    tnode_pump_rounds(ns, 1, r, &now, 0, 50);
+    JK_REQUIRE(flood(&b, r, 3, 995, &now));
     JK_CHECK_EQ(b.frames[JK_NET_EVENTS], 1);
-    now += 999; /* 999 tokens: not yet */
-    tnode_pump_rounds(ns, 1, r, &now, 0, 50);
-    JK_CHECK_EQ(b.frames[JK_NET_EVENTS], 1);
-    now += 1;
-    fr_ctx c2 = {&b, 2};
-    JK_REQUIRE(tnode_pump(ns, 1, r, &now, 0, ROUNDS, fr, &c2));
-    tnode_pump_rounds(ns, 1, r, &now, 0, 50);
-    JK_CHECK_EQ(b.frames[JK_NET_EVENTS], 2);
+    JK_CHECK_EQ(frames_after(&b, r, &now, 999, 1), 1); /* 999 tokens: not yet */
+    JK_CHECK_EQ(frames_after(&b, r, &now, 1, 2), 2);
     jk_rogue_close(r);
     tnode_stop(&b);
 }
@@ -277,8 +268,8 @@ static void run_rogue_nonvalidator_limit(void)
     /* The first unknown key is admitted as a non-validator... */
     jk_rogue *r1 = jk_rogue_connect(tnode_transport, b.port, b.pk, sk1, b.genesis);
     JK_REQUIRE(r1);
-    ud_ctx c = {&b, 1, 0};
-    JK_REQUIRE(tnode_pump(ns, 1, r1, &now, 0, ROUNDS, ud, &c));
+    tnode_want c = {&b, 1, 0};
+    JK_REQUIRE(tnode_pump(ns, 1, r1, &now, 0, ROUNDS, tnode_has, &c));
     JK_CHECK(!b.last_known);
     /* ...the second is over the limit and refused in the handshake. */
     jk_rogue *r2 = jk_rogue_connect(tnode_transport, b.port, b.pk, sk2, b.genesis);
@@ -354,15 +345,15 @@ static void run_rogue_honest_peer_unaffected(void)
     uint32_t ab = tnode_add(&a, &b);
     tnode_add(&b, &a);
     tnode *ns[] = {&a, &b};
-    ud_ctx c = {&b, 1, 0}, ca = {&a, 1, 0};
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, ud, &c));
-    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, ud, &ca));
+    tnode_want c = {&b, 1, 0}, ca = {&a, 1, 0};
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, tnode_has, &c));
+    JK_REQUIRE(tnode_pump(ns, 2, NULL, &now, 5, ROUNDS, tnode_has, &ca));
     jk_rogue *r = rogue_up(&b, &now);
     JK_REQUIRE(r);
     jk_rogue_send_frame(r, JK_NET_CONSENSUS, 0x7FFFFFFF, 10, 0);
     JK_CHECK_EQ(jk_net_send(a.net, ab, JK_NET_CONSENSUS, (const uint8_t *)"vote", 4), JK_OK);
-    ud_ctx d = {&b, 2, 1};
-    JK_REQUIRE(tnode_pump(ns, 2, r, &now, 0, ROUNDS, ud, &d));
+    tnode_want d = {&b, 2, 1};
+    JK_REQUIRE(tnode_pump(ns, 2, r, &now, 0, ROUNDS, tnode_has, &d));
     int left = ROUNDS;
     while (b.frames[JK_NET_CONSENSUS] < 1 && left-- > 0)
         tnode_pump_rounds(ns, 2, r, &now, 0, 1);
@@ -374,58 +365,10 @@ static void run_rogue_honest_peer_unaffected(void)
     tnode_stop(&b);
 }
 
-JK_TEST(test_net_rogue_garbage) { run_rogue_garbage(); }
-JK_TEST(test_net_quic_rogue_garbage)
-{
-    tnode_transport = JK_NET_QUIC;
-    run_rogue_garbage();
-    tnode_transport = JK_NET_TLS_TCP;
-}
-
-JK_TEST(test_net_rogue_oversize) { run_rogue_oversize(); }
-JK_TEST(test_net_quic_rogue_oversize)
-{
-    tnode_transport = JK_NET_QUIC;
-    run_rogue_oversize();
-    tnode_transport = JK_NET_TLS_TCP;
-}
-
-JK_TEST(test_net_rogue_bad_signature_reported) { run_rogue_bad_signature_reported(); }
-JK_TEST(test_net_quic_rogue_bad_signature_reported)
-{
-    tnode_transport = JK_NET_QUIC;
-    run_rogue_bad_signature_reported();
-    tnode_transport = JK_NET_TLS_TCP;
-}
-
-JK_TEST(test_net_rogue_flood_throttled) { run_rogue_flood_throttled(); }
-JK_TEST(test_net_quic_rogue_flood_throttled)
-{
-    tnode_transport = JK_NET_QUIC;
-    run_rogue_flood_throttled();
-    tnode_transport = JK_NET_TLS_TCP;
-}
-
-JK_TEST(test_net_rogue_byte_budget) { run_rogue_byte_budget(); }
-JK_TEST(test_net_quic_rogue_byte_budget)
-{
-    tnode_transport = JK_NET_QUIC;
-    run_rogue_byte_budget();
-    tnode_transport = JK_NET_TLS_TCP;
-}
-
-JK_TEST(test_net_rogue_nonvalidator_limit) { run_rogue_nonvalidator_limit(); }
-JK_TEST(test_net_quic_rogue_nonvalidator_limit)
-{
-    tnode_transport = JK_NET_QUIC;
-    run_rogue_nonvalidator_limit();
-    tnode_transport = JK_NET_TLS_TCP;
-}
-
-JK_TEST(test_net_rogue_honest_peer_unaffected) { run_rogue_honest_peer_unaffected(); }
-JK_TEST(test_net_quic_rogue_honest_peer_unaffected)
-{
-    tnode_transport = JK_NET_QUIC;
-    run_rogue_honest_peer_unaffected();
-    tnode_transport = JK_NET_TLS_TCP;
-}
+TNODE_BOTH(rogue_garbage)
+TNODE_BOTH(rogue_oversize)
+TNODE_BOTH(rogue_bad_signature_reported)
+TNODE_BOTH(rogue_flood_throttled)
+TNODE_BOTH(rogue_byte_budget)
+TNODE_BOTH(rogue_nonvalidator_limit)
+TNODE_BOTH(rogue_honest_peer_unaffected)

@@ -8,6 +8,7 @@
 #include "../../tools/commands.h"
 #include "jark/devnet.h"
 #include "jark/bytes.h"
+#include "jark/node.h"
 
 #include "../../examples/demo/demo_view.h"
 
@@ -194,4 +195,27 @@ JK_TEST(test_devnet_survives_sigkill_at_any_point)
     JK_CHECK(memcmp(part.root.bytes, whole.root.bytes, 32) == 0);
     jk_rm(a);
     jk_rm(b);
+}
+
+/* Two runs on one folder: the second is refused while the first holds the
+ * stores (a validator store is locked for as long as it is open), and goes
+ * on once the first is done. (Before: both proceeded on the same stores.) */
+JK_TEST(test_devnet_second_run_on_one_folder_refused)
+{
+    char a[64], vdir[96];
+    JK_REQUIRE(jk_fresh_dir(a, sizeof a));
+    jk_devnet_result r;
+    jk_devnet_options o = jk_opts(a, 2, 1);
+    JK_REQUIRE(jk_devnet_run(&o, &r) == 0);
+    /* another holder of validator-2's store (as a running devnet would be) */
+    snprintf(vdir, sizeof vdir, "%s/validator-2", a);
+    jk_node_store held;
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_node_store_open(vdir, 256u << 20, &held, &diag) == JK_OK);
+    o.blocks = 3;
+    JK_CHECK(jk_devnet_run(&o, &r) != 0);
+    jk_node_store_close(&held);
+    JK_CHECK_EQ(jk_devnet_run(&o, &r), 0);
+    JK_CHECK_EQ(r.height, 5); /* the refused run changed nothing: 2 + 3 blocks */
+    jk_rm(a);
 }

@@ -134,6 +134,8 @@ JK_TEST(test_jit_dynamic_jumps_reach_only_block_starts)
     jk_pvm_program *prog = jk_jit_load_asm(
         ".jump_table good, middle\n"
         "start:\n"
+        "  fallthrough\n"
+        "jump:\n"
         "  jump_ind r1, 0\n"
         "good:\n"
         "  load_imm r7, 1\n"
@@ -159,8 +161,10 @@ JK_TEST(test_jit_dynamic_jumps_reach_only_block_starts)
             JK_CHECK_EQ(jk_pvm_run_backend(prog, mem, &st, &ex, backend), JK_OK);
             JK_CHECK_EQ(ex.status, want[k]);
             JK_CHECK_EQ(st.regs[7], want_r7[k]);
-            /* the bad jumps panic at the jump itself (pc 0) */
-            JK_CHECK_EQ(st.pc == 0, k != 0);
+            /* the bad jumps panic at the jump itself (pc 1, not the run's
+             * first instruction: regression for an exit that kept the
+             * entry's index) */
+            JK_CHECK_EQ(st.pc == 1, k != 0);
             jk_pvm_memory_free(mem);
         }
     jk_pvm_program_free(prog);
@@ -219,5 +223,109 @@ JK_TEST(test_jit_engine_names_and_choice)
     JK_CHECK_EQ(split.regs[2], 300);
     JK_CHECK_EQ(split.gas, whole.gas - 1000 + 50 + 37 * hops);
     jk_pvm_memory_free(mem);
+    jk_pvm_program_free(prog);
+}
+
+/* Runs prog on the interpreter and on the recompiler from the same start,
+ * serving host calls (r7 += 1000) and out-of-gas stops (more gas), and checks
+ * that everything observable agrees. Returns the recompiler's final state. */
+static void jk_jit_both(const jk_pvm_program *prog, const uint64_t regs[JK_PVM_REGS], int64_t gas,
+                        jk_pvm_state *out_state, jk_pvm_exit *out_exit)
+{
+    jk_pvm_state st[2];
+    jk_pvm_exit ex[2];
+    uint8_t stack[2][256];
+    for (int e = 0; e < 2; e++) {
+        jk_pvm_memory *mem;
+        JK_REQUIRE(jk_pvm_memory_new(&mem) == JK_OK);
+        JK_REQUIRE(jk_pvm_memory_map(mem, 0x20000, 0x10000, JK_PVM_ACCESS_WRITE) == JK_OK);
+        memset(&st[e], 0, sizeof st[e]);
+        memcpy(st[e].regs, regs, sizeof st[e].regs);
+        st[e].gas = gas;
+        for (int hop = 0; hop < 2000; hop++) {
+            JK_REQUIRE(jk_pvm_run_engine(prog, mem, &st[e], &ex[e],
+                                         e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) == JK_OK);
+            if (ex[e].status == JK_PVM_HOST_CALL)
+                st[e].regs[7] += 1000;
+            else if (ex[e].status == JK_PVM_OUT_OF_GAS)
+                st[e].gas += 97;
+            else
+                break;
+        }
+        JK_CHECK_EQ(jk_pvm_memory_read(mem, 0x2ff00, stack[e], sizeof stack[e]), JK_OK);
+        jk_pvm_memory_free(mem);
+    }
+    JK_CHECK_EQ(ex[0].status, ex[1].status);
+    JK_CHECK_EQ(st[0].pc, st[1].pc);
+    JK_CHECK_EQ(st[0].gas, st[1].gas);
+    for (int r = 0; r < JK_PVM_REGS; r++)
+        JK_CHECK_EQ(st[0].regs[r], st[1].regs[r]);
+    JK_CHECK(memcmp(stack[0], stack[1], sizeof stack[0]) == 0);
+    *out_state = st[1];
+    *out_exit = ex[1];
+}
+
+JK_TEST(test_jit_calls_and_returns_are_the_interpreters)
+{
+    /* Recursive sum with real calls (return address in r0, a 16-byte frame on
+     * the stack r1). Unwinding, level 7 returns to the *other* return site
+     * while predicted returns are still stacked (a mismatched return must take
+     * the ordinary djump: checked through r11), then level 9 makes a host call
+     * (the resumed run has none left); 1500 levels go past the predicted
+     * depth; small gas stops it anywhere. */
+    jk_pvm_program *prog = jk_jit_load_asm(
+        ".jump_table ret_main, ret_rec, ret_odd\n"
+        "  load_imm_jump r0, jt(ret_main), sum\n"
+        "ret_main:\n"
+        "  load_imm r0, 0xffff0000\n"
+        "  jump_ind r0, 0\n"
+        "sum:\n"
+        "  branch_eq_imm r8, 0, leaf\n"
+        "  add_imm_64 r1, r1, -16\n"
+        "  store_ind_u64 r0, r1, 0\n"
+        "  store_ind_u64 r8, r1, 8\n"
+        "  add_imm_64 r8, r8, -1\n"
+        "  load_imm_jump r0, jt(ret_rec), sum\n"
+        "ret_rec:\n"
+        "  load_ind_u64 r9, r1, 8\n"
+        "  add_64 r7, r7, r9\n"
+        "  load_ind_u64 r0, r1, 0\n"
+        "  add_imm_64 r1, r1, 16\n"
+        "  branch_ne_imm r9, 9, cont\n"
+        "  ecalli 1\n"
+        "  fallthrough\n"
+        "cont:\n"
+        "  branch_eq_imm r9, 7, odd\n"
+        "  jump_ind r0, 0\n"
+        "odd:\n"
+        "  load_imm r10, 1\n"
+        "  load_imm r0, jt(ret_odd)\n"
+        "  jump_ind r0, 0\n"
+        "ret_odd:\n"
+        "  add_imm_64 r11, r11, 1\n"
+        "  jump ret_rec\n"
+        "leaf:\n"
+        "  jump_ind r0, 0\n");
+    if (!prog) {
+        JK_CHECK(prog != NULL);
+        return;
+    }
+#if JK_PVM_HAVE_JIT
+    JK_CHECK(jk_pvm_program_jitted(prog));
+#endif
+    uint64_t regs[JK_PVM_REGS] = {0};
+    regs[1] = 0x30000;
+    jk_pvm_state st;
+    jk_pvm_exit ex;
+    static const uint64_t depths[] = {0, 5, 12, 1500};
+    for (size_t k = 0; k < sizeof depths / sizeof depths[0]; k++) {
+        regs[8] = depths[k];
+        jk_jit_both(prog, regs, 1000000, &st, &ex);
+        JK_CHECK_EQ(ex.status, JK_PVM_HALT);
+        JK_CHECK_EQ(st.regs[11], depths[k] > 7 ? 1 : 0); /* the odd return happened once */
+        regs[8] = depths[k];
+        jk_jit_both(prog, regs, 50, &st, &ex); /* resumed every 97 gas */
+        JK_CHECK_EQ(ex.status, JK_PVM_HALT);
+    }
     jk_pvm_program_free(prog);
 }

@@ -213,3 +213,100 @@ JK_TEST(test_spec_devnet_runs_any_chain_on_events)
     jk_spec_events_free(&list);
     jk_test_rm_tree(dir);
 }
+
+/* Build `text` as spec.json in dir and load it with opts; stderr (the
+ * compiler's messages for a program that must not build) is kept out of the
+ * test output. */
+static jk_err jk_load_text(const char *dir, const char *text, const jk_sdk_options *opts, jk_spec_file *f,
+                           jk_diag *diag)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/spec.json", dir);
+    FILE *out = fopen(path, "w");
+    if (!out)
+        return JK_ERR_IO;
+    fputs(text, out);
+    fclose(out);
+    int saved = dup(2);
+    FILE *null = fopen("/dev/null", "w");
+    if (null)
+        dup2(fileno(null), 2);
+    jk_err err = jk_spec_file_load(path, opts, f, diag);
+    fflush(stderr);
+    if (saved >= 0) {
+        dup2(saved, 2);
+        close(saved);
+    }
+    if (null)
+        fclose(null);
+    return err;
+}
+
+/* A role may name several C files built together; build options (-D, -I)
+ * reach every C program a spec names and change its genesis. */
+JK_TEST(test_spec_programs_several_files_and_build_options)
+{
+    char dir[96], cwd[256], text[4096], extra[160], flagged[160];
+    JK_REQUIRE(jk_test_tmpdir("spec-files", dir, sizeof dir) && getcwd(cwd, sizeof cwd));
+    snprintf(extra, sizeof extra, "%s/extra.c", dir);
+    snprintf(flagged, sizeof flagged, "%s/flagged.c", dir);
+    FILE *f = fopen(extra, "w");
+    JK_REQUIRE(f);
+    fputs("long jk_extra_helper(long x) { return x + 1; }\n", f);
+    fclose(f);
+    f = fopen(flagged, "w");
+    JK_REQUIRE(f);
+    fprintf(f, "#ifndef FLAG\n#error FLAG is a build option\n#endif\n"
+               "__attribute__((used)) static const long jk_flag = FLAG;\n#include \"%s/tests/chain/progs/process.c\"\n",
+            cwd);
+    fclose(f);
+    const char *fmt =
+        "{\"programs\": {\"chain\": \"%s/tests/chain/progs/chain.c\", \"verify\": [\"%s/tests/chain/progs/verify.c\", "
+        "\"extra.c\"], \"transact\": %s, \"dispatch_instance\": \"%s/tests/chain/progs/dinst.c\","
+        " \"aa\": \"%s/tests/chain/progs/aa.c\", \"dispatch\": [[\"flagged.c\"]]},"
+        " \"validators\": [\"0101010101010101010101010101010101010101010101010101010101010101\"],"
+        " \"gas\": {\"transform\": 1000000, \"verify\": 1000000, \"process\": 1000000, \"block\": 9000000}}";
+    char transact[400];
+    snprintf(transact, sizeof transact, "\"%s/tests/chain/progs/transact.c\"", cwd);
+    snprintf(text, sizeof text, fmt, cwd, cwd, transact, cwd, cwd);
+    jk_spec_file spec;
+    jk_diag diag = {{0}};
+    /* without -DFLAG the dispatch program does not build, and the refusal names it */
+    JK_CHECK_EQ(jk_load_text(dir, text, NULL, &spec, &diag), JK_ERR_IO);
+    JK_CHECK(strstr(diag.msg, "flagged.c does not build") != NULL);
+    const char *one[] = {"FLAG=1"}, *two[] = {"FLAG=2"};
+    jk_sdk_options o1 = {.defines = one, .define_count = 1}, o2 = {.defines = two, .define_count = 1};
+    jk_chain_genesis g1, g2;
+    JK_REQUIRE(jk_load_text(dir, text, &o1, &spec, &diag) == JK_OK);
+    JK_REQUIRE(jk_chain_genesis_build(&spec.spec, &g1, &diag) == JK_OK);
+    jk_spec_file_free(&spec);
+    JK_REQUIRE(jk_load_text(dir, text, &o2, &spec, &diag) == JK_OK);
+    JK_REQUIRE(jk_chain_genesis_build(&spec.spec, &g2, &diag) == JK_OK);
+    jk_spec_file_free(&spec);
+    JK_CHECK(memcmp(g1.genesis_hash.bytes, g2.genesis_hash.bytes, 32) != 0);
+    jk_cap_release(g2.chain);
+    /* max_event_traces: optional, 1..1024, part of the genesis */
+    char *gas_at = strstr(text, " \"gas\"");
+    JK_REQUIRE(gas_at);
+    char with_max[4200];
+    snprintf(with_max, sizeof with_max, "%.*s \"max_event_traces\": 2,%s", (int)(gas_at - text), text, gas_at);
+    JK_REQUIRE(jk_load_text(dir, with_max, &o1, &spec, &diag) == JK_OK);
+    JK_CHECK_EQ(spec.spec.max_event_traces, 2);
+    JK_REQUIRE(jk_chain_genesis_build(&spec.spec, &g2, &diag) == JK_OK);
+    jk_spec_file_free(&spec);
+    JK_CHECK(memcmp(g1.genesis_hash.bytes, g2.genesis_hash.bytes, 32) != 0);
+    jk_cap_release(g1.chain);
+    jk_cap_release(g2.chain);
+    snprintf(with_max, sizeof with_max, "%.*s \"max_event_traces\": 0,%s", (int)(gas_at - text), text, gas_at);
+    JK_CHECK_EQ(jk_load_text(dir, with_max, &o1, &spec, &diag), JK_ERR_PARSE);
+    JK_CHECK(strstr(diag.msg, "max_event_traces") != NULL);
+    /* several files must all be C; an empty list is no program */
+    snprintf(transact, sizeof transact, "[\"%s/tests/chain/progs/transact.c\", \"prog.jkp\"]", cwd);
+    snprintf(text, sizeof text, fmt, cwd, cwd, transact, cwd, cwd);
+    JK_CHECK_EQ(jk_load_text(dir, text, &o1, &spec, &diag), JK_ERR_PARSE);
+    JK_CHECK(strstr(diag.msg, "prog.jkp: several files of one program must all be C") != NULL);
+    snprintf(text, sizeof text, fmt, cwd, cwd, "[]", cwd, cwd);
+    JK_CHECK_EQ(jk_load_text(dir, text, &o1, &spec, &diag), JK_ERR_PARSE);
+    JK_CHECK(strstr(diag.msg, "programs.transact") != NULL);
+    jk_test_rm_tree(dir);
+}

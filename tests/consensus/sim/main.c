@@ -5,6 +5,7 @@
  *
  *   consensus-sim [--seeds N] [--first S] [--validators V[,V...]]
  *                 [--seed S] [--no-faults] [--trace]
+ *   consensus-sim --bench-cert   (certificate check vs raw Ed25519 verifies)
  */
 #include "jark/consensus.h"
 
@@ -12,6 +13,74 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* BENCH lines: checking a commit certificate of V validators (2f+1
+ * precommits) next to the same number of raw Ed25519 verifies. */
+static int bench_cert(void)
+{
+    static const uint32_t vs_n[] = {4, 7, 10, 31, 100};
+    static jk_cons_valset vs;
+    static uint8_t sk[JK_CONS_MAX_VALIDATORS][64];
+    jk_hash genesis, value;
+    jk_crypto_blake2b256("bench", 5, &genesis);
+    jk_crypto_blake2b256("value", 5, &value);
+    for (uint32_t i = 0; i < JK_CONS_MAX_VALIDATORS; i++) {
+        uint8_t seed[32] = {(uint8_t)i, (uint8_t)(i >> 8), 7};
+        if (jk_crypto_ed25519_keypair_from_seed(seed, vs.keys[i], sk[i]) != JK_OK)
+            return 2;
+    }
+    for (size_t k = 0; k < sizeof vs_n / sizeof vs_n[0]; k++) {
+        uint32_t n = vs_n[k], q = jk_cons_quorum(n);
+        vs.count = n;
+        static jk_cons_cert c;
+        memset(&c, 0, sizeof c);
+        c.height = 5;
+        c.round = 1;
+        c.value = value;
+        uint8_t msgs[JK_CONS_MAX_VALIDATORS][94];
+        for (uint32_t i = 0; i < q; i++) {
+            jk_cons_vote v = {.type = JK_CONS_MSG_PRECOMMIT, .height = 5, .round = 1,
+                              .has_value = true, .value = value, .validator = i};
+            jk_cons_vote_sign(&v, &genesis, sk[i]);
+            c.sigs[i].validator = i;
+            memcpy(c.sigs[i].sig, v.sig, 64);
+            memset(msgs[i], (int)i, sizeof msgs[i]);
+        }
+        c.count = q;
+        uint8_t raw_sig[JK_CONS_MAX_VALIDATORS][64];
+        for (uint32_t i = 0; i < q; i++)
+            jk_crypto_ed25519_sign(sk[i], msgs[i], sizeof msgs[i], raw_sig[i]);
+        int reps = n >= 100 ? 20 : 200;
+        double t0 = now_us();
+        for (int r = 0; r < reps; r++)
+            if (jk_cons_cert_check(&c, &genesis, &vs, 5, &value, NULL) != JK_OK)
+                return 2;
+        double t1 = now_us();
+        for (int r = 0; r < reps; r++)
+            for (uint32_t i = 0; i < q; i++)
+                if (jk_crypto_ed25519_verify(vs.keys[i], msgs[i], sizeof msgs[i], raw_sig[i]) != JK_OK)
+                    return 2;
+        double t2 = now_us();
+        double cert = (t1 - t0) / reps, raw = (t2 - t1) / reps;
+        printf("BENCH cert_check V=%u (%u precommits): %.1f us; %u raw Ed25519 verifies: %.1f us; "
+               "ratio %.2f\n", n, q, cert, q, raw, cert / raw);
+    }
+    return 0;
+}
+
+static void print_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    printf("%s\n", line);
+}
 
 static void print_hash(const jk_hash *h)
 {
@@ -50,6 +119,10 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--no-faults")) {
             faults = false;
+        } else if (!strcmp(a, "--bench-cert")) {
+            if (jk_crypto_init() != JK_OK)
+                return 2;
+            return bench_cert();
         } else if (!strcmp(a, "--trace")) {
             trace = true;
         } else {
@@ -71,7 +144,7 @@ int main(int argc, char **argv)
             jk_cons_sim_config cfg;
             jk_cons_sim_result res;
             jk_cons_sim_config_for_seed(seed, vals[vi], faults, &cfg);
-            cfg.trace = trace;
+            cfg.trace = trace ? print_line : NULL;
             jk_err err = jk_cons_sim_run(&cfg, &res);
             runs++;
             heights += res.heights;

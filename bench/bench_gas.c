@@ -1,0 +1,466 @@
+/*
+ * bench_gas.c — `BENCH gas_fairness` (make bench-gas): does gas pay for work?
+ *
+ * For the costliest case of every host call that does more than O(1) work,
+ * and for memory growth, a PVM program (written here in PVM assembly, so the
+ * numbers do not depend on a compiler) runs the operation R times and halts.
+ * Each line gives host nanoseconds and bytes allocated (malloc, calloc,
+ * realloc, aligned_alloc, counted by link-time wrappers) per unit of gas
+ * charged, and the ratio of its ns/gas to the interpreter's average ns/gas,
+ * measured in the same run on a loop of loads, stores, ALU ops and branches:
+ *
+ *   BENCH gas_fairness_op op=<name> ns_per_call=<t> gas_per_call=<g> ns_per_gas=<x> bytes_per_gas=<b> ratio=<r>
+ *   BENCH gas_fairness worst=<op> ratio=<r> interp_ns_per_gas=<x> max_bytes_per_gas=<b> bytes_worst=<op> goal=10
+ *
+ * Host calls that are O(1) whatever their arguments (GAS, DROP, DATA_LEN,
+ * SAME_TYPE, CAP_KIND, DROP_PAUSED, FAULT's 120 bytes) are represented by GAS
+ * and CAP_KIND through four 65,536-slot CNodes. Times: CLOCK_MONOTONIC, best
+ * of 5 rounds of at least 20 ms. Every call's outcome is checked (HALT);
+ * any failure exits 1. Usage: bench_gas (no arguments).
+ */
+#include "jark/kernel.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- allocation counting (linked with -Wl,--wrap=malloc,...) ---- */
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+void *__real_aligned_alloc(size_t a, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t m);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_aligned_alloc(size_t a, size_t n);
+
+static unsigned long long bytes_allocated;
+
+void *__wrap_malloc(size_t n)
+{
+    bytes_allocated += n;
+    return __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t m)
+{
+    bytes_allocated += n * m;
+    return __real_calloc(n, m);
+}
+void *__wrap_realloc(void *p, size_t n)
+{
+    bytes_allocated += n;
+    return __real_realloc(p, n);
+}
+void *__wrap_aligned_alloc(size_t a, size_t n)
+{
+    bytes_allocated += n;
+    return __real_aligned_alloc(a, n);
+}
+
+/* ---- helpers ---- */
+
+__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("bench_gas: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+static void check(jk_err err, const char *what)
+{
+    if (err != JK_OK)
+        die("%s: %s", what, jk_strerror(err));
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+typedef struct text {
+    char *s;
+    size_t n, cap;
+} text;
+
+__attribute__((format(printf, 2, 3))) static void put(text *t, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (t->n + (size_t)n + 1 > t->cap) {
+        t->cap = (t->n + (size_t)n + 1) * 2;
+        t->s = realloc(t->s, t->cap);
+        if (!t->s)
+            die("out of memory");
+    }
+    vsnprintf(t->s + t->n, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    t->n += (size_t)n;
+}
+
+/* One host call with its four arguments. */
+static void hc(text *t, unsigned n, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
+{
+    put(t, "load_imm_64 r7, 0x%llx\nload_imm_64 r8, 0x%llx\nload_imm_64 r9, 0x%llx\nload_imm_64 r10, 0x%llx\n",
+        (unsigned long long)a, (unsigned long long)b, (unsigned long long)c, (unsigned long long)d);
+    put(t, "ecalli %u\n", n);
+}
+
+#define P4(s, a, b, c)                                                                                      \
+    ((4ull << 60) | (uint64_t)(s) | ((uint64_t)(a) << 8) | ((uint64_t)(b) << 24) | ((uint64_t)(c) << 40))
+#define ZERO_BASE 0x20000000u
+#define ZERO_SIZE (64u << 20)
+#define STATE_BASE 0x40000000u
+
+/* An Image from assembly whose text starts with ".jump_table" naming each
+ * endpoint's label; every endpoint enters with φ0 = the halt address. */
+static jk_cap image_of(text *t, const jk_cap_mapping *maps, uint32_t nmaps, const jk_cap_pin *pins,
+                       uint32_t npins, uint32_t catcher)
+{
+    uint8_t *code;
+    size_t len;
+    jk_diag diag = {{0}};
+    if (jk_pvm_asm(t->s, t->n, &code, &len, &diag) != JK_OK)
+        die("asm: %s", diag.msg);
+    free(t->s);
+    memset(t, 0, sizeof *t);
+    jk_pvm_blob blob;
+    check(jk_pvm_blob_parse(code, len, &blob, NULL), "blob");
+    jk_cap_endpoint eps[4];
+    memset(eps, 0, sizeof eps);
+    for (uint32_t i = 0; i < blob.jump_count && i < 4; i++) {
+        eps[i].pc = jk_pvm_blob_jump_entry(&blob, i);
+        eps[i].regs[0] = JK_PVM_HALT_ADDRESS;
+    }
+    jk_cap_image_spec spec = {.code = code, .code_len = len, .mappings = maps, .mapping_count = nmaps,
+                              .endpoints = eps, .endpoint_count = blob.jump_count, .pins = pins,
+                              .pin_count = npins, .yield_catcher_slot = catcher};
+    jk_cap image;
+    if (jk_cap_image_new(&spec, &image, &diag) != JK_OK)
+        die("image: %s", diag.msg);
+    free(code);
+    return image;
+}
+
+static jk_cap set(jk_cap cnode, uint32_t slot, jk_cap v)
+{
+    jk_cap next;
+    check(jk_cap_cnode_set(cnode, slot, v, &next), "cnode_set");
+    jk_cap_release(cnode);
+    return next;
+}
+
+static jk_cap instance_of(jk_cap image, jk_cap cnode)
+{
+    jk_cap inst;
+    check(jk_cap_instance_genesis(image, cnode, &inst, NULL), "genesis");
+    jk_cap_release(cnode);
+    return inst;
+}
+
+static jk_cap empty_root(void)
+{
+    jk_cap c;
+    check(jk_cap_cnode_new(JK_CAP_ROOT_LOG2, &c), "cnode");
+    return c;
+}
+
+/* ---- measuring ---- */
+
+typedef struct measured {
+    double ns_per_call;
+    int64_t gas;
+    unsigned long long bytes;
+} measured;
+
+static jk_kernel *kern;
+
+static void run_once(jk_cap inst, uint32_t ep, int64_t *gas)
+{
+    jk_kernel_result r;
+    check(jk_kernel_call(kern, inst, ep, 4000000000ll, NULL, jk_cap_null(), &r), "call");
+    if (r.outcome != JK_KERNEL_HALT)
+        die("outcome %d (fault %d: %s)", r.outcome, r.fault, r.fault_msg);
+    *gas = r.gas_used;
+    jk_kernel_result_clear(&r);
+}
+
+static measured measure(jk_cap inst, uint32_t ep)
+{
+    measured m = {0};
+    unsigned long long b0 = bytes_allocated;
+    run_once(inst, ep, &m.gas);
+    m.bytes = bytes_allocated - b0;
+    double best = 1e30;
+    for (int round = 0; round < 5; round++) {
+        int calls = 0;
+        double t0 = now(), t;
+        do {
+            int64_t g;
+            run_once(inst, ep, &g);
+            calls++;
+            t = now() - t0;
+        } while (t < 0.02);
+        if (t / calls < best)
+            best = t / calls;
+    }
+    m.ns_per_call = best * 1e9;
+    return m;
+}
+
+static double interp_ns_per_gas;
+static const char *worst_op = "none", *bytes_op = "none";
+static double worst_ratio, worst_bytes;
+
+static void report(const char *op, jk_cap inst, uint32_t ep)
+{
+    measured m = measure(inst, ep);
+    double ns_gas = m.ns_per_call / (double)m.gas, b_gas = (double)m.bytes / (double)m.gas;
+    double ratio = ns_gas / interp_ns_per_gas;
+    printf("BENCH gas_fairness_op op=%s ns_per_call=%.0f gas_per_call=%lld ns_per_gas=%.3f bytes_per_gas=%.2f "
+           "ratio=%.2f\n",
+           op, m.ns_per_call, (long long)m.gas, ns_gas, b_gas, ratio);
+    fflush(stdout);
+    if (ratio > worst_ratio) {
+        worst_ratio = ratio;
+        worst_op = op;
+    }
+    if (b_gas > worst_bytes) {
+        worst_bytes = b_gas;
+        bytes_op = op;
+    }
+}
+
+/* ---- the cases ---- */
+
+static const jk_cap_mapping zero_map = {ZERO_BASE, ZERO_SIZE, JK_CAP_MAP_EPHEMERAL_ZERO, JK_PVM_ACCESS_WRITE, 0};
+
+/* The interpreter's average: a loop of loads, stores, ALU ops and branches. */
+static double bench_interp(void)
+{
+    text t = {0};
+    put(&t, ".jump_table ep0\nep0: load_imm_64 r2, 0x%x\nload_imm_64 r3, 400000\nload_imm_64 r5, 1\nfallthrough\n",
+        ZERO_BASE);
+    put(&t, "loop: load_ind_u64 r4, r2, 0\nadd_64 r5, r5, r4\nmul_64 r6, r5, r3\nsub_64 r5, r6, r4\n");
+    put(&t, "shlo_l_imm_64 r6, r5, 3\nstore_ind_u64 r6, r2, 8\nadd_imm_64 r3, r3, -1\nbranch_ne_imm r3, 0, loop\n");
+    put(&t, "jump_ind r0, 0\n");
+    jk_cap image = image_of(&t, &zero_map, 1, NULL, 0, 0);
+    jk_cap inst = instance_of(image, empty_root());
+    measured m = measure(inst, 0);
+    double ns = m.ns_per_call / (double)m.gas;
+    printf("BENCH gas_fairness_interp ns_per_call=%.0f gas_per_call=%lld ns_per_gas=%.3f\n", m.ns_per_call,
+           (long long)m.gas, ns);
+    jk_cap_release(inst);
+    jk_cap_release(image);
+    return ns;
+}
+
+/* One instance running `ops` (endpoint 0) over a prepared root cnode. */
+static void host_case(const char *op, text *ops, jk_cap cnode, const jk_cap_mapping *maps, uint32_t nmaps,
+                      uint32_t catcher)
+{
+    text t = {0};
+    put(&t, ".jump_table ep0\nep0: fallthrough\n");
+    put(&t, "%s", ops->s);
+    put(&t, "jump_ind r0, 0\n");
+    free(ops->s);
+    memset(ops, 0, sizeof *ops);
+    jk_cap image = image_of(&t, maps, nmaps, NULL, 0, catcher);
+    jk_cap inst = instance_of(image, cnode);
+    report(op, inst, 0);
+    jk_cap_release(inst);
+    jk_cap_release(image);
+}
+
+/* Four levels of 65,536-slot CNodes in slot 40, a Data at the bottom. */
+static jk_cap deep_cnode(jk_cap root)
+{
+    jk_cap data, l3, l2, l1;
+    check(jk_cap_data_new("leaf", 4, &data), "data");
+    check(jk_cap_cnode_new(16, &l3), "cnode");
+    l3 = set(l3, 65535, data);
+    check(jk_cap_cnode_new(16, &l2), "cnode");
+    l2 = set(l2, 65535, l3);
+    check(jk_cap_cnode_new(16, &l1), "cnode");
+    l1 = set(l1, 65535, l2);
+    jk_cap_release(data);
+    jk_cap_release(l3);
+    jk_cap_release(l2);
+    root = set(root, 40, l1);
+    jk_cap_release(l1);
+    return root;
+}
+
+static void bench_cheap_and_table(void)
+{
+    text t = {0};
+    for (int i = 0; i < 256; i++)
+        hc(&t, JK_HOST_GAS, 0, 0, 0, 0);
+    host_case("GAS", &t, empty_root(), NULL, 0, 0);
+    const uint64_t leaf = P4(40, 65535, 65535, 65535), other = P4(40, 65535, 65535, 65534);
+    for (int i = 0; i < 256; i++)
+        hc(&t, JK_HOST_CAP_KIND, leaf, 0, 0, 0);
+    host_case("CAP_KIND_depth4", &t, deep_cnode(empty_root()), NULL, 0, 0);
+    for (int i = 0; i < 128; i++) {
+        hc(&t, JK_HOST_COPY, leaf, other, 0, 0);
+        hc(&t, JK_HOST_DROP, other, 0, 0, 0);
+    }
+    host_case("COPY+DROP_depth4", &t, deep_cnode(empty_root()), NULL, 0, 0);
+    for (int i = 0; i < 128; i++) {
+        hc(&t, JK_HOST_MOVE, leaf, other, 0, 0);
+        hc(&t, JK_HOST_MOVE, other, leaf, 0, 0);
+    }
+    host_case("MOVE_depth4", &t, deep_cnode(empty_root()), NULL, 0, 0);
+    for (int i = 0; i < 256; i++)
+        hc(&t, JK_HOST_SWAP, leaf, other, 0, 0);
+    host_case("SWAP_depth4", &t, deep_cnode(empty_root()), NULL, 0, 0);
+    for (int i = 0; i < 128; i++) {
+        hc(&t, JK_HOST_CNODE_MINT, 41, 16, 0, 0);
+        hc(&t, JK_HOST_DROP, 41, 0, 0, 0);
+    }
+    host_case("CNODE_MINT_2^16", &t, empty_root(), NULL, 0, 0);
+}
+
+static void bench_data(void)
+{
+    jk_cap big;
+    check(jk_cap_data_new_zeroed(64u << 20, &big), "data");
+    text t = {0};
+    hc(&t, JK_HOST_DATA_READ, 41, 0, 64u << 20, ZERO_BASE);
+    host_case("DATA_READ_64MiB", &t, set(empty_root(), 41, big), &zero_map, 1, 0);
+    hc(&t, JK_HOST_DATA_MINT, ZERO_BASE, 64u << 20, 42, 0);
+    host_case("DATA_MINT_64MiB", &t, empty_root(), &zero_map, 1, 0);
+    for (int i = 0; i < 8; i++)
+        hc(&t, JK_HOST_DEBUG_WRITE_NUM, ZERO_BASE, 1u << 20, 0, 0);
+    host_case("DEBUG_WRITE_1MiB", &t, empty_root(), &zero_map, 1, 0);
+    jk_cap_release(big);
+}
+
+/* A callee image: 256 mappings of one page; endpoint 0 halts at once,
+ * endpoint 1 yields to slot 22 `yields` times, then halts. */
+static jk_cap callee_image(int yields)
+{
+    static jk_cap_mapping maps[256];
+    for (uint32_t i = 0; i < 256; i++)
+        maps[i] = (jk_cap_mapping){0x100000u + i * 0x2000u, 4096, JK_CAP_MAP_EPHEMERAL_ZERO, JK_PVM_ACCESS_WRITE, 0};
+    text t = {0};
+    put(&t, ".jump_table ep0, ep1\nep0: jump_ind r0, 0\nep1: fallthrough\n");
+    for (int i = 0; i < yields; i++)
+        hc(&t, JK_HOST_YIELD, 22, 0, 0, 0);
+    put(&t, "jump_ind r0, 0\n");
+    return image_of(&t, maps, 256, NULL, 0, 0);
+}
+
+static void bench_instances(void)
+{
+    const int R = 32;
+    jk_cap cal = callee_image(R + 1), marker, image;
+    /* The marker: any instance; listed last in the caller's 4,096-slot catcher list. */
+    marker = instance_of(cal, empty_root());
+    jk_cap callee = instance_of(cal, set(empty_root(), 22, marker));
+    text t = {0};
+    for (int i = 0; i < R; i++)
+        hc(&t, JK_HOST_CALL, 21, 0, 1000000, 0);
+    host_case("CALL_256_mappings", &t, set(empty_root(), 21, callee), NULL, 0, 0);
+
+    jk_cap list, tag;
+    check(jk_cap_data_new("stranger", 8, &tag), "data");
+    jk_cap stranger = instance_of(cal, set(empty_root(), 30, tag)); /* not the marker */
+    jk_cap_release(tag);
+    check(jk_cap_cnode_new(12, &list), "cnode");
+    for (uint32_t i = 0; i < 4095; i++)
+        list = set(list, i, stranger);
+    list = set(list, 4095, marker);
+    hc(&t, JK_HOST_CALL, 21, 1, 100000000, 0);
+    for (int i = 0; i < R; i++)
+        hc(&t, JK_HOST_CALL_RESUME, 21, 100000000, 0, 0);
+    host_case("YIELD+CALL_RESUME_4096_catchers", &t, set(set(empty_root(), 21, callee), 23, list), NULL, 0, 23);
+    jk_cap_release(list);
+    jk_cap_release(stranger);
+
+    /* SET_IMAGE / DERIVE_SPAWN of an image pinning 200 Data (slots 55..254). */
+    jk_cap_pin pins[200];
+    jk_cap pinned;
+    check(jk_cap_data_new("p", 1, &pinned), "data");
+    for (uint32_t i = 0; i < 200; i++)
+        pins[i] = (jk_cap_pin){55 + i, pinned};
+    put(&t, ".jump_table ep0\nep0: jump_ind r0, 0\n");
+    image = image_of(&t, NULL, 0, pins, 200, 0);
+    for (int i = 0; i < 32; i++)
+        hc(&t, JK_HOST_SET_IMAGE, 43, 0, 0, 0);
+    host_case("SET_IMAGE_200_pins", &t, set(empty_root(), 43, image), NULL, 0, 0);
+    for (int i = 0; i < 64; i++) {
+        hc(&t, JK_HOST_CNODE_MINT, 50, 8, 0, 0);
+        hc(&t, JK_HOST_DERIVE_SPAWN, 43, 50, 51, 0);
+        hc(&t, JK_HOST_DROP, 51, 0, 0, 0);
+    }
+    host_case("DERIVE_SPAWN_200_pins", &t, set(empty_root(), 43, image), NULL, 0, 0);
+
+    /* SAME_TYPE_AS over 65,536 images; SAME_TYPE. */
+    jk_cap images;
+    check(jk_cap_cnode_new(16, &images), "cnode");
+    for (uint32_t i = 0; i < 65536; i++)
+        images = set(images, i, image);
+    for (int i = 0; i < 4; i++)
+        hc(&t, JK_HOST_SAME_TYPE_AS, 21, 21, 44, 0);
+    host_case("SAME_TYPE_AS_65536_images", &t, set(set(empty_root(), 21, callee), 44, images), NULL, 0, 0);
+    for (int i = 0; i < 256; i++)
+        hc(&t, JK_HOST_SAME_TYPE, 21, 21, 0, 0);
+    host_case("SAME_TYPE", &t, set(empty_root(), 21, callee), NULL, 0, 0);
+    jk_cap_release(images);
+    jk_cap_release(image);
+    jk_cap_release(pinned);
+    jk_cap_release(callee);
+    jk_cap_release(marker);
+    jk_cap_release(cal);
+}
+
+/* Memory growth: one byte written into each of 16,384 pages; in a zero
+ * region, and in a persistent 64 MiB Data that HALT mints back. */
+static void bench_growth(void)
+{
+    text t = {0};
+    put(&t, "load_imm_64 r2, 0x%x\nload_imm_64 r3, 16384\nfallthrough\n", ZERO_BASE);
+    put(&t, "touch: store_ind_u8 r3, r2, 0\nadd_imm_64 r2, r2, 4096\nadd_imm_64 r3, r3, -1\n");
+    put(&t, "branch_ne_imm r3, 0, touch\n");
+    host_case("memory_growth_zero_16384_pages", &t, empty_root(), &zero_map, 1, 0);
+    jk_cap state;
+    check(jk_cap_data_new_zeroed(64u << 20, &state), "data");
+    const jk_cap_mapping pmap = {STATE_BASE, 64u << 20, JK_CAP_MAP_PERSISTENT, JK_PVM_ACCESS_WRITE, 20};
+    put(&t, "load_imm_64 r2, 0x%x\nload_imm_64 r3, 16384\nfallthrough\n", STATE_BASE);
+    put(&t, "touch: store_ind_u8 r3, r2, 0\nadd_imm_64 r2, r2, 4096\nadd_imm_64 r3, r3, -1\n");
+    put(&t, "branch_ne_imm r3, 0, touch\n");
+    host_case("memory_growth_persistent_minted_16384_pages", &t, set(empty_root(), 20, state), &pmap, 1, 0);
+    jk_cap_release(state);
+}
+
+int main(void)
+{
+    jk_cap_stats s0, s1;
+    jk_cap_stats_get(&s0);
+    check(jk_kernel_new(NULL, &kern), "kernel");
+    interp_ns_per_gas = bench_interp();
+    bench_cheap_and_table();
+    bench_data();
+    bench_instances();
+    bench_growth();
+    jk_kernel_free(kern);
+    jk_cap_stats_get(&s1);
+    if (s1.live_objects != s0.live_objects)
+        die("%lld cap objects leaked", (long long)(s1.live_objects - s0.live_objects));
+    printf("BENCH gas_fairness worst=%s ratio=%.2f interp_ns_per_gas=%.3f max_bytes_per_gas=%.2f bytes_worst=%s "
+           "goal=10\n",
+           worst_op, worst_ratio, interp_ns_per_gas, worst_bytes, bytes_op);
+    return 0;
+}

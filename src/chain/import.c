@@ -1,0 +1,187 @@
+/*
+ * import.c — apply_block in import mode: every validator but the proposer
+ * checks a block against its head (parent, number, the proposer rule, the
+ * proposer's signature, the body hash) and reproduces its state root with
+ * apply in verify mode; and the same without advancing (jk_chain_check_block)
+ * for a consensus prevote, whose result a later import of that block adopts.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct jk_import_mode {
+    jk_chain_kernel *ck;
+    const jk_chain_block *block;
+    size_t next;      /* the next trace to match */
+} jk_import_mode;
+
+/* jk_chain_trace_verify's checks in its order (key, message, signature), the
+ * signature answered through the cache of earlier successes. */
+static jk_err jk_decide_import(void *ctx, const uint8_t key[32], const uint8_t *blob, size_t len, bool *accept)
+{
+    jk_import_mode *m = ctx;
+    *accept = false;
+    if (m->next >= m->block->trace_count)
+        return JK_OK;
+    const jk_chain_trace *t = &m->block->traces[m->next];
+    jk_hash msg;
+    if (memcmp(t->key, key, JK_ED25519_PUBLIC_SIZE) != 0)
+        return JK_OK;
+    jk_chain_attest_msg_hash(&m->ck->genesis_hash, blob, len, &msg);
+    if (memcmp(t->msg_hash.bytes, msg.bytes, JK_HASH_SIZE) != 0 || !jk_chain_sig_ok(m->ck, t))
+        return JK_OK;
+    jk_chain_sig_remember(m->ck, t);
+    *accept = true;
+    m->next++;
+    return JK_OK;
+}
+
+/* The pool without the block's events (an importer's pool: what the block
+ * took is spent). A fresh list of the entries kept; the others are freed. */
+static jk_err jk_pool_minus_block(jk_chain_kernel *ck, const jk_chain_block *block, jk_chain_pooled **keep,
+                                  size_t *keep_count)
+{
+    jk_chain_hashset in_block = {0};
+    jk_err err = JK_OK;
+    for (size_t i = 0; err == JK_OK && i < block->event_count; i++) {
+        jk_hash h;
+        jk_chain_event_hash(&block->events[i], &h);
+        if (!jk_chain_hashset_contains(&in_block, &h))
+            err = jk_chain_hashset_add(&in_block, &h);
+    }
+    *keep = err == JK_OK ? calloc(ck->pool_count ? ck->pool_count : 1, sizeof **keep) : NULL;
+    if (err == JK_OK && !*keep)
+        err = JK_ERR_NOMEM;
+    if (err == JK_OK) {
+        size_t n = 0;
+        for (size_t i = 0; i < ck->pool_count; i++) {
+            if (jk_chain_hashset_contains(&in_block, &ck->pool[i].hash)) {
+                free(ck->pool[i].blob);
+                free(ck->pool[i].traces);
+            } else {
+                (*keep)[n++] = ck->pool[i];
+            }
+        }
+        free(ck->pool);
+        ck->pool = NULL;
+        ck->pool_count = 0;
+        *keep_count = n;
+    }
+    jk_chain_hashset_free(&in_block);
+    return err;
+}
+
+/* Every check of import mode and the apply: on JK_OK *out is what the block
+ * makes of the current chain; ck's chain, cycle and pool are untouched. */
+static jk_err jk_import_run(jk_chain_kernel *ck, const jk_chain_block *block, const jk_hash *parent, uint64_t number,
+                            jk_applied *out, jk_diag *why)
+{
+    *out = (jk_applied){jk_cap_null(), NULL, 0};
+    const jk_chain_header *h = &block->header;
+    if (memcmp(h->parent.bytes, parent->bytes, JK_HASH_SIZE) != 0)
+        return jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu: parent is not the head",
+                           (unsigned long long)h->number);
+    if (h->number != number)
+        return jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block number %llu, expected %llu",
+                           (unsigned long long)h->number, (unsigned long long)number);
+    uint32_t designated = jk_chain_proposer_index(ck->validator_count, number, h->round);
+    if (h->proposer != designated)
+        return jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu round %u: proposer index %u, but the "
+                           "proposer of that round is validator %u", (unsigned long long)number, h->round,
+                           h->proposer, designated);
+    static const uint8_t zero[JK_HASH_SIZE];
+    if (number == 1 && memcmp(h->last_commit.bytes, zero, JK_HASH_SIZE) != 0)
+        return jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block 1: last_commit is not zero (genesis has no "
+                           "commit certificate)");
+    jk_err err = jk_chain_block_verify_sig(block, ck->validators[designated], &ck->genesis_hash);
+    if (err != JK_OK)
+        return jk_diag_set(why, err, "block %llu: the signature is not validator %u's",
+                           (unsigned long long)h->number, designated);
+    err = jk_chain_block_check_body(block);
+    if (err != JK_OK)
+        return jk_diag_set(why, err, "block %llu: the body does not match its hash", (unsigned long long)h->number);
+    jk_import_mode mode = {ck, block, 0};
+    jk_block_context bc = {number, designated, h->round};
+    err = jk_chain_run_apply(ck, block->events, block->event_count, &bc, jk_decide_import, &mode, out, why);
+    if (err == JK_ERR_CHAIN_APPLY)
+        err = JK_ERR_CHAIN_BLOCK_INVALID; /* an import that cannot be applied is an invalid block */
+    if (err == JK_OK && mode.next != block->trace_count)
+        err = jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu: %zu of %zu traces used",
+                          (unsigned long long)h->number, mode.next, block->trace_count);
+    if (err == JK_OK) {
+        jk_hash root;
+        jk_cap_hash(out->chain, &root);
+        if (memcmp(root.bytes, h->state_root.bytes, JK_HASH_SIZE) != 0)
+            err = jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu: apply gives another state root",
+                              (unsigned long long)h->number);
+    }
+    if (err != JK_OK)
+        jk_chain_applied_clear(out);
+    return err;
+}
+
+static void jk_checked_clear(jk_chain_kernel *ck)
+{
+    jk_cap_release(ck->checked_from);
+    jk_cap_release(ck->checked_chain);
+    jk_chain_pooled_free(ck->checked_emits, ck->checked_emit_count);
+    ck->checked_from = ck->checked_chain = jk_cap_null();
+    ck->checked_emits = NULL;
+    ck->checked_emit_count = 0;
+    ck->has_checked = false;
+}
+
+void jk_chain_checked_free(jk_chain_kernel *ck)
+{
+    jk_checked_clear(ck);
+}
+
+jk_err jk_chain_check_block(jk_chain_kernel *ck, const jk_chain_block *block, const jk_hash *parent,
+                            uint64_t number, jk_diag *why)
+{
+    jk_applied applied;
+    jk_err err = jk_import_run(ck, block, parent, number, &applied, why);
+    if (err != JK_OK)
+        return err;
+    jk_checked_clear(ck);
+    jk_chain_block_hash(block, &ck->checked_block);
+    ck->checked_from = jk_cap_retain(ck->chain);
+    ck->checked_chain = applied.chain;
+    ck->checked_emits = applied.emits;
+    ck->checked_emit_count = applied.emit_count;
+    ck->has_checked = true;
+    return JK_OK;
+}
+
+jk_err jk_chain_apply_block_import(jk_chain_kernel *ck, const jk_chain_block *block,
+                                   const jk_hash *parent, uint64_t number, jk_diag *why)
+{
+    jk_applied applied = {jk_cap_null(), NULL, 0};
+    jk_hash hash;
+    jk_chain_block_hash(block, &hash);
+    jk_err err;
+    if (ck->has_checked && jk_crypto_equal32(hash.bytes, ck->checked_block.bytes) &&
+        jk_cap_equal(ck->checked_from, ck->chain) && block->header.number == number &&
+        !memcmp(block->header.parent.bytes, parent->bytes, JK_HASH_SIZE)) {
+        /* checked on this very head: apply is a pure function of (chain,
+         * block), so its result is adopted rather than computed again */
+        applied = (jk_applied){ck->checked_chain, ck->checked_emits, ck->checked_emit_count};
+        ck->checked_chain = jk_cap_null();
+        ck->checked_emits = NULL;
+        ck->checked_emit_count = 0;
+        err = JK_OK;
+    } else {
+        err = jk_import_run(ck, block, parent, number, &applied, why);
+    }
+    jk_chain_pooled *keep = NULL;
+    size_t keep_count = 0;
+    if (err == JK_OK)
+        err = jk_pool_minus_block(ck, block, &keep, &keep_count);
+    if (err == JK_OK) {
+        jk_checked_clear(ck);
+        jk_chain_advance(ck, &applied, keep, keep_count);
+    }
+    jk_chain_applied_clear(&applied);
+    return err;
+}

@@ -1,0 +1,192 @@
+/*
+ * jit_cc.h — the recompiler's compile-time state, shared by jit.c (control
+ * flow, arithmetic, the compile driver) and jit_mem.c (the shared routines and
+ * guest memory access). Internal to src/pvm.
+ */
+#ifndef JK_PVM_JIT_CC_H
+#define JK_PVM_JIT_CC_H
+
+#include "jit.h"
+#include "jit_x64.h"
+
+#include <stddef.h>
+
+#define CTX_GAS ((int32_t)offsetof(jk_jit_ctx, gas))
+#define CTX_TOP ((int32_t)offsetof(jk_jit_ctx, top))
+#define CTX_EMPTY_LEAF ((int32_t)offsetof(jk_jit_ctx, empty_leaf))
+#define CTX_EXIT ((int32_t)offsetof(jk_jit_ctx, exit_index))
+#define CTX_JCOUNT ((int32_t)offsetof(jk_jit_ctx, jump_count))
+#define CTX_JCODE ((int32_t)offsetof(jk_jit_ctx, jump_code))
+#define CTX_SCRATCH ((int32_t)offsetof(jk_jit_ctx, scratch))
+#define CTX_RSP ((int32_t)offsetof(jk_jit_ctx, host_rsp))
+#define CTX_STACK_LIMIT ((int32_t)offsetof(jk_jit_ctx, stack_limit))
+/* Host stack the predicted returns may use: 1,024 levels of 16 bytes. */
+#define JK_JIT_RETURN_STACK (16 * 1024)
+#define CTX_TLB_R_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_r[0].addr))
+#define CTX_TLB_R_BASE ((int32_t)offsetof(jk_jit_ctx, tlb_r[0].base))
+#define CTX_TLB_W_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_w[0].addr))
+#define CTX_TLB_W_BASE ((int32_t)offsetof(jk_jit_ctx, tlb_w[0].base))
+_Static_assert(JK_JIT_TLB_SIZE == 16, "the code indexes the TLB with (addr >> 8) & 0xF0");
+_Static_assert(sizeof(((jk_jit_ctx *)0)->tlb_r[0]) == 16, "TLB entries are 16 bytes");
+
+enum {
+#define JK_OPC(op, name, fmt, term) OP_##name = op,
+    JK_PVM_OPCODE_TABLE(JK_OPC)
+#undef JK_OPC
+};
+
+/* The gas counter lives in a host register for the whole run: the block
+ * prologue's `sub` would otherwise be a store-to-load chain through memory in
+ * every loop. Caller-saved, so it is spilled to ctx->gas around calls into C,
+ * and stored there on exit. */
+#define X_GAS X_R11
+
+static inline bool jk_host_caller_saved(uint8_t h)
+{
+    return h == X_RSI || h == X_RDI || (h >= X_R8 && h <= X_R11);
+}
+
+/* Bytes one guest instruction may emit, at most (checked after each). */
+#define JK_JIT_INSN_BOUND 512
+
+typedef struct jk_fixup {
+    uint32_t at;     /* rel32 field */
+    uint32_t target; /* instruction index (a block start) */
+} jk_fixup;
+
+/* The out-of-line part of one guest memory access (jit_mem.c): emitted after
+ * all instructions, reached only on a TLB miss. */
+typedef struct jk_mem_stub {
+    uint32_t miss_at;   /* the hot path's rel32 jump to the stub */
+    uint32_t hit;       /* where the access itself starts (rdx, rcx ready) */
+    uint32_t done;      /* where the hot path continues */
+    uint32_t index;     /* the instruction */
+    uint64_t vimm;      /* store: the constant stored when vreg < 0 */
+    int16_t vreg;       /* store: the guest register stored, or −1 */
+    uint8_t n, write, sx, ra;
+} jk_mem_stub;
+
+typedef struct jk_cc {
+    jk_x64_buf b;
+    const jk_pvm_program *prog;
+    uint32_t *label;  /* per instruction: offset of its block prologue */
+    uint32_t *entry;  /* per instruction: offset after the prologue */
+    jk_fixup *fix;
+    size_t fix_count, fix_cap;
+    /* shared routines */
+    size_t exit_common, panic_common, halt_common, mem_fail, load_slow, store_slow;
+    bool oom;
+    uint8_t map[JK_PVM_REGS]; /* host register of each guest register, or X_NOREG */
+    void **jump_code;         /* the jump table's code addresses (filled at the end) */
+    jk_mem_stub *stubs;       /* memory accesses' out-of-line parts, in order */
+    size_t stub_count, stub_cap;
+} jk_cc;
+
+static inline jk_x64_rm jk_opnd(const jk_cc *c, unsigned g)
+{
+    uint8_t h = c->map[g];
+    return h != X_NOREG ? X_REG(h) : X_MEM(X_RBX, (int32_t)(8 * g));
+}
+#define G(g) jk_opnd(c, (g))
+
+static inline void ld(jk_cc *c, uint8_t host, unsigned g) { x_mov_r_rm(&c->b, true, host, G(g)); }
+static inline void ld32(jk_cc *c, uint8_t host, unsigned g) { x_mov_r_rm(&c->b, false, host, G(g)); }
+static inline void st(jk_cc *c, unsigned g, uint8_t host) { x_mov_rm_r(&c->b, true, G(g), host); }
+
+/* Room for one more element in one of the compiler's growing arrays: the
+ * array (moved, maybe), or NULL with c->oom set. */
+static inline void *jk_grow(jk_cc *c, void *items, size_t *cap, size_t count, size_t size)
+{
+    if (count < *cap)
+        return items;
+    size_t n = *cap ? *cap * 2 : 256;
+    void *grown = realloc(items, n * size);
+    if (!grown) {
+        c->oom = true;
+        return NULL;
+    }
+    *cap = n;
+    return grown;
+}
+
+static inline void jk_jump_to(jk_cc *c, size_t at, uint32_t target)
+{
+    jk_fixup *f = jk_grow(c, c->fix, &c->fix_cap, c->fix_count, sizeof *f);
+    if (!f)
+        return;
+    c->fix = f;
+    c->fix[c->fix_count].at = (uint32_t)at;
+    c->fix[c->fix_count].target = target;
+    c->fix_count++;
+}
+
+/* Set ctx->exit_index = i. */
+static inline void jk_set_exit(jk_cc *c, uint32_t i)
+{
+    x_op(&c->b, 0, false, 0xC7, 1, 0, X_MEM(X_RBX, CTX_EXIT), false);
+    x_d(&c->b, i);
+}
+
+static inline void jk_jmp_to_off(jk_cc *c, size_t target)
+{
+    x_patch32(&c->b, x_jmp32(&c->b), target);
+}
+
+static inline void jk_exit_with(jk_cc *c, uint32_t i, int code)
+{
+    jk_set_exit(c, i);
+    x_mov_r_imm(&c->b, X_RAX, (uint64_t)code);
+    jk_jmp_to_off(c, c->exit_common);
+}
+
+static inline void jk_panic(jk_cc *c, uint32_t i)
+{
+    jk_set_exit(c, i);
+    jk_jmp_to_off(c, c->panic_common);
+}
+
+/* Spill / reload guest registers kept in host registers. */
+static inline void jk_spill(jk_cc *c, bool all)
+{
+    x_mov_rm_r(&c->b, true, X_MEM(X_RBX, CTX_GAS), X_GAS);
+    for (unsigned g = 0; g < JK_PVM_REGS; g++)
+        if (c->map[g] != X_NOREG && (all || jk_host_caller_saved(c->map[g])))
+            x_mov_rm_r(&c->b, true, X_MEM(X_RBX, (int32_t)(8 * g)), c->map[g]);
+}
+
+static inline void jk_reload(jk_cc *c, bool all)
+{
+    x_mov_r_rm(&c->b, true, X_GAS, X_MEM(X_RBX, CTX_GAS));
+    for (unsigned g = 0; g < JK_PVM_REGS; g++)
+        if (c->map[g] != X_NOREG && (all || jk_host_caller_saved(c->map[g])))
+            x_mov_r_rm(&c->b, true, c->map[g], X_MEM(X_RBX, (int32_t)(8 * g)));
+}
+
+static inline void jk_call_abs(jk_cc *c, const void *fn)
+{
+    uint64_t a;
+    memcpy(&a, &fn, sizeof a < sizeof fn ? sizeof a : sizeof fn);
+    x_mov_r_imm(&c->b, X_RAX, a);
+    x_op(&c->b, 0, false, 0xFF, 1, 2, X_REG(X_RAX), false); /* call rax */
+}
+
+static inline void jk_sx32_rax(jk_cc *c) { x_movsxd(&c->b, X_RAX, X_REG(X_RAX)); }
+
+
+/* jit_mem.c */
+
+/* The entry trampoline, exits and slow-path routines, once per program. */
+void jk_jit_emit_routines(jk_cc *c);
+/* rax = (uint32)(guest register base + imm), or the constant when base < 0. */
+void jk_jit_addr(jk_cc *c, int base, uint64_t imm);
+/* Load n bytes at the address in rax into guest register ra (sx: signed). */
+void jk_jit_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx);
+/* Store n bytes of guest register vreg (or the constant vimm when vreg < 0)
+ * at the address in rax. */
+void jk_jit_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n);
+/* Emit every recorded access's walk and slow path (after all instructions). */
+void jk_jit_emit_mem_stubs(jk_cc *c);
+/* Run instruction in in C on the spilled registers (rare opcodes). */
+void jk_jit_call_step(jk_cc *c, const jk_pvm_insn *in);
+
+#endif

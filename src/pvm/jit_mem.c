@@ -1,0 +1,326 @@
+/*
+ * jit_mem.c — the recompiler's shared routines (entry trampoline, exits, the
+ * calls into the interpreter's memory slow path) and its guest memory access:
+ * the TLB, the inline page-table walk, loads and stores (docs/pvm.md,
+ * "Guest memory access: three tiers").
+ */
+#include "jit_cc.h"
+
+#if JK_PVM_HAVE_JIT
+
+/* ---- shared routines, emitted once before the program's code ---- */
+
+void jk_jit_emit_routines(jk_cc *c)
+{
+    jk_x64_buf *b = &c->b;
+    for (int i = 0; i < 16; i++)
+        x_b(b, 0xCC); /* nothing sits before the trampoline but traps */
+
+    /* int trampoline(jk_jit_ctx *ctx /rdi/, const void *code /rsi/) */
+    static const uint8_t saved[6] = {X_RBP, X_RBX, X_R12, X_R13, X_R14, X_R15};
+    for (int i = 0; i < 6; i++)
+        x_push(b, saved[i]);
+    /* Two all-ones words, then 8 bytes of padding: the stack is 16-byte
+     * aligned for calls into C, and [rsp+8] holds a value no zero-extended
+     * 32-bit address equals — the bottom of the predicted returns (jit.c). */
+    x_b(b, 0x6A);
+    x_b(b, 0xFF); /* push -1 */
+    x_b(b, 0x6A);
+    x_b(b, 0xFF); /* push -1 */
+    x_alu_rm_imm(b, ALU_SUB, true, X_REG(X_RSP), 8);
+    x_mov_r_rm(b, true, X_RBX, X_REG(X_RDI));
+    x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_RSP), X_RSP);
+    /* predicted returns may use 16 KiB of this thread's stack below here */
+    x_op(b, 0, true, 0x8D, 1, X_RAX, X_MEM(X_RSP, -(int32_t)JK_JIT_RETURN_STACK), false);
+    x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_STACK_LIMIT), X_RAX);
+    x_mov_r_rm(b, true, X_RAX, X_REG(X_RSI));
+    jk_reload(c, true);
+    x_op(b, 0, false, 0xFF, 1, 4, X_REG(X_RAX), false); /* jmp rax */
+
+    /* exit_common: eax = exit code */
+    c->exit_common = b->len;
+    x_mov_r_rm(b, true, X_RSP, X_MEM(X_RBX, CTX_RSP));
+    jk_spill(c, true);
+    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_RSP), 24);
+    for (int i = 5; i >= 0; i--)
+        x_pop(b, saved[i]);
+    x_b(b, 0xC3);
+
+    c->panic_common = b->len;
+    x_mov_r_imm(b, X_RAX, JK_JIT_EXIT_PANIC);
+    jk_jmp_to_off(c, c->exit_common);
+    c->halt_common = b->len;
+    x_mov_r_imm(b, X_RAX, JK_JIT_EXIT_HALT);
+    jk_jmp_to_off(c, c->exit_common);
+    c->mem_fail = b->len;
+    x_mov_r_imm(b, X_RAX, JK_JIT_EXIT_MEMORY);
+    jk_jmp_to_off(c, c->exit_common);
+
+    /* load_slow / store_slow: eax = address, ecx = instruction index,
+     * edx = size; store value in ctx->scratch; loaded value returned in rax.
+     * Called with `call`, so rsp is 8 off alignment on entry. */
+    for (int store = 0; store < 2; store++) {
+        if (store)
+            c->store_slow = b->len;
+        else
+            c->load_slow = b->len;
+        x_mov_rm_r(b, false, X_MEM(X_RBX, CTX_EXIT), X_RCX);
+        jk_spill(c, false);
+        x_alu_rm_imm(b, ALU_SUB, true, X_REG(X_RSP), 8);
+        x_mov_r_rm(b, true, X_RDI, X_REG(X_RBX));
+        x_mov_r_rm(b, false, X_RSI, X_REG(X_RAX));
+        /* edx already holds n */
+        jk_call_abs(c, store ? (const void *)jk_jit_store_slow : (const void *)jk_jit_load_slow);
+        x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_RSP), 8);
+        jk_reload(c, false);
+        x_op(b, 0, false, 0x85, 1, X_RAX, X_REG(X_RAX), false); /* test eax, eax */
+        x_patch32(b, x_jcc32(b, CC_NE), c->mem_fail);
+        if (!store)
+            x_mov_r_rm(b, true, X_RAX, X_MEM(X_RBX, CTX_SCRATCH));
+        x_b(b, 0xC3);
+    }
+
+}
+
+/* ---- per-instruction code ---- */
+
+/* rax = (uint32)(reg + imm), or the constant when base is NULL. */
+void jk_jit_addr(jk_cc *c, int base, uint64_t imm)
+{
+    if (base < 0) {
+        x_mov_r_imm(&c->b, X_RAX, (uint32_t)imm);
+        return;
+    }
+    uint8_t h = c->map[base];
+    if (h != X_NOREG && (uint32_t)imm) {
+        /* lea eax, [h + imm]: the 32-bit sum, wrapped as the Graypaper says */
+        x_op(&c->b, 0, false, 0x8D, 1, X_RAX, X_MEM(h, (int32_t)(uint32_t)imm), false);
+        return;
+    }
+    ld32(c, X_RAX, (unsigned)base);
+    if ((uint32_t)imm)
+        x_alu_rm_imm(&c->b, ALU_ADD, false, X_REG(X_RAX), (int32_t)(uint32_t)imm);
+}
+
+/* Guest memory access, in three tiers:
+ *  1. a 16-entry direct-mapped TLB per direction in ctx (page address, host
+ *     page base), indexed by the page number's low 4 bits:
+ *     `(addr ^ tlb_addr) <= 4096 - n` checks the page and that the access
+ *     stays inside it with one compare (tlb_addr is a 64-bit field whose
+ *     "empty" value 2^32 never matches a 32-bit address);
+ *  2. on a miss, the inline walk of the two-level page table; a page with
+ *     the needed bits (R for loads, R|W for stores: private writable pages)
+ *     refills the TLB;
+ *  3. everything else calls the interpreter's slow path (straddling
+ *     accesses, copy-on-write, the resolver, the guard, faults). Every call
+ *     into C empties the TLB (jit_run.c), since it may remap pages.
+ * In: rax = address. The access itself is emitted by the caller with
+ * rdx = host page base and rcx = offset in the page. */
+/* rN = (addr >> 12 mod 16) * 16: the TLB entry's offset, from eax. */
+static void jk_tlb_index(jk_x64_buf *b, uint8_t r)
+{
+    x_mov_r_rm(b, false, r, X_REG(X_RAX));
+    x_shift_imm(b, SH_SHR, false, r, JK_PVM_PAGE_SHIFT - 4);
+    x_alu_rm_imm(b, ALU_AND, false, X_REG(r), (JK_JIT_TLB_SIZE - 1) << 4);
+}
+
+/* Tier 1, inline: on a hit, rdx = host page, rcx = offset, and the access
+ * follows; a miss jumps (rel32, recorded in a stub) to the out-of-line walk
+ * placed after all the program's code, so the hot path has no taken jump. */
+static void jk_tlb_check(jk_cc *c, unsigned n, bool write, jk_mem_stub *stub)
+{
+    jk_x64_buf *b = &c->b;
+    jk_tlb_index(b, X_RDX);
+    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
+    x_alu_r_rm(b, ALU_XOR, true, X_RCX, X_MEMI(X_RBX, X_RDX, 0, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR));
+    x_alu_rm_imm(b, ALU_CMP, true, X_REG(X_RCX), (int32_t)(JK_PVM_PAGE_SIZE - n));
+    stub->miss_at = (uint32_t)x_jcc32(b, CC_A);
+    x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RBX, X_RDX, 0, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE));
+    stub->hit = (uint32_t)b->len;
+    stub->n = (uint8_t)n;
+    stub->write = write;
+}
+
+static void jk_add_stub(jk_cc *c, const jk_mem_stub *stub)
+{
+    jk_mem_stub *g = jk_grow(c, c->stubs, &c->stub_cap, c->stub_count, sizeof *g);
+    if (!g)
+        return;
+    c->stubs = g;
+    c->stubs[c->stub_count++] = *stub;
+}
+
+/* Tier 2 (the walk) and tier 3 (the slow path) for one access. */
+static void jk_emit_stub(jk_cc *c, const jk_mem_stub *m)
+{
+    jk_x64_buf *b = &c->b;
+    bool write = m->write;
+    unsigned n = m->n;
+    x_patch32(b, m->miss_at, b->len);
+    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
+    x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT + JK_LEAF_BITS);
+    x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_TOP));
+    x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RDX, X_RCX, 3, 0));
+    x_alu_r_rm(b, ALU_ADD, true, X_RDX, X_MEM(X_RBX, CTX_EMPTY_LEAF)); /* offset -> leaf */
+    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
+    x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT);
+    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), JK_LEAF_SIZE - 1);
+    x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RDX, X_RCX, 3, 0));
+    size_t slow[2];
+    /* (e & need) == need */
+    if (write) {
+        x_mov_r_rm(b, false, X_RCX, X_REG(X_RDX));
+        x_f7(b, 2, false, X_REG(X_RCX)); /* not ecx */
+        x_b(b, 0xF6);
+        x_b(b, 0xC1);
+        x_b(b, (uint8_t)(JK_PAGE_R | JK_PAGE_W)); /* test cl, 3 */
+        slow[0] = x_jcc8(b, CC_NE);
+    } else {
+        x_b(b, 0xF6);
+        x_b(b, 0xC2);
+        x_b(b, (uint8_t)JK_PAGE_R); /* test dl, 1 */
+        slow[0] = x_jcc8(b, CC_E);
+    }
+    /* refill this page's TLB entry */
+    x_alu_rm_imm(b, ALU_AND, true, X_REG(X_RDX), -(int32_t)JK_PVM_PAGE_SIZE);
+    jk_tlb_index(b, X_RCX);
+    x_mov_rm_r(b, true, X_MEMI(X_RBX, X_RCX, 0, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE), X_RDX);
+    x_mov_r_rm(b, false, X_RDX, X_REG(X_RAX));
+    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RDX), -(int32_t)JK_PVM_PAGE_SIZE);
+    x_mov_rm_r(b, true, X_MEMI(X_RBX, X_RCX, 0, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR), X_RDX);
+    x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RBX, X_RCX, 0, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE));
+    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
+    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), JK_PVM_PAGE_SIZE - 1);
+    slow[1] = SIZE_MAX;
+    if (n > 1) {
+        x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RCX), (int32_t)(JK_PVM_PAGE_SIZE - n));
+        slow[1] = x_jcc8(b, CC_A);
+    }
+    x_patch32(b, x_jmp32(b), m->hit);
+
+    for (int k = 0; k < 2; k++)
+        if (slow[k] != SIZE_MAX)
+            x_here8(b, slow[k]);
+    if (write) {
+        if (m->vreg >= 0)
+            ld(c, X_RCX, (unsigned)m->vreg);
+        else
+            x_mov_r_imm(b, X_RCX, m->vimm);
+        x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_SCRATCH), X_RCX);
+    }
+    x_mov_r_imm(b, X_RCX, m->index);
+    x_mov_r_imm(b, X_RDX, n);
+    x_patch32(b, x_call32(b), write ? c->store_slow : c->load_slow);
+    if (!write) {
+        if (m->sx) {
+            if (n == 1)
+                x_op(b, 0, true, 0x0FBE, 2, X_RAX, X_REG(X_RAX), false);
+            else if (n == 2)
+                x_op(b, 0, true, 0x0FBF, 2, X_RAX, X_REG(X_RAX), false);
+            else if (n == 4)
+                x_movsxd(b, X_RAX, X_REG(X_RAX));
+        }
+        st(c, m->ra, X_RAX);
+    }
+    x_patch32(b, x_jmp32(b), m->done);
+}
+
+void jk_jit_emit_mem_stubs(jk_cc *c)
+{
+    for (size_t k = 0; k < c->stub_count && !c->b.oom; k++) {
+        if (!x_reserve(&c->b, JK_JIT_INSN_BOUND))
+            return;
+        size_t start = c->b.len;
+        jk_emit_stub(c, &c->stubs[k]);
+        if (c->b.len - start > JK_JIT_INSN_BOUND)
+            c->b.oom = true; /* a bound is wrong: refuse rather than overrun */
+    }
+}
+
+/* Load n bytes at the address in rax into guest register ra, extended. */
+void jk_jit_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx)
+{
+    jk_x64_buf *b = &c->b;
+    jk_mem_stub m = {0};
+    jk_tlb_check(c, n, false, &m);
+    jk_x64_rm at = X_MEMI(X_RDX, X_RCX, 0, 0);
+    switch (n) {
+    case 1: x_op(b, 0, sx, sx ? 0x0FBE : 0x0FB6, 2, X_RAX, at, false); break;
+    case 2: x_op(b, 0, sx, sx ? 0x0FBF : 0x0FB7, 2, X_RAX, at, false); break;
+    case 4:
+        if (sx)
+            x_movsxd(b, X_RAX, at);
+        else
+            x_mov_r_rm(b, false, X_RAX, at);
+        break;
+    default: x_mov_r_rm(b, true, X_RAX, at); break;
+    }
+    st(c, ra, X_RAX);
+    m.done = (uint32_t)b->len;
+    m.index = i;
+    m.sx = sx;
+    m.ra = (uint8_t)ra;
+    m.vreg = -1;
+    jk_add_stub(c, &m);
+}
+
+/* Store n bytes of guest register `vreg` (or the constant vimm when vreg < 0)
+ * at the address in rax. */
+void jk_jit_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n)
+{
+    jk_x64_buf *b = &c->b;
+    jk_mem_stub m = {0};
+    jk_tlb_check(c, n, true, &m);
+    jk_x64_rm at = X_MEMI(X_RDX, X_RCX, 0, 0);
+    if (vreg >= 0) {
+        uint8_t h = c->map[vreg];
+        if (h == X_NOREG) {
+            ld(c, X_RAX, (unsigned)vreg); /* the address is no longer needed */
+            h = X_RAX;
+        }
+        switch (n) {
+        case 1: x_op(b, 0, false, 0x88, 1, h, at, true); break;
+        case 2: x_op(b, 0x66, false, 0x89, 1, h, at, false); break;
+        case 4: x_mov_rm_r(b, false, at, h); break;
+        default: x_mov_rm_r(b, true, at, h); break;
+        }
+    } else {
+        switch (n) {
+        case 1: x_op(b, 0, false, 0xC6, 1, 0, at, false); x_b(b, (uint8_t)vimm); break;
+        case 2:
+            x_op(b, 0x66, false, 0xC7, 1, 0, at, false);
+            x_b(b, (uint8_t)vimm);
+            x_b(b, (uint8_t)(vimm >> 8));
+            break;
+        case 4: x_op(b, 0, false, 0xC7, 1, 0, at, false); x_d(b, (uint32_t)vimm); break;
+        default:
+            if (x_fits32(vimm)) {
+                x_op(b, 0, true, 0xC7, 1, 0, at, false);
+                x_d(b, (uint32_t)vimm);
+            } else {
+                x_mov_r_imm(b, X_RAX, vimm);
+                x_mov_rm_r(b, true, at, X_RAX);
+            }
+            break;
+        }
+    }
+    m.done = (uint32_t)b->len;
+    m.index = i;
+    m.vreg = (int16_t)vreg;
+    m.vimm = vimm;
+    jk_add_stub(c, &m);
+}
+
+/* Fallback: run the instruction in C on the spilled state. */
+void jk_jit_call_step(jk_cc *c, const jk_pvm_insn *in)
+{
+    jk_spill(c, true);
+    x_mov_r_rm(&c->b, true, X_RDI, X_REG(X_RBX));
+    uint64_t a;
+    memcpy(&a, &in, sizeof a);
+    x_mov_r_imm(&c->b, X_RSI, a);
+    jk_call_abs(c, (const void *)jk_jit_step);
+    jk_reload(c, true);
+}
+
+#endif
