@@ -96,6 +96,10 @@ typedef enum jk_err {
     JK_ERR_NODE_MISSING = -721,      /* no such height or block in the archive */
     JK_ERR_NODE_CONFLICT = -722,     /* another block at an archived height, or
                                         a height out of order */
+
+    /* node, chain-backed consensus application: -740 .. -759 */
+    JK_ERR_NODE_EVENT = -740,        /* a gossiped event encoding malformed */
+    JK_ERR_NODE_HEIGHT = -741,       /* a height that is not the head's next */
 } jk_err;
 
 /* The message for a code; never NULL (unknown codes give "unknown error"). */

@@ -259,4 +259,99 @@ void jk_node_info_get(const jk_node *n, jk_node_info *out);
  * certificate, submit_event into the machine (gossiped on). */
 void jk_node_rpc_provider(jk_node *n, jk_rpc_provider *out);
 
+/* ---------------------------------------------------------------------------
+ * The chain-backed consensus application (src/node/chain_app.c,
+ * docs/consensus.md "The chain application")
+ * ------------------------------------------------------------------------- */
+
+/* A gossiped event (the consensus EVENT payload): endpoint u32 LE ‖
+ * blob_len u32 LE ‖ blob ‖ trace_count u32 LE ‖ trace_count ×
+ * JK_CHAIN_TRACE_SIZE traces (jk_chain_trace_encode). */
+#define JK_NODE_EVENT_MAX_TRACES 64u
+
+/* Encode into a malloc'd buffer (the caller frees).
+ * @return JK_OK; JK_ERR_INVALID_ARG (over JK_CONS_MAX_EVENT or
+ *         JK_NODE_EVENT_MAX_TRACES traces); JK_ERR_NOMEM. */
+jk_err jk_node_event_encode(const jk_chain_event *ev, const jk_chain_trace *traces,
+                            size_t trace_count, uint8_t **out, size_t *out_len);
+/* Strict decoder of exactly len bytes (untrusted). ev->blob points into
+ * bytes; traces (malloc'd, the caller frees; NULL when none) are decoded.
+ * @return JK_OK; JK_ERR_NODE_EVENT (truncated, trailing bytes, empty blob,
+ *         too many traces) with diag; JK_ERR_NOMEM. */
+jk_err jk_node_event_decode(const uint8_t *bytes, size_t len, jk_chain_event *ev,
+                            jk_chain_trace **traces, size_t *trace_count, jk_diag *diag);
+
+/* A validator's consensus application over its chain Kernel, its store (the
+ * head) and its archive (blocks, certificates, signed-vote records), in the
+ * directory dir: dir/state and dir/archive. */
+typedef struct jk_node_chain_app jk_node_chain_app;
+
+/* Open (or create) the validator of secret_key in dir, resuming from what is
+ * stored: the head, the archive, the signed-vote records. A block archived
+ * but not yet committed to the head (a crash between the two writes) is
+ * imported from the archive here.
+ * @return JK_OK; any error of jk_node_validator_open or
+ *         jk_node_archive_open; JK_ERR_NODE_CONFLICT (the head is ahead of
+ *         the archive: a store not made by the chain app, or the archive
+ *         lost); JK_ERR_INVALID_ARG (the key is not a genesis validator's);
+ *         JK_ERR_NOMEM.
+ * @param[out] out  close with jk_node_chain_app_close. */
+jk_err jk_node_chain_app_open(const char *dir, const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
+                              const jk_chain_genesis *genesis, jk_node_chain_app **out,
+                              jk_diag *diag);
+void jk_node_chain_app_close(jk_node_chain_app *a);
+
+/* The jk_cons_app whose ctx is a (valid while a is open):
+ *   proposer     jk_chain_proposer_index;
+ *   get_value    the spec's cycle in produce mode: setup_cycle (verifies the
+ *                pool), run_cycle_process, apply_block_produce with the round
+ *                and last_commit = jk_cons_cert_hash of the parent's
+ *                certificate; the encoded block;
+ *   valid        jk_chain_check_block on the committed head (nothing moves);
+ *   hash         the block (header) hash; of bytes that are no header, their
+ *                BLAKE2b-256 (such a value is never valid);
+ *   commit       archive the block and certificate, then commit the head with
+ *                the chain state the check kept (jk_chain_check_block's
+ *                adoption: apply runs once);
+ *   get_decision the archive;
+ *   add_event    decode, deduplicate by event hash, verify into the pool. */
+void jk_node_chain_app_bind(jk_node_chain_app *a, jk_cons_app *out);
+
+/* The genesis validator set as the consensus layer's. */
+void jk_node_chain_app_valset(const jk_node_chain_app *a, jk_cons_valset *out);
+
+/* A machine for this validator at the first undecided height, resumed from
+ * the archive's signed-vote records and proof of lock (not started:
+ * jk_cons_start next). cfg supplies genesis-independent settings (timeouts);
+ * its valset, self, secret key, genesis and app are filled here. vs must
+ * outlive the machine.
+ * @return what jk_node_archive_records / _pol and jk_cons_machine_new return. */
+jk_err jk_node_chain_app_machine(jk_node_chain_app *a, const jk_cons_timeouts *timeouts,
+                                 const jk_cons_valset *vs, jk_cons_machine **out, jk_diag *diag);
+
+/* Carry out a machine output that touches the store: PERSIST (append the
+ * record) and PERSIST_POL (replace the proof of lock), durably; EVIDENCE is
+ * counted. Other kinds: JK_OK, nothing done.
+ * @return JK_OK; an archive error. */
+jk_err jk_node_chain_app_persist(jk_node_chain_app *a, const jk_cons_out *out, jk_diag *diag);
+
+/* What the app has: the validator (head, kernel), the archive. Borrowed. */
+jk_node_validator *jk_node_chain_app_validator(jk_node_chain_app *a);
+jk_node_archive *jk_node_chain_app_archive(jk_node_chain_app *a);
+
+/* Counters, and the last committed block's shape (for progress lines). */
+typedef struct jk_node_chain_app_stats {
+    uint64_t produced;       /* blocks get_value made */
+    uint64_t checked;        /* valid() calls that ran check_block */
+    uint64_t invalid;        /* values valid() refused */
+    uint64_t rewinds;        /* kernels rebuilt after an undecided proposal */
+    uint64_t events_admitted, events_refused, events_duplicate;
+    uint64_t evidence;
+    uint64_t last_events;    /* events in the last committed block */
+    uint32_t last_round;     /* its round */
+    uint32_t last_proposer;  /* its proposer */
+    char last_error[192];    /* why the last failing callback failed */
+} jk_node_chain_app_stats;
+void jk_node_chain_app_stats_get(const jk_node_chain_app *a, jk_node_chain_app_stats *out);
+
 #endif

@@ -60,7 +60,9 @@
     X(JK_ERR_NODE_STORE_CORRUPT, "the store file is truncated or damaged")     \
     X(JK_ERR_NODE_ARCHIVE, "block archive (LMDB) failure")                     \
     X(JK_ERR_NODE_MISSING, "no such block in the archive")                     \
-    X(JK_ERR_NODE_CONFLICT, "block conflicts with the archive")
+    X(JK_ERR_NODE_CONFLICT, "block conflicts with the archive")                \
+    X(JK_ERR_NODE_EVENT, "malformed gossiped event")                          \
+    X(JK_ERR_NODE_HEIGHT, "not the height after the committed head")
 
 #define JK_ERR_CODE(code, msg) code,
 const jk_err jk_err_all[] = {JK_ERR_TABLE(JK_ERR_CODE)};

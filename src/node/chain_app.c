@@ -1,0 +1,645 @@
+/*
+ * chain_app.c — the chain-backed consensus application (jark/node.h,
+ * docs/consensus.md "The chain application"): the jk_cons_app callbacks of a
+ * validator over its chain Kernel, its store and its block archive.
+ *
+ * Produce advances the Kernel (jk_chain_apply_block_produce moves the chain
+ * and takes the block's events out of the pool), but a proposal is only a
+ * proposal: its round may fail and another block be decided. So the app
+ * remembers the block it produced ("tentative") and, when anything but that
+ * block is checked or committed, rewinds: it rebuilds the Kernel on the
+ * committed chain and re-admits the events it still holds (every admitted
+ * event is kept here, encoded, until a committed block carries it).
+ *
+ * Commit writes the archive (block, certificate: one transaction) first and
+ * the head (chain state, block: one transaction of the store) second. A crash
+ * between the two leaves the archive one block ahead; opening imports that
+ * block from the archive (its certificate was checked when it was decided),
+ * so the two always meet again. The head is never ahead of the archive.
+ */
+#include "jark/node.h"
+
+#include "jark/bytes.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Gossip dedup remembers this many event hashes, then starts over (the pool
+ * and the chain keep their own duplicate checks; this only stops echoes). */
+#define JK_APP_SEEN_MAX 65536u
+
+typedef struct jk_app_pending {
+    uint8_t *bytes;   /* the event's gossip encoding */
+    size_t len;
+    jk_hash id;       /* jk_chain_event_hash */
+} jk_app_pending;
+
+struct jk_node_chain_app {
+    jk_chain_genesis genesis;       /* a copy; chain retained */
+    uint8_t secret_key[JK_ED25519_SECRET_SIZE];
+    jk_node_validator *v;
+    jk_node_archive *archive;
+    jk_hash last_commit;            /* jk_cons_cert_hash of the head's certificate */
+    jk_cap committed;               /* the committed chain instance */
+    /* the block get_value produced, the Kernel advanced past the head */
+    bool tentative;
+    jk_hash tentative_id;
+    /* admitted events not yet in a committed block, in admission order */
+    jk_app_pending *pending;
+    size_t npending, cappending;
+    /* gossip dedup: sorted event hashes */
+    jk_hash *seen;
+    size_t nseen, capseen;
+    /* get_decision's borrowed answer */
+    uint8_t *dec_value;
+    size_t dec_len;
+    jk_cons_cert dec_cert;
+    jk_node_chain_app_stats stats;
+};
+
+/* ---------------------------------------------------------------------------
+ * The gossip encoding of an event
+ * ------------------------------------------------------------------------- */
+
+jk_err jk_node_event_encode(const jk_chain_event *ev, const jk_chain_trace *traces,
+                            size_t trace_count, uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (trace_count > JK_NODE_EVENT_MAX_TRACES || ev->blob_len == 0 ||
+        ev->blob_len > JK_CONS_MAX_EVENT)
+        return JK_ERR_INVALID_ARG;
+    size_t len = 12 + ev->blob_len + trace_count * JK_CHAIN_TRACE_SIZE;
+    if (len > JK_CONS_MAX_EVENT)
+        return JK_ERR_INVALID_ARG;
+    uint8_t *b = malloc(len);
+    if (!b)
+        return JK_ERR_NOMEM;
+    jk_put_u32le(b, ev->endpoint);
+    jk_put_u32le(b + 4, (uint32_t)ev->blob_len);
+    memcpy(b + 8, ev->blob, ev->blob_len);
+    jk_put_u32le(b + 8 + ev->blob_len, (uint32_t)trace_count);
+    for (size_t i = 0; i < trace_count; i++)
+        jk_chain_trace_encode(&traces[i], b + 12 + ev->blob_len + i * JK_CHAIN_TRACE_SIZE);
+    *out = b;
+    *out_len = len;
+    return JK_OK;
+}
+
+jk_err jk_node_event_decode(const uint8_t *bytes, size_t len, jk_chain_event *ev,
+                            jk_chain_trace **traces, size_t *trace_count, jk_diag *diag)
+{
+    memset(ev, 0, sizeof *ev);
+    *traces = NULL;
+    *trace_count = 0;
+    if (len < 12 || len > JK_CONS_MAX_EVENT)
+        return jk_diag_set(diag, JK_ERR_NODE_EVENT, "event: %zu bytes, not within 12..%u", len,
+                           JK_CONS_MAX_EVENT);
+    uint32_t blob_len = jk_get_u32le(bytes + 4);
+    if (blob_len == 0 || blob_len > len - 12)
+        return jk_diag_set(diag, JK_ERR_NODE_EVENT, "event: blob length %u in %zu bytes", blob_len,
+                           len);
+    uint32_t n = jk_get_u32le(bytes + 8 + blob_len);
+    if (n > JK_NODE_EVENT_MAX_TRACES)
+        return jk_diag_set(diag, JK_ERR_NODE_EVENT, "event: %u traces, over the bound %u", n,
+                           JK_NODE_EVENT_MAX_TRACES);
+    if ((size_t)n * JK_CHAIN_TRACE_SIZE != len - 12 - blob_len)
+        return jk_diag_set(diag, JK_ERR_NODE_EVENT,
+                           "event: %u traces take %u bytes, %zu follow the blob", n,
+                           n * JK_CHAIN_TRACE_SIZE, len - 12 - blob_len);
+    jk_chain_trace *t = NULL;
+    if (n) {
+        t = calloc(n, sizeof *t);
+        if (!t)
+            return JK_ERR_NOMEM;
+        for (uint32_t i = 0; i < n; i++)
+            jk_chain_trace_decode(bytes + 12 + blob_len + (size_t)i * JK_CHAIN_TRACE_SIZE, &t[i]);
+    }
+    ev->endpoint = jk_get_u32le(bytes);
+    ev->blob = bytes + 8;
+    ev->blob_len = blob_len;
+    *traces = t;
+    *trace_count = n;
+    return JK_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Helpers
+ * ------------------------------------------------------------------------- */
+
+__attribute__((format(printf, 2, 3)))
+static void jk_app_note(jk_node_chain_app *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->stats.last_error, sizeof a->stats.last_error, fmt, ap);
+    va_end(ap);
+}
+
+/* Index where id is or would go in the sorted seen list. */
+static size_t jk_app_seen_find(const jk_node_chain_app *a, const jk_hash *id, bool *found)
+{
+    size_t lo = 0, hi = a->nseen;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(a->seen[mid].bytes, id->bytes, JK_HASH_SIZE);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+static jk_err jk_app_seen_add(jk_node_chain_app *a, const jk_hash *id)
+{
+    bool found;
+    size_t at = jk_app_seen_find(a, id, &found);
+    if (found)
+        return JK_OK;
+    if (a->nseen >= JK_APP_SEEN_MAX) {
+        a->nseen = 0;
+        at = 0;
+    }
+    if (a->nseen == a->capseen) {
+        size_t cap = a->capseen ? 2 * a->capseen : 64;
+        jk_hash *s = realloc(a->seen, cap * sizeof *s);
+        if (!s)
+            return JK_ERR_NOMEM;
+        a->seen = s;
+        a->capseen = cap;
+    }
+    memmove(a->seen + at + 1, a->seen + at, (a->nseen - at) * sizeof *a->seen);
+    a->seen[at] = *id;
+    a->nseen++;
+    return JK_OK;
+}
+
+/* Verify events into the pool (one cycle): handle_incoming_event on each. */
+static jk_err jk_app_admit(jk_node_chain_app *a, const uint8_t *const *bytes, const size_t *lens,
+                           size_t n, bool *admitted, jk_diag *diag)
+{
+    jk_chain_kernel *ck = a->v->ck;
+    jk_err err = jk_chain_setup_cycle(ck, diag);
+    for (size_t i = 0; i < n && err == JK_OK; i++) {
+        jk_chain_event ev;
+        jk_chain_trace *traces;
+        size_t count;
+        admitted[i] = false;
+        err = jk_node_event_decode(bytes[i], lens[i], &ev, &traces, &count, NULL);
+        if (err == JK_ERR_NODE_EVENT) {
+            err = JK_OK;
+            continue;
+        }
+        if (err == JK_OK)
+            err = jk_chain_handle_incoming_event(ck, &ev, traces, count, &admitted[i], NULL);
+        free(traces);
+    }
+    jk_chain_teardown(ck);
+    return err;
+}
+
+/* Rebuild the Kernel on the committed chain and re-admit the pending events:
+ * what a proposal that was not decided left behind is gone. */
+static jk_err jk_app_rewind(jk_node_chain_app *a, jk_diag *diag)
+{
+    if (!a->tentative)
+        return JK_OK;
+    jk_chain_kernel *ck = NULL;
+    jk_err err = jk_chain_kernel_new(&a->genesis, a->committed, &ck, diag);
+    if (err != JK_OK)
+        return err;
+    jk_chain_set_own_key(ck, a->secret_key);
+    jk_chain_kernel_free(a->v->ck);
+    a->v->ck = ck;
+    a->tentative = false;
+    a->stats.rewinds++;
+    if (a->npending == 0)
+        return JK_OK;
+    const uint8_t **bytes = calloc(a->npending, sizeof *bytes);
+    size_t *lens = calloc(a->npending, sizeof *lens);
+    bool *admitted = calloc(a->npending, sizeof *admitted);
+    err = bytes && lens && admitted ? JK_OK : JK_ERR_NOMEM;
+    for (size_t i = 0; err == JK_OK && i < a->npending; i++) {
+        bytes[i] = a->pending[i].bytes;
+        lens[i] = a->pending[i].len;
+    }
+    if (err == JK_OK)
+        err = jk_app_admit(a, bytes, lens, a->npending, admitted, diag);
+    free(bytes);
+    free(lens);
+    free(admitted);
+    return err;
+}
+
+/* Drop the pending events a committed block carries. */
+static void jk_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < a->npending; i++) {
+        bool in_block = false;
+        for (size_t j = 0; j < b->event_count && !in_block; j++) {
+            jk_hash id;
+            jk_chain_event_hash(&b->events[j], &id);
+            in_block = memcmp(id.bytes, a->pending[i].id.bytes, JK_HASH_SIZE) == 0;
+        }
+        if (in_block)
+            free(a->pending[i].bytes);
+        else
+            a->pending[k++] = a->pending[i];
+    }
+    a->npending = k;
+}
+
+/* Archive then commit the head (see the file comment); the Kernel is already
+ * at the block's state. */
+static jk_err jk_app_store(jk_node_chain_app *a, uint64_t height, const jk_hash *id,
+                           const uint8_t *value, size_t len, const jk_cons_cert *cert,
+                           jk_diag *diag)
+{
+    jk_err err = JK_OK;
+    if (jk_node_archive_top(a->archive) < height)
+        err = jk_node_archive_put(a->archive, height, id, value, len, cert, diag);
+    if (err == JK_OK)
+        err = jk_node_validator_commit(a->v, height, id, value, len, diag);
+    if (err == JK_OK) {
+        jk_cons_cert_hash(cert, &a->last_commit);
+        jk_cap_release(a->committed);
+        a->committed = jk_cap_retain(a->v->ck->chain);
+    }
+    return err;
+}
+
+/* ---------------------------------------------------------------------------
+ * The callbacks
+ * ------------------------------------------------------------------------- */
+
+static uint32_t jk_app_proposer(void *ctx, uint64_t height, uint32_t round)
+{
+    const jk_node_chain_app *a = ctx;
+    return jk_chain_proposer_index(a->genesis.validator_count, height, round);
+}
+
+static jk_err jk_app_get_value(void *ctx, uint64_t height, uint32_t round, uint8_t **value,
+                               size_t *len)
+{
+    jk_node_chain_app *a = ctx;
+    jk_diag diag = {{0}};
+    *value = NULL;
+    *len = 0;
+    if (height != a->v->height + 1) {
+        jk_app_note(a, "get_value at height %llu, the head is %llu", (unsigned long long)height,
+                    (unsigned long long)a->v->height);
+        return JK_ERR_NODE_HEIGHT;
+    }
+    jk_err err = jk_app_rewind(a, &diag);
+    jk_chain_block block;
+    memset(&block, 0, sizeof block);
+    if (err == JK_OK)
+        err = jk_chain_setup_cycle(a->v->ck, &diag);
+    if (err == JK_OK)
+        err = jk_chain_run_cycle_process(a->v->ck, NULL);
+    if (err == JK_OK) {
+        /* produce moves the Kernel past the head: tentative from here on,
+         * also on failure (it may have dropped the selection) */
+        a->tentative = true;
+        memset(a->tentative_id.bytes, 0, JK_HASH_SIZE);
+        err = jk_chain_apply_block_produce(a->v->ck, &a->v->head_hash, height, round,
+                                           &a->last_commit, &block, &diag);
+    }
+    jk_chain_teardown(a->v->ck);
+    if (err == JK_OK)
+        err = jk_chain_block_encode(&block, value, len);
+    if (err == JK_OK) {
+        jk_chain_block_hash(&block, &a->tentative_id);
+        a->stats.produced++;
+    } else {
+        jk_app_note(a, "produce of height %llu round %u: %s", (unsigned long long)height, round,
+                    diag.msg[0] ? diag.msg : jk_strerror(err));
+    }
+    jk_chain_block_free(&block);
+    return err;
+}
+
+static void jk_app_hash(void *ctx, const uint8_t *value, size_t len, jk_hash *out)
+{
+    (void)ctx;
+    jk_chain_header h;
+    if (len >= JK_CHAIN_HEADER_SIZE &&
+        jk_chain_header_decode(value, JK_CHAIN_HEADER_SIZE, &h, NULL) == JK_OK)
+        jk_chain_header_hash(&h, out);
+    else
+        jk_crypto_blake2b256(value, len, out);
+}
+
+static bool jk_app_valid(void *ctx, uint64_t height, const uint8_t *value, size_t len)
+{
+    jk_node_chain_app *a = ctx;
+    jk_diag diag = {{0}};
+    if (height != a->v->height + 1)
+        return false;
+    jk_hash id;
+    jk_app_hash(ctx, value, len, &id);
+    /* the block we produced on this head: valid by construction */
+    if (a->tentative && memcmp(id.bytes, a->tentative_id.bytes, JK_HASH_SIZE) == 0)
+        return true;
+    jk_chain_block block;
+    jk_err err = jk_chain_block_decode(value, len, &block, &diag);
+    if (err == JK_OK) {
+        err = jk_app_rewind(a, &diag);
+        if (err == JK_OK)
+            err = jk_chain_check_block(a->v->ck, &block, &a->v->head_hash, height, &diag);
+        jk_chain_block_free(&block);
+        a->stats.checked++;
+    }
+    if (err != JK_OK) {
+        a->stats.invalid++;
+        jk_app_note(a, "height %llu: invalid block: %s", (unsigned long long)height,
+                    diag.msg[0] ? diag.msg : jk_strerror(err));
+    }
+    return err == JK_OK;
+}
+
+static jk_err jk_app_commit(void *ctx, uint64_t height, const uint8_t *value, size_t len,
+                            const jk_cons_cert *cert)
+{
+    jk_node_chain_app *a = ctx;
+    jk_diag diag = {{0}};
+    if (height != a->v->height + 1) {
+        jk_app_note(a, "commit of height %llu on head %llu", (unsigned long long)height,
+                    (unsigned long long)a->v->height);
+        return JK_ERR_NODE_HEIGHT;
+    }
+    jk_chain_block block;
+    jk_err err = jk_chain_block_decode(value, len, &block, &diag);
+    if (err != JK_OK) {
+        jk_app_note(a, "commit of height %llu: %s", (unsigned long long)height, diag.msg);
+        return err;
+    }
+    jk_hash id;
+    jk_chain_block_hash(&block, &id);
+    bool ours = a->tentative && memcmp(id.bytes, a->tentative_id.bytes, JK_HASH_SIZE) == 0;
+    if (!ours) {
+        err = jk_app_rewind(a, &diag);
+        /* adopts what jk_chain_check_block kept for this block: no second apply */
+        if (err == JK_OK)
+            err = jk_chain_apply_block_import(a->v->ck, &block, &a->v->head_hash, height, &diag);
+    }
+    if (err == JK_OK)
+        err = jk_app_store(a, height, &id, value, len, cert, &diag);
+    if (err == JK_OK) {
+        a->tentative = false;
+        jk_app_drop_pending(a, &block);
+        a->stats.last_events = block.event_count;
+        a->stats.last_round = block.header.round;
+        a->stats.last_proposer = block.header.proposer;
+    } else {
+        jk_app_note(a, "commit of height %llu: %s", (unsigned long long)height,
+                    diag.msg[0] ? diag.msg : jk_strerror(err));
+    }
+    jk_chain_block_free(&block);
+    return err;
+}
+
+static bool jk_app_get_decision(void *ctx, uint64_t height, const uint8_t **value, size_t *len,
+                                const jk_cons_cert **cert)
+{
+    jk_node_chain_app *a = ctx;
+    free(a->dec_value);
+    a->dec_value = NULL;
+    a->dec_len = 0;
+    if (height == 0 || height > jk_node_archive_top(a->archive))
+        return false;
+    if (jk_node_archive_get(a->archive, height, NULL, &a->dec_value, &a->dec_len, &a->dec_cert,
+                            NULL) != JK_OK)
+        return false;
+    *value = a->dec_value;
+    *len = a->dec_len;
+    *cert = &a->dec_cert;
+    return true;
+}
+
+static bool jk_app_add_event(void *ctx, const uint8_t *bytes, size_t len)
+{
+    jk_node_chain_app *a = ctx;
+    jk_chain_event ev;
+    jk_chain_trace *traces;
+    size_t count;
+    if (jk_node_event_decode(bytes, len, &ev, &traces, &count, NULL) != JK_OK) {
+        a->stats.events_refused++;
+        return false;
+    }
+    free(traces);
+    jk_hash id;
+    jk_chain_event_hash(&ev, &id);
+    bool found;
+    jk_app_seen_find(a, &id, &found);
+    if (found) {
+        a->stats.events_duplicate++;
+        return false;
+    }
+    if (jk_app_seen_add(a, &id) != JK_OK)
+        return false;
+    if (a->npending == a->cappending) {
+        size_t cap = a->cappending ? 2 * a->cappending : 32;
+        jk_app_pending *p = realloc(a->pending, cap * sizeof *p);
+        if (!p)
+            return false;
+        a->pending = p;
+        a->cappending = cap;
+    }
+    bool admitted = false;
+    jk_diag diag = {{0}};
+    if (jk_app_admit(a, &bytes, &len, 1, &admitted, &diag) != JK_OK || !admitted) {
+        a->stats.events_refused++;
+        return false;
+    }
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return false;
+    memcpy(copy, bytes, len);
+    a->pending[a->npending++] = (jk_app_pending){copy, len, id};
+    a->stats.events_admitted++;
+    return true;
+}
+
+/* ---------------------------------------------------------------------------
+ * Life cycle
+ * ------------------------------------------------------------------------- */
+
+void jk_node_chain_app_bind(jk_node_chain_app *a, jk_cons_app *out)
+{
+    memset(out, 0, sizeof *out);
+    out->ctx = a;
+    out->proposer = jk_app_proposer;
+    out->get_value = jk_app_get_value;
+    out->valid = jk_app_valid;
+    out->hash = jk_app_hash;
+    out->commit = jk_app_commit;
+    out->get_decision = jk_app_get_decision;
+    out->add_event = jk_app_add_event;
+}
+
+void jk_node_chain_app_valset(const jk_node_chain_app *a, jk_cons_valset *out)
+{
+    memset(out, 0, sizeof *out);
+    out->count = a->genesis.validator_count;
+    for (uint32_t i = 0; i < out->count && i < JK_CONS_MAX_VALIDATORS; i++)
+        memcpy(out->keys[i], a->genesis.validators[i], JK_ED25519_PUBLIC_SIZE);
+}
+
+/* The archive one block ahead of the head (a crash between the two writes
+ * of a commit): import those blocks, whose certificates are re-checked. */
+static jk_err jk_app_recover(jk_node_chain_app *a, jk_diag *diag)
+{
+    jk_cons_valset vs;
+    jk_node_chain_app_valset(a, &vs);
+    uint64_t top = jk_node_archive_top(a->archive);
+    if (top < a->v->height)
+        return jk_diag_set(diag, JK_ERR_NODE_CONFLICT,
+                           "the head (height %llu) is ahead of the archive (%llu)",
+                           (unsigned long long)a->v->height, (unsigned long long)top);
+    jk_err err = JK_OK;
+    if (a->v->height > 0) {
+        jk_cons_cert cert;
+        err = jk_node_archive_get(a->archive, a->v->height, NULL, NULL, NULL, &cert, diag);
+        if (err == JK_OK)
+            jk_cons_cert_hash(&cert, &a->last_commit);
+    }
+    for (uint64_t h = a->v->height + 1; h <= top && err == JK_OK; h++) {
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        jk_cons_cert cert;
+        jk_hash id;
+        err = jk_node_archive_get(a->archive, h, &id, &bytes, &len, &cert, diag);
+        if (err == JK_OK)
+            err = jk_cons_cert_check(&cert, &a->genesis.genesis_hash, &vs, h, &id, diag);
+        jk_chain_block block;
+        if (err == JK_OK)
+            err = jk_chain_block_decode(bytes, len, &block, diag);
+        if (err == JK_OK) {
+            err = jk_chain_apply_block_import(a->v->ck, &block, &a->v->head_hash, h, diag);
+            jk_chain_block_free(&block);
+        }
+        if (err == JK_OK)
+            err = jk_app_store(a, h, &id, bytes, len, &cert, diag);
+        free(bytes);
+    }
+    return err;
+}
+
+jk_err jk_node_chain_app_open(const char *dir, const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
+                              const jk_chain_genesis *genesis, jk_node_chain_app **out,
+                              jk_diag *diag)
+{
+    *out = NULL;
+    jk_node_chain_app *a = calloc(1, sizeof *a);
+    if (!a)
+        return JK_ERR_NOMEM;
+    a->genesis = *genesis;
+    a->genesis.chain = jk_cap_retain(genesis->chain);
+    a->committed = jk_cap_null();
+    memcpy(a->secret_key, secret_key, JK_ED25519_SECRET_SIZE);
+    char path[PATH_MAX];
+    jk_err err = JK_OK;
+    if (snprintf(path, sizeof path, "%s/state", dir) >= (int)sizeof path)
+        err = jk_diag_set(diag, JK_ERR_INVALID_ARG, "directory name too long");
+    if (err == JK_OK && mkdir(dir, 0755) != 0 && errno != EEXIST)
+        err = jk_diag_set(diag, JK_ERR_IO, "cannot create %s", dir);
+    if (err == JK_OK)
+        err = jk_node_validator_open(path, secret_key, genesis, &a->v, diag);
+    if (err == JK_OK && a->v->index == UINT32_MAX)
+        err = jk_diag_set(diag, JK_ERR_INVALID_ARG, "the key is not a genesis validator's");
+    if (err == JK_OK) {
+        snprintf(path, sizeof path, "%s/archive", dir);
+        err = jk_node_archive_open(path, &a->archive, diag);
+    }
+    if (err == JK_OK) {
+        a->committed = jk_cap_retain(a->v->ck->chain);
+        err = jk_app_recover(a, diag);
+    }
+    if (err != JK_OK) {
+        jk_node_chain_app_close(a);
+        return err;
+    }
+    *out = a;
+    return JK_OK;
+}
+
+void jk_node_chain_app_close(jk_node_chain_app *a)
+{
+    if (!a)
+        return;
+    jk_node_validator_close(a->v);
+    jk_node_archive_close(a->archive);
+    jk_cap_release(a->committed);
+    jk_cap_release(a->genesis.chain);
+    for (size_t i = 0; i < a->npending; i++)
+        free(a->pending[i].bytes);
+    free(a->pending);
+    free(a->seen);
+    free(a->dec_value);
+    jk_crypto_wipe(a->secret_key, sizeof a->secret_key);
+    free(a);
+}
+
+jk_err jk_node_chain_app_machine(jk_node_chain_app *a, const jk_cons_timeouts *timeouts,
+                                 const jk_cons_valset *vs, jk_cons_machine **out, jk_diag *diag)
+{
+    *out = NULL;
+    jk_cons_record *recs = NULL;
+    size_t nrecs = 0;
+    uint8_t *pol = NULL;
+    size_t pol_len = 0;
+    jk_err err = jk_node_archive_records(a->archive, &recs, &nrecs, diag);
+    if (err == JK_OK)
+        err = jk_node_archive_pol(a->archive, &pol, &pol_len, diag);
+    if (err == JK_OK) {
+        jk_cons_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.genesis = a->genesis.genesis_hash;
+        cfg.valset = vs;
+        cfg.self = a->v->index;
+        memcpy(cfg.secret_key, a->secret_key, sizeof cfg.secret_key);
+        cfg.timeouts = *timeouts;
+        jk_node_chain_app_bind(a, &cfg.app);
+        err = jk_cons_machine_new(&cfg, a->v->height + 1, recs, nrecs, pol, pol_len, out);
+        jk_crypto_wipe(cfg.secret_key, sizeof cfg.secret_key);
+    }
+    free(recs);
+    free(pol);
+    return err;
+}
+
+jk_err jk_node_chain_app_persist(jk_node_chain_app *a, const jk_cons_out *out, jk_diag *diag)
+{
+    switch (out->kind) {
+    case JK_CONS_OUT_PERSIST:
+        return jk_node_archive_put_record(a->archive, &out->record, diag);
+    case JK_CONS_OUT_PERSIST_POL:
+        return jk_node_archive_put_pol(a->archive, out->bytes, out->len, diag);
+    case JK_CONS_OUT_EVIDENCE:
+        a->stats.evidence++;
+        return JK_OK;
+    default:
+        return JK_OK;
+    }
+}
+
+jk_node_validator *jk_node_chain_app_validator(jk_node_chain_app *a) { return a->v; }
+jk_node_archive *jk_node_chain_app_archive(jk_node_chain_app *a) { return a->archive; }
+
+void jk_node_chain_app_stats_get(const jk_node_chain_app *a, jk_node_chain_app_stats *out)
+{
+    *out = a->stats;
+}

@@ -1,0 +1,53 @@
+/* fuzz_node_event.c — the gossip encoding of an event (src/node/chain_app.c,
+ * jk_node_event_decode) over arbitrary bytes: a refusal must be
+ * JK_ERR_NODE_EVENT with a reason and leave nothing allocated; an accepted
+ * input must encode back to exactly the same bytes. */
+#include "jark/node.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int jk_fuzz_node_event(const uint8_t *data, size_t size);
+
+static void jk_fuzz_node_event_fail(const char *what)
+{
+    fprintf(stderr, "fuzz_node_event: %s\n", what);
+    abort();
+}
+
+int jk_fuzz_node_event(const uint8_t *data, size_t size)
+{
+    jk_diag diag = {{0}};
+    jk_chain_event ev;
+    jk_chain_trace *traces = NULL;
+    size_t count = 0;
+    jk_err err = jk_node_event_decode(data, size, &ev, &traces, &count, &diag);
+    if (err != JK_OK) {
+        if (err != JK_ERR_NODE_EVENT && err != JK_ERR_NOMEM)
+            jk_fuzz_node_event_fail("an undocumented code");
+        if (err == JK_ERR_NODE_EVENT && !diag.msg[0])
+            jk_fuzz_node_event_fail("a refusal without a reason");
+        if (traces || count)
+            jk_fuzz_node_event_fail("a refusal left traces");
+        return 0;
+    }
+    uint8_t *again = NULL;
+    size_t len = 0;
+    err = jk_node_event_encode(&ev, traces, count, &again, &len);
+    if (err == JK_OK && (len != size || memcmp(again, data, size) != 0))
+        jk_fuzz_node_event_fail("an accepted event does not encode back to its bytes");
+    if (err != JK_OK && err != JK_ERR_NOMEM)
+        jk_fuzz_node_event_fail("an accepted event does not encode");
+    free(again);
+    free(traces);
+    return 0;
+}
+
+#ifdef JK_FUZZ_LIBFUZZER
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return jk_fuzz_node_event(data, size);
+}
+#endif

@@ -1,0 +1,415 @@
+/*
+ * test_chain_app.c — the chain-backed consensus application
+ * (src/node/chain_app.c) on the demo chain, driven through its jk_cons_app
+ * callbacks as the machine drives them: produce, check, commit with a
+ * certificate, last_commit, a proposal that is not decided (rewind), gossip
+ * dedup, resume from the store, recovery of a commit cut between the archive
+ * and the head, and the gossip event codec.
+ */
+#include "../test.h"
+#include "../progs.h"
+
+#include "../../src/devnet/internal.h"
+#include "jark/bytes.h"
+#include "jark/node.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+#define V 4
+
+typedef struct fx {
+    jk_spec_file spec;
+    jk_chain_genesis genesis;
+    jk_keypair keys[V];
+    uint8_t pks[V][32];
+    jk_demo demo;
+    char dir[256];
+    jk_node_chain_app *apps[V];
+    jk_cons_app cb[V];
+    jk_gossip gossip;
+} fx;
+
+static bool fx_open_app(fx *f, uint32_t i)
+{
+    char d[PATH_MAX];
+    snprintf(d, sizeof d, "%s/v%u", f->dir, i);
+    jk_diag diag = {{0}};
+    jk_err e = jk_node_chain_app_open(d, f->keys[i].sk, &f->genesis, &f->apps[i], &diag);
+    if (e != JK_OK) {
+        fprintf(stderr, "open app %u: %s\n", i, diag.msg);
+        return false;
+    }
+    jk_node_chain_app_bind(f->apps[i], &f->cb[i]);
+    return true;
+}
+
+/* The demo chain with V validators derived from seed 1, one app each. */
+static bool fx_make(fx *f)
+{
+    memset(f, 0, sizeof *f);
+    const char *sdk = jk_sdk_dir();
+    if (!sdk || jk_crypto_init() != JK_OK)
+        return false;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%.3000s/../examples/demo/devnet-spec.json", sdk);
+    jk_diag diag = {{0}};
+    if (jk_spec_file_load(path, NULL, &f->spec, &diag) != JK_OK) {
+        fprintf(stderr, "%s\n", diag.msg);
+        return false;
+    }
+    jk_demo_init(&f->demo, 1, &f->spec.spec);
+    for (uint32_t i = 0; i < V; i++) {
+        jk_devnet_derive_key("validator", 1, i, &f->keys[i]);
+        memcpy(f->pks[i], f->keys[i].pk, 32);
+    }
+    f->spec.spec.validators = (const uint8_t(*)[32])f->pks;
+    f->spec.spec.validator_count = V;
+    if (jk_chain_genesis_build(&f->spec.spec, &f->genesis, &diag) != JK_OK)
+        return false;
+    jk_test_tmpdir("chain-app", f->dir, sizeof f->dir);
+    for (uint32_t i = 0; i < V; i++)
+        if (!fx_open_app(f, i))
+            return false;
+    return true;
+}
+
+static void fx_free(fx *f)
+{
+    for (uint32_t i = 0; i < V; i++)
+        jk_node_chain_app_close(f->apps[i]);
+    jk_test_rm_tree(f->dir);
+    jk_cap_release(f->genesis.chain);
+    f->spec.spec.validators = NULL;
+    jk_spec_file_free(&f->spec);
+}
+
+/* Gossip block `height`'s demo events to every app; returns how many were
+ * new at app 0. */
+static size_t fx_gossip(fx *f, uint64_t height, uint32_t transfers)
+{
+    jk_demo_block(&f->demo, &f->genesis.genesis_hash, height, transfers, &f->gossip);
+    size_t fresh = 0;
+    for (size_t e = 0; e < f->gossip.n; e++) {
+        uint8_t *bytes;
+        size_t len;
+        if (jk_node_event_encode(&f->gossip.events[e], f->gossip.trace_ptrs[e], f->gossip.counts[e],
+                                 &bytes, &len) != JK_OK)
+            continue;
+        for (uint32_t i = 0; i < V; i++) {
+            bool added = f->cb[i].add_event(f->apps[i], bytes, len);
+            if (i == 0 && added)
+                fresh++;
+            /* a second delivery is an echo */
+            JK_CHECK(!f->cb[i].add_event(f->apps[i], bytes, len));
+        }
+        free(bytes);
+    }
+    return fresh;
+}
+
+/* A certificate of validators 0..2 for value id at (height, round). */
+static void fx_cert(const fx *f, uint64_t height, uint32_t round, const jk_hash *id,
+                    jk_cons_cert *c)
+{
+    memset(c, 0, sizeof *c);
+    c->height = height;
+    c->round = round;
+    c->value = *id;
+    for (uint32_t i = 0; i < 3; i++) {
+        jk_cons_vote v = {.type = JK_CONS_MSG_PRECOMMIT, .height = height, .round = round,
+                          .has_value = true, .value = *id, .validator = i};
+        jk_cons_vote_sign(&v, &f->genesis.genesis_hash, f->keys[i].sk);
+        c->sigs[i].validator = i;
+        memcpy(c->sigs[i].sig, v.sig, 64);
+    }
+    c->count = 3;
+}
+
+static void fx_root(const fx *f, uint32_t i, jk_hash *out)
+{
+    jk_cap_hash(jk_node_chain_app_validator(f->apps[i])->ck->chain, out);
+}
+
+/* One height decided in round `round` with the value its proposer made:
+ * every other app checks it, everyone commits it. */
+static bool fx_decide(fx *f, uint64_t height, uint32_t round, jk_cons_cert *cert)
+{
+    uint32_t p = jk_chain_proposer_index(V, height, round);
+    JK_CHECK_EQ(f->cb[0].proposer(f->apps[0], height, round), p);
+    uint8_t *value = NULL;
+    size_t len = 0;
+    if (f->cb[p].get_value(f->apps[p], height, round, &value, &len) != JK_OK)
+        return false;
+    jk_hash id;
+    f->cb[0].hash(f->apps[0], value, len, &id);
+    bool ok = true;
+    for (uint32_t i = 0; i < V; i++)
+        ok = ok && f->cb[i].valid(f->apps[i], height, value, len);
+    fx_cert(f, height, round, &id, cert);
+    for (uint32_t i = 0; i < V && ok; i++)
+        ok = f->cb[i].commit(f->apps[i], height, value, len, cert) == JK_OK;
+    free(value);
+    return ok;
+}
+
+JK_TEST(test_chain_app_produce_check_commit_with_last_commit)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    JK_CHECK(fx_gossip(&f, 1, 8) > 0);
+    jk_cons_cert c1, c2;
+    JK_REQUIRE(fx_decide(&f, 1, 0, &c1));
+    jk_hash r0, ri;
+    fx_root(&f, 0, &r0);
+    for (uint32_t i = 0; i < V; i++) {
+        jk_node_validator *v = jk_node_chain_app_validator(f.apps[i]);
+        JK_CHECK_EQ(v->height, 1);
+        JK_CHECK_MEM(v->head_hash.bytes, c1.value.bytes, 32);
+        fx_root(&f, i, &ri);
+        JK_CHECK_MEM(ri.bytes, r0.bytes, 32);
+        JK_CHECK_EQ(jk_node_archive_top(jk_node_chain_app_archive(f.apps[i])), 1);
+    }
+    jk_node_chain_app_stats st;
+    jk_node_chain_app_stats_get(f.apps[1], &st);
+    JK_CHECK_EQ(st.last_events, 8);
+    /* the checkers adopted check_block's state: apply ran once per block */
+    jk_node_chain_app_stats_get(f.apps[0], &st);
+    JK_CHECK_EQ(st.checked, 1);
+
+    /* height 2's header commits to height 1's certificate */
+    fx_gossip(&f, 2, 4);
+    uint32_t p = jk_chain_proposer_index(V, 2, 0);
+    uint8_t *value;
+    size_t len;
+    JK_REQUIRE(f.cb[p].get_value(f.apps[p], 2, 0, &value, &len) == JK_OK);
+    jk_chain_header h;
+    JK_REQUIRE(jk_chain_header_decode(value, JK_CHAIN_HEADER_SIZE, &h, NULL) == JK_OK);
+    jk_hash want;
+    jk_cons_cert_hash(&c1, &want);
+    JK_CHECK_MEM(h.last_commit.bytes, want.bytes, 32);
+    JK_CHECK_EQ(h.round, 0);
+    /* a value for another height, a mangled one, and garbage are not valid */
+    JK_CHECK(!f.cb[0].valid(f.apps[0], 3, value, len));
+    value[len - 1] ^= 1;
+    JK_CHECK(!f.cb[0].valid(f.apps[0], 2, value, len));
+    value[len - 1] ^= 1;
+    uint8_t junk[5] = {1, 2, 3, 4, 5};
+    JK_CHECK(!f.cb[0].valid(f.apps[0], 2, junk, sizeof junk));
+    JK_CHECK(f.cb[0].valid(f.apps[0], 2, value, len));
+    free(value);
+    JK_CHECK(fx_decide(&f, 2, 1, &c2)); /* round 1's proposer this time */
+    fx_root(&f, 0, &r0);
+    for (uint32_t i = 1; i < V; i++) {
+        fx_root(&f, i, &ri);
+        JK_CHECK_MEM(ri.bytes, r0.bytes, 32);
+    }
+    /* get_decision answers from the archive */
+    const uint8_t *dv;
+    size_t dl;
+    const jk_cons_cert *dc;
+    JK_REQUIRE(f.cb[3].get_decision(f.apps[3], 1, &dv, &dl, &dc));
+    JK_CHECK_MEM(dc->value.bytes, c1.value.bytes, 32);
+    JK_CHECK(!f.cb[3].get_decision(f.apps[3], 3, &dv, &dl, &dc));
+    fx_free(&f);
+}
+
+/* The round-0 proposer produced (its Kernel moved past the head), but round
+ * 1's block was decided: it must rewind and end at everyone's root, and the
+ * events it had put in its own block stay in its pool. */
+JK_TEST(test_chain_app_undecided_proposal_rewinds)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    fx_gossip(&f, 1, 6);
+    uint32_t p0 = jk_chain_proposer_index(V, 1, 0);
+    uint8_t *value;
+    size_t len;
+    JK_REQUIRE(f.cb[p0].get_value(f.apps[p0], 1, 0, &value, &len) == JK_OK);
+    free(value);
+    jk_cons_cert c;
+    /* round 1: another proposer, a block with the same events */
+    JK_REQUIRE(fx_decide(&f, 1, 1, &c));
+    jk_node_chain_app_stats st;
+    jk_node_chain_app_stats_get(f.apps[p0], &st);
+    JK_CHECK(st.rewinds >= 1);
+    JK_CHECK_EQ(st.last_round, 1);
+    JK_CHECK_EQ(st.last_proposer, jk_chain_proposer_index(V, 1, 1));
+    JK_CHECK_EQ(st.last_events, 6);
+    jk_hash r0, ri;
+    fx_root(&f, p0 == 0 ? 1 : 0, &r0);
+    fx_root(&f, p0, &ri);
+    JK_CHECK_MEM(ri.bytes, r0.bytes, 32);
+    /* a proposal that is not decided and whose events are not in the
+     * decided block: p0 keeps them and proposes them next */
+    fx_gossip(&f, 2, 5);
+    uint32_t q = jk_chain_proposer_index(V, 2, 0);
+    JK_REQUIRE(f.cb[q].get_value(f.apps[q], 2, 0, &value, &len) == JK_OK);
+    free(value);
+    /* an empty block from another validator is decided instead: q must
+     * rewind and re-admit its 5 events */
+    uint32_t r = jk_chain_proposer_index(V, 2, 1);
+    jk_node_chain_app *app_r = f.apps[r];
+    jk_node_chain_app_close(app_r);
+    /* r reopened from its store: its pool is empty, so its block is too */
+    JK_REQUIRE(fx_open_app(&f, r));
+    JK_REQUIRE(f.cb[r].get_value(f.apps[r], 2, 1, &value, &len) == JK_OK);
+    jk_hash id;
+    f.cb[0].hash(f.apps[0], value, len, &id);
+    fx_cert(&f, 2, 1, &id, &c);
+    for (uint32_t i = 0; i < V; i++) {
+        JK_CHECK(f.cb[i].valid(f.apps[i], 2, value, len));
+        JK_CHECK(f.cb[i].commit(f.apps[i], 2, value, len, &c) == JK_OK);
+    }
+    free(value);
+    jk_node_chain_app_stats_get(f.apps[q], &st);
+    JK_CHECK_EQ(st.last_events, 0);
+    /* height 3 proposed by q carries the 5 events again */
+    uint32_t p3 = jk_chain_proposer_index(V, 3, 0);
+    if (p3 == q) {
+        JK_REQUIRE(fx_decide(&f, 3, 0, &c));
+        jk_node_chain_app_stats_get(f.apps[q], &st);
+        JK_CHECK_EQ(st.last_events, 5);
+    } else {
+        JK_REQUIRE(f.cb[q].get_value(f.apps[q], 3, (q + V - p3) % V, &value, &len) == JK_OK);
+        jk_chain_block b;
+        JK_REQUIRE(jk_chain_block_decode(value, len, &b, NULL) == JK_OK);
+        JK_CHECK_EQ(b.event_count, 5);
+        jk_chain_block_free(&b);
+        free(value);
+    }
+    fx_free(&f);
+}
+
+/* Reopening resumes at the head with the archive and records; a block
+ * archived but not committed to the head (a crash between the two writes
+ * of a commit) is imported from the archive at open. */
+JK_TEST(test_chain_app_resumes_and_recovers_a_cut_commit)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    fx_gossip(&f, 1, 4);
+    jk_cons_cert c1;
+    JK_REQUIRE(fx_decide(&f, 1, 0, &c1));
+    /* validator 0 signed something at height 2 before the crash */
+    jk_cons_out out = {.kind = JK_CONS_OUT_PERSIST};
+    out.record = (jk_cons_record){.present = true, .height = 2, .round = 0,
+                                  .step = JK_CONS_STEP_PREVOTE, .valid_round = JK_CONS_NIL_ROUND,
+                                  .locked_round = JK_CONS_NIL_ROUND};
+    JK_CHECK(jk_node_chain_app_persist(f.apps[0], &out, NULL) == JK_OK);
+    /* height 2: validator 3's commit is cut after the archive write */
+    uint32_t p = jk_chain_proposer_index(V, 2, 0);
+    uint8_t *value;
+    size_t len;
+    JK_REQUIRE(f.cb[p].get_value(f.apps[p], 2, 0, &value, &len) == JK_OK);
+    jk_hash id;
+    f.cb[0].hash(f.apps[0], value, len, &id);
+    jk_cons_cert c2;
+    fx_cert(&f, 2, 0, &id, &c2);
+    for (uint32_t i = 0; i < 3; i++)
+        JK_CHECK(f.cb[i].commit(f.apps[i], 2, value, len, &c2) == JK_OK);
+    JK_CHECK(jk_node_archive_put(jk_node_chain_app_archive(f.apps[3]), 2, &id, value, len, &c2,
+                                 NULL) == JK_OK);
+    free(value);
+    jk_hash r0;
+    fx_root(&f, 0, &r0);
+    for (uint32_t i = 0; i < V; i++) {
+        jk_node_chain_app_close(f.apps[i]);
+        f.apps[i] = NULL;
+    }
+    for (uint32_t i = 0; i < V; i++) {
+        JK_REQUIRE(fx_open_app(&f, i));
+        jk_node_validator *v = jk_node_chain_app_validator(f.apps[i]);
+        JK_CHECK_EQ(v->height, 2);
+        JK_CHECK_MEM(v->head_hash.bytes, id.bytes, 32);
+        jk_hash ri;
+        fx_root(&f, i, &ri);
+        JK_CHECK_MEM(ri.bytes, r0.bytes, 32);
+    }
+    /* validator 0's machine resumes at height 3 (its height-2 record is of
+     * an earlier height and ignored) and the next block commits to c2 */
+    jk_cons_valset vs;
+    jk_node_chain_app_valset(f.apps[0], &vs);
+    JK_CHECK_EQ(vs.count, V);
+    jk_cons_timeouts t = {100, 50, 100, 50, 100, 50, 200};
+    jk_cons_machine *m = NULL;
+    JK_REQUIRE(jk_node_chain_app_machine(f.apps[0], &t, &vs, &m, NULL) == JK_OK);
+    jk_cons_status st;
+    jk_cons_status_get(m, &st);
+    JK_CHECK_EQ(st.height, 3);
+    jk_cons_machine_free(m);
+    uint32_t p3 = jk_chain_proposer_index(V, 3, 0);
+    JK_REQUIRE(f.cb[p3].get_value(f.apps[p3], 3, 0, &value, &len) == JK_OK);
+    jk_chain_header h;
+    JK_REQUIRE(jk_chain_header_decode(value, JK_CHAIN_HEADER_SIZE, &h, NULL) == JK_OK);
+    jk_hash want;
+    jk_cons_cert_hash(&c2, &want);
+    JK_CHECK_MEM(h.last_commit.bytes, want.bytes, 32);
+    free(value);
+    fx_free(&f);
+}
+
+JK_TEST(test_chain_app_event_codec_is_strict)
+{
+    uint8_t blob[3] = {7, 8, 9};
+    jk_chain_trace t[2];
+    memset(t, 0x5a, sizeof t);
+    jk_chain_event ev = {0, blob, sizeof blob};
+    uint8_t *b;
+    size_t len;
+    JK_REQUIRE(jk_node_event_encode(&ev, t, 2, &b, &len) == JK_OK);
+    JK_CHECK_EQ(len, 12 + 3 + 2 * JK_CHAIN_TRACE_SIZE);
+    jk_chain_event got;
+    jk_chain_trace *gt;
+    size_t n;
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_node_event_decode(b, len, &got, &gt, &n, &diag) == JK_OK);
+    JK_CHECK_EQ(n, 2);
+    JK_CHECK_EQ(got.blob_len, 3);
+    JK_CHECK_MEM(got.blob, blob, 3);
+    free(gt);
+    /* every truncation and one trailing byte are refused with a reason */
+    for (size_t cut = 0; cut < len; cut++) {
+        diag.msg[0] = 0;
+        JK_CHECK_EQ(jk_node_event_decode(b, cut, &got, &gt, &n, &diag), JK_ERR_NODE_EVENT);
+        JK_CHECK(diag.msg[0] != 0);
+        JK_CHECK(gt == NULL);
+    }
+    uint8_t *longer = malloc(len + 1);
+    memcpy(longer, b, len);
+    longer[len] = 0;
+    JK_CHECK_EQ(jk_node_event_decode(longer, len + 1, &got, &gt, &n, &diag), JK_ERR_NODE_EVENT);
+    /* an empty blob, too many traces */
+    jk_put_u32le(longer + 4, 0);
+    JK_CHECK_EQ(jk_node_event_decode(longer, len, &got, &gt, &n, &diag), JK_ERR_NODE_EVENT);
+    free(longer);
+    jk_put_u32le(b + 8 + 3, JK_NODE_EVENT_MAX_TRACES + 1);
+    JK_CHECK_EQ(jk_node_event_decode(b, len, &got, &gt, &n, &diag), JK_ERR_NODE_EVENT);
+    free(b);
+    JK_CHECK_EQ(jk_node_event_encode(&ev, t, JK_NODE_EVENT_MAX_TRACES + 1, &b, &len),
+                JK_ERR_INVALID_ARG);
+}
+
+/* The fuzz target's corpus (tests/fuzz/corpus/node_event), replayed. */
+int jk_fuzz_node_event(const uint8_t *data, size_t size);
+
+JK_TEST(test_chain_app_fuzz_corpus_node_event)
+{
+    static const char *const names[] = {"two-traces", "no-trace", "truncated", "trailing"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "tests/fuzz/corpus/node_event/%s", names[i]);
+        FILE *fp = fopen(path, "rb");
+        JK_REQUIRE(fp != NULL);
+        static uint8_t buf[1 << 17];
+        size_t n = fread(buf, 1, sizeof buf, fp);
+        fclose(fp);
+        jk_fuzz_node_event(buf, n); /* aborts on a bug */
+        jk_chain_event ev;
+        jk_chain_trace *t;
+        size_t count;
+        jk_err want = i < 2 ? JK_OK : JK_ERR_NODE_EVENT;
+        JK_CHECK_EQ(jk_node_event_decode(buf, n, &ev, &t, &count, NULL), want);
+        free(t);
+    }
+}
