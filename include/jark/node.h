@@ -193,6 +193,7 @@ jk_err jk_node_sync(jk_node_archive *a, const jk_cons_valset *vs, const jk_hash 
  * ------------------------------------------------------------------------- */
 
 typedef struct jk_node jk_node;
+typedef struct jk_node_chain_app jk_node_chain_app;
 
 /* One log line (no newline). level 0: one line per committed block and
  * peer changes; 1 (-v): every peer event, timers, refusals. */
@@ -217,6 +218,10 @@ typedef struct jk_node_config {
     uint16_t rpc_port;
     bool rpc;
     const jk_rpc_provider *provider;
+    /* The chain app behind cfg->app, when it is one (NULL otherwise): the
+     * RPC's submit_event reads its admission verdict, and commit lines
+     * carry its event counts. Borrowed. */
+    jk_node_chain_app *chain;
     jk_node_log_fn log;
     void *log_ctx;
     int verbose;

@@ -100,8 +100,15 @@ static jk_err jk_w_commit(void *ctx, uint64_t h, const uint8_t *v, size_t len,
     jk_rpc_metric_set(n->metrics.height, (double)h);
     char hex[17];
     jk_rpc_hex_encode(cert->value.bytes, 8, hex);
-    jk_node_logf(n, 0, "commit height=%llu round=%u hash=%s ms=%llu sigs=%u",
-                 (unsigned long long)h, cert->round, hex, (unsigned long long)ms, cert->count);
+    uint64_t events = 0;
+    if (n->cfg.chain) {
+        jk_node_chain_app_stats st;
+        jk_node_chain_app_stats_get(n->cfg.chain, &st);
+        events = st.last_events;
+    }
+    jk_node_logf(n, 0, "commit height=%llu round=%u events=%llu hash=%s ms=%llu sigs=%u",
+                 (unsigned long long)h, cert->round, (unsigned long long)events, hex,
+                 (unsigned long long)ms, cert->count);
     return JK_OK;
 }
 

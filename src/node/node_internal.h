@@ -27,6 +27,7 @@ struct jk_node {
     uint64_t timer_seq;
     uint64_t committed;           /* the highest committed height */
     uint64_t commits, bad_peers, evidence;
+    uint64_t events_admitted, events_refused;
     uint32_t peers_up;
     uint64_t height_start_ms;
 };

@@ -9,6 +9,7 @@
  */
 #include "node_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,7 +69,57 @@ static jk_err jk_nrpc_block(void *ctx, const jk_rpc_block_query *q, jk_rpc_buf *
     return err;
 }
 
+/* Hand the event to the machine as a locally submitted one: the chain
+ * app's add_event decodes, deduplicates and verifies it into the pool, and
+ * the machine gossips it on when it is new. Its verdict is read from the
+ * app's counters around the call (the machine's add_event answers only
+ * new or not). event_hash: BLAKE2b-256 of the gossip encoding. */
+static jk_err jk_nrpc_submit(void *ctx, const jk_rpc_event *ev, jk_rpc_submit_result *out,
+                             jk_diag *diag)
+{
+    jk_node *n = ctx;
+    memset(out, 0, sizeof *out);
+    if (!n->cfg.chain)
+        return jk_diag_set(diag, JK_ERR_RPC_UNAVAILABLE, "this node has no chain application");
+    jk_chain_event ce = {.endpoint = ev->endpoint, .blob = ev->blob, .blob_len = ev->blob_len};
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    jk_err err = jk_node_event_encode(&ce, ev->traces, ev->trace_count, &bytes, &len);
+    if (err == JK_ERR_INVALID_ARG) {
+        snprintf(out->reason, sizeof out->reason, "event over the gossip bounds");
+        n->events_refused++;
+        jk_rpc_metric_add(n->metrics.events_refused, 1);
+        return JK_OK;
+    }
+    if (err != JK_OK)
+        return err;
+    jk_node_chain_app_stats before, after;
+    jk_node_chain_app_stats_get(n->cfg.chain, &before);
+    err = jk_cons_on_event(n->m, bytes, len);
+    jk_node_chain_app_stats_get(n->cfg.chain, &after);
+    jk_crypto_blake2b256(bytes, len, &out->event_hash);
+    free(bytes);
+    if (err != JK_OK)
+        return jk_diag_set(diag, err, "submit: %s", jk_strerror(err));
+    if (after.events_admitted > before.events_admitted) {
+        out->admitted = true;
+        n->events_admitted++;
+        jk_rpc_metric_add(n->metrics.events_admitted, 1);
+    } else {
+        if (after.events_duplicate > before.events_duplicate)
+            snprintf(out->reason, sizeof out->reason, "already in the pool");
+        else
+            snprintf(out->reason, sizeof out->reason, "%s",
+                     after.last_error[0] ? after.last_error : "refused by verify");
+        memset(&out->event_hash, 0, sizeof out->event_hash);
+        n->events_refused++;
+        jk_rpc_metric_add(n->metrics.events_refused, 1);
+    }
+    return JK_OK;
+}
+
 void jk_node_rpc_provider(jk_node *n, jk_rpc_provider *out)
 {
-    *out = (jk_rpc_provider){.ctx = n, .status = jk_nrpc_status, .block = jk_nrpc_block};
+    *out = (jk_rpc_provider){.ctx = n, .status = jk_nrpc_status, .block = jk_nrpc_block,
+                             .submit_event = jk_nrpc_submit};
 }
