@@ -256,7 +256,7 @@ bool tn_start(tn_cluster *c, uint32_t i)
     }
     const char *v = getenv("JK_TEST_NODE_VERBOSE");
     snprintf(env, sizeof env, "%u %u %s %s %u %u %d", i, c->n, c->dir, ports, c->rpc[i],
-             c->genesis_tag, v ? atoi(v) : -1);
+             c->genesis_tag[i], v ? atoi(v) : -1);
     pid_t pid = fork();
     if (pid < 0)
         return false;

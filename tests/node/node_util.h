@@ -27,7 +27,7 @@
 typedef struct tn_cluster {
     uint32_t n;
     char dir[128];
-    uint8_t genesis_tag;            /* another tag: another genesis */
+    uint8_t genesis_tag[TN_MAX];    /* another tag: another genesis */
     uint16_t port[TN_MAX], rpc[TN_MAX];
     pid_t pid[TN_MAX];              /* 0: not running */
 } tn_cluster;

@@ -87,3 +87,38 @@ JK_TEST(test_node_net_kill_two_halts_then_resumes)
     JK_CHECK(top >= (uint64_t)hi + 3);
     tn_destroy(&c);
 }
+
+/* A node started with an empty store while the others are at height 6 or
+ * more syncs from genesis: every decision it takes comes with its
+ * certificate, checked by its machine. */
+JK_TEST(test_node_net_empty_store_syncs_from_genesis)
+{
+    tn_cluster c;
+    JK_REQUIRE(tn_init(&c, 4));
+    for (uint32_t i = 0; i < 3; i++)
+        JK_REQUIRE(tn_start(&c, i));
+    JK_REQUIRE(tn_wait(&c, 0x7, 6, TN_LIMIT));
+    int64_t h = tn_height(&c, 0);
+    JK_REQUIRE(tn_start(&c, 3));
+    JK_CHECK(tn_wait(&c, 0x8, (uint64_t)h, TN_LIMIT));
+    for (uint32_t i = 0; i < 4; i++)
+        tn_stop(&c, i, SIGTERM, NULL);
+    uint64_t top;
+    JK_CHECK(tn_agree(&c, &top));
+    JK_CHECK(top >= (uint64_t)h);
+    tn_destroy(&c);
+}
+
+/* A node of another genesis (its ALPN names another chain) fails every
+ * handshake: it never commits, and the three others go on without it. */
+JK_TEST(test_node_net_other_genesis_refused)
+{
+    tn_cluster c;
+    JK_REQUIRE(tn_init(&c, 4));
+    c.genesis_tag[3] = 1;
+    for (uint32_t i = 0; i < 4; i++)
+        JK_REQUIRE(tn_start(&c, i));
+    JK_CHECK(tn_wait(&c, 0x7, 6, TN_LIMIT));
+    JK_CHECK_EQ(tn_height(&c, 3), 0);
+    tn_destroy(&c);
+}
