@@ -5,6 +5,7 @@
  */
 #include "commands.h"
 
+#include "jark/devnet.h"
 #include "jark/node.h"
 #include "jark/spec.h"
 
@@ -18,7 +19,8 @@
 
 static const char jk_node_usage[] =
     "usage: jark node --spec SPEC --key FILE --dir DIR --listen HOST:PORT [--peer HOST:PORT[@KEY]]...\n"
-    "                 [--rpc HOST:PORT] [--validator HEX]... [--tcp] [-v]\n"
+    "                 [--rpc HOST:PORT] [--validator HEX]... [--demo-seed S] [--tcp] [-v]\n"
+    "  --demo-seed S    the demo chain's genesis state for seed S (accounts funded, as jark devnet's)\n"
     "  --validator HEX  a validator's public key, in order, replacing the spec's list\n"
     "                   (what `jark testnet` passes); every node of a chain gives the same list\n"
     "  --tcp            TLS over TCP instead of QUIC (every node of a network the same)\n";
@@ -71,7 +73,8 @@ int jk_tool_node(int argc, char **argv)
     static uint8_t vkeys[JK_CONS_MAX_VALIDATORS][32];
     size_t npeers = 0, nvkeys = 0;
     int verbose = 0;
-    bool tcp = false;
+    bool tcp = false, demo = false;
+    uint64_t demo_seed = 0;
     jk_diag diag = {{0}};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -80,7 +83,13 @@ int jk_tool_node(int argc, char **argv)
             verbose++;
         else if (!strcmp(a, "--tcp"))
             tcp = true;
-        else if (has && !strcmp(a, "--spec"))
+        else if (has && !strcmp(a, "--demo-seed")) {
+            if (jk_tool_parse_number(argv[++i], false, &demo_seed) != 0) {
+                fprintf(stderr, "jark node: --demo-seed: a number\n");
+                return JK_EXIT_USAGE;
+            }
+            demo = true;
+        } else if (has && !strcmp(a, "--spec"))
             spec_path = argv[++i];
         else if (has && !strcmp(a, "--key"))
             key_path = argv[++i];
@@ -134,8 +143,14 @@ int jk_tool_node(int argc, char **argv)
     jk_node_chain_app *app = NULL;
     jk_node *node = NULL;
     int rc = JK_EXIT_OK;
-    jk_err err = jk_chain_genesis_build(&spec.spec, &genesis, &diag);
+    jk_devnet_demo *workload = NULL;
+    jk_err err = demo ? jk_devnet_demo_new(demo_seed, &workload) : JK_OK;
+    if (workload)
+        jk_devnet_demo_state(workload, &spec.spec);
+    if (err == JK_OK)
+        err = jk_chain_genesis_build(&spec.spec, &genesis, &diag);
     jk_spec_file_free(&spec);
+    jk_devnet_demo_free(workload);
     if (err != JK_OK) {
         fprintf(stderr, "jark node: genesis: %s\n", diag.msg);
         jk_crypto_wipe(&key, sizeof key);

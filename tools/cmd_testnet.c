@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "commands.h"
 
+#include "jark/devnet.h"
 #include "jark/node.h"
 #include "jark/sdk.h"
 #include "jark/spec.h"
@@ -47,6 +48,7 @@ typedef struct tnet {
     uint16_t port[TNET_MAX], rpc[TNET_MAX];
     pid_t pid[TNET_MAX];
     bool tcp;
+    bool demo;               /* the demo spec: nodes get --demo-seed 1, a workload runs */
     int verbose;
 } tnet;
 
@@ -110,6 +112,10 @@ static bool tnet_start(tnet *t, uint32_t i)
     argv[argc++] = rpc;
     if (t->tcp)
         argv[argc++] = "--tcp";
+    if (t->demo) {
+        argv[argc++] = "--demo-seed";
+        argv[argc++] = "1";
+    }
     if (t->verbose)
         argv[argc++] = "-v";
     for (uint32_t k = 0; k < t->v; k++) {
@@ -204,6 +210,61 @@ static bool tnet_block_get(const tnet *t, uint32_t i, uint64_t h, tnet_block *b)
     return ok;
 }
 
+
+/* The genesis hash the nodes will build (the spec, the testnet's
+ * validators, the demo state): what the workload's traces sign for. */
+static bool tnet_genesis(const tnet *t, jk_devnet_demo *demo, jk_hash *out)
+{
+    jk_spec_file f;
+    jk_diag d = {{0}};
+    if (jk_spec_file_load(t->spec, NULL, &f, &d) != JK_OK) {
+        fprintf(stderr, "jark testnet: %s\n", d.msg);
+        return false;
+    }
+    static uint8_t keys[TNET_MAX][32];
+    for (uint32_t i = 0; i < t->v; i++)
+        memcpy(keys[i], t->keys[i].public_key, 32);
+    f.spec.validators = (const uint8_t(*)[JK_ED25519_PUBLIC_SIZE])keys;
+    f.spec.validator_count = t->v;
+    jk_devnet_demo_state(demo, &f.spec);
+    jk_chain_genesis g;
+    jk_err err = jk_chain_genesis_build(&f.spec, &g, &d);
+    jk_spec_file_free(&f);
+    if (err != JK_OK) {
+        fprintf(stderr, "jark testnet: genesis: %s\n", d.msg);
+        return false;
+    }
+    *out = g.genesis_hash;
+    jk_cap_release(g.chain);
+    return true;
+}
+
+/* Submit one signed transfer from `account` to node i; true when admitted. */
+static bool tnet_submit(const tnet *t, uint32_t i, jk_devnet_demo *demo, const jk_hash *genesis,
+                        uint32_t account)
+{
+    uint8_t blob[JK_DEVNET_TRANSFER_LEN];
+    jk_chain_trace tr;
+    jk_devnet_demo_transfer(demo, genesis, account, blob, &tr);
+    char params[512], bh[2 * JK_DEVNET_TRANSFER_LEN + 1], k[65], m[65], s[129], *res = NULL;
+    tnet_hex(blob, sizeof blob, bh);
+    tnet_hex(tr.key, 32, k);
+    tnet_hex(tr.msg_hash.bytes, 32, m);
+    tnet_hex(tr.sig, 64, s);
+    snprintf(params, sizeof params, "[\"transact\",\"%s\",[[\"%s\",\"%s\",\"%s\"]]]", bh, k, m, s);
+    jk_diag d;
+    bool ok = false;
+    if (jk_rpc_call("127.0.0.1", t->rpc[i], "submit_event", params, &res, &d) == JK_OK) {
+        json_object *o = json_tokener_parse(res), *x;
+        ok = o && json_object_object_get_ex(o, "admitted", &x) && json_object_get_boolean(x);
+        if (!ok && t->verbose)
+            fprintf(stderr, "testnet: submit refused: %s\n", res);
+        json_object_put(o);
+    }
+    free(res);
+    return ok;
+}
+
 static int tnet_cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -276,14 +337,15 @@ static int tnet_parse_perturb(const char *s, tnet_perturb *p, size_t *n)
 }
 
 static const char tnet_usage[] =
-    "usage: jark testnet [--validators V] [--blocks N] [--dir DIR] [--spec SPEC] [--tcp] [-v]\n"
+    "usage: jark testnet [--validators V] [--blocks N] [--dir DIR] [--spec SPEC] [--events-per-block E]\n"
+    "                    [--tcp] [-v]\n"
     "                    [--perturb kill:I@H,restart:I@H,...]\n";
 
 int jk_tool_testnet(int argc, char **argv)
 {
     static tnet t;
     memset(&t, 0, sizeof t);
-    uint64_t v = 4, blocks = 20;
+    uint64_t v = 4, blocks = 20, per_block = 16;
     const char *dir = NULL, *spec = NULL, *perturb = NULL;
     tnet_perturb pt[TNET_MAX_PERTURB];
     size_t npt = 0;
@@ -300,6 +362,9 @@ int jk_tool_testnet(int argc, char **argv)
         } else if (has && !strcmp(a, "--blocks")) {
             if (jk_tool_parse_number(argv[++i], false, &blocks) != 0 || blocks < 1)
                 return fprintf(stderr, "jark testnet: --blocks N (N >= 1)\n"), JK_EXIT_USAGE;
+        } else if (has && !strcmp(a, "--events-per-block")) {
+            if (jk_tool_parse_number(argv[++i], false, &per_block) != 0 || per_block > 64)
+                return fprintf(stderr, "jark testnet: --events-per-block 0..64\n"), JK_EXIT_USAGE;
         } else if (has && !strcmp(a, "--dir"))
             dir = argv[++i];
         else if (has && !strcmp(a, "--spec"))
@@ -326,6 +391,7 @@ int jk_tool_testnet(int argc, char **argv)
             return fprintf(stderr, "jark testnet: cannot find the SDK (set JARK_SDK_DIR) for the demo spec\n"),
                    JK_EXIT_USAGE;
         snprintf(t.spec, sizeof t.spec, "%.*s/../examples/demo/devnet-spec.json", PATH_MAX - 64, sdk);
+        t.demo = true;
     }
     if (dir) {
         if (mkdir(dir, 0755) != 0 && errno != EEXIST)
@@ -347,6 +413,18 @@ int jk_tool_testnet(int argc, char **argv)
         t.port[i] = tnet_free_port(t.tcp ? SOCK_STREAM : SOCK_DGRAM);
         t.rpc[i] = tnet_free_port(SOCK_STREAM);
     }
+    /* The workload (the demo chain only): batches of E signed transfers
+     * from distinct accounts, spread over the nodes' RPC; the next batch
+     * goes once the last one is committed (so nonces stay in order). */
+    jk_devnet_demo *demo = NULL;
+    jk_hash genesis;
+    if (t.demo && per_block &&
+        (jk_devnet_demo_new(1, &demo) != JK_OK || !tnet_genesis(&t, demo, &genesis))) {
+        jk_devnet_demo_free(demo);
+        return JK_EXIT_USAGE;
+    }
+    if (!t.demo)
+        per_block = 0;
     struct sigaction sa = {.sa_handler = tnet_on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -361,6 +439,9 @@ int jk_tool_testnet(int argc, char **argv)
     uint64_t *fin = calloc(blocks + 1, sizeof *fin);
     uint64_t rounds = 0, events = 0;
     bool up = false;
+    uint64_t submitted = 0, batch_ms = 0, batches = 0, *lat = calloc(blocks + 1, sizeof *lat);
+    size_t nlat = 0;
+    bool outstanding = false;
     int rc = JK_EXIT_OK;
     while (!tnet_stop && printed < blocks) {
         int64_t hi = -1, lo = INT64_MAX;
@@ -407,6 +488,31 @@ int jk_tool_testnet(int argc, char **argv)
             printed = h;
             last_progress = now;
         }
+        if (up && demo) {
+            if (outstanding && events >= submitted) {
+                if (nlat < blocks + 1)
+                    lat[nlat++] = now - batch_ms;
+                outstanding = false;
+            } else if (outstanding && now - batch_ms > 20000) {
+                printf("testnet: a batch of events was not committed in 20 s; workload stopped\n");
+                jk_devnet_demo_free(demo);
+                demo = NULL;
+            }
+            if (demo && !outstanding && printed < blocks) {
+                batch_ms = tnet_ms();
+                uint32_t accounts = jk_devnet_demo_accounts();
+                for (uint64_t a = 0; a < per_block; a++) {
+                    uint32_t node = (uint32_t)(a % t.v);
+                    for (uint32_t k = 0; k < t.v && !t.pid[node]; k++)
+                        node = (node + 1) % t.v;
+                    if (tnet_submit(&t, node, demo, &genesis,
+                                    (uint32_t)((batches * per_block + a) % accounts)))
+                        submitted++;
+                }
+                batches++;
+                outstanding = true;
+            }
+        }
         for (size_t k = 0; k < npt; k++) {
             if (pt[k].done || hi < 0 || (uint64_t)hi < pt[k].height)
                 continue;
@@ -443,17 +549,24 @@ int jk_tool_testnet(int argc, char **argv)
         tnet_kill(&t, i, SIGTERM);
     uint64_t common = 0, top = 0;
     bool agree = tnet_agree(&t, &common, &top);
-    qsort(fin, printed, sizeof *fin, tnet_cmp_u64);
-    uint64_t p50 = printed ? fin[(printed - 1) / 2] : 0;
-    uint64_t p99 = printed ? fin[(printed * 99 + 99) / 100 - 1] : 0;
-    printf("summary: %llu heights in %.1f s, %.1f events/s, finality p50 %llu ms p99 %llu ms, "
+    /* Finality: of the events (submit to commit, per batch) when a
+     * workload ran, else of the heights (the interval between commits). */
+    uint64_t *fl = nlat ? lat : fin;
+    size_t nf = nlat ? nlat : printed;
+    qsort(fl, nf, sizeof *fl, tnet_cmp_u64);
+    uint64_t p50 = nf ? fl[(nf - 1) / 2] : 0;
+    uint64_t p99 = nf ? fl[(nf * 99 + 99) / 100 - 1] : 0;
+    printf("summary: %llu heights in %.1f s, %llu events (%.1f events/s), %s finality p50 %llu ms p99 %llu ms, "
            "rounds/height %.2f, nodes %s (common height %llu, highest %llu)\n",
-           (unsigned long long)printed, secs, secs > 0 ? (double)events / secs : 0.0,
+           (unsigned long long)printed, secs, (unsigned long long)events,
+           secs > 0 ? (double)events / secs : 0.0, nlat ? "event" : "block",
            (unsigned long long)p50, (unsigned long long)p99,
            printed ? (double)rounds / (double)printed : 0.0,
            agree ? "agree on every block" : "DISAGREE", (unsigned long long)common,
            (unsigned long long)top);
     free(fin);
+    free(lat);
+    jk_devnet_demo_free(demo);
     if (!agree)
         return JK_EXIT_REFUSED;
     return rc;
