@@ -338,7 +338,7 @@ static int tnet_parse_perturb(const char *s, tnet_perturb *p, size_t *n)
 
 static const char tnet_usage[] =
     "usage: jark testnet [--validators V] [--blocks N] [--dir DIR] [--spec SPEC] [--events-per-block E]\n"
-    "                    [--tcp] [-v]\n"
+    "                    [--tcp] [--bench] [-v]\n"
     "                    [--perturb kill:I@H,restart:I@H,...]\n";
 
 int jk_tool_testnet(int argc, char **argv)
@@ -346,6 +346,7 @@ int jk_tool_testnet(int argc, char **argv)
     static tnet t;
     memset(&t, 0, sizeof t);
     uint64_t v = 4, blocks = 20, per_block = 16;
+    bool bench = false;
     const char *dir = NULL, *spec = NULL, *perturb = NULL;
     tnet_perturb pt[TNET_MAX_PERTURB];
     size_t npt = 0;
@@ -354,6 +355,8 @@ int jk_tool_testnet(int argc, char **argv)
         bool has = i + 1 < argc;
         if (!strcmp(a, "-v"))
             t.verbose = 1;
+        else if (!strcmp(a, "--bench"))
+            bench = true;
         else if (!strcmp(a, "--tcp"))
             t.tcp = true;
         else if (has && !strcmp(a, "--validators")) {
@@ -436,7 +439,8 @@ int jk_tool_testnet(int argc, char **argv)
 
     /* Watch: one line per height as soon as some node has committed it. */
     uint64_t start = tnet_ms(), last_progress = start, printed = 0, prev_ms = start;
-    uint64_t *fin = calloc(blocks + 1, sizeof *fin);
+    uint64_t *fin = calloc(blocks + 1, sizeof *fin), *idle = calloc(blocks + 1, sizeof *idle);
+    size_t nidle = 0;
     uint64_t rounds = 0, events = 0;
     bool up = false;
     uint64_t submitted = 0, batch_ms = 0, batches = 0, *lat = calloc(blocks + 1, sizeof *lat);
@@ -479,6 +483,8 @@ int jk_tool_testnet(int argc, char **argv)
             uint64_t ms = share;
             prev_ms = now;
             fin[printed] = ms;
+            if (b.events == 0 && h > 1)
+                idle[nidle++] = ms;
             rounds += b.round + 1;
             events += b.events;
             printf("height %4llu  round %u  events %4llu  root %s  finality %5llu ms\n",
@@ -564,7 +570,36 @@ int jk_tool_testnet(int argc, char **argv)
            printed ? (double)rounds / (double)printed : 0.0,
            agree ? "agree on every block" : "DISAGREE", (unsigned long long)common,
            (unsigned long long)top);
+    if (bench) {
+        /* The Ed25519 bound measured now, on this machine: cores x
+         * verifies per second / signature checks per event across the
+         * network (each of the V nodes verifies each event's one trace once
+         * on admission; the block check finds it in the signature cache). */
+        uint8_t sk[64], pk[32], seed[32] = {7}, msg[32] = {1}, sig[64];
+        jk_crypto_ed25519_keypair_from_seed(seed, pk, sk);
+        jk_crypto_ed25519_sign(sk, msg, sizeof msg, sig);
+        uint64_t t0 = tnet_ms(), n = 0;
+        while (tnet_ms() - t0 < 500 || n < 100) {
+            for (int k = 0; k < 100; k++)
+                (void)jk_crypto_ed25519_verify(pk, msg, sizeof msg, sig);
+            n += 100;
+        }
+        double vps = (double)n * 1000.0 / (double)(tnet_ms() - t0);
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        double bound = (double)(cores > 0 ? cores : 1) * vps / (double)t.v;
+        double eps = secs > 0 ? (double)events / secs : 0.0;
+        qsort(idle, nidle, sizeof *idle, tnet_cmp_u64);
+        printf("BENCH testnet validators=%u events=%llu events_per_s=%.1f ed25519_bound=%.0f "
+               "(cores=%ld verifies_per_s=%.0f checks_per_event=%u) ratio=%.4f "
+               "finality_load_p50_ms=%llu finality_load_p99_ms=%llu "
+               "finality_idle_p50_ms=%llu finality_idle_p99_ms=%llu\n",
+               t.v, (unsigned long long)events, eps, bound, cores, vps, t.v,
+               bound > 0 ? eps / bound : 0.0, (unsigned long long)p50, (unsigned long long)p99,
+               (unsigned long long)(nidle ? idle[(nidle - 1) / 2] : 0),
+               (unsigned long long)(nidle ? idle[(nidle * 99 + 99) / 100 - 1] : 0));
+    }
     free(fin);
+    free(idle);
     free(lat);
     jk_devnet_demo_free(demo);
     if (!agree)
