@@ -239,30 +239,57 @@ static bool tnet_genesis(const tnet *t, jk_devnet_demo *demo, jk_hash *out)
     return true;
 }
 
-/* Submit one signed transfer from `account` to node i; true when admitted. */
-static bool tnet_submit(const tnet *t, uint32_t i, jk_devnet_demo *demo, const jk_hash *genesis,
-                        uint32_t account)
+/* Submit count signed transfers (accounts first, first + 1, ...) to node i
+ * in one JSON-RPC batch (one HTTP round trip); returns how many were
+ * admitted. */
+static uint64_t tnet_submit(const tnet *t, uint32_t i, jk_devnet_demo *demo, const jk_hash *genesis,
+                            uint32_t first, uint32_t count)
 {
-    uint8_t blob[JK_DEVNET_TRANSFER_LEN];
-    jk_chain_trace tr;
-    jk_devnet_demo_transfer(demo, genesis, account, blob, &tr);
-    char params[512], bh[2 * JK_DEVNET_TRANSFER_LEN + 1], k[65], m[65], s[129], *res = NULL;
-    tnet_hex(blob, sizeof blob, bh);
-    tnet_hex(tr.key, 32, k);
-    tnet_hex(tr.msg_hash.bytes, 32, m);
-    tnet_hex(tr.sig, 64, s);
-    snprintf(params, sizeof params, "[\"transact\",\"%s\",[[\"%s\",\"%s\",\"%s\"]]]", bh, k, m, s);
+    size_t cap = 64 + (size_t)count * 720, len = 0;
+    char *body = malloc(cap);
+    if (!body || !count) {
+        free(body);
+        return 0;
+    }
+    body[len++] = '[';
+    for (uint32_t a = 0; a < count; a++) {
+        uint8_t blob[JK_DEVNET_TRANSFER_LEN];
+        jk_chain_trace tr;
+        jk_devnet_demo_transfer(demo, genesis, (first + a) % jk_devnet_demo_accounts(), blob, &tr);
+        char bh[2 * JK_DEVNET_TRANSFER_LEN + 1], k[65], m[65], sg[129];
+        tnet_hex(blob, sizeof blob, bh);
+        tnet_hex(tr.key, 32, k);
+        tnet_hex(tr.msg_hash.bytes, 32, m);
+        tnet_hex(tr.sig, 64, sg);
+        len += (size_t)snprintf(body + len, cap - len,
+                                "%s{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"submit_event\","
+                                "\"params\":[\"transact\",\"%s\",[[\"%s\",\"%s\",\"%s\"]]]}",
+                                a ? "," : "", a, bh, k, m, sg);
+    }
+    body[len++] = ']';
+    int status = 0;
+    char *reply = NULL;
+    size_t rlen = 0;
     jk_diag d;
-    bool ok = false;
-    if (jk_rpc_call("127.0.0.1", t->rpc[i], "submit_event", params, &res, &d) == JK_OK) {
-        json_object *o = json_tokener_parse(res), *x;
-        ok = o && json_object_object_get_ex(o, "admitted", &x) && json_object_get_boolean(x);
-        if (!ok && t->verbose)
-            fprintf(stderr, "testnet: submit refused: %s\n", res);
+    uint64_t admitted = 0;
+    if (jk_rpc_http("127.0.0.1", t->rpc[i], "POST", "/", body, len, &status, &reply, &rlen, &d) == JK_OK &&
+        status == 200) {
+        json_object *o = json_tokener_parse(reply);
+        size_t n = o && json_object_is_type(o, json_type_array) ? json_object_array_length(o) : 0;
+        for (size_t k = 0; k < n; k++) {
+            json_object *r, *x;
+            if (json_object_object_get_ex(json_object_array_get_idx(o, k), "result", &r) &&
+                json_object_object_get_ex(r, "admitted", &x) && json_object_get_boolean(x))
+                admitted++;
+            else if (t->verbose)
+                fprintf(stderr, "testnet: submit refused: %s\n",
+                        json_object_to_json_string(json_object_array_get_idx(o, k)));
+        }
         json_object_put(o);
     }
-    free(res);
-    return ok;
+    free(reply);
+    free(body);
+    return admitted;
 }
 
 static int tnet_cmp_u64(const void *a, const void *b)
@@ -506,14 +533,18 @@ int jk_tool_testnet(int argc, char **argv)
             }
             if (demo && !outstanding && printed < blocks) {
                 batch_ms = tnet_ms();
-                uint32_t accounts = jk_devnet_demo_accounts();
-                for (uint64_t a = 0; a < per_block; a++) {
-                    uint32_t node = (uint32_t)(a % t.v);
-                    for (uint32_t k = 0; k < t.v && !t.pid[node]; k++)
-                        node = (node + 1) % t.v;
-                    if (tnet_submit(&t, node, demo, &genesis,
-                                    (uint32_t)((batches * per_block + a) % accounts)))
-                        submitted++;
+                /* The batch split over the running nodes, one JSON-RPC
+                 * batch each. */
+                uint32_t running = 0, part, done = 0, first = (uint32_t)(batches * per_block);
+                for (uint32_t i = 0; i < t.v; i++)
+                    running += t.pid[i] != 0;
+                part = running ? (uint32_t)((per_block + running - 1) / running) : 0;
+                for (uint32_t i = 0; i < t.v && done < per_block; i++) {
+                    if (!t.pid[i])
+                        continue;
+                    uint32_t n = per_block - done < part ? (uint32_t)per_block - done : part;
+                    submitted += tnet_submit(&t, i, demo, &genesis, first + done, n);
+                    done += n;
                 }
                 batches++;
                 outstanding = true;

@@ -1,7 +1,8 @@
 /*
  * test_node_testnet.c — `jark testnet` end to end: four `jark node`
  * processes on the demo chain (compiled by the SDK), node 3 killed with
- * SIGKILL and restarted; the run must end with every node agreeing, exit 0.
+ * SIGKILL and restarted, the demo workload submitted through RPC; the run
+ * must commit events and end with every node agreeing, exit 0.
  * The jark binary is the one beside the test binary ($(BUILD)/jark).
  */
 #include "../test.h"
@@ -53,6 +54,12 @@ JK_TEST(test_node_testnet_kill_restart_agree)
     JK_CHECK(strstr(out, "perturb: kill -9 node 3") != NULL);
     JK_CHECK(strstr(out, "perturb: restart node 3") != NULL);
     JK_CHECK(strstr(out, "nodes agree on every block") != NULL);
+    /* The signed workload went through RPC into blocks. */
+    const char *sum = strstr(out, "summary: ");
+    unsigned long long heights = 0, events = 0;
+    double secs = 0;
+    JK_CHECK(sum && sscanf(sum, "summary: %llu heights in %lf s, %llu events", &heights, &secs, &events) == 3);
+    JK_CHECK(events > 0);
     if (rc != 0)
         printf("%s\n", out);
     char cmd[128];
