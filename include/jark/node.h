@@ -195,6 +195,8 @@ jk_err jk_node_sync(jk_node_archive *a, const jk_cons_valset *vs, const jk_hash 
 typedef struct jk_node jk_node;
 typedef struct jk_node_chain_app jk_node_chain_app;
 
+#define JK_NODE_FULL UINT32_MAX   /* jk_node_config.self of a full node */
+
 /* One log line (no newline). level 0: one line per committed block and
  * peer changes; 1 (-v): every peer event, timers, refusals. */
 typedef void (*jk_node_log_fn)(void *ctx, int level, const char *line);
@@ -206,7 +208,9 @@ typedef struct jk_node_config {
     const uint8_t *secret_key;       /* JK_ED25519_SECRET_SIZE; copied */
     jk_hash genesis;
     const jk_cons_valset *valset;    /* borrowed for the node's life */
-    uint32_t self;                   /* index in valset (a validator) */
+    uint32_t self;                   /* index in valset (a validator), or
+                                        JK_NODE_FULL: a full node (no machine;
+                                        follows by certified decisions) */
     jk_cons_timeouts timeouts;
     jk_cons_app app;                 /* the application (the chain app) */
     jk_node_archive *archive;        /* borrowed: blocks, vote records, POL */

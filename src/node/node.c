@@ -79,10 +79,9 @@ static void jk_w_hash(void *ctx, const uint8_t *v, size_t len, jk_hash *out)
     n->app.hash(n->app.ctx, v, len, out);
 }
 
-static jk_err jk_w_commit(void *ctx, uint64_t h, const uint8_t *v, size_t len,
-                          const jk_cons_cert *cert)
+jk_err jk_node_commit(jk_node *n, uint64_t h, const uint8_t *v, size_t len,
+                      const jk_cons_cert *cert)
 {
-    jk_node *n = ctx;
     uint64_t t0 = jk_node_now_ms();
     jk_err err = n->app.commit(n->app.ctx, h, v, len, cert);
     if (err != JK_OK)
@@ -110,6 +109,12 @@ static jk_err jk_w_commit(void *ctx, uint64_t h, const uint8_t *v, size_t len,
                  (unsigned long long)h, cert->round, (unsigned long long)events, hex,
                  (unsigned long long)ms, cert->count);
     return JK_OK;
+}
+
+static jk_err jk_w_commit(void *ctx, uint64_t h, const uint8_t *v, size_t len,
+                          const jk_cons_cert *cert)
+{
+    return jk_node_commit(ctx, h, v, len, cert);
 }
 
 static bool jk_w_get_decision(void *ctx, uint64_t h, const uint8_t **v, size_t *len,
@@ -238,6 +243,10 @@ static uint32_t jk_validator_of(const jk_node *n, const uint8_t key[JK_NET_KEY_S
 static jk_err jk_on_frame(jk_node *n, const jk_net_event *ev, jk_diag *diag)
 {
     uint32_t from = jk_validator_of(n, ev->key);
+    if (!n->m)
+        return jk_node_follow_frame(n, ev, diag);
+    if (from == n->cfg.valset->count && jk_node_answer_sync(n, ev))
+        return JK_OK;
     jk_diag why = {{0}};
     jk_err err = jk_cons_on_message(n->m, from, ev->data, ev->len, &why);
     switch (err) {
@@ -283,7 +292,7 @@ static jk_err jk_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
             break;
         case JK_NET_EV_FRAME: {
             jk_err err = jk_on_frame(n, &ev, diag);
-            if (err == JK_OK)
+            if (err == JK_OK && n->m)
                 err = jk_outputs(n, now, diag);
             if (err != JK_OK)
                 return err;
@@ -316,11 +325,12 @@ static jk_err jk_fire_timers(jk_node *n, uint64_t now, jk_diag *diag)
 jk_err jk_node_new(const jk_node_config *cfg, jk_node **out, jk_diag *diag)
 {
     *out = NULL;
-    if (!cfg->valset || !cfg->archive || !cfg->secret_key || cfg->self >= cfg->valset->count ||
+    if (!cfg->valset || !cfg->archive || !cfg->secret_key ||
+        (cfg->self >= cfg->valset->count && cfg->self != JK_NODE_FULL) ||
         !cfg->app.proposer || !cfg->app.get_value || !cfg->app.valid || !cfg->app.hash ||
         !cfg->app.commit)
         return jk_diag_set(diag, JK_ERR_INVALID_ARG,
-                           "node: a validator index, a key, an archive and an application are required");
+                           "node: a validator index (or JK_NODE_FULL), a key, an archive and an application are required");
     jk_node *n = calloc(1, sizeof *n);
     if (!n)
         return JK_ERR_NOMEM;
@@ -361,6 +371,11 @@ jk_err jk_node_new(const jk_node_config *cfg, jk_node **out, jk_diag *diag)
         }
     }
 
+    if (cfg->self == JK_NODE_FULL) {
+        /* A full node: no machine; it follows by certified decisions. */
+        *out = n;
+        return JK_OK;
+    }
     jk_cons_config mc = {.genesis = cfg->genesis, .valset = cfg->valset, .self = cfg->self,
                          .timeouts = cfg->timeouts};
     memcpy(mc.secret_key, cfg->secret_key, JK_ED25519_SECRET_SIZE);
@@ -418,8 +433,9 @@ uint16_t jk_node_rpc_port(const jk_node *n)
 
 void jk_node_info_get(const jk_node *n, jk_node_info *out)
 {
-    jk_cons_status st;
-    jk_cons_status_get(n->m, &st);
+    jk_cons_status st = {0};
+    if (n->m)
+        jk_cons_status_get(n->m, &st);
     *out = (jk_node_info){.height = n->committed, .round = st.round, .peers = n->peers_up,
                           .commits = n->commits, .bad_peers = n->bad_peers};
 }
@@ -450,13 +466,18 @@ jk_err jk_node_run(jk_node *n, volatile int *stop, uint64_t stop_height, jk_diag
             if (err != JK_OK)
                 return jk_diag_set(diag, err, "node: the RPC server failed");
             /* A submitted event may have produced outputs (gossip). */
-            err = jk_outputs(n, jk_node_now_ms(), diag);
+            err = n->m ? jk_outputs(n, jk_node_now_ms(), diag) : JK_OK;
             if (err != JK_OK)
                 return err;
         }
-        jk_cons_status st;
-        jk_cons_status_get(n->m, &st);
-        jk_rpc_metric_set(n->metrics.round, (double)st.round);
+        if (n->m) {
+            jk_cons_status st;
+            jk_cons_status_get(n->m, &st);
+            jk_rpc_metric_set(n->metrics.round, (double)st.round);
+        } else if (now >= n->next_tick_ms) {
+            jk_node_follow_tick(n);
+            n->next_tick_ms = now + (n->cfg.timeouts.tick_ms ? n->cfg.timeouts.tick_ms : 500);
+        }
     }
     return JK_OK;
 }

@@ -30,9 +30,19 @@ struct jk_node {
     uint64_t events_admitted, events_refused;
     uint32_t peers_up;
     uint64_t height_start_ms;
+    uint64_t next_tick_ms;        /* a full node's next SYNC_REQUEST */
 };
 
 uint64_t jk_node_now_ms(void);
+/* The wrapped commit (logs, metrics) — what the machine calls, and what a
+ * full node calls for a certified decision (follow.c). */
+jk_err jk_node_commit(jk_node *n, uint64_t h, const uint8_t *v, size_t len,
+                      const jk_cons_cert *cert);
+/* follow.c: a validator answering a non-validator's SYNC_REQUEST (true when
+ * the frame was one); a full node's tick (ask for decisions) and frames. */
+bool jk_node_answer_sync(jk_node *n, const jk_net_event *ev);
+void jk_node_follow_tick(jk_node *n);
+jk_err jk_node_follow_frame(jk_node *n, const jk_net_event *ev, jk_diag *diag);
 void jk_node_logf(jk_node *n, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

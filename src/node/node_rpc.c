@@ -24,8 +24,8 @@ static jk_err jk_nrpc_status(void *ctx, jk_rpc_status *out, jk_diag *diag)
     out->round = info.round;
     out->peers = info.peers;
     out->syncing = false;
-    out->is_validator = true;
-    out->validator_index = n->cfg.self;
+    out->is_validator = n->cfg.self != JK_NODE_FULL;
+    out->validator_index = out->is_validator ? n->cfg.self : 0;
     if (info.height == 0)
         out->head_hash = n->cfg.genesis;
     else
@@ -79,8 +79,9 @@ static jk_err jk_nrpc_submit(void *ctx, const jk_rpc_event *ev, jk_rpc_submit_re
 {
     jk_node *n = ctx;
     memset(out, 0, sizeof *out);
-    if (!n->cfg.chain)
-        return jk_diag_set(diag, JK_ERR_RPC_UNAVAILABLE, "this node has no chain application");
+    if (!n->cfg.chain || !n->m)
+        return jk_diag_set(diag, JK_ERR_RPC_UNAVAILABLE,
+                           "this node does not admit events (no chain application, or a full node)");
     jk_chain_event ce = {.endpoint = ev->endpoint, .blob = ev->blob, .blob_len = ev->blob_len};
     uint8_t *bytes = NULL;
     size_t len = 0;

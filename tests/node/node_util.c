@@ -126,13 +126,14 @@ static void tn_on_signal(int sig)
     tn_stop_flag = 1;
 }
 
-/* JK_TEST_NODE="i n dir port0,port1,... rpc tag verbose" */
+/* JK_TEST_NODE="i n dir port0,port1,... rpc tag verbose validators" */
 static int tn_child(const char *spec)
 {
-    unsigned i, n, rpc, tag, verbose;
+    unsigned i, n, rpc, tag, verbose, vals;
     char dir[256], ports[256];
-    if (sscanf(spec, "%u %u %255s %255s %u %u %u", &i, &n, dir, ports, &rpc, &tag, &verbose) != 7 ||
-        n > TN_MAX || i >= n)
+    if (sscanf(spec, "%u %u %255s %255s %u %u %u %u", &i, &n, dir, ports, &rpc, &tag, &verbose,
+               &vals) != 8 ||
+        n > TN_MAX || i >= n || vals == 0 || vals > n)
         return 2;
     uint16_t port[TN_MAX];
     char *p = ports;
@@ -146,12 +147,13 @@ static int tn_child(const char *spec)
     sigaction(SIGINT, &sa, NULL);
 
     static jk_cons_valset vs;
-    uint8_t sk[64], pk[32];
-    vs.count = n;
+    uint8_t sk[64], pk[32], keys[TN_MAX][32];
+    vs.count = vals;
     for (unsigned k = 0; k < n; k++)
-        tn_key(k, sk, vs.keys[k]);
+        tn_key(k, sk, keys[k]);
+    memcpy(vs.keys, keys, (size_t)vals * 32);
     tn_key(i, sk, pk);
-    tn_app app = {.n = n};
+    tn_app app = {.n = vals};
     tn_genesis((uint8_t)tag, &app.genesis);
     jk_diag diag = {{0}};
     char adir[300];
@@ -166,7 +168,7 @@ static int tn_child(const char *spec)
         if (k == i)
             continue;
         peers[np] = (jk_net_peer_config){.host = "127.0.0.1", .port = port[k]};
-        memcpy(peers[np].key, vs.keys[k], 32);
+        memcpy(peers[np].key, keys[k], 32);
         np++;
     }
     jk_node_config cfg = {
@@ -174,7 +176,7 @@ static int tn_child(const char *spec)
         .secret_key = sk,
         .genesis = app.genesis,
         .valset = &vs,
-        .self = i,
+        .self = i < vals ? i : JK_NODE_FULL,
         .timeouts = {.propose_ms = 400, .propose_delta_ms = 200, .prevote_ms = 200,
                      .prevote_delta_ms = 100, .precommit_ms = 200, .precommit_delta_ms = 100,
                      .tick_ms = 500},
@@ -235,6 +237,7 @@ bool tn_init(tn_cluster *c, uint32_t n)
 {
     memset(c, 0, sizeof *c);
     c->n = n;
+    c->validators = n;
     snprintf(c->dir, sizeof c->dir, "/tmp/jark-node-test-XXXXXX");
     if (n > TN_MAX || !mkdtemp(c->dir))
         return false;
@@ -255,8 +258,8 @@ bool tn_start(tn_cluster *c, uint32_t i)
         snprintf(ports + l, sizeof ports - l, "%s%u", k ? "," : "", c->port[k]);
     }
     const char *v = getenv("JK_TEST_NODE_VERBOSE");
-    snprintf(env, sizeof env, "%u %u %s %s %u %u %d", i, c->n, c->dir, ports, c->rpc[i],
-             c->genesis_tag[i], v ? atoi(v) : -1);
+    snprintf(env, sizeof env, "%u %u %s %s %u %u %d %u", i, c->n, c->dir, ports, c->rpc[i],
+             c->genesis_tag[i], v ? atoi(v) : -1, c->validators);
     pid_t pid = fork();
     if (pid < 0)
         return false;

@@ -26,6 +26,8 @@
 
 typedef struct tn_cluster {
     uint32_t n;
+    uint32_t validators;            /* nodes 0..validators-1 validate; the
+                                       others are full nodes (tn_init: n) */
     char dir[128];
     uint8_t genesis_tag[TN_MAX];    /* another tag: another genesis */
     uint16_t port[TN_MAX], rpc[TN_MAX];

@@ -122,3 +122,26 @@ JK_TEST(test_node_net_other_genesis_refused)
     JK_CHECK_EQ(tn_height(&c, 3), 0);
     tn_destroy(&c);
 }
+
+/* A full node (a key outside the validator set) started once the four
+ * validators are past height 5 follows them by certified decisions — the
+ * validators answer its sync requests, it checks each certificate — and
+ * keeps following; its archive agrees with theirs. */
+JK_TEST(test_node_net_full_node_follows)
+{
+    tn_cluster c;
+    JK_REQUIRE(tn_init(&c, 5));
+    c.validators = 4;
+    for (uint32_t i = 0; i < 4; i++)
+        JK_REQUIRE(tn_start(&c, i));
+    JK_REQUIRE(tn_wait(&c, 0xF, 5, TN_LIMIT));
+    JK_REQUIRE(tn_start(&c, 4));
+    int64_t h = tn_height(&c, 0);
+    JK_CHECK(tn_wait(&c, 0x10, (uint64_t)h + 3, TN_LIMIT));
+    for (uint32_t i = 0; i < 5; i++)
+        tn_stop(&c, i, SIGTERM, NULL);
+    uint64_t top;
+    JK_CHECK(tn_agree(&c, &top));
+    JK_CHECK(top >= (uint64_t)h + 3);
+    tn_destroy(&c);
+}
