@@ -147,14 +147,17 @@ static bool tnet_start(tnet *t, uint32_t i)
     return true;
 }
 
-static void tnet_kill(tnet *t, uint32_t i, int sig)
+/* Signal node i and reap it; true when it exited 0 (a clean stop). */
+static bool tnet_kill(tnet *t, uint32_t i, int sig)
 {
     if (!t->pid[i])
-        return;
+        return true;
     kill(t->pid[i], sig);
-    while (waitpid(t->pid[i], NULL, 0) < 0 && errno == EINTR)
+    int st = 0;
+    while (waitpid(t->pid[i], &st, 0) < 0 && errno == EINTR)
         ;
     t->pid[i] = 0;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 /* status.height of node i, or -1. */
@@ -582,8 +585,14 @@ int jk_tool_testnet(int argc, char **argv)
             break;
         usleep(20 * 1000);
     }
+    uint32_t unclean = 0;
     for (uint32_t i = 0; i < t.v; i++)
-        tnet_kill(&t, i, SIGTERM);
+        if (!tnet_kill(&t, i, SIGTERM)) {
+            printf("testnet: node %u did not stop cleanly on SIGTERM (see node-%u.log)\n", i, i);
+            unclean++;
+        }
+    if (unclean && rc == JK_EXIT_OK)
+        rc = JK_EXIT_REFUSED;
     uint64_t common = 0, top = 0;
     bool agree = tnet_agree(&t, &common, &top);
     /* Finality: of the events (submit to commit, per batch) when a
