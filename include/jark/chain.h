@@ -196,6 +196,8 @@ typedef struct jk_chain_keyset {
     uint8_t (*side)[32];   /* sorted, side_count keys, room for side_cap */
     size_t main_count, main_cap;
     size_t side_count, side_cap;
+    uint8_t one[32];       /* the key of a one-key set before main exists
+                              (main NULL, main_count 1): no allocation */
 } jk_chain_keyset;
 
 #define JK_CHAIN_KEYSET_INIT {NULL, NULL, 0, 0, 0, 0}
