@@ -40,6 +40,11 @@ static void jk_unwind(jk_kernel *k)
         jk_frame_release(&k->frames[--k->depth]);
 }
 
+void jk_kernel_set_debug(jk_kernel *k, FILE *debug)
+{
+    k->debug = debug;
+}
+
 void jk_kernel_free(jk_kernel *k)
 {
     if (!k)
