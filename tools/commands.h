@@ -30,6 +30,8 @@ int jk_tool_event(int argc, char **argv);   /* jark event sign|transfer|report|s
 int jk_tool_chain(int argc, char **argv);   /* jark chain genesis|show ... */
 int jk_tool_chain_show(int argc, char **argv); /* jark chain show --store DIR */
 int jk_tool_chain_new(int argc, char **argv);  /* jark chain new NAME */
+int jk_tool_node(int argc, char **argv);       /* jark node --spec SPEC --key FILE ... */
+int jk_tool_testnet(int argc, char **argv);    /* jark testnet [options] */
 
 /* Print "at pc N: FILE:LINE" (or that the map does not cover pc) on stderr
  * from the map file at map_path (`jark cc --map`). Returns 0, or -1 after

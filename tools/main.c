@@ -36,7 +36,11 @@ static void jk_usage(FILE *to)
           "  devnet [--spec SPEC] [--events FILE] [--workload demo|events|none] [--validator-key K]...\n"
           "         [--validators V] [--blocks N] [--events-per-block E] [--seed S] [--dir DIR] [--threads T]\n"
           "                                   run V validators of a chain in one process (README.md)\n"
-          "  rpc [--rpc HOST:PORT] METHOD [ARGS] call a node's JSON-RPC server (docs/rpc.md)\n",
+          "  rpc [--rpc HOST:PORT] METHOD [ARGS] call a node's JSON-RPC server (docs/rpc.md)\n"
+          "  node --spec SPEC --key FILE --dir DIR --listen HOST:PORT [--peer HOST:PORT]... [--rpc HOST:PORT]\n"
+          "                                   run one validator on the network (docs/node.md)\n"
+          "  testnet [--validators V] [--blocks N] [--dir DIR] [--perturb kill:I@H,restart:I@H,...]\n"
+          "                                   V `jark node` processes on 127.0.0.1 (docs/node.md)\n",
           to);
 }
 
@@ -70,6 +74,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "image"))
         return jk_tool_image(argc - 2, argv + 2);
     if (!strcmp(cmd, "rpc")) return jk_tool_rpc(argc - 2, argv + 2);   /* docs/rpc.md */
+    if (!strcmp(cmd, "node")) return jk_tool_node(argc - 2, argv + 2);         /* docs/node.md */
+    if (!strcmp(cmd, "testnet")) return jk_tool_testnet(argc - 2, argv + 2);   /* docs/node.md */
     fprintf(stderr, "jark: unknown command '%s'\n", cmd);
     jk_usage(stderr);
     return 2;

@@ -94,6 +94,28 @@ void jk_devnet_report_blob(const uint8_t reporter[32], uint64_t round, uint64_t 
 jk_err jk_devnet_demo_image_id(jk_hash *out, jk_diag *diag);
 
 /* ---------------------------------------------------------------------------
+ * The demo workload outside the devnet (src/devnet/workload.c): what
+ * `jark node --demo-seed S` and `jark testnet` use. Same keys and genesis
+ * state as the devnet's demo workload for the seed.
+ * ------------------------------------------------------------------------- */
+
+typedef struct jk_devnet_demo jk_devnet_demo;
+
+/* @return JK_OK; JK_ERR_NOMEM. Free with jk_devnet_demo_free. */
+jk_err jk_devnet_demo_new(uint64_t seed, jk_devnet_demo **out);
+void jk_devnet_demo_free(jk_devnet_demo *d);
+/* Point spec's state at the demo's genesis state (every account funded,
+ * the reporters registered); the storage is d's (keep d alive while spec
+ * is used). */
+void jk_devnet_demo_state(jk_devnet_demo *d, jk_chain_spec *spec);
+/* How many accounts there are. */
+uint32_t jk_devnet_demo_accounts(void);
+/* A signed transfer of 1 from account (mod the count) to the next one, with
+ * that account's next nonce (counted here: submit them in order). */
+void jk_devnet_demo_transfer(jk_devnet_demo *d, const jk_hash *genesis, uint32_t account,
+                             uint8_t blob[JK_DEVNET_TRANSFER_LEN], jk_chain_trace *trace);
+
+/* ---------------------------------------------------------------------------
  * The devnet on real consensus (src/devnet/consensus.c, docs/node.md): every
  * validator runs the Tendermint machine (jark/consensus.h) over its
  * chain-backed application (jk_node_chain_app: its own store and archive

@@ -17,6 +17,8 @@
 
 #include "jark/chain.h"
 #include "jark/consensus.h"
+#include "jark/net.h"
+#include "jark/rpc.h"
 
 /* A validator's store, opened safely (src/node/store.c; docs/node.md, "The
  * store"): the LMDB store and the lock that keeps other processes out. */
@@ -177,6 +179,94 @@ typedef jk_err (*jk_node_import_fn)(void *ctx, uint64_t height, const uint8_t *b
 jk_err jk_node_sync(jk_node_archive *a, const jk_cons_valset *vs, const jk_hash *genesis,
                     const jk_node_sync_item *items, size_t count, jk_node_import_fn import,
                     void *ctx, size_t *imported, jk_diag *diag);
+
+/* ---------------------------------------------------------------------------
+ * The node driver (src/node/node.c, docs/node.md "The node on a network")
+ *
+ * One event-loop thread: the transport (jk_net_step and its epoll), the RPC
+ * server in external-loop mode, and the consensus machine's timers on
+ * CLOCK_MONOTONIC (the only clock read in a node; the machine never sees
+ * it). Every input goes to the machine; its outputs are carried out in order:
+ * PERSIST and PERSIST_POL are written to the archive (synchronous LMDB)
+ * before the SEND that follows them leaves. A peer whose message fails to
+ * decode or verify is disconnected (JK_NET_REASON_BAD_SIG).
+ * ------------------------------------------------------------------------- */
+
+typedef struct jk_node jk_node;
+typedef struct jk_node_chain_app jk_node_chain_app;
+
+#define JK_NODE_FULL UINT32_MAX   /* jk_node_config.self of a full node */
+
+/* One log line (no newline). level 0: one line per committed block and
+ * peer changes; 1 (-v): every peer event, timers, refusals. */
+typedef void (*jk_node_log_fn)(void *ctx, int level, const char *line);
+
+typedef struct jk_node_config {
+    /* transport: listen address, peers, transport kind, limits (filled by
+     * the caller; secret_key and genesis_hash are taken from below) */
+    jk_net_config net;
+    const uint8_t *secret_key;       /* JK_ED25519_SECRET_SIZE; copied */
+    jk_hash genesis;
+    const jk_cons_valset *valset;    /* borrowed for the node's life */
+    uint32_t self;                   /* index in valset (a validator), or
+                                        JK_NODE_FULL: a full node (no machine;
+                                        follows by certified decisions) */
+    jk_cons_timeouts timeouts;
+    jk_cons_app app;                 /* the application (the chain app) */
+    jk_node_archive *archive;        /* borrowed: blocks, vote records, POL */
+    uint64_t height;                 /* the first undecided height */
+    /* RPC: rpc_port 0 with rpc_host NULL means no server; the server runs
+     * in external-loop mode on the node's thread, so the provider needs no
+     * lock. provider NULL: the node's own (status, block; node_rpc.c). */
+    const char *rpc_host;
+    uint16_t rpc_port;
+    bool rpc;
+    const jk_rpc_provider *provider;
+    /* The chain app behind cfg->app, when it is one (NULL otherwise): the
+     * RPC's submit_event reads its admission verdict, and commit lines
+     * carry its event counts. Borrowed. */
+    jk_node_chain_app *chain;
+    jk_node_log_fn log;
+    void *log_ctx;
+    int verbose;
+} jk_node_config;
+
+/* Create a node: the transport (bound, not yet dialling), the RPC server,
+ * the metrics, the machine at cfg->height from the archive's vote records
+ * and proof of lock (jk_cons_start is called here).
+ * @return JK_OK; JK_ERR_INVALID_ARG (self out of range, no archive);
+ *         what jk_net_create, jk_rpc_server_start, jk_cons_machine_new,
+ *         jk_cons_start or the archive return (reason in diag); JK_ERR_NOMEM.
+ * @param[out] out  free with jk_node_free (after a failure: NULL). */
+jk_err jk_node_new(const jk_node_config *cfg, jk_node **out, jk_diag *diag);
+/* Close the RPC server and the transport, free the machine. What was
+ * committed is in the archive already (every write is synchronous). */
+void jk_node_free(jk_node *n);
+
+/* Run the loop until *stop becomes non-zero (a signal handler sets it) or
+ * the node commits height stop_height (0: no such bound).
+ * @return JK_OK; JK_ERR_IO (epoll); an error of the application's commit or
+ *         the archive (the machine cannot go on: reason in diag). */
+jk_err jk_node_run(jk_node *n, volatile int *stop, uint64_t stop_height, jk_diag *diag);
+
+/* Ports bound (for a listener or server asked for port 0). */
+uint16_t jk_node_listen_port(const jk_node *n);
+uint16_t jk_node_rpc_port(const jk_node *n);
+
+/* What the RPC status reports. */
+typedef struct jk_node_info {
+    uint64_t height;         /* committed height */
+    uint32_t round;          /* round at height + 1 */
+    uint32_t peers;          /* connected */
+    uint64_t commits;        /* heights committed by this process */
+    uint64_t bad_peers;      /* disconnects for bad messages */
+} jk_node_info;
+void jk_node_info_get(const jk_node *n, jk_node_info *out);
+
+/* The node's RPC provider (src/node/node_rpc.c): status from the machine
+ * and the transport, block by height or hash from the archive with its
+ * certificate, submit_event into the machine (gossiped on). */
+void jk_node_rpc_provider(jk_node *n, jk_rpc_provider *out);
 
 /* ---------------------------------------------------------------------------
  * The chain-backed consensus application (src/node/chain_app.c,

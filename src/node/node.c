@@ -1,0 +1,483 @@
+/*
+ * node.c — the node driver: one event-loop thread that feeds the consensus
+ * machine from the transport, the RPC server and its own timers, and carries
+ * out the machine's outputs in order (docs/node.md, "The node on a network").
+ *
+ * Clock. CLOCK_MONOTONIC is read here and nowhere below: it arms the
+ * machine's timers and is the time jk_net_step refills its rate buckets
+ * from. Nothing that decides a result depends on it; the machine only learns
+ * that a timer it asked for has fired.
+ *
+ * Peers. The machine names validators by their index in the validator set;
+ * the transport names peers by its own indices. A frame's sender is mapped
+ * through its authenticated key (the transport proved it in the handshake),
+ * and a SEND to validator i goes to the transport peer holding key i. Frames
+ * from keys outside the set are given to the machine as peer index
+ * valset->count (it answers sync requests only to validators and takes
+ * nothing else on the sender's word).
+ */
+#include "node_internal.h"
+
+#include "jark/bytes.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The longest the loop waits in epoll while an RPC server runs: the server
+ * is stepped between waits, so this bounds an RPC answer's added latency. */
+#define JK_NODE_RPC_POLL_MS 5
+#define JK_NODE_IDLE_MS 200
+
+uint64_t jk_node_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void jk_node_logf(jk_node *n, int level, const char *fmt, ...)
+{
+    if (!n->cfg.log || level > n->cfg.verbose)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    n->cfg.log(n->cfg.log_ctx, level, line);
+}
+
+/* ---- the application, wrapped: commit is where a height ends ----------- */
+
+static uint32_t jk_w_proposer(void *ctx, uint64_t h, uint32_t r)
+{
+    jk_node *n = ctx;
+    return n->app.proposer(n->app.ctx, h, r);
+}
+
+static jk_err jk_w_get_value(void *ctx, uint64_t h, uint32_t r, uint8_t **v, size_t *len)
+{
+    jk_node *n = ctx;
+    return n->app.get_value(n->app.ctx, h, r, v, len);
+}
+
+static bool jk_w_valid(void *ctx, uint64_t h, const uint8_t *v, size_t len)
+{
+    jk_node *n = ctx;
+    uint64_t t0 = jk_node_now_ms();
+    bool ok = n->app.valid(n->app.ctx, h, v, len);
+    jk_rpc_metric_observe(n->metrics.verify_seconds, (double)(jk_node_now_ms() - t0) / 1000.0);
+    return ok;
+}
+
+static void jk_w_hash(void *ctx, const uint8_t *v, size_t len, jk_hash *out)
+{
+    jk_node *n = ctx;
+    n->app.hash(n->app.ctx, v, len, out);
+}
+
+jk_err jk_node_commit(jk_node *n, uint64_t h, const uint8_t *v, size_t len,
+                      const jk_cons_cert *cert)
+{
+    uint64_t t0 = jk_node_now_ms();
+    jk_err err = n->app.commit(n->app.ctx, h, v, len, cert);
+    if (err != JK_OK)
+        return err;
+    uint64_t now = jk_node_now_ms();
+    jk_rpc_metric_observe(n->metrics.apply_seconds, (double)(now - t0) / 1000.0);
+    /* Finality as a node sees it: from the moment it entered the height
+     * (the previous commit, or start) to this commit. */
+    uint64_t ms = now - n->height_start_ms;
+    n->height_start_ms = now;
+    n->committed = h;
+    n->commits++;
+    jk_rpc_metric_observe(n->metrics.finality_seconds, (double)ms / 1000.0);
+    jk_rpc_metric_observe(n->metrics.rounds_per_height, (double)cert->round + 1.0);
+    jk_rpc_metric_set(n->metrics.height, (double)h);
+    char hex[17];
+    jk_rpc_hex_encode(cert->value.bytes, 8, hex);
+    uint64_t events = 0;
+    if (n->cfg.chain) {
+        jk_node_chain_app_stats st;
+        jk_node_chain_app_stats_get(n->cfg.chain, &st);
+        events = st.last_events;
+    }
+    jk_node_logf(n, 0, "commit height=%llu round=%u events=%llu hash=%s ms=%llu sigs=%u",
+                 (unsigned long long)h, cert->round, (unsigned long long)events, hex,
+                 (unsigned long long)ms, cert->count);
+    return JK_OK;
+}
+
+static jk_err jk_w_commit(void *ctx, uint64_t h, const uint8_t *v, size_t len,
+                          const jk_cons_cert *cert)
+{
+    return jk_node_commit(ctx, h, v, len, cert);
+}
+
+static bool jk_w_get_decision(void *ctx, uint64_t h, const uint8_t **v, size_t *len,
+                              const jk_cons_cert **cert)
+{
+    jk_node *n = ctx;
+    return n->app.get_decision && n->app.get_decision(n->app.ctx, h, v, len, cert);
+}
+
+static bool jk_w_add_event(void *ctx, const uint8_t *ev, size_t len)
+{
+    jk_node *n = ctx;
+    return n->app.add_event && n->app.add_event(n->app.ctx, ev, len);
+}
+
+/* ---- timers ------------------------------------------------------------- */
+
+static jk_err jk_timer_add(jk_node *n, const jk_cons_timer *t, uint64_t now)
+{
+    if (n->ntimers == n->captimers) {
+        size_t cap = n->captimers ? 2 * n->captimers : 16;
+        jk_node_timer *p = realloc(n->timers, cap * sizeof *p);
+        if (!p)
+            return JK_ERR_NOMEM;
+        n->timers = p;
+        n->captimers = cap;
+    }
+    /* Arrival order breaks ties: timers due at one instant fire in the order
+     * the machine asked for them. */
+    n->timers[n->ntimers++] = (jk_node_timer){.due = now + t->delay_ms, .seq = n->timer_seq++,
+                                              .timer = *t};
+    return JK_OK;
+}
+
+/* The index of the earliest due timer, or SIZE_MAX. */
+static size_t jk_timer_first(const jk_node *n)
+{
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < n->ntimers; i++) {
+        const jk_node_timer *t = &n->timers[i];
+        if (best == SIZE_MAX || t->due < n->timers[best].due ||
+            (t->due == n->timers[best].due && t->seq < n->timers[best].seq))
+            best = i;
+    }
+    return best;
+}
+
+/* ---- outputs ------------------------------------------------------------ */
+
+static jk_net_kind jk_kind_of(const uint8_t *bytes, size_t len)
+{
+    switch (len ? bytes[0] : 0) {
+    case JK_CONS_MSG_SYNC_REQUEST:
+    case JK_CONS_MSG_DECISION:
+        return JK_NET_SYNC;
+    case JK_CONS_MSG_EVENT:
+        return JK_NET_EVENTS;
+    default:
+        return JK_NET_CONSENSUS;
+    }
+}
+
+static void jk_send(jk_node *n, uint32_t validator, const uint8_t *bytes, size_t len)
+{
+    jk_net_kind kind = jk_kind_of(bytes, len);
+    if (validator == JK_CONS_ALL) {
+        /* Every connected peer: validators and the full nodes that relay
+         * and follow the chain. */
+        (void)jk_net_broadcast(n->net, kind, bytes, len, NULL);
+        return;
+    }
+    uint32_t peer;
+    if (validator < n->cfg.valset->count &&
+        jk_net_peer_find(n->net, n->cfg.valset->keys[validator], &peer))
+        /* A peer not connected misses it; the machine's stall tick re-sends
+         * what it signed at the height. */
+        (void)jk_net_send(n->net, peer, kind, bytes, len);
+}
+
+/* Carry out the machine's outputs in order. A PERSIST is durable (the
+ * archive's put is a synchronous LMDB commit) before the next output runs,
+ * so no vote leaves before its record is on disk. */
+static jk_err jk_outputs(jk_node *n, uint64_t now, jk_diag *diag)
+{
+    size_t count;
+    const jk_cons_out *outs = jk_cons_outputs(n->m, &count);
+    jk_err err = JK_OK;
+    for (size_t i = 0; i < count && err == JK_OK; i++) {
+        const jk_cons_out *o = &outs[i];
+        switch (o->kind) {
+        case JK_CONS_OUT_PERSIST:
+            err = jk_node_archive_put_record(n->cfg.archive, &o->record, diag);
+            break;
+        case JK_CONS_OUT_PERSIST_POL:
+            err = jk_node_archive_put_pol(n->cfg.archive, o->bytes, o->len, diag);
+            break;
+        case JK_CONS_OUT_SEND:
+            jk_send(n, o->peer, o->bytes, o->len);
+            break;
+        case JK_CONS_OUT_TIMER:
+            err = jk_timer_add(n, &o->timer, now);
+            break;
+        case JK_CONS_OUT_EVIDENCE:
+            n->evidence++;
+            jk_node_logf(n, 0, "evidence: two conflicting votes of one validator (%zu bytes)",
+                         o->len);
+            break;
+        }
+    }
+    jk_cons_outputs_clear(n->m);
+    if (err == JK_ERR_NOMEM)
+        jk_diag_set(diag, err, "out of memory carrying out the machine's outputs");
+    return err;
+}
+
+/* ---- inputs ------------------------------------------------------------- */
+
+static uint32_t jk_validator_of(const jk_node *n, const uint8_t key[JK_NET_KEY_SIZE])
+{
+    for (uint32_t i = 0; i < n->cfg.valset->count; i++)
+        if (memcmp(n->cfg.valset->keys[i], key, JK_NET_KEY_SIZE) == 0)
+            return i;
+    return n->cfg.valset->count;
+}
+
+static jk_err jk_on_frame(jk_node *n, const jk_net_event *ev, jk_diag *diag)
+{
+    uint32_t from = jk_validator_of(n, ev->key);
+    if (!n->m)
+        return jk_node_follow_frame(n, ev, diag);
+    if (from == n->cfg.valset->count && jk_node_answer_sync(n, ev))
+        return JK_OK;
+    jk_diag why = {{0}};
+    jk_err err = jk_cons_on_message(n->m, from, ev->data, ev->len, &why);
+    switch (err) {
+    case JK_OK:
+        return JK_OK;
+    case JK_ERR_CONS_DECODE:
+    case JK_ERR_CONS_SIG:
+    case JK_ERR_CONS_MEMBER:
+    case JK_ERR_CONS_CERT:
+    case JK_ERR_CONS_VALUE:
+        /* A message that cannot be what an honest peer sends: drop the
+         * peer, count it, and go on (the machine changed nothing). */
+        n->bad_peers++;
+        jk_node_logf(n, 0, "peer %u dropped: %s (%s)", ev->peer, jk_strerror(err), why.msg);
+        (void)jk_net_disconnect(n->net, ev->peer, JK_NET_REASON_BAD_SIG);
+        jk_cons_outputs_clear(n->m);
+        return JK_OK;
+    default:
+        /* The application's commit or memory: the machine cannot go on. */
+        if (diag)
+            *diag = why;
+        return err;
+    }
+}
+
+static jk_err jk_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
+{
+    jk_net_event ev;
+    while (jk_net_next_event(n->net, &ev)) {
+        char key[17];
+        jk_rpc_hex_encode(ev.key, 8, key);
+        switch (ev.type) {
+        case JK_NET_EV_PEER_UP:
+            n->peers_up++;
+            jk_node_logf(n, 1, "peer %u up (key %s, %s)", ev.peer, key,
+                         ev.known ? "validator" : "full node");
+            break;
+        case JK_NET_EV_PEER_DOWN:
+            if (n->peers_up)
+                n->peers_up--;
+            jk_node_logf(n, 1, "peer %u down (key %s): %s", ev.peer, key,
+                         jk_net_reason_name(ev.reason));
+            break;
+        case JK_NET_EV_FRAME: {
+            jk_err err = jk_on_frame(n, &ev, diag);
+            if (err == JK_OK && n->m)
+                err = jk_outputs(n, now, diag);
+            if (err != JK_OK)
+                return err;
+            break;
+        }
+        }
+    }
+    jk_rpc_metric_set(n->metrics.peers, (double)n->peers_up);
+    return JK_OK;
+}
+
+static jk_err jk_fire_timers(jk_node *n, uint64_t now, jk_diag *diag)
+{
+    for (;;) {
+        size_t i = jk_timer_first(n);
+        if (i == SIZE_MAX || n->timers[i].due > now)
+            return JK_OK;
+        jk_cons_timer t = n->timers[i].timer;
+        n->timers[i] = n->timers[--n->ntimers];
+        jk_err err = jk_cons_on_timer(n->m, &t);
+        if (err == JK_OK)
+            err = jk_outputs(n, now, diag);
+        if (err != JK_OK)
+            return jk_diag_set(diag, err, "timer: %s", jk_strerror(err));
+    }
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+jk_err jk_node_new(const jk_node_config *cfg, jk_node **out, jk_diag *diag)
+{
+    *out = NULL;
+    if (!cfg->valset || !cfg->archive || !cfg->secret_key ||
+        (cfg->self >= cfg->valset->count && cfg->self != JK_NODE_FULL) ||
+        !cfg->app.proposer || !cfg->app.get_value || !cfg->app.valid || !cfg->app.hash ||
+        !cfg->app.commit)
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG,
+                           "node: a validator index (or JK_NODE_FULL), a key, an archive and an application are required");
+    jk_node *n = calloc(1, sizeof *n);
+    if (!n)
+        return JK_ERR_NOMEM;
+    n->cfg = *cfg;
+    n->app = cfg->app;
+    n->committed = cfg->height ? cfg->height - 1 : 0;
+    n->height_start_ms = jk_node_now_ms();
+    jk_err err = jk_rpc_metrics_new(&n->registry);
+    if (err == JK_OK)
+        err = jk_rpc_node_metrics_register(n->registry, &n->metrics);
+    if (err != JK_OK) {
+        jk_node_free(n);
+        return jk_diag_set(diag, err, "node: metrics: %s", jk_strerror(err));
+    }
+    jk_rpc_metric_set(n->metrics.height, (double)n->committed);
+
+    jk_net_config nc = cfg->net;
+    nc.secret_key = cfg->secret_key;
+    nc.genesis_hash = cfg->genesis.bytes;
+    err = jk_net_create(&nc, &n->net, diag);
+    if (err != JK_OK) {
+        jk_node_free(n);
+        return err;
+    }
+
+    if (cfg->rpc) {
+        jk_rpc_server_config sc = {.host = cfg->rpc_host, .port = cfg->rpc_port,
+                                   .metrics = n->registry, .external_loop = true};
+        jk_rpc_provider p;
+        if (cfg->provider)
+            p = *cfg->provider;
+        else
+            jk_node_rpc_provider(n, &p);
+        err = jk_rpc_server_start(&sc, &p, &n->rpc, diag);
+        if (err != JK_OK) {
+            jk_node_free(n);
+            return err;
+        }
+    }
+
+    if (cfg->self == JK_NODE_FULL) {
+        /* A full node: no machine; it follows by certified decisions. */
+        *out = n;
+        return JK_OK;
+    }
+    jk_cons_config mc = {.genesis = cfg->genesis, .valset = cfg->valset, .self = cfg->self,
+                         .timeouts = cfg->timeouts};
+    memcpy(mc.secret_key, cfg->secret_key, JK_ED25519_SECRET_SIZE);
+    mc.app = (jk_cons_app){.ctx = n, .proposer = jk_w_proposer, .get_value = jk_w_get_value,
+                           .valid = jk_w_valid, .hash = jk_w_hash, .commit = jk_w_commit,
+                           .get_decision = jk_w_get_decision, .add_event = jk_w_add_event};
+    jk_cons_record *recs = NULL;
+    size_t nrecs = 0;
+    uint8_t *pol = NULL;
+    size_t pol_len = 0;
+    err = jk_node_archive_records(cfg->archive, &recs, &nrecs, diag);
+    if (err == JK_OK)
+        err = jk_node_archive_pol(cfg->archive, &pol, &pol_len, diag);
+    if (err == JK_OK)
+        err = jk_cons_machine_new(&mc, cfg->height ? cfg->height : 1, recs, nrecs, pol, pol_len,
+                                  &n->m);
+    sodium_memzero(mc.secret_key, sizeof mc.secret_key);
+    free(recs);
+    free(pol);
+    if (err == JK_OK)
+        err = jk_cons_start(n->m);
+    if (err == JK_OK)
+        err = jk_outputs(n, jk_node_now_ms(), diag);
+    if (err != JK_OK) {
+        jk_node_free(n);
+        if (diag && !diag->msg[0])
+            jk_diag_set(diag, err, "node: starting the machine: %s", jk_strerror(err));
+        return err;
+    }
+    *out = n;
+    return JK_OK;
+}
+
+void jk_node_free(jk_node *n)
+{
+    if (!n)
+        return;
+    jk_rpc_server_stop(n->rpc);
+    jk_net_destroy(n->net);
+    jk_cons_machine_free(n->m);
+    jk_rpc_metrics_free(n->registry);
+    free(n->timers);
+    free(n);
+}
+
+uint16_t jk_node_listen_port(const jk_node *n)
+{
+    return jk_net_listen_port(n->net);
+}
+
+uint16_t jk_node_rpc_port(const jk_node *n)
+{
+    return n->rpc ? jk_rpc_server_port(n->rpc) : 0;
+}
+
+void jk_node_info_get(const jk_node *n, jk_node_info *out)
+{
+    jk_cons_status st = {0};
+    if (n->m)
+        jk_cons_status_get(n->m, &st);
+    *out = (jk_node_info){.height = n->committed, .round = st.round, .peers = n->peers_up,
+                          .commits = n->commits, .bad_peers = n->bad_peers};
+}
+
+jk_err jk_node_run(jk_node *n, volatile int *stop, uint64_t stop_height, jk_diag *diag)
+{
+    while (!(stop && *stop) && !(stop_height && n->committed >= stop_height)) {
+        uint64_t now = jk_node_now_ms();
+        jk_err err = jk_fire_timers(n, now, diag);
+        if (err != JK_OK)
+            return err;
+        int wait = JK_NODE_IDLE_MS;
+        size_t first = jk_timer_first(n);
+        if (first != SIZE_MAX) {
+            uint64_t due = n->timers[first].due;
+            wait = due <= now ? 0 : (due - now < (uint64_t)wait ? (int)(due - now) : wait);
+        }
+        if (n->rpc && wait > JK_NODE_RPC_POLL_MS)
+            wait = JK_NODE_RPC_POLL_MS;
+        err = jk_net_step(n->net, now, wait);
+        if (err != JK_OK)
+            return jk_diag_set(diag, err, "node: the event loop failed (epoll)");
+        err = jk_drain_net(n, jk_node_now_ms(), diag);
+        if (err != JK_OK)
+            return err;
+        if (n->rpc) {
+            err = jk_rpc_server_run(n->rpc);
+            if (err != JK_OK)
+                return jk_diag_set(diag, err, "node: the RPC server failed");
+            /* A submitted event may have produced outputs (gossip). */
+            err = n->m ? jk_outputs(n, jk_node_now_ms(), diag) : JK_OK;
+            if (err != JK_OK)
+                return err;
+        }
+        if (n->m) {
+            jk_cons_status st;
+            jk_cons_status_get(n->m, &st);
+            jk_rpc_metric_set(n->metrics.round, (double)st.round);
+        } else if (now >= n->next_tick_ms) {
+            jk_node_follow_tick(n);
+            n->next_tick_ms = now + (n->cfg.timeouts.tick_ms ? n->cfg.timeouts.tick_ms : 500);
+        }
+    }
+    return JK_OK;
+}

@@ -1,0 +1,60 @@
+/*
+ * node_util.h — real node processes on loopback for the node tests.
+ *
+ * A cluster is V validators, each a process of its own: the test binary
+ * re-executed (/proc/self/exe) with JK_TEST_NODE set, which runs one
+ * jk_node (QUIC on 127.0.0.1, RPC on 127.0.0.1) over a fixed test
+ * application instead of the tests: the value of height h is
+ * "JKT1" ‖ h ‖ round ‖ proposer ‖ the parent's hash, valid when it extends
+ * the archive's top, committed into the archive (jk_node_archive_put). The
+ * chain app proper lives in src/node (the capp branch); this one keeps the
+ * driver's tests independent of the chain's cost.
+ *
+ * The parent only watches through RPC (status) and, once a node is
+ * stopped, by reading its archive.
+ */
+#ifndef JK_TEST_NODE_UTIL_H
+#define JK_TEST_NODE_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "jark/node.h"
+
+#define TN_MAX 8
+
+typedef struct tn_cluster {
+    uint32_t n;
+    uint32_t validators;            /* nodes 0..validators-1 validate; the
+                                       others are full nodes (tn_init: n) */
+    char dir[128];
+    uint8_t genesis_tag[TN_MAX];    /* another tag: another genesis */
+    uint16_t port[TN_MAX], rpc[TN_MAX];
+    pid_t pid[TN_MAX];              /* 0: not running */
+} tn_cluster;
+
+/* Pick free ports and a fresh directory; start nothing. */
+bool tn_init(tn_cluster *c, uint32_t n);
+/* Start node i (its store in DIR/node-i, kept across restarts). */
+bool tn_start(tn_cluster *c, uint32_t i);
+/* Stop node i with sig (SIGTERM: clean; SIGKILL: a crash) and reap it.
+ * For SIGTERM, *exit_ok tells whether it exited 0. */
+void tn_stop(tn_cluster *c, uint32_t i, int sig, bool *exit_ok);
+/* The committed height node i reports over RPC; -1 when it does not answer. */
+int64_t tn_height(const tn_cluster *c, uint32_t i);
+/* Wait until every running node in mask has committed at least h (polling
+ * RPC; bounded by limit_ms, generous: no assertion on timing).
+ * @return true when reached. */
+bool tn_wait(const tn_cluster *c, uint32_t mask, uint64_t h, uint64_t limit_ms);
+/* After every node is stopped: do the archives agree at every height they
+ * share? *min_top receives the lowest top. */
+bool tn_agree(const tn_cluster *c, uint64_t *min_top);
+/* Stop everything (SIGKILL) and remove the directory. */
+void tn_destroy(tn_cluster *c);
+
+/* The test keys and genesis (shared by the rogue test). */
+void tn_key(uint32_t i, uint8_t sk[64], uint8_t pk[32]);
+void tn_genesis(uint8_t tag, jk_hash *out);
+
+#endif

@@ -1,0 +1,237 @@
+/*
+ * cmd_node.c — `jark node`: one validator on the network (docs/node.md,
+ * "The node on a network"). Parses arguments, opens the chain app and the
+ * node driver from the library, runs until SIGINT/SIGTERM, prints.
+ */
+#include "commands.h"
+
+#include "jark/devnet.h"
+#include "jark/node.h"
+#include "jark/spec.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define JK_NODE_MAX_PEERS 64
+
+static const char jk_node_usage[] =
+    "usage: jark node --spec SPEC --key FILE --dir DIR --listen HOST:PORT [--peer HOST:PORT[@KEY]]...\n"
+    "                 [--rpc HOST:PORT] [--validator HEX]... [--demo-seed S] [--tcp] [-v]\n"
+    "  --demo-seed S    the demo chain's genesis state for seed S (accounts funded, as jark devnet's)\n"
+    "  --validator HEX  a validator's public key, in order, replacing the spec's list\n"
+    "                   (what `jark testnet` passes); every node of a chain gives the same list\n"
+    "  --tcp            TLS over TCP instead of QUIC (every node of a network the same)\n";
+
+static volatile int jk_node_stop;
+
+static void jk_node_on_signal(int sig)
+{
+    (void)sig;
+    jk_node_stop = 1;
+}
+
+static void jk_node_print(void *ctx, int level, const char *line)
+{
+    (void)ctx;
+    (void)level;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    printf("%02d:%02d:%02d.%03ld %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, line);
+    fflush(stdout);
+}
+
+static int jk_hex_key(const char *s, uint8_t out[32])
+{
+    if (strlen(s) != 64)
+        return -1;
+    for (int i = 0; i < 32; i++) {
+        char b[3] = {s[2 * i], s[2 * i + 1], 0};
+        char *end;
+        if (!strchr("0123456789abcdefABCDEF", b[0]) || !strchr("0123456789abcdefABCDEF", b[1]))
+            return -1;
+        out[i] = (uint8_t)strtoul(b, &end, 16);
+    }
+    return 0;
+}
+
+static int jk_addr(const char *text, char host[64], uint16_t *port)
+{
+    jk_diag d;
+    return jk_rpc_addr_parse(text, host, 64, port, &d) == JK_OK ? 0 : -1;
+}
+
+int jk_tool_node(int argc, char **argv)
+{
+    const char *spec_path = NULL, *key_path = NULL, *dir = NULL, *listen = NULL, *rpc = NULL;
+    static jk_net_peer_config peers[JK_NODE_MAX_PEERS + JK_CONS_MAX_VALIDATORS];
+    static char peer_hosts[JK_NODE_MAX_PEERS][16];
+    static uint8_t vkeys[JK_CONS_MAX_VALIDATORS][32];
+    size_t npeers = 0, nvkeys = 0;
+    int verbose = 0;
+    bool tcp = false, demo = false;
+    uint64_t demo_seed = 0;
+    jk_diag diag = {{0}};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        bool has = i + 1 < argc;
+        if (!strcmp(a, "-v"))
+            verbose++;
+        else if (!strcmp(a, "--tcp"))
+            tcp = true;
+        else if (has && !strcmp(a, "--demo-seed")) {
+            if (jk_tool_parse_number(argv[++i], false, &demo_seed) != 0) {
+                fprintf(stderr, "jark node: --demo-seed: a number\n");
+                return JK_EXIT_USAGE;
+            }
+            demo = true;
+        } else if (has && !strcmp(a, "--spec"))
+            spec_path = argv[++i];
+        else if (has && !strcmp(a, "--key"))
+            key_path = argv[++i];
+        else if (has && !strcmp(a, "--dir"))
+            dir = argv[++i];
+        else if (has && !strcmp(a, "--listen"))
+            listen = argv[++i];
+        else if (has && !strcmp(a, "--rpc"))
+            rpc = argv[++i];
+        else if (has && !strcmp(a, "--peer") && npeers < JK_NODE_MAX_PEERS) {
+            if (jk_net_peer_parse(argv[++i], &peers[npeers], peer_hosts[npeers], &diag) != JK_OK) {
+                fprintf(stderr, "jark node: --peer %s: %s\n", argv[i], diag.msg);
+                return JK_EXIT_USAGE;
+            }
+            npeers++;
+        } else if (has && !strcmp(a, "--validator") && nvkeys < JK_CONS_MAX_VALIDATORS) {
+            if (jk_hex_key(argv[++i], vkeys[nvkeys]) != 0) {
+                fprintf(stderr, "jark node: --validator %s: not 64 hex digits\n", argv[i]);
+                return JK_EXIT_USAGE;
+            }
+            nvkeys++;
+        } else {
+            fprintf(stderr, "jark node: unknown or incomplete option %s\n%s", a, jk_node_usage);
+            return JK_EXIT_USAGE;
+        }
+    }
+    char lhost[64], rhost[64];
+    uint16_t lport = 0, rport = 0;
+    if (!spec_path || !key_path || !dir || !listen || jk_addr(listen, lhost, &lport) != 0 ||
+        (rpc && jk_addr(rpc, rhost, &rport) != 0)) {
+        fputs(jk_node_usage, stderr);
+        return JK_EXIT_USAGE;
+    }
+
+    jk_spec_key key;
+    jk_spec_file spec;
+    if (jk_spec_key_load(key_path, &key, &diag) != JK_OK) {
+        fprintf(stderr, "jark node: %s\n", diag.msg);
+        return JK_EXIT_USAGE;
+    }
+    if (jk_spec_file_load(spec_path, NULL, &spec, &diag) != JK_OK) {
+        fprintf(stderr, "jark node: %s\n", diag.msg);
+        jk_crypto_wipe(&key, sizeof key);
+        return JK_EXIT_USAGE;
+    }
+    if (nvkeys) {
+        spec.spec.validators = (const uint8_t(*)[JK_ED25519_PUBLIC_SIZE])vkeys;
+        spec.spec.validator_count = (uint32_t)nvkeys;
+    }
+    jk_chain_genesis genesis;
+    jk_node_chain_app *app = NULL;
+    jk_node *node = NULL;
+    int rc = JK_EXIT_OK;
+    jk_devnet_demo *workload = NULL;
+    jk_err err = demo ? jk_devnet_demo_new(demo_seed, &workload) : JK_OK;
+    if (workload)
+        jk_devnet_demo_state(workload, &spec.spec);
+    if (err == JK_OK)
+        err = jk_chain_genesis_build(&spec.spec, &genesis, &diag);
+    jk_spec_file_free(&spec);
+    jk_devnet_demo_free(workload);
+    if (err != JK_OK) {
+        fprintf(stderr, "jark node: genesis: %s\n", diag.msg);
+        jk_crypto_wipe(&key, sizeof key);
+        return JK_EXIT_USAGE;
+    }
+    err = jk_node_chain_app_open(dir, key.secret, &genesis, &app, &diag);
+    static jk_cons_valset vs;
+    uint32_t self = UINT32_MAX;
+    if (err == JK_OK) {
+        size_t addr_only = npeers;
+        jk_node_chain_app_valset(app, &vs);
+        /* The validators' keys without an address: an address-only --peer
+         * moves to the key it proves in its handshake. */
+        for (uint32_t v = 0; v < vs.count; v++) {
+            if (memcmp(vs.keys[v], key.public_key, 32) == 0)
+                continue;
+            peers[npeers] = (jk_net_peer_config){.host = NULL};
+            memcpy(peers[npeers].key, vs.keys[v], 32);
+            npeers++;
+        }
+        /* Address-only peers must come after the keys they may move to. */
+        jk_net_peer_config tmp[JK_NODE_MAX_PEERS + JK_CONS_MAX_VALIDATORS];
+        size_t k = 0;
+        for (size_t p = addr_only; p < npeers; p++)
+            tmp[k++] = peers[p];
+        for (size_t p = 0; p < addr_only; p++)
+            tmp[k++] = peers[p];
+        memcpy(peers, tmp, npeers * sizeof *peers);
+
+        for (uint32_t v = 0; v < vs.count; v++)
+            if (memcmp(vs.keys[v], key.public_key, 32) == 0)
+                self = v;
+        jk_node_archive *archive = jk_node_chain_app_archive(app);
+        jk_node_config cfg = {
+            .net = {.listen_host = lhost, .listen_port = lport, .peers = peers,
+                    .peer_count = npeers, .transport = tcp ? JK_NET_TLS_TCP : JK_NET_QUIC},
+            .secret_key = key.secret,
+            .genesis = genesis.genesis_hash,
+            .valset = &vs,
+            .self = self,
+            .timeouts = {.propose_ms = 1000, .propose_delta_ms = 500, .prevote_ms = 500,
+                         .prevote_delta_ms = 250, .precommit_ms = 500, .precommit_delta_ms = 250,
+                         .tick_ms = 1000},
+            .archive = archive,
+            .height = jk_node_archive_top(archive) + 1,
+            .chain = app,
+            .rpc = rpc != NULL,
+            .rpc_host = rpc ? rhost : NULL,
+            .rpc_port = rport,
+            .log = jk_node_print,
+            .verbose = verbose,
+        };
+        jk_net_limits_default(&cfg.net.limits);
+        cfg.net.limits.backoff_max_ms = 2000;
+        jk_node_chain_app_bind(app, &cfg.app);
+        err = jk_node_new(&cfg, &node, &diag);
+    }
+    jk_crypto_wipe(&key, sizeof key);
+    if (err != JK_OK) {
+        fprintf(stderr, "jark node: %s\n", diag.msg[0] ? diag.msg : jk_strerror(err));
+        rc = JK_EXIT_USAGE;
+    } else {
+        struct sigaction sa = {.sa_handler = jk_node_on_signal};
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        char line[320];
+        snprintf(line, sizeof line, "node: validator %u of %u at height %llu, listening on %s:%u, rpc %s:%u",
+                 self, vs.count,
+                 (unsigned long long)jk_node_archive_top(jk_node_chain_app_archive(app)), lhost,
+                 jk_node_listen_port(node), rpc ? rhost : "-", jk_node_rpc_port(node));
+        jk_node_print(NULL, 0, line);
+        err = jk_node_run(node, &jk_node_stop, 0, &diag);
+        if (err != JK_OK) {
+            fprintf(stderr, "jark node: %s\n", diag.msg[0] ? diag.msg : jk_strerror(err));
+            rc = JK_EXIT_REFUSED;
+        } else {
+            jk_node_print(NULL, 0, "node: stopped; the store is committed");
+        }
+    }
+    jk_node_free(node);
+    jk_node_chain_app_close(app);
+    jk_cap_release(genesis.chain);
+    return rc;
+}
