@@ -102,3 +102,14 @@ JK_TEST(test_devnet_consensus_resumes_from_the_stores)
     JK_CHECK_EQ(part.base.height, 7);
     JK_CHECK_MEM(part.base.root.bytes, whole.base.root.bytes, 32);
 }
+
+/* More Byzantine validators than f = (V-1)/3 cannot be promised safety: the
+ * run is refused before anything starts. */
+JK_TEST(test_devnet_consensus_refuses_more_than_f_byzantine)
+{
+    jk_devnet_faults f = {.byzantine = 2};
+    jk_devnet_cons_result r;
+    jk_devnet_options o = {4, 3, 2, 1, 0, "/nonexistent-jark-dir", true, 0, 0};
+    JK_CHECK_EQ(jk_devnet_consensus_run(&o, &f, &r), 2);
+    JK_CHECK(strstr(r.base.reason, "Byzantine") != NULL);
+}
