@@ -466,7 +466,7 @@ int jk_tool_testnet(int argc, char **argv)
     struct sigaction sa = {.sa_handler = tnet_on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    printf("testnet: %u validators in %s (logs: node-I.log), %llu blocks, %s\n", t.v, t.dir,
+    printf("testnet: %u validators in %s (logs: node-I.log; removed after a run that passes unless --dir), %llu blocks, %s\n", t.v, t.dir,
            (unsigned long long)blocks, t.tcp ? "TLS over TCP" : "QUIC");
     for (uint32_t i = 0; i < t.v; i++)
         if (!tnet_start(&t, i))
@@ -656,6 +656,15 @@ int jk_tool_testnet(int argc, char **argv)
     free(lat);
     jk_devnet_demo_free(demo);
     if (!agree)
-        return JK_EXIT_REFUSED;
+        rc = JK_EXIT_REFUSED;
+    /* A directory of our own goes when the run passed (as the devnet's);
+     * a failed run keeps it for its logs. */
+    if (!dir && rc == JK_EXIT_OK) {
+        char cmd[PATH_MAX + 16];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", t.dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "jark testnet: could not remove %s\n", t.dir);
+    } else if (!dir)
+        printf("testnet: logs and stores kept in %s\n", t.dir);
     return rc;
 }
