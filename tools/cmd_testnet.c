@@ -35,6 +35,7 @@
 
 typedef struct tnet_perturb {
     bool restart;
+    bool wipe;               /* kill, remove the node's store, start it empty */
     uint32_t node;
     uint64_t height;
     bool done;
@@ -348,8 +349,11 @@ static int tnet_parse_perturb(const char *s, tnet_perturb *p, size_t *n)
         unsigned node;
         unsigned long long h;
         int used = 0;
+        x->wipe = false;
         if (sscanf(s, "kill:%u@%llu%n", &node, &h, &used) == 2 && used)
             x->restart = false;
+        else if (sscanf(s, "wipe:%u@%llu%n", &node, &h, &used) == 2 && used)
+            x->wipe = true;
         else if (sscanf(s, "restart:%u@%llu%n", &node, &h, &used) == 2 && used)
             x->restart = true;
         else
@@ -369,7 +373,8 @@ static int tnet_parse_perturb(const char *s, tnet_perturb *p, size_t *n)
 static const char tnet_usage[] =
     "usage: jark testnet [--validators V] [--blocks N] [--dir DIR] [--spec SPEC] [--events-per-block E]\n"
     "                    [--tcp] [--bench] [-v]\n"
-    "                    [--perturb kill:I@H,restart:I@H,...]\n";
+    "                    [--perturb kill:I@H,restart:I@H,wipe:I@H,...]\n"
+    "  wipe:I@H  kill node I, remove its store and start it empty: it syncs from genesis\n";
 
 int jk_tool_testnet(int argc, char **argv)
 {
@@ -409,7 +414,7 @@ int jk_tool_testnet(int argc, char **argv)
     }
     t.v = (uint32_t)v;
     if (perturb && (tnet_parse_perturb(perturb, pt, &npt) != 0)) {
-        fprintf(stderr, "jark testnet: --perturb: kill:I@H or restart:I@H, comma-separated\n");
+        fprintf(stderr, "jark testnet: --perturb: kill:I@H, restart:I@H or wipe:I@H, comma-separated\n");
         return JK_EXIT_USAGE;
     }
     for (size_t k = 0; k < npt; k++)
@@ -461,7 +466,7 @@ int jk_tool_testnet(int argc, char **argv)
     struct sigaction sa = {.sa_handler = tnet_on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    printf("testnet: %u validators in %s (logs: node-I.log), %llu blocks, %s\n", t.v, t.dir,
+    printf("testnet: %u validators in %s (logs: node-I.log; removed after a run that passes unless --dir), %llu blocks, %s\n", t.v, t.dir,
            (unsigned long long)blocks, t.tcp ? "TLS over TCP" : "QUIC");
     for (uint32_t i = 0; i < t.v; i++)
         if (!tnet_start(&t, i))
@@ -557,7 +562,15 @@ int jk_tool_testnet(int argc, char **argv)
             if (pt[k].done || hi < 0 || (uint64_t)hi < pt[k].height)
                 continue;
             pt[k].done = true;
-            if (pt[k].restart) {
+            if (pt[k].wipe) {
+                printf("perturb: wipe node %u at height %lld (kill -9, empty store, start)\n",
+                       pt[k].node, (long long)hi);
+                tnet_kill(&t, pt[k].node, SIGKILL);
+                char cmd[PATH_MAX + 64];
+                snprintf(cmd, sizeof cmd, "rm -rf '%s/node-%u'", t.dir, pt[k].node);
+                if (system(cmd) != 0 || !tnet_start(&t, pt[k].node))
+                    printf("testnet: could not wipe and restart node %u\n", pt[k].node);
+            } else if (pt[k].restart) {
                 printf("perturb: restart node %u at height %lld\n", pt[k].node, (long long)hi);
                 if (!t.pid[pt[k].node])
                     tnet_start(&t, pt[k].node);
@@ -643,6 +656,15 @@ int jk_tool_testnet(int argc, char **argv)
     free(lat);
     jk_devnet_demo_free(demo);
     if (!agree)
-        return JK_EXIT_REFUSED;
+        rc = JK_EXIT_REFUSED;
+    /* A directory of our own goes when the run passed (as the devnet's);
+     * a failed run keeps it for its logs. */
+    if (!dir && rc == JK_EXIT_OK) {
+        char cmd[PATH_MAX + 16];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", t.dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "jark testnet: could not remove %s\n", t.dir);
+    } else if (!dir)
+        printf("testnet: logs and stores kept in %s\n", t.dir);
     return rc;
 }

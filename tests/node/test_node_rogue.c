@@ -1,7 +1,7 @@
 /*
  * test_node_rogue.c — a rogue peer (tests/net/rogue.c) against a running
- * four-node chain: a malformed consensus message and an oversize frame each
- * get it disconnected; a flood of frames does not stop the chain.
+ * four-node chain: a malformed consensus message, an oversize frame and
+ * votes with bad signatures each get it disconnected; a flood of frames does not stop the chain.
  */
 #include "../test.h"
 #include "../net/rogue.h"
@@ -64,6 +64,28 @@ JK_TEST(test_node_rogue_dropped_while_the_chain_goes_on)
     r = rogue_up(&c);
     JK_REQUIRE(r);
     jk_rogue_send_frame(r, JK_NET_CONSENSUS, 64u << 20, 16, 0x44);
+    JK_CHECK(rogue_dropped(r));
+    jk_rogue_close(r);
+
+    /* Well-formed prevotes of validator 1 with a signature that does not
+     * verify, for the heights from the committed one on (the node checks
+     * those of its height and the next; the span covers the chain's
+     * progress while they travel): disconnected (BAD_SIG). */
+    r = rogue_up(&c);
+    JK_REQUIRE(r);
+    int64_t at = tn_height(&c, 0);
+    JK_REQUIRE(at >= 0);
+    for (uint64_t k = 0; k < 400; k++) {
+        jk_cons_vote v = {.type = JK_CONS_MSG_PREVOTE, .height = (uint64_t)at + k, .round = 0,
+                          .has_value = false, .validator = 1};
+        memset(v.sig, 0x5A, sizeof v.sig);
+        uint8_t enc[JK_CONS_VOTE_SIZE];
+        jk_cons_vote_encode(&v, enc);
+        uint8_t hdr[JK_NET_FRAME_HEADER];
+        jk_net_frame_header(JK_NET_CONSENSUS, sizeof enc, hdr);
+        jk_rogue_send_raw(r, hdr, sizeof hdr);
+        jk_rogue_send_raw(r, enc, sizeof enc);
+    }
     JK_CHECK(rogue_dropped(r));
     jk_rogue_close(r);
 

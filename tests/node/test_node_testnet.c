@@ -1,7 +1,8 @@
 /*
  * test_node_testnet.c — `jark testnet` end to end: four `jark node`
  * processes on the demo chain (compiled by the SDK), node 3 killed with
- * SIGKILL and restarted, the demo workload submitted through RPC; the run
+ * SIGKILL and restarted, node 1 wiped (restarted with an empty store: it
+ * syncs from genesis, every certificate checked), the demo workload submitted through RPC; the run
  * must commit events and end with every node agreeing, exit 0.
  * The jark binary is the one beside the test binary ($(BUILD)/jark).
  */
@@ -26,7 +27,7 @@ static int run_testnet(const char *dir, const char *log, const char *perturb)
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
-        execl(jark, "jark", "testnet", "--validators", "4", "--blocks", "12", "--dir", dir,
+        execl(jark, "jark", "testnet", "--validators", "4", "--blocks", "16", "--dir", dir,
               "--perturb", perturb, (char *)NULL);
         _exit(127);
     }
@@ -42,7 +43,7 @@ JK_TEST(test_node_testnet_kill_restart_agree)
     JK_REQUIRE(mkdtemp(dir));
     char log[64];
     snprintf(log, sizeof log, "%s.log", dir);
-    int rc = run_testnet(dir, log, "kill:3@3,restart:3@7");
+    int rc = run_testnet(dir, log, "kill:3@3,restart:3@7,wipe:1@10");
     JK_CHECK_EQ(rc, 0);
     char out[16384] = {0};
     FILE *f = fopen(log, "r");
@@ -50,7 +51,8 @@ JK_TEST(test_node_testnet_kill_restart_agree)
     size_t n = fread(out, 1, sizeof out - 1, f);
     fclose(f);
     out[n] = 0;
-    JK_CHECK(strstr(out, "height   12") != NULL);
+    JK_CHECK(strstr(out, "height   16") != NULL);
+    JK_CHECK(strstr(out, "perturb: wipe node 1") != NULL);
     JK_CHECK(strstr(out, "perturb: kill -9 node 3") != NULL);
     JK_CHECK(strstr(out, "perturb: restart node 3") != NULL);
     JK_CHECK(strstr(out, "nodes agree on every block") != NULL);
@@ -60,6 +62,10 @@ JK_TEST(test_node_testnet_kill_restart_agree)
     double secs = 0;
     JK_CHECK(sum && sscanf(sum, "summary: %llu heights in %lf s, %llu events", &heights, &secs, &events) == 3);
     JK_CHECK(events > 0);
+    /* Every node, the wiped one too, holds the 16 heights at the end. */
+    const char *common = strstr(out, "common height ");
+    unsigned long long lo = 0;
+    JK_CHECK(common && sscanf(common, "common height %llu", &lo) == 1 && lo >= 16);
     if (rc != 0)
         printf("%s\n", out);
     char cmd[128];
