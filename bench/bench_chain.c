@@ -239,13 +239,19 @@ static double jk_bench_sodium_run(const jk_bench_ctx *c)
 
 static double jk_bench_min(double a, double b) { return a < b ? a : b; }
 
+/* --once: one round of each measurement and no warm-up, so a run under
+ * `valgrind --tool=callgrind` finishes in seconds and its instruction counts
+ * divide by JK_BENCH_ACCOUNTS into a per-event cost (docs/bench.md). */
+static int jk_bench_rounds = 5;
+
 static void jk_bench_verify_events(jk_bench_ctx *c)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = cpus < 1 ? 1u : cpus > 8 ? 8u : (unsigned)cpus;
     double kernel = 1e9, pooled = 1e9, sodium = 1e9;
-    jk_bench_verify_run(c, 0); /* warm-up */
-    for (int r = 0; r < 5; r++) {
+    if (jk_bench_rounds > 1)
+        jk_bench_verify_run(c, 0); /* warm-up */
+    for (int r = 0; r < jk_bench_rounds; r++) {
         kernel = jk_bench_min(kernel, jk_bench_verify_run(c, 0));
         pooled = jk_bench_min(pooled, jk_bench_verify_run(c, threads));
         sodium = jk_bench_min(sodium, jk_bench_sodium_run(c));
@@ -412,7 +418,7 @@ static void jk_bench_apply_transfers(jk_bench_ctx *c)
     memset(&block, 0, sizeof block);
     double produce = 1e9, import = 1e9, import_gossiped = 1e9, nat = 1e9;
     long applied = 0;
-    for (int r = 0; r < 3; r++) {
+    for (int r = 0; r < (jk_bench_rounds > 1 ? 3 : 1); r++) {
         jk_chain_block b;
         jk_cap after;
         memset(&b, 0, sizeof b);
@@ -433,7 +439,7 @@ static void jk_bench_apply_transfers(jk_bench_ctx *c)
         }
         jk_cap_release(after);
     }
-    for (int r = 0; r < 5; r++) {
+    for (int r = 0; r < jk_bench_rounds; r++) {
         import = jk_bench_min(import, jk_bench_import(c, &block, native, false));
         import_gossiped = jk_bench_min(import_gossiped, jk_bench_import(c, &block, native, true));
         jk_bench_ledger *scratch = jk_bench_alloc(sizeof *scratch);
@@ -515,10 +521,17 @@ static void jk_bench_setup_cycle(jk_bench_ctx *c)
 int main(int argc, char **argv)
 {
     const char *only = NULL;
-    if (argc == 3 && !strcmp(argv[1], "--only")) {
-        only = argv[2];
-    } else if (argc != 1) {
-        fprintf(stderr, "usage: bench_chain [--only verify_events|apply_transfers|setup_cycle]\n");
+    int a = 1;
+    if (a < argc && !strcmp(argv[a], "--once")) {
+        jk_bench_rounds = 1;
+        a++;
+    }
+    if (a + 1 < argc && !strcmp(argv[a], "--only")) {
+        only = argv[a + 1];
+        a += 2;
+    }
+    if (a != argc) {
+        fprintf(stderr, "usage: bench_chain [--once] [--only verify_events|apply_transfers|setup_cycle]\n");
         return 2;
     }
     if (jk_crypto_init() != JK_OK)

@@ -118,12 +118,11 @@ static void jk_lb_genesis(jk_lb *b, uint32_t accounts, jk_chain_genesis *out)
         jk_lb_fail("genesis: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
 }
 
-static jk_chain_kernel *jk_lb_kernel(jk_lb *b, const jk_chain_genesis *g)
+static jk_chain_kernel *jk_lb_kernel(const jk_chain_genesis *g)
 {
     jk_chain_kernel *ck = NULL;
     jk_diag diag = {{0}};
-    jk_err e = jk_chain_kernel_new(g->chain, &g->genesis_hash, &b->spec.spec.gas, b->spec.spec.dispatch_count,
-                                   &ck, &diag);
+    jk_err e = jk_chain_kernel_new(g, jk_cap_null(), &ck, &diag);
     if (e != JK_OK)
         jk_lb_fail("kernel: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
     return ck;
@@ -132,7 +131,7 @@ static jk_chain_kernel *jk_lb_kernel(jk_lb *b, const jk_chain_genesis *g)
 /* Produce block 1 (every transfer gossiped, all admitted). */
 static void jk_lb_produce(jk_lb *b, const jk_chain_genesis *g, jk_chain_block *block)
 {
-    jk_chain_kernel *ck = jk_lb_kernel(b, g);
+    jk_chain_kernel *ck = jk_lb_kernel(g);
     jk_chain_set_own_key(ck, b->validator.sk);
     jk_diag diag = {{0}};
     if (jk_chain_setup_cycle(ck, &diag) != JK_OK)
@@ -147,7 +146,7 @@ static void jk_lb_produce(jk_lb *b, const jk_chain_genesis *g, jk_chain_block *b
     }
     if (jk_chain_run_cycle_process(ck, NULL) != JK_OK)
         jk_lb_fail("run_cycle_process");
-    if (jk_chain_apply_block_produce(ck, &g->genesis_hash, 1, 0, block, &diag) != JK_OK)
+    if (jk_chain_apply_block_produce(ck, &g->genesis_hash, 1, 0, NULL, block, &diag) != JK_OK)
         jk_lb_fail("produce: %s", diag.msg);
     jk_chain_teardown(ck);
     if (block->event_count != JK_LB_SENDERS)
@@ -155,12 +154,12 @@ static void jk_lb_produce(jk_lb *b, const jk_chain_genesis *g, jk_chain_block *b
     jk_chain_kernel_free(ck);
 }
 
-static double jk_lb_import(jk_lb *b, const jk_chain_genesis *g, const jk_chain_block *block)
+static double jk_lb_import(const jk_chain_genesis *g, const jk_chain_block *block)
 {
-    jk_chain_kernel *ck = jk_lb_kernel(b, g);
+    jk_chain_kernel *ck = jk_lb_kernel(g);
     jk_diag diag = {{0}};
     double t0 = jk_lb_now();
-    jk_err e = jk_chain_apply_block_import(ck, block, &g->genesis_hash, 1, b->validator.pk, &diag);
+    jk_err e = jk_chain_apply_block_import(ck, block, &g->genesis_hash, 1, &diag);
     double t = jk_lb_now() - t0;
     if (e != JK_OK)
         jk_lb_fail("import: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
@@ -181,7 +180,7 @@ static double jk_lb_run(jk_lb *b, uint32_t accounts)
     jk_lb_produce(b, &g, &block);
     double best = 1e9;
     for (int r = 0; r < 3; r++) {
-        double t = jk_lb_import(b, &g, &block);
+        double t = jk_lb_import(&g, &block);
         best = t < best ? t : best;
     }
     jk_chain_block_free(&block);

@@ -8,6 +8,7 @@
 #include "commands.h"
 
 #include "jark/devnet.h"
+#include "devnet_cons.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -20,6 +21,7 @@
 static const char jk_devnet_usage[] =
     "usage: jark devnet [--spec SPEC] [--events FILE] [--workload demo|events|none] [--validator-key FILE]...\n"
     "                   [--validators V] [--blocks N] [--events-per-block E] [--seed S] [--dir DIR] [--threads T]\n"
+    "                   [--drop P] [--dup P] [--partition] [--crash N] [--byzantine N] [--round-robin]\n"
     "                   " JK_TOOL_BUILD_USAGE "\n";
 
 static int jk_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -37,6 +39,8 @@ int jk_tool_devnet(int argc, char **argv)
     uint64_t v = 4, blocks = 100, per_block = 32, seed = 1, threads = 2;
     const char *dir = NULL, *events_path = NULL;
     jk_devnet_options o = {0};
+    jk_devnet_faults faults = {0};
+    bool round_robin = false;
     jk_tool_build b;
     jk_tool_build_init(&b);
     jk_spec_key *keys = calloc(JK_MAX_KEYS, sizeof *keys);
@@ -52,6 +56,11 @@ int jk_tool_devnet(int argc, char **argv)
         bool has_value = i + 1 < argc;
         int flag = jk_tool_build_flag(argc, argv, &i, &b);
         if (flag > 0)
+            continue;
+        int fault = flag == 0 ? jk_tool_devnet_fault_flag(argc, argv, &i, &faults, &round_robin) : 0;
+        if (fault < 0)
+            goto done;
+        if (fault > 0)
             continue;
         if (flag == 0 && target && has_value && !jk_tool_parse_number(argv[i + 1], false, target)) {
             i++;
@@ -108,6 +117,10 @@ int jk_tool_devnet(int argc, char **argv)
     o.validator_keys = keys;
     o.build = &b.o;
     jk_devnet_result r;
+    if (!round_robin) {
+        rc = jk_tool_devnet_consensus(&o, &faults, temporary);
+        goto cleanup;
+    }
     rc = jk_devnet_run(&o, &r);
     if (r.reason[0])
         fprintf(stderr, "jark devnet: %s\n", r.reason);
@@ -121,6 +134,7 @@ int jk_tool_devnet(int argc, char **argv)
         if (!temporary)
             printf("devnet: `jark chain show --store %s` shows the state; `jark devnet --dir %s` goes on\n", dir, dir);
     }
+cleanup:
     if (temporary && nftw(dir, jk_rm_entry, 8, FTW_DEPTH | FTW_PHYS) != 0)
         fprintf(stderr, "jark devnet: cannot remove %s: %s\n", dir, strerror(errno));
     rc = rc == 3 ? JK_EXIT_REFUSED : rc;

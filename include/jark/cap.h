@@ -285,6 +285,18 @@ jk_cap jk_cap_cnode_get(jk_cap cnode, uint32_t i);
  *         JK_ERR_NOMEM. O(k). */
 jk_err jk_cap_cnode_set(jk_cap cnode, uint32_t i, jk_cap value, jk_cap *out);
 
+/* jk_cap_cnode_set for a caller that gives up its reference to the old CNode:
+ * *cnode (an OWNED reference) is replaced by the CNode with slot i holding
+ * `value` (BORROWED; the CNode takes its own reference). Where the caller's
+ * reference is the only one to the CNode and to a node on the path, that
+ * part is updated in place instead of copied (nobody else can see it, so no
+ * holder observes a change; hashes cached on the path are dropped). The
+ * value is the same as jk_cap_cnode_set's; only object identity differs. A
+ * cap read from *cnode without its own reference may be freed by this call.
+ * On error *cnode is unchanged.
+ * @return as jk_cap_cnode_set. O(k). */
+jk_err jk_cap_cnode_update(jk_cap *cnode, uint32_t i, jk_cap value);
+
 /* The first non-empty slot at index >= from, skipping empty subtrees.
  * @param[out] index  the slot found.
  * @return true when found; false when none (or not a CNode). */

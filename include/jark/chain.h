@@ -196,6 +196,8 @@ typedef struct jk_chain_keyset {
     uint8_t (*side)[32];   /* sorted, side_count keys, room for side_cap */
     size_t main_count, main_cap;
     size_t side_count, side_cap;
+    uint8_t one[32];       /* the key of a one-key set before main exists
+                              (main NULL, main_count 1): no allocation */
 } jk_chain_keyset;
 
 #define JK_CHAIN_KEYSET_INIT {NULL, NULL, 0, 0, 0, 0}
@@ -557,6 +559,7 @@ typedef struct jk_chain_kernel {
     jk_chain_pooled *emits;     /* apply's outgoing emits of the last block */
     size_t emit_count;
     bool cycle_open;
+    FILE *debug;                /* chain programs' DEBUG_WRITE output (jk_chain_set_debug); NULL discards */
     /* this validator's own key (optional: a non-validator only imports) */
     bool has_own_key;
     uint8_t own_public[JK_ED25519_PUBLIC_SIZE];
@@ -653,6 +656,12 @@ void jk_chain_teardown(jk_chain_kernel *ck);
 
 /* The validator's own Ed25519 key: lets produce-mode attests sign for it. */
 void jk_chain_set_own_key(jk_chain_kernel *ck, const uint8_t secret_key[JK_ED25519_SECRET_SIZE]);
+
+/* Show the chain programs' debug stream (DEBUG_WRITE) on `debug`, NULL to
+ * discard it (the default): every invocation of this chain kernel, including
+ * verifies on the thread pool, writes there. Output only; never changes a
+ * result. `debug` stays the caller's and must outlive ck's use of it. */
+void jk_chain_set_debug(jk_chain_kernel *ck, FILE *debug);
 
 /* run_cycle_process: for each k, Dispatch_k.process runs in dispatch_protos[k]
  * with {0: the buffered events, 1: a fresh AA} in slot[0]; its attests follow

@@ -115,4 +115,49 @@ uint32_t jk_devnet_demo_accounts(void);
 void jk_devnet_demo_transfer(jk_devnet_demo *d, const jk_hash *genesis, uint32_t account,
                              uint8_t blob[JK_DEVNET_TRANSFER_LEN], jk_chain_trace *trace);
 
+/* ---------------------------------------------------------------------------
+ * The devnet on real consensus (src/devnet/consensus.c, docs/node.md): every
+ * validator runs the Tendermint machine (jark/consensus.h) over its
+ * chain-backed application (jk_node_chain_app: its own store and archive
+ * under o->dir/validator-<i>) on a deterministic simulated network: seeded
+ * delays and reordering, duplicates, loss, a partition that heals, crashes
+ * and restarts from the stores, Byzantine validators. Simulated time; the
+ * same options give the same blocks, bit for bit.
+ * ------------------------------------------------------------------------- */
+
+typedef struct jk_devnet_faults {
+    uint32_t drop_permille;   /* message loss while faults last */
+    uint32_t dup_permille;    /* duplicated messages while faults last */
+    bool partition;           /* one partition into two halves, healed later */
+    uint32_t crashes;         /* validators crashed and restarted from their stores */
+    uint32_t byzantine;       /* validators 0..byzantine-1 (at most f): equivocating
+                                 votes, invalid proposals, garbage messages */
+    uint32_t fault_ms;        /* faults last this long (0: 4000 simulated ms) */
+    uint64_t net_seed;        /* the network's randomness (0: o->seed) */
+} jk_devnet_faults;
+
+typedef struct jk_devnet_cons_result {
+    jk_devnet_result base;    /* height, events, traces, seconds, root, genesis, agree */
+    bool safety_ok, liveness_ok;
+    char violation[192];      /* the first violation, or "" */
+    uint64_t rounds;          /* Σ over decided heights of (round + 1) */
+    uint32_t max_round;
+    uint64_t sent, delivered; /* messages put on the network (a lost one is not
+                                 sent; a duplicate counts twice) / taken off */
+    uint64_t crashes, evidence;
+    uint64_t sim_ms;          /* simulated time */
+    uint64_t start;           /* the height the run started from */
+} jk_devnet_cons_result;
+
+/* Run V validators on consensus until every honest one has committed
+ * o->blocks more heights than the lowest store started at (or o->to_height).
+ * Options as jk_devnet_run (stop_after_proposer is not supported); faults
+ * may be NULL (none). One progress line per height (the first honest
+ * commit: proposer, round, events, root, wall ms) unless o->quiet.
+ * @return 0 every honest validator agreed and the run was live; 1 a safety
+ *         or liveness violation or a failed step (r->base.reason); 2 bad
+ *         options or input. */
+int jk_devnet_consensus_run(const jk_devnet_options *o, const jk_devnet_faults *faults,
+                            jk_devnet_cons_result *r);
+
 #endif

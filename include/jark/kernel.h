@@ -136,6 +136,11 @@ typedef struct jk_kernel_config {
 jk_err jk_kernel_new(const jk_kernel_config *cfg, jk_kernel **out);
 void jk_kernel_free(jk_kernel *k);
 
+/* Send DEBUG_WRITE (host call 100) output to `debug` from now on (NULL
+ * discards it). Output only: it never changes an outcome, gas or a value.
+ * The stream stays the caller's; it must outlive the kernel's use of it. */
+void jk_kernel_set_debug(jk_kernel *k, FILE *debug);
+
 /* Mint a marker: a fresh Instance that only this kernel hands out (a
  * distinct `tag` gives a distinct marker). A YIELD to it that no frame
  * catches is caught at the root and reported to the embedder as YIELDED.

@@ -292,7 +292,8 @@ jk_err jk_node_event_decode(const uint8_t *bytes, size_t len, jk_chain_event *ev
 
 /* A validator's consensus application over its chain Kernel, its store (the
  * head) and its archive (blocks, certificates, signed-vote records), in the
- * directory dir: dir/state and dir/archive. */
+ * directory dir: the validator store is dir itself (jk_node_validator_open),
+ * the archive dir/archive (jk_node_archive_open). */
 typedef struct jk_node_chain_app jk_node_chain_app;
 
 /* Open (or create) the validator of secret_key in dir, resuming from what is
@@ -343,6 +344,26 @@ jk_err jk_node_chain_app_machine(jk_node_chain_app *a, const jk_cons_timeouts *t
  * counted. Other kinds: JK_OK, nothing done.
  * @return JK_OK; an archive error. */
 jk_err jk_node_chain_app_persist(jk_node_chain_app *a, const jk_cons_out *out, jk_diag *diag);
+
+/* A hook called at the start of every get_value(height), before the pool
+ * is read: an embedder that feeds the pool from elsewhere (a client
+ * workload, a mempool) hands its events over here with
+ * jk_node_chain_app_add_event. It must not call into the machine. NULL
+ * removes it. */
+void jk_node_chain_app_set_produce_hook(jk_node_chain_app *a,
+                                        void (*hook)(void *ctx, uint64_t height), void *ctx);
+/* get_value refuses heights above max (0: no limit), so that an embedder
+ * that wants N blocks gets no more: with one validator the machine would
+ * otherwise decide height after height inside a single input. */
+void jk_node_chain_app_set_height_limit(jk_node_chain_app *a, uint64_t max);
+
+/* The add_event callback: decode, dedup, verify into the pool; true when
+ * the event is new and admitted. */
+bool jk_node_chain_app_add_event(jk_node_chain_app *a, const uint8_t *event, size_t len);
+
+/* The committed chain instance's hash (the head's state root). The
+ * validator's Kernel may be past it: a proposal not yet decided. */
+void jk_node_chain_app_root(const jk_node_chain_app *a, jk_hash *out);
 
 /* What the app has: the validator (head, kernel), the archive. Borrowed. */
 jk_node_validator *jk_node_chain_app_validator(jk_node_chain_app *a);

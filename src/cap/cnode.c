@@ -233,6 +233,93 @@ jk_err jk_cap_cnode_set(jk_cap cnode, uint32_t i, jk_cap value, jk_cap *out)
     return err;
 }
 
+/* Whether the caller's reference is the only one to o: then no other holder,
+ * on any thread, can see o, and it may change in place. */
+static bool jk_obj_unique(jk_obj *o)
+{
+    return atomic_load_explicit(&o->refs, memory_order_acquire) == 1;
+}
+
+/* A node or body changed in place: its cached hash (if any) is stale. Only
+ * for an object jk_obj_unique says is ours alone. */
+static void jk_obj_changed(jk_obj *o) { atomic_store_explicit(&o->hstate, JK_HASH_NONE, memory_order_relaxed); }
+
+/* jk_cnode_set_rec on the subtree *link (height h), which the caller owns:
+ * nodes that are uniquely held are updated in place, the first shared one is
+ * path-copied below it. *changed tells whether *link's content moved. Nothing
+ * changes on error (the only error comes from the copy, before any write). */
+static jk_err jk_cnode_update_rec(jk_cnode_node **link, unsigned h, uint32_t i, jk_cap v, bool *changed)
+{
+    jk_cnode_node *n = *link;
+    unsigned bit = (i >> (h - 1)) & 1;
+    if (!n || !jk_obj_unique(&n->o)) {
+        jk_cnode_node *fresh;
+        jk_err err = jk_cnode_set_rec(n, h, i, v, &fresh);
+        if (err != JK_OK)
+            return err;
+        *changed = fresh != n;
+        if (n)
+            jk_obj_release(&n->o);
+        *link = fresh;
+        return JK_OK;
+    }
+    if (h == 1) {
+        if (jk_cap_same(n->u.slot[bit], v)) {
+            *changed = false;
+            return JK_OK;
+        }
+        /* retain the new value before the old one may go */
+        jk_cap old = n->u.slot[bit];
+        n->u.slot[bit] = jk_cap_retain(v);
+        jk_cap_release(old);
+        n->o.depth = (uint8_t)jk_max(jk_cap_depth(n->u.slot[0]), jk_cap_depth(n->u.slot[1]));
+    } else {
+        jk_err err = jk_cnode_update_rec(&n->u.kid[bit], h - 1, i, v, changed);
+        if (err != JK_OK || !*changed)
+            return err;
+        jk_cnode_node *a = n->u.kid[0], *b = n->u.kid[1];
+        n->o.depth = (uint8_t)jk_max(a ? a->o.depth : 0, b ? b->o.depth : 0);
+    }
+    *changed = true;
+    /* the canonical tree stores no all-empty subtree */
+    bool empty = h == 1 ? !n->u.slot[0].body && !n->u.slot[1].body : !n->u.kid[0] && !n->u.kid[1];
+    if (empty) {
+        jk_obj_release(&n->o);
+        *link = NULL;
+    } else {
+        jk_obj_changed(&n->o);
+    }
+    return JK_OK;
+}
+
+jk_err jk_cap_cnode_update(jk_cap *cnode, uint32_t i, jk_cap value)
+{
+    jk_cap old = *cnode;
+    if (old.kind != JK_CAP_CNODE)
+        return JK_ERR_CAP_KIND;
+    jk_cnode_body *c = jk_cnode_of(old);
+    if (c->log2 == 0 || !jk_obj_unique(&c->o)) {
+        jk_cap fresh;
+        jk_err err = jk_cap_cnode_set(old, i, value, &fresh);
+        if (err != JK_OK)
+            return err;
+        jk_cap_release(old);
+        *cnode = fresh;
+        return JK_OK;
+    }
+    if (i >= 1u << c->log2)
+        return JK_ERR_CAP_RANGE;
+    if (jk_cap_depth(value) + 1 > JK_CAP_MAX_DEPTH)
+        return JK_ERR_CAP_TOO_DEEP;
+    bool changed = false;
+    jk_err err = jk_cnode_update_rec(&c->root, c->log2, i, value, &changed);
+    if (err != JK_OK || !changed)
+        return err;
+    c->o.depth = (uint8_t)((c->root ? c->root->o.depth : 0) + 1);
+    jk_obj_changed(&c->o);
+    return JK_OK;
+}
+
 static bool jk_cnode_next_rec(const jk_cnode_node *n, unsigned h, uint32_t base,
                               uint32_t from, uint32_t *index)
 {

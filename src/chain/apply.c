@@ -10,6 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+void jk_chain_set_debug(jk_chain_kernel *ck, FILE *debug)
+{
+    ck->debug = debug;
+    jk_kernel_set_debug(ck->kernel, debug);
+}
+
 void jk_chain_set_own_key(jk_chain_kernel *ck, const uint8_t secret_key[JK_ED25519_SECRET_SIZE])
 {
     memcpy(ck->own_secret, secret_key, JK_ED25519_SECRET_SIZE);

@@ -12,7 +12,12 @@
  *   - side_count < jk_side_limit(main_count) between calls (an add that
  *     reaches the limit folds side into main before returning);
  *   - every allocation an operation needs is made before the set is touched
- *     (jk_keyset_reserve), so a JK_ERR_NOMEM leaves the contents unchanged.
+ *     (jk_keyset_reserve), so a JK_ERR_NOMEM leaves the contents unchanged;
+ *   - while main is NULL, a main_count of 1 means the key is in `one`: the
+ *     one-key set an event's attest makes costs no allocation (issue 16).
+ *     jk_main_run names main's keys either way; reserve moves `one` into a
+ *     real main when the set grows. The set may be copied by value: nothing
+ *     points into it.
  * Observable behaviour (contains, count, iteration order, equality) depends
  * on the contents alone; how keys are split between the runs never shows.
  */
@@ -174,6 +179,12 @@ static size_t jk_lower_bound(const uint8_t (*run)[32], size_t n, const uint8_t *
     return lo;
 }
 
+/* The main run: main, or `one` for a one-key set without main. */
+static uint8_t (*jk_main_run(const jk_chain_keyset *s))[32]
+{
+    return s->main ? s->main : (uint8_t (*)[32])(uintptr_t)s->one;
+}
+
 /* Grow *buf to hold at least need keys (doubling, from 16). */
 static jk_err jk_grow(uint8_t (**buf)[32], size_t *cap, size_t need)
 {
@@ -198,7 +209,10 @@ static jk_err jk_grow(uint8_t (**buf)[32], size_t *cap, size_t need)
  * to its limit at that size. Contents never change here. */
 static jk_err jk_keyset_reserve(jk_chain_keyset *s, size_t total)
 {
+    bool inline_key = !s->main && s->main_count == 1;
     jk_err err = jk_grow(&s->main, &s->main_cap, total);
+    if (err == JK_OK && inline_key)
+        memcpy(s->main[0], s->one, JK_KEY);
     if (err == JK_OK)
         err = jk_grow(&s->side, &s->side_cap, jk_side_limit(total));
     return err;
@@ -246,7 +260,7 @@ size_t jk_chain_keyset_count(const jk_chain_keyset *s)
 bool jk_chain_keyset_contains(const jk_chain_keyset *s, const uint8_t key[32])
 {
     bool found;
-    jk_lower_bound((const uint8_t (*)[32])s->main, s->main_count, key, &found);
+    jk_lower_bound((const uint8_t (*)[32])jk_main_run(s), s->main_count, key, &found);
     if (!found)
         jk_lower_bound((const uint8_t (*)[32])s->side, s->side_count, key, &found);
     return found;
@@ -257,9 +271,16 @@ jk_err jk_chain_keyset_add(jk_chain_keyset *s, const uint8_t key[32], bool *adde
     bool found;
     if (added)
         *added = false;
-    jk_lower_bound((const uint8_t (*)[32])s->main, s->main_count, key, &found);
+    jk_lower_bound((const uint8_t (*)[32])jk_main_run(s), s->main_count, key, &found);
     if (found)
         return JK_OK;
+    if (!s->main && s->main_count == 0 && s->side_count == 0) {
+        memcpy(s->one, key, JK_KEY); /* the first key: no allocation */
+        s->main_count = 1;
+        if (added)
+            *added = true;
+        return JK_OK;
+    }
     size_t pos = jk_lower_bound((const uint8_t (*)[32])s->side, s->side_count, key, &found);
     if (found)
         return JK_OK;
@@ -282,9 +303,9 @@ const uint8_t *jk_chain_keyset_next(const jk_chain_keyset *s, jk_chain_keyset_it
     bool in_side = it->side_pos < s->side_count;
     if (!in_main && !in_side)
         return NULL;
-    if (in_main &&
-        (!in_side || memcmp(s->main[it->main_pos], s->side[it->side_pos], JK_KEY) < 0))
-        return s->main[it->main_pos++];
+    const uint8_t (*run)[32] = (const uint8_t (*)[32])jk_main_run(s);
+    if (in_main && (!in_side || memcmp(run[it->main_pos], s->side[it->side_pos], JK_KEY) < 0))
+        return run[it->main_pos++];
     return s->side[it->side_pos++];
 }
 

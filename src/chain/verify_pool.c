@@ -72,7 +72,8 @@ jk_err jk_chain_handle_incoming_events(jk_chain_kernel *ck, const jk_chain_event
     for (unsigned t = 0; err == JK_OK && threads > 1 && t < threads; t++) {
         jk_cap marker;
         workers[t].job = &job;
-        err = jk_kernel_new(NULL, &workers[t].kernel);
+        jk_kernel_config cfg = {.debug = ck->debug};
+        err = jk_kernel_new(&cfg, &workers[t].kernel);
         if (err == JK_OK) {
             err = jk_kernel_mint_marker(workers[t].kernel, 0, &marker);
             jk_cap_release(marker);

@@ -69,7 +69,7 @@ static double jk_ms(void)
  * process's life, and each run gets a shallow copy whose state and
  * validators it may point elsewhere. Not thread-safe; devnets run one at a
  * time. */
-static jk_err jk_load_demo(jk_spec_file *f, jk_diag *diag)
+jk_err jk_devnet_load_demo(jk_spec_file *f, jk_diag *diag)
 {
     static jk_spec_file loaded;
     static bool have;
@@ -92,7 +92,7 @@ jk_err jk_devnet_demo_image_id(jk_hash *out, jk_diag *diag)
 {
     jk_spec_file f;
     jk_chain_genesis g;
-    jk_err err = jk_load_demo(&f, diag);
+    jk_err err = jk_devnet_load_demo(&f, diag);
     if (err == JK_OK)
         err = jk_chain_genesis_build(&f.spec, &g, diag);
     if (err != JK_OK)
@@ -320,7 +320,7 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
     /* The spec file gives the programs and budgets; the demo workload's
      * state and the run's validators are this run's (pointers in the copy
      * only: a cached spec stays intact). */
-    e = o->spec_path ? jk_spec_file_load(o->spec_path, o->build, &own, &diag) : jk_load_demo(&own, &diag);
+    e = o->spec_path ? jk_spec_file_load(o->spec_path, o->build, &own, &diag) : jk_devnet_load_demo(&own, &diag);
     if (e != JK_OK) {
         jk_say(r, "%s: %s", o->spec_path ? o->spec_path : "the demo chain",
                 diag.msg[0] ? diag.msg : jk_strerror(e));

@@ -47,4 +47,8 @@ void jk_demo_init(jk_demo *d, uint64_t seed, jk_chain_spec *spec);
  * reports every fifth block), signed for genesis. */
 void jk_demo_block(jk_demo *d, const jk_hash *genesis, uint64_t height, uint32_t transfers, jk_gossip *g);
 
+/* The demo chain's spec (compiled once per process, kept): a shallow copy
+ * in *f that the caller must not free. */
+jk_err jk_devnet_load_demo(jk_spec_file *f, jk_diag *diag);
+
 #endif

@@ -184,16 +184,14 @@ jk_err jk_frame_mint(jk_frame *f)
         if (!jk_region_dirty(f, fm) && jk_cap_equal(fm->data, fm->slot_data))
             continue; /* nothing written (nor before a pause): the slot keeps its
                          Data (by value: minting would give an equal value) */
-        jk_cap minted, cnode;
+        jk_cap minted;
         jk_err err = jk_apply_dirty(f, fm, fm->data, &minted);
         if (err != JK_OK)
             return err;
-        err = jk_cap_cnode_set(f->cnode, fm->m.slot, minted, &cnode);
+        err = jk_cap_cnode_update(&f->cnode, fm->m.slot, minted);
         jk_cap_release(minted);
         if (err != JK_OK)
             return err;
-        jk_cap_release(f->cnode);
-        f->cnode = cnode;
     }
     return JK_OK;
 }

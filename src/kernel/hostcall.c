@@ -61,15 +61,17 @@ bool jk_path_get(jk_cap cnode, uint64_t path, jk_cap *out)
     return true;
 }
 
-jk_err jk_path_set(jk_cap cnode, uint64_t path, jk_cap value, jk_cap *out)
+jk_err jk_path_update(jk_cap *cnode, uint64_t path, jk_cap value)
 {
     jk_cap chain[JK_KERNEL_MAX_PATH_DEPTH];
     uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
     unsigned d;
-    if (!jk_path_walk(cnode, path, chain, idx, &d))
+    if (!jk_path_walk(*cnode, path, chain, idx, &d))
         return JK_ERR_INVALID_ARG;
+    /* The nested CNodes are borrowed from their parents, so they are copied;
+     * only the root, which the caller owns, may change in place. */
     jk_cap child = jk_cap_retain(value);
-    for (unsigned l = d; l-- > 0;) {
+    for (unsigned l = d; l-- > 1;) {
         jk_cap updated;
         jk_err err = jk_cap_cnode_set(chain[l], idx[l], child, &updated);
         jk_cap_release(child);
@@ -77,8 +79,9 @@ jk_err jk_path_set(jk_cap cnode, uint64_t path, jk_cap value, jk_cap *out)
             return err;
         child = updated;
     }
-    *out = child;
-    return JK_OK;
+    jk_err err = jk_cap_cnode_update(cnode, idx[0], child);
+    jk_cap_release(child);
+    return err;
 }
 
 /* ---- helpers ---- */
@@ -115,8 +118,7 @@ static bool jk_pinned(jk_hc *c, uint64_t path)
 /* Write value at path in the frame's cnode. */
 static jk_err jk_put(jk_hc *c, uint64_t path, jk_cap value)
 {
-    jk_cap cnode;
-    jk_err err = jk_path_set(c->f->cnode, path, value, &cnode);
+    jk_err err = jk_path_update(&c->f->cnode, path, value);
     if (err == JK_ERR_INVALID_ARG || err == JK_ERR_CAP_TOO_DEEP)
         return jk_refuse(c, "slot path 0x%llx cannot hold the cap (bad path or nesting bound)", path);
     if (err != JK_OK)
@@ -125,8 +127,6 @@ static jk_err jk_put(jk_hc *c, uint64_t path, jk_cap value)
     uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
     if (jk_path_decode(path, &d, idx) && d == 1)
         jk_frame_slot_written(c->f, idx[0]);
-    jk_cap_release(c->f->cnode);
-    c->f->cnode = cnode;
     return JK_OK;
 }
 

@@ -108,9 +108,12 @@ void jk_frame_release(jk_frame *f);
 /* ---- hostcall.c ---- */
 
 /* Slot paths (docs/abi.md): read the cap at path in cnode (BORROWED), or
- * write `value` there giving a new root cnode (NEW reference). */
+ * write `value` there, replacing *cnode (OWNED) by the new root: nested
+ * CNodes are path-copied, the root changes in place where the caller's
+ * reference is the only one (jk_cap_cnode_update). On error *cnode is
+ * unchanged. A cap read from *cnode without its own reference may be freed. */
 bool jk_path_get(jk_cap cnode, uint64_t path, jk_cap *out);
-jk_err jk_path_set(jk_cap cnode, uint64_t path, jk_cap value, jk_cap *out);
+jk_err jk_path_update(jk_cap *cnode, uint64_t path, jk_cap value);
 
 /* What a host call asks of the call loop. */
 typedef enum jk_hc_action {

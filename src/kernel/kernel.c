@@ -40,6 +40,11 @@ static void jk_unwind(jk_kernel *k)
         jk_frame_release(&k->frames[--k->depth]);
 }
 
+void jk_kernel_set_debug(jk_kernel *k, FILE *debug)
+{
+    k->debug = debug;
+}
+
 void jk_kernel_free(jk_kernel *k)
 {
     if (!k)
@@ -130,15 +135,9 @@ static jk_err jk_frame_init(jk_frame *f, jk_kernel *k, jk_cap original, jk_cap i
 /* Put slot0 into f's slot 0 (replacing what is there). */
 static jk_err jk_give_slot0(jk_frame *f, jk_cap slot0)
 {
-    jk_cap cnode;
     if (jk_cap_same(slot0, jk_cap_cnode_get(f->cnode, 0)))
         return JK_OK; /* nothing changes (typically: both empty) */
-    jk_err err = jk_cap_cnode_set(f->cnode, 0, slot0, &cnode);
-    if (err != JK_OK)
-        return err;
-    jk_cap_release(f->cnode);
-    f->cnode = cnode;
-    return JK_OK;
+    return jk_cap_cnode_update(&f->cnode, 0, slot0);
 }
 
 jk_err jk_push_call(jk_kernel *k, jk_cap target, uint64_t path, uint32_t endpoint, int64_t gas,
@@ -310,16 +309,15 @@ static jk_err jk_deliver(jk_kernel *k, jk_root *root, jk_kernel_outcome outcome,
         return JK_OK;
     }
     jk_frame *caller = &k->frames[k->depth - 2];
-    jk_cap cnode, with_slot0;
-    jk_err err = jk_path_set(caller->cnode, top->path, value_cap, &cnode);
-    if (err != JK_OK)
-        return err;
-    if (!keep_stash) {
-        err = jk_cap_cnode_set(cnode, 0, slot0, &with_slot0);
+    /* Both writes go to a working copy first: a failed second one must leave
+     * the caller as it was. */
+    jk_cap cnode = jk_cap_retain(caller->cnode);
+    jk_err err = jk_path_update(&cnode, top->path, value_cap);
+    if (err == JK_OK && !keep_stash)
+        err = jk_cap_cnode_update(&cnode, 0, slot0);
+    if (err != JK_OK) {
         jk_cap_release(cnode);
-        if (err != JK_OK)
-            return err;
-        cnode = with_slot0;
+        return err;
     }
     jk_cap_release(caller->cnode);
     caller->cnode = cnode;

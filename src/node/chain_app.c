@@ -37,6 +37,7 @@ typedef struct jk_app_pending {
     uint8_t *bytes;   /* the event's gossip encoding */
     size_t len;
     jk_hash id;       /* jk_chain_event_hash */
+    bool dispatch;    /* a dispatch event: lives until the next commit */
 } jk_app_pending;
 
 struct jk_node_chain_app {
@@ -60,6 +61,9 @@ struct jk_node_chain_app {
     size_t dec_len;
     jk_cons_cert dec_cert;
     jk_node_chain_app_stats stats;
+    void (*hook)(void *ctx, uint64_t height);
+    void *hook_ctx;
+    uint64_t height_limit;          /* 0: none */
 };
 
 /* ---------------------------------------------------------------------------
@@ -209,6 +213,27 @@ static jk_err jk_app_admit(jk_node_chain_app *a, const uint8_t *const *bytes, co
     return err;
 }
 
+/* The pending dispatch events into the open cycle (setup_cycle dropped the
+ * buffers): Dispatch_k.process of this produce sees them. */
+static jk_err jk_app_feed_dispatch(jk_node_chain_app *a)
+{
+    jk_err err = JK_OK;
+    for (size_t i = 0; i < a->npending && err == JK_OK; i++) {
+        if (!a->pending[i].dispatch)
+            continue;
+        jk_chain_event ev;
+        jk_chain_trace *traces;
+        size_t count;
+        bool admitted;
+        err = jk_node_event_decode(a->pending[i].bytes, a->pending[i].len, &ev, &traces, &count,
+                                   NULL);
+        if (err == JK_OK)
+            err = jk_chain_handle_incoming_event(a->v->ck, &ev, traces, count, &admitted, NULL);
+        free(traces);
+    }
+    return err;
+}
+
 /* Rebuild the Kernel on the committed chain and re-admit the pending events:
  * what a proposal that was not decided left behind is gone. */
 static jk_err jk_app_rewind(jk_node_chain_app *a, jk_diag *diag)
@@ -242,12 +267,15 @@ static jk_err jk_app_rewind(jk_node_chain_app *a, jk_diag *diag)
     return err;
 }
 
-/* Drop the pending events a committed block carries. */
+/* Drop the pending events a committed block carries, and every dispatch
+ * event: like the round-robin devnet's gossip, a dispatch event is for the
+ * height it arrived in (every produce of that height feeds it to
+ * Dispatch_k.process; what process emits is in the block as transacts). */
 static void jk_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b)
 {
     size_t k = 0;
     for (size_t i = 0; i < a->npending; i++) {
-        bool in_block = false;
+        bool in_block = a->pending[i].dispatch;
         for (size_t j = 0; j < b->event_count && !in_block; j++) {
             jk_hash id;
             jk_chain_event_hash(&b->events[j], &id);
@@ -302,11 +330,17 @@ static jk_err jk_app_get_value(void *ctx, uint64_t height, uint32_t round, uint8
                     (unsigned long long)a->v->height);
         return JK_ERR_NODE_HEIGHT;
     }
+    if (a->height_limit && height > a->height_limit)
+        return JK_ERR_NODE_HEIGHT; /* the embedder wants no more blocks */
     jk_err err = jk_app_rewind(a, &diag);
+    if (err == JK_OK && a->hook)
+        a->hook(a->hook_ctx, height);
     jk_chain_block block;
     memset(&block, 0, sizeof block);
     if (err == JK_OK)
         err = jk_chain_setup_cycle(a->v->ck, &diag);
+    if (err == JK_OK)
+        err = jk_app_feed_dispatch(a);
     if (err == JK_OK)
         err = jk_chain_run_cycle_process(a->v->ck, NULL);
     if (err == JK_OK) {
@@ -468,7 +502,8 @@ static bool jk_app_add_event(void *ctx, const uint8_t *bytes, size_t len)
     if (!copy)
         return false;
     memcpy(copy, bytes, len);
-    a->pending[a->npending++] = (jk_app_pending){copy, len, id};
+    a->pending[a->npending++] = (jk_app_pending){copy, len, id,
+                                                 ev.endpoint != JK_CHAIN_ENDPOINT_TRANSACT};
     a->stats.events_admitted++;
     return true;
 }
@@ -552,18 +587,16 @@ jk_err jk_node_chain_app_open(const char *dir, const uint8_t secret_key[JK_ED255
     memcpy(a->secret_key, secret_key, JK_ED25519_SECRET_SIZE);
     char path[PATH_MAX];
     jk_err err = JK_OK;
-    if (snprintf(path, sizeof path, "%s/state", dir) >= (int)sizeof path)
+    if (snprintf(path, sizeof path, "%s/archive", dir) >= (int)sizeof path)
         err = jk_diag_set(diag, JK_ERR_INVALID_ARG, "directory name too long");
-    if (err == JK_OK && mkdir(dir, 0755) != 0 && errno != EEXIST)
-        err = jk_diag_set(diag, JK_ERR_IO, "cannot create %s", dir);
+    /* the validator store is dir itself (what `jark chain show --store`
+     * reads); the archive is an LMDB environment in dir/archive */
     if (err == JK_OK)
-        err = jk_node_validator_open(path, secret_key, genesis, &a->v, diag);
+        err = jk_node_validator_open(dir, secret_key, genesis, &a->v, diag);
     if (err == JK_OK && a->v->index == UINT32_MAX)
         err = jk_diag_set(diag, JK_ERR_INVALID_ARG, "the key is not a genesis validator's");
-    if (err == JK_OK) {
-        snprintf(path, sizeof path, "%s/archive", dir);
+    if (err == JK_OK)
         err = jk_node_archive_open(path, &a->archive, diag);
-    }
     if (err == JK_OK) {
         a->committed = jk_cap_retain(a->v->ck->chain);
         err = jk_app_recover(a, diag);
@@ -634,6 +667,28 @@ jk_err jk_node_chain_app_persist(jk_node_chain_app *a, const jk_cons_out *out, j
     default:
         return JK_OK;
     }
+}
+
+void jk_node_chain_app_set_produce_hook(jk_node_chain_app *a,
+                                        void (*hook)(void *ctx, uint64_t height), void *ctx)
+{
+    a->hook = hook;
+    a->hook_ctx = ctx;
+}
+
+bool jk_node_chain_app_add_event(jk_node_chain_app *a, const uint8_t *event, size_t len)
+{
+    return jk_app_add_event(a, event, len);
+}
+
+void jk_node_chain_app_set_height_limit(jk_node_chain_app *a, uint64_t max)
+{
+    a->height_limit = max;
+}
+
+void jk_node_chain_app_root(const jk_node_chain_app *a, jk_hash *out)
+{
+    jk_cap_hash(a->committed, out);
 }
 
 jk_node_validator *jk_node_chain_app_validator(jk_node_chain_app *a) { return a->v; }

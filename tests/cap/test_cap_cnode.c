@@ -264,3 +264,73 @@ JK_TEST(test_cap_cnode_rehash_cost_is_logarithmic)
     jk_cap_release(c);
     JK_CHECK_EQ(live(), before);
 }
+
+/* jk_cap_cnode_update (issue 16): where the caller holds the only reference
+ * it writes in place (same body, no new objects), drops the hashes cached on
+ * the path, keeps the canonical tree (an emptied subtree goes away), and
+ * gives every step the value jk_cap_cnode_set gives; where another holder
+ * shares the CNode or a node on the path, that holder sees no change. */
+JK_TEST(test_cap_cnode_update_in_place_and_shared)
+{
+    int64_t before = live();
+    jk_cap c, twin, d1 = small_data(1), d2 = small_data(2);
+    JK_REQUIRE(jk_cap_cnode_new(8, &c) == JK_OK);
+    JK_REQUIRE(jk_cap_cnode_new(8, &twin) == JK_OK);
+    uint32_t slots[] = {7, 200, 7, 201, 0};
+    jk_cap vals[] = {d1, d2, d2, d1, d1};
+    for (size_t s = 0; s < 5; s++) {
+        jk_hash h;
+        jk_cap_hash(c, &h); /* a cached hash the update must drop */
+        const void *body = c.body;
+        JK_REQUIRE(jk_cap_cnode_update(&c, slots[s], vals[s]) == JK_OK);
+        JK_REQUIRE(set_in(&twin, slots[s], vals[s]) == JK_OK);
+        JK_CHECK(c.body == body);
+        JK_CHECK(jk_cap_equal(c, twin));
+        jk_hash want;
+        ref_cnode(c, &want);
+        jk_cap_hash(c, &h);
+        JK_CHECK_MEM(h.bytes, want.bytes, 32);
+    }
+    JK_CHECK_EQ(jk_cap_depth(c), 2);
+    /* a write in place creates nothing: c and twin hold equal trees */
+    int64_t mid = live();
+    JK_REQUIRE(jk_cap_cnode_update(&c, 7, d1) == JK_OK);
+    JK_CHECK_EQ(live(), mid);
+    JK_REQUIRE(jk_cap_cnode_update(&c, 7, d2) == JK_OK);
+
+    /* shared: the other holder keeps its value, the caller gets the new one */
+    jk_cap keep = jk_cap_retain(c);
+    jk_hash kh;
+    jk_cap_hash(keep, &kh);
+    JK_REQUIRE(jk_cap_cnode_update(&c, 200, jk_cap_null()) == JK_OK);
+    JK_CHECK(c.body != keep.body);
+    JK_CHECK(jk_cap_equal(jk_cap_cnode_get(keep, 200), d2));
+    JK_CHECK(jk_cap_is_null(jk_cap_cnode_get(c, 200)));
+    jk_hash kh2;
+    jk_cap_hash(keep, &kh2);
+    JK_CHECK_MEM(kh.bytes, kh2.bytes, 32);
+    /* the new body is ours alone, but its path nodes are shared with keep */
+    JK_REQUIRE(jk_cap_cnode_update(&c, 201, d2) == JK_OK);
+    JK_CHECK(jk_cap_equal(jk_cap_cnode_get(keep, 201), d1));
+    jk_cap_release(keep);
+
+    /* emptying every slot gives the canonical empty CNode */
+    uint32_t all[] = {0, 7, 201};
+    for (size_t s = 0; s < 3; s++)
+        JK_REQUIRE(jk_cap_cnode_update(&c, all[s], jk_cap_null()) == JK_OK);
+    jk_cap empty;
+    JK_REQUIRE(jk_cap_cnode_new(8, &empty) == JK_OK);
+    JK_CHECK(jk_cap_equal(c, empty));
+    JK_CHECK_EQ(jk_cap_depth(c), 1);
+    /* refusals leave *cnode as it was */
+    jk_cap was = c;
+    JK_CHECK(jk_cap_cnode_update(&c, 256, d1) == JK_ERR_CAP_RANGE);
+    JK_CHECK(jk_cap_cnode_update(&d1, 0, d1) == JK_ERR_CAP_KIND);
+    JK_CHECK(c.body == was.body);
+    jk_cap_release(empty);
+    jk_cap_release(c);
+    jk_cap_release(twin);
+    jk_cap_release(d1);
+    jk_cap_release(d2);
+    JK_CHECK_EQ(live(), before);
+}

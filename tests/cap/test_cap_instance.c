@@ -65,6 +65,9 @@ JK_TEST(test_cap_instance_kernel_id)
     jk_crypto_blake2b256("jark/1", 6, &want);
     jk_cap_kernel_id(&got);
     JK_CHECK_MEM(got.bytes, want.bytes, 32);
+    /* the constant cap.c writes out is the hash of the ABI id itself */
+    jk_crypto_blake2b256(JK_KERNEL_ABI_ID, strlen(JK_KERNEL_ABI_ID), &want);
+    JK_CHECK_MEM(got.bytes, want.bytes, 32);
 }
 
 JK_TEST(test_cap_instance_lineage_formulas)

@@ -484,3 +484,56 @@ JK_TEST(test_chain_keyset_large)
     }
     jk_chain_keyset_free(&s);
 }
+
+/* A one-key set (an event's attest, issue 16) holds its key without an
+ * allocation, survives a copy by value (nothing points into the set), and
+ * grows into a real one: the inline key moves into main with the second key,
+ * whichever order the two keys have. */
+JK_TEST(test_chain_keyset_one_key_inline)
+{
+    JK_REQUIRE(jk_crypto_init() == JK_OK);
+    uint8_t k[4][32], ref[4][32];
+    for (uint32_t i = 0; i < 4; i++)
+        make_key(100 + i, k[i]);
+    for (int order = 0; order < 2; order++) {
+        jk_chain_keyset s = JK_CHAIN_KEYSET_INIT;
+        const uint8_t *first = order ? k[0] : k[1], *second = order ? k[1] : k[0];
+        JK_CHECK_EQ(jk_chain_keyset_add(&s, first, NULL), JK_OK);
+        JK_CHECK(s.main == NULL && s.side == NULL); /* no allocation */
+        jk_chain_keyset copy = s;                   /* by value */
+        memset(&s, 0xEE, sizeof s);
+        memcpy(ref[0], first, 32);
+        check_against(&copy, ref, 1, __LINE__);
+        /* merge the one-key set into an empty one and into a large one */
+        jk_chain_keyset big = JK_CHAIN_KEYSET_INIT, empty = JK_CHAIN_KEYSET_INIT;
+        JK_CHECK_EQ(jk_chain_keyset_merge(&empty, &copy), JK_OK);
+        check_against(&empty, ref, 1, __LINE__);
+        for (uint32_t i = 0; i < 500; i++) {
+            uint8_t x[32];
+            make_key(1000 + i, x);
+            JK_REQUIRE(jk_chain_keyset_add(&big, x, NULL) == JK_OK);
+        }
+        JK_CHECK_EQ(jk_chain_keyset_merge(&big, &copy), JK_OK);
+        JK_CHECK_EQ(jk_chain_keyset_count(&big), 501);
+        JK_CHECK(jk_chain_keyset_contains(&big, first));
+        /* the second key: the inline key moves into main */
+        bool added = false;
+        JK_CHECK_EQ(jk_chain_keyset_add(&copy, second, &added), JK_OK);
+        JK_CHECK(added && copy.main != NULL);
+        JK_CHECK_EQ(jk_chain_keyset_add(&copy, k[2], NULL), JK_OK);
+        JK_CHECK_EQ(jk_chain_keyset_add(&copy, first, &added), JK_OK);
+        JK_CHECK(!added);
+        memcpy(ref[0], k[0], 32);
+        memcpy(ref[1], k[1], 32);
+        memcpy(ref[2], k[2], 32);
+        check_against(&copy, ref, 3, __LINE__);
+        /* clear keeps main; a first key after it goes there */
+        jk_chain_keyset_clear(&copy);
+        JK_CHECK_EQ(jk_chain_keyset_add(&copy, k[3], NULL), JK_OK);
+        memcpy(ref[0], k[3], 32);
+        check_against(&copy, ref, 1, __LINE__);
+        jk_chain_keyset_free(&copy);
+        jk_chain_keyset_free(&big);
+        jk_chain_keyset_free(&empty);
+    }
+}

@@ -12,4 +12,5 @@ sim: $(BUILD)/consensus-sim
 .PHONY: bench-cons
 bench-cons: $(BUILD)/consensus-sim
 	@$(BUILD)/consensus-sim --bench-cert
+	@$(BUILD)/consensus-sim --bench-sync
 BENCH_TARGETS += bench-cons

@@ -6,8 +6,10 @@
  *   consensus-sim [--seeds N] [--first S] [--validators V[,V...]]
  *                 [--seed S] [--no-faults] [--trace]
  *   consensus-sim --bench-cert   (certificate check vs raw Ed25519 verifies)
+ *   consensus-sim --bench-sync   (jk_node_sync vs archiving alone, headers only)
  */
 #include "jark/consensus.h"
+#include "jark/node.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -88,6 +90,90 @@ static void print_hash(const jk_hash *h)
         printf("%02x", h->bytes[i]);
 }
 
+static jk_err no_import(void *ctx, uint64_t h, const uint8_t *b, size_t len, jk_diag *diag)
+{
+    (void)ctx, (void)h, (void)b, (void)len, (void)diag;
+    return JK_OK;
+}
+
+/* BENCH lines: syncing N header-only blocks (certificate check + archive
+ * write) next to archiving the same blocks without the check. Without the
+ * chain import, which a real sync adds per block; each archive write is a
+ * synchronous LMDB commit. */
+static int bench_sync(void)
+{
+    enum { N = 300 };
+    static const uint32_t vs_n[] = {4, 10};
+    static jk_cons_valset vs;
+    static uint8_t sk[16][64];
+    static uint8_t blocks[N + 1][JK_CHAIN_HEADER_SIZE];
+    static jk_node_sync_item items[N];
+    jk_hash genesis;
+    jk_crypto_blake2b256("bench-sync", 10, &genesis);
+    for (size_t k = 0; k < 2; k++) {
+        uint32_t n = vs_n[k], q = jk_cons_quorum(n);
+        vs.count = n;
+        for (uint32_t i = 0; i < n; i++) {
+            uint8_t seed[32] = {(uint8_t)i, 9};
+            if (jk_crypto_ed25519_keypair_from_seed(seed, vs.keys[i], sk[i]) != JK_OK)
+                return 2;
+        }
+        jk_hash parent = genesis;
+        for (uint64_t h = 1; h <= N; h++) {
+            jk_chain_header hd = {.parent = parent, .number = h,
+                                  .proposer = jk_chain_proposer_index(n, h, 0)};
+            jk_chain_header_encode(&hd, blocks[h]);
+            jk_chain_header_hash(&hd, &parent);
+            jk_node_sync_item *it = &items[h - 1];
+            memset(it, 0, sizeof *it);
+            it->height = h;
+            it->block = blocks[h];
+            it->len = JK_CHAIN_HEADER_SIZE;
+            it->cert.height = h;
+            it->cert.value = parent;
+            for (uint32_t i = 0; i < q; i++) {
+                jk_cons_vote v = {.type = JK_CONS_MSG_PRECOMMIT, .height = h,
+                                  .has_value = true, .value = parent, .validator = i};
+                jk_cons_vote_sign(&v, &genesis, sk[i]);
+                it->cert.sigs[i].validator = i;
+                memcpy(it->cert.sigs[i].sig, v.sig, 64);
+            }
+            it->cert.count = q;
+        }
+        double t[2];
+        for (int mode = 0; mode < 2; mode++) {
+            char dir[] = "/tmp/jark-bench-sync-XXXXXX";
+            jk_node_archive *a;
+            if (!mkdtemp(dir) || jk_node_archive_open(dir, &a, NULL) != JK_OK)
+                return 2;
+            size_t done;
+            double t0 = now_us();
+            if (mode == 0) {
+                if (jk_node_sync(a, &vs, &genesis, items, N, no_import, NULL, &done, NULL) != JK_OK)
+                    return 2;
+            } else {
+                for (size_t i = 0; i < N; i++)
+                    if (jk_node_archive_put(a, items[i].height, &items[i].cert.value,
+                                            items[i].block, items[i].len, &items[i].cert,
+                                            NULL) != JK_OK)
+                        return 2;
+            }
+            t[mode] = now_us() - t0;
+            jk_node_archive_close(a);
+            char path[96];
+            snprintf(path, sizeof path, "%s/data.mdb", dir);
+            remove(path);
+            snprintf(path, sizeof path, "%s/lock.mdb", dir);
+            remove(path);
+            remove(dir);
+        }
+        printf("BENCH sync V=%u: %d blocks, %.0f blocks/s with certificates checked; %.0f "
+               "blocks/s archived without; ratio %.2f\n", n, N, N / (t[0] / 1e6),
+               N / (t[1] / 1e6), t[1] / t[0]);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t seeds = 100, first = 1;
@@ -123,6 +209,10 @@ int main(int argc, char **argv)
             if (jk_crypto_init() != JK_OK)
                 return 2;
             return bench_cert();
+        } else if (!strcmp(a, "--bench-sync")) {
+            if (jk_crypto_init() != JK_OK)
+                return 2;
+            return bench_sync();
         } else if (!strcmp(a, "--trace")) {
             trace = true;
         } else {

@@ -1,0 +1,223 @@
+/*
+ * consensus_net.c — the devnet on consensus's simulated network
+ * (consensus.c's file comment): the heap of timed items, delays, loss,
+ * duplicates and the partition, the Byzantine validators' corrupted
+ * messages, and the watch over what honest validators sign.
+ */
+#include "consensus_internal.h"
+
+#include "jark/bytes.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+__attribute__((format(printf, 3, 4)))
+void jk_cs_violation(jk_cs *s, bool safety, const char *fmt, ...)
+{
+    if (safety)
+        s->r->safety_ok = false;
+    else
+        s->r->liveness_ok = false;
+    s->stop = true;
+    if (s->r->violation[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->r->violation, sizeof s->r->violation, fmt, ap);
+    va_end(ap);
+}
+
+uint64_t jk_cs_below(jk_cs *s, uint64_t n)
+{
+    return n ? jk_devnet_next(&s->rng) % n : 0;
+}
+
+bool jk_cs_chance(jk_cs *s, uint32_t permille)
+{
+    return jk_cs_below(s, 1000) < permille;
+}
+
+static bool jk_cs_less(const jk_cs_item *a, const jk_cs_item *b)
+{
+    return a->time != b->time ? a->time < b->time : a->seq < b->seq;
+}
+
+jk_cs_item *jk_cs_push(jk_cs *s, uint64_t time, uint8_t kind, uint32_t node)
+{
+    if (s->nheap == s->capheap) {
+        size_t cap = s->capheap ? 2 * s->capheap : 256;
+        jk_cs_item *h = realloc(s->heap, cap * sizeof *h);
+        if (!h)
+            return NULL;
+        s->heap = h;
+        s->capheap = cap;
+    }
+    jk_cs_item it;
+    memset(&it, 0, sizeof it);
+    it.time = time;
+    it.seq = s->seq++;
+    it.kind = kind;
+    it.node = node;
+    size_t i = s->nheap++;
+    while (i > 0 && jk_cs_less(&it, &s->heap[(i - 1) / 2])) {
+        s->heap[i] = s->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    s->heap[i] = it;
+    return &s->heap[i];
+}
+
+jk_cs_item jk_cs_pop(jk_cs *s)
+{
+    jk_cs_item top = s->heap[0], last = s->heap[--s->nheap];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= s->nheap)
+            break;
+        if (c + 1 < s->nheap && jk_cs_less(&s->heap[c + 1], &s->heap[c]))
+            c++;
+        if (!jk_cs_less(&s->heap[c], &last))
+            break;
+        s->heap[i] = s->heap[c];
+        i = c;
+    }
+    if (s->nheap)
+        s->heap[i] = last;
+    return top;
+}
+
+/* ---- the network ---------------------------------------------------------- */
+
+static bool jk_cs_faulty(const jk_cs *s) { return s->now < s->fault_end; }
+
+void jk_cs_transmit(jk_cs *s, uint32_t from, uint32_t to, const uint8_t *bytes, size_t len)
+{
+    if (from == to)
+        return;
+    bool faulty = jk_cs_faulty(s);
+    uint64_t at = s->now + 2 + jk_cs_below(s, 30);
+    if (faulty && s->f.partition && s->now >= s->part_start && s->now < s->part_end &&
+        s->side[from] != s->side[to])
+        at = s->part_end + jk_cs_below(s, 30); /* held until the heal */
+    if (faulty && jk_cs_chance(s, s->f.drop_permille))
+        return;
+    int copies = faulty && jk_cs_chance(s, s->f.dup_permille) ? 2 : 1;
+    for (int c = 0; c < copies; c++) {
+        uint8_t *b = malloc(len ? len : 1);
+        jk_cs_item *it = b ? jk_cs_push(s, at + (uint64_t)c * jk_cs_below(s, 20), JK_CS_DELIVER, to)
+                           : NULL;
+        if (!it) {
+            free(b);
+            return;
+        }
+        memcpy(b, bytes, len);
+        it->from = from;
+        it->bytes = b;
+        it->len = len;
+        s->r->sent++;
+    }
+}
+
+/* An honest validator's signed message: the same (height, round, type)
+ * twice with different values is a violation. */
+void jk_cs_watch_signed(jk_cs *s, jk_cs_node *n, const uint8_t *bytes, size_t len)
+{
+    jk_cons_msg msg;
+    if (jk_cons_msg_decode(bytes, len, &msg, NULL) != JK_OK)
+        return;
+    jk_cs_signed sg;
+    memset(&sg, 0, sizeof sg);
+    if (msg.kind == JK_CONS_MSG_PROPOSAL) {
+        if (msg.proposal.proposer != n->index)
+            return; /* a re-gossip of another's proposal */
+        sg.height = msg.proposal.height;
+        sg.round = msg.proposal.round;
+        sg.type = JK_CONS_MSG_PROPOSAL;
+        sg.has_value = true;
+        jk_cons_app app;
+        jk_node_chain_app_bind(n->app, &app);
+        app.hash(app.ctx, msg.proposal.value, msg.proposal.value_len, &sg.value);
+    } else if (msg.kind == JK_CONS_MSG_PREVOTE || msg.kind == JK_CONS_MSG_PRECOMMIT) {
+        if (msg.vote.validator != n->index)
+            return;
+        sg.height = msg.vote.height;
+        sg.round = msg.vote.round;
+        sg.type = msg.kind;
+        sg.has_value = msg.vote.has_value;
+        sg.value = msg.vote.value;
+    } else {
+        return;
+    }
+    for (size_t i = 0; i < n->nsigs; i++) {
+        const jk_cs_signed *o = &n->sigs[i];
+        if (o->height == sg.height && o->round == sg.round && o->type == sg.type) {
+            if (o->has_value != sg.has_value || memcmp(o->value.bytes, sg.value.bytes, 32) != 0)
+                jk_cs_violation(s, true, "validator %u signed two different messages of kind %u "
+                                "at height %" PRIu64 " round %u", n->index, sg.type, sg.height,
+                                sg.round);
+            return;
+        }
+    }
+    if (n->nsigs == n->capsigs) {
+        size_t cap = n->capsigs ? 2 * n->capsigs : 64;
+        jk_cs_signed *p = realloc(n->sigs, cap * sizeof *p);
+        if (!p)
+            return;
+        n->sigs = p;
+        n->capsigs = cap;
+    }
+    n->sigs[n->nsigs++] = sg;
+}
+
+/* A Byzantine validator's SEND, corrupted (see the file comment). */
+void jk_cs_byzantine_send(jk_cs *s, jk_cs_node *n, uint32_t to, const uint8_t *bytes,
+                                 size_t len)
+{
+    jk_cons_msg msg;
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    if (jk_cons_msg_decode(bytes, len, &msg, NULL) == JK_OK) {
+        if ((msg.kind == JK_CONS_MSG_PREVOTE || msg.kind == JK_CONS_MSG_PRECOMMIT) && to % 2 == 1) {
+            /* equivocate: the odd half hears a vote for another value */
+            msg.vote.has_value = true;
+            for (int i = 0; i < 32; i++)
+                msg.vote.value.bytes[i] = (uint8_t)jk_devnet_next(&s->rng);
+            jk_cons_vote_sign(&msg.vote, &s->genesis.genesis_hash, s->keys[n->index].sk);
+            jk_cons_msg_encode(&msg, &out, &out_len);
+        } else if (msg.kind == JK_CONS_MSG_PROPOSAL && msg.proposal.proposer == n->index &&
+                   msg.proposal.value_len >= JK_CHAIN_HEADER_SIZE) {
+            /* an invalid proposal: a header whose state root is wrong */
+            uint8_t *v = malloc(msg.proposal.value_len);
+            jk_chain_header h;
+            if (v) {
+                memcpy(v, msg.proposal.value, msg.proposal.value_len);
+                v[80] ^= 1;
+                jk_hash id;
+                if (jk_chain_header_decode(v, JK_CHAIN_HEADER_SIZE, &h, NULL) == JK_OK) {
+                    jk_chain_header_hash(&h, &id);
+                    msg.proposal.value = v;
+                    jk_cons_proposal_sign(&msg.proposal, &s->genesis.genesis_hash, &id,
+                                          s->keys[n->index].sk);
+                    jk_cons_msg_encode(&msg, &out, &out_len);
+                }
+                free(v);
+                n->bad++;
+            }
+        }
+    }
+    jk_cs_transmit(s, n->index, to, out ? out : bytes, out ? out_len : len);
+    free(out);
+    if (jk_cs_chance(s, 50)) { /* garbage */
+        uint8_t junk[64];
+        size_t jl = 1 + jk_cs_below(s, sizeof junk);
+        for (size_t i = 0; i < jl; i++)
+            junk[i] = (uint8_t)jk_devnet_next(&s->rng);
+        junk[0] = (uint8_t)(1 + jk_cs_below(s, 6));
+        jk_cs_transmit(s, n->index, to, junk, jl);
+    }
+}
+
