@@ -56,6 +56,7 @@ typedef struct jk_devnet_options {
     const jk_spec_key *validator_keys; /* optional: the spec's validators' keys, in its order (borrowed) */
     uint32_t validator_key_count;
     const jk_sdk_options *build;      /* compiling the spec's C programs (NULL: -O2) */
+    FILE *debug;                      /* the chain programs' debug stream (NULL: discarded) */
 } jk_devnet_options;
 
 typedef struct jk_devnet_result {

@@ -357,6 +357,11 @@ void jk_node_chain_app_set_produce_hook(jk_node_chain_app *a,
  * otherwise decide height after height inside a single input. */
 void jk_node_chain_app_set_height_limit(jk_node_chain_app *a, uint64_t max);
 
+/* Show the chain programs' debug stream (DEBUG_WRITE) on `debug` (NULL: the
+ * default, discarded), for this app's kernels now and after every rebuild
+ * (jk_chain_set_debug). Output only; `debug` stays the caller's. */
+void jk_node_chain_app_set_debug(jk_node_chain_app *a, FILE *debug);
+
 /* The add_event callback: decode, dedup, verify into the pool; true when
  * the event is new and admitted. */
 bool jk_node_chain_app_add_event(jk_node_chain_app *a, const uint8_t *event, size_t len);

@@ -104,6 +104,7 @@ static jk_err jk_cs_open(jk_cs *s, jk_cs_node *n, jk_diag *diag)
     if (err != JK_OK)
         return err;
     jk_node_chain_app_set_produce_hook(n->app, jk_cs_produce_hook, n);
+    jk_node_chain_app_set_debug(n->app, s->o->debug);
     /* a fresh pool: the workload past its head is handed over again */
     uint64_t h = jk_node_chain_app_validator(n->app)->height;
     n->fed = s->generated == 0 ? 0 : s->wl_end[h < s->generated ? h : s->generated];

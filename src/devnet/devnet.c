@@ -355,6 +355,8 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
         char vdir[PATH_MAX];
         snprintf(vdir, sizeof vdir, "%.4000s/validator-%u", o->dir, i);
         e = jk_node_validator_open(vdir, d->validators[i].sk, &d->genesis, &d->nodes[i], &diag);
+        if (e == JK_OK)
+            jk_chain_set_debug(d->nodes[i]->ck, o->debug);
         if (e != JK_OK)
             jk_say(r, "validator %u: %s", i, diag.msg[0] ? diag.msg : jk_strerror(e));
     }

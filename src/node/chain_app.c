@@ -64,6 +64,7 @@ struct jk_node_chain_app {
     void (*hook)(void *ctx, uint64_t height);
     void *hook_ctx;
     uint64_t height_limit;          /* 0: none */
+    FILE *debug;                    /* chain programs' debug stream (NULL: discarded) */
 };
 
 /* ---------------------------------------------------------------------------
@@ -245,6 +246,7 @@ static jk_err jk_app_rewind(jk_node_chain_app *a, jk_diag *diag)
     if (err != JK_OK)
         return err;
     jk_chain_set_own_key(ck, a->secret_key);
+    jk_chain_set_debug(ck, a->debug);
     jk_chain_kernel_free(a->v->ck);
     a->v->ck = ck;
     a->tentative = false;
@@ -697,4 +699,10 @@ jk_node_archive *jk_node_chain_app_archive(jk_node_chain_app *a) { return a->arc
 void jk_node_chain_app_stats_get(const jk_node_chain_app *a, jk_node_chain_app_stats *out)
 {
     *out = a->stats;
+}
+
+void jk_node_chain_app_set_debug(jk_node_chain_app *a, FILE *debug)
+{
+    a->debug = debug;
+    jk_chain_set_debug(a->v->ck, debug);
 }
