@@ -19,7 +19,7 @@
 
 static const char jk_node_usage[] =
     "usage: jark node --spec SPEC --key FILE --dir DIR --listen HOST:PORT [--peer HOST:PORT[@KEY]]...\n"
-    "                 [--rpc HOST:PORT] [--validator HEX]... [--demo-seed S] [--tcp] [-v]\n"
+    "                 [--rpc HOST:PORT] [--validator HEX]... [--demo-seed S] [--tcp] [-v [-v]]\n"
     "  --demo-seed S    the demo chain's genesis state for seed S (accounts funded, as jark devnet's)\n"
     "  --validator HEX  a validator's public key, in order, replacing the spec's list\n"
     "                   (what `jark testnet` passes); every node of a chain gives the same list\n"
@@ -157,6 +157,8 @@ int jk_tool_node(int argc, char **argv)
         return JK_EXIT_USAGE;
     }
     err = jk_node_chain_app_open(dir, key.secret, &genesis, &app, &diag);
+    if (err == JK_OK && verbose >= 2)
+        jk_node_chain_app_set_debug(app, stderr); /* -v -v: the chain programs' debug stream too */
     static jk_cons_valset vs;
     uint32_t self = UINT32_MAX;
     if (err == JK_OK) {
