@@ -16,12 +16,15 @@
 
 /* A program entry: a file name, or an array of 1..JK_SDK_MAX_SOURCES C
  * files built together into one program; read through the reader. */
-static jk_err jk_program_entry(json_object *v, const char *field, jk_spec_reader reader, void *ctx, uint8_t **out,
-                               size_t *len, jk_diag *diag)
+/* `fallback`: the file a missing entry stands for (NULL: none, missing is refused). */
+static jk_err jk_program_entry(json_object *v, const char *field, const char *fallback, jk_spec_reader reader,
+                               void *ctx, uint8_t **out, size_t *len, jk_diag *diag)
 {
     const char *names[JK_SDK_MAX_SOURCES];
     size_t n = 0;
-    if (v && json_object_is_type(v, json_type_string)) {
+    if (!v && fallback) {
+        names[n++] = fallback;
+    } else if (v && json_object_is_type(v, json_type_string)) {
         names[n++] = json_object_get_string(v);
     } else if (v && json_object_is_type(v, json_type_array) && json_object_array_length(v) >= 1 &&
                json_object_array_length(v) <= JK_SDK_MAX_SOURCES) {
@@ -115,11 +118,18 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
     }
     const uint8_t **role_ptr[5] = {&s->chain, &s->verify, &s->transact, &s->dispatch_instance, &s->aa};
     size_t *role_len[5] = {&s->chain_len, &s->verify_len, &s->transact_len, &s->dispatch_instance_len, &s->aa_len};
+    /* The AA defaults to the SDK's standard one (sdk/aa.c): an AA is the
+     * kernel's trust anchor, and one that returns without yielding would make
+     * every signature check pass, so authors should not need to write one. */
+    char standard_aa[4096];
+    const char *sdk = jk_sdk_dir();
+    bool have_standard = sdk && (size_t)snprintf(standard_aa, sizeof standard_aa, "%s/aa.c", sdk) < sizeof standard_aa;
     for (int r = 0; r < 5; r++) {
         char field[48];
         snprintf(field, sizeof field, "programs.%s", roles[r]);
-        if ((re = jk_program_entry(jk_key(progs, roles[r]), field, reader, ctx, &out->programs[r], role_len[r],
-                                   diag)) != JK_OK)
+        const char *fallback = r == 4 && have_standard ? standard_aa : NULL;
+        if ((re = jk_program_entry(jk_key(progs, roles[r]), field, fallback, reader, ctx, &out->programs[r],
+                                   role_len[r], diag)) != JK_OK)
             goto done;
         *role_ptr[r] = out->programs[r];
     }
@@ -132,7 +142,7 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
     for (size_t k = 0; k < nd; k++) {
         char field[48];
         snprintf(field, sizeof field, "programs.dispatch[%zu]", k);
-        if ((re = jk_program_entry(json_object_array_get_idx(disp, k), field, reader, ctx, &out->programs[5 + k],
+        if ((re = jk_program_entry(json_object_array_get_idx(disp, k), field, NULL, reader, ctx, &out->programs[5 + k],
                                    &s->dispatch_len[k], diag)) != JK_OK)
             goto done;
         s->dispatch[k] = out->programs[5 + k];

@@ -5,6 +5,7 @@
 #include "jark/spec.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static void jk_write(const char *path, const char *text)
@@ -70,4 +71,34 @@ JK_TEST(test_chain_spec_file_loads_and_refuses)
     JK_CHECK(strstr(diag.msg, "continue") == NULL);
     unlink(path);
     rmdir(dir);
+}
+
+/* A spec without "programs.aa" gets the SDK's standard AA (sdk/aa.c), the
+ * same program its source builds to; the chain's genesis works with it. */
+JK_TEST(test_chain_spec_aa_defaults_to_the_sdk_standard_one)
+{
+    char dir[96], path[128], cwd[512], text[4096];
+    JK_REQUIRE(jk_test_tmpdir("spec-aa", dir, sizeof dir) && getcwd(cwd, sizeof cwd));
+    snprintf(path, sizeof path, "%s/spec.json", dir);
+    snprintf(text, sizeof text,
+             "{\"programs\": {\"chain\": \"%s/tests/chain/progs/chain.c\", \"verify\": \"%s/tests/chain/progs/verify.c\","
+             " \"transact\": \"%s/tests/chain/progs/transact.c\", \"dispatch_instance\": \"%s/tests/chain/progs/dinst.c\","
+             " \"dispatch\": [\"%s/tests/chain/progs/process.c\"]},"
+             " \"validators\": [\"%064x\"],"
+             " \"gas\": {\"transform\": 1000000, \"verify\": 1000000, \"process\": 1000000, \"block\": 9000000}}",
+             cwd, cwd, cwd, cwd, cwd, 5);
+    jk_write(path, text);
+    jk_spec_file f;
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_spec_file_load(path, NULL, &f, &diag) == JK_OK);
+    uint8_t *want = NULL;
+    size_t want_len = 0;
+    JK_REQUIRE(jk_sdk_build_one("sdk/aa.c", &want, &want_len, NULL) == JK_OK);
+    JK_CHECK_EQ(f.spec.aa_len, want_len);
+    JK_CHECK(f.spec.aa_len == want_len && !memcmp(f.spec.aa, want, want_len));
+    jk_chain_genesis g;
+    JK_CHECK_EQ(jk_chain_genesis_build(&f.spec, &g, NULL), JK_OK);
+    jk_cap_release(g.chain);
+    free(want);
+    jk_spec_file_free(&f);
 }
