@@ -21,7 +21,7 @@
 static const char jk_devnet_usage[] =
     "usage: jark devnet [--spec SPEC] [--events FILE] [--workload demo|events|none] [--validator-key FILE]...\n"
     "                   [--validators V] [--blocks N] [--events-per-block E] [--seed S] [--dir DIR] [--threads T]\n"
-    "                   [--drop P] [--dup P] [--partition] [--crash N] [--byzantine N] [--round-robin] [-v]\n"
+    "                   [--drop P] [--dup P] [--partition] [--crash N] [--byzantine N] [--round-robin] [-v] [--engine interp|jit]\n"
     "                   " JK_TOOL_BUILD_USAGE "\n";
 
 static int jk_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -64,6 +64,9 @@ int jk_tool_devnet(int argc, char **argv)
             continue;
         if (flag == 0 && target && has_value && !jk_tool_parse_number(argv[i + 1], false, target)) {
             i++;
+        } else if (flag == 0 && !strcmp(a, "--engine")) {
+            if (jk_tool_engine_flag(argc, argv, &i) != 1)
+                goto done;
         } else if (flag == 0 && !strcmp(a, "-v")) {
             o.debug = stderr; /* chain programs' DEBUG_WRITE, apart from the per-block lines */
         } else if (flag == 0 && !strcmp(a, "--dir") && has_value) {

@@ -86,6 +86,9 @@ static int jk_image_run_cmd(int argc, char **argv)
             slot0_path = argv[++i];
         } else if (!strcmp(argv[i], "--map") && more) {
             map_path = argv[++i];
+        } else if (!strcmp(argv[i], "--engine")) {
+            if (jk_tool_engine_flag(argc, argv, &i) != 1)
+                return 2;
         } else if (argv[i][0] != '-' && !path) {
             path = argv[i];
         } else {

@@ -19,7 +19,7 @@
 
 static const char jk_node_usage[] =
     "usage: jark node --spec SPEC --key FILE --dir DIR --listen HOST:PORT [--peer HOST:PORT[@KEY]]...\n"
-    "                 [--rpc HOST:PORT] [--validator HEX]... [--demo-seed S] [--tcp] [-v [-v]]\n"
+    "                 [--rpc HOST:PORT] [--validator HEX]... [--demo-seed S] [--tcp] [-v [-v]] [--engine interp|jit]\n"
     "  --demo-seed S    the demo chain's genesis state for seed S (accounts funded, as jark devnet's)\n"
     "  --validator HEX  a validator's public key, in order, replacing the spec's list\n"
     "                   (what `jark testnet` passes); every node of a chain gives the same list\n"
@@ -81,7 +81,10 @@ int jk_tool_node(int argc, char **argv)
         bool has = i + 1 < argc;
         if (!strcmp(a, "-v"))
             verbose++;
-        else if (!strcmp(a, "--tcp"))
+        else if (!strcmp(a, "--engine")) {
+            if (jk_tool_engine_flag(argc, argv, &i) != 1)
+                return JK_EXIT_USAGE;
+        } else if (!strcmp(a, "--tcp"))
             tcp = true;
         else if (has && !strcmp(a, "--demo-seed")) {
             if (jk_tool_parse_number(argv[++i], false, &demo_seed) != 0) {

@@ -31,13 +31,9 @@ int jk_tool_pvm_exec(int argc, char **argv)
                 return JK_EXIT_USAGE;
             }
             nargs++;
-        } else if (!strcmp(argv[i], "--engine") && i + 1 < argc) {
-            jk_pvm_engine engine;
-            if (jk_pvm_engine_parse(argv[++i], &engine) != JK_OK) {
-                fprintf(stderr, "jark: --engine wants interp, jit or auto, got '%s'\n", argv[i]);
+        } else if (!strcmp(argv[i], "--engine")) {
+            if (jk_tool_engine_flag(argc, argv, &i) != 1) /* what jk_sdk_exec's AUTO runs on */
                 return JK_EXIT_USAGE;
-            }
-            jk_pvm_set_auto_engine(engine); /* what jk_sdk_exec's AUTO runs on */
         } else if (!strcmp(argv[i], "--map") && i + 1 < argc) {
             map_path = argv[++i];
         } else if (argv[i][0] != '-' && !path) {

@@ -67,4 +67,11 @@ int jk_tool_write_file(const char *path, const void *data, size_t len);
  * the string is not exactly one number in range. */
 int jk_tool_parse_number(const char *text, bool allow_negative, uint64_t *out);
 
+/* `--engine interp|jit|auto` at argv[*i]: takes it and its value (*i
+ * advances) and makes it the engine every kernel of this process runs
+ * programs on (jk_pvm_set_auto_engine: results are the same on either).
+ * Returns 1 when taken, 0 when argv[*i] is not --engine, -1 on a bad value
+ * (message printed). */
+int jk_tool_engine_flag(int argc, char **argv, int *i);
+
 #endif

@@ -104,3 +104,17 @@ int jk_tool_print_source(const char *map_path, uint32_t pc)
     jk_sdk_map_free(m);
     return 0;
 }
+
+int jk_tool_engine_flag(int argc, char **argv, int *i)
+{
+    if (strcmp(argv[*i], "--engine") || *i + 1 >= argc)
+        return 0;
+    jk_pvm_engine engine;
+    if (jk_pvm_engine_parse(argv[*i + 1], &engine) != JK_OK) {
+        fprintf(stderr, "jark: --engine wants interp, jit or auto, got '%s'\n", argv[*i + 1]);
+        return -1;
+    }
+    jk_pvm_set_auto_engine(engine);
+    (*i)++;
+    return 1;
+}

@@ -253,3 +253,34 @@ JK_TEST(test_tools_truncated_json_message)
     free(f);
     jk_test_rm_tree(dir);
 }
+
+/* The final state root a devnet run printed ("state root <64 hex>"). */
+static bool jk_devnet_root(const char *out, char root[65])
+{
+    const char *p = strstr(out, "state root ");
+    if (!p || strlen(p + 11) < 64)
+        return false;
+    memcpy(root, p + 11, 64);
+    root[64] = 0;
+    return true;
+}
+
+/* --engine on the commands that run chains: both engines give the same roots;
+ * a bad value is a usage error. */
+JK_TEST(test_tools_devnet_engine_flag)
+{
+    static char out[1 << 16], err[4096];
+    char roots[2][65];
+    const char *names[2] = {"interp", "jit"};
+    for (int e = 0; e < 2; e++) {
+        char *argv[] = {"--blocks", "3", "--events-per-block", "4", "--validators", "4", "--engine", (char *)names[e]};
+        JK_CHECK_EQ(jk_test_tool(jk_tool_devnet, 8, argv, out, sizeof out, err, sizeof err), 0);
+        JK_CHECK_EQ(jk_pvm_auto_engine(), e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP);
+        JK_CHECK(jk_devnet_root(out, roots[e]));
+    }
+    jk_pvm_set_auto_engine(JK_PVM_ENGINE_JIT); /* the process default, for the tests after this one */
+    JK_CHECK(!strcmp(roots[0], roots[1]));
+    char *bad[] = {"--blocks", "1", "--engine", "turbo"};
+    JK_CHECK_EQ(jk_test_tool(jk_tool_devnet, 4, bad, out, sizeof out, err, sizeof err), 2);
+    JK_CHECK(strstr(err, "--engine wants interp, jit or auto") != NULL);
+}
