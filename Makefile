@@ -60,6 +60,13 @@ BENCH_TARGETS :=
 
 bench: $(BENCH_TARGETS)
 
+# Every benchmark binary, built but not run: CI builds them so that an API
+# change cannot break a benchmark unnoticed.
+BENCH_BUILD := $(BENCH_BIN) $(BENCH_OUT)/bench_c $(BENCH_CAP_BIN) $(BENCH_CHAIN_BIN) $(BENCH_GAS_BIN) \
+               $(BENCH_KERNEL_BIN) $(BENCH_LEDGER_BIN) $(BUILD)/consensus-sim
+.PHONY: bench-build
+bench-build: $(BENCH_BUILD)
+
 clean:
 	rm -rf $(BUILD)
 
@@ -68,7 +75,7 @@ help:
 	@echo "make test       unit tests, PVM vectors; ends with 'N passed, N failed'"
 	@echo "make asan       the tests under AddressSanitizer + UBSan (clang)"
 	@echo "make CC=clang   build with clang"
-	@echo "make bench      benchmarks (BENCH lines)"
+	@echo "make bench      benchmarks (BENCH lines); make bench-build only builds them"
 	@echo "make bench-peers  jark next to an independent PVM (anan-as)"
 	@echo "make fuzz       run the libFuzzer targets for a fixed time"
 

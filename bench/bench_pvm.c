@@ -189,7 +189,7 @@ static jk_bench jk_benches[] = {
 
 /* ---- files ---- */
 
-static char *jk_read_file(const char *path, size_t *len)
+static char *jk_bench_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -426,7 +426,7 @@ int main(int argc, char **argv)
         char path[1024];
         snprintf(path, sizeof path, "%s/%s.s", src_dir, b->name);
         size_t src_len = 0;
-        char *src = jk_read_file(path, &src_len);
+        char *src = jk_bench_read_file(path, &src_len);
         if (!src) {
             fprintf(stderr, "bench %s: cannot read %s: %s\n", b->name, path,
                     strerror(errno));
