@@ -374,6 +374,26 @@ void jk_node_chain_app_root(const jk_node_chain_app *a, jk_hash *out);
 jk_node_validator *jk_node_chain_app_validator(jk_node_chain_app *a);
 jk_node_archive *jk_node_chain_app_archive(jk_node_chain_app *a);
 
+/* The committed head, for a read: the chain instance (borrowed: valid until
+ * the app's next commit or close; retain it to keep it), its height (0 =
+ * genesis) and its block's hash (the genesis hash at 0). */
+void jk_node_chain_app_head(const jk_node_chain_app *a, jk_cap *chain, uint64_t *height,
+                            jk_hash *head_hash);
+/* The pool: admitted events not yet in a committed block, in admission
+ * order. pending(i) is the i-th event's gossip encoding (borrowed until the
+ * app's next callback), or NULL (*len 0) when i >= pending_count. */
+size_t jk_node_chain_app_pending_count(const jk_node_chain_app *a);
+const uint8_t *jk_node_chain_app_pending(const jk_node_chain_app *a, size_t i, size_t *len);
+/* The RPC provider's state_slot and pool (include/jark/rpc.h) over the app:
+ * ctx is the jk_node_chain_app. state_slot returns JK_ERR_RPC_NOT_FOUND when
+ * the path leads nowhere (a slot past a CNode's end, or a step into a cap
+ * that is not a CNode); pool returns JK_ERR_NOMEM or a pending event's
+ * decode error. */
+jk_err jk_node_chain_app_rpc_state_slot(void *ctx, const uint32_t *path, size_t depth,
+                                        jk_rpc_slot_value *out, jk_diag *diag);
+jk_err jk_node_chain_app_rpc_pool(void *ctx, uint32_t offset, jk_rpc_pool_sink *sink,
+                                  uint64_t *total, jk_diag *diag);
+
 /* Counters, and the last committed block's shape (for progress lines). */
 typedef struct jk_node_chain_app_stats {
     uint64_t produced;       /* blocks get_value made */

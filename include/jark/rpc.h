@@ -216,7 +216,7 @@ typedef enum jk_rpc_slot_kind {
 
 typedef struct jk_rpc_slot_value {
     jk_rpc_slot_kind kind;
-    jk_rpc_buf value;           /* Data: its bytes; other kinds: their canonical encoding; empty: nothing */
+    jk_rpc_buf value;           /* Data: its bytes; other kinds and empty: nothing (see cap_hash) */
     jk_hash cap_hash;           /* the cap's hash (zeros when empty) */
     uint64_t height;            /* the committed head it was read at */
     jk_hash block_hash;         /* ... and that block's hash */

@@ -706,3 +706,25 @@ void jk_node_chain_app_set_debug(jk_node_chain_app *a, FILE *debug)
     a->debug = debug;
     jk_chain_set_debug(a->v->ck, debug);
 }
+
+void jk_node_chain_app_head(const jk_node_chain_app *a, jk_cap *chain, uint64_t *height,
+                            jk_hash *head_hash)
+{
+    /* a->committed, not the validator's Kernel: that may hold a proposal
+     * not yet decided; v->height/head_hash move only on a commit. */
+    *chain = a->committed;
+    *height = a->v->height;
+    *head_hash = a->v->head_hash;
+}
+
+size_t jk_node_chain_app_pending_count(const jk_node_chain_app *a) { return a->npending; }
+
+const uint8_t *jk_node_chain_app_pending(const jk_node_chain_app *a, size_t i, size_t *len)
+{
+    if (i >= a->npending) {
+        *len = 0;
+        return NULL;
+    }
+    *len = a->pending[i].len;
+    return a->pending[i].bytes;
+}

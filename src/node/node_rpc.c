@@ -3,9 +3,9 @@
  *
  * The server runs in external-loop mode on the node's thread (node.c steps
  * it between network waits), so these read the machine, the transport and
- * the archive without a lock. What needs the chain's state (state_slot,
- * pool, an event's verify with its reason) belongs to the chain app and is
- * answered "method not found" until that app provides it.
+ * the archive without a lock. state_slot and pool read the chain app's
+ * committed chain instance and pending events (jk_node_chain_app_head,
+ * _pending); a node without a chain app answers them "unavailable".
  */
 #include "node_internal.h"
 
@@ -23,7 +23,9 @@ static jk_err jk_nrpc_status(void *ctx, jk_rpc_status *out, jk_diag *diag)
     out->height = info.height;
     out->round = info.round;
     out->peers = info.peers;
-    out->syncing = false;
+    out->syncing = false;   /* no cheap honest signal yet: peers' heights are not tracked */
+    if (n->cfg.chain)
+        out->pool_size = jk_node_chain_app_pending_count(n->cfg.chain);
     out->is_validator = n->cfg.self != JK_NODE_FULL;
     out->validator_index = out->is_validator ? n->cfg.self : 0;
     if (info.height == 0)
@@ -119,8 +121,113 @@ static jk_err jk_nrpc_submit(void *ctx, const jk_rpc_event *ev, jk_rpc_submit_re
     return JK_OK;
 }
 
+jk_err jk_node_chain_app_rpc_state_slot(void *ctx, const uint32_t *path, size_t depth,
+                                        jk_rpc_slot_value *out, jk_diag *diag)
+{
+    jk_node_chain_app *a = ctx;
+    jk_cap chain;
+    jk_node_chain_app_head(a, &chain, &out->height, &out->block_hash);
+    /* path[0] is a slot of the chain instance's root cnode; each further
+     * step descends a CNode only (never into an Instance's cnode). */
+    jk_cap cur = jk_cap_instance_cnode(chain);
+    for (size_t i = 0; i < depth; i++) {
+        if (jk_cap_kind_of(cur) != JK_CAP_CNODE)
+            return jk_diag_set(diag, JK_ERR_RPC_NOT_FOUND,
+                               "path step %zu: the cap there is not a CNode", i);
+        if (path[i] >= jk_cap_cnode_slot_count(cur))
+            return jk_diag_set(diag, JK_ERR_RPC_NOT_FOUND,
+                               "path step %zu: slot %u past the CNode's %u slots", i, path[i],
+                               jk_cap_cnode_slot_count(cur));
+        cur = jk_cap_cnode_get(cur, path[i]);
+    }
+    memset(&out->cap_hash, 0, sizeof out->cap_hash);
+    switch (jk_cap_kind_of(cur)) {
+    case JK_CAP_NONE:
+        out->kind = JK_RPC_SLOT_EMPTY;
+        return JK_OK;
+    case JK_CAP_DATA: {
+        out->kind = JK_RPC_SLOT_DATA;
+        uint64_t len = jk_cap_data_len(cur);
+        /* the server answers at most 64 MiB of value (-32003 past it):
+         * refuse a larger Data here rather than copy up to 1 GiB */
+        if (len > (64u << 20))
+            return jk_diag_set(diag, JK_ERR_CAP_RANGE, "Data of %llu bytes: over the answer's bound",
+                               (unsigned long long)len);
+        uint8_t *bytes = malloc(len ? (size_t)len : 1);
+        if (!bytes)
+            return JK_ERR_NOMEM;
+        jk_err err = jk_cap_data_read(cur, 0, bytes, (size_t)len);
+        if (err == JK_OK)
+            err = jk_rpc_buf_set(&out->value, bytes, (size_t)len);
+        free(bytes);
+        if (err != JK_OK)
+            return err;
+        break;
+    }
+    /* The other kinds answer their hash; value stays empty (their canonical
+     * encoding is a tree of objects, not one byte string). */
+    case JK_CAP_CNODE:
+        out->kind = JK_RPC_SLOT_CNODE;
+        break;
+    case JK_CAP_IMAGE:
+        out->kind = JK_RPC_SLOT_IMAGE;
+        break;
+    case JK_CAP_INSTANCE:
+        out->kind = JK_RPC_SLOT_INSTANCE;
+        break;
+    }
+    jk_cap_hash(cur, &out->cap_hash);
+    return JK_OK;
+}
+
+jk_err jk_node_chain_app_rpc_pool(void *ctx, uint32_t offset, jk_rpc_pool_sink *sink,
+                                  uint64_t *total, jk_diag *diag)
+{
+    jk_node_chain_app *a = ctx;
+    size_t n = jk_node_chain_app_pending_count(a);
+    *total = n;
+    for (size_t i = offset; i < n; i++) {
+        size_t len;
+        const uint8_t *bytes = jk_node_chain_app_pending(a, i, &len);
+        jk_chain_event ev;
+        jk_chain_trace *traces = NULL;
+        size_t count = 0;
+        jk_err err = jk_node_event_decode(bytes, len, &ev, &traces, &count, diag);
+        if (err != JK_OK)
+            return err;
+        jk_rpc_pool_entry e = {.endpoint = ev.endpoint, .blob = ev.blob, .blob_len = ev.blob_len,
+                               .traces = traces, .trace_count = count};
+        err = jk_rpc_pool_add(sink, &e);
+        free(traces);
+        if (err == JK_ERR_CAP_RANGE)
+            break;   /* the answer's limit or byte bound: the client pages on */
+        if (err != JK_OK)
+            return err;
+    }
+    return JK_OK;
+}
+
+static jk_err jk_nrpc_state_slot(void *ctx, const uint32_t *path, size_t depth,
+                                 jk_rpc_slot_value *out, jk_diag *diag)
+{
+    jk_node *n = ctx;
+    if (!n->cfg.chain)
+        return jk_diag_set(diag, JK_ERR_RPC_UNAVAILABLE, "this node has no chain application");
+    return jk_node_chain_app_rpc_state_slot(n->cfg.chain, path, depth, out, diag);
+}
+
+static jk_err jk_nrpc_pool(void *ctx, uint32_t offset, jk_rpc_pool_sink *sink, uint64_t *total,
+                           jk_diag *diag)
+{
+    jk_node *n = ctx;
+    if (!n->cfg.chain)
+        return jk_diag_set(diag, JK_ERR_RPC_UNAVAILABLE, "this node has no chain application");
+    return jk_node_chain_app_rpc_pool(n->cfg.chain, offset, sink, total, diag);
+}
+
 void jk_node_rpc_provider(jk_node *n, jk_rpc_provider *out)
 {
     *out = (jk_rpc_provider){.ctx = n, .status = jk_nrpc_status, .block = jk_nrpc_block,
-                             .submit_event = jk_nrpc_submit};
+                             .submit_event = jk_nrpc_submit, .state_slot = jk_nrpc_state_slot,
+                             .pool = jk_nrpc_pool};
 }

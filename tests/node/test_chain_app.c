@@ -413,3 +413,113 @@ JK_TEST(test_chain_app_fuzz_corpus_node_event)
         free(t);
     }
 }
+
+/* One JSON-RPC request answered by a provider over app 0 (state_slot, pool)
+ * without HTTP; the answer's JSON text (caller frees). */
+static char *fx_rpc(fx *f, const char *body)
+{
+    jk_rpc_provider p = {.ctx = f->apps[0], .state_slot = jk_node_chain_app_rpc_state_slot,
+                         .pool = jk_node_chain_app_rpc_pool};
+    jk_rpc_parsed req;
+    if (jk_rpc_parse((const uint8_t *)body, strlen(body), &req) != JK_OK)
+        return NULL;
+    char *out = NULL;
+    size_t len = 0;
+    jk_err e = jk_rpc_answer(&p, &req, &out, &len);
+    jk_rpc_parsed_free(&req);
+    return e == JK_OK ? out : NULL;
+}
+
+/* state_slot reads the committed chain instance's root cnode (a Data's
+ * bytes, its hash, the head it was read at); pool lists the pending events. */
+JK_TEST(test_chain_app_rpc_state_slot_and_pool)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    JK_CHECK(fx_gossip(&f, 1, 8) > 0);
+    jk_cons_cert c1;
+    JK_REQUIRE(fx_decide(&f, 1, 0, &c1));
+    size_t fresh = fx_gossip(&f, 2, 3);
+    JK_REQUIRE(fresh > 0);
+    JK_CHECK_EQ(jk_node_chain_app_pending_count(f.apps[0]), fresh);
+
+    jk_cap chain;
+    uint64_t height;
+    jk_hash head;
+    jk_node_chain_app_head(f.apps[0], &chain, &height, &head);
+    JK_CHECK_EQ(height, 1);
+    JK_CHECK_MEM(head.bytes, c1.value.bytes, 32);
+    /* the first Data slot of the root cnode, found here independently */
+    jk_cap root = jk_cap_instance_cnode(chain);
+    uint32_t slot = UINT32_MAX;
+    for (uint32_t i = 0; i < jk_cap_cnode_slot_count(root) && slot == UINT32_MAX; i++)
+        if (jk_cap_kind_of(jk_cap_cnode_get(root, i)) == JK_CAP_DATA &&
+            jk_cap_data_len(jk_cap_cnode_get(root, i)) > 0)
+            slot = i;
+    JK_REQUIRE(slot != UINT32_MAX);
+    jk_cap data = jk_cap_cnode_get(root, slot);
+    size_t dlen = (size_t)jk_cap_data_len(data);
+    uint8_t *bytes = malloc(dlen);
+    char *hex = malloc(2 * dlen + 1), hhex[65], bhex[65];
+    JK_REQUIRE(bytes && hex);
+    JK_REQUIRE(jk_cap_data_read(data, 0, bytes, dlen) == JK_OK);
+    jk_rpc_hex_encode(bytes, dlen, hex);
+    jk_hash dh;
+    jk_cap_hash(data, &dh);
+    jk_rpc_hex_encode(dh.bytes, 32, hhex);
+    jk_rpc_hex_encode(head.bytes, 32, bhex);
+
+    char body[160];
+    snprintf(body, sizeof body,
+             "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"state_slot\",\"params\":[[%u]]}", slot);
+    char *ans = fx_rpc(&f, body);
+    JK_REQUIRE(ans);
+    JK_CHECK(strstr(ans, "\"kind\":\"data\"") != NULL);
+    JK_CHECK(strstr(ans, hex) != NULL);
+    JK_CHECK(strstr(ans, hhex) != NULL);
+    JK_CHECK(strstr(ans, bhex) != NULL);
+    JK_CHECK(strstr(ans, "\"height\":1") != NULL);
+    free(ans);
+    /* a step into a Data leads nowhere; so does a slot past the root's end */
+    snprintf(body, sizeof body,
+             "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"state_slot\",\"params\":[[%u,0]]}", slot);
+    ans = fx_rpc(&f, body);
+    JK_REQUIRE(ans);
+    JK_CHECK(strstr(ans, "-32001") != NULL);
+    free(ans);
+    snprintf(body, sizeof body,
+             "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"state_slot\",\"params\":[[%u]]}",
+             jk_cap_cnode_slot_count(root));
+    ans = fx_rpc(&f, body);
+    JK_REQUIRE(ans);
+    JK_CHECK(strstr(ans, "-32001") != NULL);
+    free(ans);
+
+    /* the pool: every pending event, the first one's blob as gossiped */
+    ans = fx_rpc(&f, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"pool\",\"params\":[100]}");
+    JK_REQUIRE(ans);
+    char want[64];
+    snprintf(want, sizeof want, "\"total\":%zu", fresh);
+    JK_CHECK(strstr(ans, want) != NULL);
+    size_t plen;
+    const uint8_t *p0 = jk_node_chain_app_pending(f.apps[0], 0, &plen);
+    JK_REQUIRE(p0 && plen > 12);
+    uint32_t blen = jk_get_u32le(p0 + 4);
+    char *bh = malloc(2 * (size_t)blen + 1);
+    JK_REQUIRE(bh);
+    jk_rpc_hex_encode(p0 + 8, blen, bh);
+    JK_CHECK(strstr(ans, bh) != NULL);
+    free(bh);
+    free(ans);
+    /* limit 1: one event back, the total still whole */
+    ans = fx_rpc(&f, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"pool\",\"params\":[1]}");
+    JK_REQUIRE(ans);
+    JK_CHECK(strstr(ans, want) != NULL);
+    const char *e1 = strstr(ans, "\"endpoint\"");
+    JK_CHECK(e1 != NULL && strstr(e1 + 1, "\"endpoint\"") == NULL);
+    free(ans);
+    JK_CHECK(jk_node_chain_app_pending(f.apps[0], fresh, &plen) == NULL && plen == 0);
+    free(bytes);
+    free(hex);
+    fx_free(&f);
+}
