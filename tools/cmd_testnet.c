@@ -311,7 +311,7 @@ static bool tnet_agree(const tnet *t, uint64_t *common, uint64_t *top)
     for (uint32_t i = 0; i < t->v && ok; i++) {
         char d[PATH_MAX + 32];
         jk_diag diag;
-        snprintf(d, sizeof d, "%s/node-%u/archive", t->dir, i);
+        snprintf(d, sizeof d, "%s/node-%u", t->dir, i); /* the archive is in the store */
         ok = jk_node_archive_open(d, &a[i], &diag) == JK_OK;
         if (!ok)
             fprintf(stderr, "jark testnet: node %u: %s\n", i, diag.msg);
