@@ -195,12 +195,17 @@ static jk_err jk_app_seen_add(jk_node_chain_app *a, const jk_hash *id)
     return JK_OK;
 }
 
-/* Verify events into the pool (one cycle): handle_incoming_event on each. */
+/* Verify events into the pool: handle_incoming_event on each, in the cycle
+ * left open by the last admission. Why open: setup_cycle verifies every
+ * pooled event again, so a cycle per admission made n admissions cost
+ * n²/2 verifies (256 events took 11 s). The cycle closes when the Kernel
+ * moves (produce and import end it) or get_value opens its own; the next
+ * admission then opens one on the new state, verifying the pool once. */
 static jk_err jk_app_admit(jk_node_chain_app *a, const uint8_t *const *bytes, const size_t *lens,
                            size_t n, bool *admitted, jk_diag *diag)
 {
     jk_chain_kernel *ck = a->v->ck;
-    jk_err err = jk_chain_setup_cycle(ck, diag);
+    jk_err err = ck->cycle_open ? JK_OK : jk_chain_setup_cycle(ck, diag);
     for (size_t i = 0; i < n && err == JK_OK; i++) {
         jk_chain_event ev;
         jk_chain_trace *traces;
@@ -215,7 +220,8 @@ static jk_err jk_app_admit(jk_node_chain_app *a, const uint8_t *const *bytes, co
             err = jk_chain_handle_incoming_event(ck, &ev, traces, count, &admitted[i], NULL);
         free(traces);
     }
-    jk_chain_teardown(ck);
+    if (err != JK_OK)
+        jk_chain_teardown(ck);
     return err;
 }
 
@@ -278,12 +284,26 @@ static jk_err jk_app_rewind(jk_node_chain_app *a, jk_diag *diag)
  * event: like the round-robin devnet's gossip, a dispatch event is for the
  * height it arrived in (every produce of that height feeds it to
  * Dispatch_k.process; what process emits is in the block as transacts). */
+static int jk_app_hash_cmp(const void *x, const void *y)
+{
+    return memcmp(x, y, JK_HASH_SIZE);
+}
+
 static void jk_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b)
 {
+    /* The block's event hashes once, sorted: a lookup per pending event
+     * (hashing the block for each one was pending × events hashes). */
+    jk_hash *ids = malloc((b->event_count ? b->event_count : 1) * sizeof *ids);
+    for (size_t j = 0; ids && j < b->event_count; j++)
+        jk_chain_event_hash(&b->events[j], &ids[j]);
+    if (ids)
+        qsort(ids, b->event_count, sizeof *ids, jk_app_hash_cmp);
     size_t k = 0;
     for (size_t i = 0; i < a->npending; i++) {
         bool in_block = a->pending[i].dispatch;
-        for (size_t j = 0; j < b->event_count && !in_block; j++) {
+        if (ids && !in_block)
+            in_block = bsearch(&a->pending[i].id, ids, b->event_count, sizeof *ids, jk_app_hash_cmp) != NULL;
+        for (size_t j = 0; !ids && j < b->event_count && !in_block; j++) {
             jk_hash id;
             jk_chain_event_hash(&b->events[j], &id);
             in_block = memcmp(id.bytes, a->pending[i].id.bytes, JK_HASH_SIZE) == 0;
@@ -294,6 +314,7 @@ static void jk_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b)
             a->pending[k++] = a->pending[i];
     }
     a->npending = k;
+    free(ids);
 }
 
 /* Commit the head and archive the block in one transaction (see the file
