@@ -13,32 +13,12 @@
 #include "jark/spec.h"
 
 #include <stdlib.h>
-#include <unistd.h>
 
 /* Run `jark event ARGS` with stdout captured into out (stderr discarded). */
 static int run_event(int argc, char **argv, char *out, size_t cap)
 {
-    fflush(stdout);
-    fflush(stderr);
-    FILE *tmp = tmpfile(), *null = fopen("/dev/null", "w");
-    int saved_out = dup(1), saved_err = dup(2);
-    if (!tmp || !null || saved_out < 0 || saved_err < 0)
-        return -100;
-    dup2(fileno(tmp), 1);
-    dup2(fileno(null), 2);
-    int rc = jk_tool_event(argc, argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(saved_out, 1);
-    dup2(saved_err, 2);
-    close(saved_out);
-    close(saved_err);
-    rewind(tmp);
-    size_t n = fread(out, 1, cap - 1, tmp);
-    out[n] = '\0';
-    fclose(tmp);
-    fclose(null);
-    return rc;
+    char err[1024];
+    return jk_test_tool(jk_tool_event, argc, argv, out, cap, err, sizeof err);
 }
 
 JK_TEST(test_event_submit)
