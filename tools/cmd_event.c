@@ -195,12 +195,23 @@ static int jk_event_sign(int argc, char **argv)
         int taken = jk_event_common(argc, argv, &i, &c);
         if (taken > 0)
             continue;
-        if (taken == 0 && !strcmp(argv[i], "--endpoint") && i + 1 < argc && !jk_parse_endpoint(argv[i + 1], &endpoint))
+        /* a bad value says what was wrong, not just the usage */
+        const char *bad = NULL, *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (taken == 0 && !strcmp(argv[i], "--endpoint") && val && jk_parse_endpoint(val, &endpoint))
+            bad = "transact, dispatch:K with K 0..12, or a number 0..13";
+        else if (taken == 0 && !strcmp(argv[i], "--attest") && val && !strchr(val, ':'))
+            bad = "KEY:MSGFILE (a key file and the file of the bytes it attests)";
+        else if (taken == 0 && !strcmp(argv[i], "--attest") && val && nattest == JK_MAX_ATTESTS)
+            bad = "at most 16 --attest";
+        if (bad) {
+            fprintf(stderr, "jark event sign: %s %s: %s\n", argv[i], val, bad);
+            return JK_EXIT_USAGE;
+        }
+        if (taken == 0 && !strcmp(argv[i], "--endpoint") && val)
             have_endpoint = true, i++;
-        else if (taken == 0 && !strcmp(argv[i], "--blob") && i + 1 < argc)
+        else if (taken == 0 && !strcmp(argv[i], "--blob") && val)
             blob_path = argv[++i];
-        else if (taken == 0 && !strcmp(argv[i], "--attest") && i + 1 < argc && nattest < JK_MAX_ATTESTS &&
-                 strchr(argv[i + 1], ':'))
+        else if (taken == 0 && !strcmp(argv[i], "--attest") && val)
             attest_args[nattest++] = argv[++i];
         else {
             fputs(usage, stderr);
@@ -221,6 +232,11 @@ static int jk_event_sign(int argc, char **argv)
         rc = JK_EXIT_USAGE;
     if (!rc && jk_read_file(blob_path, &blob, &blob_len, &diag) != JK_OK) {
         fprintf(stderr, "jark event sign: %s\n", diag.msg);
+        rc = JK_EXIT_USAGE;
+    }
+    if (!rc && blob_len > JK_CHAIN_MAX_BLOB) {
+        fprintf(stderr, "jark event sign: --blob %s: %zu bytes, more than an event's blob may have (%u)\n", blob_path,
+                blob_len, (unsigned)JK_CHAIN_MAX_BLOB);
         rc = JK_EXIT_USAGE;
     }
     if (!rc && c.have_key) /* the submitter attests the blob itself */

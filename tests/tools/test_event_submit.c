@@ -13,32 +13,12 @@
 #include "jark/spec.h"
 
 #include <stdlib.h>
-#include <unistd.h>
 
 /* Run `jark event ARGS` with stdout captured into out (stderr discarded). */
 static int run_event(int argc, char **argv, char *out, size_t cap)
 {
-    fflush(stdout);
-    fflush(stderr);
-    FILE *tmp = tmpfile(), *null = fopen("/dev/null", "w");
-    int saved_out = dup(1), saved_err = dup(2);
-    if (!tmp || !null || saved_out < 0 || saved_err < 0)
-        return -100;
-    dup2(fileno(tmp), 1);
-    dup2(fileno(null), 2);
-    int rc = jk_tool_event(argc, argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(saved_out, 1);
-    dup2(saved_err, 2);
-    close(saved_out);
-    close(saved_err);
-    rewind(tmp);
-    size_t n = fread(out, 1, cap - 1, tmp);
-    out[n] = '\0';
-    fclose(tmp);
-    fclose(null);
-    return rc;
+    char err[1024];
+    return jk_test_tool(jk_tool_event, argc, argv, out, cap, err, sizeof err);
 }
 
 JK_TEST(test_event_submit)
@@ -110,4 +90,44 @@ JK_TEST(test_event_submit)
 
     jk_spec_events_free(&list);
     fake_node_free(&fake);
+}
+
+/* `jark event sign` says what was wrong with a value (exit 2), where it once
+ * printed only its usage (a dispatch index past 12, --attest without ':') or
+ * "invalid argument" (a blob over 1 MiB). */
+JK_TEST(test_event_sign_says_why)
+{
+    char dir[512], blob[600], big[600], key[600], ev[600], out[1024], err[1024];
+    JK_REQUIRE(jk_test_tmpdir("event-sign-why", dir, sizeof dir));
+    snprintf(blob, sizeof blob, "%s/blob", dir);
+    snprintf(big, sizeof big, "%s/big", dir);
+    snprintf(key, sizeof key, "%s/k.key", dir);
+    snprintf(ev, sizeof ev, "%s/ev", dir);
+    FILE *f = fopen(blob, "w");
+    JK_REQUIRE(f && fputs("hello", f) >= 0 && fclose(f) == 0);
+    f = fopen(big, "w");
+    JK_REQUIRE(f && fseek(f, JK_CHAIN_MAX_BLOB, SEEK_SET) == 0 && fputc(1, f) == 1 && fclose(f) == 0);
+    char *keygen[] = {"-o", key};
+    JK_REQUIRE(jk_test_tool(jk_tool_keygen, 2, keygen, out, sizeof out, err, sizeof err) == 0);
+    const char *g = "1111111111111111111111111111111111111111111111111111111111111111";
+    struct {
+        const char *opt, *val, *blob_path, *needle;
+    } cases[] = {
+        {"--endpoint", "dispatch:13", blob, "--endpoint dispatch:13: transact, dispatch:K with K 0..12"},
+        {"--endpoint", "dispatch:99999999999", blob, "with K 0..12"},
+        {"--attest", "k.key", blob, "--attest k.key: KEY:MSGFILE"},
+        {"--endpoint", "transact", big, "1048577 bytes, more than an event's blob may have (1048576)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *argv[] = {"sign", "--genesis", (char *)g, "--key", key, "--blob", (char *)cases[i].blob_path,
+                        (char *)cases[i].opt, (char *)cases[i].val, "--endpoint", "transact", "-o", ev};
+        int argc = !strcmp(cases[i].opt, "--endpoint") ? 11 : 13;
+        if (argc == 11)
+            argv[9] = "-o", argv[10] = ev;
+        JK_CHECK_EQ(jk_test_tool(jk_tool_event, argc, argv, out, sizeof out, err, sizeof err), 2);
+        if (!strstr(err, cases[i].needle))
+            JK_CHECK(!printf("case %zu: %s", i, err));
+    }
+    char *ok[] = {"sign", "--genesis", (char *)g, "--key", key, "--blob", blob, "--endpoint", "dispatch:12", "-o", ev};
+    JK_CHECK_EQ(jk_test_tool(jk_tool_event, 11, ok, out, sizeof out, err, sizeof err), 0);
 }
