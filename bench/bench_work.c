@@ -19,8 +19,9 @@
  *   BENCH jit_vs_polkavm name=<asm bench> ours_ratio=<jit/native> pvk_ratio=<...>
  * The last compares each asm micro-benchmark's ratio to native (bench_pvm's,
  * from OUT/jit_ratios.txt) with PolkaVM's recompiler's ratio to native C as
- * issue 15 measured them on this machine type (docs/bench.md says why PolkaVM
- * is not built here).
+ * issue 15 measured them on this machine type (PolkaVM's own benchmark does
+ * not build offline; docs/bench.md has an older PolkaVM run side by side by
+ * hand).
  *
  * Times: best of the rounds (3), only the run (not the build, load or memory
  * set-up; the native inputs are built, so touched, before the clock). Every
