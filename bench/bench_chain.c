@@ -376,11 +376,13 @@ static double jk_bench_produce(jk_bench_ctx *c, jk_chain_block *block, jk_cap *c
 }
 
 /* Import block 1 on a fresh kernel; with `gossiped`, the kernel first saw
- * the block's events by gossip (so its signature cache holds their traces). */
+ * the block's events by gossip (so its signature cache holds their traces);
+ * `threads`: jk_chain_set_import_threads. */
 static double jk_bench_import(jk_bench_ctx *c, const jk_chain_block *block, const jk_bench_ledger *want,
-                              bool gossiped)
+                              bool gossiped, unsigned threads)
 {
     jk_chain_kernel *ck = jk_bench_kernel(c, &c->genesis);
+    jk_chain_set_import_threads(ck, threads);
     jk_diag diag = {{0}};
     if (gossiped) {
         if (jk_chain_setup_cycle(ck, &diag) != JK_OK)
@@ -416,7 +418,9 @@ static void jk_bench_apply_transfers(jk_bench_ctx *c)
     jk_bench_ledger *native = jk_bench_alloc(sizeof *native);
     jk_chain_block block;
     memset(&block, 0, sizeof block);
-    double produce = 1e9, import = 1e9, import_gossiped = 1e9, nat = 1e9;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = cpus < 1 ? 1u : cpus > 8 ? 8u : (unsigned)cpus;
+    double produce = 1e9, import = 1e9, import_gossiped = 1e9, import_threaded = 1e9, nat = 1e9;
     long applied = 0;
     for (int r = 0; r < (jk_bench_rounds > 1 ? 3 : 1); r++) {
         jk_chain_block b;
@@ -440,8 +444,9 @@ static void jk_bench_apply_transfers(jk_bench_ctx *c)
         jk_cap_release(after);
     }
     for (int r = 0; r < jk_bench_rounds; r++) {
-        import = jk_bench_min(import, jk_bench_import(c, &block, native, false));
-        import_gossiped = jk_bench_min(import_gossiped, jk_bench_import(c, &block, native, true));
+        import = jk_bench_min(import, jk_bench_import(c, &block, native, false, 0));
+        import_gossiped = jk_bench_min(import_gossiped, jk_bench_import(c, &block, native, true, 0));
+        import_threaded = jk_bench_min(import_threaded, jk_bench_import(c, &block, native, false, threads));
         jk_bench_ledger *scratch = jk_bench_alloc(sizeof *scratch);
         for (int k = 0; k < 3; k++) {
             nat = jk_bench_min(nat, jk_bench_native_run(c, &block, scratch, &applied));
@@ -453,9 +458,9 @@ static void jk_bench_apply_transfers(jk_bench_ctx *c)
     }
     printf("BENCH apply_transfers transfers=%u import_ns_per_block=%.0f produce_ns_per_block=%.0f "
            "native_ns_per_block=%.0f ratio=%.2f produce_ratio=%.2f import_gossiped_ns_per_block=%.0f "
-           "gossiped_ratio=%.2f\n",
+           "gossiped_ratio=%.2f threads=%u import_threaded_ns_per_block=%.0f threaded_ratio=%.2f\n",
            JK_BENCH_ACCOUNTS, import * 1e9, produce * 1e9, nat * 1e9, import / nat, produce / nat,
-           import_gossiped * 1e9, import_gossiped / nat);
+           import_gossiped * 1e9, import_gossiped / nat, threads, import_threaded * 1e9, import_threaded / nat);
     fflush(stdout);
     jk_chain_block_free(&block);
     free(native);

@@ -19,8 +19,9 @@
 
 static const char jk_node_usage[] =
     "usage: jark node --spec SPEC --key FILE --dir DIR --listen HOST:PORT [--peer HOST:PORT[@KEY]]...\n"
-    "                 [--rpc HOST:PORT] [--validator HEX]... [--demo-seed S] [--tcp] [-v [-v]] [--engine interp|jit]\n"
+    "                 [--rpc HOST:PORT] [--validator HEX]... [--demo-seed S] [--demo-accounts A] [--tcp] [-v [-v]] [--engine interp|jit]\n"
     "  --demo-seed S    the demo chain's genesis state for seed S (accounts funded, as jark devnet's)\n"
+    "  --demo-accounts A  with --demo-seed: A funded accounts (default 64; jark testnet --accounts)\n"
     "  --validator HEX  a validator's public key, in order, replacing the spec's list\n"
     "                   (what `jark testnet` passes); every node of a chain gives the same list\n"
     "  --tcp            TLS over TCP instead of QUIC (every node of a network the same)\n";
@@ -74,7 +75,7 @@ int jk_tool_node(int argc, char **argv)
     size_t npeers = 0, nvkeys = 0;
     int verbose = 0;
     bool tcp = false, demo = false;
-    uint64_t demo_seed = 0;
+    uint64_t demo_seed = 0, demo_accounts = 0;
     jk_diag diag = {{0}};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -92,6 +93,12 @@ int jk_tool_node(int argc, char **argv)
                 return JK_EXIT_USAGE;
             }
             demo = true;
+        } else if (has && !strcmp(a, "--demo-accounts")) {
+            if (jk_tool_parse_number(argv[++i], false, &demo_accounts) != 0 || demo_accounts < 2 ||
+                demo_accounts > JK_DEVNET_DEMO_MAX_ACCOUNTS) {
+                fprintf(stderr, "jark node: --demo-accounts 2..%u\n", JK_DEVNET_DEMO_MAX_ACCOUNTS);
+                return JK_EXIT_USAGE;
+            }
         } else if (has && !strcmp(a, "--spec"))
             spec_path = argv[++i];
         else if (has && !strcmp(a, "--key"))
@@ -147,7 +154,9 @@ int jk_tool_node(int argc, char **argv)
     jk_node *node = NULL;
     int rc = JK_EXIT_OK;
     jk_devnet_demo *workload = NULL;
-    jk_err err = demo ? jk_devnet_demo_new(demo_seed, &workload) : JK_OK;
+    jk_err err = !demo           ? JK_OK
+                 : demo_accounts ? jk_devnet_demo_new_accounts(demo_seed, (uint32_t)demo_accounts, &workload)
+                                 : jk_devnet_demo_new(demo_seed, &workload);
     if (workload)
         jk_devnet_demo_state(workload, &spec.spec);
     if (err == JK_OK)

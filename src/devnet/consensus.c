@@ -58,8 +58,9 @@ static jk_err jk_cs_drain(jk_cs *s, jk_cs_node *n)
         case JK_CONS_OUT_PERSIST_POL:
             err = jk_node_chain_app_persist(n->app, out, &diag);
             break;
-        case JK_CONS_OUT_EVIDENCE:
+        case JK_CONS_OUT_EVIDENCE: /* kept in the validator's store */
             s->r->evidence++;
+            err = jk_node_chain_app_persist(n->app, out, &diag);
             break;
         case JK_CONS_OUT_TIMER: {
             jk_cs_item *it = jk_cs_push(s, s->now + out->timer.delay_ms, JK_CS_TIMER, n->index);

@@ -108,7 +108,7 @@ jk_err jk_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_t regio
         fm->data = jk_cap_retain(source);
         fm->data_pages = jk_cap_data_page_count(source);
     }
-    jk_err err = jk_pvm_memory_new(&f->mem);
+    jk_err err = jk_pvm_memory_new_pooled(f->kernel->mem_pool, &f->mem);
     if (err != JK_OK)
         return err;
     jk_pvm_memory_set_resolver(f->mem, jk_resolve, f);

@@ -75,6 +75,8 @@ struct jk_kernel {
     jk_hash *markers;         /* hashes of kernel-minted markers */
     size_t marker_count;
     jk_cap marker_image;      /* the (trap-only) image markers are made of */
+    jk_pvm_mem_pool *mem_pool; /* frames' memories, reused (this kernel's
+                                  thread only, as the kernel itself) */
 };
 
 /* ---- frame.c ---- */

@@ -25,8 +25,11 @@ jk_err jk_kernel_new(const jk_kernel_config *cfg, jk_kernel **out)
     static const jk_cap_endpoint ep = {0, {0}};
     jk_cap_image_spec spec = {.code = trap_blob, .code_len = sizeof trap_blob, .endpoints = &ep,
                               .endpoint_count = 1};
-    jk_err err = jk_cap_image_new(&spec, &k->marker_image, NULL);
+    jk_err err = jk_pvm_mem_pool_new(&k->mem_pool);
+    if (err == JK_OK)
+        err = jk_cap_image_new(&spec, &k->marker_image, NULL);
     if (err != JK_OK) {
+        jk_pvm_mem_pool_free(k->mem_pool);
         free(k);
         return err;
     }
@@ -51,6 +54,7 @@ void jk_kernel_free(jk_kernel *k)
         return;
     jk_unwind(k);
     jk_cap_release(k->marker_image);
+    jk_pvm_mem_pool_free(k->mem_pool); /* after the frames' memories */
     free(k->markers);
     free(k);
 }

@@ -9,8 +9,9 @@
 #include <string.h>
 
 #define JK_NODE_HEAD "head"
-/* the LMDB map size of a validator store */
-#define JK_NODE_MAP_SIZE (256u << 20)
+/* the LMDB map size of a validator store: an upper bound on the file, which
+ * holds the chain state and the whole block archive (sparse until used) */
+#define JK_NODE_MAP_SIZE ((size_t)1 << 32)
 /* the head record's info Data: height u64 LE ‖ block hash ‖ genesis hash */
 #define JK_NODE_INFO_SIZE (8 + 2 * JK_HASH_SIZE)
 
@@ -125,6 +126,14 @@ void jk_node_validator_close(jk_node_validator *v)
 jk_err jk_node_validator_commit(jk_node_validator *v, uint64_t height, const jk_hash *block_hash,
                                 const uint8_t *block, size_t block_len, jk_diag *diag)
 {
+    return jk_node_validator_commit_with(v, height, block_hash, block, block_len, NULL, NULL, diag);
+}
+
+jk_err jk_node_validator_commit_with(jk_node_validator *v, uint64_t height,
+                                     const jk_hash *block_hash, const uint8_t *block,
+                                     size_t block_len, jk_cap_store_txn_fn fn, void *ctx,
+                                     jk_diag *diag)
+{
     uint8_t bytes[JK_NODE_INFO_SIZE];
     jk_put_u64le(bytes, height);
     memcpy(bytes + 8, block_hash->bytes, JK_HASH_SIZE);
@@ -142,7 +151,7 @@ jk_err jk_node_validator_commit(jk_node_validator *v, uint64_t height, const jk_
         record = err == JK_OK ? next : jk_cap_null();
     }
     if (err == JK_OK)
-        err = jk_cap_store_commit(v->store.store, JK_NODE_HEAD, record, NULL, diag);
+        err = jk_cap_store_commit_with(v->store.store, JK_NODE_HEAD, record, fn, ctx, NULL, diag);
     jk_cap_release(record);
     if (err == JK_OK) {
         v->height = height;

@@ -135,11 +135,11 @@ static bool jk_is_call(const jk_cc *c, uint32_t i, uint64_t v)
     return c->prog->jump_targets[a / 2 - 1] == i + 1;
 }
 
-/* If the host stack allows, skip (rel8, returned) the plain jump that follows. */
-static size_t jk_depth_ok(jk_cc *c)
+/* Compare rsp with the predicted returns' limit: "below or equal" means the
+ * host stack is full and the call must be a plain jump. */
+static void jk_depth_cmp(jk_cc *c)
 {
     x_alu_r_rm(&c->b, ALU_CMP, true, X_RSP, X_MEM(X_RBX, CTX_STACK_LIMIT));
-    return x_jcc8(&c->b, CC_A);
 }
 
 static void jk_push_return(jk_cc *c, uint64_t v)
@@ -153,13 +153,13 @@ static void jk_pop_return(jk_cc *c)
     x_alu_rm_imm(&c->b, ALU_ADD, true, X_REG(X_RSP), 8); /* drop v */
 }
 
-/* A static call (load_imm_jump that is a call, see above) to block target. */
+/* A static call (load_imm_jump that is a call, see above) to block target.
+ * The hot path has no taken jump but the call itself. */
 static void jk_static_call(jk_cc *c, uint64_t v, uint32_t target)
 {
     jk_x64_buf *b = &c->b;
-    size_t push = jk_depth_ok(c);
-    jk_jump_to(c, x_jmp32(b), target); /* too deep: a plain jump */
-    x_here8(b, push);
+    jk_depth_cmp(c);
+    jk_jump_to(c, x_jcc32(b, CC_BE), target); /* too deep: a plain jump */
     jk_push_return(c, v);
     jk_jump_to(c, x_call32(b), target);
     jk_pop_return(c);
@@ -169,9 +169,11 @@ static void jk_static_call(jk_cc *c, uint64_t v, uint32_t target)
  * that every site has its own indirect branch to predict: halt on the halt
  * address; else a = 2(k+1) with k < |j| enters jump-table entry k, whose code
  * is a block start's prologue or, for an entry that is not a block start,
- * the panic exit. With e = a − 2 (32-bit): odd e, or e >= 2|j| (which
- * includes a = 0), panics. `is_return`: try the predicted return first;
- * `call_v` >= 0: this is a call via a pointer, returning to call_v. */
+ * the panic exit. With e = a − 2 (32-bit) rotated right by one bit, an even e
+ * gives k and an odd one a value >= 2^31, so one unsigned compare with |j|
+ * sends odd e, e >= 2|j| (which includes a = 0) and the halt address to the
+ * out-of-line part (halt or panic). `is_return`: try the predicted return
+ * first; `call_v` >= 0: this is a call via a pointer, returning to call_v. */
 static void jk_djump(jk_cc *c, uint32_t i, bool is_return, int64_t call_v)
 {
     jk_x64_buf *b = &c->b;
@@ -182,36 +184,46 @@ static void jk_djump(jk_cc *c, uint32_t i, bool is_return, int64_t call_v)
         x_b(b, 0xC3); /* ret */
         x_here8(b, other);
     }
-    x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RAX), (int32_t)JK_PVM_HALT_ADDRESS);
-    size_t halt = x_jcc8(b, CC_E);
     x_op(b, 0, false, 0x8D, 1, X_RCX, X_MEM(X_RAX, -2), false); /* lea ecx, [rax-2] */
-    x_b(b, 0xF6);
-    x_b(b, 0xC1);
-    x_b(b, 1); /* test cl, 1 */
-    size_t odd = x_jcc8(b, CC_NE);
-    x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RCX), (int32_t)(2 * count));
-    size_t out = x_jcc8(b, CC_AE);
+    x_shift_imm(b, SH_ROR, false, X_RCX, 1);
+    x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RCX), (int32_t)count);
+    jk_late out = {0};
+    out.kind = JK_LATE_DJUMP_OUT;
+    out.at = (uint32_t)x_jcc32(b, CC_AE);
+    out.first = i;
+    jk_jit_add_late(c, &out);
     uint64_t table;
     const void *tp = c->jump_code;
     memcpy(&table, &tp, sizeof table);
     x_mov_r_imm(b, X_RDX, table);
     jk_set_exit(c, i); /* an entry that is not a block start panics here */
-    jk_x64_rm entry = X_MEMI(X_RDX, X_RCX, 2, 0);
-    size_t push = SIZE_MAX;
-    if (call_v >= 0)
-        push = jk_depth_ok(c);
-    x_op(b, 0, false, 0xFF, 1, 4, entry, false); /* jmp [rdx+rcx*4] */
-    x_here8(b, odd);
-    x_here8(b, out);
-    jk_panic(c, i);
-    x_here8(b, halt);
-    jk_set_exit(c, i);
-    jk_jmp_to_off(c, c->halt_common);
+    jk_x64_rm entry = X_MEMI(X_RDX, X_RCX, 3, 0);
     if (call_v >= 0) {
-        x_here8(b, push);
+        jk_depth_cmp(c);
+        jk_late deep = {0};
+        deep.kind = JK_LATE_DEEP_JUMP; /* too deep: a plain indirect jump */
+        deep.at = (uint32_t)x_jcc32(b, CC_BE);
+        jk_jit_add_late(c, &deep);
         jk_push_return(c, (uint64_t)call_v);
-        x_op(b, 0, false, 0xFF, 1, 2, entry, false); /* call [rdx+rcx*4] */
+        x_op(b, 0, false, 0xFF, 1, 2, entry, false); /* call [rdx+rcx*8] */
         jk_pop_return(c);
+    } else {
+        x_op(b, 0, false, 0xFF, 1, 4, entry, false); /* jmp [rdx+rcx*8] */
+    }
+}
+
+/* Guest register a = the constant v (leaves rax alone when a has a host
+ * register; flags untouched). */
+static void jk_load_const(jk_cc *c, unsigned a, uint64_t v)
+{
+    if (c->map[a] != X_NOREG) {
+        x_mov_r_imm(&c->b, c->map[a], v);
+    } else if (x_fits32(v)) {
+        x_op(&c->b, 0, true, 0xC7, 1, 0, G(a), false); /* mov qword [rbx+8a], simm32 */
+        x_d(&c->b, (uint32_t)v);
+    } else {
+        x_mov_r_imm(&c->b, X_RCX, v);
+        st(c, a, X_RCX);
     }
 }
 
@@ -281,6 +293,13 @@ static void jk_divrem(jk_cc *c, unsigned d, unsigned a, unsigned bb, bool w, boo
 static void jk_alu3(jk_cc *c, int alu, bool w, unsigned d, unsigned a, unsigned bb)
 {
     uint8_t hd = c->map[d];
+    if (hd != X_NOREG && d == bb && d != a && alu != ALU_SUB) {
+        /* d = a op d, op commutative: d op= a */
+        x_alu_r_rm(&c->b, alu, w, hd, G(a));
+        if (!w)
+            x_movsxd(&c->b, hd, X_REG(hd));
+        return;
+    }
     if (hd != X_NOREG && (d == a || d != bb)) {
         /* straight into the destination's host register */
         if (d != a)
@@ -334,13 +353,15 @@ static void jk_shift_by_reg(jk_cc *c, int sh, bool w, unsigned d, int a, uint64_
 
 static void jk_shift_imm(jk_cc *c, int sh, bool w, unsigned d, unsigned a, uint64_t v)
 {
-    ld(c, X_RAX, a);
+    uint8_t r = c->map[d] != X_NOREG ? c->map[d] : X_RAX; /* straight into d if it can */
+    x_mov_r_rm(&c->b, true, r, G(a));
     uint8_t s = (uint8_t)(v & (w ? 63 : 31));
     if (s)
-        x_shift_imm(&c->b, sh, w, X_RAX, s);
+        x_shift_imm(&c->b, sh, w, r, s);
     if (!w)
-        jk_sx32_rax(c);
-    st(c, d, X_RAX);
+        x_movsxd(&c->b, r, X_REG(r));
+    if (r == X_RAX)
+        st(c, d, X_RAX);
 }
 
 /* d = (A cmp B) ? 1 : 0 */
@@ -384,7 +405,7 @@ static void jk_minmax(jk_cc *c, int cc, unsigned d, unsigned a, unsigned bb)
     st(c, d, X_RAX);
 }
 
-static void jk_compile_insn(jk_cc *c, uint32_t i)
+void jk_jit_compile_insn(jk_cc *c, uint32_t i)
 {
     const jk_pvm_program *prog = c->prog;
     const jk_pvm_insn *in = &prog->insns[i];
@@ -399,12 +420,7 @@ static void jk_compile_insn(jk_cc *c, uint32_t i)
 
     case OP_load_imm_64:
     case OP_load_imm:
-        if (c->map[A] != X_NOREG) {
-            x_mov_r_imm(b, c->map[A], X);
-        } else {
-            x_mov_r_imm(b, X_RAX, X);
-            st(c, A, X_RAX);
-        }
+        jk_load_const(c, A, X);
         break;
     case OP_store_imm_u8: jk_jit_addr(c, -1, X); jk_jit_store(c, i, -1, Y, 1); break;
     case OP_store_imm_u16: jk_jit_addr(c, -1, X); jk_jit_store(c, i, -1, Y, 2); break;
@@ -417,8 +433,7 @@ static void jk_compile_insn(jk_cc *c, uint32_t i)
         jk_djump(c, i, true, -1);
         break;
     case OP_load_imm_jump:
-        x_mov_r_imm(b, X_RAX, X);
-        st(c, A, X_RAX);
+        jk_load_const(c, A, X);
         if (in->target != JK_PVM_NO_TARGET && jk_is_call(c, i, X))
             jk_static_call(c, X, in->target);
         else
@@ -426,8 +441,7 @@ static void jk_compile_insn(jk_cc *c, uint32_t i)
         break;
     case OP_load_imm_jump_ind:
         jk_jit_addr(c, (int)B, Y); /* read before ω_A is written: ra may equal rb */
-        x_mov_r_imm(b, X_RCX, X);
-        st(c, A, X_RCX);
+        jk_load_const(c, A, X);
         jk_djump(c, i, false, jk_is_call(c, i, X) ? (int64_t)(uint32_t)X : -1);
         break;
 
@@ -576,8 +590,12 @@ static void jk_compile_insn(jk_cc *c, uint32_t i)
     case OP_branch_ge_u:
     case OP_branch_ge_s: {
         static const int ccs[] = {CC_E, CC_NE, CC_B, CC_L, CC_AE, CC_GE};
-        ld(c, X_RAX, A);
-        x_alu_r_rm(b, ALU_CMP, true, X_RAX, G(B));
+        uint8_t ha = c->map[A];
+        if (ha == X_NOREG) {
+            ld(c, X_RAX, A);
+            ha = X_RAX;
+        }
+        x_alu_r_rm(b, ALU_CMP, true, ha, G(B));
         jk_branch(c, i, ccs[in->opcode - OP_branch_eq], in->target);
         break;
     }
@@ -700,18 +718,29 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
             /* Pay the block's whole cost on entry, or leave untouched. */
             uint32_t cost = prog->insns[i].cost;
             x_alu_rm_imm(&cc.b, ALU_SUB, true, X_REG(X_GAS), (int32_t)cost);
-            size_t ok = x_jcc8(&cc.b, CC_GE);
-            x_alu_rm_imm(&cc.b, ALU_ADD, true, X_REG(X_GAS), (int32_t)cost);
-            jk_exit_with(&cc, i, JK_JIT_EXIT_OOG);
-            x_here8(&cc.b, ok);
+            jk_late oog = {0};
+            oog.at = (uint32_t)x_jcc32(&cc.b, CC_L); /* the exit is out of line */
+            oog.first = i;
+            oog.cost = cost;
+            oog.kind = JK_LATE_OOG;
+            jk_jit_add_late(&cc, &oog);
         }
         cc.entry[i] = (uint32_t)cc.b.len;
-        jk_compile_insn(&cc, i);
+        uint32_t last;
+        if (jk_jit_group(&cc, i, &last)) {
+            /* a run of accesses through one base register (jit_group.c) */
+            if (cc.oom || cc.b.oom)
+                goto fail;
+            i = last;
+            continue;
+        }
+        jk_jit_compile_insn(&cc, i);
         if (cc.b.len - start > JK_JIT_INSN_BOUND)
             cc.b.oom = true; /* a bound is wrong: refuse rather than overrun */
         if (cc.oom || cc.b.oom)
             goto fail;
     }
+    jk_jit_emit_late(&cc);
     jk_jit_emit_mem_stubs(&cc);
     if (cc.oom || cc.b.oom)
         goto fail;
@@ -749,6 +778,7 @@ fail:
     free(cc.entry);
     free(cc.fix);
     free(cc.stubs);
+    free(cc.late);
 }
 
 #else /* no recompiler on this host */

@@ -66,6 +66,22 @@ typedef struct jk_mem_stub {
     uint8_t n, write, sx, ra;
 } jk_mem_stub;
 
+/* Code placed after all instructions, reached only by a rarely taken jump. */
+enum {
+    JK_LATE_OOG,        /* block `first` cannot be paid: give `cost` back, exit */
+    JK_LATE_GROUP,      /* access group first..last: its one-by-one copy */
+    JK_LATE_DJUMP_OUT,  /* djump at `first` outside the table: halt or panic */
+    JK_LATE_DEEP_JUMP,  /* call via a pointer, host stack full: jmp [rdx+rcx*8] */
+};
+
+typedef struct jk_late {
+    uint32_t at;          /* the rel32 jump to patch to it */
+    uint32_t first, last; /* instructions */
+    uint32_t done;        /* group: where the fast copy continues */
+    uint32_t cost;        /* out of gas: the cost to give back */
+    int kind;             /* JK_LATE_* */
+} jk_late;
+
 typedef struct jk_cc {
     jk_x64_buf b;
     const jk_pvm_program *prog;
@@ -80,6 +96,8 @@ typedef struct jk_cc {
     void **jump_code;         /* the jump table's code addresses (filled at the end) */
     jk_mem_stub *stubs;       /* memory accesses' out-of-line parts, in order */
     size_t stub_count, stub_cap;
+    jk_late *late;            /* out-of-line code, emitted before the stubs */
+    size_t late_count, late_cap;
 } jk_cc;
 
 static inline jk_x64_rm jk_opnd(const jk_cc *c, unsigned g)
@@ -184,9 +202,27 @@ void jk_jit_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx);
 /* Store n bytes of guest register vreg (or the constant vimm when vreg < 0)
  * at the address in rax. */
 void jk_jit_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n);
+/* The TLB probe of an access of n bytes at eax (see jit_mem.c); returns the
+ * miss jump's rel32 field. */
+size_t jk_jit_tlb_probe(jk_cc *c, unsigned n, bool write);
+/* The store itself, at the memory operand `at` (clobbers rax only). */
+void jk_jit_store_at(jk_cc *c, jk_x64_rm at, int vreg, uint64_t vimm, unsigned n);
 /* Emit every recorded access's walk and slow path (after all instructions). */
 void jk_jit_emit_mem_stubs(jk_cc *c);
 /* Run instruction in in C on the spilled registers (rare opcodes). */
 void jk_jit_call_step(jk_cc *c, const jk_pvm_insn *in);
+
+
+/* jit.c: one instruction's code (not its block prologue). */
+void jk_jit_compile_insn(jk_cc *c, uint32_t i);
+
+/* jit_group.c: if an access group starts at instruction i, emit its fast
+ * copy (the one-by-one copy is emitted late; see there), set *last to its
+ * last instruction and return true. */
+bool jk_jit_group(jk_cc *c, uint32_t i, uint32_t *last);
+/* jit_group.c: record one piece of out-of-line code. */
+void jk_jit_add_late(jk_cc *c, const jk_late *l);
+/* jit_group.c: emit the recorded out-of-line code (after all instructions). */
+void jk_jit_emit_late(jk_cc *c);
 
 #endif

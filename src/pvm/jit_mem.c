@@ -124,19 +124,28 @@ static void jk_tlb_index(jk_x64_buf *b, uint8_t r)
     x_alu_rm_imm(b, ALU_AND, false, X_REG(r), (JK_JIT_TLB_SIZE - 1) << 4);
 }
 
-/* Tier 1, inline: on a hit, rdx = host page, rcx = offset, and the access
- * follows; a miss jumps (rel32, recorded in a stub) to the out-of-line walk
- * placed after all the program's code, so the hot path has no taken jump. */
-static void jk_tlb_check(jk_cc *c, unsigned n, bool write, jk_mem_stub *stub)
+/* The TLB probe for an access of n bytes at eax (n <= 4096): on a hit,
+ * rdx = host page, rcx = offset in it; a miss takes the returned rel32 jump
+ * (the caller patches it). */
+size_t jk_jit_tlb_probe(jk_cc *c, unsigned n, bool write)
 {
     jk_x64_buf *b = &c->b;
     jk_tlb_index(b, X_RDX);
     x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
     x_alu_r_rm(b, ALU_XOR, true, X_RCX, X_MEMI(X_RBX, X_RDX, 0, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR));
     x_alu_rm_imm(b, ALU_CMP, true, X_REG(X_RCX), (int32_t)(JK_PVM_PAGE_SIZE - n));
-    stub->miss_at = (uint32_t)x_jcc32(b, CC_A);
+    size_t miss = x_jcc32(b, CC_A);
     x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RBX, X_RDX, 0, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE));
-    stub->hit = (uint32_t)b->len;
+    return miss;
+}
+
+/* Tier 1, inline: on a hit, rdx = host page, rcx = offset, and the access
+ * follows; a miss jumps (rel32, recorded in a stub) to the out-of-line walk
+ * placed after all the program's code, so the hot path has no taken jump. */
+static void jk_tlb_check(jk_cc *c, unsigned n, bool write, jk_mem_stub *stub)
+{
+    stub->miss_at = (uint32_t)jk_jit_tlb_probe(c, n, write);
+    stub->hit = (uint32_t)c->b.len;
     stub->n = (uint8_t)n;
     stub->write = write;
 }
@@ -244,18 +253,21 @@ void jk_jit_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx)
     jk_mem_stub m = {0};
     jk_tlb_check(c, n, false, &m);
     jk_x64_rm at = X_MEMI(X_RDX, X_RCX, 0, 0);
+    /* straight into the destination's host register when it has one */
+    uint8_t h = c->map[ra] != X_NOREG ? c->map[ra] : X_RAX;
     switch (n) {
-    case 1: x_op(b, 0, sx, sx ? 0x0FBE : 0x0FB6, 2, X_RAX, at, false); break;
-    case 2: x_op(b, 0, sx, sx ? 0x0FBF : 0x0FB7, 2, X_RAX, at, false); break;
+    case 1: x_op(b, 0, sx, sx ? 0x0FBE : 0x0FB6, 2, h, at, false); break;
+    case 2: x_op(b, 0, sx, sx ? 0x0FBF : 0x0FB7, 2, h, at, false); break;
     case 4:
         if (sx)
-            x_movsxd(b, X_RAX, at);
+            x_movsxd(b, h, at);
         else
-            x_mov_r_rm(b, false, X_RAX, at);
+            x_mov_r_rm(b, false, h, at);
         break;
-    default: x_mov_r_rm(b, true, X_RAX, at); break;
+    default: x_mov_r_rm(b, true, h, at); break;
     }
-    st(c, ra, X_RAX);
+    if (h == X_RAX)
+        st(c, ra, X_RAX);
     m.done = (uint32_t)b->len;
     m.index = i;
     m.sx = sx;
@@ -265,13 +277,10 @@ void jk_jit_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx)
 }
 
 /* Store n bytes of guest register `vreg` (or the constant vimm when vreg < 0)
- * at the address in rax. */
-void jk_jit_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n)
+ * at the memory operand `at` (clobbers rax only). */
+void jk_jit_store_at(jk_cc *c, jk_x64_rm at, int vreg, uint64_t vimm, unsigned n)
 {
     jk_x64_buf *b = &c->b;
-    jk_mem_stub m = {0};
-    jk_tlb_check(c, n, true, &m);
-    jk_x64_rm at = X_MEMI(X_RDX, X_RCX, 0, 0);
     if (vreg >= 0) {
         uint8_t h = c->map[vreg];
         if (h == X_NOREG) {
@@ -304,6 +313,14 @@ void jk_jit_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n)
             break;
         }
     }
+}
+
+void jk_jit_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n)
+{
+    jk_x64_buf *b = &c->b;
+    jk_mem_stub m = {0};
+    jk_tlb_check(c, n, true, &m);
+    jk_jit_store_at(c, X_MEMI(X_RDX, X_RCX, 0, 0), vreg, vimm, n);
     m.done = (uint32_t)b->len;
     m.index = i;
     m.vreg = (int16_t)vreg;

@@ -1,0 +1,306 @@
+/*
+ * jit_group.c — one page check for a run of guest memory accesses through the
+ * same base register (docs/pvm.md, "Access groups").
+ *
+ * Code that walks memory through a pointer (a stack frame, a copy loop's
+ * cursors) makes several accesses at base + small offsets in one basic block.
+ * Checked one by one, each pays the TLB lookup (ten host instructions). A
+ * group pays it once: if the whole span the accesses touch lies in one page
+ * the TLB says is usable (readable for loads only, private writable when any
+ * access stores), the accesses run as plain host loads and stores at
+ * [rdx + constant]; otherwise the very same instructions run in their
+ * ordinary, one-by-one form, slow paths and faults included. So the fast copy
+ * is taken only when no access of the group can fault, exit or call into C,
+ * and the result is the ordinary code's in every case.
+ *
+ * What may sit between the accesses: only instructions that neither write the
+ * base register, nor exit, nor call into C, nor use rdx (which holds the
+ * page's host address during the group): the plain ALU forms listed in
+ * jk_group_alu. A group lies inside one basic block, so nothing enters it in
+ * the middle except a resumption, and resumptions enter at the one-by-one
+ * copy (entry[] points there). Each instruction is compiled at most twice
+ * (fast and ordinary copy), so compilation stays linear.
+ */
+#include "jit_cc.h"
+
+#if JK_PVM_HAVE_JIT
+
+/* At most this many instructions in a group, and this span in bytes: a small
+ * span keeps the chance that it crosses a page boundary small. */
+#define JK_GROUP_MAX_INSNS 24
+#define JK_GROUP_MAX_SPAN 256
+
+/* One guest memory access through a base register. */
+typedef struct jk_memop {
+    unsigned base;   /* guest register holding the base address */
+    uint32_t off;    /* constant added to it (32-bit wrap) */
+    unsigned n;      /* bytes */
+    bool write, sx;
+    int reg;         /* load: destination; store: value register, or −1 */
+    uint64_t vimm;   /* store of a constant: the constant */
+} jk_memop;
+
+/* Decode in as a register-based access, or return false. */
+static bool jk_group_memop(const jk_pvm_insn *in, jk_memop *m)
+{
+    static const struct {
+        uint8_t op, n;
+        bool write, sx, imm;
+    } forms[] = {
+        {OP_store_imm_ind_u8, 1, true, false, true},  {OP_store_imm_ind_u16, 2, true, false, true},
+        {OP_store_imm_ind_u32, 4, true, false, true}, {OP_store_imm_ind_u64, 8, true, false, true},
+        {OP_store_ind_u8, 1, true, false, false},     {OP_store_ind_u16, 2, true, false, false},
+        {OP_store_ind_u32, 4, true, false, false},    {OP_store_ind_u64, 8, true, false, false},
+        {OP_load_ind_u8, 1, false, false, false},     {OP_load_ind_i8, 1, false, true, false},
+        {OP_load_ind_u16, 2, false, false, false},    {OP_load_ind_i16, 2, false, true, false},
+        {OP_load_ind_u32, 4, false, false, false},    {OP_load_ind_i32, 4, false, true, false},
+        {OP_load_ind_u64, 8, false, false, false},
+    };
+    for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++) {
+        if (forms[k].op != in->opcode)
+            continue;
+        m->n = forms[k].n;
+        m->write = forms[k].write;
+        m->sx = forms[k].sx;
+        m->off = (uint32_t)in->imm_x;
+        m->vimm = 0;
+        if (forms[k].imm) { /* store_imm_ind: base ω_A, value ν_Y */
+            m->base = in->ra;
+            m->reg = -1;
+            m->vimm = in->imm_y;
+        } else { /* store_ind / load_ind: base ω_B, value or destination ω_A */
+            m->base = in->rb;
+            m->reg = in->ra;
+        }
+        return true;
+    }
+    return false;
+}
+
+/* The guest register an instruction allowed inside a group writes, or −1
+ * when the instruction may not sit inside one. Allowed: ALU forms whose code
+ * (jit.c) uses only rax and rcx as scratch, never exits and never calls C. */
+static int jk_group_alu(const jk_pvm_insn *in)
+{
+    switch (in->opcode) {
+    case OP_load_imm:
+    case OP_load_imm_64:
+    case OP_add_imm_32: case OP_and_imm: case OP_xor_imm: case OP_or_imm: case OP_add_imm_64:
+    case OP_mul_imm_32: case OP_mul_imm_64:
+    case OP_set_lt_u_imm: case OP_set_lt_s_imm: case OP_set_gt_u_imm: case OP_set_gt_s_imm:
+    case OP_shlo_l_imm_32: case OP_shlo_r_imm_32: case OP_shar_r_imm_32:
+    case OP_shlo_l_imm_64: case OP_shlo_r_imm_64: case OP_shar_r_imm_64:
+    case OP_rot_r_64_imm: case OP_rot_r_32_imm:
+    case OP_neg_add_imm_32: case OP_neg_add_imm_64:
+    case OP_shlo_l_imm_alt_32: case OP_shlo_r_imm_alt_32: case OP_shar_r_imm_alt_32:
+    case OP_shlo_l_imm_alt_64: case OP_shlo_r_imm_alt_64: case OP_shar_r_imm_alt_64:
+    case OP_rot_r_64_imm_alt: case OP_rot_r_32_imm_alt:
+        return in->ra; /* ω_A = f(ω_B, ν_X) (or ν_X for load_imm) */
+    case OP_move_reg:
+    case OP_sign_extend_8: case OP_sign_extend_16: case OP_zero_extend_16: case OP_reverse_bytes:
+    case OP_add_32: case OP_sub_32: case OP_add_64: case OP_sub_64:
+    case OP_and: case OP_xor: case OP_or:
+    case OP_mul_32: case OP_mul_64:
+    case OP_shlo_l_32: case OP_shlo_r_32: case OP_shar_r_32:
+    case OP_shlo_l_64: case OP_shlo_r_64: case OP_shar_r_64:
+    case OP_rot_l_64: case OP_rot_l_32: case OP_rot_r_64: case OP_rot_r_32:
+    case OP_set_lt_u: case OP_set_lt_s:
+    case OP_and_inv: case OP_or_inv: case OP_xnor:
+    case OP_max: case OP_max_u: case OP_min: case OP_min_u:
+        return in->rd; /* ω_D = f(ω_A[, ω_B]) */
+    default:
+        return -1;
+    }
+}
+
+/* The group's shape, from jk_group_scan. */
+typedef struct jk_group {
+    uint32_t first, last; /* instruction indices */
+    unsigned base;
+    uint32_t addr_off;    /* base + addr_off: the lowest byte touched */
+    uint32_t span;        /* bytes from there to the end of the highest access */
+    int32_t dmin;         /* lowest offset relative to the first access's */
+    bool write;
+} jk_group;
+
+/* Offset of access m relative to the group's first (o0), if small. */
+static bool jk_group_delta(uint32_t off, uint32_t o0, int32_t *d)
+{
+    int32_t v = (int32_t)(off - o0);
+    if (v < -JK_GROUP_MAX_SPAN || v > JK_GROUP_MAX_SPAN)
+        return false;
+    *d = v;
+    return true;
+}
+
+/* Does a group start at instruction i (a block start or not)? Bounded look
+ * ahead (JK_GROUP_MAX_INSNS), so compilation stays linear. */
+static bool jk_group_scan(const jk_cc *c, uint32_t i, jk_group *g)
+{
+    const jk_pvm_program *prog = c->prog;
+    jk_memop m;
+    if (!jk_group_memop(&prog->insns[i], &m))
+        return false;
+    if (!m.write && m.reg == (int)m.base)
+        return false; /* the load replaces the base: nothing can follow */
+    uint32_t o0 = m.off;
+    int32_t lo = 0, hi = (int32_t)m.n;
+    unsigned accesses = 1;
+    g->first = g->last = i;
+    g->base = m.base;
+    g->write = m.write;
+    for (uint32_t k = i + 1; k < prog->insn_count && k - i < JK_GROUP_MAX_INSNS; k++) {
+        const jk_pvm_insn *in = &prog->insns[k];
+        if (prog->block_start[k])
+            break;
+        jk_memop mk;
+        if (jk_group_memop(in, &mk)) {
+            int32_t d;
+            if (mk.base != g->base || !jk_group_delta(mk.off, o0, &d))
+                break;
+            int32_t nlo = d < lo ? d : lo, nhi = d + (int32_t)mk.n > hi ? d + (int32_t)mk.n : hi;
+            if (nhi - nlo > JK_GROUP_MAX_SPAN)
+                break;
+            lo = nlo;
+            hi = nhi;
+            g->last = k;
+            g->write |= mk.write;
+            accesses++;
+            if (!mk.write && mk.reg == (int)g->base)
+                break; /* the base changes after this load */
+            continue;
+        }
+        int dst = jk_group_alu(in);
+        if (dst < 0 || dst == (int)g->base)
+            break;
+    }
+    if (accesses < 2)
+        return false;
+    g->dmin = lo;
+    g->addr_off = o0 + (uint32_t)lo;
+    g->span = (uint32_t)(hi - lo);
+    return true;
+}
+
+/* The fast form of access m: rdx = host address of the group's lowest byte. */
+static void jk_group_access(jk_cc *c, const jk_memop *m, int32_t disp)
+{
+    jk_x64_buf *b = &c->b;
+    jk_x64_rm at = X_MEM(X_RDX, disp);
+    if (!m->write) {
+        uint8_t h = c->map[m->reg] != X_NOREG ? c->map[m->reg] : X_RAX;
+        switch (m->n) {
+        case 1: x_op(b, 0, m->sx, m->sx ? 0x0FBE : 0x0FB6, 2, h, at, false); break;
+        case 2: x_op(b, 0, m->sx, m->sx ? 0x0FBF : 0x0FB7, 2, h, at, false); break;
+        case 4:
+            if (m->sx)
+                x_movsxd(b, h, at);
+            else
+                x_mov_r_rm(b, false, h, at);
+            break;
+        default: x_mov_r_rm(b, true, h, at); break;
+        }
+        if (h == X_RAX)
+            st(c, (unsigned)m->reg, X_RAX);
+        return;
+    }
+    jk_jit_store_at(c, at, m->reg, m->vimm, m->n);
+}
+
+bool jk_jit_group(jk_cc *c, uint32_t i, uint32_t *last)
+{
+    jk_group g;
+    if (!jk_group_scan(c, i, &g))
+        return false;
+    *last = g.last;
+    jk_x64_buf *b = &c->b;
+    /* the check: [base + addr_off, + span) inside one page the TLB holds */
+    jk_jit_addr(c, (int)g.base, g.addr_off);
+    size_t miss = jk_jit_tlb_probe(c, g.span, g.write);
+    x_alu_r_rm(b, ALU_ADD, true, X_RDX, X_REG(X_RCX));
+    /* fast copy */
+    for (uint32_t k = g.first; k <= g.last; k++) {
+        if (!x_reserve(b, JK_JIT_INSN_BOUND))
+            return true;
+        size_t start = b->len;
+        const jk_pvm_insn *in = &c->prog->insns[k];
+        jk_memop m;
+        int32_t d;
+        if (jk_group_memop(in, &m) && jk_group_delta(m.off, (uint32_t)(g.addr_off - (uint32_t)g.dmin), &d))
+            jk_group_access(c, &m, d - g.dmin);
+        else
+            jk_jit_compile_insn(c, k);
+        if (b->len - start > JK_JIT_INSN_BOUND)
+            b->oom = true;
+    }
+    jk_late l = {0};
+    l.at = (uint32_t)miss;
+    l.first = g.first;
+    l.last = g.last;
+    l.done = (uint32_t)b->len;
+    l.kind = JK_LATE_GROUP;
+    jk_jit_add_late(c, &l);
+    return true;
+}
+
+void jk_jit_add_late(jk_cc *c, const jk_late *l)
+{
+    jk_late *g = jk_grow(c, c->late, &c->late_cap, c->late_count, sizeof *g);
+    if (!g)
+        return;
+    c->late = g;
+    c->late[c->late_count++] = *l;
+}
+
+/* A group's one-by-one copy: entered on a miss of the group's check and by
+ * resumptions (entry[] of every instruction but the first points here). */
+static void jk_group_slow(jk_cc *c, const jk_late *l)
+{
+    jk_x64_buf *b = &c->b;
+    x_patch32(b, l->at, b->len);
+    for (uint32_t k = l->first; k <= l->last; k++) {
+        if (!x_reserve(b, JK_JIT_INSN_BOUND))
+            return;
+        size_t start = b->len;
+        if (k != l->first)
+            c->label[k] = c->entry[k] = (uint32_t)b->len;
+        jk_jit_compile_insn(c, k);
+        if (b->len - start > JK_JIT_INSN_BOUND)
+            b->oom = true;
+        if (c->oom || b->oom)
+            return;
+    }
+    jk_jmp_to_off(c, l->done);
+}
+
+void jk_jit_emit_late(jk_cc *c)
+{
+    for (size_t k = 0; k < c->late_count && !c->b.oom && !c->oom; k++) {
+        const jk_late *l = &c->late[k];
+        if (l->kind == JK_LATE_GROUP) {
+            jk_group_slow(c, l);
+            continue;
+        }
+        jk_x64_buf *b = &c->b;
+        if (!x_reserve(b, 64))
+            return;
+        x_patch32(b, l->at, b->len);
+        switch (l->kind) {
+        case JK_LATE_OOG: /* give the block's cost back, exit at its start */
+            x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), (int32_t)l->cost);
+            jk_exit_with(c, l->first, JK_JIT_EXIT_OOG);
+            break;
+        case JK_LATE_DJUMP_OUT: /* eax: the address; halt on 0xFFFF0000, else panic */
+            jk_set_exit(c, l->first);
+            x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RAX), (int32_t)JK_PVM_HALT_ADDRESS);
+            x_patch32(b, x_jcc32(b, CC_E), c->halt_common);
+            jk_jmp_to_off(c, c->panic_common);
+            break;
+        default: /* JK_LATE_DEEP_JUMP */
+            x_op(b, 0, false, 0xFF, 1, 4, X_MEMI(X_RDX, X_RCX, 3, 0), false); /* jmp [rdx+rcx*8] */
+            break;
+        }
+    }
+}
+
+#endif

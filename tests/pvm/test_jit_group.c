@@ -1,0 +1,155 @@
+/*
+ * test_jit_group.c — the recompiler's access groups (src/pvm/jit_group.c):
+ * runs of loads and stores through one base register, checked with one page
+ * probe, must behave exactly as the interpreter wherever the span lies: inside
+ * a writable page, across the end of one, on a read-only, copy-on-write or
+ * unmapped page, past 2^32, and with gas running out at the block's start.
+ */
+#include "../test.h"
+#include "../../src/pvm/jit.h"
+
+#include <stdlib.h>
+
+static jk_pvm_program *jk_group_load_asm(const char *src)
+{
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    jk_diag diag = {{0}};
+    jk_pvm_program *prog = NULL;
+    if (jk_pvm_asm(src, strlen(src), &blob, &len, &diag) != JK_OK) {
+        printf("asm: %s\n", diag.msg);
+        return NULL;
+    }
+    if (jk_pvm_program_load(blob, len, &prog, &diag) != JK_OK)
+        printf("load: %s\n", diag.msg);
+    free(blob);
+    return prog;
+}
+
+/* A Data cap's page, mapped copy-on-write at 0x22000 and read-only at 0x25000. */
+static _Alignas(4096) uint8_t jk_group_shared[4096];
+
+static jk_pvm_memory *jk_group_memory(void)
+{
+    jk_pvm_memory *mem = NULL;
+    if (jk_pvm_memory_new(&mem) != JK_OK)
+        return NULL;
+    jk_pvm_memory_map(mem, 0x20000, 0x1000, JK_PVM_ACCESS_WRITE);
+    jk_pvm_memory_map(mem, 0x21000, 0x1000, JK_PVM_ACCESS_READ);
+    jk_pvm_memory_map_shared(mem, 0x22000, jk_group_shared, JK_PVM_ACCESS_WRITE);
+    /* 0x23000 unmapped */
+    jk_pvm_memory_map(mem, 0x24000, 0x1000, JK_PVM_ACCESS_WRITE);
+    jk_pvm_memory_map_shared(mem, 0x25000, jk_group_shared, JK_PVM_ACCESS_READ);
+    uint8_t fill[64];
+    for (unsigned i = 0; i < sizeof fill; i++)
+        fill[i] = (uint8_t)(i * 29 + 3);
+    for (uint32_t a = 0x20000; a < 0x21000; a += 0x100)
+        jk_pvm_memory_write(mem, a, fill, sizeof fill);
+    jk_pvm_memory_write(mem, 0x21fc0, fill, sizeof fill);
+    return mem;
+}
+
+/* Run prog from base address `base` (r1) on both engines, with `gas`
+ * (resumed with a little more on out-of-gas), and compare everything. */
+static void jk_group_both(const jk_pvm_program *prog, uint64_t base, int64_t gas)
+{
+    jk_pvm_memory *mem[2];
+    jk_pvm_state st[2];
+    jk_pvm_exit ex[2];
+    for (int e = 0; e < 2; e++) {
+        mem[e] = jk_group_memory();
+        JK_REQUIRE(mem[e] != NULL);
+        memset(&st[e], 0, sizeof st[e]);
+        for (int r = 0; r < JK_PVM_REGS; r++)
+            st[e].regs[r] = (uint64_t)r * 0x0101010101010101u;
+        st[e].regs[1] = base;
+        st[e].gas = gas;
+        for (int hop = 0; hop < 100; hop++) {
+            JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e],
+                                         e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) == JK_OK);
+            if (ex[e].status != JK_PVM_OUT_OF_GAS)
+                break;
+            st[e].gas += 3;
+        }
+    }
+    JK_CHECK_EQ(ex[0].status, ex[1].status);
+    JK_CHECK_EQ(ex[0].fault_address, ex[1].fault_address);
+    JK_CHECK_EQ(st[0].pc, st[1].pc);
+    JK_CHECK_EQ(st[0].gas, st[1].gas);
+    for (int r = 0; r < JK_PVM_REGS; r++)
+        JK_CHECK_EQ(st[0].regs[r], st[1].regs[r]);
+    for (uint32_t a = 0x1f000; a <= 0x26000; a += JK_PVM_PAGE_SIZE) {
+        JK_CHECK_EQ(jk_pvm_memory_access_at(mem[0], a), jk_pvm_memory_access_at(mem[1], a));
+        const uint8_t *p0 = jk_pvm_memory_page(mem[0], a), *p1 = jk_pvm_memory_page(mem[1], a);
+        JK_CHECK_EQ(p0 == NULL, p1 == NULL);
+        if (p0 && p1)
+            JK_CHECK(memcmp(p0, p1, JK_PVM_PAGE_SIZE) == 0);
+    }
+    const uint32_t *d0, *d1;
+    size_t n0, n1;
+    jk_pvm_memory_dirty_pages(mem[0], &d0, &n0);
+    jk_pvm_memory_dirty_pages(mem[1], &d1, &n1);
+    JK_CHECK_EQ(n0, n1);
+    if (n0 == n1 && n0)
+        JK_CHECK(memcmp(d0, d1, n0 * sizeof *d0) == 0);
+    jk_pvm_memory_free(mem[0]);
+    jk_pvm_memory_free(mem[1]);
+    JK_CHECK(jk_group_shared[20] == 0); /* the Data cap's page is never written */
+}
+
+JK_TEST(test_jit_access_groups_are_the_interpreters)
+{
+    /* Block 1: a load-only group (its loads fill the TLB for reading); block
+     * 2: a loop whose group loads and stores near the same base, so from the
+     * second round on (or at once, after block 1) the probe finds the page in
+     * the TLB; block 3: a mixed group (stores and loads, overlapping, signed
+     * and unsigned, a constant store, ALU between them, offsets below and
+     * above the first); block 4: a load-only group whose last load replaces
+     * the base. A read-only page must never be written through a group that
+     * stores, even when the TLB for reading holds it. */
+    jk_pvm_program *prog = jk_group_load_asm(
+        "start:\n"
+        "  add_imm_64 r0, r1, 40\n"
+        "  load_ind_u64 r7, r1, 0\n"
+        "  xor r8, r7, r6\n"
+        "  load_ind_u16 r8, r1, 2\n"
+        "  load_imm r11, 4\n"
+        "  fallthrough\n"
+        "loop:\n"
+        "  load_ind_u32 r12, r0, 4\n"
+        "  store_ind_u32 r11, r0, 0\n"
+        "  store_ind_u32 r12, r0, 8\n"
+        "  add_imm_64 r11, r11, -1\n"
+        "  branch_ne_imm r11, 0, loop\n"
+        "  store_ind_u64 r2, r1, 8\n"
+        "  add_64 r3, r3, r2\n"
+        "  load_ind_u32 r4, r1, 12\n"
+        "  store_imm_ind_u16 r1, 20, 0x1234\n"
+        "  shlo_l_imm_64 r9, r4, 3\n"
+        "  load_ind_i8 r5, r1, 0\n"
+        "  store_ind_u8 r3, r1, 30\n"
+        "  load_ind_u64 r6, r1, 24\n"
+        "  load_ind_i16 r10, r1, 21\n"
+        "  fallthrough\n"
+        "reads:\n"
+        "  load_ind_u64 r7, r1, 0\n"
+        "  xor r8, r7, r6\n"
+        "  load_ind_u16 r8, r1, 2\n"
+        "  load_ind_u64 r1, r1, 16\n"
+        "  load_imm r0, 0xffff0000\n"
+        "  jump_ind r0, 0\n");
+    JK_REQUIRE(prog != NULL);
+#if JK_PVM_HAVE_JIT
+    JK_CHECK(jk_pvm_program_jitted(prog));
+#endif
+    /* bases across every kind of page boundary, and bases past 2^32 whose
+     * 32-bit sums land in the same places */
+    static const uint64_t starts[] = {0x20f00, 0x21f80, 0x22f80, 0x23f80, 0x24f80, 0x1ffc0,
+                                      0x100020f80u, 0xffffffe0u};
+    int64_t gases[] = {1000, 3};
+    for (size_t s = 0; s < sizeof starts / sizeof starts[0]; s++)
+        for (uint64_t base = starts[s]; base < starts[s] + 0xa0; base += 3)
+            for (size_t g = 0; g < 2; g++)
+                jk_group_both(prog, base, gases[g]);
+    jk_pvm_program_free(prog);
+}
