@@ -41,17 +41,31 @@ static const uint8_t jk_pool[] = {X_RBP, X_R12, X_R13, X_R14, X_R15, X_RSI, X_RD
 #define JK_POOL_SIZE (sizeof jk_pool / sizeof jk_pool[0])
 
 /* Register allocation, once per program: the 10 guest registers the code
- * names most often (static count of operand fields, ties to the lower
- * number) get host registers; the other three live in ctx->regs. One linear
- * pass, and the same map for the whole program, so any instruction can be
- * entered with the registers where the map says. */
+ * names most often (count of operand fields, each weighted by how many
+ * backward branches span it — 1, 8, 64, 512 for loop depth 0, 1, 2, 3+ —
+ * so loops' registers win; ties to the lower number) get host registers; the
+ * other three live in ctx->regs. Linear (a difference array over the
+ * backward branches), and the same map for the whole program, so any
+ * instruction can be entered with the registers where the map says. */
 static void jk_allocate(jk_cc *c)
 {
     uint64_t uses[JK_PVM_REGS] = {0};
     const jk_pvm_program *prog = c->prog;
+    int32_t *depth = calloc((size_t)prog->insn_count + 1, sizeof *depth); /* NULL: no weights */
+    for (uint32_t i = 0; depth && i < prog->insn_count; i++) {
+        const jk_pvm_insn *in = &prog->insns[i];
+        const jk_pvm_opinfo *info = jk_pvm_opinfo_get(in->opcode);
+        if (info && info->is_terminator && in->target != JK_PVM_NO_TARGET && in->target <= i) {
+            depth[in->target]++;
+            depth[i + 1]--;
+        }
+    }
+    int32_t d = 0;
     for (uint32_t i = 0; i < prog->insn_count; i++) {
         const jk_pvm_insn *in = &prog->insns[i];
         const jk_pvm_opinfo *info = jk_pvm_opinfo_get(in->opcode);
+        d += depth ? depth[i] : 0;
+        uint64_t w = UINT64_C(1) << (3 * (d < 0 ? 0 : d > 3 ? 3 : d));
         if (!info)
             continue;
         switch (info->format) {
@@ -59,27 +73,28 @@ static void jk_allocate(jk_cc *c)
         case JK_PVM_ARGS_REG_IMM:
         case JK_PVM_ARGS_REG_IMM_IMM:
         case JK_PVM_ARGS_REG_IMM_OFFSET:
-            uses[in->ra]++;
+            uses[in->ra] += w;
             break;
         case JK_PVM_ARGS_REG_REG:
-            uses[in->ra]++;
-            uses[in->rd]++;
+            uses[in->ra] += w;
+            uses[in->rd] += w;
             break;
         case JK_PVM_ARGS_REG_REG_IMM:
         case JK_PVM_ARGS_REG_REG_OFFSET:
         case JK_PVM_ARGS_REG_REG_IMM_IMM:
-            uses[in->ra]++;
-            uses[in->rb]++;
+            uses[in->ra] += w;
+            uses[in->rb] += w;
             break;
         case JK_PVM_ARGS_REG_REG_REG:
-            uses[in->ra]++;
-            uses[in->rb]++;
-            uses[in->rd]++;
+            uses[in->ra] += w;
+            uses[in->rb] += w;
+            uses[in->rd] += w;
             break;
         default:
             break;
         }
     }
+    free(depth);
     bool taken[JK_PVM_REGS] = {false};
     for (unsigned g = 0; g < JK_PVM_REGS; g++)
         c->map[g] = X_NOREG;
@@ -292,7 +307,14 @@ static void jk_divrem(jk_cc *c, unsigned d, unsigned a, unsigned bb, bool w, boo
 /* rax = A op B for 3-register ALU forms (w: 64-bit, else sign-extended 32). */
 static void jk_alu3(jk_cc *c, int alu, bool w, unsigned d, unsigned a, unsigned bb)
 {
-    uint8_t hd = c->map[d];
+    uint8_t hd = c->map[d], ha = c->map[a], hb = c->map[bb];
+    if (alu == ALU_ADD && hd != X_NOREG && ha != X_NOREG && hb != X_NOREG && d != a && d != bb) {
+        /* d = a + b, three registers: lea */
+        x_op(&c->b, 0, w, 0x8D, 1, hd, X_MEMI(ha, hb, 0, 0), false);
+        if (!w)
+            x_movsxd(&c->b, hd, X_REG(hd));
+        return;
+    }
     if (hd != X_NOREG && d == bb && d != a && alu != ALU_SUB) {
         /* d = a op d, op commutative: d op= a */
         x_alu_r_rm(&c->b, alu, w, hd, G(a));
@@ -422,10 +444,10 @@ void jk_jit_compile_insn(jk_cc *c, uint32_t i)
     case OP_load_imm:
         jk_load_const(c, A, X);
         break;
-    case OP_store_imm_u8: jk_jit_addr(c, -1, X); jk_jit_store(c, i, -1, Y, 1); break;
-    case OP_store_imm_u16: jk_jit_addr(c, -1, X); jk_jit_store(c, i, -1, Y, 2); break;
-    case OP_store_imm_u32: jk_jit_addr(c, -1, X); jk_jit_store(c, i, -1, Y, 4); break;
-    case OP_store_imm_u64: jk_jit_addr(c, -1, X); jk_jit_store(c, i, -1, Y, 8); break;
+    case OP_store_imm_u8: jk_jit_maddr(c, -1, X); jk_jit_store(c, i, -1, Y, 1); break;
+    case OP_store_imm_u16: jk_jit_maddr(c, -1, X); jk_jit_store(c, i, -1, Y, 2); break;
+    case OP_store_imm_u32: jk_jit_maddr(c, -1, X); jk_jit_store(c, i, -1, Y, 4); break;
+    case OP_store_imm_u64: jk_jit_maddr(c, -1, X); jk_jit_store(c, i, -1, Y, 8); break;
 
     case OP_jump: jk_branch(c, i, -1, in->target); break;
     case OP_jump_ind:
@@ -445,22 +467,22 @@ void jk_jit_compile_insn(jk_cc *c, uint32_t i)
         jk_djump(c, i, false, jk_is_call(c, i, X) ? (int64_t)(uint32_t)X : -1);
         break;
 
-    case OP_load_u8: jk_jit_addr(c, -1, X); jk_jit_load(c, i, A, 1, false); break;
-    case OP_load_i8: jk_jit_addr(c, -1, X); jk_jit_load(c, i, A, 1, true); break;
-    case OP_load_u16: jk_jit_addr(c, -1, X); jk_jit_load(c, i, A, 2, false); break;
-    case OP_load_i16: jk_jit_addr(c, -1, X); jk_jit_load(c, i, A, 2, true); break;
-    case OP_load_u32: jk_jit_addr(c, -1, X); jk_jit_load(c, i, A, 4, false); break;
-    case OP_load_i32: jk_jit_addr(c, -1, X); jk_jit_load(c, i, A, 4, true); break;
-    case OP_load_u64: jk_jit_addr(c, -1, X); jk_jit_load(c, i, A, 8, false); break;
-    case OP_store_u8: jk_jit_addr(c, -1, X); jk_jit_store(c, i, (int)A, 0, 1); break;
-    case OP_store_u16: jk_jit_addr(c, -1, X); jk_jit_store(c, i, (int)A, 0, 2); break;
-    case OP_store_u32: jk_jit_addr(c, -1, X); jk_jit_store(c, i, (int)A, 0, 4); break;
-    case OP_store_u64: jk_jit_addr(c, -1, X); jk_jit_store(c, i, (int)A, 0, 8); break;
+    case OP_load_u8: jk_jit_maddr(c, -1, X); jk_jit_load(c, i, A, 1, false); break;
+    case OP_load_i8: jk_jit_maddr(c, -1, X); jk_jit_load(c, i, A, 1, true); break;
+    case OP_load_u16: jk_jit_maddr(c, -1, X); jk_jit_load(c, i, A, 2, false); break;
+    case OP_load_i16: jk_jit_maddr(c, -1, X); jk_jit_load(c, i, A, 2, true); break;
+    case OP_load_u32: jk_jit_maddr(c, -1, X); jk_jit_load(c, i, A, 4, false); break;
+    case OP_load_i32: jk_jit_maddr(c, -1, X); jk_jit_load(c, i, A, 4, true); break;
+    case OP_load_u64: jk_jit_maddr(c, -1, X); jk_jit_load(c, i, A, 8, false); break;
+    case OP_store_u8: jk_jit_maddr(c, -1, X); jk_jit_store(c, i, (int)A, 0, 1); break;
+    case OP_store_u16: jk_jit_maddr(c, -1, X); jk_jit_store(c, i, (int)A, 0, 2); break;
+    case OP_store_u32: jk_jit_maddr(c, -1, X); jk_jit_store(c, i, (int)A, 0, 4); break;
+    case OP_store_u64: jk_jit_maddr(c, -1, X); jk_jit_store(c, i, (int)A, 0, 8); break;
 
-    case OP_store_imm_ind_u8: jk_jit_addr(c, (int)A, X); jk_jit_store(c, i, -1, Y, 1); break;
-    case OP_store_imm_ind_u16: jk_jit_addr(c, (int)A, X); jk_jit_store(c, i, -1, Y, 2); break;
-    case OP_store_imm_ind_u32: jk_jit_addr(c, (int)A, X); jk_jit_store(c, i, -1, Y, 4); break;
-    case OP_store_imm_ind_u64: jk_jit_addr(c, (int)A, X); jk_jit_store(c, i, -1, Y, 8); break;
+    case OP_store_imm_ind_u8: jk_jit_maddr(c, (int)A, X); jk_jit_store(c, i, -1, Y, 1); break;
+    case OP_store_imm_ind_u16: jk_jit_maddr(c, (int)A, X); jk_jit_store(c, i, -1, Y, 2); break;
+    case OP_store_imm_ind_u32: jk_jit_maddr(c, (int)A, X); jk_jit_store(c, i, -1, Y, 4); break;
+    case OP_store_imm_ind_u64: jk_jit_maddr(c, (int)A, X); jk_jit_store(c, i, -1, Y, 8); break;
 
     case OP_branch_eq_imm: jk_cmp_imm(c, A, X); jk_branch(c, i, CC_E, in->target); break;
     case OP_branch_ne_imm: jk_cmp_imm(c, A, X); jk_branch(c, i, CC_NE, in->target); break;
@@ -518,17 +540,17 @@ void jk_jit_compile_insn(jk_cc *c, uint32_t i)
         st(c, D, X_RAX);
         break;
 
-    case OP_store_ind_u8: jk_jit_addr(c, (int)B, X); jk_jit_store(c, i, (int)A, 0, 1); break;
-    case OP_store_ind_u16: jk_jit_addr(c, (int)B, X); jk_jit_store(c, i, (int)A, 0, 2); break;
-    case OP_store_ind_u32: jk_jit_addr(c, (int)B, X); jk_jit_store(c, i, (int)A, 0, 4); break;
-    case OP_store_ind_u64: jk_jit_addr(c, (int)B, X); jk_jit_store(c, i, (int)A, 0, 8); break;
-    case OP_load_ind_u8: jk_jit_addr(c, (int)B, X); jk_jit_load(c, i, A, 1, false); break;
-    case OP_load_ind_i8: jk_jit_addr(c, (int)B, X); jk_jit_load(c, i, A, 1, true); break;
-    case OP_load_ind_u16: jk_jit_addr(c, (int)B, X); jk_jit_load(c, i, A, 2, false); break;
-    case OP_load_ind_i16: jk_jit_addr(c, (int)B, X); jk_jit_load(c, i, A, 2, true); break;
-    case OP_load_ind_u32: jk_jit_addr(c, (int)B, X); jk_jit_load(c, i, A, 4, false); break;
-    case OP_load_ind_i32: jk_jit_addr(c, (int)B, X); jk_jit_load(c, i, A, 4, true); break;
-    case OP_load_ind_u64: jk_jit_addr(c, (int)B, X); jk_jit_load(c, i, A, 8, false); break;
+    case OP_store_ind_u8: jk_jit_maddr(c, (int)B, X); jk_jit_store(c, i, (int)A, 0, 1); break;
+    case OP_store_ind_u16: jk_jit_maddr(c, (int)B, X); jk_jit_store(c, i, (int)A, 0, 2); break;
+    case OP_store_ind_u32: jk_jit_maddr(c, (int)B, X); jk_jit_store(c, i, (int)A, 0, 4); break;
+    case OP_store_ind_u64: jk_jit_maddr(c, (int)B, X); jk_jit_store(c, i, (int)A, 0, 8); break;
+    case OP_load_ind_u8: jk_jit_maddr(c, (int)B, X); jk_jit_load(c, i, A, 1, false); break;
+    case OP_load_ind_i8: jk_jit_maddr(c, (int)B, X); jk_jit_load(c, i, A, 1, true); break;
+    case OP_load_ind_u16: jk_jit_maddr(c, (int)B, X); jk_jit_load(c, i, A, 2, false); break;
+    case OP_load_ind_i16: jk_jit_maddr(c, (int)B, X); jk_jit_load(c, i, A, 2, true); break;
+    case OP_load_ind_u32: jk_jit_maddr(c, (int)B, X); jk_jit_load(c, i, A, 4, false); break;
+    case OP_load_ind_i32: jk_jit_maddr(c, (int)B, X); jk_jit_load(c, i, A, 4, true); break;
+    case OP_load_ind_u64: jk_jit_maddr(c, (int)B, X); jk_jit_load(c, i, A, 8, false); break;
 
     case OP_add_imm_32: jk_alu_imm_to(c, ALU_ADD, false, A, B, X); break;
     case OP_and_imm: jk_alu_imm_to(c, ALU_AND, true, A, B, X); break;
@@ -610,11 +632,14 @@ void jk_jit_compile_insn(jk_cc *c, uint32_t i)
     case OP_mul_32:
     case OP_mul_64: {
         bool w = in->opcode == OP_mul_64;
-        ld(c, X_RAX, A);
-        x_op(b, 0, w, 0x0FAF, 2, X_RAX, G(B), false);
+        /* straight into d's host register unless d is the second factor */
+        uint8_t r = c->map[D] != X_NOREG && (D == A || D != B) ? c->map[D] : X_RAX;
+        x_mov_r_rm(b, true, r, G(A));
+        x_op(b, 0, w, 0x0FAF, 2, r, G(B), false);
         if (!w)
-            jk_sx32_rax(c);
-        st(c, D, X_RAX);
+            x_movsxd(b, r, X_REG(r));
+        if (r == X_RAX)
+            st(c, D, X_RAX);
         break;
     }
     case OP_div_u_32: jk_divrem(c, D, A, B, false, false, false); break;

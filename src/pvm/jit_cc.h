@@ -197,12 +197,14 @@ static inline void jk_sx32_rax(jk_cc *c) { x_movsxd(&c->b, X_RAX, X_REG(X_RAX));
 void jk_jit_emit_routines(jk_cc *c);
 /* rax = (uint32)(guest register base + imm), or the constant when base < 0. */
 void jk_jit_addr(jk_cc *c, int base, uint64_t imm);
-/* Load n bytes at the address in rax into guest register ra (sx: signed). */
+/* The same into rcx, where guest memory accesses take their address. */
+void jk_jit_maddr(jk_cc *c, int base, uint64_t imm);
+/* Load n bytes at the address in rcx into guest register ra (sx: signed). */
 void jk_jit_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx);
 /* Store n bytes of guest register vreg (or the constant vimm when vreg < 0)
- * at the address in rax. */
+ * at the address in rcx. */
 void jk_jit_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n);
-/* The TLB probe of an access of n bytes at eax (see jit_mem.c); returns the
+/* The TLB probe of an access of n bytes at ecx (see jit_mem.c); returns the
  * miss jump's rel32 field. */
 size_t jk_jit_tlb_probe(jk_cc *c, unsigned n, bool write);
 /* The store itself, at the memory operand `at` (clobbers rax only). */

@@ -215,7 +215,7 @@ bool jk_jit_group(jk_cc *c, uint32_t i, uint32_t *last)
     *last = g.last;
     jk_x64_buf *b = &c->b;
     /* the check: [base + addr_off, + span) inside one page the TLB holds */
-    jk_jit_addr(c, (int)g.base, g.addr_off);
+    jk_jit_maddr(c, (int)g.base, g.addr_off);
     size_t miss = jk_jit_tlb_probe(c, g.span, g.write);
     x_alu_r_rm(b, ALU_ADD, true, X_RDX, X_REG(X_RCX));
     /* fast copy */

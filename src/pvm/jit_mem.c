@@ -84,22 +84,32 @@ void jk_jit_emit_routines(jk_cc *c)
 
 /* ---- per-instruction code ---- */
 
-/* rax = (uint32)(reg + imm), or the constant when base is NULL. */
-void jk_jit_addr(jk_cc *c, int base, uint64_t imm)
+/* r = (uint32)(reg + imm), or the constant when base < 0. */
+static void jk_addr_to(jk_cc *c, uint8_t r, int base, uint64_t imm)
 {
     if (base < 0) {
-        x_mov_r_imm(&c->b, X_RAX, (uint32_t)imm);
+        x_mov_r_imm(&c->b, r, (uint32_t)imm);
         return;
     }
     uint8_t h = c->map[base];
     if (h != X_NOREG && (uint32_t)imm) {
-        /* lea eax, [h + imm]: the 32-bit sum, wrapped as the Graypaper says */
-        x_op(&c->b, 0, false, 0x8D, 1, X_RAX, X_MEM(h, (int32_t)(uint32_t)imm), false);
+        /* lea r32, [h + imm]: the 32-bit sum, wrapped as the Graypaper says */
+        x_op(&c->b, 0, false, 0x8D, 1, r, X_MEM(h, (int32_t)(uint32_t)imm), false);
         return;
     }
-    ld32(c, X_RAX, (unsigned)base);
+    ld32(c, r, (unsigned)base);
     if ((uint32_t)imm)
-        x_alu_rm_imm(&c->b, ALU_ADD, false, X_REG(X_RAX), (int32_t)(uint32_t)imm);
+        x_alu_rm_imm(&c->b, ALU_ADD, false, X_REG(r), (int32_t)(uint32_t)imm);
+}
+
+void jk_jit_addr(jk_cc *c, int base, uint64_t imm)
+{
+    jk_addr_to(c, X_RAX, base, imm);
+}
+
+void jk_jit_maddr(jk_cc *c, int base, uint64_t imm)
+{
+    jk_addr_to(c, X_RCX, base, imm);
 }
 
 /* Guest memory access, in three tiers:
@@ -114,24 +124,28 @@ void jk_jit_addr(jk_cc *c, int base, uint64_t imm)
  *  3. everything else calls the interpreter's slow path (straddling
  *     accesses, copy-on-write, the resolver, the guard, faults). Every call
  *     into C empties the TLB (jit_run.c), since it may remap pages.
- * In: rax = address. The access itself is emitted by the caller with
- * rdx = host page base and rcx = offset in the page. */
-/* rN = (addr >> 12 mod 16) * 16: the TLB entry's offset, from eax. */
-static void jk_tlb_index(jk_x64_buf *b, uint8_t r)
+ * In: rcx = address (the miss path recovers it from the probe's xor and
+ * moves it to rax for the walk and the slow path). The access itself is
+ * emitted by the caller with rdx = host page base and rcx = offset in the
+ * page. */
+/* edx = (addr >> 12 mod 16) * 16, the TLB entry's offset, from the address
+ * in ecx: bits 8..15 of it are ch, so two instructions. */
+static void jk_tlb_index(jk_x64_buf *b)
 {
-    x_mov_r_rm(b, false, r, X_REG(X_RAX));
-    x_shift_imm(b, SH_SHR, false, r, JK_PVM_PAGE_SHIFT - 4);
-    x_alu_rm_imm(b, ALU_AND, false, X_REG(r), (JK_JIT_TLB_SIZE - 1) << 4);
+    x_b(b, 0x0F);
+    x_b(b, 0xB6);
+    x_b(b, 0xD5); /* movzx edx, ch */
+    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RDX), (JK_JIT_TLB_SIZE - 1) << 4);
 }
 
-/* The TLB probe for an access of n bytes at eax (n <= 4096): on a hit,
+/* The TLB probe for an access of n bytes at ecx (n <= 4096): on a hit,
  * rdx = host page, rcx = offset in it; a miss takes the returned rel32 jump
- * (the caller patches it). */
+ * (the caller patches it) with rdx = the entry's offset and rcx = address ^
+ * the entry's page, from which the miss path gets the address back. */
 size_t jk_jit_tlb_probe(jk_cc *c, unsigned n, bool write)
 {
     jk_x64_buf *b = &c->b;
-    jk_tlb_index(b, X_RDX);
-    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
+    jk_tlb_index(b);
     x_alu_r_rm(b, ALU_XOR, true, X_RCX, X_MEMI(X_RBX, X_RDX, 0, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR));
     x_alu_rm_imm(b, ALU_CMP, true, X_REG(X_RCX), (int32_t)(JK_PVM_PAGE_SIZE - n));
     size_t miss = x_jcc32(b, CC_A);
@@ -166,7 +180,9 @@ static void jk_emit_stub(jk_cc *c, const jk_mem_stub *m)
     bool write = m->write;
     unsigned n = m->n;
     x_patch32(b, m->miss_at, b->len);
-    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
+    /* the address: rcx ^ the entry's page (the xor of the probe, undone) */
+    x_alu_r_rm(b, ALU_XOR, true, X_RCX, X_MEMI(X_RBX, X_RDX, 0, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR));
+    x_mov_r_rm(b, false, X_RAX, X_REG(X_RCX));
     x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT + JK_LEAF_BITS);
     x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_TOP));
     x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RDX, X_RCX, 3, 0));
@@ -192,7 +208,9 @@ static void jk_emit_stub(jk_cc *c, const jk_mem_stub *m)
     }
     /* refill this page's TLB entry */
     x_alu_rm_imm(b, ALU_AND, true, X_REG(X_RDX), -(int32_t)JK_PVM_PAGE_SIZE);
-    jk_tlb_index(b, X_RCX);
+    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
+    x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT - 4);
+    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), (JK_JIT_TLB_SIZE - 1) << 4);
     x_mov_rm_r(b, true, X_MEMI(X_RBX, X_RCX, 0, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE), X_RDX);
     x_mov_r_rm(b, false, X_RDX, X_REG(X_RAX));
     x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RDX), -(int32_t)JK_PVM_PAGE_SIZE);
@@ -246,7 +264,7 @@ void jk_jit_emit_mem_stubs(jk_cc *c)
     }
 }
 
-/* Load n bytes at the address in rax into guest register ra, extended. */
+/* Load n bytes at the address in rcx into guest register ra, extended. */
 void jk_jit_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx)
 {
     jk_x64_buf *b = &c->b;

@@ -83,6 +83,27 @@ JK_TEST(test_jit_code_size_is_linear)
     JK_CHECK(prog->jit->code_len <= 4096 + (size_t)prog->insn_count * 512);
     JK_CHECK(prog->jit->code_len >= (size_t)prog->insn_count * 8);
     jk_pvm_program_free(prog);
+
+    /* One basic block of 60,000 instructions made only of access groups
+     * (stores and loads through one base register with ALU between, which
+     * jit_group.c compiles twice each): still under the same bound. */
+    len = 0;
+    src = malloc(cap);
+    JK_REQUIRE(src != NULL);
+    len += (size_t)snprintf(src + len, cap - len, "start:\n");
+    for (int i = 0; i < 20000 && len + 200 < cap; i++)
+        len += (size_t)snprintf(src + len, cap - len,
+                                "  store_imm_ind_u64 r1, %d, 0x12345678\n  add_64 r3, r3, r4\n  load_ind_u64 r%d, r1, %d\n",
+                                8 * (i % 24), 2 + i % 11, 8 * (i % 23));
+    len += (size_t)snprintf(src + len, cap - len, "  trap\n");
+    src[len] = 0;
+    prog = jk_jit_load_asm(src);
+    free(src);
+    JK_REQUIRE(prog != NULL);
+    JK_REQUIRE(jk_pvm_program_jitted(prog));
+    JK_CHECK(prog->jit->code_len <= 4096 + (size_t)prog->insn_count * 512);
+    JK_CHECK(prog->jit->code_len >= (size_t)prog->insn_count * 8);
+    jk_pvm_program_free(prog);
 #endif
 }
 
