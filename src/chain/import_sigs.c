@@ -33,7 +33,9 @@
 
 #define JK_MAX_IMPORT_THREADS 64u
 
-enum { JK_SIG_UNCHECKED = 0, JK_SIG_CLAIMED = 1, JK_SIG_VALID = 2, JK_SIG_INVALID = 3 };
+/* A trace's state; JK_SIG_CACHED is valid, known from the cache (so import
+ * need not remember it again). Only CLAIMED is ever waited on. */
+enum { JK_SIG_UNCHECKED = 0, JK_SIG_CLAIMED = 1, JK_SIG_VALID = 2, JK_SIG_INVALID = 3, JK_SIG_CACHED = 4 };
 
 struct jk_chain_sigjobs {
     const jk_chain_trace *traces;
@@ -102,7 +104,7 @@ jk_err jk_chain_sigjobs_start(const jk_chain_kernel *ck, const jk_chain_trace *t
     size_t misses = 0;
     for (size_t i = 0; i < n; i++) {
         bool hit = jk_chain_sig_cached(ck, &traces[i]);
-        atomic_init(&j->state[i], hit ? JK_SIG_VALID : JK_SIG_UNCHECKED);
+        atomic_init(&j->state[i], hit ? JK_SIG_CACHED : JK_SIG_UNCHECKED);
         misses += !hit;
     }
     /* No more workers than misses: a gossiped block starts none. A worker
@@ -133,7 +135,12 @@ bool jk_chain_sigjobs_valid(jk_chain_sigjobs *j, size_t i)
             pthread_cond_wait(&j->done, &j->lock);
         pthread_mutex_unlock(&j->lock);
     }
-    return s == JK_SIG_VALID;
+    return s == JK_SIG_VALID || s == JK_SIG_CACHED;
+}
+
+bool jk_chain_sigjobs_cached(jk_chain_sigjobs *j, size_t i)
+{
+    return atomic_load_explicit(&j->state[i], memory_order_relaxed) == JK_SIG_CACHED;
 }
 
 void jk_chain_sigjobs_finish(jk_chain_sigjobs *j)

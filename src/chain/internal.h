@@ -128,6 +128,8 @@ jk_err jk_chain_sigjobs_start(const jk_chain_kernel *ck, const jk_chain_trace *t
 /* Does traces[i]'s signature verify? Its worker's result, waited for, or a
  * check now on the calling thread. Call from the thread that started j. */
 bool jk_chain_sigjobs_valid(jk_chain_sigjobs *j, size_t i);
+/* Was traces[i] valid by a cache hit (so already in the cache)? */
+bool jk_chain_sigjobs_cached(jk_chain_sigjobs *j, size_t i);
 /* Stop the workers (each finishes the check it holds), join them, free j.
  * NULL is a no-op. */
 void jk_chain_sigjobs_finish(jk_chain_sigjobs *j);
