@@ -715,3 +715,92 @@ JK_TEST(test_chain_app_admission_keeps_one_cycle)
     JK_CHECK_EQ(st.last_events, 4);
     fx_free(&f);
 }
+
+/* Sync through the app from genesis: each value's certificate and its
+ * carried LastCommit are checked before the block is committed, in order;
+ * a refused item stops the batch with nothing of it committed. */
+JK_TEST(test_chain_app_sync_checks_every_certificate)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    enum { H = 3 };
+    jk_cons_cert c;
+    for (uint64_t h = 1; h <= H; h++) {
+        fx_gossip(&f, h, 3);
+        JK_REQUIRE(fx_decide(&f, h, 0, &c));
+    }
+    /* what app 0 serves */
+    static jk_node_sync_item items[H];
+    uint8_t *values[H];
+    for (uint64_t h = 1; h <= H; h++) {
+        const uint8_t *v;
+        size_t len;
+        const jk_cons_cert *cert;
+        JK_REQUIRE(f.cb[0].get_decision(f.apps[0], h, &v, &len, &cert));
+        values[h - 1] = malloc(len);
+        JK_REQUIRE(values[h - 1] != NULL);
+        memcpy(values[h - 1], v, len);
+        items[h - 1] = (jk_node_sync_item){.height = h, .block = values[h - 1], .len = len,
+                                           .cert = *cert};
+    }
+    char d[PATH_MAX];
+    snprintf(d, sizeof d, "%s/synced", f.dir);
+    jk_node_chain_app *s = NULL;
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_node_chain_app_open(d, f.keys[3].sk, &f.genesis, &s, &diag) == JK_OK);
+    size_t done = 99;
+    /* out of order */
+    JK_CHECK_EQ(jk_node_chain_app_sync(s, items + 1, 1, &done, &diag), JK_ERR_NODE_CONFLICT);
+    JK_CHECK_EQ(done, 0);
+    /* a certificate short of 2f+1 */
+    static jk_node_sync_item bad;
+    bad = items[0];
+    bad.cert.count = 2;
+    JK_CHECK_EQ(jk_node_chain_app_sync(s, &bad, 1, &done, &diag), JK_ERR_CONS_CERT);
+    /* block 2 with another (valid) certificate of block 1 swapped in, and a
+     * certificate for the resulting value: its LastCommit is refused */
+    JK_REQUIRE(jk_node_chain_app_sync(s, items, 1, &done, &diag) == JK_OK);
+    JK_CHECK_EQ(done, 1);
+    jk_node_value *val = malloc(sizeof *val);
+    JK_REQUIRE(val && jk_node_value_decode(items[1].block, items[1].len, val, NULL) == JK_OK);
+    uint8_t *swapped;
+    size_t slen;
+    jk_cons_cert other;
+    fx_cert_by(&f, 1, 1, &items[0].cert.value, 1, 3, false, &other);
+    JK_REQUIRE(jk_node_value_encode(val->block, val->block_len, &other, &swapped, &slen) ==
+               JK_OK);
+    free(val);
+    bad = (jk_node_sync_item){.height = 2, .block = swapped, .len = slen};
+    jk_hash id;
+    f.cb[0].hash(f.apps[0], swapped, slen, &id);
+    fx_cert(&f, 2, 0, &id, &bad.cert);
+    diag.msg[0] = 0;
+    JK_CHECK_EQ(jk_node_chain_app_sync(s, &bad, 1, &done, &diag), JK_ERR_CONS_VALUE);
+    JK_CHECK(diag.msg[0] != 0);
+    free(swapped);
+    JK_CHECK_EQ(jk_node_chain_app_validator(s)->height, 1);
+    /* the rest */
+    JK_CHECK_EQ(jk_node_chain_app_sync(s, items + 1, H - 1, &done, &diag), JK_OK);
+    JK_CHECK_EQ(done, H - 1);
+    jk_hash r0, rs;
+    jk_node_chain_app_root(f.apps[0], &r0);
+    jk_node_chain_app_root(s, &rs);
+    JK_CHECK_MEM(rs.bytes, r0.bytes, 32);
+    /* below the top, the synced archive holds the certificates the chain
+     * carried, as every archive does */
+    for (uint64_t h = 1; h < H; h++) {
+        jk_cons_cert a, b;
+        JK_REQUIRE(jk_node_archive_get(jk_node_chain_app_archive(s), h, NULL, NULL, NULL, &a,
+                                       NULL) == JK_OK);
+        JK_REQUIRE(jk_node_archive_get(jk_node_chain_app_archive(f.apps[0]), h, NULL, NULL, NULL,
+                                       &b, NULL) == JK_OK);
+        jk_hash ha, hb;
+        jk_cons_cert_hash(&a, &ha);
+        jk_cons_cert_hash(&b, &hb);
+        JK_CHECK_MEM(ha.bytes, hb.bytes, 32);
+    }
+    jk_node_chain_app_close(s);
+    for (uint64_t h = 0; h < H; h++)
+        free(values[h]);
+    fx_free(&f);
+}
