@@ -586,7 +586,10 @@ jk_err jk_node_chain_app_open(const char *dir, const uint8_t secret_key[JK_ED255
     a->genesis = *genesis;
     a->genesis.chain = jk_cap_retain(genesis->chain);
     a->committed = jk_cap_null();
-    memcpy(a->secret_key, secret_key, JK_ED25519_SECRET_SIZE);
+    /* A full node may have no key (all zeros here: its Kernel never gets
+     * one, and it never produces, so nothing signs with it). */
+    if (secret_key)
+        memcpy(a->secret_key, secret_key, JK_ED25519_SECRET_SIZE);
     char path[PATH_MAX];
     jk_err err = JK_OK;
     if (snprintf(path, sizeof path, "%s/archive", dir) >= (int)sizeof path)
@@ -595,8 +598,9 @@ jk_err jk_node_chain_app_open(const char *dir, const uint8_t secret_key[JK_ED255
      * reads); the archive is an LMDB environment in dir/archive */
     if (err == JK_OK)
         err = jk_node_validator_open(dir, secret_key, genesis, &a->v, diag);
-    if (err == JK_OK && a->v->index == UINT32_MAX)
-        err = jk_diag_set(diag, JK_ERR_INVALID_ARG, "the key is not a genesis validator's");
+    /* A key outside the genesis validator set (or none) opens a full node:
+     * valid, commit and get_decision work; get_value refuses (the chain
+     * layer's produce needs a validator's own key). */
     if (err == JK_OK)
         err = jk_node_archive_open(path, &a->archive, diag);
     if (err == JK_OK) {
@@ -727,4 +731,15 @@ const uint8_t *jk_node_chain_app_pending(const jk_node_chain_app *a, size_t i, s
     }
     *len = a->pending[i].len;
     return a->pending[i].bytes;
+}
+
+/* ---------------------------------------------------------------------------
+ * Full nodes (the fnode block)
+ * ------------------------------------------------------------------------- */
+
+bool jk_node_chain_app_is_validator(const jk_node_chain_app *a, uint32_t *index)
+{
+    if (index)
+        *index = a->v->index;
+    return a->v->index != UINT32_MAX;
 }
