@@ -153,6 +153,24 @@ static bool fn_stop(fn_node *nd)
     return r > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
+/* A failed requirement after the nodes started: stop them all (out:). */
+#define FN_REQUIRE(cond)                                                       \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            jk_test_fail(__FILE__, __LINE__, "requirement failed: %s", #cond); \
+            goto out;                                                          \
+        }                                                                      \
+    } while (0)
+
+static void fn_kill(fn_node *nd)
+{
+    if (nd->pid) {
+        kill(nd->pid, SIGKILL);
+        waitpid(nd->pid, NULL, 0);
+        nd->pid = 0;
+    }
+}
+
 /* The result of one call, parsed (NULL when the node does not answer). */
 static json_object *fn_call(const fn_node *nd, const char *method, const char *params)
 {
@@ -297,9 +315,9 @@ JK_TEST(test_node_full_syncs_relays_and_serves)
     snprintf(f.log, sizeof f.log, "%s/f.log", dir);
 
     /* 1. The validators at 6; F from an empty store. */
-    JK_REQUIRE(fn_start_validators(v, keys, vkeys, peers, 6));
-    JK_REQUIRE(fn_wait_height(&v[0], 6) && fn_wait_height(&v[1], 6));
-    JK_REQUIRE(fn_start(&f, NULL, vkeys, peers, 2, 0));
+    FN_REQUIRE(fn_start_validators(v, keys, vkeys, peers, 6));
+    FN_REQUIRE(fn_wait_height(&v[0], 6) && fn_wait_height(&v[1], 6));
+    FN_REQUIRE(fn_start(&f, NULL, vkeys, peers, 2, 0));
     bool settled = false;
     uint64_t samples = 0;
     for (uint64_t t0 = fn_ms(); !settled && fn_ms() - t0 < FN_LIMIT_MS; usleep(20 * 1000)) {
@@ -321,8 +339,8 @@ JK_TEST(test_node_full_syncs_relays_and_serves)
     /* the genesis hash: block 1's parent, as V0 serves it */
     jk_hash genesis;
     json_object *b1 = fn_call(&v[0], "block", "[1]"), *hdr;
-    JK_REQUIRE(b1 && json_object_object_get_ex(b1, "header", &hdr));
-    JK_REQUIRE(fn_unhex(fn_get_str(hdr, "parent"), genesis.bytes, 32) == 32);
+    FN_REQUIRE(b1 && json_object_object_get_ex(b1, "header", &hdr));
+    FN_REQUIRE(fn_unhex(fn_get_str(hdr, "parent"), genesis.bytes, 32) == 32);
     json_object_put(b1);
     for (uint64_t h = 1; h <= 6; h++) {
         char hv[65], hf[65];
@@ -335,7 +353,7 @@ JK_TEST(test_node_full_syncs_relays_and_serves)
 
     /* 2. A transfer submitted to F reaches V0's pool (relay). */
     jk_devnet_demo *demo = NULL;
-    JK_REQUIRE(jk_devnet_demo_new(1, &demo) == JK_OK);
+    FN_REQUIRE(jk_devnet_demo_new(1, &demo) == JK_OK);
     uint8_t blob[JK_DEVNET_TRANSFER_LEN];
     jk_chain_trace tr;
     jk_devnet_demo_transfer(demo, &genesis, 0, blob, &tr);
@@ -362,7 +380,7 @@ JK_TEST(test_node_full_syncs_relays_and_serves)
     /* 3. No limit: F hands its pool over when the validators come up
      * again; the transfer reaches a block, and F follows. */
     JK_CHECK(fn_stop(&v[0]) && fn_stop(&v[1]));
-    JK_REQUIRE(fn_start_validators(v, keys, vkeys, peers, 0));
+    FN_REQUIRE(fn_start_validators(v, keys, vkeys, peers, 0));
     int64_t with_event = -1;
     for (uint64_t t0 = fn_ms(), next = 7; with_event < 0 && fn_ms() - t0 < FN_LIMIT_MS;) {
         if (fn_height(&f) < (int64_t)next) {
@@ -382,14 +400,14 @@ JK_TEST(test_node_full_syncs_relays_and_serves)
      * by sync): F reaches them; the ledger's CNode and the Image read the
      * same on V0 and F. */
     JK_CHECK(fn_stop(&v[0]) && fn_stop(&v[1]));
-    JK_REQUIRE(fn_start_validators(v, keys, vkeys, peers, 1));
+    FN_REQUIRE(fn_start_validators(v, keys, vkeys, peers, 1));
     bool level = false;
     int64_t hv = -1;
     for (uint64_t t0 = fn_ms(); !level && fn_ms() - t0 < FN_LIMIT_MS; usleep(50 * 1000)) {
         hv = fn_height(&v[0]);
         level = hv >= with_event && fn_height(&v[1]) == hv && fn_height(&f) == hv;
     }
-    JK_REQUIRE(level);
+    FN_REQUIRE(level);
     fn_same_slot(&v[0], &f, 23, "cnode", 0x04);
     fn_same_slot(&v[0], &f, 1, "image", 0x06);
     json_object *fs = fn_call(&f, "status", NULL);
@@ -398,6 +416,11 @@ JK_TEST(test_node_full_syncs_relays_and_serves)
 
     JK_CHECK(fn_stop(&f));
     JK_CHECK(fn_stop(&v[0]) && fn_stop(&v[1]));
+out:
+    /* after a failed requirement: nothing left running (SIGKILL) */
+    fn_kill(&f);
+    fn_kill(&v[0]);
+    fn_kill(&v[1]);
     /* F said which mode it ran in. */
     FILE *lf = fopen(f.log, "r");
     static char text[1 << 16];

@@ -175,6 +175,17 @@ JK_TEST(test_node_rogue_far_vote_makes_syncing)
     JK_CHECK(tn_wait(&c, 0x1, (uint64_t)at + 2, TN_LIMIT));
     JK_CHECK_EQ(rogue_status(&c, 0, &syncing), (int64_t)far - 1);
     JK_CHECK(syncing);
+    /* the same in /metrics */
+    int status = 0;
+    char *reply = NULL, want[64];
+    size_t rlen = 0;
+    jk_diag d;
+    JK_CHECK(jk_rpc_http("127.0.0.1", c.rpc[0], "GET", "/metrics", NULL, 0, &status, &reply,
+                         &rlen, &d) == JK_OK &&
+             status == 200);
+    snprintf(want, sizeof want, "\njark_max_peer_height %llu\n", (unsigned long long)far - 1);
+    JK_CHECK(reply && strstr(reply, want) && strstr(reply, "\njark_syncing 1\n"));
+    free(reply);
     jk_rogue_close(r);
     bool over = false;
     for (int i = 0; i < 400 && !over; i++) {
