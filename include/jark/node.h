@@ -65,7 +65,9 @@ typedef struct jk_node_validator {
 
 /* Open the validator of secret_key (copied; wiped on close) over the store in
  * dir: resume at its committed head, or start at `genesis`. Its index is its
- * key's place in the genesis validator set; every chain setting (budgets,
+ * key's place in the genesis validator set (UINT32_MAX for another key, or
+ * for secret_key NULL: a full node's store, whose Kernel has no own key and
+ * only imports); every chain setting (budgets,
  * dispatch count, validator set) comes from the genesis record, checked
  * against its hash (jk_chain_kernel_new).
  * @return JK_OK; a store or chain error (reason in diag); JK_ERR_INVALID_ARG
@@ -318,6 +320,10 @@ typedef struct jk_node_info {
     uint32_t peers;          /* connected */
     uint64_t commits;        /* heights committed by this process */
     uint64_t bad_peers;      /* disconnects for bad messages */
+    uint64_t max_peer_height;/* the highest height a connected peer is known
+                                to have committed (signed votes; 0: none) */
+    bool syncing;            /* max_peer_height > height + 1 */
+    uint64_t events_relayed; /* a full node: events passed on to its peers */
 } jk_node_info;
 void jk_node_info_get(const jk_node *n, jk_node_info *out);
 
@@ -379,11 +385,15 @@ typedef struct jk_node_chain_app jk_node_chain_app;
  * stored: the head, the archive, the signed-vote records. A block archived
  * but not yet committed to the head (a crash between the two writes) is
  * imported from the archive here.
+ * A secret_key NULL, or one that is not a genesis validator's, opens a FULL
+ * NODE's app (docs/node.md "Full nodes"): valid, hash, commit, get_decision
+ * and add_event work as for a validator; get_value fails (producing needs a
+ * validator's own key) and no machine is to be made for it
+ * (jk_node_chain_app_is_validator is false).
  * @return JK_OK; any error of jk_node_validator_open or
  *         jk_node_archive_open; JK_ERR_NODE_CONFLICT (the head is ahead of
  *         the archive: a store not made by the chain app, or the archive
- *         lost); JK_ERR_INVALID_ARG (the key is not a genesis validator's);
- *         JK_ERR_NOMEM.
+ *         lost); JK_ERR_NOMEM.
  * @param[out] out  close with jk_node_chain_app_close. */
 jk_err jk_node_chain_app_open(const char *dir, const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
                               const jk_chain_genesis *genesis, jk_node_chain_app **out,
@@ -500,5 +510,9 @@ typedef struct jk_node_chain_app_stats {
     char last_error[192];    /* why the last failing callback failed */
 } jk_node_chain_app_stats;
 void jk_node_chain_app_stats_get(const jk_node_chain_app *a, jk_node_chain_app_stats *out);
+
+/* Full nodes (the fnode block). Is the app a validator's? *index (optional)
+ * receives its place in the genesis validator set, UINT32_MAX when not. */
+bool jk_node_chain_app_is_validator(const jk_node_chain_app *a, uint32_t *index);
 
 #endif

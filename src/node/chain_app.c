@@ -700,14 +700,18 @@ jk_err jk_node_chain_app_open(const char *dir, const uint8_t secret_key[JK_ED255
     a->genesis = *genesis;
     a->genesis.chain = jk_cap_retain(genesis->chain);
     a->committed = jk_cap_null();
-    memcpy(a->secret_key, secret_key, JK_ED25519_SECRET_SIZE);
+    /* A full node may have no key (all zeros here: its Kernel never gets
+     * one, and it never produces, so nothing signs with it). */
+    if (secret_key)
+        memcpy(a->secret_key, secret_key, JK_ED25519_SECRET_SIZE);
     jk_err err = JK_OK;
     /* the validator store is dir itself (what `jark chain show --store`
      * reads); the archive is tables of that store */
     if (err == JK_OK)
         err = jk_node_validator_open(dir, secret_key, genesis, &a->v, diag);
-    if (err == JK_OK && a->v->index == UINT32_MAX)
-        err = jk_diag_set(diag, JK_ERR_INVALID_ARG, "the key is not a genesis validator's");
+    /* A key outside the genesis validator set (or none) opens a full node:
+     * valid, commit and get_decision work; get_value refuses (the chain
+     * layer's produce needs a validator's own key). */
     if (err == JK_OK)
         err = jk_node_archive_attach(a->v->store.store, &a->archive, diag);
     if (err == JK_OK) {
@@ -877,4 +881,15 @@ jk_err jk_node_chain_app_sync(jk_node_chain_app *a, const jk_node_sync_item *ite
     }
     free(vs);
     return err;
+}
+
+/* ---------------------------------------------------------------------------
+ * Full nodes (the fnode block)
+ * ------------------------------------------------------------------------- */
+
+bool jk_node_chain_app_is_validator(const jk_node_chain_app *a, uint32_t *index)
+{
+    if (index)
+        *index = a->v->index;
+    return a->v->index != UINT32_MAX;
 }

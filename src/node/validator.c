@@ -74,14 +74,15 @@ jk_err jk_node_validator_open(const char *dir, const uint8_t secret_key[JK_ED255
         return JK_ERR_NOMEM;
     v->index = UINT32_MAX;
     v->store.lock_fd = -1;
-    for (uint32_t i = 0; i < genesis->validator_count && i < JK_CHAIN_MAX_VALIDATORS; i++)
+    for (uint32_t i = 0; secret_key && i < genesis->validator_count && i < JK_CHAIN_MAX_VALIDATORS; i++)
         if (!memcmp(genesis->validators[i], secret_key + 32, JK_ED25519_PUBLIC_SIZE)) {
             v->index = i;
             break;
         }
     v->last_block = jk_cap_null();
     v->genesis_hash = genesis->genesis_hash;
-    memcpy(v->public_key, secret_key + 32, JK_ED25519_PUBLIC_SIZE);
+    if (secret_key)
+        memcpy(v->public_key, secret_key + 32, JK_ED25519_PUBLIC_SIZE);
     jk_err err = jk_node_store_open(dir, JK_NODE_MAP_SIZE, &v->store, diag);
     jk_cap chain = jk_cap_retain(genesis->chain);
     v->head_hash = genesis->genesis_hash;
@@ -108,7 +109,9 @@ jk_err jk_node_validator_open(const char *dir, const uint8_t secret_key[JK_ED255
         jk_node_validator_close(v);
         return err;
     }
-    jk_chain_set_own_key(v->ck, secret_key);
+    /* Without a key the Kernel has no own key: it imports, never produces. */
+    if (secret_key)
+        jk_chain_set_own_key(v->ck, secret_key);
     *out = v;
     return JK_OK;
 }
