@@ -260,6 +260,8 @@ typedef struct jk_devnet_testnet_result {
                                     every height they share */
     uint64_t common, top;        /* the lowest and highest archive tops */
     uint32_t unclean;            /* nodes that did not exit 0 on SIGTERM */
+    double nodes_cpu_seconds;    /* the nodes' own CPU time (user + system) over
+                                    `seconds`, from /proc/PID/stat */
     char dir[4096];              /* where the keys, stores and logs are */
     bool kept;                   /* dir was left for its logs */
     char reason[256];            /* what went wrong, when the run returned non-zero */
@@ -271,8 +273,10 @@ typedef struct jk_devnet_testnet_result {
  *         2 bad options or the start failed (r->reason). */
 int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_result *r);
 
-/* Ed25519 verifies per second on one core, measured for at least ms
- * milliseconds (the bound `BENCH testnet` prints beside its events/s). */
-double jk_devnet_ed25519_verifies_per_s(uint32_t ms);
+/* Ed25519 verifies per second of wall time on one thread, measured for at
+ * least ms milliseconds (the bound `BENCH testnet` prints beside its
+ * events/s); *per_cpu_s (may be NULL): the same per second of the thread's
+ * CPU time, which other work on the machine does not lower. */
+double jk_devnet_ed25519_verifies_per_s(uint32_t ms, double *per_cpu_s);
 
 #endif

@@ -82,18 +82,29 @@ jk_err jk_devnet_perturb_parse(const char *s, jk_devnet_perturb *p, size_t cap, 
     return JK_OK;
 }
 
-double jk_devnet_ed25519_verifies_per_s(uint32_t ms)
+static double jk_tnet_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double jk_devnet_ed25519_verifies_per_s(uint32_t ms, double *per_cpu_s)
 {
     uint8_t sk[64], pk[32], seed[32] = {7}, msg[32] = {1}, sig[64];
     jk_crypto_ed25519_keypair_from_seed(seed, pk, sk);
     jk_crypto_ed25519_sign(sk, msg, sizeof msg, sig);
     uint64_t t0 = jk_tnet_ms(), n = 0;
+    double c0 = jk_tnet_cpu_now();
     while (jk_tnet_ms() - t0 < ms || n < 100) {
         for (int k = 0; k < 100; k++)
             (void)jk_crypto_ed25519_verify(pk, msg, sizeof msg, sig);
         n += 100;
     }
     uint64_t dt = jk_tnet_ms() - t0;
+    double dc = jk_tnet_cpu_now() - c0;
+    if (per_cpu_s)
+        *per_cpu_s = dc > 0 ? (double)n / dc : 0.0;
     return (double)n * 1000.0 / (double)(dt ? dt : 1);
 }
 
@@ -194,6 +205,51 @@ static bool jk_tnet_start(jk_tnet *t, uint32_t i)
     }
     t->pid[i] = pid;
     return true;
+}
+
+/* A process's own CPU time (user + system, not its children's: a node's
+ * clang compiles at start are not the workload's) in clock ticks, from
+ * /proc/PID/stat; 0 when it cannot be read. */
+static uint64_t jk_tnet_cpu_ticks(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    /* after the command's ')': state is field 3, utime 14, stime 15 */
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return 0;
+    return ut + st;
+}
+
+/* Note every running node's CPU time now (the watch begins). */
+static void jk_tnet_cpu_mark(jk_tnet *t)
+{
+    for (uint32_t i = 0; i < t->v; i++) {
+        t->cpu_pid[i] = t->pid[i];
+        t->cpu_from[i] = t->pid[i] ? jk_tnet_cpu_ticks(t->pid[i]) : 0;
+    }
+}
+
+/* The nodes' CPU seconds since jk_tnet_cpu_mark (a node started since
+ * counts from its start: its compile included, a killed one's time lost). */
+static double jk_tnet_cpu_since(const jk_tnet *t)
+{
+    uint64_t ticks = 0;
+    for (uint32_t i = 0; i < t->v; i++) {
+        if (!t->pid[i])
+            continue;
+        uint64_t now = jk_tnet_cpu_ticks(t->pid[i]);
+        uint64_t from = t->pid[i] == t->cpu_pid[i] ? t->cpu_from[i] : 0;
+        ticks += now > from ? now - from : 0;
+    }
+    long hz = sysconf(_SC_CLK_TCK);
+    return (double)ticks / (double)(hz > 0 ? hz : 100);
 }
 
 /* Signal node i and reap it; true when it exited 0 (a clean stop). */
@@ -425,6 +481,7 @@ static int64_t jk_tnet_poll(jk_tnet *t, jk_tnet_watch *w, uint64_t now)
          * programs first). */
         w->up = true;
         w->start = w->prev_ms = w->last_progress = now;
+        jk_tnet_cpu_mark(t);
     }
     /* Heights seen in one poll share the interval since the last one:
      * finality here is as observed from outside, by polling. */
@@ -514,6 +571,7 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
         usleep(20 * 1000);
     }
     r->seconds = (double)(jk_tnet_ms() - w.start) / 1000.0;
+    r->nodes_cpu_seconds = w.up ? jk_tnet_cpu_since(t) : 0.0;
     /* Before stopping: every running node (a restarted one too) catches up
      * to the heights seen, within a generous bound. */
     for (uint64_t end = jk_tnet_ms() + 30000; !(o->stop && *o->stop) && rc == 0 && jk_tnet_ms() < end;) {

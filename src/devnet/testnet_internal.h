@@ -17,6 +17,8 @@ typedef struct jk_tnet {
     char host[JK_DEVNET_TESTNET_MAX][64], rpc_host[JK_DEVNET_TESTNET_MAX][64];
     uint16_t port[JK_DEVNET_TESTNET_MAX], rpc[JK_DEVNET_TESTNET_MAX];
     pid_t pid[JK_DEVNET_TESTNET_MAX];
+    pid_t cpu_pid[JK_DEVNET_TESTNET_MAX];     /* whose CPU time cpu_from is */
+    uint64_t cpu_from[JK_DEVNET_TESTNET_MAX]; /* its CPU ticks when the watch began */
     bool demo;               /* the demo spec: nodes get --demo-seed 1, a workload runs */
 } jk_tnet;
 
