@@ -405,8 +405,9 @@ static void jk_app_hash(void *ctx, const uint8_t *value, size_t len, jk_hash *ou
     jk_node_value *val = malloc(sizeof *val);
     jk_chain_header h;
     /* A value whose carried certificate is not the header's LastCommit gets
-     * another id than the well-formed value with the same header: two
-     * different values never share an id. */
+     * another id than the well-formed value with the same header: the
+     * certificate is bound to the id through the header, as the body is
+     * (by its hash in the header). */
     if (val && jk_app_value_header(value, len, val, &h, NULL) == JK_OK)
         jk_chain_header_hash(&h, out);
     else
