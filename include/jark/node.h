@@ -376,24 +376,27 @@ jk_err jk_node_value_encode(const uint8_t *block, size_t block_len, const jk_con
 jk_err jk_node_value_decode(const uint8_t *bytes, size_t len, jk_node_value *out, jk_diag *diag);
 
 /* A validator's consensus application over its chain Kernel, its store (the
- * head) and its archive (blocks, certificates, signed-vote records), in the
- * directory dir: the validator store is dir itself (jk_node_validator_open),
- * the archive dir/archive (jk_node_archive_open). */
+ * head) and its archive (blocks, certificates, signed-vote records,
+ * evidence), in the directory dir: the validator store is dir itself
+ * (jk_node_validator_open) and the archive is tables of that store
+ * (jk_node_archive_attach), committed with the head in one transaction. */
 typedef struct jk_node_chain_app jk_node_chain_app;
 
 /* Open (or create) the validator of secret_key in dir, resuming from what is
- * stored: the head, the archive, the signed-vote records. A block archived
- * but not yet committed to the head (a crash between the two writes) is
- * imported from the archive here.
+ * stored: the head, the archive (whose top is the head's height: they were
+ * committed together), the head's certificate (the next proposal's
+ * LastCommit), the signed-vote records.
  * A secret_key NULL, or one that is not a genesis validator's, opens a FULL
  * NODE's app (docs/node.md "Full nodes"): valid, hash, commit, get_decision
  * and add_event work as for a validator; get_value fails (producing needs a
  * validator's own key) and no machine is to be made for it
  * (jk_node_chain_app_is_validator is false).
  * @return JK_OK; any error of jk_node_validator_open or
- *         jk_node_archive_open; JK_ERR_NODE_CONFLICT (the head is ahead of
- *         the archive: a store not made by the chain app, or the archive
- *         lost); JK_ERR_NOMEM.
+ *         jk_node_archive_attach; JK_ERR_NODE_CONFLICT (the head and the
+ *         archive's top differ: a store not made by the chain app);
+ *         JK_ERR_NODE_OLD_LAYOUT (dir/archive/data.mdb exists: a store of
+ *         the layout before one-transaction commits; move dir away and sync
+ *         again); JK_ERR_NOMEM.
  * @param[out] out  close with jk_node_chain_app_close. */
 jk_err jk_node_chain_app_open(const char *dir, const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
                               const jk_chain_genesis *genesis, jk_node_chain_app **out,
@@ -405,14 +408,22 @@ void jk_node_chain_app_close(jk_node_chain_app *a);
  *   get_value    the spec's cycle in produce mode: setup_cycle (verifies the
  *                pool), run_cycle_process, apply_block_produce with the round
  *                and last_commit = jk_cons_cert_hash of the parent's
- *                certificate; the encoded block;
- *   valid        jk_chain_check_block on the committed head (nothing moves);
- *   hash         the block (header) hash; of bytes that are no header, their
- *                BLAKE2b-256 (such a value is never valid);
- *   commit       archive the block and certificate, then commit the head with
- *                the chain state the check kept (jk_chain_check_block's
- *                adoption: apply runs once);
- *   get_decision the archive;
+ *                certificate; the value: the encoded block with that
+ *                certificate (jk_node_value_encode; none in block 1);
+ *   valid        the value decodes, the carried certificate is the one the
+ *                header's last_commit names and a valid commit certificate
+ *                of the committed head (2f+1 distinct validators' precommits
+ *                at height-1, any round; the LastCommit rule), then
+ *                jk_chain_check_block on the committed head (nothing moves);
+ *   hash         the header hash of a value whose carried certificate the
+ *                header names; of any other bytes their BLAKE2b-256 (such a
+ *                value is never valid);
+ *   commit       in ONE transaction of the store: the head with the chain
+ *                state the check kept (jk_chain_check_block's adoption: apply
+ *                runs once), the block and its certificate in the archive,
+ *                and the carried certificate as the parent's;
+ *   get_decision the archive: block h with h-1's archived certificate (the
+ *                one h carried) as the value, h's certificate;
  *   add_event    decode, deduplicate by event hash, verify into the pool. */
 void jk_node_chain_app_bind(jk_node_chain_app *a, jk_cons_app *out);
 
@@ -443,8 +454,9 @@ jk_err jk_node_chain_app_machine(jk_node_chain_app *a, const jk_cons_timeouts *t
 
 /* Carry out a machine output that touches the store: PERSIST (append the
  * record) and PERSIST_POL (replace the proof of lock), durably; EVIDENCE is
- * counted. Other kinds: JK_OK, nothing done.
- * @return JK_OK; an archive error. */
+ * counted and kept (jk_node_archive_put_evidence). Other kinds: JK_OK,
+ * nothing done.
+ * @return JK_OK; an archive error; JK_ERR_NODE_EVIDENCE. */
 jk_err jk_node_chain_app_persist(jk_node_chain_app *a, const jk_cons_out *out, jk_diag *diag);
 
 /* A hook called at the start of every get_value(height), before the pool

@@ -13,9 +13,10 @@
  * machine, Kernel, pool and pending timers, and restart from their stores
  * (head, archive, signed-vote records). Byzantine validators run an honest
  * machine whose outputs the network corrupts: votes re-signed for another
- * value to half the peers, proposals of blocks with a broken header, random
- * bytes. Everything is a function of the seed: splitmix64 draws in event
- * order, arrays scanned by index; wall time is only printed.
+ * value to half the peers, proposals of blocks with a broken header or with
+ * a LastCommit one signature short of 2f+1, random bytes. Everything is a
+ * function of the seed: splitmix64 draws in event order, arrays scanned by
+ * index; wall time is only printed.
  *
  * Checks after every step: an honest validator's committed blocks are the
  * first honest ones at their heights, each with a certificate that proves it

@@ -410,7 +410,8 @@ static jk_err jk_arch_vote_txn(void *ctx, jk_cap_store_txn *t, jk_diag *diag)
     uint8_t *all = malloc(n + JK_CONS_RECORD_SIZE);
     if (!all)
         return JK_ERR_NOMEM;
-    memcpy(all, old, n);
+    if (n)
+        memcpy(all, old, n);
     jk_cons_record_encode(w->rec, all + n);
     err = jk_cap_txn_put(t, w->a->vote, w->key, strlen(w->key), all, n + JK_CONS_RECORD_SIZE,
                          diag);

@@ -426,8 +426,9 @@ static void jk_app_hash(void *ctx, const uint8_t *value, size_t len, jk_hash *ou
     jk_node_value *val = malloc(sizeof *val);
     jk_chain_header h;
     /* A value whose carried certificate is not the header's LastCommit gets
-     * another id than the well-formed value with the same header: two
-     * different values never share an id. */
+     * another id than the well-formed value with the same header: the
+     * certificate is bound to the id through the header, as the body is
+     * (by its hash in the header). */
     if (val && jk_app_value_header(value, len, val, &h, NULL) == JK_OK)
         jk_chain_header_hash(&h, out);
     else
@@ -659,11 +660,10 @@ void jk_node_chain_app_valset(const jk_node_chain_app *a, jk_cons_valset *out)
         memcpy(out->keys[i], a->genesis.validators[i], JK_ED25519_PUBLIC_SIZE);
 }
 
-/* Resume: the head and the archive's top were committed together, so they
- * are one height; the head's certificate is what the next proposal carries.
- * A store written before (the archive in DIR/archive, its own LMDB
- * environment) is refused: see docs/node.md "The store". */
-static jk_err jk_app_recover(jk_node_chain_app *a, const char *dir, jk_diag *diag)
+/* A store written before one-transaction commits (the archive in
+ * DIR/archive, its own LMDB environment) is refused before anything is
+ * opened or written: see docs/consensus.md "Stores of the old layout". */
+static jk_err jk_app_check_layout(const char *dir, jk_diag *diag)
 {
     char old[PATH_MAX];
     struct stat st;
@@ -675,6 +675,13 @@ static jk_err jk_app_recover(jk_node_chain_app *a, const char *dir, jk_diag *dia
                            "in one transaction of the store: move %s away and start the "
                            "validator on an empty directory, to sync from its peers",
                            dir, dir, dir);
+    return JK_OK;
+}
+
+/* Resume: the head and the archive's top were committed together, so they
+ * are one height; the head's certificate is what the next proposal carries. */
+static jk_err jk_app_recover(jk_node_chain_app *a, jk_diag *diag)
+{
     uint64_t top = jk_node_archive_top(a->archive);
     if (top != a->v->height)
         return jk_diag_set(diag, JK_ERR_NODE_CONFLICT,
@@ -704,7 +711,7 @@ jk_err jk_node_chain_app_open(const char *dir, const uint8_t secret_key[JK_ED255
      * one, and it never produces, so nothing signs with it). */
     if (secret_key)
         memcpy(a->secret_key, secret_key, JK_ED25519_SECRET_SIZE);
-    jk_err err = JK_OK;
+    jk_err err = jk_app_check_layout(dir, diag);
     /* the validator store is dir itself (what `jark chain show --store`
      * reads); the archive is tables of that store */
     if (err == JK_OK)
@@ -716,7 +723,7 @@ jk_err jk_node_chain_app_open(const char *dir, const uint8_t secret_key[JK_ED255
         err = jk_node_archive_attach(a->v->store.store, &a->archive, diag);
     if (err == JK_OK) {
         a->committed = jk_cap_retain(a->v->ck->chain);
-        err = jk_app_recover(a, dir, diag);
+        err = jk_app_recover(a, diag);
     }
     if (err != JK_OK) {
         jk_node_chain_app_close(a);
