@@ -121,8 +121,11 @@ jk_err jk_pvm_program_load(const uint8_t *bytes, size_t len,
         jk_pvm_insn *in = &prog->insns[idx];
         jk_pvm_operands ops;
         jk_pvm_decode_operands(blob, pc, &ops); /* at |c| this reads trap */
-        const jk_pvm_opinfo *info = jk_pvm_opinfo_get(ops.opcode);
-        in->opcode = ops.opcode;
+        /* Reached only by the fall-through chain, not marked in the bitmask:
+         * its bytes are not an instruction (Lean executeStep panics on a clear
+         * bitmask bit; PolkaVM decodes it as invalid). */
+        in->opcode = jk_pvm_blob_is_insn_start(blob, pc) ? ops.opcode : JK_PVM_OPC_NOT_INSN;
+        const jk_pvm_opinfo *info = jk_pvm_opinfo_get(in->opcode);
         in->ra = ops.ra;
         in->rb = ops.rb;
         in->rd = ops.rd;
