@@ -134,7 +134,11 @@ jk_err jk_pvm_program_load(const uint8_t *bytes, size_t len,
         in->imm_y = ops.imm_y;
         in->target = JK_PVM_NO_TARGET;
         prog->block_start[idx] = prev_terminates;
-        prev_terminates = info && info->is_terminator;
+        /* A byte that is not an opcode (and a position that is not an
+         * instruction) is trap, and ends its block as trap does: PolkaVM, whose
+         * block gas the vectors follow, decodes it as `invalid`, an alias of
+         * trap; per-instruction Graypaper gas charges the same. */
+        prev_terminates = !info || info->is_terminator;
         prog->pc_to_index[pc] = idx++;
     }
 
@@ -143,7 +147,7 @@ jk_err jk_pvm_program_load(const uint8_t *bytes, size_t len,
     for (uint32_t i = count; i-- > 0;) {
         jk_pvm_insn *in = &prog->insns[i];
         const jk_pvm_opinfo *info = jk_pvm_opinfo_get(in->opcode);
-        bool terminates = i == count - 1 || (info && info->is_terminator);
+        bool terminates = i == count - 1 || !info || info->is_terminator;
         in->cost = terminates ? 1 : 1 + prog->insns[i + 1].cost;
         if (!info)
             continue;

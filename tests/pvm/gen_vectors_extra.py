@@ -40,6 +40,14 @@ def sx32(x):
 # ---- decoding (Decode.lean) -------------------------------------------------
 
 TERMINATORS = {0, 1, 40, 50, 80, 180} | set(range(81, 91)) | set(range(170, 176))
+# The opcodes the 64-bit PVM defines (Instructions.lean executeStep's cases
+# without the jar1-only 2 `unlikely` and 3 `ecall`). Anything else — and a
+# position whose bitmask bit is clear — is not an instruction: it panics like
+# trap and, as trap, ends its basic block (PolkaVM decodes it as `invalid`,
+# whose opcode is trap; per-instruction Graypaper gas charges the same).
+KNOWN = ({0, 1, 10, 20, 40, 50, 51, 80, 100, 101, 180} | set(range(30, 34)) | set(range(52, 63))
+         | set(range(70, 74)) | set(range(81, 91)) | set(range(102, 112)) | set(range(120, 162))
+         | set(range(170, 176)) | set(range(190, 231)))
 
 
 class Prog:
@@ -107,7 +115,7 @@ class Prog:
         starts = {0}
         for p in self.positions():
             op = self.opcode_at(p)
-            if op in TERMINATORS:
+            if op in TERMINATORS or op not in KNOWN:
                 starts.add(p + 1 + self.skip(p))
         return starts
 
@@ -117,7 +125,8 @@ class Prog:
             c += 1
             if p >= len(self.code):
                 return c  # the implicit trap
-            if self.opcode_at(p) in TERMINATORS:
+            op = self.opcode_at(p)
+            if op in TERMINATORS or op not in KNOWN:
                 return c
             p = p + 1 + self.skip(p)
 
@@ -700,10 +709,19 @@ def gen_blocks_and_skip():
     case("x_gas_one_short", [51, 7, 1, 51, 8, 2], bits=[1, 0, 0, 1, 0, 0], gas=2)
     case("x_gas_zero", [0], gas=0)
     case("x_gas_second_block_oog", [1, 51, 7, 1], bits=[1, 1, 0, 0], gas=2)
-    case("x_gas_ecalli_not_terminator", [51, 7, 1, 0], bits=[1, 0, 0, 1], gas=10)
+    case("x_gas_two_insn_block", [51, 7, 1, 0], bits=[1, 0, 0, 1], gas=10)
     # a byte that is not an opcode panics where it stands
     case("x_invalid_opcode_2", [51, 7, 1, 2, 51, 8, 1], bits=[1, 0, 0, 1, 1, 0, 0])
     case("x_invalid_opcode_255_first", [255])
+    # a byte that is not an opcode ends its block: the gas charged stops there
+    for b in (2, 3, 9, 19, 99, 112, 162, 176, 231, 255):
+        case(f"x_invalid_opcode_{b}_mid_block_gas", [51, 7, 1, 51, 8, 2, b, 51, 9, 3, 51, 10, 4],
+             bits=[1, 0, 0, 1, 0, 0, 1, 1, 0, 0, 1, 0, 0])
+    # ... and the instruction after it starts a block: a valid jump target
+    case("x_jump_after_invalid_opcode", [40, 3, 2, 51, 7, 1], bits=[1, 0, 1, 1])
+    case("x_branch_to_after_invalid_opcode_gas", [81, 7, 5, 2, 0, 51, 8, 1, 0], bits=[1, 0, 0, 1, 0, 1], gas=3)
+    # the chain past a 24-byte skip onto a clear bit: not an instruction, ends the block
+    case("x_skip_over_24_block_gas", [51, 7, 1] + [0] * 23 + [51, 8, 1, 0], bits=[1], gas=100)
 
 
 def main():
