@@ -31,6 +31,12 @@ static inline uint64_t jk_pvm_sign_extend(uint64_t v, unsigned n)
 /* ---- pre-decoded program ---- */
 
 #define JK_PVM_NO_TARGET UINT32_MAX
+/* The handler index of a position that execution reaches by falling through a
+ * skip capped at 24 but whose bitmask bit is clear (or pc 0 with its bit
+ * clear): not an instruction start, so it panics where it stands, as a byte
+ * that is not an opcode does (Lean executeStep: `!bitmaskValid → panic`).
+ * 255 is no opcode. */
+#define JK_PVM_OPC_NOT_INSN 255
 
 /* One decoded instruction, 32 bytes. Instructions are stored in pc order, so
  * the fall-through successor of insns[i] is always insns[i + 1]; the last entry

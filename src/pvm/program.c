@@ -121,8 +121,11 @@ jk_err jk_pvm_program_load(const uint8_t *bytes, size_t len,
         jk_pvm_insn *in = &prog->insns[idx];
         jk_pvm_operands ops;
         jk_pvm_decode_operands(blob, pc, &ops); /* at |c| this reads trap */
-        const jk_pvm_opinfo *info = jk_pvm_opinfo_get(ops.opcode);
-        in->opcode = ops.opcode;
+        /* Reached only by the fall-through chain, not marked in the bitmask:
+         * its bytes are not an instruction (Lean executeStep panics on a clear
+         * bitmask bit; PolkaVM decodes it as invalid). */
+        in->opcode = jk_pvm_blob_is_insn_start(blob, pc) ? ops.opcode : JK_PVM_OPC_NOT_INSN;
+        const jk_pvm_opinfo *info = jk_pvm_opinfo_get(in->opcode);
         in->ra = ops.ra;
         in->rb = ops.rb;
         in->rd = ops.rd;
@@ -131,7 +134,11 @@ jk_err jk_pvm_program_load(const uint8_t *bytes, size_t len,
         in->imm_y = ops.imm_y;
         in->target = JK_PVM_NO_TARGET;
         prog->block_start[idx] = prev_terminates;
-        prev_terminates = info && info->is_terminator;
+        /* A byte that is not an opcode (and a position that is not an
+         * instruction) is trap, and ends its block as trap does: PolkaVM, whose
+         * block gas the vectors follow, decodes it as `invalid`, an alias of
+         * trap; per-instruction Graypaper gas charges the same. */
+        prev_terminates = !info || info->is_terminator;
         prog->pc_to_index[pc] = idx++;
     }
 
@@ -140,7 +147,7 @@ jk_err jk_pvm_program_load(const uint8_t *bytes, size_t len,
     for (uint32_t i = count; i-- > 0;) {
         jk_pvm_insn *in = &prog->insns[i];
         const jk_pvm_opinfo *info = jk_pvm_opinfo_get(in->opcode);
-        bool terminates = i == count - 1 || (info && info->is_terminator);
+        bool terminates = i == count - 1 || !info || info->is_terminator;
         in->cost = terminates ? 1 : 1 + prog->insns[i + 1].cost;
         if (!info)
             continue;
