@@ -34,6 +34,24 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Under `valgrind --tool=callgrind`, each timed apply (produce, native,
+ * import, import_gossiped, import_threaded) is dumped as its own profile
+ * part, named so, with nothing else in it: its instruction count (the part's
+ * `summary:`) is that apply's and nothing else's. Without valgrind's header
+ * the markers compile to nothing; outside valgrind they cost a few
+ * instructions each. */
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define JK_BENCH_CG_START() CALLGRIND_ZERO_STATS
+#define JK_BENCH_CG_DUMP(name) CALLGRIND_DUMP_STATS_AT(name)
+#endif
+#endif
+#ifndef JK_BENCH_CG_START
+#define JK_BENCH_CG_START() ((void)0)
+#define JK_BENCH_CG_DUMP(name) ((void)(name))
+#endif
+
 #define JK_BENCH_ACCOUNTS 1000u        /* funded accounts; also events per run */
 #define JK_BENCH_BIG_ACCOUNTS 1000000u /* the large ledger of setup_cycle */
 #define JK_BENCH_RECORD 48u            /* key[32] ‖ balance u64 ‖ nonce u64 */
@@ -361,7 +379,9 @@ static double jk_bench_produce(jk_bench_ctx *c, jk_chain_block *block, jk_cap *c
     if (jk_chain_run_cycle_process(ck, NULL) != JK_OK)
         jk_bench_fail("run_cycle_process");
     double t0 = jk_bench_now();
+    JK_BENCH_CG_START();
     e = jk_chain_apply_block_produce(ck, &c->genesis.genesis_hash, 1, 0, NULL, block, &diag);
+    JK_BENCH_CG_DUMP("produce");
     double t = jk_bench_now() - t0;
     jk_chain_teardown(ck);
     if (e != JK_OK)
@@ -376,11 +396,13 @@ static double jk_bench_produce(jk_bench_ctx *c, jk_chain_block *block, jk_cap *c
 }
 
 /* Import block 1 on a fresh kernel; with `gossiped`, the kernel first saw
- * the block's events by gossip (so its signature cache holds their traces). */
+ * the block's events by gossip (so its signature cache holds their traces);
+ * `threads`: jk_chain_set_import_threads. */
 static double jk_bench_import(jk_bench_ctx *c, const jk_chain_block *block, const jk_bench_ledger *want,
-                              bool gossiped)
+                              bool gossiped, unsigned threads)
 {
     jk_chain_kernel *ck = jk_bench_kernel(c, &c->genesis);
+    jk_chain_set_import_threads(ck, threads);
     jk_diag diag = {{0}};
     if (gossiped) {
         if (jk_chain_setup_cycle(ck, &diag) != JK_OK)
@@ -389,7 +411,9 @@ static double jk_bench_import(jk_bench_ctx *c, const jk_chain_block *block, cons
         jk_chain_teardown(ck);
     }
     double t0 = jk_bench_now();
+    JK_BENCH_CG_START();
     jk_err e = jk_chain_apply_block_import(ck, block, &c->genesis.genesis_hash, 1, &diag);
+    JK_BENCH_CG_DUMP(gossiped ? "import_gossiped" : threads > 1 ? "import_threaded" : "import");
     double t = jk_bench_now() - t0;
     if (e != JK_OK)
         jk_bench_fail("import: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
@@ -407,7 +431,9 @@ static double jk_bench_native_run(jk_bench_ctx *c, const jk_chain_block *block, 
     l->count = JK_BENCH_ACCOUNTS;
     memcpy(l->rec, c->ledger, JK_BENCH_ACCOUNTS * JK_BENCH_RECORD);
     double t0 = jk_bench_now();
+    JK_BENCH_CG_START();
     *applied = jk_bench_native_apply(l, &c->genesis.genesis_hash, block->events, block->traces, block->event_count);
+    JK_BENCH_CG_DUMP("native");
     return jk_bench_now() - t0;
 }
 
@@ -416,7 +442,9 @@ static void jk_bench_apply_transfers(jk_bench_ctx *c)
     jk_bench_ledger *native = jk_bench_alloc(sizeof *native);
     jk_chain_block block;
     memset(&block, 0, sizeof block);
-    double produce = 1e9, import = 1e9, import_gossiped = 1e9, nat = 1e9;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = cpus < 1 ? 1u : cpus > 8 ? 8u : (unsigned)cpus;
+    double produce = 1e9, import = 1e9, import_gossiped = 1e9, import_threaded = 1e9, nat = 1e9;
     long applied = 0;
     for (int r = 0; r < (jk_bench_rounds > 1 ? 3 : 1); r++) {
         jk_chain_block b;
@@ -440,8 +468,9 @@ static void jk_bench_apply_transfers(jk_bench_ctx *c)
         jk_cap_release(after);
     }
     for (int r = 0; r < jk_bench_rounds; r++) {
-        import = jk_bench_min(import, jk_bench_import(c, &block, native, false));
-        import_gossiped = jk_bench_min(import_gossiped, jk_bench_import(c, &block, native, true));
+        import = jk_bench_min(import, jk_bench_import(c, &block, native, false, 0));
+        import_gossiped = jk_bench_min(import_gossiped, jk_bench_import(c, &block, native, true, 0));
+        import_threaded = jk_bench_min(import_threaded, jk_bench_import(c, &block, native, false, threads));
         jk_bench_ledger *scratch = jk_bench_alloc(sizeof *scratch);
         for (int k = 0; k < 3; k++) {
             nat = jk_bench_min(nat, jk_bench_native_run(c, &block, scratch, &applied));
@@ -453,9 +482,10 @@ static void jk_bench_apply_transfers(jk_bench_ctx *c)
     }
     printf("BENCH apply_transfers transfers=%u import_ns_per_block=%.0f produce_ns_per_block=%.0f "
            "native_ns_per_block=%.0f ratio=%.2f produce_ratio=%.2f import_gossiped_ns_per_block=%.0f "
-           "gossiped_ratio=%.2f\n",
+           "gossiped_ratio=%.2f threads=%u import_threaded_ns_per_block=%.0f threaded_ratio=%.2f engine=%s\n",
            JK_BENCH_ACCOUNTS, import * 1e9, produce * 1e9, nat * 1e9, import / nat, produce / nat,
-           import_gossiped * 1e9, import_gossiped / nat);
+           import_gossiped * 1e9, import_gossiped / nat, threads, import_threaded * 1e9, import_threaded / nat,
+           jk_pvm_auto_engine() == JK_PVM_ENGINE_INTERP ? "interp" : "jit");
     fflush(stdout);
     jk_chain_block_free(&block);
     free(native);

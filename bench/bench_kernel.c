@@ -6,6 +6,7 @@
  *   BENCH kernel_call_chain3 ns_per_call=<t> ratio_to_single=<x>
  *   BENCH kernel_copy_instance_64mib ns_per_copy=<t> small_ns_per_copy=<t> ratio=<big/small>
  *   BENCH kernel_halt_dirty_1_of_16384 ns_per_call=<t> small_ns_per_call=<t> ratio=<big/small> pages_minted=<n>
+ *   BENCH kernel_attest served_ns=<t> resume_ns=<t> ratio=<served/resume> in_place=<n>
  *
  * call_halt: jk_kernel_call of `ret` (returns its argument at once) on an
  *   instance of the 4 KiB-state image, next to a native C function called
@@ -20,6 +21,12 @@
  *   state mapping, then HALT mints that page back) on an instance mapping a
  *   64 MiB Data (16,384 pages), next to one mapping 64 KiB (16 pages). Each
  *   call dirties another page (page = i·7919 mod pages).
+ * attest: a verify's shape: the root's `relay_ask` CALLs `ask`, which writes
+ *   its state, yields to a kernel marker, and after the answer writes again;
+ *   both HALT. served: jk_kernel_call_served answering the yield in place;
+ *   resume: jk_kernel_call, then jk_kernel_resume of the Paused result with
+ *   the gas left (what the served call stands for). Both must end alike (value,
+ *   gas, result root); in_place counts the yields answered in place.
  *
  * Times: CLOCK_MONOTONIC; each number is the best of 7 rounds (the mean per
  * operation within a round), a round's iteration count calibrated to take
@@ -50,7 +57,8 @@
 #define ROUNDS 7
 #define ROUND_S 0.03
 
-enum { EP_RET, EP_CHAIN, EP_TOUCH };
+enum { EP_RET, EP_CHAIN, EP_TOUCH, EP_ASK, EP_RELAY_ASK };
+#define MARKER_SLOT 22
 
 static double now(void)
 {
@@ -429,6 +437,93 @@ static void bench_halt_dirty(jk_kernel *k, jk_cap big_image, jk_cap big_state, j
     jk_cap_release(small);
 }
 
+/* ---- kernel_attest ---- */
+
+static jk_err serve_yes(void *ctx, jk_cap marker, jk_cap request, bool *resume, jk_cap *answer)
+{
+    (void)request;
+    (void)answer;
+    *resume = jk_cap_equal(marker, *(const jk_cap *)ctx);
+    return JK_OK;
+}
+
+typedef struct attest_ctx {
+    jk_kernel *k;
+    jk_cap inst, marker;
+    bool served;
+    int64_t gas_used;
+    jk_hash root;
+} attest_ctx;
+
+/* One attested invocation, served in place or paused and resumed. */
+static void attest_once(attest_ctx *c, uint64_t x, bool record)
+{
+    uint64_t args[3] = {x, 0, 0};
+    jk_kernel_result r;
+    jk_err err;
+    if (c->served) {
+        err = jk_kernel_call_served(c->k, c->inst, EP_RELAY_ASK, CALL_GAS, args, jk_cap_null(), serve_yes,
+                                    &c->marker, &r);
+    } else {
+        err = jk_kernel_call(c->k, c->inst, EP_RELAY_ASK, CALL_GAS, args, jk_cap_null(), &r);
+        if (err == JK_OK && r.outcome == JK_KERNEL_YIELDED) {
+            int64_t used = r.gas_used;
+            jk_cap paused = jk_cap_retain(r.instance);
+            jk_kernel_result_clear(&r);
+            err = jk_kernel_resume(c->k, paused, CALL_GAS - used, jk_cap_null(), &r);
+            jk_cap_release(paused);
+            r.gas_used += used;
+        }
+    }
+    if (err != JK_OK || r.outcome != JK_KERNEL_HALT || r.value != x + 2)
+        die("attest (%s) ended with %d, outcome %d: %s", c->served ? "served" : "resume", (int)err,
+            (int)r.outcome, r.fault_msg);
+    c->gas_used = r.gas_used;
+    if (record) /* hashing the result is not part of the call */
+        jk_cap_hash(r.instance, &c->root);
+    jk_kernel_result_clear(&r);
+}
+
+static double loop_attest(void *vctx, uint64_t n)
+{
+    attest_ctx *c = vctx;
+    double t0 = now();
+    for (uint64_t i = 0; i < n; i++)
+        attest_once(c, 5, false);
+    return now() - t0;
+}
+
+static void bench_attest(jk_kernel *k, jk_cap image, jk_cap state)
+{
+    jk_cap marker, cnode, with_marker, asker;
+    check(jk_kernel_mint_marker(k, 1, &marker), "mint_marker");
+    jk_cap plain = instance(image, state, jk_cap_null());
+    cnode = jk_cap_instance_cnode(plain);
+    check(jk_cap_cnode_set(cnode, MARKER_SLOT, marker, &with_marker), "cnode_set");
+    check(jk_cap_instance_with_cnode(plain, with_marker, &asker, NULL), "with_cnode");
+    jk_cap relay = instance(image, state, asker);
+    attest_ctx served = {k, relay, marker, true, 0, {{0}}}, resumed = served;
+    resumed.served = false;
+    uint64_t before = jk_kernel_served_in_place(k);
+    attest_once(&served, 5, true);
+    if (jk_kernel_served_in_place(k) != before + 1)
+        die("the attest was not served in place");
+    attest_once(&resumed, 5, true);
+    if (served.gas_used != resumed.gas_used || memcmp(served.root.bytes, resumed.root.bytes, JK_HASH_SIZE))
+        die("served and resumed attests differ (gas %lld / %lld)", (long long)served.gas_used,
+            (long long)resumed.gas_used);
+    double s, r;
+    best_ns2(loop_attest, &served, &s, loop_attest, &resumed, &r);
+    printf("BENCH kernel_attest served_ns=%.0f resume_ns=%.0f ratio=%.2f in_place=%llu\n", s, r, s / r,
+           (unsigned long long)(jk_kernel_served_in_place(k) - before));
+    fflush(stdout);
+    jk_cap_release(relay);
+    jk_cap_release(asker);
+    jk_cap_release(with_marker);
+    jk_cap_release(plain);
+    jk_cap_release(marker);
+}
+
 int main(int argc, char **argv)
 {
     const char *src_dir = argc > 1 ? argv[1] : "bench/kernel";
@@ -448,6 +543,7 @@ int main(int argc, char **argv)
     bench_chain3(k, small_image, small_state);
     bench_copy(k, big_image, big_state, small_image, small_state);
     bench_halt_dirty(k, big_image, big_state, mid_image, mid_state);
+    bench_attest(k, small_image, small_state);
 
     jk_cap caps[] = {big_image, mid_image, small_image, big_state, mid_state, small_state};
     for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)

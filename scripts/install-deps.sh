@@ -11,6 +11,7 @@ packages=(
   clang-19 lld-19      # chain programs (RISC-V rv64em) and the libFuzzer targets
   libclang-rt-19-dev   # sanitizer and libFuzzer runtimes for clang-19
   clang                # default clang for `make CC=clang`
+  libclang-rt-14-dev   # its sanitizer runtimes (clang is clang-14 on Debian 12): `make asan` links them
   libgnutls28-dev      # the network transport: TLS 1.3 with Ed25519 certificates
   libngtcp2-dev libngtcp2-crypto-gnutls-dev  # QUIC (docs/network.md)
   libmicrohttpd-dev    # the JSON-RPC and /metrics HTTP server (src/rpc)

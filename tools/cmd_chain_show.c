@@ -180,23 +180,36 @@ int jk_tool_chain_show(int argc, char **argv)
     jk_cap cnode = jk_cap_instance_cnode(head.chain);
     int rc = JK_EXIT_OK;
     if (path) {
-        /* PATH: slot numbers through nested CNodes, "20" or "20.3.1" */
+        /* PATH: slot numbers through nested CNodes, "20" or "20.3.1": first
+         * its syntax (decimal numbers joined by single dots), then the walk */
         jk_cap at = cnode;
         char label[256] = "";
         const char *p = path;
+        for (const char *q = path; rc == JK_EXIT_OK; q++) {
+            bool digit = *q >= '0' && *q <= '9', sep = *q == '.' || !*q;
+            if ((!digit && !sep) || (sep && (q == path || q[-1] == '.')) || (digit && q - path >= 64)) {
+                fprintf(stderr, "jark chain show: --slot '%s': not a slot path (decimal numbers joined by '.')\n",
+                        path);
+                rc = JK_EXIT_USAGE;
+            }
+            if (!*q)
+                break;
+        }
         while (rc == JK_EXIT_OK && *p) {
             char *end;
             unsigned long slot = strtoul(p, &end, 10);
-            if (end == p || (*end && *end != '.') || jk_cap_kind_of(at) != JK_CAP_CNODE ||
-                slot >= jk_cap_cnode_slot_count(at)) {
-                fprintf(stderr, "jark chain show: --slot %s: %s\n", path,
-                        jk_cap_kind_of(at) != JK_CAP_CNODE ? "goes through a cap that is not a CNode"
-                                                            : "not a slot path (numbers joined by '.', in range)");
+            if (jk_cap_kind_of(at) != JK_CAP_CNODE) {
+                fprintf(stderr, "jark chain show: --slot %s: %.*s is not a CNode, so it has no slot %lu\n", path,
+                        (int)(p - path - 1), path, slot);
                 rc = JK_EXIT_USAGE;
-                break;
+            } else if (slot >= jk_cap_cnode_slot_count(at)) {
+                fprintf(stderr, "jark chain show: --slot %s: slot %lu is past the %" PRIu64 " slots of %s\n", path,
+                        slot, (uint64_t)jk_cap_cnode_slot_count(at), p == path ? "the chain's root cnode" : "its CNode");
+                rc = JK_EXIT_USAGE;
+            } else {
+                at = jk_cap_cnode_get(at, (uint32_t)slot);
+                p = *end ? end + 1 : end;
             }
-            at = jk_cap_cnode_get(at, (uint32_t)slot);
-            p = *end ? end + 1 : end;
         }
         if (rc == JK_EXIT_OK) {
             snprintf(label, sizeof label, "slot %s", path);

@@ -5,11 +5,16 @@
  *                   [--attest KEY:MSG]... -o EVENTS [--append]
  *   jark event transfer|report ...   the demo chain's events on top of sign
  *   jark event show EVENTS
+ *   jark event submit EVENTS [--rpc HOST:PORT]   each event to a node's submit_event
  */
 #include "commands.h"
 
+#include "jark/bytes.h"
 #include "jark/devnet.h"
+#include "jark/rpc.h"
 #include "jark/spec.h"
+
+#include <json-c/json.h>
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -190,12 +195,23 @@ static int jk_event_sign(int argc, char **argv)
         int taken = jk_event_common(argc, argv, &i, &c);
         if (taken > 0)
             continue;
-        if (taken == 0 && !strcmp(argv[i], "--endpoint") && i + 1 < argc && !jk_parse_endpoint(argv[i + 1], &endpoint))
+        /* a bad value says what was wrong, not just the usage */
+        const char *bad = NULL, *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (taken == 0 && !strcmp(argv[i], "--endpoint") && val && jk_parse_endpoint(val, &endpoint))
+            bad = "transact, dispatch:K with K 0..12, or a number 0..13";
+        else if (taken == 0 && !strcmp(argv[i], "--attest") && val && !strchr(val, ':'))
+            bad = "KEY:MSGFILE (a key file and the file of the bytes it attests)";
+        else if (taken == 0 && !strcmp(argv[i], "--attest") && val && nattest == JK_MAX_ATTESTS)
+            bad = "at most 16 --attest";
+        if (bad) {
+            fprintf(stderr, "jark event sign: %s %s: %s\n", argv[i], val, bad);
+            return JK_EXIT_USAGE;
+        }
+        if (taken == 0 && !strcmp(argv[i], "--endpoint") && val)
             have_endpoint = true, i++;
-        else if (taken == 0 && !strcmp(argv[i], "--blob") && i + 1 < argc)
+        else if (taken == 0 && !strcmp(argv[i], "--blob") && val)
             blob_path = argv[++i];
-        else if (taken == 0 && !strcmp(argv[i], "--attest") && i + 1 < argc && nattest < JK_MAX_ATTESTS &&
-                 strchr(argv[i + 1], ':'))
+        else if (taken == 0 && !strcmp(argv[i], "--attest") && val)
             attest_args[nattest++] = argv[++i];
         else {
             fputs(usage, stderr);
@@ -216,6 +232,11 @@ static int jk_event_sign(int argc, char **argv)
         rc = JK_EXIT_USAGE;
     if (!rc && jk_read_file(blob_path, &blob, &blob_len, &diag) != JK_OK) {
         fprintf(stderr, "jark event sign: %s\n", diag.msg);
+        rc = JK_EXIT_USAGE;
+    }
+    if (!rc && blob_len > JK_CHAIN_MAX_BLOB) {
+        fprintf(stderr, "jark event sign: --blob %s: %zu bytes, more than an event's blob may have (%u)\n", blob_path,
+                blob_len, (unsigned)JK_CHAIN_MAX_BLOB);
         rc = JK_EXIT_USAGE;
     }
     if (!rc && c.have_key) /* the submitter attests the blob itself */
@@ -333,6 +354,116 @@ static int jk_event_show(int argc, char **argv)
     return JK_EXIT_OK;
 }
 
+/* A fresh JSON string of b[0..n) in hex; NULL when out of memory. */
+static json_object *jk_event_hex(const uint8_t *b, size_t n)
+{
+    char *hex = malloc(2 * n + 1);
+    if (!hex)
+        return NULL;
+    jk_hex_encode(b, n, hex);
+    json_object *o = json_object_new_string_len(hex, (int)(2 * n));
+    free(hex);
+    return o;
+}
+
+/* submit_event's params for one event: [endpoint, blob hex, [[key, msg_hash, sig]...]]
+ * (docs/rpc.md); NULL when out of memory. */
+static char *jk_event_params(const jk_spec_event *e)
+{
+    char endpoint[24] = "transact";
+    if (e->endpoint != JK_CHAIN_ENDPOINT_TRANSACT)
+        snprintf(endpoint, sizeof endpoint, "dispatch:%u", jk_chain_endpoint_dispatch_index(e->endpoint));
+    json_object *params = json_object_new_array(), *traces = json_object_new_array();
+    int bad = !params || !traces;
+    if (!bad) {
+        json_object_array_add(params, json_object_new_string(endpoint));
+        json_object_array_add(params, jk_event_hex(e->blob, e->blob_len));
+        json_object_array_add(params, traces);
+        traces = NULL;
+    }
+    for (size_t t = 0; !bad && t < e->trace_count; t++) {
+        const jk_chain_trace *tr = &e->traces[t];
+        json_object *a = json_object_new_array();
+        bad = !a || json_object_array_add(json_object_array_get_idx(params, 2), a) != 0;
+        if (bad) {
+            json_object_put(a);
+            break;
+        }
+        json_object_array_add(a, jk_event_hex(tr->key, sizeof tr->key));
+        json_object_array_add(a, jk_event_hex(tr->msg_hash.bytes, sizeof tr->msg_hash.bytes));
+        json_object_array_add(a, jk_event_hex(tr->sig, sizeof tr->sig));
+    }
+    char *text = bad ? NULL : strdup(json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN));
+    json_object_put(params);
+    json_object_put(traces);
+    return text;
+}
+
+/* Sends an events file's events, in order, to a node's submit_event: the
+ * bridge from `jark event sign` to a running `jark node` / `jark testnet`.
+ * Exit 0 when the node admitted every event, 1 when it refused one (the
+ * chain said no), 2 for a bad file or no answer (README.md, "Exit codes"). */
+static int jk_event_submit(int argc, char **argv)
+{
+    static const char usage[] = "usage: jark event submit EVENTS [--rpc HOST:PORT]\n";
+    char host[64] = "127.0.0.1";
+    uint16_t port = JK_RPC_DEFAULT_PORT;
+    const char *file = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--rpc") && i + 1 < argc) {
+            jk_diag d = {{0}};
+            if (jk_rpc_addr_parse(argv[++i], host, sizeof host, &port, &d) != JK_OK) {
+                fprintf(stderr, "jark event submit: --rpc %s\n", d.msg);
+                return JK_EXIT_USAGE;
+            }
+        } else if (argv[i][0] != '-' && !file) {
+            file = argv[i];
+        } else {
+            fputs(usage, stderr);
+            return JK_EXIT_USAGE;
+        }
+    }
+    if (!file) {
+        fputs(usage, stderr);
+        return JK_EXIT_USAGE;
+    }
+    jk_spec_events list;
+    jk_diag diag = {{0}};
+    if (jk_spec_events_load(file, &list, &diag) != JK_OK) {
+        fprintf(stderr, "jark event submit: %s\n", diag.msg);
+        return JK_EXIT_USAGE;
+    }
+    int rc = JK_EXIT_OK;
+    for (size_t i = 0; i < list.count && rc != JK_EXIT_USAGE; i++) {
+        char *params = jk_event_params(&list.events[i]), *result = NULL;
+        jk_diag d = {{0}};
+        jk_err err = params ? jk_rpc_call(host, port, "submit_event", params, &result, &d) : JK_ERR_NOMEM;
+        free(params);
+        json_object *o = err == JK_OK ? json_tokener_parse(result) : NULL, *v;
+        if (err == JK_ERR_RPC_REMOTE) {
+            fprintf(stderr, "jark event submit: event %zu: error %s\n", i, d.msg);
+            rc = JK_EXIT_REFUSED;
+        } else if (err != JK_OK) {
+            fprintf(stderr, "jark event submit: %s:%u: %s\n", host, (unsigned)port,
+                    d.msg[0] ? d.msg : jk_strerror(err));
+            rc = JK_EXIT_USAGE; /* no answer: README "Exit codes" */
+        } else if (json_object_object_get_ex(o, "admitted", &v) && json_object_get_boolean(v)) {
+            printf("event %zu admitted", i);
+            if (json_object_object_get_ex(o, "event_hash", &v))
+                printf(" %s", json_object_get_string(v));
+            printf("\n");
+        } else {
+            printf("event %zu refused: %s\n", i,
+                   json_object_object_get_ex(o, "reason", &v) ? json_object_get_string(v) : result);
+            rc = JK_EXIT_REFUSED;
+        }
+        json_object_put(o);
+        free(result);
+    }
+    jk_spec_events_free(&list);
+    return rc;
+}
+
 int jk_tool_event(int argc, char **argv)
 {
     if (argc >= 1 && !strcmp(argv[0], "sign"))
@@ -341,6 +472,8 @@ int jk_tool_event(int argc, char **argv)
         return jk_event_demo(argv[0], argc - 1, argv + 1);
     if (argc >= 1 && !strcmp(argv[0], "show"))
         return jk_event_show(argc - 1, argv + 1);
-    fputs("usage: jark event sign|transfer|report|show ... (jark help)\n", stderr);
+    if (argc >= 1 && !strcmp(argv[0], "submit"))
+        return jk_event_submit(argc - 1, argv + 1);
+    fputs("usage: jark event sign|transfer|report|show|submit ... (jark help)\n", stderr);
     return JK_EXIT_USAGE;
 }

@@ -1,7 +1,9 @@
 /*
- * cmd_node.c — `jark node`: one validator on the network (docs/node.md,
- * "The node on a network"). Parses arguments, opens the chain app and the
- * node driver from the library, runs until SIGINT/SIGTERM, prints.
+ * cmd_node.c — `jark node`: one node on the network (docs/node.md,
+ * "The node on a network"): a validator when --key holds a genesis
+ * validator's key, otherwise a full node (no --key: a fresh node key for
+ * this run). Parses arguments, opens the chain app and the node driver from
+ * the library, runs until SIGINT/SIGTERM, prints.
  */
 #include "commands.h"
 
@@ -18,12 +20,19 @@
 #define JK_NODE_MAX_PEERS 64
 
 static const char jk_node_usage[] =
-    "usage: jark node --spec SPEC --key FILE --dir DIR --listen HOST:PORT [--peer HOST:PORT[@KEY]]...\n"
-    "                 [--rpc HOST:PORT] [--validator HEX]... [--demo-seed S] [--tcp] [-v [-v]] [--engine interp|jit]\n"
+    "usage: jark node --spec SPEC [--key FILE] --dir DIR --listen HOST:PORT [--peer HOST:PORT[@KEY]]...\n"
+    "                 [--rpc HOST:PORT] [--validator HEX]... [--demo-seed S] [--demo-accounts A] [--max-height N]\n"
+    "                 [--tcp] [-v [-v]] [--engine interp|jit]\n"
+    "  --key FILE       the node key; a genesis validator's makes a validator, any other\n"
+    "                   (or none: a fresh key for this run) a full node (syncs, checks\n"
+    "                   certificates, relays events, serves RPC)\n"
     "  --demo-seed S    the demo chain's genesis state for seed S (accounts funded, as jark devnet's)\n"
+    "  --demo-accounts A  with --demo-seed: A funded accounts (default 64; jark testnet --accounts)\n"
     "  --validator HEX  a validator's public key, in order, replacing the spec's list\n"
     "                   (what `jark testnet` passes); every node of a chain gives the same list\n"
-    "  --tcp            TLS over TCP instead of QUIC (every node of a network the same)\n";
+    "  --tcp            TLS over TCP instead of QUIC (every node of a network the same)\n"
+    "  --max-height N   as a validator, propose no block above height N (the chain stops\n"
+    "                   there when every validator says so: tests, benchmarks)\n";
 
 static volatile int jk_node_stop;
 
@@ -74,7 +83,7 @@ int jk_tool_node(int argc, char **argv)
     size_t npeers = 0, nvkeys = 0;
     int verbose = 0;
     bool tcp = false, demo = false;
-    uint64_t demo_seed = 0;
+    uint64_t demo_seed = 0, demo_accounts = 0, max_height = 0;
     jk_diag diag = {{0}};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -92,6 +101,17 @@ int jk_tool_node(int argc, char **argv)
                 return JK_EXIT_USAGE;
             }
             demo = true;
+        } else if (has && !strcmp(a, "--demo-accounts")) {
+            if (jk_tool_parse_number(argv[++i], false, &demo_accounts) != 0 || demo_accounts < 2 ||
+                demo_accounts > JK_DEVNET_DEMO_MAX_ACCOUNTS) {
+                fprintf(stderr, "jark node: --demo-accounts 2..%u\n", JK_DEVNET_DEMO_MAX_ACCOUNTS);
+                return JK_EXIT_USAGE;
+            }
+        } else if (has && !strcmp(a, "--max-height")) {
+            if (jk_tool_parse_number(argv[++i], false, &max_height) != 0 || max_height == 0) {
+                fprintf(stderr, "jark node: --max-height: a number above 0\n");
+                return JK_EXIT_USAGE;
+            }
         } else if (has && !strcmp(a, "--spec"))
             spec_path = argv[++i];
         else if (has && !strcmp(a, "--key"))
@@ -121,7 +141,7 @@ int jk_tool_node(int argc, char **argv)
     }
     char lhost[64], rhost[64];
     uint16_t lport = 0, rport = 0;
-    if (!spec_path || !key_path || !dir || !listen || jk_addr(listen, lhost, &lport) != 0 ||
+    if (!spec_path || !dir || !listen || jk_addr(listen, lhost, &lport) != 0 ||
         (rpc && jk_addr(rpc, rhost, &rport) != 0)) {
         fputs(jk_node_usage, stderr);
         return JK_EXIT_USAGE;
@@ -129,8 +149,9 @@ int jk_tool_node(int argc, char **argv)
 
     jk_spec_key key;
     jk_spec_file spec;
-    if (jk_spec_key_load(key_path, &key, &diag) != JK_OK) {
-        fprintf(stderr, "jark node: %s\n", diag.msg);
+    if (key_path ? jk_spec_key_load(key_path, &key, &diag) != JK_OK
+                 : jk_spec_key_generate(&key) != JK_OK) {
+        fprintf(stderr, "jark node: %s\n", key_path ? diag.msg : "cannot make a node key");
         return JK_EXIT_USAGE;
     }
     if (jk_spec_file_load(spec_path, NULL, &spec, &diag) != JK_OK) {
@@ -147,7 +168,9 @@ int jk_tool_node(int argc, char **argv)
     jk_node *node = NULL;
     int rc = JK_EXIT_OK;
     jk_devnet_demo *workload = NULL;
-    jk_err err = demo ? jk_devnet_demo_new(demo_seed, &workload) : JK_OK;
+    jk_err err = !demo           ? JK_OK
+                 : demo_accounts ? jk_devnet_demo_new_accounts(demo_seed, (uint32_t)demo_accounts, &workload)
+                                 : jk_devnet_demo_new(demo_seed, &workload);
     if (workload)
         jk_devnet_demo_state(workload, &spec.spec);
     if (err == JK_OK)
@@ -159,7 +182,11 @@ int jk_tool_node(int argc, char **argv)
         jk_crypto_wipe(&key, sizeof key);
         return JK_EXIT_USAGE;
     }
-    err = jk_node_chain_app_open(dir, key.secret, &genesis, &app, &diag);
+    /* Without --key the chain app has no key at all (a full node's); the
+     * fresh key only names this node to its peers. */
+    err = jk_node_chain_app_open(dir, key_path ? key.secret : NULL, &genesis, &app, &diag);
+    if (err == JK_OK && max_height)
+        jk_node_chain_app_set_height_limit(app, max_height);
     if (err == JK_OK && verbose >= 2)
         jk_node_chain_app_set_debug(app, stderr); /* -v -v: the chain programs' debug stream too */
     static jk_cons_valset vs;
@@ -185,9 +212,9 @@ int jk_tool_node(int argc, char **argv)
             tmp[k++] = peers[p];
         memcpy(peers, tmp, npeers * sizeof *peers);
 
-        for (uint32_t v = 0; v < vs.count; v++)
-            if (memcmp(vs.keys[v], key.public_key, 32) == 0)
-                self = v;
+        /* A key outside the validator set: a full node (no machine). */
+        if (!jk_node_chain_app_is_validator(app, &self))
+            self = JK_NODE_FULL;
         jk_node_archive *archive = jk_node_chain_app_archive(app);
         jk_node_config cfg = {
             .net = {.listen_host = lhost, .listen_port = lport, .peers = peers,
@@ -221,9 +248,13 @@ int jk_tool_node(int argc, char **argv)
         struct sigaction sa = {.sa_handler = jk_node_on_signal};
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
-        char line[320];
-        snprintf(line, sizeof line, "node: validator %u of %u at height %llu, listening on %s:%u, rpc %s:%u",
-                 self, vs.count,
+        char line[320], mode[64];
+        if (self == JK_NODE_FULL)
+            snprintf(mode, sizeof mode, "full node (%s; %u validators)",
+                     key_path ? "the key is no validator's" : "no --key", vs.count);
+        else
+            snprintf(mode, sizeof mode, "validator %u of %u", self, vs.count);
+        snprintf(line, sizeof line, "node: %s at height %llu, listening on %s:%u, rpc %s:%u", mode,
                  (unsigned long long)jk_node_archive_top(jk_node_chain_app_archive(app)), lhost,
                  jk_node_listen_port(node), rpc ? rhost : "-", jk_node_rpc_port(node));
         jk_node_print(NULL, 0, line);

@@ -33,6 +33,7 @@ static void jk_usage(FILE *to)
           "             [--attest KEY:MSG]... -o EVENTS [--append]\n"
           "                                   sign an event into an events file (docs/events-format.md)\n"
           "  event transfer|report ...        the demo chain's events; event show EVENTS lists a file\n"
+          "  event submit EVENTS [--rpc HOST:PORT]  each event to a node's submit_event (docs/events-format.md)\n"
           "  devnet [--spec SPEC] [--events FILE] [--workload demo|events|none] [--validator-key K]...\n"
           "         [--validators V] [--blocks N] [--events-per-block E] [--seed S] [--dir DIR] [--threads T]\n"
           "                                   run V validators of a chain in one process (README.md)\n"

@@ -2,7 +2,8 @@
  * What an instance of it holds in its root cnode:
  *   slot 20  its state: a Data mapped read-write at STATE (persistent; the
  *            image decides the mapping's size: 4 KiB, 64 KiB or 64 MiB)
- *   slot 21  the next instance of a CALL chain (chain only) */
+ *   slot 21  the next instance of a CALL chain (chain, relay_ask)
+ *   slot 22  a marker the embedder answers (ask) */
 #include "jark.h"
 
 #define STATE ((volatile uint64_t *)0x40000000)
@@ -35,6 +36,27 @@ uint64_t touch(uint64_t page, uint64_t word, uint64_t value)
     return page;
 }
 
+/* 3: an attest's shape: write the state, yield to the marker in slot 22
+ * (the embedder answers), write the state again. Returns x + 1. */
+uint64_t ask(uint64_t x)
+{
+    STATE[0] = x;
+    jk_yield(JK_PATH(22));
+    STATE[1] = x;
+    return x + 1;
+}
+
+/* 4: a verify calling its AttestationAuthority: CALL slot 21's `ask`. */
+uint64_t relay_ask(uint64_t x)
+{
+    jk_call_result r = jk_call(JK_PATH(21), 3, jk_gas(), x, 0, 0);
+    if (r.outcome != JK_OUTCOME_HALT)
+        __builtin_trap();
+    return r.value + 1;
+}
+
 JK_ENDPOINT(0, ret);
 JK_ENDPOINT(1, chain);
 JK_ENDPOINT(2, touch);
+JK_ENDPOINT(3, ask);
+JK_ENDPOINT(4, relay_ask);

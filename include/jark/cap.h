@@ -637,4 +637,75 @@ jk_err jk_cap_store_head(jk_cap_store *store, const char *head, jk_hash *out,
 jk_err jk_cap_store_load(jk_cap_store *store, const jk_hash *hash, jk_cap *out,
                          jk_diag *diag);
 
+/* ---------------------------------------------------------------------------
+ * Tables: an upper layer's records in the store's environment
+ *
+ * Beside the objects and heads, a store holds up to JK_CAP_STORE_MAX_TABLES
+ * named tables: plain byte-string key → value maps, sorted by key (memcmp),
+ * that this layer never reads. They exist so that an upper layer's records
+ * (the node's block archive: block, certificate) commit in the SAME
+ * transaction as a head (jk_cap_store_commit_with): a crash leaves both or
+ * neither. The cap layer knows nothing of what they hold.
+ *
+ * A jk_cap_store_txn is only valid inside the callback it is handed to;
+ * pointers read through it (get, seek) are valid until the callback returns.
+ * ------------------------------------------------------------------------- */
+
+#define JK_CAP_STORE_MAX_TABLES 8
+
+typedef uint32_t jk_cap_table;                  /* a table of one open store */
+typedef struct jk_cap_store_txn jk_cap_store_txn;
+/* Runs inside a transaction; non-JK_OK aborts it (that error is returned). */
+typedef jk_err (*jk_cap_store_txn_fn)(void *ctx, jk_cap_store_txn *txn, jk_diag *diag);
+
+/* Open (creating if missing) the table `name` (1..64 bytes, not "objects" or
+ * "heads") in its own write transaction; the same name again gives the same
+ * table. Call it before any other transaction of the handle is open.
+ * @return JK_OK; JK_ERR_INVALID_ARG (bad name); JK_ERR_CAP_STORE (LMDB, or
+ *         over JK_CAP_STORE_MAX_TABLES). */
+jk_err jk_cap_store_table(jk_cap_store *store, const char *name, jk_cap_table *out,
+                          jk_diag *diag);
+
+/* jk_cap_store_commit, and fn(ctx, txn) inside the same write transaction
+ * after the head is set: the head, the objects and whatever fn writes commit
+ * together, or nothing does (fn NULL: jk_cap_store_commit).
+ * @return what jk_cap_store_commit returns, or fn's error (the store is then
+ *         as before). */
+jk_err jk_cap_store_commit_with(jk_cap_store *store, const char *head, jk_cap cap,
+                                jk_cap_store_txn_fn fn, void *ctx, uint64_t *written,
+                                jk_diag *diag);
+
+/* fn inside one write transaction (committed, durable, when fn returns JK_OK)
+ * or one read transaction.
+ * @return JK_OK; fn's error; JK_ERR_CAP_STORE / JK_ERR_CAP_STORE_FULL. */
+jk_err jk_cap_store_write(jk_cap_store *store, jk_cap_store_txn_fn fn, void *ctx, jk_diag *diag);
+jk_err jk_cap_store_read(jk_cap_store *store, jk_cap_store_txn_fn fn, void *ctx, jk_diag *diag);
+
+/* Inside a transaction. Keys are 1..511 bytes.
+ * put (write transactions only): insert or replace.
+ * get: *val points into the store (read only, valid in this callback).
+ * del (write transactions only): remove.
+ * @return JK_OK; JK_ERR_CAP_MISSING (get/del: no such key; no diag);
+ *         JK_ERR_INVALID_ARG (bad table or key); JK_ERR_CAP_STORE;
+ *         JK_ERR_CAP_STORE_FULL. */
+jk_err jk_cap_txn_put(jk_cap_store_txn *t, jk_cap_table table, const void *key, size_t klen,
+                      const void *val, size_t vlen, jk_diag *diag);
+jk_err jk_cap_txn_get(jk_cap_store_txn *t, jk_cap_table table, const void *key, size_t klen,
+                      const uint8_t **val, size_t *vlen, jk_diag *diag);
+jk_err jk_cap_txn_del(jk_cap_store_txn *t, jk_cap_table table, const void *key, size_t klen,
+                      jk_diag *diag);
+
+typedef struct jk_cap_table_entry {
+    const uint8_t *key, *val;   /* into the store, valid in this callback */
+    size_t key_len, val_len;
+} jk_cap_table_entry;
+/* The first entry whose key is >= key (klen 0: the first entry), or with
+ * last, the entry of the greatest key.
+ * @return JK_OK; JK_ERR_CAP_MISSING (none; no diag); JK_ERR_INVALID_ARG;
+ *         JK_ERR_CAP_STORE. */
+jk_err jk_cap_txn_seek(jk_cap_store_txn *t, jk_cap_table table, const void *key, size_t klen,
+                       bool last, jk_cap_table_entry *out, jk_diag *diag);
+/* Entries in the table. @return JK_OK; JK_ERR_INVALID_ARG; JK_ERR_CAP_STORE. */
+jk_err jk_cap_txn_count(jk_cap_store_txn *t, jk_cap_table table, uint64_t *count, jk_diag *diag);
+
 #endif

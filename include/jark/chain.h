@@ -578,6 +578,15 @@ typedef struct jk_chain_kernel {
     jk_cap checked_from, checked_chain;
     jk_chain_pooled *checked_emits;
     size_t checked_emit_count;
+    /* what the growing arrays above have room for (elements allocated; the
+     * arrays grow geometrically, so n admissions cost O(n) copies in all) */
+    size_t pool_cap, pool_key_cap, cycle_trace_cap, queued_cap;
+    size_t dispatch_cap[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
+    /* import's signature checks run on this many threads (the calling
+     * thread and import_threads − 1 workers; 0 or 1: the calling thread
+     * alone, checking each trace when apply asks for it). See
+     * jk_chain_set_import_threads. */
+    unsigned import_threads;
 } jk_chain_kernel;
 
 #define JK_CHAIN_SIG_CACHE_SLOTS 16384u     /* 512 KiB per kernel, on first use */
@@ -597,6 +606,16 @@ void jk_chain_kernel_free(jk_chain_kernel *ck);
 
 /* Replace the pool's limits (each ≥ 1) for later admissions. */
 void jk_chain_set_pool_limits(jk_chain_kernel *ck, const jk_chain_pool_limits *limits);
+
+/* How many threads import (jk_chain_apply_block_import, jk_chain_check_block)
+ * checks a block's signatures on: the calling thread plus threads − 1
+ * workers started per import, which check the traces the signature cache
+ * does not hold while apply runs (src/chain/import_sigs.c). 0 or 1 (the
+ * default): no workers, each trace checked when apply asks for it. The
+ * result of an import never depends on it, only its time; a block refused
+ * early costs at most one check per worker more. Not thread-safe with an
+ * import running on ck. */
+void jk_chain_set_import_threads(jk_chain_kernel *ck, unsigned threads);
 
 /* An event's identity: H(E(endpoint) ‖ blob). The pool's duplicate check and
  * gossip deduplication use it. */

@@ -102,19 +102,31 @@ jk_err jk_devnet_demo_image_id(jk_hash *out, jk_diag *diag);
 
 typedef struct jk_devnet_demo jk_devnet_demo;
 
+#define JK_DEVNET_DEMO_MAX_ACCOUNTS 65536u
+
 /* @return JK_OK; JK_ERR_NOMEM. Free with jk_devnet_demo_free. */
 jk_err jk_devnet_demo_new(uint64_t seed, jk_devnet_demo **out);
+/* The same with `accounts` funded accounts (2..JK_DEVNET_DEMO_MAX_ACCOUNTS):
+ * the first 64 keys are jk_devnet_demo_new's, and 64 gives its genesis state
+ * exactly (`jark node --demo-accounts`, `jark testnet --accounts`).
+ * @return JK_OK; JK_ERR_INVALID_ARG (the count); JK_ERR_NOMEM. */
+jk_err jk_devnet_demo_new_accounts(uint64_t seed, uint32_t accounts, jk_devnet_demo **out);
+/* d's account count. */
+uint32_t jk_devnet_demo_account_count(const jk_devnet_demo *d);
 void jk_devnet_demo_free(jk_devnet_demo *d);
 /* Point spec's state at the demo's genesis state (every account funded,
  * the reporters registered); the storage is d's (keep d alive while spec
  * is used). */
 void jk_devnet_demo_state(jk_devnet_demo *d, jk_chain_spec *spec);
-/* How many accounts there are. */
+/* How many accounts jk_devnet_demo_new makes (the devnet's demo: 64). */
 uint32_t jk_devnet_demo_accounts(void);
 /* A signed transfer of 1 from account (mod the count) to the next one, with
  * that account's next nonce (counted here: submit them in order). */
 void jk_devnet_demo_transfer(jk_devnet_demo *d, const jk_hash *genesis, uint32_t account,
                              uint8_t blob[JK_DEVNET_TRANSFER_LEN], jk_chain_trace *trace);
+/* Take back account's last counted nonce: its transfer was refused, so the
+ * next one must reuse that nonce. */
+void jk_devnet_demo_unsend(jk_devnet_demo *d, uint32_t account);
 
 /* ---------------------------------------------------------------------------
  * The devnet on real consensus (src/devnet/consensus.c, docs/node.md): every
@@ -160,5 +172,111 @@ typedef struct jk_devnet_cons_result {
  *         options or input. */
 int jk_devnet_consensus_run(const jk_devnet_options *o, const jk_devnet_faults *faults,
                             jk_devnet_cons_result *r);
+
+/* ---------------------------------------------------------------------------
+ * The multi-process testnet (src/devnet/testnet.c, testnet_workload.c;
+ * docs/node.md "jark testnet"): V `jark node` processes, each with its own
+ * key, store and ports, watched through their RPC, perturbed (SIGKILL,
+ * restart, wipe) at given heights, fed the demo's signed transfers through
+ * RPC, stopped with SIGTERM; then their archives compared height by height.
+ * It lives on devnet (not node) because its workload is the demo's.
+ * ------------------------------------------------------------------------- */
+
+#define JK_DEVNET_TESTNET_MAX 16
+#define JK_DEVNET_TESTNET_MAX_PERTURB 32
+#define JK_DEVNET_TESTNET_MAX_IN_FLIGHT 64
+#define JK_DEVNET_TESTNET_MAX_BATCH 4096
+
+typedef enum jk_devnet_perturb_kind {
+    JK_DEVNET_PERTURB_KILL = 1,    /* SIGKILL */
+    JK_DEVNET_PERTURB_RESTART,     /* start again on its store */
+    JK_DEVNET_PERTURB_WIPE,        /* SIGKILL, remove the store, start empty (it syncs) */
+} jk_devnet_perturb_kind;
+
+typedef struct jk_devnet_perturb {
+    jk_devnet_perturb_kind kind;
+    uint32_t node;
+    uint64_t height;     /* when some node has committed this height */
+} jk_devnet_perturb;
+
+/* Parse "kill:I@H,restart:I@H,wipe:I@H,..." into p[0..cap).
+ * @return JK_OK; JK_ERR_INVALID_ARG (what is wrong in diag). */
+jk_err jk_devnet_perturb_parse(const char *s, jk_devnet_perturb *p, size_t cap, size_t *count,
+                               jk_diag *diag);
+
+/* One committed height as the testnet saw it (from the first node that had it). */
+typedef struct jk_devnet_testnet_height {
+    uint64_t height;
+    uint32_t round;
+    uint64_t events;
+    char root[17];           /* the state root's first 16 hex digits */
+    uint64_t finality_ms;    /* the interval since the last height seen, by polling */
+} jk_devnet_testnet_height;
+
+typedef struct jk_devnet_testnet_options {
+    const char *node_exe;    /* the jark binary run as `jark node ...` (required) */
+    uint32_t validators;     /* 1..JK_DEVNET_TESTNET_MAX */
+    uint64_t blocks;         /* heights to watch */
+    const char *dir;         /* keys and stores (kept); NULL: a fresh /tmp/jark-testnet-XXXXXX,
+                                removed after a run that passed */
+    const char *spec_path;   /* NULL: the demo spec beside the SDK, with the workload */
+    /* The workload (the demo only): batches of events_per_batch transfers
+     * from distinct accounts, in_flight batches outstanding at once, each
+     * split over the running nodes; an account is used again only after its
+     * last transfer was committed. 0 events: none. */
+    uint32_t events_per_batch;   /* 0..JK_DEVNET_TESTNET_MAX_BATCH */
+    uint32_t in_flight;          /* 0 = 1; at most JK_DEVNET_TESTNET_MAX_IN_FLIGHT */
+    uint32_t accounts;           /* the demo's accounts (0 = 64); at least
+                                    events_per_batch × in_flight */
+    bool tcp;                    /* TLS over TCP instead of QUIC */
+    int verbose;                 /* the nodes get -v; refusals are noted */
+    const jk_devnet_perturb *perturb;
+    size_t perturb_count;
+    /* Network namespaces (make e2e): node i runs in the namespace named
+     * netns_prefix followed by i (/var/run/netns), listens on hosts[i] and
+     * serves RPC on rpc_hosts[i] (reachable from here). NULL: 127.0.0.1. */
+    const char *netns_prefix;
+    const char *const *hosts;
+    const char *const *rpc_hosts;
+    volatile int *stop;          /* set by a signal handler: stop early (may be NULL) */
+    /* Progress (may be NULL): a committed height; a line of prose (the
+     * start, perturbations, the workload giving up), no newline. */
+    void (*on_height)(void *ctx, const jk_devnet_testnet_height *h);
+    void (*on_note)(void *ctx, const char *line);
+    void *ctx;
+} jk_devnet_testnet_options;
+
+typedef struct jk_devnet_testnet_result {
+    uint64_t heights;            /* heights seen (at most blocks) */
+    double seconds;              /* from every node answering to the last height */
+    uint64_t events;             /* in those heights */
+    uint64_t submitted, refused; /* the workload's transfers admitted / refused */
+    bool event_finality;         /* p50/p99 are of batches (submit to commit),
+                                    else of heights (commit intervals) */
+    uint64_t p50_ms, p99_ms;
+    uint64_t idle_p50_ms, idle_p99_ms; /* commit intervals of empty heights */
+    double rounds_per_height;
+    bool agree;                  /* every node's archive has the same block at
+                                    every height they share */
+    uint64_t common, top;        /* the lowest and highest archive tops */
+    uint32_t unclean;            /* nodes that did not exit 0 on SIGTERM */
+    double nodes_cpu_seconds;    /* the nodes' own CPU time (user + system) over
+                                    `seconds`, from /proc/PID/stat */
+    char dir[4096];              /* where the keys, stores and logs are */
+    bool kept;                   /* dir was left for its logs */
+    char reason[256];            /* what went wrong, when the run returned non-zero */
+} jk_devnet_testnet_result;
+
+/* Run a testnet as the options say.
+ * @return 0 every node agreed and stopped cleanly; 1 a disagreement, a
+ *         stall (no height for 120 s), a node that did not stop cleanly;
+ *         2 bad options or the start failed (r->reason). */
+int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_result *r);
+
+/* Ed25519 verifies per second of wall time on one thread, measured for at
+ * least ms milliseconds (the bound `BENCH testnet` prints beside its
+ * events/s); *per_cpu_s (may be NULL): the same per second of the thread's
+ * CPU time, which other work on the machine does not lower. */
+double jk_devnet_ed25519_verifies_per_s(uint32_t ms, double *per_cpu_s);
 
 #endif

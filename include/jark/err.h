@@ -100,6 +100,16 @@ typedef enum jk_err {
     /* node, chain-backed consensus application: -740 .. -759 */
     JK_ERR_NODE_EVENT = -740,        /* a gossiped event encoding malformed */
     JK_ERR_NODE_HEIGHT = -741,       /* a height that is not the head's next */
+
+    /* node, one-transaction archive, LastCommit, evidence: -760 .. -779 */
+    JK_ERR_NODE_EVIDENCE = -760,     /* evidence that is not two conflicting votes */
+    JK_ERR_NODE_VALUE = -761,        /* a consensus value (block ‖ certificate)
+                                        malformed */
+    JK_ERR_NODE_LAST_COMMIT = -762,  /* the carried certificate of the parent
+                                        is not a valid LastCommit */
+    JK_ERR_NODE_OLD_LAYOUT = -763,   /* a store written with the archive in its
+                                        own environment (before one-transaction
+                                        commits) */
 } jk_err;
 
 /* The message for a code; never NULL (unknown codes give "unknown error"). */

@@ -195,6 +195,47 @@ jk_err jk_kernel_call(jk_kernel *k, jk_cap target, uint32_t endpoint, int64_t ga
 jk_err jk_kernel_resume(jk_kernel *k, jk_cap paused, int64_t gas, jk_cap slot0,
                         jk_kernel_result *res);
 
+/* ---- serving yields at the root (issue 16; docs/abi.md "Serving a yield at
+ * the root") ----
+ * An embedder that answers its markers' yields at once (the chain's attests)
+ * hands the kernel a serve function instead of taking YIELDED results back:
+ *
+ *   serve(ctx, marker, request, &resume, &answer)
+ *
+ * marker and request (the yielder's slot[0]) are BORROWED; *answer is a NEW
+ * reference or null (the yielder's new slot[0]), which the kernel owns from
+ * then on. Set *resume to continue the invocation, or leave it false to stop:
+ * the call then returns the YIELDED result. A serve error ends the call with
+ * that error. */
+typedef jk_err (*jk_kernel_serve_fn)(void *ctx, jk_cap marker, jk_cap request, bool *resume,
+                                     jk_cap *answer);
+
+/* Exactly (every outcome, value, gas_used, fault and result field):
+ *
+ *   err = jk_kernel_call(k, target, endpoint, gas, args, slot0, res);
+ *   used = res->gas_used;
+ *   while (err == JK_OK && res->outcome == JK_KERNEL_YIELDED) {
+ *       err = serve(ctx, res->marker, res->slot0, &resume, &answer);
+ *       if (err != JK_OK || !resume) break;
+ *       paused = res->instance (retained); clear res;
+ *       err = jk_kernel_resume(k, paused, gas - used, answer, res);
+ *       used += res->gas_used; res->gas_used = used;
+ *   }
+ *
+ * but, where the pause and the resume would both succeed, without making the
+ * continuation at all: the kernel answers at the yield and its frames go on
+ * where they are, charged as a rebuilt stack would be (docs/abi.md). The
+ * continuation is never observable on that path (a stop gives the YIELDED
+ * result, built then). serve NULL: jk_kernel_call.
+ * @return as jk_kernel_call, or serve's error (res then cleared). */
+jk_err jk_kernel_call_served(jk_kernel *k, jk_cap target, uint32_t endpoint, int64_t gas,
+                             const uint64_t args[3], jk_cap slot0, jk_kernel_serve_fn serve, void *ctx,
+                             jk_kernel_result *res);
+
+/* How many yields this kernel answered in place so far (for tests and
+ * benchmarks: which path ran is otherwise unobservable, as it should be). */
+uint64_t jk_kernel_served_in_place(const jk_kernel *k);
+
 /* DROP_PAUSED: the instance as it was before the CALL that paused it, Idle.
  * @param[out] out  NEW reference. @return JK_OK or JK_ERR_INVALID_ARG. */
 jk_err jk_kernel_drop_paused(jk_cap paused, jk_cap *out);

@@ -65,7 +65,9 @@ typedef struct jk_node_validator {
 
 /* Open the validator of secret_key (copied; wiped on close) over the store in
  * dir: resume at its committed head, or start at `genesis`. Its index is its
- * key's place in the genesis validator set; every chain setting (budgets,
+ * key's place in the genesis validator set (UINT32_MAX for another key, or
+ * for secret_key NULL: a full node's store, whose Kernel has no own key and
+ * only imports); every chain setting (budgets,
  * dispatch count, validator set) comes from the genesis record, checked
  * against its hash (jk_chain_kernel_new).
  * @return JK_OK; a store or chain error (reason in diag); JK_ERR_INVALID_ARG
@@ -86,6 +88,14 @@ void jk_node_validator_close(jk_node_validator *v);
  * on failure nothing changes (the store keeps its previous head). */
 jk_err jk_node_validator_commit(jk_node_validator *v, uint64_t height, const jk_hash *block_hash,
                                 const uint8_t *block, size_t block_len, jk_diag *diag);
+/* The same commit, with fn(ctx, txn) run inside its transaction after the
+ * head is set (jk_cap_store_commit_with): what fn writes (the block archive)
+ * commits with the head or not at all. fn NULL: jk_node_validator_commit.
+ * @return what jk_node_validator_commit returns, or fn's error. */
+jk_err jk_node_validator_commit_with(jk_node_validator *v, uint64_t height,
+                                     const jk_hash *block_hash, const uint8_t *block,
+                                     size_t block_len, jk_cap_store_txn_fn fn, void *ctx,
+                                     jk_diag *diag);
 
 /* A store's committed head, read without a chain kernel (`jark chain show`). */
 typedef struct jk_node_head {
@@ -119,14 +129,36 @@ jk_err jk_node_validator_import(jk_node_validator *v, const uint8_t *block, size
  * ------------------------------------------------------------------------- */
 
 /* Every committed block with its commit certificate, by height (contiguous
- * from 1) and by hash, and the consensus machine's durable state, in an LMDB
- * environment of its own. Synchronous: a call that returned is durable. */
+ * from 1) and by hash, the consensus machine's durable state and the
+ * equivocation evidence, in tables of a chain store (jk_cap_store_table):
+ * a validator's archive shares its store's LMDB environment, so a block and
+ * the head that adopts it commit in one transaction (jk_node_archive_commit).
+ * Synchronous: a call that returned is durable. */
 typedef struct jk_node_archive jk_node_archive;
 
-/* Open (or create) the archive in dir.
+/* The archive in the tables of an open store (borrowed: it must outlive the
+ * archive; the archive's writes are transactions of that store).
+ * @return JK_OK; JK_ERR_NODE_ARCHIVE (the store's reason in diag);
+ *         JK_ERR_NOMEM. */
+jk_err jk_node_archive_attach(jk_cap_store *store, jk_node_archive **out, jk_diag *diag);
+/* Open (or create) the store in dir and the archive in it (the store is
+ * closed with the archive): a node's directory, read without a validator
+ * (tools, tests; not while the node runs: LMDB's one-open-per-process rule).
  * @return JK_OK; JK_ERR_IO (the directory); JK_ERR_NODE_ARCHIVE; JK_ERR_NOMEM. */
 jk_err jk_node_archive_open(const char *dir, jk_node_archive **out, jk_diag *diag);
 void jk_node_archive_close(jk_node_archive *a);
+/* Commit block `height` (top + 1) in ONE transaction of the archive's store:
+ * the validator's head (jk_node_validator_commit_with: v's store must be the
+ * archive's), the block by height and hash with its certificate `cert`, and,
+ * when prev_cert is not NULL, prev_cert as block height-1's certificate (the
+ * LastCommit that block `height` carried: the canonical one).
+ * @return JK_OK; JK_ERR_NODE_CONFLICT (not top + 1; prev_cert not for the
+ *         archived block height-1); JK_ERR_NODE_MISSING (no block height-1);
+ *         a store error; JK_ERR_NOMEM. On failure nothing is written. */
+jk_err jk_node_archive_commit(jk_node_archive *a, jk_node_validator *v, uint64_t height,
+                              const jk_hash *block_hash, const uint8_t *block, size_t len,
+                              const jk_cons_cert *cert, const jk_cons_cert *prev_cert,
+                              jk_diag *diag);
 /* The highest archived height (0 when empty). */
 uint64_t jk_node_archive_top(const jk_node_archive *a);
 /* Archive block `height` (top + 1) with its hash, encoding and certificate,
@@ -155,6 +187,34 @@ jk_err jk_node_archive_records(jk_node_archive *a, jk_cons_record **recs, size_t
                                jk_diag *diag);
 jk_err jk_node_archive_put_pol(jk_node_archive *a, const uint8_t *pol, size_t len, jk_diag *diag);
 jk_err jk_node_archive_pol(jk_node_archive *a, uint8_t **pol, size_t *len, jk_diag *diag);
+
+/* Equivocation evidence: two signed votes of one validator at one (height,
+ * round, type) for different values (the machine's EVIDENCE output, both
+ * signatures verified by the machine before it emits one). */
+#define JK_NODE_EVIDENCE_MAX 1024u   /* entries kept; then the oldest go */
+typedef struct jk_node_evidence {
+    jk_cons_vote first, second;
+} jk_node_evidence;
+/* Keep an EVIDENCE output (2 × JK_CONS_VOTE_SIZE bytes), keyed by (height,
+ * round, type, validator): one equivocation is kept once (the first pair);
+ * past JK_NODE_EVIDENCE_MAX entries the lowest key makes room for a higher
+ * one, and one lower than all kept is dropped. *stored (may be NULL): a new
+ * entry was written.
+ * @return JK_OK (also when deduplicated or dropped); JK_ERR_NODE_EVIDENCE
+ *         (not two conflicting votes of one validator, step and round);
+ *         JK_ERR_NODE_ARCHIVE. */
+jk_err jk_node_archive_put_evidence(jk_node_archive *a, const uint8_t *bytes, size_t len,
+                                    bool *stored, jk_diag *diag);
+/* Entries kept. */
+uint64_t jk_node_archive_evidence_count(const jk_node_archive *a);
+/* Another bound than JK_NODE_EVIDENCE_MAX for this handle (0: the default);
+ * entries above it already kept stay until room is made. */
+void jk_node_archive_set_evidence_max(jk_node_archive *a, uint64_t max);
+/* Up to max entries from the offset-th on, in key order (height, round,
+ * type, validator); *count set.
+ * @return JK_OK; JK_ERR_NODE_ARCHIVE (corrupt or LMDB). */
+jk_err jk_node_archive_evidence(jk_node_archive *a, uint64_t offset, jk_node_evidence *out,
+                                size_t max, size_t *count, jk_diag *diag);
 
 /* A block fetched from a peer with its certificate (untrusted). */
 typedef struct jk_node_sync_item {
@@ -260,6 +320,10 @@ typedef struct jk_node_info {
     uint32_t peers;          /* connected */
     uint64_t commits;        /* heights committed by this process */
     uint64_t bad_peers;      /* disconnects for bad messages */
+    uint64_t max_peer_height;/* the highest height a connected peer is known
+                                to have committed (signed votes; 0: none) */
+    bool syncing;            /* max_peer_height > height + 1 */
+    uint64_t events_relayed; /* a full node: events passed on to its peers */
 } jk_node_info;
 void jk_node_info_get(const jk_node *n, jk_node_info *out);
 
@@ -290,21 +354,49 @@ jk_err jk_node_event_encode(const jk_chain_event *ev, const jk_chain_trace *trac
 jk_err jk_node_event_decode(const uint8_t *bytes, size_t len, jk_chain_event *ev,
                             jk_chain_trace **traces, size_t *trace_count, jk_diag *diag);
 
+/* The chain app's consensus value (src/node/value.c, docs/consensus.md "The
+ * value"): block ‖ certificate ‖ cert_len u32 LE, where the certificate is
+ * the parent's commit certificate (the LastCommit the header's last_commit
+ * names), absent (cert_len 0) in block 1. The header is at offset 0. */
+typedef struct jk_node_value {
+    const uint8_t *block;   /* into the decoded bytes */
+    size_t block_len;
+    bool has_cert;
+    jk_cons_cert cert;      /* the parent's certificate when has_cert */
+} jk_node_value;
+/* Encode (malloc'd, the caller frees); cert NULL: none.
+ * @return JK_OK; JK_ERR_INVALID_ARG (a block shorter than a header, a
+ *         certificate without signatures, over JK_CONS_MAX_VALUE);
+ *         JK_ERR_NOMEM. */
+jk_err jk_node_value_encode(const uint8_t *block, size_t block_len, const jk_cons_cert *cert,
+                            uint8_t **out, size_t *out_len);
+/* Strict decoder of exactly len bytes (untrusted): the length in range, the
+ * certificate canonical (jk_cons_cert_decode). The block is not decoded.
+ * @return JK_OK; JK_ERR_NODE_VALUE with diag (then *out is zeroed). */
+jk_err jk_node_value_decode(const uint8_t *bytes, size_t len, jk_node_value *out, jk_diag *diag);
+
 /* A validator's consensus application over its chain Kernel, its store (the
- * head) and its archive (blocks, certificates, signed-vote records), in the
- * directory dir: the validator store is dir itself (jk_node_validator_open),
- * the archive dir/archive (jk_node_archive_open). */
+ * head) and its archive (blocks, certificates, signed-vote records,
+ * evidence), in the directory dir: the validator store is dir itself
+ * (jk_node_validator_open) and the archive is tables of that store
+ * (jk_node_archive_attach), committed with the head in one transaction. */
 typedef struct jk_node_chain_app jk_node_chain_app;
 
 /* Open (or create) the validator of secret_key in dir, resuming from what is
- * stored: the head, the archive, the signed-vote records. A block archived
- * but not yet committed to the head (a crash between the two writes) is
- * imported from the archive here.
+ * stored: the head, the archive (whose top is the head's height: they were
+ * committed together), the head's certificate (the next proposal's
+ * LastCommit), the signed-vote records.
+ * A secret_key NULL, or one that is not a genesis validator's, opens a FULL
+ * NODE's app (docs/node.md "Full nodes"): valid, hash, commit, get_decision
+ * and add_event work as for a validator; get_value fails (producing needs a
+ * validator's own key) and no machine is to be made for it
+ * (jk_node_chain_app_is_validator is false).
  * @return JK_OK; any error of jk_node_validator_open or
- *         jk_node_archive_open; JK_ERR_NODE_CONFLICT (the head is ahead of
- *         the archive: a store not made by the chain app, or the archive
- *         lost); JK_ERR_INVALID_ARG (the key is not a genesis validator's);
- *         JK_ERR_NOMEM.
+ *         jk_node_archive_attach; JK_ERR_NODE_CONFLICT (the head and the
+ *         archive's top differ: a store not made by the chain app);
+ *         JK_ERR_NODE_OLD_LAYOUT (dir/archive/data.mdb exists: a store of
+ *         the layout before one-transaction commits; move dir away and sync
+ *         again); JK_ERR_NOMEM.
  * @param[out] out  close with jk_node_chain_app_close. */
 jk_err jk_node_chain_app_open(const char *dir, const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
                               const jk_chain_genesis *genesis, jk_node_chain_app **out,
@@ -316,16 +408,37 @@ void jk_node_chain_app_close(jk_node_chain_app *a);
  *   get_value    the spec's cycle in produce mode: setup_cycle (verifies the
  *                pool), run_cycle_process, apply_block_produce with the round
  *                and last_commit = jk_cons_cert_hash of the parent's
- *                certificate; the encoded block;
- *   valid        jk_chain_check_block on the committed head (nothing moves);
- *   hash         the block (header) hash; of bytes that are no header, their
- *                BLAKE2b-256 (such a value is never valid);
- *   commit       archive the block and certificate, then commit the head with
- *                the chain state the check kept (jk_chain_check_block's
- *                adoption: apply runs once);
- *   get_decision the archive;
+ *                certificate; the value: the encoded block with that
+ *                certificate (jk_node_value_encode; none in block 1);
+ *   valid        the value decodes, the carried certificate is the one the
+ *                header's last_commit names and a valid commit certificate
+ *                of the committed head (2f+1 distinct validators' precommits
+ *                at height-1, any round; the LastCommit rule), then
+ *                jk_chain_check_block on the committed head (nothing moves);
+ *   hash         the header hash of a value whose carried certificate the
+ *                header names; of any other bytes their BLAKE2b-256 (such a
+ *                value is never valid);
+ *   commit       in ONE transaction of the store: the head with the chain
+ *                state the check kept (jk_chain_check_block's adoption: apply
+ *                runs once), the block and its certificate in the archive,
+ *                and the carried certificate as the parent's;
+ *   get_decision the archive: block h with h-1's archived certificate (the
+ *                one h carried) as the value, h's certificate;
  *   add_event    decode, deduplicate by event hash, verify into the pool. */
 void jk_node_chain_app_bind(jk_node_chain_app *a, jk_cons_app *out);
+
+/* Sync a validator or full node from genesis or its head: for each item in
+ * order (its block field is the consensus value: block ‖ the parent's
+ * certificate), the height must be the head's next, its certificate must
+ * prove id(value) final under the genesis validator set, the value must be
+ * valid (the carried LastCommit, then jk_chain_check_block), and it is
+ * committed (head and archive in one transaction). Stops at the first
+ * refusal: the peer that sent it is to be dropped.
+ * @return JK_OK; JK_ERR_NODE_CONFLICT (out of order); JK_ERR_CONS_CERT;
+ *         JK_ERR_CONS_VALUE (invalid: the reason in diag); an error of the
+ *         commit; JK_ERR_NOMEM. */
+jk_err jk_node_chain_app_sync(jk_node_chain_app *a, const jk_node_sync_item *items, size_t count,
+                              size_t *imported, jk_diag *diag);
 
 /* The genesis validator set as the consensus layer's. */
 void jk_node_chain_app_valset(const jk_node_chain_app *a, jk_cons_valset *out);
@@ -341,8 +454,9 @@ jk_err jk_node_chain_app_machine(jk_node_chain_app *a, const jk_cons_timeouts *t
 
 /* Carry out a machine output that touches the store: PERSIST (append the
  * record) and PERSIST_POL (replace the proof of lock), durably; EVIDENCE is
- * counted. Other kinds: JK_OK, nothing done.
- * @return JK_OK; an archive error. */
+ * counted and kept (jk_node_archive_put_evidence). Other kinds: JK_OK,
+ * nothing done.
+ * @return JK_OK; an archive error; JK_ERR_NODE_EVIDENCE. */
 jk_err jk_node_chain_app_persist(jk_node_chain_app *a, const jk_cons_out *out, jk_diag *diag);
 
 /* A hook called at the start of every get_value(height), before the pool
@@ -408,5 +522,9 @@ typedef struct jk_node_chain_app_stats {
     char last_error[192];    /* why the last failing callback failed */
 } jk_node_chain_app_stats;
 void jk_node_chain_app_stats_get(const jk_node_chain_app *a, jk_node_chain_app_stats *out);
+
+/* Full nodes (the fnode block). Is the app a validator's? *index (optional)
+ * receives its place in the genesis validator set, UINT32_MAX when not. */
+bool jk_node_chain_app_is_validator(const jk_node_chain_app *a, uint32_t *index);
 
 #endif

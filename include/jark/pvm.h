@@ -186,6 +186,26 @@ typedef struct jk_pvm_memory jk_pvm_memory;
 jk_err jk_pvm_memory_new(jk_pvm_memory **out);
 void jk_pvm_memory_free(jk_pvm_memory *mem);
 
+/* Memory reuse (issue 16): a pool keeps freed memories, page-table leaves and
+ * page buffers for the next memory made from it, so a short-lived memory (a
+ * kernel frame's) costs what it touches and not a calloc of its top level,
+ * leaves and pages. A pool and every memory made from it belong to ONE thread
+ * at a time (nothing is locked); free the memories before the pool. The pool
+ * holds at most a bounded number of each, so it never keeps more than a few
+ * MiB. A memory from a pool behaves exactly as one from jk_pvm_memory_new
+ * (wholly inaccessible, every page it maps zero-filled). */
+typedef struct jk_pvm_mem_pool jk_pvm_mem_pool;
+
+/* @param[out] out  owned by the caller (jk_pvm_mem_pool_free).
+ * @return JK_OK or JK_ERR_NOMEM. */
+jk_err jk_pvm_mem_pool_new(jk_pvm_mem_pool **out);
+void jk_pvm_mem_pool_free(jk_pvm_mem_pool *pool);
+
+/* As jk_pvm_memory_new, from `pool` (NULL: plain jk_pvm_memory_new). The
+ * memory's jk_pvm_memory_free gives its parts back to the pool.
+ * @return JK_OK or JK_ERR_NOMEM. */
+jk_err jk_pvm_memory_new_pooled(jk_pvm_mem_pool *pool, jk_pvm_memory **out);
+
 /* Make [addr, addr+len) accessible with `access`, zero-filled where it was not
  * mapped before (contents of already-mapped pages are kept; their access is
  * changed). addr and len must be page-aligned, the range inside the 32-bit
@@ -233,6 +253,18 @@ jk_err jk_pvm_memory_map_shared(jk_pvm_memory *mem, uint32_t addr, const uint8_t
  * it; if it does not, the access faults as usual. */
 typedef void (*jk_pvm_resolver)(void *ctx, jk_pvm_memory *mem, uint32_t page_addr);
 void jk_pvm_memory_set_resolver(jk_pvm_memory *mem, jk_pvm_resolver resolver, void *ctx);
+
+/* Parking (the kernel's in-place resume, docs/abi.md): every mapped page
+ * becomes parked — the memory then behaves as if nothing were mapped (guest
+ * and host accesses fault or ask the resolver, jk_pvm_memory_access_at says
+ * NONE) while each page keeps its buffer, contents and access, and the dirty
+ * list is kept. The resolver, asked about a parked page, may give it back as
+ * it was with jk_pvm_memory_unpark (or leave it parked: the access faults).
+ * jk_pvm_memory_page still sees parked pages; mapping over one replaces or
+ * unparks it. Costs O(pages mapped). */
+void jk_pvm_memory_park(jk_pvm_memory *mem);
+bool jk_pvm_memory_parked(const jk_pvm_memory *mem, uint32_t addr);
+void jk_pvm_memory_unpark(jk_pvm_memory *mem, uint32_t addr);
 
 /* The 4096 bytes currently mapped at the page holding addr (shared or own),
  * or NULL when unmapped (the resolver is not asked). Borrowed: valid until the

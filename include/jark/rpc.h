@@ -198,6 +198,9 @@ typedef struct jk_rpc_status {
     uint64_t pool_size;         /* events waiting in the pool */
     bool is_validator;          /* false: a full node (validator_index is null) */
     uint32_t validator_index;
+    uint64_t max_peer_height;   /* the highest height a connected peer is known to
+                                   have committed (0: none known); syncing is
+                                   max_peer_height > height + 1 */
 } jk_rpc_status;
 
 typedef struct jk_rpc_submit_result {
@@ -216,7 +219,9 @@ typedef enum jk_rpc_slot_kind {
 
 typedef struct jk_rpc_slot_value {
     jk_rpc_slot_kind kind;
-    jk_rpc_buf value;           /* Data: its bytes; other kinds and empty: nothing (see cap_hash) */
+    jk_rpc_buf value;           /* Data: its bytes; CNode, Image, Instance: the
+                                   cap layer's root record (docs/cap.md
+                                   "Encodings"; H(value) = cap_hash); empty: nothing */
     jk_hash cap_hash;           /* the cap's hash (zeros when empty) */
     uint64_t height;            /* the committed head it was read at */
     jk_hash block_hash;         /* ... and that block's hash */

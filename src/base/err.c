@@ -62,7 +62,11 @@
     X(JK_ERR_NODE_MISSING, "no such block in the archive")                     \
     X(JK_ERR_NODE_CONFLICT, "block conflicts with the archive")                \
     X(JK_ERR_NODE_EVENT, "malformed gossiped event")                          \
-    X(JK_ERR_NODE_HEIGHT, "not the height after the committed head")
+    X(JK_ERR_NODE_HEIGHT, "not the height after the committed head") \
+    X(JK_ERR_NODE_EVIDENCE, "evidence is not two conflicting votes")           \
+    X(JK_ERR_NODE_VALUE, "malformed consensus value (block and certificate)")  \
+    X(JK_ERR_NODE_LAST_COMMIT, "the carried LastCommit certificate is invalid") \
+    X(JK_ERR_NODE_OLD_LAYOUT, "a store of the old layout (separate archive)")
 
 #define JK_ERR_CODE(code, msg) code,
 const jk_err jk_err_all[] = {JK_ERR_TABLE(JK_ERR_CODE)};

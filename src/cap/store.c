@@ -4,6 +4,10 @@
  * Schema (one LMDB environment in a directory, two named databases):
  *   "objects": key = the 32-byte hash, value = the object's canonical bytes.
  *   "heads":   key = a head name (1..255 bytes), value = a 32-byte hash.
+ * plus up to JK_CAP_STORE_MAX_TABLES named tables an upper layer opens
+ * (jk_cap_store_table): key → value maps this layer never reads, which exist
+ * so that an upper layer's records commit in the same transaction as a head
+ * (jk_cap_store_commit_with; the node's block archive is the user).
  * Invariant: an object is present only if every object it names is too —
  * jk_cap_export puts children before parents inside one transaction, and
  * jk_cap_store_put checks the children — so "has(h)" means "has h's whole
@@ -28,6 +32,8 @@
 struct jk_cap_store {
     MDB_env *env;
     MDB_dbi objects, heads;
+    MDB_dbi tables[JK_CAP_STORE_MAX_TABLES];
+    uint32_t ntables;
 };
 
 static jk_err jk_mdb_fail(jk_diag *diag, int rc, const char *what)
@@ -58,7 +64,7 @@ jk_err jk_cap_store_open(const char *dir, const jk_cap_store_options *opt,
     if ((rc = mdb_env_create(&s->env)) != 0)
         goto fail;
     what = "configure";
-    if ((rc = mdb_env_set_maxdbs(s->env, 2)) != 0 ||
+    if ((rc = mdb_env_set_maxdbs(s->env, 2 + JK_CAP_STORE_MAX_TABLES)) != 0 ||
         (rc = mdb_env_set_mapsize(s->env, opt && opt->map_size ? opt->map_size
                                                                 : JK_STORE_DEFAULT_MAP)) != 0)
         goto fail;
@@ -98,12 +104,14 @@ void jk_cap_store_close(jk_cap_store *store)
 
 /* ---- transactions as sources and sinks ---- */
 
-typedef struct jk_txn_ctx {
+/* also the upper layers' jk_cap_store_txn (opaque to them) */
+struct jk_cap_store_txn {
     jk_cap_store *store;
     MDB_txn *txn;
     int rc;             /* the last LMDB failure, for the diagnostic */
     uint64_t written;
-} jk_txn_ctx;
+};
+typedef struct jk_cap_store_txn jk_txn_ctx;
 
 static jk_err jk_txn_get(void *ctx, const jk_hash *h, const uint8_t **bytes, size_t *len)
 {
@@ -250,6 +258,13 @@ static bool jk_head_ok(const char *head) { return head && head[0] && strlen(head
 jk_err jk_cap_store_commit(jk_cap_store *store, const char *head, jk_cap cap,
                            uint64_t *written, jk_diag *diag)
 {
+    return jk_cap_store_commit_with(store, head, cap, NULL, NULL, written, diag);
+}
+
+jk_err jk_cap_store_commit_with(jk_cap_store *store, const char *head, jk_cap cap,
+                                jk_cap_store_txn_fn fn, void *ctx, uint64_t *written,
+                                jk_diag *diag)
+{
     if (!jk_head_ok(head))
         return jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: head name must be 1..255 bytes");
     if (jk_cap_is_null(cap))
@@ -270,6 +285,13 @@ jk_err jk_cap_store_commit(jk_cap_store *store, const char *head, jk_cap cap,
         return jk_txn_fail(&t, JK_ERR_CAP_STORE, diag);
     }
     uint64_t n = t.written;
+    if (fn && (err = fn(ctx, &t, diag)) != JK_OK) {
+        /* the caller's reason stands (its diag); LMDB's only if it has none */
+        if (t.txn)
+            mdb_txn_abort(t.txn);
+        t.txn = NULL;
+        return err;
+    }
     if ((err = jk_txn_commit(&t, diag)) == JK_OK && written)
         *written = n;
     return err;
@@ -310,5 +332,154 @@ jk_err jk_cap_store_load(jk_cap_store *store, const jk_hash *hash, jk_cap *out,
     if (err != JK_OK)
         return jk_txn_fail(&t, err, diag);
     mdb_txn_abort(t.txn);
+    return JK_OK;
+}
+
+/* ---- tables ---- */
+
+jk_err jk_cap_store_table(jk_cap_store *store, const char *name, jk_cap_table *out,
+                          jk_diag *diag)
+{
+    if (!name || !name[0] || strlen(name) > 64 || !strcmp(name, "objects") ||
+        !strcmp(name, "heads"))
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: bad table name");
+    MDB_txn *txn;
+    MDB_dbi dbi = 0;
+    int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc == 0 && (rc = mdb_dbi_open(txn, name, MDB_CREATE, &dbi)) == 0) {
+        rc = mdb_txn_commit(txn);
+    } else if (rc != 0 && txn) {
+        mdb_txn_abort(txn);
+    }
+    if (rc != 0)
+        return jk_mdb_fail(diag, rc, "open table");
+    /* LMDB hands out one handle per name: the same table again is found */
+    for (uint32_t i = 0; i < store->ntables; i++)
+        if (store->tables[i] == dbi) {
+            *out = i;
+            return JK_OK;
+        }
+    if (store->ntables == JK_CAP_STORE_MAX_TABLES)
+        return jk_diag_set(diag, JK_ERR_CAP_STORE, "store: more than %d tables",
+                           JK_CAP_STORE_MAX_TABLES);
+    store->tables[store->ntables] = dbi;
+    *out = store->ntables++;
+    return JK_OK;
+}
+
+static jk_err jk_txn_run(jk_cap_store *store, bool write, jk_cap_store_txn_fn fn, void *ctx,
+                         jk_diag *diag)
+{
+    jk_txn_ctx t;
+    jk_err err = jk_txn_begin(store, write, &t, diag);
+    if (err != JK_OK)
+        return err;
+    if ((err = fn(ctx, &t, diag)) != JK_OK || !write) {
+        mdb_txn_abort(t.txn);
+        return err;
+    }
+    return jk_txn_commit(&t, diag);
+}
+
+jk_err jk_cap_store_write(jk_cap_store *store, jk_cap_store_txn_fn fn, void *ctx, jk_diag *diag)
+{
+    return jk_txn_run(store, true, fn, ctx, diag);
+}
+
+jk_err jk_cap_store_read(jk_cap_store *store, jk_cap_store_txn_fn fn, void *ctx, jk_diag *diag)
+{
+    return jk_txn_run(store, false, fn, ctx, diag);
+}
+
+static jk_err jk_table_dbi(jk_cap_store_txn *t, jk_cap_table table, MDB_dbi *dbi, jk_diag *diag)
+{
+    if (table >= t->store->ntables)
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: no table %u", table);
+    *dbi = t->store->tables[table];
+    return JK_OK;
+}
+
+jk_err jk_cap_txn_put(jk_cap_store_txn *t, jk_cap_table table, const void *key, size_t klen,
+                      const void *val, size_t vlen, jk_diag *diag)
+{
+    MDB_dbi dbi = 0;
+    jk_err err = jk_table_dbi(t, table, &dbi, diag);
+    if (err != JK_OK)
+        return err;
+    if (klen == 0 || klen > 511)
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: a key of %zu bytes", klen);
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    int rc = mdb_put(t->txn, dbi, &k, &v, 0);
+    return rc ? jk_mdb_fail(diag, rc, "table put") : JK_OK;
+}
+
+jk_err jk_cap_txn_get(jk_cap_store_txn *t, jk_cap_table table, const void *key, size_t klen,
+                      const uint8_t **val, size_t *vlen, jk_diag *diag)
+{
+    MDB_dbi dbi = 0;
+    jk_err err = jk_table_dbi(t, table, &dbi, diag);
+    if (err != JK_OK)
+        return err;
+    MDB_val k = {klen, (void *)key}, v;
+    int rc = klen ? mdb_get(t->txn, dbi, &k, &v) : MDB_NOTFOUND;
+    if (rc == MDB_NOTFOUND)
+        return JK_ERR_CAP_MISSING;
+    if (rc != 0)
+        return jk_mdb_fail(diag, rc, "table get");
+    *val = v.mv_data;
+    *vlen = v.mv_size;
+    return JK_OK;
+}
+
+jk_err jk_cap_txn_del(jk_cap_store_txn *t, jk_cap_table table, const void *key, size_t klen,
+                      jk_diag *diag)
+{
+    MDB_dbi dbi = 0;
+    jk_err err = jk_table_dbi(t, table, &dbi, diag);
+    if (err != JK_OK)
+        return err;
+    MDB_val k = {klen, (void *)key};
+    int rc = klen ? mdb_del(t->txn, dbi, &k, NULL) : MDB_NOTFOUND;
+    if (rc == MDB_NOTFOUND)
+        return JK_ERR_CAP_MISSING;
+    return rc ? jk_mdb_fail(diag, rc, "table delete") : JK_OK;
+}
+
+jk_err jk_cap_txn_seek(jk_cap_store_txn *t, jk_cap_table table, const void *key, size_t klen,
+                       bool last, jk_cap_table_entry *out, jk_diag *diag)
+{
+    MDB_dbi dbi = 0;
+    jk_err err = jk_table_dbi(t, table, &dbi, diag);
+    if (err != JK_OK)
+        return err;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(t->txn, dbi, &cur);
+    if (rc != 0)
+        return jk_mdb_fail(diag, rc, "table cursor");
+    MDB_val k = {klen, (void *)key}, v;
+    rc = mdb_cursor_get(cur, &k, &v, last ? MDB_LAST : klen ? MDB_SET_RANGE : MDB_FIRST);
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND)
+        return JK_ERR_CAP_MISSING;
+    if (rc != 0)
+        return jk_mdb_fail(diag, rc, "table seek");
+    out->key = k.mv_data;
+    out->key_len = k.mv_size;
+    out->val = v.mv_data;
+    out->val_len = v.mv_size;
+    return JK_OK;
+}
+
+jk_err jk_cap_txn_count(jk_cap_store_txn *t, jk_cap_table table, uint64_t *count, jk_diag *diag)
+{
+    MDB_dbi dbi = 0;
+    jk_err err = jk_table_dbi(t, table, &dbi, diag);
+    if (err != JK_OK)
+        return err;
+    MDB_stat st;
+    int rc = mdb_stat(t->txn, dbi, &st);
+    if (rc != 0)
+        return jk_mdb_fail(diag, rc, "table count");
+    *count = st.ms_entries;
     return JK_OK;
 }

@@ -33,38 +33,47 @@ static jk_err jk_list(const jk_cap *caps, size_t n, jk_cap *out)
         return JK_ERR_INVALID_ARG;
     jk_cap list;
     jk_err err = jk_cap_cnode_new(log2, &list);
-    for (size_t i = 0; err == JK_OK && i < n; i++) {
-        jk_cap next;
-        err = jk_cap_cnode_set(list, (uint32_t)i, caps[i], &next);
-        jk_cap_release(list);
-        list = next;
-    }
+    if (err != JK_OK)
+        return err;
+    /* in place: the list is fresh and ours alone, so each slot write
+     * fills the tree rather than path-copying it */
+    for (size_t i = 0; err == JK_OK && i < n; i++)
+        err = jk_cap_cnode_update(&list, (uint32_t)i, caps[i]);
     if (err == JK_OK)
         *out = list;
+    else
+        jk_cap_release(list);
     return err;
 }
 
-/* The body as chain.apply sees it: slot i = {0: endpoint (u32 LE Data), 1: blob Data}. */
+/* The body as chain.apply sees it: slot i = {0: endpoint (u32 LE Data), 1: blob Data}.
+ * Events with the endpoint of the one before share its endpoint Data (a cap
+ * is a value: one Data or two equal ones hash and read the same). */
 static jk_err jk_body_cnode(const jk_chain_event *events, size_t n, jk_cap *out)
 {
     jk_cap *pairs = calloc(n ? n : 1, sizeof *pairs);
     jk_err err = pairs ? JK_OK : JK_ERR_NOMEM;
+    jk_cap e = jk_cap_null();
     size_t made = 0;
     for (; err == JK_OK && made < n; made++) {
-        uint8_t ep[4] = {(uint8_t)events[made].endpoint, (uint8_t)(events[made].endpoint >> 8),
-                         (uint8_t)(events[made].endpoint >> 16), (uint8_t)(events[made].endpoint >> 24)};
-        jk_cap e, b;
-        err = jk_cap_data_new(ep, 4, &e);
-        if (err != JK_OK)
-            break;
+        jk_chain_endpoint ep = events[made].endpoint;
+        if (jk_cap_is_null(e) || ep != events[made - 1].endpoint) {
+            uint8_t bytes[4] = {(uint8_t)ep, (uint8_t)(ep >> 8), (uint8_t)(ep >> 16), (uint8_t)(ep >> 24)};
+            jk_cap_release(e);
+            e = jk_cap_null();
+            err = jk_cap_data_new(bytes, 4, &e);
+            if (err != JK_OK)
+                break;
+        }
+        jk_cap b;
         err = jk_cap_data_new(events[made].blob, events[made].blob_len, &b);
         if (err == JK_OK)
             err = jk_chain_pair(e, b, &pairs[made]);
-        jk_cap_release(e);
         jk_cap_release(b);
         if (err != JK_OK)
             break;
     }
+    jk_cap_release(e);
     if (err == JK_OK)
         err = jk_list(pairs, n, out);
     for (size_t i = 0; i < made && pairs; i++)
@@ -73,9 +82,9 @@ static jk_err jk_body_cnode(const jk_chain_event *events, size_t n, jk_cap *out)
     return err;
 }
 
-static jk_err jk_push_trace(jk_chain_trace **list, size_t *count, const jk_chain_trace *t)
+static jk_err jk_push_trace(jk_chain_trace **list, size_t *count, size_t *cap, const jk_chain_trace *t)
 {
-    jk_chain_trace *grown = realloc(*list, (*count + 1) * sizeof *grown);
+    jk_chain_trace *grown = jk_chain_grow(*list, cap, *count + 1, sizeof *grown);
     if (!grown)
         return JK_ERR_NOMEM;
     grown[(*count)++] = *t;
@@ -101,7 +110,7 @@ typedef struct jk_produce_mode {
     jk_chain_kernel *ck;
     int dispatch;               /* process of Dispatch_k: k; apply: -1 */
     jk_chain_trace *made;       /* the traces this invocation's attests used */
-    size_t made_count;
+    size_t made_count, made_cap;
     jk_trace_ref *refs;         /* the index above, or NULL before the first attest */
     size_t ref_count;
 } jk_produce_mode;
@@ -189,7 +198,7 @@ static jk_err jk_decide_produce(void *ctx, const uint8_t key[32], const uint8_t 
         jk_chain_trace_sign_hash(ck->own_secret, &msg, &t);
     }
     *accept = true;
-    return jk_push_trace(&m->made, &m->made_count, &t);
+    return jk_push_trace(&m->made, &m->made_count, &m->made_cap, &t);
 }
 
 /* Read the emits CNode (slot[0] at HALT): each slot a CNode {0: target
@@ -201,6 +210,7 @@ static jk_err jk_read_emits(const jk_chain_kernel *ck, jk_cap emits, const jk_ch
 {
     *out = NULL;
     *count = 0;
+    size_t cap = 0;
     uint32_t i = 0;
     jk_err err = JK_OK;
     while (err == JK_OK && jk_cap_kind_of(emits) == JK_CAP_CNODE && jk_cap_cnode_next(emits, i, &i)) {
@@ -217,7 +227,7 @@ static jk_err jk_read_emits(const jk_chain_kernel *ck, jk_cap emits, const jk_ch
             continue; /* no such endpoint: dropped */
         size_t len = (size_t)jk_cap_data_len(blob);
         uint8_t *bytes = malloc(len ? len : 1);
-        jk_chain_pooled *grown = realloc(*out, (*count + 1) * sizeof *grown);
+        jk_chain_pooled *grown = jk_chain_grow(*out, &cap, *count + 1, sizeof *grown);
         if (grown)
             *out = grown;
         err = bytes && grown ? jk_cap_data_read(blob, 0, bytes, len) : JK_ERR_NOMEM;
@@ -272,7 +282,7 @@ jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHA
         return JK_ERR_INVALID_ARG;
     for (uint32_t k = 0; k < ck->dispatch_count; k++) {
         jk_cap events = jk_cap_null(), aa = jk_cap_null(), scratchpad = jk_cap_null();
-        jk_produce_mode mode = {ck, (int)k, NULL, 0, NULL, 0};
+        jk_produce_mode mode = {ck, (int)k, NULL, 0, 0, NULL, 0};
         jk_kernel_result res;
         memset(&res, 0, sizeof res);
         jk_err err = jk_list(ck->dispatch_buffer[k], ck->dispatch_buffered[k], &events);
@@ -303,7 +313,7 @@ jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHA
             processed[k] = halted ? res.value : UINT64_MAX;
         /* The traces process used become the cycle's, for apply to find. */
         for (size_t i = 0; halted && err == JK_OK && i < mode.made_count; i++)
-            err = jk_push_trace(&ck->cycle_traces, &ck->cycle_trace_count, &mode.made[i]);
+            err = jk_push_trace(&ck->cycle_traces, &ck->cycle_trace_count, &ck->cycle_trace_cap, &mode.made[i]);
         if (halted && err == JK_OK) {
             jk_chain_pooled *list;
             size_t count;
@@ -395,7 +405,7 @@ void jk_chain_advance(jk_chain_kernel *ck, jk_applied *applied, jk_chain_pooled 
     /* Raw entries: the index, byte and key counts are rebuilt when the next
      * setup_cycle verifies them again (no admission happens before). */
     ck->pool = keep;
-    ck->pool_count = keep_count;
+    ck->pool_count = ck->pool_cap = keep_count;
     jk_chain_pooled_free(ck->emits, ck->emit_count);
     ck->emits = applied->emits;
     ck->emit_count = applied->emit_count;
@@ -422,7 +432,7 @@ typedef struct jk_produce_try {
 static jk_err jk_try_apply(jk_chain_kernel *ck, const jk_chain_event *events, size_t n,
                            const jk_block_context *bc, jk_produce_try *best, jk_diag *why)
 {
-    jk_produce_mode mode = {ck, -1, NULL, 0, NULL, 0};
+    jk_produce_mode mode = {ck, -1, NULL, 0, 0, NULL, 0};
     jk_applied applied;
     jk_err err = jk_chain_run_apply(ck, events, n, bc, jk_decide_produce, &mode, &applied, why);
     free(mode.refs);
@@ -520,7 +530,7 @@ static jk_err jk_pool_take_rest(jk_chain_kernel *ck, size_t n, jk_chain_pooled *
     }
     free(ck->pool);
     ck->pool = NULL;
-    ck->pool_count = 0;
+    ck->pool_count = ck->pool_cap = 0;
     *rest = list;
     *rest_count = count;
     return JK_OK;
@@ -580,7 +590,7 @@ jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, 
         jk_chain_teardown(ck);
         jk_chain_cycle_reset(ck, true);
         ck->pool = keep;
-        ck->pool_count = keep_count;
+        ck->pool_count = ck->pool_cap = keep_count;
     }
     if (err != JK_OK)
         jk_chain_block_free(out);

@@ -72,7 +72,7 @@ void jk_chain_cycle_reset(jk_chain_kernel *ck, bool pool)
             jk_cap_release(ck->dispatch_buffer[k][i]);
         free(ck->dispatch_buffer[k]);
         ck->dispatch_buffer[k] = NULL;
-        ck->dispatch_buffered[k] = 0;
+        ck->dispatch_buffered[k] = ck->dispatch_cap[k] = 0;
         jk_chain_keyset_clear(&ck->cycle_seen_keys[k]);
     }
     jk_chain_hashset_clear(&ck->dispatch_index);
@@ -80,7 +80,7 @@ void jk_chain_cycle_reset(jk_chain_kernel *ck, bool pool)
         jk_chain_pool_clear(ck);
     free(ck->cycle_traces);
     ck->cycle_traces = NULL;
-    ck->cycle_trace_count = 0;
+    ck->cycle_trace_count = ck->cycle_trace_cap = 0;
 }
 
 void jk_chain_kernel_free(jk_chain_kernel *ck)
@@ -171,9 +171,9 @@ jk_err jk_chain_setup_cycle(jk_chain_kernel *ck, jk_diag *diag)
     jk_chain_pooled *pool = ck->pool, *queued = ck->queued;
     size_t pool_count = ck->pool_count, queued_count = ck->queued_count;
     ck->pool = NULL;
-    ck->pool_count = 0;
+    ck->pool_count = ck->pool_cap = 0;
     ck->queued = NULL;
-    ck->queued_count = 0;
+    ck->queued_count = ck->queued_cap = 0;
     jk_chain_cycle_reset(ck, true);
     jk_err err = jk_derive_role(ck, JK_CHAIN_EP_TRANSFORM_TO_VERIFY, JK_CHAIN_SLOT_VERIFY, &ck->verify_proto, diag);
     for (uint32_t k = 0; err == JK_OK && k < ck->dispatch_count; k++)
@@ -195,7 +195,7 @@ jk_err jk_chain_setup_cycle(jk_chain_kernel *ck, jk_diag *diag)
     if (err != JK_OK && !ck->cycle_open) {
         /* no cycle: what waited keeps waiting */
         ck->queued = queued;
-        ck->queued_count = queued_count;
+        ck->queued_count = ck->queued_cap = queued_count;
         queued = NULL;
         queued_count = 0;
         for (size_t i = 0; i < pool_count; i++) {
@@ -248,36 +248,29 @@ jk_err jk_chain_inject_aa(const jk_chain_kernel *ck, jk_cap *out)
     return err;
 }
 
+/* Both are filled in place (jk_cap_cnode_update): the CNode is fresh and
+ * nobody else holds it, so no intermediate CNode is made and freed. */
 jk_err jk_chain_triple(jk_cap a, jk_cap b, jk_cap c, jk_cap *out)
 {
-    jk_cap pair, with_c;
-    jk_err err = jk_chain_pair(a, b, &pair);
-    if (err != JK_OK || jk_cap_is_null(c)) {
-        if (err == JK_OK)
-            *out = pair;
-        return err;
-    }
-    err = jk_cap_cnode_set(pair, 2, c, &with_c);
-    jk_cap_release(pair);
+    jk_cap node;
+    jk_err err = jk_cap_cnode_new(2, &node);
     if (err == JK_OK)
-        *out = with_c;
+        err = jk_cap_cnode_update(&node, 0, a);
+    if (err == JK_OK)
+        err = jk_cap_cnode_update(&node, 1, b);
+    if (err == JK_OK && !jk_cap_is_null(c))
+        err = jk_cap_cnode_update(&node, 2, c);
+    if (err == JK_OK)
+        *out = node;
+    else
+        jk_cap_release(node);
     return err;
 }
 
 /* A CNode of 4 slots holding a and b in slots 0 and 1: *out NEW. */
 jk_err jk_chain_pair(jk_cap a, jk_cap b, jk_cap *out)
 {
-    jk_cap c0, c1;
-    jk_err err = jk_cap_cnode_new(2, &c0);
-    if (err != JK_OK)
-        return err;
-    err = jk_cap_cnode_set(c0, 0, a, &c1);
-    jk_cap_release(c0);
-    if (err != JK_OK)
-        return err;
-    err = jk_cap_cnode_set(c1, 1, b, out);
-    jk_cap_release(c1);
-    return err;
+    return jk_chain_triple(a, b, jk_cap_null(), out);
 }
 
 /* Verify mode: the event's own traces must hold a valid signature by the key
@@ -290,7 +283,7 @@ typedef struct jk_verify_mode {
     size_t trace_count;
     jk_chain_keyset seen;
     jk_chain_trace *used;
-    size_t used_count;
+    size_t used_count, used_cap;
 } jk_verify_mode;
 
 static jk_err jk_decide_verify(void *ctx, const uint8_t key[32], const uint8_t *blob, size_t len, bool *accept)
@@ -303,7 +296,7 @@ static jk_err jk_decide_verify(void *ctx, const uint8_t key[32], const uint8_t *
     if (!*accept)
         return JK_OK;
     if (!jk_chain_trace_find(m->used, m->used_count, key, &msg, NULL)) {
-        jk_chain_trace *grown = realloc(m->used, (m->used_count + 1) * sizeof *grown);
+        jk_chain_trace *grown = jk_chain_grow(m->used, &m->used_cap, m->used_count + 1, sizeof *grown);
         if (!grown)
             return JK_ERR_NOMEM;
         m->used = grown;
@@ -333,13 +326,15 @@ static jk_err jk_admit_dispatch(jk_chain_kernel *ck, const jk_chain_event *ev, c
     jk_err err = jk_chain_hashset_add(&ck->dispatch_index, &hash);
     if (err != JK_OK)
         return err;
-    jk_cap *grown = realloc(ck->dispatch_buffer[k], (ck->dispatch_buffered[k] + 1) * sizeof *grown);
+    jk_cap *grown = jk_chain_grow(ck->dispatch_buffer[k], &ck->dispatch_cap[k], ck->dispatch_buffered[k] + 1,
+                                  sizeof *grown);
     if (!grown)
         return JK_ERR_NOMEM;
     ck->dispatch_buffer[k] = grown;
     /* The event's traces join the cycle's: process and apply find them there. */
     if (v->used_count) {
-        jk_chain_trace *all = realloc(ck->cycle_traces, (ck->cycle_trace_count + v->used_count) * sizeof *all);
+        jk_chain_trace *all = jk_chain_grow(ck->cycle_traces, &ck->cycle_trace_cap,
+                                            ck->cycle_trace_count + v->used_count, sizeof *all);
         if (!all)
             return JK_ERR_NOMEM;
         memcpy(all + ck->cycle_trace_count, v->used, v->used_count * sizeof *all);
@@ -387,7 +382,7 @@ jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const
     /* MGMT_COPY(verify_proto, event_verify): a fresh copy per event. */
     jk_cap event_verify = jk_cap_retain(ck->verify_proto), blob = jk_cap_null(), aa = jk_cap_null();
     jk_cap scratchpad = jk_cap_null();
-    jk_verify_mode mode = {ck, &ck->genesis_hash, traces, trace_count, {0}, NULL, 0};
+    jk_verify_mode mode = {ck, &ck->genesis_hash, traces, trace_count, {0}, NULL, 0, 0};
     jk_chain_keyset_init(&mode.seen);
     jk_kernel_result res;
     memset(&res, 0, sizeof res);

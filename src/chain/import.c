@@ -14,10 +14,12 @@ typedef struct jk_import_mode {
     jk_chain_kernel *ck;
     const jk_chain_block *block;
     size_t next;      /* the next trace to match */
+    jk_chain_sigjobs *sigs; /* the traces' signature checks (import_sigs.c) */
 } jk_import_mode;
 
 /* jk_chain_trace_verify's checks in its order (key, message, signature), the
- * signature answered through the cache of earlier successes. */
+ * signature answered by the cache of earlier successes or a check made
+ * ahead on a worker or now (import_sigs.c): the same answer either way. */
 static jk_err jk_decide_import(void *ctx, const uint8_t key[32], const uint8_t *blob, size_t len, bool *accept)
 {
     jk_import_mode *m = ctx;
@@ -29,9 +31,10 @@ static jk_err jk_decide_import(void *ctx, const uint8_t key[32], const uint8_t *
     if (memcmp(t->key, key, JK_ED25519_PUBLIC_SIZE) != 0)
         return JK_OK;
     jk_chain_attest_msg_hash(&m->ck->genesis_hash, blob, len, &msg);
-    if (memcmp(t->msg_hash.bytes, msg.bytes, JK_HASH_SIZE) != 0 || !jk_chain_sig_ok(m->ck, t))
+    if (memcmp(t->msg_hash.bytes, msg.bytes, JK_HASH_SIZE) != 0 || !jk_chain_sigjobs_valid(m->sigs, m->next))
         return JK_OK;
-    jk_chain_sig_remember(m->ck, t);
+    if (!jk_chain_sigjobs_cached(m->sigs, m->next))
+        jk_chain_sig_remember(m->ck, t); /* hash each thing once: a hit is there already */
     *accept = true;
     m->next++;
     return JK_OK;
@@ -44,7 +47,8 @@ static jk_err jk_pool_minus_block(jk_chain_kernel *ck, const jk_chain_block *blo
 {
     jk_chain_hashset in_block = {0};
     jk_err err = JK_OK;
-    for (size_t i = 0; err == JK_OK && i < block->event_count; i++) {
+    /* an empty pool keeps nothing whatever the block holds: no hashing */
+    for (size_t i = 0; err == JK_OK && ck->pool_count && i < block->event_count; i++) {
         jk_hash h;
         jk_chain_event_hash(&block->events[i], &h);
         if (!jk_chain_hashset_contains(&in_block, &h))
@@ -65,7 +69,7 @@ static jk_err jk_pool_minus_block(jk_chain_kernel *ck, const jk_chain_block *blo
         }
         free(ck->pool);
         ck->pool = NULL;
-        ck->pool_count = 0;
+        ck->pool_count = ck->pool_cap = 0;
         *keep_count = n;
     }
     jk_chain_hashset_free(&in_block);
@@ -101,9 +105,12 @@ static jk_err jk_import_run(jk_chain_kernel *ck, const jk_chain_block *block, co
     err = jk_chain_block_check_body(block);
     if (err != JK_OK)
         return jk_diag_set(why, err, "block %llu: the body does not match its hash", (unsigned long long)h->number);
-    jk_import_mode mode = {ck, block, 0};
+    jk_import_mode mode = {ck, block, 0, NULL};
     jk_block_context bc = {number, designated, h->round};
-    err = jk_chain_run_apply(ck, block->events, block->event_count, &bc, jk_decide_import, &mode, out, why);
+    err = jk_chain_sigjobs_start(ck, block->traces, block->trace_count, ck->import_threads, &mode.sigs);
+    if (err == JK_OK)
+        err = jk_chain_run_apply(ck, block->events, block->event_count, &bc, jk_decide_import, &mode, out, why);
+    jk_chain_sigjobs_finish(mode.sigs);
     if (err == JK_ERR_CHAIN_APPLY)
         err = JK_ERR_CHAIN_BLOCK_INVALID; /* an import that cannot be applied is an invalid block */
     if (err == JK_OK && mode.next != block->trace_count)

@@ -29,6 +29,11 @@ void jk_chain_cycle_reset(jk_chain_kernel *ck, bool pool);
 jk_err jk_chain_triple(jk_cap a, jk_cap b, jk_cap c, jk_cap *out);
 
 /* ---- pool.c ---- */
+/* Room for `need` elements of `size` bytes in arr, which has room for *cap:
+ * grows geometrically (doubling, from 8), so n appends cost O(n) copies in
+ * all, not O(n²). Returns the array (moved, *cap updated, when it grew), or
+ * NULL out of memory (arr and *cap unchanged). */
+void *jk_chain_grow(void *arr, size_t *cap, size_t need, size_t size);
 bool jk_chain_hashset_contains(const jk_chain_hashset *s, const jk_hash *h);
 jk_err jk_chain_hashset_add(jk_chain_hashset *s, const jk_hash *h);
 void jk_chain_hashset_clear(jk_chain_hashset *s);
@@ -104,10 +109,29 @@ void jk_chain_checked_free(jk_chain_kernel *ck);
 /* Does t's signature verify? A hit in the cache of earlier successes, or a
  * check now. Only reads ck. */
 bool jk_chain_sig_ok(const jk_chain_kernel *ck, const jk_chain_trace *t);
+/* Is t in the cache of earlier successes? (No check on a miss.) */
+bool jk_chain_sig_cached(const jk_chain_kernel *ck, const jk_chain_trace *t);
 /* Record that t verified (call only after it did). */
 void jk_chain_sig_remember(jk_chain_kernel *ck, const jk_chain_trace *t);
 /* jk_chain_trace_find_valid, answering signature checks through the cache. */
 bool jk_chain_find_valid(const jk_chain_kernel *ck, const jk_chain_trace *traces, size_t n,
                          const uint8_t key[JK_ED25519_PUBLIC_SIZE], const jk_hash *msg_hash, size_t *index);
+
+/* ---- import_sigs.c ---- */
+/* The signature checks of a block's traces[0..n), run ahead of apply on
+ * `threads` − 1 workers (0 or 1: none; each trace then checked when asked),
+ * after marking the cache's hits valid. traces must stay unchanged until
+ * finish. JK_ERR_NOMEM: nothing started. */
+typedef struct jk_chain_sigjobs jk_chain_sigjobs;
+jk_err jk_chain_sigjobs_start(const jk_chain_kernel *ck, const jk_chain_trace *traces, size_t n, unsigned threads,
+                              jk_chain_sigjobs **out);
+/* Does traces[i]'s signature verify? Its worker's result, waited for, or a
+ * check now on the calling thread. Call from the thread that started j. */
+bool jk_chain_sigjobs_valid(jk_chain_sigjobs *j, size_t i);
+/* Was traces[i] valid by a cache hit (so already in the cache)? */
+bool jk_chain_sigjobs_cached(jk_chain_sigjobs *j, size_t i);
+/* Stop the workers (each finishes the check it holds), join them, free j.
+ * NULL is a no-op. */
+void jk_chain_sigjobs_finish(jk_chain_sigjobs *j);
 
 #endif

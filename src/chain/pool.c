@@ -99,6 +99,24 @@ void jk_chain_hashset_free(jk_chain_hashset *s)
     memset(s, 0, sizeof *s);
 }
 
+/* ---- growing arrays ---- */
+
+void *jk_chain_grow(void *arr, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap && arr)
+        return arr;
+    size_t c = *cap >= 8 ? *cap : 8;
+    while (c < need) {
+        if (c > SIZE_MAX / 2 / size)
+            return NULL;
+        c *= 2;
+    }
+    void *grown = realloc(arr, c * size);
+    if (grown)
+        *cap = c;
+    return grown;
+}
+
 /* ---- per-key counting ---- */
 
 static size_t jk_key_lower_bound(const jk_chain_kernel *ck, const uint8_t key[32], bool *found)
@@ -130,14 +148,17 @@ static jk_err jk_key_charge(jk_chain_kernel *ck, const uint8_t key[32])
         ck->pool_key_uses[at]++;
         return JK_OK;
     }
-    uint8_t(*keys)[32] = realloc(ck->pool_keys, (ck->pool_key_count + 1) * sizeof *keys);
+    /* both arrays share pool_key_cap: uses is grown to the keys' new room */
+    size_t cap = ck->pool_key_cap, uses_cap = ck->pool_key_cap;
+    uint8_t(*keys)[32] = jk_chain_grow(ck->pool_keys, &cap, ck->pool_key_count + 1, sizeof *keys);
     if (!keys)
         return JK_ERR_NOMEM;
     ck->pool_keys = keys;
-    uint32_t *uses = realloc(ck->pool_key_uses, (ck->pool_key_count + 1) * sizeof *uses);
+    uint32_t *uses = jk_chain_grow(ck->pool_key_uses, &uses_cap, cap, sizeof *uses);
     if (!uses)
-        return JK_ERR_NOMEM;
+        return JK_ERR_NOMEM; /* keys has grown, uses not: the shared room stays the old one */
     ck->pool_key_uses = uses;
+    ck->pool_key_cap = cap;
     memmove(keys + at + 1, keys + at, (ck->pool_key_count - at) * sizeof *keys);
     memmove(uses + at + 1, uses + at, (ck->pool_key_count - at) * sizeof *uses);
     memcpy(keys[at], key, 32);
@@ -166,13 +187,13 @@ void jk_chain_pool_clear(jk_chain_kernel *ck)
 {
     jk_chain_pooled_free(ck->pool, ck->pool_count);
     ck->pool = NULL;
-    ck->pool_count = ck->pool_bytes = 0;
+    ck->pool_count = ck->pool_bytes = ck->pool_cap = 0;
     jk_chain_hashset_clear(&ck->pool_index);
     free(ck->pool_keys);
     free(ck->pool_key_uses);
     ck->pool_keys = NULL;
     ck->pool_key_uses = NULL;
-    ck->pool_key_count = 0;
+    ck->pool_key_count = ck->pool_key_cap = 0;
     jk_chain_keyset_clear(&ck->pool_seen_keys);
 }
 
@@ -241,7 +262,7 @@ jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const 
         *refused = "the pool holds as many transacts without an attested key as it takes";
         return JK_OK;
     }
-    jk_chain_pooled *grown = realloc(ck->pool, (ck->pool_count + 1) * sizeof *grown);
+    jk_chain_pooled *grown = jk_chain_grow(ck->pool, &ck->pool_cap, ck->pool_count + 1, sizeof *grown);
     if (!grown)
         return JK_ERR_NOMEM;
     ck->pool = grown;
@@ -278,7 +299,7 @@ jk_err jk_chain_queue_push(jk_chain_kernel *ck, jk_chain_pooled *entry, bool *ke
     *kept = false;
     if (ck->queued_count >= JK_CHAIN_MAX_QUEUED)
         return JK_OK; /* bounded: the rest are dropped */
-    jk_chain_pooled *grown = realloc(ck->queued, (ck->queued_count + 1) * sizeof *grown);
+    jk_chain_pooled *grown = jk_chain_grow(ck->queued, &ck->queued_cap, ck->queued_count + 1, sizeof *grown);
     if (!grown)
         return JK_ERR_NOMEM;
     ck->queued = grown;

@@ -13,9 +13,10 @@
  * machine, Kernel, pool and pending timers, and restart from their stores
  * (head, archive, signed-vote records). Byzantine validators run an honest
  * machine whose outputs the network corrupts: votes re-signed for another
- * value to half the peers, proposals of blocks with a broken header, random
- * bytes. Everything is a function of the seed: splitmix64 draws in event
- * order, arrays scanned by index; wall time is only printed.
+ * value to half the peers, proposals of blocks with a broken header or with
+ * a LastCommit one signature short of 2f+1, random bytes. Everything is a
+ * function of the seed: splitmix64 draws in event order, arrays scanned by
+ * index; wall time is only printed.
  *
  * Checks after every step: an honest validator's committed blocks are the
  * first honest ones at their heights, each with a certificate that proves it
@@ -58,8 +59,9 @@ static jk_err jk_cs_drain(jk_cs *s, jk_cs_node *n)
         case JK_CONS_OUT_PERSIST_POL:
             err = jk_node_chain_app_persist(n->app, out, &diag);
             break;
-        case JK_CONS_OUT_EVIDENCE:
+        case JK_CONS_OUT_EVIDENCE: /* kept in the validator's store */
             s->r->evidence++;
+            err = jk_node_chain_app_persist(n->app, out, &diag);
             break;
         case JK_CONS_OUT_TIMER: {
             jk_cs_item *it = jk_cs_push(s, s->now + out->timer.delay_ms, JK_CS_TIMER, n->index);

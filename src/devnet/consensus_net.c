@@ -174,6 +174,45 @@ void jk_cs_watch_signed(jk_cs *s, jk_cs_node *n, const uint8_t *bytes, size_t le
 }
 
 /* A Byzantine validator's SEND, corrupted (see the file comment). */
+/* A proposal whose value carries its parent's certificate one signature
+ * short of 2f+1, with the header's last_commit naming that short
+ * certificate and the proposal signed for the id honest validators compute:
+ * only the LastCommit rule of valid() refuses it. No draw from the rng, so
+ * runs without Byzantine validators are unchanged. */
+static bool jk_cs_bad_last_commit(jk_cs *s, jk_cs_node *n, jk_cons_msg *msg, uint8_t **out,
+                                  size_t *out_len)
+{
+    jk_node_value *val = malloc(sizeof *val);
+    bool ok = val && jk_node_value_decode(msg->proposal.value, msg->proposal.value_len, val,
+                                          NULL) == JK_OK &&
+              val->has_cert && val->cert.count > 1;
+    uint8_t *block = ok ? malloc(val->block_len) : NULL, *value = NULL;
+    size_t len = 0;
+    ok = ok && block;
+    if (ok) {
+        memcpy(block, val->block, val->block_len);
+        val->cert.count--;
+        jk_hash lc, id;
+        jk_cons_cert_hash(&val->cert, &lc);
+        memcpy(block + 112, lc.bytes, 32); /* the header's last_commit */
+        jk_chain_header h;
+        ok = jk_chain_header_decode(block, JK_CHAIN_HEADER_SIZE, &h, NULL) == JK_OK &&
+             jk_node_value_encode(block, val->block_len, &val->cert, &value, &len) == JK_OK;
+        if (ok) {
+            jk_chain_header_hash(&h, &id);
+            msg->proposal.value = value;
+            msg->proposal.value_len = len;
+            jk_cons_proposal_sign(&msg->proposal, &s->genesis.genesis_hash, &id,
+                                  s->keys[n->index].sk);
+            ok = jk_cons_msg_encode(msg, out, out_len) == JK_OK;
+        }
+    }
+    free(value);
+    free(block);
+    free(val);
+    return ok;
+}
+
 void jk_cs_byzantine_send(jk_cs *s, jk_cs_node *n, uint32_t to, const uint8_t *bytes,
                                  size_t len)
 {
@@ -188,6 +227,10 @@ void jk_cs_byzantine_send(jk_cs *s, jk_cs_node *n, uint32_t to, const uint8_t *b
                 msg.vote.value.bytes[i] = (uint8_t)jk_devnet_next(&s->rng);
             jk_cons_vote_sign(&msg.vote, &s->genesis.genesis_hash, s->keys[n->index].sk);
             jk_cons_msg_encode(&msg, &out, &out_len);
+        } else if (msg.kind == JK_CONS_MSG_PROPOSAL && msg.proposal.proposer == n->index &&
+                   (msg.proposal.height / s->v + msg.proposal.round) % 2 == 1 &&
+                   jk_cs_bad_last_commit(s, n, &msg, &out, &out_len)) {
+            n->bad++;
         } else if (msg.kind == JK_CONS_MSG_PROPOSAL && msg.proposal.proposer == n->index &&
                    msg.proposal.value_len >= JK_CHAIN_HEADER_SIZE) {
             /* an invalid proposal: a header whose state root is wrong */

@@ -39,8 +39,13 @@ static void jk_resolve(void *ctx, jk_pvm_memory *mem, uint32_t page_addr)
     if (!fm)
         return;
     uint32_t index = (page_addr - fm->m.base) / JK_PVM_PAGE_SIZE;
+    /* A parked page (in-place resume) is mapped again as it was: its contents
+     * are what the captured region would hold at that page. */
+    bool parked = jk_pvm_memory_parked(mem, page_addr);
     const uint8_t *page = NULL;
-    if (index < fm->data_pages)
+    if (parked)
+        page = jk_zero_page; /* any non-NULL: not mapped from it */
+    else if (index < fm->data_pages)
         page = jk_cap_data_page(fm->data, index);
     else if (fm->m.kind != JK_CAP_MAP_PERSISTENT)
         page = jk_zero_page; /* a persistent region stops where its Data does */
@@ -49,9 +54,9 @@ static void jk_resolve(void *ctx, jk_pvm_memory *mem, uint32_t page_addr)
     /* The first touch past an initialised region's Data also pays for the
      * copy of that Data a pause would make to hold the page (capture). */
     int64_t cost = JK_GAS_PER_PAGE_TOUCHED;
-    bool past_init = fm->m.kind == JK_CAP_MAP_EPHEMERAL_INIT && index >= fm->data_pages && !fm->past_init_paid;
+    bool past_init = fm->m.kind == JK_CAP_MAP_EPHEMERAL_INIT && index >= fm->price_pages && !fm->past_init_paid;
     if (past_init)
-        cost += (int64_t)fm->data_pages * JK_GAS_PER_PAGE_COPIED;
+        cost += (int64_t)fm->price_pages * JK_GAS_PER_PAGE_COPIED;
     if (!f->in_host) {
         if (f->run_cost + cost > f->run_gas) {
             f->starved = true; /* cannot pay: the access faults, the loop pauses */
@@ -60,7 +65,10 @@ static void jk_resolve(void *ctx, jk_pvm_memory *mem, uint32_t page_addr)
         f->run_cost += cost;
         fm->past_init_paid |= past_init;
     }
-    jk_pvm_memory_map_shared(mem, page_addr, page, (jk_pvm_access)fm->m.access);
+    if (parked)
+        jk_pvm_memory_unpark(mem, page_addr);
+    else
+        jk_pvm_memory_map_shared(mem, page_addr, page, (jk_pvm_access)fm->m.access);
 }
 
 jk_err jk_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_t region_count,
@@ -107,8 +115,9 @@ jk_err jk_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_t regio
         }
         fm->data = jk_cap_retain(source);
         fm->data_pages = jk_cap_data_page_count(source);
+        fm->price_pages = fm->data_pages;
     }
-    jk_err err = jk_pvm_memory_new(&f->mem);
+    jk_err err = jk_pvm_memory_new_pooled(f->kernel->mem_pool, &f->mem);
     if (err != JK_OK)
         return err;
     jk_pvm_memory_set_resolver(f->mem, jk_resolve, f);
@@ -270,6 +279,63 @@ jk_err jk_frame_capture(jk_frame *f, int64_t gas, jk_cap_frame *out)
 fail:
     jk_frame_capture_free(out);
     return err;
+}
+
+/* Pages of the region jk_frame_capture would make for fm (its Data's pages,
+ * or for an ephemeral region up to the last page written when that is
+ * further). */
+static uint64_t jk_captured_pages(const jk_frame *f, const jk_fmap *fm)
+{
+    uint64_t pages = jk_cap_data_page_count(fm->data);
+    if (fm->m.kind == JK_CAP_MAP_PERSISTENT)
+        return pages;
+    uint64_t written = jk_region_written_end(f, fm) / JK_PVM_PAGE_SIZE;
+    return written > pages ? written : pages;
+}
+
+bool jk_frame_pausable(const jk_frame *f, unsigned *depth)
+{
+    if (f->set_image_ran)
+        return false; /* capture refuses */
+    for (uint32_t i = 0; i < f->map_count; i++) {
+        const jk_fmap *fm = &f->maps[i];
+        if (jk_captured_pages(f, fm) * JK_PVM_PAGE_SIZE > JK_CAP_DATA_MAX_LEN)
+            return false; /* the captured region cannot be a Data */
+        if (fm->m.kind == JK_CAP_MAP_PERSISTENT &&
+            jk_cap_kind_of(jk_cap_cnode_get(f->cnode, fm->m.slot)) != JK_CAP_DATA)
+            return false; /* a resume faults the frame (jk_frame_memory) */
+    }
+    /* jk_cap_instance_with_cnode(inst, cnode): the pins and the nesting bound */
+    jk_cap image = jk_cap_instance_image(f->inst);
+    for (uint32_t i = 0; i < jk_cap_image_pin_count(image); i++) {
+        const jk_cap_pin *pin = jk_cap_image_pin(image, i);
+        if (!jk_cap_equal(jk_cap_cnode_get(f->cnode, pin->slot), pin->cap))
+            return false;
+    }
+    unsigned d = jk_cap_depth(image) > jk_cap_depth(f->cnode) ? jk_cap_depth(image) : jk_cap_depth(f->cnode);
+    if (d + 1 > JK_CAP_MAX_DEPTH)
+        return false;
+    if (d + 1 > *depth)
+        *depth = d + 1; /* deeper than any region's Data */
+    return true;
+}
+
+void jk_frame_resume_in_place(jk_frame *f)
+{
+    for (uint32_t i = 0; i < f->map_count; i++) {
+        jk_fmap *fm = &f->maps[i];
+        /* jk_frame_memory over the captured regions: the region's own pages
+         * set the price of a touch past them, nothing is paid yet, and the
+         * slot's Data at resume is what a mint compares with. */
+        fm->price_pages = (uint32_t)jk_captured_pages(f, fm);
+        fm->past_init_paid = false;
+        fm->replaced = false;
+        if (fm->mint) {
+            jk_cap_release(fm->slot_data);
+            fm->slot_data = jk_cap_retain(jk_cap_cnode_get(f->cnode, fm->m.slot));
+        }
+    }
+    jk_pvm_memory_park(f->mem);
 }
 
 void jk_frame_release(jk_frame *f)

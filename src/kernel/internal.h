@@ -25,6 +25,10 @@ typedef struct jk_fmap {
                           slot's Data, the pinned init Data, a captured region;
                           null for a zero region */
     uint32_t data_pages;
+    uint32_t price_pages; /* the pages a first touch past which also pays for
+                             copying them (jk_resolve): data_pages, or after
+                             an in-place resume the pages of the region a
+                             pause would have captured */
     jk_cap slot_data;  /* persistent, unpinned: the slot's Data at CALL (or
                           resume) */
     bool mint;         /* minted back into slot m.slot at HALT */
@@ -75,6 +79,9 @@ struct jk_kernel {
     jk_hash *markers;         /* hashes of kernel-minted markers */
     size_t marker_count;
     jk_cap marker_image;      /* the (trap-only) image markers are made of */
+    uint64_t served_in_place;  /* yields jk_kernel_call_served answered in place */
+    jk_pvm_mem_pool *mem_pool; /* frames' memories, reused (this kernel's
+                                  thread only, as the kernel itself) */
 };
 
 /* ---- frame.c ---- */
@@ -101,6 +108,18 @@ void jk_frame_slot_written(jk_frame *f, uint32_t slot);
  * regions array is malloc'd: free both with jk_frame_capture_free. */
 jk_err jk_frame_capture(jk_frame *f, int64_t gas, jk_cap_frame *out);
 void jk_frame_capture_free(jk_cap_frame *cf);
+
+/* Whether a pause of f would capture it and a resume rebuild it without
+ * failing (jk_frame_capture, jk_cap_instance_with_cnode, jk_frame_memory):
+ * what the in-place resume needs to be indistinguishable from them. *depth
+ * is raised to the nesting of the instance the capture would make. */
+bool jk_frame_pausable(const jk_frame *f, unsigned *depth);
+
+/* Turn f into the frame a pause and resume would rebuild (the in-place
+ * resume, docs/abi.md): every page it mapped is parked, so its next touch is
+ * charged as on a fresh memory, a mapping's region is priced as the captured
+ * one, and the per-resume flags start again. Contents stay. */
+void jk_frame_resume_in_place(jk_frame *f);
 
 /* Release everything a frame holds and zero it. */
 void jk_frame_release(jk_frame *f);

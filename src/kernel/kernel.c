@@ -25,8 +25,11 @@ jk_err jk_kernel_new(const jk_kernel_config *cfg, jk_kernel **out)
     static const jk_cap_endpoint ep = {0, {0}};
     jk_cap_image_spec spec = {.code = trap_blob, .code_len = sizeof trap_blob, .endpoints = &ep,
                               .endpoint_count = 1};
-    jk_err err = jk_cap_image_new(&spec, &k->marker_image, NULL);
+    jk_err err = jk_pvm_mem_pool_new(&k->mem_pool);
+    if (err == JK_OK)
+        err = jk_cap_image_new(&spec, &k->marker_image, NULL);
     if (err != JK_OK) {
+        jk_pvm_mem_pool_free(k->mem_pool);
         free(k);
         return err;
     }
@@ -51,6 +54,7 @@ void jk_kernel_free(jk_kernel *k)
         return;
     jk_unwind(k);
     jk_cap_release(k->marker_image);
+    jk_pvm_mem_pool_free(k->mem_pool); /* after the frames' memories */
     free(k->markers);
     free(k);
 }
@@ -286,8 +290,15 @@ jk_err jk_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t gas, j
 
 typedef struct jk_root {
     int64_t gas;             /* given by the embedder */
-    jk_cap sent_slot0;       /* borrowed from the embedder's call */
+    jk_cap sent_slot0;       /* borrowed from the embedder's call (or held) */
     jk_kernel_result *res;
+    /* jk_kernel_call_served: answers yields to this kernel's markers */
+    jk_kernel_serve_fn serve;
+    void *serve_ctx;
+    bool answered;           /* serve said stop to the yield being delivered */
+    jk_err serve_err;        /* serve failed: the call ends with this */
+    jk_cap held;             /* owned: an in-place resume's slot0, which is
+                                then what "the embedder sent" (sent_slot0) */
 } jk_root;
 
 static int64_t jk_left(const jk_frame *f) { return f->st.gas > 0 ? f->st.gas : 0; }
@@ -442,6 +453,61 @@ static bool jk_catches(const jk_frame *f, const jk_hash *h)
     return false;
 }
 
+/* Whether a yield caught at the root can be served in place: the pause it
+ * stands for would succeed (jk_pause_frames) and so would the resume of that
+ * continuation (jk_push_resume). When not, both run for real and fail as
+ * they do. */
+static bool jk_can_serve_in_place(const jk_kernel *k)
+{
+    jk_cap orig = k->frames[0].original;
+    unsigned a = jk_cap_depth(jk_cap_instance_image(orig)), b = jk_cap_depth(jk_cap_instance_cnode(orig));
+    unsigned depth = a > b ? a : b;
+    for (uint32_t i = 0; i < k->depth; i++) {
+        if (!jk_frame_pausable(&k->frames[i], &depth))
+            return false;
+        jk_cap o;
+        if (i > 0 && (!jk_path_get(k->frames[i - 1].cnode, k->frames[i - 1].st.regs[7], &o) ||
+                      jk_cap_kind_of(o) != JK_CAP_INSTANCE))
+            return false; /* the resume faults: "continuation does not match" */
+    }
+    return depth + 1 <= JK_CAP_MAX_DEPTH;
+}
+
+/* The in-place resume (docs/abi.md "Serving a yield at the root"): what
+ * jk_pause_frames + jk_kernel_resume(paused, gas left, answer) would make of
+ * the stack, made of the running frames themselves. Each frame keeps the gas
+ * it had left (jk_resume_budgets gives exactly that when the resumer passes
+ * all of it on), its original and path are looked up as the resume looks
+ * them up, its memory is parked (a page's next touch is charged as on a
+ * rebuilt memory) and its mappings priced as the captured regions. */
+static jk_err jk_resume_in_place(jk_kernel *k, jk_root *root, jk_cap answer)
+{
+    for (uint32_t i = 0; i < k->depth; i++) {
+        jk_frame *f = &k->frames[i];
+        f->st.gas = jk_left(f);
+        if (i > 0) {
+            jk_frame *caller = &k->frames[i - 1];
+            jk_cap o;
+            jk_path_get(caller->cnode, caller->st.regs[7], &o); /* checked: an Instance */
+            o = jk_cap_retain(o);
+            jk_cap_release(f->original);
+            f->original = o;
+            f->path = caller->st.regs[7];
+        }
+        jk_frame_resume_in_place(f);
+    }
+    /* From now on a FAULT of the root frame gives back what this "resume" sent. */
+    jk_cap_release(root->held);
+    root->held = answer;
+    root->sent_slot0 = answer;
+    if (jk_cap_is_null(answer))
+        return JK_OK;
+    jk_err err = jk_give_slot0(&k->frames[k->depth - 1], answer);
+    if (err != JK_OK && err != JK_ERR_NOMEM)
+        err = jk_fault(k, root, JK_FAULT_LIMIT, "slot[0] cannot be given to the resumed frame (nesting bound)");
+    return err;
+}
+
 static jk_err jk_yield(jk_kernel *k, jk_root *root)
 {
     jk_frame *top = &k->frames[k->depth - 1];
@@ -460,6 +526,29 @@ static jk_err jk_yield(jk_kernel *k, jk_root *root)
     /* The yielder's slot[0] goes to the catcher; the yielder keeps an empty one. */
     jk_cap slot0 = jk_cap_retain(jk_cap_cnode_get(top->cnode, 0));
     jk_err err = jk_give_slot0(top, jk_cap_null());
+    if (err == JK_OK && catcher < 0 && root->serve && jk_can_serve_in_place(k)) {
+        /* The embedder answers now; nothing it can see differs from the
+         * YIELDED result and resume jk_serve_rest would go through. */
+        bool resume = false;
+        jk_cap answer = jk_cap_null();
+        err = root->serve(root->serve_ctx, marker, slot0, &resume, &answer);
+        if (err != JK_OK || resume) {
+            jk_cap_release(marker);
+            jk_cap_release(slot0);
+        }
+        if (err != JK_OK) {
+            jk_cap_release(answer);
+            root->serve_err = err;
+            jk_unwind(k);
+            return JK_OK;
+        }
+        if (resume) {
+            k->served_in_place++;
+            return jk_resume_in_place(k, root, answer);
+        }
+        jk_cap_release(answer);
+        root->answered = true; /* stop: the YIELDED result as it would be */
+    }
     uint32_t from = (uint32_t)(catcher + 1);
     int64_t left = 0;
     for (uint32_t i = from; i < k->depth; i++)
@@ -625,6 +714,78 @@ jk_err jk_kernel_call(jk_kernel *k, jk_cap target, uint32_t endpoint, int64_t ga
         return err;
     }
     return jk_loop(k, &root, &setup);
+}
+
+/* After the first run of a served call: answer each YIELDED result the
+ * in-place path left (jk_can_serve_in_place said no) with a real resume, as
+ * jk_kernel_call_served is specified. */
+static jk_err jk_serve_rest(jk_kernel *k, jk_root *root, int64_t gas, jk_err err)
+{
+    jk_kernel_result *res = root->res;
+    int64_t used = res->gas_used;
+    while (err == JK_OK && root->serve_err == JK_OK && !root->answered && res->outcome == JK_KERNEL_YIELDED) {
+        bool resume = false;
+        jk_cap answer = jk_cap_null();
+        err = root->serve(root->serve_ctx, res->marker, res->slot0, &resume, &answer);
+        if (err != JK_OK || !resume) {
+            jk_cap_release(answer);
+            break;
+        }
+        jk_cap paused = jk_cap_retain(res->instance);
+        jk_kernel_result_clear(res);
+        jk_root again = {gas - used, answer, res, root->serve, root->serve_ctx, false, JK_OK, jk_cap_null()};
+        jk_hc_result setup;
+        memset(&setup, 0, sizeof setup);
+        jk_start(k, &again, res);
+        jk_resume_count(k, paused);
+        err = jk_push_resume(k, paused, 0, gas - used, answer, &setup);
+        if (err != JK_OK)
+            jk_unwind(k);
+        else
+            err = jk_loop(k, &again, &setup);
+        jk_cap_release(paused);
+        jk_cap_release(answer);
+        jk_cap_release(again.held);
+        used += res->gas_used;
+        res->gas_used = used;
+        root->answered = again.answered;
+        root->serve_err = again.serve_err;
+    }
+    if (err == JK_OK)
+        err = root->serve_err;
+    if (err != JK_OK)
+        jk_kernel_result_clear(res);
+    return err;
+}
+
+jk_err jk_kernel_call_served(jk_kernel *k, jk_cap target, uint32_t endpoint, int64_t gas,
+                             const uint64_t args[3], jk_cap slot0, jk_kernel_serve_fn serve, void *ctx,
+                             jk_kernel_result *res)
+{
+    if (!serve)
+        return jk_kernel_call(k, target, endpoint, gas, args, slot0, res);
+    jk_root root = {gas, slot0, res, serve, ctx, false, JK_OK, jk_cap_null()};
+    jk_hc_result setup;
+    memset(&setup, 0, sizeof setup);
+    jk_start(k, &root, res);
+    if (gas < 0 || jk_cap_kind_of(target) != JK_CAP_INSTANCE || jk_cap_instance_status(target) != JK_CAP_IDLE ||
+        endpoint >= jk_cap_image_endpoint_count(jk_cap_instance_image(target)))
+        return JK_ERR_INVALID_ARG;
+    jk_err err = jk_push_call(k, target, 0, endpoint, gas, args, slot0, &setup);
+    if (err != JK_OK) {
+        jk_unwind(k);
+        return err;
+    }
+    err = jk_loop(k, &root, &setup);
+    jk_cap held = root.held; /* res holds its own references to what it gives back */
+    err = jk_serve_rest(k, &root, gas, err);
+    jk_cap_release(held);
+    return err;
+}
+
+uint64_t jk_kernel_served_in_place(const jk_kernel *k)
+{
+    return k->served_in_place;
 }
 
 jk_err jk_kernel_resume(jk_kernel *k, jk_cap paused, int64_t gas, jk_cap slot0, jk_kernel_result *res)

@@ -1,43 +1,57 @@
 /*
  * archive.c — the block archive: every committed block with its commit
- * certificate, by height and by hash, plus the consensus machine's durable
- * state (the signed-vote records of the current height and the proof of
- * lock); and sync: blocks with certificates from a peer, each certificate
- * checked against the validator set before the block is imported, in order.
+ * certificate, by height and by hash, the consensus machine's durable state
+ * (the signed-vote records of the current height and the proof of lock) and
+ * the equivocation evidence; and sync: blocks with certificates from a peer,
+ * each certificate checked against the validator set before the block is
+ * imported, in order.
  *
- * Schema (one LMDB environment in its own directory, three named databases):
- *   "height": key = height u64 big-endian (so a cursor walks in order),
- *             value = block hash[32] ‖ cert_len u32 LE ‖ certificate ‖ block.
- *   "hash":   key = block hash[32], value = height u64 LE.
- *   "vote":   "records" → n × 87-byte records (jk_cons_record_encode) of the
- *             latest height signed in; "pol" → the last PERSIST_POL bytes.
+ * The archive lives in the chain store's LMDB environment (jk_cap_store
+ * tables, docs/node.md "The store"), so that a block, its certificate and
+ * the head that adopts its state commit in ONE transaction
+ * (jk_node_archive_commit): a crash leaves all or none of them. A standalone
+ * archive (jk_node_archive_open: a store of its own in a directory) serves
+ * tools and tests that read an archive without a validator.
+ *
+ * Schema (four tables):
+ *   "height":   key = height u64 big-endian (so a cursor walks in order),
+ *               value = block hash[32] ‖ cert_len u32 LE ‖ certificate ‖ block.
+ *   "hash":     key = block hash[32], value = height u64 LE.
+ *   "vote":     "records" → n × 87-byte records (jk_cons_record_encode) of
+ *               the latest height signed in; "pol" → the last PERSIST_POL.
+ *   "evidence": key = height u64 BE ‖ round u32 BE ‖ vote type u8 ‖
+ *               validator u32 BE (one entry per equivocation: the first
+ *               pair seen is kept), value = the two votes (2 × 114 bytes).
+ *               At most JK_NODE_EVIDENCE_MAX entries: past that the lowest
+ *               key (the oldest height) makes room for a higher one.
  * Heights are contiguous from 1: put refuses a gap and refuses another block
- * at an archived height. Durability is LMDB's synchronous default: a put
- * that returned is on disk, so a record written before a vote is sent
+ * at an archived height. The certificate of block h is the one block h+1
+ * carried (its LastCommit) once h+1 is committed, so that every honest
+ * archive holds the same certificate below its top; the top keeps the one
+ * its own decision produced. Durability is LMDB's synchronous default: a
+ * write that returned is on disk, so a record written before a vote is sent
  * survives any crash after it. Pruning: none (every block is kept).
  */
 #include "jark/node.h"
 
 #include "jark/bytes.h"
 
-#include <errno.h>
-#include <lmdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define JK_ARCHIVE_MAP ((size_t)1 << 32)
+#define JK_EVIDENCE_KEY 17
+#define JK_EVIDENCE_SIZE (2 * JK_CONS_VOTE_SIZE)
 
 struct jk_node_archive {
-    MDB_env *env;
-    MDB_dbi by_height, by_hash, vote;
+    jk_cap_store *store;
+    bool owned;                 /* opened here: closed with the archive */
+    jk_cap_table by_height, by_hash, vote, evidence;
     uint64_t top;
+    uint64_t evidence_count;    /* entries in "evidence" */
+    uint64_t evidence_max;      /* JK_NODE_EVIDENCE_MAX unless set */
 };
-
-static jk_err jk_arch_fail(jk_diag *diag, int rc, const char *what)
-{
-    return jk_diag_set(diag, JK_ERR_NODE_ARCHIVE, "archive: %s: %s", what, mdb_strerror(rc));
-}
 
 static void jk_put_u64be(uint8_t *p, uint64_t v)
 {
@@ -53,68 +67,169 @@ static uint64_t jk_get_u64be(const uint8_t *p)
     return v;
 }
 
-jk_err jk_node_archive_open(const char *dir, jk_node_archive **out, jk_diag *diag)
+static void jk_put_u32be(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+/* The archive's errors are JK_ERR_NODE_ARCHIVE, with the store's reason. */
+static jk_err jk_arch_err(jk_err err, jk_diag *diag, const char *what)
+{
+    if (err == JK_OK || err == JK_ERR_NOMEM || err == JK_ERR_NODE_ARCHIVE ||
+        err == JK_ERR_NODE_MISSING || err == JK_ERR_NODE_CONFLICT)
+        return err;
+    char why[sizeof diag->msg];
+    snprintf(why, sizeof why, "%s", diag && diag->msg[0] ? diag->msg : jk_strerror(err));
+    return jk_diag_set(diag, JK_ERR_NODE_ARCHIVE, "archive: %s: %s", what, why);
+}
+
+/* ---- open ---- */
+
+static jk_err jk_arch_scan(void *ctx, jk_cap_store_txn *t, jk_diag *diag)
+{
+    jk_node_archive *a = ctx;
+    jk_cap_table_entry e;
+    jk_err err = jk_cap_txn_seek(t, a->by_height, NULL, 0, true, &e, diag);
+    if (err == JK_OK && e.key_len == 8)
+        a->top = jk_get_u64be(e.key);
+    else if (err != JK_ERR_CAP_MISSING && err != JK_OK)
+        return err;
+    return jk_cap_txn_count(t, a->evidence, &a->evidence_count, diag);
+}
+
+jk_err jk_node_archive_attach(jk_cap_store *store, jk_node_archive **out, jk_diag *diag)
 {
     *out = NULL;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return jk_diag_set(diag, JK_ERR_IO, "archive: cannot create %s", dir);
     jk_node_archive *a = calloc(1, sizeof *a);
     if (!a)
         return JK_ERR_NOMEM;
-    int rc;
-    MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
-    if ((rc = mdb_env_create(&a->env)) != 0) {
+    a->store = store;
+    a->evidence_max = JK_NODE_EVIDENCE_MAX;
+    jk_err err = jk_cap_store_table(store, "height", &a->by_height, diag);
+    if (err == JK_OK)
+        err = jk_cap_store_table(store, "hash", &a->by_hash, diag);
+    if (err == JK_OK)
+        err = jk_cap_store_table(store, "vote", &a->vote, diag);
+    if (err == JK_OK)
+        err = jk_cap_store_table(store, "evidence", &a->evidence, diag);
+    if (err == JK_OK)
+        err = jk_cap_store_read(store, jk_arch_scan, a, diag);
+    if (err != JK_OK) {
         free(a);
-        return jk_arch_fail(diag, rc, "create");
-    }
-    if ((rc = mdb_env_set_maxdbs(a->env, 3)) != 0 ||
-        (rc = mdb_env_set_mapsize(a->env, JK_ARCHIVE_MAP)) != 0 ||
-        (rc = mdb_env_open(a->env, dir, MDB_NOTLS, 0644)) != 0 ||
-        (rc = mdb_txn_begin(a->env, NULL, 0, &txn)) != 0 ||
-        (rc = mdb_dbi_open(txn, "height", MDB_CREATE, &a->by_height)) != 0 ||
-        (rc = mdb_dbi_open(txn, "hash", MDB_CREATE, &a->by_hash)) != 0 ||
-        (rc = mdb_dbi_open(txn, "vote", MDB_CREATE, &a->vote)) != 0 ||
-        (rc = mdb_cursor_open(txn, a->by_height, &cur)) != 0)
-        goto fail;
-    MDB_val k, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-    if (rc == 0 && k.mv_size == 8)
-        a->top = jk_get_u64be(k.mv_data);
-    else if (rc != MDB_NOTFOUND)
-        goto fail;
-    mdb_cursor_close(cur);
-    cur = NULL;
-    if ((rc = mdb_txn_commit(txn)) != 0) {
-        txn = NULL;
-        goto fail;
+        return jk_arch_err(err, diag, "open");
     }
     *out = a;
     return JK_OK;
-fail:
-    if (cur)
-        mdb_cursor_close(cur);
-    if (txn)
-        mdb_txn_abort(txn);
-    mdb_env_close(a->env);
-    free(a);
-    return jk_arch_fail(diag, rc, "open");
+}
+
+jk_err jk_node_archive_open(const char *dir, jk_node_archive **out, jk_diag *diag)
+{
+    *out = NULL;
+    jk_cap_store *store;
+    jk_cap_store_options opt = {.map_size = JK_ARCHIVE_MAP};
+    jk_err err = jk_cap_store_open(dir, &opt, &store, diag);
+    if (err == JK_ERR_IO)
+        return err;
+    if (err != JK_OK)
+        return jk_arch_err(err, diag, "open");
+    if ((err = jk_node_archive_attach(store, out, diag)) != JK_OK) {
+        jk_cap_store_close(store);
+        return err;
+    }
+    (*out)->owned = true;
+    return JK_OK;
 }
 
 void jk_node_archive_close(jk_node_archive *a)
 {
     if (!a)
         return;
-    mdb_env_close(a->env);
+    if (a->owned)
+        jk_cap_store_close(a->store);
     free(a);
 }
 
 uint64_t jk_node_archive_top(const jk_node_archive *a) { return a->top; }
 
-jk_err jk_node_archive_put(jk_node_archive *a, uint64_t height, const jk_hash *block_hash,
-                           const uint8_t *block, size_t len, const jk_cons_cert *cert,
-                           jk_diag *diag)
+/* ---- blocks ---- */
+
+typedef struct jk_arch_put {
+    jk_node_archive *a;
+    uint64_t height;
+    const jk_hash *id;
+    const uint8_t *block;
+    size_t len;
+    const jk_cons_cert *cert;
+    const jk_cons_cert *prev_cert;  /* height - 1's certificate, or NULL */
+    void *inner_ctx;                /* jk_node_archive_commit: validator's fn */
+} jk_arch_put;
+
+/* Replace the certificate of the archived block at height (its hash and
+ * block unchanged). */
+static jk_err jk_arch_recert(jk_node_archive *a, jk_cap_store_txn *t, uint64_t height,
+                             const jk_cons_cert *cert, jk_diag *diag)
 {
+    uint8_t hk[8];
+    jk_put_u64be(hk, height);
+    const uint8_t *old;
+    size_t n;
+    jk_err err = jk_cap_txn_get(t, a->by_height, hk, 8, &old, &n, diag);
+    if (err == JK_ERR_CAP_MISSING)
+        return jk_diag_set(diag, JK_ERR_NODE_MISSING, "archive: no block at height %llu",
+                           (unsigned long long)height);
+    if (err != JK_OK)
+        return err;
+    uint32_t oc = n >= 36 ? jk_get_u32le(old + 32) : 0;
+    if (n < 36 || oc > n - 36)
+        return jk_diag_set(diag, JK_ERR_NODE_ARCHIVE, "archive: height %llu is corrupt",
+                           (unsigned long long)height);
+    if (memcmp(cert->value.bytes, old, 32) != 0 || cert->height != height)
+        return jk_diag_set(diag, JK_ERR_NODE_CONFLICT,
+                           "archive: a certificate for another block than height %llu's",
+                           (unsigned long long)height);
+    size_t bl = n - 36 - oc, clen = jk_cons_cert_size(cert), m = 36 + clen + bl;
+    uint8_t *val = malloc(m);
+    if (!val)
+        return JK_ERR_NOMEM;
+    memcpy(val, old, 32);
+    jk_put_u32le(val + 32, (uint32_t)clen);
+    jk_cons_cert_encode(cert, val + 36);
+    memcpy(val + 36 + clen, old + 36 + oc, bl);
+    err = jk_cap_txn_put(t, a->by_height, hk, 8, val, m, diag);
+    free(val);
+    return err;
+}
+
+static jk_err jk_arch_put_txn(void *ctx, jk_cap_store_txn *t, jk_diag *diag)
+{
+    jk_arch_put *p = ctx;
+    jk_node_archive *a = p->a;
+    size_t clen = jk_cons_cert_size(p->cert), n = 36 + clen + p->len;
+    uint8_t *val = malloc(n);
+    if (!val)
+        return JK_ERR_NOMEM;
+    memcpy(val, p->id->bytes, 32);
+    jk_put_u32le(val + 32, (uint32_t)clen);
+    jk_cons_cert_encode(p->cert, val + 36);
+    memcpy(val + 36 + clen, p->block, p->len);
+    uint8_t hk[8], hv[8];
+    jk_put_u64be(hk, p->height);
+    jk_put_u64le(hv, p->height);
+    jk_err err = jk_cap_txn_put(t, a->by_height, hk, 8, val, n, diag);
+    free(val);
+    if (err == JK_OK)
+        err = jk_cap_txn_put(t, a->by_hash, p->id->bytes, 32, hv, 8, diag);
+    if (err == JK_OK && p->prev_cert && p->height > 1)
+        err = jk_arch_recert(a, t, p->height - 1, p->prev_cert, diag);
+    return err;
+}
+
+/* Is height next? JK_OK with *again when the same block is already there. */
+static jk_err jk_arch_next(jk_node_archive *a, uint64_t height, const jk_hash *block_hash,
+                           bool *again, jk_diag *diag)
+{
+    *again = false;
     if (height == 0 || height > a->top + 1)
         return jk_diag_set(diag, JK_ERR_NODE_CONFLICT,
                            "archive: height %llu does not follow the top %llu",
@@ -128,177 +243,199 @@ jk_err jk_node_archive_put(jk_node_archive *a, uint64_t height, const jk_hash *b
             return jk_diag_set(diag, JK_ERR_NODE_CONFLICT,
                                "archive: another block is archived at height %llu",
                                (unsigned long long)height);
-        return JK_OK; /* the same block again */
+        *again = true;
     }
-    size_t clen = jk_cons_cert_size(cert), n = 36 + clen + len;
-    uint8_t *val = malloc(n);
-    if (!val)
-        return JK_ERR_NOMEM;
-    memcpy(val, block_hash->bytes, 32);
-    jk_put_u32le(val + 32, (uint32_t)clen);
-    jk_cons_cert_encode(cert, val + 36);
-    memcpy(val + 36 + clen, block, len);
-    uint8_t hk[8], hv[8];
-    jk_put_u64be(hk, height);
-    jk_put_u64le(hv, height);
-    MDB_txn *txn;
-    MDB_val k1 = {8, hk}, v1 = {n, val}, k2 = {32, (void *)block_hash->bytes}, v2 = {8, hv};
-    int rc = mdb_txn_begin(a->env, NULL, 0, &txn);
-    if (rc == 0 && (rc = mdb_put(txn, a->by_height, &k1, &v1, 0)) == 0 &&
-        (rc = mdb_put(txn, a->by_hash, &k2, &v2, 0)) == 0) {
-        rc = mdb_txn_commit(txn);
-    } else if (rc != 0 && txn) {
-        mdb_txn_abort(txn);
-    }
-    free(val);
-    if (rc != 0)
-        return jk_arch_fail(diag, rc, "put");
+    return JK_OK;
+}
+
+jk_err jk_node_archive_put(jk_node_archive *a, uint64_t height, const jk_hash *block_hash,
+                           const uint8_t *block, size_t len, const jk_cons_cert *cert,
+                           jk_diag *diag)
+{
+    bool again;
+    jk_err err = jk_arch_next(a, height, block_hash, &again, diag);
+    if (err != JK_OK || again)
+        return err;
+    jk_arch_put p = {a, height, block_hash, block, len, cert, NULL, NULL};
+    if ((err = jk_cap_store_write(a->store, jk_arch_put_txn, &p, diag)) != JK_OK)
+        return jk_arch_err(err, diag, "put");
     a->top = height;
+    return JK_OK;
+}
+
+jk_err jk_node_archive_commit(jk_node_archive *a, jk_node_validator *v, uint64_t height,
+                              const jk_hash *block_hash, const uint8_t *block, size_t len,
+                              const jk_cons_cert *cert, const jk_cons_cert *prev_cert,
+                              jk_diag *diag)
+{
+    if (height != a->top + 1)
+        return jk_diag_set(diag, JK_ERR_NODE_CONFLICT,
+                           "archive: height %llu does not follow the top %llu",
+                           (unsigned long long)height, (unsigned long long)a->top);
+    jk_arch_put p = {a, height, block_hash, block, len, cert, prev_cert, NULL};
+    jk_err err = jk_node_validator_commit_with(v, height, block_hash, block, len,
+                                               jk_arch_put_txn, &p, diag);
+    if (err != JK_OK)
+        return err;
+    a->top = height;
+    return JK_OK;
+}
+
+typedef struct jk_arch_get {
+    jk_node_archive *a;
+    uint64_t height;
+    jk_hash *block_hash;
+    uint8_t **block;
+    size_t *len;
+    jk_cons_cert *cert;
+} jk_arch_get;
+
+static jk_err jk_arch_get_txn(void *ctx, jk_cap_store_txn *t, jk_diag *diag)
+{
+    jk_arch_get *g = ctx;
+    uint8_t hk[8];
+    jk_put_u64be(hk, g->height);
+    const uint8_t *p;
+    size_t n;
+    jk_err err = jk_cap_txn_get(t, g->a->by_height, hk, 8, &p, &n, diag);
+    if (err == JK_ERR_CAP_MISSING)
+        return jk_diag_set(diag, JK_ERR_NODE_MISSING, "archive: no block at height %llu",
+                           (unsigned long long)g->height);
+    if (err != JK_OK)
+        return err;
+    uint32_t clen = n >= 36 ? jk_get_u32le(p + 32) : 0;
+    if (n < 36 || clen > n - 36)
+        return jk_diag_set(diag, JK_ERR_NODE_ARCHIVE, "archive: height %llu is corrupt",
+                           (unsigned long long)g->height);
+    if (g->block_hash)
+        memcpy(g->block_hash->bytes, p, 32);
+    if (g->cert && jk_cons_cert_decode(p + 36, clen, g->cert, diag) != JK_OK)
+        return jk_diag_set(diag, JK_ERR_NODE_ARCHIVE, "archive: height %llu: bad certificate",
+                           (unsigned long long)g->height);
+    if (g->block) {
+        size_t bl = n - 36 - clen;
+        if (!(*g->block = malloc(bl ? bl : 1)))
+            return JK_ERR_NOMEM;
+        memcpy(*g->block, p + 36 + clen, bl);
+        *g->len = bl;
+    }
     return JK_OK;
 }
 
 jk_err jk_node_archive_get(jk_node_archive *a, uint64_t height, jk_hash *block_hash,
                            uint8_t **block, size_t *len, jk_cons_cert *cert, jk_diag *diag)
 {
-    uint8_t hk[8];
-    jk_put_u64be(hk, height);
-    MDB_txn *txn;
-    MDB_val k = {8, hk}, v;
-    jk_err err = JK_OK;
     if (block)
         *block = NULL;
-    int rc = mdb_txn_begin(a->env, NULL, MDB_RDONLY, &txn);
-    if (rc != 0)
-        return jk_arch_fail(diag, rc, "read");
-    rc = mdb_get(txn, a->by_height, &k, &v);
-    if (rc == MDB_NOTFOUND) {
-        err = jk_diag_set(diag, JK_ERR_NODE_MISSING, "archive: no block at height %llu",
-                          (unsigned long long)height);
-        goto done;
+    jk_arch_get g = {a, height, block_hash, block, len, cert};
+    jk_err err = jk_cap_store_read(a->store, jk_arch_get_txn, &g, diag);
+    if (err != JK_OK && block) {
+        free(*block);
+        *block = NULL;
     }
-    if (rc != 0) {
-        err = jk_arch_fail(diag, rc, "get");
-        goto done;
-    }
-    const uint8_t *p = v.mv_data;
-    uint32_t clen = v.mv_size >= 36 ? jk_get_u32le(p + 32) : 0;
-    if (v.mv_size < 36 || clen > v.mv_size - 36) {
-        err = jk_diag_set(diag, JK_ERR_NODE_ARCHIVE, "archive: height %llu is corrupt",
-                          (unsigned long long)height);
-        goto done;
-    }
-    if (block_hash)
-        memcpy(block_hash->bytes, p, 32);
-    if (cert && (err = jk_cons_cert_decode(p + 36, clen, cert, diag)) != JK_OK) {
-        err = jk_diag_set(diag, JK_ERR_NODE_ARCHIVE, "archive: height %llu: bad certificate",
-                          (unsigned long long)height);
-        goto done;
-    }
-    if (block) {
-        size_t n = v.mv_size - 36 - clen;
-        if (!(*block = malloc(n ? n : 1))) {
-            err = JK_ERR_NOMEM;
-            goto done;
-        }
-        memcpy(*block, p + 36 + clen, n);
-        *len = n;
-    }
-done:
-    mdb_txn_abort(txn);
+    return jk_arch_err(err, diag, "get");
+}
+
+typedef struct jk_arch_find {
+    jk_node_archive *a;
+    const jk_hash *id;
+    uint64_t *height;
+} jk_arch_find;
+
+static jk_err jk_arch_find_txn(void *ctx, jk_cap_store_txn *t, jk_diag *diag)
+{
+    jk_arch_find *f = ctx;
+    const uint8_t *p;
+    size_t n;
+    jk_err err = jk_cap_txn_get(t, f->a->by_hash, f->id->bytes, 32, &p, &n, diag);
+    if (err == JK_ERR_CAP_MISSING)
+        return jk_diag_set(diag, JK_ERR_NODE_MISSING, "archive: no such block");
+    if (err == JK_OK && n != 8)
+        return jk_diag_set(diag, JK_ERR_NODE_ARCHIVE, "archive: a hash entry is corrupt");
+    if (err == JK_OK)
+        *f->height = jk_get_u64le(p);
     return err;
 }
 
 jk_err jk_node_archive_find(jk_node_archive *a, const jk_hash *block_hash, uint64_t *height,
                             jk_diag *diag)
 {
-    MDB_txn *txn;
-    MDB_val k = {32, (void *)block_hash->bytes}, v;
-    int rc = mdb_txn_begin(a->env, NULL, MDB_RDONLY, &txn);
-    if (rc != 0)
-        return jk_arch_fail(diag, rc, "read");
-    rc = mdb_get(txn, a->by_hash, &k, &v);
-    jk_err err = JK_OK;
-    if (rc == MDB_NOTFOUND)
-        err = jk_diag_set(diag, JK_ERR_NODE_MISSING, "archive: no such block");
-    else if (rc != 0 || v.mv_size != 8)
-        err = jk_arch_fail(diag, rc, "find");
-    else
-        *height = jk_get_u64le(v.mv_data);
-    mdb_txn_abort(txn);
-    return err;
+    jk_arch_find f = {a, block_hash, height};
+    return jk_arch_err(jk_cap_store_read(a->store, jk_arch_find_txn, &f, diag), diag, "find");
 }
 
-static jk_err jk_vote_put(jk_node_archive *a, const char *key, const void *bytes, size_t len,
-                          jk_diag *diag)
-{
-    MDB_txn *txn;
-    MDB_val k = {strlen(key), (void *)key}, v = {len, (void *)bytes};
-    int rc = mdb_txn_begin(a->env, NULL, 0, &txn);
-    if (rc == 0 && (rc = mdb_put(txn, a->vote, &k, &v, 0)) == 0)
-        rc = mdb_txn_commit(txn);
-    else if (rc != 0 && txn)
-        mdb_txn_abort(txn);
-    return rc ? jk_arch_fail(diag, rc, "vote record") : JK_OK;
-}
+/* ---- the consensus machine's durable state ---- */
 
-static jk_err jk_vote_get(jk_node_archive *a, const char *key, uint8_t **bytes, size_t *len,
-                          jk_diag *diag)
+typedef struct jk_arch_vote {
+    jk_node_archive *a;
+    const char *key;
+    const uint8_t *bytes;      /* put: the value; NULL: read */
+    size_t len;
+    const jk_cons_record *rec; /* put_record: append this */
+    uint8_t **out;             /* read: malloc'd copy */
+    size_t *out_len;
+} jk_arch_vote;
+
+static jk_err jk_arch_vote_txn(void *ctx, jk_cap_store_txn *t, jk_diag *diag)
 {
-    MDB_txn *txn;
-    MDB_val k = {strlen(key), (void *)key}, v;
-    *bytes = NULL;
-    *len = 0;
-    int rc = mdb_txn_begin(a->env, NULL, MDB_RDONLY, &txn);
-    if (rc != 0)
-        return jk_arch_fail(diag, rc, "read");
-    jk_err err = JK_OK;
-    rc = mdb_get(txn, a->vote, &k, &v);
-    if (rc == 0 && v.mv_size > 0) {
-        if ((*bytes = malloc(v.mv_size)) != NULL) {
-            memcpy(*bytes, v.mv_data, v.mv_size);
-            *len = v.mv_size;
-        } else {
-            err = JK_ERR_NOMEM;
-        }
-    } else if (rc != 0 && rc != MDB_NOTFOUND) {
-        err = jk_arch_fail(diag, rc, "vote record");
+    jk_arch_vote *w = ctx;
+    const uint8_t *old = NULL;
+    size_t n = 0;
+    jk_err err = jk_cap_txn_get(t, w->a->vote, w->key, strlen(w->key), &old, &n, diag);
+    if (err == JK_ERR_CAP_MISSING) {
+        err = JK_OK;
+        n = 0;
     }
-    mdb_txn_abort(txn);
+    if (err != JK_OK)
+        return err;
+    if (w->out) {
+        *w->out = NULL;
+        *w->out_len = 0;
+        if (n > 0) {
+            if (!(*w->out = malloc(n)))
+                return JK_ERR_NOMEM;
+            memcpy(*w->out, old, n);
+            *w->out_len = n;
+        }
+        return JK_OK;
+    }
+    if (!w->rec)
+        return jk_cap_txn_put(t, w->a->vote, w->key, strlen(w->key), w->bytes, w->len, diag);
+    jk_cons_record last;
+    if (n >= JK_CONS_RECORD_SIZE &&
+        (jk_cons_record_decode(old + n - JK_CONS_RECORD_SIZE, JK_CONS_RECORD_SIZE, &last,
+                               NULL) != JK_OK ||
+         last.height != w->rec->height))
+        n = 0; /* a new height: the older records are done with */
+    uint8_t *all = malloc(n + JK_CONS_RECORD_SIZE);
+    if (!all)
+        return JK_ERR_NOMEM;
+    if (n)
+        memcpy(all, old, n);
+    jk_cons_record_encode(w->rec, all + n);
+    err = jk_cap_txn_put(t, w->a->vote, w->key, strlen(w->key), all, n + JK_CONS_RECORD_SIZE,
+                         diag);
+    free(all);
     return err;
 }
 
 jk_err jk_node_archive_put_record(jk_node_archive *a, const jk_cons_record *rec, jk_diag *diag)
 {
-    uint8_t *old;
-    size_t n;
-    jk_err err = jk_vote_get(a, "records", &old, &n, diag);
-    if (err != JK_OK)
-        return err;
-    jk_cons_record last;
-    if (n >= JK_CONS_RECORD_SIZE &&
-        (jk_cons_record_decode(old + n - JK_CONS_RECORD_SIZE, JK_CONS_RECORD_SIZE, &last, NULL) !=
-             JK_OK ||
-         last.height != rec->height))
-        n = 0; /* a new height: the older records are done with */
-    uint8_t *all = realloc(old, n + JK_CONS_RECORD_SIZE);
-    if (!all) {
-        free(old);
-        return JK_ERR_NOMEM;
-    }
-    jk_cons_record_encode(rec, all + n);
-    err = jk_vote_put(a, "records", all, n + JK_CONS_RECORD_SIZE, diag);
-    free(all);
-    return err;
+    jk_arch_vote w = {.a = a, .key = "records", .rec = rec};
+    return jk_arch_err(jk_cap_store_write(a->store, jk_arch_vote_txn, &w, diag), diag,
+                       "vote record");
 }
 
 jk_err jk_node_archive_records(jk_node_archive *a, jk_cons_record **recs, size_t *count,
                                jk_diag *diag)
 {
-    uint8_t *b;
-    size_t n;
+    uint8_t *b = NULL;
+    size_t n = 0;
     *recs = NULL;
     *count = 0;
-    jk_err err = jk_vote_get(a, "records", &b, &n, diag);
+    jk_arch_vote w = {.a = a, .key = "records", .out = &b, .out_len = &n};
+    jk_err err = jk_arch_err(jk_cap_store_read(a->store, jk_arch_vote_txn, &w, diag), diag,
+                             "vote record");
     if (err != JK_OK || n == 0)
         return err;
     if (n % JK_CONS_RECORD_SIZE != 0) {
@@ -323,13 +460,157 @@ jk_err jk_node_archive_records(jk_node_archive *a, jk_cons_record **recs, size_t
 
 jk_err jk_node_archive_put_pol(jk_node_archive *a, const uint8_t *pol, size_t len, jk_diag *diag)
 {
-    return jk_vote_put(a, "pol", pol, len, diag);
+    jk_arch_vote w = {.a = a, .key = "pol", .bytes = pol, .len = len};
+    return jk_arch_err(jk_cap_store_write(a->store, jk_arch_vote_txn, &w, diag), diag, "pol");
 }
 
 jk_err jk_node_archive_pol(jk_node_archive *a, uint8_t **pol, size_t *len, jk_diag *diag)
 {
-    return jk_vote_get(a, "pol", pol, len, diag);
+    jk_arch_vote w = {.a = a, .key = "pol", .out = pol, .out_len = len};
+    return jk_arch_err(jk_cap_store_read(a->store, jk_arch_vote_txn, &w, diag), diag, "pol");
 }
+
+/* ---- evidence ---- */
+
+/* The two votes of an EVIDENCE output, checked to be one equivocation:
+ * same validator, height, round and type, different values. */
+static jk_err jk_evidence_parse(const uint8_t *bytes, size_t len, jk_node_evidence *ev,
+                                jk_diag *diag)
+{
+    memset(ev, 0, sizeof *ev);
+    if (len != JK_EVIDENCE_SIZE)
+        return jk_diag_set(diag, JK_ERR_NODE_EVIDENCE, "evidence: %zu bytes, not %u", len,
+                           JK_EVIDENCE_SIZE);
+    jk_cons_msg m1, m2;
+    if (jk_cons_msg_decode(bytes, JK_CONS_VOTE_SIZE, &m1, diag) != JK_OK ||
+        jk_cons_msg_decode(bytes + JK_CONS_VOTE_SIZE, JK_CONS_VOTE_SIZE, &m2, diag) != JK_OK ||
+        (m1.kind != JK_CONS_MSG_PREVOTE && m1.kind != JK_CONS_MSG_PRECOMMIT))
+        return jk_diag_set(diag, JK_ERR_NODE_EVIDENCE, "evidence: not two votes");
+    const jk_cons_vote *a = &m1.vote, *b = &m2.vote;
+    if (m1.kind != m2.kind || a->validator != b->validator || a->height != b->height ||
+        a->round != b->round ||
+        (a->has_value == b->has_value && !memcmp(a->value.bytes, b->value.bytes, 32)))
+        return jk_diag_set(diag, JK_ERR_NODE_EVIDENCE, "evidence: the votes do not conflict");
+    ev->first = *a;
+    ev->second = *b;
+    return JK_OK;
+}
+
+static void jk_evidence_key(const jk_cons_vote *v, uint8_t key[JK_EVIDENCE_KEY])
+{
+    jk_put_u64be(key, v->height);
+    jk_put_u32be(key + 8, v->round);
+    key[12] = v->type;
+    jk_put_u32be(key + 13, v->validator);
+}
+
+typedef struct jk_arch_ev {
+    jk_node_archive *a;
+    const uint8_t *bytes;
+    uint8_t key[JK_EVIDENCE_KEY];
+    bool stored;
+    int64_t delta;
+} jk_arch_ev;
+
+static jk_err jk_arch_ev_txn(void *ctx, jk_cap_store_txn *t, jk_diag *diag)
+{
+    jk_arch_ev *e = ctx;
+    const uint8_t *old;
+    size_t n;
+    jk_err err = jk_cap_txn_get(t, e->a->evidence, e->key, sizeof e->key, &old, &n, diag);
+    if (err != JK_ERR_CAP_MISSING)
+        return err; /* JK_OK: this equivocation is kept already */
+    if (e->a->evidence_count >= e->a->evidence_max) {
+        jk_cap_table_entry first;
+        if ((err = jk_cap_txn_seek(t, e->a->evidence, NULL, 0, false, &first, diag)) != JK_OK)
+            return err;
+        if (memcmp(first.key, e->key, JK_EVIDENCE_KEY) > 0)
+            return JK_OK; /* older than everything kept: dropped */
+        uint8_t k[JK_EVIDENCE_KEY];
+        memcpy(k, first.key, sizeof k);
+        if ((err = jk_cap_txn_del(t, e->a->evidence, k, sizeof k, diag)) != JK_OK)
+            return err;
+        e->delta--;
+    }
+    err = jk_cap_txn_put(t, e->a->evidence, e->key, sizeof e->key, e->bytes, JK_EVIDENCE_SIZE,
+                         diag);
+    if (err == JK_OK) {
+        e->delta++;
+        e->stored = true;
+    }
+    return err;
+}
+
+jk_err jk_node_archive_put_evidence(jk_node_archive *a, const uint8_t *bytes, size_t len,
+                                    bool *stored, jk_diag *diag)
+{
+    if (stored)
+        *stored = false;
+    jk_node_evidence ev;
+    jk_err err = jk_evidence_parse(bytes, len, &ev, diag);
+    if (err != JK_OK)
+        return err;
+    jk_arch_ev e = {.a = a, .bytes = bytes};
+    jk_evidence_key(&ev.first, e.key);
+    if ((err = jk_cap_store_write(a->store, jk_arch_ev_txn, &e, diag)) != JK_OK)
+        return jk_arch_err(err, diag, "evidence");
+    a->evidence_count = (uint64_t)((int64_t)a->evidence_count + e.delta);
+    if (stored)
+        *stored = e.stored;
+    return JK_OK;
+}
+
+uint64_t jk_node_archive_evidence_count(const jk_node_archive *a) { return a->evidence_count; }
+
+void jk_node_archive_set_evidence_max(jk_node_archive *a, uint64_t max)
+{
+    a->evidence_max = max ? max : JK_NODE_EVIDENCE_MAX;
+}
+
+typedef struct jk_arch_evl {
+    jk_node_archive *a;
+    uint64_t offset;
+    jk_node_evidence *out;
+    size_t max, n;
+} jk_arch_evl;
+
+static jk_err jk_arch_evl_txn(void *ctx, jk_cap_store_txn *t, jk_diag *diag)
+{
+    jk_arch_evl *l = ctx;
+    uint8_t key[JK_EVIDENCE_KEY + 1];
+    size_t klen = 0;
+    for (uint64_t i = 0; l->n < l->max; i++) {
+        jk_cap_table_entry e;
+        jk_err err = jk_cap_txn_seek(t, l->a->evidence, key, klen, false, &e, diag);
+        if (err == JK_ERR_CAP_MISSING)
+            return JK_OK;
+        if (err != JK_OK)
+            return err;
+        if (e.key_len != JK_EVIDENCE_KEY)
+            return jk_diag_set(diag, JK_ERR_NODE_ARCHIVE, "archive: an evidence key is corrupt");
+        if (i >= l->offset) {
+            if ((err = jk_evidence_parse(e.val, e.val_len, &l->out[l->n], diag)) != JK_OK)
+                return jk_diag_set(diag, JK_ERR_NODE_ARCHIVE, "archive: evidence is corrupt");
+            l->n++;
+        }
+        /* the next key: this one followed by a zero byte */
+        memcpy(key, e.key, JK_EVIDENCE_KEY);
+        key[JK_EVIDENCE_KEY] = 0;
+        klen = JK_EVIDENCE_KEY + 1;
+    }
+    return JK_OK;
+}
+
+jk_err jk_node_archive_evidence(jk_node_archive *a, uint64_t offset, jk_node_evidence *out,
+                                size_t max, size_t *count, jk_diag *diag)
+{
+    jk_arch_evl l = {a, offset, out, max, 0};
+    jk_err err = jk_cap_store_read(a->store, jk_arch_evl_txn, &l, diag);
+    *count = err == JK_OK ? l.n : 0;
+    return jk_arch_err(err, diag, "evidence");
+}
+
+/* ---- sync ---- */
 
 jk_err jk_node_sync(jk_node_archive *a, const jk_cons_valset *vs, const jk_hash *genesis,
                     const jk_node_sync_item *items, size_t count, jk_node_import_fn import,

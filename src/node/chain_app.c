@@ -11,11 +11,14 @@
  * committed chain and re-admits the events it still holds (every admitted
  * event is kept here, encoded, until a committed block carries it).
  *
- * Commit writes the archive (block, certificate: one transaction) first and
- * the head (chain state, block: one transaction of the store) second. A crash
- * between the two leaves the archive one block ahead; opening imports that
- * block from the archive (its certificate was checked when it was decided),
- * so the two always meet again. The head is never ahead of the archive.
+ * The consensus value is block ‖ the parent's commit certificate (value.c):
+ * valid(v) checks that carried certificate (the LastCommit) as well as the
+ * block, and commit archives it as the parent's canonical certificate.
+ *
+ * Commit writes the head (chain state, block) and the archive (block,
+ * certificate, the parent's carried certificate) in ONE transaction of the
+ * validator's store (jk_node_archive_commit): a crash leaves both or
+ * neither, so a restarted validator resumes exactly at its last commit.
  */
 #include "jark/node.h"
 
@@ -46,6 +49,8 @@ struct jk_node_chain_app {
     jk_node_validator *v;
     jk_node_archive *archive;
     jk_hash last_commit;            /* jk_cons_cert_hash of the head's certificate */
+    jk_cons_cert head_cert;         /* that certificate (height >= 1): what the
+                                       next block proposed here carries */
     jk_cap committed;               /* the committed chain instance */
     /* the block get_value produced, the Kernel advanced past the head */
     bool tentative;
@@ -190,12 +195,17 @@ static jk_err jk_app_seen_add(jk_node_chain_app *a, const jk_hash *id)
     return JK_OK;
 }
 
-/* Verify events into the pool (one cycle): handle_incoming_event on each. */
+/* Verify events into the pool: handle_incoming_event on each, in the cycle
+ * left open by the last admission. Why open: setup_cycle verifies every
+ * pooled event again, so a cycle per admission made n admissions cost
+ * n²/2 verifies (256 events took 11 s). The cycle closes when the Kernel
+ * moves (produce and import end it) or get_value opens its own; the next
+ * admission then opens one on the new state, verifying the pool once. */
 static jk_err jk_app_admit(jk_node_chain_app *a, const uint8_t *const *bytes, const size_t *lens,
                            size_t n, bool *admitted, jk_diag *diag)
 {
     jk_chain_kernel *ck = a->v->ck;
-    jk_err err = jk_chain_setup_cycle(ck, diag);
+    jk_err err = ck->cycle_open ? JK_OK : jk_chain_setup_cycle(ck, diag);
     for (size_t i = 0; i < n && err == JK_OK; i++) {
         jk_chain_event ev;
         jk_chain_trace *traces;
@@ -210,7 +220,8 @@ static jk_err jk_app_admit(jk_node_chain_app *a, const uint8_t *const *bytes, co
             err = jk_chain_handle_incoming_event(ck, &ev, traces, count, &admitted[i], NULL);
         free(traces);
     }
-    jk_chain_teardown(ck);
+    if (err != JK_OK)
+        jk_chain_teardown(ck);
     return err;
 }
 
@@ -273,12 +284,26 @@ static jk_err jk_app_rewind(jk_node_chain_app *a, jk_diag *diag)
  * event: like the round-robin devnet's gossip, a dispatch event is for the
  * height it arrived in (every produce of that height feeds it to
  * Dispatch_k.process; what process emits is in the block as transacts). */
+static int jk_app_hash_cmp(const void *x, const void *y)
+{
+    return memcmp(x, y, JK_HASH_SIZE);
+}
+
 static void jk_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b)
 {
+    /* The block's event hashes once, sorted: a lookup per pending event
+     * (hashing the block for each one was pending × events hashes). */
+    jk_hash *ids = malloc((b->event_count ? b->event_count : 1) * sizeof *ids);
+    for (size_t j = 0; ids && j < b->event_count; j++)
+        jk_chain_event_hash(&b->events[j], &ids[j]);
+    if (ids)
+        qsort(ids, b->event_count, sizeof *ids, jk_app_hash_cmp);
     size_t k = 0;
     for (size_t i = 0; i < a->npending; i++) {
         bool in_block = a->pending[i].dispatch;
-        for (size_t j = 0; j < b->event_count && !in_block; j++) {
+        if (ids && !in_block)
+            in_block = bsearch(&a->pending[i].id, ids, b->event_count, sizeof *ids, jk_app_hash_cmp) != NULL;
+        for (size_t j = 0; !ids && j < b->event_count && !in_block; j++) {
             jk_hash id;
             jk_chain_event_hash(&b->events[j], &id);
             in_block = memcmp(id.bytes, a->pending[i].id.bytes, JK_HASH_SIZE) == 0;
@@ -289,20 +314,20 @@ static void jk_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b)
             a->pending[k++] = a->pending[i];
     }
     a->npending = k;
+    free(ids);
 }
 
-/* Archive then commit the head (see the file comment); the Kernel is already
- * at the block's state. */
+/* Commit the head and archive the block in one transaction (see the file
+ * comment); the Kernel is already at the block's state. prev_cert: the
+ * parent's certificate the block carried (NULL for block 1). */
 static jk_err jk_app_store(jk_node_chain_app *a, uint64_t height, const jk_hash *id,
-                           const uint8_t *value, size_t len, const jk_cons_cert *cert,
-                           jk_diag *diag)
+                           const uint8_t *block, size_t len, const jk_cons_cert *cert,
+                           const jk_cons_cert *prev_cert, jk_diag *diag)
 {
-    jk_err err = JK_OK;
-    if (jk_node_archive_top(a->archive) < height)
-        err = jk_node_archive_put(a->archive, height, id, value, len, cert, diag);
-    if (err == JK_OK)
-        err = jk_node_validator_commit(a->v, height, id, value, len, diag);
+    jk_err err = jk_node_archive_commit(a->archive, a->v, height, id, block, len, cert, prev_cert,
+                                        diag);
     if (err == JK_OK) {
+        a->head_cert = *cert;
         jk_cons_cert_hash(cert, &a->last_commit);
         jk_cap_release(a->committed);
         a->committed = jk_cap_retain(a->v->ck->chain);
@@ -354,8 +379,15 @@ static jk_err jk_app_get_value(void *ctx, uint64_t height, uint32_t round, uint8
                                            &a->last_commit, &block, &diag);
     }
     jk_chain_teardown(a->v->ck);
+    uint8_t *bytes = NULL;
+    size_t blen = 0;
     if (err == JK_OK)
-        err = jk_chain_block_encode(&block, value, len);
+        err = jk_chain_block_encode(&block, &bytes, &blen);
+    /* the value carries the parent's certificate: the LastCommit the header
+     * names (none for block 1) */
+    if (err == JK_OK)
+        err = jk_node_value_encode(bytes, blen, height > 1 ? &a->head_cert : NULL, value, len);
+    free(bytes);
     if (err == JK_OK) {
         jk_chain_block_hash(&block, &a->tentative_id);
         a->stats.produced++;
@@ -367,15 +399,72 @@ static jk_err jk_app_get_value(void *ctx, uint64_t height, uint32_t round, uint8
     return err;
 }
 
+/* The carried certificate's hash is the header's last_commit (zero and no
+ * certificate in block 1)? Then the header hash names the whole value. */
+static jk_err jk_app_value_header(const uint8_t *value, size_t len, jk_node_value *val,
+                                  jk_chain_header *h, jk_diag *diag)
+{
+    jk_err err = jk_node_value_decode(value, len, val, diag);
+    if (err == JK_OK)
+        err = jk_chain_header_decode(val->block, JK_CHAIN_HEADER_SIZE, h, diag);
+    if (err != JK_OK)
+        return err;
+    jk_hash want;
+    memset(want.bytes, 0, JK_HASH_SIZE);
+    if (val->has_cert)
+        jk_cons_cert_hash(&val->cert, &want);
+    if (memcmp(want.bytes, h->last_commit.bytes, JK_HASH_SIZE) != 0)
+        return jk_diag_set(diag, JK_ERR_NODE_LAST_COMMIT,
+                           "the carried certificate is not the one the header's last_commit "
+                           "names");
+    return JK_OK;
+}
+
 static void jk_app_hash(void *ctx, const uint8_t *value, size_t len, jk_hash *out)
 {
     (void)ctx;
+    jk_node_value *val = malloc(sizeof *val);
     jk_chain_header h;
-    if (len >= JK_CHAIN_HEADER_SIZE &&
-        jk_chain_header_decode(value, JK_CHAIN_HEADER_SIZE, &h, NULL) == JK_OK)
+    /* A value whose carried certificate is not the header's LastCommit gets
+     * another id than the well-formed value with the same header: the
+     * certificate is bound to the id through the header, as the body is
+     * (by its hash in the header). */
+    if (val && jk_app_value_header(value, len, val, &h, NULL) == JK_OK)
         jk_chain_header_hash(&h, out);
     else
         jk_crypto_blake2b256(value, len, out);
+    free(val);
+}
+
+/* Tendermint's LastCommit rule: block `height` carries a valid commit
+ * certificate of its parent (the committed head): 2f+1 distinct
+ * validators' good precommit signatures over the head's hash at height-1,
+ * any round; block 1 carries none. jk_app_value_header checked that the
+ * header names it. */
+static jk_err jk_app_check_last_commit(jk_node_chain_app *a, uint64_t height,
+                                       const jk_node_value *val, jk_diag *diag)
+{
+    if (height == 1)
+        return val->has_cert ? jk_diag_set(diag, JK_ERR_NODE_LAST_COMMIT,
+                                           "block 1 carries a certificate")
+                             : JK_OK;
+    if (!val->has_cert)
+        return jk_diag_set(diag, JK_ERR_NODE_LAST_COMMIT,
+                           "block %llu carries no certificate of its parent",
+                           (unsigned long long)height);
+    jk_cons_valset *vs = malloc(sizeof *vs);
+    if (!vs)
+        return JK_ERR_NOMEM;
+    jk_node_chain_app_valset(a, vs);
+    jk_err err = jk_cons_cert_check(&val->cert, &a->genesis.genesis_hash, vs, height - 1,
+                                    &a->v->head_hash, diag);
+    free(vs);
+    if (err != JK_OK) {
+        char why[sizeof diag->msg];
+        snprintf(why, sizeof why, "%s", diag && diag->msg[0] ? diag->msg : jk_strerror(err));
+        return jk_diag_set(diag, JK_ERR_NODE_LAST_COMMIT, "the carried LastCommit: %s", why);
+    }
+    return JK_OK;
 }
 
 static bool jk_app_valid(void *ctx, uint64_t height, const uint8_t *value, size_t len)
@@ -384,13 +473,25 @@ static bool jk_app_valid(void *ctx, uint64_t height, const uint8_t *value, size_
     jk_diag diag = {{0}};
     if (height != a->v->height + 1)
         return false;
+    jk_node_value *val = malloc(sizeof *val);
+    if (!val)
+        return false;
+    jk_chain_header h;
     jk_hash id;
-    jk_app_hash(ctx, value, len, &id);
-    /* the block we produced on this head: valid by construction */
-    if (a->tentative && memcmp(id.bytes, a->tentative_id.bytes, JK_HASH_SIZE) == 0)
-        return true;
+    jk_err err = jk_app_value_header(value, len, val, &h, &diag);
+    if (err == JK_OK) {
+        jk_chain_header_hash(&h, &id);
+        /* the block we produced on this head: valid by construction */
+        if (a->tentative && memcmp(id.bytes, a->tentative_id.bytes, JK_HASH_SIZE) == 0) {
+            free(val);
+            return true;
+        }
+        err = jk_app_check_last_commit(a, height, val, &diag);
+    }
     jk_chain_block block;
-    jk_err err = jk_chain_block_decode(value, len, &block, &diag);
+    if (err == JK_OK)
+        err = jk_chain_block_decode(val->block, val->block_len, &block, &diag);
+    free(val);
     if (err == JK_OK) {
         err = jk_app_rewind(a, &diag);
         if (err == JK_OK)
@@ -416,10 +517,20 @@ static jk_err jk_app_commit(void *ctx, uint64_t height, const uint8_t *value, si
                     (unsigned long long)a->v->height);
         return JK_ERR_NODE_HEIGHT;
     }
+    /* valid(v) ran before every decision (Algorithm 1 line 50, the sync
+     * paths): the carried LastCommit's signatures were checked there; here
+     * the value is taken apart again and the header must still name it. */
+    jk_node_value *val = malloc(sizeof *val);
+    if (!val)
+        return JK_ERR_NOMEM;
+    jk_chain_header hd;
     jk_chain_block block;
-    jk_err err = jk_chain_block_decode(value, len, &block, &diag);
+    jk_err err = jk_app_value_header(value, len, val, &hd, &diag);
+    if (err == JK_OK)
+        err = jk_chain_block_decode(val->block, val->block_len, &block, &diag);
     if (err != JK_OK) {
         jk_app_note(a, "commit of height %llu: %s", (unsigned long long)height, diag.msg);
+        free(val);
         return err;
     }
     jk_hash id;
@@ -432,7 +543,9 @@ static jk_err jk_app_commit(void *ctx, uint64_t height, const uint8_t *value, si
             err = jk_chain_apply_block_import(a->v->ck, &block, &a->v->head_hash, height, &diag);
     }
     if (err == JK_OK)
-        err = jk_app_store(a, height, &id, value, len, cert, &diag);
+        err = jk_app_store(a, height, &id, val->block, val->block_len, cert,
+                           val->has_cert ? &val->cert : NULL, &diag);
+    free(val);
     if (err == JK_OK) {
         a->tentative = false;
         jk_app_drop_pending(a, &block);
@@ -456,8 +569,20 @@ static bool jk_app_get_decision(void *ctx, uint64_t height, const uint8_t **valu
     a->dec_len = 0;
     if (height == 0 || height > jk_node_archive_top(a->archive))
         return false;
-    if (jk_node_archive_get(a->archive, height, NULL, &a->dec_value, &a->dec_len, &a->dec_cert,
-                            NULL) != JK_OK)
+    /* the value as it was decided: block h with the certificate of h-1 it
+     * carried (archived as h-1's since h was committed) */
+    uint8_t *block = NULL;
+    size_t blen = 0;
+    jk_cons_cert *prev = height > 1 ? malloc(sizeof *prev) : NULL;
+    bool ok = (height == 1 || prev) &&
+              jk_node_archive_get(a->archive, height, NULL, &block, &blen, &a->dec_cert, NULL) ==
+                  JK_OK &&
+              (height == 1 ||
+               jk_node_archive_get(a->archive, height - 1, NULL, NULL, NULL, prev, NULL) == JK_OK) &&
+              jk_node_value_encode(block, blen, prev, &a->dec_value, &a->dec_len) == JK_OK;
+    free(block);
+    free(prev);
+    if (!ok)
         return false;
     *value = a->dec_value;
     *len = a->dec_len;
@@ -535,43 +660,39 @@ void jk_node_chain_app_valset(const jk_node_chain_app *a, jk_cons_valset *out)
         memcpy(out->keys[i], a->genesis.validators[i], JK_ED25519_PUBLIC_SIZE);
 }
 
-/* The archive one block ahead of the head (a crash between the two writes
- * of a commit): import those blocks, whose certificates are re-checked. */
+/* A store written before one-transaction commits (the archive in
+ * DIR/archive, its own LMDB environment) is refused before anything is
+ * opened or written: see docs/consensus.md "Stores of the old layout". */
+static jk_err jk_app_check_layout(const char *dir, jk_diag *diag)
+{
+    char old[PATH_MAX];
+    struct stat st;
+    if (snprintf(old, sizeof old, "%s/archive/data.mdb", dir) < (int)sizeof old &&
+        stat(old, &st) == 0)
+        return jk_diag_set(diag, JK_ERR_NODE_OLD_LAYOUT,
+                           "%s holds a store of the old layout (the block archive in "
+                           "%s/archive, committed apart from the head); this jark commits both "
+                           "in one transaction of the store: move %s away and start the "
+                           "validator on an empty directory, to sync from its peers",
+                           dir, dir, dir);
+    return JK_OK;
+}
+
+/* Resume: the head and the archive's top were committed together, so they
+ * are one height; the head's certificate is what the next proposal carries. */
 static jk_err jk_app_recover(jk_node_chain_app *a, jk_diag *diag)
 {
-    jk_cons_valset vs;
-    jk_node_chain_app_valset(a, &vs);
     uint64_t top = jk_node_archive_top(a->archive);
-    if (top < a->v->height)
+    if (top != a->v->height)
         return jk_diag_set(diag, JK_ERR_NODE_CONFLICT,
-                           "the head (height %llu) is ahead of the archive (%llu)",
+                           "the head (height %llu) and the archive (top %llu) disagree: a store "
+                           "not written by the chain app",
                            (unsigned long long)a->v->height, (unsigned long long)top);
-    jk_err err = JK_OK;
-    if (a->v->height > 0) {
-        jk_cons_cert cert;
-        err = jk_node_archive_get(a->archive, a->v->height, NULL, NULL, NULL, &cert, diag);
-        if (err == JK_OK)
-            jk_cons_cert_hash(&cert, &a->last_commit);
-    }
-    for (uint64_t h = a->v->height + 1; h <= top && err == JK_OK; h++) {
-        uint8_t *bytes = NULL;
-        size_t len = 0;
-        jk_cons_cert cert;
-        jk_hash id;
-        err = jk_node_archive_get(a->archive, h, &id, &bytes, &len, &cert, diag);
-        if (err == JK_OK)
-            err = jk_cons_cert_check(&cert, &a->genesis.genesis_hash, &vs, h, &id, diag);
-        jk_chain_block block;
-        if (err == JK_OK)
-            err = jk_chain_block_decode(bytes, len, &block, diag);
-        if (err == JK_OK) {
-            err = jk_chain_apply_block_import(a->v->ck, &block, &a->v->head_hash, h, diag);
-            jk_chain_block_free(&block);
-        }
-        if (err == JK_OK)
-            err = jk_app_store(a, h, &id, bytes, len, &cert, diag);
-        free(bytes);
-    }
+    if (top == 0)
+        return JK_OK;
+    jk_err err = jk_node_archive_get(a->archive, top, NULL, NULL, NULL, &a->head_cert, diag);
+    if (err == JK_OK)
+        jk_cons_cert_hash(&a->head_cert, &a->last_commit);
     return err;
 }
 
@@ -586,19 +707,20 @@ jk_err jk_node_chain_app_open(const char *dir, const uint8_t secret_key[JK_ED255
     a->genesis = *genesis;
     a->genesis.chain = jk_cap_retain(genesis->chain);
     a->committed = jk_cap_null();
-    memcpy(a->secret_key, secret_key, JK_ED25519_SECRET_SIZE);
-    char path[PATH_MAX];
-    jk_err err = JK_OK;
-    if (snprintf(path, sizeof path, "%s/archive", dir) >= (int)sizeof path)
-        err = jk_diag_set(diag, JK_ERR_INVALID_ARG, "directory name too long");
+    /* A full node may have no key (all zeros here: its Kernel never gets
+     * one, and it never produces, so nothing signs with it). */
+    if (secret_key)
+        memcpy(a->secret_key, secret_key, JK_ED25519_SECRET_SIZE);
+    jk_err err = jk_app_check_layout(dir, diag);
     /* the validator store is dir itself (what `jark chain show --store`
-     * reads); the archive is an LMDB environment in dir/archive */
+     * reads); the archive is tables of that store */
     if (err == JK_OK)
         err = jk_node_validator_open(dir, secret_key, genesis, &a->v, diag);
-    if (err == JK_OK && a->v->index == UINT32_MAX)
-        err = jk_diag_set(diag, JK_ERR_INVALID_ARG, "the key is not a genesis validator's");
+    /* A key outside the genesis validator set (or none) opens a full node:
+     * valid, commit and get_decision work; get_value refuses (the chain
+     * layer's produce needs a validator's own key). */
     if (err == JK_OK)
-        err = jk_node_archive_open(path, &a->archive, diag);
+        err = jk_node_archive_attach(a->v->store.store, &a->archive, diag);
     if (err == JK_OK) {
         a->committed = jk_cap_retain(a->v->ck->chain);
         err = jk_app_recover(a, diag);
@@ -665,7 +787,7 @@ jk_err jk_node_chain_app_persist(jk_node_chain_app *a, const jk_cons_out *out, j
         return jk_node_archive_put_pol(a->archive, out->bytes, out->len, diag);
     case JK_CONS_OUT_EVIDENCE:
         a->stats.evidence++;
-        return JK_OK;
+        return jk_node_archive_put_evidence(a->archive, out->bytes, out->len, NULL, diag);
     default:
         return JK_OK;
     }
@@ -727,4 +849,54 @@ const uint8_t *jk_node_chain_app_pending(const jk_node_chain_app *a, size_t i, s
     }
     *len = a->pending[i].len;
     return a->pending[i].bytes;
+}
+
+/* ---------------------------------------------------------------------------
+ * Sync through the app (the archive, the LastCommit rule and the chain import)
+ * ------------------------------------------------------------------------- */
+
+jk_err jk_node_chain_app_sync(jk_node_chain_app *a, const jk_node_sync_item *items, size_t count,
+                              size_t *imported, jk_diag *diag)
+{
+    *imported = 0;
+    jk_cons_valset *vs = malloc(sizeof *vs);
+    if (!vs)
+        return JK_ERR_NOMEM;
+    jk_node_chain_app_valset(a, vs);
+    jk_err err = JK_OK;
+    for (size_t i = 0; i < count && err == JK_OK; i++) {
+        const jk_node_sync_item *it = &items[i];
+        if (it->height != a->v->height + 1) {
+            err = jk_diag_set(diag, JK_ERR_NODE_CONFLICT,
+                              "sync: block %llu does not follow the head %llu",
+                              (unsigned long long)it->height, (unsigned long long)a->v->height);
+            break;
+        }
+        jk_hash id;
+        jk_app_hash(a, it->block, it->len, &id);
+        /* never a block without a valid certificate for it */
+        err = jk_cons_cert_check(&it->cert, &a->genesis.genesis_hash, vs, it->height, &id, diag);
+        if (err == JK_OK && !jk_app_valid(a, it->height, it->block, it->len))
+            err = jk_diag_set(diag, JK_ERR_CONS_VALUE, "sync: block %llu: %s",
+                              (unsigned long long)it->height, a->stats.last_error);
+        if (err == JK_OK && (err = jk_app_commit(a, it->height, it->block, it->len, &it->cert)) !=
+                                JK_OK)
+            jk_diag_set(diag, err, "sync: block %llu: %s", (unsigned long long)it->height,
+                        a->stats.last_error);
+        if (err == JK_OK)
+            (*imported)++;
+    }
+    free(vs);
+    return err;
+}
+
+/* ---------------------------------------------------------------------------
+ * Full nodes (the fnode block)
+ * ------------------------------------------------------------------------- */
+
+bool jk_node_chain_app_is_validator(const jk_node_chain_app *a, uint32_t *index)
+{
+    if (index)
+        *index = a->v->index;
+    return a->v->index != UINT32_MAX;
 }

@@ -1,22 +1,34 @@
 /*
  * follow.c — full nodes: a node without a validator key follows the chain
- * by certified decisions (docs/node.md, "Full nodes"), and validators
- * answer its requests.
+ * by certified decisions, relays events, and answers sync requests
+ * (docs/node.md, "Full nodes"); validators answer its requests.
  *
  * A full node runs no consensus machine (the machine signs as a validator
- * index). Every tick it asks its peers for the decisions from its next
- * height on (SYNC_REQUEST); a DECISION for exactly that height is taken
- * when its certificate proves the value's id final under the genesis
- * validator set (jk_cons_cert_check: 2f+1 valid precommits of distinct
- * validators) and the application finds the value valid on its head; then
- * the application commits it, as a validator's machine would. A decision
- * that fails to decode or whose certificate does not verify gets its peer
- * disconnected (BAD_SIG); one for another height is ignored (a reply to an
- * older request).
+ * index). It asks its peers for the decisions from its next height on
+ * (SYNC_REQUEST): at every tick to all of them, and between ticks to the
+ * peer known furthest ahead as soon as the last request's batch is used up
+ * and a peer is known ahead (peer heights: node.c). A DECISION for exactly
+ * the next height is taken when its certificate proves the value's id final
+ * under the genesis validator set (jk_cons_cert_check: 2f+1 valid
+ * precommits of distinct validators) and the application finds the value
+ * valid on its head; then the application commits it, as a validator's
+ * machine would. A decision that fails to decode or whose certificate does
+ * not verify gets its peer disconnected (BAD_SIG); one for another height
+ * is ignored (a duplicate from another peer, or a reply to an older
+ * request).
+ *
+ * Events reaching a full node (RPC or a peer) go through the same
+ * admission as a validator's (the chain app's add_event: decode, dedup by
+ * event hash, verify into the pool) and, when new and admitted, on to every
+ * other peer: relay. The pool's own rules bound what it keeps. A peer that
+ * comes up is handed the whole pool (what was admitted while no validator
+ * was connected, or while one restarted and lost its pool, still reaches
+ * a block); validators deduplicate by event hash.
  *
  * The machine answers sync requests of validators only; the driver answers
- * those of other keys here, from the application's get_decision, with the
- * same DECISION messages (at most JK_CONS_SYNC_BATCH per request).
+ * those of other keys here (and a full node answers everyone), from the
+ * application's get_decision, with the same DECISION messages (at most
+ * JK_CONS_SYNC_BATCH per request).
  */
 #include "node_internal.h"
 
@@ -56,50 +68,136 @@ bool jk_node_answer_sync(jk_node *n, const jk_net_event *ev)
     return true;
 }
 
-void jk_node_follow_tick(jk_node *n)
+void jk_node_follow_want(jk_node *n, bool force)
 {
+    uint32_t best;
+    uint64_t top = jk_node_max_peer_height(n, &best);
+    if (!force && (top <= n->committed || n->committed < n->sync_until))
+        return;
     jk_cons_msg msg = {.kind = JK_CONS_MSG_SYNC_REQUEST, .sync_height = n->committed + 1};
+    /* The batch the request covers, as far as the peers are known to have
+     * it: once used up, the next request goes out at once. */
+    uint64_t until = n->committed + JK_CONS_SYNC_BATCH;
+    if (top > n->committed && top < until)
+        until = top;
+    if (top <= n->committed)
+        until = n->committed + 1;
+    n->sync_until = until;
     uint8_t *bytes;
     size_t len;
-    if (jk_cons_msg_encode(&msg, &bytes, &len) == JK_OK) {
+    if (jk_cons_msg_encode(&msg, &bytes, &len) != JK_OK)
+        return;
+    /* Between ticks one peer answers (the one furthest ahead): a broadcast
+     * would bring every batch once per peer. The tick asks everyone, so a
+     * peer that lost or ignores the request costs one tick at most. */
+    if (force || best == UINT32_MAX || jk_net_send(n->net, best, JK_NET_SYNC, bytes, len) != JK_OK)
         (void)jk_net_broadcast(n->net, JK_NET_SYNC, bytes, len, NULL);
+    free(bytes);
+}
+
+jk_err jk_node_relay_event(jk_node *n, uint32_t from, const uint8_t *ev, size_t len,
+                           bool *admitted)
+{
+    *admitted = false;
+    if (!n->app.add_event)
+        return JK_OK;
+    /* An event's admission (decode, dedup, the verify program): verify time. */
+    double t0 = jk_node_secs();
+    *admitted = n->app.add_event(n->app.ctx, ev, len);
+    jk_rpc_metric_observe(n->metrics.verify_seconds, jk_node_secs() - t0);
+    if (!*admitted)
+        return JK_OK;
+    jk_cons_msg msg = {.kind = JK_CONS_MSG_EVENT, .event = ev, .event_len = len};
+    uint8_t *bytes;
+    size_t blen;
+    jk_err err = jk_cons_msg_encode(&msg, &bytes, &blen);
+    if (err != JK_OK)
+        return err == JK_ERR_NOMEM ? err : JK_OK;
+    uint32_t count = jk_net_peer_count(n->net);
+    for (uint32_t p = 0; p < count; p++)
+        if (p != from)
+            (void)jk_net_send(n->net, p, JK_NET_EVENTS, bytes, blen); /* not connected: skipped */
+    free(bytes);
+    n->events_relayed++;
+    return JK_OK;
+}
+
+void jk_node_follow_peer_up(jk_node *n, uint32_t peer)
+{
+    size_t count = n->cfg.chain ? jk_node_chain_app_pending_count(n->cfg.chain) : 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t len;
+        const uint8_t *ev = jk_node_chain_app_pending(n->cfg.chain, i, &len);
+        jk_cons_msg msg = {.kind = JK_CONS_MSG_EVENT, .event = ev, .event_len = len};
+        uint8_t *bytes;
+        size_t blen;
+        if (jk_cons_msg_encode(&msg, &bytes, &blen) != JK_OK)
+            return;
+        jk_err err = jk_net_send(n->net, peer, JK_NET_EVENTS, bytes, blen);
         free(bytes);
+        if (err != JK_OK)
+            return;
     }
+}
+
+static void jk_drop(jk_node *n, uint32_t peer, jk_err err, const char *why)
+{
+    n->bad_peers++;
+    jk_node_logf(n, 0, "peer %u dropped: %s (%s)", peer, jk_strerror(err), why);
+    (void)jk_net_disconnect(n->net, peer, JK_NET_REASON_BAD_SIG);
+}
+
+static jk_err jk_follow_decision(jk_node *n, const jk_net_event *ev, jk_cons_msg *msg,
+                                 jk_diag *diag)
+{
+    jk_diag why = {{0}};
+    uint64_t h = n->committed + 1;
+    if (msg->decision.cert.height != h)
+        return JK_OK;
+    jk_hash id;
+    n->app.hash(n->app.ctx, msg->decision.value, msg->decision.value_len, &id);
+    jk_err err = jk_cons_cert_check(&msg->decision.cert, &n->cfg.genesis, n->cfg.valset, h, &id,
+                                    &why);
+    if (err == JK_OK && !n->app.valid(n->app.ctx, h, msg->decision.value, msg->decision.value_len))
+        err = jk_diag_set(&why, JK_ERR_CONS_VALUE, "a certified value this node finds invalid");
+    if (err != JK_OK) {
+        jk_drop(n, ev->peer, err, why.msg);
+        return JK_OK;
+    }
+    err = jk_node_commit(n, h, msg->decision.value, msg->decision.value_len, &msg->decision.cert);
+    if (err != JK_OK)
+        return jk_diag_set(diag, err, "full node: commit of height %llu failed",
+                           (unsigned long long)h);
+    /* The sender has it: it is at h at least. */
+    jk_node_peer_height_set(n, ev->peer, h);
+    jk_node_follow_want(n, false);
+    return JK_OK;
 }
 
 jk_err jk_node_follow_frame(jk_node *n, const jk_net_event *ev, jk_diag *diag)
 {
-    if (ev->len == 0 || ev->data[0] != JK_CONS_MSG_DECISION)
-        return JK_OK; /* votes, proposals, events: not a full node's business yet */
+    if (ev->len == 0)
+        return JK_OK;
+    uint8_t kind = ev->data[0];
+    if (kind != JK_CONS_MSG_DECISION && kind != JK_CONS_MSG_EVENT &&
+        kind != JK_CONS_MSG_SYNC_REQUEST)
+        return JK_OK; /* votes and proposals: only their heights (node.c) */
     jk_cons_msg *msg = malloc(sizeof *msg);
     if (!msg)
         return JK_ERR_NOMEM;
     jk_diag why = {{0}};
     jk_err err = jk_cons_msg_decode(ev->data, ev->len, msg, &why);
-    uint64_t h = n->committed + 1;
-    if (err == JK_OK && msg->decision.cert.height == h) {
-        jk_hash id;
-        n->app.hash(n->app.ctx, msg->decision.value, msg->decision.value_len, &id);
-        err = jk_cons_cert_check(&msg->decision.cert, &n->cfg.genesis, n->cfg.valset, h, &id, &why);
-        if (err == JK_OK && !n->app.valid(n->app.ctx, h, msg->decision.value, msg->decision.value_len))
-            err = jk_diag_set(&why, JK_ERR_CONS_VALUE, "a certified value this node finds invalid");
-        if (err == JK_OK) {
-            err = jk_node_commit(n, h, msg->decision.value, msg->decision.value_len,
-                                 &msg->decision.cert);
-            free(msg);
-            if (err != JK_OK)
-                return jk_diag_set(diag, err, "full node: commit of height %llu failed",
-                                   (unsigned long long)h);
-            /* More may be waiting: ask at once rather than at the tick. */
-            jk_node_follow_tick(n);
-            return JK_OK;
-        }
+    if (err != JK_OK) {
+        jk_drop(n, ev->peer, err, why.msg);
+        err = JK_OK;
+    } else if (kind == JK_CONS_MSG_SYNC_REQUEST) {
+        (void)jk_node_answer_sync(n, ev); /* another full node syncing from this one */
+    } else if (kind == JK_CONS_MSG_EVENT) {
+        bool admitted;
+        err = jk_node_relay_event(n, ev->peer, msg->event, msg->event_len, &admitted);
+    } else {
+        err = jk_follow_decision(n, ev, msg, diag);
     }
     free(msg);
-    if (err != JK_OK) {
-        n->bad_peers++;
-        jk_node_logf(n, 0, "peer %u dropped: %s (%s)", ev->peer, jk_strerror(err), why.msg);
-        (void)jk_net_disconnect(n->net, ev->peer, JK_NET_REASON_BAD_SIG);
-    }
-    return JK_OK;
+    return err;
 }

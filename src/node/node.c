@@ -15,6 +15,17 @@
  * from keys outside the set are given to the machine as peer index
  * valset->count (it answers sync requests only to validators and takes
  * nothing else on the sender's word).
+ *
+ * Peer heights. status.syncing needs to know how far the peers are. Every
+ * prevote and precommit names its height h, so its signer has committed
+ * h - 1; a vote that would raise its sender's known height is checked
+ * first (jk_cons_vote_verify against the genesis set: one Ed25519 verify
+ * per peer per height), so nothing unsigned moves the figure, and a vote
+ * whose signature fails gets its sender dropped, at any height. A decision
+ * this node took also tells that its sender has that height. A peer's
+ * height is forgotten when it goes down. syncing = some connected peer is
+ * known more than one height ahead (one ahead is the normal state of a
+ * peer that committed a moment earlier).
  */
 #include "node_internal.h"
 
@@ -40,7 +51,7 @@ uint64_t jk_node_now_ms(void)
 
 /* Seconds on CLOCK_MONOTONIC, finer than jk_node_now_ms: for the verify and
  * apply histograms only. */
-static double jk_node_secs(void)
+double jk_node_secs(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -254,8 +265,84 @@ static uint32_t jk_validator_of(const jk_node *n, const uint8_t key[JK_NET_KEY_S
     return n->cfg.valset->count;
 }
 
+/* ---- peer heights ------------------------------------------------------ */
+
+static uint64_t jk_peer_height(const jk_node *n, uint32_t peer)
+{
+    return peer < n->npeer_height ? n->peer_height[peer] : 0;
+}
+
+void jk_node_peer_height_set(jk_node *n, uint32_t peer, uint64_t height)
+{
+    if (peer >= n->npeer_height) {
+        /* peer indices are dense and bounded by the transport's limits */
+        size_t cap = (size_t)peer + 16;
+        uint64_t *p = realloc(n->peer_height, cap * sizeof *p);
+        if (!p)
+            return; /* the figure stays low: status only */
+        memset(p + n->npeer_height, 0, (cap - n->npeer_height) * sizeof *p);
+        n->peer_height = p;
+        n->npeer_height = cap;
+    }
+    if (height > n->peer_height[peer])
+        n->peer_height[peer] = height;
+}
+
+uint64_t jk_node_max_peer_height(const jk_node *n, uint32_t *peer)
+{
+    uint64_t top = 0;
+    uint32_t best = UINT32_MAX;
+    for (size_t i = 0; i < n->npeer_height; i++)
+        if (n->peer_height[i] > top) {
+            top = n->peer_height[i];
+            best = (uint32_t)i;
+        }
+    if (peer)
+        *peer = best;
+    return top;
+}
+
+bool jk_node_syncing(const jk_node *n)
+{
+    return jk_node_max_peer_height(n, NULL) > n->committed + 1;
+}
+
+/* A vote's height, checked before it raises its sender's known height.
+ * @return false when the vote's signature fails (the sender is dropped). */
+static bool jk_note_height(jk_node *n, const jk_net_event *ev)
+{
+    if (ev->len != JK_CONS_VOTE_SIZE ||
+        (ev->data[0] != JK_CONS_MSG_PREVOTE && ev->data[0] != JK_CONS_MSG_PRECOMMIT))
+        return true;
+    uint64_t h = jk_get_u64le(ev->data + 1);
+    if (h == 0 || h - 1 <= jk_peer_height(n, ev->peer))
+        return true;
+    jk_cons_msg *msg = malloc(sizeof *msg);
+    if (!msg)
+        return true;
+    jk_diag why = {{0}};
+    jk_err err = jk_cons_msg_decode(ev->data, ev->len, msg, &why);
+    if (err == JK_OK) {
+        err = jk_cons_vote_verify(&msg->vote, &n->cfg.genesis, n->cfg.valset);
+        if (err == JK_OK)
+            jk_node_peer_height_set(n, ev->peer, h - 1);
+        else
+            jk_diag_set(&why, err, "a vote of height %llu does not verify",
+                        (unsigned long long)h);
+    }
+    free(msg);
+    if (err == JK_OK)
+        return true;
+    n->bad_peers++;
+    jk_node_logf(n, 0, "peer %u dropped: %s (%s)", ev->peer, jk_strerror(err), why.msg);
+    (void)jk_net_disconnect(n->net, ev->peer, JK_NET_REASON_BAD_SIG);
+    return false;
+}
+
 static jk_err jk_on_frame(jk_node *n, const jk_net_event *ev, jk_diag *diag)
 {
+    if (!jk_note_height(n, ev))
+        return JK_OK;
     uint32_t from = jk_validator_of(n, ev->key);
     if (!n->m)
         return jk_node_follow_frame(n, ev, diag);
@@ -297,10 +384,14 @@ static jk_err jk_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
             n->peers_up++;
             jk_node_logf(n, 1, "peer %u up (key %s, %s)", ev.peer, key,
                          ev.known ? "validator" : "full node");
+            if (!n->m)
+                jk_node_follow_peer_up(n, ev.peer);
             break;
         case JK_NET_EV_PEER_DOWN:
             if (n->peers_up)
                 n->peers_up--;
+            if (ev.peer < n->npeer_height)
+                n->peer_height[ev.peer] = 0; /* known again from its next vote */
             jk_node_logf(n, 1, "peer %u down (key %s): %s", ev.peer, key,
                          jk_net_reason_name(ev.reason));
             break;
@@ -315,6 +406,10 @@ static jk_err jk_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
         }
     }
     jk_rpc_metric_set(n->metrics.peers, (double)n->peers_up);
+    jk_rpc_metric_set(n->m_max_peer_height, (double)jk_node_max_peer_height(n, NULL));
+    jk_rpc_metric_set(n->m_syncing, jk_node_syncing(n) ? 1.0 : 0.0);
+    if (!n->m)
+        jk_node_follow_want(n, false); /* a peer seen ahead: ask at once */
     return JK_OK;
 }
 
@@ -355,6 +450,14 @@ jk_err jk_node_new(const jk_node_config *cfg, jk_node **out, jk_diag *diag)
     jk_err err = jk_rpc_metrics_new(&n->registry);
     if (err == JK_OK)
         err = jk_rpc_node_metrics_register(n->registry, &n->metrics);
+    if (err == JK_OK)
+        err = jk_rpc_metrics_gauge(n->registry, "jark_max_peer_height",
+                                   "The highest committed height a connected peer is known at",
+                                   &n->m_max_peer_height);
+    if (err == JK_OK)
+        err = jk_rpc_metrics_gauge(n->registry, "jark_syncing",
+                                   "1 while a peer is known more than one height ahead",
+                                   &n->m_syncing);
     if (err != JK_OK) {
         jk_node_free(n);
         return jk_diag_set(diag, err, "node: metrics: %s", jk_strerror(err));
@@ -432,6 +535,7 @@ void jk_node_free(jk_node *n)
     jk_cons_machine_free(n->m);
     jk_rpc_metrics_free(n->registry);
     free(n->timers);
+    free(n->peer_height);
     free(n);
 }
 
@@ -451,7 +555,9 @@ void jk_node_info_get(const jk_node *n, jk_node_info *out)
     if (n->m)
         jk_cons_status_get(n->m, &st);
     *out = (jk_node_info){.height = n->committed, .round = st.round, .peers = n->peers_up,
-                          .commits = n->commits, .bad_peers = n->bad_peers};
+                          .commits = n->commits, .bad_peers = n->bad_peers,
+                          .max_peer_height = jk_node_max_peer_height(n, NULL),
+                          .syncing = jk_node_syncing(n), .events_relayed = n->events_relayed};
 }
 
 jk_err jk_node_run(jk_node *n, volatile int *stop, uint64_t stop_height, jk_diag *diag)
@@ -489,7 +595,7 @@ jk_err jk_node_run(jk_node *n, volatile int *stop, uint64_t stop_height, jk_diag
             jk_cons_status_get(n->m, &st);
             jk_rpc_metric_set(n->metrics.round, (double)st.round);
         } else if (now >= n->next_tick_ms) {
-            jk_node_follow_tick(n);
+            jk_node_follow_want(n, true);
             n->next_tick_ms = now + (n->cfg.timeouts.tick_ms ? n->cfg.timeouts.tick_ms : 500);
         }
     }

@@ -31,9 +31,19 @@ struct jk_node {
     uint32_t peers_up;
     uint64_t height_start_ms;
     uint64_t next_tick_ms;        /* a full node's next SYNC_REQUEST */
+    uint64_t sync_until;          /* full node: the last height its request covers */
+    /* Peers' committed heights, by transport peer index (0: not known),
+     * learnt from signed votes (docs/node.md "Syncing"); cleared when the
+     * peer goes down. */
+    uint64_t *peer_height;
+    size_t npeer_height;
+    uint64_t events_relayed;      /* events this node passed on (full node) */
+    jk_rpc_metric *m_max_peer_height, *m_syncing;
 };
 
 uint64_t jk_node_now_ms(void);
+/* Seconds on CLOCK_MONOTONIC, for the verify and apply histograms only. */
+double jk_node_secs(void);
 /* The wrapped commit (logs, metrics) — what the machine calls, and what a
  * full node calls for a certified decision (follow.c). */
 jk_err jk_node_commit(jk_node *n, uint64_t h, const uint8_t *v, size_t len,
@@ -41,8 +51,26 @@ jk_err jk_node_commit(jk_node *n, uint64_t h, const uint8_t *v, size_t len,
 /* follow.c: a validator answering a non-validator's SYNC_REQUEST (true when
  * the frame was one); a full node's tick (ask for decisions) and frames. */
 bool jk_node_answer_sync(jk_node *n, const jk_net_event *ev);
-void jk_node_follow_tick(jk_node *n);
 jk_err jk_node_follow_frame(jk_node *n, const jk_net_event *ev, jk_diag *diag);
+/* The highest committed height a connected peer is known at (0: none
+ * known), and the peer holding it (UINT32_MAX when none). */
+uint64_t jk_node_max_peer_height(const jk_node *n, uint32_t *peer);
+/* syncing: a peer is known more than one height ahead of this node. */
+bool jk_node_syncing(const jk_node *n);
+/* Record that `peer` has committed `height` (a raise only). */
+void jk_node_peer_height_set(jk_node *n, uint32_t peer, uint64_t height);
+/* Admit an event through the application (decode, dedup by hash, verify;
+ * the verify histogram) and, when it is new and admitted, pass it to every
+ * connected peer but `from` (UINT32_MAX: none excluded). A full node's
+ * relay; a validator's machine gossips for itself.
+ * @return JK_OK (*admitted tells); JK_ERR_NOMEM. */
+jk_err jk_node_relay_event(jk_node *n, uint32_t from, const uint8_t *ev, size_t len,
+                           bool *admitted);
+/* A full node: ask for decisions when a peer is known ahead and the last
+ * request is used up (or always, when `force`). */
+void jk_node_follow_want(jk_node *n, bool force);
+/* A full node: hand its pool to a peer that just came up. */
+void jk_node_follow_peer_up(jk_node *n, uint32_t peer);
 void jk_node_logf(jk_node *n, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -23,7 +23,8 @@ static jk_err jk_nrpc_status(void *ctx, jk_rpc_status *out, jk_diag *diag)
     out->height = info.height;
     out->round = info.round;
     out->peers = info.peers;
-    out->syncing = false;   /* no cheap honest signal yet: peers' heights are not tracked */
+    out->syncing = info.syncing;
+    out->max_peer_height = info.max_peer_height;
     if (n->cfg.chain)
         out->pool_size = jk_node_chain_app_pending_count(n->cfg.chain);
     out->is_validator = n->cfg.self != JK_NODE_FULL;
@@ -71,9 +72,10 @@ static jk_err jk_nrpc_block(void *ctx, const jk_rpc_block_query *q, jk_rpc_buf *
     return err;
 }
 
-/* Hand the event to the machine as a locally submitted one: the chain
- * app's add_event decodes, deduplicates and verifies it into the pool, and
- * the machine gossips it on when it is new. Its verdict is read from the
+/* Hand the event to the machine as a locally submitted one (a full node:
+ * to the driver's relay): the chain app's add_event decodes, deduplicates
+ * and verifies it into the pool, and the machine (the relay) gossips it on
+ * when it is new. Its verdict is read from the
  * app's counters around the call (the machine's add_event answers only
  * new or not). event_hash: BLAKE2b-256 of the gossip encoding. */
 static jk_err jk_nrpc_submit(void *ctx, const jk_rpc_event *ev, jk_rpc_submit_result *out,
@@ -81,9 +83,9 @@ static jk_err jk_nrpc_submit(void *ctx, const jk_rpc_event *ev, jk_rpc_submit_re
 {
     jk_node *n = ctx;
     memset(out, 0, sizeof *out);
-    if (!n->cfg.chain || !n->m)
+    if (!n->cfg.chain)
         return jk_diag_set(diag, JK_ERR_RPC_UNAVAILABLE,
-                           "this node does not admit events (no chain application, or a full node)");
+                           "this node does not admit events (no chain application)");
     jk_chain_event ce = {.endpoint = ev->endpoint, .blob = ev->blob, .blob_len = ev->blob_len};
     uint8_t *bytes = NULL;
     size_t len = 0;
@@ -98,7 +100,9 @@ static jk_err jk_nrpc_submit(void *ctx, const jk_rpc_event *ev, jk_rpc_submit_re
         return err;
     jk_node_chain_app_stats before, after;
     jk_node_chain_app_stats_get(n->cfg.chain, &before);
-    err = jk_cons_on_event(n->m, bytes, len);
+    bool relayed;
+    err = n->m ? jk_cons_on_event(n->m, bytes, len)
+               : jk_node_relay_event(n, UINT32_MAX, bytes, len, &relayed);
     jk_node_chain_app_stats_get(n->cfg.chain, &after);
     jk_crypto_blake2b256(bytes, len, &out->event_hash);
     free(bytes);
@@ -119,6 +123,37 @@ static jk_err jk_nrpc_submit(void *ctx, const jk_rpc_event *ev, jk_rpc_submit_re
         jk_rpc_metric_add(n->metrics.events_refused, 1);
     }
     return JK_OK;
+}
+
+/* The root record of a non-Data cap (docs/cap.md "Encodings"): export
+ * with a sink that claims to hold every object but the root, so only the
+ * root is encoded; H(its bytes) is the cap's hash, which a client can
+ * check, and the hashes inside name its children (ask for them by path). */
+typedef struct jk_root_sink {
+    jk_hash root;
+    jk_rpc_buf *out;
+} jk_root_sink;
+
+static jk_err jk_root_has(void *ctx, const jk_hash *h, bool *present)
+{
+    const jk_root_sink *rs = ctx;
+    *present = memcmp(h->bytes, rs->root.bytes, JK_HASH_SIZE) != 0;
+    return JK_OK;
+}
+
+static jk_err jk_root_put(void *ctx, const jk_hash *h, const uint8_t *bytes, size_t len)
+{
+    (void)h;
+    jk_root_sink *rs = ctx;
+    return jk_rpc_buf_set(rs->out, bytes, len);
+}
+
+static jk_err jk_root_record(jk_cap cap, jk_rpc_buf *out, jk_diag *diag)
+{
+    jk_root_sink rs = {.out = out};
+    jk_cap_hash(cap, &rs.root);
+    jk_cap_sink sink = {.ctx = &rs, .has = jk_root_has, .put = jk_root_put};
+    return jk_cap_export(cap, &sink, diag);
 }
 
 jk_err jk_node_chain_app_rpc_state_slot(void *ctx, const uint32_t *path, size_t depth,
@@ -164,8 +199,8 @@ jk_err jk_node_chain_app_rpc_state_slot(void *ctx, const uint32_t *path, size_t 
             return err;
         break;
     }
-    /* The other kinds answer their hash; value stays empty (their canonical
-     * encoding is a tree of objects, not one byte string). */
+    /* The other kinds answer their hash and their root record (the cap
+     * layer's canonical encoding of the value's top object). */
     case JK_CAP_CNODE:
         out->kind = JK_RPC_SLOT_CNODE;
         break;
@@ -177,6 +212,8 @@ jk_err jk_node_chain_app_rpc_state_slot(void *ctx, const uint32_t *path, size_t 
         break;
     }
     jk_cap_hash(cur, &out->cap_hash);
+    if (out->kind != JK_RPC_SLOT_DATA)
+        return jk_root_record(cur, &out->value, diag);
     return JK_OK;
 }
 

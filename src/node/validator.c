@@ -9,8 +9,9 @@
 #include <string.h>
 
 #define JK_NODE_HEAD "head"
-/* the LMDB map size of a validator store */
-#define JK_NODE_MAP_SIZE (256u << 20)
+/* the LMDB map size of a validator store: an upper bound on the file, which
+ * holds the chain state and the whole block archive (sparse until used) */
+#define JK_NODE_MAP_SIZE ((size_t)1 << 32)
 /* the head record's info Data: height u64 LE ‖ block hash ‖ genesis hash */
 #define JK_NODE_INFO_SIZE (8 + 2 * JK_HASH_SIZE)
 
@@ -73,14 +74,15 @@ jk_err jk_node_validator_open(const char *dir, const uint8_t secret_key[JK_ED255
         return JK_ERR_NOMEM;
     v->index = UINT32_MAX;
     v->store.lock_fd = -1;
-    for (uint32_t i = 0; i < genesis->validator_count && i < JK_CHAIN_MAX_VALIDATORS; i++)
+    for (uint32_t i = 0; secret_key && i < genesis->validator_count && i < JK_CHAIN_MAX_VALIDATORS; i++)
         if (!memcmp(genesis->validators[i], secret_key + 32, JK_ED25519_PUBLIC_SIZE)) {
             v->index = i;
             break;
         }
     v->last_block = jk_cap_null();
     v->genesis_hash = genesis->genesis_hash;
-    memcpy(v->public_key, secret_key + 32, JK_ED25519_PUBLIC_SIZE);
+    if (secret_key)
+        memcpy(v->public_key, secret_key + 32, JK_ED25519_PUBLIC_SIZE);
     jk_err err = jk_node_store_open(dir, JK_NODE_MAP_SIZE, &v->store, diag);
     jk_cap chain = jk_cap_retain(genesis->chain);
     v->head_hash = genesis->genesis_hash;
@@ -107,7 +109,9 @@ jk_err jk_node_validator_open(const char *dir, const uint8_t secret_key[JK_ED255
         jk_node_validator_close(v);
         return err;
     }
-    jk_chain_set_own_key(v->ck, secret_key);
+    /* Without a key the Kernel has no own key: it imports, never produces. */
+    if (secret_key)
+        jk_chain_set_own_key(v->ck, secret_key);
     *out = v;
     return JK_OK;
 }
@@ -124,6 +128,14 @@ void jk_node_validator_close(jk_node_validator *v)
 
 jk_err jk_node_validator_commit(jk_node_validator *v, uint64_t height, const jk_hash *block_hash,
                                 const uint8_t *block, size_t block_len, jk_diag *diag)
+{
+    return jk_node_validator_commit_with(v, height, block_hash, block, block_len, NULL, NULL, diag);
+}
+
+jk_err jk_node_validator_commit_with(jk_node_validator *v, uint64_t height,
+                                     const jk_hash *block_hash, const uint8_t *block,
+                                     size_t block_len, jk_cap_store_txn_fn fn, void *ctx,
+                                     jk_diag *diag)
 {
     uint8_t bytes[JK_NODE_INFO_SIZE];
     jk_put_u64le(bytes, height);
@@ -142,7 +154,7 @@ jk_err jk_node_validator_commit(jk_node_validator *v, uint64_t height, const jk_
         record = err == JK_OK ? next : jk_cap_null();
     }
     if (err == JK_OK)
-        err = jk_cap_store_commit(v->store.store, JK_NODE_HEAD, record, NULL, diag);
+        err = jk_cap_store_commit_with(v->store.store, JK_NODE_HEAD, record, fn, ctx, NULL, diag);
     jk_cap_release(record);
     if (err == JK_OK) {
         v->height = height;

@@ -92,6 +92,7 @@ struct jk_pvm_memory {
     uint32_t heap_top, heap_limit;
     jk_pvm_resolver resolver;  /* maps pages on first touch (may be NULL) */
     void *resolver_ctx;
+    struct jk_pvm_mem_pool *pool; /* where jk_pvm_memory_free gives parts back (or NULL) */
     uint32_t *dirty;           /* pages given a private copy, in order */
     size_t dirty_count, dirty_cap;
     uint32_t leaf_count;       /* entries of leaves[] in use */

@@ -22,6 +22,20 @@
 
 const uintptr_t jk_pvm_empty_leaf[JK_LEAF_SIZE];
 
+/* A parked entry (jk_pvm_memory_park): the buffer's address, JK_PAGE_PARKED,
+ * and the page's own flags moved up by JK_PARKED_SHIFT, so that no access bit
+ * the fast paths (interpreter, recompiler) test is set. */
+#define JK_PAGE_PARKED ((uintptr_t)16)
+#define JK_PARKED_SHIFT 5
+
+/* The entry as it was before parking (e itself when not parked). */
+static uintptr_t jk_live(uintptr_t e)
+{
+    if (!(e & JK_PAGE_PARKED))
+        return e;
+    return (e & ~JK_PAGE_FLAGS) | ((e >> JK_PARKED_SHIFT) & (JK_PAGE_R | JK_PAGE_W | JK_PAGE_SHARED | JK_PAGE_COW));
+}
+
 jk_err jk_pvm_memory_new(jk_pvm_memory **out)
 {
     /* An all-zero top level is the empty address space (internal.h); the
@@ -34,24 +48,108 @@ jk_err jk_pvm_memory_new(jk_pvm_memory **out)
     return JK_OK;
 }
 
-static void jk_page_release(uintptr_t e)
+/* ---- reuse (pvm.h "Memory reuse") ----
+ * Free lists with fixed bounds: a frame touches a few leaves and pages, and a
+ * kernel stack is at most a few dozen frames deep, so these cover a whole
+ * invocation; past a bound, parts go back to malloc. Invariants: a pooled
+ * memory has an all-zero top level, no leaves, no dirty pages (its dirty
+ * array is kept for reuse); a pooled leaf is all zero; a pooled page buffer
+ * is 4 KiB-aligned with any contents (whoever takes it overwrites it whole). */
+#define JK_POOL_MEMS 32
+#define JK_POOL_LEAVES 128
+#define JK_POOL_PAGES 512
+
+struct jk_pvm_mem_pool {
+    uint32_t mem_count, leaf_count, page_count;
+    jk_pvm_memory *mems[JK_POOL_MEMS];
+    uintptr_t *leaves[JK_POOL_LEAVES];
+    void *pages[JK_POOL_PAGES];
+};
+
+jk_err jk_pvm_mem_pool_new(jk_pvm_mem_pool **out)
 {
-    if (e && !(e & JK_PAGE_SHARED))
-        free((void *)(e & ~JK_PAGE_FLAGS));
+    *out = calloc(1, sizeof **out);
+    return *out ? JK_OK : JK_ERR_NOMEM;
+}
+
+void jk_pvm_mem_pool_free(jk_pvm_mem_pool *pool)
+{
+    if (!pool)
+        return;
+    for (uint32_t i = 0; i < pool->mem_count; i++) {
+        free(pool->mems[i]->dirty);
+        free(pool->mems[i]);
+    }
+    for (uint32_t i = 0; i < pool->leaf_count; i++)
+        free(pool->leaves[i]);
+    for (uint32_t i = 0; i < pool->page_count; i++)
+        free(pool->pages[i]);
+    free(pool);
+}
+
+jk_err jk_pvm_memory_new_pooled(jk_pvm_mem_pool *pool, jk_pvm_memory **out)
+{
+    if (pool && pool->mem_count) {
+        *out = pool->mems[--pool->mem_count];
+        return JK_OK;
+    }
+    jk_err err = jk_pvm_memory_new(out);
+    if (err == JK_OK)
+        (*out)->pool = pool;
+    return err;
+}
+
+/* A 4 KiB-aligned page buffer (contents undefined), NULL when out of memory. */
+static void *jk_page_alloc(jk_pvm_memory *mem)
+{
+    jk_pvm_mem_pool *pool = mem->pool;
+    if (pool && pool->page_count)
+        return pool->pages[--pool->page_count];
+    return aligned_alloc(JK_PVM_PAGE_SIZE, JK_PVM_PAGE_SIZE);
+}
+
+static void jk_page_release(jk_pvm_memory *mem, uintptr_t e)
+{
+    e = jk_live(e);
+    if (!e || (e & JK_PAGE_SHARED))
+        return;
+    void *page = (void *)(e & ~JK_PAGE_FLAGS);
+    jk_pvm_mem_pool *pool = mem->pool;
+    if (pool && pool->page_count < JK_POOL_PAGES)
+        pool->pages[pool->page_count++] = page;
+    else
+        free(page);
 }
 
 void jk_pvm_memory_free(jk_pvm_memory *mem)
 {
     if (!mem)
         return;
+    jk_pvm_mem_pool *pool = mem->pool;
     /* Only the leaves this memory allocated, and in each only the entries
      * that were ever written. */
     for (uint32_t k = 0; k < mem->leaf_count; k++) {
         const jk_pvm_leaf_use *u = &mem->leaves[k];
         uintptr_t *leaf = (uintptr_t *)jk_pvm_leaf(mem->top, u->top);
         for (uint32_t j = u->lo; j <= u->hi; j++)
-            jk_page_release(leaf[j]);
-        free(leaf);
+            jk_page_release(mem, leaf[j]);
+        if (pool && pool->leaf_count < JK_POOL_LEAVES) {
+            memset(&leaf[u->lo], 0, (size_t)(u->hi - u->lo + 1) * sizeof *leaf);
+            pool->leaves[pool->leaf_count++] = leaf;
+        } else {
+            free(leaf);
+        }
+        mem->top[u->top] = 0;
+    }
+    if (pool && pool->mem_count < JK_POOL_MEMS) {
+        /* Back to the state jk_pvm_memory_new gives (the dirty array kept). */
+        mem->leaf_count = 0;
+        mem->dirty_count = 0;
+        mem->heap_top = mem->heap_limit = 0;
+        mem->resolver = NULL;
+        mem->resolver_ctx = NULL;
+        pool->mems[pool->mem_count++] = mem;
+        return;
     }
     free(mem->dirty);
     free(mem);
@@ -63,7 +161,9 @@ static uintptr_t *jk_slot(jk_pvm_memory *mem, uint32_t p)
     uint32_t t = p >> JK_LEAF_BITS, j = p & (JK_LEAF_SIZE - 1);
     uintptr_t *leaf = (uintptr_t *)jk_pvm_leaf(mem->top, t);
     if (mem->top[t] == 0) {
-        uintptr_t *fresh = calloc(JK_LEAF_SIZE, sizeof *fresh);
+        jk_pvm_mem_pool *pool = mem->pool;
+        uintptr_t *fresh = pool && pool->leaf_count ? pool->leaves[--pool->leaf_count]
+                                                    : calloc(JK_LEAF_SIZE, sizeof *fresh);
         if (!fresh)
             return NULL;
         mem->top[t] = (uintptr_t)fresh - (uintptr_t)jk_pvm_empty_leaf;
@@ -117,7 +217,7 @@ jk_err jk_pvm_memory_map(jk_pvm_memory *mem, uint32_t addr, uint32_t len,
             if (jk_pvm_entry(mem, p))
                 continue;
             uintptr_t *slot = jk_slot(mem, p);
-            void *page = slot ? aligned_alloc(JK_PVM_PAGE_SIZE, JK_PVM_PAGE_SIZE) : NULL;
+            void *page = slot ? jk_page_alloc(mem) : NULL;
             if (!page) {
                 for (uint32_t q = first; q < p; q++) {
                     uintptr_t e = jk_pvm_entry(mem, q);
@@ -133,12 +233,12 @@ jk_err jk_pvm_memory_map(jk_pvm_memory *mem, uint32_t addr, uint32_t len,
         }
     }
     for (uint32_t p = first; p < first + count; p++) {
-        uintptr_t e = jk_pvm_entry(mem, p);
+        uintptr_t e = jk_live(jk_pvm_entry(mem, p)); /* mapping again unparks */
         if (!e)
             continue;
         uintptr_t *slot = jk_slot(mem, p); /* exists: e is non-zero */
         if (access == JK_PVM_ACCESS_NONE) {
-            jk_page_release(e);
+            jk_page_release(mem, e);
             *slot = 0;
         } else {
             *slot = (e & ~JK_PAGE_FLAGS) | jk_access_bits(access, (e & JK_PAGE_SHARED) != 0);
@@ -156,7 +256,7 @@ jk_err jk_pvm_memory_map_shared(jk_pvm_memory *mem, uint32_t addr, const uint8_t
     uintptr_t *slot = jk_slot(mem, addr >> JK_PVM_PAGE_SHIFT);
     if (!slot)
         return JK_ERR_NOMEM;
-    jk_page_release(*slot);
+    jk_page_release(mem, *slot);
     *slot = (uintptr_t)page | jk_access_bits(access, true);
     return JK_OK;
 }
@@ -187,15 +287,44 @@ void jk_pvm_memory_dirty_pages(const jk_pvm_memory *mem, const uint32_t **pages,
     *count = mem->dirty_count;
 }
 
-/* Entry of page p, asking the resolver for an unmapped page first. */
+/* Entry of page p, asking the resolver for an unmapped (or parked) page
+ * first; 0 when it stays unmapped or parked. */
 static uintptr_t jk_entry(jk_pvm_memory *mem, uint32_t p)
 {
     uintptr_t e = jk_pvm_entry(mem, p);
-    if (!e && mem->resolver && ((uint64_t)p << JK_PVM_PAGE_SHIFT) >= JK_PVM_GUARD_SIZE) {
+    if ((!e || (e & JK_PAGE_PARKED)) && mem->resolver && ((uint64_t)p << JK_PVM_PAGE_SHIFT) >= JK_PVM_GUARD_SIZE) {
         mem->resolver(mem->resolver_ctx, mem, p << JK_PVM_PAGE_SHIFT);
         e = jk_pvm_entry(mem, p);
     }
-    return e;
+    return (e & JK_PAGE_PARKED) ? 0 : e;
+}
+
+void jk_pvm_memory_park(jk_pvm_memory *mem)
+{
+    /* Only allocated leaves, and in each only the range ever written. */
+    for (uint32_t k = 0; k < mem->leaf_count; k++) {
+        const jk_pvm_leaf_use *u = &mem->leaves[k];
+        uintptr_t *leaf = (uintptr_t *)jk_pvm_leaf(mem->top, u->top);
+        for (uint32_t j = u->lo; j <= u->hi; j++) {
+            uintptr_t e = leaf[j];
+            if (e && !(e & JK_PAGE_PARKED))
+                leaf[j] = (e & ~JK_PAGE_FLAGS) | JK_PAGE_PARKED |
+                          ((e & (JK_PAGE_R | JK_PAGE_W | JK_PAGE_SHARED | JK_PAGE_COW)) << JK_PARKED_SHIFT);
+        }
+    }
+}
+
+bool jk_pvm_memory_parked(const jk_pvm_memory *mem, uint32_t addr)
+{
+    return (jk_pvm_entry(mem, addr >> JK_PVM_PAGE_SHIFT) & JK_PAGE_PARKED) != 0;
+}
+
+void jk_pvm_memory_unpark(jk_pvm_memory *mem, uint32_t addr)
+{
+    uint32_t p = addr >> JK_PVM_PAGE_SHIFT;
+    uintptr_t e = jk_pvm_entry(mem, p);
+    if (e & JK_PAGE_PARKED)
+        *jk_slot(mem, p) = jk_live(e); /* mapped: its leaf exists */
 }
 
 /* Give a copy-on-write page a private copy (R|W) and record it as dirty.
@@ -211,7 +340,7 @@ static bool jk_unshare(jk_pvm_memory *mem, uint32_t p)
         mem->dirty = grown;
         mem->dirty_cap = cap;
     }
-    uint8_t *copy = aligned_alloc(JK_PVM_PAGE_SIZE, JK_PVM_PAGE_SIZE);
+    uint8_t *copy = jk_page_alloc(mem);
     if (!copy)
         return false;
     memcpy(copy, (const void *)(e & ~JK_PAGE_FLAGS), JK_PVM_PAGE_SIZE);
@@ -288,6 +417,27 @@ int jk_pvm_mem_store_slow(jk_pvm_memory *mem, uint32_t addr, unsigned n,
     return JK_MEM_OK;
 }
 
+/* Copy len bytes at addr out to `to` or in from `from`, a page at a time:
+ * jk_mem_prepare allowed the whole access, so every page is mapped and the
+ * range does not pass 2^32. */
+static void jk_copy_pages(const jk_pvm_memory *mem, uint32_t addr, uint8_t *to, const uint8_t *from, size_t len)
+{
+    while (len > 0) {
+        size_t chunk = JK_PVM_PAGE_SIZE - (addr & (JK_PVM_PAGE_SIZE - 1));
+        if (chunk > len)
+            chunk = len;
+        if (to) {
+            memcpy(to, jk_byte(mem, addr), chunk);
+            to += chunk;
+        } else {
+            memcpy(jk_byte(mem, addr), from, chunk);
+            from += chunk;
+        }
+        addr += (uint32_t)chunk;
+        len -= chunk;
+    }
+}
+
 /* Guest-rule copies for the embedder's host calls. */
 static jk_err jk_guest_status(int rc, uint32_t fault, uint32_t *fault_address)
 {
@@ -304,8 +454,7 @@ jk_err jk_pvm_memory_guest_read(jk_pvm_memory *mem, uint32_t addr, void *dst, si
     uint32_t fault = 0;
     int rc = len ? jk_mem_prepare(mem, addr, len, false, &fault) : JK_MEM_OK;
     if (rc == JK_MEM_OK)
-        for (size_t i = 0; i < len; i++)
-            ((uint8_t *)dst)[i] = *jk_byte(mem, (uint32_t)(addr + i));
+        jk_copy_pages(mem, addr, dst, NULL, len);
     return jk_guest_status(rc, fault, fault_address);
 }
 
@@ -315,8 +464,7 @@ jk_err jk_pvm_memory_guest_write(jk_pvm_memory *mem, uint32_t addr, const void *
     uint32_t fault = 0;
     int rc = len ? jk_mem_prepare(mem, addr, len, true, &fault) : JK_MEM_OK;
     if (rc == JK_MEM_OK)
-        for (size_t i = 0; i < len; i++)
-            *jk_byte(mem, (uint32_t)(addr + i)) = ((const uint8_t *)src)[i];
+        jk_copy_pages(mem, addr, NULL, src, len);
     return jk_guest_status(rc, fault, fault_address);
 }
 

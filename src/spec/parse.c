@@ -41,6 +41,89 @@ static jk_err jk_program_entry(json_object *v, const char *field, const char *fa
     return reader(ctx, names, n, true, out, len, diag);
 }
 
+/* json-c keeps the last of two equal keys in an object and says nothing, so
+ * {"gas": A, "gas": B} would run B while a reader sees A. This scans the text
+ * json-c accepted and finds an object with a key given twice: keys are
+ * collected per open object and sorted when it closes, O(n log n) in all.
+ * Keys compare as written (an escaped spelling of a key is not caught; the
+ * known-key checks then see json-c's value). Strings may be single-quoted,
+ * as json-c allows. Writes the duplicate key (cut to fit) into `dup`. */
+typedef struct jk_span {
+    const char *p;
+    size_t n;
+} jk_span;
+
+static int jk_span_cmp(const void *a, const void *b)
+{
+    const jk_span *x = a, *y = b;
+    if (x->n != y->n)
+        return x->n < y->n ? -1 : 1;
+    return memcmp(x->p, y->p, x->n);
+}
+
+/* 1: a duplicate key (named in dup); 0: none; -1: out of memory. */
+static int jk_duplicate_key(const char *text, size_t len, char *dup, size_t cap)
+{
+    enum { MAX_DEPTH = 64 };
+    size_t open_at[MAX_DEPTH]; /* per open object or array: keys.count at its start, or SIZE_MAX for an array */
+    int depth = 0, found = 0;
+    jk_span *keys = malloc((len / 3 + 1) * sizeof *keys); /* a key takes at least 3 bytes: "": */
+    size_t count = 0;
+    if (!keys)
+        return -1;
+    for (size_t i = 0; i < len && !found; i++) {
+        char c = text[i];
+        if (c == '"' || c == '\'') {
+            size_t start = ++i;
+            while (i < len && text[i] != c)
+                i += text[i] == '\\' ? 2 : 1;
+            if (i >= len)
+                break;
+            size_t j = i + 1;
+            while (j < len && (text[j] == ' ' || text[j] == '\n' || text[j] == '\t' || text[j] == '\r'))
+                j++;
+            if (j < len && text[j] == ':' && depth > 0 && open_at[depth - 1] != SIZE_MAX && count < len / 3 + 1)
+                keys[count++] = (jk_span){text + start, i - start};
+        } else if (c == '{' || c == '[') {
+            if (depth == MAX_DEPTH)
+                break; /* json-c's own depth bound (32) is lower */
+            open_at[depth++] = c == '{' ? count : SIZE_MAX;
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            size_t from = open_at[--depth];
+            if (from == SIZE_MAX)
+                continue;
+            qsort(keys + from, count - from, sizeof *keys, jk_span_cmp);
+            for (size_t k = from + 1; k < count && !found; k++)
+                if (!jk_span_cmp(&keys[k - 1], &keys[k])) {
+                    snprintf(dup, cap, "%.*s", (int)(keys[k].n < 40 ? keys[k].n : 40), keys[k].p);
+                    found = 1;
+                }
+            count = from;
+        }
+    }
+    free(keys);
+    return found;
+}
+
+/* The keys of object o must all be in `known` (NULL-terminated); else the
+ * first other one is refused, named as field.key. */
+static bool jk_known_keys(json_object *o, const char *field, const char *const *known, jk_diag *diag)
+{
+    json_object_object_foreach(o, key, value) {
+        (void)value;
+        size_t k = 0;
+        while (known[k] && strcmp(known[k], key))
+            k++;
+        if (!known[k]) {
+            jk_diag_set(diag, JK_ERR_PARSE, "%s: unknown key '%s'", field, key);
+            return false;
+        }
+    }
+    return true;
+}
+
+static int jk_key32_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
+
 static json_object *jk_key(json_object *o, const char *k)
 {
     json_object *v = NULL;
@@ -62,12 +145,14 @@ static int jk_hex(const char *s, uint8_t *out, size_t max, size_t *len)
     return 0;
 }
 
+/* A whole number. json-c clamps one past int64's range to INT64_MAX or
+ * INT64_MIN without a word, so those two values are refused as out of range. */
 static int jk_number(json_object *v, int64_t *out)
 {
     if (!v || !json_object_is_type(v, json_type_int))
         return -1;
     *out = json_object_get_int64(v);
-    return 0;
+    return *out == INT64_MAX || *out == INT64_MIN ? -1 : 0;
 }
 
 jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, void *ctx, jk_spec_file *out,
@@ -79,6 +164,7 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
     json_tokener *tok = json_tokener_new();
     if (!tok)
         return jk_diag_set(diag, JK_ERR_NOMEM, "out of memory");
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT); /* no comments, no trailing commas */
     json_object *root = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     /* one JSON value and nothing after it but white space */
@@ -98,6 +184,13 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
         json_object_put(root);
         return jk_diag_set(diag, JK_ERR_PARSE, "not a JSON object");
     }
+    char dup[48];
+    int dk = jk_duplicate_key(text, len, dup, sizeof dup);
+    if (dk != 0) {
+        json_object_put(root);
+        return dk < 0 ? jk_diag_set(diag, JK_ERR_NOMEM, "out of memory")
+                      : jk_diag_set(diag, JK_ERR_PARSE, "key '%s' given twice in one object", dup);
+    }
     /* every refusal below is JK_ERR_PARSE unless `re` says otherwise (the
      * reader's error, or out of memory) */
     jk_err rc = JK_ERR_PARSE, re = JK_OK;
@@ -116,6 +209,9 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
         jk_diag_set(diag, JK_ERR_PARSE, "programs: missing (an object of role → file)");
         goto done;
     }
+    static const char *const program_keys[] = {"chain", "verify", "transact", "dispatch_instance", "aa", "dispatch", NULL};
+    if (!jk_known_keys(progs, "programs", program_keys, diag))
+        goto done;
     const uint8_t **role_ptr[5] = {&s->chain, &s->verify, &s->transact, &s->dispatch_instance, &s->aa};
     size_t *role_len[5] = {&s->chain_len, &s->verify_len, &s->transact_len, &s->dispatch_instance_len, &s->aa_len};
     /* The AA defaults to the SDK's standard one (sdk/aa.c): an AA is the
@@ -150,6 +246,10 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
     s->dispatch_count = (uint32_t)nd;
 
     json_object *state = jk_key(root, "state");
+    if (state && !json_object_is_type(state, json_type_array)) {
+        jk_diag_set(diag, JK_ERR_PARSE, "state: an array of {slot, data_hex | data_zero | data}");
+        goto done;
+    }
     size_t ns = state && json_object_is_type(state, json_type_array) ? json_object_array_length(state) : 0;
     out->state_slots = calloc(ns ? ns : 1, sizeof *out->state_slots);
     out->state_data = calloc(ns ? ns : 1, sizeof *out->state_data);
@@ -162,8 +262,32 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
     for (size_t i = 0; i < ns; i++) {
         json_object *e = json_object_array_get_idx(state, i), *v;
         int64_t slot;
+        char field[32];
+        snprintf(field, sizeof field, "state[%zu]", i);
+        static const char *const state_keys[] = {"slot", "data_hex", "data_zero", "data", NULL};
+        if (!json_object_is_type(e, json_type_object)) {
+            jk_diag_set(diag, JK_ERR_PARSE, "%s: an object {slot, data_hex | data_zero | data}", field);
+            goto done;
+        }
+        if (!jk_known_keys(e, field, state_keys, diag))
+            goto done;
         if (jk_number(jk_key(e, "slot"), &slot) || slot < 0 || slot > 255) {
             jk_diag_set(diag, JK_ERR_PARSE, "state[%zu].slot: a number 20..255", i);
+            goto done;
+        }
+        /* the range and uniqueness genesis requires, refused here as an input error */
+        if (slot < 20) {
+            jk_diag_set(diag, JK_ERR_PARSE, "state slot %d is outside 20..255 (1..19 are pinned references, 0 the "
+                        "scratchpad)", (int)slot);
+            goto done;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (out->state_slots[j] == (uint32_t)slot) {
+                jk_diag_set(diag, JK_ERR_PARSE, "state[%zu].slot: slot %d given twice (state[%zu])", i, (int)slot, j);
+                goto done;
+            }
+        if ((jk_key(e, "data_hex") != NULL) + (jk_key(e, "data_zero") != NULL) + (jk_key(e, "data") != NULL) > 1) {
+            jk_diag_set(diag, JK_ERR_PARSE, "%s: one of data_hex, data_zero and data, not several", field);
             goto done;
         }
         out->state_slots[i] = (uint32_t)slot;
@@ -202,6 +326,10 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
 
     json_object *vals = jk_key(root, "validators");
     size_t nv = vals && json_object_is_type(vals, json_type_array) ? json_object_array_length(vals) : 0;
+    if (nv < 1 || nv > JK_CHAIN_MAX_VALIDATORS) {
+        jk_diag_set(diag, JK_ERR_PARSE, "validators: an array of 1..%d keys", JK_CHAIN_MAX_VALIDATORS);
+        goto done;
+    }
     out->validators = calloc(nv ? nv : 1, sizeof *out->validators);
     if (!out->validators) {
         re = jk_diag_set(diag, JK_ERR_NOMEM, "out of memory");
@@ -216,17 +344,52 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
             goto done;
         }
     }
+    /* one key twice would be one validator with two votes: refused (sorted
+     * copy, so a 1,024-key list costs no 10^6 comparisons) */
+    {
+        uint8_t(*sorted)[32] = malloc(nv * 32);
+        if (!sorted) {
+            re = jk_diag_set(diag, JK_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        memcpy(sorted, out->validators, nv * 32);
+        qsort(sorted, nv, 32, jk_key32_cmp);
+        size_t d = 1;
+        while (d < nv && memcmp(sorted[d - 1], sorted[d], 32))
+            d++;
+        if (d < nv) {
+            size_t first = 0, second;
+            while (memcmp(out->validators[first], sorted[d], 32))
+                first++;
+            second = first + 1;
+            while (memcmp(out->validators[second], sorted[d], 32))
+                second++;
+            free(sorted);
+            jk_diag_set(diag, JK_ERR_PARSE, "validators[%zu]: the same key as validators[%zu]", second, first);
+            goto done;
+        }
+        free(sorted);
+    }
     s->validators = (const uint8_t(*)[32])out->validators;
     s->validator_count = (uint32_t)nv;
 
     json_object *gas = jk_key(root, "gas");
     int64_t *budgets[4] = {&s->gas.transform, &s->gas.verify, &s->gas.process, &s->gas.block};
-    static const char *const names[4] = {"transform", "verify", "process", "block"};
-    for (int b = 0; b < 4; b++)
-        if (!gas || jk_number(jk_key(gas, names[b]), budgets[b])) {
-            jk_diag_set(diag, JK_ERR_PARSE, "gas.%s: missing (a number)", names[b]);
+    static const char *const names[5] = {"transform", "verify", "process", "block", NULL};
+    if (!gas || !json_object_is_type(gas, json_type_object)) {
+        jk_diag_set(diag, JK_ERR_PARSE, "gas: missing (an object of transform, verify, process, block)");
+        goto done;
+    }
+    if (!jk_known_keys(gas, "gas", names, diag))
+        goto done;
+    for (int b = 0; b < 4; b++) {
+        json_object *v = jk_key(gas, names[b]);
+        if (!v || jk_number(v, budgets[b]) || *budgets[b] < 0) {
+            jk_diag_set(diag, JK_ERR_PARSE, "gas.%s: %s", names[b],
+                        v ? "a whole number 0..2^63-2" : "missing (a number)");
             goto done;
         }
+    }
     json_object *traces = jk_key(root, "max_event_traces");
     int64_t max_traces = 0;
     if (traces && (jk_number(traces, &max_traces) || max_traces < 1 || max_traces > JK_CHAIN_MAX_EVENT_TRACES)) {

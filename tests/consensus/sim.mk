@@ -13,4 +13,5 @@ sim: $(BUILD)/consensus-sim
 bench-cons: $(BUILD)/consensus-sim
 	@$(BUILD)/consensus-sim --bench-cert
 	@$(BUILD)/consensus-sim --bench-sync
+	@$(BUILD)/consensus-sim --bench-chain-sync 100
 BENCH_TARGETS += bench-cons

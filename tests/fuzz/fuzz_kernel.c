@@ -9,7 +9,10 @@
  *   2. no decision depends on object identity: both worlds give the same
  *      outcome, value (φ7), gas, fault, reason, result root and slot[0], at
  *      every step (the call, then up to three resumes of what paused; the
- *      reloaded world also reloads each paused value before resuming it).
+ *      reloaded world also reloads each paused value before resuming it);
+ *   3. yields to the kernel's marker served in place (jk_kernel_call_served,
+ *      up to three answered) end exactly as the pause + resume it stands
+ *      for, in both worlds.
  *
  * Input:
  *   byte 0      gas: 2,000 · (1 + b) for the call and each resume
@@ -315,6 +318,63 @@ static int fk_run(jk_kernel *k, jk_cap a, int64_t gas, jk_cap slot0, jk_cap answ
     return n;
 }
 
+/* jk_kernel_call_served (yields answered in place where they can be) against
+ * its specification written out (kernel.h): every answer is `answer`, at
+ * most three; the fourth yield is stopped. */
+extern uint64_t jk_fuzz_kernel_in_place;
+uint64_t jk_fuzz_kernel_in_place; /* yields answered in place (the property test checks some are) */
+
+typedef struct fk_serve {
+    jk_cap answer;
+    int calls;
+} fk_serve;
+
+static jk_err fk_serve_fn(void *ctx, jk_cap marker, jk_cap request, bool *resume, jk_cap *answer)
+{
+    fk_serve *s = ctx;
+    (void)marker;
+    (void)request;
+    if (++s->calls > 3)
+        return JK_OK;
+    *resume = true;
+    *answer = jk_cap_retain(s->answer);
+    return JK_OK;
+}
+
+static void fk_served(jk_kernel *k, jk_cap a, int64_t gas, jk_cap slot0, jk_cap answer, bool in_place,
+                      fk_step *step)
+{
+    fk_serve s = {answer, 0};
+    jk_kernel_result r;
+    jk_err err;
+    if (in_place) {
+        uint64_t before = jk_kernel_served_in_place(k);
+        err = jk_kernel_call_served(k, a, 0, gas, NULL, slot0, fk_serve_fn, &s, &r);
+        jk_fuzz_kernel_in_place += jk_kernel_served_in_place(k) - before;
+    } else {
+        err = jk_kernel_call(k, a, 0, gas, NULL, slot0, &r);
+        int64_t used = r.gas_used;
+        while (err == JK_OK && r.outcome == JK_KERNEL_YIELDED) {
+            bool resume = false;
+            jk_cap ans = jk_cap_null();
+            fk_serve_fn(&s, r.marker, r.slot0, &resume, &ans);
+            if (!resume)
+                break;
+            jk_cap paused = jk_cap_retain(r.instance);
+            jk_kernel_result_clear(&r);
+            err = jk_kernel_resume(k, paused, gas - used, ans, &r);
+            jk_cap_release(paused);
+            jk_cap_release(ans);
+            used += r.gas_used;
+            r.gas_used = used;
+        }
+    }
+    fk_record(err, &r, step);
+    step->value ^= (uint64_t)s.calls << 56;
+    if (err == JK_OK)
+        jk_kernel_result_clear(&r);
+}
+
 int jk_fuzz_kernel(const uint8_t *data, size_t size)
 {
     if (size < 2)
@@ -395,6 +455,16 @@ int jk_fuzz_kernel(const uint8_t *data, size_t size)
     for (int i = 0; i < n1; i++)
         if (memcmp(&st1[i], &st2[i], sizeof st1[i]) != 0)
             fk_fail("the reloaded state decided differently at step", i);
+    /* 3. yields served in place decide exactly as pause + resume, in memory
+     *    and on the reloaded state. */
+    fk_step sv[3];
+    fk_served(k1, a, gas, slot0, answer, false, &sv[0]);
+    fk_served(k1, a, gas, slot0, answer, true, &sv[1]);
+    fk_served(k2, a2, gas, slot0_2, answer_2, true, &sv[2]);
+    if (memcmp(&sv[0], &sv[1], sizeof sv[0]) != 0)
+        fk_fail("a yield served in place decided otherwise than pause and resume", sv[1].outcome);
+    if (memcmp(&sv[0], &sv[2], sizeof sv[0]) != 0)
+        fk_fail("the reloaded state served in place decided differently", sv[2].outcome);
 
     jk_cap_release(a);
     jk_cap_release(a2);

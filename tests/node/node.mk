@@ -1,15 +1,22 @@
 # node.mk — the multi-process node runs that do not belong in `make test`:
 #   make bench-testnet  BENCH testnet: 4 `jark node` processes on loopback
-#                       under the demo workload, events/s next to the Ed25519
+#                       under the demo workload (4 batches of 256 in flight
+#                       over 4,096 accounts), events/s next to the Ed25519
 #                       bound measured in the same run, finality under load
-#                       and idle (docs/node.md);
+#                       and idle, the nodes' CPU per event (docs/bench.md);
 #   make e2e            longer runs: 7 validators, kills and restarts of two
-#                       (f = 2) at once, 100 heights; then 4 over TLS/TCP.
+#                       (f = 2) at once, 100 heights; then 4 over TLS/TCP;
+#                       then scripts/e2e-netns.sh: 4 validators in network
+#                       namespaces, a 2|2 partition and its healing, and a
+#                       tc netem delay/loss run (each skipped, with the
+#                       reason, where this machine cannot make them).
 BENCH_TARGETS += bench-testnet
 .PHONY: bench-testnet e2e
 bench-testnet: $(BUILD)/jark
-	@$(BUILD)/jark testnet --validators 4 --blocks 60 --events-per-block 64 --bench | tail -n 2
+	@$(BUILD)/jark testnet --validators 4 --blocks 60 --events-per-block 256 --in-flight 4 --accounts 4096 \
+	  --bench | tail -n 2
 
 e2e: $(BUILD)/jark
 	$(BUILD)/jark testnet --validators 7 --blocks 100 --perturb kill:1@10,kill:2@12,restart:1@40,restart:2@45,kill:6@60,restart:6@80
 	$(BUILD)/jark testnet --validators 4 --blocks 40 --tcp --perturb kill:0@5,restart:0@20
+	sh scripts/e2e-netns.sh $(BUILD)/jark

@@ -355,6 +355,18 @@ bool tn_agree(const tn_cluster *c, uint64_t *min_top)
     return ok;
 }
 
+int64_t tn_stored_height(const tn_cluster *c, uint32_t i)
+{
+    char d[256];
+    jk_node_archive *a = NULL;
+    snprintf(d, sizeof d, "%s/node-%u", c->dir, i);
+    if (jk_node_archive_open(d, &a, NULL) != JK_OK)
+        return -1;
+    int64_t top = (int64_t)jk_node_archive_top(a);
+    jk_node_archive_close(a);
+    return top;
+}
+
 void tn_destroy(tn_cluster *c)
 {
     for (uint32_t i = 0; i < c->n; i++)

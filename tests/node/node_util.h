@@ -50,6 +50,8 @@ bool tn_wait(const tn_cluster *c, uint32_t mask, uint64_t h, uint64_t limit_ms);
 /* After every node is stopped: do the archives agree at every height they
  * share? *min_top receives the lowest top. */
 bool tn_agree(const tn_cluster *c, uint64_t *min_top);
+/* The top of a STOPPED node's archive (its committed height), or -1. */
+int64_t tn_stored_height(const tn_cluster *c, uint32_t i);
 /* Stop everything (SIGKILL) and remove the directory. */
 void tn_destroy(tn_cluster *c);
 

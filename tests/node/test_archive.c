@@ -170,6 +170,84 @@ JK_TEST(test_archive_keeps_the_signed_vote_records)
     rmdir_all(dir);
 }
 
+/* The two encoded votes of an equivocation by validator `who` at (h, r). */
+static void equivocation(const fixture *f, uint32_t who, uint64_t h, uint32_t r, uint8_t type,
+                         uint8_t out[2 * JK_CONS_VOTE_SIZE])
+{
+    for (int k = 0; k < 2; k++) {
+        jk_cons_vote v = {.type = type, .height = h, .round = r, .has_value = true,
+                          .validator = who};
+        memset(v.value.bytes, 0x10 + k, 32);
+        jk_cons_vote_sign(&v, &f->genesis, f->sk[who]);
+        jk_cons_vote_encode(&v, out + k * JK_CONS_VOTE_SIZE);
+    }
+}
+
+/* Evidence is kept once per (height, round, type, validator), listed in
+ * that order, survives a reopen, and stays within its bound by dropping the
+ * oldest; bytes that are not one equivocation are refused. */
+JK_TEST(test_archive_keeps_evidence_bounded_and_deduplicated)
+{
+    static fixture f;
+    fixture_make(&f);
+    char dir[64];
+    tmpdir(dir, sizeof dir);
+    jk_node_archive *a;
+    JK_REQUIRE(jk_node_archive_open(dir, &a, NULL) == JK_OK);
+    uint8_t ev[2 * JK_CONS_VOTE_SIZE];
+    bool stored;
+    equivocation(&f, 2, 7, 1, JK_CONS_MSG_PRECOMMIT, ev);
+    JK_CHECK_EQ(jk_node_archive_put_evidence(a, ev, sizeof ev, &stored, NULL), JK_OK);
+    JK_CHECK(stored);
+    JK_CHECK_EQ(jk_node_archive_put_evidence(a, ev, sizeof ev, &stored, NULL), JK_OK);
+    JK_CHECK(!stored); /* the same equivocation again */
+    equivocation(&f, 1, 5, 0, JK_CONS_MSG_PREVOTE, ev);
+    JK_CHECK_EQ(jk_node_archive_put_evidence(a, ev, sizeof ev, &stored, NULL), JK_OK);
+    JK_CHECK(stored);
+    JK_CHECK_EQ(jk_node_archive_evidence_count(a), 2);
+    /* not evidence: a short buffer, two votes for one value, two validators */
+    jk_diag diag = {{0}};
+    JK_CHECK_EQ(jk_node_archive_put_evidence(a, ev, sizeof ev - 1, NULL, &diag),
+                JK_ERR_NODE_EVIDENCE);
+    uint8_t same[2 * JK_CONS_VOTE_SIZE];
+    memcpy(same, ev, JK_CONS_VOTE_SIZE);
+    memcpy(same + JK_CONS_VOTE_SIZE, ev, JK_CONS_VOTE_SIZE);
+    JK_CHECK_EQ(jk_node_archive_put_evidence(a, same, sizeof same, NULL, &diag),
+                JK_ERR_NODE_EVIDENCE);
+    uint8_t two[2 * JK_CONS_VOTE_SIZE];
+    equivocation(&f, 3, 5, 0, JK_CONS_MSG_PREVOTE, two);
+    memcpy(same + JK_CONS_VOTE_SIZE, two + JK_CONS_VOTE_SIZE, JK_CONS_VOTE_SIZE);
+    JK_CHECK_EQ(jk_node_archive_put_evidence(a, same, sizeof same, NULL, &diag),
+                JK_ERR_NODE_EVIDENCE);
+    jk_node_archive_close(a);
+    JK_REQUIRE(jk_node_archive_open(dir, &a, NULL) == JK_OK);
+    JK_CHECK_EQ(jk_node_archive_evidence_count(a), 2);
+    jk_node_evidence list[4];
+    size_t n;
+    JK_REQUIRE(jk_node_archive_evidence(a, 0, list, 4, &n, NULL) == JK_OK);
+    JK_CHECK_EQ(n, 2);
+    JK_CHECK(n == 2 && list[0].first.height == 5 && list[1].first.height == 7);
+    JK_CHECK(n == 2 && list[1].first.validator == 2 && list[1].second.validator == 2);
+    JK_REQUIRE(jk_node_archive_evidence(a, 1, list, 4, &n, NULL) == JK_OK);
+    JK_CHECK(n == 1 && list[0].first.height == 7);
+    /* the bound: at 3, height 9 pushes out height 5; height 1 is dropped */
+    jk_node_archive_set_evidence_max(a, 3);
+    equivocation(&f, 0, 8, 0, JK_CONS_MSG_PREVOTE, ev);
+    JK_CHECK_EQ(jk_node_archive_put_evidence(a, ev, sizeof ev, &stored, NULL), JK_OK);
+    equivocation(&f, 0, 9, 0, JK_CONS_MSG_PREVOTE, ev);
+    JK_CHECK_EQ(jk_node_archive_put_evidence(a, ev, sizeof ev, &stored, NULL), JK_OK);
+    JK_CHECK(stored);
+    equivocation(&f, 0, 1, 0, JK_CONS_MSG_PREVOTE, ev);
+    JK_CHECK_EQ(jk_node_archive_put_evidence(a, ev, sizeof ev, &stored, NULL), JK_OK);
+    JK_CHECK(!stored);
+    JK_CHECK_EQ(jk_node_archive_evidence_count(a), 3);
+    JK_REQUIRE(jk_node_archive_evidence(a, 0, list, 4, &n, NULL) == JK_OK);
+    JK_CHECK(n == 3 && list[0].first.height == 7 && list[1].first.height == 8 &&
+             list[2].first.height == 9);
+    jk_node_archive_close(a);
+    rmdir_all(dir);
+}
+
 typedef struct importer {
     uint64_t heights[8];
     size_t n;

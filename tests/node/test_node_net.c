@@ -68,17 +68,25 @@ JK_TEST(test_node_net_kill_two_halts_then_resumes)
     JK_REQUIRE(tn_wait(&c, 0xF, 3, TN_LIMIT));
     tn_stop(&c, 2, SIGKILL, NULL);
     tn_stop(&c, 3, SIGKILL, NULL);
-    /* Two of four are no quorum. A height in flight may still be decided
-     * by a node that saw its precommits; after that, nothing. */
+    /* Two of four are no quorum. Let H be the highest height any node had
+     * committed when 2 and 3 died (theirs are final: they are dead; 0 and 1
+     * only grow). A height in flight may still be decided by a node that saw
+     * its precommits, and a lagging node may still catch up by certificates,
+     * but nothing above H + 1 can ever be decided. (The bound holds at any
+     * timing; the wait only gives a wrong implementation time to show.) */
+    int64_t k2 = tn_stored_height(&c, 2), k3 = tn_stored_height(&c, 3);
+    JK_REQUIRE(k2 >= 0 && k3 >= 0);
     usleep(300 * 1000);
     int64_t h0 = tn_height(&c, 0), h1 = tn_height(&c, 1);
     JK_REQUIRE(h0 >= 3 && h1 >= 3);
+    int64_t hi = h0 > h1 ? h0 : h1;
+    hi = k2 > hi ? k2 : hi;
+    hi = k3 > hi ? k3 : hi;
     usleep(2000 * 1000);
-    JK_CHECK_EQ(tn_height(&c, 0), h0);
-    JK_CHECK_EQ(tn_height(&c, 1), h1);
+    JK_CHECK(tn_height(&c, 0) <= hi + 1);
+    JK_CHECK(tn_height(&c, 1) <= hi + 1);
     JK_REQUIRE(tn_start(&c, 2));
     JK_REQUIRE(tn_start(&c, 3));
-    int64_t hi = h0 > h1 ? h0 : h1;
     JK_CHECK(tn_wait(&c, 0xF, (uint64_t)hi + 3, TN_LIMIT));
     for (uint32_t i = 0; i < 4; i++)
         tn_stop(&c, i, SIGTERM, NULL);

@@ -105,3 +105,103 @@ JK_TEST(test_node_rogue_dropped_while_the_chain_goes_on)
     JK_CHECK(tn_agree(&c, &top));
     tn_destroy(&c);
 }
+
+/* status of node i: max_peer_height and syncing (-1 / false when it does
+ * not answer). */
+static int64_t rogue_status(const tn_cluster *c, uint32_t i, bool *syncing)
+{
+    char *res = NULL;
+    jk_diag d;
+    int64_t top = -1;
+    *syncing = false;
+    if (jk_rpc_call("127.0.0.1", c->rpc[i], "status", NULL, &res, &d) == JK_OK) {
+        const char *p = strstr(res, "\"max_peer_height\"");
+        if (p && (p = strchr(p, ':')))
+            top = strtoll(p + 1, NULL, 10);
+        *syncing = strstr(res, "\"syncing\":true") != NULL;
+    }
+    free(res);
+    return top;
+}
+
+/* One prevote frame of validator `who` at height h, signed with `sk` (the
+ * validator's own key, or another: a bad signature). */
+static void rogue_vote(jk_rogue *r, uint64_t h, uint32_t who, const uint8_t sk[64])
+{
+    jk_hash g;
+    tn_genesis(0, &g);
+    jk_cons_vote v = {.type = JK_CONS_MSG_PREVOTE, .height = h, .round = 0, .has_value = false,
+                      .validator = who};
+    jk_cons_vote_sign(&v, &g, sk);
+    uint8_t enc[JK_CONS_VOTE_SIZE], hdr[JK_NET_FRAME_HEADER];
+    jk_cons_vote_encode(&v, enc);
+    jk_net_frame_header(JK_NET_CONSENSUS, sizeof enc, hdr);
+    jk_rogue_send_raw(r, hdr, sizeof hdr);
+    jk_rogue_send_raw(r, enc, sizeof enc);
+}
+
+/* syncing, without timing: a peer that relays validator 1's genuinely
+ * signed prevote for a height far ahead makes node 0 report that height
+ * (minus one) as the highest peer height, and syncing, for as long as the
+ * peer is connected — nobody can serve those heights, so it stays so; when
+ * the peer goes, its height is forgotten and syncing ends. A far-ahead
+ * vote with a bad signature moves nothing and gets its sender dropped. */
+JK_TEST(test_node_rogue_far_vote_makes_syncing)
+{
+    tn_cluster c;
+    JK_REQUIRE(tn_init(&c, 4));
+    for (uint32_t i = 0; i < 4; i++)
+        JK_REQUIRE(tn_start(&c, i));
+    JK_REQUIRE(tn_wait(&c, 0xF, 2, TN_LIMIT));
+    int64_t at = tn_height(&c, 0);
+    JK_REQUIRE(at >= 2);
+    uint64_t far = (uint64_t)at + 1000;
+    uint8_t sk1[64], pk1[32], sk2[64], pk2[32];
+    tn_key(1, sk1, pk1);
+    tn_key(2, sk2, pk2);
+
+    jk_rogue *r = rogue_up(&c);
+    JK_REQUIRE(r);
+    rogue_vote(r, far, 1, sk1);
+    bool syncing = false, seen = false;
+    for (int i = 0; i < 40000 && !seen; i++) {
+        JK_REQUIRE(jk_rogue_pump(r) >= 0);
+        if (i % 200 == 0)
+            seen = rogue_status(&c, 0, &syncing) == (int64_t)far - 1 && syncing;
+        usleep(250);
+    }
+    JK_CHECK(seen);
+    /* still so a while later: the chain goes on, the figure stays */
+    JK_CHECK(tn_wait(&c, 0x1, (uint64_t)at + 2, TN_LIMIT));
+    JK_CHECK_EQ(rogue_status(&c, 0, &syncing), (int64_t)far - 1);
+    JK_CHECK(syncing);
+    /* the same in /metrics */
+    int status = 0;
+    char *reply = NULL, want[64];
+    size_t rlen = 0;
+    jk_diag d;
+    JK_CHECK(jk_rpc_http("127.0.0.1", c.rpc[0], "GET", "/metrics", NULL, 0, &status, &reply,
+                         &rlen, &d) == JK_OK &&
+             status == 200);
+    snprintf(want, sizeof want, "\njark_max_peer_height %llu\n", (unsigned long long)far - 1);
+    JK_CHECK(reply && strstr(reply, want) && strstr(reply, "\njark_syncing 1\n"));
+    free(reply);
+    jk_rogue_close(r);
+    bool over = false;
+    for (int i = 0; i < 400 && !over; i++) {
+        over = rogue_status(&c, 0, &syncing) < (int64_t)far - 1 && !syncing;
+        usleep(50 * 1000);
+    }
+    JK_CHECK(over);
+
+    /* validator 1's vote signed with validator 2's key: dropped, no height */
+    r = rogue_up(&c);
+    JK_REQUIRE(r);
+    rogue_vote(r, far + 1000, 1, sk2);
+    JK_CHECK(rogue_dropped(r));
+    jk_rogue_close(r);
+    JK_CHECK(rogue_status(&c, 0, &syncing) < (int64_t)far - 1 && !syncing);
+    for (uint32_t i = 0; i < 4; i++)
+        tn_stop(&c, i, SIGTERM, NULL);
+    tn_destroy(&c);
+}

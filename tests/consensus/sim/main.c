@@ -7,12 +7,17 @@
  *                 [--seed S] [--no-faults] [--trace]
  *   consensus-sim --bench-cert   (certificate check vs raw Ed25519 verifies)
  *   consensus-sim --bench-sync   (jk_node_sync vs archiving alone, headers only)
+ *   consensus-sim --bench-chain-sync [N]  (sync of N demo-chain blocks from
+ *                 genesis through the chain app vs plain import, no certificates)
  */
 #include "jark/consensus.h"
 #include "jark/node.h"
 
+#include "../../../src/devnet/internal.h"
+
 #include <inttypes.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +31,13 @@ static double now_us(void)
 
 /* BENCH lines: checking a commit certificate of V validators (2f+1
  * precommits) next to the same number of raw Ed25519 verifies. */
+static double cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
 static int bench_cert(void)
 {
     static const uint32_t vs_n[] = {4, 7, 10, 31, 100};
@@ -174,6 +186,149 @@ static int bench_sync(void)
     return 0;
 }
 
+/* BENCH line: sync from genesis on the demo chain (V = 4, 8 transfers per
+ * block): jk_node_chain_app_sync (each block's certificate checked, the
+ * LastCommit it carries checked, jk_chain_check_block, the commit of head
+ * and archive in one LMDB transaction) next to plain import of the same
+ * blocks (jk_node_validator_import: the chain layer's import and the head
+ * commit, no certificate, no archive). Blocks are made first by validator
+ * 0, each at the round it proposes in, certified by validators 0..2. */
+enum { CS_V = 4 };
+
+static void cs_rm(const char *dir)
+{
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static int bench_chain_sync(uint64_t n)
+{
+    jk_spec_file spec;
+    jk_diag diag = {{0}};
+    if (jk_crypto_init() != JK_OK || jk_devnet_load_demo(&spec, &diag) != JK_OK) {
+        fprintf(stderr, "demo chain: %s\n", diag.msg);
+        return 2;
+    }
+    static jk_demo demo;
+    jk_demo_init(&demo, 1, &spec.spec);
+    static jk_keypair keys[CS_V];
+    static uint8_t pks[CS_V][32];
+    for (uint32_t i = 0; i < CS_V; i++) {
+        jk_devnet_derive_key("validator", 1, i, &keys[i]);
+        memcpy(pks[i], keys[i].pk, 32);
+    }
+    spec.spec.validators = (const uint8_t(*)[32])pks;
+    spec.spec.validator_count = CS_V;
+    jk_chain_genesis genesis;
+    if (jk_chain_genesis_build(&spec.spec, &genesis, &diag) != JK_OK) {
+        fprintf(stderr, "genesis: %s\n", diag.msg);
+        return 2;
+    }
+    char root[] = "/tmp/jark-bench-chain-sync-XXXXXX", d[3][PATH_MAX];
+    if (!mkdtemp(root))
+        return 2;
+    for (int k = 0; k < 3; k++)
+        snprintf(d[k], sizeof d[k], "%s/%d", root, k);
+    jk_node_sync_item *items = calloc(n, sizeof *items);
+    jk_node_chain_app *prod = NULL;
+    int rc = 2;
+    if (!items || jk_node_chain_app_open(d[0], keys[0].sk, &genesis, &prod, &diag) != JK_OK)
+        goto out;
+    jk_cons_app cb;
+    jk_node_chain_app_bind(prod, &cb);
+    static jk_gossip g;
+    size_t events = 0;
+    for (uint64_t h = 1; h <= n; h++) {
+        jk_demo_block(&demo, &genesis.genesis_hash, h, 8, &g);
+        for (size_t e = 0; e < g.n; e++) {
+            uint8_t *b;
+            size_t len;
+            if (jk_node_event_encode(&g.events[e], g.trace_ptrs[e], g.counts[e], &b, &len) ==
+                JK_OK) {
+                events += jk_node_chain_app_add_event(prod, b, len);
+                free(b);
+            }
+        }
+        uint32_t round = 0;
+        while (jk_chain_proposer_index(CS_V, h, round) != 0)
+            round++;
+        jk_node_sync_item *it = &items[h - 1];
+        uint8_t *value;
+        if (cb.get_value(prod, h, round, &value, &it->len) != JK_OK)
+            goto out;
+        it->block = value;
+        it->height = h;
+        jk_hash id;
+        cb.hash(prod, value, it->len, &id);
+        it->cert.height = h;
+        it->cert.round = round;
+        it->cert.value = id;
+        for (uint32_t i = 0; i < 3; i++) {
+            jk_cons_vote v = {.type = JK_CONS_MSG_PRECOMMIT, .height = h, .round = round,
+                              .has_value = true, .value = id, .validator = i};
+            jk_cons_vote_sign(&v, &genesis.genesis_hash, keys[i].sk);
+            it->cert.sigs[i].validator = i;
+            memcpy(it->cert.sigs[i].sig, v.sig, 64);
+        }
+        it->cert.count = 3;
+        if (cb.commit(prod, h, value, it->len, &it->cert) != JK_OK)
+            goto out;
+    }
+    /* sync through the app, as validator 1 */
+    jk_node_chain_app *app = NULL;
+    size_t done = 0;
+    double t0 = now_us(), c0 = cpu_us();
+    if (jk_node_chain_app_open(d[1], keys[1].sk, &genesis, &app, &diag) != JK_OK ||
+        jk_node_chain_app_sync(app, items, n, &done, &diag) != JK_OK) {
+        fprintf(stderr, "sync: %s\n", diag.msg);
+        jk_node_chain_app_close(app);
+        goto out;
+    }
+    double t1 = now_us(), c1 = cpu_us();
+    jk_hash r1, r2;
+    jk_node_chain_app_root(app, &r1);
+    jk_node_chain_app_close(app);
+    /* plain import of the blocks, as validator 2 */
+    jk_node_validator *v = NULL;
+    double t2 = now_us(), c2 = cpu_us();
+    if (jk_node_validator_open(d[2], keys[2].sk, &genesis, &v, &diag) != JK_OK)
+        goto out;
+    static jk_node_value val;
+    for (uint64_t h = 1; h <= n; h++)
+        if (jk_node_value_decode(items[h - 1].block, items[h - 1].len, &val, &diag) != JK_OK ||
+            jk_node_validator_import(v, val.block, val.block_len, h, &diag) != JK_OK) {
+            fprintf(stderr, "import: %s\n", diag.msg);
+            jk_node_validator_close(v);
+            goto out;
+        }
+    double t3 = now_us(), c3 = cpu_us();
+    jk_cap_hash(v->ck->chain, &r2);
+    jk_node_validator_close(v);
+    if (memcmp(r1.bytes, r2.bytes, 32) != 0) {
+        fprintf(stderr, "sync and import end at different roots\n");
+        goto out;
+    }
+    double sync_s = (t1 - t0) / 1e6, plain_s = (t3 - t2) / 1e6;
+    printf("BENCH chain_sync V=%u: %llu blocks (%zu events): %.0f blocks/s synced (2 "
+           "certificates checked, check_block, head+archive in one transaction); %.0f blocks/s "
+           "plain import; ratio %.2f; CPU %.0f vs %.0f us/block, ratio %.2f\n",
+           CS_V, (unsigned long long)n, events, n / sync_s, n / plain_s, plain_s / sync_s,
+           (c1 - c0) / (double)n, (c3 - c2) / (double)n, (c3 - c2) / (c1 - c0));
+    rc = 0;
+out:
+    if (rc)
+        fprintf(stderr, "bench-chain-sync failed: %s\n", diag.msg);
+    jk_node_chain_app_close(prod);
+    for (uint64_t h = 0; items && h < n; h++)
+        free((void *)items[h].block);
+    free(items);
+    jk_cap_release(genesis.chain);
+    cs_rm(root);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t seeds = 100, first = 1;
@@ -209,6 +364,8 @@ int main(int argc, char **argv)
             if (jk_crypto_init() != JK_OK)
                 return 2;
             return bench_cert();
+        } else if (!strcmp(a, "--bench-chain-sync")) {
+            return bench_chain_sync(v ? strtoull(v, NULL, 10) : 100);
         } else if (!strcmp(a, "--bench-sync")) {
             if (jk_crypto_init() != JK_OK)
                 return 2;

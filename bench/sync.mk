@@ -1,0 +1,21 @@
+# sync.mk — `make bench-sync`: BENCH sync (bench/bench_sync.c, issue 13): a
+# fresh `jark node` (full node, empty store) syncing a 300-block demo chain of
+# transfers from a peer over loopback, next to importing the same blocks
+# through the library without a network (ratio). `jark testnet` makes the
+# chain first (about a minute). BENCH_SYNC_ARGS="BLOCKS EVENTS" overrides.
+BENCH_SYNC_BIN := $(BUILD)/bench/bench_sync
+BENCH_SYNC_ARGS ?= 300 16
+
+$(BENCH_SYNC_BIN): bench/bench_sync.c $(TOOL_LIB_OBJ) $(BUILD)/libjark.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O2 $(WARN) -MMD -MP -MF $@.d $< $(TOOL_LIB_OBJ) $(BUILD)/libjark.a \
+	  $(LDFLAGS) $(LDLIBS) -o $@
+
+BENCH_TARGETS += bench-sync
+.PHONY: bench-sync
+bench-sync: $(BENCH_SYNC_BIN) $(BUILD)/jark
+	@$(BENCH_SYNC_BIN) $(BUILD)/jark $(BENCH_SYNC_ARGS)
+
+bench-build: $(BENCH_SYNC_BIN)
+
+-include $(BENCH_SYNC_BIN).d

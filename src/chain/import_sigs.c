@@ -1,0 +1,162 @@
+/*
+ * import_sigs.c — import's signature checks, answered ahead of apply on
+ * worker threads (issue 16).
+ *
+ * Import mode's attest accepts trace i only if (key, msg_hash) match the
+ * request and the signature verifies (jk_decide_import, import.c). Whether a
+ * signature verifies is a pure function of the trace's 128 bytes, so it can
+ * be computed by anyone, in any order, before it is asked: the decision
+ * apply sees is the same bit, and the block's outcome cannot change. What
+ * this file changes is only when and where the ~50 µs Ed25519 checks run:
+ *
+ *   - first, on the calling thread, every trace the signature cache already
+ *     holds is marked valid (a gossiped block then checks nothing);
+ *   - then `threads − 1` workers claim the other traces front to back
+ *     (atomic counter, then a compare-and-swap on the trace's state) while
+ *     the calling thread runs apply; when apply reaches a trace nobody has
+ *     claimed, the calling thread checks it itself, and when a worker holds
+ *     it, it waits for that one result (mutex + condition variable);
+ *   - import stops the workers when apply ends, whatever the outcome, so a
+ *     block refused early costs at most one check per worker more than the
+ *     sequential order would.
+ *
+ * Workers read only the block's traces (immutable while import runs) and
+ * write only their state bytes; the signature cache is read before they
+ * start and written on the calling thread only.
+ */
+#include "internal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JK_MAX_IMPORT_THREADS 64u
+
+/* A trace's state; JK_SIG_CACHED is valid, known from the cache (so import
+ * need not remember it again). Only CLAIMED is ever waited on. */
+enum { JK_SIG_UNCHECKED = 0, JK_SIG_CLAIMED = 1, JK_SIG_VALID = 2, JK_SIG_INVALID = 3, JK_SIG_CACHED = 4 };
+
+struct jk_chain_sigjobs {
+    const jk_chain_trace *traces;
+    size_t n;
+    atomic_uchar *state;      /* n states, JK_SIG_* */
+    atomic_size_t next;       /* the next trace a worker tries to claim */
+    atomic_bool stop;
+    pthread_mutex_t lock;     /* with `done`: a waiter sleeps until a worker's result lands */
+    pthread_cond_t done;
+    pthread_t workers[JK_MAX_IMPORT_THREADS];
+    unsigned started;
+};
+
+static unsigned char jk_check(const jk_chain_trace *t)
+{
+    return jk_chain_trace_check(t) == JK_OK ? JK_SIG_VALID : JK_SIG_INVALID;
+}
+
+static bool jk_claim(jk_chain_sigjobs *j, size_t i)
+{
+    unsigned char expect = JK_SIG_UNCHECKED;
+    return atomic_compare_exchange_strong(&j->state[i], &expect, JK_SIG_CLAIMED);
+}
+
+static void *jk_sig_worker(void *arg)
+{
+    jk_chain_sigjobs *j = arg;
+    while (!atomic_load_explicit(&j->stop, memory_order_relaxed)) {
+        size_t i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (i >= j->n)
+            break;
+        if (!jk_claim(j, i))
+            continue; /* a cache hit, or the calling thread got there first */
+        unsigned char r = jk_check(&j->traces[i]);
+        pthread_mutex_lock(&j->lock);
+        atomic_store_explicit(&j->state[i], r, memory_order_release);
+        pthread_cond_broadcast(&j->done);
+        pthread_mutex_unlock(&j->lock);
+    }
+    return NULL;
+}
+
+jk_err jk_chain_sigjobs_start(const jk_chain_kernel *ck, const jk_chain_trace *traces, size_t n, unsigned threads,
+                              jk_chain_sigjobs **out)
+{
+    *out = NULL;
+    jk_chain_sigjobs *j = calloc(1, sizeof *j);
+    if (!j)
+        return JK_ERR_NOMEM;
+    j->state = calloc(n ? n : 1, sizeof *j->state);
+    if (!j->state || pthread_mutex_init(&j->lock, NULL) != 0) {
+        free(j->state);
+        free(j);
+        return JK_ERR_NOMEM;
+    }
+    if (pthread_cond_init(&j->done, NULL) != 0) {
+        pthread_mutex_destroy(&j->lock);
+        free(j->state);
+        free(j);
+        return JK_ERR_NOMEM;
+    }
+    j->traces = traces;
+    j->n = n;
+    atomic_init(&j->next, 0);
+    atomic_init(&j->stop, false);
+    size_t misses = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool hit = jk_chain_sig_cached(ck, &traces[i]);
+        atomic_init(&j->state[i], hit ? JK_SIG_CACHED : JK_SIG_UNCHECKED);
+        misses += !hit;
+    }
+    /* No more workers than misses: a gossiped block starts none. A worker
+     * that cannot start leaves its share to the others and to the caller. */
+    if (threads > JK_MAX_IMPORT_THREADS)
+        threads = JK_MAX_IMPORT_THREADS;
+    for (unsigned t = 1; t < threads && t <= misses; t++)
+        if (pthread_create(&j->workers[j->started], NULL, jk_sig_worker, j) == 0)
+            j->started++;
+    *out = j;
+    return JK_OK;
+}
+
+bool jk_chain_sigjobs_valid(jk_chain_sigjobs *j, size_t i)
+{
+    unsigned char s = atomic_load_explicit(&j->state[i], memory_order_acquire);
+    if (s == JK_SIG_UNCHECKED) {
+        if (jk_claim(j, i)) {
+            s = jk_check(&j->traces[i]);
+            atomic_store_explicit(&j->state[i], s, memory_order_relaxed); /* read by this thread only */
+            return s == JK_SIG_VALID;
+        }
+        s = atomic_load_explicit(&j->state[i], memory_order_acquire); /* a worker claimed it first */
+    }
+    if (s == JK_SIG_CLAIMED) { /* a worker is checking it: wait for that result */
+        pthread_mutex_lock(&j->lock);
+        while ((s = atomic_load_explicit(&j->state[i], memory_order_acquire)) == JK_SIG_CLAIMED)
+            pthread_cond_wait(&j->done, &j->lock);
+        pthread_mutex_unlock(&j->lock);
+    }
+    return s == JK_SIG_VALID || s == JK_SIG_CACHED;
+}
+
+bool jk_chain_sigjobs_cached(jk_chain_sigjobs *j, size_t i)
+{
+    return atomic_load_explicit(&j->state[i], memory_order_relaxed) == JK_SIG_CACHED;
+}
+
+void jk_chain_sigjobs_finish(jk_chain_sigjobs *j)
+{
+    if (!j)
+        return;
+    atomic_store(&j->stop, true);
+    for (unsigned t = 0; t < j->started; t++)
+        pthread_join(j->workers[t], NULL);
+    pthread_cond_destroy(&j->done);
+    pthread_mutex_destroy(&j->lock);
+    free(j->state);
+    free(j);
+}
+
+void jk_chain_set_import_threads(jk_chain_kernel *ck, unsigned threads)
+{
+    ck->import_threads = threads;
+}

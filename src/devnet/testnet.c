@@ -1,0 +1,626 @@
+/*
+ * testnet.c — the multi-process testnet (devnet.h, "The multi-process
+ * testnet"; docs/node.md "jark testnet"): V `jark node` processes, each with
+ * its own key, store and ports (on 127.0.0.1, or each in a network namespace
+ * of its own for `make e2e`); watched through their RPC; perturbed (SIGKILL,
+ * restart, wipe) at given heights; fed the workload (testnet_workload.c);
+ * stopped with SIGTERM; then their archives compared height by height.
+ */
+#define _GNU_SOURCE
+#include "testnet_internal.h"
+
+#include "jark/sdk.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define JK_TNET_LIMIT_MS 120000u /* no progress for this long: give up */
+#define JK_TNET_NETNS_PORT 7100u /* in a namespace of its own every port is free */
+
+uint64_t jk_tnet_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void jk_tnet_note(const jk_tnet *t, const char *fmt, ...)
+{
+    if (!t->o->on_note)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    t->o->on_note(t->o->ctx, line);
+}
+
+jk_err jk_devnet_perturb_parse(const char *s, jk_devnet_perturb *p, size_t cap, size_t *count,
+                               jk_diag *diag)
+{
+    *count = 0;
+    while (*s) {
+        if (*count == cap)
+            return jk_diag_set(diag, JK_ERR_INVALID_ARG, "at most %zu perturbations", cap);
+        jk_devnet_perturb *x = &p[*count];
+        unsigned node;
+        unsigned long long h;
+        int used = 0;
+        if (sscanf(s, "kill:%u@%llu%n", &node, &h, &used) == 2 && used)
+            x->kind = JK_DEVNET_PERTURB_KILL;
+        else if (sscanf(s, "wipe:%u@%llu%n", &node, &h, &used) == 2 && used)
+            x->kind = JK_DEVNET_PERTURB_WIPE;
+        else if (sscanf(s, "restart:%u@%llu%n", &node, &h, &used) == 2 && used)
+            x->kind = JK_DEVNET_PERTURB_RESTART;
+        else
+            return jk_diag_set(diag, JK_ERR_INVALID_ARG,
+                               "kill:I@H, restart:I@H or wipe:I@H, comma-separated (at \"%.32s\")", s);
+        x->node = node;
+        x->height = h;
+        (*count)++;
+        s += used;
+        if (*s == ',' && s[1])
+            s++;
+        else if (*s)
+            return jk_diag_set(diag, JK_ERR_INVALID_ARG, "a comma expected at \"%.32s\"", s);
+    }
+    return JK_OK;
+}
+
+static double jk_tnet_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double jk_devnet_ed25519_verifies_per_s(uint32_t ms, double *per_cpu_s)
+{
+    uint8_t sk[64], pk[32], seed[32] = {7}, msg[32] = {1}, sig[64];
+    jk_crypto_ed25519_keypair_from_seed(seed, pk, sk);
+    jk_crypto_ed25519_sign(sk, msg, sizeof msg, sig);
+    uint64_t t0 = jk_tnet_ms(), n = 0;
+    double c0 = jk_tnet_cpu_now();
+    while (jk_tnet_ms() - t0 < ms || n < 100) {
+        for (int k = 0; k < 100; k++)
+            (void)jk_crypto_ed25519_verify(pk, msg, sizeof msg, sig);
+        n += 100;
+    }
+    uint64_t dt = jk_tnet_ms() - t0;
+    double dc = jk_tnet_cpu_now() - c0;
+    if (per_cpu_s)
+        *per_cpu_s = dc > 0 ? (double)n / dc : 0.0;
+    return (double)n * 1000.0 / (double)(dt ? dt : 1);
+}
+
+static uint16_t jk_tnet_free_port(int type)
+{
+    int fd = socket(AF_INET, type, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    uint16_t port = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static void jk_tnet_hex(const uint8_t *b, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+static bool jk_tnet_start(jk_tnet *t, uint32_t i)
+{
+    const jk_devnet_testnet_options *o = t->o;
+    char key[PATH_MAX + 16], store[PATH_MAX + 16], log[PATH_MAX + 16], listen[96], rpc[96];
+    char netns[PATH_MAX];
+    snprintf(key, sizeof key, "%s/key-%u", t->dir, i);
+    snprintf(store, sizeof store, "%s/node-%u", t->dir, i);
+    snprintf(log, sizeof log, "%s/node-%u.log", t->dir, i);
+    snprintf(listen, sizeof listen, "%s:%u", t->host[i], t->port[i]);
+    snprintf(rpc, sizeof rpc, "%s:%u", t->rpc_host[i], t->rpc[i]);
+    snprintf(netns, sizeof netns, "/var/run/netns/%s%u", o->netns_prefix ? o->netns_prefix : "", i);
+    static char peers[JK_DEVNET_TESTNET_MAX][128], vals[JK_DEVNET_TESTNET_MAX][65];
+    char accounts[24];
+    snprintf(accounts, sizeof accounts, "%u", o->accounts ? o->accounts : jk_devnet_demo_accounts());
+    const char *argv[20 + 4 * JK_DEVNET_TESTNET_MAX];
+    int argc = 0;
+    argv[argc++] = "jark";
+    argv[argc++] = "node";
+    argv[argc++] = "--spec";
+    argv[argc++] = t->spec;
+    argv[argc++] = "--key";
+    argv[argc++] = key;
+    argv[argc++] = "--dir";
+    argv[argc++] = store;
+    argv[argc++] = "--listen";
+    argv[argc++] = listen;
+    argv[argc++] = "--rpc";
+    argv[argc++] = rpc;
+    if (o->tcp)
+        argv[argc++] = "--tcp";
+    if (t->demo) {
+        argv[argc++] = "--demo-seed";
+        argv[argc++] = "1";
+        if (o->accounts && o->accounts != jk_devnet_demo_accounts()) {
+            argv[argc++] = "--demo-accounts";
+            argv[argc++] = accounts;
+        }
+    }
+    if (o->verbose)
+        argv[argc++] = "-v";
+    for (uint32_t k = 0; k < t->v; k++) {
+        jk_tnet_hex(t->keys[k].public_key, 32, vals[k]);
+        argv[argc++] = "--validator";
+        argv[argc++] = vals[k];
+        if (k == i)
+            continue;
+        snprintf(peers[k], sizeof peers[k], "%s:%u@%s", t->host[k], t->port[k], vals[k]);
+        argv[argc++] = "--peer";
+        argv[argc++] = peers[k];
+    }
+    argv[argc] = NULL;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        return false;
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        if (o->netns_prefix) {
+            int ns = open(netns, O_RDONLY | O_CLOEXEC);
+            if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) {
+                fprintf(stderr, "testnet: cannot enter the network namespace %s: %s\n", netns,
+                        strerror(errno));
+                _exit(126);
+            }
+            close(ns);
+        }
+        execv(o->node_exe, (char *const *)argv);
+        fprintf(stderr, "testnet: cannot run %s: %s\n", o->node_exe, strerror(errno));
+        _exit(127);
+    }
+    t->pid[i] = pid;
+    return true;
+}
+
+/* A process's own CPU time (user + system, not its children's: a node's
+ * clang compiles at start are not the workload's) in clock ticks, from
+ * /proc/PID/stat; 0 when it cannot be read. */
+static uint64_t jk_tnet_cpu_ticks(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    /* after the command's ')': state is field 3, utime 14, stime 15 */
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return 0;
+    return ut + st;
+}
+
+/* Note every running node's CPU time now (the watch begins). */
+static void jk_tnet_cpu_mark(jk_tnet *t)
+{
+    for (uint32_t i = 0; i < t->v; i++) {
+        t->cpu_pid[i] = t->pid[i];
+        t->cpu_from[i] = t->pid[i] ? jk_tnet_cpu_ticks(t->pid[i]) : 0;
+    }
+}
+
+/* The nodes' CPU seconds since jk_tnet_cpu_mark (a node started since
+ * counts from its start: its compile included, a killed one's time lost). */
+static double jk_tnet_cpu_since(const jk_tnet *t)
+{
+    uint64_t ticks = 0;
+    for (uint32_t i = 0; i < t->v; i++) {
+        if (!t->pid[i])
+            continue;
+        uint64_t now = jk_tnet_cpu_ticks(t->pid[i]);
+        uint64_t from = t->pid[i] == t->cpu_pid[i] ? t->cpu_from[i] : 0;
+        ticks += now > from ? now - from : 0;
+    }
+    long hz = sysconf(_SC_CLK_TCK);
+    return (double)ticks / (double)(hz > 0 ? hz : 100);
+}
+
+/* Signal node i and reap it; true when it exited 0 (a clean stop). */
+static bool jk_tnet_kill(jk_tnet *t, uint32_t i, int sig)
+{
+    if (!t->pid[i])
+        return true;
+    kill(t->pid[i], sig);
+    int st = 0;
+    while (waitpid(t->pid[i], &st, 0) < 0 && errno == EINTR)
+        ;
+    t->pid[i] = 0;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* status.height of node i, or -1. */
+static int64_t jk_tnet_height(const jk_tnet *t, uint32_t i)
+{
+    char *res = NULL;
+    jk_diag d;
+    int64_t h = -1;
+    if (t->pid[i] && jk_rpc_call(t->rpc_host[i], t->rpc[i], "status", NULL, &res, &d) == JK_OK) {
+        json_object *o = json_tokener_parse(res), *x;
+        if (o && json_object_object_get_ex(o, "height", &x))
+            h = json_object_get_int64(x);
+        json_object_put(o);
+    }
+    free(res);
+    return h;
+}
+
+static bool jk_tnet_block_get(const jk_tnet *t, uint32_t i, uint64_t h, jk_devnet_testnet_height *b)
+{
+    char params[32], *res = NULL;
+    jk_diag d;
+    snprintf(params, sizeof params, "[%llu]", (unsigned long long)h);
+    bool ok = false;
+    if (jk_rpc_call(t->rpc_host[i], t->rpc[i], "block", params, &res, &d) == JK_OK) {
+        json_object *o = json_tokener_parse(res), *hd, *x;
+        if (o && json_object_object_get_ex(o, "header", &hd) &&
+            json_object_object_get_ex(hd, "state_root", &x)) {
+            snprintf(b->root, sizeof b->root, "%.16s", json_object_get_string(x));
+            b->events = json_object_object_get_ex(o, "event_count", &x) ? (uint64_t)json_object_get_int64(x) : 0;
+            /* The certificate's round: height u64 ‖ round u32 ‖ … (LE). */
+            b->round = 0;
+            if (json_object_object_get_ex(o, "certificate", &x) && json_object_is_type(x, json_type_string)) {
+                const char *c = json_object_get_string(x);
+                if (strlen(c) >= 24)
+                    for (int k = 3; k >= 0; k--) {
+                        unsigned byte;
+                        if (sscanf(c + 16 + 2 * k, "%2x", &byte) == 1)
+                            b->round = b->round << 8 | byte;
+                    }
+            }
+            b->height = h;
+            ok = true;
+        }
+        json_object_put(o);
+    }
+    free(res);
+    return ok;
+}
+
+static int jk_tnet_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Compare the archives of every node at every height they share. */
+static bool jk_tnet_agree(const jk_tnet *t, jk_devnet_testnet_result *r)
+{
+    jk_node_archive *a[JK_DEVNET_TESTNET_MAX] = {0};
+    bool ok = true;
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (uint32_t i = 0; i < t->v && ok; i++) {
+        char d[PATH_MAX + 32];
+        jk_diag diag;
+        snprintf(d, sizeof d, "%s/node-%u", t->dir, i); /* the archive is in the store */
+        ok = jk_node_archive_open(d, &a[i], &diag) == JK_OK;
+        if (!ok)
+            snprintf(r->reason, sizeof r->reason, "node %u: %s", i, diag.msg);
+        uint64_t tp = ok ? jk_node_archive_top(a[i]) : 0;
+        lo = tp < lo ? tp : lo;
+        hi = tp > hi ? tp : hi;
+    }
+    for (uint64_t h = 1; ok && h <= lo; h++) {
+        jk_hash first, x;
+        for (uint32_t i = 0; i < t->v && ok; i++) {
+            ok = jk_node_archive_get(a[i], h, &x, NULL, NULL, NULL, NULL) == JK_OK;
+            if (ok && i == 0)
+                first = x;
+            else if (ok && memcmp(first.bytes, x.bytes, 32) != 0) {
+                jk_tnet_note(t, "DISAGREE at height %llu: node 0 and node %u committed different blocks",
+                             (unsigned long long)h, i);
+                snprintf(r->reason, sizeof r->reason, "nodes 0 and %u disagree at height %llu", i,
+                         (unsigned long long)h);
+                ok = false;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < t->v; i++)
+        jk_node_archive_close(a[i]);
+    r->common = lo == UINT64_MAX ? 0 : lo;
+    r->top = hi;
+    return ok;
+}
+
+/* Carry out the perturbations due at height hi. */
+static void jk_tnet_perturb(jk_tnet *t, bool *done, int64_t hi)
+{
+    const jk_devnet_testnet_options *o = t->o;
+    for (size_t k = 0; k < o->perturb_count; k++) {
+        const jk_devnet_perturb *p = &o->perturb[k];
+        if (done[k] || hi < 0 || (uint64_t)hi < p->height)
+            continue;
+        done[k] = true;
+        if (p->kind == JK_DEVNET_PERTURB_WIPE) {
+            jk_tnet_note(t, "perturb: wipe node %u at height %lld (kill -9, empty store, start)", p->node,
+                         (long long)hi);
+            jk_tnet_kill(t, p->node, SIGKILL);
+            char cmd[PATH_MAX + 64];
+            snprintf(cmd, sizeof cmd, "rm -rf '%s/node-%u'", t->dir, p->node);
+            if (system(cmd) != 0 || !jk_tnet_start(t, p->node))
+                jk_tnet_note(t, "testnet: could not wipe and restart node %u", p->node);
+        } else if (p->kind == JK_DEVNET_PERTURB_RESTART) {
+            jk_tnet_note(t, "perturb: restart node %u at height %lld", p->node, (long long)hi);
+            if (!t->pid[p->node])
+                jk_tnet_start(t, p->node);
+        } else {
+            jk_tnet_note(t, "perturb: kill -9 node %u at height %lld", p->node, (long long)hi);
+            jk_tnet_kill(t, p->node, SIGKILL);
+        }
+    }
+}
+
+/* Options, directory, keys, addresses. @return 0 or 2 (r->reason). */
+static int jk_tnet_prepare(jk_tnet *t, const jk_devnet_testnet_options *o, jk_devnet_testnet_result *r)
+{
+    t->o = o;
+    t->v = o->validators;
+    uint32_t k = o->in_flight ? o->in_flight : 1, acc = o->accounts ? o->accounts : jk_devnet_demo_accounts();
+    if (!o->node_exe || t->v < 1 || t->v > JK_DEVNET_TESTNET_MAX || o->blocks < 1)
+        return snprintf(r->reason, sizeof r->reason, "validators 1..%d, blocks >= 1, a node binary",
+                        JK_DEVNET_TESTNET_MAX), 2;
+    if (o->events_per_batch > JK_DEVNET_TESTNET_MAX_BATCH || k > JK_DEVNET_TESTNET_MAX_IN_FLIGHT ||
+        acc < 2 || acc > JK_DEVNET_DEMO_MAX_ACCOUNTS ||
+        (uint64_t)acc < (uint64_t)o->events_per_batch * k)
+        return snprintf(r->reason, sizeof r->reason,
+                        "events per batch 0..%d, in flight 1..%d, accounts 2..%u and at least "
+                        "events per batch x in flight = %llu",
+                        JK_DEVNET_TESTNET_MAX_BATCH, JK_DEVNET_TESTNET_MAX_IN_FLIGHT,
+                        JK_DEVNET_DEMO_MAX_ACCOUNTS, (unsigned long long)o->events_per_batch * k), 2;
+    for (size_t p = 0; p < o->perturb_count; p++)
+        if (o->perturb[p].node >= t->v)
+            return snprintf(r->reason, sizeof r->reason, "a perturbation names node %u of %u",
+                            o->perturb[p].node, t->v), 2;
+    if (o->netns_prefix && (!o->hosts || !o->rpc_hosts))
+        return snprintf(r->reason, sizeof r->reason, "network namespaces need every node's addresses"), 2;
+    if (o->spec_path)
+        snprintf(t->spec, sizeof t->spec, "%s", o->spec_path);
+    else {
+        const char *sdk = jk_sdk_dir();
+        if (!sdk)
+            return snprintf(r->reason, sizeof r->reason,
+                            "cannot find the SDK (set JARK_SDK_DIR) for the demo spec"), 2;
+        snprintf(t->spec, sizeof t->spec, "%.*s/../examples/demo/devnet-spec.json", PATH_MAX - 64, sdk);
+        t->demo = true;
+    }
+    if (o->dir) {
+        if (mkdir(o->dir, 0755) != 0 && errno != EEXIST)
+            return snprintf(r->reason, sizeof r->reason, "cannot create %s", o->dir), 2;
+        snprintf(t->dir, sizeof t->dir, "%s", o->dir);
+    } else {
+        snprintf(t->dir, sizeof t->dir, "/tmp/jark-testnet-XXXXXX");
+        if (!mkdtemp(t->dir))
+            return snprintf(r->reason, sizeof r->reason, "cannot create a directory in /tmp"), 2;
+    }
+    snprintf(r->dir, sizeof r->dir, "%s", t->dir);
+    /* Keys: made once per directory, kept so that a rerun resumes. */
+    for (uint32_t i = 0; i < t->v; i++) {
+        char path[PATH_MAX + 16];
+        jk_diag d = {{0}};
+        snprintf(path, sizeof path, "%s/key-%u", t->dir, i);
+        if (jk_spec_key_load(path, &t->keys[i], &d) != JK_OK &&
+            (jk_spec_key_generate(&t->keys[i]) != JK_OK || jk_spec_key_save(path, &t->keys[i], &d) != JK_OK))
+            return snprintf(r->reason, sizeof r->reason, "%s", d.msg), 2;
+        if (o->netns_prefix) {
+            snprintf(t->host[i], sizeof t->host[i], "%s", o->hosts[i]);
+            snprintf(t->rpc_host[i], sizeof t->rpc_host[i], "%s", o->rpc_hosts[i]);
+            t->port[i] = JK_TNET_NETNS_PORT;
+            t->rpc[i] = JK_TNET_NETNS_PORT + 1;
+        } else {
+            snprintf(t->host[i], sizeof t->host[i], "127.0.0.1");
+            snprintf(t->rpc_host[i], sizeof t->rpc_host[i], "127.0.0.1");
+            t->port[i] = jk_tnet_free_port(o->tcp ? SOCK_STREAM : SOCK_DGRAM);
+            t->rpc[i] = jk_tnet_free_port(SOCK_STREAM);
+        }
+    }
+    return 0;
+}
+
+/* The watch loop's state: heights seen, their intervals, rounds. */
+typedef struct jk_tnet_watch {
+    uint64_t start, last_progress, prev_ms, printed, rounds, events;
+    uint64_t *fin, *idle;
+    size_t nidle;
+    bool up;
+} jk_tnet_watch;
+
+/* One poll: every node's height, then the heights new since the last poll
+ * (from the highest node), reported in order. Returns the highest height. */
+static int64_t jk_tnet_poll(jk_tnet *t, jk_tnet_watch *w, uint64_t now)
+{
+    const jk_devnet_testnet_options *o = t->o;
+    int64_t hi = -1, h[JK_DEVNET_TESTNET_MAX];
+    uint32_t best = 0;
+    bool all = true;
+    for (uint32_t i = 0; i < t->v; i++) {
+        h[i] = jk_tnet_height(t, i);
+        all = all && (!t->pid[i] || h[i] >= 0);
+        if (t->pid[i] && h[i] > hi) {
+            hi = h[i];
+            best = i;
+        }
+    }
+    if (!w->up && all && hi >= 0) {
+        /* Time starts once every node answers (each compiles the spec's
+         * programs first). */
+        w->up = true;
+        w->start = w->prev_ms = w->last_progress = now;
+        jk_tnet_cpu_mark(t);
+    }
+    /* Heights seen in one poll share the interval since the last one:
+     * finality here is as observed from outside, by polling. */
+    uint64_t fresh = hi > 0 && (uint64_t)hi > w->printed ? (uint64_t)hi - w->printed : 1;
+    uint64_t share = (now - w->prev_ms) / fresh;
+    while (hi > 0 && w->printed < (uint64_t)hi && w->printed < o->blocks) {
+        jk_devnet_testnet_height b;
+        uint64_t at = w->printed + 1;
+        if (!jk_tnet_block_get(t, best, at, &b))
+            break;
+        b.finality_ms = share;
+        w->prev_ms = now;
+        w->fin[w->printed] = share;
+        if (b.events == 0 && at > 1)
+            w->idle[w->nidle++] = share;
+        w->rounds += b.round + 1;
+        w->events += b.events;
+        if (o->on_height)
+            o->on_height(o->ctx, &b);
+        w->printed = at;
+        w->last_progress = now;
+    }
+    return hi;
+}
+
+static void jk_tnet_percentiles(uint64_t *v, size_t n, uint64_t *p50, uint64_t *p99)
+{
+    qsort(v, n, sizeof *v, jk_tnet_cmp_u64);
+    *p50 = n ? v[(n - 1) / 2] : 0;
+    *p99 = n ? v[(n * 99 + 99) / 100 - 1] : 0;
+}
+
+int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_result *r)
+{
+    memset(r, 0, sizeof *r);
+    jk_tnet *t = calloc(1, sizeof *t);
+    jk_tnet_watch w = {0};
+    bool *done = calloc(o->perturb_count + 1, sizeof *done);
+    if (!t || !done) {
+        free(t);
+        free(done);
+        snprintf(r->reason, sizeof r->reason, "out of memory");
+        return 2;
+    }
+    int rc = jk_tnet_prepare(t, o, r);
+    jk_tnet_wl *wl = NULL;
+    jk_diag d = {{0}};
+    if (rc == 0 && t->demo && o->events_per_batch && jk_tnet_wl_new(t, &wl, &d) != JK_OK) {
+        snprintf(r->reason, sizeof r->reason, "%s", d.msg);
+        rc = 2;
+    }
+    w.fin = calloc(o->blocks + 1, sizeof *w.fin);
+    w.idle = calloc(o->blocks + 1, sizeof *w.idle);
+    if (rc == 0 && (!w.fin || !w.idle)) {
+        snprintf(r->reason, sizeof r->reason, "out of memory");
+        rc = 2;
+    }
+    if (rc != 0) {
+        jk_tnet_wl_free(wl);
+        free(w.fin);
+        free(w.idle);
+        free(done);
+        free(t);
+        return rc;
+    }
+    jk_tnet_note(t, "testnet: %u validators in %s (logs: node-I.log; removed after a run that passes unless --dir), "
+                    "%llu blocks, %s",
+                 t->v, t->dir, (unsigned long long)o->blocks, o->tcp ? "TLS over TCP" : "QUIC");
+    for (uint32_t i = 0; i < t->v && rc == 0; i++)
+        if (!jk_tnet_start(t, i)) {
+            snprintf(r->reason, sizeof r->reason, "fork failed");
+            rc = 2;
+        }
+    w.start = w.last_progress = w.prev_ms = jk_tnet_ms();
+    while (rc == 0 && !(o->stop && *o->stop) && w.printed < o->blocks) {
+        uint64_t now = jk_tnet_ms();
+        int64_t hi = jk_tnet_poll(t, &w, now);
+        if (w.up)
+            jk_tnet_wl_step(wl, t, w.events, jk_tnet_ms(), w.printed < o->blocks);
+        jk_tnet_perturb(t, done, hi);
+        if (now - w.last_progress > JK_TNET_LIMIT_MS) {
+            jk_tnet_note(t, "testnet: no height committed in %u s; stopping", JK_TNET_LIMIT_MS / 1000);
+            snprintf(r->reason, sizeof r->reason, "no height committed in %u s", JK_TNET_LIMIT_MS / 1000);
+            rc = 1;
+            break;
+        }
+        usleep(20 * 1000);
+    }
+    r->seconds = (double)(jk_tnet_ms() - w.start) / 1000.0;
+    r->nodes_cpu_seconds = w.up ? jk_tnet_cpu_since(t) : 0.0;
+    /* Before stopping: every running node (a restarted one too) catches up
+     * to the heights seen, within a generous bound. */
+    for (uint64_t end = jk_tnet_ms() + 30000; !(o->stop && *o->stop) && rc == 0 && jk_tnet_ms() < end;) {
+        bool all = true;
+        for (uint32_t i = 0; i < t->v && all; i++)
+            all = !t->pid[i] || jk_tnet_height(t, i) >= (int64_t)w.printed;
+        if (all)
+            break;
+        usleep(20 * 1000);
+    }
+    for (uint32_t i = 0; i < t->v; i++)
+        if (!jk_tnet_kill(t, i, SIGTERM)) {
+            jk_tnet_note(t, "testnet: node %u did not stop cleanly on SIGTERM (see node-%u.log)", i, i);
+            r->unclean++;
+        }
+    if (r->unclean && rc == 0) {
+        snprintf(r->reason, sizeof r->reason, "%u nodes did not stop cleanly", r->unclean);
+        rc = 1;
+    }
+    r->agree = jk_tnet_agree(t, r);
+    if (!r->agree)
+        rc = 1;
+    r->heights = w.printed;
+    r->events = w.events;
+    r->rounds_per_height = w.printed ? (double)w.rounds / (double)w.printed : 0.0;
+    jk_tnet_wl_counts(wl, &r->submitted, &r->refused);
+    /* Finality: of the events (submit to commit, per batch) when a
+     * workload ran, else of the heights (the interval between commits). */
+    size_t nlat;
+    uint64_t *lat = jk_tnet_wl_latencies(wl, &nlat);
+    r->event_finality = nlat > 0;
+    if (nlat)
+        jk_tnet_percentiles(lat, nlat, &r->p50_ms, &r->p99_ms);
+    else
+        jk_tnet_percentiles(w.fin, w.printed, &r->p50_ms, &r->p99_ms);
+    jk_tnet_percentiles(w.idle, w.nidle, &r->idle_p50_ms, &r->idle_p99_ms);
+    /* A directory of our own goes when the run passed (as the devnet's);
+     * a failed run keeps it for its logs. */
+    if (!o->dir && rc == 0) {
+        char cmd[PATH_MAX + 16];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", t->dir);
+        r->kept = system(cmd) != 0;
+    } else
+        r->kept = true;
+    jk_tnet_wl_free(wl);
+    free(w.fin);
+    free(w.idle);
+    free(done);
+    jk_crypto_wipe(t->keys, sizeof t->keys);
+    free(t);
+    return rc;
+}

@@ -1,0 +1,322 @@
+/*
+ * testnet_workload.c — the testnet's workload (devnet.h, "The multi-process
+ * testnet"; docs/node.md): the demo's transfers, signed here for the
+ * genesis the nodes build, submitted through the nodes' JSON-RPC.
+ *
+ * Why batches in flight: an account's next nonce is only valid once its last
+ * transfer is committed, so one account can have one transfer in flight.
+ * Throughput therefore comes from many accounts: a batch takes the next E
+ * accounts in rotation, up to K batches are outstanding, and with at least
+ * E × K accounts an account comes round again only after the batch
+ * that last used it was committed. A batch counts as committed once the
+ * events seen in committed heights reach the running total of admitted
+ * ones (blocks take the pools in admission order, so they finish in order).
+ * A refused transfer gives its nonce back, so the account stays in step.
+ *
+ * Each batch is split over the running nodes and sent to them at once, one
+ * thread per node (a node admits its share while the others admit theirs),
+ * in JSON-RPC batches of at most JK_RPC_MAX_BATCH requests.
+ */
+#include "testnet_internal.h"
+
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JK_WL_STALL_MS 20000u
+
+typedef struct jk_wl_batch {
+    uint64_t sent_ms;
+    uint64_t need;           /* admitted events up to and with this batch */
+} jk_wl_batch;
+
+struct jk_tnet_wl {
+    jk_devnet_demo *demo;
+    jk_hash genesis;
+    uint32_t per_batch, in_flight, accounts;
+    uint64_t cursor;         /* the next account */
+    jk_wl_batch ring[JK_DEVNET_TESTNET_MAX_IN_FLIGHT];
+    size_t head, count;
+    uint64_t admitted, refused;
+    uint64_t *lat;
+    size_t nlat, caplat;
+    bool stopped;
+};
+
+static void jk_wl_hex(const uint8_t *b, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+jk_err jk_tnet_wl_new(const jk_tnet *t, jk_tnet_wl **out, jk_diag *diag)
+{
+    const jk_devnet_testnet_options *o = t->o;
+    *out = NULL;
+    jk_tnet_wl *w = calloc(1, sizeof *w);
+    if (!w)
+        return JK_ERR_NOMEM;
+    w->per_batch = o->events_per_batch;
+    w->in_flight = o->in_flight ? o->in_flight : 1;
+    w->accounts = o->accounts ? o->accounts : jk_devnet_demo_accounts();
+    jk_err err = jk_devnet_demo_new_accounts(1, w->accounts, &w->demo);
+    if (err != JK_OK) {
+        free(w);
+        return jk_diag_set(diag, err, "the demo workload: %s", jk_strerror(err));
+    }
+    /* The genesis the nodes build: the spec, the testnet's validators, the
+     * demo state. */
+    jk_spec_file f;
+    err = jk_spec_file_load(t->spec, NULL, &f, diag);
+    if (err == JK_OK) {
+        uint8_t keys[JK_DEVNET_TESTNET_MAX][32];
+        for (uint32_t i = 0; i < t->v; i++)
+            memcpy(keys[i], t->keys[i].public_key, 32);
+        f.spec.validators = (const uint8_t(*)[JK_ED25519_PUBLIC_SIZE])keys;
+        f.spec.validator_count = t->v;
+        jk_devnet_demo_state(w->demo, &f.spec);
+        jk_chain_genesis g;
+        err = jk_chain_genesis_build(&f.spec, &g, diag);
+        jk_spec_file_free(&f);
+        if (err == JK_OK) {
+            w->genesis = g.genesis_hash;
+            jk_cap_release(g.chain);
+        }
+    }
+    if (err != JK_OK) {
+        jk_tnet_wl_free(w);
+        return err;
+    }
+    *out = w;
+    return JK_OK;
+}
+
+void jk_tnet_wl_free(jk_tnet_wl *w)
+{
+    if (!w)
+        return;
+    jk_devnet_demo_free(w->demo);
+    free(w->lat);
+    free(w);
+}
+
+uint64_t *jk_tnet_wl_latencies(jk_tnet_wl *w, size_t *n)
+{
+    *n = w ? w->nlat : 0;
+    return w ? w->lat : NULL;
+}
+
+void jk_tnet_wl_counts(const jk_tnet_wl *w, uint64_t *admitted, uint64_t *refused)
+{
+    *admitted = w ? w->admitted : 0;
+    *refused = w ? w->refused : 0;
+}
+
+/* One node's share of a batch: its accounts, the JSON-RPC bodies (one per
+ * JK_RPC_MAX_BATCH events), and what came back. */
+typedef struct jk_wl_share {
+    const char *host;
+    uint16_t port;
+    uint32_t first, count;   /* batch positions */
+    char **bodies;
+    size_t *lens, nbodies;
+    char **replies;
+    bool *ok;
+} jk_wl_share;
+
+static void *jk_wl_send(void *arg)
+{
+    jk_wl_share *s = arg;
+    for (size_t k = 0; k < s->nbodies; k++) {
+        int status = 0;
+        size_t rlen = 0;
+        jk_diag d;
+        s->ok[k] = jk_rpc_http(s->host, s->port, "POST", "/", s->bodies[k], s->lens[k], &status,
+                               &s->replies[k], &rlen, &d) == JK_OK &&
+                   status == 200;
+    }
+    return NULL;
+}
+
+/* Sign events [first, first + count) of the batch (accounts[i]) into
+ * JSON-RPC bodies of at most JK_RPC_MAX_BATCH requests. */
+static bool jk_wl_bodies(jk_tnet_wl *w, const uint32_t *accounts, jk_wl_share *s)
+{
+    s->nbodies = (s->count + JK_RPC_MAX_BATCH - 1) / JK_RPC_MAX_BATCH;
+    s->bodies = calloc(s->nbodies ? s->nbodies : 1, sizeof *s->bodies);
+    s->lens = calloc(s->nbodies ? s->nbodies : 1, sizeof *s->lens);
+    s->replies = calloc(s->nbodies ? s->nbodies : 1, sizeof *s->replies);
+    s->ok = calloc(s->nbodies ? s->nbodies : 1, sizeof *s->ok);
+    if (!s->bodies || !s->lens || !s->replies || !s->ok)
+        return false;
+    for (size_t k = 0; k < s->nbodies; k++) {
+        uint32_t lo = s->first + (uint32_t)k * JK_RPC_MAX_BATCH;
+        uint32_t n = s->first + s->count - lo < JK_RPC_MAX_BATCH ? s->first + s->count - lo
+                                                                  : JK_RPC_MAX_BATCH;
+        size_t cap = 64 + (size_t)n * 720, len = 0;
+        char *body = malloc(cap);
+        if (!body)
+            return false;
+        body[len++] = '[';
+        for (uint32_t a = 0; a < n; a++) {
+            uint8_t blob[JK_DEVNET_TRANSFER_LEN];
+            jk_chain_trace tr;
+            jk_devnet_demo_transfer(w->demo, &w->genesis, accounts[lo + a], blob, &tr);
+            char bh[2 * JK_DEVNET_TRANSFER_LEN + 1], kh[65], mh[65], sg[129];
+            jk_wl_hex(blob, sizeof blob, bh);
+            jk_wl_hex(tr.key, 32, kh);
+            jk_wl_hex(tr.msg_hash.bytes, 32, mh);
+            jk_wl_hex(tr.sig, 64, sg);
+            len += (size_t)snprintf(body + len, cap - len,
+                                    "%s{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"submit_event\","
+                                    "\"params\":[\"transact\",\"%s\",[[\"%s\",\"%s\",\"%s\"]]]}",
+                                    a ? "," : "", lo + a, bh, kh, mh, sg);
+        }
+        body[len++] = ']';
+        s->bodies[k] = body;
+        s->lens[k] = len;
+    }
+    return true;
+}
+
+/* Read one reply: each request whose result is not admitted gives its
+ * account's nonce back. A body without a reply (the node was killed, the
+ * call failed) counts every event in it as refused. */
+static void jk_wl_replies(jk_tnet_wl *w, const jk_tnet *t, const uint32_t *accounts,
+                          jk_wl_share *s, uint64_t *admitted)
+{
+    for (size_t k = 0; k < s->nbodies; k++) {
+        uint32_t lo = s->first + (uint32_t)k * JK_RPC_MAX_BATCH;
+        uint32_t n = s->first + s->count - lo < JK_RPC_MAX_BATCH ? s->first + s->count - lo
+                                                                  : JK_RPC_MAX_BATCH;
+        bool *in = calloc(n, sizeof *in);
+        json_object *o = s->ok[k] && in ? json_tokener_parse(s->replies[k]) : NULL;
+        size_t m = o && json_object_is_type(o, json_type_array) ? json_object_array_length(o) : 0;
+        for (size_t r = 0; r < m; r++) {
+            json_object *e = json_object_array_get_idx(o, r), *id, *res, *x;
+            if (!json_object_object_get_ex(e, "id", &id))
+                continue;
+            int64_t pos = json_object_get_int64(id);
+            if (pos < lo || pos >= (int64_t)(lo + n))
+                continue;
+            if (json_object_object_get_ex(e, "result", &res) &&
+                json_object_object_get_ex(res, "admitted", &x) && json_object_get_boolean(x))
+                in[pos - lo] = true;
+            else if (t->o->verbose)
+                jk_tnet_note(t, "testnet: submit refused: %s", json_object_to_json_string(e));
+        }
+        json_object_put(o);
+        for (uint32_t a = 0; a < n; a++) {
+            if (in && in[a]) {
+                (*admitted)++;
+            } else {
+                jk_devnet_demo_unsend(w->demo, accounts[lo + a]);
+                w->refused++;
+            }
+        }
+        free(in);
+    }
+}
+
+static void jk_wl_share_free(jk_wl_share *s)
+{
+    for (size_t k = 0; k < s->nbodies; k++) {
+        if (s->bodies)
+            free(s->bodies[k]);
+        if (s->replies)
+            free(s->replies[k]);
+    }
+    free(s->bodies);
+    free(s->lens);
+    free(s->replies);
+    free(s->ok);
+}
+
+/* Send one batch split over the running nodes; returns how many were admitted. */
+static uint64_t jk_wl_batch_send(jk_tnet_wl *w, jk_tnet *t)
+{
+    uint32_t e = w->per_batch, running = 0;
+    for (uint32_t i = 0; i < t->v; i++)
+        running += t->pid[i] != 0;
+    if (!running || !e)
+        return 0;
+    uint32_t *accounts = malloc((size_t)e * sizeof *accounts);
+    jk_wl_share share[JK_DEVNET_TESTNET_MAX];
+    pthread_t th[JK_DEVNET_TESTNET_MAX];
+    bool started[JK_DEVNET_TESTNET_MAX] = {0};
+    memset(share, 0, sizeof share);
+    if (!accounts)
+        return 0;
+    for (uint32_t a = 0; a < e; a++)
+        accounts[a] = (uint32_t)((w->cursor + a) % w->accounts);
+    w->cursor = (w->cursor + e) % w->accounts;
+    uint32_t part = (e + running - 1) / running, done = 0, ns = 0;
+    uint32_t node_of[JK_DEVNET_TESTNET_MAX];
+    for (uint32_t i = 0; i < t->v && done < e; i++) {
+        if (!t->pid[i])
+            continue;
+        jk_wl_share *s = &share[ns];
+        s->host = t->rpc_host[i];
+        s->port = t->rpc[i];
+        s->first = done;
+        s->count = e - done < part ? e - done : part;
+        done += s->count;
+        node_of[ns++] = i;
+        if (!jk_wl_bodies(w, accounts, s))
+            s->nbodies = 0;
+    }
+    (void)node_of;
+    for (uint32_t k = 0; k < ns; k++)
+        started[k] = pthread_create(&th[k], NULL, jk_wl_send, &share[k]) == 0;
+    for (uint32_t k = 0; k < ns; k++) {
+        if (started[k])
+            pthread_join(th[k], NULL);
+        else
+            jk_wl_send(&share[k]);
+    }
+    uint64_t admitted = 0;
+    for (uint32_t k = 0; k < ns; k++) {
+        jk_wl_replies(w, t, accounts, &share[k], &admitted);
+        jk_wl_share_free(&share[k]);
+    }
+    free(accounts);
+    return admitted;
+}
+
+void jk_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t committed, uint64_t now, bool more)
+{
+    if (!w || w->stopped)
+        return;
+    while (w->count && w->ring[w->head].need <= committed) {
+        if (w->nlat == w->caplat) {
+            size_t cap = w->caplat ? 2 * w->caplat : 256;
+            uint64_t *p = realloc(w->lat, cap * sizeof *p);
+            if (!p)
+                break;
+            w->lat = p;
+            w->caplat = cap;
+        }
+        w->lat[w->nlat++] = now - w->ring[w->head].sent_ms;
+        w->head = (w->head + 1) % JK_DEVNET_TESTNET_MAX_IN_FLIGHT;
+        w->count--;
+    }
+    if (w->count && now - w->ring[w->head].sent_ms > JK_WL_STALL_MS) {
+        jk_tnet_note(t, "testnet: a batch of events was not committed in %u s; workload stopped",
+                     JK_WL_STALL_MS / 1000);
+        w->stopped = true;
+        return;
+    }
+    while (more && w->count < w->in_flight) {
+        uint64_t sent = jk_tnet_ms();
+        w->admitted += jk_wl_batch_send(w, t);
+        size_t at = (w->head + w->count) % JK_DEVNET_TESTNET_MAX_IN_FLIGHT;
+        w->ring[at] = (jk_wl_batch){sent, w->admitted};
+        w->count++;
+    }
+}

@@ -1,0 +1,147 @@
+/*
+ * test_fastpath.c — the chain layer's fast path (issue 16): the signature
+ * cache keeps what it is given, import's signature checks on worker threads
+ * decide exactly as the sequential checks do, and the kernel's arrays grow
+ * geometrically.
+ */
+#include "chain_test_util.h"
+#include "../../src/chain/internal.h"
+
+#include <stdlib.h>
+
+/* A trace whose signature does not verify: only a cache hit says "valid". */
+static void jk_fake_trace(uint32_t i, jk_chain_trace *t)
+{
+    char seed[32];
+    int n = snprintf(seed, sizeof seed, "fastpath/%u", i);
+    jk_hash h;
+    jk_crypto_blake2b256(seed, (size_t)n, &h);
+    memcpy(t->key, h.bytes, 32);
+    jk_crypto_blake2b256(h.bytes, 32, &t->msg_hash);
+    memset(t->sig, 0x11, sizeof t->sig);
+}
+
+/* 2,000 remembered traces are all still there: the cache is set-associative,
+ * and only a full set overwrites. (Before: direct-mapped, 2,000 entries in
+ * 16,384 slots overwrote each other ~120 times, and each overwritten entry
+ * cost import a full signature check again.) A trace never remembered is no
+ * hit, and its invalid signature is refused. */
+JK_TEST(test_chain_fastpath_sig_cache_keeps_what_it_holds)
+{
+    jk_test_chain tc;
+    jk_hash g;
+    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
+    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 10000000, &g);
+    jk_chain_kernel *ck = NULL;
+    JK_REQUIRE(tg && jk_chain_kernel_new(tg, jk_cap_null(), &ck, NULL) == JK_OK);
+    enum { N = 2000 };
+    jk_chain_trace t;
+    for (uint32_t i = 0; i < N; i++) {
+        jk_fake_trace(i, &t);
+        JK_REQUIRE(!jk_chain_sig_ok(ck, &t));
+        jk_chain_sig_remember(ck, &t);
+    }
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        jk_fake_trace(i, &t);
+        kept += jk_chain_sig_cached(ck, &t) && jk_chain_sig_ok(ck, &t);
+    }
+    JK_CHECK_EQ(kept, N);
+    jk_fake_trace(N, &t);
+    JK_CHECK(!jk_chain_sig_cached(ck, &t));
+    JK_CHECK(!jk_chain_sig_ok(ck, &t));
+    t.sig[0] ^= 1; /* another triple than a remembered one: a miss */
+    jk_fake_trace(7, &t);
+    t.sig[63] ^= 1;
+    JK_CHECK(!jk_chain_sig_ok(ck, &t));
+    jk_chain_kernel_free(ck);
+    jk_test_chain_free(&tc);
+}
+
+/* A block of 12 transacts (two keys) produced and imported by importers
+ * checking signatures on 0 and on 4 threads: the same chain. The same block
+ * with trace 5's signature altered: both refuse it, with the same reason,
+ * and neither moves. */
+JK_TEST(test_chain_fastpath_import_threads_decide_alike)
+{
+    jk_test_chain tc;
+    jk_hash g;
+    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
+    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 100000000, &g);
+    uint8_t pk[2][32], sk[2][64], pk9[32], sk9[64];
+    jk_test_key(1, pk[0], sk[0]);
+    jk_test_key(2, pk[1], sk[1]);
+    jk_test_key(9, pk9, sk9);
+    jk_chain_kernel *p = NULL, *seq = NULL, *par = NULL;
+    JK_REQUIRE(tg && jk_chain_kernel_new(tg, jk_cap_null(), &p, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &seq, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &par, NULL) == JK_OK);
+    jk_chain_set_own_key(p, sk9);
+    jk_chain_set_import_threads(par, 4);
+    JK_REQUIRE(jk_chain_setup_cycle(p, NULL) == JK_OK);
+    for (int i = 0; i < 12; i++) {
+        uint8_t blob[64];
+        char text[16];
+        snprintf(text, sizeof text, "event %d", i);
+        size_t n = jk_blob(blob, pk[i % 2], 'T', text);
+        jk_chain_trace t;
+        jk_chain_trace_sign(sk[i % 2], &g, blob, n, &t);
+        jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, blob, n};
+        bool admitted = false;
+        JK_REQUIRE(jk_chain_handle_incoming_event(p, &ev, &t, 1, &admitted, NULL) == JK_OK && admitted);
+    }
+    jk_chain_block b, bad;
+    jk_diag why = {{0}}, why_seq = {{0}}, why_par = {{0}};
+    JK_REQUIRE(jk_chain_apply_block_produce(p, &g, 1, 0, NULL, &b, &why) == JK_OK);
+    JK_REQUIRE(b.event_count == 12 && b.trace_count == 12);
+    jk_chain_trace *altered = malloc(b.trace_count * sizeof *altered);
+    JK_REQUIRE(altered);
+    memcpy(altered, b.traces, b.trace_count * sizeof *altered);
+    altered[5].sig[20] ^= 0x40;
+    memset(&bad, 0, sizeof bad);
+    JK_REQUIRE(jk_chain_block_build(&b.header.parent, 1, 0, &b.header.state_root, b.events, b.event_count, altered,
+                                    b.trace_count, &bad, NULL) == JK_OK);
+    jk_chain_block_sign(&bad, sk9, &g);
+    JK_CHECK_EQ(jk_chain_apply_block_import(seq, &bad, &g, 1, &why_seq), JK_ERR_CHAIN_BLOCK_INVALID);
+    JK_CHECK_EQ(jk_chain_apply_block_import(par, &bad, &g, 1, &why_par), JK_ERR_CHAIN_BLOCK_INVALID);
+    JK_CHECK(why_seq.msg[0] != 0);
+    JK_CHECK(strcmp(why_seq.msg, why_par.msg) == 0);
+    JK_CHECK(jk_cap_equal(seq->chain, tc.chain) && jk_cap_equal(par->chain, tc.chain));
+    JK_CHECK_EQ(jk_chain_apply_block_import(seq, &b, &g, 1, &why), JK_OK);
+    JK_CHECK_EQ(jk_chain_apply_block_import(par, &b, &g, 1, &why), JK_OK);
+    JK_CHECK(jk_cap_equal(seq->chain, p->chain));
+    JK_CHECK(jk_cap_equal(par->chain, p->chain));
+    free(altered);
+    jk_chain_block_free(&bad);
+    jk_chain_block_free(&b);
+    jk_chain_kernel_free(p);
+    jk_chain_kernel_free(seq);
+    jk_chain_kernel_free(par);
+    jk_test_chain_free(&tc);
+}
+
+/* jk_chain_grow doubles (from 8): n appends leave room for fewer than 2n
+ * (so O(log n) reallocations, O(n) copies in all; before, the pool and the
+ * cycle's lists grew by one element per admission); it refuses a size whose
+ * room would overflow, leaving the array as it was. */
+JK_TEST(test_chain_fastpath_arrays_grow_geometrically)
+{
+    uint32_t *a = NULL;
+    size_t cap = 0, grows = 0;
+    for (size_t n = 0; n < 1000; n++) {
+        size_t before = cap;
+        uint32_t *g = jk_chain_grow(a, &cap, n + 1, sizeof *a);
+        JK_REQUIRE(g != NULL);
+        a = g;
+        a[n] = (uint32_t)n;
+        grows += cap != before;
+        JK_CHECK(cap >= n + 1 && (cap == 8 || cap < 2 * (n + 1)));
+    }
+    JK_CHECK_EQ(grows, 8); /* 8, 16, …, 1024 */
+    for (size_t n = 0; n < 1000; n++)
+        JK_CHECK_EQ(a[n], (uint32_t)n);
+    size_t kept = cap;
+    JK_CHECK(jk_chain_grow(a, &cap, SIZE_MAX / 2, 8) == NULL);
+    JK_CHECK_EQ(cap, kept);
+    free(a);
+}

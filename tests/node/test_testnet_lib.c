@@ -1,0 +1,156 @@
+/*
+ * test_testnet_lib.c — the testnet in the library (src/devnet/testnet.c,
+ * testnet_workload.c, workload.c): the demo generator with more accounts
+ * (the first 64 and the 64-account genesis state are the devnet's), a
+ * refused transfer's nonce given back, the perturbation parser, bad options
+ * refused, and a pipelined run through jk_devnet_testnet_run (several batches
+ * in flight over many accounts, 3 `jark node` processes) that commits every
+ * event it got admitted and ends with the nodes agreeing.
+ */
+#include "../test.h"
+
+#include "../../src/devnet/internal.h"
+#include "jark/bytes.h"
+#include "jark/devnet.h"
+
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+JK_TEST(test_testnet_demo_accounts)
+{
+    JK_REQUIRE(jk_crypto_init() == JK_OK);
+    static jk_demo ref;
+    jk_chain_spec s0, s1, s2;
+    memset(&s0, 0, sizeof s0);
+    jk_demo_init(&ref, 1, &s0);
+    jk_devnet_demo *d64 = NULL, *d100 = NULL, *bad = NULL;
+    JK_REQUIRE(jk_devnet_demo_new(1, &d64) == JK_OK);
+    JK_REQUIRE(jk_devnet_demo_new_accounts(1, 100, &d100) == JK_OK);
+    JK_CHECK_EQ(jk_devnet_demo_new_accounts(1, 1, &bad), JK_ERR_INVALID_ARG);
+    JK_CHECK_EQ(jk_devnet_demo_new_accounts(1, JK_DEVNET_DEMO_MAX_ACCOUNTS + 1, &bad), JK_ERR_INVALID_ARG);
+    JK_CHECK(bad == NULL);
+    JK_CHECK_EQ(jk_devnet_demo_account_count(d100), 100);
+    memset(&s1, 0, sizeof s1);
+    memset(&s2, 0, sizeof s2);
+    jk_devnet_demo_state(d64, &s1);
+    jk_devnet_demo_state(d100, &s2);
+    /* 64 accounts: the devnet's genesis state, byte for byte */
+    JK_REQUIRE(s1.state_count == 2 && s0.state_count == 2);
+    for (int k = 0; k < 2; k++) {
+        JK_CHECK_EQ(s1.state_slots[k], s0.state_slots[k]);
+        JK_CHECK_EQ(s1.state_len[k], s0.state_len[k]);
+        JK_CHECK(memcmp(s1.state_data[k], s0.state_data[k], s0.state_len[k]) == 0);
+    }
+    /* 100: 100 sorted records, every one funded as the devnet's */
+    JK_CHECK_EQ(s2.state_len[0], 100 * 48);
+    for (int i = 0; i < 100; i++) {
+        JK_CHECK_EQ(jk_get_u64le(s2.state_data[0] + 48 * i + 32), jk_get_u64le(ref.ledger + 32));
+        if (i)
+            JK_CHECK(memcmp(s2.state_data[0] + 48 * (i - 1), s2.state_data[0] + 48 * i, 32) < 0);
+    }
+    /* account 3 of both is the devnet's account 3; nonces count up, and a
+     * refused one is given back */
+    jk_hash g = {{0}};
+    uint8_t b1[JK_DEVNET_TRANSFER_LEN], b2[JK_DEVNET_TRANSFER_LEN];
+    jk_chain_trace t1, t2;
+    jk_devnet_demo_transfer(d100, &g, 3, b1, &t1);
+    JK_CHECK_MEM(b1 + 1, ref.accounts[3].pk, 32);
+    JK_CHECK_EQ(jk_get_u64le(b1 + 73), 0);
+    jk_devnet_demo_transfer(d100, &g, 3, b2, &t2);
+    JK_CHECK_EQ(jk_get_u64le(b2 + 73), 1);
+    jk_devnet_demo_unsend(d100, 3);
+    jk_devnet_demo_transfer(d100, &g, 3, b2, &t2);
+    JK_CHECK_EQ(jk_get_u64le(b2 + 73), 1);
+    /* account 99 sends to account 0 (the count wraps) */
+    jk_devnet_demo_transfer(d100, &g, 99, b1, &t1);
+    JK_CHECK_MEM(b1 + 33, ref.accounts[0].pk, 32);
+    jk_devnet_demo_free(d64);
+    jk_devnet_demo_free(d100);
+}
+
+JK_TEST(test_testnet_perturb_parse)
+{
+    jk_devnet_perturb p[4];
+    size_t n = 0;
+    jk_diag d = {{0}};
+    JK_REQUIRE(jk_devnet_perturb_parse("kill:1@5,restart:1@9,wipe:3@12", p, 4, &n, &d) == JK_OK);
+    JK_CHECK_EQ(n, 3);
+    JK_CHECK(p[0].kind == JK_DEVNET_PERTURB_KILL && p[0].node == 1 && p[0].height == 5);
+    JK_CHECK(p[1].kind == JK_DEVNET_PERTURB_RESTART && p[1].height == 9);
+    JK_CHECK(p[2].kind == JK_DEVNET_PERTURB_WIPE && p[2].node == 3 && p[2].height == 12);
+    const char *bad[] = {"kill:1", "stop:1@2", "kill:1@2;kill:2@3", "kill:1@2,", "kill:x@2"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        d.msg[0] = 0;
+        JK_CHECK_EQ(jk_devnet_perturb_parse(bad[i], p, 4, &n, &d), JK_ERR_INVALID_ARG);
+        JK_CHECK(d.msg[0] != 0);
+    }
+    JK_CHECK_EQ(jk_devnet_perturb_parse("kill:0@1,kill:1@1,kill:2@1", p, 2, &n, &d), JK_ERR_INVALID_ARG);
+}
+
+static void tl_count(void *ctx, const jk_devnet_testnet_height *h)
+{
+    uint64_t *sum = ctx;
+    sum[0] += h->events;
+    sum[1]++;
+}
+
+static bool tl_jark(char *out, size_t cap)
+{
+    char exe[PATH_MAX] = {0};
+    if (readlink("/proc/self/exe", exe, sizeof exe - 1) <= 0)
+        return false;
+    snprintf(out, cap, "%s/jark", dirname(exe));
+    return access(out, X_OK) == 0;
+}
+
+JK_TEST(test_testnet_options_refused)
+{
+    char jark[PATH_MAX + 8];
+    JK_REQUIRE(tl_jark(jark, sizeof jark));
+    jk_devnet_testnet_result r;
+    /* more batches in flight than the accounts can carry: an account would
+     * have two transfers in flight */
+    jk_devnet_testnet_options o = {.node_exe = jark, .validators = 3, .blocks = 2,
+                                   .events_per_batch = 64, .in_flight = 2, .accounts = 100};
+    JK_CHECK_EQ(jk_devnet_testnet_run(&o, &r), 2);
+    JK_CHECK(strstr(r.reason, "in flight") != NULL);
+    o.accounts = 128;
+    o.validators = JK_DEVNET_TESTNET_MAX + 1;
+    JK_CHECK_EQ(jk_devnet_testnet_run(&o, &r), 2);
+    jk_devnet_perturb p = {JK_DEVNET_PERTURB_KILL, 3, 1};
+    o.validators = 3;
+    o.perturb = &p;
+    o.perturb_count = 1;
+    JK_CHECK_EQ(jk_devnet_testnet_run(&o, &r), 2);
+    JK_CHECK(strstr(r.reason, "node 3") != NULL);
+}
+
+/* Batches in flight: 4 of 24 transfers over 200 accounts, 3 nodes, 12
+ * heights. Nothing is refused (no account ever had two transfers in flight,
+ * and no nonce went out of step), no more is committed than was admitted,
+ * the height callbacks add up to the result, every node agrees. */
+JK_TEST(test_testnet_batches_in_flight)
+{
+    char jark[PATH_MAX + 8];
+    JK_REQUIRE(tl_jark(jark, sizeof jark));
+    uint64_t sum[2] = {0, 0};
+    jk_devnet_testnet_options o = {.node_exe = jark, .validators = 3, .blocks = 12,
+                                   .events_per_batch = 24, .in_flight = 4, .accounts = 200,
+                                   .on_height = tl_count, .ctx = sum};
+    jk_devnet_testnet_result r;
+    int rc = jk_devnet_testnet_run(&o, &r);
+    if (rc != 0)
+        printf("testnet: %s (dir %s)\n", r.reason, r.dir);
+    JK_CHECK_EQ(rc, 0);
+    JK_CHECK(r.agree);
+    JK_CHECK_EQ(r.heights, 12);
+    JK_CHECK_EQ(sum[1], 12);
+    JK_CHECK_EQ(sum[0], r.events);
+    JK_CHECK(r.submitted >= 24);
+    JK_CHECK_EQ(r.refused, 0);
+    JK_CHECK(r.events > 0 && r.events <= r.submitted);
+    JK_CHECK(r.common >= 12);
+    JK_CHECK(!r.kept);
+}
