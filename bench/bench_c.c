@@ -12,7 +12,9 @@
  * closing    BENCH jit_geomean ratio=<r> speedup=<s> programs=<8 with bench_pvm's>
  * instructions = PVM instructions executed (= gas used: each costs 1);
  * pvm_per_rv = static count of the translation (linker statistics).
- * Times: best of 3, only the run (not the build, load or memory set-up).
+ * Times: best of 3 (or of RUNS, the optional third argument: more runs are
+ * steadier on a loaded machine), only the run (not the build, load or memory
+ * set-up).
  * Each PVM result must equal the native one, or the bench fails.
  */
 #include "jark/sdk.h"
@@ -95,6 +97,7 @@ int main(int argc, char **argv)
 {
     const char *src_dir = argc > 1 ? argv[1] : "bench/c";
     const char *out_dir = argc > 2 ? argv[2] : "build/bench";
+    int runs = argc > 3 && atoi(argv[3]) > 0 ? atoi(argv[3]) : 3;
     double log_sum = 0, jit_log_ratio = 0, jit_log_speedup = 0;
     for (int which = 0; which < 4; which++) {
         const char *name = jk_cbenches[which].name;
@@ -121,7 +124,7 @@ int main(int argc, char **argv)
         double best_pvm = 1e30, best_native = 1e30, best_jit = 1e30;
         uint64_t pvm_result = 0, native_result = 0, jit_result = 0;
         int64_t used = 0, jit_used = 0;
-        for (int run = 0; run < 3; run++) {
+        for (int run = 0; run < runs; run++) {
             double t = jk_pvm_once(pf, prog, which, JK_PVM_ENGINE_INTERP, &pvm_result, &used);
             if (t < best_pvm)
                 best_pvm = t;
