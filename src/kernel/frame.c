@@ -80,9 +80,20 @@ jk_err jk_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_t regio
         snprintf(msg, msg_len, "continuation has %u memory regions for %u mappings", region_count, n);
         return JK_ERR_INVALID_ARG;
     }
-    f->maps = calloc(n ? n : 1, sizeof *f->maps);
-    if (!f->maps)
-        return JK_ERR_NOMEM;
+    /* The array the last frame at this depth left, if it is large enough. */
+    jk_kernel *k = f->kernel;
+    uint32_t at = (uint32_t)(f - k->frames), cap = n ? n : 1;
+    if (k->spare_maps[at].maps && k->spare_maps[at].cap >= cap) {
+        f->maps = k->spare_maps[at].maps;
+        cap = k->spare_maps[at].cap;
+        k->spare_maps[at].maps = NULL;
+    } else {
+        f->maps = malloc(cap * sizeof *f->maps);
+        if (!f->maps)
+            return JK_ERR_NOMEM;
+    }
+    memset(f->maps, 0, n * sizeof *f->maps);
+    f->map_cap = cap;
     f->map_count = n;
     for (uint32_t i = 0; i < n; i++) {
         jk_fmap *fm = &f->maps[i];
@@ -348,7 +359,14 @@ void jk_frame_release(jk_frame *f)
         jk_cap_release(f->maps[i].data);
         jk_cap_release(f->maps[i].slot_data);
     }
-    free(f->maps);
+    jk_kernel *k = f->kernel;
+    uint32_t at = k ? (uint32_t)(f - k->frames) : 0;
+    if (k && f->maps && !k->spare_maps[at].maps) {
+        k->spare_maps[at].maps = f->maps; /* for the next frame at this depth */
+        k->spare_maps[at].cap = f->map_cap;
+    } else {
+        free(f->maps);
+    }
     jk_pvm_memory_free(f->mem);
     memset(f, 0, sizeof *f);
 }

@@ -24,12 +24,14 @@ static bool jk_path_decode(uint64_t path, unsigned *depth, uint32_t idx[JK_KERNE
         d = 1;
     if (d > JK_KERNEL_MAX_PATH_DEPTH || (path >> 56 & 0xF))
         return false;
+    /* Levels past the depth must be zero: bits 8 + 16·(d−1) .. 55. */
+    _Static_assert(JK_KERNEL_MAX_PATH_DEPTH == 4, "three 16-bit levels below the root slot");
+    if (d < 4 && (path & ((UINT64_C(1) << 56) - (UINT64_C(1) << (8 + 16 * (d - 1))))))
+        return false;
     idx[0] = (uint32_t)(path & 0xFF);
-    for (unsigned l = 1; l < JK_KERNEL_MAX_PATH_DEPTH; l++)
-        idx[l] = (uint32_t)(path >> (8 + 16 * (l - 1)) & 0xFFFF);
-    for (unsigned l = d; l < JK_KERNEL_MAX_PATH_DEPTH; l++)
-        if (idx[l])
-            return false;
+    idx[1] = (uint32_t)(path >> 8 & 0xFFFF);
+    idx[2] = (uint32_t)(path >> 24 & 0xFFFF);
+    idx[3] = (uint32_t)(path >> 40 & 0xFFFF);
     *depth = d;
     return true;
 }

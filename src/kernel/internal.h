@@ -67,6 +67,7 @@ typedef struct jk_frame {
     bool in_host;
     jk_fmap *maps;
     uint32_t map_count;
+    uint32_t map_cap;     /* entries maps has room for (reused, see jk_kernel) */
     jk_kernel *kernel;
 } jk_frame;
 
@@ -79,6 +80,12 @@ struct jk_kernel {
     jk_hash *markers;         /* hashes of kernel-minted markers */
     size_t marker_count;
     jk_cap marker_image;      /* the (trap-only) image markers are made of */
+    /* A released frame's mappings array, kept for the next frame pushed at
+     * the same depth (a frame's setup then allocates nothing). */
+    struct {
+        jk_fmap *maps;
+        uint32_t cap;
+    } spare_maps[JK_KERNEL_MAX_DEPTH];
     uint64_t served_in_place;  /* yields jk_kernel_call_served answered in place */
     jk_pvm_mem_pool *mem_pool; /* frames' memories, reused (this kernel's
                                   thread only, as the kernel itself) */

@@ -53,6 +53,8 @@ void jk_kernel_free(jk_kernel *k)
     if (!k)
         return;
     jk_unwind(k);
+    for (uint32_t i = 0; i < JK_KERNEL_MAX_DEPTH; i++)
+        free(k->spare_maps[i].maps);
     jk_cap_release(k->marker_image);
     jk_pvm_mem_pool_free(k->mem_pool); /* after the frames' memories */
     free(k->markers);
@@ -698,22 +700,30 @@ static void jk_resume_count(jk_kernel *k, jk_cap paused)
     k->instances_made = f0 ? f0->spawned : 0;
 }
 
-jk_err jk_kernel_call(jk_kernel *k, jk_cap target, uint32_t endpoint, int64_t gas,
-                      const uint64_t args[3], jk_cap slot0, jk_kernel_result *res)
+/* The embedder's CALL of target with root (gas, slot0, result, serve). */
+static jk_err jk_call_root(jk_kernel *k, jk_root *root, jk_cap target, uint32_t endpoint,
+                           const uint64_t args[3])
 {
-    jk_root root = {gas, slot0, res};
     jk_hc_result setup;
     memset(&setup, 0, sizeof setup);
-    jk_start(k, &root, res);
-    if (gas < 0 || jk_cap_kind_of(target) != JK_CAP_INSTANCE || jk_cap_instance_status(target) != JK_CAP_IDLE ||
+    jk_start(k, root, root->res);
+    if (root->gas < 0 || jk_cap_kind_of(target) != JK_CAP_INSTANCE ||
+        jk_cap_instance_status(target) != JK_CAP_IDLE ||
         endpoint >= jk_cap_image_endpoint_count(jk_cap_instance_image(target)))
         return JK_ERR_INVALID_ARG;
-    jk_err err = jk_push_call(k, target, 0, endpoint, gas, args, slot0, &setup);
+    jk_err err = jk_push_call(k, target, 0, endpoint, root->gas, args, root->sent_slot0, &setup);
     if (err != JK_OK) {
         jk_unwind(k);
         return err;
     }
-    return jk_loop(k, &root, &setup);
+    return jk_loop(k, root, &setup);
+}
+
+jk_err jk_kernel_call(jk_kernel *k, jk_cap target, uint32_t endpoint, int64_t gas,
+                      const uint64_t args[3], jk_cap slot0, jk_kernel_result *res)
+{
+    jk_root root = {gas, slot0, res};
+    return jk_call_root(k, &root, target, endpoint, args);
 }
 
 /* After the first run of a served call: answer each YIELDED result the
@@ -765,21 +775,8 @@ jk_err jk_kernel_call_served(jk_kernel *k, jk_cap target, uint32_t endpoint, int
     if (!serve)
         return jk_kernel_call(k, target, endpoint, gas, args, slot0, res);
     jk_root root = {gas, slot0, res, serve, ctx, false, JK_OK, jk_cap_null()};
-    jk_hc_result setup;
-    memset(&setup, 0, sizeof setup);
-    jk_start(k, &root, res);
-    if (gas < 0 || jk_cap_kind_of(target) != JK_CAP_INSTANCE || jk_cap_instance_status(target) != JK_CAP_IDLE ||
-        endpoint >= jk_cap_image_endpoint_count(jk_cap_instance_image(target)))
-        return JK_ERR_INVALID_ARG;
-    jk_err err = jk_push_call(k, target, 0, endpoint, gas, args, slot0, &setup);
-    if (err != JK_OK) {
-        jk_unwind(k);
-        return err;
-    }
-    err = jk_loop(k, &root, &setup);
-    jk_cap held = root.held; /* res holds its own references to what it gives back */
-    err = jk_serve_rest(k, &root, gas, err);
-    jk_cap_release(held);
+    jk_err err = jk_serve_rest(k, &root, gas, jk_call_root(k, &root, target, endpoint, args));
+    jk_cap_release(root.held); /* res holds its own references to what it gives back */
     return err;
 }
 

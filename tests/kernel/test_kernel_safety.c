@@ -450,3 +450,38 @@ JK_TEST(test_kernel_reloaded_state_decides_alike)
     kt_rm_store(dir);
     KT_END(&e);
 }
+
+/* Slot paths are canonical (docs/abi.md "Slot paths"): a level past the
+ * path's depth, or the four bits under the depth, must be zero; anything else
+ * is refused (the frame faults), whatever level the stray bit is in. */
+JK_TEST(test_kernel_path_levels_past_depth_refused)
+{
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    const uint64_t good[] = {20, P2(20, 0) & ~(2ull << 60), (2ull << 60) | 31, (3ull << 60) | 31,
+                             (4ull << 60) | 31};
+    const uint64_t bad[] = {20 | (1ull << 8),  20 | (1ull << 39), 20 | (1ull << 55), 20 | (1ull << 56),
+                            (2ull << 60) | 31 | (1ull << 24), (2ull << 60) | 31 | (1ull << 55),
+                            (3ull << 60) | 31 | (1ull << 40), (4ull << 60) | 31 | (1ull << 59),
+                            5ull << 60};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        kt_op op = {JK_HOST_CAP_KIND, good[i], 0, 0, 0};
+        jk_kernel_result r;
+        JK_REQUIRE(kt_script(e.k, e.image, 0, NULL, NULL, &op, 1, &r) == JK_OK);
+        if (r.outcome != JK_KERNEL_HALT)
+            printf("  good path %zu: %s\n", i, r.fault_msg);
+        JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT);
+        jk_kernel_result_clear(&r);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        kt_op op = {JK_HOST_CAP_KIND, bad[i], 0, 0, 0};
+        jk_kernel_result r;
+        JK_REQUIRE(kt_script(e.k, e.image, 0, NULL, NULL, &op, 1, &r) == JK_OK);
+        if (r.outcome != JK_KERNEL_FAULT)
+            printf("  bad path %zu was taken\n", i);
+        JK_CHECK_EQ(r.outcome, JK_KERNEL_FAULT);
+        JK_CHECK_EQ(r.fault, JK_FAULT_HOSTCALL);
+        jk_kernel_result_clear(&r);
+    }
+    KT_END(&e);
+}
