@@ -11,11 +11,15 @@
  *
  *   - first, on the calling thread, every trace the signature cache already
  *     holds is marked valid (a gossiped block then checks nothing);
- *   - then `threads − 1` workers claim the other traces front to back
+ *   - then `threads − 1` workers claim the other traces from the back
  *     (atomic counter, then a compare-and-swap on the trace's state) while
- *     the calling thread runs apply; when apply reaches a trace nobody has
- *     claimed, the calling thread checks it itself, and when a worker holds
- *     it, it waits for that one result (mutex + condition variable);
+ *     the calling thread runs apply, which asks for them from the front;
+ *     when apply reaches a trace nobody has claimed, the calling thread
+ *     checks it itself. The two ends meet once: only there can apply ask
+ *     for a trace a worker holds, and then it waits for that one result
+ *     (mutex + condition variable). (Workers running front to back, in
+ *     apply's order, made the calling thread wait on them at nearly every
+ *     trace, and on a loaded machine a descheduled worker stalled apply.)
  *   - import stops the workers when apply ends, whatever the outcome, so a
  *     block refused early costs at most one check per worker more than the
  *     sequential order would.
@@ -41,7 +45,7 @@ struct jk_chain_sigjobs {
     const jk_chain_trace *traces;
     size_t n;
     atomic_uchar *state;      /* n states, JK_SIG_* */
-    atomic_size_t next;       /* the next trace a worker tries to claim */
+    atomic_size_t taken;      /* traces the workers took from the back: they next try n − 1 − taken */
     atomic_bool stop;
     pthread_mutex_t lock;     /* with `done`: a waiter sleeps until a worker's result lands */
     pthread_cond_t done;
@@ -64,11 +68,15 @@ static void *jk_sig_worker(void *arg)
 {
     jk_chain_sigjobs *j = arg;
     while (!atomic_load_explicit(&j->stop, memory_order_relaxed)) {
-        size_t i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-        if (i >= j->n)
+        size_t taken = atomic_fetch_add_explicit(&j->taken, 1, memory_order_relaxed);
+        if (taken >= j->n)
             break;
-        if (!jk_claim(j, i))
-            continue; /* a cache hit, or the calling thread got there first */
+        size_t i = j->n - 1 - taken;
+        if (!jk_claim(j, i)) {
+            if (atomic_load_explicit(&j->state[i], memory_order_relaxed) != JK_SIG_CACHED)
+                break; /* the calling thread got here from the front: the ends met */
+            continue;  /* a cache hit */
+        }
         unsigned char r = jk_check(&j->traces[i]);
         pthread_mutex_lock(&j->lock);
         atomic_store_explicit(&j->state[i], r, memory_order_release);
@@ -99,7 +107,7 @@ jk_err jk_chain_sigjobs_start(const jk_chain_kernel *ck, const jk_chain_trace *t
     }
     j->traces = traces;
     j->n = n;
-    atomic_init(&j->next, 0);
+    atomic_init(&j->taken, 0);
     atomic_init(&j->stop, false);
     size_t misses = 0;
     for (size_t i = 0; i < n; i++) {
