@@ -5,20 +5,26 @@
  * Import mode's attest accepts trace i only if (key, msg_hash) match the
  * request and the signature verifies (jk_decide_import, import.c). Whether a
  * signature verifies is a pure function of the trace's 128 bytes, so it can
- * be computed by anyone, in any order, before it is asked: the decision
- * apply sees is the same bit, and the block's outcome cannot change. What
- * this file changes is only when and where the ~50 µs Ed25519 checks run:
+ * be computed by anyone, in any order, before it is asked, and more than
+ * once: the decision apply sees is the same bit, and the block's outcome
+ * cannot change. What this file changes is only when and where the ~50 µs
+ * Ed25519 checks run:
  *
  *   - first, on the calling thread, every trace the signature cache already
- *     holds is marked valid (a gossiped block then checks nothing);
- *   - then `threads − 1` workers claim the other traces front to back
+ *     holds is marked valid (a gossiped block then starts no worker);
+ *   - then `threads − 1` workers claim the other traces from the back
  *     (atomic counter, then a compare-and-swap on the trace's state) while
- *     the calling thread runs apply; when apply reaches a trace nobody has
- *     claimed, the calling thread checks it itself, and when a worker holds
- *     it, it waits for that one result (mutex + condition variable);
- *   - import stops the workers when apply ends, whatever the outcome, so a
- *     block refused early costs at most one check per worker more than the
- *     sequential order would.
+ *     the calling thread runs apply, which asks for them from the front;
+ *     when apply asks for a trace no worker has finished, the calling thread
+ *     checks it itself — it never waits for a worker. The two ends meet
+ *     once, and a worker stops there; at most the trace a worker holds at
+ *     that moment is checked twice.
+ *     (Waiting for the worker that held the asked-for trace, as a first
+ *     version did, stalled apply for a whole scheduling period whenever that
+ *     worker was descheduled on a loaded machine.)
+ *   - import stops the workers when apply ends, whatever the outcome, and
+ *     joins them: a block refused early costs at most one check per worker
+ *     more than the sequential order would.
  *
  * Workers read only the block's traces (immutable while import runs) and
  * write only their state bytes; the signature cache is read before they
@@ -33,18 +39,16 @@
 
 #define JK_MAX_IMPORT_THREADS 64u
 
-/* A trace's state; JK_SIG_CACHED is valid, known from the cache (so import
- * need not remember it again). Only CLAIMED is ever waited on. */
+/* A trace's state. CLAIMED: a worker is checking it; CACHED: valid, known
+ * from the cache (so import need not remember it again). */
 enum { JK_SIG_UNCHECKED = 0, JK_SIG_CLAIMED = 1, JK_SIG_VALID = 2, JK_SIG_INVALID = 3, JK_SIG_CACHED = 4 };
 
 struct jk_chain_sigjobs {
     const jk_chain_trace *traces;
     size_t n;
     atomic_uchar *state;      /* n states, JK_SIG_* */
-    atomic_size_t next;       /* the next trace a worker tries to claim */
+    atomic_size_t taken;      /* traces the workers took from the back: they next try n − 1 − taken */
     atomic_bool stop;
-    pthread_mutex_t lock;     /* with `done`: a waiter sleeps until a worker's result lands */
-    pthread_cond_t done;
     pthread_t workers[JK_MAX_IMPORT_THREADS];
     unsigned started;
 };
@@ -54,26 +58,22 @@ static unsigned char jk_check(const jk_chain_trace *t)
     return jk_chain_trace_check(t) == JK_OK ? JK_SIG_VALID : JK_SIG_INVALID;
 }
 
-static bool jk_claim(jk_chain_sigjobs *j, size_t i)
-{
-    unsigned char expect = JK_SIG_UNCHECKED;
-    return atomic_compare_exchange_strong(&j->state[i], &expect, JK_SIG_CLAIMED);
-}
-
 static void *jk_sig_worker(void *arg)
 {
     jk_chain_sigjobs *j = arg;
     while (!atomic_load_explicit(&j->stop, memory_order_relaxed)) {
-        size_t i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-        if (i >= j->n)
+        size_t taken = atomic_fetch_add_explicit(&j->taken, 1, memory_order_relaxed);
+        if (taken >= j->n)
             break;
-        if (!jk_claim(j, i))
-            continue; /* a cache hit, or the calling thread got there first */
-        unsigned char r = jk_check(&j->traces[i]);
-        pthread_mutex_lock(&j->lock);
-        atomic_store_explicit(&j->state[i], r, memory_order_release);
-        pthread_cond_broadcast(&j->done);
-        pthread_mutex_unlock(&j->lock);
+        size_t i = j->n - 1 - taken;
+        unsigned char expect = JK_SIG_UNCHECKED;
+        if (!atomic_compare_exchange_strong(&j->state[i], &expect, JK_SIG_CLAIMED)) {
+            if (expect != JK_SIG_CACHED)
+                break; /* the calling thread got here from the front: the ends met */
+            continue;  /* a cache hit */
+        }
+        /* the calling thread may have checked it meanwhile: the same bit */
+        atomic_store_explicit(&j->state[i], jk_check(&j->traces[i]), memory_order_release);
     }
     return NULL;
 }
@@ -86,20 +86,13 @@ jk_err jk_chain_sigjobs_start(const jk_chain_kernel *ck, const jk_chain_trace *t
     if (!j)
         return JK_ERR_NOMEM;
     j->state = calloc(n ? n : 1, sizeof *j->state);
-    if (!j->state || pthread_mutex_init(&j->lock, NULL) != 0) {
-        free(j->state);
-        free(j);
-        return JK_ERR_NOMEM;
-    }
-    if (pthread_cond_init(&j->done, NULL) != 0) {
-        pthread_mutex_destroy(&j->lock);
-        free(j->state);
+    if (!j->state) {
         free(j);
         return JK_ERR_NOMEM;
     }
     j->traces = traces;
     j->n = n;
-    atomic_init(&j->next, 0);
+    atomic_init(&j->taken, 0);
     atomic_init(&j->stop, false);
     size_t misses = 0;
     for (size_t i = 0; i < n; i++) {
@@ -121,19 +114,14 @@ jk_err jk_chain_sigjobs_start(const jk_chain_kernel *ck, const jk_chain_trace *t
 bool jk_chain_sigjobs_valid(jk_chain_sigjobs *j, size_t i)
 {
     unsigned char s = atomic_load_explicit(&j->state[i], memory_order_acquire);
-    if (s == JK_SIG_UNCHECKED) {
-        if (jk_claim(j, i)) {
-            s = jk_check(&j->traces[i]);
-            atomic_store_explicit(&j->state[i], s, memory_order_relaxed); /* read by this thread only */
-            return s == JK_SIG_VALID;
-        }
-        s = atomic_load_explicit(&j->state[i], memory_order_acquire); /* a worker claimed it first */
-    }
-    if (s == JK_SIG_CLAIMED) { /* a worker is checking it: wait for that result */
-        pthread_mutex_lock(&j->lock);
-        while ((s = atomic_load_explicit(&j->state[i], memory_order_acquire)) == JK_SIG_CLAIMED)
-            pthread_cond_wait(&j->done, &j->lock);
-        pthread_mutex_unlock(&j->lock);
+    if (s == JK_SIG_UNCHECKED || s == JK_SIG_CLAIMED) {
+        /* not known yet: check it here rather than wait. Claiming it first
+         * keeps workers off it, and tells the one coming from the back that
+         * the ends met. */
+        unsigned char expect = JK_SIG_UNCHECKED;
+        atomic_compare_exchange_strong(&j->state[i], &expect, JK_SIG_CLAIMED);
+        s = jk_check(&j->traces[i]);
+        atomic_store_explicit(&j->state[i], s, memory_order_relaxed);
     }
     return s == JK_SIG_VALID || s == JK_SIG_CACHED;
 }
@@ -150,8 +138,6 @@ void jk_chain_sigjobs_finish(jk_chain_sigjobs *j)
     atomic_store(&j->stop, true);
     for (unsigned t = 0; t < j->started; t++)
         pthread_join(j->workers[t], NULL);
-    pthread_cond_destroy(&j->done);
-    pthread_mutex_destroy(&j->lock);
     free(j->state);
     free(j);
 }

@@ -125,8 +125,9 @@ bool jk_chain_find_valid(const jk_chain_kernel *ck, const jk_chain_trace *traces
 typedef struct jk_chain_sigjobs jk_chain_sigjobs;
 jk_err jk_chain_sigjobs_start(const jk_chain_kernel *ck, const jk_chain_trace *traces, size_t n, unsigned threads,
                               jk_chain_sigjobs **out);
-/* Does traces[i]'s signature verify? Its worker's result, waited for, or a
- * check now on the calling thread. Call from the thread that started j. */
+/* Does traces[i]'s signature verify? A worker's finished result, or a
+ * check now on the calling thread (never a wait). Call from the thread that
+ * started j. */
 bool jk_chain_sigjobs_valid(jk_chain_sigjobs *j, size_t i);
 /* Was traces[i] valid by a cache hit (so already in the cache)? */
 bool jk_chain_sigjobs_cached(jk_chain_sigjobs *j, size_t i);

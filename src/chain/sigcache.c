@@ -14,7 +14,7 @@
  *     An insert takes the set's first empty entry, and only a full set
  *     overwrites one (the way named by the key's ninth byte), which only
  *     costs a later check. (It was direct-mapped: 1,000 gossiped traces in
- *     16,384 slots collided ~30 times, and each collision cost import a
+ *     16,384 slots collided dozens of times, and each collision cost import a
  *     full verify again — ~13% of a gossiped block's import.) An all-zero
  *     entry is empty; an all-zero key never hits (no BLAKE2b preimage is
  *     known, but an empty entry must never read as "verified");
