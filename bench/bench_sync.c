@@ -29,12 +29,11 @@
 #include "jark/rpc.h"
 #include "jark/sdk.h"
 #include "jark/spec.h"
+#include "../tests/node/node_util.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,20 +51,6 @@ static double bs_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint16_t bs_free_port(int type)
-{
-    int fd = socket(AF_INET, type, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    uint16_t port = 0;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
 }
 
 static pid_t bs_spawn(const char *const *argv, const char *log)
@@ -229,8 +214,8 @@ int main(int argc, char **argv)
     }
 
     /* 2. The network run. */
-    uint16_t sport = bs_free_port(SOCK_DGRAM), srpc = bs_free_port(SOCK_STREAM);
-    uint16_t fport = bs_free_port(SOCK_DGRAM), frpc = bs_free_port(SOCK_STREAM);
+    uint16_t sport = tn_free_port(SOCK_DGRAM), srpc = tn_free_port(SOCK_STREAM);
+    uint16_t fport = tn_free_port(SOCK_DGRAM), frpc = tn_free_port(SOCK_STREAM);
     char key0[PATH_MAX + 16], store0[PATH_MAX + 16], fdir[PATH_MAX + 16], slisten[32], srpcs[32],
         flisten[32], frpcs[32], peer[128];
     snprintf(key0, sizeof key0, "%s/key-0", chain_dir);
