@@ -6,9 +6,11 @@
 BENCH_SYNC_BIN := $(BUILD)/bench/bench_sync
 BENCH_SYNC_ARGS ?= 300 16
 
-$(BENCH_SYNC_BIN): bench/bench_sync.c $(TOOL_LIB_OBJ) $(BUILD)/libjark.a
+# tests/node/node_util.o: the node tests' loopback helpers (free ports, clock).
+$(BENCH_SYNC_BIN): bench/bench_sync.c $(BUILD)/obj/tests/node/node_util.o $(TOOL_LIB_OBJ) $(BUILD)/libjark.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O2 $(WARN) -MMD -MP -MF $@.d $< $(TOOL_LIB_OBJ) $(BUILD)/libjark.a \
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O2 $(WARN) -MMD -MP -MF $@.d $< $(BUILD)/obj/tests/node/node_util.o \
+	  $(TOOL_LIB_OBJ) $(BUILD)/libjark.a \
 	  $(LDFLAGS) $(LDLIBS) -o $@
 
 BENCH_TARGETS += bench-sync

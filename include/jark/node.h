@@ -265,12 +265,17 @@ typedef struct jk_node_config {
     /* transport: listen address, peers, transport kind, limits (filled by
      * the caller; secret_key and genesis_hash are taken from below) */
     jk_net_config net;
-    const uint8_t *secret_key;       /* JK_ED25519_SECRET_SIZE; copied */
+    const uint8_t *secret_key;       /* JK_ED25519_SECRET_SIZE; copied. A full
+                                        node's may be any key (made for the
+                                        run): it only names the node on the
+                                        transport */
     jk_hash genesis;
     const jk_cons_valset *valset;    /* borrowed for the node's life */
     uint32_t self;                   /* index in valset (a validator), or
                                         JK_NODE_FULL: a full node (no machine;
-                                        follows by certified decisions) */
+                                        follows by certified decisions, relays
+                                        events, answers sync; docs/node.md
+                                        "Full nodes") */
     jk_cons_timeouts timeouts;
     jk_cons_app app;                 /* the application (the chain app) */
     jk_node_archive *archive;        /* borrowed: blocks, vote records, POL */
@@ -328,8 +333,11 @@ typedef struct jk_node_info {
 void jk_node_info_get(const jk_node *n, jk_node_info *out);
 
 /* The node's RPC provider (src/node/node_rpc.c): status from the machine
- * and the transport, block by height or hash from the archive with its
- * certificate, submit_event into the machine (gossiped on). */
+ * and the transport (syncing and max_peer_height from the peers' signed
+ * votes), block by height or hash from the archive with its certificate,
+ * submit_event into the machine (gossiped on) or, on a full node, through
+ * the chain app's admission and relayed to every peer, state_slot (a
+ * non-Data cap's value is its root record) and pool from the chain app. */
 void jk_node_rpc_provider(jk_node *n, jk_rpc_provider *out);
 
 /* ---------------------------------------------------------------------------

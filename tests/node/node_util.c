@@ -219,7 +219,7 @@ __attribute__((constructor)) static void tn_child_entry(void)
 
 /* ---- the parent --------------------------------------------------------- */
 
-static uint16_t tn_free_port(int type)
+uint16_t tn_free_port(int type)
 {
     int fd = socket(AF_INET, type, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -304,7 +304,7 @@ int64_t tn_height(const tn_cluster *c, uint32_t i)
     return v;
 }
 
-static uint64_t tn_ms(void)
+uint64_t tn_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -55,6 +55,12 @@ int64_t tn_stored_height(const tn_cluster *c, uint32_t i);
 /* Stop everything (SIGKILL) and remove the directory. */
 void tn_destroy(tn_cluster *c);
 
+/* A free loopback port (SOCK_DGRAM for QUIC, SOCK_STREAM for RPC), 0 when
+ * none; CLOCK_MONOTONIC in ms (for bounds on waiting only). Shared with the
+ * full-node test and bench/bench_sync.c. */
+uint16_t tn_free_port(int type);
+uint64_t tn_ms(void);
+
 /* The test keys and genesis (shared by the rogue test). */
 void tn_key(uint32_t i, uint8_t sk[64], uint8_t pk[32]);
 void tn_genesis(uint8_t tag, jk_hash *out);

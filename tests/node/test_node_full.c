@@ -25,18 +25,17 @@
  */
 #define _GNU_SOURCE
 #include "../test.h"
+#include "node_util.h"
 
 #include "jark/devnet.h"
 #include "jark/node.h"
 #include "jark/rpc.h"
 #include "jark/spec.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <libgen.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -52,27 +51,6 @@ typedef struct fn_node {
     char dir[PATH_MAX], log[PATH_MAX];
     pid_t pid;
 } fn_node;
-
-static uint64_t fn_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint16_t fn_free_port(int type)
-{
-    int fd = socket(AF_INET, type, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    uint16_t port = 0;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
 
 static void fn_hex(const uint8_t *b, size_t n, char *out)
 {
@@ -213,7 +191,7 @@ static int64_t fn_height(const fn_node *nd)
 
 static bool fn_wait_height(const fn_node *nd, int64_t h)
 {
-    for (uint64_t t0 = fn_ms(); fn_ms() - t0 < FN_LIMIT_MS; usleep(50 * 1000))
+    for (uint64_t t0 = tn_ms(); tn_ms() - t0 < FN_LIMIT_MS; usleep(50 * 1000))
         if (fn_height(nd) >= h)
             return true;
     return false;
@@ -296,7 +274,7 @@ JK_TEST(test_node_full_syncs_relays_and_serves)
     jk_cons_valset *vs = calloc(1, sizeof *vs);
     JK_REQUIRE(vs);
     vs->count = 2;
-    fn_node v[2], f = {.port = fn_free_port(SOCK_DGRAM), .rpc = fn_free_port(SOCK_STREAM)};
+    fn_node v[2], f = {.port = tn_free_port(SOCK_DGRAM), .rpc = tn_free_port(SOCK_STREAM)};
     for (int i = 0; i < 2; i++) {
         jk_spec_key k;
         jk_diag diag = {{0}};
@@ -306,7 +284,7 @@ JK_TEST(test_node_full_syncs_relays_and_serves)
         fn_hex(k.public_key, 32, vkeys[i]);
         memcpy(vs->keys[i], k.public_key, 32);
         jk_crypto_wipe(&k, sizeof k);
-        v[i] = (fn_node){.port = fn_free_port(SOCK_DGRAM), .rpc = fn_free_port(SOCK_STREAM)};
+        v[i] = (fn_node){.port = tn_free_port(SOCK_DGRAM), .rpc = tn_free_port(SOCK_STREAM)};
         snprintf(v[i].dir, sizeof v[i].dir, "%s/v%d", dir, i);
         snprintf(v[i].log, sizeof v[i].log, "%s/v%d.log", dir, i);
         snprintf(peers[i], sizeof peers[i], "127.0.0.1:%u@%s", v[i].port, vkeys[i]);
@@ -320,7 +298,7 @@ JK_TEST(test_node_full_syncs_relays_and_serves)
     FN_REQUIRE(fn_start(&f, NULL, vkeys, peers, 2, 0));
     bool settled = false;
     uint64_t samples = 0;
-    for (uint64_t t0 = fn_ms(); !settled && fn_ms() - t0 < FN_LIMIT_MS; usleep(20 * 1000)) {
+    for (uint64_t t0 = tn_ms(); !settled && tn_ms() - t0 < FN_LIMIT_MS; usleep(20 * 1000)) {
         json_object *o = fn_call(&f, "status", NULL);
         if (!o)
             continue;
@@ -370,7 +348,7 @@ JK_TEST(test_node_full_syncs_relays_and_serves)
     JK_CHECK(fn_get_bool(sub, "admitted"));
     json_object_put(sub);
     bool relayed = false;
-    for (uint64_t t0 = fn_ms(); !relayed && fn_ms() - t0 < FN_LIMIT_MS; usleep(20 * 1000)) {
+    for (uint64_t t0 = tn_ms(); !relayed && tn_ms() - t0 < FN_LIMIT_MS; usleep(20 * 1000)) {
         json_object *o = fn_call(&v[0], "status", NULL);
         relayed = fn_get_i64(o, "pool_size") == 1;
         json_object_put(o);
@@ -382,7 +360,7 @@ JK_TEST(test_node_full_syncs_relays_and_serves)
     JK_CHECK(fn_stop(&v[0]) && fn_stop(&v[1]));
     FN_REQUIRE(fn_start_validators(v, keys, vkeys, peers, 0));
     int64_t with_event = -1;
-    for (uint64_t t0 = fn_ms(), next = 7; with_event < 0 && fn_ms() - t0 < FN_LIMIT_MS;) {
+    for (uint64_t t0 = tn_ms(), next = 7; with_event < 0 && tn_ms() - t0 < FN_LIMIT_MS;) {
         if (fn_height(&f) < (int64_t)next) {
             usleep(20 * 1000);
             continue;
@@ -403,7 +381,7 @@ JK_TEST(test_node_full_syncs_relays_and_serves)
     FN_REQUIRE(fn_start_validators(v, keys, vkeys, peers, 1));
     bool level = false;
     int64_t hv = -1;
-    for (uint64_t t0 = fn_ms(); !level && fn_ms() - t0 < FN_LIMIT_MS; usleep(50 * 1000)) {
+    for (uint64_t t0 = tn_ms(); !level && tn_ms() - t0 < FN_LIMIT_MS; usleep(50 * 1000)) {
         hv = fn_height(&v[0]);
         level = hv >= with_event && fn_height(&v[1]) == hv && fn_height(&f) == hv;
     }
