@@ -281,6 +281,26 @@ static int64_t jk_tnet_height(const jk_tnet *t, uint32_t i)
     return h;
 }
 
+/* Decode a block's hex (as the node's RPC gave it) and hand its event ids
+ * to the workload. A block that does not decode counts nothing. */
+static void jk_tnet_events_seen(const jk_tnet *t, const char *hex, size_t len)
+{
+    uint8_t *bytes = malloc(len / 2 + 1);
+    size_t n = 0;
+    jk_chain_block blk;
+    if (bytes && jk_rpc_hex_decode(hex, len, bytes, len / 2 + 1, &n, NULL) == JK_OK &&
+        jk_chain_block_decode(bytes, n, &blk, NULL) == JK_OK) {
+        jk_hash *ids = malloc((blk.event_count ? blk.event_count : 1) * sizeof *ids);
+        for (size_t k = 0; ids && k < blk.event_count; k++)
+            jk_chain_event_hash(&blk.events[k], &ids[k]);
+        if (ids)
+            jk_tnet_wl_committed(t->wl, ids, blk.event_count);
+        free(ids);
+        jk_chain_block_free(&blk);
+    }
+    free(bytes);
+}
+
 static bool jk_tnet_block_get(const jk_tnet *t, uint32_t i, uint64_t h, jk_devnet_testnet_height *b)
 {
     char params[32], *res = NULL;
@@ -306,6 +326,9 @@ static bool jk_tnet_block_get(const jk_tnet *t, uint32_t i, uint64_t h, jk_devne
             }
             b->height = h;
             ok = true;
+            /* The block's events, for the workload's count of its batches. */
+            if (t->wl && json_object_object_get_ex(o, "block", &x) && json_object_is_type(x, json_type_string))
+                jk_tnet_events_seen(t, json_object_get_string(x), (size_t)json_object_get_string_len(x));
         }
         json_object_put(o);
     }
@@ -533,6 +556,7 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
         snprintf(r->reason, sizeof r->reason, "%s", d.msg);
         rc = 2;
     }
+    t->wl = wl;
     w.fin = calloc(o->blocks + 1, sizeof *w.fin);
     w.idle = calloc(o->blocks + 1, sizeof *w.idle);
     if (rc == 0 && (!w.fin || !w.idle)) {
@@ -560,7 +584,7 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
         uint64_t now = jk_tnet_ms();
         int64_t hi = jk_tnet_poll(t, &w, now);
         if (w.up)
-            jk_tnet_wl_step(wl, t, w.events, jk_tnet_ms(), w.printed < o->blocks);
+            jk_tnet_wl_step(wl, t, jk_tnet_ms(), w.printed < o->blocks);
         jk_tnet_perturb(t, done, hi);
         if (now - w.last_progress > JK_TNET_LIMIT_MS) {
             jk_tnet_note(t, "testnet: no height committed in %u s; stopping", JK_TNET_LIMIT_MS / 1000);

@@ -8,6 +8,8 @@
 #include <limits.h>
 #include <sys/types.h>
 
+typedef struct jk_tnet_wl jk_tnet_wl;
+
 typedef struct jk_tnet {
     const jk_devnet_testnet_options *o;
     uint32_t v;
@@ -20,6 +22,7 @@ typedef struct jk_tnet {
     pid_t cpu_pid[JK_DEVNET_TESTNET_MAX];     /* whose CPU time cpu_from is */
     uint64_t cpu_from[JK_DEVNET_TESTNET_MAX]; /* its CPU ticks when the watch began */
     bool demo;               /* the demo spec: nodes get --demo-seed 1, a workload runs */
+    struct jk_tnet_wl *wl;   /* the workload, or NULL */
 } jk_tnet;
 
 /* A line of prose to the embedder (printf-like). */
@@ -27,17 +30,19 @@ void jk_tnet_note(const jk_tnet *t, const char *fmt, ...) __attribute__((format(
 uint64_t jk_tnet_ms(void);
 
 /* The workload: batches in flight over distinct accounts. */
-typedef struct jk_tnet_wl jk_tnet_wl;
 
 /* Make the demo generator and the genesis the nodes will build.
  * @return JK_OK; JK_ERR_NOMEM; a spec or genesis error (diag). */
 jk_err jk_tnet_wl_new(const jk_tnet *t, jk_tnet_wl **out, jk_diag *diag);
 void jk_tnet_wl_free(jk_tnet_wl *w);
-/* One step at time now, `committed` events seen in committed heights so
- * far: retire the batches those cover (their finality: submit to now), give
- * up after 20 s without one, send new batches while fewer than in_flight
- * are outstanding and `more` is true. */
-void jk_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t committed, uint64_t now, bool more);
+/* One step at time now: retire the batches whose admitted events were all
+ * seen committed (their finality: submit to now), give up when one has
+ * waited 20 s, send new batches while fewer than in_flight are outstanding,
+ * their accounts' last batch is retired and `more` is true. */
+void jk_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t now, bool more);
+/* The event ids (jk_chain_event_hash) of a committed block, as the watch
+ * sees it: each admitted one counts off its batch. w may be NULL. */
+void jk_tnet_wl_committed(jk_tnet_wl *w, const jk_hash *ids, size_t n);
 /* The batches' finality samples (borrowed) and the counts. */
 uint64_t *jk_tnet_wl_latencies(jk_tnet_wl *w, size_t *n);
 void jk_tnet_wl_counts(const jk_tnet_wl *w, uint64_t *admitted, uint64_t *refused);

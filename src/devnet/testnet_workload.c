@@ -5,13 +5,14 @@
  *
  * Why batches in flight: an account's next nonce is only valid once its last
  * transfer is committed, so one account can have one transfer in flight.
- * Throughput therefore comes from many accounts: a batch takes the next E
- * accounts in rotation, up to K batches are outstanding, and with at least
- * E × K accounts an account comes round again only after the batch
- * that last used it was committed. A batch counts as committed once the
- * events seen in committed heights reach the running total of admitted
- * ones (blocks take the pools in admission order, so they finish in order).
- * A refused transfer gives its nonce back, so the account stays in step.
+ * Throughput therefore comes from many accounts: batch b takes accounts
+ * [b E, b E + E) mod A, up to K batches are outstanding, and a batch is sent
+ * only once the last batch that used any of its accounts is retired (with
+ * A >= E × K that never waits). A batch is retired when every event of it
+ * that was admitted has been seen in a committed block (the watch decodes
+ * each block it reports and hands its event ids here), so retirement is
+ * exact whatever order blocks take events in. A refused transfer gives its
+ * nonce back, so the account stays in step.
  *
  * Each batch is split over the running nodes and sent to them at once, one
  * thread per node (a node admits its share while the others admit theirs),
@@ -28,17 +29,28 @@
 #define JK_WL_STALL_MS 20000u
 
 typedef struct jk_wl_batch {
+    uint64_t index;          /* the batch's number (its accounts follow from it) */
     uint64_t sent_ms;
-    uint64_t need;           /* admitted events up to and with this batch */
+    uint32_t left;           /* admitted events not yet seen in a committed block */
+    bool open;
 } jk_wl_batch;
+
+/* An admitted event not yet seen committed: its id and its batch's slot. */
+typedef struct jk_wl_wait {
+    jk_hash id;
+    uint32_t slot;
+    bool done;
+} jk_wl_wait;
 
 struct jk_tnet_wl {
     jk_devnet_demo *demo;
     jk_hash genesis;
     uint32_t per_batch, in_flight, accounts;
-    uint64_t cursor;         /* the next account */
-    jk_wl_batch ring[JK_DEVNET_TESTNET_MAX_IN_FLIGHT];
-    size_t head, count;
+    uint64_t next;           /* the next batch's index */
+    jk_wl_batch slots[JK_DEVNET_TESTNET_MAX_IN_FLIGHT];
+    size_t count;            /* open batches */
+    jk_wl_wait *wait;        /* sorted by id */
+    size_t nwait, capwait;
     uint64_t admitted, refused;
     uint64_t *lat;
     size_t nlat, caplat;
@@ -103,6 +115,7 @@ void jk_tnet_wl_free(jk_tnet_wl *w)
         return;
     jk_devnet_demo_free(w->demo);
     free(w->lat);
+    free(w->wait);
     free(w);
 }
 
@@ -134,6 +147,8 @@ static void *jk_wl_send(void *arg)
 {
     jk_wl_share *s = arg;
     for (size_t k = 0; k < s->nbodies; k++) {
+        if (!s->bodies[k])
+            continue; /* never signed (out of memory): nothing to send */
         int status = 0;
         size_t rlen = 0;
         jk_diag d;
@@ -146,15 +161,17 @@ static void *jk_wl_send(void *arg)
 
 /* Sign events [first, first + count) of the batch (accounts[i]) into
  * JSON-RPC bodies of at most JK_RPC_MAX_BATCH requests. */
-static bool jk_wl_bodies(jk_tnet_wl *w, const uint32_t *accounts, jk_wl_share *s)
+static bool jk_wl_bodies(jk_tnet_wl *w, const uint32_t *accounts, jk_hash *ids, jk_wl_share *s)
 {
     s->nbodies = (s->count + JK_RPC_MAX_BATCH - 1) / JK_RPC_MAX_BATCH;
     s->bodies = calloc(s->nbodies ? s->nbodies : 1, sizeof *s->bodies);
     s->lens = calloc(s->nbodies ? s->nbodies : 1, sizeof *s->lens);
     s->replies = calloc(s->nbodies ? s->nbodies : 1, sizeof *s->replies);
     s->ok = calloc(s->nbodies ? s->nbodies : 1, sizeof *s->ok);
-    if (!s->bodies || !s->lens || !s->replies || !s->ok)
+    if (!s->bodies || !s->lens || !s->replies || !s->ok) {
+        s->nbodies = 0;
         return false;
+    }
     for (size_t k = 0; k < s->nbodies; k++) {
         uint32_t lo = s->first + (uint32_t)k * JK_RPC_MAX_BATCH;
         uint32_t n = s->first + s->count - lo < JK_RPC_MAX_BATCH ? s->first + s->count - lo
@@ -168,6 +185,7 @@ static bool jk_wl_bodies(jk_tnet_wl *w, const uint32_t *accounts, jk_wl_share *s
             uint8_t blob[JK_DEVNET_TRANSFER_LEN];
             jk_chain_trace tr;
             jk_devnet_demo_transfer(w->demo, &w->genesis, accounts[lo + a], blob, &tr);
+            jk_chain_event_hash(&(jk_chain_event){JK_CHAIN_ENDPOINT_TRANSACT, blob, sizeof blob}, &ids[lo + a]);
             char bh[2 * JK_DEVNET_TRANSFER_LEN + 1], kh[65], mh[65], sg[129];
             jk_wl_hex(blob, sizeof blob, bh);
             jk_wl_hex(tr.key, 32, kh);
@@ -185,16 +203,60 @@ static bool jk_wl_bodies(jk_tnet_wl *w, const uint32_t *accounts, jk_wl_share *s
     return true;
 }
 
+static int jk_wl_wait_cmp(const void *x, const void *y)
+{
+    return memcmp(((const jk_wl_wait *)x)->id.bytes, ((const jk_wl_wait *)y)->id.bytes, JK_HASH_SIZE);
+}
+
+/* arr (n used of *cap elements of `size` bytes) with room for one more:
+ * the array, moved when it grew (doubling, from 256), or NULL when out of
+ * memory (arr then stays valid and unchanged). */
+static void *jk_wl_room(void *arr, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return arr;
+    size_t want = *cap ? 2 * *cap : 256;
+    void *p = realloc(arr, want * size);
+    if (p)
+        *cap = want;
+    return p;
+}
+
+/* Remember an admitted event (sorted again once the batch is in). */
+static bool jk_wl_wait_add(jk_tnet_wl *w, const jk_hash *id, uint32_t slot)
+{
+    jk_wl_wait *room = jk_wl_room(w->wait, w->nwait, &w->capwait, sizeof *room);
+    if (!room)
+        return false;
+    w->wait = room;
+    w->wait[w->nwait++] = (jk_wl_wait){*id, slot, false};
+    return true;
+}
+
+void jk_tnet_wl_committed(jk_tnet_wl *w, const jk_hash *ids, size_t n)
+{
+    for (size_t i = 0; w && i < n; i++) {
+        jk_wl_wait key = {ids[i], 0, false};
+        jk_wl_wait *hit = bsearch(&key, w->wait, w->nwait, sizeof *w->wait, jk_wl_wait_cmp);
+        if (hit && !hit->done) {
+            hit->done = true;
+            w->slots[hit->slot].left--;
+        }
+    }
+}
+
 /* Read one reply: each request whose result is not admitted gives its
  * account's nonce back. A body without a reply (the node was killed, the
  * call failed) counts every event in it as refused. */
 static void jk_wl_replies(jk_tnet_wl *w, const jk_tnet *t, const uint32_t *accounts,
-                          jk_wl_share *s, uint64_t *admitted)
+                          const jk_hash *ids, uint32_t slot, jk_wl_share *s)
 {
     for (size_t k = 0; k < s->nbodies; k++) {
         uint32_t lo = s->first + (uint32_t)k * JK_RPC_MAX_BATCH;
         uint32_t n = s->first + s->count - lo < JK_RPC_MAX_BATCH ? s->first + s->count - lo
                                                                   : JK_RPC_MAX_BATCH;
+        if (!s->bodies || !s->bodies[k])
+            continue; /* never signed: no nonce was counted */
         bool *in = calloc(n, sizeof *in);
         json_object *o = s->ok[k] && in ? json_tokener_parse(s->replies[k]) : NULL;
         size_t m = o && json_object_is_type(o, json_type_array) ? json_object_array_length(o) : 0;
@@ -213,8 +275,9 @@ static void jk_wl_replies(jk_tnet_wl *w, const jk_tnet *t, const uint32_t *accou
         }
         json_object_put(o);
         for (uint32_t a = 0; a < n; a++) {
-            if (in && in[a]) {
-                (*admitted)++;
+            if (in && in[a] && jk_wl_wait_add(w, &ids[lo + a], slot)) {
+                w->admitted++;
+                w->slots[slot].left++;
             } else {
                 jk_devnet_demo_unsend(w->demo, accounts[lo + a]);
                 w->refused++;
@@ -238,26 +301,30 @@ static void jk_wl_share_free(jk_wl_share *s)
     free(s->ok);
 }
 
-/* Send one batch split over the running nodes; returns how many were admitted. */
-static uint64_t jk_wl_batch_send(jk_tnet_wl *w, jk_tnet *t)
+/* Send batch w->slots[slot].index split over the running nodes; its
+ * admitted events wait in w->wait, counted in the slot's left. */
+static void jk_wl_batch_send(jk_tnet_wl *w, jk_tnet *t, uint32_t slot)
 {
     uint32_t e = w->per_batch, running = 0;
     for (uint32_t i = 0; i < t->v; i++)
         running += t->pid[i] != 0;
     if (!running || !e)
-        return 0;
+        return;
     uint32_t *accounts = malloc((size_t)e * sizeof *accounts);
+    jk_hash *ids = malloc((size_t)e * sizeof *ids);
     jk_wl_share share[JK_DEVNET_TESTNET_MAX];
     pthread_t th[JK_DEVNET_TESTNET_MAX];
     bool started[JK_DEVNET_TESTNET_MAX] = {0};
     memset(share, 0, sizeof share);
-    if (!accounts)
-        return 0;
+    if (!accounts || !ids) {
+        free(accounts);
+        free(ids);
+        return;
+    }
+    uint64_t first = w->slots[slot].index * e;
     for (uint32_t a = 0; a < e; a++)
-        accounts[a] = (uint32_t)((w->cursor + a) % w->accounts);
-    w->cursor = (w->cursor + e) % w->accounts;
+        accounts[a] = (uint32_t)((first + a) % w->accounts);
     uint32_t part = (e + running - 1) / running, done = 0, ns = 0;
-    uint32_t node_of[JK_DEVNET_TESTNET_MAX];
     for (uint32_t i = 0; i < t->v && done < e; i++) {
         if (!t->pid[i])
             continue;
@@ -267,11 +334,10 @@ static uint64_t jk_wl_batch_send(jk_tnet_wl *w, jk_tnet *t)
         s->first = done;
         s->count = e - done < part ? e - done : part;
         done += s->count;
-        node_of[ns++] = i;
-        if (!jk_wl_bodies(w, accounts, s))
-            s->nbodies = 0;
+        ns++;
+        /* out of memory: the chunks not signed stay NULL and are skipped */
+        (void)jk_wl_bodies(w, accounts, ids, s);
     }
-    (void)node_of;
     for (uint32_t k = 0; k < ns; k++)
         started[k] = pthread_create(&th[k], NULL, jk_wl_send, &share[k]) == 0;
     for (uint32_t k = 0; k < ns; k++) {
@@ -280,43 +346,63 @@ static uint64_t jk_wl_batch_send(jk_tnet_wl *w, jk_tnet *t)
         else
             jk_wl_send(&share[k]);
     }
-    uint64_t admitted = 0;
     for (uint32_t k = 0; k < ns; k++) {
-        jk_wl_replies(w, t, accounts, &share[k], &admitted);
+        jk_wl_replies(w, t, accounts, ids, slot, &share[k]);
         jk_wl_share_free(&share[k]);
     }
+    qsort(w->wait, w->nwait, sizeof *w->wait, jk_wl_wait_cmp);
     free(accounts);
-    return admitted;
+    free(ids);
 }
 
-void jk_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t committed, uint64_t now, bool more)
+void jk_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t now, bool more)
 {
     if (!w || w->stopped)
         return;
-    while (w->count && w->ring[w->head].need <= committed) {
-        if (w->nlat == w->caplat) {
-            size_t cap = w->caplat ? 2 * w->caplat : 256;
-            uint64_t *p = realloc(w->lat, cap * sizeof *p);
-            if (!p)
-                break;
-            w->lat = p;
-            w->caplat = cap;
-        }
-        w->lat[w->nlat++] = now - w->ring[w->head].sent_ms;
-        w->head = (w->head + 1) % JK_DEVNET_TESTNET_MAX_IN_FLIGHT;
+    /* Retire every batch whose admitted events were all seen committed. */
+    bool retired = false;
+    for (uint32_t k = 0; k < JK_DEVNET_TESTNET_MAX_IN_FLIGHT; k++) {
+        jk_wl_batch *b = &w->slots[k];
+        if (!b->open || b->left)
+            continue;
+        uint64_t *room = jk_wl_room(w->lat, w->nlat, &w->caplat, sizeof *room);
+        if (!room)
+            break;
+        w->lat = room;
+        w->lat[w->nlat++] = now - b->sent_ms;
+        b->open = false;
         w->count--;
+        retired = true;
     }
-    if (w->count && now - w->ring[w->head].sent_ms > JK_WL_STALL_MS) {
-        jk_tnet_note(t, "testnet: a batch of events was not committed in %u s; workload stopped",
-                     JK_WL_STALL_MS / 1000);
-        w->stopped = true;
-        return;
+    if (retired) { /* drop the committed ones; the order stays sorted */
+        size_t m = 0;
+        for (size_t i = 0; i < w->nwait; i++)
+            if (!w->wait[i].done)
+                w->wait[m++] = w->wait[i];
+        w->nwait = m;
     }
-    while (more && w->count < w->in_flight) {
-        uint64_t sent = jk_tnet_ms();
-        w->admitted += jk_wl_batch_send(w, t);
-        size_t at = (w->head + w->count) % JK_DEVNET_TESTNET_MAX_IN_FLIGHT;
-        w->ring[at] = (jk_wl_batch){sent, w->admitted};
+    uint64_t oldest = w->next;
+    for (uint32_t k = 0; k < JK_DEVNET_TESTNET_MAX_IN_FLIGHT; k++) {
+        const jk_wl_batch *b = &w->slots[k];
+        if (b->open && b->index < oldest)
+            oldest = b->index;
+        if (b->open && now - b->sent_ms > JK_WL_STALL_MS) {
+            jk_tnet_note(t, "testnet: a batch of events was not committed in %u s; workload stopped",
+                         JK_WL_STALL_MS / 1000);
+            w->stopped = true;
+            return;
+        }
+    }
+    /* Batch b takes accounts [b E, b E + E) mod A; the last batch to use
+     * any of them is b - floor(A / E) or earlier, and must be retired
+     * (every batch from `oldest` on may still be open). */
+    uint64_t gap = w->accounts / w->per_batch;
+    while (more && w->count < w->in_flight && (w->next < gap || w->next - gap < oldest)) {
+        uint32_t slot = 0;
+        while (w->slots[slot].open)
+            slot++;
+        w->slots[slot] = (jk_wl_batch){w->next++, jk_tnet_ms(), 0, true};
         w->count++;
+        jk_wl_batch_send(w, t, slot);
     }
 }

@@ -258,6 +258,12 @@ static jk_err jk_app_rewind(jk_node_chain_app *a, jk_diag *diag)
         return err;
     jk_chain_set_own_key(ck, a->secret_key);
     jk_chain_set_debug(ck, a->debug);
+    /* The signature checks that succeeded hold on any head of this genesis
+     * (sigcache.c: a hit is "these very bytes verified"): keep them, or the
+     * re-admission below and the next import verify every pooled trace's
+     * Ed25519 signature again. */
+    ck->sig_cache = a->v->ck->sig_cache;
+    a->v->ck->sig_cache = NULL;
     jk_chain_kernel_free(a->v->ck);
     a->v->ck = ck;
     a->tentative = false;

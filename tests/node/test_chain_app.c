@@ -804,3 +804,43 @@ JK_TEST(test_chain_app_sync_checks_every_certificate)
         free(values[h]);
     fx_free(&f);
 }
+
+static size_t fx_sig_entries(const fx *f, uint32_t i)
+{
+    const jk_chain_kernel *ck = jk_node_chain_app_validator(f->apps[i])->ck;
+    static const uint8_t zero[JK_HASH_SIZE];
+    size_t n = 0;
+    for (size_t k = 0; ck->sig_cache && k < JK_CHAIN_SIG_CACHE_SLOTS; k++)
+        n += memcmp(ck->sig_cache[k].bytes, zero, JK_HASH_SIZE) != 0;
+    return n;
+}
+
+/* A rewind (the proposal was not decided) builds a new Kernel on the
+ * committed chain; the signature checks that succeeded go with it, so the
+ * re-admitted pool and the decided block's import do not verify every
+ * trace's Ed25519 signature again. */
+JK_TEST(test_chain_app_rewind_keeps_signature_checks)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    JK_CHECK_EQ(fx_gossip(&f, 1, 6), 6);
+    jk_cons_cert c;
+    JK_REQUIRE(fx_decide(&f, 1, 0, &c));
+    JK_CHECK_EQ(fx_gossip(&f, 2, 5), 5);
+    uint32_t q = jk_chain_proposer_index(V, 2, 0);
+    uint8_t *value;
+    size_t len;
+    JK_REQUIRE(f.cb[q].get_value(f.apps[q], 2, 0, &value, &len) == JK_OK);
+    free(value);
+    size_t before = fx_sig_entries(&f, q);
+    JK_CHECK(before >= 11);
+    /* round 1's block (the same 5 events) is decided: q rewinds */
+    jk_node_chain_app_stats st0, st1;
+    jk_node_chain_app_stats_get(f.apps[q], &st0);
+    JK_REQUIRE(fx_decide(&f, 2, 1, &c));
+    jk_node_chain_app_stats_get(f.apps[q], &st1);
+    JK_CHECK_EQ(st1.rewinds, st0.rewinds + 1);
+    JK_CHECK_EQ(st1.last_events, 5);
+    JK_CHECK(fx_sig_entries(&f, q) >= before);
+    fx_free(&f);
+}

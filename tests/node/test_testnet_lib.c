@@ -128,8 +128,9 @@ JK_TEST(test_testnet_options_refused)
 }
 
 /* Batches in flight: 4 of 24 transfers over 200 accounts, 3 nodes, 12
- * heights. Nothing is refused (no account ever had two transfers in flight,
- * and no nonce went out of step), no more is committed than was admitted,
+ * heights. Nothing is refused (a batch is retired only once every admitted
+ * event of it was seen committed, so no account ever has two transfers in
+ * flight and no nonce goes out of step), no more is committed than admitted,
  * the height callbacks add up to the result, every node agrees. */
 JK_TEST(test_testnet_batches_in_flight)
 {
