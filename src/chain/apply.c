@@ -232,7 +232,7 @@ static jk_err jk_read_emits(const jk_chain_kernel *ck, jk_cap emits, const jk_ch
             *out = grown;
         err = bytes && grown ? jk_cap_data_read(blob, 0, bytes, len) : JK_ERR_NOMEM;
         if (err == JK_OK)
-            err = jk_chain_pooled_make(bytes, len, traces, n, endpoint, &(*out)[*count]);
+            err = jk_chain_pooled_make(bytes, len, traces, n, endpoint, NULL, &(*out)[*count]);
         if (err == JK_OK)
             (*count)++;
         free(bytes);
@@ -257,7 +257,7 @@ static jk_err jk_route_emits(jk_chain_kernel *ck, jk_chain_pooled *list, size_t 
         if (err == JK_OK && list[i].endpoint == JK_CHAIN_ENDPOINT_TRANSACT) {
             jk_chain_event ev = {list[i].endpoint, list[i].blob, list[i].blob_len};
             const char *refused;
-            err = jk_chain_pool_admit(ck, &ev, list[i].traces, list[i].trace_count, NULL, &refused);
+            err = jk_chain_pool_admit(ck, &ev, &list[i].hash, list[i].traces, list[i].trace_count, NULL, &refused);
         } else if (err == JK_OK) {
             err = jk_chain_queue_push(ck, &list[i], &kept);
         }
@@ -415,7 +415,7 @@ void jk_chain_advance(jk_chain_kernel *ck, jk_applied *applied, jk_chain_pooled 
     size_t made = 0;
     while (copy && made < ck->emit_count &&
            jk_chain_pooled_make(ck->emits[made].blob, ck->emits[made].blob_len, NULL, 0, ck->emits[made].endpoint,
-                                &copy[made]) == JK_OK)
+                                &ck->emits[made].hash, &copy[made]) == JK_OK)
         made++;
     (void)jk_route_emits(ck, copy, made); /* frees copy; out of memory drops the rest */
 }

@@ -319,11 +319,9 @@ static jk_err jk_admit_dispatch(jk_chain_kernel *ck, const jk_chain_event *ev, c
                                 const char **refused)
 {
     uint32_t k = jk_chain_endpoint_dispatch_index(ev->endpoint);
-    jk_hash hash;
-    jk_chain_event_hash(ev, &hash);
-    if ((*refused = jk_dispatch_precheck(ck, k, &hash)) != NULL)
+    if ((*refused = jk_dispatch_precheck(ck, k, &v->hash)) != NULL)
         return JK_OK;
-    jk_err err = jk_chain_hashset_add(&ck->dispatch_index, &hash);
+    jk_err err = jk_chain_hashset_add(&ck->dispatch_index, &v->hash);
     if (err != JK_OK)
         return err;
     jk_cap *grown = jk_chain_grow(ck->dispatch_buffer[k], &ck->dispatch_cap[k], ck->dispatch_buffered[k] + 1,
@@ -372,7 +370,8 @@ jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const
         return JK_OK;
     }
     jk_hash hash;
-    jk_chain_event_hash(ev, &hash);
+    jk_chain_event_hash(ev, &hash); /* once: the admission reuses it (out->hash) */
+    out->hash = hash;
     const char *full = dispatch ? jk_dispatch_precheck(ck, jk_chain_endpoint_dispatch_index(ev->endpoint), &hash)
                                 : jk_chain_pool_precheck(ck, &hash, ev->blob_len, trace_count);
     if (full) {
@@ -459,7 +458,7 @@ jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_ch
     for (size_t i = 0; i < v->used_count; i++)
         jk_chain_sig_remember(ck, &v->used[i]); /* verified by this event's verify */
     if (!jk_chain_endpoint_is_dispatch(ev->endpoint))
-        return jk_chain_pool_admit(ck, ev, v->used, v->used_count, &v->seen, refused);
+        return jk_chain_pool_admit(ck, ev, &v->hash, v->used, v->used_count, &v->seen, refused);
     return jk_admit_dispatch(ck, ev, v, refused);
 }
 

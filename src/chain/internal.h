@@ -45,13 +45,15 @@ void jk_chain_pool_clear(jk_chain_kernel *ck);
  * NULL when the transact may go on to its verify. */
 const char *jk_chain_pool_precheck(const jk_chain_kernel *ck, const jk_hash *hash, size_t blob_len,
                                    size_t trace_count);
-/* Copy blob and traces into *out (and hash them). */
+/* Copy blob and traces into *out, whose hash is *hash (the event hash of
+ * (endpoint, blob), when the caller has it) or computed (hash NULL). */
 jk_err jk_chain_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trace *traces, size_t n,
-                            jk_chain_endpoint endpoint, jk_chain_pooled *out);
+                            jk_chain_endpoint endpoint, const jk_hash *hash, jk_chain_pooled *out);
 /* Admit a verified transact under the pool's rules: *refused says why not
- * (then nothing changed). */
-jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_trace *traces,
-                           size_t trace_count, const jk_chain_keyset *seen, const char **refused);
+ * (then nothing changed). hash: ev's event hash, or NULL to compute it. */
+jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_hash *hash,
+                           const jk_chain_trace *traces, size_t trace_count, const jk_chain_keyset *seen,
+                           const char **refused);
 /* Queue *entry (moved in when *kept) for the next cycle; bounded by
  * JK_CHAIN_MAX_QUEUED (over it, *kept is false and the caller frees it). */
 jk_err jk_chain_queue_push(jk_chain_kernel *ck, jk_chain_pooled *entry, bool *kept);
@@ -61,6 +63,7 @@ jk_err jk_chain_queue_push(jk_chain_kernel *ck, jk_chain_pooled *entry, bool *ke
 typedef struct jk_chain_verdict {
     bool admit;
     jk_cap event;          /* the event instance verify handed back (NEW) */
+    jk_hash hash;          /* the event's hash (jk_chain_event_hash), computed once */
     jk_chain_keyset seen;  /* the keys its attests used */
     jk_chain_trace *used;  /* the traces its attests used, in first-use order */
     size_t used_count;

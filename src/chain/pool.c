@@ -216,7 +216,7 @@ const char *jk_chain_pool_precheck(const jk_chain_kernel *ck, const jk_hash *has
 }
 
 jk_err jk_chain_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trace *traces, size_t n,
-                            jk_chain_endpoint endpoint, jk_chain_pooled *out)
+                            jk_chain_endpoint endpoint, const jk_hash *hash, jk_chain_pooled *out)
 {
     out->blob = malloc(len ? len : 1);
     out->traces = malloc((n ? n : 1) * sizeof *traces);
@@ -233,17 +233,24 @@ jk_err jk_chain_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trac
     out->trace_count = n;
     out->endpoint = endpoint;
     jk_chain_event ev = {endpoint, out->blob, len};
-    jk_chain_event_hash(&ev, &out->hash);
+    if (hash)
+        out->hash = *hash;
+    else
+        jk_chain_event_hash(&ev, &out->hash);
     return JK_OK;
 }
 
-jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_trace *traces,
-                           size_t trace_count, const jk_chain_keyset *seen, const char **refused)
+jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_hash *known,
+                           const jk_chain_trace *traces, size_t trace_count, const jk_chain_keyset *seen,
+                           const char **refused)
 {
     static const uint8_t nobody[32];
     *refused = NULL;
     jk_hash hash;
-    jk_chain_event_hash(ev, &hash);
+    if (known)
+        hash = *known;
+    else
+        jk_chain_event_hash(ev, &hash);
     if ((*refused = jk_chain_pool_precheck(ck, &hash, ev->blob_len, trace_count)) != NULL)
         return JK_OK;
     /* per key: every key the verify attested, or nobody; a kernel-made
@@ -267,7 +274,7 @@ jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const 
         return JK_ERR_NOMEM;
     ck->pool = grown;
     jk_chain_pooled entry;
-    jk_err err = jk_chain_pooled_make(ev->blob, ev->blob_len, traces, trace_count, ev->endpoint, &entry);
+    jk_err err = jk_chain_pooled_make(ev->blob, ev->blob_len, traces, trace_count, ev->endpoint, &hash, &entry);
     if (err != JK_OK)
         return err;
     err = jk_chain_hashset_add(&ck->pool_index, &entry.hash);
