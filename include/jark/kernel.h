@@ -206,7 +206,8 @@ jk_err jk_kernel_resume(jk_kernel *k, jk_cap paused, int64_t gas, jk_cap slot0,
  * reference or null (the yielder's new slot[0]), which the kernel owns from
  * then on. Set *resume to continue the invocation, or leave it false to stop:
  * the call then returns the YIELDED result. A serve error ends the call with
- * that error. */
+ * that error. serve runs inside the call: it must not use kernel k (another
+ * kernel is fine). */
 typedef jk_err (*jk_kernel_serve_fn)(void *ctx, jk_cap marker, jk_cap request, bool *resume,
                                      jk_cap *answer);
 
