@@ -44,43 +44,62 @@ static void jk_abort(jk_kernel_result *res, jk_cap target, jk_cap slot0, int64_t
     snprintf(res->fault_msg, sizeof res->fault_msg, "%s", why);
 }
 
+/* The serve function handed to jk_kernel_call_served: the kernel answers
+ * accepted attests where the yield happens (no continuation is built); a
+ * yield this loop would abort stops the call, and jk_chain_invoke aborts. */
+typedef struct jk_invoke_serve {
+    jk_cap marker;
+    jk_chain_attest_fn decide;
+    void *ctx;
+    uint32_t accepted;
+    const char *abort_why; /* set when the served call stopped to abort */
+} jk_invoke_serve;
+
+static jk_err jk_invoke_serve_fn(void *ctx, jk_cap marker, jk_cap request, bool *resume,
+                                 jk_cap *answer)
+{
+    jk_invoke_serve *sv = ctx;
+    uint8_t key[JK_ED25519_PUBLIC_SIZE], *blob = NULL;
+    size_t blob_len = 0;
+    bool accept = false;
+    *resume = false;
+    *answer = jk_cap_null();
+    if (!jk_cap_equal(marker, sv->marker)) {
+        sv->abort_why = "yield to a marker that is not the attest marker";
+        return JK_OK;
+    }
+    if (!jk_attest_request(request, key, &blob, &blob_len)) {
+        sv->abort_why = "malformed attest request (want {key: 32-byte Data, blob: Data})";
+        return JK_OK;
+    }
+    jk_err err = sv->decide(sv->ctx, key, blob, blob_len, &accept);
+    free(blob);
+    if (err != JK_OK)
+        return err;
+    if (!accept) {
+        sv->abort_why = "attest refused";
+        return JK_OK;
+    }
+    sv->accepted++;
+    *resume = true;
+    return JK_OK;
+}
+
+/* Exactly the loop "CALL; while YIELDED: check, decide, resume with the gas
+ * left" (see jk_kernel_call_served for the equivalence), without pausing the
+ * stack into a continuation at each accepted attest. */
 jk_err jk_chain_invoke(jk_kernel *k, jk_cap marker, jk_cap target, uint32_t endpoint,
                        int64_t gas, const uint64_t args[3], jk_cap slot0,
                        jk_chain_attest_fn decide, void *ctx, uint32_t *attests,
                        jk_kernel_result *res)
 {
-    uint32_t accepted = 0;
-    jk_err err = jk_kernel_call(k, target, endpoint, gas, args, slot0, res);
-    int64_t used = res->gas_used;
-    while (err == JK_OK && res->outcome == JK_KERNEL_YIELDED) {
-        uint8_t key[JK_ED25519_PUBLIC_SIZE], *blob = NULL;
-        size_t blob_len = 0;
-        bool accept = false;
-        if (!jk_cap_equal(res->marker, marker)) {
-            jk_abort(res, target, slot0, used, "yield to a marker that is not the attest marker");
-            break;
-        }
-        if (!jk_attest_request(res->slot0, key, &blob, &blob_len)) {
-            jk_abort(res, target, slot0, used, "malformed attest request (want {key: 32-byte Data, blob: Data})");
-            break;
-        }
-        err = decide(ctx, key, blob, blob_len, &accept);
-        free(blob);
-        if (err != JK_OK)
-            break;
-        if (!accept) {
-            jk_abort(res, target, slot0, used, "attest refused");
-            break;
-        }
-        accepted++;
-        jk_cap paused = jk_cap_retain(res->instance);
-        jk_kernel_result_clear(res);
-        err = jk_kernel_resume(k, paused, gas - used, jk_cap_null(), res);
-        jk_cap_release(paused);
-        used += res->gas_used;
-        res->gas_used = used;
-    }
+    jk_invoke_serve sv = {.marker = marker, .decide = decide, .ctx = ctx};
+    jk_err err = jk_kernel_call_served(k, target, endpoint, gas, args, slot0, jk_invoke_serve_fn,
+                                       &sv, res);
+    if (err == JK_OK && res->outcome == JK_KERNEL_YIELDED)
+        jk_abort(res, target, slot0, res->gas_used,
+                 sv.abort_why ? sv.abort_why : "yield to a marker that is not the attest marker");
     if (attests)
-        *attests = accepted;
+        *attests = sv.accepted;
     return err;
 }
