@@ -48,6 +48,7 @@ test: $(BUILD)/tests $(BUILD)/jark
 	@tail -n 1 $(BUILD)/vectors-jit.log | sed 's/^/pvm vectors (jark pvm test --engine jit): /'
 	@$(BUILD)/jark pvm test tests/pvm/vectors-extra > $(BUILD)/vectors-extra.log || { cat $(BUILD)/vectors-extra.log; exit 1; }
 	@$(BUILD)/jark pvm test --engine jit tests/pvm/vectors-extra > $(BUILD)/vectors-extra-jit.log || { cat $(BUILD)/vectors-extra-jit.log; exit 1; }
+	@tail -n 1 $(BUILD)/vectors-extra-jit.log | sed 's/^/pvm corner vectors (tests\/pvm\/vectors-extra, interp and jit): /'
 	JK_SHARED_DIR=$(SHARED) $(BUILD)/tests
 
 asan:

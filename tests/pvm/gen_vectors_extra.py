@@ -724,7 +724,57 @@ def gen_blocks_and_skip():
     case("x_skip_over_24_block_gas", [51, 7, 1] + [0] * 23 + [51, 8, 1, 0], bits=[1], gas=100)
 
 
+def gen_alias():
+    # operands that share a register (the recompiler's scratch and shift/divide
+    # registers are where aliasing bugs live), over several register numbers
+    combos = [(3, 3, 3), (4, 5, 4), (6, 2, 2), (12, 12, 0), (0, 11, 11), (9, 9, 10)]
+    base = [0x8000000000000000, 0xFFFFFFFF80000001, 0x1F, 0x41, 0xFFFFFFFFFFFFFFFF, 0x7FFFFFFF,
+            0x100000003, 0x80000000, 0x2, 0x3, 0xFEDCBA9876543210, 0x40, 0x21]
+    for op, nm in NAMES3.items():
+        for k, (a, b, d) in enumerate(combos):
+            case(f"x_alias_{nm}_{k}", [op, a | b << 4, d], list(base))
+    for op in sorted(REGIMM) + [147, 148]:
+        for k, (a, b) in enumerate([(5, 5), (0, 12), (11, 1)]):
+            case(f"x_alias_regimm_{op}_{k}", [op, a | b << 4, 0x85, 0xFF], list(base))
+    for op in sorted(TWOREG):
+        case(f"x_alias_tworeg_{op}", [op, 0x44], list(base))
+    regs = list(base)
+    regs[7] = 0x20FF8
+    for op in sorted(LOAD_IND):
+        case(f"x_alias_load_ind_{op}", [op, 0x77, 0x04], regs, pages=[RW, RO],
+             memory=[(0x20FF8, list(range(0xE1, 0xF1)))])
+    for op in sorted(STORE_IND):
+        case(f"x_alias_store_ind_{op}", [op, 0x77, 0x01], regs, pages=[RW, RO])
+    for op in sorted(STORE_IMM_IND):
+        case(f"x_alias_store_imm_ind_{op}", [op, 0x27, 0xF0, 0x80, 0x81], regs, pages=[RW])
+
+
+def gen_more():
+    top = (0xFFFF8000, PAGE, True)
+    mem = [(0xFFFF8000, [0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88])]
+    # a sign-extended immediate address, taken mod 2^32
+    case("x_load_u32_imm_negative_4", [56, 7, 0x00, 0x80, 0xFF, 0xFF], pages=[top], memory=mem)
+    case("x_load_i16_imm_negative_3", [55, 7, 0x00, 0x80, 0xFF], pages=[top], memory=mem)
+    case("x_load_u64_imm_negative_2", [58, 7, 0x00, 0x80], pages=[top], memory=mem)
+    case("x_store_u16_imm_negative_2", [60, 7, 0x02, 0x80], [0] * 7 + [0xBEEF], pages=[top])
+    case("x_store_imm_u32_addr_negative", [32, 2, 0x04, 0x80, 0x12], pages=[top])
+    # gas: a negative budget, exactly the first block, the implicit trap's charge
+    case("x_gas_negative", [51, 7, 1], gas=-1)
+    case("x_gas_one_for_two", [51, 7, 1], gas=1)
+    case("x_gas_large", [51, 7, 1], gas=(1 << 63) - 1)
+    # jump table entries: past the code, exactly |c| after a terminator, |c| otherwise
+    case("x_jump_ind_entry_past_code", [50, 7], [0] * 7 + [2], jt=[9])
+    case("x_jump_ind_entry_code_len", [50, 7], [0] * 7 + [2], jt=[2])
+    case("x_jump_ind_entry_code_len_not_start", [50, 7, 0, 51, 8, 1], [0] * 7 + [2], bits=[1, 0, 1, 1], jt=[6])
+    # branch immediate compared unsigned with the sign-extended ν_X
+    case("x_branch_lt_u_imm_signext", [83, 0x17, 0x80, 4, 0, 0], [0] * 7 + [0xFFFFFFFFFFFFFF7F],
+         bits=[1, 0, 0, 0, 1, 1])
+    case("x_branch_gt_s_imm_zero_len", [90, 0x07, 3, 0, 0], [0] * 7 + [1], bits=[1, 0, 0, 1, 1])
+
+
 def main():
+    gen_more()
+    gen_alias()
     gen_three()
     gen_regimm()
     gen_tworeg()
