@@ -13,15 +13,16 @@
  * scratch.
  *
  * Gas (architecture §4): every instruction that starts a basic block gets a
- * prologue `sub r11, cost; jge body` with an out-of-gas exit that first
- * gives the cost back, so a block that cannot be paid is not entered and the
- * state is untouched. Branches jump to a target block's prologue; a resumed
+ * prologue `sub r11, cost; jl oog`, whose out-of-gas exit (out of line, after
+ * all instructions: jk_jit_emit_late) first gives the cost back, so a block
+ * that cannot be paid is not entered and the state is untouched. Branches jump to a target block's prologue; a resumed
  * run enters at entry[i], after the prologue (the runtime charges or skips
  * the charge exactly as the interpreter's prologue does).
  *
  * Memory (jit_mem.c): TLBs, then an inline walk of the interpreter's page
  * table, then the interpreter's own slow path, so the memory model is the
- * interpreter's by construction.
+ * interpreter's by construction; a run of accesses through one base register
+ * is checked once (access groups, jit_group.c).
  *
  * Control: static targets are resolved at load to block starts; dynamic jumps
  * go through a table of code addresses indexed by the bounds-checked jump

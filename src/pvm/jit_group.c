@@ -276,7 +276,8 @@ static void jk_group_slow(jk_cc *c, const jk_late *l)
 void jk_jit_emit_late(jk_cc *c)
 {
     for (size_t k = 0; k < c->late_count && !c->b.oom && !c->oom; k++) {
-        const jk_late *l = &c->late[k];
+        /* a copy: emitting may record more (the array may move) */
+        const jk_late late = c->late[k], *l = &late;
         if (l->kind == JK_LATE_GROUP) {
             jk_group_slow(c, l);
             continue;
