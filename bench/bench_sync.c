@@ -89,16 +89,10 @@ static void bs_stop(pid_t pid)
 
 static int64_t bs_height(uint16_t rpc)
 {
-    char *res = NULL;
     jk_diag d;
     int64_t h = -1;
-    if (jk_rpc_call("127.0.0.1", rpc, "status", NULL, &res, &d) == JK_OK) {
-        json_object *o = json_tokener_parse(res), *x;
-        if (o && json_object_object_get_ex(o, "height", &x))
-            h = json_object_get_int64(x);
-        json_object_put(o);
-    }
-    free(res);
+    if (jk_rpc_status_height("127.0.0.1", rpc, &h, &d) != JK_OK)
+        h = -1;
     return h;
 }
 

@@ -287,6 +287,12 @@ jk_err jk_net_frame_parse(const uint8_t *buf, size_t n,
 jk_err jk_net_peer_parse(const char *text, jk_net_peer_config *out, char host_buf[16],
                          jk_diag *diag);
 
+/* A free port on 127.0.0.1 for a socket of `type` (SOCK_STREAM or
+ * SOCK_DGRAM) as the kernel hands one out at this moment (bound, read,
+ * released: another process may take it before the caller binds it; for
+ * tests, benchmarks and `jark testnet`). @return the port, or 0 on failure. */
+uint16_t jk_net_loopback_free_port(int type);
+
 /* The ALPN protocol for a genesis hash: "jark/1/" + 16 lowercase hex digits.
  * out must hold 24 bytes (23 characters and a NUL). */
 void jk_net_alpn(const uint8_t genesis_hash[32], char out[24]);

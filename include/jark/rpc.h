@@ -408,6 +408,11 @@ jk_err jk_rpc_addr_parse(const char *addr, char *host, size_t cap, uint16_t *por
 jk_err jk_rpc_call(const char *host, uint16_t port, const char *method, const char *params_json,
                    char **result_json, jk_diag *diag);
 
+/* A node's committed height: jk_rpc_call(host, port, "status") and its
+ * "height" field. @return JK_OK; any error of jk_rpc_call; JK_ERR_RPC_HTTP
+ * (a result without an integer "height"). */
+jk_err jk_rpc_status_height(const char *host, uint16_t port, int64_t *height, jk_diag *diag);
+
 /* Decode a raw HTTP reply (status line, headers, body) carrying the
  * JSON-RPC response to the request with integer id `id`. Pure; any bytes are
  * safe (tests/fuzz/fuzz_rpc_reply.c).

@@ -108,20 +108,6 @@ double jk_devnet_ed25519_verifies_per_s(uint32_t ms, double *per_cpu_s)
     return (double)n * 1000.0 / (double)(dt ? dt : 1);
 }
 
-static uint16_t jk_tnet_free_port(int type)
-{
-    int fd = socket(AF_INET, type, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    uint16_t port = 0;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
 static void jk_tnet_hex(const uint8_t *b, size_t n, char *out)
 {
     for (size_t i = 0; i < n; i++)
@@ -268,16 +254,10 @@ static bool jk_tnet_kill(jk_tnet *t, uint32_t i, int sig)
 /* status.height of node i, or -1. */
 static int64_t jk_tnet_height(const jk_tnet *t, uint32_t i)
 {
-    char *res = NULL;
     jk_diag d;
     int64_t h = -1;
-    if (t->pid[i] && jk_rpc_call(t->rpc_host[i], t->rpc[i], "status", NULL, &res, &d) == JK_OK) {
-        json_object *o = json_tokener_parse(res), *x;
-        if (o && json_object_object_get_ex(o, "height", &x))
-            h = json_object_get_int64(x);
-        json_object_put(o);
-    }
-    free(res);
+    if (t->pid[i] && jk_rpc_status_height(t->rpc_host[i], t->rpc[i], &h, &d) != JK_OK)
+        h = -1;
     return h;
 }
 
@@ -468,8 +448,8 @@ static int jk_tnet_prepare(jk_tnet *t, const jk_devnet_testnet_options *o, jk_de
         } else {
             snprintf(t->host[i], sizeof t->host[i], "127.0.0.1");
             snprintf(t->rpc_host[i], sizeof t->rpc_host[i], "127.0.0.1");
-            t->port[i] = jk_tnet_free_port(o->tcp ? SOCK_STREAM : SOCK_DGRAM);
-            t->rpc[i] = jk_tnet_free_port(SOCK_STREAM);
+            t->port[i] = jk_net_loopback_free_port(o->tcp ? SOCK_STREAM : SOCK_DGRAM);
+            t->rpc[i] = jk_net_loopback_free_port(SOCK_STREAM);
         }
     }
     return 0;

@@ -187,3 +187,19 @@ out:
     json_object_put(req);
     return err;
 }
+
+jk_err jk_rpc_status_height(const char *host, uint16_t port, int64_t *height, jk_diag *diag)
+{
+    char *res = NULL;
+    jk_err err = jk_rpc_call(host, port, "status", NULL, &res, diag);
+    if (err == JK_OK) {
+        json_object *o = json_tokener_parse(res), *x;
+        if (o && json_object_object_get_ex(o, "height", &x) && json_object_is_type(x, json_type_int))
+            *height = json_object_get_int64(x);
+        else
+            err = jk_diag_set(diag, JK_ERR_RPC_HTTP, "status: no integer \"height\" in the result");
+        json_object_put(o);
+    }
+    free(res);
+    return err;
+}

@@ -5,6 +5,7 @@
 #include "node_util.h"
 
 #include "jark/bytes.h"
+#include "jark/net.h"
 #include "jark/rpc.h"
 
 #include <arpa/inet.h>
@@ -221,16 +222,7 @@ __attribute__((constructor)) static void tn_child_entry(void)
 
 uint16_t tn_free_port(int type)
 {
-    int fd = socket(AF_INET, type, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    uint16_t port = 0;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
+    return jk_net_loopback_free_port(type);
 }
 
 bool tn_init(tn_cluster *c, uint32_t n)
@@ -290,18 +282,11 @@ void tn_stop(tn_cluster *c, uint32_t i, int sig, bool *exit_ok)
 
 int64_t tn_height(const tn_cluster *c, uint32_t i)
 {
-    char *res = NULL;
     jk_diag d;
-    if (jk_rpc_call("127.0.0.1", c->rpc[i], "status", NULL, &res, &d) != JK_OK) {
-        free(res);
-        return -1;
-    }
-    const char *h = strstr(res, "\"height\"");
-    int64_t v = -1;
-    if (h && (h = strchr(h, ':')))
-        v = strtoll(h + 1, NULL, 10);
-    free(res);
-    return v;
+    int64_t h = -1;
+    if (jk_rpc_status_height("127.0.0.1", c->rpc[i], &h, &d) != JK_OK)
+        h = -1;
+    return h;
 }
 
 uint64_t tn_ms(void)
