@@ -63,7 +63,12 @@ int jk_tool_devnet_consensus(const jk_devnet_options *o, const jk_devnet_faults 
     int rc = jk_devnet_consensus_run(o, f, &r);
     if (r.base.reason[0])
         fprintf(stderr, "jark devnet: %s\n", r.base.reason);
-    if (rc == 2)
+    /* 2: bad options or input; no genesis hash: the chain refused its genesis
+     * (exit 1) before a validator started, so there is no run to report */
+    bool started = false;
+    for (int i = 0; i < 32; i++)
+        started |= r.base.genesis.bytes[i] != 0;
+    if (rc == 2 || !started)
         return rc;
     uint64_t heights = r.base.height > r.start ? r.base.height - r.start : 1;
     printf("devnet: height %" PRIu64 ": %" PRIu64 " blocks, %" PRIu64 " events, %" PRIu64
@@ -79,6 +84,8 @@ int jk_tool_devnet_consensus(const jk_devnet_options *o, const jk_devnet_faults 
     printf("devnet: safety %s, liveness %s; every honest validator reached the same state root "
            "at every height: %s\n", r.safety_ok ? "held" : "VIOLATED",
            r.liveness_ok ? "held" : "VIOLATED", rc == 0 ? "yes" : "NO");
+    if (r.chain_error[0])
+        printf("devnet: the chain refused its blocks: %s\n", r.chain_error);
     if (!temporary)
         printf("devnet: `jark chain show --store %s` shows the state; `jark devnet --dir %s` goes on\n",
                o->dir, o->dir);

@@ -71,8 +71,9 @@ typedef struct jk_devnet_result {
 
 /* Run (or resume) a devnet; the stores persist in o->dir. Progress lines on
  * stdout unless o->quiet; what failed in r->reason (nothing on stderr).
- * @return 0 all agreed; 1 a validator disagreed or a step failed; 2 bad
- *         options or input (spec, keys, an events file for another chain);
+ * @return 0 all agreed; 1 a validator disagreed, a step failed or the chain
+ *         refused its genesis (the probe run); 2 bad options or input (spec,
+ *         keys, an events file for another chain);
  *         3 stopped by stop_after_proposer. */
 int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r);
 
@@ -153,6 +154,10 @@ typedef struct jk_devnet_cons_result {
     jk_devnet_result base;    /* height, events, traces, seconds, root, genesis, agree */
     bool safety_ok, liveness_ok;
     char violation[192];      /* the first violation, or "" */
+    char chain_error[192];    /* when the run was not live: the chain layer's last
+                                 refusal on an honest validator (a produced or
+                                 received block's apply fault: code, pc, the FAULT
+                                 host call's text), or "" */
     uint64_t rounds;          /* Σ over decided heights of (round + 1) */
     uint32_t max_round;
     uint64_t sent, delivered; /* messages put on the network (a lost one is not
@@ -168,8 +173,9 @@ typedef struct jk_devnet_cons_result {
  * may be NULL (none). One progress line per height (the first honest
  * commit: proposer, round, events, root, wall ms) unless o->quiet.
  * @return 0 every honest validator agreed and the run was live; 1 a safety
- *         or liveness violation or a failed step (r->base.reason); 2 bad
- *         options or input. */
+ *         or liveness violation (when not live, r->chain_error says why the
+ *         chain refused its blocks, if it did), a failed step or a genesis
+ *         the chain refused (r->base.reason); 2 bad options or input. */
 int jk_devnet_consensus_run(const jk_devnet_options *o, const jk_devnet_faults *faults,
                             jk_devnet_cons_result *r);
 

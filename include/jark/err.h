@@ -12,6 +12,7 @@
 #ifndef JARK_ERR_H
 #define JARK_ERR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -134,5 +135,15 @@ jk_err jk_diag_set(jk_diag *diag, jk_err err, const char *fmt, ...)
  * @return JK_OK; JK_ERR_IO (diag: the path and errno's message);
  *         JK_ERR_NOMEM. */
 jk_err jk_read_file(const char *path, uint8_t **out, size_t *out_len, jk_diag *diag);
+
+/* Refuse what json-c accepts silently (src/base/json.c), for every reader of
+ * untrusted JSON: run on text json-c has parsed without error. Keys compare
+ * as written (an escaped spelling of a key is not caught). `numbers`: also
+ * refuse an integer below INT64_MIN or above UINT64_MAX, which json-c clamps
+ * to those ends (false for a reader that refuses the ends per field itself,
+ * as the RPC parser does to answer with that request's own error).
+ * @return JK_OK; JK_ERR_PARSE (diag: a key given twice in one object, or an
+ *         integer out of range); JK_ERR_NOMEM. */
+jk_err jk_json_check(const char *text, size_t len, bool numbers, jk_diag *diag);
 
 #endif

@@ -1,8 +1,11 @@
 /* chain.c — @NAME@'s ChainImage: apply, and the transforms the kernel calls
  * to derive Verify and Dispatch_0 from the chain at each cycle.
  *
- * apply: slot[0] = {0: body, 1: AA}; body slot i = {0: target Data (u32 LE,
- * 0 = transact), 1: blob Data}, in block order. Each message is attested
+ * apply: slot[0] = {0: body, 1: AA, 2: the block context (a 16-byte Data:
+ * number u64 LE, proposer u32 LE, round u32 LE; docs/abi.md, "apply's
+ * scratchpad")}; body slot i = {0: target Data (u32 LE: 0 transact, k + 1
+ * dispatch k; this chain takes only 0), 1: blob Data}, in block order. It
+ * ignores the block context (dropped with slot[0]). Each message is attested
  * again (so an importer checks the block's signatures), counted in slot 20
  * and kept in slot 21. Anything else faults: the block is invalid. Emits
  * nothing (slot[0] empty at HALT). Returns the number of messages. */

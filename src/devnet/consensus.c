@@ -385,7 +385,8 @@ static jk_err jk_cs_step(jk_cs *s, jk_cs_item *it, jk_diag *diag)
     return err;
 }
 
-/* Keys, spec, genesis: as jk_devnet_run. Returns 0 or 2 (r->base.reason). */
+/* Keys, spec, genesis: as jk_devnet_run. Returns 0, 1 (genesis refused) or 2
+ * (r->base.reason). */
 static int jk_cs_setup(jk_cs *s, jk_spec_file *own, jk_diag *diag)
 {
     const jk_devnet_options *o = s->o;
@@ -424,7 +425,7 @@ static int jk_cs_setup(jk_cs *s, jk_spec_file *own, jk_diag *diag)
     spec.spec.validators = (const uint8_t(*)[32])keys;
     spec.spec.validator_count = s->v;
     if (jk_chain_genesis_build(&spec.spec, &s->genesis, diag) != JK_OK)
-        return 2;
+        return 1; /* the chain said no (its genesis probe): 1, as `jark chain genesis` */
     s->r->base.genesis = s->genesis.genesis_hash;
     if (s->events && memcmp(s->events->genesis.bytes, s->genesis.genesis_hash.bytes, 32) != 0) {
         char want[17], got[17];
@@ -576,6 +577,15 @@ int jk_devnet_consensus_run(const jk_devnet_options *o, const jk_devnet_faults *
     }
     if (err == JK_OK && !s->stop && !jk_cs_done(s))
         jk_cs_violation(s, false, "liveness: the network went quiet before height %" PRIu64, s->target);
+    /* not live: say why the chain refused its blocks, if it did (a validator's
+     * chain app keeps its last failing callback's reason) */
+    for (uint32_t i = 0; i < s->v && !r->liveness_ok && !r->chain_error[0]; i++)
+        if (s->nodes[i].app && !s->nodes[i].byzantine) {
+            jk_node_chain_app_stats st;
+            jk_node_chain_app_stats_get(s->nodes[i].app, &st);
+            if (st.last_error[0])
+                snprintf(r->chain_error, sizeof r->chain_error, "validator %u: %.170s", i, st.last_error);
+        }
 fail:
     if (err != JK_OK)
         snprintf(r->base.reason, sizeof r->base.reason, "%s", diag.msg[0] ? diag.msg : jk_strerror(err));

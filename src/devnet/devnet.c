@@ -339,7 +339,7 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
     e = jk_chain_genesis_build(&spec.spec, &d->genesis, &diag);
     if (e != JK_OK) {
         jk_say(r, "genesis: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
-        rc = 2;
+        rc = 1; /* the chain said no (its genesis probe): 1, as `jark chain genesis` */
         goto out;
     }
     r->genesis = d->genesis.genesis_hash;

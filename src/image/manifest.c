@@ -9,9 +9,9 @@
  * that one's own accessors with the chosen endpoints, so both paths share one
  * layout.
  *
- * Nothing in a manifest is trusted: unknown keys, wrong types and out-of-range
- * values are refused, with a message naming the field ("pins[1].slot: ..."),
- * before anything is built.
+ * Nothing in a manifest is trusted: unknown keys, keys given twice, wrong
+ * types and out-of-range values are refused, with a message naming the field
+ * ("pins[1].slot: ..."), before anything is built.
  */
 #include "jark/image.h"
 
@@ -329,6 +329,10 @@ static jk_err jk_mf_parse_json(jk_mf *m, jk_build *b)
     for (size_t i = end; i < len; i++)
         if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\r')
             return jk_diag_set(m->diag, JK_ERR_PARSE, "JSON: text after the manifest object at offset %zu", i);
+    /* a key given twice, a number json-c clamped: refused (src/base/json.c) */
+    jk_err err = jk_json_check(text, len, true, m->diag);
+    if (err != JK_OK)
+        return err;
     return jk_mf_type(m, b->root, json_type_object, "manifest");
 }
 

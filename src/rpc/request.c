@@ -511,6 +511,16 @@ jk_err jk_rpc_parse(const uint8_t *body, size_t len, jk_rpc_parsed *out)
         json_object_put(root);
         return JK_BODY_REFUSE(out, JK_RPC_PARSE_ERROR, "trailing bytes after the JSON value at byte %zu", end);
     }
+    /* a key given twice (json-c keeps the last: a request would be answered
+     * for a method or params the sender's own reading may not see): valid
+     * JSON, not a valid request (src/base/json.c). Clamped numbers are
+     * refused per field below (jk_json_u64), with that request's code. */
+    jk_diag jd;
+    jk_err jc = jk_json_check((const char *)body + start, len - start, false, &jd);
+    if (jc != JK_OK) {
+        json_object_put(root);
+        return jc == JK_ERR_NOMEM ? jc : JK_BODY_REFUSE(out, JK_RPC_INVALID_REQUEST, "%s", jd.msg);
+    }
     jk_err err = JK_OK;
     if (json_object_is_type(root, json_type_array)) {
         size_t n = json_object_array_length(root);

@@ -41,70 +41,6 @@ static jk_err jk_program_entry(json_object *v, const char *field, const char *fa
     return reader(ctx, names, n, true, out, len, diag);
 }
 
-/* json-c keeps the last of two equal keys in an object and says nothing, so
- * {"gas": A, "gas": B} would run B while a reader sees A. This scans the text
- * json-c accepted and finds an object with a key given twice: keys are
- * collected per open object and sorted when it closes, O(n log n) in all.
- * Keys compare as written (an escaped spelling of a key is not caught; the
- * known-key checks then see json-c's value). Strings may be single-quoted,
- * as json-c allows. Writes the duplicate key (cut to fit) into `dup`. */
-typedef struct jk_span {
-    const char *p;
-    size_t n;
-} jk_span;
-
-static int jk_span_cmp(const void *a, const void *b)
-{
-    const jk_span *x = a, *y = b;
-    if (x->n != y->n)
-        return x->n < y->n ? -1 : 1;
-    return memcmp(x->p, y->p, x->n);
-}
-
-/* 1: a duplicate key (named in dup); 0: none; -1: out of memory. */
-static int jk_duplicate_key(const char *text, size_t len, char *dup, size_t cap)
-{
-    enum { MAX_DEPTH = 64 };
-    size_t open_at[MAX_DEPTH]; /* per open object or array: keys.count at its start, or SIZE_MAX for an array */
-    int depth = 0, found = 0;
-    jk_span *keys = malloc((len / 3 + 1) * sizeof *keys); /* a key takes at least 3 bytes: "": */
-    size_t count = 0;
-    if (!keys)
-        return -1;
-    for (size_t i = 0; i < len && !found; i++) {
-        char c = text[i];
-        if (c == '"' || c == '\'') {
-            size_t start = ++i;
-            while (i < len && text[i] != c)
-                i += text[i] == '\\' ? 2 : 1;
-            if (i >= len)
-                break;
-            size_t j = i + 1;
-            while (j < len && (text[j] == ' ' || text[j] == '\n' || text[j] == '\t' || text[j] == '\r'))
-                j++;
-            if (j < len && text[j] == ':' && depth > 0 && open_at[depth - 1] != SIZE_MAX && count < len / 3 + 1)
-                keys[count++] = (jk_span){text + start, i - start};
-        } else if (c == '{' || c == '[') {
-            if (depth == MAX_DEPTH)
-                break; /* json-c's own depth bound (32) is lower */
-            open_at[depth++] = c == '{' ? count : SIZE_MAX;
-        } else if ((c == '}' || c == ']') && depth > 0) {
-            size_t from = open_at[--depth];
-            if (from == SIZE_MAX)
-                continue;
-            qsort(keys + from, count - from, sizeof *keys, jk_span_cmp);
-            for (size_t k = from + 1; k < count && !found; k++)
-                if (!jk_span_cmp(&keys[k - 1], &keys[k])) {
-                    snprintf(dup, cap, "%.*s", (int)(keys[k].n < 40 ? keys[k].n : 40), keys[k].p);
-                    found = 1;
-                }
-            count = from;
-        }
-    }
-    free(keys);
-    return found;
-}
-
 /* The keys of object o must all be in `known` (NULL-terminated); else the
  * first other one is refused, named as field.key. */
 static bool jk_known_keys(json_object *o, const char *field, const char *const *known, jk_diag *diag)
@@ -184,12 +120,11 @@ jk_err jk_spec_file_parse(const char *text, size_t len, jk_spec_reader reader, v
         json_object_put(root);
         return jk_diag_set(diag, JK_ERR_PARSE, "not a JSON object");
     }
-    char dup[48];
-    int dk = jk_duplicate_key(text, len, dup, sizeof dup);
-    if (dk != 0) {
+    /* a key given twice, a number json-c clamped: refused (src/base/json.c) */
+    jk_err jc = jk_json_check(text, len, true, diag);
+    if (jc != JK_OK) {
         json_object_put(root);
-        return dk < 0 ? jk_diag_set(diag, JK_ERR_NOMEM, "out of memory")
-                      : jk_diag_set(diag, JK_ERR_PARSE, "key '%s' given twice in one object", dup);
+        return jc;
     }
     /* every refusal below is JK_ERR_PARSE unless `re` says otherwise (the
      * reader's error, or out of memory) */

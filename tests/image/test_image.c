@@ -191,6 +191,13 @@ JK_TEST(test_image_manifest_refusals)
         {"{\"program\": \"tiny.jkp\"} x", JK_ERR_PARSE, "JSON"},
         {"[]", JK_ERR_PARSE, "manifest: expected an object"},
         {"{\"program\": \"tiny.jkp\", \"bogus\": 1}", JK_ERR_PARSE, "manifest: unknown key 'bogus'"},
+        /* json-c keeps the last of two equal keys and clamps a number past
+         * its range without a word: both refused (src/base/json.c) */
+        {"{\"program\": \"nope.jkp\", \"program\": \"tiny.jkp\"}", JK_ERR_PARSE, "key 'program' given twice"},
+        {"{\"program\": \"tiny.jkp\", \"pins\": [{\"slot\": 5, \"slot\": 6, \"data_zero\": 1}]}", JK_ERR_PARSE,
+         "key 'slot' given twice"},
+        {"{\"program\": \"tiny.jkp\", \"pins\": [{\"slot\": 5, \"data_zero\": 100000000000000000000000}]}",
+         JK_ERR_PARSE, "the number 100000000000000000000000 is out of range"},
         {"{}", JK_ERR_PARSE, "program: missing"},
         {"{\"program\": 5}", JK_ERR_PARSE, "program: expected a string"},
         {"{\"program\": \"nope.jkp\"}", JK_ERR_IO, "program: "},

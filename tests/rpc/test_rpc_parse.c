@@ -77,6 +77,18 @@ JK_TEST(test_rpc_parse_body_refusals)
     JK_CHECK_EQ(code_of("[]"), JK_RPC_INVALID_REQUEST);
     JK_CHECK_EQ(code_of("5"), JK_RPC_INVALID_REQUEST);
     JK_CHECK_EQ(code_of("\"status\""), JK_RPC_INVALID_REQUEST);
+    /* a key given twice, at the top or in params: valid JSON, refused as a
+     * request, not resolved to the last */
+    JK_CHECK_EQ(code_of("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"nosuch\",\"method\":\"status\"}"),
+                JK_RPC_INVALID_REQUEST);
+    JK_CHECK_EQ(code_of(REQ("block", "{\"height\":1,\"height\":2}")), JK_RPC_INVALID_REQUEST);
+    JK_CHECK_EQ(code_of("[" REQ("status", "[]") "," REQ("block", "{\"height\":1,\"height\":2}") "]"),
+                JK_RPC_INVALID_REQUEST);
+    /* equal keys in different objects are fine */
+    jk_rpc_parsed two = parse("[" REQ("status", "[]") "," REQ("status", "[]") "]");
+    JK_CHECK(two.error_code == 0 && two.count == 2 && two.requests[0].error_code == 0 &&
+             two.requests[1].error_code == 0);
+    jk_rpc_parsed_free(&two);
     /* nesting beyond JK_RPC_MAX_DEPTH is a parse error, not a stack overflow */
     char deep[4096];
     size_t n = 0;

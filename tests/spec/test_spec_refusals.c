@@ -56,7 +56,7 @@ JK_TEST(test_spec_refusals)
         {"{" PROGS ", \"state\": [{\"slot\": 20, \"slot\": 21, \"data_hex\": \"00\"}], " VALS ", " GAS "}",
          "key 'slot' given twice"},
         {"{" PROGS ", " VALS ", \"gas\": {\"transform\": 1, \"verify\": 2, \"process\": 3, \"block\": "
-         "99999999999999999999999}}", "gas.block: a whole number"},
+         "99999999999999999999999}}", "the number 99999999999999999999999 is out of range"},
         {"{" PROGS ", " VALS ", \"gas\": {\"transform\": 1, \"verify\": 2, \"process\": 3, \"block\": "
          "9223372036854775807}}", "gas.block: a whole number"},
         {"{" PROGS ", " VALS ", \"gas\": {\"transform\": -1, \"verify\": 2, \"process\": 3, \"block\": 4}}",
