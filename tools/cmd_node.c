@@ -173,14 +173,20 @@ int jk_tool_node(int argc, char **argv)
                                  : jk_devnet_demo_new(demo_seed, &workload);
     if (workload)
         jk_devnet_demo_state(workload, &spec.spec);
-    if (err == JK_OK)
+    /* One exit rule (docs/library.md): the chain's own programs refusing
+     * their genesis (a probe that faults) is "the chain said no", 1, as from
+     * `jark chain genesis` and `jark devnet`; the demo state failing is 2. */
+    int genesis_rc = JK_EXIT_USAGE;
+    if (err == JK_OK) {
+        genesis_rc = JK_EXIT_REFUSED;
         err = jk_chain_genesis_build(&spec.spec, &genesis, &diag);
+    }
     jk_spec_file_free(&spec);
     jk_devnet_demo_free(workload);
     if (err != JK_OK) {
-        fprintf(stderr, "jark node: genesis: %s\n", diag.msg);
+        fprintf(stderr, "jark node: genesis: %s\n", diag.msg[0] ? diag.msg : jk_strerror(err));
         jk_crypto_wipe(&key, sizeof key);
-        return JK_EXIT_USAGE;
+        return genesis_rc;
     }
     /* Without --key the chain app has no key at all (a full node's); the
      * fresh key only names this node to its peers. */

@@ -99,6 +99,10 @@ JK_TEST(test_genesis_probe_failure_exits_1_from_every_command)
     char *rr[] = {"--spec", spec, "--validators", "1", "--blocks", "1", "--dir", net, "--round-robin"};
     JK_CHECK_EQ(jk_test_tool(jk_tool_devnet, 9, rr, out, sizeof out, err, sizeof err), 1);
     JK_CHECK(strstr(err, "no verify") != NULL);
+    snprintf(net, sizeof net, "%s/node", dir);
+    char *node[] = {"--spec", spec, "--dir", net, "--listen", "127.0.0.1:1"};
+    JK_CHECK_EQ(jk_test_tool(jk_tool_node, 6, node, out, sizeof out, err, sizeof err), 1);
+    JK_CHECK(strstr(err, "no verify") != NULL);
     /* a malformed spec is an input error: 2 from both */
     char bad[160];
     snprintf(bad, sizeof bad, "%s/bad.json", dir);
