@@ -44,8 +44,12 @@ atomic_int_fast64_t jk_cap_stat_live;
 typedef struct jk_obj_cache {
     void *head[JK_OBJ_TYPES];   /* each dead object's first word links the next */
     uint32_t count[JK_OBJ_TYPES];
+    void *pages;                /* dead Data page buffers, zero but the link word */
+    uint32_t page_count;
     bool registered;            /* the exit destructor knows this thread's cache */
 } jk_obj_cache;
+
+#define JK_PAGE_CACHE_MAX 64u   /* page buffers per thread (256 KiB) */
 
 static _Thread_local jk_obj_cache jk_cache;
 static pthread_key_t jk_cache_key;
@@ -63,12 +67,30 @@ static void jk_cache_flush(void *arg)
         }
         c->count[t] = 0;
     }
+    while (c->pages) {
+        void *p = c->pages;
+        memcpy(&c->pages, p, sizeof(void *));
+        free(p);
+    }
+    c->page_count = 0;
     c->registered = false;
 }
 
 static void jk_cache_key_make(void)
 {
     jk_cache_key_ok = pthread_key_create(&jk_cache_key, jk_cache_flush) == 0;
+}
+
+/* The exit destructor knows this thread's cache; false: it cannot. */
+static bool jk_cache_register(jk_obj_cache *c)
+{
+    if (!c->registered) {
+        pthread_once(&jk_cache_once, jk_cache_key_make);
+        if (!jk_cache_key_ok || pthread_setspecific(jk_cache_key, c) != 0)
+            return false;
+        c->registered = true;
+    }
+    return true;
 }
 
 /* Put a dead object on this thread's list for its type; false: free it. */
@@ -78,12 +100,8 @@ static bool jk_cache_put(jk_obj *o)
     uint8_t t = o->type;
     if (!JK_OBJ_CACHE || t >= JK_OBJ_TYPES || c->count[t] >= JK_OBJ_CACHE_MAX)
         return false;
-    if (!c->registered) {
-        pthread_once(&jk_cache_once, jk_cache_key_make);
-        if (!jk_cache_key_ok || pthread_setspecific(jk_cache_key, c) != 0)
-            return false;
-        c->registered = true;
-    }
+    if (!jk_cache_register(c))
+        return false;
     void *next = c->head[t];
     memcpy(o, &next, sizeof next);
     c->head[t] = o;
@@ -92,6 +110,43 @@ static bool jk_cache_put(jk_obj *o)
 }
 
 /* ---- counted objects ---- */
+
+/* A Data page buffer (JK_CAP_PAGE_SIZE bytes, page-aligned), all zero. One
+ * from the thread's cache is zero but for its link word (jk_page_drop keeps
+ * it so), so a small Data pays for its bytes, not for 4 KiB of memset and an
+ * aligned_alloc (issue 16: three a gossiped event). */
+uint8_t *jk_page_zeroed(void)
+{
+    jk_obj_cache *c = &jk_cache;
+    uint8_t *p = NULL;
+    if (JK_OBJ_CACHE && c->pages) {
+        p = c->pages;
+        memcpy(&c->pages, p, sizeof(void *));
+        c->page_count--;
+        memset(p, 0, sizeof(void *));
+        return p;
+    }
+    p = aligned_alloc(JK_CAP_PAGE_SIZE, JK_CAP_PAGE_SIZE);
+    if (p)
+        memset(p, 0, JK_CAP_PAGE_SIZE);
+    return p;
+}
+
+/* Give back a page buffer whose bytes past `used` are all zero. */
+void jk_page_drop(uint8_t *p, size_t used)
+{
+    jk_obj_cache *c = &jk_cache;
+    if (!p)
+        return;
+    if (!JK_OBJ_CACHE || c->page_count >= JK_PAGE_CACHE_MAX || !jk_cache_register(c)) {
+        free(p);
+        return;
+    }
+    memset(p, 0, used);
+    memcpy(p, &c->pages, sizeof(void *));
+    c->pages = p;
+    c->page_count++;
+}
 
 void *jk_obj_alloc(size_t size, uint8_t type)
 {

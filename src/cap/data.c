@@ -32,19 +32,16 @@ static uint32_t jk_pages_of(uint64_t len) { return (uint32_t)((len + PAGE - 1) /
 jk_dnode *jk_dnode_new_page(const uint8_t *bytes, uint32_t len)
 {
     assert(len >= 1 && len <= PAGE);
-    uint8_t *buf = aligned_alloc(JK_CAP_PAGE_SIZE, JK_CAP_PAGE_SIZE);
+    uint8_t *buf = jk_page_zeroed(); /* the tail past len stays zero */
     if (!buf)
         return NULL;
     jk_dnode *n = jk_obj_alloc(sizeof *n, JK_OBJ_DPAGE);
     if (!n) {
-        free(buf);
+        jk_page_drop(buf, 0);
         return NULL;
     }
     if (bytes)
         memcpy(buf, bytes, len);
-    else
-        memset(buf, 0, len);
-    memset(buf + len, 0, PAGE - len);
     n->u.page.bytes = buf;
     n->u.page.len = len;
     return n;
@@ -84,7 +81,7 @@ static jk_dnode *jk_dnode_ref(jk_dnode *n)
 void jk_dnode_free(jk_dnode *n)
 {
     if (n->o.type == JK_OBJ_DPAGE) {
-        free(n->u.page.bytes);
+        jk_page_drop(n->u.page.bytes, n->u.page.len); /* only [0, len) was written */
     } else {
         jk_obj_release(&n->u.in.left->o);
         jk_obj_release(&n->u.in.right->o);

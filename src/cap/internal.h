@@ -55,6 +55,11 @@ struct jk_cap_body {
 
 /* Allocate a zeroed object of `size` bytes with one reference. NULL on OOM. */
 void *jk_obj_alloc(size_t size, uint8_t type);
+/* Data page buffers through the thread's cache (cap.c): jk_page_zeroed
+ * returns JK_CAP_PAGE_SIZE zero bytes, page-aligned (NULL: out of memory);
+ * jk_page_drop takes one back whose bytes from `used` on are still zero. */
+uint8_t *jk_page_zeroed(void);
+void jk_page_drop(uint8_t *p, size_t used);
 void jk_obj_retain(jk_obj *o);
 /* Drop a reference; the last one frees o and releases what it holds. */
 void jk_obj_release(jk_obj *o);

@@ -235,15 +235,15 @@ jk_err jk_chain_inject_aa(const jk_chain_kernel *ck, jk_cap *out)
     jk_cap image = jk_pinned_image(ck->chain, JK_CHAIN_SLOT_AA);
     if (jk_cap_is_null(image))
         return JK_ERR_INVALID_ARG;
-    jk_cap cnode, with_marker;
-    jk_err err = jk_cap_cnode_new(JK_CAP_ROOT_LOG2, &cnode);
+    /* filled in place (jk_cap_cnode_update), as jk_chain_triple: the CNode
+     * is fresh and nobody else holds it, so its path is not copied */
+    jk_cap with_marker;
+    jk_err err = jk_cap_cnode_new(JK_CAP_ROOT_LOG2, &with_marker);
     if (err != JK_OK)
         return err;
-    err = jk_cap_cnode_set(cnode, JK_CHAIN_AA_MARKER_SLOT, ck->attest_marker, &with_marker);
-    jk_cap_release(cnode);
-    if (err != JK_OK)
-        return err;
-    err = jk_cap_instance_genesis(image, with_marker, out, NULL);
+    err = jk_cap_cnode_update(&with_marker, JK_CHAIN_AA_MARKER_SLOT, ck->attest_marker);
+    if (err == JK_OK)
+        err = jk_cap_instance_genesis(image, with_marker, out, NULL);
     jk_cap_release(with_marker);
     return err;
 }
@@ -296,10 +296,16 @@ static jk_err jk_decide_verify(void *ctx, const uint8_t key[32], const uint8_t *
     if (!*accept)
         return JK_OK;
     if (!jk_chain_trace_find(m->used, m->used_count, key, &msg, NULL)) {
-        jk_chain_trace *grown = jk_chain_grow(m->used, &m->used_cap, m->used_count + 1, sizeof *grown);
-        if (!grown)
-            return JK_ERR_NOMEM;
-        m->used = grown;
+        /* sized from one trace up, not jk_chain_grow's eight: the pool keeps
+         * this very array (jk_chain_pool_admit takes it), one per transact */
+        if (m->used_count == m->used_cap) {
+            size_t cap = m->used_cap ? 2 * m->used_cap : 1;
+            jk_chain_trace *grown = cap <= SIZE_MAX / sizeof *grown ? realloc(m->used, cap * sizeof *grown) : NULL;
+            if (!grown)
+                return JK_ERR_NOMEM;
+            m->used = grown;
+            m->used_cap = cap;
+        }
         m->used[m->used_count++] = m->traces[at];
     }
     return jk_chain_keyset_add(&m->seen, key, NULL);
@@ -424,7 +430,10 @@ jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const
             out->used = mode.used;
             out->used_count = mode.used_count;
             mode.used = NULL;
-            err = jk_chain_keyset_merge(&out->seen, &mode.seen);
+            /* moved, not merged: out->seen is empty, and a merge into an
+             * empty set reserves room (two mallocs) for keys never added */
+            out->seen = mode.seen;
+            jk_chain_keyset_init(&mode.seen);
         } else {
             snprintf(out->why, sizeof out->why, "verify handed back an instance of the wrong lineage for this endpoint");
         }
@@ -451,14 +460,13 @@ void jk_chain_verdict_free(jk_chain_verdict *v)
 
 /* The admit half: the pool or endpoint k's buffer, and the seen keys. The
  * pool keeps only the traces the verify used. *refused: why not admitted. */
-jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_verdict *v,
-                      const char **refused)
+jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, jk_chain_verdict *v, const char **refused)
 {
     *refused = NULL;
     for (size_t i = 0; i < v->used_count; i++)
         jk_chain_sig_remember(ck, &v->used[i]); /* verified by this event's verify */
     if (!jk_chain_endpoint_is_dispatch(ev->endpoint))
-        return jk_chain_pool_admit(ck, ev, &v->hash, v->used, v->used_count, &v->seen, refused);
+        return jk_chain_pool_admit(ck, ev, &v->hash, v->used, v->used_count, &v->used, &v->seen, refused);
     return jk_admit_dispatch(ck, ev, v, refused);
 }
 

@@ -50,10 +50,14 @@ const char *jk_chain_pool_precheck(const jk_chain_kernel *ck, const jk_hash *has
 jk_err jk_chain_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trace *traces, size_t n,
                             jk_chain_endpoint endpoint, const jk_hash *hash, jk_chain_pooled *out);
 /* Admit a verified transact under the pool's rules: *refused says why not
- * (then nothing changed). hash: ev's event hash, or NULL to compute it. */
+ * (then nothing changed). hash: ev's event hash, or NULL to compute it.
+ * take: NULL (traces are copied), or the address of the caller's heap
+ * array `traces` (malloc'd; its room may exceed trace_count): an admitted
+ * entry keeps that array and sets *take to NULL; otherwise *take is left
+ * as it was and stays the caller's to free. */
 jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_hash *hash,
-                           const jk_chain_trace *traces, size_t trace_count, const jk_chain_keyset *seen,
-                           const char **refused);
+                           const jk_chain_trace *traces, size_t trace_count, jk_chain_trace **take,
+                           const jk_chain_keyset *seen, const char **refused);
 /* Queue *entry (moved in when *kept) for the next cycle; bounded by
  * JK_CHAIN_MAX_QUEUED (over it, *kept is false and the caller frees it). */
 jk_err jk_chain_queue_push(jk_chain_kernel *ck, jk_chain_pooled *entry, bool *kept);
@@ -73,8 +77,9 @@ typedef struct jk_chain_verdict {
 jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
                              const jk_chain_trace *traces, size_t trace_count, jk_chain_verdict *out);
 void jk_chain_verdict_free(jk_chain_verdict *v);
-jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_verdict *v,
-                      const char **refused);
+/* v->used may move into the pool (then v->used is NULL; verdict_free as
+ * before). */
+jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, jk_chain_verdict *v, const char **refused);
 
 /* The block's context as apply sees it in slot[0][2] (docs/chain-design.md,
  * "apply's scratchpad"): number u64 LE ‖ proposer u32 LE ‖ round u32 LE. */

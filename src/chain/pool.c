@@ -215,19 +215,26 @@ const char *jk_chain_pool_precheck(const jk_chain_kernel *ck, const jk_hash *has
     return NULL;
 }
 
-jk_err jk_chain_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trace *traces, size_t n,
-                            jk_chain_endpoint endpoint, const jk_hash *hash, jk_chain_pooled *out)
+/* jk_chain_pooled_make; with *take non-NULL (the heap array `traces` is),
+ * the entry keeps that array instead of a copy and *take becomes NULL. */
+static jk_err jk_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trace *traces, size_t n,
+                             jk_chain_trace **take, jk_chain_endpoint endpoint, const jk_hash *hash,
+                             jk_chain_pooled *out)
 {
+    bool taken = take && *take && *take == traces;
     out->blob = malloc(len ? len : 1);
-    out->traces = malloc((n ? n : 1) * sizeof *traces);
+    out->traces = taken ? *take : malloc((n ? n : 1) * sizeof *traces);
     if (!out->blob || !out->traces) {
         free(out->blob);
-        free(out->traces);
+        if (!taken)
+            free(out->traces);
         return JK_ERR_NOMEM;
     }
+    if (taken)
+        *take = NULL;
     if (len)
         memcpy(out->blob, blob, len);
-    if (n)
+    if (n && !taken)
         memcpy(out->traces, traces, n * sizeof *traces);
     out->blob_len = len;
     out->trace_count = n;
@@ -240,9 +247,15 @@ jk_err jk_chain_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trac
     return JK_OK;
 }
 
+jk_err jk_chain_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trace *traces, size_t n,
+                            jk_chain_endpoint endpoint, const jk_hash *hash, jk_chain_pooled *out)
+{
+    return jk_pooled_make(blob, len, traces, n, NULL, endpoint, hash, out);
+}
+
 jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_hash *known,
-                           const jk_chain_trace *traces, size_t trace_count, const jk_chain_keyset *seen,
-                           const char **refused)
+                           const jk_chain_trace *traces, size_t trace_count, jk_chain_trace **take,
+                           const jk_chain_keyset *seen, const char **refused)
 {
     static const uint8_t nobody[32];
     *refused = NULL;
@@ -274,13 +287,16 @@ jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const 
         return JK_ERR_NOMEM;
     ck->pool = grown;
     jk_chain_pooled entry;
-    jk_err err = jk_chain_pooled_make(ev->blob, ev->blob_len, traces, trace_count, ev->endpoint, &hash, &entry);
+    jk_err err = jk_pooled_make(ev->blob, ev->blob_len, traces, trace_count, take, ev->endpoint, &hash, &entry);
     if (err != JK_OK)
         return err;
     err = jk_chain_hashset_add(&ck->pool_index, &entry.hash);
     if (err != JK_OK) {
         free(entry.blob);
-        free(entry.traces);
+        if (take && !*take && entry.traces == traces)
+            *take = entry.traces; /* handed back: the caller still frees it */
+        else
+            free(entry.traces);
         return err;
     }
     /* From here on a failure leaves the pool consistent but may undercount a

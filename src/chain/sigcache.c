@@ -92,13 +92,21 @@ void jk_chain_sig_remember(jk_chain_kernel *ck, const jk_chain_trace *t)
     }
     jk_hash k;
     jk_sig_key(t, &k);
-    if (jk_sig_empty(&k) || jk_sig_cached(ck, &k))
+    if (jk_sig_empty(&k))
         return;
+    /* One pass: a set fills from its first entry and no entry is ever
+     * emptied again, so the first empty entry ends the set's keys — k is not
+     * among them and takes it. */
     jk_hash *set = jk_sig_set(ck->sig_cache, &k);
-    unsigned w = 0;
-    while (w < JK_SIG_WAYS && !jk_sig_empty(&set[w]))
-        w++;
-    set[w < JK_SIG_WAYS ? w : k.bytes[8] % JK_SIG_WAYS] = k;
+    for (unsigned w = 0; w < JK_SIG_WAYS; w++) {
+        if (jk_sig_empty(&set[w])) {
+            set[w] = k;
+            return;
+        }
+        if (!memcmp(set[w].bytes, k.bytes, JK_HASH_SIZE))
+            return;
+    }
+    set[k.bytes[8] % JK_SIG_WAYS] = k;
 }
 
 bool jk_chain_find_valid(const jk_chain_kernel *ck, const jk_chain_trace *traces, size_t n,

@@ -303,13 +303,16 @@ static jk_err jk_hc_data(jk_hc *c, uint64_t n)
             return jk_refuse(c, "DATA_MINT: %llu bytes is over the bound", len);
         if (!jk_dest_ok(c, dst))
             return jk_refuse(c, "DATA_MINT: destination 0x%llx is not an empty unpinned slot", dst);
-        uint8_t *buf = malloc(len ? (size_t)len : 1);
+        /* a small mint (an attest's key, a short blob) needs no malloc */
+        uint8_t small[256];
+        uint8_t *buf = len <= sizeof small ? small : malloc((size_t)len);
         if (!buf)
             return JK_ERR_NOMEM;
         jk_err err = jk_pvm_memory_guest_read(c->f->mem, (uint32_t)addr, buf, (size_t)len, NULL);
         if (err == JK_OK)
             err = jk_cap_data_new(buf, (size_t)len, &data);
-        free(buf);
+        if (buf != small)
+            free(buf);
         if (err == JK_ERR_PVM_NOT_MAPPED)
             return jk_refuse(c, "DATA_MINT: memory at 0x%llx is not readable", addr);
         if (err != JK_OK)

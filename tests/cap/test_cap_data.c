@@ -389,3 +389,39 @@ JK_TEST(test_cap_data_random_writes_match_reference)
     free(back);
     JK_CHECK_EQ(live(), before);
 }
+
+/* Page buffers come back through the thread's cache (issue 16): a short Data
+ * made right after full pages of 0xFF and a 9-byte page were dropped still
+ * reads as zero past its length, and a page of zeros made from NULL is all
+ * zero (the cache zeroes what a dropped page used, and the link word). */
+JK_TEST(test_cap_data_reused_pages_read_zero_past_the_end)
+{
+    int64_t before = live();
+    uint8_t ff[3 * 4096];
+    memset(ff, 0xFF, sizeof ff);
+    for (int round = 0; round < 3; round++) {
+        jk_cap full, short9;
+        JK_REQUIRE(jk_cap_data_new(ff, sizeof ff, &full) == JK_OK);
+        JK_REQUIRE(jk_cap_data_new(ff, 9, &short9) == JK_OK);
+        jk_cap_release(full);
+        jk_cap_release(short9);
+        for (uint32_t len = 1; len <= 12; len += 11) {
+            jk_cap d, z;
+            uint8_t src[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+            JK_REQUIRE(jk_cap_data_new(src, len, &d) == JK_OK);
+            JK_REQUIRE(jk_cap_data_new_zeroed(4096, &z) == JK_OK);
+            const uint8_t *pg = jk_cap_data_page(d, 0), *zp = jk_cap_data_page(z, 0);
+            JK_REQUIRE(pg != NULL && zp != NULL);
+            JK_CHECK_MEM(pg, src, len);
+            for (uint32_t i = len; i < 4096; i++)
+                if (pg[i] != 0)
+                    jk_test_fail(__FILE__, __LINE__, "byte %u past a %u-byte Data is %u", i, len, pg[i]);
+            for (uint32_t i = 0; i < 4096; i++)
+                if (zp[i] != 0)
+                    jk_test_fail(__FILE__, __LINE__, "byte %u of a zero page is %u", i, zp[i]);
+            jk_cap_release(d);
+            jk_cap_release(z);
+        }
+    }
+    JK_CHECK_EQ(live(), before);
+}

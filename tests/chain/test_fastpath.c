@@ -21,6 +21,19 @@ static void jk_fake_trace(uint32_t i, jk_chain_trace *t)
     memset(t->sig, 0x11, sizeof t->sig);
 }
 
+/* A one-validator test chain and a chain kernel on it (NULL on failure);
+ * *g: its genesis hash. */
+static jk_chain_kernel *jk_fastpath_kernel(jk_test_chain *tc, jk_hash *g)
+{
+    jk_chain_kernel *ck = NULL;
+    if (!jk_test_chain_make(tc, NULL, NULL))
+        return NULL;
+    const jk_chain_genesis *tg = jk_test_genesis(tc, 1, 10000000, g);
+    if (!tg || jk_chain_kernel_new(tg, jk_cap_null(), &ck, NULL) != JK_OK)
+        return NULL;
+    return ck;
+}
+
 /* 2,000 remembered traces are all still there: the cache is set-associative,
  * and only a full set overwrites. (Before: direct-mapped, 2,000 entries in
  * 16,384 slots overwrote each other ~120 times, and each overwritten entry
@@ -30,10 +43,8 @@ JK_TEST(test_chain_fastpath_sig_cache_keeps_what_it_holds)
 {
     jk_test_chain tc;
     jk_hash g;
-    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
-    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 10000000, &g);
-    jk_chain_kernel *ck = NULL;
-    JK_REQUIRE(tg && jk_chain_kernel_new(tg, jk_cap_null(), &ck, NULL) == JK_OK);
+    jk_chain_kernel *ck = jk_fastpath_kernel(&tc, &g);
+    JK_REQUIRE(ck != NULL);
     enum { N = 2000 };
     jk_chain_trace t;
     for (uint32_t i = 0; i < N; i++) {
@@ -144,4 +155,50 @@ JK_TEST(test_chain_fastpath_arrays_grow_geometrically)
     JK_CHECK(jk_chain_grow(a, &cap, SIZE_MAX / 2, 8) == NULL);
     JK_CHECK_EQ(cap, kept);
     free(a);
+}
+
+/* An admitted transact's pool entry keeps the verdict's own array of used
+ * traces (no copy) and its seen keys; a refused one (a repeat) leaves the
+ * array with the verdict, whose free releases it. (Before: the pool copied
+ * the traces into a fresh malloc, and the verdict's seen keys were merged
+ * into an empty set, reserving room for 16 + 64 keys, per event.) */
+JK_TEST(test_chain_fastpath_admit_takes_the_verdicts_traces)
+{
+    jk_test_chain tc;
+    jk_hash g;
+    jk_chain_kernel *ck = jk_fastpath_kernel(&tc, &g);
+    JK_REQUIRE(ck != NULL);
+    JK_REQUIRE(jk_chain_setup_cycle(ck, NULL) == JK_OK);
+    uint8_t pk[32], sk[64], blob[64];
+    jk_test_key(3, pk, sk);
+    size_t n = jk_blob(blob, pk, 'T', "take");
+    jk_chain_trace t[2];
+    jk_chain_trace_sign(sk, &g, blob, n, &t[1]);
+    t[0] = t[1];
+    t[0].sig[0] ^= 1; /* not the used one: the pool keeps only t[1] */
+    jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, blob, n};
+    jk_chain_verdict v, again;
+    JK_REQUIRE(jk_chain_verify_event(ck, ck->kernel, &ev, t, 2, &v) == JK_OK && v.admit);
+    JK_REQUIRE(v.used_count == 1 && v.used != NULL);
+    JK_CHECK(jk_chain_keyset_count(&v.seen) == 1 && jk_chain_keyset_contains(&v.seen, pk));
+    const jk_chain_trace *used = v.used;
+    JK_REQUIRE(jk_chain_verify_event(ck, ck->kernel, &ev, t, 2, &again) == JK_OK && again.admit);
+    const char *refused = "unset";
+    JK_CHECK_EQ(jk_chain_admit(ck, &ev, &v, &refused), JK_OK);
+    JK_CHECK(refused == NULL);
+    JK_REQUIRE(ck->pool_count == 1);
+    JK_CHECK(v.used == NULL);
+    JK_CHECK(ck->pool[0].traces == used);
+    JK_CHECK_EQ(ck->pool[0].trace_count, 1);
+    JK_CHECK_MEM(&ck->pool[0].traces[0], &t[1], sizeof t[1]);
+    JK_CHECK(jk_chain_keyset_contains(&ck->pool_seen_keys, pk));
+    /* the same transact again: refused, and its traces stay its verdict's */
+    JK_CHECK_EQ(jk_chain_admit(ck, &ev, &again, &refused), JK_OK);
+    JK_CHECK(refused != NULL);
+    JK_CHECK(again.used != NULL && again.used_count == 1);
+    JK_CHECK_EQ(ck->pool_count, 1);
+    jk_chain_verdict_free(&again);
+    jk_chain_verdict_free(&v);
+    jk_chain_kernel_free(ck);
+    jk_test_chain_free(&tc);
 }
