@@ -439,5 +439,11 @@ void jk_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t now, bool more)
         w->count++;
         pick[np++] = slot;
     }
-    jk_wl_batches_send(w, t, pick, np);
+    /* At most JK_DEVNET_TESTNET_MAX_BATCH events (one largest batch) are
+     * signed and held at once: K x E may reach 64 x 4096. */
+    uint32_t group = JK_DEVNET_TESTNET_MAX_BATCH / w->per_batch;
+    if (group == 0)
+        group = 1;
+    for (uint32_t i = 0; i < np; i += group)
+        jk_wl_batches_send(w, t, pick + i, np - i < group ? np - i : group);
 }
