@@ -268,6 +268,11 @@ typedef struct jk_devnet_testnet_result {
     uint32_t unclean;            /* nodes that did not exit 0 on SIGTERM */
     double nodes_cpu_seconds;    /* the nodes' own CPU time (user + system) over
                                     `seconds`, from /proc/PID/stat */
+    double host_idle;            /* the machine's idle share of CPU time (all
+                                    cores, idle + iowait, from /proc/stat)
+                                    over `seconds`; -1 unread. Near 0 with
+                                    nodes_cpu_seconds well under cores x
+                                    seconds: other work held the cores */
     char dir[4096];              /* where the keys, stores and logs are */
     bool kept;                   /* dir was left for its logs */
     char reason[256];            /* what went wrong, when the run returned non-zero */

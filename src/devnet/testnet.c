@@ -213,9 +213,53 @@ static uint64_t jk_tnet_cpu_ticks(pid_t pid)
     return ut + st;
 }
 
+bool jk_tnet_host_cpu_parse(const char *text, uint64_t *total, uint64_t *idle)
+{
+    *total = *idle = 0;
+    if (!text || strncmp(text, "cpu ", 4) != 0)
+        return false;
+    /* user nice system idle iowait irq softirq steal (guest guest_nice are
+     * counted in user and nice already) */
+    unsigned long long v[8] = {0};
+    int n = sscanf(text + 4, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7]);
+    if (n < 4)
+        return false;
+    for (int k = 0; k < n; k++)
+        *total += v[k];
+    *idle = v[3] + (n > 4 ? v[4] : 0);
+    return true;
+}
+
+/* The machine's CPU ticks now (every core, every process). */
+static bool jk_tnet_host_cpu(uint64_t *total, uint64_t *idle)
+{
+    char buf[512];
+    FILE *f = fopen("/proc/stat", "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    return jk_tnet_host_cpu_parse(buf, total, idle);
+}
+
+/* The machine's idle share of CPU time since jk_tnet_cpu_mark, -1 when
+ * /proc/stat could not be read: with the nodes' CPU it tells nodes that
+ * wait on each other (the machine idles too) from nodes that wait for
+ * cores other work holds (it does not). */
+static double jk_tnet_host_idle_since(const jk_tnet *t)
+{
+    uint64_t total, idle;
+    if (!t->host_read || !jk_tnet_host_cpu(&total, &idle) || total <= t->host_total ||
+        idle < t->host_idle)
+        return -1.0;
+    return (double)(idle - t->host_idle) / (double)(total - t->host_total);
+}
+
 /* Note every running node's CPU time now (the watch begins). */
 static void jk_tnet_cpu_mark(jk_tnet *t)
 {
+    t->host_read = jk_tnet_host_cpu(&t->host_total, &t->host_idle);
     for (uint32_t i = 0; i < t->v; i++) {
         t->cpu_pid[i] = t->pid[i];
         t->cpu_from[i] = t->pid[i] ? jk_tnet_cpu_ticks(t->pid[i]) : 0;
@@ -576,6 +620,7 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
     }
     r->seconds = (double)(jk_tnet_ms() - w.start) / 1000.0;
     r->nodes_cpu_seconds = w.up ? jk_tnet_cpu_since(t) : 0.0;
+    r->host_idle = w.up ? jk_tnet_host_idle_since(t) : -1.0;
     /* Before stopping: every running node (a restarted one too) catches up
      * to the heights seen, within a generous bound. */
     for (uint64_t end = jk_tnet_ms() + 30000; !(o->stop && *o->stop) && rc == 0 && jk_tnet_ms() < end;) {

@@ -21,6 +21,8 @@ typedef struct jk_tnet {
     pid_t pid[JK_DEVNET_TESTNET_MAX];
     pid_t cpu_pid[JK_DEVNET_TESTNET_MAX];     /* whose CPU time cpu_from is */
     uint64_t cpu_from[JK_DEVNET_TESTNET_MAX]; /* its CPU ticks when the watch began */
+    uint64_t host_total, host_idle; /* the machine's CPU ticks when the watch began */
+    bool host_read;                 /* those were read */
     bool demo;               /* the demo spec: nodes get --demo-seed 1, a workload runs */
     struct jk_tnet_wl *wl;   /* the workload, or NULL */
 } jk_tnet;
@@ -28,6 +30,13 @@ typedef struct jk_tnet {
 /* A line of prose to the embedder (printf-like). */
 void jk_tnet_note(const jk_tnet *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t jk_tnet_ms(void);
+
+/* The machine's CPU time from /proc/stat's text: the first line,
+ * "cpu  user nice system idle iowait irq softirq steal ...", summed over
+ * every core in clock ticks. *total: all its fields (guest time, already
+ * in user and nice, left out); *idle: idle + iowait. false (outputs 0)
+ * when the text does not start with such a line of at least 4 numbers. */
+bool jk_tnet_host_cpu_parse(const char *text, uint64_t *total, uint64_t *idle);
 
 /* The workload: batches in flight over distinct accounts. */
 

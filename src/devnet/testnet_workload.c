@@ -301,58 +301,91 @@ static void jk_wl_share_free(jk_wl_share *s)
     free(s->ok);
 }
 
-/* Send batch w->slots[slot].index split over the running nodes; its
- * admitted events wait in w->wait, counted in the slot's left. */
-static void jk_wl_batch_send(jk_tnet_wl *w, jk_tnet *t, uint32_t slot)
+/* One node's lane of a send: its share of each batch going out, posted in
+ * batch order on one thread (the node admits them one after another). */
+typedef struct jk_wl_lane {
+    jk_wl_share *share;      /* share[b * stride] is batch b's */
+    uint32_t nb, stride;
+} jk_wl_lane;
+
+static void *jk_wl_lane_send(void *arg)
+{
+    jk_wl_lane *l = arg;
+    for (uint32_t b = 0; b < l->nb; b++)
+        jk_wl_send(&l->share[(size_t)b * l->stride]);
+    return NULL;
+}
+
+/* Send batches w->slots[slots[b]].index (b < nb) split over the running
+ * nodes, all in one go: each node's lane posts its shares of every batch,
+ * the lanes run at once, and the driver waits once for the slowest node
+ * (batch by batch it waited once per batch, and a node busy with a block
+ * held every other node's next share back). The batches use disjoint
+ * accounts (the caller's A >= E x K rule), so signing them together keeps
+ * every account's nonces in order. Their admitted events wait in w->wait,
+ * counted in each slot's left. */
+static void jk_wl_batches_send(jk_tnet_wl *w, jk_tnet *t, const uint32_t *slots, uint32_t nb)
 {
     uint32_t e = w->per_batch, running = 0;
     for (uint32_t i = 0; i < t->v; i++)
         running += t->pid[i] != 0;
-    if (!running || !e)
+    if (!running || !e || !nb)
         return;
-    uint32_t *accounts = malloc((size_t)e * sizeof *accounts);
-    jk_hash *ids = malloc((size_t)e * sizeof *ids);
-    jk_wl_share share[JK_DEVNET_TESTNET_MAX];
+    size_t total = (size_t)nb * e;
+    uint32_t *accounts = malloc(total * sizeof *accounts);
+    jk_hash *ids = malloc(total * sizeof *ids);
+    jk_wl_share *share = calloc((size_t)nb * running, sizeof *share);
+    jk_wl_lane lane[JK_DEVNET_TESTNET_MAX];
     pthread_t th[JK_DEVNET_TESTNET_MAX];
     bool started[JK_DEVNET_TESTNET_MAX] = {0};
-    memset(share, 0, sizeof share);
-    if (!accounts || !ids) {
+    if (!accounts || !ids || !share) {
         free(accounts);
         free(ids);
+        free(share);
         return;
     }
-    uint64_t first = w->slots[slot].index * e;
-    for (uint32_t a = 0; a < e; a++)
-        accounts[a] = (uint32_t)((first + a) % w->accounts);
-    uint32_t part = (e + running - 1) / running, done = 0, ns = 0;
-    for (uint32_t i = 0; i < t->v && done < e; i++) {
-        if (!t->pid[i])
-            continue;
-        jk_wl_share *s = &share[ns];
-        s->host = t->rpc_host[i];
-        s->port = t->rpc[i];
-        s->first = done;
-        s->count = e - done < part ? e - done : part;
-        done += s->count;
-        ns++;
-        /* out of memory: the chunks not signed stay NULL and are skipped */
-        (void)jk_wl_bodies(w, accounts, ids, s);
+    uint32_t part = (e + running - 1) / running, ns = 0;
+    for (uint32_t b = 0; b < nb; b++) {
+        uint32_t *acc = accounts + (size_t)b * e;
+        uint64_t first = w->slots[slots[b]].index * e;
+        for (uint32_t a = 0; a < e; a++)
+            acc[a] = (uint32_t)((first + a) % w->accounts);
+        uint32_t done = 0;
+        ns = 0;
+        for (uint32_t i = 0; i < t->v && done < e; i++) {
+            if (!t->pid[i])
+                continue;
+            jk_wl_share *s = &share[(size_t)b * running + ns];
+            s->host = t->rpc_host[i];
+            s->port = t->rpc[i];
+            s->first = done;
+            s->count = e - done < part ? e - done : part;
+            done += s->count;
+            ns++;
+            /* out of memory: the chunks not signed stay NULL and are skipped */
+            (void)jk_wl_bodies(w, acc, ids + (size_t)b * e, s);
+        }
     }
-    for (uint32_t k = 0; k < ns; k++)
-        started[k] = pthread_create(&th[k], NULL, jk_wl_send, &share[k]) == 0;
+    for (uint32_t k = 0; k < ns; k++) {
+        lane[k] = (jk_wl_lane){&share[k], nb, running};
+        started[k] = pthread_create(&th[k], NULL, jk_wl_lane_send, &lane[k]) == 0;
+    }
     for (uint32_t k = 0; k < ns; k++) {
         if (started[k])
             pthread_join(th[k], NULL);
         else
-            jk_wl_send(&share[k]);
+            jk_wl_lane_send(&lane[k]);
     }
-    for (uint32_t k = 0; k < ns; k++) {
-        jk_wl_replies(w, t, accounts, ids, slot, &share[k]);
-        jk_wl_share_free(&share[k]);
-    }
+    for (uint32_t b = 0; b < nb; b++)
+        for (uint32_t k = 0; k < ns; k++) {
+            jk_wl_share *s = &share[(size_t)b * running + k];
+            jk_wl_replies(w, t, accounts + (size_t)b * e, ids + (size_t)b * e, slots[b], s);
+            jk_wl_share_free(s);
+        }
     qsort(w->wait, w->nwait, sizeof *w->wait, jk_wl_wait_cmp);
     free(accounts);
     free(ids);
+    free(share);
 }
 
 void jk_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t now, bool more)
@@ -396,13 +429,21 @@ void jk_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t now, bool more)
     /* Batch b takes accounts [b E, b E + E) mod A; the last batch to use
      * any of them is b - floor(A / E) or earlier, and must be retired
      * (every batch from `oldest` on may still be open). */
-    uint64_t gap = w->accounts / w->per_batch;
+    uint64_t gap = w->accounts / w->per_batch, sent = jk_tnet_ms();
+    uint32_t pick[JK_DEVNET_TESTNET_MAX_IN_FLIGHT], np = 0;
     while (more && w->count < w->in_flight && (w->next < gap || w->next - gap < oldest)) {
         uint32_t slot = 0;
         while (w->slots[slot].open)
             slot++;
-        w->slots[slot] = (jk_wl_batch){w->next++, jk_tnet_ms(), 0, true};
+        w->slots[slot] = (jk_wl_batch){w->next++, sent, 0, true};
         w->count++;
-        jk_wl_batch_send(w, t, slot);
+        pick[np++] = slot;
     }
+    /* At most JK_DEVNET_TESTNET_MAX_BATCH events (one largest batch) are
+     * signed and held at once: K x E may reach 64 x 4096. */
+    uint32_t group = JK_DEVNET_TESTNET_MAX_BATCH / w->per_batch;
+    if (group == 0)
+        group = 1;
+    for (uint32_t i = 0; i < np; i += group)
+        jk_wl_batches_send(w, t, pick + i, np - i < group ? np - i : group);
 }

@@ -10,6 +10,7 @@
 #include "../test.h"
 
 #include "../../src/devnet/internal.h"
+#include "../../src/devnet/testnet_internal.h"
 #include "jark/bytes.h"
 #include "jark/devnet.h"
 
@@ -154,4 +155,26 @@ JK_TEST(test_testnet_batches_in_flight)
     JK_CHECK(r.events > 0 && r.events <= r.submitted);
     JK_CHECK(r.common >= 12);
     JK_CHECK(!r.kept);
+    /* the machine's idle share over the run: read from /proc/stat, a share */
+    JK_CHECK(r.host_idle >= 0.0 && r.host_idle <= 1.0);
+}
+
+/* /proc/stat's first line: total sums user..steal as given, idle is idle +
+ * iowait; a line with fewer than 4 numbers, a per-core line first, or no
+ * text is refused with zeros. */
+JK_TEST(test_testnet_host_cpu_parse)
+{
+    uint64_t total = 7, idle = 7;
+    JK_CHECK(jk_tnet_host_cpu_parse("cpu  10 2 30 400 5 6 7 8 9 10\ncpu0 1 1 1 1\n", &total, &idle));
+    JK_CHECK_EQ(total, 468);
+    JK_CHECK_EQ(idle, 405);
+    JK_CHECK(jk_tnet_host_cpu_parse("cpu 1 2 3 4\n", &total, &idle));
+    JK_CHECK_EQ(total, 10);
+    JK_CHECK_EQ(idle, 4);
+    JK_CHECK(!jk_tnet_host_cpu_parse("cpu 1 2 3\n", &total, &idle));
+    JK_CHECK_EQ(total, 0);
+    JK_CHECK_EQ(idle, 0);
+    JK_CHECK(!jk_tnet_host_cpu_parse("cpu0 1 2 3 4\n", &total, &idle));
+    JK_CHECK(!jk_tnet_host_cpu_parse("", &total, &idle));
+    JK_CHECK(!jk_tnet_host_cpu_parse(NULL, &total, &idle));
 }
