@@ -242,11 +242,23 @@ static jk_err jk_outputs(jk_node *n, uint64_t now, jk_diag *diag)
         case JK_CONS_OUT_TIMER:
             err = jk_timer_add(n, &o->timer, now);
             break;
-        case JK_CONS_OUT_EVIDENCE:
+        case JK_CONS_OUT_EVIDENCE: {
+            /* Kept in the archive (deduplicated by height, round, type and
+             * validator there), so that status and an operator see it after
+             * a restart too. The machine verified both signatures; a pair
+             * the archive still refuses is logged, not fatal. */
+            bool stored = false;
+            jk_diag why = {{0}};
+            err = jk_node_archive_put_evidence(n->cfg.archive, o->bytes, o->len, &stored, &why);
             n->evidence++;
-            jk_node_logf(n, 0, "evidence: two conflicting votes of one validator (%zu bytes)",
-                         o->len);
+            jk_node_logf(n, 0, "evidence: two conflicting votes of one validator (%s)",
+                         err != JK_OK ? why.msg : stored ? "stored" : "already stored");
+            if (err == JK_ERR_NODE_EVIDENCE)
+                err = JK_OK;
+            else if (err != JK_OK && diag)
+                *diag = why;
             break;
+        }
         }
     }
     jk_cons_outputs_clear(n->m);
