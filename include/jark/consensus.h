@@ -280,6 +280,10 @@ typedef enum jk_cons_timer_kind {
     JK_CONS_TIMER_PREVOTE = 1,    /* OnTimeoutPrevote(h, r) */
     JK_CONS_TIMER_PRECOMMIT = 2,  /* OnTimeoutPrecommit(h, r) */
     JK_CONS_TIMER_TICK = 3,       /* stall check */
+    JK_CONS_TIMER_START = 4,      /* delay 0: a lone validator (V = 1) starts
+                                     the next height (line 54) on this timer,
+                                     so its driver regains control between
+                                     heights */
 } jk_cons_timer_kind;
 
 typedef struct jk_cons_timer {

@@ -201,6 +201,7 @@ typedef struct jk_rpc_status {
     uint64_t max_peer_height;   /* the highest height a connected peer is known to
                                    have committed (0: none known); syncing is
                                    max_peer_height > height + 1 */
+    uint64_t evidence;          /* equivocation evidence entries the node keeps */
 } jk_rpc_status;
 
 typedef struct jk_rpc_submit_result {

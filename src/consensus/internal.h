@@ -84,6 +84,8 @@ struct jk_cons_machine {
     jk_cons_out *outs;
     size_t nouts, capouts;
     uint64_t height_at_tick;         /* h_p when the last tick fired */
+    bool start_pending;              /* V = 1: StartRound(0) of h_p waits for
+                                        the next input (JK_CONS_TIMER_START) */
     uint64_t equivocations, refused;
     jk_err failed;                   /* sticky: app->commit or NOMEM */
 };

@@ -96,6 +96,9 @@ void jk_cons_schedule(jk_cons_machine *m, jk_cons_timer_kind kind)
     case JK_CONS_TIMER_TICK:
         o->timer.delay_ms = t->tick_ms;
         break;
+    case JK_CONS_TIMER_START:
+        o->timer.delay_ms = 0;
+        break;
     }
 }
 
@@ -421,7 +424,19 @@ void jk_cons_decide(jk_cons_machine *m, const uint8_t *value, size_t len,
     }
     m->h++;            /* line 52 */
     jk_cons_clear_height(m); /* line 53 */
-    jk_cons_start_round(m, 0); /* line 54 */
+    if (m->n == 1) {
+        /* A lone validator's own votes are a quorum: StartRound(0) would
+         * decide the next height inside this very input, and the next, so
+         * its driver never got control back (RPC, signals). Line 54 runs on
+         * the next input instead, at the latest a zero-delay timer: the
+         * same steps, one height per input. V >= 2 is unchanged. */
+        m->round = 0;
+        m->step = JK_CONS_STEP_PROPOSE;
+        m->start_pending = true;
+        jk_cons_schedule(m, JK_CONS_TIMER_START);
+    } else {
+        jk_cons_start_round(m, 0); /* line 54 */
+    }
     /* Messages of the new height that arrived early. */
     jk_cons_buffered *buf = m->buf;
     size_t nbuf = m->nbuf;
@@ -594,6 +609,10 @@ static bool jk_step_once(jk_cons_machine *m)
 
 jk_err jk_cons_progress(jk_cons_machine *m)
 {
+    if (m->start_pending && m->failed == JK_OK) {
+        m->start_pending = false;
+        jk_cons_start_round(m, 0); /* line 54, deferred (jk_cons_decide) */
+    }
     while (m->failed == JK_OK && jk_step_once(m))
         ;
     return m->failed;

@@ -58,8 +58,11 @@ struct jk_node_chain_app {
     /* admitted events not yet in a committed block, in admission order */
     jk_app_pending *pending;
     size_t npending, cappending;
-    /* gossip dedup: sorted event hashes */
+    /* gossip dedup: sorted event hashes; seen_refused[i]: seen[i] was
+     * refused by verify (else admitted: pooled, then committed), so that a
+     * repeat is told its true reason */
     jk_hash *seen;
+    uint8_t *seen_refused;
     size_t nseen, capseen;
     /* get_decision's borrowed answer */
     uint8_t *dec_value;
@@ -171,12 +174,14 @@ static size_t jk_app_seen_find(const jk_node_chain_app *a, const jk_hash *id, bo
     return lo;
 }
 
-static jk_err jk_app_seen_add(jk_node_chain_app *a, const jk_hash *id)
+static jk_err jk_app_seen_add(jk_node_chain_app *a, const jk_hash *id, bool refused)
 {
     bool found;
     size_t at = jk_app_seen_find(a, id, &found);
-    if (found)
+    if (found) {
+        a->seen_refused[at] = refused;
         return JK_OK;
+    }
     if (a->nseen >= JK_APP_SEEN_MAX) {
         a->nseen = 0;
         at = 0;
@@ -187,12 +192,36 @@ static jk_err jk_app_seen_add(jk_node_chain_app *a, const jk_hash *id)
         if (!s)
             return JK_ERR_NOMEM;
         a->seen = s;
+        uint8_t *r = realloc(a->seen_refused, cap);
+        if (!r)
+            return JK_ERR_NOMEM;
+        a->seen_refused = r;
         a->capseen = cap;
     }
     memmove(a->seen + at + 1, a->seen + at, (a->nseen - at) * sizeof *a->seen);
+    memmove(a->seen_refused + at + 1, a->seen_refused + at, a->nseen - at);
     a->seen[at] = *id;
+    a->seen_refused[at] = refused;
     a->nseen++;
     return JK_OK;
+}
+
+/* Why an event seen before is not admitted again (stats.last_error, which
+ * the RPC submit answer shows): still pooled, refused when first seen, or
+ * admitted and since gone from the pool into a committed block (a dispatch
+ * event leaves the pool at the next commit: it was for that height). */
+static void jk_app_note_repeat(jk_node_chain_app *a, const jk_hash *id, size_t at)
+{
+    for (size_t i = 0; i < a->npending; i++)
+        if (memcmp(a->pending[i].id.bytes, id->bytes, JK_HASH_SIZE) == 0) {
+            jk_app_note(a, "already in the pool");
+            return;
+        }
+    if (a->seen_refused[at])
+        jk_app_note(a, "already refused: verify refused this event when it was first seen");
+    else
+        jk_app_note(a, "already committed: a block of this chain holds it (or, a dispatch "
+                       "event, processed at the height it arrived in)");
 }
 
 /* Verify events into the pool: handle_incoming_event on each, in the cycle
@@ -610,12 +639,13 @@ static bool jk_app_add_event(void *ctx, const uint8_t *bytes, size_t len)
     jk_hash id;
     jk_chain_event_hash(&ev, &id);
     bool found;
-    jk_app_seen_find(a, &id, &found);
+    size_t at = jk_app_seen_find(a, &id, &found);
     if (found) {
         a->stats.events_duplicate++;
+        jk_app_note_repeat(a, &id, at);
         return false;
     }
-    if (jk_app_seen_add(a, &id) != JK_OK)
+    if (jk_app_seen_add(a, &id, false) != JK_OK)
         return false;
     if (a->npending == a->cappending) {
         size_t cap = a->cappending ? 2 * a->cappending : 32;
@@ -629,6 +659,7 @@ static bool jk_app_add_event(void *ctx, const uint8_t *bytes, size_t len)
     jk_diag diag = {{0}};
     if (jk_app_admit(a, &bytes, &len, 1, &admitted, &diag) != JK_OK || !admitted) {
         a->stats.events_refused++;
+        (void)jk_app_seen_add(a, &id, true);
         return false;
     }
     uint8_t *copy = malloc(len);
@@ -751,6 +782,7 @@ void jk_node_chain_app_close(jk_node_chain_app *a)
         free(a->pending[i].bytes);
     free(a->pending);
     free(a->seen);
+    free(a->seen_refused);
     free(a->dec_value);
     jk_crypto_wipe(a->secret_key, sizeof a->secret_key);
     free(a);

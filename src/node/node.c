@@ -174,12 +174,15 @@ static jk_err jk_timer_add(jk_node *n, const jk_cons_timer *t, uint64_t now)
     return JK_OK;
 }
 
-/* The index of the earliest due timer, or SIZE_MAX. */
-static size_t jk_timer_first(const jk_node *n)
+/* The index of the earliest due timer among those asked for before seq_end
+ * (UINT64_MAX: all), or SIZE_MAX. */
+static size_t jk_timer_first(const jk_node *n, uint64_t seq_end)
 {
     size_t best = SIZE_MAX;
     for (size_t i = 0; i < n->ntimers; i++) {
         const jk_node_timer *t = &n->timers[i];
+        if (t->seq >= seq_end)
+            continue;
         if (best == SIZE_MAX || t->due < n->timers[best].due ||
             (t->due == n->timers[best].due && t->seq < n->timers[best].seq))
             best = i;
@@ -242,11 +245,23 @@ static jk_err jk_outputs(jk_node *n, uint64_t now, jk_diag *diag)
         case JK_CONS_OUT_TIMER:
             err = jk_timer_add(n, &o->timer, now);
             break;
-        case JK_CONS_OUT_EVIDENCE:
+        case JK_CONS_OUT_EVIDENCE: {
+            /* Kept in the archive (deduplicated by height, round, type and
+             * validator there), so that status and an operator see it after
+             * a restart too. The machine verified both signatures; a pair
+             * the archive still refuses is logged, not fatal. */
+            bool stored = false;
+            jk_diag why = {{0}};
+            err = jk_node_archive_put_evidence(n->cfg.archive, o->bytes, o->len, &stored, &why);
             n->evidence++;
-            jk_node_logf(n, 0, "evidence: two conflicting votes of one validator (%zu bytes)",
-                         o->len);
+            jk_node_logf(n, 0, "evidence: two conflicting votes of one validator (%s)",
+                         err != JK_OK ? why.msg : stored ? "stored" : "already stored");
+            if (err == JK_ERR_NODE_EVIDENCE)
+                err = JK_OK;
+            else if (err != JK_OK && diag)
+                *diag = why;
             break;
+        }
         }
     }
     jk_cons_outputs_clear(n->m);
@@ -415,8 +430,12 @@ static jk_err jk_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
 
 static jk_err jk_fire_timers(jk_node *n, uint64_t now, jk_diag *diag)
 {
+    /* Only the timers armed before this pass: a zero-delay timer a fired
+     * one asks for (a lone validator's next height) waits for the next
+     * turn of the loop, after the network and RPC had theirs. */
+    uint64_t seq_end = n->timer_seq;
     for (;;) {
-        size_t i = jk_timer_first(n);
+        size_t i = jk_timer_first(n, seq_end);
         if (i == SIZE_MAX || n->timers[i].due > now)
             return JK_OK;
         jk_cons_timer t = n->timers[i].timer;
@@ -568,7 +587,7 @@ jk_err jk_node_run(jk_node *n, volatile int *stop, uint64_t stop_height, jk_diag
         if (err != JK_OK)
             return err;
         int wait = JK_NODE_IDLE_MS;
-        size_t first = jk_timer_first(n);
+        size_t first = jk_timer_first(n, UINT64_MAX);
         if (first != SIZE_MAX) {
             uint64_t due = n->timers[first].due;
             wait = due <= now ? 0 : (due - now < (uint64_t)wait ? (int)(due - now) : wait);

@@ -25,6 +25,7 @@ static jk_err jk_nrpc_status(void *ctx, jk_rpc_status *out, jk_diag *diag)
     out->peers = info.peers;
     out->syncing = info.syncing;
     out->max_peer_height = info.max_peer_height;
+    out->evidence = jk_node_archive_evidence_count(n->cfg.archive);
     if (n->cfg.chain)
         out->pool_size = jk_node_chain_app_pending_count(n->cfg.chain);
     out->is_validator = n->cfg.self != JK_NODE_FULL;
@@ -114,7 +115,8 @@ static jk_err jk_nrpc_submit(void *ctx, const jk_rpc_event *ev, jk_rpc_submit_re
         jk_rpc_metric_add(n->metrics.events_admitted, 1);
     } else {
         if (after.events_duplicate > before.events_duplicate)
-            snprintf(out->reason, sizeof out->reason, "already in the pool");
+            /* the chain app's reason: in the pool, committed, or refused */
+            snprintf(out->reason, sizeof out->reason, "%s", after.last_error);
         else
             snprintf(out->reason, sizeof out->reason, "%s",
                      after.last_error[0] ? after.last_error : "refused by verify");

@@ -225,7 +225,8 @@ static json_object *jk_do_status(jk_call *c)
               jk_put(res, "peers", json_object_new_uint64(st.peers)) &&
               jk_put(res, "syncing", json_object_new_boolean(st.syncing)) &&
               jk_put(res, "pool_size", json_object_new_uint64(st.pool_size)) &&
-              jk_put(res, "max_peer_height", json_object_new_uint64(st.max_peer_height));
+              jk_put(res, "max_peer_height", json_object_new_uint64(st.max_peer_height)) &&
+              jk_put(res, "evidence", json_object_new_uint64(st.evidence));
     ok = ok && jk_put_opt(res, "validator_index", st.is_validator,
                           st.is_validator ? json_object_new_uint64(st.validator_index) : NULL);
     return jk_done(c, res, ok);

@@ -844,3 +844,50 @@ JK_TEST(test_chain_app_rewind_keeps_signature_checks)
     JK_CHECK(fx_sig_entries(&f, q) >= before);
     fx_free(&f);
 }
+
+/* The reason a repeated event is given (issue 13; the RPC submit answer
+ * shows it): "already in the pool" while pooled; once its block is
+ * committed, "already committed"; an event verify refused, "already
+ * refused" (not "in the pool", which it never was). */
+JK_TEST(test_chain_app_repeat_event_reason)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    JK_CHECK_EQ(fx_gossip(&f, 1, 1), 1);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    JK_REQUIRE(jk_node_event_encode(&f.gossip.events[0], f.gossip.trace_ptrs[0],
+                                    f.gossip.counts[0], &bytes, &len) == JK_OK);
+    jk_node_chain_app_stats st;
+    JK_CHECK(!jk_node_chain_app_add_event(f.apps[0], bytes, len));
+    jk_node_chain_app_stats_get(f.apps[0], &st);
+    JK_CHECK(strcmp(st.last_error, "already in the pool") == 0);
+    jk_cons_cert c1;
+    JK_REQUIRE(fx_decide(&f, 1, 0, &c1));
+    JK_CHECK_EQ(jk_node_chain_app_pending_count(f.apps[0]), 0);
+    JK_CHECK(!jk_node_chain_app_add_event(f.apps[0], bytes, len));
+    jk_node_chain_app_stats_get(f.apps[0], &st);
+    JK_CHECK(strncmp(st.last_error, "already committed", 17) == 0);
+
+    /* the same transfer with its blob changed: its signature fails */
+    jk_chain_event bad = f.gossip.events[0];
+    uint8_t blob[4096];
+    JK_REQUIRE(bad.blob_len > 0 && bad.blob_len <= sizeof blob);
+    memcpy(blob, bad.blob, bad.blob_len);
+    blob[bad.blob_len - 1] ^= 1;
+    bad.blob = blob;
+    uint8_t *bb = NULL;
+    size_t blen = 0;
+    JK_REQUIRE(jk_node_event_encode(&bad, f.gossip.trace_ptrs[0], f.gossip.counts[0], &bb,
+                                    &blen) == JK_OK);
+    uint64_t refused = st.events_refused;
+    JK_CHECK(!jk_node_chain_app_add_event(f.apps[0], bb, blen));
+    jk_node_chain_app_stats_get(f.apps[0], &st);
+    JK_CHECK_EQ(st.events_refused, refused + 1);
+    JK_CHECK(!jk_node_chain_app_add_event(f.apps[0], bb, blen));
+    jk_node_chain_app_stats_get(f.apps[0], &st);
+    JK_CHECK(strncmp(st.last_error, "already refused", 15) == 0);
+    free(bb);
+    free(bytes);
+    fx_free(&f);
+}

@@ -12,6 +12,7 @@
 #include "node_util.h"
 
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define TN_LIMIT 30000 /* ms: only reached when a test fails */
@@ -151,5 +152,37 @@ JK_TEST(test_node_net_full_node_follows)
     uint64_t top;
     JK_CHECK(tn_agree(&c, &top));
     JK_CHECK(top >= (uint64_t)h + 3);
+    tn_destroy(&c);
+}
+
+/* A lone validator (V = 1, issue 13 item 3): its own votes are a quorum, so
+ * before the fix its machine decided height after height inside the one
+ * input that started it and the node never answered RPC nor SIGTERM. Now
+ * it answers status at growing heights and exits 0 on SIGTERM with its
+ * archive at least where status last was. (Bounded waits; a node that does
+ * not stop is killed, so a failure cannot hang the suite.) */
+JK_TEST(test_node_net_lone_validator_answers_and_stops)
+{
+    tn_cluster c;
+    JK_REQUIRE(tn_init(&c, 1));
+    JK_REQUIRE(tn_start(&c, 0));
+    JK_CHECK(tn_wait(&c, 0x1, 5, TN_LIMIT));
+    int64_t seen = tn_height(&c, 0);
+    JK_CHECK(seen >= 5);
+    JK_CHECK(tn_wait(&c, 0x1, (uint64_t)seen + 3, TN_LIMIT));
+    kill(c.pid[0], SIGTERM);
+    int st = 0;
+    pid_t got = 0;
+    for (int k = 0; k < 600 && got == 0; k++) {
+        got = waitpid(c.pid[0], &st, WNOHANG);
+        if (got == 0)
+            usleep(50 * 1000);
+    }
+    JK_CHECK(got == c.pid[0]);
+    if (got == c.pid[0]) {
+        c.pid[0] = 0;
+        JK_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        JK_CHECK(tn_stored_height(&c, 0) >= seen + 3);
+    }
     tn_destroy(&c);
 }

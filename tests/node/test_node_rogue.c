@@ -205,3 +205,126 @@ JK_TEST(test_node_rogue_far_vote_makes_syncing)
         tn_stop(&c, i, SIGTERM, NULL);
     tn_destroy(&c);
 }
+
+/* A prevote of validator `who` at (1, 0) for the value tag…tag, signed with
+ * its own key: two tags make an equivocation. */
+static void rogue_value_vote(jk_rogue *r, uint32_t who, uint8_t tag)
+{
+    uint8_t sk[64], pk[32], enc[JK_CONS_VOTE_SIZE], hdr[JK_NET_FRAME_HEADER];
+    jk_hash g;
+    tn_key(who, sk, pk);
+    tn_genesis(0, &g);
+    jk_cons_vote v = {.type = JK_CONS_MSG_PREVOTE, .height = 1, .round = 0, .has_value = true,
+                      .validator = who};
+    memset(v.value.bytes, tag, sizeof v.value.bytes);
+    jk_cons_vote_sign(&v, &g, sk);
+    jk_cons_vote_encode(&v, enc);
+    jk_net_frame_header(JK_NET_CONSENSUS, sizeof enc, hdr);
+    jk_rogue_send_raw(r, hdr, sizeof hdr);
+    jk_rogue_send_raw(r, enc, sizeof enc);
+}
+
+/* status.evidence of node i (-1 when it does not answer). */
+static int64_t rogue_evidence(const tn_cluster *c, uint32_t i)
+{
+    char *res = NULL;
+    jk_diag d;
+    int64_t count = -1;
+    if (jk_rpc_call("127.0.0.1", c->rpc[i], "status", NULL, &res, &d) == JK_OK) {
+        const char *p = strstr(res, "\"evidence\"");
+        if (p && (p = strchr(p, ':')))
+            count = strtoll(p + 1, NULL, 10);
+    }
+    free(res);
+    return count;
+}
+
+/* Pump r until node i's status.evidence reaches want (its value returned;
+ * frames on one connection arrive in order, so when a later pair is counted
+ * the earlier ones were all handled). */
+static int64_t rogue_await_evidence(jk_rogue *r, const tn_cluster *c, uint32_t i, int64_t want)
+{
+    int64_t got = -1;
+    for (int k = 0; k < 40000 && got < want; k++) {
+        if (jk_rogue_pump(r) < 0)
+            return -2;
+        if (k % 200 == 0)
+            got = rogue_evidence(c, i);
+        usleep(250);
+    }
+    return got;
+}
+
+/* Wait (bounded) until node i answers status; then connect a rogue to it. */
+static jk_rogue *rogue_up_when_ready(const tn_cluster *c, uint32_t i)
+{
+    for (int k = 0; k < 600 && rogue_evidence(c, i) < 0; k++)
+        usleep(50 * 1000);
+    return rogue_up(c);
+}
+
+/* Evidence kept by the node (issue 12): node 0 alone (no quorum: it stays at
+ * height 1, no timing involved) gets validator 1's two prevotes at (1, 0)
+ * for different values, genuinely signed: status counts one entry. The same
+ * pair again, then validator 2's pair: two (the repeat is no new entry).
+ * After a restart the machine has forgotten the pair; validator 1's again
+ * and validator 3's: three, and the stopped node's archive holds exactly
+ * those three, in key order. */
+JK_TEST(test_node_rogue_equivocation_stored_once)
+{
+    tn_cluster c;
+    JK_REQUIRE(tn_init(&c, 4));
+    JK_REQUIRE(tn_start(&c, 0));
+    jk_rogue *r = rogue_up_when_ready(&c, 0);
+    if (!r)
+        tn_destroy(&c);
+    JK_REQUIRE(r);
+    JK_CHECK_EQ(rogue_evidence(&c, 0), 0);
+    rogue_value_vote(r, 1, 0xA1);
+    rogue_value_vote(r, 1, 0xB2);
+    JK_CHECK_EQ(rogue_await_evidence(r, &c, 0, 1), 1);
+    rogue_value_vote(r, 1, 0xA1);
+    rogue_value_vote(r, 1, 0xB2);
+    rogue_value_vote(r, 1, 0xC3);
+    rogue_value_vote(r, 2, 0xA1);
+    rogue_value_vote(r, 2, 0xB2);
+    JK_CHECK_EQ(rogue_await_evidence(r, &c, 0, 2), 2);
+    jk_rogue_close(r);
+
+    bool ok = false;
+    tn_stop(&c, 0, SIGTERM, &ok);
+    JK_CHECK(ok);
+    JK_REQUIRE(tn_start(&c, 0));
+    r = rogue_up_when_ready(&c, 0);
+    if (!r)
+        tn_destroy(&c);
+    JK_REQUIRE(r);
+    JK_CHECK_EQ(rogue_evidence(&c, 0), 2);
+    rogue_value_vote(r, 1, 0xA1);
+    rogue_value_vote(r, 1, 0xB2);
+    rogue_value_vote(r, 3, 0xA1);
+    rogue_value_vote(r, 3, 0xB2);
+    JK_CHECK_EQ(rogue_await_evidence(r, &c, 0, 3), 3);
+    jk_rogue_close(r);
+    tn_stop(&c, 0, SIGTERM, &ok);
+    JK_CHECK(ok);
+
+    char dir[192];
+    snprintf(dir, sizeof dir, "%s/node-0", c.dir);
+    jk_node_archive *a = NULL;
+    jk_diag d;
+    JK_REQUIRE(jk_node_archive_open(dir, &a, &d) == JK_OK);
+    JK_CHECK_EQ(jk_node_archive_evidence_count(a), 3);
+    jk_node_evidence ev[4];
+    size_t n = 0;
+    JK_CHECK(jk_node_archive_evidence(a, 0, ev, 4, &n, &d) == JK_OK);
+    JK_CHECK_EQ(n, 3);
+    for (size_t i = 0; i < n && i < 3; i++) {
+        JK_CHECK_EQ(ev[i].first.validator, i + 1);
+        JK_CHECK_EQ(ev[i].second.validator, i + 1);
+        JK_CHECK(ev[i].first.height == 1 && ev[i].first.has_value && ev[i].second.has_value);
+        JK_CHECK(memcmp(ev[i].first.value.bytes, ev[i].second.value.bytes, 32) != 0);
+    }
+    jk_node_archive_close(a);
+    tn_destroy(&c);
+}

@@ -48,7 +48,7 @@ JK_TEST(test_rpc_answer_bytes)
     jk_rpc_hex_encode(f.hashes[FAKE_BLOCKS - 1].bytes, 32, head);
     snprintf(expect, sizeof expect,
              "{\"jsonrpc\":\"2.0\",\"result\":{\"height\":3,\"head_hash\":\"%s\",\"round\":2,\"peers\":5,"
-             "\"syncing\":false,\"pool_size\":0,\"max_peer_height\":0,\"validator_index\":1},\"id\":\"a/b\"}",
+             "\"syncing\":false,\"pool_size\":0,\"max_peer_height\":0,\"evidence\":0,\"validator_index\":1},\"id\":\"a/b\"}",
              head);
     /* a string id comes back as it was, '/' unescaped */
     CHECK_ANSWER(&p, "{\"jsonrpc\":\"2.0\",\"id\":\"a/b\",\"method\":\"status\"}", expect);
