@@ -587,6 +587,9 @@ typedef struct jk_chain_kernel {
      * alone, checking each trace when apply asks for it). See
      * jk_chain_set_import_threads. */
     unsigned import_threads;
+    /* produce's event bytes at most this (0: JK_CHAIN_PRODUCE_EVENT_BYTES;
+     * never more than it). See jk_chain_set_produce_event_bytes. */
+    size_t produce_event_bytes;
 } jk_chain_kernel;
 
 #define JK_CHAIN_SIG_CACHE_SLOTS 16384u     /* 512 KiB per kernel, on first use */
@@ -706,6 +709,14 @@ size_t jk_chain_emits(const jk_chain_kernel *ck, const jk_chain_pooled **emits);
  * encoded bytes, so that with JK_CHAIN_MAX_TRACES traces the block still fits
  * JK_CHAIN_MAX_BLOCK_SIZE. */
 #define JK_CHAIN_PRODUCE_EVENT_BYTES (JK_CHAIN_MAX_BLOCK_SIZE / 2 - 256u)
+
+/* Lower produce's event-byte bound for this kernel (0: back to
+ * JK_CHAIN_PRODUCE_EVENT_BYTES; larger values are capped at it). An embedder
+ * whose transport carries smaller blocks (a consensus proposal) shrinks the
+ * selection with it and produces again: the block stays a valid prefix
+ * choice, and every validator's import accepts it (import has no such
+ * bound: it is the proposer's choice of how much to take). */
+void jk_chain_set_produce_event_bytes(jk_chain_kernel *ck, size_t bytes);
 
 /* apply_block, produce mode, as the proposer of (number, round): the one
  * jk_chain_proposer_index(V, number, round) must be this validator's own key

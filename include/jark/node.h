@@ -479,6 +479,17 @@ void jk_node_chain_app_set_produce_hook(jk_node_chain_app *a,
  * otherwise decide height after height inside a single input. */
 void jk_node_chain_app_set_height_limit(jk_node_chain_app *a, uint64_t max);
 
+/* The longest value get_value proposes: a consensus PROPOSAL carrying it must
+ * fit one JK_NET_CONSENSUS frame (2 MiB by default, src/net/frame.c) and
+ * JK_CONS_MAX_VALUE. A produced block whose value is longer is produced again
+ * with fewer events (jk_chain_set_produce_event_bytes), so a pool of large
+ * events never makes proposals undeliverable. */
+#define JK_NODE_MAX_VALUE ((2u << 20) - 4096u)
+
+/* Lower get_value's bound below JK_NODE_MAX_VALUE (0 or more: back to it;
+ * for tests and smaller transports). */
+void jk_node_chain_app_set_max_value(jk_node_chain_app *a, size_t bytes);
+
 /* Show the chain programs' debug stream (DEBUG_WRITE) on `debug` (NULL: the
  * default, discarded), for this app's kernels now and after every rebuild
  * (jk_chain_set_debug). Output only; `debug` stays the caller's. */
@@ -519,6 +530,7 @@ jk_err jk_node_chain_app_rpc_pool(void *ctx, uint32_t offset, jk_rpc_pool_sink *
 /* Counters, and the last committed block's shape (for progress lines). */
 typedef struct jk_node_chain_app_stats {
     uint64_t produced;       /* blocks get_value made */
+    uint64_t produce_retries; /* produced again with fewer events: value too long */
     uint64_t checked;        /* valid() calls that ran check_block */
     uint64_t invalid;        /* values valid() refused */
     uint64_t rewinds;        /* kernels rebuilt after an undecided proposal */

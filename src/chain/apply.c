@@ -501,14 +501,22 @@ static jk_err jk_produce_without_poison(jk_chain_kernel *ck, const jk_chain_even
  * (docs/chain-design.md, "Produce"): at most JK_CHAIN_MAX_EVENTS events whose
  * encoding takes at most JK_CHAIN_PRODUCE_EVENT_BYTES, which leaves room for
  * JK_CHAIN_MAX_TRACES traces within JK_CHAIN_MAX_BLOCK_SIZE. */
+void jk_chain_set_produce_event_bytes(jk_chain_kernel *ck, size_t bytes)
+{
+    ck->produce_event_bytes = bytes;
+}
+
 static size_t jk_produce_selection(const jk_chain_kernel *ck)
 {
     size_t bytes = 0, n = 0;
+    size_t limit = ck->produce_event_bytes && ck->produce_event_bytes < JK_CHAIN_PRODUCE_EVENT_BYTES
+                       ? ck->produce_event_bytes
+                       : JK_CHAIN_PRODUCE_EVENT_BYTES;
     for (; n < ck->pool_count && n < JK_CHAIN_MAX_EVENTS; n++) {
         uint8_t tmp[9];
         size_t len = jk_pvm_encode_natural(JK_CHAIN_ENDPOINT_TRANSACT, tmp) +
                      jk_pvm_encode_natural(ck->pool[n].blob_len, tmp) + ck->pool[n].blob_len;
-        if (len > JK_CHAIN_PRODUCE_EVENT_BYTES - bytes)
+        if (len > limit - bytes)
             break;
         bytes += len;
     }

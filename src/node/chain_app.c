@@ -72,6 +72,7 @@ struct jk_node_chain_app {
     void (*hook)(void *ctx, uint64_t height);
     void *hook_ctx;
     uint64_t height_limit;          /* 0: none */
+    size_t max_value;               /* get_value's values at most this long */
     FILE *debug;                    /* chain programs' debug stream (NULL: discarded) */
 };
 
@@ -394,9 +395,20 @@ static jk_err jk_app_get_value(void *ctx, uint64_t height, uint32_t round, uint8
     }
     if (a->height_limit && height > a->height_limit)
         return JK_ERR_NODE_HEIGHT; /* the embedder wants no more blocks */
-    jk_err err = jk_app_rewind(a, &diag);
-    if (err == JK_OK && a->hook)
+    /* A value must fit one consensus frame (a->max_value): when the produced
+     * block is too long, produce again from the head with half the event
+     * bytes, until it fits (an empty body always does). Otherwise a pool of
+     * large events would make every proposer's value undeliverable and
+     * stall the chain. */
+    size_t event_bytes = 0; /* 0: the chain's own bound */
+    bool hooked = false;
+    jk_err err;
+again:
+    err = jk_app_rewind(a, &diag);
+    if (err == JK_OK && a->hook && !hooked)
         a->hook(a->hook_ctx, height);
+    hooked = true;
+    jk_chain_set_produce_event_bytes(a->v->ck, event_bytes);
     jk_chain_block block;
     memset(&block, 0, sizeof block);
     if (err == JK_OK)
@@ -423,6 +435,25 @@ static jk_err jk_app_get_value(void *ctx, uint64_t height, uint32_t round, uint8
     if (err == JK_OK)
         err = jk_node_value_encode(bytes, blen, height > 1 ? &a->head_cert : NULL, value, len);
     free(bytes);
+    jk_chain_set_produce_event_bytes(a->v->ck, 0);
+    if (err == JK_OK && *len > a->max_value && event_bytes != 1) {
+        a->stats.produce_retries++;
+        event_bytes = (event_bytes ? event_bytes : *len) / 2;
+        if (event_bytes == 0)
+            event_bytes = 1; /* no event fits: an empty body */
+        free(*value);
+        *value = NULL;
+        *len = 0;
+        jk_chain_block_free(&block);
+        goto again;
+    }
+    if (err == JK_OK && *len > a->max_value) {
+        free(*value);
+        *value = NULL;
+        *len = 0;
+        err = jk_diag_set(&diag, JK_ERR_CONS_VALUE, "an empty block's value is %zu bytes, over %zu",
+                          blen, a->max_value);
+    }
     if (err == JK_OK) {
         jk_chain_block_hash(&block, &a->tentative_id);
         a->stats.produced++;
@@ -741,6 +772,7 @@ jk_err jk_node_chain_app_open(const char *dir, const uint8_t secret_key[JK_ED255
     jk_node_chain_app *a = calloc(1, sizeof *a);
     if (!a)
         return JK_ERR_NOMEM;
+    a->max_value = JK_NODE_MAX_VALUE;
     a->genesis = *genesis;
     a->genesis.chain = jk_cap_retain(genesis->chain);
     a->committed = jk_cap_null();
@@ -846,6 +878,11 @@ bool jk_node_chain_app_add_event(jk_node_chain_app *a, const uint8_t *event, siz
 void jk_node_chain_app_set_height_limit(jk_node_chain_app *a, uint64_t max)
 {
     a->height_limit = max;
+}
+
+void jk_node_chain_app_set_max_value(jk_node_chain_app *a, size_t bytes)
+{
+    a->max_value = bytes && bytes < JK_NODE_MAX_VALUE ? bytes : JK_NODE_MAX_VALUE;
 }
 
 void jk_node_chain_app_root(const jk_node_chain_app *a, jk_hash *out)

@@ -891,3 +891,48 @@ JK_TEST(test_chain_app_repeat_event_reason)
     free(bytes);
     fx_free(&f);
 }
+
+/* A value must fit one consensus frame: a pool whose block would be longer
+ * than the app's bound is produced again with fewer events, so every value
+ * stays within the bound, the chain keeps committing, and every event gets
+ * in over the following heights (a pool of large events must not make every
+ * proposal undeliverable). */
+JK_TEST(test_chain_app_value_fits_the_frame_bound)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    enum { MAXV = 3000, N = 40 };
+    for (uint32_t i = 0; i < V; i++)
+        jk_node_chain_app_set_max_value(f.apps[i], MAXV);
+    JK_REQUIRE(fx_gossip(&f, 1, N) == N);
+    size_t committed = 0;
+    jk_node_chain_app_stats st;
+    for (uint64_t h = 1; h <= 30 && committed < N; h++) {
+        uint32_t p = jk_chain_proposer_index(V, h, 0);
+        uint8_t *value = NULL;
+        size_t len = 0;
+        JK_REQUIRE(f.cb[p].get_value(f.apps[p], h, 0, &value, &len) == JK_OK);
+        JK_CHECK(len <= MAXV);
+        jk_hash id;
+        f.cb[0].hash(f.apps[0], value, len, &id);
+        jk_cons_cert c;
+        fx_cert(&f, h, 0, &id, &c);
+        for (uint32_t i = 0; i < V; i++) {
+            JK_CHECK(f.cb[i].valid(f.apps[i], h, value, len));
+            JK_CHECK(f.cb[i].commit(f.apps[i], h, value, len, &c) == JK_OK);
+        }
+        free(value);
+        jk_node_chain_app_stats_get(f.apps[p], &st);
+        committed += st.last_events;
+        JK_CHECK(st.last_events < N); /* never the whole pool in one block */
+    }
+    JK_CHECK_EQ(committed, N);
+    uint64_t retries = 0;
+    for (uint32_t i = 0; i < V; i++) {
+        jk_node_chain_app_stats_get(f.apps[i], &st);
+        retries += st.produce_retries;
+        JK_CHECK_EQ(jk_node_chain_app_pending_count(f.apps[i]), 0);
+    }
+    JK_CHECK(retries > 0);
+    fx_free(&f);
+}
