@@ -36,45 +36,8 @@
  * and the chain keep their own duplicate checks; this only stops echoes). */
 #define JK_APP_SEEN_MAX 65536u
 
-typedef struct jk_app_pending {
-    uint8_t *bytes;   /* the event's gossip encoding */
-    size_t len;
-    jk_hash id;       /* jk_chain_event_hash */
-    bool dispatch;    /* a dispatch event: lives until the next commit */
-} jk_app_pending;
+#include "chain_app_internal.h"
 
-struct jk_node_chain_app {
-    jk_chain_genesis genesis;       /* a copy; chain retained */
-    uint8_t secret_key[JK_ED25519_SECRET_SIZE];
-    jk_node_validator *v;
-    jk_node_archive *archive;
-    jk_hash last_commit;            /* jk_cons_cert_hash of the head's certificate */
-    jk_cons_cert head_cert;         /* that certificate (height >= 1): what the
-                                       next block proposed here carries */
-    jk_cap committed;               /* the committed chain instance */
-    /* the block get_value produced, the Kernel advanced past the head */
-    bool tentative;
-    jk_hash tentative_id;
-    /* admitted events not yet in a committed block, in admission order */
-    jk_app_pending *pending;
-    size_t npending, cappending;
-    /* gossip dedup: sorted event hashes; seen_refused[i]: seen[i] was
-     * refused by verify (else admitted: pooled, then committed), so that a
-     * repeat is told its true reason */
-    jk_hash *seen;
-    uint8_t *seen_refused;
-    size_t nseen, capseen;
-    /* get_decision's borrowed answer */
-    uint8_t *dec_value;
-    size_t dec_len;
-    jk_cons_cert dec_cert;
-    jk_node_chain_app_stats stats;
-    void (*hook)(void *ctx, uint64_t height);
-    void *hook_ctx;
-    uint64_t height_limit;          /* 0: none */
-    size_t max_value;               /* get_value's values at most this long */
-    FILE *debug;                    /* chain programs' debug stream (NULL: discarded) */
-};
 
 /* ---------------------------------------------------------------------------
  * The gossip encoding of an event
@@ -863,67 +826,10 @@ jk_err jk_node_chain_app_persist(jk_node_chain_app *a, const jk_cons_out *out, j
     }
 }
 
-void jk_node_chain_app_set_produce_hook(jk_node_chain_app *a,
-                                        void (*hook)(void *ctx, uint64_t height), void *ctx)
-{
-    a->hook = hook;
-    a->hook_ctx = ctx;
-}
 
 bool jk_node_chain_app_add_event(jk_node_chain_app *a, const uint8_t *event, size_t len)
 {
     return jk_app_add_event(a, event, len);
-}
-
-void jk_node_chain_app_set_height_limit(jk_node_chain_app *a, uint64_t max)
-{
-    a->height_limit = max;
-}
-
-void jk_node_chain_app_set_max_value(jk_node_chain_app *a, size_t bytes)
-{
-    a->max_value = bytes && bytes < JK_NODE_MAX_VALUE ? bytes : JK_NODE_MAX_VALUE;
-}
-
-void jk_node_chain_app_root(const jk_node_chain_app *a, jk_hash *out)
-{
-    jk_cap_hash(a->committed, out);
-}
-
-jk_node_validator *jk_node_chain_app_validator(jk_node_chain_app *a) { return a->v; }
-jk_node_archive *jk_node_chain_app_archive(jk_node_chain_app *a) { return a->archive; }
-
-void jk_node_chain_app_stats_get(const jk_node_chain_app *a, jk_node_chain_app_stats *out)
-{
-    *out = a->stats;
-}
-
-void jk_node_chain_app_set_debug(jk_node_chain_app *a, FILE *debug)
-{
-    a->debug = debug;
-    jk_chain_set_debug(a->v->ck, debug);
-}
-
-void jk_node_chain_app_head(const jk_node_chain_app *a, jk_cap *chain, uint64_t *height,
-                            jk_hash *head_hash)
-{
-    /* a->committed, not the validator's Kernel: that may hold a proposal
-     * not yet decided; v->height/head_hash move only on a commit. */
-    *chain = a->committed;
-    *height = a->v->height;
-    *head_hash = a->v->head_hash;
-}
-
-size_t jk_node_chain_app_pending_count(const jk_node_chain_app *a) { return a->npending; }
-
-const uint8_t *jk_node_chain_app_pending(const jk_node_chain_app *a, size_t i, size_t *len)
-{
-    if (i >= a->npending) {
-        *len = 0;
-        return NULL;
-    }
-    *len = a->pending[i].len;
-    return a->pending[i].bytes;
 }
 
 /* ---------------------------------------------------------------------------
@@ -963,15 +869,4 @@ jk_err jk_node_chain_app_sync(jk_node_chain_app *a, const jk_node_sync_item *ite
     }
     free(vs);
     return err;
-}
-
-/* ---------------------------------------------------------------------------
- * Full nodes (the fnode block)
- * ------------------------------------------------------------------------- */
-
-bool jk_node_chain_app_is_validator(const jk_node_chain_app *a, uint32_t *index)
-{
-    if (index)
-        *index = a->v->index;
-    return a->v->index != UINT32_MAX;
 }

@@ -1,0 +1,53 @@
+/*
+ * chain_app_internal.h — the chain app's state, shared by chain_app.c (the
+ * jk_cons_app callbacks, open/close, sync) and chain_app_get.c (setters and
+ * getters). Private to src/node.
+ */
+#ifndef JK_NODE_CHAIN_APP_INTERNAL_H
+#define JK_NODE_CHAIN_APP_INTERNAL_H
+
+#include "jark/node.h"
+
+#include <stdio.h>
+
+typedef struct jk_app_pending {
+    uint8_t *bytes;   /* the event's gossip encoding */
+    size_t len;
+    jk_hash id;       /* jk_chain_event_hash */
+    bool dispatch;    /* a dispatch event: lives until the next commit */
+} jk_app_pending;
+
+struct jk_node_chain_app {
+    jk_chain_genesis genesis;       /* a copy; chain retained */
+    uint8_t secret_key[JK_ED25519_SECRET_SIZE];
+    jk_node_validator *v;
+    jk_node_archive *archive;
+    jk_hash last_commit;            /* jk_cons_cert_hash of the head's certificate */
+    jk_cons_cert head_cert;         /* that certificate (height >= 1): what the
+                                       next block proposed here carries */
+    jk_cap committed;               /* the committed chain instance */
+    /* the block get_value produced, the Kernel advanced past the head */
+    bool tentative;
+    jk_hash tentative_id;
+    /* admitted events not yet in a committed block, in admission order */
+    jk_app_pending *pending;
+    size_t npending, cappending;
+    /* gossip dedup: sorted event hashes; seen_refused[i]: seen[i] was
+     * refused by verify (else admitted: pooled, then committed), so that a
+     * repeat is told its true reason */
+    jk_hash *seen;
+    uint8_t *seen_refused;
+    size_t nseen, capseen;
+    /* get_decision's borrowed answer */
+    uint8_t *dec_value;
+    size_t dec_len;
+    jk_cons_cert dec_cert;
+    jk_node_chain_app_stats stats;
+    void (*hook)(void *ctx, uint64_t height);
+    void *hook_ctx;
+    uint64_t height_limit;          /* 0: none */
+    size_t max_value;               /* get_value's values at most this long */
+    FILE *debug;                    /* chain programs' debug stream (NULL: discarded) */
+};
+
+#endif
