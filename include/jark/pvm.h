@@ -321,9 +321,17 @@ typedef struct jk_pvm_exit {
  * A page fault or panic leaves its block charged and the faulting instruction
  * without effect. `prog` is only read and may be shared across threads; `mem`
  * and `state` belong to this run.
+ * A run whose pc is not an instruction start (a clear bitmask bit, inside an
+ * instruction's operands, or past the code) panics at that pc and costs 1
+ * gas, as the reference does (jarchain/jar JAVM `executeStep`): it is a
+ * block of one instruction that traps, so with less than 1 gas left the exit
+ * is out of gas and nothing changes. Only a resume with block_paid set (the
+ * state a host-call exit leaves, whose pc always is an instruction start)
+ * cannot be at such a pc.
  * @return JK_OK whenever the guest ran (whatever its exit status);
- *         JK_ERR_PVM_BAD_PC when state->pc is not an instruction start (a fresh
- *         run must start at one; nothing is charged or changed). */
+ *         JK_ERR_PVM_BAD_PC when state->block_paid is set and state->pc is
+ *         not an instruction start (the embedder moved pc without clearing
+ *         block_paid; nothing is charged or changed). */
 jk_err jk_pvm_run(const jk_pvm_program *prog, jk_pvm_memory *mem,
                   jk_pvm_state *state, jk_pvm_exit *out);
 

@@ -153,6 +153,15 @@ typedef enum jk_pvm_backend {
     JK_PVM_BACKEND_JIT = 2,    /* the recompiler (jit.c), where the program has code */
 } jk_pvm_backend;
 
+/* The run of a state whose pc is not an instruction start, shared by every
+ * engine (the reference, jarchain/jar JAVM `executeStep`, panics where the
+ * bitmask bit is clear, charging the step's 1 gas): a fresh run
+ * (!block_paid) is a one-instruction block that panics at that pc and costs
+ * 1, or exits out of gas when less than 1 is left; nothing else changes. A
+ * resume that claims its block is paid (block_paid) cannot be at such a pc:
+ * JK_ERR_PVM_BAD_PC, nothing changed. */
+jk_err jk_pvm_run_not_insn(jk_pvm_state *state, jk_pvm_exit *out);
+
 /* jk_pvm_run with a chosen back end (falls back to the switch where computed
  * goto is not built). */
 jk_err jk_pvm_run_backend(const jk_pvm_program *prog, jk_pvm_memory *mem,

@@ -162,7 +162,7 @@ static uint32_t jk_pvm_resume_index(const jk_pvm_program *prog, uint32_t pc)
     int mem_rc = JK_MEM_OK;                                                    \
     uint32_t start = jk_pvm_resume_index(prog, state->pc);                     \
     if (start == JK_PVM_NO_TARGET)                                             \
-        return JK_ERR_PVM_BAD_PC;                                              \
+        return jk_pvm_run_not_insn(state, out);                                \
     const jk_pvm_insn *ip = insns + start;                                     \
     bool paid = state->block_paid;                                             \
     state->block_paid = false;                                                 \
@@ -255,6 +255,19 @@ jk_op_invalid:
 #else
 #define JK_PVM_HAVE_GOTO 0
 #endif
+
+jk_err jk_pvm_run_not_insn(jk_pvm_state *state, jk_pvm_exit *out)
+{
+    if (state->block_paid)
+        return JK_ERR_PVM_BAD_PC;
+    if (state->gas < 1) {
+        out->status = JK_PVM_OUT_OF_GAS;
+        return JK_OK;
+    }
+    state->gas -= 1;
+    out->status = JK_PVM_PANIC;
+    return JK_OK;
+}
 
 jk_err jk_pvm_run_backend(const jk_pvm_program *prog, jk_pvm_memory *mem,
                           jk_pvm_state *state, jk_pvm_exit *out, int backend)

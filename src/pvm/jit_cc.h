@@ -215,16 +215,30 @@ void jk_jit_emit_mem_stubs(jk_cc *c);
 void jk_jit_call_step(jk_cc *c, const jk_pvm_insn *in);
 
 
-/* jit.c: one instruction's code (not its block prologue). */
+/* jit_insn.c: one instruction's code (not its block prologue). */
 void jk_jit_compile_insn(jk_cc *c, uint32_t i);
+
+/* jit_ctl.c: branch to instruction index target (a block start) on condition
+ * cc (< 0: always), or panic at i when the target is not one. */
+void jk_jit_branch(jk_cc *c, uint32_t i, int cc, uint32_t target);
+/* jit_ctl.c: is `load_imm_jump(_ind) rA, v, …` at i a call whose return
+ * address v leads to the next instruction (return prediction)? */
+bool jk_jit_is_call(const jk_cc *c, uint32_t i, uint64_t v);
+/* jit_ctl.c: a static call returning to v, to block target. */
+void jk_jit_static_call(jk_cc *c, uint64_t v, uint32_t target);
+/* jit_ctl.c: djump on the address in eax (is_return: try the predicted
+ * return first; call_v >= 0: a call via a pointer returning to call_v). */
+void jk_jit_djump(jk_cc *c, uint32_t i, bool is_return, int64_t call_v);
 
 /* jit_group.c: if an access group starts at instruction i, emit its fast
  * copy (the one-by-one copy is emitted late; see there), set *last to its
  * last instruction and return true. */
 bool jk_jit_group(jk_cc *c, uint32_t i, uint32_t *last);
-/* jit_group.c: record one piece of out-of-line code. */
+/* jit_group.c: a group's one-by-one copy, out of line (from jk_jit_emit_late). */
+void jk_jit_group_slow(jk_cc *c, const jk_late *l);
+/* jit_ctl.c: record one piece of out-of-line code. */
 void jk_jit_add_late(jk_cc *c, const jk_late *l);
-/* jit_group.c: emit the recorded out-of-line code (after all instructions). */
+/* jit_ctl.c: emit the recorded out-of-line code (after all instructions). */
 void jk_jit_emit_late(jk_cc *c);
 
 #endif

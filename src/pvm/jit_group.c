@@ -243,18 +243,9 @@ bool jk_jit_group(jk_cc *c, uint32_t i, uint32_t *last)
     return true;
 }
 
-void jk_jit_add_late(jk_cc *c, const jk_late *l)
-{
-    jk_late *g = jk_grow(c, c->late, &c->late_cap, c->late_count, sizeof *g);
-    if (!g)
-        return;
-    c->late = g;
-    c->late[c->late_count++] = *l;
-}
-
 /* A group's one-by-one copy: entered on a miss of the group's check and by
  * resumptions (entry[] of every instruction but the first points here). */
-static void jk_group_slow(jk_cc *c, const jk_late *l)
+void jk_jit_group_slow(jk_cc *c, const jk_late *l)
 {
     jk_x64_buf *b = &c->b;
     x_patch32(b, l->at, b->len);
@@ -271,37 +262,6 @@ static void jk_group_slow(jk_cc *c, const jk_late *l)
             return;
     }
     jk_jmp_to_off(c, l->done);
-}
-
-void jk_jit_emit_late(jk_cc *c)
-{
-    for (size_t k = 0; k < c->late_count && !c->b.oom && !c->oom; k++) {
-        /* a copy: emitting may record more (the array may move) */
-        const jk_late late = c->late[k], *l = &late;
-        if (l->kind == JK_LATE_GROUP) {
-            jk_group_slow(c, l);
-            continue;
-        }
-        jk_x64_buf *b = &c->b;
-        if (!x_reserve(b, 64))
-            return;
-        x_patch32(b, l->at, b->len);
-        switch (l->kind) {
-        case JK_LATE_OOG: /* give the block's cost back, exit at its start */
-            x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), (int32_t)l->cost);
-            jk_exit_with(c, l->first, JK_JIT_EXIT_OOG);
-            break;
-        case JK_LATE_DJUMP_OUT: /* eax: the address; halt on 0xFFFF0000, else panic */
-            jk_set_exit(c, l->first);
-            x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RAX), (int32_t)JK_PVM_HALT_ADDRESS);
-            x_patch32(b, x_jcc32(b, CC_E), c->halt_common);
-            jk_jmp_to_off(c, c->panic_common);
-            break;
-        default: /* JK_LATE_DEEP_JUMP */
-            x_op(b, 0, false, 0xFF, 1, 4, X_MEMI(X_RDX, X_RCX, 3, 0), false); /* jmp [rdx+rcx*8] */
-            break;
-        }
-    }
 }
 
 #endif

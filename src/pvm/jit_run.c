@@ -80,11 +80,9 @@ jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_sta
     out->fault_address = 0;
     out->host_call = 0;
     out->host_call_pc = 0;
-    if (state->pc > prog->blob.code_len)
-        return JK_ERR_PVM_BAD_PC;
-    uint32_t start = prog->pc_to_index[state->pc];
+    uint32_t start = state->pc > prog->blob.code_len ? JK_PVM_NO_TARGET : prog->pc_to_index[state->pc];
     if (start == JK_PVM_NO_TARGET)
-        return JK_ERR_PVM_BAD_PC;
+        return jk_pvm_run_not_insn(state, out);
     bool paid = state->block_paid;
     state->block_paid = false;
     if (!paid) {

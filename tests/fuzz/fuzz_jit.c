@@ -6,7 +6,8 @@
  * not: config[0] bit 0 clear) or raw code bytes that we wrap into a blob with
  * a pseudo-random bitmask and jump table (bit 0 set), so that most inputs
  * load and run. config[0] bits 1..3 pick a memory map (read-write, read-only,
- * copy-on-write shared pages, a lazy resolver, a heap for sbrk), config[1]
+ * copy-on-write shared pages, a lazy resolver, a heap for sbrk), bits 4..7
+ * the initial pc (0..15, often not an instruction start), config[1]
  * the gas (small, so out-of-gas lands everywhere), config[2..7] seed the
  * registers. Both engines run the same sequence of resumptions: host calls
  * are served by writing registers (and, in one map, guest memory), an
@@ -121,6 +122,7 @@ static void jk_run_side(const jk_pvm_program *prog, jk_side *s, const uint8_t cf
         s->st.regs[r] = r % 3 == 0 ? 0x10000 + ((seed >> r) & 0x2FFF)
                       : r % 3 == 1 ? (seed * (uint64_t)(r + 1)) : (uint64_t)r << (cfg[2] & 63);
     s->st.gas = 1 + cfg[1] * 8;
+    s->st.pc = cfg[0] >> 4; /* often not an instruction start: panics for 1 gas */
     for (int hop = 0; hop < 12; hop++) {
         /* mode 0: interpreter; 1: recompiler; 2: alternate, starting with it */
         int backend = mode == 0 ? JK_PVM_BACKEND_GOTO

@@ -297,14 +297,16 @@ BR = {170: lambda a, b: a == b, 171: lambda a, b: a != b, 172: lambda a, b: a < 
       173: lambda a, b: signed(a) < signed(b), 174: lambda a, b: a >= b, 175: lambda a, b: signed(a) >= signed(b)}
 
 
-def run(prog, regs, mem, gas):
-    """Returns (status, pc, regs, gas, fault_address)."""
+def run(prog, regs, mem, gas, pc0=0):
+    """Returns (status, pc, regs, gas, fault_address). pc0: the initial pc; a
+    pc that is not an instruction (a clear bitmask bit, past the code: Lean
+    executeStep) is a one-instruction block that panics, costing 1."""
     regs = list(regs)
     starts = prog.block_starts()
-    pc = 0
-    cost = prog.block_cost(0)
+    pc = pc0
+    cost = prog.block_cost(pc0)
     if cost > gas:
-        return "out-of-gas", 0, regs, gas, None
+        return "out-of-gas", pc0, regs, gas, None
     gas -= cost
 
     def enter(t):
@@ -436,7 +438,7 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vectors-extra")
 CASES = []
 
 
-def case(name, code, regs=None, bits=None, jt=(), pages=(), memory=(), gas=GAS0, z=1):
+def case(name, code, regs=None, bits=None, jt=(), pages=(), memory=(), gas=GAS0, z=1, pc=0):
     """pages: (address, length, writable); memory: (address, bytes)."""
     regs = list(regs or [0] * 13)
     regs += [0] * (13 - len(regs))
@@ -452,7 +454,8 @@ def case(name, code, regs=None, bits=None, jt=(), pages=(), memory=(), gas=GAS0,
     for a, bs in memory:
         for i, b in enumerate(bs):
             mem.data[a + i] = b
-    st, pc, r2, g2, fa = run(prog, regs, mem, gas)
+    pc0 = pc
+    st, pc, r2, g2, fa = run(prog, regs, mem, gas, pc0)
     out_mem = []
     for p in sorted(pm):
         bs = [mem.data.get(p * PAGE + i, 0) for i in range(PAGE)]
@@ -460,7 +463,7 @@ def case(name, code, regs=None, bits=None, jt=(), pages=(), memory=(), gas=GAS0,
         if nz:
             out_mem.append({"address": p * PAGE + nz[0], "contents": bs[nz[0]:nz[-1] + 1]})
     v = {
-        "name": name, "initial-regs": regs, "initial-pc": 0,
+        "name": name, "initial-regs": regs, "initial-pc": pc0,
         "initial-page-map": [{"address": a, "length": ln, "is-writable": w} for a, ln, w in pages],
         "initial-memory": [{"address": a, "contents": list(bs)} for a, bs in memory],
         "initial-gas": gas, "program": prog.blob(), "expected-status": st, "expected-regs": r2,
@@ -772,7 +775,34 @@ def gen_more():
     case("x_branch_gt_s_imm_zero_len", [90, 0x07, 3, 0, 0], [0] * 7 + [1], bits=[1, 0, 0, 1, 1])
 
 
+def gen_initial_pc():
+    # an initial pc that is not an instruction start panics there and costs 1
+    # (Lean executeStep: a clear bitmask bit panics; past the code the bitmask
+    # reads as set and the code as 0, trap); less than 1 gas: out of gas
+    code, bits = [51, 7, 1, 51, 8, 2, 0], [1, 0, 0, 1, 0, 0, 1]
+    r = [0] * 7 + [0x77, 0x88]
+    case("x_initial_pc_in_operands", code, r, bits=bits, pc=1)
+    case("x_initial_pc_in_operands_last_byte", code, r, bits=bits, pc=5)
+    case("x_initial_pc_in_operands_gas_one", code, r, bits=bits, pc=2, gas=1)
+    case("x_initial_pc_in_operands_gas_zero", code, r, bits=bits, pc=2, gas=0)
+    case("x_initial_pc_in_operands_gas_negative", code, r, bits=bits, pc=4, gas=-1)
+    case("x_initial_pc_code_len", code, r, bits=bits, pc=7)
+    case("x_initial_pc_past_code", code, r, bits=bits, pc=8)
+    case("x_initial_pc_far_past_code", code, r, bits=bits, pc=0x10000)
+    case("x_initial_pc_u32_max", code, r, bits=bits, pc=M32)
+    case("x_initial_pc_u32_max_gas_zero", code, r, bits=bits, pc=M32, gas=0)
+    # an instruction start that is not a block start: the rest of its block
+    case("x_initial_pc_mid_block", code, r, bits=bits, pc=3)
+    case("x_initial_pc_mid_block_gas_short", code, r, bits=bits, pc=3, gas=1)
+    # a clear bit the fall-through chain reaches (past a 24-byte skip)
+    case("x_initial_pc_chain_clear_bit", [1] + [0x55] + [0x33] * 24 + [51, 7, 9], bits=[1] + [0] * 28, pc=26)
+    # inside a jump's offset, then inside a branch's: neither is a target
+    case("x_initial_pc_in_jump_offset", [40, 3, 0, 51, 7, 1], bits=[1, 0, 0, 1, 0, 0], pc=2)
+    case("x_initial_pc_in_branch", [81, 0x07, 5, 2, 0, 51, 8, 1, 0], bits=[1, 0, 0, 0, 1, 1, 0, 0, 1], pc=3)
+
+
 def main():
+    gen_initial_pc()
     gen_more()
     gen_alias()
     gen_three()

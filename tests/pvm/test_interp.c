@@ -144,17 +144,37 @@ JK_TEST(test_pvm_out_of_gas_at_block_entry_then_resume)
     jk_pvm_program_free(prog);
 }
 
-JK_TEST(test_pvm_bad_resume_pc_is_an_error)
+/* A run at a pc that is not an instruction start panics there and costs 1
+ * (the reference's executeStep on a clear bitmask bit); with block_paid set
+ * the embedder broke the resume contract: JK_ERR_PVM_BAD_PC, nothing changed. */
+JK_TEST(test_pvm_run_off_an_instruction_panics_for_one_gas)
 {
     jk_pvm_program *prog = jk_load(jk_loop_code, sizeof jk_loop_code, jk_loop_starts, 7);
     jk_pvm_memory *mem;
     JK_REQUIRE(prog && jk_pvm_memory_new(&mem) == JK_OK);
-    jk_pvm_state st = {.gas = 100, .pc = 1}; /* inside load_imm's operands */
-    jk_pvm_exit ex;
-    JK_CHECK_EQ(jk_pvm_run(prog, mem, &st, &ex), JK_ERR_PVM_BAD_PC);
-    JK_CHECK_EQ(st.gas, 100);
-    st.pc = 5000;
-    JK_CHECK_EQ(jk_pvm_run(prog, mem, &st, &ex), JK_ERR_PVM_BAD_PC);
+    static const uint32_t bad[] = {1, 11, 22, 5000, UINT32_MAX};
+    for (int backend = 0; backend < 3; backend++) { /* switch, goto, recompiler */
+        for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+            jk_pvm_state st = {.gas = 100, .pc = bad[k]}; /* operands, past the code */
+            st.regs[3] = 42;
+            jk_pvm_exit ex;
+            JK_CHECK_EQ(jk_pvm_run_backend(prog, mem, &st, &ex, backend), JK_OK);
+            JK_CHECK_EQ(ex.status, JK_PVM_PANIC);
+            JK_CHECK_EQ(st.pc, bad[k]);
+            JK_CHECK_EQ(st.gas, 99);
+            JK_CHECK_EQ(st.regs[3], 42);
+            JK_CHECK(!st.block_paid);
+            jk_pvm_state poor = {.gas = 0, .pc = bad[k]};
+            JK_CHECK_EQ(jk_pvm_run_backend(prog, mem, &poor, &ex, backend), JK_OK);
+            JK_CHECK_EQ(ex.status, JK_PVM_OUT_OF_GAS);
+            JK_CHECK_EQ(poor.pc, bad[k]);
+            JK_CHECK_EQ(poor.gas, 0);
+            jk_pvm_state paid = {.gas = 100, .pc = bad[k], .block_paid = true};
+            JK_CHECK_EQ(jk_pvm_run_backend(prog, mem, &paid, &ex, backend), JK_ERR_PVM_BAD_PC);
+            JK_CHECK_EQ(paid.gas, 100);
+            JK_CHECK_EQ(paid.pc, bad[k]);
+        }
+    }
     JK_CHECK(jk_pvm_program_is_block_start(prog, 0));
     JK_CHECK(jk_pvm_program_is_block_start(prog, 4));
     JK_CHECK(jk_pvm_program_is_block_start(prog, 13));

@@ -1,0 +1,175 @@
+/*
+ * jit_ctl.c — the recompiler's control flow: static branches, calls with
+ * return prediction, dynamic jumps through the jump table, and the
+ * out-of-line ("late") code that the hot paths jump to rarely (out-of-gas
+ * exits, djump failures, too-deep calls, access groups' one-by-one copies).
+ *
+ * Invariant (docs/pvm.md, "Control flow and safety"): guest code only ever
+ * reaches block starts of its own program — static targets are resolved at
+ * load to block starts (or a panic exit), dynamic ones go through a table of
+ * code addresses indexed by a bounds-checked jump-table entry — and a
+ * predicted return lands exactly where its jump-table entry leads.
+ */
+#include "jit_cc.h"
+
+#if JK_PVM_HAVE_JIT
+
+/* Branch to instruction index target (a block start) on cc, or panic when the
+ * target is not one. cc < 0: unconditional. */
+void jk_jit_branch(jk_cc *c, uint32_t i, int cc, uint32_t target)
+{
+    jk_x64_buf *b = &c->b;
+    if (target == JK_PVM_NO_TARGET) {
+        if (cc < 0) {
+            jk_panic(c, i);
+            return;
+        }
+        size_t skip = x_jcc8(b, cc ^ 1);
+        jk_panic(c, i);
+        x_here8(b, skip);
+        return;
+    }
+    jk_jump_to(c, cc < 0 ? x_jmp32(b) : x_jcc32(b, cc), target);
+}
+
+/* Return prediction. A PVM call is `load_imm_jump rA, v, f` (or
+ * `load_imm_jump_ind`) whose v is the jump-table address of the very next
+ * instruction; the return is a `jump_ind` to v. Such a call pushes v and
+ * then makes a host `call` (16 bytes, so the stack stays aligned for calls
+ * into C), and its return address is the code just before the next
+ * instruction's block. A `jump_ind` whose target equals the v on top of that
+ * stack returns with `ret`, which the CPU predicts from its return stack;
+ * anything else takes the ordinary djump. Semantics cannot change: the `ret`
+ * lands exactly where jump-table entry v leads (each v belongs to one call
+ * site, the instruction before its entry), and lands before that block's gas
+ * prologue. The trampoline puts an all-ones word under the first entry, which
+ * no zero-extended address equals; calls stop pushing when rsp reaches
+ * ctx->stack_limit (JK_JIT_RETURN_STACK below the entry); stale entries left
+ * by guests that do not return are merely never matched; every exit resets
+ * the host stack. No counter: nothing here is a read-modify-write chain. */
+bool jk_jit_is_call(const jk_cc *c, uint32_t i, uint64_t v)
+{
+    uint32_t a = (uint32_t)v, count = c->prog->blob.jump_count;
+    if (a == 0 || (a & 1) || a / 2 > count)
+        return false;
+    return c->prog->jump_targets[a / 2 - 1] == i + 1;
+}
+
+/* Compare rsp with the predicted returns' limit: "below or equal" means the
+ * host stack is full and the call must be a plain jump. */
+static void jk_depth_cmp(jk_cc *c)
+{
+    x_alu_r_rm(&c->b, ALU_CMP, true, X_RSP, X_MEM(X_RBX, CTX_STACK_LIMIT));
+}
+
+static void jk_push_return(jk_cc *c, uint64_t v)
+{
+    x_b(&c->b, 0x68); /* push imm32 (v < 2^25: a jump-table address) */
+    x_d(&c->b, (uint32_t)v);
+}
+
+static void jk_pop_return(jk_cc *c)
+{
+    x_alu_rm_imm(&c->b, ALU_ADD, true, X_REG(X_RSP), 8); /* drop v */
+}
+
+/* A static call (load_imm_jump that is a call, see above) to block target.
+ * The hot path has no taken jump but the call itself. */
+void jk_jit_static_call(jk_cc *c, uint64_t v, uint32_t target)
+{
+    jk_x64_buf *b = &c->b;
+    jk_depth_cmp(c);
+    jk_jump_to(c, x_jcc32(b, CC_BE), target); /* too deep: a plain jump */
+    jk_push_return(c, v);
+    jk_jump_to(c, x_call32(b), target);
+    jk_pop_return(c);
+}
+
+/* djump (Graypaper) on the address in eax, inlined at each dynamic jump so
+ * that every site has its own indirect branch to predict: halt on the halt
+ * address; else a = 2(k+1) with k < |j| enters jump-table entry k, whose code
+ * is a block start's prologue or, for an entry that is not a block start,
+ * the panic exit. With e = a − 2 (32-bit) rotated right by one bit, an even e
+ * gives k and an odd one a value >= 2^31, so one unsigned compare with |j|
+ * sends odd e, e >= 2|j| (which includes a = 0) and the halt address to the
+ * out-of-line part (halt or panic). `is_return`: try the predicted return
+ * first; `call_v` >= 0: this is a call via a pointer, returning to call_v. */
+void jk_jit_djump(jk_cc *c, uint32_t i, bool is_return, int64_t call_v)
+{
+    jk_x64_buf *b = &c->b;
+    uint32_t count = c->prog->blob.jump_count;
+    if (is_return) {
+        x_alu_r_rm(b, ALU_CMP, true, X_RAX, X_MEM(X_RSP, 8)); /* the v on top */
+        size_t other = x_jcc8(b, CC_NE);
+        x_b(b, 0xC3); /* ret */
+        x_here8(b, other);
+    }
+    x_op(b, 0, false, 0x8D, 1, X_RCX, X_MEM(X_RAX, -2), false); /* lea ecx, [rax-2] */
+    x_shift_imm(b, SH_ROR, false, X_RCX, 1);
+    x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RCX), (int32_t)count);
+    jk_late out = {0};
+    out.kind = JK_LATE_DJUMP_OUT;
+    out.at = (uint32_t)x_jcc32(b, CC_AE);
+    out.first = i;
+    jk_jit_add_late(c, &out);
+    uint64_t table;
+    const void *tp = c->jump_code;
+    memcpy(&table, &tp, sizeof table);
+    x_mov_r_imm(b, X_RDX, table);
+    jk_set_exit(c, i); /* an entry that is not a block start panics here */
+    jk_x64_rm entry = X_MEMI(X_RDX, X_RCX, 3, 0);
+    if (call_v >= 0) {
+        jk_depth_cmp(c);
+        jk_late deep = {0};
+        deep.kind = JK_LATE_DEEP_JUMP; /* too deep: a plain indirect jump */
+        deep.at = (uint32_t)x_jcc32(b, CC_BE);
+        jk_jit_add_late(c, &deep);
+        jk_push_return(c, (uint64_t)call_v);
+        x_op(b, 0, false, 0xFF, 1, 2, entry, false); /* call [rdx+rcx*8] */
+        jk_pop_return(c);
+    } else {
+        x_op(b, 0, false, 0xFF, 1, 4, entry, false); /* jmp [rdx+rcx*8] */
+    }
+}
+
+void jk_jit_add_late(jk_cc *c, const jk_late *l)
+{
+    jk_late *g = jk_grow(c, c->late, &c->late_cap, c->late_count, sizeof *g);
+    if (!g)
+        return;
+    c->late = g;
+    c->late[c->late_count++] = *l;
+}
+
+void jk_jit_emit_late(jk_cc *c)
+{
+    for (size_t k = 0; k < c->late_count && !c->b.oom && !c->oom; k++) {
+        /* a copy: emitting may record more (the array may move) */
+        const jk_late late = c->late[k], *l = &late;
+        if (l->kind == JK_LATE_GROUP) {
+            jk_jit_group_slow(c, l);
+            continue;
+        }
+        jk_x64_buf *b = &c->b;
+        if (!x_reserve(b, 64))
+            return;
+        x_patch32(b, l->at, b->len);
+        switch (l->kind) {
+        case JK_LATE_OOG: /* give the block's cost back, exit at its start */
+            x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), (int32_t)l->cost);
+            jk_exit_with(c, l->first, JK_JIT_EXIT_OOG);
+            break;
+        case JK_LATE_DJUMP_OUT: /* eax: the address; halt on 0xFFFF0000, else panic */
+            jk_set_exit(c, l->first);
+            x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RAX), (int32_t)JK_PVM_HALT_ADDRESS);
+            x_patch32(b, x_jcc32(b, CC_E), c->halt_common);
+            jk_jmp_to_off(c, c->panic_common);
+            break;
+        default: /* JK_LATE_DEEP_JUMP */
+            x_op(b, 0, false, 0xFF, 1, 4, X_MEMI(X_RDX, X_RCX, 3, 0), false); /* jmp [rdx+rcx*8] */
+            break;
+        }
+    }
+}
+
+#endif
