@@ -72,7 +72,13 @@ enum {
     JK_LATE_GROUP,      /* access group first..last: its one-by-one copy */
     JK_LATE_DJUMP_OUT,  /* djump at `first` outside the table: halt or panic */
     JK_LATE_DEEP_JUMP,  /* call via a pointer, host stack full: jmp [rdx+rcx*8] */
+    JK_LATE_DIV,        /* a division's divisor 0 or −1: its result, back to `done` */
 };
+
+/* JK_LATE_DIV: `first` is the dividend's guest register, `cost` these bits. */
+#define JK_DIV_W 1u     /* 64-bit (else 32-bit) */
+#define JK_DIV_REM 2u   /* remainder (in rdx), else quotient (in rax) */
+#define JK_DIV_M1 4u    /* the divisor −1 case of a signed form, else divisor 0 */
 
 typedef struct jk_late {
     uint32_t at;          /* the rel32 jump to patch to it */
@@ -217,6 +223,8 @@ void jk_jit_call_step(jk_cc *c, const jk_pvm_insn *in);
 
 /* jit_insn.c: one instruction's code (not its block prologue). */
 void jk_jit_compile_insn(jk_cc *c, uint32_t i);
+/* jit_insn.c: a division's special case, out of line (from jk_jit_emit_late). */
+void jk_jit_div_special(jk_cc *c, const jk_late *l);
 
 /* jit_ctl.c: branch to instruction index target (a block start) on condition
  * cc (< 0: always), or panic at i when the target is not one. */

@@ -165,6 +165,9 @@ void jk_jit_emit_late(jk_cc *c)
             x_patch32(b, x_jcc32(b, CC_E), c->halt_common);
             jk_jmp_to_off(c, c->panic_common);
             break;
+        case JK_LATE_DIV:
+            jk_jit_div_special(c, l);
+            break;
         default: /* JK_LATE_DEEP_JUMP */
             x_op(b, 0, false, 0xFF, 1, 4, X_MEMI(X_RDX, X_RCX, 3, 0), false); /* jmp [rdx+rcx*8] */
             break;

@@ -41,54 +41,73 @@ static void jk_cmp_imm(jk_cc *c, unsigned a, uint64_t v)
 }
 
 /* Signed/unsigned division and remainder with the Graypaper's special cases.
- * w: 64-bit; sgn: signed; rem: remainder. */
+ * w: 64-bit; sgn: signed; rem: remainder. The hot path is the host division
+ * (quotient in rax, remainder in rdx) with one predictable compare-and-branch
+ * per special case; the cases themselves — divisor 0, and −1 for the signed
+ * forms (where the host would trap on MIN / −1) — sit out of line
+ * (JK_LATE_DIV, jk_jit_div_special) and come back with their result in the
+ * same register. */
 static void jk_divrem(jk_cc *c, unsigned d, unsigned a, unsigned bb, bool w, bool sgn, bool rem)
 {
     jk_x64_buf *b = &c->b;
-    x_mov_r_rm(b, w, X_RCX, G(bb));
-    x_op(b, 0, w, 0x85, 1, X_RCX, X_REG(X_RCX), false); /* test rcx, rcx */
-    size_t zero = x_jcc8(b, CC_E);
+    jk_late l = {0};
+    l.kind = JK_LATE_DIV;
+    l.first = a;
+    l.cost = (w ? JK_DIV_W : 0) | (rem ? JK_DIV_REM : 0);
+    x_alu_rm_imm(b, ALU_CMP, w, G(bb), 0);
+    size_t zero = x_jcc32(b, CC_E);
     size_t minus1 = SIZE_MAX;
     if (sgn) {
-        x_alu_rm_imm(b, ALU_CMP, w, X_REG(X_RCX), -1);
-        minus1 = x_jcc8(b, CC_E);
+        x_alu_rm_imm(b, ALU_CMP, w, G(bb), -1);
+        minus1 = x_jcc32(b, CC_E);
     }
     x_mov_r_rm(b, w, X_RAX, G(a));
     if (sgn) {
         if (w)
             x_b(b, 0x48);
         x_b(b, 0x99); /* cqo / cdq */
-        x_f7(b, 7, w, X_REG(X_RCX));
+        x_f7(b, 7, w, G(bb));
     } else {
         x_alu_r_rm(b, ALU_XOR, false, X_RDX, X_REG(X_RDX));
-        x_f7(b, 6, w, X_REG(X_RCX));
+        x_f7(b, 6, w, G(bb));
     }
-    if (rem)
-        x_mov_r_rm(b, true, X_RAX, X_REG(X_RDX));
-    size_t done1 = x_jmp8(b), done2 = SIZE_MAX;
+    l.done = (uint32_t)b->len;
+    l.at = (uint32_t)zero;
+    jk_jit_add_late(c, &l);
     if (sgn) {
-        /* by −1: quotient −a (wraps: MIN/−1 = MIN), remainder 0 */
-        x_here8(b, minus1);
-        if (rem) {
-            x_alu_r_rm(b, ALU_XOR, false, X_RAX, X_REG(X_RAX));
-        } else {
-            x_mov_r_rm(b, w, X_RAX, G(a));
-            x_f7(b, 3, w, X_REG(X_RAX));
-        }
-        done2 = x_jmp8(b);
+        l.at = (uint32_t)minus1;
+        l.cost |= JK_DIV_M1;
+        jk_jit_add_late(c, &l);
     }
-    /* by 0: quotient all ones, remainder a */
-    x_here8(b, zero);
-    if (rem)
-        x_mov_r_rm(b, w, X_RAX, G(a));
-    else
-        x_mov_r_imm(b, X_RAX, UINT64_MAX);
-    x_here8(b, done1);
-    if (done2 != SIZE_MAX)
-        x_here8(b, done2);
+    uint8_t r = rem ? X_RDX : X_RAX;
     if (!w)
-        jk_sx32_rax(c);
-    st(c, d, X_RAX);
+        x_movsxd(b, r, X_REG(r));
+    st(c, d, r);
+}
+
+/* The out-of-line result of a division special case (JK_LATE_DIV, see
+ * jk_divrem): by 0 the quotient is all ones and the remainder the dividend;
+ * by −1 the quotient is −a (wrapping: MIN / −1 = MIN) and the remainder 0.
+ * Only reads the dividend's guest register, which the hot path left as it
+ * was. */
+void jk_jit_div_special(jk_cc *c, const jk_late *l)
+{
+    jk_x64_buf *b = &c->b;
+    bool w = l->cost & JK_DIV_W, rem = l->cost & JK_DIV_REM;
+    uint8_t r = rem ? X_RDX : X_RAX;
+    if (l->cost & JK_DIV_M1) {
+        if (rem) {
+            x_alu_r_rm(b, ALU_XOR, false, X_RDX, X_REG(X_RDX));
+        } else {
+            x_mov_r_rm(b, w, X_RAX, G(l->first));
+            x_f7(b, 3, w, X_REG(X_RAX)); /* neg */
+        }
+    } else if (rem) {
+        x_mov_r_rm(b, w, r, G(l->first));
+    } else {
+        x_mov_r_imm(b, X_RAX, UINT64_MAX);
+    }
+    jk_jmp_to_off(c, l->done);
 }
 
 /* rax = A op B for 3-register ALU forms (w: 64-bit, else sign-extended 32). */
