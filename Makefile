@@ -78,6 +78,7 @@ help:
 	@echo "make test       unit tests, PVM vectors; ends with 'N passed, N failed'"
 	@echo "make asan       the tests under AddressSanitizer + UBSan (clang)"
 	@echo "make CC=clang   build with clang"
+	@echo "make test-clang what decides results (vectors, golden roots, digests) from a clang build, compared with gcc's"
 	@echo "make bench      benchmarks (BENCH lines); make bench-build only builds them"
 	@echo "make bench-peers  jark next to an independent PVM (anan-as)"
 	@echo "make fuzz       run the libFuzzer targets for a fixed time"
@@ -130,3 +131,45 @@ $(BUILD)/examples/driver: examples/driver/driver.c $(BUILD)/libjark.a $(wildcard
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) $< $(BUILD)/libjark.a $(LDFLAGS) $(LDLIBS) -o $@
 test: $(BUILD)/examples/driver
+
+# Determinism across compilers (.ci/run): what decides a result is checked
+# from the clang build too — the PVM vectors on both engines, the tests that
+# pin golden roots, block hashes, state roots and encodings' hashes — and
+# the same seeded runs (simulator digests, devnet state roots with faults,
+# the round-robin devnet on the recompiler) of the gcc and the clang build are
+# compared line for line, wall-clock figures stripped: any difference is a
+# bug. CLANG_SEEDS sets the simulator seeds per validator count.
+CLANG_BUILD ?= build/clang
+CLANG_SEEDS ?= 25
+CLANG_TESTS ?= golden pinned same_roots cons_sim_same cons_sim_no_faults cons_sim_queue cons_cert \
+               cap_codec chain_block chain_attest crypto demo_ledger_transfers pvm_vectors pvm_extra \
+               devnet_consensus_with_faults
+CLANG_RUNS  := "consensus-sim --seeds $(CLANG_SEEDS)" \
+               "jark devnet --blocks 6 --seed 3 --drop 0.2 --dup 0.1 --partition --crash 1" \
+               "jark devnet --blocks 6 --seed 5 --validators 7 --byzantine 2 --drop 0.1" \
+               "jark devnet --blocks 4 --round-robin --engine jit"
+.PHONY: test-clang
+test-clang: $(BUILD)/jark $(BUILD)/consensus-sim
+	@$(MAKE) --no-print-directory CC=clang BUILD=$(CLANG_BUILD) \
+	  $(CLANG_BUILD)/jark $(CLANG_BUILD)/tests $(CLANG_BUILD)/consensus-sim
+	@for e in interp jit; do \
+	  $(CLANG_BUILD)/jark pvm test --engine $$e $(SHARED)/vectors/pvm/programs tests/pvm/vectors-extra \
+	    > $(CLANG_BUILD)/vectors-$$e.log || { cat $(CLANG_BUILD)/vectors-$$e.log; exit 1; }; \
+	  tail -n 1 $(CLANG_BUILD)/vectors-$$e.log | sed "s/^/clang: pvm vectors and corner vectors ($$e): /"; \
+	done
+	JK_SHARED_DIR=$(SHARED) $(CLANG_BUILD)/tests $(CLANG_TESTS)
+	@set -e; export JARK_SDK_DIR=$(CURDIR)/sdk; for run in $(CLANG_RUNS); do \
+	  for b in $(BUILD) $(CLANG_BUILD); do \
+	    { $$b/$$run; echo "exit $$?"; } 2>&1 | \
+	      sed -E 's/ [0-9.]+ ms$$//; s/ in [0-9.]+ s \([0-9]+ events\/s\)//; s|/tmp/jark-devnet-[A-Za-z0-9]+||' \
+	      > $$b/cross.log; \
+	  done; \
+	  if ! cmp -s $(BUILD)/cross.log $(CLANG_BUILD)/cross.log; then \
+	    echo "gcc and clang differ on: $$run"; diff $(BUILD)/cross.log $(CLANG_BUILD)/cross.log | head -20; exit 1; \
+	  fi; \
+	  if [ "$$(tail -n 1 $(BUILD)/cross.log)" != "exit 0" ]; then \
+	    echo "failed under both compilers: $$run"; tail -n 5 $(BUILD)/cross.log; exit 1; \
+	  fi; \
+	  echo "gcc = clang: $$run: $$(grep -E 'digest|state root [0-9a-f]{64}' $(BUILD)/cross.log | tail -n 1 | \
+	    sed -E 's/.*(digest|state root)/\1/')"; \
+	done

@@ -29,6 +29,13 @@
  * the round-skip threshold ("f+1") is floor(n/3)+1, which are the paper's
  * 2f+1 and f+1 when n = 3f+1 and stay safe for other n.
  *
+ * Failure sticks (as in LMDB): when an allocation fails or app->commit
+ * returns an error, the machine stops. That input returns the code (its
+ * outputs so far are still to be carried out); every later jk_cons_start /
+ * jk_cons_on_* call returns the same code at once, changing nothing and
+ * adding no output. Free the machine and make a new one from the store.
+ * Refusing one peer message (a JK_ERR_CONS_* code) does not stop it.
+ *
  * Determinism: every output is a function of the configuration and the
  * sequence of inputs. Thread rules: a machine is used by one thread at a time.
  * Layering: depends on jark/crypto.h and jark/err.h only.
@@ -216,8 +223,11 @@ typedef struct jk_cons_record {
     jk_hash locked_value;  /* id(lockedValue_p) */
 } jk_cons_record;
 
+/* The record's canonical encoding (docs/consensus.md), what PERSIST writes.
+ * Cannot fail. */
 void jk_cons_record_encode(const jk_cons_record *rec, uint8_t out[JK_CONS_RECORD_SIZE]);
-/* @return JK_OK; JK_ERR_CONS_RECORD (wrong length, bad flag or step) with diag. */
+/* Strict decoder of a stored record (a store is trusted less than memory).
+ * @return JK_OK; JK_ERR_CONS_RECORD (wrong length, bad flag or step) with diag. */
 jk_err jk_cons_record_decode(const uint8_t *bytes, size_t len, jk_cons_record *rec,
                              jk_diag *diag);
 
@@ -332,13 +342,16 @@ typedef struct jk_cons_machine jk_cons_machine;
 jk_err jk_cons_machine_new(const jk_cons_config *cfg, uint64_t height,
                            const jk_cons_record *records, size_t nrecords,
                            const uint8_t *pol, size_t pol_len, jk_cons_machine **out);
+/* Free m, its outputs and its log, and wipe its copy of the secret key.
+ * NULL is a no-op. */
 void jk_cons_machine_free(jk_cons_machine *m);
 
 /* "upon start do StartRound(0)" (line 10), or resume from the record: the
  * lock, the recorded round and step, the votes of the height, the proof of
  * lock. @return JK_OK; JK_ERR_CONS_RECORD (a proof of lock that does not
- * decode or whose prevotes do not verify); JK_ERR_NOMEM; an error of
- * app->commit. */
+ * decode or whose prevotes do not verify: the height was not started, so
+ * free the machine; the store is not to be trusted); JK_ERR_NOMEM or an
+ * error of app->commit (the machine stopped: see the file comment). */
 jk_err jk_cons_start(jk_cons_machine *m);
 /* A message from peer `peer` (the transport's authenticated sender).
  * Stale, duplicate and far-future messages are ignored (JK_OK).
@@ -346,19 +359,27 @@ jk_err jk_cons_start(jk_cons_machine *m);
  *         JK_ERR_CONS_SIG / JK_ERR_CONS_MEMBER (forged: drop the peer);
  *         JK_ERR_CONS_CERT (a decision without a valid certificate: drop it);
  *         JK_ERR_CONS_VALUE (a decision certified for a value that is not
- *         valid here); JK_ERR_NOMEM; an error of app->commit. */
+ *         valid here); JK_ERR_NOMEM or an error of app->commit (the machine
+ *         stopped, now or at an earlier input: see the file comment). The
+ *         JK_ERR_CONS_* refusals leave the machine running. */
 jk_err jk_cons_on_message(jk_cons_machine *m, uint32_t peer, const uint8_t *bytes,
                           size_t len, jk_diag *diag);
-/* A timer this machine asked for has fired. @return JK_OK; JK_ERR_NOMEM; an
- * error of app->commit. */
+/* A timer this machine asked for has fired; one of an earlier height or
+ * round is ignored (JK_OK). @return JK_OK; JK_ERR_NOMEM or an error of
+ * app->commit (the machine stopped, now or earlier). */
 jk_err jk_cons_on_timer(jk_cons_machine *m, const jk_cons_timer *timer);
-/* An event submitted locally. @return JK_OK; JK_ERR_INVALID_ARG (empty or
- * over JK_CONS_MAX_EVENT); JK_ERR_NOMEM. */
+/* An event submitted locally: handed to app->add_event, and gossiped when
+ * that says it is new. The bytes are copied into the SEND output.
+ * @return JK_OK; JK_ERR_INVALID_ARG (event NULL, empty or over
+ *         JK_CONS_MAX_EVENT; the machine keeps running); JK_ERR_NOMEM or an
+ *         earlier input's error of app->commit (the machine stopped). */
 jk_err jk_cons_on_event(jk_cons_machine *m, const uint8_t *event, size_t len);
 
 /* Outputs accumulated since the last clear, in the order to carry out.
  * The array is valid until the next call into the machine. */
 const jk_cons_out *jk_cons_outputs(const jk_cons_machine *m, size_t *count);
+/* Drop the outputs (and their bytes) once carried out; call it before the
+ * next input, or the next input's outputs are appended to these. */
 void jk_cons_outputs_clear(jk_cons_machine *m);
 
 /* Status. */
@@ -372,6 +393,7 @@ typedef struct jk_cons_status {
     uint64_t equivocations; /* conflicting votes seen from others (total) */
     uint64_t refused_signs; /* signs the record refused (after a restart) */
 } jk_cons_status;
+/* Copy m's state into *st (a snapshot: nothing in it points into m). */
 void jk_cons_status_get(const jk_cons_machine *m, jk_cons_status *st);
 
 /* ---------------------------------------------------------------------------
@@ -428,6 +450,40 @@ typedef struct jk_cons_sim_result {
     uint64_t rejected;             /* peer messages refused with an error */
     uint64_t sim_ms;               /* simulated time at the end */
 } jk_cons_sim_result;
+
+/* The simulated network's schedule, shared by every simulating driver (the
+ * simulator here, devnet's consensus run): a min-heap of timed items ordered
+ * by (time, seq), where seq is the push order, so items due at the same
+ * simulated millisecond come out in the order they were pushed — no pointer
+ * value or allocation order decides what happens first. The meaning of kind,
+ * node, from, inc, timer and bytes is the driver's. */
+typedef struct jk_cons_sim_item {
+    uint64_t time, seq;
+    uint8_t kind;
+    uint32_t node, from, inc;
+    jk_cons_timer timer;
+    uint8_t *bytes;                /* owned by the item (free(3)), or NULL */
+    size_t len;
+} jk_cons_sim_item;
+
+/* Zero-initialise ({0}) before the first push. */
+typedef struct jk_cons_sim_queue {
+    jk_cons_sim_item *items;       /* the heap, items[0] the earliest */
+    size_t n, cap;
+    uint64_t seq;                  /* the next push's sequence number */
+} jk_cons_sim_queue;
+
+/* Schedule an item of `kind` for `node` at simulated `time`; every other
+ * field is zero for the caller to fill.
+ * @return the item, valid until the next push or pop on q; NULL when out of
+ *         memory (q is then unchanged). */
+jk_cons_sim_item *jk_cons_sim_queue_push(jk_cons_sim_queue *q, uint64_t time, uint8_t kind,
+                                         uint32_t node);
+/* Remove and return the earliest item (q->n must be > 0); the caller owns
+ * its bytes. */
+jk_cons_sim_item jk_cons_sim_queue_pop(jk_cons_sim_queue *q);
+/* Free every pending item's bytes and the heap; q is left empty. */
+void jk_cons_sim_queue_free(jk_cons_sim_queue *q);
 
 /* The fault mix for a seed (how `make sim` and the tests pick runs).
  * with_faults false: no drop, no partition, no crash, no Byzantine. */

@@ -85,14 +85,17 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r);
 #define JK_DEVNET_TRANSFER_LEN 81 /* 'T' ‖ from[32] ‖ to[32] ‖ amount u64 ‖ nonce u64 */
 #define JK_DEVNET_REPORT_LEN 49   /* 'R' ‖ reporter[32] ‖ round u64 ‖ price u64 */
 
+/* The blobs of the demo's two event kinds, encoded into out (cannot fail). */
 void jk_devnet_transfer_blob(const uint8_t from[32], const uint8_t to[32], uint64_t amount, uint64_t nonce,
                              uint8_t out[JK_DEVNET_TRANSFER_LEN]);
 void jk_devnet_report_blob(const uint8_t reporter[32], uint64_t round, uint64_t price,
                            uint8_t out[JK_DEVNET_REPORT_LEN]);
 
 /* The image id of the demo's Chain image (the demo spec beside the SDK,
- * compiled once per process): `jark chain show` recognises the demo by it.
- * @return JK_OK; what jk_spec_file_load and jk_chain_genesis_build return. */
+ * compiled once per process and kept: not thread-safe): `jark chain show`
+ * recognises the demo by it.
+ * @return JK_OK; JK_ERR_IO (no SDK found: set JARK_SDK_DIR); what
+ *         jk_spec_file_load and jk_chain_genesis_build return. */
 jk_err jk_devnet_demo_image_id(jk_hash *out, jk_diag *diag);
 
 /* ---------------------------------------------------------------------------
@@ -114,6 +117,7 @@ jk_err jk_devnet_demo_new(uint64_t seed, jk_devnet_demo **out);
 jk_err jk_devnet_demo_new_accounts(uint64_t seed, uint32_t accounts, jk_devnet_demo **out);
 /* d's account count. */
 uint32_t jk_devnet_demo_account_count(const jk_devnet_demo *d);
+/* Free d and wipe its secret keys. NULL is a no-op. */
 void jk_devnet_demo_free(jk_devnet_demo *d);
 /* Point spec's state at the demo's genesis state (every account funded,
  * the reporters registered); the storage is d's (keep d alive while spec

@@ -95,7 +95,8 @@ jk_err jk_image_file_read(const uint8_t *bytes, size_t len, jk_image_file *out,
 /* The index of the endpoint called `name`, or -1 (also when f has no names). */
 int jk_image_file_find(const jk_image_file *f, const char *name);
 
-/* jk_image_file_write / jk_image_file_read to and from a path.
+/* jk_image_file_write / jk_image_file_read to and from a path, with the
+ * same ownership (load: pass an empty struct, clear it after).
  * @return as those, plus JK_ERR_IO (with the path and errno's message). */
 jk_err jk_image_file_save(const char *path, const jk_image_file *f, jk_diag *diag);
 jk_err jk_image_file_load(const char *path, jk_image_file *out, jk_diag *diag);
@@ -127,9 +128,15 @@ jk_err jk_image_manifest_build(const char *manifest_path, jk_image_file *out,
  * @param[in]  slot0  borrowed; moved into the callee's slot[0] (null: none).
  * @param[out] res    zeroed first; filled when JK_OK (clear it with
  *                    jk_kernel_result_clear).
- * @return JK_OK whenever the call ran, whatever its outcome;
- *         JK_ERR_INVALID_ARG (endpoint out of range, gas < 0); the genesis
- *         errors; JK_ERR_NOMEM. */
+ * @param[out] diag   optional: the reason on failure ("genesis: ...",
+ *                    "call: ...").
+ * @return JK_OK whenever the call ran, whatever its outcome (a guest fault is
+ *         res->outcome, not an error);
+ *         JK_ERR_INVALID_ARG (endpoint out of range, gas < 0);
+ *         genesis refusing f (jk_cap_instance_genesis): JK_ERR_CAP_KIND,
+ *         JK_ERR_CAP_INSTANCE (state not 256 slots), JK_ERR_CAP_PINNED (the
+ *         state collides with a pinned slot), JK_ERR_CAP_TOO_DEEP;
+ *         JK_ERR_NOMEM. */
 jk_err jk_image_run(const jk_image_file *f, uint32_t endpoint, int64_t gas,
                     const uint64_t args[3], jk_cap slot0, FILE *debug,
                     jk_kernel_result *res, jk_diag *diag);

@@ -160,8 +160,12 @@ typedef struct jk_spec_key {
     uint8_t public_key[JK_ED25519_PUBLIC_SIZE];
 } jk_spec_key;
 
-/* Make a fresh key from the operating system's randomness.
- * @return JK_OK; JK_ERR_CRYPTO_INIT. */
+/* Make a fresh key from the operating system's randomness (getrandom);
+ * the seed is wiped from the stack after.
+ * @return JK_OK; JK_ERR_CRYPTO_INIT (libsodium could not initialise, or the
+ *         system gave no randomness); JK_ERR_INVALID_ARG (libsodium refused
+ *         the seed: jk_crypto_ed25519_keypair_from_seed, never with current
+ *         libsodium). */
 jk_err jk_spec_key_generate(jk_spec_key *out);
 
 /* The key file's text for k (exactly JK_SPEC_KEY_TEXT_LEN bytes, NUL added). */
@@ -169,14 +173,18 @@ jk_err jk_spec_key_generate(jk_spec_key *out);
 void jk_spec_key_format(const jk_spec_key *k, char out[JK_SPEC_KEY_TEXT_LEN + 1]);
 
 /* Decode a key file's text, strictly (untrusted: exactly the three lines
- * above, lower-case hex, the public key the seed's).
- * @return JK_OK; JK_ERR_PARSE (diag says which line); JK_ERR_CRYPTO_INIT. */
+ * above, lower-case hex, the public key the seed's). On failure *out holds
+ * no secret (wiped or untouched).
+ * @return JK_OK; JK_ERR_PARSE (diag says which line); JK_ERR_CRYPTO_INIT;
+ *         JK_ERR_INVALID_ARG (as jk_spec_key_generate). */
 jk_err jk_spec_key_parse(const uint8_t *text, size_t len, jk_spec_key *out, jk_diag *diag);
 
 /* Write a new key file: created with mode 0600, never overwriting.
  * @return JK_OK; JK_ERR_IO (the file exists, or cannot be written: diag). */
 jk_err jk_spec_key_save(const char *path, const jk_spec_key *k, jk_diag *diag);
-/* Read and parse a key file. @return as jk_spec_key_parse, plus JK_ERR_IO. */
+/* Read and parse a key file (the text read is wiped before it is freed).
+ * @return as jk_spec_key_parse, plus JK_ERR_IO (diag: the path and errno's
+ *         message) and JK_ERR_NOMEM. */
 jk_err jk_spec_key_load(const char *path, jk_spec_key *out, jk_diag *diag);
 
 #endif

@@ -39,58 +39,14 @@ void jk_sim_violation(jk_sim *s, bool safety, const char *fmt, ...)
     s->stop = true;
 }
 
-/* ---- the heap ------------------------------------------------------------- */
-
-static bool jk_item_less(const jk_sim_item *a, const jk_sim_item *b)
-{
-    return a->time != b->time ? a->time < b->time : a->seq < b->seq;
-}
+/* ---- the schedule --------------------------------------------------------- */
 
 jk_sim_item *jk_sim_push(jk_sim *s, uint64_t time, uint8_t kind, uint32_t node)
 {
-    if (s->nheap == s->capheap) {
-        size_t cap = s->capheap ? 2 * s->capheap : 256;
-        jk_sim_item *h = realloc(s->heap, cap * sizeof *h);
-        if (!h) {
-            s->failed = JK_ERR_NOMEM;
-            return NULL;
-        }
-        s->heap = h;
-        s->capheap = cap;
-    }
-    jk_sim_item it = {0};
-    it.time = time;
-    it.seq = s->seq++;
-    it.kind = kind;
-    it.node = node;
-    size_t i = s->nheap++;
-    while (i > 0 && jk_item_less(&it, &s->heap[(i - 1) / 2])) {
-        s->heap[i] = s->heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    s->heap[i] = it;
-    return &s->heap[i];
-}
-
-jk_sim_item jk_sim_pop(jk_sim *s)
-{
-    jk_sim_item top = s->heap[0];
-    jk_sim_item last = s->heap[--s->nheap];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= s->nheap)
-            break;
-        if (c + 1 < s->nheap && jk_item_less(&s->heap[c + 1], &s->heap[c]))
-            c++;
-        if (!jk_item_less(&s->heap[c], &last))
-            break;
-        s->heap[i] = s->heap[c];
-        i = c;
-    }
-    if (s->nheap)
-        s->heap[i] = last;
-    return top;
+    jk_sim_item *it = jk_cons_sim_queue_push(&s->queue, time, kind, node);
+    if (!it)
+        s->failed = JK_ERR_NOMEM;
+    return it;
 }
 
 /* ---- the network ---------------------------------------------------------- */

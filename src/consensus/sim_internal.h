@@ -64,14 +64,7 @@ typedef struct jk_sim_node {
 
 enum { JK_SIM_DELIVER, JK_SIM_TIMER, JK_SIM_CRASH, JK_SIM_RESTART, JK_SIM_HEAL, JK_SIM_EVENT };
 
-typedef struct jk_sim_item {
-    uint64_t time, seq;
-    uint8_t kind;
-    uint32_t node, from, inc;
-    jk_cons_timer timer;
-    uint8_t *bytes;
-    size_t len;
-} jk_sim_item;
+typedef jk_cons_sim_item jk_sim_item;
 
 struct jk_sim {
     const jk_cons_sim_config *cfg;
@@ -80,9 +73,8 @@ struct jk_sim {
     jk_cons_valset vs;
     jk_hash genesis;
     jk_sim_node *nodes;
-    jk_sim_item *heap;
-    size_t nheap, capheap;
-    uint64_t seq, now;
+    jk_cons_sim_queue queue;
+    uint64_t now;
     jk_crypto_hasher digest;
     uint8_t side[JK_CONS_MAX_VALIDATORS];
     uint64_t part_start, part_end;
@@ -107,7 +99,7 @@ jk_err jk_sim_node_restart(jk_sim_node *node);
 void jk_sim_node_crash(jk_sim_node *node);
 void jk_sim_node_free(jk_sim_node *node);
 jk_err jk_sim_drain(jk_sim_node *node);
+/* jk_cons_sim_queue_push on s->queue; out of memory sets s->failed. */
 jk_sim_item *jk_sim_push(jk_sim *s, uint64_t time, uint8_t kind, uint32_t node);
-jk_sim_item jk_sim_pop(jk_sim *s);
 
 #endif

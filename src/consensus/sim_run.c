@@ -57,9 +57,7 @@ static void jk_sim_free(jk_sim *s)
         for (uint32_t i = 0; i < s->vs.count; i++)
             jk_sim_node_free(&s->nodes[i]);
     free(s->nodes);
-    for (size_t i = 0; i < s->nheap; i++)
-        free(s->heap[i].bytes);
-    free(s->heap);
+    jk_cons_sim_queue_free(&s->queue);
     free(s->dec_value);
     free(s->dec_root);
     free(s->dec_round);
@@ -281,8 +279,8 @@ jk_err jk_cons_sim_run(const jk_cons_sim_config *cfg, jk_cons_sim_result *res)
     s.res = res;
     jk_crypto_hasher_init(&s.digest);
     jk_err err = jk_setup(&s);
-    while (err == JK_OK && !s.stop && s.nheap > 0) {
-        jk_sim_item it = jk_sim_pop(&s);
+    while (err == JK_OK && !s.stop && s.queue.n > 0) {
+        jk_sim_item it = jk_cons_sim_queue_pop(&s.queue);
         s.now = it.time;
         if (s.healed && s.now > s.deadline) {
             jk_sim_violation(&s, false, "liveness: honest validators at height %llu, not %llu, "

@@ -6,7 +6,7 @@
  * deterministic simulated network.
  *
  * The network is the consensus simulator's (src/consensus/sim.c) on the real
- * chain: a heap of timed items ordered by (simulated ms, sequence number);
+ * chain: its schedule jk_cons_sim_queue, ordered by (simulated ms, push order);
  * every SEND is delayed uniformly in [delay_min, delay_max] (so messages
  * reorder), and while the faults last it may be lost or duplicated, and
  * crosses the partition only after it heals. Crashed validators lose their
@@ -64,7 +64,8 @@ static jk_err jk_cs_drain(jk_cs *s, jk_cs_node *n)
             err = jk_node_chain_app_persist(n->app, out, &diag);
             break;
         case JK_CONS_OUT_TIMER: {
-            jk_cs_item *it = jk_cs_push(s, s->now + out->timer.delay_ms, JK_CS_TIMER, n->index);
+            jk_cs_item *it = jk_cons_sim_queue_push(&s->queue, s->now + out->timer.delay_ms,
+                                                    JK_CS_TIMER, n->index);
             if (!it)
                 return JK_ERR_NOMEM;
             it->timer = out->timer;
@@ -312,8 +313,9 @@ static void jk_cs_schedule_faults(jk_cs *s)
         /* honest validators crash (the Byzantine ones are faulty already) */
         uint32_t who = s->f.byzantine + (uint32_t)jk_cs_below(s, s->v - s->f.byzantine);
         uint64_t at = 100 + jk_cs_below(s, s->fault_end);
-        jk_cs_item *it = jk_cs_push(s, at, JK_CS_CRASH, who);
-        jk_cs_item *back = jk_cs_push(s, at + 200 + jk_cs_below(s, 1500), JK_CS_RESTART, who);
+        jk_cs_item *it = jk_cons_sim_queue_push(&s->queue, at, JK_CS_CRASH, who);
+        jk_cs_item *back = jk_cons_sim_queue_push(&s->queue, at + 200 + jk_cs_below(s, 1500),
+                                                  JK_CS_RESTART, who);
         if (!it || !back)
             return;
     }
@@ -559,8 +561,8 @@ int jk_devnet_consensus_run(const jk_devnet_options *o, const jk_devnet_faults *
         jk_cs_check(s, &s->nodes[i]); /* one validator decides alone at once */
     /* liveness bound: generous simulated time per height, after the faults */
     uint64_t deadline = s->fault_end + 3000 + (s->target - start) * 5000;
-    while (err == JK_OK && !s->stop && s->nheap > 0 && !jk_cs_done(s)) {
-        jk_cs_item it = jk_cs_pop(s);
+    while (err == JK_OK && !s->stop && s->queue.n > 0 && !jk_cs_done(s)) {
+        jk_cs_item it = jk_cons_sim_queue_pop(&s->queue);
         s->now = it.time;
         if (s->now > deadline) {
             free(it.bytes);
@@ -606,9 +608,7 @@ out:
         jk_cs_crash(&s->nodes[i]);
         free(s->nodes[i].sigs);
     }
-    for (size_t i = 0; i < s->nheap; i++)
-        free(s->heap[i].bytes);
-    free(s->heap);
+    jk_cons_sim_queue_free(&s->queue);
     free(s->dec);
     free(s->dec_round);
     for (size_t i = 0; i < s->nwl; i++)

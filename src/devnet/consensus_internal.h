@@ -1,7 +1,7 @@
 /* consensus_internal.h — what the devnet on consensus shares between its
  * driver (consensus.c: validators, workload, checks, the run) and its
- * network (consensus_net.c: the timed heap, faults, Byzantine corruption,
- * the signed-message watch). */
+ * network (consensus_net.c: faults over the shared schedule, Byzantine
+ * corruption, the signed-message watch). */
 #ifndef JK_DEVNET_CONSENSUS_INTERNAL_H
 #define JK_DEVNET_CONSENSUS_INTERNAL_H
 
@@ -11,14 +11,7 @@
 
 enum { JK_CS_DELIVER, JK_CS_TIMER, JK_CS_CRASH, JK_CS_RESTART };
 
-typedef struct jk_cs_item {
-    uint64_t time, seq;
-    uint8_t kind;
-    uint32_t node, from, inc;
-    jk_cons_timer timer;
-    uint8_t *bytes;
-    size_t len;
-} jk_cs_item;
+typedef jk_cons_sim_item jk_cs_item;
 
 /* What an honest validator signed (height, round, type) → value. */
 typedef struct jk_cs_signed {
@@ -61,9 +54,8 @@ struct jk_cs {
     jk_cons_valset vs;
     jk_cons_timeouts timeouts;
     jk_cs_node nodes[JK_DEVNET_MAX_VALIDATORS];
-    jk_cs_item *heap;
-    size_t nheap, capheap;
-    uint64_t seq, now, rng;
+    jk_cons_sim_queue queue;
+    uint64_t now, rng;
     uint64_t fault_end, part_start, part_end;
     uint8_t side[JK_DEVNET_MAX_VALIDATORS];
     /* the first honest commit per height (index h-1): block id, round */
@@ -88,8 +80,6 @@ struct jk_cs {
 uint64_t jk_cs_below(jk_cs *s, uint64_t n);
 bool jk_cs_chance(jk_cs *s, uint32_t permille);
 void jk_cs_violation(jk_cs *s, bool safety, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-jk_cs_item *jk_cs_push(jk_cs *s, uint64_t time, uint8_t kind, uint32_t node);
-jk_cs_item jk_cs_pop(jk_cs *s);
 /* One copy of bytes from `from` to `to`, subject to the faults. */
 void jk_cs_transmit(jk_cs *s, uint32_t from, uint32_t to, const uint8_t *bytes, size_t len);
 /* An honest validator's outgoing message: two different signed messages for

@@ -1,7 +1,7 @@
 /*
  * consensus_net.c — the devnet on consensus's simulated network
- * (consensus.c's file comment): the heap of timed items, delays, loss,
- * duplicates and the partition, the Byzantine validators' corrupted
+ * (consensus.c's file comment): delays, loss, duplicates and the partition
+ * over the schedule jk_cons_sim_queue (consensus.h), the Byzantine validators' corrupted
  * messages, and the watch over what honest validators sign.
  */
 #include "consensus_internal.h"
@@ -40,56 +40,6 @@ bool jk_cs_chance(jk_cs *s, uint32_t permille)
     return jk_cs_below(s, 1000) < permille;
 }
 
-static bool jk_cs_less(const jk_cs_item *a, const jk_cs_item *b)
-{
-    return a->time != b->time ? a->time < b->time : a->seq < b->seq;
-}
-
-jk_cs_item *jk_cs_push(jk_cs *s, uint64_t time, uint8_t kind, uint32_t node)
-{
-    if (s->nheap == s->capheap) {
-        size_t cap = s->capheap ? 2 * s->capheap : 256;
-        jk_cs_item *h = realloc(s->heap, cap * sizeof *h);
-        if (!h)
-            return NULL;
-        s->heap = h;
-        s->capheap = cap;
-    }
-    jk_cs_item it;
-    memset(&it, 0, sizeof it);
-    it.time = time;
-    it.seq = s->seq++;
-    it.kind = kind;
-    it.node = node;
-    size_t i = s->nheap++;
-    while (i > 0 && jk_cs_less(&it, &s->heap[(i - 1) / 2])) {
-        s->heap[i] = s->heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    s->heap[i] = it;
-    return &s->heap[i];
-}
-
-jk_cs_item jk_cs_pop(jk_cs *s)
-{
-    jk_cs_item top = s->heap[0], last = s->heap[--s->nheap];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= s->nheap)
-            break;
-        if (c + 1 < s->nheap && jk_cs_less(&s->heap[c + 1], &s->heap[c]))
-            c++;
-        if (!jk_cs_less(&s->heap[c], &last))
-            break;
-        s->heap[i] = s->heap[c];
-        i = c;
-    }
-    if (s->nheap)
-        s->heap[i] = last;
-    return top;
-}
-
 /* ---- the network ---------------------------------------------------------- */
 
 static bool jk_cs_faulty(const jk_cs *s) { return s->now < s->fault_end; }
@@ -108,7 +58,8 @@ void jk_cs_transmit(jk_cs *s, uint32_t from, uint32_t to, const uint8_t *bytes, 
     int copies = faulty && jk_cs_chance(s, s->f.dup_permille) ? 2 : 1;
     for (int c = 0; c < copies; c++) {
         uint8_t *b = malloc(len ? len : 1);
-        jk_cs_item *it = b ? jk_cs_push(s, at + (uint64_t)c * jk_cs_below(s, 20), JK_CS_DELIVER, to)
+        jk_cs_item *it = b ? jk_cons_sim_queue_push(&s->queue, at + (uint64_t)c * jk_cs_below(s, 20),
+                                                    JK_CS_DELIVER, to)
                            : NULL;
         if (!it) {
             free(b);

@@ -13,6 +13,7 @@
  * types and out-of-range values are refused, with a message naming the field
  * ("pins[1].slot: ..."), before anything is built.
  */
+#include "jark/bytes.h"
 #include "jark/image.h"
 
 #include <json-c/json.h>
@@ -173,17 +174,6 @@ static jk_err jk_mf_file(jk_mf *m, json_object *v, const char *field, uint8_t **
     return JK_OK;
 }
 
-static int jk_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A cap entry of "pins" or "state":
  * {"slot": S, and one of "image": FILE, "data": FILE, "data_hex": HEX, "data_zero": N}. */
 static jk_err jk_mf_cap_entry(jk_mf *m, json_object *e, const char *field, uint32_t *slot, jk_cap *out)
@@ -235,7 +225,7 @@ static jk_err jk_mf_cap_entry(jk_mf *m, json_object *e, const char *field, uint3
         if (!(bytes = malloc(n / 2 + 1)))
             return jk_diag_set(m->diag, JK_ERR_NOMEM, "out of memory");
         for (size_t i = 0; i < n; i += 2) {
-            int hi = jk_hexval(hex[i]), lo = jk_hexval(hex[i + 1]);
+            int hi = jk_hex_digit(hex[i]), lo = jk_hex_digit(hex[i + 1]);
             if (hi < 0 || lo < 0) {
                 free(bytes);
                 return jk_mf_fail(m->diag, JK_ERR_PARSE, sub, "'%c%c' at offset %zu is not a hex byte", hex[i],

@@ -77,8 +77,10 @@ jk_err jk_spec_key_parse(const uint8_t *text, size_t len, jk_spec_key *out, jk_d
     uint8_t seed[32], pub[32];
     if (len < 20 || memcmp(text, jk_key_magic, 20) != 0)
         return jk_diag_set(diag, JK_ERR_PARSE, "line 1: not 'jark-ed25519-key v1' (not a jark key file)");
-    if (len < 90 || memcmp(text + 20, "seed ", 5) != 0 || !jk_hex_get(text + 25, seed) || text[89] != '\n')
+    if (len < 90 || memcmp(text + 20, "seed ", 5) != 0 || !jk_hex_get(text + 25, seed) || text[89] != '\n') {
+        jk_crypto_wipe(seed, sizeof seed); /* a bad digit late in the line leaves most of the seed */
         return jk_diag_set(diag, JK_ERR_PARSE, "line 2: not 'seed <64 lower-case hex digits>'");
+    }
     if (len < 162 || memcmp(text + 90, "public ", 7) != 0 || !jk_hex_get(text + 97, pub) || text[161] != '\n') {
         jk_crypto_wipe(seed, sizeof seed);
         return jk_diag_set(diag, JK_ERR_PARSE, "line 3: not 'public <64 lower-case hex digits>'");

@@ -37,6 +37,8 @@ static jk_err th_commit(void *ctx, uint64_t h, const uint8_t *v, size_t len,
                         const jk_cons_cert *cert)
 {
     th *t = ctx;
+    if (t->commit_fails != JK_OK)
+        return t->commit_fails;
     if (h != t->ndecided + 1 || t->ndecided == 8 || len > 16)
         return JK_ERR_INVALID_ARG;
     th_decision *d = &t->decided[t->ndecided++];
@@ -170,6 +172,12 @@ void th_start(th *t)
     th_collect(t);
 }
 
+void th_begin(th *t, uint32_t n, uint32_t self)
+{
+    th_init(t, n, self);
+    th_start(t);
+}
+
 void th_deliver(th *t, uint32_t peer, const uint8_t *bytes, size_t len)
 {
     t->last = jk_cons_on_message(t->m, peer, bytes, len, NULL);
@@ -212,6 +220,12 @@ void th_vote(th *t, uint32_t from, uint8_t type, uint64_t h, uint32_t r, uint8_t
     jk_cons_vote_sign(&v, &t->genesis, t->sk[from]);
     jk_cons_vote_encode(&v, b);
     th_deliver(t, from, b, sizeof b);
+}
+
+void th_votes(th *t, const char *from, uint8_t type, uint64_t h, uint32_t r, uint8_t c)
+{
+    for (const char *f = from; *f; f++)
+        th_vote(t, (uint32_t)(*f - '0'), type, h, r, c);
 }
 
 const jk_cons_out *th_timer(const th *t, jk_cons_timer_kind kind)

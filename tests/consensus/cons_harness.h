@@ -37,10 +37,13 @@ typedef struct th {
     uint8_t *bytes[256];
     size_t nouts;
     jk_err last;                /* the last input's result */
+    jk_err commit_fails;        /* when not JK_OK: what app->commit returns */
 } th;
 
 /* A machine for validator `self` of n at the first undecided height. */
 void th_init(th *t, uint32_t n, uint32_t self);
+/* th_init, then th_start: validator `self` of n has started height 1. */
+void th_begin(th *t, uint32_t n, uint32_t self);
 /* A fresh machine from the durable store (a restart); outputs cleared. */
 void th_restart(th *t);
 void th_free(th *t);
@@ -56,6 +59,9 @@ void th_deliver(th *t, uint32_t peer, const uint8_t *bytes, size_t len);
 void th_proposal(th *t, uint32_t from, uint64_t h, uint32_t r, uint32_t vr, uint8_t c);
 /* c == 0: a nil vote. */
 void th_vote(th *t, uint32_t from, uint8_t type, uint64_t h, uint32_t r, uint8_t c);
+/* The same vote from each validator named in `from`, a string of digits in
+ * delivery order: th_votes(t, "123", PC, 1, 0, 'a') is 2f+1 precommits of 4. */
+void th_votes(th *t, const char *from, uint8_t type, uint64_t h, uint32_t r, uint8_t c);
 /* Fire the timer of this kind the machine asked for last; false if none. */
 bool th_fire(th *t, jk_cons_timer_kind kind);
 

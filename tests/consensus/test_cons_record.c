@@ -14,8 +14,7 @@
 JK_TEST(test_cons_record_persisted_before_the_vote_leaves)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     th_clear(&t);
     th_proposal(&t, 1, 1, 0, NIL, 'a');
     size_t persist = SIZE_MAX, send = SIZE_MAX;
@@ -43,8 +42,7 @@ JK_TEST(test_cons_record_restart_never_signs_a_conflicting_vote)
 {
     th t;
     jk_hash v;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     th_proposal(&t, 1, 1, 0, NIL, 'a');
     JK_REQUIRE(th_sent_vote(&t, PV, 0, &v) == 1);
     th_restart(&t);
@@ -75,11 +73,9 @@ JK_TEST(test_cons_record_restart_keeps_the_lock)
 {
     th t;
     jk_cons_proposal p;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     th_proposal(&t, 1, 1, 0, NIL, 'a');
-    th_vote(&t, 1, PV, 1, 0, 'a');
-    th_vote(&t, 2, PV, 1, 0, 'a');
+    th_votes(&t, "12", PV, 1, 0, 'a');
     JK_REQUIRE(th_status(&t).locked_round == 0);
     JK_REQUIRE(t.pol_len > 0);
     th_restart(&t);
@@ -88,14 +84,12 @@ JK_TEST(test_cons_record_restart_keeps_the_lock)
     JK_CHECK_EQ(st.locked_round, 0);
     JK_CHECK_EQ(st.valid_round, 0);
     JK_CHECK_EQ(st.step, JK_CONS_STEP_PRECOMMIT);
-    th_vote(&t, 1, PV, 1, 1, 0);
-    th_vote(&t, 2, PV, 1, 1, 0);
+    th_votes(&t, "12", PV, 1, 1, 0);
     JK_REQUIRE(th_status(&t).round == 1);
     th_proposal(&t, 2, 1, 1, NIL, 'b');
     JK_CHECK_EQ(th_sent_vote(&t, PV, 1, NULL), 0);
     th_clear(&t);
-    th_vote(&t, 1, PV, 1, 3, 0);
-    th_vote(&t, 2, PV, 1, 3, 0);
+    th_votes(&t, "12", PV, 1, 3, 0);
     JK_REQUIRE(th_status(&t).round == 3);
     JK_REQUIRE(th_sent_proposal(&t, &p));
     JK_CHECK_EQ(p.valid_round, 0);
@@ -108,11 +102,9 @@ JK_TEST(test_cons_record_restart_keeps_the_lock)
 JK_TEST(test_cons_record_restart_resends_every_vote_of_the_height)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     JK_REQUIRE(th_fire(&t, JK_CONS_TIMER_PROPOSE)); /* prevote nil, round 0 */
-    th_vote(&t, 1, PV, 1, 1, 0);
-    th_vote(&t, 2, PV, 1, 1, 0);
+    th_votes(&t, "12", PV, 1, 1, 0);
     JK_REQUIRE(th_status(&t).round == 1);
     JK_REQUIRE(th_fire(&t, JK_CONS_TIMER_PROPOSE)); /* prevote nil, round 1 */
     th_restart(&t);
@@ -142,11 +134,9 @@ JK_TEST(test_cons_record_restart_resends_every_vote_of_the_height)
 JK_TEST(test_cons_equivocation_evidence_kept_and_counted)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     th_vote(&t, 1, PV, 1, 0, 'a');
-    th_vote(&t, 1, PV, 1, 0, 'b');
-    th_vote(&t, 1, PV, 1, 0, 'b'); /* a re-sent copy: no new evidence */
+    th_votes(&t, "11", PV, 1, 0, 'b'); /* a re-sent copy: no new evidence */
     JK_CHECK_EQ(t.evidence, 1);
     JK_CHECK_EQ(th_status(&t).equivocations, 1);
     const jk_cons_out *ev = NULL;
@@ -173,8 +163,7 @@ JK_TEST(test_cons_equivocation_evidence_kept_and_counted)
 JK_TEST(test_cons_forged_and_malformed_messages_refused)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     jk_cons_vote v = {0};
     uint8_t b[JK_CONS_VOTE_SIZE];
     v.type = PV;
@@ -201,13 +190,10 @@ JK_TEST(test_cons_sync_decision_needs_a_valid_certificate)
     th_init(&src, 4, 3);
     th_start(&src);
     th_proposal(&src, 1, 1, 0, NIL, 'a');
-    th_vote(&src, 0, PC, 1, 0, 'a');
-    th_vote(&src, 1, PC, 1, 0, 'a');
-    th_vote(&src, 2, PC, 1, 0, 'a');
+    th_votes(&src, "012", PC, 1, 0, 'a');
     JK_REQUIRE(src.ndecided == 1);
 
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     jk_cons_msg msg = {0};
     msg.kind = JK_CONS_MSG_DECISION;
     msg.decision.value = src.decided[0].value;
@@ -247,13 +233,11 @@ JK_TEST(test_cons_sync_decision_needs_a_valid_certificate)
 JK_TEST(test_cons_next_height_messages_buffered)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     th_proposal(&t, 2, 2, 0, NIL, 'n'); /* proposer of (2, 0) is 2 */
     JK_CHECK_EQ(t.last, JK_OK);
     th_proposal(&t, 1, 1, 0, NIL, 'a');
-    th_vote(&t, 1, PC, 1, 0, 'a');
-    th_vote(&t, 2, PC, 1, 0, 'a');
+    th_votes(&t, "12", PC, 1, 0, 'a');
     th_clear(&t);
     th_vote(&t, 3, PC, 1, 0, 'a');
     JK_REQUIRE(th_status(&t).height == 2);
@@ -266,11 +250,9 @@ JK_TEST(test_cons_next_height_messages_buffered)
 JK_TEST(test_cons_record_corrupt_proof_of_lock_refused)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     th_proposal(&t, 1, 1, 0, NIL, 'a');
-    th_vote(&t, 1, PV, 1, 0, 'a');
-    th_vote(&t, 2, PV, 1, 0, 'a');
+    th_votes(&t, "12", PV, 1, 0, 'a');
     JK_REQUIRE(t.pol_len > 64);
     t.pol[t.pol_len - 1] ^= 1; /* the last prevote's signature */
     th_restart(&t);
@@ -281,5 +263,37 @@ JK_TEST(test_cons_record_corrupt_proof_of_lock_refused)
     th_start(&t);
     JK_CHECK_EQ(t.last, JK_OK);
     JK_CHECK_EQ(th_status(&t).valid_round, 0);
+    th_free(&t);
+}
+
+/* Failure sticks (consensus.h): a commit that fails stops the machine; that
+ * input and every later one return the same code and add no output, while a
+ * refused peer message before it did not stop anything. */
+JK_TEST(test_cons_record_failed_commit_sticks)
+{
+    th t;
+    th_begin(&t, 4, 0);
+    th_proposal(&t, 1, 1, 0, NIL, 'a');
+    th_proposal(&t, 2, 1, 0, NIL, 'a'); /* not the proposer: refused, not stopping */
+    JK_CHECK_EQ(t.last, JK_ERR_CONS_MEMBER);
+    th_votes(&t, "12", PC, 1, 0, 'a');
+    JK_CHECK_EQ(t.last, JK_OK);
+    t.commit_fails = JK_ERR_CAP_STORE;
+    th_vote(&t, 3, PC, 1, 0, 'a');
+    JK_CHECK_EQ(t.last, JK_ERR_CAP_STORE);
+    JK_CHECK_EQ(t.ndecided, 0);
+    th_clear(&t);
+    t.commit_fails = JK_OK; /* the store would work now: the machine stays stopped */
+    jk_cons_timer tick = {JK_CONS_TIMER_TICK, 1, 0, 0};
+    JK_CHECK_EQ(jk_cons_on_timer(t.m, &tick), JK_ERR_CAP_STORE);
+    JK_CHECK_EQ(jk_cons_on_event(t.m, (const uint8_t *)"event", 5), JK_ERR_CAP_STORE);
+    JK_CHECK_EQ(jk_cons_start(t.m), JK_ERR_CAP_STORE);
+    th_vote(&t, 3, PV, 1, 0, 'a');
+    JK_CHECK_EQ(t.last, JK_ERR_CAP_STORE);
+    size_t n;
+    jk_cons_outputs(t.m, &n);
+    JK_CHECK_EQ(n, 0);
+    JK_CHECK_EQ(t.nouts, 0);
+    JK_CHECK_EQ(th_status(&t).height, 1);
     th_free(&t);
 }

@@ -18,21 +18,26 @@ static bool th_hash_eq(const jk_hash *a, uint8_t c)
     return memcmp(a->bytes, id.bytes, 32) == 0;
 }
 
+/* Lines 55-56 as a step of a test: f+1 nil prevotes of round r, from the
+ * validators named in `from`, move round_p to r. */
+static void th_skip_to(th *t, const char *from, uint32_t r)
+{
+    th_votes(t, from, PV, 1, r, 0);
+}
+
 /* Round 0 up to our precommit for 'a': proposal, prevotes of 1 and 2. */
 static void th_lock_on_a(th *t)
 {
     th_start(t);
     th_proposal(t, 1, 1, 0, NIL, 'a');
-    th_vote(t, 1, PV, 1, 0, 'a');
-    th_vote(t, 2, PV, 1, 0, 'a');
+    th_votes(t, "12", PV, 1, 0, 'a');
 }
 
 /* Lines 11-21: StartRound as a non-proposer schedules timeoutPropose(0). */
 JK_TEST(test_cons_rule_start_round_schedules_timeout_propose)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     JK_CHECK_EQ(t.last, JK_OK);
     const jk_cons_out *o = th_timer(&t, JK_CONS_TIMER_PROPOSE);
     JK_REQUIRE(o != NULL);
@@ -48,8 +53,7 @@ JK_TEST(test_cons_rule_start_round_schedules_timeout_propose)
 JK_TEST(test_cons_rule_timeout_propose_prevotes_nil)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     JK_REQUIRE(th_fire(&t, JK_CONS_TIMER_PROPOSE));
     JK_CHECK_EQ(th_sent_vote(&t, PV, 0, NULL), 0);
     JK_CHECK_EQ(th_status(&t).step, JK_CONS_STEP_PREVOTE);
@@ -61,8 +65,7 @@ JK_TEST(test_cons_rule_prevote_for_valid_proposal)
 {
     th t;
     jk_hash v;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     th_proposal(&t, 1, 1, 0, NIL, 'a');
     JK_CHECK_EQ(t.last, JK_OK);
     JK_CHECK_EQ(th_sent_vote(&t, PV, 0, &v), 1);
@@ -74,8 +77,7 @@ JK_TEST(test_cons_rule_prevote_for_valid_proposal)
 JK_TEST(test_cons_rule_nil_prevote_for_invalid_proposal)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     th_proposal(&t, 1, 1, 0, NIL, 'X');
     JK_CHECK_EQ(th_sent_vote(&t, PV, 0, NULL), 0);
     th_free(&t);
@@ -86,8 +88,7 @@ JK_TEST(test_cons_rule_nil_prevote_for_invalid_proposal)
 JK_TEST(test_cons_rule_proposal_only_from_the_proposer)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     th_clear(&t);
     th_proposal(&t, 2, 1, 0, NIL, 'a');
     JK_CHECK_EQ(t.last, JK_ERR_CONS_MEMBER);
@@ -119,15 +120,13 @@ JK_TEST(test_cons_rule_locking)
 JK_TEST(test_cons_rule_valid_value_without_lock)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     th_proposal(&t, 1, 1, 0, NIL, 'a');
     th_vote(&t, 1, PV, 1, 0, 0);
     th_vote(&t, 2, PV, 1, 0, 'b');
     JK_REQUIRE(th_fire(&t, JK_CONS_TIMER_PREVOTE)); /* lines 34-35, 61-64 */
     JK_CHECK_EQ(th_sent_vote(&t, PC, 0, NULL), 0);
-    th_vote(&t, 3, PV, 1, 0, 'a');
-    th_vote(&t, 1, PV, 1, 0, 'a'); /* 1 equivocates: counts for 'a' too */
+    th_votes(&t, "31", PV, 1, 0, 'a'); /* 1 equivocates: counts for 'a' too */
     jk_cons_status st = th_status(&t);
     JK_CHECK_EQ(st.locked_round, NIL);
     JK_CHECK_EQ(st.valid_round, 0);
@@ -143,8 +142,7 @@ JK_TEST(test_cons_rule_locked_prevotes_only_the_locked_value)
     th_init(&t, 4, 0);
     th_lock_on_a(&t);
     /* Lines 47-48, 65-67: 2f+1 precommits (any), timeout, round 1. */
-    th_vote(&t, 1, PC, 1, 0, 0);
-    th_vote(&t, 2, PC, 1, 0, 0);
+    th_votes(&t, "12", PC, 1, 0, 0);
     JK_REQUIRE(th_fire(&t, JK_CONS_TIMER_PRECOMMIT));
     JK_CHECK_EQ(th_status(&t).round, 1);
     th_proposal(&t, 2, 1, 1, NIL, 'b');
@@ -153,8 +151,7 @@ JK_TEST(test_cons_rule_locked_prevotes_only_the_locked_value)
 
     th_init(&t, 4, 0);
     th_lock_on_a(&t);
-    th_vote(&t, 1, PC, 1, 0, 0);
-    th_vote(&t, 2, PC, 1, 0, 0);
+    th_votes(&t, "12", PC, 1, 0, 0);
     JK_REQUIRE(th_fire(&t, JK_CONS_TIMER_PRECOMMIT));
     th_proposal(&t, 2, 1, 1, NIL, 'a');
     JK_CHECK_EQ(th_sent_vote(&t, PV, 1, &v), 1);
@@ -171,11 +168,9 @@ JK_TEST(test_cons_rule_unlocking_on_higher_valid_round)
     jk_hash v;
     th_init(&t, 4, 0);
     th_lock_on_a(&t);
-    th_vote(&t, 1, PV, 1, 2, 0); /* f+1 messages of round 2: skip there */
-    th_vote(&t, 3, PV, 1, 2, 0);
+    th_skip_to(&t, "13", 2); /* f+1 messages of round 2: skip there */
     JK_REQUIRE(th_status(&t).round == 2);
-    th_vote(&t, 1, PV, 1, 1, 'b');
-    th_vote(&t, 2, PV, 1, 1, 'b');
+    th_votes(&t, "12", PV, 1, 1, 'b');
     th_clear(&t);
     th_proposal(&t, 3, 1, 2, 1, 'b');
     JK_CHECK_EQ(th_sent_vote(&t, PV, 2, NULL), -1); /* 2 prevotes at vr: wait */
@@ -185,20 +180,14 @@ JK_TEST(test_cons_rule_unlocking_on_higher_valid_round)
     th_free(&t);
 
     /* Locked at round 1 (above vr = 0): the same proposal gets nil. */
-    th_init(&t, 4, 0);
-    th_start(&t);
-    th_vote(&t, 1, PV, 1, 1, 0);
-    th_vote(&t, 3, PV, 1, 1, 0);
+    th_begin(&t, 4, 0);
+    th_skip_to(&t, "13", 1);
     JK_REQUIRE(th_status(&t).round == 1);
     th_proposal(&t, 2, 1, 1, NIL, 'a');
-    th_vote(&t, 2, PV, 1, 1, 'a');
-    th_vote(&t, 3, PV, 1, 1, 'a');
+    th_votes(&t, "23", PV, 1, 1, 'a');
     JK_REQUIRE(th_status(&t).locked_round == 1);
-    th_vote(&t, 1, PV, 1, 2, 0);
-    th_vote(&t, 3, PV, 1, 2, 0);
-    th_vote(&t, 1, PV, 1, 0, 'b');
-    th_vote(&t, 2, PV, 1, 0, 'b');
-    th_vote(&t, 3, PV, 1, 0, 'b');
+    th_votes(&t, "13", PV, 1, 2, 0);
+    th_votes(&t, "123", PV, 1, 0, 'b');
     th_proposal(&t, 3, 1, 2, 0, 'b');
     JK_CHECK_EQ(th_sent_vote(&t, PV, 2, NULL), 0);
     th_free(&t);
@@ -208,8 +197,7 @@ JK_TEST(test_cons_rule_unlocking_on_higher_valid_round)
 JK_TEST(test_cons_rule_nil_prevotes_precommit_nil)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     JK_REQUIRE(th_fire(&t, JK_CONS_TIMER_PROPOSE));
     th_vote(&t, 1, PV, 1, 0, 0);
     JK_CHECK_EQ(th_sent_vote(&t, PC, 0, NULL), -1);
@@ -224,8 +212,7 @@ JK_TEST(test_cons_rule_nil_prevotes_precommit_nil)
 JK_TEST(test_cons_rule_timeout_prevote)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     th_proposal(&t, 1, 1, 0, NIL, 'a');
     th_vote(&t, 1, PV, 1, 0, 0);
     JK_CHECK(th_timer(&t, JK_CONS_TIMER_PREVOTE) == NULL);
@@ -245,8 +232,7 @@ JK_TEST(test_cons_rule_timeout_prevote)
 JK_TEST(test_cons_rule_timeout_precommit_starts_next_round)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     jk_cons_timer stale = {JK_CONS_TIMER_PRECOMMIT, 1, 7, 0};
     JK_CHECK_EQ(jk_cons_on_timer(t.m, &stale), JK_OK);
     JK_CHECK_EQ(th_status(&t).round, 0);
@@ -267,8 +253,7 @@ JK_TEST(test_cons_rule_timeout_precommit_starts_next_round)
 JK_TEST(test_cons_rule_timeouts_grow_with_round)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     uint32_t last = 0;
     for (uint32_t r = 0; r < 3; r++) {
         const jk_cons_out *o = th_timer(&t, JK_CONS_TIMER_PROPOSE);
@@ -278,9 +263,7 @@ JK_TEST(test_cons_rule_timeouts_grow_with_round)
         JK_CHECK(o->timer.delay_ms > last);
         last = o->timer.delay_ms;
         th_clear(&t);
-        th_vote(&t, 1, PC, 1, r, 0);
-        th_vote(&t, 2, PC, 1, r, 0);
-        th_vote(&t, 3, PC, 1, r, 0);
+        th_votes(&t, "123", PC, 1, r, 0);
         const jk_cons_out *pc = th_timer(&t, JK_CONS_TIMER_PRECOMMIT);
         JK_REQUIRE(pc != NULL);
         JK_CHECK_EQ(pc->timer.delay_ms, 150 + 25 * r);
@@ -293,8 +276,7 @@ JK_TEST(test_cons_rule_timeouts_grow_with_round)
 JK_TEST(test_cons_rule_round_skip_on_f_plus_1_higher_round)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     th_vote(&t, 1, PV, 1, 5, 0);
     th_vote(&t, 1, PC, 1, 5, 0); /* the same validator again: still f */
     JK_CHECK_EQ(th_status(&t).round, 0);
@@ -310,11 +292,9 @@ JK_TEST(test_cons_rule_round_skip_on_f_plus_1_higher_round)
 JK_TEST(test_cons_rule_decide_on_precommit_quorum)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     th_proposal(&t, 1, 1, 0, NIL, 'a');
-    th_vote(&t, 1, PC, 1, 0, 'a');
-    th_vote(&t, 2, PC, 1, 0, 'a');
+    th_votes(&t, "12", PC, 1, 0, 'a');
     JK_CHECK_EQ(t.ndecided, 0);
     th_vote(&t, 3, PC, 1, 0, 'a');
     JK_REQUIRE(t.ndecided == 1);
@@ -333,14 +313,10 @@ JK_TEST(test_cons_rule_decide_on_precommit_quorum)
 JK_TEST(test_cons_rule_decide_in_an_earlier_round)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
-    th_vote(&t, 1, PV, 1, 1, 0);
-    th_vote(&t, 2, PV, 1, 1, 0);
+    th_begin(&t, 4, 0);
+    th_skip_to(&t, "12", 1);
     JK_REQUIRE(th_status(&t).round == 1);
-    th_vote(&t, 1, PC, 1, 0, 'a');
-    th_vote(&t, 2, PC, 1, 0, 'a');
-    th_vote(&t, 3, PC, 1, 0, 'a');
+    th_votes(&t, "123", PC, 1, 0, 'a');
     JK_CHECK_EQ(t.ndecided, 0); /* no proposal yet */
     th_proposal(&t, 1, 1, 0, NIL, 'a');
     JK_CHECK_EQ(t.ndecided, 1);
@@ -352,12 +328,9 @@ JK_TEST(test_cons_rule_decide_in_an_earlier_round)
 JK_TEST(test_cons_rule_no_decision_on_invalid_value)
 {
     th t;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     th_proposal(&t, 1, 1, 0, NIL, 'X');
-    th_vote(&t, 1, PC, 1, 0, 'X');
-    th_vote(&t, 2, PC, 1, 0, 'X');
-    th_vote(&t, 3, PC, 1, 0, 'X');
+    th_votes(&t, "123", PC, 1, 0, 'X');
     JK_CHECK_EQ(t.ndecided, 0);
     th_free(&t);
 }
@@ -368,11 +341,9 @@ JK_TEST(test_cons_rule_proposer_proposes_valid_value)
 {
     th t;
     jk_cons_proposal p;
-    th_init(&t, 4, 0);
-    th_start(&t);
+    th_begin(&t, 4, 0);
     th_clear(&t);
-    th_vote(&t, 1, PV, 1, 3, 0);
-    th_vote(&t, 2, PV, 1, 3, 0);
+    th_skip_to(&t, "12", 3);
     JK_REQUIRE(th_status(&t).round == 3);
     JK_REQUIRE(th_sent_proposal(&t, &p));
     JK_CHECK_EQ(p.valid_round, NIL);
@@ -382,8 +353,7 @@ JK_TEST(test_cons_rule_proposer_proposes_valid_value)
     th_init(&t, 4, 0);
     th_lock_on_a(&t);
     th_clear(&t);
-    th_vote(&t, 1, PV, 1, 3, 0);
-    th_vote(&t, 2, PV, 1, 3, 0);
+    th_skip_to(&t, "12", 3);
     JK_REQUIRE(th_status(&t).round == 3);
     JK_REQUIRE(th_sent_proposal(&t, &p));
     JK_CHECK_EQ(p.valid_round, 0);

@@ -102,3 +102,39 @@ JK_TEST(test_cons_sim_refuses_more_than_f_byzantine)
     cfg.byzantine = 2;
     JK_CHECK_EQ(jk_cons_sim_run(&cfg, &res), JK_ERR_INVALID_ARG);
 }
+
+/* The schedule both simulating drivers share: earliest time first, and
+ * items due at the same millisecond in push order (what makes a seed's run
+ * independent of addresses), also for an item pushed while others are due;
+ * free releases what is still pending, bytes included. */
+JK_TEST(test_cons_sim_queue_orders_by_time_then_push_order)
+{
+    static const uint64_t times[] = {50, 10, 50, 30, 10, 50, 0, 30, 10, 70, 50, 0};
+    /* seq 12 (time 1000) stays pending; seq 13 is pushed at time 10 after
+     * the third pop, when 4 and 8 are already due at 10 */
+    static const uint64_t order[] = {6, 11, 1, 4, 8, 13, 3, 7, 0, 2, 5, 10, 9};
+    const size_t n = sizeof times / sizeof times[0];
+    jk_cons_sim_queue q = {0};
+    for (size_t i = 0; i < n; i++) {
+        jk_cons_sim_item *it = jk_cons_sim_queue_push(&q, times[i], (uint8_t)(i % 3), (uint32_t)i);
+        JK_REQUIRE(it != NULL);
+        JK_CHECK_EQ(it->time, times[i]);
+        JK_CHECK_EQ(it->seq, i);
+        JK_CHECK(it->bytes == NULL && it->len == 0 && it->from == 0);
+    }
+    jk_cons_sim_item *pending = jk_cons_sim_queue_push(&q, 1000, 0, 12);
+    JK_REQUIRE(pending != NULL);
+    pending->bytes = malloc(8);
+    JK_CHECK_EQ(q.n, n + 1);
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+        jk_cons_sim_item it = jk_cons_sim_queue_pop(&q);
+        JK_CHECK_EQ(it.seq, order[k]);
+        JK_CHECK_EQ(it.node, it.seq);
+        JK_CHECK_EQ(it.time, it.seq < n ? times[it.seq] : 10);
+        if (k == 2)
+            JK_REQUIRE(jk_cons_sim_queue_push(&q, it.time, 1, 13) != NULL);
+    }
+    JK_CHECK_EQ(q.n, 1);
+    jk_cons_sim_queue_free(&q); /* frees the pending item's bytes (ASan checks) */
+    JK_CHECK(q.n == 0 && q.items == NULL);
+}
