@@ -297,6 +297,22 @@ jk_err jk_cap_cnode_set(jk_cap cnode, uint32_t i, jk_cap value, jk_cap *out);
  * @return as jk_cap_cnode_set. O(k). */
 jk_err jk_cap_cnode_update(jk_cap *cnode, uint32_t i, jk_cap value);
 
+/* jk_cap_cnode_update through nested CNodes: idx[0] is a slot of *cnode
+ * (OWNED), idx[1] a slot of the CNode held there, and so on; the slot
+ * idx[count-1] of the innermost CNode becomes `value` (BORROWED), and every
+ * CNode on the way is replaced by its updated copy — the value is the one
+ * the chain of jk_cap_cnode_set calls from the innermost CNode outwards
+ * gives. Where every holder on the way is the caller's alone (the body and
+ * the nodes on each path hold one reference), the nested CNodes change in
+ * place; from the first shared one in, they are copied. A cap read from
+ * *cnode without its own reference may be freed by this call. On error
+ * *cnode is unchanged.
+ * @return JK_OK; JK_ERR_INVALID_ARG (count is 0 or over 16); JK_ERR_CAP_KIND
+ *         (a slot on the way does not hold a CNode); JK_ERR_CAP_RANGE (an
+ *         index out of range); JK_ERR_CAP_TOO_DEEP (the outer CNode would
+ *         nest deeper than JK_CAP_MAX_DEPTH); JK_ERR_NOMEM. O(count · k). */
+jk_err jk_cap_cnode_update_path(jk_cap *cnode, const uint32_t *idx, unsigned count, jk_cap value);
+
 /* The first non-empty slot at index >= from, skipping empty subtrees.
  * @param[out] index  the slot found.
  * @return true when found; false when none (or not a CNode). */

@@ -65,24 +65,16 @@ bool jk_path_get(jk_cap cnode, uint64_t path, jk_cap *out)
 
 jk_err jk_path_update(jk_cap *cnode, uint64_t path, jk_cap value)
 {
-    jk_cap chain[JK_KERNEL_MAX_PATH_DEPTH];
     uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
     unsigned d;
-    if (!jk_path_walk(*cnode, path, chain, idx, &d))
+    if (!jk_path_decode(path, &d, idx))
         return JK_ERR_INVALID_ARG;
-    /* The nested CNodes are borrowed from their parents, so they are copied;
-     * only the root, which the caller owns, may change in place. */
-    jk_cap child = jk_cap_retain(value);
-    for (unsigned l = d; l-- > 1;) {
-        jk_cap updated;
-        jk_err err = jk_cap_cnode_set(chain[l], idx[l], child, &updated);
-        jk_cap_release(child);
-        if (err != JK_OK)
-            return err;
-        child = updated;
-    }
-    jk_err err = jk_cap_cnode_update(cnode, idx[0], child);
-    jk_cap_release(child);
+    /* The nested CNodes change in place where the frame's cnode, each of
+     * them and the nodes between are held once (by the frame), and are
+     * copied from the first shared one in (jk_cap_cnode_update_path). */
+    jk_err err = jk_cap_cnode_update_path(cnode, idx, d, value);
+    if (err == JK_ERR_CAP_KIND || err == JK_ERR_CAP_RANGE)
+        return JK_ERR_INVALID_ARG; /* the path does not name a slot */
     return err;
 }
 
