@@ -234,13 +234,25 @@ jk_err jk_cap_data_write(jk_cap data, uint64_t offset, const void *src,
  * @return a BORROWED pointer to 4096 bytes, 4096-aligned, valid as long as the
  *         caller holds `data` (or any cap sharing the page); bytes past the
  *         Data's length (in a short last page) read as zero. NULL when data is
- *         not a Data or i >= page count. O(log pages). Never write through it. */
+ *         not a Data or i >= page count, or out of memory (a short last page
+ *         of at most 1 KiB is stored in a buffer of its own size, and its
+ *         4 KiB form is made on the first call; later calls cannot fail and
+ *         return the same pointer). O(log pages). Never write through it.
+ *         Thread-safe, as every read of a value. */
 const uint8_t *jk_cap_data_page(jk_cap data, uint32_t i);
 
 /* The pointers of pages [first, first+count) (same rules as jk_cap_data_page)
  * in O(count + log pages).
- * @return JK_OK, JK_ERR_CAP_KIND, JK_ERR_CAP_RANGE. */
+ * @return JK_OK, JK_ERR_CAP_KIND, JK_ERR_CAP_RANGE, JK_ERR_NOMEM (the last
+ *         page's 4 KiB form, as jk_cap_data_page). */
 jk_err jk_cap_data_pages(jk_cap data, uint32_t first, uint32_t count,
+                         const uint8_t **out);
+
+/* jk_cap_data_pages for a reader that stays inside the Data's length (the
+ * kernel's DATA_READ): the pages as stored, each readable for 4096 bytes
+ * except a short last page, readable only up to the Data's length. Never
+ * allocates. @return JK_OK, JK_ERR_CAP_KIND, JK_ERR_CAP_RANGE. */
+jk_err jk_cap_data_spans(jk_cap data, uint32_t first, uint32_t count,
                          const uint8_t **out);
 
 /* Bulk page replacement, for minting dirty pages back after a call: a new Data

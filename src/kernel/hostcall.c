@@ -333,7 +333,7 @@ static jk_err jk_hc_data(jk_hc *c, uint64_t n)
         uint32_t first = (uint32_t)(pos / JK_PVM_PAGE_SIZE);
         uint32_t count = (uint32_t)((pos % JK_PVM_PAGE_SIZE + (len - done) + JK_PVM_PAGE_SIZE - 1) / JK_PVM_PAGE_SIZE);
         count = count > 64 ? 64 : count;
-        err = jk_cap_data_pages(data, first, count, pages);
+        err = jk_cap_data_spans(data, first, count, pages); /* read inside the length only */
         for (uint32_t i = 0; err == JK_OK && i < count && done < len; i++) {
             size_t in = (size_t)((off + done) % JK_PVM_PAGE_SIZE);
             size_t chunk = JK_PVM_PAGE_SIZE - in < len - done ? JK_PVM_PAGE_SIZE - in : (size_t)(len - done);
