@@ -18,16 +18,11 @@
  * checked (events admitted, blocks applied, the kernel's ledger equal to the
  * native one byte for byte); any failed check exits 1. See docs/bench.md.
  */
-#include "jark/spec.h"
-#include "jark/sdk.h"
-
-#include "jark/chain.h"
+#include "bench_util.h"
 
 #include "../examples/demo/demo_view.h"
 
-#include <limits.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,20 +49,16 @@
 
 #define JK_BENCH_ACCOUNTS 1000u        /* funded accounts; also events per run */
 #define JK_BENCH_BIG_ACCOUNTS 1000000u /* the large ledger of setup_cycle */
-#define JK_BENCH_RECORD 48u            /* key[32] ‖ balance u64 ‖ nonce u64 */
-#define JK_BENCH_TRANSFER 81u          /* 'T' ‖ from ‖ to ‖ amount ‖ nonce */
+#define JK_BENCH_RECORD JK_BU_RECORD
+#define JK_BENCH_TRANSFER JK_BU_TRANSFER
 #define JK_BENCH_BALANCE 1000000u
 #define JK_BENCH_MAX_LEDGER 1024u      /* the native ledger's capacity */
-
-typedef struct jk_bench_key {
-    uint8_t pk[32], sk[64];
-} jk_bench_key;
 
 /* Everything the benchmarks share. */
 typedef struct jk_bench_ctx {
     jk_spec_file spec;
-    jk_bench_key validator;
-    jk_bench_key *accounts;            /* JK_BENCH_ACCOUNTS, in ledger (key) order */
+    jk_bu_key validator;
+    jk_bu_key *accounts;               /* JK_BENCH_ACCOUNTS, in ledger (key) order */
     uint8_t *ledger;                   /* the genesis ledger, sorted */
     jk_chain_genesis genesis;          /* with JK_BENCH_ACCOUNTS accounts */
     /* the workload: account i sends 1 + i % 7 to account i + 1, nonce 0 */
@@ -78,34 +69,6 @@ typedef struct jk_bench_ctx {
     size_t *trace_counts;
     bool *admitted;
 } jk_bench_ctx;
-
-static void jk_bench_fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "bench_chain: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    exit(1);
-}
-
-static double jk_bench_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* The process's CPU time (all its threads): on a machine shared with other
- * work, a single-threaded apply's CPU time barely moves with the load, while
- * its wall time does (preemption); apply_transfers prints both. */
-static double jk_bench_cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* CPU seconds of the last timed apply (produce, import or native). */
 static double jk_bench_cpu_last;
@@ -124,99 +87,33 @@ static uint64_t jk_bench_get64(const uint8_t *p)
     return v;
 }
 
-static int jk_bench_key_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
-
-static void *jk_bench_alloc(size_t n)
-{
-    void *p = calloc(1, n ? n : 1);
-    if (!p)
-        jk_bench_fail("out of memory (%zu bytes)", n);
-    return p;
-}
-
-/* A key pair derived from (purpose, i). */
-static void jk_bench_derive(const char *purpose, uint32_t i, jk_bench_key *out)
-{
-    char buf[64];
-    int n = snprintf(buf, sizeof buf, "jark/bench/chain/%s/%u", purpose, i);
-    jk_hash seed;
-    jk_crypto_blake2b256(buf, (size_t)n, &seed);
-    if (jk_crypto_ed25519_keypair_from_seed(seed.bytes, out->pk, out->sk) != JK_OK)
-        jk_bench_fail("cannot derive a key");
-}
-
-/* Genesis of the demo chain with `ledger` (len bytes) in slot 20 and one
- * registered reporter in slot 21; the bench's validator is the only one. */
-static void jk_bench_genesis(jk_bench_ctx *c, const uint8_t *ledger, size_t len, jk_chain_genesis *out)
-{
-    uint8_t reporter[32];
-    memset(reporter, 0x5A, sizeof reporter);
-    uint32_t slots[2] = {20, 21};
-    const uint8_t *data[2] = {ledger, reporter};
-    size_t lens[2] = {len, sizeof reporter};
-    jk_chain_spec spec = c->spec.spec;
-    spec.state_slots = slots;
-    spec.state_data = data;
-    spec.state_len = lens;
-    spec.state_count = 2;
-    spec.validators = (const uint8_t(*)[32])c->validator.pk;
-    spec.validator_count = 1;
-    jk_diag diag = {{0}};
-    jk_err e = jk_chain_genesis_build(&spec, out, &diag);
-    if (e != JK_OK)
-        jk_bench_fail("genesis: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
-}
-
-static jk_chain_kernel *jk_bench_kernel(jk_bench_ctx *c, const jk_chain_genesis *g)
-{
-    (void)c;
-    jk_chain_kernel *ck = NULL;
-    jk_diag diag = {{0}};
-    jk_err e = jk_chain_kernel_new(g, jk_cap_null(), &ck, &diag);
-    if (e != JK_OK)
-        jk_bench_fail("kernel: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
-    return ck;
-}
-
 static void jk_bench_setup(jk_bench_ctx *c)
 {
-    const char *sdk = jk_sdk_dir();
-    if (!sdk)
-        jk_bench_fail("cannot find the SDK (set JARK_SDK_DIR)");
-    char spec_path[PATH_MAX + 64];
-    snprintf(spec_path, sizeof spec_path, "%.*s/../examples/demo/devnet-spec.json", PATH_MAX, sdk);
-    jk_diag diag = {{0}};
-    if (jk_spec_file_load(spec_path, NULL, &c->spec, &diag) != JK_OK)
-        jk_bench_fail("the demo chain: %s", diag.msg);
-
-    jk_bench_derive("validator", 0, &c->validator);
-    c->accounts = jk_bench_alloc(JK_BENCH_ACCOUNTS * sizeof *c->accounts);
+    jk_bu_load_demo(&c->spec);
+    jk_bu_derive("chain", "validator", 0, &c->validator);
+    c->accounts = jk_bu_alloc(JK_BENCH_ACCOUNTS * sizeof *c->accounts);
     for (uint32_t i = 0; i < JK_BENCH_ACCOUNTS; i++)
-        jk_bench_derive("account", i, &c->accounts[i]);
-    qsort(c->accounts, JK_BENCH_ACCOUNTS, sizeof *c->accounts, jk_bench_key_cmp); /* pk is first */
-    c->ledger = jk_bench_alloc(JK_BENCH_ACCOUNTS * JK_BENCH_RECORD);
+        jk_bu_derive("chain", "account", i, &c->accounts[i]);
+    qsort(c->accounts, JK_BENCH_ACCOUNTS, sizeof *c->accounts, jk_bu_key_cmp); /* pk is first */
+    c->ledger = jk_bu_alloc(JK_BENCH_ACCOUNTS * JK_BENCH_RECORD);
     for (uint32_t i = 0; i < JK_BENCH_ACCOUNTS; i++) {
         uint8_t *r = c->ledger + (size_t)i * JK_BENCH_RECORD;
         memcpy(r, c->accounts[i].pk, 32);
         jk_bench_put64(r + 32, JK_BENCH_BALANCE);
         jk_bench_put64(r + 40, 0);
     }
-    jk_bench_genesis(c, c->ledger, JK_BENCH_ACCOUNTS * JK_BENCH_RECORD, &c->genesis);
+    jk_bu_genesis(&c->spec, c->validator.pk, c->ledger, JK_BENCH_ACCOUNTS * JK_BENCH_RECORD, &c->genesis);
 
     size_t n = JK_BENCH_ACCOUNTS;
-    c->blobs = jk_bench_alloc(n * sizeof *c->blobs);
-    c->events = jk_bench_alloc(n * sizeof *c->events);
-    c->traces = jk_bench_alloc(n * sizeof *c->traces);
-    c->trace_ptrs = jk_bench_alloc(n * sizeof *c->trace_ptrs);
-    c->trace_counts = jk_bench_alloc(n * sizeof *c->trace_counts);
-    c->admitted = jk_bench_alloc(n * sizeof *c->admitted);
+    c->blobs = jk_bu_alloc(n * sizeof *c->blobs);
+    c->events = jk_bu_alloc(n * sizeof *c->events);
+    c->traces = jk_bu_alloc(n * sizeof *c->traces);
+    c->trace_ptrs = jk_bu_alloc(n * sizeof *c->trace_ptrs);
+    c->trace_counts = jk_bu_alloc(n * sizeof *c->trace_counts);
+    c->admitted = jk_bu_alloc(n * sizeof *c->admitted);
     for (size_t i = 0; i < n; i++) {
         uint8_t *b = c->blobs[i];
-        b[0] = 'T';
-        memcpy(b + 1, c->accounts[i].pk, 32);
-        memcpy(b + 33, c->accounts[(i + 1) % n].pk, 32);
-        jk_bench_put64(b + 65, 1 + i % 7);
-        jk_bench_put64(b + 73, 0);
+        jk_bu_transfer(b, c->accounts[i].pk, c->accounts[(i + 1) % n].pk, 1 + i % 7, 0);
         c->events[i] = (jk_chain_event){JK_CHAIN_ENDPOINT_TRANSACT, b, JK_BENCH_TRANSFER};
         jk_chain_trace_sign(c->accounts[i].sk, &c->genesis.genesis_hash, b, JK_BENCH_TRANSFER, &c->traces[i]);
         c->trace_ptrs[i] = &c->traces[i];
@@ -230,26 +127,26 @@ static double jk_bench_gossip(jk_bench_ctx *c, jk_chain_kernel *ck, unsigned thr
 {
     size_t n = JK_BENCH_ACCOUNTS;
     memset(c->admitted, 0, n * sizeof *c->admitted);
-    double t0 = jk_bench_now();
+    double t0 = jk_bu_now();
     jk_err e = jk_chain_handle_incoming_events(ck, c->events, c->trace_ptrs, c->trace_counts, n, threads,
                                                c->admitted);
-    double t = jk_bench_now() - t0;
+    double t = jk_bu_now() - t0;
     if (e != JK_OK)
-        jk_bench_fail("handle_incoming_events: %s", jk_strerror(e));
+        jk_bu_fail("handle_incoming_events: %s", jk_strerror(e));
     for (size_t i = 0; i < n; i++)
         if (!c->admitted[i])
-            jk_bench_fail("event %zu was not admitted (threads=%u)", i, threads);
+            jk_bu_fail("event %zu was not admitted (threads=%u)", i, threads);
     return t;
 }
 
 /* One verify run on a fresh kernel (the pool would drop repeats). */
 static double jk_bench_verify_run(jk_bench_ctx *c, unsigned threads)
 {
-    jk_chain_kernel *ck = jk_bench_kernel(c, &c->genesis);
+    jk_chain_kernel *ck = jk_bu_kernel(&c->genesis);
     jk_diag diag = {{0}};
     jk_err e = jk_chain_setup_cycle(ck, &diag);
     if (e != JK_OK)
-        jk_bench_fail("setup_cycle: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
+        jk_bu_fail("setup_cycle: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
     double t = jk_bench_gossip(c, ck, threads);
     jk_chain_teardown(ck);
     jk_chain_kernel_free(ck);
@@ -259,13 +156,13 @@ static double jk_bench_verify_run(jk_bench_ctx *c, unsigned threads)
 /* Raw libsodium: verify the same n signatures over their message hashes. */
 static double jk_bench_sodium_run(const jk_bench_ctx *c)
 {
-    double t0 = jk_bench_now();
+    double t0 = jk_bu_now();
     for (size_t i = 0; i < JK_BENCH_ACCOUNTS; i++) {
         const jk_chain_trace *t = &c->traces[i];
         if (crypto_sign_verify_detached(t->sig, t->msg_hash.bytes, 32, t->key) != 0)
-            jk_bench_fail("libsodium refused signature %zu", i);
+            jk_bu_fail("libsodium refused signature %zu", i);
     }
-    return jk_bench_now() - t0;
+    return jk_bu_now() - t0;
 }
 
 static double jk_bench_min(double a, double b) { return a < b ? a : b; }
@@ -375,33 +272,33 @@ static void jk_bench_check_ledger(jk_cap chain, const jk_bench_ledger *l, const 
     uint64_t count = 0;
     uint8_t *buf = demo_view_ledger(chain, &count);
     if (!buf || count != l->count || memcmp(buf, l->rec, l->count * JK_BENCH_RECORD) != 0)
-        jk_bench_fail("%s: the chain's ledger differs from the native ledger's", who);
+        jk_bu_fail("%s: the chain's ledger differs from the native ledger's", who);
     free(buf);
 }
 
 /* Produce block 1 from all the events; returns the seconds produce took. */
 static double jk_bench_produce(jk_bench_ctx *c, jk_chain_block *block, jk_cap *chain_after)
 {
-    jk_chain_kernel *ck = jk_bench_kernel(c, &c->genesis);
+    jk_chain_kernel *ck = jk_bu_kernel(&c->genesis);
     jk_chain_set_own_key(ck, c->validator.sk);
     jk_diag diag = {{0}};
     jk_err e = jk_chain_setup_cycle(ck, &diag);
     if (e != JK_OK)
-        jk_bench_fail("setup_cycle: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
+        jk_bu_fail("setup_cycle: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
     jk_bench_gossip(c, ck, 0);
     if (jk_chain_run_cycle_process(ck, NULL) != JK_OK)
-        jk_bench_fail("run_cycle_process");
-    double t0 = jk_bench_now(), c0 = jk_bench_cpu_now();
+        jk_bu_fail("run_cycle_process");
+    double t0 = jk_bu_now(), c0 = jk_bu_cpu_now();
     JK_BENCH_CG_START();
     e = jk_chain_apply_block_produce(ck, &c->genesis.genesis_hash, 1, 0, NULL, block, &diag);
     JK_BENCH_CG_DUMP("produce");
-    double t = jk_bench_now() - t0;
-    jk_bench_cpu_last = jk_bench_cpu_now() - c0;
+    double t = jk_bu_now() - t0;
+    jk_bench_cpu_last = jk_bu_cpu_now() - c0;
     jk_chain_teardown(ck);
     if (e != JK_OK)
-        jk_bench_fail("produce: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
+        jk_bu_fail("produce: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
     if (block->event_count != JK_BENCH_ACCOUNTS || block->trace_count != JK_BENCH_ACCOUNTS)
-        jk_bench_fail("produced %zu events and %zu traces, not %u", block->event_count, block->trace_count,
+        jk_bu_fail("produced %zu events and %zu traces, not %u", block->event_count, block->trace_count,
                       JK_BENCH_ACCOUNTS);
     *chain_after = ck->chain;
     jk_cap_retain(*chain_after);
@@ -415,27 +312,27 @@ static double jk_bench_produce(jk_bench_ctx *c, jk_chain_block *block, jk_cap *c
 static double jk_bench_import(jk_bench_ctx *c, const jk_chain_block *block, const jk_bench_ledger *want,
                               bool gossiped, unsigned threads)
 {
-    jk_chain_kernel *ck = jk_bench_kernel(c, &c->genesis);
+    jk_chain_kernel *ck = jk_bu_kernel(&c->genesis);
     jk_chain_set_import_threads(ck, threads);
     jk_diag diag = {{0}};
     if (gossiped) {
         if (jk_chain_setup_cycle(ck, &diag) != JK_OK)
-            jk_bench_fail("setup_cycle: %s", diag.msg);
+            jk_bu_fail("setup_cycle: %s", diag.msg);
         jk_bench_gossip(c, ck, 0);
         jk_chain_teardown(ck);
     }
-    double t0 = jk_bench_now(), c0 = jk_bench_cpu_now();
+    double t0 = jk_bu_now(), c0 = jk_bu_cpu_now();
     JK_BENCH_CG_START();
     jk_err e = jk_chain_apply_block_import(ck, block, &c->genesis.genesis_hash, 1, &diag);
     JK_BENCH_CG_DUMP(gossiped ? "import_gossiped" : threads > 1 ? "import_threaded" : "import");
-    double t = jk_bench_now() - t0;
-    jk_bench_cpu_last = jk_bench_cpu_now() - c0;
+    double t = jk_bu_now() - t0;
+    jk_bench_cpu_last = jk_bu_cpu_now() - c0;
     if (e != JK_OK)
-        jk_bench_fail("import: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
+        jk_bu_fail("import: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
     jk_hash root;
     jk_cap_hash(ck->chain, &root);
     if (memcmp(root.bytes, block->header.state_root.bytes, 32) != 0)
-        jk_bench_fail("import ended on another state root");
+        jk_bu_fail("import ended on another state root");
     jk_bench_check_ledger(ck->chain, want, "import");
     jk_chain_kernel_free(ck);
     return t;
@@ -445,18 +342,18 @@ static double jk_bench_native_run(jk_bench_ctx *c, const jk_chain_block *block, 
 {
     l->count = JK_BENCH_ACCOUNTS;
     memcpy(l->rec, c->ledger, JK_BENCH_ACCOUNTS * JK_BENCH_RECORD);
-    double t0 = jk_bench_now(), c0 = jk_bench_cpu_now();
+    double t0 = jk_bu_now(), c0 = jk_bu_cpu_now();
     JK_BENCH_CG_START();
     *applied = jk_bench_native_apply(l, &c->genesis.genesis_hash, block->events, block->traces, block->event_count);
     JK_BENCH_CG_DUMP("native");
-    double t = jk_bench_now() - t0;
-    jk_bench_cpu_last = jk_bench_cpu_now() - c0;
+    double t = jk_bu_now() - t0;
+    jk_bench_cpu_last = jk_bu_cpu_now() - c0;
     return t;
 }
 
 static void jk_bench_apply_transfers(jk_bench_ctx *c)
 {
-    jk_bench_ledger *native = jk_bench_alloc(sizeof *native);
+    jk_bench_ledger *native = jk_bu_alloc(sizeof *native);
     jk_chain_block block;
     memset(&block, 0, sizeof block);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -476,10 +373,10 @@ static void jk_bench_apply_transfers(jk_bench_ctx *c)
             for (size_t i = 0; i < block.event_count; i++)
                 if (block.events[i].blob_len != JK_BENCH_TRANSFER ||
                     memcmp(block.events[i].blob, c->blobs[i], JK_BENCH_TRANSFER) != 0)
-                    jk_bench_fail("block event %zu is not transfer %zu", i, i);
+                    jk_bu_fail("block event %zu is not transfer %zu", i, i);
             jk_bench_native_run(c, &block, native, &applied);
             if (applied != (long)JK_BENCH_ACCOUNTS)
-                jk_bench_fail("the native ledger applied %ld of %u transfers", applied, JK_BENCH_ACCOUNTS);
+                jk_bu_fail("the native ledger applied %ld of %u transfers", applied, JK_BENCH_ACCOUNTS);
             jk_bench_check_ledger(after, native, "produce");
         } else {
             jk_chain_block_free(&b);
@@ -492,13 +389,13 @@ static void jk_bench_apply_transfers(jk_bench_ctx *c)
         import_gossiped = jk_bench_min(import_gossiped, jk_bench_import(c, &block, native, true, 0));
         cpu_gossiped = jk_bench_min(cpu_gossiped, jk_bench_cpu_last);
         import_threaded = jk_bench_min(import_threaded, jk_bench_import(c, &block, native, false, threads));
-        jk_bench_ledger *scratch = jk_bench_alloc(sizeof *scratch);
+        jk_bench_ledger *scratch = jk_bu_alloc(sizeof *scratch);
         for (int k = 0; k < 3; k++) {
             nat = jk_bench_min(nat, jk_bench_native_run(c, &block, scratch, &applied));
             cpu_nat = jk_bench_min(cpu_nat, jk_bench_cpu_last);
             if (applied != (long)JK_BENCH_ACCOUNTS ||
                 memcmp(scratch->rec, native->rec, JK_BENCH_ACCOUNTS * JK_BENCH_RECORD) != 0)
-                jk_bench_fail("the native ledger is not deterministic");
+                jk_bu_fail("the native ledger is not deterministic");
         }
         free(scratch);
     }
@@ -521,14 +418,14 @@ static void jk_bench_apply_transfers(jk_bench_ctx *c)
 static double jk_bench_cycle_round(jk_chain_kernel *ck, long iters)
 {
     jk_diag diag = {{0}};
-    double t0 = jk_bench_now();
+    double t0 = jk_bu_now();
     for (long i = 0; i < iters; i++) {
         jk_err e = jk_chain_setup_cycle(ck, &diag);
         if (e != JK_OK)
-            jk_bench_fail("setup_cycle: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
+            jk_bu_fail("setup_cycle: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
         jk_chain_teardown(ck);
     }
-    return (jk_bench_now() - t0) / (double)iters;
+    return (jk_bu_now() - t0) / (double)iters;
 }
 
 static void jk_bench_setup_cycle(jk_bench_ctx *c)
@@ -537,7 +434,7 @@ static void jk_bench_setup_cycle(jk_bench_ctx *c)
     size_t big_len = (size_t)JK_BENCH_BIG_ACCOUNTS * JK_BENCH_RECORD;
     uint8_t *big = malloc(big_len);
     if (!big)
-        jk_bench_fail("out of memory");
+        jk_bu_fail("out of memory");
     for (uint32_t i = 0; i < JK_BENCH_BIG_ACCOUNTS; i++) {
         uint8_t *r = big + (size_t)i * JK_BENCH_RECORD;
         memset(r, 0xA5, 32);
@@ -547,13 +444,13 @@ static void jk_bench_setup_cycle(jk_bench_ctx *c)
         jk_bench_put64(r + 40, 0);
     }
     jk_chain_genesis big_genesis;
-    jk_bench_genesis(c, big, big_len, &big_genesis);
+    jk_bu_genesis(&c->spec, c->validator.pk, big, big_len, &big_genesis);
     free(big);
     jk_cap ledger = jk_cap_cnode_get(jk_cap_instance_cnode(big_genesis.chain), 20);
     if (jk_cap_data_len(ledger) != big_len)
-        jk_bench_fail("the big genesis has no %zu-byte ledger", big_len);
+        jk_bu_fail("the big genesis has no %zu-byte ledger", big_len);
 
-    jk_chain_kernel *small_k = jk_bench_kernel(c, &c->genesis), *big_k = jk_bench_kernel(c, &big_genesis);
+    jk_chain_kernel *small_k = jk_bu_kernel(&c->genesis), *big_k = jk_bu_kernel(&big_genesis);
     /* calibrate on the small one: a round of about 30 ms (also warms up) */
     long iters = 16;
     while (jk_bench_cycle_round(small_k, iters) * (double)iters < 0.03 && iters < (1L << 24))
@@ -576,6 +473,7 @@ int main(int argc, char **argv)
 {
     const char *only = NULL;
     int a = 1;
+    jk_bu_set_name("bench_chain");
     if (a < argc && !strcmp(argv[a], "--once")) {
         jk_bench_rounds = 1;
         a++;
@@ -589,7 +487,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (jk_crypto_init() != JK_OK)
-        jk_bench_fail("crypto init");
+        jk_bu_fail("crypto init");
     static jk_bench_ctx c;
     jk_bench_setup(&c);
     if (!only || !strcmp(only, "verify_events"))

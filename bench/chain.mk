@@ -6,9 +6,14 @@
 # (compiling the programs with the SDK, hence the tool objects). See docs/bench.md.
 BENCH_CHAIN_BIN := $(BUILD)/bench/bench_chain
 
-$(BENCH_CHAIN_BIN): bench/bench_chain.c $(TOOL_LIB_OBJ) $(BUILD)/libjark.a
+# bench/bench_util.c: the setup bench_chain and bench_ledger (ledger.mk) share.
+$(BUILD)/bench/bench_util.o: bench/bench_util.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O2 $(WARN) -MMD -MP -MF $@.d $< $(TOOL_LIB_OBJ) $(BUILD)/libjark.a \
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O2 $(WARN) -MMD -MP -c $< -o $@
+
+$(BENCH_CHAIN_BIN): bench/bench_chain.c $(BUILD)/bench/bench_util.o $(TOOL_LIB_OBJ) $(BUILD)/libjark.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O2 $(WARN) -MMD -MP -MF $@.d $< $(BUILD)/bench/bench_util.o $(TOOL_LIB_OBJ) $(BUILD)/libjark.a \
 	  $(LDFLAGS) $(LDLIBS) -o $@
 
 BENCH_TARGETS += bench-chain
@@ -16,4 +21,4 @@ BENCH_TARGETS += bench-chain
 bench-chain: $(BENCH_CHAIN_BIN)
 	@$(BENCH_CHAIN_BIN)
 
--include $(BENCH_CHAIN_BIN).d
+-include $(BENCH_CHAIN_BIN).d $(BUILD)/bench/bench_util.d

@@ -3,9 +3,9 @@
 # 1,000,000). bench/bench_ledger.c; see docs/bench.md.
 BENCH_LEDGER_BIN := $(BUILD)/bench/bench_ledger
 
-$(BENCH_LEDGER_BIN): bench/bench_ledger.c $(BUILD)/libjark.a
+$(BENCH_LEDGER_BIN): bench/bench_ledger.c $(BUILD)/bench/bench_util.o $(BUILD)/libjark.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O2 $(WARN) -MMD -MP -MF $@.d $< $(BUILD)/libjark.a \
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O2 $(WARN) -MMD -MP -MF $@.d $< $(BUILD)/bench/bench_util.o $(BUILD)/libjark.a \
 	  $(LDFLAGS) $(LDLIBS) -o $@
 
 BENCH_TARGETS += bench-ledger

@@ -234,13 +234,25 @@ jk_err jk_cap_data_write(jk_cap data, uint64_t offset, const void *src,
  * @return a BORROWED pointer to 4096 bytes, 4096-aligned, valid as long as the
  *         caller holds `data` (or any cap sharing the page); bytes past the
  *         Data's length (in a short last page) read as zero. NULL when data is
- *         not a Data or i >= page count. O(log pages). Never write through it. */
+ *         not a Data or i >= page count, or out of memory (a short last page
+ *         of at most 1 KiB is stored in a buffer of its own size, and its
+ *         4 KiB form is made on the first call; later calls cannot fail and
+ *         return the same pointer). O(log pages). Never write through it.
+ *         Thread-safe, as every read of a value. */
 const uint8_t *jk_cap_data_page(jk_cap data, uint32_t i);
 
 /* The pointers of pages [first, first+count) (same rules as jk_cap_data_page)
  * in O(count + log pages).
- * @return JK_OK, JK_ERR_CAP_KIND, JK_ERR_CAP_RANGE. */
+ * @return JK_OK, JK_ERR_CAP_KIND, JK_ERR_CAP_RANGE, JK_ERR_NOMEM (the last
+ *         page's 4 KiB form, as jk_cap_data_page). */
 jk_err jk_cap_data_pages(jk_cap data, uint32_t first, uint32_t count,
+                         const uint8_t **out);
+
+/* jk_cap_data_pages for a reader that stays inside the Data's length (the
+ * kernel's DATA_READ): the pages as stored, each readable for 4096 bytes
+ * except a short last page, readable only up to the Data's length. Never
+ * allocates. @return JK_OK, JK_ERR_CAP_KIND, JK_ERR_CAP_RANGE. */
+jk_err jk_cap_data_spans(jk_cap data, uint32_t first, uint32_t count,
                          const uint8_t **out);
 
 /* Bulk page replacement, for minting dirty pages back after a call: a new Data
@@ -296,6 +308,22 @@ jk_err jk_cap_cnode_set(jk_cap cnode, uint32_t i, jk_cap value, jk_cap *out);
  * On error *cnode is unchanged.
  * @return as jk_cap_cnode_set. O(k). */
 jk_err jk_cap_cnode_update(jk_cap *cnode, uint32_t i, jk_cap value);
+
+/* jk_cap_cnode_update through nested CNodes: idx[0] is a slot of *cnode
+ * (OWNED), idx[1] a slot of the CNode held there, and so on; the slot
+ * idx[count-1] of the innermost CNode becomes `value` (BORROWED), and every
+ * CNode on the way is replaced by its updated copy — the value is the one
+ * the chain of jk_cap_cnode_set calls from the innermost CNode outwards
+ * gives. Where every holder on the way is the caller's alone (the body and
+ * the nodes on each path hold one reference), the nested CNodes change in
+ * place; from the first shared one in, they are copied. A cap read from
+ * *cnode without its own reference may be freed by this call. On error
+ * *cnode is unchanged.
+ * @return JK_OK; JK_ERR_INVALID_ARG (count is 0 or over 16); JK_ERR_CAP_KIND
+ *         (a slot on the way does not hold a CNode); JK_ERR_CAP_RANGE (an
+ *         index out of range); JK_ERR_CAP_TOO_DEEP (the outer CNode would
+ *         nest deeper than JK_CAP_MAX_DEPTH); JK_ERR_NOMEM. O(count · k). */
+jk_err jk_cap_cnode_update_path(jk_cap *cnode, const uint32_t *idx, unsigned count, jk_cap value);
 
 /* The first non-empty slot at index >= from, skipping empty subtrees.
  * @param[out] index  the slot found.

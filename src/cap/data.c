@@ -29,22 +29,54 @@ static uint32_t jk_pages_of(uint64_t len) { return (uint32_t)((len + PAGE - 1) /
 
 /* ---- nodes ---- */
 
+static bool jk_page_small(uint32_t len) { return len <= JK_SMALL_PAGE; }
+
 jk_dnode *jk_dnode_new_page(const uint8_t *bytes, uint32_t len)
 {
     assert(len >= 1 && len <= PAGE);
-    uint8_t *buf = jk_page_zeroed(); /* the tail past len stays zero */
+    bool small = jk_page_small(len);
+    /* a full-size buffer's tail past len stays zero */
+    uint8_t *buf = small ? malloc(len) : jk_page_zeroed();
     if (!buf)
         return NULL;
     jk_dnode *n = jk_obj_alloc(sizeof *n, JK_OBJ_DPAGE);
     if (!n) {
-        jk_page_drop(buf, 0);
+        if (small)
+            free(buf);
+        else
+            jk_page_drop(buf, 0);
         return NULL;
     }
     if (bytes)
         memcpy(buf, bytes, len);
+    else if (small)
+        memset(buf, 0, len);
     n->u.page.bytes = buf;
     n->u.page.len = len;
+    atomic_init(&n->u.page.view, NULL);
     return n;
+}
+
+/* Page n as 4096 bytes, 4096-aligned, zero past its length: its own buffer,
+ * or for a small page its view, made on first demand. Several threads may
+ * ask at once: the first to publish its copy wins, the others drop theirs,
+ * and every caller gets the published one. NULL when out of memory. */
+static const uint8_t *jk_dnode_view(const jk_dnode *n)
+{
+    if (!jk_page_small(n->u.page.len))
+        return n->u.page.bytes;
+    _Atomic(uint8_t *) *slot = (_Atomic(uint8_t *) *)&n->u.page.view; /* a cache, as the hash is */
+    uint8_t *v = atomic_load_explicit(slot, memory_order_acquire);
+    if (v)
+        return v;
+    uint8_t *fresh = jk_page_zeroed();
+    if (!fresh)
+        return NULL;
+    memcpy(fresh, n->u.page.bytes, n->u.page.len);
+    if (atomic_compare_exchange_strong_explicit(slot, &v, fresh, memory_order_acq_rel, memory_order_acquire))
+        return fresh;
+    jk_page_drop(fresh, n->u.page.len);
+    return v;
 }
 
 jk_dnode *jk_dnode_new_inner(jk_dnode *left, jk_dnode *right)
@@ -81,7 +113,13 @@ static jk_dnode *jk_dnode_ref(jk_dnode *n)
 void jk_dnode_free(jk_dnode *n)
 {
     if (n->o.type == JK_OBJ_DPAGE) {
-        jk_page_drop(n->u.page.bytes, n->u.page.len); /* only [0, len) was written */
+        uint32_t len = n->u.page.len;
+        if (jk_page_small(len)) {
+            free(n->u.page.bytes);
+            jk_page_drop(atomic_load_explicit(&n->u.page.view, memory_order_acquire), len);
+        } else {
+            jk_page_drop(n->u.page.bytes, len); /* only [0, len) was written */
+        }
     } else {
         jk_obj_release(&n->u.in.left->o);
         jk_obj_release(&n->u.in.right->o);
@@ -274,7 +312,7 @@ const uint8_t *jk_cap_data_page(jk_cap data, uint32_t i)
             pages -= k;
         }
     }
-    return n->u.page.bytes;
+    return jk_dnode_view(n);
 }
 
 /* Pages [lo, hi) ∩ subtree (pages numbered from `first`) into out[p − lo]. */
@@ -292,7 +330,7 @@ static void jk_data_pages_rec(const jk_dnode *n, uint32_t pages, uint32_t first,
         jk_data_pages_rec(n->u.in.right, pages - k, first + k, lo, hi, out);
 }
 
-jk_err jk_cap_data_pages(jk_cap data, uint32_t first, uint32_t count,
+jk_err jk_cap_data_spans(jk_cap data, uint32_t first, uint32_t count,
                          const uint8_t **out)
 {
     if (data.kind != JK_CAP_DATA)
@@ -303,6 +341,19 @@ jk_err jk_cap_data_pages(jk_cap data, uint32_t first, uint32_t count,
         return JK_ERR_CAP_RANGE;
     if (count)
         jk_data_pages_rec(d->root, pages, 0, first, first + count, out);
+    return JK_OK;
+}
+
+jk_err jk_cap_data_pages(jk_cap data, uint32_t first, uint32_t count,
+                         const uint8_t **out)
+{
+    jk_err err = jk_cap_data_spans(data, first, count, out);
+    if (err != JK_OK || !count)
+        return err;
+    /* Only the last page can be small: give its 4 KiB view. */
+    uint32_t pages = jk_pages_of(jk_data_of(data)->len);
+    if (first + count == pages && !(out[count - 1] = jk_cap_data_page(data, pages - 1)))
+        return JK_ERR_NOMEM;
     return JK_OK;
 }
 

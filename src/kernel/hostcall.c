@@ -65,24 +65,16 @@ bool jk_path_get(jk_cap cnode, uint64_t path, jk_cap *out)
 
 jk_err jk_path_update(jk_cap *cnode, uint64_t path, jk_cap value)
 {
-    jk_cap chain[JK_KERNEL_MAX_PATH_DEPTH];
     uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
     unsigned d;
-    if (!jk_path_walk(*cnode, path, chain, idx, &d))
+    if (!jk_path_decode(path, &d, idx))
         return JK_ERR_INVALID_ARG;
-    /* The nested CNodes are borrowed from their parents, so they are copied;
-     * only the root, which the caller owns, may change in place. */
-    jk_cap child = jk_cap_retain(value);
-    for (unsigned l = d; l-- > 1;) {
-        jk_cap updated;
-        jk_err err = jk_cap_cnode_set(chain[l], idx[l], child, &updated);
-        jk_cap_release(child);
-        if (err != JK_OK)
-            return err;
-        child = updated;
-    }
-    jk_err err = jk_cap_cnode_update(cnode, idx[0], child);
-    jk_cap_release(child);
+    /* The nested CNodes change in place where the frame's cnode, each of
+     * them and the nodes between are held once (by the frame), and are
+     * copied from the first shared one in (jk_cap_cnode_update_path). */
+    jk_err err = jk_cap_cnode_update_path(cnode, idx, d, value);
+    if (err == JK_ERR_CAP_KIND || err == JK_ERR_CAP_RANGE)
+        return JK_ERR_INVALID_ARG; /* the path does not name a slot */
     return err;
 }
 
@@ -341,7 +333,7 @@ static jk_err jk_hc_data(jk_hc *c, uint64_t n)
         uint32_t first = (uint32_t)(pos / JK_PVM_PAGE_SIZE);
         uint32_t count = (uint32_t)((pos % JK_PVM_PAGE_SIZE + (len - done) + JK_PVM_PAGE_SIZE - 1) / JK_PVM_PAGE_SIZE);
         count = count > 64 ? 64 : count;
-        err = jk_cap_data_pages(data, first, count, pages);
+        err = jk_cap_data_spans(data, first, count, pages); /* read inside the length only */
         for (uint32_t i = 0; err == JK_OK && i < count && done < len; i++) {
             size_t in = (size_t)((off + done) % JK_PVM_PAGE_SIZE);
             size_t chunk = JK_PVM_PAGE_SIZE - in < len - done ? JK_PVM_PAGE_SIZE - in : (size_t)(len - done);

@@ -334,3 +334,156 @@ JK_TEST(test_cap_cnode_update_in_place_and_shared)
     jk_cap_release(d2);
     JK_CHECK_EQ(live(), before);
 }
+
+/* The reference for jk_cap_cnode_update_path: the chain of sets from the
+ * innermost CNode outwards, on a value nobody else holds changed. */
+static jk_err set_path_ref(jk_cap *c, const uint32_t *idx, unsigned n, jk_cap v)
+{
+    if (n == 1)
+        return set_in(c, idx[0], v);
+    jk_cap inner = jk_cap_retain(jk_cap_cnode_get(*c, idx[0]));
+    jk_err err = set_path_ref(&inner, idx + 1, n - 1, v);
+    if (err == JK_OK)
+        err = set_in(c, idx[0], inner);
+    jk_cap_release(inner);
+    return err;
+}
+
+static bool same_hash(jk_cap a, jk_cap b)
+{
+    jk_hash ha, hb;
+    jk_cap_hash(a, &ha);
+    jk_cap_hash(b, &hb);
+    return memcmp(ha.bytes, hb.bytes, 32) == 0;
+}
+
+/* jk_cap_cnode_update_path (issue 16): writes through nested CNodes held by
+ * the caller alone change them in place (no new objects, cached hashes on
+ * every level dropped, depths kept), give the value of the chain of sets at
+ * every step, copy from the first shared level in (the other holder sees no
+ * change), never make a CNode contain itself, and refuse (changing nothing)
+ * what the sets refuse, with the same errors. */
+JK_TEST(test_cap_cnode_update_path_nested)
+{
+    int64_t before = live();
+    jk_cap c, twin, a, b, d1 = small_data(1), d2 = small_data(2);
+    JK_REQUIRE(jk_cap_cnode_new(8, &c) == JK_OK);
+    JK_REQUIRE(jk_cap_cnode_new(16, &a) == JK_OK);
+    JK_REQUIRE(jk_cap_cnode_new(4, &b) == JK_OK);
+    JK_REQUIRE(set_in(&a, 300, b) == JK_OK);
+    JK_REQUIRE(set_in(&c, 20, a) == JK_OK);
+    jk_cap_release(a);
+    jk_cap_release(b);
+    twin = jk_cap_retain(c);
+    JK_REQUIRE(set_in(&twin, 21, d1) == JK_OK); /* twin: its own value... */
+    JK_REQUIRE(set_in(&twin, 21, jk_cap_null()) == JK_OK); /* ...equal to c */
+    JK_CHECK(jk_cap_equal(c, twin));
+
+    /* the first write copies (twin shares the nested CNodes), the rest are
+     * in place; each matches the chain of sets and drops the cached hashes */
+    uint32_t p3[3] = {20, 300, 5}, p2[2] = {20, 7}, q3[3] = {20, 300, 6};
+    /* same: the slot held a cap already, so an in-place write creates no
+     * object (the others make or free the leaf node of a new or emptied
+     * slot pair) */
+    struct { const uint32_t *p; unsigned n; jk_cap v; bool same; } steps[] = {
+        {p3, 3, d1, false}, {p3, 3, d2, true}, {p2, 2, d1, false},
+        {q3, 3, d1, false}, {p3, 3, jk_cap_null(), false}, {p2, 2, d2, true},
+    };
+    for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++) {
+        jk_hash stale;
+        jk_cap_hash(c, &stale);
+        jk_cap_hash(jk_cap_cnode_get(c, 20), &stale);
+        jk_cap_hash(jk_cap_cnode_get(jk_cap_cnode_get(c, 20), 300), &stale);
+        const void *nested = jk_cap_cnode_get(c, 20).body;
+        int64_t mid = live();
+        JK_REQUIRE(jk_cap_cnode_update_path(&c, steps[s].p, steps[s].n, steps[s].v) == JK_OK);
+        JK_REQUIRE(set_path_ref(&twin, steps[s].p, steps[s].n, steps[s].v) == JK_OK);
+        JK_CHECK(jk_cap_equal(c, twin));
+        JK_CHECK(same_hash(c, twin));
+        JK_CHECK(same_hash(jk_cap_cnode_get(c, 20), jk_cap_cnode_get(twin, 20)));
+        JK_CHECK_EQ(jk_cap_depth(c), jk_cap_depth(twin));
+        if (s > 0) /* in place: the nested CNode is the same object */
+            JK_CHECK(jk_cap_cnode_get(c, 20).body == nested);
+        if (steps[s].same)
+            JK_CHECK_EQ(live(), mid);
+    }
+    JK_CHECK(jk_cap_cnode_get(c, 20).body != jk_cap_cnode_get(twin, 20).body);
+
+    /* a deeper value raises every level's depth, as the sets do */
+    jk_cap deep;
+    JK_REQUIRE(jk_cap_cnode_new(1, &deep) == JK_OK);
+    JK_REQUIRE(set_in(&deep, 1, d1) == JK_OK);
+    JK_REQUIRE(jk_cap_cnode_update_path(&c, q3, 3, deep) == JK_OK);
+    JK_REQUIRE(set_path_ref(&twin, q3, 3, deep) == JK_OK);
+    JK_CHECK_EQ(jk_cap_depth(c), jk_cap_depth(deep) + 3);
+    JK_CHECK_EQ(jk_cap_depth(c), jk_cap_depth(twin));
+    JK_CHECK(same_hash(c, twin));
+
+    /* another holder of a nested CNode keeps its value */
+    jk_cap keep = jk_cap_retain(jk_cap_cnode_get(jk_cap_cnode_get(c, 20), 300));
+    jk_hash kh, kh2;
+    jk_cap_hash(keep, &kh);
+    JK_REQUIRE(jk_cap_cnode_update_path(&c, q3, 3, d2) == JK_OK);
+    JK_REQUIRE(set_path_ref(&twin, q3, 3, d2) == JK_OK);
+    jk_cap_hash(keep, &kh2);
+    JK_CHECK_MEM(kh.bytes, kh2.bytes, 32);
+    JK_CHECK(jk_cap_equal(jk_cap_cnode_get(keep, 6), deep));
+    JK_CHECK(same_hash(c, twin));
+    jk_cap_release(keep);
+
+    /* a nested CNode written into itself (borrowed from the tree, held once):
+     * the old value goes in, no CNode contains itself (live() below) */
+    JK_REQUIRE(jk_cap_cnode_update_path(&c, q3, 3, jk_cap_cnode_get(c, 20)) == JK_OK);
+    JK_REQUIRE(set_path_ref(&twin, q3, 3, jk_cap_cnode_get(twin, 20)) == JK_OK);
+    JK_CHECK(same_hash(c, twin));
+    JK_REQUIRE(jk_cap_cnode_update_path(&c, p2, 2, jk_cap_cnode_get(jk_cap_cnode_get(c, 20), 300)) == JK_OK);
+    JK_REQUIRE(set_path_ref(&twin, p2, 2, jk_cap_cnode_get(jk_cap_cnode_get(twin, 20), 300)) == JK_OK);
+    JK_CHECK(same_hash(c, twin));
+
+    /* the nesting bound: depth(v) + 3 levels may reach JK_CAP_MAX_DEPTH, not
+     * pass it; a refusal changes nothing */
+    jk_cap v = jk_cap_retain(d1);
+    while (jk_cap_depth(v) < JK_CAP_MAX_DEPTH - 3) {
+        jk_cap w;
+        JK_REQUIRE(jk_cap_cnode_new(0, &w) == JK_OK);
+        JK_REQUIRE(set_in(&w, 0, v) == JK_OK);
+        jk_cap_release(v);
+        v = w;
+    }
+    jk_cap w;
+    JK_REQUIRE(jk_cap_cnode_new(0, &w) == JK_OK);
+    JK_REQUIRE(set_in(&w, 0, v) == JK_OK);
+    jk_hash was, now;
+    jk_cap_hash(c, &was);
+    const void *body = c.body;
+    JK_CHECK(jk_cap_cnode_update_path(&c, p3, 3, w) == JK_ERR_CAP_TOO_DEEP);
+    JK_CHECK(set_path_ref(&twin, p3, 3, w) == JK_ERR_CAP_TOO_DEEP);
+    JK_CHECK(c.body == body);
+    jk_cap_hash(c, &now);
+    JK_CHECK_MEM(was.bytes, now.bytes, 32);
+    JK_REQUIRE(jk_cap_cnode_update_path(&c, p3, 3, v) == JK_OK);
+    JK_REQUIRE(set_path_ref(&twin, p3, 3, v) == JK_OK);
+    JK_CHECK_EQ(jk_cap_depth(c), JK_CAP_MAX_DEPTH);
+    JK_CHECK(same_hash(c, twin));
+    jk_cap_release(v);
+    jk_cap_release(w);
+
+    /* paths that do not name a slot */
+    uint32_t data_at[2] = {20, 9};
+    JK_REQUIRE(jk_cap_cnode_update_path(&c, data_at, 2, d1) == JK_OK);
+    JK_REQUIRE(set_path_ref(&twin, data_at, 2, d1) == JK_OK);
+    uint32_t bad_kind[3] = {20, 9, 0}, bad_range[3] = {20, 300, 16}, far[2] = {20, 65536};
+    JK_CHECK(jk_cap_cnode_update_path(&c, bad_kind, 3, d1) == JK_ERR_CAP_KIND);
+    JK_CHECK(jk_cap_cnode_update_path(&c, bad_range, 3, d1) == JK_ERR_CAP_RANGE);
+    JK_CHECK(jk_cap_cnode_update_path(&c, far, 2, d1) == JK_ERR_CAP_RANGE);
+    JK_CHECK(jk_cap_cnode_update_path(&c, far, 0, d1) == JK_ERR_INVALID_ARG);
+    JK_CHECK(c.body == body);
+    JK_CHECK(same_hash(c, twin));
+
+    jk_cap_release(deep);
+    jk_cap_release(c);
+    jk_cap_release(twin);
+    jk_cap_release(d1);
+    jk_cap_release(d2);
+    JK_CHECK_EQ(live(), before);
+}
