@@ -1,0 +1,90 @@
+/*
+ * test_adv_chain.c — hostile chain programs against the host's bounds: the
+ * test chain of tests/chain/progs with its verify replaced by one of
+ * tests/adversary/progs. Whatever a role does, the host must not spend more
+ * than the role's gas pays for (bytes allocated within 2 MiB + 32 bytes per
+ * unit of the budget, docs/abi.md "Peak memory"), and the event must be
+ * refused with a reason and the pool left as it was.
+ */
+#include "../chain/chain_test_util.h"
+#include "adv_alloc.h"
+
+#include <stdlib.h>
+
+/* The test chain (chain_test_util.h) with tests/adversary/progs/<verify>.c
+ * as its VerifyImage. */
+static bool adv_chain_make(jk_test_chain *tc, const char *verify)
+{
+    memset(tc, 0, sizeof *tc);
+    tc->images[0] = jk_image_of("transact", NULL, 0);
+    tc->images[1] = jk_image_of("dinst", NULL, 0);
+    tc->images[2] = jk_image_of("aa", NULL, 0);
+    tc->images[3] = jk_image_of("process", NULL, 0);
+    char source[128];
+    snprintf(source, sizeof source, "tests/adversary/progs/%s.c", verify);
+    jk_cap_pin vpins[2] = {{JK_CHAIN_SLOT_TRANSACT, tc->images[0]}, {JK_CHAIN_SLOT_DISPATCH_INSTANCE, tc->images[1]}};
+    jk_kernel_image_opts vopts = {.pins = vpins, .pin_count = 2};
+    tc->images[4] = jk_test_image(source, &vopts);
+    jk_cap_pin cpins[5] = {{JK_CHAIN_SLOT_VERIFY, tc->images[4]}, {JK_CHAIN_SLOT_TRANSACT, tc->images[0]},
+                           {JK_CHAIN_SLOT_DISPATCH_INSTANCE, tc->images[1]}, {JK_CHAIN_SLOT_AA, tc->images[2]},
+                           {JK_CHAIN_SLOT_DISPATCH_0, tc->images[3]}};
+    tc->images[5] = jk_image_of("chain", cpins, 5);
+    for (int i = 0; i < 6; i++)
+        if (jk_cap_is_null(tc->images[i]))
+            return false;
+    jk_cap cnode;
+    if (jk_cap_cnode_new(8, &cnode) != JK_OK)
+        return false;
+    jk_err err = jk_cap_instance_genesis(tc->images[5], cnode, &tc->chain, NULL);
+    jk_cap_release(cnode);
+    return err == JK_OK;
+}
+
+/* An attest storm: verify attests the same 1 MiB blob until its 1 M gas runs
+ * out — one CALL of the AA and one YIELD an attest, a few hundred gas, while
+ * the host reads and hashes the whole blob for each (H(tag ‖ genesis ‖ blob)
+ * to find the trace). The host's work must stay what the gas pays for. */
+JK_TEST(test_adv_chain_verify_attest_storm)
+{
+    jk_test_chain tc;
+    JK_REQUIRE(adv_chain_make(&tc, "verify_storm"));
+    jk_hash genesis;
+    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 3000000, &genesis);
+    JK_REQUIRE(tg != NULL);
+    uint8_t pk[32], sk[64];
+    jk_test_key(1, pk, sk);
+    jk_chain_kernel *ck;
+    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &ck, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_setup_cycle(ck, NULL) == JK_OK);
+    static const size_t sizes[2] = {64, JK_CHAIN_MAX_BLOB};
+    for (int s = 0; s < 2; s++) {
+        size_t len = sizes[s];
+        uint8_t *blob = calloc(1, len);
+        JK_REQUIRE(blob);
+        memcpy(blob, pk, 32);
+        blob[32] = 'T';
+        jk_chain_trace tr;
+        jk_chain_trace_sign(sk, &genesis, blob, len, &tr);
+        jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, blob, len};
+        bool admitted = true;
+        jk_diag why = {{0}};
+        uint64_t b0 = adv_allocated();
+        JK_CHECK(jk_chain_handle_incoming_event(ck, &ev, &tr, 1, &admitted, &why) == JK_OK);
+        uint64_t bytes = adv_allocated() - b0;
+        JK_CHECK(!admitted); /* it never halts */
+        JK_CHECK(why.msg[0] != 0);
+        JK_CHECK_EQ(ck->pool_count, 0);
+        /* the blob itself is copied a few times (the event, its Data) */
+        uint64_t bound = adv_bound(tg->gas.verify) + 8 * (uint64_t)len;
+        if (bytes > bound)
+            jk_test_fail(__FILE__, __LINE__, "a %zu-byte attest storm: the host allocated %llu bytes for %lld gas",
+                         len, (unsigned long long)bytes, (long long)tg->gas.verify);
+        if (getenv("JK_ADV_REPORT"))
+            printf("ADV verify attest storm, %zu-byte blob: bytes=%llu (%.1f per gas) why=%s\n", len,
+                   (unsigned long long)bytes, (double)bytes / (double)tg->gas.verify, why.msg);
+        free(blob);
+    }
+    jk_chain_teardown(ck);
+    jk_chain_kernel_free(ck);
+    jk_test_chain_free(&tc);
+}
