@@ -11,20 +11,18 @@
 
 #include <stdlib.h>
 
-/* The test chain (chain_test_util.h) with tests/adversary/progs/<verify>.c
- * as its VerifyImage. */
-static bool adv_chain_make(jk_test_chain *tc, const char *verify)
+/* The test chain (chain_test_util.h) with the VerifyImage and Dispatch_0
+ * image built from the given sources. */
+static bool adv_chain_make(jk_test_chain *tc, const char *verify, const char *process)
 {
     memset(tc, 0, sizeof *tc);
     tc->images[0] = jk_image_of("transact", NULL, 0);
     tc->images[1] = jk_image_of("dinst", NULL, 0);
     tc->images[2] = jk_image_of("aa", NULL, 0);
-    tc->images[3] = jk_image_of("process", NULL, 0);
-    char source[128];
-    snprintf(source, sizeof source, "tests/adversary/progs/%s.c", verify);
+    tc->images[3] = jk_test_image(process, NULL);
     jk_cap_pin vpins[2] = {{JK_CHAIN_SLOT_TRANSACT, tc->images[0]}, {JK_CHAIN_SLOT_DISPATCH_INSTANCE, tc->images[1]}};
     jk_kernel_image_opts vopts = {.pins = vpins, .pin_count = 2};
-    tc->images[4] = jk_test_image(source, &vopts);
+    tc->images[4] = jk_test_image(verify, &vopts);
     jk_cap_pin cpins[5] = {{JK_CHAIN_SLOT_VERIFY, tc->images[4]}, {JK_CHAIN_SLOT_TRANSACT, tc->images[0]},
                            {JK_CHAIN_SLOT_DISPATCH_INSTANCE, tc->images[1]}, {JK_CHAIN_SLOT_AA, tc->images[2]},
                            {JK_CHAIN_SLOT_DISPATCH_0, tc->images[3]}};
@@ -47,7 +45,7 @@ static bool adv_chain_make(jk_test_chain *tc, const char *verify)
 JK_TEST(test_adv_chain_verify_attest_storm)
 {
     jk_test_chain tc;
-    JK_REQUIRE(adv_chain_make(&tc, "verify_storm"));
+    JK_REQUIRE(adv_chain_make(&tc, "tests/adversary/progs/verify_storm.c", "tests/chain/progs/process.c"));
     jk_hash genesis;
     const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 3000000, &genesis);
     JK_REQUIRE(tg != NULL);
@@ -84,6 +82,52 @@ JK_TEST(test_adv_chain_verify_attest_storm)
                    (unsigned long long)bytes, (double)bytes / (double)tg->gas.verify, why.msg);
         free(blob);
     }
+    jk_chain_teardown(ck);
+    jk_chain_kernel_free(ck);
+    jk_test_chain_free(&tc);
+}
+
+/* An emit flood: process takes a 1 MiB dispatch blob and emits it 300 times
+ * (one entry COPYed into 300 slots: ~100 k gas), and the host read every
+ * emit's blob out into a fresh copy before routing (the queue keeps up to
+ * 1,024): 300 MiB and more for 1 M gas. */
+JK_TEST(test_adv_chain_process_emit_flood)
+{
+    jk_test_chain tc;
+    JK_REQUIRE(adv_chain_make(&tc, "tests/chain/progs/verify.c", "tests/adversary/progs/process_flood.c"));
+    jk_hash genesis;
+    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 3000000, &genesis);
+    JK_REQUIRE(tg != NULL);
+    uint8_t pk[32], sk[64];
+    jk_test_key(1, pk, sk);
+    jk_chain_kernel *ck;
+    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &ck, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_setup_cycle(ck, NULL) == JK_OK);
+    size_t len = JK_CHAIN_MAX_BLOB;
+    uint8_t *blob = calloc(1, len);
+    JK_REQUIRE(blob);
+    memcpy(blob, pk, 32);
+    blob[32] = 'D';
+    jk_chain_trace tr;
+    jk_chain_trace_sign(sk, &genesis, blob, len, &tr);
+    jk_chain_event ev = {jk_chain_endpoint_dispatch(0), blob, len};
+    bool admitted = false;
+    jk_diag why = {{0}};
+    JK_REQUIRE(jk_chain_handle_incoming_event(ck, &ev, &tr, 1, &admitted, &why) == JK_OK);
+    JK_REQUIRE(admitted);
+    uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
+    uint64_t b0 = adv_allocated();
+    JK_CHECK(jk_chain_run_cycle_process(ck, processed) == JK_OK);
+    uint64_t bytes = adv_allocated() - b0;
+    JK_CHECK_EQ(processed[0], 300); /* process halted: its emits were read */
+    uint64_t bound = adv_bound(tg->gas.process) + 8 * (uint64_t)len;
+    if (bytes > bound)
+        jk_test_fail(__FILE__, __LINE__, "an emit flood: the host allocated %llu bytes for %lld gas",
+                     (unsigned long long)bytes, (long long)tg->gas.process);
+    if (getenv("JK_ADV_REPORT"))
+        printf("ADV process emit flood, 300 x 1 MiB: bytes=%llu (%.1f per gas)\n", (unsigned long long)bytes,
+               (double)bytes / (double)tg->gas.process);
+    free(blob);
     jk_chain_teardown(ck);
     jk_chain_kernel_free(ck);
     jk_test_chain_free(&tc);
