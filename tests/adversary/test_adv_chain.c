@@ -132,3 +132,108 @@ JK_TEST(test_adv_chain_process_emit_flood)
     jk_chain_kernel_free(ck);
     jk_test_chain_free(&tc);
 }
+
+/* Events at and past every admission bound (docs/chain-design.md
+ * "Admission bounds"): past one, refused with a reason before any work —
+ * no copy of the blob, no verify — and the pool unchanged. */
+JK_TEST(test_adv_chain_events_at_the_bounds)
+{
+    jk_test_chain tc;
+    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
+    jk_hash genesis;
+    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 3000000, &genesis);
+    JK_REQUIRE(tg != NULL);
+    uint8_t pk[32], sk[64];
+    jk_test_key(1, pk, sk);
+    jk_chain_kernel *ck;
+    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &ck, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_setup_cycle(ck, NULL) == JK_OK);
+    size_t max = JK_CHAIN_MAX_BLOB;
+    uint8_t *blob = calloc(1, max + 1);
+    JK_REQUIRE(blob);
+    memcpy(blob, pk, 32);
+    blob[32] = 'T';
+    uint32_t ntr = tg->max_event_traces;
+    jk_chain_trace *traces = calloc(ntr + 1, sizeof *traces);
+    JK_REQUIRE(traces);
+    for (uint32_t i = 0; i <= ntr; i++)
+        jk_chain_trace_sign(sk, &genesis, blob, max, &traces[i]);
+    static const struct {
+        const char *what;
+        int endpoint; /* -1: transact; else dispatch k */
+        size_t len;
+        uint32_t traces;
+        bool admitted;
+    } cases[] = {
+        {"a blob of 1 MiB + 1", -1, JK_CHAIN_MAX_BLOB + 1, 1, false},
+        {"one trace more than max_event_traces", -1, JK_CHAIN_MAX_BLOB, 0 /* max + 1 */, false},
+        {"an unknown dispatch endpoint", 1, 64, 1, false},
+        {"a blob of 1 MiB with max_event_traces traces", -1, JK_CHAIN_MAX_BLOB, UINT32_MAX /* max */, true},
+        {"the same again (a duplicate)", -1, JK_CHAIN_MAX_BLOB, 1, false},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        uint32_t n = cases[c].traces == 0 ? ntr + 1 : cases[c].traces == UINT32_MAX ? ntr : cases[c].traces;
+        jk_chain_event ev = {cases[c].endpoint < 0 ? JK_CHAIN_ENDPOINT_TRANSACT
+                                                   : jk_chain_endpoint_dispatch((uint32_t)cases[c].endpoint),
+                             blob, cases[c].len};
+        size_t pooled = ck->pool_count;
+        bool admitted = !cases[c].admitted;
+        jk_diag why = {{0}};
+        uint64_t b0 = adv_allocated();
+        JK_CHECK(jk_chain_handle_incoming_event(ck, &ev, traces, n, &admitted, &why) == JK_OK);
+        uint64_t bytes = adv_allocated() - b0;
+        if (admitted != cases[c].admitted)
+            jk_test_fail(__FILE__, __LINE__, "%s: admitted %d (%s)", cases[c].what, admitted, why.msg);
+        if (!admitted) {
+            JK_CHECK(why.msg[0] != 0);
+            JK_CHECK_EQ(ck->pool_count, pooled);
+            if (bytes > 64 * 1024) /* refused before any copy of the blob */
+                jk_test_fail(__FILE__, __LINE__, "%s: refused after allocating %llu bytes", cases[c].what,
+                             (unsigned long long)bytes);
+        }
+        if (getenv("JK_ADV_REPORT"))
+            printf("ADV event %-48s admitted=%d bytes=%llu why=%s\n", cases[c].what, admitted,
+                   (unsigned long long)bytes, why.msg);
+    }
+    free(traces);
+    free(blob);
+    jk_chain_teardown(ck);
+    jk_chain_kernel_free(ck);
+    jk_test_chain_free(&tc);
+}
+
+/* process that never halts: run_cycle_process goes on (the endpoint reports
+ * UINT64_MAX, nothing it did survives), within its budget. */
+JK_TEST(test_adv_chain_process_spins)
+{
+    jk_test_chain tc;
+    JK_REQUIRE(adv_chain_make(&tc, "tests/chain/progs/verify.c", "tests/adversary/progs/process_spin.c"));
+    jk_hash genesis;
+    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 3000000, &genesis);
+    JK_REQUIRE(tg != NULL);
+    uint8_t pk[32], sk[64];
+    jk_test_key(1, pk, sk);
+    jk_chain_kernel *ck;
+    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &ck, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_setup_cycle(ck, NULL) == JK_OK);
+    uint8_t blob[64];
+    size_t len = jk_blob(blob, pk, 'D', "spin");
+    jk_chain_trace tr;
+    jk_chain_trace_sign(sk, &genesis, blob, len, &tr);
+    jk_chain_event ev = {jk_chain_endpoint_dispatch(0), blob, len};
+    bool admitted = false;
+    JK_REQUIRE(jk_chain_handle_incoming_event(ck, &ev, &tr, 1, &admitted, NULL) == JK_OK && admitted);
+    jk_cap before = jk_cap_retain(ck->chain);
+    uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
+    uint64_t b0 = adv_allocated();
+    JK_CHECK(jk_chain_run_cycle_process(ck, processed) == JK_OK);
+    uint64_t bytes = adv_allocated() - b0;
+    JK_CHECK_EQ(processed[0], UINT64_MAX);
+    JK_CHECK_EQ(ck->pool_count, 0);
+    JK_CHECK(jk_cap_same(ck->chain, before));
+    JK_CHECK(bytes <= adv_bound(tg->gas.process));
+    jk_cap_release(before);
+    jk_chain_teardown(ck);
+    jk_chain_kernel_free(ck);
+    jk_test_chain_free(&tc);
+}
