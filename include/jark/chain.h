@@ -440,7 +440,9 @@ typedef jk_err (*jk_chain_attest_fn)(void *ctx, const uint8_t key[JK_ED25519_PUB
  * @param marker    the attest marker (jk_kernel_mint_marker on k); borrowed.
  * @param attests   optional: the number of attests accepted.
  * @param[out] res  as jk_kernel_call's, except: an aborted invocation (a
- *                  refused or malformed attest) gives outcome FAULT with fault
+ *                  refused or malformed attest, or one whose blob bytes, with
+ *                  those of the attests before it, pass the gas given at
+ *                  JK_GAS_PER_PAGE_COPIED per 4 KiB) gives outcome FAULT with fault
  *                  JK_FAULT_ABORTED, res->instance = target unchanged (nothing
  *                  of the invocation survives) and res->slot0 = slot0; a yield
  *                  to any other kernel marker is also an abort. gas_used counts

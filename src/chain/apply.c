@@ -204,13 +204,19 @@ static jk_err jk_decide_produce(void *ctx, const uint8_t key[32], const uint8_t 
 /* Read the emits CNode (slot[0] at HALT): each slot a CNode {0: target
  * (u32 LE Data: 0 transact, k + 1 dispatch k), 1: blob Data}. Malformed
  * entries and unknown endpoints are dropped (chain code's mistake, not the
- * host's). *out: a fresh list of copies, each carrying `traces`. */
+ * host's). *out: a fresh list of copies, each carrying `traces`.
+ * One entry COPYed into every slot costs the program a few hundred gas a
+ * slot whatever its blob, while each emit here is a copy of its blob: so
+ * the emits' blob bytes are priced as a copy (JK_GAS_PER_PAGE_COPIED per
+ * 4 KiB, by the byte) against the invocation's gas, and the emits past it
+ * are dropped (300 emits of one 1 MiB blob cost 600 MB for 1 M gas). */
 static jk_err jk_read_emits(const jk_chain_kernel *ck, jk_cap emits, const jk_chain_trace *traces, size_t n,
-                            jk_chain_pooled **out, size_t *count)
+                            int64_t gas, jk_chain_pooled **out, size_t *count)
 {
     *out = NULL;
     *count = 0;
     size_t cap = 0;
+    uint64_t priced = 0;
     uint32_t i = 0;
     jk_err err = JK_OK;
     while (err == JK_OK && jk_cap_kind_of(emits) == JK_CAP_CNODE && jk_cap_cnode_next(emits, i, &i)) {
@@ -226,6 +232,9 @@ static jk_err jk_read_emits(const jk_chain_kernel *ck, jk_cap emits, const jk_ch
             jk_chain_endpoint_dispatch_index(endpoint) >= ck->dispatch_count)
             continue; /* no such endpoint: dropped */
         size_t len = (size_t)jk_cap_data_len(blob);
+        priced += ((uint64_t)len * JK_GAS_PER_PAGE_COPIED + JK_CAP_PAGE_SIZE - 1) / JK_CAP_PAGE_SIZE;
+        if (priced > (uint64_t)(gas > 0 ? gas : 0))
+            break; /* past what the invocation's gas pays for: the rest dropped */
         uint8_t *bytes = malloc(len ? len : 1);
         jk_chain_pooled *grown = jk_chain_grow(*out, &cap, *count + 1, sizeof *grown);
         if (grown)
@@ -318,7 +327,7 @@ jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHA
         if (halted && err == JK_OK) {
             jk_chain_pooled *list;
             size_t count;
-            err = jk_read_emits(ck, res.slot0, mode.made, mode.made_count, &list, &count);
+            err = jk_read_emits(ck, res.slot0, mode.made, mode.made_count, ck->gas.process, &list, &count);
             if (err == JK_OK)
                 err = jk_route_emits(ck, list, count);
         }
@@ -378,7 +387,7 @@ jk_err jk_chain_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, siz
         err = jk_diag_set(why, JK_ERR_CHAIN_APPLY, "chain.apply did not HALT (outcome %d: %s)", res.outcome,
                           res.fault_msg[0] ? res.fault_msg : "out of gas or yield");
     if (err == JK_OK)
-        err = jk_read_emits(ck, res.slot0, NULL, 0, &out->emits, &out->emit_count);
+        err = jk_read_emits(ck, res.slot0, NULL, 0, ck->gas.block, &out->emits, &out->emit_count);
     if (err == JK_OK)
         out->chain = jk_cap_retain(res.instance);
     jk_kernel_result_clear(&res);

@@ -12,9 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Read the attest request {0: key (32 bytes), 1: blob} out of a slot[0]. */
+/* Read the attest request {0: key (32 bytes), 1: blob} out of a slot[0].
+ * *price: the blob's share of the invocation's gas (below). */
 static bool jk_attest_request(jk_cap request, uint8_t key[JK_ED25519_PUBLIC_SIZE], uint8_t **blob,
-                              size_t *blob_len)
+                              size_t *blob_len, uint64_t *price)
 {
     jk_cap k = jk_cap_cnode_get(request, 0), b = jk_cap_cnode_get(request, 1);
     if (jk_cap_kind_of(request) != JK_CAP_CNODE || jk_cap_kind_of(k) != JK_CAP_DATA ||
@@ -22,6 +23,7 @@ static bool jk_attest_request(jk_cap request, uint8_t key[JK_ED25519_PUBLIC_SIZE
         jk_cap_data_len(b) > JK_CHAIN_MAX_BLOB)
         return false;
     size_t n = (size_t)jk_cap_data_len(b);
+    *price = ((uint64_t)n * JK_GAS_PER_PAGE_COPIED + JK_CAP_PAGE_SIZE - 1) / JK_CAP_PAGE_SIZE;
     *blob = malloc(n ? n : 1);
     if (!*blob)
         return false;
@@ -53,6 +55,13 @@ typedef struct jk_invoke_serve {
     void *ctx;
     uint32_t accepted;
     const char *abort_why; /* set when the served call stopped to abort */
+    /* The host reads and hashes every attest's blob (H(tag ‖ genesis ‖ blob)
+     * to find its trace) while the guest pays only its CALL and YIELD: the
+     * same 1 MiB blob attested in a loop made a 1 M-gas verify cost the host
+     * ~700 MB of copies and hashing. So the blob bytes of an invocation's
+     * attests are priced as a copy (JK_GAS_PER_PAGE_COPIED per 4 KiB, by the
+     * byte) against the gas it was given; an attest past that aborts it. */
+    uint64_t blob_gas, gas;
 } jk_invoke_serve;
 
 static jk_err jk_invoke_serve_fn(void *ctx, jk_cap marker, jk_cap request, bool *resume,
@@ -68,8 +77,14 @@ static jk_err jk_invoke_serve_fn(void *ctx, jk_cap marker, jk_cap request, bool 
         sv->abort_why = "yield to a marker that is not the attest marker";
         return JK_OK;
     }
-    if (!jk_attest_request(request, key, &blob, &blob_len)) {
+    uint64_t price = 0;
+    if (!jk_attest_request(request, key, &blob, &blob_len, &price)) {
         sv->abort_why = "malformed attest request (want {key: 32-byte Data, blob: Data})";
+        return JK_OK;
+    }
+    if ((sv->blob_gas += price) > sv->gas) {
+        free(blob);
+        sv->abort_why = "attests read more blob bytes than the invocation's gas pays for";
         return JK_OK;
     }
     jk_err err = sv->decide(sv->ctx, key, blob, blob_len, &accept);
@@ -93,7 +108,7 @@ jk_err jk_chain_invoke(jk_kernel *k, jk_cap marker, jk_cap target, uint32_t endp
                        jk_chain_attest_fn decide, void *ctx, uint32_t *attests,
                        jk_kernel_result *res)
 {
-    jk_invoke_serve sv = {.marker = marker, .decide = decide, .ctx = ctx};
+    jk_invoke_serve sv = {.marker = marker, .decide = decide, .ctx = ctx, .gas = gas > 0 ? (uint64_t)gas : 0};
     jk_err err = jk_kernel_call_served(k, target, endpoint, gas, args, slot0, jk_invoke_serve_fn,
                                        &sv, res);
     if (err == JK_OK && res->outcome == JK_KERNEL_YIELDED)

@@ -51,10 +51,13 @@ static void jk_resolve(void *ctx, jk_pvm_memory *mem, uint32_t page_addr)
         page = jk_zero_page; /* a persistent region stops where its Data does */
     if (!page)
         return;
-    /* The first touch past an initialised region's Data also pays for the
-     * copy of that Data a pause would make to hold the page (capture). */
+    /* The first touch past an ephemeral region's Data also pays for the
+     * copy of that Data a pause would make to hold the page (capture): an
+     * initialised region's, and a zero region's resumed from a pause (its
+     * captured pages), else a guest paused and resumed in small slices makes
+     * every pause copy the whole region it grew so far. */
     int64_t cost = JK_GAS_PER_PAGE_TOUCHED;
-    bool past_init = fm->m.kind == JK_CAP_MAP_EPHEMERAL_INIT && index >= fm->price_pages && !fm->past_init_paid;
+    bool past_init = fm->m.kind != JK_CAP_MAP_PERSISTENT && index >= fm->price_pages && !fm->past_init_paid;
     if (past_init)
         cost += (int64_t)fm->price_pages * JK_GAS_PER_PAGE_COPIED;
     if (!f->in_host) {

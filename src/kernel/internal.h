@@ -32,7 +32,8 @@ typedef struct jk_fmap {
     jk_cap slot_data;  /* persistent, unpinned: the slot's Data at CALL (or
                           resume) */
     bool mint;         /* minted back into slot m.slot at HALT */
-    bool past_init_paid; /* a page past the initialising Data was touched and
+    bool past_init_paid; /* a page past the region's Data (initialising or
+                            captured at a pause) was touched and
                             the copy a pause makes of that Data paid */
     bool replaced;     /* the frame wrote slot m.slot itself (a host call whose
                           destination is that root slot, or a SET_IMAGE that
