@@ -17,7 +17,8 @@
  *    certificate to a fresh full node's chain app, which does what a full
  *    node does with a DECISION (follow.c): the certificate checked under the
  *    genesis validator set, valid (check_block on the head), commit
- *    (archive + head). Timed around the loop.
+ *    (archive + head), in store batches of 64 heights as follow.c commits
+ *    while a peer is ahead. Timed around the loop and the last batch's end.
  *
  * ratio = network / local: the part of local import speed the network
  * path keeps (requests, frames, QUIC, decoding, RPC polling granularity).
@@ -46,6 +47,22 @@
 
 #define BS_VALIDATORS 4
 #define BS_LIMIT_MS 600000
+
+/* write_bytes of /proc/PID/io ("self" for this process): the bytes a
+ * process caused to be sent to the block device; -1 when unreadable. */
+static long long bs_write_bytes(const char *pid)
+{
+    char path[64], line[128];
+    snprintf(path, sizeof path, "/proc/%s/io", pid);
+    FILE *f = fopen(path, "r");
+    long long v = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "write_bytes: %lld", &v) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return v;
+}
 
 static double bs_now(void)
 {
@@ -104,7 +121,8 @@ static void bs_hex(const uint8_t *b, size_t n, char *out)
 
 /* The local run: blocks 1..top of src into a fresh full node's app. */
 static int bs_local(const char *src_dir, const char *dst_dir, const jk_spec_key *key0,
-                    const jk_chain_genesis *g, uint64_t top, double *secs)
+                    const jk_chain_genesis *g, uint64_t top, double *secs, long long *wbytes,
+                    uint64_t *syncs)
 {
     jk_node_chain_app *src = NULL, *dst = NULL;
     jk_diag diag = {{0}};
@@ -120,6 +138,8 @@ static int bs_local(const char *src_dir, const char *dst_dir, const jk_spec_key 
     static jk_cons_valset vs;
     jk_node_chain_app_valset(dst, &vs);
     int rc = 0;
+    jk_cap_store *st = jk_node_chain_app_validator(dst)->store.store;
+    long long w0 = bs_write_bytes("self");
     double t0 = bs_now();
     for (uint64_t h = 1; h <= top && rc == 0; h++) {
         const uint8_t *v;
@@ -130,12 +150,26 @@ static int bs_local(const char *src_dir, const char *dst_dir, const jk_spec_key 
             rc = 1;
             break;
         }
+        if ((h - 1) % 64 == 0 &&
+            (jk_cap_store_batch_end(st, &diag) != JK_OK ||
+             jk_cap_store_batch_begin(st, &diag) != JK_OK)) {
+            rc = 1;
+            break;
+        }
         d.hash(d.ctx, v, len, &id);
         if (jk_cons_cert_check(cert, &g->genesis_hash, &vs, h, &id, &diag) != JK_OK ||
             !d.valid(d.ctx, h, v, len) || d.commit(d.ctx, h, v, len, cert) != JK_OK)
             rc = 1;
     }
+    if (rc == 0 && jk_cap_store_batch_end(st, &diag) != JK_OK)
+        rc = 1;
     *secs = bs_now() - t0;
+    jk_cap_store_stats stats;
+    jk_cap_store_stats_get(st, &stats);
+    *syncs = stats.syncs;
+    jk_node_chain_app_close(dst);
+    dst = NULL;
+    *wbytes = bs_write_bytes("self") - w0;
     if (rc)
         fprintf(stderr, "bench_sync: local import failed: %s\n", diag.msg);
     jk_node_chain_app_close(src);
@@ -235,7 +269,13 @@ int main(int argc, char **argv)
     for (double t0 = bs_now(); top < 0 && bs_now() - t0 < BS_LIMIT_MS / 1000.0; usleep(20000))
         top = bs_height(srpc);
     snprintf(log, sizeof log, "%s/full.log", dir);
-    pid_t full = top > 0 ? bs_spawn(full_argv, log) : -1;
+    /* BENCH_SYNC_STRACE=FILE: the full node under `strace -f -c` (its
+     * fdatasync / fsync / pwrite counts in FILE; the timing is then off). */
+    const char *trace = getenv("BENCH_SYNC_STRACE");
+    const char *traced[64] = {"/usr/bin/strace", "-f", "-c", "-o", trace};
+    for (size_t i = 0; trace && full_argv[i]; i++)
+        traced[5 + i] = full_argv[i];
+    pid_t full = top > 0 ? bs_spawn(trace ? traced : full_argv, log) : -1;
     double start = 0, end = 0;
     int64_t h = -1, h0 = -1;
     for (double t0 = bs_now(); full > 0 && h < top && bs_now() - t0 < BS_LIMIT_MS / 1000.0;
@@ -247,6 +287,9 @@ int main(int argc, char **argv)
         }
     }
     end = bs_now();
+    char fpid[24];
+    snprintf(fpid, sizeof fpid, "%d", (int)full);
+    long long net_bytes = trace ? -1 : bs_write_bytes(fpid);
     bs_stop(full);
     bs_stop(src);
     if (top <= 0 || h < top) {
@@ -258,15 +301,22 @@ int main(int argc, char **argv)
 
     /* 3. The local run. */
     double secs = 0;
+    long long local_bytes = -1;
+    uint64_t local_syncs = 0;
     char ldir[PATH_MAX + 16];
     snprintf(ldir, sizeof ldir, "%s/local", dir);
-    if (bs_local(store0, ldir, &keys[0], &g, (uint64_t)top, &secs) != 0)
+    if (bs_local(store0, ldir, &keys[0], &g, (uint64_t)top, &secs, &local_bytes, &local_syncs) != 0)
         return 1;
     double local = (double)top / secs;
     printf("BENCH sync: %lld blocks (%s transfers each, 4 validators): a fresh jark node syncs "
            "%.0f blocks/s over loopback QUIC (timed from height %lld), local import through the "
            "library %.0f blocks/s, ratio %.2f\n",
            (long long)top, events, net, (long long)h0, local, net / local);
+    printf("BENCH sync_io: bytes written per block: full node %.0f (the whole process), local "
+           "import %.0f; local import disk syncs per block %.3f (the store's count, open included)\n",
+           net_bytes < 0 ? -1.0 : (double)net_bytes / (double)top,
+           local_bytes < 0 ? -1.0 : (double)local_bytes / (double)top,
+           (double)local_syncs / (double)top);
     for (int i = 0; i < BS_VALIDATORS; i++)
         jk_crypto_wipe(&keys[i], sizeof keys[i]);
     jk_cap_release(g.chain);

@@ -595,9 +595,13 @@ jk_err jk_cap_object_check(const uint8_t *bytes, size_t len, jk_diag *diag);
 /* ---------------------------------------------------------------------------
  * The store: LMDB, hash → object, plus named heads (docs/cap.md "Store").
  *
- * Durability: LMDB's default mode: every commit fsyncs data then meta page,
- * so a commit that returned JK_OK survives a process or system crash, and a
- * crash at any point leaves the last committed state (copy-on-write B-trees).
+ * Durability (docs/cap.md "Store: syncs"): a crash at any point leaves the
+ * store at a whole committed transaction (copy-on-write B-trees). A head
+ * commit costs one disk sync, and a machine crash (power loss; not a process
+ * crash) may undo the latest head commit only. jk_cap_store_write and
+ * jk_cap_store_put are durable when they return, and make every earlier
+ * commit durable too. A batch (jk_cap_store_batch_begin) groups head commits
+ * into one transaction and one sync.
  * Invariant: an object is present only if every object it names is too.
  * ------------------------------------------------------------------------- */
 
@@ -735,5 +739,40 @@ jk_err jk_cap_txn_seek(jk_cap_store_txn *t, jk_cap_table table, const void *key,
                        bool last, jk_cap_table_entry *out, jk_diag *diag);
 /* Entries in the table. @return JK_OK; JK_ERR_INVALID_ARG; JK_ERR_CAP_STORE. */
 jk_err jk_cap_txn_count(jk_cap_store_txn *t, jk_cap_table table, uint64_t *count, jk_diag *diag);
+
+/* ---------------------------------------------------------------------------
+ * Batches and syncs (docs/cap.md "Store: syncs")
+ *
+ * Between jk_cap_store_batch_begin and jk_cap_store_batch_end, head commits
+ * (jk_cap_store_commit, jk_cap_store_commit_with) are nested transactions of
+ * ONE LMDB write transaction: each is still all or nothing (a failed one
+ * leaves the batch as it was), every read of this handle sees them, and the
+ * batch commits with one sync at its end. A crash before the end leaves the
+ * store as it was before the batch: a whole earlier head. What must be
+ * durable ends the batch first: jk_cap_store_write, jk_cap_store_put,
+ * jk_cap_store_table, jk_cap_store_sync; jk_cap_store_close ends it too.
+ * ------------------------------------------------------------------------- */
+
+/* Open a batch (JK_OK when one is open already).
+ * @return JK_OK; JK_ERR_CAP_STORE. */
+jk_err jk_cap_store_batch_begin(jk_cap_store *store, jk_diag *diag);
+/* Commit the open batch (JK_OK when none is open). On failure the batch's
+ * commits are all lost: the store is as before the batch.
+ * @return JK_OK; JK_ERR_CAP_STORE; JK_ERR_CAP_STORE_FULL. */
+jk_err jk_cap_store_batch_end(jk_cap_store *store, jk_diag *diag);
+bool jk_cap_store_in_batch(const jk_cap_store *store);
+/* End an open batch, then make every commit durable (flush the meta page).
+ * @return JK_OK; JK_ERR_CAP_STORE; JK_ERR_CAP_STORE_FULL. */
+jk_err jk_cap_store_sync(jk_cap_store *store, jk_diag *diag);
+
+/* What a handle has done since open (for measurements and tests). */
+typedef struct jk_cap_store_stats {
+    uint64_t commits;   /* LMDB write transactions committed to the file */
+    uint64_t batched;   /* head commits merged into a batch (no disk write) */
+    uint64_t in_batch;  /* of those, in the batch open now (0: none open) */
+    uint64_t syncs;     /* disk syncs asked for (fdatasync/fsync): one per
+                           commit, one more per durable write or sync */
+} jk_cap_store_stats;
+void jk_cap_store_stats_get(const jk_cap_store *store, jk_cap_store_stats *out);
 
 #endif

@@ -13,13 +13,30 @@
  * jk_cap_store_put checks the children — so "has(h)" means "has h's whole
  * subtree", which is what lets a commit skip it.
  *
- * Durability: LMDB's default, fully synchronous mode (no MDB_NOSYNC, no
- * MDB_NOMETASYNC, no MDB_WRITEMAP): mdb_txn_commit fsyncs the data pages, then
- * writes and fsyncs the meta page that makes them current. A process or
- * machine crash at any point leaves the store at its last committed
- * transaction, and a commit that returned is durable. MDB_NOTLS lets read
- * transactions live on any thread; the handle itself is one thread's at a
- * time. Stale reader slots of dead processes are cleared at open.
+ * Durability (docs/cap.md "Store: syncs"): the environment runs with
+ * MDB_NOMETASYNC (no MDB_NOSYNC, no MDB_WRITEMAP): mdb_txn_commit writes the
+ * data pages and fdatasyncs them, then writes the meta page that makes them
+ * current without a second sync. A crash at any point leaves the store at a
+ * whole committed transaction (ACI always holds: the meta page only ever
+ * names pages already on disk); a machine crash may lose the LAST commit
+ * (its meta page not yet on disk) and nothing before it, because every
+ * commit's data sync also flushes the previous meta page.
+ *   - head commits (jk_cap_store_commit / _with) take that one sync: a
+ *     machine crash undoes at most the latest of them;
+ *   - jk_cap_store_write and jk_cap_store_put are DURABLE when they return:
+ *     their commit is followed by mdb_env_sync(force), which flushes the
+ *     meta page too (and with it every earlier commit). The node's
+ *     signed-vote record goes through jk_cap_store_write, so it is on disk
+ *     before the vote leaves, and so is every block committed before it.
+ *   - a batch (jk_cap_store_batch_begin .. _end) runs head commits as nested
+ *     transactions of one LMDB transaction: each commit is still all or
+ *     nothing, reads see it, and the batch costs one sync at its end. A
+ *     crash before the end leaves the store as before the batch (a whole
+ *     earlier head). Anything durable (write, put, table) ends the batch
+ *     first; close ends it and syncs.
+ * MDB_NOTLS lets read transactions live on any thread; the handle itself is
+ * one thread's at a time. Stale reader slots of dead processes are cleared
+ * at open.
  */
 #include "internal.h"
 
@@ -34,6 +51,8 @@ struct jk_cap_store {
     MDB_dbi objects, heads;
     MDB_dbi tables[JK_CAP_STORE_MAX_TABLES];
     uint32_t ntables;
+    MDB_txn *batch;             /* the open batch's transaction, or NULL */
+    jk_cap_store_stats stats;
 };
 
 static jk_err jk_mdb_fail(jk_diag *diag, int rc, const char *what)
@@ -69,7 +88,7 @@ jk_err jk_cap_store_open(const char *dir, const jk_cap_store_options *opt,
                                                                 : JK_STORE_DEFAULT_MAP)) != 0)
         goto fail;
     what = "open";
-    if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0644)) != 0)
+    if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS | MDB_NOMETASYNC, 0644)) != 0)
         goto fail;
     what = "reader check";
     if ((rc = mdb_reader_check(s->env, &dead)) != 0)
@@ -98,6 +117,10 @@ void jk_cap_store_close(jk_cap_store *store)
 {
     if (!store)
         return;
+    /* a clean close loses nothing: the batch commits and the meta page of
+     * the last commit reaches the disk (failures here have no caller) */
+    (void)jk_cap_store_batch_end(store, NULL);
+    (void)mdb_env_sync(store->env, 1);
     mdb_env_close(store->env);
     free(store);
 }
@@ -110,6 +133,8 @@ struct jk_cap_store_txn {
     MDB_txn *txn;
     int rc;             /* the last LMDB failure, for the diagnostic */
     uint64_t written;
+    bool borrowed;      /* txn is the open batch itself (a read): never ended here */
+    bool readonly;      /* a read: table writes refused (the batch would take them) */
 };
 typedef struct jk_cap_store_txn jk_txn_ctx;
 
@@ -158,27 +183,68 @@ static jk_err jk_txn_child_present(void *ctx, const jk_hash *h)
     return err != JK_OK ? err : present ? JK_OK : JK_ERR_CAP_MISSING;
 }
 
-static jk_err jk_txn_begin(jk_cap_store *store, bool write, jk_txn_ctx *t, jk_diag *diag)
+/* What a transaction is for: a read, a head commit (joins an open batch as
+ * a nested transaction), or a durable write (ends an open batch first). */
+typedef enum { JK_TXN_READ, JK_TXN_COMMIT, JK_TXN_DURABLE } jk_txn_kind;
+
+static jk_err jk_txn_begin(jk_cap_store *store, jk_txn_kind kind, jk_txn_ctx *t, jk_diag *diag)
 {
     memset(t, 0, sizeof *t);
     t->store = store;
-    int rc = mdb_txn_begin(store->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+    t->readonly = kind == JK_TXN_READ;
+    if (kind == JK_TXN_DURABLE && store->batch) {
+        jk_err err = jk_cap_store_batch_end(store, diag);
+        if (err != JK_OK)
+            return err;
+    }
+    if (kind == JK_TXN_READ && store->batch) {
+        /* the batch's writes are this handle's state: read through it */
+        t->txn = store->batch;
+        t->borrowed = true;
+        return JK_OK;
+    }
+    int rc = mdb_txn_begin(store->env, kind == JK_TXN_COMMIT ? store->batch : NULL,
+                           kind == JK_TXN_READ ? MDB_RDONLY : 0, &t->txn);
     return rc ? jk_mdb_fail(diag, rc, "begin transaction") : JK_OK;
 }
 
-static jk_err jk_txn_commit(jk_txn_ctx *t, jk_diag *diag)
+/* End a read: abort it, unless it is the batch (which goes on). */
+static void jk_txn_end(jk_txn_ctx *t)
 {
+    if (t->txn && !t->borrowed)
+        mdb_txn_abort(t->txn);
+    t->txn = NULL;
+}
+
+/* Commit a write transaction; durable: then flush the meta page too. A
+ * nested one (inside a batch) only merges into the batch: no disk write. */
+static jk_err jk_txn_commit(jk_txn_ctx *t, bool durable, jk_diag *diag)
+{
+    jk_cap_store *s = t->store;
+    bool nested = s->batch != NULL;
     int rc = mdb_txn_commit(t->txn);
     t->txn = NULL;
-    return rc ? jk_mdb_fail(diag, rc, "commit") : JK_OK;
+    if (rc != 0)
+        return jk_mdb_fail(diag, rc, "commit");
+    if (nested) {
+        s->stats.batched++;
+        s->stats.in_batch++;
+        return JK_OK;
+    }
+    s->stats.commits++;
+    s->stats.syncs++; /* mdb_txn_commit's data sync */
+    if (durable) {
+        if ((rc = mdb_env_sync(s->env, 1)) != 0)
+            return jk_mdb_fail(diag, rc, "sync");
+        s->stats.syncs++;
+    }
+    return JK_OK;
 }
 
 /* The error err from a source/sink call, with LMDB's reason when it has one. */
 static jk_err jk_txn_fail(jk_txn_ctx *t, jk_err err, jk_diag *diag)
 {
-    if (t->txn)
-        mdb_txn_abort(t->txn);
-    t->txn = NULL;
+    jk_txn_end(t);
     if (t->rc)
         return jk_mdb_fail(diag, t->rc, "transaction");
     return err;
@@ -196,7 +262,7 @@ jk_err jk_cap_store_put(jk_cap_store *store, const uint8_t *bytes, size_t len,
     if (err != JK_OK)
         return err;
     jk_crypto_blake2b256(bytes, len, &h);
-    if ((err = jk_txn_begin(store, true, &t, diag)) != JK_OK)
+    if ((err = jk_txn_begin(store, JK_TXN_DURABLE, &t, diag)) != JK_OK)
         return err;
     err = jk_view_children(&v, jk_txn_child_present, &t);
     if (err == JK_ERR_CAP_MISSING)
@@ -205,7 +271,7 @@ jk_err jk_cap_store_put(jk_cap_store *store, const uint8_t *bytes, size_t len,
         err = jk_txn_put(&t, &h, bytes, len);
     if (err != JK_OK)
         return jk_txn_fail(&t, err, diag);
-    if ((err = jk_txn_commit(&t, diag)) == JK_OK && hash)
+    if ((err = jk_txn_commit(&t, true, diag)) == JK_OK && hash)
         *hash = h;
     return err;
 }
@@ -217,7 +283,7 @@ jk_err jk_cap_store_get(jk_cap_store *store, const jk_hash *hash, uint8_t **byte
     const uint8_t *p;
     size_t n;
     jk_hash got;
-    jk_err err = jk_txn_begin(store, false, &t, diag);
+    jk_err err = jk_txn_begin(store, JK_TXN_READ, &t, diag);
     if (err != JK_OK)
         return err;
     err = jk_txn_get(&t, hash, &p, &n);
@@ -236,7 +302,7 @@ jk_err jk_cap_store_get(jk_cap_store *store, const jk_hash *hash, uint8_t **byte
     }
     if (err != JK_OK)
         return jk_txn_fail(&t, err, diag);
-    mdb_txn_abort(t.txn);
+    jk_txn_end(&t);
     return JK_OK;
 }
 
@@ -244,12 +310,12 @@ jk_err jk_cap_store_has(jk_cap_store *store, const jk_hash *hash, bool *present,
                         jk_diag *diag)
 {
     jk_txn_ctx t;
-    jk_err err = jk_txn_begin(store, false, &t, diag);
+    jk_err err = jk_txn_begin(store, JK_TXN_READ, &t, diag);
     if (err != JK_OK)
         return err;
     if ((err = jk_txn_has(&t, hash, present)) != JK_OK)
         return jk_txn_fail(&t, err, diag);
-    mdb_txn_abort(t.txn);
+    jk_txn_end(&t);
     return JK_OK;
 }
 
@@ -272,7 +338,7 @@ jk_err jk_cap_store_commit_with(jk_cap_store *store, const char *head, jk_cap ca
     jk_txn_ctx t;
     jk_hash h;
     jk_cap_hash(cap, &h);
-    jk_err err = jk_txn_begin(store, true, &t, diag);
+    jk_err err = jk_txn_begin(store, JK_TXN_COMMIT, &t, diag);
     if (err != JK_OK)
         return err;
     jk_cap_sink sink = {&t, jk_txn_has, jk_txn_put};
@@ -287,12 +353,10 @@ jk_err jk_cap_store_commit_with(jk_cap_store *store, const char *head, jk_cap ca
     uint64_t n = t.written;
     if (fn && (err = fn(ctx, &t, diag)) != JK_OK) {
         /* the caller's reason stands (its diag); LMDB's only if it has none */
-        if (t.txn)
-            mdb_txn_abort(t.txn);
-        t.txn = NULL;
+        jk_txn_end(&t);
         return err;
     }
-    if ((err = jk_txn_commit(&t, diag)) == JK_OK && written)
+    if ((err = jk_txn_commit(&t, false, diag)) == JK_OK && written)
         *written = n;
     return err;
 }
@@ -302,7 +366,7 @@ jk_err jk_cap_store_head(jk_cap_store *store, const char *head, jk_hash *out, jk
     if (!jk_head_ok(head))
         return jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: head name must be 1..255 bytes");
     jk_txn_ctx t;
-    jk_err err = jk_txn_begin(store, false, &t, diag);
+    jk_err err = jk_txn_begin(store, JK_TXN_READ, &t, diag);
     if (err != JK_OK)
         return err;
     MDB_val k = {strlen(head), (void *)head}, v;
@@ -316,7 +380,7 @@ jk_err jk_cap_store_head(jk_cap_store *store, const char *head, jk_hash *out, jk
                           head, v.mv_size);
     else
         memcpy(out->bytes, v.mv_data, JK_HASH_SIZE);
-    mdb_txn_abort(t.txn);
+    jk_txn_end(&t);
     return err;
 }
 
@@ -324,14 +388,14 @@ jk_err jk_cap_store_load(jk_cap_store *store, const jk_hash *hash, jk_cap *out,
                          jk_diag *diag)
 {
     jk_txn_ctx t;
-    jk_err err = jk_txn_begin(store, false, &t, diag);
+    jk_err err = jk_txn_begin(store, JK_TXN_READ, &t, diag);
     if (err != JK_OK)
         return err;
     jk_cap_source src = {&t, jk_txn_get};
     err = jk_cap_load(&src, hash, out, diag);
     if (err != JK_OK)
         return jk_txn_fail(&t, err, diag);
-    mdb_txn_abort(t.txn);
+    jk_txn_end(&t);
     return JK_OK;
 }
 
@@ -343,6 +407,9 @@ jk_err jk_cap_store_table(jk_cap_store *store, const char *name, jk_cap_table *o
     if (!name || !name[0] || strlen(name) > 64 || !strcmp(name, "objects") ||
         !strcmp(name, "heads"))
         return jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: bad table name");
+    jk_err err = jk_cap_store_batch_end(store, diag);
+    if (err != JK_OK)
+        return err;
     MDB_txn *txn;
     MDB_dbi dbi = 0;
     int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
@@ -371,14 +438,61 @@ static jk_err jk_txn_run(jk_cap_store *store, bool write, jk_cap_store_txn_fn fn
                          jk_diag *diag)
 {
     jk_txn_ctx t;
-    jk_err err = jk_txn_begin(store, write, &t, diag);
+    jk_err err = jk_txn_begin(store, write ? JK_TXN_DURABLE : JK_TXN_READ, &t, diag);
     if (err != JK_OK)
         return err;
     if ((err = fn(ctx, &t, diag)) != JK_OK || !write) {
-        mdb_txn_abort(t.txn);
+        jk_txn_end(&t);
         return err;
     }
-    return jk_txn_commit(&t, diag);
+    return jk_txn_commit(&t, true, diag);
+}
+
+/* ---- batches and syncs ---- */
+
+jk_err jk_cap_store_batch_begin(jk_cap_store *store, jk_diag *diag)
+{
+    if (store->batch)
+        return JK_OK;
+    int rc = mdb_txn_begin(store->env, NULL, 0, &store->batch);
+    if (rc != 0) {
+        store->batch = NULL;
+        return jk_mdb_fail(diag, rc, "begin batch");
+    }
+    return JK_OK;
+}
+
+jk_err jk_cap_store_batch_end(jk_cap_store *store, jk_diag *diag)
+{
+    if (!store->batch)
+        return JK_OK;
+    int rc = mdb_txn_commit(store->batch);
+    store->batch = NULL;
+    store->stats.in_batch = 0;
+    if (rc != 0)
+        return jk_mdb_fail(diag, rc, "commit batch");
+    store->stats.commits++;
+    store->stats.syncs++;
+    return JK_OK;
+}
+
+bool jk_cap_store_in_batch(const jk_cap_store *store) { return store->batch != NULL; }
+
+jk_err jk_cap_store_sync(jk_cap_store *store, jk_diag *diag)
+{
+    jk_err err = jk_cap_store_batch_end(store, diag);
+    if (err != JK_OK)
+        return err;
+    int rc = mdb_env_sync(store->env, 1);
+    if (rc != 0)
+        return jk_mdb_fail(diag, rc, "sync");
+    store->stats.syncs++;
+    return JK_OK;
+}
+
+void jk_cap_store_stats_get(const jk_cap_store *store, jk_cap_store_stats *out)
+{
+    *out = store->stats;
 }
 
 jk_err jk_cap_store_write(jk_cap_store *store, jk_cap_store_txn_fn fn, void *ctx, jk_diag *diag)
@@ -406,6 +520,8 @@ jk_err jk_cap_txn_put(jk_cap_store_txn *t, jk_cap_table table, const void *key, 
     jk_err err = jk_table_dbi(t, table, &dbi, diag);
     if (err != JK_OK)
         return err;
+    if (t->readonly)
+        return jk_diag_set(diag, JK_ERR_CAP_STORE, "store: a write in a read transaction");
     if (klen == 0 || klen > 511)
         return jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: a key of %zu bytes", klen);
     MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
@@ -438,6 +554,8 @@ jk_err jk_cap_txn_del(jk_cap_store_txn *t, jk_cap_table table, const void *key, 
     jk_err err = jk_table_dbi(t, table, &dbi, diag);
     if (err != JK_OK)
         return err;
+    if (t->readonly)
+        return jk_diag_set(diag, JK_ERR_CAP_STORE, "store: a write in a read transaction");
     MDB_val k = {klen, (void *)key};
     int rc = klen ? mdb_del(t->txn, dbi, &k, NULL) : MDB_NOTFOUND;
     if (rc == MDB_NOTFOUND)

@@ -25,6 +25,15 @@
  * was connected, or while one restarted and lost its pool, still reaches
  * a block); validators deduplicate by event hash.
  *
+ * Catching up, commits are batched (docs/node.md "Sync commits"): while a
+ * peer is known to be ahead, each certified decision's commit joins one
+ * store batch (jk_cap_store_batch_begin: one LMDB transaction, each commit a
+ * nested all-or-nothing one), which ends — one disk sync — after
+ * JK_NODE_SYNC_COMMITS heights, when no peer is known ahead any more, and at
+ * every tick. A crash in between leaves the store at the whole height before
+ * the batch; the node then asks its peers again. A full node sends no vote,
+ * so nothing that left it depends on the batched heights.
+ *
  * The machine answers sync requests of validators only; the driver answers
  * those of other keys here (and a full node answers everyone), from the
  * application's get_decision, with the same DECISION messages (at most
@@ -34,6 +43,27 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+/* heights per sync batch: one disk sync for this many blocks at most */
+#define JK_NODE_SYNC_COMMITS 64
+
+static jk_cap_store *jk_follow_store(jk_node *n)
+{
+    jk_node_validator *v = n->cfg.chain ? jk_node_chain_app_validator(n->cfg.chain) : NULL;
+    return v ? v->store.store : NULL;
+}
+
+/* End the open sync batch, if any: its heights reach the disk. */
+static jk_err jk_follow_flush(jk_node *n, jk_diag *diag)
+{
+    jk_cap_store *st = jk_follow_store(n);
+    jk_diag why = {{0}};
+    jk_err err = st ? jk_cap_store_batch_end(st, &why) : JK_OK;
+    if (err != JK_OK)
+        return jk_diag_set(diag, err, "full node: the sync batch up to height %llu did not commit: %s",
+                           (unsigned long long)n->committed, why.msg);
+    return JK_OK;
+}
 
 static void jk_send_msg(jk_node *n, uint32_t peer, const jk_cons_msg *msg)
 {
@@ -72,6 +102,12 @@ void jk_node_follow_want(jk_node *n, bool force)
 {
     uint32_t best;
     uint64_t top = jk_node_max_peer_height(n, &best);
+    if (force) {
+        /* a tick: what the last batch committed goes to disk */
+        jk_diag why = {{0}};
+        if (jk_follow_flush(n, &why) != JK_OK)
+            jk_node_logf(n, 0, "%s", why.msg);
+    }
     if (!force && (top <= n->committed || n->committed < n->sync_until))
         return;
     jk_cons_msg msg = {.kind = JK_CONS_MSG_SYNC_REQUEST, .sync_height = n->committed + 1};
@@ -164,10 +200,22 @@ static jk_err jk_follow_decision(jk_node *n, const jk_net_event *ev, jk_cons_msg
         jk_drop(n, ev->peer, err, why.msg);
         return JK_OK;
     }
+    uint32_t best;
+    uint64_t top = jk_node_max_peer_height(n, &best);
+    jk_cap_store *st = jk_follow_store(n);
+    if (st && top > h && (err = jk_cap_store_batch_begin(st, diag)) != JK_OK)
+        return err;
     err = jk_node_commit(n, h, msg->decision.value, msg->decision.value_len, &msg->decision.cert);
     if (err != JK_OK)
         return jk_diag_set(diag, err, "full node: commit of height %llu failed",
                            (unsigned long long)h);
+    jk_cap_store_stats stats = {0};
+    if (st)
+        jk_cap_store_stats_get(st, &stats);
+    if (top <= h || stats.in_batch >= JK_NODE_SYNC_COMMITS) {
+        if ((err = jk_follow_flush(n, diag)) != JK_OK)
+            return err;
+    }
     /* The sender has it: it is at h at least. */
     jk_node_peer_height_set(n, ev->peer, h);
     jk_node_follow_want(n, false);

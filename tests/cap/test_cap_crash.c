@@ -20,6 +20,13 @@
  * The store starts afresh every 50 trials so it stays small. `make test` runs
  * 200 trials; `make crash-test` runs JK_CAP_CRASH_TRIALS (5000).
  *
+ * The batched variant (test_cap_crash_kill_during_batches) commits the same
+ * states in store batches of BATCH (jk_cap_store_batch_begin/_end), checks
+ * inside the writer that each commit is visible to reads at once, and
+ * reports s only when the batch ending at s has ended; after the kill the
+ * head must be a batch boundary (s % BATCH == 0: never part of a batch), at
+ * least the last reported one and at most one batch more.
+ *
  * State s is a CNode of 16 slots: slot 0 a Data holding s; slot 1 a Data of 8
  * pages whose page p holds bytes derived from the last t <= s with t % 8 == p;
  * slot 2 a CNode of 8 slots whose slot j holds a Data derived from the last
@@ -121,8 +128,11 @@ static uint64_t seq_of(jk_cap st)
     return s;
 }
 
-/* The child: never returns. Exit 0 is impossible (it is killed); 2 = error. */
-static void writer(const char *dir, int fd)
+#define BATCH 5
+
+/* The child: never returns. Exit 0 is impossible (it is killed); 2 = error.
+ * batch 0: one commit per state; else commits in store batches of batch. */
+static void writer(const char *dir, int fd, uint64_t batch)
 {
     jk_cap_store_options opt = {.map_size = MAP_SIZE};
     jk_cap_store *st;
@@ -139,10 +149,23 @@ static void writer(const char *dir, int fd)
     for (;;) {
         uint64_t s = seq_of(cur) + 1;
         jk_cap next = step(cur, s);
+        if (batch && s % batch == 1 && jk_cap_store_batch_begin(st, &diag) != JK_OK)
+            goto fail;
         if (jk_cap_store_commit(st, "main", next, NULL, &diag) != JK_OK)
             goto fail;
+        jk_hash want;
+        jk_cap_hash(next, &want);
+        if (batch && (jk_cap_store_head(st, "main", &head, &diag) != JK_OK ||
+                      memcmp(head.bytes, want.bytes, 32) != 0)) {
+            snprintf(diag.msg, sizeof diag.msg, "a batched commit is not visible to reads");
+            goto fail;
+        }
         jk_cap_release(cur);
         cur = next;
+        if (batch && s % batch != 0)
+            continue;
+        if (batch && jk_cap_store_batch_end(st, &diag) != JK_OK)
+            goto fail;
         if (write(fd, &s, sizeof s) != sizeof s)
             goto fail;
     }
@@ -195,10 +218,9 @@ static long scan_store(const char *dir)
     return n;
 }
 
-JK_TEST(test_cap_crash_kill_during_commits)
+static void crash_trials(long trials, uint64_t batch)
 {
-    const char *env_trials = getenv("JK_CAP_CRASH_TRIALS");
-    long trials = env_trials ? atol(env_trials) : 200;
+    uint64_t step_by = batch ? batch : 1; /* what one landed commit adds */
     char dir[64];
     snprintf(dir, sizeof dir, "/tmp/jk_cap_crash_XXXXXX");
     JK_REQUIRE(mkdtemp(dir) != NULL);
@@ -219,7 +241,7 @@ JK_TEST(test_cap_crash_kill_during_commits)
         JK_REQUIRE(pid >= 0);
         if (pid == 0) {
             close(fds[0]);
-            writer(dir, fds[1]);
+            writer(dir, fds[1], batch);
         }
         close(fds[1]);
         rng ^= rng << 13;
@@ -270,12 +292,13 @@ JK_TEST(test_cap_crash_kill_during_commits)
         }
         jk_cap_store_close(st);
         uint64_t seq = seq_of(got);
-        if (seq < durable || seq > durable + 1) {
-            jk_test_fail(__FILE__, __LINE__, "trial %ld: head at %llu, commits returned up to %llu",
-                         t, (unsigned long long)seq, (unsigned long long)durable);
+        if (seq < durable || seq > durable + step_by || seq % step_by != 0) {
+            jk_test_fail(__FILE__, __LINE__, "trial %ld: head at %llu, commits returned up to %llu (steps of %llu)",
+                         t, (unsigned long long)seq, (unsigned long long)durable,
+                         (unsigned long long)step_by);
             failures++;
         }
-        mid_commit += seq == durable + 1; /* killed after the commit, before the report */
+        mid_commit += seq == durable + step_by; /* killed after the commit, before the report */
         durable = seq;
         jk_cap want = state(seq);
         if (!jk_cap_equal(got, want)) {
@@ -296,6 +319,18 @@ JK_TEST(test_cap_crash_kill_during_commits)
                trials, empty, mid_commit, (unsigned long long)durable);
     rmstore(dir);
     rmdir(dir);
+}
+
+JK_TEST(test_cap_crash_kill_during_commits)
+{
+    const char *env_trials = getenv("JK_CAP_CRASH_TRIALS");
+    crash_trials(env_trials ? atol(env_trials) : 200, 0);
+}
+
+JK_TEST(test_cap_crash_kill_during_batches)
+{
+    const char *env_trials = getenv("JK_CAP_CRASH_TRIALS");
+    crash_trials(env_trials ? atol(env_trials) : 100, BATCH);
 }
 
 /* The parent's model of the states agrees with the writer's path copies. */
