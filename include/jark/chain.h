@@ -491,6 +491,13 @@ typedef struct jk_chain_pooled {
     size_t trace_count;
     jk_hash hash;            /* jk_chain_event_hash of (endpoint, blob) */
     jk_chain_endpoint endpoint;
+    /* In the pool (docs/chain-design.md, "No recheck"): the stamp of what
+     * admitted it — the kernel's chain_stamp when a verify on that chain
+     * state admitted it (traces are then the ones it used), its cycle_stamp
+     * when process emitted it in that cycle (kernel_made), 0 never. Current
+     * (needs no verify before a block takes it) when equal to either. */
+    uint64_t stamp;
+    bool kernel_made;        /* a process or apply emit no verify has run on */
 } jk_chain_pooled;
 
 /* The transaction pool's bounds (local policy, not consensus: each validator
@@ -522,6 +529,17 @@ typedef struct jk_chain_hashset {
 } jk_chain_hashset;
 
 struct jk_chain_genesis;
+
+/* Counters of a chain kernel's work (only ever incremented; read them from
+ * ck->stats). */
+typedef struct jk_chain_kernel_stats {
+    uint64_t verify_runs;      /* runs of the verify program (any event, any
+                                  thread, admission or produce) */
+    uint64_t produce_verifies; /* of those, pooled transacts verified again
+                                  by produce (their chain state had moved) */
+    uint64_t pool_dropped;     /* pooled transacts dropped because their
+                                  verify failed at produce */
+} jk_chain_kernel_stats;
 
 typedef struct jk_chain_kernel {
     jk_kernel *kernel;          /* runs every invocation */
@@ -592,6 +610,15 @@ typedef struct jk_chain_kernel {
     /* produce's event bytes at most this (0: JK_CHAIN_PRODUCE_EVENT_BYTES;
      * never more than it). See jk_chain_set_produce_event_bytes. */
     size_t produce_event_bytes;
+    /* No recheck (docs/chain-design.md): a pooled transact is verified when
+     * admitted and again only when a produce would take it on another chain
+     * state. chain_stamp names the chain state of the open (or last) cycle
+     * (a new value when setup_cycle finds another chain root than
+     * stamped_root), cycle_stamp the cycle itself; both come from
+     * stamp_next, so no two are equal. */
+    uint64_t stamp_next, chain_stamp, cycle_stamp;
+    jk_hash stamped_root;
+    jk_chain_kernel_stats stats;
 } jk_chain_kernel;
 
 #define JK_CHAIN_SIG_CACHE_SLOTS 16384u     /* 512 KiB per kernel, on first use */
@@ -631,10 +658,12 @@ void jk_chain_event_hash(const jk_chain_event *ev, jk_hash *out);
  * chain's set_image onto the image pinned for the role (image and lineage).
  * Each cycle starts clean: the dispatch buffers, cycle_seen_keys, the pool's
  * seen keys and the cycle's traces of any earlier cycle are dropped (so an
- * abandoned cycle or a failed import leaves nothing behind); the transacts
- * still waiting in the pool, then the queued dispatch emits (at most
- * JK_CHAIN_MAX_QUEUED), are verified again, in that order, as
- * handle_incoming_event would.
+ * abandoned cycle or a failed import leaves nothing behind); the queued
+ * dispatch emits (at most JK_CHAIN_MAX_QUEUED) are verified again, as
+ * handle_incoming_event would. The transacts still waiting in the pool are
+ * kept under the pool's bounds without a verify (no recheck,
+ * docs/chain-design.md): produce verifies those it takes whose chain state
+ * moved since their verify.
  * @return JK_OK; JK_ERR_INVALID_ARG (a transform did not HALT or made the
  *         wrong instance: reason in diag; the cycle stays closed and what
  *         waited keeps waiting); JK_ERR_NOMEM. */
@@ -673,6 +702,38 @@ jk_err jk_chain_handle_incoming_events(jk_chain_kernel *ck, const jk_chain_event
                                        const jk_chain_trace *const *traces,
                                        const size_t *trace_counts, size_t n,
                                        unsigned threads, bool *admitted);
+
+/* Verify ahead, admit later: the verify half of n events' admission on
+ * `threads` worker threads (as jk_chain_handle_incoming_events), kept as
+ * verdicts; jk_chain_admit_prepared then admits event i when its turn comes
+ * (the node verifies a loop turn's events together and hands them to
+ * consensus one by one). A verdict holds for any open cycle on the same
+ * chain root (verify is a pure function of the chain); the admission
+ * re-checks the pool or buffer as it is then, so the outcome equals a
+ * sequential handle_incoming_event at the moment of admission. Counts the
+ * verify runs (ck->stats).
+ * @param[out] out  owned by the caller (jk_chain_prepared_free).
+ * @return JK_OK; JK_ERR_INVALID_ARG (no open cycle); JK_ERR_NOMEM. */
+typedef struct jk_chain_prepared jk_chain_prepared;
+jk_err jk_chain_prepare_events(jk_chain_kernel *ck, const jk_chain_event *events,
+                               const jk_chain_trace *const *traces, const size_t *trace_counts, size_t n,
+                               unsigned threads, jk_chain_prepared **out);
+/* Admit event i of p (ev, traces: the same event as prepared): its verdict
+ * when the open cycle is on the chain root p was verified on and i was not
+ * taken before, else handle_incoming_event now. Returns and fills as
+ * jk_chain_handle_incoming_event. */
+jk_err jk_chain_admit_prepared(jk_chain_kernel *ck, jk_chain_prepared *p, size_t i, const jk_chain_event *ev,
+                               const jk_chain_trace *traces, size_t trace_count, bool *admitted, jk_diag *why);
+void jk_chain_prepared_free(jk_chain_prepared *p);
+
+/* jk_chain_handle_incoming_events with each event's reason: why[i] (n
+ * diags, or NULL) is, for an event not admitted, why — the same words
+ * jk_chain_handle_incoming_event gives, whatever the thread count — and is
+ * left as it was for an admitted one. Same returns. */
+jk_err jk_chain_handle_incoming_events_why(jk_chain_kernel *ck, const jk_chain_event *events,
+                                           const jk_chain_trace *const *traces,
+                                           const size_t *trace_counts, size_t n,
+                                           unsigned threads, bool *admitted, jk_diag *why);
 
 /* teardown: drop verify_proto and dispatch_protos (the transient role
  * instances); the pool and the dispatch buffers stay for the block. */
@@ -725,7 +786,10 @@ void jk_chain_set_produce_event_bytes(jk_chain_kernel *ck, size_t bytes);
  * (jk_chain_set_own_key), in an open cycle.
  * The body: the longest prefix of the pool, in admission order, within the
  * produce bounds (at most JK_CHAIN_MAX_EVENTS events taking at most
- * JK_CHAIN_PRODUCE_EVENT_BYTES); the rest waits for the next block. chain.apply
+ * JK_CHAIN_PRODUCE_EVENT_BYTES); the rest waits for the next block. Every
+ * transact of the prefix not verified on this chain state is verified first,
+ * in pool order, and dropped from the pool when verify refuses it now
+ * (ck->stats; "No recheck" in docs/chain-design.md). chain.apply
  * runs on the canonical chain with {0: body, 1: AA, 2: the block context} in
  * slot[0] (docs/chain-design.md); each attest needs the key seen this cycle
  * and a signature among the cycle's traces (events, process) or an own key;

@@ -495,6 +495,25 @@ void jk_node_chain_app_set_max_value(jk_node_chain_app *a, size_t bytes);
  * (jk_chain_set_debug). Output only; `debug` stays the caller's. */
 void jk_node_chain_app_set_debug(jk_node_chain_app *a, FILE *debug);
 
+/* Verify a loop turn's events together (docs/node.md "Admission in
+ * batches"): decodes events[0..n) (gossip encodings; borrowed for the call),
+ * leaves out the malformed, those seen before and repeats within the batch,
+ * and runs their verifies at once on the verify pool's threads
+ * (jk_node_chain_app_set_verify_threads; jk_chain_prepare_events). The
+ * verdicts wait for the add_event of each event, which then admits through
+ * its verdict instead of verifying — with the same outcome and reason as
+ * without prepare, for any thread count (a verdict made on another chain
+ * state than the one add_event meets is not used). Any earlier batch is
+ * dropped; jk_node_chain_app_prepare_end drops this one.
+ * @return JK_OK; JK_ERR_INVALID_ARG (no cycle could open: reason in diag);
+ *         JK_ERR_NOMEM (nothing prepared: add_event verifies as before). */
+jk_err jk_node_chain_app_prepare(jk_node_chain_app *a, const uint8_t *const *events,
+                                 const size_t *lens, size_t n, jk_diag *diag);
+void jk_node_chain_app_prepare_end(jk_node_chain_app *a);
+/* Threads for jk_node_chain_app_prepare's verifies (0 or 1, the default:
+ * the calling thread alone). */
+void jk_node_chain_app_set_verify_threads(jk_node_chain_app *a, unsigned threads);
+
 /* The add_event callback: decode, dedup, verify into the pool; true when
  * the event is new and admitted. */
 bool jk_node_chain_app_add_event(jk_node_chain_app *a, const uint8_t *event, size_t len);
@@ -540,6 +559,11 @@ typedef struct jk_node_chain_app_stats {
     uint32_t last_round;     /* its round */
     uint32_t last_proposer;  /* its proposer */
     char last_error[192];    /* why the last failing callback failed */
+    uint64_t events_dropped; /* admitted, then dropped by a produce whose
+                                verify refused them (a block made them
+                                invalid: docs/chain-design.md "No recheck") */
+    uint64_t verify_runs;    /* runs of the chain's verify program (all
+                                kernels of this app: admission, produce) */
 } jk_node_chain_app_stats;
 void jk_node_chain_app_stats_get(const jk_node_chain_app *a, jk_node_chain_app_stats *out);
 

@@ -506,30 +506,13 @@ static jk_err jk_produce_without_poison(jk_chain_kernel *ck, const jk_chain_even
     return err;
 }
 
-/* The longest prefix of the pool that fits the produce bounds
- * (docs/chain-design.md, "Produce"): at most JK_CHAIN_MAX_EVENTS events whose
- * encoding takes at most JK_CHAIN_PRODUCE_EVENT_BYTES, which leaves room for
- * JK_CHAIN_MAX_TRACES traces within JK_CHAIN_MAX_BLOCK_SIZE. */
+/* The body's bound that produce's selection (jk_chain_pool_select) keeps:
+ * at most JK_CHAIN_MAX_EVENTS events whose encoding takes at most
+ * JK_CHAIN_PRODUCE_EVENT_BYTES, which leaves room for JK_CHAIN_MAX_TRACES
+ * traces within JK_CHAIN_MAX_BLOCK_SIZE (docs/chain-design.md, "Produce"). */
 void jk_chain_set_produce_event_bytes(jk_chain_kernel *ck, size_t bytes)
 {
     ck->produce_event_bytes = bytes;
-}
-
-static size_t jk_produce_selection(const jk_chain_kernel *ck)
-{
-    size_t bytes = 0, n = 0;
-    size_t limit = ck->produce_event_bytes && ck->produce_event_bytes < JK_CHAIN_PRODUCE_EVENT_BYTES
-                       ? ck->produce_event_bytes
-                       : JK_CHAIN_PRODUCE_EVENT_BYTES;
-    for (; n < ck->pool_count && n < JK_CHAIN_MAX_EVENTS; n++) {
-        uint8_t tmp[9];
-        size_t len = jk_pvm_encode_natural(JK_CHAIN_ENDPOINT_TRANSACT, tmp) +
-                     jk_pvm_encode_natural(ck->pool[n].blob_len, tmp) + ck->pool[n].blob_len;
-        if (len > limit - bytes)
-            break;
-        bytes += len;
-    }
-    return n;
 }
 
 /* Move the pool's entries past the first n into a fresh list (*rest) and
@@ -567,7 +550,11 @@ jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, 
     if (!ck->cycle_open)
         return jk_diag_set(why, JK_ERR_INVALID_ARG, "no open cycle (setup_cycle first)");
     jk_block_context bc = {number, proposer, round};
-    size_t n = jk_produce_selection(ck), body_count = n;
+    /* the selection, each of its transacts verified in this cycle (pool.c) */
+    size_t n;
+    if (jk_chain_pool_select(ck, &n) != JK_OK)
+        return JK_ERR_NOMEM;
+    size_t body_count = n;
     jk_chain_event *pool = calloc(n ? n : 1, sizeof *pool), *body = calloc(n ? n : 1, sizeof *body);
     if (!pool || !body) {
         free(pool);

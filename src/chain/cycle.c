@@ -149,8 +149,8 @@ static jk_err jk_derive_role(jk_chain_kernel *ck, uint32_t endpoint, uint32_t pi
     return JK_OK;
 }
 
-/* Verify what waited for this cycle (in order: the transacts the pool held,
- * then the queued dispatch emits), as handle_incoming_event would. */
+/* Verify what waited for this cycle (the queued emits, and the transacts a
+ * cycle that could not open left), as handle_incoming_event would. */
 static jk_err jk_feed(jk_chain_kernel *ck, jk_chain_pooled *list, size_t n)
 {
     jk_err err = JK_OK;
@@ -162,12 +162,29 @@ static jk_err jk_feed(jk_chain_kernel *ck, jk_chain_pooled *list, size_t n)
     return err;
 }
 
+/* The stamps of this cycle (see jk_chain_pooled): the chain state keeps its
+ * stamp while its root stays the same (a transform and a verify are pure
+ * functions of the chain, so a verify on the same root decides the same);
+ * every cycle gets a fresh one. */
+static void jk_stamp_cycle(jk_chain_kernel *ck)
+{
+    jk_hash root;
+    jk_cap_hash(ck->chain, &root);
+    if (ck->chain_stamp == 0 || memcmp(root.bytes, ck->stamped_root.bytes, JK_HASH_SIZE) != 0) {
+        ck->chain_stamp = ++ck->stamp_next;
+        ck->stamped_root = root;
+    }
+    ck->cycle_stamp = ++ck->stamp_next;
+}
+
 jk_err jk_chain_setup_cycle(jk_chain_kernel *ck, jk_diag *diag)
 {
     jk_chain_teardown(ck);
     /* Each cycle starts clean: nothing of an earlier cycle (a failed import,
-     * an abandoned produce) survives but the events themselves, which are
-     * verified again below against the state this cycle derives from. */
+     * an abandoned produce) survives but the events themselves. The queued
+     * dispatch emits are verified below against the state this cycle
+     * derives from; the pooled transacts are not (no recheck,
+     * docs/chain-design.md): produce verifies the ones it takes. */
     jk_chain_pooled *pool = ck->pool, *queued = ck->queued;
     size_t pool_count = ck->pool_count, queued_count = ck->queued_count;
     ck->pool = NULL;
@@ -188,7 +205,10 @@ jk_err jk_chain_setup_cycle(jk_chain_kernel *ck, jk_diag *diag)
         jk_concat_hash(&verify_lineage, &transact_id, &ck->transact_lineage);
         jk_concat_hash(&verify_lineage, &dispatch_id, &ck->dispatch_lineage);
         ck->cycle_open = true;
-        err = jk_feed(ck, pool, pool_count);
+        jk_stamp_cycle(ck);
+        err = jk_chain_pool_rebuild(ck, pool, pool_count);
+        pool = NULL;
+        pool_count = 0;
         if (err == JK_OK)
             err = jk_feed(ck, queued, queued_count);
     }
@@ -358,6 +378,13 @@ static jk_err jk_admit_dispatch(jk_chain_kernel *ck, const jk_chain_event *ev, c
 jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
                              const jk_chain_trace *traces, size_t trace_count, jk_chain_verdict *out)
 {
+    return jk_chain_verify_event_ex(ck, kernel, ev, traces, trace_count, false, out);
+}
+
+jk_err jk_chain_verify_event_ex(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
+                                const jk_chain_trace *traces, size_t trace_count, bool pooled,
+                                jk_chain_verdict *out)
+{
     memset(out, 0, sizeof *out);
     jk_chain_keyset_init(&out->seen);
     bool dispatch = jk_chain_endpoint_is_dispatch(ev->endpoint);
@@ -379,6 +406,7 @@ jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const
     jk_chain_event_hash(ev, &hash); /* once: the admission reuses it (out->hash) */
     out->hash = hash;
     const char *full = dispatch ? jk_dispatch_precheck(ck, jk_chain_endpoint_dispatch_index(ev->endpoint), &hash)
+                       : pooled ? NULL
                                 : jk_chain_pool_precheck(ck, &hash, ev->blob_len, trace_count);
     if (full) {
         snprintf(out->why, sizeof out->why, "%s", full);
@@ -403,6 +431,7 @@ jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const
     if (err == JK_OK)
         err = jk_chain_pair(blob, aa, &scratchpad);
     if (err == JK_OK) {
+        out->ran = true;
         err = jk_chain_invoke(kernel, ck->attest_marker, event_verify, 0, ck->gas.verify, NULL, scratchpad,
                               jk_decide_verify, &mode, NULL, &res);
         if (err != JK_OK && err != JK_ERR_NOMEM) {
@@ -479,6 +508,8 @@ jk_err jk_chain_handle_incoming_event(jk_chain_kernel *ck, const jk_chain_event 
         return jk_diag_set(why, JK_ERR_INVALID_ARG, "no open cycle (setup_cycle first)");
     jk_chain_verdict v;
     jk_err err = jk_chain_verify_event(ck, ck->kernel, ev, traces, trace_count, &v);
+    if (v.ran)
+        ck->stats.verify_runs++;
     if (err == JK_OK && v.admit) {
         const char *refused = NULL;
         err = jk_chain_admit(ck, ev, &v, &refused);

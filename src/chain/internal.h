@@ -58,6 +58,21 @@ jk_err jk_chain_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trac
 jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_hash *hash,
                            const jk_chain_trace *traces, size_t trace_count, jk_chain_trace **take,
                            const jk_chain_keyset *seen, const char **refused);
+/* No recheck (docs/chain-design.md): whether e needs no verify before a
+ * block of this cycle takes it (its stamp is this chain state's, or this
+ * cycle's for a kernel-made one). */
+bool jk_chain_pooled_current(const jk_chain_kernel *ck, const jk_chain_pooled *e);
+/* Make the pool list[0..n) (moved in, list freed): entries in order under
+ * the pool's rules as at admission (duplicates, count, bytes, per key), no
+ * verify run; what they refuse is freed. pool_seen_keys: the keys of the
+ * current entries. Only JK_ERR_NOMEM (what was not put back is lost). */
+jk_err jk_chain_pool_rebuild(jk_chain_kernel *ck, jk_chain_pooled *list, size_t n);
+/* Produce's selection: the longest prefix of the pool within the body's
+ * bounds, after verifying in pool order every entry of it that is not
+ * current (and dropping those verify now refuses, ck->stats.pool_dropped),
+ * so a produced body holds only transacts verified in its cycle. Needs an
+ * open cycle. *n: the prefix's length. Only JK_ERR_NOMEM. */
+jk_err jk_chain_pool_select(jk_chain_kernel *ck, size_t *n);
 /* Queue *entry (moved in when *kept) for the next cycle; bounded by
  * JK_CHAIN_MAX_QUEUED (over it, *kept is false and the caller frees it). */
 jk_err jk_chain_queue_push(jk_chain_kernel *ck, jk_chain_pooled *entry, bool *kept);
@@ -72,10 +87,17 @@ typedef struct jk_chain_verdict {
     jk_chain_trace *used;  /* the traces its attests used, in first-use order */
     size_t used_count;
     char why[160];         /* why it was dropped */
+    bool ran;              /* the verify program ran (ck->stats.verify_runs) */
 } jk_chain_verdict;
 
 jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
                              const jk_chain_trace *traces, size_t trace_count, jk_chain_verdict *out);
+/* pooled: the event is a pooled transact verified again (produce), so the
+ * pool's duplicate and fullness checks, which it would fail against itself,
+ * are skipped. */
+jk_err jk_chain_verify_event_ex(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
+                                const jk_chain_trace *traces, size_t trace_count, bool pooled,
+                                jk_chain_verdict *out);
 void jk_chain_verdict_free(jk_chain_verdict *v);
 /* v->used may move into the pool (then v->used is NULL; verdict_free as
  * before). */

@@ -239,6 +239,8 @@ static jk_err jk_pooled_make(const uint8_t *blob, size_t len, const jk_chain_tra
     out->blob_len = len;
     out->trace_count = n;
     out->endpoint = endpoint;
+    out->stamp = 0;
+    out->kernel_made = false;
     jk_chain_event ev = {endpoint, out->blob, len};
     if (hash)
         out->hash = *hash;
@@ -290,6 +292,9 @@ jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const 
     jk_err err = jk_pooled_make(ev->blob, ev->blob_len, traces, trace_count, take, ev->endpoint, &hash, &entry);
     if (err != JK_OK)
         return err;
+    /* verified on this chain state, or made by this cycle's kernel */
+    entry.kernel_made = seen == NULL;
+    entry.stamp = seen ? ck->chain_stamp : ck->cycle_stamp;
     err = jk_chain_hashset_add(&ck->pool_index, &entry.hash);
     if (err != JK_OK) {
         free(entry.blob);
@@ -313,6 +318,192 @@ jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const 
     if (err == JK_OK)
         err = jk_chain_keyset_merge(&ck->pool_seen_keys, seen);
     return err;
+}
+
+/* ---- no recheck: the pool kept across cycles ---- */
+
+bool jk_chain_pooled_current(const jk_chain_kernel *ck, const jk_chain_pooled *e)
+{
+    return e->stamp != 0 && (e->kernel_made ? e->stamp == ck->cycle_stamp : e->stamp == ck->chain_stamp);
+}
+
+/* Whether key is among traces[0..n) (an entry's keys without a set). */
+static bool jk_key_among(const jk_chain_trace *traces, size_t n, const uint8_t key[32])
+{
+    for (size_t i = 0; i < n; i++)
+        if (!memcmp(traces[i].key, key, 32))
+            return true;
+    return false;
+}
+
+/* Put *e back under the pool's rules, as its admission did: the checks that
+ * need no verify, then the per-key bound with the keys it charges — those of
+ * the traces its verify used (= the keys it attested), none for a
+ * kernel-made one, the all-zero key for one that attested none. A current
+ * entry's keys join pool_seen_keys (the seen-rule of this cycle's produce).
+ * *kept false: refused, *e still the caller's. */
+static jk_err jk_pool_reinsert(jk_chain_kernel *ck, jk_chain_pooled *e, bool *kept)
+{
+    static const uint8_t nobody[32];
+    *kept = false;
+    if (jk_chain_pool_precheck(ck, &e->hash, e->blob_len, e->trace_count))
+        return JK_OK;
+    const jk_chain_trace *t = e->traces;
+    size_t n = e->kernel_made ? 0 : e->trace_count;
+    for (size_t i = 0; i < n; i++)
+        if (!jk_key_among(t, i, t[i].key) && jk_key_uses(ck, t[i].key) >= ck->pool_limits.max_per_key)
+            return JK_OK;
+    if (!e->kernel_made && n == 0 && jk_key_uses(ck, nobody) >= ck->pool_limits.max_per_key)
+        return JK_OK;
+    jk_chain_pooled *grown = jk_chain_grow(ck->pool, &ck->pool_cap, ck->pool_count + 1, sizeof *grown);
+    if (!grown)
+        return JK_ERR_NOMEM;
+    ck->pool = grown;
+    jk_err err = jk_chain_hashset_add(&ck->pool_index, &e->hash);
+    if (err != JK_OK)
+        return err;
+    ck->pool[ck->pool_count++] = *e;
+    ck->pool_bytes += jk_entry_bytes(e->blob_len, e->trace_count);
+    *kept = true;
+    bool current = jk_chain_pooled_current(ck, e);
+    for (size_t i = 0; err == JK_OK && i < n; i++) {
+        if (jk_key_among(t, i, t[i].key))
+            continue;
+        err = jk_key_charge(ck, t[i].key);
+        if (err == JK_OK && current)
+            err = jk_chain_keyset_add(&ck->pool_seen_keys, t[i].key, NULL);
+    }
+    if (err == JK_OK && !e->kernel_made && n == 0)
+        err = jk_key_charge(ck, nobody);
+    return err;
+}
+
+jk_err jk_chain_pool_rebuild(jk_chain_kernel *ck, jk_chain_pooled *list, size_t n)
+{
+    jk_chain_pool_clear(ck);
+    jk_err err = JK_OK;
+    size_t i = 0;
+    for (; err == JK_OK && i < n; i++) {
+        bool kept;
+        err = jk_pool_reinsert(ck, &list[i], &kept);
+        if (!kept) {
+            free(list[i].blob);
+            free(list[i].traces);
+        }
+    }
+    for (; i < n; i++) { /* out of memory: the rest is lost with it */
+        free(list[i].blob);
+        free(list[i].traces);
+    }
+    free(list);
+    return err;
+}
+
+/* A produced body's bound (docs/chain-design.md, "Produce"): at most
+ * JK_CHAIN_MAX_EVENTS events whose encoding takes at most
+ * JK_CHAIN_PRODUCE_EVENT_BYTES (or the embedder's smaller bound). */
+static size_t jk_produce_limit(const jk_chain_kernel *ck)
+{
+    return ck->produce_event_bytes && ck->produce_event_bytes < JK_CHAIN_PRODUCE_EVENT_BYTES
+               ? ck->produce_event_bytes
+               : JK_CHAIN_PRODUCE_EVENT_BYTES;
+}
+
+static size_t jk_produce_len(const jk_chain_pooled *e)
+{
+    uint8_t tmp[9];
+    return jk_pvm_encode_natural(JK_CHAIN_ENDPOINT_TRANSACT, tmp) + jk_pvm_encode_natural(e->blob_len, tmp) +
+           e->blob_len;
+}
+
+/* Verify pooled transact e again in this cycle (its chain state moved since
+ * it was verified, or process made it): on success it carries the traces
+ * this verify used and is current; *dropped when verify refuses it now. */
+static jk_err jk_pool_reverify(jk_chain_kernel *ck, jk_chain_pooled *e, bool *dropped)
+{
+    jk_chain_event ev = {e->endpoint, e->blob, e->blob_len};
+    jk_chain_verdict v;
+    jk_err err = jk_chain_verify_event_ex(ck, ck->kernel, &ev, e->traces, e->trace_count, true, &v);
+    if (v.ran) {
+        ck->stats.verify_runs++;
+        ck->stats.produce_verifies++;
+    }
+    *dropped = err == JK_OK && !v.admit;
+    if (err == JK_OK && v.admit) {
+        for (size_t i = 0; i < v.used_count; i++)
+            jk_chain_sig_remember(ck, &v.used[i]);
+        free(e->traces);
+        e->traces = v.used;
+        e->trace_count = v.used_count;
+        v.used = NULL;
+        if (!e->traces)
+            e->traces = malloc(1); /* as jk_chain_pooled_make: never NULL */
+        err = e->traces ? JK_OK : JK_ERR_NOMEM;
+        e->stamp = ck->chain_stamp;
+        e->kernel_made = false;
+    }
+    jk_chain_verdict_free(&v);
+    return err;
+}
+
+/* One pass over the pool's front: verify what is not current, drop what
+ * verify refuses, until the body's bound. *changed: an entry was verified or
+ * dropped (the pool must be rebuilt: its bytes, keys and seen keys moved). */
+static jk_err jk_select_pass(jk_chain_kernel *ck, size_t *n, bool *changed)
+{
+    size_t limit = jk_produce_limit(ck), bytes = 0, keep = 0, i = 0;
+    jk_err err = JK_OK;
+    *n = 0;
+    *changed = false;
+    for (; err == JK_OK && i < ck->pool_count && *n < JK_CHAIN_MAX_EVENTS; i++) {
+        jk_chain_pooled *e = &ck->pool[i];
+        bool dropped = false;
+        if (!jk_chain_pooled_current(ck, e)) {
+            *changed = true;
+            err = jk_pool_reverify(ck, e, &dropped);
+        }
+        if (err == JK_OK && dropped) {
+            ck->stats.pool_dropped++;
+            free(e->blob);
+            free(e->traces);
+            continue;
+        }
+        ck->pool[keep++] = *e;
+        if (err == JK_OK && jk_produce_len(e) > limit - bytes) {
+            i++;
+            break;
+        }
+        if (err == JK_OK) {
+            bytes += jk_produce_len(e);
+            (*n)++;
+        }
+    }
+    /* close the gap the dropped entries left */
+    memmove(ck->pool + keep, ck->pool + i, (ck->pool_count - i) * sizeof *ck->pool);
+    ck->pool_count = keep + ck->pool_count - i;
+    return err;
+}
+
+jk_err jk_chain_pool_select(jk_chain_kernel *ck, size_t *n)
+{
+    *n = 0;
+    for (;;) {
+        bool changed;
+        jk_err err = jk_select_pass(ck, n, &changed);
+        if (err != JK_OK || !changed)
+            return err;
+        /* Rebuild the index, bytes and key counts from the entries as they
+         * are now; a reinsertion may refuse one (a key over its bound once a
+         * kernel-made transact charges it), so pass again: every pass either
+         * changes nothing or makes an entry current or gone. */
+        jk_chain_pooled *list = ck->pool;
+        size_t count = ck->pool_count;
+        ck->pool = NULL;
+        ck->pool_count = ck->pool_cap = 0;
+        err = jk_chain_pool_rebuild(ck, list, count);
+        if (err != JK_OK)
+            return err;
+    }
 }
 
 /* ---- the waiting list for the next cycle ---- */

@@ -53,20 +53,48 @@ static void *jk_worker_main(void *arg)
     return NULL;
 }
 
-jk_err jk_chain_handle_incoming_events(jk_chain_kernel *ck, const jk_chain_event *events,
-                                       const jk_chain_trace *const *traces,
-                                       const size_t *trace_counts, size_t n,
-                                       unsigned threads, bool *admitted)
+/* Verdicts made ahead of their admission (jk_chain_prepare_events). */
+struct jk_chain_prepared {
+    jk_hash root;                 /* the chain root of the cycle they were verified in */
+    size_t n;
+    jk_chain_verdict *verdicts;
+    jk_err *errors;
+    bool *taken;                  /* admitted (or refused) through this verdict already */
+};
+
+void jk_chain_prepared_free(jk_chain_prepared *p)
 {
+    if (!p)
+        return;
+    for (size_t i = 0; p->verdicts && i < p->n; i++)
+        jk_chain_verdict_free(&p->verdicts[i]);
+    free(p->verdicts);
+    free(p->errors);
+    free(p->taken);
+    free(p);
+}
+
+jk_err jk_chain_prepare_events(jk_chain_kernel *ck, const jk_chain_event *events,
+                               const jk_chain_trace *const *traces, const size_t *trace_counts, size_t n,
+                               unsigned threads, jk_chain_prepared **out)
+{
+    *out = NULL;
     if (!ck->cycle_open)
         return JK_ERR_INVALID_ARG;
     if (threads > JK_MAX_VERIFY_THREADS)
         threads = JK_MAX_VERIFY_THREADS;
-    jk_pool_job job = {ck, events, traces, trace_counts, n, calloc(n ? n : 1, sizeof(jk_chain_verdict)),
-                       calloc(n ? n : 1, sizeof(jk_err)), 0};
+    jk_chain_prepared *p = calloc(1, sizeof *p);
+    if (!p)
+        return JK_ERR_NOMEM;
+    p->root = ck->stamped_root;
+    p->n = n;
+    p->verdicts = calloc(n ? n : 1, sizeof *p->verdicts);
+    p->errors = calloc(n ? n : 1, sizeof *p->errors);
+    p->taken = calloc(n ? n : 1, sizeof *p->taken);
+    jk_pool_job job = {ck, events, traces, trace_counts, n, p->verdicts, p->errors, 0};
     jk_worker workers[JK_MAX_VERIFY_THREADS];
     memset(workers, 0, sizeof workers);
-    jk_err err = job.verdicts && job.errors ? JK_OK : JK_ERR_NOMEM;
+    jk_err err = p->verdicts && p->errors && p->taken ? JK_OK : JK_ERR_NOMEM;
     /* Workers: each its own kernel, minting the attest marker with the same
      * tag, so the marker caps the AA instances hold are recognised. */
     for (unsigned t = 0; err == JK_OK && threads > 1 && t < threads; t++) {
@@ -90,19 +118,66 @@ jk_err jk_chain_handle_incoming_events(jk_chain_kernel *ck, const jk_chain_event
     }
     if (err == JK_OK && threads > 1)
         jk_pool_work(&job, ck->kernel); /* whatever a worker that failed to start left */
-    /* Admit in event order. */
-    for (size_t i = 0; i < n && job.verdicts; i++) {
-        admitted[i] = false;
-        if (err == JK_OK && job.errors[i] != JK_OK)
-            err = job.errors[i];
-        if (err == JK_OK && job.verdicts[i].admit) {
-            const char *refused = NULL;
-            err = jk_chain_admit(ck, &events[i], &job.verdicts[i], &refused);
-            admitted[i] = err == JK_OK && !refused; /* a refusal: dropped, as sequentially */
-        }
-        jk_chain_verdict_free(&job.verdicts[i]);
+    for (size_t i = 0; err == JK_OK && i < n; i++)
+        if (p->verdicts[i].ran)
+            ck->stats.verify_runs++;
+    if (err != JK_OK) {
+        jk_chain_prepared_free(p);
+        return err;
     }
-    free(job.verdicts);
-    free(job.errors);
+    *out = p;
+    return JK_OK;
+}
+
+jk_err jk_chain_admit_prepared(jk_chain_kernel *ck, jk_chain_prepared *p, size_t i, const jk_chain_event *ev,
+                               const jk_chain_trace *traces, size_t trace_count, bool *admitted, jk_diag *why)
+{
+    *admitted = false;
+    if (!ck->cycle_open)
+        return jk_diag_set(why, JK_ERR_INVALID_ARG, "no open cycle (setup_cycle first)");
+    /* A verify's verdict holds on any open cycle of the same chain root
+     * (verify is a pure function of it); admission re-checks the pool or
+     * buffer as it is now. Otherwise — another root, taken already, or
+     * refused before its verify ran (by the pool or buffer as they were
+     * then: cheap to ask again) — handle it now. */
+    if (i >= p->n || p->taken[i] || (p->errors[i] == JK_OK && !p->verdicts[i].ran) ||
+        memcmp(p->root.bytes, ck->stamped_root.bytes, JK_HASH_SIZE) != 0)
+        return jk_chain_handle_incoming_event(ck, ev, traces, trace_count, admitted, why);
+    p->taken[i] = true;
+    jk_chain_verdict *v = &p->verdicts[i];
+    if (p->errors[i] != JK_OK)
+        return p->errors[i];
+    if (!v->admit) {
+        jk_diag_set(why, JK_OK, "%s", v->why);
+        return JK_OK;
+    }
+    const char *refused = NULL;
+    jk_err err = jk_chain_admit(ck, ev, v, &refused);
+    *admitted = err == JK_OK && !refused; /* a refusal: dropped, as sequentially */
+    if (refused)
+        jk_diag_set(why, JK_OK, "%s", refused);
+    return err;
+}
+
+jk_err jk_chain_handle_incoming_events(jk_chain_kernel *ck, const jk_chain_event *events,
+                                       const jk_chain_trace *const *traces,
+                                       const size_t *trace_counts, size_t n,
+                                       unsigned threads, bool *admitted)
+{
+    return jk_chain_handle_incoming_events_why(ck, events, traces, trace_counts, n, threads, admitted, NULL);
+}
+
+jk_err jk_chain_handle_incoming_events_why(jk_chain_kernel *ck, const jk_chain_event *events,
+                                           const jk_chain_trace *const *traces,
+                                           const size_t *trace_counts, size_t n,
+                                           unsigned threads, bool *admitted, jk_diag *why)
+{
+    jk_chain_prepared *p;
+    jk_err err = jk_chain_prepare_events(ck, events, traces, trace_counts, n, threads, &p);
+    /* Admit in event order. */
+    for (size_t i = 0; err == JK_OK && i < n; i++)
+        err = jk_chain_admit_prepared(ck, p, i, &events[i], traces ? traces[i] : NULL,
+                                      trace_counts ? trace_counts[i] : 0, &admitted[i], why ? &why[i] : NULL);
+    jk_chain_prepared_free(p);
     return err;
 }

@@ -34,6 +34,7 @@ jk_node_archive *jk_node_chain_app_archive(jk_node_chain_app *a) { return a->arc
 void jk_node_chain_app_stats_get(const jk_node_chain_app *a, jk_node_chain_app_stats *out)
 {
     *out = a->stats;
+    out->verify_runs = a->stats.verify_runs + a->v->ck->stats.verify_runs;
 }
 
 void jk_node_chain_app_set_debug(jk_node_chain_app *a, FILE *debug)
@@ -72,4 +73,9 @@ bool jk_node_chain_app_is_validator(const jk_node_chain_app *a, uint32_t *index)
     if (index)
         *index = a->v->index;
     return a->v->index != UINT32_MAX;
+}
+
+void jk_node_chain_app_set_verify_threads(jk_node_chain_app *a, unsigned threads)
+{
+    a->verify_threads = threads;
 }

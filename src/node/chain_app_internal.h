@@ -48,6 +48,12 @@ struct jk_node_chain_app {
     uint64_t height_limit;          /* 0: none */
     size_t max_value;               /* get_value's values at most this long */
     FILE *debug;                    /* chain programs' debug stream (NULL: discarded) */
+    /* a loop turn's events verified ahead (jk_node_chain_app_prepare):
+     * their ids sorted, each with its index in prep */
+    jk_chain_prepared *prep;
+    struct jk_app_prep_id { jk_hash id; size_t at; } *prep_ids;
+    size_t nprep;
+    unsigned verify_threads;        /* the verify pool's threads for prepare */
 };
 
 #endif

@@ -388,38 +388,104 @@ static jk_err jk_on_frame(jk_node *n, const jk_net_event *ev, jk_diag *diag)
     }
 }
 
+static jk_err jk_on_net_event(jk_node *n, const jk_net_event *evp, uint64_t now, jk_diag *diag)
+{
+    jk_net_event ev = *evp;
+    char key[17];
+    jk_rpc_hex_encode(ev.key, 8, key);
+    switch (ev.type) {
+    case JK_NET_EV_PEER_UP:
+        n->peers_up++;
+        jk_node_logf(n, 1, "peer %u up (key %s, %s)", ev.peer, key,
+                     ev.known ? "validator" : "full node");
+        if (!n->m)
+            jk_node_follow_peer_up(n, ev.peer);
+        break;
+    case JK_NET_EV_PEER_DOWN:
+        if (n->peers_up)
+            n->peers_up--;
+        if (ev.peer < n->npeer_height)
+            n->peer_height[ev.peer] = 0; /* known again from its next vote */
+        jk_node_logf(n, 1, "peer %u down (key %s): %s", ev.peer, key,
+                     jk_net_reason_name(ev.reason));
+        break;
+    case JK_NET_EV_FRAME: {
+        jk_err err = jk_on_frame(n, &ev, diag);
+        if (err == JK_OK && n->m)
+            err = jk_outputs(n, now, diag);
+        if (err != JK_OK)
+            return err;
+        break;
+    }
+    }
+    return JK_OK;
+}
+
+/* The gossiped events of a loop turn go to the chain app together before the
+ * frames go to the machine one by one (issue 13): their verifies then run at
+ * once on the verify pool's threads, and each add_event admits through its
+ * verdict (jk_node_chain_app_prepare; same outcome as one by one). The
+ * transport's payload lives until its next event, so a turn's frames are
+ * copied, at most JK_NODE_TURN_MAX at a time. */
+#define JK_NODE_TURN_MAX 1024u
+
+static void jk_prepare_turn(jk_node *n, const jk_net_event *turn, size_t count)
+{
+    const uint8_t **events = calloc(count ? count : 1, sizeof *events);
+    size_t *lens = calloc(count ? count : 1, sizeof *lens), m = 0;
+    for (size_t i = 0; events && lens && i < count; i++) {
+        const jk_net_event *ev = &turn[i];
+        if (ev->type == JK_NET_EV_FRAME && ev->kind == JK_NET_EVENTS && ev->len > 5 &&
+            ev->data[0] == JK_CONS_MSG_EVENT && jk_get_u32le(ev->data + 1) == ev->len - 5) {
+            events[m] = ev->data + 5;
+            lens[m++] = ev->len - 5;
+        }
+    }
+    if (events && lens && m > 1)
+        (void)jk_node_chain_app_prepare(n->cfg.chain, events, lens, m, NULL); /* else one by one */
+    free(events);
+    free(lens);
+}
+
 static jk_err jk_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
 {
     jk_net_event ev;
-    while (jk_net_next_event(n->net, &ev)) {
-        char key[17];
-        jk_rpc_hex_encode(ev.key, 8, key);
-        switch (ev.type) {
-        case JK_NET_EV_PEER_UP:
-            n->peers_up++;
-            jk_node_logf(n, 1, "peer %u up (key %s, %s)", ev.peer, key,
-                         ev.known ? "validator" : "full node");
-            if (!n->m)
-                jk_node_follow_peer_up(n, ev.peer);
-            break;
-        case JK_NET_EV_PEER_DOWN:
-            if (n->peers_up)
-                n->peers_up--;
-            if (ev.peer < n->npeer_height)
-                n->peer_height[ev.peer] = 0; /* known again from its next vote */
-            jk_node_logf(n, 1, "peer %u down (key %s): %s", ev.peer, key,
-                         jk_net_reason_name(ev.reason));
-            break;
-        case JK_NET_EV_FRAME: {
-            jk_err err = jk_on_frame(n, &ev, diag);
-            if (err == JK_OK && n->m)
-                err = jk_outputs(n, now, diag);
-            if (err != JK_OK)
-                return err;
-            break;
+    jk_net_event *turn = n->m && n->cfg.chain ? calloc(JK_NODE_TURN_MAX, sizeof *turn) : NULL;
+    bool more = true;
+    jk_err err = JK_OK;
+    while (more && err == JK_OK) {
+        size_t count = 0;
+        bool uncopied = false; /* ev: taken, not copied (no room): after the turn */
+        while (turn && count < JK_NODE_TURN_MAX && (more = jk_net_next_event(n->net, &ev))) {
+            uint8_t *copy = ev.len ? malloc(ev.len) : NULL;
+            if (ev.len && !copy) {
+                uncopied = true;
+                break;
+            }
+            if (ev.len)
+                memcpy(copy, ev.data, ev.len);
+            ev.data = copy;
+            turn[count++] = ev;
         }
+        if (count)
+            jk_prepare_turn(n, turn, count);
+        for (size_t i = 0; i < count; i++) {
+            if (err == JK_OK)
+                err = jk_on_net_event(n, &turn[i], now, diag);
+            free((void *)turn[i].data);
+        }
+        if (count)
+            jk_node_chain_app_prepare_end(n->cfg.chain);
+        if (uncopied && err == JK_OK) /* its payload is still the transport's */
+            err = jk_on_net_event(n, &ev, now, diag);
+        if (!turn) { /* no chain app, or no room: one by one */
+            while (err == JK_OK && (more = jk_net_next_event(n->net, &ev)))
+                err = jk_on_net_event(n, &ev, now, diag);
         }
     }
+    free(turn);
+    if (err != JK_OK)
+        return err;
     jk_rpc_metric_set(n->metrics.peers, (double)n->peers_up);
     jk_rpc_metric_set(n->m_max_peer_height, (double)jk_node_max_peer_height(n, NULL));
     jk_rpc_metric_set(n->m_syncing, jk_node_syncing(n) ? 1.0 : 0.0);

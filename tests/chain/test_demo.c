@@ -105,6 +105,7 @@ typedef struct demo {
     demo_key validator, alice, bob, carol, dave, rogue;
     demo_key reporters[N_REPORTERS];
     jk_chain_kernel *producer, *importer;
+    const jk_chain_genesis *record; /* demo_open's genesis record */
     jk_hash parent;
     uint64_t number;
 } demo;
@@ -186,6 +187,7 @@ static bool demo_open(demo *d)
         jk_chain_kernel_new(&g, jk_cap_null(), &d->importer, NULL) != JK_OK)
         return false;
     jk_chain_set_own_key(d->producer, d->validator.sk);
+    d->record = &g;
     d->parent = d->genesis;
     d->number = 1;
     return true;
@@ -626,6 +628,104 @@ JK_TEST(test_demo_invalid_blocks)
     JK_CHECK_EQ(import_made(&d, &ev, 1, &tr, 1, &root, &why), JK_OK);
     CHECK_ACCOUNT(d.importer->chain, &d.alice, 900, 1);
 
+    demo_close(&d);
+    jk_cap_stats after;
+    jk_cap_stats_get(&after);
+    JK_CHECK_EQ(after.live_objects, before.live_objects);
+}
+
+/* ---- no recheck (docs/chain-design.md) ---- */
+
+/* A pooled transact is verified at admission and again only when a produce
+ * on another chain state takes it: setup_cycle verifies none (before: every
+ * pooled event at every setup_cycle, 1.6–1.9 verify runs an event in the
+ * testnet). A transfer a block made invalid (the same nonce spent) is
+ * dropped by the produce that would have taken it, not included, and the
+ * block is byte for byte the one a kernel that verified the whole pool at
+ * setup_cycle (the old rule: a fresh kernel admitting the same pool) makes. */
+JK_TEST(test_demo_no_recheck)
+{
+    jk_cap_stats before;
+    jk_cap_stats_get(&before);
+    demo d;
+    JK_REQUIRE(demo_open(&d));
+    const jk_chain_endpoint T = JK_CHAIN_ENDPOINT_TRANSACT;
+    uint8_t a1[TRANSFER_SIZE], a2[TRANSFER_SIZE], b1[TRANSFER_SIZE], c1[TRANSFER_SIZE];
+    transfer_blob(a1, &d.alice, &d.bob, 100, 0);
+    transfer_blob(a2, &d.alice, &d.carol, 10, 0); /* the same nonce: invalid once a1 is in */
+    transfer_blob(b1, &d.bob, &d.dave, 50, 0);
+    transfer_blob(c1, &d.carol, &d.alice, 5, 0);
+    jk_chain_kernel *p = d.producer;
+    JK_REQUIRE(jk_chain_setup_cycle(p, NULL) == JK_OK);
+    JK_CHECK(demo_submit_signed(&d, T, a1, TRANSFER_SIZE, &d.alice));
+    JK_CHECK(demo_submit_signed(&d, T, a2, TRANSFER_SIZE, &d.alice));
+    JK_CHECK(demo_submit_signed(&d, T, b1, TRANSFER_SIZE, &d.bob));
+    JK_CHECK(demo_submit_signed(&d, T, c1, TRANSFER_SIZE, &d.carol));
+    JK_CHECK_EQ(p->stats.verify_runs, 4); /* one per admission */
+    /* new cycles on the same chain state (the node opens one per admission
+     * batch and per produce): nothing verified again */
+    JK_REQUIRE(jk_chain_setup_cycle(p, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_setup_cycle(p, NULL) == JK_OK);
+    JK_CHECK_EQ(p->pool_count, 4);
+    JK_CHECK_EQ(p->stats.verify_runs, 4);
+    /* block 1 takes one transfer (a body bound of one transfer's bytes):
+     * verified at admission on this very state, so produce verifies none */
+    jk_chain_set_produce_event_bytes(p, 2 + TRANSFER_SIZE);
+    size_t events = 0;
+    JK_REQUIRE(jk_chain_run_cycle_process(p, NULL) == JK_OK);
+    JK_REQUIRE(demo_block(&d, &events, NULL));
+    JK_CHECK_EQ(events, 1);
+    JK_CHECK_EQ(p->stats.verify_runs, 4);
+    JK_CHECK_EQ(p->pool_count, 3);
+    jk_chain_set_produce_event_bytes(p, 0);
+
+    /* What the old rule made of block 2: a fresh kernel at block 1's state
+     * verifying the pool (a2, b1, c1) in its order. */
+    jk_chain_kernel *old = NULL;
+    JK_REQUIRE(jk_chain_kernel_new(d.record, p->chain, &old, NULL) == JK_OK);
+    jk_chain_set_own_key(old, d.validator.sk);
+    JK_REQUIRE(jk_chain_setup_cycle(old, NULL) == JK_OK);
+    for (size_t i = 0; i < p->pool_count; i++) {
+        jk_chain_event ev = {T, p->pool[i].blob, p->pool[i].blob_len};
+        bool admitted;
+        JK_REQUIRE(jk_chain_handle_incoming_event(old, &ev, p->pool[i].traces, p->pool[i].trace_count,
+                                                  &admitted, NULL) == JK_OK);
+        JK_CHECK_EQ(admitted, i > 0); /* a2 is a replay of alice's nonce 0 now */
+    }
+    jk_chain_block want, got;
+    jk_diag why = {{0}};
+    JK_REQUIRE(jk_chain_run_cycle_process(old, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_apply_block_produce(old, &d.parent, d.number, 0, NULL, &want, &why) == JK_OK);
+
+    /* block 2 here: setup_cycles verify nothing; produce verifies the three
+     * (their state moved), drops a2 and takes b1 and c1 */
+    JK_REQUIRE(jk_chain_setup_cycle(p, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_setup_cycle(p, NULL) == JK_OK);
+    JK_CHECK_EQ(p->stats.verify_runs, 4);
+    JK_CHECK_EQ(p->pool_count, 3);
+    JK_REQUIRE(jk_chain_run_cycle_process(p, NULL) == JK_OK);
+    JK_REQUIRE(jk_chain_apply_block_produce(p, &d.parent, d.number, 0, NULL, &got, &why) == JK_OK);
+    JK_CHECK_EQ(p->stats.verify_runs, 7);
+    JK_CHECK_EQ(p->stats.produce_verifies, 3);
+    JK_CHECK_EQ(p->stats.pool_dropped, 1);
+    JK_CHECK_EQ(p->pool_count, 0);
+    JK_CHECK_EQ(got.event_count, 2);
+    JK_CHECK(got.event_count == 2 && !memcmp(got.events[0].blob, b1, TRANSFER_SIZE) &&
+             !memcmp(got.events[1].blob, c1, TRANSFER_SIZE));
+    uint8_t *wb = NULL, *gb = NULL;
+    size_t wl = 0, gl = 0;
+    JK_REQUIRE(jk_chain_block_encode(&want, &wb, &wl) == JK_OK && jk_chain_block_encode(&got, &gb, &gl) == JK_OK);
+    JK_CHECK_EQ(gl, wl);
+    JK_CHECK(gl == wl && !memcmp(gb, wb, wl));
+    /* and the importer takes it */
+    JK_CHECK_EQ(jk_chain_apply_block_import(d.importer, &got, &d.parent, d.number, &why), JK_OK);
+    JK_CHECK(jk_cap_equal(d.importer->chain, p->chain));
+    CHECK_ACCOUNT(d.importer->chain, &d.alice, 905, 1);
+    free(wb);
+    free(gb);
+    jk_chain_block_free(&want);
+    jk_chain_block_free(&got);
+    jk_chain_kernel_free(old);
     demo_close(&d);
     jk_cap_stats after;
     jk_cap_stats_get(&after);

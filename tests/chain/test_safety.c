@@ -379,12 +379,24 @@ JK_TEST(test_chain_safety_emits_routed)
     JK_CHECK(importer->pool_count == 1 && !memcmp(importer->pool[0].blob, want, 33));
     /* the next cycle verifies what waited: the dispatch emit (B's report,
      * with the trace process used) joins endpoint 0's buffer; the unsigned
-     * emitted transact fails its verify and is dropped */
+     * emitted transact waits unverified (no recheck) until a produce would
+     * take it: then it fails its verify and is dropped, not included */
     JK_REQUIRE(jk_chain_setup_cycle(p, NULL) == JK_OK);
     JK_CHECK_EQ(p->queued_count, 0);
     JK_CHECK_EQ(p->dispatch_buffered[0], 1);
     JK_CHECK(jk_chain_keyset_contains(&p->cycle_seen_keys[0], f.pkb));
+    JK_CHECK_EQ(p->pool_count, 1);
+    JK_CHECK(p->pool[0].kernel_made && p->pool[0].stamp != p->cycle_stamp); /* not current */
+    uint64_t runs = p->stats.verify_runs;
+    jk_chain_block b2;
+    jk_hash parent;
+    jk_chain_block_hash(&b, &parent);
+    JK_REQUIRE(jk_chain_apply_block_produce(p, &parent, 2, 0, NULL, &b2, &why) == JK_OK);
+    JK_CHECK_EQ(p->stats.verify_runs, runs + 1);
+    JK_CHECK_EQ(p->stats.pool_dropped, 1);
+    JK_CHECK_EQ(b2.event_count, 0);
     JK_CHECK_EQ(p->pool_count, 0);
+    jk_chain_block_free(&b2);
     jk_chain_block_free(&b);
     jk_safety_close(&f);
 }

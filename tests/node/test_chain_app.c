@@ -936,3 +936,83 @@ JK_TEST(test_chain_app_value_fits_the_frame_bound)
     JK_CHECK(retries > 0);
     fx_free(&f);
 }
+
+/* A loop turn's events verified together (jk_node_chain_app_prepare, on 0,
+ * 2 and 4 threads) and then handed to add_event one by one answer exactly
+ * as add_event alone does: the same admitted / refused sequence, the same
+ * reasons, the same pool in the same order, one verify run per distinct
+ * event (a repeat within the turn is verified once), and the same block. */
+JK_TEST(test_chain_app_prepared_batch_same_outcome)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    jk_demo_block(&f.demo, &f.genesis.genesis_hash, 1, 12, &f.gossip);
+    enum { MAXB = 64 };
+    uint8_t *batch[MAXB];
+    size_t lens[MAXB], nb = 0;
+    for (size_t e = 0; e < f.gossip.n && nb < MAXB - 3; e++)
+        JK_REQUIRE(jk_node_event_encode(&f.gossip.events[e], f.gossip.trace_ptrs[e], f.gossip.counts[e],
+                                        &batch[nb], &lens[nb]) == JK_OK && ++nb);
+    JK_REQUIRE(nb >= 12);
+    /* a repeat within the turn, a transfer whose signature fails, a malformed frame */
+    batch[nb] = malloc(lens[3]);
+    JK_REQUIRE(batch[nb] != NULL);
+    memcpy(batch[nb], batch[3], lens[3]);
+    lens[nb] = lens[3];
+    nb++;
+    batch[nb] = malloc(lens[5]);
+    JK_REQUIRE(batch[nb] != NULL);
+    memcpy(batch[nb], batch[5], lens[5]);
+    batch[nb][9] ^= 1; /* inside the blob */
+    lens[nb] = lens[5];
+    nb++;
+    batch[nb] = malloc(3);
+    JK_REQUIRE(batch[nb] != NULL);
+    memset(batch[nb], 0, 3);
+    lens[nb] = 3;
+    nb++;
+    static bool answers[V][MAXB];
+    static char reasons[V][MAXB][192];
+    const unsigned threads[V] = {0, 2, 4, 0};
+    for (uint32_t i = 0; i < V; i++) {
+        jk_diag diag = {{0}};
+        jk_node_chain_app_set_verify_threads(f.apps[i], threads[i]);
+        if (i < 3) /* app 3 admits one by one, as before */
+            JK_REQUIRE(jk_node_chain_app_prepare(f.apps[i], (const uint8_t *const *)batch, lens, nb, &diag) ==
+                       JK_OK);
+        for (size_t e = 0; e < nb; e++) {
+            jk_node_chain_app_stats st;
+            answers[i][e] = f.cb[i].add_event(f.apps[i], batch[e], lens[e]);
+            jk_node_chain_app_stats_get(f.apps[i], &st);
+            snprintf(reasons[i][e], sizeof reasons[i][e], "%s", answers[i][e] ? "" : st.last_error);
+        }
+        jk_node_chain_app_prepare_end(f.apps[i]);
+    }
+    jk_node_chain_app_stats s0, si;
+    jk_node_chain_app_stats_get(f.apps[3], &s0);
+    JK_CHECK_EQ(s0.events_admitted, nb - 3);
+    JK_CHECK_EQ(s0.verify_runs, nb - 2); /* every distinct well-formed event once */
+    const jk_chain_kernel *k0 = jk_node_chain_app_validator(f.apps[3])->ck;
+    for (uint32_t i = 0; i < 3; i++) {
+        jk_node_chain_app_stats_get(f.apps[i], &si);
+        JK_CHECK_EQ(si.events_admitted, s0.events_admitted);
+        JK_CHECK_EQ(si.events_refused, s0.events_refused);
+        JK_CHECK_EQ(si.verify_runs, s0.verify_runs);
+        for (size_t e = 0; e < nb; e++) {
+            JK_CHECK_EQ(answers[i][e], answers[3][e]);
+            JK_CHECK(strcmp(reasons[i][e], reasons[3][e]) == 0);
+        }
+        const jk_chain_kernel *ki = jk_node_chain_app_validator(f.apps[i])->ck;
+        JK_CHECK_EQ(ki->pool_count, k0->pool_count);
+        for (size_t j = 0; j < ki->pool_count && j < k0->pool_count; j++)
+            JK_CHECK_MEM(ki->pool[j].hash.bytes, k0->pool[j].hash.bytes, 32);
+    }
+    JK_CHECK(!answers[3][nb - 3] && !answers[3][nb - 2] && !answers[3][nb - 1]);
+    jk_cons_cert c1;
+    JK_REQUIRE(fx_decide(&f, 1, 0, &c1));
+    jk_node_chain_app_stats_get(f.apps[0], &s0);
+    JK_CHECK_EQ(s0.last_events, nb - 3);
+    for (size_t e = 0; e < nb; e++)
+        free(batch[e]);
+    fx_free(&f);
+}
