@@ -143,6 +143,10 @@ int jk_tool_chain_show(int argc, char **argv)
     uint64_t max_rows = 20;
     bool hex = false;
     for (int i = 0; i < argc; i++) {
+        if (i + 1 < argc && ((!strcmp(argv[i], "--store") && dir) || (!strcmp(argv[i], "--slot") && path))) {
+            fprintf(stderr, "jark chain show: %s given twice\n", argv[i]);
+            return JK_EXIT_USAGE;
+        }
         if (!strcmp(argv[i], "--store") && i + 1 < argc) {
             dir = argv[++i];
         } else if (!strcmp(argv[i], "--slot") && i + 1 < argc) {
@@ -199,12 +203,14 @@ int jk_tool_chain_show(int argc, char **argv)
             char *end;
             unsigned long slot = strtoul(p, &end, 10);
             if (jk_cap_kind_of(at) != JK_CAP_CNODE) {
-                fprintf(stderr, "jark chain show: --slot %s: %.*s is not a CNode, so it has no slot %lu\n", path,
-                        (int)(p - path - 1), path, slot);
+                fprintf(stderr, "jark chain show: --slot %s: %.*s is not a CNode, so it has no slot %.*s\n", path,
+                        (int)(p - path - 1), path, (int)(end - p), p);
                 rc = JK_EXIT_USAGE;
             } else if (slot >= jk_cap_cnode_slot_count(at)) {
-                fprintf(stderr, "jark chain show: --slot %s: slot %lu is past the %" PRIu64 " slots of %s\n", path,
-                        slot, (uint64_t)jk_cap_cnode_slot_count(at), p == path ? "the chain's root cnode" : "its CNode");
+                /* the slot as written: strtoul clamps a number past 64 bits */
+                fprintf(stderr, "jark chain show: --slot %s: slot %.*s is past the %" PRIu64 " slots of %s\n", path,
+                        (int)(end - p), p, (uint64_t)jk_cap_cnode_slot_count(at),
+                        p == path ? "the chain's root cnode" : "its CNode");
                 rc = JK_EXIT_USAGE;
             } else {
                 at = jk_cap_cnode_get(at, (uint32_t)slot);

@@ -59,6 +59,18 @@ static int jk_hex32(const char *s, uint8_t out[32])
     return 0;
 }
 
+/* A small decimal number as the RPC's submit_event writes K: digits only,
+ * no sign, no leading zero, no base prefix (strtoull's base 0 would read
+ * "010" as 8 and "+1" as 1). 0 or -1. */
+static int jk_parse_small_decimal(const char *s, uint64_t *out)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 3 || strspn(s, "0123456789") != n || (s[0] == '0' && n > 1))
+        return -1;
+    *out = strtoull(s, NULL, 10);
+    return 0;
+}
+
 /* "transact", "dispatch:K" or a number (0 transact, 1 + K dispatch K). */
 static int jk_parse_endpoint(const char *s, jk_chain_endpoint *out)
 {
@@ -67,12 +79,11 @@ static int jk_parse_endpoint(const char *s, jk_chain_endpoint *out)
         *out = JK_CHAIN_ENDPOINT_TRANSACT;
         return 0;
     }
-    if (!strncmp(s, "dispatch:", 9) && !jk_tool_parse_number(s + 9, false, &v) &&
-        v < JK_CHAIN_MAX_DISPATCH_ENDPOINTS) {
+    if (!strncmp(s, "dispatch:", 9) && !jk_parse_small_decimal(s + 9, &v) && v < JK_CHAIN_MAX_DISPATCH_ENDPOINTS) {
         *out = jk_chain_endpoint_dispatch((uint32_t)v);
         return 0;
     }
-    if (!jk_tool_parse_number(s, false, &v) && v <= JK_CHAIN_MAX_DISPATCH_ENDPOINTS) {
+    if (!jk_parse_small_decimal(s, &v) && v <= JK_CHAIN_MAX_DISPATCH_ENDPOINTS) {
         *out = (jk_chain_endpoint)v;
         return 0;
     }
@@ -89,7 +100,20 @@ typedef struct jk_event_cmd {
     jk_spec_events list;
 } jk_event_cmd;
 
-/* Take a common option at argv[*i]; 1 taken, 0 not one, -1 bad. */
+/* An option that takes one value given a second time: which one the user
+ * meant cannot be known (the last silently winning signed for whichever
+ * chain or key came last). Says so; returns 1. */
+static int jk_event_twice(const char *opt, const char *value)
+{
+    if (!value)
+        return 0;
+    fprintf(stderr, "jark event: %s given twice\n", opt);
+    return 1;
+}
+
+#define JK_EVENT_SAID (-2) /* refused, and the reason printed */
+
+/* Take a common option at argv[*i]; 1 taken, 0 not one, -1 bad, JK_EVENT_SAID. */
 static int jk_event_common(int argc, char **argv, int *i, jk_event_cmd *c)
 {
     const char *a = argv[*i];
@@ -97,6 +121,11 @@ static int jk_event_common(int argc, char **argv, int *i, jk_event_cmd *c)
     int flag = jk_tool_build_flag(argc, argv, i, &c->build);
     if (flag)
         return flag;
+    if (v && ((!strcmp(a, "--spec") && jk_event_twice(a, c->spec)) ||
+              (!strcmp(a, "--genesis") && jk_event_twice(a, c->genesis_hex)) ||
+              (!strcmp(a, "--key") && jk_event_twice(a, c->key_path)) ||
+              (!strcmp(a, "-o") && jk_event_twice(a, c->out))))
+        return JK_EVENT_SAID;
     if (!strcmp(a, "--spec") && v)
         c->spec = argv[++*i];
     else if (!strcmp(a, "--genesis") && v)
@@ -195,6 +224,12 @@ static int jk_event_sign(int argc, char **argv)
         int taken = jk_event_common(argc, argv, &i, &c);
         if (taken > 0)
             continue;
+        if (taken == JK_EVENT_SAID)
+            return JK_EXIT_USAGE;
+        if ((!strcmp(argv[i], "--endpoint") && have_endpoint) || (!strcmp(argv[i], "--blob") && blob_path)) {
+            fprintf(stderr, "jark event sign: %s given twice\n", argv[i]);
+            return JK_EXIT_USAGE;
+        }
         /* a bad value says what was wrong, not just the usage */
         const char *bad = NULL, *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (taken == 0 && !strcmp(argv[i], "--endpoint") && val && jk_parse_endpoint(val, &endpoint))
@@ -286,6 +321,8 @@ static int jk_event_demo(const char *cmd, int argc, char **argv)
         int taken = jk_event_common(argc, argv, &i, &c);
         if (taken > 0)
             continue;
+        if (taken == JK_EVENT_SAID)
+            return JK_EXIT_USAGE;
         const char *o = argv[i];
         bool v = taken == 0 && i + 1 < argc;
         if (v && transfer && !strcmp(o, "--to") && !jk_hex32(argv[i + 1], to))

@@ -67,6 +67,12 @@ static int jk_image_run_cmd(int argc, char **argv)
     bool have_gas = false;
     for (int i = 0; i < argc; i++) {
         bool more = i + 1 < argc;
+        /* an option that takes one value, given again: which one was meant? */
+        if (more && ((!strcmp(argv[i], "--endpoint") && endpoint) || (!strcmp(argv[i], "--gas") && have_gas) ||
+                     (!strcmp(argv[i], "--slot0") && slot0_path) || (!strcmp(argv[i], "--map") && map_path))) {
+            fprintf(stderr, "jark image run: %s given twice\n", argv[i]);
+            return 2;
+        }
         if (!strcmp(argv[i], "--endpoint") && more) {
             endpoint = argv[++i];
         } else if (!strcmp(argv[i], "--gas") && more) {

@@ -5,8 +5,8 @@
  * the result as indented JSON on stdout.
  *
  * Exit codes: 0 the result was printed; 1 the server answered with a
- * JSON-RPC error (code, message and data on stderr); 2 bad usage; 3 no
- * answer (cannot connect, not HTTP, not JSON-RPC).
+ * JSON-RPC error (code, message and data on stderr); 2 bad usage or no
+ * answer (cannot connect, not HTTP, not JSON-RPC: README.md, "Exit codes").
  */
 #include "commands.h"
 
@@ -25,7 +25,7 @@ static void jk_rpc_usage(FILE *to)
             "  status\n"
             "  pool [LIMIT [OFFSET]]\n"
             "  block HEIGHT|HASH\n"
-            "  state_slot SLOT[/SLOT...]            e.g. 20/1\n"
+            "  state_slot SLOT[/SLOT...]            e.g. 20/1 (or 20.1, as `jark chain show --slot`)\n"
             "  submit_event ENDPOINT BLOB [KEY:MSG_HASH:SIG]...\n"
             "                                       ENDPOINT transact or dispatch:K; bytes in hex\n"
             "  metrics                              the Prometheus text of GET /metrics\n"
@@ -79,18 +79,35 @@ static int jk_rpc_params(const char *method, int argc, char **argv, json_object 
             json_object_put(path);
             return -1;
         }
-        char *copy = strdup(argv[0]), *save = NULL;
-        if (!copy)
-            return -1;
-        int rc = 0;
-        for (char *part = strtok_r(copy, "/", &save); part && rc == 0; part = strtok_r(NULL, "/", &save))
-            rc = jk_rpc_number(path, part);
-        free(copy);
-        return rc;
+        /* Slots are separated by '/' or '.' (`jark chain show --slot 20.3`
+         * writes them with dots); each is a decimal number. An empty part
+         * ("", "20//1", "20/") is refused here: strtok would skip it and
+         * send another path than the one written. */
+        const char *s = argv[0];
+        if (!*s)
+            return jk_rpc_bad("%s: an empty slot path", method);
+        for (;;) {
+            size_t n = strcspn(s, "/.");
+            char part[24];
+            if (n == 0 || n >= sizeof part || strspn(s, "0123456789") != n)
+                return jk_rpc_bad("slot path '%s': decimal slots separated by '/' or '.', e.g. 20/1", argv[0]);
+            memcpy(part, s, n);
+            part[n] = '\0';
+            if (jk_rpc_number(path, part) != 0)
+                return -1;
+            if (!s[n])
+                return 0;
+            s += n + 1;
+        }
     }
     if (!strcmp(method, "submit_event")) {
         if (argc < 2)
             return jk_rpc_bad("%s takes ENDPOINT BLOB [KEY:MSG_HASH:SIG]...", method);
+        /* The blob is the user's input: bad hex is a usage error (exit 2)
+         * here, not a round trip that the server refuses (exit 1). */
+        size_t hex = strlen(argv[1]);
+        if (hex % 2 || strspn(argv[1], "0123456789abcdefABCDEF") != hex)
+            return jk_rpc_bad("blob '%s': an even number of hex digits", argv[1]);
         json_object *traces = json_object_new_array();
         json_object_array_add(params, json_object_new_string(argv[0]));
         json_object_array_add(params, json_object_new_string(argv[1]));
@@ -160,9 +177,24 @@ int jk_tool_rpc(int argc, char **argv)
         return 2;
     }
     const char *method = argv[i++];
+    if (!strcmp(method, "--rpc")) { /* a second --rpc, or one after the method */
+        fprintf(stderr, "jark rpc: --rpc given twice (it comes once, before METHOD)\n");
+        return 2;
+    }
     if (argc - i == 2 && !strcmp(argv[i], "--params")) {
         raw_params = argv[i + 1];
         i = argc;
+        /* json-c keeps one of two equal keys and clamps huge integers without
+         * a word; the server would then see other params than the ones
+         * written. Refuse them as every JSON reader of jark does. */
+        jk_diag jd = {{0}};
+        json_object *parsed = json_tokener_parse(raw_params);
+        jk_err jerr = parsed ? jk_json_check(raw_params, strlen(raw_params), true, &jd) : JK_OK;
+        json_object_put(parsed);
+        if (jerr != JK_OK) {
+            fprintf(stderr, "jark rpc: --params: %s\n", jd.msg[0] ? jd.msg : jk_strerror(jerr));
+            return 2;
+        }
     }
     if (!strcmp(method, "metrics"))
         return i == argc ? jk_rpc_metrics_cmd(host, port) : (jk_rpc_usage(stderr), 2);

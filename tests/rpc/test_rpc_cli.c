@@ -102,9 +102,9 @@ JK_TEST(test_rpc_cli)
     JK_CHECK_EQ(out[0], '\0');
     char *unknown[] = {"--rpc", addr, "mint"};
     JK_CHECK_EQ(run_cli(3, unknown, out, sizeof out), 1);
-    char *bad_hex[] = {"--rpc", addr, "submit_event", "transact", "xyz"};
-    JK_CHECK_EQ(run_cli(5, bad_hex, out, sizeof out), 1);
     /* exit 2: usage */
+    char *bad_hex[] = {"--rpc", addr, "submit_event", "transact", "xyz"}; /* input: refused before sending */
+    JK_CHECK_EQ(run_cli(5, bad_hex, out, sizeof out), 2);
     char *no_method[] = {"--rpc", addr};
     JK_CHECK_EQ(run_cli(2, no_method, out, sizeof out), 2);
     char *bad_addr[] = {"--rpc", "nowhere", "status"};
