@@ -132,10 +132,12 @@ size_t jk_cons_cert_size(const jk_cons_cert *cert);
 /* Write the canonical encoding (docs/consensus.md) into out, which holds
  * jk_cons_cert_size(cert) bytes. cert->count must be <= MAX_VALIDATORS. */
 void jk_cons_cert_encode(const jk_cons_cert *cert, uint8_t *out);
-/* Strict decoder of exactly len bytes; *used = len on success.
+/* Strict decoder: the len bytes must be exactly one certificate (no
+ * signature is checked here: jk_cons_cert_check does that).
  * @return JK_OK; JK_ERR_CONS_DECODE (truncated, trailing bytes, count 0 or
- *         over the bound, validators not strictly ascending). On failure
- *         *cert is zeroed and diag says why. */
+ *         over the bound, round over JK_CONS_MAX_ROUND, validators not
+ *         strictly ascending or not below the bound). On failure *cert is
+ *         zeroed and diag says why. */
 jk_err jk_cons_cert_decode(const uint8_t *bytes, size_t len, jk_cons_cert *cert,
                            jk_diag *diag);
 /* BLAKE2b-256 of the canonical encoding: what the next block's header
@@ -484,6 +486,33 @@ jk_cons_sim_item *jk_cons_sim_queue_push(jk_cons_sim_queue *q, uint64_t time, ui
 jk_cons_sim_item jk_cons_sim_queue_pop(jk_cons_sim_queue *q);
 /* Free every pending item's bytes and the heap; q is left empty. */
 void jk_cons_sim_queue_free(jk_cons_sim_queue *q);
+
+/* What one honest validator has signed, as a simulating driver's safety
+ * check sees it leave: per (height, round, type) the first message, by its
+ * value (id(v), or nil). Zero-initialise ({0}) before the first note. */
+typedef struct jk_cons_sim_signed {
+    uint64_t height;
+    uint32_t round;
+    uint8_t type;                  /* JK_CONS_MSG_PROPOSAL, _PREVOTE or _PRECOMMIT */
+    bool has_value;
+    jk_hash value;
+} jk_cons_sim_signed;
+
+typedef struct jk_cons_sim_signed_log {
+    jk_cons_sim_signed *items;     /* in the order noted */
+    size_t n, cap;
+} jk_cons_sim_signed_log;
+
+/* Note sg in log: the first message of its (height, round, type) is kept; a
+ * later one changes nothing.
+ * @param[out] conflict  true when log already holds a message of sg's
+ *                       (height, round, type) with another value: the
+ *                       validator equivocated.
+ * @return JK_OK; JK_ERR_NOMEM (sg was new and is not kept; *conflict false). */
+jk_err jk_cons_sim_signed_note(jk_cons_sim_signed_log *log, const jk_cons_sim_signed *sg,
+                               bool *conflict);
+/* Free the log's storage; log is left empty. */
+void jk_cons_sim_signed_free(jk_cons_sim_signed_log *log);
 
 /* The fault mix for a seed (how `make sim` and the tests pick runs).
  * with_faults false: no drop, no partition, no crash, no Byzantine. */

@@ -201,27 +201,13 @@ static void jk_check_signed(jk_sim_node *node, const uint8_t *bytes, size_t len)
         jk_sim_violation(s, true, "validator %u sent a message at (%llu, %u, %u) its durable "
                          "record does not cover", node->index,
                          (unsigned long long)sg.height, sg.round, step);
-    for (size_t i = 0; i < node->nsigs; i++) {
-        const jk_sim_signed *o = &node->sigs[i];
-        if (o->height != sg.height || o->round != sg.round || o->type != sg.type)
-            continue;
-        if (o->has_value != sg.has_value || memcmp(o->value.bytes, sg.value.bytes, 32) != 0)
-            jk_sim_violation(s, true, "honest validator %u signed two conflicting messages "
-                             "(kind %u) at height %llu round %u", node->index, sg.type,
-                             (unsigned long long)sg.height, sg.round);
-        return;
-    }
-    if (node->nsigs == node->capsigs) {
-        size_t cap = node->capsigs ? 2 * node->capsigs : 64;
-        jk_sim_signed *a = realloc(node->sigs, cap * sizeof *a);
-        if (!a) {
-            s->failed = JK_ERR_NOMEM;
-            return;
-        }
-        node->sigs = a;
-        node->capsigs = cap;
-    }
-    node->sigs[node->nsigs++] = sg;
+    bool conflict;
+    if (jk_cons_sim_signed_note(&node->sigs, &sg, &conflict) != JK_OK)
+        s->failed = JK_ERR_NOMEM;
+    else if (conflict)
+        jk_sim_violation(s, true, "honest validator %u signed two conflicting messages "
+                         "(kind %u) at height %llu round %u", node->index, sg.type,
+                         (unsigned long long)sg.height, sg.round);
 }
 
 static void jk_check_evidence(jk_sim_node *node, const uint8_t *b, size_t len)

@@ -296,7 +296,7 @@ void jk_sim_node_free(jk_sim_node *node)
     }
     free(node->decided);
     free(node->pool);
-    free(node->sigs);
+    jk_cons_sim_signed_free(&node->sigs);
     free(node->pol);
     free(node->records);
     jk_crypto_wipe(node->sk, sizeof node->sk);

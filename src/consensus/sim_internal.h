@@ -25,14 +25,7 @@ typedef struct jk_sim_decided {
     jk_cons_cert *cert;
 } jk_sim_decided;
 
-/* What an honest node has signed, seen on the wire (survives crashes). */
-typedef struct jk_sim_signed {
-    uint64_t height;
-    uint32_t round;
-    uint8_t type;          /* PROPOSAL, PREVOTE or PRECOMMIT */
-    bool has_value;
-    jk_hash value;
-} jk_sim_signed;
+typedef jk_cons_sim_signed jk_sim_signed;
 
 typedef struct jk_sim jk_sim;
 
@@ -57,8 +50,8 @@ typedef struct jk_sim_node {
     jk_hash *pool;
     size_t npool, cappool;
     /* the checker's view */
-    jk_sim_signed *sigs;
-    size_t nsigs, capsigs;
+    jk_cons_sim_signed_log sigs;      /* what it signed, seen on the wire
+                                         (survives crashes) */
     uint64_t bad_values;
 } jk_sim_node;
 

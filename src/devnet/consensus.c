@@ -606,7 +606,7 @@ fail:
 out:
     for (uint32_t i = 0; i < JK_DEVNET_MAX_VALIDATORS; i++) {
         jk_cs_crash(&s->nodes[i]);
-        free(s->nodes[i].sigs);
+        jk_cons_sim_signed_free(&s->nodes[i].sigs);
     }
     jk_cons_sim_queue_free(&s->queue);
     free(s->dec);

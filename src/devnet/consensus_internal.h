@@ -13,14 +13,7 @@ enum { JK_CS_DELIVER, JK_CS_TIMER, JK_CS_CRASH, JK_CS_RESTART };
 
 typedef jk_cons_sim_item jk_cs_item;
 
-/* What an honest validator signed (height, round, type) → value. */
-typedef struct jk_cs_signed {
-    uint64_t height;
-    uint32_t round;
-    uint8_t type;
-    bool has_value;
-    jk_hash value;
-} jk_cs_signed;
+typedef jk_cons_sim_signed jk_cs_signed;
 
 typedef struct jk_cs jk_cs;
 
@@ -39,8 +32,7 @@ typedef struct jk_cs_node {
     jk_cons_machine *m;
     uint32_t inc;                /* incarnation: timers of an earlier one die */
     uint64_t checked;            /* heights the checker has seen committed */
-    jk_cs_signed *sigs;
-    size_t nsigs, capsigs;
+    jk_cons_sim_signed_log sigs; /* what it signed (the watch's) */
     uint64_t bad;                /* Byzantine proposals corrupted */
 } jk_cs_node;
 

@@ -103,25 +103,11 @@ void jk_cs_watch_signed(jk_cs *s, jk_cs_node *n, const uint8_t *bytes, size_t le
     } else {
         return;
     }
-    for (size_t i = 0; i < n->nsigs; i++) {
-        const jk_cs_signed *o = &n->sigs[i];
-        if (o->height == sg.height && o->round == sg.round && o->type == sg.type) {
-            if (o->has_value != sg.has_value || memcmp(o->value.bytes, sg.value.bytes, 32) != 0)
-                jk_cs_violation(s, true, "validator %u signed two different messages of kind %u "
-                                "at height %" PRIu64 " round %u", n->index, sg.type, sg.height,
-                                sg.round);
-            return;
-        }
-    }
-    if (n->nsigs == n->capsigs) {
-        size_t cap = n->capsigs ? 2 * n->capsigs : 64;
-        jk_cs_signed *p = realloc(n->sigs, cap * sizeof *p);
-        if (!p)
-            return;
-        n->sigs = p;
-        n->capsigs = cap;
-    }
-    n->sigs[n->nsigs++] = sg;
+    bool conflict;
+    if (jk_cons_sim_signed_note(&n->sigs, &sg, &conflict) == JK_OK && conflict)
+        jk_cs_violation(s, true, "validator %u signed two different messages of kind %u "
+                        "at height %" PRIu64 " round %u", n->index, sg.type, sg.height,
+                        sg.round);
 }
 
 /* A Byzantine validator's SEND, corrupted (see the file comment). */

@@ -138,3 +138,42 @@ JK_TEST(test_cons_sim_queue_orders_by_time_then_push_order)
     jk_cons_sim_queue_free(&q); /* frees the pending item's bytes (ASan checks) */
     JK_CHECK(q.n == 0 && q.items == NULL);
 }
+
+/* The signed-message log the simulating drivers' safety checks share: the
+ * first message per (height, round, type) is kept; the same value again is
+ * no conflict, another value or nil is, and a conflict changes nothing. */
+JK_TEST(test_cons_sim_signed_log_flags_equivocation)
+{
+    jk_cons_sim_signed_log log = {0};
+    jk_cons_sim_signed a = {.height = 3, .round = 1, .type = JK_CONS_MSG_PREVOTE, .has_value = true};
+    jk_crypto_blake2b256("a", 1, &a.value);
+    jk_cons_sim_signed b = a, nil = a, other_round = a, precommit = a;
+    jk_crypto_blake2b256("b", 1, &b.value);
+    nil.has_value = false;
+    memset(nil.value.bytes, 0, sizeof nil.value.bytes);
+    other_round.round = 2;
+    precommit.type = JK_CONS_MSG_PRECOMMIT;
+    bool conflict = true;
+    JK_CHECK_EQ(jk_cons_sim_signed_note(&log, &a, &conflict), JK_OK);
+    JK_CHECK(!conflict);
+    JK_CHECK_EQ(jk_cons_sim_signed_note(&log, &a, &conflict), JK_OK); /* a re-send */
+    JK_CHECK(!conflict);
+    JK_CHECK_EQ(jk_cons_sim_signed_note(&log, &b, &conflict), JK_OK);
+    JK_CHECK(conflict);
+    JK_CHECK_EQ(jk_cons_sim_signed_note(&log, &nil, &conflict), JK_OK);
+    JK_CHECK(conflict);
+    JK_CHECK_EQ(log.n, 1);
+    JK_CHECK(memcmp(log.items[0].value.bytes, a.value.bytes, 32) == 0); /* the first kept */
+    JK_CHECK_EQ(jk_cons_sim_signed_note(&log, &other_round, &conflict), JK_OK);
+    JK_CHECK(!conflict);
+    JK_CHECK_EQ(jk_cons_sim_signed_note(&log, &precommit, &conflict), JK_OK);
+    JK_CHECK(!conflict);
+    JK_CHECK_EQ(log.n, 3);
+    for (uint32_t r = 10; r < 200; r++) { /* grows past its first allocation */
+        other_round.round = r;
+        JK_REQUIRE(jk_cons_sim_signed_note(&log, &other_round, &conflict) == JK_OK);
+    }
+    JK_CHECK_EQ(log.n, 193);
+    jk_cons_sim_signed_free(&log);
+    JK_CHECK(log.n == 0 && log.items == NULL);
+}
