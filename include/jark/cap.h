@@ -72,6 +72,7 @@
  * ------------------------------------------------------------------------- */
 
 #define JK_CAP_PAGE_SIZE 4096u               /* Data merkle leaf size */
+#define JK_CAP_SMALL_PAGE 1024u              /* a last page this short or shorter is stored small */
 #define JK_CAP_DATA_MAX_LEN (1ull << 30)     /* longest Data: 1 GiB, 2^18 pages */
 #define JK_CAP_CNODE_MAX_LOG2 16             /* a CNode has 2^k slots, k 0..16 */
 #define JK_CAP_ROOT_LOG2 8                   /* an Instance's root cnode ... */
@@ -234,10 +235,11 @@ jk_err jk_cap_data_write(jk_cap data, uint64_t offset, const void *src,
  * @return a BORROWED pointer to 4096 bytes, 4096-aligned, valid as long as the
  *         caller holds `data` (or any cap sharing the page); bytes past the
  *         Data's length (in a short last page) read as zero. NULL when data is
- *         not a Data or i >= page count, or out of memory (a short last page
- *         of at most 1 KiB is stored in a buffer of its own size, and its
- *         4 KiB form is made on the first call; later calls cannot fail and
- *         return the same pointer). O(log pages). Never write through it.
+ *         not a Data or i >= page count, or out of memory (a short last
+ *         page of at most JK_CAP_SMALL_PAGE bytes is stored in a buffer of
+ *         its own size, and its 4 KiB form is made on the first call; later
+ *         calls cannot fail and return the same pointer). O(log pages).
+ *         Never write through it.
  *         Thread-safe, as every read of a value. */
 const uint8_t *jk_cap_data_page(jk_cap data, uint32_t i);
 

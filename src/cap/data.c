@@ -29,7 +29,7 @@ static uint32_t jk_pages_of(uint64_t len) { return (uint32_t)((len + PAGE - 1) /
 
 /* ---- nodes ---- */
 
-static bool jk_page_small(uint32_t len) { return len <= JK_SMALL_PAGE; }
+static bool jk_page_small(uint32_t len) { return len <= JK_CAP_SMALL_PAGE; }
 
 jk_dnode *jk_dnode_new_page(const uint8_t *bytes, uint32_t len)
 {

@@ -101,8 +101,8 @@ typedef struct jk_dnode {
             struct jk_dnode *left, *right;
         } in;
         struct {
-            /* len > JK_SMALL_PAGE: 4096 bytes, 4096-aligned, zero past len.
-             * len <= JK_SMALL_PAGE (a Data's short last page): a buffer of
+            /* len > JK_CAP_SMALL_PAGE: 4096 bytes, 4096-aligned, zero past len.
+             * len <= JK_CAP_SMALL_PAGE (a Data's short last page): a buffer of
              * len bytes, so that a small Data costs its bytes, not 4 KiB
              * of fresh memory (issue 16); `view`, made on first demand
              * (jk_cap_data_page), is its 4 KiB form: set once, never
@@ -170,7 +170,6 @@ void jk_image_body_free(jk_image_body *im);
 void jk_instance_body_free(jk_instance_body *in);
 
 /* Data internals (data.c). Node constructors BORROW their children. */
-#define JK_SMALL_PAGE 1024u /* a page of at most this many bytes has its own-sized buffer */
 uint32_t jk_data_split(uint32_t pages); /* largest power of two < pages (pages >= 2) */
 jk_dnode *jk_dnode_new_page(const uint8_t *bytes, uint32_t len);
 jk_dnode *jk_dnode_new_inner(jk_dnode *left, jk_dnode *right);

@@ -133,7 +133,8 @@ jk_err jk_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_t regio
         /* The resolver maps pages with jk_cap_data_page, which cannot fail
          * once a small last page has its 4 KiB form: make it here, where
          * running out of memory is an error and not a fault. */
-        if (fm->data_pages && !jk_cap_data_page(source, fm->data_pages - 1))
+        uint64_t tail = jk_cap_data_len(source) % JK_CAP_PAGE_SIZE;
+        if (tail && tail <= JK_CAP_SMALL_PAGE && !jk_cap_data_page(source, fm->data_pages - 1))
             return JK_ERR_NOMEM;
     }
     jk_err err = jk_pvm_memory_new_pooled(f->kernel->mem_pool, &f->mem);

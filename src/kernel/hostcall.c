@@ -17,8 +17,14 @@
  * bits 8..23, 24..39, 40..55: the slots in the nested CNodes of levels 1..3.
  * Unused fields and bits 56..59 must be zero. */
 
-static bool jk_path_decode(uint64_t path, unsigned *depth, uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH])
+static inline bool jk_path_decode(uint64_t path, unsigned *depth, uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH])
 {
+    if (path < 256) { /* a root slot, the common case: what the rules below give */
+        idx[0] = (uint32_t)path;
+        idx[1] = idx[2] = idx[3] = 0;
+        *depth = 1;
+        return true;
+    }
     unsigned d = (unsigned)(path >> 60);
     if (d == 0)
         d = 1;
