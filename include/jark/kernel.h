@@ -236,6 +236,12 @@ jk_err jk_kernel_call_served(jk_kernel *k, jk_cap target, uint32_t endpoint, int
 /* How many yields this kernel answered in place so far (for tests and
  * benchmarks: which path ran is otherwise unobservable, as it should be). */
 uint64_t jk_kernel_served_in_place(const jk_kernel *k);
+/* Pages this kernel's frames looked at again after mapping them: entries of
+ * the dirty list scanned (at HALT, pause, in-place resume) and pages parked
+ * by in-place resumes. Each page mapped is paid for (JK_GAS_PER_PAGE_TOUCHED)
+ * and looked at a bounded number of times, so this stays within a small
+ * multiple of the pages mapped however often a frame yields (for tests). */
+uint64_t jk_kernel_page_scans(const jk_kernel *k);
 
 /* DROP_PAUSED: the instance as it was before the CALL that paused it, Idle.
  * @param[out] out  NEW reference. @return JK_OK or JK_ERR_INVALID_ARG. */

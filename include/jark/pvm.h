@@ -263,6 +263,10 @@ void jk_pvm_memory_set_resolver(jk_pvm_memory *mem, jk_pvm_resolver resolver, vo
  * jk_pvm_memory_page still sees parked pages; mapping over one replaces or
  * unparks it. Costs O(pages mapped). */
 void jk_pvm_memory_park(jk_pvm_memory *mem);
+/* jk_pvm_memory_park for the pages at addrs[0..n) only (those not mapped or
+ * parked already are left as they are), in O(n): a caller that knows which
+ * pages it mapped or unparked since its last park parks just those. */
+void jk_pvm_memory_park_pages(jk_pvm_memory *mem, const uint32_t *addrs, size_t n);
 bool jk_pvm_memory_parked(const jk_pvm_memory *mem, uint32_t addr);
 void jk_pvm_memory_unpark(jk_pvm_memory *mem, uint32_t addr);
 

@@ -72,6 +72,19 @@ static void jk_resolve(void *ctx, jk_pvm_memory *mem, uint32_t page_addr)
         jk_pvm_memory_unpark(mem, page_addr);
     else
         jk_pvm_memory_map_shared(mem, page_addr, page, (jk_pvm_access)fm->m.access);
+    /* live again: the next in-place resume parks it */
+    if (!f->live_all && f->live_count == f->live_cap) {
+        size_t cap = f->live_cap ? 2 * f->live_cap : 64;
+        uint32_t *grown = realloc(f->live, cap * sizeof *grown);
+        if (grown) {
+            f->live = grown;
+            f->live_cap = cap;
+        } else {
+            f->live_all = true;
+        }
+    }
+    if (!f->live_all)
+        f->live[f->live_count++] = page_addr;
 }
 
 jk_err jk_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_t region_count,
@@ -140,6 +153,9 @@ jk_err jk_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_t regio
     jk_err err = jk_pvm_memory_new_pooled(f->kernel->mem_pool, &f->mem);
     if (err != JK_OK)
         return err;
+    f->dirty_seen = 0; /* a fresh memory: nothing dirty, nothing live */
+    f->live_count = 0;
+    f->live_all = false;
     jk_pvm_memory_set_resolver(f->mem, jk_resolve, f);
     return JK_OK;
 }
@@ -178,30 +194,41 @@ static jk_err jk_apply_dirty(jk_frame *f, const jk_fmap *fm, jk_cap base, jk_cap
     return err;
 }
 
-/* Whether any page of fm's region was written. */
-static bool jk_region_dirty(const jk_frame *f, const jk_fmap *fm)
+/* Bring every mapping's dirtied / written_pages up to the dirty list: the
+ * list only grows while the frame's memory lives, so each page is looked at
+ * once (O(pages dirtied since the last scan · log mappings)), however many
+ * pauses, in-place resumes and HALTs ask. */
+static void jk_scan_dirty(jk_frame *f)
 {
     const uint32_t *dirty;
     size_t ndirty;
-    uint32_t first = fm->m.base / JK_PVM_PAGE_SIZE, pages = fm->m.size / JK_PVM_PAGE_SIZE;
     jk_pvm_memory_dirty_pages(f->mem, &dirty, &ndirty);
-    for (size_t i = 0; i < ndirty; i++)
-        if (dirty[i] - first < pages)
-            return true;
-    return false;
+    size_t from = f->dirty_seen < ndirty ? f->dirty_seen : ndirty;
+    f->kernel->page_scans += ndirty - from;
+    for (size_t i = from; i < ndirty; i++) {
+        jk_fmap *fm = jk_find_map(f, dirty[i] * JK_PVM_PAGE_SIZE);
+        if (!fm)
+            continue;
+        uint32_t end = dirty[i] - fm->m.base / JK_PVM_PAGE_SIZE + 1;
+        fm->dirtied = true;
+        if (end > fm->written_pages)
+            fm->written_pages = end;
+    }
+    f->dirty_seen = ndirty;
+}
+
+/* Whether any page of fm's region was written. */
+static bool jk_region_dirty(jk_frame *f, const jk_fmap *fm)
+{
+    jk_scan_dirty(f);
+    return fm->dirtied;
 }
 
 /* Bytes from fm's base up to the end of its last written page (0: none). */
-static uint64_t jk_region_written_end(const jk_frame *f, const jk_fmap *fm)
+static uint64_t jk_region_written_end(jk_frame *f, const jk_fmap *fm)
 {
-    const uint32_t *dirty;
-    size_t ndirty;
-    uint32_t first = fm->m.base / JK_PVM_PAGE_SIZE, pages = fm->m.size / JK_PVM_PAGE_SIZE, end = 0;
-    jk_pvm_memory_dirty_pages(f->mem, &dirty, &ndirty);
-    for (size_t i = 0; i < ndirty; i++)
-        if (dirty[i] - first < pages && dirty[i] - first + 1 > end)
-            end = dirty[i] - first + 1;
-    return (uint64_t)end * JK_PVM_PAGE_SIZE;
+    jk_scan_dirty(f);
+    return (uint64_t)fm->written_pages * JK_PVM_PAGE_SIZE;
 }
 
 jk_err jk_frame_mint(jk_frame *f)
@@ -304,7 +331,7 @@ fail:
 /* Pages of the region jk_frame_capture would make for fm (its Data's pages,
  * or for an ephemeral region up to the last page written when that is
  * further). */
-static uint64_t jk_captured_pages(const jk_frame *f, const jk_fmap *fm)
+static uint64_t jk_captured_pages(jk_frame *f, const jk_fmap *fm)
 {
     uint64_t pages = jk_cap_data_page_count(fm->data);
     if (fm->m.kind == JK_CAP_MAP_PERSISTENT)
@@ -313,7 +340,7 @@ static uint64_t jk_captured_pages(const jk_frame *f, const jk_fmap *fm)
     return written > pages ? written : pages;
 }
 
-bool jk_frame_pausable(const jk_frame *f, unsigned *depth)
+bool jk_frame_pausable(jk_frame *f, unsigned *depth)
 {
     if (f->set_image_ran)
         return false; /* capture refuses */
@@ -355,7 +382,18 @@ void jk_frame_resume_in_place(jk_frame *f)
             fm->slot_data = jk_cap_retain(jk_cap_cnode_get(f->cnode, fm->m.slot));
         }
     }
-    jk_pvm_memory_park(f->mem);
+    if (f->live_all) {
+        const uint32_t *dirty;
+        size_t ndirty;
+        jk_pvm_memory_dirty_pages(f->mem, &dirty, &ndirty);
+        f->kernel->page_scans += ndirty; /* about the pages it walks */
+        jk_pvm_memory_park(f->mem);
+    } else {
+        f->kernel->page_scans += f->live_count;
+        jk_pvm_memory_park_pages(f->mem, f->live, f->live_count);
+    }
+    f->live_count = 0;
+    f->live_all = false;
 }
 
 void jk_frame_release(jk_frame *f)
@@ -377,5 +415,6 @@ void jk_frame_release(jk_frame *f)
         free(f->maps);
     }
     jk_pvm_memory_free(f->mem);
+    free(f->live);
     memset(f, 0, sizeof *f);
 }

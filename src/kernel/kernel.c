@@ -459,7 +459,7 @@ static bool jk_catches(const jk_frame *f, const jk_hash *h)
  * stands for would succeed (jk_pause_frames) and so would the resume of that
  * continuation (jk_push_resume). When not, both run for real and fail as
  * they do. */
-static bool jk_can_serve_in_place(const jk_kernel *k)
+static bool jk_can_serve_in_place(jk_kernel *k)
 {
     jk_cap orig = k->frames[0].original;
     unsigned a = jk_cap_depth(jk_cap_instance_image(orig)), b = jk_cap_depth(jk_cap_instance_cnode(orig));
@@ -779,6 +779,8 @@ jk_err jk_kernel_call_served(jk_kernel *k, jk_cap target, uint32_t endpoint, int
     jk_cap_release(root.held); /* res holds its own references to what it gives back */
     return err;
 }
+
+uint64_t jk_kernel_page_scans(const jk_kernel *k) { return k->page_scans; }
 
 uint64_t jk_kernel_served_in_place(const jk_kernel *k)
 {

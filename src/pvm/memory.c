@@ -299,18 +299,33 @@ static uintptr_t jk_entry(jk_pvm_memory *mem, uint32_t p)
     return (e & JK_PAGE_PARKED) ? 0 : e;
 }
 
+/* An entry parked (0 and parked entries unchanged). */
+static uintptr_t jk_parked(uintptr_t e)
+{
+    if (!e || (e & JK_PAGE_PARKED))
+        return e;
+    return (e & ~JK_PAGE_FLAGS) | JK_PAGE_PARKED |
+           ((e & (JK_PAGE_R | JK_PAGE_W | JK_PAGE_SHARED | JK_PAGE_COW)) << JK_PARKED_SHIFT);
+}
+
 void jk_pvm_memory_park(jk_pvm_memory *mem)
 {
     /* Only allocated leaves, and in each only the range ever written. */
     for (uint32_t k = 0; k < mem->leaf_count; k++) {
         const jk_pvm_leaf_use *u = &mem->leaves[k];
         uintptr_t *leaf = (uintptr_t *)jk_pvm_leaf(mem->top, u->top);
-        for (uint32_t j = u->lo; j <= u->hi; j++) {
-            uintptr_t e = leaf[j];
-            if (e && !(e & JK_PAGE_PARKED))
-                leaf[j] = (e & ~JK_PAGE_FLAGS) | JK_PAGE_PARKED |
-                          ((e & (JK_PAGE_R | JK_PAGE_W | JK_PAGE_SHARED | JK_PAGE_COW)) << JK_PARKED_SHIFT);
-        }
+        for (uint32_t j = u->lo; j <= u->hi; j++)
+            leaf[j] = jk_parked(leaf[j]);
+    }
+}
+
+void jk_pvm_memory_park_pages(jk_pvm_memory *mem, const uint32_t *addrs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t p = addrs[i] >> JK_PVM_PAGE_SHIFT;
+        uintptr_t e = jk_pvm_entry(mem, p);
+        if (e && !(e & JK_PAGE_PARKED))
+            *jk_slot(mem, p) = jk_parked(e); /* mapped: its leaf exists */
     }
 }
 

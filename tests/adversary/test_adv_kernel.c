@@ -442,3 +442,54 @@ JK_TEST(test_adv_resume_chain_in_small_slices)
     jk_cap_release(image);
     JK_CHECK_EQ(adv_live(), live);
 }
+
+/* Regression: 16,384 pages touched, then YIELD to a root marker in a loop,
+ * each served in place (as the chain serves attests). Every in-place resume
+ * parked every page the frame had mapped and scanned the whole dirty list
+ * once per mapping, for a YIELD of ~110 gas: 170 ns of host time a unit of
+ * gas (~2 on the interpreter alone). Now it parks the pages mapped since the
+ * last resume and scans each dirty entry once: the pages looked at stay
+ * within twice the pages the gas paid to map. */
+JK_TEST(test_adv_yield_loop_after_many_pages)
+{
+    static const char text[] =
+        "        load_imm_64 r2, 0x10000000\n"
+        "        load_imm r3, 16384\n"
+        "        fallthrough\n"
+        "touch:  store_ind_u8 r3, r2, 0\n"
+        "        add_imm_64 r2, r2, 4096\n"
+        "        add_imm_64 r3, r3, -1\n"
+        "        branch_ne_imm r3, 0, touch\n"
+        "        fallthrough\n"
+        "ask:    load_imm_64 r7, 0x1000000000000016\n" /* YIELD(ADV_P1(22)) */
+        "        ecalli 4\n"
+        "        jump ask\n";
+    int64_t live = adv_live();
+    jk_cap image = adv_asm_image(text, 0);
+    JK_REQUIRE(!jk_cap_is_null(image));
+    const int64_t gas = 20000000;
+    for (int e = 0; e < 2; e++) {
+        jk_kernel *k = adv_kernel(adv_engines[e]);
+        jk_cap marker, inst;
+        uint32_t s22 = ADV_MARKER_SLOT;
+        JK_REQUIRE(k && jk_kernel_mint_marker(k, 5, &marker) == JK_OK);
+        inst = adv_inst(image, 1, &s22, &marker);
+        adv_run run;
+        adv_call(k, inst, gas, NULL, true, &run);
+        ADV_CHECK_BOUNDS(e ? "yield loop after 16384 pages, served [jit]" : "yield loop after 16384 pages, served [interp]",
+                         &run, gas);
+        JK_CHECK_EQ(run.res.outcome, JK_KERNEL_OUT_OF_GAS);
+        uint64_t yields = jk_kernel_served_in_place(k), scans = jk_kernel_page_scans(k);
+        JK_CHECK(yields > 10000);
+        uint64_t paid_pages = (uint64_t)run.res.gas_used / JK_GAS_PER_PAGE_TOUCHED;
+        if (scans > 2 * paid_pages + 2)
+            jk_test_fail(__FILE__, __LINE__, "%llu yields looked at %llu pages, %llu paid for",
+                         (unsigned long long)yields, (unsigned long long)scans, (unsigned long long)paid_pages);
+        jk_kernel_result_clear(&run.res);
+        jk_cap_release(inst);
+        jk_cap_release(marker);
+        jk_kernel_free(k);
+    }
+    jk_cap_release(image);
+    JK_CHECK_EQ(adv_live(), live);
+}
