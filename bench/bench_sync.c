@@ -23,6 +23,13 @@
  * ratio = network / local: the part of local import speed the network
  * path keeps (requests, frames, QUIC, decoding, RPC polling granularity).
  *
+ * What the store costs (docs/bench.md "The store's cost per height"):
+ * BENCH sync_io (bytes written per block, /proc/PID/io; disk syncs per block
+ * of the local import), sync_objects (objects written per block by kind),
+ * sync_cpu (the local import's CPU per block). BENCH_SYNC_BATCH=N: the
+ * local import's batch (64; 0 = one commit per block, as a validator);
+ * BENCH_SYNC_STRACE=FILE: the full node under `strace -f -c -o FILE`.
+ *
  *   bench_sync JARK [N [E]]
  */
 #define _GNU_SOURCE
@@ -40,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -62,6 +70,15 @@ static long long bs_write_bytes(const char *pid)
     if (f)
         fclose(f);
     return v;
+}
+
+/* this process's CPU seconds, user + system */
+static double bs_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static double bs_now(void)
@@ -139,8 +156,13 @@ static int bs_local(const char *src_dir, const char *dst_dir, const jk_spec_key 
     jk_node_chain_app_valset(dst, &vs);
     int rc = 0;
     jk_cap_store *st = jk_node_chain_app_validator(dst)->store.store;
+    /* BENCH_SYNC_BATCH=0: one commit per block (as a validator commits) */
+    const char *env_batch = getenv("BENCH_SYNC_BATCH");
+    uint64_t batch = env_batch ? strtoull(env_batch, NULL, 10) : 64;
+    jk_cap_store_stats s0;
+    jk_cap_store_stats_get(st, &s0);
     long long w0 = bs_write_bytes("self");
-    double t0 = bs_now();
+    double t0 = bs_now(), c0 = bs_cpu();
     for (uint64_t h = 1; h <= top && rc == 0; h++) {
         const uint8_t *v;
         size_t len;
@@ -150,7 +172,7 @@ static int bs_local(const char *src_dir, const char *dst_dir, const jk_spec_key 
             rc = 1;
             break;
         }
-        if ((h - 1) % 64 == 0 &&
+        if (batch && (h - 1) % batch == 0 &&
             (jk_cap_store_batch_end(st, &diag) != JK_OK ||
              jk_cap_store_batch_begin(st, &diag) != JK_OK)) {
             rc = 1;
@@ -164,9 +186,22 @@ static int bs_local(const char *src_dir, const char *dst_dir, const jk_spec_key 
     if (rc == 0 && jk_cap_store_batch_end(st, &diag) != JK_OK)
         rc = 1;
     *secs = bs_now() - t0;
+    double cpu = bs_cpu() - c0;
     jk_cap_store_stats stats;
     jk_cap_store_stats_get(st, &stats);
-    *syncs = stats.syncs;
+    *syncs = stats.syncs - s0.syncs;
+    static const char *tags[JK_CAP_STORE_TAGS] = {"other", "data", "data_page", "data_node",
+                                                  "cnode", "cnode_node", "image", "instance"};
+    printf("BENCH sync_objects: local import, batch %llu, objects written per block by kind:",
+           (unsigned long long)batch);
+    for (int i = 0; i < JK_CAP_STORE_TAGS; i++)
+        if (stats.objects[i] > s0.objects[i])
+            printf(" %s %.1f (%.0f bytes)", tags[i],
+                   (double)(stats.objects[i] - s0.objects[i]) / (double)top,
+                   (double)(stats.object_bytes[i] - s0.object_bytes[i]) / (double)top);
+    printf("\nBENCH sync_cpu: local import, batch %llu: %.0f us CPU per block (user + system), "
+           "%.0f us wall\n",
+           (unsigned long long)batch, cpu * 1e6 / (double)top, *secs * 1e6 / (double)top);
     jk_node_chain_app_close(dst);
     dst = NULL;
     *wbytes = bs_write_bytes("self") - w0;
@@ -313,7 +348,7 @@ int main(int argc, char **argv)
            "library %.0f blocks/s, ratio %.2f\n",
            (long long)top, events, net, (long long)h0, local, net / local);
     printf("BENCH sync_io: bytes written per block: full node %.0f (the whole process), local "
-           "import %.0f; local import disk syncs per block %.3f (the store's count, open included)\n",
+           "import %.0f; local import disk syncs per block %.3f\n",
            net_bytes < 0 ? -1.0 : (double)net_bytes / (double)top,
            local_bytes < 0 ? -1.0 : (double)local_bytes / (double)top,
            (double)local_syncs / (double)top);

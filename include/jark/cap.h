@@ -768,12 +768,16 @@ bool jk_cap_store_in_batch(const jk_cap_store *store);
 jk_err jk_cap_store_sync(jk_cap_store *store, jk_diag *diag);
 
 /* What a handle has done since open (for measurements and tests). */
+#define JK_CAP_STORE_TAGS 8
 typedef struct jk_cap_store_stats {
     uint64_t commits;   /* LMDB write transactions committed to the file */
     uint64_t batched;   /* head commits merged into a batch (no disk write) */
     uint64_t in_batch;  /* of those, in the batch open now (0: none open) */
     uint64_t syncs;     /* disk syncs asked for (fdatasync/fsync): one per
                            commit, one more per durable write or sync */
+    /* objects written (and their bytes) by tag (JK_CAP_TAG_*; 0: other),
+       including those of commits that then failed */
+    uint64_t objects[JK_CAP_STORE_TAGS], object_bytes[JK_CAP_STORE_TAGS];
 } jk_cap_store_stats;
 void jk_cap_store_stats_get(const jk_cap_store *store, jk_cap_store_stats *out);
 

@@ -84,7 +84,8 @@ void jk_node_validator_close(jk_node_validator *v);
  * durably, in one transaction.
  * @param block_hash        the block that made it.
  * @param block, block_len  its encoding (copied into the store).
- * Sets v->height, v->head_hash and v->last_block once the commit is durable;
+ * Sets v->height, v->head_hash and v->last_block once the commit landed (a
+ * head commit: docs/cap.md "Store: syncs");
  * on failure nothing changes (the store keeps its previous head). */
 jk_err jk_node_validator_commit(jk_node_validator *v, uint64_t height, const jk_hash *block_hash,
                                 const uint8_t *block, size_t block_len, jk_diag *diag);
@@ -133,7 +134,10 @@ jk_err jk_node_validator_import(jk_node_validator *v, const uint8_t *block, size
  * equivocation evidence, in tables of a chain store (jk_cap_store_table):
  * a validator's archive shares its store's LMDB environment, so a block and
  * the head that adopts it commit in one transaction (jk_node_archive_commit).
- * Synchronous: a call that returned is durable. */
+ * Durability (docs/cap.md "Store: syncs"): vote records, the proof of lock,
+ * evidence and jk_node_archive_put are on disk when the call returns, and so
+ * is every commit before them; jk_node_archive_commit is a head commit (all
+ * or nothing, one sync; a machine crash may undo the latest one). */
 typedef struct jk_node_archive jk_node_archive;
 
 /* The archive in the tables of an open store (borrowed: it must outlive the

@@ -173,6 +173,10 @@ static jk_err jk_txn_put(void *ctx, const jk_hash *h, const uint8_t *bytes, size
         return rc == MDB_MAP_FULL ? JK_ERR_CAP_STORE_FULL : JK_ERR_CAP_STORE;
     }
     t->written++;
+    /* by tag, for measurements; a failed transaction's puts count too */
+    unsigned tag = len && bytes[0] < JK_CAP_STORE_TAGS ? bytes[0] : 0;
+    t->store->stats.objects[tag]++;
+    t->store->stats.object_bytes[tag] += len;
     return JK_OK;
 }
 

@@ -28,9 +28,13 @@
  * at an archived height. The certificate of block h is the one block h+1
  * carried (its LastCommit) once h+1 is committed, so that every honest
  * archive holds the same certificate below its top; the top keeps the one
- * its own decision produced. Durability is LMDB's synchronous default: a
- * write that returned is on disk, so a record written before a vote is sent
- * survives any crash after it. Pruning: none (every block is kept).
+ * its own decision produced. Durability (docs/cap.md "Store: syncs"): the
+ * records, the proof of lock, evidence and put go through jk_cap_store_write,
+ * on disk when it returns (with every commit before them), so a record
+ * written before a vote is sent survives any crash after it; a block's
+ * commit (jk_node_archive_commit) is a head commit: all or nothing, one
+ * sync, and a machine crash may undo the latest one. Pruning: none (every
+ * block is kept).
  */
 #include "jark/node.h"
 

@@ -3,6 +3,14 @@
  * after a small change (O(log) objects), raw put/get/has with their checks,
  * heads, corruption on disk noticed at load, and a full map that leaves the
  * store as it was.
+ *
+ * Batches and syncs (docs/cap.md "Store: syncs"): commits inside a batch are
+ * read back at once and land together at its end; a failing commit inside a
+ * batch (its row writer refuses, or the map is full) leaves the batch and
+ * the head as they were; a durable write, a table open and close end the
+ * batch; what each kind of write costs in disk syncs; a read through an open
+ * batch refuses writes. The crash side (a kill in the middle of a batch
+ * leaves a whole earlier head) is test_cap_crash_kill_during_batches.
  */
 #include "../test.h"
 
@@ -258,4 +266,228 @@ JK_TEST(test_cap_store_map_full_is_atomic)
         jk_cap_release(caps[i]);
     rmstore(dir);
     JK_CHECK_EQ(live(), before);
+}
+
+/* ---- batches and syncs ---- */
+
+static jk_cap u64_data(uint64_t v)
+{
+    jk_cap d = jk_cap_null();
+    jk_cap_data_new(&v, sizeof v, &d);
+    return d;
+}
+
+static bool head_is(jk_cap_store *st, jk_cap want)
+{
+    jk_hash h, w;
+    jk_cap_hash(want, &w);
+    return jk_cap_store_head(st, "main", &h, NULL) == JK_OK && !memcmp(h.bytes, w.bytes, 32);
+}
+
+typedef struct row {
+    jk_cap_table t;
+    const char *key;
+    jk_err fail;
+    bool found;
+} row;
+
+static jk_err put_row(void *ctx, jk_cap_store_txn *txn, jk_diag *diag)
+{
+    row *r = ctx;
+    jk_err err = jk_cap_txn_put(txn, r->t, r->key, strlen(r->key), "v", 1, diag);
+    return err != JK_OK ? err : r->fail;
+}
+
+static jk_err get_row(void *ctx, jk_cap_store_txn *txn, jk_diag *diag)
+{
+    row *r = ctx;
+    const uint8_t *v;
+    size_t n;
+    jk_err err = jk_cap_txn_get(txn, r->t, r->key, strlen(r->key), &v, &n, diag);
+    r->found = err == JK_OK;
+    return err == JK_ERR_CAP_MISSING ? JK_OK : err;
+}
+
+JK_TEST(test_cap_batch_commits_land_together)
+{
+    char dir[64];
+    tmpdir(dir, sizeof dir);
+    JK_REQUIRE(dir[0]);
+    jk_cap_store *st;
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_cap_store_open(dir, NULL, &st, &diag) == JK_OK);
+    jk_cap_table t;
+    JK_REQUIRE(jk_cap_store_table(st, "rows", &t, &diag) == JK_OK);
+    jk_cap a = u64_data(1), b = u64_data(2), c = u64_data(3), d = u64_data(4);
+    JK_REQUIRE(jk_cap_store_commit(st, "main", a, NULL, &diag) == JK_OK);
+
+    JK_REQUIRE(jk_cap_store_batch_begin(st, &diag) == JK_OK);
+    JK_CHECK(jk_cap_store_in_batch(st));
+    row rb = {t, "b", JK_OK, false};
+    JK_CHECK_EQ(jk_cap_store_commit_with(st, "main", b, put_row, &rb, NULL, &diag), JK_OK);
+    JK_CHECK(head_is(st, b)); /* read through the batch */
+    row seen = {t, "b", JK_OK, false};
+    JK_CHECK_EQ(jk_cap_store_read(st, get_row, &seen, &diag), JK_OK);
+    JK_CHECK(seen.found);
+    /* a read inside the batch does not write */
+    row sneak = {t, "x", JK_OK, false};
+    JK_CHECK_EQ(jk_cap_store_read(st, put_row, &sneak, &diag), JK_ERR_CAP_STORE);
+    /* a commit whose row writer fails: the batch is as it was */
+    row bad = {t, "c", JK_ERR_INVALID_ARG, false};
+    JK_CHECK_EQ(jk_cap_store_commit_with(st, "main", c, put_row, &bad, NULL, &diag),
+                JK_ERR_INVALID_ARG);
+    JK_CHECK(head_is(st, b));
+    row rc = {t, "c", JK_OK, false};
+    JK_CHECK_EQ(jk_cap_store_read(st, get_row, &rc, &diag), JK_OK);
+    JK_CHECK(!rc.found);
+    JK_CHECK(jk_cap_store_in_batch(st));
+    JK_CHECK_EQ(jk_cap_store_commit(st, "main", d, NULL, &diag), JK_OK);
+    jk_cap_store_stats s;
+    jk_cap_store_stats_get(st, &s);
+    JK_CHECK_EQ(s.in_batch, 2);
+    JK_CHECK_EQ(jk_cap_store_batch_end(st, &diag), JK_OK);
+    JK_CHECK(!jk_cap_store_in_batch(st));
+    jk_cap_store_stats_get(st, &s);
+    JK_CHECK_EQ(s.in_batch, 0);
+    JK_CHECK_EQ(s.batched, 2);
+    jk_cap_store_close(st);
+
+    JK_REQUIRE(jk_cap_store_open(dir, NULL, &st, &diag) == JK_OK);
+    JK_REQUIRE(jk_cap_store_table(st, "rows", &t, &diag) == JK_OK);
+    JK_CHECK(head_is(st, d));
+    row again = {t, "b", JK_OK, false};
+    JK_CHECK_EQ(jk_cap_store_read(st, get_row, &again, &diag), JK_OK);
+    JK_CHECK(again.found);
+    jk_cap_store_close(st);
+    jk_cap caps[] = {a, b, c, d};
+    for (size_t i = 0; i < 4; i++)
+        jk_cap_release(caps[i]);
+    rmstore(dir);
+}
+
+/* A commit that does not fit the map, inside a batch: it fails whole, the
+ * batch's earlier commit stays and still lands. */
+JK_TEST(test_cap_batch_map_full_keeps_batch)
+{
+    char dir[64];
+    tmpdir(dir, sizeof dir);
+    JK_REQUIRE(dir[0]);
+    jk_cap_store *st;
+    jk_diag diag = {{0}};
+    jk_cap_store_options opt = {.map_size = 1 << 20};
+    JK_REQUIRE(jk_cap_store_open(dir, &opt, &st, &diag) == JK_OK);
+    jk_cap d1, small = state_value(2, &d1), d2, next = state_value(3, &d2), d3,
+                 big = state_value(300, &d3);
+    JK_REQUIRE(jk_cap_store_commit(st, "main", small, NULL, &diag) == JK_OK);
+    JK_REQUIRE(jk_cap_store_batch_begin(st, &diag) == JK_OK);
+    JK_REQUIRE(jk_cap_store_commit(st, "main", next, NULL, &diag) == JK_OK);
+    JK_CHECK_EQ(jk_cap_store_commit(st, "main", big, NULL, &diag), JK_ERR_CAP_STORE_FULL);
+    JK_CHECK(head_is(st, next));
+    bool present = true;
+    jk_hash hb;
+    jk_cap_hash(big, &hb);
+    JK_CHECK_EQ(jk_cap_store_has(st, &hb, &present, &diag), JK_OK);
+    JK_CHECK(!present);
+    JK_CHECK_EQ(jk_cap_store_batch_end(st, &diag), JK_OK);
+    jk_cap_store_close(st);
+    JK_REQUIRE(jk_cap_store_open(dir, &opt, &st, &diag) == JK_OK);
+    JK_CHECK(head_is(st, next));
+    jk_hash h;
+    jk_cap back;
+    JK_REQUIRE(jk_cap_store_head(st, "main", &h, &diag) == JK_OK);
+    JK_CHECK_EQ(jk_cap_store_load(st, &h, &back, &diag), JK_OK);
+    JK_CHECK(jk_cap_equal(back, next));
+    jk_cap_release(back);
+    jk_cap_store_close(st);
+    jk_cap caps[] = {d1, small, d2, next, d3, big};
+    for (size_t i = 0; i < 6; i++)
+        jk_cap_release(caps[i]);
+    rmstore(dir);
+}
+
+/* Durable writes end the batch first; close ends it; the sync counts. */
+/* Since *s0: `commits` LMDB commits and `syncs` disk syncs; *s0 = now. */
+static void costs(jk_cap_store *st, jk_cap_store_stats *s0, uint64_t commits, uint64_t syncs)
+{
+    jk_cap_store_stats s;
+    jk_cap_store_stats_get(st, &s);
+    JK_CHECK_EQ(s.commits - s0->commits, commits);
+    JK_CHECK_EQ(s.syncs - s0->syncs, syncs);
+    *s0 = s;
+}
+
+JK_TEST(test_cap_batch_durable_ends_it)
+{
+    char dir[64];
+    tmpdir(dir, sizeof dir);
+    JK_REQUIRE(dir[0]);
+    jk_cap_store *st;
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_cap_store_open(dir, NULL, &st, &diag) == JK_OK);
+    jk_cap_table t;
+    JK_REQUIRE(jk_cap_store_table(st, "rows", &t, &diag) == JK_OK);
+    jk_cap a = u64_data(1), b = u64_data(2), c = u64_data(3);
+    jk_cap_store_stats s0;
+    jk_cap_store_stats_get(st, &s0);
+    /* a head commit: one LMDB commit, one sync (the meta page waits) */
+    JK_REQUIRE(jk_cap_store_commit(st, "main", a, NULL, &diag) == JK_OK);
+    costs(st, &s0, 1, 1);
+    /* a durable write: its commit and the meta page's sync */
+    row r = {t, "vote", JK_OK, false};
+    JK_REQUIRE(jk_cap_store_write(st, put_row, &r, &diag) == JK_OK);
+    costs(st, &s0, 1, 2);
+    /* a batch of two head commits: nothing on disk until it ends */
+    uint64_t batched = s0.batched;
+    JK_REQUIRE(jk_cap_store_batch_begin(st, &diag) == JK_OK);
+    JK_REQUIRE(jk_cap_store_commit(st, "main", b, NULL, &diag) == JK_OK);
+    JK_REQUIRE(jk_cap_store_commit(st, "main", c, NULL, &diag) == JK_OK);
+    costs(st, &s0, 0, 0);
+    /* a durable write in a batch ends it (one commit, one sync), then is
+     * durable itself (one commit, two syncs) */
+    row r2 = {t, "vote2", JK_OK, false};
+    JK_REQUIRE(jk_cap_store_write(st, put_row, &r2, &diag) == JK_OK);
+    JK_CHECK(!jk_cap_store_in_batch(st));
+    costs(st, &s0, 2, 3);
+    JK_CHECK_EQ(s0.batched - batched, 2);
+    /* jk_cap_store_put and table opens end a batch too */
+    JK_REQUIRE(jk_cap_store_batch_begin(st, &diag) == JK_OK);
+    uint8_t obj[64];
+    size_t olen = 0;
+    {
+        jk_cap d = u64_data(77);
+        uint8_t *bytes;
+        size_t n;
+        jk_hash h;
+        JK_REQUIRE(jk_cap_store_commit(st, "other", d, NULL, &diag) == JK_OK);
+        jk_cap_hash(d, &h);
+        JK_REQUIRE(jk_cap_store_get(st, &h, &bytes, &n, &diag) == JK_OK); /* through the batch */
+        JK_REQUIRE(n <= sizeof obj);
+        memcpy(obj, bytes, n);
+        olen = n;
+        free(bytes);
+        jk_cap_release(d);
+    }
+    JK_CHECK_EQ(jk_cap_store_put(st, obj, olen, NULL, &diag), JK_OK);
+    JK_CHECK(!jk_cap_store_in_batch(st));
+    JK_REQUIRE(jk_cap_store_batch_begin(st, &diag) == JK_OK);
+    jk_cap_table t2;
+    JK_CHECK_EQ(jk_cap_store_table(st, "more", &t2, &diag), JK_OK);
+    JK_CHECK(!jk_cap_store_in_batch(st));
+    /* close ends an open batch: its commit is there after a reopen */
+    JK_REQUIRE(jk_cap_store_batch_begin(st, &diag) == JK_OK);
+    jk_cap e = u64_data(5);
+    JK_REQUIRE(jk_cap_store_commit(st, "main", e, NULL, &diag) == JK_OK);
+    JK_CHECK_EQ(jk_cap_store_sync(st, &diag), JK_OK);
+    JK_CHECK(!jk_cap_store_in_batch(st));
+    jk_cap f = u64_data(6);
+    JK_REQUIRE(jk_cap_store_batch_begin(st, &diag) == JK_OK);
+    JK_REQUIRE(jk_cap_store_commit(st, "main", f, NULL, &diag) == JK_OK);
+    jk_cap_store_close(st);
+    JK_REQUIRE(jk_cap_store_open(dir, NULL, &st, &diag) == JK_OK);
+    JK_CHECK(head_is(st, f));
+    jk_cap_store_close(st);
+    jk_cap caps[] = {a, b, c, e, f};
+    for (size_t i = 0; i < 5; i++)
+        jk_cap_release(caps[i]);
+    rmstore(dir);
 }

@@ -20,6 +20,11 @@
  *   4. They restart with --max-height 1 (they stay where they are, H); F
  *      reaches H; the CNode in slot 23 (the ledger's buckets, made by the
  *      transfer) and the Image in slot 1 read the same on V0 and F at H.
+ *   5. F stops; the validators go on to H + 40 and hold; F restarts on its
+ *      store and catches up in store batches (follow.c); it is killed
+ *      (SIGKILL) as soon as it is seen between H and H + 40 (or at the end,
+ *      if it got there first): restarted, it opens its store at a whole
+ *      height in [H, H + 40], reaches H + 40, and serves V0's blocks.
  *
  * Every wait polls RPC with a generous bound; nothing asserts on time.
  */
@@ -391,6 +396,33 @@ JK_TEST(test_node_full_syncs_relays_and_serves)
     json_object *fs = fn_call(&f, "status", NULL);
     JK_CHECK(fs && !fn_get_bool(fs, "syncing") && fn_get_i64(fs, "pool_size") == 0);
     json_object_put(fs);
+
+    /* 5. A kill in the middle of a batched catch-up. */
+    JK_CHECK(fn_stop(&f));
+    JK_CHECK(fn_stop(&v[0]) && fn_stop(&v[1]));
+    int64_t top = hv + 40;
+    FN_REQUIRE(fn_start_validators(v, keys, vkeys, peers, (uint64_t)top));
+    FN_REQUIRE(fn_wait_height(&v[0], top) && fn_wait_height(&v[1], top));
+    FN_REQUIRE(fn_start(&f, NULL, vkeys, peers, 2, 0));
+    int64_t seen = -1;
+    for (uint64_t t0 = tn_ms(); tn_ms() - t0 < FN_LIMIT_MS && seen <= hv; usleep(1000))
+        seen = fn_height(&f);
+    fn_kill(&f);
+    JK_CHECK(seen > hv);
+    FN_REQUIRE(fn_start(&f, NULL, vkeys, peers, 2, 0));
+    int64_t reopened = -1;
+    for (uint64_t t0 = tn_ms(); tn_ms() - t0 < FN_LIMIT_MS && reopened < 0; usleep(5000))
+        reopened = fn_height(&f);
+    JK_CHECK(reopened >= hv && reopened <= top);
+    FN_REQUIRE(fn_wait_height(&f, top));
+    for (int64_t h = hv + 1; h <= top; h++) {
+        char h0[65], h1[65];
+        int64_t e0, e1;
+        JK_CHECK(fn_block_certified(&v[0], (uint64_t)h, &genesis, vs, h0, &e0));
+        JK_CHECK(fn_block_certified(&f, (uint64_t)h, &genesis, vs, h1, &e1));
+        JK_CHECK(strcmp(h0, h1) == 0);
+    }
+    fn_same_slot(&v[0], &f, 23, "cnode", 0x04);
 
     JK_CHECK(fn_stop(&f));
     JK_CHECK(fn_stop(&v[0]) && fn_stop(&v[1]));
