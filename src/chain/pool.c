@@ -479,8 +479,9 @@ static jk_err jk_select_pass(jk_chain_kernel *ck, size_t *n, bool *changed)
         }
     }
     /* close the gap the dropped entries left */
-    memmove(ck->pool + keep, ck->pool + i, (ck->pool_count - i) * sizeof *ck->pool);
-    ck->pool_count = keep + ck->pool_count - i;
+    if (i < ck->pool_count)
+        memmove(ck->pool + keep, ck->pool + i, (ck->pool_count - i) * sizeof *ck->pool);
+    ck->pool_count = keep + (ck->pool_count - i);
     return err;
 }
 

@@ -118,9 +118,15 @@ jk_err jk_chain_prepare_events(jk_chain_kernel *ck, const jk_chain_event *events
     }
     if (err == JK_OK && threads > 1)
         jk_pool_work(&job, ck->kernel); /* whatever a worker that failed to start left */
-    for (size_t i = 0; err == JK_OK && i < n; i++)
+    for (size_t i = 0; err == JK_OK && i < n; i++) {
         if (p->verdicts[i].ran)
             ck->stats.verify_runs++;
+        /* the signatures an admitted verdict's verify checked hold whatever
+         * becomes of the verdict: a verify again (another root by the time
+         * of admission) finds them in the cache */
+        for (size_t t = 0; p->verdicts[i].admit && t < p->verdicts[i].used_count; t++)
+            jk_chain_sig_remember(ck, &p->verdicts[i].used[t]);
+    }
     if (err != JK_OK) {
         jk_chain_prepared_free(p);
         return err;

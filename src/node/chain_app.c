@@ -119,7 +119,7 @@ static void jk_app_note(jk_node_chain_app *a, const char *fmt, ...)
 }
 
 /* Index where id is or would go in the sorted seen list. */
-static size_t jk_app_seen_find(const jk_node_chain_app *a, const jk_hash *id, bool *found)
+size_t jk_node_app_seen_find(const jk_node_chain_app *a, const jk_hash *id, bool *found)
 {
     size_t lo = 0, hi = a->nseen;
     while (lo < hi) {
@@ -141,7 +141,7 @@ static size_t jk_app_seen_find(const jk_node_chain_app *a, const jk_hash *id, bo
 static jk_err jk_app_seen_add(jk_node_chain_app *a, const jk_hash *id, bool refused)
 {
     bool found;
-    size_t at = jk_app_seen_find(a, id, &found);
+    size_t at = jk_node_app_seen_find(a, id, &found);
     if (found) {
         a->seen_refused[at] = refused;
         return JK_OK;
@@ -213,133 +213,6 @@ static jk_err jk_app_admit(jk_node_chain_app *a, const uint8_t *const *bytes, co
             err = jk_chain_handle_incoming_event(ck, &ev, traces, count, &admitted[i], NULL);
         free(traces);
     }
-    if (err != JK_OK)
-        jk_chain_teardown(ck);
-    return err;
-}
-
-/* ---- a loop turn's events verified together (jk_node_chain_app_prepare) ---- */
-
-static int jk_app_prep_cmp(const void *x, const void *y)
-{
-    return memcmp(x, y, JK_HASH_SIZE); /* the id leads struct jk_app_prep_id */
-}
-
-void jk_node_chain_app_prepare_end(jk_node_chain_app *a)
-{
-    jk_chain_prepared_free(a->prep);
-    free(a->prep_ids);
-    a->prep = NULL;
-    a->prep_ids = NULL;
-    a->nprep = 0;
-}
-
-jk_err jk_node_chain_app_prepare(jk_node_chain_app *a, const uint8_t *const *events,
-                                 const size_t *lens, size_t n, jk_diag *diag)
-{
-    jk_node_chain_app_prepare_end(a);
-    jk_chain_event *evs = calloc(n ? n : 1, sizeof *evs);
-    jk_chain_trace **traces = calloc(n ? n : 1, sizeof *traces);
-    size_t *counts = calloc(n ? n : 1, sizeof *counts);
-    struct jk_app_prep_id *ids = calloc(n ? n : 1, sizeof *ids);
-    jk_err err = evs && traces && counts && ids ? JK_OK : JK_ERR_NOMEM;
-    size_t m = 0;
-    for (size_t i = 0; err == JK_OK && i < n; i++) {
-        jk_chain_trace *t;
-        size_t c;
-        bool seen;
-        if (jk_node_event_decode(events[i], lens[i], &evs[m], &t, &c, NULL) != JK_OK)
-            continue; /* add_event refuses it on its own */
-        jk_chain_event_hash(&evs[m], &ids[m].id);
-        (void)jk_app_seen_find(a, &ids[m].id, &seen);
-        if (seen) {
-            free(t); /* a repeat: add_event answers it without a verify */
-            continue;
-        }
-        traces[m] = t;
-        counts[m] = c;
-        ids[m].at = m;
-        m++;
-    }
-    /* the same event from several peers in one turn: verified once */
-    if (err == JK_OK)
-        qsort(ids, m, sizeof *ids, jk_app_prep_cmp);
-    size_t k = 0;
-    for (size_t i = 0; err == JK_OK && i < m; i++) {
-        if (k > 0 && !memcmp(ids[k - 1].id.bytes, ids[i].id.bytes, JK_HASH_SIZE))
-            continue;
-        ids[k++] = ids[i];
-    }
-    /* in arrival order again, numbered as prepared */
-    jk_chain_event *order = calloc(k ? k : 1, sizeof *order);
-    const jk_chain_trace **otr = calloc(k ? k : 1, sizeof *otr);
-    size_t *ocount = calloc(k ? k : 1, sizeof *ocount);
-    if (err == JK_OK && (!order || !otr || !ocount))
-        err = JK_ERR_NOMEM;
-    bool *keep = calloc(m ? m : 1, sizeof *keep);
-    if (err == JK_OK && !keep)
-        err = JK_ERR_NOMEM;
-    for (size_t i = 0; err == JK_OK && i < k; i++)
-        keep[ids[i].at] = true;
-    size_t *slot = calloc(m ? m : 1, sizeof *slot);
-    if (err == JK_OK && !slot)
-        err = JK_ERR_NOMEM;
-    size_t o = 0;
-    for (size_t i = 0; err == JK_OK && i < m; i++)
-        if (keep[i]) {
-            slot[i] = o;
-            order[o] = evs[i];
-            otr[o] = traces[i];
-            ocount[o++] = counts[i];
-        }
-    for (size_t i = 0; err == JK_OK && i < k; i++)
-        ids[i].at = slot[ids[i].at];
-    jk_chain_kernel *ck = a->v->ck;
-    if (err == JK_OK && k > 0 && !ck->cycle_open)
-        err = jk_chain_setup_cycle(ck, diag);
-    if (err == JK_OK && k > 0)
-        err = jk_chain_prepare_events(ck, order, otr, ocount, k, a->verify_threads, &a->prep);
-    if (err == JK_OK && k > 0) {
-        a->prep_ids = ids;
-        a->nprep = k;
-        ids = NULL;
-    }
-    for (size_t i = 0; i < m; i++)
-        free(traces[i]);
-    free(evs);
-    free(traces);
-    free(counts);
-    free(ids);
-    free(order);
-    free(otr);
-    free(ocount);
-    free(keep);
-    free(slot);
-    return err;
-}
-
-/* Admit a decoded event through its prepared verdict when it has one
- * (*used), else leave it to jk_app_admit. */
-static jk_err jk_app_admit_prepared(jk_node_chain_app *a, const jk_hash *id, const uint8_t *bytes,
-                                    size_t len, bool *used, bool *admitted, jk_diag *diag)
-{
-    *used = false;
-    struct jk_app_prep_id *hit = a->prep ? bsearch(id, a->prep_ids, a->nprep, sizeof *a->prep_ids,
-                                                   jk_app_prep_cmp)
-                                         : NULL;
-    if (!hit)
-        return JK_OK;
-    *used = true;
-    jk_chain_kernel *ck = a->v->ck;
-    jk_chain_event ev;
-    jk_chain_trace *traces = NULL;
-    size_t count = 0;
-    jk_err err = ck->cycle_open ? JK_OK : jk_chain_setup_cycle(ck, diag);
-    if (err == JK_OK)
-        err = jk_node_event_decode(bytes, len, &ev, &traces, &count, diag);
-    if (err == JK_OK)
-        err = jk_chain_admit_prepared(ck, a->prep, hit->at, &ev, traces, count, admitted, NULL);
-    free(traces);
     if (err != JK_OK)
         jk_chain_teardown(ck);
     return err;
@@ -628,37 +501,6 @@ static void jk_app_hash(void *ctx, const uint8_t *value, size_t len, jk_hash *ou
     free(val);
 }
 
-/* Tendermint's LastCommit rule: block `height` carries a valid commit
- * certificate of its parent (the committed head): 2f+1 distinct
- * validators' good precommit signatures over the head's hash at height-1,
- * any round; block 1 carries none. jk_app_value_header checked that the
- * header names it. */
-static jk_err jk_app_check_last_commit(jk_node_chain_app *a, uint64_t height,
-                                       const jk_node_value *val, jk_diag *diag)
-{
-    if (height == 1)
-        return val->has_cert ? jk_diag_set(diag, JK_ERR_NODE_LAST_COMMIT,
-                                           "block 1 carries a certificate")
-                             : JK_OK;
-    if (!val->has_cert)
-        return jk_diag_set(diag, JK_ERR_NODE_LAST_COMMIT,
-                           "block %llu carries no certificate of its parent",
-                           (unsigned long long)height);
-    jk_cons_valset *vs = malloc(sizeof *vs);
-    if (!vs)
-        return JK_ERR_NOMEM;
-    jk_node_chain_app_valset(a, vs);
-    jk_err err = jk_cons_cert_check(&val->cert, &a->genesis.genesis_hash, vs, height - 1,
-                                    &a->v->head_hash, diag);
-    free(vs);
-    if (err != JK_OK) {
-        char why[sizeof diag->msg];
-        snprintf(why, sizeof why, "%s", diag && diag->msg[0] ? diag->msg : jk_strerror(err));
-        return jk_diag_set(diag, JK_ERR_NODE_LAST_COMMIT, "the carried LastCommit: %s", why);
-    }
-    return JK_OK;
-}
-
 static bool jk_app_valid(void *ctx, uint64_t height, const uint8_t *value, size_t len)
 {
     jk_node_chain_app *a = ctx;
@@ -678,7 +520,7 @@ static bool jk_app_valid(void *ctx, uint64_t height, const uint8_t *value, size_
             free(val);
             return true;
         }
-        err = jk_app_check_last_commit(a, height, val, &diag);
+        err = jk_node_app_check_last_commit(a, height, val, &diag);
     }
     jk_chain_block block;
     if (err == JK_OK)
@@ -796,7 +638,7 @@ static bool jk_app_add_event(void *ctx, const uint8_t *bytes, size_t len)
     jk_hash id;
     jk_chain_event_hash(&ev, &id);
     bool found;
-    size_t at = jk_app_seen_find(a, &id, &found);
+    size_t at = jk_node_app_seen_find(a, &id, &found);
     if (found) {
         a->stats.events_duplicate++;
         jk_app_note_repeat(a, &id, at);
@@ -814,7 +656,7 @@ static bool jk_app_add_event(void *ctx, const uint8_t *bytes, size_t len)
     }
     bool admitted = false, prepared = false;
     jk_diag diag = {{0}};
-    jk_err err = jk_app_admit_prepared(a, &id, bytes, len, &prepared, &admitted, &diag);
+    jk_err err = jk_node_app_admit_prepared(a, &id, bytes, len, &prepared, &admitted, &diag);
     if (err == JK_OK && !prepared)
         err = jk_app_admit(a, &bytes, &len, 1, &admitted, &diag);
     if (err != JK_OK || !admitted) {
@@ -997,43 +839,4 @@ jk_err jk_node_chain_app_persist(jk_node_chain_app *a, const jk_cons_out *out, j
 bool jk_node_chain_app_add_event(jk_node_chain_app *a, const uint8_t *event, size_t len)
 {
     return jk_app_add_event(a, event, len);
-}
-
-/* ---------------------------------------------------------------------------
- * Sync through the app (the archive, the LastCommit rule and the chain import)
- * ------------------------------------------------------------------------- */
-
-jk_err jk_node_chain_app_sync(jk_node_chain_app *a, const jk_node_sync_item *items, size_t count,
-                              size_t *imported, jk_diag *diag)
-{
-    *imported = 0;
-    jk_cons_valset *vs = malloc(sizeof *vs);
-    if (!vs)
-        return JK_ERR_NOMEM;
-    jk_node_chain_app_valset(a, vs);
-    jk_err err = JK_OK;
-    for (size_t i = 0; i < count && err == JK_OK; i++) {
-        const jk_node_sync_item *it = &items[i];
-        if (it->height != a->v->height + 1) {
-            err = jk_diag_set(diag, JK_ERR_NODE_CONFLICT,
-                              "sync: block %llu does not follow the head %llu",
-                              (unsigned long long)it->height, (unsigned long long)a->v->height);
-            break;
-        }
-        jk_hash id;
-        jk_app_hash(a, it->block, it->len, &id);
-        /* never a block without a valid certificate for it */
-        err = jk_cons_cert_check(&it->cert, &a->genesis.genesis_hash, vs, it->height, &id, diag);
-        if (err == JK_OK && !jk_app_valid(a, it->height, it->block, it->len))
-            err = jk_diag_set(diag, JK_ERR_CONS_VALUE, "sync: block %llu: %s",
-                              (unsigned long long)it->height, a->stats.last_error);
-        if (err == JK_OK && (err = jk_app_commit(a, it->height, it->block, it->len, &it->cert)) !=
-                                JK_OK)
-            jk_diag_set(diag, err, "sync: block %llu: %s", (unsigned long long)it->height,
-                        a->stats.last_error);
-        if (err == JK_OK)
-            (*imported)++;
-    }
-    free(vs);
-    return err;
 }

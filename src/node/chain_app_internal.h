@@ -56,4 +56,14 @@ struct jk_node_chain_app {
     unsigned verify_threads;        /* the verify pool's threads for prepare */
 };
 
+/* chain_app.c: index where id is or would go in the sorted seen list. */
+size_t jk_node_app_seen_find(const jk_node_chain_app *a, const jk_hash *id, bool *found);
+/* chain_app_batch.c: admit a decoded event through its prepared verdict when
+ * it has one (*used), else leave it to the one-by-one admission. */
+jk_err jk_node_app_admit_prepared(jk_node_chain_app *a, const jk_hash *id, const uint8_t *bytes,
+                                  size_t len, bool *used, bool *admitted, jk_diag *diag);
+/* chain_app_sync.c: Tendermint's LastCommit rule for the block at height. */
+jk_err jk_node_app_check_last_commit(jk_node_chain_app *a, uint64_t height,
+                                     const jk_node_value *val, jk_diag *diag);
+
 #endif

@@ -1016,3 +1016,49 @@ JK_TEST(test_chain_app_prepared_batch_same_outcome)
         free(batch[e]);
     fx_free(&f);
 }
+
+/* No recheck through the app: a validator that does not propose runs the
+ * verify program once per admitted event, however many cycles the commits
+ * and admissions open (before: every pooled event again at each). The
+ * proposer verifies again only what waited across a commit. */
+JK_TEST(test_chain_app_verify_runs_once_per_event)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    JK_CHECK_EQ(fx_gossip(&f, 1, 16), 16);
+    jk_cons_cert c;
+    JK_REQUIRE(fx_decide(&f, 1, 0, &c)); /* proposer: app 1 */
+    /* 4 transfers reach every app but app 2, which proposes height 2: they
+     * wait across its commit at the others, and app 3, proposing height 3,
+     * verifies them again on the new head (its produce), once. (A block that
+     * leaves the state root as it was would not make them verify again: a
+     * verify on the same root decides the same.) */
+    jk_demo_block(&f.demo, &f.genesis.genesis_hash, 2, 4, &f.gossip);
+    for (size_t e = 0; e < f.gossip.n; e++) {
+        uint8_t *bytes;
+        size_t len;
+        JK_REQUIRE(jk_node_event_encode(&f.gossip.events[e], f.gossip.trace_ptrs[e], f.gossip.counts[e],
+                                        &bytes, &len) == JK_OK);
+        for (uint32_t i = 0; i < V; i++)
+            JK_CHECK_EQ(i == 2 || f.cb[i].add_event(f.apps[i], bytes, len), true);
+        free(bytes);
+    }
+    JK_CHECK_EQ(fx_gossip(&f, 12, 2), 2); /* to all: block 2 moves the state */
+    JK_REQUIRE(fx_decide(&f, 2, 0, &c));
+    jk_node_chain_app_stats st;
+    jk_node_chain_app_stats_get(f.apps[2], &st);
+    JK_CHECK_EQ(st.last_events, 2);
+    JK_CHECK_EQ(fx_gossip(&f, 3, 4), 4);
+    JK_REQUIRE(fx_decide(&f, 3, 0, &c)); /* proposer: app 3 */
+    jk_node_chain_app_stats_get(f.apps[3], &st);
+    JK_CHECK_EQ(st.last_events, 8);
+    for (uint32_t i = 0; i < V; i++) {
+        uint64_t admitted = i == 2 ? 22 : 26;
+        jk_node_chain_app_stats_get(f.apps[i], &st);
+        JK_CHECK_EQ(st.events_admitted, admitted);
+        /* once at admission; app 3's produce verified again the 4 that
+         * waited across a commit, and only those */
+        JK_CHECK_EQ(st.verify_runs, admitted + (i == 3 ? 4 : 0));
+    }
+    fx_free(&f);
+}
