@@ -20,20 +20,30 @@ int jk_tool_read_file(const char *path, unsigned char **out, size_t *out_len)
 
 int jk_tool_parse_number(const char *text, bool allow_negative, uint64_t *out)
 {
-    char *end;
-    if (!*text || (*text == '-' && !allow_negative))
+    /* Decimal or 0x hex, as the usages say. Not strtoull's base 0, which
+     * read "010" as 8 (octal: `--gas 010` ran with 8 gas); and no leading
+     * space or '+', which strto* skip silently. */
+    bool negative = *text == '-';
+    const char *digits = text + negative;
+    int base = 10;
+    if (negative && !allow_negative)
         return -1;
+    if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))
+        digits += 2, base = 16;
+    size_t n = strspn(digits, base == 16 ? "0123456789abcdefABCDEF" : "0123456789");
+    if (n == 0 || digits[n])
+        return -1;
+    char *end;
     errno = 0;
-    if (*text == '-') {
-        long long v = strtoll(text, &end, 0);
-        if (errno || *end)
-            return -1;
-        *out = (uint64_t)v;
-        return 0;
-    }
-    unsigned long long v = strtoull(text, &end, 0);
+    unsigned long long v = strtoull(digits, &end, base);
     if (errno || *end)
         return -1;
+    if (negative) {
+        if (v > (unsigned long long)INT64_MAX + 1)
+            return -1;
+        *out = (uint64_t)0 - (uint64_t)v;
+        return 0;
+    }
     *out = v;
     return 0;
 }

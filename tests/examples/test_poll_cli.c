@@ -18,7 +18,8 @@
  *   `jark image run --gas`, `--endpoint`, `--slot0` and `--map`, and
  *   `jark chain show --store` / `--slot`;
  * - `jark chain show --slot 99999999999999999999` named slot
- *   18446744073709551615 (strtoul's clamp), not the one typed.
+ *   18446744073709551615 (strtoul's clamp), not the one typed;
+ * - every numeric option ("decimal or 0x hex") read "010" as octal 8.
  *
  * Every refusal here is made before any connection: the --rpc address has
  * no server, so a check that was missing would fail with "connection
@@ -183,4 +184,25 @@ JK_TEST(test_poll_cli_chain_show_says_what_was_typed)
     JK_CHECK_EQ(jk_test_tool(jk_tool_chain_show, 4, twice, out, sizeof out, err, sizeof err), 2);
     JK_CHECK(strstr(err, "--store given twice") != NULL);
     jk_test_rm_tree(dir);
+}
+
+/* Every numeric option goes through jk_tool_parse_number, documented as
+ * "decimal or 0x hex"; it used strtoull's base 0, so `--gas 010` ran with 8
+ * gas (octal), and " 10" and "+10" were taken. */
+JK_TEST(test_poll_cli_numbers_are_decimal_or_hex)
+{
+    uint64_t v = 0;
+    JK_CHECK(jk_tool_parse_number("010", false, &v) == 0 && v == 10);
+    JK_CHECK(jk_tool_parse_number("0x10", false, &v) == 0 && v == 16);
+    JK_CHECK(jk_tool_parse_number("0X1f", false, &v) == 0 && v == 31);
+    JK_CHECK(jk_tool_parse_number("0", false, &v) == 0 && v == 0);
+    JK_CHECK(jk_tool_parse_number("18446744073709551615", false, &v) == 0 && v == UINT64_MAX);
+    JK_CHECK(jk_tool_parse_number("-1", true, &v) == 0 && v == UINT64_MAX);
+    JK_CHECK(jk_tool_parse_number("-010", true, &v) == 0 && v == (uint64_t)-10);
+    JK_CHECK(jk_tool_parse_number("-9223372036854775808", true, &v) == 0 && v == (uint64_t)1 << 63);
+    const char *bad[] = {"", " 10", "+10", "10 ", "0x", "-", "1e3", "0b1", "0x1g", "-9223372036854775809",
+                         "18446744073709551616", "99999999999999999999999", "--1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        JK_CHECK(jk_tool_parse_number(bad[i], true, &v) == -1);
+    JK_CHECK(jk_tool_parse_number("-1", false, &v) == -1);
 }
