@@ -210,8 +210,11 @@ static void jk_send(jk_node *n, uint32_t validator, const uint8_t *bytes, size_t
     jk_net_kind kind = jk_kind_of(bytes, len);
     if (validator == JK_CONS_ALL) {
         /* Every connected peer: validators and the full nodes that relay
-         * and follow the chain. */
-        (void)jk_net_broadcast(n->net, kind, bytes, len, NULL);
+         * and follow the chain; an event gossiped on skips the peer it came
+         * from (it has it: of the 12 copies of an event among 4 validators,
+         * 3 were such echoes, each decoded and hashed only to be dropped). */
+        uint32_t except = kind == JK_NET_EVENTS ? n->relay_from : UINT32_MAX;
+        (void)jk_net_broadcast_except(n->net, kind, bytes, len, except, NULL);
         return;
     }
     uint32_t peer;
@@ -411,9 +414,11 @@ static jk_err jk_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
                          jk_net_reason_name(ev.reason));
             break;
         case JK_NET_EV_FRAME: {
+            n->relay_from = ev.peer;
             jk_err err = jk_on_frame(n, &ev, diag);
             if (err == JK_OK && n->m)
                 err = jk_outputs(n, now, diag);
+            n->relay_from = UINT32_MAX;
             if (err != JK_OK)
                 return err;
             break;
@@ -464,6 +469,7 @@ jk_err jk_node_new(const jk_node_config *cfg, jk_node **out, jk_diag *diag)
         return JK_ERR_NOMEM;
     n->cfg = *cfg;
     n->app = cfg->app;
+    n->relay_from = UINT32_MAX;
     n->committed = cfg->height ? cfg->height - 1 : 0;
     n->height_start_ms = jk_node_now_ms();
     jk_err err = jk_rpc_metrics_new(&n->registry);

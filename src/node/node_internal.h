@@ -38,6 +38,10 @@ struct jk_node {
     uint64_t *peer_height;
     size_t npeer_height;
     uint64_t events_relayed;      /* events this node passed on (full node) */
+    /* The transport peer whose frame the machine's outputs answer now
+     * (UINT32_MAX: none, e.g. an RPC submit or a timer): an event gossiped
+     * on is not sent back to the peer it came from. */
+    uint32_t relay_from;
     jk_rpc_metric *m_max_peer_height, *m_syncing;
 };
 
