@@ -391,6 +391,24 @@ static jk_err jk_on_frame(jk_node *n, const jk_net_event *ev, jk_diag *diag)
     }
 }
 
+/* The transport's counters into the metrics: what `BENCH testnet` divides
+ * by the events for the bytes on the wire per event. */
+static void jk_node_net_metrics(jk_node *n)
+{
+    uint64_t sum[4] = {0};
+    for (uint32_t p = 0, count = jk_net_peer_count(n->net); p < count; p++) {
+        jk_net_peer_stats st;
+        if (jk_net_peer_stats_get(n->net, p, &st) != JK_OK)
+            continue;
+        sum[0] += st.frames_out;
+        sum[1] += st.bytes_out;
+        sum[2] += st.frames_in;
+        sum[3] += st.bytes_in;
+    }
+    for (int k = 0; k < 4; k++)
+        jk_rpc_metric_set(n->m_net[k], (double)sum[k]);
+}
+
 static jk_err jk_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
 {
     jk_net_event ev;
@@ -426,6 +444,7 @@ static jk_err jk_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
         }
     }
     jk_rpc_metric_set(n->metrics.peers, (double)n->peers_up);
+    jk_node_net_metrics(n);
     jk_rpc_metric_set(n->m_max_peer_height, (double)jk_node_max_peer_height(n, NULL));
     jk_rpc_metric_set(n->m_syncing, jk_node_syncing(n) ? 1.0 : 0.0);
     if (!n->m)
@@ -483,6 +502,14 @@ jk_err jk_node_new(const jk_node_config *cfg, jk_node **out, jk_diag *diag)
         err = jk_rpc_metrics_gauge(n->registry, "jark_syncing",
                                    "1 while a peer is known more than one height ahead",
                                    &n->m_syncing);
+    static const char *const net_names[4][2] = {
+        {"jark_net_frames_out", "Frames queued to peers, headers included, summed over peers"},
+        {"jark_net_bytes_out", "Frame bytes queued to peers, headers included, summed over peers"},
+        {"jark_net_frames_in", "Frames received from peers, summed over peers"},
+        {"jark_net_bytes_in", "Frame bytes received from peers, headers included, summed over peers"},
+    };
+    for (int k = 0; k < 4 && err == JK_OK; k++)
+        err = jk_rpc_metrics_gauge(n->registry, net_names[k][0], net_names[k][1], &n->m_net[k]);
     if (err != JK_OK) {
         jk_node_free(n);
         return jk_diag_set(diag, err, "node: metrics: %s", jk_strerror(err));

@@ -43,6 +43,9 @@ struct jk_node {
      * on is not sent back to the peer it came from. */
     uint32_t relay_from;
     jk_rpc_metric *m_max_peer_height, *m_syncing;
+    /* The transport's frame counters summed over peers (docs/rpc.md
+     * "Metrics"): frames and bytes out, frames and bytes in. */
+    jk_rpc_metric *m_net[4];
 };
 
 uint64_t jk_node_now_ms(void);
