@@ -164,7 +164,8 @@ int jk_tool_testnet(int argc, char **argv)
                "(cores=%ld verifies_per_s=%.0f checks_per_event=%llu) ratio=%.4f "
                "finality_load_p50_ms=%llu finality_load_p99_ms=%llu "
                "finality_idle_p50_ms=%llu finality_idle_p99_ms=%llu "
-               "nodes_cpu_s=%.1f cpu_us_per_event=%.0f verifies_per_cpu_s=%.0f cpu_ratio=%.4f host_idle=%.3f\n",
+               "nodes_cpu_s=%.1f cpu_us_per_event=%.0f verifies_per_cpu_s=%.0f cpu_ratio=%.4f host_idle=%.3f "
+               "wire_bytes_per_event=%.0f frames_per_event=%.1f\n",
                (unsigned long long)v, (unsigned long long)r.events, eps, bound, cores, vps,
                (unsigned long long)v, bound > 0 ? eps / bound : 0.0, (unsigned long long)r.p50_ms,
                (unsigned long long)r.p99_ms, (unsigned long long)r.idle_p50_ms,
@@ -175,7 +176,10 @@ int jk_tool_testnet(int argc, char **argv)
                vps_cpu > 0 && r.nodes_cpu_seconds > 0
                    ? (double)v * (double)r.events / (vps_cpu * r.nodes_cpu_seconds)
                    : 0.0,
-               r.host_idle);
+               r.host_idle,
+               /* frames the nodes queued to peers (events, blocks, votes) */
+               r.events ? r.net_bytes_out / (double)r.events : 0.0,
+               r.events ? r.net_frames_out / (double)r.events : 0.0);
     }
     if (r.kept && !o.dir)
         printf("testnet: logs and stores kept in %s\n", r.dir);

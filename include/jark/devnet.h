@@ -277,6 +277,9 @@ typedef struct jk_devnet_testnet_result {
                                     over `seconds`; -1 unread. Near 0 with
                                     nodes_cpu_seconds well under cores x
                                     seconds: other work held the cores */
+    double net_frames_out, net_bytes_out; /* frames and frame bytes the nodes
+                                    queued to peers over `seconds` (their
+                                    jark_net_*_out metrics); 0 unread */
     char dir[4096];              /* where the keys, stores and logs are */
     bool kept;                   /* dir was left for its logs */
     char reason[256];            /* what went wrong, when the run returned non-zero */

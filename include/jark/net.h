@@ -225,6 +225,12 @@ jk_err jk_net_send(jk_net *net, uint32_t peer, jk_net_kind kind,
 jk_err jk_net_broadcast(jk_net *net, jk_net_kind kind, const uint8_t *data,
                         size_t len, size_t *sent);
 
+/* jk_net_broadcast to every connected peer but one: `except` (a peer index,
+ * or UINT32_MAX for none), the peer a relayed message came from, which has
+ * it already. Same results as jk_net_broadcast. */
+jk_err jk_net_broadcast_except(jk_net *net, jk_net_kind kind, const uint8_t *data,
+                               size_t len, uint32_t except, size_t *sent);
+
 /* Drop the peer's connection and count the reason in its statistics (use
  * JK_NET_REASON_BAD_SIG when it sent a message whose signature fails).
  * A PEER_DOWN event follows. A known peer with a host is redialled after

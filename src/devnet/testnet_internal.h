@@ -23,6 +23,7 @@ typedef struct jk_tnet {
     uint64_t cpu_from[JK_DEVNET_TESTNET_MAX]; /* its CPU ticks when the watch began */
     uint64_t host_total, host_idle; /* the machine's CPU ticks when the watch began */
     bool host_read;                 /* those were read */
+    double net_from[JK_DEVNET_TESTNET_MAX][2]; /* jark_net_frames_out, _bytes_out then */
     bool demo;               /* the demo spec: nodes get --demo-seed 1, a workload runs */
     struct jk_tnet_wl *wl;   /* the workload, or NULL */
 } jk_tnet;
@@ -37,6 +38,11 @@ uint64_t jk_tnet_ms(void);
  * in user and nice, left out); *idle: idle + iowait. false (outputs 0)
  * when the text does not start with such a line of at least 4 numbers. */
 bool jk_tnet_host_cpu_parse(const char *text, uint64_t *total, uint64_t *idle);
+
+/* The value of the unlabelled sample `name` in a Prometheus text page (a
+ * line "name value"). false when there is no such line or its value is no
+ * number. */
+bool jk_tnet_metric_parse(const char *text, const char *name, double *out);
 
 /* The workload: batches in flight over distinct accounts. */
 

@@ -485,6 +485,12 @@ jk_err jk_net_send(jk_net *net, uint32_t peer, jk_net_kind kind, const uint8_t *
 
 jk_err jk_net_broadcast(jk_net *net, jk_net_kind kind, const uint8_t *data, size_t len, size_t *sent)
 {
+    return jk_net_broadcast_except(net, kind, data, len, UINT32_MAX, sent);
+}
+
+jk_err jk_net_broadcast_except(jk_net *net, jk_net_kind kind, const uint8_t *data, size_t len,
+                               uint32_t except, size_t *sent)
+{
     if (sent)
         *sent = 0;
     if (!net || (unsigned)kind >= JK_NET_KINDS || (len && !data))
@@ -492,7 +498,7 @@ jk_err jk_net_broadcast(jk_net *net, jk_net_kind kind, const uint8_t *data, size
     if (len > net->lim.max_frame[kind])
         return JK_ERR_NET_TOO_LARGE;
     for (uint32_t i = 0; i < net->npeers; i++) {
-        if (!net->peers[i].live)
+        if (!net->peers[i].live || i == except)
             continue;
         jk_err err = jk_net_send(net, i, kind, data, len);
         if (err == JK_OK && sent)

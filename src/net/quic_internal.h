@@ -27,6 +27,8 @@ typedef struct jk_quic_out {
     jk_quic_chunk *head, *tail;
     uint64_t head_off;       /* stream offset of head's first byte */
     uint64_t sent;           /* stream offset handed to ngtcp2 */
+    jk_quic_chunk *cur;      /* the first chunk not wholly handed to ngtcp2, or NULL */
+    uint64_t cur_off;        /* stream offset of cur's first byte */
     uint64_t end;            /* stream offset after tail */
     bool blocked;            /* flow control said no in this write pass */
 } jk_quic_out;

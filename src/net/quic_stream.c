@@ -77,6 +77,11 @@ int jk_quic_acked(ngtcp2_conn *qc, int64_t id, uint64_t offset, uint64_t len,
                 o->tail = NULL;
             o->head_off += ch->len;
             q->queued -= ch->len;
+            if (o->cur == ch) {
+                /* only bytes handed over are acknowledged; kept consistent anyway */
+                o->cur = ch->next;
+                o->cur_off = o->head_off;
+            }
             free(ch);
         }
     }
@@ -86,11 +91,14 @@ int jk_quic_acked(ngtcp2_conn *qc, int64_t id, uint64_t offset, uint64_t len,
 
 /* ---- writing ---- */
 
+/* The unsent bytes as iovecs, from the cursor: a send queue of many small
+ * frames (gossiped events) is not walked from its head for every packet
+ * (that walk was quadratic in the frames queued and not yet acknowledged). */
 static size_t quic_iov(const jk_quic_out *o, ngtcp2_vec *iov, size_t max)
 {
     size_t n = 0;
-    uint64_t off = o->head_off;
-    for (const jk_quic_chunk *ch = o->head; ch && n < max; ch = ch->next) {
+    uint64_t off = o->cur_off;
+    for (const jk_quic_chunk *ch = o->cur; ch && n < max; ch = ch->next) {
         if (o->sent < off + ch->len) {
             size_t skip = o->sent > off ? (size_t)(o->sent - off) : 0;
             iov[n].base = (uint8_t *)ch->data + skip;
@@ -100,6 +108,18 @@ static size_t quic_iov(const jk_quic_out *o, ngtcp2_vec *iov, size_t max)
         off += ch->len;
     }
     return n;
+}
+
+/* ngtcp2 took n more bytes of the stream: move sent and the cursor. Chunks
+ * behind the cursor wait only for their acknowledgement (jk_quic_acked frees
+ * them; it never frees the cursor's chunk, which is not wholly sent). */
+static void quic_advance(jk_quic_out *o, uint64_t n)
+{
+    o->sent += n;
+    while (o->cur && o->cur_off + o->cur->len <= o->sent) {
+        o->cur_off += o->cur->len;
+        o->cur = o->cur->next;
+    }
 }
 
 /* Write every packet ngtcp2 has for us (stream data round robin over the
@@ -135,7 +155,7 @@ void jk_quic_write(jk_net_conn *c)
         ngtcp2_ssize n = ngtcp2_conn_writev_stream(q->qc, &ps.path, &pi, pkt, sizeof pkt, &ndata,
                                                    flags, sid, niov ? iov : NULL, niov, ts);
         if (n == NGTCP2_ERR_WRITE_MORE) {
-            q->out[s].sent += (uint64_t)ndata;
+            quic_advance(&q->out[s], (uint64_t)ndata);
             next = (s + 1) % JK_NET_KINDS;
             continue;
         }
@@ -150,7 +170,7 @@ void jk_quic_write(jk_net_conn *c)
             return;
         }
         if (s >= 0 && ndata > 0) {
-            q->out[s].sent += (uint64_t)ndata;
+            quic_advance(&q->out[s], (uint64_t)ndata);
             next = (s + 1) % JK_NET_KINDS;
         }
         if (n == 0)
@@ -168,6 +188,11 @@ static void quic_append(struct jk_quic *q, unsigned stream, jk_quic_chunk *ch)
     else
         o->head = ch;
     o->tail = ch;
+    if (!o->cur) {
+        /* everything before was handed over: the new chunk is the first unsent */
+        o->cur = ch;
+        o->cur_off = o->end;
+    }
     o->end += ch->len;
     q->queued += ch->len;
 }

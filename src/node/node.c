@@ -210,8 +210,11 @@ static void jk_send(jk_node *n, uint32_t validator, const uint8_t *bytes, size_t
     jk_net_kind kind = jk_kind_of(bytes, len);
     if (validator == JK_CONS_ALL) {
         /* Every connected peer: validators and the full nodes that relay
-         * and follow the chain. */
-        (void)jk_net_broadcast(n->net, kind, bytes, len, NULL);
+         * and follow the chain; an event gossiped on skips the peer it came
+         * from (it has it: of the 12 copies of an event among 4 validators,
+         * 3 were such echoes, each decoded and hashed only to be dropped). */
+        uint32_t except = kind == JK_NET_EVENTS ? n->relay_from : UINT32_MAX;
+        (void)jk_net_broadcast_except(n->net, kind, bytes, len, except, NULL);
         return;
     }
     uint32_t peer;
@@ -388,6 +391,24 @@ static jk_err jk_on_frame(jk_node *n, const jk_net_event *ev, jk_diag *diag)
     }
 }
 
+/* The transport's counters into the metrics: what `BENCH testnet` divides
+ * by the events for the bytes on the wire per event. */
+static void jk_node_net_metrics(jk_node *n)
+{
+    uint64_t sum[4] = {0};
+    for (uint32_t p = 0, count = jk_net_peer_count(n->net); p < count; p++) {
+        jk_net_peer_stats st;
+        if (jk_net_peer_stats_get(n->net, p, &st) != JK_OK)
+            continue;
+        sum[0] += st.frames_out;
+        sum[1] += st.bytes_out;
+        sum[2] += st.frames_in;
+        sum[3] += st.bytes_in;
+    }
+    for (int k = 0; k < 4; k++)
+        jk_rpc_metric_set(n->m_net[k], (double)sum[k]);
+}
+
 static jk_err jk_on_net_event(jk_node *n, const jk_net_event *evp, uint64_t now, jk_diag *diag)
 {
     jk_net_event ev = *evp;
@@ -410,9 +431,11 @@ static jk_err jk_on_net_event(jk_node *n, const jk_net_event *evp, uint64_t now,
                      jk_net_reason_name(ev.reason));
         break;
     case JK_NET_EV_FRAME: {
+        n->relay_from = ev.peer;
         jk_err err = jk_on_frame(n, &ev, diag);
         if (err == JK_OK && n->m)
             err = jk_outputs(n, now, diag);
+        n->relay_from = UINT32_MAX;
         if (err != JK_OK)
             return err;
         break;
@@ -487,6 +510,7 @@ static jk_err jk_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
     if (err != JK_OK)
         return err;
     jk_rpc_metric_set(n->metrics.peers, (double)n->peers_up);
+    jk_node_net_metrics(n);
     jk_rpc_metric_set(n->m_max_peer_height, (double)jk_node_max_peer_height(n, NULL));
     jk_rpc_metric_set(n->m_syncing, jk_node_syncing(n) ? 1.0 : 0.0);
     if (!n->m)
@@ -530,6 +554,7 @@ jk_err jk_node_new(const jk_node_config *cfg, jk_node **out, jk_diag *diag)
         return JK_ERR_NOMEM;
     n->cfg = *cfg;
     n->app = cfg->app;
+    n->relay_from = UINT32_MAX;
     n->committed = cfg->height ? cfg->height - 1 : 0;
     n->height_start_ms = jk_node_now_ms();
     jk_err err = jk_rpc_metrics_new(&n->registry);
@@ -543,6 +568,14 @@ jk_err jk_node_new(const jk_node_config *cfg, jk_node **out, jk_diag *diag)
         err = jk_rpc_metrics_gauge(n->registry, "jark_syncing",
                                    "1 while a peer is known more than one height ahead",
                                    &n->m_syncing);
+    static const char *const net_names[4][2] = {
+        {"jark_net_frames_out", "Frames queued to peers, headers included, summed over peers"},
+        {"jark_net_bytes_out", "Frame bytes queued to peers, headers included, summed over peers"},
+        {"jark_net_frames_in", "Frames received from peers, summed over peers"},
+        {"jark_net_bytes_in", "Frame bytes received from peers, headers included, summed over peers"},
+    };
+    for (int k = 0; k < 4 && err == JK_OK; k++)
+        err = jk_rpc_metrics_gauge(n->registry, net_names[k][0], net_names[k][1], &n->m_net[k]);
     if (err != JK_OK) {
         jk_node_free(n);
         return jk_diag_set(diag, err, "node: metrics: %s", jk_strerror(err));

@@ -38,7 +38,14 @@ struct jk_node {
     uint64_t *peer_height;
     size_t npeer_height;
     uint64_t events_relayed;      /* events this node passed on (full node) */
+    /* The transport peer whose frame the machine's outputs answer now
+     * (UINT32_MAX: none, e.g. an RPC submit or a timer): an event gossiped
+     * on is not sent back to the peer it came from. */
+    uint32_t relay_from;
     jk_rpc_metric *m_max_peer_height, *m_syncing;
+    /* The transport's frame counters summed over peers (docs/rpc.md
+     * "Metrics"): frames and bytes out, frames and bytes in. */
+    jk_rpc_metric *m_net[4];
 };
 
 uint64_t jk_node_now_ms(void);

@@ -155,6 +155,48 @@ static void run_three_nodes_broadcast(void)
         tnode_stop(&t[i]);
 }
 
+/* A relayed event skips the peer it came from (the node's gossip): t0
+ * broadcasts to all but t1, so t2 gets the frame and t1 never does, though
+ * t1 gets the plain broadcast that follows on the same stream. */
+static void run_broadcast_except_skips_one(void)
+{
+    tnode t[3];
+    tnode *ns[3] = {&t[0], &t[1], &t[2]};
+    for (int i = 0; i < 3; i++)
+        JK_REQUIRE(tnode_start(&t[i], (uint8_t)(20 + i), 0x11, 0, NULL));
+    uint32_t idx[3][3] = {{0}};
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            if (i != j)
+                idx[i][j] = tnode_add(&t[i], &t[j]);
+    uint64_t now = 5000;
+    ups_ctx uc = {ns, 3, 2};
+    JK_REQUIRE(tnode_pump(ns, 3, NULL, &now, 5, ROUNDS, all_up, &uc));
+    const uint8_t m[6] = {'r', 'e', 'l', 'a', 'y', 1};
+    size_t sent = 0;
+    JK_CHECK_EQ(jk_net_broadcast_except(t[0].net, JK_NET_EVENTS, m, sizeof m, idx[0][1], &sent),
+                JK_OK);
+    JK_CHECK_EQ(sent, 1);
+    frames_ctx fc = {&t[2], JK_NET_EVENTS, 1};
+    JK_REQUIRE(tnode_pump(ns, 3, NULL, &now, 5, ROUNDS, got_frames, &fc));
+    JK_CHECK_EQ(t[2].last_len[JK_NET_EVENTS], sizeof m);
+    JK_CHECK(memcmp(t[2].last[JK_NET_EVENTS], m, sizeof m) == 0);
+    /* A later broadcast to every peer reaches t1: the first one, had it been
+     * sent to t1, would be there by then (one stream, in order). */
+    const uint8_t m2[6] = {'r', 'e', 'l', 'a', 'y', 2};
+    JK_CHECK_EQ(jk_net_broadcast_except(t[0].net, JK_NET_EVENTS, m2, sizeof m2, UINT32_MAX, &sent),
+                JK_OK);
+    JK_CHECK_EQ(sent, 2);
+    frames_ctx fc1 = {&t[1], JK_NET_EVENTS, 1};
+    JK_REQUIRE(tnode_pump(ns, 3, NULL, &now, 5, ROUNDS, got_frames, &fc1));
+    tnode_pump_rounds(ns, 3, NULL, &now, 5, 20);
+    JK_CHECK_EQ(t[1].frames[JK_NET_EVENTS], 1);
+    JK_CHECK(memcmp(t[1].last[JK_NET_EVENTS], m2, sizeof m2) == 0);
+    JK_CHECK_EQ(t[2].frames[JK_NET_EVENTS], 2);
+    for (int i = 0; i < 3; i++)
+        tnode_stop(&t[i]);
+}
+
 typedef struct {
     tnode *a, *b;
     jk_net_reason ra, rb;
@@ -323,6 +365,7 @@ static void run_local_disconnect_and_redial(void)
 TNODE_BOTH(local_disconnect_and_redial)
 TNODE_BOTH(two_nodes_every_kind)
 TNODE_BOTH(three_nodes_broadcast)
+TNODE_BOTH(broadcast_except_skips_one)
 TNODE_BOTH(other_genesis_fails_handshake)
 TNODE_BOTH(unexpected_key_refused)
 TNODE_BOTH(reconnect_after_restart)

@@ -157,11 +157,29 @@ JK_TEST(test_testnet_batches_in_flight)
     JK_CHECK(!r.kept);
     /* the machine's idle share over the run: read from /proc/stat, a share */
     JK_CHECK(r.host_idle >= 0.0 && r.host_idle <= 1.0);
+    /* the nodes' jark_net_*_out metrics over the run: events and blocks
+     * went between them, so at least one frame per event, bigger than one */
+    JK_CHECK(r.net_frames_out >= (double)r.events);
+    JK_CHECK(r.net_bytes_out > r.net_frames_out * 64);
 }
 
 /* /proc/stat's first line: total sums user..steal as given, idle is idle +
  * iowait; a line with fewer than 4 numbers, a per-core line first, or no
  * text is refused with zeros. */
+/* A Prometheus text page's unlabelled sample by exact name: a longer name
+ * that starts with it, HELP/TYPE lines and a missing value do not match. */
+JK_TEST(test_testnet_metric_parse)
+{
+    const char *page = "# HELP jark_net_bytes_out Frame bytes\n# TYPE jark_net_bytes_out gauge\n"
+                       "jark_net_bytes_out_x 7\njark_net_bytes_out 12345\njark_net_frames_out \n";
+    double v = 0;
+    JK_CHECK(jk_tnet_metric_parse(page, "jark_net_bytes_out", &v));
+    JK_CHECK(v == 12345.0);
+    JK_CHECK(!jk_tnet_metric_parse(page, "jark_net_frames_out", &v));
+    JK_CHECK(!jk_tnet_metric_parse(page, "jark_net_bytes_in", &v));
+    JK_CHECK(!jk_tnet_metric_parse("", "jark_net_bytes_out", &v));
+}
+
 JK_TEST(test_testnet_host_cpu_parse)
 {
     uint64_t total = 7, idle = 7;
