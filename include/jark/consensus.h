@@ -7,7 +7,7 @@
  * onto jark, gives the message formats and says what is persisted when.
  *
  * The machine never waits, reads a clock, touches a socket or draws a random
- * number. A driver (the simulator below, later the node) feeds it inputs:
+ * number. A driver (the simulator below, the node, the devnet) feeds it inputs:
  *   - a message from a peer (bytes, decoded strictly here),
  *   - a timer it asked for firing,
  *   - an event submitted by a client (gossiped on),
