@@ -519,8 +519,56 @@ void jk_node_chain_app_prepare_end(jk_node_chain_app *a);
 void jk_node_chain_app_set_verify_threads(jk_node_chain_app *a, unsigned threads);
 
 /* The add_event callback: decode, dedup, verify into the pool; true when
- * the event is new and admitted. */
+ * the event is new and admitted. Its verdict: jk_node_chain_app_verdict. */
 bool jk_node_chain_app_add_event(jk_node_chain_app *a, const uint8_t *event, size_t len);
+
+/* What admission made of one event (issue 13: the RPC's submit_event
+ * answer). A repeat is judged by its jk_chain_event_hash, so the same
+ * endpoint and blob with other traces is a repeat. */
+typedef enum jk_node_verdict_kind {
+    JK_NODE_VERDICT_ADMITTED = 0,  /* verified into the pool */
+    JK_NODE_VERDICT_REFUSED,       /* handle_incoming_event dropped it: verify
+                                      refused it, or the pool's bounds */
+    JK_NODE_VERDICT_IN_POOL,       /* a repeat of an event still pooled */
+    JK_NODE_VERDICT_REFUSED_BEFORE,/* a repeat of a refused event: its first
+                                      refusal's reason and code */
+    JK_NODE_VERDICT_COMMITTED,     /* a repeat of an event a committed block
+                                      holds (a dispatch event: processed at
+                                      the height it arrived in) */
+    JK_NODE_VERDICT_MALFORMED,     /* the gossip encoding does not decode */
+    JK_NODE_VERDICT_FAILED,        /* no verdict: the node failed (no
+                                      memory, no cycle could open) */
+} jk_node_verdict_kind;
+
+typedef struct jk_node_event_verdict {
+    jk_node_verdict_kind kind;
+    jk_hash id;          /* jk_chain_event_hash (zero when MALFORMED) */
+    /* verify ended itself with the FAULT host call (JK_FAULT_GUEST): its
+     * reason code (REFUSED, REFUSED_BEFORE) */
+    bool has_code;
+    uint64_t code;
+    /* why not admitted, one line: the chain layer's words for REFUSED
+     * ("verify did not HALT: program fault, reason 2: voter not on the
+     * roll"); "already in the pool", "already refused when first seen:
+     * <that first reason>", "already committed: ..."; empty when ADMITTED */
+    char reason[192];
+} jk_node_event_verdict;
+
+/* Admit an event as add_event does and say what became of it.
+ * @return true when admitted (out->kind ADMITTED).
+ * @param[out] out  the verdict (always filled). */
+bool jk_node_chain_app_submit(jk_node_chain_app *a, const uint8_t *event, size_t len,
+                              jk_node_event_verdict *out);
+
+/* The verdict of the LAST add_event (or submit) call, when that call was
+ * for the event whose jk_chain_event_hash is id: a caller that hands an
+ * event to the machine (jk_cons_on_event, whose add_event answers only
+ * admitted or not) reads its own event's verdict here, never an earlier
+ * event's. Every call replaces it.
+ * @return true and *out filled; false when the last call was for another
+ *         event (or there was none: the machine did not call add_event). */
+bool jk_node_chain_app_verdict(const jk_node_chain_app *a, const jk_hash *id,
+                               jk_node_event_verdict *out);
 
 /* The committed chain instance's hash (the head's state root). The
  * validator's Kernel may be past it: a proposal not yet decided. */

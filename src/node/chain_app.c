@@ -32,10 +32,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Gossip dedup remembers this many event hashes, then starts over (the pool
- * and the chain keep their own duplicate checks; this only stops echoes). */
-#define JK_APP_SEEN_MAX 65536u
-
 #include "chain_app_internal.h"
 
 
@@ -118,76 +114,6 @@ static void jk_app_note(jk_node_chain_app *a, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Index where id is or would go in the sorted seen list. */
-size_t jk_node_app_seen_find(const jk_node_chain_app *a, const jk_hash *id, bool *found)
-{
-    size_t lo = 0, hi = a->nseen;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = memcmp(a->seen[mid].bytes, id->bytes, JK_HASH_SIZE);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
-}
-
-static jk_err jk_app_seen_add(jk_node_chain_app *a, const jk_hash *id, bool refused)
-{
-    bool found;
-    size_t at = jk_node_app_seen_find(a, id, &found);
-    if (found) {
-        a->seen_refused[at] = refused;
-        return JK_OK;
-    }
-    if (a->nseen >= JK_APP_SEEN_MAX) {
-        a->nseen = 0;
-        at = 0;
-    }
-    if (a->nseen == a->capseen) {
-        size_t cap = a->capseen ? 2 * a->capseen : 64;
-        jk_hash *s = realloc(a->seen, cap * sizeof *s);
-        if (!s)
-            return JK_ERR_NOMEM;
-        a->seen = s;
-        uint8_t *r = realloc(a->seen_refused, cap);
-        if (!r)
-            return JK_ERR_NOMEM;
-        a->seen_refused = r;
-        a->capseen = cap;
-    }
-    memmove(a->seen + at + 1, a->seen + at, (a->nseen - at) * sizeof *a->seen);
-    memmove(a->seen_refused + at + 1, a->seen_refused + at, a->nseen - at);
-    a->seen[at] = *id;
-    a->seen_refused[at] = refused;
-    a->nseen++;
-    return JK_OK;
-}
-
-/* Why an event seen before is not admitted again (stats.last_error, which
- * the RPC submit answer shows): still pooled, refused when first seen, or
- * admitted and since gone from the pool into a committed block (a dispatch
- * event leaves the pool at the next commit: it was for that height). */
-static void jk_app_note_repeat(jk_node_chain_app *a, const jk_hash *id, size_t at)
-{
-    for (size_t i = 0; i < a->npending; i++)
-        if (memcmp(a->pending[i].id.bytes, id->bytes, JK_HASH_SIZE) == 0) {
-            jk_app_note(a, "already in the pool");
-            return;
-        }
-    if (a->seen_refused[at])
-        jk_app_note(a, "already refused: verify refused this event when it was first seen");
-    else
-        jk_app_note(a, "already committed: a block of this chain holds it (or, a dispatch "
-                       "event, processed at the height it arrived in)");
-}
-
 /* Verify events into the pool: handle_incoming_event on each, in the cycle
  * left open by the last admission. Why open: setup_cycle verifies every
  * pooled event again, so a cycle per admission made n admissions cost
@@ -195,7 +121,7 @@ static void jk_app_note_repeat(jk_node_chain_app *a, const jk_hash *id, size_t a
  * moves (produce and import end it) or get_value opens its own; the next
  * admission then opens one on the new state, verifying the pool once. */
 static jk_err jk_app_admit(jk_node_chain_app *a, const uint8_t *const *bytes, const size_t *lens,
-                           size_t n, bool *admitted, jk_diag *diag)
+                           size_t n, bool *admitted, jk_diag *why, jk_diag *diag)
 {
     jk_chain_kernel *ck = a->v->ck;
     jk_err err = ck->cycle_open ? JK_OK : jk_chain_setup_cycle(ck, diag);
@@ -210,7 +136,8 @@ static jk_err jk_app_admit(jk_node_chain_app *a, const uint8_t *const *bytes, co
             continue;
         }
         if (err == JK_OK)
-            err = jk_chain_handle_incoming_event(ck, &ev, traces, count, &admitted[i], NULL);
+            err = jk_chain_handle_incoming_event(ck, &ev, traces, count, &admitted[i],
+                                                 why ? &why[i] : NULL);
         free(traces);
     }
     if (err != JK_OK)
@@ -273,7 +200,7 @@ static jk_err jk_app_rewind(jk_node_chain_app *a, jk_diag *diag)
         lens[i] = a->pending[i].len;
     }
     if (err == JK_OK)
-        err = jk_app_admit(a, bytes, lens, a->npending, admitted, diag);
+        err = jk_app_admit(a, bytes, lens, a->npending, admitted, NULL, diag);
     free(bytes);
     free(lens);
     free(admitted);
@@ -341,7 +268,9 @@ static void jk_app_drop_refused(jk_node_chain_app *a, const jk_chain_block *b)
             a->pending[k++] = a->pending[i];
             continue;
         }
-        (void)jk_app_seen_add(a, &a->pending[i].id, true);
+        (void)jk_node_app_seen_add(a, &a->pending[i].id,
+                              "verify refused it on a later chain state: a produce dropped it "
+                              "(a committed block made it invalid)");
         free(a->pending[i].bytes);
         a->stats.events_dropped++;
     }
@@ -624,54 +553,86 @@ static bool jk_app_get_decision(void *ctx, uint64_t height, const uint8_t **valu
     return true;
 }
 
-static bool jk_app_add_event(void *ctx, const uint8_t *bytes, size_t len)
+/* add_event with its verdict (jk_node_chain_app_submit): decode, dedup by
+ * event hash, admit through the loop turn's prepared verdict or verify now. */
+static bool jk_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len,
+                          jk_node_event_verdict *v)
 {
-    jk_node_chain_app *a = ctx;
+    memset(v, 0, sizeof *v);
     jk_chain_event ev;
     jk_chain_trace *traces;
     size_t count;
-    if (jk_node_event_decode(bytes, len, &ev, &traces, &count, NULL) != JK_OK) {
+    jk_diag why = {{0}};
+    if (jk_node_event_decode(bytes, len, &ev, &traces, &count, &why) != JK_OK) {
         a->stats.events_refused++;
+        jk_node_app_verdict_set(v, JK_NODE_VERDICT_MALFORMED, "%s",
+                                why.msg[0] ? why.msg : "malformed");
         return false;
     }
     free(traces);
-    jk_hash id;
-    jk_chain_event_hash(&ev, &id);
+    jk_chain_event_hash(&ev, &v->id);
+    const jk_hash *id = &v->id;
     bool found;
-    size_t at = jk_node_app_seen_find(a, &id, &found);
+    size_t at = jk_node_app_seen_find(a, id, &found);
     if (found) {
         a->stats.events_duplicate++;
-        jk_app_note_repeat(a, &id, at);
+        jk_node_app_repeat_verdict(a, id, at, v);
         return false;
     }
-    if (jk_app_seen_add(a, &id, false) != JK_OK)
-        return false;
-    if (a->npending == a->cappending) {
+    jk_err err = jk_node_app_seen_add(a, id, NULL);
+    if (err == JK_OK && a->npending == a->cappending) {
         size_t cap = a->cappending ? 2 * a->cappending : 32;
         jk_app_pending *p = realloc(a->pending, cap * sizeof *p);
-        if (!p)
-            return false;
-        a->pending = p;
-        a->cappending = cap;
+        if (p) {
+            a->pending = p;
+            a->cappending = cap;
+        } else {
+            err = JK_ERR_NOMEM;
+        }
+    }
+    if (err != JK_OK) {
+        jk_node_app_verdict_set(v, JK_NODE_VERDICT_FAILED, "%s", jk_strerror(err));
+        return false;
     }
     bool admitted = false, prepared = false;
     jk_diag diag = {{0}};
-    jk_err err = jk_node_app_admit_prepared(a, &id, bytes, len, &prepared, &admitted, &diag);
+    err = jk_node_app_admit_prepared(a, id, bytes, len, &prepared, &admitted, &why, &diag);
     if (err == JK_OK && !prepared)
-        err = jk_app_admit(a, &bytes, &len, 1, &admitted, &diag);
+        err = jk_app_admit(a, &bytes, &len, 1, &admitted, &why, &diag);
     if (err != JK_OK || !admitted) {
         a->stats.events_refused++;
-        (void)jk_app_seen_add(a, &id, true);
+        if (err != JK_OK)
+            jk_node_app_verdict_set(v, JK_NODE_VERDICT_FAILED, "%s",
+                                    diag.msg[0] ? diag.msg : jk_strerror(err));
+        else
+            jk_node_app_verdict_set(v, JK_NODE_VERDICT_REFUSED, "%s",
+                                    why.msg[0] ? why.msg : "dropped by handle_incoming_event");
+        jk_node_app_verdict_code(v, v->reason);
+        (void)jk_node_app_seen_add(a, id, v->reason);
         return false;
     }
     uint8_t *copy = malloc(len);
-    if (!copy)
+    if (!copy) {
+        jk_node_app_verdict_set(v, JK_NODE_VERDICT_FAILED, "%s", jk_strerror(JK_ERR_NOMEM));
         return false;
+    }
     memcpy(copy, bytes, len);
-    a->pending[a->npending++] = (jk_app_pending){copy, len, id,
+    a->pending[a->npending++] = (jk_app_pending){copy, len, *id,
                                                  ev.endpoint != JK_CHAIN_ENDPOINT_TRANSACT};
     a->stats.events_admitted++;
     return true;
+}
+
+/* The callback: the verdict is kept for jk_node_chain_app_verdict, whose
+ * caller (the RPC's submit) handed this very event to the machine. */
+static bool jk_app_add_event(void *ctx, const uint8_t *bytes, size_t len)
+{
+    jk_node_chain_app *a = ctx;
+    bool admitted = jk_app_submit(a, bytes, len, &a->last);
+    a->has_last = true;
+    if (!admitted)
+        jk_app_note(a, "%s", a->last.reason);
+    return admitted;
 }
 
 /* ---------------------------------------------------------------------------
@@ -784,8 +745,9 @@ void jk_node_chain_app_close(jk_node_chain_app *a)
     for (size_t i = 0; i < a->npending; i++)
         free(a->pending[i].bytes);
     free(a->pending);
+    jk_node_app_seen_clear(a);
     free(a->seen);
-    free(a->seen_refused);
+    free(a->seen_why);
     free(a->dec_value);
     jk_node_chain_app_prepare_end(a);
     jk_crypto_wipe(a->secret_key, sizeof a->secret_key);
@@ -839,4 +801,12 @@ jk_err jk_node_chain_app_persist(jk_node_chain_app *a, const jk_cons_out *out, j
 bool jk_node_chain_app_add_event(jk_node_chain_app *a, const uint8_t *event, size_t len)
 {
     return jk_app_add_event(a, event, len);
+}
+
+bool jk_node_chain_app_submit(jk_node_chain_app *a, const uint8_t *event, size_t len,
+                              jk_node_event_verdict *out)
+{
+    bool admitted = jk_app_add_event(a, event, len);
+    *out = a->last;
+    return admitted;
 }

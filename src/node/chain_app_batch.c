@@ -108,9 +108,11 @@ jk_err jk_node_chain_app_prepare(jk_node_chain_app *a, const uint8_t *const *eve
 }
 
 /* Admit a decoded event through its prepared verdict when it has one
- * (*used), else leave it to jk_app_admit. */
+ * (*used), else leave it to jk_app_admit. why: the chain layer's reason
+ * when it is not admitted (the same words as without prepare). */
 jk_err jk_node_app_admit_prepared(jk_node_chain_app *a, const jk_hash *id, const uint8_t *bytes,
-                                    size_t len, bool *used, bool *admitted, jk_diag *diag)
+                                    size_t len, bool *used, bool *admitted, jk_diag *why,
+                                    jk_diag *diag)
 {
     *used = false;
     struct jk_app_prep_id *hit = a->prep ? bsearch(id, a->prep_ids, a->nprep, sizeof *a->prep_ids,
@@ -127,7 +129,7 @@ jk_err jk_node_app_admit_prepared(jk_node_chain_app *a, const jk_hash *id, const
     if (err == JK_OK)
         err = jk_node_event_decode(bytes, len, &ev, &traces, &count, diag);
     if (err == JK_OK)
-        err = jk_chain_admit_prepared(ck, a->prep, hit->at, &ev, traces, count, admitted, NULL);
+        err = jk_chain_admit_prepared(ck, a->prep, hit->at, &ev, traces, count, admitted, why);
     free(traces);
     if (err != JK_OK)
         jk_chain_teardown(ck);

@@ -32,12 +32,15 @@ struct jk_node_chain_app {
     /* admitted events not yet in a committed block, in admission order */
     jk_app_pending *pending;
     size_t npending, cappending;
-    /* gossip dedup: sorted event hashes; seen_refused[i]: seen[i] was
-     * refused by verify (else admitted: pooled, then committed), so that a
-     * repeat is told its true reason */
+    /* gossip dedup: sorted event hashes; seen_why[i]: why seen[i] was
+     * refused when first seen (owned), NULL when it was admitted (pooled,
+     * then committed), so that a repeat is told its true reason */
     jk_hash *seen;
-    uint8_t *seen_refused;
+    char **seen_why;
     size_t nseen, capseen;
+    /* the last add_event's verdict (jk_node_chain_app_verdict) */
+    jk_node_event_verdict last;
+    bool has_last;
     /* get_decision's borrowed answer */
     uint8_t *dec_value;
     size_t dec_len;
@@ -56,12 +59,28 @@ struct jk_node_chain_app {
     unsigned verify_threads;        /* the verify pool's threads for prepare */
 };
 
-/* chain_app.c: index where id is or would go in the sorted seen list. */
+/* chain_app_seen.c: index where id is or would go in the sorted seen list. */
 size_t jk_node_app_seen_find(const jk_node_chain_app *a, const jk_hash *id, bool *found);
+/* Forget every seen event (the reasons are freed). */
+void jk_node_app_seen_clear(jk_node_chain_app *a);
+/* Remember id as seen: admitted (why NULL) or refused for this reason
+ * (copied), replacing what was remembered for it.
+ * @return JK_OK; JK_ERR_NOMEM (nothing changed). */
+jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char *why);
+/* v->kind and v->reason (printf-style). */
+void jk_node_app_verdict_set(jk_node_event_verdict *v, jk_node_verdict_kind kind, const char *fmt,
+                             ...) __attribute__((format(printf, 3, 4)));
+/* v->has_code / v->code from the chain layer's reason why. */
+void jk_node_app_verdict_code(jk_node_event_verdict *v, const char *why);
+/* The verdict of a repeat of id (seen[at]): in the pool, refused before,
+ * or committed. */
+void jk_node_app_repeat_verdict(const jk_node_chain_app *a, const jk_hash *id, size_t at,
+                                jk_node_event_verdict *v);
 /* chain_app_batch.c: admit a decoded event through its prepared verdict when
  * it has one (*used), else leave it to the one-by-one admission. */
 jk_err jk_node_app_admit_prepared(jk_node_chain_app *a, const jk_hash *id, const uint8_t *bytes,
-                                  size_t len, bool *used, bool *admitted, jk_diag *diag);
+                                  size_t len, bool *used, bool *admitted, jk_diag *why,
+                                  jk_diag *diag);
 /* chain_app_sync.c: Tendermint's LastCommit rule for the block at height. */
 jk_err jk_node_app_check_last_commit(jk_node_chain_app *a, uint64_t height,
                                      const jk_node_value *val, jk_diag *diag);

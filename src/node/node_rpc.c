@@ -76,9 +76,11 @@ static jk_err jk_nrpc_block(void *ctx, const jk_rpc_block_query *q, jk_rpc_buf *
 /* Hand the event to the machine as a locally submitted one (a full node:
  * to the driver's relay): the chain app's add_event decodes, deduplicates
  * and verifies it into the pool, and the machine (the relay) gossips it on
- * when it is new. Its verdict is read from the
- * app's counters around the call (the machine's add_event answers only
- * new or not). event_hash: BLAKE2b-256 of the gossip encoding. */
+ * when it is new. The machine's add_event answers only admitted or not, so
+ * the verdict with its reason is the chain app's for this very event
+ * (jk_node_chain_app_verdict, keyed by the event's hash and replaced by
+ * every add_event): never an earlier event's. event_hash: BLAKE2b-256 of
+ * the gossip encoding. */
 static jk_err jk_nrpc_submit(void *ctx, const jk_rpc_event *ev, jk_rpc_submit_result *out,
                              jk_diag *diag)
 {
@@ -99,27 +101,27 @@ static jk_err jk_nrpc_submit(void *ctx, const jk_rpc_event *ev, jk_rpc_submit_re
     }
     if (err != JK_OK)
         return err;
-    jk_node_chain_app_stats before, after;
-    jk_node_chain_app_stats_get(n->cfg.chain, &before);
+    jk_hash id;
+    jk_chain_event_hash(&ce, &id);
     bool relayed;
     err = n->m ? jk_cons_on_event(n->m, bytes, len)
                : jk_node_relay_event(n, UINT32_MAX, bytes, len, &relayed);
-    jk_node_chain_app_stats_get(n->cfg.chain, &after);
     jk_crypto_blake2b256(bytes, len, &out->event_hash);
     free(bytes);
     if (err != JK_OK)
         return jk_diag_set(diag, err, "submit: %s", jk_strerror(err));
-    if (after.events_admitted > before.events_admitted) {
+    jk_node_event_verdict v;
+    if (!jk_node_chain_app_verdict(n->cfg.chain, &id, &v))
+        return jk_diag_set(diag, JK_ERR_RPC_UNAVAILABLE,
+                           "submit: the node's application did not judge the event");
+    if (v.kind == JK_NODE_VERDICT_ADMITTED) {
         out->admitted = true;
         n->events_admitted++;
         jk_rpc_metric_add(n->metrics.events_admitted, 1);
     } else {
-        if (after.events_duplicate > before.events_duplicate)
-            /* the chain app's reason: in the pool, committed, or refused */
-            snprintf(out->reason, sizeof out->reason, "%s", after.last_error);
-        else
-            snprintf(out->reason, sizeof out->reason, "%s",
-                     after.last_error[0] ? after.last_error : "refused by verify");
+        snprintf(out->reason, sizeof out->reason, "%s", v.reason);
+        out->has_code = v.has_code;
+        out->code = v.code;
         memset(&out->event_hash, 0, sizeof out->event_hash);
         n->events_refused++;
         jk_rpc_metric_add(n->metrics.events_refused, 1);

@@ -246,6 +246,8 @@ static json_object *jk_do_submit(jk_call *c)
         ok = ok && jk_put(res, "event_hash", jk_hex(sr.event_hash.bytes, sizeof sr.event_hash.bytes));
     else
         ok = ok && jk_put(res, "reason", json_object_new_string(sr.reason[0] ? sr.reason : "refused"));
+    if (!sr.admitted && sr.has_code)
+        ok = ok && jk_put(res, "code", json_object_new_uint64(sr.code));
     return jk_done(c, res, ok);
 }
 

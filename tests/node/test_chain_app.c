@@ -862,12 +862,18 @@ JK_TEST(test_chain_app_repeat_event_reason)
     JK_CHECK(!jk_node_chain_app_add_event(f.apps[0], bytes, len));
     jk_node_chain_app_stats_get(f.apps[0], &st);
     JK_CHECK(strcmp(st.last_error, "already in the pool") == 0);
+    jk_node_event_verdict v;
+    JK_CHECK(!jk_node_chain_app_submit(f.apps[0], bytes, len, &v));
+    JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_IN_POOL);
+    JK_CHECK(strcmp(v.reason, "already in the pool") == 0);
     jk_cons_cert c1;
     JK_REQUIRE(fx_decide(&f, 1, 0, &c1));
     JK_CHECK_EQ(jk_node_chain_app_pending_count(f.apps[0]), 0);
     JK_CHECK(!jk_node_chain_app_add_event(f.apps[0], bytes, len));
     jk_node_chain_app_stats_get(f.apps[0], &st);
     JK_CHECK(strncmp(st.last_error, "already committed", 17) == 0);
+    JK_CHECK(!jk_node_chain_app_submit(f.apps[0], bytes, len, &v));
+    JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_COMMITTED);
 
     /* the same transfer with its blob changed: its signature fails */
     jk_chain_event bad = f.gossip.events[0];
@@ -881,12 +887,21 @@ JK_TEST(test_chain_app_repeat_event_reason)
     JK_REQUIRE(jk_node_event_encode(&bad, f.gossip.trace_ptrs[0], f.gossip.counts[0], &bb,
                                     &blen) == JK_OK);
     uint64_t refused = st.events_refused;
-    JK_CHECK(!jk_node_chain_app_add_event(f.apps[0], bb, blen));
+    JK_CHECK(!jk_node_chain_app_submit(f.apps[0], bb, blen, &v));
     jk_node_chain_app_stats_get(f.apps[0], &st);
     JK_CHECK_EQ(st.events_refused, refused + 1);
+    JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_REFUSED);
+    char first[192];
+    snprintf(first, sizeof first, "%s", v.reason);
+    JK_CHECK(first[0] != 0); /* the chain layer's reason, not a stale repeat's */
+    JK_CHECK(strncmp(first, "already", 7) != 0);
     JK_CHECK(!jk_node_chain_app_add_event(f.apps[0], bb, blen));
     jk_node_chain_app_stats_get(f.apps[0], &st);
     JK_CHECK(strncmp(st.last_error, "already refused", 15) == 0);
+    /* the repeat carries the first refusal's reason */
+    JK_CHECK(jk_node_chain_app_submit(f.apps[0], bb, blen, &v) == false);
+    JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_REFUSED_BEFORE);
+    JK_CHECK(strstr(v.reason, first) != NULL);
     free(bb);
     free(bytes);
     fx_free(&f);
