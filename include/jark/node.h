@@ -527,8 +527,9 @@ bool jk_node_chain_app_add_event(jk_node_chain_app *a, const uint8_t *event, siz
  * endpoint and blob with other traces is a repeat. */
 typedef enum jk_node_verdict_kind {
     JK_NODE_VERDICT_ADMITTED = 0,  /* verified into the pool */
-    JK_NODE_VERDICT_REFUSED,       /* handle_incoming_event dropped it: verify
-                                      refused it, or the pool's bounds */
+    JK_NODE_VERDICT_REFUSED,       /* verify refused it (did not HALT, handed
+                                      back no or the wrong instance, could
+                                      not run): the chain layer's "verify …" */
     JK_NODE_VERDICT_IN_POOL,       /* a repeat of an event still pooled */
     JK_NODE_VERDICT_REFUSED_BEFORE,/* a repeat of a refused event: its first
                                       refusal's reason and code */
@@ -538,6 +539,13 @@ typedef enum jk_node_verdict_kind {
     JK_NODE_VERDICT_MALFORMED,     /* the gossip encoding does not decode */
     JK_NODE_VERDICT_FAILED,        /* no verdict: the node failed (no
                                       memory, no cycle could open) */
+    JK_NODE_VERDICT_OVER_BOUNDS,   /* handle_incoming_event dropped it by the
+                                      chain's bounds, verify not refusing it:
+                                      blob size, trace count, an unknown
+                                      dispatch endpoint, a full pool or
+                                      dispatch buffer, the pool's per-key
+                                      limits (remembered as refused, as the
+                                      others: a repeat is REFUSED_BEFORE) */
 } jk_node_verdict_kind;
 
 typedef struct jk_node_event_verdict {

@@ -604,9 +604,11 @@ static bool jk_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len
         if (err != JK_OK)
             jk_node_app_verdict_set(v, JK_NODE_VERDICT_FAILED, "%s",
                                     diag.msg[0] ? diag.msg : jk_strerror(err));
-        else
-            jk_node_app_verdict_set(v, JK_NODE_VERDICT_REFUSED, "%s",
-                                    why.msg[0] ? why.msg : "dropped by handle_incoming_event");
+        else /* the chain layer's words tell verify's refusals from its bounds */
+            jk_node_app_verdict_set(v, strncmp(why.msg, "verify ", 7) == 0
+                                           ? JK_NODE_VERDICT_REFUSED
+                                           : JK_NODE_VERDICT_OVER_BOUNDS,
+                                    "%s", why.msg[0] ? why.msg : "dropped by handle_incoming_event");
         jk_node_app_verdict_code(v, v->reason);
         (void)jk_node_app_seen_add(a, id, v->reason);
         return false;

@@ -254,6 +254,18 @@ JK_TEST(test_poll_submit_verdict_kinds)
     JK_CHECK(!v.has_code);
     JK_CHECK(v.reason[0] != 0);
     free(bytes);
+    /* 33 traces, one over the spec's max_event_traces: the chain's bound,
+     * before verify runs */
+    open_blob(b, 5, &bob, 5);
+    jk_chain_trace many[33];
+    for (size_t i = 0; i < 33; i++)
+        jk_chain_trace_sign(bob.sk, &c.g.genesis_hash, b, olen, &many[i]);
+    JK_REQUIRE(jk_node_event_encode(&ev, many, 33, &bytes, &len) == JK_OK);
+    JK_CHECK(!jk_node_chain_app_submit(app, bytes, len, &v));
+    JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_OVER_BOUNDS);
+    JK_CHECK(!v.has_code);
+    JK_CHECK(strstr(v.reason, "33 traces") != NULL);
+    free(bytes);
     /* a malformed gossip encoding */
     uint8_t junk[5] = {0};
     JK_CHECK(!jk_node_chain_app_submit(app, junk, sizeof junk, &v));
