@@ -32,7 +32,9 @@ static const char jk_node_usage[] =
     "                   (what `jark testnet` passes); every node of a chain gives the same list\n"
     "  --tcp            TLS over TCP instead of QUIC (every node of a network the same)\n"
     "  --max-height N   as a validator, propose no block above height N (the chain stops\n"
-    "                   there when every validator says so: tests, benchmarks)\n";
+    "                   there when every validator says so: tests, benchmarks)\n"
+    "  --verify-threads T  verify a loop turn's gossiped events on T threads (default 0:\n"
+    "                   the node's own; the outcome is the same for any T)\n";
 
 static volatile int jk_node_stop;
 
@@ -83,7 +85,7 @@ int jk_tool_node(int argc, char **argv)
     size_t npeers = 0, nvkeys = 0;
     int verbose = 0;
     bool tcp = false, demo = false;
-    uint64_t demo_seed = 0, demo_accounts = 0, max_height = 0;
+    uint64_t demo_seed = 0, demo_accounts = 0, max_height = 0, verify_threads = 0;
     jk_diag diag = {{0}};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -110,6 +112,11 @@ int jk_tool_node(int argc, char **argv)
         } else if (has && !strcmp(a, "--max-height")) {
             if (jk_tool_parse_number(argv[++i], false, &max_height) != 0 || max_height == 0) {
                 fprintf(stderr, "jark node: --max-height: a number above 0\n");
+                return JK_EXIT_USAGE;
+            }
+        } else if (has && !strcmp(a, "--verify-threads")) {
+            if (jk_tool_parse_number(argv[++i], false, &verify_threads) != 0 || verify_threads > 64) {
+                fprintf(stderr, "jark node: --verify-threads 0..64\n");
                 return JK_EXIT_USAGE;
             }
         } else if (has && !strcmp(a, "--spec"))
@@ -193,6 +200,8 @@ int jk_tool_node(int argc, char **argv)
     err = jk_node_chain_app_open(dir, key_path ? key.secret : NULL, &genesis, &app, &diag);
     if (err == JK_OK && max_height)
         jk_node_chain_app_set_height_limit(app, max_height);
+    if (err == JK_OK)
+        jk_node_chain_app_set_verify_threads(app, (unsigned)verify_threads);
     if (err == JK_OK && verbose >= 2)
         jk_node_chain_app_set_debug(app, stderr); /* -v -v: the chain programs' debug stream too */
     static jk_cons_valset vs;

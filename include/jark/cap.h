@@ -759,7 +759,9 @@ jk_err jk_cap_txn_count(jk_cap_store_txn *t, jk_cap_table table, uint64_t *count
  * @return JK_OK; JK_ERR_CAP_STORE. */
 jk_err jk_cap_store_batch_begin(jk_cap_store *store, jk_diag *diag);
 /* Commit the open batch (JK_OK when none is open). On failure the batch's
- * commits are all lost: the store is as before the batch.
+ * commits are all lost: the store is as before the batch, and the handle
+ * refuses every later write (JK_ERR_CAP_STORE, "reopen the store"): what its
+ * user built on those commits is ahead of the store.
  * @return JK_OK; JK_ERR_CAP_STORE; JK_ERR_CAP_STORE_FULL. */
 jk_err jk_cap_store_batch_end(jk_cap_store *store, jk_diag *diag);
 bool jk_cap_store_in_batch(const jk_cap_store *store);

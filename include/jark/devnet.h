@@ -280,6 +280,7 @@ typedef struct jk_devnet_testnet_result {
     double net_frames_out, net_bytes_out; /* frames and frame bytes the nodes
                                     queued to peers over `seconds` (their
                                     jark_net_*_out metrics); 0 unread */
+    double net_event_frames_out; /* of those, EVENT frames (gossip) */
     char dir[4096];              /* where the keys, stores and logs are */
     bool kept;                   /* dir was left for its logs */
     char reason[256];            /* what went wrong, when the run returned non-zero */

@@ -136,18 +136,16 @@ jk_cap jk_cap_cnode_get(jk_cap cnode, uint32_t i)
     if (cnode.kind != JK_CAP_CNODE)
         return jk_cap_null();
     const jk_cnode_body *c = jk_cnode_of(cnode);
-    if (i >= 1u << c->log2)
+    unsigned h = c->log2;
+    if (i >= 1u << h)
         return jk_cap_null();
-    if (c->log2 == 0)
+    if (h == 0)
         return c->slot0;
+    /* the hot loop of every slot path: one load a level (kernel path walks) */
     const jk_cnode_node *n = c->root;
-    for (unsigned h = c->log2; n; h--) {
-        unsigned bit = (i >> (h - 1)) & 1;
-        if (h == 1)
-            return n->u.slot[bit];
-        n = n->u.kid[bit];
-    }
-    return jk_cap_null();
+    while (n && --h)
+        n = n->u.kid[(i >> h) & 1];
+    return n ? n->u.slot[i & 1] : jk_cap_null();
 }
 
 /* The subtree n (height h, NULL = empty) with slot i (relative) set to v:

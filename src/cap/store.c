@@ -52,6 +52,8 @@ struct jk_cap_store {
     MDB_dbi tables[JK_CAP_STORE_MAX_TABLES];
     uint32_t ntables;
     MDB_txn *batch;             /* the open batch's transaction, or NULL */
+    int lost;                   /* a batch failed to commit: LMDB's code; no
+                                   more writes (the user's state is ahead) */
     jk_cap_store_stats stats;
 };
 
@@ -201,6 +203,10 @@ static jk_err jk_txn_begin(jk_cap_store *store, jk_txn_kind kind, jk_txn_ctx *t,
         if (err != JK_OK)
             return err;
     }
+    if (kind != JK_TXN_READ && store->lost)
+        return jk_diag_set(diag, JK_ERR_CAP_STORE,
+                           "store: an earlier batch failed to commit (%s): reopen the store",
+                           mdb_strerror(store->lost));
     if (kind == JK_TXN_READ && store->batch) {
         /* the batch's writes are this handle's state: read through it */
         t->txn = store->batch;
@@ -473,8 +479,10 @@ jk_err jk_cap_store_batch_end(jk_cap_store *store, jk_diag *diag)
     int rc = mdb_txn_commit(store->batch);
     store->batch = NULL;
     store->stats.in_batch = 0;
-    if (rc != 0)
+    if (rc != 0) {
+        store->lost = rc;
         return jk_mdb_fail(diag, rc, "commit batch");
+    }
     store->stats.commits++;
     store->stats.syncs++;
     return JK_OK;

@@ -401,7 +401,7 @@ jk_err jk_chain_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, siz
 /* apply_block's end, in both modes: the chain advances, the cycle ends (its
  * transient instances dropped, its buffers, seen keys and traces emptied),
  * the pool keeps only `keep` (events still waiting: verified again by the
- * next setup_cycle), and apply's outgoing emits are kept for the embedder
+ * produce that takes them, "No recheck"), and apply's outgoing emits are kept for the embedder
  * (jk_chain_emits) and routed as process emits are. Cannot fail: the block
  * is applied whatever happens here; out of memory, the emits are not routed
  * (they stay readable through jk_chain_emits) or are lost with the rest. */
@@ -412,8 +412,8 @@ void jk_chain_advance(jk_chain_kernel *ck, jk_applied *applied, jk_chain_pooled 
     applied->chain = jk_cap_null();
     jk_chain_teardown(ck);
     jk_chain_cycle_reset(ck, true);
-    /* Raw entries: the index, byte and key counts are rebuilt when the next
-     * setup_cycle verifies them again (no admission happens before). */
+    /* Raw entries: the index, byte and key counts are rebuilt by the next
+     * setup_cycle (jk_chain_pool_rebuild; no admission happens before). */
     ck->pool = keep;
     ck->pool_count = ck->pool_cap = keep_count;
     jk_chain_pooled_free(ck->emits, ck->emit_count);

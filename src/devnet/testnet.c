@@ -272,9 +272,10 @@ bool jk_tnet_metric_parse(const char *text, const char *name, double *out)
     return false;
 }
 
-/* Node i's jark_net_frames_out and jark_net_bytes_out (its /metrics page);
- * false when it does not answer with both. */
-static bool jk_tnet_net_out(const jk_tnet *t, uint32_t i, double v[2])
+/* Node i's jark_net_frames_out, jark_net_bytes_out and
+ * jark_net_event_frames_out (its /metrics page); false when it does not
+ * answer with all three. */
+static bool jk_tnet_net_out(const jk_tnet *t, uint32_t i, double v[3])
 {
     int status = 0;
     char *page = NULL;
@@ -283,7 +284,8 @@ static bool jk_tnet_net_out(const jk_tnet *t, uint32_t i, double v[2])
               jk_rpc_http(t->rpc_host[i], t->rpc[i], "GET", "/metrics", NULL, 0, &status, &page,
                           &len, NULL) == JK_OK &&
               status == 200 && jk_tnet_metric_parse(page, "jark_net_frames_out", &v[0]) &&
-              jk_tnet_metric_parse(page, "jark_net_bytes_out", &v[1]);
+              jk_tnet_metric_parse(page, "jark_net_bytes_out", &v[1]) &&
+              jk_tnet_metric_parse(page, "jark_net_event_frames_out", &v[2]);
     free(page);
     return ok;
 }
@@ -297,22 +299,23 @@ static void jk_tnet_cpu_mark(jk_tnet *t)
         t->cpu_pid[i] = t->pid[i];
         t->cpu_from[i] = t->pid[i] ? jk_tnet_cpu_ticks(t->pid[i]) : 0;
         if (!jk_tnet_net_out(t, i, t->net_from[i]))
-            t->net_from[i][0] = t->net_from[i][1] = 0;
+            t->net_from[i][0] = t->net_from[i][1] = t->net_from[i][2] = 0;
     }
 }
 
 /* The frames and bytes the nodes queued to peers since jk_tnet_cpu_mark (a
  * node started since counts from its start). */
-static void jk_tnet_net_since(const jk_tnet *t, double *frames, double *bytes)
+static void jk_tnet_net_since(const jk_tnet *t, double *frames, double *bytes, double *events)
 {
-    *frames = *bytes = 0;
+    *frames = *bytes = *events = 0;
     for (uint32_t i = 0; i < t->v; i++) {
-        double v[2];
+        double v[3];
         if (!jk_tnet_net_out(t, i, v))
             continue;
         bool same = t->pid[i] == t->cpu_pid[i];
         *frames += v[0] - (same ? t->net_from[i][0] : 0);
         *bytes += v[1] - (same ? t->net_from[i][1] : 0);
+        *events += v[2] - (same ? t->net_from[i][2] : 0);
     }
 }
 
@@ -672,7 +675,7 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
     r->nodes_cpu_seconds = w.up ? jk_tnet_cpu_since(t) : 0.0;
     r->host_idle = w.up ? jk_tnet_host_idle_since(t) : -1.0;
     if (w.up)
-        jk_tnet_net_since(t, &r->net_frames_out, &r->net_bytes_out);
+        jk_tnet_net_since(t, &r->net_frames_out, &r->net_bytes_out, &r->net_event_frames_out);
     /* Before stopping: every running node (a restarted one too) catches up
      * to the heights seen, within a generous bound. */
     for (uint64_t end = jk_tnet_ms() + 30000; !(o->stop && *o->stop) && rc == 0 && jk_tnet_ms() < end;) {

@@ -23,7 +23,7 @@ typedef struct jk_tnet {
     uint64_t cpu_from[JK_DEVNET_TESTNET_MAX]; /* its CPU ticks when the watch began */
     uint64_t host_total, host_idle; /* the machine's CPU ticks when the watch began */
     bool host_read;                 /* those were read */
-    double net_from[JK_DEVNET_TESTNET_MAX][2]; /* jark_net_frames_out, _bytes_out then */
+    double net_from[JK_DEVNET_TESTNET_MAX][3]; /* jark_net_frames_out, _bytes_out, _event_frames_out then */
     bool demo;               /* the demo spec: nodes get --demo-seed 1, a workload runs */
     struct jk_tnet_wl *wl;   /* the workload, or NULL */
 } jk_tnet;

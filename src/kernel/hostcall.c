@@ -60,6 +60,12 @@ static bool jk_path_walk(jk_cap cnode, uint64_t path, jk_cap chain[JK_KERNEL_MAX
 
 bool jk_path_get(jk_cap cnode, uint64_t path, jk_cap *out)
 {
+    if (path < 256) { /* a root slot: jk_path_walk's checks for depth 1 */
+        if (jk_cap_kind_of(cnode) != JK_CAP_CNODE || path >= jk_cap_cnode_slot_count(cnode))
+            return false;
+        *out = jk_cap_cnode_get(cnode, (uint32_t)path);
+        return true;
+    }
     jk_cap chain[JK_KERNEL_MAX_PATH_DEPTH];
     uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
     unsigned d;

@@ -115,11 +115,12 @@ static void jk_app_note(jk_node_chain_app *a, const char *fmt, ...)
 }
 
 /* Verify events into the pool: handle_incoming_event on each, in the cycle
- * left open by the last admission. Why open: setup_cycle verifies every
- * pooled event again, so a cycle per admission made n admissions cost
- * n²/2 verifies (256 events took 11 s). The cycle closes when the Kernel
- * moves (produce and import end it) or get_value opens its own; the next
- * admission then opens one on the new state, verifying the pool once. */
+ * left open by the last admission. Why open: setup_cycle used to verify
+ * every pooled event again, so a cycle per admission made n admissions
+ * cost n²/2 verifies (256 events took 11 s); it no longer verifies the pool
+ * (no recheck), and an open cycle still saves the transforms. The cycle
+ * closes when the Kernel moves (produce and import end it) or get_value
+ * opens its own; the next admission then opens one on the new state. */
 static jk_err jk_app_admit(jk_node_chain_app *a, const uint8_t *const *bytes, const size_t *lens,
                            size_t n, bool *admitted, jk_diag *why, jk_diag *diag)
 {

@@ -205,16 +205,47 @@ static jk_net_kind jk_kind_of(const uint8_t *bytes, size_t len)
     }
 }
 
+static uint32_t jk_validator_of(const jk_node *n, const uint8_t key[JK_NET_KEY_SIZE]);
+
+/* Whether transport peer p is known by a validator's key. */
+static bool jk_peer_is_validator(const jk_node *n, uint32_t p)
+{
+    uint8_t key[JK_NET_KEY_SIZE];
+    return jk_net_peer_key(n->net, p, key) == JK_OK &&
+           jk_validator_of(n, key) < n->cfg.valset->count;
+}
+
+/* An event a peer sent, new here, gossiped on (docs/node.md "Relay"): never
+ * back to the sender, and when the sender is a validator, to full nodes
+ * only. Validators form a full mesh already (the machine sends each vote to
+ * each validator directly; no one relays votes), so the validator that sent
+ * it has sent it to every validator it reaches; passing it on between
+ * validators only made duplicates (among 4 validators 6 of every 9 copies). */
+static void jk_gossip_on(jk_node *n, const uint8_t *bytes, size_t len)
+{
+    bool from_validator = jk_peer_is_validator(n, n->relay_from);
+    for (uint32_t p = 0, count = jk_net_peer_count(n->net); p < count; p++) {
+        if (p == n->relay_from || (from_validator && jk_peer_is_validator(n, p)))
+            continue;
+        if (jk_net_send(n->net, p, JK_NET_EVENTS, bytes, len) == JK_OK) /* not connected: skipped */
+            n->event_frames_out++;
+    }
+}
+
 static void jk_send(jk_node *n, uint32_t validator, const uint8_t *bytes, size_t len)
 {
     jk_net_kind kind = jk_kind_of(bytes, len);
+    if (validator == JK_CONS_ALL && kind == JK_NET_EVENTS && n->relay_from != UINT32_MAX) {
+        jk_gossip_on(n, bytes, len);
+        return;
+    }
     if (validator == JK_CONS_ALL) {
         /* Every connected peer: validators and the full nodes that relay
-         * and follow the chain; an event gossiped on skips the peer it came
-         * from (it has it: of the 12 copies of an event among 4 validators,
-         * 3 were such echoes, each decoded and hashed only to be dropped). */
-        uint32_t except = kind == JK_NET_EVENTS ? n->relay_from : UINT32_MAX;
-        (void)jk_net_broadcast_except(n->net, kind, bytes, len, except, NULL);
+         * and follow the chain (an event submitted here over RPC too). */
+        size_t sent = 0;
+        (void)jk_net_broadcast(n->net, kind, bytes, len, &sent);
+        if (kind == JK_NET_EVENTS)
+            n->event_frames_out += sent;
         return;
     }
     uint32_t peer;
@@ -407,6 +438,7 @@ static void jk_node_net_metrics(jk_node *n)
     }
     for (int k = 0; k < 4; k++)
         jk_rpc_metric_set(n->m_net[k], (double)sum[k]);
+    jk_rpc_metric_set(n->m_event_frames_out, (double)n->event_frames_out);
 }
 
 static jk_err jk_on_net_event(jk_node *n, const jk_net_event *evp, uint64_t now, jk_diag *diag)
@@ -576,6 +608,10 @@ jk_err jk_node_new(const jk_node_config *cfg, jk_node **out, jk_diag *diag)
     };
     for (int k = 0; k < 4 && err == JK_OK; k++)
         err = jk_rpc_metrics_gauge(n->registry, net_names[k][0], net_names[k][1], &n->m_net[k]);
+    if (err == JK_OK)
+        err = jk_rpc_metrics_gauge(n->registry, "jark_net_event_frames_out",
+                                   "EVENT frames this validator sent (submitted here or gossiped on)",
+                                   &n->m_event_frames_out);
     if (err != JK_OK) {
         jk_node_free(n);
         return jk_diag_set(diag, err, "node: metrics: %s", jk_strerror(err));

@@ -40,12 +40,15 @@ struct jk_node {
     uint64_t events_relayed;      /* events this node passed on (full node) */
     /* The transport peer whose frame the machine's outputs answer now
      * (UINT32_MAX: none, e.g. an RPC submit or a timer): an event gossiped
-     * on is not sent back to the peer it came from. */
+     * on goes neither back to it nor, when it is a validator, to the other
+     * validators (node.c, jk_gossip_on). */
     uint32_t relay_from;
     jk_rpc_metric *m_max_peer_height, *m_syncing;
     /* The transport's frame counters summed over peers (docs/rpc.md
      * "Metrics"): frames and bytes out, frames and bytes in. */
     jk_rpc_metric *m_net[4];
+    uint64_t event_frames_out;    /* EVENT frames the machine's gossip sent */
+    jk_rpc_metric *m_event_frames_out;
 };
 
 uint64_t jk_node_now_ms(void);

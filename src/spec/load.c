@@ -7,9 +7,11 @@
 #include "jark/spec.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct jk_spec_dir {
     char dir[PATH_MAX];
@@ -62,6 +64,17 @@ static jk_err jk_spec_read_named(void *ctx, const char *const *names, size_t cou
     free(paths);
     if (err != JK_OK)
         return err;
+    /* Say what is wrong before reading: a folder read as "read error", and
+     * a state file past the longest Data was read whole (a 1.1 GB file took
+     * 1.1 GB of memory) before genesis refused it as "cap value exceeds a
+     * size bound", exit 1 as if the chain had said no. */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return jk_diag_set(diag, JK_ERR_IO, "%s %s: %s is a directory", program ? "program" : "state data", name,
+                           path);
+    if (!program && stat(path, &st) == 0 && (uint64_t)st.st_size > JK_CAP_DATA_MAX_LEN)
+        return jk_diag_set(diag, JK_ERR_PARSE, "state data %s: %llu bytes, more than a Data holds (%llu)", name,
+                           (unsigned long long)st.st_size, (unsigned long long)JK_CAP_DATA_MAX_LEN);
     err = jk_read_file(path, out, len, &inner);
     if (err != JK_OK)
         return jk_diag_set(diag, err, "%s %s: %s", program ? "program" : "state data", name, inner.msg);

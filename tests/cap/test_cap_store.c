@@ -9,7 +9,9 @@
  * batch (its row writer refuses, or the map is full) leaves the batch and
  * the head as they were; a durable write, a table open and close end the
  * batch; what each kind of write costs in disk syncs; a read through an open
- * batch refuses writes. The crash side (a kill in the middle of a batch
+ * batch refuses writes; a batch whose disk write fails (the file may not
+ * grow: RLIMIT_FSIZE) is lost whole and the handle refuses writes until
+ * reopened. The crash side (a kill in the middle of a batch
  * leaves a whole earlier head) is test_cap_crash_kill_during_batches.
  */
 #include "../test.h"
@@ -17,7 +19,9 @@
 #include "jark/cap.h"
 
 #include <lmdb.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -308,16 +312,28 @@ static jk_err get_row(void *ctx, jk_cap_store_txn *txn, jk_diag *diag)
     return err == JK_ERR_CAP_MISSING ? JK_OK : err;
 }
 
+/* A fresh store in a new directory dir[64] with the table "rows" open;
+ * NULL on failure. */
+static jk_cap_store *open_rows(char *dir, jk_cap_table *t)
+{
+    jk_cap_store *st = NULL;
+    tmpdir(dir, 64);
+    if (!dir[0] || jk_cap_store_open(dir, NULL, &st, NULL) != JK_OK)
+        return NULL;
+    if (jk_cap_store_table(st, "rows", t, NULL) != JK_OK) {
+        jk_cap_store_close(st);
+        return NULL;
+    }
+    return st;
+}
+
 JK_TEST(test_cap_batch_commits_land_together)
 {
     char dir[64];
-    tmpdir(dir, sizeof dir);
-    JK_REQUIRE(dir[0]);
-    jk_cap_store *st;
-    jk_diag diag = {{0}};
-    JK_REQUIRE(jk_cap_store_open(dir, NULL, &st, &diag) == JK_OK);
     jk_cap_table t;
-    JK_REQUIRE(jk_cap_store_table(st, "rows", &t, &diag) == JK_OK);
+    jk_cap_store *st = open_rows(dir, &t);
+    JK_REQUIRE(st);
+    jk_diag diag = {{0}};
     jk_cap a = u64_data(1), b = u64_data(2), c = u64_data(3), d = u64_data(4);
     JK_REQUIRE(jk_cap_store_commit(st, "main", a, NULL, &diag) == JK_OK);
 
@@ -419,13 +435,10 @@ static void costs(jk_cap_store *st, jk_cap_store_stats *s0, uint64_t commits, ui
 JK_TEST(test_cap_batch_durable_ends_it)
 {
     char dir[64];
-    tmpdir(dir, sizeof dir);
-    JK_REQUIRE(dir[0]);
-    jk_cap_store *st;
-    jk_diag diag = {{0}};
-    JK_REQUIRE(jk_cap_store_open(dir, NULL, &st, &diag) == JK_OK);
     jk_cap_table t;
-    JK_REQUIRE(jk_cap_store_table(st, "rows", &t, &diag) == JK_OK);
+    jk_cap_store *st = open_rows(dir, &t);
+    JK_REQUIRE(st);
+    jk_diag diag = {{0}};
     jk_cap a = u64_data(1), b = u64_data(2), c = u64_data(3);
     jk_cap_store_stats s0;
     jk_cap_store_stats_get(st, &s0);
@@ -488,6 +501,56 @@ JK_TEST(test_cap_batch_durable_ends_it)
     jk_cap_store_close(st);
     jk_cap caps[] = {a, b, c, e, f};
     for (size_t i = 0; i < 5; i++)
+        jk_cap_release(caps[i]);
+    rmstore(dir);
+}
+
+/* Fault injection: the batch's commit cannot write (RLIMIT_FSIZE at the
+ * file's size: every write that would grow it fails with EFBIG). */
+JK_TEST(test_cap_batch_failed_write_loses_batch_whole)
+{
+    char dir[64], path[96];
+    tmpdir(dir, sizeof dir);
+    JK_REQUIRE(dir[0]);
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    jk_cap_store *st;
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_cap_store_open(dir, NULL, &st, &diag) == JK_OK);
+    jk_cap d1, first = state_value(2, &d1), d2, second = state_value(60, &d2), d3,
+                  third = state_value(3, &d3);
+    JK_REQUIRE(jk_cap_store_commit(st, "main", first, NULL, &diag) == JK_OK);
+    JK_REQUIRE(jk_cap_store_batch_begin(st, &diag) == JK_OK);
+    JK_REQUIRE(jk_cap_store_commit(st, "main", second, NULL, &diag) == JK_OK);
+    FILE *f = fopen(path, "rb");
+    JK_REQUIRE(f && fseek(f, 0, SEEK_END) == 0);
+    long size = ftell(f);
+    fclose(f);
+    struct rlimit old, lim;
+    JK_REQUIRE(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)size;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    JK_REQUIRE(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    jk_err err = jk_cap_store_batch_end(st, &diag);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, prev);
+    JK_CHECK_EQ(err, JK_ERR_CAP_STORE);
+    JK_CHECK(!jk_cap_store_in_batch(st));
+    JK_CHECK(head_is(st, first)); /* the batch is gone, the head before it stays */
+    JK_CHECK_EQ(jk_cap_store_commit(st, "main", third, NULL, &diag), JK_ERR_CAP_STORE);
+    JK_CHECK(strstr(diag.msg, "reopen the store") != NULL);
+    jk_cap_store_close(st);
+    JK_REQUIRE(jk_cap_store_open(dir, NULL, &st, &diag) == JK_OK);
+    JK_CHECK(head_is(st, first));
+    jk_hash h;
+    jk_cap back;
+    JK_REQUIRE(jk_cap_store_head(st, "main", &h, &diag) == JK_OK);
+    JK_CHECK_EQ(jk_cap_store_load(st, &h, &back, &diag), JK_OK);
+    jk_cap_release(back);
+    JK_CHECK_EQ(jk_cap_store_commit(st, "main", third, NULL, &diag), JK_OK);
+    jk_cap_store_close(st);
+    jk_cap caps[] = {d1, first, d2, second, d3, third};
+    for (size_t i = 0; i < 6; i++)
         jk_cap_release(caps[i]);
     rmstore(dir);
 }

@@ -131,6 +131,8 @@ static void check_seed(const char *name, const uint8_t *bytes, size_t len)
     } else if (!strncmp(name, "bad-", 4) && err == JK_OK) {
         jk_test_fail(__FILE__, __LINE__, "seed %s decodes", name);
         jk_chain_block_free(&b);
+    } else if (err == JK_OK) {
+        jk_chain_block_free(&b); /* an input the fuzzer found: decoding is all it asks */
     }
 }
 

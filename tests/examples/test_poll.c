@@ -78,27 +78,53 @@ static unsigned ballot(jk_cap chain, uint64_t id, uint32_t index)
         JK_CHECK(strstr(w_.msg, (reason)) != NULL);                            \
     } while (0)
 
+/* Block 1 of both routes: alice opens poll 7 for `duration` blocks; an open
+ * by dave (not on the roll) and a malformed one are refused with their
+ * reasons. */
+static void open_poll_7(jk_ex_chain *c, uint64_t duration)
+{
+    const jk_ex_key alice = jk_ex_key_of(1), bob = jk_ex_key_of(2), dave = jk_ex_key_of(4);
+    const jk_chain_endpoint T = JK_CHAIN_ENDPOINT_TRANSACT;
+    uint8_t b[256];
+    size_t events = 0;
+    JK_REQUIRE(jk_chain_setup_cycle(c->producer, NULL) == JK_OK);
+    JK_CHECK(jk_ex_submit(c, T, b, open_blob(b, 7, &alice, duration), &alice));
+    CHECK_REFUSED(c, T, b, open_blob(b, 8, &dave, 5), &dave, "reason 2: opener not on the roll");
+    CHECK_REFUSED(c, T, b, open_blob(b, 8, &bob, 1001), &bob, "reason 1: malformed open");
+    CHECK_REFUSED(c, T, b, open_blob(b, 8, &bob, 0), &bob, "reason 1: malformed open");
+    JK_REQUIRE(jk_ex_block(c, NULL, &events, NULL));
+    JK_CHECK_EQ(events, 1);
+    CHECK_POLL(c->importer->chain, 7, 1 + duration, 0, 0);
+    JK_CHECK_EQ(jk_ex_slot_u64(c->importer->chain, 22), 1);
+}
+
+/* Block 2's votes on poll 7, to dispatch endpoint 0: alice and carol yes,
+ * bob no then yes (one cycle: tally keeps his first); dave is refused. */
+static void cast_votes(jk_ex_chain *c)
+{
+    const jk_ex_key alice = jk_ex_key_of(1), bob = jk_ex_key_of(2), carol = jk_ex_key_of(3), dave = jk_ex_key_of(4);
+    const jk_chain_endpoint D0 = jk_chain_endpoint_dispatch(0);
+    uint8_t b[256];
+    JK_CHECK(jk_ex_submit(c, D0, b, vote_blob(b, 7, &alice, 1), &alice));
+    JK_CHECK(jk_ex_submit(c, D0, b, vote_blob(b, 7, &bob, 2), &bob));
+    JK_CHECK(jk_ex_submit(c, D0, b, vote_blob(b, 7, &carol, 1), &carol));
+    JK_CHECK(jk_ex_submit(c, D0, b, vote_blob(b, 7, &bob, 1), &bob));
+    CHECK_REFUSED(c, D0, b, vote_blob(b, 7, &dave, 1), &dave, "reason 2: voter not on the roll");
+}
+
 JK_TEST(test_poll_chain)
 {
     jk_ex_chain c;
     /* The spec's roll (voters.bin) holds the keys of seeds 1, 2 and 3. */
     JK_REQUIRE(jk_ex_open(&c, "examples/poll/poll-spec.json", NULL, NULL, NULL, 0));
-    const jk_ex_key alice = jk_ex_key_of(1), bob = jk_ex_key_of(2), carol = jk_ex_key_of(3),
-                    dave = jk_ex_key_of(4);
+    const jk_ex_key alice = jk_ex_key_of(1), bob = jk_ex_key_of(2), carol = jk_ex_key_of(3);
     const jk_chain_endpoint T = JK_CHAIN_ENDPOINT_TRANSACT, D0 = jk_chain_endpoint_dispatch(0),
                             D1 = jk_chain_endpoint_dispatch(1);
     uint8_t b[256];
     size_t events = 0, traces = 0;
     uint64_t processed = 0;
 
-    /* Block 1: alice opens poll 7 for 2 blocks; dave is not on the roll. */
-    JK_REQUIRE(jk_chain_setup_cycle(c.producer, NULL) == JK_OK);
-    JK_CHECK(jk_ex_submit(&c, T, b, open_blob(b, 7, &alice, 2), &alice));
-    CHECK_REFUSED(&c, T, b, open_blob(b, 8, &dave, 5), &dave, "reason 2: opener not on the roll");
-    CHECK_REFUSED(&c, T, b, open_blob(b, 8, &bob, 1001), &bob, "reason 1: malformed open");
-    JK_REQUIRE(jk_ex_block(&c, NULL, &events, NULL));
-    JK_CHECK_EQ(events, 1);
-    CHECK_POLL(c.importer->chain, 7, 1 + 2, 0, 0);
+    open_poll_7(&c, 2);
 
     /* Block 2: alice and carol vote yes, bob no then yes (his first counts).
      * Tally emits one record, a transact of this same block: three traces. */
@@ -109,11 +135,7 @@ JK_TEST(test_poll_chain)
      * a Transact instance, which the kernel does not admit there. */
     JK_CHECK(jk_ex_submit(&c, D1, b, vote_blob(b, 7, &carol, 2), &carol));
     CHECK_REFUSED(&c, D0, b, open_blob(b, 9, &carol, 5), &carol, "wrong lineage for this endpoint");
-    JK_CHECK(jk_ex_submit(&c, D0, b, vote_blob(b, 7, &alice, 1), &alice));
-    JK_CHECK(jk_ex_submit(&c, D0, b, vote_blob(b, 7, &bob, 2), &bob));
-    JK_CHECK(jk_ex_submit(&c, D0, b, vote_blob(b, 7, &carol, 1), &carol));
-    JK_CHECK(jk_ex_submit(&c, D0, b, vote_blob(b, 7, &bob, 1), &bob));
-    CHECK_REFUSED(&c, D0, b, vote_blob(b, 7, &dave, 1), &dave, "reason 2: voter not on the roll");
+    cast_votes(&c);
     CHECK_REFUSED(&c, D0, b, vote_blob(b, 7, &alice, 3), &alice, "reason 1: malformed vote");
     JK_REQUIRE(jk_ex_block(&c, &processed, &events, &traces));
     JK_CHECK_EQ(processed, 3);
@@ -153,32 +175,19 @@ JK_TEST(test_poll_chain_via_certify)
     build.defines = defines;
     build.define_count = 1;
     JK_REQUIRE(jk_ex_open_built(&c, "examples/poll/poll-spec.json", &build, NULL, NULL, NULL, 0));
-    const jk_ex_key alice = jk_ex_key_of(1), bob = jk_ex_key_of(2), carol = jk_ex_key_of(3),
-                    dave = jk_ex_key_of(4);
+    const jk_ex_key alice = jk_ex_key_of(1), bob = jk_ex_key_of(2), carol = jk_ex_key_of(3);
     const jk_chain_endpoint T = JK_CHAIN_ENDPOINT_TRANSACT, D0 = jk_chain_endpoint_dispatch(0);
     uint8_t b[256];
     size_t events = 0, traces = 0;
     uint64_t processed = 0;
 
-    /* Block 1: alice opens poll 7 for 5 blocks. dave is not on the roll. */
-    JK_REQUIRE(jk_chain_setup_cycle(c.producer, NULL) == JK_OK);
-    JK_CHECK(jk_ex_submit(&c, T, b, open_blob(b, 7, &alice, 5), &alice));
-    CHECK_REFUSED(&c, T, b, open_blob(b, 8, &dave, 5), &dave, "reason 2: opener not on the roll");
-    CHECK_REFUSED(&c, T, b, open_blob(b, 8, &bob, 0), &bob, "reason 1: malformed open");
-    JK_REQUIRE(jk_ex_block(&c, NULL, &events, &traces));
-    JK_CHECK_EQ(events, 1);
-    CHECK_POLL(c.importer->chain, 7, 1 + 5, 0, 0);
-    JK_CHECK_EQ(jk_ex_slot_u64(c.importer->chain, 22), 1);
+    open_poll_7(&c, 5);
 
     /* Block 2: alice and carol vote yes, bob no, then bob yes (in the same
      * cycle: tally keeps his first). Refused: dave, a poll that does not
      * exist, an unsigned vote. Tally batches the three to certify. */
     JK_REQUIRE(jk_chain_setup_cycle(c.producer, NULL) == JK_OK);
-    JK_CHECK(jk_ex_submit(&c, D0, b, vote_blob(b, 7, &alice, 1), &alice));
-    JK_CHECK(jk_ex_submit(&c, D0, b, vote_blob(b, 7, &bob, 2), &bob));
-    JK_CHECK(jk_ex_submit(&c, D0, b, vote_blob(b, 7, &carol, 1), &carol));
-    JK_CHECK(jk_ex_submit(&c, D0, b, vote_blob(b, 7, &bob, 1), &bob));
-    CHECK_REFUSED(&c, D0, b, vote_blob(b, 7, &dave, 1), &dave, "reason 2: voter not on the roll");
+    cast_votes(&c);
     CHECK_REFUSED(&c, D0, b, vote_blob(b, 9, &alice, 1), &alice, "reason 4: no such poll");
     JK_CHECK(!jk_ex_submit(&c, D0, b, vote_blob(b, 7, &carol, 2), NULL));
     JK_REQUIRE(jk_ex_block(&c, &processed, &events, NULL));

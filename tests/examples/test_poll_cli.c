@@ -19,7 +19,9 @@
  *   `jark chain show --store` / `--slot`;
  * - `jark chain show --slot 99999999999999999999` named slot
  *   18446744073709551615 (strtoul's clamp), not the one typed;
- * - every numeric option ("decimal or 0x hex") read "010" as octal 8.
+ * - every numeric option ("decimal or 0x hex") read "010" as octal 8;
+ * - a chain spec's state file past 1 GiB was read whole before genesis
+ *   refused it (exit 1), a folder given as a file was "read error".
  *
  * Every refusal here is made before any connection: the --rpc address has
  * no server, so a check that was missing would fail with "connection
@@ -30,7 +32,11 @@
 #include "../../tools/commands.h"
 #include "../rpc/rpc_fake.h"
 
+#include "jark/err.h"
+
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 /* Run `jark rpc ARGS` or `jark event ARGS`; exit code, stderr into err. */
 static int run(int (*fn)(int, char **), int argc, char **argv, char *err, size_t cap)
@@ -205,4 +211,48 @@ JK_TEST(test_poll_cli_numbers_are_decimal_or_hex)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         JK_CHECK(jk_tool_parse_number(bad[i], true, &v) == -1);
     JK_CHECK(jk_tool_parse_number("-1", false, &v) == -1);
+}
+
+/* A chain spec's files (docs/chain-spec.md): a state file past the longest
+ * Data (1 GiB) was read whole — 1.1 GB of memory for a 1.1 GB file — and
+ * then refused by genesis as "cap value exceeds a size bound", exit 1 as if
+ * the chain had said no; a folder given as a file was "read error". Both are
+ * now input errors (exit 2) that say what is wrong, before reading. */
+JK_TEST(test_poll_cli_spec_files_refused_before_reading)
+{
+    char dir[512], path[700], err[1024], out[4096];
+    JK_REQUIRE(jk_test_tmpdir("poll-cli-spec", dir, sizeof dir));
+    const char *files[] = {"chain.c", "poll.c", "poll.h", "verify.c", "transact.c", "dispatch_instance.c",
+                           "tally.c", "certify.c", "poll-spec.json"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char from[256];
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        snprintf(from, sizeof from, "examples/poll/%s", files[i]);
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        JK_REQUIRE(jk_read_file(from, &bytes, &len, NULL) == JK_OK);
+        FILE *f = fopen(path, "wb");
+        JK_REQUIRE(f && fwrite(bytes, 1, len, f) == len && fclose(f) == 0);
+        free(bytes);
+    }
+    /* voters.bin: sparse, one byte past 1 GiB (no disk blocks are written) */
+    snprintf(path, sizeof path, "%s/voters.bin", dir);
+    FILE *f = fopen(path, "wb");
+    JK_REQUIRE(f && ftruncate(fileno(f), (off_t)(1ull << 30) + 1) == 0 && fclose(f) == 0);
+    snprintf(path, sizeof path, "%s/poll-spec.json", dir);
+    char *genesis[] = {"genesis", path};
+    JK_CHECK_EQ(jk_test_tool(jk_tool_chain, 2, genesis, out, sizeof out, err, sizeof err), 2);
+    JK_CHECK(strstr(err, "state data voters.bin: 1073741825 bytes, more than a Data holds (1073741824)") != NULL);
+
+    /* a folder where a program file should be */
+    snprintf(path, sizeof path, "%s/dir-spec.json", dir);
+    f = fopen(path, "w");
+    JK_REQUIRE(f && fputs("{\"programs\": {\"chain\": \".\", \"verify\": \"verify.c\", \"transact\": \"transact.c\","
+                          " \"dispatch_instance\": \"dispatch_instance.c\"}, \"state\": [],"
+                          " \"validators\": [\"" "0000000000000000000000000000000000000000000000000000000000000000"
+                          "\"], \"gas\": {\"transform\": 1, \"verify\": 1, \"process\": 1, \"block\": 1}}",
+                          f) >= 0 && fclose(f) == 0);
+    JK_CHECK_EQ(jk_test_tool(jk_tool_chain, 2, genesis, out, sizeof out, err, sizeof err), 2);
+    JK_CHECK(strstr(err, "program .: ") != NULL && strstr(err, "is a directory") != NULL);
+    jk_test_rm_tree(dir);
 }

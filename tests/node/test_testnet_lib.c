@@ -161,6 +161,11 @@ JK_TEST(test_testnet_batches_in_flight)
      * went between them, so at least one frame per event, bigger than one */
     JK_CHECK(r.net_frames_out >= (double)r.events);
     JK_CHECK(r.net_bytes_out > r.net_frames_out * 64);
+    /* gossip: a submitted event goes from its node to the other 2 validators
+     * and no further (no echo, no validator-to-validator relay: that made
+     * 4 frames per event here) */
+    JK_CHECK(r.net_event_frames_out >= 1.0);
+    JK_CHECK(r.net_event_frames_out <= 2.0 * (double)r.submitted);
 }
 
 /* /proc/stat's first line: total sums user..steal as given, idle is idle +
