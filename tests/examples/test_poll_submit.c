@@ -10,6 +10,7 @@
  * after a repeat), since nothing reset it per event. */
 #include "../test.h"
 #include "example_chain.h"
+#include "../progs.h"
 
 #include "jark/bytes.h"
 #include "jark/net.h"
@@ -209,22 +210,15 @@ static void run(const jk_ex_chain *c, const char *dir, bool full)
     jk_node_chain_app_close(app);
 }
 
-static void rm_store(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    JK_CHECK(system(cmd) == 0);
-}
-
 JK_TEST(test_poll_submit_says_why)
 {
     jk_ex_chain c;
     JK_REQUIRE(jk_ex_open(&c, "examples/poll/poll-spec.json", NULL, NULL, NULL, 0));
     for (int full = 0; full < 2; full++) {
-        char dir[] = "/tmp/jark-reason-test-XXXXXX";
-        JK_REQUIRE(mkdtemp(dir) != NULL);
+        char dir[512];
+        JK_REQUIRE(jk_test_tmpdir(full ? "poll-submit-full" : "poll-submit", dir, sizeof dir));
         run(&c, dir, full);
-        rm_store(dir);
+        jk_test_rm_tree(dir);
     }
     jk_ex_close(&c);
 }
@@ -235,8 +229,8 @@ JK_TEST(test_poll_submit_verdict_kinds)
 {
     jk_ex_chain c;
     JK_REQUIRE(jk_ex_open(&c, "examples/poll/poll-spec.json", NULL, NULL, NULL, 0));
-    char dir[] = "/tmp/jark-reason-test-XXXXXX";
-    JK_REQUIRE(mkdtemp(dir) != NULL);
+    char dir[512];
+    JK_REQUIRE(jk_test_tmpdir("poll-verdicts", dir, sizeof dir));
     jk_node_chain_app *app = NULL;
     JK_REQUIRE(jk_node_chain_app_open(dir, c.validator.sk, &c.g, &app, NULL) == JK_OK);
     const jk_ex_key alice = jk_ex_key_of(1), bob = jk_ex_key_of(2);
@@ -281,6 +275,6 @@ JK_TEST(test_poll_submit_verdict_kinds)
     JK_CHECK(v.reason[0] == 0 && !v.has_code);
     free(bytes);
     jk_node_chain_app_close(app);
-    rm_store(dir);
+    jk_test_rm_tree(dir);
     jk_ex_close(&c);
 }
