@@ -208,8 +208,8 @@ typedef struct jk_rpc_submit_result {
     bool admitted;              /* verify accepted it into the pool */
     jk_hash event_hash;         /* admitted: H of the event (the node's choice, documented there) */
     char reason[192];           /* refused: why, one line */
-    bool has_code;              /* refused: verify ended itself with the FAULT */
-    uint64_t code;              /* host call: its reason code (answered as "code") */
+    bool has_code;              /* refused by verify's own FAULT (host call): */
+    uint64_t code;              /* its reason code, answered as "code" */
 } jk_rpc_submit_result;
 
 typedef enum jk_rpc_slot_kind {
