@@ -1,6 +1,6 @@
 /*
  * bench_util.h — what the demo-chain benchmarks (bench_chain.c,
- * bench_ledger.c) share: failing loudly, clocks, key pairs derived from fixed
+ * bench_ledger.c, bench_work_demo.c) share: failing loudly, clocks, key pairs derived from fixed
  * seeds, the demo chain's spec, its genesis with a bench's ledger, a chain
  * kernel, and the transfer blob. Every helper exits the process (status 1,
  * message on stderr) on failure: a bench has no error path to report to.

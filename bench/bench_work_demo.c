@@ -12,7 +12,8 @@
  *                transfers, with {0: body, 1: AA, 2: block context}.
  *
  * The genesis ledger holds the 1,000 accounts (built as `jark devnet` does,
- * from examples/demo/devnet-spec.json). Attests are accepted without a
+ * from examples/demo/devnet-spec.json, through bench_util.h as bench_chain
+ * and bench_ledger build theirs). Attests are accepted without a
  * signature check: the signatures are libsodium's work, the same on both
  * engines, and this measures the PVM. The engine is chosen with
  * jk_pvm_set_auto_engine (the chain's kernels ask for AUTO). Checked: every
@@ -28,13 +29,12 @@
  */
 #include "jark/bytes.h"
 #include "jark/chain.h"
-#include "jark/sdk.h"
 #include "jark/spec.h"
 
 #include "../src/chain/internal.h"
+#include "bench_util.h"
 #include "bench_work.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +42,6 @@
 #define JK_DEMO_ACCOUNTS 1000u
 #define JK_DEMO_RECORD 48u
 #define JK_DEMO_TRANSFER 81u
-
-static int jk_demo_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
 
 static jk_err jk_demo_accept(void *ctx, const uint8_t key[32], const uint8_t *blob, size_t len, bool *accept)
 {
@@ -65,14 +63,7 @@ typedef struct jk_demo {
 
 static void jk_demo_setup(jk_demo *d)
 {
-    const char *sdk = jk_sdk_dir();
-    if (!sdk)
-        jk_work_fail("cannot find the SDK (set JARK_SDK_DIR)");
-    char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%.*s/../examples/demo/devnet-spec.json", PATH_MAX, sdk);
-    jk_diag diag = {{0}};
-    if (jk_spec_file_load(path, NULL, &d->spec, &diag) != JK_OK)
-        jk_work_fail("the demo chain: %s", diag.msg);
+    jk_bu_load_demo(&d->spec);
     d->keys = calloc(JK_DEMO_ACCOUNTS, sizeof *d->keys);
     d->blobs = calloc(JK_DEMO_ACCOUNTS, sizeof *d->blobs);
     uint8_t *ledger = calloc(JK_DEMO_ACCOUNTS, JK_DEMO_RECORD);
@@ -101,24 +92,11 @@ static void jk_demo_setup(jk_demo *d)
         jk_put_u64le(t + 65, 1 + i % 7);
         jk_put_u64le(t + 73, 0);
     }
-    qsort(ledger, JK_DEMO_ACCOUNTS, JK_DEMO_RECORD, jk_demo_cmp);
-    uint8_t reporter[32];
-    memset(reporter, 0x5A, sizeof reporter);
-    uint32_t slots[2] = {20, 21};
-    const uint8_t *data[2] = {ledger, reporter};
-    size_t lens[2] = {(size_t)JK_DEMO_ACCOUNTS * JK_DEMO_RECORD, sizeof reporter};
-    jk_chain_spec spec = d->spec.spec;
-    spec.state_slots = slots;
-    spec.state_data = data;
-    spec.state_len = lens;
-    spec.state_count = 2;
-    spec.validators = (const uint8_t(*)[32])validator;
-    spec.validator_count = 1;
-    if (jk_chain_genesis_build(&spec, &d->genesis, &diag) != JK_OK)
-        jk_work_fail("genesis: %s", diag.msg);
+    qsort(ledger, JK_DEMO_ACCOUNTS, JK_DEMO_RECORD, jk_bu_key_cmp);
+    jk_bu_genesis(&d->spec, validator, ledger, (size_t)JK_DEMO_ACCOUNTS * JK_DEMO_RECORD, &d->genesis);
     free(ledger);
-    if (jk_chain_kernel_new(&d->genesis, jk_cap_null(), &d->ck, &diag) != JK_OK)
-        jk_work_fail("kernel: %s", diag.msg);
+    d->ck = jk_bu_kernel(&d->genesis);
+    jk_diag diag = {{0}};
     if (jk_chain_setup_cycle(d->ck, &diag) != JK_OK) /* makes verify_proto */
         jk_work_fail("setup_cycle: %s", diag.msg);
 }
@@ -215,6 +193,7 @@ void jk_work_demo(int rounds, double speedup[2])
     if (jk_crypto_init() != JK_OK)
         jk_work_fail("crypto init");
     static jk_demo d;
+    jk_bu_set_name("bench_work"); /* the name jk_work_fail reports under */
     jk_demo_setup(&d);
     jk_pvm_engine saved = jk_pvm_auto_engine();
     static const jk_pvm_engine engines[2] = {JK_PVM_ENGINE_INTERP, JK_PVM_ENGINE_JIT};

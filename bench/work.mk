@@ -6,8 +6,10 @@
 # (bench/bench_work.c, bench/bench_work_demo.c). Runs after bench-pvm, whose
 # jit_ratios.txt it reads. See docs/bench.md.
 BENCH_WORK_BIN := $(BENCH_OUT)/bench_work
+# bench_util.o (built by chain.mk): the demo chain's spec and genesis,
+# shared with bench_chain and bench_ledger.
 BENCH_WORK_OBJ := $(BENCH_OUT)/bench_work.o $(BENCH_OUT)/bench_work_demo.o \
-                  $(BENCH_OUT)/c/ed25519.o $(BENCH_OUT)/c/blake2b.o
+                  $(BENCH_OUT)/c/ed25519.o $(BENCH_OUT)/c/blake2b.o $(BUILD)/bench/bench_util.o
 
 $(BENCH_WORK_BIN): $(BENCH_WORK_OBJ) $(BUILD)/libjark.a
 	$(CC) $(BENCH_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@

@@ -70,11 +70,14 @@ int jk_tool_devnet(int argc, char **argv)
         } else if (flag == 0 && !strcmp(a, "-v")) {
             o.debug = stderr; /* chain programs' DEBUG_WRITE, apart from the per-block lines */
         } else if (flag == 0 && !strcmp(a, "--dir") && has_value) {
-            dir = argv[++i];
+            if (jk_tool_once("devnet", a, &dir, argv[++i]) != 0)
+                goto done;
         } else if (flag == 0 && !strcmp(a, "--spec") && has_value) {
-            o.spec_path = argv[++i];
+            if (jk_tool_once("devnet", a, &o.spec_path, argv[++i]) != 0)
+                goto done;
         } else if (flag == 0 && !strcmp(a, "--events") && has_value) {
-            events_path = argv[++i];
+            if (jk_tool_once("devnet", a, &events_path, argv[++i]) != 0)
+                goto done;
         } else if (flag == 0 && !strcmp(a, "--workload") && has_value) {
             const char *w = argv[++i];
             o.workload = !strcmp(w, "demo") ? JK_DEVNET_WORKLOAD_DEMO : !strcmp(w, "events") ? JK_DEVNET_WORKLOAD_EVENTS

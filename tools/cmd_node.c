@@ -119,17 +119,16 @@ int jk_tool_node(int argc, char **argv)
                 fprintf(stderr, "jark node: --verify-threads 0..64\n");
                 return JK_EXIT_USAGE;
             }
-        } else if (has && !strcmp(a, "--spec"))
-            spec_path = argv[++i];
-        else if (has && !strcmp(a, "--key"))
-            key_path = argv[++i];
-        else if (has && !strcmp(a, "--dir"))
-            dir = argv[++i];
-        else if (has && !strcmp(a, "--listen"))
-            listen = argv[++i];
-        else if (has && !strcmp(a, "--rpc"))
-            rpc = argv[++i];
-        else if (has && !strcmp(a, "--peer") && npeers < JK_NODE_MAX_PEERS) {
+        } else if (has && (!strcmp(a, "--spec") || !strcmp(a, "--key") || !strcmp(a, "--dir") ||
+                           !strcmp(a, "--listen") || !strcmp(a, "--rpc"))) {
+            const char **slot = !strcmp(a, "--spec")  ? &spec_path
+                                : !strcmp(a, "--key") ? &key_path
+                                : !strcmp(a, "--dir") ? &dir
+                                : !strcmp(a, "--listen") ? &listen
+                                                         : &rpc;
+            if (jk_tool_once("node", a, slot, argv[++i]) != 0)
+                return JK_EXIT_USAGE;
+        } else if (has && !strcmp(a, "--peer") && npeers < JK_NODE_MAX_PEERS) {
             if (jk_net_peer_parse(argv[++i], &peers[npeers], peer_hosts[npeers], &diag) != JK_OK) {
                 fprintf(stderr, "jark node: --peer %s: %s\n", argv[i], diag.msg);
                 return JK_EXIT_USAGE;
@@ -145,6 +144,10 @@ int jk_tool_node(int argc, char **argv)
             fprintf(stderr, "jark node: unknown or incomplete option %s\n%s", a, jk_node_usage);
             return JK_EXIT_USAGE;
         }
+    }
+    if (demo_accounts && !demo) {
+        fprintf(stderr, "jark node: --demo-accounts needs --demo-seed (the demo workload it sizes)\n");
+        return JK_EXIT_USAGE;
     }
     char lhost[64], rhost[64];
     uint16_t lport = 0, rport = 0;

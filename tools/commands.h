@@ -74,4 +74,9 @@ int jk_tool_parse_number(const char *text, bool allow_negative, uint64_t *out);
  * (message printed). */
 int jk_tool_engine_flag(int argc, char **argv, int *i);
 
+/* An option that takes one value and may come once: sets *slot to value and
+ * returns 0, or, when *slot is already set, prints "jark CMD: OPT given
+ * twice" and returns -1 (a second --dir or --key must not silently win). */
+int jk_tool_once(const char *cmd, const char *opt, const char **slot, const char *value);
+
 #endif

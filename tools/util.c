@@ -128,3 +128,13 @@ int jk_tool_engine_flag(int argc, char **argv, int *i)
     (*i)++;
     return 1;
 }
+
+int jk_tool_once(const char *cmd, const char *opt, const char **slot, const char *value)
+{
+    if (*slot) {
+        fprintf(stderr, "jark %s: %s given twice\n", cmd, opt);
+        return -1;
+    }
+    *slot = value;
+    return 0;
+}

@@ -576,6 +576,12 @@ typedef struct jk_chain_kernel {
                                    transacts a bounded body left out: fed to
                                    the next setup_cycle's verifies */
     size_t queued_count;
+    jk_chain_pooled *queued_fed; /* the queued emits fed to the open cycle,
+                                   kept until its run_cycle_process: a second
+                                   setup_cycle on the same head (the node's
+                                   admission cycle, then produce's) feeds
+                                   them again instead of losing them */
+    size_t queued_fed_count;
     jk_chain_pooled *emits;     /* apply's outgoing emits of the last block */
     size_t emit_count;
     bool cycle_open;
@@ -660,7 +666,9 @@ void jk_chain_event_hash(const jk_chain_event *ev, jk_hash *out);
  * seen keys and the cycle's traces of any earlier cycle are dropped (so an
  * abandoned cycle or a failed import leaves nothing behind); the queued
  * dispatch emits (at most JK_CHAIN_MAX_QUEUED) are verified again, as
- * handle_incoming_event would. The transacts still waiting in the pool are
+ * handle_incoming_event would, together with those an earlier cycle was fed
+ * and closed without running process on (so a second setup_cycle on one
+ * head does not lose them). The transacts still waiting in the pool are
  * kept under the pool's bounds without a verify (no recheck,
  * docs/chain-design.md): produce verifies those it takes whose chain state
  * moved since their verify.

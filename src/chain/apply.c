@@ -290,6 +290,11 @@ jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHA
 {
     if (!ck->cycle_open)
         return JK_ERR_INVALID_ARG;
+    /* the queued emits this cycle was fed are in its buffers now: this
+     * process is theirs */
+    jk_chain_pooled_free(ck->queued_fed, ck->queued_fed_count);
+    ck->queued_fed = NULL;
+    ck->queued_fed_count = 0;
     for (uint32_t k = 0; k < ck->dispatch_count; k++) {
         jk_cap events = jk_cap_null(), aa = jk_cap_null(), scratchpad = jk_cap_null();
         jk_produce_mode mode = {ck, (int)k, NULL, 0, 0, NULL, 0};

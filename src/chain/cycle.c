@@ -96,6 +96,7 @@ void jk_chain_kernel_free(jk_chain_kernel *ck)
     jk_chain_hashset_free(&ck->dispatch_index);
     jk_crypto_wipe(ck->own_secret, sizeof ck->own_secret);
     jk_chain_pooled_free(ck->queued, ck->queued_count);
+    jk_chain_pooled_free(ck->queued_fed, ck->queued_fed_count);
     jk_chain_pooled_free(ck->emits, ck->emit_count);
     free(ck->sig_cache);
     jk_chain_checked_free(ck);
@@ -187,6 +188,30 @@ jk_err jk_chain_setup_cycle(jk_chain_kernel *ck, jk_diag *diag)
      * docs/chain-design.md): produce verifies the ones it takes. */
     jk_chain_pooled *pool = ck->pool, *queued = ck->queued;
     size_t pool_count = ck->pool_count, queued_count = ck->queued_count;
+    if (ck->queued_fed_count) {
+        /* an earlier cycle was fed these and closed before its process ran
+         * (the node opens one to admit, produce opens its own): they are
+         * still this head's next-cycle dispatches, first in order */
+        jk_chain_pooled *both = malloc((ck->queued_fed_count + queued_count) * sizeof *both);
+        if (!both)
+            return jk_diag_set(diag, JK_ERR_NOMEM, "setup_cycle: out of memory");
+        memcpy(both, ck->queued_fed, ck->queued_fed_count * sizeof *both);
+        if (queued_count)
+            memcpy(both + ck->queued_fed_count, queued, queued_count * sizeof *both);
+        free(ck->queued_fed);
+        free(queued);
+        queued = both;
+        queued_count += ck->queued_fed_count;
+        if (queued_count > JK_CHAIN_MAX_QUEUED) { /* the queue's bound holds */
+            for (size_t i = JK_CHAIN_MAX_QUEUED; i < queued_count; i++) {
+                free(queued[i].blob);
+                free(queued[i].traces);
+            }
+            queued_count = JK_CHAIN_MAX_QUEUED;
+        }
+        ck->queued_fed = NULL;
+        ck->queued_fed_count = 0;
+    }
     ck->pool = NULL;
     ck->pool_count = ck->pool_cap = 0;
     ck->queued = NULL;
@@ -211,6 +236,12 @@ jk_err jk_chain_setup_cycle(jk_chain_kernel *ck, jk_diag *diag)
         pool_count = 0;
         if (err == JK_OK)
             err = jk_feed(ck, queued, queued_count);
+        if (err == JK_OK) {
+            ck->queued_fed = queued; /* until this cycle's process runs */
+            ck->queued_fed_count = queued_count;
+            queued = NULL;
+            queued_count = 0;
+        }
     }
     if (err != JK_OK && !ck->cycle_open) {
         /* no cycle: what waited keeps waiting */

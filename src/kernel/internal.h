@@ -1,6 +1,6 @@
 /*
- * internal.h — the kernel's call stack (shared by kernel.c, frame.c and
- * hostcall.c).
+ * internal.h — the kernel's call stack (shared by kernel.c, push.c, loop.c,
+ * call.c, frame.c and hostcall.c).
  *
  * A frame is one running instance: its working instance value (image and
  * lineage), its working root cnode, a PVM memory built lazily from the
@@ -179,6 +179,8 @@ int64_t jk_hostcall_price(jk_kernel *k, uint64_t n);
 /* Decode and perform host call `n` for the top frame. */
 jk_err jk_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out);
 
+/* ---- push.c ---- */
+
 /* Push frames for a CALL of target (Idle) / a resume of a Paused instance,
  * made by the frame below (or by the embedder when depth is 0). On failure
  * nothing is pushed. */
@@ -187,6 +189,37 @@ jk_err jk_push_call(jk_kernel *k, jk_cap target, uint64_t path, uint32_t endpoin
 jk_err jk_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t gas, jk_cap slot0,
                       jk_hc_result *why);
 
+/* Put slot0 into f's slot 0 (replacing what is there); JK_OK at once when
+ * nothing changes. Errors as jk_cap_cnode_update. */
+jk_err jk_give_slot0(jk_frame *f, jk_cap slot0);
+
+/* ---- kernel.c ---- */
+
 bool jk_kernel_is_marker(const jk_kernel *k, const jk_hash *h);
+
+/* Release every frame on the stack (depth becomes 0). */
+void jk_unwind(jk_kernel *k);
+
+/* ---- loop.c ---- */
+
+/* The embedder's side of a running call (set up by call.c). */
+typedef struct jk_root {
+    int64_t gas;             /* given by the embedder */
+    jk_cap sent_slot0;       /* borrowed from the embedder's call (or held) */
+    jk_kernel_result *res;
+    /* jk_kernel_call_served: answers yields to this kernel's markers */
+    jk_kernel_serve_fn serve;
+    void *serve_ctx;
+    bool answered;           /* serve said stop to the yield being delivered */
+    jk_err serve_err;        /* serve failed: the call ends with this */
+    jk_cap held;             /* owned: an in-place resume's slot0, which is
+                                then what "the embedder sent" (sent_slot0) */
+} jk_root;
+
+/* Run until the stack is empty, starting with `pending` (the setup's
+ * outcome: JK_HC_FAULT faults the top frame first). Returns an error only
+ * when the kernel itself cannot go on (out of memory; the stack is then
+ * unwound); every guest outcome lands in root->res. */
+jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending);
 
 #endif

@@ -195,7 +195,10 @@ JK_TEST(test_poll_chain_via_certify)
     JK_CHECK_EQ(events, 0); /* the batch waits for the next cycle */
 
     /* Block 3: certify gets the batch and sends a record: three votes, three
-     * traces in the block. alice votes again: not recorded yet, so admitted. */
+     * traces in the block. alice votes again: not recorded yet, so admitted.
+     * The cycle is set up twice, as a node does (one cycle to admit, produce
+     * opens its own): the batch queued for it must survive the first. */
+    JK_REQUIRE(jk_chain_setup_cycle(c.producer, NULL) == JK_OK);
     JK_REQUIRE(jk_chain_setup_cycle(c.producer, NULL) == JK_OK);
     JK_CHECK(jk_ex_submit(&c, D0, b, vote_blob(b, 7, &alice, 2), &alice));
     JK_REQUIRE(jk_ex_block(&c, &processed, &events, &traces));

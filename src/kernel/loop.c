@@ -1,0 +1,395 @@
+/*
+ * loop.c — the call loop: frames popped by HALT, FAULT, OUT_OF_GAS and caught
+ * yields, the pause of frames into a continuation, and the in-place serving
+ * of a yield at the root.
+ *
+ * The stack is an array of frames run in a loop (no C recursion). Gas: a
+ * CALL moves `given` from the caller's budget to the callee's; when the
+ * callee ends, whatever it did not burn moves back. A pause keeps each
+ * frame's budget in the continuation (its gas left), so a resume never lets a
+ * callee spend more than the cap its caller gave it (jk_resume_budgets).
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int64_t jk_left(const jk_frame *f) { return f->st.gas > 0 ? f->st.gas : 0; }
+
+/* Deliver an outcome to the caller of the top frame: write `value_cap` at the
+ * top frame's path in the caller (or hand it to the embedder), set the
+ * caller's slot[0] (keep_stash: leave it as it is), give back `left` gas. */
+static jk_err jk_deliver(jk_kernel *k, jk_root *root, jk_kernel_outcome outcome, uint64_t value,
+                         jk_cap value_cap, bool keep_stash, jk_cap slot0, int64_t left)
+{
+    jk_frame *top = &k->frames[k->depth - 1];
+    if (k->depth == 1) {
+        jk_kernel_result *res = root->res;
+        res->outcome = outcome;
+        res->value = value;
+        res->gas_used = root->gas - left;
+        res->instance = jk_cap_retain(value_cap);
+        res->slot0 = jk_cap_retain(keep_stash ? root->sent_slot0 : slot0);
+        return JK_OK;
+    }
+    jk_frame *caller = &k->frames[k->depth - 2];
+    /* Both writes go to a working copy first: a failed second one must leave
+     * the caller as it was. */
+    jk_cap cnode = jk_cap_retain(caller->cnode);
+    jk_err err = jk_path_update(&cnode, top->path, value_cap);
+    if (err == JK_OK && !keep_stash)
+        err = jk_cap_cnode_update(&cnode, 0, slot0);
+    if (err != JK_OK) {
+        jk_cap_release(cnode);
+        return err;
+    }
+    jk_cap_release(caller->cnode);
+    caller->cnode = cnode;
+    caller->st.gas += left;
+    caller->st.regs[7] = outcome;
+    caller->st.regs[8] = value;
+    return JK_OK;
+}
+
+static void jk_pop(jk_kernel *k)
+{
+    jk_frame_release(&k->frames[--k->depth]);
+}
+
+static jk_err jk_halt(jk_kernel *k, jk_root *root)
+{
+    jk_frame *top = &k->frames[k->depth - 1];
+    jk_err err = jk_frame_mint(top);
+    if (err != JK_OK)
+        return err;
+    jk_cap slot0 = jk_cap_retain(jk_cap_cnode_get(top->cnode, 0)), cnode, inst;
+    if (jk_cap_is_null(slot0))
+        cnode = jk_cap_retain(top->cnode);
+    else
+        err = jk_cap_cnode_set(top->cnode, 0, jk_cap_null(), &cnode);
+    if (err == JK_OK) {
+        /* A frame that changed nothing halts to its instance as it was: the
+         * same value, without building it again (the result is a value, so
+         * which object carries it is unobservable). */
+        if (jk_cap_same(cnode, jk_cap_instance_cnode(top->inst)) && jk_cap_instance_status(top->inst) == JK_CAP_IDLE)
+            inst = jk_cap_retain(top->inst);
+        else
+            err = jk_cap_instance_with_cnode(top->inst, cnode, &inst, NULL);
+        jk_cap_release(cnode);
+    }
+    if (err == JK_OK) {
+        err = jk_deliver(k, root, JK_KERNEL_HALT, top->st.regs[7], inst, false, slot0, jk_left(top));
+        jk_cap_release(inst);
+    }
+    jk_cap_release(slot0);
+    if (err == JK_OK)
+        jk_pop(k);
+    return err;
+}
+
+static jk_err jk_fault(jk_kernel *k, jk_root *root, jk_kernel_fault why, const char *msg)
+{
+    jk_frame *top = &k->frames[k->depth - 1];
+    jk_cap faulted;
+    jk_err err = jk_cap_instance_with_status(top->original, JK_CAP_FAULTED, &faulted);
+    if (err != JK_OK)
+        return err;
+    if (k->depth == 1) {
+        root->res->fault = why;
+        snprintf(root->res->fault_msg, sizeof root->res->fault_msg, "%s", msg);
+    }
+    err = jk_deliver(k, root, JK_KERNEL_FAULT, why, faulted, true, jk_cap_null(), jk_left(top));
+    jk_cap_release(faulted);
+    if (err == JK_OK)
+        jk_pop(k);
+    return err;
+}
+
+/* Pause frames [from, depth) into one Paused value of frames[from]'s target. */
+static jk_err jk_pause_frames(jk_kernel *k, uint32_t from, jk_cap *out)
+{
+    uint32_t n = k->depth - from;
+    jk_cap_frame *cfs = calloc(n, sizeof *cfs);
+    jk_err err = cfs ? JK_OK : JK_ERR_NOMEM;
+    uint32_t made = 0;
+    for (; err == JK_OK && made < n; made++) {
+        /* Each frame's gas left is its budget on resume (jk_resume_budgets). */
+        err = jk_frame_capture(&k->frames[from + made], jk_left(&k->frames[from + made]), &cfs[made]);
+        if (err == JK_OK)
+            cfs[made].spawned = k->instances_made;
+        if (err != JK_OK)
+            break;
+    }
+    if (err == JK_OK)
+        err = jk_cap_instance_pause(k->frames[from].original, cfs, n, out, NULL);
+    for (uint32_t i = 0; i < made && cfs; i++)
+        jk_frame_capture_free(&cfs[i]);
+    free(cfs);
+    return err;
+}
+
+static jk_err jk_out_of_gas(jk_kernel *k, jk_root *root)
+{
+    jk_cap paused;
+    jk_err err = jk_pause_frames(k, k->depth - 1, &paused);
+    if (err == JK_ERR_INVALID_ARG)
+        return jk_fault(k, root, JK_FAULT_LIMIT, "out of gas after SET_IMAGE: the frame cannot be paused");
+    if (err != JK_OK)
+        return err;
+    /* What the frame could not spend (less than its next block) goes back. */
+    err = jk_deliver(k, root, JK_KERNEL_OUT_OF_GAS, 0, paused, false, jk_cap_null(),
+                     jk_left(&k->frames[k->depth - 1]));
+    jk_cap_release(paused);
+    if (err == JK_OK)
+        jk_pop(k);
+    return err;
+}
+
+/* Does frame f catch a yield to the marker hashed h? */
+static bool jk_catches(const jk_frame *f, const jk_hash *h)
+{
+    uint32_t slot = jk_cap_image_yield_catcher_slot(jk_cap_instance_image(f->inst));
+    if (!slot)
+        return false;
+    jk_cap list = jk_cap_cnode_get(f->cnode, slot);
+    uint32_t i = 0;
+    while (jk_cap_kind_of(list) == JK_CAP_CNODE && jk_cap_cnode_next(list, i, &i)) {
+        jk_cap m = jk_cap_cnode_get(list, i);
+        jk_hash mh;
+        if (jk_cap_kind_of(m) == JK_CAP_INSTANCE) {
+            jk_cap_hash(m, &mh);
+            if (!memcmp(mh.bytes, h->bytes, JK_HASH_SIZE))
+                return true;
+        }
+        i++;
+    }
+    return false;
+}
+
+/* Whether a yield caught at the root can be served in place: the pause it
+ * stands for would succeed (jk_pause_frames) and so would the resume of that
+ * continuation (jk_push_resume). When not, both run for real and fail as
+ * they do. */
+static bool jk_can_serve_in_place(jk_kernel *k)
+{
+    jk_cap orig = k->frames[0].original;
+    unsigned a = jk_cap_depth(jk_cap_instance_image(orig)), b = jk_cap_depth(jk_cap_instance_cnode(orig));
+    unsigned depth = a > b ? a : b;
+    for (uint32_t i = 0; i < k->depth; i++) {
+        if (!jk_frame_pausable(&k->frames[i], &depth))
+            return false;
+        jk_cap o;
+        if (i > 0 && (!jk_path_get(k->frames[i - 1].cnode, k->frames[i - 1].st.regs[7], &o) ||
+                      jk_cap_kind_of(o) != JK_CAP_INSTANCE))
+            return false; /* the resume faults: "continuation does not match" */
+    }
+    return depth + 1 <= JK_CAP_MAX_DEPTH;
+}
+
+/* The in-place resume (docs/abi.md "Serving a yield at the root"): what
+ * jk_pause_frames + jk_kernel_resume(paused, gas left, answer) would make of
+ * the stack, made of the running frames themselves. Each frame keeps the gas
+ * it had left (jk_resume_budgets gives exactly that when the resumer passes
+ * all of it on), its original and path are looked up as the resume looks
+ * them up, its memory is parked (a page's next touch is charged as on a
+ * rebuilt memory) and its mappings priced as the captured regions. */
+static jk_err jk_resume_in_place(jk_kernel *k, jk_root *root, jk_cap answer)
+{
+    for (uint32_t i = 0; i < k->depth; i++) {
+        jk_frame *f = &k->frames[i];
+        f->st.gas = jk_left(f);
+        if (i > 0) {
+            jk_frame *caller = &k->frames[i - 1];
+            jk_cap o;
+            jk_path_get(caller->cnode, caller->st.regs[7], &o); /* checked: an Instance */
+            o = jk_cap_retain(o);
+            jk_cap_release(f->original);
+            f->original = o;
+            f->path = caller->st.regs[7];
+        }
+        jk_frame_resume_in_place(f);
+    }
+    /* From now on a FAULT of the root frame gives back what this "resume" sent. */
+    jk_cap_release(root->held);
+    root->held = answer;
+    root->sent_slot0 = answer;
+    if (jk_cap_is_null(answer))
+        return JK_OK;
+    jk_err err = jk_give_slot0(&k->frames[k->depth - 1], answer);
+    if (err != JK_OK && err != JK_ERR_NOMEM)
+        err = jk_fault(k, root, JK_FAULT_LIMIT, "slot[0] cannot be given to the resumed frame (nesting bound)");
+    return err;
+}
+
+static jk_err jk_yield(jk_kernel *k, jk_root *root)
+{
+    jk_frame *top = &k->frames[k->depth - 1];
+    jk_cap marker;
+    if (!jk_path_get(top->cnode, top->st.regs[7], &marker) || jk_cap_kind_of(marker) != JK_CAP_INSTANCE)
+        return jk_fault(k, root, JK_FAULT_HOSTCALL, "YIELD: the marker slot holds no Instance");
+    jk_hash h;
+    jk_cap_hash(marker, &h);
+    int catcher = -1;
+    for (int f = (int)k->depth - 2; f >= 0 && catcher < 0; f--)
+        if (jk_catches(&k->frames[f], &h))
+            catcher = f;
+    if (catcher < 0 && !jk_kernel_is_marker(k, &h))
+        return jk_fault(k, root, JK_FAULT_NO_CATCHER, "YIELD to a marker no frame catches");
+    marker = jk_cap_retain(marker);
+    /* The yielder's slot[0] goes to the catcher; the yielder keeps an empty one. */
+    jk_cap slot0 = jk_cap_retain(jk_cap_cnode_get(top->cnode, 0));
+    jk_err err = jk_give_slot0(top, jk_cap_null());
+    if (err == JK_OK && catcher < 0 && root->serve && jk_can_serve_in_place(k)) {
+        /* The embedder answers now; nothing it can see differs from the
+         * YIELDED result and resume jk_serve_rest would go through. */
+        bool resume = false;
+        jk_cap answer = jk_cap_null();
+        err = root->serve(root->serve_ctx, marker, slot0, &resume, &answer);
+        if (err != JK_OK || resume) {
+            jk_cap_release(marker);
+            jk_cap_release(slot0);
+        }
+        if (err != JK_OK) {
+            jk_cap_release(answer);
+            root->serve_err = err;
+            jk_unwind(k);
+            return JK_OK;
+        }
+        if (resume) {
+            k->served_in_place++;
+            return jk_resume_in_place(k, root, answer);
+        }
+        jk_cap_release(answer);
+        root->answered = true; /* stop: the YIELDED result as it would be */
+    }
+    uint32_t from = (uint32_t)(catcher + 1);
+    int64_t left = 0;
+    for (uint32_t i = from; i < k->depth; i++)
+        left += jk_left(&k->frames[i]);
+    jk_cap paused = jk_cap_null();
+    if (err == JK_OK)
+        err = jk_pause_frames(k, from, &paused);
+    if (err == JK_ERR_INVALID_ARG) {
+        jk_cap_release(marker);
+        jk_cap_release(slot0);
+        return jk_fault(k, root, JK_FAULT_LIMIT, "YIELD after SET_IMAGE: the frame cannot be paused");
+    }
+    if (err == JK_OK) {
+        /* Deliver as if the frame just above the catcher ended. */
+        while (k->depth > from + 1)
+            jk_pop(k);
+        err = jk_deliver(k, root, JK_KERNEL_YIELDED, 0, paused, false, slot0, left);
+        if (err == JK_OK && k->depth == 1)
+            root->res->marker = jk_cap_retain(marker);
+        if (err == JK_OK)
+            jk_pop(k);
+    }
+    jk_cap_release(paused);
+    jk_cap_release(slot0);
+    jk_cap_release(marker);
+    return err;
+}
+
+/* A step of the loop failed with err while frames run. Whatever a guest can
+ * reach — a value that would nest past JK_CAP_MAX_DEPTH at HALT or pause, a
+ * bound of the cap layer, a setup that cannot be done — faults the top frame
+ * (JK_FAULT_LIMIT): every step checks before it changes a frame, so the top
+ * frame is still as it was and its caller holds its original. Only the host
+ * running out of memory ends the call with an error. */
+static jk_err jk_contain(jk_kernel *k, jk_root *root, jk_err err)
+{
+    if (err == JK_OK || err == JK_ERR_NOMEM || k->depth == 0)
+        return err;
+    char msg[96];
+    snprintf(msg, sizeof msg, "kernel bound (depth %u): %s", k->depth - 1, jk_strerror(err));
+    jk_err again = jk_fault(k, root, JK_FAULT_LIMIT, msg);
+    return again == JK_OK ? JK_OK : err;
+}
+
+/* Run until the stack is empty. Returns an error only when the kernel itself
+ * cannot go on (out of memory); every guest outcome lands in root->res. */
+jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
+{
+    jk_err err = JK_OK;
+    if (pending->action == JK_HC_FAULT)
+        err = jk_contain(k, root, jk_fault(k, root, pending->fault, pending->msg));
+    while (err == JK_OK && k->depth > 0) {
+        jk_frame *top = &k->frames[k->depth - 1];
+        jk_pvm_exit ex;
+        top->run_gas = top->st.gas;
+        top->run_cost = 0;
+        top->starved = false;
+        err = jk_pvm_run_engine(top->prog, top->mem, &top->st, &ex, k->engine);
+        /* Pages the run touched are paid now (the interpreter keeps its gas
+         * to itself while it runs; the resolver refused any page the gas the
+         * run started with could not pay for). */
+        top->st.gas -= top->run_cost;
+        if (top->st.gas < 0)
+            top->st.gas = 0;
+        if (err == JK_OK && ex.status == JK_PVM_PAGE_FAULT && top->starved) {
+            /* Out of gas at the access: the faulting instruction had no
+             * effect and its block is paid, so a resume runs it. */
+            top->st.block_paid = true;
+            err = jk_out_of_gas(k, root);
+            err = jk_contain(k, root, err);
+            continue;
+        }
+        if (err == JK_ERR_PVM_BAD_PC) {
+            err = jk_fault(k, root, JK_FAULT_PANIC, "resume pc is not an instruction");
+            continue;
+        }
+        if (err != JK_OK)
+            break;
+        char msg[96];
+        switch (ex.status) {
+        case JK_PVM_HALT:
+            err = jk_halt(k, root);
+            break;
+        case JK_PVM_PANIC:
+            snprintf(msg, sizeof msg, "panic at pc %u (depth %u)", top->st.pc, k->depth - 1);
+            err = jk_fault(k, root, JK_FAULT_PANIC, msg);
+            break;
+        case JK_PVM_PAGE_FAULT:
+            snprintf(msg, sizeof msg, "page fault at 0x%x, pc %u (depth %u)", ex.fault_address, top->st.pc,
+                     k->depth - 1);
+            err = jk_fault(k, root, JK_FAULT_PAGE, msg);
+            break;
+        case JK_PVM_OUT_OF_GAS:
+            err = jk_out_of_gas(k, root);
+            break;
+        case JK_PVM_HOST_CALL: {
+            jk_hc_result hc;
+            memset(&hc, 0, sizeof hc);
+            int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_hostcall_price(k, ex.host_call);
+            if (top->st.gas < price) {
+                /* Cannot pay for the host call: out of gas at the ecalli, so
+                 * that a resume runs it (its block is already paid). */
+                top->st.pc = ex.host_call_pc;
+                top->st.block_paid = true;
+                err = jk_out_of_gas(k, root);
+                break;
+            }
+            top->st.gas -= price;
+            top->in_host = true; /* pages a host call touches are in its price */
+            err = jk_hostcall(k, ex.host_call, &hc);
+            for (uint32_t i = 0; i < k->depth; i++)
+                k->frames[i].in_host = false;
+            if (err != JK_OK)
+                break;
+            if (hc.action == JK_HC_FAULT && hc.fault == JK_FAULT_GUEST && k->depth == 1) {
+                root->res->reason = hc.reason;
+                memcpy(root->res->reason_text, hc.reason_text, sizeof hc.reason_text);
+            }
+            if (hc.action == JK_HC_FAULT)
+                err = jk_fault(k, root, hc.fault, hc.msg);
+            else if (hc.action == JK_HC_YIELD)
+                err = jk_yield(k, root);
+            break;
+        }
+        }
+        err = jk_contain(k, root, err);
+    }
+    if (err != JK_OK)
+        jk_unwind(k);
+    return err;
+}
