@@ -611,7 +611,12 @@ static bool jk_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len
                                            : JK_NODE_VERDICT_OVER_BOUNDS,
                                     "%s", why.msg[0] ? why.msg : "dropped by handle_incoming_event");
         jk_node_app_verdict_code(v, v->reason);
-        (void)jk_node_app_seen_add(a, id, v->reason);
+        if (v->kind == JK_NODE_VERDICT_REFUSED)
+            (void)jk_node_app_seen_add(a, id, v->reason); /* verify's answer holds */
+        else
+            jk_node_app_seen_forget(a, id); /* a bound or a failure may lift: judge a
+                                               later copy afresh (the bounds are checked
+                                               before anything runs) */
         return false;
     }
     uint8_t *copy = malloc(len);

@@ -67,6 +67,9 @@ void jk_node_app_seen_clear(jk_node_chain_app *a);
  * (copied), replacing what was remembered for it.
  * @return JK_OK; JK_ERR_NOMEM (nothing changed). */
 jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char *why);
+/* Forget id: a later copy of the event is judged afresh (a refusal by a
+ * bound that may lift — the pool full, a key's share — must not stick). */
+void jk_node_app_seen_forget(jk_node_chain_app *a, const jk_hash *id);
 /* v->kind and v->reason (printf-style). */
 void jk_node_app_verdict_set(jk_node_event_verdict *v, jk_node_verdict_kind kind, const char *fmt,
                              ...) __attribute__((format(printf, 3, 4)));

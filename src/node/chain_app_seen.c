@@ -45,6 +45,18 @@ void jk_node_app_seen_clear(jk_node_chain_app *a)
     a->nseen = 0;
 }
 
+void jk_node_app_seen_forget(jk_node_chain_app *a, const jk_hash *id)
+{
+    bool found;
+    size_t at = jk_node_app_seen_find(a, id, &found);
+    if (!found)
+        return;
+    free(a->seen_why[at]);
+    memmove(a->seen + at, a->seen + at + 1, (a->nseen - at - 1) * sizeof *a->seen);
+    memmove(a->seen_why + at, a->seen_why + at + 1, (a->nseen - at - 1) * sizeof *a->seen_why);
+    a->nseen--;
+}
+
 /* Remember id as seen: admitted (why NULL) or refused for this reason
  * (copied), replacing what was remembered for it. */
 jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char *why)

@@ -259,6 +259,17 @@ JK_TEST(test_poll_submit_verdict_kinds)
     JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_OVER_BOUNDS);
     JK_CHECK(!v.has_code);
     JK_CHECK(strstr(v.reason, "33 traces") != NULL);
+    /* a bound's refusal does not stick (it may be transient: the pool
+     * full): sent again, the event is judged again, not "already refused" */
+    JK_CHECK(!jk_node_chain_app_submit(app, bytes, len, &v));
+    JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_OVER_BOUNDS);
+    free(bytes);
+    /* and the same blob with one good trace (the same event hash) is
+     * admitted */
+    jk_chain_trace_sign(bob.sk, &c.g.genesis_hash, b, olen, &t);
+    JK_REQUIRE(jk_node_event_encode(&ev, &t, 1, &bytes, &len) == JK_OK);
+    JK_CHECK(jk_node_chain_app_submit(app, bytes, len, &v));
+    JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_ADMITTED);
     free(bytes);
     /* a malformed gossip encoding */
     uint8_t junk[5] = {0};
