@@ -12,29 +12,10 @@
  * The blob encoders and the state reader are written from the README. */
 #include "../test.h"
 #include "example_chain.h"
+#include "poll_blobs.h"
 
 #include "jark/bytes.h"
 #include "jark/sdk.h"
-
-enum { OPEN = 49, VOTE = 42, RECORD = 32 };
-
-static size_t open_blob(uint8_t *b, uint64_t id, const jk_ex_key *opener, uint64_t duration)
-{
-    b[0] = 'O';
-    jk_put_u64le(b + 1, id);
-    memcpy(b + 9, opener->pk, 32);
-    jk_put_u64le(b + 41, duration);
-    return OPEN;
-}
-
-static size_t vote_blob(uint8_t *b, uint64_t id, const jk_ex_key *voter, uint8_t choice)
-{
-    b[0] = 'V';
-    jk_put_u64le(b + 1, id);
-    memcpy(b + 9, voter->pk, 32);
-    b[41] = choice;
-    return VOTE;
-}
 
 /* Poll id's record (deadline, yes, no); false when there is no such poll. */
 static bool poll(jk_cap chain, uint64_t id, uint64_t *deadline, uint64_t *yes, uint64_t *no)

@@ -10,6 +10,7 @@
  * after a repeat), since nothing reset it per event. */
 #include "../test.h"
 #include "example_chain.h"
+#include "poll_blobs.h"
 #include "../progs.h"
 
 #include "jark/bytes.h"
@@ -21,26 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-
-enum { OPEN = 49, VOTE = 42 };
-
-static size_t open_blob(uint8_t *b, uint64_t id, const jk_ex_key *opener, uint64_t duration)
-{
-    b[0] = 'O';
-    jk_put_u64le(b + 1, id);
-    memcpy(b + 9, opener->pk, 32);
-    jk_put_u64le(b + 41, duration);
-    return OPEN;
-}
-
-static size_t vote_blob(uint8_t *b, uint64_t id, const jk_ex_key *voter, uint8_t choice)
-{
-    b[0] = 'V';
-    jk_put_u64le(b + 1, id);
-    memcpy(b + 9, voter->pk, 32);
-    b[41] = choice;
-    return VOTE;
-}
 
 /* submit_event's result object for the event (endpoint name, blob signed
  * by signer) as the node's provider answers it; NULL on any failure. */
