@@ -768,6 +768,14 @@ bool jk_cap_store_in_batch(const jk_cap_store *store);
 /* End an open batch, then make every commit durable (flush the meta page).
  * @return JK_OK; JK_ERR_CAP_STORE; JK_ERR_CAP_STORE_FULL. */
 jk_err jk_cap_store_sync(jk_cap_store *store, jk_diag *diag);
+/* jk_cap_store_sync, but no disk write when every commit is durable
+ * already (none since the last durable write or sync): what a write kept
+ * elsewhere (the node's vote log) calls first so that it never reaches the
+ * disk ahead of a head commit made before it.
+ * @return JK_OK; JK_ERR_CAP_STORE; JK_ERR_CAP_STORE_FULL. */
+jk_err jk_cap_store_flush(jk_cap_store *store, jk_diag *diag);
+/* The store's directory (as opened; valid until close). */
+const char *jk_cap_store_path(const jk_cap_store *store);
 
 /* What a handle has done since open (for measurements and tests). */
 #define JK_CAP_STORE_TAGS 8

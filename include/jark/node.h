@@ -191,6 +191,70 @@ jk_err jk_node_archive_records(jk_node_archive *a, jk_cons_record **recs, size_t
                                jk_diag *diag);
 jk_err jk_node_archive_put_pol(jk_node_archive *a, const uint8_t *pol, size_t len, jk_diag *diag);
 jk_err jk_node_archive_pol(jk_node_archive *a, uint8_t **pol, size_t *len, jk_diag *diag);
+/* Append up to JK_NODE_VOTELOG_GROUP records (the PERSIST outputs of one
+ * loop turn, in order) under ONE sync; on disk when it returns, and so is
+ * every head commit before it (jk_cap_store_flush first). The records live
+ * in the signed-vote log beside the store (jk_node_votelog; an archive
+ * whose store has no directory keeps none).
+ * @return JK_OK; JK_ERR_NODE_VOTE_LOG (a record not above the last, the
+ *         log cannot be written or read back); JK_ERR_NODE_ARCHIVE (the
+ *         store's flush); JK_ERR_INVALID_ARG (too many); JK_ERR_NOMEM. */
+jk_err jk_node_archive_put_records(jk_node_archive *a, const jk_cons_record *recs, size_t n,
+                                   jk_diag *diag);
+/* What opening the vote log noticed and recovered from (a torn last
+ * append ignored), for the node's log; "" when nothing. */
+const char *jk_node_archive_vote_note(const jk_node_archive *a);
+
+/* ---------------------------------------------------------------------------
+ * The signed-vote log (src/node/votelog.c; docs/cap.md "Store: syncs")
+ * ------------------------------------------------------------------------- */
+
+/* DIR/votes.log: the consensus machine's PERSIST records, appended with one
+ * fdatasync per append (one append per loop turn, at most
+ * JK_NODE_VOTELOG_GROUP records), read back strictly at open. Bounded: an
+ * append that starts a new height rewrites the log with only that height's
+ * records once it holds JK_NODE_VOTELOG_ROTATE records. One thread at a
+ * time. */
+#define JK_NODE_VOTELOG_GROUP 16
+#define JK_NODE_VOTELOG_ROTATE 256
+typedef struct jk_node_votelog jk_node_votelog;
+
+/* Open (creating) dir's vote log and read it back; a torn last append is
+ * ignored (jk_node_votelog_note says so) and cut off.
+ * @return JK_OK; JK_ERR_NODE_VOTE_LOG (corrupt, what and where in diag; or
+ *         the file cannot be read, created or written); JK_ERR_NOMEM. */
+jk_err jk_node_votelog_open(const char *dir, jk_node_votelog **out, jk_diag *diag);
+void jk_node_votelog_close(jk_node_votelog *l);
+/* Append recs[0..n) (1..JK_NODE_VOTELOG_GROUP, each strictly above the last
+ * in (height, round, step)) with one write and one fdatasync. After a write
+ * error the log refuses appends until reopened.
+ * @return JK_OK; JK_ERR_NODE_VOTE_LOG; JK_ERR_INVALID_ARG (n too large);
+ *         JK_ERR_NOMEM. */
+jk_err jk_node_votelog_append(jk_node_votelog *l, const jk_cons_record *recs, size_t n,
+                              jk_diag *diag);
+/* The records of the latest height, in order (borrowed until the next
+ * append or close; NULL/0 when the log is empty). */
+const jk_cons_record *jk_node_votelog_latest(const jk_node_votelog *l, size_t *count);
+uint64_t jk_node_votelog_records(const jk_node_votelog *l); /* in the file */
+uint64_t jk_node_votelog_syncs(const jk_node_votelog *l);   /* since open */
+const char *jk_node_votelog_note(const jk_node_votelog *l);  /* "" or why */
+
+/* The log's bytes decoded strictly (what open does; the fuzz target).
+ * latest is malloc'd (jk_node_votelog_view_free), also on error nothing
+ * to free. */
+typedef struct jk_node_votelog_view {
+    size_t valid_len;         /* header and whole appends: what is kept */
+    uint64_t records;         /* records in those appends */
+    bool torn;                /* a torn last append was ignored */
+    jk_cons_record *latest;   /* the latest height's records, in order */
+    size_t nlatest;
+} jk_node_votelog_view;
+/* @return JK_OK; JK_ERR_NODE_VOTE_LOG (not a vote log, another format
+ *         version, a corrupt append before the last, a bad count, a
+ *         record malformed or not above the one before); JK_ERR_NOMEM. */
+jk_err jk_node_votelog_decode(const uint8_t *bytes, size_t len, jk_node_votelog_view *out,
+                              jk_diag *diag);
+void jk_node_votelog_view_free(jk_node_votelog_view *v);
 
 /* Equivocation evidence: two signed votes of one validator at one (height,
  * round, type) for different values (the machine's EVIDENCE output, both

@@ -25,9 +25,10 @@
  *     machine crash undoes at most the latest of them;
  *   - jk_cap_store_write and jk_cap_store_put are DURABLE when they return:
  *     their commit is followed by mdb_env_sync(force), which flushes the
- *     meta page too (and with it every earlier commit). The node's
- *     signed-vote record goes through jk_cap_store_write, so it is on disk
- *     before the vote leaves, and so is every block committed before it.
+ *     meta page too (and with it every earlier commit). jk_cap_store_flush
+ *     does that sync only when a commit is not yet durable: the node's
+ *     signed-vote log (a file of its own) calls it before each append, so
+ *     every block committed before a vote is on disk with the vote.
  *   - a batch (jk_cap_store_batch_begin .. _end) runs head commits as nested
  *     transactions of one LMDB transaction: each commit is still all or
  *     nothing, reads see it, and the batch costs one sync at its end. A
@@ -54,6 +55,8 @@ struct jk_cap_store {
     MDB_txn *batch;             /* the open batch's transaction, or NULL */
     int lost;                   /* a batch failed to commit: LMDB's code; no
                                    more writes (the user's state is ahead) */
+    bool meta_pending;          /* a commit since the last meta sync: its
+                                   meta page may not be on disk yet */
     jk_cap_store_stats stats;
 };
 
@@ -243,10 +246,12 @@ static jk_err jk_txn_commit(jk_txn_ctx *t, bool durable, jk_diag *diag)
     }
     s->stats.commits++;
     s->stats.syncs++; /* mdb_txn_commit's data sync */
+    s->meta_pending = true;
     if (durable) {
         if ((rc = mdb_env_sync(s->env, 1)) != 0)
             return jk_mdb_fail(diag, rc, "sync");
         s->stats.syncs++;
+        s->meta_pending = false;
     }
     return JK_OK;
 }
@@ -485,6 +490,7 @@ jk_err jk_cap_store_batch_end(jk_cap_store *store, jk_diag *diag)
     }
     store->stats.commits++;
     store->stats.syncs++;
+    store->meta_pending = true;
     return JK_OK;
 }
 
@@ -499,7 +505,21 @@ jk_err jk_cap_store_sync(jk_cap_store *store, jk_diag *diag)
     if (rc != 0)
         return jk_mdb_fail(diag, rc, "sync");
     store->stats.syncs++;
+    store->meta_pending = false;
     return JK_OK;
+}
+
+jk_err jk_cap_store_flush(jk_cap_store *store, jk_diag *diag)
+{
+    if (!store->batch && !store->meta_pending)
+        return JK_OK;
+    return jk_cap_store_sync(store, diag);
+}
+
+const char *jk_cap_store_path(const jk_cap_store *store)
+{
+    const char *path = NULL;
+    return mdb_env_get_path(store->env, &path) == 0 ? path : NULL;
 }
 
 void jk_cap_store_stats_get(const jk_cap_store *store, jk_cap_store_stats *out)

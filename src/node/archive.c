@@ -17,8 +17,9 @@
  *   "height":   key = height u64 big-endian (so a cursor walks in order),
  *               value = block hash[32] ‖ cert_len u32 LE ‖ certificate ‖ block.
  *   "hash":     key = block hash[32], value = height u64 LE.
- *   "vote":     "records" → n × 87-byte records (jk_cons_record_encode) of
- *               the latest height signed in; "pol" → the last PERSIST_POL.
+ *   "vote":     "pol" → the last PERSIST_POL. (An earlier jark kept the
+ *               signed-vote records here under "records"; they move to the
+ *               vote log, DIR/votes.log (votelog.c), at its first use.)
  *   "evidence": key = height u64 BE ‖ round u32 BE ‖ vote type u8 ‖
  *               validator u32 BE (one entry per equivocation: the first
  *               pair seen is kept), value = the two votes (2 × 114 bytes).
@@ -29,9 +30,11 @@
  * carried (its LastCommit) once h+1 is committed, so that every honest
  * archive holds the same certificate below its top; the top keeps the one
  * its own decision produced. Durability (docs/cap.md "Store: syncs"): the
- * records, the proof of lock, evidence and put go through jk_cap_store_write,
- * on disk when it returns (with every commit before them), so a record
- * written before a vote is sent survives any crash after it; a block's
+ * signed-vote records are appended to the vote log with one fdatasync per
+ * append, after jk_cap_store_flush (so every commit before them is on disk
+ * too); the proof of lock, evidence and put go through jk_cap_store_write,
+ * on disk when it returns; so a record written before a vote is sent
+ * survives any crash after it; a block's
  * commit (jk_node_archive_commit) is a head commit: all or nothing, one
  * sync, and a machine crash may undo the latest one. Pruning: none (every
  * block is kept).
@@ -43,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define JK_ARCHIVE_MAP ((size_t)1 << 32)
 #define JK_EVIDENCE_KEY 17
@@ -55,6 +59,7 @@ struct jk_node_archive {
     uint64_t top;
     uint64_t evidence_count;    /* entries in "evidence" */
     uint64_t evidence_max;      /* JK_NODE_EVIDENCE_MAX unless set */
+    jk_node_votelog *vlog;      /* opened at the first use of the records */
 };
 
 static void jk_put_u64be(uint8_t *p, uint64_t v)
@@ -149,6 +154,7 @@ void jk_node_archive_close(jk_node_archive *a)
 {
     if (!a)
         return;
+    jk_node_votelog_close(a->vlog);
     if (a->owned)
         jk_cap_store_close(a->store);
     free(a);
@@ -375,7 +381,7 @@ typedef struct jk_arch_vote {
     const char *key;
     const uint8_t *bytes;      /* put: the value; NULL: read */
     size_t len;
-    const jk_cons_record *rec; /* put_record: append this */
+    bool del;                  /* delete key */
     uint8_t **out;             /* read: malloc'd copy */
     size_t *out_len;
 } jk_arch_vote;
@@ -383,83 +389,121 @@ typedef struct jk_arch_vote {
 static jk_err jk_arch_vote_txn(void *ctx, jk_cap_store_txn *t, jk_diag *diag)
 {
     jk_arch_vote *w = ctx;
+    if (w->del) {
+        jk_err err = jk_cap_txn_del(t, w->a->vote, w->key, strlen(w->key), diag);
+        return err == JK_ERR_CAP_MISSING ? JK_OK : err;
+    }
+    if (!w->out)
+        return jk_cap_txn_put(t, w->a->vote, w->key, strlen(w->key), w->bytes, w->len, diag);
     const uint8_t *old = NULL;
     size_t n = 0;
     jk_err err = jk_cap_txn_get(t, w->a->vote, w->key, strlen(w->key), &old, &n, diag);
-    if (err == JK_ERR_CAP_MISSING) {
-        err = JK_OK;
-        n = 0;
-    }
-    if (err != JK_OK)
-        return err;
-    if (w->out) {
-        *w->out = NULL;
-        *w->out_len = 0;
-        if (n > 0) {
-            if (!(*w->out = malloc(n)))
-                return JK_ERR_NOMEM;
-            memcpy(*w->out, old, n);
-            *w->out_len = n;
-        }
+    *w->out = NULL;
+    *w->out_len = 0;
+    if (err == JK_ERR_CAP_MISSING)
         return JK_OK;
-    }
-    if (!w->rec)
-        return jk_cap_txn_put(t, w->a->vote, w->key, strlen(w->key), w->bytes, w->len, diag);
-    jk_cons_record last;
-    if (n >= JK_CONS_RECORD_SIZE &&
-        (jk_cons_record_decode(old + n - JK_CONS_RECORD_SIZE, JK_CONS_RECORD_SIZE, &last,
-                               NULL) != JK_OK ||
-         last.height != w->rec->height))
-        n = 0; /* a new height: the older records are done with */
-    uint8_t *all = malloc(n + JK_CONS_RECORD_SIZE);
-    if (!all)
+    if (err != JK_OK || n == 0)
+        return err;
+    if (!(*w->out = malloc(n)))
         return JK_ERR_NOMEM;
-    if (n)
-        memcpy(all, old, n);
-    jk_cons_record_encode(w->rec, all + n);
-    err = jk_cap_txn_put(t, w->a->vote, w->key, strlen(w->key), all, n + JK_CONS_RECORD_SIZE,
-                         diag);
-    free(all);
+    memcpy(*w->out, old, n);
+    *w->out_len = n;
+    return JK_OK;
+}
+
+/* A store of an earlier jark kept the records of the latest height in the
+ * "vote" table under "records" (n × 87 bytes): carried into a new vote log
+ * once, so that an upgraded validator remembers what it signed, then
+ * dropped from the table. */
+static jk_err jk_arch_vlog_migrate(jk_node_archive *a, jk_diag *diag)
+{
+    uint8_t *b = NULL;
+    size_t n = 0;
+    jk_arch_vote w = {.a = a, .key = "records", .out = &b, .out_len = &n};
+    jk_err err = jk_cap_store_read(a->store, jk_arch_vote_txn, &w, diag);
+    if (err != JK_OK || n == 0)
+        return err;
+    if (n % JK_CONS_RECORD_SIZE != 0) {
+        free(b);
+        return jk_diag_set(diag, JK_ERR_NODE_ARCHIVE, "archive: the old vote records are corrupt (%zu bytes)",
+                           n);
+    }
+    for (size_t i = 0; i < n / JK_CONS_RECORD_SIZE && err == JK_OK; i += JK_NODE_VOTELOG_GROUP) {
+        jk_cons_record r[JK_NODE_VOTELOG_GROUP];
+        size_t k = 0;
+        for (; k < JK_NODE_VOTELOG_GROUP && i + k < n / JK_CONS_RECORD_SIZE && err == JK_OK; k++)
+            err = jk_cons_record_decode(b + (i + k) * JK_CONS_RECORD_SIZE, JK_CONS_RECORD_SIZE, &r[k], diag);
+        if (err == JK_OK)
+            err = jk_node_votelog_append(a->vlog, r, k, diag);
+    }
+    free(b);
+    jk_arch_vote d = {.a = a, .key = "records", .del = true};
+    return err == JK_OK ? jk_cap_store_write(a->store, jk_arch_vote_txn, &d, diag) : err;
+}
+
+/* The vote log beside the store, opened at its first use (readers of blocks
+ * alone never touch it); a new log takes over an old store's records. */
+static jk_err jk_arch_vlog(jk_node_archive *a, jk_diag *diag)
+{
+    if (a->vlog)
+        return JK_OK;
+    const char *dir = jk_cap_store_path(a->store);
+    if (!dir)
+        return jk_diag_set(diag, JK_ERR_NODE_ARCHIVE, "archive: the store has no directory for its vote log");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/votes.log", dir);
+    bool fresh = access(path, F_OK) != 0;
+    jk_err err = jk_node_votelog_open(dir, &a->vlog, diag);
+    if (err == JK_OK && fresh)
+        err = jk_arch_vlog_migrate(a, diag);
+    if (err != JK_OK) {
+        jk_node_votelog_close(a->vlog);
+        a->vlog = NULL;
+    }
+    return err;
+}
+
+jk_err jk_node_archive_put_records(jk_node_archive *a, const jk_cons_record *recs, size_t n,
+                                   jk_diag *diag)
+{
+    jk_err err = jk_arch_vlog(a, diag);
+    /* Every head commit before these votes reaches the disk first: a
+     * validator that voted at h + 1 comes back from a machine crash with
+     * block h (one sync, only when a head was committed since the last). */
+    if (err == JK_OK && n)
+        err = jk_arch_err(jk_cap_store_flush(a->store, diag), diag, "flush before a vote");
+    if (err == JK_OK)
+        err = jk_node_votelog_append(a->vlog, recs, n, diag);
     return err;
 }
 
 jk_err jk_node_archive_put_record(jk_node_archive *a, const jk_cons_record *rec, jk_diag *diag)
 {
-    jk_arch_vote w = {.a = a, .key = "records", .rec = rec};
-    return jk_arch_err(jk_cap_store_write(a->store, jk_arch_vote_txn, &w, diag), diag,
-                       "vote record");
+    return jk_node_archive_put_records(a, rec, 1, diag);
 }
 
 jk_err jk_node_archive_records(jk_node_archive *a, jk_cons_record **recs, size_t *count,
                                jk_diag *diag)
 {
-    uint8_t *b = NULL;
-    size_t n = 0;
     *recs = NULL;
     *count = 0;
-    jk_arch_vote w = {.a = a, .key = "records", .out = &b, .out_len = &n};
-    jk_err err = jk_arch_err(jk_cap_store_read(a->store, jk_arch_vote_txn, &w, diag), diag,
-                             "vote record");
-    if (err != JK_OK || n == 0)
+    jk_err err = jk_arch_vlog(a, diag);
+    if (err != JK_OK)
         return err;
-    if (n % JK_CONS_RECORD_SIZE != 0) {
-        free(b);
-        return jk_diag_set(diag, JK_ERR_NODE_ARCHIVE, "archive: vote records are corrupt");
-    }
-    size_t k = n / JK_CONS_RECORD_SIZE;
-    jk_cons_record *r = calloc(k, sizeof *r);
-    for (size_t i = 0; r && i < k && err == JK_OK; i++)
-        err = jk_cons_record_decode(b + i * JK_CONS_RECORD_SIZE, JK_CONS_RECORD_SIZE, &r[i], diag);
-    free(b);
-    if (!r)
+    size_t k;
+    const jk_cons_record *latest = jk_node_votelog_latest(a->vlog, &k);
+    if (k == 0)
+        return JK_OK;
+    if (!(*recs = malloc(k * sizeof **recs)))
         return JK_ERR_NOMEM;
-    if (err != JK_OK) {
-        free(r);
-        return err;
-    }
-    *recs = r;
+    memcpy(*recs, latest, k * sizeof **recs);
     *count = k;
     return JK_OK;
+}
+
+const char *jk_node_archive_vote_note(const jk_node_archive *a)
+{
+    return a->vlog ? jk_node_votelog_note(a->vlog) : "";
 }
 
 jk_err jk_node_archive_put_pol(jk_node_archive *a, const uint8_t *pol, size_t len, jk_diag *diag)

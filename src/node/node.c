@@ -256,23 +256,35 @@ static void jk_send(jk_node *n, uint32_t validator, const uint8_t *bytes, size_t
         (void)jk_net_send(n->net, peer, kind, bytes, len);
 }
 
-/* Carry out the machine's outputs in order. A PERSIST is durable (the
- * archive's put is a synchronous LMDB commit) before the next output runs,
- * so no vote leaves before its record is on disk. */
+/* Carry out the machine's outputs in order, the durable ones first: the
+ * turn's PERSIST records go to the vote log under one sync (and each
+ * PERSIST_POL in its place among them) before any SEND, so no vote leaves
+ * before its record is on disk. */
 static jk_err jk_outputs(jk_node *n, uint64_t now, jk_diag *diag)
 {
     size_t count;
     const jk_cons_out *outs = jk_cons_outputs(n->m, &count);
     jk_err err = JK_OK;
+    jk_cons_record recs[JK_NODE_VOTELOG_GROUP];
+    size_t nrecs = 0;
+    for (size_t i = 0; i <= count && err == JK_OK; i++) {
+        bool rec = i < count && outs[i].kind == JK_CONS_OUT_PERSIST;
+        if (rec)
+            recs[nrecs++] = outs[i].record;
+        bool pol = i < count && outs[i].kind == JK_CONS_OUT_PERSIST_POL;
+        if (nrecs && (i == count || pol || nrecs == JK_NODE_VOTELOG_GROUP)) {
+            err = jk_node_archive_put_records(n->cfg.archive, recs, nrecs, diag);
+            nrecs = 0;
+        }
+        if (err == JK_OK && pol)
+            err = jk_node_archive_put_pol(n->cfg.archive, outs[i].bytes, outs[i].len, diag);
+    }
     for (size_t i = 0; i < count && err == JK_OK; i++) {
         const jk_cons_out *o = &outs[i];
         switch (o->kind) {
         case JK_CONS_OUT_PERSIST:
-            err = jk_node_archive_put_record(n->cfg.archive, &o->record, diag);
-            break;
         case JK_CONS_OUT_PERSIST_POL:
-            err = jk_node_archive_put_pol(n->cfg.archive, o->bytes, o->len, diag);
-            break;
+            break; /* done above */
         case JK_CONS_OUT_SEND:
             jk_send(n, o->peer, o->bytes, o->len);
             break;
@@ -658,6 +670,8 @@ jk_err jk_node_new(const jk_node_config *cfg, jk_node **out, jk_diag *diag)
     uint8_t *pol = NULL;
     size_t pol_len = 0;
     err = jk_node_archive_records(cfg->archive, &recs, &nrecs, diag);
+    if (err == JK_OK && jk_node_archive_vote_note(cfg->archive)[0])
+        jk_node_logf(n, 0, "%s", jk_node_archive_vote_note(cfg->archive));
     if (err == JK_OK)
         err = jk_node_archive_pol(cfg->archive, &pol, &pol_len, diag);
     if (err == JK_OK)

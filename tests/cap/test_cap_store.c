@@ -79,15 +79,24 @@ static jk_cap state_value(uint32_t pages, jk_cap *data_out)
     return inst;
 }
 
+/* A fresh store (opt NULL: the defaults) in a new directory dir[64]; NULL
+ * on failure. */
+static jk_cap_store *open_fresh(char *dir, const jk_cap_store_options *opt)
+{
+    jk_cap_store *st = NULL;
+    tmpdir(dir, 64);
+    if (!dir[0] || jk_cap_store_open(dir, opt, &st, NULL) != JK_OK)
+        return NULL;
+    return st;
+}
+
 JK_TEST(test_cap_store_commit_reopen_load)
 {
     int64_t before = live();
     char dir[64];
-    tmpdir(dir, sizeof dir);
-    JK_REQUIRE(dir[0]);
-    jk_cap_store *st;
+    jk_cap_store *st = open_fresh(dir, NULL);
+    JK_REQUIRE(st);
     jk_diag diag = {{0}};
-    JK_REQUIRE(jk_cap_store_open(dir, NULL, &st, &diag) == JK_OK);
     jk_cap d, inst = state_value(1000, &d);
     uint64_t written = 0;
     JK_REQUIRE(jk_cap_store_commit(st, "main", inst, &written, &diag) == JK_OK);
@@ -141,11 +150,9 @@ JK_TEST(test_cap_store_commit_reopen_load)
 JK_TEST(test_cap_store_put_get_has)
 {
     char dir[64];
-    tmpdir(dir, sizeof dir);
-    JK_REQUIRE(dir[0]);
-    jk_cap_store *st;
+    jk_cap_store *st = open_fresh(dir, NULL);
+    JK_REQUIRE(st);
     jk_diag diag = {{0}};
-    JK_REQUIRE(jk_cap_store_open(dir, NULL, &st, &diag) == JK_OK);
     uint8_t page[10] = {0x02, 5, 0, 0, 0, 'h', 'e', 'l', 'l', 'o'};
     jk_hash h, want;
     jk_crypto_blake2b256(page, sizeof page, &want);
@@ -189,11 +196,9 @@ JK_TEST(test_cap_store_detects_corruption)
 {
     int64_t before = live();
     char dir[64];
-    tmpdir(dir, sizeof dir);
-    JK_REQUIRE(dir[0]);
-    jk_cap_store *st;
+    jk_cap_store *st = open_fresh(dir, NULL);
+    JK_REQUIRE(st);
     jk_diag diag = {{0}};
-    JK_REQUIRE(jk_cap_store_open(dir, NULL, &st, &diag) == JK_OK);
     jk_cap d, inst = state_value(4, &d);
     JK_REQUIRE(jk_cap_store_commit(st, "main", inst, NULL, &diag) == JK_OK);
     jk_cap_store_close(st);
@@ -243,12 +248,10 @@ JK_TEST(test_cap_store_map_full_is_atomic)
 {
     int64_t before = live();
     char dir[64];
-    tmpdir(dir, sizeof dir);
-    JK_REQUIRE(dir[0]);
-    jk_cap_store *st;
-    jk_diag diag = {{0}};
     jk_cap_store_options opt = {.map_size = 1 << 20};
-    JK_REQUIRE(jk_cap_store_open(dir, &opt, &st, &diag) == JK_OK);
+    jk_cap_store *st = open_fresh(dir, &opt);
+    JK_REQUIRE(st);
+    jk_diag diag = {{0}};
     jk_cap d1, small = state_value(2, &d1), d2, big = state_value(300, &d2);
     JK_REQUIRE(jk_cap_store_commit(st, "main", small, NULL, &diag) == JK_OK);
     JK_CHECK(jk_cap_store_commit(st, "main", big, NULL, &diag) == JK_ERR_CAP_STORE_FULL);
@@ -316,11 +319,8 @@ static jk_err get_row(void *ctx, jk_cap_store_txn *txn, jk_diag *diag)
  * NULL on failure. */
 static jk_cap_store *open_rows(char *dir, jk_cap_table *t)
 {
-    jk_cap_store *st = NULL;
-    tmpdir(dir, 64);
-    if (!dir[0] || jk_cap_store_open(dir, NULL, &st, NULL) != JK_OK)
-        return NULL;
-    if (jk_cap_store_table(st, "rows", t, NULL) != JK_OK) {
+    jk_cap_store *st = open_fresh(dir, NULL);
+    if (st && jk_cap_store_table(st, "rows", t, NULL) != JK_OK) {
         jk_cap_store_close(st);
         return NULL;
     }
@@ -386,12 +386,10 @@ JK_TEST(test_cap_batch_commits_land_together)
 JK_TEST(test_cap_batch_map_full_keeps_batch)
 {
     char dir[64];
-    tmpdir(dir, sizeof dir);
-    JK_REQUIRE(dir[0]);
-    jk_cap_store *st;
-    jk_diag diag = {{0}};
     jk_cap_store_options opt = {.map_size = 1 << 20};
-    JK_REQUIRE(jk_cap_store_open(dir, &opt, &st, &diag) == JK_OK);
+    jk_cap_store *st = open_fresh(dir, &opt);
+    JK_REQUIRE(st);
+    jk_diag diag = {{0}};
     jk_cap d1, small = state_value(2, &d1), d2, next = state_value(3, &d2), d3,
                  big = state_value(300, &d3);
     JK_REQUIRE(jk_cap_store_commit(st, "main", small, NULL, &diag) == JK_OK);
@@ -510,12 +508,10 @@ JK_TEST(test_cap_batch_durable_ends_it)
 JK_TEST(test_cap_batch_failed_write_loses_batch_whole)
 {
     char dir[64], path[96];
-    tmpdir(dir, sizeof dir);
-    JK_REQUIRE(dir[0]);
+    jk_cap_store *st = open_fresh(dir, NULL);
+    JK_REQUIRE(st);
     snprintf(path, sizeof path, "%s/data.mdb", dir);
-    jk_cap_store *st;
     jk_diag diag = {{0}};
-    JK_REQUIRE(jk_cap_store_open(dir, NULL, &st, &diag) == JK_OK);
     jk_cap d1, first = state_value(2, &d1), d2, second = state_value(60, &d2), d3,
                   third = state_value(3, &d3);
     JK_REQUIRE(jk_cap_store_commit(st, "main", first, NULL, &diag) == JK_OK);

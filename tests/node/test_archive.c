@@ -23,6 +23,8 @@ static void rmdir_all(const char *dir)
     remove(path);
     snprintf(path, sizeof path, "%s/lock.mdb", dir);
     remove(path);
+    snprintf(path, sizeof path, "%s/votes.log", dir);
+    remove(path);
     remove(dir);
 }
 

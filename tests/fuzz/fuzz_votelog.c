@@ -1,0 +1,58 @@
+/* fuzz_votelog.c — the signed-vote log's decoder (src/node/votelog.c,
+ * jk_node_votelog_decode) over arbitrary file contents: it must answer
+ * JK_OK or JK_ERR_NODE_VOTE_LOG with a message, never crash or read out of
+ * bounds; what it accepts must be strictly increasing (height, round, step)
+ * within the bytes it keeps, and keeping those bytes alone must decode to
+ * the same records with nothing torn. */
+#include "fuzz_targets.h"
+
+#include "jark/node.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static void jk_fuzz_votelog_fail(const char *what)
+{
+    fprintf(stderr, "fuzz_votelog: %s\n", what);
+    abort();
+}
+
+int jk_fuzz_votelog(const uint8_t *data, size_t size)
+{
+    jk_diag diag = {{0}};
+    jk_node_votelog_view v;
+    jk_err err = jk_node_votelog_decode(data, size, &v, &diag);
+    if (err != JK_OK && err != JK_ERR_NODE_VOTE_LOG)
+        jk_fuzz_votelog_fail("an undocumented code");
+    if (err != JK_OK) {
+        if (!diag.msg[0])
+            jk_fuzz_votelog_fail("a refusal without a reason");
+        if (v.latest)
+            jk_fuzz_votelog_fail("records left behind by a refusal");
+        return 0;
+    }
+    if (v.valid_len > size || (v.nlatest > 0 && v.records < v.nlatest))
+        jk_fuzz_votelog_fail("kept more than it read");
+    for (size_t i = 1; i < v.nlatest; i++) {
+        const jk_cons_record *a = &v.latest[i - 1], *b = &v.latest[i];
+        if (a->height != b->height || a->round > b->round || (a->round == b->round && a->step >= b->step))
+            jk_fuzz_votelog_fail("the latest height's records are not increasing");
+    }
+    if (v.valid_len >= 8) {
+        jk_node_votelog_view w;
+        if (jk_node_votelog_decode(data, v.valid_len, &w, NULL) != JK_OK || w.torn || w.records != v.records ||
+            w.nlatest != v.nlatest)
+            jk_fuzz_votelog_fail("the kept bytes alone decode differently");
+        jk_node_votelog_view_free(&w);
+    }
+    jk_node_votelog_view_free(&v);
+    return 0;
+}
+
+#ifdef JK_FUZZ_LIBFUZZER
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return jk_fuzz_votelog(data, size);
+}
+#endif
