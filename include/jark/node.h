@@ -182,25 +182,30 @@ jk_err jk_node_archive_get(jk_node_archive *a, uint64_t height, jk_hash *block_h
  * JK_ERR_NODE_ARCHIVE. */
 jk_err jk_node_archive_find(jk_node_archive *a, const jk_hash *block_hash, uint64_t *height,
                             jk_diag *diag);
-/* The consensus machine's PERSIST outputs: append a record (a record of a
- * new height starts a new list); read the list back for jk_cons_machine_new
- * (malloc'd array, the caller frees). PERSIST_POL: replace / read (malloc'd,
- * NULL/0 when none). @return JK_OK; JK_ERR_NODE_ARCHIVE; JK_ERR_NOMEM. */
+/* The consensus machine's PERSIST outputs, in the signed-vote log
+ * (DIR/votes.log beside the store, opened at the first of these calls):
+ * append a record (a record of a new height starts a new list); read the
+ * list back for jk_cons_machine_new (malloc'd array, the caller frees).
+ * PERSIST_POL: replace / read (malloc'd, NULL/0 when none).
+ * @return JK_OK; JK_ERR_NODE_VOTE_LOG (the log is corrupt or cannot be
+ *         written, a record not above the last); JK_ERR_NODE_ARCHIVE;
+ *         JK_ERR_NOMEM. */
 jk_err jk_node_archive_put_record(jk_node_archive *a, const jk_cons_record *rec, jk_diag *diag);
 jk_err jk_node_archive_records(jk_node_archive *a, jk_cons_record **recs, size_t *count,
                                jk_diag *diag);
 jk_err jk_node_archive_put_pol(jk_node_archive *a, const uint8_t *pol, size_t len, jk_diag *diag);
 jk_err jk_node_archive_pol(jk_node_archive *a, uint8_t **pol, size_t *len, jk_diag *diag);
-/* Append up to JK_NODE_VOTELOG_GROUP records (the PERSIST outputs of one
- * loop turn, in order) under ONE sync; on disk when it returns, and so is
- * every head commit before it (jk_cap_store_flush first). The records live
- * in the signed-vote log beside the store (jk_node_votelog; an archive
- * whose store has no directory keeps none).
+/* One loop turn's durable outputs in ONE append and one sync: up to
+ * JK_NODE_VOTELOG_GROUP PERSIST records (in order) and the turn's last
+ * PERSIST_POL (NULL/0: none); on disk when it returns, and so is every head
+ * commit before it (jk_cap_store_flush first, when there are records). They
+ * live in the signed-vote log beside the store (jk_node_votelog).
  * @return JK_OK; JK_ERR_NODE_VOTE_LOG (a record not above the last, the
  *         log cannot be written or read back); JK_ERR_NODE_ARCHIVE (the
- *         store's flush); JK_ERR_INVALID_ARG (too many); JK_ERR_NOMEM. */
-jk_err jk_node_archive_put_records(jk_node_archive *a, const jk_cons_record *recs, size_t n,
-                                   jk_diag *diag);
+ *         store's flush); JK_ERR_INVALID_ARG (too many, too large);
+ *         JK_ERR_NOMEM. */
+jk_err jk_node_archive_put_turn(jk_node_archive *a, const jk_cons_record *recs, size_t n,
+                                const uint8_t *pol, size_t pol_len, jk_diag *diag);
 /* What opening the vote log noticed and recovered from (a torn last
  * append ignored), for the node's log; "" when nothing. */
 const char *jk_node_archive_vote_note(const jk_node_archive *a);
@@ -217,6 +222,7 @@ const char *jk_node_archive_vote_note(const jk_node_archive *a);
  * time. */
 #define JK_NODE_VOTELOG_GROUP 16
 #define JK_NODE_VOTELOG_ROTATE 256
+#define JK_NODE_VOTELOG_POL_MAX (JK_CONS_MAX_VALUE + (64u << 10)) /* bytes */
 typedef struct jk_node_votelog jk_node_votelog;
 
 /* Open (creating) dir's vote log and read it back; a torn last append is
@@ -232,6 +238,20 @@ void jk_node_votelog_close(jk_node_votelog *l);
  *         JK_ERR_NOMEM. */
 jk_err jk_node_votelog_append(jk_node_votelog *l, const jk_cons_record *recs, size_t n,
                               jk_diag *diag);
+/* Append recs[0..n) (as jk_node_votelog_append) and a proof of lock
+ * (NULL/0: none) as one write and one fdatasync: a loop turn's outputs.
+ * @return as jk_node_votelog_append and jk_node_votelog_put_pol. */
+jk_err jk_node_votelog_append_turn(jk_node_votelog *l, const jk_cons_record *recs, size_t n,
+                                   const uint8_t *pol, size_t pol_len, jk_diag *diag);
+/* Append a proof of lock (PERSIST_POL: value_len u32 ‖ value ‖
+ * certificate, 1..JK_NODE_VOTELOG_POL_MAX bytes), which replaces the one
+ * before, with one write and one fdatasync.
+ * @return JK_OK; JK_ERR_NODE_VOTE_LOG; JK_ERR_INVALID_ARG (the size);
+ *         JK_ERR_NOMEM. */
+jk_err jk_node_votelog_put_pol(jk_node_votelog *l, const uint8_t *pol, size_t len, jk_diag *diag);
+/* The last proof of lock (borrowed until the next put_pol or close;
+ * NULL/0 when none). */
+const uint8_t *jk_node_votelog_pol(const jk_node_votelog *l, size_t *len);
 /* The records of the latest height, in order (borrowed until the next
  * append or close; NULL/0 when the log is empty). */
 const jk_cons_record *jk_node_votelog_latest(const jk_node_votelog *l, size_t *count);
@@ -248,6 +268,7 @@ typedef struct jk_node_votelog_view {
     bool torn;                /* a torn last append was ignored */
     jk_cons_record *latest;   /* the latest height's records, in order */
     size_t nlatest;
+    size_t pol_off, pol_len;  /* the last proof of lock in the bytes (0: none) */
 } jk_node_votelog_view;
 /* @return JK_OK; JK_ERR_NODE_VOTE_LOG (not a vote log, another format
  *         version, a corrupt append before the last, a bad count, a

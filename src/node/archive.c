@@ -17,9 +17,10 @@
  *   "height":   key = height u64 big-endian (so a cursor walks in order),
  *               value = block hash[32] ‖ cert_len u32 LE ‖ certificate ‖ block.
  *   "hash":     key = block hash[32], value = height u64 LE.
- *   "vote":     "pol" → the last PERSIST_POL. (An earlier jark kept the
- *               signed-vote records here under "records"; they move to the
- *               vote log, DIR/votes.log (votelog.c), at its first use.)
+ *   "vote":     empty. (An earlier jark kept the signed-vote records here
+ *               under "records" and the proof of lock under "pol"; they
+ *               move to the vote log, DIR/votes.log (votelog.c), at its
+ *               first use.)
  *   "evidence": key = height u64 BE ‖ round u32 BE ‖ vote type u8 ‖
  *               validator u32 BE (one entry per equivocation: the first
  *               pair seen is kept), value = the two votes (2 × 114 bytes).
@@ -32,7 +33,7 @@
  * its own decision produced. Durability (docs/cap.md "Store: syncs"): the
  * signed-vote records are appended to the vote log with one fdatasync per
  * append, after jk_cap_store_flush (so every commit before them is on disk
- * too); the proof of lock, evidence and put go through jk_cap_store_write,
+ * too), and so is the proof of lock; evidence and put go through jk_cap_store_write,
  * on disk when it returns; so a record written before a vote is sent
  * survives any crash after it; a block's
  * commit (jk_node_archive_commit) is a head commit: all or nothing, one
@@ -379,9 +380,7 @@ jk_err jk_node_archive_find(jk_node_archive *a, const jk_hash *block_hash, uint6
 typedef struct jk_arch_vote {
     jk_node_archive *a;
     const char *key;
-    const uint8_t *bytes;      /* put: the value; NULL: read */
-    size_t len;
-    bool del;                  /* delete key */
+    bool del;                  /* delete "records" and "pol"; else read key */
     uint8_t **out;             /* read: malloc'd copy */
     size_t *out_len;
 } jk_arch_vote;
@@ -390,11 +389,11 @@ static jk_err jk_arch_vote_txn(void *ctx, jk_cap_store_txn *t, jk_diag *diag)
 {
     jk_arch_vote *w = ctx;
     if (w->del) {
-        jk_err err = jk_cap_txn_del(t, w->a->vote, w->key, strlen(w->key), diag);
+        jk_err err = jk_cap_txn_del(t, w->a->vote, "records", 7, diag);
+        if (err == JK_OK || err == JK_ERR_CAP_MISSING)
+            err = jk_cap_txn_del(t, w->a->vote, "pol", 3, diag);
         return err == JK_ERR_CAP_MISSING ? JK_OK : err;
     }
-    if (!w->out)
-        return jk_cap_txn_put(t, w->a->vote, w->key, strlen(w->key), w->bytes, w->len, diag);
     const uint8_t *old = NULL;
     size_t n = 0;
     jk_err err = jk_cap_txn_get(t, w->a->vote, w->key, strlen(w->key), &old, &n, diag);
@@ -412,10 +411,10 @@ static jk_err jk_arch_vote_txn(void *ctx, jk_cap_store_txn *t, jk_diag *diag)
 }
 
 /* A store of an earlier jark kept the records of the latest height in the
- * "vote" table under "records" (n × 87 bytes): carried into a new vote log
- * once, so that an upgraded validator remembers what it signed, then
- * dropped from the table. */
-static jk_err jk_arch_vlog_migrate(jk_node_archive *a, jk_diag *diag)
+ * "vote" table under "records" (n × 87 bytes) and the proof of lock under
+ * "pol": carried into a new vote log once, so that an upgraded validator
+ * remembers what it signed and its lock, then dropped from the table. */
+static jk_err jk_arch_vlog_migrate(jk_node_archive *a, bool *found, jk_diag *diag)
 {
     uint8_t *b = NULL;
     size_t n = 0;
@@ -423,6 +422,7 @@ static jk_err jk_arch_vlog_migrate(jk_node_archive *a, jk_diag *diag)
     jk_err err = jk_cap_store_read(a->store, jk_arch_vote_txn, &w, diag);
     if (err != JK_OK || n == 0)
         return err;
+    *found = true;
     if (n % JK_CONS_RECORD_SIZE != 0) {
         free(b);
         return jk_diag_set(diag, JK_ERR_NODE_ARCHIVE, "archive: the old vote records are corrupt (%zu bytes)",
@@ -437,8 +437,22 @@ static jk_err jk_arch_vlog_migrate(jk_node_archive *a, jk_diag *diag)
             err = jk_node_votelog_append(a->vlog, r, k, diag);
     }
     free(b);
-    jk_arch_vote d = {.a = a, .key = "records", .del = true};
-    return err == JK_OK ? jk_cap_store_write(a->store, jk_arch_vote_txn, &d, diag) : err;
+    return err;
+}
+
+/* The same for the proof of lock ("pol"). */
+static jk_err jk_arch_vlog_migrate_pol(jk_node_archive *a, bool *found, jk_diag *diag)
+{
+    uint8_t *b = NULL;
+    size_t n = 0;
+    jk_arch_vote w = {.a = a, .key = "pol", .out = &b, .out_len = &n};
+    jk_err err = jk_cap_store_read(a->store, jk_arch_vote_txn, &w, diag);
+    if (err == JK_OK && n) {
+        *found = true;
+        err = jk_node_votelog_put_pol(a->vlog, b, n, diag);
+    }
+    free(b);
+    return err;
 }
 
 /* The vote log beside the store, opened at its first use (readers of blocks
@@ -454,8 +468,14 @@ static jk_err jk_arch_vlog(jk_node_archive *a, jk_diag *diag)
     snprintf(path, sizeof path, "%s/votes.log", dir);
     bool fresh = access(path, F_OK) != 0;
     jk_err err = jk_node_votelog_open(dir, &a->vlog, diag);
+    bool found = false;
     if (err == JK_OK && fresh)
-        err = jk_arch_vlog_migrate(a, diag);
+        err = jk_arch_vlog_migrate(a, &found, diag);
+    if (err == JK_OK && fresh)
+        err = jk_arch_vlog_migrate_pol(a, &found, diag);
+    jk_arch_vote del = {.a = a, .del = true};
+    if (err == JK_OK && found)
+        err = jk_cap_store_write(a->store, jk_arch_vote_txn, &del, diag);
     if (err != JK_OK) {
         jk_node_votelog_close(a->vlog);
         a->vlog = NULL;
@@ -463,8 +483,8 @@ static jk_err jk_arch_vlog(jk_node_archive *a, jk_diag *diag)
     return err;
 }
 
-jk_err jk_node_archive_put_records(jk_node_archive *a, const jk_cons_record *recs, size_t n,
-                                   jk_diag *diag)
+jk_err jk_node_archive_put_turn(jk_node_archive *a, const jk_cons_record *recs, size_t n,
+                                const uint8_t *pol, size_t pol_len, jk_diag *diag)
 {
     jk_err err = jk_arch_vlog(a, diag);
     /* Every head commit before these votes reaches the disk first: a
@@ -473,13 +493,13 @@ jk_err jk_node_archive_put_records(jk_node_archive *a, const jk_cons_record *rec
     if (err == JK_OK && n)
         err = jk_arch_err(jk_cap_store_flush(a->store, diag), diag, "flush before a vote");
     if (err == JK_OK)
-        err = jk_node_votelog_append(a->vlog, recs, n, diag);
+        err = jk_node_votelog_append_turn(a->vlog, recs, n, pol, pol_len, diag);
     return err;
 }
 
 jk_err jk_node_archive_put_record(jk_node_archive *a, const jk_cons_record *rec, jk_diag *diag)
 {
-    return jk_node_archive_put_records(a, rec, 1, diag);
+    return jk_node_archive_put_turn(a, rec, 1, NULL, 0, diag);
 }
 
 jk_err jk_node_archive_records(jk_node_archive *a, jk_cons_record **recs, size_t *count,
@@ -508,14 +528,27 @@ const char *jk_node_archive_vote_note(const jk_node_archive *a)
 
 jk_err jk_node_archive_put_pol(jk_node_archive *a, const uint8_t *pol, size_t len, jk_diag *diag)
 {
-    jk_arch_vote w = {.a = a, .key = "pol", .bytes = pol, .len = len};
-    return jk_arch_err(jk_cap_store_write(a->store, jk_arch_vote_txn, &w, diag), diag, "pol");
+    if (len == 0)
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "archive: an empty proof of lock");
+    return jk_node_archive_put_turn(a, NULL, 0, pol, len, diag);
 }
 
 jk_err jk_node_archive_pol(jk_node_archive *a, uint8_t **pol, size_t *len, jk_diag *diag)
 {
-    jk_arch_vote w = {.a = a, .key = "pol", .out = pol, .out_len = len};
-    return jk_arch_err(jk_cap_store_read(a->store, jk_arch_vote_txn, &w, diag), diag, "pol");
+    *pol = NULL;
+    *len = 0;
+    jk_err err = jk_arch_vlog(a, diag);
+    if (err != JK_OK)
+        return err;
+    size_t n;
+    const uint8_t *p = jk_node_votelog_pol(a->vlog, &n);
+    if (n == 0)
+        return JK_OK;
+    if (!(*pol = malloc(n)))
+        return JK_ERR_NOMEM;
+    memcpy(*pol, p, n);
+    *len = n;
+    return JK_OK;
 }
 
 /* ---- evidence ---- */

@@ -257,9 +257,9 @@ static void jk_send(jk_node *n, uint32_t validator, const uint8_t *bytes, size_t
 }
 
 /* Carry out the machine's outputs in order, the durable ones first: the
- * turn's PERSIST records go to the vote log under one sync (and each
- * PERSIST_POL in its place among them) before any SEND, so no vote leaves
- * before its record is on disk. */
+ * turn's PERSIST records and its last PERSIST_POL go to the vote log in one
+ * append, one sync, before any SEND, so no vote leaves before its record
+ * is on disk. */
 static jk_err jk_outputs(jk_node *n, uint64_t now, jk_diag *diag)
 {
     size_t count;
@@ -267,17 +267,18 @@ static jk_err jk_outputs(jk_node *n, uint64_t now, jk_diag *diag)
     jk_err err = JK_OK;
     jk_cons_record recs[JK_NODE_VOTELOG_GROUP];
     size_t nrecs = 0;
+    const jk_cons_out *pol = NULL;
     for (size_t i = 0; i <= count && err == JK_OK; i++) {
-        bool rec = i < count && outs[i].kind == JK_CONS_OUT_PERSIST;
-        if (rec)
+        if (i < count && outs[i].kind == JK_CONS_OUT_PERSIST_POL)
+            pol = &outs[i];
+        if (i < count && outs[i].kind == JK_CONS_OUT_PERSIST)
             recs[nrecs++] = outs[i].record;
-        bool pol = i < count && outs[i].kind == JK_CONS_OUT_PERSIST_POL;
-        if (nrecs && (i == count || pol || nrecs == JK_NODE_VOTELOG_GROUP)) {
-            err = jk_node_archive_put_records(n->cfg.archive, recs, nrecs, diag);
+        if ((nrecs || pol) && (i == count || nrecs == JK_NODE_VOTELOG_GROUP)) {
+            err = jk_node_archive_put_turn(n->cfg.archive, recs, nrecs, pol ? pol->bytes : NULL,
+                                           pol ? pol->len : 0, diag);
             nrecs = 0;
+            pol = NULL;
         }
-        if (err == JK_OK && pol)
-            err = jk_node_archive_put_pol(n->cfg.archive, outs[i].bytes, outs[i].len, diag);
     }
     for (size_t i = 0; i < count && err == JK_OK; i++) {
         const jk_cons_out *o = &outs[i];

@@ -2,8 +2,9 @@
  * jk_node_votelog_decode) over arbitrary file contents: it must answer
  * JK_OK or JK_ERR_NODE_VOTE_LOG with a message, never crash or read out of
  * bounds; what it accepts must be strictly increasing (height, round, step)
- * within the bytes it keeps, and keeping those bytes alone must decode to
- * the same records with nothing torn. */
+ * within the bytes it keeps, its proof of lock inside them, and keeping
+ * those bytes alone must decode to the same records and proof of lock with
+ * nothing torn. */
 #include "fuzz_targets.h"
 
 #include "jark/node.h"
@@ -31,7 +32,8 @@ int jk_fuzz_votelog(const uint8_t *data, size_t size)
             jk_fuzz_votelog_fail("records left behind by a refusal");
         return 0;
     }
-    if (v.valid_len > size || (v.nlatest > 0 && v.records < v.nlatest))
+    if (v.valid_len > size || (v.nlatest > 0 && v.records < v.nlatest) ||
+        (v.pol_len && (v.pol_off + v.pol_len > v.valid_len || v.pol_len > JK_NODE_VOTELOG_POL_MAX)))
         jk_fuzz_votelog_fail("kept more than it read");
     for (size_t i = 1; i < v.nlatest; i++) {
         const jk_cons_record *a = &v.latest[i - 1], *b = &v.latest[i];
@@ -41,7 +43,7 @@ int jk_fuzz_votelog(const uint8_t *data, size_t size)
     if (v.valid_len >= 8) {
         jk_node_votelog_view w;
         if (jk_node_votelog_decode(data, v.valid_len, &w, NULL) != JK_OK || w.torn || w.records != v.records ||
-            w.nlatest != v.nlatest)
+            w.nlatest != v.nlatest || w.pol_off != v.pol_off || w.pol_len != v.pol_len)
             jk_fuzz_votelog_fail("the kept bytes alone decode differently");
         jk_node_votelog_view_free(&w);
     }

@@ -2,6 +2,6 @@
 # (tests/fuzz/fuzz_votelog.c), seeded from tests/fuzz/corpus/votelog/
 # (replayed by `make test` through tests/fuzz/test_corpus.c): valid-* logs
 # written by jk_node_votelog_append (one, two and three appends), torn-* the
-# same cut short or with a bad last byte, bad-* a corrupt middle, a bad
-# count, another version.
+# same cut short, with a bad last byte or a zero tail, *-pol* with proofs
+# of lock, bad-* a corrupt middle, a bad count or length, another version.
 FUZZ_TARGETS += votelog

@@ -298,7 +298,26 @@ static jk_err vl_old_put(void *ctx, jk_cap_store_txn *t, jk_diag *diag)
     jk_cons_record r1 = vl_rec(9, 1, 1, 5), r2 = vl_rec(9, 1, 2, 5);
     jk_cons_record_encode(&r1, b);
     jk_cons_record_encode(&r2, b + JK_CONS_RECORD_SIZE);
-    return jk_cap_txn_put(t, *table, "records", 7, b, sizeof b, diag);
+    jk_err err = jk_cap_txn_put(t, *table, "records", 7, b, sizeof b, diag);
+    return err == JK_OK ? jk_cap_txn_put(t, *table, "pol", 3, "lock", 4, diag) : err;
+}
+
+/* How many of the old keys the "vote" table still holds. */
+static jk_err vl_old_count(void *ctx, jk_cap_store_txn *t, jk_diag *diag)
+{
+    int *left = ctx;
+    const char *keys[] = {"records", "pol"};
+    jk_cap_table vote = 0; /* the first table this store opened */
+    for (int i = 0; i < 2; i++) {
+        const uint8_t *v;
+        size_t n;
+        jk_err err = jk_cap_txn_get(t, vote, keys[i], strlen(keys[i]), &v, &n, diag);
+        if (err == JK_OK)
+            ++*left;
+        else if (err != JK_ERR_CAP_MISSING)
+            return err;
+    }
+    return JK_OK;
 }
 
 JK_TEST(test_votelog_takes_over_an_old_stores_records)
@@ -321,9 +340,21 @@ JK_TEST(test_votelog_takes_over_an_old_stores_records)
         if (n == 2)
             JK_CHECK(recs[0].height == 9 && recs[1].step == 2 && recs[1].round == 1);
         free(recs);
+        uint8_t *pol;
+        size_t plen;
+        JK_REQUIRE(jk_node_archive_pol(a, &pol, &plen, NULL) == JK_OK);
+        JK_CHECK(plen == 4 && pol && !memcmp(pol, "lock", 4));
+        free(pol);
         jk_node_archive_close(a);
     }
-    JK_CHECK_EQ(vl_size(dir), 8 + 183);
+    JK_CHECK_EQ(vl_size(dir), 8 + 183 + 5 + 4 + 8);
+    /* and gone from the table */
+    JK_REQUIRE(jk_cap_store_open(dir, NULL, &st, NULL) == JK_OK);
+    JK_REQUIRE(jk_cap_store_table(st, "vote", &vote, NULL) == JK_OK);
+    int left = 0;
+    JK_CHECK_EQ(jk_cap_store_read(st, vl_old_count, &left, NULL), JK_OK);
+    JK_CHECK_EQ(left, 0);
+    jk_cap_store_close(st);
     vl_rmdir(dir);
 }
 
@@ -378,7 +409,7 @@ static void vl_child(const char *dir, uint64_t seed, int fd)
         size_t n = 1 + vl_next(&x) % 3;
         if (done + n > VL_RECORDS)
             n = VL_RECORDS - done;
-        if (jk_node_archive_put_records(a, recs + done, n, NULL) != JK_OK)
+        if (jk_node_archive_put_turn(a, recs + done, n, NULL, 0, NULL) != JK_OK)
             _exit(4);
         done += n;
         if (k == kill_after && !report_first)
@@ -416,8 +447,9 @@ JK_TEST(test_votelog_kill_while_voting_never_equivocates)
         jk_cons_record recs[VL_RECORDS];
         vl_sequence(seed, recs, VL_RECORDS);
         /* A machine crash may also lose or tear what was written after the
-         * last sync that returned: damage the log past what the last
-         * report proves synced (the appends of `sent` records). */
+         * last sync that returned: cut the log, or zero it, anywhere past
+         * what the last report proves synced (the appends of `sent`
+         * records). */
         uint8_t buf[1 << 14];
         size_t len = vl_read(dir, buf, sizeof buf), synced = len;
         jk_node_votelog_view v;
@@ -433,8 +465,7 @@ JK_TEST(test_votelog_kill_while_voting_never_equivocates)
         if (len > synced) {
             size_t keep = synced + vl_next(&x) % (len - synced + 1);
             if (vl_next(&x) % 2)
-                for (size_t i = keep; i < len; i++)
-                    buf[i] = (uint8_t)vl_next(&x);
+                memset(buf + keep, 0, len - keep); /* the size grew, the data did not land */
             else
                 len = keep;
             vl_write(dir, buf, len);
@@ -478,4 +509,67 @@ JK_TEST(test_votelog_kill_while_voting_never_equivocates)
         jk_node_archive_close(a);
         vl_rmdir(dir);
     }
+}
+
+/* The proof of lock: in the same append as the turn's records (one sync),
+ * replaced by the next, back after a reopen; a torn one leaves the one
+ * before; large ones keep the file within twice its size after a
+ * rewrite. */
+JK_TEST(test_votelog_keeps_the_last_proof_of_lock)
+{
+    char dir[64];
+    vl_tmpdir(dir, sizeof dir);
+    jk_node_votelog *l;
+    JK_REQUIRE(jk_node_votelog_open(dir, &l, NULL) == JK_OK);
+    uint64_t syncs = jk_node_votelog_syncs(l);
+    jk_cons_record pc = vl_rec(3, 0, 2, 1);
+    JK_CHECK_EQ(jk_node_votelog_append_turn(l, &pc, 1, (const uint8_t *)"first", 5, NULL), JK_OK);
+    JK_CHECK_EQ(jk_node_votelog_syncs(l), syncs + 1);
+    JK_CHECK_EQ(jk_node_votelog_put_pol(l, (const uint8_t *)"second!", 7, NULL), JK_OK);
+    JK_CHECK_EQ(jk_node_votelog_put_pol(l, NULL, 0, NULL), JK_ERR_INVALID_ARG);
+    jk_node_votelog_close(l);
+    uint8_t buf[4096];
+    size_t len = vl_read(dir, buf, sizeof buf);
+    JK_CHECK_EQ(len, 8 + (5 + 5 + 8) + 96 + (5 + 7 + 8));
+    JK_REQUIRE(jk_node_votelog_open(dir, &l, NULL) == JK_OK);
+    size_t plen, n;
+    const uint8_t *pol = jk_node_votelog_pol(l, &plen);
+    JK_CHECK(plen == 7 && !memcmp(pol, "second!", 7));
+    jk_node_votelog_latest(l, &n);
+    JK_CHECK_EQ(n, 1);
+    jk_node_votelog_close(l);
+    /* the second one torn: the first is the proof of lock again */
+    vl_write(dir, buf, len - 3);
+    JK_REQUIRE(jk_node_votelog_open(dir, &l, NULL) == JK_OK);
+    pol = jk_node_votelog_pol(l, &plen);
+    JK_CHECK(plen == 5 && !memcmp(pol, "first", 5));
+    JK_CHECK(strstr(jk_node_votelog_note(l), "torn") != NULL);
+    jk_node_votelog_close(l);
+    /* a length past the bound, with bytes after it: refused */
+    uint8_t bad[4096];
+    memcpy(bad, buf, len);
+    bad[8 + 1 + 3] = 0x7F;
+    jk_node_votelog_view v;
+    jk_diag diag = {{0}};
+    JK_CHECK_EQ(jk_node_votelog_decode(bad, len, &v, &diag), JK_ERR_NODE_VOTE_LOG);
+    JK_CHECK(strstr(diag.msg, "proof of lock") != NULL);
+    /* 40 proofs of lock of 200 KB: the file stays within 2 MiB-ish */
+    JK_REQUIRE(jk_node_votelog_open(dir, &l, NULL) == JK_OK);
+    uint8_t *big = calloc(1, 200 << 10);
+    JK_REQUIRE(big);
+    long most = 0;
+    for (int i = 0; i < 40; i++) {
+        big[0] = (uint8_t)i;
+        JK_REQUIRE(jk_node_votelog_put_pol(l, big, 200 << 10, NULL) == JK_OK);
+        if (vl_size(dir) > most)
+            most = vl_size(dir);
+    }
+    JK_CHECK(most <= (1 << 20) + (200 << 10));
+    jk_node_votelog_close(l);
+    JK_REQUIRE(jk_node_votelog_open(dir, &l, NULL) == JK_OK);
+    pol = jk_node_votelog_pol(l, &plen);
+    JK_CHECK(plen == (200 << 10) && pol[0] == 39);
+    jk_node_votelog_close(l);
+    free(big);
+    vl_rmdir(dir);
 }
