@@ -5,7 +5,18 @@
 
 #include "../src/pvm/jit.h"
 
+#include <sys/resource.h>
 #include <time.h>
+
+/* Page faults this process has taken so far (minor + major): read around a
+ * timed region, it tells whether the region paid first-touch faults. */
+static inline long jk_bench_faults(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return ru.ru_minflt + ru.ru_majflt;
+}
 
 /* Seconds the recompiler alone takes on prog (best of 5): its code is
  * dropped and compiled again each time, so prog keeps working code. */

@@ -51,6 +51,11 @@ typedef struct jk_jit_ctx {
     jk_pvm_memory *mem;
     int mem_rc;                     /* JK_MEM_* of a failed access */
     uint32_t fault_address;
+    /* Strided loops (jit_loop.c): written by a loop's check, read by its
+     * body; no two loops' bodies ever run interleaved. */
+    int64_t loop_bias;              /* gas held back so the body stops after K iterations */
+    uint64_t loop_delta[4];         /* per cursor: host address − guest address */
+    uint32_t loop_k;                /* the smallest iteration count so far */
 } jk_jit_ctx;
 
 /* An empty TLB entry: no 32-bit address XORed with it is below 4096. */

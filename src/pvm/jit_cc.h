@@ -22,6 +22,9 @@
 #define CTX_STACK_LIMIT ((int32_t)offsetof(jk_jit_ctx, stack_limit))
 /* Host stack the predicted returns may use: 1,024 levels of 16 bytes. */
 #define JK_JIT_RETURN_STACK (16 * 1024)
+#define CTX_LOOP_BIAS ((int32_t)offsetof(jk_jit_ctx, loop_bias))
+#define CTX_LOOP_DELTA ((int32_t)offsetof(jk_jit_ctx, loop_delta))
+#define CTX_LOOP_K ((int32_t)offsetof(jk_jit_ctx, loop_k))
 #define CTX_TLB_R_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_r[0].addr))
 #define CTX_TLB_R_BASE ((int32_t)offsetof(jk_jit_ctx, tlb_r[0].base))
 #define CTX_TLB_W_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_w[0].addr))
@@ -242,6 +245,33 @@ void jk_jit_djump(jk_cc *c, uint32_t i, bool is_return, int64_t call_v);
  * copy (the one-by-one copy is emitted late; see there), set *last to its
  * last instruction and return true. */
 bool jk_jit_group(jk_cc *c, uint32_t i, uint32_t *last);
+/* jit_group.c: the same without trying a strided loop first (jit_loop.c). */
+bool jk_jit_group_only(jk_cc *c, uint32_t i, uint32_t *last);
+
+/* One guest memory access through a base register (jit_group.c). */
+typedef struct jk_memop {
+    unsigned base;   /* guest register holding the base address */
+    uint32_t off;    /* constant added to it (32-bit wrap) */
+    unsigned n;      /* bytes */
+    bool write, sx;
+    int reg;         /* load: destination; store: value register, or −1 */
+    uint64_t vimm;   /* store: the constant stored when reg < 0 */
+} jk_memop;
+/* jit_group.c: decode in as a register-based access, or return false. */
+bool jk_group_memop(const jk_pvm_insn *in, jk_memop *m);
+/* jit_group.c: the guest register an instruction allowed between checked
+ * accesses writes, or −1 when it may not sit there. Allowed: ALU forms whose
+ * code (jit_insn.c) uses only rax and rcx as scratch (never rdx), never exits
+ * and never calls C. */
+int jk_group_alu(const jk_pvm_insn *in);
+/* jit_group.c: access m as one plain host load or store at `at`, known to be
+ * inside a page that allows it (clobbers rax only). */
+void jk_group_access(jk_cc *c, const jk_memop *m, jk_x64_rm at);
+/* jit_loop.c: if instruction i starts a strided loop, emit the whole loop
+ * block (its ordinary code, the check and the checked-once copy), set *last
+ * to its last instruction and return true. */
+bool jk_jit_loop(jk_cc *c, uint32_t i, uint32_t *last);
+
 /* jit_group.c: a group's one-by-one copy, out of line (from jk_jit_emit_late). */
 void jk_jit_group_slow(jk_cc *c, const jk_late *l);
 /* jit_ctl.c: record one piece of out-of-line code. */

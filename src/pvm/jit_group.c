@@ -30,18 +30,7 @@
 #define JK_GROUP_MAX_INSNS 24
 #define JK_GROUP_MAX_SPAN 256
 
-/* One guest memory access through a base register. */
-typedef struct jk_memop {
-    unsigned base;   /* guest register holding the base address */
-    uint32_t off;    /* constant added to it (32-bit wrap) */
-    unsigned n;      /* bytes */
-    bool write, sx;
-    int reg;         /* load: destination; store: value register, or −1 */
-    uint64_t vimm;   /* store of a constant: the constant */
-} jk_memop;
-
-/* Decode in as a register-based access, or return false. */
-static bool jk_group_memop(const jk_pvm_insn *in, jk_memop *m)
+bool jk_group_memop(const jk_pvm_insn *in, jk_memop *m)
 {
     static const struct {
         uint8_t op, n;
@@ -77,10 +66,7 @@ static bool jk_group_memop(const jk_pvm_insn *in, jk_memop *m)
     return false;
 }
 
-/* The guest register an instruction allowed inside a group writes, or −1
- * when the instruction may not sit inside one. Allowed: ALU forms whose code
- * (jit.c) uses only rax and rcx as scratch, never exits and never calls C. */
-static int jk_group_alu(const jk_pvm_insn *in)
+int jk_group_alu(const jk_pvm_insn *in)
 {
     switch (in->opcode) {
     case OP_load_imm:
@@ -182,11 +168,9 @@ static bool jk_group_scan(const jk_cc *c, uint32_t i, jk_group *g)
     return true;
 }
 
-/* The fast form of access m: rdx = host address of the group's lowest byte. */
-static void jk_group_access(jk_cc *c, const jk_memop *m, int32_t disp)
+void jk_group_access(jk_cc *c, const jk_memop *m, jk_x64_rm at)
 {
     jk_x64_buf *b = &c->b;
-    jk_x64_rm at = X_MEM(X_RDX, disp);
     if (!m->write) {
         uint8_t h = c->map[m->reg] != X_NOREG ? c->map[m->reg] : X_RAX;
         switch (m->n) {
@@ -209,6 +193,13 @@ static void jk_group_access(jk_cc *c, const jk_memop *m, int32_t disp)
 
 bool jk_jit_group(jk_cc *c, uint32_t i, uint32_t *last)
 {
+    if (c->prog->block_start[i] && jk_jit_loop(c, i, last))
+        return true; /* a strided loop (jit_loop.c) */
+    return jk_jit_group_only(c, i, last);
+}
+
+bool jk_jit_group_only(jk_cc *c, uint32_t i, uint32_t *last)
+{
     jk_group g;
     if (!jk_group_scan(c, i, &g))
         return false;
@@ -227,7 +218,7 @@ bool jk_jit_group(jk_cc *c, uint32_t i, uint32_t *last)
         jk_memop m;
         int32_t d;
         if (jk_group_memop(in, &m) && jk_group_delta(m.off, (uint32_t)(g.addr_off - (uint32_t)g.dmin), &d))
-            jk_group_access(c, &m, d - g.dmin);
+            jk_group_access(c, &m, X_MEM(X_RDX, d - g.dmin));
         else
             jk_jit_compile_insn(c, k);
         if (b->len - start > JK_JIT_INSN_BOUND)

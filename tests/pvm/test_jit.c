@@ -104,6 +104,28 @@ JK_TEST(test_jit_code_size_is_linear)
     JK_CHECK(prog->jit->code_len <= 4096 + (size_t)prog->insn_count * 512);
     JK_CHECK(prog->jit->code_len >= (size_t)prog->insn_count * 8);
     jk_pvm_program_free(prog);
+
+    /* 10,000 strided loops (jit_loop.c: ordinary code, the check, the
+     * checked-once copy), each with a two-access group and four cursors,
+     * the most the check probes: still under the same bound. */
+    len = 0;
+    src = malloc(cap);
+    JK_REQUIRE(src != NULL);
+    for (int i = 0; i < 10000 && len + 400 < cap; i++)
+        len += (size_t)snprintf(src + len, cap - len,
+                                "l%d:\n  load_ind_u64 r5, r1, 0\n  load_ind_u64 r6, r1, 8\n"
+                                "  store_ind_u64 r5, r2, %d\n  store_ind_u8 r6, r3, 1\n  load_ind_u16 r7, r4, -2\n"
+                                "  add_imm_64 r1, r1, 16\n  add_imm_64 r2, r2, -8\n  add_imm_64 r4, r4, 3\n"
+                                "  branch_ne r1, r9, l%d\n",
+                                i, 8 * (i % 7), i);
+    len += (size_t)snprintf(src + len, cap - len, "  trap\n");
+    src[len] = 0;
+    prog = jk_jit_load_asm(src);
+    free(src);
+    JK_REQUIRE(prog != NULL);
+    JK_REQUIRE(jk_pvm_program_jitted(prog));
+    JK_CHECK(prog->jit->code_len <= 4096 + (size_t)prog->insn_count * 512);
+    jk_pvm_program_free(prog);
 #endif
 }
 

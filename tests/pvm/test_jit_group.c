@@ -46,12 +46,21 @@ static jk_pvm_memory *jk_group_memory(void)
     for (uint32_t a = 0x20000; a < 0x21000; a += 0x100)
         jk_pvm_memory_write(mem, a, fill, sizeof fill);
     jk_pvm_memory_write(mem, 0x21fc0, fill, sizeof fill);
+    /* for the strided loops: four writable pages, then copy-on-write,
+     * read-only, writable, unmapped */
+    jk_pvm_memory_map(mem, 0x30000, 0x4000, JK_PVM_ACCESS_WRITE);
+    jk_pvm_memory_map_shared(mem, 0x34000, jk_group_shared, JK_PVM_ACCESS_WRITE);
+    jk_pvm_memory_map(mem, 0x35000, 0x1000, JK_PVM_ACCESS_READ);
+    jk_pvm_memory_map(mem, 0x36000, 0x1000, JK_PVM_ACCESS_WRITE);
+    for (uint32_t a = 0x30000; a < 0x37000; a += sizeof fill)
+        if (a < 0x34000 || a >= 0x36000)
+            jk_pvm_memory_write(mem, a, fill, sizeof fill);
     return mem;
 }
 
 /* Run prog from base address `base` (r1) on both engines, with `gas`
- * (resumed with a little more on out-of-gas), and compare everything. */
-static void jk_group_both(const jk_pvm_program *prog, uint64_t base, int64_t gas)
+ * (resumed with `step` more on out-of-gas), and compare everything. */
+static void jk_group_both_step(const jk_pvm_program *prog, uint64_t base, int64_t gas, int64_t step)
 {
     jk_pvm_memory *mem[2];
     jk_pvm_state st[2];
@@ -69,7 +78,7 @@ static void jk_group_both(const jk_pvm_program *prog, uint64_t base, int64_t gas
                                          e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) == JK_OK);
             if (ex[e].status != JK_PVM_OUT_OF_GAS)
                 break;
-            st[e].gas += 3;
+            st[e].gas += step;
         }
     }
     JK_CHECK_EQ(ex[0].status, ex[1].status);
@@ -78,7 +87,7 @@ static void jk_group_both(const jk_pvm_program *prog, uint64_t base, int64_t gas
     JK_CHECK_EQ(st[0].gas, st[1].gas);
     for (int r = 0; r < JK_PVM_REGS; r++)
         JK_CHECK_EQ(st[0].regs[r], st[1].regs[r]);
-    for (uint32_t a = 0x1f000; a <= 0x26000; a += JK_PVM_PAGE_SIZE) {
+    for (uint32_t a = 0x1f000; a <= 0x38000; a += JK_PVM_PAGE_SIZE) {
         JK_CHECK_EQ(jk_pvm_memory_access_at(mem[0], a), jk_pvm_memory_access_at(mem[1], a));
         const uint8_t *p0 = jk_pvm_memory_page(mem[0], a), *p1 = jk_pvm_memory_page(mem[1], a);
         JK_CHECK_EQ(p0 == NULL, p1 == NULL);
@@ -95,6 +104,11 @@ static void jk_group_both(const jk_pvm_program *prog, uint64_t base, int64_t gas
     jk_pvm_memory_free(mem[0]);
     jk_pvm_memory_free(mem[1]);
     JK_CHECK(jk_group_shared[20] == 0); /* the Data cap's page is never written */
+}
+
+static void jk_group_both(const jk_pvm_program *prog, uint64_t base, int64_t gas)
+{
+    jk_group_both_step(prog, base, gas, 3);
 }
 
 JK_TEST(test_jit_access_groups_are_the_interpreters)
@@ -152,4 +166,181 @@ JK_TEST(test_jit_access_groups_are_the_interpreters)
             for (size_t g = 0; g < 2; g++)
                 jk_group_both(prog, base, gases[g]);
     jk_pvm_program_free(prog);
+}
+
+/* Strided loops (src/pvm/jit_loop.c): a block that branches back to itself
+ * and walks memory through cursors advanced by constant strides is checked
+ * once per page, not once per iteration. Each program runs from many bases
+ * (r1) over four writable pages followed by a copy-on-write, a read-only, a
+ * writable and an unmapped page, so faults land on the first, a middle and
+ * the last iteration, page crossings fall mid-loop, copy-on-write pages are
+ * written mid-loop (dirty list compared), and gas runs out mid-loop (small
+ * gas, resumed in steps) or is plenty (the gas held back by the check). */
+static void jk_loop_runs(const char *src, uint64_t lo, uint64_t hi, uint64_t step)
+{
+    jk_pvm_program *prog = jk_group_load_asm(src);
+    JK_REQUIRE(prog != NULL);
+#if JK_PVM_HAVE_JIT
+    JK_CHECK(jk_pvm_program_jitted(prog));
+#endif
+    static const int64_t gases[][2] = {{INT64_C(1) << 20, 97}, {1001, 97}, {50, 3}};
+    for (uint64_t base = lo; base < hi; base += step)
+        for (size_t g = 0; g < sizeof gases / sizeof gases[0]; g++)
+            jk_group_both_step(prog, base, gases[g][0], gases[g][1]);
+    /* bases past 2^32 (the check must not take them) and just below it */
+    for (size_t g = 0; g < sizeof gases / sizeof gases[0]; g++) {
+        jk_group_both_step(prog, UINT64_C(0x100030000) + lo % 0x1000, gases[g][0], gases[g][1]);
+        jk_group_both_step(prog, UINT64_C(0xfffffff0), gases[g][0], gases[g][1]);
+    }
+    for (size_t i = 0; i < sizeof jk_group_shared; i++)
+        JK_CHECK(jk_group_shared[i] == 0);
+    jk_pvm_program_free(prog);
+}
+
+JK_TEST(test_jit_strided_loop_copy)
+{
+    /* two cursors, positive stride; the destination runs 0x2800 ahead, into
+     * the copy-on-write, then the read-only page, and its last iterations
+     * read what its first ones wrote */
+    jk_loop_runs("start:\n"
+                 "  load_imm r4, 700\n"
+                 "  add_imm_64 r3, r1, 0x2800\n"
+                 "  fallthrough\n"
+                 "copy:\n"
+                 "  load_ind_u64 r5, r1, 0\n"
+                 "  load_ind_u64 r6, r1, 8\n"
+                 "  store_ind_u64 r5, r3, 0\n"
+                 "  store_ind_u64 r6, r3, 8\n"
+                 "  add_imm_64 r1, r1, 16\n"
+                 "  add_imm_64 r3, r3, 16\n"
+                 "  add_imm_64 r4, r4, -1\n"
+                 "  branch_ne_imm r4, 0, copy\n"
+                 "  load_imm r0, 0xffff0000\n"
+                 "  jump_ind r0, 0\n",
+                 0x2ff00, 0x33000, 0x1f8);
+}
+
+JK_TEST(test_jit_strided_loop_backwards)
+{
+    /* a negative stride, the cursor moved before its accesses (offsets
+     * relative to the moved value), a constant store and sign-extending
+     * loads; downwards from the writable page past the read-only one, from
+     * the copy-on-write page, and off the bottom of the writable pages */
+    jk_loop_runs("start:\n"
+                 "  load_imm r4, 400\n"
+                 "  load_imm r8, 0\n"
+                 "  fallthrough\n"
+                 "back:\n"
+                 "  add_imm_64 r1, r1, -20\n"
+                 "  store_imm_ind_u32 r1, 4, 0x55aa\n"
+                 "  load_ind_u16 r7, r1, 2\n"
+                 "  add_64 r8, r8, r7\n"
+                 "  load_ind_i8 r9, r1, 7\n"
+                 "  xor r8, r8, r9\n"
+                 "  add_imm_64 r4, r4, -1\n"
+                 "  branch_ne_imm r4, 0, back\n"
+                 "  load_imm r0, 0xffff0000\n"
+                 "  jump_ind r0, 0\n",
+                 0x30f00, 0x37100, 0x2e4);
+}
+
+JK_TEST(test_jit_strided_loop_strides)
+{
+    /* byte steps (a zeroing loop), a stride near a page, a stride above a
+     * page (not a strided loop), a cursor that does not move while another
+     * does */
+    jk_loop_runs("start:\n"
+                 "  load_imm r4, 5000\n"
+                 "  fallthrough\n"
+                 "zero:\n"
+                 "  store_imm_ind_u8 r1, 0, 7\n"
+                 "  add_imm_64 r1, r1, 1\n"
+                 "  add_imm_64 r4, r4, -1\n"
+                 "  branch_ne_imm r4, 0, zero\n"
+                 "  load_imm r4, 5\n"
+                 "  fallthrough\n"
+                 "big:\n"
+                 "  load_ind_u8 r7, r1, 1\n"
+                 "  store_ind_u8 r4, r1, 0\n"
+                 "  add_imm_64 r1, r1, -2000\n"
+                 "  add_imm_64 r4, r4, -1\n"
+                 "  branch_ne_imm r4, 0, big\n"
+                 "  load_imm r4, 3\n"
+                 "  fallthrough\n"
+                 "huge:\n"
+                 "  store_ind_u16 r4, r1, 0\n"
+                 "  add_imm_64 r1, r1, 5000\n"
+                 "  add_imm_64 r4, r4, -1\n"
+                 "  branch_ne_imm r4, 0, huge\n"
+                 "  load_imm r4, 900\n"
+                 "  add_imm_64 r2, r1, -64\n"
+                 "  fallthrough\n"
+                 "still:\n"
+                 "  load_ind_u32 r7, r2, 0\n"
+                 "  store_ind_u32 r7, r1, 0\n"
+                 "  add_imm_64 r1, r1, 4\n"
+                 "  add_imm_64 r4, r4, -1\n"
+                 "  branch_lt_u_imm r4, 900, still\n"
+                 "  load_imm r0, 0xffff0000\n"
+                 "  jump_ind r0, 0\n",
+                 0x2fe00, 0x36000, 0x3f4);
+}
+
+JK_TEST(test_jit_strided_loop_cursor_written)
+{
+    /* the base register written inside the loop by something else than one
+     * constant step: by a register add, twice, by a load */
+    jk_loop_runs("start:\n"
+                 "  load_imm r4, 300\n"
+                 "  load_imm r9, 24\n"
+                 "  fallthrough\n"
+                 "other:\n"
+                 "  store_ind_u64 r4, r1, 0\n"
+                 "  add_64 r1, r1, r9\n"
+                 "  add_imm_64 r4, r4, -1\n"
+                 "  branch_ne_imm r4, 0, other\n"
+                 "  load_imm r4, 200\n"
+                 "  fallthrough\n"
+                 "twice:\n"
+                 "  store_ind_u32 r4, r1, 0\n"
+                 "  add_imm_64 r1, r1, 8\n"
+                 "  load_ind_u32 r7, r1, 0\n"
+                 "  add_imm_64 r1, r1, 8\n"
+                 "  add_imm_64 r4, r4, -1\n"
+                 "  branch_ne_imm r4, 0, twice\n"
+                 "  load_imm r4, 50\n"
+                 "  add_imm_64 r2, r1, 8\n"
+                 "  store_ind_u64 r2, r1, 0\n"
+                 "  fallthrough\n"
+                 "chase:\n"
+                 "  store_ind_u32 r4, r1, 8\n"
+                 "  load_ind_u64 r1, r1, 0\n"
+                 "  add_imm_64 r2, r1, 16\n"
+                 "  store_ind_u64 r2, r1, 0\n"
+                 "  add_imm_64 r4, r4, -1\n"
+                 "  branch_ne_imm r4, 0, chase\n"
+                 "  load_imm r0, 0xffff0000\n"
+                 "  jump_ind r0, 0\n",
+                 0x2ff00, 0x36000, 0x3f4);
+}
+
+JK_TEST(test_jit_strided_loop_read_only)
+{
+    /* one cursor that loads 64 bytes ahead of where it stores: the loads
+     * put the read-only page into the TLB for reading before the stores
+     * reach it, so a check that looked there for a storing cursor would
+     * write a read-only page; likewise into the copy-on-write page */
+    jk_loop_runs("start:\n"
+                 "  load_imm r4, 3000\n"
+                 "  fallthrough\n"
+                 "ahead:\n"
+                 "  load_ind_u8 r7, r1, 64\n"
+                 "  add_imm_64 r7, r7, 1\n"
+                 "  store_ind_u8 r7, r1, 0\n"
+                 "  add_imm_64 r1, r1, 1\n"
+                 "  add_imm_64 r4, r4, -1\n"
+                 "  branch_ne_imm r4, 0, ahead\n"
+                 "  load_imm r0, 0xffff0000\n"
+                 "  jump_ind r0, 0\n",
+                 0x33200, 0x35100, 0x2c8);
 }

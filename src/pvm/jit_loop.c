@@ -1,0 +1,333 @@
+/*
+ * jit_loop.c — strided loops: one page check per page instead of one per
+ * iteration (docs/pvm.md, "Strided loops").
+ *
+ * A basic block that branches back to its own start, whose memory accesses
+ * all go through a few base registers ("cursors"), each written in the block
+ * by nothing but one `add_imm_64 c, c, stride` (or not at all), walks memory
+ * by a constant step: the page one iteration touches through a cursor holds
+ * for the next (room in the page) / |stride| iterations. Such a block gets,
+ * besides its ordinary code (where branches from elsewhere and resumptions
+ * enter, and where its own back edge leaves), a check and a second copy:
+ *
+ *   ordinary:  the block as any block is compiled (gas, access groups,
+ *              per-access TLB probes); its back edge jumps to the check;
+ *   check:     per cursor, the TLB probe of one iteration's span; on any
+ *              miss, back to the ordinary code (which walks, refills, takes
+ *              the slow path or faults exactly as always). On hits: K, the
+ *              number of iterations every cursor stays inside its page, and
+ *              each cursor's host − guest delta; then gas is held back
+ *              (bias = max(0, gas − K·cost)) so that the copy's own gas check
+ *              fails after K iterations at most;
+ *   copy:      `sub gas, cost; jl trip`, then every access as one host
+ *              instruction at [cursor + delta + offset], the other
+ *              instructions as usual, the back edge to its own top; leaving
+ *              (branch not taken) gives the bias back. `trip` gives back the
+ *              cost and the bias and runs that iteration in the ordinary code
+ *              (next page, real out-of-gas, fault: all as without this file).
+ *
+ * The copy's accesses cannot fault, exit or call C (all K iterations were
+ * checked against pages the TLB holds, and nothing in the block can change
+ * the page table), and its gas check trips at the same iteration as the
+ * ordinary code's would when gas runs out, so both leave the same state. Each
+ * instruction of the block is compiled at most three times (ordinary, an
+ * access group's one-by-one copy, this copy): compilation stays linear.
+ */
+#include "jit_cc.h"
+
+#if JK_PVM_HAVE_JIT
+
+#define JK_LOOP_MAX_INSNS 48   /* instructions in the block, branch included */
+#define JK_LOOP_CURSORS 4      /* = the size of ctx->loop_delta */
+#define JK_LOOP_MAX_STRIDE 2048
+#define JK_LOOP_MAX_REACH 1024 /* |offset| of an access, and one iteration's span */
+#define JK_LOOP_STILL 4096     /* K when no cursor moves */
+_Static_assert(sizeof(((jk_jit_ctx *)0)->loop_delta) == JK_LOOP_CURSORS * 8, "one delta per cursor");
+
+typedef struct jk_cursor {
+    unsigned reg;    /* guest register */
+    uint8_t host;    /* its host register */
+    int64_t stride;  /* what one iteration adds (0: not written) */
+    uint32_t update; /* the instruction that adds it, or UINT32_MAX */
+    int64_t lo, hi;  /* bytes one iteration touches: [cursor + lo, cursor + hi),
+                        relative to the cursor's value at the iteration's start */
+    bool write;
+} jk_cursor;
+
+typedef struct jk_loop {
+    uint32_t first, last; /* the block; last is its branch back to first */
+    unsigned ncur;
+    jk_cursor cur[JK_LOOP_CURSORS];
+} jk_loop;
+
+static int jk_loop_cursor(const jk_loop *l, unsigned reg)
+{
+    for (unsigned j = 0; j < l->ncur; j++)
+        if (l->cur[j].reg == reg)
+            return (int)j;
+    return -1;
+}
+
+/* Conditional branches whose code (jit_insn.c) uses only rax and rcx. */
+static bool jk_loop_branch(const jk_pvm_insn *in)
+{
+    switch (in->opcode) {
+    case OP_branch_eq: case OP_branch_ne: case OP_branch_lt_u: case OP_branch_lt_s:
+    case OP_branch_ge_u: case OP_branch_ge_s:
+    case OP_branch_eq_imm: case OP_branch_ne_imm: case OP_branch_lt_u_imm: case OP_branch_le_u_imm:
+    case OP_branch_ge_u_imm: case OP_branch_gt_u_imm: case OP_branch_lt_s_imm: case OP_branch_le_s_imm:
+    case OP_branch_ge_s_imm: case OP_branch_gt_s_imm:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Is the block starting at s a strided loop? Bounded look-ahead, so the
+ * compiler stays linear. */
+static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_loop *l)
+{
+    const jk_pvm_program *prog = c->prog;
+    memset(l, 0, sizeof *l);
+    l->first = s;
+    uint32_t e = UINT32_MAX;
+    /* the block's extent, its instructions' kinds, its cursors */
+    for (uint32_t k = s; k < prog->insn_count && k - s < JK_LOOP_MAX_INSNS; k++) {
+        const jk_pvm_insn *in = &prog->insns[k];
+        if (k > s && prog->block_start[k])
+            return false;
+        jk_memop m;
+        if (jk_group_memop(in, &m)) {
+            int j = jk_loop_cursor(l, m.base);
+            if (j < 0) {
+                if (l->ncur == JK_LOOP_CURSORS || c->map[m.base] == X_NOREG)
+                    return false; /* the access needs the cursor in a host register */
+                j = (int)l->ncur++;
+                l->cur[j].reg = m.base;
+                l->cur[j].host = c->map[m.base];
+                l->cur[j].update = UINT32_MAX;
+                l->cur[j].lo = INT64_MAX;
+                l->cur[j].hi = INT64_MIN;
+            }
+            l->cur[j].write |= m.write;
+            continue;
+        }
+        if (jk_group_alu(in) >= 0)
+            continue;
+        if (jk_loop_branch(in) && in->target == s) {
+            e = k;
+            break;
+        }
+        return false;
+    }
+    if (e == UINT32_MAX || l->ncur == 0 || e + 1 >= prog->insn_count)
+        return false;
+    l->last = e;
+    /* every write to a cursor is its one add_imm_64 c, c, stride */
+    for (uint32_t k = s; k < e; k++) {
+        const jk_pvm_insn *in = &prog->insns[k];
+        jk_memop m;
+        int w = jk_group_memop(in, &m) ? (m.write ? -1 : m.reg) : jk_group_alu(in);
+        int j = w < 0 ? -1 : jk_loop_cursor(l, (unsigned)w);
+        if (j < 0)
+            continue;
+        jk_cursor *cu = &l->cur[j];
+        int64_t stride = (int64_t)in->imm_x;
+        if (in->opcode != OP_add_imm_64 || in->rb != (unsigned)w || cu->update != UINT32_MAX ||
+            stride < -JK_LOOP_MAX_STRIDE || stride > JK_LOOP_MAX_STRIDE)
+            return false;
+        cu->update = k;
+        cu->stride = stride;
+    }
+    /* the bytes one iteration touches, relative to its start's cursors */
+    for (uint32_t k = s; k < e; k++) {
+        jk_memop m;
+        if (!jk_group_memop(&prog->insns[k], &m))
+            continue;
+        jk_cursor *cu = &l->cur[jk_loop_cursor(l, m.base)];
+        int64_t eff = (int64_t)(int32_t)m.off + (cu->update < k ? cu->stride : 0);
+        if (eff < -JK_LOOP_MAX_REACH || eff > JK_LOOP_MAX_REACH)
+            return false;
+        if (eff < cu->lo)
+            cu->lo = eff;
+        if (eff + (int64_t)m.n > cu->hi)
+            cu->hi = eff + (int64_t)m.n;
+    }
+    for (unsigned j = 0; j < l->ncur; j++)
+        if (l->cur[j].hi - l->cur[j].lo > JK_LOOP_MAX_REACH)
+            return false;
+    return true;
+}
+
+/* Compile the block's branch (instruction e) and take its jump to the
+ * block's start out of the fixups: return that rel32 field, for the caller
+ * to patch, or SIZE_MAX (out of memory). */
+static size_t jk_loop_back_edge(jk_cc *c, const jk_loop *l)
+{
+    if (!x_reserve(&c->b, JK_JIT_INSN_BOUND))
+        return SIZE_MAX;
+    size_t before = c->fix_count, start = c->b.len;
+    jk_jit_compile_insn(c, l->last);
+    if (c->b.len - start > JK_JIT_INSN_BOUND)
+        c->b.oom = true;
+    for (size_t f = before; f < c->fix_count; f++) {
+        if (c->fix[f].target != l->first)
+            continue;
+        size_t at = c->fix[f].at;
+        c->fix[f] = c->fix[--c->fix_count];
+        return at;
+    }
+    c->oom = true; /* jk_jump_to could not record it */
+    return SIZE_MAX;
+}
+
+/* eax = floor(eax / d) + 1 for eax < 4096, 1 <= d <= 4096: a shift, or a
+ * multiply by ceil(2^24 / d) and a shift (exact for these ranges: the error
+ * term eax·(m − 2^24/d)/2^24 < 2^-12 <= 1/d). */
+static void jk_loop_div1(jk_x64_buf *b, uint64_t d)
+{
+    if ((d & (d - 1)) == 0) {
+        uint8_t sh = 0;
+        while ((UINT64_C(1) << sh) < d)
+            sh++;
+        if (sh)
+            x_shift_imm(b, SH_SHR, false, X_RAX, sh);
+    } else {
+        uint32_t m = (uint32_t)(((UINT64_C(1) << 24) + d - 1) / d);
+        x_op(b, 0, true, 0x69, 1, X_RAX, X_REG(X_RAX), false); /* imul rax, rax, m */
+        x_d(b, m);
+        x_shift_imm(b, SH_SHR, true, X_RAX, 24);
+    }
+    x_alu_rm_imm(b, ALU_ADD, false, X_REG(X_RAX), 1);
+}
+
+/* The check (see the top of the file); misses jump to the ordinary code. */
+static void jk_loop_check(jk_cc *c, const jk_loop *l)
+{
+    jk_x64_buf *b = &c->b;
+    uint32_t s = l->first, cost = c->prog->insns[s].cost;
+    for (unsigned j = 0; j < l->ncur; j++) {
+        const jk_cursor *cu = &l->cur[j];
+        unsigned span = (unsigned)(cu->hi - cu->lo);
+        /* rcx = cursor + lo, in 64 bits: a value past 2^32 (or below 0)
+         * keeps high bits after the probe's xor and misses */
+        x_op(b, 0, true, 0x8D, 1, X_RCX, X_MEM(cu->host, (int32_t)cu->lo), false);
+        x_patch32(b, jk_jit_tlb_probe(c, span, cu->write), c->label[s]);
+        /* hit: rdx = host page, rcx = (cursor + lo) − guest page */
+        x_op(b, 0, true, 0x8D, 1, X_RAX, X_MEMI(X_RDX, X_RCX, 0, (int32_t)-cu->lo), false);
+        x_alu_r_rm(b, ALU_SUB, true, X_RAX, X_REG(cu->host));
+        x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_LOOP_DELTA + 8 * (int32_t)j), X_RAX);
+        /* eax = iterations inside the page: room / |stride| + 1 */
+        if (cu->stride == 0) {
+            x_mov_r_imm(b, X_RAX, JK_LOOP_STILL);
+        } else {
+            if (cu->stride > 0) {
+                x_mov_r_imm(b, X_RAX, JK_PVM_PAGE_SIZE - span);
+                x_alu_r_rm(b, ALU_SUB, false, X_RAX, X_REG(X_RCX));
+            } else {
+                x_mov_r_rm(b, false, X_RAX, X_REG(X_RCX));
+            }
+            jk_loop_div1(b, (uint64_t)(cu->stride > 0 ? cu->stride : -cu->stride));
+        }
+        if (j > 0) { /* eax = min(eax, the other cursors' K) */
+            x_alu_r_rm(b, ALU_CMP, false, X_RAX, X_MEM(X_RBX, CTX_LOOP_K));
+            x_cmov(b, CC_A, false, X_RAX, X_MEM(X_RBX, CTX_LOOP_K));
+        }
+        x_mov_rm_r(b, false, X_MEM(X_RBX, CTX_LOOP_K), X_RAX);
+    }
+    /* bias = max(0, gas − K·cost): the copy's gas check fails after K */
+    x_op(b, 0, true, 0x69, 1, X_RAX, X_REG(X_RAX), false); /* imul rax, rax, cost */
+    x_d(b, cost);
+    x_mov_r_rm(b, true, X_RCX, X_REG(X_GAS));
+    x_alu_r_rm(b, ALU_SUB, true, X_RCX, X_REG(X_RAX));
+    x_alu_r_rm(b, ALU_XOR, false, X_RAX, X_REG(X_RAX));
+    x_alu_r_rm(b, ALU_CMP, true, X_RCX, X_REG(X_RAX));
+    x_cmov(b, CC_L, true, X_RCX, X_REG(X_RAX));
+    x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_LOOP_BIAS), X_RCX);
+    x_alu_r_rm(b, ALU_SUB, true, X_GAS, X_REG(X_RCX));
+}
+
+bool jk_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
+{
+    jk_loop l;
+    if (!jk_loop_scan(c, s, &l))
+        return false;
+    *last = l.last;
+    jk_x64_buf *b = &c->b;
+    const jk_pvm_program *prog = c->prog;
+    uint32_t e = l.last, cost = prog->insns[s].cost;
+
+    /* 1. the ordinary code (the caller emitted the prologue and entry[s]) */
+    for (uint32_t k = s; k < e; k++) {
+        if (!x_reserve(b, JK_JIT_INSN_BOUND))
+            return true;
+        if (k > s)
+            c->label[k] = c->entry[k] = (uint32_t)b->len;
+        uint32_t glast;
+        if (jk_jit_group_only(c, k, &glast)) {
+            k = glast;
+        } else {
+            size_t start = b->len;
+            jk_jit_compile_insn(c, k);
+            if (b->len - start > JK_JIT_INSN_BOUND)
+                b->oom = true;
+        }
+        if (c->oom || b->oom)
+            return true;
+    }
+    c->label[e] = c->entry[e] = (uint32_t)b->len;
+    size_t back = jk_loop_back_edge(c, &l);
+    if (back == SIZE_MAX || !x_reserve(b, 64 + 96 * JK_LOOP_CURSORS))
+        return true;
+    jk_jump_to(c, x_jmp32(b), e + 1); /* leaving the loop */
+
+    /* 2. the check, where the ordinary back edge goes */
+    x_patch32(b, back, b->len);
+    jk_loop_check(c, &l);
+    /* rdx holds the delta of the cursor the last access used */
+    int in_rdx = -1;
+    for (uint32_t k = s; k < e; k++) {
+        jk_memop m;
+        if (jk_group_memop(&prog->insns[k], &m))
+            in_rdx = jk_loop_cursor(&l, m.base);
+    }
+    x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_LOOP_DELTA + 8 * in_rdx));
+
+    /* 3. the checked-once copy */
+    size_t top = b->len;
+    x_alu_rm_imm(b, ALU_SUB, true, X_REG(X_GAS), (int32_t)cost);
+    size_t trip = x_jcc32(b, CC_L);
+    for (uint32_t k = s; k < e; k++) {
+        if (!x_reserve(b, JK_JIT_INSN_BOUND))
+            return true;
+        size_t start = b->len;
+        jk_memop m;
+        if (jk_group_memop(&prog->insns[k], &m)) {
+            int j = jk_loop_cursor(&l, m.base);
+            if (j != in_rdx)
+                x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_LOOP_DELTA + 8 * j));
+            in_rdx = j;
+            jk_group_access(c, &m, X_MEMI(l.cur[j].host, X_RDX, 0, (int32_t)m.off));
+        } else {
+            jk_jit_compile_insn(c, k);
+        }
+        if (b->len - start > JK_JIT_INSN_BOUND)
+            b->oom = true;
+        if (c->oom || b->oom)
+            return true;
+    }
+    size_t again = jk_loop_back_edge(c, &l);
+    if (again == SIZE_MAX || !x_reserve(b, 64))
+        return true;
+    x_patch32(b, again, top);
+    x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
+    jk_jump_to(c, x_jmp32(b), e + 1);
+    /* trip: this iteration runs in the ordinary code, with all its gas */
+    x_patch32(b, trip, b->len);
+    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), (int32_t)cost);
+    x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
+    jk_jmp_to_off(c, c->label[s]);
+    return true;
+}
+
+#endif
