@@ -132,8 +132,9 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
     cc.prog = prog;
     cc.label = malloc((size_t)n * sizeof *cc.label);
     cc.entry = malloc((size_t)n * sizeof *cc.entry);
+    cc.no_entry = calloc(n ? n : 1, 1);
     jk_pvm_jit *jit = calloc(1, sizeof *jit);
-    if (!cc.label || !cc.entry || !jit)
+    if (!cc.label || !cc.entry || !cc.no_entry || !jit)
         goto fail;
     jit->jump_code = malloc((prog->blob.jump_count ? prog->blob.jump_count : 1) * sizeof(void *));
     if (!jit->jump_code || !x_reserve(&cc.b, 1024))
@@ -198,8 +199,11 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
     jit->code_len = cc.b.len;
     for (uint32_t k = 0; k < prog->blob.jump_count; k++) {
         uint32_t t = prog->jump_targets[k];
-        jit->jump_code[k] = jit->code + (t == JK_PVM_NO_TARGET ? cc.panic_common : cc.label[t]);
+        jit->jump_code[k] = jit->code + (t == JK_PVM_NO_TARGET ? cc.djump_bad : cc.label[t]);
     }
+    for (uint32_t i = 0; i < n; i++)
+        if (cc.no_entry[i])
+            cc.entry[i] = JK_JIT_NO_ENTRY;
     jit->entry = cc.entry;
     cc.entry = NULL;
     prog->jit = jit;
@@ -210,6 +214,7 @@ fail:
     free(cc.b.p);
     free(cc.label);
     free(cc.entry);
+    free(cc.no_entry);
     free(cc.fix);
     free(cc.stubs);
     free(cc.late);

@@ -69,10 +69,14 @@ typedef struct jk_pvm_jit {
     size_t code_map_size;
     size_t code_len;        /* bytes emitted */
     uint32_t *entry;        /* per instruction: where a run resumes at it
-                               (after its block's gas check, if any) */
+                               (after its block's gas check, if any), or
+                               JK_JIT_NO_ENTRY: a run starting there uses
+                               the interpreter (jit_range.c) */
     void **jump_code;       /* per jump-table entry: code address to enter */
     uint32_t trampoline;    /* offset of the entry trampoline */
 } jk_pvm_jit;
+
+#define JK_JIT_NO_ENTRY UINT32_MAX
 
 /* Compile prog (already pre-decoded) into prog->jit. On any failure (no
  * executable memory, out of memory) prog->jit stays NULL and runs use the

@@ -100,6 +100,7 @@ typedef struct jk_cc {
     size_t fix_count, fix_cap;
     /* shared routines */
     size_t exit_common, panic_common, halt_common, mem_fail, load_slow, store_slow;
+    size_t djump_bad; /* panic at the index in eax (jit_ctl.c) */
     bool oom;
     uint8_t map[JK_PVM_REGS]; /* host register of each guest register, or X_NOREG */
     void **jump_code;         /* the jump table's code addresses (filled at the end) */
@@ -107,6 +108,7 @@ typedef struct jk_cc {
     size_t stub_count, stub_cap;
     jk_late *late;            /* out-of-line code, emitted before the stubs */
     size_t late_count, late_cap;
+    uint8_t *no_entry;        /* per instruction: a run may not start here (jit_range.c) */
 } jk_cc;
 
 static inline jk_x64_rm jk_opnd(const jk_cc *c, unsigned g)
@@ -226,6 +228,11 @@ void jk_jit_call_step(jk_cc *c, const jk_pvm_insn *in);
 
 /* jit_insn.c: one instruction's code (not its block prologue). */
 void jk_jit_compile_insn(jk_cc *c, uint32_t i);
+/* jit_range.c: does the code before instruction i in its block prove that
+ * guest register reg, as a divisor (w: 64-bit, sgn: signed), is neither 0
+ * nor (signed) −1? If so, *from is the instruction from which the proof's
+ * instructions run: a run must not start after it, up to i. */
+bool jk_jit_divisor_safe(const jk_cc *c, uint32_t i, unsigned reg, bool w, bool sgn, uint32_t *from);
 /* jit_insn.c: a division's special case, out of line (from jk_jit_emit_late). */
 void jk_jit_div_special(jk_cc *c, const jk_late *l);
 
@@ -237,9 +244,12 @@ void jk_jit_branch(jk_cc *c, uint32_t i, int cc, uint32_t target);
 bool jk_jit_is_call(const jk_cc *c, uint32_t i, uint64_t v);
 /* jit_ctl.c: a static call returning to v, to block target. */
 void jk_jit_static_call(jk_cc *c, uint64_t v, uint32_t target);
-/* jit_ctl.c: djump on the address in eax (is_return: try the predicted
- * return first; call_v >= 0: a call via a pointer returning to call_v). */
-void jk_jit_djump(jk_cc *c, uint32_t i, bool is_return, int64_t call_v);
+/* jit_ctl.c: djump on the address in eax (call_v >= 0: a call via a
+ * pointer returning to call_v). */
+void jk_jit_djump(jk_cc *c, uint32_t i, int64_t call_v);
+/* jit_ctl.c: the predicted return of `jump_ind ra, imm`; falls through with
+ * eax = the target when it is not the predicted one. */
+void jk_jit_return(jk_cc *c, unsigned a, uint64_t imm);
 
 /* jit_group.c: if an access group starts at instruction i, emit its fast
  * copy (the one-by-one copy is emitted late; see there), set *last to its

@@ -68,13 +68,10 @@ static void jk_push_return(jk_cc *c, uint64_t v)
     x_d(&c->b, (uint32_t)v);
 }
 
-static void jk_pop_return(jk_cc *c)
-{
-    x_alu_rm_imm(&c->b, ALU_ADD, true, X_REG(X_RSP), 8); /* drop v */
-}
-
 /* A static call (load_imm_jump that is a call, see above) to block target.
- * The hot path has no taken jump but the call itself. */
+ * The hot path has no taken jump but the call itself. The code after the
+ * call is reached only by the predicted return's `ret 8`, which drops v as
+ * it returns, so it is directly the next block's prologue. */
 void jk_jit_static_call(jk_cc *c, uint64_t v, uint32_t target)
 {
     jk_x64_buf *b = &c->b;
@@ -82,28 +79,40 @@ void jk_jit_static_call(jk_cc *c, uint64_t v, uint32_t target)
     jk_jump_to(c, x_jcc32(b, CC_BE), target); /* too deep: a plain jump */
     jk_push_return(c, v);
     jk_jump_to(c, x_call32(b), target);
-    jk_pop_return(c);
+}
+
+/* The predicted return of `jump_ind rA, imm`: eax = the target, then
+ * `ret 8` (pop the host return address and the v under it) when it equals
+ * the v on top; otherwise fall through to the ordinary djump on eax. The
+ * compare is of the zero-extended 32-bit target, so it never equals the
+ * trampoline's all-ones bottom word (comparing a 64-bit ω_A directly would
+ * save the move but could: ω_A = −1). */
+void jk_jit_return(jk_cc *c, unsigned a, uint64_t imm)
+{
+    jk_x64_buf *b = &c->b;
+    jk_jit_addr(c, (int)a, imm);
+    x_alu_r_rm(b, ALU_CMP, true, X_RAX, X_MEM(X_RSP, 8)); /* the v on top */
+    size_t other = x_jcc8(b, CC_NE);
+    x_b(b, 0xC2); /* ret 8 */
+    x_b(b, 8);
+    x_b(b, 0);
+    x_here8(b, other);
 }
 
 /* djump (Graypaper) on the address in eax, inlined at each dynamic jump so
  * that every site has its own indirect branch to predict: halt on the halt
  * address; else a = 2(k+1) with k < |j| enters jump-table entry k, whose code
  * is a block start's prologue or, for an entry that is not a block start,
- * the panic exit. With e = a − 2 (32-bit) rotated right by one bit, an even e
+ * the djump_bad routine (jk_jit_emit_late), which panics at the index in eax.
+ * With e = a − 2 (32-bit) rotated right by one bit, an even e
  * gives k and an odd one a value >= 2^31, so one unsigned compare with |j|
  * sends odd e, e >= 2|j| (which includes a = 0) and the halt address to the
- * out-of-line part (halt or panic). `is_return`: try the predicted return
- * first; `call_v` >= 0: this is a call via a pointer, returning to call_v. */
-void jk_jit_djump(jk_cc *c, uint32_t i, bool is_return, int64_t call_v)
+ * out-of-line part (halt or panic). `call_v` >= 0: this is a call via a
+ * pointer, returning to call_v. */
+void jk_jit_djump(jk_cc *c, uint32_t i, int64_t call_v)
 {
     jk_x64_buf *b = &c->b;
     uint32_t count = c->prog->blob.jump_count;
-    if (is_return) {
-        x_alu_r_rm(b, ALU_CMP, true, X_RAX, X_MEM(X_RSP, 8)); /* the v on top */
-        size_t other = x_jcc8(b, CC_NE);
-        x_b(b, 0xC3); /* ret */
-        x_here8(b, other);
-    }
     x_op(b, 0, false, 0x8D, 1, X_RCX, X_MEM(X_RAX, -2), false); /* lea ecx, [rax-2] */
     x_shift_imm(b, SH_ROR, false, X_RCX, 1);
     x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RCX), (int32_t)count);
@@ -116,7 +125,7 @@ void jk_jit_djump(jk_cc *c, uint32_t i, bool is_return, int64_t call_v)
     const void *tp = c->jump_code;
     memcpy(&table, &tp, sizeof table);
     x_mov_r_imm(b, X_RDX, table);
-    jk_set_exit(c, i); /* an entry that is not a block start panics here */
+    x_mov_r_imm(b, X_RAX, i); /* an entry that is not a block start panics here */
     jk_x64_rm entry = X_MEMI(X_RDX, X_RCX, 3, 0);
     if (call_v >= 0) {
         jk_depth_cmp(c);
@@ -126,7 +135,6 @@ void jk_jit_djump(jk_cc *c, uint32_t i, bool is_return, int64_t call_v)
         jk_jit_add_late(c, &deep);
         jk_push_return(c, (uint64_t)call_v);
         x_op(b, 0, false, 0xFF, 1, 2, entry, false); /* call [rdx+rcx*8] */
-        jk_pop_return(c);
     } else {
         x_op(b, 0, false, 0xFF, 1, 4, entry, false); /* jmp [rdx+rcx*8] */
     }
@@ -143,6 +151,13 @@ void jk_jit_add_late(jk_cc *c, const jk_late *l)
 
 void jk_jit_emit_late(jk_cc *c)
 {
+    /* djump_bad: a jump-table entry that is not a block start was entered;
+     * eax holds the index of the jump (jk_jit_djump) */
+    if (!x_reserve(&c->b, 64))
+        return;
+    c->djump_bad = c->b.len;
+    x_mov_rm_r(&c->b, false, X_MEM(X_RBX, CTX_EXIT), X_RAX);
+    jk_jmp_to_off(c, c->panic_common);
     for (size_t k = 0; k < c->late_count && !c->b.oom && !c->oom; k++) {
         /* a copy: emitting may record more (the array may move) */
         const jk_late late = c->late[k], *l = &late;

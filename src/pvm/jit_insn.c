@@ -46,20 +46,30 @@ static void jk_cmp_imm(jk_cc *c, unsigned a, uint64_t v)
  * per special case; the cases themselves — divisor 0, and −1 for the signed
  * forms (where the host would trap on MIN / −1) — sit out of line
  * (JK_LATE_DIV, jk_jit_div_special) and come back with their result in the
- * same register. */
-static void jk_divrem(jk_cc *c, unsigned d, unsigned a, unsigned bb, bool w, bool sgn, bool rem)
+ * same register. When the block's own code rules the special cases out
+ * (jit_range.c: `(x >> 32) | 1`, `(x & 0xFFFF) + 3`), the division is bare;
+ * a run may then not start between the proof's first instruction and here
+ * (no_entry: such a run goes to the interpreter, jit_run.c). */
+static void jk_divrem(jk_cc *c, uint32_t i, unsigned d, unsigned a, unsigned bb, bool w, bool sgn,
+                      bool rem)
 {
     jk_x64_buf *b = &c->b;
     jk_late l = {0};
     l.kind = JK_LATE_DIV;
     l.first = a;
     l.cost = (w ? JK_DIV_W : 0) | (rem ? JK_DIV_REM : 0);
-    x_alu_rm_imm(b, ALU_CMP, w, G(bb), 0);
-    size_t zero = x_jcc32(b, CC_E);
-    size_t minus1 = SIZE_MAX;
-    if (sgn) {
-        x_alu_rm_imm(b, ALU_CMP, w, G(bb), -1);
-        minus1 = x_jcc32(b, CC_E);
+    size_t zero = SIZE_MAX, minus1 = SIZE_MAX;
+    uint32_t from;
+    if (jk_jit_divisor_safe(c, i, bb, w, sgn, &from)) {
+        for (uint32_t k = from + 1; k <= i; k++)
+            c->no_entry[k] = 1;
+    } else {
+        x_alu_rm_imm(b, ALU_CMP, w, G(bb), 0);
+        zero = x_jcc32(b, CC_E);
+        if (sgn) {
+            x_alu_rm_imm(b, ALU_CMP, w, G(bb), -1);
+            minus1 = x_jcc32(b, CC_E);
+        }
     }
     x_mov_r_rm(b, w, X_RAX, G(a));
     if (sgn) {
@@ -72,9 +82,11 @@ static void jk_divrem(jk_cc *c, unsigned d, unsigned a, unsigned bb, bool w, boo
         x_f7(b, 6, w, G(bb));
     }
     l.done = (uint32_t)b->len;
-    l.at = (uint32_t)zero;
-    jk_jit_add_late(c, &l);
-    if (sgn) {
+    if (zero != SIZE_MAX) {
+        l.at = (uint32_t)zero;
+        jk_jit_add_late(c, &l);
+    }
+    if (minus1 != SIZE_MAX) {
         l.at = (uint32_t)minus1;
         l.cost |= JK_DIV_M1;
         jk_jit_add_late(c, &l);
@@ -149,6 +161,13 @@ static void jk_alu_imm_to(jk_cc *c, int alu, bool w, unsigned d, unsigned src, u
 {
     uint8_t hd = c->map[d];
     uint8_t r = hd != X_NOREG ? hd : X_RAX;
+    if (alu == ALU_AND && w && (v == 0xFF || v == 0xFFFF) && d != src) {
+        /* movzx does the copy and the mask at once */
+        x_op(&c->b, 0, false, v == 0xFF ? 0x0FB6 : 0x0FB7, 2, r, G(src), true);
+        if (r != hd)
+            st(c, d, X_RAX);
+        return;
+    }
     if (r != hd || d != src)
         x_mov_r_rm(&c->b, true, r, G(src));
     if (!w || x_fits32(v)) {
@@ -257,8 +276,8 @@ void jk_jit_compile_insn(jk_cc *c, uint32_t i)
 
     case OP_jump: jk_jit_branch(c, i, -1, in->target); break;
     case OP_jump_ind:
-        jk_jit_addr(c, (int)A, X);
-        jk_jit_djump(c, i, true, -1);
+        jk_jit_return(c, A, X);
+        jk_jit_djump(c, i, -1);
         break;
     case OP_load_imm_jump:
         jk_load_const(c, A, X);
@@ -270,7 +289,7 @@ void jk_jit_compile_insn(jk_cc *c, uint32_t i)
     case OP_load_imm_jump_ind:
         jk_jit_addr(c, (int)B, Y); /* read before ω_A is written: ra may equal rb */
         jk_load_const(c, A, X);
-        jk_jit_djump(c, i, false, jk_jit_is_call(c, i, X) ? (int64_t)(uint32_t)X : -1);
+        jk_jit_djump(c, i, jk_jit_is_call(c, i, X) ? (int64_t)(uint32_t)X : -1);
         break;
 
     case OP_load_u8: jk_jit_maddr(c, -1, X); jk_jit_load(c, i, A, 1, false); break;
@@ -448,14 +467,14 @@ void jk_jit_compile_insn(jk_cc *c, uint32_t i)
             st(c, D, X_RAX);
         break;
     }
-    case OP_div_u_32: jk_divrem(c, D, A, B, false, false, false); break;
-    case OP_div_s_32: jk_divrem(c, D, A, B, false, true, false); break;
-    case OP_rem_u_32: jk_divrem(c, D, A, B, false, false, true); break;
-    case OP_rem_s_32: jk_divrem(c, D, A, B, false, true, true); break;
-    case OP_div_u_64: jk_divrem(c, D, A, B, true, false, false); break;
-    case OP_div_s_64: jk_divrem(c, D, A, B, true, true, false); break;
-    case OP_rem_u_64: jk_divrem(c, D, A, B, true, false, true); break;
-    case OP_rem_s_64: jk_divrem(c, D, A, B, true, true, true); break;
+    case OP_div_u_32: jk_divrem(c, i, D, A, B, false, false, false); break;
+    case OP_div_s_32: jk_divrem(c, i, D, A, B, false, true, false); break;
+    case OP_rem_u_32: jk_divrem(c, i, D, A, B, false, false, true); break;
+    case OP_rem_s_32: jk_divrem(c, i, D, A, B, false, true, true); break;
+    case OP_div_u_64: jk_divrem(c, i, D, A, B, true, false, false); break;
+    case OP_div_s_64: jk_divrem(c, i, D, A, B, true, true, false); break;
+    case OP_rem_u_64: jk_divrem(c, i, D, A, B, true, false, true); break;
+    case OP_rem_s_64: jk_divrem(c, i, D, A, B, true, true, true); break;
     case OP_shlo_l_32: jk_shift_by_reg(c, SH_SHL, false, D, (int)A, 0, B); break;
     case OP_shlo_r_32: jk_shift_by_reg(c, SH_SHR, false, D, (int)A, 0, B); break;
     case OP_shar_r_32: jk_shift_by_reg(c, SH_SAR, false, D, (int)A, 0, B); break;

@@ -83,6 +83,8 @@ jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_sta
     uint32_t start = state->pc > prog->blob.code_len ? JK_PVM_NO_TARGET : prog->pc_to_index[state->pc];
     if (start == JK_PVM_NO_TARGET)
         return jk_pvm_run_not_insn(state, out);
+    if (jit->entry[start] == JK_JIT_NO_ENTRY) /* inside a proof the code relies on */
+        return jk_pvm_run_backend(prog, mem, state, out, JK_PVM_BACKEND_GOTO);
     bool paid = state->block_paid;
     state->block_paid = false;
     if (!paid) {
