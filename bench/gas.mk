@@ -1,13 +1,14 @@
 # gas.mk — `make bench-gas`: BENCH gas_fairness (bench/bench_gas.c): host ns
 # and bytes allocated per unit of gas for the costliest case of each host call
 # and of memory growth, next to the interpreter's average ns per gas. The
-# allocation counters wrap malloc, calloc, realloc and aligned_alloc at link
+# allocation counters (tests/adversary/adv_alloc.c, shared with the
+# hostile-guest tests) wrap malloc, calloc, realloc and aligned_alloc at link
 # time. See docs/abi.md "Gas schedule".
 BENCH_GAS_BIN := $(BUILD)/bench/bench_gas
 
-$(BENCH_GAS_BIN): bench/bench_gas.c $(BUILD)/libjark.a
+$(BENCH_GAS_BIN): bench/bench_gas.c tests/adversary/adv_alloc.c $(BUILD)/libjark.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O2 $(WARN) -MMD -MP -MF $@.d $< $(BUILD)/libjark.a \
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O2 $(WARN) -MMD -MP -MF $@.d $< tests/adversary/adv_alloc.c $(BUILD)/libjark.a \
 	  $(LDFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc $(LDLIBS) -o $@
 
 BENCH_TARGETS += bench-gas

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jark/bytes.h"
+
 typedef void (*jk_test_fn)(void);
 void jk_test_register(const char *name, jk_test_fn fn);
 void jk_test_fail(const char *file, int line, const char *fmt, ...)
@@ -47,6 +49,16 @@ const char *jk_test_shared_dir(void);
     do {                                                                       \
         if (memcmp((a), (b), (n)) != 0)                                        \
             jk_test_fail(__FILE__, __LINE__, "%s and %s differ", #a, #b);      \
+    } while (0)
+
+/* bytes[0..n) as lower-case hex equal the string expect (golden values). */
+#define JK_CHECK_HEX(bytes, n, expect)                                         \
+    do {                                                                       \
+        char jk_got_[2 * (n) + 1];                                             \
+        jk_hex_encode((bytes), (n), jk_got_);                                  \
+        if (strcmp(jk_got_, (expect)) != 0)                                    \
+            jk_test_fail(__FILE__, __LINE__, "%s:\n  got    %s\n  expect %s", \
+                         #bytes, jk_got_, (expect));                           \
     } while (0)
 
 #define JK_REQUIRE(cond)                                                       \

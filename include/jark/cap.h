@@ -398,7 +398,8 @@ typedef struct jk_cap_image_spec {
  * longer than the mapping; a writable persistent mapping of a pinned slot);
  * a pinned slot 0 or > 255, pinned twice, or holding anything but a Data or
  * an Image; a yield-catcher slot > 255 or pinned. JK_ERR_CAP_TOO_DEEP when a
- * pinned cap is JK_CAP_MAX_DEPTH deep; JK_ERR_NOMEM.
+ * pinned cap is JK_CAP_MAX_DEPTH deep; JK_ERR_INVALID_ARG when spec is NULL
+ * or one of its arrays is NULL with a count above 0; JK_ERR_NOMEM.
  * @param[out] out   NEW reference.
  * @param[out] diag  optional. */
 jk_err jk_cap_image_new(const jk_cap_image_spec *spec, jk_cap *out, jk_diag *diag);
@@ -470,7 +471,9 @@ typedef struct jk_cap_frame {
  * @return JK_OK; JK_ERR_CAP_KIND (a part of the wrong kind); JK_ERR_CAP_INSTANCE
  *         (cnode not 256 slots, pinned slot mismatch, bad status, bad frame
  *         count, a frame breaking the rules of jk_cap_frame / jk_cap_region);
- *         JK_ERR_CAP_TOO_DEEP; JK_ERR_NOMEM. Reason in diag (optional). */
+ *         JK_ERR_CAP_TOO_DEEP; JK_ERR_INVALID_ARG (frames NULL with a
+ *         frame_count above 0, or a frame's regions NULL with a region_count
+ *         above 0); JK_ERR_NOMEM. Reason in diag (optional). */
 jk_err jk_cap_instance_make(jk_cap image, const jk_hash *image_hash, jk_cap cnode,
                             jk_cap_status status, const jk_cap_frame *frames,
                             uint32_t frame_count, jk_cap *out, jk_diag *diag);
@@ -559,8 +562,9 @@ typedef struct jk_cap_sink {
  * parents, each at most once per call if the sink's has() sees its own puts.
  * Committing after a change of c pages/slots sends O(c · log) objects.
  * @param[in] cap  borrowed; not the null cap.
- * @return JK_OK; JK_ERR_CAP_KIND (null cap); JK_ERR_NOMEM; or whatever the
- *         sink's functions return (export stops at the first error). */
+ * @return JK_OK; JK_ERR_CAP_KIND (null cap); JK_ERR_INVALID_ARG (sink, or
+ *         one of its functions, NULL); JK_ERR_NOMEM; or whatever the sink's
+ *         functions return (export stops at the first error). */
 jk_err jk_cap_export(jk_cap cap, const jk_cap_sink *sink, jk_diag *diag);
 
 /* Where jk_cap_load reads objects from. */
@@ -584,8 +588,10 @@ typedef struct jk_cap_source {
  *         an object of the wrong type where a child is expected);
  *         JK_ERR_CAP_TOO_LARGE (a length or count over its bound);
  *         JK_ERR_CAP_TOO_DEEP; JK_ERR_CAP_IMAGE / JK_ERR_CAP_INSTANCE /
- *         JK_ERR_CAP_KIND (a value its constructor refuses); JK_ERR_NOMEM.
- *         Never crashes on any input. Reason in diag (optional). */
+ *         JK_ERR_CAP_KIND (a value its constructor refuses); JK_ERR_NOMEM;
+ *         JK_ERR_INVALID_ARG (src, src->get, hash or out NULL); any other
+ *         error src->get returns, as it is. Never crashes on any input.
+ *         Reason in diag (optional). */
 jk_err jk_cap_load(const jk_cap_source *src, const jk_hash *hash, jk_cap *out,
                    jk_diag *diag);
 
@@ -617,8 +623,10 @@ typedef struct jk_cap_store_options {
 /* Open (creating if needed) the store in directory dir (created if missing).
  * @param[in]  opt   NULL for defaults.
  * @param[out] out   the store; close with jk_cap_store_close.
- * @return JK_OK; JK_ERR_IO (dir cannot be created); JK_ERR_CAP_STORE (LMDB
- *         refused; its message in diag); JK_ERR_NOMEM.
+ * @return JK_OK; JK_ERR_INVALID_ARG (dir or out NULL); JK_ERR_IO (dir cannot
+ *         be created); JK_ERR_CAP_STORE (LMDB refused; its message in diag);
+ *         JK_ERR_CAP_STORE_FULL (a new store's two databases do not fit a
+ *         map_size that small); JK_ERR_NOMEM.
  * @note The handle may be used by one thread at a time. Do not open one
  *       directory twice in a process (LMDB's rule). Not fork-safe: a child
  *       must not use a handle opened by its parent. */

@@ -244,7 +244,10 @@ uint64_t jk_kernel_served_in_place(const jk_kernel *k);
 uint64_t jk_kernel_page_scans(const jk_kernel *k);
 
 /* DROP_PAUSED: the instance as it was before the CALL that paused it, Idle.
- * @param[out] out  NEW reference. @return JK_OK or JK_ERR_INVALID_ARG. */
+ * paused BORROWED. Needs no kernel.
+ * @param[out] out  NEW reference.
+ * @return JK_OK; JK_ERR_INVALID_ARG (paused is not a Paused Instance);
+ *         JK_ERR_NOMEM. */
 jk_err jk_kernel_drop_paused(jk_cap paused, jk_cap *out);
 
 /* ---------------------------------------------------------------------------
@@ -271,9 +274,13 @@ typedef struct jk_kernel_image_opts {
  * φ0 = the halt address and φ1 = the stack top. A program with no read-only
  * or read-write data pins nothing for it. opts may be NULL.
  * @param[out] out  NEW reference.
+ * opts's pins and mappings are BORROWED (the Image retains the pinned caps).
  * @return JK_OK; JK_ERR_PVM_BLOB (a bad program file); JK_ERR_CAP_IMAGE (the
  *         image does not validate: overlapping extra mappings, pins out of
- *         range…; reason in diag); JK_ERR_NOMEM. */
+ *         range, more than 258 pins or 256 extra mappings…; reason in diag);
+ *         JK_ERR_CAP_TOO_DEEP (a pinned cap nests too deep); JK_ERR_NOMEM.
+ * Precondition: opts->pins and opts->mappings point to pin_count and
+ * mapping_count entries (NULL with a count above 0 is not caught). */
 jk_err jk_kernel_image_from_program(const uint8_t *file, size_t len,
                                     const jk_kernel_image_opts *opts, jk_cap *out,
                                     jk_diag *diag);

@@ -182,7 +182,8 @@ typedef enum jk_pvm_access {
 
 typedef struct jk_pvm_memory jk_pvm_memory;
 
-/* A new, wholly inaccessible address space. The caller owns it. */
+/* A new, wholly inaccessible address space. The caller owns it
+ * (jk_pvm_memory_free). @return JK_OK or JK_ERR_NOMEM. */
 jk_err jk_pvm_memory_new(jk_pvm_memory **out);
 void jk_pvm_memory_free(jk_pvm_memory *mem);
 
@@ -244,7 +245,9 @@ jk_err jk_pvm_memory_guest_write(jk_pvm_memory *mem, uint32_t addr, const void *
  * JK_PVM_ACCESS_WRITE the page is copy-on-write: the first write gives the
  * memory its own copy and records the page as dirty. Replaces (and frees, if
  * owned) whatever was mapped there.
- * @return JK_OK or JK_ERR_PVM_MAP (bad address, alignment or access). */
+ * @return JK_OK; JK_ERR_PVM_MAP (bad address, alignment of addr or page, or
+ *         access); JK_ERR_NOMEM (the page table for addr cannot be grown;
+ *         nothing changed). */
 jk_err jk_pvm_memory_map_shared(jk_pvm_memory *mem, uint32_t addr, const uint8_t *page,
                                 jk_pvm_access access);
 
@@ -335,7 +338,10 @@ typedef struct jk_pvm_exit {
  * @return JK_OK whenever the guest ran (whatever its exit status);
  *         JK_ERR_PVM_BAD_PC when state->block_paid is set and state->pc is
  *         not an instruction start (the embedder moved pc without clearing
- *         block_paid; nothing is charged or changed). */
+ *         block_paid; nothing is charged or changed); JK_ERR_NOMEM when a
+ *         store to a copy-on-write page cannot get its private copy: that
+ *         instruction did not happen, state->pc is at it and its block stays
+ *         charged. */
 jk_err jk_pvm_run(const jk_pvm_program *prog, jk_pvm_memory *mem,
                   jk_pvm_state *state, jk_pvm_exit *out);
 
@@ -350,7 +356,8 @@ typedef enum jk_pvm_engine {
     JK_PVM_ENGINE_JIT = 2,    /* the recompiler; falls back to the interpreter where there is none */
 } jk_pvm_engine;
 
-/* jk_pvm_run on a chosen engine; same contract and errors as jk_pvm_run.
+/* jk_pvm_run on a chosen engine; same contract and errors as jk_pvm_run
+ * (JK_OK, JK_ERR_PVM_BAD_PC, JK_ERR_NOMEM).
  * (jk_pvm_run itself is the interpreter.) */
 jk_err jk_pvm_run_engine(const jk_pvm_program *prog, jk_pvm_memory *mem,
                          jk_pvm_state *state, jk_pvm_exit *out, jk_pvm_engine engine);

@@ -2,7 +2,8 @@
  * Every malloc, calloc, realloc and aligned_alloc made by the test binary and
  * libjark (not by shared libraries) adds its size to a running total; the
  * total never goes down, so the bytes allocated between two readings bound
- * from above the memory the host could have held in between. */
+ * from above the memory the host could have held in between. bench/bench_gas.c
+ * links the same counters (bench/gas.mk) for its bytes per unit of gas. */
 #ifndef ADV_ALLOC_H
 #define ADV_ALLOC_H
 

@@ -51,7 +51,7 @@ JK_TEST(test_adv_blocks_refused_and_nothing_kept)
 {
     static adv_blocks a;
     memset(&a, 0, sizeof a);
-    JK_REQUIRE(jk_test_chain_make(&a.tc, NULL, NULL));
+    JK_REQUIRE(jk_test_chain_make(&a.tc, NULL));
     const jk_chain_genesis *tg = jk_test_genesis(&a.tc, 1, 3000000, &a.genesis);
     JK_REQUIRE(tg != NULL);
     jk_test_key(1, a.pk, a.sk);

@@ -11,31 +11,35 @@
 
 #include <stdlib.h>
 
-/* The test chain (chain_test_util.h) with the VerifyImage and Dispatch_0
- * image built from the given sources. */
-static bool adv_chain_make(jk_test_chain *tc, const char *verify, const char *process)
+/* The test chain (chain_test_util.h), its programs as opts says, on one
+ * validator with 3 M block gas; key (seed 1) signs the events; ck has run
+ * setup_cycle. */
+typedef struct adv_chain {
+    jk_test_chain tc;
+    jk_hash genesis;
+    const jk_chain_genesis *tg;
+    uint8_t pk[32], sk[64];
+    jk_chain_kernel *ck;
+} adv_chain;
+
+static bool adv_chain_open(adv_chain *a, const jk_test_chain_opts *opts)
 {
-    memset(tc, 0, sizeof *tc);
-    tc->images[0] = jk_image_of("transact", NULL, 0);
-    tc->images[1] = jk_image_of("dinst", NULL, 0);
-    tc->images[2] = jk_image_of("aa", NULL, 0);
-    tc->images[3] = jk_test_image(process, NULL);
-    jk_cap_pin vpins[2] = {{JK_CHAIN_SLOT_TRANSACT, tc->images[0]}, {JK_CHAIN_SLOT_DISPATCH_INSTANCE, tc->images[1]}};
-    jk_kernel_image_opts vopts = {.pins = vpins, .pin_count = 2};
-    tc->images[4] = jk_test_image(verify, &vopts);
-    jk_cap_pin cpins[5] = {{JK_CHAIN_SLOT_VERIFY, tc->images[4]}, {JK_CHAIN_SLOT_TRANSACT, tc->images[0]},
-                           {JK_CHAIN_SLOT_DISPATCH_INSTANCE, tc->images[1]}, {JK_CHAIN_SLOT_AA, tc->images[2]},
-                           {JK_CHAIN_SLOT_DISPATCH_0, tc->images[3]}};
-    tc->images[5] = jk_image_of("chain", cpins, 5);
-    for (int i = 0; i < 6; i++)
-        if (jk_cap_is_null(tc->images[i]))
-            return false;
-    jk_cap cnode;
-    if (jk_cap_cnode_new(8, &cnode) != JK_OK)
+    memset(a, 0, sizeof *a);
+    if (!jk_test_chain_make(&a->tc, opts))
         return false;
-    jk_err err = jk_cap_instance_genesis(tc->images[5], cnode, &tc->chain, NULL);
-    jk_cap_release(cnode);
-    return err == JK_OK;
+    a->tg = jk_test_genesis(&a->tc, 1, 3000000, &a->genesis);
+    jk_test_key(1, a->pk, a->sk);
+    return a->tg && jk_chain_kernel_new(a->tg, jk_cap_null(), &a->ck, NULL) == JK_OK &&
+           jk_chain_setup_cycle(a->ck, NULL) == JK_OK;
+}
+
+static void adv_chain_close(adv_chain *a)
+{
+    if (a->ck) {
+        jk_chain_teardown(a->ck);
+        jk_chain_kernel_free(a->ck);
+    }
+    jk_test_chain_free(&a->tc);
 }
 
 /* An attest storm: verify attests the same 1 MiB blob until its 1 M gas runs
@@ -44,25 +48,20 @@ static bool adv_chain_make(jk_test_chain *tc, const char *verify, const char *pr
  * to find the trace). The host's work must stay what the gas pays for. */
 JK_TEST(test_adv_chain_verify_attest_storm)
 {
-    jk_test_chain tc;
-    JK_REQUIRE(adv_chain_make(&tc, "tests/adversary/progs/verify_storm.c", "tests/chain/progs/process.c"));
-    jk_hash genesis;
-    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 3000000, &genesis);
-    JK_REQUIRE(tg != NULL);
-    uint8_t pk[32], sk[64];
-    jk_test_key(1, pk, sk);
-    jk_chain_kernel *ck;
-    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &ck, NULL) == JK_OK);
-    JK_REQUIRE(jk_chain_setup_cycle(ck, NULL) == JK_OK);
+    static const jk_test_chain_opts opts = {.verify = "tests/adversary/progs/verify_storm.c"};
+    adv_chain a;
+    JK_REQUIRE(adv_chain_open(&a, &opts));
+    const jk_chain_genesis *tg = a.tg;
+    jk_chain_kernel *ck = a.ck;
     static const size_t sizes[2] = {64, JK_CHAIN_MAX_BLOB};
     for (int s = 0; s < 2; s++) {
         size_t len = sizes[s];
         uint8_t *blob = calloc(1, len);
         JK_REQUIRE(blob);
-        memcpy(blob, pk, 32);
+        memcpy(blob, a.pk, 32);
         blob[32] = 'T';
         jk_chain_trace tr;
-        jk_chain_trace_sign(sk, &genesis, blob, len, &tr);
+        jk_chain_trace_sign(a.sk, &a.genesis, blob, len, &tr);
         jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, blob, len};
         bool admitted = true;
         jk_diag why = {{0}};
@@ -82,9 +81,7 @@ JK_TEST(test_adv_chain_verify_attest_storm)
                    (unsigned long long)bytes, (double)bytes / (double)tg->gas.verify, why.msg);
         free(blob);
     }
-    jk_chain_teardown(ck);
-    jk_chain_kernel_free(ck);
-    jk_test_chain_free(&tc);
+    adv_chain_close(&a);
 }
 
 /* An emit flood: process takes a 1 MiB dispatch blob and emits it 300 times
@@ -93,23 +90,18 @@ JK_TEST(test_adv_chain_verify_attest_storm)
  * 1,024): 300 MiB and more for 1 M gas. */
 JK_TEST(test_adv_chain_process_emit_flood)
 {
-    jk_test_chain tc;
-    JK_REQUIRE(adv_chain_make(&tc, "tests/chain/progs/verify.c", "tests/adversary/progs/process_flood.c"));
-    jk_hash genesis;
-    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 3000000, &genesis);
-    JK_REQUIRE(tg != NULL);
-    uint8_t pk[32], sk[64];
-    jk_test_key(1, pk, sk);
-    jk_chain_kernel *ck;
-    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &ck, NULL) == JK_OK);
-    JK_REQUIRE(jk_chain_setup_cycle(ck, NULL) == JK_OK);
+    static const jk_test_chain_opts opts = {.process = "tests/adversary/progs/process_flood.c"};
+    adv_chain a;
+    JK_REQUIRE(adv_chain_open(&a, &opts));
+    const jk_chain_genesis *tg = a.tg;
+    jk_chain_kernel *ck = a.ck;
     size_t len = JK_CHAIN_MAX_BLOB;
     uint8_t *blob = calloc(1, len);
     JK_REQUIRE(blob);
-    memcpy(blob, pk, 32);
+    memcpy(blob, a.pk, 32);
     blob[32] = 'D';
     jk_chain_trace tr;
-    jk_chain_trace_sign(sk, &genesis, blob, len, &tr);
+    jk_chain_trace_sign(a.sk, &a.genesis, blob, len, &tr);
     jk_chain_event ev = {jk_chain_endpoint_dispatch(0), blob, len};
     bool admitted = false;
     jk_diag why = {{0}};
@@ -128,9 +120,7 @@ JK_TEST(test_adv_chain_process_emit_flood)
         printf("ADV process emit flood, 300 x 1 MiB: bytes=%llu (%.1f per gas)\n", (unsigned long long)bytes,
                (double)bytes / (double)tg->gas.process);
     free(blob);
-    jk_chain_teardown(ck);
-    jk_chain_kernel_free(ck);
-    jk_test_chain_free(&tc);
+    adv_chain_close(&a);
 }
 
 /* Events at and past every admission bound (docs/chain-design.md
@@ -138,26 +128,20 @@ JK_TEST(test_adv_chain_process_emit_flood)
  * no copy of the blob, no verify — and the pool unchanged. */
 JK_TEST(test_adv_chain_events_at_the_bounds)
 {
-    jk_test_chain tc;
-    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
-    jk_hash genesis;
-    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 3000000, &genesis);
-    JK_REQUIRE(tg != NULL);
-    uint8_t pk[32], sk[64];
-    jk_test_key(1, pk, sk);
-    jk_chain_kernel *ck;
-    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &ck, NULL) == JK_OK);
-    JK_REQUIRE(jk_chain_setup_cycle(ck, NULL) == JK_OK);
+    adv_chain a;
+    JK_REQUIRE(adv_chain_open(&a, NULL));
+    const jk_chain_genesis *tg = a.tg;
+    jk_chain_kernel *ck = a.ck;
     size_t max = JK_CHAIN_MAX_BLOB;
     uint8_t *blob = calloc(1, max + 1);
     JK_REQUIRE(blob);
-    memcpy(blob, pk, 32);
+    memcpy(blob, a.pk, 32);
     blob[32] = 'T';
     uint32_t ntr = tg->max_event_traces;
     jk_chain_trace *traces = calloc(ntr + 1, sizeof *traces);
     JK_REQUIRE(traces);
     for (uint32_t i = 0; i <= ntr; i++)
-        jk_chain_trace_sign(sk, &genesis, blob, max, &traces[i]);
+        jk_chain_trace_sign(a.sk, &a.genesis, blob, max, &traces[i]);
     static const struct {
         const char *what;
         int endpoint; /* -1: transact; else dispatch k */
@@ -197,29 +181,22 @@ JK_TEST(test_adv_chain_events_at_the_bounds)
     }
     free(traces);
     free(blob);
-    jk_chain_teardown(ck);
-    jk_chain_kernel_free(ck);
-    jk_test_chain_free(&tc);
+    adv_chain_close(&a);
 }
 
 /* process that never halts: run_cycle_process goes on (the endpoint reports
  * UINT64_MAX, nothing it did survives), within its budget. */
 JK_TEST(test_adv_chain_process_spins)
 {
-    jk_test_chain tc;
-    JK_REQUIRE(adv_chain_make(&tc, "tests/chain/progs/verify.c", "tests/adversary/progs/process_spin.c"));
-    jk_hash genesis;
-    const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 3000000, &genesis);
-    JK_REQUIRE(tg != NULL);
-    uint8_t pk[32], sk[64];
-    jk_test_key(1, pk, sk);
-    jk_chain_kernel *ck;
-    JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &ck, NULL) == JK_OK);
-    JK_REQUIRE(jk_chain_setup_cycle(ck, NULL) == JK_OK);
+    static const jk_test_chain_opts opts = {.process = "tests/adversary/progs/process_spin.c"};
+    adv_chain a;
+    JK_REQUIRE(adv_chain_open(&a, &opts));
+    const jk_chain_genesis *tg = a.tg;
+    jk_chain_kernel *ck = a.ck;
     uint8_t blob[64];
-    size_t len = jk_blob(blob, pk, 'D', "spin");
+    size_t len = jk_blob(blob, a.pk, 'D', "spin");
     jk_chain_trace tr;
-    jk_chain_trace_sign(sk, &genesis, blob, len, &tr);
+    jk_chain_trace_sign(a.sk, &a.genesis, blob, len, &tr);
     jk_chain_event ev = {jk_chain_endpoint_dispatch(0), blob, len};
     bool admitted = false;
     JK_REQUIRE(jk_chain_handle_incoming_event(ck, &ev, &tr, 1, &admitted, NULL) == JK_OK && admitted);
@@ -233,7 +210,5 @@ JK_TEST(test_adv_chain_process_spins)
     JK_CHECK(jk_cap_same(ck->chain, before));
     JK_CHECK(bytes <= adv_bound(tg->gas.process));
     jk_cap_release(before);
-    jk_chain_teardown(ck);
-    jk_chain_kernel_free(ck);
-    jk_test_chain_free(&tc);
+    adv_chain_close(&a);
 }

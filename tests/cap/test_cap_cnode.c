@@ -4,17 +4,11 @@
  * copy-on-write isolation, the nesting bound, and re-hash cost (counted).
  */
 #include "../test.h"
+#include "cap_test_util.h"
 
 #include "jark/cap.h"
 
 #include <stdlib.h>
-
-static int64_t live(void)
-{
-    jk_cap_stats s;
-    jk_cap_stats_get(&s);
-    return s.live_objects;
-}
 
 static jk_cap_stats stats(void)
 {

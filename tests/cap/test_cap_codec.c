@@ -7,18 +7,12 @@
  * kinds, and nesting past the bound.
  */
 #include "../test.h"
+#include "cap_test_util.h"
 
 #include "jark/cap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-
-static int64_t live(void)
-{
-    jk_cap_stats s;
-    jk_cap_stats_get(&s);
-    return s.live_objects;
-}
 
 /* ---- an in-memory object map: source and sink ---- */
 
@@ -184,12 +178,6 @@ static jk_cap fixed_paused(void)
     return paused;
 }
 
-static void hex(const jk_hash *h, char out[65])
-{
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", h->bytes[i]);
-}
-
 /* ---- round trips ---- */
 
 static void check_roundtrip(jk_cap c, const char *what)
@@ -323,7 +311,7 @@ JK_TEST(test_cap_codec_golden_hashes)
         jk_hash h;
         char got[65];
         jk_cap_hash(golden[i].cap, &h);
-        hex(&h, got);
+        jk_hex_encode(h.bytes, 32, got);
         if (print)
             printf("golden %s: %s\n", golden[i].name, got);
         if (strcmp(got, golden[i].hex) != 0)

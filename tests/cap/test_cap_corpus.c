@@ -9,11 +9,11 @@
  * JK_CAP_WRITE_CORPUS=tests/fuzz/corpus/cap to regenerate them.
  * Input format: see tests/fuzz/fuzz_cap.c.
  */
+#include "../files.h"
 #include "../test.h"
 
 #include "jark/cap.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -62,17 +62,6 @@ static jk_err seed_put(void *ctx, const jk_hash *h, const uint8_t *bytes, size_t
     return JK_OK;
 }
 
-static void write_file(const char *dir, const char *name, const uint8_t *b, size_t n)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(b, 1, n, f) != n)
-        jk_test_fail(__FILE__, __LINE__, "cannot write %s", path);
-    if (f)
-        fclose(f);
-}
-
 /* A mode-1 bundle of every object of c, children first, root last. */
 static void write_bundle(const char *dir, const char *name, jk_cap c)
 {
@@ -84,7 +73,7 @@ static void write_bundle(const char *dir, const char *name, jk_cap c)
     jk_cap_sink sink = {&s, seed_has, seed_put};
     if (jk_cap_export(c, &sink, NULL) != JK_OK)
         jk_test_fail(__FILE__, __LINE__, "cannot export %s", name);
-    write_file(dir, name, s.b, s.n);
+    jk_test_write_file(dir, name, s.b, s.n);
 }
 
 /* The same as a mode-3 bundle: each child hash inside a record becomes
@@ -114,7 +103,7 @@ static void write_linked(const char *dir, const char *name, jk_cap c)
         off += 2 + len;
         rec++;
     }
-    write_file(dir, name, s.b, s.n);
+    jk_test_write_file(dir, name, s.b, s.n);
 }
 
 /* Mode-0 seeds: the root object of c alone. */
@@ -135,7 +124,7 @@ static void write_object(const char *dir, const char *name, jk_cap c)
     uint8_t *out = malloc(len + 1);
     out[0] = 0;
     memcpy(out + 1, s.b + last + 2, len);
-    write_file(dir, name, out, len + 1);
+    jk_test_write_file(dir, name, out, len + 1);
     free(out);
 }
 
@@ -201,15 +190,15 @@ static void write_corpus(const char *dir)
     static const uint8_t page[] = {0x00, 0x02, 4, 0, 0, 0, 'j', 'a', 'r', 'k'};
     uint8_t node[1 + 65] = {0x00, 0x03};
     memset(node + 2, 0x11, 64);
-    write_file(dir, "obj-data-page", page, sizeof page);
-    write_file(dir, "obj-data-node", node, sizeof node);
+    jk_test_write_file(dir, "obj-data-page", page, sizeof page);
+    jk_test_write_file(dir, "obj-data-node", node, sizeof node);
     node[1] = 0x05;
-    write_file(dir, "obj-cnode-node", node, sizeof node);
+    jk_test_write_file(dir, "obj-cnode-node", node, sizeof node);
     /* a mode-2 bundle whose one object is stored under a wrong name */
     uint8_t named[1 + 2 + 32 + 41] = {2, 41, 0};
     memset(named + 3, 0xEE, 32);
     named[35] = 0x01;
-    write_file(dir, "named-corrupt", named, sizeof named);
+    jk_test_write_file(dir, "named-corrupt", named, sizeof named);
 
     jk_cap all[] = {empty, jark, two, zero, cn0, cn4, nested, im, inst, paused};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
@@ -293,27 +282,16 @@ JK_TEST(test_cap_corpus_replay)
     const char *out = getenv("JK_CAP_WRITE_CORPUS");
     if (out)
         write_corpus(out);
-    DIR *dir = opendir(CORPUS_DIR);
-    JK_REQUIRE(dir != NULL);
+    jk_test_corpus c;
+    JK_REQUIRE(jk_test_corpus_open(&c, CORPUS_DIR));
     size_t count = 0, valid = 0;
-    struct dirent *de;
-    static uint8_t buf[1 << 17];
-    while ((de = readdir(dir)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", CORPUS_DIR, de->d_name);
-        FILE *f = fopen(path, "rb");
-        if (!f)
-            continue;
-        size_t n = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        jk_fuzz_cap(buf, n); /* aborts on a bug */
-        check_seed(de->d_name, buf, n);
-        valid += !strncmp(de->d_name, "valid-", 6) || !strncmp(de->d_name, "linked-", 7);
+    while (jk_test_corpus_next(&c)) {
+        jk_fuzz_cap(c.bytes, c.len); /* aborts on a bug */
+        check_seed(c.name, c.bytes, c.len);
+        valid += !strncmp(c.name, "valid-", 6) || !strncmp(c.name, "linked-", 7);
         count++;
     }
-    closedir(dir);
+    jk_test_corpus_close(&c);
     JK_CHECK(count >= 22);
     JK_CHECK(valid >= 13);
 }

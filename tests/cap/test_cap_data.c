@@ -5,18 +5,12 @@
  * Every test checks that it leaves no body or node alive.
  */
 #include "../test.h"
+#include "cap_test_util.h"
 
 #include "jark/cap.h"
 
 #include <pthread.h>
 #include <stdlib.h>
-
-static int64_t live(void)
-{
-    jk_cap_stats s;
-    jk_cap_stats_get(&s);
-    return s.live_objects;
-}
 
 static jk_cap_stats stats(void)
 {

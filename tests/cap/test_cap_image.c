@@ -4,17 +4,11 @@
  * with its reason.
  */
 #include "../test.h"
+#include "cap_test_util.h"
 
 #include "jark/cap.h"
 
 #include <stdlib.h>
-
-static int64_t live(void)
-{
-    jk_cap_stats s;
-    jk_cap_stats_get(&s);
-    return s.live_objects;
-}
 
 /* fallthrough; ecalli 0; trap — basic blocks start at pc 0, 1 and 4; pc 2 is
  * an operand byte and pc 3 follows a host call (mid-block). */
@@ -68,26 +62,6 @@ static void fixture_free(fixture *f)
 {
     for (int i = 0; i < 3; i++)
         jk_cap_release(f->pins[i].cap);
-}
-
-static void put32(uint8_t **p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        *(*p)++ = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t **p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p, (uint32_t)(v >> 32));
-}
-
-static void puth(uint8_t **p, jk_cap c)
-{
-    jk_hash h;
-    jk_cap_hash(c, &h);
-    memcpy(*p, h.bytes, 32);
-    *p += 32;
 }
 
 JK_TEST(test_cap_image_valid_and_accessors)

@@ -5,18 +5,12 @@
  * constructors, accessors, validation and its place in instance_hash.
  */
 #include "../test.h"
+#include "cap_test_util.h"
 
 #include "jark/cap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-
-static int64_t live(void)
-{
-    jk_cap_stats s;
-    jk_cap_stats_get(&s);
-    return s.live_objects;
-}
 
 static const uint8_t blob[] = {0x00, 0x00, 0x04, 0x01, 0x0A, 0x00, 0x00, 0x0B};
 
@@ -249,26 +243,6 @@ static void cont_free(cont_fixture *f)
     jk_cap caps[] = {f->img, f->cn, f->inst, f->callee, f->mem0, f->mem1, f->stack};
     for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)
         jk_cap_release(caps[i]);
-}
-
-static void put32(uint8_t **p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        *(*p)++ = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t **p, uint64_t v)
-{
-    put32(p, (uint32_t)v);
-    put32(p, (uint32_t)(v >> 32));
-}
-
-static void puth(uint8_t **p, jk_cap c)
-{
-    jk_hash h;
-    jk_cap_hash(c, &h);
-    memcpy(*p, h.bytes, 32);
-    *p += 32;
 }
 
 JK_TEST(test_cap_instance_pause_and_reference_hash)

@@ -4,6 +4,7 @@
  * commit transaction land with it or not at all, put/get/del/seek/count,
  * names refused, and rows across a reopen.
  */
+#include "../progs.h"
 #include "../test.h"
 
 #include "jark/cap.h"
@@ -11,23 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-static void tmpdir(char *dir, size_t n)
-{
-    snprintf(dir, n, "/tmp/jk_cap_tables_XXXXXX");
-    if (!mkdtemp(dir))
-        dir[0] = 0;
-}
-
-static void rmstore(const char *dir)
-{
-    char p[512];
-    snprintf(p, sizeof p, "%s/data.mdb", dir);
-    unlink(p);
-    snprintf(p, sizeof p, "%s/lock.mdb", dir);
-    unlink(p);
-    rmdir(dir);
-}
 
 typedef struct rows {
     jk_cap_table t;
@@ -81,8 +65,8 @@ static jk_err del_row(void *ctx, jk_cap_store_txn *txn, jk_diag *diag)
 
 JK_TEST(test_cap_tables_commit_with_is_one_transaction)
 {
-    char dir[64];
-    tmpdir(dir, sizeof dir);
+    char dir[128];
+    JK_REQUIRE(jk_test_tmpdir("cap-tables", dir, sizeof dir));
     JK_REQUIRE(dir[0]);
     jk_cap_store *s;
     JK_REQUIRE(jk_cap_store_open(dir, NULL, &s, NULL) == JK_OK);
@@ -154,5 +138,5 @@ JK_TEST(test_cap_tables_commit_with_is_one_transaction)
     jk_cap_store_close(s);
     jk_cap_release(d1);
     jk_cap_release(d2);
-    rmstore(dir);
+    jk_test_rm_tree(dir);
 }

@@ -7,6 +7,7 @@
  * check the memory ordering; under ASan this checks the counts.)
  */
 #include "../test.h"
+#include "cap_test_util.h"
 
 #include "jark/cap.h"
 
@@ -14,13 +15,6 @@
 #include <stdlib.h>
 
 #define THREADS 4
-
-static int64_t live(void)
-{
-    jk_cap_stats s;
-    jk_cap_stats_get(&s);
-    return s.live_objects;
-}
 
 typedef struct worker {
     jk_cap shared;     /* borrowed from the main thread */

@@ -44,13 +44,24 @@ typedef struct fixture {
     uint8_t pk[32], sk[64];
     uint8_t blob3[300];
     jk_chain_block block;
+    uint8_t *enc; /* block's encoding (owned), enc_len bytes */
+    size_t enc_len;
 } fixture;
 
+static inline bool encode(const jk_chain_block *b, uint8_t **out, size_t *len);
+
+/* The fixed block and its encoding (after jk_crypto_init); false, with the
+ * failure recorded, when any step fails. */
 static inline bool fixture_make(fixture *f)
 {
     jk_hash parent, state;
     uint8_t rpk[32], rsk[64];
     jk_chain_trace traces[2];
+    memset(f, 0, sizeof *f);
+    if (jk_crypto_init() != JK_OK) {
+        jk_test_fail(__FILE__, __LINE__, "jk_crypto_init");
+        return false;
+    }
     hash_str("jark test genesis", &f->genesis);
     hash_str("jark test parent", &parent);
     hash_str("jark test state", &state);
@@ -76,11 +87,12 @@ static inline bool fixture_make(fixture *f)
     f->block.header.round = 5;
     hash_str("jark test commit", &f->block.header.last_commit);
     jk_chain_block_sign(&f->block, f->sk, &f->genesis);
-    return true;
+    return encode(&f->block, &f->enc, &f->enc_len);
 }
 
 static inline void fixture_free(fixture *f)
 {
+    free(f->enc);
     jk_chain_block_free(&f->block);
     jk_crypto_wipe(f->sk, sizeof f->sk);
 }

@@ -15,10 +15,15 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A program's source: NAME is tests/chain/progs/NAME.c; anything with a '/'
+ * is already a path (a hostile program of tests/adversary/progs). */
 static inline jk_cap jk_image_of(const char *name, const jk_cap_pin *pins, uint32_t npins)
 {
     char source[128];
-    snprintf(source, sizeof source, "tests/chain/progs/%s.c", name);
+    if (strchr(name, '/'))
+        snprintf(source, sizeof source, "%s", name);
+    else
+        snprintf(source, sizeof source, "tests/chain/progs/%s.c", name);
     jk_kernel_image_opts opts = {.pins = pins, .pin_count = npins};
     return jk_test_image(source, &opts);
 }
@@ -28,21 +33,33 @@ typedef struct jk_test_chain {
     jk_cap chain;
 } jk_test_chain;
 
-/* The test chain's images and genesis instance. aa / chain name other
- * programs of tests/chain/progs for those roles (NULL: "aa", "chain"). */
-static inline bool jk_test_chain_make(jk_test_chain *tc, const char *aa, const char *chain)
+/* Which programs jk_test_chain_make builds the roles from, each a name or a
+ * path as jk_image_of takes it; NULL (or no options at all) is the test
+ * chain's own program of that name. */
+typedef struct jk_test_chain_opts {
+    const char *aa;      /* the AttestationAuthority */
+    const char *chain;   /* the ChainImage */
+    const char *verify;  /* the VerifyImage */
+    const char *process; /* Dispatch_0's image */
+} jk_test_chain_opts;
+
+/* The test chain's images and genesis instance (opts: NULL for the test
+ * chain as it is). */
+static inline bool jk_test_chain_make(jk_test_chain *tc, const jk_test_chain_opts *opts)
 {
+    static const jk_test_chain_opts defaults = {0};
+    const jk_test_chain_opts *o = opts ? opts : &defaults;
     memset(tc, 0, sizeof *tc);
     tc->images[0] = jk_image_of("transact", NULL, 0);
     tc->images[1] = jk_image_of("dinst", NULL, 0);
-    tc->images[2] = jk_image_of(aa ? aa : "aa", NULL, 0);
-    tc->images[3] = jk_image_of("process", NULL, 0);
+    tc->images[2] = jk_image_of(o->aa ? o->aa : "aa", NULL, 0);
+    tc->images[3] = jk_image_of(o->process ? o->process : "process", NULL, 0);
     jk_cap_pin vpins[2] = {{JK_CHAIN_SLOT_TRANSACT, tc->images[0]}, {JK_CHAIN_SLOT_DISPATCH_INSTANCE, tc->images[1]}};
-    tc->images[4] = jk_image_of("verify", vpins, 2);
+    tc->images[4] = jk_image_of(o->verify ? o->verify : "verify", vpins, 2);
     jk_cap_pin cpins[5] = {{JK_CHAIN_SLOT_VERIFY, tc->images[4]}, {JK_CHAIN_SLOT_TRANSACT, tc->images[0]},
                            {JK_CHAIN_SLOT_DISPATCH_INSTANCE, tc->images[1]}, {JK_CHAIN_SLOT_AA, tc->images[2]},
                            {JK_CHAIN_SLOT_DISPATCH_0, tc->images[3]}};
-    tc->images[5] = jk_image_of(chain ? chain : "chain", cpins, 5);
+    tc->images[5] = jk_image_of(o->chain ? o->chain : "chain", cpins, 5);
     for (int i = 0; i < 6; i++)
         if (jk_cap_is_null(tc->images[i]))
             return false;

@@ -17,25 +17,6 @@
 
 /* ---- helpers ---- */
 
-static void to_hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
-#define CHECK_HEX(bytes, n, expect)                                                      \
-    do {                                                                                 \
-        char got_[2 * (n) + 1];                                                          \
-        to_hex((bytes), (n), got_);                                                      \
-        if (strcmp(got_, (expect)) != 0)                                                 \
-            jk_test_fail(__FILE__, __LINE__, "%s:\n  got    %s\n  expect %s", #bytes, got_, \
-                         (expect));                                                      \
-    } while (0)
-
 /* The fixed inputs of the golden values (docs/block-format.md, "Test
  * values"): seed[i] = i; genesis = H("jark test genesis"); the blob below. */
 static const char golden_blob[] = "oracle report: price=42 round=7";
@@ -104,14 +85,14 @@ JK_TEST(test_chain_attest_golden_trace)
     jk_chain_trace t;
     jk_chain_trace_sign(sk, &g, golden_blob, sizeof golden_blob - 1, &t);
     jk_chain_trace_encode(&t, enc);
-    CHECK_HEX(g.bytes, 32, "4e80ef79bb04d667f3462fc116a1d5787c6f982540493ff44d3fd8512b80533d");
-    CHECK_HEX(pk, 32, "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8");
-    CHECK_HEX(m.bytes, 32, "3dc11288b373829f8acdff9609b5989ae17d01ad33687679a73615da86e25953");
-    CHECK_HEX(enc, 128,
-              "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8" /* key */
-              "3dc11288b373829f8acdff9609b5989ae17d01ad33687679a73615da86e25953" /* msg_hash */
-              "75583cf8812e78119085a6a6d843d421ccc9b8fc0343d9b7cbefbb0c534d7b7e" /* sig R */
-              "b9825b5843c073102f6843f168e944f81c10e3264329f05af6e2ecd5ff093105" /* sig S */);
+    JK_CHECK_HEX(g.bytes, 32, "4e80ef79bb04d667f3462fc116a1d5787c6f982540493ff44d3fd8512b80533d");
+    JK_CHECK_HEX(pk, 32, "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8");
+    JK_CHECK_HEX(m.bytes, 32, "3dc11288b373829f8acdff9609b5989ae17d01ad33687679a73615da86e25953");
+    JK_CHECK_HEX(enc, 128,
+                 "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8" /* key */
+                 "3dc11288b373829f8acdff9609b5989ae17d01ad33687679a73615da86e25953" /* msg_hash */
+                 "75583cf8812e78119085a6a6d843d421ccc9b8fc0343d9b7cbefbb0c534d7b7e" /* sig R */
+                 "b9825b5843c073102f6843f168e944f81c10e3264329f05af6e2ecd5ff093105" /* sig S */);
     jk_crypto_wipe(sk, sizeof sk);
 }
 

@@ -19,35 +19,14 @@
 
 /* ---- helpers ---- */
 
-static void to_hex(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
-#define CHECK_HEX(bytes, n, expect)                                                      \
-    do {                                                                                 \
-        char got_[2 * (n) + 1];                                                          \
-        to_hex((bytes), (n), got_);                                                      \
-        if (strcmp(got_, (expect)) != 0)                                                 \
-            jk_test_fail(__FILE__, __LINE__, "%s:\n  got    %s\n  expect %s", #bytes, got_, \
-                         (expect));                                                      \
-    } while (0)
-
 /* ---- layout and golden values ---- */
 
 JK_TEST(test_chain_block_layout)
 {
-    JK_REQUIRE(jk_crypto_init() == JK_OK);
     static fixture f;
     JK_REQUIRE(fixture_make(&f));
-    uint8_t *enc;
-    size_t len;
-    JK_REQUIRE(encode(&f.block, &enc, &len));
+    uint8_t *enc = f.enc;
+    size_t len = f.enc_len;
     jk_hash parent, state, commit, body;
     hash_str("jark test parent", &parent);
     hash_str("jark test state", &state);
@@ -99,39 +78,35 @@ JK_TEST(test_chain_block_layout)
     jk_chain_header_signing_hash(&f.block.header, &f.genesis, &bh);
     JK_CHECK_MEM(bh.bytes, want.bytes, 32);
     JK_CHECK_EQ(jk_crypto_ed25519_verify(f.pk, want.bytes, 32, f.block.header.signature), JK_OK);
-    free(enc);
     fixture_free(&f);
 }
 
 JK_TEST(test_chain_block_golden)
 {
-    JK_REQUIRE(jk_crypto_init() == JK_OK);
     static fixture f;
     JK_REQUIRE(fixture_make(&f));
-    uint8_t *enc;
-    size_t len;
-    JK_REQUIRE(encode(&f.block, &enc, &len));
+    uint8_t *enc = f.enc;
+    size_t len = f.enc_len;
     jk_hash h;
     JK_CHECK_EQ(len, 785);
-    CHECK_HEX(f.block.header.body_hash.bytes, 32,
-              "8b5712da9f5ce2c62eda7762c0cf5ce82611385b61b72493443d0ffdf5cfbc9a");
+    JK_CHECK_HEX(f.block.header.body_hash.bytes, 32,
+                 "8b5712da9f5ce2c62eda7762c0cf5ce82611385b61b72493443d0ffdf5cfbc9a");
     jk_chain_header_signing_hash(&f.block.header, &f.genesis, &h);
-    CHECK_HEX(h.bytes, 32, "d3bd98e41049df1e37d1dde8b6874ac91d8268c5b6a7c701a97316f85819f1f7");
-    CHECK_HEX(f.block.header.signature, 64,
-              "8cfbd8c02c7eaa6c5b2bf013c8a13a68761ef6372b28640e982f387f0e8588ab"
-              "b9ffa0d76c65f9774da0faeae27e81a3c7bcaac219e17f6e64e84726cad8ab05");
+    JK_CHECK_HEX(h.bytes, 32, "d3bd98e41049df1e37d1dde8b6874ac91d8268c5b6a7c701a97316f85819f1f7");
+    JK_CHECK_HEX(f.block.header.signature, 64,
+                 "8cfbd8c02c7eaa6c5b2bf013c8a13a68761ef6372b28640e982f387f0e8588ab"
+                 "b9ffa0d76c65f9774da0faeae27e81a3c7bcaac219e17f6e64e84726cad8ab05");
     jk_chain_block_hash(&f.block, &h);
-    CHECK_HEX(h.bytes, 32, "a7b36143e0c8080632302619ccf6ea0fdb7245e3099980060fbe82e9dc9dfcfd");
+    JK_CHECK_HEX(h.bytes, 32, "a7b36143e0c8080632302619ccf6ea0fdb7245e3099980060fbe82e9dc9dfcfd");
     jk_crypto_blake2b256(enc, len, &h);
-    CHECK_HEX(h.bytes, 32, "594f0c55ed974178cd334a8d4aaf9ff98e77754c5e0b250db726027d44b0ae1f");
+    JK_CHECK_HEX(h.bytes, 32, "594f0c55ed974178cd334a8d4aaf9ff98e77754c5e0b250db726027d44b0ae1f");
     /* The empty block: body = 00 00. */
     jk_chain_block e;
     jk_hash zero = {{0}};
     JK_REQUIRE(jk_chain_block_build(&zero, 0, 0, &zero, NULL, 0, NULL, 0, &e, NULL) == JK_OK);
-    CHECK_HEX(e.header.body_hash.bytes, 32,
-              "9ee6dfb61a2fb903df487c401663825643bb825d41695e63df8af6162ab145a6");
+    JK_CHECK_HEX(e.header.body_hash.bytes, 32,
+                 "9ee6dfb61a2fb903df487c401663825643bb825d41695e63df8af6162ab145a6");
     jk_chain_block_free(&e);
-    free(enc);
     fixture_free(&f);
 }
 
@@ -139,7 +114,6 @@ JK_TEST(test_chain_block_golden)
 
 JK_TEST(test_chain_block_roundtrip)
 {
-    JK_REQUIRE(jk_crypto_init() == JK_OK);
     static fixture f;
     JK_REQUIRE(fixture_make(&f));
     uint8_t *enc, *enc2;
@@ -212,7 +186,6 @@ JK_TEST(test_chain_block_deterministic)
 
 JK_TEST(test_chain_block_signature)
 {
-    JK_REQUIRE(jk_crypto_init() == JK_OK);
     static fixture f;
     JK_REQUIRE(fixture_make(&f));
     uint8_t pk2[32], sk2[64];
@@ -264,7 +237,6 @@ JK_TEST(test_chain_block_signature)
 
 JK_TEST(test_chain_header_codec)
 {
-    JK_REQUIRE(jk_crypto_init() == JK_OK);
     static fixture f;
     JK_REQUIRE(fixture_make(&f));
     uint8_t enc[JK_CHAIN_HEADER_SIZE + 1] = {0}, back[JK_CHAIN_HEADER_SIZE];

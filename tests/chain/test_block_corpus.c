@@ -8,36 +8,25 @@
  * to regenerate them. "valid-*" seeds must decode (and re-encode to the same
  * bytes, with a matching body hash); "bad-*" seeds must be refused.
  */
+#include "../files.h"
 #include "../test.h"
 #include "../fuzz/fuzz_targets.h"
 #include "block_test_util.h"
 
 #include "jark/chain.h"
 
-#include <dirent.h>
 #include <stdlib.h>
 
 /* ---- the fuzz corpus ---- */
 
 #define CORPUS_DIR "tests/fuzz/corpus/block"
 
-static void write_file(const char *dir, const char *name, const uint8_t *b, size_t n)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(b, 1, n, f) != n)
-        jk_test_fail(__FILE__, __LINE__, "cannot write %s", path);
-    if (f)
-        fclose(f);
-}
-
 static void write_block(const char *dir, const char *name, const jk_chain_block *b)
 {
     uint8_t *enc;
     size_t len;
     if (encode(b, &enc, &len)) {
-        write_file(dir, name, enc, len);
+        jk_test_write_file(dir, name, enc, len);
         free(enc);
     }
 }
@@ -75,11 +64,11 @@ static void write_corpus(const char *dir)
     jk_chain_block_free(&b);
 
     if (encode(&f.block, &enc, &len)) {
-        write_file(dir, "bad-truncated", enc, len - 5);
+        jk_test_write_file(dir, "bad-truncated", enc, len - 5);
         uint8_t *more = calloc(1, len + 1);
         if (more) {
             memcpy(more, enc, len);
-            write_file(dir, "bad-trailing", more, len + 1);
+            jk_test_write_file(dir, "bad-trailing", more, len + 1);
             free(more);
         }
         free(enc);
@@ -91,17 +80,17 @@ static void write_corpus(const char *dir)
     body[1] = 0x00;
     body[2] = 0x00;
     p = raw_block(body, 3, &len);
-    write_file(dir, "bad-noncanonical", p, len);
+    jk_test_write_file(dir, "bad-noncanonical", p, len);
     free(p);
     n = put_nat(body, 65537);
     p = raw_block(body, n, &len);
-    write_file(dir, "bad-too-many-events", p, len);
+    jk_test_write_file(dir, "bad-too-many-events", p, len);
     free(p);
     n = put_nat(body, 1);
     n += put_nat(body + n, 0);
     n += put_nat(body + n, (1u << 20) + 1);
     p = raw_block(body, n, &len);
-    write_file(dir, "bad-blob-too-large", p, len);
+    jk_test_write_file(dir, "bad-blob-too-large", p, len);
     free(p);
     fixture_free(&f);
 }
@@ -142,44 +131,17 @@ JK_TEST(test_chain_block_corpus)
     const char *out = getenv("JK_CHAIN_WRITE_CORPUS");
     if (out)
         write_corpus(out);
-    DIR *dir = opendir(CORPUS_DIR);
-    JK_REQUIRE(dir != NULL);
+    jk_test_corpus c;
+    JK_REQUIRE(jk_test_corpus_open(&c, CORPUS_DIR));
     size_t count = 0, valid = 0, bad = 0;
-    struct dirent *de;
-    while ((de = readdir(dir)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", CORPUS_DIR, de->d_name);
-        FILE *f = fopen(path, "rb");
-        if (!f)
-            continue;
-        uint8_t *buf = NULL;
-        size_t n = 0, cap = 0;
-        for (;;) { /* read it whole, whatever its size */
-            if (n == cap) {
-                cap = cap ? cap * 2 : 1 << 16;
-                uint8_t *nb = realloc(buf, cap);
-                if (!nb)
-                    break;
-                buf = nb;
-            }
-            size_t got = fread(buf + n, 1, cap - n, f);
-            n += got;
-            if (got == 0)
-                break;
-        }
-        fclose(f);
-        if (!buf)
-            continue;
-        jk_fuzz_block(buf, n); /* aborts on a bug */
-        check_seed(de->d_name, buf, n);
-        valid += !strncmp(de->d_name, "valid-", 6);
-        bad += !strncmp(de->d_name, "bad-", 4);
+    while (jk_test_corpus_next(&c)) { /* each read whole, whatever its size */
+        jk_fuzz_block(c.bytes, c.len); /* aborts on a bug */
+        check_seed(c.name, c.bytes, c.len);
+        valid += !strncmp(c.name, "valid-", 6);
+        bad += !strncmp(c.name, "bad-", 4);
         count++;
-        free(buf);
     }
-    closedir(dir);
+    jk_test_corpus_close(&c);
     JK_CHECK(count >= 10);
     JK_CHECK(valid >= 5);
     JK_CHECK(bad >= 5);

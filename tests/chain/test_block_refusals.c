@@ -40,12 +40,10 @@ static void expect_refused(const uint8_t *bytes, size_t len, jk_err want, const 
  * the body check, or by the signature. */
 JK_TEST(test_chain_block_tamper_detected)
 {
-    JK_REQUIRE(jk_crypto_init() == JK_OK);
     static fixture f;
     JK_REQUIRE(fixture_make(&f));
-    uint8_t *enc;
-    size_t len;
-    JK_REQUIRE(encode(&f.block, &enc, &len));
+    uint8_t *enc = f.enc;
+    size_t len = f.enc_len;
     jk_hash orig_hash;
     jk_chain_block_hash(&f.block, &orig_hash);
     size_t by_decode = 0, by_body = 0, by_sig = 0;
@@ -72,18 +70,15 @@ JK_TEST(test_chain_block_tamper_detected)
         }
     JK_CHECK(by_decode > 0 && by_body > 0 && by_sig > 0);
     JK_CHECK_EQ(by_decode + by_body + by_sig, len * 3);
-    free(enc);
     fixture_free(&f);
 }
 
 JK_TEST(test_chain_block_truncated)
 {
-    JK_REQUIRE(jk_crypto_init() == JK_OK);
     static fixture f;
     JK_REQUIRE(fixture_make(&f));
-    uint8_t *enc;
-    size_t len;
-    JK_REQUIRE(encode(&f.block, &enc, &len));
+    uint8_t *enc = f.enc;
+    size_t len = f.enc_len;
     for (size_t n = 0; n < len; n++) {
         uint8_t *copy = malloc(n ? n : 1); /* exact size, so ASan sees overreads */
         JK_REQUIRE(copy != NULL);
@@ -101,18 +96,15 @@ JK_TEST(test_chain_block_truncated)
     JK_CHECK(strstr(diag.msg, "trace 1") != NULL);
     JK_CHECK_EQ(jk_chain_block_decode(enc, 208 + 20 + 100, &d, &diag), JK_ERR_CHAIN_DECODE);
     JK_CHECK(strstr(diag.msg, "event 2 blob") != NULL);
-    free(enc);
     fixture_free(&f);
 }
 
 JK_TEST(test_chain_block_trailing)
 {
-    JK_REQUIRE(jk_crypto_init() == JK_OK);
     static fixture f;
     JK_REQUIRE(fixture_make(&f));
-    uint8_t *enc;
-    size_t len;
-    JK_REQUIRE(encode(&f.block, &enc, &len));
+    uint8_t *enc = f.enc;
+    size_t len = f.enc_len;
     uint8_t *more = calloc(1, len + 200);
     JK_REQUIRE(more != NULL);
     memcpy(more, enc, len);
@@ -125,7 +117,6 @@ JK_TEST(test_chain_block_trailing)
     JK_CHECK_EQ(jk_chain_block_decode(more, len + 1, &d, &diag), JK_ERR_CHAIN_DECODE);
     JK_CHECK(strstr(diag.msg, "1 trailing bytes at offset 785") != NULL);
     free(more);
-    free(enc);
     fixture_free(&f);
 }
 
@@ -133,12 +124,10 @@ JK_TEST(test_chain_block_trailing)
  * the same value) is refused. */
 JK_TEST(test_chain_block_noncanonical)
 {
-    JK_REQUIRE(jk_crypto_init() == JK_OK);
     static fixture f;
     JK_REQUIRE(fixture_make(&f));
-    uint8_t *enc;
-    size_t len;
-    JK_REQUIRE(encode(&f.block, &enc, &len));
+    uint8_t *enc = f.enc;
+    size_t len = f.enc_len;
     /* offsets of the naturals: event count, ep0, len0, ep1, len1, ep2,
      * len2 (2 bytes), trace count */
     const size_t at[] = {208, 209, 210, 223, 224, 225, 226, 528};
@@ -177,7 +166,6 @@ JK_TEST(test_chain_block_noncanonical)
             free(p);
         }
     }
-    free(enc);
     fixture_free(&f);
 }
 

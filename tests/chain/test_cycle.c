@@ -14,7 +14,7 @@ JK_TEST(test_chain_cycle_verify_admits_and_drops)
     jk_cap_stats before;
     jk_cap_stats_get(&before);
     jk_test_chain tc;
-    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
+    JK_REQUIRE(jk_test_chain_make(&tc, NULL));
     jk_hash genesis;
     const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 10000000, &genesis);
     JK_REQUIRE(tg != NULL);
@@ -119,7 +119,7 @@ JK_TEST(test_chain_cycle_process_produce_and_import)
     jk_cap_stats before;
     jk_cap_stats_get(&before);
     jk_test_chain tc;
-    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
+    JK_REQUIRE(jk_test_chain_make(&tc, NULL));
     jk_hash genesis, start_root;
     const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 10000000, &genesis);
     JK_REQUIRE(tg != NULL);
@@ -228,7 +228,7 @@ JK_TEST(test_chain_cycle_process_produce_and_import)
 JK_TEST(test_chain_cycle_threaded_verify_equals_sequential)
 {
     jk_test_chain tc;
-    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
+    JK_REQUIRE(jk_test_chain_make(&tc, NULL));
     jk_hash genesis;
     const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 10000000, &genesis);
     JK_REQUIRE(tg != NULL);
@@ -290,7 +290,7 @@ JK_TEST(test_chain_cycle_threaded_verify_equals_sequential)
 JK_TEST(test_chain_cycle_apply_that_cannot_finish)
 {
     jk_test_chain tc;
-    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
+    JK_REQUIRE(jk_test_chain_make(&tc, NULL));
     jk_hash genesis;
     const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 3000000, &genesis);
     JK_REQUIRE(tg != NULL);

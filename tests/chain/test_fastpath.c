@@ -26,7 +26,7 @@ static void jk_fake_trace(uint32_t i, jk_chain_trace *t)
 static jk_chain_kernel *jk_fastpath_kernel(jk_test_chain *tc, jk_hash *g)
 {
     jk_chain_kernel *ck = NULL;
-    if (!jk_test_chain_make(tc, NULL, NULL))
+    if (!jk_test_chain_make(tc, NULL))
         return NULL;
     const jk_chain_genesis *tg = jk_test_genesis(tc, 1, 10000000, g);
     if (!tg || jk_chain_kernel_new(tg, jk_cap_null(), &ck, NULL) != JK_OK)
@@ -77,7 +77,7 @@ JK_TEST(test_chain_fastpath_import_threads_decide_alike)
 {
     jk_test_chain tc;
     jk_hash g;
-    JK_REQUIRE(jk_test_chain_make(&tc, NULL, NULL));
+    JK_REQUIRE(jk_test_chain_make(&tc, NULL));
     const jk_chain_genesis *tg = jk_test_genesis(&tc, 1, 100000000, &g);
     uint8_t pk[2][32], sk[2][64], pk9[32], sk9[64];
     jk_test_key(1, pk[0], sk[0]);

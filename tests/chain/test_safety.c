@@ -26,7 +26,8 @@ typedef struct jk_safety {
 static bool jk_safety_open(jk_safety *f, uint32_t validators, int64_t block_gas, const char *chain)
 {
     memset(f, 0, sizeof *f);
-    if (!jk_test_chain_make(&f->tc, NULL, chain))
+    jk_test_chain_opts opts = {.chain = chain};
+    if (!jk_test_chain_make(&f->tc, &opts))
         return false;
     f->tg = jk_test_genesis(&f->tc, validators, block_gas, &f->genesis);
     jk_test_key(1, f->pka, f->ska);
@@ -426,7 +427,8 @@ JK_TEST(test_chain_safety_aa_from_current_chain)
     jk_safety f;
     JK_REQUIRE(jk_safety_open(&f, 1, 10000000, NULL));
     jk_test_chain other;
-    JK_REQUIRE(jk_test_chain_make(&other, "aa_no_yield", NULL));
+    static const jk_test_chain_opts no_yield = {.aa = "aa_no_yield"};
+    JK_REQUIRE(jk_test_chain_make(&other, &no_yield));
     jk_chain_kernel *running = f.p, *restarted;
     uint8_t blob[64];
     size_t n = jk_blob(blob, f.pka, 'T', "unsigned");

@@ -12,12 +12,12 @@
  * the tests with JK_IMAGE_WRITE_CORPUS=tests/fuzz/corpus/image to regenerate
  * them ("valid-*" must load, "bad-*" must be refused).
  */
+#include "../files.h"
 #include "../test.h"
 #include "../fuzz/fuzz_targets.h"
 #include "image_test_util.h"
 #include "jark/image.h"
 
-#include <dirent.h>
 #include <stdlib.h>
 
 /* ---- the reader's refusals ---- */
@@ -170,17 +170,6 @@ JK_TEST(test_image_reader_refuses_damage)
 
 #define CORPUS_DIR "tests/fuzz/corpus/image"
 
-static void jk_seed(const char *dir, const char *name, const uint8_t *b, size_t n)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(b, 1, n, f) != n)
-        jk_test_fail(__FILE__, __LINE__, "cannot write %s", path);
-    if (f)
-        fclose(f);
-}
-
 static void jk_write_corpus(const char *dir)
 {
     jk_image_file *f = jk_file_new(), *outer = jk_file_new();
@@ -196,29 +185,29 @@ static void jk_write_corpus(const char *dir)
     jk_cap_release(f->state);
     f->state = next;
     JK_REQUIRE(jk_image_file_write(f, &b, &n, NULL) == JK_OK);
-    jk_seed(dir, "valid-state-names", b, n);
+    jk_test_write_file(dir, "valid-state-names", b, n);
     free(b);
     jk_cap keep = f->state;
     f->state = jk_cap_null();
     f->name_count = 0;
     JK_REQUIRE(jk_image_file_write(f, &b, &n, NULL) == JK_OK);
-    jk_seed(dir, "valid-image-only", b, n);
+    jk_test_write_file(dir, "valid-image-only", b, n);
     f->state = keep;
     JK_REQUIRE(jk_image_file_write(f, &b, &n, NULL) == JK_OK);
-    jk_seed(dir, "valid-state", b, n);
+    jk_test_write_file(dir, "valid-state", b, n);
     big = malloc(2 * n + 16);
     size_t nobj = jk_objects(b, n, offs, 64);
     for (size_t i = 0; i < nobj; i++)
         order[i] = i;
     order[nobj] = 0;
-    jk_seed(dir, "bad-duplicate", big, jk_refile(b, n, offs, nobj, order, nobj + 1, nobj + 1, big));
+    jk_test_write_file(dir, "bad-duplicate", big, jk_refile(b, n, offs, nobj, order, nobj + 1, nobj + 1, big));
     order[0] = 1;
     order[1] = 0;
-    jk_seed(dir, "bad-order", big, jk_refile(b, n, offs, nobj, order, nobj, nobj, big));
+    jk_test_write_file(dir, "bad-order", big, jk_refile(b, n, offs, nobj, order, nobj, nobj, big));
     memcpy(big, b, n);
     big[n] = 0;
-    jk_seed(dir, "bad-trailing", big, n + 1);
-    jk_seed(dir, "bad-truncated", b, n - 1);
+    jk_test_write_file(dir, "bad-trailing", big, n + 1);
+    jk_test_write_file(dir, "bad-truncated", b, n - 1);
     free(big);
     free(b);
     jk_image_file_save(jk_path("inner.img"), f, NULL);
@@ -226,7 +215,7 @@ static void jk_write_corpus(const char *dir)
                               " \"state\": [{\"slot\": 25, \"image\": \"inner.img\"}]}");
     if (jk_image_manifest_build(jk_path("outer.json"), outer, NULL) == JK_OK &&
         jk_image_file_write(outer, &b, &n, NULL) == JK_OK) {
-        jk_seed(dir, "valid-pinned-image", b, n);
+        jk_test_write_file(dir, "valid-pinned-image", b, n);
         free(b);
     }
     jk_file_free(f);
@@ -239,33 +228,22 @@ JK_TEST(test_image_fuzz_corpus_replay)
     const char *out = getenv("JK_IMAGE_WRITE_CORPUS");
     if (out)
         jk_write_corpus(out);
-    DIR *dir = opendir(CORPUS_DIR);
-    JK_REQUIRE(dir != NULL);
+    jk_test_corpus c;
+    JK_REQUIRE(jk_test_corpus_open(&c, CORPUS_DIR));
     size_t count = 0, valid = 0;
-    struct dirent *de;
-    static uint8_t buf[1 << 17];
-    while ((de = readdir(dir)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", CORPUS_DIR, de->d_name);
-        FILE *f = fopen(path, "rb");
-        if (!f)
-            continue;
-        size_t n = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        jk_fuzz_image(buf, n); /* aborts on a bug */
-        bool refused = jk_refused(buf, n, NULL);
-        if (!strncmp(de->d_name, "valid-", 6)) {
+    while (jk_test_corpus_next(&c)) {
+        jk_fuzz_image(c.bytes, c.len); /* aborts on a bug */
+        bool refused = jk_refused(c.bytes, c.len, NULL);
+        if (!strncmp(c.name, "valid-", 6)) {
             valid++;
             if (refused)
-                jk_test_fail(__FILE__, __LINE__, "seed %s no longer loads", de->d_name);
-        } else if (!strncmp(de->d_name, "bad-", 4) && !refused) {
-            jk_test_fail(__FILE__, __LINE__, "seed %s is accepted", de->d_name);
+                jk_test_fail(__FILE__, __LINE__, "seed %s no longer loads", c.name);
+        } else if (!strncmp(c.name, "bad-", 4) && !refused) {
+            jk_test_fail(__FILE__, __LINE__, "seed %s is accepted", c.name);
         }
         count++;
     }
-    closedir(dir);
+    jk_test_corpus_close(&c);
     JK_CHECK(count >= 8);
     JK_CHECK(valid >= 4);
     JK_CHECK_EQ(jk_live(), live);

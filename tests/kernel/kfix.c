@@ -129,12 +129,3 @@ jk_cap kt_chain(unsigned levels)
     return chain;
 }
 
-void kt_rm_store(const char *dir)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/data.mdb", dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", dir);
-    unlink(path);
-    rmdir(dir);
-}

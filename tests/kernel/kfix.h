@@ -59,8 +59,6 @@ void kt_end(kt_env *e, const char *file, int line);
  * null cap where the nesting bound refuses. NEW reference. */
 jk_cap kt_chain(unsigned levels);
 
-/* Remove an LMDB store folder made by a test. */
-void kt_rm_store(const char *dir);
 
 /* The cap in root slot `slot` of inst's cnode (borrowed). */
 jk_cap kt_slot_of(jk_cap inst, uint32_t slot);

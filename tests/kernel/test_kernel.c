@@ -14,11 +14,10 @@
 
 JK_TEST(test_kernel_halt_mints_state_and_keeps_values)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
-    JK_REQUIRE(!jk_cap_is_null(image));
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     jk_cap a = kt_inst(image, 0, NULL, NULL);
     jk_kernel_result r1, r2;
     uint64_t args[3] = {5, 0, 0};
@@ -45,17 +44,15 @@ JK_TEST(test_kernel_halt_mints_state_and_keeps_values)
     jk_kernel_result_clear(&r1);
     jk_kernel_result_clear(&r2);
     jk_cap_release(a);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 JK_TEST(test_kernel_fault_discards_the_subtree)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     jk_cap c = kt_inst(image, 0, NULL, NULL);
     uint32_t s21[1] = {CALLEE_SLOT};
     jk_cap b = kt_inst(image, 1, s21, &c);
@@ -83,17 +80,15 @@ JK_TEST(test_kernel_fault_discards_the_subtree)
     jk_cap_release(a);
     jk_cap_release(b);
     jk_cap_release(c);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 JK_TEST(test_kernel_out_of_gas_then_resume_equals_one_run)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     jk_cap a = kt_inst(image, 0, NULL, NULL);
     jk_kernel_result full;
     uint64_t args[3] = {40, 0, 0};
@@ -133,17 +128,15 @@ JK_TEST(test_kernel_out_of_gas_then_resume_equals_one_run)
     jk_kernel_result_clear(&spin);
     jk_kernel_result_clear(&full);
     jk_cap_release(a);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 JK_TEST(test_kernel_yield_to_a_kernel_marker_and_copies_resume_apart)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image(), marker;
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image, marker;
     JK_REQUIRE(jk_kernel_mint_marker(k, 1, &marker) == JK_OK);
     uint32_t s22[1] = {MARKER_SLOT};
     jk_cap a = kt_inst(image, 1, s22, &marker);
@@ -185,17 +178,15 @@ JK_TEST(test_kernel_yield_to_a_kernel_marker_and_copies_resume_apart)
     jk_cap_release(b);
     jk_cap_release(a);
     jk_cap_release(marker);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 JK_TEST(test_kernel_yield_caught_two_frames_down)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     jk_cap m = kt_inst(image, 0, NULL, NULL); /* any instance can be a marker */
     uint32_t s22[1] = {MARKER_SLOT}, s21[1] = {CALLEE_SLOT};
     jk_cap c = kt_inst(image, 1, s22, &m);
@@ -229,17 +220,15 @@ JK_TEST(test_kernel_yield_caught_two_frames_down)
     jk_cap_release(m);
     jk_cap_release(list);
     jk_cap_release(list2);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 JK_TEST(test_kernel_hostile_programs_fault_cleanly)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     jk_cap a = kt_inst(image, 0, NULL, NULL);
     static const struct {
         int ep;
@@ -284,17 +273,15 @@ JK_TEST(test_kernel_hostile_programs_fault_cleanly)
         jk_cap_release(inner);
     }
     jk_cap_release(a);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 JK_TEST(test_kernel_set_image_and_derive_spawn_lineage)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     uint32_t s25[1] = {IMAGE_SLOT};
     jk_cap a = kt_inst(image, 1, s25, &image);
     jk_hash before, image_id, want, got;
@@ -331,17 +318,15 @@ JK_TEST(test_kernel_set_image_and_derive_spawn_lineage)
     JK_CHECK_EQ(r.fault, JK_FAULT_LIMIT);
     jk_kernel_result_clear(&r);
     jk_cap_release(a);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 JK_TEST(test_kernel_cap_table_operations)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image(), x;
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image, x;
     JK_REQUIRE(jk_cap_data_new("x", 1, &x) == JK_OK);
     uint32_t s[1] = {30};
     const kt_op ops[] = {
@@ -361,17 +346,15 @@ JK_TEST(test_kernel_cap_table_operations)
     JK_CHECK_EQ(jk_cap_cnode_slot_count(kt_slot_of(r.instance, 34)), 4);
     jk_kernel_result_clear(&r);
     jk_cap_release(x);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 JK_TEST(test_kernel_host_call_refusals_fault_and_change_nothing)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image(), x, small;
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image, x, small;
     JK_REQUIRE(jk_cap_data_new("x", 1, &x) == JK_OK && jk_cap_cnode_new(4, &small) == JK_OK);
     uint32_t pinned = !jk_cap_is_null(jk_cap_image_pinned(image, 18)) ? 18 : 19;
     JK_REQUIRE(!jk_cap_is_null(jk_cap_image_pinned(image, pinned)));
@@ -412,17 +395,15 @@ JK_TEST(test_kernel_host_call_refusals_fault_and_change_nothing)
     }
     jk_cap_release(x);
     jk_cap_release(small);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 JK_TEST(test_kernel_type_queries)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     jk_cap peer = kt_inst(image, 0, NULL, NULL); /* same genesis lineage as the runner */
     jk_cap list, list1;
     JK_REQUIRE(jk_cap_cnode_new(2, &list) == JK_OK && jk_cap_cnode_set(list, 1, image, &list1) == JK_OK);
@@ -454,17 +435,15 @@ JK_TEST(test_kernel_type_queries)
     jk_cap_release(peer);
     jk_cap_release(list);
     jk_cap_release(list1);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 JK_TEST(test_kernel_mappings_share_untouched_pages_and_enforce_bounds)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image();
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
     /* A 16-page state in a 4096-byte mapping is too large: the CALL faults. */
     jk_cap big, big_inst;
     JK_REQUIRE(jk_cap_data_new_zeroed(16 * 4096, &big) == JK_OK);
@@ -501,17 +480,15 @@ JK_TEST(test_kernel_mappings_share_untouched_pages_and_enforce_bounds)
     jk_cap_release(a);
     jk_cap_release(big_inst);
     jk_cap_release(big);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }
 
 JK_TEST(test_kernel_set_image_collision_faults)
 {
-    int64_t live = kt_live();
-    jk_kernel *k;
-    JK_REQUIRE(jk_kernel_new(NULL, &k) == JK_OK);
-    jk_cap image = kt_image(), q, other, pinning;
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image, q, other, pinning;
     JK_REQUIRE(jk_cap_data_new("q", 1, &q) == JK_OK && jk_cap_data_new("o", 1, &other) == JK_OK);
     jk_cap_pin pin = {30, q};
     static const jk_cap_mapping state = {0x40000000, 4096, JK_CAP_MAP_PERSISTENT, JK_PVM_ACCESS_WRITE, STATE_SLOT};
@@ -536,7 +513,5 @@ JK_TEST(test_kernel_set_image_collision_faults)
     jk_cap_release(q);
     jk_cap_release(other);
     jk_cap_release(pinning);
-    jk_cap_release(image);
-    jk_kernel_free(k);
-    JK_CHECK_EQ(kt_live(), live);
+    KT_END(&e);
 }

@@ -4,6 +4,7 @@
  * every bound ending in a clean fault (never an error from jk_kernel_call),
  * and the FAULT host call's reason reaching the embedder.
  */
+#include "../progs.h"
 #include "../test.h"
 #include "kfix.h"
 
@@ -392,9 +393,8 @@ JK_TEST(test_kernel_reloaded_state_decides_alike)
     JK_REQUIRE(kt_begin(&e));
     jk_kernel *k = e.k;
     jk_cap image = e.image;
-    char dir[64];
-    snprintf(dir, sizeof dir, "/tmp/jk_kernel_store_XXXXXX");
-    JK_REQUIRE(mkdtemp(dir) != NULL);
+    char dir[128];
+    JK_REQUIRE(jk_test_tmpdir("kernel-store", dir, sizeof dir) != NULL);
     jk_cap_store *store;
     JK_REQUIRE(jk_cap_store_open(dir, NULL, &store, NULL) == JK_OK);
     jk_cap twin_image = kt_image(), marker, code_word, state, state2;
@@ -447,7 +447,7 @@ JK_TEST(test_kernel_reloaded_state_decides_alike)
     jk_cap_release(marker);
     jk_cap_release(twin_image);
     jk_cap_store_close(store);
-    kt_rm_store(dir);
+    jk_test_rm_tree(dir);
     KT_END(&e);
 }
 

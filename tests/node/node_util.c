@@ -280,6 +280,20 @@ void tn_stop(tn_cluster *c, uint32_t i, int sig, bool *exit_ok)
     c->pid[i] = 0;
 }
 
+bool tn_start_first(tn_cluster *c, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++)
+        if (!tn_start(c, i))
+            return false;
+    return true;
+}
+
+void tn_stop_all(tn_cluster *c)
+{
+    for (uint32_t i = 0; i < c->n; i++)
+        tn_stop(c, i, SIGTERM, NULL);
+}
+
 int64_t tn_height(const tn_cluster *c, uint32_t i)
 {
     jk_diag d;

@@ -38,9 +38,13 @@ typedef struct tn_cluster {
 bool tn_init(tn_cluster *c, uint32_t n);
 /* Start node i (its store in DIR/node-i, kept across restarts). */
 bool tn_start(tn_cluster *c, uint32_t i);
+/* Start nodes 0..count-1; false at the first that does not start. */
+bool tn_start_first(tn_cluster *c, uint32_t count);
 /* Stop node i with sig (SIGTERM: clean; SIGKILL: a crash) and reap it.
  * For SIGTERM, *exit_ok tells whether it exited 0. */
 void tn_stop(tn_cluster *c, uint32_t i, int sig, bool *exit_ok);
+/* Stop every node cleanly (SIGTERM), as tn_agree wants them. */
+void tn_stop_all(tn_cluster *c);
 /* The committed height node i reports over RPC; -1 when it does not answer. */
 int64_t tn_height(const tn_cluster *c, uint32_t i);
 /* Wait until every running node in mask has committed at least h (polling

@@ -3,30 +3,12 @@
  * gaps and conflicts refused, the consensus records) and sync (every
  * certificate checked before its block is imported, in order).
  */
+#include "../progs.h"
 #include "../test.h"
 
 #include "jark/node.h"
 
 #include <stdlib.h>
-
-static void tmpdir(char *dir, size_t n)
-{
-    snprintf(dir, n, "/tmp/jark-archive-XXXXXX");
-    if (!mkdtemp(dir))
-        abort();
-}
-
-static void rmdir_all(const char *dir)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/data.mdb", dir);
-    remove(path);
-    snprintf(path, sizeof path, "%s/lock.mdb", dir);
-    remove(path);
-    snprintf(path, sizeof path, "%s/votes.log", dir);
-    remove(path);
-    remove(dir);
-}
 
 typedef struct fixture {
     jk_cons_valset vs;
@@ -78,8 +60,8 @@ JK_TEST(test_archive_by_height_and_hash_across_reopen)
 {
     static fixture f;
     fixture_make(&f);
-    char dir[64];
-    tmpdir(dir, sizeof dir);
+    char dir[128];
+    JK_REQUIRE(jk_test_tmpdir("archive", dir, sizeof dir));
     jk_node_archive *a;
     JK_REQUIRE(jk_node_archive_open(dir, &a, NULL) == JK_OK);
     JK_CHECK_EQ(jk_node_archive_top(a), 0);
@@ -107,15 +89,15 @@ JK_TEST(test_archive_by_height_and_hash_across_reopen)
     JK_CHECK_EQ(jk_node_archive_get(a, 4, NULL, NULL, NULL, NULL, NULL), JK_ERR_NODE_MISSING);
     JK_CHECK_EQ(jk_node_archive_find(a, &f.genesis, &(uint64_t){0}, NULL), JK_ERR_NODE_MISSING);
     jk_node_archive_close(a);
-    rmdir_all(dir);
+    jk_test_rm_tree(dir);
 }
 
 JK_TEST(test_archive_refuses_gaps_and_conflicts)
 {
     static fixture f;
     fixture_make(&f);
-    char dir[64];
-    tmpdir(dir, sizeof dir);
+    char dir[128];
+    JK_REQUIRE(jk_test_tmpdir("archive", dir, sizeof dir));
     jk_node_archive *a;
     jk_diag diag = {{0}};
     JK_REQUIRE(jk_node_archive_open(dir, &a, NULL) == JK_OK);
@@ -130,13 +112,13 @@ JK_TEST(test_archive_refuses_gaps_and_conflicts)
                                     &f.certs[2], NULL), JK_ERR_NODE_CONFLICT);
     JK_CHECK_EQ(jk_node_archive_top(a), 1);
     jk_node_archive_close(a);
-    rmdir_all(dir);
+    jk_test_rm_tree(dir);
 }
 
 JK_TEST(test_archive_keeps_the_signed_vote_records)
 {
-    char dir[64];
-    tmpdir(dir, sizeof dir);
+    char dir[128];
+    JK_REQUIRE(jk_test_tmpdir("archive", dir, sizeof dir));
     jk_node_archive *a;
     JK_REQUIRE(jk_node_archive_open(dir, &a, NULL) == JK_OK);
     jk_cons_record r = {.present = true, .height = 5, .round = 0, .step = 1,
@@ -169,7 +151,7 @@ JK_TEST(test_archive_keeps_the_signed_vote_records)
         JK_CHECK_MEM(p, pol, 5);
     free(p);
     jk_node_archive_close(a);
-    rmdir_all(dir);
+    jk_test_rm_tree(dir);
 }
 
 /* The two encoded votes of an equivocation by validator `who` at (h, r). */
@@ -192,8 +174,8 @@ JK_TEST(test_archive_keeps_evidence_bounded_and_deduplicated)
 {
     static fixture f;
     fixture_make(&f);
-    char dir[64];
-    tmpdir(dir, sizeof dir);
+    char dir[128];
+    JK_REQUIRE(jk_test_tmpdir("archive", dir, sizeof dir));
     jk_node_archive *a;
     JK_REQUIRE(jk_node_archive_open(dir, &a, NULL) == JK_OK);
     uint8_t ev[2 * JK_CONS_VOTE_SIZE];
@@ -247,7 +229,7 @@ JK_TEST(test_archive_keeps_evidence_bounded_and_deduplicated)
     JK_CHECK(n == 3 && list[0].first.height == 7 && list[1].first.height == 8 &&
              list[2].first.height == 9);
     jk_node_archive_close(a);
-    rmdir_all(dir);
+    jk_test_rm_tree(dir);
 }
 
 typedef struct importer {
@@ -271,8 +253,8 @@ JK_TEST(test_sync_imports_in_order_only_with_valid_certificates)
 {
     static fixture f;
     fixture_make(&f);
-    char dir[64];
-    tmpdir(dir, sizeof dir);
+    char dir[128];
+    JK_REQUIRE(jk_test_tmpdir("archive", dir, sizeof dir));
     jk_node_archive *a;
     JK_REQUIRE(jk_node_archive_open(dir, &a, NULL) == JK_OK);
     jk_node_sync_item items[3];
@@ -307,5 +289,5 @@ JK_TEST(test_sync_imports_in_order_only_with_valid_certificates)
     JK_CHECK_EQ(im.heights[2], 3);
     JK_CHECK_EQ(jk_node_archive_top(a), 3);
     jk_node_archive_close(a);
-    rmdir_all(dir);
+    jk_test_rm_tree(dir);
 }

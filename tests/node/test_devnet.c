@@ -5,6 +5,7 @@
  * run does, and a store of another chain is refused. */
 #include "../test.h"
 #include "../progs.h"
+#include "devnet_golden.h"
 #include "../../tools/commands.h"
 #include "jark/devnet.h"
 #include "jark/bytes.h"
@@ -21,10 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* seed 1, 4 validators, 16 transfers per block (+ reports every fifth block),
- * 10 blocks: the demo chain's state root. A change here means the chain's
- * bytes changed — the demo programs, the SDK, the kernel or the cap encoding. */
-static const char jk_golden_root_10[] = "65051c1036546fa9e6269790ce7a536360f2079f3ebb2863e552d8bb54b0b103";
 
 static char *jk_fresh_dir(char *buf, size_t len)
 {
@@ -45,15 +42,9 @@ static jk_devnet_options jk_opts(const char *dir, uint64_t blocks, unsigned thre
     return o;
 }
 
-static void jk_hex(const jk_hash *h, char out[65])
-{
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", h->bytes[i]);
-}
-
 JK_TEST(test_devnet_root_is_pinned_and_resumes_exactly)
 {
-    char a[64], b[64], hex[65];
+    char a[64], b[64];
     JK_REQUIRE(jk_fresh_dir(a, sizeof a) && jk_fresh_dir(b, sizeof b));
     jk_devnet_result whole, part;
     jk_devnet_options o = jk_opts(a, 10, 2);
@@ -61,8 +52,7 @@ JK_TEST(test_devnet_root_is_pinned_and_resumes_exactly)
     JK_CHECK(whole.agree);
     JK_CHECK_EQ(whole.height, 10);
     JK_CHECK(whole.events >= 160); /* every transfer admitted and applied, plus oracle updates */
-    jk_hex(&whole.root, hex);
-    JK_CHECK(strcmp(hex, jk_golden_root_10) == 0);
+    JK_CHECK_HEX(whole.root.bytes, 32, JK_DEVNET_GOLDEN_ROOT_10);
 
     /* The store's head, read back without a kernel: the same height and
      * root, and the ledger conserved the money (64 accounts of 1,000,000). */

@@ -57,12 +57,6 @@ typedef struct fn_node {
     pid_t pid;
 } fn_node;
 
-static void fn_hex(const uint8_t *b, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        sprintf(out + 2 * i, "%02x", b[i]);
-}
-
 /* Start `jark node` (the binary beside the test binary) with the demo
  * chain of the validators vkeys[0..2); key NULL: no --key (a full node);
  * peers[0..npeers): dial them; max_height 0: no limit. */
@@ -269,7 +263,7 @@ static void fn_same_slot(const fn_node *a, const fn_node *b, uint32_t slot, cons
     jk_hash h;
     char hex[65];
     jk_crypto_blake2b256(value, len, &h);
-    fn_hex(h.bytes, 32, hex);
+    jk_hex_encode(h.bytes, 32, hex);
     JK_CHECK(strcmp(hex, fn_get_str(x, "hash")) == 0);
     json_object_put(x);
     json_object_put(y);
@@ -298,7 +292,7 @@ JK_TEST(test_node_full_syncs_relays_and_serves)
         snprintf(keys[i], sizeof keys[i], "%s/key-%d", dir, i);
         JK_REQUIRE(jk_spec_key_generate(&k) == JK_OK &&
                    jk_spec_key_save(keys[i], &k, &diag) == JK_OK);
-        fn_hex(k.public_key, 32, vkeys[i]);
+        jk_hex_encode(k.public_key, 32, vkeys[i]);
         memcpy(vs->keys[i], k.public_key, 32);
         jk_crypto_wipe(&k, sizeof k);
         v[i] = (fn_node){.port = tn_free_port(SOCK_DGRAM), .rpc = tn_free_port(SOCK_STREAM)};
@@ -355,10 +349,10 @@ JK_TEST(test_node_full_syncs_relays_and_serves)
     jk_devnet_demo_free(demo);
     static char params[4096];
     char bh[2 * JK_DEVNET_TRANSFER_LEN + 1], kh[65], mh[65], sh[129];
-    fn_hex(blob, sizeof blob, bh);
-    fn_hex(tr.key, 32, kh);
-    fn_hex(tr.msg_hash.bytes, 32, mh);
-    fn_hex(tr.sig, 64, sh);
+    jk_hex_encode(blob, sizeof blob, bh);
+    jk_hex_encode(tr.key, 32, kh);
+    jk_hex_encode(tr.msg_hash.bytes, 32, mh);
+    jk_hex_encode(tr.sig, 64, sh);
     snprintf(params, sizeof params, "[\"transact\",\"%s\",[[\"%s\",\"%s\",\"%s\"]]]", bh, kh, mh,
              sh);
     json_object *sub = fn_call(&f, "submit_event", params);

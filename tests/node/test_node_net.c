@@ -21,8 +21,7 @@ JK_TEST(test_node_net_four_agree_and_stop_cleanly)
 {
     tn_cluster c;
     JK_REQUIRE(tn_init(&c, 4));
-    for (uint32_t i = 0; i < 4; i++)
-        JK_REQUIRE(tn_start(&c, i));
+    JK_REQUIRE(tn_start_first(&c, 4));
     JK_CHECK(tn_wait(&c, 0xF, 10, TN_LIMIT));
     for (uint32_t i = 0; i < 4; i++) {
         bool ok;
@@ -39,8 +38,7 @@ JK_TEST(test_node_net_kill_one_then_restart_catches_up)
 {
     tn_cluster c;
     JK_REQUIRE(tn_init(&c, 4));
-    for (uint32_t i = 0; i < 4; i++)
-        JK_REQUIRE(tn_start(&c, i));
+    JK_REQUIRE(tn_start_first(&c, 4));
     JK_REQUIRE(tn_wait(&c, 0xF, 3, TN_LIMIT));
     tn_stop(&c, 3, SIGKILL, NULL);
     int64_t h = tn_height(&c, 0);
@@ -52,8 +50,7 @@ JK_TEST(test_node_net_kill_one_then_restart_catches_up)
     /* From its archive and its peers' decisions, node 3 reaches the others. */
     JK_CHECK(tn_wait(&c, 0x8, (uint64_t)later + 1, TN_LIMIT));
     JK_CHECK(tn_wait(&c, 0xF, (uint64_t)later + 3, TN_LIMIT));
-    for (uint32_t i = 0; i < 4; i++)
-        tn_stop(&c, i, SIGTERM, NULL);
+    tn_stop_all(&c);
     uint64_t top;
     JK_CHECK(tn_agree(&c, &top));
     JK_CHECK(top >= (uint64_t)later + 1);
@@ -64,8 +61,7 @@ JK_TEST(test_node_net_kill_two_halts_then_resumes)
 {
     tn_cluster c;
     JK_REQUIRE(tn_init(&c, 4));
-    for (uint32_t i = 0; i < 4; i++)
-        JK_REQUIRE(tn_start(&c, i));
+    JK_REQUIRE(tn_start_first(&c, 4));
     JK_REQUIRE(tn_wait(&c, 0xF, 3, TN_LIMIT));
     tn_stop(&c, 2, SIGKILL, NULL);
     tn_stop(&c, 3, SIGKILL, NULL);
@@ -89,8 +85,7 @@ JK_TEST(test_node_net_kill_two_halts_then_resumes)
     JK_REQUIRE(tn_start(&c, 2));
     JK_REQUIRE(tn_start(&c, 3));
     JK_CHECK(tn_wait(&c, 0xF, (uint64_t)hi + 3, TN_LIMIT));
-    for (uint32_t i = 0; i < 4; i++)
-        tn_stop(&c, i, SIGTERM, NULL);
+    tn_stop_all(&c);
     uint64_t top;
     JK_CHECK(tn_agree(&c, &top));
     JK_CHECK(top >= (uint64_t)hi + 3);
@@ -104,14 +99,12 @@ JK_TEST(test_node_net_empty_store_syncs_from_genesis)
 {
     tn_cluster c;
     JK_REQUIRE(tn_init(&c, 4));
-    for (uint32_t i = 0; i < 3; i++)
-        JK_REQUIRE(tn_start(&c, i));
+    JK_REQUIRE(tn_start_first(&c, 3));
     JK_REQUIRE(tn_wait(&c, 0x7, 6, TN_LIMIT));
     int64_t h = tn_height(&c, 0);
     JK_REQUIRE(tn_start(&c, 3));
     JK_CHECK(tn_wait(&c, 0x8, (uint64_t)h, TN_LIMIT));
-    for (uint32_t i = 0; i < 4; i++)
-        tn_stop(&c, i, SIGTERM, NULL);
+    tn_stop_all(&c);
     uint64_t top;
     JK_CHECK(tn_agree(&c, &top));
     JK_CHECK(top >= (uint64_t)h);
@@ -125,8 +118,7 @@ JK_TEST(test_node_net_other_genesis_refused)
     tn_cluster c;
     JK_REQUIRE(tn_init(&c, 4));
     c.genesis_tag[3] = 1;
-    for (uint32_t i = 0; i < 4; i++)
-        JK_REQUIRE(tn_start(&c, i));
+    JK_REQUIRE(tn_start_first(&c, 4));
     JK_CHECK(tn_wait(&c, 0x7, 6, TN_LIMIT));
     JK_CHECK_EQ(tn_height(&c, 3), 0);
     tn_destroy(&c);
@@ -141,14 +133,12 @@ JK_TEST(test_node_net_full_node_follows)
     tn_cluster c;
     JK_REQUIRE(tn_init(&c, 5));
     c.validators = 4;
-    for (uint32_t i = 0; i < 4; i++)
-        JK_REQUIRE(tn_start(&c, i));
+    JK_REQUIRE(tn_start_first(&c, 4));
     JK_REQUIRE(tn_wait(&c, 0xF, 5, TN_LIMIT));
     JK_REQUIRE(tn_start(&c, 4));
     int64_t h = tn_height(&c, 0);
     JK_CHECK(tn_wait(&c, 0x10, (uint64_t)h + 3, TN_LIMIT));
-    for (uint32_t i = 0; i < 5; i++)
-        tn_stop(&c, i, SIGTERM, NULL);
+    tn_stop_all(&c);
     uint64_t top;
     JK_CHECK(tn_agree(&c, &top));
     JK_CHECK(top >= (uint64_t)h + 3);

@@ -49,8 +49,7 @@ JK_TEST(test_node_rogue_dropped_while_the_chain_goes_on)
 {
     tn_cluster c;
     JK_REQUIRE(tn_init(&c, 4));
-    for (uint32_t i = 0; i < 4; i++)
-        JK_REQUIRE(tn_start(&c, i));
+    JK_REQUIRE(tn_start_first(&c, 4));
     JK_REQUIRE(tn_wait(&c, 0xF, 2, TN_LIMIT));
 
     /* A consensus frame whose payload is no message: disconnected. */
@@ -99,8 +98,7 @@ JK_TEST(test_node_rogue_dropped_while_the_chain_goes_on)
     JK_CHECK(rogue_dropped(r));
     jk_rogue_close(r);
     JK_CHECK(tn_wait(&c, 0xF, (uint64_t)h + 3, TN_LIMIT));
-    for (uint32_t i = 0; i < 4; i++)
-        tn_stop(&c, i, SIGTERM, NULL);
+    tn_stop_all(&c);
     uint64_t top;
     JK_CHECK(tn_agree(&c, &top));
     tn_destroy(&c);
@@ -150,8 +148,7 @@ JK_TEST(test_node_rogue_far_vote_makes_syncing)
 {
     tn_cluster c;
     JK_REQUIRE(tn_init(&c, 4));
-    for (uint32_t i = 0; i < 4; i++)
-        JK_REQUIRE(tn_start(&c, i));
+    JK_REQUIRE(tn_start_first(&c, 4));
     JK_REQUIRE(tn_wait(&c, 0xF, 2, TN_LIMIT));
     int64_t at = tn_height(&c, 0);
     JK_REQUIRE(at >= 2);
@@ -201,8 +198,7 @@ JK_TEST(test_node_rogue_far_vote_makes_syncing)
     JK_CHECK(rogue_dropped(r));
     jk_rogue_close(r);
     JK_CHECK(rogue_status(&c, 0, &syncing) < (int64_t)far - 1 && !syncing);
-    for (uint32_t i = 0; i < 4; i++)
-        tn_stop(&c, i, SIGTERM, NULL);
+    tn_stop_all(&c);
     tn_destroy(&c);
 }
 
