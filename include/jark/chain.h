@@ -73,7 +73,7 @@
 
 /* Domain tags: ASCII bytes, hashed without a terminating NUL. */
 #define JK_CHAIN_ATTEST_TAG "jark/attest/v1"    /* 14 bytes */
-#define JK_CHAIN_BLOCK_TAG "jark/block/v1"      /* 13 bytes */
+#define JK_CHAIN_BLOCK_TAG "jark/block/v2"      /* 13 bytes; v2: the body's dispatch part */
 
 /* ===========================================================================
  * 2. Attestation: the attested message and traces (attestation.md)
@@ -249,7 +249,8 @@ const uint8_t *jk_chain_keyset_next(const jk_chain_keyset *s, jk_chain_keyset_it
  *            state_root[32] ‖ body_hash[32] ‖ last_commit[32] ‖
  *            signature[64]                                       (208 bytes)
  *   body   = E(n) ‖ n × (E(endpoint) ‖ E(|blob|) ‖ blob) ‖
- *            E(m) ‖ m × trace[128]
+ *            E(m) ‖ m × trace[128] ‖ dispatch part (00, or 01 ‖ consumed ‖
+ *            process traces ‖ queued: docs/block-format.md)
  *
  * E is the JAM variable-length natural (Graypaper C.6), canonical form only;
  * integers are little-endian.
@@ -257,7 +258,7 @@ const uint8_t *jk_chain_keyset_next(const jk_chain_keyset *s, jk_chain_keyset_it
  *   body_hash  = H(body)
  *   block hash = H(header), all 208 bytes, signature included
  *   signature  = Ed25519 by the proposer over the 32 bytes
- *                H("jark/block/v1" ‖ genesis_hash ‖ header[0..144))
+ *                H("jark/block/v2" ‖ genesis_hash ‖ header[0..144))
  * ======================================================================== */
 
 /* An event's endpoint, as it is encoded: 0 is "transact", k + 1 is
@@ -298,6 +299,51 @@ typedef struct jk_chain_header {
     uint8_t signature[JK_ED25519_SIG_SIZE];  /* the proposer's, see above */
 } jk_chain_header;
 
+/* A dispatch event as a block carries it: the event and the traces its
+ * verify used (or, for a queued emit, the traces its process used). */
+typedef struct jk_chain_traced_event {
+    jk_chain_event event;
+    const jk_chain_trace *traces;  /* trace_count traces */
+    size_t trace_count;            /* ≤ JK_CHAIN_MAX_EVENT_TRACES */
+} jk_chain_traced_event;
+
+/* The dispatch part of a block (docs/block-format.md, "The dispatch part";
+ * docs/chain-design.md, "Dispatch on a network"): what every validator needs
+ * to agree on the dispatch side of the block's cycle, all of it re-derived
+ * by every importer.
+ *   ran:       Dispatch_k.process ran in the block's cycle (false: nothing
+ *              was consumed and the queue carries over; the other lists are
+ *              then empty);
+ *   consumed:  the dispatch events process consumed, endpoint by endpoint
+ *              (k ascending), each endpoint's in buffer order: first the
+ *              events queued for this cycle, then gossiped ones;
+ *   process_traces: one per attest process made, in attest order (k
+ *              ascending);
+ *   queued:    process's emits to dispatch endpoints, in emit order: the
+ *              next cycle's queue (with apply's own dispatch emits after). */
+typedef struct jk_chain_dispatch_part {
+    bool ran;
+    jk_chain_traced_event *consumed;
+    size_t consumed_count;
+    jk_chain_trace *process_traces;
+    size_t process_trace_count;
+    jk_chain_traced_event *queued;
+    size_t queued_count;
+    uint8_t *store;           /* private: the blobs and per-event traces */
+    jk_chain_trace *trace_store; /* private */
+} jk_chain_dispatch_part;
+
+/* Bounds of the dispatch part (in build, encode and decode alike). A
+ * produce never makes more: admission and process's emits are bounded so
+ * (docs/chain-design.md, "Dispatch on a network: bounds"). */
+#define JK_CHAIN_MAX_CONSUMED 4096u                 /* consumed events per block */
+#define JK_CHAIN_MAX_PROCESS_TRACES 2048u           /* process attests per block */
+#define JK_CHAIN_MAX_DISPATCH_PART (2u << 20)       /* the part's encoding: 2 MiB */
+#define JK_CHAIN_CONSUMED_BYTES ((1u << 20) + (192u << 10)) /* Σ encoded consumed events: one 1 MiB blob fits */
+#define JK_CHAIN_QUEUED_BYTES (512u << 10)          /* Σ encoded queued emits */
+#define JK_CHAIN_PROCESS_TRANSACT_BYTES (1u << 20)  /* Σ encoded process transacts */
+#define JK_CHAIN_MAX_PROCESS_TRANSACTS 4096u        /* process transacts per block */
+
 /* A block. It owns its arrays and every blob (events[i].blob points into
  * blob_store); the caller owns the struct itself. Fields are for reading;
  * after changing one by hand, re-sign (and, for the body, rebuild). */
@@ -308,6 +354,7 @@ typedef struct jk_chain_block {
     jk_chain_trace *traces;   /* trace_count traces, in attest order */
     size_t trace_count;
     uint8_t *blob_store;      /* private: every blob, back to back */
+    jk_chain_dispatch_part dispatch; /* empty (ran false) unless set */
 } jk_chain_block;
 
 /* ---- headers ---- */
@@ -330,7 +377,7 @@ jk_err jk_chain_header_decode(const uint8_t *bytes, size_t len, jk_chain_header 
 /* The block hash: H(208-byte header encoding). */
 void jk_chain_header_hash(const jk_chain_header *h, jk_hash *out);
 
-/* What the proposer signs: H("jark/block/v1" ‖ genesis ‖ first 144 header
+/* What the proposer signs: H("jark/block/v2" ‖ genesis ‖ first 144 header
  * bytes), i.e. every field but the signature. */
 void jk_chain_header_signing_hash(const jk_chain_header *h, const jk_hash *genesis,
                                   jk_hash *out);
@@ -362,6 +409,18 @@ jk_err jk_chain_block_build(const jk_hash *parent, uint64_t number, uint32_t pro
 /* Release a block's memory and zero *b. Safe on a zeroed block and on the
  * output of a failed build or decode; NULL is a no-op. */
 void jk_chain_block_free(jk_chain_block *b);
+
+/* Give b the dispatch part d (copied whole; nothing retained) and recompute
+ * header.body_hash (re-sign afterwards). A part with ran false must have
+ * empty lists. Consumed and queued events must be dispatch endpoints.
+ * @return JK_OK; JK_ERR_CHAIN_TOO_LARGE (over a bound of the dispatch part,
+ *         or the whole block over its bound: reason in diag; b unchanged);
+ *         JK_ERR_INVALID_ARG (a transact in a list, lists with ran false,
+ *         NULL arrays with counts); JK_ERR_NOMEM (b unchanged). */
+jk_err jk_chain_block_set_dispatch(jk_chain_block *b, const jk_chain_dispatch_part *d, jk_diag *diag);
+
+/* Release a dispatch part's memory and zero it (block_free calls it). */
+void jk_chain_dispatch_part_free(jk_chain_dispatch_part *d);
 
 /* The number of bytes jk_chain_block_encode writes, or 0 when b is over a
  * bound (then encode refuses). */
@@ -572,16 +631,35 @@ typedef struct jk_chain_kernel {
     jk_chain_trace *cycle_traces; /* traces of admitted dispatch events, and
                                      those process used */
     size_t cycle_trace_count;
-    jk_chain_pooled *queued;    /* dispatch emits of the last process and
-                                   transacts a bounded body left out: fed to
-                                   the next setup_cycle's verifies */
+    jk_chain_pooled *queued;    /* the next cycle's queue: the dispatch
+                                   emits of the last block's process (its
+                                   dispatch part) and of its apply. Every
+                                   setup_cycle on this head feeds a copy to
+                                   its verifies; only the next block replaces
+                                   it (so a second cycle on one head, the
+                                   node's admission cycle then produce's,
+                                   feeds it again) */
     size_t queued_count;
-    jk_chain_pooled *queued_fed; /* the queued emits fed to the open cycle,
-                                   kept until its run_cycle_process: a second
-                                   setup_cycle on the same head (the node's
-                                   admission cycle, then produce's) feeds
-                                   them again instead of losing them */
-    size_t queued_fed_count;
+    /* the dispatch side of the open cycle (docs/chain-design.md, "Dispatch on
+     * a network"): each buffered event as a block's dispatch part carries it
+     * (blob, the traces its verify used, hash), parallel to dispatch_buffer;
+     * the Σ of their encodings (≤ JK_CHAIN_CONSUMED_BYTES) and their count
+     * (≤ JK_CHAIN_MAX_CONSUMED) */
+    jk_chain_pooled *dispatch_src[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
+    size_t dispatch_src_cap[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
+    size_t dispatch_bytes, dispatch_total;
+    /* what run_cycle_process made in the open cycle: whether it ran, the
+     * traces its attests used (k ascending), its transacts (appended to the
+     * produced body, ≤ JK_CHAIN_MAX_PROCESS_TRANSACTS and
+     * JK_CHAIN_PROCESS_TRANSACT_BYTES) and its dispatch emits (the block's
+     * queued list, ≤ JK_CHAIN_MAX_QUEUED and JK_CHAIN_QUEUED_BYTES) */
+    bool process_ran;
+    jk_chain_trace *process_traces;
+    size_t process_trace_count, process_trace_cap;
+    jk_chain_pooled *cycle_transacts;
+    size_t cycle_transact_count, cycle_transact_cap, cycle_transact_bytes;
+    jk_chain_pooled *cycle_queued;
+    size_t cycle_queued_count, cycle_queued_cap, cycle_queued_bytes;
     jk_chain_pooled *emits;     /* apply's outgoing emits of the last block */
     size_t emit_count;
     bool cycle_open;
@@ -604,6 +682,9 @@ typedef struct jk_chain_kernel {
     jk_cap checked_from, checked_chain;
     jk_chain_pooled *checked_emits;
     size_t checked_emit_count;
+    bool checked_ran;               /* and its dispatch part's derived queue */
+    jk_chain_pooled *checked_queued;
+    size_t checked_queued_count;
     /* what the growing arrays above have room for (elements allocated; the
      * arrays grow geometrically, so n admissions cost O(n) copies in all) */
     size_t pool_cap, pool_key_cap, cycle_trace_cap, queued_cap;
@@ -770,6 +851,17 @@ void jk_chain_set_debug(jk_chain_kernel *ck, FILE *debug);
  * @return JK_OK, JK_ERR_INVALID_ARG (no open cycle), JK_ERR_NOMEM. */
 jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS]);
 
+/* Replace the next cycle's queue (ck->queued) by a copy of list[0..n) (at
+ * most JK_CHAIN_MAX_QUEUED kept): for an embedder that rebuilds a kernel on
+ * its committed head (a node's rewind) and must keep the queue that head's
+ * block left. @return JK_OK; JK_ERR_NOMEM (the queue unchanged). */
+jk_err jk_chain_set_queue(jk_chain_kernel *ck, const jk_chain_pooled *list, size_t n);
+/* A fresh copy of ck's queue (*out: *n entries; free with
+ * jk_chain_pooled_list_free). @return JK_OK; JK_ERR_NOMEM. */
+jk_err jk_chain_queue_get(const jk_chain_kernel *ck, jk_chain_pooled **out, size_t *n);
+/* Free list[0..n) and each entry's blob and traces; NULL is a no-op. */
+void jk_chain_pooled_list_free(jk_chain_pooled *list, size_t n);
+
 /* Apply's outgoing emits of the last block applied (produced or imported):
  * slot[0] at its HALT, read as process emits are (no traces). Borrowed until
  * the next apply_block. They are also routed (transacts to the pool, verified
@@ -779,7 +871,7 @@ size_t jk_chain_emits(const jk_chain_kernel *ck, const jk_chain_pooled **emits);
 /* Produce bounds: the events of a produced body take at most this many
  * encoded bytes, so that with JK_CHAIN_MAX_TRACES traces the block still fits
  * JK_CHAIN_MAX_BLOCK_SIZE. */
-#define JK_CHAIN_PRODUCE_EVENT_BYTES (JK_CHAIN_MAX_BLOCK_SIZE / 2 - 256u)
+#define JK_CHAIN_PRODUCE_EVENT_BYTES (JK_CHAIN_MAX_BLOCK_SIZE / 2 - JK_CHAIN_MAX_DISPATCH_PART - 256u)
 
 /* Lower produce's event-byte bound for this kernel (0: back to
  * JK_CHAIN_PRODUCE_EVENT_BYTES; larger values are capped at it). An embedder

@@ -692,6 +692,13 @@ jk_err jk_node_chain_app_rpc_pool(void *ctx, uint32_t offset, jk_rpc_pool_sink *
                                   uint64_t *total, jk_diag *diag);
 
 /* Counters, and the last committed block's shape (for progress lines). */
+/* Dispatch events on a network (docs/node.md, "Dispatch events on a
+ * network"): a node keeps an admitted dispatch event until a committed
+ * block's dispatch part consumes it, for at most this many heights, and at
+ * most this many at once (a further one is refused, "over bounds"). */
+#define JK_NODE_DISPATCH_MAX_AGE 8u
+#define JK_NODE_MAX_PENDING_DISPATCH 4096u
+
 typedef struct jk_node_chain_app_stats {
     uint64_t produced;       /* blocks get_value made */
     uint64_t produce_retries; /* produced again with fewer events: value too long */
@@ -709,6 +716,8 @@ typedef struct jk_node_chain_app_stats {
                                 invalid: docs/chain-design.md "No recheck") */
     uint64_t verify_runs;    /* runs of the chain's verify program (all
                                 kernels of this app: admission, produce) */
+    uint64_t dispatch_consumed; /* pending dispatch events a committed block consumed */
+    uint64_t dispatch_expired;  /* … dropped unconsumed after JK_NODE_DISPATCH_MAX_AGE heights */
 } jk_node_chain_app_stats;
 void jk_node_chain_app_stats_get(const jk_node_chain_app *a, jk_node_chain_app_stats *out);
 

@@ -186,6 +186,8 @@ static jk_err jk_decide_produce(void *ctx, const uint8_t key[32], const uint8_t 
     *accept = false;
     if (!jk_seen(ck, m->dispatch, key))
         return JK_OK; /* the seen-rule */
+    if (m->dispatch >= 0 && ck->process_trace_count + m->made_count >= JK_CHAIN_MAX_PROCESS_TRACES)
+        return JK_OK; /* a block carries at most this many process traces: refused on every validator */
     if (!m->refs && jk_refs_build(m) != JK_OK)
         return JK_ERR_NOMEM;
     jk_chain_attest_msg_hash(&ck->genesis_hash, blob, len, &msg);
@@ -286,18 +288,112 @@ size_t jk_chain_emits(const jk_chain_kernel *ck, const jk_chain_pooled **emits)
     return ck->emit_count;
 }
 
-jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS])
+void jk_chain_process_outputs_clear(jk_chain_kernel *ck)
+{
+    free(ck->process_traces);
+    ck->process_traces = NULL;
+    ck->process_trace_count = ck->process_trace_cap = 0;
+    jk_chain_pooled_free(ck->cycle_transacts, ck->cycle_transact_count);
+    ck->cycle_transacts = NULL;
+    ck->cycle_transact_count = ck->cycle_transact_cap = ck->cycle_transact_bytes = 0;
+    jk_chain_pooled_free(ck->cycle_queued, ck->cycle_queued_count);
+    ck->cycle_queued = NULL;
+    ck->cycle_queued_count = ck->cycle_queued_cap = ck->cycle_queued_bytes = 0;
+    ck->process_ran = false;
+}
+
+/* Import mode for process: the i-th attest of the block's process runs is
+ * the block's i-th process trace (same key and message, a valid
+ * signature), and its key passes the seen-rule as at the proposer. */
+typedef struct jk_process_import {
+    jk_chain_kernel *ck;
+    int dispatch;
+    const jk_chain_trace *carried;
+    size_t count, next;
+} jk_process_import;
+
+static jk_err jk_decide_process_import(void *ctx, const uint8_t key[32], const uint8_t *blob, size_t len,
+                                       bool *accept)
+{
+    jk_process_import *m = ctx;
+    *accept = false;
+    if (!jk_chain_keyset_contains(&m->ck->cycle_seen_keys[m->dispatch], key) || m->next >= m->count)
+        return JK_OK;
+    const jk_chain_trace *t = &m->carried[m->next];
+    jk_hash msg;
+    jk_chain_attest_msg_hash(&m->ck->genesis_hash, blob, len, &msg);
+    if (memcmp(t->key, key, JK_ED25519_PUBLIC_SIZE) != 0 || memcmp(t->msg_hash.bytes, msg.bytes, JK_HASH_SIZE) != 0 ||
+        !jk_chain_sig_ok(m->ck, t))
+        return JK_OK;
+    jk_chain_sig_remember(m->ck, t);
+    *accept = true;
+    m->next++;
+    return JK_OK;
+}
+
+/* Append *e (moved in) to list when it fits the bounds, else free it. */
+static jk_err jk_output_push(jk_chain_pooled **list, size_t *count, size_t *cap, size_t *bytes, size_t max_count,
+                             size_t max_bytes, jk_chain_pooled *e, size_t e_bytes)
+{
+    if (*count >= max_count || e_bytes > max_bytes - *bytes) {
+        free(e->blob); /* over the block's bound: dropped, on every validator */
+        free(e->traces);
+        return JK_OK;
+    }
+    jk_chain_pooled *grown = jk_chain_grow(*list, cap, *count + 1, sizeof *grown);
+    if (!grown) {
+        free(e->blob);
+        free(e->traces);
+        return JK_ERR_NOMEM;
+    }
+    *list = grown;
+    grown[(*count)++] = *e;
+    *bytes += e_bytes;
+    return JK_OK;
+}
+
+/* process's emits: transacts to the cycle's transacts (the produced body's
+ * tail), dispatches to the cycle's queue (the block's queued list); both
+ * bounded, in emit order, the same on every validator. The list is freed. */
+static jk_err jk_route_process_emits(jk_chain_kernel *ck, jk_chain_pooled *list, size_t n)
+{
+    jk_err err = JK_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (err != JK_OK) {
+            free(list[i].blob);
+            free(list[i].traces);
+            continue;
+        }
+        jk_chain_event ev = {list[i].endpoint, list[i].blob, list[i].blob_len};
+        if (list[i].endpoint == JK_CHAIN_ENDPOINT_TRANSACT) {
+            list[i].kernel_made = true;
+            size_t bytes = jk_chain_traced_size(&(jk_chain_traced_event){ev, NULL, 0}) - 1; /* no trace count */
+            err = jk_output_push(&ck->cycle_transacts, &ck->cycle_transact_count, &ck->cycle_transact_cap,
+                                 &ck->cycle_transact_bytes, JK_CHAIN_MAX_PROCESS_TRANSACTS,
+                                 JK_CHAIN_PROCESS_TRANSACT_BYTES, &list[i], bytes);
+        } else {
+            size_t bytes = jk_chain_traced_size(&(jk_chain_traced_event){ev, NULL, list[i].trace_count});
+            err = jk_output_push(&ck->cycle_queued, &ck->cycle_queued_count, &ck->cycle_queued_cap,
+                                 &ck->cycle_queued_bytes, JK_CHAIN_MAX_QUEUED, JK_CHAIN_QUEUED_BYTES, &list[i],
+                                 bytes);
+        }
+    }
+    free(list);
+    return err;
+}
+
+jk_err jk_chain_process_run(jk_chain_kernel *ck, const jk_chain_trace *carried, size_t carried_count,
+                            size_t *used, uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS])
 {
     if (!ck->cycle_open)
         return JK_ERR_INVALID_ARG;
-    /* the queued emits this cycle was fed are in its buffers now: this
-     * process is theirs */
-    jk_chain_pooled_free(ck->queued_fed, ck->queued_fed_count);
-    ck->queued_fed = NULL;
-    ck->queued_fed_count = 0;
+    jk_chain_process_outputs_clear(ck); /* one process per cycle: a second run replaces the first */
+    ck->process_ran = true;
+    size_t next = 0;
     for (uint32_t k = 0; k < ck->dispatch_count; k++) {
         jk_cap events = jk_cap_null(), aa = jk_cap_null(), scratchpad = jk_cap_null();
         jk_produce_mode mode = {ck, (int)k, NULL, 0, 0, NULL, 0};
+        jk_process_import imp = {ck, (int)k, carried, carried_count, next};
         jk_kernel_result res;
         memset(&res, 0, sizeof res);
         jk_err err = jk_list(ck->dispatch_buffer[k], ck->dispatch_buffered[k], &events);
@@ -314,7 +410,8 @@ jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHA
             err = jk_chain_pair(events, aa, &scratchpad);
         if (err == JK_OK) {
             err = jk_chain_invoke(ck->kernel, ck->attest_marker, ck->dispatch_protos[k], 0, ck->gas.process, NULL,
-                                  scratchpad, jk_decide_produce, &mode, NULL, &res);
+                                  scratchpad, carried ? jk_decide_process_import : jk_decide_produce,
+                                  carried ? (void *)&imp : (void *)&mode, NULL, &res);
             if (err != JK_OK && err != JK_ERR_NOMEM) {
                 /* the kernel refused to run or finish it (a bound the guest
                  * hit): as a process that did not HALT, its emits dropped */
@@ -326,15 +423,24 @@ jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHA
         bool halted = err == JK_OK && res.outcome == JK_KERNEL_HALT;
         if (processed)
             processed[k] = halted ? res.value : UINT64_MAX;
-        /* The traces process used become the cycle's, for apply to find. */
-        for (size_t i = 0; halted && err == JK_OK && i < mode.made_count; i++)
-            err = jk_push_trace(&ck->cycle_traces, &ck->cycle_trace_count, &ck->cycle_trace_cap, &mode.made[i]);
+        const jk_chain_trace *made = carried ? carried + next : mode.made;
+        size_t made_count = carried ? imp.next - next : mode.made_count;
+        if (halted)
+            next = imp.next; /* a run that did not HALT gives its traces back */
+        /* The traces process used become the cycle's, for apply to find, and
+         * the block's process traces. */
+        for (size_t i = 0; halted && err == JK_OK && i < made_count; i++) {
+            err = jk_push_trace(&ck->cycle_traces, &ck->cycle_trace_count, &ck->cycle_trace_cap, &made[i]);
+            if (err == JK_OK)
+                err = jk_push_trace(&ck->process_traces, &ck->process_trace_count, &ck->process_trace_cap,
+                                    &made[i]);
+        }
         if (halted && err == JK_OK) {
             jk_chain_pooled *list;
             size_t count;
-            err = jk_read_emits(ck, res.slot0, mode.made, mode.made_count, ck->gas.process, &list, &count);
+            err = jk_read_emits(ck, res.slot0, made, made_count, ck->gas.process, &list, &count);
             if (err == JK_OK)
-                err = jk_route_emits(ck, list, count);
+                err = jk_route_process_emits(ck, list, count);
         }
         free(mode.made);
         free(mode.refs);
@@ -345,14 +451,22 @@ jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHA
         if (err != JK_OK)
             return err;
     }
+    if (used)
+        *used = next;
     return JK_OK;
+}
+
+jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS])
+{
+    return jk_chain_process_run(ck, NULL, 0, NULL, processed);
 }
 
 void jk_chain_applied_clear(jk_applied *a)
 {
     jk_cap_release(a->chain);
     jk_chain_pooled_free(a->emits, a->emit_count);
-    *a = (jk_applied){jk_cap_null(), NULL, 0};
+    jk_chain_pooled_free(a->queued, a->queued_count);
+    *a = (jk_applied){jk_cap_null(), NULL, 0, false, NULL, 0};
 }
 
 /* Run chain.apply over events with `decide`; on HALT fills *out. Anything
@@ -421,6 +535,15 @@ void jk_chain_advance(jk_chain_kernel *ck, jk_applied *applied, jk_chain_pooled 
      * setup_cycle (jk_chain_pool_rebuild; no admission happens before). */
     ck->pool = keep;
     ck->pool_count = ck->pool_cap = keep_count;
+    if (applied->ran) {
+        /* the block's process ran: it consumed the queue, and its dispatch
+         * emits are the next cycle's (apply's follow) */
+        jk_chain_pooled_free(ck->queued, ck->queued_count);
+        ck->queued = applied->queued;
+        ck->queued_count = ck->queued_cap = applied->queued_count;
+        applied->queued = NULL;
+        applied->queued_count = 0;
+    }
     jk_chain_pooled_free(ck->emits, ck->emit_count);
     ck->emits = applied->emits;
     ck->emit_count = applied->emit_count;
@@ -444,12 +567,34 @@ typedef struct jk_produce_try {
     bool ok;
 } jk_produce_try;
 
+/* events[0..n) then, with `tail`, the transacts process made this cycle
+ * (the body's tail: every validator re-derives them from the block's
+ * dispatch part). A fresh array (caller frees) or NULL out of memory. */
+static jk_chain_event *jk_with_tail(const jk_chain_kernel *ck, const jk_chain_event *events, size_t n, bool tail,
+                                    size_t *total)
+{
+    size_t t = tail ? ck->cycle_transact_count : 0;
+    jk_chain_event *all = calloc(n + t ? n + t : 1, sizeof *all);
+    if (!all)
+        return NULL;
+    if (n)
+        memcpy(all, events, n * sizeof *all);
+    for (size_t i = 0; i < t; i++)
+        all[n + i] = (jk_chain_event){JK_CHAIN_ENDPOINT_TRANSACT, ck->cycle_transacts[i].blob,
+                                      ck->cycle_transacts[i].blob_len};
+    *total = n + t;
+    return all;
+}
+
 static jk_err jk_try_apply(jk_chain_kernel *ck, const jk_chain_event *events, size_t n,
                            const jk_block_context *bc, jk_produce_try *best, jk_diag *why)
 {
     jk_produce_mode mode = {ck, -1, NULL, 0, 0, NULL, 0};
-    jk_applied applied;
-    jk_err err = jk_chain_run_apply(ck, events, n, bc, jk_decide_produce, &mode, &applied, why);
+    jk_applied applied = {jk_cap_null(), NULL, 0, false, NULL, 0};
+    size_t total;
+    jk_chain_event *all = jk_with_tail(ck, events, n, ck->process_ran, &total);
+    jk_err err = all ? jk_chain_run_apply(ck, all, total, bc, jk_decide_produce, &mode, &applied, why) : JK_ERR_NOMEM;
+    free(all);
     free(mode.refs);
     if (err == JK_OK && mode.made_count > JK_CHAIN_MAX_TRACES)
         err = jk_diag_set(why, JK_ERR_CHAIN_APPLY, "apply made %zu attests (a block carries at most %u traces)",
@@ -569,17 +714,43 @@ jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, 
     for (size_t i = 0; i < n; i++)
         pool[i] = (jk_chain_event){JK_CHAIN_ENDPOINT_TRANSACT, ck->pool[i].blob, ck->pool[i].blob_len};
     memcpy(body, pool, n * sizeof *body);
-    jk_produce_try best = {{jk_cap_null(), NULL, 0}, NULL, 0, false};
+    jk_produce_try best = {{jk_cap_null(), NULL, 0, false, NULL, 0}, NULL, 0, false};
     jk_err err = jk_try_apply(ck, body, n, &bc, &best, why);
     if (err == JK_ERR_CHAIN_APPLY && n > 0)
         err = jk_produce_without_poison(ck, pool, n, &bc, body, &body_count, &best, why);
+    if (err == JK_ERR_CHAIN_APPLY && ck->process_ran) {
+        /* apply fails over process's transacts alone: the block goes without
+         * a dispatch part (process did not run: nothing consumed, the queue
+         * carries over), never wedged on them */
+        jk_chain_process_outputs_clear(ck);
+        memcpy(body, pool, n * sizeof *body);
+        body_count = n;
+        err = jk_try_apply(ck, body, n, &bc, &best, why);
+        if (err == JK_ERR_CHAIN_APPLY && n > 0)
+            err = jk_produce_without_poison(ck, pool, n, &bc, body, &body_count, &best, why);
+    }
+    size_t full_count = 0;
+    jk_chain_event *full = err == JK_OK ? jk_with_tail(ck, body, body_count, ck->process_ran, &full_count) : NULL;
+    if (err == JK_OK && !full)
+        err = JK_ERR_NOMEM;
     if (err == JK_OK) {
         jk_hash root;
         jk_cap_hash(best.applied.chain, &root);
-        err = jk_chain_block_build(parent, number, proposer, &root, body, body_count, best.made, best.made_count,
+        err = jk_chain_block_build(parent, number, proposer, &root, full, full_count, best.made, best.made_count,
                                    out, why);
-        if (err == JK_ERR_CHAIN_TOO_LARGE) /* cannot happen within the produce bounds: a bug of ours */
+        if (err == JK_OK && ck->process_ran)
+            err = jk_chain_produced_dispatch(ck, out, why);
+        if (err == JK_ERR_CHAIN_TOO_LARGE || err == JK_ERR_INVALID_ARG) /* not within the produce bounds: a bug of ours */
             err = jk_diag_set(why, JK_ERR_CHAIN_APPLY, "the produced block is over a bound");
+    }
+    free(full);
+    if (err == JK_OK && ck->process_ran) {
+        /* the next cycle's queue: what this block's process queued */
+        best.applied.ran = true;
+        best.applied.queued = ck->cycle_queued;
+        best.applied.queued_count = ck->cycle_queued_count;
+        ck->cycle_queued = NULL;
+        ck->cycle_queued_count = ck->cycle_queued_cap = 0;
     }
     jk_chain_pooled *keep = NULL;
     size_t keep_count = 0;

@@ -131,16 +131,20 @@ static size_t jk_nat_len(uint64_t v)
 /* Check parts against the bounds and compute the body's encoded size.
  * Stops at the first bound exceeded, so no sum can overflow. */
 static jk_err jk_body_size(const jk_chain_event *events, size_t n, size_t m,
-                           size_t *out, jk_diag *diag)
+                           const jk_chain_dispatch_part *d, size_t *out, jk_diag *diag)
 {
     const size_t budget = JK_CHAIN_MAX_BLOCK_SIZE - JK_CHAIN_HEADER_SIZE;
+    size_t part;
+    jk_err err = jk_chain_dispatch_size(d, &part, diag);
+    if (err != JK_OK)
+        return err;
     if (n > JK_CHAIN_MAX_EVENTS)
         return jk_diag_set(diag, JK_ERR_CHAIN_TOO_LARGE, "%zu events, over the bound of %u",
                            n, JK_CHAIN_MAX_EVENTS);
     if (m > JK_CHAIN_MAX_TRACES)
         return jk_diag_set(diag, JK_ERR_CHAIN_TOO_LARGE, "%zu traces, over the bound of %u",
                            m, JK_CHAIN_MAX_TRACES);
-    size_t size = jk_nat_len(n) + jk_nat_len(m) + m * JK_CHAIN_TRACE_SIZE;
+    size_t size = jk_nat_len(n) + jk_nat_len(m) + m * JK_CHAIN_TRACE_SIZE + part;
     for (size_t i = 0; i < n; i++) {
         const jk_chain_event *e = &events[i];
         if (e->endpoint > JK_CHAIN_MAX_DISPATCH)
@@ -188,6 +192,11 @@ static void jk_sink_nat(jk_body_sink *s, uint64_t v)
     jk_sink_put(s, tmp, jk_pvm_encode_natural(v, tmp));
 }
 
+static void jk_sink_put_cb(void *ctx, const void *p, size_t n)
+{
+    jk_sink_put(ctx, p, n);
+}
+
 static void jk_body_write(const jk_chain_block *b, jk_body_sink *s)
 {
     jk_sink_nat(s, b->event_count);
@@ -203,6 +212,7 @@ static void jk_body_write(const jk_chain_block *b, jk_body_sink *s)
         jk_chain_trace_encode(&b->traces[i], enc);
         jk_sink_put(s, enc, sizeof enc);
     }
+    jk_chain_dispatch_write(&b->dispatch, jk_sink_put_cb, s);
 }
 
 void jk_chain_block_body_hash(const jk_chain_block *b, jk_hash *out)
@@ -248,7 +258,8 @@ jk_err jk_chain_block_build(const jk_hash *parent, uint64_t number, uint32_t pro
             return jk_diag_set(diag, JK_ERR_INVALID_ARG, "event %zu: NULL blob of %zu bytes",
                                i, events[i].blob_len);
     size_t body_size;
-    jk_err err = jk_body_size(events, event_count, trace_count, &body_size, diag);
+    static const jk_chain_dispatch_part none = {0};
+    jk_err err = jk_body_size(events, event_count, trace_count, &none, &body_size, diag);
     if (err != JK_OK)
         return err;
     size_t blob_total = 0;
@@ -286,7 +297,23 @@ void jk_chain_block_free(jk_chain_block *b)
     free(b->events);
     free(b->traces);
     free(b->blob_store);
+    jk_chain_dispatch_part_free(&b->dispatch);
     memset(b, 0, sizeof *b);
+}
+
+jk_err jk_chain_block_set_dispatch(jk_chain_block *b, const jk_chain_dispatch_part *d, jk_diag *diag)
+{
+    size_t body;
+    jk_err err = jk_body_size(b->events, b->event_count, b->trace_count, d, &body, diag);
+    if (err != JK_OK)
+        return err;
+    jk_chain_dispatch_part copy;
+    if (jk_chain_dispatch_copy(d, &copy) != JK_OK)
+        return jk_diag_set(diag, JK_ERR_NOMEM, "out of memory copying a dispatch part");
+    jk_chain_dispatch_part_free(&b->dispatch);
+    b->dispatch = copy;
+    jk_chain_block_body_hash(b, &b->header.body_hash);
+    return JK_OK;
 }
 
 /* ===========================================================================
@@ -296,7 +323,7 @@ void jk_chain_block_free(jk_chain_block *b)
 size_t jk_chain_block_encoded_size(const jk_chain_block *b)
 {
     size_t body;
-    if (jk_body_size(b->events, b->event_count, b->trace_count, &body, NULL) != JK_OK)
+    if (jk_body_size(b->events, b->event_count, b->trace_count, &b->dispatch, &body, NULL) != JK_OK)
         return 0;
     return JK_CHAIN_HEADER_SIZE + body;
 }
@@ -351,7 +378,7 @@ static jk_err jk_read_nat(const uint8_t *bytes, size_t len, size_t *pos, uint64_
 /* Walk and check the body at bytes[JK_CHAIN_HEADER_SIZE..len) without
  * allocating; report the counts and the total blob bytes. */
 static jk_err jk_body_scan(const uint8_t *bytes, size_t len, size_t *n_out, size_t *m_out,
-                           size_t *blob_total, jk_diag *diag)
+                           size_t *blob_total, size_t *part_at, jk_chain_dispatch_counts *part, jk_diag *diag)
 {
     size_t pos = JK_CHAIN_HEADER_SIZE, total = 0;
     uint64_t n, m, ep, blen;
@@ -406,6 +433,9 @@ static jk_err jk_body_scan(const uint8_t *bytes, size_t len, size_t *n_out, size
                            pos + left / JK_CHAIN_TRACE_SIZE * JK_CHAIN_TRACE_SIZE,
                            left % JK_CHAIN_TRACE_SIZE, JK_CHAIN_TRACE_SIZE);
     pos += (size_t)m * JK_CHAIN_TRACE_SIZE;
+    *part_at = pos;
+    if ((err = jk_chain_dispatch_scan(bytes, len, &pos, part, diag)) != JK_OK)
+        return err;
     if (pos != len)
         return jk_diag_set(diag, JK_ERR_CHAIN_DECODE,
                            "%zu trailing bytes at offset %zu after the block", len - pos, pos);
@@ -427,8 +457,9 @@ jk_err jk_chain_block_decode(const uint8_t *bytes, size_t len, jk_chain_block *o
         return jk_diag_set(diag, JK_ERR_CHAIN_DECODE,
                            "header truncated: %zu of %u bytes", len, JK_CHAIN_HEADER_SIZE);
 
-    size_t n = 0, m = 0, blob_total = 0;
-    jk_err err = jk_body_scan(bytes, len, &n, &m, &blob_total, diag);
+    size_t n = 0, m = 0, blob_total = 0, part_at = 0;
+    jk_chain_dispatch_counts part;
+    jk_err err = jk_body_scan(bytes, len, &n, &m, &blob_total, &part_at, &part, diag);
     if (err != JK_OK)
         return err;
 
@@ -455,6 +486,10 @@ jk_err jk_chain_block_decode(const uint8_t *bytes, size_t len, jk_chain_block *o
     pos += jk_pvm_decode_natural(bytes + pos, len - pos, &v); /* m */
     for (size_t i = 0; i < m; i++, pos += JK_CHAIN_TRACE_SIZE)
         jk_chain_trace_decode(bytes + pos, &b.traces[i]);
+    if (jk_chain_dispatch_fill(bytes, len, part_at, &part, &b.dispatch) != JK_OK) {
+        jk_chain_block_free(&b);
+        return jk_diag_set(diag, JK_ERR_NOMEM, "out of memory decoding a block of %zu bytes", len);
+    }
     *out = b;
     return JK_OK;
 }

@@ -72,9 +72,13 @@ void jk_chain_cycle_reset(jk_chain_kernel *ck, bool pool)
             jk_cap_release(ck->dispatch_buffer[k][i]);
         free(ck->dispatch_buffer[k]);
         ck->dispatch_buffer[k] = NULL;
-        ck->dispatch_buffered[k] = ck->dispatch_cap[k] = 0;
+        jk_chain_pooled_free(ck->dispatch_src[k], ck->dispatch_buffered[k]);
+        ck->dispatch_src[k] = NULL;
+        ck->dispatch_buffered[k] = ck->dispatch_cap[k] = ck->dispatch_src_cap[k] = 0;
         jk_chain_keyset_clear(&ck->cycle_seen_keys[k]);
     }
+    ck->dispatch_bytes = ck->dispatch_total = 0;
+    jk_chain_process_outputs_clear(ck);
     jk_chain_hashset_clear(&ck->dispatch_index);
     if (pool)
         jk_chain_pool_clear(ck);
@@ -96,7 +100,6 @@ void jk_chain_kernel_free(jk_chain_kernel *ck)
     jk_chain_hashset_free(&ck->dispatch_index);
     jk_crypto_wipe(ck->own_secret, sizeof ck->own_secret);
     jk_chain_pooled_free(ck->queued, ck->queued_count);
-    jk_chain_pooled_free(ck->queued_fed, ck->queued_fed_count);
     jk_chain_pooled_free(ck->emits, ck->emit_count);
     free(ck->sig_cache);
     jk_chain_checked_free(ck);
@@ -178,44 +181,67 @@ static void jk_stamp_cycle(jk_chain_kernel *ck)
     ck->cycle_stamp = ++ck->stamp_next;
 }
 
+/* A copy of the queue (what this cycle's verifies are fed; the queue
+ * itself stays until the next block replaces it). */
+static jk_err jk_queue_copy(const jk_chain_pooled *q, size_t n, jk_chain_pooled **out)
+{
+    *out = calloc(n ? n : 1, sizeof **out);
+    if (!*out)
+        return JK_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        jk_err err = jk_chain_pooled_make(q[i].blob, q[i].blob_len, q[i].traces, q[i].trace_count, q[i].endpoint,
+                                          &q[i].hash, &(*out)[i]);
+        if (err != JK_OK) {
+            jk_chain_pooled_free(*out, i);
+            *out = NULL;
+            return err;
+        }
+    }
+    return JK_OK;
+}
+
+jk_err jk_chain_queue_get(const jk_chain_kernel *ck, jk_chain_pooled **out, size_t *n)
+{
+    jk_err err = jk_queue_copy(ck->queued, ck->queued_count, out);
+    *n = err == JK_OK ? ck->queued_count : 0;
+    return err;
+}
+
+void jk_chain_pooled_list_free(jk_chain_pooled *list, size_t n)
+{
+    jk_chain_pooled_free(list, n);
+}
+
+jk_err jk_chain_set_queue(jk_chain_kernel *ck, const jk_chain_pooled *list, size_t n)
+{
+    jk_chain_pooled *copy;
+    if (n > JK_CHAIN_MAX_QUEUED)
+        n = JK_CHAIN_MAX_QUEUED;
+    jk_err err = jk_queue_copy(list, n, &copy);
+    if (err != JK_OK)
+        return err;
+    jk_chain_pooled_free(ck->queued, ck->queued_count);
+    ck->queued = copy;
+    ck->queued_count = ck->queued_cap = n;
+    return JK_OK;
+}
+
 jk_err jk_chain_setup_cycle(jk_chain_kernel *ck, jk_diag *diag)
 {
     jk_chain_teardown(ck);
     /* Each cycle starts clean: nothing of an earlier cycle (a failed import,
      * an abandoned produce) survives but the events themselves. The queued
      * dispatch emits are verified below against the state this cycle
-     * derives from; the pooled transacts are not (no recheck,
-     * docs/chain-design.md): produce verifies the ones it takes. */
-    jk_chain_pooled *pool = ck->pool, *queued = ck->queued;
+     * derives from (a copy: the queue is the head's, and only the next
+     * block replaces it, so every cycle on this head is fed the same); the
+     * pooled transacts are not (no recheck, docs/chain-design.md): produce
+     * verifies the ones it takes. */
+    jk_chain_pooled *pool = ck->pool, *queued = NULL;
     size_t pool_count = ck->pool_count, queued_count = ck->queued_count;
-    if (ck->queued_fed_count) {
-        /* an earlier cycle was fed these and closed before its process ran
-         * (the node opens one to admit, produce opens its own): they are
-         * still this head's next-cycle dispatches, first in order */
-        jk_chain_pooled *both = malloc((ck->queued_fed_count + queued_count) * sizeof *both);
-        if (!both)
-            return jk_diag_set(diag, JK_ERR_NOMEM, "setup_cycle: out of memory");
-        memcpy(both, ck->queued_fed, ck->queued_fed_count * sizeof *both);
-        if (queued_count)
-            memcpy(both + ck->queued_fed_count, queued, queued_count * sizeof *both);
-        free(ck->queued_fed);
-        free(queued);
-        queued = both;
-        queued_count += ck->queued_fed_count;
-        if (queued_count > JK_CHAIN_MAX_QUEUED) { /* the queue's bound holds */
-            for (size_t i = JK_CHAIN_MAX_QUEUED; i < queued_count; i++) {
-                free(queued[i].blob);
-                free(queued[i].traces);
-            }
-            queued_count = JK_CHAIN_MAX_QUEUED;
-        }
-        ck->queued_fed = NULL;
-        ck->queued_fed_count = 0;
-    }
+    if (jk_queue_copy(ck->queued, ck->queued_count, &queued) != JK_OK)
+        return jk_diag_set(diag, JK_ERR_NOMEM, "setup_cycle: out of memory");
     ck->pool = NULL;
     ck->pool_count = ck->pool_cap = 0;
-    ck->queued = NULL;
-    ck->queued_count = ck->queued_cap = 0;
     jk_chain_cycle_reset(ck, true);
     jk_err err = jk_derive_role(ck, JK_CHAIN_EP_TRANSFORM_TO_VERIFY, JK_CHAIN_SLOT_VERIFY, &ck->verify_proto, diag);
     for (uint32_t k = 0; err == JK_OK && k < ck->dispatch_count; k++)
@@ -236,26 +262,13 @@ jk_err jk_chain_setup_cycle(jk_chain_kernel *ck, jk_diag *diag)
         pool_count = 0;
         if (err == JK_OK)
             err = jk_feed(ck, queued, queued_count);
-        if (err == JK_OK) {
-            ck->queued_fed = queued; /* until this cycle's process runs */
-            ck->queued_fed_count = queued_count;
-            queued = NULL;
-            queued_count = 0;
-        }
     }
-    if (err != JK_OK && !ck->cycle_open) {
-        /* no cycle: what waited keeps waiting */
-        ck->queued = queued;
-        ck->queued_count = ck->queued_cap = queued_count;
-        queued = NULL;
-        queued_count = 0;
-        for (size_t i = 0; i < pool_count; i++) {
-            bool kept = false;
-            if (jk_chain_queue_push(ck, &pool[i], &kept) != JK_OK || !kept) {
-                free(pool[i].blob);
-                free(pool[i].traces);
-            }
-        }
+    if (err != JK_OK && !ck->cycle_open && pool_count) {
+        /* no cycle: the pool keeps waiting, raw (the next setup_cycle
+         * rebuilds it, as after a block) */
+        ck->pool = pool;
+        ck->pool_count = ck->pool_cap = pool_count;
+        pool = NULL;
         pool_count = 0;
     }
     if (err != JK_OK)
@@ -362,42 +375,75 @@ static jk_err jk_decide_verify(void *ctx, const uint8_t key[32], const uint8_t *
     return jk_chain_keyset_add(&m->seen, key, NULL);
 }
 
-/* The refusals of a dispatch event that need no verify: a reason or NULL. */
-static const char *jk_dispatch_precheck(const jk_chain_kernel *ck, uint32_t k, const jk_hash *hash)
+/* The refusals of a dispatch event that need no verify: a reason or NULL.
+ * bytes: its encoding in a block's dispatch part (with the traces it
+ * carries: at admission, those its verify used) — the cycle's consumed
+ * events must fit one block (JK_CHAIN_CONSUMED_BYTES, JK_CHAIN_MAX_CONSUMED). */
+static const char *jk_dispatch_precheck(const jk_chain_kernel *ck, uint32_t k, const jk_hash *hash, size_t bytes)
 {
     if (jk_chain_hashset_contains(&ck->dispatch_index, hash))
         return "this dispatch event is already buffered this cycle";
-    if (ck->dispatch_buffered[k] >= JK_CHAIN_MAX_BUFFERED)
-        return "the dispatch buffer of this endpoint is full this cycle";
+    if (ck->dispatch_buffered[k] >= JK_CHAIN_MAX_BUFFERED || ck->dispatch_total >= JK_CHAIN_MAX_CONSUMED)
+        return "the dispatch buffer is full this cycle (events)";
+    if (bytes > JK_CHAIN_CONSUMED_BYTES - ck->dispatch_bytes)
+        return "the dispatch buffer is full this cycle (bytes)";
     return NULL;
+}
+
+static size_t jk_dispatch_bytes(const jk_chain_event *ev, size_t trace_count)
+{
+    jk_chain_traced_event t = {*ev, NULL, trace_count};
+    return jk_chain_traced_size(&t);
 }
 
 static jk_err jk_admit_dispatch(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_chain_verdict *v,
                                 const char **refused)
 {
     uint32_t k = jk_chain_endpoint_dispatch_index(ev->endpoint);
-    if ((*refused = jk_dispatch_precheck(ck, k, &v->hash)) != NULL)
+    size_t bytes = jk_dispatch_bytes(ev, v->used_count);
+    if ((*refused = jk_dispatch_precheck(ck, k, &v->hash, bytes)) != NULL)
         return JK_OK;
-    jk_err err = jk_chain_hashset_add(&ck->dispatch_index, &v->hash);
-    if (err != JK_OK)
-        return err;
     jk_cap *grown = jk_chain_grow(ck->dispatch_buffer[k], &ck->dispatch_cap[k], ck->dispatch_buffered[k] + 1,
                                   sizeof *grown);
     if (!grown)
         return JK_ERR_NOMEM;
     ck->dispatch_buffer[k] = grown;
+    jk_chain_pooled *src = jk_chain_grow(ck->dispatch_src[k], &ck->dispatch_src_cap[k],
+                                         ck->dispatch_buffered[k] + 1, sizeof *src);
+    if (!src)
+        return JK_ERR_NOMEM;
+    ck->dispatch_src[k] = src;
     /* The event's traces join the cycle's: process and apply find them there. */
     if (v->used_count) {
         jk_chain_trace *all = jk_chain_grow(ck->cycle_traces, &ck->cycle_trace_cap,
                                             ck->cycle_trace_count + v->used_count, sizeof *all);
         if (!all)
             return JK_ERR_NOMEM;
-        memcpy(all + ck->cycle_trace_count, v->used, v->used_count * sizeof *all);
         ck->cycle_traces = all;
-        ck->cycle_trace_count += v->used_count;
     }
+    /* the event as a block's dispatch part carries it: blob and the traces
+     * its verify used */
+    jk_chain_pooled made;
+    jk_err err = jk_chain_pooled_make(ev->blob, ev->blob_len, v->used, v->used_count, ev->endpoint, &v->hash,
+                                      &made);
+    if (err != JK_OK)
+        return err;
+    err = jk_chain_hashset_add(&ck->dispatch_index, &v->hash);
+    if (err == JK_OK)
+        err = jk_chain_keyset_merge(&ck->cycle_seen_keys[k], &v->seen);
+    if (err != JK_OK) {
+        free(made.blob);
+        free(made.traces);
+        return err;
+    }
+    if (v->used_count)
+        memcpy(ck->cycle_traces + ck->cycle_trace_count, v->used, v->used_count * sizeof *v->used);
+    ck->cycle_trace_count += v->used_count;
+    src[ck->dispatch_buffered[k]] = made;
     grown[ck->dispatch_buffered[k]++] = jk_cap_retain(v->event);
-    return jk_chain_keyset_merge(&ck->cycle_seen_keys[k], &v->seen);
+    ck->dispatch_bytes += bytes;
+    ck->dispatch_total++;
+    return JK_OK;
 }
 
 /* The verify half of handle_incoming_event: reads ck (verify_proto, the
@@ -436,7 +482,8 @@ jk_err jk_chain_verify_event_ex(const jk_chain_kernel *ck, jk_kernel *kernel, co
     jk_hash hash;
     jk_chain_event_hash(ev, &hash); /* once: the admission reuses it (out->hash) */
     out->hash = hash;
-    const char *full = dispatch ? jk_dispatch_precheck(ck, jk_chain_endpoint_dispatch_index(ev->endpoint), &hash)
+    const char *full = dispatch ? jk_dispatch_precheck(ck, jk_chain_endpoint_dispatch_index(ev->endpoint), &hash,
+                                                       jk_dispatch_bytes(ev, trace_count))
                        : pooled ? NULL
                                 : jk_chain_pool_precheck(ck, &hash, ev->blob_len, trace_count);
     if (full) {

@@ -105,6 +105,12 @@ static jk_err jk_import_run(jk_chain_kernel *ck, const jk_chain_block *block, co
     err = jk_chain_block_check_body(block);
     if (err != JK_OK)
         return jk_diag_set(why, err, "block %llu: the body does not match its hash", (unsigned long long)h->number);
+    /* the dispatch part first: every validator re-derives it (dispatch.c) */
+    jk_chain_pooled *queued = NULL;
+    size_t queued_count = 0;
+    err = jk_chain_dispatch_replay(ck, block, &queued, &queued_count, why);
+    if (err != JK_OK)
+        return err;
     jk_import_mode mode = {ck, block, 0, NULL};
     jk_block_context bc = {number, designated, h->round};
     err = jk_chain_sigjobs_start(ck, block->traces, block->trace_count, ck->import_threads, &mode.sigs);
@@ -123,6 +129,14 @@ static jk_err jk_import_run(jk_chain_kernel *ck, const jk_chain_block *block, co
             err = jk_diag_set(why, JK_ERR_CHAIN_BLOCK_INVALID, "block %llu: apply gives another state root",
                               (unsigned long long)h->number);
     }
+    if (err == JK_OK) {
+        out->ran = block->dispatch.ran;
+        out->queued = queued;
+        out->queued_count = queued_count;
+        queued = NULL;
+        queued_count = 0;
+    }
+    jk_chain_pooled_free(queued, queued_count);
     if (err != JK_OK)
         jk_chain_applied_clear(out);
     return err;
@@ -133,9 +147,13 @@ static void jk_checked_clear(jk_chain_kernel *ck)
     jk_cap_release(ck->checked_from);
     jk_cap_release(ck->checked_chain);
     jk_chain_pooled_free(ck->checked_emits, ck->checked_emit_count);
+    jk_chain_pooled_free(ck->checked_queued, ck->checked_queued_count);
     ck->checked_from = ck->checked_chain = jk_cap_null();
     ck->checked_emits = NULL;
     ck->checked_emit_count = 0;
+    ck->checked_ran = false;
+    ck->checked_queued = NULL;
+    ck->checked_queued_count = 0;
     ck->has_checked = false;
 }
 
@@ -157,6 +175,9 @@ jk_err jk_chain_check_block(jk_chain_kernel *ck, const jk_chain_block *block, co
     ck->checked_chain = applied.chain;
     ck->checked_emits = applied.emits;
     ck->checked_emit_count = applied.emit_count;
+    ck->checked_ran = applied.ran;
+    ck->checked_queued = applied.queued;
+    ck->checked_queued_count = applied.queued_count;
     ck->has_checked = true;
     return JK_OK;
 }
@@ -173,10 +194,13 @@ jk_err jk_chain_apply_block_import(jk_chain_kernel *ck, const jk_chain_block *bl
         !memcmp(block->header.parent.bytes, parent->bytes, JK_HASH_SIZE)) {
         /* checked on this very head: apply is a pure function of (chain,
          * block), so its result is adopted rather than computed again */
-        applied = (jk_applied){ck->checked_chain, ck->checked_emits, ck->checked_emit_count};
+        applied = (jk_applied){ck->checked_chain, ck->checked_emits, ck->checked_emit_count, ck->checked_ran,
+                               ck->checked_queued, ck->checked_queued_count};
         ck->checked_chain = jk_cap_null();
         ck->checked_emits = NULL;
         ck->checked_emit_count = 0;
+        ck->checked_queued = NULL;
+        ck->checked_queued_count = 0;
         err = JK_OK;
     } else {
         err = jk_import_run(ck, block, parent, number, &applied, why);

@@ -28,6 +28,28 @@ void jk_chain_cycle_reset(jk_chain_kernel *ck, bool pool);
 /* A 4-slot CNode holding a, b, c in slots 0..2 (c may be null). *out NEW. */
 jk_err jk_chain_triple(jk_cap a, jk_cap b, jk_cap c, jk_cap *out);
 
+/* ---- block_dispatch.c: the dispatch part of a body ---- */
+typedef void (*jk_chain_put_fn)(void *ctx, const void *p, size_t n);
+/* Check d's bounds; *out: its encoded size. */
+jk_err jk_chain_dispatch_size(const jk_chain_dispatch_part *d, size_t *out, jk_diag *diag);
+void jk_chain_dispatch_write(const jk_chain_dispatch_part *d, jk_chain_put_fn put, void *ctx);
+/* What a scan of an encoded part found (counts and totals to allocate). */
+typedef struct jk_chain_dispatch_counts {
+    bool ran;
+    size_t consumed, queued, process_traces, blob_total, trace_total;
+} jk_chain_dispatch_counts;
+/* Walk and check the part at bytes[*pos..len) without allocating; *pos
+ * moves past it. */
+jk_err jk_chain_dispatch_scan(const uint8_t *bytes, size_t len, size_t *pos, jk_chain_dispatch_counts *out,
+                              jk_diag *diag);
+/* Fill *out from the part at bytes[pos..) that scan accepted. Only NOMEM. */
+jk_err jk_chain_dispatch_fill(const uint8_t *bytes, size_t len, size_t pos, const jk_chain_dispatch_counts *sc,
+                              jk_chain_dispatch_part *out);
+/* A deep copy of src into *dst (fresh). Only NOMEM. */
+jk_err jk_chain_dispatch_copy(const jk_chain_dispatch_part *src, jk_chain_dispatch_part *dst);
+/* The encoded size of one traced event. */
+size_t jk_chain_traced_size(const jk_chain_traced_event *e);
+
 /* ---- pool.c ---- */
 /* Room for `need` elements of `size` bytes in arr, which has room for *cap:
  * grows geometrically (doubling, from 8), so n appends cost O(n) copies in
@@ -110,12 +132,42 @@ typedef struct jk_block_context {
     uint32_t proposer, round;
 } jk_block_context;
 
-/* What one chain.apply made: the chain after it and its outgoing emits. */
+/* What one chain.apply made: the chain after it and its outgoing emits;
+ * with ran, the block's process ran and `queued` (its dispatch emits) is the
+ * next cycle's queue before apply's own dispatch emits. */
 typedef struct jk_applied {
     jk_cap chain;               /* NEW */
     jk_chain_pooled *emits;     /* slot[0] at HALT, read (no traces) */
     size_t emit_count;
+    bool ran;
+    jk_chain_pooled *queued;
+    size_t queued_count;
 } jk_applied;
+
+/* Empty what run_cycle_process made in the open cycle (apply.c). */
+void jk_chain_process_outputs_clear(jk_chain_kernel *ck);
+
+/* Dispatch_k.process for every k over the open cycle's buffers (apply.c).
+ * carried NULL: produce mode (run_cycle_process). Otherwise import mode: the
+ * i-th attest of all the runs must match carried[i] (key, message, valid
+ * signature) and pass the seen-rule; a run that does not HALT gives back
+ * the traces it matched (the proposer's block has none of it); *used: how
+ * many were matched. Both modes: the outputs in ck->process_* /
+ * cycle_transacts / cycle_queued, within their bounds. */
+jk_err jk_chain_process_run(jk_chain_kernel *ck, const jk_chain_trace *carried, size_t carried_count,
+                            size_t *used, uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS]);
+
+/* Give produce's block b its dispatch part: the open cycle's consumed
+ * events (dispatch_src, k ascending), process traces and queued emits
+ * (dispatch.c). */
+jk_err jk_chain_produced_dispatch(jk_chain_kernel *ck, jk_chain_block *b, jk_diag *why);
+
+/* Import's replay of a block's dispatch part on the current head
+ * (import_dispatch.c): JK_OK when it re-derives (*queued, *queued_count:
+ * the next cycle's queue from process, fresh), JK_ERR_CHAIN_BLOCK_INVALID
+ * with the reason otherwise. Leaves ck's cycle, pool and queue unchanged. */
+jk_err jk_chain_dispatch_replay(jk_chain_kernel *ck, const jk_chain_block *block, jk_chain_pooled **queued,
+                                size_t *queued_count, jk_diag *why);
 
 
 void jk_chain_applied_clear(jk_applied *a);

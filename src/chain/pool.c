@@ -404,9 +404,11 @@ jk_err jk_chain_pool_rebuild(jk_chain_kernel *ck, jk_chain_pooled *list, size_t 
  * JK_CHAIN_PRODUCE_EVENT_BYTES (or the embedder's smaller bound). */
 static size_t jk_produce_limit(const jk_chain_kernel *ck)
 {
-    return ck->produce_event_bytes && ck->produce_event_bytes < JK_CHAIN_PRODUCE_EVENT_BYTES
-               ? ck->produce_event_bytes
-               : JK_CHAIN_PRODUCE_EVENT_BYTES;
+    size_t limit = ck->produce_event_bytes && ck->produce_event_bytes < JK_CHAIN_PRODUCE_EVENT_BYTES
+                       ? ck->produce_event_bytes
+                       : JK_CHAIN_PRODUCE_EVENT_BYTES;
+    /* the transacts process made this cycle end the body: room for them */
+    return limit > ck->cycle_transact_bytes ? limit - ck->cycle_transact_bytes : 0;
 }
 
 static size_t jk_produce_len(const jk_chain_pooled *e)
@@ -455,7 +457,7 @@ static jk_err jk_select_pass(jk_chain_kernel *ck, size_t *n, bool *changed)
     jk_err err = JK_OK;
     *n = 0;
     *changed = false;
-    for (; err == JK_OK && i < ck->pool_count && *n < JK_CHAIN_MAX_EVENTS; i++) {
+    for (; err == JK_OK && i < ck->pool_count && *n < JK_CHAIN_MAX_EVENTS - ck->cycle_transact_count; i++) {
         jk_chain_pooled *e = &ck->pool[i];
         bool dropped = false;
         if (!jk_chain_pooled_current(ck, e)) {

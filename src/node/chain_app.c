@@ -82,12 +82,14 @@ static jk_err jk_app_admit(jk_node_chain_app *a, const uint8_t *const *bytes, co
 
 /* The pending dispatch events into the open cycle (setup_cycle dropped the
  * buffers): Dispatch_k.process of this produce sees them. */
-static jk_err jk_app_feed_dispatch(jk_node_chain_app *a)
+static jk_err jk_app_feed_dispatch(jk_node_chain_app *a, size_t limit)
 {
     jk_err err = JK_OK;
-    for (size_t i = 0; i < a->npending && err == JK_OK; i++) {
+    size_t fed = 0;
+    for (size_t i = 0; i < a->npending && err == JK_OK && fed < limit; i++) {
         if (!a->pending[i].dispatch)
             continue;
+        fed++;
         jk_chain_event ev;
         jk_chain_trace *traces;
         size_t count;
@@ -113,6 +115,12 @@ static jk_err jk_app_rewind(jk_node_chain_app *a, jk_diag *diag)
         return err;
     jk_chain_set_own_key(ck, a->secret_key);
     jk_chain_set_debug(ck, a->debug);
+    /* the committed head's queue: what its block's process queued for the
+     * next cycle (every validator holds it; docs/node.md) */
+    if (jk_chain_set_queue(ck, a->queue, a->nqueue) != JK_OK) {
+        jk_chain_kernel_free(ck);
+        return JK_ERR_NOMEM;
+    }
     /* The signature checks that succeeded hold on any head of this genesis
      * (sigcache.c: a hit is "these very bytes verified"): keep them, or the
      * re-admission below and the next import verify every pooled trace's
@@ -142,10 +150,11 @@ static jk_err jk_app_rewind(jk_node_chain_app *a, jk_diag *diag)
     return err;
 }
 
-/* Drop the pending events a committed block carries, and every dispatch
- * event: like the round-robin devnet's gossip, a dispatch event is for the
- * height it arrived in (every produce of that height feeds it to
- * Dispatch_k.process; what process emits is in the block as transacts). */
+/* Drop the pending events a committed block carries: its transacts, and
+ * the dispatch events its dispatch part consumed (every validator drops
+ * the same ones); a dispatch event no block consumed within
+ * JK_NODE_DISPATCH_MAX_AGE heights goes too (its verify may fail on every
+ * later head: it must not wait forever). */
 static int jk_app_hash_cmp(const void *x, const void *y)
 {
     return memcmp(x, y, JK_HASH_SIZE);
@@ -160,23 +169,51 @@ static void jk_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b)
         jk_chain_event_hash(&b->events[j], &ids[j]);
     if (ids)
         qsort(ids, b->event_count, sizeof *ids, jk_app_hash_cmp);
+    const jk_chain_dispatch_part *d = &b->dispatch;
+    jk_hash *used = malloc((d->consumed_count ? d->consumed_count : 1) * sizeof *used);
+    for (size_t j = 0; used && j < d->consumed_count; j++)
+        jk_chain_event_hash(&d->consumed[j].event, &used[j]);
+    if (used)
+        qsort(used, d->consumed_count, sizeof *used, jk_app_hash_cmp);
     size_t k = 0;
+    a->npending_dispatch = 0;
     for (size_t i = 0; i < a->npending; i++) {
-        bool in_block = a->pending[i].dispatch;
-        if (ids && !in_block)
-            in_block = bsearch(&a->pending[i].id, ids, b->event_count, sizeof *ids, jk_app_hash_cmp) != NULL;
-        for (size_t j = 0; !ids && j < b->event_count && !in_block; j++) {
+        jk_app_pending *p = &a->pending[i];
+        bool in_block = false, expired = false;
+        if (p->dispatch) {
+            in_block = used && bsearch(&p->id, used, d->consumed_count, sizeof *used, jk_app_hash_cmp) != NULL;
+            expired = !in_block && b->header.number >= p->height + JK_NODE_DISPATCH_MAX_AGE;
+            a->stats.dispatch_consumed += in_block;
+            a->stats.dispatch_expired += expired;
+        } else if (ids) {
+            in_block = bsearch(&p->id, ids, b->event_count, sizeof *ids, jk_app_hash_cmp) != NULL;
+        }
+        for (size_t j = 0; !p->dispatch && !ids && j < b->event_count && !in_block; j++) {
             jk_hash id;
             jk_chain_event_hash(&b->events[j], &id);
-            in_block = memcmp(id.bytes, a->pending[i].id.bytes, JK_HASH_SIZE) == 0;
+            in_block = memcmp(id.bytes, p->id.bytes, JK_HASH_SIZE) == 0;
         }
-        if (in_block)
-            free(a->pending[i].bytes);
-        else
-            a->pending[k++] = a->pending[i];
+        if (in_block || expired) {
+            free(p->bytes);
+        } else {
+            a->npending_dispatch += p->dispatch;
+            a->pending[k++] = *p;
+        }
     }
     a->npending = k;
     free(ids);
+    free(used);
+}
+
+/* Keep the committed head's queue (what a rewind's kernel starts with). */
+static void jk_app_keep_queue(jk_node_chain_app *a)
+{
+    jk_chain_pooled *copy = NULL;
+    size_t n = 0;
+    (void)jk_chain_queue_get(a->v->ck, &copy, &n); /* out of memory: a rewind starts without it */
+    jk_chain_pooled_list_free(a->queue, a->nqueue);
+    a->queue = copy;
+    a->nqueue = n;
 }
 
 /* Drop the pending transacts the produce that made b dropped from the
@@ -261,6 +298,11 @@ static jk_err jk_app_get_value(void *ctx, uint64_t height, uint32_t round, uint8
      * large events would make every proposer's value undeliverable and
      * stall the chain. */
     size_t event_bytes = 0; /* 0: the chain's own bound */
+    /* and when an empty body is still too long, the dispatch part is: feed
+     * fewer pending dispatch events, then none, then skip process (the
+     * block then consumes nothing and the queue waits) */
+    size_t feed = SIZE_MAX; /* all (the hook below may add some) */
+    bool skip_process = false;
     bool hooked = false;
     jk_err err;
 again:
@@ -273,9 +315,9 @@ again:
     memset(&block, 0, sizeof block);
     if (err == JK_OK)
         err = jk_chain_setup_cycle(a->v->ck, &diag);
-    if (err == JK_OK)
-        err = jk_app_feed_dispatch(a);
-    if (err == JK_OK)
+    if (err == JK_OK && !skip_process)
+        err = jk_app_feed_dispatch(a, feed);
+    if (err == JK_OK && !skip_process)
         err = jk_chain_run_cycle_process(a->v->ck, NULL);
     if (err == JK_OK) {
         /* produce moves the Kernel past the head: tentative from here on,
@@ -304,6 +346,19 @@ again:
         event_bytes = (event_bytes ? event_bytes : *len) / 2;
         if (event_bytes == 0)
             event_bytes = 1; /* no event fits: an empty body */
+        free(*value);
+        *value = NULL;
+        *len = 0;
+        jk_chain_block_free(&block);
+        goto again;
+    }
+    if (err == JK_OK && *len > a->max_value && !skip_process) {
+        a->stats.produce_retries++;
+        if (feed > 0)
+            feed = (feed < a->npending_dispatch ? feed : a->npending_dispatch) / 2;
+        else
+            skip_process = true;
+        event_bytes = 0;
         free(*value);
         *value = NULL;
         *len = 0;
@@ -447,6 +502,7 @@ static jk_err jk_app_commit(void *ctx, uint64_t height, const uint8_t *value, si
     if (err == JK_OK) {
         a->tentative = false;
         jk_app_drop_pending(a, &block);
+        jk_app_keep_queue(a);
         a->stats.last_events = block.event_count;
         a->stats.last_round = block.header.round;
         a->stats.last_proposer = block.header.proposer;
@@ -514,6 +570,13 @@ static bool jk_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len
         jk_node_app_repeat_verdict(a, id, at, v);
         return false;
     }
+    bool dispatch = ev.endpoint != JK_CHAIN_ENDPOINT_TRANSACT;
+    if (dispatch && a->npending_dispatch >= JK_NODE_MAX_PENDING_DISPATCH) {
+        a->stats.events_refused++;
+        jk_node_app_verdict_set(v, JK_NODE_VERDICT_OVER_BOUNDS, "%u dispatch events wait for a block already",
+                                JK_NODE_MAX_PENDING_DISPATCH);
+        return false;
+    }
     jk_err err = jk_node_app_seen_add(a, id, NULL);
     if (err == JK_OK && a->npending == a->cappending) {
         size_t cap = a->cappending ? 2 * a->cappending : 32;
@@ -559,8 +622,8 @@ static bool jk_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len
         return false;
     }
     memcpy(copy, bytes, len);
-    a->pending[a->npending++] = (jk_app_pending){copy, len, *id,
-                                                 ev.endpoint != JK_CHAIN_ENDPOINT_TRANSACT};
+    a->pending[a->npending++] = (jk_app_pending){copy, len, *id, dispatch, a->v->height};
+    a->npending_dispatch += dispatch;
     a->stats.events_admitted++;
     return true;
 }
@@ -687,6 +750,7 @@ void jk_node_chain_app_close(jk_node_chain_app *a)
     for (size_t i = 0; i < a->npending; i++)
         free(a->pending[i].bytes);
     free(a->pending);
+    jk_chain_pooled_list_free(a->queue, a->nqueue);
     jk_node_app_seen_clear(a);
     free(a->seen);
     free(a->seen_why);

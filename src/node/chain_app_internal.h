@@ -14,7 +14,10 @@ typedef struct jk_app_pending {
     uint8_t *bytes;   /* the event's gossip encoding */
     size_t len;
     jk_hash id;       /* jk_chain_event_hash */
-    bool dispatch;    /* a dispatch event: lives until the next commit */
+    bool dispatch;    /* a dispatch event: lives until a committed block's
+                         dispatch part consumes it, at most
+                         JK_NODE_DISPATCH_MAX_AGE heights */
+    uint64_t height;  /* the head's height when it was admitted */
 } jk_app_pending;
 
 struct jk_node_chain_app {
@@ -32,6 +35,11 @@ struct jk_node_chain_app {
     /* admitted events not yet in a committed block, in admission order */
     jk_app_pending *pending;
     size_t npending, cappending;
+    size_t npending_dispatch;       /* of them, dispatch events (≤ JK_NODE_MAX_PENDING_DISPATCH) */
+    /* the committed head's queue (jk_chain_kernel.queued after its block):
+     * a rewind's new kernel starts with it */
+    jk_chain_pooled *queue;
+    size_t nqueue;
     /* gossip dedup: sorted event hashes; seen_why[i]: why seen[i] was
      * refused when first seen (owned), NULL when it was admitted (pooled,
      * then committed), so that a repeat is told its true reason */

@@ -61,17 +61,19 @@ JK_TEST(test_chain_block_layout)
         jk_chain_trace_encode(&f.block.traces[i], t);
         JK_CHECK_MEM(p, t, 128);
     }
+    JK_CHECK_EQ(p[0], 0); /* the dispatch part: process did not run */
+    p++;
     JK_CHECK_EQ((size_t)(p - enc), len);
-    JK_CHECK_EQ(len, 208 + sizeof ev0 + 300 + 1 + 256);
+    JK_CHECK_EQ(len, 208 + sizeof ev0 + 300 + 1 + 256 + 1);
     JK_CHECK_EQ(jk_chain_block_encoded_size(&f.block), len);
     /* the block hash is H(all 208 header bytes) */
     jk_hash bh, want;
     jk_chain_block_hash(&f.block, &bh);
     jk_crypto_blake2b256(enc, 208, &want);
     JK_CHECK_MEM(bh.bytes, want.bytes, 32);
-    /* the signed digest is H("jark/block/v1" ‖ G ‖ header[0..144)) */
+    /* the signed digest is H("jark/block/v2" ‖ G ‖ header[0..144)) */
     uint8_t msg[13 + 32 + 144];
-    memcpy(msg, "jark/block/v1", 13);
+    memcpy(msg, "jark/block/v2", 13);
     memcpy(msg + 13, f.genesis.bytes, 32);
     memcpy(msg + 45, enc, 144);
     jk_crypto_blake2b256(msg, sizeof msg, &want);
@@ -88,24 +90,24 @@ JK_TEST(test_chain_block_golden)
     uint8_t *enc = f.enc;
     size_t len = f.enc_len;
     jk_hash h;
-    JK_CHECK_EQ(len, 785);
+    JK_CHECK_EQ(len, 786);
     JK_CHECK_HEX(f.block.header.body_hash.bytes, 32,
-                 "8b5712da9f5ce2c62eda7762c0cf5ce82611385b61b72493443d0ffdf5cfbc9a");
+                 "81b146e637c86cd2f5fb60bd879e46246261ebf20ef4c240739f952aea957a48");
     jk_chain_header_signing_hash(&f.block.header, &f.genesis, &h);
-    JK_CHECK_HEX(h.bytes, 32, "d3bd98e41049df1e37d1dde8b6874ac91d8268c5b6a7c701a97316f85819f1f7");
+    JK_CHECK_HEX(h.bytes, 32, "7a69bbab84491b612178430a5ac3fa7f638b99fce9d0c4d26a0a7fafe202ad60");
     JK_CHECK_HEX(f.block.header.signature, 64,
-                 "8cfbd8c02c7eaa6c5b2bf013c8a13a68761ef6372b28640e982f387f0e8588ab"
-                 "b9ffa0d76c65f9774da0faeae27e81a3c7bcaac219e17f6e64e84726cad8ab05");
+                 "f28496907dc5fc1b28fe4c2441e9c44c031372b12b4b45fbc350a72a3e92d73c"
+                 "5624e0b1d545af486e134650f88c518909ef7b4a0336a94313a9d1948df85108");
     jk_chain_block_hash(&f.block, &h);
-    JK_CHECK_HEX(h.bytes, 32, "a7b36143e0c8080632302619ccf6ea0fdb7245e3099980060fbe82e9dc9dfcfd");
+    JK_CHECK_HEX(h.bytes, 32, "88047ea16f47f72feeabc2645f9dbd89dbea16cae173abde3f00a5652513d0e3");
     jk_crypto_blake2b256(enc, len, &h);
-    JK_CHECK_HEX(h.bytes, 32, "594f0c55ed974178cd334a8d4aaf9ff98e77754c5e0b250db726027d44b0ae1f");
-    /* The empty block: body = 00 00. */
+    JK_CHECK_HEX(h.bytes, 32, "f1173d5225858d2686f22af90e439ed2d473141600150caf3775f788313b2757");
+    /* The empty block: body = 00 00 00. */
     jk_chain_block e;
     jk_hash zero = {{0}};
     JK_REQUIRE(jk_chain_block_build(&zero, 0, 0, &zero, NULL, 0, NULL, 0, &e, NULL) == JK_OK);
     JK_CHECK_HEX(e.header.body_hash.bytes, 32,
-                 "9ee6dfb61a2fb903df487c401663825643bb825d41695e63df8af6162ab145a6");
+                 "ab29e6dc16755d0071eba349ebda225d15e4f910cb474549c47e95cb85ecc4d6");
     jk_chain_block_free(&e);
     fixture_free(&f);
 }
@@ -139,14 +141,14 @@ JK_TEST(test_chain_block_roundtrip)
     jk_chain_block_free(&d); /* twice is fine */
     jk_chain_block_free(NULL);
 
-    /* the empty block: 208 + 2 bytes */
+    /* the empty block: 208 + 3 bytes */
     jk_chain_block e;
     jk_hash zero = {{0}};
     JK_REQUIRE(jk_chain_block_build(&zero, 0, 0, &zero, NULL, 0, NULL, 0, &e, NULL) == JK_OK);
     jk_chain_block_sign(&e, f.sk, &f.genesis);
     JK_REQUIRE(encode(&e, &enc2, &len2));
-    JK_CHECK_EQ(len2, 210);
-    JK_CHECK(enc2[208] == 0 && enc2[209] == 0);
+    JK_CHECK_EQ(len2, 211);
+    JK_CHECK(enc2[208] == 0 && enc2[209] == 0 && enc2[210] == 0);
     JK_REQUIRE(jk_chain_block_decode(enc2, len2, &d, NULL) == JK_OK);
     JK_CHECK(block_equal(&d, &e));
     JK_CHECK_EQ(jk_chain_block_verify_sig(&d, f.pk, &f.genesis), JK_OK);

@@ -92,6 +92,20 @@ static void write_corpus(const char *dir)
     p = raw_block(body, n, &len);
     jk_test_write_file(dir, "bad-blob-too-large", p, len);
     free(p);
+    /* the dispatch part (jark/block/v2) */
+    jk_chain_trace dtr[2];
+    if (fixture_with_dispatch(&f, dtr) && encode(&f.block, &enc, &len)) {
+        write_block(dir, "valid-dispatch", &f.block);
+        size_t at = len - 405; /* the part's flag (405 bytes: docs/block-format.md) */
+        enc[at] = 2;
+        jk_test_write_file(dir, "bad-dispatch-flag", enc, len);
+        enc[at] = 1;
+        enc[at + 2] = 0; /* the consumed event's endpoint: a transact */
+        jk_test_write_file(dir, "bad-dispatch-transact", enc, len);
+        enc[at + 2] = 1;
+        jk_test_write_file(dir, "bad-dispatch-truncated", enc, len - 100);
+        free(enc);
+    }
     fixture_free(&f);
 }
 

@@ -93,6 +93,8 @@ JK_TEST(test_chain_block_truncated)
     JK_CHECK_EQ(jk_chain_block_decode(enc, 100, &d, &diag), JK_ERR_CHAIN_DECODE);
     JK_CHECK(strstr(diag.msg, "header truncated") != NULL);
     JK_CHECK_EQ(jk_chain_block_decode(enc, len - 1, &d, &diag), JK_ERR_CHAIN_DECODE);
+    JK_CHECK(strstr(diag.msg, "the dispatch part is missing") != NULL);
+    JK_CHECK_EQ(jk_chain_block_decode(enc, len - 2, &d, &diag), JK_ERR_CHAIN_DECODE);
     JK_CHECK(strstr(diag.msg, "trace 1") != NULL);
     JK_CHECK_EQ(jk_chain_block_decode(enc, 208 + 20 + 100, &d, &diag), JK_ERR_CHAIN_DECODE);
     JK_CHECK(strstr(diag.msg, "event 2 blob") != NULL);
@@ -115,7 +117,7 @@ JK_TEST(test_chain_block_trailing)
     jk_diag diag = {{0}};
     jk_chain_block d;
     JK_CHECK_EQ(jk_chain_block_decode(more, len + 1, &d, &diag), JK_ERR_CHAIN_DECODE);
-    JK_CHECK(strstr(diag.msg, "1 trailing bytes at offset 785") != NULL);
+    JK_CHECK(strstr(diag.msg, "1 trailing bytes at offset 786") != NULL);
     free(more);
     fixture_free(&f);
 }
@@ -199,6 +201,7 @@ JK_TEST(test_chain_block_decode_bounds)
     n += put_nat(body + n, 256);
     n += put_nat(body + n, 0);
     n += put_nat(body + n, 0);
+    n += put_nat(body + n, 0); /* the dispatch part: process did not run */
     p = raw_block(body, n, &len);
     JK_CHECK_EQ(jk_chain_block_decode(p, len, &d, &diag), JK_OK);
     JK_CHECK_EQ(jk_chain_endpoint_dispatch_index(d.events[0].endpoint), 255);

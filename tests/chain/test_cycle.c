@@ -148,11 +148,13 @@ JK_TEST(test_chain_cycle_process_produce_and_import)
     uint64_t processed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
     JK_REQUIRE(jk_chain_run_cycle_process(producer, processed) == JK_OK);
     JK_CHECK_EQ(processed[0], 1); /* the report was attested under the seen-rule */
-    JK_CHECK_EQ(producer->pool_count, 2); /* the transfer, and the emitted transact */
-    /* the dispatch emit waits for the next cycle */
-    JK_CHECK_EQ(producer->queued_count, 1);
-    JK_CHECK(producer->queued_count == 1 && producer->queued[0].endpoint == jk_chain_endpoint_dispatch(0) &&
-             producer->queued[0].blob_len == dlen && !memcmp(producer->queued[0].blob, dblob, dlen));
+    JK_CHECK_EQ(producer->pool_count, 1); /* the transfer */
+    JK_CHECK_EQ(producer->cycle_transact_count, 1); /* the emitted transact: the body's end */
+    /* the dispatch emit is the block's queued list; the queue changes only
+     * with the block */
+    JK_CHECK_EQ(producer->queued_count, 0);
+    JK_CHECK(producer->cycle_queued_count == 1 && producer->cycle_queued[0].endpoint == jk_chain_endpoint_dispatch(0) &&
+             producer->cycle_queued[0].blob_len == dlen && !memcmp(producer->cycle_queued[0].blob, dblob, dlen));
 
     /* A process that attests a key nobody used this cycle is aborted. */
     JK_REQUIRE(jk_chain_setup_cycle(importer, NULL) == JK_OK);

@@ -458,10 +458,12 @@ JK_TEST(test_demo_oracle_median)
     uint8_t sorted[N_REPORTERS][REPORT_SIZE];
     memcpy(sorted, reports, sizeof sorted);
     size_t expected_len = expected_update(expected, 1, 102, sorted, N_REPORTERS);
-    /* run_cycle_process routed the emit to the pool (with the traces process used). */
-    JK_REQUIRE(d.producer->pool_count == 1);
-    JK_CHECK_EQ(d.producer->pool[0].blob_len, expected_len);
-    JK_CHECK_MEM(d.producer->pool[0].blob, expected, expected_len);
+    /* run_cycle_process kept the emit for the body's end (with the traces
+     * process used), not in the pool: every importer re-derives it */
+    JK_CHECK_EQ(d.producer->pool_count, 0);
+    JK_REQUIRE(d.producer->cycle_transact_count == 1);
+    JK_CHECK_EQ(d.producer->cycle_transacts[0].blob_len, expected_len);
+    JK_CHECK_MEM(d.producer->cycle_transacts[0].blob, expected, expected_len);
     JK_REQUIRE(demo_block(&d, &n_events, &n_traces));
     JK_CHECK_EQ(n_events, 1);
     JK_CHECK_EQ(n_traces, N_REPORTERS); /* apply re-attested every report */
@@ -524,9 +526,9 @@ JK_TEST(test_demo_oracle_median)
     uint8_t s3[4][REPORT_SIZE];
     memcpy(s3, r3, sizeof s3);
     expected_len = expected_update(expected, 3, 310, s3, 4);
-    JK_REQUIRE(d.producer->pool_count == 1);
-    JK_CHECK_EQ(d.producer->pool[0].blob_len, expected_len);
-    JK_CHECK_MEM(d.producer->pool[0].blob, expected, expected_len);
+    JK_REQUIRE(d.producer->cycle_transact_count == 1);
+    JK_CHECK_EQ(d.producer->cycle_transacts[0].blob_len, expected_len);
+    JK_CHECK_MEM(d.producer->cycle_transacts[0].blob, expected, expected_len);
     JK_REQUIRE(demo_block(&d, &n_events, &n_traces));
     JK_CHECK_EQ(n_traces, 4);
     JK_CHECK(price(d.importer->chain, &round, &value));

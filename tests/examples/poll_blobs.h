@@ -34,4 +34,19 @@ static inline size_t vote_blob(uint8_t *b, uint64_t id, const jk_ex_key *voter, 
     return VOTE;
 }
 
+/* Poll id's record (deadline, yes, no) in the chain's state; false when
+ * there is no such poll. */
+static inline bool poll_record(jk_cap chain, uint64_t id, uint64_t *deadline, uint64_t *yes, uint64_t *no)
+{
+    uint8_t rec[RECORD];
+    jk_cap polls = jk_cap_cnode_get(jk_cap_instance_cnode(chain), 21);
+    jk_cap r = jk_cap_cnode_get(jk_cap_cnode_get(polls, (uint32_t)id), 0);
+    if (jk_cap_data_len(r) != RECORD || jk_cap_data_read(r, 0, rec, RECORD) != JK_OK)
+        return false;
+    *deadline = jk_get_u64le(rec);
+    *yes = jk_get_u64le(rec + 8);
+    *no = jk_get_u64le(rec + 16);
+    return true;
+}
+
 #endif

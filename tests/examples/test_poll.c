@@ -17,20 +17,6 @@
 #include "jark/bytes.h"
 #include "jark/sdk.h"
 
-/* Poll id's record (deadline, yes, no); false when there is no such poll. */
-static bool poll(jk_cap chain, uint64_t id, uint64_t *deadline, uint64_t *yes, uint64_t *no)
-{
-    uint8_t rec[RECORD];
-    jk_cap polls = jk_cap_cnode_get(jk_cap_instance_cnode(chain), 21);
-    jk_cap r = jk_cap_cnode_get(jk_cap_cnode_get(polls, (uint32_t)id), 0);
-    if (jk_cap_data_len(r) != RECORD || jk_cap_data_read(r, 0, rec, RECORD) != JK_OK)
-        return false;
-    *deadline = jk_get_u64le(rec);
-    *yes = jk_get_u64le(rec + 8);
-    *no = jk_get_u64le(rec + 16);
-    return true;
-}
-
 /* The choice recorded for the roll's voter `index` in poll id (0: none). */
 static unsigned ballot(jk_cap chain, uint64_t id, uint32_t index)
 {
@@ -45,7 +31,7 @@ static unsigned ballot(jk_cap chain, uint64_t id, uint32_t index)
 #define CHECK_POLL(chain, id, dl, y, n)                                        \
     do {                                                                       \
         uint64_t d_ = 0, y_ = 0, n_ = 0;                                       \
-        JK_CHECK(poll((chain), (id), &d_, &y_, &n_));                          \
+        JK_CHECK(poll_record((chain), (id), &d_, &y_, &n_));                          \
         JK_CHECK_EQ(d_, (dl));                                                 \
         JK_CHECK_EQ(y_, (y));                                                  \
         JK_CHECK_EQ(n_, (n));                                                  \
