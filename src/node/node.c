@@ -685,6 +685,11 @@ jk_err jk_node_new(const jk_node_config *cfg, jk_node **out, jk_diag *diag)
             jk_node_free(n);
             return err;
         }
+        /* A request wakes the loop at once (it used to wait up to
+         * JK_NODE_RPC_POLL_MS for the next poll: a workload posting one
+         * batch after another lost up to that much per request). Without it
+         * the loop polls as before. */
+        n->rpc_wakes = jk_net_wake_on(n->net, jk_rpc_server_fd(n->rpc)) == JK_OK;
     }
 
     if (cfg->self == JK_NODE_FULL) {
@@ -772,8 +777,14 @@ jk_err jk_node_run(jk_node *n, volatile int *stop, uint64_t stop_height, jk_diag
             uint64_t due = n->timers[first].due;
             wait = due <= now ? 0 : (due - now < (uint64_t)wait ? (int)(due - now) : wait);
         }
-        if (n->rpc && wait > JK_NODE_RPC_POLL_MS)
-            wait = JK_NODE_RPC_POLL_MS;
+        if (n->rpc) {
+            /* MHD's own deadline (a connection's timeout, a request it has
+             * read but not yet served: 0) when its descriptor wakes us; a
+             * short poll when it cannot. */
+            int rpc_wait = n->rpc_wakes ? jk_rpc_server_timeout_ms(n->rpc) : JK_NODE_RPC_POLL_MS;
+            if (rpc_wait >= 0 && rpc_wait < wait)
+                wait = rpc_wait;
+        }
         err = jk_net_step(n->net, now, wait);
         if (err != JK_OK)
             return jk_diag_set(diag, err, "node: the event loop failed (epoll)");
