@@ -165,6 +165,7 @@ int jk_tool_testnet(int argc, char **argv)
                "finality_load_p50_ms=%llu finality_load_p99_ms=%llu "
                "finality_idle_p50_ms=%llu finality_idle_p99_ms=%llu "
                "nodes_cpu_s=%.1f cpu_us_per_event=%.0f verifies_per_cpu_s=%.0f cpu_ratio=%.4f host_idle=%.3f "
+               "nodes_run=%.3f nodes_runq=%.3f nodes_sleep=%.3f "
                "wire_bytes_per_event=%.0f frames_per_event=%.1f\n",
                (unsigned long long)v, (unsigned long long)r.events, eps, bound, cores, vps,
                (unsigned long long)v, bound > 0 ? eps / bound : 0.0, (unsigned long long)r.p50_ms,
@@ -176,7 +177,7 @@ int jk_tool_testnet(int argc, char **argv)
                vps_cpu > 0 && r.nodes_cpu_seconds > 0
                    ? (double)v * (double)r.events / (vps_cpu * r.nodes_cpu_seconds)
                    : 0.0,
-               r.host_idle,
+               r.host_idle, r.nodes_run, r.nodes_runq, r.nodes_sleep,
                /* frames the nodes queued to peers (events, blocks, votes) */
                r.events ? r.net_bytes_out / (double)r.events : 0.0,
                r.events ? r.net_frames_out / (double)r.events : 0.0);

@@ -277,6 +277,12 @@ typedef struct jk_devnet_testnet_result {
                                     over `seconds`; -1 unread. Near 0 with
                                     nodes_cpu_seconds well under cores x
                                     seconds: other work held the cores */
+    double nodes_run, nodes_runq, nodes_sleep; /* the nodes' wall time over
+                                    `seconds` (per node, averaged): on a core,
+                                    runnable waiting for a core, asleep
+                                    (waiting on peers, the workload, the
+                                    disk), from /proc/PID/task/ * /schedstat;
+                                    -1 unread */
     double net_frames_out, net_bytes_out; /* frames and frame bytes the nodes
                                     queued to peers over `seconds` (their
                                     jark_net_*_out metrics); 0 unread */

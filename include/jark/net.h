@@ -182,6 +182,17 @@ jk_err jk_net_add_peer(jk_net *net, const jk_net_peer_config *p, uint32_t *peer)
  *         never errors. */
 jk_err jk_net_step(jk_net *net, uint64_t now_ms, int timeout_ms);
 
+/* Let jk_net_step's wait also end when fd is readable: a descriptor the
+ * caller owns and serves itself after the step (the node's RPC server's
+ * epoll descriptor), so the caller need not poll it on a short timeout. The
+ * step does not read it; the caller keeps it open while net uses it (a
+ * closed one leaves the wait set by itself). At most one.
+ * @return JK_OK; JK_ERR_INVALID_ARG (fd < 0, or one is set already);
+ *         JK_ERR_IO (epoll_ctl refused it). */
+jk_err jk_net_wake_on(jk_net *net, int fd);
+/* How many steps fd (jk_net_wake_on) was found readable in. */
+uint64_t jk_net_wakes(const jk_net *net);
+
 typedef enum jk_net_event_type {
     JK_NET_EV_PEER_UP = 1,   /* an authenticated connection is open */
     JK_NET_EV_PEER_DOWN,     /* it closed; reason says why */

@@ -12,6 +12,7 @@
 #include "jark/sdk.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -30,6 +31,8 @@
 
 #define JK_TNET_LIMIT_MS 120000u /* no progress for this long: give up */
 #define JK_TNET_NETNS_PORT 7100u /* in a namespace of its own every port is free */
+#define JK_TNET_IDLE_HEIGHTS 8u  /* empty heights watched after a workload */
+#define JK_TNET_IDLE_MS 5000u
 
 uint64_t jk_tnet_ms(void)
 {
@@ -290,12 +293,82 @@ static bool jk_tnet_net_out(const jk_tnet *t, uint32_t i, double v[3])
     return ok;
 }
 
+bool jk_tnet_schedstat_parse(const char *text, uint64_t *run_ns, uint64_t *wait_ns)
+{
+    unsigned long long r = 0, q = 0;
+    *run_ns = *wait_ns = 0;
+    if (!text || sscanf(text, "%llu %llu", &r, &q) != 2)
+        return false;
+    *run_ns = r;
+    *wait_ns = q;
+    return true;
+}
+
+/* A process's time on a core and waiting in a run queue, summed over its
+ * threads (/proc/PID/task/TID/schedstat, ns); false when unreadable. */
+static bool jk_tnet_sched(pid_t pid, uint64_t *run_ns, uint64_t *wait_ns)
+{
+    char path[96];
+    *run_ns = *wait_ns = 0;
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return false;
+    bool any = false;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        char file[128], buf[128];
+        snprintf(file, sizeof file, "/proc/%d/task/%.20s/schedstat", (int)pid, e->d_name);
+        FILE *f = fopen(file, "r");
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f)
+            fclose(f);
+        buf[n] = 0;
+        uint64_t r, q;
+        if (jk_tnet_schedstat_parse(buf, &r, &q)) {
+            *run_ns += r;
+            *wait_ns += q;
+            any = true;
+        }
+    }
+    closedir(d);
+    return any;
+}
+
+/* Where the nodes' wall time went since jk_tnet_cpu_mark, as shares of
+ * (nodes × wall): on a core, runnable but waiting for one (other work
+ * held the cores), and the rest asleep (waiting on each other, the
+ * workload, the disk). Only nodes running since the mark count. */
+static void jk_tnet_sched_since(const jk_tnet *t, double *run, double *runq, double *sleep)
+{
+    uint64_t wall = (jk_tnet_ms() - t->sched_ms) * 1000000u, r = 0, q = 0, nodes = 0;
+    *run = *runq = *sleep = -1.0;
+    for (uint32_t i = 0; i < t->v; i++) {
+        uint64_t a, b;
+        if (!t->pid[i] || t->pid[i] != t->cpu_pid[i] || !t->sched_read[i] || !jk_tnet_sched(t->pid[i], &a, &b))
+            continue;
+        r += a > t->sched_from[i][0] ? a - t->sched_from[i][0] : 0;
+        q += b > t->sched_from[i][1] ? b - t->sched_from[i][1] : 0;
+        nodes++;
+    }
+    if (!nodes || !wall)
+        return;
+    *run = (double)r / (double)(wall * nodes);
+    *runq = (double)q / (double)(wall * nodes);
+    *sleep = 1.0 - *run - *runq;
+    if (*sleep < 0)
+        *sleep = 0;
+}
+
 /* Note every running node's CPU time and frame counters now (the watch
  * begins). */
 static void jk_tnet_cpu_mark(jk_tnet *t)
 {
     t->host_read = jk_tnet_host_cpu(&t->host_total, &t->host_idle);
+    t->sched_ms = jk_tnet_ms();
     for (uint32_t i = 0; i < t->v; i++) {
+        t->sched_read[i] = t->pid[i] && jk_tnet_sched(t->pid[i], &t->sched_from[i][0], &t->sched_from[i][1]);
         t->cpu_pid[i] = t->pid[i];
         t->cpu_from[i] = t->pid[i] ? jk_tnet_cpu_ticks(t->pid[i]) : 0;
         if (!jk_tnet_net_out(t, i, t->net_from[i]))
@@ -607,6 +680,44 @@ static int64_t jk_tnet_poll(jk_tnet *t, jk_tnet_watch *w, uint64_t now)
     return hi;
 }
 
+/* Idle finality after a workload (it keeps the pool full, so the loaded
+ * heights are seldom empty): the workload stopped and the watched heights
+ * done (so outside `seconds` and the CPU figures), the commit intervals of
+ * the next empty heights (the events still in flight commit first), at
+ * most JK_TNET_IDLE_HEIGHTS of them within JK_TNET_IDLE_MS, polled as the
+ * watch polls. */
+static void jk_tnet_idle_heights(jk_tnet *t, jk_tnet_watch *w)
+{
+    const jk_devnet_testnet_options *o = t->o;
+    uint64_t seen = w->printed, prev = jk_tnet_ms(), end = prev + JK_TNET_IDLE_MS;
+    uint32_t got = 0;
+    while (got < JK_TNET_IDLE_HEIGHTS && !(o->stop && *o->stop) && jk_tnet_ms() < end) {
+        usleep(20 * 1000);
+        int64_t hi = -1;
+        uint32_t best = 0;
+        for (uint32_t i = 0; i < t->v; i++) {
+            int64_t h = jk_tnet_height(t, i);
+            if (t->pid[i] && h > hi) {
+                hi = h;
+                best = i;
+            }
+        }
+        uint64_t now = jk_tnet_ms();
+        if (hi <= 0 || (uint64_t)hi <= seen)
+            continue;
+        uint64_t share = (now - prev) / ((uint64_t)hi - seen);
+        for (uint64_t h = seen + 1; h <= (uint64_t)hi && got < JK_TNET_IDLE_HEIGHTS; h++) {
+            jk_devnet_testnet_height b;
+            if (jk_tnet_block_get(t, best, h, &b) && b.events == 0) {
+                w->idle[w->nidle++] = share;
+                got++;
+            }
+        }
+        seen = (uint64_t)hi;
+        prev = now;
+    }
+}
+
 static void jk_tnet_percentiles(uint64_t *v, size_t n, uint64_t *p50, uint64_t *p99)
 {
     qsort(v, n, sizeof *v, jk_tnet_cmp_u64);
@@ -635,7 +746,7 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
     }
     t->wl = wl;
     w.fin = calloc(o->blocks + 1, sizeof *w.fin);
-    w.idle = calloc(o->blocks + 1, sizeof *w.idle);
+    w.idle = calloc(o->blocks + 1 + JK_TNET_IDLE_HEIGHTS, sizeof *w.idle);
     if (rc == 0 && (!w.fin || !w.idle)) {
         snprintf(r->reason, sizeof r->reason, "out of memory");
         rc = 2;
@@ -674,8 +785,14 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
     r->seconds = (double)(jk_tnet_ms() - w.start) / 1000.0;
     r->nodes_cpu_seconds = w.up ? jk_tnet_cpu_since(t) : 0.0;
     r->host_idle = w.up ? jk_tnet_host_idle_since(t) : -1.0;
+    r->nodes_run = r->nodes_runq = r->nodes_sleep = -1.0;
+    if (w.up)
+        jk_tnet_sched_since(t, &r->nodes_run, &r->nodes_runq, &r->nodes_sleep);
     if (w.up)
         jk_tnet_net_since(t, &r->net_frames_out, &r->net_bytes_out, &r->net_event_frames_out);
+    jk_tnet_wl_stop(wl);
+    if (wl && w.up && rc == 0 && w.printed >= o->blocks)
+        jk_tnet_idle_heights(t, &w);
     /* Before stopping: every running node (a restarted one too) catches up
      * to the heights seen, within a generous bound. */
     for (uint64_t end = jk_tnet_ms() + 30000; !(o->stop && *o->stop) && rc == 0 && jk_tnet_ms() < end;) {

@@ -23,6 +23,9 @@ typedef struct jk_tnet {
     uint64_t cpu_from[JK_DEVNET_TESTNET_MAX]; /* its CPU ticks when the watch began */
     uint64_t host_total, host_idle; /* the machine's CPU ticks when the watch began */
     bool host_read;                 /* those were read */
+    uint64_t sched_ms;              /* when the schedstat marks were read */
+    uint64_t sched_from[JK_DEVNET_TESTNET_MAX][2]; /* a node's ns on a core, in a run queue then */
+    bool sched_read[JK_DEVNET_TESTNET_MAX];
     double net_from[JK_DEVNET_TESTNET_MAX][3]; /* jark_net_frames_out, _bytes_out, _event_frames_out then */
     bool demo;               /* the demo spec: nodes get --demo-seed 1, a workload runs */
     struct jk_tnet_wl *wl;   /* the workload, or NULL */
@@ -39,6 +42,11 @@ uint64_t jk_tnet_ms(void);
  * when the text does not start with such a line of at least 4 numbers. */
 bool jk_tnet_host_cpu_parse(const char *text, uint64_t *total, uint64_t *idle);
 
+/* A thread's /proc/.../schedstat text, "run_ns wait_ns slices": its time
+ * on a core and runnable in a run queue. false (outputs 0) when the text
+ * does not start with two numbers. */
+bool jk_tnet_schedstat_parse(const char *text, uint64_t *run_ns, uint64_t *wait_ns);
+
 /* The value of the unlabelled sample `name` in a Prometheus text page (a
  * line "name value"). false when there is no such line or its value is no
  * number. */
@@ -50,10 +58,15 @@ bool jk_tnet_metric_parse(const char *text, const char *name, double *out);
  * @return JK_OK; JK_ERR_NOMEM; a spec or genesis error (diag). */
 jk_err jk_tnet_wl_new(const jk_tnet *t, jk_tnet_wl **out, jk_diag *diag);
 void jk_tnet_wl_free(jk_tnet_wl *w);
-/* One step at time now: retire the batches whose admitted events were all
- * seen committed (their finality: submit to now), give up when one has
- * waited 20 s, send new batches while fewer than in_flight are outstanding,
- * their accounts' last batch is retired and `more` is true. */
+/* Stop sending: the lanes end (a post under way finishes first); steps
+ * after it do nothing. The counts and latencies stay readable. */
+void jk_tnet_wl_stop(jk_tnet_wl *w);
+/* One step at time now (never waits for a node: the lanes post): take the
+ * lanes' answers (a refused event is queued again, up to 8 sends), retire
+ * the batches whose events were all seen committed (their finality: queued
+ * to now), stop when one has waited 20 s, queue new batches while fewer
+ * than in_flight are outstanding, their accounts' last batch is retired and
+ * `more` is true. */
 void jk_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t now, bool more);
 /* The event ids (jk_chain_event_hash) of a committed block, as the watch
  * sees it: each admitted one counts off its batch. w may be NULL. */

@@ -1,7 +1,7 @@
 /*
  * testnet_workload.c — the testnet's workload (devnet.h, "The multi-process
- * testnet"; docs/node.md): the demo's transfers, signed here for the
- * genesis the nodes build, submitted through the nodes' JSON-RPC.
+ * testnet"; docs/node.md "The workload"): the demo's transfers, signed here
+ * for the genesis the nodes build, submitted through the nodes' JSON-RPC.
  *
  * Why batches in flight: an account's next nonce is only valid once its last
  * transfer is committed, so one account can have one transfer in flight.
@@ -9,14 +9,27 @@
  * [b E, b E + E) mod A, up to K batches are outstanding, and a batch is sent
  * only once the last batch that used any of its accounts is retired (with
  * A >= E × K that never waits). A batch is retired when every event of it
- * that was admitted has been seen in a committed block (the watch decodes
- * each block it reports and hands its event ids here), so retirement is
- * exact whatever order blocks take events in. A refused transfer gives its
- * nonce back, so the account stays in step.
+ * has been seen in a committed block or given up (the watch decodes each
+ * block it reports and hands its event ids here), so retirement is exact
+ * whatever order blocks take events in.
  *
- * Each batch is split over the running nodes and sent to them at once, one
- * thread per node (a node admits its share while the others admit theirs),
- * in JSON-RPC batches of at most JK_RPC_MAX_BATCH requests.
+ * Why pre-signed and open-loop (netperf, docs/bench.md "BENCH testnet"): the
+ * driver used to sign a batch when it was due, on the cores the nodes run
+ * on, and to post it from the watch loop, which polled no heights while it
+ * waited for the slowest node's answer; the nodes then ran empty heights
+ * while the next batches were being signed and retired. Now the first
+ * batches (enough for the run: blocks × K × E ÷ 4 events, at most
+ * JK_WL_PRESIGN_MAX) are signed before the nodes start, later ones when due,
+ * and each node has a lane — a thread with a queue — that posts whatever is
+ * queued for it while the watch loop goes on polling, retiring and queueing.
+ * The in-flight bound (K batches, A accounts) is unchanged: the queue is
+ * bounded by it.
+ *
+ * A refused event is sent again as it is (the same signed bytes, the same
+ * nonce: the account stays in step) to the next running node, at most
+ * JK_WL_TRIES times; then it is given up and its account left out of the
+ * batches to come (its later transfers were signed with nonces that can no
+ * longer follow).
  */
 #include "testnet_internal.h"
 
@@ -27,20 +40,60 @@
 #include <string.h>
 
 #define JK_WL_STALL_MS 20000u
+#define JK_WL_TRIES 8u
+#define JK_WL_PRESIGN_MAX 131072u
+#define JK_WL_EVENT_TEXT 768u /* one request object's text, at most */
+
+/* FIN: seen committed or given up (no longer in the batch's `left`). */
+enum { JK_WL_ADMITTED = 1, JK_WL_FIN = 2 };
+
+/* A batch's signed requests: request k is text[off[k] .. off[k+1]), a
+ * JSON-RPC submit_event object whose id is the event's global number
+ * (batch × E + k); ids[k] is the event's hash. */
+typedef struct jk_wl_signed {
+    char *text;
+    uint32_t *off;
+    jk_hash *ids;
+} jk_wl_signed;
 
 typedef struct jk_wl_batch {
     uint64_t index;          /* the batch's number (its accounts follow from it) */
     uint64_t sent_ms;
-    uint32_t left;           /* admitted events not yet seen in a committed block */
+    uint32_t left;           /* events neither seen committed nor given up */
+    uint32_t pending;        /* its items at the lanes, not yet answered */
     bool open;
+    jk_wl_signed s;
+    uint8_t *state;          /* per event: JK_WL_ADMITTED | JK_WL_FIN */
+    uint8_t *tries;          /* per event: sends so far */
 } jk_wl_batch;
 
-/* An admitted event not yet seen committed: its id and its batch's slot. */
+/* An event of an open batch, by id (sorted), for the watch's commits. */
 typedef struct jk_wl_wait {
     jk_hash id;
-    uint32_t slot;
-    bool done;
+    uint64_t batch;
+    uint32_t slot, pos;
 } jk_wl_wait;
+
+/* Up to JK_RPC_MAX_BATCH events of one batch for one node: one HTTP
+ * request; ok[k] is set by the lane when pos[k] was admitted. */
+typedef struct jk_wl_item {
+    struct jk_wl_item *next;
+    uint32_t slot, n;
+    uint64_t batch;
+    const jk_wl_signed *s;
+    uint32_t pos[JK_RPC_MAX_BATCH];
+    bool ok[JK_RPC_MAX_BATCH];
+} jk_wl_item;
+
+typedef struct jk_wl_lane {
+    struct jk_tnet_wl *w;
+    const char *host;
+    uint16_t port;
+    pthread_t th;
+    bool started;
+    pthread_cond_t cv;
+    jk_wl_item *head, *tail; /* queued (under w->mu) */
+} jk_wl_lane;
 
 struct jk_tnet_wl {
     jk_devnet_demo *demo;
@@ -51,10 +104,19 @@ struct jk_tnet_wl {
     size_t count;            /* open batches */
     jk_wl_wait *wait;        /* sorted by id */
     size_t nwait, capwait;
-    uint64_t admitted, refused;
+    jk_wl_signed *pre;       /* batches [0, npre) signed ahead (taken when sent) */
+    uint64_t npre;
+    uint8_t *dead;           /* per account: a transfer of it was given up */
+    uint64_t admitted, refused, given_up;
     uint64_t *lat;
     size_t nlat, caplat;
     bool stopped;
+    /* the lanes (one per node) and what they answered */
+    pthread_mutex_t mu;
+    jk_wl_lane lanes[JK_DEVNET_TESTNET_MAX];
+    uint32_t nlanes, rr;
+    jk_wl_item *done;
+    bool quit;               /* under mu: the lanes end */
 };
 
 static void jk_wl_hex(const uint8_t *b, size_t n, char *out)
@@ -67,6 +129,128 @@ static void jk_wl_hex(const uint8_t *b, size_t n, char *out)
     out[2 * n] = 0;
 }
 
+static void jk_wl_signed_free(jk_wl_signed *s)
+{
+    free(s->text);
+    free(s->off);
+    free(s->ids);
+    *s = (jk_wl_signed){0};
+}
+
+/* Sign batch `index` (its E transfers, each account's next nonce) into s.
+ * false when out of memory (s then empty). */
+static bool jk_wl_sign(jk_tnet_wl *w, uint64_t index, jk_wl_signed *s)
+{
+    uint32_t e = w->per_batch;
+    s->text = malloc((size_t)e * JK_WL_EVENT_TEXT + 1);
+    s->off = malloc(((size_t)e + 1) * sizeof *s->off);
+    s->ids = malloc((size_t)e * sizeof *s->ids);
+    if (!s->text || !s->off || !s->ids) {
+        jk_wl_signed_free(s);
+        return false;
+    }
+    size_t len = 0;
+    for (uint32_t a = 0; a < e; a++) {
+        uint64_t g = index * e + a;
+        uint8_t blob[JK_DEVNET_TRANSFER_LEN];
+        jk_chain_trace tr;
+        jk_devnet_demo_transfer(w->demo, &w->genesis, (uint32_t)(g % w->accounts), blob, &tr);
+        jk_chain_event_hash(&(jk_chain_event){JK_CHAIN_ENDPOINT_TRANSACT, blob, sizeof blob}, &s->ids[a]);
+        char bh[2 * JK_DEVNET_TRANSFER_LEN + 1], kh[65], mh[65], sg[129];
+        jk_wl_hex(blob, sizeof blob, bh);
+        jk_wl_hex(tr.key, 32, kh);
+        jk_wl_hex(tr.msg_hash.bytes, 32, mh);
+        jk_wl_hex(tr.sig, 64, sg);
+        s->off[a] = (uint32_t)len;
+        int n = snprintf(s->text + len, JK_WL_EVENT_TEXT,
+                         "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"submit_event\","
+                         "\"params\":[\"transact\",\"%s\",[[\"%s\",\"%s\",\"%s\"]]]}",
+                         (unsigned long long)g, bh, kh, mh, sg);
+        len += n > 0 && (unsigned)n < JK_WL_EVENT_TEXT ? (size_t)n : 0;
+    }
+    s->off[e] = (uint32_t)len;
+    return true;
+}
+
+/* The lane's HTTP request for an item: its requests as one JSON-RPC batch;
+ * ok[k] for each request whose answer says admitted. */
+static void jk_wl_post(jk_wl_lane *l, jk_wl_item *it)
+{
+    size_t cap = 2, len = 0;
+    for (uint32_t k = 0; k < it->n; k++)
+        cap += it->s->off[it->pos[k] + 1] - it->s->off[it->pos[k]] + 1;
+    char *body = malloc(cap);
+    memset(it->ok, 0, sizeof it->ok);
+    if (!body)
+        return;
+    body[len++] = '[';
+    for (uint32_t k = 0; k < it->n; k++) {
+        uint32_t lo = it->s->off[it->pos[k]], hi = it->s->off[it->pos[k] + 1];
+        if (k)
+            body[len++] = ',';
+        memcpy(body + len, it->s->text + lo, hi - lo);
+        len += hi - lo;
+    }
+    body[len++] = ']';
+    int status = 0;
+    size_t rlen = 0;
+    char *reply = NULL;
+    jk_diag d;
+    if (jk_rpc_http(l->host, l->port, "POST", "/", body, len, &status, &reply, &rlen, &d) == JK_OK &&
+        status == 200) {
+        json_object *o = json_tokener_parse(reply);
+        size_t m = o && json_object_is_type(o, json_type_array) ? json_object_array_length(o) : 0;
+        uint64_t first = it->batch * (uint64_t)l->w->per_batch;
+        for (size_t r = 0; r < m; r++) {
+            json_object *e = json_object_array_get_idx(o, r), *id, *res, *x;
+            if (!json_object_object_get_ex(e, "id", &id) ||
+                !json_object_object_get_ex(e, "result", &res) ||
+                !json_object_object_get_ex(res, "admitted", &x) || !json_object_get_boolean(x))
+                continue;
+            int64_t g = json_object_get_int64(id);
+            for (uint32_t k = 0; k < it->n; k++)
+                if ((uint64_t)g == first + it->pos[k])
+                    it->ok[k] = true;
+        }
+        json_object_put(o);
+    }
+    free(reply);
+    free(body);
+}
+
+static void *jk_wl_lane_run(void *arg)
+{
+    jk_wl_lane *l = arg;
+    jk_tnet_wl *w = l->w;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->quit && !l->head)
+            pthread_cond_wait(&l->cv, &w->mu);
+        if (w->quit)
+            break;
+        jk_wl_item *it = l->head;
+        l->head = it->next;
+        if (!l->head)
+            l->tail = NULL;
+        pthread_mutex_unlock(&w->mu);
+        jk_wl_post(l, it);
+        pthread_mutex_lock(&w->mu);
+        it->next = w->done;
+        w->done = it;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static void jk_wl_items_free(jk_wl_item *it)
+{
+    while (it) {
+        jk_wl_item *next = it->next;
+        free(it);
+        it = next;
+    }
+}
+
 jk_err jk_tnet_wl_new(const jk_tnet *t, jk_tnet_wl **out, jk_diag *diag)
 {
     const jk_devnet_testnet_options *o = t->o;
@@ -74,11 +258,13 @@ jk_err jk_tnet_wl_new(const jk_tnet *t, jk_tnet_wl **out, jk_diag *diag)
     jk_tnet_wl *w = calloc(1, sizeof *w);
     if (!w)
         return JK_ERR_NOMEM;
+    pthread_mutex_init(&w->mu, NULL);
     w->per_batch = o->events_per_batch;
     w->in_flight = o->in_flight ? o->in_flight : 1;
     w->accounts = o->accounts ? o->accounts : jk_devnet_demo_accounts();
     jk_err err = jk_devnet_demo_new_accounts(1, w->accounts, &w->demo);
     if (err != JK_OK) {
+        pthread_mutex_destroy(&w->mu);
         free(w);
         return jk_diag_set(diag, err, "the demo workload: %s", jk_strerror(err));
     }
@@ -101,6 +287,30 @@ jk_err jk_tnet_wl_new(const jk_tnet *t, jk_tnet_wl **out, jk_diag *diag)
             jk_cap_release(g.chain);
         }
     }
+    w->dead = err == JK_OK ? calloc(w->accounts, 1) : NULL;
+    if (err == JK_OK && !w->dead)
+        err = jk_diag_set(diag, JK_ERR_NOMEM, "the demo workload: out of memory");
+    /* Sign ahead, before the nodes start (so not on the cores while they
+     * are timed): blocks × K × E ÷ 4 events, at least K batches. */
+    uint64_t want = o->blocks * w->in_flight / 4;
+    if (want < w->in_flight)
+        want = w->in_flight;
+    if (w->per_batch && want > JK_WL_PRESIGN_MAX / w->per_batch)
+        want = JK_WL_PRESIGN_MAX / w->per_batch;
+    if (err == JK_OK && w->per_batch && want) {
+        w->pre = calloc(want, sizeof *w->pre);
+        for (uint64_t b = 0; w->pre && b < want && jk_wl_sign(w, b, &w->pre[b]); b++)
+            w->npre = b + 1;
+    }
+    for (uint32_t i = 0; err == JK_OK && i < t->v; i++) {
+        jk_wl_lane *l = &w->lanes[i];
+        *l = (jk_wl_lane){.w = w, .host = t->rpc_host[i], .port = t->rpc[i]};
+        pthread_cond_init(&l->cv, NULL);
+        w->nlanes = i + 1;
+        l->started = pthread_create(&l->th, NULL, jk_wl_lane_run, l) == 0;
+        if (!l->started)
+            err = jk_diag_set(diag, JK_ERR_NOMEM, "the demo workload: no thread for node %u", i);
+    }
     if (err != JK_OK) {
         jk_tnet_wl_free(w);
         return err;
@@ -109,10 +319,43 @@ jk_err jk_tnet_wl_new(const jk_tnet *t, jk_tnet_wl **out, jk_diag *diag)
     return JK_OK;
 }
 
+void jk_tnet_wl_stop(jk_tnet_wl *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->quit = true;
+    for (uint32_t i = 0; i < w->nlanes; i++)
+        pthread_cond_signal(&w->lanes[i].cv);
+    pthread_mutex_unlock(&w->mu);
+    for (uint32_t i = 0; i < w->nlanes; i++)
+        if (w->lanes[i].started) {
+            pthread_join(w->lanes[i].th, NULL);
+            w->lanes[i].started = false;
+        }
+    w->stopped = true;
+}
+
 void jk_tnet_wl_free(jk_tnet_wl *w)
 {
     if (!w)
         return;
+    jk_tnet_wl_stop(w);
+    for (uint32_t i = 0; i < w->nlanes; i++) {
+        jk_wl_items_free(w->lanes[i].head);
+        pthread_cond_destroy(&w->lanes[i].cv);
+    }
+    jk_wl_items_free(w->done);
+    pthread_mutex_destroy(&w->mu);
+    for (uint32_t k = 0; k < JK_DEVNET_TESTNET_MAX_IN_FLIGHT; k++) {
+        jk_wl_signed_free(&w->slots[k].s);
+        free(w->slots[k].state);
+        free(w->slots[k].tries);
+    }
+    for (uint64_t b = 0; b < w->npre; b++)
+        jk_wl_signed_free(&w->pre[b]);
+    free(w->pre);
+    free(w->dead);
     jk_devnet_demo_free(w->demo);
     free(w->lat);
     free(w->wait);
@@ -131,287 +374,242 @@ void jk_tnet_wl_counts(const jk_tnet_wl *w, uint64_t *admitted, uint64_t *refuse
     *refused = w ? w->refused : 0;
 }
 
-/* One node's share of a batch: its accounts, the JSON-RPC bodies (one per
- * JK_RPC_MAX_BATCH events), and what came back. */
-typedef struct jk_wl_share {
-    const char *host;
-    uint16_t port;
-    uint32_t first, count;   /* batch positions */
-    char **bodies;
-    size_t *lens, nbodies;
-    char **replies;
-    bool *ok;
-} jk_wl_share;
-
-static void *jk_wl_send(void *arg)
-{
-    jk_wl_share *s = arg;
-    for (size_t k = 0; k < s->nbodies; k++) {
-        if (!s->bodies[k])
-            continue; /* never signed (out of memory): nothing to send */
-        int status = 0;
-        size_t rlen = 0;
-        jk_diag d;
-        s->ok[k] = jk_rpc_http(s->host, s->port, "POST", "/", s->bodies[k], s->lens[k], &status,
-                               &s->replies[k], &rlen, &d) == JK_OK &&
-                   status == 200;
-    }
-    return NULL;
-}
-
-/* Sign events [first, first + count) of the batch (accounts[i]) into
- * JSON-RPC bodies of at most JK_RPC_MAX_BATCH requests. */
-static bool jk_wl_bodies(jk_tnet_wl *w, const uint32_t *accounts, jk_hash *ids, jk_wl_share *s)
-{
-    s->nbodies = (s->count + JK_RPC_MAX_BATCH - 1) / JK_RPC_MAX_BATCH;
-    s->bodies = calloc(s->nbodies ? s->nbodies : 1, sizeof *s->bodies);
-    s->lens = calloc(s->nbodies ? s->nbodies : 1, sizeof *s->lens);
-    s->replies = calloc(s->nbodies ? s->nbodies : 1, sizeof *s->replies);
-    s->ok = calloc(s->nbodies ? s->nbodies : 1, sizeof *s->ok);
-    if (!s->bodies || !s->lens || !s->replies || !s->ok) {
-        s->nbodies = 0;
-        return false;
-    }
-    for (size_t k = 0; k < s->nbodies; k++) {
-        uint32_t lo = s->first + (uint32_t)k * JK_RPC_MAX_BATCH;
-        uint32_t n = s->first + s->count - lo < JK_RPC_MAX_BATCH ? s->first + s->count - lo
-                                                                  : JK_RPC_MAX_BATCH;
-        size_t cap = 64 + (size_t)n * 720, len = 0;
-        char *body = malloc(cap);
-        if (!body)
-            return false;
-        body[len++] = '[';
-        for (uint32_t a = 0; a < n; a++) {
-            uint8_t blob[JK_DEVNET_TRANSFER_LEN];
-            jk_chain_trace tr;
-            jk_devnet_demo_transfer(w->demo, &w->genesis, accounts[lo + a], blob, &tr);
-            jk_chain_event_hash(&(jk_chain_event){JK_CHAIN_ENDPOINT_TRANSACT, blob, sizeof blob}, &ids[lo + a]);
-            char bh[2 * JK_DEVNET_TRANSFER_LEN + 1], kh[65], mh[65], sg[129];
-            jk_wl_hex(blob, sizeof blob, bh);
-            jk_wl_hex(tr.key, 32, kh);
-            jk_wl_hex(tr.msg_hash.bytes, 32, mh);
-            jk_wl_hex(tr.sig, 64, sg);
-            len += (size_t)snprintf(body + len, cap - len,
-                                    "%s{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"submit_event\","
-                                    "\"params\":[\"transact\",\"%s\",[[\"%s\",\"%s\",\"%s\"]]]}",
-                                    a ? "," : "", lo + a, bh, kh, mh, sg);
-        }
-        body[len++] = ']';
-        s->bodies[k] = body;
-        s->lens[k] = len;
-    }
-    return true;
-}
-
 static int jk_wl_wait_cmp(const void *x, const void *y)
 {
     return memcmp(((const jk_wl_wait *)x)->id.bytes, ((const jk_wl_wait *)y)->id.bytes, JK_HASH_SIZE);
 }
 
-/* arr (n used of *cap elements of `size` bytes) with room for one more:
+/* arr (n used of *cap elements of `size` bytes) with room for `more` more:
  * the array, moved when it grew (doubling, from 256), or NULL when out of
  * memory (arr then stays valid and unchanged). */
-static void *jk_wl_room(void *arr, size_t n, size_t *cap, size_t size)
+static void *jk_wl_room(void *arr, size_t n, size_t more, size_t *cap, size_t size)
 {
-    if (n < *cap)
+    if (n + more <= *cap)
         return arr;
-    size_t want = *cap ? 2 * *cap : 256;
+    size_t want = *cap ? *cap : 256;
+    while (want < n + more)
+        want *= 2;
     void *p = realloc(arr, want * size);
     if (p)
         *cap = want;
     return p;
 }
 
-/* Remember an admitted event (sorted again once the batch is in). */
-static bool jk_wl_wait_add(jk_tnet_wl *w, const jk_hash *id, uint32_t slot)
+/* The event is done with: seen committed or given up. */
+static void jk_wl_fin(jk_wl_batch *b, uint32_t pos)
 {
-    jk_wl_wait *room = jk_wl_room(w->wait, w->nwait, &w->capwait, sizeof *room);
-    if (!room)
-        return false;
-    w->wait = room;
-    w->wait[w->nwait++] = (jk_wl_wait){*id, slot, false};
-    return true;
+    if (b->state[pos] & JK_WL_FIN)
+        return;
+    b->state[pos] |= JK_WL_FIN;
+    b->left--;
 }
 
 void jk_tnet_wl_committed(jk_tnet_wl *w, const jk_hash *ids, size_t n)
 {
     for (size_t i = 0; w && i < n; i++) {
-        jk_wl_wait key = {ids[i], 0, false};
+        jk_wl_wait key = {.id = ids[i]};
         jk_wl_wait *hit = bsearch(&key, w->wait, w->nwait, sizeof *w->wait, jk_wl_wait_cmp);
-        if (hit && !hit->done) {
-            hit->done = true;
-            w->slots[hit->slot].left--;
-        }
+        if (!hit)
+            continue;
+        jk_wl_batch *b = &w->slots[hit->slot];
+        if (b->open && b->index == hit->batch)
+            jk_wl_fin(b, hit->pos);
     }
 }
 
-/* Read one reply: each request whose result is not admitted gives its
- * account's nonce back. A body without a reply (the node was killed, the
- * call failed) counts every event in it as refused. */
-static void jk_wl_replies(jk_tnet_wl *w, const jk_tnet *t, const uint32_t *accounts,
-                          const jk_hash *ids, uint32_t slot, jk_wl_share *s)
+/* The running lane after the last one used (round robin), or -1. */
+static int jk_wl_next_lane(jk_tnet_wl *w, const jk_tnet *t)
 {
-    for (size_t k = 0; k < s->nbodies; k++) {
-        uint32_t lo = s->first + (uint32_t)k * JK_RPC_MAX_BATCH;
-        uint32_t n = s->first + s->count - lo < JK_RPC_MAX_BATCH ? s->first + s->count - lo
-                                                                  : JK_RPC_MAX_BATCH;
-        if (!s->bodies || !s->bodies[k])
-            continue; /* never signed: no nonce was counted */
-        bool *in = calloc(n, sizeof *in);
-        json_object *o = s->ok[k] && in ? json_tokener_parse(s->replies[k]) : NULL;
-        size_t m = o && json_object_is_type(o, json_type_array) ? json_object_array_length(o) : 0;
-        for (size_t r = 0; r < m; r++) {
-            json_object *e = json_object_array_get_idx(o, r), *id, *res, *x;
-            if (!json_object_object_get_ex(e, "id", &id))
-                continue;
-            int64_t pos = json_object_get_int64(id);
-            if (pos < lo || pos >= (int64_t)(lo + n))
-                continue;
-            if (json_object_object_get_ex(e, "result", &res) &&
-                json_object_object_get_ex(res, "admitted", &x) && json_object_get_boolean(x))
-                in[pos - lo] = true;
-            else if (t->o->verbose)
-                jk_tnet_note(t, "testnet: submit refused: %s", json_object_to_json_string(e));
+    for (uint32_t k = 0; k < w->nlanes; k++) {
+        uint32_t i = (w->rr + 1 + k) % w->nlanes;
+        if (t->pid[i]) {
+            w->rr = i;
+            return (int)i;
         }
-        json_object_put(o);
-        for (uint32_t a = 0; a < n; a++) {
-            if (in && in[a] && jk_wl_wait_add(w, &ids[lo + a], slot)) {
-                w->admitted++;
-                w->slots[slot].left++;
-            } else {
-                jk_devnet_demo_unsend(w->demo, accounts[lo + a]);
-                w->refused++;
-            }
-        }
-        free(in);
     }
+    return -1;
 }
 
-static void jk_wl_share_free(jk_wl_share *s)
+/* Queue an item at lane i (the caller holds w->mu). */
+static void jk_wl_queue(jk_tnet_wl *w, uint32_t i, jk_wl_item *it)
 {
-    for (size_t k = 0; k < s->nbodies; k++) {
-        if (s->bodies)
-            free(s->bodies[k]);
-        if (s->replies)
-            free(s->replies[k]);
-    }
-    free(s->bodies);
-    free(s->lens);
-    free(s->replies);
-    free(s->ok);
+    jk_wl_lane *l = &w->lanes[i];
+    it->next = NULL;
+    if (l->tail)
+        l->tail->next = it;
+    else
+        l->head = it;
+    l->tail = it;
+    pthread_cond_signal(&l->cv);
+    w->slots[it->slot].pending++;
 }
 
-/* One node's lane of a send: its share of each batch going out, posted in
- * batch order on one thread (the node admits them one after another). */
-typedef struct jk_wl_lane {
-    jk_wl_share *share;      /* share[b * stride] is batch b's */
-    uint32_t nb, stride;
-} jk_wl_lane;
-
-static void *jk_wl_lane_send(void *arg)
+/* Give the event up: its account is left out of the batches to come (their
+ * transfers were signed with nonces that cannot follow this one). */
+static void jk_wl_give_up(jk_tnet_wl *w, jk_wl_batch *b, uint32_t pos)
 {
-    jk_wl_lane *l = arg;
-    for (uint32_t b = 0; b < l->nb; b++)
-        jk_wl_send(&l->share[(size_t)b * l->stride]);
-    return NULL;
+    jk_wl_fin(b, pos);
+    w->dead[(b->index * w->per_batch + pos) % w->accounts] = 1;
+    w->given_up++;
 }
 
-/* Send batches w->slots[slots[b]].index (b < nb) split over the running
- * nodes, all in one go: each node's lane posts its shares of every batch,
- * the lanes run at once, and the driver waits once for the slowest node
- * (batch by batch it waited once per batch, and a node busy with a block
- * held every other node's next share back). The batches use disjoint
- * accounts (the caller's A >= E x K rule), so signing them together keeps
- * every account's nonces in order. Their admitted events wait in w->wait,
- * counted in each slot's left. */
-static void jk_wl_batches_send(jk_tnet_wl *w, jk_tnet *t, const uint32_t *slots, uint32_t nb)
+/* Send positions pos[0..n) of the batch in `slot` to the running nodes:
+ * n split evenly over them, in requests of at most JK_RPC_MAX_BATCH.
+ * Positions that cannot be sent (no node runs, out of memory) are given
+ * up. */
+static void jk_wl_send(jk_tnet_wl *w, const jk_tnet *t, uint32_t slot, const uint32_t *pos, uint32_t n)
 {
-    uint32_t e = w->per_batch, running = 0;
-    for (uint32_t i = 0; i < t->v; i++)
+    jk_wl_batch *b = &w->slots[slot];
+    uint32_t running = 0;
+    for (uint32_t i = 0; i < w->nlanes; i++)
         running += t->pid[i] != 0;
-    if (!running || !e || !nb)
-        return;
-    size_t total = (size_t)nb * e;
-    uint32_t *accounts = malloc(total * sizeof *accounts);
-    jk_hash *ids = malloc(total * sizeof *ids);
-    jk_wl_share *share = calloc((size_t)nb * running, sizeof *share);
-    jk_wl_lane lane[JK_DEVNET_TESTNET_MAX];
-    pthread_t th[JK_DEVNET_TESTNET_MAX];
-    bool started[JK_DEVNET_TESTNET_MAX] = {0};
-    if (!accounts || !ids || !share) {
-        free(accounts);
-        free(ids);
-        free(share);
-        return;
-    }
-    uint32_t part = (e + running - 1) / running, ns = 0;
-    for (uint32_t b = 0; b < nb; b++) {
-        uint32_t *acc = accounts + (size_t)b * e;
-        uint64_t first = w->slots[slots[b]].index * e;
-        for (uint32_t a = 0; a < e; a++)
-            acc[a] = (uint32_t)((first + a) % w->accounts);
-        uint32_t done = 0;
-        ns = 0;
-        for (uint32_t i = 0; i < t->v && done < e; i++) {
-            if (!t->pid[i])
+    uint32_t part = running ? (n + running - 1) / running : n;
+    pthread_mutex_lock(&w->mu);
+    for (uint32_t done = 0; done < n;) {
+        int lane = jk_wl_next_lane(w, t);
+        uint32_t share = n - done < part ? n - done : part;
+        for (uint32_t k = 0; k < share; k += JK_RPC_MAX_BATCH) {
+            uint32_t m = share - k < JK_RPC_MAX_BATCH ? share - k : JK_RPC_MAX_BATCH;
+            jk_wl_item *it = lane >= 0 ? calloc(1, sizeof *it) : NULL;
+            for (uint32_t j = 0; j < m; j++) {
+                uint32_t p = pos[done + k + j];
+                b->tries[p]++;
+                if (it)
+                    it->pos[it->n++] = p;
+                else
+                    jk_wl_give_up(w, b, p);
+            }
+            if (!it)
                 continue;
-            jk_wl_share *s = &share[(size_t)b * running + ns];
-            s->host = t->rpc_host[i];
-            s->port = t->rpc[i];
-            s->first = done;
-            s->count = e - done < part ? e - done : part;
-            done += s->count;
-            ns++;
-            /* out of memory: the chunks not signed stay NULL and are skipped */
-            (void)jk_wl_bodies(w, acc, ids + (size_t)b * e, s);
+            it->slot = slot;
+            it->batch = b->index;
+            it->s = &b->s;
+            jk_wl_queue(w, (uint32_t)lane, it);
         }
+        done += share;
     }
-    for (uint32_t k = 0; k < ns; k++) {
-        lane[k] = (jk_wl_lane){&share[k], nb, running};
-        started[k] = pthread_create(&th[k], NULL, jk_wl_lane_send, &lane[k]) == 0;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Open batch w->next in a free slot and send it: its signed requests
+ * (signed ahead, or now), its ids among the waiting, its live accounts'
+ * events over the nodes. false when out of memory (nothing opened). */
+static bool jk_wl_open(jk_tnet_wl *w, const jk_tnet *t, uint64_t now)
+{
+    uint32_t e = w->per_batch, slot = 0;
+    while (w->slots[slot].open)
+        slot++;
+    jk_wl_batch *b = &w->slots[slot];
+    *b = (jk_wl_batch){.index = w->next, .sent_ms = now};
+    if (w->next < w->npre) {
+        b->s = w->pre[w->next];
+        w->pre[w->next] = (jk_wl_signed){0};
+    } else if (!jk_wl_sign(w, w->next, &b->s))
+        return false;
+    b->state = calloc(e, 1);
+    b->tries = calloc(e, 1);
+    uint32_t *pos = malloc((size_t)e * sizeof *pos);
+    jk_wl_wait *room = jk_wl_room(w->wait, w->nwait, e, &w->capwait, sizeof *room);
+    if (!b->state || !b->tries || !pos || !room) {
+        jk_wl_signed_free(&b->s);
+        free(b->state);
+        free(b->tries);
+        free(pos);
+        if (room)
+            w->wait = room;
+        *b = (jk_wl_batch){0};
+        return false;
     }
-    for (uint32_t k = 0; k < ns; k++) {
-        if (started[k])
-            pthread_join(th[k], NULL);
-        else
-            jk_wl_lane_send(&lane[k]);
-    }
-    for (uint32_t b = 0; b < nb; b++)
-        for (uint32_t k = 0; k < ns; k++) {
-            jk_wl_share *s = &share[(size_t)b * running + k];
-            jk_wl_replies(w, t, accounts + (size_t)b * e, ids + (size_t)b * e, slots[b], s);
-            jk_wl_share_free(s);
+    w->wait = room;
+    uint32_t live = 0;
+    for (uint32_t a = 0; a < e; a++) {
+        if (w->dead[(w->next * e + a) % w->accounts]) {
+            b->state[a] = JK_WL_FIN; /* its nonce cannot follow a given-up one */
+            continue;
         }
+        w->wait[w->nwait++] = (jk_wl_wait){b->s.ids[a], b->index, slot, a};
+        pos[live++] = a;
+    }
+    b->left = live;
+    b->open = true;
+    w->count++;
+    w->next++;
     qsort(w->wait, w->nwait, sizeof *w->wait, jk_wl_wait_cmp);
-    free(accounts);
-    free(ids);
-    free(share);
+    jk_wl_send(w, t, slot, pos, live);
+    free(pos);
+    return true;
+}
+
+/* Take the lanes' answers: admitted events count once; a refused one goes
+ * again to the next node, or is given up after JK_WL_TRIES sends. */
+static void jk_wl_answers(jk_tnet_wl *w, const jk_tnet *t)
+{
+    pthread_mutex_lock(&w->mu);
+    jk_wl_item *it = w->done;
+    w->done = NULL;
+    pthread_mutex_unlock(&w->mu);
+    while (it) {
+        jk_wl_item *next = it->next;
+        jk_wl_batch *b = &w->slots[it->slot];
+        uint32_t again[JK_RPC_MAX_BATCH], na = 0;
+        b->pending--;
+        for (uint32_t k = 0; k < it->n; k++) {
+            uint32_t p = it->pos[k];
+            if (it->ok[k]) {
+                if (!(b->state[p] & JK_WL_ADMITTED))
+                    w->admitted++;
+                b->state[p] |= JK_WL_ADMITTED;
+                continue;
+            }
+            w->refused++;
+            if (t->o->verbose)
+                jk_tnet_note(t, "testnet: submit of event %llu refused",
+                             (unsigned long long)(b->index * w->per_batch + p));
+            if (b->state[p] & JK_WL_FIN)
+                continue;
+            if (b->tries[p] < JK_WL_TRIES)
+                again[na++] = p;
+            else
+                jk_wl_give_up(w, b, p);
+        }
+        if (na)
+            jk_wl_send(w, t, it->slot, again, na);
+        free(it);
+        it = next;
+    }
 }
 
 void jk_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t now, bool more)
 {
     if (!w || w->stopped)
         return;
-    /* Retire every batch whose admitted events were all seen committed. */
+    jk_wl_answers(w, t);
+    /* Retire every batch whose events were all seen committed (or given
+     * up) and whose sends were all answered. */
     bool retired = false;
     for (uint32_t k = 0; k < JK_DEVNET_TESTNET_MAX_IN_FLIGHT; k++) {
         jk_wl_batch *b = &w->slots[k];
-        if (!b->open || b->left)
+        if (!b->open || b->left || b->pending)
             continue;
-        uint64_t *room = jk_wl_room(w->lat, w->nlat, &w->caplat, sizeof *room);
+        uint64_t *room = jk_wl_room(w->lat, w->nlat, 1, &w->caplat, sizeof *room);
         if (!room)
             break;
         w->lat = room;
         w->lat[w->nlat++] = now - b->sent_ms;
-        b->open = false;
+        jk_wl_signed_free(&b->s);
+        free(b->state);
+        free(b->tries);
+        *b = (jk_wl_batch){0};
         w->count--;
         retired = true;
     }
-    if (retired) { /* drop the committed ones; the order stays sorted */
+    if (retired) { /* drop the retired batches' ids; the order stays sorted */
         size_t m = 0;
-        for (size_t i = 0; i < w->nwait; i++)
-            if (!w->wait[i].done)
+        for (size_t i = 0; i < w->nwait; i++) {
+            const jk_wl_batch *b = &w->slots[w->wait[i].slot];
+            if (b->open && b->index == w->wait[i].batch)
                 w->wait[m++] = w->wait[i];
+        }
         w->nwait = m;
     }
     uint64_t oldest = w->next;
@@ -422,28 +620,15 @@ void jk_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t now, bool more)
         if (b->open && now - b->sent_ms > JK_WL_STALL_MS) {
             jk_tnet_note(t, "testnet: a batch of events was not committed in %u s; workload stopped",
                          JK_WL_STALL_MS / 1000);
-            w->stopped = true;
+            jk_tnet_wl_stop(w);
             return;
         }
     }
     /* Batch b takes accounts [b E, b E + E) mod A; the last batch to use
      * any of them is b - floor(A / E) or earlier, and must be retired
      * (every batch from `oldest` on may still be open). */
-    uint64_t gap = w->accounts / w->per_batch, sent = jk_tnet_ms();
-    uint32_t pick[JK_DEVNET_TESTNET_MAX_IN_FLIGHT], np = 0;
-    while (more && w->count < w->in_flight && (w->next < gap || w->next - gap < oldest)) {
-        uint32_t slot = 0;
-        while (w->slots[slot].open)
-            slot++;
-        w->slots[slot] = (jk_wl_batch){w->next++, sent, 0, true};
-        w->count++;
-        pick[np++] = slot;
-    }
-    /* At most JK_DEVNET_TESTNET_MAX_BATCH events (one largest batch) are
-     * signed and held at once: K x E may reach 64 x 4096. */
-    uint32_t group = JK_DEVNET_TESTNET_MAX_BATCH / w->per_batch;
-    if (group == 0)
-        group = 1;
-    for (uint32_t i = 0; i < np; i += group)
-        jk_wl_batches_send(w, t, pick + i, np - i < group ? np - i : group);
+    uint64_t gap = w->accounts / w->per_batch;
+    while (more && w->count < w->in_flight && (w->next < gap || w->next - gap < oldest))
+        if (!jk_wl_open(w, t, jk_tnet_ms()))
+            break;
 }

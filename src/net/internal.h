@@ -167,6 +167,8 @@ struct jk_net {
     size_t qhead, qlen, qcap;
     uint8_t *delivered;        /* the data of the event last handed out */
     jk_net_stats st;
+    int wake_fd;               /* jk_net_wake_on's descriptor, -1 none */
+    uint64_t wakes;            /* steps it ended (or found ready) */
 };
 
 /* conn.c: one connection's life; what both transports share. */

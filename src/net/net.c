@@ -314,6 +314,7 @@ jk_err jk_net_create(const jk_net_config *cfg, jk_net **out, jk_diag *diag)
         err = jk_diag_set(diag, JK_ERR_INVALID_ARG, "net: unknown transport %d", (int)net->transport);
         goto fail;
     }
+    net->wake_fd = -1;
     net->ep = epoll_create1(EPOLL_CLOEXEC);
     if (net->ep < 0) {
         err = jk_diag_set(diag, JK_ERR_IO, "net: epoll_create1: %s", strerror(errno));
@@ -433,6 +434,10 @@ jk_err jk_net_step(jk_net *net, uint64_t now_ms, int timeout_ms)
     if (n < 0 && errno != EINTR)
         return JK_ERR_IO;
     for (int i = 0; i < n; i++) {
+        if (evs[i].data.ptr == &net->wake_fd) {
+            net->wakes++; /* the caller serves it after the step */
+            continue;
+        }
         if (!evs[i].data.ptr && net->transport == JK_NET_QUIC)
             jk_quic_listener_read(net);
         else if (!evs[i].data.ptr)
@@ -442,6 +447,24 @@ jk_err jk_net_step(jk_net *net, uint64_t now_ms, int timeout_ms)
     }
     jk_net_conn_reap(net);
     return JK_OK;
+}
+
+jk_err jk_net_wake_on(jk_net *net, int fd)
+{
+    if (!net || fd < 0 || net->wake_fd >= 0)
+        return JK_ERR_INVALID_ARG;
+    /* Level-triggered: while the caller leaves it readable every step's
+     * wait ends at once, so nothing it has to serve waits for a timeout. */
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &net->wake_fd};
+    if (epoll_ctl(net->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+        return JK_ERR_IO;
+    net->wake_fd = fd;
+    return JK_OK;
+}
+
+uint64_t jk_net_wakes(const jk_net *net)
+{
+    return net ? net->wakes : 0;
 }
 
 /* ---- sending ---- */

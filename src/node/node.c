@@ -78,19 +78,55 @@ static uint32_t jk_w_proposer(void *ctx, uint64_t h, uint32_t r)
     return n->app.proposer(n->app.ctx, h, r);
 }
 
+/* The phases of a height at -v (docs/bench.md "BENCH testnet", the
+ * timeline): what ran, for how long; the log line's time is its end. */
+typedef struct jk_phase_t0 {
+    double wall, cpu;
+} jk_phase_t0;
+
+/* This thread's CPU seconds: with the wall time, a phase's waits (the
+ * disk's syncs, a core other work holds) show as the difference. */
+static double jk_thread_cpu_secs(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static jk_phase_t0 jk_phase_start(const jk_node *n)
+{
+    jk_phase_t0 t0 = {jk_node_secs(), 0.0};
+    if (n->cfg.log && n->cfg.verbose >= 1)
+        t0.cpu = jk_thread_cpu_secs();
+    return t0;
+}
+
+static void jk_phase(jk_node *n, const char *what, uint64_t h, jk_phase_t0 t0, size_t bytes)
+{
+    if (!n->cfg.log || n->cfg.verbose < 1)
+        return;
+    jk_node_logf(n, 1, "phase %s height=%llu bytes=%zu ms=%.1f cpu_ms=%.1f", what,
+                 (unsigned long long)h, bytes, (jk_node_secs() - t0.wall) * 1000.0,
+                 (jk_thread_cpu_secs() - t0.cpu) * 1000.0);
+}
+
 static jk_err jk_w_get_value(void *ctx, uint64_t h, uint32_t r, uint8_t **v, size_t *len)
 {
     jk_node *n = ctx;
-    return n->app.get_value(n->app.ctx, h, r, v, len);
+    jk_phase_t0 t0 = jk_phase_start(n);
+    jk_err err = n->app.get_value(n->app.ctx, h, r, v, len);
+    jk_phase(n, "produce", h, t0, err == JK_OK ? *len : 0);
+    return err;
 }
 
 static bool jk_w_valid(void *ctx, uint64_t h, const uint8_t *v, size_t len)
 {
     jk_node *n = ctx;
     /* valid() checks the block by applying it on the head: apply time. */
-    double t0 = jk_node_secs();
+    jk_phase_t0 t0 = jk_phase_start(n);
     bool ok = n->app.valid(n->app.ctx, h, v, len);
-    jk_rpc_metric_observe(n->metrics.apply_seconds, jk_node_secs() - t0);
+    jk_rpc_metric_observe(n->metrics.apply_seconds, jk_node_secs() - t0.wall);
+    jk_phase(n, ok ? "check" : "check-refused", h, t0, len);
     return ok;
 }
 
@@ -103,9 +139,11 @@ static void jk_w_hash(void *ctx, const uint8_t *v, size_t len, jk_hash *out)
 jk_err jk_node_commit(jk_node *n, uint64_t h, const uint8_t *v, size_t len,
                       const jk_cons_cert *cert)
 {
+    jk_phase_t0 t0 = jk_phase_start(n);
     jk_err err = n->app.commit(n->app.ctx, h, v, len, cert);
     if (err != JK_OK)
         return err;
+    jk_phase(n, "store-commit", h, t0, len);
     uint64_t now = jk_node_now_ms();
     /* Finality as a node sees it: from the moment it entered the height
      * (the previous commit, or start) to this commit. */
@@ -274,8 +312,10 @@ static jk_err jk_outputs(jk_node *n, uint64_t now, jk_diag *diag)
         if (i < count && outs[i].kind == JK_CONS_OUT_PERSIST)
             recs[nrecs++] = outs[i].record;
         if ((nrecs || pol) && (i == count || nrecs == JK_NODE_VOTELOG_GROUP)) {
+            jk_phase_t0 t0 = jk_phase_start(n);
             err = jk_node_archive_put_turn(n->cfg.archive, recs, nrecs, pol ? pol->bytes : NULL,
                                            pol ? pol->len : 0, diag);
+            jk_phase(n, "persist-votes", nrecs ? recs[0].height : 0, t0, 0);
             nrecs = 0;
             pol = NULL;
         }
@@ -653,6 +693,11 @@ jk_err jk_node_new(const jk_node_config *cfg, jk_node **out, jk_diag *diag)
             jk_node_free(n);
             return err;
         }
+        /* A request wakes the loop at once (it used to wait up to
+         * JK_NODE_RPC_POLL_MS for the next poll: a workload posting one
+         * batch after another lost up to that much per request). Without it
+         * the loop polls as before. */
+        n->rpc_wakes = jk_net_wake_on(n->net, jk_rpc_server_fd(n->rpc)) == JK_OK;
     }
 
     if (cfg->self == JK_NODE_FULL) {
@@ -742,16 +787,28 @@ jk_err jk_node_run(jk_node *n, volatile int *stop, uint64_t stop_height, jk_diag
             uint64_t due = n->timers[first].due;
             wait = due <= now ? 0 : (due - now < (uint64_t)wait ? (int)(due - now) : wait);
         }
-        if (n->rpc && wait > JK_NODE_RPC_POLL_MS)
-            wait = JK_NODE_RPC_POLL_MS;
+        if (n->rpc) {
+            /* MHD's own deadline (a connection's timeout, a request it has
+             * read but not yet served: 0) when its descriptor wakes us; a
+             * short poll when it cannot. */
+            int rpc_wait = n->rpc_wakes ? jk_rpc_server_timeout_ms(n->rpc) : JK_NODE_RPC_POLL_MS;
+            if (rpc_wait >= 0 && rpc_wait < wait)
+                wait = rpc_wait;
+        }
         err = jk_net_step(n->net, now, wait);
         if (err != JK_OK)
             return jk_diag_set(diag, err, "node: the event loop failed (epoll)");
+        jk_phase_t0 t_net = jk_phase_start(n);
         err = jk_drain_net(n, jk_node_now_ms(), diag);
         if (err != JK_OK)
             return err;
+        if (jk_node_secs() - t_net.wall > 0.001)
+            jk_phase(n, "net", n->committed + 1, t_net, 0);
         if (n->rpc) {
+            jk_phase_t0 t0 = jk_phase_start(n);
             err = jk_rpc_server_run(n->rpc);
+            if (jk_node_secs() - t0.wall > 0.001)
+                jk_phase(n, "rpc", n->committed + 1, t0, 0);
             if (err != JK_OK)
                 return jk_diag_set(diag, err, "node: the RPC server failed");
             /* A submitted event may have produced outputs (gossip). */

@@ -20,6 +20,7 @@ struct jk_node {
     jk_cons_machine *m;
     jk_net *net;
     jk_rpc_server *rpc;
+    bool rpc_wakes;          /* the RPC server's descriptor ends the loop's wait */
     jk_rpc_metrics *registry;
     jk_rpc_node_metrics metrics;
     jk_node_timer *timers;        /* unordered; the earliest is searched */

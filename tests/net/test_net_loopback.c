@@ -10,6 +10,7 @@
 #include "../../src/net/internal.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #define ROUNDS 3000 /* × ≤ 2 ms of epoll wait: a bound only a failing test meets */
 
@@ -370,3 +371,36 @@ TNODE_BOTH(other_genesis_fails_handshake)
 TNODE_BOTH(unexpected_key_refused)
 TNODE_BOTH(reconnect_after_restart)
 TNODE_BOTH(killed_peer_returns)
+
+/* jk_net_wake_on: a readable descriptor the caller serves ends the step's
+ * wait and is counted, left unread (the caller reads it); not readable, it
+ * counts nothing; a second one, or -1, is refused. The node hands it its RPC
+ * server's descriptor so a request needs no poll timeout to be seen. */
+JK_TEST(test_net_wake_on_descriptor)
+{
+    tnode a;
+    JK_REQUIRE(tnode_start(&a, 1, 0x11, 0, NULL));
+    int p[2];
+    JK_REQUIRE(pipe(p) == 0);
+    JK_CHECK_EQ(jk_net_wake_on(a.net, -1), JK_ERR_INVALID_ARG);
+    JK_CHECK_EQ(jk_net_wake_on(a.net, p[0]), JK_OK);
+    JK_CHECK_EQ(jk_net_wake_on(a.net, p[0]), JK_ERR_INVALID_ARG);
+    JK_CHECK_EQ(jk_net_step(a.net, 0, 0), JK_OK);
+    JK_CHECK_EQ(jk_net_wakes(a.net), 0);
+    JK_REQUIRE(write(p[1], "x", 1) == 1);
+    JK_CHECK_EQ(jk_net_step(a.net, 0, 0), JK_OK);
+    JK_CHECK_EQ(jk_net_wakes(a.net), 1);
+    /* level-triggered: still unread, the next step sees it again */
+    JK_CHECK_EQ(jk_net_step(a.net, 0, 0), JK_OK);
+    JK_CHECK_EQ(jk_net_wakes(a.net), 2);
+    char c;
+    JK_REQUIRE(read(p[0], &c, 1) == 1);
+    JK_CHECK_EQ(jk_net_step(a.net, 0, 0), JK_OK);
+    JK_CHECK_EQ(jk_net_wakes(a.net), 2);
+    /* no frame, peer or event came of it */
+    jk_net_event ev;
+    JK_CHECK(!jk_net_next_event(a.net, &ev));
+    tnode_stop(&a);
+    close(p[0]);
+    close(p[1]);
+}

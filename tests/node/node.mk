@@ -1,6 +1,6 @@
 # node.mk — the multi-process node runs that do not belong in `make test`:
 #   make bench-testnet  BENCH testnet: 4 `jark node` processes on loopback
-#                       under the demo workload (4 batches of 256 in flight
+#                       under the demo workload (8 batches of 256 in flight
 #                       over 4,096 accounts), events/s next to the Ed25519
 #                       bound measured in the same run, finality under load
 #                       and idle, the nodes' CPU per event (docs/bench.md);
@@ -13,7 +13,7 @@
 BENCH_TARGETS += bench-testnet
 .PHONY: bench-testnet e2e
 bench-testnet: $(BUILD)/jark
-	@$(BUILD)/jark testnet --validators 4 --blocks 60 --events-per-block 256 --in-flight 4 --accounts 4096 \
+	@$(BUILD)/jark testnet --validators 4 --blocks 60 --events-per-block 256 --in-flight 8 --accounts 4096 \
 	  --bench | tail -n 2
 
 e2e: $(BUILD)/jark

@@ -157,6 +157,11 @@ JK_TEST(test_testnet_batches_in_flight)
     JK_CHECK(!r.kept);
     /* the machine's idle share over the run: read from /proc/stat, a share */
     JK_CHECK(r.host_idle >= 0.0 && r.host_idle <= 1.0);
+    /* the nodes' wall time by state (schedstat): shares that add up to 1,
+     * some of it on a core */
+    JK_CHECK(r.nodes_run > 0.0 && r.nodes_run <= 1.0);
+    JK_CHECK(r.nodes_runq >= 0.0 && r.nodes_sleep >= 0.0);
+    JK_CHECK(r.nodes_run + r.nodes_runq + r.nodes_sleep <= 1.0 + 1e-9);
     /* the nodes' jark_net_*_out metrics over the run: events and blocks
      * went between them, so at least one frame per event, bigger than one */
     JK_CHECK(r.net_frames_out >= (double)r.events);
@@ -183,6 +188,21 @@ JK_TEST(test_testnet_metric_parse)
     JK_CHECK(!jk_tnet_metric_parse(page, "jark_net_frames_out", &v));
     JK_CHECK(!jk_tnet_metric_parse(page, "jark_net_bytes_in", &v));
     JK_CHECK(!jk_tnet_metric_parse("", "jark_net_bytes_out", &v));
+}
+
+/* A thread's schedstat line: time on a core, time runnable in a run
+ * queue (ns); text without two numbers refused with zeros. */
+JK_TEST(test_testnet_schedstat_parse)
+{
+    uint64_t run = 7, wait = 7;
+    JK_CHECK(jk_tnet_schedstat_parse("436499 4079161 2\n", &run, &wait));
+    JK_CHECK_EQ(run, 436499);
+    JK_CHECK_EQ(wait, 4079161);
+    JK_CHECK(!jk_tnet_schedstat_parse("436499\n", &run, &wait));
+    JK_CHECK_EQ(run, 0);
+    JK_CHECK_EQ(wait, 0);
+    JK_CHECK(!jk_tnet_schedstat_parse("", &run, &wait));
+    JK_CHECK(!jk_tnet_schedstat_parse(NULL, &run, &wait));
 }
 
 JK_TEST(test_testnet_host_cpu_parse)
