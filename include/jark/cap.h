@@ -782,6 +782,22 @@ jk_err jk_cap_store_sync(jk_cap_store *store, jk_diag *diag);
  * disk ahead of a head commit made before it.
  * @return JK_OK; JK_ERR_CAP_STORE; JK_ERR_CAP_STORE_FULL. */
 jk_err jk_cap_store_flush(jk_cap_store *store, jk_diag *diag);
+/* jk_cap_export / jk_cap_load as the store runs them (its layout 2,
+ * docs/cap.md "Store: CNode groups"): CNode inner nodes go out and come
+ * back as group records — four levels of nodes under the top node's hash
+ * (a CNode's root, or a node whose height is a multiple of 4); every other
+ * object as jk_cap_export writes it. The hashes are the same. For the
+ * store, tools that read its records, and the fuzz target.
+ * @return as jk_cap_export / jk_cap_load (a damaged group: JK_ERR_CAP_CORRUPT
+ *         or JK_ERR_CAP_DECODE, "cnode group ..." in diag). */
+jk_err jk_cap_export_grouped(jk_cap cap, const jk_cap_sink *sink, jk_diag *diag);
+jk_err jk_cap_load_grouped(const jk_cap_source *src, const jk_hash *hash, jk_cap *out, jk_diag *diag);
+/* Is bytes a sound record of the store's "objects" table under key: an
+ * object that hashes to key and parses (jk_cap_object_check), or a CNode
+ * group whose top node hashes to key (docs/cap.md "Store: CNode groups")?
+ * For tools and tests that read the table directly.
+ * @return JK_OK; JK_ERR_CAP_CORRUPT; JK_ERR_CAP_DECODE. */
+jk_err jk_cap_store_record_check(const jk_hash *key, const uint8_t *bytes, size_t len, jk_diag *diag);
 /* The store's directory (as opened; valid until close). */
 const char *jk_cap_store_path(const jk_cap_store *store);
 

@@ -115,6 +115,8 @@ typedef enum jk_err {
     /* node, the signed-vote log and the store's format: -780 .. -799 */
     JK_ERR_NODE_VOTE_LOG = -780,     /* the signed-vote log is malformed or
                                         cannot be written */
+    JK_ERR_CAP_STORE_LAYOUT = -781,  /* a store of another layout (e.g. 1: a
+                                        record per CNode node) */
 } jk_err;
 
 /* The message for a code; never NULL (unknown codes give "unknown error"). */

@@ -180,6 +180,22 @@ jk_err jk_data_from_root(uint64_t len, jk_dnode *root, jk_cap *out);
  * two subtrees of height − 1 (NULL = empty; not both). NULL on OOM. */
 jk_cnode_node *jk_cnode_node_new_slots(jk_cap a, jk_cap b);
 jk_cnode_node *jk_cnode_node_new_kids(uint8_t height, jk_cnode_node *a, jk_cnode_node *b);
+
+/* The store's layout 2 (load.c, docs/cap.md "Store: CNode groups"): CNode
+ * inner nodes stored JK_CAP_GROUP_LEVELS levels per record under the top
+ * node's hash. A node is a group top when it is a CNode's root or its
+ * height is a multiple of JK_CAP_GROUP_LEVELS; the group of a top of
+ * height t holds heights t .. jk_cap_group_bottom(t) + 1. */
+#define JK_CAP_GROUP_LEVELS 4u
+#define JK_CAP_GROUP_TAG 0x08   /* a group record's first byte (not an object tag) */
+static inline unsigned jk_cap_group_bottom(unsigned top)
+{
+    return JK_CAP_GROUP_LEVELS * ((top - 1) / JK_CAP_GROUP_LEVELS);
+}
+/* A group record's shape and its top node's hash against its key (the
+ * nodes under the top are checked when loaded).
+ * @return JK_OK; JK_ERR_CAP_DECODE; JK_ERR_CAP_CORRUPT. */
+jk_err jk_cap_group_check(const jk_hash *key, const uint8_t *bytes, size_t len, jk_diag *diag);
 jk_err jk_cnode_from_root(uint8_t log2, jk_cap slot0, jk_cnode_node *root, jk_cap *out);
 
 /* Image internals (image.c): build from a code Data (borrowed). */

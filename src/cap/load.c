@@ -29,6 +29,7 @@ typedef struct jk_memo_ent {
 
 typedef struct jk_loader {
     const jk_cap_source *src;
+    bool grouped;               /* CNode nodes come in group records (store) */
     jk_diag *diag;
     jk_memo_ent *tab;
     size_t cap, count;
@@ -184,10 +185,15 @@ static jk_err jk_load_dtree(jk_loader *L, const jk_hash *h, uint32_t pages, uint
     return JK_OK;
 }
 
+static jk_err jk_load_group(jk_loader *L, const jk_hash *h, unsigned height, unsigned nest,
+                            jk_cnode_node **out);
+
 /* A CNode subtree of height `height` whose slots sit at nesting `nest`. */
 static jk_err jk_load_ctree(jk_loader *L, const jk_hash *h, unsigned height, unsigned nest,
                             jk_cnode_node **out)
 {
+    if (L->grouped)
+        return jk_load_group(L, h, height, nest, out);
     uint64_t ctx = JK_CTX_CNODE(height);
     jk_obj *hit = jk_memo_find(L, h, ctx);
     if (hit) {
@@ -233,6 +239,141 @@ static jk_err jk_load_ctree(jk_loader *L, const jk_hash *h, unsigned height, uns
         return err;
     }
     *out = n;
+    return JK_OK;
+}
+
+/* ---- CNode groups (the store's layout 2; docs/cap.md "Store: CNode groups") ----
+ *
+ * A group record holds the CNode inner nodes of JK_CAP_GROUP_LEVELS levels
+ * under one top node, keyed by the top's hash: a node is a top when it is
+ * a CNode's root or its height is a multiple of JK_CAP_GROUP_LEVELS, and
+ * its group holds the nodes from its height down to jk_cap_group_bottom +
+ * 1. Value: JK_CAP_GROUP_TAG ‖ top height u8 ‖ the nodes in pre-order,
+ * each its children's hashes a ‖ b (64 bytes; a zero hash: an empty
+ * subtree, no node follows for it). A node just above the bottom names
+ * tops of the next groups (or, at height 1, slots: root records). Each
+ * node's hash is its object's, BLAKE2b-256(0x05 ‖ a ‖ b): the hashes, and
+ * so every root, are those of the one-record-per-node layout. */
+
+typedef struct jk_group_rd {
+    const uint8_t *p;
+    size_t len, pos;
+    const jk_hash *top;         /* the record's key, for messages */
+} jk_group_rd;
+
+static jk_err jk_group_bad(jk_loader *L, const jk_group_rd *r, jk_err err, const char *why)
+{
+    char name[17];
+    jk_hash_short(r->top, name);
+    return jk_diag_set(L->diag, err, "cnode group %s: %s", name, why);
+}
+
+/* The node at r's position, of `height`, in the group whose bottom is
+ * `bottom`, which must hash to *expect (checked before anything it names
+ * is followed). */
+static jk_err jk_group_node(jk_loader *L, jk_group_rd *r, unsigned height, unsigned bottom,
+                            unsigned nest, const jk_hash *expect, jk_cnode_node **out)
+{
+    if (r->len - r->pos < 2 * JK_HASH_SIZE)
+        return jk_group_bad(L, r, JK_ERR_CAP_DECODE, "cut short");
+    uint8_t enc[1 + 2 * JK_HASH_SIZE] = {JK_CAP_TAG_CNODE_NODE};
+    memcpy(enc + 1, r->p + r->pos, 2 * JK_HASH_SIZE);
+    r->pos += 2 * JK_HASH_SIZE;
+    jk_hash kid_hash[2];
+    memcpy(kid_hash[0].bytes, enc + 1, JK_HASH_SIZE);
+    memcpy(kid_hash[1].bytes, enc + 1 + JK_HASH_SIZE, JK_HASH_SIZE);
+    if (jk_hash_is_zero(&kid_hash[0]) && jk_hash_is_zero(&kid_hash[1]))
+        return jk_group_bad(L, r, JK_ERR_CAP_DECODE, "a node with two empty children");
+    jk_hash hash;
+    jk_crypto_blake2b256(enc, sizeof enc, &hash);
+    atomic_fetch_add_explicit(&jk_cap_stat_verify, 1, memory_order_relaxed);
+    if (memcmp(hash.bytes, expect->bytes, JK_HASH_SIZE) != 0)
+        return jk_group_bad(L, r, JK_ERR_CAP_CORRUPT,
+                            r->pos == 2 * JK_HASH_SIZE ? "its top node's bytes hash to another name"
+                                                       : "a node does not hash to the name its parent gives it");
+    jk_err err = JK_OK;
+    jk_cnode_node *n = NULL;
+    if (height == 1) {
+        jk_cap s[2] = {jk_cap_null(), jk_cap_null()};
+        for (int i = 0; i < 2 && err == JK_OK; i++)
+            if (!jk_hash_is_zero(&kid_hash[i]))
+                err = jk_load_cap(L, &kid_hash[i], nest, &s[i]);
+        if (err == JK_OK && !(n = jk_cnode_node_new_slots(s[0], s[1])))
+            err = JK_ERR_NOMEM;
+        jk_cap_release(s[0]);
+        jk_cap_release(s[1]);
+    } else {
+        jk_cnode_node *k[2] = {NULL, NULL};
+        for (int i = 0; i < 2 && err == JK_OK; i++) {
+            if (jk_hash_is_zero(&kid_hash[i]))
+                continue;
+            if (height - 1 == bottom) {
+                err = jk_load_group(L, &kid_hash[i], height - 1, nest, &k[i]);
+                continue;
+            }
+            err = jk_group_node(L, r, height - 1, bottom, nest, &kid_hash[i], &k[i]);
+        }
+        if (err == JK_OK && !(n = jk_cnode_node_new_kids((uint8_t)height, k[0], k[1])))
+            err = JK_ERR_NOMEM;
+        for (int i = 0; i < 2; i++)
+            if (k[i])
+                jk_obj_release(&k[i]->o);
+    }
+    if (err != JK_OK)
+        return err;
+    jk_obj_set_hash(&n->o, &hash);
+    *out = n;
+    return JK_OK;
+}
+
+static jk_err jk_load_group(jk_loader *L, const jk_hash *h, unsigned height, unsigned nest,
+                            jk_cnode_node **out)
+{
+    uint64_t ctx = JK_CTX_CNODE(height);
+    jk_obj *hit = jk_memo_find(L, h, ctx);
+    if (hit) {
+        jk_obj_retain(hit);
+        *out = (jk_cnode_node *)hit;
+        return JK_OK;
+    }
+    char name[17];
+    jk_hash_short(h, name);
+    const uint8_t *bytes;
+    size_t len;
+    jk_err err = L->src->get(L->src->ctx, h, &bytes, &len);
+    if (err != JK_OK)
+        return jk_diag_set(L->diag, err, "cnode group %s: %s", name, jk_strerror(err));
+    if (len < 2 || bytes[0] != JK_CAP_GROUP_TAG || bytes[1] != height)
+        return jk_diag_set(L->diag, JK_ERR_CAP_DECODE, "object %s: not a cnode group of height %u", name,
+                           height);
+    jk_group_rd r = {bytes + 2, len - 2, 0, h};
+    jk_cnode_node *n;
+    if ((err = jk_group_node(L, &r, height, jk_cap_group_bottom(height), nest, h, &n)) != JK_OK)
+        return err;
+    if (r.pos != r.len)
+        err = jk_group_bad(L, &r, JK_ERR_CAP_DECODE, "bytes after its last node");
+    if (err == JK_OK)
+        err = jk_memo_add(L, h, ctx, &n->o);
+    if (err != JK_OK) {
+        jk_obj_release(&n->o);
+        return err;
+    }
+    *out = n;
+    return JK_OK;
+}
+
+jk_err jk_cap_group_check(const jk_hash *key, const uint8_t *bytes, size_t len, jk_diag *diag)
+{
+    /* the structure and the top's hash; the children (other records, root
+     * records) are not followed */
+    if (len < 2 + 2 * JK_HASH_SIZE || bytes[0] != JK_CAP_GROUP_TAG || bytes[1] == 0 || bytes[1] > 64)
+        return jk_diag_set(diag, JK_ERR_CAP_DECODE, "not a cnode group record");
+    uint8_t enc[1 + 2 * JK_HASH_SIZE] = {JK_CAP_TAG_CNODE_NODE};
+    memcpy(enc + 1, bytes + 2, 2 * JK_HASH_SIZE);
+    jk_hash got;
+    jk_crypto_blake2b256(enc, sizeof enc, &got);
+    if (memcmp(got.bytes, key->bytes, JK_HASH_SIZE) != 0)
+        return jk_diag_set(diag, JK_ERR_CAP_CORRUPT, "cnode group: its top node does not hash to its key");
     return JK_OK;
 }
 
@@ -413,12 +554,12 @@ static jk_err jk_load_cap(jk_loader *L, const jk_hash *h, unsigned nest, jk_cap 
     return JK_OK;
 }
 
-jk_err jk_cap_load(const jk_cap_source *src, const jk_hash *hash, jk_cap *out,
-                   jk_diag *diag)
+static jk_err jk_cap_load_as(const jk_cap_source *src, bool grouped, const jk_hash *hash, jk_cap *out,
+                             jk_diag *diag)
 {
     if (!src || !src->get || !hash || !out)
         return jk_diag_set(diag, JK_ERR_INVALID_ARG, "load: bad arguments");
-    jk_loader L = {.src = src, .diag = diag};
+    jk_loader L = {.src = src, .grouped = grouped, .diag = diag};
     if (diag)
         diag->msg[0] = '\0';
     jk_err err = jk_load_cap(&L, hash, 1, out);
@@ -431,12 +572,73 @@ jk_err jk_cap_load(const jk_cap_source *src, const jk_hash *hash, jk_cap *out,
     return err;
 }
 
+jk_err jk_cap_load(const jk_cap_source *src, const jk_hash *hash, jk_cap *out, jk_diag *diag)
+{
+    return jk_cap_load_as(src, false, hash, out, diag);
+}
+
+jk_err jk_cap_load_grouped(const jk_cap_source *src, const jk_hash *hash, jk_cap *out, jk_diag *diag)
+{
+    return jk_cap_load_as(src, true, hash, out, diag);
+}
+
 /* ---- export ---- */
 
 typedef struct jk_exporter {
     const jk_cap_sink *sink;
+    bool grouped;
     jk_wr buf;  /* reused: a parent is encoded only after all its children */
 } jk_exporter;
+
+static jk_err jk_export_obj(void *ctx, jk_obj *o);
+
+static void jk_kid_hash(jk_cnode_node *n, int i, jk_hash *out)
+{
+    jk_obj *kid = n->o.height == 1 ? (n->u.slot[i].body ? jk_cap_obj(n->u.slot[i]) : NULL)
+                                   : (n->u.kid[i] ? &n->u.kid[i]->o : NULL);
+    if (kid)
+        jk_obj_hash(kid, out);
+    else
+        memset(out->bytes, 0, JK_HASH_SIZE);
+}
+
+/* Append n and the group's nodes under it (pre-order) to w, after
+ * exporting what the group's bottom names (children before parents). */
+static jk_err jk_export_group_nodes(jk_exporter *ex, jk_cnode_node *n, unsigned bottom, jk_wr *w)
+{
+    jk_err err = JK_OK;
+    for (int i = 0; i < 2; i++) {
+        jk_hash h;
+        jk_kid_hash(n, i, &h);
+        jk_wr_bytes(w, h.bytes, JK_HASH_SIZE);
+    }
+    for (int i = 0; i < 2 && err == JK_OK; i++) {
+        if (n->o.height == 1) {
+            if (n->u.slot[i].body)
+                err = jk_export_obj(ex, jk_cap_obj(n->u.slot[i]));
+        } else if (n->u.kid[i]) {
+            err = (unsigned)n->o.height - 1 == bottom ? jk_export_obj(ex, &n->u.kid[i]->o)
+                                                      : jk_export_group_nodes(ex, n->u.kid[i], bottom, w);
+        }
+    }
+    return err;
+}
+
+/* A group top: its record, unless the store has it (and so everything
+ * under it). */
+static jk_err jk_export_group(jk_exporter *ex, jk_cnode_node *top, const jk_hash *h)
+{
+    jk_wr w = {0};
+    jk_wr_u8(&w, JK_CAP_GROUP_TAG);
+    jk_wr_u8(&w, top->o.height);
+    jk_err err = jk_export_group_nodes(ex, top, jk_cap_group_bottom(top->o.height), &w);
+    if (err == JK_OK && w.oom)
+        err = JK_ERR_NOMEM;
+    if (err == JK_OK)
+        err = ex->sink->put(ex->sink->ctx, h, w.buf, w.len);
+    free(w.buf);
+    return err;
+}
 
 static jk_err jk_export_obj(void *ctx, jk_obj *o)
 {
@@ -447,6 +649,10 @@ static jk_err jk_export_obj(void *ctx, jk_obj *o)
     jk_err err = ex->sink->has(ex->sink->ctx, &h, &present);
     if (err != JK_OK || present)
         return err;
+    /* grouped: a CNode node reached here is a group top (a root, or the
+     * next group under a group's bottom) */
+    if (ex->grouped && o->type == JK_OBJ_CNODE_NODE)
+        return jk_export_group(ex, (jk_cnode_node *)o, &h);
     if ((err = jk_obj_each_child(o, jk_export_obj, ex)) != JK_OK)
         return err;
     ex->buf.len = 0;
@@ -456,16 +662,26 @@ static jk_err jk_export_obj(void *ctx, jk_obj *o)
     return ex->sink->put(ex->sink->ctx, &h, ex->buf.buf, ex->buf.len);
 }
 
-jk_err jk_cap_export(jk_cap cap, const jk_cap_sink *sink, jk_diag *diag)
+static jk_err jk_cap_export_as(jk_cap cap, const jk_cap_sink *sink, bool grouped, jk_diag *diag)
 {
     if (!cap.body)
         return jk_diag_set(diag, JK_ERR_CAP_KIND, "export: the null cap has no objects");
     if (!sink || !sink->has || !sink->put)
         return jk_diag_set(diag, JK_ERR_INVALID_ARG, "export: bad sink");
-    jk_exporter ex = {.sink = sink};
+    jk_exporter ex = {.sink = sink, .grouped = grouped};
     jk_err err = jk_export_obj(&ex, jk_cap_obj(cap));
     free(ex.buf.buf);
     if (err != JK_OK)
         jk_diag_set(diag, err, "export: %s", jk_strerror(err));
     return err;
+}
+
+jk_err jk_cap_export(jk_cap cap, const jk_cap_sink *sink, jk_diag *diag)
+{
+    return jk_cap_export_as(cap, sink, false, diag);
+}
+
+jk_err jk_cap_export_grouped(jk_cap cap, const jk_cap_sink *sink, jk_diag *diag)
+{
+    return jk_cap_export_as(cap, sink, true, diag);
 }

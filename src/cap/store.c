@@ -1,9 +1,15 @@
 /*
  * store.c — the persistent store: LMDB, hash → object, and named heads.
  *
- * Schema (one LMDB environment in a directory, two named databases):
- *   "objects": key = the 32-byte hash, value = the object's canonical bytes.
- *   "heads":   key = a head name (1..255 bytes), value = a 32-byte hash.
+ * Schema (one LMDB environment in a directory, three named databases):
+ *   "objects": key = the 32-byte hash, value = the object's canonical bytes;
+ *              except CNode inner nodes, stored in groups of
+ *              JK_CAP_GROUP_LEVELS levels under their top node's hash
+ *              (load.c, docs/cap.md "Store: CNode groups");
+ *   "heads":   key = a head name (1..255 bytes), value = a 32-byte hash;
+ *   "format":  "layout" → u32 LE JK_STORE_LAYOUT. A store without it that
+ *              holds objects is of layout 1 (one record per CNode node)
+ *              and is refused (JK_ERR_CAP_STORE_LAYOUT).
  * plus up to JK_CAP_STORE_MAX_TABLES named tables an upper layer opens
  * (jk_cap_store_table): key → value maps this layer never reads, which exist
  * so that an upper layer's records commit in the same transaction as a head
@@ -46,6 +52,7 @@
 #include <sys/stat.h>
 
 #define JK_STORE_DEFAULT_MAP ((size_t)1 << 30)
+#define JK_STORE_LAYOUT 2u
 
 struct jk_cap_store {
     MDB_env *env;
@@ -72,6 +79,38 @@ static MDB_val jk_key(const jk_hash *h)
     return k;
 }
 
+/* The store's layout: written into a store without objects, checked in
+ * one with them. */
+static jk_err jk_store_layout(jk_cap_store *s, MDB_txn *txn, const char *dir, jk_diag *diag)
+{
+    MDB_dbi format;
+    MDB_stat st;
+    MDB_val k = {6, (void *)"layout"}, v;
+    int rc = mdb_dbi_open(txn, "format", MDB_CREATE, &format);
+    if (rc == 0 && (rc = mdb_get(txn, format, &k, &v)) == MDB_NOTFOUND) {
+        if ((rc = mdb_stat(txn, s->objects, &st)) != 0)
+            return jk_mdb_fail(diag, rc, "layout");
+        if (st.ms_entries > 0)
+            return jk_diag_set(diag, JK_ERR_CAP_STORE_LAYOUT,
+                               "store %s: layout 1 (a record per CNode node); this jark reads layout %u (CNode "
+                               "nodes in groups): sync the node again into an empty directory",
+                               dir, JK_STORE_LAYOUT);
+        uint8_t b[4];
+        b[0] = JK_STORE_LAYOUT, b[1] = b[2] = b[3] = 0;
+        v.mv_size = 4;
+        v.mv_data = b;
+        rc = mdb_put(txn, format, &k, &v, 0);
+        return rc ? jk_mdb_fail(diag, rc, "layout") : JK_OK;
+    }
+    if (rc != 0)
+        return jk_mdb_fail(diag, rc, "layout");
+    uint32_t layout = v.mv_size == 4 ? jk_rd_u32(v.mv_data) : 0;
+    if (layout != JK_STORE_LAYOUT)
+        return jk_diag_set(diag, JK_ERR_CAP_STORE_LAYOUT, "store %s: layout %u; this jark reads layout %u", dir,
+                           layout, JK_STORE_LAYOUT);
+    return JK_OK;
+}
+
 jk_err jk_cap_store_open(const char *dir, const jk_cap_store_options *opt,
                          jk_cap_store **out, jk_diag *diag)
 {
@@ -88,7 +127,7 @@ jk_err jk_cap_store_open(const char *dir, const jk_cap_store_options *opt,
     if ((rc = mdb_env_create(&s->env)) != 0)
         goto fail;
     what = "configure";
-    if ((rc = mdb_env_set_maxdbs(s->env, 2 + JK_CAP_STORE_MAX_TABLES)) != 0 ||
+    if ((rc = mdb_env_set_maxdbs(s->env, 3 + JK_CAP_STORE_MAX_TABLES)) != 0 ||
         (rc = mdb_env_set_mapsize(s->env, opt && opt->map_size ? opt->map_size
                                                                 : JK_STORE_DEFAULT_MAP)) != 0)
         goto fail;
@@ -103,6 +142,13 @@ jk_err jk_cap_store_open(const char *dir, const jk_cap_store_options *opt,
         (rc = mdb_dbi_open(txn, "objects", MDB_CREATE, &s->objects)) != 0 ||
         (rc = mdb_dbi_open(txn, "heads", MDB_CREATE, &s->heads)) != 0)
         goto fail;
+    jk_err err = jk_store_layout(s, txn, dir, diag);
+    if (err != JK_OK) {
+        mdb_txn_abort(txn);
+        mdb_env_close(s->env);
+        free(s);
+        return err;
+    }
     rc = mdb_txn_commit(txn);
     txn = NULL;
     if (rc != 0)
@@ -178,8 +224,10 @@ static jk_err jk_txn_put(void *ctx, const jk_hash *h, const uint8_t *bytes, size
         return rc == MDB_MAP_FULL ? JK_ERR_CAP_STORE_FULL : JK_ERR_CAP_STORE;
     }
     t->written++;
-    /* by tag, for measurements; a failed transaction's puts count too */
-    unsigned tag = len && bytes[0] < JK_CAP_STORE_TAGS ? bytes[0] : 0;
+    /* by tag, for measurements; a failed transaction's puts count too (a
+     * CNode group as a CNode node: the records a commit writes) */
+    unsigned tag = len && bytes[0] == JK_CAP_GROUP_TAG ? JK_CAP_TAG_CNODE_NODE
+                   : len && bytes[0] < JK_CAP_STORE_TAGS ? bytes[0] : 0;
     t->store->stats.objects[tag]++;
     t->store->stats.object_bytes[tag] += len;
     return JK_OK;
@@ -276,6 +324,9 @@ jk_err jk_cap_store_put(jk_cap_store *store, const uint8_t *bytes, size_t len,
     jk_err err = jk_obj_parse(bytes, len, &v, diag);
     if (err != JK_OK)
         return err;
+    if (v.tag == JK_CAP_TAG_CNODE_NODE)
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG,
+                           "store: put: CNode nodes are stored in groups with their CNode (commit it)");
     jk_crypto_blake2b256(bytes, len, &h);
     if ((err = jk_txn_begin(store, JK_TXN_DURABLE, &t, diag)) != JK_OK)
         return err;
@@ -305,6 +356,15 @@ jk_err jk_cap_store_get(jk_cap_store *store, const jk_hash *hash, uint8_t **byte
     if (err == JK_ERR_CAP_MISSING) {
         err = jk_diag_set(diag, err, "store: object not found");
     } else if (err == JK_OK) {
+        uint8_t top[1 + 2 * JK_HASH_SIZE] = {JK_CAP_TAG_CNODE_NODE};
+        if (n && p[0] == JK_CAP_GROUP_TAG) {
+            /* a group: its top node's object */
+            if ((err = jk_cap_group_check(hash, p, n, diag)) != JK_OK)
+                return jk_txn_fail(&t, err, diag);
+            memcpy(top + 1, p + 2, 2 * JK_HASH_SIZE);
+            p = top;
+            n = sizeof top;
+        }
         jk_crypto_blake2b256(p, n, &got);
         if (memcmp(got.bytes, hash->bytes, JK_HASH_SIZE) != 0) {
             err = jk_diag_set(diag, JK_ERR_CAP_CORRUPT, "store: object does not match its hash");
@@ -357,7 +417,7 @@ jk_err jk_cap_store_commit_with(jk_cap_store *store, const char *head, jk_cap ca
     if (err != JK_OK)
         return err;
     jk_cap_sink sink = {&t, jk_txn_has, jk_txn_put};
-    if ((err = jk_cap_export(cap, &sink, diag)) != JK_OK)
+    if ((err = jk_cap_export_grouped(cap, &sink, diag)) != JK_OK)
         return jk_txn_fail(&t, err, diag);
     MDB_val k = {strlen(head), (void *)head}, v = {JK_HASH_SIZE, h.bytes};
     int rc = mdb_put(t.txn, store->heads, &k, &v, 0);
@@ -407,7 +467,7 @@ jk_err jk_cap_store_load(jk_cap_store *store, const jk_hash *hash, jk_cap *out,
     if (err != JK_OK)
         return err;
     jk_cap_source src = {&t, jk_txn_get};
-    err = jk_cap_load(&src, hash, out, diag);
+    err = jk_cap_load_grouped(&src, hash, out, diag);
     if (err != JK_OK)
         return jk_txn_fail(&t, err, diag);
     jk_txn_end(&t);
@@ -632,4 +692,15 @@ jk_err jk_cap_txn_count(jk_cap_store_txn *t, jk_cap_table table, uint64_t *count
         return jk_mdb_fail(diag, rc, "table count");
     *count = st.ms_entries;
     return JK_OK;
+}
+
+jk_err jk_cap_store_record_check(const jk_hash *key, const uint8_t *bytes, size_t len, jk_diag *diag)
+{
+    if (len && bytes[0] == JK_CAP_GROUP_TAG)
+        return jk_cap_group_check(key, bytes, len, diag);
+    jk_hash got;
+    jk_crypto_blake2b256(bytes, len, &got);
+    if (memcmp(got.bytes, key->bytes, JK_HASH_SIZE) != 0)
+        return jk_diag_set(diag, JK_ERR_CAP_CORRUPT, "store: a record does not hash to its key");
+    return jk_cap_object_check(bytes, len, diag);
 }

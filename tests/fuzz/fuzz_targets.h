@@ -53,6 +53,8 @@ int jk_fuzz_rpc(const uint8_t *data, size_t size);
 int jk_fuzz_rpc_reply(const uint8_t *data, size_t size);
 /* Node: the LMDB meta-page check of a validator store's data.mdb. */
 int jk_fuzz_store(const uint8_t *data, size_t size);
+/* Cap: the store's CNode group records (jk_cap_load_grouped). */
+int jk_fuzz_cap_groups(const uint8_t *data, size_t size);
 /* Node: the signed-vote log's decoder (jk_node_votelog_decode). */
 int jk_fuzz_votelog(const uint8_t *data, size_t size);
 /* Consensus: message, certificate and record decoders (accepted bytes must
