@@ -289,6 +289,14 @@ uint32_t jk_cap_cnode_slot_count(jk_cap cnode);
  * not a CNode. O(k). */
 jk_cap jk_cap_cnode_get(jk_cap cnode, uint32_t i);
 
+/* The cap at a path of nested CNodes: slot idx[0] of `cnode`, then slot
+ * idx[1] of the CNode found there, and so on for `count` levels (the walk of
+ * the kernel's slot paths, in one loop). BORROWED, as jk_cap_cnode_get.
+ * @return false when a level is not a CNode or its index is out of range
+ *         (*out untouched); true otherwise, *out possibly the null cap.
+ *         O(sum of the levels' k). */
+bool jk_cap_cnode_get_path(jk_cap cnode, const uint32_t *idx, unsigned count, jk_cap *out);
+
 /* A new CNode equal to `cnode` except that slot i holds `value` (the null cap
  * empties it). Path-copies one root-to-slot path; `cnode` and every other
  * holder of it see no change. Both arguments BORROWED (the new CNode takes its

@@ -167,7 +167,17 @@ void *jk_obj_alloc(size_t size, uint8_t type)
             return NULL;
     }
     __asm__("" : "+r"(o));
-    memset(o, 0, size);
+    /* The tree nodes' sizes as constants, so that the zeroing is a few
+     * stores inline rather than a call into memset (every path copy makes
+     * several, issue 16); keyed on the size, so always the right count. */
+    if (size == sizeof(jk_cnode_node))
+        memset(o, 0, sizeof(jk_cnode_node));
+    else if (size == sizeof(jk_dnode))
+        memset(o, 0, sizeof(jk_dnode));
+    else if (size == sizeof(jk_cnode_body))
+        memset(o, 0, sizeof(jk_cnode_body));
+    else
+        memset(o, 0, size);
     atomic_init(&o->refs, 1);
     atomic_init(&o->hstate, JK_HASH_NONE);
     o->type = type;

@@ -148,6 +148,31 @@ jk_cap jk_cap_cnode_get(jk_cap cnode, uint32_t i)
     return n ? n->u.slot[i & 1] : jk_cap_null();
 }
 
+bool jk_cap_cnode_get_path(jk_cap cnode, const uint32_t *idx, unsigned count, jk_cap *out)
+{
+    /* jk_cap_cnode_get at each level, its checks done once and inlined: a
+     * DATA_LEN or DATA_READ of a ledger record walks 2-3 levels (issue 16). */
+    for (unsigned l = 0; l < count; l++) {
+        if (cnode.kind != JK_CAP_CNODE)
+            return false;
+        const jk_cnode_body *c = jk_cnode_of(cnode);
+        unsigned h = c->log2;
+        uint32_t i = idx[l];
+        if (i >= 1u << h)
+            return false;
+        if (h == 0) {
+            cnode = c->slot0;
+            continue;
+        }
+        const jk_cnode_node *n = c->root;
+        while (n && --h)
+            n = n->u.kid[(i >> h) & 1];
+        cnode = n ? n->u.slot[i & 1] : jk_cap_null();
+    }
+    *out = cnode;
+    return true;
+}
+
 /* The subtree n (height h, NULL = empty) with slot i (relative) set to v:
  * *out is a new reference, or NULL when the result is all empty; n itself
  * when nothing changed. */
@@ -192,11 +217,23 @@ static jk_err jk_cnode_set_rec(jk_cnode_node *n, unsigned h, uint32_t i, jk_cap 
         *out = NULL;
         return JK_OK;
     }
-    *out = bit ? jk_cnode_node_new_kids((uint8_t)h, other, fresh)
-               : jk_cnode_node_new_kids((uint8_t)h, fresh, other);
-    if (fresh)
-        jk_obj_release(&fresh->o);
-    return *out ? JK_OK : JK_ERR_NOMEM;
+    /* jk_cnode_node_new_kids, but the new node takes over our reference to
+     * `fresh` instead of a retain and a release of it: two atomic read-modify-
+     * writes a level of every path copy (issue 16) */
+    jk_cnode_node *joined = jk_obj_alloc(sizeof *joined, JK_OBJ_CNODE_NODE);
+    if (!joined) {
+        if (fresh)
+            jk_obj_release(&fresh->o);
+        return JK_ERR_NOMEM;
+    }
+    joined->o.height = (uint8_t)h;
+    joined->o.depth = (uint8_t)jk_max(fresh ? fresh->o.depth : 0, other ? other->o.depth : 0);
+    joined->u.kid[bit] = fresh;
+    joined->u.kid[!bit] = other;
+    if (other)
+        jk_obj_retain(&other->o);
+    *out = joined;
+    return JK_OK;
 }
 
 jk_err jk_cap_cnode_set(jk_cap cnode, uint32_t i, jk_cap value, jk_cap *out)
@@ -245,48 +282,63 @@ static void jk_obj_changed(jk_obj *o) { atomic_store_explicit(&o->hstate, JK_HAS
 /* jk_cnode_set_rec on the subtree *link (height h), which the caller owns:
  * nodes that are uniquely held are updated in place, the first shared one is
  * path-copied below it. *changed tells whether *link's content moved. Nothing
- * changes on error (the only error comes from the copy, before any write). */
+ * changes on error (the only error comes from the copy, before any write).
+ * A loop down the unique nodes and one back up (it was a recursion: ~60
+ * instructions a level, and a ledger write goes through 24 levels). */
 static jk_err jk_cnode_update_rec(jk_cnode_node **link, unsigned h, uint32_t i, jk_cap v, bool *changed)
 {
-    jk_cnode_node *n = *link;
-    unsigned bit = (i >> (h - 1)) & 1;
-    if (!n || !jk_obj_unique(&n->o)) {
-        jk_cnode_node *fresh;
-        jk_err err = jk_cnode_set_rec(n, h, i, v, &fresh);
-        if (err != JK_OK)
-            return err;
-        *changed = fresh != n;
-        if (n)
-            jk_obj_release(&n->o);
-        *link = fresh;
-        return JK_OK;
-    }
-    if (h == 1) {
-        if (jk_cap_same(n->u.slot[bit], v)) {
-            *changed = false;
-            return JK_OK;
+    jk_cnode_node **down[JK_CAP_CNODE_MAX_LOG2]; /* down[k]: the unique node at height h - k */
+    unsigned k = 0;
+    bool moved;
+    for (;;) {
+        jk_cnode_node *n = *link;
+        if (!n || !jk_obj_unique(&n->o)) {
+            jk_cnode_node *fresh;
+            jk_err err = jk_cnode_set_rec(n, h - k, i, v, &fresh);
+            if (err != JK_OK)
+                return err;
+            moved = fresh != n;
+            if (n)
+                jk_obj_release(&n->o);
+            *link = fresh;
+            break;
         }
-        /* retain the new value before the old one may go */
-        jk_cap old = n->u.slot[bit];
-        n->u.slot[bit] = jk_cap_retain(v);
-        jk_cap_release(old);
-        n->o.depth = (uint8_t)jk_max(jk_cap_depth(n->u.slot[0]), jk_cap_depth(n->u.slot[1]));
-    } else {
-        jk_err err = jk_cnode_update_rec(&n->u.kid[bit], h - 1, i, v, changed);
-        if (err != JK_OK || !*changed)
-            return err;
-        jk_cnode_node *a = n->u.kid[0], *b = n->u.kid[1];
-        n->o.depth = (uint8_t)jk_max(a ? a->o.depth : 0, b ? b->o.depth : 0);
+        down[k++] = link;
+        if (h - k == 0) { /* n is a leaf node: its slot changes in place */
+            unsigned bit = i & 1;
+            moved = !jk_cap_same(n->u.slot[bit], v);
+            if (moved) {
+                /* retain the new value before the old one may go */
+                jk_cap old = n->u.slot[bit];
+                n->u.slot[bit] = jk_cap_retain(v);
+                jk_cap_release(old);
+            }
+            break;
+        }
+        link = &n->u.kid[(i >> (h - k)) & 1];
     }
-    *changed = true;
-    /* the canonical tree stores no all-empty subtree */
-    bool empty = h == 1 ? !n->u.slot[0].body && !n->u.slot[1].body : !n->u.kid[0] && !n->u.kid[1];
-    if (empty) {
-        jk_obj_release(&n->o);
-        *link = NULL;
-    } else {
-        jk_obj_changed(&n->o);
+    /* back up the unique nodes: depths, the canonical form (no all-empty
+     * subtree is stored), stale cached hashes */
+    while (moved && k > 0) {
+        jk_cnode_node **at = down[--k];
+        jk_cnode_node *n = *at;
+        bool empty;
+        if (h - k == 1) {
+            n->o.depth = (uint8_t)jk_max(jk_cap_depth(n->u.slot[0]), jk_cap_depth(n->u.slot[1]));
+            empty = !n->u.slot[0].body && !n->u.slot[1].body;
+        } else {
+            jk_cnode_node *a = n->u.kid[0], *b = n->u.kid[1];
+            n->o.depth = (uint8_t)jk_max(a ? a->o.depth : 0, b ? b->o.depth : 0);
+            empty = !a && !b;
+        }
+        if (empty) {
+            jk_obj_release(&n->o);
+            *at = NULL;
+        } else {
+            jk_obj_changed(&n->o);
+        }
     }
+    *changed = moved;
     return JK_OK;
 }
 

@@ -42,37 +42,13 @@ static inline bool jk_path_decode(uint64_t path, unsigned *depth, uint32_t idx[J
     return true;
 }
 
-/* The CNodes along a path: chain[0] = root … chain[d-1] holds the slot. */
-static bool jk_path_walk(jk_cap cnode, uint64_t path, jk_cap chain[JK_KERNEL_MAX_PATH_DEPTH],
-                         uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH], unsigned *depth)
-{
-    if (!jk_path_decode(path, depth, idx))
-        return false;
-    chain[0] = cnode;
-    for (unsigned l = 0; l < *depth; l++) {
-        if (jk_cap_kind_of(chain[l]) != JK_CAP_CNODE || idx[l] >= jk_cap_cnode_slot_count(chain[l]))
-            return false;
-        if (l + 1 < *depth)
-            chain[l + 1] = jk_cap_cnode_get(chain[l], idx[l]);
-    }
-    return true;
-}
-
 bool jk_path_get(jk_cap cnode, uint64_t path, jk_cap *out)
 {
-    if (path < 256) { /* a root slot: jk_path_walk's checks for depth 1 */
-        if (jk_cap_kind_of(cnode) != JK_CAP_CNODE || path >= jk_cap_cnode_slot_count(cnode))
-            return false;
-        *out = jk_cap_cnode_get(cnode, (uint32_t)path);
-        return true;
-    }
-    jk_cap chain[JK_KERNEL_MAX_PATH_DEPTH];
+    /* Every level must be a CNode with the index in range; the slot at the
+     * last one may be empty. */
     uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
     unsigned d;
-    if (!jk_path_walk(cnode, path, chain, idx, &d))
-        return false;
-    *out = jk_cap_cnode_get(chain[d - 1], idx[d - 1]);
-    return true;
+    return jk_path_decode(path, &d, idx) && jk_cap_cnode_get_path(cnode, idx, d, out);
 }
 
 jk_err jk_path_update(jk_cap *cnode, uint64_t path, jk_cap value)
@@ -403,10 +379,16 @@ int64_t jk_hostcall_price(jk_kernel *k, uint64_t n)
     const uint64_t *r = f->st.regs;
     jk_cap x, y;
     int64_t price = 0;
-    for (int i = 0; n <= JK_HOST_FAULT && i < 3; i++) {
+    /* only the arguments that are paths; a root slot (the common case) is
+     * one level without decoding */
+    for (unsigned i = 0, args = n <= JK_HOST_FAULT ? jk_path_args[n] : 0; args; i++, args >>= 1) {
         unsigned d;
         uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
-        if (jk_path_args[n] >> i & 1 && jk_path_decode(r[7 + i], &d, idx))
+        if (!(args & 1))
+            continue;
+        if (r[7 + i] < 256)
+            price += JK_GAS_PER_LEVEL_READ;
+        else if (jk_path_decode(r[7 + i], &d, idx))
             price += (int64_t)d * JK_GAS_PER_LEVEL_READ;
     }
     switch (n) {
@@ -546,6 +528,8 @@ jk_err jk_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out)
         out->action = JK_HC_FAULT;
         out->fault = JK_FAULT_GUEST;
         out->reason = *jk_reg(&c, 7);
+        /* the loop copies all of it into the result (jk_loop does not zero hc) */
+        memset(out->reason_text, 0, sizeof out->reason_text);
         if (tn && jk_pvm_memory_guest_read(c.f->mem, (uint32_t)addr, text, tn, NULL) == JK_OK)
             for (size_t i = 0; i < tn; i++)
                 out->reason_text[i] = text[i] >= 0x20 && text[i] < 0x7F ? (char)text[i] : '?';

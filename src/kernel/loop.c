@@ -33,18 +33,29 @@ static jk_err jk_deliver(jk_kernel *k, jk_root *root, jk_kernel_outcome outcome,
         return JK_OK;
     }
     jk_frame *caller = &k->frames[k->depth - 2];
-    /* Both writes go to a working copy first: a failed second one must leave
-     * the caller as it was. */
-    jk_cap cnode = jk_cap_retain(caller->cnode);
-    jk_err err = jk_path_update(&cnode, top->path, value_cap);
-    if (err == JK_OK && !keep_stash)
-        err = jk_cap_cnode_update(&cnode, 0, slot0);
-    if (err != JK_OK) {
-        jk_cap_release(cnode);
-        return err;
+    /* Both writes change the caller's cnode in place where the caller holds
+     * it alone (jk_cap_cnode_update_path: a working copy held twice would
+     * path-copy it at every return, issue 16). A failed write leaves the
+     * cnode as it was; a failed second one takes the first back (the slot's
+     * old value, held here), so the caller is left as it was either way. */
+    jk_cap old = jk_cap_null();
+    if (!keep_stash) {
+        jk_cap cur = jk_cap_null();
+        jk_path_get(caller->cnode, top->path, &cur);
+        old = jk_cap_retain(cur);
     }
-    jk_cap_release(caller->cnode);
-    caller->cnode = cnode;
+    jk_err err = jk_path_update(&caller->cnode, top->path, value_cap);
+    if (err == JK_OK && !keep_stash) {
+        err = jk_cap_cnode_update(&caller->cnode, 0, slot0);
+        if (err != JK_OK) {
+            jk_err undo = jk_path_update(&caller->cnode, top->path, old);
+            if (undo != JK_OK)
+                err = undo;
+        }
+    }
+    jk_cap_release(old);
+    if (err != JK_OK)
+        return err;
     caller->st.gas += left;
     caller->st.regs[7] = outcome;
     caller->st.regs[8] = value;
@@ -358,8 +369,12 @@ jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
             err = jk_out_of_gas(k, root);
             break;
         case JK_PVM_HOST_CALL: {
+            /* Not zeroed (two text buffers, ~330 bytes, on every host call):
+             * jk_hostcall sets `action` first, and every path that makes it
+             * JK_HC_FAULT writes `fault`, `msg` and, for JK_FAULT_GUEST,
+             * `reason` and all of `reason_text`. */
             jk_hc_result hc;
-            memset(&hc, 0, sizeof hc);
+            hc.action = JK_HC_CONTINUE;
             int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_hostcall_price(k, ex.host_call);
             if (top->st.gas < price) {
                 /* Cannot pay for the host call: out of gas at the ecalli, so
@@ -372,8 +387,9 @@ jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
             top->st.gas -= price;
             top->in_host = true; /* pages a host call touches are in its price */
             err = jk_hostcall(k, ex.host_call, &hc);
-            for (uint32_t i = 0; i < k->depth; i++)
-                k->frames[i].in_host = false;
+            /* Only `top` was set: frames a CALL pushes start zeroed, and a
+             * host call pops none (k->frames is a fixed array: top stays valid). */
+            top->in_host = false;
             if (err != JK_OK)
                 break;
             if (hc.action == JK_HC_FAULT && hc.fault == JK_FAULT_GUEST && k->depth == 1) {
@@ -387,7 +403,8 @@ jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
             break;
         }
         }
-        err = jk_contain(k, root, err);
+        if (err != JK_OK)
+            err = jk_contain(k, root, err);
     }
     if (err != JK_OK)
         jk_unwind(k);

@@ -481,3 +481,137 @@ JK_TEST(test_cap_cnode_update_path_nested)
     jk_cap_release(d2);
     JK_CHECK_EQ(live(), before);
 }
+
+/* The reference for jk_cap_cnode_get_path: jk_cap_cnode_get level by level,
+ * with the range and kind checks written out. */
+static bool get_path_ref(jk_cap c, const uint32_t *idx, unsigned n, jk_cap *out)
+{
+    for (unsigned l = 0; l < n; l++) {
+        if (jk_cap_kind_of(c) != JK_CAP_CNODE || idx[l] >= jk_cap_cnode_slot_count(c))
+            return false;
+        c = jk_cap_cnode_get(c, idx[l]);
+    }
+    *out = c;
+    return true;
+}
+
+/* The kernel's slot-path walk (issue 16): at every level and size (log2 0,
+ * 1, 3, 8, 16), the first and last slots, one past the end, an empty slot
+ * and a Data where a CNode should be, each against the reference. */
+JK_TEST(test_cap_cnode_get_path_boundaries)
+{
+    int64_t before = live();
+    static const unsigned sizes[] = {0, 1, 3, 8, 16};
+    enum { NS = sizeof sizes / sizeof sizes[0] };
+    jk_cap d = small_data(7), sentinel = small_data(99);
+    for (unsigned top = 0; top < NS; top++) {
+        for (unsigned mid = 0; mid < NS; mid++) {
+            uint32_t tn = 1u << sizes[top], mn = 1u << sizes[mid];
+            jk_cap root, inner;
+            JK_REQUIRE(jk_cap_cnode_new(sizes[top], &root) == JK_OK);
+            JK_REQUIRE(jk_cap_cnode_new(sizes[mid], &inner) == JK_OK);
+            /* Data at the inner CNode's last slot; the root holds the inner
+             * CNode at its last slot and Data at its first (when distinct) */
+            JK_REQUIRE(set_in(&inner, mn - 1, d) == JK_OK);
+            JK_REQUIRE(set_in(&root, tn - 1, inner) == JK_OK);
+            if (tn > 1)
+                JK_REQUIRE(set_in(&root, 0, d) == JK_OK);
+            uint32_t paths[][3] = {
+                {tn - 1, mn - 1, 0}, {tn - 1, 0, 0},  {tn - 1, mn, 0}, {tn, 0, 0},
+                {0, 0, 0},           {tn - 1, mn - 1, 1}, {tn - 1, 0, 0},
+            };
+            for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+                for (unsigned n = 1; n <= 3; n++) {
+                    jk_cap got = sentinel, want = sentinel;
+                    bool ok = jk_cap_cnode_get_path(root, paths[p], n, &got);
+                    bool ref = get_path_ref(root, paths[p], n, &want);
+                    JK_CHECK_EQ(ok, ref);
+                    /* the same slot (borrowed) — or, refused, untouched */
+                    JK_CHECK(got.kind == want.kind && got.body == want.body);
+                }
+            }
+            /* the values the walk must find */
+            jk_cap got;
+            uint32_t full[2] = {tn - 1, mn - 1}, empty[2] = {tn - 1, mn > 1 ? 0 : mn};
+            JK_CHECK(jk_cap_cnode_get_path(root, full, 2, &got) && got.body == d.body);
+            if (mn > 1)
+                JK_CHECK(jk_cap_cnode_get_path(root, empty, 2, &got) && jk_cap_is_null(got));
+            else
+                JK_CHECK(!jk_cap_cnode_get_path(root, empty, 2, &got));
+            JK_CHECK(jk_cap_cnode_get_path(root, full, 1, &got) && got.body == inner.body);
+            JK_CHECK(jk_cap_cnode_get_path(root, full, 0, &got) && got.body == root.body);
+            jk_cap_release(inner);
+            jk_cap_release(root);
+        }
+    }
+    /* not a CNode at all */
+    uint32_t zero = 0;
+    jk_cap got = jk_cap_null();
+    JK_CHECK(!jk_cap_cnode_get_path(d, &zero, 1, &got));
+    JK_CHECK(!jk_cap_cnode_get_path(jk_cap_null(), &zero, 1, &got));
+    jk_cap_release(d);
+    jk_cap_release(sentinel);
+    JK_CHECK_EQ(live(), before);
+}
+
+/* In-place updates on random trees (issue 16: the update is a loop over
+ * the unique nodes): every step equals the chain of copying sets — value,
+ * hash, depth — with empty slots (the canonical form prunes subtrees),
+ * nested CNodes (depth) and snapshots held elsewhere (copy-on-write from the
+ * first shared node), whose hashes never move. */
+JK_TEST(test_cap_cnode_update_random_against_set)
+{
+    int64_t before = live();
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    jk_cap vals[4] = {jk_cap_null(), small_data(1), small_data(2), jk_cap_null()};
+    JK_REQUIRE(jk_cap_cnode_new(2, &vals[3]) == JK_OK);
+    JK_REQUIRE(set_in(&vals[3], 3, vals[1]) == JK_OK);
+    static const unsigned sizes[] = {1, 4, 10};
+    for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+        jk_cap c, ref, snap[8];
+        jk_hash snap_hash[8];
+        unsigned nsnap = 0;
+        JK_REQUIRE(jk_cap_cnode_new(sizes[z], &c) == JK_OK);
+        JK_REQUIRE(jk_cap_cnode_new(sizes[z], &ref) == JK_OK);
+        uint32_t n = 1u << sizes[z];
+        for (int step = 0; step < 1500; step++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            /* a few hot slots, so that writes meet, empty and refill pairs */
+            uint32_t i = (uint32_t)(x >> 8) % (n < 16 ? n : 16);
+            if (x & 0x10000)
+                i = (uint32_t)(x >> 24) % n;
+            jk_cap v = vals[(x >> 40) % 4];
+            if ((x >> 50) % 97 == 0 && nsnap < 8) { /* someone else holds c now */
+                snap[nsnap] = jk_cap_retain(c);
+                jk_cap_hash(c, &snap_hash[nsnap++]);
+            }
+            if ((x >> 45) % 7 == 0) {
+                jk_hash stale;
+                jk_cap_hash(c, &stale); /* a cached hash the update must drop */
+            }
+            JK_REQUIRE(jk_cap_cnode_update(&c, i, v) == JK_OK);
+            JK_REQUIRE(set_in(&ref, i, v) == JK_OK);
+            JK_CHECK(jk_cap_equal(c, ref));
+            JK_CHECK(same_hash(c, ref));
+            JK_CHECK_EQ(jk_cap_depth(c), jk_cap_depth(ref));
+        }
+        jk_hash want;
+        ref_cnode(c, &want);
+        jk_hash got;
+        jk_cap_hash(c, &got);
+        JK_CHECK_MEM(got.bytes, want.bytes, 32);
+        for (unsigned s = 0; s < nsnap; s++) {
+            jk_cap_hash(snap[s], &got);
+            JK_CHECK_MEM(got.bytes, snap_hash[s].bytes, 32);
+            ref_cnode(snap[s], &want);
+            JK_CHECK_MEM(got.bytes, want.bytes, 32);
+            jk_cap_release(snap[s]);
+        }
+        JK_CHECK(nsnap > 0);
+        jk_cap_release(c);
+        jk_cap_release(ref);
+    }
+    for (int v = 0; v < 4; v++)
+        jk_cap_release(vals[v]);
+    JK_CHECK_EQ(live(), before);
+}

@@ -83,6 +83,54 @@ JK_TEST(test_kernel_fault_discards_the_subtree)
     KT_END(&e);
 }
 
+/* A callee's return is written into its caller's cnode (in place where the
+ * caller holds it alone, issue 16): the caller's own value, and every
+ * earlier result, keep what they held; the same call again gives the same
+ * value. */
+JK_TEST(test_kernel_return_into_the_caller_keeps_values)
+{
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    uint32_t s21[1] = {CALLEE_SLOT};
+    jk_cap b = kt_inst(e.image, 0, NULL, NULL), a = kt_inst(e.image, 1, s21, &b);
+    jk_hash a_was, h1, h3, now;
+    jk_cap_hash(a, &a_was);
+    jk_kernel_result r1, r2, r3;
+    uint64_t args[3] = {EP_BUMP, 1000000, 5};
+    /* A relays to B's bump(5): B's new value lands in A's slot 21 */
+    JK_REQUIRE(jk_kernel_call(k, a, EP_RELAY, 5000000, args, jk_cap_null(), &r1) == JK_OK);
+    JK_CHECK_EQ(r1.outcome, JK_KERNEL_HALT);
+    JK_CHECK_EQ(r1.value >> 32, JK_KERNEL_HALT);
+    JK_CHECK_EQ((uint32_t)r1.value, 5);
+    jk_cap b1 = jk_cap_cnode_get(jk_cap_instance_cnode(r1.instance), CALLEE_SLOT);
+    JK_CHECK_EQ(kt_counter(b1), 5);
+    JK_CHECK_EQ(kt_counter(jk_cap_cnode_get(jk_cap_instance_cnode(a), CALLEE_SLOT)), 0);
+    jk_cap_hash(a, &now);
+    JK_CHECK_MEM(now.bytes, a_was.bytes, 32);
+    jk_cap_hash(r1.instance, &h1);
+    /* from the result: its B moves on to 8, r1's B stays at 5 */
+    args[2] = 3;
+    JK_REQUIRE(jk_kernel_call(k, r1.instance, EP_RELAY, 5000000, args, jk_cap_null(), &r2) == JK_OK);
+    JK_CHECK_EQ((uint32_t)r2.value, 8);
+    JK_CHECK_EQ(kt_counter(jk_cap_cnode_get(jk_cap_instance_cnode(r2.instance), CALLEE_SLOT)), 8);
+    JK_CHECK_EQ(kt_counter(b1), 5);
+    jk_cap_hash(r1.instance, &now);
+    JK_CHECK_MEM(now.bytes, h1.bytes, 32);
+    /* the first call again, from A as it was: the same value */
+    args[2] = 5;
+    JK_REQUIRE(jk_kernel_call(k, a, EP_RELAY, 5000000, args, jk_cap_null(), &r3) == JK_OK);
+    jk_cap_hash(r3.instance, &h3);
+    JK_CHECK_MEM(h3.bytes, h1.bytes, 32);
+    JK_CHECK_EQ(r3.gas_used, r1.gas_used);
+    jk_kernel_result_clear(&r1);
+    jk_kernel_result_clear(&r2);
+    jk_kernel_result_clear(&r3);
+    jk_cap_release(a);
+    jk_cap_release(b);
+    KT_END(&e);
+}
+
 JK_TEST(test_kernel_out_of_gas_then_resume_equals_one_run)
 {
     kt_env e;
