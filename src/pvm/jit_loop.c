@@ -48,7 +48,10 @@ typedef struct jk_cursor {
     unsigned reg;    /* guest register */
     uint8_t host;    /* its host register */
     int64_t stride;  /* what one iteration adds (0: not written) */
+    int sreg;        /* or the guest register that holds it (-1: none) */
     uint32_t update; /* the instruction that adds it, or UINT32_MAX */
+    int xreg, preg;  /* a derived base: reg = xreg + preg, stepped with preg (-1: not one) */
+    uint32_t def;    /* ... computed by this instruction */
     int64_t lo, hi;  /* bytes one iteration touches: [cursor + lo, cursor + hi),
                         relative to the cursor's value at the iteration's start */
     bool write;
@@ -83,6 +86,36 @@ static bool jk_loop_branch(const jk_pvm_insn *in)
     }
 }
 
+/* Is register r stepped: written at most once in the block (writes[],
+ * at[]: the counts and first writes), by add_imm_64 r, r, v (|v| bounded) or
+ * add_64 r, r, q with q not written? Then fill cu's step (stride or sreg,
+ * and the update's index). */
+static bool jk_loop_step(const jk_pvm_program *prog, const uint8_t *writes, const uint32_t *at, unsigned r,
+                         jk_cursor *cu)
+{
+    cu->stride = 0;
+    cu->sreg = -1;
+    cu->update = UINT32_MAX;
+    if (writes[r] == 0)
+        return true;
+    const jk_pvm_insn *in = &prog->insns[at[r]];
+    if (writes[r] > 1)
+        return false;
+    if (in->opcode == OP_add_imm_64 && in->rb == r) {
+        cu->stride = (int64_t)in->imm_x;
+        if (cu->stride < -JK_LOOP_MAX_STRIDE || cu->stride > JK_LOOP_MAX_STRIDE)
+            return false;
+    } else if (in->opcode == OP_add_64 && (in->ra == r) != (in->rb == r)) {
+        cu->sreg = (int)(in->ra == r ? in->rb : in->ra);
+        if (writes[cu->sreg] != 0)
+            return false; /* the step must be the same in every iteration */
+    } else {
+        return false;
+    }
+    cu->update = at[r];
+    return true;
+}
+
 /* Is the block starting at s a strided loop? Bounded look-ahead, so the
  * compiler stays linear. */
 static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_loop *l)
@@ -106,6 +139,8 @@ static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_loop *l)
                 l->cur[j].reg = m.base;
                 l->cur[j].host = c->map[m.base];
                 l->cur[j].update = UINT32_MAX;
+                l->cur[j].sreg = -1;
+                l->cur[j].xreg = l->cur[j].preg = -1;
                 l->cur[j].lo = INT64_MAX;
                 l->cur[j].hi = INT64_MIN;
             }
@@ -123,21 +158,36 @@ static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_loop *l)
     if (e == UINT32_MAX || l->ncur == 0 || e + 1 >= prog->insn_count)
         return false;
     l->last = e;
-    /* every write to a cursor is its one add_imm_64 c, c, stride */
+    /* each register's writes in the block: how many, and the first */
+    uint8_t writes[JK_PVM_REGS] = {0};
+    uint32_t at[JK_PVM_REGS] = {0};
     for (uint32_t k = s; k < e; k++) {
-        const jk_pvm_insn *in = &prog->insns[k];
         jk_memop m;
-        int w = jk_group_memop(in, &m) ? (m.write ? -1 : m.reg) : jk_group_alu(in);
-        int j = w < 0 ? -1 : jk_loop_cursor(l, (unsigned)w);
-        if (j < 0)
-            continue;
+        int w = jk_group_memop(&prog->insns[k], &m) ? (m.write ? -1 : m.reg) : jk_group_alu(&prog->insns[k]);
+        if (w >= 0 && writes[w]++ == 0)
+            at[w] = k;
+    }
+    /* a cursor is stepped (see jk_loop_step), or a derived base: written
+     * once, by add_64 b, x, p before its accesses, x not written, p
+     * stepped after that (b = x + p moves with p) */
+    for (unsigned j = 0; j < l->ncur; j++) {
         jk_cursor *cu = &l->cur[j];
-        int64_t stride = (int64_t)in->imm_x;
-        if (in->opcode != OP_add_imm_64 || in->rb != (unsigned)w || cu->update != UINT32_MAX ||
-            stride < -JK_LOOP_MAX_STRIDE || stride > JK_LOOP_MAX_STRIDE)
+        if (jk_loop_step(prog, writes, at, cu->reg, cu))
+            continue;
+        const jk_pvm_insn *in = &prog->insns[at[cu->reg]];
+        if (writes[cu->reg] != 1 || in->opcode != OP_add_64 || in->ra == cu->reg || in->rb == cu->reg)
             return false;
-        cu->update = k;
-        cu->stride = stride;
+        cu->def = at[cu->reg];
+        for (int swap = 0; swap < 2 && cu->preg < 0; swap++) {
+            unsigned x = swap ? in->rb : in->ra, p = swap ? in->ra : in->rb;
+            if (x != p && writes[x] == 0 && jk_loop_step(prog, writes, at, p, cu) &&
+                (cu->update == UINT32_MAX || cu->update > cu->def)) {
+                cu->xreg = (int)x;
+                cu->preg = (int)p;
+            }
+        }
+        if (cu->preg < 0)
+            return false;
     }
     /* the bytes one iteration touches, relative to its start's cursors */
     for (uint32_t k = s; k < e; k++) {
@@ -145,7 +195,9 @@ static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_loop *l)
         if (!jk_group_memop(&prog->insns[k], &m))
             continue;
         jk_cursor *cu = &l->cur[jk_loop_cursor(l, m.base)];
-        int64_t eff = (int64_t)(int32_t)m.off + (cu->update < k ? cu->stride : 0);
+        if (cu->preg >= 0 ? k < cu->def : cu->sreg >= 0 && cu->update < k)
+            return false; /* the previous iteration's base, or an offset that depends on the step */
+        int64_t eff = (int64_t)(int32_t)m.off + (cu->preg < 0 && cu->update < k ? cu->stride : 0);
         if (eff < -JK_LOOP_MAX_REACH || eff > JK_LOOP_MAX_REACH)
             return false;
         if (eff < cu->lo)
@@ -211,14 +263,36 @@ static void jk_loop_check(jk_cc *c, const jk_loop *l)
         unsigned span = (unsigned)(cu->hi - cu->lo);
         /* rcx = cursor + lo, in 64 bits: a value past 2^32 (or below 0)
          * keeps high bits after the probe's xor and misses */
-        x_op(b, 0, true, 0x8D, 1, X_RCX, X_MEM(cu->host, (int32_t)cu->lo), false);
+        if (cu->preg >= 0) { /* a derived base: the next iteration's is x + p */
+            ld(c, X_RCX, (unsigned)cu->xreg);
+            x_alu_r_rm(b, ALU_ADD, true, X_RCX, G((unsigned)cu->preg));
+            x_op(b, 0, true, 0x8D, 1, X_RCX, X_MEM(X_RCX, (int32_t)cu->lo), false);
+        } else {
+            x_op(b, 0, true, 0x8D, 1, X_RCX, X_MEM(cu->host, (int32_t)cu->lo), false);
+        }
         x_patch32(b, jk_jit_tlb_probe(c, span, cu->write), c->label[s]);
         /* hit: rdx = host page, rcx = (cursor + lo) − guest page */
         x_op(b, 0, true, 0x8D, 1, X_RAX, X_MEMI(X_RDX, X_RCX, 0, (int32_t)-cu->lo), false);
-        x_alu_r_rm(b, ALU_SUB, true, X_RAX, X_REG(cu->host));
+        if (cu->preg >= 0) {
+            x_alu_r_rm(b, ALU_SUB, true, X_RAX, G((unsigned)cu->xreg));
+            x_alu_r_rm(b, ALU_SUB, true, X_RAX, G((unsigned)cu->preg));
+        } else {
+            x_alu_r_rm(b, ALU_SUB, true, X_RAX, X_REG(cu->host));
+        }
         x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_LOOP_DELTA + 8 * (int32_t)j), X_RAX);
         /* eax = iterations inside the page: room / |stride| + 1 */
-        if (cu->stride == 0) {
+        if (cu->sreg >= 0) {
+            /* a step in a register: only 1..JK_LOOP_MAX_STRIDE, forwards */
+            x_mov_r_imm(b, X_RAX, JK_PVM_PAGE_SIZE - span);
+            x_alu_r_rm(b, ALU_SUB, false, X_RAX, X_REG(X_RCX));
+            ld(c, X_RCX, (unsigned)cu->sreg);
+            x_op(b, 0, true, 0x8D, 1, X_RDX, X_MEM(X_RCX, -1), false); /* lea rdx, [rcx - 1] */
+            x_alu_rm_imm(b, ALU_CMP, true, X_REG(X_RDX), JK_LOOP_MAX_STRIDE - 1);
+            x_patch32(b, x_jcc32(b, CC_A), c->label[s]);
+            x_alu_r_rm(b, ALU_XOR, false, X_RDX, X_REG(X_RDX));
+            x_f7(b, 6, false, X_REG(X_RCX)); /* div ecx: eax = room / step */
+            x_alu_rm_imm(b, ALU_ADD, false, X_REG(X_RAX), 1);
+        } else if (cu->stride == 0) {
             x_mov_r_imm(b, X_RAX, JK_LOOP_STILL);
         } else {
             if (cu->stride > 0) {
@@ -277,7 +351,7 @@ bool jk_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
     }
     c->label[e] = c->entry[e] = (uint32_t)b->len;
     size_t back = jk_loop_back_edge(c, &l);
-    if (back == SIZE_MAX || !x_reserve(b, 64 + 96 * JK_LOOP_CURSORS))
+    if (back == SIZE_MAX || !x_reserve(b, 64 + 160 * JK_LOOP_CURSORS))
         return true;
     jk_jump_to(c, x_jmp32(b), e + 1); /* leaving the loop */
 

@@ -344,3 +344,127 @@ JK_TEST(test_jit_strided_loop_read_only)
                  "  jump_ind r0, 0\n",
                  0x33200, 0x35100, 0x2c8);
 }
+
+JK_TEST(test_jit_strided_loop_register_step)
+{
+    /* a step held in a register that the block does not write (a sieve's
+     * marking loop): steps of 1, 3, 100, 2048 (the most the check takes),
+     * 2049 and 5000 (ordinary code only), 0 and a negative one (ordinary
+     * code only); and a step register the block writes (not a strided loop) */
+    jk_loop_runs("start:\n"
+                 "  load_imm r8, 1\n"
+                 "  load_imm r10, 7\n"
+                 "  fallthrough\n"
+                 "outer:\n"
+                 "  move_reg r2, r1\n"
+                 "  load_imm r4, 0\n"
+                 "  fallthrough\n"
+                 "mark:\n"
+                 "  store_ind_u8 r10, r2, 0\n"
+                 "  load_ind_u8 r7, r2, 1\n"
+                 "  add_64 r4, r4, r7\n"
+                 "  add_64 r2, r2, r8\n"
+                 "  branch_lt_u_imm r4, 600, mark\n"
+                 "  add_imm_64 r10, r10, 1\n"
+                 "  load_imm r9, 3\n"
+                 "  branch_eq_imm r8, 1, next\n"
+                 "  load_imm r9, 100\n"
+                 "  branch_eq_imm r8, 3, next\n"
+                 "  load_imm r9, 2048\n"
+                 "  branch_eq_imm r8, 100, next\n"
+                 "  load_imm r9, 2049\n"
+                 "  branch_eq_imm r8, 2048, next\n"
+                 "  load_imm r9, 5000\n"
+                 "  branch_eq_imm r8, 2049, next\n"
+                 "  load_imm r9, 0\n"
+                 "  branch_eq_imm r8, 5000, next\n"
+                 "  load_imm r9, -16\n"
+                 "  branch_eq_imm r8, 0, next\n"
+                 "  jump self\n"
+                 "next:\n"
+                 "  move_reg r8, r9\n"
+                 "  jump outer\n"
+                 "self:\n"
+                 "  load_imm r4, 300\n"
+                 "  load_imm r8, 12\n"
+                 "  fallthrough\n"
+                 "grow:\n"
+                 "  store_ind_u16 r4, r1, 0\n"
+                 "  add_64 r1, r1, r8\n"
+                 "  add_imm_64 r8, r8, 4\n"
+                 "  add_imm_64 r4, r4, -1\n"
+                 "  branch_ne_imm r4, 0, grow\n"
+                 "  load_imm r0, 0xffff0000\n"
+                 "  jump_ind r0, 0\n",
+                 0x2ff00, 0x36000, 0x3f4);
+}
+
+JK_TEST(test_jit_strided_loop_derived_base)
+{
+    /* a base recomputed each iteration as x + p, p stepped after it (the asm
+     * sieve's marking loop), with a register step and a constant one; then
+     * forms that are not strided loops: p stepped before the base is
+     * computed, x written in the block, an access through the base before
+     * it is recomputed (the previous iteration's value) */
+    jk_loop_runs("start:\n"
+                 "  move_reg r10, r1\n"
+                 "  load_imm r8, 3\n"
+                 "  load_imm r9, 0x4800\n"
+                 "  load_imm r4, 9\n"
+                 "  fallthrough\n"
+                 "outer:\n"
+                 "  move_reg r12, r8\n"
+                 "  fallthrough\n"
+                 "mark:\n"
+                 "  add_64 r11, r10, r12\n"
+                 "  store_ind_u8 r4, r11, 0\n"
+                 "  load_ind_u8 r7, r11, 1\n"
+                 "  add_64 r12, r12, r8\n"
+                 "  branch_lt_u r12, r9, mark\n"
+                 "  add_imm_64 r8, r8, 411\n"
+                 "  branch_lt_u_imm r8, 2500, outer\n"
+                 "  load_imm r12, 0\n"
+                 "  fallthrough\n"
+                 "konst:\n"
+                 "  add_64 r11, r12, r10\n"
+                 "  store_ind_u16 r12, r11, 2\n"
+                 "  add_imm_64 r12, r12, 6\n"
+                 "  branch_lt_u r12, r9, konst\n"
+                 "  load_imm r12, 0\n"
+                 "  fallthrough\n"
+                 "before:\n"
+                 "  add_imm_64 r12, r12, 5\n"
+                 "  add_64 r11, r10, r12\n"
+                 "  store_ind_u8 r12, r11, 0\n"
+                 "  branch_lt_u r12, r9, before\n"
+                 "  load_imm r12, 0\n"
+                 "  fallthrough\n"
+                 "xmoves:\n"
+                 "  add_64 r11, r10, r12\n"
+                 "  store_ind_u8 r12, r11, 0\n"
+                 "  add_imm_64 r10, r10, 1\n"
+                 "  add_imm_64 r12, r12, 7\n"
+                 "  branch_lt_u r12, r9, xmoves\n"
+                 "  load_imm r0, 0xffff0000\n"
+                 "  jump_ind r0, 0\n",
+                 0x2ff00, 0x36000, 0x3f4);
+    /* an access through the base before it is recomputed: at the first
+     * check the old base can lie in the page before the new one, which the
+     * TLB already holds */
+    jk_loop_runs("start:\n"
+                 "  move_reg r10, r1\n"
+                 "  move_reg r11, r1\n"
+                 "  load_imm r12, 0\n"
+                 "  load_imm r9, 600\n"
+                 "  store_imm_ind_u8 r1, 24, 1\n" /* the next page in the TLB for writing */
+                 "  fallthrough\n"
+                 "stale:\n"
+                 "  store_ind_u8 r12, r11, 0\n"
+                 "  add_64 r11, r10, r12\n"
+                 "  load_ind_u8 r7, r11, 0\n"
+                 "  add_imm_64 r12, r12, 9\n"
+                 "  branch_lt_u r12, r9, stale\n"
+                 "  load_imm r0, 0xffff0000\n"
+                 "  jump_ind r0, 0\n",
+                 0x30fe8, 0x31008, 1);
+}
