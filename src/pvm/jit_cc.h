@@ -244,9 +244,9 @@ void jk_jit_branch(jk_cc *c, uint32_t i, int cc, uint32_t target);
 bool jk_jit_is_call(const jk_cc *c, uint32_t i, uint64_t v);
 /* jit_ctl.c: a static call returning to v, to block target. */
 void jk_jit_static_call(jk_cc *c, uint64_t v, uint32_t target);
-/* jit_ctl.c: djump on the address in eax (call_v >= 0: a call via a
- * pointer returning to call_v). */
-void jk_jit_djump(jk_cc *c, uint32_t i, int64_t call_v);
+/* jit_ctl.c: djump on the address (ω_base + imm) mod 2^32, or on eax when
+ * in_eax (call_v >= 0: a call via a pointer returning to call_v). */
+void jk_jit_djump(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t imm, int64_t call_v);
 /* jit_ctl.c: the predicted return of `jump_ind ra, imm`; falls through with
  * eax = the target when it is not the predicted one. */
 void jk_jit_return(jk_cc *c, unsigned a, uint64_t imm);

@@ -99,7 +99,7 @@ void jk_jit_return(jk_cc *c, unsigned a, uint64_t imm)
     x_here8(b, other);
 }
 
-/* djump (Graypaper) on the address in eax, inlined at each dynamic jump so
+/* djump (Graypaper) on the address (ω_base + imm) mod 2^32, inlined at each dynamic jump so
  * that every site has its own indirect branch to predict: halt on the halt
  * address; else a = 2(k+1) with k < |j| enters jump-table entry k, whose code
  * is a block start's prologue or, for an entry that is not a block start,
@@ -107,13 +107,19 @@ void jk_jit_return(jk_cc *c, unsigned a, uint64_t imm)
  * With e = a − 2 (32-bit) rotated right by one bit, an even e
  * gives k and an odd one a value >= 2^31, so one unsigned compare with |j|
  * sends odd e, e >= 2|j| (which includes a = 0) and the halt address to the
- * out-of-line part (halt or panic). `call_v` >= 0: this is a call via a
+ * out-of-line part (halt or panic). e is formed in ecx straight from the
+ * register (`lea ecx, [reg + imm − 2]`), or from eax when the address is
+ * already there (`in_eax`: after a return's compare); the out-of-line part
+ * rebuilds the address from ecx. `call_v` >= 0: this is a call via a
  * pointer, returning to call_v. */
-void jk_jit_djump(jk_cc *c, uint32_t i, int64_t call_v)
+void jk_jit_djump(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t imm, int64_t call_v)
 {
     jk_x64_buf *b = &c->b;
     uint32_t count = c->prog->blob.jump_count;
-    x_op(b, 0, false, 0x8D, 1, X_RCX, X_MEM(X_RAX, -2), false); /* lea ecx, [rax-2] */
+    if (in_eax)
+        x_op(b, 0, false, 0x8D, 1, X_RCX, X_MEM(X_RAX, -2), false); /* lea ecx, [rax-2] */
+    else
+        jk_jit_maddr(c, (int)base, imm - 2);
     x_shift_imm(b, SH_ROR, false, X_RCX, 1);
     x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RCX), (int32_t)count);
     jk_late out = {0};
@@ -174,7 +180,10 @@ void jk_jit_emit_late(jk_cc *c)
             x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), (int32_t)l->cost);
             jk_exit_with(c, l->first, JK_JIT_EXIT_OOG);
             break;
-        case JK_LATE_DJUMP_OUT: /* eax: the address; halt on 0xFFFF0000, else panic */
+        case JK_LATE_DJUMP_OUT: /* ecx: e; halt on 0xFFFF0000, else panic */
+            x_mov_r_rm(b, false, X_RAX, X_REG(X_RCX));
+            x_shift_imm(b, SH_ROL, false, X_RAX, 1);
+            x_alu_rm_imm(b, ALU_ADD, false, X_REG(X_RAX), 2); /* eax = the address */
             jk_set_exit(c, l->first);
             x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RAX), (int32_t)JK_PVM_HALT_ADDRESS);
             x_patch32(b, x_jcc32(b, CC_E), c->halt_common);

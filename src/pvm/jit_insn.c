@@ -277,7 +277,7 @@ void jk_jit_compile_insn(jk_cc *c, uint32_t i)
     case OP_jump: jk_jit_branch(c, i, -1, in->target); break;
     case OP_jump_ind:
         jk_jit_return(c, A, X);
-        jk_jit_djump(c, i, -1);
+        jk_jit_djump(c, i, true, A, X, -1);
         break;
     case OP_load_imm_jump:
         jk_load_const(c, A, X);
@@ -287,9 +287,14 @@ void jk_jit_compile_insn(jk_cc *c, uint32_t i)
             jk_jit_branch(c, i, -1, in->target);
         break;
     case OP_load_imm_jump_ind:
-        jk_jit_addr(c, (int)B, Y); /* read before ω_A is written: ra may equal rb */
-        jk_load_const(c, A, X);
-        jk_jit_djump(c, i, jk_jit_is_call(c, i, X) ? (int64_t)(uint32_t)X : -1);
+        if (A == B) { /* ω_B is read before ω_A is written */
+            jk_jit_addr(c, (int)B, Y);
+            jk_load_const(c, A, X);
+            jk_jit_djump(c, i, true, B, Y, jk_jit_is_call(c, i, X) ? (int64_t)(uint32_t)X : -1);
+        } else {
+            jk_load_const(c, A, X);
+            jk_jit_djump(c, i, false, B, Y, jk_jit_is_call(c, i, X) ? (int64_t)(uint32_t)X : -1);
+        }
         break;
 
     case OP_load_u8: jk_jit_maddr(c, -1, X); jk_jit_load(c, i, A, 1, false); break;

@@ -107,9 +107,9 @@ bool jk_jit_divisor_safe(const jk_cc *c, uint32_t i, unsigned reg, bool w, bool 
     const jk_pvm_program *prog = c->prog;
     uint32_t s = i;
     while (!prog->block_start[s]) {
-        if (i - s >= JK_RANGE_WINDOW)
-            return false;
-        s--; /* index 0 is always a block start */
+        if (i - s >= JK_RANGE_WINDOW || s == 0)
+            return false; /* (index 0 is a block start: the second is a guard) */
+        s--;
     }
     jk_range r[JK_PVM_REGS];
     for (unsigned g = 0; g < JK_PVM_REGS; g++)
