@@ -27,6 +27,21 @@ jk_cap jk_test_image(const char *source, const jk_kernel_image_opts *opts)
     return image;
 }
 
+jk_cap jk_test_instance(jk_cap image, int n, const uint32_t *slots, const jk_cap *caps)
+{
+    jk_cap cnode, next, inst = jk_cap_null();
+    if (jk_cap_cnode_new(JK_CAP_ROOT_LOG2, &cnode) != JK_OK)
+        return inst;
+    for (int i = 0; i < n; i++)
+        if (jk_cap_cnode_set(cnode, slots[i], caps[i], &next) == JK_OK) {
+            jk_cap_release(cnode);
+            cnode = next;
+        }
+    jk_cap_instance_genesis(image, cnode, &inst, NULL);
+    jk_cap_release(cnode);
+    return inst;
+}
+
 jk_err jk_test_build(const char *const *sources, size_t n, const char *opt, const char *path, jk_diag *diag)
 {
     jk_sdk_options o = {.opt = opt};

@@ -11,6 +11,11 @@
  * releases the image. */
 jk_cap jk_test_image(const char *source, const jk_kernel_image_opts *opts);
 
+/* A genesis instance of `image` whose 256-slot root cnode holds caps[i] in
+ * slots[i] (i < n; borrowed; a set the cnode refuses is skipped). NEW
+ * reference, or the null cap when genesis refuses. */
+jk_cap jk_test_instance(jk_cap image, int n, const uint32_t *slots, const jk_cap *caps);
+
 /* Build `sources` (paths from the project root) with jk_sdk_build at `opt`
  * and write the program file to `path`. Returns JK_OK or the build's error
  * (reason in diag, optional). */

@@ -14,21 +14,6 @@ static jk_cap jk_build_image(const char *source, const jk_cap_mapping *maps, uin
     return jk_test_image(source, &opts);
 }
 
-static jk_cap jk_instance(jk_cap image, int n, const uint32_t *slots, const jk_cap *caps)
-{
-    jk_cap cnode, next, inst = jk_cap_null();
-    if (jk_cap_cnode_new(8, &cnode) != JK_OK)
-        return inst;
-    for (int i = 0; i < n; i++)
-        if (jk_cap_cnode_set(cnode, slots[i], caps[i], &next) == JK_OK) {
-            jk_cap_release(cnode);
-            cnode = next;
-        }
-    jk_cap_instance_genesis(image, cnode, &inst, NULL);
-    jk_cap_release(cnode);
-    return inst;
-}
-
 typedef struct jk_decider {
     int seen, refuse_at;
     uint8_t keys[8];
@@ -61,13 +46,13 @@ JK_TEST(test_chain_invoke_serves_attests_and_aborts_whole)
     JK_REQUIRE(jk_kernel_mint_marker(k, 1, &marker) == JK_OK && jk_kernel_mint_marker(k, 2, &other) == JK_OK);
     JK_REQUIRE(jk_cap_data_new_zeroed(4096, &zero) == JK_OK);
     uint32_t s20[1] = {20};
-    jk_cap aa = jk_instance(aa_image, 1, s20, &marker);
-    jk_cap rogue_aa = jk_instance(aa_image, 1, s20, &other);
+    jk_cap aa = jk_test_instance(aa_image, 1, s20, &marker);
+    jk_cap rogue_aa = jk_test_instance(aa_image, 1, s20, &other);
     uint32_t s[2] = {21, 22};
     jk_cap c[2] = {aa, zero};
-    jk_cap chain = jk_instance(att_image, 2, s, c);
+    jk_cap chain = jk_test_instance(att_image, 2, s, c);
     c[0] = rogue_aa;
-    jk_cap rogue = jk_instance(att_image, 2, s, c);
+    jk_cap rogue = jk_test_instance(att_image, 2, s, c);
 
     /* Every attest accepted: the invocation HALTs, in order. */
     jk_decider d = {.refuse_at = -1};

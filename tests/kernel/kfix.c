@@ -1,5 +1,6 @@
 /* kfix.c — the kernel tests' fixtures (kfix.h). */
 #include "kfix.h"
+#include "../progs.h"
 #include "../test.h"
 #include "jark/sdk.h"
 
@@ -28,21 +29,17 @@ jk_cap kt_image(void)
 /* An instance of kprog with a zeroed state page and (slot, cap) extras. */
 jk_cap kt_inst(jk_cap image, int n, const uint32_t *slots, const jk_cap *caps)
 {
-    jk_cap cnode, next, state, inst = jk_cap_null();
-    if (jk_cap_cnode_new(8, &cnode) != JK_OK)
-        return inst;
-    if (jk_cap_data_new_zeroed(4096, &state) == JK_OK && jk_cap_cnode_set(cnode, STATE_SLOT, state, &next) == JK_OK) {
-        jk_cap_release(cnode);
-        cnode = next;
+    enum { MAX = 32 };
+    uint32_t s[MAX + 1] = {STATE_SLOT};
+    jk_cap c[MAX + 1] = {jk_cap_null()};
+    if (n < 0 || n > MAX || jk_cap_data_new_zeroed(4096, &c[0]) != JK_OK)
+        return jk_cap_null();
+    for (int i = 0; i < n; i++) {
+        s[i + 1] = slots[i];
+        c[i + 1] = caps[i];
     }
-    jk_cap_release(state);
-    for (int i = 0; i < n; i++)
-        if (jk_cap_cnode_set(cnode, slots[i], caps[i], &next) == JK_OK) {
-            jk_cap_release(cnode);
-            cnode = next;
-        }
-    jk_cap_instance_genesis(image, cnode, &inst, NULL);
-    jk_cap_release(cnode);
+    jk_cap inst = jk_test_instance(image, n + 1, s, c);
+    jk_cap_release(c[0]);
     return inst;
 }
 
