@@ -93,7 +93,9 @@ enum {
  *   'U'    head ‖ owner[32] ‖ index u8 ‖ lib u8       upgrade (governance)
  *   'F'    head ‖ account[32] ‖ amount u64               fund (governance)
  * nonce: the signer's account's next nonce (0 for a key with no account):
- * an event applies at most once. */
+ * an event applies at most once. verify takes up to NONCE_WINDOW - 1 past
+ * it (so a key's events may be sent together, in order); apply skips one
+ * whose nonce is not the account's when it gets there. */
 #define HEAD 41
 #define DEPLOY_SIZE (HEAD + 10)
 #define CALL_SIZE (HEAD + 49)
@@ -101,6 +103,7 @@ enum {
 #define FUND_SIZE (HEAD + 40)
 #define MAX_BLOB 128
 #define NLIB 3 /* library images: programs.dispatch of the spec, in order */
+#define NONCE_WINDOW 16          /* verify takes nonces next .. next + 15 */
 #define MAX_CALL_GAS 50000000ull /* a call's gas: 1..this */
 #define EXPORT_GAS 1000000ull    /* what an upgrade gives the old contract's export */
 #define APPLY_RESERVE 2000000ull /* apply keeps this much for itself after a call */

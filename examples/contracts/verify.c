@@ -1,7 +1,7 @@
 /* verify.c — the contracts chain's VerifyImage: runs once per gossiped event
  * on a copy of the chain's state. slot[0] = {0: blob, 1: AA}. It refuses,
  * with a reason, what apply would not apply (a malformed event, a stale
- * nonce, a governance op by another key, a call with more gas than the
+ * nonce or one too far ahead, a governance op by another key, a call with more gas than the
  * signer's credit), has the signer attest the blob, and hands back a
  * Transact instance holding it. This chain has no dispatch events: its
  * Dispatch_k images are its contract library (contracts.h). */
@@ -22,7 +22,13 @@ uint64_t verify(void)
     uint8_t meta[META_SIZE] = {0};
     if (a >= 0)
         meta_read((uint64_t)a, meta);
-    REFUSE_UNLESS(get_u64(blob + 33) == get_u64(meta + META_NONCE), 2, "stale or future nonce");
+    /* A window of nonces, not just the next one: a node remembers what verify
+     * refused (docs/events-format.md), so an event sent before its
+     * predecessor's block must not be refused; apply skips an event whose
+     * nonce is not the account's when it gets there. */
+    uint64_t nonce = get_u64(blob + 33), next = get_u64(meta + META_NONCE);
+    REFUSE_UNLESS(nonce >= next, 2, "stale nonce: an event of this key with it was applied");
+    REFUSE_UNLESS(nonce - next < NONCE_WINDOW, 7, "nonce too far ahead of the account's");
     uint8_t gov[32];
     uint64_t initial;
     config_read(gov, &initial);
@@ -31,10 +37,8 @@ uint64_t verify(void)
     if (blob[0] == 'C') {
         uint64_t credit = a >= 0 ? get_u64(meta + META_CREDIT) : initial;
         REFUSE_UNLESS(get_u64(blob + HEAD + 33) <= credit, 4, "the call's gas is more than the account's credit");
-        int64_t o = account_find(blob + HEAD);
-        REFUSE_UNLESS(o >= 0 && jk_cap_kind(contract_path(o, blob[HEAD + 32])) ==
-                                    JK_KIND_INSTANCE,
-                      5, "no contract at that owner and index");
+        /* Whether the contract exists is apply's to find (OUT_NO_CONTRACT):
+         * an earlier event of this block may deploy it. */
     }
     if (blob[0] == 'D' && a >= 0)
         REFUSE_UNLESS(jk_cap_kind(contract_path(a, blob[HEAD + 1])) == JK_KIND_NONE, 6,
