@@ -685,6 +685,39 @@ static jk_err jk_app_check_layout(const char *dir, jk_diag *diag)
 
 /* Resume: the head and the archive's top were committed together, so they
  * are one height; the head's certificate is what the next proposal carries. */
+/* The head block's dispatch part queued the next cycle's dispatch events:
+ * a node reopened from its store takes them back, so its next proposal
+ * consumes them as every other node expects (docs/node.md). What the head
+ * block's apply emitted to dispatch endpoints, and a queue carried over a
+ * block whose process did not run, are not in the block: not restored. */
+static jk_err jk_app_restore_queue(jk_node_chain_app *a, const uint8_t *bytes, size_t len, jk_diag *diag)
+{
+    jk_chain_block b;
+    jk_err err = jk_chain_block_decode(bytes, len, &b, diag);
+    if (err != JK_OK)
+        return err;
+    const jk_chain_dispatch_part *d = &b.dispatch;
+    jk_chain_pooled *list = calloc(d->queued_count ? d->queued_count : 1, sizeof *list);
+    err = list ? JK_OK : JK_ERR_NOMEM;
+    for (size_t i = 0; err == JK_OK && i < d->queued_count; i++) {
+        const jk_chain_traced_event *e = &d->queued[i];
+        /* borrowed from the block: jk_chain_set_queue copies */
+        list[i].blob = (uint8_t *)e->event.blob;
+        list[i].blob_len = e->event.blob_len;
+        list[i].traces = (jk_chain_trace *)e->traces;
+        list[i].trace_count = e->trace_count;
+        list[i].endpoint = e->event.endpoint;
+        jk_chain_event_hash(&e->event, &list[i].hash);
+    }
+    if (err == JK_OK && d->ran)
+        err = jk_chain_set_queue(a->v->ck, list, d->queued_count);
+    free(list);
+    jk_chain_block_free(&b);
+    if (err == JK_OK)
+        jk_app_keep_queue(a);
+    return err;
+}
+
 static jk_err jk_app_recover(jk_node_chain_app *a, jk_diag *diag)
 {
     uint64_t top = jk_node_archive_top(a->archive);
@@ -695,9 +728,14 @@ static jk_err jk_app_recover(jk_node_chain_app *a, jk_diag *diag)
                            (unsigned long long)a->v->height, (unsigned long long)top);
     if (top == 0)
         return JK_OK;
-    jk_err err = jk_node_archive_get(a->archive, top, NULL, NULL, NULL, &a->head_cert, diag);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    jk_err err = jk_node_archive_get(a->archive, top, NULL, &bytes, &len, &a->head_cert, diag);
     if (err == JK_OK)
         jk_cons_cert_hash(&a->head_cert, &a->last_commit);
+    if (err == JK_OK)
+        err = jk_app_restore_queue(a, bytes, len, diag);
+    free(bytes);
     return err;
 }
 

@@ -260,6 +260,16 @@ JK_TEST(test_poll_network_queue_moves_to_the_next_proposer)
     check_everywhere(&n, 7, 0, 0, __LINE__);
     for (uint32_t i = 0; i < V; i++) /* every node holds the queue, not only A */
         JK_CHECK_EQ(jk_node_chain_app_validator(n.apps[i])->ck->queued_count, 1);
+    /* B restarts from its store: the head block's dispatch part gives the
+     * queue back */
+    jk_node_chain_app_close(n.apps[3]);
+    n.apps[3] = NULL;
+    char d[PATH_MAX];
+    snprintf(d, sizeof d, "%s/v3", n.dir);
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_node_chain_app_open(d, n.keys[3].sk, &n.g, &n.apps[3], &diag) == JK_OK);
+    jk_node_chain_app_bind(n.apps[3], &n.cb[3]);
+    JK_CHECK_EQ(jk_node_chain_app_validator(n.apps[3])->ck->queued_count, 1);
     /* proposer B = 3 of height 3 feeds it to certify: the record */
     JK_REQUIRE(height(&n, 3));
     check_everywhere(&n, 7, 2, 1, __LINE__);
