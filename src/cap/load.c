@@ -188,6 +188,33 @@ static jk_err jk_load_dtree(jk_loader *L, const jk_hash *h, uint32_t pages, uint
 static jk_err jk_load_group(jk_loader *L, const jk_hash *h, unsigned height, unsigned nest,
                             jk_cnode_node **out);
 
+/* A height-1 node over the two slots named (zero: empty). */
+static jk_err jk_node_of_slots(jk_loader *L, const jk_hash kid_hash[2], unsigned nest, jk_cnode_node **n)
+{
+    jk_err err = JK_OK;
+    jk_cap s[2] = {jk_cap_null(), jk_cap_null()};
+    for (int i = 0; i < 2 && err == JK_OK; i++)
+        if (!jk_hash_is_zero(&kid_hash[i]))
+            err = jk_load_cap(L, &kid_hash[i], nest, &s[i]);
+    if (err == JK_OK && !(*n = jk_cnode_node_new_slots(s[0], s[1])))
+        err = JK_ERR_NOMEM;
+    jk_cap_release(s[0]);
+    jk_cap_release(s[1]);
+    return err;
+}
+
+/* A node of `height` over the kids loaded (err: how their loading went);
+ * the kids' references are given up either way. */
+static jk_err jk_node_of_kids(jk_err err, unsigned height, jk_cnode_node *k[2], jk_cnode_node **n)
+{
+    if (err == JK_OK && !(*n = jk_cnode_node_new_kids((uint8_t)height, k[0], k[1])))
+        err = JK_ERR_NOMEM;
+    for (int i = 0; i < 2; i++)
+        if (k[i])
+            jk_obj_release(&k[i]->o);
+    return err;
+}
+
 /* A CNode subtree of height `height` whose slots sit at nesting `nest`. */
 static jk_err jk_load_ctree(jk_loader *L, const jk_hash *h, unsigned height, unsigned nest,
                             jk_cnode_node **out)
@@ -212,24 +239,13 @@ static jk_err jk_load_ctree(jk_loader *L, const jk_hash *h, unsigned height, uns
     jk_hash kid_hash[2] = {v.a, v.b};
     jk_cnode_node *n = NULL;
     if (height == 1) {
-        jk_cap s[2] = {jk_cap_null(), jk_cap_null()};
-        for (int i = 0; i < 2 && err == JK_OK; i++)
-            if (!jk_hash_is_zero(&kid_hash[i]))
-                err = jk_load_cap(L, &kid_hash[i], nest, &s[i]);
-        if (err == JK_OK && !(n = jk_cnode_node_new_slots(s[0], s[1])))
-            err = JK_ERR_NOMEM;
-        jk_cap_release(s[0]);
-        jk_cap_release(s[1]);
+        err = jk_node_of_slots(L, kid_hash, nest, &n);
     } else {
         jk_cnode_node *k[2] = {NULL, NULL};
         for (int i = 0; i < 2 && err == JK_OK; i++)
             if (!jk_hash_is_zero(&kid_hash[i]))
                 err = jk_load_ctree(L, &kid_hash[i], height - 1, nest, &k[i]);
-        if (err == JK_OK && !(n = jk_cnode_node_new_kids((uint8_t)height, k[0], k[1])))
-            err = JK_ERR_NOMEM;
-        for (int i = 0; i < 2; i++)
-            if (k[i])
-                jk_obj_release(&k[i]->o);
+        err = jk_node_of_kids(err, height, k, &n);
     }
     if (err != JK_OK)
         return err;
@@ -294,14 +310,7 @@ static jk_err jk_group_node(jk_loader *L, jk_group_rd *r, unsigned height, unsig
     jk_err err = JK_OK;
     jk_cnode_node *n = NULL;
     if (height == 1) {
-        jk_cap s[2] = {jk_cap_null(), jk_cap_null()};
-        for (int i = 0; i < 2 && err == JK_OK; i++)
-            if (!jk_hash_is_zero(&kid_hash[i]))
-                err = jk_load_cap(L, &kid_hash[i], nest, &s[i]);
-        if (err == JK_OK && !(n = jk_cnode_node_new_slots(s[0], s[1])))
-            err = JK_ERR_NOMEM;
-        jk_cap_release(s[0]);
-        jk_cap_release(s[1]);
+        err = jk_node_of_slots(L, kid_hash, nest, &n);
     } else {
         jk_cnode_node *k[2] = {NULL, NULL};
         for (int i = 0; i < 2 && err == JK_OK; i++) {
@@ -313,11 +322,7 @@ static jk_err jk_group_node(jk_loader *L, jk_group_rd *r, unsigned height, unsig
             }
             err = jk_group_node(L, r, height - 1, bottom, nest, &kid_hash[i], &k[i]);
         }
-        if (err == JK_OK && !(n = jk_cnode_node_new_kids((uint8_t)height, k[0], k[1])))
-            err = JK_ERR_NOMEM;
-        for (int i = 0; i < 2; i++)
-            if (k[i])
-                jk_obj_release(&k[i]->o);
+        err = jk_node_of_kids(err, height, k, &n);
     }
     if (err != JK_OK)
         return err;

@@ -17,6 +17,7 @@
 #include "../test.h"
 
 #include "jark/cap.h"
+#include "store_util.h"
 
 #include <lmdb.h>
 #include <signal.h>
@@ -32,22 +33,6 @@ static int64_t live(void)
     return s.live_objects;
 }
 
-static void tmpdir(char *dir, size_t n)
-{
-    snprintf(dir, n, "/tmp/jk_cap_store_XXXXXX");
-    if (!mkdtemp(dir))
-        dir[0] = 0;
-}
-
-static void rmstore(const char *dir)
-{
-    char p[512];
-    snprintf(p, sizeof p, "%s/data.mdb", dir);
-    unlink(p);
-    snprintf(p, sizeof p, "%s/lock.mdb", dir);
-    unlink(p);
-    rmdir(dir);
-}
 
 static const uint8_t blob[] = {0x00, 0x00, 0x04, 0x01, 0x0A, 0x00, 0x00, 0x0B};
 
@@ -84,7 +69,7 @@ static jk_cap state_value(uint32_t pages, jk_cap *data_out)
 static jk_cap_store *open_fresh(char *dir, const jk_cap_store_options *opt)
 {
     jk_cap_store *st = NULL;
-    tmpdir(dir, 64);
+    jk_ts_tmpdir(dir, 64);
     if (!dir[0] || jk_cap_store_open(dir, opt, &st, NULL) != JK_OK)
         return NULL;
     return st;
@@ -144,7 +129,7 @@ JK_TEST(test_cap_store_commit_reopen_load)
     jk_cap caps[] = {d, inst, d2, cn, inst2};
     for (size_t i = 0; i < 5; i++)
         jk_cap_release(caps[i]);
-    rmstore(dir);
+    jk_ts_rmstore(dir);
     JK_CHECK_EQ(live(), before);
 }
 
@@ -189,7 +174,7 @@ JK_TEST(test_cap_store_put_get_has)
     JK_CHECK(jk_cap_store_get(st, &absent, &bytes, &len, &diag) == JK_ERR_CAP_MISSING);
     JK_CHECK(jk_cap_store_load(st, &absent, &d, &diag) == JK_ERR_CAP_MISSING);
     jk_cap_store_close(st);
-    rmstore(dir);
+    jk_ts_rmstore(dir);
 }
 
 /* Bytes changed on disk behind the store's back are noticed at load. */
@@ -240,7 +225,7 @@ JK_TEST(test_cap_store_detects_corruption)
     jk_cap_store_close(st);
     jk_cap_release(d);
     jk_cap_release(inst);
-    rmstore(dir);
+    jk_ts_rmstore(dir);
     JK_CHECK_EQ(live(), before);
 }
 
@@ -272,7 +257,7 @@ JK_TEST(test_cap_store_map_full_is_atomic)
     jk_cap caps[] = {d1, small, d2, big};
     for (size_t i = 0; i < 4; i++)
         jk_cap_release(caps[i]);
-    rmstore(dir);
+    jk_ts_rmstore(dir);
     JK_CHECK_EQ(live(), before);
 }
 
@@ -379,7 +364,7 @@ JK_TEST(test_cap_batch_commits_land_together)
     jk_cap caps[] = {a, b, c, d};
     for (size_t i = 0; i < 4; i++)
         jk_cap_release(caps[i]);
-    rmstore(dir);
+    jk_ts_rmstore(dir);
 }
 
 /* A commit that does not fit the map, inside a batch: it fails whole, the
@@ -417,7 +402,7 @@ JK_TEST(test_cap_batch_map_full_keeps_batch)
     jk_cap caps[] = {d1, small, d2, next, d3, big};
     for (size_t i = 0; i < 6; i++)
         jk_cap_release(caps[i]);
-    rmstore(dir);
+    jk_ts_rmstore(dir);
 }
 
 /* Durable writes end the batch first; close ends it; the sync counts. */
@@ -501,7 +486,7 @@ JK_TEST(test_cap_batch_durable_ends_it)
     jk_cap caps[] = {a, b, c, e, f};
     for (size_t i = 0; i < 5; i++)
         jk_cap_release(caps[i]);
-    rmstore(dir);
+    jk_ts_rmstore(dir);
 }
 
 /* Fault injection: the batch's commit cannot write (RLIMIT_FSIZE at the
@@ -549,5 +534,5 @@ JK_TEST(test_cap_batch_failed_write_loses_batch_whole)
     jk_cap caps[] = {d1, first, d2, second, d3, third};
     for (size_t i = 0; i < 6; i++)
         jk_cap_release(caps[i]);
-    rmstore(dir);
+    jk_ts_rmstore(dir);
 }

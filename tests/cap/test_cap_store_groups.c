@@ -10,27 +10,12 @@
 #include "../test.h"
 
 #include "jark/cap.h"
+#include "store_util.h"
 
 #include <lmdb.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-static void g_tmpdir(char *dir, size_t n)
-{
-    snprintf(dir, n, "/tmp/jk_cap_groups_XXXXXX");
-    if (!mkdtemp(dir))
-        dir[0] = 0;
-}
-
-static void g_rmstore(const char *dir)
-{
-    char p[512];
-    snprintf(p, sizeof p, "%s/data.mdb", dir);
-    unlink(p);
-    snprintf(p, sizeof p, "%s/lock.mdb", dir);
-    unlink(p);
-    rmdir(dir);
-}
 
 static jk_cap g_u64(uint64_t v)
 {
@@ -73,7 +58,7 @@ static uint64_t g_node_records(jk_cap_store *st)
 JK_TEST(test_cap_groups_same_roots_fewer_records)
 {
     char dir[64];
-    g_tmpdir(dir, sizeof dir);
+    jk_ts_tmpdir(dir, sizeof dir);
     JK_REQUIRE(dir[0]);
     jk_cap_store *st;
     jk_diag diag = {{0}};
@@ -139,7 +124,7 @@ JK_TEST(test_cap_groups_same_roots_fewer_records)
     jk_cap_release(big);
     jk_cap_release(next);
     jk_cap_release(v);
-    g_rmstore(dir);
+    jk_ts_rmstore(dir);
 }
 
 /* Change the record under key with fn, through LMDB directly. */
@@ -186,7 +171,7 @@ JK_TEST(test_cap_groups_damage_is_refused)
     jk_err want[] = {JK_ERR_CAP_CORRUPT, JK_ERR_CAP_DECODE, JK_ERR_CAP_CORRUPT};
     for (int k = 0; k < 3; k++) {
         char dir[64];
-        g_tmpdir(dir, sizeof dir);
+        jk_ts_tmpdir(dir, sizeof dir);
         JK_REQUIRE(dir[0]);
         jk_cap_store *st;
         jk_diag diag = {{0}};
@@ -212,7 +197,7 @@ JK_TEST(test_cap_groups_damage_is_refused)
         JK_CHECK(jk_cap_is_null(back));
         jk_cap_store_close(st);
         jk_cap_release(c);
-        g_rmstore(dir);
+        jk_ts_rmstore(dir);
     }
 }
 
@@ -220,7 +205,7 @@ JK_TEST(test_cap_groups_old_layout_refused)
 {
     for (int k = 0; k < 2; k++) {
         char dir[64];
-        g_tmpdir(dir, sizeof dir);
+        jk_ts_tmpdir(dir, sizeof dir);
         JK_REQUIRE(dir[0]);
         /* layout 1: objects, no "format" table; or "format" saying 7 */
         MDB_env *env;
@@ -241,6 +226,6 @@ JK_TEST(test_cap_groups_old_layout_refused)
         JK_CHECK_EQ(jk_cap_store_open(dir, NULL, &st, &diag), JK_ERR_CAP_STORE_LAYOUT);
         JK_CHECK(st == NULL);
         JK_CHECK(strstr(diag.msg, k == 0 ? "layout 1" : "layout 7") != NULL);
-        g_rmstore(dir);
+        jk_ts_rmstore(dir);
     }
 }
