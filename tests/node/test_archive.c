@@ -56,14 +56,23 @@ static void fixture_make(fixture *f)
     }
 }
 
+/* An archive opened in a fresh folder (dir: 128 bytes; remove it with
+ * jk_test_rm_tree), or NULL. */
+static jk_node_archive *archive_fresh(char *dir)
+{
+    jk_node_archive *a = NULL;
+    if (!jk_test_tmpdir("archive", dir, 128) || jk_node_archive_open(dir, &a, NULL) != JK_OK)
+        return NULL;
+    return a;
+}
+
 JK_TEST(test_archive_by_height_and_hash_across_reopen)
 {
     static fixture f;
     fixture_make(&f);
     char dir[128];
-    JK_REQUIRE(jk_test_tmpdir("archive", dir, sizeof dir));
-    jk_node_archive *a;
-    JK_REQUIRE(jk_node_archive_open(dir, &a, NULL) == JK_OK);
+    jk_node_archive *a = archive_fresh(dir);
+    JK_REQUIRE(a != NULL);
     JK_CHECK_EQ(jk_node_archive_top(a), 0);
     for (uint64_t h = 1; h <= 3; h++)
         JK_CHECK_EQ(jk_node_archive_put(a, h, &f.ids[h], f.blocks[h], JK_CHAIN_HEADER_SIZE,
@@ -97,10 +106,9 @@ JK_TEST(test_archive_refuses_gaps_and_conflicts)
     static fixture f;
     fixture_make(&f);
     char dir[128];
-    JK_REQUIRE(jk_test_tmpdir("archive", dir, sizeof dir));
-    jk_node_archive *a;
+    jk_node_archive *a = archive_fresh(dir);
+    JK_REQUIRE(a != NULL);
     jk_diag diag = {{0}};
-    JK_REQUIRE(jk_node_archive_open(dir, &a, NULL) == JK_OK);
     JK_CHECK_EQ(jk_node_archive_put(a, 2, &f.ids[2], f.blocks[2], JK_CHAIN_HEADER_SIZE,
                                     &f.certs[2], &diag), JK_ERR_NODE_CONFLICT);
     JK_CHECK(diag.msg[0] != 0);
@@ -118,9 +126,8 @@ JK_TEST(test_archive_refuses_gaps_and_conflicts)
 JK_TEST(test_archive_keeps_the_signed_vote_records)
 {
     char dir[128];
-    JK_REQUIRE(jk_test_tmpdir("archive", dir, sizeof dir));
-    jk_node_archive *a;
-    JK_REQUIRE(jk_node_archive_open(dir, &a, NULL) == JK_OK);
+    jk_node_archive *a = archive_fresh(dir);
+    JK_REQUIRE(a != NULL);
     jk_cons_record r = {.present = true, .height = 5, .round = 0, .step = 1,
                         .valid_round = JK_CONS_NIL_ROUND, .locked_round = JK_CONS_NIL_ROUND};
     JK_CHECK_EQ(jk_node_archive_put_record(a, &r, NULL), JK_OK);
@@ -175,9 +182,8 @@ JK_TEST(test_archive_keeps_evidence_bounded_and_deduplicated)
     static fixture f;
     fixture_make(&f);
     char dir[128];
-    JK_REQUIRE(jk_test_tmpdir("archive", dir, sizeof dir));
-    jk_node_archive *a;
-    JK_REQUIRE(jk_node_archive_open(dir, &a, NULL) == JK_OK);
+    jk_node_archive *a = archive_fresh(dir);
+    JK_REQUIRE(a != NULL);
     uint8_t ev[2 * JK_CONS_VOTE_SIZE];
     bool stored;
     equivocation(&f, 2, 7, 1, JK_CONS_MSG_PRECOMMIT, ev);
@@ -254,9 +260,8 @@ JK_TEST(test_sync_imports_in_order_only_with_valid_certificates)
     static fixture f;
     fixture_make(&f);
     char dir[128];
-    JK_REQUIRE(jk_test_tmpdir("archive", dir, sizeof dir));
-    jk_node_archive *a;
-    JK_REQUIRE(jk_node_archive_open(dir, &a, NULL) == JK_OK);
+    jk_node_archive *a = archive_fresh(dir);
+    JK_REQUIRE(a != NULL);
     jk_node_sync_item items[3];
     for (int i = 0; i < 3; i++)
         items[i] = (jk_node_sync_item){.height = (uint64_t)i + 1, .block = f.blocks[i + 1],
