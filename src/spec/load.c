@@ -78,6 +78,15 @@ static jk_err jk_spec_read_named(void *ctx, const char *const *names, size_t cou
     err = jk_read_file(path, out, len, &inner);
     if (err != JK_OK)
         return jk_diag_set(diag, err, "%s %s: %s", program ? "program" : "state data", name, inner.msg);
+    /* A program file that does not parse is the spec's input error (exit 2),
+     * named by its file: genesis would refuse it too, but as "the dispatch
+     * program: …" (not saying which) and as the chain saying no (exit 1). */
+    jk_pvm_progfile pf;
+    if (program && jk_pvm_progfile_parse(*out, *len, &pf, &inner) != JK_OK) {
+        free(*out);
+        *out = NULL;
+        return jk_diag_set(diag, JK_ERR_PARSE, "program %s: not a jark program file: %s", name, inner.msg);
+    }
     return JK_OK;
 }
 
