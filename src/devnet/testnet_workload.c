@@ -511,7 +511,10 @@ static bool jk_wl_open(jk_tnet_wl *w, const jk_tnet *t, uint64_t now)
     uint32_t *pos = malloc((size_t)e * sizeof *pos);
     jk_wl_wait *room = jk_wl_room(w->wait, w->nwait, e, &w->capwait, sizeof *room);
     if (!b->state || !b->tries || !pos || !room) {
-        jk_wl_signed_free(&b->s);
+        if (w->next < w->npre) /* signed ahead: kept for the next try */
+            w->pre[w->next] = b->s;
+        else
+            jk_wl_signed_free(&b->s);
         free(b->state);
         free(b->tries);
         free(pos);
