@@ -70,6 +70,11 @@ uint64_t jk_node_max_peer_height(const jk_node *n, uint32_t *peer);
 bool jk_node_syncing(const jk_node *n);
 /* Record that `peer` has committed `height` (a raise only). */
 void jk_node_peer_height_set(jk_node *n, uint32_t peer, uint64_t height);
+/* node_peers.c: the index of the validator holding `key` (valset->count:
+ * none); a prevote's or precommit's height noted for its sender once its
+ * signature checks (false: it does not, and the sender was dropped). */
+uint32_t jk_node_validator_of(const jk_node *n, const uint8_t key[JK_NET_KEY_SIZE]);
+bool jk_node_note_height(jk_node *n, const jk_net_event *ev);
 /* Admit an event through the application (decode, dedup by hash, verify;
  * the verify histogram) and, when it is new and admitted, pass it to every
  * connected peer but `from` (UINT32_MAX: none excluded). A full node's
