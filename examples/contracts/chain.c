@@ -7,7 +7,8 @@
  * checked (a stale one is skipped, as verify checked it against the state
  * before the block), then done:
  *   deploy  DERIVE_SPAWN of library image `lib` over a fresh cnode holding
- *           the storage Data (init), into the signer's contract `index`;
+ *           the storage Data (init) — and for the hostile image a counter
+ *           of its own in slot 21 — into the signer's contract `index`;
  *   call    COPY the contract to a working slot, CALL the copy's endpoint 1
  *           with the event's gas and arg; only a clean HALT (slot[0] empty)
  *           puts the copy back over the original. FAULT, OUT_OF_GAS (the copy
@@ -107,6 +108,13 @@ static void apply_event(const uint8_t *b, uint64_t len)
         }
         jk_cnode_mint(JK_PATH(SLOT_WORK), 8);
         jk_data_mint(b + HEAD + 2, 8, JK_PATH2(SLOT_WORK, CONTRACT_STORAGE));
+        if (b[HEAD] == LIB_HOSTILE) { /* its own counter, for nested CALLs (hostile.c) */
+            static const uint8_t zero[8];
+            jk_cnode_mint(JK_PATH(SLOT_CHILD), 8);
+            jk_data_mint(zero, 8, JK_PATH2(SLOT_CHILD, CONTRACT_STORAGE));
+            jk_derive_spawn(JK_PATH(PIN_LIBRARY_0 + LIB_COUNTER), JK_PATH(SLOT_CHILD),
+                            JK_PATH2(SLOT_WORK, CONTRACT_CHILD));
+        }
         contract_spawn(b[HEAD], dst);
         break;
     }

@@ -52,6 +52,7 @@ enum {
     SLOT_INPUT = 31,
     SLOT_CALLEE = 32, /* the copy of the contract being CALLed */
     SLOT_WORK = 33,
+    SLOT_CHILD = 34,
     /* in an event instance: its blob */
     EVENT_BLOB_SLOT = 20,
 };
@@ -114,7 +115,11 @@ enum {
     EP_CALL = 1,    /* call(arg) → value; slot[0] empty on entry, must be empty at HALT */
     EP_EXPORT = 2,  /* slot[0] := its storage Data (for an upgrade) */
     CONTRACT_STORAGE = 20, /* a contract's storage: a Data in slot 20 of its cnode */
+    CONTRACT_CHILD = 21,   /* a hostile contract's own counter (an Instance) */
 };
+
+/* The library, in the spec's programs.dispatch order. */
+enum { LIB_COUNTER = 0, LIB_COUNTER_V2 = 1, LIB_HOSTILE = 2 };
 
 static inline uint64_t get_u64(const uint8_t *p)
 {

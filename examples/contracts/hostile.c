@@ -6,8 +6,9 @@
  *   1 loop forever                                      → OUT_OF_GAS
  *   2 write one byte on every page of a 192 MiB array   → OUT_OF_GAS
  *   3 recurse without end (each frame 4 KiB of stack)    → FAULT 2 (page fault)
- *   4 reach for caps it was not given: CALL, COPY, read, SET_IMAGE through
- *     slots of the chain's layout (21: accounts, 1: Verify) → FAULT 3
+ *   4 look through its cnode (its storage 20, program data 18/19, counter
+ *     21, nothing else), then CALL slot 21.0 — the chain's accounts in the
+ *     chain's layout, a path into its counter in its own   → FAULT 3
  *   5 count += 1000, then HALT with a junk Data in slot[0] → refused by apply
  *   6 count += 1, then FAULT with a reason (host call 18)  → FAULT 10
  *   7 count += 1, then loop                             → OUT_OF_GAS
@@ -17,6 +18,10 @@
  *  10 YIELD to a marker it does not hold                → FAULT 3
  *  11 + 256·n: keep a chain of n CNodes nested one in another in its own
  *     cnode, and HALT (nesting near the bound of docs/abi.md)
+ *  12 nested CALL: its own counter (slot 21, given at deploy) += 5, count
+ *     += 1; returns the counter's value
+ *  13 as 12, then trap                                  → FAULT 1: neither
+ *     the count nor the counter inside it changes
  * Anything else: return the mode. */
 #include "library.h"
 
@@ -56,9 +61,9 @@ uint64_t call(uint64_t mode)
         uint64_t seen = 0;
         for (uint64_t s = 1; s < 256; s++)
             if (jk_cap_kind(JK_PATH(s)) != JK_KIND_NONE)
-                seen |= s == 18 ? 1 : s == 19 ? 2 : s == 20 ? 4 : 8;
+                seen |= s == 18 ? 1 : s == 19 ? 2 : s == 20 ? 4 : s == 21 ? 16 : 8;
         if (seen & 8)
-            return 999; /* something beyond its own storage and program data */
+            return 999; /* something beyond its storage, program data and counter */
         jk_call(JK_PATH2(SLOT_ACCOUNTS, 0), 1, 1000, 0, 0, 0); /* nothing there: faults */
         return 1;
     }
@@ -84,6 +89,15 @@ uint64_t call(uint64_t mode)
         for (uint64_t s = 30; s < 94; s++)
             jk_cnode_mint(JK_PATH(s), 16);
         return 9;
+    case 12:
+    case 13: {
+        jk_call_result r = jk_call(JK_PATH(CONTRACT_CHILD), EP_CALL, 100000, 5, 0, 0);
+        REQUIRE(r.outcome == JK_OUTCOME_HALT);
+        bump(1);
+        if (mode == 13)
+            __builtin_trap();
+        return r.value;
+    }
     case 10:
         jk_yield(JK_PATH(CONTRACT_STORAGE)); /* a Data, not an Instance */
         return 10;

@@ -235,6 +235,21 @@ JK_TEST(test_contracts_chain)
     nonce++;
     CHECK_META(c.producer->chain, 1, &bob, nonce, OUT_OK, 1);
 
+    /* Nested CALLs: the hostile contract CALLs the counter it holds (slot
+     * 21, given at deploy): +5, and counts itself. Then the same followed
+     * by a trap: neither its count nor its counter's changes (sub-tree
+     * atomicity two levels down). Then again: the counter is at 10, not 15. */
+    BLOCK(SUBMIT(&bob, call_blob(b, &bob, nonce, &bob, 0, 1000000, 12)));
+    nonce++;
+    CHECK_META(c.producer->chain, 1, &bob, nonce, OUT_OK, 5);
+    BLOCK(SUBMIT(&bob, call_blob(b, &bob, nonce, &bob, 0, 1000000, 13)));
+    nonce++;
+    CHECK_META(c.producer->chain, 1, &bob, nonce, OUT_FAULT, 1);
+    BLOCK(SUBMIT(&bob, call_blob(b, &bob, nonce, &bob, 0, 1000000, 12)));
+    nonce++;
+    CHECK_META(c.producer->chain, 1, &bob, nonce, OUT_OK, 10);
+    JK_CHECK_EQ(storage(c.producer->chain, 1, 0, 0), 3);
+
     /* Governance: upgrade alice's counter to v2 (storage kept), fund bob. */
     BLOCK(SUBMIT(&gov, upgrade_blob(b, &gov, 0, &alice, 0, LIB_COUNTER_V2)));
     BLOCK(SUBMIT(&gov, fund_blob(b, &gov, 1, &bob, 5000)));
