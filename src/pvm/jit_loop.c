@@ -40,6 +40,11 @@
 #define JK_LOOP_MAX_INSNS 48   /* instructions in the block, branch included */
 #define JK_LOOP_CURSORS 4      /* = the size of ctx->loop_delta */
 #define JK_LOOP_MAX_STRIDE 2048
+/* A step in a register: K is taken by a shift at each check (at worst half
+ * the exact count), so the check only pays when it buys several iterations;
+ * larger steps go to the ordinary code, tested first so that failing costs
+ * a few instructions. */
+#define JK_LOOP_MAX_REG_STEP 256
 #define JK_LOOP_MAX_REACH 1024 /* |offset| of an access, and one iteration's span */
 #define JK_LOOP_STILL 4096     /* K when no cursor moves */
 _Static_assert(sizeof(((jk_jit_ctx *)0)->loop_delta) == JK_LOOP_CURSORS * 8, "one delta per cursor");
@@ -259,6 +264,15 @@ static void jk_loop_check(jk_cc *c, const jk_loop *l)
     jk_x64_buf *b = &c->b;
     uint32_t s = l->first, cost = c->prog->insns[s].cost;
     for (unsigned j = 0; j < l->ncur; j++) {
+        /* a step in a register: only 1..JK_LOOP_MAX_REG_STEP, forwards */
+        if (l->cur[j].sreg < 0)
+            continue;
+        ld(c, X_RCX, (unsigned)l->cur[j].sreg);
+        x_op(b, 0, true, 0x8D, 1, X_RDX, X_MEM(X_RCX, -1), false); /* lea rdx, [rcx - 1] */
+        x_alu_rm_imm(b, ALU_CMP, true, X_REG(X_RDX), JK_LOOP_MAX_REG_STEP - 1);
+        x_patch32(b, x_jcc32(b, CC_A), c->label[s]);
+    }
+    for (unsigned j = 0; j < l->ncur; j++) {
         const jk_cursor *cu = &l->cur[j];
         unsigned span = (unsigned)(cu->hi - cu->lo);
         /* rcx = cursor + lo, in 64 bits: a value past 2^32 (or below 0)
@@ -282,15 +296,16 @@ static void jk_loop_check(jk_cc *c, const jk_loop *l)
         x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_LOOP_DELTA + 8 * (int32_t)j), X_RAX);
         /* eax = iterations inside the page: room / |stride| + 1 */
         if (cu->sreg >= 0) {
-            /* a step in a register: only 1..JK_LOOP_MAX_STRIDE, forwards */
+            /* a step in a register (1..JK_LOOP_MAX_REG_STEP, tested above) */
             x_mov_r_imm(b, X_RAX, JK_PVM_PAGE_SIZE - span);
             x_alu_r_rm(b, ALU_SUB, false, X_RAX, X_REG(X_RCX));
+            /* K = room >> (floor(log2 step) + 1), + 1: at most the exact
+             * room / step + 1 (2^(floor(log2 step) + 1) > step), at least
+             * about half of it, and a few cycles instead of a `div` */
             ld(c, X_RCX, (unsigned)cu->sreg);
-            x_op(b, 0, true, 0x8D, 1, X_RDX, X_MEM(X_RCX, -1), false); /* lea rdx, [rcx - 1] */
-            x_alu_rm_imm(b, ALU_CMP, true, X_REG(X_RDX), JK_LOOP_MAX_STRIDE - 1);
-            x_patch32(b, x_jcc32(b, CC_A), c->label[s]);
-            x_alu_r_rm(b, ALU_XOR, false, X_RDX, X_REG(X_RDX));
-            x_f7(b, 6, false, X_REG(X_RCX)); /* div ecx: eax = room / step */
+            x_op(b, 0, false, 0x0FBD, 2, X_RCX, X_REG(X_RCX), false); /* bsr ecx, ecx (step >= 1) */
+            x_alu_rm_imm(b, ALU_ADD, false, X_REG(X_RCX), 1);
+            x_shift_cl(b, SH_SHR, false, X_RAX);
             x_alu_rm_imm(b, ALU_ADD, false, X_REG(X_RAX), 1);
         } else if (cu->stride == 0) {
             x_mov_r_imm(b, X_RAX, JK_LOOP_STILL);

@@ -348,8 +348,8 @@ JK_TEST(test_jit_strided_loop_read_only)
 JK_TEST(test_jit_strided_loop_register_step)
 {
     /* a step held in a register that the block does not write (a sieve's
-     * marking loop): steps of 1, 3, 100, 2048 (the most the check takes),
-     * 2049 and 5000 (ordinary code only), 0 and a negative one (ordinary
+     * marking loop): steps of 1, 3, 100, 256 (the most the check takes),
+     * 257 and 5000 (ordinary code only), 0 and a negative one (ordinary
      * code only); and a step register the block writes (not a strided loop) */
     jk_loop_runs("start:\n"
                  "  load_imm r8, 1\n"
@@ -370,12 +370,12 @@ JK_TEST(test_jit_strided_loop_register_step)
                  "  branch_eq_imm r8, 1, next\n"
                  "  load_imm r9, 100\n"
                  "  branch_eq_imm r8, 3, next\n"
-                 "  load_imm r9, 2048\n"
+                 "  load_imm r9, 256\n"
                  "  branch_eq_imm r8, 100, next\n"
-                 "  load_imm r9, 2049\n"
-                 "  branch_eq_imm r8, 2048, next\n"
+                 "  load_imm r9, 257\n"
+                 "  branch_eq_imm r8, 256, next\n"
                  "  load_imm r9, 5000\n"
-                 "  branch_eq_imm r8, 2049, next\n"
+                 "  branch_eq_imm r8, 257, next\n"
                  "  load_imm r9, 0\n"
                  "  branch_eq_imm r8, 5000, next\n"
                  "  load_imm r9, -16\n"
