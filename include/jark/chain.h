@@ -654,6 +654,10 @@ typedef struct jk_chain_kernel {
      * JK_CHAIN_PROCESS_TRANSACT_BYTES) and its dispatch emits (the block's
      * queued list, ≤ JK_CHAIN_MAX_QUEUED and JK_CHAIN_QUEUED_BYTES) */
     bool process_ran;
+    size_t process_consumed[JK_CHAIN_MAX_DISPATCH_ENDPOINTS]; /* buffered events
+                                   process saw, per endpoint: the block's
+                                   consumed list (an event admitted after
+                                   process waits for another cycle) */
     jk_chain_trace *process_traces;
     size_t process_trace_count, process_trace_cap;
     jk_chain_pooled *cycle_transacts;

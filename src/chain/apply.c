@@ -389,6 +389,8 @@ jk_err jk_chain_process_run(jk_chain_kernel *ck, const jk_chain_trace *carried, 
         return JK_ERR_INVALID_ARG;
     jk_chain_process_outputs_clear(ck); /* one process per cycle: a second run replaces the first */
     ck->process_ran = true;
+    for (uint32_t k = 0; k < JK_CHAIN_MAX_DISPATCH_ENDPOINTS; k++)
+        ck->process_consumed[k] = ck->dispatch_buffered[k];
     size_t next = 0;
     for (uint32_t k = 0; k < ck->dispatch_count; k++) {
         jk_cap events = jk_cap_null(), aa = jk_cap_null(), scratchpad = jk_cap_null();

@@ -16,12 +16,13 @@
 
 jk_err jk_chain_produced_dispatch(jk_chain_kernel *ck, jk_chain_block *b, jk_diag *why)
 {
+    /* what process saw: the buffers as they were when it ran */
     jk_chain_traced_event *consumed = calloc(ck->dispatch_total ? ck->dispatch_total : 1, sizeof *consumed);
     jk_chain_traced_event *queued = calloc(ck->cycle_queued_count ? ck->cycle_queued_count : 1, sizeof *queued);
     jk_err err = consumed && queued ? JK_OK : JK_ERR_NOMEM;
     size_t n = 0;
     for (uint32_t k = 0; err == JK_OK && k < ck->dispatch_count; k++)
-        for (size_t i = 0; i < ck->dispatch_buffered[k]; i++) {
+        for (size_t i = 0; i < ck->process_consumed[k]; i++) {
             const jk_chain_pooled *e = &ck->dispatch_src[k][i];
             consumed[n++] = (jk_chain_traced_event){{e->endpoint, e->blob, e->blob_len}, e->traces, e->trace_count};
         }

@@ -230,3 +230,25 @@ JK_TEST(test_chain_dispatch_consumed_bytes_bound)
     free(blob);
     dfx_close(&f);
 }
+
+/* An event admitted after process ran is not in the block's consumed list
+ * (process never saw it; it waits for another cycle): the block imports.
+ * Before, the list was the buffers at produce, and every importer refused
+ * the proposer's block. */
+JK_TEST(test_chain_dispatch_admitted_after_process)
+{
+    static dfx f;
+    JK_REQUIRE(dfx_open(&f));
+    JK_REQUIRE(jk_chain_setup_cycle(f.p, NULL) == JK_OK);
+    JK_REQUIRE(report(&f, 0, "price 42"));
+    JK_REQUIRE(jk_chain_run_cycle_process(f.p, NULL) == JK_OK);
+    JK_REQUIRE(report(&f, 1, "price 43"));
+    jk_chain_block b;
+    jk_diag why = {{0}};
+    JK_REQUIRE(jk_chain_apply_block_produce(f.p, &f.genesis, 1, 0, NULL, &b, &why) == JK_OK);
+    JK_CHECK_EQ(b.dispatch.consumed_count, 1);
+    JK_CHECK_EQ(jk_chain_apply_block_import(f.importer, &b, &f.genesis, 1, &why), JK_OK);
+    JK_CHECK(jk_cap_equal(f.importer->chain, f.p->chain));
+    jk_chain_block_free(&b);
+    dfx_close(&f);
+}
