@@ -48,6 +48,12 @@
                                          64, allows ~31 nested instances) */
 #define JK_KERNEL_MAX_PATH_DEPTH 4    /* root slot + 3 nested CNodes */
 #define JK_KERNEL_MAX_INSTANCES 1024  /* instances created in one top-level call */
+/* The kernel's reserve of cap nesting (docs/abi.md "Bounds"): a HALT may
+ * leave an instance at most JK_KERNEL_MAX_HALT_DEPTH deep, so that the one
+ * level a pause wraps around it (the continuation: a Paused instance over
+ * the frame's instance) always fits under JK_CAP_MAX_DEPTH. */
+#define JK_KERNEL_DEPTH_RESERVE 1
+#define JK_KERNEL_MAX_HALT_DEPTH (JK_CAP_MAX_DEPTH - JK_KERNEL_DEPTH_RESERVE)
 
 /* ---- the gas schedule (docs/abi.md "Gas schedule") ----
  * A host call costs JK_KERNEL_HOSTCALL_GAS plus what it reads, writes, hashes

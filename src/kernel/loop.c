@@ -67,6 +67,8 @@ static void jk_pop(jk_kernel *k)
     jk_frame_release(&k->frames[--k->depth]);
 }
 
+static jk_err jk_fault(jk_kernel *k, jk_root *root, jk_kernel_fault why, const char *msg);
+
 static jk_err jk_halt(jk_kernel *k, jk_root *root)
 {
     jk_frame *top = &k->frames[k->depth - 1];
@@ -87,6 +89,19 @@ static jk_err jk_halt(jk_kernel *k, jk_root *root)
         else
             err = jk_cap_instance_with_cnode(top->inst, cnode, &inst, NULL);
         jk_cap_release(cnode);
+    }
+    if (err == JK_OK && jk_cap_depth(inst) > JK_KERNEL_MAX_HALT_DEPTH) {
+        /* The kernel's reserve (docs/abi.md "Bounds"): an instance a HALT
+         * leaves behind must stay pausable when it runs again — its pause
+         * wraps it in one more level — or a state at the bound (a chain's,
+         * inherited by every verify_proto) could never YIELD again. Refused
+         * here, while the caller still holds the original. */
+        char msg[96];
+        snprintf(msg, sizeof msg, "HALT would leave an instance %u deep (at most %u: the kernel's reserve)",
+                 jk_cap_depth(inst), JK_KERNEL_MAX_HALT_DEPTH);
+        jk_cap_release(inst);
+        jk_cap_release(slot0);
+        return jk_fault(k, root, JK_FAULT_LIMIT, msg);
     }
     if (err == JK_OK) {
         err = jk_deliver(k, root, JK_KERNEL_HALT, top->st.regs[7], inst, false, slot0, jk_left(top));

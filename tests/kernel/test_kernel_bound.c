@@ -1,0 +1,232 @@
+/*
+ * test_kernel_bound.c — the kernel's reserve of cap nesting (docs/abi.md
+ * "Bounds", found by outsider5): a state exactly at the bound a HALT may
+ * leave (JK_KERNEL_MAX_HALT_DEPTH) must still run through every place the
+ * kernel wraps it in a container of its own — the continuation of a pause
+ * (a yield to a root marker, as verify's attest; from a callee with a
+ * scratchpad in the root's slot[0], as a dispatch process's attest; out of
+ * gas), its resume, the in-place serving of the yield, MGMT_COPY — and a
+ * state one level deeper is refused at the HALT that would make it, with the
+ * reason, never left to wedge its owner at its next pause.
+ */
+#include "../test.h"
+#include "kfix.h"
+
+#include <string.h>
+
+#define DEEP_SLOT 30
+
+/* An instance of image with the (slot, cap) extras and a chain of one-slot
+ * CNodes in DEEP_SLOT long enough that the instance is exactly `want` deep;
+ * the null cap if no chain gives that depth. NEW reference. */
+static jk_cap kb_at(jk_cap image, unsigned want, int n, const uint32_t *slots, const jk_cap *caps)
+{
+    for (unsigned levels = 0; levels < JK_CAP_MAX_DEPTH; levels++) {
+        uint32_t s[8];
+        jk_cap c[8];
+        for (int i = 0; i < n; i++) {
+            s[i] = slots[i];
+            c[i] = caps[i];
+        }
+        jk_cap chain = kt_chain(levels);
+        if (jk_cap_is_null(chain))
+            return jk_cap_null();
+        s[n] = DEEP_SLOT;
+        c[n] = chain;
+        jk_cap inst = kt_inst(image, n + 1, s, c);
+        jk_cap_release(chain);
+        if (jk_cap_is_null(inst) || jk_cap_depth(inst) > want) {
+            jk_cap_release(inst);
+            return jk_cap_null();
+        }
+        if (jk_cap_depth(inst) == want)
+            return inst;
+        jk_cap_release(inst);
+    }
+    return jk_cap_null();
+}
+
+static jk_err kb_answer(void *ctx, jk_cap marker, jk_cap request, bool *resume, jk_cap *answer)
+{
+    (void)marker;
+    (void)request;
+    *resume = true;
+    return jk_cap_data_new(ctx, 1, answer);
+}
+
+/* HALT keeps the reserve: at JK_KERNEL_MAX_HALT_DEPTH it halts; an instance
+ * one level deeper (a cnode at the cap layer's own bound) faults at its HALT
+ * with the reason, and so does a frame that would nest one more level. */
+JK_TEST(test_kernel_bound_halt_keeps_the_reserve)
+{
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
+    JK_CHECK_EQ(JK_KERNEL_MAX_HALT_DEPTH, JK_CAP_MAX_DEPTH - JK_KERNEL_DEPTH_RESERVE);
+    jk_cap at = kb_at(image, JK_KERNEL_MAX_HALT_DEPTH, 0, NULL, NULL);
+    jk_cap over = kb_at(image, JK_KERNEL_MAX_HALT_DEPTH + 1, 0, NULL, NULL);
+    JK_REQUIRE(!jk_cap_is_null(at) && !jk_cap_is_null(over));
+    uint64_t args[3] = {1, 0, 0};
+    jk_kernel_result r;
+    JK_REQUIRE(jk_kernel_call(k, at, EP_BUMP, 100000, args, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT);
+    JK_CHECK_EQ(jk_cap_depth(r.instance), JK_KERNEL_MAX_HALT_DEPTH);
+    JK_CHECK_EQ(kt_counter(r.instance), 1);
+    jk_kernel_result_clear(&r);
+
+    JK_REQUIRE(jk_kernel_call(k, over, EP_BUMP, 100000, args, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_FAULT);
+    JK_CHECK_EQ(r.fault, JK_FAULT_LIMIT);
+    printf("HALT past the reserve: %s\n", r.fault_msg);
+    JK_CHECK(strstr(r.fault_msg, "reserve") != NULL);
+    JK_CHECK_EQ(kt_counter(r.instance), 0); /* the original, faulted: nothing kept */
+    jk_kernel_result_clear(&r);
+
+    /* A frame at the bound that wraps its deep slot once more, then HALTs. */
+    const kt_op wrap[] = {{JK_HOST_CNODE_MINT, 31, 0, 0, 0},
+                          {JK_HOST_MOVE, 30, P2(31, 0), 0, 0},
+                          {JK_HOST_MOVE, 31, 30, 0, 0}};
+    jk_cap chain = jk_cap_cnode_get(jk_cap_instance_cnode(at), DEEP_SLOT);
+    uint32_t s[1] = {DEEP_SLOT};
+    JK_REQUIRE(kt_script_with(k, image, 1, s, &chain, wrap, 3, jk_cap_null(), 1000000, &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_FAULT);
+    JK_CHECK_EQ(r.fault, JK_FAULT_LIMIT);
+    JK_CHECK(strstr(r.fault_msg, "reserve") != NULL);
+    jk_kernel_result_clear(&r);
+    jk_cap_release(at);
+    jk_cap_release(over);
+    KT_END(&e);
+}
+
+/* verify's attest: a state at the bound yields to a root marker. The
+ * continuation is exactly JK_CAP_MAX_DEPTH deep; its resume, the in-place
+ * serving and an MGMT_COPY of the state (and of the continuation) each run
+ * to the HALT, alike. */
+JK_TEST(test_kernel_bound_attest_pauses_resumes_and_is_served)
+{
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image, marker;
+    JK_REQUIRE(jk_kernel_mint_marker(k, 1, &marker) == JK_OK);
+    uint32_t s22[1] = {MARKER_SLOT};
+    jk_cap a = kb_at(image, JK_KERNEL_MAX_HALT_DEPTH, 1, s22, &marker);
+    JK_REQUIRE(!jk_cap_is_null(a));
+    jk_cap copy = jk_cap_retain(a); /* MGMT_COPY: O(1), content-shared */
+    jk_cap pad, seven;
+    JK_REQUIRE(jk_cap_cnode_new(1, &pad) == JK_OK); /* a scratchpad in slot[0] */
+    JK_REQUIRE(jk_cap_data_new("\x07", 1, &seven) == JK_OK);
+
+    jk_kernel_result y, r, s;
+    JK_REQUIRE(jk_kernel_call(k, a, EP_ASK, 1000000, NULL, pad, &y) == JK_OK);
+    JK_CHECK_EQ(y.outcome, JK_KERNEL_YIELDED);
+    JK_CHECK_EQ(jk_cap_instance_status(y.instance), JK_CAP_PAUSED);
+    JK_CHECK_EQ(jk_cap_depth(y.instance), JK_CAP_MAX_DEPTH); /* the reserve, used */
+    jk_cap paused_copy = jk_cap_retain(y.instance);
+    JK_REQUIRE(jk_kernel_resume(k, y.instance, 1000000, seven, &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT);
+    JK_CHECK_EQ(r.value, 1007);
+    JK_CHECK_EQ(jk_cap_depth(r.instance), JK_KERNEL_MAX_HALT_DEPTH);
+
+    /* Served in place on the copy: the same outcome and the same state. */
+    JK_REQUIRE(jk_kernel_call_served(k, copy, EP_ASK, 1000000, NULL, pad, kb_answer, "\x07", &s) == JK_OK);
+    JK_CHECK_EQ(s.outcome, JK_KERNEL_HALT);
+    JK_CHECK_EQ(s.value, 1007);
+    JK_CHECK(jk_cap_equal(s.instance, r.instance));
+    jk_kernel_result_clear(&s);
+
+    /* The halted state (at the bound still) attests again; the copy of the
+     * continuation resumes apart from the first. */
+    JK_REQUIRE(jk_kernel_call_served(k, r.instance, EP_ASK, 1000000, NULL, pad, kb_answer, "\x09", &s) == JK_OK);
+    JK_CHECK_EQ(s.outcome, JK_KERNEL_HALT);
+    JK_CHECK_EQ(s.value, 2009);
+    jk_kernel_result_clear(&s);
+    JK_REQUIRE(jk_kernel_resume(k, paused_copy, 1000000, seven, &s) == JK_OK);
+    JK_CHECK_EQ(s.outcome, JK_KERNEL_HALT);
+    JK_CHECK(jk_cap_equal(s.instance, r.instance));
+    jk_kernel_result_clear(&s);
+
+    jk_kernel_result_clear(&y);
+    jk_kernel_result_clear(&r);
+    jk_cap_release(paused_copy);
+    jk_cap_release(seven);
+    jk_cap_release(pad);
+    jk_cap_release(copy);
+    jk_cap_release(a);
+    jk_cap_release(marker);
+    KT_END(&e);
+}
+
+/* A dispatch process's attest: the root at the bound, a scratchpad in its
+ * slot[0], CALLs a callee that yields to a root marker. Both frames pause in
+ * one continuation, resumed (and served in place) to the HALT. */
+JK_TEST(test_kernel_bound_nested_attest_with_scratchpad)
+{
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image, marker;
+    JK_REQUIRE(jk_kernel_mint_marker(k, 2, &marker) == JK_OK);
+    uint32_t s22[1] = {MARKER_SLOT}, s21[1] = {CALLEE_SLOT};
+    jk_cap b = kt_inst(image, 1, s22, &marker);
+    jk_cap a = kb_at(image, JK_KERNEL_MAX_HALT_DEPTH, 1, s21, &b);
+    JK_REQUIRE(!jk_cap_is_null(a));
+    jk_cap pad, five;
+    JK_REQUIRE(jk_cap_cnode_new(2, &pad) == JK_OK);
+    JK_REQUIRE(jk_cap_data_new("\x05", 1, &five) == JK_OK);
+    uint64_t args[3] = {EP_ASK, 500000, 0};
+    jk_kernel_result y, r, s;
+    JK_REQUIRE(jk_kernel_call(k, a, EP_RELAY, 1000000, args, pad, &y) == JK_OK);
+    JK_CHECK_EQ(y.outcome, JK_KERNEL_YIELDED);
+    JK_CHECK(jk_cap_depth(y.instance) <= JK_CAP_MAX_DEPTH);
+    JK_REQUIRE(jk_kernel_resume(k, y.instance, 1000000, five, &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT);
+    JK_CHECK_EQ(r.value, ((uint64_t)JK_KERNEL_HALT << 32) | 1005);
+    JK_CHECK_EQ(kt_counter(kt_slot_of(r.instance, CALLEE_SLOT)), 1);
+    JK_REQUIRE(jk_kernel_call_served(k, a, EP_RELAY, 1000000, args, pad, kb_answer, "\x05", &s) == JK_OK);
+    JK_CHECK_EQ(s.outcome, JK_KERNEL_HALT);
+    JK_CHECK_EQ(s.value, r.value);
+    JK_CHECK(jk_cap_equal(s.instance, r.instance));
+    jk_kernel_result_clear(&s);
+    jk_kernel_result_clear(&y);
+    jk_kernel_result_clear(&r);
+    jk_cap_release(five);
+    jk_cap_release(pad);
+    jk_cap_release(a);
+    jk_cap_release(b);
+    jk_cap_release(marker);
+    KT_END(&e);
+}
+
+/* Out of gas at the bound: the frame pauses (the continuation exactly at
+ * JK_CAP_MAX_DEPTH) and resumes. One level deeper (not made by a HALT: an
+ * embedder's value) the pause cannot be made: a FAULT with the reason, not
+ * an error and not a wedge. */
+JK_TEST(test_kernel_bound_out_of_gas_pause_and_resume)
+{
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    jk_cap image = e.image;
+    jk_cap a = kb_at(image, JK_KERNEL_MAX_HALT_DEPTH, 0, NULL, NULL);
+    jk_cap over = kb_at(image, JK_KERNEL_MAX_HALT_DEPTH + 1, 0, NULL, NULL);
+    JK_REQUIRE(!jk_cap_is_null(a) && !jk_cap_is_null(over));
+    jk_kernel_result p, r;
+    JK_REQUIRE(jk_kernel_call(k, a, EP_SPIN, 20000, NULL, jk_cap_null(), &p) == JK_OK);
+    JK_CHECK_EQ(p.outcome, JK_KERNEL_OUT_OF_GAS);
+    JK_CHECK_EQ(jk_cap_depth(p.instance), JK_CAP_MAX_DEPTH);
+    JK_REQUIRE(jk_kernel_resume(k, p.instance, 20000, jk_cap_null(), &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_OUT_OF_GAS);
+    JK_CHECK_EQ(jk_cap_depth(r.instance), JK_CAP_MAX_DEPTH);
+    jk_kernel_result_clear(&r);
+    jk_kernel_result_clear(&p);
+
+    JK_REQUIRE(jk_kernel_call(k, over, EP_SPIN, 20000, NULL, jk_cap_null(), &p) == JK_OK);
+    JK_CHECK_EQ(p.outcome, JK_KERNEL_FAULT);
+    JK_CHECK_EQ(p.fault, JK_FAULT_LIMIT);
+    jk_kernel_result_clear(&p);
+    jk_cap_release(a);
+    jk_cap_release(over);
+    KT_END(&e);
+}
