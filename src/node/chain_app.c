@@ -260,6 +260,7 @@ static jk_err jk_app_store(jk_node_chain_app *a, uint64_t height, const jk_hash 
     jk_err err = jk_node_archive_commit(a->archive, a->v, height, id, block, len, cert, prev_cert,
                                         diag);
     if (err == JK_OK) {
+        jk_node_app_seen_forget_refused(a); /* judged on the old head */
         a->head_cert = *cert;
         jk_cons_cert_hash(cert, &a->last_commit);
         jk_cap_release(a->committed);

@@ -78,6 +78,9 @@ jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char 
 /* Forget id: a later copy of the event is judged afresh (a refusal by a
  * bound that may lift — the pool full, a key's share — must not stick). */
 void jk_node_app_seen_forget(jk_node_chain_app *a, const jk_hash *id);
+/* Forget every refusal (the head moved: a refused event is judged afresh);
+ * the admitted hashes stay. */
+void jk_node_app_seen_forget_refused(jk_node_chain_app *a);
 /* v->kind and v->reason (printf-style). */
 void jk_node_app_verdict_set(jk_node_event_verdict *v, jk_node_verdict_kind kind, const char *fmt,
                              ...) __attribute__((format(printf, 3, 4)));

@@ -57,6 +57,25 @@ void jk_node_app_seen_forget(jk_node_chain_app *a, const jk_hash *id)
     a->nseen--;
 }
 
+/* A refusal is verify's answer on one chain state: once the head moves, a
+ * later copy of the event is judged afresh (an early nonce may have become
+ * valid; outsider5 found a chain whose users could never resend one). The
+ * admitted ones stay, to stop echoes. This costs a peer nothing it could not
+ * have by sending fresh invalid events, which are verified once each too. */
+void jk_node_app_seen_forget_refused(jk_node_chain_app *a)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < a->nseen; i++) {
+        if (a->seen_why[i]) {
+            free(a->seen_why[i]);
+            continue;
+        }
+        a->seen[k] = a->seen[i];
+        a->seen_why[k++] = NULL;
+    }
+    a->nseen = k;
+}
+
 /* Remember id as seen: admitted (why NULL) or refused for this reason
  * (copied), replacing what was remembered for it. */
 jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char *why)

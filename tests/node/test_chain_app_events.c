@@ -403,3 +403,44 @@ JK_TEST(test_chain_app_verify_runs_once_per_event)
     }
     fx_free(&f);
 }
+
+/* A verify refusal holds for the chain state it was judged on: once the
+ * head moves, the same bytes are judged afresh (outsider5: a transfer sent
+ * with the next nonce a block early was refused for good on that node).
+ * Here every demo account sends in block 1, so each of block 2's transfers
+ * carries nonce 1: refused on the genesis state, twice (the repeat from
+ * memory), admitted once block 1 is committed. */
+JK_TEST(test_chain_app_refusal_judged_afresh_after_commit)
+{
+    static fx f;
+    static jk_gossip next;
+    JK_REQUIRE(fx_make(&f));
+    jk_demo_block(&f.demo, &f.genesis.genesis_hash, 1, JK_DEMO_ACCOUNTS, &f.gossip);
+    jk_demo_block(&f.demo, &f.genesis.genesis_hash, 2, 1, &next);
+    JK_REQUIRE(next.n >= 1);
+    uint8_t *early = NULL;
+    size_t elen = 0;
+    JK_REQUIRE(jk_node_event_encode(&next.events[0], next.trace_ptrs[0], next.counts[0], &early,
+                                    &elen) == JK_OK);
+    jk_node_event_verdict v;
+    JK_CHECK(!jk_node_chain_app_submit(f.apps[0], early, elen, &v));
+    JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_REFUSED);
+    JK_CHECK(!jk_node_chain_app_submit(f.apps[0], early, elen, &v));
+    JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_REFUSED_BEFORE);
+    /* block 1: every account's nonce-0 transfer, at every app */
+    for (size_t e = 0; e < f.gossip.n; e++) {
+        uint8_t *b = NULL;
+        size_t len = 0;
+        JK_REQUIRE(jk_node_event_encode(&f.gossip.events[e], f.gossip.trace_ptrs[e],
+                                        f.gossip.counts[e], &b, &len) == JK_OK);
+        for (uint32_t i = 0; i < V; i++)
+            (void)jk_node_chain_app_add_event(f.apps[i], b, len);
+        free(b);
+    }
+    jk_cons_cert c1;
+    JK_REQUIRE(fx_decide(&f, 1, 0, &c1));
+    JK_CHECK(jk_node_chain_app_submit(f.apps[0], early, elen, &v));
+    JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_ADMITTED);
+    free(early);
+    fx_free(&f);
+}
