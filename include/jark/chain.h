@@ -1001,11 +1001,14 @@ typedef struct jk_chain_genesis {
  * a genesis instance made by hand, as tests do; jk_chain_genesis_build calls
  * it). @return JK_OK; JK_ERR_INVALID_ARG (not an Instance, no validator or
  * too many, too many dispatch endpoints, a negative budget, a trace bound out
- * of range: reason in diag). */
+ * of range: reason in diag); JK_ERR_CAP_TOO_DEEP (the chain instance is
+ * deeper than JK_KERNEL_MAX_HALT_DEPTH: it could never pause, so no attest
+ * could run on it). */
 jk_err jk_chain_genesis_seal(jk_chain_genesis *g, jk_diag *diag);
 
 /* Check g's settings and that g->genesis_hash is their hash (what
- * jk_chain_kernel_new does first). @return JK_OK; JK_ERR_INVALID_ARG. */
+ * jk_chain_kernel_new does first). @return JK_OK; JK_ERR_INVALID_ARG;
+ * JK_ERR_CAP_TOO_DEEP (as jk_chain_genesis_seal). */
 jk_err jk_chain_genesis_verify(const jk_chain_genesis *g, jk_diag *diag);
 
 /* Build the genesis chain from a spec: images of every role (Verify pinning

@@ -58,6 +58,13 @@ static jk_err jk_genesis_check(const jk_chain_genesis *g, jk_diag *diag)
 {
     if (jk_cap_kind_of(g->chain) != JK_CAP_INSTANCE)
         return jk_diag_set(diag, JK_ERR_INVALID_ARG, "the genesis chain is not an Instance");
+    /* No HALT may leave a state deeper than this (the kernel's nesting
+     * reserve, docs/abi.md): a genesis deeper could never pause, so no
+     * verify could attest on it. */
+    if (jk_cap_depth(g->chain) > JK_KERNEL_MAX_HALT_DEPTH)
+        return jk_diag_set(diag, JK_ERR_CAP_TOO_DEEP,
+                           "the genesis chain is %u deep (at most %d: the kernel's nesting reserve)",
+                           jk_cap_depth(g->chain), JK_KERNEL_MAX_HALT_DEPTH);
     if (g->validator_count == 0 || g->validator_count > JK_CHAIN_MAX_VALIDATORS)
         return jk_diag_set(diag, JK_ERR_INVALID_ARG, "%u validators (1..%d)", g->validator_count,
                            JK_CHAIN_MAX_VALIDATORS);

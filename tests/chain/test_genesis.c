@@ -163,3 +163,70 @@ JK_TEST(test_chain_genesis_from_spec)
     jk_cap_stats_get(&after);
     JK_CHECK_EQ(after.live_objects, before.live_objects);
 }
+
+#include "chain_test_util.h"
+
+/* The test chain with a chain of one-slot CNodes in state slot 30 making
+ * the instance exactly `want` deep (the null cap when none does). NEW. */
+static jk_cap deep_chain(jk_cap chain, unsigned want)
+{
+    jk_cap inner;
+    if (jk_cap_data_new("d", 1, &inner) != JK_OK)
+        return jk_cap_null();
+    for (unsigned levels = 0; levels < JK_CAP_MAX_DEPTH; levels++) {
+        jk_cap cnode = jk_cap_null(), inst = jk_cap_null();
+        if (jk_cap_cnode_set(jk_cap_instance_cnode(chain), 30, inner, &cnode) == JK_OK &&
+            jk_cap_instance_with_cnode(chain, cnode, &inst, NULL) == JK_OK &&
+            jk_cap_depth(inst) == want) {
+            jk_cap_release(cnode);
+            jk_cap_release(inner);
+            return inst;
+        }
+        jk_cap_release(cnode);
+        jk_cap_release(inst);
+        jk_cap node = jk_cap_null(), next = jk_cap_null();
+        if (jk_cap_cnode_new(0, &node) != JK_OK || jk_cap_cnode_set(node, 0, inner, &next) != JK_OK)
+            next = jk_cap_null();
+        jk_cap_release(node);
+        jk_cap_release(inner);
+        inner = next;
+        if (jk_cap_is_null(inner))
+            break;
+    }
+    jk_cap_release(inner);
+    return jk_cap_null();
+}
+
+/* A genesis chain deeper than a HALT may leave a state (the kernel's
+ * nesting reserve, docs/abi.md) could never pause, so no verify could
+ * attest on it: sealing and verifying it are refused with the reason; at
+ * the bound it seals, and a kernel starts on it. */
+JK_TEST(test_chain_genesis_refuses_a_state_past_the_reserve)
+{
+    jk_test_chain tc;
+    JK_REQUIRE(jk_test_chain_make(&tc, NULL));
+    jk_cap at = deep_chain(tc.chain, JK_KERNEL_MAX_HALT_DEPTH);
+    jk_cap over = deep_chain(tc.chain, JK_KERNEL_MAX_HALT_DEPTH + 1);
+    JK_REQUIRE(!jk_cap_is_null(at) && !jk_cap_is_null(over));
+    static jk_chain_genesis g;
+    uint8_t sk[64];
+    memset(&g, 0, sizeof g);
+    jk_test_key(9, g.validators[0], sk);
+    g.validator_count = 1;
+    g.gas = (jk_chain_budgets){1000000, 1000000, 1000000, 10000000};
+    g.dispatch_count = 1;
+    g.max_event_traces = JK_CHAIN_DEFAULT_EVENT_TRACES;
+    g.chain = at;
+    JK_CHECK_EQ(jk_chain_genesis_seal(&g, NULL), JK_OK);
+    jk_chain_kernel *k = NULL;
+    JK_CHECK_EQ(jk_chain_kernel_new(&g, jk_cap_null(), &k, NULL), JK_OK);
+    jk_chain_kernel_free(k);
+    jk_diag why = {{0}};
+    g.chain = over;
+    JK_CHECK_EQ(jk_chain_genesis_seal(&g, &why), JK_ERR_CAP_TOO_DEEP);
+    JK_CHECK(strstr(why.msg, "nesting reserve") != NULL);
+    JK_CHECK_EQ(jk_chain_genesis_verify(&g, NULL), JK_ERR_CAP_TOO_DEEP);
+    jk_cap_release(at);
+    jk_cap_release(over);
+    jk_test_chain_free(&tc);
+}
