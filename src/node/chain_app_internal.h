@@ -99,4 +99,16 @@ jk_err jk_node_app_admit_prepared(jk_node_chain_app *a, const jk_hash *id, const
 jk_err jk_node_app_check_last_commit(jk_node_chain_app *a, uint64_t height,
                                      const jk_node_value *val, jk_diag *diag);
 
+/* chain_app_pending.c: feed up to `limit` pending dispatch events into the
+ * open cycle; after a commit of b, drop the pending events b carries or
+ * consumed (and dispatch events past their age), keep the head's dispatch
+ * queue, drop the pending transacts b's produce refused; on reopen, take the
+ * head block's queued dispatch events back. */
+jk_err jk_node_app_feed_dispatch(jk_node_chain_app *a, size_t limit);
+void jk_node_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b);
+void jk_node_app_keep_queue(jk_node_chain_app *a);
+void jk_node_app_drop_refused(jk_node_chain_app *a, const jk_chain_block *b);
+jk_err jk_node_app_restore_queue(jk_node_chain_app *a, const uint8_t *bytes, size_t len,
+                                 jk_diag *diag);
+
 #endif
