@@ -52,6 +52,17 @@ bool jk_tnet_schedstat_parse(const char *text, uint64_t *run_ns, uint64_t *wait_
  * number. */
 bool jk_tnet_metric_parse(const char *text, const char *name, double *out);
 
+/* testnet_measure.c: since the watch's mark (jk_tnet_cpu_mark notes every
+ * running node's CPU time and frame counters): the host's idle share (-1
+ * when /proc/stat cannot be read), the nodes' shares of wall time on a core,
+ * in a run queue and asleep, the frames / bytes / event frames they sent,
+ * and their CPU seconds. */
+void jk_tnet_cpu_mark(jk_tnet *t);
+double jk_tnet_host_idle_since(const jk_tnet *t);
+void jk_tnet_sched_since(const jk_tnet *t, double *run, double *runq, double *sleep);
+void jk_tnet_net_since(const jk_tnet *t, double *frames, double *bytes, double *events);
+double jk_tnet_cpu_since(const jk_tnet *t);
+
 /* The workload: batches in flight over distinct accounts. */
 
 /* Make the demo generator and the genesis the nodes will build.

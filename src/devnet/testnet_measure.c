@@ -1,0 +1,253 @@
+/*
+ * testnet_measure.c — what `jark testnet` measures besides the chain: the
+ * Ed25519 bound's verify rate, the nodes' CPU time, run queue and sleep
+ * (/proc/PID/stat, schedstat), the host's idle share (/proc/stat) and the
+ * frames the nodes sent (their metrics). Split from testnet.c by concern;
+ * docs/bench.md "BENCH testnet" defines each figure.
+ */
+#include "testnet_internal.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double jk_tnet_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double jk_devnet_ed25519_verifies_per_s(uint32_t ms, double *per_cpu_s)
+{
+    uint8_t sk[64], pk[32], seed[32] = {7}, msg[32] = {1}, sig[64];
+    jk_crypto_ed25519_keypair_from_seed(seed, pk, sk);
+    jk_crypto_ed25519_sign(sk, msg, sizeof msg, sig);
+    uint64_t t0 = jk_tnet_ms(), n = 0;
+    double c0 = jk_tnet_cpu_now();
+    while (jk_tnet_ms() - t0 < ms || n < 100) {
+        for (int k = 0; k < 100; k++)
+            (void)jk_crypto_ed25519_verify(pk, msg, sizeof msg, sig);
+        n += 100;
+    }
+    uint64_t dt = jk_tnet_ms() - t0;
+    double dc = jk_tnet_cpu_now() - c0;
+    if (per_cpu_s)
+        *per_cpu_s = dc > 0 ? (double)n / dc : 0.0;
+    return (double)n * 1000.0 / (double)(dt ? dt : 1);
+}
+
+/* A process's own CPU time (user + system, not its children's: a node's
+ * clang compiles at start are not the workload's) in clock ticks, from
+ * /proc/PID/stat; 0 when it cannot be read. */
+static uint64_t jk_tnet_cpu_ticks(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    /* after the command's ')': state is field 3, utime 14, stime 15 */
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return 0;
+    return ut + st;
+}
+
+bool jk_tnet_host_cpu_parse(const char *text, uint64_t *total, uint64_t *idle)
+{
+    *total = *idle = 0;
+    if (!text || strncmp(text, "cpu ", 4) != 0)
+        return false;
+    /* user nice system idle iowait irq softirq steal (guest guest_nice are
+     * counted in user and nice already) */
+    unsigned long long v[8] = {0};
+    int n = sscanf(text + 4, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7]);
+    if (n < 4)
+        return false;
+    for (int k = 0; k < n; k++)
+        *total += v[k];
+    *idle = v[3] + (n > 4 ? v[4] : 0);
+    return true;
+}
+
+/* The machine's CPU ticks now (every core, every process). */
+static bool jk_tnet_host_cpu(uint64_t *total, uint64_t *idle)
+{
+    char buf[512];
+    FILE *f = fopen("/proc/stat", "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    return jk_tnet_host_cpu_parse(buf, total, idle);
+}
+
+/* The machine's idle share of CPU time since jk_tnet_cpu_mark, -1 when
+ * /proc/stat could not be read: with the nodes' CPU it tells nodes that
+ * wait on each other (the machine idles too) from nodes that wait for
+ * cores other work holds (it does not). */
+double jk_tnet_host_idle_since(const jk_tnet *t)
+{
+    uint64_t total, idle;
+    if (!t->host_read || !jk_tnet_host_cpu(&total, &idle) || total <= t->host_total ||
+        idle < t->host_idle)
+        return -1.0;
+    return (double)(idle - t->host_idle) / (double)(total - t->host_total);
+}
+
+bool jk_tnet_metric_parse(const char *text, const char *name, double *out)
+{
+    size_t n = strlen(name);
+    for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        if (strncmp(line, name, n) != 0 || line[n] != ' ')
+            continue;
+        char *end;
+        double v = strtod(line + n + 1, &end);
+        if (end == line + n + 1)
+            return false;
+        *out = v;
+        return true;
+    }
+    return false;
+}
+
+/* Node i's jark_net_frames_out, jark_net_bytes_out and
+ * jark_net_event_frames_out (its /metrics page); false when it does not
+ * answer with all three. */
+static bool jk_tnet_net_out(const jk_tnet *t, uint32_t i, double v[3])
+{
+    int status = 0;
+    char *page = NULL;
+    size_t len = 0;
+    bool ok = t->pid[i] &&
+              jk_rpc_http(t->rpc_host[i], t->rpc[i], "GET", "/metrics", NULL, 0, &status, &page,
+                          &len, NULL) == JK_OK &&
+              status == 200 && jk_tnet_metric_parse(page, "jark_net_frames_out", &v[0]) &&
+              jk_tnet_metric_parse(page, "jark_net_bytes_out", &v[1]) &&
+              jk_tnet_metric_parse(page, "jark_net_event_frames_out", &v[2]);
+    free(page);
+    return ok;
+}
+
+bool jk_tnet_schedstat_parse(const char *text, uint64_t *run_ns, uint64_t *wait_ns)
+{
+    unsigned long long r = 0, q = 0;
+    *run_ns = *wait_ns = 0;
+    if (!text || sscanf(text, "%llu %llu", &r, &q) != 2)
+        return false;
+    *run_ns = r;
+    *wait_ns = q;
+    return true;
+}
+
+/* A process's time on a core and waiting in a run queue, summed over its
+ * threads (/proc/PID/task/TID/schedstat, ns); false when unreadable. */
+static bool jk_tnet_sched(pid_t pid, uint64_t *run_ns, uint64_t *wait_ns)
+{
+    char path[96];
+    *run_ns = *wait_ns = 0;
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return false;
+    bool any = false;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        char file[128], buf[128];
+        snprintf(file, sizeof file, "/proc/%d/task/%.20s/schedstat", (int)pid, e->d_name);
+        FILE *f = fopen(file, "r");
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f)
+            fclose(f);
+        buf[n] = 0;
+        uint64_t r, q;
+        if (jk_tnet_schedstat_parse(buf, &r, &q)) {
+            *run_ns += r;
+            *wait_ns += q;
+            any = true;
+        }
+    }
+    closedir(d);
+    return any;
+}
+
+/* Where the nodes' wall time went since jk_tnet_cpu_mark, as shares of
+ * (nodes × wall): on a core, runnable but waiting for one (other work
+ * held the cores), and the rest asleep (waiting on each other, the
+ * workload, the disk). Only nodes running since the mark count. */
+void jk_tnet_sched_since(const jk_tnet *t, double *run, double *runq, double *sleep)
+{
+    uint64_t wall = (jk_tnet_ms() - t->sched_ms) * 1000000u, r = 0, q = 0, nodes = 0;
+    *run = *runq = *sleep = -1.0;
+    for (uint32_t i = 0; i < t->v; i++) {
+        uint64_t a, b;
+        if (!t->pid[i] || t->pid[i] != t->cpu_pid[i] || !t->sched_read[i] || !jk_tnet_sched(t->pid[i], &a, &b))
+            continue;
+        r += a > t->sched_from[i][0] ? a - t->sched_from[i][0] : 0;
+        q += b > t->sched_from[i][1] ? b - t->sched_from[i][1] : 0;
+        nodes++;
+    }
+    if (!nodes || !wall)
+        return;
+    *run = (double)r / (double)(wall * nodes);
+    *runq = (double)q / (double)(wall * nodes);
+    *sleep = 1.0 - *run - *runq;
+    if (*sleep < 0)
+        *sleep = 0;
+}
+
+/* Note every running node's CPU time and frame counters now (the watch
+ * begins). */
+void jk_tnet_cpu_mark(jk_tnet *t)
+{
+    t->host_read = jk_tnet_host_cpu(&t->host_total, &t->host_idle);
+    t->sched_ms = jk_tnet_ms();
+    for (uint32_t i = 0; i < t->v; i++) {
+        t->sched_read[i] = t->pid[i] && jk_tnet_sched(t->pid[i], &t->sched_from[i][0], &t->sched_from[i][1]);
+        t->cpu_pid[i] = t->pid[i];
+        t->cpu_from[i] = t->pid[i] ? jk_tnet_cpu_ticks(t->pid[i]) : 0;
+        if (!jk_tnet_net_out(t, i, t->net_from[i]))
+            t->net_from[i][0] = t->net_from[i][1] = t->net_from[i][2] = 0;
+    }
+}
+
+/* The frames and bytes the nodes queued to peers since jk_tnet_cpu_mark (a
+ * node started since counts from its start). */
+void jk_tnet_net_since(const jk_tnet *t, double *frames, double *bytes, double *events)
+{
+    *frames = *bytes = *events = 0;
+    for (uint32_t i = 0; i < t->v; i++) {
+        double v[3];
+        if (!jk_tnet_net_out(t, i, v))
+            continue;
+        bool same = t->pid[i] == t->cpu_pid[i];
+        *frames += v[0] - (same ? t->net_from[i][0] : 0);
+        *bytes += v[1] - (same ? t->net_from[i][1] : 0);
+        *events += v[2] - (same ? t->net_from[i][2] : 0);
+    }
+}
+
+/* The nodes' CPU seconds since jk_tnet_cpu_mark (a node started since
+ * counts from its start: its compile included, a killed one's time lost). */
+double jk_tnet_cpu_since(const jk_tnet *t)
+{
+    uint64_t ticks = 0;
+    for (uint32_t i = 0; i < t->v; i++) {
+        if (!t->pid[i])
+            continue;
+        uint64_t now = jk_tnet_cpu_ticks(t->pid[i]);
+        uint64_t from = t->pid[i] == t->cpu_pid[i] ? t->cpu_from[i] : 0;
+        ticks += now > from ? now - from : 0;
+    }
+    long hz = sysconf(_SC_CLK_TCK);
+    return (double)ticks / (double)(hz > 0 ? hz : 100);
+}
