@@ -547,6 +547,10 @@ int jk_devnet_consensus_run(const jk_devnet_options *o, const jk_devnet_faults *
         static const char *const names[] = {"", "demo", "events", "none"};
         printf("devnet: %u validators, genesis %s, state %s at height %" PRIu64 ", workload %s, "
                "stores under %s\n", s->v, hex, root, start, names[workload], o->dir);
+        if (workload == JK_DEVNET_WORKLOAD_EVENTS && start > 0 && s->next_event > 0)
+            printf("devnet: resumed at height %" PRIu64 ": the events file's first %zu events are "
+                   "taken as blocks 1..%" PRIu64 "'s and skipped (docs/events-format.md)\n",
+                   start, s->next_event, start);
         printf("devnet: consensus on a simulated network: drop %.2f, dup %.2f, partition %s, "
                "crashes %u, byzantine %u\n", faults->drop_permille / 1000.0,
                faults->dup_permille / 1000.0, faults->partition ? "yes" : "no", faults->crashes,

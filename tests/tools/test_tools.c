@@ -284,3 +284,46 @@ JK_TEST(test_tools_devnet_engine_flag)
     JK_CHECK_EQ(jk_test_tool(jk_tool_devnet, 4, bad, out, sizeof out, err, sizeof err), 2);
     JK_CHECK(strstr(err, "--engine wants interp, jit or auto") != NULL);
 }
+
+/* A resumed devnet takes its events file as the whole run's and skips the
+ * events blocks 1..h had: it now says so (outsider5 lost a new file's first
+ * events without a word). The demo chain refuses these events (their blobs
+ * are no transfers); only the count matters. */
+JK_TEST(test_tools_devnet_resume_says_what_it_skips)
+{
+    char dir[96], out[4096], err[1024];
+    JK_REQUIRE(jk_test_tmpdir("devnet-resume", dir, sizeof dir));
+    char *first[] = {"--workload", "none", "--blocks", "1", "--validators", "1", "--dir",
+                     (char *)jk_at(dir, "stores")};
+    JK_REQUIRE(jk_test_tool(jk_tool_devnet, 8, first, out, sizeof out, err, sizeof err) == 0);
+    const char *g = strstr(out, "genesis ");
+    JK_REQUIRE(g != NULL && strlen(g) > 8 + 64);
+    char genesis[65];
+    memcpy(genesis, g + 8, 64);
+    genesis[64] = 0;
+    jk_put(dir, "blob", "not a transfer");
+    for (int i = 0; i < 5; i++) {
+        char *sign[] = {"sign", "--genesis", genesis, "--endpoint", "transact", "--blob",
+                        (char *)jk_at(dir, "blob"), "-o", (char *)jk_at(dir, "ev"), "--append"};
+        JK_REQUIRE(jk_test_tool(jk_tool_event, i ? 10 : 9, sign, out, sizeof out, err, sizeof err) == 0);
+    }
+    /* at height 1 with 2 events a block: the file's first 2 are block 1's */
+    char *resume[] = {"--events", (char *)jk_at(dir, "ev"), "--events-per-block", "2", "--blocks", "1",
+                      "--validators", "1", "--dir", (char *)jk_at(dir, "stores")};
+    int rc = jk_test_tool(jk_tool_devnet, 10, resume, out, sizeof out, err, sizeof err);
+    if (rc != 0)
+        printf("devnet resume: %s\n", err);
+    JK_CHECK_EQ(rc, 0);
+    JK_CHECK(strstr(out, "resumed at height 1: the events file's first 2 events are taken as "
+                         "blocks 1..1's and skipped") != NULL);
+    /* the round-robin devnet (no consensus), now at height 2: 4 skipped */
+    char *rr[] = {"--events", (char *)jk_at(dir, "ev"), "--events-per-block", "2", "--blocks", "1",
+                  "--validators", "1", "--dir", (char *)jk_at(dir, "stores"), "--round-robin"};
+    rc = jk_test_tool(jk_tool_devnet, 11, rr, out, sizeof out, err, sizeof err);
+    if (rc != 0)
+        printf("devnet resume --round-robin: %s\n", err);
+    JK_CHECK_EQ(rc, 0);
+    JK_CHECK(strstr(out, "resumed at height 2: the events file's first 4 events are taken as "
+                         "blocks 1..2's and skipped") != NULL);
+    jk_test_rm_tree(dir);
+}
