@@ -180,7 +180,9 @@ bool jk_cap_same(jk_cap a, jk_cap b);
  * JK_ERR_CAP_TOO_DEEP. O(1). */
 unsigned jk_cap_depth(jk_cap cap);
 
-/* Test hook: counters over the whole process (relaxed atomics). Tests use the
+/* Test hook: counters over the whole process (relaxed atomics; live_objects
+ * is kept per thread and summed here, exact for every thread whose work is
+ * joined or handed back under a lock). Tests use the
  * hash counters to prove re-hashing costs O(changed × log), and live_objects
  * to prove every body and tree node was freed. */
 typedef struct jk_cap_stats {

@@ -14,7 +14,6 @@
 
 atomic_uint_fast64_t jk_cap_stat_page, jk_cap_stat_node, jk_cap_stat_root,
     jk_cap_stat_verify;
-atomic_int_fast64_t jk_cap_stat_live;
 
 /* ---- the per-thread object cache ----
  * Cap objects are small, of one size per type, and made and dropped by the
@@ -47,6 +46,14 @@ typedef struct jk_obj_cache {
     void *pages;                /* dead Data page buffers, zero but the link word */
     uint32_t page_count;
     bool registered;            /* the exit destructor knows this thread's cache */
+    /* live objects: this thread's allocations minus its frees (negative when
+     * it frees what others made). Only this thread writes it, with a plain
+     * load and store (no locked read-modify-write: issue 16, two per object
+     * made and dropped); jk_cap_stats_get reads it from another thread, hence
+     * atomic. `live_on`: the thread is on jk_live_threads. */
+    atomic_int_fast64_t live;
+    bool live_on;
+    struct jk_obj_cache *live_prev, *live_next;
 } jk_obj_cache;
 
 #define JK_PAGE_CACHE_MAX 64u   /* page buffers per thread (256 KiB) */
@@ -56,9 +63,41 @@ static pthread_key_t jk_cache_key;
 static pthread_once_t jk_cache_once = PTHREAD_ONCE_INIT;
 static bool jk_cache_key_ok;
 
+/* ---- the live-object count (jk_cap_stats.live_objects) ----
+ * Per thread, summed on read: the sum over the threads on jk_live_threads
+ * plus jk_live_retired, what threads that exited left (their allocations
+ * minus their frees). A thread joins the list on its first allocation or
+ * free (jk_live_join) and leaves it in its exit destructor (jk_cache_flush),
+ * both under jk_live_lock; if it cannot join (no pthread key), it counts
+ * straight into jk_live_retired with an atomic add, as every thread used to.
+ * The count only feeds tests and benches (leak checks); no result reads it. */
+static pthread_mutex_t jk_live_lock = PTHREAD_MUTEX_INITIALIZER;
+static jk_obj_cache *jk_live_threads;
+static atomic_int_fast64_t jk_live_retired;
+
+static void jk_live_leave(jk_obj_cache *c)
+{
+    if (!c->live_on)
+        return;
+    pthread_mutex_lock(&jk_live_lock);
+    atomic_fetch_add_explicit(&jk_live_retired, atomic_load_explicit(&c->live, memory_order_relaxed),
+                              memory_order_relaxed);
+    atomic_store_explicit(&c->live, 0, memory_order_relaxed);
+    if (c->live_prev)
+        c->live_prev->live_next = c->live_next;
+    else
+        jk_live_threads = c->live_next;
+    if (c->live_next)
+        c->live_next->live_prev = c->live_prev;
+    c->live_prev = c->live_next = NULL;
+    c->live_on = false;
+    pthread_mutex_unlock(&jk_live_lock);
+}
+
 static void jk_cache_flush(void *arg)
 {
     jk_obj_cache *c = arg;
+    jk_live_leave(c);
     for (int t = 0; t < JK_OBJ_TYPES; t++) {
         while (c->head[t]) {
             void *o = c->head[t];
@@ -91,6 +130,44 @@ static bool jk_cache_register(jk_obj_cache *c)
         c->registered = true;
     }
     return true;
+}
+
+/* Put this thread on jk_live_threads; false: it cannot have an exit
+ * destructor, so it must not (its count would outlive it). */
+static __attribute__((noinline)) bool jk_live_join(jk_obj_cache *c)
+{
+    if (!jk_cache_register(c))
+        return false;
+    pthread_mutex_lock(&jk_live_lock);
+    c->live_prev = NULL;
+    c->live_next = jk_live_threads;
+    if (jk_live_threads)
+        jk_live_threads->live_prev = c;
+    jk_live_threads = c;
+    c->live_on = true;
+    pthread_mutex_unlock(&jk_live_lock);
+    return true;
+}
+
+/* Count `d` (+1 or -1) live objects on this thread. */
+static inline void jk_live_add(jk_obj_cache *c, int d)
+{
+    if (__builtin_expect(!c->live_on, 0) && !jk_live_join(c)) {
+        atomic_fetch_add_explicit(&jk_live_retired, d, memory_order_relaxed);
+        return;
+    }
+    atomic_store_explicit(&c->live, atomic_load_explicit(&c->live, memory_order_relaxed) + d,
+                          memory_order_relaxed);
+}
+
+static int64_t jk_live_sum(void)
+{
+    pthread_mutex_lock(&jk_live_lock);
+    int64_t n = atomic_load_explicit(&jk_live_retired, memory_order_relaxed);
+    for (jk_obj_cache *c = jk_live_threads; c; c = c->live_next)
+        n += atomic_load_explicit(&c->live, memory_order_relaxed);
+    pthread_mutex_unlock(&jk_live_lock);
+    return n;
 }
 
 /* Put a dead object on this thread's list for its type; false: free it. */
@@ -181,7 +258,7 @@ void *jk_obj_alloc(size_t size, uint8_t type)
     atomic_init(&o->refs, 1);
     atomic_init(&o->hstate, JK_HASH_NONE);
     o->type = type;
-    atomic_fetch_add_explicit(&jk_cap_stat_live, 1, memory_order_relaxed);
+    jk_live_add(c, 1);
     return o;
 }
 
@@ -196,10 +273,18 @@ void jk_obj_release(jk_obj *o)
     if (!o)
         return;
     /* Release ordering on the decrement and an acquire fence before the free:
-     * every other holder's reads of the body happen before it is freed. */
-    if (atomic_fetch_sub_explicit(&o->refs, 1, memory_order_release) != 1)
-        return;
-    atomic_thread_fence(memory_order_acquire);
+     * every other holder's reads of the body happen before it is freed.
+     * When refs is 1 the caller's reference is the only one on any thread
+     * (a borrowed view needs some holder's reference), so nobody else can
+     * change refs: the free needs no locked decrement, only the acquire
+     * load, which pairs with the release decrements of the holders that
+     * dropped theirs before, as the fence does (issue 16: most releases of a
+     * verified event are last ones, of objects only it made). */
+    if (atomic_load_explicit(&o->refs, memory_order_acquire) != 1) {
+        if (atomic_fetch_sub_explicit(&o->refs, 1, memory_order_release) != 1)
+            return;
+        atomic_thread_fence(memory_order_acquire);
+    }
     switch ((enum jk_obj_type)o->type) {
     case JK_OBJ_DATA: jk_data_body_free((jk_data_body *)o); break;
     case JK_OBJ_CNODE: jk_cnode_body_free((jk_cnode_body *)o); break;
@@ -211,7 +296,7 @@ void jk_obj_release(jk_obj *o)
     }
     if (!jk_cache_put(o))
         free(o);
-    atomic_fetch_sub_explicit(&jk_cap_stat_live, 1, memory_order_relaxed);
+    jk_live_add(&jk_cache, -1);
 }
 
 /* ---- children ---- */
@@ -463,5 +548,5 @@ void jk_cap_stats_get(jk_cap_stats *out)
     out->node_hashes = atomic_load_explicit(&jk_cap_stat_node, memory_order_relaxed);
     out->root_hashes = atomic_load_explicit(&jk_cap_stat_root, memory_order_relaxed);
     out->verify_hashes = atomic_load_explicit(&jk_cap_stat_verify, memory_order_relaxed);
-    out->live_objects = atomic_load_explicit(&jk_cap_stat_live, memory_order_relaxed);
+    out->live_objects = jk_live_sum();
 }

@@ -90,7 +90,6 @@ static inline bool jk_hash_is_zero(const jk_hash *h)
 /* Counters behind jk_cap_stats (cap.c). */
 extern atomic_uint_fast64_t jk_cap_stat_page, jk_cap_stat_node, jk_cap_stat_root,
     jk_cap_stat_verify;
-extern atomic_int_fast64_t jk_cap_stat_live;
 
 /* ---- bodies and tree nodes ---- */
 

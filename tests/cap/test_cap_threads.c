@@ -150,3 +150,103 @@ JK_TEST(test_cap_threads_deepest_value_on_a_small_stack)
         jk_cap_release(v);
     JK_CHECK_EQ(live(), before);
 }
+
+/* live_objects is counted per thread and summed on read (issue 16: no
+ * locked add on a shared counter per object made and dropped). Objects made
+ * on one thread and dropped on another, by threads that are still running
+ * or have exited, must still sum to the objects alive: a thread's count is
+ * read while it runs and kept when it exits. */
+typedef struct live_worker {
+    jk_cap made;                /* made here (alloc), or given to drop */
+    bool drop;                  /* drop `made` instead of making it */
+    pthread_barrier_t *hold;    /* if set: wait twice before exiting */
+    bool ok;
+} live_worker;
+
+static jk_err make_value(jk_cap *out)
+{
+    jk_cap d, c;
+    jk_err e = jk_cap_data_new("live", 4, &d);
+    if (e != JK_OK)
+        return e;
+    e = jk_cap_cnode_new(4, &c);
+    if (e == JK_OK) {
+        e = jk_cap_cnode_set(c, 3, d, out);
+        jk_cap_release(c);
+    }
+    jk_cap_release(d);
+    return e;
+}
+
+static void *live_work(void *arg)
+{
+    live_worker *w = arg;
+    if (w->drop) {
+        jk_cap_release(w->made);
+        w->made = jk_cap_null();
+        w->ok = true;
+    } else {
+        w->ok = make_value(&w->made) == JK_OK;
+    }
+    if (w->hold) {
+        pthread_barrier_wait(w->hold); /* the main thread reads live() now */
+        pthread_barrier_wait(w->hold);
+    }
+    return NULL;
+}
+
+static void live_run(live_worker *w)
+{
+    pthread_t tid;
+    if (pthread_create(&tid, NULL, live_work, w) != 0) {
+        w->ok = false;
+        return;
+    }
+    pthread_join(tid, NULL);
+}
+
+JK_TEST(test_cap_threads_live_count_across_threads)
+{
+    int64_t before = live();
+    jk_cap v;
+    JK_REQUIRE(make_value(&v) == JK_OK);
+    int64_t k = live() - before; /* objects in one value: CNode body, nodes, Data */
+    JK_CHECK(k >= 3);
+    jk_cap_release(v);
+    JK_CHECK_EQ(live(), before);
+
+    /* made on a thread that exits: still counted; dropped here */
+    live_worker a = {0};
+    live_run(&a);
+    JK_REQUIRE(a.ok);
+    JK_CHECK_EQ(live(), before + k);
+    jk_cap_release(a.made);
+    JK_CHECK_EQ(live(), before);
+
+    /* made here, dropped on a thread that exits */
+    live_worker b = {.drop = true};
+    JK_REQUIRE(make_value(&b.made) == JK_OK);
+    live_run(&b);
+    JK_REQUIRE(b.ok);
+    JK_CHECK_EQ(live(), before);
+
+    /* made on a thread that is still running, read while it runs; then
+     * dropped on another running thread, read while both run */
+    pthread_barrier_t hold;
+    JK_REQUIRE(pthread_barrier_init(&hold, NULL, 3) == 0);
+    live_worker c = {.hold = &hold}, d = {.drop = true, .hold = &hold};
+    pthread_t tc, td;
+    JK_REQUIRE(make_value(&d.made) == JK_OK);
+    JK_REQUIRE(pthread_create(&tc, NULL, live_work, &c) == 0);
+    JK_REQUIRE(pthread_create(&td, NULL, live_work, &d) == 0);
+    pthread_barrier_wait(&hold);
+    JK_CHECK(c.ok && d.ok);
+    JK_CHECK_EQ(live(), before + k); /* c's value alive, d's dropped */
+    pthread_barrier_wait(&hold);
+    pthread_join(tc, NULL);
+    pthread_join(td, NULL);
+    pthread_barrier_destroy(&hold);
+    JK_CHECK_EQ(live(), before + k);
+    jk_cap_release(c.made);
+    JK_CHECK_EQ(live(), before);
+}
