@@ -17,8 +17,12 @@
  *     hash to its name;
  *   - every 25 trials, every object in the store hashes to its key and
  *     parses.
- * The store starts afresh every 50 trials so it stays small. `make test` runs
- * 200 trials; `make crash-test` runs JK_CAP_CRASH_TRIALS (5000).
+ * The store starts afresh every 50 trials so it stays small, and after a
+ * trial whose writer filled the map (it exits 3 on JK_ERR_CAP_STORE_FULL: on
+ * a fast disk, tmpfs say, 20 ms of commits per trial can fill it; the
+ * trial's store is still checked). `make test` runs 200 trials; `make
+ * crash-test` runs JK_CAP_CRASH_TRIALS (5000). The store lives under
+ * jk_test_tmpdir (TMPDIR).
  *
  * The batched variant (test_cap_crash_kill_during_batches) commits the same
  * states in store batches of BATCH (jk_cap_store_batch_begin/_end), checks
@@ -32,6 +36,7 @@
  * slot 2 a CNode of 8 slots whose slot j holds a Data derived from the last
  * t <= s with t % 8 == j. Each commit changes one page and two slots.
  */
+#include "../progs.h"
 #include "../test.h"
 
 #include "jark/cap.h"
@@ -130,8 +135,10 @@ static uint64_t seq_of(jk_cap st)
 
 #define BATCH 5
 
-/* The child: never returns. Exit 0 is impossible (it is killed); 2 = error.
- * batch 0: one commit per state; else commits in store batches of batch. */
+/* The child: never returns. Exit 0 is impossible (it is killed); 2 = error;
+ * 3 = the store's map is full (nothing more can land: the parent checks the
+ * store and starts afresh). batch 0: one commit per state; else commits in
+ * store batches of batch. */
 static void writer(const char *dir, int fd, uint64_t batch)
 {
     jk_cap_store_options opt = {.map_size = MAP_SIZE};
@@ -139,6 +146,7 @@ static void writer(const char *dir, int fd, uint64_t batch)
     jk_diag diag = {{0}};
     jk_hash head;
     jk_cap cur;
+    jk_err why = JK_OK; /* the failing call's code */
     if (jk_cap_store_open(dir, &opt, &st, &diag) != JK_OK)
         goto fail;
     jk_err err = jk_cap_store_head(st, "main", &head, &diag);
@@ -149,9 +157,9 @@ static void writer(const char *dir, int fd, uint64_t batch)
     for (;;) {
         uint64_t s = seq_of(cur) + 1;
         jk_cap next = step(cur, s);
-        if (batch && s % batch == 1 && jk_cap_store_batch_begin(st, &diag) != JK_OK)
+        if (batch && s % batch == 1 && (why = jk_cap_store_batch_begin(st, &diag)) != JK_OK)
             goto fail;
-        if (jk_cap_store_commit(st, "main", next, NULL, &diag) != JK_OK)
+        if ((why = jk_cap_store_commit(st, "main", next, NULL, &diag)) != JK_OK)
             goto fail;
         jk_hash want;
         jk_cap_hash(next, &want);
@@ -164,12 +172,14 @@ static void writer(const char *dir, int fd, uint64_t batch)
         cur = next;
         if (batch && s % batch != 0)
             continue;
-        if (batch && jk_cap_store_batch_end(st, &diag) != JK_OK)
+        if (batch && (why = jk_cap_store_batch_end(st, &diag)) != JK_OK)
             goto fail;
         if (write(fd, &s, sizeof s) != sizeof s)
             goto fail;
     }
 fail:
+    if (why == JK_ERR_CAP_STORE_FULL)
+        _exit(3);
     fprintf(stderr, "crash writer: %s\n", diag.msg);
     _exit(2);
 }
@@ -222,19 +232,20 @@ static long scan_store(const char *dir)
 static void crash_trials(long trials, uint64_t batch)
 {
     uint64_t step_by = batch ? batch : 1; /* what one landed commit adds */
-    char dir[64];
-    snprintf(dir, sizeof dir, "/tmp/jk_cap_crash_XXXXXX");
-    JK_REQUIRE(mkdtemp(dir) != NULL);
+    char dir[128];
+    JK_REQUIRE(jk_test_tmpdir("cap-crash", dir, sizeof dir) != NULL);
     uint64_t rng = 0x5EED5EED12345678ull; /* fixed: the same kill times every run */
     uint64_t durable = 0;                 /* highest sequence a commit returned */
-    long mid_commit = 0, empty = 0, failures = 0;
+    long mid_commit = 0, empty = 0, failures = 0, full = 0;
+    bool afresh = false; /* the last writer filled the map */
     jk_cap_store_options opt = {.map_size = MAP_SIZE};
     fflush(stdout);
     fflush(stderr);
     for (long t = 0; t < trials && failures < 5; t++) {
-        if (t % 50 == 0) {
+        if (t % 50 == 0 || afresh) {
             rmstore(dir);
             durable = 0;
+            afresh = false;
         }
         int fds[2];
         JK_REQUIRE(pipe(fds) == 0);
@@ -253,7 +264,10 @@ static void crash_trials(long trials, uint64_t batch)
         kill(pid, SIGKILL);
         int status;
         waitpid(pid, &status, 0);
-        if (!WIFSIGNALED(status)) {
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 3) {
+            full++;
+            afresh = true;
+        } else if (!WIFSIGNALED(status)) {
             jk_test_fail(__FILE__, __LINE__, "trial %ld: the writer exited (%d) before the kill",
                          t, WEXITSTATUS(status));
             failures++;
@@ -316,8 +330,8 @@ static void crash_trials(long trials, uint64_t batch)
     }
     if (getenv("JK_CAP_CRASH_VERBOSE"))
         printf("crash test: %ld trials, %ld before the first commit, %ld with a commit "
-               "landed but unreported, last state %llu\n",
-               trials, empty, mid_commit, (unsigned long long)durable);
+               "landed but unreported, %ld filled the map, last state %llu\n",
+               trials, empty, mid_commit, full, (unsigned long long)durable);
     rmstore(dir);
     rmdir(dir);
 }
