@@ -185,7 +185,10 @@ void jk_kernel_result_clear(jk_kernel_result *res);
  * @param[out] res  filled (clear it with jk_kernel_result_clear).
  * @return JK_OK whenever the call ran (whatever its outcome);
  *         JK_ERR_INVALID_ARG (target not an Instance, endpoint out of range,
- *         target not Idle, gas < 0); JK_ERR_NOMEM. */
+ *         target not Idle, gas < 0); JK_ERR_NOMEM; rarely, the failing
+ *         step's own code (a JK_ERR_CAP_* bound) when no frame is left to
+ *         fault with it or the fault itself cannot be delivered (jk_contain,
+ *         src/kernel/loop.c): res is then cleared. */
 jk_err jk_kernel_call(jk_kernel *k, jk_cap target, uint32_t endpoint, int64_t gas,
                       const uint64_t args[3], jk_cap slot0, jk_kernel_result *res);
 
@@ -284,9 +287,9 @@ typedef struct jk_kernel_image_opts {
  * @return JK_OK; JK_ERR_PVM_BLOB (a bad program file); JK_ERR_CAP_IMAGE (the
  *         image does not validate: overlapping extra mappings, pins out of
  *         range, more than 258 pins or 256 extra mappings…; reason in diag);
- *         JK_ERR_CAP_TOO_DEEP (a pinned cap nests too deep); JK_ERR_NOMEM.
- * Precondition: opts->pins and opts->mappings point to pin_count and
- * mapping_count entries (NULL with a count above 0 is not caught). */
+ *         JK_ERR_CAP_TOO_DEEP (a pinned cap nests too deep);
+ *         JK_ERR_INVALID_ARG (opts->pins or opts->mappings NULL with its
+ *         count above 0); JK_ERR_NOMEM. */
 jk_err jk_kernel_image_from_program(const uint8_t *file, size_t len,
                                     const jk_kernel_image_opts *opts, jk_cap *out,
                                     jk_diag *diag);

@@ -23,6 +23,9 @@ jk_err jk_kernel_image_from_program(const uint8_t *file, size_t len,
     uint32_t rw_slot = opts->rw_slot ? opts->rw_slot : JK_KERNEL_DEFAULT_RW_SLOT;
     if (opts->pin_count > JK_MAX_PINS - 2 || opts->mapping_count > JK_CAP_IMAGE_MAX_MAPPINGS)
         return jk_diag_set(diag, JK_ERR_CAP_IMAGE, "too many pins or mappings");
+    if ((opts->pin_count && !opts->pins) || (opts->mapping_count && !opts->mappings))
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "%s is NULL with a count above 0",
+                           opts->pin_count && !opts->pins ? "opts->pins" : "opts->mappings");
 
     jk_pvm_progfile *pf = malloc(sizeof *pf);
     jk_cap_endpoint *eps = calloc(JK_PVM_MAX_ENDPOINTS, sizeof *eps);

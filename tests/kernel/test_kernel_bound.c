@@ -230,3 +230,23 @@ JK_TEST(test_kernel_bound_out_of_gas_pause_and_resume)
     jk_cap_release(over);
     KT_END(&e);
 }
+
+/* tidy5: jk_kernel_image_from_program read opts->pins / opts->mappings
+ * without looking, so NULL with a count above 0 crashed; it is refused. */
+JK_TEST(test_kernel_image_opts_null_arrays_refused)
+{
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_cap image = jk_cap_null();
+    jk_diag why = {{0}};
+    jk_kernel_image_opts opts = {.mapping_count = 1};
+    JK_CHECK_EQ(jk_kernel_image_from_program(kt_program, kt_program_len, &opts, &image, &why),
+                JK_ERR_INVALID_ARG);
+    JK_CHECK(strstr(why.msg, "opts->mappings") != NULL);
+    jk_kernel_image_opts pins = {.pin_count = 2};
+    JK_CHECK_EQ(jk_kernel_image_from_program(kt_program, kt_program_len, &pins, &image, &why),
+                JK_ERR_INVALID_ARG);
+    JK_CHECK(strstr(why.msg, "opts->pins") != NULL);
+    JK_CHECK(jk_cap_is_null(image));
+    KT_END(&e);
+}
