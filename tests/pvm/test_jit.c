@@ -8,25 +8,10 @@
  * programs.)
  */
 #include "../test.h"
+#include "jit_test_util.h"
 #include "../../src/pvm/jit.h"
 
 #include <stdlib.h>
-
-static jk_pvm_program *jk_jit_load_asm(const char *src)
-{
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    jk_diag diag = {{0}};
-    jk_pvm_program *prog = NULL;
-    if (jk_pvm_asm(src, strlen(src), &blob, &len, &diag) != JK_OK) {
-        printf("asm: %s\n", diag.msg);
-        return NULL;
-    }
-    if (jk_pvm_program_load(blob, len, &prog, &diag) != JK_OK)
-        printf("load: %s\n", diag.msg);
-    free(blob);
-    return prog;
-}
 
 /* The permissions of the mapping holding addr, from /proc/self/maps ("" if none). */
 static void jk_perms_of(const void *addr, char perms[5])
@@ -51,7 +36,7 @@ static void jk_perms_of(const void *addr, char perms[5])
 JK_TEST(test_jit_code_is_never_writable_and_executable)
 {
 #if JK_PVM_HAVE_JIT && defined(__linux__)
-    jk_pvm_program *prog = jk_jit_load_asm("start:\n  load_imm r7, 1\n  trap\n");
+    jk_pvm_program *prog = jk_test_asm_program("start:\n  load_imm r7, 1\n  trap\n", false);
     JK_REQUIRE(prog != NULL);
     JK_REQUIRE(jk_pvm_program_jitted(prog));
     char perms[5];
@@ -76,7 +61,7 @@ JK_TEST(test_jit_code_size_is_linear)
                                 "  load_imm_64 r%d, 0x123456789abcdef\n  store_imm_ind_u64 r%d, 0x%x, -7\n  branch_eq r1, r2, start\n",
                                 i % 13, (i + 1) % 13, 0x10000 + i);
     src[len] = 0;
-    jk_pvm_program *prog = jk_jit_load_asm(src);
+    jk_pvm_program *prog = jk_test_asm_program(src, false);
     free(src);
     JK_REQUIRE(prog != NULL);
     JK_REQUIRE(jk_pvm_program_jitted(prog));
@@ -97,7 +82,7 @@ JK_TEST(test_jit_code_size_is_linear)
                                 8 * (i % 24), 2 + i % 11, 8 * (i % 23));
     len += (size_t)snprintf(src + len, cap - len, "  trap\n");
     src[len] = 0;
-    prog = jk_jit_load_asm(src);
+    prog = jk_test_asm_program(src, false);
     free(src);
     JK_REQUIRE(prog != NULL);
     JK_REQUIRE(jk_pvm_program_jitted(prog));
@@ -120,7 +105,7 @@ JK_TEST(test_jit_code_size_is_linear)
                                 i, 8 * (i % 7), i);
     len += (size_t)snprintf(src + len, cap - len, "  trap\n");
     src[len] = 0;
-    prog = jk_jit_load_asm(src);
+    prog = jk_test_asm_program(src, false);
     free(src);
     JK_REQUIRE(prog != NULL);
     JK_REQUIRE(jk_pvm_program_jitted(prog));
@@ -133,14 +118,14 @@ JK_TEST(test_jit_copy_on_write_and_dirty_pages)
 {
     static _Alignas(4096) uint8_t shared[4096];
     shared[8] = 0x5A;
-    jk_pvm_program *prog = jk_jit_load_asm(
+    jk_pvm_program *prog = jk_test_asm_program(
         "start:\n"
         "  load_imm r1, 0x20000\n"
         "  load_u8 r2, 0x20008\n"        /* read through the shared page */
         "  store_imm_ind_u8 r1, 9, 0x77\n" /* first write: private copy */
         "  store_imm_ind_u8 r1, 10, 0x78\n" /* second write: no second copy */
         "  load_imm r0, 0xffff0000\n"
-        "  jump_ind r0, 0\n");
+        "  jump_ind r0, 0\n", false);
     JK_REQUIRE(prog != NULL);
     for (int backend = 1; backend < 3; backend++) {
         jk_pvm_memory *mem;
@@ -174,7 +159,7 @@ JK_TEST(test_jit_dynamic_jumps_reach_only_block_starts)
     /* Jump table entry 1 points into the middle of a block: a djump through
      * it panics at the jump, on both engines, and a djump past the table
      * panics too; entry 0 is fine. */
-    jk_pvm_program *prog = jk_jit_load_asm(
+    jk_pvm_program *prog = jk_test_asm_program(
         ".jump_table good, middle\n"
         "start:\n"
         "  fallthrough\n"
@@ -184,7 +169,7 @@ JK_TEST(test_jit_dynamic_jumps_reach_only_block_starts)
         "  load_imm r7, 1\n"
         "middle:\n"
         "  load_imm r8, 2\n"
-        "  trap\n");
+        "  trap\n", false);
     if (!prog) {
         JK_CHECK(prog != NULL);
         return;
@@ -227,7 +212,7 @@ JK_TEST(test_jit_engine_names_and_choice)
     JK_CHECK_EQ(jk_pvm_auto_engine(), JK_PVM_ENGINE_JIT);
     /* An interpreter run and a recompiled run of the same loop agree, and a
      * run split by out-of-gas across engines ends where a whole one does. */
-    jk_pvm_program *prog = jk_jit_load_asm(
+    jk_pvm_program *prog = jk_test_asm_program(
         "start:\n"
         "  load_imm r1, 100\n"
         "  fallthrough\n"
@@ -235,7 +220,7 @@ JK_TEST(test_jit_engine_names_and_choice)
         "  add_imm_64 r2, r2, 3\n"
         "  add_imm_64 r1, r1, -1\n"
         "  branch_ne_imm r1, 0, loop\n"
-        "  trap\n");
+        "  trap\n", false);
     JK_REQUIRE(prog != NULL);
 #if JK_PVM_HAVE_JIT
     JK_CHECK(jk_pvm_program_jitted(prog));
@@ -316,7 +301,7 @@ JK_TEST(test_jit_calls_and_returns_are_the_interpreters)
      * the ordinary djump: checked through r11), then level 9 makes a host call
      * (the resumed run has none left); 1500 levels go past the predicted
      * depth; small gas stops it anywhere. */
-    jk_pvm_program *prog = jk_jit_load_asm(
+    jk_pvm_program *prog = jk_test_asm_program(
         ".jump_table ret_main, ret_rec, ret_odd\n"
         "  load_imm_jump r0, jt(ret_main), sum\n"
         "ret_main:\n"
@@ -348,7 +333,7 @@ JK_TEST(test_jit_calls_and_returns_are_the_interpreters)
         "  add_imm_64 r11, r11, 1\n"
         "  jump ret_rec\n"
         "leaf:\n"
-        "  jump_ind r0, 0\n");
+        "  jump_ind r0, 0\n", false);
     if (!prog) {
         JK_CHECK(prog != NULL);
         return;

@@ -8,32 +8,10 @@
  * frame store.
  */
 #include "../test.h"
+#include "jit_test_util.h"
 #include "../../src/pvm/jit.h"
 
 #include <stdlib.h>
-
-static jk_pvm_program *jk_ctl_load_asm(const char *src)
-{
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    jk_diag diag = {{0}};
-    jk_pvm_program *prog = NULL;
-    if (jk_pvm_asm(src, strlen(src), &blob, &len, &diag) != JK_OK) {
-        printf("asm: %s\n", diag.msg);
-        return NULL;
-    }
-    if (jk_pvm_program_load(blob, len, &prog, &diag) != JK_OK)
-        printf("load: %s\n", diag.msg);
-    free(blob);
-#if JK_PVM_HAVE_JIT
-    if (prog && !jk_pvm_program_jitted(prog)) {
-        printf("not compiled\n");
-        jk_pvm_program_free(prog);
-        return NULL;
-    }
-#endif
-    return prog;
-}
 
 /* Run prog from (pc, regs, gas) on the interpreter and on the recompiler,
  * serving host calls (r7 += 1000) and out-of-gas stops (97 more gas), and
@@ -88,7 +66,7 @@ JK_TEST(test_jit_divisions_with_known_divisors_are_the_interpreters)
      * rest must keep their checks: a divisor that may be −1 (signed 64, and
      * signed 32 over a 32-bit range), an add that may wrap to 0, and one a
      * host call changed after the proof (−1000 + 1000 = 0). */
-    jk_pvm_program *prog = jk_ctl_load_asm(
+    jk_pvm_program *prog = jk_test_asm_program(
         "  shlo_r_imm_64 r4, r8, 32\n"
         "  or_imm r4, r4, 1\n"
         "  div_u_64 r5, r8, r4\n"
@@ -106,7 +84,7 @@ JK_TEST(test_jit_divisions_with_known_divisors_are_the_interpreters)
         "  load_imm r7, -1000\n"
         "  ecalli 0\n"
         "  div_u_64 r1, r8, r7\n"
-        "  trap\n");
+        "  trap\n", true);
     JK_REQUIRE(prog != NULL);
     static const uint64_t xs[] = {0, 1, 2, 3, 0xFFFF, 0x10000, 0xFFFFFFFF, 0x100000000ull,
                                   0x7FFFFFFFFFFFFFFFull, 0x8000000000000000ull,
@@ -178,7 +156,7 @@ static const char jk_ctl_fib_src[] =
 
 JK_TEST(test_jit_calls_returns_and_djumps_edge_cases)
 {
-    jk_pvm_program *prog = jk_ctl_load_asm(jk_ctl_fib_src);
+    jk_pvm_program *prog = jk_test_asm_program(jk_ctl_fib_src, true);
     JK_REQUIRE(prog != NULL);
     uint64_t regs[JK_PVM_REGS];
     jk_pvm_state st;
@@ -244,7 +222,7 @@ JK_TEST(test_jit_deep_recursion_exhausts_predicted_returns)
     /* 3,000 nested calls (past the 1,024 predicted levels), half of them
      * through a pointer, then the unwinding; and with small gas, so runs
      * stop and resume (an empty host stack) at every depth. */
-    jk_pvm_program *prog = jk_ctl_load_asm(
+    jk_pvm_program *prog = jk_test_asm_program(
         ".jump_table ret_main, ret_a, ret_b, down\n"
         "  load_imm r2, jt(down)\n"
         "  load_imm_jump r0, jt(ret_main), down\n"
@@ -272,7 +250,7 @@ JK_TEST(test_jit_deep_recursion_exhausts_predicted_returns)
         "  add_imm_64 r1, r1, 8\n"
         "  jump_ind r0, 0\n"
         "leaf:\n"
-        "  jump_ind r0, 0\n");
+        "  jump_ind r0, 0\n", true);
     JK_REQUIRE(prog != NULL);
     uint64_t regs[JK_PVM_REGS];
     jk_pvm_state st;

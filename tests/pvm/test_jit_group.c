@@ -6,25 +6,10 @@
  * unmapped page, past 2^32, and with gas running out at the block's start.
  */
 #include "../test.h"
+#include "jit_test_util.h"
 #include "../../src/pvm/jit.h"
 
 #include <stdlib.h>
-
-static jk_pvm_program *jk_group_load_asm(const char *src)
-{
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    jk_diag diag = {{0}};
-    jk_pvm_program *prog = NULL;
-    if (jk_pvm_asm(src, strlen(src), &blob, &len, &diag) != JK_OK) {
-        printf("asm: %s\n", diag.msg);
-        return NULL;
-    }
-    if (jk_pvm_program_load(blob, len, &prog, &diag) != JK_OK)
-        printf("load: %s\n", diag.msg);
-    free(blob);
-    return prog;
-}
 
 /* A Data cap's page, mapped copy-on-write at 0x22000 and read-only at 0x25000. */
 static _Alignas(4096) uint8_t jk_group_shared[4096];
@@ -121,7 +106,7 @@ JK_TEST(test_jit_access_groups_are_the_interpreters)
      * above the first); block 4: a load-only group whose last load replaces
      * the base. A read-only page must never be written through a group that
      * stores, even when the TLB for reading holds it. */
-    jk_pvm_program *prog = jk_group_load_asm(
+    jk_pvm_program *prog = jk_test_asm_program(
         "start:\n"
         "  add_imm_64 r0, r1, 40\n"
         "  load_ind_u64 r7, r1, 0\n"
@@ -151,7 +136,7 @@ JK_TEST(test_jit_access_groups_are_the_interpreters)
         "  load_ind_u16 r8, r1, 2\n"
         "  load_ind_u64 r1, r1, 16\n"
         "  load_imm r0, 0xffff0000\n"
-        "  jump_ind r0, 0\n");
+        "  jump_ind r0, 0\n", false);
     JK_REQUIRE(prog != NULL);
 #if JK_PVM_HAVE_JIT
     JK_CHECK(jk_pvm_program_jitted(prog));
@@ -178,7 +163,7 @@ JK_TEST(test_jit_access_groups_are_the_interpreters)
  * gas, resumed in steps) or is plenty (the gas held back by the check). */
 static void jk_loop_runs(const char *src, uint64_t lo, uint64_t hi, uint64_t step)
 {
-    jk_pvm_program *prog = jk_group_load_asm(src);
+    jk_pvm_program *prog = jk_test_asm_program(src, false);
     JK_REQUIRE(prog != NULL);
 #if JK_PVM_HAVE_JIT
     JK_CHECK(jk_pvm_program_jitted(prog));
