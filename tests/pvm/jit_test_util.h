@@ -41,4 +41,40 @@ static inline jk_pvm_program *jk_test_asm_program(const char *src, bool compiled
     return prog;
 }
 
+/* Run prog on `engine` from *st until it ends: a host call is served
+ * (r7 += 1000) and an out-of-gas stop given 97 more gas, at most `hops`
+ * times. false when the run itself failed (the reason is reported). */
+static inline bool jk_test_run_served(const jk_pvm_program *prog, jk_pvm_memory *mem,
+                                      jk_pvm_state *st, jk_pvm_exit *ex, jk_pvm_engine engine,
+                                      int hops)
+{
+    for (int hop = 0; hop < hops; hop++) {
+        if (jk_pvm_run_engine(prog, mem, st, ex, engine) != JK_OK) {
+            jk_test_fail(__FILE__, __LINE__, "jk_pvm_run_engine failed");
+            return false;
+        }
+        if (ex->status == JK_PVM_HOST_CALL)
+            st->regs[7] += 1000;
+        else if (ex->status == JK_PVM_OUT_OF_GAS)
+            st->gas += 97;
+        else
+            break;
+    }
+    return true;
+}
+
+/* The interpreter's run [0] and the recompiler's [1] agree on everything
+ * observable: status, fault address, pc, gas, registers, and the stack
+ * bytes each read back. */
+#define JK_CHECK_SAME_RUNS(st, ex, stack)                                      \
+    do {                                                                       \
+        JK_CHECK_EQ((ex)[0].status, (ex)[1].status);                           \
+        JK_CHECK_EQ((ex)[0].fault_address, (ex)[1].fault_address);             \
+        JK_CHECK_EQ((st)[0].pc, (st)[1].pc);                                   \
+        JK_CHECK_EQ((st)[0].gas, (st)[1].gas);                                 \
+        for (int jk_r_ = 0; jk_r_ < JK_PVM_REGS; jk_r_++)                      \
+            JK_CHECK_EQ((st)[0].regs[jk_r_], (st)[1].regs[jk_r_]);             \
+        JK_CHECK(memcmp((stack)[0], (stack)[1], sizeof(stack)[0]) == 0);       \
+    } while (0)
+
 #endif

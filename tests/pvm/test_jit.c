@@ -270,25 +270,12 @@ static void jk_jit_both(const jk_pvm_program *prog, const uint64_t regs[JK_PVM_R
         memset(&st[e], 0, sizeof st[e]);
         memcpy(st[e].regs, regs, sizeof st[e].regs);
         st[e].gas = gas;
-        for (int hop = 0; hop < 2000; hop++) {
-            JK_REQUIRE(jk_pvm_run_engine(prog, mem, &st[e], &ex[e],
-                                         e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) == JK_OK);
-            if (ex[e].status == JK_PVM_HOST_CALL)
-                st[e].regs[7] += 1000;
-            else if (ex[e].status == JK_PVM_OUT_OF_GAS)
-                st[e].gas += 97;
-            else
-                break;
-        }
+        JK_REQUIRE(jk_test_run_served(prog, mem, &st[e], &ex[e],
+                                      e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP, 2000));
         JK_CHECK_EQ(jk_pvm_memory_read(mem, 0x2ff00, stack[e], sizeof stack[e]), JK_OK);
         jk_pvm_memory_free(mem);
     }
-    JK_CHECK_EQ(ex[0].status, ex[1].status);
-    JK_CHECK_EQ(st[0].pc, st[1].pc);
-    JK_CHECK_EQ(st[0].gas, st[1].gas);
-    for (int r = 0; r < JK_PVM_REGS; r++)
-        JK_CHECK_EQ(st[0].regs[r], st[1].regs[r]);
-    JK_CHECK(memcmp(stack[0], stack[1], sizeof stack[0]) == 0);
+    JK_CHECK_SAME_RUNS(st, ex, stack);
     *out_state = st[1];
     *out_exit = ex[1];
 }
