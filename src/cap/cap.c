@@ -189,10 +189,10 @@ static bool jk_cache_put(jk_obj *o)
 /* ---- counted objects ---- */
 
 /* A Data page buffer (JK_CAP_PAGE_SIZE bytes, page-aligned), all zero. One
- * from the thread's cache is zero but for its link word (jk_page_drop keeps
+ * from the thread's cache is zero but for its link word (jk_cap_page_drop keeps
  * it so), so a small Data pays for its bytes, not for 4 KiB of memset and an
  * aligned_alloc (issue 16: three a gossiped event). */
-uint8_t *jk_page_zeroed(void)
+uint8_t *jk_cap_page_zeroed(void)
 {
     jk_obj_cache *c = &jk_cache;
     uint8_t *p = NULL;
@@ -210,7 +210,7 @@ uint8_t *jk_page_zeroed(void)
 }
 
 /* Give back a page buffer whose bytes past `used` are all zero. */
-void jk_page_drop(uint8_t *p, size_t used)
+void jk_cap_page_drop(uint8_t *p, size_t used)
 {
     jk_obj_cache *c = &jk_cache;
     if (!p)
@@ -225,7 +225,7 @@ void jk_page_drop(uint8_t *p, size_t used)
     c->page_count++;
 }
 
-void *jk_obj_alloc(size_t size, uint8_t type)
+void *jk_cap_obj_alloc(size_t size, uint8_t type)
 {
     /* A dead object of this type from the thread's cache; else malloc +
      * memset rather than calloc: glibc's calloc bypasses the per-thread cache
@@ -262,13 +262,13 @@ void *jk_obj_alloc(size_t size, uint8_t type)
     return o;
 }
 
-void jk_obj_retain(jk_obj *o)
+void jk_cap_obj_retain(jk_obj *o)
 {
     if (o)
         atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
 }
 
-void jk_obj_release(jk_obj *o)
+void jk_cap_obj_release(jk_obj *o)
 {
     if (!o)
         return;
@@ -286,13 +286,13 @@ void jk_obj_release(jk_obj *o)
         atomic_thread_fence(memory_order_acquire);
     }
     switch ((enum jk_obj_type)o->type) {
-    case JK_OBJ_DATA: jk_data_body_free((jk_data_body *)o); break;
-    case JK_OBJ_CNODE: jk_cnode_body_free((jk_cnode_body *)o); break;
-    case JK_OBJ_IMAGE: jk_image_body_free((jk_image_body *)o); break;
-    case JK_OBJ_INSTANCE: jk_instance_body_free((jk_instance_body *)o); break;
+    case JK_OBJ_DATA: jk_cap_data_body_free((jk_data_body *)o); break;
+    case JK_OBJ_CNODE: jk_cap_cnode_body_free((jk_cnode_body *)o); break;
+    case JK_OBJ_IMAGE: jk_cap_image_body_free((jk_image_body *)o); break;
+    case JK_OBJ_INSTANCE: jk_cap_instance_body_free((jk_instance_body *)o); break;
     case JK_OBJ_DPAGE:
-    case JK_OBJ_DNODE: jk_dnode_free((jk_dnode *)o); break;
-    case JK_OBJ_CNODE_NODE: jk_cnode_node_free((jk_cnode_node *)o); break;
+    case JK_OBJ_DNODE: jk_cap_dnode_free((jk_dnode *)o); break;
+    case JK_OBJ_CNODE_NODE: jk_cap_cnode_node_free((jk_cnode_node *)o); break;
     }
     if (!jk_cache_put(o))
         free(o);
@@ -306,7 +306,7 @@ static jk_err jk_child_cap(jk_cap c, jk_child_fn fn, void *ctx)
     return c.body ? fn(ctx, jk_cap_obj(c)) : JK_OK;
 }
 
-jk_err jk_obj_each_child(jk_obj *o, jk_child_fn fn, void *ctx)
+jk_err jk_cap_obj_each_child(jk_obj *o, jk_child_fn fn, void *ctx)
 {
     jk_err err = JK_OK;
     switch ((enum jk_obj_type)o->type) {
@@ -364,16 +364,16 @@ jk_err jk_obj_each_child(jk_obj *o, jk_child_fn fn, void *ctx)
 
 /* ---- hashing ---- */
 
-void jk_obj_encode(jk_obj *o, jk_wr *w)
+void jk_cap_obj_encode(jk_obj *o, jk_wr *w)
 {
     switch ((enum jk_obj_type)o->type) {
-    case JK_OBJ_DATA: jk_data_encode((jk_data_body *)o, w); break;
+    case JK_OBJ_DATA: jk_cap_data_encode((jk_data_body *)o, w); break;
     case JK_OBJ_DPAGE:
-    case JK_OBJ_DNODE: jk_dnode_encode((jk_dnode *)o, w); break;
-    case JK_OBJ_CNODE: jk_cnode_encode((jk_cnode_body *)o, w); break;
-    case JK_OBJ_CNODE_NODE: jk_cnode_node_encode((jk_cnode_node *)o, w); break;
-    case JK_OBJ_IMAGE: jk_image_encode((jk_image_body *)o, w); break;
-    case JK_OBJ_INSTANCE: jk_instance_encode((jk_instance_body *)o, w); break;
+    case JK_OBJ_DNODE: jk_cap_dnode_encode((jk_dnode *)o, w); break;
+    case JK_OBJ_CNODE: jk_cap_cnode_encode((jk_cnode_body *)o, w); break;
+    case JK_OBJ_CNODE_NODE: jk_cap_cnode_node_encode((jk_cnode_node *)o, w); break;
+    case JK_OBJ_IMAGE: jk_cap_image_encode((jk_image_body *)o, w); break;
+    case JK_OBJ_INSTANCE: jk_cap_instance_encode((jk_instance_body *)o, w); break;
     }
 }
 
@@ -381,12 +381,12 @@ static jk_err jk_hash_child(void *ctx, jk_obj *child)
 {
     jk_hash ignored;
     (void)ctx;
-    jk_obj_hash(child, &ignored);
+    jk_cap_obj_hash(child, &ignored);
     return JK_OK;
 }
 
 /* The hasher state (~400 bytes) lives only in this leaf call, so the
- * recursion over children (jk_obj_hash → jk_hash_child → jk_obj_hash) keeps
+ * recursion over children (jk_cap_obj_hash → jk_hash_child → jk_cap_obj_hash) keeps
  * small frames: children are hashed first, then o is encoded from their
  * cached hashes. */
 __attribute__((noinline)) static void jk_obj_hash_compute(jk_obj *o, jk_hash *out)
@@ -394,17 +394,17 @@ __attribute__((noinline)) static void jk_obj_hash_compute(jk_obj *o, jk_hash *ou
     jk_crypto_hasher h;
     jk_wr w = {.hasher = &h};
     jk_crypto_hasher_init(&h);
-    jk_obj_encode(o, &w);
+    jk_cap_obj_encode(o, &w);
     jk_crypto_hasher_final(&h, out);
 }
 
-void jk_obj_hash(jk_obj *o, jk_hash *out)
+void jk_cap_obj_hash(jk_obj *o, jk_hash *out)
 {
     if (atomic_load_explicit(&o->hstate, memory_order_acquire) == JK_HASH_READY) {
         *out = o->hash;
         return;
     }
-    jk_obj_each_child(o, jk_hash_child, NULL);
+    jk_cap_obj_each_child(o, jk_hash_child, NULL);
     jk_obj_hash_compute(o, out);
     switch ((enum jk_obj_type)o->type) {
     case JK_OBJ_DPAGE:
@@ -427,7 +427,7 @@ void jk_obj_hash(jk_obj *o, jk_hash *out)
     }
 }
 
-void jk_obj_set_hash(jk_obj *o, const jk_hash *h)
+void jk_cap_obj_set_hash(jk_obj *o, const jk_hash *h)
 {
     o->hash = *h;
     atomic_store_explicit(&o->hstate, JK_HASH_READY, memory_order_release);
@@ -435,7 +435,7 @@ void jk_obj_set_hash(jk_obj *o, const jk_hash *h)
 
 /* ---- the writer ---- */
 
-void jk_wr_bytes(jk_wr *w, const void *p, size_t n)
+void jk_cap_wr_bytes(jk_wr *w, const void *p, size_t n)
 {
     if (w->hasher) {
         jk_crypto_hasher_update(w->hasher, p, n);
@@ -459,21 +459,21 @@ void jk_wr_bytes(jk_wr *w, const void *p, size_t n)
     w->len += n;
 }
 
-void jk_wr_u8(jk_wr *w, uint8_t v) { jk_wr_bytes(w, &v, 1); }
+void jk_cap_wr_u8(jk_wr *w, uint8_t v) { jk_cap_wr_bytes(w, &v, 1); }
 
-void jk_wr_u32(jk_wr *w, uint32_t v)
+void jk_cap_wr_u32(jk_wr *w, uint32_t v)
 {
     uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    jk_wr_bytes(w, b, 4);
+    jk_cap_wr_bytes(w, b, 4);
 }
 
-void jk_wr_u64(jk_wr *w, uint64_t v)
+void jk_cap_wr_u64(jk_wr *w, uint64_t v)
 {
-    jk_wr_u32(w, (uint32_t)v);
-    jk_wr_u32(w, (uint32_t)(v >> 32));
+    jk_cap_wr_u32(w, (uint32_t)v);
+    jk_cap_wr_u32(w, (uint32_t)(v >> 32));
 }
 
-void jk_hash_short(const jk_hash *h, char out[17])
+void jk_cap_hash_short(const jk_hash *h, char out[17])
 {
     for (int i = 0; i < 8; i++)
         snprintf(out + 2 * i, 3, "%02x", h->bytes[i]);
@@ -495,11 +495,11 @@ const char *jk_cap_kind_name(jk_cap_kind kind)
 
 jk_cap jk_cap_retain(jk_cap cap)
 {
-    jk_obj_retain(jk_cap_obj(cap));
+    jk_cap_obj_retain(jk_cap_obj(cap));
     return cap;
 }
 
-void jk_cap_release(jk_cap cap) { jk_obj_release(jk_cap_obj(cap)); }
+void jk_cap_release(jk_cap cap) { jk_cap_obj_release(jk_cap_obj(cap)); }
 
 void jk_cap_hash(jk_cap cap, jk_hash *out)
 {
@@ -507,7 +507,7 @@ void jk_cap_hash(jk_cap cap, jk_hash *out)
         memset(out, 0, sizeof *out);
         return;
     }
-    jk_obj_hash(jk_cap_obj(cap), out);
+    jk_cap_obj_hash(jk_cap_obj(cap), out);
 }
 
 bool jk_cap_same(jk_cap a, jk_cap b)

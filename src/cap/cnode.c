@@ -19,9 +19,9 @@ static unsigned jk_max(unsigned a, unsigned b) { return a > b ? a : b; }
 
 /* ---- nodes ---- */
 
-jk_cnode_node *jk_cnode_node_new_slots(jk_cap a, jk_cap b)
+jk_cnode_node *jk_cap_cnode_node_new_slots(jk_cap a, jk_cap b)
 {
-    jk_cnode_node *n = jk_obj_alloc(sizeof *n, JK_OBJ_CNODE_NODE);
+    jk_cnode_node *n = jk_cap_obj_alloc(sizeof *n, JK_OBJ_CNODE_NODE);
     if (!n)
         return NULL;
     n->o.height = 1;
@@ -31,10 +31,10 @@ jk_cnode_node *jk_cnode_node_new_slots(jk_cap a, jk_cap b)
     return n;
 }
 
-jk_cnode_node *jk_cnode_node_new_kids(uint8_t height, jk_cnode_node *a, jk_cnode_node *b)
+jk_cnode_node *jk_cap_cnode_node_new_kids(uint8_t height, jk_cnode_node *a, jk_cnode_node *b)
 {
     assert(height >= 2 && (a || b));
-    jk_cnode_node *n = jk_obj_alloc(sizeof *n, JK_OBJ_CNODE_NODE);
+    jk_cnode_node *n = jk_cap_obj_alloc(sizeof *n, JK_OBJ_CNODE_NODE);
     if (!n)
         return NULL;
     n->o.height = height;
@@ -42,45 +42,45 @@ jk_cnode_node *jk_cnode_node_new_kids(uint8_t height, jk_cnode_node *a, jk_cnode
     n->u.kid[0] = a;
     n->u.kid[1] = b;
     if (a)
-        jk_obj_retain(&a->o);
+        jk_cap_obj_retain(&a->o);
     if (b)
-        jk_obj_retain(&b->o);
+        jk_cap_obj_retain(&b->o);
     return n;
 }
 
-void jk_cnode_node_free(jk_cnode_node *n)
+void jk_cap_cnode_node_free(jk_cnode_node *n)
 {
     for (int i = 0; i < 2; i++) {
         if (n->o.height == 1)
             jk_cap_release(n->u.slot[i]);
         else if (n->u.kid[i])
-            jk_obj_release(&n->u.kid[i]->o);
+            jk_cap_obj_release(&n->u.kid[i]->o);
     }
 }
 
-void jk_cnode_node_encode(jk_cnode_node *n, jk_wr *w)
+void jk_cap_cnode_node_encode(jk_cnode_node *n, jk_wr *w)
 {
     jk_hash h[2] = {{{0}}, {{0}}};
     for (int i = 0; i < 2; i++) {
         if (n->o.height == 1)
             jk_cap_hash(n->u.slot[i], &h[i]);
         else if (n->u.kid[i])
-            jk_obj_hash(&n->u.kid[i]->o, &h[i]);
+            jk_cap_obj_hash(&n->u.kid[i]->o, &h[i]);
     }
-    jk_wr_u8(w, JK_CAP_TAG_CNODE_NODE);
-    jk_wr_bytes(w, h[0].bytes, JK_HASH_SIZE);
-    jk_wr_bytes(w, h[1].bytes, JK_HASH_SIZE);
+    jk_cap_wr_u8(w, JK_CAP_TAG_CNODE_NODE);
+    jk_cap_wr_bytes(w, h[0].bytes, JK_HASH_SIZE);
+    jk_cap_wr_bytes(w, h[1].bytes, JK_HASH_SIZE);
 }
 
 /* ---- bodies ---- */
 
-jk_err jk_cnode_from_root(uint8_t log2, jk_cap slot0, jk_cnode_node *root, jk_cap *out)
+jk_err jk_cap_cnode_from_root(uint8_t log2, jk_cap slot0, jk_cnode_node *root, jk_cap *out)
 {
     assert(log2 <= JK_CAP_CNODE_MAX_LOG2 && (log2 == 0 || !slot0.body));
     unsigned inner = log2 == 0 ? jk_cap_depth(slot0) : root ? root->o.depth : 0;
     if (inner + 1 > JK_CAP_MAX_DEPTH)
         return JK_ERR_CAP_TOO_DEEP;
-    jk_cnode_body *c = jk_obj_alloc(sizeof *c, JK_OBJ_CNODE);
+    jk_cnode_body *c = jk_cap_obj_alloc(sizeof *c, JK_OBJ_CNODE);
     if (!c)
         return JK_ERR_NOMEM;
     c->o.depth = (uint8_t)(inner + 1);
@@ -88,28 +88,28 @@ jk_err jk_cnode_from_root(uint8_t log2, jk_cap slot0, jk_cnode_node *root, jk_ca
     c->slot0 = jk_cap_retain(slot0);
     c->root = root;
     if (root)
-        jk_obj_retain(&root->o);
+        jk_cap_obj_retain(&root->o);
     *out = jk_cap_of(JK_CAP_CNODE, c);
     return JK_OK;
 }
 
-void jk_cnode_body_free(jk_cnode_body *c)
+void jk_cap_cnode_body_free(jk_cnode_body *c)
 {
     jk_cap_release(c->slot0);
     if (c->root)
-        jk_obj_release(&c->root->o);
+        jk_cap_obj_release(&c->root->o);
 }
 
-void jk_cnode_encode(jk_cnode_body *c, jk_wr *w)
+void jk_cap_cnode_encode(jk_cnode_body *c, jk_wr *w)
 {
     jk_hash root = {{0}};
     if (c->log2 == 0)
         jk_cap_hash(c->slot0, &root);
     else if (c->root)
-        jk_obj_hash(&c->root->o, &root);
-    jk_wr_u8(w, JK_CAP_TAG_CNODE);
-    jk_wr_u8(w, c->log2);
-    jk_wr_bytes(w, root.bytes, JK_HASH_SIZE);
+        jk_cap_obj_hash(&c->root->o, &root);
+    jk_cap_wr_u8(w, JK_CAP_TAG_CNODE);
+    jk_cap_wr_u8(w, c->log2);
+    jk_cap_wr_bytes(w, root.bytes, JK_HASH_SIZE);
 }
 
 /* ---- public ---- */
@@ -118,7 +118,7 @@ jk_err jk_cap_cnode_new(unsigned log2_slots, jk_cap *out)
 {
     if (log2_slots > JK_CAP_CNODE_MAX_LOG2)
         return JK_ERR_CAP_RANGE;
-    return jk_cnode_from_root((uint8_t)log2_slots, jk_cap_null(), NULL, out);
+    return jk_cap_cnode_from_root((uint8_t)log2_slots, jk_cap_null(), NULL, out);
 }
 
 unsigned jk_cap_cnode_log2(jk_cap cnode)
@@ -189,7 +189,7 @@ static jk_err jk_cnode_set_rec(jk_cnode_node *n, unsigned h, uint32_t i, jk_cap 
         if (jk_cap_same(s[bit], v)) {
             *out = n;
             if (n)
-                jk_obj_retain(&n->o);
+                jk_cap_obj_retain(&n->o);
             return JK_OK;
         }
         s[bit] = v;
@@ -197,7 +197,7 @@ static jk_err jk_cnode_set_rec(jk_cnode_node *n, unsigned h, uint32_t i, jk_cap 
             *out = NULL;
             return JK_OK;
         }
-        *out = jk_cnode_node_new_slots(s[0], s[1]);
+        *out = jk_cap_cnode_node_new_slots(s[0], s[1]);
         return *out ? JK_OK : JK_ERR_NOMEM;
     }
     jk_cnode_node *kid = n ? n->u.kid[bit] : NULL, *other = n ? n->u.kid[!bit] : NULL;
@@ -207,23 +207,23 @@ static jk_err jk_cnode_set_rec(jk_cnode_node *n, unsigned h, uint32_t i, jk_cap 
         return err;
     if (fresh == kid) {
         if (fresh)
-            jk_obj_release(&fresh->o);
+            jk_cap_obj_release(&fresh->o);
         *out = n;
         if (n)
-            jk_obj_retain(&n->o);
+            jk_cap_obj_retain(&n->o);
         return JK_OK;
     }
     if (!fresh && !other) {
         *out = NULL;
         return JK_OK;
     }
-    /* jk_cnode_node_new_kids, but the new node takes over our reference to
+    /* jk_cap_cnode_node_new_kids, but the new node takes over our reference to
      * `fresh` instead of a retain and a release of it: two atomic read-modify-
      * writes a level of every path copy (issue 16) */
-    jk_cnode_node *joined = jk_obj_alloc(sizeof *joined, JK_OBJ_CNODE_NODE);
+    jk_cnode_node *joined = jk_cap_obj_alloc(sizeof *joined, JK_OBJ_CNODE_NODE);
     if (!joined) {
         if (fresh)
-            jk_obj_release(&fresh->o);
+            jk_cap_obj_release(&fresh->o);
         return JK_ERR_NOMEM;
     }
     joined->o.height = (uint8_t)h;
@@ -231,7 +231,7 @@ static jk_err jk_cnode_set_rec(jk_cnode_node *n, unsigned h, uint32_t i, jk_cap 
     joined->u.kid[bit] = fresh;
     joined->u.kid[!bit] = other;
     if (other)
-        jk_obj_retain(&other->o);
+        jk_cap_obj_retain(&other->o);
     *out = joined;
     return JK_OK;
 }
@@ -250,7 +250,7 @@ jk_err jk_cap_cnode_set(jk_cap cnode, uint32_t i, jk_cap value, jk_cap *out)
             *out = jk_cap_retain(cnode);
             return JK_OK;
         }
-        return jk_cnode_from_root(0, value, NULL, out);
+        return jk_cap_cnode_from_root(0, value, NULL, out);
     }
     jk_cnode_node *root;
     jk_err err = jk_cnode_set_rec(c->root, c->log2, i, value, &root);
@@ -258,13 +258,13 @@ jk_err jk_cap_cnode_set(jk_cap cnode, uint32_t i, jk_cap value, jk_cap *out)
         return err;
     if (root == c->root) {
         if (root)
-            jk_obj_release(&root->o);
+            jk_cap_obj_release(&root->o);
         *out = jk_cap_retain(cnode);
         return JK_OK;
     }
-    err = jk_cnode_from_root(c->log2, jk_cap_null(), root, out);
+    err = jk_cap_cnode_from_root(c->log2, jk_cap_null(), root, out);
     if (root)
-        jk_obj_release(&root->o);
+        jk_cap_obj_release(&root->o);
     return err;
 }
 
@@ -299,7 +299,7 @@ static jk_err jk_cnode_update_rec(jk_cnode_node **link, unsigned h, uint32_t i, 
                 return err;
             moved = fresh != n;
             if (n)
-                jk_obj_release(&n->o);
+                jk_cap_obj_release(&n->o);
             *link = fresh;
             break;
         }
@@ -332,7 +332,7 @@ static jk_err jk_cnode_update_rec(jk_cnode_node **link, unsigned h, uint32_t i, 
             empty = !a && !b;
         }
         if (empty) {
-            jk_obj_release(&n->o);
+            jk_cap_obj_release(&n->o);
             *at = NULL;
         } else {
             jk_obj_changed(&n->o);

@@ -19,7 +19,7 @@
 
 #define PAGE ((uint64_t)JK_CAP_PAGE_SIZE)
 
-uint32_t jk_data_split(uint32_t pages)
+uint32_t jk_cap_data_split(uint32_t pages)
 {
     assert(pages >= 2);
     return 1u << (31 - __builtin_clz(pages - 1));
@@ -31,20 +31,20 @@ static uint32_t jk_pages_of(uint64_t len) { return (uint32_t)((len + PAGE - 1) /
 
 static bool jk_page_small(uint32_t len) { return len <= JK_CAP_SMALL_PAGE; }
 
-jk_dnode *jk_dnode_new_page(const uint8_t *bytes, uint32_t len)
+jk_dnode *jk_cap_dnode_new_page(const uint8_t *bytes, uint32_t len)
 {
     assert(len >= 1 && len <= PAGE);
     bool small = jk_page_small(len);
     /* a full-size buffer's tail past len stays zero */
-    uint8_t *buf = small ? malloc(len) : jk_page_zeroed();
+    uint8_t *buf = small ? malloc(len) : jk_cap_page_zeroed();
     if (!buf)
         return NULL;
-    jk_dnode *n = jk_obj_alloc(sizeof *n, JK_OBJ_DPAGE);
+    jk_dnode *n = jk_cap_obj_alloc(sizeof *n, JK_OBJ_DPAGE);
     if (!n) {
         if (small)
             free(buf);
         else
-            jk_page_drop(buf, 0);
+            jk_cap_page_drop(buf, 0);
         return NULL;
     }
     if (bytes)
@@ -69,23 +69,23 @@ static const uint8_t *jk_dnode_view(const jk_dnode *n)
     uint8_t *v = atomic_load_explicit(slot, memory_order_acquire);
     if (v)
         return v;
-    uint8_t *fresh = jk_page_zeroed();
+    uint8_t *fresh = jk_cap_page_zeroed();
     if (!fresh)
         return NULL;
     memcpy(fresh, n->u.page.bytes, n->u.page.len);
     if (atomic_compare_exchange_strong_explicit(slot, &v, fresh, memory_order_acq_rel, memory_order_acquire))
         return fresh;
-    jk_page_drop(fresh, n->u.page.len);
+    jk_cap_page_drop(fresh, n->u.page.len);
     return v;
 }
 
-jk_dnode *jk_dnode_new_inner(jk_dnode *left, jk_dnode *right)
+jk_dnode *jk_cap_dnode_new_inner(jk_dnode *left, jk_dnode *right)
 {
-    jk_dnode *n = jk_obj_alloc(sizeof *n, JK_OBJ_DNODE);
+    jk_dnode *n = jk_cap_obj_alloc(sizeof *n, JK_OBJ_DNODE);
     if (!n)
         return NULL;
-    jk_obj_retain(&left->o);
-    jk_obj_retain(&right->o);
+    jk_cap_obj_retain(&left->o);
+    jk_cap_obj_retain(&right->o);
     n->u.in.left = left;
     n->u.in.right = right;
     return n;
@@ -96,64 +96,64 @@ jk_dnode *jk_dnode_new_inner(jk_dnode *left, jk_dnode *right)
  * failed sub-build) give NULL. */
 static jk_dnode *jk_dnode_join(jk_dnode *left, jk_dnode *right)
 {
-    jk_dnode *n = left && right ? jk_dnode_new_inner(left, right) : NULL;
+    jk_dnode *n = left && right ? jk_cap_dnode_new_inner(left, right) : NULL;
     if (left)
-        jk_obj_release(&left->o);
+        jk_cap_obj_release(&left->o);
     if (right)
-        jk_obj_release(&right->o);
+        jk_cap_obj_release(&right->o);
     return n;
 }
 
 static jk_dnode *jk_dnode_ref(jk_dnode *n)
 {
-    jk_obj_retain(&n->o);
+    jk_cap_obj_retain(&n->o);
     return n;
 }
 
-void jk_dnode_free(jk_dnode *n)
+void jk_cap_dnode_free(jk_dnode *n)
 {
     if (n->o.type == JK_OBJ_DPAGE) {
         uint32_t len = n->u.page.len;
         if (jk_page_small(len)) {
             free(n->u.page.bytes);
-            jk_page_drop(atomic_load_explicit(&n->u.page.view, memory_order_acquire), len);
+            jk_cap_page_drop(atomic_load_explicit(&n->u.page.view, memory_order_acquire), len);
         } else {
-            jk_page_drop(n->u.page.bytes, len); /* only [0, len) was written */
+            jk_cap_page_drop(n->u.page.bytes, len); /* only [0, len) was written */
         }
     } else {
-        jk_obj_release(&n->u.in.left->o);
-        jk_obj_release(&n->u.in.right->o);
+        jk_cap_obj_release(&n->u.in.left->o);
+        jk_cap_obj_release(&n->u.in.right->o);
     }
 }
 
-void jk_dnode_encode(jk_dnode *n, jk_wr *w)
+void jk_cap_dnode_encode(jk_dnode *n, jk_wr *w)
 {
     if (n->o.type == JK_OBJ_DPAGE) {
-        jk_wr_u8(w, JK_CAP_TAG_DATA_PAGE);
-        jk_wr_u32(w, n->u.page.len);
-        jk_wr_bytes(w, n->u.page.bytes, n->u.page.len);
+        jk_cap_wr_u8(w, JK_CAP_TAG_DATA_PAGE);
+        jk_cap_wr_u32(w, n->u.page.len);
+        jk_cap_wr_bytes(w, n->u.page.bytes, n->u.page.len);
     } else {
         jk_hash l, r;
-        jk_obj_hash(&n->u.in.left->o, &l);
-        jk_obj_hash(&n->u.in.right->o, &r);
-        jk_wr_u8(w, JK_CAP_TAG_DATA_NODE);
-        jk_wr_bytes(w, l.bytes, JK_HASH_SIZE);
-        jk_wr_bytes(w, r.bytes, JK_HASH_SIZE);
+        jk_cap_obj_hash(&n->u.in.left->o, &l);
+        jk_cap_obj_hash(&n->u.in.right->o, &r);
+        jk_cap_wr_u8(w, JK_CAP_TAG_DATA_NODE);
+        jk_cap_wr_bytes(w, l.bytes, JK_HASH_SIZE);
+        jk_cap_wr_bytes(w, r.bytes, JK_HASH_SIZE);
     }
 }
 
 /* ---- bodies ---- */
 
-jk_err jk_data_from_root(uint64_t len, jk_dnode *root, jk_cap *out)
+jk_err jk_cap_data_from_root(uint64_t len, jk_dnode *root, jk_cap *out)
 {
-    jk_data_body *d = jk_obj_alloc(sizeof *d, JK_OBJ_DATA);
+    jk_data_body *d = jk_cap_obj_alloc(sizeof *d, JK_OBJ_DATA);
     if (!d)
         return JK_ERR_NOMEM;
     d->o.depth = 1;
     d->len = len;
     d->root = root;
     if (root)
-        jk_obj_retain(&root->o);
+        jk_cap_obj_retain(&root->o);
     *out = jk_cap_of(JK_CAP_DATA, d);
     return JK_OK;
 }
@@ -163,26 +163,26 @@ static jk_err jk_data_wrap(uint64_t len, jk_dnode *root, jk_cap *out)
 {
     if (len > 0 && !root)
         return JK_ERR_NOMEM;
-    jk_err err = jk_data_from_root(len, root, out);
+    jk_err err = jk_cap_data_from_root(len, root, out);
     if (root)
-        jk_obj_release(&root->o);
+        jk_cap_obj_release(&root->o);
     return err;
 }
 
-void jk_data_body_free(jk_data_body *d)
+void jk_cap_data_body_free(jk_data_body *d)
 {
     if (d->root)
-        jk_obj_release(&d->root->o);
+        jk_cap_obj_release(&d->root->o);
 }
 
-void jk_data_encode(jk_data_body *d, jk_wr *w)
+void jk_cap_data_encode(jk_data_body *d, jk_wr *w)
 {
     jk_hash root = {{0}};
     if (d->root)
-        jk_obj_hash(&d->root->o, &root);
-    jk_wr_u8(w, JK_CAP_TAG_DATA);
-    jk_wr_u64(w, d->len);
-    jk_wr_bytes(w, root.bytes, JK_HASH_SIZE);
+        jk_cap_obj_hash(&d->root->o, &root);
+    jk_cap_wr_u8(w, JK_CAP_TAG_DATA);
+    jk_cap_wr_u64(w, d->len);
+    jk_cap_wr_bytes(w, root.bytes, JK_HASH_SIZE);
 }
 
 /* ---- construction ---- */
@@ -191,8 +191,8 @@ void jk_data_encode(jk_data_body *d, jk_wr *w)
 static jk_dnode *jk_data_build(const uint8_t *bytes, uint64_t len, uint32_t pages)
 {
     if (pages == 1)
-        return jk_dnode_new_page(bytes, (uint32_t)len);
-    uint32_t k = jk_data_split(pages);
+        return jk_cap_dnode_new_page(bytes, (uint32_t)len);
+    uint32_t k = jk_cap_data_split(pages);
     jk_dnode *left = jk_data_build(bytes, k * PAGE, k);
     if (!left)
         return NULL;
@@ -215,8 +215,8 @@ static jk_dnode *jk_data_build_zero(uint32_t pages, uint32_t last, jk_dnode **fu
     if (last == PAGE && (pages & (pages - 1)) == 0)
         return jk_dnode_ref(full[__builtin_ctz(pages)]);
     if (pages == 1)
-        return jk_dnode_new_page(NULL, last);
-    uint32_t k = jk_data_split(pages);
+        return jk_cap_dnode_new_page(NULL, last);
+    uint32_t k = jk_cap_data_split(pages);
     jk_dnode *right = jk_data_build_zero(pages - k, last, full);
     if (!right)
         return NULL;
@@ -228,20 +228,20 @@ jk_err jk_cap_data_new_zeroed(size_t len, jk_cap *out)
     if (len > JK_CAP_DATA_MAX_LEN)
         return JK_ERR_CAP_TOO_LARGE;
     if (len == 0)
-        return jk_data_from_root(0, NULL, out);
+        return jk_cap_data_from_root(0, NULL, out);
     jk_dnode *full[32] = {NULL};
     uint32_t pages = jk_pages_of(len);
     uint32_t last = (uint32_t)(len - (uint64_t)(pages - 1) * PAGE);
     int levels = 32 - __builtin_clz(pages); /* full[0 .. floor(log2 pages)] */
     jk_dnode *root = NULL;
-    full[0] = jk_dnode_new_page(NULL, JK_CAP_PAGE_SIZE);
+    full[0] = jk_cap_dnode_new_page(NULL, JK_CAP_PAGE_SIZE);
     for (int j = 1; j < levels && full[j - 1]; j++)
-        full[j] = jk_dnode_new_inner(full[j - 1], full[j - 1]);
+        full[j] = jk_cap_dnode_new_inner(full[j - 1], full[j - 1]);
     if (full[levels - 1])
         root = jk_data_build_zero(pages, last, full);
     for (int j = 0; j < levels; j++)
         if (full[j])
-            jk_obj_release(&full[j]->o);
+            jk_cap_obj_release(&full[j]->o);
     return jk_data_wrap(len, root, out);
 }
 
@@ -271,7 +271,7 @@ static void jk_data_read_rec(const jk_dnode *n, uint32_t pages, uint64_t base,
         memcpy(dst + (lo - off), n->u.page.bytes + (lo - base), hi - lo);
         return;
     }
-    uint32_t k = jk_data_split(pages);
+    uint32_t k = jk_cap_data_split(pages);
     uint64_t mid = base + k * PAGE;
     if (off < mid)
         jk_data_read_rec(n->u.in.left, k, base, off, end, dst);
@@ -302,7 +302,7 @@ const uint8_t *jk_cap_data_page(jk_cap data, uint32_t i)
         return NULL;
     const jk_dnode *n = d->root;
     while (pages > 1) {
-        uint32_t k = jk_data_split(pages);
+        uint32_t k = jk_cap_data_split(pages);
         if (i < k) {
             n = n->u.in.left;
             pages = k;
@@ -323,7 +323,7 @@ static void jk_data_pages_rec(const jk_dnode *n, uint32_t pages, uint32_t first,
         out[first - lo] = n->u.page.bytes;
         return;
     }
-    uint32_t k = jk_data_split(pages);
+    uint32_t k = jk_cap_data_split(pages);
     if (lo < first + k)
         jk_data_pages_rec(n->u.in.left, k, first, lo, hi, out);
     if (hi > first + k)
@@ -369,7 +369,7 @@ static jk_dnode *jk_data_write_page(jk_dnode *n, uint64_t base, uint64_t off,
     uint64_t hi = base + len < end ? base + len : end;
     if (memcmp(n->u.page.bytes + (lo - base), src + (lo - off), hi - lo) == 0)
         return jk_dnode_ref(n);
-    jk_dnode *copy = jk_dnode_new_page(n->u.page.bytes, len);
+    jk_dnode *copy = jk_cap_dnode_new_page(n->u.page.bytes, len);
     if (copy) /* not yet shared: ours to fill */
         memcpy(copy->u.page.bytes + (lo - base), src + (lo - off), hi - lo);
     return copy;
@@ -380,8 +380,8 @@ static jk_dnode *jk_data_write_page(jk_dnode *n, uint64_t base, uint64_t off,
 static jk_dnode *jk_data_rejoin(jk_dnode *n, jk_dnode *left, jk_dnode *right)
 {
     if (left == n->u.in.left && right == n->u.in.right) {
-        jk_obj_release(&left->o);
-        jk_obj_release(&right->o);
+        jk_cap_obj_release(&left->o);
+        jk_cap_obj_release(&right->o);
         return jk_dnode_ref(n);
     }
     return jk_dnode_join(left, right);
@@ -392,7 +392,7 @@ static jk_dnode *jk_data_write_rec(jk_dnode *n, uint32_t pages, uint64_t base,
 {
     if (pages == 1)
         return jk_data_write_page(n, base, off, end, src);
-    uint32_t k = jk_data_split(pages);
+    uint32_t k = jk_cap_data_split(pages);
     uint64_t mid = base + k * PAGE;
     jk_dnode *left = off < mid ? jk_data_write_rec(n->u.in.left, k, base, off, end, src)
                                : jk_dnode_ref(n->u.in.left);
@@ -402,7 +402,7 @@ static jk_dnode *jk_data_write_rec(jk_dnode *n, uint32_t pages, uint64_t base,
                           ? jk_data_write_rec(n->u.in.right, pages - k, mid, off, end, src)
                           : jk_dnode_ref(n->u.in.right);
     if (!right) {
-        jk_obj_release(&left->o);
+        jk_cap_obj_release(&left->o);
         return NULL;
     }
     return jk_data_rejoin(n, left, right);
@@ -423,7 +423,7 @@ jk_err jk_cap_data_write(jk_cap data, uint64_t offset, const void *src,
     jk_dnode *root = jk_data_write_rec(d->root, jk_pages_of(d->len), 0, offset,
                                        offset + len, src);
     if (root == d->root) { /* nothing changed: the same value */
-        jk_obj_release(&root->o);
+        jk_cap_obj_release(&root->o);
         *out = jk_cap_retain(data);
         return JK_OK;
     }
@@ -439,9 +439,9 @@ static jk_dnode *jk_data_replace_rec(jk_dnode *n, uint32_t pages, uint32_t first
     if (pages == 1) {
         if (memcmp(n->u.page.bytes, src[0], n->u.page.len) == 0)
             return jk_dnode_ref(n);
-        return jk_dnode_new_page(src[0], n->u.page.len);
+        return jk_cap_dnode_new_page(src[0], n->u.page.len);
     }
-    uint32_t k = jk_data_split(pages);
+    uint32_t k = jk_cap_data_split(pages);
     size_t lo = 0, hi = count; /* first j with index[j] >= first + k */
     while (lo < hi) {
         size_t m = lo + (hi - lo) / 2;
@@ -456,7 +456,7 @@ static jk_dnode *jk_data_replace_rec(jk_dnode *n, uint32_t pages, uint32_t first
     jk_dnode *right = jk_data_replace_rec(n->u.in.right, pages - k, first + k,
                                           index + lo, src + lo, count - lo);
     if (!right) {
-        jk_obj_release(&left->o);
+        jk_cap_obj_release(&left->o);
         return NULL;
     }
     return jk_data_rejoin(n, left, right);
@@ -479,7 +479,7 @@ jk_err jk_cap_data_replace_pages(jk_cap data, const uint32_t *index,
     }
     jk_dnode *root = jk_data_replace_rec(d->root, npages, 0, index, pages, count);
     if (root == d->root) {
-        jk_obj_release(&root->o);
+        jk_cap_obj_release(&root->o);
         *out = jk_cap_retain(data);
         return JK_OK;
     }

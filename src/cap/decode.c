@@ -1,7 +1,7 @@
 /*
  * decode.c — the syntax of one stored object (docs/cap.md, "Encodings").
  *
- * jk_obj_parse checks an object's bytes without following its children: the
+ * jk_cap_obj_parse checks an object's bytes without following its children: the
  * tag, the exact length (truncated and trailing bytes are both refused), the
  * bounds on counts and lengths, the ranges of fields, and the canonical
  * orderings and zero/non-zero rules. It never reads outside [bytes, bytes +
@@ -100,7 +100,7 @@ static jk_err jk_parse_image(jk_rd *r, jk_obj_view *v, jk_diag *diag)
     for (uint32_t i = 0; i < v->npins; i++) {
         uint8_t slot;
         jk_hash h;
-        jk_view_pin(v, i, &slot, &h);
+        jk_cap_view_pin(v, i, &slot, &h);
         if (slot == 0 || (i > 0 && slot <= v->pins[(i - 1) * JK_ENC_PIN_SIZE]))
             return jk_diag_set(diag, JK_ERR_CAP_DECODE,
                                "image record: pin %u: slot %u (0, or not increasing)", i, slot);
@@ -122,7 +122,7 @@ static jk_err jk_parse_frames(jk_rd *r, jk_obj_view *v, jk_diag *diag)
             return jk_diag_set(diag, JK_ERR_CAP_DECODE, "instance record: frame %u truncated",
                                f);
         jk_frame_view fr;
-        jk_view_frame(r->p, &fr);
+        jk_cap_view_frame(r->p, &fr);
         if (jk_hash_is_zero(&fr.instance))
             return jk_diag_set(diag, JK_ERR_CAP_DECODE,
                                "instance record: frame %u: instance hash is zero", f);
@@ -141,7 +141,7 @@ static jk_err jk_parse_frames(jk_rd *r, jk_obj_view *v, jk_diag *diag)
         for (uint32_t i = 0; i < fr.nregions; i++) {
             uint32_t base;
             jk_hash h;
-            jk_view_region(&fr, i, &base, &h);
+            jk_cap_view_region(&fr, i, &base, &h);
             if (i > 0 && base <= prev)
                 return jk_diag_set(diag, JK_ERR_CAP_DECODE,
                                    "instance record: frame %u: region %u not in increasing "
@@ -187,7 +187,7 @@ static jk_err jk_parse_instance(jk_rd *r, jk_obj_view *v, jk_diag *diag)
     return JK_OK;
 }
 
-jk_err jk_obj_parse(const uint8_t *bytes, size_t len, jk_obj_view *v, jk_diag *diag)
+jk_err jk_cap_obj_parse(const uint8_t *bytes, size_t len, jk_obj_view *v, jk_diag *diag)
 {
     memset(v, 0, sizeof *v);
     if (len == 0 || !bytes)
@@ -250,12 +250,12 @@ jk_err jk_obj_parse(const uint8_t *bytes, size_t len, jk_obj_view *v, jk_diag *d
 jk_err jk_cap_object_check(const uint8_t *bytes, size_t len, jk_diag *diag)
 {
     jk_obj_view v;
-    return jk_obj_parse(bytes, len, &v, diag);
+    return jk_cap_obj_parse(bytes, len, &v, diag);
 }
 
 /* ---- entry readers ---- */
 
-void jk_view_mapping(const jk_obj_view *v, uint32_t i, jk_cap_mapping *out)
+void jk_cap_view_mapping(const jk_obj_view *v, uint32_t i, jk_cap_mapping *out)
 {
     const uint8_t *p = v->maps + (size_t)i * JK_ENC_MAPPING_SIZE;
     out->base = jk_rd_u32(p);
@@ -265,7 +265,7 @@ void jk_view_mapping(const jk_obj_view *v, uint32_t i, jk_cap_mapping *out)
     out->slot = p[10];
 }
 
-void jk_view_endpoint(const jk_obj_view *v, uint32_t i, jk_cap_endpoint *out)
+void jk_cap_view_endpoint(const jk_obj_view *v, uint32_t i, jk_cap_endpoint *out)
 {
     const uint8_t *p = v->eps + (size_t)i * JK_ENC_ENDPOINT_SIZE;
     out->pc = jk_rd_u32(p);
@@ -273,14 +273,14 @@ void jk_view_endpoint(const jk_obj_view *v, uint32_t i, jk_cap_endpoint *out)
         out->regs[r] = jk_rd_u64(p + 4 + 8 * r);
 }
 
-void jk_view_pin(const jk_obj_view *v, uint32_t i, uint8_t *slot, jk_hash *h)
+void jk_cap_view_pin(const jk_obj_view *v, uint32_t i, uint8_t *slot, jk_hash *h)
 {
     const uint8_t *p = v->pins + (size_t)i * JK_ENC_PIN_SIZE;
     *slot = p[0];
     memcpy(h->bytes, p + 1, JK_HASH_SIZE);
 }
 
-const uint8_t *jk_view_frame(const uint8_t *p, jk_frame_view *out)
+const uint8_t *jk_cap_view_frame(const uint8_t *p, jk_frame_view *out)
 {
     memcpy(out->instance.bytes, p, JK_HASH_SIZE);
     p += JK_HASH_SIZE;
@@ -297,7 +297,7 @@ const uint8_t *jk_view_frame(const uint8_t *p, jk_frame_view *out)
     return out->regions + (size_t)out->nregions * JK_ENC_REGION_SIZE;
 }
 
-void jk_view_region(const jk_frame_view *f, uint32_t i, uint32_t *base, jk_hash *h)
+void jk_cap_view_region(const jk_frame_view *f, uint32_t i, uint32_t *base, jk_hash *h)
 {
     const uint8_t *p = f->regions + (size_t)i * JK_ENC_REGION_SIZE;
     *base = jk_rd_u32(p);
@@ -309,7 +309,7 @@ static jk_err jk_child(const jk_hash *h, jk_err (*fn)(void *, const jk_hash *), 
     return jk_hash_is_zero(h) ? JK_OK : fn(ctx, h);
 }
 
-jk_err jk_view_children(const jk_obj_view *v,
+jk_err jk_cap_view_children(const jk_obj_view *v,
                         jk_err (*fn)(void *ctx, const jk_hash *h), void *ctx)
 {
     jk_err err = JK_OK;
@@ -327,7 +327,7 @@ jk_err jk_view_children(const jk_obj_view *v,
         for (uint32_t i = 0; i < v->npins && err == JK_OK; i++) {
             uint8_t slot;
             jk_hash h;
-            jk_view_pin(v, i, &slot, &h);
+            jk_cap_view_pin(v, i, &slot, &h);
             err = jk_child(&h, fn, ctx);
         }
         return err;
@@ -338,12 +338,12 @@ jk_err jk_view_children(const jk_obj_view *v,
         const uint8_t *p = v->frames;
         for (uint32_t f = 0; f < v->nframes && err == JK_OK; f++) {
             jk_frame_view fr;
-            p = jk_view_frame(p, &fr);
+            p = jk_cap_view_frame(p, &fr);
             err = jk_child(&fr.instance, fn, ctx);
             for (uint32_t i = 0; i < fr.nregions && err == JK_OK; i++) {
                 uint32_t base;
                 jk_hash h;
-                jk_view_region(&fr, i, &base, &h);
+                jk_cap_view_region(&fr, i, &base, &h);
                 err = jk_child(&h, fn, ctx);
             }
         }

@@ -204,7 +204,7 @@ static jk_err jk_image_build_bytes(jk_cap code, const uint8_t *bytes, size_t len
         }
     }
     e = malloc((neps ? neps : 1) * sizeof *e);
-    im = jk_obj_alloc(sizeof *im, JK_OBJ_IMAGE);
+    im = jk_cap_obj_alloc(sizeof *im, JK_OBJ_IMAGE);
     if (!e || !im) {
         err = JK_ERR_NOMEM;
         goto fail;
@@ -230,12 +230,12 @@ fail:
     free(m);
     free(e);
     if (im)
-        jk_obj_release(&im->o); /* fields still zero: frees nothing else */
+        jk_cap_obj_release(&im->o); /* fields still zero: frees nothing else */
     jk_pvm_program_free(prog);
     return err;
 }
 
-jk_err jk_image_build(jk_cap code, const jk_cap_mapping *maps, uint32_t nmaps,
+jk_err jk_cap_image_build(jk_cap code, const jk_cap_mapping *maps, uint32_t nmaps,
                       const jk_cap_endpoint *eps, uint32_t neps,
                       const jk_cap_pin *pins, uint32_t npins, uint32_t catcher,
                       jk_cap *out, jk_diag *diag)
@@ -281,7 +281,7 @@ jk_err jk_cap_image_new(const jk_cap_image_spec *spec, jk_cap *out, jk_diag *dia
     return err;
 }
 
-void jk_image_body_free(jk_image_body *im)
+void jk_cap_image_body_free(jk_image_body *im)
 {
     jk_cap_release(im->code);
     jk_pvm_program_free(im->prog);
@@ -292,34 +292,34 @@ void jk_image_body_free(jk_image_body *im)
     free(im->pins);
 }
 
-void jk_image_encode(jk_image_body *im, jk_wr *w)
+void jk_cap_image_encode(jk_image_body *im, jk_wr *w)
 {
     jk_hash h;
-    jk_wr_u8(w, JK_CAP_TAG_IMAGE);
+    jk_cap_wr_u8(w, JK_CAP_TAG_IMAGE);
     jk_cap_hash(im->code, &h);
-    jk_wr_bytes(w, h.bytes, JK_HASH_SIZE);
-    jk_wr_u32(w, im->nmaps);
+    jk_cap_wr_bytes(w, h.bytes, JK_HASH_SIZE);
+    jk_cap_wr_u32(w, im->nmaps);
     for (uint32_t i = 0; i < im->nmaps; i++) {
         const jk_cap_mapping *m = &im->maps[i];
-        jk_wr_u32(w, m->base);
-        jk_wr_u32(w, m->size);
-        jk_wr_u8(w, m->kind);
-        jk_wr_u8(w, m->access);
-        jk_wr_u8(w, m->slot);
+        jk_cap_wr_u32(w, m->base);
+        jk_cap_wr_u32(w, m->size);
+        jk_cap_wr_u8(w, m->kind);
+        jk_cap_wr_u8(w, m->access);
+        jk_cap_wr_u8(w, m->slot);
     }
-    jk_wr_u32(w, im->neps);
+    jk_cap_wr_u32(w, im->neps);
     for (uint32_t i = 0; i < im->neps; i++) {
-        jk_wr_u32(w, im->eps[i].pc);
+        jk_cap_wr_u32(w, im->eps[i].pc);
         for (int r = 0; r < JK_PVM_REGS; r++)
-            jk_wr_u64(w, im->eps[i].regs[r]);
+            jk_cap_wr_u64(w, im->eps[i].regs[r]);
     }
-    jk_wr_u32(w, im->npins);
+    jk_cap_wr_u32(w, im->npins);
     for (uint32_t i = 0; i < im->npins; i++) {
-        jk_wr_u8(w, (uint8_t)im->pins[i].slot);
+        jk_cap_wr_u8(w, (uint8_t)im->pins[i].slot);
         jk_cap_hash(im->pins[i].cap, &h);
-        jk_wr_bytes(w, h.bytes, JK_HASH_SIZE);
+        jk_cap_wr_bytes(w, h.bytes, JK_HASH_SIZE);
     }
-    jk_wr_u8(w, im->catcher);
+    jk_cap_wr_u8(w, im->catcher);
 }
 
 /* ---- accessors ---- */

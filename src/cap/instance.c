@@ -144,11 +144,11 @@ jk_err jk_cap_instance_make(jk_cap image, const jk_hash *image_hash, jk_cap cnod
         return jk_diag_set(diag, JK_ERR_CAP_TOO_DEEP, "instance: nesting deeper than %u",
                            JK_CAP_MAX_DEPTH);
 
-    jk_instance_body *in = jk_obj_alloc(sizeof *in, JK_OBJ_INSTANCE);
+    jk_instance_body *in = jk_cap_obj_alloc(sizeof *in, JK_OBJ_INSTANCE);
     jk_cap_frame *copy = frame_count ? jk_copy_frames(frames, frame_count) : NULL;
     if (!in || (frame_count && !copy)) {
         if (in)
-            jk_obj_release(&in->o);
+            jk_cap_obj_release(&in->o);
         return JK_ERR_NOMEM; /* copy is NULL here: nothing retained */
     }
     in->o.depth = (uint8_t)(depth + 1);
@@ -162,7 +162,7 @@ jk_err jk_cap_instance_make(jk_cap image, const jk_hash *image_hash, jk_cap cnod
     return JK_OK;
 }
 
-void jk_instance_body_free(jk_instance_body *in)
+void jk_cap_instance_body_free(jk_instance_body *in)
 {
     jk_cap_release(in->image);
     jk_cap_release(in->cnode);
@@ -175,35 +175,35 @@ void jk_instance_body_free(jk_instance_body *in)
     free(in->frames);
 }
 
-void jk_instance_encode(jk_instance_body *in, jk_wr *w)
+void jk_cap_instance_encode(jk_instance_body *in, jk_wr *w)
 {
     jk_hash h;
-    jk_wr_u8(w, JK_CAP_TAG_INSTANCE);
+    jk_cap_wr_u8(w, JK_CAP_TAG_INSTANCE);
     jk_cap_hash(in->image, &h);
-    jk_wr_bytes(w, h.bytes, JK_HASH_SIZE);
-    jk_wr_bytes(w, in->image_hash.bytes, JK_HASH_SIZE);
+    jk_cap_wr_bytes(w, h.bytes, JK_HASH_SIZE);
+    jk_cap_wr_bytes(w, in->image_hash.bytes, JK_HASH_SIZE);
     jk_cap_hash(in->cnode, &h);
-    jk_wr_bytes(w, h.bytes, JK_HASH_SIZE);
-    jk_wr_u8(w, in->status);
+    jk_cap_wr_bytes(w, h.bytes, JK_HASH_SIZE);
+    jk_cap_wr_u8(w, in->status);
     if (in->status != JK_CAP_PAUSED)
         return;
-    jk_wr_u32(w, in->nframes);
+    jk_cap_wr_u32(w, in->nframes);
     for (uint32_t f = 0; f < in->nframes; f++) {
         const jk_cap_frame *fr = &in->frames[f];
         jk_cap_hash(fr->instance, &h);
-        jk_wr_bytes(w, h.bytes, JK_HASH_SIZE);
-        jk_wr_u8(w, fr->endpoint);
-        jk_wr_u32(w, fr->pc);
+        jk_cap_wr_bytes(w, h.bytes, JK_HASH_SIZE);
+        jk_cap_wr_u8(w, fr->endpoint);
+        jk_cap_wr_u32(w, fr->pc);
         for (int r = 0; r < JK_PVM_REGS; r++)
-            jk_wr_u64(w, fr->regs[r]);
-        jk_wr_u64(w, (uint64_t)fr->gas);
-        jk_wr_u8(w, fr->flags);
-        jk_wr_u32(w, fr->spawned);
-        jk_wr_u32(w, fr->region_count);
+            jk_cap_wr_u64(w, fr->regs[r]);
+        jk_cap_wr_u64(w, (uint64_t)fr->gas);
+        jk_cap_wr_u8(w, fr->flags);
+        jk_cap_wr_u32(w, fr->spawned);
+        jk_cap_wr_u32(w, fr->region_count);
         for (uint32_t r = 0; r < fr->region_count; r++) {
-            jk_wr_u32(w, fr->regions[r].base);
+            jk_cap_wr_u32(w, fr->regions[r].base);
             jk_cap_hash(fr->regions[r].data, &h);
-            jk_wr_bytes(w, h.bytes, JK_HASH_SIZE);
+            jk_cap_wr_bytes(w, h.bytes, JK_HASH_SIZE);
         }
     }
 }

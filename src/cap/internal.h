@@ -54,25 +54,25 @@ struct jk_cap_body {
 };
 
 /* Allocate a zeroed object of `size` bytes with one reference. NULL on OOM. */
-void *jk_obj_alloc(size_t size, uint8_t type);
-/* Data page buffers through the thread's cache (cap.c): jk_page_zeroed
+void *jk_cap_obj_alloc(size_t size, uint8_t type);
+/* Data page buffers through the thread's cache (cap.c): jk_cap_page_zeroed
  * returns JK_CAP_PAGE_SIZE zero bytes, page-aligned (NULL: out of memory);
- * jk_page_drop takes one back whose bytes from `used` on are still zero. */
-uint8_t *jk_page_zeroed(void);
-void jk_page_drop(uint8_t *p, size_t used);
-void jk_obj_retain(jk_obj *o);
+ * jk_cap_page_drop takes one back whose bytes from `used` on are still zero. */
+uint8_t *jk_cap_page_zeroed(void);
+void jk_cap_page_drop(uint8_t *p, size_t used);
+void jk_cap_obj_retain(jk_obj *o);
 /* Drop a reference; the last one frees o and releases what it holds. */
-void jk_obj_release(jk_obj *o);
+void jk_cap_obj_release(jk_obj *o);
 /* o's hash, computing and caching it on first use. */
-void jk_obj_hash(jk_obj *o, jk_hash *out);
+void jk_cap_obj_hash(jk_obj *o, jk_hash *out);
 /* Calls fn on every object o names in its encoding (children, in encoding
  * order; the null cap and empty subtrees are skipped); stops at the first
  * error and returns it. */
 typedef jk_err (*jk_child_fn)(void *ctx, jk_obj *child);
-jk_err jk_obj_each_child(jk_obj *o, jk_child_fn fn, void *ctx);
+jk_err jk_cap_obj_each_child(jk_obj *o, jk_child_fn fn, void *ctx);
 /* Record a hash known to be right (the loader's verified names). Only for an
  * object no other thread can see yet. */
-void jk_obj_set_hash(jk_obj *o, const jk_hash *h);
+void jk_cap_obj_set_hash(jk_obj *o, const jk_hash *h);
 
 static inline jk_obj *jk_cap_obj(jk_cap c) { return (jk_obj *)(void *)c.body; }
 static inline jk_cap jk_cap_of(jk_cap_kind kind, void *body)
@@ -161,24 +161,24 @@ static inline jk_image_body *jk_image_of(jk_cap c) { return (jk_image_body *)(vo
 static inline jk_instance_body *jk_instance_of(jk_cap c) { return (jk_instance_body *)(void *)c.body; }
 
 /* Per-type free (release children, free own storage; not the object itself). */
-void jk_data_body_free(jk_data_body *d);
-void jk_dnode_free(jk_dnode *n);
-void jk_cnode_body_free(jk_cnode_body *c);
-void jk_cnode_node_free(jk_cnode_node *n);
-void jk_image_body_free(jk_image_body *im);
-void jk_instance_body_free(jk_instance_body *in);
+void jk_cap_data_body_free(jk_data_body *d);
+void jk_cap_dnode_free(jk_dnode *n);
+void jk_cap_cnode_body_free(jk_cnode_body *c);
+void jk_cap_cnode_node_free(jk_cnode_node *n);
+void jk_cap_image_body_free(jk_image_body *im);
+void jk_cap_instance_body_free(jk_instance_body *in);
 
 /* Data internals (data.c). Node constructors BORROW their children. */
-uint32_t jk_data_split(uint32_t pages); /* largest power of two < pages (pages >= 2) */
-jk_dnode *jk_dnode_new_page(const uint8_t *bytes, uint32_t len);
-jk_dnode *jk_dnode_new_inner(jk_dnode *left, jk_dnode *right);
-jk_err jk_data_from_root(uint64_t len, jk_dnode *root, jk_cap *out);
+uint32_t jk_cap_data_split(uint32_t pages); /* largest power of two < pages (pages >= 2) */
+jk_dnode *jk_cap_dnode_new_page(const uint8_t *bytes, uint32_t len);
+jk_dnode *jk_cap_dnode_new_inner(jk_dnode *left, jk_dnode *right);
+jk_err jk_cap_data_from_root(uint64_t len, jk_dnode *root, jk_cap *out);
 
 /* CNode internals (cnode.c). */
 /* Inner nodes, BORROWING their children: over two slots (height 1), or over
  * two subtrees of height − 1 (NULL = empty; not both). NULL on OOM. */
-jk_cnode_node *jk_cnode_node_new_slots(jk_cap a, jk_cap b);
-jk_cnode_node *jk_cnode_node_new_kids(uint8_t height, jk_cnode_node *a, jk_cnode_node *b);
+jk_cnode_node *jk_cap_cnode_node_new_slots(jk_cap a, jk_cap b);
+jk_cnode_node *jk_cap_cnode_node_new_kids(uint8_t height, jk_cnode_node *a, jk_cnode_node *b);
 
 /* The store's layout 2 (load.c, docs/cap.md "Store: CNode groups"): CNode
  * inner nodes stored JK_CAP_GROUP_LEVELS levels per record under the top
@@ -195,10 +195,10 @@ static inline unsigned jk_cap_group_bottom(unsigned top)
  * nodes under the top are checked when loaded).
  * @return JK_OK; JK_ERR_CAP_DECODE; JK_ERR_CAP_CORRUPT. */
 jk_err jk_cap_group_check(const jk_hash *key, const uint8_t *bytes, size_t len, jk_diag *diag);
-jk_err jk_cnode_from_root(uint8_t log2, jk_cap slot0, jk_cnode_node *root, jk_cap *out);
+jk_err jk_cap_cnode_from_root(uint8_t log2, jk_cap slot0, jk_cnode_node *root, jk_cap *out);
 
 /* Image internals (image.c): build from a code Data (borrowed). */
-jk_err jk_image_build(jk_cap code, const jk_cap_mapping *maps, uint32_t nmaps,
+jk_err jk_cap_image_build(jk_cap code, const jk_cap_mapping *maps, uint32_t nmaps,
                       const jk_cap_endpoint *eps, uint32_t neps,
                       const jk_cap_pin *pins, uint32_t npins, uint32_t catcher,
                       jk_cap *out, jk_diag *diag);
@@ -213,20 +213,20 @@ typedef struct jk_wr {
     bool oom;                   /* a buffer growth failed; contents invalid */
 } jk_wr;
 
-void jk_wr_bytes(jk_wr *w, const void *p, size_t n);
-void jk_wr_u8(jk_wr *w, uint8_t v);
-void jk_wr_u32(jk_wr *w, uint32_t v);
-void jk_wr_u64(jk_wr *w, uint64_t v);
+void jk_cap_wr_bytes(jk_wr *w, const void *p, size_t n);
+void jk_cap_wr_u8(jk_wr *w, uint8_t v);
+void jk_cap_wr_u32(jk_wr *w, uint32_t v);
+void jk_cap_wr_u64(jk_wr *w, uint64_t v);
 
 /* The canonical encoding of one object (children by hash, hashing them as
  * needed). Per-type encoders live beside their types. */
-void jk_obj_encode(jk_obj *o, jk_wr *w);
-void jk_data_encode(jk_data_body *d, jk_wr *w);
-void jk_dnode_encode(jk_dnode *n, jk_wr *w);
-void jk_cnode_encode(jk_cnode_body *c, jk_wr *w);
-void jk_cnode_node_encode(jk_cnode_node *n, jk_wr *w);
-void jk_image_encode(jk_image_body *im, jk_wr *w);
-void jk_instance_encode(jk_instance_body *in, jk_wr *w);
+void jk_cap_obj_encode(jk_obj *o, jk_wr *w);
+void jk_cap_data_encode(jk_data_body *d, jk_wr *w);
+void jk_cap_dnode_encode(jk_dnode *n, jk_wr *w);
+void jk_cap_cnode_encode(jk_cnode_body *c, jk_wr *w);
+void jk_cap_cnode_node_encode(jk_cnode_node *n, jk_wr *w);
+void jk_cap_image_encode(jk_image_body *im, jk_wr *w);
+void jk_cap_instance_encode(jk_instance_body *in, jk_wr *w);
 
 static inline uint32_t jk_rd_u32(const uint8_t *p)
 {
@@ -262,7 +262,7 @@ typedef struct jk_obj_view {
     /* INSTANCE */
     uint8_t status;
     uint32_t nframes;
-    const uint8_t *frames;   /* first frame; walk with jk_view_frame */
+    const uint8_t *frames;   /* first frame; walk with jk_cap_view_frame */
 } jk_obj_view;
 
 typedef struct jk_frame_view {
@@ -278,18 +278,18 @@ typedef struct jk_frame_view {
 } jk_frame_view;
 
 /* Parse and syntax-check one object. */
-jk_err jk_obj_parse(const uint8_t *bytes, size_t len, jk_obj_view *v, jk_diag *diag);
-void jk_view_mapping(const jk_obj_view *v, uint32_t i, jk_cap_mapping *out);
-void jk_view_endpoint(const jk_obj_view *v, uint32_t i, jk_cap_endpoint *out);
-void jk_view_pin(const jk_obj_view *v, uint32_t i, uint8_t *slot, jk_hash *h);
-/* Read the frame at p (already checked by jk_obj_parse); returns the next. */
-const uint8_t *jk_view_frame(const uint8_t *p, jk_frame_view *out);
-void jk_view_region(const jk_frame_view *f, uint32_t i, uint32_t *base, jk_hash *h);
+jk_err jk_cap_obj_parse(const uint8_t *bytes, size_t len, jk_obj_view *v, jk_diag *diag);
+void jk_cap_view_mapping(const jk_obj_view *v, uint32_t i, jk_cap_mapping *out);
+void jk_cap_view_endpoint(const jk_obj_view *v, uint32_t i, jk_cap_endpoint *out);
+void jk_cap_view_pin(const jk_obj_view *v, uint32_t i, uint8_t *slot, jk_hash *h);
+/* Read the frame at p (already checked by jk_cap_obj_parse); returns the next. */
+const uint8_t *jk_cap_view_frame(const uint8_t *p, jk_frame_view *out);
+void jk_cap_view_region(const jk_frame_view *f, uint32_t i, uint32_t *base, jk_hash *h);
 /* Calls fn on every non-zero hash the object names (its children). */
-jk_err jk_view_children(const jk_obj_view *v,
+jk_err jk_cap_view_children(const jk_obj_view *v,
                         jk_err (*fn)(void *ctx, const jk_hash *h), void *ctx);
 
 /* Hex of the first 8 bytes of h, for diagnostics. */
-void jk_hash_short(const jk_hash *h, char out[17]);
+void jk_cap_hash_short(const jk_hash *h, char out[17]);
 
 #endif

@@ -85,7 +85,7 @@ static jk_err jk_memo_add(jk_loader *L, const jk_hash *h, uint64_t ctx, jk_obj *
         free(L->tab);
         *L = bigger;
     }
-    jk_obj_retain(o);
+    jk_cap_obj_retain(o);
     jk_memo_insert(L, h, ctx, o);
     return JK_OK;
 }
@@ -107,24 +107,24 @@ static jk_err jk_fetch(jk_loader *L, const jk_hash *h, jk_obj_view *v, const uin
 {
     char name[17], got_name[17];
     jk_hash got;
-    jk_hash_short(h, name);
+    jk_cap_hash_short(h, name);
     jk_err err = L->src->get(L->src->ctx, h, bytes, len);
     if (err != JK_OK)
         return jk_diag_set(L->diag, err, "object %s: %s", name, jk_strerror(err));
     jk_crypto_blake2b256(*bytes, *len, &got);
     atomic_fetch_add_explicit(&jk_cap_stat_verify, 1, memory_order_relaxed);
     if (memcmp(got.bytes, h->bytes, JK_HASH_SIZE) != 0) {
-        jk_hash_short(&got, got_name);
+        jk_cap_hash_short(&got, got_name);
         return jk_diag_set(L->diag, JK_ERR_CAP_CORRUPT, "object %s: its bytes hash to %s",
                            name, got_name);
     }
-    return jk_obj_parse(*bytes, *len, v, L->diag);
+    return jk_cap_obj_parse(*bytes, *len, v, L->diag);
 }
 
 static jk_err jk_wrong(jk_loader *L, const jk_hash *h, uint8_t tag, const char *want)
 {
     char name[17];
-    jk_hash_short(h, name);
+    jk_cap_hash_short(h, name);
     return jk_diag_set(L->diag, JK_ERR_CAP_DECODE,
                        "object %s: tag 0x%02x where %s is expected", name, tag, want);
 }
@@ -138,7 +138,7 @@ static jk_err jk_load_dtree(jk_loader *L, const jk_hash *h, uint32_t pages, uint
     uint64_t ctx = JK_CTX_DATA(pages, last);
     jk_obj *hit = jk_memo_find(L, h, ctx);
     if (hit) {
-        jk_obj_retain(hit);
+        jk_cap_obj_retain(hit);
         *out = (jk_dnode *)hit;
         return JK_OK;
     }
@@ -152,33 +152,33 @@ static jk_err jk_load_dtree(jk_loader *L, const jk_hash *h, uint32_t pages, uint
     if (pages == 1) {
         if (v.tag != JK_CAP_TAG_DATA_PAGE || v.len != last) {
             char name[17];
-            jk_hash_short(h, name);
+            jk_cap_hash_short(h, name);
             return jk_diag_set(L->diag, JK_ERR_CAP_DECODE,
                                "object %s: expected a data page of %u bytes", name, last);
         }
-        if (!(n = jk_dnode_new_page(v.bytes, last)))
+        if (!(n = jk_cap_dnode_new_page(v.bytes, last)))
             return JK_ERR_NOMEM;
     } else {
         if (v.tag != JK_CAP_TAG_DATA_NODE)
             return jk_wrong(L, h, v.tag, "a data node");
-        uint32_t k = jk_data_split(pages);
+        uint32_t k = jk_cap_data_split(pages);
         jk_dnode *left, *right;
         jk_hash rh = v.b;
         if ((err = jk_load_dtree(L, &v.a, k, JK_CAP_PAGE_SIZE, &left)) != JK_OK)
             return err;
         if ((err = jk_load_dtree(L, &rh, pages - k, last, &right)) != JK_OK) {
-            jk_obj_release(&left->o);
+            jk_cap_obj_release(&left->o);
             return err;
         }
-        n = jk_dnode_new_inner(left, right);
-        jk_obj_release(&left->o);
-        jk_obj_release(&right->o);
+        n = jk_cap_dnode_new_inner(left, right);
+        jk_cap_obj_release(&left->o);
+        jk_cap_obj_release(&right->o);
         if (!n)
             return JK_ERR_NOMEM;
     }
-    jk_obj_set_hash(&n->o, h);
+    jk_cap_obj_set_hash(&n->o, h);
     if ((err = jk_memo_add(L, h, ctx, &n->o)) != JK_OK) {
-        jk_obj_release(&n->o);
+        jk_cap_obj_release(&n->o);
         return err;
     }
     *out = n;
@@ -196,7 +196,7 @@ static jk_err jk_node_of_slots(jk_loader *L, const jk_hash kid_hash[2], unsigned
     for (int i = 0; i < 2 && err == JK_OK; i++)
         if (!jk_hash_is_zero(&kid_hash[i]))
             err = jk_load_cap(L, &kid_hash[i], nest, &s[i]);
-    if (err == JK_OK && !(*n = jk_cnode_node_new_slots(s[0], s[1])))
+    if (err == JK_OK && !(*n = jk_cap_cnode_node_new_slots(s[0], s[1])))
         err = JK_ERR_NOMEM;
     jk_cap_release(s[0]);
     jk_cap_release(s[1]);
@@ -207,11 +207,11 @@ static jk_err jk_node_of_slots(jk_loader *L, const jk_hash kid_hash[2], unsigned
  * the kids' references are given up either way. */
 static jk_err jk_node_of_kids(jk_err err, unsigned height, jk_cnode_node *k[2], jk_cnode_node **n)
 {
-    if (err == JK_OK && !(*n = jk_cnode_node_new_kids((uint8_t)height, k[0], k[1])))
+    if (err == JK_OK && !(*n = jk_cap_cnode_node_new_kids((uint8_t)height, k[0], k[1])))
         err = JK_ERR_NOMEM;
     for (int i = 0; i < 2; i++)
         if (k[i])
-            jk_obj_release(&k[i]->o);
+            jk_cap_obj_release(&k[i]->o);
     return err;
 }
 
@@ -224,7 +224,7 @@ static jk_err jk_load_ctree(jk_loader *L, const jk_hash *h, unsigned height, uns
     uint64_t ctx = JK_CTX_CNODE(height);
     jk_obj *hit = jk_memo_find(L, h, ctx);
     if (hit) {
-        jk_obj_retain(hit);
+        jk_cap_obj_retain(hit);
         *out = (jk_cnode_node *)hit;
         return JK_OK;
     }
@@ -249,9 +249,9 @@ static jk_err jk_load_ctree(jk_loader *L, const jk_hash *h, unsigned height, uns
     }
     if (err != JK_OK)
         return err;
-    jk_obj_set_hash(&n->o, h);
+    jk_cap_obj_set_hash(&n->o, h);
     if ((err = jk_memo_add(L, h, ctx, &n->o)) != JK_OK) {
-        jk_obj_release(&n->o);
+        jk_cap_obj_release(&n->o);
         return err;
     }
     *out = n;
@@ -280,7 +280,7 @@ typedef struct jk_group_rd {
 static jk_err jk_group_bad(jk_loader *L, const jk_group_rd *r, jk_err err, const char *why)
 {
     char name[17];
-    jk_hash_short(r->top, name);
+    jk_cap_hash_short(r->top, name);
     return jk_diag_set(L->diag, err, "cnode group %s: %s", name, why);
 }
 
@@ -326,7 +326,7 @@ static jk_err jk_group_node(jk_loader *L, jk_group_rd *r, unsigned height, unsig
     }
     if (err != JK_OK)
         return err;
-    jk_obj_set_hash(&n->o, &hash);
+    jk_cap_obj_set_hash(&n->o, &hash);
     *out = n;
     return JK_OK;
 }
@@ -337,12 +337,12 @@ static jk_err jk_load_group(jk_loader *L, const jk_hash *h, unsigned height, uns
     uint64_t ctx = JK_CTX_CNODE(height);
     jk_obj *hit = jk_memo_find(L, h, ctx);
     if (hit) {
-        jk_obj_retain(hit);
+        jk_cap_obj_retain(hit);
         *out = (jk_cnode_node *)hit;
         return JK_OK;
     }
     char name[17];
-    jk_hash_short(h, name);
+    jk_cap_hash_short(h, name);
     const uint8_t *bytes;
     size_t len;
     jk_err err = L->src->get(L->src->ctx, h, &bytes, &len);
@@ -360,7 +360,7 @@ static jk_err jk_load_group(jk_loader *L, const jk_hash *h, unsigned height, uns
     if (err == JK_OK)
         err = jk_memo_add(L, h, ctx, &n->o);
     if (err != JK_OK) {
-        jk_obj_release(&n->o);
+        jk_cap_obj_release(&n->o);
         return err;
     }
     *out = n;
@@ -385,15 +385,15 @@ jk_err jk_cap_group_check(const jk_hash *key, const uint8_t *bytes, size_t len, 
 static jk_err jk_load_data(jk_loader *L, const jk_obj_view *v, jk_cap *out)
 {
     if (v->len == 0)
-        return jk_data_from_root(0, NULL, out);
+        return jk_cap_data_from_root(0, NULL, out);
     uint32_t pages = (uint32_t)((v->len + JK_CAP_PAGE_SIZE - 1) / JK_CAP_PAGE_SIZE);
     uint32_t last = (uint32_t)(v->len - (uint64_t)(pages - 1) * JK_CAP_PAGE_SIZE);
     jk_dnode *root;
     jk_err err = jk_load_dtree(L, &v->a, pages, last, &root);
     if (err != JK_OK)
         return err;
-    err = jk_data_from_root(v->len, root, out);
-    jk_obj_release(&root->o);
+    err = jk_cap_data_from_root(v->len, root, out);
+    jk_cap_obj_release(&root->o);
     return err;
 }
 
@@ -405,7 +405,7 @@ static jk_err jk_load_cnode(jk_loader *L, const jk_obj_view *v, unsigned nest, j
         if (!jk_hash_is_zero(&v->a))
             err = jk_load_cap(L, &v->a, nest + 1, &slot);
         if (err == JK_OK)
-            err = jk_cnode_from_root(0, slot, NULL, out);
+            err = jk_cap_cnode_from_root(0, slot, NULL, out);
         jk_cap_release(slot);
         return err;
     }
@@ -413,9 +413,9 @@ static jk_err jk_load_cnode(jk_loader *L, const jk_obj_view *v, unsigned nest, j
     if (!jk_hash_is_zero(&v->a))
         err = jk_load_ctree(L, &v->a, v->log2, nest + 1, &root);
     if (err == JK_OK)
-        err = jk_cnode_from_root(v->log2, jk_cap_null(), root, out);
+        err = jk_cap_cnode_from_root(v->log2, jk_cap_null(), root, out);
     if (root)
-        jk_obj_release(&root->o);
+        jk_cap_obj_release(&root->o);
     return err;
 }
 
@@ -431,16 +431,16 @@ static jk_err jk_load_image(jk_loader *L, const jk_obj_view *v, unsigned nest, j
     for (uint32_t i = 0; i < v->npins && err == JK_OK; i++) {
         uint8_t slot;
         jk_hash h;
-        jk_view_pin(v, i, &slot, &h);
+        jk_cap_view_pin(v, i, &slot, &h);
         pins[i].slot = slot;
         err = jk_load_cap(L, &h, nest + 1, &pins[i].cap);
     }
     for (uint32_t i = 0; i < v->nmaps && err == JK_OK; i++)
-        jk_view_mapping(v, i, &maps[i]);
+        jk_cap_view_mapping(v, i, &maps[i]);
     for (uint32_t i = 0; i < v->neps && err == JK_OK; i++)
-        jk_view_endpoint(v, i, &eps[i]);
+        jk_cap_view_endpoint(v, i, &eps[i]);
     if (err == JK_OK)
-        err = jk_image_build(code, maps, v->nmaps, eps, v->neps, pins, v->npins, v->catcher,
+        err = jk_cap_image_build(code, maps, v->nmaps, eps, v->neps, pins, v->npins, v->catcher,
                              out, L->diag);
     jk_cap_release(code);
     for (uint32_t i = 0; pins && i < v->npins; i++)
@@ -463,7 +463,7 @@ static jk_err jk_load_instance(jk_loader *L, const jk_obj_view *v, unsigned nest
     const uint8_t *p = v->frames;
     for (uint32_t f = 0; f < v->nframes && err == JK_OK; f++) {
         jk_frame_view fv;
-        p = jk_view_frame(p, &fv);
+        p = jk_cap_view_frame(p, &fv);
         jk_cap_frame *fr = &frames[f];
         fr->endpoint = fv.endpoint;
         fr->pc = fv.pc;
@@ -481,7 +481,7 @@ static jk_err jk_load_instance(jk_loader *L, const jk_obj_view *v, unsigned nest
         err = jk_load_cap(L, &fv.instance, nest + 1, &fr->instance);
         for (uint32_t r = 0; r < fv.nregions && err == JK_OK; r++) {
             jk_hash h;
-            jk_view_region(&fv, r, &rg[r].base, &h);
+            jk_cap_view_region(&fv, r, &rg[r].base, &h);
             err = jk_load_cap(L, &h, nest + 1, &rg[r].data);
         }
     }
@@ -505,13 +505,13 @@ static jk_err jk_check_canonical(jk_loader *L, const jk_hash *h, jk_cap c,
                                  const uint8_t *bytes, size_t len)
 {
     jk_wr w = {0};
-    jk_obj_encode(jk_cap_obj(c), &w);
+    jk_cap_obj_encode(jk_cap_obj(c), &w);
     jk_err err = JK_OK;
     if (w.oom) {
         err = JK_ERR_NOMEM;
     } else if (w.len != len || memcmp(w.buf, bytes, len) != 0) {
         char name[17];
-        jk_hash_short(h, name);
+        jk_cap_hash_short(h, name);
         err = jk_diag_set(L->diag, JK_ERR_CAP_DECODE, "object %s: not in canonical form", name);
     }
     free(w.buf);
@@ -525,7 +525,7 @@ static jk_err jk_load_cap(jk_loader *L, const jk_hash *h, unsigned nest, jk_cap 
                            JK_CAP_MAX_DEPTH);
     jk_obj *hit = jk_memo_find(L, h, JK_CTX_ROOT);
     if (hit) {
-        jk_obj_retain(hit);
+        jk_cap_obj_retain(hit);
         *out = jk_cap_of(jk_kind_of_type(hit->type), hit);
         return JK_OK;
     }
@@ -548,7 +548,7 @@ static jk_err jk_load_cap(jk_loader *L, const jk_hash *h, unsigned nest, jk_cap 
     /* The source's bytes stay valid for the whole load (jk_cap_source). */
     err = jk_check_canonical(L, h, c, bytes, len);
     if (err == JK_OK) {
-        jk_obj_set_hash(jk_cap_obj(c), h);
+        jk_cap_obj_set_hash(jk_cap_obj(c), h);
         err = jk_memo_add(L, h, JK_CTX_ROOT, jk_cap_obj(c));
     }
     if (err != JK_OK) {
@@ -572,7 +572,7 @@ static jk_err jk_cap_load_as(const jk_cap_source *src, bool grouped, const jk_ha
         jk_diag_set(diag, err, "load: %s", jk_strerror(err));
     for (size_t i = 0; i < L.cap; i++)
         if (L.tab[i].o)
-            jk_obj_release(L.tab[i].o);
+            jk_cap_obj_release(L.tab[i].o);
     free(L.tab);
     return err;
 }
@@ -602,7 +602,7 @@ static void jk_kid_hash(jk_cnode_node *n, int i, jk_hash *out)
     jk_obj *kid = n->o.height == 1 ? (n->u.slot[i].body ? jk_cap_obj(n->u.slot[i]) : NULL)
                                    : (n->u.kid[i] ? &n->u.kid[i]->o : NULL);
     if (kid)
-        jk_obj_hash(kid, out);
+        jk_cap_obj_hash(kid, out);
     else
         memset(out->bytes, 0, JK_HASH_SIZE);
 }
@@ -615,7 +615,7 @@ static jk_err jk_export_group_nodes(jk_exporter *ex, jk_cnode_node *n, unsigned 
     for (int i = 0; i < 2; i++) {
         jk_hash h;
         jk_kid_hash(n, i, &h);
-        jk_wr_bytes(w, h.bytes, JK_HASH_SIZE);
+        jk_cap_wr_bytes(w, h.bytes, JK_HASH_SIZE);
     }
     for (int i = 0; i < 2 && err == JK_OK; i++) {
         if (n->o.height == 1) {
@@ -634,8 +634,8 @@ static jk_err jk_export_group_nodes(jk_exporter *ex, jk_cnode_node *n, unsigned 
 static jk_err jk_export_group(jk_exporter *ex, jk_cnode_node *top, const jk_hash *h)
 {
     jk_wr w = {0};
-    jk_wr_u8(&w, JK_CAP_GROUP_TAG);
-    jk_wr_u8(&w, top->o.height);
+    jk_cap_wr_u8(&w, JK_CAP_GROUP_TAG);
+    jk_cap_wr_u8(&w, top->o.height);
     jk_err err = jk_export_group_nodes(ex, top, jk_cap_group_bottom(top->o.height), &w);
     if (err == JK_OK && w.oom)
         err = JK_ERR_NOMEM;
@@ -650,7 +650,7 @@ static jk_err jk_export_obj(void *ctx, jk_obj *o)
     jk_exporter *ex = ctx;
     jk_hash h;
     bool present = false;
-    jk_obj_hash(o, &h);
+    jk_cap_obj_hash(o, &h);
     jk_err err = ex->sink->has(ex->sink->ctx, &h, &present);
     if (err != JK_OK || present)
         return err;
@@ -658,10 +658,10 @@ static jk_err jk_export_obj(void *ctx, jk_obj *o)
      * next group under a group's bottom) */
     if (ex->grouped && o->type == JK_OBJ_CNODE_NODE)
         return jk_export_group(ex, (jk_cnode_node *)o, &h);
-    if ((err = jk_obj_each_child(o, jk_export_obj, ex)) != JK_OK)
+    if ((err = jk_cap_obj_each_child(o, jk_export_obj, ex)) != JK_OK)
         return err;
     ex->buf.len = 0;
-    jk_obj_encode(o, &ex->buf);
+    jk_cap_obj_encode(o, &ex->buf);
     if (ex->buf.oom)
         return JK_ERR_NOMEM;
     return ex->sink->put(ex->sink->ctx, &h, ex->buf.buf, ex->buf.len);

@@ -321,7 +321,7 @@ jk_err jk_cap_store_put(jk_cap_store *store, const uint8_t *bytes, size_t len,
     jk_obj_view v;
     jk_hash h;
     jk_txn_ctx t;
-    jk_err err = jk_obj_parse(bytes, len, &v, diag);
+    jk_err err = jk_cap_obj_parse(bytes, len, &v, diag);
     if (err != JK_OK)
         return err;
     if (v.tag == JK_CAP_TAG_CNODE_NODE)
@@ -330,7 +330,7 @@ jk_err jk_cap_store_put(jk_cap_store *store, const uint8_t *bytes, size_t len,
     jk_crypto_blake2b256(bytes, len, &h);
     if ((err = jk_txn_begin(store, JK_TXN_DURABLE, &t, diag)) != JK_OK)
         return err;
-    err = jk_view_children(&v, jk_txn_child_present, &t);
+    err = jk_cap_view_children(&v, jk_txn_child_present, &t);
     if (err == JK_ERR_CAP_MISSING)
         err = jk_diag_set(diag, err, "store: put: an object it names is missing");
     if (err == JK_OK)

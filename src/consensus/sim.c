@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void jk_sim_violation(jk_sim *s, bool safety, const char *fmt, ...)
+void jk_cons_sim_violation(jk_sim *s, bool safety, const char *fmt, ...)
 {
     if (safety)
         s->res->safety_ok = false;
@@ -41,7 +41,7 @@ void jk_sim_violation(jk_sim *s, bool safety, const char *fmt, ...)
 
 /* ---- the schedule --------------------------------------------------------- */
 
-jk_sim_item *jk_sim_push(jk_sim *s, uint64_t time, uint8_t kind, uint32_t node)
+jk_sim_item *jk_cons_sim_push(jk_sim *s, uint64_t time, uint8_t kind, uint32_t node)
 {
     jk_sim_item *it = jk_cons_sim_queue_push(&s->queue, time, kind, node);
     if (!it)
@@ -65,18 +65,18 @@ static void jk_transmit(jk_sim *s, uint32_t from, uint32_t to, const uint8_t *by
     bool faulty = !s->healed;
     if (faulty && s->now >= s->part_start && s->now < s->part_end && s->side[from] != s->side[to])
         return;
-    if (faulty && jk_sim_chance(&s->rng, c->drop_permille))
+    if (faulty && jk_cons_sim_chance(&s->rng, c->drop_permille))
         return;
-    int copies = faulty && jk_sim_chance(&s->rng, c->dup_permille) ? 2 : 1;
+    int copies = faulty && jk_cons_sim_chance(&s->rng, c->dup_permille) ? 2 : 1;
     for (int k = 0; k < copies; k++) {
-        uint64_t delay = c->delay_min_ms + jk_sim_below(&s->rng, c->delay_max_ms - c->delay_min_ms + 1);
+        uint64_t delay = c->delay_min_ms + jk_cons_sim_below(&s->rng, c->delay_max_ms - c->delay_min_ms + 1);
         uint8_t *copy = malloc(len);
         if (!copy) {
             s->failed = JK_ERR_NOMEM;
             return;
         }
         memcpy(copy, bytes, len);
-        jk_sim_item *it = jk_sim_push(s, s->now + delay, JK_SIM_DELIVER, to);
+        jk_sim_item *it = jk_cons_sim_push(s, s->now + delay, JK_SIM_DELIVER, to);
         if (!it) {
             free(copy);
             return;
@@ -132,16 +132,16 @@ static void jk_byz_send(jk_sim_node *node, uint32_t peer, const uint8_t *bytes, 
     free(msg);
     if (mask & JK_CONS_BYZ_GARBAGE) {
         uint8_t junk[160];
-        size_t n = jk_sim_below(&s->rng, sizeof junk + 1);
-        if (jk_sim_chance(&s->rng, 500) && len <= sizeof junk) {
+        size_t n = jk_cons_sim_below(&s->rng, sizeof junk + 1);
+        if (jk_cons_sim_chance(&s->rng, 500) && len <= sizeof junk) {
             memcpy(junk, bytes, len); /* a mangled copy of a real message */
             n = len;
-            junk[jk_sim_below(&s->rng, n)] ^= (uint8_t)(1 + jk_sim_below(&s->rng, 255));
+            junk[jk_cons_sim_below(&s->rng, n)] ^= (uint8_t)(1 + jk_cons_sim_below(&s->rng, 255));
         } else {
             for (size_t i = 0; i < n; i++)
-                junk[i] = (uint8_t)jk_sim_rand(&s->rng);
+                junk[i] = (uint8_t)jk_cons_sim_rand(&s->rng);
         }
-        uint32_t to = (uint32_t)jk_sim_below(&s->rng, s->vs.count);
+        uint32_t to = (uint32_t)jk_cons_sim_below(&s->rng, s->vs.count);
         if (to != node->index)
             jk_transmit(s, node->index, to, junk, n);
     }
@@ -158,7 +158,7 @@ static void jk_check_signed(jk_sim_node *node, const uint8_t *bytes, size_t len)
         return;
     }
     if (jk_cons_msg_decode(bytes, len, msg, NULL) != JK_OK) {
-        jk_sim_violation(s, true, "validator %u sent a message that does not decode",
+        jk_cons_sim_violation(s, true, "validator %u sent a message that does not decode",
                          node->index);
         free(msg);
         return;
@@ -198,14 +198,14 @@ static void jk_check_signed(jk_sim_node *node, const uint8_t *bytes, size_t len)
         !rec.present || rec.height < sg.height ||
         (rec.height == sg.height &&
          (rec.round < sg.round || (rec.round == sg.round && rec.step < step))))
-        jk_sim_violation(s, true, "validator %u sent a message at (%llu, %u, %u) its durable "
+        jk_cons_sim_violation(s, true, "validator %u sent a message at (%llu, %u, %u) its durable "
                          "record does not cover", node->index,
                          (unsigned long long)sg.height, sg.round, step);
     bool conflict;
     if (jk_cons_sim_signed_note(&node->sigs, &sg, &conflict) != JK_OK)
         s->failed = JK_ERR_NOMEM;
     else if (conflict)
-        jk_sim_violation(s, true, "honest validator %u signed two conflicting messages "
+        jk_cons_sim_violation(s, true, "honest validator %u signed two conflicting messages "
                          "(kind %u) at height %llu round %u", node->index, sg.type,
                          (unsigned long long)sg.height, sg.round);
 }
@@ -220,10 +220,10 @@ static void jk_check_evidence(jk_sim_node *node, const uint8_t *b, size_t len)
         jk_cons_vote_verify(&x->vote, &s->genesis, &s->vs) != JK_OK ||
         jk_cons_vote_verify(&y->vote, &s->genesis, &s->vs) != JK_OK ||
         x->vote.validator != y->vote.validator)
-        jk_sim_violation(s, true, "validator %u emitted evidence that does not hold",
+        jk_cons_sim_violation(s, true, "validator %u emitted evidence that does not hold",
                          node->index);
     else if (!s->nodes[x->vote.validator].byzantine)
-        jk_sim_violation(s, true, "evidence against honest validator %u", x->vote.validator);
+        jk_cons_sim_violation(s, true, "evidence against honest validator %u", x->vote.validator);
     free(x);
     free(y);
     s->res->evidence++;
@@ -231,7 +231,7 @@ static void jk_check_evidence(jk_sim_node *node, const uint8_t *b, size_t len)
 
 /* Carry out a machine's outputs in order. A mid-crash (the node dies right
  * after a PERSIST, before what follows it leaves) discards the rest. */
-jk_err jk_sim_drain(jk_sim_node *node)
+jk_err jk_cons_sim_drain(jk_sim_node *node)
 {
     jk_sim *s = node->sim;
     size_t n;
@@ -258,7 +258,7 @@ jk_err jk_sim_drain(jk_sim_node *node)
             jk_cons_record_encode(&o->record, node->record);
             memcpy(node->records[node->nrecords++], node->record, JK_CONS_RECORD_SIZE);
             if (!s->healed && !node->byzantine &&
-                jk_sim_chance(&s->rng, s->cfg->midcrash_permille))
+                jk_cons_sim_chance(&s->rng, s->cfg->midcrash_permille))
                 crash = true;
             break;
         }
@@ -272,7 +272,7 @@ jk_err jk_sim_drain(jk_sim_node *node)
             }
             break;
         case JK_CONS_OUT_TIMER: {
-            jk_sim_item *it = jk_sim_push(s, s->now + o->timer.delay_ms, JK_SIM_TIMER, node->index);
+            jk_sim_item *it = jk_cons_sim_push(s, s->now + o->timer.delay_ms, JK_SIM_TIMER, node->index);
             if (it) {
                 it->timer = o->timer;
                 it->inc = node->incarnation;
@@ -299,8 +299,8 @@ jk_err jk_sim_drain(jk_sim_node *node)
     jk_cons_outputs_clear(node->m);
     if (crash) {
         s->res->midcrashes++;
-        jk_sim_node_crash(node);
-        jk_sim_item *it = jk_sim_push(s, s->now + 20 + jk_sim_below(&s->rng, 400), JK_SIM_RESTART,
+        jk_cons_sim_node_crash(node);
+        jk_sim_item *it = jk_cons_sim_push(s, s->now + 20 + jk_cons_sim_below(&s->rng, 400), JK_SIM_RESTART,
                                   node->index);
         if (it)
             it->inc = node->incarnation;

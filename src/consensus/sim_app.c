@@ -20,7 +20,7 @@
 #include <string.h>
 
 /* xoshiro256** (Blackman, Vigna), seeded through splitmix64. */
-uint64_t jk_sim_rand(jk_sim_rng *r)
+uint64_t jk_cons_sim_rand(jk_sim_rng *r)
 {
     uint64_t *s = r->s;
     uint64_t x = s[1] * 5;
@@ -35,14 +35,14 @@ uint64_t jk_sim_rand(jk_sim_rng *r)
     return result;
 }
 
-uint64_t jk_sim_below(jk_sim_rng *r, uint64_t n)
+uint64_t jk_cons_sim_below(jk_sim_rng *r, uint64_t n)
 {
-    return n ? jk_sim_rand(r) % n : 0; /* the bias is irrelevant here */
+    return n ? jk_cons_sim_rand(r) % n : 0; /* the bias is irrelevant here */
 }
 
-bool jk_sim_chance(jk_sim_rng *r, uint32_t permille)
+bool jk_cons_sim_chance(jk_sim_rng *r, uint32_t permille)
 {
-    return jk_sim_below(r, 1000) < permille;
+    return jk_cons_sim_below(r, 1000) < permille;
 }
 
 static void jk_mock_root(const uint8_t *v, jk_hash *out)
@@ -63,7 +63,7 @@ static void jk_mock_value(const jk_sim_node *node, uint64_t h, uint32_t r, uint8
     memcpy(v + 49, root.bytes, 32);
 }
 
-bool jk_sim_mock_valid(const jk_sim_node *node, uint64_t height, const uint8_t *v, size_t len)
+bool jk_cons_sim_mock_valid(const jk_sim_node *node, uint64_t height, const uint8_t *v, size_t len)
 {
     jk_hash root;
     if (len != JK_SIM_VALUE_SIZE || jk_get_u64le(v) != height ||
@@ -101,7 +101,7 @@ static jk_err jk_app_get_value(void *ctx, uint64_t height, uint32_t round, uint8
 
 static bool jk_app_valid(void *ctx, uint64_t height, const uint8_t *v, size_t len)
 {
-    return jk_sim_mock_valid(ctx, height, v, len);
+    return jk_cons_sim_mock_valid(ctx, height, v, len);
 }
 
 static void jk_app_hash(void *ctx, const uint8_t *v, size_t len, jk_hash *out)
@@ -121,10 +121,10 @@ static jk_err jk_app_commit(void *ctx, uint64_t height, const uint8_t *v, size_t
     jk_diag diag = {{0}};
     jk_crypto_blake2b256(v, len, &id);
     if (jk_cons_cert_check(cert, &s->genesis, &s->vs, height, &id, &diag) != JK_OK)
-        jk_sim_violation(s, true, "validator %u committed height %llu without a valid "
+        jk_cons_sim_violation(s, true, "validator %u committed height %llu without a valid "
                          "certificate: %s", node->index, (unsigned long long)height, diag.msg);
-    if (!jk_sim_mock_valid(node, height, v, len))
-        jk_sim_violation(s, true, "validator %u committed an invalid value at height %llu",
+    if (!jk_cons_sim_mock_valid(node, height, v, len))
+        jk_cons_sim_violation(s, true, "validator %u committed an invalid value at height %llu",
                          node->index, (unsigned long long)height);
     if (node->ndecided == node->capdecided) {
         size_t cap = node->capdecided ? 2 * node->capdecided : 16;
@@ -165,7 +165,7 @@ static jk_err jk_app_commit(void *ctx, uint64_t height, const uint8_t *v, size_t
         return JK_OK;
     if (height > s->ndec) { /* the first honest decision of this height */
         if (height != s->ndec + 1) { /* only after an earlier violation */
-            jk_sim_violation(s, true, "validator %u decided height %llu before any honest "
+            jk_cons_sim_violation(s, true, "validator %u decided height %llu before any honest "
                              "validator decided %zu", node->index,
                              (unsigned long long)height, s->ndec + 1);
             return JK_OK;
@@ -191,14 +191,14 @@ static jk_err jk_app_commit(void *ctx, uint64_t height, const uint8_t *v, size_t
         s->ndec++;
         if (s->healed && height >= s->heal_height + 2 &&
             cert->round + 1 > s->cfg->liveness_rounds)
-            jk_sim_violation(s, false, "liveness: height %llu took %u rounds after the heal "
+            jk_cons_sim_violation(s, false, "liveness: height %llu took %u rounds after the heal "
                              "(bound %u)", (unsigned long long)height, cert->round + 1,
                              s->cfg->liveness_rounds);
     } else if (memcmp(s->dec_value[height - 1].bytes, id.bytes, 32) != 0) {
-        jk_sim_violation(s, true, "agreement: validators decided different values at height "
+        jk_cons_sim_violation(s, true, "agreement: validators decided different values at height "
                          "%llu (validator %u)", (unsigned long long)height, node->index);
     } else if (memcmp(s->dec_root[height - 1].bytes, node->root.bytes, 32) != 0) {
-        jk_sim_violation(s, true, "state roots differ at height %llu (validator %u)",
+        jk_cons_sim_violation(s, true, "state roots differ at height %llu (validator %u)",
                          (unsigned long long)height, node->index);
     }
     return JK_OK;
@@ -239,7 +239,7 @@ static bool jk_app_add_event(void *ctx, const uint8_t *ev, size_t len)
 
 /* Start (or restart) a node's machine from its durable store: the first
  * undecided height and the signed-vote record. The pool starts empty. */
-jk_err jk_sim_node_restart(jk_sim_node *node)
+jk_err jk_cons_sim_node_restart(jk_sim_node *node)
 {
     jk_sim *s = node->sim;
     jk_err err = JK_OK;
@@ -277,17 +277,17 @@ jk_err jk_sim_node_restart(jk_sim_node *node)
     err = jk_cons_start(node->m);
     if (err != JK_OK)
         return err;
-    return jk_sim_drain(node);
+    return jk_cons_sim_drain(node);
 }
 
-void jk_sim_node_crash(jk_sim_node *node)
+void jk_cons_sim_node_crash(jk_sim_node *node)
 {
     jk_cons_machine_free(node->m);
     node->m = NULL;
     node->incarnation++; /* its pending timers die with it */
 }
 
-void jk_sim_node_free(jk_sim_node *node)
+void jk_cons_sim_node_free(jk_sim_node *node)
 {
     jk_cons_machine_free(node->m);
     for (size_t i = 0; i < node->ndecided; i++) {

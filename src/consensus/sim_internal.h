@@ -82,17 +82,17 @@ struct jk_sim {
     jk_err failed;
 };
 
-uint64_t jk_sim_rand(jk_sim_rng *r);
-uint64_t jk_sim_below(jk_sim_rng *r, uint64_t n);
-bool jk_sim_chance(jk_sim_rng *r, uint32_t permille);
-void jk_sim_violation(jk_sim *s, bool safety, const char *fmt, ...)
+uint64_t jk_cons_sim_rand(jk_sim_rng *r);
+uint64_t jk_cons_sim_below(jk_sim_rng *r, uint64_t n);
+bool jk_cons_sim_chance(jk_sim_rng *r, uint32_t permille);
+void jk_cons_sim_violation(jk_sim *s, bool safety, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-bool jk_sim_mock_valid(const jk_sim_node *node, uint64_t height, const uint8_t *v, size_t len);
-jk_err jk_sim_node_restart(jk_sim_node *node);
-void jk_sim_node_crash(jk_sim_node *node);
-void jk_sim_node_free(jk_sim_node *node);
-jk_err jk_sim_drain(jk_sim_node *node);
+bool jk_cons_sim_mock_valid(const jk_sim_node *node, uint64_t height, const uint8_t *v, size_t len);
+jk_err jk_cons_sim_node_restart(jk_sim_node *node);
+void jk_cons_sim_node_crash(jk_sim_node *node);
+void jk_cons_sim_node_free(jk_sim_node *node);
+jk_err jk_cons_sim_drain(jk_sim_node *node);
 /* jk_cons_sim_queue_push on s->queue; out of memory sets s->failed. */
-jk_sim_item *jk_sim_push(jk_sim *s, uint64_t time, uint8_t kind, uint32_t node);
+jk_sim_item *jk_cons_sim_push(jk_sim *s, uint64_t time, uint8_t kind, uint32_t node);
 
 #endif

@@ -28,9 +28,9 @@ void jk_cons_sim_config_for_seed(uint64_t seed, uint32_t validators, bool with_f
     memset(cfg, 0, sizeof *cfg);
     cfg->seed = seed;
     cfg->validators = validators;
-    cfg->delay_min_ms = 1 + (uint32_t)jk_sim_below(&r, 10);
-    cfg->delay_max_ms = cfg->delay_min_ms + 5 + (uint32_t)jk_sim_below(&r, 60);
-    cfg->fault_ms = 1500 + (uint32_t)jk_sim_below(&r, 1500);
+    cfg->delay_min_ms = 1 + (uint32_t)jk_cons_sim_below(&r, 10);
+    cfg->delay_max_ms = cfg->delay_min_ms + 5 + (uint32_t)jk_cons_sim_below(&r, 60);
+    cfg->fault_ms = 1500 + (uint32_t)jk_cons_sim_below(&r, 1500);
     cfg->heights = 4;
     cfg->events = 3;
     cfg->timeouts = (jk_cons_timeouts){.propose_ms = 300, .propose_delta_ms = 100,
@@ -42,20 +42,20 @@ void jk_cons_sim_config_for_seed(uint64_t seed, uint32_t validators, bool with_f
     if (!with_faults)
         return;
     static const uint32_t drops[] = {0, 50, 200, 350};
-    cfg->drop_permille = drops[jk_sim_below(&r, 4)];
-    cfg->dup_permille = (uint32_t)jk_sim_below(&r, 200);
-    cfg->partition = jk_sim_chance(&r, 500);
-    cfg->crashes = (uint32_t)jk_sim_below(&r, 3);
-    cfg->midcrash_permille = (uint32_t)jk_sim_below(&r, 60);
-    cfg->byzantine = (uint32_t)jk_sim_below(&r, f + 1);
-    cfg->byz_mask = 1 + (uint32_t)jk_sim_below(&r, 15);
+    cfg->drop_permille = drops[jk_cons_sim_below(&r, 4)];
+    cfg->dup_permille = (uint32_t)jk_cons_sim_below(&r, 200);
+    cfg->partition = jk_cons_sim_chance(&r, 500);
+    cfg->crashes = (uint32_t)jk_cons_sim_below(&r, 3);
+    cfg->midcrash_permille = (uint32_t)jk_cons_sim_below(&r, 60);
+    cfg->byzantine = (uint32_t)jk_cons_sim_below(&r, f + 1);
+    cfg->byz_mask = 1 + (uint32_t)jk_cons_sim_below(&r, 15);
 }
 
 static void jk_sim_free(jk_sim *s)
 {
     if (s->nodes)
         for (uint32_t i = 0; i < s->vs.count; i++)
-            jk_sim_node_free(&s->nodes[i]);
+            jk_cons_sim_node_free(&s->nodes[i]);
     free(s->nodes);
     jk_cons_sim_queue_free(&s->queue);
     free(s->dec_value);
@@ -85,7 +85,7 @@ static void jk_heal(jk_sim *s)
     uint32_t max_round = 0;
     for (uint32_t i = 0; i < s->vs.count; i++) {
         jk_sim_node *node = &s->nodes[i];
-        if (!node->m && (s->failed = jk_sim_node_restart(node)) != JK_OK)
+        if (!node->m && (s->failed = jk_cons_sim_node_restart(node)) != JK_OK)
             return;
         if (node->byzantine)
             continue;
@@ -106,8 +106,8 @@ static void jk_heal(jk_sim *s)
     s->deadline = s->now + (s->target - jk_min_honest_height(s) + 1) *
                                (c->liveness_rounds * round_ms + 2ull * t->tick_ms);
     for (uint32_t k = 0; k < c->events; k++) {
-        uint32_t to = (uint32_t)(c->byzantine + jk_sim_below(&s->rng, s->vs.count - c->byzantine));
-        jk_sim_item *it = jk_sim_push(s, s->now + 10 + 40 * k, JK_SIM_EVENT, to);
+        uint32_t to = (uint32_t)(c->byzantine + jk_cons_sim_below(&s->rng, s->vs.count - c->byzantine));
+        jk_sim_item *it = jk_cons_sim_push(s, s->now + 10 + 40 * k, JK_SIM_EVENT, to);
         if (it)
             it->from = k;
     }
@@ -138,7 +138,7 @@ static void jk_check_pools(jk_sim *s)
             for (size_t k = 0; k < node->npool && !found; k++)
                 found = memcmp(node->pool[k].bytes, s->events[e].bytes, 32) == 0;
             if (!found)
-                jk_sim_violation(s, false, "event %zu never reached validator %u", e, i);
+                jk_cons_sim_violation(s, false, "event %zu never reached validator %u", e, i);
         }
     }
 }
@@ -167,10 +167,10 @@ static jk_err jk_step(jk_sim *s, jk_sim_item *it)
         if (err != JK_OK) {
             s->res->rejected++;
             if (!s->nodes[it->from].byzantine)
-                jk_sim_violation(s, true, "validator %u refused a message of honest validator "
+                jk_cons_sim_violation(s, true, "validator %u refused a message of honest validator "
                                  "%u: %s (%s)", it->node, it->from, jk_strerror(err), diag.msg);
         }
-        return jk_sim_drain(node);
+        return jk_cons_sim_drain(node);
     }
     case JK_SIM_TIMER:
         if (!node->m || it->inc != node->incarnation)
@@ -178,17 +178,17 @@ static jk_err jk_step(jk_sim *s, jk_sim_item *it)
         s->res->steps++;
         if (jk_cons_on_timer(node->m, &it->timer) != JK_OK)
             return JK_ERR_NOMEM;
-        return jk_sim_drain(node);
+        return jk_cons_sim_drain(node);
     case JK_SIM_CRASH:
         if (!node->m || s->healed)
             return JK_OK;
         s->res->crashes++;
-        jk_sim_node_crash(node);
+        jk_cons_sim_node_crash(node);
         return JK_OK;
     case JK_SIM_RESTART:
         if (node->m || it->inc != node->incarnation)
             return JK_OK;
-        return jk_sim_node_restart(node);
+        return jk_cons_sim_node_restart(node);
     case JK_SIM_HEAL:
         jk_heal(s);
         return s->failed;
@@ -208,7 +208,7 @@ static jk_err jk_step(jk_sim *s, jk_sim_item *it)
             return JK_OK;
         if (jk_cons_on_event(node->m, ev, sizeof ev) != JK_OK)
             return JK_ERR_NOMEM;
-        return jk_sim_drain(node);
+        return jk_cons_sim_drain(node);
     }
     }
     return JK_OK;
@@ -239,27 +239,27 @@ static jk_err jk_setup(jk_sim *s)
     }
     /* The partition: two random non-empty sides for a stretch of the faults. */
     if (c->partition && c->validators > 1) {
-        uint32_t a = (uint32_t)jk_sim_below(&s->rng, c->validators);
+        uint32_t a = (uint32_t)jk_cons_sim_below(&s->rng, c->validators);
         for (uint32_t i = 0; i < c->validators; i++)
-            s->side[i] = (uint8_t)jk_sim_below(&s->rng, 2);
+            s->side[i] = (uint8_t)jk_cons_sim_below(&s->rng, 2);
         s->side[a] = 0;
         s->side[(a + 1) % c->validators] = 1;
-        s->part_start = jk_sim_below(&s->rng, c->fault_ms / 2);
-        s->part_end = s->part_start + 1 + jk_sim_below(&s->rng, c->fault_ms - s->part_start);
+        s->part_start = jk_cons_sim_below(&s->rng, c->fault_ms / 2);
+        s->part_end = s->part_start + 1 + jk_cons_sim_below(&s->rng, c->fault_ms - s->part_start);
     }
     /* Crashes of honest validators, each restarted inside the faults. */
     uint32_t honest = c->validators - c->byzantine;
     for (uint32_t k = 0; k < c->crashes && honest > 0 && c->fault_ms > 300; k++) {
-        uint32_t i = c->byzantine + (uint32_t)jk_sim_below(&s->rng, honest);
-        uint64_t t = 50 + jk_sim_below(&s->rng, c->fault_ms - 300);
-        uint64_t down = 20 + jk_sim_below(&s->rng, c->fault_ms - t);
-        jk_sim_push(s, t, JK_SIM_CRASH, i);
-        jk_sim_push(s, t + down, JK_SIM_RESTART, i);
+        uint32_t i = c->byzantine + (uint32_t)jk_cons_sim_below(&s->rng, honest);
+        uint64_t t = 50 + jk_cons_sim_below(&s->rng, c->fault_ms - 300);
+        uint64_t down = 20 + jk_cons_sim_below(&s->rng, c->fault_ms - t);
+        jk_cons_sim_push(s, t, JK_SIM_CRASH, i);
+        jk_cons_sim_push(s, t + down, JK_SIM_RESTART, i);
     }
-    if (!jk_sim_push(s, c->fault_ms, JK_SIM_HEAL, 0))
+    if (!jk_cons_sim_push(s, c->fault_ms, JK_SIM_HEAL, 0))
         return JK_ERR_NOMEM;
     for (uint32_t i = 0; i < c->validators; i++) {
-        jk_err err = jk_sim_node_restart(&s->nodes[i]);
+        jk_err err = jk_cons_sim_node_restart(&s->nodes[i]);
         if (err != JK_OK)
             return err;
     }
@@ -283,7 +283,7 @@ jk_err jk_cons_sim_run(const jk_cons_sim_config *cfg, jk_cons_sim_result *res)
         jk_sim_item it = jk_cons_sim_queue_pop(&s.queue);
         s.now = it.time;
         if (s.healed && s.now > s.deadline) {
-            jk_sim_violation(&s, false, "liveness: honest validators at height %llu, not %llu, "
+            jk_cons_sim_violation(&s, false, "liveness: honest validators at height %llu, not %llu, "
                              "at t=%llu ms (heal at %u ms)",
                              (unsigned long long)jk_min_honest_height(&s),
                              (unsigned long long)s.target, (unsigned long long)s.now,
@@ -300,7 +300,7 @@ jk_err jk_cons_sim_run(const jk_cons_sim_config *cfg, jk_cons_sim_result *res)
     }
     if (err == JK_OK && !s.stop) {
         if (!jk_done(&s))
-            jk_sim_violation(&s, false, "liveness: the run stopped with nothing left to do");
+            jk_cons_sim_violation(&s, false, "liveness: the run stopped with nothing left to do");
         else
             jk_check_pools(&s);
     }

@@ -74,14 +74,14 @@ static jk_err jk_cs_drain(jk_cs *s, jk_cs_node *n)
         }
         case JK_CONS_OUT_SEND:
             if (!n->byzantine)
-                jk_cs_watch_signed(s, n, out->bytes, out->len);
+                jk_devnet_cs_watch_signed(s, n, out->bytes, out->len);
             for (uint32_t to = 0; to < s->v; to++) {
                 if (out->peer != JK_CONS_ALL && out->peer != to)
                     continue;
                 if (n->byzantine)
-                    jk_cs_byzantine_send(s, n, to, out->bytes, out->len);
+                    jk_devnet_cs_byzantine_send(s, n, to, out->bytes, out->len);
                 else
-                    jk_cs_transmit(s, n->index, to, out->bytes, out->len);
+                    jk_devnet_cs_transmit(s, n->index, to, out->bytes, out->len);
             }
             break;
         }
@@ -140,7 +140,7 @@ static jk_err jk_cs_generate(jk_cs *s, uint64_t h)
         uint64_t height = s->generated + 1;
         g->n = 0;
         if (s->workload == JK_DEVNET_WORKLOAD_DEMO) {
-            jk_demo_block(&s->demo, &s->genesis.genesis_hash, height, s->o->events_per_block, g);
+            jk_devnet_demo_block(&s->demo, &s->genesis.genesis_hash, height, s->o->events_per_block, g);
         } else if (s->workload == JK_DEVNET_WORKLOAD_EVENTS) {
             for (; g->n < s->o->events_per_block && s->next_event < s->events->count;
                  g->n++, s->next_event++) {
@@ -227,24 +227,24 @@ static void jk_cs_check(jk_cs *s, jk_cs_node *n)
         size_t len = 0;
         jk_diag diag = {{0}};
         if (jk_node_archive_get(arch, h, &id, &block, &len, &cert, &diag) != JK_OK) {
-            jk_cs_violation(s, true, "validator %u: height %" PRIu64 " committed but not archived: %s",
+            jk_devnet_cs_violation(s, true, "validator %u: height %" PRIu64 " committed but not archived: %s",
                             n->index, h, diag.msg);
             free(block);
             return;
         }
         if (jk_cons_cert_check(&cert, &s->genesis.genesis_hash, &s->vs, h, &id, &diag) != JK_OK)
-            jk_cs_violation(s, true, "validator %u: block %" PRIu64 " without a valid certificate: %s",
+            jk_devnet_cs_violation(s, true, "validator %u: block %" PRIu64 " without a valid certificate: %s",
                             n->index, h, diag.msg);
         jk_chain_block b;
         memset(&b, 0, sizeof b);
         bool decoded = jk_chain_block_decode(block, len, &b, NULL) == JK_OK;
         if (!decoded)
-            jk_cs_violation(s, true, "validator %u: block %" PRIu64 " does not decode", n->index, h);
+            jk_devnet_cs_violation(s, true, "validator %u: block %" PRIu64 " does not decode", n->index, h);
         if (decoded && h == val->height) {
             jk_hash root;
             jk_node_chain_app_root(n->app, &root);
             if (memcmp(root.bytes, b.header.state_root.bytes, 32) != 0)
-                jk_cs_violation(s, true, "validator %u: state at height %" PRIu64 " is not its "
+                jk_devnet_cs_violation(s, true, "validator %u: state at height %" PRIu64 " is not its "
                                 "block's state root", n->index, h);
         }
         if (!n->byzantine && decoded) {
@@ -284,7 +284,7 @@ static void jk_cs_check(jk_cs *s, jk_cs_node *n)
                     s->t_last = t;
                 }
             } else if (memcmp(s->dec[h - 1].bytes, id.bytes, 32) != 0) {
-                jk_cs_violation(s, true, "agreement: validators %u and another committed "
+                jk_devnet_cs_violation(s, true, "agreement: validators %u and another committed "
                                 "different blocks at height %" PRIu64, n->index, h);
             }
         }
@@ -304,17 +304,17 @@ static void jk_cs_schedule_faults(jk_cs *s)
         s->nodes[i].byzantine = i < s->f.byzantine && i < f;
     s->fault_end = s->f.fault_ms ? s->f.fault_ms : 4000;
     if (s->f.partition) {
-        s->part_start = jk_cs_below(s, s->fault_end / 2);
-        s->part_end = s->part_start + s->fault_end / 4 + jk_cs_below(s, s->fault_end / 4);
+        s->part_start = jk_devnet_cs_below(s, s->fault_end / 2);
+        s->part_end = s->part_start + s->fault_end / 4 + jk_devnet_cs_below(s, s->fault_end / 4);
         for (uint32_t i = 0; i < s->v; i++)
             s->side[i] = (uint8_t)(i % 2);
     }
     for (uint32_t c = 0; c < s->f.crashes; c++) {
         /* honest validators crash (the Byzantine ones are faulty already) */
-        uint32_t who = s->f.byzantine + (uint32_t)jk_cs_below(s, s->v - s->f.byzantine);
-        uint64_t at = 100 + jk_cs_below(s, s->fault_end);
+        uint32_t who = s->f.byzantine + (uint32_t)jk_devnet_cs_below(s, s->v - s->f.byzantine);
+        uint64_t at = 100 + jk_devnet_cs_below(s, s->fault_end);
         jk_cs_item *it = jk_cons_sim_queue_push(&s->queue, at, JK_CS_CRASH, who);
-        jk_cs_item *back = jk_cons_sim_queue_push(&s->queue, at + 200 + jk_cs_below(s, 1500),
+        jk_cs_item *back = jk_cons_sim_queue_push(&s->queue, at + 200 + jk_devnet_cs_below(s, 1500),
                                                   JK_CS_RESTART, who);
         if (!it || !back)
             return;
@@ -400,7 +400,7 @@ static int jk_cs_setup(jk_cs *s, jk_spec_file *own, jk_diag *diag)
     if (!o->spec_path)
         memset(own, 0, sizeof *own); /* the demo's stays cached */
     if (s->workload == JK_DEVNET_WORKLOAD_DEMO)
-        jk_demo_init(&s->demo, o->seed, &spec.spec);
+        jk_devnet_demo_init(&s->demo, o->seed, &spec.spec);
     static uint8_t keys[JK_DEVNET_MAX_VALIDATORS][32];
     if (o->validator_key_count == 0) {
         s->v = o->validators;
@@ -570,7 +570,7 @@ int jk_devnet_consensus_run(const jk_devnet_options *o, const jk_devnet_faults *
         s->now = it.time;
         if (s->now > deadline) {
             free(it.bytes);
-            jk_cs_violation(s, false, "liveness: not every honest validator reached height %" PRIu64
+            jk_devnet_cs_violation(s, false, "liveness: not every honest validator reached height %" PRIu64
                             " by %" PRIu64 " simulated ms", s->target, deadline);
             break;
         }
@@ -582,7 +582,7 @@ int jk_devnet_consensus_run(const jk_devnet_options *o, const jk_devnet_faults *
             err = jk_cs_broadcast(s);
     }
     if (err == JK_OK && !s->stop && !jk_cs_done(s))
-        jk_cs_violation(s, false, "liveness: the network went quiet before height %" PRIu64, s->target);
+        jk_devnet_cs_violation(s, false, "liveness: the network went quiet before height %" PRIu64, s->target);
     /* not live: say why the chain refused its blocks, if it did (a validator's
      * chain app keeps its last failing callback's reason) */
     for (uint32_t i = 0; i < s->v && !r->liveness_ok && !r->chain_error[0]; i++)

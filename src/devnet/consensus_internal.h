@@ -69,15 +69,15 @@ struct jk_cs {
     bool stop;
 };
 
-uint64_t jk_cs_below(jk_cs *s, uint64_t n);
-bool jk_cs_chance(jk_cs *s, uint32_t permille);
-void jk_cs_violation(jk_cs *s, bool safety, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+uint64_t jk_devnet_cs_below(jk_cs *s, uint64_t n);
+bool jk_devnet_cs_chance(jk_cs *s, uint32_t permille);
+void jk_devnet_cs_violation(jk_cs *s, bool safety, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* One copy of bytes from `from` to `to`, subject to the faults. */
-void jk_cs_transmit(jk_cs *s, uint32_t from, uint32_t to, const uint8_t *bytes, size_t len);
+void jk_devnet_cs_transmit(jk_cs *s, uint32_t from, uint32_t to, const uint8_t *bytes, size_t len);
 /* An honest validator's outgoing message: two different signed messages for
  * one (height, round, step) are a safety violation. */
-void jk_cs_watch_signed(jk_cs *s, jk_cs_node *n, const uint8_t *bytes, size_t len);
+void jk_devnet_cs_watch_signed(jk_cs *s, jk_cs_node *n, const uint8_t *bytes, size_t len);
 /* A Byzantine validator's outgoing message, corrupted, to `to`. */
-void jk_cs_byzantine_send(jk_cs *s, jk_cs_node *n, uint32_t to, const uint8_t *bytes, size_t len);
+void jk_devnet_cs_byzantine_send(jk_cs *s, jk_cs_node *n, uint32_t to, const uint8_t *bytes, size_t len);
 
 #endif

@@ -15,7 +15,7 @@
 #include <string.h>
 
 __attribute__((format(printf, 3, 4)))
-void jk_cs_violation(jk_cs *s, bool safety, const char *fmt, ...)
+void jk_devnet_cs_violation(jk_cs *s, bool safety, const char *fmt, ...)
 {
     if (safety)
         s->r->safety_ok = false;
@@ -30,35 +30,35 @@ void jk_cs_violation(jk_cs *s, bool safety, const char *fmt, ...)
     va_end(ap);
 }
 
-uint64_t jk_cs_below(jk_cs *s, uint64_t n)
+uint64_t jk_devnet_cs_below(jk_cs *s, uint64_t n)
 {
     return n ? jk_devnet_next(&s->rng) % n : 0;
 }
 
-bool jk_cs_chance(jk_cs *s, uint32_t permille)
+bool jk_devnet_cs_chance(jk_cs *s, uint32_t permille)
 {
-    return jk_cs_below(s, 1000) < permille;
+    return jk_devnet_cs_below(s, 1000) < permille;
 }
 
 /* ---- the network ---------------------------------------------------------- */
 
 static bool jk_cs_faulty(const jk_cs *s) { return s->now < s->fault_end; }
 
-void jk_cs_transmit(jk_cs *s, uint32_t from, uint32_t to, const uint8_t *bytes, size_t len)
+void jk_devnet_cs_transmit(jk_cs *s, uint32_t from, uint32_t to, const uint8_t *bytes, size_t len)
 {
     if (from == to)
         return;
     bool faulty = jk_cs_faulty(s);
-    uint64_t at = s->now + 2 + jk_cs_below(s, 30);
+    uint64_t at = s->now + 2 + jk_devnet_cs_below(s, 30);
     if (faulty && s->f.partition && s->now >= s->part_start && s->now < s->part_end &&
         s->side[from] != s->side[to])
-        at = s->part_end + jk_cs_below(s, 30); /* held until the heal */
-    if (faulty && jk_cs_chance(s, s->f.drop_permille))
+        at = s->part_end + jk_devnet_cs_below(s, 30); /* held until the heal */
+    if (faulty && jk_devnet_cs_chance(s, s->f.drop_permille))
         return;
-    int copies = faulty && jk_cs_chance(s, s->f.dup_permille) ? 2 : 1;
+    int copies = faulty && jk_devnet_cs_chance(s, s->f.dup_permille) ? 2 : 1;
     for (int c = 0; c < copies; c++) {
         uint8_t *b = malloc(len ? len : 1);
-        jk_cs_item *it = b ? jk_cons_sim_queue_push(&s->queue, at + (uint64_t)c * jk_cs_below(s, 20),
+        jk_cs_item *it = b ? jk_cons_sim_queue_push(&s->queue, at + (uint64_t)c * jk_devnet_cs_below(s, 20),
                                                     JK_CS_DELIVER, to)
                            : NULL;
         if (!it) {
@@ -75,7 +75,7 @@ void jk_cs_transmit(jk_cs *s, uint32_t from, uint32_t to, const uint8_t *bytes, 
 
 /* An honest validator's signed message: the same (height, round, type)
  * twice with different values is a violation. */
-void jk_cs_watch_signed(jk_cs *s, jk_cs_node *n, const uint8_t *bytes, size_t len)
+void jk_devnet_cs_watch_signed(jk_cs *s, jk_cs_node *n, const uint8_t *bytes, size_t len)
 {
     jk_cons_msg msg;
     if (jk_cons_msg_decode(bytes, len, &msg, NULL) != JK_OK)
@@ -105,7 +105,7 @@ void jk_cs_watch_signed(jk_cs *s, jk_cs_node *n, const uint8_t *bytes, size_t le
     }
     bool conflict;
     if (jk_cons_sim_signed_note(&n->sigs, &sg, &conflict) == JK_OK && conflict)
-        jk_cs_violation(s, true, "validator %u signed two different messages of kind %u "
+        jk_devnet_cs_violation(s, true, "validator %u signed two different messages of kind %u "
                         "at height %" PRIu64 " round %u", n->index, sg.type, sg.height,
                         sg.round);
 }
@@ -150,7 +150,7 @@ static bool jk_cs_bad_last_commit(jk_cs *s, jk_cs_node *n, jk_cons_msg *msg, uin
     return ok;
 }
 
-void jk_cs_byzantine_send(jk_cs *s, jk_cs_node *n, uint32_t to, const uint8_t *bytes,
+void jk_devnet_cs_byzantine_send(jk_cs *s, jk_cs_node *n, uint32_t to, const uint8_t *bytes,
                                  size_t len)
 {
     jk_cons_msg msg;
@@ -189,15 +189,15 @@ void jk_cs_byzantine_send(jk_cs *s, jk_cs_node *n, uint32_t to, const uint8_t *b
             }
         }
     }
-    jk_cs_transmit(s, n->index, to, out ? out : bytes, out ? out_len : len);
+    jk_devnet_cs_transmit(s, n->index, to, out ? out : bytes, out ? out_len : len);
     free(out);
-    if (jk_cs_chance(s, 50)) { /* garbage */
+    if (jk_devnet_cs_chance(s, 50)) { /* garbage */
         uint8_t junk[64];
-        size_t jl = 1 + jk_cs_below(s, sizeof junk);
+        size_t jl = 1 + jk_devnet_cs_below(s, sizeof junk);
         for (size_t i = 0; i < jl; i++)
             junk[i] = (uint8_t)jk_devnet_next(&s->rng);
-        junk[0] = (uint8_t)(1 + jk_cs_below(s, 6));
-        jk_cs_transmit(s, n->index, to, junk, jl);
+        junk[0] = (uint8_t)(1 + jk_devnet_cs_below(s, 6));
+        jk_devnet_cs_transmit(s, n->index, to, junk, jl);
     }
 }
 

@@ -36,7 +36,7 @@ void jk_devnet_report_blob(const uint8_t reporter[32], uint64_t round, uint64_t 
 
 static int jk_key_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
 
-void jk_demo_init(jk_demo *d, uint64_t seed, jk_chain_spec *spec)
+void jk_devnet_demo_init(jk_demo *d, uint64_t seed, jk_chain_spec *spec)
 {
     memset(d, 0, sizeof *d);
     d->rng = seed;
@@ -69,7 +69,7 @@ void jk_demo_init(jk_demo *d, uint64_t seed, jk_chain_spec *spec)
     spec->state_count = 2;
 }
 
-void jk_demo_block(jk_demo *d, const jk_hash *genesis, uint64_t height, uint32_t transfers, jk_gossip *g)
+void jk_devnet_demo_block(jk_demo *d, const jk_hash *genesis, uint64_t height, uint32_t transfers, jk_gossip *g)
 {
     g->n = 0;
     uint32_t first = (uint32_t)(jk_devnet_next(&d->rng) % JK_DEMO_ACCOUNTS);

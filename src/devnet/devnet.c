@@ -118,7 +118,7 @@ static void jk_workload(jk_devnet *d, uint64_t height, uint32_t per_block, jk_go
 {
     g->n = 0;
     if (d->workload == JK_DEVNET_WORKLOAD_DEMO) {
-        jk_demo_block(&d->demo, &d->genesis.genesis_hash, height, per_block, g);
+        jk_devnet_demo_block(&d->demo, &d->genesis.genesis_hash, height, per_block, g);
     } else if (d->workload == JK_DEVNET_WORKLOAD_EVENTS) {
         for (; g->n < per_block && d->next_event < d->events->count; g->n++, d->next_event++) {
             const jk_spec_event *e = &d->events->events[d->next_event];
@@ -331,7 +331,7 @@ int jk_devnet_run(const jk_devnet_options *o, jk_devnet_result *r)
     if (!o->spec_path)
         memset(&own, 0, sizeof own); /* the demo's stays cached */
     if (workload == JK_DEVNET_WORKLOAD_DEMO)
-        jk_demo_init(&d->demo, o->seed, &spec.spec);
+        jk_devnet_demo_init(&d->demo, o->seed, &spec.spec);
     uint8_t keys[JK_DEVNET_MAX_VALIDATORS][32];
     if ((rc = jk_devnet_validators(d, o, &spec.spec, keys, r)) != 0)
         goto out;

@@ -41,11 +41,11 @@ uint64_t jk_devnet_next(uint64_t *state);
 
 /* Derive the demo's accounts and reporters from seed and point spec's state
  * at its genesis ledger and reporter list (storage in d). */
-void jk_demo_init(jk_demo *d, uint64_t seed, jk_chain_spec *spec);
+void jk_devnet_demo_init(jk_demo *d, uint64_t seed, jk_chain_spec *spec);
 
 /* The demo's events for block `height` (transfers from distinct accounts,
  * reports every fifth block), signed for genesis. */
-void jk_demo_block(jk_demo *d, const jk_hash *genesis, uint64_t height, uint32_t transfers, jk_gossip *g);
+void jk_devnet_demo_block(jk_demo *d, const jk_hash *genesis, uint64_t height, uint32_t transfers, jk_gossip *g);
 
 /* The demo chain's spec (compiled once per process, kept): a shallow copy
  * in *f that the caller must not free. */

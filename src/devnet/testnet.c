@@ -34,14 +34,14 @@
 #define JK_TNET_IDLE_HEIGHTS 8u  /* empty heights watched after a workload */
 #define JK_TNET_IDLE_MS 5000u
 
-uint64_t jk_tnet_ms(void)
+uint64_t jk_devnet_tnet_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-void jk_tnet_note(const jk_tnet *t, const char *fmt, ...)
+void jk_devnet_tnet_note(const jk_tnet *t, const char *fmt, ...)
 {
     if (!t->o->on_note)
         return;
@@ -206,7 +206,7 @@ static void jk_tnet_events_seen(const jk_tnet *t, const char *hex, size_t len)
         for (size_t k = 0; ids && k < blk.event_count; k++)
             jk_chain_event_hash(&blk.events[k], &ids[k]);
         if (ids)
-            jk_tnet_wl_committed(t->wl, ids, blk.event_count);
+            jk_devnet_tnet_wl_committed(t->wl, ids, blk.event_count);
         free(ids);
         jk_chain_block_free(&blk);
     }
@@ -278,7 +278,7 @@ static bool jk_tnet_agree(const jk_tnet *t, jk_devnet_testnet_result *r)
             if (ok && i == 0)
                 first = x;
             else if (ok && memcmp(first.bytes, x.bytes, 32) != 0) {
-                jk_tnet_note(t, "DISAGREE at height %llu: node 0 and node %u committed different blocks",
+                jk_devnet_tnet_note(t, "DISAGREE at height %llu: node 0 and node %u committed different blocks",
                              (unsigned long long)h, i);
                 snprintf(r->reason, sizeof r->reason, "nodes 0 and %u disagree at height %llu", i,
                          (unsigned long long)h);
@@ -303,19 +303,19 @@ static void jk_tnet_perturb(jk_tnet *t, bool *done, int64_t hi)
             continue;
         done[k] = true;
         if (p->kind == JK_DEVNET_PERTURB_WIPE) {
-            jk_tnet_note(t, "perturb: wipe node %u at height %lld (kill -9, empty store, start)", p->node,
+            jk_devnet_tnet_note(t, "perturb: wipe node %u at height %lld (kill -9, empty store, start)", p->node,
                          (long long)hi);
             jk_tnet_kill(t, p->node, SIGKILL);
             char cmd[PATH_MAX + 64];
             snprintf(cmd, sizeof cmd, "rm -rf '%s/node-%u'", t->dir, p->node);
             if (system(cmd) != 0 || !jk_tnet_start(t, p->node))
-                jk_tnet_note(t, "testnet: could not wipe and restart node %u", p->node);
+                jk_devnet_tnet_note(t, "testnet: could not wipe and restart node %u", p->node);
         } else if (p->kind == JK_DEVNET_PERTURB_RESTART) {
-            jk_tnet_note(t, "perturb: restart node %u at height %lld", p->node, (long long)hi);
+            jk_devnet_tnet_note(t, "perturb: restart node %u at height %lld", p->node, (long long)hi);
             if (!t->pid[p->node])
                 jk_tnet_start(t, p->node);
         } else {
-            jk_tnet_note(t, "perturb: kill -9 node %u at height %lld", p->node, (long long)hi);
+            jk_devnet_tnet_note(t, "perturb: kill -9 node %u at height %lld", p->node, (long long)hi);
             jk_tnet_kill(t, p->node, SIGKILL);
         }
     }
@@ -416,7 +416,7 @@ static int64_t jk_tnet_poll(jk_tnet *t, jk_tnet_watch *w, uint64_t now)
          * programs first). */
         w->up = true;
         w->start = w->prev_ms = w->last_progress = now;
-        jk_tnet_cpu_mark(t);
+        jk_devnet_tnet_cpu_mark(t);
     }
     /* Heights seen in one poll share the interval since the last one:
      * finality here is as observed from outside, by polling. */
@@ -451,9 +451,9 @@ static int64_t jk_tnet_poll(jk_tnet *t, jk_tnet_watch *w, uint64_t now)
 static void jk_tnet_idle_heights(jk_tnet *t, jk_tnet_watch *w)
 {
     const jk_devnet_testnet_options *o = t->o;
-    uint64_t seen = w->printed, prev = jk_tnet_ms(), end = prev + JK_TNET_IDLE_MS;
+    uint64_t seen = w->printed, prev = jk_devnet_tnet_ms(), end = prev + JK_TNET_IDLE_MS;
     uint32_t got = 0;
-    while (got < JK_TNET_IDLE_HEIGHTS && !(o->stop && *o->stop) && jk_tnet_ms() < end) {
+    while (got < JK_TNET_IDLE_HEIGHTS && !(o->stop && *o->stop) && jk_devnet_tnet_ms() < end) {
         usleep(20 * 1000);
         int64_t hi = -1;
         uint32_t best = 0;
@@ -464,7 +464,7 @@ static void jk_tnet_idle_heights(jk_tnet *t, jk_tnet_watch *w)
                 best = i;
             }
         }
-        uint64_t now = jk_tnet_ms();
+        uint64_t now = jk_devnet_tnet_ms();
         if (hi <= 0 || (uint64_t)hi <= seen)
             continue;
         uint64_t share = (now - prev) / ((uint64_t)hi - seen);
@@ -502,7 +502,7 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
     int rc = jk_tnet_prepare(t, o, r);
     jk_tnet_wl *wl = NULL;
     jk_diag d = {{0}};
-    if (rc == 0 && t->demo && o->events_per_batch && jk_tnet_wl_new(t, &wl, &d) != JK_OK) {
+    if (rc == 0 && t->demo && o->events_per_batch && jk_devnet_tnet_wl_new(t, &wl, &d) != JK_OK) {
         snprintf(r->reason, sizeof r->reason, "%s", d.msg);
         rc = 2;
     }
@@ -514,14 +514,14 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
         rc = 2;
     }
     if (rc != 0) {
-        jk_tnet_wl_free(wl);
+        jk_devnet_tnet_wl_free(wl);
         free(w.fin);
         free(w.idle);
         free(done);
         free(t);
         return rc;
     }
-    jk_tnet_note(t, "testnet: %u validators in %s (logs: node-I.log; removed after a run that passes unless --dir), "
+    jk_devnet_tnet_note(t, "testnet: %u validators in %s (logs: node-I.log; removed after a run that passes unless --dir), "
                     "%llu blocks, %s",
                  t->v, t->dir, (unsigned long long)o->blocks, o->tcp ? "TLS over TCP" : "QUIC");
     for (uint32_t i = 0; i < t->v && rc == 0; i++)
@@ -529,35 +529,35 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
             snprintf(r->reason, sizeof r->reason, "fork failed");
             rc = 2;
         }
-    w.start = w.last_progress = w.prev_ms = jk_tnet_ms();
+    w.start = w.last_progress = w.prev_ms = jk_devnet_tnet_ms();
     while (rc == 0 && !(o->stop && *o->stop) && w.printed < o->blocks) {
-        uint64_t now = jk_tnet_ms();
+        uint64_t now = jk_devnet_tnet_ms();
         int64_t hi = jk_tnet_poll(t, &w, now);
         if (w.up)
-            jk_tnet_wl_step(wl, t, jk_tnet_ms(), w.printed < o->blocks);
+            jk_devnet_tnet_wl_step(wl, t, jk_devnet_tnet_ms(), w.printed < o->blocks);
         jk_tnet_perturb(t, done, hi);
         if (now - w.last_progress > JK_TNET_LIMIT_MS) {
-            jk_tnet_note(t, "testnet: no height committed in %u s; stopping", JK_TNET_LIMIT_MS / 1000);
+            jk_devnet_tnet_note(t, "testnet: no height committed in %u s; stopping", JK_TNET_LIMIT_MS / 1000);
             snprintf(r->reason, sizeof r->reason, "no height committed in %u s", JK_TNET_LIMIT_MS / 1000);
             rc = 1;
             break;
         }
         usleep(20 * 1000);
     }
-    r->seconds = (double)(jk_tnet_ms() - w.start) / 1000.0;
-    r->nodes_cpu_seconds = w.up ? jk_tnet_cpu_since(t) : 0.0;
-    r->host_idle = w.up ? jk_tnet_host_idle_since(t) : -1.0;
+    r->seconds = (double)(jk_devnet_tnet_ms() - w.start) / 1000.0;
+    r->nodes_cpu_seconds = w.up ? jk_devnet_tnet_cpu_since(t) : 0.0;
+    r->host_idle = w.up ? jk_devnet_tnet_host_idle_since(t) : -1.0;
     r->nodes_run = r->nodes_runq = r->nodes_sleep = -1.0;
     if (w.up)
-        jk_tnet_sched_since(t, &r->nodes_run, &r->nodes_runq, &r->nodes_sleep);
+        jk_devnet_tnet_sched_since(t, &r->nodes_run, &r->nodes_runq, &r->nodes_sleep);
     if (w.up)
-        jk_tnet_net_since(t, &r->net_frames_out, &r->net_bytes_out, &r->net_event_frames_out);
-    jk_tnet_wl_stop(wl);
+        jk_devnet_tnet_net_since(t, &r->net_frames_out, &r->net_bytes_out, &r->net_event_frames_out);
+    jk_devnet_tnet_wl_stop(wl);
     if (wl && w.up && rc == 0 && w.printed >= o->blocks)
         jk_tnet_idle_heights(t, &w);
     /* Before stopping: every running node (a restarted one too) catches up
      * to the heights seen, within a generous bound. */
-    for (uint64_t end = jk_tnet_ms() + 30000; !(o->stop && *o->stop) && rc == 0 && jk_tnet_ms() < end;) {
+    for (uint64_t end = jk_devnet_tnet_ms() + 30000; !(o->stop && *o->stop) && rc == 0 && jk_devnet_tnet_ms() < end;) {
         bool all = true;
         for (uint32_t i = 0; i < t->v && all; i++)
             all = !t->pid[i] || jk_tnet_height(t, i) >= (int64_t)w.printed;
@@ -567,7 +567,7 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
     }
     for (uint32_t i = 0; i < t->v; i++)
         if (!jk_tnet_kill(t, i, SIGTERM)) {
-            jk_tnet_note(t, "testnet: node %u did not stop cleanly on SIGTERM (see node-%u.log)", i, i);
+            jk_devnet_tnet_note(t, "testnet: node %u did not stop cleanly on SIGTERM (see node-%u.log)", i, i);
             r->unclean++;
         }
     if (r->unclean && rc == 0) {
@@ -580,11 +580,11 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
     r->heights = w.printed;
     r->events = w.events;
     r->rounds_per_height = w.printed ? (double)w.rounds / (double)w.printed : 0.0;
-    jk_tnet_wl_counts(wl, &r->submitted, &r->refused);
+    jk_devnet_tnet_wl_counts(wl, &r->submitted, &r->refused);
     /* Finality: of the events (submit to commit, per batch) when a
      * workload ran, else of the heights (the interval between commits). */
     size_t nlat;
-    uint64_t *lat = jk_tnet_wl_latencies(wl, &nlat);
+    uint64_t *lat = jk_devnet_tnet_wl_latencies(wl, &nlat);
     r->event_finality = nlat > 0;
     if (nlat)
         jk_tnet_percentiles(lat, nlat, &r->p50_ms, &r->p99_ms);
@@ -599,7 +599,7 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
         r->kept = system(cmd) != 0;
     } else
         r->kept = true;
-    jk_tnet_wl_free(wl);
+    jk_devnet_tnet_wl_free(wl);
     free(w.fin);
     free(w.idle);
     free(done);

@@ -32,58 +32,58 @@ typedef struct jk_tnet {
 } jk_tnet;
 
 /* A line of prose to the embedder (printf-like). */
-void jk_tnet_note(const jk_tnet *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-uint64_t jk_tnet_ms(void);
+void jk_devnet_tnet_note(const jk_tnet *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+uint64_t jk_devnet_tnet_ms(void);
 
 /* The machine's CPU time from /proc/stat's text: the first line,
  * "cpu  user nice system idle iowait irq softirq steal ...", summed over
  * every core in clock ticks. *total: all its fields (guest time, already
  * in user and nice, left out); *idle: idle + iowait. false (outputs 0)
  * when the text does not start with such a line of at least 4 numbers. */
-bool jk_tnet_host_cpu_parse(const char *text, uint64_t *total, uint64_t *idle);
+bool jk_devnet_tnet_host_cpu_parse(const char *text, uint64_t *total, uint64_t *idle);
 
 /* A thread's /proc/.../schedstat text, "run_ns wait_ns slices": its time
  * on a core and runnable in a run queue. false (outputs 0) when the text
  * does not start with two numbers. */
-bool jk_tnet_schedstat_parse(const char *text, uint64_t *run_ns, uint64_t *wait_ns);
+bool jk_devnet_tnet_schedstat_parse(const char *text, uint64_t *run_ns, uint64_t *wait_ns);
 
 /* The value of the unlabelled sample `name` in a Prometheus text page (a
  * line "name value"). false when there is no such line or its value is no
  * number. */
-bool jk_tnet_metric_parse(const char *text, const char *name, double *out);
+bool jk_devnet_tnet_metric_parse(const char *text, const char *name, double *out);
 
-/* testnet_measure.c: since the watch's mark (jk_tnet_cpu_mark notes every
+/* testnet_measure.c: since the watch's mark (jk_devnet_tnet_cpu_mark notes every
  * running node's CPU time and frame counters): the host's idle share (-1
  * when /proc/stat cannot be read), the nodes' shares of wall time on a core,
  * in a run queue and asleep, the frames / bytes / event frames they sent,
  * and their CPU seconds. */
-void jk_tnet_cpu_mark(jk_tnet *t);
-double jk_tnet_host_idle_since(const jk_tnet *t);
-void jk_tnet_sched_since(const jk_tnet *t, double *run, double *runq, double *sleep);
-void jk_tnet_net_since(const jk_tnet *t, double *frames, double *bytes, double *events);
-double jk_tnet_cpu_since(const jk_tnet *t);
+void jk_devnet_tnet_cpu_mark(jk_tnet *t);
+double jk_devnet_tnet_host_idle_since(const jk_tnet *t);
+void jk_devnet_tnet_sched_since(const jk_tnet *t, double *run, double *runq, double *sleep);
+void jk_devnet_tnet_net_since(const jk_tnet *t, double *frames, double *bytes, double *events);
+double jk_devnet_tnet_cpu_since(const jk_tnet *t);
 
 /* The workload: batches in flight over distinct accounts. */
 
 /* Make the demo generator and the genesis the nodes will build.
  * @return JK_OK; JK_ERR_NOMEM; a spec or genesis error (diag). */
-jk_err jk_tnet_wl_new(const jk_tnet *t, jk_tnet_wl **out, jk_diag *diag);
-void jk_tnet_wl_free(jk_tnet_wl *w);
+jk_err jk_devnet_tnet_wl_new(const jk_tnet *t, jk_tnet_wl **out, jk_diag *diag);
+void jk_devnet_tnet_wl_free(jk_tnet_wl *w);
 /* Stop sending: the lanes end (a post under way finishes first); steps
  * after it do nothing. The counts and latencies stay readable. */
-void jk_tnet_wl_stop(jk_tnet_wl *w);
+void jk_devnet_tnet_wl_stop(jk_tnet_wl *w);
 /* One step at time now (never waits for a node: the lanes post): take the
  * lanes' answers (a refused event is queued again, up to 8 sends), retire
  * the batches whose events were all seen committed (their finality: queued
  * to now), stop when one has waited 20 s, queue new batches while fewer
  * than in_flight are outstanding, their accounts' last batch is retired and
  * `more` is true. */
-void jk_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t now, bool more);
+void jk_devnet_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t now, bool more);
 /* The event ids (jk_chain_event_hash) of a committed block, as the watch
  * sees it: each admitted one counts off its batch. w may be NULL. */
-void jk_tnet_wl_committed(jk_tnet_wl *w, const jk_hash *ids, size_t n);
+void jk_devnet_tnet_wl_committed(jk_tnet_wl *w, const jk_hash *ids, size_t n);
 /* The batches' finality samples (borrowed) and the counts. */
-uint64_t *jk_tnet_wl_latencies(jk_tnet_wl *w, size_t *n);
-void jk_tnet_wl_counts(const jk_tnet_wl *w, uint64_t *admitted, uint64_t *refused);
+uint64_t *jk_devnet_tnet_wl_latencies(jk_tnet_wl *w, size_t *n);
+void jk_devnet_tnet_wl_counts(const jk_tnet_wl *w, uint64_t *admitted, uint64_t *refused);
 
 #endif

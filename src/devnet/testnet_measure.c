@@ -26,14 +26,14 @@ double jk_devnet_ed25519_verifies_per_s(uint32_t ms, double *per_cpu_s)
     uint8_t sk[64], pk[32], seed[32] = {7}, msg[32] = {1}, sig[64];
     jk_crypto_ed25519_keypair_from_seed(seed, pk, sk);
     jk_crypto_ed25519_sign(sk, msg, sizeof msg, sig);
-    uint64_t t0 = jk_tnet_ms(), n = 0;
+    uint64_t t0 = jk_devnet_tnet_ms(), n = 0;
     double c0 = jk_tnet_cpu_now();
-    while (jk_tnet_ms() - t0 < ms || n < 100) {
+    while (jk_devnet_tnet_ms() - t0 < ms || n < 100) {
         for (int k = 0; k < 100; k++)
             (void)jk_crypto_ed25519_verify(pk, msg, sizeof msg, sig);
         n += 100;
     }
-    uint64_t dt = jk_tnet_ms() - t0;
+    uint64_t dt = jk_devnet_tnet_ms() - t0;
     double dc = jk_tnet_cpu_now() - c0;
     if (per_cpu_s)
         *per_cpu_s = dc > 0 ? (double)n / dc : 0.0;
@@ -60,7 +60,7 @@ static uint64_t jk_tnet_cpu_ticks(pid_t pid)
     return ut + st;
 }
 
-bool jk_tnet_host_cpu_parse(const char *text, uint64_t *total, uint64_t *idle)
+bool jk_devnet_tnet_host_cpu_parse(const char *text, uint64_t *total, uint64_t *idle)
 {
     *total = *idle = 0;
     if (!text || strncmp(text, "cpu ", 4) != 0)
@@ -87,14 +87,14 @@ static bool jk_tnet_host_cpu(uint64_t *total, uint64_t *idle)
     if (f)
         fclose(f);
     buf[n] = 0;
-    return jk_tnet_host_cpu_parse(buf, total, idle);
+    return jk_devnet_tnet_host_cpu_parse(buf, total, idle);
 }
 
-/* The machine's idle share of CPU time since jk_tnet_cpu_mark, -1 when
+/* The machine's idle share of CPU time since jk_devnet_tnet_cpu_mark, -1 when
  * /proc/stat could not be read: with the nodes' CPU it tells nodes that
  * wait on each other (the machine idles too) from nodes that wait for
  * cores other work holds (it does not). */
-double jk_tnet_host_idle_since(const jk_tnet *t)
+double jk_devnet_tnet_host_idle_since(const jk_tnet *t)
 {
     uint64_t total, idle;
     if (!t->host_read || !jk_tnet_host_cpu(&total, &idle) || total <= t->host_total ||
@@ -103,7 +103,7 @@ double jk_tnet_host_idle_since(const jk_tnet *t)
     return (double)(idle - t->host_idle) / (double)(total - t->host_total);
 }
 
-bool jk_tnet_metric_parse(const char *text, const char *name, double *out)
+bool jk_devnet_tnet_metric_parse(const char *text, const char *name, double *out)
 {
     size_t n = strlen(name);
     for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
@@ -130,14 +130,14 @@ static bool jk_tnet_net_out(const jk_tnet *t, uint32_t i, double v[3])
     bool ok = t->pid[i] &&
               jk_rpc_http(t->rpc_host[i], t->rpc[i], "GET", "/metrics", NULL, 0, &status, &page,
                           &len, NULL) == JK_OK &&
-              status == 200 && jk_tnet_metric_parse(page, "jark_net_frames_out", &v[0]) &&
-              jk_tnet_metric_parse(page, "jark_net_bytes_out", &v[1]) &&
-              jk_tnet_metric_parse(page, "jark_net_event_frames_out", &v[2]);
+              status == 200 && jk_devnet_tnet_metric_parse(page, "jark_net_frames_out", &v[0]) &&
+              jk_devnet_tnet_metric_parse(page, "jark_net_bytes_out", &v[1]) &&
+              jk_devnet_tnet_metric_parse(page, "jark_net_event_frames_out", &v[2]);
     free(page);
     return ok;
 }
 
-bool jk_tnet_schedstat_parse(const char *text, uint64_t *run_ns, uint64_t *wait_ns)
+bool jk_devnet_tnet_schedstat_parse(const char *text, uint64_t *run_ns, uint64_t *wait_ns)
 {
     unsigned long long r = 0, q = 0;
     *run_ns = *wait_ns = 0;
@@ -170,7 +170,7 @@ static bool jk_tnet_sched(pid_t pid, uint64_t *run_ns, uint64_t *wait_ns)
             fclose(f);
         buf[n] = 0;
         uint64_t r, q;
-        if (jk_tnet_schedstat_parse(buf, &r, &q)) {
+        if (jk_devnet_tnet_schedstat_parse(buf, &r, &q)) {
             *run_ns += r;
             *wait_ns += q;
             any = true;
@@ -180,13 +180,13 @@ static bool jk_tnet_sched(pid_t pid, uint64_t *run_ns, uint64_t *wait_ns)
     return any;
 }
 
-/* Where the nodes' wall time went since jk_tnet_cpu_mark, as shares of
+/* Where the nodes' wall time went since jk_devnet_tnet_cpu_mark, as shares of
  * (nodes × wall): on a core, runnable but waiting for one (other work
  * held the cores), and the rest asleep (waiting on each other, the
  * workload, the disk). Only nodes running since the mark count. */
-void jk_tnet_sched_since(const jk_tnet *t, double *run, double *runq, double *sleep)
+void jk_devnet_tnet_sched_since(const jk_tnet *t, double *run, double *runq, double *sleep)
 {
-    uint64_t wall = (jk_tnet_ms() - t->sched_ms) * 1000000u, r = 0, q = 0, nodes = 0;
+    uint64_t wall = (jk_devnet_tnet_ms() - t->sched_ms) * 1000000u, r = 0, q = 0, nodes = 0;
     *run = *runq = *sleep = -1.0;
     for (uint32_t i = 0; i < t->v; i++) {
         uint64_t a, b;
@@ -207,10 +207,10 @@ void jk_tnet_sched_since(const jk_tnet *t, double *run, double *runq, double *sl
 
 /* Note every running node's CPU time and frame counters now (the watch
  * begins). */
-void jk_tnet_cpu_mark(jk_tnet *t)
+void jk_devnet_tnet_cpu_mark(jk_tnet *t)
 {
     t->host_read = jk_tnet_host_cpu(&t->host_total, &t->host_idle);
-    t->sched_ms = jk_tnet_ms();
+    t->sched_ms = jk_devnet_tnet_ms();
     for (uint32_t i = 0; i < t->v; i++) {
         t->sched_read[i] = t->pid[i] && jk_tnet_sched(t->pid[i], &t->sched_from[i][0], &t->sched_from[i][1]);
         t->cpu_pid[i] = t->pid[i];
@@ -220,9 +220,9 @@ void jk_tnet_cpu_mark(jk_tnet *t)
     }
 }
 
-/* The frames and bytes the nodes queued to peers since jk_tnet_cpu_mark (a
+/* The frames and bytes the nodes queued to peers since jk_devnet_tnet_cpu_mark (a
  * node started since counts from its start). */
-void jk_tnet_net_since(const jk_tnet *t, double *frames, double *bytes, double *events)
+void jk_devnet_tnet_net_since(const jk_tnet *t, double *frames, double *bytes, double *events)
 {
     *frames = *bytes = *events = 0;
     for (uint32_t i = 0; i < t->v; i++) {
@@ -236,9 +236,9 @@ void jk_tnet_net_since(const jk_tnet *t, double *frames, double *bytes, double *
     }
 }
 
-/* The nodes' CPU seconds since jk_tnet_cpu_mark (a node started since
+/* The nodes' CPU seconds since jk_devnet_tnet_cpu_mark (a node started since
  * counts from its start: its compile included, a killed one's time lost). */
-double jk_tnet_cpu_since(const jk_tnet *t)
+double jk_devnet_tnet_cpu_since(const jk_tnet *t)
 {
     uint64_t ticks = 0;
     for (uint32_t i = 0; i < t->v; i++) {

@@ -251,7 +251,7 @@ static void jk_wl_items_free(jk_wl_item *it)
     }
 }
 
-jk_err jk_tnet_wl_new(const jk_tnet *t, jk_tnet_wl **out, jk_diag *diag)
+jk_err jk_devnet_tnet_wl_new(const jk_tnet *t, jk_tnet_wl **out, jk_diag *diag)
 {
     const jk_devnet_testnet_options *o = t->o;
     *out = NULL;
@@ -312,14 +312,14 @@ jk_err jk_tnet_wl_new(const jk_tnet *t, jk_tnet_wl **out, jk_diag *diag)
             err = jk_diag_set(diag, JK_ERR_NOMEM, "the demo workload: no thread for node %u", i);
     }
     if (err != JK_OK) {
-        jk_tnet_wl_free(w);
+        jk_devnet_tnet_wl_free(w);
         return err;
     }
     *out = w;
     return JK_OK;
 }
 
-void jk_tnet_wl_stop(jk_tnet_wl *w)
+void jk_devnet_tnet_wl_stop(jk_tnet_wl *w)
 {
     if (!w)
         return;
@@ -336,11 +336,11 @@ void jk_tnet_wl_stop(jk_tnet_wl *w)
     w->stopped = true;
 }
 
-void jk_tnet_wl_free(jk_tnet_wl *w)
+void jk_devnet_tnet_wl_free(jk_tnet_wl *w)
 {
     if (!w)
         return;
-    jk_tnet_wl_stop(w);
+    jk_devnet_tnet_wl_stop(w);
     for (uint32_t i = 0; i < w->nlanes; i++) {
         jk_wl_items_free(w->lanes[i].head);
         pthread_cond_destroy(&w->lanes[i].cv);
@@ -362,13 +362,13 @@ void jk_tnet_wl_free(jk_tnet_wl *w)
     free(w);
 }
 
-uint64_t *jk_tnet_wl_latencies(jk_tnet_wl *w, size_t *n)
+uint64_t *jk_devnet_tnet_wl_latencies(jk_tnet_wl *w, size_t *n)
 {
     *n = w ? w->nlat : 0;
     return w ? w->lat : NULL;
 }
 
-void jk_tnet_wl_counts(const jk_tnet_wl *w, uint64_t *admitted, uint64_t *refused)
+void jk_devnet_tnet_wl_counts(const jk_tnet_wl *w, uint64_t *admitted, uint64_t *refused)
 {
     *admitted = w ? w->admitted : 0;
     *refused = w ? w->refused : 0;
@@ -404,7 +404,7 @@ static void jk_wl_fin(jk_wl_batch *b, uint32_t pos)
     b->left--;
 }
 
-void jk_tnet_wl_committed(jk_tnet_wl *w, const jk_hash *ids, size_t n)
+void jk_devnet_tnet_wl_committed(jk_tnet_wl *w, const jk_hash *ids, size_t n)
 {
     for (size_t i = 0; w && i < n; i++) {
         jk_wl_wait key = {.id = ids[i]};
@@ -566,7 +566,7 @@ static void jk_wl_answers(jk_tnet_wl *w, const jk_tnet *t)
             }
             w->refused++;
             if (t->o->verbose)
-                jk_tnet_note(t, "testnet: submit of event %llu refused",
+                jk_devnet_tnet_note(t, "testnet: submit of event %llu refused",
                              (unsigned long long)(b->index * w->per_batch + p));
             if (b->state[p] & JK_WL_FIN)
                 continue;
@@ -582,7 +582,7 @@ static void jk_wl_answers(jk_tnet_wl *w, const jk_tnet *t)
     }
 }
 
-void jk_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t now, bool more)
+void jk_devnet_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t now, bool more)
 {
     if (!w || w->stopped)
         return;
@@ -621,9 +621,9 @@ void jk_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t now, bool more)
         if (b->open && b->index < oldest)
             oldest = b->index;
         if (b->open && now - b->sent_ms > JK_WL_STALL_MS) {
-            jk_tnet_note(t, "testnet: a batch of events was not committed in %u s; workload stopped",
+            jk_devnet_tnet_note(t, "testnet: a batch of events was not committed in %u s; workload stopped",
                          JK_WL_STALL_MS / 1000);
-            jk_tnet_wl_stop(w);
+            jk_devnet_tnet_wl_stop(w);
             return;
         }
     }
@@ -632,6 +632,6 @@ void jk_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t now, bool more)
      * (every batch from `oldest` on may still be open). */
     uint64_t gap = w->accounts / w->per_batch;
     while (more && w->count < w->in_flight && (w->next < gap || w->next - gap < oldest))
-        if (!jk_wl_open(w, t, jk_tnet_ms()))
+        if (!jk_wl_open(w, t, jk_devnet_tnet_ms()))
             break;
 }

@@ -3,7 +3,7 @@
  * "The demo workload outside the devnet"): `jark node --demo-seed` gives a
  * chain the demo's genesis state, `jark testnet` signs transfers for it and
  * submits them through RPC. The same keys and state as `jark devnet`'s demo
- * workload for one seed (jk_demo_init); with more accounts
+ * workload for one seed (jk_devnet_demo_init); with more accounts
  * (jk_devnet_demo_new_accounts) the first 64 keys are still those, so the
  * default count gives the devnet's genesis state exactly.
  */
@@ -17,7 +17,7 @@
 struct jk_devnet_demo {
     jk_demo d;              /* the reporters, the state slots' table */
     uint32_t n;             /* accounts */
-    jk_keypair *acc;        /* n keys, derived as jk_demo_init's */
+    jk_keypair *acc;        /* n keys, derived as jk_devnet_demo_init's */
     uint64_t *nonces;       /* each account's next nonce */
     uint8_t *ledger;        /* the genesis ledger: n records sorted by key */
 };
@@ -42,7 +42,7 @@ jk_err jk_devnet_demo_new_accounts(uint64_t seed, uint32_t accounts, jk_devnet_d
     }
     jk_chain_spec scratch;
     memset(&scratch, 0, sizeof scratch);
-    jk_demo_init(&d->d, seed, &scratch);
+    jk_devnet_demo_init(&d->d, seed, &scratch);
     for (uint32_t i = 0; i < accounts; i++) {
         if (i < JK_DEMO_ACCOUNTS)
             d->acc[i] = d->d.accounts[i];
@@ -50,7 +50,7 @@ jk_err jk_devnet_demo_new_accounts(uint64_t seed, uint32_t accounts, jk_devnet_d
             jk_devnet_derive_key("account", seed, i, &d->acc[i]);
         memcpy(d->ledger + 48 * (size_t)i, d->acc[i].pk, 32);
     }
-    /* The record layout of jk_demo_init: key, balance (its genesis
+    /* The record layout of jk_devnet_demo_init: key, balance (its genesis
      * balance, read from its ledger), nonce 0; sorted by key. */
     uint64_t balance = jk_get_u64le(d->d.ledger + 32);
     qsort(d->ledger, accounts, 48, jk_wl_key_cmp);

@@ -2,7 +2,7 @@
  * call.c — the embedder's entry points: jk_kernel_call, jk_kernel_resume and
  * jk_kernel_call_served (a call whose yields to this kernel's markers are
  * answered by a serve callback, in place where loop.c can, else by a real
- * resume). Each sets up the root (jk_root) and runs loop.c's jk_loop.
+ * resume). Each sets up the root (jk_root) and runs loop.c's jk_kernel_loop.
  */
 #include "internal.h"
 
@@ -36,12 +36,12 @@ static jk_err jk_call_root(jk_kernel *k, jk_root *root, jk_cap target, uint32_t 
         jk_cap_instance_status(target) != JK_CAP_IDLE ||
         endpoint >= jk_cap_image_endpoint_count(jk_cap_instance_image(target)))
         return JK_ERR_INVALID_ARG;
-    jk_err err = jk_push_call(k, target, 0, endpoint, root->gas, args, root->sent_slot0, &setup);
+    jk_err err = jk_kernel_push_call(k, target, 0, endpoint, root->gas, args, root->sent_slot0, &setup);
     if (err != JK_OK) {
-        jk_unwind(k);
+        jk_kernel_unwind(k);
         return err;
     }
-    return jk_loop(k, root, &setup);
+    return jk_kernel_loop(k, root, &setup);
 }
 
 jk_err jk_kernel_call(jk_kernel *k, jk_cap target, uint32_t endpoint, int64_t gas,
@@ -73,11 +73,11 @@ static jk_err jk_serve_rest(jk_kernel *k, jk_root *root, int64_t gas, jk_err err
         memset(&setup, 0, sizeof setup);
         jk_start(k, &again, res);
         jk_resume_count(k, paused);
-        err = jk_push_resume(k, paused, 0, gas - used, answer, &setup);
+        err = jk_kernel_push_resume(k, paused, 0, gas - used, answer, &setup);
         if (err != JK_OK)
-            jk_unwind(k);
+            jk_kernel_unwind(k);
         else
-            err = jk_loop(k, &again, &setup);
+            err = jk_kernel_loop(k, &again, &setup);
         jk_cap_release(paused);
         jk_cap_release(answer);
         jk_cap_release(again.held);
@@ -114,10 +114,10 @@ jk_err jk_kernel_resume(jk_kernel *k, jk_cap paused, int64_t gas, jk_cap slot0, 
     if (gas < 0 || jk_cap_kind_of(paused) != JK_CAP_INSTANCE || jk_cap_instance_status(paused) != JK_CAP_PAUSED)
         return JK_ERR_INVALID_ARG;
     jk_resume_count(k, paused);
-    jk_err err = jk_push_resume(k, paused, 0, gas, slot0, &setup);
+    jk_err err = jk_kernel_push_resume(k, paused, 0, gas, slot0, &setup);
     if (err != JK_OK) {
-        jk_unwind(k);
+        jk_kernel_unwind(k);
         return err == JK_ERR_NOMEM ? err : JK_ERR_INVALID_ARG;
     }
-    return jk_loop(k, &root, &setup);
+    return jk_kernel_loop(k, &root, &setup);
 }

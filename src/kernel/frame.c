@@ -87,7 +87,7 @@ static void jk_resolve(void *ctx, jk_pvm_memory *mem, uint32_t page_addr)
         f->live[f->live_count++] = page_addr;
 }
 
-jk_err jk_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_t region_count,
+jk_err jk_kernel_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_t region_count,
                        char *msg, size_t msg_len)
 {
     jk_cap image = f->exec_image;
@@ -231,7 +231,7 @@ static uint64_t jk_region_written_end(jk_frame *f, const jk_fmap *fm)
     return (uint64_t)fm->written_pages * JK_PVM_PAGE_SIZE;
 }
 
-jk_err jk_frame_mint(jk_frame *f)
+jk_err jk_kernel_frame_mint(jk_frame *f)
 {
     for (uint32_t i = 0; i < f->map_count; i++) {
         jk_fmap *fm = &f->maps[i];
@@ -252,14 +252,14 @@ jk_err jk_frame_mint(jk_frame *f)
     return JK_OK;
 }
 
-void jk_frame_slot_written(jk_frame *f, uint32_t slot)
+void jk_kernel_frame_slot_written(jk_frame *f, uint32_t slot)
 {
     for (uint32_t i = 0; i < f->map_count; i++)
         if (f->maps[i].m.kind == JK_CAP_MAP_PERSISTENT && f->maps[i].m.slot == slot)
             f->maps[i].replaced = true;
 }
 
-void jk_frame_capture_free(jk_cap_frame *cf)
+void jk_kernel_frame_capture_free(jk_cap_frame *cf)
 {
     jk_cap_release(cf->instance);
     for (uint32_t i = 0; i < cf->region_count; i++)
@@ -268,7 +268,7 @@ void jk_frame_capture_free(jk_cap_frame *cf)
     memset(cf, 0, sizeof *cf);
 }
 
-jk_err jk_frame_capture(jk_frame *f, int64_t gas, jk_cap_frame *out)
+jk_err jk_kernel_frame_capture(jk_frame *f, int64_t gas, jk_cap_frame *out)
 {
     jk_err err;
     memset(out, 0, sizeof *out);
@@ -324,11 +324,11 @@ jk_err jk_frame_capture(jk_frame *f, int64_t gas, jk_cap_frame *out)
     out->flags = f->st.block_paid ? JK_CAP_FRAME_BLOCK_PAID : 0;
     return JK_OK;
 fail:
-    jk_frame_capture_free(out);
+    jk_kernel_frame_capture_free(out);
     return err;
 }
 
-/* Pages of the region jk_frame_capture would make for fm (its Data's pages,
+/* Pages of the region jk_kernel_frame_capture would make for fm (its Data's pages,
  * or for an ephemeral region up to the last page written when that is
  * further). */
 static uint64_t jk_captured_pages(jk_frame *f, const jk_fmap *fm)
@@ -340,7 +340,7 @@ static uint64_t jk_captured_pages(jk_frame *f, const jk_fmap *fm)
     return written > pages ? written : pages;
 }
 
-bool jk_frame_pausable(jk_frame *f, unsigned *depth)
+bool jk_kernel_frame_pausable(jk_frame *f, unsigned *depth)
 {
     if (f->set_image_ran)
         return false; /* capture refuses */
@@ -350,7 +350,7 @@ bool jk_frame_pausable(jk_frame *f, unsigned *depth)
             return false; /* the captured region cannot be a Data */
         if (fm->m.kind == JK_CAP_MAP_PERSISTENT &&
             jk_cap_kind_of(jk_cap_cnode_get(f->cnode, fm->m.slot)) != JK_CAP_DATA)
-            return false; /* a resume faults the frame (jk_frame_memory) */
+            return false; /* a resume faults the frame (jk_kernel_frame_memory) */
     }
     /* jk_cap_instance_with_cnode(inst, cnode): the pins and the nesting bound */
     jk_cap image = jk_cap_instance_image(f->inst);
@@ -367,11 +367,11 @@ bool jk_frame_pausable(jk_frame *f, unsigned *depth)
     return true;
 }
 
-void jk_frame_resume_in_place(jk_frame *f)
+void jk_kernel_frame_resume_in_place(jk_frame *f)
 {
     for (uint32_t i = 0; i < f->map_count; i++) {
         jk_fmap *fm = &f->maps[i];
-        /* jk_frame_memory over the captured regions: the region's own pages
+        /* jk_kernel_frame_memory over the captured regions: the region's own pages
          * set the price of a touch past them, nothing is paid yet, and the
          * slot's Data at resume is what a mint compares with. */
         fm->price_pages = (uint32_t)jk_captured_pages(f, fm);
@@ -396,7 +396,7 @@ void jk_frame_resume_in_place(jk_frame *f)
     f->live_all = false;
 }
 
-void jk_frame_release(jk_frame *f)
+void jk_kernel_frame_release(jk_frame *f)
 {
     jk_cap_release(f->original);
     jk_cap_release(f->inst);

@@ -42,7 +42,7 @@ static inline bool jk_path_decode(uint64_t path, unsigned *depth, uint32_t idx[J
     return true;
 }
 
-bool jk_path_get(jk_cap cnode, uint64_t path, jk_cap *out)
+bool jk_kernel_path_get(jk_cap cnode, uint64_t path, jk_cap *out)
 {
     /* Every level must be a CNode with the index in range; the slot at the
      * last one may be empty. */
@@ -51,7 +51,7 @@ bool jk_path_get(jk_cap cnode, uint64_t path, jk_cap *out)
     return jk_path_decode(path, &d, idx) && jk_cap_cnode_get_path(cnode, idx, d, out);
 }
 
-jk_err jk_path_update(jk_cap *cnode, uint64_t path, jk_cap value)
+jk_err jk_kernel_path_update(jk_cap *cnode, uint64_t path, jk_cap value)
 {
     uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
     unsigned d;
@@ -85,7 +85,7 @@ static jk_err jk_refuse(jk_hc *c, const char *fmt, uint64_t a)
 static uint64_t *jk_reg(jk_hc *c, int i) { return &c->f->st.regs[i]; }
 
 /* The slot at path, which must exist. */
-static bool jk_get(jk_hc *c, uint64_t path, jk_cap *out) { return jk_path_get(c->f->cnode, path, out); }
+static bool jk_get(jk_hc *c, uint64_t path, jk_cap *out) { return jk_kernel_path_get(c->f->cnode, path, out); }
 
 /* Whether path names a root slot the frame's image pins. */
 static bool jk_pinned(jk_hc *c, uint64_t path)
@@ -100,7 +100,7 @@ static bool jk_pinned(jk_hc *c, uint64_t path)
 /* Write value at path in the frame's cnode. */
 static jk_err jk_put(jk_hc *c, uint64_t path, jk_cap value)
 {
-    jk_err err = jk_path_update(&c->f->cnode, path, value);
+    jk_err err = jk_kernel_path_update(&c->f->cnode, path, value);
     if (err == JK_ERR_INVALID_ARG || err == JK_ERR_CAP_TOO_DEEP)
         return jk_refuse(c, "slot path 0x%llx cannot hold the cap (bad path or nesting bound)", path);
     if (err != JK_OK)
@@ -108,7 +108,7 @@ static jk_err jk_put(jk_hc *c, uint64_t path, jk_cap value)
     unsigned d;
     uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
     if (jk_path_decode(path, &d, idx) && d == 1)
-        jk_frame_slot_written(c->f, idx[0]);
+        jk_kernel_frame_slot_written(c->f, idx[0]);
     return JK_OK;
 }
 
@@ -143,8 +143,8 @@ static jk_err jk_hc_call(jk_hc *c, bool resume)
     jk_kernel *k = c->k;
     jk_frame *caller = c->f;
     caller->st.gas -= given;
-    jk_err err = resume ? jk_push_resume(k, target, path, given, slot0, c->out)
-                        : jk_push_call(k, target, path, (uint32_t)(*jk_reg(c, 8) > UINT32_MAX ? UINT32_MAX : *jk_reg(c, 8)),
+    jk_err err = resume ? jk_kernel_push_resume(k, target, path, given, slot0, c->out)
+                        : jk_kernel_push_call(k, target, path, (uint32_t)(*jk_reg(c, 8) > UINT32_MAX ? UINT32_MAX : *jk_reg(c, 8)),
                                        given, args, slot0, c->out);
     if (err != JK_OK && k->frames + k->depth - 1 == caller)
         caller->st.gas += given; /* nothing was pushed: the caller faults */
@@ -203,7 +203,7 @@ static jk_err jk_hc_set_image(jk_hc *c)
     jk_cap old_image = jk_cap_instance_image(c->f->inst);
     for (uint32_t s = 1; s < JK_CAP_ROOT_SLOTS; s++)
         if (!jk_cap_is_null(jk_cap_image_pinned(old_image, s)) || !jk_cap_is_null(jk_cap_image_pinned(image, s)))
-            jk_frame_slot_written(c->f, s);
+            jk_kernel_frame_slot_written(c->f, s);
     jk_cap_release(c->f->inst);
     jk_cap_release(c->f->cnode);
     c->f->inst = next;
@@ -373,7 +373,7 @@ static const uint8_t jk_path_args[JK_HOST_FAULT + 1] = {
     [JK_HOST_DATA_MINT] = 4, [JK_HOST_CNODE_MINT] = 1, [JK_HOST_CAP_KIND] = 1,
 };
 
-int64_t jk_hostcall_price(jk_kernel *k, uint64_t n)
+int64_t jk_kernel_hostcall_price(jk_kernel *k, uint64_t n)
 {
     jk_frame *f = &k->frames[k->depth - 1];
     const uint64_t *r = f->st.regs;
@@ -407,12 +407,12 @@ int64_t jk_hostcall_price(jk_kernel *k, uint64_t n)
     case JK_HOST_CALL:
         /* The result is written back at the target's path and in slot[0]. */
         price = jk_levels(r[7]) + JK_GAS_PER_LEVEL_WRITTEN;
-        if (jk_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_INSTANCE)
+        if (jk_kernel_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_INSTANCE)
             price += jk_image_price(jk_cap_instance_image(x));
         break;
     case JK_HOST_CALL_RESUME:
         price = jk_levels(r[7]) + JK_GAS_PER_LEVEL_WRITTEN;
-        if (jk_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_INSTANCE) {
+        if (jk_kernel_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_INSTANCE) {
             uint32_t frames = jk_cap_instance_frame_count(x);
             for (uint32_t i = 0; i < frames && i < JK_KERNEL_MAX_DEPTH; i++) {
                 const jk_cap_frame *cf = jk_cap_instance_frame(x, i);
@@ -428,17 +428,17 @@ int64_t jk_hostcall_price(jk_kernel *k, uint64_t n)
                      jk_catcher_slots(&k->frames[i]) * JK_GAS_PER_LIST_SLOT;
         break;
     case JK_HOST_SET_IMAGE:
-        if (jk_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_IMAGE)
+        if (jk_kernel_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_IMAGE)
             price = (int64_t)(jk_cap_image_pin_count(x) + jk_cap_image_pin_count(jk_cap_instance_image(f->inst))) *
                     JK_GAS_PER_PIN;
         break;
     case JK_HOST_DERIVE_SPAWN:
         price = jk_levels(r[8]) + jk_levels(r[9]);
-        if (jk_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_IMAGE)
+        if (jk_kernel_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_IMAGE)
             price += (int64_t)jk_cap_image_pin_count(x) * JK_GAS_PER_PIN;
         break;
     case JK_HOST_SAME_TYPE_AS:
-        if (jk_path_get(f->cnode, r[9], &y) && jk_cap_kind_of(y) == JK_CAP_CNODE)
+        if (jk_kernel_path_get(f->cnode, r[9], &y) && jk_cap_kind_of(y) == JK_CAP_CNODE)
             price = (int64_t)jk_cap_cnode_slot_count(y) * JK_GAS_PER_LIST_SLOT;
         break;
     case JK_HOST_DATA_READ:
@@ -456,7 +456,7 @@ int64_t jk_hostcall_price(jk_kernel *k, uint64_t n)
     return price;
 }
 
-jk_err jk_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out)
+jk_err jk_kernel_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out)
 {
     jk_hc c = {k, &k->frames[k->depth - 1], out};
     out->action = JK_HC_CONTINUE;
@@ -528,7 +528,7 @@ jk_err jk_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out)
         out->action = JK_HC_FAULT;
         out->fault = JK_FAULT_GUEST;
         out->reason = *jk_reg(&c, 7);
-        /* the loop copies all of it into the result (jk_loop does not zero hc) */
+        /* the loop copies all of it into the result (jk_kernel_loop does not zero hc) */
         memset(out->reason_text, 0, sizeof out->reason_text);
         if (tn && jk_pvm_memory_guest_read(c.f->mem, (uint32_t)addr, text, tn, NULL) == JK_OK)
             for (size_t i = 0; i < tn; i++)

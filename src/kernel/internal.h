@@ -114,37 +114,37 @@ struct jk_kernel {
  * @return JK_OK, JK_ERR_NOMEM, or JK_ERR_INVALID_ARG with the reason in msg
  *         (a persistent slot that holds no Data, a Data larger than its
  *         region, regions that do not match the mappings). */
-jk_err jk_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_t region_count,
+jk_err jk_kernel_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_t region_count,
                        char *msg, size_t msg_len);
 
 /* At HALT: mint each persistent mapping's dirty pages back into its slot of
  * f->cnode (unless the frame replaced that slot itself). */
-jk_err jk_frame_mint(jk_frame *f);
+jk_err jk_kernel_frame_mint(jk_frame *f);
 
 /* The frame is about to write root slot `slot` of its cnode: a persistent
  * mapping of that slot is no longer minted back. */
-void jk_frame_slot_written(jk_frame *f, uint32_t slot);
+void jk_kernel_frame_slot_written(jk_frame *f, uint32_t slot);
 
 /* The frame as a continuation frame: its instance (inst with cnode), pc,
  * registers, flags and memory regions. Caps in *out are NEW references, the
- * regions array is malloc'd: free both with jk_frame_capture_free. */
-jk_err jk_frame_capture(jk_frame *f, int64_t gas, jk_cap_frame *out);
-void jk_frame_capture_free(jk_cap_frame *cf);
+ * regions array is malloc'd: free both with jk_kernel_frame_capture_free. */
+jk_err jk_kernel_frame_capture(jk_frame *f, int64_t gas, jk_cap_frame *out);
+void jk_kernel_frame_capture_free(jk_cap_frame *cf);
 
 /* Whether a pause of f would capture it and a resume rebuild it without
- * failing (jk_frame_capture, jk_cap_instance_with_cnode, jk_frame_memory):
+ * failing (jk_kernel_frame_capture, jk_cap_instance_with_cnode, jk_kernel_frame_memory):
  * what the in-place resume needs to be indistinguishable from them. *depth
  * is raised to the nesting of the instance the capture would make. */
-bool jk_frame_pausable(jk_frame *f, unsigned *depth);
+bool jk_kernel_frame_pausable(jk_frame *f, unsigned *depth);
 
 /* Turn f into the frame a pause and resume would rebuild (the in-place
  * resume, docs/abi.md): every page it mapped is parked, so its next touch is
  * charged as on a fresh memory, a mapping's region is priced as the captured
  * one, and the per-resume flags start again. Contents stay. */
-void jk_frame_resume_in_place(jk_frame *f);
+void jk_kernel_frame_resume_in_place(jk_frame *f);
 
 /* Release everything a frame holds and zero it. */
-void jk_frame_release(jk_frame *f);
+void jk_kernel_frame_release(jk_frame *f);
 
 /* ---- hostcall.c ---- */
 
@@ -153,8 +153,8 @@ void jk_frame_release(jk_frame *f);
  * CNodes are path-copied, the root changes in place where the caller's
  * reference is the only one (jk_cap_cnode_update). On error *cnode is
  * unchanged. A cap read from *cnode without its own reference may be freed. */
-bool jk_path_get(jk_cap cnode, uint64_t path, jk_cap *out);
-jk_err jk_path_update(jk_cap *cnode, uint64_t path, jk_cap value);
+bool jk_kernel_path_get(jk_cap cnode, uint64_t path, jk_cap *out);
+jk_err jk_kernel_path_update(jk_cap *cnode, uint64_t path, jk_cap value);
 
 /* What a host call asks of the call loop. */
 typedef enum jk_hc_action {
@@ -174,31 +174,31 @@ typedef struct jk_hc_result {
 
 /* What host call `n` of the top frame costs beyond JK_KERNEL_HOSTCALL_GAS,
  * from its arguments (docs/abi.md "Gas schedule"); no side effects. */
-int64_t jk_hostcall_price(jk_kernel *k, uint64_t n);
+int64_t jk_kernel_hostcall_price(jk_kernel *k, uint64_t n);
 
 /* Decode and perform host call `n` for the top frame. */
-jk_err jk_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out);
+jk_err jk_kernel_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out);
 
 /* ---- push.c ---- */
 
 /* Push frames for a CALL of target (Idle) / a resume of a Paused instance,
  * made by the frame below (or by the embedder when depth is 0). On failure
  * nothing is pushed. */
-jk_err jk_push_call(jk_kernel *k, jk_cap target, uint64_t path, uint32_t endpoint, int64_t gas,
+jk_err jk_kernel_push_call(jk_kernel *k, jk_cap target, uint64_t path, uint32_t endpoint, int64_t gas,
                     const uint64_t args[3], jk_cap slot0, jk_hc_result *why);
-jk_err jk_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t gas, jk_cap slot0,
+jk_err jk_kernel_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t gas, jk_cap slot0,
                       jk_hc_result *why);
 
 /* Put slot0 into f's slot 0 (replacing what is there); JK_OK at once when
  * nothing changes. Errors as jk_cap_cnode_update. */
-jk_err jk_give_slot0(jk_frame *f, jk_cap slot0);
+jk_err jk_kernel_give_slot0(jk_frame *f, jk_cap slot0);
 
 /* ---- kernel.c ---- */
 
 bool jk_kernel_is_marker(const jk_kernel *k, const jk_hash *h);
 
 /* Release every frame on the stack (depth becomes 0). */
-void jk_unwind(jk_kernel *k);
+void jk_kernel_unwind(jk_kernel *k);
 
 /* ---- loop.c ---- */
 
@@ -220,6 +220,6 @@ typedef struct jk_root {
  * outcome: JK_HC_FAULT faults the top frame first). Returns an error only
  * when the kernel itself cannot go on (out of memory; the stack is then
  * unwound); every guest outcome lands in root->res. */
-jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending);
+jk_err jk_kernel_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending);
 
 #endif

@@ -33,10 +33,10 @@ jk_err jk_kernel_new(const jk_kernel_config *cfg, jk_kernel **out)
     return JK_OK;
 }
 
-void jk_unwind(jk_kernel *k)
+void jk_kernel_unwind(jk_kernel *k)
 {
     while (k->depth > 0)
-        jk_frame_release(&k->frames[--k->depth]);
+        jk_kernel_frame_release(&k->frames[--k->depth]);
 }
 
 void jk_kernel_set_debug(jk_kernel *k, FILE *debug)
@@ -48,7 +48,7 @@ void jk_kernel_free(jk_kernel *k)
 {
     if (!k)
         return;
-    jk_unwind(k);
+    jk_kernel_unwind(k);
     for (uint32_t i = 0; i < JK_KERNEL_MAX_DEPTH; i++)
         free(k->spare_maps[i].maps);
     jk_cap_release(k->marker_image);

@@ -41,14 +41,14 @@ static jk_err jk_deliver(jk_kernel *k, jk_root *root, jk_kernel_outcome outcome,
     jk_cap old = jk_cap_null();
     if (!keep_stash) {
         jk_cap cur = jk_cap_null();
-        jk_path_get(caller->cnode, top->path, &cur);
+        jk_kernel_path_get(caller->cnode, top->path, &cur);
         old = jk_cap_retain(cur);
     }
-    jk_err err = jk_path_update(&caller->cnode, top->path, value_cap);
+    jk_err err = jk_kernel_path_update(&caller->cnode, top->path, value_cap);
     if (err == JK_OK && !keep_stash) {
         err = jk_cap_cnode_update(&caller->cnode, 0, slot0);
         if (err != JK_OK) {
-            jk_err undo = jk_path_update(&caller->cnode, top->path, old);
+            jk_err undo = jk_kernel_path_update(&caller->cnode, top->path, old);
             if (undo != JK_OK)
                 err = undo;
         }
@@ -64,7 +64,7 @@ static jk_err jk_deliver(jk_kernel *k, jk_root *root, jk_kernel_outcome outcome,
 
 static void jk_pop(jk_kernel *k)
 {
-    jk_frame_release(&k->frames[--k->depth]);
+    jk_kernel_frame_release(&k->frames[--k->depth]);
 }
 
 static jk_err jk_fault(jk_kernel *k, jk_root *root, jk_kernel_fault why, const char *msg);
@@ -72,7 +72,7 @@ static jk_err jk_fault(jk_kernel *k, jk_root *root, jk_kernel_fault why, const c
 static jk_err jk_halt(jk_kernel *k, jk_root *root)
 {
     jk_frame *top = &k->frames[k->depth - 1];
-    jk_err err = jk_frame_mint(top);
+    jk_err err = jk_kernel_frame_mint(top);
     if (err != JK_OK)
         return err;
     jk_cap slot0 = jk_cap_retain(jk_cap_cnode_get(top->cnode, 0)), cnode, inst;
@@ -140,7 +140,7 @@ static jk_err jk_pause_frames(jk_kernel *k, uint32_t from, jk_cap *out)
     uint32_t made = 0;
     for (; err == JK_OK && made < n; made++) {
         /* Each frame's gas left is its budget on resume (jk_resume_budgets). */
-        err = jk_frame_capture(&k->frames[from + made], jk_left(&k->frames[from + made]), &cfs[made]);
+        err = jk_kernel_frame_capture(&k->frames[from + made], jk_left(&k->frames[from + made]), &cfs[made]);
         if (err == JK_OK)
             cfs[made].spawned = k->instances_made;
         if (err != JK_OK)
@@ -149,7 +149,7 @@ static jk_err jk_pause_frames(jk_kernel *k, uint32_t from, jk_cap *out)
     if (err == JK_OK)
         err = jk_cap_instance_pause(k->frames[from].original, cfs, n, out, NULL);
     for (uint32_t i = 0; i < made && cfs; i++)
-        jk_frame_capture_free(&cfs[i]);
+        jk_kernel_frame_capture_free(&cfs[i]);
     free(cfs);
     return err;
 }
@@ -194,7 +194,7 @@ static bool jk_catches(const jk_frame *f, const jk_hash *h)
 
 /* Whether a yield caught at the root can be served in place: the pause it
  * stands for would succeed (jk_pause_frames) and so would the resume of that
- * continuation (jk_push_resume). When not, both run for real and fail as
+ * continuation (jk_kernel_push_resume). When not, both run for real and fail as
  * they do. */
 static bool jk_can_serve_in_place(jk_kernel *k)
 {
@@ -202,10 +202,10 @@ static bool jk_can_serve_in_place(jk_kernel *k)
     unsigned a = jk_cap_depth(jk_cap_instance_image(orig)), b = jk_cap_depth(jk_cap_instance_cnode(orig));
     unsigned depth = a > b ? a : b;
     for (uint32_t i = 0; i < k->depth; i++) {
-        if (!jk_frame_pausable(&k->frames[i], &depth))
+        if (!jk_kernel_frame_pausable(&k->frames[i], &depth))
             return false;
         jk_cap o;
-        if (i > 0 && (!jk_path_get(k->frames[i - 1].cnode, k->frames[i - 1].st.regs[7], &o) ||
+        if (i > 0 && (!jk_kernel_path_get(k->frames[i - 1].cnode, k->frames[i - 1].st.regs[7], &o) ||
                       jk_cap_kind_of(o) != JK_CAP_INSTANCE))
             return false; /* the resume faults: "continuation does not match" */
     }
@@ -227,13 +227,13 @@ static jk_err jk_resume_in_place(jk_kernel *k, jk_root *root, jk_cap answer)
         if (i > 0) {
             jk_frame *caller = &k->frames[i - 1];
             jk_cap o;
-            jk_path_get(caller->cnode, caller->st.regs[7], &o); /* checked: an Instance */
+            jk_kernel_path_get(caller->cnode, caller->st.regs[7], &o); /* checked: an Instance */
             o = jk_cap_retain(o);
             jk_cap_release(f->original);
             f->original = o;
             f->path = caller->st.regs[7];
         }
-        jk_frame_resume_in_place(f);
+        jk_kernel_frame_resume_in_place(f);
     }
     /* From now on a FAULT of the root frame gives back what this "resume" sent. */
     jk_cap_release(root->held);
@@ -241,7 +241,7 @@ static jk_err jk_resume_in_place(jk_kernel *k, jk_root *root, jk_cap answer)
     root->sent_slot0 = answer;
     if (jk_cap_is_null(answer))
         return JK_OK;
-    jk_err err = jk_give_slot0(&k->frames[k->depth - 1], answer);
+    jk_err err = jk_kernel_give_slot0(&k->frames[k->depth - 1], answer);
     if (err != JK_OK && err != JK_ERR_NOMEM)
         err = jk_fault(k, root, JK_FAULT_LIMIT, "slot[0] cannot be given to the resumed frame (nesting bound)");
     return err;
@@ -251,7 +251,7 @@ static jk_err jk_yield(jk_kernel *k, jk_root *root)
 {
     jk_frame *top = &k->frames[k->depth - 1];
     jk_cap marker;
-    if (!jk_path_get(top->cnode, top->st.regs[7], &marker) || jk_cap_kind_of(marker) != JK_CAP_INSTANCE)
+    if (!jk_kernel_path_get(top->cnode, top->st.regs[7], &marker) || jk_cap_kind_of(marker) != JK_CAP_INSTANCE)
         return jk_fault(k, root, JK_FAULT_HOSTCALL, "YIELD: the marker slot holds no Instance");
     jk_hash h;
     jk_cap_hash(marker, &h);
@@ -264,7 +264,7 @@ static jk_err jk_yield(jk_kernel *k, jk_root *root)
     marker = jk_cap_retain(marker);
     /* The yielder's slot[0] goes to the catcher; the yielder keeps an empty one. */
     jk_cap slot0 = jk_cap_retain(jk_cap_cnode_get(top->cnode, 0));
-    jk_err err = jk_give_slot0(top, jk_cap_null());
+    jk_err err = jk_kernel_give_slot0(top, jk_cap_null());
     if (err == JK_OK && catcher < 0 && root->serve && jk_can_serve_in_place(k)) {
         /* The embedder answers now; nothing it can see differs from the
          * YIELDED result and resume jk_serve_rest would go through. */
@@ -278,7 +278,7 @@ static jk_err jk_yield(jk_kernel *k, jk_root *root)
         if (err != JK_OK) {
             jk_cap_release(answer);
             root->serve_err = err;
-            jk_unwind(k);
+            jk_kernel_unwind(k);
             return JK_OK;
         }
         if (resume) {
@@ -334,7 +334,7 @@ static jk_err jk_contain(jk_kernel *k, jk_root *root, jk_err err)
 
 /* Run until the stack is empty. Returns an error only when the kernel itself
  * cannot go on (out of memory); every guest outcome lands in root->res. */
-jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
+jk_err jk_kernel_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
 {
     jk_err err = JK_OK;
     if (pending->action == JK_HC_FAULT)
@@ -385,12 +385,12 @@ jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
             break;
         case JK_PVM_HOST_CALL: {
             /* Not zeroed (two text buffers, ~330 bytes, on every host call):
-             * jk_hostcall sets `action` first, and every path that makes it
+             * jk_kernel_hostcall sets `action` first, and every path that makes it
              * JK_HC_FAULT writes `fault`, `msg` and, for JK_FAULT_GUEST,
              * `reason` and all of `reason_text`. */
             jk_hc_result hc;
             hc.action = JK_HC_CONTINUE;
-            int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_hostcall_price(k, ex.host_call);
+            int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_kernel_hostcall_price(k, ex.host_call);
             if (top->st.gas < price) {
                 /* Cannot pay for the host call: out of gas at the ecalli, so
                  * that a resume runs it (its block is already paid). */
@@ -401,7 +401,7 @@ jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
             }
             top->st.gas -= price;
             top->in_host = true; /* pages a host call touches are in its price */
-            err = jk_hostcall(k, ex.host_call, &hc);
+            err = jk_kernel_hostcall(k, ex.host_call, &hc);
             /* Only `top` was set: frames a CALL pushes start zeroed, and a
              * host call pops none (k->frames is a fixed array: top stays valid). */
             top->in_host = false;
@@ -422,6 +422,6 @@ jk_err jk_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
             err = jk_contain(k, root, err);
     }
     if (err != JK_OK)
-        jk_unwind(k);
+        jk_kernel_unwind(k);
     return err;
 }

@@ -30,14 +30,14 @@ static jk_err jk_frame_init(jk_frame *f, jk_kernel *k, jk_cap original, jk_cap i
 }
 
 /* Put slot0 into f's slot 0 (replacing what is there). */
-jk_err jk_give_slot0(jk_frame *f, jk_cap slot0)
+jk_err jk_kernel_give_slot0(jk_frame *f, jk_cap slot0)
 {
     if (jk_cap_same(slot0, jk_cap_cnode_get(f->cnode, 0)))
         return JK_OK; /* nothing changes (typically: both empty) */
     return jk_cap_cnode_update(&f->cnode, 0, slot0);
 }
 
-jk_err jk_push_call(jk_kernel *k, jk_cap target, uint64_t path, uint32_t endpoint, int64_t gas,
+jk_err jk_kernel_push_call(jk_kernel *k, jk_cap target, uint64_t path, uint32_t endpoint, int64_t gas,
                     const uint64_t args[3], jk_cap slot0, jk_hc_result *why)
 {
     if (jk_cap_kind_of(target) != JK_CAP_INSTANCE)
@@ -60,7 +60,7 @@ jk_err jk_push_call(jk_kernel *k, jk_cap target, uint64_t path, uint32_t endpoin
     for (int i = 0; i < 3; i++)
         f->st.regs[7 + i] = args ? args[i] : 0;
     f->st.gas = gas;
-    jk_err err = jk_give_slot0(f, slot0);
+    jk_err err = jk_kernel_give_slot0(f, slot0);
     if (err == JK_ERR_NOMEM)
         return err; /* the loop unwinds */
     if (err != JK_OK) { /* slot[0] would nest too deep in the callee: it faults */
@@ -68,7 +68,7 @@ jk_err jk_push_call(jk_kernel *k, jk_cap target, uint64_t path, uint32_t endpoin
         return JK_OK;
     }
     char msg[sizeof why->msg];
-    err = jk_frame_memory(f, NULL, 0, msg, sizeof msg);
+    err = jk_kernel_frame_memory(f, NULL, 0, msg, sizeof msg);
     if (err == JK_ERR_INVALID_ARG) {
         why->action = JK_HC_FAULT;
         why->fault = JK_FAULT_MAPPING;
@@ -104,7 +104,7 @@ static void jk_resume_budgets(jk_kernel *k, jk_cap paused, uint32_t first, uint3
     }
 }
 
-jk_err jk_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t gas, jk_cap slot0,
+jk_err jk_kernel_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t gas, jk_cap slot0,
                       jk_hc_result *why)
 {
     if (jk_cap_kind_of(paused) != JK_CAP_INSTANCE || jk_cap_instance_status(paused) != JK_CAP_PAUSED)
@@ -133,7 +133,7 @@ jk_err jk_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t gas, j
         if (j > 0) { /* the caller frame still holds it at the path of its CALL (φ7) */
             const jk_cap_frame *caller = jk_cap_instance_frame(paused, j - 1);
             fpath = caller->regs[7];
-            if (!jk_path_get(k->frames[k->depth - 1].cnode, fpath, &original) ||
+            if (!jk_kernel_path_get(k->frames[k->depth - 1].cnode, fpath, &original) ||
                 jk_cap_kind_of(original) != JK_CAP_INSTANCE) {
                 bad = "continuation does not match its callers' slots";
                 bad_fault = JK_FAULT_HOSTCALL;
@@ -147,7 +147,7 @@ jk_err jk_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t gas, j
         memcpy(f->st.regs, cf->regs, sizeof f->st.regs);
         f->st.block_paid = (cf->flags & JK_CAP_FRAME_BLOCK_PAID) != 0;
         f->st.gas = 0; /* set below, once the frames are there */
-        err = jk_frame_memory(f, cf->regions, cf->region_count, msg, sizeof msg);
+        err = jk_kernel_frame_memory(f, cf->regions, cf->region_count, msg, sizeof msg);
         if (err == JK_ERR_INVALID_ARG)
             bad = msg;
         else if (err != JK_OK)
@@ -156,7 +156,7 @@ jk_err jk_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t gas, j
     jk_cap_release(base);
     if (err == JK_OK || bad) {
         jk_resume_budgets(k, paused, first, k->depth - first, gas);
-        if (!bad && !jk_cap_is_null(slot0) && (err = jk_give_slot0(&k->frames[k->depth - 1], slot0)) != JK_OK &&
+        if (!bad && !jk_cap_is_null(slot0) && (err = jk_kernel_give_slot0(&k->frames[k->depth - 1], slot0)) != JK_OK &&
             err != JK_ERR_NOMEM) {
             bad = "slot[0] cannot be given to the resumed frame (nesting bound)";
             bad_fault = JK_FAULT_LIMIT;
@@ -172,7 +172,7 @@ jk_err jk_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t gas, j
     }
     if (err != JK_OK) {
         while (k->depth > first)
-            jk_frame_release(&k->frames[--k->depth]);
+            jk_kernel_frame_release(&k->frames[--k->depth]);
         return err;
     }
     why->action = JK_HC_PUSH;

@@ -108,7 +108,7 @@ void jk_net_conn_kill(jk_net_conn *c, jk_net_reason why)
         }
     }
     if (c->q) {
-        jk_quic_close(c, why);
+        jk_net_quic_close(c, why);
     } else if (c->tls) {
         /* A polite close (close_notify) when we end it for our own reasons;
          * a misbehaving peer gets none. Never waits: the socket is
@@ -436,7 +436,7 @@ static void conn_read(jk_net_conn *c)
 void jk_net_conn_flush(jk_net_conn *c)
 {
     if (c->q) {
-        jk_quic_flush(c);
+        jk_net_quic_flush(c);
         return;
     }
     while (c->state == JK_NET_C_OPEN && c->out.len > 0) {
@@ -464,7 +464,7 @@ void jk_net_conn_resume(jk_net_conn *c)
     if (c->state != JK_NET_C_OPEN || !c->throttled)
         return;
     if (c->q) {
-        jk_quic_resume(c);
+        jk_net_quic_resume(c);
         return;
     }
     /* Retry the frame that stopped us; one throttling episode is counted
@@ -481,7 +481,7 @@ void jk_net_conn_resume(jk_net_conn *c)
 void jk_net_conn_io(jk_net_conn *c, uint32_t events)
 {
     if (c->q) {
-        jk_quic_io(c);
+        jk_net_quic_io(c);
         return;
     }
     switch (c->state) {

@@ -188,21 +188,21 @@ void jk_net_conn_reap(jk_net *net);
 int jk_net_verify_cb(gnutls_session_t s);
 
 /* quic.c: the QUIC transport. */
-jk_err jk_quic_listen(jk_net *net, uint32_t addr_be, uint16_t port, jk_diag *diag);
-void jk_quic_listener_read(jk_net *net);
-jk_err jk_quic_dial(jk_net *net, uint32_t peer);
-void jk_quic_io(jk_net_conn *c);
-void jk_quic_flush(jk_net_conn *c);
-void jk_quic_timer(jk_net_conn *c);
+jk_err jk_net_quic_listen(jk_net *net, uint32_t addr_be, uint16_t port, jk_diag *diag);
+void jk_net_quic_listener_read(jk_net *net);
+jk_err jk_net_quic_dial(jk_net *net, uint32_t peer);
+void jk_net_quic_io(jk_net_conn *c);
+void jk_net_quic_flush(jk_net_conn *c);
+void jk_net_quic_timer(jk_net_conn *c);
 /* When the connection's next QUIC timer is due, in input-clock ms (rounded up). */
-uint64_t jk_quic_due_ms(const jk_net_conn *c);
-void jk_quic_resume(jk_net_conn *c);
-jk_err jk_quic_queue(jk_net_conn *c, jk_net_kind kind, const uint8_t *data, size_t len);
-uint64_t jk_quic_queued(const jk_net_conn *c);
-jk_err jk_quic_queue_raw(jk_net_conn *c, unsigned stream, const uint8_t *data, size_t len);
-uint64_t jk_quic_unsent(const jk_net_conn *c);
+uint64_t jk_net_quic_due_ms(const jk_net_conn *c);
+void jk_net_quic_resume(jk_net_conn *c);
+jk_err jk_net_quic_queue(jk_net_conn *c, jk_net_kind kind, const uint8_t *data, size_t len);
+uint64_t jk_net_quic_queued(const jk_net_conn *c);
+jk_err jk_net_quic_queue_raw(jk_net_conn *c, unsigned stream, const uint8_t *data, size_t len);
+uint64_t jk_net_quic_unsent(const jk_net_conn *c);
 /* Send CONNECTION_CLOSE (unless draining) and free the QUIC state. */
-void jk_quic_close(jk_net_conn *c, jk_net_reason why);
+void jk_net_quic_close(jk_net_conn *c, jk_net_reason why);
 
 /* net.c: register a bound listening socket (TCP or UDP) with epoll and
  * record its address; closes fd on failure. */

@@ -292,7 +292,7 @@ static jk_err jk_net_listen_any(jk_net *net, const jk_net_config *cfg, jk_diag *
     if (jk_net_parse_ipv4(cfg->listen_host, &addr) != JK_OK)
         return jk_diag_set(diag, JK_ERR_INVALID_ARG, "net: listen address \"%s\" is not IPv4",
                            cfg->listen_host);
-    return jk_quic_listen(net, addr, cfg->listen_port, diag);
+    return jk_net_quic_listen(net, addr, cfg->listen_port, diag);
 }
 
 jk_err jk_net_create(const jk_net_config *cfg, jk_net **out, jk_diag *diag)
@@ -383,7 +383,7 @@ static void jk_net_timers(jk_net *net)
 {
     for (jk_net_conn *c = net->conns; c; c = c->next) {
         if (c->q && c->state != JK_NET_C_DEAD)
-            jk_quic_timer(c);
+            jk_net_quic_timer(c);
         if (c->state == JK_NET_C_OPEN && c->throttled)
             jk_net_conn_resume(c);
         else if ((c->state == JK_NET_C_CONNECTING || c->state == JK_NET_C_HANDSHAKE) &&
@@ -402,7 +402,7 @@ static void jk_net_timers(jk_net *net)
             p->dial_set = true;
         }
         if (net->now >= p->next_dial_ms)
-            (void)(net->transport == JK_NET_QUIC ? jk_quic_dial(net, i)
+            (void)(net->transport == JK_NET_QUIC ? jk_net_quic_dial(net, i)
                                                  : jk_net_conn_dial(net, i));
                                                  /* failures schedule the next try */
     }
@@ -424,7 +424,7 @@ jk_err jk_net_step(jk_net *net, uint64_t now_ms, int timeout_ms)
     int wait = timeout_ms < 0 ? 0 : timeout_ms;
     for (jk_net_conn *c = net->conns; c; c = c->next)
         if (c->q && c->state != JK_NET_C_DEAD) {
-            uint64_t due = jk_quic_due_ms(c);
+            uint64_t due = jk_net_quic_due_ms(c);
             uint64_t left = due > net->now ? due - net->now : 0;
             if (left < (uint64_t)wait)
                 wait = (int)left;
@@ -439,7 +439,7 @@ jk_err jk_net_step(jk_net *net, uint64_t now_ms, int timeout_ms)
             continue;
         }
         if (!evs[i].data.ptr && net->transport == JK_NET_QUIC)
-            jk_quic_listener_read(net);
+            jk_net_quic_listener_read(net);
         else if (!evs[i].data.ptr)
             jk_net_conn_accept(net);
         else
@@ -480,13 +480,13 @@ jk_err jk_net_send(jk_net *net, uint32_t peer, jk_net_kind kind, const uint8_t *
     if (!c)
         return JK_ERR_NET_NOT_CONNECTED;
     uint64_t total = (uint64_t)JK_NET_FRAME_HEADER + len;
-    uint64_t queued = c->q ? jk_quic_queued(c) : c->out.len;
+    uint64_t queued = c->q ? jk_net_quic_queued(c) : c->out.len;
     if (queued + total > net->lim.max_queue) {
         jk_net_conn_kill(c, JK_NET_REASON_SLOW);
         return JK_ERR_NET_NOT_CONNECTED;
     }
     if (c->q) {
-        jk_err err = jk_quic_queue(c, kind, data, len);
+        jk_err err = jk_net_quic_queue(c, kind, data, len);
         if (err != JK_OK)
             return err;
         p->st.frames_out++;
@@ -579,7 +579,7 @@ jk_err jk_net_inject(jk_net *net, uint32_t peer, unsigned stream, const void *da
     jk_net_conn *c = net->peers[peer].live;
     if (!c)
         return JK_ERR_NET_NOT_CONNECTED;
-    jk_err err = c->q ? jk_quic_queue_raw(c, stream, data, n) : jk_net_buf_append(&c->out, data, n);
+    jk_err err = c->q ? jk_net_quic_queue_raw(c, stream, data, n) : jk_net_buf_append(&c->out, data, n);
     if (err == JK_OK)
         jk_net_conn_flush(c);
     return err;
@@ -590,7 +590,7 @@ uint64_t jk_net_unsent(const jk_net *net, uint32_t peer)
     if (peer >= net->npeers || !net->peers[peer].live)
         return 0;
     const jk_net_conn *c = net->peers[peer].live;
-    return c->q ? jk_quic_unsent(c) : c->out.len;
+    return c->q ? jk_net_quic_unsent(c) : c->out.len;
 }
 
 void jk_net_abandon(jk_net *net)

@@ -117,8 +117,8 @@ static void quic_callbacks(ngtcp2_callbacks *cb, bool server)
     cb->rand = quic_rand;
     cb->get_new_connection_id = quic_new_cid;
     cb->handshake_completed = quic_handshake_done;
-    cb->recv_stream_data = jk_quic_recv_stream;
-    cb->acked_stream_data_offset = jk_quic_acked;
+    cb->recv_stream_data = jk_net_quic_recv_stream;
+    cb->acked_stream_data_offset = jk_net_quic_acked;
 }
 
 /* Transport parameters: no bidirectional streams, three unidirectional ones,
@@ -183,7 +183,7 @@ static void quic_free(struct jk_quic *q)
 
 /* Send one datagram on the path ngtcp2 chose (on the listener, to the
  * address it names: after a NAT rebinding that is the new one). */
-void jk_quic_send(jk_net_conn *c, const ngtcp2_path *path, const uint8_t *pkt, size_t n)
+void jk_net_quic_send(jk_net_conn *c, const ngtcp2_path *path, const uint8_t *pkt, size_t n)
 {
     /* A datagram the socket refuses is a lost packet: QUIC resends it. */
     if (c->fd >= 0)
@@ -212,7 +212,7 @@ static void quic_after(jk_net_conn *c)
         return;
     }
     if (q->hs_done && c->state == JK_NET_C_HANDSHAKE) {
-        jk_quic_open_streams(c);
+        jk_net_quic_open_streams(c);
         if (c->state == JK_NET_C_DEAD)
             return;
         jk_net_conn_authenticated(c);
@@ -220,9 +220,9 @@ static void quic_after(jk_net_conn *c)
             return;
     }
     if (c->state == JK_NET_C_OPEN)
-        jk_quic_deliver(c);
+        jk_net_quic_deliver(c);
     if (c->state != JK_NET_C_DEAD)
-        jk_quic_write(c);
+        jk_net_quic_write(c);
 }
 
 static void quic_read(jk_net_conn *c, const uint8_t *pkt, size_t n, const struct sockaddr_in *from)
@@ -306,7 +306,7 @@ static jk_err quic_start(jk_net_conn *c, bool server, const ngtcp2_cid *dcid, ui
     return quic_tls(c, server);
 }
 
-jk_err jk_quic_dial(jk_net *net, uint32_t peer)
+jk_err jk_net_quic_dial(jk_net *net, uint32_t peer)
 {
     jk_net_peer *p = &net->peers[peer];
     net->st.dialled++;
@@ -342,7 +342,7 @@ jk_err jk_quic_dial(jk_net *net, uint32_t peer)
         jk_net_conn_kill(c, JK_NET_REASON_IO);
         return JK_OK;
     }
-    jk_quic_write(c); /* the client's first Initial */
+    jk_net_quic_write(c); /* the client's first Initial */
     return JK_OK;
 }
 
@@ -407,7 +407,7 @@ static bool quic_same_addr(const struct sockaddr_in *a, const struct sockaddr_in
     return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
 }
 
-void jk_quic_listener_read(jk_net *net)
+void jk_net_quic_listener_read(jk_net *net)
 {
     uint8_t buf[65536];
     for (int guard = 0; guard < 1024; guard++) {
@@ -439,7 +439,7 @@ void jk_quic_listener_read(jk_net *net)
     }
 }
 
-void jk_quic_io(jk_net_conn *c)
+void jk_net_quic_io(jk_net_conn *c)
 {
     uint8_t buf[65536];
     for (int guard = 0; guard < 1024 && c->state != JK_NET_C_DEAD; guard++) {
@@ -456,7 +456,7 @@ void jk_quic_io(jk_net_conn *c)
     }
 }
 
-void jk_quic_timer(jk_net_conn *c)
+void jk_net_quic_timer(jk_net_conn *c)
 {
     struct jk_quic *q = c->q;
     uint64_t ts = jk_quic_ts(c->net);
@@ -469,10 +469,10 @@ void jk_quic_timer(jk_net_conn *c)
                                                       : JK_NET_REASON_TIMEOUT);
         return;
     }
-    jk_quic_write(c);
+    jk_net_quic_write(c);
 }
 
-uint64_t jk_quic_due_ms(const jk_net_conn *c)
+uint64_t jk_net_quic_due_ms(const jk_net_conn *c)
 {
     uint64_t exp = ngtcp2_conn_get_expiry(c->q->qc);
     if (exp == UINT64_MAX)
@@ -480,7 +480,7 @@ uint64_t jk_quic_due_ms(const jk_net_conn *c)
     return exp / NGTCP2_MILLISECONDS + (exp % NGTCP2_MILLISECONDS != 0);
 }
 
-void jk_quic_close(jk_net_conn *c, jk_net_reason why)
+void jk_net_quic_close(jk_net_conn *c, jk_net_reason why)
 {
     struct jk_quic *q = c->q;
     if (q->qc && !q->draining && !c->net->silent && !ngtcp2_conn_is_in_closing_period(q->qc) &&
@@ -495,7 +495,7 @@ void jk_quic_close(jk_net_conn *c, jk_net_reason why)
         ngtcp2_ssize n = ngtcp2_conn_write_connection_close(q->qc, &ps.path, &pi, pkt, sizeof pkt,
                                                             &q->ccerr, jk_quic_ts(c->net));
         if (n > 0)
-            jk_quic_send(c, &ps.path, pkt, (size_t)n);
+            jk_net_quic_send(c, &ps.path, pkt, (size_t)n);
     }
     quic_free(q);
     c->q = NULL;
@@ -504,7 +504,7 @@ void jk_quic_close(jk_net_conn *c, jk_net_reason why)
     c->tls = NULL;
 }
 
-jk_err jk_quic_listen(jk_net *net, uint32_t addr_be, uint16_t port, jk_diag *diag)
+jk_err jk_net_quic_listen(jk_net *net, uint32_t addr_be, uint16_t port, jk_diag *diag)
 {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)

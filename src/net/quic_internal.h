@@ -60,17 +60,17 @@ static inline uint64_t jk_quic_ts(const jk_net *net)
 
 /* ngtcp2 callbacks (quic_stream.c): stream bytes in, acknowledgements. Both
  * only record; see quic.c on reentrancy. */
-int jk_quic_recv_stream(ngtcp2_conn *qc, uint32_t flags, int64_t id, uint64_t offset,
+int jk_net_quic_recv_stream(ngtcp2_conn *qc, uint32_t flags, int64_t id, uint64_t offset,
                         const uint8_t *data, size_t len, void *user_data, void *sud);
-int jk_quic_acked(ngtcp2_conn *qc, int64_t id, uint64_t offset, uint64_t len,
+int jk_net_quic_acked(ngtcp2_conn *qc, int64_t id, uint64_t offset, uint64_t len,
                   void *user_data, void *sud);
 /* Write every packet ngtcp2 has for us (quic_stream.c). May kill c. */
-void jk_quic_write(jk_net_conn *c);
+void jk_net_quic_write(jk_net_conn *c);
 /* Deliver whole frames from the receive streams, returning credit. May kill c. */
-void jk_quic_deliver(jk_net_conn *c);
+void jk_net_quic_deliver(jk_net_conn *c);
 /* Open our three streams, each starting with its kind byte. May kill c. */
-void jk_quic_open_streams(jk_net_conn *c);
+void jk_net_quic_open_streams(jk_net_conn *c);
 /* Send one datagram on the path ngtcp2 chose (quic.c). */
-void jk_quic_send(jk_net_conn *c, const ngtcp2_path *path, const uint8_t *pkt, size_t n);
+void jk_net_quic_send(jk_net_conn *c, const ngtcp2_path *path, const uint8_t *pkt, size_t n);
 
 #endif

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int jk_quic_recv_stream(ngtcp2_conn *qc, uint32_t flags, int64_t id, uint64_t offset,
+int jk_net_quic_recv_stream(ngtcp2_conn *qc, uint32_t flags, int64_t id, uint64_t offset,
                             const uint8_t *data, size_t len, void *user_data, void *sud)
 {
     (void)qc;
@@ -58,7 +58,7 @@ int jk_quic_recv_stream(ngtcp2_conn *qc, uint32_t flags, int64_t id, uint64_t of
     return 0;
 }
 
-int jk_quic_acked(ngtcp2_conn *qc, int64_t id, uint64_t offset, uint64_t len,
+int jk_net_quic_acked(ngtcp2_conn *qc, int64_t id, uint64_t offset, uint64_t len,
                       void *user_data, void *sud)
 {
     (void)qc;
@@ -111,7 +111,7 @@ static size_t quic_iov(const jk_quic_out *o, ngtcp2_vec *iov, size_t max)
 }
 
 /* ngtcp2 took n more bytes of the stream: move sent and the cursor. Chunks
- * behind the cursor wait only for their acknowledgement (jk_quic_acked frees
+ * behind the cursor wait only for their acknowledgement (jk_net_quic_acked frees
  * them; it never frees the cursor's chunk, which is not wholly sent). */
 static void quic_advance(jk_quic_out *o, uint64_t n)
 {
@@ -124,7 +124,7 @@ static void quic_advance(jk_quic_out *o, uint64_t n)
 
 /* Write every packet ngtcp2 has for us (stream data round robin over the
  * kinds, acks, retransmissions) until it has none or congestion says stop. */
-void jk_quic_write(jk_net_conn *c)
+void jk_net_quic_write(jk_net_conn *c)
 {
     struct jk_quic *q = c->q;
     uint8_t pkt[JK_QUIC_PKT];
@@ -175,7 +175,7 @@ void jk_quic_write(jk_net_conn *c)
         }
         if (n == 0)
             return;
-        jk_quic_send(c, &ps.path, pkt, (size_t)n);
+        jk_net_quic_send(c, &ps.path, pkt, (size_t)n);
     }
 }
 
@@ -197,7 +197,7 @@ static void quic_append(struct jk_quic *q, unsigned stream, jk_quic_chunk *ch)
     q->queued += ch->len;
 }
 
-jk_err jk_quic_queue(jk_net_conn *c, jk_net_kind kind, const uint8_t *data, size_t len)
+jk_err jk_net_quic_queue(jk_net_conn *c, jk_net_kind kind, const uint8_t *data, size_t len)
 {
     jk_quic_chunk *ch = malloc(sizeof *ch + JK_NET_FRAME_HEADER + len);
     if (!ch)
@@ -210,7 +210,7 @@ jk_err jk_quic_queue(jk_net_conn *c, jk_net_kind kind, const uint8_t *data, size
     return JK_OK;
 }
 
-jk_err jk_quic_queue_raw(jk_net_conn *c, unsigned stream, const uint8_t *data, size_t len)
+jk_err jk_net_quic_queue_raw(jk_net_conn *c, unsigned stream, const uint8_t *data, size_t len)
 {
     jk_quic_chunk *ch = malloc(sizeof *ch + (len ? len : 1));
     if (!ch)
@@ -222,7 +222,7 @@ jk_err jk_quic_queue_raw(jk_net_conn *c, unsigned stream, const uint8_t *data, s
     return JK_OK;
 }
 
-uint64_t jk_quic_unsent(const jk_net_conn *c)
+uint64_t jk_net_quic_unsent(const jk_net_conn *c)
 {
     uint64_t n = 0;
     for (int k = 0; k < JK_NET_KINDS; k++)
@@ -230,12 +230,12 @@ uint64_t jk_quic_unsent(const jk_net_conn *c)
     return n;
 }
 
-uint64_t jk_quic_queued(const jk_net_conn *c)
+uint64_t jk_net_quic_queued(const jk_net_conn *c)
 {
     return c->q->queued;
 }
 
-void jk_quic_deliver(jk_net_conn *c)
+void jk_net_quic_deliver(jk_net_conn *c)
 {
     struct jk_quic *q = c->q;
     for (int i = 0; i < JK_NET_KINDS; i++) {
@@ -257,7 +257,7 @@ void jk_quic_deliver(jk_net_conn *c)
     }
 }
 
-void jk_quic_open_streams(jk_net_conn *c)
+void jk_net_quic_open_streams(jk_net_conn *c)
 {
     struct jk_quic *q = c->q;
     for (int k = 0; k < JK_NET_KINDS; k++) {
@@ -277,20 +277,20 @@ void jk_quic_open_streams(jk_net_conn *c)
 }
 
 
-void jk_quic_flush(jk_net_conn *c)
+void jk_net_quic_flush(jk_net_conn *c)
 {
     if (c->state != JK_NET_C_DEAD)
-        jk_quic_write(c);
+        jk_net_quic_write(c);
 }
 
 
-void jk_quic_resume(jk_net_conn *c)
+void jk_net_quic_resume(jk_net_conn *c)
 {
     c->throttled = false;
     c->resuming = true;
-    jk_quic_deliver(c);
+    jk_net_quic_deliver(c);
     if (c->state == JK_NET_C_DEAD)
         return;
     c->resuming = false;
-    jk_quic_write(c); /* the new credit */
+    jk_net_quic_write(c); /* the new credit */
 }

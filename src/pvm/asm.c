@@ -171,7 +171,7 @@ static jk_err jk_label_use(jk_asm *a, const char *name, size_t len, unsigned lin
 
 static jk_err jk_label_define(jk_asm *a, const char *name, size_t len, unsigned line)
 {
-    if (jk_asm_is_register_name(name, len))
+    if (jk_pvm_asm_is_register_name(name, len))
         return jk_diag_set(a->diag, JK_ERR_PVM_ASM,
                            "line %u: '%.*s' is a register name and cannot be a label", line,
                            jk_qlen(len), name);
@@ -243,7 +243,7 @@ static int jk_operands_next(jk_asm *a, jk_operand_iter *it, unsigned line, jk_as
         s++;
     while (te > s && jk_is_space(te[-1]))
         te--;
-    *err = jk_asm_parse_operand(s, (size_t)(te - s), line, op, a->diag);
+    *err = jk_pvm_asm_parse_operand(s, (size_t)(te - s), line, op, a->diag);
     return *err == JK_OK ? 1 : -1;
 }
 
@@ -341,7 +341,7 @@ static jk_err jk_parse_insn(jk_asm *a, const char *name, size_t name_len, const 
                                    line, k + 1, info->name, jk_qlen(op->text_len), op->text);
             } else if (sig[k] == 'W') {
                 v = op->value;
-            } else if (!jk_asm_imm32_value(op, &v)) {
+            } else if (!jk_pvm_asm_imm32_value(op, &v)) {
                 return jk_diag_set(a->diag, JK_ERR_PVM_ASM,
                                    "line %u: immediate '%.*s' out of range (must be a "
                                    "sign-extended 32-bit value)",
@@ -543,13 +543,13 @@ static jk_err jk_parse_line(jk_asm *a, const char *p, const char *end, unsigned 
         const char *tok = p;
         if (*p == '.') {
             p++;
-            while (p < end && jk_asm_is_ident_char(*p))
+            while (p < end && jk_pvm_asm_is_ident_char(*p))
                 p++;
             return jk_parse_directive(a, tok, (size_t)(p - tok), p, end, line);
         }
-        if (!jk_asm_is_ident_start(*p))
+        if (!jk_pvm_asm_is_ident_start(*p))
             return jk_bad_char(a, line, *p);
-        while (p < end && jk_asm_is_ident_char(*p))
+        while (p < end && jk_pvm_asm_is_ident_char(*p))
             p++;
         const char *tok_end = p;
         while (p < end && jk_is_space(*p))
@@ -658,9 +658,9 @@ jk_err jk_pvm_asm(const char *source, size_t source_len, uint8_t **out,
     if (err == JK_OK)
         err = jk_resolve(a);
     if (err == JK_OK)
-        err = jk_asm_layout(a);
+        err = jk_pvm_asm_layout(a);
     if (err == JK_OK)
-        err = jk_asm_emit(a, out, out_len);
+        err = jk_pvm_asm_emit(a, out, out_len);
 
     free(a->items);
     free(a->raw);

@@ -71,26 +71,26 @@ typedef struct jk_asm_operand {
 
 /* Identifier characters: names start with [A-Za-z_] and go on with
  * [A-Za-z0-9_.]; directives are '.' followed by identifier characters. */
-bool jk_asm_is_ident_start(char c);
-bool jk_asm_is_ident_char(char c);
+bool jk_pvm_asm_is_ident_start(char c);
+bool jk_pvm_asm_is_ident_char(char c);
 
 /* True when name[0..len) spells a register, r or R followed by digits (any
  * number, so that r13 is reported as out of range rather than as a label). */
-bool jk_asm_is_register_name(const char *name, size_t len);
+bool jk_pvm_asm_is_register_name(const char *name, size_t len);
 
 /* Parse one operand from text[0..len) (already trimmed, non-empty).
  * On failure writes "line N: ..." into diag and returns JK_ERR_PVM_ASM. */
-jk_err jk_asm_parse_operand(const char *text, size_t len, unsigned line,
+jk_err jk_pvm_asm_parse_operand(const char *text, size_t len, unsigned line,
                             jk_asm_operand *out, jk_diag *diag);
 
 /* Parse a whole operand as a number; false when it is not one (no diag). */
-bool jk_asm_parse_number(const char *text, size_t len, uint64_t *value,
+bool jk_pvm_asm_parse_number(const char *text, size_t len, uint64_t *value,
                          bool *neg, bool *overflow);
 
 /* The value of a number operand as a sign-extended 32-bit immediate, if it
  * is one (see docs/asm.md): [-2^31, 2^32) or a 64-bit pattern that is the
  * sign extension of its low 4 bytes. */
-bool jk_asm_imm32_value(const jk_asm_operand *op, uint64_t *value);
+bool jk_pvm_asm_imm32_value(const jk_asm_operand *op, uint64_t *value);
 
 /* ---- the assembler's state (asm.c parses into it, asm_layout.c lays it
  * out and writes the blob) ---- */
@@ -157,9 +157,9 @@ typedef struct jk_asm {
 
 /* Give every instruction its offset length and every item its address
  * (a->addr). */
-jk_err jk_asm_layout(jk_asm *a);
+jk_err jk_pvm_asm_layout(jk_asm *a);
 
 /* Build the blob from a laid-out program; *out is malloc'd. */
-jk_err jk_asm_emit(jk_asm *a, uint8_t **out, size_t *out_len);
+jk_err jk_pvm_asm_emit(jk_asm *a, uint8_t **out, size_t *out_len);
 
 #endif

@@ -45,7 +45,7 @@ static uint64_t jk_layout_offset(const jk_asm *a, const jk_asm_item *it, size_t 
     return a->addr[j] - (j > i ? prev_pc : pc);
 }
 
-jk_err jk_asm_layout(jk_asm *a)
+jk_err jk_pvm_asm_layout(jk_asm *a)
 {
     size_t n = a->n_items;
     a->addr = malloc((n + 1) * sizeof *a->addr);
@@ -99,7 +99,7 @@ static unsigned jk_bytes_for(uint64_t v)
     return n;
 }
 
-jk_err jk_asm_emit(jk_asm *a, uint8_t **out, size_t *out_len)
+jk_err jk_pvm_asm_emit(jk_asm *a, uint8_t **out, size_t *out_len)
 {
     uint64_t code_len = a->addr[a->n_items];
     if (code_len > JK_PVM_MAX_CODE_LEN)

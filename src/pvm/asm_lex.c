@@ -14,14 +14,14 @@ static int jk_quote_len(size_t len)
     return (int)(len < JK_ASM_QUOTE_MAX ? len : JK_ASM_QUOTE_MAX);
 }
 
-bool jk_asm_is_ident_start(char c)
+bool jk_pvm_asm_is_ident_start(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
 
-bool jk_asm_is_ident_char(char c)
+bool jk_pvm_asm_is_ident_char(char c)
 {
-    return jk_asm_is_ident_start(c) || (c >= '0' && c <= '9') || c == '.';
+    return jk_pvm_asm_is_ident_start(c) || (c >= '0' && c <= '9') || c == '.';
 }
 
 static bool jk_is_digit(char c)
@@ -34,7 +34,7 @@ static bool jk_is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-bool jk_asm_is_register_name(const char *name, size_t len)
+bool jk_pvm_asm_is_register_name(const char *name, size_t len)
 {
     if (len < 2 || (name[0] != 'r' && name[0] != 'R'))
         return false;
@@ -55,7 +55,7 @@ static int jk_hex_value(char c)
     return -1;
 }
 
-bool jk_asm_parse_number(const char *text, size_t len, uint64_t *value,
+bool jk_pvm_asm_parse_number(const char *text, size_t len, uint64_t *value,
                          bool *neg, bool *overflow)
 {
     size_t i = 0;
@@ -100,7 +100,7 @@ bool jk_asm_parse_number(const char *text, size_t len, uint64_t *value,
     return true;
 }
 
-bool jk_asm_imm32_value(const jk_asm_operand *op, uint64_t *value)
+bool jk_pvm_asm_imm32_value(const jk_asm_operand *op, uint64_t *value)
 {
     uint64_t v = op->value;
     uint64_t ext = jk_pvm_sign_extend(v & UINT64_C(0xFFFFFFFF), 4);
@@ -111,7 +111,7 @@ bool jk_asm_imm32_value(const jk_asm_operand *op, uint64_t *value)
     return false;
 }
 
-jk_err jk_asm_parse_operand(const char *text, size_t len, unsigned line,
+jk_err jk_pvm_asm_parse_operand(const char *text, size_t len, unsigned line,
                             jk_asm_operand *out, jk_diag *diag)
 {
     memset(out, 0, sizeof *out);
@@ -122,7 +122,7 @@ jk_err jk_asm_parse_operand(const char *text, size_t len, unsigned line,
 
     if (jk_is_digit(text[0]) || text[0] == '-' || text[0] == '+') {
         bool overflow;
-        if (!jk_asm_parse_number(text, len, &out->value, &out->neg, &overflow))
+        if (!jk_pvm_asm_parse_number(text, len, &out->value, &out->neg, &overflow))
             return jk_diag_set(diag, JK_ERR_PVM_ASM, "line %u: bad number '%.*s'", line,
                                jk_quote_len(len), text);
         if (overflow)
@@ -132,15 +132,15 @@ jk_err jk_asm_parse_operand(const char *text, size_t len, unsigned line,
         out->kind = JK_ASM_OP_NUM;
         return JK_OK;
     }
-    if (!jk_asm_is_ident_start(text[0]))
+    if (!jk_pvm_asm_is_ident_start(text[0]))
         return jk_diag_set(diag, JK_ERR_PVM_ASM, "line %u: bad operand '%.*s'", line,
                            jk_quote_len(len), text);
 
     size_t n = 1;
-    while (n < len && jk_asm_is_ident_char(text[n]))
+    while (n < len && jk_pvm_asm_is_ident_char(text[n]))
         n++;
     if (n == len) {
-        if (jk_asm_is_register_name(text, len)) {
+        if (jk_pvm_asm_is_register_name(text, len)) {
             uint64_t r = 0;
             for (size_t i = 1; i < len && r <= 12; i++)
                 r = r * 10 + (uint64_t)(text[i] - '0');
@@ -168,14 +168,14 @@ jk_err jk_asm_parse_operand(const char *text, size_t len, unsigned line,
         while (i < len && jk_is_space(text[i]))
             i++;
         size_t start = i;
-        if (i < len && jk_asm_is_ident_start(text[i]))
-            while (i < len && jk_asm_is_ident_char(text[i]))
+        if (i < len && jk_pvm_asm_is_ident_start(text[i]))
+            while (i < len && jk_pvm_asm_is_ident_char(text[i]))
                 i++;
         size_t name_len = i - start;
         while (i < len && jk_is_space(text[i]))
             i++;
         if (name_len == 0 || i + 1 != len || text[i] != ')' ||
-            jk_asm_is_register_name(text + start, name_len))
+            jk_pvm_asm_is_register_name(text + start, name_len))
             return jk_diag_set(diag, JK_ERR_PVM_ASM,
                                "line %u: bad operand '%.*s' (expected jt(label))", line,
                                jk_quote_len(len), text);

@@ -18,7 +18,7 @@
  *
  * Gas (architecture §4): every instruction that starts a basic block gets a
  * prologue `sub r11, cost; jl oog`, whose out-of-gas exit (out of line, after
- * all instructions: jk_jit_emit_late) first gives the cost back, so a block
+ * all instructions: jk_pvm_jit_emit_late) first gives the cost back, so a block
  * that cannot be paid is not entered and the state is untouched. Branches jump to a target block's prologue; a resumed
  * run enters at entry[i], after the prologue (the runtime charges or skips
  * the charge exactly as the interpreter's prologue does).
@@ -141,7 +141,7 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
         goto fail;
     cc.jump_code = jit->jump_code;
     jk_allocate(&cc);
-    jk_jit_emit_routines(&cc);
+    jk_pvm_jit_emit_routines(&cc);
     jit->trampoline = 16;
 
     for (uint32_t i = 0; i < n; i++) {
@@ -158,25 +158,25 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
             oog.first = i;
             oog.cost = cost;
             oog.kind = JK_LATE_OOG;
-            jk_jit_add_late(&cc, &oog);
+            jk_pvm_jit_add_late(&cc, &oog);
         }
         cc.entry[i] = (uint32_t)cc.b.len;
         uint32_t last;
-        if (jk_jit_group(&cc, i, &last)) {
+        if (jk_pvm_jit_group(&cc, i, &last)) {
             /* a run of accesses through one base register (jit_group.c) */
             if (cc.oom || cc.b.oom)
                 goto fail;
             i = last;
             continue;
         }
-        jk_jit_compile_insn(&cc, i);
+        jk_pvm_jit_compile_insn(&cc, i);
         if (cc.b.len - start > JK_JIT_INSN_BOUND)
             cc.b.oom = true; /* a bound is wrong: refuse rather than overrun */
         if (cc.oom || cc.b.oom)
             goto fail;
     }
-    jk_jit_emit_late(&cc);
-    jk_jit_emit_mem_stubs(&cc);
+    jk_pvm_jit_emit_late(&cc);
+    jk_pvm_jit_emit_mem_stubs(&cc);
     if (cc.oom || cc.b.oom)
         goto fail;
     for (size_t k = 0; k < cc.fix_count; k++)

@@ -90,9 +90,9 @@ jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_sta
 
 /* Helpers called from compiled code (jit_run.c). They return 0 on success;
  * otherwise they set ctx->mem_rc (and fault_address) and return 1. */
-int jk_jit_load_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n);
-int jk_jit_store_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n);
+int jk_pvm_jit_load_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n);
+int jk_pvm_jit_store_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n);
 /* Execute one rarely used instruction on ctx->regs (sbrk, bit counts). */
-void jk_jit_step(jk_jit_ctx *ctx, const jk_pvm_insn *in);
+void jk_pvm_jit_step(jk_jit_ctx *ctx, const jk_pvm_insn *in);
 
 #endif

@@ -205,58 +205,58 @@ static inline void jk_sx32_rax(jk_cc *c) { x_movsxd(&c->b, X_RAX, X_REG(X_RAX));
 /* jit_mem.c */
 
 /* The entry trampoline, exits and slow-path routines, once per program. */
-void jk_jit_emit_routines(jk_cc *c);
+void jk_pvm_jit_emit_routines(jk_cc *c);
 /* rax = (uint32)(guest register base + imm), or the constant when base < 0. */
-void jk_jit_addr(jk_cc *c, int base, uint64_t imm);
+void jk_pvm_jit_addr(jk_cc *c, int base, uint64_t imm);
 /* The same into rcx, where guest memory accesses take their address. */
-void jk_jit_maddr(jk_cc *c, int base, uint64_t imm);
+void jk_pvm_jit_maddr(jk_cc *c, int base, uint64_t imm);
 /* Load n bytes at the address in rcx into guest register ra (sx: signed). */
-void jk_jit_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx);
+void jk_pvm_jit_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx);
 /* Store n bytes of guest register vreg (or the constant vimm when vreg < 0)
  * at the address in rcx. */
-void jk_jit_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n);
+void jk_pvm_jit_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n);
 /* The TLB probe of an access of n bytes at ecx (see jit_mem.c); returns the
  * miss jump's rel32 field. */
-size_t jk_jit_tlb_probe(jk_cc *c, unsigned n, bool write);
+size_t jk_pvm_jit_tlb_probe(jk_cc *c, unsigned n, bool write);
 /* The store itself, at the memory operand `at` (clobbers rax only). */
-void jk_jit_store_at(jk_cc *c, jk_x64_rm at, int vreg, uint64_t vimm, unsigned n);
+void jk_pvm_jit_store_at(jk_cc *c, jk_x64_rm at, int vreg, uint64_t vimm, unsigned n);
 /* Emit every recorded access's walk and slow path (after all instructions). */
-void jk_jit_emit_mem_stubs(jk_cc *c);
+void jk_pvm_jit_emit_mem_stubs(jk_cc *c);
 /* Run instruction in in C on the spilled registers (rare opcodes). */
-void jk_jit_call_step(jk_cc *c, const jk_pvm_insn *in);
+void jk_pvm_jit_call_step(jk_cc *c, const jk_pvm_insn *in);
 
 
 /* jit_insn.c: one instruction's code (not its block prologue). */
-void jk_jit_compile_insn(jk_cc *c, uint32_t i);
+void jk_pvm_jit_compile_insn(jk_cc *c, uint32_t i);
 /* jit_range.c: does the code before instruction i in its block prove that
  * guest register reg, as a divisor (w: 64-bit, sgn: signed), is neither 0
  * nor (signed) −1? If so, *from is the instruction from which the proof's
  * instructions run: a run must not start after it, up to i. */
-bool jk_jit_divisor_safe(const jk_cc *c, uint32_t i, unsigned reg, bool w, bool sgn, uint32_t *from);
-/* jit_insn.c: a division's special case, out of line (from jk_jit_emit_late). */
-void jk_jit_div_special(jk_cc *c, const jk_late *l);
+bool jk_pvm_jit_divisor_safe(const jk_cc *c, uint32_t i, unsigned reg, bool w, bool sgn, uint32_t *from);
+/* jit_insn.c: a division's special case, out of line (from jk_pvm_jit_emit_late). */
+void jk_pvm_jit_div_special(jk_cc *c, const jk_late *l);
 
 /* jit_ctl.c: branch to instruction index target (a block start) on condition
  * cc (< 0: always), or panic at i when the target is not one. */
-void jk_jit_branch(jk_cc *c, uint32_t i, int cc, uint32_t target);
+void jk_pvm_jit_branch(jk_cc *c, uint32_t i, int cc, uint32_t target);
 /* jit_ctl.c: is `load_imm_jump(_ind) rA, v, …` at i a call whose return
  * address v leads to the next instruction (return prediction)? */
-bool jk_jit_is_call(const jk_cc *c, uint32_t i, uint64_t v);
+bool jk_pvm_jit_is_call(const jk_cc *c, uint32_t i, uint64_t v);
 /* jit_ctl.c: a static call returning to v, to block target. */
-void jk_jit_static_call(jk_cc *c, uint64_t v, uint32_t target);
+void jk_pvm_jit_static_call(jk_cc *c, uint64_t v, uint32_t target);
 /* jit_ctl.c: djump on the address (ω_base + imm) mod 2^32, or on eax when
  * in_eax (call_v >= 0: a call via a pointer returning to call_v). */
-void jk_jit_djump(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t imm, int64_t call_v);
+void jk_pvm_jit_djump(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t imm, int64_t call_v);
 /* jit_ctl.c: the predicted return of `jump_ind ra, imm`; falls through with
  * eax = the target when it is not the predicted one. */
-void jk_jit_return(jk_cc *c, unsigned a, uint64_t imm);
+void jk_pvm_jit_return(jk_cc *c, unsigned a, uint64_t imm);
 
 /* jit_group.c: if an access group starts at instruction i, emit its fast
  * copy (the one-by-one copy is emitted late; see there), set *last to its
  * last instruction and return true. */
-bool jk_jit_group(jk_cc *c, uint32_t i, uint32_t *last);
+bool jk_pvm_jit_group(jk_cc *c, uint32_t i, uint32_t *last);
 /* jit_group.c: the same without trying a strided loop first (jit_loop.c). */
-bool jk_jit_group_only(jk_cc *c, uint32_t i, uint32_t *last);
+bool jk_pvm_jit_group_only(jk_cc *c, uint32_t i, uint32_t *last);
 
 /* One guest memory access through a base register (jit_group.c). */
 typedef struct jk_memop {
@@ -268,25 +268,25 @@ typedef struct jk_memop {
     uint64_t vimm;   /* store: the constant stored when reg < 0 */
 } jk_memop;
 /* jit_group.c: decode in as a register-based access, or return false. */
-bool jk_group_memop(const jk_pvm_insn *in, jk_memop *m);
+bool jk_pvm_group_memop(const jk_pvm_insn *in, jk_memop *m);
 /* jit_group.c: the guest register an instruction allowed between checked
  * accesses writes, or −1 when it may not sit there. Allowed: ALU forms whose
  * code (jit_insn.c) uses only rax and rcx as scratch (never rdx), never exits
  * and never calls C. */
-int jk_group_alu(const jk_pvm_insn *in);
+int jk_pvm_group_alu(const jk_pvm_insn *in);
 /* jit_group.c: access m as one plain host load or store at `at`, known to be
  * inside a page that allows it (clobbers rax only). */
-void jk_group_access(jk_cc *c, const jk_memop *m, jk_x64_rm at);
+void jk_pvm_group_access(jk_cc *c, const jk_memop *m, jk_x64_rm at);
 /* jit_loop.c: if instruction i starts a strided loop, emit the whole loop
  * block (its ordinary code, the check and the checked-once copy), set *last
  * to its last instruction and return true. */
-bool jk_jit_loop(jk_cc *c, uint32_t i, uint32_t *last);
+bool jk_pvm_jit_loop(jk_cc *c, uint32_t i, uint32_t *last);
 
-/* jit_group.c: a group's one-by-one copy, out of line (from jk_jit_emit_late). */
-void jk_jit_group_slow(jk_cc *c, const jk_late *l);
+/* jit_group.c: a group's one-by-one copy, out of line (from jk_pvm_jit_emit_late). */
+void jk_pvm_jit_group_slow(jk_cc *c, const jk_late *l);
 /* jit_ctl.c: record one piece of out-of-line code. */
-void jk_jit_add_late(jk_cc *c, const jk_late *l);
+void jk_pvm_jit_add_late(jk_cc *c, const jk_late *l);
 /* jit_ctl.c: emit the recorded out-of-line code (after all instructions). */
-void jk_jit_emit_late(jk_cc *c);
+void jk_pvm_jit_emit_late(jk_cc *c);
 
 #endif

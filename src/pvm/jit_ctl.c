@@ -16,7 +16,7 @@
 
 /* Branch to instruction index target (a block start) on cc, or panic when the
  * target is not one. cc < 0: unconditional. */
-void jk_jit_branch(jk_cc *c, uint32_t i, int cc, uint32_t target)
+void jk_pvm_jit_branch(jk_cc *c, uint32_t i, int cc, uint32_t target)
 {
     jk_x64_buf *b = &c->b;
     if (target == JK_PVM_NO_TARGET) {
@@ -47,7 +47,7 @@ void jk_jit_branch(jk_cc *c, uint32_t i, int cc, uint32_t target)
  * ctx->stack_limit (JK_JIT_RETURN_STACK below the entry); stale entries left
  * by guests that do not return are merely never matched; every exit resets
  * the host stack. No counter: nothing here is a read-modify-write chain. */
-bool jk_jit_is_call(const jk_cc *c, uint32_t i, uint64_t v)
+bool jk_pvm_jit_is_call(const jk_cc *c, uint32_t i, uint64_t v)
 {
     uint32_t a = (uint32_t)v, count = c->prog->blob.jump_count;
     if (a == 0 || (a & 1) || a / 2 > count)
@@ -72,7 +72,7 @@ static void jk_push_return(jk_cc *c, uint64_t v)
  * The hot path has no taken jump but the call itself. The code after the
  * call is reached only by the predicted return's `ret 8`, which drops v as
  * it returns, so it is directly the next block's prologue. */
-void jk_jit_static_call(jk_cc *c, uint64_t v, uint32_t target)
+void jk_pvm_jit_static_call(jk_cc *c, uint64_t v, uint32_t target)
 {
     jk_x64_buf *b = &c->b;
     jk_depth_cmp(c);
@@ -87,10 +87,10 @@ void jk_jit_static_call(jk_cc *c, uint64_t v, uint32_t target)
  * compare is of the zero-extended 32-bit target, so it never equals the
  * trampoline's all-ones bottom word (comparing a 64-bit ω_A directly would
  * save the move but could: ω_A = −1). */
-void jk_jit_return(jk_cc *c, unsigned a, uint64_t imm)
+void jk_pvm_jit_return(jk_cc *c, unsigned a, uint64_t imm)
 {
     jk_x64_buf *b = &c->b;
-    jk_jit_addr(c, (int)a, imm);
+    jk_pvm_jit_addr(c, (int)a, imm);
     x_alu_r_rm(b, ALU_CMP, true, X_RAX, X_MEM(X_RSP, 8)); /* the v on top */
     size_t other = x_jcc8(b, CC_NE);
     x_b(b, 0xC2); /* ret 8 */
@@ -103,7 +103,7 @@ void jk_jit_return(jk_cc *c, unsigned a, uint64_t imm)
  * that every site has its own indirect branch to predict: halt on the halt
  * address; else a = 2(k+1) with k < |j| enters jump-table entry k, whose code
  * is a block start's prologue or, for an entry that is not a block start,
- * the djump_bad routine (jk_jit_emit_late), which panics at the index in eax.
+ * the djump_bad routine (jk_pvm_jit_emit_late), which panics at the index in eax.
  * With e = a − 2 (32-bit) rotated right by one bit, an even e
  * gives k and an odd one a value >= 2^31, so one unsigned compare with |j|
  * sends odd e, e >= 2|j| (which includes a = 0) and the halt address to the
@@ -112,21 +112,21 @@ void jk_jit_return(jk_cc *c, unsigned a, uint64_t imm)
  * already there (`in_eax`: after a return's compare); the out-of-line part
  * rebuilds the address from ecx. `call_v` >= 0: this is a call via a
  * pointer, returning to call_v. */
-void jk_jit_djump(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t imm, int64_t call_v)
+void jk_pvm_jit_djump(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t imm, int64_t call_v)
 {
     jk_x64_buf *b = &c->b;
     uint32_t count = c->prog->blob.jump_count;
     if (in_eax)
         x_op(b, 0, false, 0x8D, 1, X_RCX, X_MEM(X_RAX, -2), false); /* lea ecx, [rax-2] */
     else
-        jk_jit_maddr(c, (int)base, imm - 2);
+        jk_pvm_jit_maddr(c, (int)base, imm - 2);
     x_shift_imm(b, SH_ROR, false, X_RCX, 1);
     x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RCX), (int32_t)count);
     jk_late out = {0};
     out.kind = JK_LATE_DJUMP_OUT;
     out.at = (uint32_t)x_jcc32(b, CC_AE);
     out.first = i;
-    jk_jit_add_late(c, &out);
+    jk_pvm_jit_add_late(c, &out);
     uint64_t table;
     const void *tp = c->jump_code;
     memcpy(&table, &tp, sizeof table);
@@ -138,7 +138,7 @@ void jk_jit_djump(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t imm
         jk_late deep = {0};
         deep.kind = JK_LATE_DEEP_JUMP; /* too deep: a plain indirect jump */
         deep.at = (uint32_t)x_jcc32(b, CC_BE);
-        jk_jit_add_late(c, &deep);
+        jk_pvm_jit_add_late(c, &deep);
         jk_push_return(c, (uint64_t)call_v);
         x_op(b, 0, false, 0xFF, 1, 2, entry, false); /* call [rdx+rcx*8] */
     } else {
@@ -146,7 +146,7 @@ void jk_jit_djump(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t imm
     }
 }
 
-void jk_jit_add_late(jk_cc *c, const jk_late *l)
+void jk_pvm_jit_add_late(jk_cc *c, const jk_late *l)
 {
     jk_late *g = jk_grow(c, c->late, &c->late_cap, c->late_count, sizeof *g);
     if (!g)
@@ -155,10 +155,10 @@ void jk_jit_add_late(jk_cc *c, const jk_late *l)
     c->late[c->late_count++] = *l;
 }
 
-void jk_jit_emit_late(jk_cc *c)
+void jk_pvm_jit_emit_late(jk_cc *c)
 {
     /* djump_bad: a jump-table entry that is not a block start was entered;
-     * eax holds the index of the jump (jk_jit_djump) */
+     * eax holds the index of the jump (jk_pvm_jit_djump) */
     if (!x_reserve(&c->b, 64))
         return;
     c->djump_bad = c->b.len;
@@ -168,7 +168,7 @@ void jk_jit_emit_late(jk_cc *c)
         /* a copy: emitting may record more (the array may move) */
         const jk_late late = c->late[k], *l = &late;
         if (l->kind == JK_LATE_GROUP) {
-            jk_jit_group_slow(c, l);
+            jk_pvm_jit_group_slow(c, l);
             continue;
         }
         jk_x64_buf *b = &c->b;
@@ -190,7 +190,7 @@ void jk_jit_emit_late(jk_cc *c)
             jk_jmp_to_off(c, c->panic_common);
             break;
         case JK_LATE_DIV:
-            jk_jit_div_special(c, l);
+            jk_pvm_jit_div_special(c, l);
             break;
         default: /* JK_LATE_DEEP_JUMP */
             x_op(b, 0, false, 0xFF, 1, 4, X_MEMI(X_RDX, X_RCX, 3, 0), false); /* jmp [rdx+rcx*8] */

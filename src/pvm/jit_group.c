@@ -16,7 +16,7 @@
  * What may sit between the accesses: only instructions that neither write the
  * base register, nor exit, nor call into C, nor use rdx (which holds the
  * page's host address during the group): the plain ALU forms listed in
- * jk_group_alu. A group lies inside one basic block, so nothing enters it in
+ * jk_pvm_group_alu. A group lies inside one basic block, so nothing enters it in
  * the middle except a resumption, and resumptions enter at the one-by-one
  * copy (entry[] points there). Each instruction is compiled at most twice
  * (fast and ordinary copy), so compilation stays linear.
@@ -30,7 +30,7 @@
 #define JK_GROUP_MAX_INSNS 24
 #define JK_GROUP_MAX_SPAN 256
 
-bool jk_group_memop(const jk_pvm_insn *in, jk_memop *m)
+bool jk_pvm_group_memop(const jk_pvm_insn *in, jk_memop *m)
 {
     static const struct {
         uint8_t op, n;
@@ -66,7 +66,7 @@ bool jk_group_memop(const jk_pvm_insn *in, jk_memop *m)
     return false;
 }
 
-int jk_group_alu(const jk_pvm_insn *in)
+int jk_pvm_group_alu(const jk_pvm_insn *in)
 {
     switch (in->opcode) {
     case OP_load_imm:
@@ -125,7 +125,7 @@ static bool jk_group_scan(const jk_cc *c, uint32_t i, jk_group *g)
 {
     const jk_pvm_program *prog = c->prog;
     jk_memop m;
-    if (!jk_group_memop(&prog->insns[i], &m))
+    if (!jk_pvm_group_memop(&prog->insns[i], &m))
         return false;
     if (!m.write && m.reg == (int)m.base)
         return false; /* the load replaces the base: nothing can follow */
@@ -140,7 +140,7 @@ static bool jk_group_scan(const jk_cc *c, uint32_t i, jk_group *g)
         if (prog->block_start[k])
             break;
         jk_memop mk;
-        if (jk_group_memop(in, &mk)) {
+        if (jk_pvm_group_memop(in, &mk)) {
             int32_t d;
             if (mk.base != g->base || !jk_group_delta(mk.off, o0, &d))
                 break;
@@ -156,7 +156,7 @@ static bool jk_group_scan(const jk_cc *c, uint32_t i, jk_group *g)
                 break; /* the base changes after this load */
             continue;
         }
-        int dst = jk_group_alu(in);
+        int dst = jk_pvm_group_alu(in);
         if (dst < 0 || dst == (int)g->base)
             break;
     }
@@ -168,7 +168,7 @@ static bool jk_group_scan(const jk_cc *c, uint32_t i, jk_group *g)
     return true;
 }
 
-void jk_group_access(jk_cc *c, const jk_memop *m, jk_x64_rm at)
+void jk_pvm_group_access(jk_cc *c, const jk_memop *m, jk_x64_rm at)
 {
     jk_x64_buf *b = &c->b;
     if (!m->write) {
@@ -188,17 +188,17 @@ void jk_group_access(jk_cc *c, const jk_memop *m, jk_x64_rm at)
             st(c, (unsigned)m->reg, X_RAX);
         return;
     }
-    jk_jit_store_at(c, at, m->reg, m->vimm, m->n);
+    jk_pvm_jit_store_at(c, at, m->reg, m->vimm, m->n);
 }
 
-bool jk_jit_group(jk_cc *c, uint32_t i, uint32_t *last)
+bool jk_pvm_jit_group(jk_cc *c, uint32_t i, uint32_t *last)
 {
-    if (c->prog->block_start[i] && jk_jit_loop(c, i, last))
+    if (c->prog->block_start[i] && jk_pvm_jit_loop(c, i, last))
         return true; /* a strided loop (jit_loop.c) */
-    return jk_jit_group_only(c, i, last);
+    return jk_pvm_jit_group_only(c, i, last);
 }
 
-bool jk_jit_group_only(jk_cc *c, uint32_t i, uint32_t *last)
+bool jk_pvm_jit_group_only(jk_cc *c, uint32_t i, uint32_t *last)
 {
     jk_group g;
     if (!jk_group_scan(c, i, &g))
@@ -206,8 +206,8 @@ bool jk_jit_group_only(jk_cc *c, uint32_t i, uint32_t *last)
     *last = g.last;
     jk_x64_buf *b = &c->b;
     /* the check: [base + addr_off, + span) inside one page the TLB holds */
-    jk_jit_maddr(c, (int)g.base, g.addr_off);
-    size_t miss = jk_jit_tlb_probe(c, g.span, g.write);
+    jk_pvm_jit_maddr(c, (int)g.base, g.addr_off);
+    size_t miss = jk_pvm_jit_tlb_probe(c, g.span, g.write);
     x_alu_r_rm(b, ALU_ADD, true, X_RDX, X_REG(X_RCX));
     /* fast copy */
     for (uint32_t k = g.first; k <= g.last; k++) {
@@ -217,10 +217,10 @@ bool jk_jit_group_only(jk_cc *c, uint32_t i, uint32_t *last)
         const jk_pvm_insn *in = &c->prog->insns[k];
         jk_memop m;
         int32_t d;
-        if (jk_group_memop(in, &m) && jk_group_delta(m.off, (uint32_t)(g.addr_off - (uint32_t)g.dmin), &d))
-            jk_group_access(c, &m, X_MEM(X_RDX, d - g.dmin));
+        if (jk_pvm_group_memop(in, &m) && jk_group_delta(m.off, (uint32_t)(g.addr_off - (uint32_t)g.dmin), &d))
+            jk_pvm_group_access(c, &m, X_MEM(X_RDX, d - g.dmin));
         else
-            jk_jit_compile_insn(c, k);
+            jk_pvm_jit_compile_insn(c, k);
         if (b->len - start > JK_JIT_INSN_BOUND)
             b->oom = true;
     }
@@ -230,13 +230,13 @@ bool jk_jit_group_only(jk_cc *c, uint32_t i, uint32_t *last)
     l.last = g.last;
     l.done = (uint32_t)b->len;
     l.kind = JK_LATE_GROUP;
-    jk_jit_add_late(c, &l);
+    jk_pvm_jit_add_late(c, &l);
     return true;
 }
 
 /* A group's one-by-one copy: entered on a miss of the group's check and by
  * resumptions (entry[] of every instruction but the first points here). */
-void jk_jit_group_slow(jk_cc *c, const jk_late *l)
+void jk_pvm_jit_group_slow(jk_cc *c, const jk_late *l)
 {
     jk_x64_buf *b = &c->b;
     x_patch32(b, l->at, b->len);
@@ -246,7 +246,7 @@ void jk_jit_group_slow(jk_cc *c, const jk_late *l)
         size_t start = b->len;
         if (k != l->first)
             c->label[k] = c->entry[k] = (uint32_t)b->len;
-        jk_jit_compile_insn(c, k);
+        jk_pvm_jit_compile_insn(c, k);
         if (b->len - start > JK_JIT_INSN_BOUND)
             b->oom = true;
         if (c->oom || b->oom)

@@ -45,7 +45,7 @@ static void jk_cmp_imm(jk_cc *c, unsigned a, uint64_t v)
  * (quotient in rax, remainder in rdx) with one predictable compare-and-branch
  * per special case; the cases themselves — divisor 0, and −1 for the signed
  * forms (where the host would trap on MIN / −1) — sit out of line
- * (JK_LATE_DIV, jk_jit_div_special) and come back with their result in the
+ * (JK_LATE_DIV, jk_pvm_jit_div_special) and come back with their result in the
  * same register. When the block's own code rules the special cases out
  * (jit_range.c: `(x >> 32) | 1`, `(x & 0xFFFF) + 3`), the division is bare;
  * a run may then not start between the proof's first instruction and here
@@ -60,7 +60,7 @@ static void jk_divrem(jk_cc *c, uint32_t i, unsigned d, unsigned a, unsigned bb,
     l.cost = (w ? JK_DIV_W : 0) | (rem ? JK_DIV_REM : 0);
     size_t zero = SIZE_MAX, minus1 = SIZE_MAX;
     uint32_t from;
-    if (jk_jit_divisor_safe(c, i, bb, w, sgn, &from)) {
+    if (jk_pvm_jit_divisor_safe(c, i, bb, w, sgn, &from)) {
         for (uint32_t k = from + 1; k <= i; k++)
             c->no_entry[k] = 1;
     } else {
@@ -84,12 +84,12 @@ static void jk_divrem(jk_cc *c, uint32_t i, unsigned d, unsigned a, unsigned bb,
     l.done = (uint32_t)b->len;
     if (zero != SIZE_MAX) {
         l.at = (uint32_t)zero;
-        jk_jit_add_late(c, &l);
+        jk_pvm_jit_add_late(c, &l);
     }
     if (minus1 != SIZE_MAX) {
         l.at = (uint32_t)minus1;
         l.cost |= JK_DIV_M1;
-        jk_jit_add_late(c, &l);
+        jk_pvm_jit_add_late(c, &l);
     }
     uint8_t r = rem ? X_RDX : X_RAX;
     if (!w)
@@ -102,7 +102,7 @@ static void jk_divrem(jk_cc *c, uint32_t i, unsigned d, unsigned a, unsigned bb,
  * by −1 the quotient is −a (wrapping: MIN / −1 = MIN) and the remainder 0.
  * Only reads the dividend's guest register, which the hot path left as it
  * was. */
-void jk_jit_div_special(jk_cc *c, const jk_late *l)
+void jk_pvm_jit_div_special(jk_cc *c, const jk_late *l)
 {
     jk_x64_buf *b = &c->b;
     bool w = l->cost & JK_DIV_W, rem = l->cost & JK_DIV_REM;
@@ -252,7 +252,7 @@ static void jk_minmax(jk_cc *c, int cc, unsigned d, unsigned a, unsigned bb)
     st(c, d, X_RAX);
 }
 
-void jk_jit_compile_insn(jk_cc *c, uint32_t i)
+void jk_pvm_jit_compile_insn(jk_cc *c, uint32_t i)
 {
     const jk_pvm_program *prog = c->prog;
     const jk_pvm_insn *in = &prog->insns[i];
@@ -269,61 +269,61 @@ void jk_jit_compile_insn(jk_cc *c, uint32_t i)
     case OP_load_imm:
         jk_load_const(c, A, X);
         break;
-    case OP_store_imm_u8: jk_jit_maddr(c, -1, X); jk_jit_store(c, i, -1, Y, 1); break;
-    case OP_store_imm_u16: jk_jit_maddr(c, -1, X); jk_jit_store(c, i, -1, Y, 2); break;
-    case OP_store_imm_u32: jk_jit_maddr(c, -1, X); jk_jit_store(c, i, -1, Y, 4); break;
-    case OP_store_imm_u64: jk_jit_maddr(c, -1, X); jk_jit_store(c, i, -1, Y, 8); break;
+    case OP_store_imm_u8: jk_pvm_jit_maddr(c, -1, X); jk_pvm_jit_store(c, i, -1, Y, 1); break;
+    case OP_store_imm_u16: jk_pvm_jit_maddr(c, -1, X); jk_pvm_jit_store(c, i, -1, Y, 2); break;
+    case OP_store_imm_u32: jk_pvm_jit_maddr(c, -1, X); jk_pvm_jit_store(c, i, -1, Y, 4); break;
+    case OP_store_imm_u64: jk_pvm_jit_maddr(c, -1, X); jk_pvm_jit_store(c, i, -1, Y, 8); break;
 
-    case OP_jump: jk_jit_branch(c, i, -1, in->target); break;
+    case OP_jump: jk_pvm_jit_branch(c, i, -1, in->target); break;
     case OP_jump_ind:
-        jk_jit_return(c, A, X);
-        jk_jit_djump(c, i, true, A, X, -1);
+        jk_pvm_jit_return(c, A, X);
+        jk_pvm_jit_djump(c, i, true, A, X, -1);
         break;
     case OP_load_imm_jump:
         jk_load_const(c, A, X);
-        if (in->target != JK_PVM_NO_TARGET && jk_jit_is_call(c, i, X))
-            jk_jit_static_call(c, X, in->target);
+        if (in->target != JK_PVM_NO_TARGET && jk_pvm_jit_is_call(c, i, X))
+            jk_pvm_jit_static_call(c, X, in->target);
         else
-            jk_jit_branch(c, i, -1, in->target);
+            jk_pvm_jit_branch(c, i, -1, in->target);
         break;
     case OP_load_imm_jump_ind:
         if (A == B) { /* ω_B is read before ω_A is written */
-            jk_jit_addr(c, (int)B, Y);
+            jk_pvm_jit_addr(c, (int)B, Y);
             jk_load_const(c, A, X);
-            jk_jit_djump(c, i, true, B, Y, jk_jit_is_call(c, i, X) ? (int64_t)(uint32_t)X : -1);
+            jk_pvm_jit_djump(c, i, true, B, Y, jk_pvm_jit_is_call(c, i, X) ? (int64_t)(uint32_t)X : -1);
         } else {
             jk_load_const(c, A, X);
-            jk_jit_djump(c, i, false, B, Y, jk_jit_is_call(c, i, X) ? (int64_t)(uint32_t)X : -1);
+            jk_pvm_jit_djump(c, i, false, B, Y, jk_pvm_jit_is_call(c, i, X) ? (int64_t)(uint32_t)X : -1);
         }
         break;
 
-    case OP_load_u8: jk_jit_maddr(c, -1, X); jk_jit_load(c, i, A, 1, false); break;
-    case OP_load_i8: jk_jit_maddr(c, -1, X); jk_jit_load(c, i, A, 1, true); break;
-    case OP_load_u16: jk_jit_maddr(c, -1, X); jk_jit_load(c, i, A, 2, false); break;
-    case OP_load_i16: jk_jit_maddr(c, -1, X); jk_jit_load(c, i, A, 2, true); break;
-    case OP_load_u32: jk_jit_maddr(c, -1, X); jk_jit_load(c, i, A, 4, false); break;
-    case OP_load_i32: jk_jit_maddr(c, -1, X); jk_jit_load(c, i, A, 4, true); break;
-    case OP_load_u64: jk_jit_maddr(c, -1, X); jk_jit_load(c, i, A, 8, false); break;
-    case OP_store_u8: jk_jit_maddr(c, -1, X); jk_jit_store(c, i, (int)A, 0, 1); break;
-    case OP_store_u16: jk_jit_maddr(c, -1, X); jk_jit_store(c, i, (int)A, 0, 2); break;
-    case OP_store_u32: jk_jit_maddr(c, -1, X); jk_jit_store(c, i, (int)A, 0, 4); break;
-    case OP_store_u64: jk_jit_maddr(c, -1, X); jk_jit_store(c, i, (int)A, 0, 8); break;
+    case OP_load_u8: jk_pvm_jit_maddr(c, -1, X); jk_pvm_jit_load(c, i, A, 1, false); break;
+    case OP_load_i8: jk_pvm_jit_maddr(c, -1, X); jk_pvm_jit_load(c, i, A, 1, true); break;
+    case OP_load_u16: jk_pvm_jit_maddr(c, -1, X); jk_pvm_jit_load(c, i, A, 2, false); break;
+    case OP_load_i16: jk_pvm_jit_maddr(c, -1, X); jk_pvm_jit_load(c, i, A, 2, true); break;
+    case OP_load_u32: jk_pvm_jit_maddr(c, -1, X); jk_pvm_jit_load(c, i, A, 4, false); break;
+    case OP_load_i32: jk_pvm_jit_maddr(c, -1, X); jk_pvm_jit_load(c, i, A, 4, true); break;
+    case OP_load_u64: jk_pvm_jit_maddr(c, -1, X); jk_pvm_jit_load(c, i, A, 8, false); break;
+    case OP_store_u8: jk_pvm_jit_maddr(c, -1, X); jk_pvm_jit_store(c, i, (int)A, 0, 1); break;
+    case OP_store_u16: jk_pvm_jit_maddr(c, -1, X); jk_pvm_jit_store(c, i, (int)A, 0, 2); break;
+    case OP_store_u32: jk_pvm_jit_maddr(c, -1, X); jk_pvm_jit_store(c, i, (int)A, 0, 4); break;
+    case OP_store_u64: jk_pvm_jit_maddr(c, -1, X); jk_pvm_jit_store(c, i, (int)A, 0, 8); break;
 
-    case OP_store_imm_ind_u8: jk_jit_maddr(c, (int)A, X); jk_jit_store(c, i, -1, Y, 1); break;
-    case OP_store_imm_ind_u16: jk_jit_maddr(c, (int)A, X); jk_jit_store(c, i, -1, Y, 2); break;
-    case OP_store_imm_ind_u32: jk_jit_maddr(c, (int)A, X); jk_jit_store(c, i, -1, Y, 4); break;
-    case OP_store_imm_ind_u64: jk_jit_maddr(c, (int)A, X); jk_jit_store(c, i, -1, Y, 8); break;
+    case OP_store_imm_ind_u8: jk_pvm_jit_maddr(c, (int)A, X); jk_pvm_jit_store(c, i, -1, Y, 1); break;
+    case OP_store_imm_ind_u16: jk_pvm_jit_maddr(c, (int)A, X); jk_pvm_jit_store(c, i, -1, Y, 2); break;
+    case OP_store_imm_ind_u32: jk_pvm_jit_maddr(c, (int)A, X); jk_pvm_jit_store(c, i, -1, Y, 4); break;
+    case OP_store_imm_ind_u64: jk_pvm_jit_maddr(c, (int)A, X); jk_pvm_jit_store(c, i, -1, Y, 8); break;
 
-    case OP_branch_eq_imm: jk_cmp_imm(c, A, X); jk_jit_branch(c, i, CC_E, in->target); break;
-    case OP_branch_ne_imm: jk_cmp_imm(c, A, X); jk_jit_branch(c, i, CC_NE, in->target); break;
-    case OP_branch_lt_u_imm: jk_cmp_imm(c, A, X); jk_jit_branch(c, i, CC_B, in->target); break;
-    case OP_branch_le_u_imm: jk_cmp_imm(c, A, X); jk_jit_branch(c, i, CC_BE, in->target); break;
-    case OP_branch_ge_u_imm: jk_cmp_imm(c, A, X); jk_jit_branch(c, i, CC_AE, in->target); break;
-    case OP_branch_gt_u_imm: jk_cmp_imm(c, A, X); jk_jit_branch(c, i, CC_A, in->target); break;
-    case OP_branch_lt_s_imm: jk_cmp_imm(c, A, X); jk_jit_branch(c, i, CC_L, in->target); break;
-    case OP_branch_le_s_imm: jk_cmp_imm(c, A, X); jk_jit_branch(c, i, CC_LE, in->target); break;
-    case OP_branch_ge_s_imm: jk_cmp_imm(c, A, X); jk_jit_branch(c, i, CC_GE, in->target); break;
-    case OP_branch_gt_s_imm: jk_cmp_imm(c, A, X); jk_jit_branch(c, i, CC_G, in->target); break;
+    case OP_branch_eq_imm: jk_cmp_imm(c, A, X); jk_pvm_jit_branch(c, i, CC_E, in->target); break;
+    case OP_branch_ne_imm: jk_cmp_imm(c, A, X); jk_pvm_jit_branch(c, i, CC_NE, in->target); break;
+    case OP_branch_lt_u_imm: jk_cmp_imm(c, A, X); jk_pvm_jit_branch(c, i, CC_B, in->target); break;
+    case OP_branch_le_u_imm: jk_cmp_imm(c, A, X); jk_pvm_jit_branch(c, i, CC_BE, in->target); break;
+    case OP_branch_ge_u_imm: jk_cmp_imm(c, A, X); jk_pvm_jit_branch(c, i, CC_AE, in->target); break;
+    case OP_branch_gt_u_imm: jk_cmp_imm(c, A, X); jk_pvm_jit_branch(c, i, CC_A, in->target); break;
+    case OP_branch_lt_s_imm: jk_cmp_imm(c, A, X); jk_pvm_jit_branch(c, i, CC_L, in->target); break;
+    case OP_branch_le_s_imm: jk_cmp_imm(c, A, X); jk_pvm_jit_branch(c, i, CC_LE, in->target); break;
+    case OP_branch_ge_s_imm: jk_cmp_imm(c, A, X); jk_pvm_jit_branch(c, i, CC_GE, in->target); break;
+    case OP_branch_gt_s_imm: jk_cmp_imm(c, A, X); jk_pvm_jit_branch(c, i, CC_G, in->target); break;
 
     case OP_move_reg:
         if (c->map[D] != X_NOREG) {
@@ -336,7 +336,7 @@ void jk_jit_compile_insn(jk_cc *c, uint32_t i)
     case OP_sbrk:
     case OP_count_set_bits_64:
     case OP_count_set_bits_32:
-        jk_jit_call_step(c, in);
+        jk_pvm_jit_call_step(c, in);
         break;
     case OP_leading_zero_bits_64:
     case OP_leading_zero_bits_32: {
@@ -370,17 +370,17 @@ void jk_jit_compile_insn(jk_cc *c, uint32_t i)
         st(c, D, X_RAX);
         break;
 
-    case OP_store_ind_u8: jk_jit_maddr(c, (int)B, X); jk_jit_store(c, i, (int)A, 0, 1); break;
-    case OP_store_ind_u16: jk_jit_maddr(c, (int)B, X); jk_jit_store(c, i, (int)A, 0, 2); break;
-    case OP_store_ind_u32: jk_jit_maddr(c, (int)B, X); jk_jit_store(c, i, (int)A, 0, 4); break;
-    case OP_store_ind_u64: jk_jit_maddr(c, (int)B, X); jk_jit_store(c, i, (int)A, 0, 8); break;
-    case OP_load_ind_u8: jk_jit_maddr(c, (int)B, X); jk_jit_load(c, i, A, 1, false); break;
-    case OP_load_ind_i8: jk_jit_maddr(c, (int)B, X); jk_jit_load(c, i, A, 1, true); break;
-    case OP_load_ind_u16: jk_jit_maddr(c, (int)B, X); jk_jit_load(c, i, A, 2, false); break;
-    case OP_load_ind_i16: jk_jit_maddr(c, (int)B, X); jk_jit_load(c, i, A, 2, true); break;
-    case OP_load_ind_u32: jk_jit_maddr(c, (int)B, X); jk_jit_load(c, i, A, 4, false); break;
-    case OP_load_ind_i32: jk_jit_maddr(c, (int)B, X); jk_jit_load(c, i, A, 4, true); break;
-    case OP_load_ind_u64: jk_jit_maddr(c, (int)B, X); jk_jit_load(c, i, A, 8, false); break;
+    case OP_store_ind_u8: jk_pvm_jit_maddr(c, (int)B, X); jk_pvm_jit_store(c, i, (int)A, 0, 1); break;
+    case OP_store_ind_u16: jk_pvm_jit_maddr(c, (int)B, X); jk_pvm_jit_store(c, i, (int)A, 0, 2); break;
+    case OP_store_ind_u32: jk_pvm_jit_maddr(c, (int)B, X); jk_pvm_jit_store(c, i, (int)A, 0, 4); break;
+    case OP_store_ind_u64: jk_pvm_jit_maddr(c, (int)B, X); jk_pvm_jit_store(c, i, (int)A, 0, 8); break;
+    case OP_load_ind_u8: jk_pvm_jit_maddr(c, (int)B, X); jk_pvm_jit_load(c, i, A, 1, false); break;
+    case OP_load_ind_i8: jk_pvm_jit_maddr(c, (int)B, X); jk_pvm_jit_load(c, i, A, 1, true); break;
+    case OP_load_ind_u16: jk_pvm_jit_maddr(c, (int)B, X); jk_pvm_jit_load(c, i, A, 2, false); break;
+    case OP_load_ind_i16: jk_pvm_jit_maddr(c, (int)B, X); jk_pvm_jit_load(c, i, A, 2, true); break;
+    case OP_load_ind_u32: jk_pvm_jit_maddr(c, (int)B, X); jk_pvm_jit_load(c, i, A, 4, false); break;
+    case OP_load_ind_i32: jk_pvm_jit_maddr(c, (int)B, X); jk_pvm_jit_load(c, i, A, 4, true); break;
+    case OP_load_ind_u64: jk_pvm_jit_maddr(c, (int)B, X); jk_pvm_jit_load(c, i, A, 8, false); break;
 
     case OP_add_imm_32: jk_alu_imm_to(c, ALU_ADD, false, A, B, X); break;
     case OP_and_imm: jk_alu_imm_to(c, ALU_AND, true, A, B, X); break;
@@ -448,7 +448,7 @@ void jk_jit_compile_insn(jk_cc *c, uint32_t i)
             ha = X_RAX;
         }
         x_alu_r_rm(b, ALU_CMP, true, ha, G(B));
-        jk_jit_branch(c, i, ccs[in->opcode - OP_branch_eq], in->target);
+        jk_pvm_jit_branch(c, i, ccs[in->opcode - OP_branch_eq], in->target);
         break;
     }
 

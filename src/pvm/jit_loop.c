@@ -62,13 +62,13 @@ typedef struct jk_cursor {
     bool write;
 } jk_cursor;
 
-typedef struct jk_loop {
+typedef struct jk_kernel_loop {
     uint32_t first, last; /* the block; last is its branch back to first */
     unsigned ncur;
     jk_cursor cur[JK_LOOP_CURSORS];
-} jk_loop;
+} jk_kernel_loop;
 
-static int jk_loop_cursor(const jk_loop *l, unsigned reg)
+static int jk_loop_cursor(const jk_kernel_loop *l, unsigned reg)
 {
     for (unsigned j = 0; j < l->ncur; j++)
         if (l->cur[j].reg == reg)
@@ -123,7 +123,7 @@ static bool jk_loop_step(const jk_pvm_program *prog, const uint8_t *writes, cons
 
 /* Is the block starting at s a strided loop? Bounded look-ahead, so the
  * compiler stays linear. */
-static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_loop *l)
+static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_kernel_loop *l)
 {
     const jk_pvm_program *prog = c->prog;
     memset(l, 0, sizeof *l);
@@ -135,7 +135,7 @@ static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_loop *l)
         if (k > s && prog->block_start[k])
             return false;
         jk_memop m;
-        if (jk_group_memop(in, &m)) {
+        if (jk_pvm_group_memop(in, &m)) {
             int j = jk_loop_cursor(l, m.base);
             if (j < 0) {
                 if (l->ncur == JK_LOOP_CURSORS || c->map[m.base] == X_NOREG)
@@ -152,7 +152,7 @@ static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_loop *l)
             l->cur[j].write |= m.write;
             continue;
         }
-        if (jk_group_alu(in) >= 0)
+        if (jk_pvm_group_alu(in) >= 0)
             continue;
         if (jk_loop_branch(in) && in->target == s) {
             e = k;
@@ -168,7 +168,7 @@ static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_loop *l)
     uint32_t at[JK_PVM_REGS] = {0};
     for (uint32_t k = s; k < e; k++) {
         jk_memop m;
-        int w = jk_group_memop(&prog->insns[k], &m) ? (m.write ? -1 : m.reg) : jk_group_alu(&prog->insns[k]);
+        int w = jk_pvm_group_memop(&prog->insns[k], &m) ? (m.write ? -1 : m.reg) : jk_pvm_group_alu(&prog->insns[k]);
         if (w >= 0 && writes[w]++ == 0)
             at[w] = k;
     }
@@ -197,7 +197,7 @@ static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_loop *l)
     /* the bytes one iteration touches, relative to its start's cursors */
     for (uint32_t k = s; k < e; k++) {
         jk_memop m;
-        if (!jk_group_memop(&prog->insns[k], &m))
+        if (!jk_pvm_group_memop(&prog->insns[k], &m))
             continue;
         jk_cursor *cu = &l->cur[jk_loop_cursor(l, m.base)];
         if (cu->preg >= 0 ? k < cu->def : cu->sreg >= 0 && cu->update < k)
@@ -219,12 +219,12 @@ static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_loop *l)
 /* Compile the block's branch (instruction e) and take its jump to the
  * block's start out of the fixups: return that rel32 field, for the caller
  * to patch, or SIZE_MAX (out of memory). */
-static size_t jk_loop_back_edge(jk_cc *c, const jk_loop *l)
+static size_t jk_loop_back_edge(jk_cc *c, const jk_kernel_loop *l)
 {
     if (!x_reserve(&c->b, JK_JIT_INSN_BOUND))
         return SIZE_MAX;
     size_t before = c->fix_count, start = c->b.len;
-    jk_jit_compile_insn(c, l->last);
+    jk_pvm_jit_compile_insn(c, l->last);
     if (c->b.len - start > JK_JIT_INSN_BOUND)
         c->b.oom = true;
     for (size_t f = before; f < c->fix_count; f++) {
@@ -259,7 +259,7 @@ static void jk_loop_div1(jk_x64_buf *b, uint64_t d)
 }
 
 /* The check (see the top of the file); misses jump to the ordinary code. */
-static void jk_loop_check(jk_cc *c, const jk_loop *l)
+static void jk_loop_check(jk_cc *c, const jk_kernel_loop *l)
 {
     jk_x64_buf *b = &c->b;
     uint32_t s = l->first, cost = c->prog->insns[s].cost;
@@ -284,7 +284,7 @@ static void jk_loop_check(jk_cc *c, const jk_loop *l)
         } else {
             x_op(b, 0, true, 0x8D, 1, X_RCX, X_MEM(cu->host, (int32_t)cu->lo), false);
         }
-        x_patch32(b, jk_jit_tlb_probe(c, span, cu->write), c->label[s]);
+        x_patch32(b, jk_pvm_jit_tlb_probe(c, span, cu->write), c->label[s]);
         /* hit: rdx = host page, rcx = (cursor + lo) − guest page */
         x_op(b, 0, true, 0x8D, 1, X_RAX, X_MEMI(X_RDX, X_RCX, 0, (int32_t)-cu->lo), false);
         if (cu->preg >= 0) {
@@ -336,9 +336,9 @@ static void jk_loop_check(jk_cc *c, const jk_loop *l)
     x_alu_r_rm(b, ALU_SUB, true, X_GAS, X_REG(X_RCX));
 }
 
-bool jk_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
+bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
 {
-    jk_loop l;
+    jk_kernel_loop l;
     if (!jk_loop_scan(c, s, &l))
         return false;
     *last = l.last;
@@ -353,11 +353,11 @@ bool jk_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
         if (k > s)
             c->label[k] = c->entry[k] = (uint32_t)b->len;
         uint32_t glast;
-        if (jk_jit_group_only(c, k, &glast)) {
+        if (jk_pvm_jit_group_only(c, k, &glast)) {
             k = glast;
         } else {
             size_t start = b->len;
-            jk_jit_compile_insn(c, k);
+            jk_pvm_jit_compile_insn(c, k);
             if (b->len - start > JK_JIT_INSN_BOUND)
                 b->oom = true;
         }
@@ -377,7 +377,7 @@ bool jk_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
     int in_rdx = -1;
     for (uint32_t k = s; k < e; k++) {
         jk_memop m;
-        if (jk_group_memop(&prog->insns[k], &m))
+        if (jk_pvm_group_memop(&prog->insns[k], &m))
             in_rdx = jk_loop_cursor(&l, m.base);
     }
     x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_LOOP_DELTA + 8 * in_rdx));
@@ -391,14 +391,14 @@ bool jk_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
             return true;
         size_t start = b->len;
         jk_memop m;
-        if (jk_group_memop(&prog->insns[k], &m)) {
+        if (jk_pvm_group_memop(&prog->insns[k], &m)) {
             int j = jk_loop_cursor(&l, m.base);
             if (j != in_rdx)
                 x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_LOOP_DELTA + 8 * j));
             in_rdx = j;
-            jk_group_access(c, &m, X_MEMI(l.cur[j].host, X_RDX, 0, (int32_t)m.off));
+            jk_pvm_group_access(c, &m, X_MEMI(l.cur[j].host, X_RDX, 0, (int32_t)m.off));
         } else {
-            jk_jit_compile_insn(c, k);
+            jk_pvm_jit_compile_insn(c, k);
         }
         if (b->len - start > JK_JIT_INSN_BOUND)
             b->oom = true;

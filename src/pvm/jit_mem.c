@@ -10,7 +10,7 @@
 
 /* ---- shared routines, emitted once before the program's code ---- */
 
-void jk_jit_emit_routines(jk_cc *c)
+void jk_pvm_jit_emit_routines(jk_cc *c)
 {
     jk_x64_buf *b = &c->b;
     for (int i = 0; i < 16; i++)
@@ -70,7 +70,7 @@ void jk_jit_emit_routines(jk_cc *c)
         x_mov_r_rm(b, true, X_RDI, X_REG(X_RBX));
         x_mov_r_rm(b, false, X_RSI, X_REG(X_RAX));
         /* edx already holds n */
-        jk_call_abs(c, store ? (const void *)jk_jit_store_slow : (const void *)jk_jit_load_slow);
+        jk_call_abs(c, store ? (const void *)jk_pvm_jit_store_slow : (const void *)jk_pvm_jit_load_slow);
         x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_RSP), 8);
         jk_reload(c, false);
         x_op(b, 0, false, 0x85, 1, X_RAX, X_REG(X_RAX), false); /* test eax, eax */
@@ -102,12 +102,12 @@ static void jk_addr_to(jk_cc *c, uint8_t r, int base, uint64_t imm)
         x_alu_rm_imm(&c->b, ALU_ADD, false, X_REG(r), (int32_t)(uint32_t)imm);
 }
 
-void jk_jit_addr(jk_cc *c, int base, uint64_t imm)
+void jk_pvm_jit_addr(jk_cc *c, int base, uint64_t imm)
 {
     jk_addr_to(c, X_RAX, base, imm);
 }
 
-void jk_jit_maddr(jk_cc *c, int base, uint64_t imm)
+void jk_pvm_jit_maddr(jk_cc *c, int base, uint64_t imm)
 {
     jk_addr_to(c, X_RCX, base, imm);
 }
@@ -142,7 +142,7 @@ static void jk_tlb_index(jk_x64_buf *b)
  * rdx = host page, rcx = offset in it; a miss takes the returned rel32 jump
  * (the caller patches it) with rdx = the entry's offset and rcx = address ^
  * the entry's page, from which the miss path gets the address back. */
-size_t jk_jit_tlb_probe(jk_cc *c, unsigned n, bool write)
+size_t jk_pvm_jit_tlb_probe(jk_cc *c, unsigned n, bool write)
 {
     jk_x64_buf *b = &c->b;
     jk_tlb_index(b);
@@ -158,7 +158,7 @@ size_t jk_jit_tlb_probe(jk_cc *c, unsigned n, bool write)
  * placed after all the program's code, so the hot path has no taken jump. */
 static void jk_tlb_check(jk_cc *c, unsigned n, bool write, jk_mem_stub *stub)
 {
-    stub->miss_at = (uint32_t)jk_jit_tlb_probe(c, n, write);
+    stub->miss_at = (uint32_t)jk_pvm_jit_tlb_probe(c, n, write);
     stub->hit = (uint32_t)c->b.len;
     stub->n = (uint8_t)n;
     stub->write = write;
@@ -252,7 +252,7 @@ static void jk_emit_stub(jk_cc *c, const jk_mem_stub *m)
     x_patch32(b, x_jmp32(b), m->done);
 }
 
-void jk_jit_emit_mem_stubs(jk_cc *c)
+void jk_pvm_jit_emit_mem_stubs(jk_cc *c)
 {
     for (size_t k = 0; k < c->stub_count && !c->b.oom; k++) {
         if (!x_reserve(&c->b, JK_JIT_INSN_BOUND))
@@ -265,7 +265,7 @@ void jk_jit_emit_mem_stubs(jk_cc *c)
 }
 
 /* Load n bytes at the address in rcx into guest register ra, extended. */
-void jk_jit_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx)
+void jk_pvm_jit_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx)
 {
     jk_x64_buf *b = &c->b;
     jk_mem_stub m = {0};
@@ -296,7 +296,7 @@ void jk_jit_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx)
 
 /* Store n bytes of guest register `vreg` (or the constant vimm when vreg < 0)
  * at the memory operand `at` (clobbers rax only). */
-void jk_jit_store_at(jk_cc *c, jk_x64_rm at, int vreg, uint64_t vimm, unsigned n)
+void jk_pvm_jit_store_at(jk_cc *c, jk_x64_rm at, int vreg, uint64_t vimm, unsigned n)
 {
     jk_x64_buf *b = &c->b;
     if (vreg >= 0) {
@@ -333,12 +333,12 @@ void jk_jit_store_at(jk_cc *c, jk_x64_rm at, int vreg, uint64_t vimm, unsigned n
     }
 }
 
-void jk_jit_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n)
+void jk_pvm_jit_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n)
 {
     jk_x64_buf *b = &c->b;
     jk_mem_stub m = {0};
     jk_tlb_check(c, n, true, &m);
-    jk_jit_store_at(c, X_MEMI(X_RDX, X_RCX, 0, 0), vreg, vimm, n);
+    jk_pvm_jit_store_at(c, X_MEMI(X_RDX, X_RCX, 0, 0), vreg, vimm, n);
     m.done = (uint32_t)b->len;
     m.index = i;
     m.vreg = (int16_t)vreg;
@@ -347,14 +347,14 @@ void jk_jit_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n)
 }
 
 /* Fallback: run the instruction in C on the spilled state. */
-void jk_jit_call_step(jk_cc *c, const jk_pvm_insn *in)
+void jk_pvm_jit_call_step(jk_cc *c, const jk_pvm_insn *in)
 {
     jk_spill(c, true);
     x_mov_r_rm(&c->b, true, X_RDI, X_REG(X_RBX));
     uint64_t a;
     memcpy(&a, &in, sizeof a);
     x_mov_r_imm(&c->b, X_RSI, a);
-    jk_call_abs(c, (const void *)jk_jit_step);
+    jk_call_abs(c, (const void *)jk_pvm_jit_step);
     jk_reload(c, true);
 }
 

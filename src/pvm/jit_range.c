@@ -102,7 +102,7 @@ static bool jk_range_step(jk_range r[JK_PVM_REGS], const jk_pvm_insn *in)
     }
 }
 
-bool jk_jit_divisor_safe(const jk_cc *c, uint32_t i, unsigned reg, bool w, bool sgn, uint32_t *from)
+bool jk_pvm_jit_divisor_safe(const jk_cc *c, uint32_t i, unsigned reg, bool w, bool sgn, uint32_t *from)
 {
     const jk_pvm_program *prog = c->prog;
     uint32_t s = i;

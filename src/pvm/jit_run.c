@@ -30,7 +30,7 @@ static void jk_tlb_flush(jk_jit_ctx *ctx)
 #undef JK_TLB_EMPTY_AT
 }
 
-int jk_jit_load_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n)
+int jk_pvm_jit_load_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n)
 {
     jk_tlb_flush(ctx);
     uint64_t v = 0;
@@ -43,7 +43,7 @@ int jk_jit_load_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n)
     return 0;
 }
 
-int jk_jit_store_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n)
+int jk_pvm_jit_store_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n)
 {
     jk_tlb_flush(ctx);
     int rc = jk_pvm_mem_store_slow(ctx->mem, addr, n, ctx->scratch, &ctx->fault_address);
@@ -54,7 +54,7 @@ int jk_jit_store_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n)
     return 0;
 }
 
-void jk_jit_step(jk_jit_ctx *ctx, const jk_pvm_insn *in)
+void jk_pvm_jit_step(jk_jit_ctx *ctx, const jk_pvm_insn *in)
 {
     uint64_t *r = ctx->regs;
     uint64_t a = r[in->ra];

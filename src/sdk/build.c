@@ -176,7 +176,7 @@ static jk_err jk_compile(const char *sdk, const jk_sdk_options *o, const char *s
 jk_err jk_sdk_link(const uint8_t *elf, size_t elf_len, uint8_t **out, size_t *out_len, char **asm_out,
                    jk_sdk_link_stats *stats, jk_diag *diag)
 {
-    return jk_link_elf(elf, elf_len, JK_DEFAULT_STACK, JK_DEFAULT_HEAP_PAGES, out, out_len, asm_out, stats, diag);
+    return jk_sdk_link_elf(elf, elf_len, JK_DEFAULT_STACK, JK_DEFAULT_HEAP_PAGES, out, out_len, asm_out, stats, diag);
 }
 
 jk_err jk_sdk_build(const char *const *sources, size_t nsources, const jk_sdk_options *opts, uint8_t **out,
@@ -224,10 +224,10 @@ jk_err jk_sdk_build(const char *const *sources, size_t nsources, const jk_sdk_op
     uint32_t rw_base = 0;
     if (err == JK_OK) {
         jk_elf probe;
-        if ((err = jk_elf_parse(elf, elf_len, &probe, diag)) == JK_OK) {
-            const jk_elf_symbol *ro_end = jk_elf_symbol_find(&probe, "__jark_ro_end");
+        if ((err = jk_sdk_elf_parse(elf, elf_len, &probe, diag)) == JK_OK) {
+            const jk_elf_symbol *ro_end = jk_sdk_elf_symbol_find(&probe, "__jark_ro_end");
             uint64_t ro_len = ro_end && ro_end->value >= JK_PVM_ZONE_SIZE ? ro_end->value - JK_PVM_ZONE_SIZE : 0;
-            jk_elf_free(&probe);
+            jk_sdk_elf_free(&probe);
             rw_base = (uint32_t)(2 * JK_PVM_ZONE_SIZE +
                                  (ro_len + JK_PVM_ZONE_SIZE - 1) / JK_PVM_ZONE_SIZE * JK_PVM_ZONE_SIZE);
         }
@@ -242,7 +242,7 @@ jk_err jk_sdk_build(const char *const *sources, size_t nsources, const jk_sdk_op
     size_t npcs = 0;
     if (err == JK_OK) {
         jk_diag link_diag = {{0}};
-        err = jk_link_elf_map(elf, elf_len, JK_DEFAULT_STACK, JK_DEFAULT_HEAP_PAGES, &program, &program_len,
+        err = jk_sdk_link_elf_map(elf, elf_len, JK_DEFAULT_STACK, JK_DEFAULT_HEAP_PAGES, &program, &program_len,
                               o->asm_path ? &text : NULL, o->map_path ? &pcs : NULL, &npcs, stats, &link_diag);
         if (err != JK_OK)
             jk_diag_set(diag, err, "%s", link_diag.msg[0] ? link_diag.msg : jk_strerror(err));

@@ -207,7 +207,7 @@ static int jk_row_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->dir ? x->dir : "", y->dir ? y->dir : "");
 }
 
-jk_err jk_dwarf_lines(const jk_elf *elf, jk_line_row **out, size_t *count, jk_diag *diag)
+jk_err jk_sdk_dwarf_lines(const jk_elf *elf, jk_line_row **out, size_t *count, jk_diag *diag)
 {
     jk_rows rows = {0};
     *out = NULL;

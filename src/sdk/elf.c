@@ -32,7 +32,7 @@ static bool jk_range_ok(size_t file_len, uint64_t off, uint64_t size)
     return off <= file_len && size <= file_len - off;
 }
 
-void jk_elf_free(jk_elf *elf)
+void jk_sdk_elf_free(jk_elf *elf)
 {
     free(elf->sections);
     free(elf->symbols);
@@ -50,7 +50,7 @@ static int jk_reloc_cmp(const void *a, const void *b)
     return x->type < y->type ? -1 : x->type > y->type;
 }
 
-jk_err jk_elf_parse(const uint8_t *bytes, size_t len, jk_elf *out, jk_diag *diag)
+jk_err jk_sdk_elf_parse(const uint8_t *bytes, size_t len, jk_elf *out, jk_diag *diag)
 {
     memset(out, 0, sizeof *out);
     out->bytes = bytes;
@@ -92,7 +92,7 @@ jk_err jk_elf_parse(const uint8_t *bytes, size_t len, jk_elf *out, jk_diag *diag
             s->flags = s->addr = s->offset = s->size = s->entsize = 0;
         } else if (s->type != JK_SHT_NOBITS) {
             if (!jk_range_ok(len, s->offset, s->size)) {
-                jk_elf_free(out);
+                jk_sdk_elf_free(out);
                 return jk_diag_set(diag, JK_ERR_PARSE, "ELF section %u lies outside the file", i);
             }
             s->data = bytes + s->offset;
@@ -100,13 +100,13 @@ jk_err jk_elf_parse(const uint8_t *bytes, size_t len, jk_elf *out, jk_diag *diag
     }
     const jk_elf_section *names = &out->sections[shstrndx];
     if (!names->data) {
-        jk_elf_free(out);
+        jk_sdk_elf_free(out);
         return jk_diag_set(diag, JK_ERR_PARSE, "ELF section-name table has no contents");
     }
     for (uint16_t i = 0; i < shnum; i++) {
         const char *n = jk_str_at(names->data, names->size, (uint32_t)(uintptr_t)out->sections[i].name);
         if (!n) {
-            jk_elf_free(out);
+            jk_sdk_elf_free(out);
             return jk_diag_set(diag, JK_ERR_PARSE, "ELF section %u has a bad name offset", i);
         }
         out->sections[i].name = n;
@@ -119,14 +119,14 @@ jk_err jk_elf_parse(const uint8_t *bytes, size_t len, jk_elf *out, jk_diag *diag
             continue;
         if (out->symbols || s->entsize != 24 || s->size % 24 || s->link >= shnum ||
             out->sections[s->link].type != JK_SHT_STRTAB || !out->sections[s->link].data) {
-            jk_elf_free(out);
+            jk_sdk_elf_free(out);
             return jk_diag_set(diag, JK_ERR_PARSE, "ELF symbol table is malformed");
         }
         const jk_elf_section *strs = &out->sections[s->link];
         size_t n = (size_t)(s->size / 24);
         out->symbols = calloc(n ? n : 1, sizeof *out->symbols);
         if (!out->symbols) {
-            jk_elf_free(out);
+            jk_sdk_elf_free(out);
             return JK_ERR_NOMEM;
         }
         out->symbol_count = n;
@@ -139,7 +139,7 @@ jk_err jk_elf_parse(const uint8_t *bytes, size_t len, jk_elf *out, jk_diag *diag
             sym->value = jk_u64(e + 8);
             sym->size = jk_u64(e + 16);
             if (!sym->name) {
-                jk_elf_free(out);
+                jk_sdk_elf_free(out);
                 return jk_diag_set(diag, JK_ERR_PARSE, "ELF symbol %zu has a bad name offset", k);
             }
         }
@@ -153,19 +153,19 @@ jk_err jk_elf_parse(const uint8_t *bytes, size_t len, jk_elf *out, jk_diag *diag
             continue;
         if (s->entsize != 24 || s->size % 24 || s->info >= shnum) {
             jk_diag_set(diag, JK_ERR_PARSE, "ELF relocation section '%s' is malformed", s->name);
-            jk_elf_free(out);
+            jk_sdk_elf_free(out);
             return JK_ERR_PARSE;
         }
         total += (size_t)(s->size / 24);
     }
     if (total) {
         if (!out->symbols) {
-            jk_elf_free(out);
+            jk_sdk_elf_free(out);
             return jk_diag_set(diag, JK_ERR_PARSE, "ELF has relocations but no symbol table");
         }
         out->relocs = calloc(total, sizeof *out->relocs);
         if (!out->relocs) {
-            jk_elf_free(out);
+            jk_sdk_elf_free(out);
             return JK_ERR_NOMEM;
         }
     }
@@ -185,7 +185,7 @@ jk_err jk_elf_parse(const uint8_t *bytes, size_t len, jk_elf *out, jk_diag *diag
             if (r->sym >= out->symbol_count) {
                 jk_diag_set(diag, JK_ERR_PARSE, "relocation in '%s' names symbol %u of %zu", s->name, r->sym,
                             out->symbol_count);
-                jk_elf_free(out);
+                jk_sdk_elf_free(out);
                 return JK_ERR_PARSE;
             }
             r->target = out->symbols[r->sym].value + (uint64_t)r->addend;
@@ -197,7 +197,7 @@ jk_err jk_elf_parse(const uint8_t *bytes, size_t len, jk_elf *out, jk_diag *diag
     return JK_OK;
 }
 
-int jk_elf_section_at(const jk_elf *elf, uint64_t addr, uint64_t flags)
+int jk_sdk_elf_section_at(const jk_elf *elf, uint64_t addr, uint64_t flags)
 {
     for (size_t i = 0; i < elf->section_count; i++) {
         const jk_elf_section *s = &elf->sections[i];
@@ -208,7 +208,7 @@ int jk_elf_section_at(const jk_elf *elf, uint64_t addr, uint64_t flags)
     return -1;
 }
 
-const jk_elf_symbol *jk_elf_symbol_find(const jk_elf *elf, const char *name)
+const jk_elf_symbol *jk_sdk_elf_symbol_find(const jk_elf *elf, const char *name)
 {
     for (size_t i = 0; i < elf->symbol_count; i++)
         if (!strcmp(elf->symbols[i].name, name))

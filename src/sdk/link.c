@@ -31,13 +31,13 @@ static uint64_t jk_le_read(const uint8_t *p, unsigned n)
     return v;
 }
 
-static bool jk_in_text(const jk_tr *tr, uint64_t addr) { return jk_tr_index(tr, addr) >= 0; }
+static bool jk_in_text(const jk_tr *tr, uint64_t addr) { return jk_sdk_tr_index(tr, addr) >= 0; }
 
 /* Mark the instruction at addr as a jump target (and optionally a jump-table
  * entry). The address must be an instruction of the code. */
 static jk_err jk_mark(jk_tr *tr, uint64_t addr, uint8_t flag, uint64_t from, const char *what)
 {
-    long i = jk_tr_index(tr, addr);
+    long i = jk_sdk_tr_index(tr, addr);
     if (i < 0)
         return jk_diag_set(tr->diag, JK_ERR_PARSE, "0x%llx: %s 0x%llx is not an instruction of the code",
                            (unsigned long long)from, what, (unsigned long long)addr);
@@ -75,7 +75,7 @@ static jk_err jk_analyse(jk_tr *tr)
     if (!tr->insns || !tr->flags || !tr->hi_target || !tr->jt_index)
         return JK_ERR_NOMEM;
     for (size_t i = 0; i < tr->count; i++)
-        jk_rv_decode((uint32_t)jk_le_read(text->data + 4 * i, 4), &tr->insns[i]);
+        jk_sdk_rv_decode((uint32_t)jk_le_read(text->data + 4 * i, 4), &tr->insns[i]);
 
     /* Relocations in the code: first the high halves, then the rest. */
     for (int pass = 0; pass < 2; pass++) {
@@ -83,7 +83,7 @@ static jk_err jk_analyse(jk_tr *tr)
             const jk_elf_reloc *r = &elf->relocs[k];
             if (r->section != (uint32_t)tr->text_section)
                 continue;
-            long i = jk_tr_index(tr, r->offset);
+            long i = jk_sdk_tr_index(tr, r->offset);
             if (i < 0)
                 return jk_diag_set(tr->diag, JK_ERR_PARSE, "relocation at 0x%llx is not on an instruction",
                                    (unsigned long long)r->offset);
@@ -108,7 +108,7 @@ static jk_err jk_analyse(jk_tr *tr)
                 if (jk_in_text(tr, r->target))
                     tr->flags[i] |= JK_TR_CODE_LO;
             } else if (pass == 1 && (r->type == JK_R_RISCV_PCREL_LO12_I || r->type == JK_R_RISCV_PCREL_LO12_S)) {
-                long h = jk_tr_index(tr, r->target); /* the target is the auipc it pairs with */
+                long h = jk_sdk_tr_index(tr, r->target); /* the target is the auipc it pairs with */
                 if (h < 0 || !(tr->flags[h] & JK_TR_HAS_HI))
                     return jk_diag_set(tr->diag, JK_ERR_PARSE, "0x%llx: pc-relative low half without its auipc",
                                        (unsigned long long)r->offset);
@@ -201,7 +201,7 @@ static jk_err jk_collect_patches(jk_tr *tr, jk_patch **out, size_t *count)
                                "(only absolute 32/64-bit ones are supported)", (unsigned long long)r->offset,
                                sec->name, r->type);
         }
-        long i = jk_tr_index(tr, r->target);
+        long i = jk_sdk_tr_index(tr, r->target);
         tr->flags[i] |= JK_TR_JT;
         patches[n].section = (int)r->section;
         patches[n].offset = r->offset;
@@ -330,7 +330,7 @@ static jk_err jk_read_endpoints(jk_tr *tr, jk_pvm_endpoint *eps, uint32_t *count
         seen[index] = true;
         if (!memchr(name, 0, JK_ENDPOINT_RECORD - 12))
             return jk_diag_set(tr->diag, JK_ERR_PARSE, "endpoint %llu's name is not terminated", (unsigned long long)index);
-        long i = jk_tr_index(tr, address);
+        long i = jk_sdk_tr_index(tr, address);
         if (i < 0)
             return jk_diag_set(tr->diag, JK_ERR_PARSE, "endpoint '%s' is not a function of the code", name);
         snprintf(eps[index].name, sizeof eps[index].name, "%s", name);
@@ -377,15 +377,15 @@ static jk_err jk_line_pcs(const jk_tr *tr, const jk_pvm_blob *pb, jk_link_pc **o
     return JK_OK;
 }
 
-jk_err jk_link_elf(const uint8_t *elf_bytes, size_t elf_len, uint32_t stack_size,
+jk_err jk_sdk_link_elf(const uint8_t *elf_bytes, size_t elf_len, uint32_t stack_size,
                    uint32_t heap_pages, uint8_t **out, size_t *out_len,
                    char **asm_out, jk_link_stats *stats, jk_diag *diag)
 {
-    return jk_link_elf_map(elf_bytes, elf_len, stack_size, heap_pages, out, out_len, asm_out, NULL, NULL, stats,
+    return jk_sdk_link_elf_map(elf_bytes, elf_len, stack_size, heap_pages, out, out_len, asm_out, NULL, NULL, stats,
                            diag);
 }
 
-jk_err jk_link_elf_map(const uint8_t *elf_bytes, size_t elf_len, uint32_t stack_size, uint32_t heap_pages,
+jk_err jk_sdk_link_elf_map(const uint8_t *elf_bytes, size_t elf_len, uint32_t stack_size, uint32_t heap_pages,
                        uint8_t **out, size_t *out_len, char **asm_out, jk_link_pc **pcs, size_t *pc_count,
                        jk_link_stats *stats, jk_diag *diag)
 {
@@ -405,7 +405,7 @@ jk_err jk_link_elf_map(const uint8_t *elf_bytes, size_t elf_len, uint32_t stack_
     memset(&img, 0, sizeof img);
     tr.diag = diag;
     tr.record_addrs = pcs != NULL;
-    err = jk_elf_parse(elf_bytes, elf_len, &elf, diag);
+    err = jk_sdk_elf_parse(elf_bytes, elf_len, &elf, diag);
     if (err != JK_OK)
         return err;
     tr.elf = &elf;
@@ -428,7 +428,7 @@ jk_err jk_link_elf_map(const uint8_t *elf_bytes, size_t elf_len, uint32_t stack_
             goto done;
         }
     }
-    if ((err = jk_tr_emit(&tr)) || (err = jk_build_images(&tr, patches, npatches, &img)))
+    if ((err = jk_sdk_tr_emit(&tr)) || (err = jk_build_images(&tr, patches, npatches, &img)))
         goto done;
     err = jk_pvm_asm(tr.text, tr.text_len, &blob, &blob_len, diag);
     if (err != JK_OK)
@@ -492,6 +492,6 @@ done:
     free(patches);
     free(eps);
     jk_tr_free(&tr);
-    jk_elf_free(&elf);
+    jk_sdk_elf_free(&elf);
     return err;
 }

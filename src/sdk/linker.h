@@ -60,13 +60,13 @@ typedef struct jk_elf {
 /* Parse an ELF64 little-endian RISC-V executable. `bytes` is borrowed and
  * must outlive *out. Every offset, size and index is bounds-checked.
  * @return JK_OK, JK_ERR_PARSE with the reason, or JK_ERR_NOMEM. */
-jk_err jk_elf_parse(const uint8_t *bytes, size_t len, jk_elf *out, jk_diag *diag);
-void jk_elf_free(jk_elf *elf);
+jk_err jk_sdk_elf_parse(const uint8_t *bytes, size_t len, jk_elf *out, jk_diag *diag);
+void jk_sdk_elf_free(jk_elf *elf);
 
 /* The section holding address addr with all of `flags`, or -1. */
-int jk_elf_section_at(const jk_elf *elf, uint64_t addr, uint64_t flags);
+int jk_sdk_elf_section_at(const jk_elf *elf, uint64_t addr, uint64_t flags);
 /* The symbol named `name`, or NULL. */
-const jk_elf_symbol *jk_elf_symbol_find(const jk_elf *elf, const char *name);
+const jk_elf_symbol *jk_sdk_elf_symbol_find(const jk_elf *elf, const char *name);
 
 #define JK_SHF_WRITE 0x1
 #define JK_SHF_ALLOC 0x2
@@ -122,10 +122,10 @@ typedef struct jk_rv_insn {
 
 /* Decode one 32-bit instruction word; op is JK_RV_INVALID when it is not an
  * RV64IM instruction the linker knows. */
-void jk_rv_decode(uint32_t raw, jk_rv_insn *out);
-const char *jk_rv_op_name(jk_rv_op op);
+void jk_sdk_rv_decode(uint32_t raw, jk_rv_insn *out);
+const char *jk_sdk_rv_op_name(jk_rv_op op);
 /* Human-readable form for error messages, e.g. "addi a0, sp, 16". */
-void jk_rv_format(const jk_rv_insn *insn, char *buf, size_t len);
+void jk_sdk_rv_format(const jk_rv_insn *insn, char *buf, size_t len);
 
 /* ---- linking ---- */
 
@@ -137,18 +137,18 @@ typedef jk_sdk_link_stats jk_link_stats;
  * @return JK_OK; JK_ERR_PARSE for an ELF that is malformed, laid out other
  *         than the standard program format needs, or holds an instruction
  *         the linker cannot translate (diag names its address and text). */
-jk_err jk_link_elf(const uint8_t *elf_bytes, size_t elf_len, uint32_t stack_size,
+jk_err jk_sdk_link_elf(const uint8_t *elf_bytes, size_t elf_len, uint32_t stack_size,
                    uint32_t heap_pages, uint8_t **out, size_t *out_len,
                    char **asm_out, jk_link_stats *stats, jk_diag *diag);
 
-/* jk_link_elf, and (pcs non-NULL) for the pc → source line map: each PVM
+/* jk_sdk_link_elf, and (pcs non-NULL) for the pc → source line map: each PVM
  * instruction's pc with the RISC-V address it was translated from, in pc
  * order (*pcs malloc'd, the caller frees it; only on JK_OK). */
 typedef struct jk_link_pc {
     uint32_t pc;
     uint64_t rv_addr;
 } jk_link_pc;
-jk_err jk_link_elf_map(const uint8_t *elf_bytes, size_t elf_len, uint32_t stack_size, uint32_t heap_pages,
+jk_err jk_sdk_link_elf_map(const uint8_t *elf_bytes, size_t elf_len, uint32_t stack_size, uint32_t heap_pages,
                        uint8_t **out, size_t *out_len, char **asm_out, jk_link_pc **pcs, size_t *pc_count,
                        jk_link_stats *stats, jk_diag *diag);
 
@@ -172,6 +172,6 @@ typedef struct jk_line_row {
  * sorted by address (*rows malloc'd; 0 rows when there is no .debug_line).
  * @return JK_OK; JK_ERR_PARSE (a malformed table, with the offset);
  *         JK_ERR_NOMEM. */
-jk_err jk_dwarf_lines(const jk_elf *elf, jk_line_row **rows, size_t *count, jk_diag *diag);
+jk_err jk_sdk_dwarf_lines(const jk_elf *elf, jk_line_row **rows, size_t *count, jk_diag *diag);
 
 #endif

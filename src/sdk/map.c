@@ -55,10 +55,10 @@ jk_err jk_sdk_map_write(const uint8_t *elf_bytes, size_t elf_len, const jk_link_
     jk_elf elf;
     jk_line_row *rows = NULL;
     size_t nrows = 0;
-    jk_err err = jk_elf_parse(elf_bytes, elf_len, &elf, diag);
+    jk_err err = jk_sdk_elf_parse(elf_bytes, elf_len, &elf, diag);
     if (err != JK_OK)
         return err;
-    err = jk_dwarf_lines(&elf, &rows, &nrows, diag);
+    err = jk_sdk_dwarf_lines(&elf, &rows, &nrows, diag);
     FILE *f = err == JK_OK ? fopen(path, "w") : NULL;
     if (err == JK_OK && !f)
         err = jk_diag_set(diag, JK_ERR_IO, "cannot write %s: %s", path, strerror(errno));
@@ -76,7 +76,7 @@ jk_err jk_sdk_map_write(const uint8_t *elf_bytes, size_t elf_len, const jk_link_
     if (f && (ferror(f) | fclose(f)))
         err = jk_diag_set(diag, JK_ERR_IO, "cannot write %s", path);
     free(rows);
-    jk_elf_free(&elf);
+    jk_sdk_elf_free(&elf);
     return err;
 }
 

@@ -27,7 +27,7 @@ static const char *const jk_rv_names[JK_RV_OP_COUNT] = {
     [JK_RV_UNIMP] = "unimp", [JK_RV_HOSTCALL] = "hostcall",
 };
 
-const char *jk_rv_op_name(jk_rv_op op)
+const char *jk_sdk_rv_op_name(jk_rv_op op)
 {
     return (unsigned)op < JK_RV_OP_COUNT && jk_rv_names[op] ? jk_rv_names[op] : "(invalid)";
 }
@@ -40,7 +40,7 @@ static int64_t jk_sext(uint64_t v, unsigned bits)
     return (int64_t)((v ^ m) - m);
 }
 
-void jk_rv_decode(uint32_t raw, jk_rv_insn *out)
+void jk_sdk_rv_decode(uint32_t raw, jk_rv_insn *out)
 {
     uint32_t opcode = raw & 0x7F, f3 = (raw >> 12) & 7, f7 = raw >> 25;
     out->raw = raw;
@@ -122,9 +122,9 @@ static const char *jk_rv_reg(unsigned r)
     return names[r & 31];
 }
 
-void jk_rv_format(const jk_rv_insn *in, char *buf, size_t len)
+void jk_sdk_rv_format(const jk_rv_insn *in, char *buf, size_t len)
 {
-    const char *name = jk_rv_op_name(in->op);
+    const char *name = jk_sdk_rv_op_name(in->op);
     long long imm = (long long)in->imm;
     switch (in->op) {
     case JK_RV_INVALID:

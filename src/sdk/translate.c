@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-long jk_tr_index(const jk_tr *tr, uint64_t addr)
+long jk_sdk_tr_index(const jk_tr *tr, uint64_t addr)
 {
     if (addr < tr->text_addr || (addr - tr->text_addr) % 4 != 0)
         return -1;
@@ -103,7 +103,7 @@ static int jk_reg(unsigned x)
 static jk_err jk_tr_fail(jk_tr *tr, size_t i, const char *why)
 {
     char text[64];
-    jk_rv_format(&tr->insns[i], text, sizeof text);
+    jk_sdk_rv_format(&tr->insns[i], text, sizeof text);
     return jk_diag_set(tr->diag, JK_ERR_PARSE, "0x%llx: cannot translate '%s': %s",
                        (unsigned long long)jk_tr_addr(tr, i), text, why);
 }
@@ -331,7 +331,7 @@ static jk_err jk_tr_one(jk_tr *tr, size_t i)
             jk_emit(tr, false, "load_imm r%d, jt(L%llx)", rd, (unsigned long long)tr->hi_target[i]);
             return JK_OK;
         }
-        if (op == JK_RV_AUIPC && !(fl & JK_TR_HAS_HI) && jk_tr_index(tr, addr + (uint64_t)in->imm) >= 0)
+        if (op == JK_RV_AUIPC && !(fl & JK_TR_HAS_HI) && jk_sdk_tr_index(tr, addr + (uint64_t)in->imm) >= 0)
             return jk_tr_fail(tr, i, "computes a code address without a relocation");
         jk_const(tr, rd, op == JK_RV_LUI ? in->imm : (int64_t)(addr + (uint64_t)in->imm));
         return JK_OK;
@@ -452,7 +452,7 @@ static jk_err jk_tr_one(jk_tr *tr, size_t i)
     }
 }
 
-jk_err jk_tr_emit(jk_tr *tr)
+jk_err jk_sdk_tr_emit(jk_tr *tr)
 {
     /* The jump table, in index order (jt_index is assigned in address order). */
     if (tr->jt_count) {

@@ -44,11 +44,11 @@ typedef struct jk_tr {
 
 /* Index of the instruction at address addr in the text, or -1 when addr is
  * not an instruction address of the text. */
-long jk_tr_index(const jk_tr *tr, uint64_t addr);
+long jk_sdk_tr_index(const jk_tr *tr, uint64_t addr);
 
 /* Emit the whole program's assembly into tr->text (analysis already done:
  * flags, hi_target, jt_index). @return JK_OK, JK_ERR_PARSE (with the address
  * and instruction that cannot be translated) or JK_ERR_NOMEM. */
-jk_err jk_tr_emit(jk_tr *tr);
+jk_err jk_sdk_tr_emit(jk_tr *tr);
 
 #endif

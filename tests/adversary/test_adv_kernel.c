@@ -406,7 +406,7 @@ JK_TEST(test_adv_deep_call_nesting)
 
 /* Regression: a zero region resumed from a pause starts from the Data the
  * pause captured; a touch past it made the next pause copy that whole Data
- * (jk_frame_capture), unpaid. Paused and resumed in 2 M-gas slices, each
+ * (jk_kernel_frame_capture), unpaid. Paused and resumed in 2 M-gas slices, each
  * slice copied all the pages of the slices before it: 16 MB more at every
  * resume, past the bound at the 4th (98 bytes/gas at the 11th). The touch
  * past a captured zero region now pays for the copy, as an initialised

@@ -52,7 +52,7 @@ int jk_fuzz_sdk(const uint8_t *data, size_t size)
     uint8_t *out = NULL;
     size_t out_len = 0;
     diag.msg[0] = 0;
-    jk_err err = jk_link_elf(data, size, 4096, 1, &out, &out_len, NULL, NULL, &diag);
+    jk_err err = jk_sdk_link_elf(data, size, 4096, 1, &out, &out_len, NULL, NULL, &diag);
     if (err == JK_OK) {
         jk_pvm_progfile *back = malloc(sizeof *back);
         if (!back || jk_pvm_progfile_parse(out, out_len, back, &diag) != JK_OK)

@@ -31,7 +31,7 @@ bool fx_make(fx *f)
         fprintf(stderr, "%s\n", diag.msg);
         return false;
     }
-    jk_demo_init(&f->demo, 1, &f->spec.spec);
+    jk_devnet_demo_init(&f->demo, 1, &f->spec.spec);
     for (uint32_t i = 0; i < V; i++) {
         jk_devnet_derive_key("validator", 1, i, &f->keys[i]);
         memcpy(f->pks[i], f->keys[i].pk, 32);
@@ -61,7 +61,7 @@ void fx_free(fx *f)
  * new at app 0. */
 size_t fx_gossip(fx *f, uint64_t height, uint32_t transfers)
 {
-    jk_demo_block(&f->demo, &f->genesis.genesis_hash, height, transfers, &f->gossip);
+    jk_devnet_demo_block(&f->demo, &f->genesis.genesis_hash, height, transfers, &f->gossip);
     size_t fresh = 0;
     for (size_t e = 0; e < f->gossip.n; e++) {
         uint8_t *bytes;

@@ -287,7 +287,7 @@ JK_TEST(test_chain_app_prepared_batch_same_outcome)
 {
     static fx f;
     JK_REQUIRE(fx_make(&f));
-    jk_demo_block(&f.demo, &f.genesis.genesis_hash, 1, 12, &f.gossip);
+    jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, 1, 12, &f.gossip);
     enum { MAXB = 64 };
     uint8_t *batch[MAXB];
     size_t lens[MAXB], nb = 0;
@@ -374,7 +374,7 @@ JK_TEST(test_chain_app_verify_runs_once_per_event)
      * verifies them again on the new head (its produce), once. (A block that
      * leaves the state root as it was would not make them verify again: a
      * verify on the same root decides the same.) */
-    jk_demo_block(&f.demo, &f.genesis.genesis_hash, 2, 4, &f.gossip);
+    jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, 2, 4, &f.gossip);
     for (size_t e = 0; e < f.gossip.n; e++) {
         uint8_t *bytes;
         size_t len;
@@ -415,8 +415,8 @@ JK_TEST(test_chain_app_refusal_judged_afresh_after_commit)
     static fx f;
     static jk_gossip next;
     JK_REQUIRE(fx_make(&f));
-    jk_demo_block(&f.demo, &f.genesis.genesis_hash, 1, JK_DEMO_ACCOUNTS, &f.gossip);
-    jk_demo_block(&f.demo, &f.genesis.genesis_hash, 2, 1, &next);
+    jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, 1, JK_DEMO_ACCOUNTS, &f.gossip);
+    jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, 2, 1, &next);
     JK_REQUIRE(next.n >= 1);
     uint8_t *early = NULL;
     size_t elen = 0;

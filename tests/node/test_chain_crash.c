@@ -46,7 +46,7 @@ static bool cc_make(cc_fx *f)
         return false;
     }
     static jk_demo demo;
-    jk_demo_init(&demo, 1, &spec.spec);
+    jk_devnet_demo_init(&demo, 1, &spec.spec);
     for (uint32_t i = 0; i < CC_V; i++) {
         jk_devnet_derive_key("validator", 1, i, &f->keys[i]);
         memcpy(f->pks[i], f->keys[i].pk, 32);

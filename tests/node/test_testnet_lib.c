@@ -25,7 +25,7 @@ JK_TEST(test_testnet_demo_accounts)
     static jk_demo ref;
     jk_chain_spec s0, s1, s2;
     memset(&s0, 0, sizeof s0);
-    jk_demo_init(&ref, 1, &s0);
+    jk_devnet_demo_init(&ref, 1, &s0);
     jk_devnet_demo *d64 = NULL, *d100 = NULL, *bad = NULL;
     JK_REQUIRE(jk_devnet_demo_new(1, &d64) == JK_OK);
     JK_REQUIRE(jk_devnet_demo_new_accounts(1, 100, &d100) == JK_OK);
@@ -183,11 +183,11 @@ JK_TEST(test_testnet_metric_parse)
     const char *page = "# HELP jark_net_bytes_out Frame bytes\n# TYPE jark_net_bytes_out gauge\n"
                        "jark_net_bytes_out_x 7\njark_net_bytes_out 12345\njark_net_frames_out \n";
     double v = 0;
-    JK_CHECK(jk_tnet_metric_parse(page, "jark_net_bytes_out", &v));
+    JK_CHECK(jk_devnet_tnet_metric_parse(page, "jark_net_bytes_out", &v));
     JK_CHECK(v == 12345.0);
-    JK_CHECK(!jk_tnet_metric_parse(page, "jark_net_frames_out", &v));
-    JK_CHECK(!jk_tnet_metric_parse(page, "jark_net_bytes_in", &v));
-    JK_CHECK(!jk_tnet_metric_parse("", "jark_net_bytes_out", &v));
+    JK_CHECK(!jk_devnet_tnet_metric_parse(page, "jark_net_frames_out", &v));
+    JK_CHECK(!jk_devnet_tnet_metric_parse(page, "jark_net_bytes_in", &v));
+    JK_CHECK(!jk_devnet_tnet_metric_parse("", "jark_net_bytes_out", &v));
 }
 
 /* A thread's schedstat line: time on a core, time runnable in a run
@@ -195,29 +195,29 @@ JK_TEST(test_testnet_metric_parse)
 JK_TEST(test_testnet_schedstat_parse)
 {
     uint64_t run = 7, wait = 7;
-    JK_CHECK(jk_tnet_schedstat_parse("436499 4079161 2\n", &run, &wait));
+    JK_CHECK(jk_devnet_tnet_schedstat_parse("436499 4079161 2\n", &run, &wait));
     JK_CHECK_EQ(run, 436499);
     JK_CHECK_EQ(wait, 4079161);
-    JK_CHECK(!jk_tnet_schedstat_parse("436499\n", &run, &wait));
+    JK_CHECK(!jk_devnet_tnet_schedstat_parse("436499\n", &run, &wait));
     JK_CHECK_EQ(run, 0);
     JK_CHECK_EQ(wait, 0);
-    JK_CHECK(!jk_tnet_schedstat_parse("", &run, &wait));
-    JK_CHECK(!jk_tnet_schedstat_parse(NULL, &run, &wait));
+    JK_CHECK(!jk_devnet_tnet_schedstat_parse("", &run, &wait));
+    JK_CHECK(!jk_devnet_tnet_schedstat_parse(NULL, &run, &wait));
 }
 
 JK_TEST(test_testnet_host_cpu_parse)
 {
     uint64_t total = 7, idle = 7;
-    JK_CHECK(jk_tnet_host_cpu_parse("cpu  10 2 30 400 5 6 7 8 9 10\ncpu0 1 1 1 1\n", &total, &idle));
+    JK_CHECK(jk_devnet_tnet_host_cpu_parse("cpu  10 2 30 400 5 6 7 8 9 10\ncpu0 1 1 1 1\n", &total, &idle));
     JK_CHECK_EQ(total, 468);
     JK_CHECK_EQ(idle, 405);
-    JK_CHECK(jk_tnet_host_cpu_parse("cpu 1 2 3 4\n", &total, &idle));
+    JK_CHECK(jk_devnet_tnet_host_cpu_parse("cpu 1 2 3 4\n", &total, &idle));
     JK_CHECK_EQ(total, 10);
     JK_CHECK_EQ(idle, 4);
-    JK_CHECK(!jk_tnet_host_cpu_parse("cpu 1 2 3\n", &total, &idle));
+    JK_CHECK(!jk_devnet_tnet_host_cpu_parse("cpu 1 2 3\n", &total, &idle));
     JK_CHECK_EQ(total, 0);
     JK_CHECK_EQ(idle, 0);
-    JK_CHECK(!jk_tnet_host_cpu_parse("cpu0 1 2 3 4\n", &total, &idle));
-    JK_CHECK(!jk_tnet_host_cpu_parse("", &total, &idle));
-    JK_CHECK(!jk_tnet_host_cpu_parse(NULL, &total, &idle));
+    JK_CHECK(!jk_devnet_tnet_host_cpu_parse("cpu0 1 2 3 4\n", &total, &idle));
+    JK_CHECK(!jk_devnet_tnet_host_cpu_parse("", &total, &idle));
+    JK_CHECK(!jk_devnet_tnet_host_cpu_parse(NULL, &total, &idle));
 }

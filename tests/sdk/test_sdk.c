@@ -298,11 +298,11 @@ JK_TEST(test_sdk_elf_parser_refuses_garbage)
     jk_elf elf;
     jk_diag diag = {{0}};
     static const uint8_t junk[100] = {0x7f, 'E', 'L', 'F', 2, 1};
-    JK_CHECK_EQ(jk_elf_parse(junk, 10, &elf, &diag), JK_ERR_PARSE);
-    JK_CHECK_EQ(jk_elf_parse(junk, sizeof junk, &elf, &diag), JK_ERR_PARSE);
+    JK_CHECK_EQ(jk_sdk_elf_parse(junk, 10, &elf, &diag), JK_ERR_PARSE);
+    JK_CHECK_EQ(jk_sdk_elf_parse(junk, sizeof junk, &elf, &diag), JK_ERR_PARSE);
     JK_CHECK(diag.msg[0] != 0);
     uint8_t *out;
     size_t out_len;
-    JK_CHECK_EQ(jk_link_elf(junk, sizeof junk, 4096, 0, &out, &out_len, NULL, NULL, &diag), JK_ERR_PARSE);
+    JK_CHECK_EQ(jk_sdk_link_elf(junk, sizeof junk, 4096, 0, &out, &out_len, NULL, NULL, &diag), JK_ERR_PARSE);
     JK_CHECK_EQ(jk_sdk_link(junk, sizeof junk, &out, &out_len, NULL, NULL, &diag), JK_ERR_PARSE);
 }

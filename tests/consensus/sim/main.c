@@ -212,7 +212,7 @@ static int bench_chain_sync(uint64_t n)
         return 2;
     }
     static jk_demo demo;
-    jk_demo_init(&demo, 1, &spec.spec);
+    jk_devnet_demo_init(&demo, 1, &spec.spec);
     static jk_keypair keys[CS_V];
     static uint8_t pks[CS_V][32];
     for (uint32_t i = 0; i < CS_V; i++) {
@@ -241,7 +241,7 @@ static int bench_chain_sync(uint64_t n)
     static jk_gossip g;
     size_t events = 0;
     for (uint64_t h = 1; h <= n; h++) {
-        jk_demo_block(&demo, &genesis.genesis_hash, h, 8, &g);
+        jk_devnet_demo_block(&demo, &genesis.genesis_hash, h, 8, &g);
         for (size_t e = 0; e < g.n; e++) {
             uint8_t *b;
             size_t len;
