@@ -173,3 +173,9 @@ test-clang: $(BUILD)/jark $(BUILD)/consensus-sim
 	  echo "gcc = clang: $$run: $$(grep -E 'digest|state root [0-9a-f]{64}' $(BUILD)/cross.log | tail -n 1 | \
 	    sed -E 's/.*(digest|state root)/\1/')"; \
 	done
+
+# Every name libjark.a exports carries its layer's prefix (docs/library.md).
+check-names: $(BUILD)/libjark.a
+	@scripts/check-names.sh $(BUILD)
+test: check-names
+.PHONY: check-names
