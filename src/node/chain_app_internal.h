@@ -40,7 +40,8 @@ struct jk_node_chain_app {
      * a rewind's new kernel starts with it */
     jk_chain_pooled *queue;
     size_t nqueue;
-    /* gossip dedup: sorted event hashes; seen_why[i]: why seen[i] was
+    /* gossip dedup: a hash table of event hashes (chain_app_seen.c; capseen
+     * slots, a power of two, nseen used, an all-zero id = empty); seen_why[i]: why seen[i] was
      * refused when first seen (owned), NULL when it was admitted (pooled,
      * then committed), so that a repeat is told its true reason */
     jk_hash *seen;
@@ -67,7 +68,7 @@ struct jk_node_chain_app {
     unsigned verify_threads;        /* the verify pool's threads for prepare */
 };
 
-/* chain_app_seen.c: index where id is or would go in the sorted seen list. */
+/* chain_app_seen.c: the slot where id is (*found) or would go in the seen table. */
 size_t jk_node_app_seen_find(const jk_node_chain_app *a, const jk_hash *id, bool *found);
 /* Forget every seen event (the reasons are freed). */
 void jk_node_app_seen_clear(jk_node_chain_app *a);

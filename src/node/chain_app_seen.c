@@ -7,6 +7,8 @@
  */
 #include "chain_app_internal.h"
 
+#include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,68 +20,160 @@
  * bytes at most): under 13 MiB when all of them were refused. */
 #define JK_APP_SEEN_MAX 65536u
 
-/* Index where id is or would go in the sorted seen list. */
+/* The seen set is an open-addressing hash table (linear probing, at most
+ * half full): seen[i] the id in slot i, all-zero when the slot is empty (no
+ * event hashes to zero: BLAKE2b-256 has no known preimage of it, and an id
+ * that did would only never count as seen), seen_why[i] its reason. It was
+ * a sorted array: each insert moved half of it, ~0.5 MB at 12,000 ids, which
+ * cost a node more per event than the event's decode, hashing and pool
+ * admission together (docs/bench.md "Admission, session 6"). The slot of
+ * an id is a SipHash of it under a key drawn once per process: the ids are
+ * hashes of what peers send, and a peer that could aim them at one slot
+ * would make every lookup walk its run. Nothing iterates the table in slot
+ * order to decide anything (only to free or to keep the admitted ones), so
+ * its layout decides nothing a block or an answer holds. */
+static pthread_once_t jk_seen_once = PTHREAD_ONCE_INIT;
+static uint8_t jk_seen_key[crypto_shorthash_KEYBYTES];
+
+static void jk_seen_key_init(void)
+{
+    randombytes_buf(jk_seen_key, sizeof jk_seen_key);
+}
+
+static size_t jk_seen_home(const jk_hash *id, size_t cap)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, id->bytes, JK_HASH_SIZE, jk_seen_key);
+    uint64_t v;
+    memcpy(&v, h, sizeof v);
+    return (size_t)v & (cap - 1);
+}
+
+static bool jk_seen_empty(const jk_hash *h)
+{
+    static const jk_hash zero;
+    return memcmp(h->bytes, zero.bytes, JK_HASH_SIZE) == 0;
+}
+
+/* Slot where id is (*found) or would go. */
 size_t jk_node_app_seen_find(const jk_node_chain_app *a, const jk_hash *id, bool *found)
 {
-    size_t lo = 0, hi = a->nseen;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = memcmp(a->seen[mid].bytes, id->bytes, JK_HASH_SIZE);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
     *found = false;
-    return lo;
+    if (a->capseen == 0 || jk_seen_empty(id))
+        return 0;
+    size_t mask = a->capseen - 1;
+    for (size_t i = jk_seen_home(id, a->capseen);; i = (i + 1) & mask) {
+        if (jk_seen_empty(&a->seen[i]))
+            return i;
+        if (memcmp(a->seen[i].bytes, id->bytes, JK_HASH_SIZE) == 0) {
+            *found = true;
+            return i;
+        }
+    }
 }
 
 void jk_node_app_seen_clear(jk_node_chain_app *a)
 {
-    for (size_t i = 0; i < a->nseen; i++)
+    for (size_t i = 0; i < a->capseen; i++) {
         free(a->seen_why[i]);
+        a->seen_why[i] = NULL;
+    }
+    if (a->capseen)
+        memset(a->seen, 0, a->capseen * sizeof *a->seen);
     a->nseen = 0;
+}
+
+/* Empty slot at and close the gap (backward-shift deletion: every id after
+ * it in the run that may move closer to its home moves up). */
+static void jk_seen_remove_at(jk_node_chain_app *a, size_t at)
+{
+    size_t mask = a->capseen - 1, i = at;
+    free(a->seen_why[i]);
+    for (size_t j = (i + 1) & mask; !jk_seen_empty(&a->seen[j]); j = (j + 1) & mask) {
+        size_t k = jk_seen_home(&a->seen[j], a->capseen);
+        /* j's id may fill i when its home k is not cyclically in (i, j] */
+        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (stays)
+            continue;
+        a->seen[i] = a->seen[j];
+        a->seen_why[i] = a->seen_why[j];
+        i = j;
+    }
+    memset(&a->seen[i], 0, sizeof a->seen[i]);
+    a->seen_why[i] = NULL;
+    a->nseen--;
 }
 
 void jk_node_app_seen_forget(jk_node_chain_app *a, const jk_hash *id)
 {
     bool found;
     size_t at = jk_node_app_seen_find(a, id, &found);
-    if (!found)
-        return;
-    free(a->seen_why[at]);
-    memmove(a->seen + at, a->seen + at + 1, (a->nseen - at - 1) * sizeof *a->seen);
-    memmove(a->seen_why + at, a->seen_why + at + 1, (a->nseen - at - 1) * sizeof *a->seen_why);
-    a->nseen--;
+    if (found)
+        jk_seen_remove_at(a, at);
+}
+
+/* Place id (not in the table, a free slot exists) with its reason. */
+static void jk_seen_place(jk_hash *seen, char **why, size_t cap, const jk_hash *id, char *reason)
+{
+    size_t i = jk_seen_home(id, cap);
+    while (!jk_seen_empty(&seen[i]))
+        i = (i + 1) & (cap - 1);
+    seen[i] = *id;
+    why[i] = reason;
+}
+
+/* Move the table's ids into a table of cap slots, keeping the refused ones
+ * only when keep_refused (their reasons are freed otherwise).
+ * @return JK_OK; JK_ERR_NOMEM (the table unchanged). */
+static jk_err jk_seen_rehash(jk_node_chain_app *a, size_t cap, bool keep_refused)
+{
+    jk_hash *s = calloc(cap, sizeof *s);
+    char **w = calloc(cap, sizeof *w);
+    if (!s || !w) {
+        free(s);
+        free(w);
+        return JK_ERR_NOMEM;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < a->capseen; i++) {
+        if (jk_seen_empty(&a->seen[i]))
+            continue;
+        if (a->seen_why[i] && !keep_refused) {
+            free(a->seen_why[i]);
+            continue;
+        }
+        jk_seen_place(s, w, cap, &a->seen[i], a->seen_why[i]);
+        n++;
+    }
+    free(a->seen);
+    free(a->seen_why);
+    a->seen = s;
+    a->seen_why = w;
+    a->capseen = cap;
+    a->nseen = n;
+    return JK_OK;
 }
 
 /* A refusal is verify's answer on one chain state: once the head moves, a
  * later copy of the event is judged afresh (an early nonce may have become
  * valid; outsider5 found a chain whose users could never resend one). The
  * admitted ones stay, to stop echoes. This costs a peer nothing it could not
- * have by sending fresh invalid events, which are verified once each too. */
+ * have by sending fresh invalid events, which are verified once each too.
+ * Without the memory for a fresh table every id is forgotten (the pool and
+ * the chain still refuse a repeat of an admitted one). */
 void jk_node_app_seen_forget_refused(jk_node_chain_app *a)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < a->nseen; i++) {
-        if (a->seen_why[i]) {
-            free(a->seen_why[i]);
-            continue;
-        }
-        a->seen[k] = a->seen[i];
-        a->seen_why[k++] = NULL;
-    }
-    a->nseen = k;
+    if (a->capseen && jk_seen_rehash(a, a->capseen, false) != JK_OK)
+        jk_node_app_seen_clear(a);
 }
 
 /* Remember id as seen: admitted (why NULL) or refused for this reason
  * (copied), replacing what was remembered for it. */
 jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char *why)
 {
+    pthread_once(&jk_seen_once, jk_seen_key_init);
+    if (jk_seen_empty(id))
+        return JK_OK; /* cannot be stored (the empty mark): never seen */
     char *copy = NULL;
     if (why) {
         size_t n = strlen(why) + 1;
@@ -95,27 +189,16 @@ jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char 
         a->seen_why[at] = copy;
         return JK_OK;
     }
-    if (a->nseen >= JK_APP_SEEN_MAX) {
+    if (a->nseen >= JK_APP_SEEN_MAX)
         jk_node_app_seen_clear(a);
-        at = 0;
-    }
-    if (a->nseen == a->capseen) {
-        size_t cap = a->capseen ? 2 * a->capseen : 64;
-        jk_hash *s = realloc(a->seen, cap * sizeof *s);
-        char **w = s ? realloc(a->seen_why, cap * sizeof *w) : NULL;
-        if (s)
-            a->seen = s;
-        if (!w) {
+    if (2 * (a->nseen + 1) > a->capseen) {
+        jk_err err = jk_seen_rehash(a, a->capseen ? 2 * a->capseen : 256, true);
+        if (err != JK_OK) {
             free(copy);
-            return JK_ERR_NOMEM;
+            return err;
         }
-        a->seen_why = w;
-        a->capseen = cap;
     }
-    memmove(a->seen + at + 1, a->seen + at, (a->nseen - at) * sizeof *a->seen);
-    memmove(a->seen_why + at + 1, a->seen_why + at, (a->nseen - at) * sizeof *a->seen_why);
-    a->seen[at] = *id;
-    a->seen_why[at] = copy;
+    jk_seen_place(a->seen, a->seen_why, a->capseen, id, copy);
     a->nseen++;
     return JK_OK;
 }

@@ -28,6 +28,14 @@ jk_err jk_rpc_http_split(const uint8_t *raw, size_t len, int *status, size_t *bo
 jk_err jk_rpc_answer_bounded(const jk_rpc_provider *p, const jk_rpc_parsed *req, size_t budget, char **out,
                              size_t *out_len);
 
+/* jk_rpc_parse's two paths (request.c, request_fast.c): every body through
+ * json-c, and the fast path, which takes only bodies of submit_event
+ * requests in one compact shape (docs/rpc.md "The fast path") and then
+ * fills out exactly as jk_rpc_parse_json would; false (out emptied) for
+ * any other body, or when out of memory. */
+jk_err jk_rpc_parse_json(const uint8_t *body, size_t len, jk_rpc_parsed *out);
+bool jk_rpc_parse_fast(const uint8_t *body, size_t len, jk_rpc_parsed *out);
+
 struct sockaddr_in;
 /* host (numeric IPv4, "localhost", or NULL for 127.0.0.1) and port as an
  * address. @return JK_OK; JK_ERR_INVALID_ARG. */

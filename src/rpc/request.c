@@ -453,7 +453,16 @@ void jk_rpc_parsed_free(jk_rpc_parsed *p)
 
 static bool jk_is_space(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
+/* The whole body through the fast path when it takes it (request_fast.c:
+ * the bulk submit_event shape, the same result), else through json-c. */
 jk_err jk_rpc_parse(const uint8_t *body, size_t len, jk_rpc_parsed *out)
+{
+    if (jk_rpc_parse_fast(body, len, out))
+        return JK_OK;
+    return jk_rpc_parse_json(body, len, out);
+}
+
+jk_err jk_rpc_parse_json(const uint8_t *body, size_t len, jk_rpc_parsed *out)
 {
     memset(out, 0, sizeof *out);
     if (len > (size_t)INT32_MAX)

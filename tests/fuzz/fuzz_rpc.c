@@ -4,10 +4,13 @@
  * tests/rpc/rpc_fake.c. Any crash, leak or sanitizer report is a bug; so is
  * a refusal without a reason or with a code the parser may not give, a
  * valid request whose params break their documented bounds, an answer that
- * is not JSON, or two answers to the same body that differ.
+ * is not JSON, or two answers to the same body that differ; and a body the
+ * fast path (src/rpc/request_fast.c) takes that json-c would read
+ * otherwise: every body goes through both paths, the results compared.
  */
 #include "fuzz_targets.h"
 
+#include "../../src/rpc/internal.h"
 #include "../rpc/rpc_fake.h"
 
 #include <json-c/json.h>
@@ -72,8 +75,45 @@ static void jk_fuzz_rpc_check(const jk_rpc_parsed *p)
     }
 }
 
+static bool jk_fuzz_rpc_id_eq(const jk_rpc_id *a, const jk_rpc_id *b)
+{
+    if (a->kind != b->kind)
+        return false;
+    if (a->kind == JK_RPC_ID_INT)
+        return a->num == b->num;
+    if (a->kind == JK_RPC_ID_STRING)
+        return a->str_len == b->str_len && !memcmp(a->str, b->str, a->str_len);
+    return true;
+}
+
+/* The fast path's result against json-c's for the same body. */
+static void jk_fuzz_rpc_same(const jk_rpc_parsed *f, const jk_rpc_parsed *j)
+{
+    if (f->batch != j->batch || f->count != j->count || f->error_code != j->error_code)
+        jk_fuzz_rpc_fail("fast path: not the body json-c reads");
+    for (size_t i = 0; i < f->count; i++) {
+        const jk_rpc_request *a = &f->requests[i], *b = &j->requests[i];
+        if (!jk_fuzz_rpc_id_eq(&a->id, &b->id) || a->method != b->method ||
+            a->error_code != b->error_code || a->method != JK_RPC_M_SUBMIT_EVENT)
+            jk_fuzz_rpc_fail("fast path: a request json-c reads otherwise");
+        const jk_rpc_event *x = &a->params.submit, *y = &b->params.submit;
+        if (x->endpoint != y->endpoint || x->blob_len != y->blob_len ||
+            memcmp(x->blob, y->blob, x->blob_len) || x->trace_count != y->trace_count ||
+            (x->trace_count && memcmp(x->traces, y->traces, x->trace_count * sizeof *x->traces)))
+            jk_fuzz_rpc_fail("fast path: submit_event params json-c reads otherwise");
+    }
+}
+
 int jk_fuzz_rpc(const uint8_t *data, size_t size)
 {
+    jk_rpc_parsed fast, slow;
+    if (jk_rpc_parse_fast(data, size, &fast)) {
+        if (jk_rpc_parse_json(data, size, &slow) == JK_OK) {
+            jk_fuzz_rpc_same(&fast, &slow);
+            jk_rpc_parsed_free(&slow);
+        }
+        jk_rpc_parsed_free(&fast);
+    }
     static fake_node node;
     static bool ready;
     if (!ready) {

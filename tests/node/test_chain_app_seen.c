@@ -1,0 +1,136 @@
+/*
+ * test_chain_app_seen.c — the chain app's seen set (src/node/chain_app_seen.c,
+ * a hash table since session 6) against a plain model: the same adds,
+ * refusals, forgets, forget-refused passes and the clear at
+ * JK_APP_SEEN_MAX leave the same ids with the same reasons.
+ */
+#include "../test.h"
+
+#include "../../src/node/chain_app_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define MODEL_IDS 3000u
+
+typedef struct model {
+    bool in[MODEL_IDS];
+    int why[MODEL_IDS]; /* 0: admitted, k > 0: refused for reason k */
+} model;
+
+static void id_of(uint32_t k, jk_hash *h)
+{
+    /* ids sharing most of their bytes, so that slots collide in runs */
+    memset(h, 0, sizeof *h);
+    h->bytes[0] = (uint8_t)(k & 7);
+    h->bytes[31] = (uint8_t)(k >> 3);
+    h->bytes[30] = (uint8_t)(k >> 11);
+    h->bytes[5] = 0x5a;
+}
+
+static uint64_t rng(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* Every model id found with its reason, every other id absent. */
+static void same_as_model(const jk_node_chain_app *a, const model *m)
+{
+    size_t count = 0;
+    for (uint32_t k = 0; k < MODEL_IDS; k++) {
+        jk_hash id;
+        id_of(k, &id);
+        bool found;
+        size_t at = jk_node_app_seen_find(a, &id, &found);
+        JK_CHECK_EQ(found, m->in[k]);
+        if (!found || !m->in[k])
+            continue;
+        count++;
+        char want[16];
+        snprintf(want, sizeof want, "r%d", m->why[k]);
+        if (m->why[k])
+            JK_CHECK(a->seen_why[at] && !strcmp(a->seen_why[at], want));
+        else
+            JK_CHECK(a->seen_why[at] == NULL);
+    }
+    JK_CHECK_EQ(a->nseen, count);
+}
+
+JK_TEST(test_chain_app_seen_table_matches_a_model)
+{
+    jk_node_chain_app *a = calloc(1, sizeof *a);
+    model *m = calloc(1, sizeof *m);
+    JK_REQUIRE(a && m);
+    uint64_t s = 0x9e3779b97f4a7c15u;
+    for (int step = 0; step < 40000; step++) {
+        uint32_t k = (uint32_t)(rng(&s) % MODEL_IDS);
+        jk_hash id;
+        id_of(k, &id);
+        unsigned op = (unsigned)(rng(&s) % 16);
+        if (op < 9) { /* admitted, or refused with reason r1..r5 */
+            int why = op < 5 ? 0 : (int)(op - 4);
+            char text[16];
+            snprintf(text, sizeof text, "r%d", why);
+            JK_REQUIRE(jk_node_app_seen_add(a, &id, why ? text : NULL) == JK_OK);
+            m->in[k] = true;
+            m->why[k] = why;
+        } else if (op < 15) {
+            jk_node_app_seen_forget(a, &id);
+            m->in[k] = false;
+        } else if (rng(&s) % 8 == 0) {
+            jk_node_app_seen_forget_refused(a);
+            for (uint32_t j = 0; j < MODEL_IDS; j++)
+                if (m->why[j])
+                    m->in[j] = false;
+        }
+        if (step % 2000 == 0)
+            same_as_model(a, m);
+    }
+    same_as_model(a, m);
+    /* the zero id is never stored (it marks an empty slot) */
+    jk_hash zero = {{0}};
+    bool found;
+    JK_CHECK_EQ(jk_node_app_seen_add(a, &zero, NULL), JK_OK);
+    (void)jk_node_app_seen_find(a, &zero, &found);
+    JK_CHECK(!found);
+    jk_node_app_seen_clear(a);
+    memset(m, 0, sizeof *m);
+    same_as_model(a, m);
+    free(a->seen);
+    free(a->seen_why);
+    free(a);
+    free(m);
+}
+
+JK_TEST(test_chain_app_seen_starts_over_past_its_bound)
+{
+    jk_node_chain_app *a = calloc(1, sizeof *a);
+    JK_REQUIRE(a);
+    jk_hash id;
+    for (uint32_t k = 0; k < 65536u; k++) {
+        memset(&id, 0, sizeof id);
+        memcpy(id.bytes, &k, sizeof k);
+        id.bytes[31] = 1;
+        JK_REQUIRE(jk_node_app_seen_add(a, &id, k % 2 ? "no" : NULL) == JK_OK);
+    }
+    JK_CHECK_EQ(a->nseen, 65536u);
+    bool found;
+    (void)jk_node_app_seen_find(a, &id, &found);
+    JK_CHECK(found);
+    /* the 65,537th: everything before is forgotten */
+    id.bytes[30] = 9;
+    JK_REQUIRE(jk_node_app_seen_add(a, &id, NULL) == JK_OK);
+    JK_CHECK_EQ(a->nseen, 1u);
+    (void)jk_node_app_seen_find(a, &id, &found);
+    JK_CHECK(found);
+    id.bytes[30] = 0;
+    (void)jk_node_app_seen_find(a, &id, &found);
+    JK_CHECK(!found);
+    jk_node_app_seen_clear(a);
+    free(a->seen);
+    free(a->seen_why);
+    free(a);
+}
