@@ -29,6 +29,10 @@
  * sync_cpu (the local import's CPU per block). BENCH_SYNC_BATCH=N: the
  * local import's batch (64; 0 = one commit per block, as a validator);
  * BENCH_SYNC_STRACE=FILE: the full node under `strace -f -c -o FILE`.
+ * BENCH_SYNC_CHAIN=DIR: take the chain from DIR (a `jark testnet --dir`
+ * of an earlier run, kept) instead of making one; with
+ * BENCH_SYNC_LOCAL_ONLY=1 only the local import runs (for callgrind: the
+ * import's instruction counts without the testnet's).
  *
  *   bench_sync JARK [N [E]]
  */
@@ -229,12 +233,16 @@ int main(int argc, char **argv)
         return 2;
     char chain_dir[PATH_MAX], log[PATH_MAX];
     snprintf(chain_dir, sizeof chain_dir, "%s/chain", dir);
+    const char *given = getenv("BENCH_SYNC_CHAIN");
+    bool local_only = given && getenv("BENCH_SYNC_LOCAL_ONLY");
+    if (given)
+        snprintf(chain_dir, sizeof chain_dir, "%s", given);
 
     /* 1. The chain. */
     snprintf(log, sizeof log, "%s/testnet.log", dir);
     const char *tn[] = {jark, "testnet", "--validators", "4", "--blocks", blocks,
                         "--events-per-block", events, "--dir", chain_dir, NULL};
-    if (bs_wait(bs_spawn(tn, log)) != 0) {
+    if (!given && bs_wait(bs_spawn(tn, log)) != 0) {
         fprintf(stderr, "bench_sync: jark testnet failed (see %s)\n", log);
         return 1;
     }
@@ -275,6 +283,30 @@ int main(int argc, char **argv)
     if (err != JK_OK) {
         fprintf(stderr, "bench_sync: genesis: %s\n", diag.msg);
         return 1;
+    }
+
+    if (local_only) {
+        /* the source's height: its archive's top, read through the library */
+        char store[PATH_MAX + 16], ldir[PATH_MAX + 16];
+        snprintf(store, sizeof store, "%s/node-0", chain_dir);
+        snprintf(ldir, sizeof ldir, "%s/local", dir);
+        jk_node_chain_app *a = NULL;
+        if (jk_node_chain_app_open(store, keys[0].secret, &g, &a, &diag) != JK_OK) {
+            fprintf(stderr, "bench_sync: %s\n", diag.msg);
+            return 1;
+        }
+        uint64_t top = jk_node_chain_app_validator(a)->height;
+        jk_node_chain_app_close(a);
+        double secs = 0;
+        long long wb = -1;
+        uint64_t syncs = 0;
+        if (bs_local(store, ldir, &keys[0], &g, top, &secs, &wb, &syncs) != 0)
+            return 1;
+        printf("BENCH sync local: %llu blocks, local import %.0f blocks/s\n",
+               (unsigned long long)top, (double)top / secs);
+        char cmd[PATH_MAX + 16];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        return system(cmd) == 0 ? 0 : 1;
     }
 
     /* 2. The network run. */

@@ -5,9 +5,12 @@
  *
  * A full node runs no consensus machine (the machine signs as a validator
  * index). It asks its peers for the decisions from its next height on
- * (SYNC_REQUEST): at every tick to all of them, and between ticks to the
- * peer known furthest ahead as soon as the last request's batch is used up
- * and a peer is known ahead (peer heights: node.c). A DECISION for exactly
+ * (SYNC_REQUEST): at every tick to all of them, to a peer as soon as it
+ * comes up, and between ticks to the peer known furthest ahead as soon as
+ * the last request's batch is used up and a peer is known ahead (peer
+ * heights: node.c), or that request was answered with a whole batch (the
+ * peer may hold more: a chain standing still sends no votes that would
+ * tell). A DECISION for exactly
  * the next height is taken when its certificate proves the value's id final
  * under the genesis validator set (jk_cons_cert_check: 2f+1 valid
  * precommits of distinct validators) and the application finds the value
@@ -28,9 +31,11 @@
  * Catching up, commits are batched (docs/node.md "Sync commits"): while a
  * peer is known to be ahead, each certified decision's commit joins one
  * store batch (jk_cap_store_batch_begin: one LMDB transaction, each commit a
- * nested all-or-nothing one), which ends — one disk sync — after
- * JK_NODE_SYNC_COMMITS heights, when no peer is known ahead any more, and at
- * every tick. A crash in between leaves the store at the whole height before
+ * nested all-or-nothing one), and so while the rest of a request's batch is
+ * awaited that went out with no peer known ahead; the store batch ends —
+ * one disk sync — after JK_NODE_SYNC_COMMITS heights, when no more is
+ * expected, and at every tick (a peer that answered less than a whole
+ * batch leaves it open until then). A crash in between leaves the store at the whole height before
  * the batch; the node then asks its peers again. A full node sends no vote,
  * so nothing that left it depends on the batched heights.
  *
@@ -98,6 +103,30 @@ bool jk_node_answer_sync(jk_node *n, const jk_net_event *ev)
     return true;
 }
 
+/* Send a SYNC_REQUEST for the next height to `peer` (UINT32_MAX, or a
+ * peer not connected: to every peer) and note what it covers. */
+static void jk_follow_request(jk_node *n, uint32_t peer, uint64_t top)
+{
+    jk_cons_msg msg = {.kind = JK_CONS_MSG_SYNC_REQUEST, .sync_height = n->committed + 1};
+    /* The batch the request covers, as far as the peers are known to have
+     * it: once used up, the next request goes out at once. */
+    uint64_t until = n->committed + JK_CONS_SYNC_BATCH;
+    n->sync_more = until;
+    n->sync_blind = top <= n->committed;
+    if (top > n->committed && top < until)
+        until = top;
+    if (top <= n->committed)
+        until = n->committed + 1;
+    n->sync_until = until;
+    uint8_t *bytes;
+    size_t len;
+    if (jk_cons_msg_encode(&msg, &bytes, &len) != JK_OK)
+        return;
+    if (peer == UINT32_MAX || jk_net_send(n->net, peer, JK_NET_SYNC, bytes, len) != JK_OK)
+        (void)jk_net_broadcast(n->net, JK_NET_SYNC, bytes, len, NULL);
+    free(bytes);
+}
+
 void jk_node_follow_want(jk_node *n, bool force)
 {
     uint32_t best;
@@ -108,27 +137,18 @@ void jk_node_follow_want(jk_node *n, bool force)
         if (jk_follow_flush(n, &why) != JK_OK)
             jk_node_logf(n, 0, "%s", why.msg);
     }
-    if (!force && (top <= n->committed || n->committed < n->sync_until))
-        return;
-    jk_cons_msg msg = {.kind = JK_CONS_MSG_SYNC_REQUEST, .sync_height = n->committed + 1};
-    /* The batch the request covers, as far as the peers are known to have
-     * it: once used up, the next request goes out at once. */
-    uint64_t until = n->committed + JK_CONS_SYNC_BATCH;
-    if (top > n->committed && top < until)
-        until = top;
-    if (top <= n->committed)
-        until = n->committed + 1;
-    n->sync_until = until;
-    uint8_t *bytes;
-    size_t len;
-    if (jk_cons_msg_encode(&msg, &bytes, &len) != JK_OK)
+    /* Between ticks: a peer known ahead once the last request's batch is
+     * used up, or that request answered in full (a peer that sent a whole
+     * batch may hold more, though no vote told: an idle chain's validators
+     * send none). */
+    bool ahead = top > n->committed && n->committed >= n->sync_until;
+    bool more = n->sync_more && n->committed >= n->sync_more;
+    if (!force && !ahead && !more)
         return;
     /* Between ticks one peer answers (the one furthest ahead): a broadcast
      * would bring every batch once per peer. The tick asks everyone, so a
      * peer that lost or ignores the request costs one tick at most. */
-    if (force || best == UINT32_MAX || jk_net_send(n->net, best, JK_NET_SYNC, bytes, len) != JK_OK)
-        (void)jk_net_broadcast(n->net, JK_NET_SYNC, bytes, len, NULL);
-    free(bytes);
+    jk_follow_request(n, force ? UINT32_MAX : best, top);
 }
 
 jk_err jk_node_relay_event(jk_node *n, uint32_t from, const uint8_t *ev, size_t len,
@@ -168,12 +188,16 @@ void jk_node_follow_peer_up(jk_node *n, uint32_t peer)
         uint8_t *bytes;
         size_t blen;
         if (jk_cons_msg_encode(&msg, &bytes, &blen) != JK_OK)
-            return;
+            break;
         jk_err err = jk_net_send(n->net, peer, JK_NET_EVENTS, bytes, blen);
         free(bytes);
         if (err != JK_OK)
-            return;
+            break;
     }
+    /* Ask the peer for the decisions from the next height on at once: a
+     * chain that stands still sends no vote, so nothing else would tell
+     * that the peer is ahead before the tick. */
+    jk_follow_request(n, peer, jk_node_max_peer_height(n, NULL));
 }
 
 static void jk_drop(jk_node *n, uint32_t peer, jk_err err, const char *why)
@@ -203,7 +227,10 @@ static jk_err jk_follow_decision(jk_node *n, const jk_net_event *ev, jk_cons_msg
     uint32_t best;
     uint64_t top = jk_node_max_peer_height(n, &best);
     jk_cap_store *st = jk_follow_store(n);
-    if (st && top > h && (err = jk_cap_store_batch_begin(st, diag)) != JK_OK)
+    /* more to come: a peer known ahead, or the rest of a blind request's
+     * batch (a partial answer leaves the batch open until the tick) */
+    bool more = top > h || (n->sync_blind && h < n->sync_more);
+    if (st && more && (err = jk_cap_store_batch_begin(st, diag)) != JK_OK)
         return err;
     err = jk_node_commit(n, h, msg->decision.value, msg->decision.value_len, &msg->decision.cert);
     if (err != JK_OK)
@@ -212,7 +239,7 @@ static jk_err jk_follow_decision(jk_node *n, const jk_net_event *ev, jk_cons_msg
     jk_cap_store_stats stats = {0};
     if (st)
         jk_cap_store_stats_get(st, &stats);
-    if (top <= h || stats.in_batch >= JK_NODE_SYNC_COMMITS) {
+    if (!more || stats.in_batch >= JK_NODE_SYNC_COMMITS) {
         if ((err = jk_follow_flush(n, diag)) != JK_OK)
             return err;
     }

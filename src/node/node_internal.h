@@ -33,6 +33,11 @@ struct jk_node {
     uint64_t height_start_ms;
     uint64_t next_tick_ms;        /* a full node's next SYNC_REQUEST */
     uint64_t sync_until;          /* full node: the last height its request covers */
+    /* full node: the last height of the whole batch (JK_CONS_SYNC_BATCH)
+     * its last request could bring; once committed, the peer may hold more
+     * and the next request goes out at once (follow.c) */
+    uint64_t sync_more;
+    bool sync_blind;              /* that request went out with no peer known ahead */
     /* Peers' committed heights, by transport peer index (0: not known),
      * learnt from signed votes (docs/node.md "Syncing"); cleared when the
      * peer goes down. */

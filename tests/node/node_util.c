@@ -41,6 +41,7 @@ void tn_genesis(uint8_t tag, jk_hash *out)
 typedef struct tn_app {
     jk_node_archive *a;
     uint32_t n;
+    uint64_t max_height;    /* 0: no limit */
     jk_hash genesis;
     uint8_t *dec;           /* the decision lent to the machine */
     jk_cons_cert cert;
@@ -61,6 +62,8 @@ static uint32_t tn_proposer(void *ctx, uint64_t h, uint32_t r)
 static jk_err tn_get_value(void *ctx, uint64_t h, uint32_t r, uint8_t **v, size_t *len)
 {
     tn_app *app = ctx;
+    if (app->max_height && h > app->max_height)
+        return JK_ERR_NODE_HEIGHT; /* the chain stops here */
     uint8_t *b = malloc(TN_VALUE);
     if (!b)
         return JK_ERR_NOMEM;
@@ -127,13 +130,15 @@ static void tn_on_signal(int sig)
     tn_stop_flag = 1;
 }
 
-/* JK_TEST_NODE="i n dir port0,port1,... rpc tag verbose validators" */
+/* JK_TEST_NODE="i n dir port0,port1,... rpc tag verbose validators tick
+ * max_height idle" */
 static int tn_child(const char *spec)
 {
-    unsigned i, n, rpc, tag, verbose, vals;
+    unsigned i, n, rpc, tag, verbose, vals, tick, idle;
+    unsigned long long max_height;
     char dir[256], ports[256];
-    if (sscanf(spec, "%u %u %255s %255s %u %u %u %u", &i, &n, dir, ports, &rpc, &tag, &verbose,
-               &vals) != 8 ||
+    if (sscanf(spec, "%u %u %255s %255s %u %u %u %u %u %llu %u", &i, &n, dir, ports, &rpc, &tag,
+               &verbose, &vals, &tick, &max_height, &idle) != 11 ||
         n > TN_MAX || i >= n || vals == 0 || vals > n)
         return 2;
     uint16_t port[TN_MAX];
@@ -154,7 +159,7 @@ static int tn_child(const char *spec)
         tn_key(k, sk, keys[k]);
     memcpy(vs.keys, keys, (size_t)vals * 32);
     tn_key(i, sk, pk);
-    tn_app app = {.n = vals};
+    tn_app app = {.n = vals, .max_height = max_height};
     tn_genesis((uint8_t)tag, &app.genesis);
     jk_diag diag = {{0}};
     char adir[300];
@@ -191,6 +196,13 @@ static int tn_child(const char *spec)
         .log = tn_log,
         .verbose = (int)verbose,
     };
+    if (tick)
+        cfg.timeouts.tick_ms = tick;
+    if (idle) {
+        const uint32_t hour = 3600u * 1000u;
+        cfg.timeouts = (jk_cons_timeouts){.propose_ms = hour, .prevote_ms = hour,
+                                          .precommit_ms = hour, .tick_ms = hour};
+    }
     jk_net_limits_default(&cfg.net.limits);
     cfg.net.limits.backoff_min_ms = 50;
     cfg.net.limits.backoff_max_ms = 500;
@@ -250,8 +262,9 @@ bool tn_start(tn_cluster *c, uint32_t i)
         snprintf(ports + l, sizeof ports - l, "%s%u", k ? "," : "", c->port[k]);
     }
     const char *v = getenv("JK_TEST_NODE_VERBOSE");
-    snprintf(env, sizeof env, "%u %u %s %s %u %u %d %u", i, c->n, c->dir, ports, c->rpc[i],
-             c->genesis_tag[i], v ? atoi(v) : -1, c->validators);
+    snprintf(env, sizeof env, "%u %u %s %s %u %u %d %u %u %llu %u", i, c->n, c->dir, ports,
+             c->rpc[i], c->genesis_tag[i], v ? atoi(v) : -1, c->validators, c->tick_ms[i],
+             (unsigned long long)c->max_height[i], c->idle[i] ? 1u : 0u);
     pid_t pid = fork();
     if (pid < 0)
         return false;

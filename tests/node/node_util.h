@@ -32,6 +32,13 @@ typedef struct tn_cluster {
     uint8_t genesis_tag[TN_MAX];    /* another tag: another genesis */
     uint16_t port[TN_MAX], rpc[TN_MAX];
     pid_t pid[TN_MAX];              /* 0: not running */
+    /* Per node, read at tn_start (0: the defaults): the node's tick; the
+     * highest height it proposes (a validator proposes nothing above it:
+     * the chain stops there); idle: every timeout an hour, so that a
+     * validator of a chain that stopped sends no vote at all. */
+    uint32_t tick_ms[TN_MAX];
+    uint64_t max_height[TN_MAX];
+    bool idle[TN_MAX];
 } tn_cluster;
 
 /* Pick free ports and a fresh directory; start nothing. */
