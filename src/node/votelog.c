@@ -9,31 +9,51 @@
  * a validator wrote ~3.4 of them per height, its largest sync count. An
  * append of 95 bytes and one fdatasync is the least a durable record costs.
  *
- * Format:
- *   header, 8 bytes: "jkvlog01" (the format version is its last two bytes);
- *   then one unit per append: count u8 (1..JK_NODE_VOTELOG_GROUP) ‖ count ×
- *   the record's canonical encoding (87 bytes, jk_cons_record_encode:
- *   height, round, step, id(v) signed, valid round, the lock) ‖ checksum:
- *   BLAKE2b-64 of the count and the records. One record: 96 bytes.
- *   or a proof of lock (PERSIST_POL, which replaces the one before): 0xFF ‖
- *   len u32 LE (1..JK_NODE_VOTELOG_POL_MAX) ‖ the bytes ‖ BLAKE2b-64 of
- *   the marker, the length and the bytes.
+ * Format (version 02, "jkvlog02"; docs/node.md "The signed-vote log"):
+ *   header, 8 bytes: "jkvlog02" (the format version is its last two bytes);
+ *   then one unit per append:
+ *     unit header, 13 bytes: count u8 (0..JK_NODE_VOTELOG_GROUP) ‖ pol_len
+ *       u32 LE (0..JK_NODE_VOTELOG_POL_MAX; count and pol_len not both 0)
+ *       ‖ BLAKE2b-64 of those 5 bytes;
+ *     body: the proof of lock (PERSIST_POL, which replaces the one before;
+ *       pol_len bytes) ‖ count × the record's canonical encoding (87 bytes,
+ *       jk_cons_record_encode: height, round, step, id(v) signed, valid
+ *       round, the lock) ‖ BLAKE2b-64 of the unit header and the body.
+ *   One record alone: 108 bytes.
+ * Why a checksum of its own for the unit header: the header's count and
+ * length say where the unit ends. Unchecked (format 01), a count or length
+ * damaged upwards in the middle of the file made its unit seem to run to
+ * the end, read as a torn tail, and the synced appends after it were
+ * silently dropped. With it, a length is either trusted or known damaged.
  * An append is one unit, written with one write() and one fdatasync: the
  * votes a loop turn signs share that sync. Records are strictly increasing
  * in (height, round, step): the machine persists only what is above its
  * last record (jk_sign_allowed), and append refuses anything else.
  *
- * Recovery (jk_node_votelog_decode, strict): a torn tail — a last unit
- * shorter than its count says, or one that fills the file to its end but
- * whose checksum fails, which is what a crash inside the append's write
- * leaves, or a tail of zero bytes (the size grew, the data did not land)
- * — is ignored with a note, and the log is rewritten with the latest
+ * Recovery (jk_node_votelog_decode, strict). A torn tail is what a crash
+ * inside the last append's write leaves, and only that: the last unit,
+ * incomplete, with nothing valid after it —
+ *   - fewer bytes left than a unit header;
+ *   - a whole unit header that claims more bytes than are left;
+ *   - a unit that ends exactly at the file's end with a bad body checksum;
+ *   - a unit header with a bad checksum (a tail of zero bytes is one: the
+ *     size grew, the data did not land), when no more than one append's
+ *     bytes are left and no whole valid unit starts anywhere after it.
+ * It is ignored with a note, and the log is rewritten with the latest
  * height's whole records and the last proof of lock (a rename, never a
  * truncate in place): the torn append's fdatasync never returned, so none
  * of its votes left. Anything else that is wrong (a bad header, a bad unit
- * with bytes after it, a bad count or length, records out of order)
- * refuses the log with JK_ERR_NODE_VOTE_LOG: a validator must not guess
- * what it signed.
+ * with bytes after it, a damaged unit header with more than one append's
+ * bytes or a valid unit after it, a count or length out of range, records
+ * out of order) refuses the log with JK_ERR_NODE_VOTE_LOG, naming the
+ * append and its offset: a validator must not forget what it signed. (A
+ * bad body checksum in the very last unit cannot be told from a torn
+ * write; it is the one damage read as a torn tail, with any damage to
+ * the last unit's header.)
+ *
+ * Format 01 ("jkvlog01": count u8 or 0xFF ‖ len u32 for a proof of lock,
+ * the body, BLAKE2b-64; no header checksum) is still read, by its own
+ * decoder, and migrated: open rewrites it whole in format 02 at once.
  *
  * Bound: the log is rewritten (the latest height's records and the last
  * proof of lock to votes.log.tmp, synced, renamed over votes.log, the
@@ -43,25 +63,27 @@
  * the last rewrite (at least JK_VLOG_ROTATE_BYTES). Only the latest
  * height's records and the last proof of lock are ever read back.
  */
-#include "jark/node.h"
+#include "votelog_internal.h"
 
 #include "jark/bytes.h"
 #include "jark/crypto.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define JK_VLOG_MAGIC "jkvlog01"
-#define JK_VLOG_HEADER 8
-#define JK_VLOG_SUM 8
-#define JK_VLOG_UNIT(n) (1 + (size_t)(n) * JK_CONS_RECORD_SIZE + JK_VLOG_SUM)
-#define JK_VLOG_POL 0xFF
-#define JK_VLOG_POL_UNIT(len) (5 + (size_t)(len) + JK_VLOG_SUM)
+#define JK_VLOG_MAGIC "jkvlog02"
+#define JK_VLOG_HEADER JK_NODE_VLOG_HEADER
+#define JK_VLOG_SUM JK_NODE_VLOG_SUM
+#define JK_VLOG_UHDR (5 + JK_VLOG_SUM) /* a unit's header: count, pol_len, their checksum */
+#define JK_VLOG_UNIT(n, pol_len) \
+    (JK_VLOG_UHDR + (size_t)(pol_len) + (size_t)(n) * JK_CONS_RECORD_SIZE + JK_VLOG_SUM)
+#define JK_VLOG_UNIT_MAX JK_VLOG_UNIT(JK_NODE_VOTELOG_GROUP, JK_NODE_VOTELOG_POL_MAX)
 #define JK_VLOG_ROTATE_BYTES ((size_t)1 << 20)
 /* what open reads at most: past this the file is not one this code wrote */
 #define JK_VLOG_FILE_MAX (4 * (JK_NODE_VOTELOG_POL_MAX + JK_VLOG_ROTATE_BYTES))
@@ -80,7 +102,7 @@ struct jk_node_votelog {
     char note[192];
 };
 
-static int jk_hrs_cmp(const jk_cons_record *a, const jk_cons_record *b)
+int jk_node_vlog_hrs_cmp(const jk_cons_record *a, const jk_cons_record *b)
 {
     if (a->height != b->height)
         return a->height < b->height ? -1 : 1;
@@ -91,44 +113,54 @@ static int jk_hrs_cmp(const jk_cons_record *a, const jk_cons_record *b)
     return 0;
 }
 
-/* One append's unit at out (JK_VLOG_UNIT(n) bytes). */
-static void jk_vlog_encode(const jk_cons_record *recs, size_t n, uint8_t *out)
+/* One append's unit at out (JK_VLOG_UNIT(n, pol_len) bytes): the proof of
+ * lock (pol_len 0: none) and n records. */
+static void jk_vlog_encode(const jk_cons_record *recs, size_t n, const uint8_t *pol, size_t pol_len,
+                           uint8_t *out)
 {
     out[0] = (uint8_t)n;
+    jk_put_u32le(out + 1, (uint32_t)pol_len);
+    (void)jk_crypto_blake2b(out, 5, out + 5, JK_VLOG_SUM);
+    uint8_t *p = out + JK_VLOG_UHDR;
+    if (pol_len)
+        memcpy(p, pol, pol_len);
+    p += pol_len;
     for (size_t i = 0; i < n; i++)
-        jk_cons_record_encode(&recs[i], out + 1 + i * JK_CONS_RECORD_SIZE);
-    size_t body = 1 + n * JK_CONS_RECORD_SIZE;
+        jk_cons_record_encode(&recs[i], p + i * JK_CONS_RECORD_SIZE);
+    size_t body = JK_VLOG_UNIT(n, pol_len) - JK_VLOG_SUM;
     (void)jk_crypto_blake2b(out, body, out + body, JK_VLOG_SUM);
 }
 
-/* Is the unit's checksum (after its body bytes) right? */
-static bool jk_vlog_sum_ok(const uint8_t *unit, size_t body)
+/* Is the checksum after p[0..len) right? */
+static bool jk_vlog_sum_ok(const uint8_t *p, size_t len)
 {
     uint8_t sum[JK_VLOG_SUM];
-    (void)jk_crypto_blake2b(unit, body, sum, sizeof sum);
-    return memcmp(sum, unit + body, JK_VLOG_SUM) == 0;
+    (void)jk_crypto_blake2b(p, len, sum, sizeof sum);
+    return memcmp(sum, p + len, JK_VLOG_SUM) == 0;
 }
 
-/* A proof of lock's unit at out (JK_VLOG_POL_UNIT(len) bytes). */
-static void jk_vlog_encode_pol(const uint8_t *pol, size_t len, uint8_t *out)
+/* The unit header at p (JK_VLOG_UHDR bytes): its checksum right? its count
+ * and proof-of-lock length. */
+static bool jk_vlog_uhdr(const uint8_t *p, size_t *n, size_t *pol_len)
 {
-    out[0] = JK_VLOG_POL;
-    jk_put_u32le(out + 1, (uint32_t)len);
-    memcpy(out + 5, pol, len);
-    (void)jk_crypto_blake2b(out, 5 + len, out + 5 + len, JK_VLOG_SUM);
+    *n = p[0];
+    *pol_len = jk_get_u32le(p + 1);
+    return jk_vlog_sum_ok(p, 5);
 }
 
-static bool jk_all_zero_bytes(const uint8_t *p, size_t n)
+/* Does a whole valid unit (both checksums right, in range, inside the
+ * bytes) start at bytes[off]? */
+static bool jk_vlog_unit_at(const uint8_t *bytes, size_t len, size_t off)
 {
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
+    size_t n, pol_len;
+    if (len - off < JK_VLOG_UHDR || !jk_vlog_uhdr(bytes + off, &n, &pol_len) || n > JK_NODE_VOTELOG_GROUP ||
+        pol_len > JK_NODE_VOTELOG_POL_MAX || (n == 0 && pol_len == 0))
+        return false;
+    size_t size = JK_VLOG_UNIT(n, pol_len);
+    return size <= len - off && jk_vlog_sum_ok(bytes + off, size - JK_VLOG_SUM);
 }
 
-/* Keep r as the latest height's next record (a higher height starts a new
- * list). */
-static jk_err jk_latest_push(jk_cons_record **list, size_t *n, size_t *cap, const jk_cons_record *r)
+jk_err jk_node_vlog_latest_push(jk_cons_record **list, size_t *n, size_t *cap, const jk_cons_record *r)
 {
     if (*n && (*list)[*n - 1].height != r->height)
         *n = 0;
@@ -142,6 +174,39 @@ static jk_err jk_latest_push(jk_cons_record **list, size_t *n, size_t *cap, cons
     }
     (*list)[(*n)++] = *r;
     return JK_OK;
+}
+
+/* Refuse the log: free what out holds, say which append, where, and why. */
+static jk_err jk_vlog_refuse(jk_node_votelog_view *out, jk_diag *diag, size_t unit, size_t off, const char *fmt,
+                             ...) __attribute__((format(printf, 5, 6)));
+static jk_err jk_vlog_refuse(jk_node_votelog_view *out, jk_diag *diag, size_t unit, size_t off, const char *fmt,
+                             ...)
+{
+    jk_node_votelog_view_free(out);
+    char what[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG,
+                       "vote log: append %zu (offset %zu) %s: refused, a validator must not forget what it signed",
+                       unit, off, what);
+}
+
+/* The unit at bytes[off] has a bad header checksum: is it the torn last
+ * append (true), or damage in the middle (false, *next: a whole valid unit
+ * found after it, or 0 when too many bytes follow)? */
+static bool jk_vlog_torn_header(const uint8_t *bytes, size_t len, size_t off, size_t *next)
+{
+    *next = 0;
+    if (len - off > JK_VLOG_UNIT_MAX)
+        return false; /* more than one append's bytes: not one torn write */
+    for (size_t q = off + 1; q + JK_VLOG_UHDR <= len; q++)
+        if (jk_vlog_unit_at(bytes, len, q)) {
+            *next = q;
+            return false;
+        }
+    return true;
 }
 
 jk_err jk_node_votelog_decode(const uint8_t *bytes, size_t len, jk_node_votelog_view *out,
@@ -158,71 +223,74 @@ jk_err jk_node_votelog_decode(const uint8_t *bytes, size_t len, jk_node_votelog_
     }
     if (memcmp(bytes, JK_VLOG_MAGIC, 6) != 0)
         return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG, "vote log: not a vote log (bad magic)");
+    if (memcmp(bytes, "jkvlog01", JK_VLOG_HEADER) == 0)
+        return jk_node_votelog_decode_v1(bytes, len, out, diag);
     if (memcmp(bytes, JK_VLOG_MAGIC, JK_VLOG_HEADER) != 0)
-        return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG, "vote log: format version '%c%c', this jark reads '%s'",
+        return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG,
+                           "vote log: format version '%c%c', this jark reads '01' (migrating it) and '%s'",
                            bytes[6], bytes[7], &JK_VLOG_MAGIC[6]);
     size_t off = JK_VLOG_HEADER, cap = 0, unit = 0;
     out->valid_len = JK_VLOG_HEADER;
     jk_cons_record prev = {0};
     while (off < len) {
         const uint8_t *p = bytes + off;
-        size_t n = p[0], left = len - off, size = JK_VLOG_UNIT(n), body = size - JK_VLOG_SUM;
+        size_t left = len - off, n, pol_len, next;
         unit++;
-        if (jk_all_zero_bytes(p, left)) {
-            out->torn = true; /* the file grew, the last append's data did not land */
+        if (left < JK_VLOG_UHDR) {
+            out->torn = true; /* not even a unit header: the last append, cut short */
             break;
         }
-        if (n == JK_VLOG_POL) {
-            if (left < 5) {
-                out->torn = true;
+        if (!jk_vlog_uhdr(p, &n, &pol_len)) {
+            if (jk_vlog_torn_header(bytes, len, off, &next)) {
+                out->torn = true; /* a torn write, or the size grew and the data did not land */
                 break;
             }
-            size_t plen = jk_get_u32le(p + 1);
-            if (plen == 0 || plen > JK_NODE_VOTELOG_POL_MAX) {
-                jk_node_votelog_view_free(out);
-                return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG,
-                                   "vote log: append %zu (offset %zu): a proof of lock of %zu bytes", unit, off,
-                                   plen);
-            }
-            size = JK_VLOG_POL_UNIT(plen);
-            body = size - JK_VLOG_SUM;
-        } else if (n == 0 || n > JK_NODE_VOTELOG_GROUP) {
-            jk_node_votelog_view_free(out);
-            return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG, "vote log: append %zu (offset %zu) counts %zu records",
-                               unit, off, n);
+            if (next)
+                return jk_vlog_refuse(out, diag, unit, off,
+                                      "has a corrupt header (checksum) and a whole append follows at offset %zu",
+                                      next);
+            return jk_vlog_refuse(out, diag, unit, off,
+                                  "has a corrupt header (checksum) and %zu bytes follow it, more than one append",
+                                  left);
         }
-        if (size > left || !jk_vlog_sum_ok(p, body)) {
-            if (size >= left) {
-                out->torn = true; /* the last append, cut short by a crash */
+        if (n > JK_NODE_VOTELOG_GROUP || pol_len > JK_NODE_VOTELOG_POL_MAX || (n == 0 && pol_len == 0))
+            return jk_vlog_refuse(out, diag, unit, off, "counts %zu records and a proof of lock of %zu bytes", n,
+                                  pol_len);
+        size_t size = JK_VLOG_UNIT(n, pol_len);
+        if (size > left) {
+            out->torn = true; /* its header is sound: the last append, cut short by a crash */
+            break;
+        }
+        if (!jk_vlog_sum_ok(p, size - JK_VLOG_SUM)) {
+            if (size == left) {
+                out->torn = true; /* the last append, its write not all landed */
                 break;
             }
-            jk_node_votelog_view_free(out);
-            return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG,
-                               "vote log: append %zu (offset %zu) is corrupt (checksum) and %zu bytes follow it",
-                               unit, off, left - size);
+            return jk_vlog_refuse(out, diag, unit, off, "is corrupt (checksum) and %zu bytes follow it",
+                                  left - size);
         }
-        if (n == JK_VLOG_POL) {
-            out->pol_off = off + 5;
-            out->pol_len = size - 5 - JK_VLOG_SUM;
-            n = 0;
+        if (pol_len) {
+            out->pol_off = off + JK_VLOG_UHDR;
+            out->pol_len = pol_len;
         }
+        const uint8_t *rec = p + JK_VLOG_UHDR + pol_len;
         for (size_t i = 0; i < n; i++) {
             jk_cons_record r;
             jk_diag why = {{0}};
-            if (jk_cons_record_decode(p + 1 + i * JK_CONS_RECORD_SIZE, JK_CONS_RECORD_SIZE, &r, &why) != JK_OK ||
+            if (jk_cons_record_decode(rec + i * JK_CONS_RECORD_SIZE, JK_CONS_RECORD_SIZE, &r, &why) != JK_OK ||
                 !r.present) {
                 jk_node_votelog_view_free(out);
-                return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG, "vote log: append %zu, record %zu: %s", unit,
-                                   i + 1, why.msg[0] ? why.msg : "an empty record");
+                return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG, "vote log: append %zu (offset %zu), record %zu: %s",
+                                   unit, off, i + 1, why.msg[0] ? why.msg : "an empty record");
             }
-            if (out->records > 0 && jk_hrs_cmp(&prev, &r) >= 0) {
+            if (out->records > 0 && jk_node_vlog_hrs_cmp(&prev, &r) >= 0) {
                 jk_node_votelog_view_free(out);
                 return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG,
-                                   "vote log: height %llu round %u step %u (append %zu) is not above the record "
-                                   "before it",
-                                   (unsigned long long)r.height, r.round, r.step, unit);
+                                   "vote log: height %llu round %u step %u (append %zu, offset %zu) is not above "
+                                   "the record before it",
+                                   (unsigned long long)r.height, r.round, r.step, unit, off);
             }
-            if (jk_latest_push(&out->latest, &out->nlatest, &cap, &r) != JK_OK) {
+            if (jk_node_vlog_latest_push(&out->latest, &out->nlatest, &cap, &r) != JK_OK) {
                 jk_node_votelog_view_free(out);
                 return JK_ERR_NOMEM;
             }
@@ -277,22 +345,26 @@ static jk_err jk_sync_dir(const char *dir, jk_diag *diag)
 static jk_err jk_vlog_rewrite(jk_node_votelog *l, const jk_cons_record *recs, size_t n, const uint8_t *pol,
                               size_t pol_len, jk_diag *diag)
 {
-    size_t len = JK_VLOG_HEADER + (pol_len ? JK_VLOG_POL_UNIT(pol_len) : 0);
-    for (size_t i = 0; i < n; i += JK_NODE_VOTELOG_GROUP)
-        len += JK_VLOG_UNIT(n - i < JK_NODE_VOTELOG_GROUP ? n - i : JK_NODE_VOTELOG_GROUP);
+    /* the first unit carries the proof of lock and up to a group of
+     * records, each further one a group */
+    size_t len = JK_VLOG_HEADER, k = n < JK_NODE_VOTELOG_GROUP ? n : JK_NODE_VOTELOG_GROUP;
+    if (n || pol_len)
+        len += JK_VLOG_UNIT(k, pol_len);
+    for (size_t i = k; i < n; i += JK_NODE_VOTELOG_GROUP)
+        len += JK_VLOG_UNIT(n - i < JK_NODE_VOTELOG_GROUP ? n - i : JK_NODE_VOTELOG_GROUP, 0);
     uint8_t *buf = malloc(len);
     if (!buf)
         return JK_ERR_NOMEM;
     memcpy(buf, JK_VLOG_MAGIC, JK_VLOG_HEADER);
     size_t off = JK_VLOG_HEADER;
-    if (pol_len) {
-        jk_vlog_encode_pol(pol, pol_len, buf + off);
-        off += JK_VLOG_POL_UNIT(pol_len);
+    if (n || pol_len) {
+        jk_vlog_encode(recs, k, pol, pol_len, buf + off);
+        off += JK_VLOG_UNIT(k, pol_len);
     }
-    for (size_t i = 0; i < n; i += JK_NODE_VOTELOG_GROUP) {
-        size_t k = n - i < JK_NODE_VOTELOG_GROUP ? n - i : JK_NODE_VOTELOG_GROUP;
-        jk_vlog_encode(recs + i, k, buf + off);
-        off += JK_VLOG_UNIT(k);
+    for (size_t i = k; i < n; i += JK_NODE_VOTELOG_GROUP) {
+        size_t g = n - i < JK_NODE_VOTELOG_GROUP ? n - i : JK_NODE_VOTELOG_GROUP;
+        jk_vlog_encode(recs + i, g, NULL, 0, buf + off);
+        off += JK_VLOG_UNIT(g, 0);
     }
     jk_err err = JK_OK;
     int fd = open(l->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -394,13 +466,17 @@ jk_err jk_node_votelog_open(const char *dir, jk_node_votelog **out, jk_diag *dia
             memcpy(l->pol, bytes + v.pol_off, v.pol_len);
         l->pol_len = l->pol ? v.pol_len : 0;
     }
+    /* format 01 (an earlier jark's): rewritten in 02 at once */
+    bool migrate = len >= JK_VLOG_HEADER && memcmp(bytes, "jkvlog01", JK_VLOG_HEADER) == 0;
     free(bytes);
     if (err == JK_OK) {
         if (v.torn)
             snprintf(l->note, sizeof l->note,
                      "votes.log: a torn last append (%zu bytes) was ignored and cut off: its votes "
-                     "never left", len - v.valid_len);
-        if (fd < 0 || v.valid_len < JK_VLOG_HEADER || v.torn) {
+                     "never left%s", len - v.valid_len, migrate ? "; migrated from format 01 to 02" : "");
+        else if (migrate)
+            snprintf(l->note, sizeof l->note, "votes.log: migrated from format 01 to 02");
+        if (fd < 0 || v.valid_len < JK_VLOG_HEADER || v.torn || migrate) {
             /* new, or cut back to its whole records: rewrite it whole (a
              * truncate in place could itself be torn by a crash) */
             err = jk_vlog_rewrite(l, l->latest, l->nlatest, l->pol, l->pol_len, diag);
@@ -444,25 +520,22 @@ jk_err jk_node_votelog_append_turn(jk_node_votelog *l, const jk_cons_record *rec
         return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG, "vote log: an earlier append failed: reopen the log");
     for (size_t i = 0; i < n; i++) {
         const jk_cons_record *prev = i ? &recs[i - 1] : l->nlatest ? &l->latest[l->nlatest - 1] : NULL;
-        if (!recs[i].present || (prev && jk_hrs_cmp(prev, &recs[i]) >= 0))
+        if (!recs[i].present || (prev && jk_node_vlog_hrs_cmp(prev, &recs[i]) >= 0))
             return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG,
                                "vote log: record at height %llu round %u step %u is not above the last",
                                (unsigned long long)recs[i].height, recs[i].round, recs[i].step);
     }
-    /* the one write: the proof of lock's unit, then the records' */
-    size_t len = (pol_len ? JK_VLOG_POL_UNIT(pol_len) : 0) + (n ? JK_VLOG_UNIT(n) : 0);
+    /* the one write: one unit, the proof of lock and the records */
+    size_t len = JK_VLOG_UNIT(n, pol_len);
     uint8_t *buf = malloc(len), *copy = pol_len ? malloc(pol_len) : NULL;
     if (!buf || (pol_len && !copy)) {
         free(buf);
         free(copy);
         return JK_ERR_NOMEM;
     }
-    if (pol_len) {
+    if (pol_len)
         memcpy(copy, pol, pol_len);
-        jk_vlog_encode_pol(pol, pol_len, buf);
-    }
-    if (n)
-        jk_vlog_encode(recs, n, buf + (pol_len ? JK_VLOG_POL_UNIT(pol_len) : 0));
+    jk_vlog_encode(recs, n, pol, pol_len, buf);
     /* what the log keeps in memory after the append: the latest height's
      * records (a copy of the list: on failure the old one stays) */
     size_t nlatest = l->nlatest, cap = nlatest + n;
@@ -476,7 +549,7 @@ jk_err jk_node_votelog_append_turn(jk_node_votelog *l, const jk_cons_record *rec
         memcpy(latest, l->latest, nlatest * sizeof *latest);
     bool new_height = n && (!nlatest || latest[nlatest - 1].height != recs[0].height);
     for (size_t i = 0; i < n; i++)
-        (void)jk_latest_push(&latest, &nlatest, &cap, &recs[i]); /* fits: no realloc */
+        (void)jk_node_vlog_latest_push(&latest, &nlatest, &cap, &recs[i]); /* fits: no realloc */
     jk_err err;
     if ((new_height && l->records >= JK_NODE_VOTELOG_ROTATE) || jk_vlog_full(l, len))
         err = jk_vlog_rewrite(l, latest, nlatest, pol_len ? copy : l->pol, pol_len ? pol_len : l->pol_len, diag);

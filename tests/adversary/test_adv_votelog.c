@@ -4,8 +4,10 @@
  * cut at every byte offset, every byte of a whole append flipped, length
  * fields at and past their bound. The decoder must never return a record
  * that is not one of the log's whole appends, must keep exactly the whole
- * appends before a cut, and must allocate no more than a small multiple of
- * the bytes it reads (counting allocator, adv_alloc.h).
+ * appends before a cut, must refuse — naming the offset — any damage before
+ * the last append (format 02: a unit header carries its own checksum), and
+ * must allocate no more than a small multiple of the bytes it reads
+ * (counting allocator, adv_alloc.h).
  */
 #include "../test.h"
 #include "adv_alloc.h"
@@ -22,29 +24,35 @@ static jk_cons_record av_rec(uint64_t h, uint32_t r, uint8_t s, uint8_t v)
     return rec;
 }
 
-/* A unit of n records at out (the format of src/node/votelog.c). */
-static size_t av_unit(const jk_cons_record *recs, size_t n, uint8_t *out)
+/* A unit (format 02, src/node/votelog.c) at out: a proof of lock of
+ * pol_len bytes of value b (its length field `claim`: pol_len for a whole
+ * one) and n records; count is the count field written (n for a whole
+ * one). The unit header's checksum is right for what is written. */
+static size_t av_unit_ex(const jk_cons_record *recs, size_t n, uint8_t count, size_t pol_len, uint32_t claim,
+                         uint8_t b, uint8_t *out)
 {
-    out[0] = (uint8_t)n;
-    for (size_t i = 0; i < n; i++)
-        jk_cons_record_encode(&recs[i], out + 1 + i * JK_CONS_RECORD_SIZE);
-    size_t body = 1 + n * JK_CONS_RECORD_SIZE;
-    JK_CHECK_EQ(jk_crypto_blake2b(out, body, out + body, 8), JK_OK);
-    return body + 8;
-}
-
-/* A proof-of-lock unit of `len` bytes (value b) at out; `claim` is the
- * length field written (len for a whole one). */
-static size_t av_pol(size_t len, uint32_t claim, uint8_t b, uint8_t *out)
-{
-    out[0] = 0xFF;
+    out[0] = count;
     out[1] = (uint8_t)claim;
     out[2] = (uint8_t)(claim >> 8);
     out[3] = (uint8_t)(claim >> 16);
     out[4] = (uint8_t)(claim >> 24);
-    memset(out + 5, b, len);
-    JK_CHECK_EQ(jk_crypto_blake2b(out, 5 + len, out + 5 + len, 8), JK_OK);
-    return 5 + len + 8;
+    JK_CHECK_EQ(jk_crypto_blake2b(out, 5, out + 5, 8), JK_OK);
+    memset(out + 13, b, pol_len);
+    for (size_t i = 0; i < n; i++)
+        jk_cons_record_encode(&recs[i], out + 13 + pol_len + i * JK_CONS_RECORD_SIZE);
+    size_t body = 13 + pol_len + n * JK_CONS_RECORD_SIZE;
+    JK_CHECK_EQ(jk_crypto_blake2b(out, body, out + body, 8), JK_OK);
+    return body + 8;
+}
+
+static size_t av_unit(const jk_cons_record *recs, size_t n, uint8_t *out)
+{
+    return av_unit_ex(recs, n, (uint8_t)n, 0, 0, 0, out);
+}
+
+static size_t av_pol(size_t len, uint32_t claim, uint8_t b, uint8_t *out)
+{
+    return av_unit_ex(NULL, 0, 0, len, claim, b, out);
 }
 
 /* The test log: header, 2 records at height 4, a proof of lock of 100
@@ -65,7 +73,7 @@ static void av_log_make(av_log *g)
     g->recs[3] = av_rec(5, 0, 1, 2);
     g->recs[4] = av_rec(5, 0, 2, 2);
     g->recs[5] = av_rec(5, 1, 0, 3);
-    memcpy(g->bytes, "jkvlog01", 8);
+    memcpy(g->bytes, "jkvlog02", 8);
     size_t off = 8, r = 0;
     off += av_unit(&g->recs[0], 2, g->bytes + off);
     r += 2;
@@ -128,43 +136,94 @@ JK_TEST(test_adv_votelog_every_cut_keeps_the_whole_appends)
     }
 }
 
+/* Every bit flip before the last append is refused with the damaged
+ * append's offset in the message; one inside the last append is the one
+ * damage that reads as a torn tail (a torn write looks the same), and then
+ * only that append is dropped. Format 01 read 7 of these flips (count
+ * bytes, a length's high bits) as a torn tail and dropped the synced
+ * appends after them. */
 JK_TEST(test_adv_votelog_flipped_byte_never_invents_a_record)
 {
     av_log g;
     av_log_make(&g);
     uint8_t bad[sizeof g.bytes];
-    size_t refused = 0, dropped = 0;
+    size_t refused = 0, torn = 0;
     for (size_t at = 0; at < g.len; at++)
-        for (int bit = 0; bit < 8; bit += 3) {
+        for (int bit = 0; bit < 8; bit++) {
             memcpy(bad, g.bytes, g.len);
             bad[at] ^= (uint8_t)(1u << bit);
             jk_node_votelog_view v;
             jk_diag diag = {{0}};
             jk_err err = jk_node_votelog_decode(bad, g.len, &v, &diag);
-            if (err != JK_OK) {
-                JK_CHECK_EQ(err, JK_ERR_NODE_VOTE_LOG);
-                JK_CHECK(diag.msg[0] != 0);
+            size_t unit = 0; /* the append the flip is in (0: the file header) */
+            for (size_t i = 0; i < g.nunits; i++)
+                if (at >= (i ? g.bounds[i - 1] : 8))
+                    unit = i + 1;
+            if (at < 8)
+                unit = 0;
+            if (unit < g.nunits) {
+                /* before the last append: refused, naming where */
+                if (err != JK_ERR_NODE_VOTE_LOG)
+                    jk_test_fail(__FILE__, __LINE__, "byte %zu bit %d: %s", at, bit,
+                                 err == JK_OK ? "accepted" : "another code");
+                if (unit > 0) {
+                    char where[32];
+                    snprintf(where, sizeof where, "(offset %zu)", unit > 1 ? g.bounds[unit - 2] : (size_t)8);
+                    if (!strstr(diag.msg, where))
+                        jk_test_fail(__FILE__, __LINE__, "byte %zu bit %d: '%s' lacks '%s'", at, bit, diag.msg,
+                                     where);
+                }
                 refused++;
-                continue;
+            } else {
+                /* in the last append: a torn tail, the appends before it kept */
+                JK_CHECK_EQ(err, JK_OK);
+                JK_CHECK(v.torn);
+                JK_CHECK_EQ(v.valid_len, g.bounds[g.nunits - 2]);
+                JK_CHECK_EQ(v.records, g.recs_before[g.nunits - 2]);
+                for (size_t i = 0; i < v.nlatest; i++)
+                    JK_CHECK(av_known(&g, &v.latest[i]));
+                torn++;
             }
-            /* accepted: only as a torn tail, and then only whole records
-             * of the log, in order */
-            JK_CHECK(v.torn);
-            JK_CHECK(v.records <= 6);
-            for (size_t i = 0; i < v.nlatest; i++)
-                JK_CHECK(av_known(&g, &v.latest[i]));
-            if (v.records < 6 && at < g.bounds[2])
-                dropped++; /* a corrupt middle taken for a torn tail: see below */
             jk_node_votelog_view_free(&v);
         }
-    JK_CHECK(refused > 0);
-    /* A count byte or proof-of-lock length in the middle raised so that its
-     * unit runs past the file's end reads as the torn last append: the
-     * appends after it (synced) are dropped, not refused. That is the
-     * format's limit (a torn append's length field is all there is to
-     * go by); this pins how many of the bit flips tried do it (7: the
-     * count bytes and the length field's high bits), so a change is seen. */
-    JK_CHECK_EQ(dropped, 7);
+    JK_CHECK_EQ(refused, 8 * g.bounds[g.nunits - 2]);
+    JK_CHECK_EQ(torn, 8 * (g.len - g.bounds[g.nunits - 2]));
+}
+
+/* A unit header damaged with more than one append's bytes after it (no
+ * torn write leaves that) is refused without a scan; the same header
+ * damaged with a valid append after it is refused naming the append
+ * found; with nothing valid after it, it is a torn write. */
+JK_TEST(test_adv_votelog_damaged_header_far_from_the_end)
+{
+    av_log g;
+    av_log_make(&g);
+    size_t big = 8 + 100 + (4u << 20) + (200u << 10);
+    uint8_t *buf = calloc(1, big);
+    JK_REQUIRE(buf);
+    memcpy(buf, g.bytes, g.bounds[0]);
+    buf[g.bounds[0] - 1] ^= 1; /* the body sum of the first: with the zeros after it, refused */
+    jk_node_votelog_view v;
+    jk_diag diag = {{0}};
+    JK_CHECK_EQ(jk_node_votelog_decode(buf, big, &v, &diag), JK_ERR_NODE_VOTE_LOG);
+    JK_CHECK(strstr(diag.msg, "(offset 8) is corrupt") != NULL);
+    /* the first unit whole, then a zeroed header and 4.2 MB of zeros */
+    buf[g.bounds[0] - 1] ^= 1;
+    JK_CHECK_EQ(jk_node_votelog_decode(buf, big, &v, &diag), JK_ERR_NODE_VOTE_LOG);
+    JK_CHECK(strstr(diag.msg, "more than one append") != NULL);
+    /* a valid append 1000 bytes on, after zeros: refused, naming it */
+    size_t at = g.bounds[0] + 1000;
+    av_unit(&g.recs[2], 1, buf + at);
+    JK_CHECK_EQ(jk_node_votelog_decode(buf, at + 108, &v, &diag), JK_ERR_NODE_VOTE_LOG);
+    char want[64];
+    snprintf(want, sizeof want, "a whole append follows at offset %zu", at);
+    JK_CHECK(strstr(diag.msg, want) != NULL);
+    /* without it: a torn write, what is before it kept */
+    JK_CHECK_EQ(jk_node_votelog_decode(buf, g.bounds[0] + 1000, &v, &diag), JK_OK);
+    JK_CHECK(v.torn);
+    JK_CHECK_EQ(v.valid_len, g.bounds[0]);
+    jk_node_votelog_view_free(&v);
+    free(buf);
 }
 
 JK_TEST(test_adv_votelog_length_fields_at_their_bound)
@@ -195,11 +254,19 @@ JK_TEST(test_adv_votelog_length_fields_at_their_bound)
     JK_CHECK_EQ(v.records, 2);
     jk_node_votelog_view_free(&v);
     JK_CHECK(adv_allocated() - before <= 3 * 4096);
-    /* counts 0 and 17 in the middle: refused */
+    /* counts 0 (without a proof of lock) and 17, their header checksum
+     * right: refused, naming the counts; flipped with the checksum not
+     * redone: a corrupt header */
     for (int c = 0; c < 2; c++) {
+        memcpy(buf, g.bytes, 8);
+        off = 8 + av_unit_ex(g.recs, c ? 2 : 0, c ? JK_NODE_VOTELOG_GROUP + 1 : 0, 0, 0, 0, buf + 8);
+        memcpy(buf + off, g.bytes + g.bounds[0], g.len - g.bounds[0]);
+        JK_CHECK_EQ(jk_node_votelog_decode(buf, off + g.len - g.bounds[0], &v, &diag), JK_ERR_NODE_VOTE_LOG);
+        JK_CHECK(strstr(diag.msg, c ? "counts 17 records" : "counts 0 records") != NULL);
         memcpy(buf, g.bytes, g.len);
         buf[8] = c ? JK_NODE_VOTELOG_GROUP + 1 : 0;
         JK_CHECK_EQ(jk_node_votelog_decode(buf, g.len, &v, &diag), JK_ERR_NODE_VOTE_LOG);
+        JK_CHECK(strstr(diag.msg, "(offset 8) has a corrupt header") != NULL);
     }
     /* records out of order across appends: refused */
     memcpy(buf, g.bytes, 8);

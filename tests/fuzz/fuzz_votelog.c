@@ -1,7 +1,7 @@
 /* fuzz_votelog.c — the signed-vote log's decoder (src/node/votelog.c,
- * jk_node_votelog_decode) over arbitrary file contents: it must answer
- * JK_OK or JK_ERR_NODE_VOTE_LOG with a message, never crash or read out of
- * bounds; what it accepts must be strictly increasing (height, round, step)
+ * jk_node_votelog_decode; formats 02 and 01) over arbitrary file contents:
+ * it must answer JK_OK or JK_ERR_NODE_VOTE_LOG with a message, never crash
+ * or read out of bounds; what it accepts must be strictly increasing (height, round, step)
  * within the bytes it keeps, its proof of lock inside them, and keeping
  * those bytes alone must decode to the same records and proof of lock with
  * nothing torn. */

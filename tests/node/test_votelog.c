@@ -9,6 +9,7 @@
  */
 #include "../test.h"
 
+#include "jark/crypto.h"
 #include "jark/node.h"
 
 #include <fcntl.h>
@@ -94,8 +95,8 @@ JK_TEST(test_votelog_reopens_with_the_latest_height)
     char dir[64];
     vl_tmpdir(dir, sizeof dir);
     vl_three_appends(dir);
-    /* header 8 + (1 + 2·87 + 8) + 2 × (1 + 87 + 8) */
-    JK_CHECK_EQ(vl_size(dir), 8 + 183 + 2 * 96);
+    /* header 8 + (13 + 2·87 + 8) + 2 × (13 + 87 + 8) */
+    JK_CHECK_EQ(vl_size(dir), 8 + 195 + 2 * 108);
     jk_node_votelog *l;
     jk_diag diag = {{0}};
     JK_REQUIRE(jk_node_votelog_open(dir, &l, &diag) == JK_OK);
@@ -124,7 +125,7 @@ JK_TEST(test_votelog_reopens_with_the_latest_height)
     JK_CHECK_EQ(jk_node_votelog_syncs(l), syncs + 1);
     r = jk_node_votelog_latest(l, &n);
     JK_CHECK_EQ(n, 1);
-    JK_CHECK_EQ(vl_size(dir), 8 + 183 + 3 * 96);
+    JK_CHECK_EQ(vl_size(dir), 8 + 195 + 3 * 108);
     jk_node_votelog_close(l);
     vl_rmdir(dir);
 }
@@ -156,7 +157,7 @@ JK_TEST(test_votelog_ignores_a_torn_last_append)
         if (n == 1)
             JK_CHECK_EQ(r[0].step, 1); /* the precommit's append was torn */
         /* cut off: rewritten with the latest height's whole records */
-        JK_CHECK_EQ(vl_size(dir), 8 + 96);
+        JK_CHECK_EQ(vl_size(dir), 8 + 108);
         /* appends go on after the cut, and read back */
         jk_cons_record pc = vl_rec(5, 0, 2, 4);
         JK_CHECK_EQ(jk_node_votelog_append(l, &pc, 1, NULL), JK_OK);
@@ -184,10 +185,11 @@ JK_TEST(test_votelog_refuses_a_corrupt_middle_and_garbage)
         uint8_t to;
         const char *why; /* in the message */
     } cases[] = {
-        {8 + 20, 0x55, "corrupt"},       /* inside the first append */
-        {8 + 183 + 10, 0x01, "corrupt"}, /* inside the second */
-        {8 + 183, 0, "counts 0"},        /* the second's count */
-        {8 + 183, 200, "counts 200"},
+        {8 + 20, 0x55, "(offset 8) is corrupt"},                /* inside the first append */
+        {8 + 195 + 20, 0x01, "(offset 203) is corrupt"},        /* inside the second */
+        {8 + 195 + 10, 0x01, "(offset 203) has a corrupt header"}, /* the second's header checksum */
+        {8 + 195, 0, "(offset 203) has a corrupt header"},      /* the second's count */
+        {8 + 195, 200, "(offset 203) has a corrupt header"},
         {0, 'J', "not a vote log"},     /* magic */
         {7, '9', "format version"},     /* another version */
     };
@@ -208,9 +210,9 @@ JK_TEST(test_votelog_refuses_a_corrupt_middle_and_garbage)
     jk_node_votelog_view v;
     jk_diag diag = {{0}};
     memcpy(bad, buf, 8);
-    memcpy(bad + 8, buf + 8 + 183, 96);     /* height 5 prevote */
-    memcpy(bad + 8 + 96, buf + 8, 183);     /* then height 4 */
-    JK_CHECK_EQ(jk_node_votelog_decode(bad, 8 + 96 + 183, &v, &diag), JK_ERR_NODE_VOTE_LOG);
+    memcpy(bad + 8, buf + 8 + 195, 108);    /* height 5 prevote */
+    memcpy(bad + 8 + 108, buf + 8, 195);    /* then height 4 */
+    JK_CHECK_EQ(jk_node_votelog_decode(bad, 8 + 108 + 195, &v, &diag), JK_ERR_NODE_VOTE_LOG);
     JK_CHECK(strstr(diag.msg, "not above") != NULL);
     JK_CHECK(v.latest == NULL);
     /* random garbage of every length up to 400 bytes: an answer, never a crash */
@@ -221,7 +223,7 @@ JK_TEST(test_votelog_refuses_a_corrupt_middle_and_garbage)
             bad[k] = (uint8_t)(x >> 16);
         }
         if (n >= 8 && (n & 1))
-            memcpy(bad, "jkvlog01", 8);
+            memcpy(bad, n & 2 ? "jkvlog01" : "jkvlog02", 8);
         jk_err err = jk_node_votelog_decode(bad, n, &v, NULL);
         JK_CHECK(err == JK_OK || err == JK_ERR_NODE_VOTE_LOG);
         if (err == JK_OK)
@@ -247,7 +249,7 @@ JK_TEST(test_votelog_rotates_at_its_bound)
     }
     /* at most ROTATE - 1 records of older heights and the current height's */
     JK_CHECK(most <= JK_NODE_VOTELOG_ROTATE + 1);
-    JK_CHECK(vl_size(dir) <= 8 + (long)(JK_NODE_VOTELOG_ROTATE + 1) * 96);
+    JK_CHECK(vl_size(dir) <= 8 + (long)(JK_NODE_VOTELOG_ROTATE + 1) * 108);
     jk_node_votelog_close(l);
     JK_REQUIRE(jk_node_votelog_open(dir, &l, NULL) == JK_OK);
     size_t n;
@@ -347,7 +349,7 @@ JK_TEST(test_votelog_takes_over_an_old_stores_records)
         free(pol);
         jk_node_archive_close(a);
     }
-    JK_CHECK_EQ(vl_size(dir), 8 + 183 + 5 + 4 + 8);
+    JK_CHECK_EQ(vl_size(dir), 8 + (13 + 2 * 87 + 8) + (13 + 4 + 8));
     /* and gone from the table */
     JK_REQUIRE(jk_cap_store_open(dir, NULL, &st, NULL) == JK_OK);
     JK_REQUIRE(jk_cap_store_table(st, "vote", &vote, NULL) == JK_OK);
@@ -530,7 +532,7 @@ JK_TEST(test_votelog_keeps_the_last_proof_of_lock)
     jk_node_votelog_close(l);
     uint8_t buf[4096];
     size_t len = vl_read(dir, buf, sizeof buf);
-    JK_CHECK_EQ(len, 8 + (5 + 5 + 8) + 96 + (5 + 7 + 8));
+    JK_CHECK_EQ(len, 8 + (13 + 5 + 87 + 8) + (13 + 7 + 8)); /* an append is one unit */
     JK_REQUIRE(jk_node_votelog_open(dir, &l, NULL) == JK_OK);
     size_t plen, n;
     const uint8_t *pol = jk_node_votelog_pol(l, &plen);
@@ -552,7 +554,7 @@ JK_TEST(test_votelog_keeps_the_last_proof_of_lock)
     jk_node_votelog_view v;
     jk_diag diag = {{0}};
     JK_CHECK_EQ(jk_node_votelog_decode(bad, len, &v, &diag), JK_ERR_NODE_VOTE_LOG);
-    JK_CHECK(strstr(diag.msg, "proof of lock") != NULL);
+    JK_CHECK(strstr(diag.msg, "(offset 8) has a corrupt header") != NULL);
     /* 40 proofs of lock of 200 KB: the file stays within 2 MiB-ish */
     JK_REQUIRE(jk_node_votelog_open(dir, &l, NULL) == JK_OK);
     uint8_t *big = calloc(1, 200 << 10);
@@ -571,5 +573,64 @@ JK_TEST(test_votelog_keeps_the_last_proof_of_lock)
     JK_CHECK(plen == (200 << 10) && pol[0] == 39);
     jk_node_votelog_close(l);
     free(big);
+    vl_rmdir(dir);
+}
+
+/* A log of format 01 (an earlier jark's: no unit header checksum) is read
+ * with its own rules and rewritten in format 02 at open, nothing lost. */
+JK_TEST(test_votelog_migrates_format_01)
+{
+    char dir[64];
+    vl_tmpdir(dir, sizeof dir);
+    uint8_t buf[1024];
+    memcpy(buf, "jkvlog01", 8);
+    size_t off = 8;
+    /* two records at height 7 (count ‖ records ‖ BLAKE2b-64) */
+    jk_cons_record two[2] = {vl_rec(7, 0, 1, 3), vl_rec(7, 0, 2, 3)};
+    buf[off] = 2;
+    jk_cons_record_encode(&two[0], buf + off + 1);
+    jk_cons_record_encode(&two[1], buf + off + 1 + JK_CONS_RECORD_SIZE);
+    JK_REQUIRE(jk_crypto_blake2b(buf + off, 1 + 2 * JK_CONS_RECORD_SIZE, buf + off + 1 + 2 * JK_CONS_RECORD_SIZE,
+                                 8) == JK_OK);
+    off += 1 + 2 * JK_CONS_RECORD_SIZE + 8;
+    /* a proof of lock (0xFF ‖ len u32 ‖ bytes ‖ BLAKE2b-64) */
+    buf[off] = 0xFF;
+    buf[off + 1] = 4, buf[off + 2] = buf[off + 3] = buf[off + 4] = 0;
+    memcpy(buf + off + 5, "lock", 4);
+    JK_REQUIRE(jk_crypto_blake2b(buf + off, 9, buf + off + 9, 8) == JK_OK);
+    off += 17;
+    vl_write(dir, buf, off);
+    jk_node_votelog *l;
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_node_votelog_open(dir, &l, &diag) == JK_OK);
+    JK_CHECK(strstr(jk_node_votelog_note(l), "migrated from format 01") != NULL);
+    size_t n, plen;
+    const jk_cons_record *r = jk_node_votelog_latest(l, &n);
+    JK_CHECK(n == 2 && r[1].height == 7 && r[1].step == 2);
+    const uint8_t *pol = jk_node_votelog_pol(l, &plen);
+    JK_CHECK(plen == 4 && !memcmp(pol, "lock", 4));
+    jk_cons_record next = vl_rec(8, 0, 0, 4);
+    JK_CHECK_EQ(jk_node_votelog_append(l, &next, 1, NULL), JK_OK);
+    jk_node_votelog_close(l);
+    /* format 02 now: one unit (the lock, the two records), then the append */
+    size_t len = vl_read(dir, buf, sizeof buf);
+    JK_CHECK_EQ(len, 8 + (13 + 4 + 2 * 87 + 8) + 108);
+    JK_CHECK(!memcmp(buf, "jkvlog02", 8));
+    JK_REQUIRE(jk_node_votelog_open(dir, &l, &diag) == JK_OK);
+    JK_CHECK_EQ(jk_node_votelog_note(l)[0], 0);
+    r = jk_node_votelog_latest(l, &n);
+    JK_CHECK(n == 1 && r[0].height == 8);
+    jk_node_votelog_close(l);
+    /* a torn format 01 log: migrated, the torn append dropped */
+    vl_write(dir, buf, 0);
+    memcpy(buf, "jkvlog01", 8);
+    buf[8] = 1;
+    jk_cons_record_encode(&two[0], buf + 9);
+    vl_write(dir, buf, 8 + 40);
+    JK_REQUIRE(jk_node_votelog_open(dir, &l, &diag) == JK_OK);
+    JK_CHECK(strstr(jk_node_votelog_note(l), "torn") != NULL);
+    JK_CHECK(strstr(jk_node_votelog_note(l), "migrated") != NULL);
+    jk_node_votelog_close(l);
+    JK_CHECK_EQ(vl_size(dir), 8);
     vl_rmdir(dir);
 }

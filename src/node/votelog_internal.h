@@ -1,0 +1,26 @@
+/*
+ * votelog_internal.h — what the signed-vote log's two decoders share
+ * (src/node/votelog.c: format 02, written and read; votelog_v1.c: format
+ * 01, read only, to migrate a log an earlier jark wrote).
+ */
+#ifndef JK_NODE_VOTELOG_INTERNAL_H
+#define JK_NODE_VOTELOG_INTERNAL_H
+
+#include "jark/node.h"
+
+#define JK_NODE_VLOG_HEADER 8 /* "jkvlog" ‖ the format version, two digits */
+#define JK_NODE_VLOG_SUM 8    /* BLAKE2b-64 */
+
+/* -1, 0, 1 as a is below, equal to, above b in (height, round, step). */
+int jk_node_vlog_hrs_cmp(const jk_cons_record *a, const jk_cons_record *b);
+/* Keep r as the latest height's next record (a higher height starts a new
+ * list). @return JK_OK; JK_ERR_NOMEM. */
+jk_err jk_node_vlog_latest_push(jk_cons_record **list, size_t *n, size_t *cap, const jk_cons_record *r);
+/* Decode bytes[0..len) (len >= 8, starting "jkvlog01") as format 01, with
+ * the rules it always had (docs/node.md): a torn tail is a last unit
+ * shorter than its count or length says, or one filling the file whose
+ * checksum fails, or a zero tail. out as jk_node_votelog_decode.
+ * @return JK_OK; JK_ERR_NODE_VOTE_LOG; JK_ERR_NOMEM. */
+jk_err jk_node_votelog_decode_v1(const uint8_t *bytes, size_t len, jk_node_votelog_view *out, jk_diag *diag);
+
+#endif
