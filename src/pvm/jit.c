@@ -141,6 +141,7 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
         goto fail;
     cc.jump_code = jit->jump_code;
     jk_allocate(&cc);
+    jk_pvm_jit_stack_choose(&cc);
     jk_pvm_jit_emit_routines(&cc);
     jit->trampoline = 16;
 

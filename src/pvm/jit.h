@@ -34,6 +34,12 @@ enum {
 typedef struct jk_jit_ctx {
     uint64_t regs[JK_PVM_REGS];     /* the two unmapped always; the rest when spilled */
     int64_t gas;
+    /* The stack TLB (jit_stack.c): one private writable page, the one the
+     * stack pointer's access groups last used; emptied with the TLBs. */
+    struct {
+        uint64_t addr;              /* the page's guest address, or JK_JIT_TLB_EMPTY */
+        uint64_t base;              /* its host buffer */
+    } stack_tlb;
     /* Direct-mapped TLBs, indexed by page number mod JK_JIT_TLB_SIZE: for
      * loads (readable pages) and for stores (private writable pages). */
     struct {

@@ -25,6 +25,8 @@
 #define CTX_LOOP_BIAS ((int32_t)offsetof(jk_jit_ctx, loop_bias))
 #define CTX_LOOP_DELTA ((int32_t)offsetof(jk_jit_ctx, loop_delta))
 #define CTX_LOOP_K ((int32_t)offsetof(jk_jit_ctx, loop_k))
+#define CTX_STACK_ADDR ((int32_t)offsetof(jk_jit_ctx, stack_tlb.addr))
+#define CTX_STACK_BASE ((int32_t)offsetof(jk_jit_ctx, stack_tlb.base))
 #define CTX_TLB_R_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_r[0].addr))
 #define CTX_TLB_R_BASE ((int32_t)offsetof(jk_jit_ctx, tlb_r[0].base))
 #define CTX_TLB_W_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_w[0].addr))
@@ -89,6 +91,10 @@ typedef struct jk_late {
     uint32_t done;        /* group: where the fast copy continues */
     uint32_t cost;        /* out of gas: the cost to give back */
     int kind;             /* JK_LATE_* */
+    /* group through the stack register (jit_stack.c): its check's span, */
+    uint32_t span;        /* whether it stores, and where its fast copy */
+    uint32_t back;        /* starts (the stack TLB's miss path returns there) */
+    bool write, stack;
 } jk_late;
 
 typedef struct jk_cc {
@@ -109,6 +115,7 @@ typedef struct jk_cc {
     jk_late *late;            /* out-of-line code, emitted before the stubs */
     size_t late_count, late_cap;
     uint8_t *no_entry;        /* per instruction: a run may not start here (jit_range.c) */
+    int stack_reg;            /* the guest stack pointer (jit_stack.c), or −1 */
 } jk_cc;
 
 static inline jk_x64_rm jk_opnd(const jk_cc *c, unsigned g)
@@ -210,6 +217,8 @@ void jk_pvm_jit_emit_routines(jk_cc *c);
 void jk_pvm_jit_addr(jk_cc *c, int base, uint64_t imm);
 /* The same into rcx, where guest memory accesses take their address. */
 void jk_pvm_jit_maddr(jk_cc *c, int base, uint64_t imm);
+/* The same into host register r. */
+void jk_pvm_jit_addr_to(jk_cc *c, uint8_t r, int base, uint64_t imm);
 /* Load n bytes at the address in rcx into guest register ra (sx: signed). */
 void jk_pvm_jit_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx);
 /* Store n bytes of guest register vreg (or the constant vimm when vreg < 0)
@@ -284,6 +293,17 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t i, uint32_t *last);
 
 /* jit_group.c: a group's one-by-one copy, out of line (from jk_pvm_jit_emit_late). */
 void jk_pvm_jit_group_slow(jk_cc *c, const jk_late *l);
+/* jit_stack.c: choose c->stack_reg, the register whose access groups use
+ * the stack TLB (once per program, linear). */
+void jk_pvm_jit_stack_choose(jk_cc *c);
+/* jit_stack.c: the stack TLB check of [ω_base + off, + span) (one page,
+ * private writable); on a hit rdx = the host address of its first byte.
+ * Returns the miss jump's rel32 field; *back is where the hit continues. */
+size_t jk_pvm_jit_stack_probe(jk_cc *c, unsigned base, uint32_t off, uint32_t span, uint32_t *back);
+/* jit_stack.c: a stack group's miss path (from jk_pvm_jit_emit_late): the
+ * ordinary TLBs, refilling the stack TLB; returns the rel32 field of the
+ * jump to take when they miss too (to the group's one-by-one copy). */
+size_t jk_pvm_jit_stack_miss(jk_cc *c, const jk_late *l);
 /* jit_ctl.c: record one piece of out-of-line code. */
 void jk_pvm_jit_add_late(jk_cc *c, const jk_late *l);
 /* jit_ctl.c: emit the recorded out-of-line code (after all instructions). */

@@ -168,7 +168,13 @@ void jk_pvm_jit_emit_late(jk_cc *c)
         /* a copy: emitting may record more (the array may move) */
         const jk_late late = c->late[k], *l = &late;
         if (l->kind == JK_LATE_GROUP) {
-            jk_pvm_jit_group_slow(c, l);
+            jk_late g = *l;
+            if (l->stack) { /* the stack TLB missed: the ordinary TLBs first */
+                if (!x_reserve(&c->b, 128))
+                    return;
+                g.at = (uint32_t)jk_pvm_jit_stack_miss(c, l);
+            }
+            jk_pvm_jit_group_slow(c, &g);
             continue;
         }
         jk_x64_buf *b = &c->b;

@@ -206,9 +206,18 @@ bool jk_pvm_jit_group_only(jk_cc *c, uint32_t i, uint32_t *last)
     *last = g.last;
     jk_x64_buf *b = &c->b;
     /* the check: [base + addr_off, + span) inside one page the TLB holds */
-    jk_pvm_jit_maddr(c, (int)g.base, g.addr_off);
-    size_t miss = jk_pvm_jit_tlb_probe(c, g.span, g.write);
-    x_alu_r_rm(b, ALU_ADD, true, X_RDX, X_REG(X_RCX));
+    jk_late l = {0};
+    size_t miss;
+    if ((int)g.base == c->stack_reg) { /* the stack TLB (jit_stack.c) */
+        miss = jk_pvm_jit_stack_probe(c, g.base, g.addr_off, g.span, &l.back);
+        l.stack = true;
+        l.span = g.span;
+        l.write = g.write;
+    } else {
+        jk_pvm_jit_maddr(c, (int)g.base, g.addr_off);
+        miss = jk_pvm_jit_tlb_probe(c, g.span, g.write);
+        x_alu_r_rm(b, ALU_ADD, true, X_RDX, X_REG(X_RCX));
+    }
     /* fast copy */
     for (uint32_t k = g.first; k <= g.last; k++) {
         if (!x_reserve(b, JK_JIT_INSN_BOUND))
@@ -224,7 +233,6 @@ bool jk_pvm_jit_group_only(jk_cc *c, uint32_t i, uint32_t *last)
         if (b->len - start > JK_JIT_INSN_BOUND)
             b->oom = true;
     }
-    jk_late l = {0};
     l.at = (uint32_t)miss;
     l.first = g.first;
     l.last = g.last;

@@ -85,7 +85,7 @@ void jk_pvm_jit_emit_routines(jk_cc *c)
 /* ---- per-instruction code ---- */
 
 /* r = (uint32)(reg + imm), or the constant when base < 0. */
-static void jk_addr_to(jk_cc *c, uint8_t r, int base, uint64_t imm)
+void jk_pvm_jit_addr_to(jk_cc *c, uint8_t r, int base, uint64_t imm)
 {
     if (base < 0) {
         x_mov_r_imm(&c->b, r, (uint32_t)imm);
@@ -104,12 +104,12 @@ static void jk_addr_to(jk_cc *c, uint8_t r, int base, uint64_t imm)
 
 void jk_pvm_jit_addr(jk_cc *c, int base, uint64_t imm)
 {
-    jk_addr_to(c, X_RAX, base, imm);
+    jk_pvm_jit_addr_to(c, X_RAX, base, imm);
 }
 
 void jk_pvm_jit_maddr(jk_cc *c, int base, uint64_t imm)
 {
-    jk_addr_to(c, X_RCX, base, imm);
+    jk_pvm_jit_addr_to(c, X_RCX, base, imm);
 }
 
 /* Guest memory access, in three tiers:

@@ -28,6 +28,7 @@ static void jk_tlb_flush(jk_jit_ctx *ctx)
     JK_TLB_EMPTY_AT(8), JK_TLB_EMPTY_AT(9), JK_TLB_EMPTY_AT(10), JK_TLB_EMPTY_AT(11);
     JK_TLB_EMPTY_AT(12), JK_TLB_EMPTY_AT(13), JK_TLB_EMPTY_AT(14), JK_TLB_EMPTY_AT(15);
 #undef JK_TLB_EMPTY_AT
+    ctx->stack_tlb.addr = JK_JIT_TLB_EMPTY; /* a copy of a tlb_w entry (jit_stack.c) */
 }
 
 int jk_pvm_jit_load_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n)
