@@ -26,12 +26,22 @@
  *              cost and the bias and runs that iteration in the ordinary code
  *              (next page, real out-of-gas, fault: all as without this file).
  *
+ * Two blocks (session 6): B1 whose branch leads, in one direction, to B2,
+ * whose branch goes back to B1 (the sieve's outer loop: a byte read, a side
+ * exit when it is zero, the counter stepped). The check sits on B2's back
+ * edge, the copy runs B1 then B2 under one gas check of both blocks' cost,
+ * B1's branch continues by falling through (its condition inverted when B2
+ * is its target) and leaves out of line giving back B2's cost: B2 was not
+ * entered, so the interpreter charged only B1. B1 keeps its ordinary code
+ * where it is; trips and misses enter it at its prologue.
+ *
  * The copy's accesses cannot fault, exit or call C (all K iterations were
  * checked against pages the TLB holds, and nothing in the block can change
  * the page table), and its gas check trips at the same iteration as the
  * ordinary code's would when gas runs out, so both leave the same state. Each
  * instruction of the block is compiled at most three times (ordinary, an
- * access group's one-by-one copy, this copy): compilation stays linear.
+ * access group's one-by-one copy, this copy), B1's at most twice more (it
+ * leads to two blocks at most): compilation stays linear.
  */
 #include "jit_cc.h"
 
@@ -62,11 +72,30 @@ typedef struct jk_cursor {
     bool write;
 } jk_cursor;
 
+/* One block [first, last] whose branch `last` goes back to first; or two
+ * blocks, B1 = [first, mid] and B2 = [second, last] (first < second), where
+ * B1's branch `mid` continues to B2 in one direction (taken when
+ * stay_taken, else falling through) and leaves the loop in the other, and
+ * B2's branch `last` goes back to first. The path of an iteration is
+ * [first, mid) then [second, last), branches left out: loop_next. */
 typedef struct jk_kernel_loop {
-    uint32_t first, last; /* the block; last is its branch back to first */
+    uint32_t first, mid, second, last; /* mid = UINT32_MAX and second = first: one block */
+    bool stay_taken;
+    uint32_t cost; /* one iteration's gas: both blocks' */
     unsigned ncur;
     jk_cursor cur[JK_LOOP_CURSORS];
 } jk_kernel_loop;
+
+/* The path's first instruction and the one after k (== last: the end). */
+static uint32_t jk_loop_begin(const jk_kernel_loop *l)
+{
+    return l->first == l->mid ? l->second : l->first;
+}
+
+static uint32_t jk_loop_next(const jk_kernel_loop *l, uint32_t k)
+{
+    return k + 1 == l->mid ? l->second : k + 1;
+}
 
 static int jk_loop_cursor(const jk_kernel_loop *l, unsigned reg)
 {
@@ -121,52 +150,79 @@ static bool jk_loop_step(const jk_pvm_program *prog, const uint8_t *writes, cons
     return true;
 }
 
-/* Is the block starting at s a strided loop? Bounded look-ahead, so the
- * compiler stays linear. */
-static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_kernel_loop *l)
+/* Is [s, *e] one block made of accesses and access-group ALU forms only,
+ * ended by a conditional branch (*e) that uses rax and rcx only? Bounded
+ * look-ahead, so the compiler stays linear. */
+static bool jk_loop_block(const jk_pvm_program *prog, uint32_t s, uint32_t *e)
 {
-    const jk_pvm_program *prog = c->prog;
-    memset(l, 0, sizeof *l);
-    l->first = s;
-    uint32_t e = UINT32_MAX;
-    /* the block's extent, its instructions' kinds, its cursors */
     for (uint32_t k = s; k < prog->insn_count && k - s < JK_LOOP_MAX_INSNS; k++) {
         const jk_pvm_insn *in = &prog->insns[k];
         if (k > s && prog->block_start[k])
             return false;
         jk_memop m;
-        if (jk_pvm_group_memop(in, &m)) {
-            int j = jk_loop_cursor(l, m.base);
-            if (j < 0) {
-                if (l->ncur == JK_LOOP_CURSORS || c->map[m.base] == X_NOREG)
-                    return false; /* the access needs the cursor in a host register */
-                j = (int)l->ncur++;
-                l->cur[j].reg = m.base;
-                l->cur[j].host = c->map[m.base];
-                l->cur[j].update = UINT32_MAX;
-                l->cur[j].sreg = -1;
-                l->cur[j].xreg = l->cur[j].preg = -1;
-                l->cur[j].lo = INT64_MAX;
-                l->cur[j].hi = INT64_MIN;
-            }
-            l->cur[j].write |= m.write;
+        if (jk_pvm_group_memop(in, &m) || jk_pvm_group_alu(in) >= 0)
             continue;
-        }
-        if (jk_pvm_group_alu(in) >= 0)
-            continue;
-        if (jk_loop_branch(in) && in->target == s) {
-            e = k;
-            break;
-        }
-        return false;
+        if (!jk_loop_branch(in) || in->target == JK_PVM_NO_TARGET)
+            return false;
+        *e = k;
+        return true;
     }
-    if (e == UINT32_MAX || l->ncur == 0 || e + 1 >= prog->insn_count)
+    return false;
+}
+
+/* Is the block starting at s a strided loop, alone or as the second of two
+ * blocks (see jk_kernel_loop)? */
+static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_kernel_loop *l)
+{
+    const jk_pvm_program *prog = c->prog;
+    memset(l, 0, sizeof *l);
+    uint32_t e;
+    if (!jk_loop_block(prog, s, &e) || e + 1 >= prog->insn_count)
         return false;
+    uint32_t t = prog->insns[e].target;
+    l->first = l->second = t;
+    l->mid = UINT32_MAX;
     l->last = e;
+    l->cost = prog->insns[s].cost;
+    if (t != s) {
+        /* two blocks: B1 at the back edge's target, before s, leading to s */
+        uint32_t m;
+        if (t > s || !prog->block_start[t] || !jk_loop_block(prog, t, &m))
+            return false;
+        if (prog->insns[m].target == s)
+            l->stay_taken = true;
+        else if (m + 1 != s)
+            return false;
+        l->mid = m;
+        l->second = s;
+        l->cost += prog->insns[t].cost;
+    }
+    /* the path's cursors */
+    for (uint32_t k = jk_loop_begin(l); k != l->last; k = jk_loop_next(l, k)) {
+        jk_memop m;
+        if (!jk_pvm_group_memop(&prog->insns[k], &m))
+            continue;
+        int j = jk_loop_cursor(l, m.base);
+        if (j < 0) {
+            if (l->ncur == JK_LOOP_CURSORS || c->map[m.base] == X_NOREG)
+                return false; /* the access needs the cursor in a host register */
+            j = (int)l->ncur++;
+            l->cur[j].reg = m.base;
+            l->cur[j].host = c->map[m.base];
+            l->cur[j].update = UINT32_MAX;
+            l->cur[j].sreg = -1;
+            l->cur[j].xreg = l->cur[j].preg = -1;
+            l->cur[j].lo = INT64_MAX;
+            l->cur[j].hi = INT64_MIN;
+        }
+        l->cur[j].write |= m.write;
+    }
+    if (l->ncur == 0)
+        return false;
     /* each register's writes in the block: how many, and the first */
     uint8_t writes[JK_PVM_REGS] = {0};
     uint32_t at[JK_PVM_REGS] = {0};
-    for (uint32_t k = s; k < e; k++) {
+    for (uint32_t k = jk_loop_begin(l); k != l->last; k = jk_loop_next(l, k)) {
         jk_memop m;
         int w = jk_pvm_group_memop(&prog->insns[k], &m) ? (m.write ? -1 : m.reg) : jk_pvm_group_alu(&prog->insns[k]);
         if (w >= 0 && writes[w]++ == 0)
@@ -194,8 +250,9 @@ static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_kernel_loop *l)
         if (cu->preg < 0)
             return false;
     }
-    /* the bytes one iteration touches, relative to its start's cursors */
-    for (uint32_t k = s; k < e; k++) {
+    /* the bytes one iteration touches, relative to its start's cursors
+     * (the path's instructions are in pc order: first < second) */
+    for (uint32_t k = jk_loop_begin(l); k != l->last; k = jk_loop_next(l, k)) {
         jk_memop m;
         if (!jk_pvm_group_memop(&prog->insns[k], &m))
             continue;
@@ -216,22 +273,32 @@ static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_kernel_loop *l)
     return true;
 }
 
-/* Compile the block's branch (instruction e) and take its jump to the
- * block's start out of the fixups: return that rel32 field, for the caller
- * to patch, or SIZE_MAX (out of memory). */
-static size_t jk_loop_back_edge(jk_cc *c, const jk_kernel_loop *l)
+/* Compile the branch at instruction k and take its jump to `target` out of
+ * the fixups: return that rel32 field, for the caller to patch, or SIZE_MAX
+ * (out of memory). With invert, the jump's condition is negated (the caller
+ * then treats the jump as the other direction and the fall-through as
+ * `target`). Every conditional branch with a target is one jcc rel32
+ * (jk_pvm_jit_branch), whose condition is the low bit's pair. */
+static size_t jk_loop_branch_out(jk_cc *c, uint32_t k, uint32_t target, bool invert)
 {
     if (!x_reserve(&c->b, JK_JIT_INSN_BOUND))
         return SIZE_MAX;
     size_t before = c->fix_count, start = c->b.len;
-    jk_pvm_jit_compile_insn(c, l->last);
+    jk_pvm_jit_compile_insn(c, k);
     if (c->b.len - start > JK_JIT_INSN_BOUND)
         c->b.oom = true;
     for (size_t f = before; f < c->fix_count; f++) {
-        if (c->fix[f].target != l->first)
+        if (c->fix[f].target != target)
             continue;
         size_t at = c->fix[f].at;
         c->fix[f] = c->fix[--c->fix_count];
+        if (invert) {
+            if (at < 2 || c->b.p[at - 2] != 0x0F || (c->b.p[at - 1] & 0xF0) != 0x80) {
+                c->oom = true; /* not a jcc rel32: refuse the program's code */
+                return SIZE_MAX;
+            }
+            c->b.p[at - 1] ^= 1;
+        }
         return at;
     }
     c->oom = true; /* jk_jump_to could not record it */
@@ -262,7 +329,7 @@ static void jk_loop_div1(jk_x64_buf *b, uint64_t d)
 static void jk_loop_check(jk_cc *c, const jk_kernel_loop *l)
 {
     jk_x64_buf *b = &c->b;
-    uint32_t s = l->first, cost = c->prog->insns[s].cost;
+    uint32_t s = l->first, cost = l->cost;
     for (unsigned j = 0; j < l->ncur; j++) {
         /* a step in a register: only 1..JK_LOOP_MAX_REG_STEP, forwards */
         if (l->cur[j].sreg < 0)
@@ -336,6 +403,124 @@ static void jk_loop_check(jk_cc *c, const jk_kernel_loop *l)
     x_alu_r_rm(b, ALU_SUB, true, X_GAS, X_REG(X_RCX));
 }
 
+/* Does the code of in (a path instruction or branch of a loop's copy)
+ * leave rcx alone? Accesses in the copy are one host instruction that may
+ * use rax (jk_pvm_group_access); of the rest, only forms read from
+ * jit_insn.c to use rax at most, with their constants as given. Anything
+ * else may use rcx as scratch. */
+static bool jk_loop_keeps_rcx(const jk_cc *c, const jk_pvm_insn *in)
+{
+    jk_memop m;
+    if (jk_pvm_group_memop(in, &m))
+        return true;
+    switch (in->opcode) {
+    case OP_add_64: case OP_sub_64: case OP_and: case OP_xor: case OP_or: case OP_add_32: case OP_sub_32:
+    case OP_move_reg: case OP_add_imm_32:
+    case OP_branch_eq: case OP_branch_ne: case OP_branch_lt_u: case OP_branch_lt_s:
+    case OP_branch_ge_u: case OP_branch_ge_s:
+        return true; /* jk_alu3, ld/st, a register compare */
+    case OP_load_imm:
+        return c->map[in->ra] != X_NOREG || x_fits32(in->imm_x); /* jk_load_const */
+    case OP_add_imm_64: case OP_and_imm: case OP_xor_imm: case OP_or_imm:
+    case OP_branch_eq_imm: case OP_branch_ne_imm: case OP_branch_lt_u_imm: case OP_branch_le_u_imm:
+    case OP_branch_ge_u_imm: case OP_branch_gt_u_imm: case OP_branch_lt_s_imm: case OP_branch_le_s_imm:
+    case OP_branch_ge_s_imm: case OP_branch_gt_s_imm:
+        return x_fits32(in->imm_x); /* jk_alu_imm_to, jk_cmp_imm: rcx holds a wide constant */
+    default:
+        return false;
+    }
+}
+
+/* The copy of path instructions [from, to) (see jk_pvm_jit_loop): cursor
+ * in_rcx's accesses use the delta in rcx, the others the one in rdx,
+ * reloaded when the cursor changes. */
+static bool jk_loop_copy(jk_cc *c, const jk_kernel_loop *l, uint32_t from, uint32_t to, int in_rcx, int *in_rdx)
+{
+    jk_x64_buf *b = &c->b;
+    for (uint32_t k = from; k < to; k++) {
+        if (!x_reserve(b, JK_JIT_INSN_BOUND))
+            return false;
+        size_t start = b->len;
+        jk_memop m;
+        if (jk_pvm_group_memop(&c->prog->insns[k], &m)) {
+            int j = jk_loop_cursor(l, m.base);
+            if (j != in_rcx && j != *in_rdx) {
+                x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_LOOP_DELTA + 8 * j));
+                *in_rdx = j;
+            }
+            jk_pvm_group_access(c, &m, X_MEMI(l->cur[j].host, j == in_rcx ? X_RCX : X_RDX, 0, (int32_t)m.off));
+        } else {
+            jk_pvm_jit_compile_insn(c, k);
+        }
+        if (b->len - start > JK_JIT_INSN_BOUND)
+            b->oom = true;
+        if (c->oom || b->oom)
+            return false;
+    }
+    return true;
+}
+
+/* The checked-once copy of a one-block loop, unrolled twice: one gas check
+ * (of two iterations' cost) and one taken branch per pair. The first
+ * iteration's branch is inverted and leaves out of line giving back the
+ * second's cost (not entered, not paid); when less than two iterations are
+ * left in the budget (K odd, or little gas), one runs alone, and when not
+ * even one is, the trip sends it to the ordinary code:
+ *
+ *   pair:  sub gas, 2c; jl one;  body; j!cc out;  body; jcc pair;  leave
+ *   one:   add gas, c; jl trip;  body; jcc pair;  leave
+ *   out:   add gas, c;  leave          trip: add gas, c; bias back; ordinary
+ *
+ * At `one` the budget lost 2c and got c back, so `jl` asks for exactly one
+ * iteration's gas; every iteration that runs was paid before it started,
+ * so ⌊budget / c⌋ of them run, never more than K (the bias held the
+ * budget to K·c at most). */
+static void jk_loop_unrolled(jk_cc *c, const jk_kernel_loop *l, int in_rcx, int in_rdx0)
+{
+    jk_x64_buf *b = &c->b;
+    uint32_t s = l->first, e = l->last;
+    int32_t cost = (int32_t)l->cost;
+    int in_rdx = in_rdx0;
+    size_t pair = b->len;
+    x_alu_rm_imm(b, ALU_SUB, true, X_REG(X_GAS), 2 * cost);
+    size_t one = x_jcc32(b, CC_L);
+    if (!jk_loop_copy(c, l, s, e, in_rcx, &in_rdx))
+        return;
+    size_t out = jk_loop_branch_out(c, e, s, true);
+    in_rdx = in_rdx0;
+    if (out == SIZE_MAX || !jk_loop_copy(c, l, s, e, in_rcx, &in_rdx))
+        return;
+    size_t again = jk_loop_branch_out(c, e, s, false);
+    if (again == SIZE_MAX || !x_reserve(b, 64))
+        return;
+    x_patch32(b, again, pair);
+    x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
+    jk_jump_to(c, x_jmp32(b), e + 1);
+    /* one iteration alone */
+    x_patch32(b, one, b->len);
+    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), cost);
+    size_t trip = x_jcc32(b, CC_L);
+    in_rdx = in_rdx0;
+    if (!jk_loop_copy(c, l, s, e, in_rcx, &in_rdx))
+        return;
+    again = jk_loop_branch_out(c, e, s, false);
+    if (again == SIZE_MAX || !x_reserve(b, 96))
+        return;
+    x_patch32(b, again, pair);
+    x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
+    jk_jump_to(c, x_jmp32(b), e + 1);
+    /* the pair's first iteration left the loop */
+    x_patch32(b, out, b->len);
+    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), cost);
+    x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
+    jk_jump_to(c, x_jmp32(b), e + 1);
+    /* trip: this iteration runs in the ordinary code, with all its gas */
+    x_patch32(b, trip, b->len);
+    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), cost);
+    x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
+    jk_jmp_to_off(c, c->label[s]);
+}
+
 bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
 {
     jk_kernel_loop l;
@@ -344,9 +529,10 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
     *last = l.last;
     jk_x64_buf *b = &c->b;
     const jk_pvm_program *prog = c->prog;
-    uint32_t e = l.last, cost = prog->insns[s].cost;
+    uint32_t e = l.last;
 
-    /* 1. the ordinary code (the caller emitted the prologue and entry[s]) */
+    /* 1. the ordinary code of block s (the caller emitted the prologue and
+     * entry[s]); for two blocks, B1's was compiled as any block's */
     for (uint32_t k = s; k < e; k++) {
         if (!x_reserve(b, JK_JIT_INSN_BOUND))
             return true;
@@ -365,7 +551,7 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
             return true;
     }
     c->label[e] = c->entry[e] = (uint32_t)b->len;
-    size_t back = jk_loop_back_edge(c, &l);
+    size_t back = jk_loop_branch_out(c, e, l.first, false);
     if (back == SIZE_MAX || !x_reserve(b, 64 + 160 * JK_LOOP_CURSORS))
         return true;
     jk_jump_to(c, x_jmp32(b), e + 1); /* leaving the loop */
@@ -373,49 +559,60 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
     /* 2. the check, where the ordinary back edge goes */
     x_patch32(b, back, b->len);
     jk_loop_check(c, &l);
-    /* rdx holds the delta of the cursor the last access used */
+    /* with two cursors or more, the last one's delta stays in rcx when no
+     * code of the copy touches rcx (no reloads in a copy loop's iteration);
+     * rdx holds the delta of the cursor the last other access used */
+    int in_rcx = l.ncur > 1 && jk_loop_keeps_rcx(c, &prog->insns[e]) &&
+                 (l.mid == UINT32_MAX || jk_loop_keeps_rcx(c, &prog->insns[l.mid])) ? (int)l.ncur - 1 : -1;
+    for (uint32_t k = jk_loop_begin(&l); k != e && in_rcx >= 0; k = jk_loop_next(&l, k))
+        if (!jk_loop_keeps_rcx(c, &prog->insns[k]))
+            in_rcx = -1;
     int in_rdx = -1;
-    for (uint32_t k = s; k < e; k++) {
+    for (uint32_t k = jk_loop_begin(&l); k != e; k = jk_loop_next(&l, k)) {
         jk_memop m;
-        if (jk_pvm_group_memop(&prog->insns[k], &m))
+        if (jk_pvm_group_memop(&prog->insns[k], &m) && jk_loop_cursor(&l, m.base) != in_rcx)
             in_rdx = jk_loop_cursor(&l, m.base);
     }
-    x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_LOOP_DELTA + 8 * in_rdx));
+    if (in_rcx >= 0)
+        x_mov_r_rm(b, true, X_RCX, X_MEM(X_RBX, CTX_LOOP_DELTA + 8 * in_rcx));
+    if (in_rdx >= 0)
+        x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_LOOP_DELTA + 8 * in_rdx));
 
-    /* 3. the checked-once copy */
-    size_t top = b->len;
-    x_alu_rm_imm(b, ALU_SUB, true, X_REG(X_GAS), (int32_t)cost);
-    size_t trip = x_jcc32(b, CC_L);
-    for (uint32_t k = s; k < e; k++) {
-        if (!x_reserve(b, JK_JIT_INSN_BOUND))
-            return true;
-        size_t start = b->len;
-        jk_memop m;
-        if (jk_pvm_group_memop(&prog->insns[k], &m)) {
-            int j = jk_loop_cursor(&l, m.base);
-            if (j != in_rdx)
-                x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_LOOP_DELTA + 8 * j));
-            in_rdx = j;
-            jk_pvm_group_access(c, &m, X_MEMI(l.cur[j].host, X_RDX, 0, (int32_t)m.off));
-        } else {
-            jk_pvm_jit_compile_insn(c, k);
-        }
-        if (b->len - start > JK_JIT_INSN_BOUND)
-            b->oom = true;
-        if (c->oom || b->oom)
-            return true;
+    if (l.mid == UINT32_MAX) {
+        jk_loop_unrolled(c, &l, in_rcx, in_rdx);
+        return true;
     }
-    size_t again = jk_loop_back_edge(c, &l);
-    if (again == SIZE_MAX || !x_reserve(b, 64))
+
+    /* 3. the checked-once copy: one gas check for the whole path; B1's
+     * branch continues by falling through (its condition inverted when B2 is
+     * its target), and leaves out of line, giving back B2's cost */
+    size_t top = b->len;
+    x_alu_rm_imm(b, ALU_SUB, true, X_REG(X_GAS), (int32_t)l.cost);
+    size_t trip = x_jcc32(b, CC_L);
+    if (!jk_loop_copy(c, &l, l.first, l.mid, in_rcx, &in_rdx))
+        return true;
+    uint32_t t = prog->insns[l.mid].target;
+    size_t out = jk_loop_branch_out(c, l.mid, l.stay_taken ? l.second : t, l.stay_taken);
+    if (out == SIZE_MAX)
+        return true;
+    if (!jk_loop_copy(c, &l, l.second, e, in_rcx, &in_rdx))
+        return true;
+    size_t again = jk_loop_branch_out(c, e, l.first, false);
+    if (again == SIZE_MAX || !x_reserve(b, 96))
         return true;
     x_patch32(b, again, top);
     x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
     jk_jump_to(c, x_jmp32(b), e + 1);
+    /* B1 left the loop: B2 was not entered, so neither paid */
+    x_patch32(b, out, b->len);
+    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), (int32_t)prog->insns[l.second].cost);
+    x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
+    jk_jump_to(c, x_jmp32(b), l.stay_taken ? l.mid + 1 : t);
     /* trip: this iteration runs in the ordinary code, with all its gas */
     x_patch32(b, trip, b->len);
-    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), (int32_t)cost);
+    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), (int32_t)l.cost);
     x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
-    jk_jmp_to_off(c, c->label[s]);
+    jk_jmp_to_off(c, c->label[l.first]);
     return true;
 }
 

@@ -111,6 +111,36 @@ JK_TEST(test_jit_code_size_is_linear)
     JK_REQUIRE(jk_pvm_program_jitted(prog));
     JK_CHECK(prog->jit->code_len <= 4096 + (size_t)prog->insn_count * 512);
     jk_pvm_program_free(prog);
+
+    /* 5,000 two-block strided loops (B1 is compiled once more, in the
+     * loop's copy), then one head of 40 accesses that 3,000 blocks branch
+     * back to (each scans the head once; only the block right after it is
+     * a two-block loop): still under the same bound. */
+    len = 0;
+    src = malloc(cap);
+    JK_REQUIRE(src != NULL);
+    for (int i = 0; i < 5000 && len + 400 < cap; i++)
+        len += (size_t)snprintf(src + len, cap - len,
+                                "h%d:\n  add_64 r11, r10, r8\n  load_ind_u8 r3, r11, 0\n  load_ind_u64 r5, r1, %d\n"
+                                "  branch_lt_u_imm r3, 200, n%d\n  add_imm_64 r7, r7, 1\n  fallthrough\n"
+                                "n%d:\n  store_ind_u64 r5, r2, 8\n  add_imm_64 r8, r8, 1\n  add_imm_64 r1, r1, 8\n"
+                                "  add_imm_64 r2, r2, -16\n  branch_lt_u r8, r9, h%d\n",
+                                i, 8 * (i % 5), i, i, i);
+    len += (size_t)snprintf(src + len, cap - len, "head:\n");
+    for (int i = 0; i < 40; i++)
+        len += (size_t)snprintf(src + len, cap - len, "  load_ind_u32 r%d, r1, %d\n", 3 + i % 8, 4 * i);
+    len += (size_t)snprintf(src + len, cap - len, "  branch_eq_imm r3, 0, tail\n");
+    for (int i = 0; i < 3000 && len + 200 < cap; i++)
+        len += (size_t)snprintf(src + len, cap - len,
+                                "  store_ind_u8 r4, r1, 0\n  add_imm_64 r1, r1, 1\n  branch_lt_u r1, r9, head\n");
+    len += (size_t)snprintf(src + len, cap - len, "tail:\n  trap\n");
+    src[len] = 0;
+    prog = jk_test_asm_program(src, false);
+    free(src);
+    JK_REQUIRE(prog != NULL);
+    JK_REQUIRE(jk_pvm_program_jitted(prog));
+    JK_CHECK(prog->jit->code_len <= 4096 + (size_t)prog->insn_count * 512);
+    jk_pvm_program_free(prog);
 #endif
 }
 

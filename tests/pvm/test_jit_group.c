@@ -453,3 +453,146 @@ JK_TEST(test_jit_strided_loop_derived_base)
                  "  jump_ind r0, 0\n",
                  0x30fe8, 0x31008, 1);
 }
+
+JK_TEST(test_jit_strided_loop_two_blocks)
+{
+    /* the asm sieve's outer loop: B1 reads a byte through a derived base and
+     * continues to B2 when its branch is taken; the other direction leaves
+     * into a block that counts and writes beside the byte (so a side exit
+     * faults on the read-only page and copies the copy-on-write one), and
+     * that block falls into B2, whose branch goes back to B1 */
+    jk_loop_runs("start:\n"
+                 "  move_reg r10, r1\n"
+                 "  load_imm r8, 0\n"
+                 "  load_imm r9, 0x2c00\n"
+                 "  load_imm r7, 0\n"
+                 "  fallthrough\n"
+                 "outer:\n"
+                 "  add_64 r11, r10, r8\n"
+                 "  load_ind_u8 r3, r11, 0\n"
+                 "  branch_lt_u_imm r3, 200, next\n"
+                 "  add_imm_64 r7, r7, 1\n"
+                 "  store_ind_u8 r7, r11, 1\n"
+                 "  fallthrough\n"
+                 "next:\n"
+                 "  add_imm_64 r8, r8, 1\n"
+                 "  branch_lt_u r8, r9, outer\n"
+                 "  load_imm r0, 0xffff0000\n"
+                 "  jump_ind r0, 0\n",
+                 0x2ff00, 0x36000, 0x3f4);
+    /* B1 falls through into B2 and leaves when its branch is taken (to a
+     * block that skips a word and jumps back to B1); two cursors, the
+     * writing one 0x2800 ahead, into the copy-on-write and read-only pages;
+     * B2 leaves by its own branch too */
+    jk_loop_runs("start:\n"
+                 "  add_imm_64 r2, r1, 0x2800\n"
+                 "  add_imm_64 r9, r1, 0x1e00\n"
+                 "  load_imm r7, 0\n"
+                 "  fallthrough\n"
+                 "head:\n"
+                 "  load_ind_u16 r3, r1, 0\n"
+                 "  add_64 r7, r7, r3\n"
+                 "  branch_ge_u_imm r3, 0xe000, skip\n"
+                 "  store_ind_u16 r3, r2, 2\n"
+                 "  add_imm_64 r1, r1, 2\n"
+                 "  add_imm_64 r2, r2, 6\n"
+                 "  branch_lt_u r1, r9, head\n"
+                 "  load_imm r0, 0xffff0000\n"
+                 "  jump_ind r0, 0\n"
+                 "skip:\n"
+                 "  add_imm_64 r1, r1, 4\n"
+                 "  branch_lt_u r1, r9, head\n"
+                 "  trap\n",
+                 0x2ff00, 0x36000, 0x3f4);
+    /* B1 is its branch alone (the loop's exit test first), B2 a byte copy
+     * backwards with a cursor that stays put */
+    jk_loop_runs("start:\n"
+                 "  load_imm r4, 3000\n"
+                 "  add_imm_64 r2, r1, 0x1000\n"
+                 "  fallthrough\n"
+                 "test:\n"
+                 "  branch_eq_imm r4, 0, done\n"
+                 "  load_ind_u8 r5, r1, 0\n"
+                 "  load_ind_u8 r6, r2, 5\n"
+                 "  xor r5, r5, r6\n"
+                 "  store_ind_u8 r5, r1, 0\n"
+                 "  add_imm_64 r1, r1, -1\n"
+                 "  add_imm_64 r4, r4, -1\n"
+                 "  branch_ne_imm r5, 0x1ff, test\n"
+                 "  fallthrough\n"
+                 "done:\n"
+                 "  load_imm r0, 0xffff0000\n"
+                 "  jump_ind r0, 0\n",
+                 0x30f00, 0x37100, 0x2e4);
+    /* not two-block loops: B2's back edge goes to a block whose branch
+     * neither targets B2 nor falls into it (it is reached through a third
+     * block, which also steps the cursor); and B2 before B1 */
+    jk_loop_runs("start:\n"
+                 "  load_imm r4, 0\n"
+                 "  fallthrough\n"
+                 "b1:\n"
+                 "  load_ind_u8 r5, r1, 0\n"
+                 "  branch_eq_imm r5, 0, away\n"
+                 "  add_imm_64 r1, r1, 1\n"
+                 "  fallthrough\n"
+                 "mid:\n"
+                 "  add_imm_64 r4, r4, 1\n"
+                 "  branch_ge_u_imm r4, 5000, done\n"
+                 "  fallthrough\n"
+                 "b2:\n"
+                 "  store_ind_u8 r4, r1, 0\n"
+                 "  add_imm_64 r1, r1, 1\n"
+                 "  branch_lt_u_imm r4, 4000, b1\n"
+                 "  jump done\n"
+                 "away:\n"
+                 "  add_imm_64 r1, r1, 3\n"
+                 "  jump b2\n"
+                 "done:\n"
+                 "  load_imm r0, 0xffff0000\n"
+                 "  jump_ind r0, 0\n",
+                 0x2ff00, 0x36000, 0x3f4);
+}
+
+JK_TEST(test_jit_strided_loop_delta_in_rcx)
+{
+    /* two cursors, so one's delta may stay in rcx for the whole copy loop;
+     * the first loop's code keeps rcx, the others' use it as scratch (a
+     * rotation and a shift by a register), so the delta must be reloaded
+     * there */
+    jk_loop_runs("start:\n"
+                 "  load_imm r4, 600\n"
+                 "  add_imm_64 r3, r1, 0x2800\n"
+                 "  load_imm r9, 3\n"
+                 "  fallthrough\n"
+                 "keeps:\n"
+                 "  load_ind_u32 r5, r1, 0\n"
+                 "  store_ind_u32 r5, r3, 4\n"
+                 "  add_64 r7, r7, r5\n"
+                 "  add_imm_64 r1, r1, 12\n"
+                 "  add_imm_64 r3, r3, 8\n"
+                 "  add_imm_64 r4, r4, -1\n"
+                 "  branch_ne_imm r4, 0, keeps\n"
+                 "  load_imm r4, 500\n"
+                 "  fallthrough\n"
+                 "wide:\n"
+                 "  load_ind_u16 r5, r1, 0\n"
+                 "  rot_r_64 r7, r5, r9\n"
+                 "  store_ind_u16 r5, r3, 0\n"
+                 "  add_imm_64 r1, r1, -6\n"
+                 "  add_imm_64 r3, r3, 2\n"
+                 "  add_imm_64 r4, r4, -1\n"
+                 "  branch_ne_imm r4, 0, wide\n"
+                 "  load_imm r4, 400\n"
+                 "  fallthrough\n"
+                 "shift:\n"
+                 "  load_ind_u8 r5, r1, 0\n"
+                 "  shlo_l_64 r8, r5, r9\n"
+                 "  store_ind_u8 r8, r3, 1\n"
+                 "  add_imm_64 r1, r1, 3\n"
+                 "  add_imm_64 r3, r3, 5\n"
+                 "  add_imm_64 r4, r4, -1\n"
+                 "  branch_ne_imm r4, 0, shift\n"
+                 "  load_imm r0, 0xffff0000\n"
+                 "  jump_ind r0, 0\n",
+                 0x2ff00, 0x35000, 0x3f4);
+}
