@@ -102,6 +102,14 @@ struct jk_pvm_memory {
     uint32_t *dirty;           /* pages given a private copy, in order */
     size_t dirty_count, dirty_cap;
     uint32_t leaf_count;       /* entries of leaves[] in use */
+    /* The recompiler's context (jit_run.c), kept from one run to the next so
+     * that its TLBs survive a host call that changed no page-table entry
+     * (issue 16: a flush of 32 words on every entry, ~45 k entries a block).
+     * `gen` counts changes of entries (jk_slot, park, free); the TLBs are
+     * valid while `jit_gen` equals it. NULL until the first compiled run;
+     * kept when the memory goes back to its pool. */
+    struct jk_jit_ctx *jit_ctx;
+    uint64_t gen, jit_gen;
     jk_pvm_leaf_use leaves[JK_TOP_SIZE];
 };
 

@@ -10,6 +10,7 @@
  */
 #include "jit.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Any call into C may change the page table (copy-on-write, the resolver,
@@ -92,6 +93,18 @@ jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_sta
         return jk_pvm_run_not_insn(state, out);
     if (jit->entry[start] == JK_JIT_NO_ENTRY) /* inside a proof the code relies on */
         return jk_pvm_run_backend(prog, mem, state, out, JK_PVM_BACKEND_GOTO);
+    /* The memory's own context: its TLBs are still good when no page-table
+     * entry changed since the last exit (memory.c counts the changes in
+     * `gen`): a host call that only read or wrote guest bytes, or a kernel
+     * step that touched other memories, leaves them valid. */
+    jk_jit_ctx *ctx = mem->jit_ctx;
+    bool tlb_ok = ctx && mem->jit_gen == mem->gen;
+    if (!ctx) {
+        ctx = malloc(sizeof *ctx);
+        if (!ctx)
+            return JK_ERR_NOMEM; /* nothing ran, nothing changed */
+        mem->jit_ctx = ctx;
+    }
     bool paid = state->block_paid;
     state->block_paid = false;
     if (!paid) {
@@ -102,30 +115,34 @@ jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_sta
         state->gas -= prog->insns[start].cost;
     }
 
-    jk_jit_ctx ctx;
-    memcpy(ctx.regs, state->regs, sizeof ctx.regs);
-    ctx.gas = state->gas;
-    ctx.top = mem->top;
-    ctx.empty_leaf = (uintptr_t)jk_pvm_empty_leaf;
-    ctx.exit_index = start;
-    ctx.jump_count = prog->blob.jump_count;
-    ctx.stack_limit = 0;
-    ctx.jump_code = (void *const *)jit->jump_code;
-    ctx.scratch = 0;
-    ctx.host_rsp = 0;
-    ctx.mem = mem;
-    ctx.mem_rc = JK_MEM_OK;
-    ctx.fault_address = 0;
-    jk_tlb_flush(&ctx);
+    memcpy(ctx->regs, state->regs, sizeof ctx->regs);
+    ctx->gas = state->gas;
+    ctx->top = mem->top;
+    ctx->empty_leaf = (uintptr_t)jk_pvm_empty_leaf;
+    ctx->exit_index = start;
+    ctx->jump_count = prog->blob.jump_count;
+    ctx->stack_limit = 0;
+    ctx->jump_code = (void *const *)jit->jump_code;
+    ctx->scratch = 0;
+    ctx->host_rsp = 0;
+    ctx->mem = mem;
+    ctx->mem_rc = JK_MEM_OK;
+    ctx->fault_address = 0;
+    if (!tlb_ok)
+        jk_tlb_flush(ctx);
 
     jk_jit_entry_fn entry;
     const uint8_t *tramp = jit->code + jit->trampoline;
     memcpy(&entry, &tramp, sizeof entry);
-    int code = entry(&ctx, jit->code + jit->entry[start]);
+    int code = entry(ctx, jit->code + jit->entry[start]);
 
-    memcpy(state->regs, ctx.regs, sizeof ctx.regs);
-    state->gas = ctx.gas;
-    const jk_pvm_insn *ip = &prog->insns[ctx.exit_index];
+    /* Whatever changed entries during the run went through a helper that
+     * flushed first (jk_pvm_jit_load_slow, _store_slow, _step): the TLBs
+     * match the page table as it is now. */
+    mem->jit_gen = mem->gen;
+    memcpy(state->regs, ctx->regs, sizeof ctx->regs);
+    state->gas = ctx->gas;
+    const jk_pvm_insn *ip = &prog->insns[ctx->exit_index];
     switch (code) {
     case JK_JIT_EXIT_HALT:
         out->status = JK_PVM_HALT;
@@ -134,15 +151,15 @@ jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_sta
         out->status = JK_PVM_OUT_OF_GAS;
         break;
     case JK_JIT_EXIT_MEMORY:
-        if (ctx.mem_rc == JK_MEM_NOMEM) { /* the instruction did not happen */
+        if (ctx->mem_rc == JK_MEM_NOMEM) { /* the instruction did not happen */
             state->pc = ip->pc;
             return JK_ERR_NOMEM;
         }
-        if (ctx.mem_rc == JK_MEM_PANIC) {
+        if (ctx->mem_rc == JK_MEM_PANIC) {
             out->status = JK_PVM_PANIC;
         } else {
             out->status = JK_PVM_PAGE_FAULT;
-            out->fault_address = ctx.fault_address;
+            out->fault_address = ctx->fault_address;
         }
         break;
     case JK_JIT_EXIT_HOST:

@@ -78,6 +78,7 @@ void jk_pvm_mem_pool_free(jk_pvm_mem_pool *pool)
         return;
     for (uint32_t i = 0; i < pool->mem_count; i++) {
         free(pool->mems[i]->dirty);
+        free(pool->mems[i]->jit_ctx);
         free(pool->mems[i]);
     }
     for (uint32_t i = 0; i < pool->leaf_count; i++)
@@ -141,6 +142,7 @@ void jk_pvm_memory_free(jk_pvm_memory *mem)
         }
         mem->top[u->top] = 0;
     }
+    mem->gen++; /* every entry is gone: the recompiler's TLBs with them */
     if (pool && pool->mem_count < JK_POOL_MEMS) {
         /* Back to the state jk_pvm_memory_new gives (the dirty array kept). */
         mem->leaf_count = 0;
@@ -152,12 +154,16 @@ void jk_pvm_memory_free(jk_pvm_memory *mem)
         return;
     }
     free(mem->dirty);
+    free(mem->jit_ctx);
     free(mem);
 }
 
 /* The writable entry of page p, allocating its leaf; NULL when out of memory. */
 static uintptr_t *jk_slot(jk_pvm_memory *mem, uint32_t p)
 {
+    /* Every write of an entry comes through here (park and free aside): the
+     * recompiler's TLBs may hold the entry as it was. */
+    mem->gen++;
     uint32_t t = p >> JK_LEAF_BITS, j = p & (JK_LEAF_SIZE - 1);
     uintptr_t *leaf = (uintptr_t *)jk_pvm_leaf(mem->top, t);
     if (mem->top[t] == 0) {
@@ -310,6 +316,7 @@ static uintptr_t jk_parked(uintptr_t e)
 
 void jk_pvm_memory_park(jk_pvm_memory *mem)
 {
+    mem->gen++;
     /* Only allocated leaves, and in each only the range ever written. */
     for (uint32_t k = 0; k < mem->leaf_count; k++) {
         const jk_pvm_leaf_use *u = &mem->leaves[k];
