@@ -637,7 +637,8 @@ typedef struct jk_cap_store_options {
  *         be created); JK_ERR_CAP_STORE (LMDB refused; its message in diag);
  *         JK_ERR_CAP_STORE_FULL (a new store's two databases do not fit a
  *         map_size that small); JK_ERR_NOMEM.
- * @note The handle may be used by one thread at a time. Do not open one
+ * @note The handle may be used by one thread at a time (its async commits
+ *       run on a writer thread of its own, which the handle waits for). Do not open one
  *       directory twice in a process (LMDB's rule). Not fork-safe: a child
  *       must not use a handle opened by its parent. */
 jk_err jk_cap_store_open(const char *dir, const jk_cap_store_options *opt,
@@ -726,6 +727,34 @@ jk_err jk_cap_store_table(jk_cap_store *store, const char *name, jk_cap_table *o
 jk_err jk_cap_store_commit_with(jk_cap_store *store, const char *head, jk_cap cap,
                                 jk_cap_store_txn_fn fn, void *ctx, uint64_t *written,
                                 jk_diag *diag);
+
+/* jk_cap_store_commit_with on the store's writer thread (docs/cap.md "Store:
+ * commits on a writer thread"): returns once the commit is queued; the
+ * writer then commits and syncs it, meta page included (durable when done).
+ * One at a time: this call first waits for the previous one, and so does
+ * every other function of the handle (reads see every commit asked for; a
+ * flush or durable write follows it on disk). Inside a batch it runs here,
+ * as jk_cap_store_commit_with. fn runs on the writer thread with ctx; then
+ * ctx_free(ctx) (may be NULL) is called there, or here when nothing was
+ * queued. A process killed before the writer's commit keeps the store as it
+ * was before it.
+ * @param[in] cap  retained by the job; the caller may release it at once.
+ * @return JK_OK (queued, or done inside a batch); the error of the previous
+ *         async commit, which sticks (every later write fails: "reopen the
+ *         store"); what jk_cap_store_commit_with returns before queuing
+ *         (bad head, null cap; inside a batch, all of them);
+ *         JK_ERR_CAP_STORE (no writer thread). */
+jk_err jk_cap_store_commit_async(jk_cap_store *store, const char *head, jk_cap cap,
+                                 jk_cap_store_txn_fn fn, void *ctx, void (*ctx_free)(void *ctx),
+                                 jk_diag *diag);
+/* Wait until the async commit queued last is done (durable).
+ * @return JK_OK; the error of an async commit that failed (sticky). */
+jk_err jk_cap_store_wait(jk_cap_store *store, jk_diag *diag);
+
+/* How many threads wait for the writer's commit now (0 when none runs):
+ * for fault-injection tests, whose hook on the writer thread learns that
+ * the handle's thread is held back by it. Does not wait. */
+unsigned jk_cap_store_waiters(jk_cap_store *store);
 
 /* fn inside one write transaction (committed, durable, when fn returns JK_OK)
  * or one read transaction.

@@ -98,6 +98,19 @@ jk_err jk_node_validator_commit_with(jk_node_validator *v, uint64_t height,
                                      size_t block_len, jk_cap_store_txn_fn fn, void *ctx,
                                      jk_diag *diag);
 
+/* jk_node_validator_commit_with, the store's part on its writer thread
+ * (jk_cap_store_commit_async; docs/node.md "Commit on a writer thread"):
+ * v moves to the block at once (the in-memory commit); the transaction and
+ * its sync follow, and every later use of the store waits for them.
+ * ctx_free(ctx) once fn is done with ctx (also when nothing was queued).
+ * @return JK_OK (v moved; the store's write queued); the error of an
+ *         earlier async commit (sticky); JK_ERR_NOMEM; v unchanged on
+ *         failure. */
+jk_err jk_node_validator_commit_async(jk_node_validator *v, uint64_t height,
+                                      const jk_hash *block_hash, const uint8_t *block,
+                                      size_t block_len, jk_cap_store_txn_fn fn, void *ctx,
+                                      void (*ctx_free)(void *ctx), jk_diag *diag);
+
 /* A store's committed head, read without a chain kernel (`jark chain show`). */
 typedef struct jk_node_head {
     uint64_t height;
@@ -163,6 +176,25 @@ jk_err jk_node_archive_commit(jk_node_archive *a, jk_node_validator *v, uint64_t
                               const jk_hash *block_hash, const uint8_t *block, size_t len,
                               const jk_cons_cert *cert, const jk_cons_cert *prev_cert,
                               jk_diag *diag);
+/* jk_node_archive_commit with the store's transaction and sync on its
+ * writer thread (jk_node_validator_commit_async; docs/node.md "Commit on a
+ * writer thread"): v and the archive's top move at once; every later use of
+ * the store (reads, vote records, jk_node_archive_durable) waits for the
+ * write. A failed write sticks: every later write of the store fails.
+ * @return as jk_node_archive_commit, for what is checked before queuing. */
+jk_err jk_node_archive_commit_async(jk_node_archive *a, jk_node_validator *v, uint64_t height,
+                                    const jk_hash *block_hash, const uint8_t *block, size_t len,
+                                    const jk_cons_cert *cert, const jk_cons_cert *prev_cert,
+                                    jk_diag *diag);
+/* Wait for the async commit queued last: on disk when JK_OK.
+ * @return JK_OK; JK_ERR_NODE_ARCHIVE (that commit failed: the reason). */
+jk_err jk_node_archive_durable(jk_node_archive *a, jk_diag *diag);
+/* A fault-injection hook for tests: called on the writer thread by every
+ * async commit inside its transaction, before anything of it is written
+ * (a process killed there keeps the store at the previous height). NULL
+ * removes it. */
+void jk_node_archive_set_write_hook(jk_node_archive *a, void (*hook)(void *ctx, uint64_t height),
+                                    void *ctx);
 /* The highest archived height (0 when empty). */
 uint64_t jk_node_archive_top(const jk_node_archive *a);
 /* Archive block `height` (top + 1) with its hash, encoding and certificate,
@@ -578,6 +610,25 @@ void jk_node_chain_app_set_height_limit(jk_node_chain_app *a, uint64_t max);
 /* Lower get_value's bound below JK_NODE_MAX_VALUE (0 or more: back to it;
  * for tests and smaller transports). */
 void jk_node_chain_app_set_max_value(jk_node_chain_app *a, size_t bytes);
+
+/* Commit's store write (docs/node.md "Commit on a writer thread"): by
+ * default the head moves at once and the store's transaction and sync run
+ * on its writer thread, overlapping the next height's produce or check;
+ * no vote or proposal of the next height leaves before they are done (the
+ * vote log waits for them). sync true: commit returns with the write done,
+ * as before (tools, tests that kill a process right after a commit). */
+void jk_node_chain_app_set_sync_commit(jk_node_chain_app *a, bool sync);
+/* Wait until every committed height is on disk.
+ * @return JK_OK; JK_ERR_NODE_ARCHIVE (a commit's write failed: its reason). */
+jk_err jk_node_chain_app_durable(jk_node_chain_app *a, jk_diag *diag);
+
+/* get_value's proposer-side cap on a block's events (docs/node.md "Block
+ * size"): at most this many pooled transacts go into one block (the rest
+ * wait for the next). A block that takes longer to produce, send and check
+ * than the propose timeout costs a round: its bytes are wasted and the
+ * height takes timeoutPropose longer. 0: no cap but the chain's own. */
+#define JK_NODE_MAX_BLOCK_EVENTS 1024u
+void jk_node_chain_app_set_max_block_events(jk_node_chain_app *a, size_t events);
 
 /* Show the chain programs' debug stream (DEBUG_WRITE) on `debug` (NULL: the
  * default, discarded), for this app's kernels now and after every rebuild

@@ -633,7 +633,14 @@ static jk_err jk_export_group_nodes(jk_exporter *ex, jk_cnode_node *n, unsigned 
  * under it). */
 static jk_err jk_export_group(jk_exporter *ex, jk_cnode_node *top, const jk_hash *h)
 {
+    /* sized for a full group at once (tag, height, 2^LEVELS - 1 nodes of
+     * two hashes): growing from the writer's 128 bytes cost three reallocs
+     * a group, ~7 % of a commit's instructions (docs/bench.md "The critical
+     * path, session 6") */
+    enum { JK_GROUP_MAX = 2 + 2 * JK_HASH_SIZE * ((1u << JK_CAP_GROUP_LEVELS) - 1) };
     jk_wr w = {0};
+    if ((w.buf = malloc(JK_GROUP_MAX)) != NULL)
+        w.cap = JK_GROUP_MAX;
     jk_cap_wr_u8(&w, JK_CAP_GROUP_TAG);
     jk_cap_wr_u8(&w, top->o.height);
     jk_err err = jk_export_group_nodes(ex, top, jk_cap_group_bottom(top->o.height), &w);

@@ -45,27 +45,13 @@
  * one thread's at a time. Stale reader slots of dead processes are cleared
  * at open.
  */
-#include "internal.h"
+#include "store_internal.h"
 
 #include <errno.h>
-#include <lmdb.h>
 #include <sys/stat.h>
 
 #define JK_STORE_DEFAULT_MAP ((size_t)1 << 30)
 #define JK_STORE_LAYOUT 2u
-
-struct jk_cap_store {
-    MDB_env *env;
-    MDB_dbi objects, heads;
-    MDB_dbi tables[JK_CAP_STORE_MAX_TABLES];
-    uint32_t ntables;
-    MDB_txn *batch;             /* the open batch's transaction, or NULL */
-    int lost;                   /* a batch failed to commit: LMDB's code; no
-                                   more writes (the user's state is ahead) */
-    bool meta_pending;          /* a commit since the last meta sync: its
-                                   meta page may not be on disk yet */
-    jk_cap_store_stats stats;
-};
 
 static jk_err jk_mdb_fail(jk_diag *diag, int rc, const char *what)
 {
@@ -121,6 +107,10 @@ jk_err jk_cap_store_open(const char *dir, const jk_cap_store_options *opt,
     jk_cap_store *s = calloc(1, sizeof *s);
     if (!s)
         return JK_ERR_NOMEM;
+    if (!jk_cap_store_writer_init(s)) {
+        free(s);
+        return JK_ERR_NOMEM;
+    }
     MDB_txn *txn = NULL;
     int rc, dead;
     const char *what = "create";
@@ -146,6 +136,7 @@ jk_err jk_cap_store_open(const char *dir, const jk_cap_store_options *opt,
     if (err != JK_OK) {
         mdb_txn_abort(txn);
         mdb_env_close(s->env);
+        jk_cap_store_writer_stop(s);
         free(s);
         return err;
     }
@@ -160,6 +151,7 @@ fail:
         mdb_txn_abort(txn);
     if (s->env)
         mdb_env_close(s->env);
+    jk_cap_store_writer_stop(s);
     free(s);
     return jk_mdb_fail(diag, rc, what);
 }
@@ -168,11 +160,14 @@ void jk_cap_store_close(jk_cap_store *store)
 {
     if (!store)
         return;
-    /* a clean close loses nothing: the batch commits and the meta page of
-     * the last commit reaches the disk (failures here have no caller) */
+    /* a clean close loses nothing: the writer's commit ends, the batch
+     * commits and the meta page of the last commit reaches the disk
+     * (failures here have no caller) */
+    (void)jk_cap_store_drain(store, NULL);
     (void)jk_cap_store_batch_end(store, NULL);
     (void)mdb_env_sync(store->env, 1);
     mdb_env_close(store->env);
+    jk_cap_store_writer_stop(store);
     free(store);
 }
 
@@ -321,7 +316,9 @@ jk_err jk_cap_store_put(jk_cap_store *store, const uint8_t *bytes, size_t len,
     jk_obj_view v;
     jk_hash h;
     jk_txn_ctx t;
-    jk_err err = jk_cap_obj_parse(bytes, len, &v, diag);
+    jk_err err = jk_cap_store_drain(store, diag);
+    if (err == JK_OK)
+        err = jk_cap_obj_parse(bytes, len, &v, diag);
     if (err != JK_OK)
         return err;
     if (v.tag == JK_CAP_TAG_CNODE_NODE)
@@ -349,6 +346,7 @@ jk_err jk_cap_store_get(jk_cap_store *store, const jk_hash *hash, uint8_t **byte
     const uint8_t *p;
     size_t n;
     jk_hash got;
+    (void)jk_cap_store_drain(store, NULL); /* reads see every commit made */
     jk_err err = jk_txn_begin(store, JK_TXN_READ, &t, diag);
     if (err != JK_OK)
         return err;
@@ -385,6 +383,7 @@ jk_err jk_cap_store_has(jk_cap_store *store, const jk_hash *hash, bool *present,
                         jk_diag *diag)
 {
     jk_txn_ctx t;
+    (void)jk_cap_store_drain(store, NULL);
     jk_err err = jk_txn_begin(store, JK_TXN_READ, &t, diag);
     if (err != JK_OK)
         return err;
@@ -405,6 +404,15 @@ jk_err jk_cap_store_commit(jk_cap_store *store, const char *head, jk_cap cap,
 jk_err jk_cap_store_commit_with(jk_cap_store *store, const char *head, jk_cap cap,
                                 jk_cap_store_txn_fn fn, void *ctx, uint64_t *written,
                                 jk_diag *diag)
+{
+    jk_err err = jk_cap_store_drain(store, diag);
+    return err != JK_OK ? err
+                        : jk_cap_store_commit_now(store, head, cap, fn, ctx, written, diag);
+}
+
+jk_err jk_cap_store_commit_now(jk_cap_store *store, const char *head, jk_cap cap,
+                               jk_cap_store_txn_fn fn, void *ctx, uint64_t *written,
+                               jk_diag *diag)
 {
     if (!jk_head_ok(head))
         return jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: head name must be 1..255 bytes");
@@ -441,6 +449,7 @@ jk_err jk_cap_store_head(jk_cap_store *store, const char *head, jk_hash *out, jk
     if (!jk_head_ok(head))
         return jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: head name must be 1..255 bytes");
     jk_txn_ctx t;
+    (void)jk_cap_store_drain(store, NULL);
     jk_err err = jk_txn_begin(store, JK_TXN_READ, &t, diag);
     if (err != JK_OK)
         return err;
@@ -463,6 +472,7 @@ jk_err jk_cap_store_load(jk_cap_store *store, const jk_hash *hash, jk_cap *out,
                          jk_diag *diag)
 {
     jk_txn_ctx t;
+    (void)jk_cap_store_drain(store, NULL);
     jk_err err = jk_txn_begin(store, JK_TXN_READ, &t, diag);
     if (err != JK_OK)
         return err;
@@ -482,7 +492,7 @@ jk_err jk_cap_store_table(jk_cap_store *store, const char *name, jk_cap_table *o
     if (!name || !name[0] || strlen(name) > 64 || !strcmp(name, "objects") ||
         !strcmp(name, "heads"))
         return jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: bad table name");
-    jk_err err = jk_cap_store_batch_end(store, diag);
+    jk_err err = jk_cap_store_batch_end(store, diag); /* drains the writer first */
     if (err != JK_OK)
         return err;
     MDB_txn *txn;
@@ -513,7 +523,10 @@ static jk_err jk_txn_run(jk_cap_store *store, bool write, jk_cap_store_txn_fn fn
                          jk_diag *diag)
 {
     jk_txn_ctx t;
-    jk_err err = jk_txn_begin(store, write ? JK_TXN_DURABLE : JK_TXN_READ, &t, diag);
+    jk_err err = jk_cap_store_drain(store, diag);
+    if (err != JK_OK && write)
+        return err;
+    err = jk_txn_begin(store, write ? JK_TXN_DURABLE : JK_TXN_READ, &t, diag);
     if (err != JK_OK)
         return err;
     if ((err = fn(ctx, &t, diag)) != JK_OK || !write) {
@@ -527,6 +540,9 @@ static jk_err jk_txn_run(jk_cap_store *store, bool write, jk_cap_store_txn_fn fn
 
 jk_err jk_cap_store_batch_begin(jk_cap_store *store, jk_diag *diag)
 {
+    jk_err err = jk_cap_store_drain(store, diag);
+    if (err != JK_OK)
+        return err;
     if (store->batch)
         return JK_OK;
     int rc = mdb_txn_begin(store->env, NULL, 0, &store->batch);
@@ -539,6 +555,9 @@ jk_err jk_cap_store_batch_begin(jk_cap_store *store, jk_diag *diag)
 
 jk_err jk_cap_store_batch_end(jk_cap_store *store, jk_diag *diag)
 {
+    jk_err err = jk_cap_store_drain(store, diag);
+    if (err != JK_OK)
+        return err;
     if (!store->batch)
         return JK_OK;
     int rc = mdb_txn_commit(store->batch);
@@ -571,6 +590,9 @@ jk_err jk_cap_store_sync(jk_cap_store *store, jk_diag *diag)
 
 jk_err jk_cap_store_flush(jk_cap_store *store, jk_diag *diag)
 {
+    jk_err err = jk_cap_store_drain(store, diag);
+    if (err != JK_OK)
+        return err;
     if (!store->batch && !store->meta_pending)
         return JK_OK;
     return jk_cap_store_sync(store, diag);
@@ -584,6 +606,8 @@ const char *jk_cap_store_path(const jk_cap_store *store)
 
 void jk_cap_store_stats_get(const jk_cap_store *store, jk_cap_store_stats *out)
 {
+    /* the writer's counts are its own until its commit is done */
+    (void)jk_cap_store_drain((jk_cap_store *)store, NULL);
     *out = store->stats;
 }
 

@@ -61,6 +61,9 @@ struct jk_node_archive {
     uint64_t evidence_count;    /* entries in "evidence" */
     uint64_t evidence_max;      /* JK_NODE_EVIDENCE_MAX unless set */
     jk_node_votelog *vlog;      /* opened at the first use of the records */
+    /* the fault hook of async commits (jk_node_archive_set_write_hook) */
+    void (*write_hook)(void *ctx, uint64_t height);
+    void *write_hook_ctx;
 };
 
 static void jk_put_u64be(uint8_t *p, uint64_t v)
@@ -274,15 +277,20 @@ jk_err jk_node_archive_put(jk_node_archive *a, uint64_t height, const jk_hash *b
     return JK_OK;
 }
 
+/* A commit of another height than top + 1. */
+static jk_err jk_arch_not_next(const jk_node_archive *a, uint64_t height, jk_diag *diag)
+{
+    return jk_diag_set(diag, JK_ERR_NODE_CONFLICT, "archive: height %llu does not follow the top %llu",
+                       (unsigned long long)height, (unsigned long long)a->top);
+}
+
 jk_err jk_node_archive_commit(jk_node_archive *a, jk_node_validator *v, uint64_t height,
                               const jk_hash *block_hash, const uint8_t *block, size_t len,
                               const jk_cons_cert *cert, const jk_cons_cert *prev_cert,
                               jk_diag *diag)
 {
     if (height != a->top + 1)
-        return jk_diag_set(diag, JK_ERR_NODE_CONFLICT,
-                           "archive: height %llu does not follow the top %llu",
-                           (unsigned long long)height, (unsigned long long)a->top);
+        return jk_arch_not_next(a, height, diag);
     jk_arch_put p = {a, height, block_hash, block, len, cert, prev_cert, NULL};
     jk_err err = jk_node_validator_commit_with(v, height, block_hash, block, len,
                                                jk_arch_put_txn, &p, diag);
@@ -290,6 +298,68 @@ jk_err jk_node_archive_commit(jk_node_archive *a, jk_node_validator *v, uint64_t
         return err;
     a->top = height;
     return JK_OK;
+}
+
+/* An async commit's own copy of what jk_arch_put_txn writes: the caller's
+ * buffers are gone by the time the writer thread runs it. */
+typedef struct jk_arch_job {
+    jk_arch_put p;
+    jk_hash id;
+    jk_cons_cert cert, prev_cert;
+    void (*hook)(void *ctx, uint64_t height);
+    void *hook_ctx;
+    uint8_t block[];
+} jk_arch_job;
+
+static jk_err jk_arch_job_txn(void *ctx, jk_cap_store_txn *t, jk_diag *diag)
+{
+    jk_arch_job *j = ctx;
+    /* the fault hook (tests): the head moved in memory, nothing of this
+     * commit is in the store yet (its transaction is not committed) */
+    if (j->hook)
+        j->hook(j->hook_ctx, j->p.height);
+    return jk_arch_put_txn(&j->p, t, diag);
+}
+
+jk_err jk_node_archive_commit_async(jk_node_archive *a, jk_node_validator *v, uint64_t height,
+                                    const jk_hash *block_hash, const uint8_t *block, size_t len,
+                                    const jk_cons_cert *cert, const jk_cons_cert *prev_cert,
+                                    jk_diag *diag)
+{
+    if (height != a->top + 1)
+        return jk_arch_not_next(a, height, diag);
+    jk_arch_job *j = malloc(sizeof *j + (len ? len : 1));
+    if (!j)
+        return JK_ERR_NOMEM;
+    memcpy(j->block, block, len);
+    j->id = *block_hash;
+    j->cert = *cert;
+    if (prev_cert)
+        j->prev_cert = *prev_cert;
+    j->hook = a->write_hook;
+    j->hook_ctx = a->write_hook_ctx;
+    j->p = (jk_arch_put){a, height, &j->id, j->block, len, &j->cert,
+                         prev_cert ? &j->prev_cert : NULL, NULL};
+    /* the block's bytes are copied twice (the head record's Data and this
+     * job): ~0.1 MB for a full block, small next to the commit */
+    jk_err err = jk_node_validator_commit_async(v, height, block_hash, block, len, jk_arch_job_txn,
+                                                j, free, diag);
+    if (err != JK_OK)
+        return err;
+    a->top = height;
+    return JK_OK;
+}
+
+void jk_node_archive_set_write_hook(jk_node_archive *a, void (*hook)(void *ctx, uint64_t height),
+                                    void *ctx)
+{
+    a->write_hook = hook;
+    a->write_hook_ctx = ctx;
+}
+
+jk_err jk_node_archive_durable(jk_node_archive *a, jk_diag *diag)
+{
+    return jk_arch_err(jk_cap_store_wait(a->store, diag), diag, "durable write");
 }
 
 typedef struct jk_arch_get {
@@ -488,9 +558,11 @@ jk_err jk_node_archive_put_turn(jk_node_archive *a, const jk_cons_record *recs, 
 {
     jk_err err = jk_arch_vlog(a, diag);
     /* Every head commit before these votes reaches the disk first: a
-     * validator that voted at h + 1 comes back from a machine crash with
-     * block h (one sync, only when a head was committed since the last). */
-    if (err == JK_OK && n)
+     * validator that voted at h + 1 comes back from a crash with block h
+     * (one sync, only when a head was committed since the last; and when
+     * h's commit is still on the writer thread, the wait for it: the
+     * vote-record rule of docs/node.md "Commit on a writer thread"). */
+    if (err == JK_OK && (n || pol_len))
         err = jk_arch_err(jk_cap_store_flush(a->store, diag), diag, "flush before a vote");
     if (err == JK_OK)
         err = jk_node_votelog_append_turn(a->vlog, recs, n, pol, pol_len, diag);

@@ -134,8 +134,14 @@ static jk_err jk_app_store(jk_node_chain_app *a, uint64_t height, const jk_hash 
                            const uint8_t *block, size_t len, const jk_cons_cert *cert,
                            const jk_cons_cert *prev_cert, jk_diag *diag)
 {
-    jk_err err = jk_node_archive_commit(a->archive, a->v, height, id, block, len, cert, prev_cert,
-                                        diag);
+    /* async (the default): the head moves now and the transaction with its
+     * sync runs on the store's writer thread while the next height is
+     * produced or checked; no vote of the next height leaves before it is
+     * durable (docs/node.md "Commit on a writer thread") */
+    jk_err err = a->sync_commit ? jk_node_archive_commit(a->archive, a->v, height, id, block, len,
+                                                         cert, prev_cert, diag)
+                                : jk_node_archive_commit_async(a->archive, a->v, height, id, block,
+                                                               len, cert, prev_cert, diag);
     if (err == JK_OK) {
         jk_node_app_seen_forget_refused(a); /* judged on the old head */
         a->head_cert = *cert;
@@ -144,6 +150,24 @@ static jk_err jk_app_store(jk_node_chain_app *a, uint64_t height, const jk_hash 
         a->committed = jk_cap_retain(a->v->ck->chain);
     }
     return err;
+}
+
+/* The block event cap (jk_node_chain_app_set_max_block_events) as produce's
+ * event-byte bound: the bytes the pool's first max_block_events transacts
+ * take in a body (0: no cap needed, the pool holds fewer). Produce takes a
+ * prefix of the pool within that bound, so at most that many transacts
+ * (fewer when one of them is refused on the new state and dropped). */
+static size_t jk_app_events_cap(const jk_node_chain_app *a)
+{
+    const jk_chain_kernel *ck = a->v->ck;
+    if (!a->max_block_events || ck->pool_count <= a->max_block_events)
+        return 0;
+    size_t bytes = 0;
+    uint8_t tmp[9];
+    for (size_t i = 0; i < a->max_block_events; i++)
+        bytes += jk_pvm_encode_natural(JK_CHAIN_ENDPOINT_TRANSACT, tmp) +
+                 jk_pvm_encode_natural(ck->pool[i].blob_len, tmp) + ck->pool[i].blob_len;
+    return bytes ? bytes : 1;
 }
 
 /* ---------------------------------------------------------------------------
@@ -176,6 +200,7 @@ static jk_err jk_app_get_value(void *ctx, uint64_t height, uint32_t round, uint8
      * large events would make every proposer's value undeliverable and
      * stall the chain. */
     size_t event_bytes = 0; /* 0: the chain's own bound */
+    size_t cap_bytes = 0; /* the block event cap, as bytes (after the hook) */
     /* and when an empty body is still too long, the dispatch part is: feed
      * fewer pending dispatch events, then none, then skip process (the
      * block then consumes nothing and the queue waits) */
@@ -187,8 +212,12 @@ again:
     err = jk_app_rewind(a, &diag);
     if (err == JK_OK && a->hook && !hooked)
         a->hook(a->hook_ctx, height);
+    if (!hooked)
+        cap_bytes = jk_app_events_cap(a); /* the hook may have fed the pool */
     hooked = true;
-    jk_chain_set_produce_event_bytes(a->v->ck, event_bytes);
+    jk_chain_set_produce_event_bytes(a->v->ck, event_bytes && (!cap_bytes || event_bytes < cap_bytes)
+                                                   ? event_bytes
+                                                   : cap_bytes);
     jk_chain_block block;
     memset(&block, 0, sizeof block);
     if (err == JK_OK)
@@ -593,6 +622,7 @@ jk_err jk_node_chain_app_open(const char *dir, const uint8_t secret_key[JK_ED255
     if (!a)
         return JK_ERR_NOMEM;
     a->max_value = JK_NODE_MAX_VALUE;
+    a->max_block_events = JK_NODE_MAX_BLOCK_EVENTS;
     a->genesis = *genesis;
     a->genesis.chain = jk_cap_retain(genesis->chain);
     a->committed = jk_cap_null();

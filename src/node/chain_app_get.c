@@ -79,3 +79,19 @@ void jk_node_chain_app_set_verify_threads(jk_node_chain_app *a, unsigned threads
 {
     a->verify_threads = threads;
 }
+
+void jk_node_chain_app_set_sync_commit(jk_node_chain_app *a, bool sync)
+{
+    (void)jk_node_archive_durable(a->archive, NULL); /* whatever was queued, done first */
+    a->sync_commit = sync;
+}
+
+jk_err jk_node_chain_app_durable(jk_node_chain_app *a, jk_diag *diag)
+{
+    return jk_node_archive_durable(a->archive, diag);
+}
+
+void jk_node_chain_app_set_max_block_events(jk_node_chain_app *a, size_t events)
+{
+    a->max_block_events = events;
+}

@@ -66,6 +66,10 @@ struct jk_node_chain_app {
     struct jk_app_prep_id { jk_hash id; size_t at; } *prep_ids;
     size_t nprep;
     unsigned verify_threads;        /* the verify pool's threads for prepare */
+    bool sync_commit;               /* commit's store write on the loop thread
+                                       (jk_node_chain_app_set_sync_commit) */
+    size_t max_block_events;        /* get_value's transacts per block (0: the
+                                       chain's bounds only) */
 };
 
 /* chain_app_seen.c: the slot where id is (*found) or would go in the seen table. */

@@ -132,38 +132,80 @@ jk_err jk_node_validator_commit(jk_node_validator *v, uint64_t height, const jk_
     return jk_node_validator_commit_with(v, height, block_hash, block, block_len, NULL, NULL, diag);
 }
 
-jk_err jk_node_validator_commit_with(jk_node_validator *v, uint64_t height,
-                                     const jk_hash *block_hash, const uint8_t *block,
-                                     size_t block_len, jk_cap_store_txn_fn fn, void *ctx,
-                                     jk_diag *diag)
+/* The head record of block `height`: a CNode of the chain instance, the
+ * info Data (height, block hash, genesis hash) and the block's Data. */
+static jk_err jk_node_head_record(const jk_node_validator *v, uint64_t height,
+                                  const jk_hash *block_hash, const uint8_t *block,
+                                  size_t block_len, jk_cap *record, jk_cap *block_data)
 {
     uint8_t bytes[JK_NODE_INFO_SIZE];
     jk_put_u64le(bytes, height);
     memcpy(bytes + 8, block_hash->bytes, JK_HASH_SIZE);
     memcpy(bytes + 8 + JK_HASH_SIZE, v->genesis_hash.bytes, JK_HASH_SIZE);
-    jk_cap fields[3] = {jk_cap_retain(v->ck->chain), jk_cap_null(), jk_cap_null()}, record = jk_cap_null();
+    jk_cap fields[3] = {jk_cap_retain(v->ck->chain), jk_cap_null(), jk_cap_null()};
+    *record = jk_cap_null();
     jk_err err = jk_cap_data_new(bytes, sizeof bytes, &fields[1]);
     if (err == JK_OK)
         err = jk_cap_data_new(block, block_len, &fields[2]);
     if (err == JK_OK)
-        err = jk_cap_cnode_new(2, &record); /* 4 slots: 3 used */
+        err = jk_cap_cnode_new(2, record); /* 4 slots: 3 used */
     for (uint32_t i = 0; i < 3 && err == JK_OK; i++) {
         jk_cap next;
-        err = jk_cap_cnode_set(record, i, fields[i], &next);
-        jk_cap_release(record);
-        record = err == JK_OK ? next : jk_cap_null();
+        err = jk_cap_cnode_set(*record, i, fields[i], &next);
+        jk_cap_release(*record);
+        *record = err == JK_OK ? next : jk_cap_null();
     }
+    *block_data = err == JK_OK ? jk_cap_retain(fields[2]) : jk_cap_null();
+    for (uint32_t i = 0; i < 3; i++)
+        jk_cap_release(fields[i]);
+    return err;
+}
+
+/* The in-memory move: v is at block `height` from here on. */
+static void jk_node_head_move(jk_node_validator *v, uint64_t height, const jk_hash *block_hash,
+                              jk_cap block_data)
+{
+    v->height = height;
+    v->head_hash = *block_hash;
+    jk_cap_release(v->last_block);
+    v->last_block = block_data;
+}
+
+jk_err jk_node_validator_commit_with(jk_node_validator *v, uint64_t height,
+                                     const jk_hash *block_hash, const uint8_t *block,
+                                     size_t block_len, jk_cap_store_txn_fn fn, void *ctx,
+                                     jk_diag *diag)
+{
+    jk_cap record, block_data;
+    jk_err err = jk_node_head_record(v, height, block_hash, block, block_len, &record, &block_data);
     if (err == JK_OK)
         err = jk_cap_store_commit_with(v->store.store, JK_NODE_HEAD, record, fn, ctx, NULL, diag);
     jk_cap_release(record);
+    if (err == JK_OK)
+        jk_node_head_move(v, height, block_hash, block_data);
+    else
+        jk_cap_release(block_data);
+    return err;
+}
+
+jk_err jk_node_validator_commit_async(jk_node_validator *v, uint64_t height,
+                                      const jk_hash *block_hash, const uint8_t *block,
+                                      size_t block_len, jk_cap_store_txn_fn fn, void *ctx,
+                                      void (*ctx_free)(void *ctx), jk_diag *diag)
+{
+    jk_cap record, block_data;
+    jk_err err = jk_node_head_record(v, height, block_hash, block, block_len, &record, &block_data);
     if (err == JK_OK) {
-        v->height = height;
-        v->head_hash = *block_hash;
-        jk_cap_release(v->last_block);
-        v->last_block = jk_cap_retain(fields[2]);
+        err = jk_cap_store_commit_async(v->store.store, JK_NODE_HEAD, record, fn, ctx, ctx_free,
+                                        diag);
+    } else if (ctx_free) {
+        ctx_free(ctx);
     }
-    for (uint32_t i = 0; i < 3; i++)
-        jk_cap_release(fields[i]);
+    jk_cap_release(record);
+    if (err == JK_OK)
+        jk_node_head_move(v, height, block_hash, block_data);
+    else
+        jk_cap_release(block_data);
     return err;
 }
 

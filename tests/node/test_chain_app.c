@@ -512,3 +512,35 @@ JK_TEST(test_chain_app_value_fits_the_frame_bound)
     JK_CHECK(retries > 0);
     fx_free(&f);
 }
+
+/* The proposer-side cap on a block's events (docs/node.md "Block size"):
+ * a pool of 20 transfers goes out as 7 + 7 + 6 with a cap of 7, in one
+ * block without it, and a produce never runs twice for the cap. */
+JK_TEST(test_chain_app_block_event_cap)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    enum { CAP = 7, N = 20 };
+    for (uint32_t i = 0; i < V; i++)
+        jk_node_chain_app_set_max_block_events(f.apps[i], CAP);
+    JK_REQUIRE(fx_gossip(&f, 1, N) == N);
+    const uint64_t want[] = {CAP, CAP, N - 2 * CAP};
+    jk_node_chain_app_stats st;
+    jk_cons_cert c;
+    for (uint64_t h = 1; h <= 3; h++) {
+        JK_REQUIRE(fx_decide(&f, h, 0, &c));
+        jk_node_chain_app_stats_get(f.apps[0], &st);
+        JK_CHECK_EQ(st.last_events, want[h - 1]);
+    }
+    for (uint32_t i = 0; i < V; i++) {
+        jk_node_chain_app_stats_get(f.apps[i], &st);
+        JK_CHECK_EQ(st.produce_retries, 0);
+        JK_CHECK_EQ(jk_node_chain_app_pending_count(f.apps[i]), 0);
+        jk_node_chain_app_set_max_block_events(f.apps[i], 0); /* no cap */
+    }
+    JK_REQUIRE(fx_gossip(&f, 4, N) == N);
+    JK_REQUIRE(fx_decide(&f, 4, 0, &c));
+    jk_node_chain_app_stats_get(f.apps[0], &st);
+    JK_CHECK_EQ(st.last_events, N);
+    fx_free(&f);
+}

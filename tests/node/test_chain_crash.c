@@ -7,13 +7,23 @@
  * Each trial forks a writer that opens validator 0's chain app on the demo
  * chain (4 validators) and decides height after height alone (each block
  * proposed at the round validator 0 proposes in, certified by validators
- * 0..2), writing each height to a pipe once its commit returned. The parent
+ * 0..2), writing each height to a pipe once its commit is durable (the
+ * commit itself returns with the write still on the store's writer thread:
+ * a kill then may land in that write too). The parent
  * kills it with SIGKILL after its first commit and a delay from a
  * fixed-seed PRNG (0..40 ms: mid-produce, mostly mid-commit), reopens the app and
  * checks: the head's height is the archive's top, the archived block at the
  * top is the head's block and its certificate is what the next proposal
  * carries; the height is at least the last one reported and at most one
  * more. The outcome never depends on when the kill lands.
+ *
+ * test_chain_crash_between_move_and_write kills a validator at one chosen
+ * point instead (a fault hook, not a delay): its commit of height K moved
+ * the head and the produce of K+1 ran on it, but the store's write of K was
+ * held on the writer thread and the proposal record of K+1 waits for it.
+ * The restarted validator is at K-1, never signed at K+1, takes K again
+ * from its decided value and certificate, and agrees with a validator that
+ * never crashed.
  */
 #include "../test.h"
 #include "../progs.h"
@@ -23,6 +33,7 @@
 
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,6 +71,24 @@ static bool cc_make(cc_fx *f)
     return true;
 }
 
+/* A certificate of validators 0..2 for id at (h, round). */
+static void cc_cert(const cc_fx *f, uint64_t h, uint32_t round, const jk_hash *id,
+                    jk_cons_cert *c)
+{
+    memset(c, 0, sizeof *c);
+    c->height = h;
+    c->round = round;
+    c->value = *id;
+    for (uint32_t i = 0; i < 3; i++) {
+        jk_cons_vote v = {.type = JK_CONS_MSG_PRECOMMIT, .height = h, .round = round,
+                          .has_value = true, .value = *id, .validator = i};
+        jk_cons_vote_sign(&v, &f->genesis.genesis_hash, f->keys[i].sk);
+        c->sigs[i].validator = i;
+        memcpy(c->sigs[i].sig, v.sig, 64);
+    }
+    c->count = 3;
+}
+
 /* The writer: decide heights until killed. */
 static void cc_writer(const cc_fx *f, int fd)
 {
@@ -80,24 +109,36 @@ static void cc_writer(const cc_fx *f, int fd)
         jk_hash id;
         cb.hash(a, value, len, &id);
         jk_cons_cert c;
-        memset(&c, 0, sizeof c);
-        c.height = h;
-        c.round = round;
-        c.value = id;
-        for (uint32_t i = 0; i < 3; i++) {
-            jk_cons_vote v = {.type = JK_CONS_MSG_PRECOMMIT, .height = h, .round = round,
-                              .has_value = true, .value = id, .validator = i};
-            jk_cons_vote_sign(&v, &f->genesis.genesis_hash, f->keys[i].sk);
-            c.sigs[i].validator = i;
-            memcpy(c.sigs[i].sig, v.sig, 64);
-        }
-        c.count = 3;
-        if (cb.commit(a, h, value, len, &c) != JK_OK)
+        cc_cert(f, h, round, &id, &c);
+        /* commit moves the head; its write runs on the store's writer
+         * thread: h is reported once it is durable (what a vote of h+1
+         * waits for, docs/node.md "Commit on a writer thread") */
+        if (cb.commit(a, h, value, len, &c) != JK_OK || jk_node_chain_app_durable(a, NULL) != JK_OK)
             _exit(5);
         free(value);
         if (write(fd, &h, sizeof h) != sizeof h)
             _exit(6);
     }
+}
+
+/* Run child(f, write end) in a child process; *fd: the pipe's read end.
+ * @return the child's pid, or -1. */
+static pid_t cc_fork(const cc_fx *f, void (*child)(const cc_fx *f, int fd), int *fd)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return -1;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        child(f, p[1]);
+        _exit(0);
+    }
+    close(p[1]);
+    *fd = p[0];
+    return pid;
 }
 
 JK_TEST(test_chain_crash_resumes_at_a_whole_commit)
@@ -107,21 +148,13 @@ JK_TEST(test_chain_crash_resumes_at_a_whole_commit)
     uint64_t rng = 0x9E3779B97F4A7C15ull, reported = 0;
     int trials = 8;
     for (int t = 0; t < trials; t++) {
-        int p[2];
-        JK_REQUIRE(pipe(p) == 0);
-        fflush(stdout);
-        fflush(stderr);
-        pid_t pid = fork();
+        int fd;
+        pid_t pid = cc_fork(&f, cc_writer, &fd);
         JK_REQUIRE(pid >= 0);
-        if (pid == 0) {
-            close(p[0]);
-            cc_writer(&f, p[1]);
-        }
-        close(p[1]);
         /* every trial commits one height at least, then dies at a random
          * point of the ones after */
         uint64_t h;
-        JK_CHECK(read(p[0], &h, sizeof h) == sizeof h);
+        JK_CHECK(read(fd, &h, sizeof h) == sizeof h);
         usleep((useconds_t)(jk_devnet_next(&rng) % 40000));
         kill(pid, SIGKILL);
         int st;
@@ -130,9 +163,9 @@ JK_TEST(test_chain_crash_resumes_at_a_whole_commit)
         uint64_t first = h;
         JK_CHECK_EQ(first, reported + 1);
         reported = first;
-        while (read(p[0], &h, sizeof h) == sizeof h)
+        while (read(fd, &h, sizeof h) == sizeof h)
             reported = h;
-        close(p[0]);
+        close(fd);
         /* reopen: a whole commit, nothing to repair */
         jk_node_chain_app *a = NULL;
         jk_diag diag = {{0}};
@@ -168,6 +201,194 @@ JK_TEST(test_chain_crash_resumes_at_a_whole_commit)
         jk_node_chain_app_close(a);
     }
     JK_CHECK(reported >= (uint64_t)trials);
+    jk_test_rm_tree(f.dir);
+    jk_cap_release(f.genesis.chain);
+}
+
+/* ---- a kill between the in-memory commit and the durable write ---- */
+
+#define CP_K 4 /* the height whose write is held */
+
+typedef struct cp_msg {
+    uint8_t kind;  /* 'P' produced h, 'S' the proposal record of h is on
+                      disk (it may leave), 'C' committed h (value follows),
+                      'W' the writer holds h's write and the loop waits */
+    uint64_t h;
+    uint32_t len;
+} cp_msg;
+
+typedef struct cp_hook {
+    jk_cap_store *store;
+    int fd;
+    atomic_uint_fast64_t sent;  /* the last height whose record is on disk */
+} cp_hook;
+
+static void cp_send(int fd, uint8_t kind, uint64_t h, const uint8_t *bytes, uint32_t len)
+{
+    cp_msg m = {kind, h, len};
+    if (write(fd, &m, sizeof m) != sizeof m || (len && write(fd, bytes, len) != (ssize_t)len))
+        _exit(6);
+}
+
+/* On the writer thread, inside height h's transaction (nothing of h is in
+ * the store yet). At CP_K: hold until the loop thread is either waiting for
+ * this write (as it must, before the record of K+1) or got past the record
+ * of K+1 without it (the fault this test exists for), say so, and stay. */
+static void cp_writer_hook(void *ctx, uint64_t h)
+{
+    cp_hook *k = ctx;
+    if (h != CP_K)
+        return;
+    while (jk_cap_store_waiters(k->store) == 0 && atomic_load(&k->sent) <= CP_K)
+        usleep(1000);
+    cp_send(k->fd, 'W', h, NULL, 0);
+    for (;;)
+        pause();
+}
+
+static uint32_t cp_round(uint64_t h)
+{
+    uint32_t round = 0;
+    while (jk_chain_proposer_index(CC_V, h, round) != 0)
+        round++;
+    return round;
+}
+
+/* Validator 0 as its machine drives it: produce, persist the proposal's
+ * record (the vote-record rule: on disk before the proposal leaves), then
+ * the decision's commit. */
+static void cp_child(const cc_fx *f, int fd)
+{
+    jk_node_chain_app *a;
+    if (jk_node_chain_app_open(f->store, f->keys[0].sk, &f->genesis, &a, NULL) != JK_OK)
+        _exit(3);
+    static cp_hook k;
+    k.store = jk_node_chain_app_validator(a)->store.store;
+    k.fd = fd;
+    atomic_store(&k.sent, 0);
+    jk_node_archive_set_write_hook(jk_node_chain_app_archive(a), cp_writer_hook, &k);
+    jk_cons_app cb;
+    jk_node_chain_app_bind(a, &cb);
+    for (;;) {
+        uint64_t h = jk_node_chain_app_validator(a)->height + 1;
+        uint32_t round = cp_round(h);
+        uint8_t *value;
+        size_t len;
+        if (cb.get_value(a, h, round, &value, &len) != JK_OK)
+            _exit(4);
+        cp_send(fd, 'P', h, NULL, 0);
+        jk_hash id;
+        cb.hash(a, value, len, &id);
+        jk_cons_out out;
+        memset(&out, 0, sizeof out);
+        out.kind = JK_CONS_OUT_PERSIST;
+        out.record = (jk_cons_record){.present = true, .height = h, .round = round,
+                                      .step = JK_CONS_STEP_PROPOSE, .has_value = true,
+                                      .value = id, .valid_round = JK_CONS_NIL_ROUND,
+                                      .locked_round = JK_CONS_NIL_ROUND};
+        if (jk_node_chain_app_persist(a, &out, NULL) != JK_OK)
+            _exit(5);
+        cp_send(fd, 'S', h, NULL, 0);
+        atomic_store(&k.sent, h);
+        jk_cons_cert c;
+        cc_cert(f, h, round, &id, &c);
+        if (cb.commit(a, h, value, len, &c) != JK_OK)
+            _exit(7);
+        cp_send(fd, 'C', h, value, (uint32_t)len);
+        free(value);
+    }
+}
+
+JK_TEST(test_chain_crash_between_move_and_write)
+{
+    static cc_fx f;
+    JK_REQUIRE(cc_make(&f));
+    int fd;
+    pid_t pid = cc_fork(&f, cp_child, &fd);
+    JK_REQUIRE(pid >= 0);
+    /* the decided values, as peers would hand them over */
+    uint8_t *values[CP_K + 1] = {0};
+    size_t lens[CP_K + 1] = {0};
+    uint64_t produced = 0, sent = 0, held = 0;
+    cp_msg m;
+    while (!held && read(fd, &m, sizeof m) == sizeof m) {
+        uint8_t *bytes = m.len ? malloc(m.len) : NULL;
+        JK_REQUIRE(!m.len || (bytes && read(fd, bytes, m.len) == (ssize_t)m.len));
+        if (m.kind == 'C' && m.h <= CP_K && !values[m.h]) {
+            values[m.h] = bytes;
+            lens[m.h] = m.len;
+            bytes = NULL;
+        }
+        produced = m.kind == 'P' ? m.h : produced;
+        sent = m.kind == 'S' ? m.h : sent;
+        held = m.kind == 'W' ? m.h : 0;
+        free(bytes);
+    }
+    kill(pid, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+    close(fd);
+    JK_CHECK(WIFSIGNALED(st));
+    JK_CHECK_EQ(held, (uint64_t)CP_K);
+    /* K+1 was produced on the in-memory head of K while K's write was held
+     * (the overlap), and its record did not reach the disk before K did */
+    JK_CHECK_EQ(produced, (uint64_t)CP_K + 1);
+    JK_CHECK_EQ(sent, (uint64_t)CP_K);
+    for (uint64_t h = 1; h <= CP_K; h++)
+        JK_REQUIRE(values[h]);
+
+    /* restart: the head and the archive are at K-1, whole */
+    jk_node_chain_app *a = NULL;
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_node_chain_app_open(f.store, f.keys[0].sk, &f.genesis, &a, &diag) == JK_OK);
+    jk_node_validator *v = jk_node_chain_app_validator(a);
+    JK_CHECK_EQ(v->height, (uint64_t)CP_K - 1);
+    JK_CHECK_EQ(jk_node_archive_top(jk_node_chain_app_archive(a)), (uint64_t)CP_K - 1);
+    /* what it signed: records of K at most (the proposal of K), none of K+1 */
+    jk_cons_record *recs = NULL;
+    size_t nrecs = 0;
+    JK_REQUIRE(jk_node_archive_records(jk_node_chain_app_archive(a), &recs, &nrecs, &diag) ==
+               JK_OK);
+    JK_CHECK(nrecs >= 1);
+    for (size_t i = 0; i < nrecs; i++)
+        JK_CHECK_EQ(recs[i].height, (uint64_t)CP_K);
+    free(recs);
+    /* it takes K again from the decided value and certificate (a peer's
+     * sync answer), and K+1 is its to sign afresh */
+    jk_cons_app cb;
+    jk_node_chain_app_bind(a, &cb);
+    jk_hash id;
+    cb.hash(a, values[CP_K], lens[CP_K], &id);
+    JK_CHECK(cb.valid(a, CP_K, values[CP_K], lens[CP_K]));
+    jk_cons_cert c;
+    cc_cert(&f, CP_K, cp_round(CP_K), &id, &c);
+    JK_CHECK_EQ(cb.commit(a, CP_K, values[CP_K], lens[CP_K], &c), JK_OK);
+    JK_CHECK_EQ(jk_node_chain_app_durable(a, &diag), JK_OK);
+    JK_CHECK_MEM(v->head_hash.bytes, id.bytes, 32);
+
+    /* agrees: validator 1, which never crashed, holds the same head */
+    char d1[300];
+    snprintf(d1, sizeof d1, "%s/v1", f.dir);
+    jk_node_chain_app *b = NULL;
+    JK_REQUIRE(jk_node_chain_app_open(d1, f.keys[1].sk, &f.genesis, &b, &diag) == JK_OK);
+    jk_cons_app cb1;
+    jk_node_chain_app_bind(b, &cb1);
+    for (uint64_t h = 1; h <= CP_K; h++) {
+        jk_hash hid;
+        cb1.hash(b, values[h], lens[h], &hid);
+        JK_CHECK(cb1.valid(b, h, values[h], lens[h]));
+        cc_cert(&f, h, cp_round(h), &hid, &c);
+        JK_CHECK_EQ(cb1.commit(b, h, values[h], lens[h], &c), JK_OK);
+    }
+    jk_hash r0, r1;
+    jk_node_chain_app_root(a, &r0);
+    jk_node_chain_app_root(b, &r1);
+    JK_CHECK_MEM(r0.bytes, r1.bytes, 32);
+    JK_CHECK_MEM(jk_node_chain_app_validator(b)->head_hash.bytes, id.bytes, 32);
+    jk_node_chain_app_close(b);
+    jk_node_chain_app_close(a);
+    for (uint64_t h = 1; h <= CP_K; h++)
+        free(values[h]);
     jk_test_rm_tree(f.dir);
     jk_cap_release(f.genesis.chain);
 }
