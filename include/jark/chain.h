@@ -648,6 +648,13 @@ typedef struct jk_chain_kernel {
     jk_chain_pooled *dispatch_src[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
     size_t dispatch_src_cap[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
     size_t dispatch_bytes, dispatch_total;
+    /* the gas of the buffered events' verify runs, the queue's included:
+     * a gossiped dispatch event is admitted only while it stays within the
+     * replay verify budget (JK_CHAIN_REPLAY_VERIFY_GAS: the chain's block
+     * budget), which bounds what a block's dispatch part makes every
+     * importer verify (docs/chain-design.md, "Dispatch on a network") */
+    int64_t dispatch_gas;
+    bool dispatch_feeding;      /* the queue is being fed: never refused by it */
     /* what run_cycle_process made in the open cycle: whether it ran, the
      * traces its attests used (k ascending), its transacts (appended to the
      * produced body, ≤ JK_CHAIN_MAX_PROCESS_TRANSACTS and
