@@ -872,6 +872,18 @@ jk_err jk_chain_set_queue(jk_chain_kernel *ck, const jk_chain_pooled *list, size
 jk_err jk_chain_queue_get(const jk_chain_kernel *ck, jk_chain_pooled **out, size_t *n);
 /* Free list[0..n) and each entry's blob and traces; NULL is a no-op. */
 void jk_chain_pooled_list_free(jk_chain_pooled *list, size_t n);
+/* The queue record (docs/block-format.md, "The queue record"): ck's queue
+ * as bytes, E(n) ‖ tevent_1 … tevent_n (the dispatch part's queued list),
+ * for an embedder that persists it with its head. *out malloc'd.
+ * @return JK_OK; JK_ERR_NOMEM. */
+jk_err jk_chain_queue_encode(const jk_chain_kernel *ck, uint8_t **out, size_t *len);
+/* Decode a queue record strictly (canonical naturals, at most
+ * JK_CHAIN_MAX_QUEUED dispatch events within the blob and trace bounds,
+ * nothing after them) into a fresh list (*out: *n entries; free with
+ * jk_chain_pooled_list_free), for jk_chain_set_queue.
+ * @return JK_OK; JK_ERR_CHAIN_DECODE / JK_ERR_CHAIN_TOO_LARGE (what and
+ *         where in diag; nothing allocated); JK_ERR_NOMEM. */
+jk_err jk_chain_queue_decode(const uint8_t *bytes, size_t len, jk_chain_pooled **out, size_t *n, jk_diag *diag);
 
 /* Apply's outgoing emits of the last block applied (produced or imported):
  * slot[0] at its HALT, read as process emits are (no traces). Borrowed until
