@@ -648,6 +648,13 @@ typedef struct jk_chain_kernel {
     jk_chain_pooled *dispatch_src[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
     size_t dispatch_src_cap[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
     size_t dispatch_bytes, dispatch_total;
+    /* the gas of the buffered events' verify runs, the queue's included:
+     * a gossiped dispatch event is admitted only while it stays within the
+     * replay verify budget (JK_CHAIN_REPLAY_VERIFY_GAS: the chain's block
+     * budget), which bounds what a block's dispatch part makes every
+     * importer verify (docs/chain-design.md, "Dispatch on a network") */
+    int64_t dispatch_gas;
+    bool dispatch_feeding;      /* the queue is being fed: never refused by it */
     /* what run_cycle_process made in the open cycle: whether it ran, the
      * traces its attests used (k ascending), its transacts (appended to the
      * produced body, ≤ JK_CHAIN_MAX_PROCESS_TRANSACTS and
@@ -865,6 +872,18 @@ jk_err jk_chain_set_queue(jk_chain_kernel *ck, const jk_chain_pooled *list, size
 jk_err jk_chain_queue_get(const jk_chain_kernel *ck, jk_chain_pooled **out, size_t *n);
 /* Free list[0..n) and each entry's blob and traces; NULL is a no-op. */
 void jk_chain_pooled_list_free(jk_chain_pooled *list, size_t n);
+/* The queue record (docs/block-format.md, "The queue record"): ck's queue
+ * as bytes, E(n) ‖ tevent_1 … tevent_n (the dispatch part's queued list),
+ * for an embedder that persists it with its head. *out malloc'd.
+ * @return JK_OK; JK_ERR_NOMEM. */
+jk_err jk_chain_queue_encode(const jk_chain_kernel *ck, uint8_t **out, size_t *len);
+/* Decode a queue record strictly (canonical naturals, at most
+ * JK_CHAIN_MAX_QUEUED dispatch events within the blob and trace bounds,
+ * nothing after them) into a fresh list (*out: *n entries; free with
+ * jk_chain_pooled_list_free), for jk_chain_set_queue.
+ * @return JK_OK; JK_ERR_CHAIN_DECODE / JK_ERR_CHAIN_TOO_LARGE (what and
+ *         where in diag; nothing allocated); JK_ERR_NOMEM. */
+jk_err jk_chain_queue_decode(const uint8_t *bytes, size_t len, jk_chain_pooled **out, size_t *n, jk_diag *diag);
 
 /* Apply's outgoing emits of the last block applied (produced or imported):
  * slot[0] at its HALT, read as process emits are (no traces). Borrowed until

@@ -5,7 +5,8 @@
  *
  * Persistence: after every block the validator commits, in one LMDB
  * transaction, a head CNode {0: the chain instance, 1: a Data of height u64
- * LE ‖ block hash[32] ‖ genesis hash[32], 2: the block's encoding} under the
+ * LE ‖ block hash[32] ‖ genesis hash[32], 2: the block's encoding, 3: the
+ * dispatch-queue record (jk_node_store_queue_put)} under the
  * head record "head" (jk_cap_store_commit: only the objects the store lacks
  * are written). Reopening a store resumes at its last committed head (a store
  * of another chain is refused); a fresh store starts at genesis. The last
@@ -50,6 +51,21 @@ jk_err jk_node_store_check_file(const char *path, jk_diag *diag);
  * fuzz target drives. */
 jk_err jk_node_store_check_bytes(const uint8_t *file, size_t len, jk_diag *diag);
 
+/* The dispatch-queue record (src/node/store.c; docs/node.md "The store"):
+ * slot 3 of the head record, the committed head's queue
+ * (jk_chain_queue_encode), so that a restarted node proposes on the queue
+ * every other node holds.
+ * put: *out = record with the slot set to ck's queue (NEW reference).
+ * @return JK_OK; JK_ERR_NOMEM; JK_ERR_CAP_TOO_LARGE. */
+jk_err jk_node_store_queue_put(jk_cap record, const jk_chain_kernel *ck, jk_cap *out);
+/* The slot of a loaded head record (BORROWED; null: a store before it). */
+jk_cap jk_node_store_queue_get(jk_cap record);
+/* Make queue (the slot, or null) ck's queue; *restored: it was there.
+ * @return JK_OK (also when null: nothing changed); JK_ERR_CAP_DECODE (not a
+ *         Data); the decoder's JK_ERR_CHAIN_DECODE / JK_ERR_CHAIN_TOO_LARGE
+ *         (reason in diag); JK_ERR_NOMEM. */
+jk_err jk_node_store_queue_restore(jk_cap queue, jk_chain_kernel *ck, bool *restored, jk_diag *diag);
+
 typedef struct jk_node_validator {
     uint32_t index;                 /* in the genesis validator list; UINT32_MAX
                                        when the key is not a validator's (the
@@ -61,6 +77,7 @@ typedef struct jk_node_validator {
     jk_hash head_hash;              /* the last block's hash (genesis hash at 0) */
     jk_hash genesis_hash;
     jk_cap last_block;              /* Data: the last block's encoding (null at genesis) */
+    bool queue_restored;            /* open took the queue from the head record */
 } jk_node_validator;
 
 /* Open the validator of secret_key (copied; wiped on close) over the store in
@@ -117,6 +134,7 @@ typedef struct jk_node_head {
     jk_hash block_hash, genesis_hash;
     jk_cap chain;       /* the chain instance (NEW reference) */
     jk_cap last_block;  /* Data: the block's encoding (NEW reference) */
+    jk_cap queue;       /* Data: the dispatch-queue record (NEW; null: none) */
 } jk_node_head;
 
 /* Read the head committed in the store at dir (opened and closed here).

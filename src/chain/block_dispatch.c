@@ -352,3 +352,96 @@ void jk_chain_dispatch_part_free(jk_chain_dispatch_part *d)
     free(d->trace_store);
     memset(d, 0, sizeof *d);
 }
+
+/* ---- the queue record: a kernel's queue as bytes, for an embedder that
+ * persists it with its head (docs/block-format.md, "The queue record") ---- */
+
+static size_t jk_pooled_size(const jk_chain_pooled *e)
+{
+    return jk_nlen(e->endpoint) + jk_nlen(e->blob_len) + e->blob_len + jk_nlen(e->trace_count) +
+           e->trace_count * JK_CHAIN_TRACE_SIZE;
+}
+
+typedef struct jk_qbuf {
+    uint8_t *p;
+    size_t len;
+} jk_qbuf;
+
+static void jk_qbuf_put(void *ctx, const void *p, size_t n)
+{
+    jk_qbuf *b = ctx;
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+jk_err jk_chain_queue_encode(const jk_chain_kernel *ck, uint8_t **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    size_t size = jk_nlen(ck->queued_count);
+    for (size_t i = 0; i < ck->queued_count; i++)
+        size += jk_pooled_size(&ck->queued[i]);
+    jk_qbuf b = {malloc(size), 0};
+    if (!b.p)
+        return JK_ERR_NOMEM;
+    jk_put_nat(jk_qbuf_put, &b, ck->queued_count);
+    for (size_t i = 0; i < ck->queued_count; i++) {
+        const jk_chain_pooled *e = &ck->queued[i];
+        jk_put_nat(jk_qbuf_put, &b, e->endpoint);
+        jk_put_nat(jk_qbuf_put, &b, e->blob_len);
+        jk_qbuf_put(&b, e->blob, e->blob_len);
+        jk_put_nat(jk_qbuf_put, &b, e->trace_count);
+        jk_put_traces(jk_qbuf_put, &b, e->traces, e->trace_count);
+    }
+    *out = b.p;
+    *len = b.len;
+    return JK_OK;
+}
+
+jk_err jk_chain_queue_decode(const uint8_t *bytes, size_t len, jk_chain_pooled **out, size_t *n, jk_diag *diag)
+{
+    *out = NULL;
+    *n = 0;
+    /* walk and check first (the dispatch part's own list rules), then
+     * allocate exactly */
+    size_t pos = 0, count = 0, blobs = 0, traces = 0;
+    jk_diag why = {{0}};
+    jk_err err = jk_scan_list(bytes, len, &pos, "queued", JK_CHAIN_MAX_QUEUED, &count, &blobs, &traces, &why);
+    if (err != JK_OK) /* the list's messages, without the part's prefix */
+        return jk_diag_set(diag, err, "queue record: %s",
+                           strncmp(why.msg, "dispatch part: ", 15) == 0 ? why.msg + 15 : why.msg);
+    if (pos != len)
+        return jk_diag_set(diag, JK_ERR_CHAIN_DECODE, "queue record: %zu bytes after its %zu events", len - pos,
+                           count);
+    jk_chain_pooled *list = calloc(count ? count : 1, sizeof *list);
+    jk_chain_trace *t = calloc(traces ? traces : 1, sizeof *t);
+    err = list && t ? JK_OK : JK_ERR_NOMEM;
+    pos = 0;
+    (void)jk_nat_at(bytes, len, &pos); /* count, known */
+    size_t made = 0;
+    for (; err == JK_OK && made < count; made++) {
+        jk_chain_event ev;
+        ev.endpoint = (jk_chain_endpoint)jk_nat_at(bytes, len, &pos);
+        ev.blob_len = jk_nat_at(bytes, len, &pos);
+        ev.blob = bytes + pos;
+        pos += ev.blob_len;
+        size_t tc = jk_nat_at(bytes, len, &pos);
+        for (size_t j = 0; j < tc; j++, pos += JK_CHAIN_TRACE_SIZE)
+            jk_chain_trace_decode(bytes + pos, &t[j]);
+        jk_hash hash;
+        jk_chain_event_hash(&ev, &hash);
+        err = jk_chain_pooled_make(ev.blob, ev.blob_len, t, tc, ev.endpoint, &hash, &list[made]);
+        if (err != JK_OK)
+            break;
+    }
+    free(t);
+    if (err != JK_OK) {
+        if (list)
+            jk_chain_pooled_free(list, made);
+        return err;
+    }
+    *out = list;
+    *n = count;
+    return JK_OK;
+}

@@ -78,6 +78,7 @@ void jk_chain_cycle_reset(jk_chain_kernel *ck, bool pool)
         jk_chain_keyset_clear(&ck->cycle_seen_keys[k]);
     }
     ck->dispatch_bytes = ck->dispatch_total = 0;
+    ck->dispatch_gas = 0;
     jk_chain_process_outputs_clear(ck);
     jk_chain_hashset_clear(&ck->dispatch_index);
     if (pool)
@@ -158,11 +159,16 @@ static jk_err jk_derive_role(jk_chain_kernel *ck, uint32_t endpoint, uint32_t pi
 static jk_err jk_feed(jk_chain_kernel *ck, jk_chain_pooled *list, size_t n)
 {
     jk_err err = JK_OK;
+    /* the queue is not the proposer's choice: its verify gas counts against
+     * the replay verify budget but never refuses it (every validator feeds
+     * it the same, and the replay requires it consumed first) */
+    ck->dispatch_feeding = true;
     for (size_t i = 0; err == JK_OK && i < n; i++) {
         jk_chain_event ev = {list[i].endpoint, list[i].blob, list[i].blob_len};
         bool admitted;
         err = jk_chain_handle_incoming_event(ck, &ev, list[i].traces, list[i].trace_count, &admitted, NULL);
     }
+    ck->dispatch_feeding = false;
     return err;
 }
 
@@ -378,8 +384,11 @@ static jk_err jk_decide_verify(void *ctx, const uint8_t key[32], const uint8_t *
 /* The refusals of a dispatch event that need no verify: a reason or NULL.
  * bytes: its encoding in a block's dispatch part (with the traces it
  * carries: at admission, those its verify used) — the cycle's consumed
- * events must fit one block (JK_CHAIN_CONSUMED_BYTES, JK_CHAIN_MAX_CONSUMED). */
-static const char *jk_dispatch_precheck(const jk_chain_kernel *ck, uint32_t k, const jk_hash *hash, size_t bytes)
+ * events must fit one block (JK_CHAIN_CONSUMED_BYTES, JK_CHAIN_MAX_CONSUMED).
+ * gas: its verify run's (0 before it ran): a gossiped event must fit the
+ * replay verify budget, so once the budget is spent none is verified. */
+static const char *jk_dispatch_precheck(const jk_chain_kernel *ck, uint32_t k, const jk_hash *hash, size_t bytes,
+                                        int64_t gas)
 {
     if (jk_chain_hashset_contains(&ck->dispatch_index, hash))
         return "this dispatch event is already buffered this cycle";
@@ -387,6 +396,9 @@ static const char *jk_dispatch_precheck(const jk_chain_kernel *ck, uint32_t k, c
         return "the dispatch buffer is full this cycle (events)";
     if (bytes > JK_CHAIN_CONSUMED_BYTES - ck->dispatch_bytes)
         return "the dispatch buffer is full this cycle (bytes)";
+    int64_t budget = JK_CHAIN_REPLAY_VERIFY_GAS(ck);
+    if (!ck->dispatch_feeding && (ck->dispatch_gas >= budget || gas > budget - ck->dispatch_gas))
+        return "the dispatch buffer is full this cycle (replay verify gas)";
     return NULL;
 }
 
@@ -401,7 +413,7 @@ static jk_err jk_admit_dispatch(jk_chain_kernel *ck, const jk_chain_event *ev, c
 {
     uint32_t k = jk_chain_endpoint_dispatch_index(ev->endpoint);
     size_t bytes = jk_dispatch_bytes(ev, v->used_count);
-    if ((*refused = jk_dispatch_precheck(ck, k, &v->hash, bytes)) != NULL)
+    if ((*refused = jk_dispatch_precheck(ck, k, &v->hash, bytes, v->gas)) != NULL)
         return JK_OK;
     jk_cap *grown = jk_chain_grow(ck->dispatch_buffer[k], &ck->dispatch_cap[k], ck->dispatch_buffered[k] + 1,
                                   sizeof *grown);
@@ -443,6 +455,8 @@ static jk_err jk_admit_dispatch(jk_chain_kernel *ck, const jk_chain_event *ev, c
     grown[ck->dispatch_buffered[k]++] = jk_cap_retain(v->event);
     ck->dispatch_bytes += bytes;
     ck->dispatch_total++;
+    /* saturating: a queue's verifies are counted, never refused */
+    ck->dispatch_gas = v->gas > INT64_MAX - ck->dispatch_gas ? INT64_MAX : ck->dispatch_gas + v->gas;
     return JK_OK;
 }
 
@@ -483,7 +497,7 @@ jk_err jk_chain_verify_event_ex(const jk_chain_kernel *ck, jk_kernel *kernel, co
     jk_chain_event_hash(ev, &hash); /* once: the admission reuses it (out->hash) */
     out->hash = hash;
     const char *full = dispatch ? jk_dispatch_precheck(ck, jk_chain_endpoint_dispatch_index(ev->endpoint), &hash,
-                                                       jk_dispatch_bytes(ev, trace_count))
+                                                       jk_dispatch_bytes(ev, trace_count), 0)
                        : pooled ? NULL
                                 : jk_chain_pool_precheck(ck, &hash, ev->blob_len, trace_count);
     if (full) {
@@ -512,6 +526,7 @@ jk_err jk_chain_verify_event_ex(const jk_chain_kernel *ck, jk_kernel *kernel, co
         out->ran = true;
         err = jk_chain_invoke(kernel, ck->attest_marker, event_verify, 0, ck->gas.verify, NULL, scratchpad,
                               jk_decide_verify, &mode, NULL, &res);
+        out->gas = res.gas_used;
         if (err != JK_OK && err != JK_ERR_NOMEM) {
             /* the kernel refused to run or finish it (a bound the guest hit):
              * the event's problem, never the host's — dropped */

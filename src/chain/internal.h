@@ -110,7 +110,16 @@ typedef struct jk_chain_verdict {
     size_t used_count;
     char why[160];         /* why it was dropped */
     bool ran;              /* the verify program ran (ck->stats.verify_runs) */
+    int64_t gas;           /* the gas that run used (the replay verify budget) */
 } jk_chain_verdict;
+
+/* The replay verify budget of one block (docs/chain-design.md, "Dispatch on
+ * a network"): the gas of the verify runs of the events a block's dispatch
+ * part consumes — the queue's first, never refused; then the gossiped ones,
+ * each admitted only if the sum stays within it. The chain's apply budget:
+ * replaying a block's dispatch part costs an importer at most about what
+ * its apply may. */
+#define JK_CHAIN_REPLAY_VERIFY_GAS(ck) ((ck)->gas.block)
 
 jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
                              const jk_chain_trace *traces, size_t trace_count, jk_chain_verdict *out);

@@ -133,13 +133,18 @@ void jk_node_app_drop_refused(jk_node_chain_app *a, const jk_chain_block *b)
     free(ids);
 }
 
-/* The head block's dispatch part queued the next cycle's dispatch events:
- * a node reopened from its store takes them back, so its next proposal
- * consumes them as every other node expects (docs/node.md). What the head
- * block's apply emitted to dispatch endpoints, and a queue carried over a
- * block whose process did not run, are not in the block: not restored. */
+/* A node reopened from its store takes the head's queue back, so its next
+ * proposal consumes it as every other node expects (docs/node.md): from the
+ * head record (jk_node_validator_open took it: the block's queued list,
+ * apply's dispatch emits, a queue carried over a block whose process did not
+ * run), or, from a store of an earlier jark without that record, the head
+ * block's queued list (the rest is not in the block). */
 jk_err jk_node_app_restore_queue(jk_node_chain_app *a, const uint8_t *bytes, size_t len, jk_diag *diag)
 {
+    if (a->v->queue_restored) {
+        jk_node_app_keep_queue(a);
+        return JK_OK;
+    }
     jk_chain_block b;
     jk_err err = jk_chain_block_decode(bytes, len, &b, diag);
     if (err != JK_OK)

@@ -163,3 +163,62 @@ void jk_node_store_close(jk_node_store *s)
         close(s->lock_fd);
     s->lock_fd = -1;
 }
+
+/* ---- the dispatch-queue record (docs/node.md, "The store") ----
+ *
+ * Slot 3 of the head record: a Data holding the committed head's dispatch
+ * queue (jk_chain_queue_encode: what the head block's process queued, then
+ * what its apply emitted to dispatch endpoints, or a queue carried over a
+ * block whose process did not run). Neither of the last two is in any
+ * block, so a node restarted from its store could not rebuild them, and its
+ * own proposals — which must consume the queue first — were refused until
+ * another proposer's block consumed it. Committed in the head's own
+ * transaction (it is a slot of the record), so the queue and the head are
+ * always of one height. A record without the slot (a store of an earlier
+ * jark) falls back to the head block's queued list. */
+#define JK_NODE_HEAD_QUEUE_SLOT 3
+
+jk_err jk_node_store_queue_put(jk_cap record, const jk_chain_kernel *ck, jk_cap *out)
+{
+    *out = jk_cap_null();
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    jk_cap data = jk_cap_null();
+    jk_err err = jk_chain_queue_encode(ck, &bytes, &len);
+    if (err == JK_OK)
+        err = jk_cap_data_new(bytes, len, &data);
+    free(bytes);
+    if (err == JK_OK)
+        err = jk_cap_cnode_set(record, JK_NODE_HEAD_QUEUE_SLOT, data, out);
+    jk_cap_release(data);
+    return err;
+}
+
+jk_cap jk_node_store_queue_get(jk_cap record)
+{
+    return jk_cap_cnode_get(record, JK_NODE_HEAD_QUEUE_SLOT);
+}
+
+jk_err jk_node_store_queue_restore(jk_cap queue, jk_chain_kernel *ck, bool *restored, jk_diag *diag)
+{
+    *restored = false;
+    if (jk_cap_is_null(queue))
+        return JK_OK; /* a store of an earlier jark: no record */
+    if (jk_cap_kind_of(queue) != JK_CAP_DATA)
+        return jk_diag_set(diag, JK_ERR_CAP_DECODE, "the head record's dispatch queue is not a Data");
+    size_t len = (size_t)jk_cap_data_len(queue);
+    uint8_t *bytes = malloc(len ? len : 1);
+    if (!bytes)
+        return JK_ERR_NOMEM;
+    jk_chain_pooled *list = NULL;
+    size_t n = 0;
+    jk_err err = jk_cap_data_read(queue, 0, bytes, len);
+    if (err == JK_OK)
+        err = jk_chain_queue_decode(bytes, len, &list, &n, diag);
+    free(bytes);
+    if (err == JK_OK)
+        err = jk_chain_set_queue(ck, list, n);
+    jk_chain_pooled_list_free(list, n);
+    *restored = err == JK_OK;
+    return err;
+}

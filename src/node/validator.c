@@ -20,7 +20,7 @@
 static jk_err jk_node_head_load(jk_cap_store *store, jk_node_head *out, jk_diag *diag)
 {
     memset(out, 0, sizeof *out);
-    out->chain = out->last_block = jk_cap_null();
+    out->chain = out->last_block = out->queue = jk_cap_null();
     jk_hash head;
     if (jk_cap_store_head(store, JK_NODE_HEAD, &head, NULL) != JK_OK)
         return JK_ERR_CAP_MISSING;
@@ -39,6 +39,7 @@ static jk_err jk_node_head_load(jk_cap_store *store, jk_node_head *out, jk_diag 
         memcpy(out->genesis_hash.bytes, bytes + 8 + JK_HASH_SIZE, JK_HASH_SIZE);
         out->chain = jk_cap_retain(inst);
         out->last_block = jk_cap_retain(block);
+        out->queue = jk_cap_retain(jk_node_store_queue_get(record));
     }
     jk_cap_release(record);
     return err;
@@ -48,14 +49,15 @@ void jk_node_head_release(jk_node_head *head)
 {
     jk_cap_release(head->chain);
     jk_cap_release(head->last_block);
-    head->chain = head->last_block = jk_cap_null();
+    jk_cap_release(head->queue);
+    head->chain = head->last_block = head->queue = jk_cap_null();
 }
 
 jk_err jk_node_head_read(const char *dir, jk_node_head *out, jk_diag *diag)
 {
     jk_node_store store;
     memset(out, 0, sizeof *out);
-    out->chain = out->last_block = jk_cap_null();
+    out->chain = out->last_block = out->queue = jk_cap_null();
     jk_err err = jk_node_store_open(dir, JK_NODE_MAP_SIZE, &store, diag);
     if (err == JK_OK) {
         err = jk_node_head_load(store.store, out, diag);
@@ -84,7 +86,7 @@ jk_err jk_node_validator_open(const char *dir, const uint8_t secret_key[JK_ED255
     if (secret_key)
         memcpy(v->public_key, secret_key + 32, JK_ED25519_PUBLIC_SIZE);
     jk_err err = jk_node_store_open(dir, JK_NODE_MAP_SIZE, &v->store, diag);
-    jk_cap chain = jk_cap_retain(genesis->chain);
+    jk_cap chain = jk_cap_retain(genesis->chain), queue = jk_cap_null();
     v->head_hash = genesis->genesis_hash;
     jk_node_head head;
     jk_err found = err == JK_OK ? jk_node_head_load(v->store.store, &head, diag) : JK_ERR_CAP_MISSING;
@@ -99,12 +101,16 @@ jk_err jk_node_validator_open(const char *dir, const uint8_t secret_key[JK_ED255
             v->height = head.height;
             v->head_hash = head.block_hash;
             v->last_block = jk_cap_retain(head.last_block);
+            queue = jk_cap_retain(head.queue);
         }
         jk_node_head_release(&head);
     }
     if (err == JK_OK)
         err = jk_chain_kernel_new(genesis, chain, &v->ck, diag);
     jk_cap_release(chain);
+    if (err == JK_OK) /* the head's dispatch queue (store.c) */
+        err = jk_node_store_queue_restore(queue, v->ck, &v->queue_restored, diag);
+    jk_cap_release(queue);
     if (err != JK_OK) {
         jk_node_validator_close(v);
         return err;
@@ -148,10 +154,12 @@ static jk_err jk_node_head_record(const jk_node_validator *v, uint64_t height,
     if (err == JK_OK)
         err = jk_cap_data_new(block, block_len, &fields[2]);
     if (err == JK_OK)
-        err = jk_cap_cnode_new(2, record); /* 4 slots: 3 used */
-    for (uint32_t i = 0; i < 3 && err == JK_OK; i++) {
+        err = jk_cap_cnode_new(2, record); /* 4 slots */
+    for (uint32_t i = 0; i < 4 && err == JK_OK; i++) {
         jk_cap next;
-        err = jk_cap_cnode_set(*record, i, fields[i], &next);
+        /* slot 3: the dispatch queue (store.c) */
+        err = i < 3 ? jk_cap_cnode_set(*record, i, fields[i], &next)
+                    : jk_node_store_queue_put(*record, v->ck, &next);
         jk_cap_release(*record);
         *record = err == JK_OK ? next : jk_cap_null();
     }

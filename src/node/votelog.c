@@ -176,6 +176,35 @@ jk_err jk_node_vlog_latest_push(jk_cons_record **list, size_t *n, size_t *cap, c
     return JK_OK;
 }
 
+jk_err jk_node_vlog_take(const uint8_t *rec, size_t n, size_t unit, size_t off, jk_cons_record *prev,
+                         size_t *cap, jk_node_votelog_view *out, jk_diag *diag)
+{
+    for (size_t i = 0; i < n; i++) {
+        jk_cons_record r;
+        jk_diag why = {{0}};
+        if (jk_cons_record_decode(rec + i * JK_CONS_RECORD_SIZE, JK_CONS_RECORD_SIZE, &r, &why) != JK_OK ||
+            !r.present) {
+            jk_node_votelog_view_free(out);
+            return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG, "vote log: append %zu (offset %zu), record %zu: %s",
+                               unit, off, i + 1, why.msg[0] ? why.msg : "an empty record");
+        }
+        if (out->records > 0 && jk_node_vlog_hrs_cmp(prev, &r) >= 0) {
+            jk_node_votelog_view_free(out);
+            return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG,
+                               "vote log: height %llu round %u step %u (append %zu, offset %zu) is not above "
+                               "the record before it",
+                               (unsigned long long)r.height, r.round, r.step, unit, off);
+        }
+        if (jk_node_vlog_latest_push(&out->latest, &out->nlatest, cap, &r) != JK_OK) {
+            jk_node_votelog_view_free(out);
+            return JK_ERR_NOMEM;
+        }
+        *prev = r;
+        out->records++;
+    }
+    return JK_OK;
+}
+
 /* Refuse the log: free what out holds, say which append, where, and why. */
 static jk_err jk_vlog_refuse(jk_node_votelog_view *out, jk_diag *diag, size_t unit, size_t off, const char *fmt,
                              ...) __attribute__((format(printf, 5, 6)));
@@ -273,30 +302,9 @@ jk_err jk_node_votelog_decode(const uint8_t *bytes, size_t len, jk_node_votelog_
             out->pol_off = off + JK_VLOG_UHDR;
             out->pol_len = pol_len;
         }
-        const uint8_t *rec = p + JK_VLOG_UHDR + pol_len;
-        for (size_t i = 0; i < n; i++) {
-            jk_cons_record r;
-            jk_diag why = {{0}};
-            if (jk_cons_record_decode(rec + i * JK_CONS_RECORD_SIZE, JK_CONS_RECORD_SIZE, &r, &why) != JK_OK ||
-                !r.present) {
-                jk_node_votelog_view_free(out);
-                return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG, "vote log: append %zu (offset %zu), record %zu: %s",
-                                   unit, off, i + 1, why.msg[0] ? why.msg : "an empty record");
-            }
-            if (out->records > 0 && jk_node_vlog_hrs_cmp(&prev, &r) >= 0) {
-                jk_node_votelog_view_free(out);
-                return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG,
-                                   "vote log: height %llu round %u step %u (append %zu, offset %zu) is not above "
-                                   "the record before it",
-                                   (unsigned long long)r.height, r.round, r.step, unit, off);
-            }
-            if (jk_node_vlog_latest_push(&out->latest, &out->nlatest, &cap, &r) != JK_OK) {
-                jk_node_votelog_view_free(out);
-                return JK_ERR_NOMEM;
-            }
-            prev = r;
-            out->records++;
-        }
+        jk_err err = jk_node_vlog_take(p + JK_VLOG_UHDR + pol_len, n, unit, off, &prev, &cap, out, diag);
+        if (err != JK_OK)
+            return err;
         off += size;
         out->valid_len = off;
     }

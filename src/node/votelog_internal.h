@@ -16,6 +16,12 @@ int jk_node_vlog_hrs_cmp(const jk_cons_record *a, const jk_cons_record *b);
 /* Keep r as the latest height's next record (a higher height starts a new
  * list). @return JK_OK; JK_ERR_NOMEM. */
 jk_err jk_node_vlog_latest_push(jk_cons_record **list, size_t *n, size_t *cap, const jk_cons_record *r);
+/* Take the n records at rec (an append's, unit-th at offset off) into out:
+ * each must decode, be present and be above *prev (the one before it, once
+ * out holds any); out->latest grows (*cap its room).
+ * @return JK_OK; JK_ERR_NODE_VOTE_LOG (out freed); JK_ERR_NOMEM. */
+jk_err jk_node_vlog_take(const uint8_t *rec, size_t n, size_t unit, size_t off, jk_cons_record *prev,
+                         size_t *cap, jk_node_votelog_view *out, jk_diag *diag);
 /* Decode bytes[0..len) (len >= 8, starting "jkvlog01") as format 01, with
  * the rules it always had (docs/node.md): a torn tail is a last unit
  * shorter than its count or length says, or one filling the file whose

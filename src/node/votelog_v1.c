@@ -60,15 +60,15 @@ jk_err jk_node_votelog_decode_v1(const uint8_t *bytes, size_t len, jk_node_votel
             if (plen == 0 || plen > JK_NODE_VOTELOG_POL_MAX) {
                 jk_node_votelog_view_free(out);
                 return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG,
-                                   "vote log (format 01): append %zu (offset %zu): a proof of lock of %zu bytes", unit, off,
-                                   plen);
+                                   "vote log (format 01): append %zu (offset %zu): a proof of lock of %zu bytes",
+                                   unit, off, plen);
             }
             size = JK_VLOG1_POL_UNIT(plen);
             body = size - JK_NODE_VLOG_SUM;
         } else if (n == 0 || n > JK_NODE_VOTELOG_GROUP) {
             jk_node_votelog_view_free(out);
-            return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG, "vote log (format 01): append %zu (offset %zu) counts %zu records",
-                               unit, off, n);
+            return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG,
+                               "vote log (format 01): append %zu (offset %zu) counts %zu records", unit, off, n);
         }
         if (size > left || !jk_vlog1_sum_ok(p, body)) {
             if (size >= left) {
@@ -77,7 +77,8 @@ jk_err jk_node_votelog_decode_v1(const uint8_t *bytes, size_t len, jk_node_votel
             }
             jk_node_votelog_view_free(out);
             return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG,
-                               "vote log (format 01): append %zu (offset %zu) is corrupt (checksum) and %zu bytes follow it",
+                               "vote log (format 01): append %zu (offset %zu) is corrupt (checksum) and %zu bytes "
+                               "follow it",
                                unit, off, left - size);
         }
         if (n == JK_VLOG1_POL) {
@@ -85,29 +86,9 @@ jk_err jk_node_votelog_decode_v1(const uint8_t *bytes, size_t len, jk_node_votel
             out->pol_len = size - 5 - JK_NODE_VLOG_SUM;
             n = 0;
         }
-        for (size_t i = 0; i < n; i++) {
-            jk_cons_record r;
-            jk_diag why = {{0}};
-            if (jk_cons_record_decode(p + 1 + i * JK_CONS_RECORD_SIZE, JK_CONS_RECORD_SIZE, &r, &why) != JK_OK ||
-                !r.present) {
-                jk_node_votelog_view_free(out);
-                return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG, "vote log (format 01): append %zu, record %zu: %s", unit,
-                                   i + 1, why.msg[0] ? why.msg : "an empty record");
-            }
-            if (out->records > 0 && jk_node_vlog_hrs_cmp(&prev, &r) >= 0) {
-                jk_node_votelog_view_free(out);
-                return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG,
-                                   "vote log (format 01): height %llu round %u step %u (append %zu) is not above the record "
-                                   "before it",
-                                   (unsigned long long)r.height, r.round, r.step, unit);
-            }
-            if (jk_node_vlog_latest_push(&out->latest, &out->nlatest, &cap, &r) != JK_OK) {
-                jk_node_votelog_view_free(out);
-                return JK_ERR_NOMEM;
-            }
-            prev = r;
-            out->records++;
-        }
+        jk_err err = jk_node_vlog_take(p + 1, n, unit, off, &prev, &cap, out, diag);
+        if (err != JK_OK)
+            return err;
         off += size;
         out->valid_len = off;
     }

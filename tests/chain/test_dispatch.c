@@ -7,7 +7,9 @@
  * process did not make, a tampered process trace, the transacts process
  * made missing from the body, the queue of the cycle before not consumed —
  * is refused and leaves the importer as it was. And the bounds: a cycle's
- * consumed events stop at JK_CHAIN_CONSUMED_BYTES.
+ * consumed events stop at JK_CHAIN_CONSUMED_BYTES and at the replay verify
+ * budget (the chain's block gas), and a part past that budget is refused
+ * before its replay verifies the rest.
  */
 #include "../test.h"
 #include "../progs.h"
@@ -21,12 +23,13 @@ typedef struct dfx {
     jk_chain_kernel *p, *importer;
 } dfx;
 
-static bool dfx_open(dfx *f)
+/* block_gas: the chain's apply budget, and so its replay verify budget */
+static bool dfx_open_gas(dfx *f, int64_t block_gas)
 {
     memset(f, 0, sizeof *f);
     if (!jk_test_chain_make(&f->tc, NULL))
         return false;
-    f->g = jk_test_genesis(&f->tc, 1, 10000000, &f->genesis);
+    f->g = jk_test_genesis(&f->tc, 1, block_gas, &f->genesis);
     for (int i = 0; i < 3; i++)
         jk_test_key((uint8_t)(i == 2 ? 9 : i + 1), f->pk[i], f->sk[i]);
     if (!f->g || jk_chain_kernel_new(f->g, jk_cap_null(), &f->p, NULL) != JK_OK ||
@@ -34,6 +37,11 @@ static bool dfx_open(dfx *f)
         return false;
     jk_chain_set_own_key(f->p, f->sk[2]);
     return true;
+}
+
+static bool dfx_open(dfx *f)
+{
+    return dfx_open_gas(f, 10000000);
 }
 
 static void dfx_close(dfx *f)
@@ -249,6 +257,104 @@ JK_TEST(test_chain_dispatch_admitted_after_process)
     JK_CHECK_EQ(b.dispatch.consumed_count, 1);
     JK_CHECK_EQ(jk_chain_apply_block_import(f.importer, &b, &f.genesis, 1, &why), JK_OK);
     JK_CHECK(jk_cap_equal(f.importer->chain, f.p->chain));
+    jk_chain_block_free(&b);
+    dfx_close(&f);
+}
+
+/* A report by key k as a block's dispatch part carries it (blob and the
+ * one trace its verify uses), into the caller's buffers. */
+static jk_chain_traced_event carried(dfx *f, int k, const char *text, uint8_t blob[96], jk_chain_trace *t)
+{
+    size_t len = jk_blob(blob, f->pk[k], 'D', text);
+    jk_chain_trace_sign(f->sk[k], &f->genesis, blob, len, t);
+    return (jk_chain_traced_event){{jk_chain_endpoint_dispatch(0), blob, len}, t, 1};
+}
+
+/* The replay verify budget (docs/chain-design.md, "Dispatch on a network"):
+ * the verify gas of a block's consumed events is at most the chain's block
+ * budget. The proposer stops admitting gossiped dispatch events at it (the
+ * last one that fits is admitted, the next refused — before its verify once
+ * the budget is spent); a block at the budget imports; a part consuming past
+ * it is refused at the event that crosses it, before the verifies of the
+ * events after it and before process runs. */
+JK_TEST(test_chain_dispatch_replay_verify_budget)
+{
+    static dfx f;
+    /* what one report's verify costs (every report here is the same size) */
+    JK_REQUIRE(dfx_open(&f));
+    JK_REQUIRE(jk_chain_setup_cycle(f.p, NULL) == JK_OK);
+    JK_REQUIRE(report(&f, 0, "price 40"));
+    int64_t g = f.p->dispatch_gas;
+    JK_REQUIRE(g > 0);
+    dfx_close(&f);
+
+    /* a budget of 3 reports less one gas: the third runs its verify and is
+     * refused at admission (it would cross the budget) */
+    JK_REQUIRE(dfx_open_gas(&f, 3 * g - 1));
+    JK_REQUIRE(jk_chain_setup_cycle(f.p, NULL) == JK_OK);
+    JK_REQUIRE(report(&f, 0, "price 40"));
+    JK_REQUIRE(report(&f, 1, "price 41"));
+    uint64_t runs = f.p->stats.verify_runs;
+    JK_CHECK(!report(&f, 0, "price 42"));
+    JK_CHECK_EQ(f.p->stats.verify_runs, runs + 1);
+    JK_CHECK_EQ(f.p->dispatch_gas, 2 * g);
+    dfx_close(&f);
+
+    /* a budget of exactly 3 reports */
+    JK_REQUIRE(dfx_open_gas(&f, 3 * g));
+    JK_REQUIRE(jk_chain_setup_cycle(f.p, NULL) == JK_OK);
+    JK_REQUIRE(report(&f, 0, "price 40"));
+    JK_REQUIRE(report(&f, 1, "price 41"));
+    /* the third arrives with a trace its verify does not use (another key's
+     * first): the block carries only the used one, and its verify costs the
+     * importer what it cost the proposer */
+    uint8_t blob[96];
+    jk_chain_trace two[2];
+    jk_chain_traced_event e = carried(&f, 0, "price 42", blob, &two[1]);
+    jk_chain_trace_sign(f.sk[1], &f.genesis, blob, e.event.blob_len, &two[0]);
+    bool admitted = false;
+    jk_diag why = {{0}};
+    JK_REQUIRE(jk_chain_handle_incoming_event(f.p, &e.event, two, 2, &admitted, &why) == JK_OK && admitted);
+    JK_CHECK_EQ(f.p->dispatch_gas, 3 * g);
+    /* spent: the next is refused before its verify runs */
+    runs = f.p->stats.verify_runs;
+    jk_chain_trace t;
+    e = carried(&f, 1, "price 43", blob, &t);
+    admitted = true;
+    JK_REQUIRE(jk_chain_handle_incoming_event(f.p, &e.event, &t, 1, &admitted, &why) == JK_OK);
+    JK_CHECK(!admitted);
+    JK_CHECK(strstr(why.msg, "full this cycle (replay verify gas)") != NULL);
+    JK_CHECK_EQ(f.p->stats.verify_runs, runs);
+    JK_REQUIRE(jk_chain_run_cycle_process(f.p, NULL) == JK_OK);
+    jk_chain_block b;
+    JK_REQUIRE(jk_chain_apply_block_produce(f.p, &f.genesis, 1, 0, NULL, &b, &why) == JK_OK);
+    JK_CHECK_EQ(b.dispatch.consumed_count, 3);
+
+    /* the same block consuming two more reports: refused at the fourth,
+     * whose verify never runs, nor the fifth's, nor process */
+    jk_chain_traced_event ev[5] = {b.dispatch.consumed[0], b.dispatch.consumed[1], b.dispatch.consumed[2]};
+    uint8_t blobs[2][96];
+    jk_chain_trace ts[2];
+    ev[3] = carried(&f, 1, "price 43", blobs[0], &ts[0]);
+    ev[4] = carried(&f, 1, "price 44", blobs[1], &ts[1]);
+    jk_chain_dispatch_part x = b.dispatch;
+    x.consumed = ev;
+    x.consumed_count = 5;
+    jk_chain_block over;
+    remake(&f, &b, &x, 0, &over);
+    runs = f.importer->stats.verify_runs;
+    refused(&f, &over, &f.genesis, 1, "consumed event 3 is not admissible: the dispatch buffer is full this cycle "
+            "(replay verify gas)", __LINE__);
+    /* check and import: 3 verifies each (the consumed events within the
+     * budget), none of the two past it */
+    JK_CHECK_EQ(f.importer->stats.verify_runs, runs + 2 * 3);
+
+    /* the block at the budget imports, and the kernels agree */
+    runs = f.importer->stats.verify_runs;
+    JK_CHECK_EQ(jk_chain_apply_block_import(f.importer, &b, &f.genesis, 1, &why), JK_OK);
+    JK_CHECK_EQ(f.importer->stats.verify_runs, runs + 3);
+    JK_CHECK(jk_cap_equal(f.importer->chain, f.p->chain));
+    jk_chain_block_free(&over);
     jk_chain_block_free(&b);
     dfx_close(&f);
 }

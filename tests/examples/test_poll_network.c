@@ -10,7 +10,10 @@
  *
  * Before the fix a node kept a dispatch event only for the height it
  * arrived in and the queue only at the proposer that made it: the votes
- * were dropped unprocessed (tallies 0) and the batch lost. */
+ * were dropped unprocessed (tallies 0) and the batch lost. A node restarted
+ * from its store takes the queue back from its head record, also one that
+ * no block carries (a queue carried over a block whose process did not
+ * run). */
 #include "../test.h"
 #include "../progs.h"
 #include "example_chain.h"
@@ -238,37 +241,57 @@ JK_TEST(test_poll_network_votes_after_the_proposer_produced)
     net_close(&n);
 }
 
-JK_TEST(test_poll_network_queue_moves_to_the_next_proposer)
+/* The poll chain built with -DPOLL_VIA_CERTIFY on four nodes: poll 7
+ * opened at height 1, then three votes given to the proposer of height 2
+ * only (node 2, before it produces): its tally batches them into the
+ * queue. */
+static bool net_open_votes_at_2(net *n)
 {
-    net n;
     const char *defines[] = {"POLL_VIA_CERTIFY"};
     jk_sdk_options build = {0};
     build.opt = "-O2";
     build.defines = defines;
     build.define_count = 1;
-    JK_REQUIRE(net_open(&n, &build));
     const jk_ex_key alice = jk_ex_key_of(1), bob = jk_ex_key_of(2), carol = jk_ex_key_of(3);
     const jk_chain_endpoint T = JK_CHAIN_ENDPOINT_TRANSACT, D0 = jk_chain_endpoint_dispatch(0);
     uint8_t b[64];
-    JK_REQUIRE(give(&n, 1, T, b, open_blob(b, 7, &alice, 20), &alice));
-    JK_REQUIRE(height(&n, 1));
-    /* the votes at proposer A = 2 of height 2 only (before it produces) */
-    JK_REQUIRE(give(&n, 2, D0, b, vote_blob(b, 7, &alice, 1), &alice));
-    JK_REQUIRE(give(&n, 2, D0, b, vote_blob(b, 7, &bob, 2), &bob));
-    JK_REQUIRE(give(&n, 2, D0, b, vote_blob(b, 7, &carol, 1), &carol));
+    return net_open(n, &build) && give(n, 1, T, b, open_blob(b, 7, &alice, 20), &alice) && height(n, 1) &&
+           give(n, 2, D0, b, vote_blob(b, 7, &alice, 1), &alice) &&
+           give(n, 2, D0, b, vote_blob(b, 7, &bob, 2), &bob) &&
+           give(n, 2, D0, b, vote_blob(b, 7, &carol, 1), &carol);
+}
+
+JK_TEST(test_poll_network_queue_moves_to_the_next_proposer)
+{
+    net n;
+    JK_REQUIRE(net_open_votes_at_2(&n));
     JK_REQUIRE(height(&n, 2)); /* tally batches them: the batch is queued */
     check_everywhere(&n, 7, 0, 0, __LINE__);
     for (uint32_t i = 0; i < V; i++) /* every node holds the queue, not only A */
         JK_CHECK_EQ(jk_node_chain_app_validator(n.apps[i])->ck->queued_count, 1);
-    /* B restarts from its store: the head block's dispatch part gives the
-     * queue back */
+    /* B restarts from a store of an earlier jark (its head record without
+     * the queue, slot 3): the head block's dispatch part gives the queue
+     * back */
     jk_node_chain_app_close(n.apps[3]);
     n.apps[3] = NULL;
     char d[PATH_MAX];
     snprintf(d, sizeof d, "%s/v3", n.dir);
     jk_diag diag = {{0}};
+    jk_node_store st;
+    JK_REQUIRE(jk_node_store_open(d, (size_t)1 << 32, &st, &diag) == JK_OK);
+    jk_hash head;
+    jk_cap record = jk_cap_null(), old = jk_cap_null();
+    JK_REQUIRE(jk_cap_store_head(st.store, "head", &head, NULL) == JK_OK);
+    JK_REQUIRE(jk_cap_store_load(st.store, &head, &record, NULL) == JK_OK);
+    JK_CHECK(!jk_cap_is_null(jk_node_store_queue_get(record)));
+    JK_REQUIRE(jk_cap_cnode_set(record, 3, jk_cap_null(), &old) == JK_OK);
+    JK_REQUIRE(jk_cap_store_commit(st.store, "head", old, NULL, NULL) == JK_OK);
+    jk_cap_release(record);
+    jk_cap_release(old);
+    jk_node_store_close(&st);
     JK_REQUIRE(jk_node_chain_app_open(d, n.keys[3].sk, &n.g, &n.apps[3], &diag) == JK_OK);
     jk_node_chain_app_bind(n.apps[3], &n.cb[3]);
+    JK_CHECK(!jk_node_chain_app_validator(n.apps[3])->queue_restored);
     JK_CHECK_EQ(jk_node_chain_app_validator(n.apps[3])->ck->queued_count, 1);
     /* proposer B = 3 of height 3 feeds it to certify: the record */
     JK_REQUIRE(height(&n, 3));
@@ -276,6 +299,83 @@ JK_TEST(test_poll_network_queue_moves_to_the_next_proposer)
     for (uint32_t i = 0; i < V; i++)
         JK_CHECK_EQ(jk_node_chain_app_validator(n.apps[i])->ck->queued_count, 0);
     JK_REQUIRE(height(&n, 4));
+    check_everywhere(&n, 7, 2, 1, __LINE__);
+    net_close(&n);
+}
+
+/* A queue carried over a block whose process did not run is in no block:
+ * a node restarted from its store takes it back from its head record
+ * (src/node/store.c), so its next proposal consumes it and the others
+ * accept it. Before the record, the restarted node took the queue from the
+ * head block's dispatch part — empty here — and its proposal, which does
+ * not consume the queue every other node holds, was refused. */
+JK_TEST(test_poll_network_restart_restores_a_carried_queue)
+{
+    net n;
+    JK_REQUIRE(net_open_votes_at_2(&n));
+    proposal p;
+    JK_REQUIRE(propose(&n, 2, &p)); /* tally batches them: the batch is queued */
+    jk_hash id2;
+    n.cb[0].hash(n.apps[0], p.value, p.len, &id2);
+    JK_REQUIRE(decide(&n, &p));
+    /* height 3 by its proposer (3) without process (as produce does when
+     * process's output does not fit): the part consumes nothing, and the
+     * queue is carried over the block */
+    const jk_node_validator *v3 = jk_node_chain_app_validator(n.apps[3]);
+    jk_chain_kernel *side;
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_chain_kernel_new(&n.g, v3->ck->chain, &side, &diag) == JK_OK);
+    jk_chain_set_own_key(side, n.keys[3].sk);
+    jk_chain_pooled *q;
+    size_t qn;
+    JK_REQUIRE(jk_chain_queue_get(v3->ck, &q, &qn) == JK_OK && qn == 1);
+    JK_REQUIRE(jk_chain_set_queue(side, q, qn) == JK_OK);
+    jk_chain_pooled_list_free(q, qn);
+    jk_cons_cert c2;
+    cert_of(&n, 2, 0, &id2, &c2);
+    jk_hash last_commit;
+    jk_cons_cert_hash(&c2, &last_commit);
+    jk_chain_block blk;
+    JK_REQUIRE(jk_chain_setup_cycle(side, &diag) == JK_OK);
+    JK_REQUIRE(jk_chain_apply_block_produce(side, &v3->head_hash, 3, 0, &last_commit, &blk, &diag) == JK_OK);
+    JK_CHECK(!blk.dispatch.ran);
+    uint8_t *bytes;
+    size_t blen;
+    JK_REQUIRE(jk_chain_block_encode(&blk, &bytes, &blen) == JK_OK);
+    p.height = 3;
+    JK_REQUIRE(jk_node_value_encode(bytes, blen, &c2, &p.value, &p.len) == JK_OK);
+    free(bytes);
+    jk_chain_block_free(&blk);
+    jk_chain_kernel_free(side);
+    JK_REQUIRE(decide(&n, &p));
+    for (uint32_t i = 0; i < V; i++)
+        JK_CHECK_EQ(jk_node_chain_app_validator(n.apps[i])->ck->queued_count, 1);
+    check_everywhere(&n, 7, 0, 0, __LINE__);
+    /* the proposer of height 4 (node 0) restarts from its store */
+    jk_node_chain_app_close(n.apps[0]);
+    n.apps[0] = NULL;
+    char d[PATH_MAX];
+    snprintf(d, sizeof d, "%s/v0", n.dir);
+    JK_REQUIRE(jk_node_chain_app_open(d, n.keys[0].sk, &n.g, &n.apps[0], &diag) == JK_OK);
+    jk_node_chain_app_bind(n.apps[0], &n.cb[0]);
+    JK_CHECK(jk_node_chain_app_validator(n.apps[0])->queue_restored);
+    JK_CHECK_EQ(jk_node_chain_app_validator(n.apps[0])->ck->queued_count, 1);
+    /* its proposal consumes the queue: every node accepts it, certify
+     * records the batch */
+    JK_REQUIRE(height(&n, 4));
+    check_everywhere(&n, 7, 2, 1, __LINE__);
+    for (uint32_t i = 0; i < V; i++)
+        JK_CHECK_EQ(jk_node_chain_app_validator(n.apps[i])->ck->queued_count, 0);
+    /* and again after a restart with an empty queue: nothing to restore
+     * but an empty record */
+    jk_node_chain_app_close(n.apps[1]);
+    n.apps[1] = NULL;
+    snprintf(d, sizeof d, "%s/v1", n.dir);
+    JK_REQUIRE(jk_node_chain_app_open(d, n.keys[1].sk, &n.g, &n.apps[1], &diag) == JK_OK);
+    jk_node_chain_app_bind(n.apps[1], &n.cb[1]);
+    JK_CHECK(jk_node_chain_app_validator(n.apps[1])->queue_restored);
+    JK_CHECK_EQ(jk_node_chain_app_validator(n.apps[1])->ck->queued_count, 0);
+    JK_REQUIRE(height(&n, 5)); /* proposer 1 */
     check_everywhere(&n, 7, 2, 1, __LINE__);
     net_close(&n);
 }

@@ -57,6 +57,8 @@ int jk_fuzz_store(const uint8_t *data, size_t size);
 int jk_fuzz_cap_groups(const uint8_t *data, size_t size);
 /* Node: the signed-vote log's decoder (jk_node_votelog_decode). */
 int jk_fuzz_votelog(const uint8_t *data, size_t size);
+/* Chain: the dispatch-queue record's decoder (jk_chain_queue_decode). */
+int jk_fuzz_queue(const uint8_t *data, size_t size);
 /* Consensus: message, certificate and record decoders (accepted bytes must
  * re-encode identically), then a state machine fed a message sequence. */
 int jk_fuzz_consensus(const uint8_t *data, size_t size);

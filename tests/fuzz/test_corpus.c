@@ -46,5 +46,6 @@ JK_TEST(test_fuzz_corpus_rpc_reply) { JK_CHECK(jk_replay("rpc_reply", jk_fuzz_rp
 JK_TEST(test_fuzz_corpus_store) { JK_CHECK(jk_replay("store", jk_fuzz_store) >= 5); }
 JK_TEST(test_fuzz_corpus_cap_groups) { JK_CHECK(jk_replay("cap_groups", jk_fuzz_cap_groups) >= 7); }
 JK_TEST(test_fuzz_corpus_votelog) { JK_CHECK(jk_replay("votelog", jk_fuzz_votelog) >= 50); }
+JK_TEST(test_fuzz_corpus_queue) { JK_CHECK(jk_replay("queue", jk_fuzz_queue) >= 10); }
 JK_TEST(test_fuzz_corpus_kernel) { JK_CHECK(jk_replay("kernel", jk_fuzz_kernel) >= 20); }
 JK_TEST(test_fuzz_corpus_examples) { JK_CHECK(jk_replay("examples", jk_fuzz_examples) >= 7); }
