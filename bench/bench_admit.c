@@ -22,10 +22,12 @@
  *            node relays it) from one jk_net to another over QUIC on
  *            loopback, 64 per loop turn: one send and one receive each
  *            (a node of 4 does ~0.75 of each per event).
+ *   cons     what the consensus machine does around add_event for each
+ *            EVENT message (jk_cons_ingest's ~9 KB message, decoded, then
+ *            encoded again for the relay, as jk_cons_send_msg does).
  * Each phase is timed (thread CPU time) and, under callgrind, dumped on its
  * own (CALLGRIND_DUMP_STATS_AT "phase-NAME"): `make bench-admit-callgrind`
- * prints instructions per event per phase. Not covered: HTTP (MHD) and
- * the consensus machine's handling of the message.
+ * prints instructions per event per phase. Not covered: HTTP (MHD).
  *
  * Usage: bench_admit [N]   (N ≤ 65536, default 2048)
  */
@@ -238,8 +240,8 @@ int main(int argc, char **argv)
     if (!body)
         return 1;
 
-    ba_phase ph[5] = {{"verify", 0, n}, {"rpc", 0, n}, {"gossip", 0, n}, {"echo", 0, 2 * (size_t)n},
-                      {"wire", 0, n}};
+    ba_phase ph[6] = {{"verify", 0, n}, {"rpc", 0, n}, {"gossip", 0, n}, {"echo", 0, 2 * (size_t)n},
+                      {"wire", 0, n}, {"cons", 0, n}};
     size_t ok_verify = 0, ok_rpc = 0, ok_gossip = 0, echo_refused = 0;
 
     ba_begin();
@@ -332,18 +334,39 @@ int main(int argc, char **argv)
     jk_net_destroy(na);
     jk_net_destroy(nb);
 
+    /* cons: the machine's decode of each EVENT message and its re-encode */
+    size_t consed = 0;
+    uint8_t *msgbuf = malloc(5 + JK_CONS_MAX_EVENT);
+    ba_begin();
+    t0 = ba_cpu_s();
+    for (uint32_t k = 0; msgbuf && k < n; k++) {
+        msgbuf[0] = JK_CONS_MSG_EVENT;
+        jk_put_u32le(msgbuf + 1, (uint32_t)enc_len[k]);
+        memcpy(msgbuf + 5, enc[k], enc_len[k]);
+        jk_cons_msg *msg = malloc(sizeof *msg);
+        uint8_t *out = NULL;
+        size_t out_len = 0;
+        if (msg && jk_cons_msg_decode(msgbuf, 5 + enc_len[k], msg, NULL) == JK_OK &&
+            jk_cons_msg_encode(msg, &out, &out_len) == JK_OK)
+            consed += out_len == 5 + enc_len[k];
+        free(out);
+        free(msg);
+    }
+    ba_end(&ph[5], t0);
+    free(msgbuf);
+
     double v_us = ph[0].cpu_s * 1e6 / (double)n;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         double us = ph[i].cpu_s * 1e6 / (double)ph[i].events;
         printf("BENCH admit_%s events=%zu us_per_event=%.1f ratio_to_verify=%.2f\n", ph[i].name,
                ph[i].events, us, us / v_us);
     }
     printf("BENCH admit_check verified=%zu rpc_admitted=%zu gossip_admitted=%zu echo_refused=%zu "
-           "wired=%zu pool=%zu/%zu\n",
-           ok_verify, ok_rpc, ok_gossip, echo_refused, wired, jk_node_chain_app_pending_count(rpc_app),
+           "wired=%zu consed=%zu pool=%zu/%zu\n",
+           ok_verify, ok_rpc, ok_gossip, echo_refused, wired, consed, jk_node_chain_app_pending_count(rpc_app),
            jk_node_chain_app_pending_count(gossip_app));
     int rc = ok_verify == n && ok_rpc == n && ok_gossip == n && echo_refused == 2 * (size_t)n &&
-             wired == n ? 0 : 1;
+             wired == n && consed == n ? 0 : 1;
     if (rc)
         fprintf(stderr, "bench_admit: not every event was admitted once (%s)\n", diag.msg);
     jk_node_chain_app_close(rpc_app);

@@ -3,7 +3,9 @@
  * provider (jk_rpc_answer), and the pool sink the provider writes into.
  *
  * Responses are built as json-c trees, whose objects keep insertion order,
- * so the same answers give the same bytes (jsonrpc, result|error, id). Bytes
+ * so the same answers give the same bytes (jsonrpc, result|error, id); an
+ * admitted submit_event with an integer id is written directly, in the
+ * bytes its tree gave (jk_text_admitted). Bytes
  * are lowercase hex. Every provider answer is checked before it is shown: a
  * block must decode and be the block asked for; a failure there is the
  * node's bug and answers -32603, never a crash.
@@ -174,7 +176,16 @@ typedef struct jk_call {
     char msg[256];
     bool nomem;
     size_t *budget;      /* hex bytes left for the whole answer */
+    const struct jk_submit_done *done; /* submit_event: the provider's answer, got already */
 } jk_call;
+
+/* What the provider's submit_event answered (jk_rpc_answer_bounded asks it
+ * first, to write an admitted answer without json-c). */
+typedef struct jk_submit_done {
+    jk_err err;
+    jk_diag diag;
+    jk_rpc_submit_result sr;
+} jk_submit_done;
 
 /* Map a provider's error to the answer. */
 static json_object *jk_provider_failed(jk_call *c, jk_err err, const jk_diag *diag)
@@ -234,12 +245,15 @@ static json_object *jk_do_status(jk_call *c)
 
 static json_object *jk_do_submit(jk_call *c)
 {
-    jk_rpc_submit_result sr;
-    memset(&sr, 0, sizeof sr);
-    jk_diag diag = {{0}};
-    jk_err err = c->p->submit_event(c->p->ctx, &c->req->params.submit, &sr, &diag);
-    if (err != JK_OK)
-        return jk_provider_failed(c, err, &diag);
+    jk_submit_done d;
+    if (!c->done) {
+        memset(&d, 0, sizeof d);
+        d.err = c->p->submit_event(c->p->ctx, &c->req->params.submit, &d.sr, &d.diag);
+    }
+    const jk_submit_done *got = c->done ? c->done : &d;
+    if (got->err != JK_OK)
+        return jk_provider_failed(c, got->err, &got->diag);
+    const jk_rpc_submit_result sr = got->sr;
     json_object *res = json_object_new_object();
     bool ok = jk_put(res, "admitted", json_object_new_boolean(sr.admitted));
     if (sr.admitted)
@@ -431,9 +445,10 @@ static json_object *jk_error_obj(int code, const char *detail, const jk_rpc_id *
 }
 
 /* The response to one request, or NULL with *nomem false for a notification. */
-static json_object *jk_respond(const jk_rpc_provider *p, const jk_rpc_request *req, size_t *budget, bool *nomem)
+static json_object *jk_respond(const jk_rpc_provider *p, const jk_rpc_request *req, size_t *budget,
+                               const jk_submit_done *done, bool *nomem)
 {
-    jk_call c = {p, req, req->error_code, "", false, budget};
+    jk_call c = {p, req, req->error_code, "", false, budget, done};
     snprintf(c.msg, sizeof c.msg, "%s", req->error_msg);
     json_object *result = NULL;
     if (!c.code) {
@@ -499,6 +514,92 @@ jk_err jk_rpc_answer(const jk_rpc_provider *p, const jk_rpc_parsed *req, char **
     return jk_rpc_answer_bounded(p, req, JK_RPC_MAX_ANSWER_HEX, out, out_len);
 }
 
+/* The answer's text, grown as responses are added. */
+typedef struct jk_text {
+    char *p;
+    size_t len, cap;
+    bool nomem;
+} jk_text;
+
+static void jk_text_add(jk_text *t, const char *s, size_t n)
+{
+    if (t->nomem)
+        return;
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 256;
+        while (cap < t->len + n + 1)
+            cap *= 2;
+        char *p = realloc(t->p, cap);
+        if (!p) {
+            t->nomem = true;
+            return;
+        }
+        t->p = p;
+        t->cap = cap;
+    }
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+    t->p[t->len] = '\0';
+}
+
+/* An admitted submit_event with an integer id, written directly: the
+ * bytes json-c writes for {"jsonrpc","result":{"admitted","event_hash"},
+ * "id"} (PLAIN), without building the tree (session 6: the tree and its
+ * serialization were ~12,000 instructions an event of a batch; docs/rpc.md
+ * "The fast path"). tests/rpc/test_rpc_answer.c holds the bytes, next to
+ * json-c's answers in one batch. */
+static void jk_text_admitted(jk_text *t, const jk_hash *event_hash, int64_t id)
+{
+    char text[160];
+    char hex[2 * JK_HASH_SIZE + 1];
+    jk_rpc_hex_encode(event_hash->bytes, JK_HASH_SIZE, hex);
+    int n = snprintf(text, sizeof text,
+                     "{\"jsonrpc\":\"2.0\",\"result\":{\"admitted\":true,\"event_hash\":\"%s\"},"
+                     "\"id\":%lld}",
+                     hex, (long long)id);
+    jk_text_add(t, text, (size_t)n);
+}
+
+/* One request's response appended to t (nothing for a notification). */
+static void jk_text_respond(jk_text *t, const jk_rpc_provider *p, const jk_rpc_request *req,
+                            size_t *budget, bool *any)
+{
+    jk_submit_done d, *done = NULL;
+    if (!req->error_code && req->method == JK_RPC_M_SUBMIT_EVENT && p->submit_event) {
+        memset(&d, 0, sizeof d);
+        d.err = p->submit_event(p->ctx, &req->params.submit, &d.sr, &d.diag);
+        done = &d;
+        if (d.err == JK_OK && d.sr.admitted && req->id.kind == JK_RPC_ID_INT) {
+            if (*any)
+                jk_text_add(t, ",", 1);
+            jk_text_admitted(t, &d.sr.event_hash, req->id.num);
+            *any = true;
+            return;
+        }
+    }
+    bool nomem = false;
+    json_object *one = jk_respond(p, req, budget, done, &nomem);
+    if (nomem)
+        t->nomem = true;
+    if (!one)
+        return;
+    size_t len = 0;
+    char *text = jk_serialize(one, &len);
+    json_object_put(one);
+    if (!text) {
+        t->nomem = true;
+        return;
+    }
+    if (*any)
+        jk_text_add(t, ",", 1);
+    jk_text_add(t, text, len);
+    free(text);
+    *any = true;
+}
+
+/* Each response is serialized on its own and a batch's joined as json-c
+ * writes an array (PLAIN: "[" a "," b "]"), so the bytes are the ones the
+ * whole tree gave. */
 jk_err jk_rpc_answer_bounded(const jk_rpc_provider *p, const jk_rpc_parsed *req, size_t budget, char **out,
                              size_t *out_len)
 {
@@ -508,32 +609,25 @@ jk_err jk_rpc_answer_bounded(const jk_rpc_provider *p, const jk_rpc_parsed *req,
         *out = jk_rpc_error_json(req->error_code, req->error_msg, out_len);
         return *out ? JK_OK : JK_ERR_NOMEM;
     }
-    bool nomem = false;
-    json_object *whole = NULL;
-    if (!req->batch) {
-        whole = req->count ? jk_respond(p, &req->requests[0], &budget, &nomem) : NULL;
-    } else {
-        whole = json_object_new_array();
-        nomem = whole == NULL;
-        /* every request is run, even after a failure, so that effects (submitted
-         * events) do not depend on whether an answer could be built */
-        for (size_t i = 0; i < req->count; i++) {
-            json_object *one = jk_respond(p, &req->requests[i], &budget, &nomem);
-            if (one && !jk_append(whole, one))
-                nomem = true;
-        }
-        if (whole && json_object_array_length(whole) == 0) {   /* only notifications */
-            json_object_put(whole);
-            whole = NULL;
-        }
-    }
-    if (nomem) {
-        json_object_put(whole);
+    jk_text t = {0};
+    bool any = false;
+    if (req->batch)
+        jk_text_add(&t, "[", 1);
+    /* every request is run, even after a failure, so that effects (submitted
+     * events) do not depend on whether an answer could be built */
+    for (size_t i = 0; i < req->count; i++)
+        jk_text_respond(&t, p, &req->requests[i], &budget, &any);
+    if (req->batch)
+        jk_text_add(&t, "]", 1);
+    if (t.nomem) {
+        free(t.p);
         return JK_ERR_NOMEM;
     }
-    if (!whole)
+    if (!any) { /* only notifications */
+        free(t.p);
         return JK_OK;
-    *out = jk_serialize(whole, out_len);
-    json_object_put(whole);
-    return *out ? JK_OK : JK_ERR_NOMEM;
+    }
+    *out = t.p;
+    *out_len = t.len;
+    return JK_OK;
 }

@@ -25,8 +25,6 @@
  */
 #include "internal.h"
 
-#include "jark/bytes.h"
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,13 +41,13 @@ static bool jk_fast_lit(jk_fast_cur *c, const char *lit, size_t n)
 }
 #define JK_FAST_LIT(c, s) jk_fast_lit((c), (s), sizeof(s) - 1)
 
-/* The hex digits up to the closing quote (taken): where they start, how many. */
+/* The bytes up to the closing quote (taken): where they start, how many.
+ * Only hex digits are taken: the caller's jk_rpc_hex_decode refuses any
+ * other byte (a backslash, a control byte, a non-ASCII one). */
 static bool jk_fast_hex_run(jk_fast_cur *c, const char **start, size_t *len)
 {
-    const uint8_t *q = c->p;
-    while (q < c->end && jk_hex_digit((char)*q) >= 0)
-        q++;
-    if (q == c->end || *q != '"')
+    const uint8_t *q = memchr(c->p, '"', (size_t)(c->end - c->p));
+    if (!q)
         return false;
     *start = (const char *)c->p;
     *len = (size_t)(q - c->p);

@@ -70,6 +70,40 @@ JK_TEST(test_rpc_answer_bytes)
     fake_node_free(&f);
 }
 
+/* A batch's admitted submit_event answers with integer ids are written
+ * without json-c (answer.c, jk_text_admitted): the same bytes json-c writes,
+ * next to the others it still writes, joined as json-c joins an array. */
+JK_TEST(test_rpc_answer_admitted_written_directly)
+{
+    fake_node f;
+    JK_REQUIRE(fake_node_init(&f));
+    jk_rpc_provider p = fake_provider(&f);
+    static const char h61[] = "8928aae63c84d87ea098564d1e03ad813f107add474e56aedd286349c0c03ea4"; /* H("a") */
+    char expect[2048];
+    snprintf(expect, sizeof expect,
+             "[{\"jsonrpc\":\"2.0\",\"result\":{\"admitted\":true,\"event_hash\":\"%s\"},\"id\":9223372036854775806},"
+             "{\"jsonrpc\":\"2.0\",\"result\":{\"admitted\":true,\"event_hash\":\"%s\"},\"id\":\"x\"},"
+             "{\"jsonrpc\":\"2.0\",\"result\":{\"admitted\":false,\"reason\":\"verify refused the event\"},\"id\":-3},"
+             "{\"jsonrpc\":\"2.0\",\"result\":{\"admitted\":true,\"event_hash\":\"%s\"},\"id\":-9223372036854775807},"
+             "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32602,\"message\":\"Invalid params\","
+             "\"data\":\"blob: odd number of hex digits (1)\"},\"id\":0}]",
+             h61, h61, h61);
+    CHECK_ANSWER(&p,
+                 "[{\"jsonrpc\":\"2.0\",\"id\":9223372036854775806,\"method\":\"submit_event\",\"params\":[\"transact\",\"61\"]},"
+                 "{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"submit_event\",\"params\":[\"transact\",\"61\"]},"
+                 "{\"jsonrpc\":\"2.0\",\"method\":\"submit_event\",\"params\":[\"transact\",\"61\"]},"
+                 "{\"jsonrpc\":\"2.0\",\"id\":-3,\"method\":\"submit_event\",\"params\":[\"transact\",\"ff\"]},"
+                 "{\"jsonrpc\":\"2.0\",\"id\":-9223372036854775807,\"method\":\"submit_event\",\"params\":[\"transact\",\"61\"]},"
+                 "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"submit_event\",\"params\":[\"transact\",\"6\"]}]",
+                 expect);
+    /* the notification ran too: four admitted in all */
+    JK_CHECK_EQ(f.pool_count, 4u);
+    /* only notifications: no answer, but they ran */
+    CHECK_ANSWER(&p, "[{\"jsonrpc\":\"2.0\",\"method\":\"submit_event\",\"params\":[\"transact\",\"62\"]}]", "");
+    JK_CHECK_EQ(f.pool_count, 5u);
+    fake_node_free(&f);
+}
+
 /* ---- providers that fail or lie ---- */
 
 typedef struct liar {
