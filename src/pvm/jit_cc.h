@@ -69,6 +69,11 @@ typedef struct jk_mem_stub {
     uint64_t vimm;      /* store: the constant stored when vreg < 0 */
     int16_t vreg;       /* store: the guest register stored, or −1 */
     uint8_t n, write, sx, ra;
+    bool konst;         /* the miss path starts with the address in rcx
+                           (a known address's compare, or the stack TLB's
+                           miss path), not xored with a TLB entry */
+    bool sum;           /* the access is at [rcx] (stack TLB): the walk
+                           adds the page to the offset before going back */
 } jk_mem_stub;
 
 /* Code placed after all instructions, reached only by a rarely taken jump. */
@@ -78,6 +83,8 @@ enum {
     JK_LATE_DJUMP_OUT,  /* djump at `first` outside the table: halt or panic */
     JK_LATE_DEEP_JUMP,  /* call via a pointer, host stack full: jmp [rdx+rcx*8] */
     JK_LATE_DIV,        /* a division's divisor 0 or −1: its result, back to `done` */
+    JK_LATE_STACK,      /* one access through the stack pointer missed the stack
+                           TLB: tlb_w, then stub `first` (jit_stack.c) */
 };
 
 /* JK_LATE_DIV: `first` is the dividend's guest register, `cost` these bits. */
@@ -242,6 +249,10 @@ void jk_pvm_jit_compile_insn(jk_cc *c, uint32_t i);
  * nor (signed) −1? If so, *from is the instruction from which the proof's
  * instructions run: a run must not start after it, up to i. */
 bool jk_pvm_jit_divisor_safe(const jk_cc *c, uint32_t i, unsigned reg, bool w, bool sgn, uint32_t *from);
+/* jit_range.c: is guest register reg's value known just before instruction
+ * i (set by load_imm earlier in the block, …)? If so, *value is it and *from
+ * as for jk_pvm_jit_divisor_safe. */
+bool jk_pvm_jit_value_known(const jk_cc *c, uint32_t i, unsigned reg, uint64_t *value, uint32_t *from);
 /* jit_insn.c: a division's special case, out of line (from jk_pvm_jit_emit_late). */
 void jk_pvm_jit_div_special(jk_cc *c, const jk_late *l);
 
@@ -304,6 +315,15 @@ size_t jk_pvm_jit_stack_probe(jk_cc *c, unsigned base, uint32_t off, uint32_t sp
  * ordinary TLBs, refilling the stack TLB; returns the rel32 field of the
  * jump to take when they miss too (to the group's one-by-one copy). */
 size_t jk_pvm_jit_stack_miss(jk_cc *c, const jk_late *l);
+/* jit_stack.c: is instruction i a register-based access through the stack
+ * pointer? */
+bool jk_pvm_jit_stack_access(const jk_cc *c, uint32_t i);
+/* jit_stack.c: the stack TLB check of one access of n bytes at the address
+ * in rcx; on a hit rcx = its host address. Fills the stub's hot-path fields;
+ * the caller adds the stub next. */
+void jk_pvm_jit_stack_check(jk_cc *c, unsigned n, bool write, jk_mem_stub *stub);
+/* jit_stack.c: that check's miss path (JK_LATE_STACK, from jk_pvm_jit_emit_late). */
+void jk_pvm_jit_stack_check_miss(jk_cc *c, const jk_late *l);
 /* jit_ctl.c: record one piece of out-of-line code. */
 void jk_pvm_jit_add_late(jk_cc *c, const jk_late *l);
 /* jit_ctl.c: emit the recorded out-of-line code (after all instructions). */

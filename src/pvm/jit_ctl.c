@@ -178,7 +178,7 @@ void jk_pvm_jit_emit_late(jk_cc *c)
             continue;
         }
         jk_x64_buf *b = &c->b;
-        if (!x_reserve(b, 64))
+        if (!x_reserve(b, 128)) /* the longest (JK_LATE_STACK) is ~90 bytes */
             return;
         x_patch32(b, l->at, b->len);
         switch (l->kind) {
@@ -197,6 +197,9 @@ void jk_pvm_jit_emit_late(jk_cc *c)
             break;
         case JK_LATE_DIV:
             jk_pvm_jit_div_special(c, l);
+            break;
+        case JK_LATE_STACK:
+            jk_pvm_jit_stack_check_miss(c, l);
             break;
         default: /* JK_LATE_DEEP_JUMP */
             x_op(b, 0, false, 0xFF, 1, 4, X_MEMI(X_RDX, X_RCX, 3, 0), false); /* jmp [rdx+rcx*8] */

@@ -180,8 +180,10 @@ static void jk_emit_stub(jk_cc *c, const jk_mem_stub *m)
     bool write = m->write;
     unsigned n = m->n;
     x_patch32(b, m->miss_at, b->len);
-    /* the address: rcx ^ the entry's page (the xor of the probe, undone) */
-    x_alu_r_rm(b, ALU_XOR, true, X_RCX, X_MEMI(X_RBX, X_RDX, 0, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR));
+    /* the address: rcx ^ the entry's page (the xor of the probe, undone),
+     * or rcx itself after a known address's compare */
+    if (!m->konst)
+        x_alu_r_rm(b, ALU_XOR, true, X_RCX, X_MEMI(X_RBX, X_RDX, 0, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR));
     x_mov_r_rm(b, false, X_RAX, X_REG(X_RCX));
     x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT + JK_LEAF_BITS);
     x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_TOP));
@@ -223,6 +225,8 @@ static void jk_emit_stub(jk_cc *c, const jk_mem_stub *m)
         x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RCX), (int32_t)(JK_PVM_PAGE_SIZE - n));
         slow[1] = x_jcc8(b, CC_A);
     }
+    if (m->sum)
+        x_alu_r_rm(b, ALU_ADD, true, X_RCX, X_REG(X_RDX)); /* the access is at [rcx] */
     x_patch32(b, x_jmp32(b), m->hit);
 
     for (int k = 0; k < 2; k++)
@@ -264,13 +268,80 @@ void jk_pvm_jit_emit_mem_stubs(jk_cc *c)
     }
 }
 
+/* Accesses at addresses known at compile time (docs/pvm.md, "Known
+ * addresses"): the absolute forms, and register-based ones whose base a
+ * `load_imm` earlier in the block set (a C global's address: `load_imm r9,
+ * &g; load_ind_u64 r12, r9, 0`). The TLB entry is known too, so the probe is
+ * one compare of it with the page (`cmp qword [ctx + entry], page; jne
+ * miss; mov rdx, [ctx + entry base]`, then the access at [rdx + offset]):
+ * three host instructions instead of seven. The miss path is the ordinary
+ * one (the address is in rcx). The proof holds only for runs that executed
+ * the block from where the value is known, so runs that start after that
+ * point use the interpreter (as for divisions, jit_range.c). Only for an
+ * access inside one page below 2^31 (the compare's immediate is
+ * sign-extended). */
+static bool jk_known_addr(jk_cc *c, uint32_t i, unsigned n, uint32_t *addr)
+{
+    const jk_pvm_insn *in = &c->prog->insns[i];
+    jk_memop m;
+    uint32_t a, from = UINT32_MAX;
+    if (jk_pvm_group_memop(in, &m)) {
+        uint64_t v;
+        if (!jk_pvm_jit_value_known(c, i, m.base, &v, &from))
+            return false;
+        a = (uint32_t)v + m.off;
+    } else {
+        a = (uint32_t)in->imm_x; /* load_u*, store_u*, store_imm_u*: ν_X */
+    }
+    if ((a & (JK_PVM_PAGE_SIZE - 1)) > JK_PVM_PAGE_SIZE - n || a >= UINT32_C(0x80000000))
+        return false;
+    for (uint32_t k = from + 1; from != UINT32_MAX && k <= i; k++)
+        c->no_entry[k] = 1;
+    *addr = a;
+    return true;
+}
+
+/* The known address's probe: on a hit rdx = the host page; the access
+ * follows at [rdx + a mod 4096]. */
+static void jk_known_check(jk_cc *c, uint32_t a, bool write, jk_mem_stub *stub)
+{
+    jk_x64_buf *b = &c->b;
+    int32_t entry = (int32_t)(((a >> JK_PVM_PAGE_SHIFT) % JK_JIT_TLB_SIZE) * 16);
+    x_alu_rm_imm(b, ALU_CMP, true, X_MEM(X_RBX, (write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR) + entry),
+                 (int32_t)(a & ~(uint32_t)(JK_PVM_PAGE_SIZE - 1)));
+    stub->miss_at = (uint32_t)x_jcc32(b, CC_NE);
+    x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, (write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE) + entry));
+    stub->hit = (uint32_t)b->len; /* the miss path comes back with rdx = the host page */
+    stub->write = write;
+    stub->konst = true;
+}
+
+/* The check of instruction i's access of n bytes at the address in rcx,
+ * by what the compiler knows of it (its address, its base the stack
+ * pointer, or nothing: the TLB); returns where the access goes. */
+static jk_x64_rm jk_access_check(jk_cc *c, uint32_t i, unsigned n, bool write, jk_mem_stub *m)
+{
+    uint32_t a;
+    jk_x64_rm at = X_MEMI(X_RDX, X_RCX, 0, 0);
+    if (jk_known_addr(c, i, n, &a)) {
+        jk_known_check(c, a, write, m);
+        at = X_MEM(X_RDX, (int32_t)(a & (JK_PVM_PAGE_SIZE - 1)));
+    } else if (jk_pvm_jit_stack_access(c, i)) {
+        jk_pvm_jit_stack_check(c, n, write, m);
+        at = X_MEM(X_RCX, 0);
+    } else {
+        jk_tlb_check(c, n, write, m);
+    }
+    m->n = (uint8_t)n;
+    return at;
+}
+
 /* Load n bytes at the address in rcx into guest register ra, extended. */
 void jk_pvm_jit_load(jk_cc *c, uint32_t i, unsigned ra, unsigned n, bool sx)
 {
     jk_x64_buf *b = &c->b;
     jk_mem_stub m = {0};
-    jk_tlb_check(c, n, false, &m);
-    jk_x64_rm at = X_MEMI(X_RDX, X_RCX, 0, 0);
+    jk_x64_rm at = jk_access_check(c, i, n, false, &m);
     /* straight into the destination's host register when it has one */
     uint8_t h = c->map[ra] != X_NOREG ? c->map[ra] : X_RAX;
     switch (n) {
@@ -337,8 +408,8 @@ void jk_pvm_jit_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n)
 {
     jk_x64_buf *b = &c->b;
     jk_mem_stub m = {0};
-    jk_tlb_check(c, n, true, &m);
-    jk_pvm_jit_store_at(c, X_MEMI(X_RDX, X_RCX, 0, 0), vreg, vimm, n);
+    jk_x64_rm at = jk_access_check(c, i, n, true, &m);
+    jk_pvm_jit_store_at(c, at, vreg, vimm, n);
     m.done = (uint32_t)b->len;
     m.index = i;
     m.vreg = (int16_t)vreg;

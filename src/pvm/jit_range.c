@@ -102,7 +102,11 @@ static bool jk_range_step(jk_range r[JK_PVM_REGS], const jk_pvm_insn *in)
     }
 }
 
-bool jk_pvm_jit_divisor_safe(const jk_cc *c, uint32_t i, unsigned reg, bool w, bool sgn, uint32_t *from)
+/* The registers' ranges just before instruction i, from the start of its
+ * block; *from is where the facts they rest on start (the block's start, or
+ * the instruction after the last one that forgets everything). false when
+ * the block starts more than JK_RANGE_WINDOW instructions back. */
+static bool jk_range_before(const jk_cc *c, uint32_t i, jk_range r[JK_PVM_REGS], uint32_t *from)
 {
     const jk_pvm_program *prog = c->prog;
     uint32_t s = i;
@@ -111,17 +115,34 @@ bool jk_pvm_jit_divisor_safe(const jk_cc *c, uint32_t i, unsigned reg, bool w, b
             return false; /* (index 0 is a block start: the second is a guard) */
         s--;
     }
-    jk_range r[JK_PVM_REGS];
     for (unsigned g = 0; g < JK_PVM_REGS; g++)
         r[g] = jk_range_any;
-    uint32_t known_from = s;
+    *from = s;
     for (uint32_t k = s; k < i; k++) {
         if (!jk_range_step(r, &prog->insns[k])) {
             for (unsigned g = 0; g < JK_PVM_REGS; g++)
                 r[g] = jk_range_any;
-            known_from = k + 1;
+            *from = k + 1;
         }
     }
+    return true;
+}
+
+bool jk_pvm_jit_value_known(const jk_cc *c, uint32_t i, unsigned reg, uint64_t *value, uint32_t *from)
+{
+    jk_range r[JK_PVM_REGS];
+    if (!jk_range_before(c, i, r, from) || r[reg].lo != r[reg].hi)
+        return false;
+    *value = r[reg].lo;
+    return true;
+}
+
+bool jk_pvm_jit_divisor_safe(const jk_cc *c, uint32_t i, unsigned reg, bool w, bool sgn, uint32_t *from)
+{
+    jk_range r[JK_PVM_REGS];
+    uint32_t known_from;
+    if (!jk_range_before(c, i, r, &known_from))
+        return false;
     jk_range d = r[reg];
     if (!w) { /* the divisor is the low 32 bits: known only if they are the value */
         if (d.hi > UINT32_MAX)

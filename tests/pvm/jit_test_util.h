@@ -63,10 +63,9 @@ static inline bool jk_test_run_served(const jk_pvm_program *prog, jk_pvm_memory 
     return true;
 }
 
-/* The interpreter's run [0] and the recompiler's [1] agree on everything
- * observable: status, fault address, pc, gas, registers, and the stack
- * bytes each read back. */
-#define JK_CHECK_SAME_RUNS(st, ex, stack)                                      \
+/* The interpreter's run [0] and the recompiler's [1] agree on status,
+ * fault address, pc, gas and registers. */
+#define JK_CHECK_SAME_STATE(st, ex)                                            \
     do {                                                                       \
         JK_CHECK_EQ((ex)[0].status, (ex)[1].status);                           \
         JK_CHECK_EQ((ex)[0].fault_address, (ex)[1].fault_address);             \
@@ -74,7 +73,33 @@ static inline bool jk_test_run_served(const jk_pvm_program *prog, jk_pvm_memory 
         JK_CHECK_EQ((st)[0].gas, (st)[1].gas);                                 \
         for (int jk_r_ = 0; jk_r_ < JK_PVM_REGS; jk_r_++)                      \
             JK_CHECK_EQ((st)[0].regs[jk_r_], (st)[1].regs[jk_r_]);             \
+    } while (0)
+
+/* ... and on the stack bytes each read back. */
+#define JK_CHECK_SAME_RUNS(st, ex, stack)                                      \
+    do {                                                                       \
+        JK_CHECK_SAME_STATE(st, ex);                                           \
         JK_CHECK(memcmp((stack)[0], (stack)[1], sizeof(stack)[0]) == 0);       \
     } while (0)
+
+/* Two memories agree on every page from lo to hi (page addresses, both
+ * included) — access, whether mapped, bytes — and on the dirty list. */
+static inline void jk_test_check_same_memory(jk_pvm_memory *m0, jk_pvm_memory *m1, uint32_t lo, uint32_t hi)
+{
+    for (uint64_t a = lo; a <= hi; a += JK_PVM_PAGE_SIZE) {
+        JK_CHECK_EQ(jk_pvm_memory_access_at(m0, (uint32_t)a), jk_pvm_memory_access_at(m1, (uint32_t)a));
+        const uint8_t *p0 = jk_pvm_memory_page(m0, (uint32_t)a), *p1 = jk_pvm_memory_page(m1, (uint32_t)a);
+        JK_CHECK_EQ(p0 == NULL, p1 == NULL);
+        if (p0 && p1)
+            JK_CHECK(memcmp(p0, p1, JK_PVM_PAGE_SIZE) == 0);
+    }
+    const uint32_t *d0, *d1;
+    size_t n0, n1;
+    jk_pvm_memory_dirty_pages(m0, &d0, &n0);
+    jk_pvm_memory_dirty_pages(m1, &d1, &n1);
+    JK_CHECK_EQ(n0, n1);
+    if (n0 == n1 && n0)
+        JK_CHECK(memcmp(d0, d1, n0 * sizeof *d0) == 0);
+}
 
 #endif

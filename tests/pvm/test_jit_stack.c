@@ -4,7 +4,8 @@
  * read-only, copy-on-write and unmapped pages, out of gas at every call and
  * return, deep recursion, a stack pointer moved by other instructions than
  * `add_imm_64`, and host calls in the middle that remap the stack's pages.
- * Each case runs on both engines and compares everything observable: status,
+ * Frames are accessed in groups and one access at a time. Each case runs on
+ * both engines and compares everything observable: status,
  * pc, gas, registers, fault address, every page's access and bytes, and the
  * dirty list.
  */
@@ -14,54 +15,49 @@
 #include <stdlib.h>
 
 /* Recursion f(n) = n + f(n−1), f(0) = 0, with a 24-byte frame per level
- * (return address, n) and a host call after each push: the frame's stores
- * are a group that stores, its loads after the call one that only loads. */
-static const char jk_stack_rec[] =
-    ".jump_table ret_main, ret_1\n"
-    "    load_imm_jump r0, jt(ret_main), f\n"
-    "ret_main:\n"
-    "    load_imm r0, 0xFFFF0000\n"
+ * (return address, n): PUSH stores the frame after `add_imm_64 r1, r1, −24`
+ * (then a host call, or not), POP loads it back after the call, before
+ * `add_imm_64 r1, r1, 24`. */
+#define JK_STACK_PROGRAM(PUSH, POP)                                            \
+    ".jump_table ret_main, ret_1\n"                                            \
+    "    load_imm_jump r0, jt(ret_main), f\n"                                  \
+    "ret_main:\n"                                                              \
+    "    load_imm r0, 0xFFFF0000\n"                                            \
+    "    jump_ind r0, 0\n"                                                     \
+    "f:\n"                                                                     \
+    "    branch_eq_imm r7, 0, leaf\n"                                          \
+    "    add_imm_64 r1, r1, -24\n"                                             \
+    PUSH                                                                       \
+    "    add_imm_64 r7, r7, -1\n"                                              \
+    "    load_imm_jump r0, jt(ret_1), f\n"                                     \
+    "ret_1:\n"                                                                 \
+    POP                                                                        \
+    "    add_imm_64 r1, r1, 24\n"                                              \
+    "    jump_ind r0, 0\n"                                                     \
+    "leaf:\n"                                                                  \
     "    jump_ind r0, 0\n"
-    "f:\n"
-    "    branch_eq_imm r7, 0, leaf\n"
-    "    add_imm_64 r1, r1, -24\n"
-    "    store_ind_u64 r0, r1, 0\n"
-    "    store_ind_u64 r7, r1, 8\n"
-    "    store_ind_u64 r7, r1, 16\n"
-    "    ecalli 1\n"
-    "    add_imm_64 r7, r7, -1\n"
-    "    load_imm_jump r0, jt(ret_1), f\n"
-    "ret_1:\n"
-    "    load_ind_u64 r8, r1, 8\n"
-    "    add_64 r7, r7, r8\n"
-    "    load_ind_u64 r0, r1, 0\n"
-    "    add_imm_64 r1, r1, 24\n"
-    "    jump_ind r0, 0\n"
-    "leaf:\n"
-    "    jump_ind r0, 0\n";
 
-/* The same without the host call, so the stack TLB lives across calls. */
-static const char jk_stack_rec_quiet[] =
-    ".jump_table ret_main, ret_1\n"
-    "    load_imm_jump r0, jt(ret_main), f\n"
-    "ret_main:\n"
-    "    load_imm r0, 0xFFFF0000\n"
-    "    jump_ind r0, 0\n"
-    "f:\n"
-    "    branch_eq_imm r7, 0, leaf\n"
-    "    add_imm_64 r1, r1, -24\n"
-    "    store_ind_u64 r0, r1, 0\n"
-    "    store_ind_u64 r7, r1, 8\n"
-    "    add_imm_64 r7, r7, -1\n"
-    "    load_imm_jump r0, jt(ret_1), f\n"
-    "ret_1:\n"
-    "    load_ind_u64 r8, r1, 8\n"
-    "    add_64 r7, r7, r8\n"
-    "    load_ind_u64 r0, r1, 0\n"
-    "    add_imm_64 r1, r1, 24\n"
-    "    jump_ind r0, 0\n"
-    "leaf:\n"
-    "    jump_ind r0, 0\n";
+/* The frame in groups: the stores are one that stores, the loads one that
+ * only loads. */
+#define JK_GROUP_PUSH "    store_ind_u64 r0, r1, 0\n    store_ind_u64 r7, r1, 8\n"
+#define JK_GROUP_POP                                                           \
+    "    load_ind_u64 r8, r1, 8\n    add_64 r7, r7, r8\n    load_ind_u64 r0, r1, 0\n"
+/* The frame one access at a time (`cmov_iz` may not sit inside a group), of
+ * 2, 4 and 8 bytes. */
+#define JK_SINGLE_PUSH                                                         \
+    "    store_ind_u64 r0, r1, 0\n    cmov_iz r9, r10, r11\n"                   \
+    "    store_ind_u32 r7, r1, 8\n    cmov_iz r9, r10, r11\n"                   \
+    "    store_imm_ind_u16 r1, 12, 0x5a5a\n"
+#define JK_SINGLE_POP                                                          \
+    "    load_ind_u32 r8, r1, 8\n    cmov_iz r9, r10, r11\n"                    \
+    "    add_64 r7, r7, r8\n    load_ind_i16 r9, r1, 12\n"                      \
+    "    cmov_iz r9, r10, r11\n    load_ind_u64 r0, r1, 0\n"
+#define JK_HOST_CALL "    store_ind_u64 r7, r1, 16\n    ecalli 1\n"
+
+static const char jk_stack_rec[] = JK_STACK_PROGRAM(JK_GROUP_PUSH JK_HOST_CALL, JK_GROUP_POP);
+static const char jk_stack_rec_quiet[] = JK_STACK_PROGRAM(JK_GROUP_PUSH, JK_GROUP_POP);
+static const char jk_stack_single[] = JK_STACK_PROGRAM(JK_SINGLE_PUSH JK_HOST_CALL, JK_SINGLE_POP);
+static const char jk_stack_single_quiet[] = JK_STACK_PROGRAM(JK_SINGLE_PUSH, JK_SINGLE_POP);
 
 /* A Data cap's page: shared, never written through a mapping. */
 static _Alignas(4096) uint8_t jk_stack_shared[4096];
@@ -148,26 +144,8 @@ static void jk_stack_both(const jk_pvm_program *prog, const jk_stack_case *k, jk
                 break;
         }
     }
-    JK_CHECK_EQ(ex[0].status, ex[1].status);
-    JK_CHECK_EQ(ex[0].fault_address, ex[1].fault_address);
-    JK_CHECK_EQ(st[0].pc, st[1].pc);
-    JK_CHECK_EQ(st[0].gas, st[1].gas);
-    for (int r = 0; r < JK_PVM_REGS; r++)
-        JK_CHECK_EQ(st[0].regs[r], st[1].regs[r]);
-    for (uint32_t a = 0x1f000; a <= 0x60000; a += JK_PVM_PAGE_SIZE) {
-        JK_CHECK_EQ(jk_pvm_memory_access_at(mem[0], a), jk_pvm_memory_access_at(mem[1], a));
-        const uint8_t *p0 = jk_pvm_memory_page(mem[0], a), *p1 = jk_pvm_memory_page(mem[1], a);
-        JK_CHECK_EQ(p0 == NULL, p1 == NULL);
-        if (p0 && p1)
-            JK_CHECK(memcmp(p0, p1, JK_PVM_PAGE_SIZE) == 0);
-    }
-    const uint32_t *d0, *d1;
-    size_t n0, n1;
-    jk_pvm_memory_dirty_pages(mem[0], &d0, &n0);
-    jk_pvm_memory_dirty_pages(mem[1], &d1, &n1);
-    JK_CHECK_EQ(n0, n1);
-    if (n0 == n1 && n0)
-        JK_CHECK(memcmp(d0, d1, n0 * sizeof *d0) == 0);
+    JK_CHECK_SAME_STATE(st, ex);
+    jk_test_check_same_memory(mem[0], mem[1], 0x1f000, 0x60000);
     jk_pvm_memory_free(mem[0]);
     jk_pvm_memory_free(mem[1]);
     JK_CHECK(jk_stack_shared[8] == 0); /* the Data cap's page is never written */
@@ -184,8 +162,10 @@ JK_TEST(test_jit_stack_frames_across_pages_and_kinds)
      * alignment, onto writable, read-only, copy-on-write and unmapped pages;
      * 200 levels take the stack 4,800 bytes down, across two boundaries. */
     static const int maps[] = {JK_MAP_RW, JK_MAP_RO_BELOW, JK_MAP_COW, JK_MAP_HOLE};
-    for (int q = 0; q < 2; q++) {
-        jk_pvm_program *prog = jk_test_asm_program(q ? jk_stack_rec_quiet : jk_stack_rec, true);
+    static const char *const progs[] = {jk_stack_rec, jk_stack_rec_quiet, jk_stack_single,
+                                        jk_stack_single_quiet};
+    for (int q = 0; q < 4; q++) {
+        jk_pvm_program *prog = jk_test_asm_program(progs[q], true);
         JK_REQUIRE(prog != NULL);
         for (size_t m = 0; m < sizeof maps / sizeof maps[0]; m++)
             for (uint64_t sp = 0x2f000 - 40; sp <= 0x2f000 + 40; sp++) {
@@ -202,15 +182,17 @@ JK_TEST(test_jit_stack_out_of_gas_at_every_call_and_return)
      * each call and return, once as the end of the run and once resumed
      * with a little more gas (each resumption enters where the stop was,
      * with the stack TLB emptied by the entry). */
-    jk_pvm_program *prog = jk_test_asm_program(jk_stack_rec_quiet, true);
-    JK_REQUIRE(prog != NULL);
-    for (int64_t gas = 0; gas <= 140; gas++) {
-        jk_stack_case stop = {JK_MAP_RW, 0x2f010, 6, gas, 0, JK_HOST_NOTHING, 0};
-        jk_stack_both(prog, &stop, NULL, NULL);
-        jk_stack_case resumed = {JK_MAP_COW, 0x2f010, 6, gas, 3, JK_HOST_NOTHING, 0};
-        jk_stack_both(prog, &resumed, NULL, NULL);
+    for (int q = 0; q < 2; q++) {
+        jk_pvm_program *prog = jk_test_asm_program(q ? jk_stack_single_quiet : jk_stack_rec_quiet, true);
+        JK_REQUIRE(prog != NULL);
+        for (int64_t gas = 0; gas <= 160; gas++) {
+            jk_stack_case stop = {JK_MAP_RW, 0x2f010, 6, gas, 0, JK_HOST_NOTHING, 0};
+            jk_stack_both(prog, &stop, NULL, NULL);
+            jk_stack_case resumed = {JK_MAP_COW, 0x2f010, 6, gas, 3, JK_HOST_NOTHING, 0};
+            jk_stack_both(prog, &resumed, NULL, NULL);
+        }
+        jk_pvm_program_free(prog);
     }
-    jk_pvm_program_free(prog);
 }
 
 JK_TEST(test_jit_stack_deep_recursion)
@@ -236,21 +218,23 @@ JK_TEST(test_jit_stack_host_calls_remap_the_stack)
     /* A host call between the frame's stores and its loads makes the stack
      * pointer's page read-only, swaps in a copy-on-write Data page, or
      * unmaps it: the compiled code must not keep using the page it knew. */
-    jk_pvm_program *prog = jk_test_asm_program(jk_stack_rec, true);
-    JK_REQUIRE(prog != NULL);
-    static const int whats[] = {JK_HOST_READ_ONLY, JK_HOST_SHARE, JK_HOST_UNMAP};
-    for (size_t w = 0; w < sizeof whats / sizeof whats[0]; w++)
-        for (int at = 1; at <= 12; at++)
-            for (uint64_t sp = 0x2f000 + 8; sp <= 0x2f000 + 0x58; sp += 16) {
-                jk_stack_case k = {JK_MAP_RW, sp, 12, 1000000, 0, whats[w], at};
-                jk_stack_both(prog, &k, NULL, NULL);
-            }
-    jk_pvm_program_free(prog);
+    for (int q = 0; q < 2; q++) {
+        jk_pvm_program *prog = jk_test_asm_program(q ? jk_stack_single : jk_stack_rec, true);
+        JK_REQUIRE(prog != NULL);
+        static const int whats[] = {JK_HOST_READ_ONLY, JK_HOST_SHARE, JK_HOST_UNMAP};
+        for (size_t w = 0; w < sizeof whats / sizeof whats[0]; w++)
+            for (int at = 1; at <= 12; at++)
+                for (uint64_t sp = 0x2f000 + 8; sp <= 0x2f000 + 0x58; sp += 16) {
+                    jk_stack_case k = {JK_MAP_RW, sp, 12, 1000000, 0, whats[w], at};
+                    jk_stack_both(prog, &k, NULL, NULL);
+                }
+        jk_pvm_program_free(prog);
+    }
 }
 
 JK_TEST(test_jit_stack_pointer_moved_by_other_instructions)
 {
-    /* r1 is the stack pointer (add_imm_64 r1, r1, k; the most used base),
+    /* r1 is the stack pointer (add_imm_64 r1, r1, ±k; the most used base),
      * but also set by load_imm, move_reg, and_imm, sub_64 and a load: each
      * group after such a move must check its own page — writable,
      * read-only (0x2e000: loads pass, stores fault), copy-on-write, and
@@ -277,6 +261,8 @@ JK_TEST(test_jit_stack_pointer_moved_by_other_instructions)
         "    load_ind_u64 r8, r1, 0\n"
         "    load_ind_u64 r9, r1, 8\n"
         "    store_ind_u64 r9, r1, 0\n"
+        "    trap\n"
+        "    add_imm_64 r1, r1, 16\n"        /* never run: r1 moves both ways */
         "    trap\n",
         true);
     JK_REQUIRE(prog != NULL);
@@ -299,18 +285,8 @@ JK_TEST(test_jit_stack_pointer_moved_by_other_instructions)
                 JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e],
                                              e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) == JK_OK);
             }
-            JK_CHECK_EQ(ex[0].status, ex[1].status);
-            JK_CHECK_EQ(ex[0].fault_address, ex[1].fault_address);
-            JK_CHECK_EQ(st[0].pc, st[1].pc);
-            JK_CHECK_EQ(st[0].gas, st[1].gas);
-            for (int r = 0; r < JK_PVM_REGS; r++)
-                JK_CHECK_EQ(st[0].regs[r], st[1].regs[r]);
-            for (uint32_t a = 0x2c000; a <= 0x31000; a += JK_PVM_PAGE_SIZE) {
-                const uint8_t *p0 = jk_pvm_memory_page(mem[0], a), *p1 = jk_pvm_memory_page(mem[1], a);
-                JK_CHECK_EQ(p0 == NULL, p1 == NULL);
-                if (p0 && p1)
-                    JK_CHECK(memcmp(p0, p1, JK_PVM_PAGE_SIZE) == 0);
-            }
+            JK_CHECK_SAME_STATE(st, ex);
+            jk_test_check_same_memory(mem[0], mem[1], 0x2c000, 0x31000);
             jk_pvm_memory_free(mem[0]);
             jk_pvm_memory_free(mem[1]);
         }
