@@ -67,6 +67,7 @@ typedef struct jk_cursor {
     uint32_t update; /* the instruction that adds it, or UINT32_MAX */
     int xreg, preg;  /* a derived base: reg = xreg + preg, stepped with preg (-1: not one) */
     uint32_t def;    /* ... computed by this instruction */
+    bool pre;        /* ... after preg's step in the iteration (a constant one) */
     int64_t lo, hi;  /* bytes one iteration touches: [cursor + lo, cursor + hi),
                         relative to the cursor's value at the iteration's start */
     bool write;
@@ -150,6 +151,40 @@ static bool jk_loop_step(const jk_pvm_program *prog, const uint8_t *writes, cons
     return true;
 }
 
+/* The guest register an instruction of a loop's path writes, or -1. */
+static int jk_loop_writes(const jk_pvm_insn *in)
+{
+    jk_memop m;
+    if (jk_pvm_group_memop(in, &m))
+        return m.write ? -1 : m.reg;
+    return jk_pvm_group_alu(in);
+}
+
+/* A base written in the path (by anything, any number of times) whose every
+ * access reads the value one instruction, *def, wrote: the last write before
+ * its first access, and none between that and its last access. Then the
+ * value at each access is what *def computes in that iteration, whatever
+ * the register holds elsewhere (the C compiler's reuse of a register as a
+ * temporary, or as the loaded byte, as in c_sieve's outer loop). */
+static bool jk_loop_def(const jk_pvm_program *prog, const jk_kernel_loop *l, unsigned b, uint32_t *def)
+{
+    uint32_t last = UINT32_MAX;
+    bool seen = false;
+    for (uint32_t k = jk_loop_begin(l); k != l->last; k = jk_loop_next(l, k)) {
+        const jk_pvm_insn *in = &prog->insns[k];
+        jk_memop m;
+        if (jk_pvm_group_memop(in, &m) && m.base == b) {
+            if (last == UINT32_MAX || (seen && last != *def))
+                return false;
+            *def = last;
+            seen = true;
+        }
+        if (jk_loop_writes(in) == (int)b)
+            last = k;
+    }
+    return seen;
+}
+
 /* Is [s, *e] one block made of accesses and access-group ALU forms only,
  * ended by a conditional branch (*e) that uses rax and rcx only? Bounded
  * look-ahead, so the compiler stays linear. */
@@ -223,8 +258,7 @@ static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_kernel_loop *l)
     uint8_t writes[JK_PVM_REGS] = {0};
     uint32_t at[JK_PVM_REGS] = {0};
     for (uint32_t k = jk_loop_begin(l); k != l->last; k = jk_loop_next(l, k)) {
-        jk_memop m;
-        int w = jk_pvm_group_memop(&prog->insns[k], &m) ? (m.write ? -1 : m.reg) : jk_pvm_group_alu(&prog->insns[k]);
+        int w = jk_loop_writes(&prog->insns[k]);
         if (w >= 0 && writes[w]++ == 0)
             at[w] = k;
     }
@@ -235,16 +269,20 @@ static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_kernel_loop *l)
         jk_cursor *cu = &l->cur[j];
         if (jk_loop_step(prog, writes, at, cu->reg, cu))
             continue;
-        const jk_pvm_insn *in = &prog->insns[at[cu->reg]];
-        if (writes[cu->reg] != 1 || in->opcode != OP_add_64 || in->ra == cu->reg || in->rb == cu->reg)
+        if (!jk_loop_def(prog, l, cu->reg, &cu->def))
             return false;
-        cu->def = at[cu->reg];
+        const jk_pvm_insn *in = &prog->insns[cu->def];
+        if (in->opcode != OP_add_64 || in->ra == cu->reg || in->rb == cu->reg)
+            return false;
         for (int swap = 0; swap < 2 && cu->preg < 0; swap++) {
             unsigned x = swap ? in->rb : in->ra, p = swap ? in->ra : in->rb;
             if (x != p && writes[x] == 0 && jk_loop_step(prog, writes, at, p, cu) &&
-                (cu->update == UINT32_MAX || cu->update > cu->def)) {
+                (cu->update == UINT32_MAX || cu->update > cu->def || cu->sreg < 0)) {
                 cu->xreg = (int)x;
                 cu->preg = (int)p;
+                /* stepped before the base is computed: the iteration's base
+                 * is x + p + stride, p taken at the iteration's start */
+                cu->pre = cu->update != UINT32_MAX && cu->update < cu->def;
             }
         }
         if (cu->preg < 0)
@@ -259,7 +297,7 @@ static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_kernel_loop *l)
         jk_cursor *cu = &l->cur[jk_loop_cursor(l, m.base)];
         if (cu->preg >= 0 ? k < cu->def : cu->sreg >= 0 && cu->update < k)
             return false; /* the previous iteration's base, or an offset that depends on the step */
-        int64_t eff = (int64_t)(int32_t)m.off + (cu->preg < 0 && cu->update < k ? cu->stride : 0);
+        int64_t eff = (int64_t)(int32_t)m.off + ((cu->preg < 0 && cu->update < k) || cu->pre ? cu->stride : 0);
         if (eff < -JK_LOOP_MAX_REACH || eff > JK_LOOP_MAX_REACH)
             return false;
         if (eff < cu->lo)
@@ -460,6 +498,33 @@ static bool jk_loop_copy(jk_cc *c, const jk_kernel_loop *l, uint32_t from, uint3
     return true;
 }
 
+/* Leaving a checked copy: give back `refund` (what was charged for
+ * iterations or blocks not entered) and the bias, then go to instruction
+ * `to`'s code, or to code offset `off` when to is UINT32_MAX. */
+static void jk_loop_leave(jk_cc *c, int32_t refund, uint32_t to, size_t off)
+{
+    jk_x64_buf *b = &c->b;
+    if (refund)
+        x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), refund);
+    x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
+    if (to == UINT32_MAX)
+        jk_jmp_to_off(c, off);
+    else
+        jk_jump_to(c, x_jmp32(b), to);
+}
+
+/* A copy's back edge (the loop's last branch) to code offset top, and its
+ * fall-through leaving the loop. False when out of memory. */
+static bool jk_loop_back(jk_cc *c, const jk_kernel_loop *l, size_t top)
+{
+    size_t again = jk_loop_branch_out(c, l->last, l->first, false);
+    if (again == SIZE_MAX || !x_reserve(&c->b, 128))
+        return false;
+    x_patch32(&c->b, again, top);
+    jk_loop_leave(c, 0, l->last + 1, 0);
+    return true;
+}
+
 /* The checked-once copy of a one-block loop, unrolled twice: one gas check
  * (of two iterations' cost) and one taken branch per pair. The first
  * iteration's branch is inverted and leaves out of line giving back the
@@ -488,37 +553,21 @@ static void jk_loop_unrolled(jk_cc *c, const jk_kernel_loop *l, int in_rcx, int 
         return;
     size_t out = jk_loop_branch_out(c, e, s, true);
     in_rdx = in_rdx0;
-    if (out == SIZE_MAX || !jk_loop_copy(c, l, s, e, in_rcx, &in_rdx))
+    if (out == SIZE_MAX || !jk_loop_copy(c, l, s, e, in_rcx, &in_rdx) || !jk_loop_back(c, l, pair))
         return;
-    size_t again = jk_loop_branch_out(c, e, s, false);
-    if (again == SIZE_MAX || !x_reserve(b, 64))
-        return;
-    x_patch32(b, again, pair);
-    x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
-    jk_jump_to(c, x_jmp32(b), e + 1);
     /* one iteration alone */
     x_patch32(b, one, b->len);
     x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), cost);
     size_t trip = x_jcc32(b, CC_L);
     in_rdx = in_rdx0;
-    if (!jk_loop_copy(c, l, s, e, in_rcx, &in_rdx))
+    if (!jk_loop_copy(c, l, s, e, in_rcx, &in_rdx) || !jk_loop_back(c, l, pair))
         return;
-    again = jk_loop_branch_out(c, e, s, false);
-    if (again == SIZE_MAX || !x_reserve(b, 96))
-        return;
-    x_patch32(b, again, pair);
-    x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
-    jk_jump_to(c, x_jmp32(b), e + 1);
     /* the pair's first iteration left the loop */
     x_patch32(b, out, b->len);
-    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), cost);
-    x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
-    jk_jump_to(c, x_jmp32(b), e + 1);
+    jk_loop_leave(c, cost, e + 1, 0);
     /* trip: this iteration runs in the ordinary code, with all its gas */
     x_patch32(b, trip, b->len);
-    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), cost);
-    x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
-    jk_jmp_to_off(c, c->label[s]);
+    jk_loop_leave(c, cost, UINT32_MAX, c->label[s]);
 }
 
 bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
@@ -595,24 +644,14 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
     size_t out = jk_loop_branch_out(c, l.mid, l.stay_taken ? l.second : t, l.stay_taken);
     if (out == SIZE_MAX)
         return true;
-    if (!jk_loop_copy(c, &l, l.second, e, in_rcx, &in_rdx))
+    if (!jk_loop_copy(c, &l, l.second, e, in_rcx, &in_rdx) || !jk_loop_back(c, &l, top))
         return true;
-    size_t again = jk_loop_branch_out(c, e, l.first, false);
-    if (again == SIZE_MAX || !x_reserve(b, 96))
-        return true;
-    x_patch32(b, again, top);
-    x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
-    jk_jump_to(c, x_jmp32(b), e + 1);
     /* B1 left the loop: B2 was not entered, so neither paid */
     x_patch32(b, out, b->len);
-    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), (int32_t)prog->insns[l.second].cost);
-    x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
-    jk_jump_to(c, x_jmp32(b), l.stay_taken ? l.mid + 1 : t);
+    jk_loop_leave(c, (int32_t)prog->insns[l.second].cost, l.stay_taken ? l.mid + 1 : t, 0);
     /* trip: this iteration runs in the ordinary code, with all its gas */
     x_patch32(b, trip, b->len);
-    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), (int32_t)l.cost);
-    x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
-    jk_jmp_to_off(c, c->label[l.first]);
+    jk_loop_leave(c, (int32_t)l.cost, UINT32_MAX, c->label[l.first]);
     return true;
 }
 

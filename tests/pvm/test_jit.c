@@ -46,6 +46,23 @@ JK_TEST(test_jit_code_is_never_writable_and_executable)
 #endif
 }
 
+#if JK_PVM_HAVE_JIT
+/* Compile src (freed here): its code must stay under the compiler's
+ * per-instruction bound, and when dense (no instruction that compiles to
+ * nothing) above 8 bytes an instruction. */
+static void jk_check_linear(char *src, bool dense)
+{
+    jk_pvm_program *prog = jk_test_asm_program(src, false);
+    free(src);
+    JK_REQUIRE(prog != NULL);
+    JK_REQUIRE(jk_pvm_program_jitted(prog));
+    JK_CHECK(prog->jit->code_len <= 4096 + (size_t)prog->insn_count * 512);
+    if (dense)
+        JK_CHECK(prog->jit->code_len >= (size_t)prog->insn_count * 8);
+    jk_pvm_program_free(prog);
+}
+#endif
+
 JK_TEST(test_jit_code_size_is_linear)
 {
 #if JK_PVM_HAVE_JIT
@@ -61,13 +78,7 @@ JK_TEST(test_jit_code_size_is_linear)
                                 "  load_imm_64 r%d, 0x123456789abcdef\n  store_imm_ind_u64 r%d, 0x%x, -7\n  branch_eq r1, r2, start\n",
                                 i % 13, (i + 1) % 13, 0x10000 + i);
     src[len] = 0;
-    jk_pvm_program *prog = jk_test_asm_program(src, false);
-    free(src);
-    JK_REQUIRE(prog != NULL);
-    JK_REQUIRE(jk_pvm_program_jitted(prog));
-    JK_CHECK(prog->jit->code_len <= 4096 + (size_t)prog->insn_count * 512);
-    JK_CHECK(prog->jit->code_len >= (size_t)prog->insn_count * 8);
-    jk_pvm_program_free(prog);
+    jk_check_linear(src, true);
 
     /* One basic block of 60,000 instructions made only of access groups
      * (stores and loads through one base register with ALU between, which
@@ -82,13 +93,7 @@ JK_TEST(test_jit_code_size_is_linear)
                                 8 * (i % 24), 2 + i % 11, 8 * (i % 23));
     len += (size_t)snprintf(src + len, cap - len, "  trap\n");
     src[len] = 0;
-    prog = jk_test_asm_program(src, false);
-    free(src);
-    JK_REQUIRE(prog != NULL);
-    JK_REQUIRE(jk_pvm_program_jitted(prog));
-    JK_CHECK(prog->jit->code_len <= 4096 + (size_t)prog->insn_count * 512);
-    JK_CHECK(prog->jit->code_len >= (size_t)prog->insn_count * 8);
-    jk_pvm_program_free(prog);
+    jk_check_linear(src, true);
 
     /* 10,000 strided loops (jit_loop.c: ordinary code, the check, the
      * checked-once copy), each with a two-access group and four cursors,
@@ -105,12 +110,7 @@ JK_TEST(test_jit_code_size_is_linear)
                                 i, 8 * (i % 7), i);
     len += (size_t)snprintf(src + len, cap - len, "  trap\n");
     src[len] = 0;
-    prog = jk_test_asm_program(src, false);
-    free(src);
-    JK_REQUIRE(prog != NULL);
-    JK_REQUIRE(jk_pvm_program_jitted(prog));
-    JK_CHECK(prog->jit->code_len <= 4096 + (size_t)prog->insn_count * 512);
-    jk_pvm_program_free(prog);
+    jk_check_linear(src, false);
 
     /* 5,000 two-block strided loops (B1 is compiled once more, in the
      * loop's copy), then one head of 40 accesses that 3,000 blocks branch
@@ -135,12 +135,7 @@ JK_TEST(test_jit_code_size_is_linear)
                                 "  store_ind_u8 r4, r1, 0\n  add_imm_64 r1, r1, 1\n  branch_lt_u r1, r9, head\n");
     len += (size_t)snprintf(src + len, cap - len, "tail:\n  trap\n");
     src[len] = 0;
-    prog = jk_test_asm_program(src, false);
-    free(src);
-    JK_REQUIRE(prog != NULL);
-    JK_REQUIRE(jk_pvm_program_jitted(prog));
-    JK_CHECK(prog->jit->code_len <= 4096 + (size_t)prog->insn_count * 512);
-    jk_pvm_program_free(prog);
+    jk_check_linear(src, false);
 #endif
 }
 

@@ -387,10 +387,11 @@ JK_TEST(test_jit_strided_loop_register_step)
 JK_TEST(test_jit_strided_loop_derived_base)
 {
     /* a base recomputed each iteration as x + p, p stepped after it (the asm
-     * sieve's marking loop), with a register step and a constant one; then
-     * forms that are not strided loops: p stepped before the base is
-     * computed, x written in the block, an access through the base before
-     * it is recomputed (the previous iteration's value) */
+     * sieve's marking loop), with a register step and a constant one; p
+     * stepped by a constant before the base is computed (a strided loop
+     * since session 6: the span moves by the stride); then forms that are
+     * not strided loops: x written in the block, an access through the base
+     * before it is recomputed (the previous iteration's value) */
     jk_loop_runs("start:\n"
                  "  move_reg r10, r1\n"
                  "  load_imm r8, 3\n"
@@ -524,6 +525,68 @@ JK_TEST(test_jit_strided_loop_two_blocks)
                  "  load_imm r0, 0xffff0000\n"
                  "  jump_ind r0, 0\n",
                  0x30f00, 0x37100, 0x2e4);
+    /* c_sieve's outer loop as GCC's RISC-V code has it after translation:
+     * B1 steps i first and falls into B2, which computes the base from the
+     * stepped i (so each iteration's base is x + i + 1 at its start), and
+     * the base's register is also a temporary in B1 and the loaded byte */
+    jk_loop_runs("start:\n"
+                 "  move_reg r10, r1\n"
+                 "  load_imm r8, 0\n"
+                 "  load_imm r9, 0x2c00\n"
+                 "  load_imm r7, 0\n"
+                 "  load_imm r6, 5\n"
+                 "  jump test\n"
+                 "next:\n"
+                 "  add_imm_64 r8, r8, 1\n"
+                 "  add_imm_64 r11, r6, 2\n"
+                 "  add_64 r5, r5, r6\n"
+                 "  move_reg r6, r11\n"
+                 "  branch_eq r8, r9, done\n"
+                 "test:\n"
+                 "  add_64 r11, r10, r8\n"
+                 "  load_ind_u8 r11, r11, 0\n"
+                 "  branch_lt_u_imm r11, 200, next\n"
+                 "  add_imm_64 r7, r7, 1\n"
+                 "  add_64 r12, r10, r8\n"
+                 "  store_ind_u8 r7, r12, 1\n"
+                 "  jump next\n"
+                 "done:\n"
+                 "  load_imm r0, 0xffff0000\n"
+                 "  jump_ind r0, 0\n",
+                 0x2ff00, 0x36000, 0x3f4);
+    /* not strided: p stepped by a register before the base is computed
+     * (the offset would depend on the step) */
+    jk_loop_runs("start:\n"
+                 "  move_reg r10, r1\n"
+                 "  load_imm r12, 0\n"
+                 "  load_imm r8, 3\n"
+                 "  load_imm r9, 0x2c00\n"
+                 "  fallthrough\n"
+                 "regpre:\n"
+                 "  add_64 r12, r12, r8\n"
+                 "  add_64 r11, r10, r12\n"
+                 "  store_ind_u8 r12, r11, 0\n"
+                 "  branch_lt_u r12, r9, regpre\n"
+                 "  load_imm r0, 0xffff0000\n"
+                 "  jump_ind r0, 0\n",
+                 0x2ff00, 0x36000, 0x3f4);
+    /* not strided: a base written again between two of its accesses (the
+     * second access is not at x + p + offset) */
+    jk_loop_runs("start:\n"
+                 "  move_reg r10, r1\n"
+                 "  load_imm r8, 0\n"
+                 "  load_imm r9, 0x2c00\n"
+                 "  fallthrough\n"
+                 "moved:\n"
+                 "  add_64 r11, r10, r8\n"
+                 "  load_ind_u8 r5, r11, 0\n"
+                 "  add_imm_64 r11, r11, 7\n"
+                 "  store_ind_u8 r5, r11, 0\n"
+                 "  add_imm_64 r8, r8, 3\n"
+                 "  branch_lt_u r8, r9, moved\n"
+                 "  load_imm r0, 0xffff0000\n"
+                 "  jump_ind r0, 0\n",
+                 0x2ff00, 0x36000, 0x3f4);
     /* not two-block loops: B2's back edge goes to a block whose branch
      * neither targets B2 nor falls into it (it is reached through a third
      * block, which also steps the cursor); and B2 before B1 */
