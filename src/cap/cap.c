@@ -38,7 +38,7 @@ atomic_uint_fast64_t jk_cap_stat_page, jk_cap_stat_node, jk_cap_stat_root,
 #endif
 
 #define JK_OBJ_TYPES 8          /* enum jk_obj_type, with 0 unused */
-#define JK_OBJ_CACHE_MAX 512    /* objects per type and thread */
+#define JK_OBJ_CACHE_MAX 4096   /* objects per type and thread */
 
 typedef struct jk_obj_cache {
     void *head[JK_OBJ_TYPES];   /* each dead object's first word links the next */
@@ -52,6 +52,10 @@ typedef struct jk_obj_cache {
      * made and dropped); jk_cap_stats_get reads it from another thread, hence
      * atomic. `live_on`: the thread is on jk_live_threads. */
     atomic_int_fast64_t live;
+    /* hashes computed on this thread, per jk_cap_stats field (page, node,
+     * root): counted like `live`, for the same reason (one locked add per
+     * hash, ~17 k a block) */
+    atomic_uint_fast64_t hashes[3];
     bool live_on;
     struct jk_obj_cache *live_prev, *live_next;
 } jk_obj_cache;
@@ -83,6 +87,12 @@ static void jk_live_leave(jk_obj_cache *c)
     atomic_fetch_add_explicit(&jk_live_retired, atomic_load_explicit(&c->live, memory_order_relaxed),
                               memory_order_relaxed);
     atomic_store_explicit(&c->live, 0, memory_order_relaxed);
+    atomic_uint_fast64_t *retired[3] = {&jk_cap_stat_page, &jk_cap_stat_node, &jk_cap_stat_root};
+    for (int i = 0; i < 3; i++) {
+        atomic_fetch_add_explicit(retired[i], atomic_load_explicit(&c->hashes[i], memory_order_relaxed),
+                                  memory_order_relaxed);
+        atomic_store_explicit(&c->hashes[i], 0, memory_order_relaxed);
+    }
     if (c->live_prev)
         c->live_prev->live_next = c->live_next;
     else
@@ -158,6 +168,32 @@ static inline void jk_live_add(jk_obj_cache *c, int d)
     }
     atomic_store_explicit(&c->live, atomic_load_explicit(&c->live, memory_order_relaxed) + d,
                           memory_order_relaxed);
+}
+
+/* Count a hash of kind k (0 page, 1 node, 2 root) on this thread. */
+static void jk_hash_count(int k)
+{
+    jk_obj_cache *c = &jk_cache;
+    if (__builtin_expect(!c->live_on, 0) && !jk_live_join(c)) {
+        atomic_uint_fast64_t *retired[3] = {&jk_cap_stat_page, &jk_cap_stat_node, &jk_cap_stat_root};
+        atomic_fetch_add_explicit(retired[k], 1, memory_order_relaxed);
+        return;
+    }
+    atomic_store_explicit(&c->hashes[k], atomic_load_explicit(&c->hashes[k], memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+/* The hash counts: what exited threads left plus every live thread's. */
+static void jk_hash_sums(uint64_t out[3])
+{
+    atomic_uint_fast64_t *retired[3] = {&jk_cap_stat_page, &jk_cap_stat_node, &jk_cap_stat_root};
+    pthread_mutex_lock(&jk_live_lock);
+    for (int i = 0; i < 3; i++) {
+        out[i] = atomic_load_explicit(retired[i], memory_order_relaxed);
+        for (jk_obj_cache *c = jk_live_threads; c; c = c->live_next)
+            out[i] += atomic_load_explicit(&c->hashes[i], memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&jk_live_lock);
 }
 
 static int64_t jk_live_sum(void)
@@ -388,14 +424,22 @@ static jk_err jk_hash_child(void *ctx, jk_obj *child)
 /* The hasher state (~400 bytes) lives only in this leaf call, so the
  * recursion over children (jk_cap_obj_hash → jk_hash_child → jk_cap_obj_hash) keeps
  * small frames: children are hashed first, then o is encoded from their
- * cached hashes. */
+ * cached hashes. An encoding that fits JK_WR_STAGE bytes (a CNode node's 65,
+ * a body's few dozen: most of what a block hashes) is gathered and hashed in
+ * one call; only a longer one (a Data page) starts the incremental hasher
+ * (issue 16: three updates and their wrappers a node, ~17 k nodes a block).
+ * The digest is the same either way (BLAKE2b of the same bytes). */
+#define JK_WR_STAGE 160
 __attribute__((noinline)) static void jk_obj_hash_compute(jk_obj *o, jk_hash *out)
 {
     jk_crypto_hasher h;
-    jk_wr w = {.hasher = &h};
-    jk_crypto_hasher_init(&h);
+    uint8_t stage[JK_WR_STAGE];
+    jk_wr w = {.hasher = &h, .buf = stage, .cap = sizeof stage};
     jk_cap_obj_encode(o, &w);
-    jk_crypto_hasher_final(&h, out);
+    if (w.buf)
+        jk_crypto_blake2b256(stage, w.len, out);
+    else
+        jk_crypto_hasher_final(&h, out);
 }
 
 void jk_cap_obj_hash(jk_obj *o, jk_hash *out)
@@ -408,14 +452,14 @@ void jk_cap_obj_hash(jk_obj *o, jk_hash *out)
     jk_obj_hash_compute(o, out);
     switch ((enum jk_obj_type)o->type) {
     case JK_OBJ_DPAGE:
-        atomic_fetch_add_explicit(&jk_cap_stat_page, 1, memory_order_relaxed);
+        jk_hash_count(0);
         break;
     case JK_OBJ_DNODE:
     case JK_OBJ_CNODE_NODE:
-        atomic_fetch_add_explicit(&jk_cap_stat_node, 1, memory_order_relaxed);
+        jk_hash_count(1);
         break;
     default:
-        atomic_fetch_add_explicit(&jk_cap_stat_root, 1, memory_order_relaxed);
+        jk_hash_count(2);
         break;
     }
     unsigned char expect = JK_HASH_NONE;
@@ -438,6 +482,17 @@ void jk_cap_obj_set_hash(jk_obj *o, const jk_hash *h)
 void jk_cap_wr_bytes(jk_wr *w, const void *p, size_t n)
 {
     if (w->hasher) {
+        if (w->buf) { /* staging (jk_obj_hash_compute) */
+            if (w->cap - w->len >= n) {
+                if (n)
+                    memcpy(w->buf + w->len, p, n);
+                w->len += n;
+                return;
+            }
+            jk_crypto_hasher_init(w->hasher);
+            jk_crypto_hasher_update(w->hasher, w->buf, w->len);
+            w->buf = NULL;
+        }
         jk_crypto_hasher_update(w->hasher, p, n);
         return;
     }
@@ -544,9 +599,11 @@ void jk_cap_kernel_id(jk_hash *out) { *out = jk_kernel_id; }
 
 void jk_cap_stats_get(jk_cap_stats *out)
 {
-    out->page_hashes = atomic_load_explicit(&jk_cap_stat_page, memory_order_relaxed);
-    out->node_hashes = atomic_load_explicit(&jk_cap_stat_node, memory_order_relaxed);
-    out->root_hashes = atomic_load_explicit(&jk_cap_stat_root, memory_order_relaxed);
+    uint64_t h[3];
+    jk_hash_sums(h);
+    out->page_hashes = h[0];
+    out->node_hashes = h[1];
+    out->root_hashes = h[2];
     out->verify_hashes = atomic_load_explicit(&jk_cap_stat_verify, memory_order_relaxed);
     out->live_objects = jk_live_sum();
 }

@@ -339,8 +339,26 @@ jk_err jk_cap_data_spans(jk_cap data, uint32_t first, uint32_t count,
     uint32_t pages = jk_pages_of(d->len);
     if (first > pages || count > pages - first)
         return JK_ERR_CAP_RANGE;
-    if (count)
+    if (count == 1) {
+        /* one page (DATA_READ of a record, most reads): a loop down, not the
+         * recursion over ranges (issue 16) */
+        const jk_dnode *n = d->root;
+        uint32_t i = first;
+        while (pages > 1) {
+            uint32_t k = jk_cap_data_split(pages);
+            if (i < k) {
+                n = n->u.in.left;
+                pages = k;
+            } else {
+                n = n->u.in.right;
+                i -= k;
+                pages -= k;
+            }
+        }
+        out[0] = n->u.page.bytes;
+    } else if (count) {
         jk_data_pages_rec(d->root, pages, 0, first, first + count, out);
+    }
     return JK_OK;
 }
 

@@ -207,7 +207,9 @@ jk_err jk_cap_image_build(jk_cap code, const jk_cap_mapping *maps, uint32_t nmap
 
 /* Writes an encoding either into a hasher or into a growing buffer. */
 typedef struct jk_wr {
-    jk_crypto_hasher *hasher;   /* non-NULL: absorb, don't store */
+    jk_crypto_hasher *hasher;   /* non-NULL: absorb, don't store (with buf:
+                                   gather into buf[cap] first, and init and
+                                   absorb only when it would overflow) */
     uint8_t *buf;
     size_t len, cap;
     bool oom;                   /* a buffer growth failed; contents invalid */
