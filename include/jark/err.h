@@ -148,8 +148,15 @@ jk_err jk_read_file(const char *path, uint8_t **out, size_t *out_len, jk_diag *d
  * refuse an integer below INT64_MIN or above UINT64_MAX, which json-c clamps
  * to those ends (false for a reader that refuses the ends per field itself,
  * as the RPC parser does to answer with that request's own error).
- * @return JK_OK; JK_ERR_PARSE (diag: a key given twice in one object, or an
- *         integer out of range); JK_ERR_NOMEM. */
+ * @return JK_OK; JK_ERR_PARSE (diag: a key given twice in one object, an
+ *         integer out of range, or bytes that are not well-formed UTF-8 as
+ *         jk_utf8_check says); JK_ERR_NOMEM. */
 jk_err jk_json_check(const char *text, size_t len, bool numbers, jk_diag *diag);
+
+/* Are the len bytes well-formed UTF-8 (Unicode Table 3-7: no overlong
+ * forms, no surrogates, nothing past U+10FFFF)? When not, *bad_at
+ * (optional) receives the offset of the first byte of the first bad
+ * sequence. */
+bool jk_utf8_check(const void *bytes, size_t len, size_t *bad_at);
 
 #endif

@@ -39,6 +39,33 @@ static bool jk_json_out_of_range(const char *digits, size_t n, bool negative)
     return n != ln ? n > ln : memcmp(digits, limit, n) > 0;
 }
 
+/* json-c's JSON_TOKENER_VALIDATE_UTF8 checks only that a lead byte has its
+ * continuation bytes: it lets overlong forms through (C0 AF is '/' spelled
+ * in two bytes), UTF-16 surrogates (ED A0 80) and code points past
+ * U+10FFFF, which other readers refuse or decode differently. Unicode's
+ * Table 3-7 (well-formed UTF-8 byte sequences), byte by byte. */
+bool jk_utf8_check(const void *bytes, size_t len, size_t *bad_at)
+{
+    const unsigned char *s = bytes;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = s[i];
+        size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        /* the second byte's range; the later ones are 80..BF */
+        unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+        unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+        bool ok = n > 0 && i + n <= len;
+        for (size_t k = 1; ok && k < n; k++)
+            ok = k == 1 ? s[i + 1] >= lo && s[i + 1] <= hi : s[i + k] >= 0x80 && s[i + k] <= 0xBF;
+        if (!ok) {
+            if (bad_at)
+                *bad_at = i;
+            return false;
+        }
+        i += n;
+    }
+    return true;
+}
+
 jk_err jk_json_check(const char *text, size_t len, bool numbers, jk_diag *diag)
 {
     enum { MAX_DEPTH = 64 };
@@ -49,9 +76,11 @@ jk_err jk_json_check(const char *text, size_t len, bool numbers, jk_diag *diag)
     int depth = 0;
     jk_err rc = JK_OK;
     jk_span *keys = malloc((len / 3 + 1) * sizeof *keys); /* a key takes at least 3 bytes: "": */
-    size_t count = 0;
+    size_t count = 0, bad_at = 0;
     if (!keys)
         return jk_diag_set(diag, JK_ERR_NOMEM, "out of memory");
+    if (!jk_utf8_check(text, len, &bad_at))
+        rc = jk_diag_set(diag, JK_ERR_PARSE, "invalid UTF-8 at byte %zu", bad_at);
     for (size_t i = 0; i < len && rc == JK_OK; i++) {
         char c = text[i];
         if (c == '"' || c == '\'') { /* json-c's non-strict mode takes single quotes */

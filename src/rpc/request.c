@@ -479,6 +479,10 @@ jk_err jk_rpc_parse_json(const uint8_t *body, size_t len, jk_rpc_parsed *out)
         start++;
     if (start == len)
         return JK_BODY_REFUSE(out, JK_RPC_PARSE_ERROR, "empty body");
+    /* json-c's UTF-8 check lets overlong forms and surrogates through */
+    size_t bad_utf8 = 0;
+    if (!jk_utf8_check(body, len, &bad_utf8))
+        return JK_BODY_REFUSE(out, JK_RPC_PARSE_ERROR, "invalid utf-8 at byte %zu", bad_utf8);
     json_tokener *tok = json_tokener_new_ex(JK_RPC_MAX_DEPTH);
     if (!tok)
         return JK_ERR_NOMEM;

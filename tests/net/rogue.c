@@ -202,3 +202,20 @@ void jk_rogue_close(jk_rogue *r)
     jk_net_buf_free(&r->out);
     free(r);
 }
+
+jk_rogue *jk_rogue_open(uint16_t port, const uint8_t victim[JK_NET_KEY_SIZE],
+                        const uint8_t sk[JK_NET_SECRET_SIZE], const uint8_t genesis[32])
+{
+    jk_rogue *r = jk_rogue_connect(JK_NET_QUIC, port, victim, sk, genesis);
+    for (int i = 0; r && i < 20000; i++) {
+        int st = jk_rogue_pump(r);
+        if (st == 1)
+            return r;
+        if (st < 0)
+            break;
+        usleep(200);
+    }
+    if (r)
+        jk_rogue_close(r);
+    return NULL;
+}

@@ -47,4 +47,9 @@ size_t jk_rogue_pending(const jk_rogue *r);
 
 void jk_rogue_close(jk_rogue *r);
 
+/* jk_rogue_connect over QUIC, then pump until the connection is open
+ * (bounded: about 4 s of pumping). NULL when it failed or did not open. */
+jk_rogue *jk_rogue_open(uint16_t port, const uint8_t victim[JK_NET_KEY_SIZE],
+                        const uint8_t sk[JK_NET_SECRET_SIZE], const uint8_t genesis[32]);
+
 #endif

@@ -20,18 +20,7 @@ static jk_rogue *rogue_up(const tn_cluster *c)
     tn_key(0, victim_sk, victim);
     jk_hash g;
     tn_genesis(0, &g);
-    jk_rogue *r = jk_rogue_connect(JK_NET_QUIC, c->port[0], victim, sk, g.bytes);
-    for (int i = 0; r && i < 20000; i++) {
-        int st = jk_rogue_pump(r);
-        if (st == 1)
-            return r;
-        if (st < 0)
-            break;
-        usleep(200);
-    }
-    if (r)
-        jk_rogue_close(r);
-    return NULL;
+    return jk_rogue_open(c->port[0], victim, sk, g.bytes);
 }
 
 /* Pump until the node closes the connection (true) or the bound passes. */
