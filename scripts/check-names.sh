@@ -10,7 +10,7 @@ status=0
 for dir in "$build"/obj/src/*/; do
 	layer=$(basename "$dir")
 	case $layer in
-	base) prefix='jk_(err_|diag_|strerror$|read_file$|json_)' ;;
+	base) prefix='jk_(err_|diag_|strerror$|read_file$|json_|utf8_)' ;;
 	consensus) prefix='jk_cons_' ;;
 	*) prefix="jk_${layer}_" ;;
 	esac
