@@ -292,14 +292,9 @@ jk_err jk_cap_data_read(jk_cap data, uint64_t offset, void *dst, size_t len)
     return JK_OK;
 }
 
-const uint8_t *jk_cap_data_page(jk_cap data, uint32_t i)
+/* The page node holding page i < pages of d: a loop down the tree. */
+static const jk_dnode *jk_data_page_node(const jk_data_body *d, uint32_t pages, uint32_t i)
 {
-    if (data.kind != JK_CAP_DATA)
-        return NULL;
-    const jk_data_body *d = jk_data_of(data);
-    uint32_t pages = jk_pages_of(d->len);
-    if (i >= pages)
-        return NULL;
     const jk_dnode *n = d->root;
     while (pages > 1) {
         uint32_t k = jk_cap_data_split(pages);
@@ -312,7 +307,18 @@ const uint8_t *jk_cap_data_page(jk_cap data, uint32_t i)
             pages -= k;
         }
     }
-    return jk_dnode_view(n);
+    return n;
+}
+
+const uint8_t *jk_cap_data_page(jk_cap data, uint32_t i)
+{
+    if (data.kind != JK_CAP_DATA)
+        return NULL;
+    const jk_data_body *d = jk_data_of(data);
+    uint32_t pages = jk_pages_of(d->len);
+    if (i >= pages)
+        return NULL;
+    return jk_dnode_view(jk_data_page_node(d, pages, i));
 }
 
 /* Pages [lo, hi) ∩ subtree (pages numbered from `first`) into out[p − lo]. */
@@ -339,26 +345,10 @@ jk_err jk_cap_data_spans(jk_cap data, uint32_t first, uint32_t count,
     uint32_t pages = jk_pages_of(d->len);
     if (first > pages || count > pages - first)
         return JK_ERR_CAP_RANGE;
-    if (count == 1) {
-        /* one page (DATA_READ of a record, most reads): a loop down, not the
-         * recursion over ranges (issue 16) */
-        const jk_dnode *n = d->root;
-        uint32_t i = first;
-        while (pages > 1) {
-            uint32_t k = jk_cap_data_split(pages);
-            if (i < k) {
-                n = n->u.in.left;
-                pages = k;
-            } else {
-                n = n->u.in.right;
-                i -= k;
-                pages -= k;
-            }
-        }
-        out[0] = n->u.page.bytes;
-    } else if (count) {
+    if (count == 1) /* DATA_READ of a record, most reads: not the recursion over ranges (issue 16) */
+        out[0] = jk_data_page_node(d, pages, first)->u.page.bytes;
+    else if (count)
         jk_data_pages_rec(d->root, pages, 0, first, first + count, out);
-    }
     return JK_OK;
 }
 
