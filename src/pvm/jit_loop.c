@@ -33,7 +33,13 @@
  * B1's branch continues by falling through (its condition inverted when B2
  * is its target) and leaves out of line giving back B2's cost: B2 was not
  * entered, so the interpreter charged only B1. B1 keeps its ordinary code
- * where it is; trips and misses enter it at its prologue.
+ * where it is; trips and misses enter it at its prologue. A derived base
+ * may be a register the path also uses for other values, as long as every
+ * access reads what its `add_64 b, x, p` wrote (jk_loop_def), and p may be
+ * stepped by a constant before that add (the span moves by the stride):
+ * what a C compiler leaves, as in c_sieve's outer loop. One-block copies
+ * run in pairs (jk_loop_unrolled), and a second cursor's delta may stay in
+ * rcx (jk_loop_keeps_rcx).
  *
  * The copy's accesses cannot fault, exit or call C (all K iterations were
  * checked against pages the TLB holds, and nothing in the block can change
