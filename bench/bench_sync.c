@@ -16,7 +16,8 @@
  *    store, opened once the process is gone) hands each block and its
  *    certificate to a fresh full node's chain app, which does what a full
  *    node does with a DECISION (follow.c): the certificate checked under the
- *    genesis validator set, valid (check_block on the head), commit
+ *    genesis validator set (jk_node_chain_app_cert_check, as follow.c
+ *    checks it), valid (check_block on the head), commit
  *    (archive + head), in store batches of 64 heights as follow.c commits
  *    while a peer is ahead. Timed around the loop and the last batch's end.
  *
@@ -74,6 +75,20 @@ static long long bs_write_bytes(const char *pid)
     if (f)
         fclose(f);
     return v;
+}
+
+/* CPU seconds process pid has run so far (its threads' time on a CPU,
+ * the first field of /proc/PID/schedstat, in ns); -1 when unreadable. */
+static double bs_proc_cpu(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+    FILE *f = fopen(path, "r");
+    unsigned long long ns = 0;
+    bool ok = f && fscanf(f, "%llu", &ns) == 1;
+    if (f)
+        fclose(f);
+    return ok ? (double)ns / 1e9 : -1.0;
 }
 
 /* this process's CPU seconds, user + system */
@@ -143,7 +158,7 @@ static void bs_hex(const uint8_t *b, size_t n, char *out)
 /* The local run: blocks 1..top of src into a fresh full node's app. */
 static int bs_local(const char *src_dir, const char *dst_dir, const jk_spec_key *key0,
                     const jk_chain_genesis *g, uint64_t top, double *secs, long long *wbytes,
-                    uint64_t *syncs)
+                    uint64_t *syncs, double *cpu_secs)
 {
     jk_node_chain_app *src = NULL, *dst = NULL;
     jk_diag diag = {{0}};
@@ -156,8 +171,6 @@ static int bs_local(const char *src_dir, const char *dst_dir, const jk_spec_key 
     jk_cons_app s, d;
     jk_node_chain_app_bind(src, &s);
     jk_node_chain_app_bind(dst, &d);
-    static jk_cons_valset vs;
-    jk_node_chain_app_valset(dst, &vs);
     int rc = 0;
     jk_cap_store *st = jk_node_chain_app_validator(dst)->store.store;
     /* BENCH_SYNC_BATCH=0: one commit per block (as a validator commits) */
@@ -183,7 +196,7 @@ static int bs_local(const char *src_dir, const char *dst_dir, const jk_spec_key 
             break;
         }
         d.hash(d.ctx, v, len, &id);
-        if (jk_cons_cert_check(cert, &g->genesis_hash, &vs, h, &id, &diag) != JK_OK ||
+        if (jk_node_chain_app_cert_check(dst, cert, h, &id, &diag) != JK_OK ||
             !d.valid(d.ctx, h, v, len) || d.commit(d.ctx, h, v, len, cert) != JK_OK)
             rc = 1;
     }
@@ -191,6 +204,7 @@ static int bs_local(const char *src_dir, const char *dst_dir, const jk_spec_key 
         rc = 1;
     *secs = bs_now() - t0;
     double cpu = bs_cpu() - c0;
+    *cpu_secs = cpu;
     jk_cap_store_stats stats;
     jk_cap_store_stats_get(st, &stats);
     *syncs = stats.syncs - s0.syncs;
@@ -300,7 +314,8 @@ int main(int argc, char **argv)
         double secs = 0;
         long long wb = -1;
         uint64_t syncs = 0;
-        if (bs_local(store, ldir, &keys[0], &g, top, &secs, &wb, &syncs) != 0)
+        double cpu = 0;
+        if (bs_local(store, ldir, &keys[0], &g, top, &secs, &wb, &syncs, &cpu) != 0)
             return 1;
         printf("BENCH sync local: %llu blocks, local import %.0f blocks/s\n",
                (unsigned long long)top, (double)top / secs);
@@ -343,17 +358,19 @@ int main(int argc, char **argv)
     for (size_t i = 0; trace && full_argv[i]; i++)
         traced[5 + i] = full_argv[i];
     pid_t full = top > 0 ? bs_spawn(trace ? traced : full_argv, log) : -1;
-    double start = 0, end = 0;
+    double start = 0, end = 0, cpu_start = -1, cpu_end = -1;
     int64_t h = -1, h0 = -1;
     for (double t0 = bs_now(); full > 0 && h < top && bs_now() - t0 < BS_LIMIT_MS / 1000.0;
          usleep(5000)) {
         h = bs_height(frpc);
         if (h >= 0 && h0 < 0) {
             start = bs_now();
+            cpu_start = bs_proc_cpu(full);
             h0 = h; /* blocks taken before the first answer are not counted */
         }
     }
     end = bs_now();
+    cpu_end = bs_proc_cpu(full);
     char fpid[24];
     snprintf(fpid, sizeof fpid, "%d", (int)full);
     long long net_bytes = trace ? -1 : bs_write_bytes(fpid);
@@ -372,7 +389,9 @@ int main(int argc, char **argv)
     uint64_t local_syncs = 0;
     char ldir[PATH_MAX + 16];
     snprintf(ldir, sizeof ldir, "%s/local", dir);
-    if (bs_local(store0, ldir, &keys[0], &g, (uint64_t)top, &secs, &local_bytes, &local_syncs) != 0)
+    double local_cpu = 0;
+    if (bs_local(store0, ldir, &keys[0], &g, (uint64_t)top, &secs, &local_bytes, &local_syncs,
+                 &local_cpu) != 0)
         return 1;
     double local = (double)top / secs;
     printf("BENCH sync: %lld blocks (%s transfers each, 4 validators): a fresh jark node syncs "
@@ -384,6 +403,14 @@ int main(int argc, char **argv)
            net_bytes < 0 ? -1.0 : (double)net_bytes / (double)top,
            local_bytes < 0 ? -1.0 : (double)local_bytes / (double)top,
            (double)local_syncs / (double)top);
+    /* CPU per block: what the machine's load does not change much (the
+     * full node's whole process over the timed heights, against the local
+     * import's) */
+    if (cpu_start >= 0 && cpu_end >= cpu_start && top > h0)
+        printf("BENCH sync_cpu_ratio: full node %.0f us CPU per block, local import %.0f, "
+               "ratio (local / full node) %.2f\n",
+               (cpu_end - cpu_start) * 1e6 / (double)(top - h0), local_cpu * 1e6 / (double)top,
+               local_cpu / ((cpu_end - cpu_start) / (double)(top - h0) * (double)top));
     for (int i = 0; i < BS_VALIDATORS; i++)
         jk_crypto_wipe(&keys[i], sizeof keys[i]);
     jk_cap_release(g.chain);

@@ -38,6 +38,11 @@ void jk_test_fail(const char *file, int line, const char *fmt, ...)
     jk_current_failures++;
 }
 
+int jk_test_failures(void)
+{
+    return jk_current_failures;
+}
+
 const char *jk_test_shared_dir(void)
 {
     const char *dir = getenv("JK_SHARED_DIR");

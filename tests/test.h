@@ -22,6 +22,9 @@ typedef void (*jk_test_fn)(void);
 void jk_test_register(const char *name, jk_test_fn fn);
 void jk_test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Failures of the running test so far (a test that keeps its logs when it
+ * failed). */
+int jk_test_failures(void);
 /* Directory holding ../shared (the project root's sibling); "../shared" unless
  * JK_SHARED_DIR is set in the environment. */
 const char *jk_test_shared_dir(void);

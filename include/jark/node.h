@@ -590,6 +590,17 @@ jk_err jk_node_chain_app_sync(jk_node_chain_app *a, const jk_node_sync_item *ite
 /* The genesis validator set as the consensus layer's. */
 void jk_node_chain_app_valset(const jk_node_chain_app *a, jk_cons_valset *out);
 
+/* jk_cons_cert_check under the app's genesis and validator set, for
+ * height and value id, remembering the precommits it verified: a
+ * certificate whose every precommit was verified before (the same height,
+ * round and value) passes without a signature check, and only the others
+ * are verified in one that shares some. Block h + 1's
+ * LastCommit repeats the precommits of height h's certificate, which a
+ * node following the chain (follow.c, the sync) checked a moment before.
+ * @return JK_OK; JK_ERR_CONS_CERT (the reason in diag); JK_ERR_NOMEM. */
+jk_err jk_node_chain_app_cert_check(jk_node_chain_app *a, const jk_cons_cert *cert,
+                                    uint64_t height, const jk_hash *id, jk_diag *diag);
+
 /* A machine for this validator at the first undecided height, resumed from
  * the archive's signed-vote records and proof of lock (not started:
  * jk_cons_start next). cfg supplies genesis-independent settings (timeouts);
@@ -787,6 +798,8 @@ typedef struct jk_node_chain_app_stats {
                                 kernels of this app: admission, produce) */
     uint64_t dispatch_consumed; /* pending dispatch events a committed block consumed */
     uint64_t dispatch_expired;  /* … dropped unconsumed after JK_NODE_DISPATCH_MAX_AGE heights */
+    uint64_t cert_sigs_checked; /* precommit signatures jk_node_chain_app_cert_check
+                                   verified (not those it had verified before) */
 } jk_node_chain_app_stats;
 void jk_node_chain_app_stats_get(const jk_node_chain_app *a, jk_node_chain_app_stats *out);
 

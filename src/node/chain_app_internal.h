@@ -70,6 +70,18 @@ struct jk_node_chain_app {
                                        (jk_node_chain_app_set_sync_commit) */
     size_t max_block_events;        /* get_value's transacts per block (0: the
                                        chain's bounds only) */
+    /* precommits verified lately, by validator, for two (height, round,
+     * value): a decision's certificate is checked (height h) before its
+     * block's LastCommit (h - 1) (jk_node_chain_app_cert_check,
+     * chain_app_sync.c) */
+    struct jk_app_cert_memo {
+        bool valid;
+        uint64_t height;
+        uint32_t round;
+        jk_hash value;
+        bool has[JK_CONS_MAX_VALIDATORS];
+        uint8_t sig[JK_CONS_MAX_VALIDATORS][JK_ED25519_SIG_SIZE];
+    } cert_memo[2];
 };
 
 /* chain_app_seen.c: the slot where id is (*found) or would go in the seen table. */

@@ -2,13 +2,96 @@
  * chain_app_sync.c — the chain app's LastCommit check (Tendermint's rule:
  * each block carries its parent's commit certificate) and sync through the
  * app (the archive, that rule and the chain import, through the same
- * callbacks the machine calls). Split from chain_app.c by concern; no
- * behaviour change.
+ * callbacks the machine calls). Split from chain_app.c by concern.
+ *
+ * Certificates are checked through a memo of the precommits verified
+ * lately (jk_node_chain_app_cert_check): a node that follows the chain
+ * checks height h's certificate when it takes the decision, and block
+ * h + 1 carries a certificate of h as its LastCommit — the same precommits,
+ * or most of them. Checking both in full was a quarter of a full node's
+ * import (BENCH sync, docs/bench.md); a signature already verified for the
+ * same validator, height, round and value is not verified again.
  */
 #include "chain_app_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* Whether c names height and id and its members are a quorum of distinct
+ * validators of the set, ascending: the structure jk_cons_cert_check
+ * checks besides the signatures. */
+static bool jk_app_cert_shape(const jk_cons_cert *c, uint64_t height, const jk_hash *id,
+                              uint32_t members)
+{
+    if (c->height != height || memcmp(c->value.bytes, id->bytes, JK_HASH_SIZE) != 0 ||
+        c->count < jk_cons_quorum(members) || c->count > members)
+        return false;
+    for (uint32_t i = 0; i < c->count; i++)
+        if ((i > 0 && c->sigs[i].validator <= c->sigs[i - 1].validator) ||
+            c->sigs[i].validator >= members || c->sigs[i].validator >= JK_CONS_MAX_VALIDATORS)
+            return false;
+    return true;
+}
+
+jk_err jk_node_chain_app_cert_check(jk_node_chain_app *a, const jk_cons_cert *cert,
+                                    uint64_t height, const jk_hash *id, jk_diag *diag)
+{
+    /* the memo of this (height, round, value), or the one to replace: the
+     * lower height's */
+    struct jk_app_cert_memo *m = NULL, *old = NULL;
+    for (int k = 0; k < 2 && !m; k++) {
+        struct jk_app_cert_memo *x = &a->cert_memo[k];
+        if (x->valid && x->height == height && x->round == cert->round &&
+            memcmp(x->value.bytes, id->bytes, JK_HASH_SIZE) == 0)
+            m = x;
+        else if (!old || !x->valid || (old->valid && x->height < old->height))
+            old = x;
+    }
+    bool same = m != NULL;
+    if (!m)
+        m = old;
+    jk_cons_valset *vs = malloc(sizeof *vs);
+    if (!vs)
+        return JK_ERR_NOMEM;
+    jk_node_chain_app_valset(a, vs);
+    bool ok = jk_app_cert_shape(cert, height, id, vs->count);
+    /* each precommit the memo does not hold verified is verified now */
+    jk_cons_vote v = {.type = JK_CONS_MSG_PRECOMMIT, .height = height, .round = cert->round,
+                      .has_value = true, .value = *id};
+    for (uint32_t i = 0; ok && i < cert->count; i++) {
+        uint32_t who = cert->sigs[i].validator;
+        if (same && m->has[who] &&
+            memcmp(m->sig[who], cert->sigs[i].sig, JK_ED25519_SIG_SIZE) == 0)
+            continue;
+        v.validator = who;
+        memcpy(v.sig, cert->sigs[i].sig, JK_ED25519_SIG_SIZE);
+        a->stats.cert_sigs_checked++;
+        ok = jk_cons_vote_verify(&v, &a->genesis.genesis_hash, vs) == JK_OK;
+    }
+    /* refused here: the full check decides and says why, in its words */
+    jk_err err = ok ? JK_OK
+                    : jk_cons_cert_check(cert, &a->genesis.genesis_hash, vs, height, id, diag);
+    free(vs);
+    if (err != JK_OK)
+        return err;
+    /* remembered, with those of the same height, round and value verified
+     * before (otherwise in place of the lower height's) */
+    if (!same) {
+        memset(m->has, 0, sizeof m->has);
+        m->valid = true;
+        m->height = height;
+        m->round = cert->round;
+        m->value = *id;
+    }
+    for (uint32_t i = 0; i < cert->count; i++) {
+        uint32_t who = cert->sigs[i].validator;
+        if (who < JK_CONS_MAX_VALIDATORS) {
+            m->has[who] = true;
+            memcpy(m->sig[who], cert->sigs[i].sig, JK_ED25519_SIG_SIZE);
+        }
+    }
+    return JK_OK;
+}
 
 /* Tendermint's LastCommit rule: block `height` carries a valid commit
  * certificate of its parent (the committed head): 2f+1 distinct
@@ -26,13 +109,9 @@ jk_err jk_node_app_check_last_commit(jk_node_chain_app *a, uint64_t height,
         return jk_diag_set(diag, JK_ERR_NODE_LAST_COMMIT,
                            "block %llu carries no certificate of its parent",
                            (unsigned long long)height);
-    jk_cons_valset *vs = malloc(sizeof *vs);
-    if (!vs)
-        return JK_ERR_NOMEM;
-    jk_node_chain_app_valset(a, vs);
-    jk_err err = jk_cons_cert_check(&val->cert, &a->genesis.genesis_hash, vs, height - 1,
-                                    &a->v->head_hash, diag);
-    free(vs);
+    jk_err err = jk_node_chain_app_cert_check(a, &val->cert, height - 1, &a->v->head_hash, diag);
+    if (err == JK_ERR_NOMEM)
+        return err;
     if (err != JK_OK) {
         char why[sizeof diag->msg];
         snprintf(why, sizeof why, "%s", diag && diag->msg[0] ? diag->msg : jk_strerror(err));
@@ -49,10 +128,6 @@ jk_err jk_node_chain_app_sync(jk_node_chain_app *a, const jk_node_sync_item *ite
                               size_t *imported, jk_diag *diag)
 {
     *imported = 0;
-    jk_cons_valset *vs = malloc(sizeof *vs);
-    if (!vs)
-        return JK_ERR_NOMEM;
-    jk_node_chain_app_valset(a, vs);
     jk_cons_app cb; /* the callbacks, as the machine calls them */
     jk_node_chain_app_bind(a, &cb);
     jk_err err = JK_OK;
@@ -67,7 +142,7 @@ jk_err jk_node_chain_app_sync(jk_node_chain_app *a, const jk_node_sync_item *ite
         jk_hash id;
         cb.hash(a, it->block, it->len, &id);
         /* never a block without a valid certificate for it */
-        err = jk_cons_cert_check(&it->cert, &a->genesis.genesis_hash, vs, it->height, &id, diag);
+        err = jk_node_chain_app_cert_check(a, &it->cert, it->height, &id, diag);
         if (err == JK_OK && !cb.valid(a, it->height, it->block, it->len))
             err = jk_diag_set(diag, JK_ERR_CONS_VALUE, "sync: block %llu: %s",
                               (unsigned long long)it->height, a->stats.last_error);
@@ -78,6 +153,5 @@ jk_err jk_node_chain_app_sync(jk_node_chain_app *a, const jk_node_sync_item *ite
         if (err == JK_OK)
             (*imported)++;
     }
-    free(vs);
     return err;
 }

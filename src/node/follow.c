@@ -115,8 +115,10 @@ static void jk_follow_request(jk_node *n, uint32_t peer, uint64_t top)
     n->sync_blind = top <= n->committed;
     if (top > n->committed && top < until)
         until = top;
+    /* Blind (no peer known ahead): the answer may be empty (a peer at this
+     * node's height); a vote showing a peer ahead asks again at once. */
     if (top <= n->committed)
-        until = n->committed + 1;
+        until = n->committed;
     n->sync_until = until;
     uint8_t *bytes;
     size_t len;
@@ -216,8 +218,14 @@ static jk_err jk_follow_decision(jk_node *n, const jk_net_event *ev, jk_cons_msg
         return JK_OK;
     jk_hash id;
     n->app.hash(n->app.ctx, msg->decision.value, msg->decision.value_len, &id);
-    jk_err err = jk_cons_cert_check(&msg->decision.cert, &n->cfg.genesis, n->cfg.valset, h, &id,
-                                    &why);
+    /* through the chain app when there is one: it remembers the precommits,
+     * and block h + 1's LastCommit repeats them (chain_app_sync.c) */
+    jk_err err = n->cfg.chain ? jk_node_chain_app_cert_check(n->cfg.chain, &msg->decision.cert, h,
+                                                             &id, &why)
+                              : jk_cons_cert_check(&msg->decision.cert, &n->cfg.genesis,
+                                                   n->cfg.valset, h, &id, &why);
+    if (err == JK_ERR_NOMEM)
+        return err;
     if (err == JK_OK && !n->app.valid(n->app.ctx, h, msg->decision.value, msg->decision.value_len))
         err = jk_diag_set(&why, JK_ERR_CONS_VALUE, "a certified value this node finds invalid");
     if (err != JK_OK) {
@@ -228,8 +236,9 @@ static jk_err jk_follow_decision(jk_node *n, const jk_net_event *ev, jk_cons_msg
     uint64_t top = jk_node_max_peer_height(n, &best);
     jk_cap_store *st = jk_follow_store(n);
     /* more to come: a peer known ahead, or the rest of a blind request's
-     * batch (a partial answer leaves the batch open until the tick) */
-    bool more = top > h || (n->sync_blind && h < n->sync_more);
+     * batch, or (its last height) the next request's answer (a partial
+     * answer leaves the batch open until the tick) */
+    bool more = top > h || (n->sync_blind && h <= n->sync_more);
     if (st && more && (err = jk_cap_store_batch_begin(st, diag)) != JK_OK)
         return err;
     err = jk_node_commit(n, h, msg->decision.value, msg->decision.value_len, &msg->decision.cert);

@@ -445,6 +445,12 @@ out:
     text[n] = 0;
     JK_CHECK(strstr(text, "node: full node (no --key") != NULL);
     free(vs);
+    if (jk_test_failures()) { /* what the nodes said, to tell why */
+        char show[PATH_MAX + 64];
+        snprintf(show, sizeof show, "tail -n 40 '%s'/*.log", dir);
+        if (system(show) != 0)
+            printf("(no logs in %s)\n", dir);
+    }
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     JK_CHECK(system(cmd) == 0);

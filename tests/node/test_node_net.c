@@ -104,6 +104,9 @@ JK_TEST(test_node_net_empty_store_syncs_from_genesis)
     int64_t h = tn_height(&c, 0);
     JK_REQUIRE(tn_start(&c, 3));
     JK_CHECK(tn_wait(&c, 0x8, (uint64_t)h, TN_LIMIT));
+    /* every node there before the stop: the archives' lowest top is
+     * compared below (a validator a height behind V0 is no failure) */
+    JK_CHECK(tn_wait(&c, 0xF, (uint64_t)h, TN_LIMIT));
     tn_stop_all(&c);
     uint64_t top;
     JK_CHECK(tn_agree(&c, &top));
@@ -138,6 +141,10 @@ JK_TEST(test_node_net_full_node_follows)
     JK_REQUIRE(tn_start(&c, 4));
     int64_t h = tn_height(&c, 0);
     JK_CHECK(tn_wait(&c, 0x10, (uint64_t)h + 3, TN_LIMIT));
+    /* every node there before the stop: the archives' lowest top is
+     * compared below, and on a starved machine a validator may still be a
+     * height behind the full node that followed a quicker one */
+    JK_CHECK(tn_wait(&c, 0x1F, (uint64_t)h + 3, TN_LIMIT));
     tn_stop_all(&c);
     uint64_t top;
     JK_CHECK(tn_agree(&c, &top));
