@@ -139,6 +139,8 @@ static bool jk_fast_space(uint8_t b)
 bool jk_rpc_parse_fast(const uint8_t *body, size_t len, jk_rpc_parsed *out)
 {
     memset(out, 0, sizeof *out);
+    if (!body || len == 0)
+        return false; /* (body may be NULL when len is 0: no pointer arithmetic on it) */
     jk_fast_cur c = {body, body + len};
     while (c.p < c.end && jk_fast_space(*c.p))
         c.p++;

@@ -145,6 +145,12 @@ JK_TEST(test_rpc_parse_fast_leaves_the_rest_to_json_c)
     snprintf(text, sizeof text, "[%s,]", one);
     JK_CHECK(!same(text));
     JK_CHECK(!same("[]"));
+    /* no body at all (NULL, 0): not the fast path's, json-c's parse error */
+    jk_rpc_parsed none;
+    JK_CHECK(!jk_rpc_parse_fast(NULL, 0, &none));
+    JK_REQUIRE(jk_rpc_parse(NULL, 0, &none) == JK_OK);
+    JK_CHECK_EQ(none.error_code, JK_RPC_PARSE_ERROR);
+    jk_rpc_parsed_free(&none);
     /* 65 traces, and a batch of 65: over the bounds */
     static char big[70 * 1200];
     int n = snprintf(big, sizeof big,
