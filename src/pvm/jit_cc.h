@@ -315,8 +315,11 @@ size_t jk_pvm_jit_stack_probe(jk_cc *c, unsigned base, uint32_t off, uint32_t sp
  * ordinary TLBs, refilling the stack TLB; returns the rel32 field of the
  * jump to take when they miss too (to the group's one-by-one copy). */
 size_t jk_pvm_jit_stack_miss(jk_cc *c, const jk_late *l);
-/* jit_stack.c: is instruction i a register-based access through the stack
- * pointer? */
+/* jit_stack.c: do accesses to [ω_base + off, + span) use the stack TLB
+ * (base the stack pointer, the range near it)? */
+bool jk_pvm_jit_stack_near(const jk_cc *c, unsigned base, uint32_t off, uint32_t span);
+/* jit_stack.c: is instruction i a register-based access that uses the stack
+ * TLB (as above)? */
 bool jk_pvm_jit_stack_access(const jk_cc *c, uint32_t i);
 /* jit_stack.c: the stack TLB check of one access of n bytes at the address
  * in rcx; on a hit rcx = its host address. Fills the stub's hot-path fields;

@@ -178,7 +178,7 @@ void jk_pvm_jit_emit_late(jk_cc *c)
             continue;
         }
         jk_x64_buf *b = &c->b;
-        if (!x_reserve(b, 128)) /* the longest (JK_LATE_STACK) is ~90 bytes */
+        if (!x_reserve(b, 192)) /* the longest (JK_LATE_STACK, a load) is ~130 bytes */
             return;
         x_patch32(b, l->at, b->len);
         switch (l->kind) {

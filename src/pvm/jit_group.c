@@ -208,7 +208,7 @@ bool jk_pvm_jit_group_only(jk_cc *c, uint32_t i, uint32_t *last)
     /* the check: [base + addr_off, + span) inside one page the TLB holds */
     jk_late l = {0};
     size_t miss;
-    if ((int)g.base == c->stack_reg) { /* the stack TLB (jit_stack.c) */
+    if (jk_pvm_jit_stack_near(c, g.base, g.addr_off, g.span)) { /* the stack TLB (jit_stack.c) */
         miss = jk_pvm_jit_stack_probe(c, g.base, g.addr_off, g.span, &l.back);
         l.stack = true;
         l.span = g.span;

@@ -217,7 +217,11 @@ static void jk_emit_stub(jk_cc *c, const jk_mem_stub *m)
     x_mov_r_rm(b, false, X_RDX, X_REG(X_RAX));
     x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RDX), -(int32_t)JK_PVM_PAGE_SIZE);
     x_mov_rm_r(b, true, X_MEMI(X_RBX, X_RCX, 0, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR), X_RDX);
+    if (m->sum && write) /* a stack access: the new tlb_w entry is the stack TLB's too */
+        x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_STACK_ADDR), X_RDX);
     x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RBX, X_RCX, 0, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE));
+    if (m->sum && write)
+        x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_STACK_BASE), X_RDX);
     x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
     x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), JK_PVM_PAGE_SIZE - 1);
     slow[1] = SIZE_MAX;

@@ -126,10 +126,22 @@ size_t jk_pvm_jit_stack_miss(jk_cc *c, const jk_late *l)
 
 /* ---- single accesses ---- */
 
+/* Only accesses near the stack pointer, [sp, sp + JK_STACK_NEAR), use the
+ * entry: a frame's locals beyond it (a buffer of several pages on the stack)
+ * would make the entry swap pages at every other access, and each miss
+ * costs more than the TLB's probe (the demo chain's programs: +8% host
+ * instructions before this limit). */
+#define JK_STACK_NEAR 512u
+
+bool jk_pvm_jit_stack_near(const jk_cc *c, unsigned base, uint32_t off, uint32_t span)
+{
+    return c->stack_reg >= 0 && (int)base == c->stack_reg && off < JK_STACK_NEAR && span <= JK_STACK_NEAR - off;
+}
+
 bool jk_pvm_jit_stack_access(const jk_cc *c, uint32_t i)
 {
     jk_memop m;
-    return c->stack_reg >= 0 && jk_pvm_group_memop(&c->prog->insns[i], &m) && (int)m.base == c->stack_reg;
+    return jk_pvm_group_memop(&c->prog->insns[i], &m) && jk_pvm_jit_stack_near(c, m.base, m.off, m.n);
 }
 
 /* An access alone (not in a group) through the stack pointer: rcx holds
@@ -160,8 +172,9 @@ void jk_pvm_jit_stack_check(jk_cc *c, unsigned n, bool write, jk_mem_stub *stub)
 
 /* rcx = stack_tlb.addr ^ address on entry; rax and rdx are free (a store's
  * value is loaded into rax only at the access). tlb_w: on a hit, copy the
- * entry into the stack TLB and go back; else the access's own stub (the
- * walk for its direction, the slow path), with rcx = the address. */
+ * entry into the stack TLB and go back; a load then tries tlb_r; else the
+ * access's own stub (the walk for its direction, the slow path), with rcx =
+ * the address. */
 void jk_pvm_jit_stack_check_miss(jk_cc *c, const jk_late *l)
 {
     jk_x64_buf *b = &c->b;
@@ -171,6 +184,15 @@ void jk_pvm_jit_stack_check_miss(jk_cc *c, const jk_late *l)
     jk_jmp_to_off(c, l->back);
     x_here8(b, wmiss);
     x_alu_r_rm(b, ALU_XOR, true, X_RCX, X_MEMI(X_RBX, X_RDX, 0, CTX_TLB_W_ADDR)); /* the address */
+    if (!l->write) { /* a load: tlb_r (the stack TLB stays as it is), else the walk */
+        x_alu_r_rm(b, ALU_XOR, true, X_RCX, X_MEMI(X_RBX, X_RDX, 0, CTX_TLB_R_ADDR));
+        x_alu_rm_imm(b, ALU_CMP, true, X_REG(X_RCX), (int32_t)(JK_PVM_PAGE_SIZE - l->span));
+        size_t rmiss = x_jcc8(b, CC_A);
+        x_alu_r_rm(b, ALU_ADD, true, X_RCX, X_MEMI(X_RBX, X_RDX, 0, CTX_TLB_R_BASE));
+        jk_jmp_to_off(c, l->back);
+        x_here8(b, rmiss);
+        x_alu_r_rm(b, ALU_XOR, true, X_RCX, X_MEMI(X_RBX, X_RDX, 0, CTX_TLB_R_ADDR)); /* the address */
+    }
     if (l->first < c->stub_count)
         c->stubs[l->first].miss_at = (uint32_t)x_jmp32(b); /* patched when the stub is emitted */
     else

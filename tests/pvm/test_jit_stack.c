@@ -235,7 +235,7 @@ JK_TEST(test_jit_stack_host_calls_remap_the_stack)
 JK_TEST(test_jit_stack_pointer_moved_by_other_instructions)
 {
     /* r1 is the stack pointer (add_imm_64 r1, r1, ±k; the most used base),
-     * but also set by load_imm, move_reg, and_imm, sub_64 and a load: each
+     * but also set by move_reg, and_imm, sub_64 and load_imm: each
      * group after such a move must check its own page — writable,
      * read-only (0x2e000: loads pass, stores fault), copy-on-write, and
      * unmapped (the run's end). */
@@ -243,7 +243,7 @@ JK_TEST(test_jit_stack_pointer_moved_by_other_instructions)
         "    add_imm_64 r1, r1, -16\n"
         "    store_ind_u64 r7, r1, 0\n"
         "    store_ind_u64 r7, r1, 8\n"
-        "    load_imm r1, 0x2e100\n"          /* read-only: loads only */
+        "    move_reg r1, r4\n"               /* r4: 0x2e100, read-only: loads only */
         "    load_ind_u64 r11, r1, 32\n"      /* alone: its walk fills tlb_r */
         "    add_imm_64 r1, r1, 0\n"
         "    load_ind_u64 r8, r1, 0\n"
@@ -280,6 +280,7 @@ JK_TEST(test_jit_stack_pointer_moved_by_other_instructions)
                 st[e].regs[1] = 0x2f018;
                 st[e].regs[2] = r2s[k];
                 st[e].regs[3] = 0x100;
+                st[e].regs[4] = 0x2e100; /* not known at compile time */
                 st[e].regs[7] = 0x1122334455667788u;
                 st[e].gas = 1000;
                 JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e],
