@@ -38,7 +38,7 @@
  *   - a unit that ends exactly at the file's end with a bad body checksum;
  *   - a unit header with a bad checksum (a tail of zero bytes is one: the
  *     size grew, the data did not land), when no more than one append's
- *     bytes are left and no whole valid unit starts anywhere after it.
+ *     bytes are left and no valid unit header starts anywhere after it.
  * It is ignored with a note, and the log is rewritten with the latest
  * height's whole records and the last proof of lock (a rename, never a
  * truncate in place): the torn append's fdatasync never returned, so none
@@ -148,16 +148,19 @@ static bool jk_vlog_uhdr(const uint8_t *p, size_t *n, size_t *pol_len)
     return jk_vlog_sum_ok(p, 5);
 }
 
-/* Does a whole valid unit (both checksums right, in range, inside the
- * bytes) start at bytes[off]? */
-static bool jk_vlog_unit_at(const uint8_t *bytes, size_t len, size_t off)
+/* Does a valid unit header (its checksum right, its count and length in
+ * range) start at bytes[off]? Only the header is checked, not the body it
+ * announces: the scan that asks is then linear in the bytes (a body check
+ * at every offset a hostile file puts a header would be quadratic), and a
+ * 64-bit checksum is not right by chance, so a valid header after a damaged
+ * one is a later append: the damage is in the middle. (One forged inside a
+ * torn last append's proof of lock makes open refuse instead of recover:
+ * the safe side.) */
+static bool jk_vlog_header_at(const uint8_t *bytes, size_t len, size_t off)
 {
     size_t n, pol_len;
-    if (len - off < JK_VLOG_UHDR || !jk_vlog_uhdr(bytes + off, &n, &pol_len) || n > JK_NODE_VOTELOG_GROUP ||
-        pol_len > JK_NODE_VOTELOG_POL_MAX || (n == 0 && pol_len == 0))
-        return false;
-    size_t size = JK_VLOG_UNIT(n, pol_len);
-    return size <= len - off && jk_vlog_sum_ok(bytes + off, size - JK_VLOG_SUM);
+    return len - off >= JK_VLOG_UHDR && jk_vlog_uhdr(bytes + off, &n, &pol_len) && n <= JK_NODE_VOTELOG_GROUP &&
+           pol_len <= JK_NODE_VOTELOG_POL_MAX && (n || pol_len);
 }
 
 jk_err jk_node_vlog_latest_push(jk_cons_record **list, size_t *n, size_t *cap, const jk_cons_record *r)
@@ -223,15 +226,15 @@ static jk_err jk_vlog_refuse(jk_node_votelog_view *out, jk_diag *diag, size_t un
 }
 
 /* The unit at bytes[off] has a bad header checksum: is it the torn last
- * append (true), or damage in the middle (false, *next: a whole valid unit
- * found after it, or 0 when too many bytes follow)? */
+ * append (true), or damage in the middle (false, *next: a valid unit
+ * header found after it, or 0 when too many bytes follow)? */
 static bool jk_vlog_torn_header(const uint8_t *bytes, size_t len, size_t off, size_t *next)
 {
     *next = 0;
     if (len - off > JK_VLOG_UNIT_MAX)
         return false; /* more than one append's bytes: not one torn write */
     for (size_t q = off + 1; q + JK_VLOG_UHDR <= len; q++)
-        if (jk_vlog_unit_at(bytes, len, q)) {
+        if (jk_vlog_header_at(bytes, len, q)) {
             *next = q;
             return false;
         }
@@ -276,7 +279,7 @@ jk_err jk_node_votelog_decode(const uint8_t *bytes, size_t len, jk_node_votelog_
             }
             if (next)
                 return jk_vlog_refuse(out, diag, unit, off,
-                                      "has a corrupt header (checksum) and a whole append follows at offset %zu",
+                                      "has a corrupt header (checksum) and an append's header follows at offset %zu",
                                       next);
             return jk_vlog_refuse(out, diag, unit, off,
                                   "has a corrupt header (checksum) and %zu bytes follow it, more than one append",

@@ -216,7 +216,7 @@ JK_TEST(test_adv_votelog_damaged_header_far_from_the_end)
     av_unit(&g.recs[2], 1, buf + at);
     JK_CHECK_EQ(jk_node_votelog_decode(buf, at + 108, &v, &diag), JK_ERR_NODE_VOTE_LOG);
     char want[64];
-    snprintf(want, sizeof want, "a whole append follows at offset %zu", at);
+    snprintf(want, sizeof want, "an append's header follows at offset %zu", at);
     JK_CHECK(strstr(diag.msg, want) != NULL);
     /* without it: a torn write, what is before it kept */
     JK_CHECK_EQ(jk_node_votelog_decode(buf, g.bounds[0] + 1000, &v, &diag), JK_OK);
