@@ -31,6 +31,8 @@
  * Bounds (docs/rpc.md "Bounds")
  * ======================================================================== */
 #define JK_RPC_MAX_BODY (4u << 20)     /* HTTP request body: 4 MiB (a 1 MiB blob is 2 MiB of hex) */
+#define JK_RPC_MAX_CONNECTIONS 64      /* open HTTP connections; past it new ones wait in the backlog */
+#define JK_RPC_MAX_CONNECTIONS_PER_ADDRESS 32 /* from one client address (all of loopback is one) */
 #define JK_RPC_MAX_BATCH 64u           /* requests in one batch */
 #define JK_RPC_MAX_DEPTH 16            /* JSON nesting */
 #define JK_RPC_MAX_TRACES 64u          /* attestation traces on one submitted event */
@@ -376,9 +378,16 @@ uint16_t jk_rpc_server_port(const jk_rpc_server *s);
  * jk_rpc_server_run when it fires. -1 in threaded mode. */
 int jk_rpc_server_fd(const jk_rpc_server *s);
 
+/* The HTTP connections open now (at most JK_RPC_MAX_CONNECTIONS; those past
+ * JK_RPC_MAX_CONNECTIONS_PER_ADDRESS from one address are closed at once). */
+unsigned jk_rpc_server_connections(const jk_rpc_server *s);
+
 /* External-loop mode only: the longest the caller may wait before calling
  * jk_rpc_server_run even without activity (idle connections time out from
- * there), in ms; -1 when there is no deadline (or in threaded mode). */
+ * there), in ms; -1 when there is no deadline (or in threaded mode). 0 after
+ * a run in which a connection closed: the server must run again at once to
+ * listen again if it was at JK_RPC_MAX_CONNECTIONS (the listening socket is
+ * out of jk_rpc_server_fd's set until then). */
 int jk_rpc_server_timeout_ms(const jk_rpc_server *s);
 
 /* External-loop mode only: do every pending piece of work without blocking

@@ -31,6 +31,15 @@ struct jk_rpc_server {
     size_t max_body;
     bool external;
     uint16_t port;
+    /* A connection closed during the last jk_rpc_server_run (external loop).
+     * At its connection limit MHD takes the listening socket out of its
+     * epoll set and puts it back only at the start of a later MHD_run; a
+     * close frees a place but wakes nobody, so without another run a client
+     * that connects next would wait for some unrelated wake-up (tens of
+     * seconds on an idle node). jk_rpc_server_timeout_ms returns 0 while
+     * this is set, which gives that run at once. */
+    bool closed_in_run;
+    unsigned connections;  /* open now (MHD_OPTION_NOTIFY_CONNECTION) */
 };
 
 /* One POST's body as it arrives. */
@@ -179,6 +188,22 @@ static void jk_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     }
 }
 
+static void jk_connection_note(void *cls, struct MHD_Connection *c, void **socket_context,
+                               enum MHD_ConnectionNotificationCode toe)
+{
+    (void)c;
+    (void)socket_context;
+    jk_rpc_server *s = cls;
+    /* Atomic: in the threaded mode this runs on MHD's thread while
+     * jk_rpc_server_connections may be called from another. */
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        __atomic_add_fetch(&s->connections, 1, __ATOMIC_RELAXED);
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        __atomic_sub_fetch(&s->connections, 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&s->closed_in_run, true, __ATOMIC_RELAXED);
+    }
+}
+
 jk_err jk_rpc_server_start(const jk_rpc_server_config *cfg, const jk_rpc_provider *provider, jk_rpc_server **out,
                            jk_diag *diag)
 {
@@ -196,7 +221,10 @@ jk_err jk_rpc_server_start(const jk_rpc_server_config *cfg, const jk_rpc_provide
     unsigned flags = s->external ? MHD_USE_EPOLL : MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD;
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, jk_handler, s,
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)JK_RPC_MAX_CONNECTIONS,
+                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                 (unsigned)JK_RPC_MAX_CONNECTIONS_PER_ADDRESS,
+                                 MHD_OPTION_NOTIFY_CONNECTION, jk_connection_note, s,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                                  MHD_OPTION_NOTIFY_COMPLETED, jk_completed, s,
                                  MHD_OPTION_END);
@@ -223,9 +251,16 @@ int jk_rpc_server_fd(const jk_rpc_server *s)
     return info ? info->epoll_fd : -1;
 }
 
+unsigned jk_rpc_server_connections(const jk_rpc_server *s)
+{
+    return __atomic_load_n(&s->connections, __ATOMIC_RELAXED);
+}
+
 int jk_rpc_server_timeout_ms(const jk_rpc_server *s)
 {
     MHD_UNSIGNED_LONG_LONG ms;
+    if (s->external && __atomic_load_n(&s->closed_in_run, __ATOMIC_RELAXED))
+        return 0;
     if (!s->external || MHD_get_timeout(s->daemon, &ms) != MHD_YES)
         return -1;
     return ms > 60000 ? 60000 : (int)ms;
@@ -235,6 +270,7 @@ jk_err jk_rpc_server_run(jk_rpc_server *s)
 {
     if (!s->external)
         return JK_ERR_INVALID_ARG;
+    __atomic_store_n(&s->closed_in_run, false, __ATOMIC_RELAXED);
     return MHD_run(s->daemon) == MHD_YES ? JK_OK : JK_ERR_IO;
 }
 
