@@ -131,6 +131,10 @@ typedef struct jk_net_config {
     size_t peer_count;
     jk_net_limits limits;           /* fill with jk_net_limits_default first */
     jk_net_transport transport;     /* 0: QUIC */
+    bool dial_at_once;              /* dial every peer at once, with no grace
+                                       (docs/network.md "Who dials"): for a
+                                       node no peer lists (a full node), whom
+                                       nobody would dial back */
 } jk_net_config;
 
 typedef struct jk_net jk_net;

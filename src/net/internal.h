@@ -154,6 +154,7 @@ struct jk_net {
     uint32_t listen_addr_be;   /* the QUIC listener's address (network order) */
     jk_net_tls tls;
     jk_net_limits lim;
+    bool dial_at_once;         /* jk_net_config.dial_at_once */
     jk_net_peer *peers;
     uint32_t npeers, cap_peers;
     jk_net_conn *conns;

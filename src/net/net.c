@@ -10,8 +10,10 @@
  *
  * Who dials: for two known peers that both have addresses, the one with the
  * lower key dials at once and the other only after a grace period (four
- * backoff_min), so that normally exactly one connection forms; a full node
- * that validators do not list still gets through after the grace. If both
+ * backoff_min), so that normally exactly one connection forms. A node no
+ * peer lists (a full node: jk_net_config.dial_at_once) dials at once: no
+ * one would dial it, and waiting the grace delayed a fresh full node's sync
+ * by a second whenever its random key sorted above its peer's. If both
  * connections form anyway, conn.c keeps one by a rule both ends agree on.
  */
 #include "internal.h"
@@ -306,6 +308,7 @@ jk_err jk_net_create(const jk_net_config *cfg, jk_net **out, jk_diag *diag)
     net->lfd = -1;
     net->ep = -1;
     net->lim = cfg->limits;
+    net->dial_at_once = cfg->dial_at_once;
     net->transport = cfg->transport;
     jk_err err = jk_net_check_limits(&net->lim, diag);
     if (err != JK_OK)
@@ -396,7 +399,7 @@ static void jk_net_timers(jk_net *net)
             continue;
         if (!p->dial_set) {
             /* An address whose key we do not know yet: no one to defer to. */
-            bool preferred = p->key_unknown ||
+            bool preferred = net->dial_at_once || p->key_unknown ||
                              memcmp(net->tls.own_key, p->key, JK_NET_KEY_SIZE) < 0;
             p->next_dial_ms = net->now + (preferred ? 0 : jk_net_grace_ms(net));
             p->dial_set = true;

@@ -581,6 +581,8 @@ jk_err jk_node_new(const jk_node_config *cfg, jk_node **out, jk_diag *diag)
     jk_net_config nc = cfg->net;
     nc.secret_key = cfg->secret_key;
     nc.genesis_hash = cfg->genesis.bytes;
+    if (cfg->self == JK_NODE_FULL)
+        nc.dial_at_once = true;
     err = jk_net_create(&nc, &n->net, diag);
     if (err != JK_OK) {
         jk_node_free(n);

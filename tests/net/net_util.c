@@ -7,6 +7,7 @@
 #include <string.h>
 
 jk_net_transport tnode_transport = JK_NET_TLS_TCP;
+bool tnode_dial_at_once;
 
 void tnode_key(uint8_t s, uint8_t sk[JK_NET_SECRET_SIZE], uint8_t pk[JK_NET_KEY_SIZE])
 {
@@ -34,6 +35,7 @@ bool tnode_start(tnode *t, uint8_t s, uint8_t g, uint16_t port, const jk_net_lim
     cfg.secret_key = t->sk;
     cfg.genesis_hash = t->genesis;
     cfg.transport = tnode_transport;
+    cfg.dial_at_once = tnode_dial_at_once;
     if (lim)
         cfg.limits = *lim;
     else

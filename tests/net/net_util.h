@@ -35,6 +35,8 @@ void tnode_key(uint8_t s, uint8_t sk[JK_NET_SECRET_SIZE], uint8_t pk[JK_NET_KEY_
 
 /* The transport tnode_start uses (default TLS over TCP). */
 extern jk_net_transport tnode_transport;
+/* jk_net_config.dial_at_once for the nodes tnode_start makes (default false). */
+extern bool tnode_dial_at_once;
 
 /* Test limits: the defaults with fast backoff (10 ms .. 200 ms). */
 void tnode_limits(jk_net_limits *l);

@@ -107,6 +107,33 @@ static void run_unlisted_full_node_after_grace(void)
     tnode_stop(&f);
 }
 
+/* A full node (dial_at_once) does not wait the grace even when its key is
+ * the higher one: no validator lists it, so none would dial it (BENCH sync
+ * read ~0.1 instead of ~0.9 in half its runs: a second's wait). */
+static void run_full_node_dials_at_once(void)
+{
+    uint8_t lo, hi;
+    ordered_seeds(3, 4, &lo, &hi);
+    tnode v, f;
+    JK_REQUIRE(tnode_start(&v, lo, 0x11, 0, NULL));
+    tnode_dial_at_once = true;
+    bool started = tnode_start(&f, hi, 0x11, 0, NULL);
+    tnode_dial_at_once = false;
+    JK_REQUIRE(started);
+    tnode_add(&f, &v); /* v does not list f */
+    tnode *ns[] = {&v, &f};
+    uint64_t now = 1000;
+    /* The clock never moves: everything happens within the grace. */
+    tnode_want fc = {&f, 1, 0};
+    JK_CHECK(tnode_pump(ns, 2, NULL, &now, 0, ROUNDS, tnode_has, &fc));
+    jk_net_stats st;
+    jk_net_stats_get(f.net, &st);
+    JK_CHECK_EQ(st.dialled, 1);
+    JK_CHECK_EQ(now, 1000);
+    tnode_stop(&v);
+    tnode_stop(&f);
+}
+
 typedef struct {
     tnode *t;
     uint64_t n;
@@ -335,5 +362,6 @@ TNODE_BOTH(address_only_peer)
 TNODE_BOTH(address_only_unknown_key)
 TNODE_BOTH(both_dial_one_connection)
 TNODE_BOTH(unlisted_full_node_after_grace)
+TNODE_BOTH(full_node_dials_at_once)
 TNODE_BOTH(backoff_doubles)
 TNODE_BOTH(slow_reader_dropped)
