@@ -57,14 +57,24 @@ static bool loop_turn(jk_rpc_server *s)
     return jk_rpc_server_run(s) == JK_OK;
 }
 
+/* The fake node behind a server in the node's external-loop mode. */
+static bool server_start(fake_node *f, jk_rpc_server **s)
+{
+    if (!fake_node_init(f))
+        return false;
+    jk_rpc_provider p = fake_provider(f);
+    jk_rpc_server_config cfg = {NULL, 0, 0, NULL, true};
+    if (jk_rpc_server_start(&cfg, &p, s, NULL) == JK_OK)
+        return true;
+    fake_node_free(f);
+    return false;
+}
+
 JK_TEST(test_rpc_server_listens_again_after_a_connection_flood)
 {
     fake_node f;
-    JK_REQUIRE(fake_node_init(&f));
-    jk_rpc_provider p = fake_provider(&f);
-    jk_rpc_server_config cfg = {NULL, 0, 0, NULL, true};
     jk_rpc_server *s;
-    JK_REQUIRE(jk_rpc_server_start(&cfg, &p, &s, NULL) == JK_OK);
+    JK_REQUIRE(server_start(&f, &s));
     uint16_t port = jk_rpc_server_port(s);
 
     /* The flood: the whole limit, from two source addresses so that the
@@ -121,11 +131,8 @@ JK_TEST(test_rpc_server_listens_again_after_a_connection_flood)
 JK_TEST(test_rpc_server_per_address_limit_leaves_places_to_others)
 {
     fake_node f;
-    JK_REQUIRE(fake_node_init(&f));
-    jk_rpc_provider p = fake_provider(&f);
-    jk_rpc_server_config cfg = {NULL, 0, 0, NULL, true};
     jk_rpc_server *s;
-    JK_REQUIRE(jk_rpc_server_start(&cfg, &p, &s, NULL) == JK_OK);
+    JK_REQUIRE(server_start(&f, &s));
     uint16_t port = jk_rpc_server_port(s);
     enum { N = JK_RPC_MAX_CONNECTIONS_PER_ADDRESS + 8 };
     int conn[N];
