@@ -382,6 +382,29 @@ static jk_err jk_on_frame(jk_node *n, const jk_net_event *ev, jk_diag *diag)
     }
 }
 
+/* A disconnect this node made because of what the peer sent or failed to
+ * take (docs/network.md "Reasons"), not a close, an error or a shutdown. */
+static bool jk_node_reason_is_misbehaviour(jk_net_reason r)
+{
+    return r == JK_NET_REASON_GARBAGE || r == JK_NET_REASON_OVERSIZE ||
+           r == JK_NET_REASON_BAD_SIG || r == JK_NET_REASON_SLOW || r == JK_NET_REASON_LOCAL;
+}
+
+/* Authenticated peers dropped for misbehaviour since start, over all peers. */
+static uint64_t jk_node_peers_dropped(const jk_node *n)
+{
+    uint64_t dropped = 0;
+    for (uint32_t p = 0, count = jk_net_peer_count(n->net); p < count; p++) {
+        jk_net_peer_stats st;
+        if (jk_net_peer_stats_get(n->net, p, &st) != JK_OK)
+            continue;
+        for (int r = 0; r < JK_NET_REASONS; r++)
+            if (jk_node_reason_is_misbehaviour((jk_net_reason)r))
+                dropped += st.down[r];
+    }
+    return dropped;
+}
+
 /* The transport's counters into the metrics: what `BENCH testnet` divides
  * by the events for the bytes on the wire per event. */
 static void jk_node_net_metrics(jk_node *n)
@@ -398,6 +421,18 @@ static void jk_node_net_metrics(jk_node *n)
     }
     for (int k = 0; k < 4; k++)
         jk_rpc_metric_set(n->m_net[k], (double)sum[k]);
+    jk_rpc_metric_set(n->m_peers_dropped, (double)jk_node_peers_dropped(n));
+    jk_net_stats ns;
+    jk_net_stats_get(n->net, &ns);
+    uint64_t refused = 0;
+    for (int r = 0; r < JK_NET_REASONS; r++) {
+        bool refusal = jk_node_reason_is_misbehaviour((jk_net_reason)r) ||
+                       r == JK_NET_REASON_HANDSHAKE || r == JK_NET_REASON_BAD_KEY ||
+                       r == JK_NET_REASON_TOO_MANY || r == JK_NET_REASON_TIMEOUT;
+        if (refusal)
+            refused += ns.refused[r];
+    }
+    jk_rpc_metric_set(n->m_connections_refused, (double)refused);
     jk_rpc_metric_set(n->m_event_frames_out, (double)n->event_frames_out);
 }
 
@@ -572,6 +607,16 @@ jk_err jk_node_new(const jk_node_config *cfg, jk_node **out, jk_diag *diag)
         err = jk_rpc_metrics_gauge(n->registry, "jark_net_event_frames_out",
                                    "EVENT frames this validator sent (submitted here or gossiped on)",
                                    &n->m_event_frames_out);
+    if (err == JK_OK)
+        err = jk_rpc_metrics_gauge(n->registry, "jark_net_peers_dropped",
+                                   "Peers disconnected for what they sent (garbage, oversize frames, "
+                                   "bad signatures) or would not read, since start",
+                                   &n->m_peers_dropped);
+    if (err == JK_OK)
+        err = jk_rpc_metrics_gauge(n->registry, "jark_net_connections_refused",
+                                   "Connections closed before they authenticated (handshake, "
+                                   "wrong key, too many, timeout, garbage), since start",
+                                   &n->m_connections_refused);
     if (err != JK_OK) {
         jk_node_free(n);
         return jk_diag_set(diag, err, "node: metrics: %s", jk_strerror(err));

@@ -55,6 +55,7 @@ struct jk_node {
     jk_rpc_metric *m_net[4];
     uint64_t event_frames_out;    /* EVENT frames the machine's gossip sent */
     jk_rpc_metric *m_event_frames_out;
+    jk_rpc_metric *m_peers_dropped, *m_connections_refused;
 };
 
 uint64_t jk_node_now_ms(void);

@@ -186,6 +186,22 @@ JK_TEST(test_node_rogue_far_vote_makes_syncing)
     rogue_vote(r, far + 1000, 1, sk2);
     JK_CHECK(rogue_dropped(r));
     jk_rogue_close(r);
+    /* operators see the drop: jark_net_peers_dropped counts it (the metric
+     * is refreshed at the node's next loop turn; the chain keeps turning) */
+    bool counted = false;
+    for (int i = 0; i < 400 && !counted; i++) {
+        reply = NULL;
+        if (jk_rpc_http("127.0.0.1", c.rpc[0], "GET", "/metrics", NULL, 0, &status, &reply, &rlen,
+                        &d) == JK_OK &&
+            status == 200 && reply) {
+            const char *m = strstr(reply, "\njark_net_peers_dropped ");
+            counted = m && strtod(m + strlen("\njark_net_peers_dropped "), NULL) >= 1.0;
+        }
+        free(reply);
+        if (!counted)
+            usleep(50 * 1000);
+    }
+    JK_CHECK(counted);
     JK_CHECK(rogue_status(&c, 0, &syncing) < (int64_t)far - 1 && !syncing);
     tn_stop_all(&c);
     tn_destroy(&c);
