@@ -390,26 +390,11 @@ static bool jk_node_reason_is_misbehaviour(jk_net_reason r)
            r == JK_NET_REASON_BAD_SIG || r == JK_NET_REASON_SLOW || r == JK_NET_REASON_LOCAL;
 }
 
-/* Authenticated peers dropped for misbehaviour since start, over all peers. */
-static uint64_t jk_node_peers_dropped(const jk_node *n)
-{
-    uint64_t dropped = 0;
-    for (uint32_t p = 0, count = jk_net_peer_count(n->net); p < count; p++) {
-        jk_net_peer_stats st;
-        if (jk_net_peer_stats_get(n->net, p, &st) != JK_OK)
-            continue;
-        for (int r = 0; r < JK_NET_REASONS; r++)
-            if (jk_node_reason_is_misbehaviour((jk_net_reason)r))
-                dropped += st.down[r];
-    }
-    return dropped;
-}
-
 /* The transport's counters into the metrics: what `BENCH testnet` divides
  * by the events for the bytes on the wire per event. */
 static void jk_node_net_metrics(jk_node *n)
 {
-    uint64_t sum[4] = {0};
+    uint64_t sum[4] = {0}, dropped = 0;
     for (uint32_t p = 0, count = jk_net_peer_count(n->net); p < count; p++) {
         jk_net_peer_stats st;
         if (jk_net_peer_stats_get(n->net, p, &st) != JK_OK)
@@ -418,10 +403,13 @@ static void jk_node_net_metrics(jk_node *n)
         sum[1] += st.bytes_out;
         sum[2] += st.frames_in;
         sum[3] += st.bytes_in;
+        for (int r = 0; r < JK_NET_REASONS; r++)
+            if (jk_node_reason_is_misbehaviour((jk_net_reason)r))
+                dropped += st.down[r];
     }
     for (int k = 0; k < 4; k++)
         jk_rpc_metric_set(n->m_net[k], (double)sum[k]);
-    jk_rpc_metric_set(n->m_peers_dropped, (double)jk_node_peers_dropped(n));
+    jk_rpc_metric_set(n->m_peers_dropped, (double)dropped);
     jk_net_stats ns;
     jk_net_stats_get(n->net, &ns);
     uint64_t refused = 0;
