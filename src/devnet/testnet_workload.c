@@ -333,6 +333,22 @@ void jk_devnet_tnet_wl_stop(jk_tnet_wl *w)
             pthread_join(w->lanes[i].th, NULL);
             w->lanes[i].started = false;
         }
+    /* Answers the watch loop did not take yet still count: those events
+     * were admitted (and gossiped) as much as the others. Nothing is sent
+     * again now. */
+    if (!w->stopped)
+        for (jk_wl_item *it = w->done; it; it = it->next) {
+            jk_wl_batch *b = &w->slots[it->slot];
+            for (uint32_t k = 0; k < it->n; k++) {
+                uint32_t p = it->pos[k];
+                if (!it->ok[k])
+                    w->refused++;
+                else if (!(b->state[p] & JK_WL_ADMITTED)) {
+                    w->admitted++;
+                    b->state[p] |= JK_WL_ADMITTED;
+                }
+            }
+        }
     w->stopped = true;
 }
 
