@@ -624,7 +624,7 @@ typedef struct jk_chain_kernel {
     size_t pool_count, pool_bytes;
     jk_chain_hashset pool_index;    /* the pool's event hashes: duplicates */
     jk_chain_pool_limits pool_limits;
-    uint8_t (*pool_keys)[JK_ED25519_PUBLIC_SIZE]; /* per-key counting: sorted */
+    uint8_t (*pool_keys)[JK_ED25519_PUBLIC_SIZE]; /* per-key counting: a hash table (pool.c) */
     uint32_t *pool_key_uses;
     size_t pool_key_count;
     jk_chain_keyset pool_seen_keys;
@@ -682,10 +682,10 @@ typedef struct jk_chain_kernel {
     /* the AttestationAuthority: its image is read from the current chain at
      * each injection (a chain may set_image onto an image pinning another) */
     jk_cap attest_marker;       /* minted by `kernel`; caught at the root */
-    /* signature checks that succeeded, by H(key ‖ msg_hash ‖ sig): import
-     * skips what gossip already verified; never changes a result
+    /* signature checks that succeeded, the whole traces: import skips
+     * what gossip already verified; never changes a result
      * (src/chain/sigcache.c). JK_CHAIN_SIG_CACHE_SLOTS entries or NULL. */
-    jk_hash *sig_cache;
+    jk_chain_trace *sig_cache;
     /* the last block checked without advancing (jk_chain_check_block): its
      * hash, the chain it was applied to, and what apply made of it */
     bool has_checked;
@@ -719,7 +719,7 @@ typedef struct jk_chain_kernel {
     jk_chain_kernel_stats stats;
 } jk_chain_kernel;
 
-#define JK_CHAIN_SIG_CACHE_SLOTS 16384u     /* 512 KiB per kernel, on first use */
+#define JK_CHAIN_SIG_CACHE_SLOTS 16384u     /* 2 MiB per kernel, on first use */
 
 /* A Kernel for the chain of `genesis`, at `head` (the current Chain
  * instance: borrowed, Idle; jk_cap_null() for genesis->chain). Recomputes the
@@ -790,6 +790,13 @@ jk_err jk_chain_setup_cycle(jk_chain_kernel *ck, jk_diag *diag);
 jk_err jk_chain_handle_incoming_event(jk_chain_kernel *ck, const jk_chain_event *ev,
                                       const jk_chain_trace *traces, size_t trace_count,
                                       bool *admitted, jk_diag *why);
+/* jk_chain_handle_incoming_event for a caller that hashed the event already:
+ * id is jk_chain_event_hash(ev) (not checked: a wrong one would file the
+ * event under another hash), so admission hashes nothing again. Same
+ * returns. */
+jk_err jk_chain_handle_incoming_event_id(jk_chain_kernel *ck, const jk_chain_event *ev,
+                                         const jk_hash *id, const jk_chain_trace *traces,
+                                         size_t trace_count, bool *admitted, jk_diag *why);
 
 /* handle_incoming_event for n events at once, the verifies spread over
  * `threads` worker threads (each with its own kernel; 0 or 1: none), then the
@@ -818,6 +825,11 @@ typedef struct jk_chain_prepared jk_chain_prepared;
 jk_err jk_chain_prepare_events(jk_chain_kernel *ck, const jk_chain_event *events,
                                const jk_chain_trace *const *traces, const size_t *trace_counts, size_t n,
                                unsigned threads, jk_chain_prepared **out);
+/* jk_chain_prepare_events with each event's jk_chain_event_hash in ids[i]
+ * (NULL: hashed here), as jk_chain_handle_incoming_event_id. */
+jk_err jk_chain_prepare_events_id(jk_chain_kernel *ck, const jk_chain_event *events, const jk_hash *ids,
+                                  const jk_chain_trace *const *traces, const size_t *trace_counts, size_t n,
+                                  unsigned threads, jk_chain_prepared **out);
 /* Admit event i of p (ev, traces: the same event as prepared): its verdict
  * when the open cycle is on the chain root p was verified on and i was not
  * taken before, else handle_incoming_event now. Returns and fills as

@@ -186,8 +186,11 @@ typedef struct jk_cons_msg {
 /* Strict decoder of one message (every format in docs/consensus.md):
  * exact length, known kind, bounded sizes, nil votes all zero, vr < r,
  * rounds <= JK_CONS_MAX_ROUND, canonical certificate. No allocation.
- * @return JK_OK; JK_ERR_CONS_DECODE with diag on any malformation (then *msg
- *         is zeroed). */
+ * Every field the message's kind does not use is zero, except the entries
+ * of decision.cert.sigs, which are written only for a DECISION (its
+ * cert.count says how many hold; elsewhere count is 0 and none does).
+ * @return JK_OK; JK_ERR_CONS_DECODE with diag on any malformation (then
+ *         *msg is zeroed in the same sense: kind 0). */
 jk_err jk_cons_msg_decode(const uint8_t *bytes, size_t len, jk_cons_msg *msg,
                           jk_diag *diag);
 /* Canonical encoding of msg into a malloc'd buffer the caller frees.

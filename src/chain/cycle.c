@@ -469,12 +469,12 @@ static jk_err jk_admit_dispatch(jk_chain_kernel *ck, const jk_chain_event *ev, c
 jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
                              const jk_chain_trace *traces, size_t trace_count, jk_chain_verdict *out)
 {
-    return jk_chain_verify_event_ex(ck, kernel, ev, traces, trace_count, false, out);
+    return jk_chain_verify_event_ex(ck, kernel, ev, traces, trace_count, false, NULL, out);
 }
 
 jk_err jk_chain_verify_event_ex(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
                                 const jk_chain_trace *traces, size_t trace_count, bool pooled,
-                                jk_chain_verdict *out)
+                                const jk_hash *known, jk_chain_verdict *out)
 {
     memset(out, 0, sizeof *out);
     jk_chain_keyset_init(&out->seen);
@@ -494,7 +494,10 @@ jk_err jk_chain_verify_event_ex(const jk_chain_kernel *ck, jk_kernel *kernel, co
         return JK_OK;
     }
     jk_hash hash;
-    jk_chain_event_hash(ev, &hash); /* once: the admission reuses it (out->hash) */
+    if (known)
+        hash = *known; /* the caller's (the node hashed it to deduplicate) */
+    else
+        jk_chain_event_hash(ev, &hash); /* once: the admission reuses it (out->hash) */
     out->hash = hash;
     const char *full = dispatch ? jk_dispatch_precheck(ck, jk_chain_endpoint_dispatch_index(ev->endpoint), &hash,
                                                        jk_dispatch_bytes(ev, trace_count), 0)
@@ -596,11 +599,18 @@ jk_err jk_chain_handle_incoming_event(jk_chain_kernel *ck, const jk_chain_event 
                                       const jk_chain_trace *traces, size_t trace_count,
                                       bool *admitted, jk_diag *why)
 {
+    return jk_chain_handle_incoming_event_id(ck, ev, NULL, traces, trace_count, admitted, why);
+}
+
+jk_err jk_chain_handle_incoming_event_id(jk_chain_kernel *ck, const jk_chain_event *ev,
+                                         const jk_hash *id, const jk_chain_trace *traces,
+                                         size_t trace_count, bool *admitted, jk_diag *why)
+{
     *admitted = false;
     if (!ck->cycle_open)
         return jk_diag_set(why, JK_ERR_INVALID_ARG, "no open cycle (setup_cycle first)");
     jk_chain_verdict v;
-    jk_err err = jk_chain_verify_event(ck, ck->kernel, ev, traces, trace_count, &v);
+    jk_err err = jk_chain_verify_event_ex(ck, ck->kernel, ev, traces, trace_count, false, id, &v);
     if (v.ran)
         ck->stats.verify_runs++;
     if (err == JK_OK && v.admit) {

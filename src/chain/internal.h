@@ -125,10 +125,11 @@ jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const
                              const jk_chain_trace *traces, size_t trace_count, jk_chain_verdict *out);
 /* pooled: the event is a pooled transact verified again (produce), so the
  * pool's duplicate and fullness checks, which it would fail against itself,
- * are skipped. */
+ * are skipped. known: jk_chain_event_hash(ev) when the caller has it (NULL:
+ * hashed here). */
 jk_err jk_chain_verify_event_ex(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
                                 const jk_chain_trace *traces, size_t trace_count, bool pooled,
-                                jk_chain_verdict *out);
+                                const jk_hash *known, jk_chain_verdict *out);
 void jk_chain_verdict_free(jk_chain_verdict *v);
 /* v->used may move into the pool (then v->used is NULL; verdict_free as
  * before). */

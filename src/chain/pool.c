@@ -8,15 +8,18 @@
  *     produced body keeps. pool_bytes = Σ (blob_len + 128 × trace_count).
  *   - pool_index holds exactly the event hashes of pool[]; it is only ever
  *     asked "is h in it?", so its layout never decides anything.
- *   - pool_keys[0..pool_key_count) is sorted (memcmp) and pool_key_uses[i] is
- *     how many pooled transacts charge key i (each charges every key its
- *     verify attested, or the all-zero key when it attested none).
+ *   - pool_keys / pool_key_uses is a hash table of pool_key_cap slots
+ *     (pool_key_count used): for each key, how many pooled transacts
+ *     charge it (each charges every key its verify attested, or the
+ *     all-zero key when it attested none). See "per-key counting".
  *   - Admission refuses; nothing is evicted. A refused event costs nothing
  *     later: the checks that need no verify (duplicate, count, bytes) run
  *     before it.
  */
 #include "internal.h"
 
+#include <pthread.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,53 +120,103 @@ void *jk_chain_grow(void *arr, size_t *cap, size_t need, size_t size)
     return grown;
 }
 
-/* ---- per-key counting ---- */
+/* ---- per-key counting ----
+ *
+ * An open-addressing table (linear probing, at most half full): slot i
+ * holds pool_keys[i] with pool_key_uses[i] pooled transacts charging it,
+ * and uses 0 marks an empty slot (a key is in the table only once charged;
+ * the all-zero key, "nobody", is a key like any other here). It was a
+ * sorted array: each new key moved half of it (2,200 instructions an event
+ * at 2,048 keys, growing with the pool). Only "how many for this key?" is
+ * ever asked of it, so its layout decides nothing. The slot is a SipHash of
+ * the key under a key drawn once per process: the keys are what event
+ * submitters choose, and keys aimed at one run would make every lookup walk
+ * it. */
 
-static size_t jk_key_lower_bound(const jk_chain_kernel *ck, const uint8_t key[32], bool *found)
+static pthread_once_t jk_key_once = PTHREAD_ONCE_INIT;
+static uint8_t jk_key_sip[crypto_shorthash_KEYBYTES];
+
+static void jk_key_sip_init(void)
 {
-    size_t lo = 0, hi = ck->pool_key_count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (memcmp(ck->pool_keys[mid], key, 32) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    randombytes_buf(jk_key_sip, sizeof jk_key_sip);
+}
+
+static size_t jk_key_home(const uint8_t key[32], size_t cap)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, key, 16, jk_key_sip); /* 16 bytes spread keys as well as 32, faster */
+    return (size_t)jk_get_u64le(h) & (cap - 1);
+}
+
+/* The slot holding key, or the empty slot where it would go (cap > 0). */
+static size_t jk_key_slot(const jk_chain_kernel *ck, const uint8_t key[32], bool *found)
+{
+    size_t mask = ck->pool_key_cap - 1;
+    for (size_t i = jk_key_home(key, ck->pool_key_cap);; i = (i + 1) & mask) {
+        if (ck->pool_key_uses[i] == 0) {
+            *found = false;
+            return i;
+        }
+        if (!memcmp(ck->pool_keys[i], key, 32)) {
+            *found = true;
+            return i;
+        }
     }
-    *found = lo < ck->pool_key_count && !memcmp(ck->pool_keys[lo], key, 32);
-    return lo;
 }
 
 static uint32_t jk_key_uses(const jk_chain_kernel *ck, const uint8_t key[32])
 {
     bool found;
-    size_t at = jk_key_lower_bound(ck, key, &found);
+    if (ck->pool_key_cap == 0)
+        return 0;
+    size_t at = jk_key_slot(ck, key, &found);
     return found ? ck->pool_key_uses[at] : 0;
+}
+
+/* Move the table into one of cap slots. @return JK_OK; JK_ERR_NOMEM (unchanged). */
+static jk_err jk_key_rehash(jk_chain_kernel *ck, size_t cap)
+{
+    uint8_t(*keys)[32] = malloc(cap * sizeof *keys);
+    uint32_t *uses = calloc(cap, sizeof *uses);
+    if (!keys || !uses) {
+        free(keys);
+        free(uses);
+        return JK_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < ck->pool_key_cap; i++) {
+        if (ck->pool_key_uses[i] == 0)
+            continue;
+        size_t j = jk_key_home(ck->pool_keys[i], cap);
+        while (uses[j])
+            j = (j + 1) & (cap - 1);
+        memcpy(keys[j], ck->pool_keys[i], 32);
+        uses[j] = ck->pool_key_uses[i];
+    }
+    free(ck->pool_keys);
+    free(ck->pool_key_uses);
+    ck->pool_keys = keys;
+    ck->pool_key_uses = uses;
+    ck->pool_key_cap = cap;
+    return JK_OK;
 }
 
 static jk_err jk_key_charge(jk_chain_kernel *ck, const uint8_t key[32])
 {
-    bool found;
-    size_t at = jk_key_lower_bound(ck, key, &found);
-    if (found) {
-        ck->pool_key_uses[at]++;
-        return JK_OK;
+    pthread_once(&jk_key_once, jk_key_sip_init);
+    if (2 * (ck->pool_key_count + 1) > ck->pool_key_cap) {
+        if (ck->pool_key_cap > SIZE_MAX / 2 / sizeof *ck->pool_keys)
+            return JK_ERR_NOMEM;
+        jk_err err = jk_key_rehash(ck, ck->pool_key_cap ? 2 * ck->pool_key_cap : 64);
+        if (err != JK_OK)
+            return err;
     }
-    /* both arrays share pool_key_cap: uses is grown to the keys' new room */
-    size_t cap = ck->pool_key_cap, uses_cap = ck->pool_key_cap;
-    uint8_t(*keys)[32] = jk_chain_grow(ck->pool_keys, &cap, ck->pool_key_count + 1, sizeof *keys);
-    if (!keys)
-        return JK_ERR_NOMEM;
-    ck->pool_keys = keys;
-    uint32_t *uses = jk_chain_grow(ck->pool_key_uses, &uses_cap, cap, sizeof *uses);
-    if (!uses)
-        return JK_ERR_NOMEM; /* keys has grown, uses not: the shared room stays the old one */
-    ck->pool_key_uses = uses;
-    ck->pool_key_cap = cap;
-    memmove(keys + at + 1, keys + at, (ck->pool_key_count - at) * sizeof *keys);
-    memmove(uses + at + 1, uses + at, (ck->pool_key_count - at) * sizeof *uses);
-    memcpy(keys[at], key, 32);
-    uses[at] = 1;
-    ck->pool_key_count++;
+    bool found;
+    size_t at = jk_key_slot(ck, key, &found);
+    if (!found) {
+        memcpy(ck->pool_keys[at], key, 32);
+        ck->pool_key_count++;
+    }
+    ck->pool_key_uses[at]++;
     return JK_OK;
 }
 
@@ -425,7 +478,7 @@ static jk_err jk_pool_reverify(jk_chain_kernel *ck, jk_chain_pooled *e, bool *dr
 {
     jk_chain_event ev = {e->endpoint, e->blob, e->blob_len};
     jk_chain_verdict v;
-    jk_err err = jk_chain_verify_event_ex(ck, ck->kernel, &ev, e->traces, e->trace_count, true, &v);
+    jk_err err = jk_chain_verify_event_ex(ck, ck->kernel, &ev, e->traces, e->trace_count, true, &e->hash, &v);
     if (v.ran) {
         ck->stats.verify_runs++;
         ck->stats.produce_verifies++;

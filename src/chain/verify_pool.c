@@ -20,6 +20,7 @@
 typedef struct jk_pool_job {
     const jk_chain_kernel *ck;
     const jk_chain_event *events;
+    const jk_hash *ids;                     /* NULL: each verify hashes its event */
     const jk_chain_trace *const *traces;
     const size_t *trace_counts;
     size_t n;
@@ -34,8 +35,9 @@ static void jk_pool_work(jk_pool_job *job, jk_kernel *kernel)
         size_t i = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
         if (i >= job->n)
             return;
-        job->errors[i] = jk_chain_verify_event(job->ck, kernel, &job->events[i], job->traces ? job->traces[i] : NULL,
-                                               job->trace_counts ? job->trace_counts[i] : 0, &job->verdicts[i]);
+        job->errors[i] = jk_chain_verify_event_ex(job->ck, kernel, &job->events[i], job->traces ? job->traces[i] : NULL,
+                                                  job->trace_counts ? job->trace_counts[i] : 0, false,
+                                                  job->ids ? &job->ids[i] : NULL, &job->verdicts[i]);
     }
 }
 
@@ -57,6 +59,7 @@ static void *jk_worker_main(void *arg)
 struct jk_chain_prepared {
     jk_hash root;                 /* the chain root of the cycle they were verified in */
     size_t n;
+    jk_hash *ids;                 /* the events' hashes when the caller gave them, else NULL */
     jk_chain_verdict *verdicts;
     jk_err *errors;
     bool *taken;                  /* admitted (or refused) through this verdict already */
@@ -69,6 +72,7 @@ void jk_chain_prepared_free(jk_chain_prepared *p)
     for (size_t i = 0; p->verdicts && i < p->n; i++)
         jk_chain_verdict_free(&p->verdicts[i]);
     free(p->verdicts);
+    free(p->ids);
     free(p->errors);
     free(p->taken);
     free(p);
@@ -77,6 +81,13 @@ void jk_chain_prepared_free(jk_chain_prepared *p)
 jk_err jk_chain_prepare_events(jk_chain_kernel *ck, const jk_chain_event *events,
                                const jk_chain_trace *const *traces, const size_t *trace_counts, size_t n,
                                unsigned threads, jk_chain_prepared **out)
+{
+    return jk_chain_prepare_events_id(ck, events, NULL, traces, trace_counts, n, threads, out);
+}
+
+jk_err jk_chain_prepare_events_id(jk_chain_kernel *ck, const jk_chain_event *events, const jk_hash *ids,
+                                  const jk_chain_trace *const *traces, const size_t *trace_counts, size_t n,
+                                  unsigned threads, jk_chain_prepared **out)
 {
     *out = NULL;
     if (!ck->cycle_open)
@@ -91,10 +102,12 @@ jk_err jk_chain_prepare_events(jk_chain_kernel *ck, const jk_chain_event *events
     p->verdicts = calloc(n ? n : 1, sizeof *p->verdicts);
     p->errors = calloc(n ? n : 1, sizeof *p->errors);
     p->taken = calloc(n ? n : 1, sizeof *p->taken);
-    jk_pool_job job = {ck, events, traces, trace_counts, n, p->verdicts, p->errors, 0};
+    if (ids && (p->ids = malloc((n ? n : 1) * sizeof *p->ids)) != NULL)
+        memcpy(p->ids, ids, n * sizeof *ids);
+    jk_pool_job job = {ck, events, ids, traces, trace_counts, n, p->verdicts, p->errors, 0};
     jk_worker workers[JK_MAX_VERIFY_THREADS];
     memset(workers, 0, sizeof workers);
-    jk_err err = p->verdicts && p->errors && p->taken ? JK_OK : JK_ERR_NOMEM;
+    jk_err err = p->verdicts && p->errors && p->taken && (!ids || p->ids) ? JK_OK : JK_ERR_NOMEM;
     /* Workers: each its own kernel, minting the attest marker with the same
      * tag, so the marker caps the AA instances hold are recognised. */
     for (unsigned t = 0; err == JK_OK && threads > 1 && t < threads; t++) {
@@ -148,7 +161,8 @@ jk_err jk_chain_admit_prepared(jk_chain_kernel *ck, jk_chain_prepared *p, size_t
      * then: cheap to ask again) — handle it now. */
     if (i >= p->n || p->taken[i] || (p->errors[i] == JK_OK && !p->verdicts[i].ran) ||
         memcmp(p->root.bytes, ck->stamped_root.bytes, JK_HASH_SIZE) != 0)
-        return jk_chain_handle_incoming_event(ck, ev, traces, trace_count, admitted, why);
+        return jk_chain_handle_incoming_event_id(ck, ev, p->ids && i < p->n ? &p->ids[i] : NULL, traces,
+                                                 trace_count, admitted, why);
     p->taken[i] = true;
     jk_chain_verdict *v = &p->verdicts[i];
     if (p->errors[i] != JK_OK)

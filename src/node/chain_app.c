@@ -54,9 +54,11 @@ static void jk_app_note(jk_node_chain_app *a, const char *fmt, ...)
  * cost n²/2 verifies (256 events took 11 s); it no longer verifies the pool
  * (no recheck), and an open cycle still saves the transforms. The cycle
  * closes when the Kernel moves (produce and import end it) or get_value
- * opens its own; the next admission then opens one on the new state. */
+ * opens its own; the next admission then opens one on the new state.
+ * ids[i]: event i's jk_chain_event_hash (the admission hashes nothing
+ * again); a malformed event is skipped (not admitted). */
 static jk_err jk_app_admit(jk_node_chain_app *a, const uint8_t *const *bytes, const size_t *lens,
-                           size_t n, bool *admitted, jk_diag *why, jk_diag *diag)
+                           const jk_hash *ids, size_t n, bool *admitted, jk_diag *diag)
 {
     jk_chain_kernel *ck = a->v->ck;
     jk_err err = ck->cycle_open ? JK_OK : jk_chain_setup_cycle(ck, diag);
@@ -71,10 +73,24 @@ static jk_err jk_app_admit(jk_node_chain_app *a, const uint8_t *const *bytes, co
             continue;
         }
         if (err == JK_OK)
-            err = jk_chain_handle_incoming_event(ck, &ev, traces, count, &admitted[i],
-                                                 why ? &why[i] : NULL);
+            err = jk_chain_handle_incoming_event_id(ck, &ev, &ids[i], traces, count, &admitted[i],
+                                                    NULL);
         free(traces);
     }
+    if (err != JK_OK)
+        jk_chain_teardown(ck);
+    return err;
+}
+
+/* One decoded event (id: its hash) into the pool, as jk_app_admit. */
+static jk_err jk_app_admit_one(jk_node_chain_app *a, const jk_chain_event *ev, const jk_hash *id,
+                               const jk_chain_trace *traces, size_t count, bool *admitted,
+                               jk_diag *why, jk_diag *diag)
+{
+    jk_chain_kernel *ck = a->v->ck;
+    jk_err err = ck->cycle_open ? JK_OK : jk_chain_setup_cycle(ck, diag);
+    if (err == JK_OK)
+        err = jk_chain_handle_incoming_event_id(ck, ev, id, traces, count, admitted, why);
     if (err != JK_OK)
         jk_chain_teardown(ck);
     return err;
@@ -113,16 +129,19 @@ static jk_err jk_app_rewind(jk_node_chain_app *a, jk_diag *diag)
         return JK_OK;
     const uint8_t **bytes = calloc(a->npending, sizeof *bytes);
     size_t *lens = calloc(a->npending, sizeof *lens);
+    jk_hash *ids = calloc(a->npending, sizeof *ids);
     bool *admitted = calloc(a->npending, sizeof *admitted);
-    err = bytes && lens && admitted ? JK_OK : JK_ERR_NOMEM;
+    err = bytes && lens && ids && admitted ? JK_OK : JK_ERR_NOMEM;
     for (size_t i = 0; err == JK_OK && i < a->npending; i++) {
         bytes[i] = a->pending[i].bytes;
         lens[i] = a->pending[i].len;
+        ids[i] = a->pending[i].id;
     }
     if (err == JK_OK)
-        err = jk_app_admit(a, bytes, lens, a->npending, admitted, NULL, diag);
+        err = jk_app_admit(a, bytes, lens, ids, a->npending, admitted, diag);
     free(bytes);
     free(lens);
+    free(ids);
     free(admitted);
     return err;
 }
@@ -452,39 +471,50 @@ static bool jk_app_get_decision(void *ctx, uint64_t height, const uint8_t **valu
 }
 
 /* add_event with its verdict (jk_node_chain_app_submit): decode, dedup by
- * event hash, admit through the loop turn's prepared verdict or verify now. */
+ * event hash, admit through the loop turn's prepared verdict or verify now.
+ * An event of the prepared turn comes decoded and hashed already
+ * (chain_app_batch.c): nothing here decodes or hashes it again, and its
+ * copied bytes become the pending entry's. */
 static bool jk_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len,
                           jk_node_event_verdict *v)
 {
     memset(v, 0, sizeof *v);
+    jk_app_prep_ev *pe = a->nprep_evs ? jk_node_app_prep_take(a, bytes, len) : NULL;
     jk_chain_event ev;
-    jk_chain_trace *traces;
+    jk_chain_trace *traces = NULL; /* owned here when pe is NULL */
     size_t count;
     jk_diag why = {{0}};
-    if (jk_node_event_decode(bytes, len, &ev, &traces, &count, &why) != JK_OK) {
+    if (pe) {
+        ev = pe->ev;
+        count = pe->count;
+        v->id = pe->id;
+    } else if (jk_node_event_decode(bytes, len, &ev, &traces, &count, &why) != JK_OK) {
         a->stats.events_refused++;
         jk_node_app_verdict_set(v, JK_NODE_VERDICT_MALFORMED, "%s",
                                 why.msg[0] ? why.msg : "malformed");
         return false;
+    } else {
+        jk_chain_event_hash(&ev, &v->id);
     }
-    free(traces);
-    jk_chain_event_hash(&ev, &v->id);
+    const jk_chain_trace *tr = pe ? pe->traces : traces;
     const jk_hash *id = &v->id;
     bool found;
     size_t at = jk_node_app_seen_find(a, id, &found);
+    bool admitted = false;
+    jk_err err = JK_OK;
+    bool dispatch = ev.endpoint != JK_CHAIN_ENDPOINT_TRANSACT;
     if (found) {
         a->stats.events_duplicate++;
         jk_node_app_repeat_verdict(a, id, at, v);
-        return false;
+        goto out;
     }
-    bool dispatch = ev.endpoint != JK_CHAIN_ENDPOINT_TRANSACT;
     if (dispatch && a->npending_dispatch >= JK_NODE_MAX_PENDING_DISPATCH) {
         a->stats.events_refused++;
         jk_node_app_verdict_set(v, JK_NODE_VERDICT_OVER_BOUNDS, "%u dispatch events wait for a block already",
                                 JK_NODE_MAX_PENDING_DISPATCH);
-        return false;
+        goto out;
     }
-    jk_err err = jk_node_app_seen_add(a, id, NULL);
+    err = jk_node_app_seen_add_at(a, id, at);
     if (err == JK_OK && a->npending == a->cappending) {
         size_t cap = a->cappending ? 2 * a->cappending : 32;
         jk_app_pending *p = realloc(a->pending, cap * sizeof *p);
@@ -497,13 +527,15 @@ static bool jk_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len
     }
     if (err != JK_OK) {
         jk_node_app_verdict_set(v, JK_NODE_VERDICT_FAILED, "%s", jk_strerror(err));
-        return false;
+        goto out;
     }
-    bool admitted = false, prepared = false;
     jk_diag diag = {{0}};
-    err = jk_node_app_admit_prepared(a, id, bytes, len, &prepared, &admitted, &why, &diag);
-    if (err == JK_OK && !prepared)
-        err = jk_app_admit(a, &bytes, &len, 1, &admitted, &why, &diag);
+    /* a prepared event without a verdict was seen when prepared, and is no
+     * longer (a commit in between forgot its refusal): verified now */
+    if (pe && pe->at != SIZE_MAX)
+        err = jk_node_app_admit_prepared(a, pe, &admitted, &why, &diag);
+    else
+        err = jk_app_admit_one(a, &ev, id, tr, count, &admitted, &why, &diag);
     if (err != JK_OK || !admitted) {
         a->stats.events_refused++;
         if (err != JK_OK)
@@ -521,18 +553,25 @@ static bool jk_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len
             jk_node_app_seen_forget(a, id); /* a bound or a failure may lift: judge a
                                                later copy afresh (the bounds are checked
                                                before anything runs) */
-        return false;
+        admitted = false;
+        goto out;
     }
-    uint8_t *copy = malloc(len);
+    uint8_t *copy = pe ? pe->bytes : malloc(len);
     if (!copy) {
         jk_node_app_verdict_set(v, JK_NODE_VERDICT_FAILED, "%s", jk_strerror(JK_ERR_NOMEM));
-        return false;
+        admitted = false;
+        goto out;
     }
-    memcpy(copy, bytes, len);
+    if (pe)
+        pe->bytes = NULL; /* the pending entry's now (pe is taken: nothing reads it) */
+    else
+        memcpy(copy, bytes, len);
     a->pending[a->npending++] = (jk_app_pending){copy, len, *id, dispatch, a->v->height};
     a->npending_dispatch += dispatch;
     a->stats.events_admitted++;
-    return true;
+out:
+    free(traces);
+    return admitted;
 }
 
 /* The callback: the verdict is kept for jk_node_chain_app_verdict, whose

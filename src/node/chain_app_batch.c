@@ -3,136 +3,160 @@
  * (jk_node_chain_app_prepare, docs/node.md "Admission in batches"): the
  * verdicts wait for each event's add_event (chain_app.c), which admits
  * through them (jk_chain_admit_prepared). Split from chain_app.c by concern.
+ *
+ * Each event of the turn is decoded and hashed here, once: add_event finds
+ * it again by its bytes (jk_node_app_prep_take) and takes the decoded event,
+ * its traces, its hash and its copied bytes from here, and the verify is
+ * handed the hash too (jk_chain_prepare_events_id). It was decoded three
+ * times and hashed three times (docs/node.md "Admission cost (session 7)").
  */
 #include "chain_app_internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int jk_app_prep_cmp(const void *x, const void *y)
-{
-    return memcmp(x, y, JK_HASH_SIZE); /* the id leads struct jk_app_prep_id */
-}
 
 void jk_node_chain_app_prepare_end(jk_node_chain_app *a)
 {
     jk_chain_prepared_free(a->prep);
-    free(a->prep_ids);
+    for (size_t i = 0; i < a->nprep_evs; i++) {
+        free(a->prep_evs[i].bytes);
+        free(a->prep_evs[i].traces);
+    }
+    free(a->prep_evs);
     a->prep = NULL;
-    a->prep_ids = NULL;
-    a->nprep = 0;
+    a->prep_evs = NULL;
+    a->nprep_evs = a->prep_next = 0;
+}
+
+/* A turn's event by its hash, for finding repeats within the turn. */
+typedef struct jk_prep_key {
+    jk_hash id;
+    size_t ev; /* index into prep_evs */
+} jk_prep_key;
+
+static int jk_prep_key_cmp(const void *x, const void *y)
+{
+    const jk_prep_key *p = x, *q = y;
+    int c = memcmp(p->id.bytes, q->id.bytes, JK_HASH_SIZE);
+    return c ? c : (p->ev > q->ev) - (p->ev < q->ev); /* ties: arrival order */
+}
+
+/* Decode a copy of each event; the malformed are left out (add_event
+ * refuses them on its own). */
+static jk_err jk_prep_decode(jk_node_chain_app *a, const uint8_t *const *events, const size_t *lens,
+                             size_t n)
+{
+    a->prep_evs = calloc(n ? n : 1, sizeof *a->prep_evs);
+    if (!a->prep_evs)
+        return JK_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        jk_app_prep_ev *e = &a->prep_evs[a->nprep_evs];
+        if (lens[i] == 0)
+            continue;
+        e->bytes = malloc(lens[i]);
+        if (!e->bytes)
+            return JK_ERR_NOMEM;
+        memcpy(e->bytes, events[i], lens[i]);
+        e->len = lens[i];
+        if (jk_node_event_decode(e->bytes, e->len, &e->ev, &e->traces, &e->count, NULL) != JK_OK) {
+            free(e->bytes);
+            memset(e, 0, sizeof *e);
+            continue;
+        }
+        jk_chain_event_hash(&e->ev, &e->id);
+        e->at = SIZE_MAX;
+        a->nprep_evs++;
+    }
+    return JK_OK;
 }
 
 jk_err jk_node_chain_app_prepare(jk_node_chain_app *a, const uint8_t *const *events,
                                  const size_t *lens, size_t n, jk_diag *diag)
 {
     jk_node_chain_app_prepare_end(a);
-    jk_chain_event *evs = calloc(n ? n : 1, sizeof *evs);
-    jk_chain_trace **traces = calloc(n ? n : 1, sizeof *traces);
-    size_t *counts = calloc(n ? n : 1, sizeof *counts);
-    struct jk_app_prep_id *ids = calloc(n ? n : 1, sizeof *ids);
-    jk_err err = evs && traces && counts && ids ? JK_OK : JK_ERR_NOMEM;
-    size_t m = 0;
-    for (size_t i = 0; err == JK_OK && i < n; i++) {
-        jk_chain_trace *t;
-        size_t c;
+    jk_err err = jk_prep_decode(a, events, lens, n);
+    size_t m = a->nprep_evs;
+    jk_prep_key *keys = calloc(m ? m : 1, sizeof *keys);
+    jk_chain_event *order = calloc(m ? m : 1, sizeof *order);
+    jk_hash *ids = calloc(m ? m : 1, sizeof *ids);
+    const jk_chain_trace **otr = calloc(m ? m : 1, sizeof *otr);
+    size_t *ocount = calloc(m ? m : 1, sizeof *ocount);
+    if (err == JK_OK && (!keys || !order || !ids || !otr || !ocount))
+        err = JK_ERR_NOMEM;
+    /* those seen before are answered by add_event without a verify */
+    size_t u = 0;
+    for (size_t i = 0; err == JK_OK && i < m; i++) {
         bool seen;
-        if (jk_node_event_decode(events[i], lens[i], &evs[m], &t, &c, NULL) != JK_OK)
-            continue; /* add_event refuses it on its own */
-        jk_chain_event_hash(&evs[m], &ids[m].id);
-        (void)jk_node_app_seen_find(a, &ids[m].id, &seen);
-        if (seen) {
-            free(t); /* a repeat: add_event answers it without a verify */
-            continue;
-        }
-        traces[m] = t;
-        counts[m] = c;
-        ids[m].at = m;
-        m++;
+        (void)jk_node_app_seen_find(a, &a->prep_evs[i].id, &seen);
+        if (!seen)
+            keys[u++] = (jk_prep_key){a->prep_evs[i].id, i};
     }
-    /* the same event from several peers in one turn: verified once */
+    /* the same event from several peers in one turn: verified once, for
+     * its first arrival; the later copies meet it as seen in add_event */
     if (err == JK_OK)
-        qsort(ids, m, sizeof *ids, jk_app_prep_cmp);
+        qsort(keys, u, sizeof *keys, jk_prep_key_cmp);
+    for (size_t i = 0; err == JK_OK && i < u; i++)
+        if (i == 0 || memcmp(keys[i - 1].id.bytes, keys[i].id.bytes, JK_HASH_SIZE) != 0)
+            a->prep_evs[keys[i].ev].at = 0; /* to be verified: numbered below */
+    /* in arrival order, numbered as prepared */
     size_t k = 0;
     for (size_t i = 0; err == JK_OK && i < m; i++) {
-        if (k > 0 && !memcmp(ids[k - 1].id.bytes, ids[i].id.bytes, JK_HASH_SIZE))
+        jk_app_prep_ev *e = &a->prep_evs[i];
+        if (e->at == SIZE_MAX)
             continue;
-        ids[k++] = ids[i];
+        e->at = k;
+        order[k] = e->ev;
+        ids[k] = e->id;
+        otr[k] = e->traces;
+        ocount[k++] = e->count;
     }
-    /* in arrival order again, numbered as prepared */
-    jk_chain_event *order = calloc(k ? k : 1, sizeof *order);
-    const jk_chain_trace **otr = calloc(k ? k : 1, sizeof *otr);
-    size_t *ocount = calloc(k ? k : 1, sizeof *ocount);
-    if (err == JK_OK && (!order || !otr || !ocount))
-        err = JK_ERR_NOMEM;
-    bool *keep = calloc(m ? m : 1, sizeof *keep);
-    if (err == JK_OK && !keep)
-        err = JK_ERR_NOMEM;
-    for (size_t i = 0; err == JK_OK && i < k; i++)
-        keep[ids[i].at] = true;
-    size_t *slot = calloc(m ? m : 1, sizeof *slot);
-    if (err == JK_OK && !slot)
-        err = JK_ERR_NOMEM;
-    size_t o = 0;
-    for (size_t i = 0; err == JK_OK && i < m; i++)
-        if (keep[i]) {
-            slot[i] = o;
-            order[o] = evs[i];
-            otr[o] = traces[i];
-            ocount[o++] = counts[i];
-        }
-    for (size_t i = 0; err == JK_OK && i < k; i++)
-        ids[i].at = slot[ids[i].at];
     jk_chain_kernel *ck = a->v->ck;
     if (err == JK_OK && k > 0 && !ck->cycle_open)
         err = jk_chain_setup_cycle(ck, diag);
     if (err == JK_OK && k > 0)
-        err = jk_chain_prepare_events(ck, order, otr, ocount, k, a->verify_threads, &a->prep);
-    if (err == JK_OK && k > 0) {
-        a->prep_ids = ids;
-        a->nprep = k;
-        ids = NULL;
-    }
-    for (size_t i = 0; i < m; i++)
-        free(traces[i]);
-    free(evs);
-    free(traces);
-    free(counts);
-    free(ids);
+        err = jk_chain_prepare_events_id(ck, order, ids, otr, ocount, k, a->verify_threads, &a->prep);
+    free(keys);
     free(order);
+    free(ids);
     free(otr);
     free(ocount);
-    free(keep);
-    free(slot);
+    /* (with nothing to verify the decoded events still serve add_event) */
+    if (err != JK_OK)
+        jk_node_chain_app_prepare_end(a); /* add_event as without prepare */
     return err;
 }
 
-/* Admit a decoded event through its prepared verdict when it has one
- * (*used), else leave it to jk_app_admit. why: the chain layer's reason
- * when it is not admitted (the same words as without prepare). */
-jk_err jk_node_app_admit_prepared(jk_node_chain_app *a, const jk_hash *id, const uint8_t *bytes,
-                                    size_t len, bool *used, bool *admitted, jk_diag *why,
-                                    jk_diag *diag)
+static bool jk_prep_is(const jk_app_prep_ev *e, const uint8_t *bytes, size_t len)
 {
-    *used = false;
-    struct jk_app_prep_id *hit = a->prep ? bsearch(id, a->prep_ids, a->nprep, sizeof *a->prep_ids,
-                                                   jk_app_prep_cmp)
-                                         : NULL;
-    if (!hit)
-        return JK_OK;
-    *used = true;
+    return !e->taken && e->len == len && memcmp(e->bytes, bytes, len) == 0;
+}
+
+/* add_event comes in arrival order, so the search starts where the last one
+ * was found and nearly always ends there. */
+jk_app_prep_ev *jk_node_app_prep_take(jk_node_chain_app *a, const uint8_t *bytes, size_t len)
+{
+    size_t n = a->nprep_evs;
+    for (size_t j = 0; j < n; j++) {
+        size_t i = (a->prep_next + j) % n;
+        jk_app_prep_ev *e = &a->prep_evs[i];
+        if (jk_prep_is(e, bytes, len)) {
+            e->taken = true;
+            a->prep_next = i + 1;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+jk_err jk_node_app_admit_prepared(jk_node_chain_app *a, const jk_app_prep_ev *e, bool *admitted,
+                                  jk_diag *why, jk_diag *diag)
+{
     jk_chain_kernel *ck = a->v->ck;
-    jk_chain_event ev;
-    jk_chain_trace *traces = NULL;
-    size_t count = 0;
     jk_err err = ck->cycle_open ? JK_OK : jk_chain_setup_cycle(ck, diag);
     if (err == JK_OK)
-        err = jk_node_event_decode(bytes, len, &ev, &traces, &count, diag);
-    if (err == JK_OK)
-        err = jk_chain_admit_prepared(ck, a->prep, hit->at, &ev, traces, count, admitted, why);
-    free(traces);
+        err = jk_chain_admit_prepared(ck, a->prep, e->at, &e->ev, e->traces, e->count, admitted, why);
     if (err != JK_OK)
         jk_chain_teardown(ck);
     return err;
 }
-

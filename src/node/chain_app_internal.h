@@ -10,6 +10,21 @@
 
 #include <stdio.h>
 
+/* An event of a prepared loop turn (chain_app_batch.c), decoded and hashed
+ * once for both prepare and its add_event. */
+typedef struct jk_app_prep_ev {
+    uint8_t *bytes;          /* a copy of its gossip encoding (owned; moves to
+                                the pending list when admitted) */
+    size_t len;
+    jk_chain_event ev;       /* decoded: ev.blob points into bytes */
+    jk_chain_trace *traces;  /* decoded (owned) */
+    size_t count;
+    jk_hash id;              /* jk_chain_event_hash(&ev) */
+    size_t at;               /* its verdict in prep, SIZE_MAX: none (seen
+                                when prepared: add_event answers the repeat) */
+    bool taken;              /* add_event has had it */
+} jk_app_prep_ev;
+
 typedef struct jk_app_pending {
     uint8_t *bytes;   /* the event's gossip encoding */
     size_t len;
@@ -60,11 +75,12 @@ struct jk_node_chain_app {
     uint64_t height_limit;          /* 0: none */
     size_t max_value;               /* get_value's values at most this long */
     FILE *debug;                    /* chain programs' debug stream (NULL: discarded) */
-    /* a loop turn's events verified ahead (jk_node_chain_app_prepare):
-     * their ids sorted, each with its index in prep */
+    /* a loop turn's events verified ahead (jk_node_chain_app_prepare): the
+     * verdicts, and the turn's well-formed events in arrival order, which
+     * add_event finds by their bytes from prep_next on */
     jk_chain_prepared *prep;
-    struct jk_app_prep_id { jk_hash id; size_t at; } *prep_ids;
-    size_t nprep;
+    jk_app_prep_ev *prep_evs;
+    size_t nprep_evs, prep_next;
     unsigned verify_threads;        /* the verify pool's threads for prepare */
     bool sync_commit;               /* commit's store write on the loop thread
                                        (jk_node_chain_app_set_sync_commit) */
@@ -92,6 +108,10 @@ void jk_node_app_seen_clear(jk_node_chain_app *a);
  * (copied), replacing what was remembered for it.
  * @return JK_OK; JK_ERR_NOMEM (nothing changed). */
 jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char *why);
+/* jk_node_app_seen_add of an admitted id that jk_node_app_seen_find just
+ * placed at slot `at` (not found), with nothing changed since: one probe
+ * fewer. */
+jk_err jk_node_app_seen_add_at(jk_node_chain_app *a, const jk_hash *id, size_t at);
 /* Forget id: a later copy of the event is judged afresh (a refusal by a
  * bound that may lift — the pool full, a key's share — must not stick). */
 void jk_node_app_seen_forget(jk_node_chain_app *a, const jk_hash *id);
@@ -107,11 +127,16 @@ void jk_node_app_verdict_code(jk_node_event_verdict *v, const char *why);
  * or committed. */
 void jk_node_app_repeat_verdict(const jk_node_chain_app *a, const jk_hash *id, size_t at,
                                 jk_node_event_verdict *v);
-/* chain_app_batch.c: admit a decoded event through its prepared verdict when
- * it has one (*used), else leave it to the one-by-one admission. */
-jk_err jk_node_app_admit_prepared(jk_node_chain_app *a, const jk_hash *id, const uint8_t *bytes,
-                                  size_t len, bool *used, bool *admitted, jk_diag *why,
-                                  jk_diag *diag);
+/* chain_app_batch.c: the prepared event whose gossip encoding is
+ * bytes[0..len), not handed to add_event before (marked taken now), or NULL
+ * (never prepared: add_event decodes it itself). Found by its bytes, so the
+ * caller's buffer may be any copy. */
+jk_app_prep_ev *jk_node_app_prep_take(jk_node_chain_app *a, const uint8_t *bytes, size_t len);
+/* Admit prepared event e through its verdict (the open cycle's, or one
+ * opened now). why: the chain layer's reason when it is not admitted (the
+ * same words as without prepare). */
+jk_err jk_node_app_admit_prepared(jk_node_chain_app *a, const jk_app_prep_ev *e, bool *admitted,
+                                  jk_diag *why, jk_diag *diag);
 /* chain_app_sync.c: Tendermint's LastCommit rule for the block at height. */
 jk_err jk_node_app_check_last_commit(jk_node_chain_app *a, uint64_t height,
                                      const jk_node_value *val, jk_diag *diag);

@@ -43,7 +43,7 @@ static void jk_seen_key_init(void)
 static size_t jk_seen_home(const jk_hash *id, size_t cap)
 {
     uint8_t h[crypto_shorthash_BYTES];
-    crypto_shorthash(h, id->bytes, JK_HASH_SIZE, jk_seen_key);
+    crypto_shorthash(h, id->bytes, 16, jk_seen_key); /* half the id spreads as well, faster */
     uint64_t v;
     memcpy(&v, h, sizeof v);
     return (size_t)v & (cap - 1);
@@ -269,4 +269,17 @@ bool jk_node_chain_app_verdict(const jk_node_chain_app *a, const jk_hash *id,
         return false;
     *out = a->last;
     return true;
+}
+
+/* The admitted id's slot is where the find before it stopped, unless the
+ * table must start over or grow first (then the whole add). */
+jk_err jk_node_app_seen_add_at(jk_node_chain_app *a, const jk_hash *id, size_t at)
+{
+    if (a->capseen == 0 || jk_seen_empty(id) || a->nseen >= JK_APP_SEEN_MAX ||
+        2 * (a->nseen + 1) > a->capseen || at >= a->capseen || !jk_seen_empty(&a->seen[at]))
+        return jk_node_app_seen_add(a, id, NULL);
+    a->seen[at] = *id;
+    a->seen_why[at] = NULL;
+    a->nseen++;
+    return JK_OK;
 }

@@ -69,6 +69,37 @@ JK_TEST(test_chain_fastpath_sig_cache_keeps_what_it_holds)
     jk_test_chain_free(&tc);
 }
 
+/* An entry is the whole trace and a hit compares all of it (sigcache.c):
+ * a remembered trace with its key, its message hash or one byte of its
+ * signature changed is no hit, wherever it lands; an all-zero trace is
+ * never stored. */
+JK_TEST(test_chain_fastpath_sig_cache_compares_whole_traces)
+{
+    jk_test_chain tc;
+    jk_hash g;
+    jk_chain_kernel *ck = jk_fastpath_kernel(&tc, &g);
+    JK_REQUIRE(ck != NULL);
+    jk_chain_trace t, u;
+    jk_fake_trace(3, &t);
+    jk_chain_sig_remember(ck, &t);
+    JK_CHECK(jk_chain_sig_cached(ck, &t));
+    for (size_t at = 0; at < sizeof t; at += 7) {
+        u = t;
+        ((uint8_t *)&u)[at] ^= 0x40;
+        JK_CHECK(!jk_chain_sig_cached(ck, &u));
+        JK_CHECK(!jk_chain_sig_ok(ck, &u));
+    }
+    jk_fake_trace(4, &u);
+    memcpy(u.sig, t.sig, sizeof u.sig); /* the same signature bytes, another key and message */
+    JK_CHECK(!jk_chain_sig_cached(ck, &u));
+    memset(&u, 0, sizeof u);
+    jk_chain_sig_remember(ck, &u);
+    JK_CHECK(!jk_chain_sig_cached(ck, &u));
+    JK_CHECK(!jk_chain_sig_ok(ck, &u));
+    jk_chain_kernel_free(ck);
+    jk_test_chain_free(&tc);
+}
+
 /* A block of 12 transacts (two keys) produced and imported by importers
  * checking signatures on 0 and on 4 threads: the same chain. The same block
  * with trace 5's signature altered: both refuse it, with the same reason,
@@ -199,6 +230,68 @@ JK_TEST(test_chain_fastpath_admit_takes_the_verdicts_traces)
     JK_CHECK_EQ(ck->pool_count, 1);
     jk_chain_verdict_free(&again);
     jk_chain_verdict_free(&v);
+    jk_chain_kernel_free(ck);
+    jk_test_chain_free(&tc);
+}
+
+/* The pool's per-key counting is a hash table (pool.c): with 600 keys (the
+ * table grows several times) each key takes max_per_key transacts and no
+ * more, an event that attested no key counts under the all-zero key, a
+ * kernel-made one (no seen set) under none, and a rebuild of the pool from
+ * its entries counts the same. */
+JK_TEST(test_chain_fastpath_pool_counts_per_key)
+{
+    jk_test_chain tc;
+    jk_hash g;
+    jk_chain_kernel *ck = jk_fastpath_kernel(&tc, &g);
+    JK_REQUIRE(ck != NULL);
+    jk_chain_pool_limits lim = {100000, 64u << 20, 2};
+    jk_chain_set_pool_limits(ck, &lim);
+    enum { K = 600 };
+    uint32_t blob_no = 0;
+    size_t admitted = 0, refused_n = 0;
+    for (int round = 0; round < 3; round++)
+        for (uint32_t k = 0; k <= K; k++) {
+            jk_chain_keyset seen;
+            jk_chain_keyset_init(&seen);
+            uint8_t key[32] = {0};
+            jk_put_u32le(key + 20, k + 1);
+            if (k < K) /* k == K: an event that attested no key */
+                JK_REQUIRE(jk_chain_keyset_add(&seen, key, NULL) == JK_OK);
+            uint8_t blob[8];
+            jk_put_u32le(blob, ++blob_no);
+            jk_put_u32le(blob + 4, 0x706f6f6c);
+            jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, blob, sizeof blob};
+            const char *refused = NULL;
+            JK_REQUIRE(jk_chain_pool_admit(ck, &ev, NULL, NULL, 0, NULL, &seen, &refused) == JK_OK);
+            admitted += !refused;
+            refused_n += refused != NULL;
+            if (round < 2)
+                JK_CHECK(refused == NULL);
+            else
+                JK_CHECK(refused != NULL);
+            jk_chain_keyset_free(&seen);
+        }
+    JK_CHECK_EQ(admitted, 2 * (K + 1));
+    JK_CHECK_EQ(refused_n, K + 1);
+    JK_CHECK_EQ(ck->pool_key_count, K + 1);
+    /* kernel-made: charges no key, so the bound does not refuse it */
+    uint8_t blob[8] = {'k', 'e', 'r', 'n', 'e', 'l'};
+    jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, blob, sizeof blob};
+    const char *refused = NULL;
+    JK_REQUIRE(jk_chain_pool_admit(ck, &ev, NULL, NULL, 0, NULL, NULL, &refused) == JK_OK);
+    JK_CHECK(refused == NULL);
+    JK_CHECK_EQ(ck->pool_key_count, K + 1);
+    /* a rebuild from the entries (their traces name no key: each counts
+     * under the all-zero key, so only max_per_key of the 2K+2 attested ones
+     * and the kernel-made one stay) */
+    jk_chain_pooled *list = ck->pool;
+    size_t count = ck->pool_count;
+    ck->pool = NULL;
+    ck->pool_count = ck->pool_cap = 0;
+    JK_REQUIRE(jk_chain_pool_rebuild(ck, list, count) == JK_OK);
+    JK_CHECK_EQ(ck->pool_count, 3);
+    JK_CHECK_EQ(ck->pool_key_count, 1);
     jk_chain_kernel_free(ck);
     jk_test_chain_free(&tc);
 }

@@ -249,3 +249,78 @@ JK_TEST(test_cons_record_codec)
     JK_CHECK_EQ(jk_cons_record_decode(b, sizeof b, &back, NULL), JK_OK);
     JK_CHECK(!back.present);
 }
+
+/* The decoder zeroes per kind, not the whole ~8.8 KB struct (codec.c,
+ * jk_msg_clear): a message decoded into a struct that held a DECISION
+ * keeps none of it but the certificate's entries, which count 0 disowns;
+ * a refusal leaves kind 0 and every field zero in the same sense. */
+static bool msg_rest_zero(const jk_cons_msg *m, jk_cons_msg_kind keep)
+{
+    static const jk_cons_proposal zp;
+    static const jk_cons_vote zv;
+    static const jk_hash zh;
+    return (keep == JK_CONS_MSG_PROPOSAL || !memcmp(&m->proposal, &zp, sizeof zp)) &&
+           ((keep == JK_CONS_MSG_PREVOTE || keep == JK_CONS_MSG_PRECOMMIT) ||
+            !memcmp(&m->vote, &zv, sizeof zv)) &&
+           (keep == JK_CONS_MSG_SYNC_REQUEST || m->sync_height == 0) &&
+           (keep == JK_CONS_MSG_DECISION ||
+            (!m->decision.value && m->decision.value_len == 0 && m->decision.cert.count == 0 &&
+             m->decision.cert.height == 0 && m->decision.cert.round == 0 &&
+             !memcmp(m->decision.cert.value.bytes, zh.bytes, 32))) &&
+           (keep == JK_CONS_MSG_EVENT || (!m->event && m->event_len == 0));
+}
+
+JK_TEST(test_cons_msg_decode_clears_per_kind)
+{
+    th t;
+    th_init(&t, 4, 0);
+    uint8_t v[16];
+    jk_cons_msg *m = malloc(sizeof *m);
+    JK_REQUIRE(m != NULL);
+    memset(m, 0, sizeof *m);
+    m->kind = JK_CONS_MSG_DECISION;
+    m->decision.value = v;
+    m->decision.value_len = th_value('d', v);
+    make_cert(&t, &m->decision.cert, JK_CONS_MSG_PRECOMMIT);
+    uint8_t *dec = NULL, *ev = NULL, *vote = NULL;
+    size_t dec_len = 0, ev_len = 0, vote_len = 0;
+    JK_REQUIRE(jk_cons_msg_encode(m, &dec, &dec_len) == JK_OK);
+    jk_cons_msg e = {0};
+    e.kind = JK_CONS_MSG_EVENT;
+    e.event = v;
+    e.event_len = 7;
+    JK_REQUIRE(jk_cons_msg_encode(&e, &ev, &ev_len) == JK_OK);
+    jk_cons_msg pv = {0};
+    pv.kind = JK_CONS_MSG_PREVOTE;
+    pv.vote = (jk_cons_vote){.type = JK_CONS_MSG_PREVOTE, .height = 3, .round = 1, .validator = 2};
+    JK_REQUIRE(jk_cons_msg_encode(&pv, &vote, &vote_len) == JK_OK);
+
+    memset(m, 0xa5, sizeof *m); /* what an earlier message or garbage left */
+    JK_CHECK_EQ(jk_cons_msg_decode(dec, dec_len, m, NULL), JK_OK);
+    JK_CHECK_EQ(m->kind, JK_CONS_MSG_DECISION);
+    JK_CHECK_EQ(m->decision.cert.count, 3);
+    JK_CHECK_EQ(m->decision.cert.sigs[2].validator, 2);
+    JK_CHECK(msg_rest_zero(m, JK_CONS_MSG_DECISION));
+
+    JK_CHECK_EQ(jk_cons_msg_decode(ev, ev_len, m, NULL), JK_OK);
+    JK_CHECK_EQ(m->kind, JK_CONS_MSG_EVENT);
+    JK_CHECK_EQ(m->event_len, 7);
+    JK_CHECK(m->event == ev + 5);
+    JK_CHECK(msg_rest_zero(m, JK_CONS_MSG_EVENT));
+
+    memset(m, 0xa5, sizeof *m);
+    JK_CHECK_EQ(jk_cons_msg_decode(vote, vote_len, m, NULL), JK_OK);
+    JK_CHECK_EQ(m->kind, JK_CONS_MSG_PREVOTE);
+    JK_CHECK_EQ(m->vote.validator, 2);
+    JK_CHECK(msg_rest_zero(m, JK_CONS_MSG_PREVOTE));
+
+    memset(m, 0xa5, sizeof *m);
+    JK_CHECK_EQ(jk_cons_msg_decode(dec, dec_len - 1, m, NULL), JK_ERR_CONS_DECODE);
+    JK_CHECK_EQ(m->kind, 0);
+    JK_CHECK(msg_rest_zero(m, 0));
+    free(dec);
+    free(ev);
+    free(vote);
+    free(m);
+    th_free(&t);
+}

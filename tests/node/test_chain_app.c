@@ -431,10 +431,10 @@ JK_TEST(test_chain_app_sync_checks_every_certificate)
 static size_t fx_sig_entries(const fx *f, uint32_t i)
 {
     const jk_chain_kernel *ck = jk_node_chain_app_validator(f->apps[i])->ck;
-    static const uint8_t zero[JK_HASH_SIZE];
+    static const jk_chain_trace zero;
     size_t n = 0;
     for (size_t k = 0; ck->sig_cache && k < JK_CHAIN_SIG_CACHE_SLOTS; k++)
-        n += memcmp(ck->sig_cache[k].bytes, zero, JK_HASH_SIZE) != 0;
+        n += memcmp(&ck->sig_cache[k], &zero, sizeof zero) != 0;
     return n;
 }
 

@@ -444,3 +444,61 @@ JK_TEST(test_chain_app_refusal_judged_afresh_after_commit)
     free(early);
     fx_free(&f);
 }
+
+/* add_event finds a prepared event by its bytes, not by where they are
+ * (chain_app_batch.c keeps a decoded copy of each): bytes changed in place
+ * after prepare are judged as what they are now, not as what was prepared;
+ * and an event that was seen (refused) when the turn was prepared, whose
+ * refusal a commit forgot before its add_event, is verified afresh. */
+JK_TEST(test_chain_app_prepared_found_by_bytes)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, 1, 8, &f.gossip);
+    enum { MAXB = 16 };
+    uint8_t *batch[MAXB];
+    size_t lens[MAXB], nb = 0;
+    for (size_t e = 0; e < f.gossip.n && nb < MAXB - 1; e++)
+        JK_REQUIRE(jk_node_event_encode(&f.gossip.events[e], f.gossip.trace_ptrs[e], f.gossip.counts[e],
+                                        &batch[nb], &lens[nb]) == JK_OK && ++nb);
+    JK_REQUIRE(nb >= 8);
+    /* a forged copy of event 0, refused by app 0 before the turn */
+    batch[nb] = malloc(lens[0]);
+    JK_REQUIRE(batch[nb] != NULL);
+    memcpy(batch[nb], batch[0], lens[0]);
+    batch[nb][9] ^= 1;
+    lens[nb] = lens[0];
+    size_t bad = nb++;
+    jk_node_event_verdict v;
+    JK_CHECK(!jk_node_chain_app_submit(f.apps[0], batch[bad], lens[bad], &v));
+    JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_REFUSED);
+    char first[sizeof v.reason];
+    snprintf(first, sizeof first, "%s", v.reason);
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_node_chain_app_prepare(f.apps[0], (const uint8_t *const *)batch, lens, nb, &diag) == JK_OK);
+    /* event 3 changed in place after prepare: a forgery now */
+    batch[3][9] ^= 1;
+    for (size_t e = 0; e < bad; e++) {
+        bool want = e != 3;
+        JK_CHECK_EQ(jk_node_chain_app_submit(f.apps[0], batch[e], lens[e], &v), want);
+        JK_CHECK_EQ(f.cb[1].add_event(f.apps[1], batch[e], lens[e]), want); /* one by one */
+        if (e == 3)
+            JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_REFUSED);
+    }
+    for (uint32_t i = 2; i < V; i++)
+        for (size_t e = 0; e < bad; e++)
+            (void)f.cb[i].add_event(f.apps[i], batch[e], lens[e]);
+    jk_cons_cert c1;
+    JK_REQUIRE(fx_decide(&f, 1, 0, &c1)); /* forgets app 0's refusals */
+    jk_node_chain_app_stats s0, s1;
+    jk_node_chain_app_stats_get(f.apps[0], &s0);
+    JK_CHECK(!jk_node_chain_app_submit(f.apps[0], batch[bad], lens[bad], &v));
+    JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_REFUSED); /* not "refused before": judged afresh */
+    JK_CHECK(strcmp(v.reason, first) == 0);
+    jk_node_chain_app_stats_get(f.apps[0], &s1);
+    JK_CHECK_EQ(s1.verify_runs, s0.verify_runs + 1);
+    jk_node_chain_app_prepare_end(f.apps[0]);
+    for (size_t e = 0; e < nb; e++)
+        free(batch[e]);
+    fx_free(&f);
+}
