@@ -170,6 +170,8 @@ struct jk_net {
     jk_net_stats st;
     int wake_fd;               /* jk_net_wake_on's descriptor, -1 none */
     uint64_t wakes;            /* steps it ended (or found ready) */
+    uint8_t *gso_buf;          /* QUIC: a write pass's datagrams, sent in one call */
+    bool no_gso;               /* the kernel refused UDP_SEGMENT: one call a datagram */
 };
 
 /* conn.c: one connection's life; what both transports share. */

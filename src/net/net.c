@@ -370,6 +370,7 @@ void jk_net_destroy(jk_net *net)
         free(net->q[net->qhead + i].data);
     free(net->q);
     free(net->delivered);
+    free(net->gso_buf);
     free(net->peers);
     jk_crypto_wipe(net, sizeof *net);
     free(net);

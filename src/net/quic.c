@@ -41,6 +41,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -181,9 +182,9 @@ static void quic_free(struct jk_quic *q)
     free(q);
 }
 
-/* Send one datagram on the path ngtcp2 chose (on the listener, to the
- * address it names: after a NAT rebinding that is the new one). */
-void jk_net_quic_send(jk_net_conn *c, const ngtcp2_path *path, const uint8_t *pkt, size_t n)
+/* One datagram on the path ngtcp2 chose (on the listener, to the address it
+ * names: after a NAT rebinding that is the new one). */
+static bool quic_send_one(jk_net_conn *c, const ngtcp2_path *path, const uint8_t *pkt, size_t n)
 {
     /* A datagram the socket refuses is a lost packet: QUIC resends it. */
     if (c->fd >= 0)
@@ -191,6 +192,57 @@ void jk_net_quic_send(jk_net_conn *c, const ngtcp2_path *path, const uint8_t *pk
     else if (path->remote.addrlen == sizeof(struct sockaddr_in))
         (void)sendto(c->net->lfd, pkt, n, 0, (const struct sockaddr *)path->remote.addr,
                      path->remote.addrlen);
+    else
+        return false;
+    c->net->st.datagrams_out++;
+    c->net->st.send_calls++;
+    return true;
+}
+
+void jk_net_quic_send(jk_net_conn *c, const ngtcp2_path *path, const uint8_t *pkt, size_t n)
+{
+    (void)quic_send_one(c, path, pkt, n);
+}
+
+void jk_net_quic_send_segs(jk_net_conn *c, const ngtcp2_path *path, const uint8_t *buf, size_t len,
+                           size_t seg)
+{
+    jk_net *net = c->net;
+    size_t count = seg ? (len + seg - 1) / seg : 0;
+    if (count > 1 && !net->no_gso && (c->fd >= 0 || path->remote.addrlen == sizeof(struct sockaddr_in))) {
+        struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+        union {
+            char bytes[CMSG_SPACE(sizeof(uint16_t))];
+            struct cmsghdr align;
+        } ctl;
+        memset(&ctl, 0, sizeof ctl);
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.bytes,
+                            .msg_controllen = sizeof ctl.bytes};
+        if (c->fd < 0) {
+            mh.msg_name = (void *)path->remote.addr;
+            mh.msg_namelen = path->remote.addrlen;
+        }
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_UDP;
+        cm->cmsg_type = UDP_SEGMENT;
+        cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        uint16_t gso = (uint16_t)seg;
+        memcpy(CMSG_DATA(cm), &gso, sizeof gso);
+        ssize_t rc = sendmsg(c->fd >= 0 ? c->fd : net->lfd, &mh, 0);
+        if (rc >= 0 || (errno != EIO && errno != EINVAL && errno != ENOPROTOOPT &&
+                        errno != EOPNOTSUPP && errno != EMSGSIZE)) {
+            /* Sent, or refused as a whole for a reason that is not GSO's
+             * (a full buffer): lost packets, which QUIC resends. */
+            net->st.datagrams_out += count;
+            net->st.send_calls++;
+            return;
+        }
+        /* This kernel or device cannot segment: one call a datagram from now on. */
+        net->no_gso = true;
+    }
+    for (size_t off = 0; off < len; off += seg)
+        if (!quic_send_one(c, path, buf + off, len - off < seg ? len - off : seg))
+            return;
 }
 
 static void quic_path(struct jk_quic *q, ngtcp2_path *path)
@@ -225,6 +277,15 @@ static void quic_after(jk_net_conn *c)
         jk_net_quic_write(c);
 }
 
+/* quic_after for c if a packet of the batch just read was for it. */
+static void quic_after_batch(jk_net_conn *c)
+{
+    if (c->q && c->q->after && c->state != JK_NET_C_DEAD) {
+        c->q->after = false;
+        quic_after(c);
+    }
+}
+
 static void quic_read(jk_net_conn *c, const uint8_t *pkt, size_t n, const struct sockaddr_in *from)
 {
     struct jk_quic *q = c->q;
@@ -235,7 +296,12 @@ static void quic_read(jk_net_conn *c, const uint8_t *pkt, size_t n, const struct
     ngtcp2_pkt_info pi = {0};
     int rv = ngtcp2_conn_read_pkt(q->qc, &path, &pi, pkt, n, jk_quic_ts(c->net));
     if (rv == 0) {
-        quic_after(c);
+        /* Delivery and the write pass wait for the end of the read batch
+         * (quic_after_batch): one pass then acknowledges every packet of the
+         * batch in one ACK, where a pass per packet sent an ACK-only
+         * datagram for every second packet read (ngtcp2 acknowledges at
+         * once from two ack-eliciting packets on). */
+        q->after = true;
         return;
     }
     jk_net_reason why = c->state == JK_NET_C_OPEN ? JK_NET_REASON_IO : JK_NET_REASON_HANDSHAKE;
@@ -365,6 +431,8 @@ static void quic_reset(jk_net *net, const uint8_t *pkt, size_t n, const struct s
     ngtcp2_ssize w = ngtcp2_pkt_write_stateless_reset(out, sizeof out, token, rnd, randlen);
     if (w > 0) {
         net->resets++;
+        net->st.datagrams_out++;
+        net->st.send_calls++;
         (void)sendto(net->lfd, out, (size_t)w, 0, (const struct sockaddr *)from, sizeof *from);
     }
 }
@@ -415,7 +483,8 @@ void jk_net_quic_listener_read(jk_net *net)
         socklen_t fl = sizeof from;
         ssize_t n = recvfrom(net->lfd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
         if (n < 0)
-            return;
+            break;
+        net->st.datagrams_in++;
         if (fl != sizeof from || from.sin_family != AF_INET)
             continue;
         ngtcp2_version_cid vc;
@@ -437,6 +506,10 @@ void jk_net_quic_listener_read(jk_net *net)
         else
             quic_accept(net, buf, (size_t)n, &from);
     }
+    /* Connections killed in the batch have no q; those accepted in it are
+     * on the list already. */
+    for (jk_net_conn *c = net->conns; c; c = c->next)
+        quic_after_batch(c);
 }
 
 void jk_net_quic_io(jk_net_conn *c)
@@ -446,14 +519,16 @@ void jk_net_quic_io(jk_net_conn *c)
         ssize_t n = recv(c->fd, buf, sizeof buf, 0);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-                return;
+                break;
             /* ICMP port unreachable on a connected socket: nobody there. */
             c->q->draining = true;
             jk_net_conn_kill(c, JK_NET_REASON_IO);
             return;
         }
+        c->net->st.datagrams_in++;
         quic_read(c, buf, (size_t)n, &c->q->remote);
     }
+    quic_after_batch(c);
 }
 
 void jk_net_quic_timer(jk_net_conn *c)

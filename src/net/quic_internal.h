@@ -13,6 +13,10 @@
 #define JK_QUIC_CIDLEN 16
 #define JK_QUIC_PREFIX 8
 #define JK_QUIC_PKT 1500
+/* A write pass's datagrams of one size go to the kernel in one sendmsg with
+ * UDP_SEGMENT (generic segmentation offload): at most this many, under the
+ * 64 KiB of one UDP send. */
+#define JK_QUIC_GSO_SEGS 40
 #define JK_QUIC_IDLE_MS 30000
 #define JK_QUIC_KEEPALIVE_MS 10000 /* a PING well inside the idle timeout */
 
@@ -51,6 +55,7 @@ struct jk_quic {
     jk_quic_out out[JK_NET_KINDS];
     jk_quic_in in[JK_NET_KINDS];
     uint64_t queued;         /* bytes queued and not yet acknowledged */
+    bool after;              /* read a packet in this batch: quic_after due */
 };
 
 static inline uint64_t jk_quic_ts(const jk_net *net)
@@ -72,5 +77,10 @@ void jk_net_quic_deliver(jk_net_conn *c);
 void jk_net_quic_open_streams(jk_net_conn *c);
 /* Send one datagram on the path ngtcp2 chose (quic.c). */
 void jk_net_quic_send(jk_net_conn *c, const ngtcp2_path *path, const uint8_t *pkt, size_t n);
+/* Send len bytes as datagrams of seg bytes each (the last may be shorter)
+ * on that path: one system call with UDP_SEGMENT, or one a datagram where
+ * the kernel refuses it. */
+void jk_net_quic_send_segs(jk_net_conn *c, const ngtcp2_path *path, const uint8_t *buf, size_t len,
+                           size_t seg);
 
 #endif

@@ -122,16 +122,59 @@ static void quic_advance(jk_quic_out *o, uint64_t n)
     }
 }
 
+/* The datagrams of a write pass waiting to go out together (GSO): len bytes
+ * of datagrams of seg bytes each, the last possibly shorter (which closes
+ * the batch: the kernel takes only a shorter last segment). */
+typedef struct quic_batch {
+    uint8_t *buf;
+    size_t len, seg, count;
+    ngtcp2_path path;               /* where the batch goes: remote is ... */
+    struct sockaddr_in remote;      /* ... a copy of the first packet's */
+} quic_batch;
+
+static void quic_batch_flush(jk_net_conn *c, quic_batch *b)
+{
+    if (b->len)
+        jk_net_quic_send_segs(c, &b->path, b->buf, b->len, b->seg);
+    b->len = b->seg = b->count = 0;
+}
+
+/* Whether a packet for path may join the batch's segments (same remote). */
+static bool quic_batch_same_path(const quic_batch *b, const ngtcp2_path *path)
+{
+    return path->remote.addrlen == b->path.remote.addrlen &&
+           (path->remote.addrlen != sizeof b->remote ||
+            memcmp(path->remote.addr, &b->remote, sizeof b->remote) == 0);
+}
+
+static void quic_batch_start(quic_batch *b, const ngtcp2_path *path, size_t seg)
+{
+    b->seg = seg;
+    b->path = *path;
+    if (path->remote.addrlen == sizeof b->remote) {
+        memcpy(&b->remote, path->remote.addr, sizeof b->remote);
+        b->path.remote.addr = (ngtcp2_sockaddr *)&b->remote;
+    }
+}
+
 /* Write every packet ngtcp2 has for us (stream data round robin over the
- * kinds, acks, retransmissions) until it has none or congestion says stop. */
+ * kinds, acks, retransmissions) until it has none or congestion says stop.
+ * ngtcp2 writes each packet straight into the batch; packets of one size
+ * are sent in one system call (jk_net_quic_send_segs). */
 void jk_net_quic_write(jk_net_conn *c)
 {
     struct jk_quic *q = c->q;
-    uint8_t pkt[JK_QUIC_PKT];
+    jk_net *net = c->net;
+    uint8_t one[JK_QUIC_PKT];
+    if (!net->gso_buf)
+        net->gso_buf = malloc((size_t)JK_QUIC_GSO_SEGS * JK_QUIC_PKT);
+    quic_batch b = {.buf = net->gso_buf};
+    /* Invariant: a whole packet's room is left after b.len (else it flushes). */
+    size_t cap = (size_t)JK_QUIC_GSO_SEGS * JK_QUIC_PKT;
     ngtcp2_path_storage ps;
     ngtcp2_path_storage_zero(&ps);
     ngtcp2_pkt_info pi;
-    uint64_t ts = jk_quic_ts(c->net);
+    uint64_t ts = jk_quic_ts(net);
     for (int k = 0; k < JK_NET_KINDS; k++)
         q->out[k].blocked = false;
     int next = 0;
@@ -151,8 +194,9 @@ void jk_net_quic_write(jk_net_conn *c)
             niov = quic_iov(&q->out[s], iov, 16);
             flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
         }
+        uint8_t *pkt = b.buf ? b.buf + b.len : one;
         ngtcp2_ssize ndata = -1;
-        ngtcp2_ssize n = ngtcp2_conn_writev_stream(q->qc, &ps.path, &pi, pkt, sizeof pkt, &ndata,
+        ngtcp2_ssize n = ngtcp2_conn_writev_stream(q->qc, &ps.path, &pi, pkt, JK_QUIC_PKT, &ndata,
                                                    flags, sid, niov ? iov : NULL, niov, ts);
         if (n == NGTCP2_ERR_WRITE_MORE) {
             quic_advance(&q->out[s], (uint64_t)ndata);
@@ -165,6 +209,7 @@ void jk_net_quic_write(jk_net_conn *c)
             continue;
         }
         if (n < 0) {
+            quic_batch_flush(c, &b);
             ngtcp2_connection_close_error_set_transport_error_liberr(&q->ccerr, (int)n, NULL, 0);
             jk_net_conn_kill(c, JK_NET_REASON_IO);
             return;
@@ -174,9 +219,25 @@ void jk_net_quic_write(jk_net_conn *c)
             next = (s + 1) % JK_NET_KINDS;
         }
         if (n == 0)
-            return;
-        jk_net_quic_send(c, &ps.path, pkt, (size_t)n);
+            break;
+        if (!b.buf) {
+            jk_net_quic_send(c, &ps.path, pkt, (size_t)n);
+            continue;
+        }
+        if (b.count && ((size_t)n > b.seg || !quic_batch_same_path(&b, &ps.path))) {
+            /* It cannot be one of the batch's segments: the batch (the
+             * bytes before it) goes first, and it starts the next one. */
+            quic_batch_flush(c, &b);
+            memmove(b.buf, pkt, (size_t)n);
+        }
+        if (!b.count)
+            quic_batch_start(&b, &ps.path, (size_t)n);
+        b.len += (size_t)n;
+        b.count++;
+        if ((size_t)n < b.seg || b.count == JK_QUIC_GSO_SEGS || cap - b.len < JK_QUIC_PKT)
+            quic_batch_flush(c, &b);
     }
+    quic_batch_flush(c, &b);
 }
 
 static void quic_append(struct jk_quic *q, unsigned stream, jk_quic_chunk *ch)
