@@ -123,6 +123,12 @@ typedef struct jk_cc {
     size_t late_count, late_cap;
     uint8_t *no_entry;        /* per instruction: a run may not start here (jit_range.c) */
     int stack_reg;            /* the guest stack pointer (jit_stack.c), or −1 */
+    /* The bottom of the predicted returns (jit_ctl.c): v = 2(k + 1) of the
+     * first jump-table entry k that is a block start, or 0 when none is;
+     * where the trampoline's `lea rax, [rip + rel32]` wants the bottom
+     * routine's address. */
+    uint32_t bottom_v, bottom_k;
+    size_t bottom_at;
 } jk_cc;
 
 static inline jk_x64_rm jk_opnd(const jk_cc *c, unsigned g)
@@ -270,6 +276,11 @@ void jk_pvm_jit_djump(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t
 /* jit_ctl.c: the predicted return of `jump_ind ra, imm`; falls through with
  * eax = the target when it is not the predicted one. */
 void jk_pvm_jit_return(jk_cc *c, unsigned a, uint64_t imm);
+/* jit_ctl.c: the trampoline's bottom entry of the predicted returns (from
+ * jk_pvm_jit_emit_routines), and the routine a return to it enters (from
+ * jk_pvm_jit_emit_late). */
+void jk_pvm_jit_push_bottom(jk_cc *c);
+void jk_pvm_jit_emit_bottom(jk_cc *c);
 
 /* jit_group.c: if an access group starts at instruction i, emit its fast
  * copy (the one-by-one copy is emitted late; see there), set *last to its

@@ -81,22 +81,100 @@ void jk_pvm_jit_static_call(jk_cc *c, uint64_t v, uint32_t target)
     jk_jump_to(c, x_call32(b), target);
 }
 
-/* The predicted return of `jump_ind rA, imm`: eax = the target, then
- * `ret 8` (pop the host return address and the v under it) when it equals
- * the v on top; otherwise fall through to the ordinary djump on eax. The
- * compare is of the zero-extended 32-bit target, so it never equals the
- * trampoline's all-ones bottom word (comparing a 64-bit ω_A directly would
- * save the move but could: ω_A = −1). */
+/* The predicted return of `jump_ind rA, imm`: `ret 8` (pop the host return
+ * address and the v under it) when the target equals the v on top;
+ * otherwise fall through to the ordinary djump with the target in eax.
+ * - imm = 0 and ω_A in a host register (every return the SDK emits, and
+ *   fib's): the target is ω_A's low 32 bits, compared as they are with the
+ *   v's low dword (`cmp r32, [rsp+8]`; session 7: one host instruction
+ *   less than forming it in eax first). Any 32-bit value can match the
+ *   trampoline's bottom entry, so that entry is a real one
+ *   (jk_pvm_jit_push_bottom): v = the address of a jump-table entry that is
+ *   a block start, returning into a routine that goes there.
+ * - otherwise (and when the program's jump table has no block start, where
+ *   the bottom v is all ones): eax = the zero-extended target, compared
+ *   with the whole word, which the all-ones bottom never equals. */
 void jk_pvm_jit_return(jk_cc *c, unsigned a, uint64_t imm)
 {
     jk_x64_buf *b = &c->b;
-    jk_pvm_jit_addr(c, (int)a, imm);
-    x_alu_r_rm(b, ALU_CMP, true, X_RAX, X_MEM(X_RSP, 8)); /* the v on top */
+    uint8_t h = a < JK_PVM_REGS ? c->map[a] : X_NOREG;
+    bool direct = c->bottom_v && (uint32_t)imm == 0 && h != X_NOREG;
+    if (direct)
+        x_alu_r_rm(b, ALU_CMP, false, h, X_MEM(X_RSP, 8)); /* cmp r32, [rsp+8]: the v on top */
+    else {
+        jk_pvm_jit_addr(c, (int)a, imm);
+        x_alu_r_rm(b, ALU_CMP, true, X_RAX, X_MEM(X_RSP, 8)); /* the v on top */
+    }
     size_t other = x_jcc8(b, CC_NE);
     x_b(b, 0xC2); /* ret 8 */
     x_b(b, 8);
     x_b(b, 0);
     x_here8(b, other);
+    if (direct)
+        x_mov_r_rm(b, false, X_RAX, X_REG(h)); /* the djump's target, off the hot path */
+}
+
+/* The bottom entry of the predicted returns, pushed by the trampoline
+ * (after one padding word): v, then a return address. With the direct
+ * compare above any 32-bit target can equal the bottom v, so it is made a
+ * true prediction: v = 2(k + 1) for the first jump-table entry k that is a
+ * block start, and its return address is the bottom routine
+ * (jk_pvm_jit_emit_bottom), which pushes the entry back and enters entry
+ * k's code — exactly what the djump on v does (it passes the bounds check
+ * and lands on that block's prologue). When no entry is a block start, the
+ * bottom is all ones and 8 bytes of padding, and returns use the compare
+ * the all-ones word never matches. Clobbers rax (the trampoline loads it
+ * afterwards). */
+void jk_pvm_jit_push_bottom(jk_cc *c)
+{
+    jk_x64_buf *b = &c->b;
+    const jk_pvm_program *prog = c->prog;
+    c->bottom_v = 0;
+    for (uint32_t k = 0; k < prog->blob.jump_count && k < (UINT32_C(1) << 28); k++)
+        if (prog->jump_targets[k] != JK_PVM_NO_TARGET) { /* stops at the first: linear */
+            c->bottom_v = 2 * (k + 1);
+            c->bottom_k = k;
+            break;
+        }
+    if (!c->bottom_v) {
+        x_b(b, 0x6A);
+        x_b(b, 0xFF); /* push -1 */
+        x_alu_rm_imm(b, ALU_SUB, true, X_REG(X_RSP), 8);
+        return;
+    }
+    jk_push_return(c, c->bottom_v);
+    x_b(b, 0x48);
+    x_b(b, 0x8D);
+    x_b(b, 0x05); /* lea rax, [rip + rel32]: the bottom routine, patched later */
+    c->bottom_at = b->len;
+    x_d(b, 0);
+    x_push(b, X_RAX);
+}
+
+/* The bottom routine: a `jump_ind` to the bottom v with no call stacked
+ * returned here with `ret 8`; push the bottom entry back (the same two
+ * words: the next return compares with it again) and enter jump-table
+ * entry k like the djump would, on the same host stack as at entry. */
+void jk_pvm_jit_emit_bottom(jk_cc *c)
+{
+    jk_x64_buf *b = &c->b;
+    if (!c->bottom_v)
+        return;
+    size_t routine = b->len;
+    x_patch32(b, c->bottom_at, routine);
+    jk_push_return(c, c->bottom_v);
+    x_b(b, 0x48);
+    x_b(b, 0x8D);
+    x_b(b, 0x05); /* lea rax, [rip + rel32]: this routine */
+    size_t at = b->len;
+    x_d(b, 0);
+    x_patch32(b, at, routine);
+    x_push(b, X_RAX);
+    uint64_t table;
+    const void *tp = c->jump_code;
+    memcpy(&table, &tp, sizeof table);
+    x_mov_r_imm(b, X_RDX, table);
+    x_op(b, 0, false, 0xFF, 1, 4, X_MEM(X_RDX, (int32_t)(8 * c->bottom_k)), false); /* jmp [rdx + 8k] */
 }
 
 /* djump (Graypaper) on the address (ω_base + imm) mod 2^32, inlined at each dynamic jump so
@@ -159,11 +237,12 @@ void jk_pvm_jit_emit_late(jk_cc *c)
 {
     /* djump_bad: a jump-table entry that is not a block start was entered;
      * eax holds the index of the jump (jk_pvm_jit_djump) */
-    if (!x_reserve(&c->b, 64))
+    if (!x_reserve(&c->b, 128))
         return;
     c->djump_bad = c->b.len;
     x_mov_rm_r(&c->b, false, X_MEM(X_RBX, CTX_EXIT), X_RAX);
     jk_jmp_to_off(c, c->panic_common);
+    jk_pvm_jit_emit_bottom(c);
     for (size_t k = 0; k < c->late_count && !c->b.oom && !c->oom; k++) {
         /* a copy: emitting may record more (the array may move) */
         const jk_late late = c->late[k], *l = &late;

@@ -20,14 +20,11 @@ void jk_pvm_jit_emit_routines(jk_cc *c)
     static const uint8_t saved[6] = {X_RBP, X_RBX, X_R12, X_R13, X_R14, X_R15};
     for (int i = 0; i < 6; i++)
         x_push(b, saved[i]);
-    /* Two all-ones words, then 8 bytes of padding: the stack is 16-byte
-     * aligned for calls into C, and [rsp+8] holds a value no zero-extended
-     * 32-bit address equals — the bottom of the predicted returns (jit.c). */
+    /* An all-ones word, then the bottom of the predicted returns (two
+     * words, jit_ctl.c): the stack is 16-byte aligned for calls into C. */
     x_b(b, 0x6A);
     x_b(b, 0xFF); /* push -1 */
-    x_b(b, 0x6A);
-    x_b(b, 0xFF); /* push -1 */
-    x_alu_rm_imm(b, ALU_SUB, true, X_REG(X_RSP), 8);
+    jk_pvm_jit_push_bottom(c);
     x_mov_r_rm(b, true, X_RBX, X_REG(X_RDI));
     x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_RSP), X_RSP);
     /* predicted returns may use 16 KiB of this thread's stack below here */
