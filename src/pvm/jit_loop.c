@@ -64,6 +64,8 @@
 #define JK_LOOP_MAX_REACH 1024 /* |offset| of an access, and one iteration's span */
 #define JK_LOOP_STILL 4096     /* K when no cursor moves */
 _Static_assert(sizeof(((jk_jit_ctx *)0)->loop_delta) == JK_LOOP_CURSORS * 8, "one delta per cursor");
+#define JK_LOOP_VECS 8         /* xmm0..xmm7; xmm15 is scratch */
+#define JK_VEC_SKIP 0xFF
 
 typedef struct jk_cursor {
     unsigned reg;    /* guest register */
@@ -91,6 +93,13 @@ typedef struct jk_kernel_loop {
     uint32_t cost; /* one iteration's gas: both blocks' */
     unsigned ncur;
     jk_cursor cur[JK_LOOP_CURSORS];
+    /* 16-byte moves (jk_loop_vec; one-block loops only): pair p's
+     * registers vlo[p] (the lower address) and vhi[p] live in xmm p during
+     * the copy; vrole[k − first] is 0, or 1 + p at the first of a pair's
+     * two adjacent accesses (one movdqu), or JK_VEC_SKIP at the second */
+    unsigned nvec;
+    uint8_t vlo[JK_LOOP_VECS], vhi[JK_LOOP_VECS];
+    uint8_t vrole[JK_LOOP_MAX_INSNS];
 } jk_kernel_loop;
 
 /* The path's first instruction and the one after k (== last: the end). */
@@ -317,6 +326,139 @@ static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_kernel_loop *l)
     return true;
 }
 
+/* Are instructions k and k + 1 two 8-byte accesses of kind `opcode`
+ * through the same base, 8 bytes apart, with two different registers? lo
+ * and hi: the registers at the lower and the higher address. */
+static bool jk_vec_adjacent(const jk_pvm_program *prog, uint32_t k, uint8_t opcode, uint8_t *lo, uint8_t *hi)
+{
+    const jk_pvm_insn *a = &prog->insns[k], *z = &prog->insns[k + 1];
+    jk_memop ma, mz;
+    if (a->opcode != opcode || z->opcode != opcode || !jk_pvm_group_memop(a, &ma) ||
+        !jk_pvm_group_memop(z, &mz) || ma.base != mz.base || ma.reg == mz.reg)
+        return false;
+    int64_t d = (int64_t)(int32_t)mz.off - (int64_t)(int32_t)ma.off;
+    if (d != 8 && d != -8)
+        return false;
+    *lo = (uint8_t)(d == 8 ? ma.reg : mz.reg);
+    *hi = (uint8_t)(d == 8 ? mz.reg : ma.reg);
+    return true;
+}
+
+/* Does one of the register fields instruction in's format uses name r?
+ * (Unused fields are zero, so they must not count: r0 is common in C.) */
+static bool jk_vec_names(const jk_pvm_insn *in, unsigned r)
+{
+    const jk_pvm_opinfo *info = jk_pvm_opinfo_get(in->opcode);
+    if (!info)
+        return true;
+    switch (info->format) {
+    case JK_PVM_ARGS_NONE: case JK_PVM_ARGS_IMM: case JK_PVM_ARGS_IMM_IMM: case JK_PVM_ARGS_OFFSET:
+        return false;
+    case JK_PVM_ARGS_REG_IMM64: case JK_PVM_ARGS_REG_IMM: case JK_PVM_ARGS_REG_IMM_IMM:
+    case JK_PVM_ARGS_REG_IMM_OFFSET:
+        return in->ra == r;
+    case JK_PVM_ARGS_REG_REG:
+        return in->ra == r || in->rd == r;
+    case JK_PVM_ARGS_REG_REG_IMM: case JK_PVM_ARGS_REG_REG_OFFSET: case JK_PVM_ARGS_REG_REG_IMM_IMM:
+        return in->ra == r || in->rb == r;
+    default:
+        return in->ra == r || in->rb == r || in->rd == r;
+    }
+}
+
+/* 16-byte moves in a one-block loop's copy (session 7; docs/pvm.md "Loops
+ * and copies"). A copy loop moves words through registers:
+ *   load_ind_u64 rA, c, o;  load_ind_u64 rB, c, o + 8;  …
+ *   store_ind_u64 rA, d, o';  store_ind_u64 rB, d, o' + 8;  …
+ * Two adjacent accesses read or write the same 16 bytes at the same point
+ * of the program whether as two 8-byte moves or as one 16-byte move (and
+ * in the copy they cannot fault), so a load pair becomes one `movdqu xmm,
+ * [..]` and a store pair of the same registers one `movdqu [..], xmm`;
+ * every access keeps its place, so a source and a destination that overlap
+ * give the interpreter's bytes. The registers themselves are not written in
+ * the copy: when no other instruction of the loop (its branch included)
+ * names rA or rB, they are observable only where the copy is left, and xmm
+ * p holds their values at every point of it. So the check loads xmm p from
+ * them (a copy left before its first load leaves them as they were) and
+ * every exit writes them back (jk_loop_vec_enter, _leave). Fills l's
+ * vector fields; a pair with no store pair, or whose registers something
+ * else names, is not one. Linear: a few passes over the block. */
+static void jk_loop_vec(const jk_pvm_program *prog, jk_kernel_loop *l)
+{
+    l->nvec = 0;
+    memset(l->vrole, 0, sizeof l->vrole);
+    if (l->mid != UINT32_MAX)
+        return;
+    uint32_t s = l->first, e = l->last;
+    uint8_t lo, hi;
+    for (uint32_t k = s; k + 1 < e && l->nvec < JK_LOOP_VECS; k++) {
+        if (!jk_vec_adjacent(prog, k, OP_load_ind_u64, &lo, &hi))
+            continue;
+        l->vlo[l->nvec] = lo;
+        l->vhi[l->nvec] = hi;
+        l->nvec++;
+        l->vrole[k - s] = (uint8_t)l->nvec;
+        l->vrole[++k - s] = JK_VEC_SKIP;
+    }
+    bool stored[JK_LOOP_VECS] = {false};
+    for (uint32_t k = s; k + 1 < e; k++) {
+        if (l->vrole[k - s] || l->vrole[k + 1 - s] || !jk_vec_adjacent(prog, k, OP_store_ind_u64, &lo, &hi))
+            continue;
+        for (unsigned p = 0; p < l->nvec; p++) {
+            if (l->vlo[p] != lo || l->vhi[p] != hi)
+                continue;
+            stored[p] = true;
+            l->vrole[k - s] = (uint8_t)(p + 1);
+            l->vrole[++k - s] = JK_VEC_SKIP;
+            break;
+        }
+    }
+    for (unsigned p = 0; p < l->nvec; p++) {
+        bool ok = stored[p];
+        unsigned r0 = l->vlo[p], r1 = l->vhi[p];
+        for (uint32_t k = s; k <= e && ok; k++) {
+            const jk_pvm_insn *in = &prog->insns[k];
+            uint8_t role = l->vrole[k - s];
+            if (role == JK_VEC_SKIP)
+                role = l->vrole[k - 1 - s];
+            if (role == p + 1) /* one of its own accesses: the base must be another register */
+                ok = in->rb != r0 && in->rb != r1;
+            else /* anything else must not name them */
+                ok = !jk_vec_names(in, r0) && !jk_vec_names(in, r1);
+        }
+        if (ok)
+            continue;
+        l->vlo[p] = l->vhi[p] = JK_VEC_SKIP; /* dropped: its accesses are ordinary ones */
+        for (uint32_t k = s; k + 1 < e; k++)
+            if (l->vrole[k - s] == p + 1)
+                l->vrole[k - s] = l->vrole[k + 1 - s] = 0;
+    }
+}
+
+/* Entering the copy: xmm p = (vlo[p], vhi[p]). Leaves rcx and rdx alone. */
+static void jk_loop_vec_enter(jk_cc *c, const jk_kernel_loop *l)
+{
+    for (unsigned p = 0; p < l->nvec; p++) {
+        if (l->vlo[p] == JK_VEC_SKIP)
+            continue;
+        x_movq_to_xmm(&c->b, (uint8_t)p, G(l->vlo[p]));
+        x_movq_to_xmm(&c->b, 15, G(l->vhi[p]));
+        x_punpcklqdq(&c->b, (uint8_t)p, 15);
+    }
+}
+
+/* Leaving the copy: the registers from xmm p. */
+static void jk_loop_vec_leave(jk_cc *c, const jk_kernel_loop *l)
+{
+    for (unsigned p = 0; p < l->nvec; p++) {
+        if (l->vlo[p] == JK_VEC_SKIP)
+            continue;
+        x_movq_from_xmm(&c->b, G(l->vlo[p]), (uint8_t)p);
+        x_pshufd_hi(&c->b, 15, (uint8_t)p);
+        x_movq_from_xmm(&c->b, G(l->vhi[p]), 15);
+    }
+}
+
 /* Compile the branch at instruction k and take its jump to `target` out of
  * the fixups: return that rel32 field, for the caller to patch, or SIZE_MAX
  * (out of memory). With invert, the jump's condition is negated (the caller
@@ -482,6 +624,9 @@ static bool jk_loop_copy(jk_cc *c, const jk_kernel_loop *l, uint32_t from, uint3
 {
     jk_x64_buf *b = &c->b;
     for (uint32_t k = from; k < to; k++) {
+        uint8_t role = l->nvec ? l->vrole[k - l->first] : 0;
+        if (role == JK_VEC_SKIP)
+            continue; /* the second of a pair: moved with the first */
         if (!x_reserve(b, JK_JIT_INSN_BOUND))
             return false;
         size_t start = b->len;
@@ -492,7 +637,18 @@ static bool jk_loop_copy(jk_cc *c, const jk_kernel_loop *l, uint32_t from, uint3
                 x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_LOOP_DELTA + 8 * j));
                 *in_rdx = j;
             }
-            jk_pvm_group_access(c, &m, X_MEMI(l->cur[j].host, j == in_rcx ? X_RCX : X_RDX, 0, (int32_t)m.off));
+            jk_x64_rm at = X_MEMI(l->cur[j].host, j == in_rcx ? X_RCX : X_RDX, 0, (int32_t)m.off);
+            jk_memop m2;
+            if (!role) {
+                jk_pvm_group_access(c, &m, at);
+            } else if (jk_pvm_group_memop(&c->prog->insns[k + 1], &m2)) {
+                if ((int32_t)m2.off < at.disp)
+                    at.disp = (int32_t)m2.off; /* the pair's lower address */
+                if (m.write)
+                    x_movdqu_store(b, at, (uint8_t)(role - 1));
+                else
+                    x_movdqu_load(b, (uint8_t)(role - 1), at);
+            }
         } else {
             jk_pvm_jit_compile_insn(c, k);
         }
@@ -507,9 +663,12 @@ static bool jk_loop_copy(jk_cc *c, const jk_kernel_loop *l, uint32_t from, uint3
 /* Leaving a checked copy: give back `refund` (what was charged for
  * iterations or blocks not entered) and the bias, then go to instruction
  * `to`'s code, or to code offset `off` when to is UINT32_MAX. */
-static void jk_loop_leave(jk_cc *c, int32_t refund, uint32_t to, size_t off)
+static void jk_loop_leave(jk_cc *c, const jk_kernel_loop *l, int32_t refund, uint32_t to, size_t off)
 {
     jk_x64_buf *b = &c->b;
+    if (!x_reserve(b, 64 + 24 * JK_LOOP_VECS))
+        return;
+    jk_loop_vec_leave(c, l);
     if (refund)
         x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), refund);
     x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
@@ -527,7 +686,7 @@ static bool jk_loop_back(jk_cc *c, const jk_kernel_loop *l, size_t top)
     if (again == SIZE_MAX || !x_reserve(&c->b, 128))
         return false;
     x_patch32(&c->b, again, top);
-    jk_loop_leave(c, 0, l->last + 1, 0);
+    jk_loop_leave(c, l, 0, l->last + 1, 0);
     return true;
 }
 
@@ -570,10 +729,10 @@ static void jk_loop_unrolled(jk_cc *c, const jk_kernel_loop *l, int in_rcx, int 
         return;
     /* the pair's first iteration left the loop */
     x_patch32(b, out, b->len);
-    jk_loop_leave(c, cost, e + 1, 0);
+    jk_loop_leave(c, l, cost, e + 1, 0);
     /* trip: this iteration runs in the ordinary code, with all its gas */
     x_patch32(b, trip, b->len);
-    jk_loop_leave(c, cost, UINT32_MAX, c->label[s]);
+    jk_loop_leave(c, l, cost, UINT32_MAX, c->label[s]);
 }
 
 bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
@@ -581,6 +740,7 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
     jk_kernel_loop l;
     if (!jk_loop_scan(c, s, &l))
         return false;
+    jk_loop_vec(c->prog, &l);
     *last = l.last;
     jk_x64_buf *b = &c->b;
     const jk_pvm_program *prog = c->prog;
@@ -634,6 +794,9 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
         x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_LOOP_DELTA + 8 * in_rdx));
 
     if (l.mid == UINT32_MAX) {
+        if (!x_reserve(b, 24 * JK_LOOP_VECS))
+            return true;
+        jk_loop_vec_enter(c, &l);
         jk_loop_unrolled(c, &l, in_rcx, in_rdx);
         return true;
     }
@@ -654,10 +817,10 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
         return true;
     /* B1 left the loop: B2 was not entered, so neither paid */
     x_patch32(b, out, b->len);
-    jk_loop_leave(c, (int32_t)prog->insns[l.second].cost, l.stay_taken ? l.mid + 1 : t, 0);
+    jk_loop_leave(c, &l, (int32_t)prog->insns[l.second].cost, l.stay_taken ? l.mid + 1 : t, 0);
     /* trip: this iteration runs in the ordinary code, with all its gas */
     x_patch32(b, trip, b->len);
-    jk_loop_leave(c, (int32_t)l.cost, UINT32_MAX, c->label[l.first]);
+    jk_loop_leave(c, &l, (int32_t)l.cost, UINT32_MAX, c->label[l.first]);
     return true;
 }
 

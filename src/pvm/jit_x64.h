@@ -318,4 +318,23 @@ static inline void x_pop(jk_x64_buf *b, uint8_t reg)
     x_b(b, (uint8_t)(0x58 + (reg & 7)));
 }
 
+/* SSE2 (the x86-64 baseline: no CPU check needed), for the loops' 16-byte
+ * moves (jit_loop.c). x is an xmm register number 0..15. */
+/* movdqu xmm, m128 */
+static inline void x_movdqu_load(jk_x64_buf *b, uint8_t x, jk_x64_rm m) { x_op(b, 0xF3, false, 0x0F6F, 2, x, m, false); }
+/* movdqu m128, xmm */
+static inline void x_movdqu_store(jk_x64_buf *b, jk_x64_rm m, uint8_t x) { x_op(b, 0xF3, false, 0x0F7F, 2, x, m, false); }
+/* movq xmm, r/m64 (the upper half zeroed) */
+static inline void x_movq_to_xmm(jk_x64_buf *b, uint8_t x, jk_x64_rm rm) { x_op(b, 0x66, true, 0x0F6E, 2, x, rm, false); }
+/* movq r/m64, xmm (its low half) */
+static inline void x_movq_from_xmm(jk_x64_buf *b, jk_x64_rm rm, uint8_t x) { x_op(b, 0x66, true, 0x0F7E, 2, x, rm, false); }
+/* punpcklqdq xd, xs: xd = (xd's low half, xs's low half) */
+static inline void x_punpcklqdq(jk_x64_buf *b, uint8_t xd, uint8_t xs) { x_op(b, 0x66, false, 0x0F6C, 2, xd, X_REG(xs), false); }
+/* pshufd xd, xs, 0xEE: xd's low half = xs's high half */
+static inline void x_pshufd_hi(jk_x64_buf *b, uint8_t xd, uint8_t xs)
+{
+    x_op(b, 0x66, false, 0x0F70, 2, xd, X_REG(xs), false);
+    x_b(b, 0xEE);
+}
+
 #endif

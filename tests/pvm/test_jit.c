@@ -136,6 +136,29 @@ JK_TEST(test_jit_code_size_is_linear)
     len += (size_t)snprintf(src + len, cap - len, "tail:\n  trap\n");
     src[len] = 0;
     jk_check_linear(src, false);
+
+    /* 2,000 copy loops of 47 instructions for the 16-byte moves
+     * (jit_loop.c, jk_loop_vec): four load pairs and 36 stores, all pairs
+     * of them, so each pair's check reads the whole block; every other loop
+     * has a pair's register read by its branch (that pair dropped): still
+     * under the same bound. */
+    len = 0;
+    src = malloc(cap);
+    JK_REQUIRE(src != NULL);
+    for (int i = 0; i < 2000 && len + 2000 < cap; i++) {
+        len += (size_t)snprintf(src + len, cap - len, "v%d:\n", i);
+        for (int p = 0; p < 4; p++)
+            len += (size_t)snprintf(src + len, cap - len, "  load_ind_u64 r%d, r1, %d\n  load_ind_u64 r%d, r1, %d\n",
+                                    3 + 2 * p, 16 * p, 4 + 2 * p, 16 * p + 8);
+        for (int k = 0; k < 18; k++)
+            len += (size_t)snprintf(src + len, cap - len, "  store_ind_u64 r%d, r2, %d\n  store_ind_u64 r%d, r2, %d\n",
+                                    3 + 2 * (k % 4), 16 * k, 4 + 2 * (k % 4), 16 * k + 8);
+        len += (size_t)snprintf(src + len, cap - len, "  add_imm_64 r1, r1, 64\n  add_imm_64 r2, r2, 288\n"
+                                "  branch_ne r1, r%d, v%d\n", i % 2 ? 3 : 12, i);
+    }
+    len += (size_t)snprintf(src + len, cap - len, "  trap\n");
+    src[len] = 0;
+    jk_check_linear(src, false);
 #endif
 }
 
