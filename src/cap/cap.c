@@ -16,7 +16,7 @@ atomic_uint_fast64_t jk_cap_stat_page, jk_cap_stat_node, jk_cap_stat_root,
     jk_cap_stat_verify;
 
 /* ---- the per-thread object cache ----
- * Cap objects are small, of one size per type, and made and dropped by the
+ * Cap objects are small, of one size per type (two for CNode nodes), and made and dropped by the
  * hundred per verified event (issue 16): a path copy is eight CNode nodes,
  * and a dropped tree frees dozens at once, more than glibc's per-thread cache
  * holds (7 a size), so most went through malloc's slower bins. A freed object
@@ -37,14 +37,21 @@ atomic_uint_fast64_t jk_cap_stat_page, jk_cap_stat_node, jk_cap_stat_root,
 #define JK_OBJ_CACHE 1
 #endif
 
-#define JK_OBJ_TYPES 8          /* enum jk_obj_type, with 0 unused */
+#define JK_OBJ_TYPES 9          /* lists: enum jk_obj_type (0 unused) and
+                                   JK_OBJ_LIST_SKIP */
+#define JK_OBJ_LIST_SKIP 8      /* CNode nodes with a read index (jk_cnode_skip_node):
+                                   another size than their type's others */
 #define JK_OBJ_CACHE_MAX 4096   /* objects per type and thread */
+#define JK_SMALL_CLASSES 5      /* small page buffers of 64, 128, 256, 512, 1024 bytes */
+#define JK_SMALL_CACHE_MAX 512  /* buffers per class and thread (under 1 MiB in all) */
 
 typedef struct jk_obj_cache {
     void *head[JK_OBJ_TYPES];   /* each dead object's first word links the next */
     uint32_t count[JK_OBJ_TYPES];
     void *pages;                /* dead Data page buffers, zero but the link word */
     uint32_t page_count;
+    void *small[JK_SMALL_CLASSES]; /* dead small page buffers per size class */
+    uint32_t small_count[JK_SMALL_CLASSES];
     bool registered;            /* the exit destructor knows this thread's cache */
     /* live objects: this thread's allocations minus its frees (negative when
      * it frees what others made). Only this thread writes it, with a plain
@@ -104,24 +111,26 @@ static void jk_live_leave(jk_obj_cache *c)
     pthread_mutex_unlock(&jk_live_lock);
 }
 
+/* Free a list of dead blocks linked through their first word. */
+static void jk_list_free(void **head, uint32_t *count)
+{
+    while (*head) {
+        void *o = *head;
+        memcpy(head, o, sizeof(void *));
+        free(o);
+    }
+    *count = 0;
+}
+
 static void jk_cache_flush(void *arg)
 {
     jk_obj_cache *c = arg;
     jk_live_leave(c);
-    for (int t = 0; t < JK_OBJ_TYPES; t++) {
-        while (c->head[t]) {
-            void *o = c->head[t];
-            memcpy(&c->head[t], o, sizeof(void *));
-            free(o);
-        }
-        c->count[t] = 0;
-    }
-    while (c->pages) {
-        void *p = c->pages;
-        memcpy(&c->pages, p, sizeof(void *));
-        free(p);
-    }
-    c->page_count = 0;
+    for (int t = 0; t < JK_OBJ_TYPES; t++)
+        jk_list_free(&c->head[t], &c->count[t]);
+    jk_list_free(&c->pages, &c->page_count);
+    for (int k = 0; k < JK_SMALL_CLASSES; k++)
+        jk_list_free(&c->small[k], &c->small_count[k]);
     c->registered = false;
 }
 
@@ -206,11 +215,19 @@ static int64_t jk_live_sum(void)
     return n;
 }
 
+/* The list an object of `type` and `size` bytes goes on: its type's, but CNode
+ * nodes come in two sizes (with and without the read index). */
+static inline unsigned jk_obj_list(uint8_t type, size_t size)
+{
+    return type == JK_OBJ_CNODE_NODE && size == sizeof(jk_cnode_skip_node) ? JK_OBJ_LIST_SKIP : type;
+}
+
 /* Put a dead object on this thread's list for its type; false: free it. */
 static bool jk_cache_put(jk_obj *o)
 {
     jk_obj_cache *c = &jk_cache;
-    uint8_t t = o->type;
+    unsigned t = o->type == JK_OBJ_CNODE_NODE && jk_cnode_has_skip(o->height) ? JK_OBJ_LIST_SKIP
+                                                                             : o->type;
     if (!JK_OBJ_CACHE || t >= JK_OBJ_TYPES || c->count[t] >= JK_OBJ_CACHE_MAX)
         return false;
     if (!jk_cache_register(c))
@@ -261,19 +278,64 @@ void jk_cap_page_drop(uint8_t *p, size_t used)
     c->page_count++;
 }
 
+/* Small page buffers (a Data's last page of at most JK_CAP_SMALL_PAGE bytes,
+ * docs/cap.md "Small pages"): every ledger record a block writes is one, so
+ * a gossiped import made and dropped ~5,000 of them through malloc and free
+ * (issue 16, session 7). A buffer of n bytes comes from size class
+ * 64 · 2^k ≥ n on this thread's list, the way objects do; which thread
+ * frees it does not matter. Without the cache (AddressSanitizer) it is
+ * exactly n bytes, so an overrun is still caught. */
+static unsigned jk_small_class(size_t len)
+{
+    return len <= 64 ? 0 : (unsigned)(64 - __builtin_clzll((unsigned long long)len - 1)) - 6;
+}
+
+uint8_t *jk_cap_small_alloc(size_t len)
+{
+    assert(len >= 1 && len <= JK_CAP_SMALL_PAGE);
+    if (!JK_OBJ_CACHE)
+        return malloc(len);
+    jk_obj_cache *c = &jk_cache;
+    unsigned k = jk_small_class(len);
+    uint8_t *p = c->small[k];
+    if (p) {
+        memcpy(&c->small[k], p, sizeof(void *));
+        c->small_count[k]--;
+        return p;
+    }
+    return malloc((size_t)64 << k);
+}
+
+void jk_cap_small_drop(uint8_t *p, size_t len)
+{
+    jk_obj_cache *c = &jk_cache;
+    if (!p)
+        return;
+    unsigned k = jk_small_class(len);
+    if (!JK_OBJ_CACHE || c->small_count[k] >= JK_SMALL_CACHE_MAX || !jk_cache_register(c)) {
+        free(p);
+        return;
+    }
+    memcpy(p, &c->small[k], sizeof(void *));
+    c->small[k] = p;
+    c->small_count[k]++;
+}
+
 void *jk_cap_obj_alloc(size_t size, uint8_t type)
 {
     /* A dead object of this type from the thread's cache; else malloc +
      * memset rather than calloc: glibc's calloc bypasses the per-thread cache
      * (tcache) that malloc and free use. The empty asm hides where o came
      * from, or the compiler folds the pair back into calloc. Every caller
-     * passes its type's one size, so a cached object fits. */
+     * passes its type's one size (CNode nodes one of two: jk_obj_list keeps
+     * them apart), so a cached object fits. */
     jk_obj *o = NULL;
     jk_obj_cache *c = &jk_cache;
-    if (JK_OBJ_CACHE && type < JK_OBJ_TYPES && c->head[type]) {
-        o = c->head[type];
-        memcpy(&c->head[type], o, sizeof(void *));
-        c->count[type]--;
+    unsigned list = jk_obj_list(type, size);
+    if (JK_OBJ_CACHE && list < JK_OBJ_TYPES && c->head[list]) {
+        o = c->head[list];
+        memcpy(&c->head[list], o, sizeof(void *));
+        c->count[list]--;
     } else {
         o = malloc(size);
         if (!o)
@@ -285,6 +347,8 @@ void *jk_cap_obj_alloc(size_t size, uint8_t type)
      * several, issue 16); keyed on the size, so always the right count. */
     if (size == sizeof(jk_cnode_node))
         memset(o, 0, sizeof(jk_cnode_node));
+    else if (size == sizeof(jk_cnode_skip_node))
+        memset(o, 0, sizeof(jk_cnode_skip_node));
     else if (size == sizeof(jk_dnode))
         memset(o, 0, sizeof(jk_dnode));
     else if (size == sizeof(jk_cnode_body))

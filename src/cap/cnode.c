@@ -11,6 +11,10 @@
  * Setting a slot copies the k nodes on the path to it and shares the rest;
  * each node caches the deepest nesting below it, so a set keeps the body's
  * depth in O(k).
+ *
+ * Nodes at heights 4, 8, 12, 16 also carry the read index skip[] (internal.h):
+ * reads go four levels a load through it; every function here that makes a
+ * node or changes one in place keeps it equal to the binary links.
  */
 #include "internal.h"
 
@@ -19,12 +23,56 @@ static unsigned jk_max(unsigned a, unsigned b) { return a > b ? a : b; }
 
 /* ---- nodes ---- */
 
+/* A zeroed node of `height`, with room for the read index when its height
+ * has one. */
+static jk_cnode_node *jk_cnode_node_alloc(unsigned height)
+{
+    jk_cnode_node *n = jk_cnode_has_skip(height)
+                           ? jk_cap_obj_alloc(sizeof(jk_cnode_skip_node), JK_OBJ_CNODE_NODE)
+                           : jk_cap_obj_alloc(sizeof(jk_cnode_node), JK_OBJ_CNODE_NODE);
+    if (n)
+        n->o.height = (uint8_t)height;
+    return n;
+}
+
+/* skip[0 .. 2^levels): the descendants `levels` below n (NULL = empty; n
+ * itself NULL: all of them empty). */
+static void jk_skip_fill(jk_cnode_node **skip, const jk_cnode_node *n, unsigned levels)
+{
+    if (levels == 0) {
+        *skip = (jk_cnode_node *)n;
+        return;
+    }
+    unsigned half = 1u << (levels - 1);
+    jk_skip_fill(skip, n ? n->u.kid[0] : NULL, levels - 1);
+    jk_skip_fill(skip + half, n ? n->u.kid[1] : NULL, levels - 1);
+}
+
+/* n's read index, all of it, from its binary links (a node just made). */
+static void jk_skip_build(jk_cnode_node *n)
+{
+    jk_cnode_node **s = jk_cnode_skips(n);
+    unsigned levels = jk_cnode_skip_levels(n->o.height);
+    jk_skip_fill(s, n->u.kid[0], levels - 1);
+    jk_skip_fill(s + (1u << (levels - 1)), n->u.kid[1], levels - 1);
+}
+
+/* n (height h, with a read index) changed in place below it on slot i's
+ * path only: that one entry again. */
+static void jk_skip_refill(jk_cnode_node *n, unsigned h, uint32_t i)
+{
+    unsigned levels = jk_cnode_skip_levels(h);
+    const jk_cnode_node *d = n;
+    for (unsigned l = 1; d && l <= levels; l++)
+        d = d->u.kid[(i >> (h - l)) & 1];
+    jk_cnode_skips(n)[(i >> (h - levels)) & ((1u << levels) - 1)] = (jk_cnode_node *)d;
+}
+
 jk_cnode_node *jk_cap_cnode_node_new_slots(jk_cap a, jk_cap b)
 {
-    jk_cnode_node *n = jk_cap_obj_alloc(sizeof *n, JK_OBJ_CNODE_NODE);
+    jk_cnode_node *n = jk_cnode_node_alloc(1);
     if (!n)
         return NULL;
-    n->o.height = 1;
     n->o.depth = (uint8_t)jk_max(jk_cap_depth(a), jk_cap_depth(b));
     n->u.slot[0] = jk_cap_retain(a);
     n->u.slot[1] = jk_cap_retain(b);
@@ -34,13 +82,14 @@ jk_cnode_node *jk_cap_cnode_node_new_slots(jk_cap a, jk_cap b)
 jk_cnode_node *jk_cap_cnode_node_new_kids(uint8_t height, jk_cnode_node *a, jk_cnode_node *b)
 {
     assert(height >= 2 && (a || b));
-    jk_cnode_node *n = jk_cap_obj_alloc(sizeof *n, JK_OBJ_CNODE_NODE);
+    jk_cnode_node *n = jk_cnode_node_alloc(height);
     if (!n)
         return NULL;
-    n->o.height = height;
     n->o.depth = (uint8_t)jk_max(a ? a->o.depth : 0, b ? b->o.depth : 0);
     n->u.kid[0] = a;
     n->u.kid[1] = b;
+    if (jk_cnode_has_skip(height))
+        jk_skip_build(n);
     if (a)
         jk_cap_obj_retain(&a->o);
     if (b)
@@ -131,6 +180,28 @@ uint32_t jk_cap_cnode_slot_count(jk_cap cnode)
     return cnode.kind == JK_CAP_CNODE ? 1u << jk_cnode_of(cnode)->log2 : 0;
 }
 
+/* Slot i under root (height h >= 1): the hot loop of every slot path (the
+ * kernel's path walks). Single levels down to a height with a read index
+ * (at most three), then four levels a load, and three from height 4 to the
+ * leaf. */
+static inline jk_cap jk_cnode_walk(const jk_cnode_node *n, unsigned h, uint32_t i)
+{
+    if (h < JK_CNODE_SKIP_LEVELS) { /* 2..8 slots: no index */
+        while (n && --h)
+            n = n->u.kid[(i >> h) & 1];
+        return n ? n->u.slot[i & 1] : jk_cap_null();
+    }
+    for (unsigned s = h % JK_CNODE_SKIP_LEVELS; n && s; s--) {
+        h--;
+        n = n->u.kid[(i >> h) & 1];
+    }
+    for (; n && h > JK_CNODE_SKIP_LEVELS; h -= JK_CNODE_SKIP_LEVELS)
+        n = jk_cnode_skips(n)[(i >> (h - JK_CNODE_SKIP_LEVELS)) & (JK_CNODE_SKIP_FAN - 1)];
+    if (n) /* height 4: the leaf three levels down */
+        n = jk_cnode_skips(n)[(i >> 1) & (JK_CNODE_SKIP_FAN / 2 - 1)];
+    return n ? n->u.slot[i & 1] : jk_cap_null();
+}
+
 jk_cap jk_cap_cnode_get(jk_cap cnode, uint32_t i)
 {
     if (cnode.kind != JK_CAP_CNODE)
@@ -141,11 +212,7 @@ jk_cap jk_cap_cnode_get(jk_cap cnode, uint32_t i)
         return jk_cap_null();
     if (h == 0)
         return c->slot0;
-    /* the hot loop of every slot path: one load a level (kernel path walks) */
-    const jk_cnode_node *n = c->root;
-    while (n && --h)
-        n = n->u.kid[(i >> h) & 1];
-    return n ? n->u.slot[i & 1] : jk_cap_null();
+    return jk_cnode_walk(c->root, h, i);
 }
 
 bool jk_cap_cnode_get_path(jk_cap cnode, const uint32_t *idx, unsigned count, jk_cap *out)
@@ -160,14 +227,7 @@ bool jk_cap_cnode_get_path(jk_cap cnode, const uint32_t *idx, unsigned count, jk
         uint32_t i = idx[l];
         if (i >= 1u << h)
             return false;
-        if (h == 0) {
-            cnode = c->slot0;
-            continue;
-        }
-        const jk_cnode_node *n = c->root;
-        while (n && --h)
-            n = n->u.kid[(i >> h) & 1];
-        cnode = n ? n->u.slot[i & 1] : jk_cap_null();
+        cnode = h == 0 ? c->slot0 : jk_cnode_walk(c->root, h, i);
     }
     *out = cnode;
     return true;
@@ -220,16 +280,22 @@ static jk_err jk_cnode_set_rec(jk_cnode_node *n, unsigned h, uint32_t i, jk_cap 
     /* jk_cap_cnode_node_new_kids, but the new node takes over our reference to
      * `fresh` instead of a retain and a release of it: two atomic read-modify-
      * writes a level of every path copy (issue 16) */
-    jk_cnode_node *joined = jk_cap_obj_alloc(sizeof *joined, JK_OBJ_CNODE_NODE);
+    jk_cnode_node *joined = jk_cnode_node_alloc(h);
     if (!joined) {
         if (fresh)
             jk_cap_obj_release(&fresh->o);
         return JK_ERR_NOMEM;
     }
-    joined->o.height = (uint8_t)h;
     joined->o.depth = (uint8_t)jk_max(fresh ? fresh->o.depth : 0, other ? other->o.depth : 0);
     joined->u.kid[bit] = fresh;
     joined->u.kid[!bit] = other;
+    if (jk_cnode_has_skip(h)) {
+        /* n's index (n has one at this height; none: all empty), which
+         * differs only on slot i's path: that entry from the links */
+        if (n)
+            memcpy(jk_cnode_skips(joined), jk_cnode_skips(n), sizeof ((jk_cnode_skip_node *)0)->skip);
+        jk_skip_refill(joined, h, i);
+    }
     if (other)
         jk_cap_obj_retain(&other->o);
     *out = joined;
@@ -289,6 +355,9 @@ static jk_err jk_cnode_update_rec(jk_cnode_node **link, unsigned h, uint32_t i, 
 {
     jk_cnode_node **down[JK_CAP_CNODE_MAX_LOG2]; /* down[k]: the unique node at height h - k */
     unsigned k = 0;
+    unsigned relinked = 0; /* the height of the highest link on the path that
+                              now names another node (0: none; then no read
+                              index above changes) */
     bool moved;
     for (;;) {
         jk_cnode_node *n = *link;
@@ -298,6 +367,7 @@ static jk_err jk_cnode_update_rec(jk_cnode_node **link, unsigned h, uint32_t i, 
             if (err != JK_OK)
                 return err;
             moved = fresh != n;
+            relinked = moved ? h - k : 0;
             if (n)
                 jk_cap_obj_release(&n->o);
             *link = fresh;
@@ -334,8 +404,13 @@ static jk_err jk_cnode_update_rec(jk_cnode_node **link, unsigned h, uint32_t i, 
         if (empty) {
             jk_cap_obj_release(&n->o);
             *at = NULL;
+            relinked = h - k;
         } else {
             jk_obj_changed(&n->o);
+            /* a node its index names on the path was replaced or freed */
+            if (relinked && jk_cnode_has_skip(h - k) &&
+                relinked + jk_cnode_skip_levels(h - k) >= h - k)
+                jk_skip_refill(n, h - k, i);
         }
     }
     *changed = moved;

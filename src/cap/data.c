@@ -36,13 +36,13 @@ jk_dnode *jk_cap_dnode_new_page(const uint8_t *bytes, uint32_t len)
     assert(len >= 1 && len <= PAGE);
     bool small = jk_page_small(len);
     /* a full-size buffer's tail past len stays zero */
-    uint8_t *buf = small ? malloc(len) : jk_cap_page_zeroed();
+    uint8_t *buf = small ? jk_cap_small_alloc(len) : jk_cap_page_zeroed();
     if (!buf)
         return NULL;
     jk_dnode *n = jk_cap_obj_alloc(sizeof *n, JK_OBJ_DPAGE);
     if (!n) {
         if (small)
-            free(buf);
+            jk_cap_small_drop(buf, len);
         else
             jk_cap_page_drop(buf, 0);
         return NULL;
@@ -115,7 +115,7 @@ void jk_cap_dnode_free(jk_dnode *n)
     if (n->o.type == JK_OBJ_DPAGE) {
         uint32_t len = n->u.page.len;
         if (jk_page_small(len)) {
-            free(n->u.page.bytes);
+            jk_cap_small_drop(n->u.page.bytes, len);
             jk_cap_page_drop(atomic_load_explicit(&n->u.page.view, memory_order_acquire), len);
         } else {
             jk_cap_page_drop(n->u.page.bytes, len); /* only [0, len) was written */

@@ -60,6 +60,11 @@ void *jk_cap_obj_alloc(size_t size, uint8_t type);
  * jk_cap_page_drop takes one back whose bytes from `used` on are still zero. */
 uint8_t *jk_cap_page_zeroed(void);
 void jk_cap_page_drop(uint8_t *p, size_t used);
+/* A small page's buffer, at least len bytes (1..JK_CAP_SMALL_PAGE), contents
+ * undefined, through the thread's cache (NULL: out of memory); drop it with
+ * the same len. */
+uint8_t *jk_cap_small_alloc(size_t len);
+void jk_cap_small_drop(uint8_t *p, size_t len);
 void jk_cap_obj_retain(jk_obj *o);
 /* Drop a reference; the last one frees o and releases what it holds. */
 void jk_cap_obj_release(jk_obj *o);
@@ -126,6 +131,42 @@ typedef struct jk_cnode_node {
         jk_cap slot[2];
     } u;
 } jk_cnode_node;
+
+/* The CNode read index (issue 16, session 7). A node whose height h is a
+ * multiple of 4 (4, 8, 12, 16) also keeps skip[]: its descendants four
+ * levels down (height h − 4), or for h = 4 the leaf nodes three levels down
+ * (height 1, over the slots), skip[j] the one the index bits j just below h
+ * lead to (NULL: an empty subtree). A slot read walks at most three single
+ * levels down to such a node and then four levels a load: 2 loads for a
+ * 256-slot CNode instead of 8, 4 for 2^16 slots instead of 16 (the kernel's
+ * slot paths, jk_cap_cnode_get_path). The entries are borrowed views (the
+ * binary kid[] links own the nodes, and the hashes, encodings and the
+ * store's walk read only those); a node's entries are written when it is
+ * made and, for a node changed in place, on the path the change took
+ * (cnode.c), so they always equal the binary walk. Heights are absolute
+ * (1 = over slots), so whether a node has skip[] depends on its height
+ * alone, whichever CNode shares it. */
+#define JK_CNODE_SKIP_LEVELS 4u
+#define JK_CNODE_SKIP_FAN (1u << JK_CNODE_SKIP_LEVELS)
+static inline bool jk_cnode_has_skip(unsigned height)
+{
+    return height % JK_CNODE_SKIP_LEVELS == 0;
+}
+/* The levels skip[] spans at a height that has one: 2^that entries. */
+static inline unsigned jk_cnode_skip_levels(unsigned height)
+{
+    return height == JK_CNODE_SKIP_LEVELS ? JK_CNODE_SKIP_LEVELS - 1 : JK_CNODE_SKIP_LEVELS;
+}
+
+typedef struct jk_cnode_skip_node {
+    jk_cnode_node n;                /* n.o.height: jk_cnode_has_skip */
+    jk_cnode_node *skip[JK_CNODE_SKIP_FAN];
+} jk_cnode_skip_node;
+
+static inline jk_cnode_node **jk_cnode_skips(const jk_cnode_node *n)
+{
+    return ((jk_cnode_skip_node *)(void *)n)->skip;
+}
 
 typedef struct jk_cnode_body {
     jk_obj o;
