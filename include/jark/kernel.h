@@ -251,6 +251,10 @@ uint64_t jk_kernel_served_in_place(const jk_kernel *k);
  * and looked at a bounded number of times, so this stays within a small
  * multiple of the pages mapped however often a frame yields (for tests). */
 uint64_t jk_kernel_page_scans(const jk_kernel *k);
+/* How many host calls this kernel served inside compiled code so far, without
+ * the run's exit and re-entry (docs/abi.md "Host calls served in compiled
+ * code"; for tests and benchmarks, as jk_kernel_served_in_place). */
+uint64_t jk_kernel_hostcalls_in_code(const jk_kernel *k);
 
 /* DROP_PAUSED: the instance as it was before the CALL that paused it, Idle.
  * paused BORROWED. Needs no kernel.

@@ -257,6 +257,35 @@ jk_err jk_pvm_memory_map_shared(jk_pvm_memory *mem, uint32_t addr, const uint8_t
 typedef void (*jk_pvm_resolver)(void *ctx, jk_pvm_memory *mem, uint32_t page_addr);
 void jk_pvm_memory_set_resolver(jk_pvm_memory *mem, jk_pvm_resolver resolver, void *ctx);
 
+/* Host calls served inside a compiled run (issue 16: a host call that leaves
+ * compiled code and enters it again costs ~500 host instructions, most of
+ * them the exit and the entry). When a memory has a server, compiled code
+ * at an `ecalli` first calls it with `state` exactly as jk_pvm_run would
+ * return it at that host-call exit (registers, gas, pc after the ecalli,
+ * block_paid set) and `host_call` = ν_X. The server answers:
+ *   JK_PVM_HOST_EXIT    it did nothing and changed nothing: the run exits
+ *                       with JK_PVM_HOST_CALL as it would without a server;
+ *   JK_PVM_HOST_SERVED  it did what the embedder does at that exit and
+ *                       would run on from `state` (registers and gas as it
+ *                       left them; pc and block_paid untouched): the run
+ *                       goes on in compiled code, as a fresh jk_pvm_run from
+ *                       that state would;
+ *   JK_PVM_HOST_DONE    it did its part of the exit but the run must stop:
+ *                       the run exits with JK_PVM_HOST_CALL and `state` as
+ *                       the server left it (the embedder knows the call is
+ *                       done).
+ * The server may change the memory's pages and contents (the run's TLBs
+ * follow); it must not free the memory or run it. The interpreter never calls
+ * it. Cleared when the memory goes back to its pool. */
+typedef enum jk_pvm_host_answer {
+    JK_PVM_HOST_EXIT = 0,
+    JK_PVM_HOST_SERVED = 1,
+    JK_PVM_HOST_DONE = 2,
+} jk_pvm_host_answer;
+typedef struct jk_pvm_state jk_pvm_state;
+typedef jk_pvm_host_answer (*jk_pvm_host_fn)(void *ctx, jk_pvm_state *state, uint64_t host_call);
+void jk_pvm_memory_set_host(jk_pvm_memory *mem, jk_pvm_host_fn fn, void *ctx);
+
 /* Parking (the kernel's in-place resume, docs/abi.md): every mapped page
  * becomes parked — the memory then behaves as if nothing were mapped (guest
  * and host accesses fault or ask the resolver, jk_pvm_memory_access_at says

@@ -18,6 +18,22 @@
 
 #include "jark/kernel.h"
 
+/* What a host call asks of the call loop. */
+typedef enum jk_hc_action {
+    JK_HC_CONTINUE,  /* resume the frame */
+    JK_HC_FAULT,     /* fault the frame (reason in the kernel's fault fields) */
+    JK_HC_PUSH,      /* a CALL / CALL_RESUME pushed frames: run the new top */
+    JK_HC_YIELD,     /* the frame yields the marker at φ7's path */
+} jk_hc_action;
+
+typedef struct jk_hc_result {
+    jk_hc_action action;
+    jk_kernel_fault fault;
+    char msg[160];
+    uint64_t reason;                           /* JK_FAULT_GUEST */
+    char reason_text[JK_KERNEL_REASON_MAX + 1];
+} jk_hc_result;
+
 /* One mapping of a running frame. */
 typedef struct jk_fmap {
     jk_cap_mapping m;
@@ -104,6 +120,13 @@ struct jk_kernel {
     uint64_t page_scans;       /* jk_kernel_page_scans */
     jk_pvm_mem_pool *mem_pool; /* frames' memories, reused (this kernel's
                                   thread only, as the kernel itself) */
+    /* Host calls served in compiled code (loop.c, jk_serve_in_code): one
+     * that ended otherwise than "continue" leaves its result here for the
+     * loop (hc_done), which then only acts on it. */
+    uint64_t hostcalls_in_code;
+    bool hc_done;
+    jk_err hc_err;
+    jk_hc_result hc;
 };
 
 /* ---- frame.c ---- */
@@ -156,21 +179,6 @@ void jk_kernel_frame_release(jk_frame *f);
 bool jk_kernel_path_get(jk_cap cnode, uint64_t path, jk_cap *out);
 jk_err jk_kernel_path_update(jk_cap *cnode, uint64_t path, jk_cap value);
 
-/* What a host call asks of the call loop. */
-typedef enum jk_hc_action {
-    JK_HC_CONTINUE,  /* resume the frame */
-    JK_HC_FAULT,     /* fault the frame (reason in the kernel's fault fields) */
-    JK_HC_PUSH,      /* a CALL / CALL_RESUME pushed frames: run the new top */
-    JK_HC_YIELD,     /* the frame yields the marker at φ7's path */
-} jk_hc_action;
-
-typedef struct jk_hc_result {
-    jk_hc_action action;
-    jk_kernel_fault fault;
-    char msg[160];
-    uint64_t reason;                           /* JK_FAULT_GUEST */
-    char reason_text[JK_KERNEL_REASON_MAX + 1];
-} jk_hc_result;
 
 /* What host call `n` of the top frame costs beyond JK_KERNEL_HOSTCALL_GAS,
  * from its arguments (docs/abi.md "Gas schedule"); no side effects. */

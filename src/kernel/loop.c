@@ -332,6 +332,69 @@ static jk_err jk_contain(jk_kernel *k, jk_root *root, jk_err err)
     return again == JK_OK ? JK_OK : err;
 }
 
+/* Host calls that never change the stack, the frame's program or its
+ * memory object (whatever else they do: slot writes, guest bytes, pages):
+ * after one, the loop would run the same frame again at once. */
+static bool jk_local_hostcall(uint64_t n)
+{
+    switch (n) {
+    case JK_HOST_GAS:
+    case JK_HOST_COPY:
+    case JK_HOST_MOVE:
+    case JK_HOST_DROP:
+    case JK_HOST_SWAP:
+    case JK_HOST_SAME_TYPE:
+    case JK_HOST_SAME_TYPE_AS:
+    case JK_HOST_DATA_LEN:
+    case JK_HOST_DATA_READ:
+    case JK_HOST_DATA_MINT:
+    case JK_HOST_CNODE_MINT:
+    case JK_HOST_CAP_KIND:
+    case JK_HOST_DEBUG_WRITE_NUM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The host call at an `ecalli` of compiled code (jk_pvm_host_fn, pvm.h):
+ * what one turn of jk_kernel_loop does after a host-call exit — the run's
+ * page touches paid, the price checked and paid, the call — and, when that
+ * ends in "continue", what the next turn does before it runs the frame
+ * again (run_gas, run_cost, starved). Anything else the loop does itself:
+ * a call that is not local or cannot be paid is left to it untouched
+ * (JK_PVM_HOST_EXIT), and the outcome of a call that faulted, failed or
+ * yields is handed to it (JK_PVM_HOST_DONE, k->hc_done). Gas, registers,
+ * memory and cnode end as the exit and re-entry would leave them
+ * (test_kernel_hostcall_in_code_equals_the_loop). */
+static jk_pvm_host_answer jk_serve_in_code(void *ctx, jk_pvm_state *st, uint64_t n)
+{
+    jk_kernel *k = ctx;
+    jk_frame *top = &k->frames[k->depth - 1];
+    if (!jk_local_hostcall(n) || st != &top->st)
+        return JK_PVM_HOST_EXIT;
+    int64_t gas = st->gas - top->run_cost;
+    if (gas < 0)
+        gas = 0;
+    int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_kernel_hostcall_price(k, n);
+    if (gas < price)
+        return JK_PVM_HOST_EXIT; /* out of gas at the ecalli: the loop's path */
+    st->gas = gas - price;
+    top->run_cost = 0;
+    top->in_host = true;
+    jk_err err = jk_kernel_hostcall(k, n, &k->hc);
+    top->in_host = false;
+    if (err == JK_OK && k->hc.action == JK_HC_CONTINUE) {
+        k->hostcalls_in_code++;
+        top->run_gas = st->gas;
+        top->starved = false;
+        return JK_PVM_HOST_SERVED;
+    }
+    k->hc_done = true;
+    k->hc_err = err;
+    return JK_PVM_HOST_DONE;
+}
+
 /* Run until the stack is empty. Returns an error only when the kernel itself
  * cannot go on (out of memory); every guest outcome lands in root->res. */
 jk_err jk_kernel_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
@@ -345,6 +408,8 @@ jk_err jk_kernel_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
         top->run_gas = top->st.gas;
         top->run_cost = 0;
         top->starved = false;
+        k->hc_done = false;
+        jk_pvm_memory_set_host(top->mem, jk_serve_in_code, k);
         err = jk_pvm_run_engine(top->prog, top->mem, &top->st, &ex, k->engine);
         /* Pages the run touched are paid now (the interpreter keeps its gas
          * to itself while it runs; the resolver refused any page the gas the
@@ -388,32 +453,37 @@ jk_err jk_kernel_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
              * jk_kernel_hostcall sets `action` first, and every path that makes it
              * JK_HC_FAULT writes `fault`, `msg` and, for JK_FAULT_GUEST,
              * `reason` and all of `reason_text`. */
-            jk_hc_result hc;
-            hc.action = JK_HC_CONTINUE;
-            int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_kernel_hostcall_price(k, ex.host_call);
-            if (top->st.gas < price) {
-                /* Cannot pay for the host call: out of gas at the ecalli, so
-                 * that a resume runs it (its block is already paid). */
-                top->st.pc = ex.host_call_pc;
-                top->st.block_paid = true;
-                err = jk_out_of_gas(k, root);
-                break;
+            jk_hc_result *hc = &k->hc;
+            if (k->hc_done) {
+                /* Paid and done in compiled code (jk_serve_in_code): only
+                 * its outcome is left. */
+                err = k->hc_err;
+            } else {
+                int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_kernel_hostcall_price(k, ex.host_call);
+                if (top->st.gas < price) {
+                    /* Cannot pay for the host call: out of gas at the ecalli, so
+                     * that a resume runs it (its block is already paid). */
+                    top->st.pc = ex.host_call_pc;
+                    top->st.block_paid = true;
+                    err = jk_out_of_gas(k, root);
+                    break;
+                }
+                top->st.gas -= price;
+                top->in_host = true; /* pages a host call touches are in its price */
+                err = jk_kernel_hostcall(k, ex.host_call, hc);
+                /* Only `top` was set: frames a CALL pushes start zeroed, and a
+                 * host call pops none (k->frames is a fixed array: top stays valid). */
+                top->in_host = false;
             }
-            top->st.gas -= price;
-            top->in_host = true; /* pages a host call touches are in its price */
-            err = jk_kernel_hostcall(k, ex.host_call, &hc);
-            /* Only `top` was set: frames a CALL pushes start zeroed, and a
-             * host call pops none (k->frames is a fixed array: top stays valid). */
-            top->in_host = false;
             if (err != JK_OK)
                 break;
-            if (hc.action == JK_HC_FAULT && hc.fault == JK_FAULT_GUEST && k->depth == 1) {
-                root->res->reason = hc.reason;
-                memcpy(root->res->reason_text, hc.reason_text, sizeof hc.reason_text);
+            if (hc->action == JK_HC_FAULT && hc->fault == JK_FAULT_GUEST && k->depth == 1) {
+                root->res->reason = hc->reason;
+                memcpy(root->res->reason_text, hc->reason_text, sizeof hc->reason_text);
             }
-            if (hc.action == JK_HC_FAULT)
-                err = jk_fault(k, root, hc.fault, hc.msg);
-            else if (hc.action == JK_HC_YIELD)
+            if (hc->action == JK_HC_FAULT)
+                err = jk_fault(k, root, hc->fault, hc->msg);
+            else if (hc->action == JK_HC_YIELD)
                 err = jk_yield(k, root);
             break;
         }

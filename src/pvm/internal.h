@@ -110,6 +110,9 @@ struct jk_pvm_memory {
      * kept when the memory goes back to its pool. */
     struct jk_jit_ctx *jit_ctx;
     uint64_t gen, jit_gen;
+    /* Host calls served inside a compiled run (jit_host.c; NULL: none). */
+    jk_pvm_host_fn host_fn;
+    void *host_ctx;
     jk_pvm_leaf_use leaves[JK_TOP_SIZE];
 };
 

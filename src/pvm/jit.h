@@ -62,6 +62,10 @@ typedef struct jk_jit_ctx {
     int64_t loop_bias;              /* gas held back so the body stops after K iterations */
     uint64_t loop_delta[4];         /* per cursor: host address − guest address */
     uint32_t loop_k;                /* the smallest iteration count so far */
+    /* Host calls served in compiled code (jit_host.c): the run's program and
+     * state, set at every entry. */
+    const jk_pvm_program *prog;
+    jk_pvm_state *state;
 } jk_jit_ctx;
 
 /* An empty TLB entry: no 32-bit address XORed with it is below 4096. */
@@ -100,5 +104,11 @@ int jk_pvm_jit_load_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n);
 int jk_pvm_jit_store_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n);
 /* Execute one rarely used instruction on ctx->regs (sbrk, bit counts). */
 void jk_pvm_jit_step(jk_jit_ctx *ctx, const jk_pvm_insn *in);
+/* Empty the TLBs (any page-table entry may have changed). */
+void jk_pvm_jit_tlb_flush(jk_jit_ctx *ctx);
+/* jit_host.c: the `ecalli` at instruction i. Offers the host call to the
+ * memory's server (jk_pvm_memory_set_host); returns 0 when the run goes on,
+ * else 1: exit with JK_JIT_EXIT_HOST (ctx->regs and gas as they are). */
+int jk_pvm_jit_host(jk_jit_ctx *ctx, uint32_t i);
 
 #endif

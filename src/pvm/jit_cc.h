@@ -248,6 +248,10 @@ void jk_pvm_jit_emit_mem_stubs(jk_cc *c);
 void jk_pvm_jit_call_step(jk_cc *c, const jk_pvm_insn *in);
 
 
+/* jit_host.c: an `ecalli`: offer the call to the memory's server, exit
+ * unless it served it. */
+void jk_pvm_jit_ecalli(jk_cc *c, uint32_t i);
+
 /* jit_insn.c: one instruction's code (not its block prologue). */
 void jk_pvm_jit_compile_insn(jk_cc *c, uint32_t i);
 /* jit_range.c: does the code before instruction i in its block prove that

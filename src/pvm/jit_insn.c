@@ -263,7 +263,7 @@ void jk_pvm_jit_compile_insn(jk_cc *c, uint32_t i)
     switch (in->opcode) {
     case OP_trap: jk_panic(c, i); break;
     case OP_fallthrough: break; /* the next instruction starts a block */
-    case OP_ecalli: jk_exit_with(c, i, JK_JIT_EXIT_HOST); break;
+    case OP_ecalli: jk_pvm_jit_ecalli(c, i); break; /* jit_host.c */
 
     case OP_load_imm_64:
     case OP_load_imm:

@@ -32,6 +32,11 @@ static void jk_tlb_flush(jk_jit_ctx *ctx)
     ctx->stack_tlb.addr = JK_JIT_TLB_EMPTY; /* a copy of a tlb_w entry (jit_stack.c) */
 }
 
+void jk_pvm_jit_tlb_flush(jk_jit_ctx *ctx)
+{
+    jk_tlb_flush(ctx);
+}
+
 int jk_pvm_jit_load_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n)
 {
     jk_tlb_flush(ctx);
@@ -128,6 +133,8 @@ jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_sta
     ctx->mem = mem;
     ctx->mem_rc = JK_MEM_OK;
     ctx->fault_address = 0;
+    ctx->prog = prog; /* for a host call served in the code (jit_host.c) */
+    ctx->state = state;
     if (!tlb_ok)
         jk_tlb_flush(ctx);
 

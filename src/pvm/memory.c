@@ -150,6 +150,8 @@ void jk_pvm_memory_free(jk_pvm_memory *mem)
         mem->heap_top = mem->heap_limit = 0;
         mem->resolver = NULL;
         mem->resolver_ctx = NULL;
+        mem->host_fn = NULL;
+        mem->host_ctx = NULL;
         pool->mems[pool->mem_count++] = mem;
         return;
     }
@@ -271,6 +273,12 @@ void jk_pvm_memory_set_resolver(jk_pvm_memory *mem, jk_pvm_resolver resolver, vo
 {
     mem->resolver = resolver;
     mem->resolver_ctx = ctx;
+}
+
+void jk_pvm_memory_set_host(jk_pvm_memory *mem, jk_pvm_host_fn fn, void *ctx)
+{
+    mem->host_fn = fn;
+    mem->host_ctx = ctx;
 }
 
 jk_pvm_access jk_pvm_memory_access_at(const jk_pvm_memory *mem, uint32_t addr)

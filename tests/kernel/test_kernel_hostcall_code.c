@@ -1,0 +1,111 @@
+/* test_kernel_hostcall_code.c — host calls the kernel serves inside compiled
+ * code (loop.c, jk_serve_in_code; docs/abi.md "Host calls served in compiled
+ * code") must leave every observable as the loop's exit, host call and
+ * re-entry do: the interpreter, which never serves in the code, is the
+ * reference. Scripts of local host calls (slot writes, guest bytes written
+ * into the persistent state page, a query of the gas left) run on both
+ * engines under a sweep of the gas from nothing to plenty, so out-of-gas
+ * falls at every host call's price, at every page's first touch and in
+ * every block between; outcome, value, gas used, fault and message, the
+ * result instance (state and continuation encoding) and slot[0] must match. */
+#include "kfix.h"
+#include "../test.h"
+
+#include <string.h>
+
+static bool kh_same_cap(jk_cap a, jk_cap b)
+{
+    return jk_cap_is_null(a) ? jk_cap_is_null(b) : !jk_cap_is_null(b) && jk_cap_equal(a, b);
+}
+
+/* Run the script at `gas` on both kernels; returns the interpreter's gas used. */
+static int64_t kh_both(jk_kernel *ki, jk_kernel *kj, jk_cap image, jk_cap data, const kt_op *ops, size_t nops,
+                       int64_t gas, int *outcome)
+{
+    uint32_t slots[1] = {30};
+    jk_kernel_result ri, rj;
+    jk_err ei = kt_script_with(ki, image, 1, slots, &data, ops, nops, jk_cap_null(), gas, &ri);
+    jk_err ej = kt_script_with(kj, image, 1, slots, &data, ops, nops, jk_cap_null(), gas, &rj);
+    JK_CHECK(ei == JK_OK && ej == JK_OK);
+    if (ei != JK_OK || ej != JK_OK)
+        return 0;
+    JK_CHECK_EQ(ri.outcome, rj.outcome);
+    JK_CHECK_EQ(ri.value, rj.value);
+    JK_CHECK_EQ(ri.gas_used, rj.gas_used);
+    JK_CHECK_EQ(ri.fault, rj.fault);
+    JK_CHECK(!strcmp(ri.fault_msg, rj.fault_msg));
+    JK_CHECK(kh_same_cap(ri.instance, rj.instance));
+    JK_CHECK(kh_same_cap(ri.slot0, rj.slot0));
+    if (ri.gas_used != rj.gas_used || ri.value != rj.value || !kh_same_cap(ri.instance, rj.instance))
+        printf("  differs at gas %lld: outcome %d/%d value %llu/%llu used %lld/%lld (%s | %s)\n", (long long)gas,
+               ri.outcome, rj.outcome, (unsigned long long)ri.value, (unsigned long long)rj.value,
+               (long long)ri.gas_used, (long long)rj.gas_used, ri.fault_msg, rj.fault_msg);
+    *outcome = (int)ri.outcome;
+    int64_t used = ri.gas_used;
+    jk_kernel_result_clear(&ri);
+    jk_kernel_result_clear(&rj);
+    return used;
+}
+
+static void kh_sweep(jk_kernel *ki, jk_kernel *kj, jk_cap image, jk_cap data, const kt_op *ops, size_t nops,
+                     int want_end)
+{
+    int outcome;
+    int64_t full = kh_both(ki, kj, image, data, ops, nops, 10000000, &outcome);
+    JK_CHECK_EQ(outcome, want_end);
+    /* every gas value over the last few thousand (the script's host calls and
+     * the return), a stride below */
+    int64_t fine = full > 4000 ? full - 4000 : 0;
+    for (int64_t gas = 0; gas <= full + 2; gas += gas < fine ? 97 : 1)
+        kh_both(ki, kj, image, data, ops, nops, gas, &outcome);
+}
+
+JK_TEST(test_kernel_hostcall_in_code_equals_the_loop)
+{
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel_config icfg = {.engine = JK_PVM_ENGINE_INTERP}, jcfg = {.engine = JK_PVM_ENGINE_JIT};
+    jk_kernel *ki, *kj;
+    JK_REQUIRE(jk_kernel_new(&icfg, &ki) == JK_OK);
+    JK_REQUIRE(jk_kernel_new(&jcfg, &kj) == JK_OK);
+    jk_cap data;
+    JK_REQUIRE(jk_cap_data_new("0123456789abcdef0123456789", 26, &data) == JK_OK);
+    /* guest bytes into the state page, back out into a slot, slot writes
+     * at root and nested paths, a query; ends with the gas left */
+    const kt_op ops[] = {
+        {JK_HOST_DATA_LEN, 30, 0, 0, 0},
+        {JK_HOST_DATA_READ, 30, 2, 16, 0x40000008},
+        {JK_HOST_DATA_MINT, 0x40000008, 16, 31, 0},
+        {JK_HOST_COPY, 31, 32, 0, 0},
+        {JK_HOST_CNODE_MINT, 34, 2, 0, 0},
+        {JK_HOST_COPY, 30, P2(34, 1), 0, 0},
+        {JK_HOST_CAP_KIND, P2(34, 1), 0, 0, 0},
+        {JK_HOST_DATA_READ, P2(34, 1), 0, 26, 0x40000800},
+        {JK_HOST_SWAP, 32, 33, 0, 0},
+        {JK_HOST_DROP, 31, 0, 0, 0},
+        {JK_HOST_GAS, 0, 0, 0, 0},
+    };
+    kh_sweep(ki, kj, e.image, data, ops, sizeof ops / sizeof ops[0], JK_KERNEL_HALT);
+    /* a local call that faults in the code's server (its outcome is handed
+     * to the loop), after others were served */
+    const kt_op refused[] = {
+        {JK_HOST_DATA_READ, 30, 0, 8, 0x40000010},
+        {JK_HOST_COPY, 30, 31, 0, 0},
+        {JK_HOST_DATA_READ, 35, 0, 8, 0x40000010}, /* an empty slot */
+    };
+    kh_sweep(ki, kj, e.image, data, refused, sizeof refused / sizeof refused[0], JK_KERNEL_FAULT);
+    const kt_op unwritable[] = {
+        {JK_HOST_DATA_LEN, 30, 0, 0, 0},
+        {JK_HOST_DATA_READ, 30, 0, 8, 0x10000}, /* read-only data */
+    };
+    kh_sweep(ki, kj, e.image, data, unwritable, sizeof unwritable / sizeof unwritable[0], JK_KERNEL_FAULT);
+    /* the compiled runs did serve host calls in the code; the interpreter's never */
+    JK_CHECK_EQ(jk_kernel_hostcalls_in_code(ki), 0);
+#if defined(__x86_64__) && defined(__linux__)
+    JK_CHECK(jk_kernel_hostcalls_in_code(kj) > 1000);
+#endif
+    jk_cap_release(data);
+    jk_kernel_free(ki);
+    jk_kernel_free(kj);
+    KT_END(&e);
+}

@@ -1,0 +1,204 @@
+/*
+ * test_jit_host.c — host calls served inside compiled code (jit_host.c,
+ * jk_pvm_memory_set_host): a run that asks the memory's server at each
+ * `ecalli` must end exactly as the runs of the plain protocol — exit at the
+ * host call, the same server applied to the exit state, a fresh run from
+ * there — on both engines: registers, gas, pc, block_paid, exit status and
+ * the memory's bytes, with the server changing pages between (the TLBs).
+ */
+#include "jit_test_util.h"
+
+#include "../../src/pvm/jit.h"
+
+/* Reads the u64 at 0x20000, stores r8 at 0x21000, host-calls, does both
+ * again, enters a second block, host-calls again, halts. */
+static const char jk_host_src[] =
+    "start:\n"
+    "  load_u64 r2, 0x20000\n"
+    "  store_u64 r8, 0x21000\n"
+    "  ecalli 1\n"
+    "  load_u64 r3, 0x20000\n"
+    "  store_u64 r8, 0x21000\n"
+    "  add_64 r4, r7, r8\n"
+    "  jump next\n"
+    "next:\n"
+    "  ecalli 2\n"
+    "  add_64 r5, r7, r3\n"
+    "  load_imm r0, 0xffff0000\n"
+    "  jump_ind r0, 0\n";
+
+/* What the server does at ecalli 1 (the page change), and how it answers 2. */
+typedef struct jk_host_plan {
+    int change;                 /* 0 none, 1 copy-on-write write, 2 remap, 3 unmap 0x21000 */
+    int64_t charge;             /* gas taken at ecalli 1 (may leave too little for `next`) */
+    jk_pvm_host_answer second;  /* the answer at ecalli 2 */
+    uint8_t *other;             /* a buffer for the remap */
+    int calls;
+    bool asked;                 /* the server answered at the last exit */
+    jk_pvm_host_answer last;    /* … so */
+} jk_host_plan;
+
+static jk_pvm_host_answer jk_plan_serve(void *ctx, jk_pvm_state *st, uint64_t n)
+{
+    jk_host_plan *p = ctx;
+    jk_pvm_memory *mem = NULL;
+    memcpy(&mem, &st->regs[12], sizeof mem); /* smuggled in by the test (r12 is unused) */
+    p->calls++;
+    p->asked = true;
+    if (n == 2) {
+        if (p->second != JK_PVM_HOST_EXIT)
+            st->regs[7] += 100;
+        return p->last = p->second;
+    }
+    uint64_t v = 0x33;
+    switch (p->change) {
+    case 1:
+        (void)jk_pvm_memory_guest_write(mem, 0x20000, &v, 1, NULL);
+        break;
+    case 2:
+        (void)jk_pvm_memory_map_shared(mem, 0x20000, p->other, JK_PVM_ACCESS_READ);
+        break;
+    case 3:
+        (void)jk_pvm_memory_map(mem, 0x21000, 4096, JK_PVM_ACCESS_NONE);
+        break;
+    }
+    st->regs[7] = 40;
+    st->regs[8] = 9;
+    st->gas -= p->charge < st->gas ? p->charge : st->gas;
+    return p->last = JK_PVM_HOST_SERVED;
+}
+
+typedef struct jk_host_end {
+    jk_pvm_state st;
+    jk_pvm_exit ex;
+    uint64_t at20, at21;
+    int calls;
+} jk_host_end;
+
+/* One whole run: served in the code (fast) or by the plain protocol: at a
+ * host-call exit the embedder takes the server's answer if it was asked for
+ * that exit, else asks it now, and runs on while it says SERVED. */
+static void jk_host_run(const jk_pvm_program *prog, jk_pvm_engine engine, bool fast, jk_host_plan plan,
+                        jk_host_end *end)
+{
+    static _Alignas(4096) uint8_t first[4096], other[4096];
+    memset(first, 0, sizeof first);
+    memset(other, 0, sizeof other);
+    first[0] = 0x11;
+    other[0] = 0x22;
+    plan.other = other;
+    jk_pvm_memory *mem;
+    JK_REQUIRE(jk_pvm_memory_new(&mem) == JK_OK);
+    JK_REQUIRE(jk_pvm_memory_map_shared(mem, 0x20000, first, JK_PVM_ACCESS_WRITE) == JK_OK);
+    JK_REQUIRE(jk_pvm_memory_map(mem, 0x21000, 4096, JK_PVM_ACCESS_WRITE) == JK_OK);
+    if (fast)
+        jk_pvm_memory_set_host(mem, jk_plan_serve, &plan);
+    memset(&end->st, 0, sizeof end->st);
+    end->st.gas = 1000;
+    end->st.regs[8] = 7;
+    memcpy(&end->st.regs[12], &mem, sizeof mem);
+    for (int turn = 0; turn < 4; turn++) {
+        plan.asked = false;
+        JK_CHECK_EQ(jk_pvm_run_engine(prog, mem, &end->st, &end->ex, engine), JK_OK);
+        if (end->ex.status != JK_PVM_HOST_CALL)
+            break;
+        jk_pvm_host_answer a = plan.asked ? plan.last : jk_plan_serve(&plan, &end->st, end->ex.host_call);
+        if (a != JK_PVM_HOST_SERVED)
+            break;
+    }
+    end->at20 = end->at21 = 0;
+    (void)jk_pvm_memory_read(mem, 0x20000, &end->at20, sizeof end->at20);
+    (void)jk_pvm_memory_read(mem, 0x21000, &end->at21, sizeof end->at21);
+    end->calls = plan.calls;
+    JK_CHECK_EQ(first[0], 0x11); /* a shared page is never written */
+    jk_pvm_memory_free(mem);
+}
+
+static void jk_host_same(const jk_host_end *a, const jk_host_end *b)
+{
+    for (int r = 0; r < 12; r++)
+        JK_CHECK_EQ(a->st.regs[r], b->st.regs[r]);
+    JK_CHECK_EQ(a->st.gas, b->st.gas);
+    JK_CHECK_EQ(a->st.pc, b->st.pc);
+    JK_CHECK_EQ(a->st.block_paid, b->st.block_paid);
+    JK_CHECK_EQ(a->ex.status, b->ex.status);
+    JK_CHECK_EQ(a->ex.host_call, b->ex.host_call);
+    JK_CHECK_EQ(a->ex.host_call_pc, b->ex.host_call_pc);
+    JK_CHECK_EQ(a->ex.fault_address, b->ex.fault_address);
+    JK_CHECK_EQ(a->at20, b->at20);
+    JK_CHECK_EQ(a->at21, b->at21);
+    JK_CHECK_EQ(a->calls, b->calls);
+}
+
+JK_TEST(test_jit_host_served_in_code_equals_exit_and_reentry)
+{
+    jk_pvm_program *prog = jk_test_asm_program(jk_host_src, true);
+    JK_REQUIRE(prog != NULL);
+    const jk_pvm_host_answer seconds[] = {JK_PVM_HOST_EXIT, JK_PVM_HOST_SERVED, JK_PVM_HOST_DONE};
+    int cases = 0;
+    for (int change = 0; change <= 3; change++)
+        for (size_t s = 0; s < sizeof seconds / sizeof seconds[0]; s++)
+            for (int64_t charge = 0; charge <= 1000; charge += charge < 980 ? 490 : 1) {
+                jk_host_plan plan = {change, charge, seconds[s], NULL, 0, false, JK_PVM_HOST_EXIT};
+                jk_host_end ref, interp, jit;
+                jk_host_run(prog, JK_PVM_ENGINE_INTERP, false, plan, &ref);
+                jk_host_run(prog, JK_PVM_ENGINE_INTERP, true, plan, &interp);
+                jk_host_run(prog, JK_PVM_ENGINE_JIT, true, plan, &jit);
+                jk_host_same(&ref, &interp);
+                jk_host_same(&ref, &jit);
+                cases++;
+            }
+    JK_CHECK(cases > 100);
+    /* what the plan does shows in the result (the comparison is not empty) */
+    jk_host_plan plan = {1, 0, JK_PVM_HOST_SERVED, NULL, 0, false, JK_PVM_HOST_EXIT};
+    jk_host_end jit;
+    jk_host_run(prog, JK_PVM_ENGINE_JIT, true, plan, &jit);
+    JK_CHECK_EQ(jit.ex.status, JK_PVM_HALT);
+    JK_CHECK_EQ(jit.st.regs[2], 0x11);
+    JK_CHECK_EQ(jit.st.regs[3], 0x33); /* the private copy, not the cached shared page */
+    JK_CHECK_EQ(jit.st.regs[4], 49);
+    JK_CHECK_EQ(jit.st.regs[5], 140 + 0x33);
+    JK_CHECK_EQ(jit.at21, 9);
+    JK_CHECK_EQ(jit.calls, 2);
+    jk_pvm_program_free(prog);
+}
+
+/* The interpreter never asks the server; a memory back in its pool has none. */
+JK_TEST(test_jit_host_not_asked_by_the_interpreter_nor_after_the_pool)
+{
+    jk_pvm_program *prog = jk_test_asm_program(jk_host_src, true);
+    JK_REQUIRE(prog != NULL);
+    static _Alignas(4096) uint8_t page[4096];
+    jk_host_plan plan = {0, 0, JK_PVM_HOST_SERVED, NULL, 0, false, JK_PVM_HOST_EXIT};
+    jk_pvm_state st;
+    jk_pvm_exit ex;
+    jk_pvm_memory *mem;
+    JK_REQUIRE(jk_pvm_memory_new(&mem) == JK_OK);
+    JK_REQUIRE(jk_pvm_memory_map_shared(mem, 0x20000, page, JK_PVM_ACCESS_READ) == JK_OK);
+    JK_REQUIRE(jk_pvm_memory_map(mem, 0x21000, 4096, JK_PVM_ACCESS_WRITE) == JK_OK);
+    jk_pvm_memory_set_host(mem, jk_plan_serve, &plan);
+    memset(&st, 0, sizeof st);
+    st.gas = 1000;
+    JK_CHECK_EQ(jk_pvm_run_engine(prog, mem, &st, &ex, JK_PVM_ENGINE_INTERP), JK_OK);
+    JK_CHECK_EQ(ex.status, JK_PVM_HOST_CALL);
+    JK_CHECK_EQ(ex.host_call, 1);
+    JK_CHECK_EQ(plan.calls, 0);
+    jk_pvm_memory_free(mem);
+    jk_pvm_mem_pool *pool;
+    JK_REQUIRE(jk_pvm_mem_pool_new(&pool) == JK_OK);
+    JK_REQUIRE(jk_pvm_memory_new_pooled(pool, &mem) == JK_OK);
+    jk_pvm_memory_set_host(mem, jk_plan_serve, &plan);
+    jk_pvm_memory_free(mem);
+    JK_REQUIRE(jk_pvm_memory_new_pooled(pool, &mem) == JK_OK);
+    JK_REQUIRE(jk_pvm_memory_map_shared(mem, 0x20000, page, JK_PVM_ACCESS_READ) == JK_OK);
+    JK_REQUIRE(jk_pvm_memory_map(mem, 0x21000, 4096, JK_PVM_ACCESS_WRITE) == JK_OK);
+    memset(&st, 0, sizeof st);
+    st.gas = 1000;
+    JK_CHECK_EQ(jk_pvm_run_engine(prog, mem, &st, &ex, JK_PVM_ENGINE_JIT), JK_OK);
+    JK_CHECK_EQ(ex.status, JK_PVM_HOST_CALL);
+    JK_CHECK_EQ(ex.host_call, 1);
+    JK_CHECK_EQ(plan.calls, 0);
+    jk_pvm_memory_free(mem);
+    jk_pvm_mem_pool_free(pool);
+    jk_pvm_program_free(prog);
+}
