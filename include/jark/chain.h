@@ -879,6 +879,26 @@ jk_err jk_chain_run_cycle_process(jk_chain_kernel *ck, uint64_t processed[JK_CHA
  * its committed head (a node's rewind) and must keep the queue that head's
  * block left. @return JK_OK; JK_ERR_NOMEM (the queue unchanged). */
 jk_err jk_chain_set_queue(jk_chain_kernel *ck, const jk_chain_pooled *list, size_t n);
+
+/* Admit a transact whose verify admitted it on the chain state of the open
+ * cycle (ck->stamped_root) using traces used[0..n) — the traces its attests
+ * used, so their keys are the keys it attested — without running verify
+ * again: verify is a pure function of that state and the event, so its
+ * verdict holds. The pool's own checks run as at admission (duplicate,
+ * count, bytes, per key); the entry is current (no produce verifies it
+ * again on this state). For an embedder that keeps verdicts across a kernel
+ * it rebuilds on the same head (the node's rewind, docs/node.md "Admission
+ * cost (session 7)"). Never for an event verified on another state. id:
+ * jk_chain_event_hash(ev).
+ * @param[out] admitted  whether the pool took it; why (optional): if not, why.
+ * @return JK_OK; JK_ERR_INVALID_ARG (no open cycle, or a dispatch event);
+ *         JK_ERR_NOMEM. */
+/* Whether the pool or a dispatch buffer holds the event whose
+ * jk_chain_event_hash is id: O(1) (their duplicate indexes). Reads only. */
+bool jk_chain_holds_event(const jk_chain_kernel *ck, const jk_hash *id);
+
+jk_err jk_chain_pool_admit_verified(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_hash *id,
+                                    const jk_chain_trace *used, size_t n, bool *admitted, jk_diag *why);
 /* A fresh copy of ck's queue (*out: *n entries; free with
  * jk_chain_pooled_list_free). @return JK_OK; JK_ERR_NOMEM. */
 jk_err jk_chain_queue_get(const jk_chain_kernel *ck, jk_chain_pooled **out, size_t *n);

@@ -373,6 +373,33 @@ jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const 
     return err;
 }
 
+bool jk_chain_holds_event(const jk_chain_kernel *ck, const jk_hash *id)
+{
+    return jk_chain_hashset_contains(&ck->pool_index, id) || jk_chain_hashset_contains(&ck->dispatch_index, id);
+}
+
+jk_err jk_chain_pool_admit_verified(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_hash *id,
+                                    const jk_chain_trace *used, size_t n, bool *admitted, jk_diag *why)
+{
+    *admitted = false;
+    if (!ck->cycle_open || ev->endpoint != JK_CHAIN_ENDPOINT_TRANSACT)
+        return jk_diag_set(why, JK_ERR_INVALID_ARG, "a transact into an open cycle only");
+    /* the keys it attested: those of the traces it used (as jk_pool_reinsert) */
+    jk_chain_keyset seen;
+    jk_chain_keyset_init(&seen);
+    jk_err err = JK_OK;
+    for (size_t i = 0; err == JK_OK && i < n; i++)
+        err = jk_chain_keyset_add(&seen, used[i].key, NULL);
+    const char *refused = NULL;
+    if (err == JK_OK)
+        err = jk_chain_pool_admit(ck, ev, id, used, n, NULL, &seen, &refused);
+    jk_chain_keyset_free(&seen);
+    *admitted = err == JK_OK && !refused;
+    if (refused)
+        jk_diag_set(why, JK_OK, "%s", refused);
+    return err;
+}
+
 /* ---- no recheck: the pool kept across cycles ---- */
 
 bool jk_chain_pooled_current(const jk_chain_kernel *ck, const jk_chain_pooled *e)

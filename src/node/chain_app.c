@@ -48,33 +48,61 @@ static void jk_app_note(jk_node_chain_app *a, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Verify events into the pool: handle_incoming_event on each, in the cycle
- * left open by the last admission. Why open: setup_cycle used to verify
- * every pooled event again, so a cycle per admission made n admissions
- * cost n²/2 verifies (256 events took 11 s); it no longer verifies the pool
- * (no recheck), and an open cycle still saves the transforms. The cycle
- * closes when the Kernel moves (produce and import end it) or get_value
- * opens its own; the next admission then opens one on the new state.
- * ids[i]: event i's jk_chain_event_hash (the admission hashes nothing
- * again); a malformed event is skipped (not admitted). */
-static jk_err jk_app_admit(jk_node_chain_app *a, const uint8_t *const *bytes, const size_t *lens,
-                           const jk_hash *ids, size_t n, bool *admitted, jk_diag *diag)
+/* Keep p's verdict when the Kernel's pool took it just now (the pool's
+ * last entry): the chain state it was verified on and the traces it used,
+ * after the encoding in p->bytes (one allocation: whoever drops p frees
+ * it). Without memory for them p only loses its verdict. */
+static void jk_app_keep_verdict(jk_node_chain_app *a, jk_app_pending *p)
+{
+    const jk_chain_kernel *ck = a->v->ck;
+    const jk_chain_pooled *last = ck->pool_count ? &ck->pool[ck->pool_count - 1] : NULL;
+    p->verified = false;
+    if (p->dispatch || !last || memcmp(last->hash.bytes, p->id.bytes, JK_HASH_SIZE) != 0)
+        return;
+    uint8_t *b = realloc(p->bytes, p->len + last->trace_count * sizeof *last->traces);
+    if (!b)
+        return;
+    p->bytes = b;
+    if (last->trace_count)
+        memcpy(b + p->len, last->traces, last->trace_count * sizeof *last->traces);
+    p->nused = last->trace_count;
+    p->root = ck->stamped_root;
+    p->verified = true;
+}
+
+/* Verify the pending events into the pool again: handle_incoming_event on
+ * each, in the cycle left open by the last admission (a cycle per admission
+ * once made n admissions cost n²/2 verifies; the cycle closes when the
+ * Kernel moves or get_value opens its own). A transact whose verdict was
+ * made on this very chain state is admitted through it without a verify
+ * run (jk_chain_pool_admit_verified): what a rewind re-admits was nearly
+ * all verified on the committed head it rebuilds on, and verifying it all
+ * again was ~40 % of a testnet node's verify runs (docs/node.md "Admission
+ * cost (session 7)"). A malformed event is skipped. */
+static jk_err jk_app_readmit(jk_node_chain_app *a, jk_diag *diag)
 {
     jk_chain_kernel *ck = a->v->ck;
     jk_err err = ck->cycle_open ? JK_OK : jk_chain_setup_cycle(ck, diag);
-    for (size_t i = 0; i < n && err == JK_OK; i++) {
+    for (size_t i = 0; i < a->npending && err == JK_OK; i++) {
+        jk_app_pending *p = &a->pending[i];
         jk_chain_event ev;
         jk_chain_trace *traces;
         size_t count;
-        admitted[i] = false;
-        err = jk_node_event_decode(bytes[i], lens[i], &ev, &traces, &count, NULL);
+        bool admitted = false;
+        err = jk_node_event_decode(p->bytes, p->len, &ev, &traces, &count, NULL);
         if (err == JK_ERR_NODE_EVENT) {
             err = JK_OK;
             continue;
         }
-        if (err == JK_OK)
-            err = jk_chain_handle_incoming_event_id(ck, &ev, &ids[i], traces, count, &admitted[i],
-                                                    NULL);
+        if (err == JK_OK && p->verified &&
+            memcmp(p->root.bytes, ck->stamped_root.bytes, JK_HASH_SIZE) == 0) {
+            err = jk_chain_pool_admit_verified(ck, &ev, &p->id, (const jk_chain_trace *)(p->bytes + p->len),
+                                               p->nused, &admitted, NULL);
+        } else if (err == JK_OK) {
+            err = jk_chain_handle_incoming_event_id(ck, &ev, &p->id, traces, count, &admitted, NULL);
+            if (err == JK_OK && admitted)
+                jk_app_keep_verdict(a, p);
+        }
         free(traces);
     }
     if (err != JK_OK)
@@ -127,23 +155,7 @@ static jk_err jk_app_rewind(jk_node_chain_app *a, jk_diag *diag)
     a->stats.rewinds++;
     if (a->npending == 0)
         return JK_OK;
-    const uint8_t **bytes = calloc(a->npending, sizeof *bytes);
-    size_t *lens = calloc(a->npending, sizeof *lens);
-    jk_hash *ids = calloc(a->npending, sizeof *ids);
-    bool *admitted = calloc(a->npending, sizeof *admitted);
-    err = bytes && lens && ids && admitted ? JK_OK : JK_ERR_NOMEM;
-    for (size_t i = 0; err == JK_OK && i < a->npending; i++) {
-        bytes[i] = a->pending[i].bytes;
-        lens[i] = a->pending[i].len;
-        ids[i] = a->pending[i].id;
-    }
-    if (err == JK_OK)
-        err = jk_app_admit(a, bytes, lens, ids, a->npending, admitted, diag);
-    free(bytes);
-    free(lens);
-    free(ids);
-    free(admitted);
-    return err;
+    return jk_app_readmit(a, diag);
 }
 
 /* Commit the head and archive the block in one transaction (see the file
@@ -566,7 +578,9 @@ static bool jk_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len
         pe->bytes = NULL; /* the pending entry's now (pe is taken: nothing reads it) */
     else
         memcpy(copy, bytes, len);
-    a->pending[a->npending++] = (jk_app_pending){copy, len, *id, dispatch, a->v->height};
+    jk_app_pending *p = &a->pending[a->npending++];
+    *p = (jk_app_pending){copy, len, *id, dispatch, a->v->height, false, {{0}}, 0};
+    jk_app_keep_verdict(a, p);
     a->npending_dispatch += dispatch;
     a->stats.events_admitted++;
 out:

@@ -26,13 +26,21 @@ typedef struct jk_app_prep_ev {
 } jk_app_prep_ev;
 
 typedef struct jk_app_pending {
-    uint8_t *bytes;   /* the event's gossip encoding */
+    uint8_t *bytes;   /* the event's gossip encoding; with verified, the
+                         traces its verify used follow it in the same
+                         allocation (nused jk_chain_trace at bytes + len) */
     size_t len;
     jk_hash id;       /* jk_chain_event_hash */
     bool dispatch;    /* a dispatch event: lives until a committed block's
                          dispatch part consumes it, at most
                          JK_NODE_DISPATCH_MAX_AGE heights */
     uint64_t height;  /* the head's height when it was admitted */
+    /* a transact's verdict: its verify admitted it on chain state `root`
+     * using those traces, so a rewind onto that state re-admits it without
+     * running verify (jk_chain_pool_admit_verified) */
+    bool verified;
+    jk_hash root;
+    size_t nused;
 } jk_app_pending;
 
 struct jk_node_chain_app {

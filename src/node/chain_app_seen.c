@@ -245,6 +245,17 @@ void jk_node_app_verdict_set(jk_node_event_verdict *v, jk_node_verdict_kind kind
 void jk_node_app_repeat_verdict(const jk_node_chain_app *a, const jk_hash *id, size_t at,
                                 jk_node_event_verdict *v)
 {
+    /* What the Kernel's pool or dispatch buffer holds was admitted here and
+     * waits for a block: pending, found in O(1). That is nearly every echo
+     * (a copy of an event another peer relays), which scanned the whole
+     * pending list: 10,700 instructions a copy with 2,048 pending, more than
+     * the event's decode, hashing and admission together (docs/bench.md
+     * "Admission, session 7"). Only the rest (in a proposed block,
+     * committed, refused) is looked for in the list. */
+    if (!a->seen_why[at] && jk_chain_holds_event(a->v->ck, id)) {
+        jk_node_app_verdict_set(v, JK_NODE_VERDICT_IN_POOL, "already in the pool");
+        return;
+    }
     for (size_t i = 0; i < a->npending; i++)
         if (memcmp(a->pending[i].id.bytes, id->bytes, JK_HASH_SIZE) == 0) {
             jk_node_app_verdict_set(v, JK_NODE_VERDICT_IN_POOL, "already in the pool");

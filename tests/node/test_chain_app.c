@@ -468,6 +468,48 @@ JK_TEST(test_chain_app_rewind_keeps_signature_checks)
     fx_free(&f);
 }
 
+/* A rewind re-admits a pending transact through the verdict its verify
+ * gave on the committed head it rebuilds on (jk_chain_pool_admit_verified),
+ * with no verify run; one admitted after the proposal, on the proposed
+ * state, is verified again on the committed one. (Before: every pending
+ * event verified again at each rewind.) */
+JK_TEST(test_chain_app_rewind_keeps_verdicts)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    JK_CHECK_EQ(fx_gossip(&f, 1, 6), 6);
+    jk_cons_cert c;
+    JK_REQUIRE(fx_decide(&f, 1, 0, &c));
+    JK_CHECK_EQ(fx_gossip(&f, 2, 5), 5);
+    uint32_t q = jk_chain_proposer_index(V, 2, 0);
+    JK_REQUIRE(q != jk_chain_proposer_index(V, 2, 1));
+    uint8_t *value;
+    size_t len;
+    JK_REQUIRE(f.cb[q].get_value(f.apps[q], 2, 0, &value, &len) == JK_OK);
+    free(value);
+    /* one more transfer reaches q alone, after its proposal */
+    jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, 3, 1, &f.gossip);
+    uint8_t *late;
+    size_t late_len;
+    JK_REQUIRE(jk_node_event_encode(&f.gossip.events[0], f.gossip.trace_ptrs[0], f.gossip.counts[0], &late,
+                                    &late_len) == JK_OK);
+    jk_node_chain_app_stats st0, st1;
+    jk_node_chain_app_stats_get(f.apps[q], &st0);
+    JK_CHECK(f.cb[q].add_event(f.apps[q], late, late_len));
+    free(late);
+    JK_REQUIRE(fx_decide(&f, 2, 1, &c)); /* round 1's block: q rewinds */
+    jk_node_chain_app_stats_get(f.apps[q], &st1);
+    JK_CHECK_EQ(st1.rewinds, st0.rewinds + 1);
+    JK_CHECK_EQ(st1.last_events, 5);
+    /* the late one at its admission and again at the rewind; the 5 never */
+    JK_CHECK_EQ(st1.verify_runs, st0.verify_runs + 2);
+    jk_hash r0, rq;
+    fx_root(&f, 0, &r0);
+    fx_root(&f, q, &rq);
+    JK_CHECK_MEM(r0.bytes, rq.bytes, 32);
+    fx_free(&f);
+}
+
 /* A value must fit one consensus frame: a pool whose block would be longer
  * than the app's bound is produced again with fewer events, so every value
  * stays within the bound, the chain keeps committing, and every event gets
