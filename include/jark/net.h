@@ -268,9 +268,9 @@ typedef struct jk_net_stats {
     uint64_t accepted, dialled;
     uint64_t refused[JK_NET_REASONS]; /* closed before PEER_UP, by reason */
     /* QUIC only: UDP datagrams sent and received (every connection, the
-     * listener's stateless resets included), and the send system calls that
-     * carried the sent ones (fewer when several go in one call). */
-    uint64_t datagrams_out, datagrams_in, send_calls;
+     * listener's stateless resets included), and the system calls that
+     * carried them (fewer when several go in one call: GSO, GRO). */
+    uint64_t datagrams_out, datagrams_in, send_calls, recv_calls;
 } jk_net_stats;
 
 /* Number of peer indices in use: peers in the order added (address-only

@@ -182,6 +182,14 @@ static void quic_free(struct jk_quic *q)
     free(q);
 }
 
+/* Ask the kernel to coalesce a flow's datagrams (UDP GRO: one receive call
+ * for a sender's GSO burst). Where it cannot, datagrams come one a call. */
+static void quic_gro(int fd)
+{
+    int one = 1;
+    (void)setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one);
+}
+
 /* One datagram on the path ngtcp2 chose (on the listener, to the address it
  * names: after a NAT rebinding that is the new one). */
 static bool quic_send_one(jk_net_conn *c, const ngtcp2_path *path, const uint8_t *pkt, size_t n)
@@ -389,6 +397,7 @@ jk_err jk_net_quic_dial(jk_net *net, uint32_t peer)
         jk_net_peer_backoff(net, p);
         return JK_OK;
     }
+    quic_gro(fd);
     struct jk_quic *q = quic_state();
     jk_net_conn *c = q ? jk_net_conn_new(net, fd, true, peer, EPOLLIN) : NULL;
     if (!c) {
@@ -475,36 +484,76 @@ static bool quic_same_addr(const struct sockaddr_in *a, const struct sockaddr_in
     return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
 }
 
+/* Receive on fd into buf: one datagram, or with UDP GRO several of one
+ * flow coalesced by the kernel, *seg bytes each (the last may be shorter).
+ * @return the bytes received, or -1 (errno set). */
+static ssize_t quic_recv(jk_net *net, int fd, uint8_t *buf, size_t cap, struct sockaddr_in *from,
+                         socklen_t *fromlen, size_t *seg)
+{
+    struct iovec iov = {.iov_base = buf, .iov_len = cap};
+    union {
+        char bytes[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    struct msghdr mh = {.msg_name = from, .msg_namelen = from ? *fromlen : 0, .msg_iov = &iov,
+                        .msg_iovlen = 1, .msg_control = ctl.bytes, .msg_controllen = sizeof ctl.bytes};
+    ssize_t n = recvmsg(fd, &mh, 0);
+    if (n < 0)
+        return -1;
+    if (fromlen)
+        *fromlen = mh.msg_namelen;
+    *seg = (size_t)n;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+        if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO &&
+            cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+            int g;
+            memcpy(&g, CMSG_DATA(cm), sizeof g);
+            if (g > 0 && (size_t)g < *seg)
+                *seg = (size_t)g;
+        }
+    net->st.recv_calls++;
+    net->st.datagrams_in += ((size_t)n + *seg - 1) / (*seg ? *seg : 1);
+    return n;
+}
+
+/* One datagram on the listener: to its connection, or to the accept path. */
+static void quic_listener_datagram(jk_net *net, const uint8_t *buf, size_t n,
+                                   const struct sockaddr_in *from)
+{
+    ngtcp2_version_cid vc;
+    if (ngtcp2_pkt_decode_version_cid(&vc, buf, n, JK_QUIC_CIDLEN) != 0)
+        return; /* malformed, or a version we do not speak: drop */
+    jk_net_conn *hit = NULL;
+    for (jk_net_conn *c = net->conns; c && !hit; c = c->next) {
+        if (!c->q || c->outbound || c->state == JK_NET_C_DEAD)
+            continue;
+        struct jk_quic *q = c->q;
+        if ((vc.dcidlen == JK_QUIC_CIDLEN && memcmp(vc.dcid, q->prefix, JK_QUIC_PREFIX) == 0) ||
+            (vc.dcidlen == q->orig_dcid.datalen &&
+             memcmp(vc.dcid, q->orig_dcid.data, vc.dcidlen) == 0 && quic_same_addr(from, &q->remote)))
+            hit = c;
+    }
+    if (hit)
+        quic_read(hit, buf, n, from);
+    else
+        quic_accept(net, buf, n, from);
+}
+
 void jk_net_quic_listener_read(jk_net *net)
 {
     uint8_t buf[65536];
     for (int guard = 0; guard < 1024; guard++) {
         struct sockaddr_in from;
         socklen_t fl = sizeof from;
-        ssize_t n = recvfrom(net->lfd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+        size_t seg;
+        ssize_t n = quic_recv(net, net->lfd, buf, sizeof buf, &from, &fl, &seg);
         if (n < 0)
             break;
-        net->st.datagrams_in++;
         if (fl != sizeof from || from.sin_family != AF_INET)
             continue;
-        ngtcp2_version_cid vc;
-        if (ngtcp2_pkt_decode_version_cid(&vc, buf, (size_t)n, JK_QUIC_CIDLEN) != 0)
-            continue; /* malformed, or a version we do not speak: drop */
-        jk_net_conn *hit = NULL;
-        for (jk_net_conn *c = net->conns; c && !hit; c = c->next) {
-            if (!c->q || c->outbound || c->state == JK_NET_C_DEAD)
-                continue;
-            struct jk_quic *q = c->q;
-            if ((vc.dcidlen == JK_QUIC_CIDLEN && memcmp(vc.dcid, q->prefix, JK_QUIC_PREFIX) == 0) ||
-                (vc.dcidlen == q->orig_dcid.datalen &&
-                 memcmp(vc.dcid, q->orig_dcid.data, vc.dcidlen) == 0 &&
-                 quic_same_addr(&from, &q->remote)))
-                hit = c;
-        }
-        if (hit)
-            quic_read(hit, buf, (size_t)n, &from);
-        else
-            quic_accept(net, buf, (size_t)n, &from);
+        /* Each segment of a coalesced receive is a datagram of its own. */
+        for (size_t off = 0; off < (size_t)n; off += seg)
+            quic_listener_datagram(net, buf + off, (size_t)n - off < seg ? (size_t)n - off : seg, &from);
     }
     /* Connections killed in the batch have no q; those accepted in it are
      * on the list already. */
@@ -516,7 +565,8 @@ void jk_net_quic_io(jk_net_conn *c)
 {
     uint8_t buf[65536];
     for (int guard = 0; guard < 1024 && c->state != JK_NET_C_DEAD; guard++) {
-        ssize_t n = recv(c->fd, buf, sizeof buf, 0);
+        size_t seg;
+        ssize_t n = quic_recv(c->net, c->fd, buf, sizeof buf, NULL, NULL, &seg);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                 break;
@@ -525,8 +575,8 @@ void jk_net_quic_io(jk_net_conn *c)
             jk_net_conn_kill(c, JK_NET_REASON_IO);
             return;
         }
-        c->net->st.datagrams_in++;
-        quic_read(c, buf, (size_t)n, &c->q->remote);
+        for (size_t off = 0; off < (size_t)n && c->state != JK_NET_C_DEAD; off += seg)
+            quic_read(c, buf + off, (size_t)n - off < seg ? (size_t)n - off : seg, &c->q->remote);
     }
     quic_after_batch(c);
 }
@@ -592,5 +642,6 @@ jk_err jk_net_quic_listen(jk_net *net, uint32_t addr_be, uint16_t port, jk_diag 
         close(fd);
         return jk_diag_set(diag, JK_ERR_NET_LISTEN, "net: bind UDP port %u: %s", port, strerror(e));
     }
+    quic_gro(fd);
     return jk_net_listener_register(net, fd, &sa, diag);
 }
