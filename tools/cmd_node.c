@@ -34,7 +34,12 @@ static const char jk_node_usage[] =
     "  --max-height N   as a validator, propose no block above height N (the chain stops\n"
     "                   there when every validator says so: tests, benchmarks)\n"
     "  --verify-threads T  verify a loop turn's gossiped events on T threads (default 0:\n"
-    "                   the node's own; the outcome is the same for any T)\n";
+    "                   the node's own; the outcome is the same for any T)\n"
+    "  --empty-blocks-interval MS  with nothing to propose, wait up to MS ms (or an event)\n"
+    "                   before a height's first round (default 1000: one empty block a\n"
+    "                   second when idle; 0: empty blocks back to back)\n"
+    "  --max-block-events N  a block proposed here takes at most N events (default 1024;\n"
+    "                   0: the chain's own bounds only)\n";
 
 static volatile int jk_node_stop;
 
@@ -86,6 +91,7 @@ int jk_tool_node(int argc, char **argv)
     int verbose = 0;
     bool tcp = false, demo = false;
     uint64_t demo_seed = 0, demo_accounts = 0, max_height = 0, verify_threads = 0;
+    uint64_t empty_ms = JK_NODE_EMPTY_BLOCKS_MS, max_block_events = JK_NODE_MAX_BLOCK_EVENTS;
     jk_diag diag = {{0}};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -117,6 +123,17 @@ int jk_tool_node(int argc, char **argv)
         } else if (has && !strcmp(a, "--verify-threads")) {
             if (jk_tool_parse_number(argv[++i], false, &verify_threads) != 0 || verify_threads > 64) {
                 fprintf(stderr, "jark node: --verify-threads 0..64\n");
+                return JK_EXIT_USAGE;
+            }
+        } else if (has && !strcmp(a, "--empty-blocks-interval")) {
+            if (jk_tool_parse_number(argv[++i], false, &empty_ms) != 0 || empty_ms > 3600000) {
+                fprintf(stderr, "jark node: --empty-blocks-interval 0..3600000 (ms)\n");
+                return JK_EXIT_USAGE;
+            }
+        } else if (has && !strcmp(a, "--max-block-events")) {
+            if (jk_tool_parse_number(argv[++i], false, &max_block_events) != 0 ||
+                max_block_events > 1000000) {
+                fprintf(stderr, "jark node: --max-block-events 0..1000000\n");
                 return JK_EXIT_USAGE;
             }
         } else if (has && (!strcmp(a, "--spec") || !strcmp(a, "--key") || !strcmp(a, "--dir") ||
@@ -205,6 +222,8 @@ int jk_tool_node(int argc, char **argv)
         jk_node_chain_app_set_height_limit(app, max_height);
     if (err == JK_OK)
         jk_node_chain_app_set_verify_threads(app, (unsigned)verify_threads);
+    if (err == JK_OK)
+        jk_node_chain_app_set_max_block_events(app, (size_t)max_block_events);
     if (err == JK_OK && verbose >= 2)
         jk_node_chain_app_set_debug(app, stderr); /* -v -v: the chain programs' debug stream too */
     static jk_cons_valset vs;
@@ -243,7 +262,7 @@ int jk_tool_node(int argc, char **argv)
             .self = self,
             .timeouts = {.propose_ms = 1000, .propose_delta_ms = 500, .prevote_ms = 500,
                          .prevote_delta_ms = 250, .precommit_ms = 500, .precommit_delta_ms = 250,
-                         .tick_ms = 1000},
+                         .tick_ms = 1000, .empty_blocks_ms = (uint32_t)empty_ms},
             .archive = archive,
             .height = jk_node_archive_top(archive) + 1,
             .chain = app,

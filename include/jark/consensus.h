@@ -264,9 +264,22 @@ typedef struct jk_cons_app {
      * Pointers are borrowed until the next callback. May be NULL. */
     bool (*get_decision)(void *ctx, uint64_t height, const uint8_t **value,
                          size_t *len, const jk_cons_cert **cert);
-    /* An event for the pool; true when it is new (it is then gossiped on).
-     * May be NULL (events are then ignored). */
+    /* An event for the pool; true when it is new (it is then gossiped on,
+     * and it ends the empty-blocks wait). May be NULL (events are then
+     * ignored). */
     bool (*add_event)(void *ctx, const uint8_t *event, size_t len);
+    /* Nothing to put in a block at `height`: the pool is empty and no
+     * dispatch work is due. Asked once per height, right after the commit
+     * of height - 1, when timeouts.empty_blocks_ms > 0; true makes the
+     * machine wait (see jk_cons_timeouts). May be NULL (never idle). */
+    bool (*idle)(void *ctx, uint64_t height);
+    /* How much longer than timeoutPropose(round) the proposal of (height,
+     * round) may need to be produced, sent and checked, from the
+     * application's guess of its size (the chain app: the events in its own
+     * pool, which gossip makes about the proposer's). Added to every
+     * JK_CONS_TIMER_PROPOSE delay (clamped like the timeouts), so that a
+     * big block that arrives late is not a needless round. May be NULL (0). */
+    uint32_t (*propose_extra_ms)(void *ctx, uint64_t height, uint32_t round);
 } jk_cons_app;
 
 /* Timeouts in milliseconds: timeoutX(r) = X_ms + r * X_delta_ms (they grow
@@ -279,6 +292,17 @@ typedef struct jk_cons_timeouts {
     uint32_t prevote_ms, prevote_delta_ms;
     uint32_t precommit_ms, precommit_delta_ms;
     uint32_t tick_ms;
+    /* The empty-blocks interval (CometBFT's create_empty_blocks_interval).
+     * 0: every height starts at once, as in the paper (line 54). Otherwise,
+     * after a decision, when app->idle says there is nothing to propose,
+     * StartRound(0) of the next height waits until the first of: this many
+     * ms (a JK_CONS_TIMER_START timer), an event app->add_event calls new,
+     * or a proposal or vote of the height from a peer (a validator that
+     * stopped waiting). No proposal is made and no timeoutPropose runs
+     * meanwhile, on the proposer and the others alike, so nobody times
+     * the waiting proposer out. jk_cons_start never waits (a restart
+     * rejoins at once). */
+    uint32_t empty_blocks_ms;
 } jk_cons_timeouts;
 
 typedef struct jk_cons_config {
@@ -298,7 +322,8 @@ typedef enum jk_cons_timer_kind {
     JK_CONS_TIMER_START = 4,      /* delay 0: a lone validator (V = 1) starts
                                      the next height (line 54) on this timer,
                                      so its driver regains control between
-                                     heights */
+                                     heights; delay empty_blocks_ms: the end
+                                     of the empty-blocks wait */
 } jk_cons_timer_kind;
 
 typedef struct jk_cons_timer {
@@ -397,6 +422,8 @@ typedef struct jk_cons_status {
     uint32_t valid_round;   /* NIL_ROUND for -1 */
     uint64_t equivocations; /* conflicting votes seen from others (total) */
     uint64_t refused_signs; /* signs the record refused (after a restart) */
+    bool waiting;           /* in the empty-blocks wait: round 0 not started */
+    uint64_t waits;         /* empty-blocks waits begun (total) */
 } jk_cons_status;
 /* Copy m's state into *st (a snapshot: nothing in it points into m). */
 void jk_cons_status_get(const jk_cons_machine *m, jk_cons_status *st);

@@ -240,6 +240,8 @@ typedef struct jk_devnet_testnet_options {
                                     events_per_batch × in_flight */
     bool tcp;                    /* TLS over TCP instead of QUIC */
     int verbose;                 /* the nodes get -v; refusals are noted */
+    uint32_t empty_blocks_ms;    /* every node's --empty-blocks-interval; 0: the
+                                    node's default (JK_NODE_EMPTY_BLOCKS_MS) */
     const jk_devnet_perturb *perturb;
     size_t perturb_count;
     /* Network namespaces (make e2e): node i runs in the namespace named
@@ -264,7 +266,10 @@ typedef struct jk_devnet_testnet_result {
     bool event_finality;         /* p50/p99 are of batches (submit to commit),
                                     else of heights (commit intervals) */
     uint64_t p50_ms, p99_ms;
-    uint64_t idle_p50_ms, idle_p99_ms; /* commit intervals of empty heights */
+    uint64_t idle_p50_ms, idle_p99_ms; /* idle finality: single events submitted
+                                    after the workload, one at a time, submit
+                                    to seen committed (0 without a workload) */
+    uint32_t idle_events;        /* how many of those were committed */
     double rounds_per_height;
     bool agree;                  /* every node's archive has the same block at
                                     every height they share */
@@ -291,6 +296,12 @@ typedef struct jk_devnet_testnet_result {
     bool kept;                   /* dir was left for its logs */
     char reason[256];            /* what went wrong, when the run returned non-zero */
 } jk_devnet_testnet_result;
+
+/* The submit_event params of a signed demo transfer (jk_devnet_demo_transfer):
+ * ["transact","<blob hex>",[["<key>","<msg_hash>","<sig>"]]], into out (cap
+ * bytes, NUL-terminated). @return its length; 0 when it does not fit. */
+size_t jk_devnet_transfer_params(const uint8_t blob[JK_DEVNET_TRANSFER_LEN],
+                                 const jk_chain_trace *trace, char *out, size_t cap);
 
 /* Run a testnet as the options say.
  * @return 0 every node agreed and stopped cleanly; 1 a disagreement, a

@@ -400,6 +400,12 @@ typedef struct jk_node_chain_app jk_node_chain_app;
  * peer changes; 1 (-v): every peer event, timers, refusals. */
 typedef void (*jk_node_log_fn)(void *ctx, int level, const char *line);
 
+/* `jark node`'s default empty-blocks interval (jk_node_config.timeouts.
+ * empty_blocks_ms; docs/node.md "Block pacing"): an idle chain makes one
+ * empty block a second, as CometBFT's defaults do (timeout_commit 1 s);
+ * an event ends the wait at once. */
+#define JK_NODE_EMPTY_BLOCKS_MS 1000u
+
 typedef struct jk_node_config {
     /* transport: listen address, peers, transport kind, limits (filled by
      * the caller; secret_key and genesis_hash are taken from below) */
@@ -415,7 +421,8 @@ typedef struct jk_node_config {
                                         follows by certified decisions, relays
                                         events, answers sync; docs/node.md
                                         "Full nodes") */
-    jk_cons_timeouts timeouts;
+    jk_cons_timeouts timeouts;       /* empty_blocks_ms: the empty-blocks
+                                        interval (0: none) */
     jk_cons_app app;                 /* the application (the chain app) */
     jk_node_archive *archive;        /* borrowed: blocks, vote records, POL */
     uint64_t height;                 /* the first undecided height */
@@ -658,6 +665,15 @@ jk_err jk_node_chain_app_durable(jk_node_chain_app *a, jk_diag *diag);
  * height takes timeoutPropose longer. 0: no cap but the chain's own. */
 #define JK_NODE_MAX_BLOCK_EVENTS 1024u
 void jk_node_chain_app_set_max_block_events(jk_node_chain_app *a, size_t events);
+
+/* The propose timeout grows with the proposal's expected size (docs/node.md
+ * "Block size"): the chain app's jk_cons_app.propose_extra_ms is this many
+ * µs per transact in its pool (at most the block cap) — 1,000 by default,
+ * so a full 1,024-event block gets about a second more than an empty one:
+ * on this machine, loaded, a block of 1,300-2,000 transfers took over a
+ * second to produce, send and check. 0: no extra time. */
+#define JK_NODE_PROPOSE_US_PER_EVENT 1000u
+void jk_node_chain_app_set_propose_cost(jk_node_chain_app *a, uint32_t us_per_event);
 
 /* Show the chain programs' debug stream (DEBUG_WRITE) on `debug` (NULL: the
  * default, discarded), for this app's kernels now and after every rebuild

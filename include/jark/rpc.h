@@ -33,6 +33,7 @@
 #define JK_RPC_MAX_BODY (4u << 20)     /* HTTP request body: 4 MiB (a 1 MiB blob is 2 MiB of hex) */
 #define JK_RPC_MAX_CONNECTIONS 64      /* open HTTP connections; past it new ones wait in the backlog */
 #define JK_RPC_MAX_CONNECTIONS_PER_ADDRESS 32 /* from one client address (all of loopback is one) */
+#define JK_RPC_REQUEST_MS 10000u       /* a request must arrive whole within this (slow clients) */
 #define JK_RPC_MAX_BATCH 64u           /* requests in one batch */
 #define JK_RPC_MAX_DEPTH 16            /* JSON nesting */
 #define JK_RPC_MAX_TRACES 64u          /* attestation traces on one submitted event */
@@ -359,6 +360,16 @@ typedef struct jk_rpc_server_config {
                                 must outlive the server */
     bool external_loop;      /* false: the server runs its own polling thread;
                                 true: the caller drives it with jk_rpc_server_run */
+    uint32_t request_ms;     /* external loop only: a request (headers and body)
+                                must arrive whole within this many ms of its
+                                connection's start or of the last answer on it;
+                                a connection still short of a whole request then
+                                is answered 408 and closed, and counted
+                                (jk_rpc_server_timed_out; jark_rpc_requests_
+                                timed_out_total when metrics is set). 0 =
+                                JK_RPC_REQUEST_MS. (MHD's own timeout, 30 s,
+                                is of inactivity: a byte every 29 s kept a
+                                connection for ever.) */
 } jk_rpc_server_config;
 
 /* Bind and start serving. The provider struct is copied; its ctx is borrowed
@@ -382,9 +393,14 @@ int jk_rpc_server_fd(const jk_rpc_server *s);
  * JK_RPC_MAX_CONNECTIONS_PER_ADDRESS from one address are closed at once). */
 unsigned jk_rpc_server_connections(const jk_rpc_server *s);
 
+/* Connections closed because their request did not arrive whole within
+ * request_ms (jk_rpc_server_config). */
+uint64_t jk_rpc_server_timed_out(const jk_rpc_server *s);
+
 /* External-loop mode only: the longest the caller may wait before calling
  * jk_rpc_server_run even without activity (idle connections time out from
- * there), in ms; -1 when there is no deadline (or in threaded mode). 0 after
+ * there, and slow requests at their request_ms), in ms; -1 when there is
+ * no deadline (or in threaded mode). 0 after
  * a run in which a connection closed: the server must run again at once to
  * listen again if it was at JK_RPC_MAX_CONNECTIONS (the listening socket is
  * out of jk_rpc_server_fd's set until then). */

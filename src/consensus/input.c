@@ -229,8 +229,10 @@ jk_err jk_cons_ingest(jk_cons_machine *m, uint32_t peer, const uint8_t *bytes, s
         err = jk_ingest_decision(m, msg, diag);
         break;
     case JK_CONS_MSG_EVENT:
-        if (m->cfg.app.add_event && m->cfg.app.add_event(m->cfg.app.ctx, msg->event, msg->event_len))
+        if (m->cfg.app.add_event && m->cfg.app.add_event(m->cfg.app.ctx, msg->event, msg->event_len)) {
+            m->waiting = false; /* something to propose: the wait ends */
             jk_cons_send_msg(m, JK_CONS_ALL, msg); /* gossip on, once per event */
+        }
         break;
     }
 done:
@@ -537,7 +539,9 @@ jk_err jk_cons_on_timer(jk_cons_machine *m, const jk_cons_timer *t)
     }
     if (t->height != m->h || t->round != m->round)
         return JK_OK;
-    if (t->kind == JK_CONS_TIMER_PROPOSE && m->step == JK_CONS_STEP_PROPOSE) {
+    if (t->kind == JK_CONS_TIMER_START) {
+        m->waiting = false; /* the empty-blocks interval is over */
+    } else if (t->kind == JK_CONS_TIMER_PROPOSE && m->step == JK_CONS_STEP_PROPOSE) {
         /* OnTimeoutPropose, lines 57-60. */
         jk_cons_broadcast_vote(m, JK_CONS_MSG_PREVOTE, NULL);
         m->step = JK_CONS_STEP_PREVOTE;
@@ -564,6 +568,10 @@ jk_err jk_cons_on_event(jk_cons_machine *m, const uint8_t *event, size_t len)
         msg.event = event;
         msg.event_len = len;
         jk_cons_send_msg(m, JK_CONS_ALL, &msg);
+        if (m->waiting) {
+            m->waiting = false; /* something to propose: the wait ends */
+            return jk_cons_progress(m);
+        }
     }
     return m->failed;
 }
@@ -593,4 +601,6 @@ void jk_cons_status_get(const jk_cons_machine *m, jk_cons_status *st)
     st->valid_round = m->valid_round < 0 ? JK_CONS_NIL_ROUND : (uint32_t)m->valid_round;
     st->equivocations = m->equivocations;
     st->refused_signs = m->refused;
+    st->waiting = m->waiting;
+    st->waits = m->waits;
 }

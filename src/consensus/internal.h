@@ -86,6 +86,9 @@ struct jk_cons_machine {
     uint64_t height_at_tick;         /* h_p when the last tick fired */
     bool start_pending;              /* V = 1: StartRound(0) of h_p waits for
                                         the next input (JK_CONS_TIMER_START) */
+    bool waiting;                    /* with start_pending: the empty-blocks
+                                        wait (jk_cons_timeouts) */
+    uint64_t waits;                  /* waits begun */
     uint64_t equivocations, refused;
     jk_err failed;                   /* sticky: app->commit or NOMEM */
 };

@@ -84,9 +84,14 @@ void jk_cons_schedule(jk_cons_machine *m, jk_cons_timer_kind kind)
     o->timer.height = m->h;
     o->timer.round = m->round;
     switch (kind) {
-    case JK_CONS_TIMER_PROPOSE:
-        o->timer.delay_ms = jk_timeout(t->propose_ms, t->propose_delta_ms, m->round);
+    case JK_CONS_TIMER_PROPOSE: {
+        const jk_cons_app *app = &m->cfg.app;
+        uint64_t d = jk_timeout(t->propose_ms, t->propose_delta_ms, m->round);
+        if (app->propose_extra_ms)
+            d += app->propose_extra_ms(app->ctx, m->h, m->round);
+        o->timer.delay_ms = d > 0x7fffffff ? 0x7fffffff : (uint32_t)d;
         break;
+    }
     case JK_CONS_TIMER_PREVOTE:
         o->timer.delay_ms = jk_timeout(t->prevote_ms, t->prevote_delta_ms, m->round);
         break;
@@ -97,7 +102,7 @@ void jk_cons_schedule(jk_cons_machine *m, jk_cons_timer_kind kind)
         o->timer.delay_ms = t->tick_ms;
         break;
     case JK_CONS_TIMER_START:
-        o->timer.delay_ms = 0;
+        o->timer.delay_ms = m->waiting ? t->empty_blocks_ms : 0;
         break;
     }
 }
@@ -424,7 +429,14 @@ void jk_cons_decide(jk_cons_machine *m, const uint8_t *value, size_t len,
     }
     m->h++;            /* line 52 */
     jk_cons_clear_height(m); /* line 53 */
-    if (m->n == 1) {
+    /* Not in the paper: the empty-blocks wait (jk_cons_timeouts). A chain
+     * with nothing to do otherwise decides empty heights back to back, as
+     * fast as the votes travel. Delaying line 54 is safe (it only delays
+     * this validator's messages, as a slow network would) and live (the
+     * START timer ends the wait), and an event ends it at once. */
+    bool wait = m->cfg.timeouts.empty_blocks_ms > 0 && m->cfg.app.idle &&
+                m->cfg.app.idle(m->cfg.app.ctx, m->h);
+    if (m->n == 1 || wait) {
         /* A lone validator's own votes are a quorum: StartRound(0) would
          * decide the next height inside this very input, and the next, so
          * its driver never got control back (RPC, signals). Line 54 runs on
@@ -433,6 +445,8 @@ void jk_cons_decide(jk_cons_machine *m, const uint8_t *value, size_t len,
         m->round = 0;
         m->step = JK_CONS_STEP_PROPOSE;
         m->start_pending = true;
+        m->waiting = wait;
+        m->waits += wait;
         jk_cons_schedule(m, JK_CONS_TIMER_START);
     } else {
         jk_cons_start_round(m, 0); /* line 54 */
@@ -607,14 +621,27 @@ static bool jk_step_once(jk_cons_machine *m)
     return false;
 }
 
+/* A peer's proposal or vote of h_p in the log (a decision's buffered
+ * messages included): it stopped waiting, so do we (nothing is signed at
+ * h_p while waiting). */
+static void jk_wake_on_peer(jk_cons_machine *m)
+{
+    if (m->waiting && m->nrounds > 0) {
+        m->waiting = false;
+        m->start_pending = false;
+        jk_cons_start_round(m, 0); /* line 54, after the wait */
+    }
+}
+
 jk_err jk_cons_progress(jk_cons_machine *m)
 {
-    if (m->start_pending && m->failed == JK_OK) {
+    jk_wake_on_peer(m);
+    if (m->start_pending && !m->waiting && m->failed == JK_OK) {
         m->start_pending = false;
         jk_cons_start_round(m, 0); /* line 54, deferred (jk_cons_decide) */
     }
     while (m->failed == JK_OK && jk_step_once(m))
-        ;
+        jk_wake_on_peer(m);
     return m->failed;
 }
 

@@ -234,7 +234,19 @@ static bool jk_app_add_event(void *ctx, const uint8_t *ev, size_t len)
         node->cappool = cap;
     }
     node->pool[node->npool++] = id;
+    node->fresh++;
     return true;
+}
+
+/* The mock's pool, as a block would take it: idle when no event came since
+ * the last height began (the block of that height took what had come). */
+static bool jk_app_idle(void *ctx, uint64_t height)
+{
+    jk_sim_node *node = ctx;
+    (void)height;
+    bool idle = node->fresh == 0;
+    node->fresh = 0;
+    return idle;
 }
 
 /* Start (or restart) a node's machine from its durable store: the first
@@ -266,8 +278,10 @@ jk_err jk_cons_sim_node_restart(jk_sim_node *node)
     cfg.app.commit = jk_app_commit;
     cfg.app.get_decision = jk_app_get_decision;
     cfg.app.add_event = jk_app_add_event;
+    cfg.app.idle = jk_app_idle;
     node->incarnation++;
     node->npool = 0;
+    node->fresh = 0;
     err = jk_cons_machine_new(&cfg, node->ndecided + 1, recs, node->nrecords, node->pol,
                               node->pol_len, &node->m);
     free(recs);

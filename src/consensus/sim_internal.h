@@ -49,6 +49,7 @@ typedef struct jk_sim_node {
     /* volatile */
     jk_hash *pool;
     size_t npool, cappool;
+    uint32_t fresh;                   /* events new since the last idle ask */
     /* the checker's view */
     jk_cons_sim_signed_log sigs;      /* what it signed, seen on the wire
                                          (survives crashes) */

@@ -31,8 +31,9 @@
 
 #define JK_TNET_LIMIT_MS 120000u /* no progress for this long: give up */
 #define JK_TNET_NETNS_PORT 7100u /* in a namespace of its own every port is free */
-#define JK_TNET_IDLE_HEIGHTS 8u  /* empty heights watched after a workload */
-#define JK_TNET_IDLE_MS 5000u
+#define JK_TNET_IDLE_EVENTS 4u   /* single events submitted after a workload */
+#define JK_TNET_IDLE_MS 10000u   /* the longest one is waited for */
+#define JK_TNET_IDLE_POLL_MS 5u
 #define JK_TNET_MESH_MS 10000u /* the longest the watch waits for a full mesh */
 
 uint64_t jk_devnet_tnet_ms(void)
@@ -104,8 +105,10 @@ static bool jk_tnet_start(jk_tnet *t, uint32_t i)
     snprintf(rpc, sizeof rpc, "%s:%u", t->rpc_host[i], t->rpc[i]);
     snprintf(netns, sizeof netns, "/var/run/netns/%s%u", o->netns_prefix ? o->netns_prefix : "", i);
     static char peers[JK_DEVNET_TESTNET_MAX][128], vals[JK_DEVNET_TESTNET_MAX][65];
-    char accounts[24];
+    char accounts[24], empty_ms[16];
     snprintf(accounts, sizeof accounts, "%u", o->accounts ? o->accounts : jk_devnet_demo_accounts());
+    snprintf(empty_ms, sizeof empty_ms, "%u",
+             o->empty_blocks_ms ? o->empty_blocks_ms : JK_NODE_EMPTY_BLOCKS_MS);
     const char *argv[20 + 4 * JK_DEVNET_TESTNET_MAX];
     int argc = 0;
     argv[argc++] = "jark";
@@ -122,6 +125,8 @@ static bool jk_tnet_start(jk_tnet *t, uint32_t i)
     argv[argc++] = rpc;
     if (o->tcp)
         argv[argc++] = "--tcp";
+    argv[argc++] = "--empty-blocks-interval";
+    argv[argc++] = empty_ms;
     if (t->demo) {
         argv[argc++] = "--demo-seed";
         argv[argc++] = "1";
@@ -218,22 +223,44 @@ static bool jk_tnet_status(const jk_tnet *t, uint32_t i, int64_t *height, int64_
 
 /* Decode a block's hex (as the node's RPC gave it) and hand its event ids
  * to the workload. A block that does not decode counts nothing. */
-static void jk_tnet_events_seen(const jk_tnet *t, const char *hex, size_t len)
+static bool jk_tnet_events_seen(const jk_tnet *t, const char *hex, size_t len, const jk_hash *want)
 {
+    bool found = false;
     uint8_t *bytes = malloc(len / 2 + 1);
     size_t n = 0;
     jk_chain_block blk;
     if (bytes && jk_rpc_hex_decode(hex, len, bytes, len / 2 + 1, &n, NULL) == JK_OK &&
         jk_chain_block_decode(bytes, n, &blk, NULL) == JK_OK) {
         jk_hash *ids = malloc((blk.event_count ? blk.event_count : 1) * sizeof *ids);
-        for (size_t k = 0; ids && k < blk.event_count; k++)
+        for (size_t k = 0; ids && k < blk.event_count; k++) {
             jk_chain_event_hash(&blk.events[k], &ids[k]);
+            found = found || (want && memcmp(ids[k].bytes, want->bytes, JK_HASH_SIZE) == 0);
+        }
         if (ids)
             jk_devnet_tnet_wl_committed(t->wl, ids, blk.event_count);
         free(ids);
         jk_chain_block_free(&blk);
     }
     free(bytes);
+    return found;
+}
+
+/* Does node i's block at height h carry the event `want`? */
+static bool jk_tnet_block_has(const jk_tnet *t, uint32_t i, uint64_t h, const jk_hash *want)
+{
+    char params[32], *res = NULL;
+    jk_diag d;
+    snprintf(params, sizeof params, "[%llu]", (unsigned long long)h);
+    bool found = false;
+    if (jk_rpc_call(t->rpc_host[i], t->rpc[i], "block", params, &res, &d) == JK_OK) {
+        json_object *o = json_tokener_parse(res), *x;
+        if (o && json_object_object_get_ex(o, "block", &x) && json_object_is_type(x, json_type_string))
+            found = jk_tnet_events_seen(t, json_object_get_string(x),
+                                        (size_t)json_object_get_string_len(x), want);
+        json_object_put(o);
+    }
+    free(res);
+    return found;
 }
 
 static bool jk_tnet_block_get(const jk_tnet *t, uint32_t i, uint64_t h, jk_devnet_testnet_height *b)
@@ -263,7 +290,8 @@ static bool jk_tnet_block_get(const jk_tnet *t, uint32_t i, uint64_t h, jk_devne
             ok = true;
             /* The block's events, for the workload's count of its batches. */
             if (t->wl && json_object_object_get_ex(o, "block", &x) && json_object_is_type(x, json_type_string))
-                jk_tnet_events_seen(t, json_object_get_string(x), (size_t)json_object_get_string_len(x));
+                (void)jk_tnet_events_seen(t, json_object_get_string(x),
+                                          (size_t)json_object_get_string_len(x), NULL);
         }
         json_object_put(o);
     }
@@ -465,8 +493,6 @@ static int64_t jk_tnet_poll(jk_tnet *t, jk_tnet_watch *w, uint64_t now)
         b.finality_ms = share;
         w->prev_ms = now;
         w->fin[w->printed] = share;
-        if (b.events == 0 && at > 1)
-            w->idle[w->nidle++] = share;
         w->rounds += b.round + 1;
         w->events += b.events;
         if (o->on_height)
@@ -479,39 +505,55 @@ static int64_t jk_tnet_poll(jk_tnet *t, jk_tnet_watch *w, uint64_t now)
 
 /* Idle finality after a workload (it keeps the pool full, so the loaded
  * heights are seldom empty): the workload stopped and the watched heights
- * done (so outside `seconds` and the CPU figures), the commit intervals of
- * the next empty heights (the events still in flight commit first), at
- * most JK_TNET_IDLE_HEIGHTS of them within JK_TNET_IDLE_MS, polled as the
- * watch polls. */
-static void jk_tnet_idle_heights(jk_tnet *t, jk_tnet_watch *w)
+ * done (so outside `seconds` and the CPU figures), JK_TNET_IDLE_EVENTS
+ * single transfers, one at a time, each to the next running node and each
+ * waited for: the time from its submit to the first poll (every
+ * JK_TNET_IDLE_POLL_MS) that finds it in a committed block. With the
+ * empty-blocks wait the chain is idle when each is submitted, so this is
+ * what an operator means by "finality when idle" (the interval between
+ * empty heights is the wait itself). At most JK_TNET_IDLE_MS per event. */
+static void jk_tnet_idle_events(jk_tnet *t, jk_tnet_watch *w)
 {
     const jk_devnet_testnet_options *o = t->o;
-    uint64_t seen = w->printed, prev = jk_devnet_tnet_ms(), end = prev + JK_TNET_IDLE_MS;
-    uint32_t got = 0;
-    while (got < JK_TNET_IDLE_HEIGHTS && !(o->stop && *o->stop) && jk_devnet_tnet_ms() < end) {
-        usleep(20 * 1000);
-        int64_t hi = -1;
-        uint32_t best = 0;
-        for (uint32_t i = 0; i < t->v; i++) {
-            int64_t h = jk_tnet_height(t, i);
-            if (t->pid[i] && h > hi) {
-                hi = h;
-                best = i;
-            }
+    for (uint32_t k = 0; k < JK_TNET_IDLE_EVENTS && !(o->stop && *o->stop); k++) {
+        static char params[4096];
+        jk_hash id;
+        if (!jk_devnet_tnet_wl_probe(t->wl, k, params, sizeof params, &id))
+            return;
+        uint32_t i = k % t->v;
+        for (uint32_t n = 0; n < t->v && !t->pid[i]; n++)
+            i = (i + 1) % t->v;
+        int64_t seen = jk_tnet_height(t, i);
+        if (seen < 0)
+            return;
+        char *res = NULL;
+        jk_diag d;
+        uint64_t start = jk_devnet_tnet_ms();
+        bool admitted = false;
+        if (jk_rpc_call(t->rpc_host[i], t->rpc[i], "submit_event", params, &res, &d) == JK_OK) {
+            json_object *r = json_tokener_parse(res), *x;
+            admitted = r && json_object_object_get_ex(r, "admitted", &x) && json_object_get_boolean(x);
+            json_object_put(r);
         }
-        uint64_t now = jk_devnet_tnet_ms();
-        if (hi <= 0 || (uint64_t)hi <= seen)
+        free(res);
+        if (!admitted) {
+            jk_devnet_tnet_note(t, "testnet: idle probe %u was not admitted by node %u", k, i);
             continue;
-        uint64_t share = (now - prev) / ((uint64_t)hi - seen);
-        for (uint64_t h = seen + 1; h <= (uint64_t)hi && got < JK_TNET_IDLE_HEIGHTS; h++) {
-            jk_devnet_testnet_height b;
-            if (jk_tnet_block_get(t, best, h, &b) && b.events == 0) {
-                w->idle[w->nidle++] = share;
-                got++;
-            }
         }
-        seen = (uint64_t)hi;
-        prev = now;
+        bool found = false;
+        while (!found && !(o->stop && *o->stop) && jk_devnet_tnet_ms() - start < JK_TNET_IDLE_MS) {
+            usleep(JK_TNET_IDLE_POLL_MS * 1000);
+            int64_t hi = jk_tnet_height(t, i);
+            for (int64_t h = seen + 1; h <= hi && !found; h++)
+                found = jk_tnet_block_has(t, i, (uint64_t)h, &id);
+            if (hi > seen)
+                seen = hi;
+        }
+        if (found)
+            w->idle[w->nidle++] = jk_devnet_tnet_ms() - start;
+        else
+            jk_devnet_tnet_note(t, "testnet: idle probe %u not committed within %u s", k,
+                                JK_TNET_IDLE_MS / 1000);
     }
 }
 
@@ -543,7 +585,7 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
     }
     t->wl = wl;
     w.fin = calloc(o->blocks + 1, sizeof *w.fin);
-    w.idle = calloc(o->blocks + 1 + JK_TNET_IDLE_HEIGHTS, sizeof *w.idle);
+    w.idle = calloc(JK_TNET_IDLE_EVENTS, sizeof *w.idle);
     if (rc == 0 && (!w.fin || !w.idle)) {
         snprintf(r->reason, sizeof r->reason, "out of memory");
         rc = 2;
@@ -591,7 +633,7 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
     if (w.up)
         jk_devnet_tnet_net_since(t, &r->net_frames_out, &r->net_bytes_out, &r->net_event_frames_out);
     if (wl && w.up && rc == 0 && w.printed >= o->blocks)
-        jk_tnet_idle_heights(t, &w);
+        jk_tnet_idle_events(t, &w);
     /* Before stopping: every running node (a restarted one too) catches up
      * to the heights seen. The bound is on progress, not on the whole wait
      * (a wiped node syncing on a starved machine takes long, and still
@@ -641,6 +683,7 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
     else
         jk_tnet_percentiles(w.fin, w.printed, &r->p50_ms, &r->p99_ms);
     jk_tnet_percentiles(w.idle, w.nidle, &r->idle_p50_ms, &r->idle_p99_ms);
+    r->idle_events = (uint32_t)w.nidle;
     /* A directory of our own goes when the run passed (as the devnet's);
      * a failed run keeps it for its logs. */
     if (!o->dir && rc == 0) {

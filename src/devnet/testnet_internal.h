@@ -85,5 +85,11 @@ void jk_devnet_tnet_wl_committed(jk_tnet_wl *w, const jk_hash *ids, size_t n);
 /* The batches' finality samples (borrowed) and the counts. */
 uint64_t *jk_devnet_tnet_wl_latencies(jk_tnet_wl *w, size_t *n);
 void jk_devnet_tnet_wl_counts(const jk_tnet_wl *w, uint64_t *admitted, uint64_t *refused);
+/* After jk_devnet_tnet_wl_stop: probe k's transfer for the idle-finality
+ * measure — the k-th account that no open batch holds and none gave up,
+ * with its committed nonce — as submit_event params (JSON, into params of
+ * cap bytes) and its event id. false when no such account is left (or out
+ * of memory). */
+bool jk_devnet_tnet_wl_probe(jk_tnet_wl *w, uint32_t k, char *params, size_t cap, jk_hash *id);
 
 #endif

@@ -137,6 +137,18 @@ static void jk_wl_signed_free(jk_wl_signed *s)
     *s = (jk_wl_signed){0};
 }
 
+size_t jk_devnet_transfer_params(const uint8_t blob[JK_DEVNET_TRANSFER_LEN],
+                                 const jk_chain_trace *trace, char *out, size_t cap)
+{
+    char bh[2 * JK_DEVNET_TRANSFER_LEN + 1], kh[65], mh[65], sg[129];
+    jk_wl_hex(blob, JK_DEVNET_TRANSFER_LEN, bh);
+    jk_wl_hex(trace->key, 32, kh);
+    jk_wl_hex(trace->msg_hash.bytes, 32, mh);
+    jk_wl_hex(trace->sig, 64, sg);
+    int n = snprintf(out, cap, "[\"transact\",\"%s\",[[\"%s\",\"%s\",\"%s\"]]]", bh, kh, mh, sg);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
 /* Sign batch `index` (its E transfers, each account's next nonce) into s.
  * false when out of memory (s then empty). */
 static bool jk_wl_sign(jk_tnet_wl *w, uint64_t index, jk_wl_signed *s)
@@ -156,16 +168,14 @@ static bool jk_wl_sign(jk_tnet_wl *w, uint64_t index, jk_wl_signed *s)
         jk_chain_trace tr;
         jk_devnet_demo_transfer(w->demo, &w->genesis, (uint32_t)(g % w->accounts), blob, &tr);
         jk_chain_event_hash(&(jk_chain_event){JK_CHAIN_ENDPOINT_TRANSACT, blob, sizeof blob}, &s->ids[a]);
-        char bh[2 * JK_DEVNET_TRANSFER_LEN + 1], kh[65], mh[65], sg[129];
-        jk_wl_hex(blob, sizeof blob, bh);
-        jk_wl_hex(tr.key, 32, kh);
-        jk_wl_hex(tr.msg_hash.bytes, 32, mh);
-        jk_wl_hex(tr.sig, 64, sg);
+        char params[JK_WL_EVENT_TEXT];
         s->off[a] = (uint32_t)len;
-        int n = snprintf(s->text + len, JK_WL_EVENT_TEXT,
-                         "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"submit_event\","
-                         "\"params\":[\"transact\",\"%s\",[[\"%s\",\"%s\",\"%s\"]]]}",
-                         (unsigned long long)g, bh, kh, mh, sg);
+        int n = jk_devnet_transfer_params(blob, &tr, params, sizeof params)
+                    ? snprintf(s->text + len, JK_WL_EVENT_TEXT,
+                               "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"submit_event\","
+                               "\"params\":%s}",
+                               (unsigned long long)g, params)
+                    : 0;
         len += n > 0 && (unsigned)n < JK_WL_EVENT_TEXT ? (size_t)n : 0;
     }
     s->off[e] = (uint32_t)len;
@@ -388,6 +398,48 @@ void jk_devnet_tnet_wl_counts(const jk_tnet_wl *w, uint64_t *admitted, uint64_t 
 {
     *admitted = w ? w->admitted : 0;
     *refused = w ? w->refused : 0;
+}
+
+/* Does batch b use account x? (batch b takes accounts [b E, b E + E) mod A) */
+static bool jk_wl_batch_has(const jk_tnet_wl *w, uint64_t b, uint32_t x)
+{
+    uint64_t first = b * w->per_batch % w->accounts;
+    return (x + w->accounts - first) % w->accounts < w->per_batch;
+}
+
+bool jk_devnet_tnet_wl_probe(jk_tnet_wl *w, uint32_t k, char *params, size_t cap, jk_hash *id)
+{
+    if (!w || !w->per_batch)
+        return false;
+    /* The k-th account free of open batches and not given up: every batch
+     * sent that used it was committed (a retired batch's events were all
+     * seen committed, or the account would be dead), so its committed
+     * nonce is the number of those batches. */
+    uint32_t x = 0, seen = 0;
+    for (; x < w->accounts; x++) {
+        bool busy = w->dead[x];
+        for (uint32_t s = 0; s < JK_DEVNET_TESTNET_MAX_IN_FLIGHT && !busy; s++)
+            busy = w->slots[s].open && jk_wl_batch_has(w, w->slots[s].index, x);
+        if (!busy && seen++ == k)
+            break;
+    }
+    if (x == w->accounts)
+        return false;
+    uint64_t nonce = 0;
+    for (uint64_t b = 0; b < w->next; b++)
+        nonce += jk_wl_batch_has(w, b, x);
+    /* A generator of its own, moved to that nonce (w->demo counted the
+     * batches signed ahead too). */
+    jk_devnet_demo *d = NULL;
+    if (jk_devnet_demo_new_accounts(1, w->accounts, &d) != JK_OK)
+        return false;
+    uint8_t blob[JK_DEVNET_TRANSFER_LEN];
+    jk_chain_trace tr;
+    for (uint64_t n = 0; n <= nonce; n++)
+        jk_devnet_demo_transfer(d, &w->genesis, x, blob, &tr);
+    jk_devnet_demo_free(d);
+    jk_chain_event_hash(&(jk_chain_event){JK_CHAIN_ENDPOINT_TRANSACT, blob, sizeof blob}, id);
+    return jk_devnet_transfer_params(blob, &tr, params, cap) > 0;
 }
 
 static int jk_wl_wait_cmp(const void *x, const void *y)

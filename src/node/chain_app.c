@@ -604,6 +604,34 @@ static bool jk_app_add_event(void *ctx, const uint8_t *bytes, size_t len)
  * Life cycle
  * ------------------------------------------------------------------------- */
 
+/* The empty-blocks wait's question (jk_cons_app.idle), asked right after a
+ * commit: no admitted event waits for a block (transacts, dispatch events)
+ * and the head's queue is empty (else the next block must consume it). A
+ * produce hook feeds the pool from elsewhere when asked, so with one the
+ * app cannot know: never idle. */
+static bool jk_app_idle(void *ctx, uint64_t height)
+{
+    const jk_node_chain_app *a = ctx;
+    (void)height;
+    return !a->hook && a->npending == 0 && a->nqueue == 0;
+}
+
+/* The propose timeout's extra time (jk_cons_app.propose_extra_ms): the
+ * proposal will carry about the transacts this node holds (gossip makes
+ * pools alike), at most the block cap, and each costs the proposer's
+ * produce, the bytes on the wire and this node's check. */
+static uint32_t jk_app_propose_extra_ms(void *ctx, uint64_t height, uint32_t round)
+{
+    const jk_node_chain_app *a = ctx;
+    (void)height;
+    (void)round;
+    uint64_t events = a->npending - a->npending_dispatch;
+    if (a->max_block_events && events > a->max_block_events)
+        events = a->max_block_events;
+    uint64_t ms = events * a->propose_us_per_event / 1000u;
+    return ms > 600000u ? 600000u : (uint32_t)ms;
+}
+
 void jk_node_chain_app_bind(jk_node_chain_app *a, jk_cons_app *out)
 {
     memset(out, 0, sizeof *out);
@@ -615,6 +643,8 @@ void jk_node_chain_app_bind(jk_node_chain_app *a, jk_cons_app *out)
     out->commit = jk_app_commit;
     out->get_decision = jk_app_get_decision;
     out->add_event = jk_app_add_event;
+    out->idle = jk_app_idle;
+    out->propose_extra_ms = jk_app_propose_extra_ms;
 }
 
 void jk_node_chain_app_valset(const jk_node_chain_app *a, jk_cons_valset *out)
@@ -676,6 +706,7 @@ jk_err jk_node_chain_app_open(const char *dir, const uint8_t secret_key[JK_ED255
         return JK_ERR_NOMEM;
     a->max_value = JK_NODE_MAX_VALUE;
     a->max_block_events = JK_NODE_MAX_BLOCK_EVENTS;
+    a->propose_us_per_event = JK_NODE_PROPOSE_US_PER_EVENT;
     a->genesis = *genesis;
     a->genesis.chain = jk_cap_retain(genesis->chain);
     a->committed = jk_cap_null();

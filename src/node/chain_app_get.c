@@ -95,3 +95,8 @@ void jk_node_chain_app_set_max_block_events(jk_node_chain_app *a, size_t events)
 {
     a->max_block_events = events;
 }
+
+void jk_node_chain_app_set_propose_cost(jk_node_chain_app *a, uint32_t us_per_event)
+{
+    a->propose_us_per_event = us_per_event;
+}

@@ -94,6 +94,8 @@ struct jk_node_chain_app {
                                        (jk_node_chain_app_set_sync_commit) */
     size_t max_block_events;        /* get_value's transacts per block (0: the
                                        chain's bounds only) */
+    uint32_t propose_us_per_event;  /* propose_extra_ms's cost of one pooled
+                                       transact (jk_node_chain_app_set_propose_cost) */
     /* precommits verified lately, by validator, for two (height, round,
      * value): a decision's certificate is checked (height h) before its
      * block's LastCommit (h - 1) (jk_node_chain_app_cert_check,

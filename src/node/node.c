@@ -183,6 +183,18 @@ static bool jk_w_add_event(void *ctx, const uint8_t *ev, size_t len)
     return fresh;
 }
 
+static bool jk_w_idle(void *ctx, uint64_t h)
+{
+    jk_node *n = ctx;
+    return n->app.idle && n->app.idle(n->app.ctx, h);
+}
+
+static uint32_t jk_w_propose_extra(void *ctx, uint64_t h, uint32_t r)
+{
+    jk_node *n = ctx;
+    return n->app.propose_extra_ms ? n->app.propose_extra_ms(n->app.ctx, h, r) : 0;
+}
+
 /* ---- timers ------------------------------------------------------------- */
 
 static jk_err jk_timer_add(jk_node *n, const jk_cons_timer *t, uint64_t now)
@@ -652,7 +664,8 @@ jk_err jk_node_new(const jk_node_config *cfg, jk_node **out, jk_diag *diag)
     memcpy(mc.secret_key, cfg->secret_key, JK_ED25519_SECRET_SIZE);
     mc.app = (jk_cons_app){.ctx = n, .proposer = jk_w_proposer, .get_value = jk_w_get_value,
                            .valid = jk_w_valid, .hash = jk_w_hash, .commit = jk_w_commit,
-                           .get_decision = jk_w_get_decision, .add_event = jk_w_add_event};
+                           .get_decision = jk_w_get_decision, .add_event = jk_w_add_event,
+                           .idle = jk_w_idle, .propose_extra_ms = jk_w_propose_extra};
     jk_cons_record *recs = NULL;
     size_t nrecs = 0;
     uint8_t *pol = NULL;

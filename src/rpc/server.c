@@ -23,6 +23,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+
+/* A connection's request clock (external loop): the request under way must
+ * arrive whole by `due` (CLOCK_MONOTONIC ms); 0 while one is being answered
+ * (the clock starts again when it completes). */
+typedef struct jk_rpc_conn {
+    struct jk_rpc_conn *next;
+    int fd;
+    uint64_t due;
+} jk_rpc_conn;
 
 struct jk_rpc_server {
     struct MHD_Daemon *daemon;
@@ -40,7 +50,24 @@ struct jk_rpc_server {
      * this is set, which gives that run at once. */
     bool closed_in_run;
     unsigned connections;  /* open now (MHD_OPTION_NOTIFY_CONNECTION) */
+    uint32_t request_ms;
+    jk_rpc_conn *conns;    /* open connections' request clocks (external loop) */
+    uint64_t timed_out;
+    jk_rpc_metric *timed_out_metric;
 };
+
+static uint64_t jk_rpc_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static jk_rpc_conn *jk_rpc_conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return i ? i->socket_context : NULL;
+}
 
 /* One POST's body as it arrives. */
 typedef struct jk_rpc_upload {
@@ -64,6 +91,9 @@ jk_err jk_rpc_resolve(const char *host, uint16_t port, struct sockaddr_in *out, 
 static enum MHD_Result jk_reply(struct MHD_Connection *c, unsigned status, char *text, size_t len,
                                 const char *content_type)
 {
+    jk_rpc_conn *rc = jk_rpc_conn_of(c);
+    if (rc)
+        rc->due = 0; /* the request is whole: its answer is ours to send */
     struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(text);
@@ -177,9 +207,11 @@ static enum MHD_Result jk_handler(void *cls, struct MHD_Connection *c, const cha
 
 static void jk_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
+    jk_rpc_server *s = cls;
     (void)toe;
+    jk_rpc_conn *rc = jk_rpc_conn_of(c);
+    if (rc) /* the next request on this connection (keep-alive) */
+        rc->due = jk_rpc_now_ms() + s->request_ms;
     jk_rpc_upload *up = *con_cls;
     if (up) {
         free(up->body);
@@ -191,14 +223,29 @@ static void jk_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 static void jk_connection_note(void *cls, struct MHD_Connection *c, void **socket_context,
                                enum MHD_ConnectionNotificationCode toe)
 {
-    (void)c;
-    (void)socket_context;
     jk_rpc_server *s = cls;
     /* Atomic: in the threaded mode this runs on MHD's thread while
      * jk_rpc_server_connections may be called from another. */
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         __atomic_add_fetch(&s->connections, 1, __ATOMIC_RELAXED);
+        const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        jk_rpc_conn *rc = s->external && i ? calloc(1, sizeof *rc) : NULL;
+        if (rc) { /* out of memory: this one has MHD's inactivity timeout only */
+            rc->fd = i->connect_fd;
+            rc->due = jk_rpc_now_ms() + s->request_ms;
+            rc->next = s->conns;
+            s->conns = rc;
+            *socket_context = rc;
+        }
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        jk_rpc_conn *rc = *socket_context;
+        for (jk_rpc_conn **p = &s->conns; rc && *p; p = &(*p)->next)
+            if (*p == rc) {
+                *p = rc->next;
+                free(rc);
+                break;
+            }
+        *socket_context = NULL;
         __atomic_sub_fetch(&s->connections, 1, __ATOMIC_RELAXED);
         __atomic_store_n(&s->closed_in_run, true, __ATOMIC_RELAXED);
     }
@@ -218,6 +265,12 @@ jk_err jk_rpc_server_start(const jk_rpc_server_config *cfg, const jk_rpc_provide
     s->metrics = cfg->metrics;
     s->max_body = cfg->max_body ? cfg->max_body : JK_RPC_MAX_BODY;
     s->external = cfg->external_loop;
+    s->request_ms = cfg->request_ms ? cfg->request_ms : JK_RPC_REQUEST_MS;
+    if (s->metrics && s->external &&
+        jk_rpc_metrics_counter(s->metrics, "jark_rpc_requests_timed_out_total",
+                               "HTTP connections closed because a request did not arrive whole in time",
+                               &s->timed_out_metric) != JK_OK)
+        s->timed_out_metric = NULL;
     unsigned flags = s->external ? MHD_USE_EPOLL : MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD;
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, jk_handler, s,
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
@@ -256,14 +309,44 @@ unsigned jk_rpc_server_connections(const jk_rpc_server *s)
     return __atomic_load_n(&s->connections, __ATOMIC_RELAXED);
 }
 
+uint64_t jk_rpc_server_timed_out(const jk_rpc_server *s) { return s->timed_out; }
+
 int jk_rpc_server_timeout_ms(const jk_rpc_server *s)
 {
     MHD_UNSIGNED_LONG_LONG ms;
     if (s->external && __atomic_load_n(&s->closed_in_run, __ATOMIC_RELAXED))
         return 0;
-    if (!s->external || MHD_get_timeout(s->daemon, &ms) != MHD_YES)
+    if (!s->external)
         return -1;
-    return ms > 60000 ? 60000 : (int)ms;
+    int64_t wait = MHD_get_timeout(s->daemon, &ms) == MHD_YES ? (ms > 60000 ? 60000 : (int64_t)ms) : -1;
+    uint64_t now = jk_rpc_now_ms();
+    for (const jk_rpc_conn *rc = s->conns; rc; rc = rc->next)
+        if (rc->due) {
+            int64_t left = rc->due > now ? (int64_t)(rc->due - now) : 0;
+            if (wait < 0 || left < wait)
+                wait = left;
+        }
+    return (int)wait;
+}
+
+/* Slow clients: a connection whose request is not whole by its due time is
+ * told so (408, written straight to the socket: nothing of an answer has
+ * been written on it) and shut down; MHD sees the end of the stream in the
+ * run that follows and closes it (MHD owns the descriptor: no close here,
+ * so no descriptor can be reused under it). */
+static void jk_rpc_sweep(jk_rpc_server *s)
+{
+    static const char msg[] = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
+                              "Content-Length: 0\r\n\r\n";
+    uint64_t now = jk_rpc_now_ms();
+    for (jk_rpc_conn *rc = s->conns; rc; rc = rc->next)
+        if (rc->due && rc->due <= now) {
+            rc->due = 0;
+            (void)!send(rc->fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            shutdown(rc->fd, SHUT_RDWR);
+            s->timed_out++;
+            jk_rpc_metric_add(s->timed_out_metric, 1);
+        }
 }
 
 jk_err jk_rpc_server_run(jk_rpc_server *s)
@@ -271,6 +354,7 @@ jk_err jk_rpc_server_run(jk_rpc_server *s)
     if (!s->external)
         return JK_ERR_INVALID_ARG;
     __atomic_store_n(&s->closed_in_run, false, __ATOMIC_RELAXED);
+    jk_rpc_sweep(s);
     return MHD_run(s->daemon) == MHD_YES ? JK_OK : JK_ERR_IO;
 }
 
@@ -279,5 +363,10 @@ void jk_rpc_server_stop(jk_rpc_server *s)
     if (!s)
         return;
     MHD_stop_daemon(s->daemon);
+    while (s->conns) { /* MHD_stop_daemon notified every close; none is left */
+        jk_rpc_conn *next = s->conns->next;
+        free(s->conns);
+        s->conns = next;
+    }
     free(s);
 }

@@ -60,6 +60,31 @@ static bool th_get_decision(void *ctx, uint64_t h, const uint8_t **v, size_t *le
     return true;
 }
 
+static bool th_add_event(void *ctx, const uint8_t *ev, size_t len)
+{
+    th *t = ctx;
+    (void)ev;
+    (void)len;
+    t->events_added++;
+    t->idle = false;
+    return true;
+}
+
+static bool th_idle(void *ctx, uint64_t h)
+{
+    const th *t = ctx;
+    (void)h;
+    return t->idle;
+}
+
+static uint32_t th_propose_extra(void *ctx, uint64_t h, uint32_t r)
+{
+    const th *t = ctx;
+    (void)h;
+    (void)r;
+    return t->extra_ms;
+}
+
 static void th_new_machine(th *t)
 {
     jk_cons_config cfg = {0};
@@ -70,7 +95,8 @@ static void th_new_machine(th *t)
     cfg.timeouts = t->timeouts;
     cfg.app = (jk_cons_app){.ctx = t, .proposer = th_proposer, .get_value = th_get_value,
                             .valid = th_valid, .hash = th_hash, .commit = th_commit,
-                            .get_decision = th_get_decision};
+                            .get_decision = th_get_decision, .add_event = th_add_event,
+                            .idle = th_idle, .propose_extra_ms = th_propose_extra};
     if (jk_cons_machine_new(&cfg, t->ndecided + 1, t->records, t->nrecords,
                             t->pol_len ? t->pol : NULL, t->pol_len, &t->m) != JK_OK)
         abort();

@@ -38,6 +38,9 @@ typedef struct th {
     size_t nouts;
     jk_err last;                /* the last input's result */
     jk_err commit_fails;        /* when not JK_OK: what app->commit returns */
+    bool idle;                  /* what app->idle answers (add_event clears it) */
+    size_t events_added;        /* app->add_event calls */
+    uint32_t extra_ms;          /* what app->propose_extra_ms answers */
 } th;
 
 /* A machine for validator `self` of n at the first undecided height. */

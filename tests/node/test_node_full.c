@@ -30,6 +30,7 @@
  */
 #define _GNU_SOURCE
 #include "../test.h"
+#include "node_proc.h"
 #include "node_util.h"
 
 #include "jark/devnet.h"
@@ -63,10 +64,7 @@ typedef struct fn_node {
 static bool fn_start(fn_node *nd, const char *key, char vkeys[2][65], char (*peers)[160],
                      int npeers, uint64_t max_height)
 {
-    char exe[PATH_MAX] = {0}, jark[PATH_MAX + 8], listen[32], rpc[32], maxh[24];
-    if (readlink("/proc/self/exe", exe, sizeof exe - 1) <= 0)
-        return false;
-    snprintf(jark, sizeof jark, "%s/jark", dirname(exe));
+    char listen[32], rpc[32], maxh[24];
     snprintf(listen, sizeof listen, "127.0.0.1:%u", nd->port);
     snprintf(rpc, sizeof rpc, "127.0.0.1:%u", nd->rpc);
     snprintf(maxh, sizeof maxh, "%llu", (unsigned long long)max_height);
@@ -96,38 +94,21 @@ static bool fn_start(fn_node *nd, const char *key, char vkeys[2][65], char (*pee
         argv[argc++] = "--peer";
         argv[argc++] = peers[i];
     }
+    /* quick empty heights: these tests wait for heights, not events */
+    argv[argc++] = "--empty-blocks-interval";
+    argv[argc++] = "20";
     if (max_height) {
         argv[argc++] = "--max-height";
         argv[argc++] = maxh;
     }
     argv[argc] = NULL;
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0)
-        return false;
-    if (pid == 0) {
-        int fd = open(nd->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        execv(jark, (char *const *)argv);
-        _exit(127);
-    }
-    nd->pid = pid;
-    return true;
+    nd->pid = np_spawn(argv, nd->log);
+    return nd->pid > 0;
 }
 
 static bool fn_stop(fn_node *nd)
 {
-    if (!nd->pid)
-        return true;
-    kill(nd->pid, SIGTERM);
-    int st = 0;
-    pid_t r = waitpid(nd->pid, &st, 0);
-    nd->pid = 0;
-    return r > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    return np_stop(&nd->pid);
 }
 
 /* A failed requirement after the nodes started: stop them all (out:). */
@@ -141,29 +122,18 @@ static bool fn_stop(fn_node *nd)
 
 static void fn_kill(fn_node *nd)
 {
-    if (nd->pid) {
-        kill(nd->pid, SIGKILL);
-        waitpid(nd->pid, NULL, 0);
-        nd->pid = 0;
-    }
+    np_kill(&nd->pid);
 }
 
 /* The result of one call, parsed (NULL when the node does not answer). */
 static json_object *fn_call(const fn_node *nd, const char *method, const char *params)
 {
-    char *res = NULL;
-    jk_diag d;
-    json_object *o = NULL;
-    if (jk_rpc_call("127.0.0.1", nd->rpc, method, params, &res, &d) == JK_OK)
-        o = json_tokener_parse(res);
-    free(res);
-    return o;
+    return np_rpc(nd->rpc, method, params);
 }
 
 static int64_t fn_get_i64(json_object *o, const char *key)
 {
-    json_object *x;
-    return o && json_object_object_get_ex(o, key, &x) ? json_object_get_int64(x) : -1;
+    return np_i64(o, key);
 }
 
 static const char *fn_get_str(json_object *o, const char *key)
@@ -182,18 +152,12 @@ static bool fn_get_bool(json_object *o, const char *key)
 
 static int64_t fn_height(const fn_node *nd)
 {
-    json_object *o = fn_call(nd, "status", NULL);
-    int64_t h = fn_get_i64(o, "height");
-    json_object_put(o);
-    return h;
+    return np_height(nd->rpc);
 }
 
 static bool fn_wait_height(const fn_node *nd, int64_t h)
 {
-    for (uint64_t t0 = tn_ms(); tn_ms() - t0 < FN_LIMIT_MS; usleep(50 * 1000))
-        if (fn_height(nd) >= h)
-            return true;
-    return false;
+    return np_wait_height(nd->rpc, h, FN_LIMIT_MS);
 }
 
 static size_t fn_unhex(const char *s, uint8_t *out, size_t cap)
@@ -340,20 +304,8 @@ JK_TEST(test_node_full_syncs_relays_and_serves)
     fn_same_slot(&v[0], &f, 1, "image", 0x06);
 
     /* 2. A transfer submitted to F reaches V0's pool (relay). */
-    jk_devnet_demo *demo = NULL;
-    FN_REQUIRE(jk_devnet_demo_new(1, &demo) == JK_OK);
-    uint8_t blob[JK_DEVNET_TRANSFER_LEN];
-    jk_chain_trace tr;
-    jk_devnet_demo_transfer(demo, &genesis, 0, blob, &tr);
-    jk_devnet_demo_free(demo);
     static char params[4096];
-    char bh[2 * JK_DEVNET_TRANSFER_LEN + 1], kh[65], mh[65], sh[129];
-    jk_hex_encode(blob, sizeof blob, bh);
-    jk_hex_encode(tr.key, 32, kh);
-    jk_hex_encode(tr.msg_hash.bytes, 32, mh);
-    jk_hex_encode(tr.sig, 64, sh);
-    snprintf(params, sizeof params, "[\"transact\",\"%s\",[[\"%s\",\"%s\",\"%s\"]]]", bh, kh, mh,
-             sh);
+    FN_REQUIRE(np_transfer_params(&genesis, 0, params, sizeof params));
     json_object *sub = fn_call(&f, "submit_event", params);
     JK_CHECK(fn_get_bool(sub, "admitted"));
     json_object_put(sub);

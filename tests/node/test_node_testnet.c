@@ -7,9 +7,8 @@
  * The jark binary is the one beside the test binary ($(BUILD)/jark).
  */
 #include "../test.h"
+#include "node_proc.h"
 
-#include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -17,20 +16,9 @@
 
 static int run_testnet(const char *dir, const char *log, const char *perturb)
 {
-    char exe[PATH_MAX] = {0}, jark[PATH_MAX + 8];
-    if (readlink("/proc/self/exe", exe, sizeof exe - 1) <= 0)
-        return -1;
-    snprintf(jark, sizeof jark, "%s/jark", dirname(exe));
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl(jark, "jark", "testnet", "--validators", "4", "--blocks", "16", "--dir", dir,
-              "--perturb", perturb, (char *)NULL);
-        _exit(127);
-    }
+    const char *argv[] = {"jark", "testnet", "--validators", "4", "--blocks", "16", "--dir", dir,
+                          "--empty-blocks-interval", "50", "--perturb", perturb, NULL};
+    pid_t pid = np_spawn(argv, log);
     int st;
     if (pid < 0 || waitpid(pid, &st, 0) != pid)
         return -1;
