@@ -39,7 +39,10 @@
  * stepped by a constant before that add (the span moves by the stride):
  * what a C compiler leaves, as in c_sieve's outer loop. One-block copies
  * run in pairs (jk_loop_unrolled), and a second cursor's delta may stay in
- * rcx (jk_loop_keeps_rcx).
+ * rcx (jk_loop_keeps_rcx). Session 7, one-block copies: adjacent 8-byte
+ * load and store pairs move 16 bytes at once through an xmm register
+ * (jk_loop_vec), and a derived base the rest of the loop does not read is
+ * not computed, only written where the copy is left (jk_loop_fold).
  *
  * The copy's accesses cannot fault, exit or call C (all K iterations were
  * checked against pages the TLB holds, and nothing in the block can change
@@ -76,6 +79,7 @@ typedef struct jk_cursor {
     int xreg, preg;  /* a derived base: reg = xreg + preg, stepped with preg (-1: not one) */
     uint32_t def;    /* ... computed by this instruction */
     bool pre;        /* ... after preg's step in the iteration (a constant one) */
+    bool fold;       /* ... not kept in its register by the copy (jk_loop_fold) */
     int64_t lo, hi;  /* bytes one iteration touches: [cursor + lo, cursor + hi),
                         relative to the cursor's value at the iteration's start */
     bool write;
@@ -459,6 +463,55 @@ static void jk_loop_vec_leave(jk_cc *c, const jk_kernel_loop *l)
     }
 }
 
+/* A derived base b = x + p the copy need not compute (session 7): one-block
+ * loops, p in a host register, and nothing but its `add_64 b, x, p` and the
+ * accesses through it naming b (jk_vec_names), none of them storing it. The
+ * copy then skips the add and reaches b + off as [p + delta' + off] with
+ * delta' = host − guest + x (the check leaves out its `sub x`), or + off −
+ * stride for an access after a constant step of p. b itself is observable
+ * only where the copy is left, at an iteration's end, where it is x + p −
+ * step (x + p when p is stepped before the add): every exit writes that,
+ * and the check enters the copy only when b holds it already (a run may
+ * have started mid-block, after the add; then the ordinary code runs one
+ * more iteration first), so a copy left before its first iteration leaves
+ * b as it was. */
+static void jk_loop_fold(const jk_cc *c, jk_kernel_loop *l)
+{
+    for (unsigned j = 0; j < l->ncur; j++) {
+        jk_cursor *cu = &l->cur[j];
+        cu->fold = false;
+        if (l->mid != UINT32_MAX || cu->preg < 0 || c->map[cu->preg] == X_NOREG)
+            continue;
+        bool ok = true;
+        for (uint32_t k = l->first; k <= l->last && ok; k++) {
+            const jk_pvm_insn *in = &c->prog->insns[k];
+            jk_memop m;
+            if (k == cu->def)
+                continue;
+            if (jk_pvm_group_memop(in, &m) && m.base == cu->reg)
+                ok = m.reg != (int)cu->reg &&
+                     (cu->pre || cu->update == UINT32_MAX || k < cu->update || cu->sreg < 0);
+            else
+                ok = !jk_vec_names(in, cu->reg);
+        }
+        cu->fold = ok;
+    }
+}
+
+/* rax = what a folded base holds at an iteration's end: x + p − step. */
+static void jk_loop_fold_value(jk_cc *c, const jk_cursor *cu)
+{
+    jk_x64_buf *b = &c->b;
+    ld(c, X_RAX, (unsigned)cu->xreg);
+    x_alu_r_rm(b, ALU_ADD, true, X_RAX, G((unsigned)cu->preg));
+    if (cu->pre || cu->update == UINT32_MAX)
+        return;
+    if (cu->sreg >= 0)
+        x_alu_r_rm(b, ALU_SUB, true, X_RAX, G((unsigned)cu->sreg));
+    else
+        x_alu_rm_imm(b, ALU_SUB, true, X_REG(X_RAX), (int32_t)cu->stride);
+}
+
 /* Compile the branch at instruction k and take its jump to `target` out of
  * the fixups: return that rel32 field, for the caller to patch, or SIZE_MAX
  * (out of memory). With invert, the jump's condition is negated (the caller
@@ -525,6 +578,15 @@ static void jk_loop_check(jk_cc *c, const jk_kernel_loop *l)
         x_alu_rm_imm(b, ALU_CMP, true, X_REG(X_RDX), JK_LOOP_MAX_REG_STEP - 1);
         x_patch32(b, x_jcc32(b, CC_A), c->label[s]);
     }
+    /* after the step test, which steps above the bound fail on every
+     * ordinary iteration (the asm sieve: 3.5 M times) */
+    for (unsigned j = 0; j < l->ncur; j++) {
+        if (!l->cur[j].fold)
+            continue; /* the copy's exits would write x + p − step: it must hold now */
+        jk_loop_fold_value(c, &l->cur[j]);
+        x_alu_r_rm(b, ALU_CMP, true, X_RAX, G(l->cur[j].reg));
+        x_patch32(b, x_jcc32(b, CC_NE), c->label[s]);
+    }
     for (unsigned j = 0; j < l->ncur; j++) {
         const jk_cursor *cu = &l->cur[j];
         unsigned span = (unsigned)(cu->hi - cu->lo);
@@ -541,7 +603,8 @@ static void jk_loop_check(jk_cc *c, const jk_kernel_loop *l)
         /* hit: rdx = host page, rcx = (cursor + lo) − guest page */
         x_op(b, 0, true, 0x8D, 1, X_RAX, X_MEMI(X_RDX, X_RCX, 0, (int32_t)-cu->lo), false);
         if (cu->preg >= 0) {
-            x_alu_r_rm(b, ALU_SUB, true, X_RAX, G((unsigned)cu->xreg));
+            if (!cu->fold) /* folded: delta' = host − guest + x */
+                x_alu_r_rm(b, ALU_SUB, true, X_RAX, G((unsigned)cu->xreg));
             x_alu_r_rm(b, ALU_SUB, true, X_RAX, G((unsigned)cu->preg));
         } else {
             x_alu_r_rm(b, ALU_SUB, true, X_RAX, X_REG(cu->host));
@@ -627,23 +690,34 @@ static bool jk_loop_copy(jk_cc *c, const jk_kernel_loop *l, uint32_t from, uint3
         uint8_t role = l->nvec ? l->vrole[k - l->first] : 0;
         if (role == JK_VEC_SKIP)
             continue; /* the second of a pair: moved with the first */
+        bool skip = false;
+        for (unsigned j = 0; j < l->ncur; j++)
+            skip |= l->cur[j].fold && l->cur[j].def == k;
+        if (skip)
+            continue; /* a folded base's add: its accesses go through p */
         if (!x_reserve(b, JK_JIT_INSN_BOUND))
             return false;
         size_t start = b->len;
         jk_memop m;
         if (jk_pvm_group_memop(&c->prog->insns[k], &m)) {
             int j = jk_loop_cursor(l, m.base);
+            const jk_cursor *cu = &l->cur[j];
             if (j != in_rcx && j != *in_rdx) {
                 x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_LOOP_DELTA + 8 * j));
                 *in_rdx = j;
             }
-            jk_x64_rm at = X_MEMI(l->cur[j].host, j == in_rcx ? X_RCX : X_RDX, 0, (int32_t)m.off);
+            jk_x64_rm at = X_MEMI(cu->host, j == in_rcx ? X_RCX : X_RDX, 0, (int32_t)m.off);
+            if (cu->fold) {
+                at.reg = c->map[cu->preg];
+                if (!cu->pre && cu->update != UINT32_MAX && k > cu->update)
+                    at.disp -= (int32_t)cu->stride; /* p already stepped (a constant step) */
+            }
             jk_memop m2;
             if (!role) {
                 jk_pvm_group_access(c, &m, at);
             } else if (jk_pvm_group_memop(&c->prog->insns[k + 1], &m2)) {
-                if ((int32_t)m2.off < at.disp)
-                    at.disp = (int32_t)m2.off; /* the pair's lower address */
+                if ((int32_t)m2.off < (int32_t)m.off)
+                    at.disp += (int32_t)m2.off - (int32_t)m.off; /* the pair's lower address */
                 if (m.write)
                     x_movdqu_store(b, at, (uint8_t)(role - 1));
                 else
@@ -666,9 +740,15 @@ static bool jk_loop_copy(jk_cc *c, const jk_kernel_loop *l, uint32_t from, uint3
 static void jk_loop_leave(jk_cc *c, const jk_kernel_loop *l, int32_t refund, uint32_t to, size_t off)
 {
     jk_x64_buf *b = &c->b;
-    if (!x_reserve(b, 64 + 24 * JK_LOOP_VECS))
+    if (!x_reserve(b, 64 + 24 * JK_LOOP_VECS + 32 * JK_LOOP_CURSORS))
         return;
     jk_loop_vec_leave(c, l);
+    for (unsigned j = 0; j < l->ncur; j++) {
+        if (!l->cur[j].fold)
+            continue;
+        jk_loop_fold_value(c, &l->cur[j]);
+        st(c, l->cur[j].reg, X_RAX);
+    }
     if (refund)
         x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), refund);
     x_alu_r_rm(b, ALU_ADD, true, X_GAS, X_MEM(X_RBX, CTX_LOOP_BIAS));
@@ -741,6 +821,7 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
     if (!jk_loop_scan(c, s, &l))
         return false;
     jk_loop_vec(c->prog, &l);
+    jk_loop_fold(c, &l);
     *last = l.last;
     jk_x64_buf *b = &c->b;
     const jk_pvm_program *prog = c->prog;
@@ -767,7 +848,7 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
     }
     c->label[e] = c->entry[e] = (uint32_t)b->len;
     size_t back = jk_loop_branch_out(c, e, l.first, false);
-    if (back == SIZE_MAX || !x_reserve(b, 64 + 160 * JK_LOOP_CURSORS))
+    if (back == SIZE_MAX || !x_reserve(b, 64 + 200 * JK_LOOP_CURSORS))
         return true;
     jk_jump_to(c, x_jmp32(b), e + 1); /* leaving the loop */
 

@@ -159,6 +159,24 @@ JK_TEST(test_jit_code_size_is_linear)
     len += (size_t)snprintf(src + len, cap - len, "  trap\n");
     src[len] = 0;
     jk_check_linear(src, false);
+
+    /* 2,000 loops of 47 instructions with four derived bases b = x + p
+     * (jit_loop.c, jk_loop_fold reads the block once per base) and 41
+     * accesses through them: still under the same bound. */
+    len = 0;
+    src = malloc(cap);
+    JK_REQUIRE(src != NULL);
+    for (int i = 0; i < 2000 && len + 2000 < cap; i++) {
+        len += (size_t)snprintf(src + len, cap - len, "f%d:\n", i);
+        for (int j = 0; j < 4; j++)
+            len += (size_t)snprintf(src + len, cap - len, "  add_64 r%d, r%d, r5\n", 6 + j, 1 + j);
+        for (int k = 0; k < 41; k++)
+            len += (size_t)snprintf(src + len, cap - len, "  store_ind_u8 r10, r%d, %d\n", 6 + k % 4, k);
+        len += (size_t)snprintf(src + len, cap - len, "  add_imm_64 r5, r5, 64\n  branch_ne r5, r11, f%d\n", i);
+    }
+    len += (size_t)snprintf(src + len, cap - len, "  trap\n");
+    src[len] = 0;
+    jk_check_linear(src, false);
 #endif
 }
 

@@ -1,8 +1,10 @@
 /*
- * test_jit_loop_vec.c — 16-byte moves in the recompiler's checked loop
- * copies (src/pvm/jit_loop.c, jk_loop_vec): pairs of adjacent 8-byte loads
- * and stores become one SSE2 move each, the registers they name living in an
- * xmm register for the copy. Each program runs on both engines in lockstep,
+ * test_jit_loop_vec.c — the recompiler's checked loop copies, session 7
+ * (src/pvm/jit_loop.c): 16-byte moves (jk_loop_vec: pairs of adjacent 8-byte
+ * loads and stores become one SSE2 move each, the registers they name living
+ * in an xmm register for the copy) and folded derived bases (jk_loop_fold:
+ * b = x + p not computed in the copy, written at its exits). Each program
+ * runs on both engines in lockstep,
  * with gas given out in small steps, and every stop (out of gas, fault,
  * halt) is compared whole: a copy left without writing the registers back
  * (its trip into the ordinary code at a gas stop, its loop end) shows here,
@@ -11,6 +13,7 @@
  */
 #include "../test.h"
 #include "jit_test_util.h"
+#include "../../src/pvm/jit.h"
 
 #include <stdlib.h>
 
@@ -38,9 +41,11 @@ static jk_pvm_memory *jk_vec_memory(void)
 }
 
 /* Run prog with r1 = src, r3 = dst, r4 = count on both engines, `gas` at
- * first and `step` more at each out-of-gas stop, comparing every stop. */
-static void jk_vec_both(const jk_pvm_program *prog, uint64_t src, uint64_t dst, uint64_t count, int64_t gas,
-                        int64_t step)
+ * first and `step` more at each out-of-gas stop, comparing every stop;
+ * from instruction `at` (0: the start; else with r8 = 3, r10 = src, r12 =
+ * 0 and r11 = src + 0x100, an address, as a stale derived base). */
+static void jk_vec_both_at(const jk_pvm_program *prog, uint32_t at, uint64_t src, uint64_t dst, uint64_t count,
+                           int64_t gas, int64_t step)
 {
     jk_pvm_memory *mem[2];
     jk_pvm_state st[2];
@@ -55,6 +60,13 @@ static void jk_vec_both(const jk_pvm_program *prog, uint64_t src, uint64_t dst, 
         st[e].regs[3] = dst;
         st[e].regs[4] = count;
         st[e].gas = gas;
+        if (at) { /* what the fold tests' first instructions set, and a stale base */
+            st[e].pc = prog->insns[at].pc;
+            st[e].regs[8] = 3;
+            st[e].regs[10] = src;
+            st[e].regs[11] = src + 0x100;
+            st[e].regs[12] = 0;
+        }
     }
     for (int hop = 0; hop < 400; hop++) {
         for (int e = 0; e < 2; e++)
@@ -71,6 +83,12 @@ static void jk_vec_both(const jk_pvm_program *prog, uint64_t src, uint64_t dst, 
     jk_pvm_memory_free(mem[1]);
     for (size_t i = 0; i < sizeof jk_vec_shared; i++)
         JK_CHECK(jk_vec_shared[i] == 0); /* the Data cap's page is never written */
+}
+
+static void jk_vec_both(const jk_pvm_program *prog, uint64_t src, uint64_t dst, uint64_t count, int64_t gas,
+                        int64_t step)
+{
+    jk_vec_both_at(prog, 0, src, dst, count, gas, step);
 }
 
 /* Destination − source distances: none (in place), overlapping either way
@@ -241,4 +259,108 @@ JK_TEST(test_jit_loop_vec_not_pairs)
                 "  load_imm r0, 0xffff0000\n"
                 "  jump_ind r0, 0\n",
                 300);
+}
+
+/* Folded derived bases: run from every start and gas schedule, and from
+ * every instruction of the loop block [first, last] (a run may start
+ * mid-block, after the base's add, with a stale base). */
+static void jk_fold_runs(const char *src, uint32_t first, uint32_t last, uint64_t bound)
+{
+    jk_pvm_program *prog = jk_test_asm_program(src, true);
+    JK_REQUIRE(prog != NULL);
+    static const int64_t gases[][2] = {{INT64_C(1) << 24, 1}, {700, 333}, {41, 17}, {9, 5}};
+    static const uint64_t starts[] = {0x10000, 0x10ff0, 0x13f00, 0x16f80, 0x17ff8};
+    for (size_t s = 0; s < sizeof starts / sizeof starts[0]; s++)
+        for (size_t g = 0; g < sizeof gases / sizeof gases[0]; g++)
+            for (uint32_t at = first; at <= last; at++)
+                jk_vec_both_at(prog, at == first ? 0 : at, starts[s], 0, bound, gases[g][0], gases[g][1]);
+    /* mid-block starts with just enough gas to reach the check, so that
+     * the copy is left before its first iteration */
+    for (size_t s = 0; s < sizeof starts / sizeof starts[0]; s++)
+        for (uint32_t at = first + 1; at <= last; at++)
+            for (int64_t gas = 1; gas <= 16; gas++)
+                jk_vec_both_at(prog, at, starts[s], 0, bound, gas, 5);
+    jk_vec_both(prog, UINT64_C(0x100010000), 0, bound, INT64_C(1) << 24, 1);
+    jk_pvm_program_free(prog);
+}
+
+JK_TEST(test_jit_loop_fold_register_step)
+{
+    /* the asm sieve's marking loop: b = x + p, a store through b, p
+     * stepped by a register after it; the bound (r4) past the pages, so
+     * runs end by a fault on the copy-on-write page or by the bound */
+    jk_fold_runs("start:\n"
+                 "  move_reg r10, r1\n"
+                 "  load_imm r12, 0\n"
+                 "  load_imm r8, 3\n"
+                 "  fallthrough\n"
+                 "mark:\n"
+                 "  add_64 r11, r10, r12\n"
+                 "  store_ind_u8 r8, r11, 0\n"
+                 "  load_ind_u8 r7, r11, 1\n"
+                 "  add_64 r12, r12, r8\n"
+                 "  branch_lt_u r12, r4, mark\n"
+                 "  load_imm r0, 0xffff0000\n"
+                 "  jump_ind r0, 0\n",
+                 4, 8, 3000);
+    /* an access through b after p's register step: not folded (its offset
+     * would depend on the step) */
+    jk_fold_runs("start:\n"
+                 "  move_reg r10, r1\n"
+                 "  load_imm r12, 0\n"
+                 "  load_imm r8, 3\n"
+                 "  fallthrough\n"
+                 "mark:\n"
+                 "  add_64 r11, r10, r12\n"
+                 "  add_64 r12, r12, r8\n"
+                 "  store_ind_u8 r8, r11, 0\n"
+                 "  branch_lt_u r12, r4, mark\n"
+                 "  load_imm r0, 0xffff0000\n"
+                 "  jump_ind r0, 0\n",
+                 4, 7, 3000);
+}
+
+JK_TEST(test_jit_loop_fold_constant_step)
+{
+    /* p stepped by a constant between the add and the base's accesses
+     * (their offsets move back by the stride in the copy), then p stepped
+     * before the add (b = x + p at an iteration's end), then a base the
+     * branch reads (not folded) */
+    const char *after = "start:\n"
+                        "  move_reg r10, r1\n"
+                        "  load_imm r12, 0\n"
+                        "  fallthrough\n"
+                        "mark:\n"
+                        "  add_64 r11, r10, r12\n"
+                        "  add_imm_64 r12, r12, 5\n"
+                        "  store_ind_u16 r12, r11, 2\n"
+                        "  load_ind_u8 r7, r11, 1\n"
+                        "  branch_lt_u r12, r4, mark\n"
+                        "  load_imm r0, 0xffff0000\n"
+                        "  jump_ind r0, 0\n";
+    jk_fold_runs(after, 3, 7, 4000);
+    const char *pre = "start:\n"
+                      "  move_reg r10, r1\n"
+                      "  load_imm r12, 0\n"
+                      "  fallthrough\n"
+                      "mark:\n"
+                      "  add_imm_64 r12, r12, 7\n"
+                      "  add_64 r11, r12, r10\n"
+                      "  store_ind_u8 r12, r11, -3\n"
+                      "  branch_lt_u r12, r4, mark\n"
+                      "  load_imm r0, 0xffff0000\n"
+                      "  jump_ind r0, 0\n";
+    jk_fold_runs(pre, 3, 6, 6000);
+    const char *read = "start:\n"
+                       "  move_reg r10, r1\n"
+                       "  load_imm r12, 0\n"
+                       "  fallthrough\n"
+                       "mark:\n"
+                       "  add_64 r11, r10, r12\n"
+                       "  store_ind_u8 r12, r11, 0\n"
+                       "  add_imm_64 r12, r12, 2\n"
+                       "  branch_ne r11, r4, mark\n"
+                       "  load_imm r0, 0xffff0000\n"
+                       "  jump_ind r0, 0\n";
+    jk_fold_runs(read, 3, 6, 0x11800);
 }
