@@ -348,7 +348,7 @@ void *jk_cap_obj_alloc(size_t size, uint8_t type)
     if (size == sizeof(jk_cnode_node))
         memset(o, 0, sizeof(jk_cnode_node));
     else if (size == sizeof(jk_cnode_skip_node))
-        memset(o, 0, sizeof(jk_cnode_skip_node));
+        memset(o, 0, sizeof(jk_cnode_node)); /* its maker writes the index (cnode.c) */
     else if (size == sizeof(jk_dnode))
         memset(o, 0, sizeof(jk_dnode));
     else if (size == sizeof(jk_cnode_body))

@@ -57,6 +57,16 @@ static void jk_skip_build(jk_cnode_node *n)
     jk_skip_fill(s + (1u << (levels - 1)), n->u.kid[1], levels - 1);
 }
 
+/* The first `count` entries of n's index into s (zeros when n is NULL). */
+static inline __attribute__((always_inline)) void jk_skip_copy(jk_cnode_node **s, const jk_cnode_node *n,
+                                                               unsigned count)
+{
+    if (n)
+        memcpy(s, jk_cnode_skips(n), count * sizeof *s);
+    else
+        memset(s, 0, count * sizeof *s);
+}
+
 /* n (height h, with a read index) changed in place below it on slot i's
  * path only: that one entry again. */
 static void jk_skip_refill(jk_cnode_node *n, unsigned h, uint32_t i)
@@ -235,7 +245,10 @@ bool jk_cap_cnode_get_path(jk_cap cnode, const uint32_t *idx, unsigned count, jk
 
 /* The subtree n (height h, NULL = empty) with slot i (relative) set to v:
  * *out is a new reference, or NULL when the result is all empty; n itself
- * when nothing changed. */
+ * when nothing changed. `out` points at element h of an array indexed by
+ * height: the call for height h − 1 writes out[-1], and so on down, so a
+ * new node with a read index finds its entry on the path, the result four
+ * (or three) levels down, without walking to it. */
 static jk_err jk_cnode_set_rec(jk_cnode_node *n, unsigned h, uint32_t i, jk_cap v,
                                jk_cnode_node **out)
 {
@@ -261,10 +274,10 @@ static jk_err jk_cnode_set_rec(jk_cnode_node *n, unsigned h, uint32_t i, jk_cap 
         return *out ? JK_OK : JK_ERR_NOMEM;
     }
     jk_cnode_node *kid = n ? n->u.kid[bit] : NULL, *other = n ? n->u.kid[!bit] : NULL;
-    jk_cnode_node *fresh;
-    jk_err err = jk_cnode_set_rec(kid, h - 1, i, v, &fresh);
+    jk_err err = jk_cnode_set_rec(kid, h - 1, i, v, out - 1);
     if (err != JK_OK)
         return err;
+    jk_cnode_node *fresh = out[-1];
     if (fresh == kid) {
         if (fresh)
             jk_cap_obj_release(&fresh->o);
@@ -291,10 +304,17 @@ static jk_err jk_cnode_set_rec(jk_cnode_node *n, unsigned h, uint32_t i, jk_cap 
     joined->u.kid[!bit] = other;
     if (jk_cnode_has_skip(h)) {
         /* n's index (n has one at this height; none: all empty), which
-         * differs only on slot i's path: that entry from the links */
-        if (n)
-            memcpy(jk_cnode_skips(joined), jk_cnode_skips(n), sizeof ((jk_cnode_skip_node *)0)->skip);
-        jk_skip_refill(joined, h, i);
+         * differs only on slot i's path: there, what the call `levels`
+         * below made (joined's links lead to it through the new nodes) */
+        unsigned levels = jk_cnode_skip_levels(h);
+        jk_cnode_node **s = jk_cnode_skips(joined);
+        /* constant sizes, so that the copy is a few moves inline, not a
+         * call (two such nodes on every path copy of a 256-slot cnode) */
+        if (levels == JK_CNODE_SKIP_LEVELS)
+            jk_skip_copy(s, n, JK_CNODE_SKIP_FAN);
+        else
+            jk_skip_copy(s, n, JK_CNODE_SKIP_FAN / 2);
+        s[(i >> (h - levels)) & ((1u << levels) - 1)] = out[-(int)levels];
     }
     if (other)
         jk_cap_obj_retain(&other->o);
@@ -318,10 +338,11 @@ jk_err jk_cap_cnode_set(jk_cap cnode, uint32_t i, jk_cap value, jk_cap *out)
         }
         return jk_cap_cnode_from_root(0, value, NULL, out);
     }
-    jk_cnode_node *root;
-    jk_err err = jk_cnode_set_rec(c->root, c->log2, i, value, &root);
+    jk_cnode_node *made[JK_CAP_CNODE_MAX_LOG2 + 1];
+    jk_err err = jk_cnode_set_rec(c->root, c->log2, i, value, &made[c->log2]);
     if (err != JK_OK)
         return err;
+    jk_cnode_node *root = made[c->log2];
     if (root == c->root) {
         if (root)
             jk_cap_obj_release(&root->o);
@@ -351,7 +372,10 @@ static void jk_obj_changed(jk_obj *o) { atomic_store_explicit(&o->hstate, JK_HAS
  * changes on error (the only error comes from the copy, before any write).
  * A loop down the unique nodes and one back up (it was a recursion: ~60
  * instructions a level, and a ledger write goes through 24 levels). */
-static jk_err jk_cnode_update_rec(jk_cnode_node **link, unsigned h, uint32_t i, jk_cap v, bool *changed)
+/* inlined into its one caller, as before it had a read index to keep: a call
+ * and its frame cost ~10 instructions an update (issue 16) */
+static inline __attribute__((always_inline)) jk_err
+jk_cnode_update_rec(jk_cnode_node **link, unsigned h, uint32_t i, jk_cap v, bool *changed)
 {
     jk_cnode_node **down[JK_CAP_CNODE_MAX_LOG2]; /* down[k]: the unique node at height h - k */
     unsigned k = 0;
@@ -362,10 +386,11 @@ static jk_err jk_cnode_update_rec(jk_cnode_node **link, unsigned h, uint32_t i, 
     for (;;) {
         jk_cnode_node *n = *link;
         if (!n || !jk_obj_unique(&n->o)) {
-            jk_cnode_node *fresh;
-            jk_err err = jk_cnode_set_rec(n, h - k, i, v, &fresh);
+            jk_cnode_node *made[JK_CAP_CNODE_MAX_LOG2 + 1];
+            jk_err err = jk_cnode_set_rec(n, h - k, i, v, &made[h - k]);
             if (err != JK_OK)
                 return err;
+            jk_cnode_node *fresh = made[h - k];
             moved = fresh != n;
             relinked = moved ? h - k : 0;
             if (n)
