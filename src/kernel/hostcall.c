@@ -373,11 +373,9 @@ static const uint8_t jk_path_args[JK_HOST_FAULT + 1] = {
     [JK_HOST_DATA_MINT] = 4, [JK_HOST_CNODE_MINT] = 1, [JK_HOST_CAP_KIND] = 1,
 };
 
-int64_t jk_kernel_hostcall_price(jk_kernel *k, uint64_t n)
+/* The levels read through the arguments of host call n that are paths. */
+static int64_t jk_read_price(const uint64_t *r, uint64_t n)
 {
-    jk_frame *f = &k->frames[k->depth - 1];
-    const uint64_t *r = f->st.regs;
-    jk_cap x, y;
     int64_t price = 0;
     /* only the arguments that are paths; a root slot (the common case) is
      * one level without decoding */
@@ -391,25 +389,33 @@ int64_t jk_kernel_hostcall_price(jk_kernel *k, uint64_t n)
         else if (jk_path_decode(r[7 + i], &d, idx))
             price += (int64_t)d * JK_GAS_PER_LEVEL_READ;
     }
+    return price;
+}
+
+int64_t jk_kernel_hostcall_price(jk_kernel *k, uint64_t n)
+{
+    jk_frame *f = &k->frames[k->depth - 1];
+    const uint64_t *r = f->st.regs;
+    jk_cap x, y;
+    int64_t price = 0;
+    /* A call whose price below stands on its own does not walk its path
+     * arguments for the levels read (the price is what it always was). */
     switch (n) {
     case JK_HOST_COPY:
     case JK_HOST_DROP:
     case JK_HOST_DROP_PAUSED:
-        price = jk_levels(n == JK_HOST_COPY ? r[8] : r[7]);
-        break;
+        return jk_levels(n == JK_HOST_COPY ? r[8] : r[7]);
     case JK_HOST_MOVE:
     case JK_HOST_SWAP:
-        price = jk_levels(r[7]) + jk_levels(r[8]);
-        break;
+        return jk_levels(r[7]) + jk_levels(r[8]);
     case JK_HOST_CNODE_MINT:
-        price = jk_levels(r[7]);
-        break;
+        return jk_levels(r[7]);
     case JK_HOST_CALL:
         /* The result is written back at the target's path and in slot[0]. */
         price = jk_levels(r[7]) + JK_GAS_PER_LEVEL_WRITTEN;
         if (jk_kernel_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_INSTANCE)
             price += jk_image_price(jk_cap_instance_image(x));
-        break;
+        return price;
     case JK_HOST_CALL_RESUME:
         price = jk_levels(r[7]) + JK_GAS_PER_LEVEL_WRITTEN;
         if (jk_kernel_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_INSTANCE) {
@@ -419,41 +425,39 @@ int64_t jk_kernel_hostcall_price(jk_kernel *k, uint64_t n)
                 price += (int64_t)cf->region_count * JK_GAS_PER_MAPPING + JK_GAS_PER_FRAME;
             }
         }
-        break;
+        return price;
     case JK_HOST_YIELD:
         /* The search may walk every frame's catcher list; the pause may
          * capture every frame. */
+        price = jk_read_price(r, n);
         for (uint32_t i = 0; i < k->depth; i++)
             price += jk_image_price(k->frames[i].exec_image) +
                      jk_catcher_slots(&k->frames[i]) * JK_GAS_PER_LIST_SLOT;
-        break;
+        return price;
     case JK_HOST_SET_IMAGE:
         if (jk_kernel_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_IMAGE)
-            price = (int64_t)(jk_cap_image_pin_count(x) + jk_cap_image_pin_count(jk_cap_instance_image(f->inst))) *
-                    JK_GAS_PER_PIN;
+            return (int64_t)(jk_cap_image_pin_count(x) + jk_cap_image_pin_count(jk_cap_instance_image(f->inst))) *
+                   JK_GAS_PER_PIN;
         break;
     case JK_HOST_DERIVE_SPAWN:
         price = jk_levels(r[8]) + jk_levels(r[9]);
         if (jk_kernel_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_IMAGE)
             price += (int64_t)jk_cap_image_pin_count(x) * JK_GAS_PER_PIN;
-        break;
+        return price;
     case JK_HOST_SAME_TYPE_AS:
         if (jk_kernel_path_get(f->cnode, r[9], &y) && jk_cap_kind_of(y) == JK_CAP_CNODE)
-            price = (int64_t)jk_cap_cnode_slot_count(y) * JK_GAS_PER_LIST_SLOT;
+            return (int64_t)jk_cap_cnode_slot_count(y) * JK_GAS_PER_LIST_SLOT;
         break;
     case JK_HOST_DATA_READ:
-        price = jk_pages_of(r[9], JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED;
-        break;
+        return jk_pages_of(r[9], JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED;
     case JK_HOST_DATA_MINT:
-        price = jk_pages_of(r[8], JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED + jk_levels(r[9]);
-        break;
+        return jk_pages_of(r[8], JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED + jk_levels(r[9]);
     case JK_HOST_DEBUG_WRITE_NUM:
-        price = jk_pages_of(r[8], JK_MAX_DEBUG) * JK_GAS_PER_PAGE_COPIED;
-        break;
+        return jk_pages_of(r[8], JK_MAX_DEBUG) * JK_GAS_PER_PAGE_COPIED;
     default:
         break;
     }
-    return price;
+    return jk_read_price(r, n);
 }
 
 jk_err jk_kernel_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out)
