@@ -83,7 +83,19 @@ static jk_err jk_run(char *const argv[], jk_diag *diag)
     if (err)
         return jk_diag_set(diag, JK_ERR_IO, "cannot run %s: %s (run ./scripts/install-deps.sh, or set %s)", argv[0],
                            strerror(err), strstr(argv[0], "lld") ? "JARK_LLD" : "JARK_CLANG");
-    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    /* A signal caught while we wait (an embedder's timer: libFuzzer's
+     * -timeout alarm interrupted this wait under load) is not the tool
+     * failing: wait again. A tool killed by a signal printed nothing, so
+     * say which signal rather than point at messages that are not there. */
+    pid_t waited;
+    do
+        waited = waitpid(pid, &status, 0);
+    while (waited < 0 && errno == EINTR);
+    if (waited < 0)
+        return jk_diag_set(diag, JK_ERR_IO, "cannot wait for %s: %s", argv[0], strerror(errno));
+    if (WIFSIGNALED(status))
+        return jk_diag_set(diag, JK_ERR_IO, "%s was killed by signal %d", argv[0], WTERMSIG(status));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return jk_diag_set(diag, JK_ERR_IO, "%s failed (its messages are above)", argv[0]);
     return JK_OK;
 }

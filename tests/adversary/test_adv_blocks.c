@@ -20,12 +20,13 @@ typedef struct adv_blocks {
     jk_chain_trace trace;
 } adv_blocks;
 
-/* Block (parent, number) over events/traces with root, signed by the
- * designated proposer (validator 0, seed 9), then imported at (parent_at,
+/* Block (parent, number) over events/traces with root, signed with sk for
+ * the chain of genesis `signed_for`, then imported at (parent_at,
  * number_at): must be refused with a reason, the chain untouched. */
-static void adv_refused(adv_blocks *a, const char *what, int line, const jk_hash *parent, uint64_t number,
-                        const jk_hash *root, const jk_chain_event *events, size_t n, const jk_chain_trace *traces,
-                        size_t nt, const jk_hash *parent_at, uint64_t number_at)
+static void adv_refused_by(adv_blocks *a, const char *what, int line, const uint8_t *sk, const jk_hash *signed_for,
+                           const jk_hash *parent, uint64_t number, const jk_hash *root, const jk_chain_event *events,
+                           size_t n, const jk_chain_trace *traces, size_t nt, const jk_hash *parent_at,
+                           uint64_t number_at)
 {
     jk_chain_block b;
     memset(&b, 0, sizeof b);
@@ -34,7 +35,7 @@ static void adv_refused(adv_blocks *a, const char *what, int line, const jk_hash
         jk_test_fail(__FILE__, line, "%s: cannot build: %s", what, why.msg);
         return;
     }
-    jk_chain_block_sign(&b, a->psk, &a->genesis);
+    jk_chain_block_sign(&b, sk, signed_for);
     jk_cap before = jk_cap_retain(a->importer->chain);
     jk_err err = jk_chain_apply_block_import(a->importer, &b, parent_at, number_at, &why);
     if (err == JK_OK || !why.msg[0])
@@ -45,6 +46,16 @@ static void adv_refused(adv_blocks *a, const char *what, int line, const jk_hash
         printf("ADV block %-40s refused: %s\n", what, why.msg);
     jk_cap_release(before);
     jk_chain_block_free(&b);
+}
+
+/* adv_refused_by signed by the designated proposer (validator 0, seed 9)
+ * for this chain: only what the arguments get wrong is wrong. */
+static void adv_refused(adv_blocks *a, const char *what, int line, const jk_hash *parent, uint64_t number,
+                        const jk_hash *root, const jk_chain_event *events, size_t n, const jk_chain_trace *traces,
+                        size_t nt, const jk_hash *parent_at, uint64_t number_at)
+{
+    adv_refused_by(a, what, line, a->psk, &a->genesis, parent, number, root, events, n, traces, nt, parent_at,
+                   number_at);
 }
 
 JK_TEST(test_adv_blocks_refused_and_nothing_kept)
@@ -102,19 +113,72 @@ JK_TEST(test_adv_blocks_refused_and_nothing_kept)
      * test chain's apply ignores targets, the demo's refuses them,
      * test_demo_invalid_blocks.) */
 
-    /* Signed by a validator that is not the proposer of the round. */
+    /* Valid signatures for another chain: the same key over the same blob
+     * bound to another genesis hash (attestation.md: the message binds the
+     * genesis), and the whole block signed for another genesis. */
+    jk_hash other_genesis = a.genesis;
+    other_genesis.bytes[31] ^= 0x80;
+    jk_chain_trace foreign;
+    jk_chain_trace_sign(a.sk, &other_genesis, a.blob, a.blob_len, &foreign);
+    adv_refused(&a, "with a trace made for another chain", __LINE__, &a.genesis, 1, root, &ev, 1, &foreign, 1,
+                &a.genesis, 1);
+    adv_refused_by(&a, "signed for another chain", __LINE__, a.psk, &other_genesis, &a.genesis, 1, root, &ev, 1,
+                   &a.trace, 1, &a.genesis, 1);
+    /* ... and gossiped: the event with the foreign trace is not admitted,
+     * with a reason, and its own trace still admits it afterwards (the
+     * refusal left nothing behind: no "already seen"). */
     {
-        jk_chain_block b;
-        memset(&b, 0, sizeof b);
-        JK_REQUIRE(jk_chain_block_build(&a.genesis, 1, 0, root, &ev, 1, &a.trace, 1, &b, NULL) == JK_OK);
-        jk_chain_block_sign(&b, a.osk, &a.genesis);
-        jk_cap before = jk_cap_retain(a.importer->chain);
+        jk_chain_kernel *g = NULL;
+        JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &g, NULL) == JK_OK);
+        JK_REQUIRE(jk_chain_setup_cycle(g, NULL) == JK_OK);
+        bool in = true;
         why.msg[0] = 0;
-        JK_CHECK(jk_chain_apply_block_import(a.importer, &b, &a.genesis, 1, &why) != JK_OK && why.msg[0]);
-        JK_CHECK(jk_cap_same(a.importer->chain, before));
-        jk_cap_release(before);
-        jk_chain_block_free(&b);
+        JK_CHECK(jk_chain_handle_incoming_event(g, &ev, &foreign, 1, &in, &why) == JK_OK);
+        JK_CHECK(!in && why.msg[0]);
+        JK_CHECK(jk_chain_handle_incoming_event(g, &ev, &a.trace, 1, &in, &why) == JK_OK && in);
+        jk_chain_kernel_free(g);
     }
+
+    /* Two events whose traces are in the wrong order, under the root of the
+     * right order (made by a third kernel): every signature is valid, only
+     * the order is wrong, and import must refuse it. */
+    {
+        uint8_t blob2[64];
+        size_t len2 = jk_blob(blob2, a.opk, 'T', "two");
+        jk_chain_trace t2;
+        jk_chain_trace_sign(a.osk, &a.genesis, blob2, len2, &t2);
+        jk_chain_event ev2 = {JK_CHAIN_ENDPOINT_TRANSACT, blob2, len2};
+        jk_chain_kernel *p = NULL;
+        JK_REQUIRE(jk_chain_kernel_new(tg, jk_cap_null(), &p, NULL) == JK_OK);
+        jk_chain_set_own_key(p, a.psk);
+        bool in = false;
+        JK_REQUIRE(jk_chain_setup_cycle(p, NULL) == JK_OK);
+        JK_REQUIRE(jk_chain_handle_incoming_event(p, &ev, &a.trace, 1, &in, NULL) == JK_OK && in);
+        JK_REQUIRE(jk_chain_handle_incoming_event(p, &ev2, &t2, 1, &in, NULL) == JK_OK && in);
+        JK_REQUIRE(jk_chain_run_cycle_process(p, NULL) == JK_OK);
+        jk_chain_block two_events;
+        JK_REQUIRE(jk_chain_apply_block_produce(p, &a.genesis, 1, 0, NULL, &two_events, &why) == JK_OK);
+        JK_REQUIRE(two_events.event_count == 2 && two_events.trace_count == 2);
+        jk_chain_event evs[2];
+        jk_chain_trace trs[2], swapped[2];
+        for (int i = 0; i < 2; i++) {
+            evs[i] = two_events.events[i];
+            trs[i] = two_events.traces[i];
+        }
+        swapped[0] = trs[1];
+        swapped[1] = trs[0];
+        const jk_hash *root2 = &two_events.header.state_root;
+        adv_refused(&a, "with its two traces swapped", __LINE__, &a.genesis, 1, root2, evs, 2, swapped, 2, &a.genesis,
+                    1);
+        jk_chain_event revs[2] = {evs[1], evs[0]};
+        adv_refused(&a, "with its two events swapped", __LINE__, &a.genesis, 1, root2, revs, 2, trs, 2, &a.genesis, 1);
+        jk_chain_block_free(&two_events);
+        jk_chain_kernel_free(p);
+    }
+
+    /* Signed by a validator that is not the proposer of the round. */
+    adv_refused_by(&a, "signed by another validator", __LINE__, a.osk, &a.genesis, &a.genesis, 1, root, &ev, 1,
+                   &a.trace, 1, &a.genesis, 1);
 
     /* Truncated and oversized encodings: decode refuses, with a reason. */
     uint8_t *enc = NULL;

@@ -121,6 +121,19 @@ bool jk_ex_block(jk_ex_chain *c, uint64_t *processed0, size_t *events, size_t *t
     return ok;
 }
 
+bool jk_ex_submit_signed(jk_ex_chain *c, jk_chain_endpoint ep, const uint8_t *blob, size_t len,
+                         const jk_ex_key *const *keys, size_t n, jk_diag *why)
+{
+    jk_chain_trace t[8];
+    if (n > 8)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        jk_chain_trace_sign(keys[i]->sk, &c->g.genesis_hash, blob, len, &t[i]);
+    jk_chain_event ev = {ep, blob, len};
+    bool admitted = false;
+    return jk_chain_handle_incoming_event(c->producer, &ev, t, n, &admitted, why) == JK_OK && admitted;
+}
+
 bool jk_ex_produce(jk_ex_chain *c, jk_chain_block *out)
 {
     jk_diag why = {{0}};

@@ -47,6 +47,11 @@ bool jk_ex_submit(jk_ex_chain *c, jk_chain_endpoint ep, const uint8_t *blob, siz
 bool jk_ex_submit_why(jk_ex_chain *c, jk_chain_endpoint ep, const uint8_t *blob, size_t len,
                       const jk_ex_key *signer, jk_diag *why);
 
+/* Gossip an event signed by n keys (n ≤ 8; one trace each, in order) to
+ * the producer; was it admitted? why: optional. */
+bool jk_ex_submit_signed(jk_ex_chain *c, jk_chain_endpoint ep, const uint8_t *blob, size_t len,
+                         const jk_ex_key *const *keys, size_t n, jk_diag *why);
+
 /* Run dispatch 0's process (its result in *processed0, optional), produce the
  * block, import it; true when both kernels end on its state root. The
  * block's event and trace counts go to *events / *traces (optional). */

@@ -15,6 +15,8 @@
 #include "../progs.h"
 #include "../../tools/commands.h"
 #include "example_chain.h"
+#include "example_cli.h"
+#include "../files.h"
 
 #include "jark/bytes.h"
 #include "jark/crypto.h"
@@ -185,112 +187,43 @@ JK_TEST(test_auction_chain_both_engines)
         JK_CHECK(memcmp(interp[i].bytes, interp[i - 1].bytes, 32) != 0);
 }
 
-/* A key file (docs/keys.md) for the key of seed byte `s`. */
-static void write_key(const char *dir, const char *name, uint8_t s, char pub_hex[65])
-{
-    char path[700], seed_hex[65];
-    uint8_t seed[32];
-    jk_ex_key k = jk_ex_key_of(s);
-    memset(seed, s, 32);
-    jk_hex_encode(seed, 32, seed_hex);
-    jk_hex_encode(k.pk, 32, pub_hex);
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    JK_REQUIRE(f && fprintf(f, "jark-ed25519-key v1\nseed %s\npublic %s\n", seed_hex, pub_hex) > 0);
-    JK_REQUIRE(fclose(f) == 0);
-}
-
-static void write_blob(const char *dir, const char *name, const uint8_t *b, size_t n)
-{
-    char path[700];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    JK_REQUIRE(f && fwrite(b, 1, n, f) == n && fclose(f) == 0);
-}
-
-/* `jark devnet --engine E --spec ... --events ...`; the final state root. */
-static int devnet_root(const char *dir, const char *engine, char root[65], char *out, size_t cap)
-{
-    char spec[700], events[700], vkey[700], store[700], err[4096];
-    snprintf(spec, sizeof spec, "%s/spec.json", dir);
-    snprintf(events, sizeof events, "%s/events", dir);
-    snprintf(vkey, sizeof vkey, "%s/validator.key", dir);
-    snprintf(store, sizeof store, "%s/net-%s", dir, engine);
-    char *argv[] = {"--engine", (char *)engine, "--spec", spec, "--validator-key", vkey, "--events", events,
-                    "--events-per-block", "2", "--blocks", "5", "--dir", store};
-    int rc = jk_test_tool(jk_tool_devnet, 14, argv, out, cap, err, sizeof err);
-    if (rc != 0)
-        printf("devnet --engine %s: %s%s\n", engine, out, err);
-    const char *r = strstr(out, ", state root ");
-    if (!r || strlen(r) < 13 + 64)
-        return -1;
-    memcpy(root, r + 13, 64);
-    root[64] = '\0';
-    return rc;
-}
-
 JK_TEST(test_auction_devnet_both_engines)
 {
-    char dir[512], path[700], from[256], out[16384], err[2048], g[65], v[65], pk[3][65];
+    char dir[512], out[16384], err[2048], g[65], pk[3][65];
     JK_REQUIRE(jk_test_tmpdir("auction-devnet", dir, sizeof dir));
     const char *files[] = {"auction.h", "chain.c", "verify.c", "transact.c", "dispatch_instance.c", "process.c",
                            "aa.c", "spec.json"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        uint8_t *bytes = NULL;
-        size_t len = 0;
-        snprintf(from, sizeof from, "examples/auction/%s", files[i]);
-        JK_REQUIRE(jk_read_file(from, &bytes, &len, NULL) == JK_OK);
-        if (strcmp(files[i], "spec.json") == 0) { /* the validator's key for the placeholder */
-            write_key(dir, "validator.key", 0x42, v);
-            char *z = strstr((char *)bytes, "0000000000000000000000000000000000000000000000000000000000000000");
-            JK_REQUIRE(z != NULL);
-            memcpy(z, v, 64);
-        }
-        write_blob(dir, files[i], bytes, len);
-        free(bytes);
-    }
+    JK_REQUIRE(jk_ex_copy_example(dir, "auction", files, sizeof files / sizeof files[0], "spec.json", 0x42));
     const char *who[3] = {"seller.key", "ann.key", "ben.key"};
     for (int i = 0; i < 3; i++)
-        write_key(dir, who[i], (uint8_t)(1 + i), pk[i]);
-    snprintf(path, sizeof path, "%s/spec.json", dir);
-    char *gen[] = {"genesis", path};
-    JK_REQUIRE(jk_test_tool(jk_tool_chain, 2, gen, out, sizeof out, err, sizeof err) == 0);
-    JK_REQUIRE(strncmp(out, "genesis ", 8) == 0);
-    memcpy(g, out + 8, 64);
-    g[64] = '\0';
+        JK_REQUIRE(jk_ex_write_key(dir, who[i], (uint8_t)(1 + i), pk[i]));
+    JK_REQUIRE(jk_ex_genesis_hex(dir, "spec.json", g));
 
     /* Two events a block (the devnet gossips the file --events-per-block at
      * a time, docs/events-format.md): two opens; two bids on auction 1 (they
      * need its open applied); two reveals (bidding over: process emits one). */
     const jk_ex_key ann = jk_ex_key_of(2), ben = jk_ex_key_of(3), seller = jk_ex_key_of(1);
     uint8_t b[128];
-    write_blob(dir, "open.bin", b, open_blob(b, 1, seller.pk, 2, 3));
-    write_blob(dir, "open2.bin", b, open_blob(b, 2, seller.pk, 5, 5));
-    write_blob(dir, "bid-ann.bin", b, bid_blob(b, 1, ann.pk, 70));
-    write_blob(dir, "bid-ben.bin", b, bid_blob(b, 1, ben.pk, 60));
-    write_blob(dir, "rev-ann.bin", b, reveal_blob(b, 1, ann.pk, 70));
-    write_blob(dir, "rev-ben.bin", b, reveal_blob(b, 1, ben.pk, 60));
+    jk_test_write_file(dir, "open.bin", b, open_blob(b, 1, seller.pk, 2, 3));
+    jk_test_write_file(dir, "open2.bin", b, open_blob(b, 2, seller.pk, 5, 5));
+    jk_test_write_file(dir, "bid-ann.bin", b, bid_blob(b, 1, ann.pk, 70));
+    jk_test_write_file(dir, "bid-ben.bin", b, bid_blob(b, 1, ben.pk, 60));
+    jk_test_write_file(dir, "rev-ann.bin", b, reveal_blob(b, 1, ann.pk, 70));
+    jk_test_write_file(dir, "rev-ben.bin", b, reveal_blob(b, 1, ben.pk, 60));
     const char *names[6][3] = {{"open.bin", "seller.key", "transact"},
                                {"open2.bin", "seller.key", "transact"},
                                {"bid-ann.bin", "ann.key", "transact"},
                                {"bid-ben.bin", "ben.key", "transact"},
                                {"rev-ann.bin", "ann.key", "dispatch:0"},
                                {"rev-ben.bin", "ben.key", "dispatch:0"}};
-    char evpath[700], blob[700], key[700];
-    snprintf(evpath, sizeof evpath, "%s/events", dir);
-    for (int i = 0; i < 6; i++) {
-        snprintf(blob, sizeof blob, "%s/%s", dir, names[i][0]);
-        snprintf(key, sizeof key, "%s/%s", dir, names[i][1]);
-        char *sign[] = {"sign", "--genesis", g, "--key", key, "--endpoint", (char *)names[i][2], "--blob", blob,
-                        "-o", evpath, "--append"};
-        JK_REQUIRE(jk_test_tool(jk_tool_event, i ? 12 : 11, sign, out, sizeof out, err, sizeof err) == 0);
-    }
+    for (int i = 0; i < 6; i++)
+        JK_REQUIRE(jk_ex_sign(dir, g, &names[i][1], 1, names[i][2], names[i][0]));
     char root_interp[65], root_jit[65];
-    JK_CHECK_EQ(devnet_root(dir, "interp", root_interp, out, sizeof out), 0);
+    JK_CHECK_EQ(jk_ex_devnet_root(dir, "spec.json", "interp", "5", root_interp, out, sizeof out), 0);
     JK_CHECK(strstr(out, "block 1 proposer 0 round 0 events 2 ") != NULL);
     JK_CHECK(strstr(out, "block 2 proposer 0 round 0 events 2 ") != NULL);
     JK_CHECK(strstr(out, "block 3 proposer 0 round 0 events 1 ") != NULL); /* process kept ann's 70 */
-    JK_CHECK_EQ(devnet_root(dir, "jit", root_jit, out, sizeof out), 0);
+    JK_CHECK_EQ(jk_ex_devnet_root(dir, "spec.json", "jit", "5", root_jit, out, sizeof out), 0);
     JK_CHECK(strcmp(root_interp, root_jit) == 0);
 
     /* the winner, as `jark chain show --slot 20.1.0 --hex` prints the header */

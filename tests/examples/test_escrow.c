@@ -46,18 +46,6 @@ static size_t timeout_blob(uint8_t *b, uint64_t id, const jk_ex_key *payer)
     return TIMEOUT;
 }
 
-/* Gossip an event signed by n keys (one trace each, in order); admitted? */
-static bool submit_signed(jk_ex_chain *c, jk_chain_endpoint ep, const uint8_t *blob, size_t len,
-                          const jk_ex_key *const *keys, size_t n, jk_diag *why)
-{
-    jk_chain_trace t[2];
-    for (size_t i = 0; i < n; i++)
-        jk_chain_trace_sign(keys[i]->sk, &c->g.genesis_hash, blob, len, &t[i]);
-    jk_chain_event ev = {ep, blob, len};
-    bool admitted = false;
-    return jk_chain_handle_incoming_event(c->producer, &ev, t, n, &admitted, why) == JK_OK && admitted;
-}
-
 /* Escrow id's status and settlement height; false when there is no record. */
 static bool escrow(jk_cap chain, uint64_t id, uint64_t *deadline, uint64_t *status, uint64_t *settled)
 {
@@ -117,10 +105,10 @@ JK_TEST(test_escrow_chain)
     JK_REQUIRE(jk_chain_setup_cycle(c.producer, NULL) == JK_OK);
     const jk_ex_key *bob_carol[2] = {&bob, &carol}, *bob_dave[2] = {&bob, &dave};
     settle_blob(b, 1, ST_PAID, &bob, &carol);
-    JK_CHECK(!submit_signed(&c, T, b, SETTLE, bob_carol, 1, NULL));
-    JK_CHECK(submit_signed(&c, T, b, SETTLE, bob_carol, 2, NULL));
+    JK_CHECK(!jk_ex_submit_signed(&c, T, b, SETTLE, bob_carol, 1, NULL));
+    JK_CHECK(jk_ex_submit_signed(&c, T, b, SETTLE, bob_carol, 2, NULL));
     settle_blob(b, 1, ST_PAID, &bob, &dave);
-    JK_CHECK(!submit_signed(&c, T, b, SETTLE, bob_dave, 2, &why));
+    JK_CHECK(!jk_ex_submit_signed(&c, T, b, SETTLE, bob_dave, 2, &why));
     JK_CHECK(strstr(why.msg, "reason 5:") != NULL);
     JK_CHECK(!jk_ex_submit_why(&c, D0, b, timeout_blob(b, 1, &alice), &alice, &why));
     JK_CHECK(strstr(why.msg, "reason 9: deadline not reached") != NULL);
@@ -137,7 +125,7 @@ JK_TEST(test_escrow_chain)
     JK_REQUIRE(jk_chain_setup_cycle(c.producer, NULL) == JK_OK);
     settle_blob(b, 1, ST_REFUNDED, &alice, &carol);
     const jk_ex_key *alice_carol[2] = {&alice, &carol};
-    JK_CHECK(!submit_signed(&c, T, b, SETTLE, alice_carol, 2, NULL));
+    JK_CHECK(!jk_ex_submit_signed(&c, T, b, SETTLE, alice_carol, 2, NULL));
     JK_CHECK(!jk_ex_submit(&c, D0, b, timeout_blob(b, 2, &alice), &alice));
     JK_REQUIRE(jk_ex_block(&c, NULL, &events, NULL));
     JK_CHECK_EQ(events, 0);
