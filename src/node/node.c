@@ -65,6 +65,13 @@ void jk_node_logf(jk_node *n, int level, const char *fmt, ...)
 static uint32_t jk_w_proposer(void *ctx, uint64_t h, uint32_t r)
 {
     jk_node *n = ctx;
+    /* The machine asks first thing in StartRound (line 14): after the
+     * empty-blocks wait, the height is entered now, and finality counts
+     * from here (an idle chain's wait for an event is no part of it). */
+    if (n->was_waiting) {
+        n->was_waiting = false;
+        n->height_start_ms = jk_node_now_ms();
+    }
     return n->app.proposer(n->app.ctx, h, r);
 }
 
@@ -136,7 +143,8 @@ jk_err jk_node_commit(jk_node *n, uint64_t h, const uint8_t *v, size_t len,
     jk_phase(n, "store-commit", h, t0, len);
     uint64_t now = jk_node_now_ms();
     /* Finality as a node sees it: from the moment it entered the height
-     * (the previous commit, or start) to this commit. */
+     * (the previous commit, or start; after the empty-blocks wait, its
+     * end: jk_w_proposer) to this commit. */
     uint64_t ms = now - n->height_start_ms;
     n->height_start_ms = now;
     n->committed = h;
@@ -301,6 +309,9 @@ static void jk_send(jk_node *n, uint32_t validator, const uint8_t *bytes, size_t
  * is on disk. */
 static jk_err jk_outputs(jk_node *n, uint64_t now, jk_diag *diag)
 {
+    jk_cons_status st; /* in the empty-blocks wait? (jk_w_proposer) */
+    jk_cons_status_get(n->m, &st);
+    n->was_waiting = st.waiting;
     size_t count;
     const jk_cons_out *outs = jk_cons_outputs(n->m, &count);
     jk_err err = JK_OK;

@@ -31,6 +31,8 @@ struct jk_node {
     uint64_t events_admitted, events_refused;
     uint32_t peers_up;
     uint64_t height_start_ms;
+    bool was_waiting;               /* the machine was in the empty-blocks wait
+                                       after the last input */
     uint64_t next_tick_ms;        /* a full node's next SYNC_REQUEST */
     uint64_t sync_until;          /* full node: the last height its request covers */
     /* full node: the last height of the whole batch (JK_CONS_SYNC_BATCH)
