@@ -12,7 +12,11 @@
  *      reloaded world also reloads each paused value before resuming it);
  *   3. yields to the kernel's marker served in place (jk_kernel_call_served,
  *      up to three answered) end exactly as the pause + resume it stands
- *      for, in both worlds.
+ *      for, in both worlds;
+ *   4. the engine is unobservable: the in-memory world run by a kernel on
+ *      the interpreter decides every step as the one on the recompiler,
+ *      which serves local host calls inside compiled code (docs/abi.md
+ *      "Host calls served in compiled code"), served yields included.
  *
  * Input:
  *   byte 0      gas: 2,000 · (1 + b) for the call and each resume
@@ -424,10 +428,12 @@ int jk_fuzz_kernel(const uint8_t *data, size_t size)
     jk_cap_release(ro);
     free(code);
 
-    jk_kernel *k1, *k2;
-    jk_cap m1, m2;
+    jk_kernel *k1, *k2, *k3;
+    jk_cap m1, m2, m3;
+    jk_kernel_config interp = {.engine = JK_PVM_ENGINE_INTERP};
     if (jk_kernel_new(NULL, &k1) != JK_OK || jk_kernel_new(NULL, &k2) != JK_OK ||
-        jk_kernel_mint_marker(k1, 1, &m1) != JK_OK || jk_kernel_mint_marker(k2, 1, &m2) != JK_OK)
+        jk_kernel_new(&interp, &k3) != JK_OK || jk_kernel_mint_marker(k1, 1, &m1) != JK_OK ||
+        jk_kernel_mint_marker(k2, 1, &m2) != JK_OK || jk_kernel_mint_marker(k3, 1, &m3) != JK_OK)
         fk_fail("kernel", 0);
     /* In memory: B and its twin are equal values built apart. */
     jk_cap b = fk_instance(image, m1, jk_cap_null(), jk_cap_null(), false);
@@ -441,9 +447,10 @@ int jk_fuzz_kernel(const uint8_t *data, size_t size)
     jk_cap slot0_2 = jk_cap_is_null(slot0) ? jk_cap_null() : fk_reload(&map, slot0);
     jk_cap answer_2 = jk_cap_is_null(answer) ? jk_cap_null() : fk_reload(&map, answer);
 
-    fk_step st1[4], st2[4];
+    fk_step st1[4], st2[4], st3[4];
     int n1 = fk_run(k1, a, gas, slot0, answer, NULL, st1);
     int n2 = fk_run(k2, a2, gas, slot0_2, answer_2, &map, st2);
+    int n3 = fk_run(k3, a, gas, slot0, answer, NULL, st3);
     for (int i = 0; i < n1; i++) {
         if (st1[i].err != JK_OK && st1[i].err != JK_ERR_NOMEM)
             fk_fail("a guest made the kernel fail", st1[i].err);
@@ -455,16 +462,24 @@ int jk_fuzz_kernel(const uint8_t *data, size_t size)
     for (int i = 0; i < n1; i++)
         if (memcmp(&st1[i], &st2[i], sizeof st1[i]) != 0)
             fk_fail("the reloaded state decided differently at step", i);
+    if (n1 != n3)
+        fk_fail("the interpreter took another number of steps", n3);
+    for (int i = 0; i < n1; i++)
+        if (memcmp(&st1[i], &st3[i], sizeof st1[i]) != 0)
+            fk_fail("the interpreter decided differently at step", i);
     /* 3. yields served in place decide exactly as pause + resume, in memory
      *    and on the reloaded state. */
-    fk_step sv[3];
+    fk_step sv[4];
     fk_served(k1, a, gas, slot0, answer, false, &sv[0]);
     fk_served(k1, a, gas, slot0, answer, true, &sv[1]);
     fk_served(k2, a2, gas, slot0_2, answer_2, true, &sv[2]);
+    fk_served(k3, a, gas, slot0, answer, true, &sv[3]);
     if (memcmp(&sv[0], &sv[1], sizeof sv[0]) != 0)
         fk_fail("a yield served in place decided otherwise than pause and resume", sv[1].outcome);
     if (memcmp(&sv[0], &sv[2], sizeof sv[0]) != 0)
         fk_fail("the reloaded state served in place decided differently", sv[2].outcome);
+    if (memcmp(&sv[0], &sv[3], sizeof sv[0]) != 0)
+        fk_fail("the interpreter served in place decided differently", sv[3].outcome);
 
     jk_cap_release(a);
     jk_cap_release(a2);
@@ -476,9 +491,11 @@ int jk_fuzz_kernel(const uint8_t *data, size_t size)
     jk_cap_release(answer_2);
     jk_cap_release(m1);
     jk_cap_release(m2);
+    jk_cap_release(m3);
     jk_cap_release(image);
     jk_kernel_free(k1);
     jk_kernel_free(k2);
+    jk_kernel_free(k3);
     fk_map_free(&map);
     jk_cap_stats_get(&s1);
     if (s1.live_objects != s0.live_objects)

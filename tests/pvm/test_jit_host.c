@@ -10,15 +10,18 @@
 
 #include "../../src/pvm/jit.h"
 
-/* Reads the u64 at 0x20000, stores r8 at 0x21000, host-calls, does both
- * again, enters a second block, host-calls again, halts. */
+/* Reads the u64 at 0x20000 and stores r8 at 0x21000 through base registers
+ * (r9 = 0x20000, r10 = 0x21000: both live across the host calls), host-calls,
+ * does both again, enters a second block, host-calls again, halts. */
 static const char jk_host_src[] =
     "start:\n"
-    "  load_u64 r2, 0x20000\n"
-    "  store_u64 r8, 0x21000\n"
+    "  load_imm r9, 0x20000\n"
+    "  load_imm r10, 0x21000\n"
+    "  load_ind_u64 r2, r9, 0\n"
+    "  store_ind_u64 r8, r10, 0\n"
     "  ecalli 1\n"
-    "  load_u64 r3, 0x20000\n"
-    "  store_u64 r8, 0x21000\n"
+    "  load_ind_u64 r3, r9, 0\n"
+    "  store_ind_u64 r8, r10, 0\n"
     "  add_64 r4, r7, r8\n"
     "  jump next\n"
     "next:\n"
@@ -163,42 +166,41 @@ JK_TEST(test_jit_host_served_in_code_equals_exit_and_reentry)
     jk_pvm_program_free(prog);
 }
 
+/* Runs prog on mem (then freed) to its first exit: ecalli 1, the server not asked. */
+static void jk_host_first_exit(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_engine engine,
+                               const jk_host_plan *plan)
+{
+    static _Alignas(4096) uint8_t page[4096];
+    JK_REQUIRE(jk_pvm_memory_map_shared(mem, 0x20000, page, JK_PVM_ACCESS_READ) == JK_OK);
+    JK_REQUIRE(jk_pvm_memory_map(mem, 0x21000, 4096, JK_PVM_ACCESS_WRITE) == JK_OK);
+    jk_pvm_state st;
+    jk_pvm_exit ex;
+    memset(&st, 0, sizeof st);
+    st.gas = 1000;
+    JK_CHECK_EQ(jk_pvm_run_engine(prog, mem, &st, &ex, engine), JK_OK);
+    JK_CHECK_EQ(ex.status, JK_PVM_HOST_CALL);
+    JK_CHECK_EQ(ex.host_call, 1);
+    JK_CHECK_EQ(plan->calls, 0);
+    jk_pvm_memory_free(mem);
+}
+
 /* The interpreter never asks the server; a memory back in its pool has none. */
 JK_TEST(test_jit_host_not_asked_by_the_interpreter_nor_after_the_pool)
 {
     jk_pvm_program *prog = jk_test_asm_program(jk_host_src, true);
     JK_REQUIRE(prog != NULL);
-    static _Alignas(4096) uint8_t page[4096];
     jk_host_plan plan = {0, 0, JK_PVM_HOST_SERVED, NULL, 0, false, JK_PVM_HOST_EXIT};
-    jk_pvm_state st;
-    jk_pvm_exit ex;
     jk_pvm_memory *mem;
     JK_REQUIRE(jk_pvm_memory_new(&mem) == JK_OK);
-    JK_REQUIRE(jk_pvm_memory_map_shared(mem, 0x20000, page, JK_PVM_ACCESS_READ) == JK_OK);
-    JK_REQUIRE(jk_pvm_memory_map(mem, 0x21000, 4096, JK_PVM_ACCESS_WRITE) == JK_OK);
     jk_pvm_memory_set_host(mem, jk_plan_serve, &plan);
-    memset(&st, 0, sizeof st);
-    st.gas = 1000;
-    JK_CHECK_EQ(jk_pvm_run_engine(prog, mem, &st, &ex, JK_PVM_ENGINE_INTERP), JK_OK);
-    JK_CHECK_EQ(ex.status, JK_PVM_HOST_CALL);
-    JK_CHECK_EQ(ex.host_call, 1);
-    JK_CHECK_EQ(plan.calls, 0);
-    jk_pvm_memory_free(mem);
+    jk_host_first_exit(prog, mem, JK_PVM_ENGINE_INTERP, &plan);
     jk_pvm_mem_pool *pool;
     JK_REQUIRE(jk_pvm_mem_pool_new(&pool) == JK_OK);
     JK_REQUIRE(jk_pvm_memory_new_pooled(pool, &mem) == JK_OK);
     jk_pvm_memory_set_host(mem, jk_plan_serve, &plan);
     jk_pvm_memory_free(mem);
     JK_REQUIRE(jk_pvm_memory_new_pooled(pool, &mem) == JK_OK);
-    JK_REQUIRE(jk_pvm_memory_map_shared(mem, 0x20000, page, JK_PVM_ACCESS_READ) == JK_OK);
-    JK_REQUIRE(jk_pvm_memory_map(mem, 0x21000, 4096, JK_PVM_ACCESS_WRITE) == JK_OK);
-    memset(&st, 0, sizeof st);
-    st.gas = 1000;
-    JK_CHECK_EQ(jk_pvm_run_engine(prog, mem, &st, &ex, JK_PVM_ENGINE_JIT), JK_OK);
-    JK_CHECK_EQ(ex.status, JK_PVM_HOST_CALL);
-    JK_CHECK_EQ(ex.host_call, 1);
-    JK_CHECK_EQ(plan.calls, 0);
-    jk_pvm_memory_free(mem);
+    jk_host_first_exit(prog, mem, JK_PVM_ENGINE_JIT, &plan);
     jk_pvm_mem_pool_free(pool);
     jk_pvm_program_free(prog);
 }
