@@ -1,7 +1,8 @@
 /*
  * bench_admit.c — `make bench-admit` (issue 13, docs/bench.md "Admission,
- * session 6"): what admitting one event costs a node, per path, next to the
- * raw libsodium verify of its one trace in the same run.
+ * session 6" and "Admission, session 7"): what admitting one event costs a
+ * node, per path, next to the raw libsodium verify of its one trace in the
+ * same run.
  *
  * In process, through the node's own functions (no sockets, no consensus
  * machine): one chain app of the demo chain (4 validators, N funded
@@ -23,8 +24,9 @@
  *            loopback, 64 per loop turn: one send and one receive each
  *            (a node of 4 does ~0.75 of each per event).
  *   cons     what the consensus machine does around add_event for each
- *            EVENT message (jk_cons_ingest's ~9 KB message, decoded, then
- *            encoded again for the relay, as jk_cons_send_msg does).
+ *            EVENT message (jk_cons_ingest's ~9 KB message, decoded — only
+ *            the fields of its kind zeroed — then encoded again for the
+ *            relay, as jk_cons_send_msg does).
  * Each phase is timed (thread CPU time) and, under callgrind, dumped on its
  * own (CALLGRIND_DUMP_STATS_AT "phase-NAME"): `make bench-admit-callgrind`
  * prints instructions per event per phase. Not covered: HTTP (MHD).

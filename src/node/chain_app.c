@@ -59,10 +59,12 @@ static void jk_app_keep_verdict(jk_node_chain_app *a, jk_app_pending *p)
     p->verified = false;
     if (p->dispatch || !last || memcmp(last->hash.bytes, p->id.bytes, JK_HASH_SIZE) != 0)
         return;
-    uint8_t *b = realloc(p->bytes, p->len + last->trace_count * sizeof *last->traces);
+    size_t need = p->len + last->trace_count * sizeof *last->traces;
+    uint8_t *b = need <= p->room ? p->bytes : realloc(p->bytes, need);
     if (!b)
         return;
     p->bytes = b;
+    p->room = need > p->room ? need : p->room;
     if (last->trace_count)
         memcpy(b + p->len, last->traces, last->trace_count * sizeof *last->traces);
     p->nused = last->trace_count;
@@ -568,7 +570,8 @@ static bool jk_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len
         admitted = false;
         goto out;
     }
-    uint8_t *copy = pe ? pe->bytes : malloc(len);
+    size_t room = pe ? pe->room : jk_node_app_room(len, count);
+    uint8_t *copy = pe ? pe->bytes : malloc(room);
     if (!copy) {
         jk_node_app_verdict_set(v, JK_NODE_VERDICT_FAILED, "%s", jk_strerror(JK_ERR_NOMEM));
         admitted = false;
@@ -579,7 +582,7 @@ static bool jk_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len
     else
         memcpy(copy, bytes, len);
     jk_app_pending *p = &a->pending[a->npending++];
-    *p = (jk_app_pending){copy, len, *id, dispatch, a->v->height, false, {{0}}, 0};
+    *p = (jk_app_pending){copy, len, *id, dispatch, a->v->height, false, {{0}}, 0, room};
     jk_app_keep_verdict(a, p);
     a->npending_dispatch += dispatch;
     a->stats.events_admitted++;

@@ -52,18 +52,20 @@ static jk_err jk_prep_decode(jk_node_chain_app *a, const uint8_t *const *events,
         return JK_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) {
         jk_app_prep_ev *e = &a->prep_evs[a->nprep_evs];
-        if (lens[i] == 0)
+        if (jk_node_event_decode(events[i], lens[i], &e->ev, &e->traces, &e->count, NULL) != JK_OK)
             continue;
-        e->bytes = malloc(lens[i]);
-        if (!e->bytes)
-            return JK_ERR_NOMEM;
-        memcpy(e->bytes, events[i], lens[i]);
-        e->len = lens[i];
-        if (jk_node_event_decode(e->bytes, e->len, &e->ev, &e->traces, &e->count, NULL) != JK_OK) {
-            free(e->bytes);
+        /* with room for the traces after the encoding: what the pending
+         * entry keeps of its verdict (chain_app.c, jk_app_keep_verdict) */
+        e->room = jk_node_app_room(lens[i], e->count);
+        e->bytes = malloc(e->room);
+        if (!e->bytes) {
+            free(e->traces);
             memset(e, 0, sizeof *e);
-            continue;
+            return JK_ERR_NOMEM;
         }
+        memcpy(e->bytes, events[i], lens[i]);
+        e->ev.blob = e->bytes + (e->ev.blob - events[i]); /* into the copy */
+        e->len = lens[i];
         jk_chain_event_hash(&e->ev, &e->id);
         e->at = SIZE_MAX;
         a->nprep_evs++;

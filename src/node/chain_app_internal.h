@@ -13,9 +13,10 @@
 /* An event of a prepared loop turn (chain_app_batch.c), decoded and hashed
  * once for both prepare and its add_event. */
 typedef struct jk_app_prep_ev {
-    uint8_t *bytes;          /* a copy of its gossip encoding (owned; moves to
-                                the pending list when admitted) */
-    size_t len;
+    uint8_t *bytes;          /* a copy of its gossip encoding, with room for
+                                its traces after it (owned; moves to the
+                                pending list when admitted) */
+    size_t len, room;        /* room: bytes allocated (jk_node_app_room) */
     jk_chain_event ev;       /* decoded: ev.blob points into bytes */
     jk_chain_trace *traces;  /* decoded (owned) */
     size_t count;
@@ -41,6 +42,7 @@ typedef struct jk_app_pending {
     bool verified;
     jk_hash root;
     size_t nused;
+    size_t room;      /* bytes allocated at bytes (≥ len) */
 } jk_app_pending;
 
 struct jk_node_chain_app {
@@ -109,6 +111,15 @@ struct jk_node_chain_app {
         uint8_t sig[JK_CONS_MAX_VALIDATORS][JK_ED25519_SIG_SIZE];
     } cert_memo[2];
 };
+
+/* What to allocate for a pending event's bytes: its encoding of len bytes,
+ * and room for the traces its verdict keeps after it when it has at most 4
+ * (the usual event: no realloc at admission; a copy never more than 512
+ * bytes larger than the event). */
+static inline size_t jk_node_app_room(size_t len, size_t traces)
+{
+    return len + (traces <= 4 ? traces * sizeof(jk_chain_trace) : 0);
+}
 
 /* chain_app_seen.c: the slot where id is (*found) or would go in the seen table. */
 size_t jk_node_app_seen_find(const jk_node_chain_app *a, const jk_hash *id, bool *found);
