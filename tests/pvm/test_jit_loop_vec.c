@@ -284,39 +284,30 @@ static void jk_fold_runs(const char *src, uint32_t first, uint32_t last, uint64_
     jk_pvm_program_free(prog);
 }
 
+/* The register-step loops' start (x = r10, p = r12, step r8 = 3) up to
+ * their base's add, and the halt after them. */
+#define JK_FOLD_HEAD                                                          \
+    "start:\n  move_reg r10, r1\n  load_imm r12, 0\n  load_imm r8, 3\n  fallthrough\n" \
+    "mark:\n  add_64 r11, r10, r12\n"
+#define JK_FOLD_HALT "  load_imm r0, 0xffff0000\n  jump_ind r0, 0\n"
+
 JK_TEST(test_jit_loop_fold_register_step)
 {
     /* the asm sieve's marking loop: b = x + p, a store through b, p
      * stepped by a register after it; the bound (r4) past the pages, so
      * runs end by a fault on the copy-on-write page or by the bound */
-    jk_fold_runs("start:\n"
-                 "  move_reg r10, r1\n"
-                 "  load_imm r12, 0\n"
-                 "  load_imm r8, 3\n"
-                 "  fallthrough\n"
-                 "mark:\n"
-                 "  add_64 r11, r10, r12\n"
+    jk_fold_runs(JK_FOLD_HEAD
                  "  store_ind_u8 r8, r11, 0\n"
                  "  load_ind_u8 r7, r11, 1\n"
                  "  add_64 r12, r12, r8\n"
-                 "  branch_lt_u r12, r4, mark\n"
-                 "  load_imm r0, 0xffff0000\n"
-                 "  jump_ind r0, 0\n",
+                 "  branch_lt_u r12, r4, mark\n" JK_FOLD_HALT,
                  4, 8, 3000);
     /* an access through b after p's register step: not folded (its offset
      * would depend on the step) */
-    jk_fold_runs("start:\n"
-                 "  move_reg r10, r1\n"
-                 "  load_imm r12, 0\n"
-                 "  load_imm r8, 3\n"
-                 "  fallthrough\n"
-                 "mark:\n"
-                 "  add_64 r11, r10, r12\n"
+    jk_fold_runs(JK_FOLD_HEAD
                  "  add_64 r12, r12, r8\n"
                  "  store_ind_u8 r8, r11, 0\n"
-                 "  branch_lt_u r12, r4, mark\n"
-                 "  load_imm r0, 0xffff0000\n"
-                 "  jump_ind r0, 0\n",
+                 "  branch_lt_u r12, r4, mark\n" JK_FOLD_HALT,
                  4, 7, 3000);
 }
 
