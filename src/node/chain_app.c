@@ -522,6 +522,21 @@ static bool jk_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len
         jk_node_app_repeat_verdict(a, id, at, v);
         goto out;
     }
+    /* A verify refusal is remembered under these bytes (the event with
+     * these traces), not the event's id: see jk_node_app_refusal_id. */
+    jk_hash rid;
+    bool have_rid = false;
+    if (a->seen_refusals) {
+        bool rfound;
+        jk_node_app_refusal_id(bytes, len, &rid);
+        have_rid = true;
+        size_t rat = jk_node_app_seen_find(a, &rid, &rfound);
+        if (rfound) {
+            a->stats.events_duplicate++;
+            jk_node_app_repeat_verdict(a, &rid, rat, v);
+            goto out;
+        }
+    }
     if (dispatch && a->npending_dispatch >= JK_NODE_MAX_PENDING_DISPATCH) {
         a->stats.events_refused++;
         jk_node_app_verdict_set(v, JK_NODE_VERDICT_OVER_BOUNDS, "%u dispatch events wait for a block already",
@@ -561,9 +576,14 @@ static bool jk_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len
                                            : JK_NODE_VERDICT_OVER_BOUNDS,
                                     "%s", why.msg[0] ? why.msg : "dropped by handle_incoming_event");
         jk_node_app_verdict_code(v, v->reason);
-        if (v->kind == JK_NODE_VERDICT_REFUSED)
-            (void)jk_node_app_seen_add(a, id, v->reason); /* verify's answer holds */
-        else
+        if (v->kind == JK_NODE_VERDICT_REFUSED) {
+            /* verify's answer holds, for this event with these traces */
+            jk_node_app_seen_forget(a, id);
+            if (!have_rid)
+                jk_node_app_refusal_id(bytes, len, &rid);
+            if (jk_node_app_seen_add(a, &rid, v->reason) == JK_OK)
+                a->seen_refusals++;
+        } else
             jk_node_app_seen_forget(a, id); /* a bound or a failure may lift: judge a
                                                later copy afresh (the bounds are checked
                                                before anything runs) */

@@ -72,6 +72,9 @@ struct jk_node_chain_app {
     jk_hash *seen;
     char **seen_why;
     size_t nseen, capseen;
+    /* refusals added since the table last dropped them (0: a new event's
+     * bytes need no refusal lookup) */
+    size_t seen_refusals;
     /* the last add_event's verdict (jk_node_chain_app_verdict) */
     jk_node_event_verdict last;
     bool has_last;
@@ -139,6 +142,12 @@ void jk_node_app_seen_forget(jk_node_chain_app *a, const jk_hash *id);
 /* Forget every refusal (the head moved: a refused event is judged afresh);
  * the admitted hashes stay. */
 void jk_node_app_seen_forget_refused(jk_node_chain_app *a);
+/* The key a verify refusal is remembered under: a hash of the event's whole
+ * gossip encoding, its traces included. Keyed by the event's id, a copy of
+ * someone's blob with junk traces, sent first, made this node refuse the
+ * genuine event as "already refused" until the next commit (adv7,
+ * session 7): anyone could censor a blob they could predict. */
+void jk_node_app_refusal_id(const uint8_t *bytes, size_t len, jk_hash *out);
 /* v->kind and v->reason (printf-style). */
 void jk_node_app_verdict_set(jk_node_event_verdict *v, jk_node_verdict_kind kind, const char *fmt,
                              ...) __attribute__((format(printf, 3, 4)));

@@ -81,6 +81,17 @@ void jk_node_app_seen_clear(jk_node_chain_app *a)
     if (a->capseen)
         memset(a->seen, 0, a->capseen * sizeof *a->seen);
     a->nseen = 0;
+    a->seen_refusals = 0;
+}
+
+void jk_node_app_refusal_id(const uint8_t *bytes, size_t len, jk_hash *out)
+{
+    static const char tag[] = "jark/node/refused";
+    jk_crypto_hasher h;
+    jk_crypto_hasher_init(&h);
+    jk_crypto_hasher_update(&h, tag, sizeof tag - 1);
+    jk_crypto_hasher_update(&h, bytes, len);
+    (void)jk_crypto_hasher_final(&h, out);
 }
 
 /* Empty slot at and close the gap (backward-shift deletion: every id after
@@ -165,6 +176,7 @@ void jk_node_app_seen_forget_refused(jk_node_chain_app *a)
 {
     if (a->capseen && jk_seen_rehash(a, a->capseen, false) != JK_OK)
         jk_node_app_seen_clear(a);
+    a->seen_refusals = 0;
 }
 
 /* Remember id as seen: admitted (why NULL) or refused for this reason

@@ -278,6 +278,56 @@ JK_TEST(test_chain_app_repeat_event_reason)
     fx_free(&f);
 }
 
+/* A verify refusal holds for the bytes judged, traces included: a copy of
+ * a genuine transfer's blob with a junk signature, sent first, is refused
+ * and so is its repeat, but the genuine event is still admitted, one by one
+ * and within a prepared turn (adv7: remembered under the event's id, the
+ * junk copy made the node refuse the genuine one until the next commit, so
+ * anyone could censor a blob they could predict). */
+JK_TEST(test_chain_app_junk_traces_do_not_censor)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, 1, 4, &f.gossip);
+    JK_REQUIRE(f.gossip.n >= 2);
+    for (size_t e = 0; e < 2; e++) {
+        jk_chain_trace junk[8];
+        size_t n = f.gossip.counts[e];
+        JK_REQUIRE(n >= 1 && n <= 8);
+        memcpy(junk, f.gossip.trace_ptrs[e], n * sizeof *junk);
+        junk[0].sig[0] ^= 1;
+        uint8_t *good = NULL, *bad = NULL;
+        size_t glen = 0, blen = 0;
+        JK_REQUIRE(jk_node_event_encode(&f.gossip.events[e], f.gossip.trace_ptrs[e], n, &good, &glen) ==
+                   JK_OK);
+        JK_REQUIRE(jk_node_event_encode(&f.gossip.events[e], junk, n, &bad, &blen) == JK_OK);
+        jk_node_event_verdict v;
+        if (e == 0) {
+            JK_CHECK(!jk_node_chain_app_submit(f.apps[0], bad, blen, &v));
+            JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_REFUSED);
+            JK_CHECK(!jk_node_chain_app_submit(f.apps[0], bad, blen, &v));
+            JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_REFUSED_BEFORE);
+            JK_CHECK(jk_node_chain_app_submit(f.apps[0], good, glen, &v));
+            JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_ADMITTED);
+            JK_CHECK(!jk_node_chain_app_submit(f.apps[0], good, glen, &v));
+            JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_IN_POOL);
+        } else {
+            const uint8_t *batch[3] = {bad, good, bad};
+            size_t lens[3] = {blen, glen, blen};
+            jk_diag diag = {{0}};
+            JK_REQUIRE(jk_node_chain_app_prepare(f.apps[0], batch, lens, 3, &diag) == JK_OK);
+            JK_CHECK(!f.cb[0].add_event(f.apps[0], bad, blen));
+            JK_CHECK(f.cb[0].add_event(f.apps[0], good, glen));
+            JK_CHECK(!f.cb[0].add_event(f.apps[0], bad, blen));
+            jk_node_chain_app_prepare_end(f.apps[0]);
+        }
+        free(good);
+        free(bad);
+    }
+    JK_CHECK_EQ(jk_node_chain_app_pending_count(f.apps[0]), 2);
+    fx_free(&f);
+}
+
 /* A loop turn's events verified together (jk_node_chain_app_prepare, on 0,
  * 2 and 4 threads) and then handed to add_event one by one answer exactly
  * as add_event alone does: the same admitted / refused sequence, the same
