@@ -148,6 +148,12 @@ void jk_node_app_seen_forget_refused(jk_node_chain_app *a);
  * genuine event as "already refused" until the next commit (adv7,
  * session 7): anyone could censor a blob they could predict. */
 void jk_node_app_refusal_id(const uint8_t *bytes, size_t len, jk_hash *out);
+/* chain_app_submit.c: add_event with its verdict (jk_node_chain_app_submit's
+ * work); true when admitted. */
+bool jk_node_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len, jk_node_event_verdict *v);
+/* chain_app.c: remember an admitted transact's verdict in its pending entry
+ * (a rewind onto the same state re-admits it without a verify run). */
+void jk_node_app_keep_verdict(jk_node_chain_app *a, jk_app_pending *p);
 /* v->kind and v->reason (printf-style). */
 void jk_node_app_verdict_set(jk_node_event_verdict *v, jk_node_verdict_kind kind, const char *fmt,
                              ...) __attribute__((format(printf, 3, 4)));

@@ -41,8 +41,8 @@
  * run in pairs (jk_loop_unrolled), and a second cursor's delta may stay in
  * rcx (jk_loop_keeps_rcx). Session 7, one-block copies: adjacent 8-byte
  * load and store pairs move 16 bytes at once through an xmm register
- * (jk_loop_vec), and a derived base the rest of the loop does not read is
- * not computed, only written where the copy is left (jk_loop_fold).
+ * (jk_pvm_jit_loop_vec, jit_loop_vec.c), and a derived base the rest of the loop does not read is
+ * not computed, only written where the copy is left (jk_pvm_jit_loop_fold).
  *
  * The copy's accesses cannot fault, exit or call C (all K iterations were
  * checked against pages the TLB holds, and nothing in the block can change
@@ -56,55 +56,8 @@
 
 #if JK_PVM_HAVE_JIT
 
-#define JK_LOOP_MAX_INSNS 48   /* instructions in the block, branch included */
-#define JK_LOOP_CURSORS 4      /* = the size of ctx->loop_delta */
-#define JK_LOOP_MAX_STRIDE 2048
-/* A step in a register: K is taken by a shift at each check (at worst half
- * the exact count), so the check only pays when it buys several iterations;
- * larger steps go to the ordinary code, tested first so that failing costs
- * a few instructions. */
-#define JK_LOOP_MAX_REG_STEP 256
-#define JK_LOOP_MAX_REACH 1024 /* |offset| of an access, and one iteration's span */
-#define JK_LOOP_STILL 4096     /* K when no cursor moves */
-_Static_assert(sizeof(((jk_jit_ctx *)0)->loop_delta) == JK_LOOP_CURSORS * 8, "one delta per cursor");
-#define JK_LOOP_VECS 8         /* xmm0..xmm7; xmm15 is scratch */
-#define JK_VEC_SKIP 0xFF
+#include "jit_loop.h"
 
-typedef struct jk_cursor {
-    unsigned reg;    /* guest register */
-    uint8_t host;    /* its host register */
-    int64_t stride;  /* what one iteration adds (0: not written) */
-    int sreg;        /* or the guest register that holds it (-1: none) */
-    uint32_t update; /* the instruction that adds it, or UINT32_MAX */
-    int xreg, preg;  /* a derived base: reg = xreg + preg, stepped with preg (-1: not one) */
-    uint32_t def;    /* ... computed by this instruction */
-    bool pre;        /* ... after preg's step in the iteration (a constant one) */
-    bool fold;       /* ... not kept in its register by the copy (jk_loop_fold) */
-    int64_t lo, hi;  /* bytes one iteration touches: [cursor + lo, cursor + hi),
-                        relative to the cursor's value at the iteration's start */
-    bool write;
-} jk_cursor;
-
-/* One block [first, last] whose branch `last` goes back to first; or two
- * blocks, B1 = [first, mid] and B2 = [second, last] (first < second), where
- * B1's branch `mid` continues to B2 in one direction (taken when
- * stay_taken, else falling through) and leaves the loop in the other, and
- * B2's branch `last` goes back to first. The path of an iteration is
- * [first, mid) then [second, last), branches left out: loop_next. */
-typedef struct jk_kernel_loop {
-    uint32_t first, mid, second, last; /* mid = UINT32_MAX and second = first: one block */
-    bool stay_taken;
-    uint32_t cost; /* one iteration's gas: both blocks' */
-    unsigned ncur;
-    jk_cursor cur[JK_LOOP_CURSORS];
-    /* 16-byte moves (jk_loop_vec; one-block loops only): pair p's
-     * registers vlo[p] (the lower address) and vhi[p] live in xmm p during
-     * the copy; vrole[k − first] is 0, or 1 + p at the first of a pair's
-     * two adjacent accesses (one movdqu), or JK_VEC_SKIP at the second */
-    unsigned nvec;
-    uint8_t vlo[JK_LOOP_VECS], vhi[JK_LOOP_VECS];
-    uint8_t vrole[JK_LOOP_MAX_INSNS];
-} jk_kernel_loop;
 
 /* The path's first instruction and the one after k (== last: the end). */
 static uint32_t jk_loop_begin(const jk_kernel_loop *l)
@@ -330,188 +283,6 @@ static bool jk_loop_scan(const jk_cc *c, uint32_t s, jk_kernel_loop *l)
     return true;
 }
 
-/* Are instructions k and k + 1 two 8-byte accesses of kind `opcode`
- * through the same base, 8 bytes apart, with two different registers? lo
- * and hi: the registers at the lower and the higher address. */
-static bool jk_vec_adjacent(const jk_pvm_program *prog, uint32_t k, uint8_t opcode, uint8_t *lo, uint8_t *hi)
-{
-    const jk_pvm_insn *a = &prog->insns[k], *z = &prog->insns[k + 1];
-    jk_memop ma, mz;
-    if (a->opcode != opcode || z->opcode != opcode || !jk_pvm_group_memop(a, &ma) ||
-        !jk_pvm_group_memop(z, &mz) || ma.base != mz.base || ma.reg == mz.reg)
-        return false;
-    int64_t d = (int64_t)(int32_t)mz.off - (int64_t)(int32_t)ma.off;
-    if (d != 8 && d != -8)
-        return false;
-    *lo = (uint8_t)(d == 8 ? ma.reg : mz.reg);
-    *hi = (uint8_t)(d == 8 ? mz.reg : ma.reg);
-    return true;
-}
-
-/* Does one of the register fields instruction in's format uses name r?
- * (Unused fields are zero, so they must not count: r0 is common in C.) */
-static bool jk_vec_names(const jk_pvm_insn *in, unsigned r)
-{
-    const jk_pvm_opinfo *info = jk_pvm_opinfo_get(in->opcode);
-    if (!info)
-        return true;
-    switch (info->format) {
-    case JK_PVM_ARGS_NONE: case JK_PVM_ARGS_IMM: case JK_PVM_ARGS_IMM_IMM: case JK_PVM_ARGS_OFFSET:
-        return false;
-    case JK_PVM_ARGS_REG_IMM64: case JK_PVM_ARGS_REG_IMM: case JK_PVM_ARGS_REG_IMM_IMM:
-    case JK_PVM_ARGS_REG_IMM_OFFSET:
-        return in->ra == r;
-    case JK_PVM_ARGS_REG_REG:
-        return in->ra == r || in->rd == r;
-    case JK_PVM_ARGS_REG_REG_IMM: case JK_PVM_ARGS_REG_REG_OFFSET: case JK_PVM_ARGS_REG_REG_IMM_IMM:
-        return in->ra == r || in->rb == r;
-    default:
-        return in->ra == r || in->rb == r || in->rd == r;
-    }
-}
-
-/* 16-byte moves in a one-block loop's copy (session 7; docs/pvm.md "Loops
- * and copies"). A copy loop moves words through registers:
- *   load_ind_u64 rA, c, o;  load_ind_u64 rB, c, o + 8;  …
- *   store_ind_u64 rA, d, o';  store_ind_u64 rB, d, o' + 8;  …
- * Two adjacent accesses read or write the same 16 bytes at the same point
- * of the program whether as two 8-byte moves or as one 16-byte move (and
- * in the copy they cannot fault), so a load pair becomes one `movdqu xmm,
- * [..]` and a store pair of the same registers one `movdqu [..], xmm`;
- * every access keeps its place, so a source and a destination that overlap
- * give the interpreter's bytes. The registers themselves are not written in
- * the copy: when no other instruction of the loop (its branch included)
- * names rA or rB, they are observable only where the copy is left, and xmm
- * p holds their values at every point of it. So the check loads xmm p from
- * them (a copy left before its first load leaves them as they were) and
- * every exit writes them back (jk_loop_vec_enter, _leave). Fills l's
- * vector fields; a pair with no store pair, or whose registers something
- * else names, is not one. Linear: a few passes over the block. */
-static void jk_loop_vec(const jk_pvm_program *prog, jk_kernel_loop *l)
-{
-    l->nvec = 0;
-    memset(l->vrole, 0, sizeof l->vrole);
-    if (l->mid != UINT32_MAX)
-        return;
-    uint32_t s = l->first, e = l->last;
-    uint8_t lo, hi;
-    for (uint32_t k = s; k + 1 < e && l->nvec < JK_LOOP_VECS; k++) {
-        if (!jk_vec_adjacent(prog, k, OP_load_ind_u64, &lo, &hi))
-            continue;
-        l->vlo[l->nvec] = lo;
-        l->vhi[l->nvec] = hi;
-        l->nvec++;
-        l->vrole[k - s] = (uint8_t)l->nvec;
-        l->vrole[++k - s] = JK_VEC_SKIP;
-    }
-    bool stored[JK_LOOP_VECS] = {false};
-    for (uint32_t k = s; k + 1 < e; k++) {
-        if (l->vrole[k - s] || l->vrole[k + 1 - s] || !jk_vec_adjacent(prog, k, OP_store_ind_u64, &lo, &hi))
-            continue;
-        for (unsigned p = 0; p < l->nvec; p++) {
-            if (l->vlo[p] != lo || l->vhi[p] != hi)
-                continue;
-            stored[p] = true;
-            l->vrole[k - s] = (uint8_t)(p + 1);
-            l->vrole[++k - s] = JK_VEC_SKIP;
-            break;
-        }
-    }
-    for (unsigned p = 0; p < l->nvec; p++) {
-        bool ok = stored[p];
-        unsigned r0 = l->vlo[p], r1 = l->vhi[p];
-        for (uint32_t k = s; k <= e && ok; k++) {
-            const jk_pvm_insn *in = &prog->insns[k];
-            uint8_t role = l->vrole[k - s];
-            if (role == JK_VEC_SKIP)
-                role = l->vrole[k - 1 - s];
-            if (role == p + 1) /* one of its own accesses: the base must be another register */
-                ok = in->rb != r0 && in->rb != r1;
-            else /* anything else must not name them */
-                ok = !jk_vec_names(in, r0) && !jk_vec_names(in, r1);
-        }
-        if (ok)
-            continue;
-        l->vlo[p] = l->vhi[p] = JK_VEC_SKIP; /* dropped: its accesses are ordinary ones */
-        for (uint32_t k = s; k + 1 < e; k++)
-            if (l->vrole[k - s] == p + 1)
-                l->vrole[k - s] = l->vrole[k + 1 - s] = 0;
-    }
-}
-
-/* Entering the copy: xmm p = (vlo[p], vhi[p]). Leaves rcx and rdx alone. */
-static void jk_loop_vec_enter(jk_cc *c, const jk_kernel_loop *l)
-{
-    for (unsigned p = 0; p < l->nvec; p++) {
-        if (l->vlo[p] == JK_VEC_SKIP)
-            continue;
-        x_movq_to_xmm(&c->b, (uint8_t)p, G(l->vlo[p]));
-        x_movq_to_xmm(&c->b, 15, G(l->vhi[p]));
-        x_punpcklqdq(&c->b, (uint8_t)p, 15);
-    }
-}
-
-/* Leaving the copy: the registers from xmm p. */
-static void jk_loop_vec_leave(jk_cc *c, const jk_kernel_loop *l)
-{
-    for (unsigned p = 0; p < l->nvec; p++) {
-        if (l->vlo[p] == JK_VEC_SKIP)
-            continue;
-        x_movq_from_xmm(&c->b, G(l->vlo[p]), (uint8_t)p);
-        x_pshufd_hi(&c->b, 15, (uint8_t)p);
-        x_movq_from_xmm(&c->b, G(l->vhi[p]), 15);
-    }
-}
-
-/* A derived base b = x + p the copy need not compute (session 7): one-block
- * loops, p in a host register, and nothing but its `add_64 b, x, p` and the
- * accesses through it naming b (jk_vec_names), none of them storing it. The
- * copy then skips the add and reaches b + off as [p + delta' + off] with
- * delta' = host − guest + x (the check leaves out its `sub x`), or + off −
- * stride for an access after a constant step of p. b itself is observable
- * only where the copy is left, at an iteration's end, where it is x + p −
- * step (x + p when p is stepped before the add): every exit writes that,
- * and the check enters the copy only when b holds it already (a run may
- * have started mid-block, after the add; then the ordinary code runs one
- * more iteration first), so a copy left before its first iteration leaves
- * b as it was. */
-static void jk_loop_fold(const jk_cc *c, jk_kernel_loop *l)
-{
-    for (unsigned j = 0; j < l->ncur; j++) {
-        jk_cursor *cu = &l->cur[j];
-        cu->fold = false;
-        if (l->mid != UINT32_MAX || cu->preg < 0 || c->map[cu->preg] == X_NOREG)
-            continue;
-        bool ok = true;
-        for (uint32_t k = l->first; k <= l->last && ok; k++) {
-            const jk_pvm_insn *in = &c->prog->insns[k];
-            jk_memop m;
-            if (k == cu->def)
-                continue;
-            if (jk_pvm_group_memop(in, &m) && m.base == cu->reg)
-                ok = m.reg != (int)cu->reg &&
-                     (cu->pre || cu->update == UINT32_MAX || k < cu->update || cu->sreg < 0);
-            else
-                ok = !jk_vec_names(in, cu->reg);
-        }
-        cu->fold = ok;
-    }
-}
-
-/* rax = what a folded base holds at an iteration's end: x + p − step. */
-static void jk_loop_fold_value(jk_cc *c, const jk_cursor *cu)
-{
-    jk_x64_buf *b = &c->b;
-    ld(c, X_RAX, (unsigned)cu->xreg);
-    x_alu_r_rm(b, ALU_ADD, true, X_RAX, G((unsigned)cu->preg));
-    if (cu->pre || cu->update == UINT32_MAX)
-        return;
-    if (cu->sreg >= 0)
-        x_alu_r_rm(b, ALU_SUB, true, X_RAX, G((unsigned)cu->sreg));
-    else
-        x_alu_rm_imm(b, ALU_SUB, true, X_REG(X_RAX), (int32_t)cu->stride);
-}
-
 /* Compile the branch at instruction k and take its jump to `target` out of
  * the fixups: return that rel32 field, for the caller to patch, or SIZE_MAX
  * (out of memory). With invert, the jump's condition is negated (the caller
@@ -583,7 +354,7 @@ static void jk_loop_check(jk_cc *c, const jk_kernel_loop *l)
     for (unsigned j = 0; j < l->ncur; j++) {
         if (!l->cur[j].fold)
             continue; /* the copy's exits would write x + p − step: it must hold now */
-        jk_loop_fold_value(c, &l->cur[j]);
+        jk_pvm_jit_loop_fold_value(c, &l->cur[j]);
         x_alu_r_rm(b, ALU_CMP, true, X_RAX, G(l->cur[j].reg));
         x_patch32(b, x_jcc32(b, CC_NE), c->label[s]);
     }
@@ -742,11 +513,11 @@ static void jk_loop_leave(jk_cc *c, const jk_kernel_loop *l, int32_t refund, uin
     jk_x64_buf *b = &c->b;
     if (!x_reserve(b, 64 + 24 * JK_LOOP_VECS + 32 * JK_LOOP_CURSORS))
         return;
-    jk_loop_vec_leave(c, l);
+    jk_pvm_jit_loop_vec_leave(c, l);
     for (unsigned j = 0; j < l->ncur; j++) {
         if (!l->cur[j].fold)
             continue;
-        jk_loop_fold_value(c, &l->cur[j]);
+        jk_pvm_jit_loop_fold_value(c, &l->cur[j]);
         st(c, l->cur[j].reg, X_RAX);
     }
     if (refund)
@@ -820,8 +591,8 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
     jk_kernel_loop l;
     if (!jk_loop_scan(c, s, &l))
         return false;
-    jk_loop_vec(c->prog, &l);
-    jk_loop_fold(c, &l);
+    jk_pvm_jit_loop_vec(c->prog, &l);
+    jk_pvm_jit_loop_fold(c, &l);
     *last = l.last;
     jk_x64_buf *b = &c->b;
     const jk_pvm_program *prog = c->prog;
@@ -877,7 +648,7 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
     if (l.mid == UINT32_MAX) {
         if (!x_reserve(b, 24 * JK_LOOP_VECS))
             return true;
-        jk_loop_vec_enter(c, &l);
+        jk_pvm_jit_loop_vec_enter(c, &l);
         jk_loop_unrolled(c, &l, in_rcx, in_rdx);
         return true;
     }

@@ -1,0 +1,76 @@
+/*
+ * jit_loop.h — the strided-loop compiler's shared types (jit_loop.c: the
+ * scan, the check, the copies; jit_loop_vec.c: the 16-byte moves and the
+ * folded bases of one-block copies, session 7). Internal to src/pvm.
+ */
+#ifndef JK_PVM_JIT_LOOP_H
+#define JK_PVM_JIT_LOOP_H
+
+#include "jit_cc.h"
+
+#if JK_PVM_HAVE_JIT
+
+#define JK_LOOP_MAX_INSNS 48   /* instructions in the block, branch included */
+#define JK_LOOP_CURSORS 4      /* = the size of ctx->loop_delta */
+#define JK_LOOP_MAX_STRIDE 2048
+/* A step in a register: K is taken by a shift at each check (at worst half
+ * the exact count), so the check only pays when it buys several iterations;
+ * larger steps go to the ordinary code, tested first so that failing costs
+ * a few instructions. */
+#define JK_LOOP_MAX_REG_STEP 256
+#define JK_LOOP_MAX_REACH 1024 /* |offset| of an access, and one iteration's span */
+#define JK_LOOP_STILL 4096     /* K when no cursor moves */
+_Static_assert(sizeof(((jk_jit_ctx *)0)->loop_delta) == JK_LOOP_CURSORS * 8, "one delta per cursor");
+#define JK_LOOP_VECS 8         /* xmm0..xmm7; xmm15 is scratch */
+#define JK_VEC_SKIP 0xFF
+
+typedef struct jk_cursor {
+    unsigned reg;    /* guest register */
+    uint8_t host;    /* its host register */
+    int64_t stride;  /* what one iteration adds (0: not written) */
+    int sreg;        /* or the guest register that holds it (-1: none) */
+    uint32_t update; /* the instruction that adds it, or UINT32_MAX */
+    int xreg, preg;  /* a derived base: reg = xreg + preg, stepped with preg (-1: not one) */
+    uint32_t def;    /* ... computed by this instruction */
+    bool pre;        /* ... after preg's step in the iteration (a constant one) */
+    bool fold;       /* ... not kept in its register by the copy (jk_pvm_jit_loop_fold) */
+    int64_t lo, hi;  /* bytes one iteration touches: [cursor + lo, cursor + hi),
+                        relative to the cursor's value at the iteration's start */
+    bool write;
+} jk_cursor;
+
+/* One block [first, last] whose branch `last` goes back to first; or two
+ * blocks, B1 = [first, mid] and B2 = [second, last] (first < second), where
+ * B1's branch `mid` continues to B2 in one direction (taken when
+ * stay_taken, else falling through) and leaves the loop in the other, and
+ * B2's branch `last` goes back to first. The path of an iteration is
+ * [first, mid) then [second, last), branches left out: loop_next. */
+typedef struct jk_kernel_loop {
+    uint32_t first, mid, second, last; /* mid = UINT32_MAX and second = first: one block */
+    bool stay_taken;
+    uint32_t cost; /* one iteration's gas: both blocks' */
+    unsigned ncur;
+    jk_cursor cur[JK_LOOP_CURSORS];
+    /* 16-byte moves (jk_pvm_jit_loop_vec; one-block loops only): pair p's
+     * registers vlo[p] (the lower address) and vhi[p] live in xmm p during
+     * the copy; vrole[k − first] is 0, or 1 + p at the first of a pair's
+     * two adjacent accesses (one movdqu), or JK_VEC_SKIP at the second */
+    unsigned nvec;
+    uint8_t vlo[JK_LOOP_VECS], vhi[JK_LOOP_VECS];
+    uint8_t vrole[JK_LOOP_MAX_INSNS];
+} jk_kernel_loop;
+
+/* jit_loop_vec.c (docs/pvm.md "Loops and copies (session 7)"). */
+/* Fill l's vector fields: load and store pairs that move 16 bytes at once. */
+void jk_pvm_jit_loop_vec(const jk_pvm_program *prog, jk_kernel_loop *l);
+/* Entering the copy: xmm p = (vlo[p], vhi[p]). Leaves rcx and rdx alone. */
+void jk_pvm_jit_loop_vec_enter(jk_cc *c, const jk_kernel_loop *l);
+/* Leaving the copy: the registers from xmm p. */
+void jk_pvm_jit_loop_vec_leave(jk_cc *c, const jk_kernel_loop *l);
+/* Mark the derived bases the copy need not compute (cursor.fold). */
+void jk_pvm_jit_loop_fold(const jk_cc *c, jk_kernel_loop *l);
+/* rax = what a folded base holds at an iteration's end: x + p − step. */
+void jk_pvm_jit_loop_fold_value(jk_cc *c, const jk_cursor *cu);
+
+#endif /* JK_PVM_HAVE_JIT */
+#endif
