@@ -14,6 +14,9 @@
 
 atomic_uint_fast64_t jk_cap_stat_page, jk_cap_stat_node, jk_cap_stat_root,
     jk_cap_stat_verify;
+/* Where an exited thread's hash counts go, by kind (0 page, 1 node, 2 root). */
+static atomic_uint_fast64_t *const jk_hash_retired[3] = {&jk_cap_stat_page, &jk_cap_stat_node,
+                                                         &jk_cap_stat_root};
 
 /* ---- the per-thread object cache ----
  * Cap objects are small, of one size per type (two for CNode nodes), and made and dropped by the
@@ -94,9 +97,8 @@ static void jk_live_leave(jk_obj_cache *c)
     atomic_fetch_add_explicit(&jk_live_retired, atomic_load_explicit(&c->live, memory_order_relaxed),
                               memory_order_relaxed);
     atomic_store_explicit(&c->live, 0, memory_order_relaxed);
-    atomic_uint_fast64_t *retired[3] = {&jk_cap_stat_page, &jk_cap_stat_node, &jk_cap_stat_root};
     for (int i = 0; i < 3; i++) {
-        atomic_fetch_add_explicit(retired[i], atomic_load_explicit(&c->hashes[i], memory_order_relaxed),
+        atomic_fetch_add_explicit(jk_hash_retired[i], atomic_load_explicit(&c->hashes[i], memory_order_relaxed),
                                   memory_order_relaxed);
         atomic_store_explicit(&c->hashes[i], 0, memory_order_relaxed);
     }
@@ -184,8 +186,7 @@ static void jk_hash_count(int k)
 {
     jk_obj_cache *c = &jk_cache;
     if (__builtin_expect(!c->live_on, 0) && !jk_live_join(c)) {
-        atomic_uint_fast64_t *retired[3] = {&jk_cap_stat_page, &jk_cap_stat_node, &jk_cap_stat_root};
-        atomic_fetch_add_explicit(retired[k], 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(jk_hash_retired[k], 1, memory_order_relaxed);
         return;
     }
     atomic_store_explicit(&c->hashes[k], atomic_load_explicit(&c->hashes[k], memory_order_relaxed) + 1,
@@ -195,10 +196,9 @@ static void jk_hash_count(int k)
 /* The hash counts: what exited threads left plus every live thread's. */
 static void jk_hash_sums(uint64_t out[3])
 {
-    atomic_uint_fast64_t *retired[3] = {&jk_cap_stat_page, &jk_cap_stat_node, &jk_cap_stat_root};
     pthread_mutex_lock(&jk_live_lock);
     for (int i = 0; i < 3; i++) {
-        out[i] = atomic_load_explicit(retired[i], memory_order_relaxed);
+        out[i] = atomic_load_explicit(jk_hash_retired[i], memory_order_relaxed);
         for (jk_obj_cache *c = jk_live_threads; c; c = c->live_next)
             out[i] += atomic_load_explicit(&c->hashes[i], memory_order_relaxed);
     }
