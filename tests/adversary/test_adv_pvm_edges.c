@@ -279,6 +279,8 @@ static void emit(gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 
 static void emit(gen *g, const char *fmt, ...)
 {
     va_list ap;
+    if (!g->src && !(g->src = calloc(1, g->cap = 4096)))
+        abort();
     for (;;) {
         va_start(ap, fmt);
         int n = vsnprintf(g->src + g->len, g->cap - g->len, fmt, ap);
