@@ -18,17 +18,26 @@ atomic_uint_fast64_t jk_cap_stat_page, jk_cap_stat_node, jk_cap_stat_root,
 static atomic_uint_fast64_t *const jk_hash_retired[3] = {&jk_cap_stat_page, &jk_cap_stat_node,
                                                          &jk_cap_stat_root};
 
-/* ---- the per-thread object cache ----
- * Cap objects are small, of one size per type (two for CNode nodes), and made and dropped by the
- * hundred per verified event (issue 16): a path copy is eight CNode nodes,
- * and a dropped tree frees dozens at once, more than glibc's per-thread cache
- * holds (7 a size), so most went through malloc's slower bins. A freed object
- * goes on its type's list in the freeing thread's cache instead (bounded),
- * and an allocation of that type takes it back. Which thread made an object
- * does not matter: memory is memory, and an object on a list is dead (its
- * last reference dropped, nothing else names it). A thread's lists are freed
- * when it exits (a pthread key's destructor). Under AddressSanitizer the
- * cache is off, so a use after free is still caught. */
+/* ---- the per-thread free lists ----
+ * Cap objects are small, of one size per type (two for CNode nodes), and made
+ * and dropped by the hundred per verified event (issue 16): a path copy is
+ * eight CNode nodes, and a dropped tree frees dozens at once, more than
+ * glibc's per-thread cache holds (7 a size), so most went through malloc's
+ * slower bins. A freed object goes on its list in the freeing thread's cache
+ * instead, and an allocation of that type takes it back. Data page buffers
+ * (4 KiB) and small page buffers (size classes of 64..1024 bytes) go the same
+ * way. One mechanism for all of them (session 8; three before): a list per
+ * kind of block, linked through each dead block's first word, a count bound
+ * per list where one kind must not crowd out the others (pages, small
+ * buffers), and one byte budget for the thread's lists together. The budget,
+ * not a count per type, bounds the objects (session 8): a batch of 1,000
+ * verified events frees ~12 k objects at its end, most of them CNode nodes
+ * of one size, and a bound of 4,096 a type sent two thirds of them back to
+ * malloc, to be malloc'd again by the next batch (docs/cap.md "Allocation").
+ * Which thread made a block does not matter: memory is memory, and a block
+ * on a list is dead (its last reference dropped, nothing else names it). A
+ * thread's lists are freed when it exits (a pthread key's destructor). Under
+ * AddressSanitizer the lists are off, so a use after free is still caught. */
 #if defined(__SANITIZE_ADDRESS__)
 #define JK_OBJ_CACHE 0
 #elif defined(__has_feature)
@@ -40,21 +49,25 @@ static atomic_uint_fast64_t *const jk_hash_retired[3] = {&jk_cap_stat_page, &jk_
 #define JK_OBJ_CACHE 1
 #endif
 
-#define JK_OBJ_TYPES 9          /* lists: enum jk_obj_type (0 unused) and
+#define JK_OBJ_TYPES 9          /* object lists: enum jk_obj_type (0 unused) and
                                    JK_OBJ_LIST_SKIP */
 #define JK_OBJ_LIST_SKIP 8      /* CNode nodes with a read index (jk_cnode_skip_node):
                                    another size than their type's others */
-#define JK_OBJ_CACHE_MAX 4096   /* objects per type and thread */
-#define JK_SMALL_CLASSES 5      /* small page buffers of 64, 128, 256, 512, 1024 bytes */
-#define JK_SMALL_CACHE_MAX 512  /* buffers per class and thread (under 1 MiB in all) */
+#define JK_LIST_PAGE JK_OBJ_TYPES           /* Data page buffers, zero but the link word */
+#define JK_LIST_SMALL (JK_OBJ_TYPES + 1)    /* + k: small page buffers of 64 << k bytes */
+#define JK_SMALL_CLASSES 5      /* 64, 128, 256, 512, 1024 bytes */
+#define JK_LISTS (JK_LIST_SMALL + JK_SMALL_CLASSES)
+#define JK_PAGE_CACHE_MAX 64u   /* page buffers per thread (256 KiB) */
+#define JK_SMALL_CACHE_MAX 512u /* buffers per class and thread (under 1 MiB in all) */
+
+typedef struct jk_flist {
+    void *head;                 /* each dead block's first word links the next */
+    uint32_t count;
+} jk_flist;
 
 typedef struct jk_obj_cache {
-    void *head[JK_OBJ_TYPES];   /* each dead object's first word links the next */
-    uint32_t count[JK_OBJ_TYPES];
-    void *pages;                /* dead Data page buffers, zero but the link word */
-    uint32_t page_count;
-    void *small[JK_SMALL_CLASSES]; /* dead small page buffers per size class */
-    uint32_t small_count[JK_SMALL_CLASSES];
+    jk_flist list[JK_LISTS];
+    size_t bytes;               /* on all lists together: at most JK_CACHE_BYTES */
     bool registered;            /* the exit destructor knows this thread's cache */
     /* live objects: this thread's allocations minus its frees (negative when
      * it frees what others made). Only this thread writes it, with a plain
@@ -70,7 +83,27 @@ typedef struct jk_obj_cache {
     struct jk_obj_cache *live_prev, *live_next;
 } jk_obj_cache;
 
-#define JK_PAGE_CACHE_MAX 64u   /* page buffers per thread (256 KiB) */
+/* The bytes of one block on each list (what the budget counts), and each
+ * list's own bound (UINT32_MAX: the budget alone). */
+static const uint32_t jk_list_block[JK_LISTS] = {
+    [JK_OBJ_DATA] = sizeof(jk_data_body),
+    [JK_OBJ_CNODE] = sizeof(jk_cnode_body),
+    [JK_OBJ_IMAGE] = sizeof(jk_image_body),
+    [JK_OBJ_INSTANCE] = sizeof(jk_instance_body),
+    [JK_OBJ_DPAGE] = sizeof(jk_dnode),
+    [JK_OBJ_DNODE] = sizeof(jk_dnode),
+    [JK_OBJ_CNODE_NODE] = sizeof(jk_cnode_node),
+    [JK_OBJ_LIST_SKIP] = sizeof(jk_cnode_skip_node),
+    [JK_LIST_PAGE] = JK_CAP_PAGE_SIZE,
+    [JK_LIST_SMALL] = 64, [JK_LIST_SMALL + 1] = 128, [JK_LIST_SMALL + 2] = 256,
+    [JK_LIST_SMALL + 3] = 512, [JK_LIST_SMALL + 4] = 1024,
+};
+_Static_assert(JK_LIST_SMALL + 4 == JK_LISTS - 1 && 64u << 4 == JK_CAP_SMALL_PAGE,
+               "the small classes end at JK_CAP_SMALL_PAGE");
+static uint32_t jk_list_max(unsigned list)
+{
+    return list == JK_LIST_PAGE ? JK_PAGE_CACHE_MAX : list >= JK_LIST_SMALL ? JK_SMALL_CACHE_MAX : UINT32_MAX;
+}
 
 static _Thread_local jk_obj_cache jk_cache;
 static pthread_key_t jk_cache_key;
@@ -113,26 +146,19 @@ static void jk_live_leave(jk_obj_cache *c)
     pthread_mutex_unlock(&jk_live_lock);
 }
 
-/* Free a list of dead blocks linked through their first word. */
-static void jk_list_free(void **head, uint32_t *count)
-{
-    while (*head) {
-        void *o = *head;
-        memcpy(head, o, sizeof(void *));
-        free(o);
-    }
-    *count = 0;
-}
-
 static void jk_cache_flush(void *arg)
 {
     jk_obj_cache *c = arg;
     jk_live_leave(c);
-    for (int t = 0; t < JK_OBJ_TYPES; t++)
-        jk_list_free(&c->head[t], &c->count[t]);
-    jk_list_free(&c->pages, &c->page_count);
-    for (int k = 0; k < JK_SMALL_CLASSES; k++)
-        jk_list_free(&c->small[k], &c->small_count[k]);
+    for (unsigned l = 0; l < JK_LISTS; l++) {
+        while (c->list[l].head) {
+            void *o = c->list[l].head;
+            memcpy(&c->list[l].head, o, sizeof(void *));
+            free(o);
+        }
+        c->list[l].count = 0;
+    }
+    c->bytes = 0;
     c->registered = false;
 }
 
@@ -215,28 +241,55 @@ static int64_t jk_live_sum(void)
     return n;
 }
 
+/* A dead block from list l of this thread's cache; NULL: the list is empty. */
+static inline void *jk_list_pop(jk_obj_cache *c, unsigned l)
+{
+    void *p = c->list[l].head;
+    if (JK_OBJ_CACHE && p) {
+        memcpy(&c->list[l].head, p, sizeof(void *));
+        c->list[l].count--;
+        c->bytes -= jk_list_block[l];
+        return p;
+    }
+    return NULL;
+}
+
+/* Whether list l of this thread's cache takes one more block: false when
+ * the list or the budget is full (or the cache is off). */
+static inline bool jk_list_room(jk_obj_cache *c, unsigned l)
+{
+    return JK_OBJ_CACHE && c->list[l].count < jk_list_max(l) && c->bytes + jk_list_block[l] <= JK_CACHE_BYTES &&
+           jk_cache_register(c);
+}
+
+/* Put dead block p on list l of this thread's cache; false: no room
+ * (jk_list_room), so the caller frees it. */
+static inline bool jk_list_push(jk_obj_cache *c, unsigned l, void *p)
+{
+    if (!jk_list_room(c, l))
+        return false;
+    memcpy(p, &c->list[l].head, sizeof(void *));
+    c->list[l].head = p;
+    c->list[l].count++;
+    c->bytes += jk_list_block[l];
+    return true;
+}
+
+void jk_cap_cache_usage(size_t *blocks, size_t *bytes)
+{
+    jk_obj_cache *c = &jk_cache;
+    size_t n = 0;
+    for (unsigned l = 0; l < JK_LISTS; l++)
+        n += c->list[l].count;
+    *blocks = n;
+    *bytes = c->bytes;
+}
+
 /* The list an object of `type` and `size` bytes goes on: its type's, but CNode
  * nodes come in two sizes (with and without the read index). */
 static inline unsigned jk_obj_list(uint8_t type, size_t size)
 {
     return type == JK_OBJ_CNODE_NODE && size == sizeof(jk_cnode_skip_node) ? JK_OBJ_LIST_SKIP : type;
-}
-
-/* Put a dead object on this thread's list for its type; false: free it. */
-static bool jk_cache_put(jk_obj *o)
-{
-    jk_obj_cache *c = &jk_cache;
-    unsigned t = o->type == JK_OBJ_CNODE_NODE && jk_cnode_has_skip(o->height) ? JK_OBJ_LIST_SKIP
-                                                                             : o->type;
-    if (!JK_OBJ_CACHE || t >= JK_OBJ_TYPES || c->count[t] >= JK_OBJ_CACHE_MAX)
-        return false;
-    if (!jk_cache_register(c))
-        return false;
-    void *next = c->head[t];
-    memcpy(o, &next, sizeof next);
-    c->head[t] = o;
-    c->count[t]++;
-    return true;
 }
 
 /* ---- counted objects ---- */
@@ -247,12 +300,8 @@ static bool jk_cache_put(jk_obj *o)
  * aligned_alloc (issue 16: three a gossiped event). */
 uint8_t *jk_cap_page_zeroed(void)
 {
-    jk_obj_cache *c = &jk_cache;
-    uint8_t *p = NULL;
-    if (JK_OBJ_CACHE && c->pages) {
-        p = c->pages;
-        memcpy(&c->pages, p, sizeof(void *));
-        c->page_count--;
+    uint8_t *p = jk_list_pop(&jk_cache, JK_LIST_PAGE);
+    if (p) {
         memset(p, 0, sizeof(void *));
         return p;
     }
@@ -268,14 +317,12 @@ void jk_cap_page_drop(uint8_t *p, size_t used)
     jk_obj_cache *c = &jk_cache;
     if (!p)
         return;
-    if (!JK_OBJ_CACHE || c->page_count >= JK_PAGE_CACHE_MAX || !jk_cache_register(c)) {
+    if (!jk_list_room(c, JK_LIST_PAGE)) {
         free(p);
         return;
     }
-    memset(p, 0, used);
-    memcpy(p, &c->pages, sizeof(void *));
-    c->pages = p;
-    c->page_count++;
+    memset(p, 0, used); /* a listed page is zero but its link word */
+    jk_list_push(c, JK_LIST_PAGE, p);
 }
 
 /* Small page buffers (a Data's last page of at most JK_CAP_SMALL_PAGE bytes,
@@ -295,30 +342,15 @@ uint8_t *jk_cap_small_alloc(size_t len)
     assert(len >= 1 && len <= JK_CAP_SMALL_PAGE);
     if (!JK_OBJ_CACHE)
         return malloc(len);
-    jk_obj_cache *c = &jk_cache;
     unsigned k = jk_small_class(len);
-    uint8_t *p = c->small[k];
-    if (p) {
-        memcpy(&c->small[k], p, sizeof(void *));
-        c->small_count[k]--;
-        return p;
-    }
-    return malloc((size_t)64 << k);
+    uint8_t *p = jk_list_pop(&jk_cache, JK_LIST_SMALL + k);
+    return p ? p : malloc((size_t)64 << k);
 }
 
 void jk_cap_small_drop(uint8_t *p, size_t len)
 {
-    jk_obj_cache *c = &jk_cache;
-    if (!p)
-        return;
-    unsigned k = jk_small_class(len);
-    if (!JK_OBJ_CACHE || c->small_count[k] >= JK_SMALL_CACHE_MAX || !jk_cache_register(c)) {
+    if (p && !jk_list_push(&jk_cache, JK_LIST_SMALL + jk_small_class(len), p))
         free(p);
-        return;
-    }
-    memcpy(p, &c->small[k], sizeof(void *));
-    c->small[k] = p;
-    c->small_count[k]++;
 }
 
 void *jk_cap_obj_alloc(size_t size, uint8_t type)
@@ -329,14 +361,10 @@ void *jk_cap_obj_alloc(size_t size, uint8_t type)
      * from, or the compiler folds the pair back into calloc. Every caller
      * passes its type's one size (CNode nodes one of two: jk_obj_list keeps
      * them apart), so a cached object fits. */
-    jk_obj *o = NULL;
     jk_obj_cache *c = &jk_cache;
     unsigned list = jk_obj_list(type, size);
-    if (JK_OBJ_CACHE && list < JK_OBJ_TYPES && c->head[list]) {
-        o = c->head[list];
-        memcpy(&c->head[list], o, sizeof(void *));
-        c->count[list]--;
-    } else {
+    jk_obj *o = list < JK_OBJ_TYPES ? jk_list_pop(c, list) : NULL;
+    if (!o) {
         o = malloc(size);
         if (!o)
             return NULL;
@@ -368,35 +396,102 @@ void jk_cap_obj_retain(jk_obj *o)
         atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
 }
 
-void jk_cap_obj_release(jk_obj *o)
+/* Drop one reference to o; true: it was the last, o is dead.
+ * Release ordering on the decrement and an acquire fence before the free:
+ * every other holder's reads of the body happen before it is freed.
+ * When refs is 1 the caller's reference is the only one on any thread
+ * (a borrowed view needs some holder's reference), so nobody else can
+ * change refs: the free needs no locked decrement, only the acquire
+ * load, which pairs with the release decrements of the holders that
+ * dropped theirs before, as the fence does (issue 16: most releases of a
+ * verified event are last ones, of objects only it made). */
+static inline bool jk_obj_last(jk_obj *o)
 {
-    if (!o)
-        return;
-    /* Release ordering on the decrement and an acquire fence before the free:
-     * every other holder's reads of the body happen before it is freed.
-     * When refs is 1 the caller's reference is the only one on any thread
-     * (a borrowed view needs some holder's reference), so nobody else can
-     * change refs: the free needs no locked decrement, only the acquire
-     * load, which pairs with the release decrements of the holders that
-     * dropped theirs before, as the fence does (issue 16: most releases of a
-     * verified event are last ones, of objects only it made). */
     if (atomic_load_explicit(&o->refs, memory_order_acquire) != 1) {
         if (atomic_fetch_sub_explicit(&o->refs, 1, memory_order_release) != 1)
-            return;
+            return false;
         atomic_thread_fence(memory_order_acquire);
     }
-    switch ((enum jk_obj_type)o->type) {
-    case JK_OBJ_DATA: jk_cap_data_body_free((jk_data_body *)o); break;
-    case JK_OBJ_CNODE: jk_cap_cnode_body_free((jk_cnode_body *)o); break;
-    case JK_OBJ_IMAGE: jk_cap_image_body_free((jk_image_body *)o); break;
-    case JK_OBJ_INSTANCE: jk_cap_instance_body_free((jk_instance_body *)o); break;
-    case JK_OBJ_DPAGE:
-    case JK_OBJ_DNODE: jk_cap_dnode_free((jk_dnode *)o); break;
-    case JK_OBJ_CNODE_NODE: jk_cap_cnode_node_free((jk_cnode_node *)o); break;
+    return true;
+}
+
+static void jk_obj_free_dead(jk_obj *o);
+
+void jk_cap_dead_drop(jk_dead *d, jk_obj *o)
+{
+    if (!o || !jk_obj_last(o))
+        return;
+    if (d->n < JK_DEAD_STACK)
+        d->stack[d->n++] = o;
+    else
+        jk_obj_free_dead(o); /* a stack of its own: depth is bounded by the nesting */
+}
+
+/* Free dead object o and everything only it held: a loop over a stack of dead
+ * objects rather than a recursion through the per-type frees (session 8:
+ * a dropped tree is dozens of objects, each a call chain of release → type
+ * free → release before), with the most common kinds, CNode and Data inner
+ * nodes, handled inline; the objects go on the thread's lists, and the live
+ * count is written once for the whole tree. The order objects are freed in
+ * decides nothing: no result reads a dead object or its address. */
+static void jk_obj_free_dead(jk_obj *o)
+{
+    jk_obj_cache *c = &jk_cache;
+    jk_dead d;
+    d.n = 0;
+    int freed = 0;
+    for (;;) {
+        unsigned list = o->type;
+        switch ((enum jk_obj_type)o->type) {
+        case JK_OBJ_CNODE_NODE: {
+            jk_cnode_node *n = (jk_cnode_node *)o;
+            if (n->o.height == 1) {
+                jk_cap_dead_drop(&d, jk_cap_obj(n->u.slot[0]));
+                jk_cap_dead_drop(&d, jk_cap_obj(n->u.slot[1]));
+            } else {
+                if (n->u.kid[1])
+                    __builtin_prefetch(n->u.kid[1]);
+                if (n->u.kid[0])
+                    jk_cap_dead_drop(&d, &n->u.kid[0]->o);
+                if (n->u.kid[1])
+                    jk_cap_dead_drop(&d, &n->u.kid[1]->o);
+            }
+            if (jk_cnode_has_skip(n->o.height))
+                list = JK_OBJ_LIST_SKIP;
+            break;
+        }
+        case JK_OBJ_DNODE: {
+            jk_dnode *n = (jk_dnode *)o;
+            __builtin_prefetch(n->u.in.right);
+            jk_cap_dead_drop(&d, &n->u.in.left->o);
+            jk_cap_dead_drop(&d, &n->u.in.right->o);
+            break;
+        }
+        case JK_OBJ_DPAGE: jk_cap_dpage_free((jk_dnode *)o); break;
+        case JK_OBJ_DATA: {
+            jk_dnode *root = ((jk_data_body *)o)->root;
+            if (root)
+                jk_cap_dead_drop(&d, &root->o);
+            break;
+        }
+        case JK_OBJ_CNODE: jk_cap_cnode_body_free((jk_cnode_body *)o, &d); break;
+        case JK_OBJ_IMAGE: jk_cap_image_body_free((jk_image_body *)o, &d); break;
+        case JK_OBJ_INSTANCE: jk_cap_instance_body_free((jk_instance_body *)o, &d); break;
+        }
+        if (!jk_list_push(c, list, o))
+            free(o);
+        freed++;
+        if (!d.n)
+            break;
+        o = d.stack[--d.n];
     }
-    if (!jk_cache_put(o))
-        free(o);
-    jk_live_add(&jk_cache, -1);
+    jk_live_add(c, -freed);
+}
+
+void jk_cap_obj_release(jk_obj *o)
+{
+    if (o && jk_obj_last(o))
+        jk_obj_free_dead(o);
 }
 
 /* ---- children ---- */

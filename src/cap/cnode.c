@@ -107,16 +107,6 @@ jk_cnode_node *jk_cap_cnode_node_new_kids(uint8_t height, jk_cnode_node *a, jk_c
     return n;
 }
 
-void jk_cap_cnode_node_free(jk_cnode_node *n)
-{
-    for (int i = 0; i < 2; i++) {
-        if (n->o.height == 1)
-            jk_cap_release(n->u.slot[i]);
-        else if (n->u.kid[i])
-            jk_cap_obj_release(&n->u.kid[i]->o);
-    }
-}
-
 void jk_cap_cnode_node_encode(jk_cnode_node *n, jk_wr *w)
 {
     jk_hash h[2] = {{{0}}, {{0}}};
@@ -152,11 +142,11 @@ jk_err jk_cap_cnode_from_root(uint8_t log2, jk_cap slot0, jk_cnode_node *root, j
     return JK_OK;
 }
 
-void jk_cap_cnode_body_free(jk_cnode_body *c)
+void jk_cap_cnode_body_free(jk_cnode_body *c, jk_dead *d)
 {
-    jk_cap_release(c->slot0);
+    jk_cap_dead_drop(d, jk_cap_obj(c->slot0));
     if (c->root)
-        jk_cap_obj_release(&c->root->o);
+        jk_cap_dead_drop(d, &c->root->o);
 }
 
 void jk_cap_cnode_encode(jk_cnode_body *c, jk_wr *w)

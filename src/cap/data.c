@@ -110,19 +110,14 @@ static jk_dnode *jk_dnode_ref(jk_dnode *n)
     return n;
 }
 
-void jk_cap_dnode_free(jk_dnode *n)
+void jk_cap_dpage_free(jk_dnode *n)
 {
-    if (n->o.type == JK_OBJ_DPAGE) {
-        uint32_t len = n->u.page.len;
-        if (jk_page_small(len)) {
-            jk_cap_small_drop(n->u.page.bytes, len);
-            jk_cap_page_drop(atomic_load_explicit(&n->u.page.view, memory_order_acquire), len);
-        } else {
-            jk_cap_page_drop(n->u.page.bytes, len); /* only [0, len) was written */
-        }
+    uint32_t len = n->u.page.len;
+    if (jk_page_small(len)) {
+        jk_cap_small_drop(n->u.page.bytes, len);
+        jk_cap_page_drop(atomic_load_explicit(&n->u.page.view, memory_order_acquire), len);
     } else {
-        jk_cap_obj_release(&n->u.in.left->o);
-        jk_cap_obj_release(&n->u.in.right->o);
+        jk_cap_page_drop(n->u.page.bytes, len); /* only [0, len) was written */
     }
 }
 
@@ -167,12 +162,6 @@ static jk_err jk_data_wrap(uint64_t len, jk_dnode *root, jk_cap *out)
     if (root)
         jk_cap_obj_release(&root->o);
     return err;
-}
-
-void jk_cap_data_body_free(jk_data_body *d)
-{
-    if (d->root)
-        jk_cap_obj_release(&d->root->o);
 }
 
 void jk_cap_data_encode(jk_data_body *d, jk_wr *w)

@@ -281,12 +281,12 @@ jk_err jk_cap_image_new(const jk_cap_image_spec *spec, jk_cap *out, jk_diag *dia
     return err;
 }
 
-void jk_cap_image_body_free(jk_image_body *im)
+void jk_cap_image_body_free(jk_image_body *im, jk_dead *d)
 {
-    jk_cap_release(im->code);
+    jk_cap_dead_drop(d, jk_cap_obj(im->code));
     jk_pvm_program_free(im->prog);
     for (uint32_t i = 0; i < im->npins; i++)
-        jk_cap_release(im->pins[i].cap);
+        jk_cap_dead_drop(d, jk_cap_obj(im->pins[i].cap));
     free(im->maps);
     free(im->eps);
     free(im->pins);

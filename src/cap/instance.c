@@ -162,14 +162,14 @@ jk_err jk_cap_instance_make(jk_cap image, const jk_hash *image_hash, jk_cap cnod
     return JK_OK;
 }
 
-void jk_cap_instance_body_free(jk_instance_body *in)
+void jk_cap_instance_body_free(jk_instance_body *in, jk_dead *d)
 {
-    jk_cap_release(in->image);
-    jk_cap_release(in->cnode);
+    jk_cap_dead_drop(d, jk_cap_obj(in->image));
+    jk_cap_dead_drop(d, jk_cap_obj(in->cnode));
     for (uint32_t f = 0; f < in->nframes; f++) {
-        jk_cap_release(in->frames[f].instance);
+        jk_cap_dead_drop(d, jk_cap_obj(in->frames[f].instance));
         for (uint32_t r = 0; r < in->frames[f].region_count; r++)
-            jk_cap_release(in->frames[f].regions[r].data);
+            jk_cap_dead_drop(d, jk_cap_obj(in->frames[f].regions[r].data));
         free((void *)in->frames[f].regions);
     }
     free(in->frames);

@@ -68,6 +68,21 @@ void jk_cap_small_drop(uint8_t *p, size_t len);
 void jk_cap_obj_retain(jk_obj *o);
 /* Drop a reference; the last one frees o and releases what it holds. */
 void jk_cap_obj_release(jk_obj *o);
+/* The bytes a thread's free lists (cap.c) may hold together: dead objects,
+ * page buffers and small page buffers. */
+#define JK_CACHE_BYTES ((size_t)6 << 20)
+/* This thread's free lists: how many blocks and bytes they hold (tests). */
+void jk_cap_cache_usage(size_t *blocks, size_t *bytes);
+/* Dead objects whose own references are still to be dropped (cap.c's free
+ * loop); the per-type frees hand it what they held. */
+#define JK_DEAD_STACK 64
+typedef struct jk_dead {
+    jk_obj *stack[JK_DEAD_STACK];
+    unsigned n;
+} jk_dead;
+/* Drop one reference to o (NULL: nothing); if it was the last, o is dead and
+ * goes on d, to be freed by the loop that owns d. */
+void jk_cap_dead_drop(jk_dead *d, jk_obj *o);
 /* o's hash, computing and caching it on first use. */
 void jk_cap_obj_hash(jk_obj *o, jk_hash *out);
 /* Calls fn on every object o names in its encoding (children, in encoding
@@ -201,13 +216,13 @@ static inline jk_cnode_body *jk_cnode_of(jk_cap c) { return (jk_cnode_body *)(vo
 static inline jk_image_body *jk_image_of(jk_cap c) { return (jk_image_body *)(void *)c.body; }
 static inline jk_instance_body *jk_instance_of(jk_cap c) { return (jk_instance_body *)(void *)c.body; }
 
-/* Per-type free (release children, free own storage; not the object itself). */
-void jk_cap_data_body_free(jk_data_body *d);
-void jk_cap_dnode_free(jk_dnode *n);
-void jk_cap_cnode_body_free(jk_cnode_body *c);
-void jk_cap_cnode_node_free(jk_cnode_node *n);
-void jk_cap_image_body_free(jk_image_body *im);
-void jk_cap_instance_body_free(jk_instance_body *in);
+/* Per-type free: drop the references it holds onto d (jk_cap_dead_drop) and
+ * free its own storage, not the object itself. Data bodies and inner nodes
+ * and CNode nodes are freed inline by cap.c's loop. */
+void jk_cap_dpage_free(jk_dnode *n);
+void jk_cap_cnode_body_free(jk_cnode_body *c, jk_dead *d);
+void jk_cap_image_body_free(jk_image_body *im, jk_dead *d);
+void jk_cap_instance_body_free(jk_instance_body *in, jk_dead *d);
 
 /* Data internals (data.c). Node constructors BORROW their children. */
 uint32_t jk_cap_data_split(uint32_t pages); /* largest power of two < pages (pages >= 2) */
