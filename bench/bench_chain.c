@@ -351,6 +351,38 @@ static double jk_bench_native_run(jk_bench_ctx *c, const jk_chain_block *block, 
     return t;
 }
 
+/* BENCH_REPEAT=N with BENCH_PART=import|native|gossiped: after the block is
+ * produced (once), run only that part N times and print its best and mean,
+ * so `perf record` samples one part and nothing else (docs/bench.md, "Import
+ * wall gap, session 8"). */
+static void jk_bench_repeat_part(jk_bench_ctx *c, const jk_chain_block *block, const jk_bench_ledger *want,
+                                 const char *part, long times)
+{
+    jk_bench_ledger *scratch = jk_bu_alloc(sizeof *scratch);
+    double best = 1e9, sum = 0, cpu_best = 1e9, cpu_sum = 0;
+    long applied = 0;
+    for (long r = 0; r < times; r++) {
+        double t;
+        if (!strcmp(part, "native")) {
+            t = jk_bench_native_run(c, block, scratch, &applied);
+            if (applied != (long)JK_BENCH_ACCOUNTS)
+                jk_bu_fail("the native ledger applied %ld of %u transfers", applied, JK_BENCH_ACCOUNTS);
+        } else if (!strcmp(part, "import") || !strcmp(part, "gossiped")) {
+            t = jk_bench_import(c, block, want, !strcmp(part, "gossiped"), 0);
+        } else {
+            jk_bu_fail("BENCH_PART is import, native or gossiped, not %s", part);
+        }
+        best = jk_bench_min(best, t);
+        sum += t;
+        cpu_best = jk_bench_min(cpu_best, jk_bench_cpu_last);
+        cpu_sum += jk_bench_cpu_last;
+    }
+    printf("BENCH apply_part part=%s repeat=%ld best_ns=%.0f mean_ns=%.0f cpu_best_ns=%.0f cpu_mean_ns=%.0f\n", part,
+           times, best * 1e9, sum / (double)times * 1e9, cpu_best * 1e9, cpu_sum / (double)times * 1e9);
+    fflush(stdout);
+    free(scratch);
+}
+
 static void jk_bench_apply_transfers(jk_bench_ctx *c)
 {
     jk_bench_ledger *native = jk_bu_alloc(sizeof *native);
@@ -382,6 +414,14 @@ static void jk_bench_apply_transfers(jk_bench_ctx *c)
             jk_chain_block_free(&b);
         }
         jk_cap_release(after);
+    }
+    const char *repeat = getenv("BENCH_REPEAT");
+    if (repeat && atol(repeat) > 0) {
+        jk_bench_repeat_part(c, &block, native, getenv("BENCH_PART") ? getenv("BENCH_PART") : "import",
+                             atol(repeat));
+        jk_chain_block_free(&block);
+        free(native);
+        return;
     }
     for (int r = 0; r < jk_bench_rounds; r++) {
         import = jk_bench_min(import, jk_bench_import(c, &block, native, false, 0));

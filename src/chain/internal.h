@@ -218,11 +218,14 @@ typedef struct jk_chain_sigjobs jk_chain_sigjobs;
 jk_err jk_chain_sigjobs_start(const jk_chain_kernel *ck, const jk_chain_trace *traces, size_t n, unsigned threads,
                               jk_chain_sigjobs **out);
 /* Does traces[i]'s signature verify? A worker's finished result, or a
- * check now on the calling thread (never a wait). Call from the thread that
- * started j. */
+ * check now on the calling thread (never a wait), with the unclaimed traces
+ * after it in the same batch. Call from the thread that started j. */
 bool jk_chain_sigjobs_valid(jk_chain_sigjobs *j, size_t i);
 /* Was traces[i] valid by a cache hit (so already in the cache)? */
 bool jk_chain_sigjobs_cached(jk_chain_sigjobs *j, size_t i);
+/* How many signature checks the calling thread has made (a figure for
+ * tests and benchmarks; the workers' are not counted). */
+size_t jk_chain_sigjobs_checked(const jk_chain_sigjobs *j);
 /* Stop the workers (each finishes the check it holds), join them, free j.
  * NULL is a no-op. */
 void jk_chain_sigjobs_finish(jk_chain_sigjobs *j);
