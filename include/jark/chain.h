@@ -598,6 +598,9 @@ typedef struct jk_chain_kernel_stats {
                                   by produce (their chain state had moved) */
     uint64_t pool_dropped;     /* pooled transacts dropped because their
                                   verify failed at produce */
+    uint64_t attests_deferred; /* attests of admission's batched verifies
+                                  whose signature check waited for the end
+                                  of the run (docs/bench.md, session 8) */
 } jk_chain_kernel_stats;
 
 typedef struct jk_chain_kernel {

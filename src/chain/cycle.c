@@ -346,26 +346,13 @@ jk_err jk_chain_pair(jk_cap a, jk_cap b, jk_cap *out)
 /* Verify mode: the event's own traces must hold a valid signature by the key
  * over the blob; the key becomes seen for this event. Only the traces an
  * attest asks for are signature-checked, and only those are kept. */
-typedef struct jk_verify_mode {
-    const jk_chain_kernel *ck;
-    const jk_hash *genesis;
-    const jk_chain_trace *traces;
-    size_t trace_count;
-    jk_chain_keyset seen;
-    jk_chain_trace *used;
-    size_t used_count, used_cap;
-} jk_verify_mode;
-
-static jk_err jk_decide_verify(void *ctx, const uint8_t key[32], const uint8_t *blob, size_t len, bool *accept)
+static jk_err jk_attest_check(jk_verify_mode *m, const uint8_t key[32], const jk_hash *msg, bool *accept)
 {
-    jk_verify_mode *m = ctx;
-    jk_hash msg;
     size_t at;
-    jk_chain_attest_msg_hash(m->genesis, blob, len, &msg);
-    *accept = jk_chain_find_valid(m->ck, m->traces, m->trace_count, key, &msg, &at);
+    *accept = jk_chain_find_valid(m->ck, m->traces, m->trace_count, key, msg, &at);
     if (!*accept)
         return JK_OK;
-    if (!jk_chain_trace_find(m->used, m->used_count, key, &msg, NULL)) {
+    if (!jk_chain_trace_find(m->used, m->used_count, key, msg, NULL)) {
         /* sized from one trace up, not jk_chain_grow's eight: the pool keeps
          * this very array (jk_chain_pool_admit takes it), one per transact */
         if (m->used_count == m->used_cap) {
@@ -379,6 +366,34 @@ static jk_err jk_decide_verify(void *ctx, const uint8_t key[32], const uint8_t *
         m->used[m->used_count++] = m->traces[at];
     }
     return jk_chain_keyset_add(&m->seen, key, NULL);
+}
+
+static jk_err jk_decide_verify(void *ctx, const uint8_t key[32], const uint8_t *blob, size_t len, bool *accept)
+{
+    jk_verify_mode *m = ctx;
+    jk_hash msg;
+    jk_chain_attest_msg_hash(m->genesis, blob, len, &msg);
+    if (!m->defer)
+        return jk_attest_check(m, key, &msg, accept);
+    /* Deferred: no trace of (key, msg) is a refusal the check would make
+     * too, without a signature to look at; otherwise "yes" now and the
+     * check after the run (jk_chain_verify_settle). */
+    *accept = jk_chain_trace_find(m->traces, m->trace_count, key, &msg, NULL);
+    if (!*accept)
+        return JK_OK;
+    if (m->pending_count == m->pending_cap) {
+        size_t cap = m->pending_cap ? 2 * m->pending_cap : 2;
+        jk_chain_pending_attest *grown =
+            cap <= SIZE_MAX / sizeof *grown ? realloc(m->pending, cap * sizeof *grown) : NULL;
+        if (!grown)
+            return JK_ERR_NOMEM;
+        m->pending = grown;
+        m->pending_cap = cap;
+    }
+    jk_chain_pending_attest *p = &m->pending[m->pending_count++];
+    memcpy(p->key, key, sizeof p->key);
+    p->msg = msg;
+    return JK_OK;
 }
 
 /* The refusals of a dispatch event that need no verify: a reason or NULL.
@@ -476,8 +491,50 @@ jk_err jk_chain_verify_event_ex(const jk_chain_kernel *ck, jk_kernel *kernel, co
                                 const jk_chain_trace *traces, size_t trace_count, bool pooled,
                                 const jk_hash *known, jk_chain_verdict *out)
 {
+    jk_chain_verify_run run;
+    jk_err err = jk_chain_verify_start(ck, kernel, ev, traces, trace_count, pooled, known, false, &run, out);
+    jk_err settled = jk_chain_verify_settle(&run, out);
+    return err != JK_OK ? err : settled;
+}
+
+/* The verdict of a run that ended, its attests taken as accepted; an
+ * admitted one's traces and keys (run->mode's) move into it at settle, when
+ * the attests are checked. */
+static void jk_judge(const jk_chain_kernel *ck, jk_chain_verify_run *run, jk_chain_verdict *out)
+{
+    jk_kernel_result *res = &run->res;
+    jk_hash lineage;
+    jk_cap event = res->slot0;
+    bool is_instance = res->outcome == JK_KERNEL_HALT && jk_cap_kind_of(event) == JK_CAP_INSTANCE;
+    if (run->run_err != JK_OK) {
+        snprintf(out->why, sizeof out->why, "verify could not run: %s", jk_strerror(run->run_err));
+        return;
+    }
+    if (is_instance)
+        jk_cap_instance_image_hash(event, &lineage);
+    if (res->outcome != JK_KERNEL_HALT)
+        snprintf(out->why, sizeof out->why, "verify did not HALT: %.120s",
+                 res->fault_msg[0] ? res->fault_msg : "out of gas or yield");
+    else if (!is_instance)
+        snprintf(out->why, sizeof out->why, "verify did not hand back an event instance in slot[0]");
+    else if (!memcmp(lineage.bytes, (run->dispatch ? ck->dispatch_lineage : ck->transact_lineage).bytes,
+                     JK_HASH_SIZE)) {
+        out->admit = true;
+        out->event = jk_cap_retain(event);
+    } else {
+        snprintf(out->why, sizeof out->why, "verify handed back an instance of the wrong lineage for this endpoint");
+    }
+}
+
+jk_err jk_chain_verify_start(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
+                             const jk_chain_trace *traces, size_t trace_count, bool pooled,
+                             const jk_hash *known, bool defer, jk_chain_verify_run *run,
+                             jk_chain_verdict *out)
+{
     memset(out, 0, sizeof *out);
+    memset(run, 0, sizeof *run);
     jk_chain_keyset_init(&out->seen);
+    jk_chain_keyset_init(&run->mode.seen);
     bool dispatch = jk_chain_endpoint_is_dispatch(ev->endpoint);
     if (ev->blob_len > JK_CHAIN_MAX_BLOB) {
         snprintf(out->why, sizeof out->why, "a blob of %zu bytes (at most %u)", ev->blob_len, JK_CHAIN_MAX_BLOB);
@@ -508,70 +565,83 @@ jk_err jk_chain_verify_event_ex(const jk_chain_kernel *ck, jk_kernel *kernel, co
         return JK_OK;
     }
     /* MGMT_COPY(verify_proto, event_verify): a fresh copy per event. */
-    jk_cap event_verify = jk_cap_retain(ck->verify_proto), blob = jk_cap_null(), aa = jk_cap_null();
-    jk_cap scratchpad = jk_cap_null();
-    jk_verify_mode mode = {ck, &ck->genesis_hash, traces, trace_count, {0}, NULL, 0, 0};
-    jk_chain_keyset_init(&mode.seen);
-    jk_kernel_result res;
-    memset(&res, 0, sizeof res);
-    jk_err err = jk_cap_data_new(ev->blob, ev->blob_len, &blob);
+    run->dispatch = dispatch;
+    run->event_verify = jk_cap_retain(ck->verify_proto);
+    run->mode = (jk_verify_mode){ck, &ck->genesis_hash, traces, trace_count, run->mode.seen, NULL, 0, 0,
+                                 defer, NULL, 0, 0};
+    jk_err err = jk_cap_data_new(ev->blob, ev->blob_len, &run->blob);
     if (err == JK_OK) {
-        err = jk_chain_inject_aa(ck, &aa);
+        err = jk_chain_inject_aa(ck, &run->aa);
         if (err == JK_ERR_INVALID_ARG) {
             snprintf(out->why, sizeof out->why, "the chain pins no AA image");
-            err = JK_OK;
-            goto done;
+            return JK_OK;
         }
     }
     if (err == JK_OK)
-        err = jk_chain_pair(blob, aa, &scratchpad);
+        err = jk_chain_pair(run->blob, run->aa, &run->scratchpad);
     if (err == JK_OK) {
         out->ran = true;
-        err = jk_chain_invoke(kernel, ck->attest_marker, event_verify, 0, ck->gas.verify, NULL, scratchpad,
-                              jk_decide_verify, &mode, NULL, &res);
-        out->gas = res.gas_used;
+        err = jk_chain_invoke(kernel, ck->attest_marker, run->event_verify, 0, ck->gas.verify, NULL,
+                              run->scratchpad, jk_decide_verify, &run->mode, NULL, &run->res);
+        out->gas = run->res.gas_used;
+        /* the kernel refused to run or finish it (a bound the guest hit):
+         * the event's problem, never the host's — dropped (settle says so,
+         * unless an attest before it fails its check) */
         if (err != JK_OK && err != JK_ERR_NOMEM) {
-            /* the kernel refused to run or finish it (a bound the guest hit):
-             * the event's problem, never the host's — dropped */
-            snprintf(out->why, sizeof out->why, "verify could not run: %s", jk_strerror(err));
+            run->run_err = err;
             err = JK_OK;
-            goto done;
         }
+        run->started = err == JK_OK;
+        if (run->started)
+            jk_judge(ck, run, out);
     }
-    if (err == JK_OK) {
-        jk_hash lineage;
-        jk_cap event = res.slot0;
-        bool is_instance = res.outcome == JK_KERNEL_HALT && jk_cap_kind_of(event) == JK_CAP_INSTANCE;
-        if (is_instance)
-            jk_cap_instance_image_hash(event, &lineage);
-        if (res.outcome != JK_KERNEL_HALT)
-            snprintf(out->why, sizeof out->why, "verify did not HALT: %.120s",
-                     res.fault_msg[0] ? res.fault_msg : "out of gas or yield");
-        else if (!is_instance)
-            snprintf(out->why, sizeof out->why, "verify did not hand back an event instance in slot[0]");
-        else if (!memcmp(lineage.bytes, (dispatch ? ck->dispatch_lineage : ck->transact_lineage).bytes, JK_HASH_SIZE)) {
-            out->admit = true;
-            out->event = jk_cap_retain(event);
-            out->used = mode.used;
-            out->used_count = mode.used_count;
-            mode.used = NULL;
+    /* MGMT_DROP(event_verify); AA_event goes with it. Now, not at settle:
+     * a batch then holds only its verdicts' event instances, and the next
+     * run reuses the objects this one freed while they are still cached. */
+    jk_kernel_result_clear(&run->res);
+    jk_cap_release(run->scratchpad);
+    jk_cap_release(run->aa);
+    jk_cap_release(run->blob);
+    jk_cap_release(run->event_verify);
+    run->scratchpad = run->aa = run->blob = run->event_verify = jk_cap_null();
+    return err;
+}
+
+jk_err jk_chain_verify_settle(jk_chain_verify_run *run, jk_chain_verdict *out)
+{
+    jk_err err = JK_OK;
+    if (run->started) {
+        /* The waiting checks in attest order: the first refusal is where
+         * the run would have stopped had it checked at the attest. */
+        jk_verify_mode *m = &run->mode;
+        bool accept = true;
+        for (size_t i = 0; err == JK_OK && accept && i < m->pending_count; i++)
+            err = jk_attest_check(m, m->pending[i].key, &m->pending[i].msg, &accept);
+        out->deferred = (uint32_t)m->pending_count;
+        if (err == JK_OK && !accept) {
+            out->admit = false;
+            jk_cap_release(out->event);
+            out->event = jk_cap_null();
+            snprintf(out->why, sizeof out->why, "verify did not HALT: %s", JK_CHAIN_ATTEST_REFUSED);
+        } else if (err == JK_OK && out->admit) {
+            out->used = m->used;
+            out->used_count = m->used_count;
+            m->used = NULL;
             /* moved, not merged: out->seen is empty, and a merge into an
              * empty set reserves room (two mallocs) for keys never added */
-            out->seen = mode.seen;
-            jk_chain_keyset_init(&mode.seen);
-        } else {
-            snprintf(out->why, sizeof out->why, "verify handed back an instance of the wrong lineage for this endpoint");
+            out->seen = m->seen;
+            jk_chain_keyset_init(&m->seen);
         }
     }
-done:
-    /* MGMT_DROP(event_verify); AA_event goes with it. */
-    jk_kernel_result_clear(&res);
-    jk_chain_keyset_free(&mode.seen);
-    free(mode.used);
-    jk_cap_release(scratchpad);
-    jk_cap_release(aa);
-    jk_cap_release(blob);
-    jk_cap_release(event_verify);
+    jk_kernel_result_clear(&run->res);
+    jk_chain_keyset_free(&run->mode.seen);
+    free(run->mode.used);
+    free(run->mode.pending);
+    jk_cap_release(run->scratchpad);
+    jk_cap_release(run->aa);
+    jk_cap_release(run->blob);
+    jk_cap_release(run->event_verify);
+    memset(run, 0, sizeof *run);
     return err;
 }
 

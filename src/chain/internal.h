@@ -110,8 +110,48 @@ typedef struct jk_chain_verdict {
     size_t used_count;
     char why[160];         /* why it was dropped */
     bool ran;              /* the verify program ran (ck->stats.verify_runs) */
-    int64_t gas;           /* the gas that run used (the replay verify budget) */
+    int64_t gas;           /* the gas that run used (the replay verify budget;
+                              only an admitted verdict's is read) */
+    uint32_t deferred;     /* attests whose signature check waited for the
+                              end of the run (jk_chain_verify_start, defer) */
 } jk_chain_verdict;
+
+/* The fault text of an invocation stopped by a refused attest. */
+#define JK_CHAIN_ATTEST_REFUSED "attest refused"
+
+/* One attest of a deferred verify run: the key and message it asked for. */
+typedef struct jk_chain_pending_attest {
+    uint8_t key[JK_ED25519_PUBLIC_SIZE];
+    jk_hash msg;
+} jk_chain_pending_attest;
+
+/* The AttestationAuthority in verify mode (cycle.c): the event's own traces
+ * must hold a valid signature by the key over the blob. With defer, an
+ * attest that has a trace to check is answered "yes" at once and queued in
+ * pending; jk_chain_verify_settle checks them after the run, in order. */
+typedef struct jk_verify_mode {
+    const jk_chain_kernel *ck;
+    const jk_hash *genesis;
+    const jk_chain_trace *traces;
+    size_t trace_count;
+    jk_chain_keyset seen;
+    jk_chain_trace *used;
+    size_t used_count, used_cap;
+    bool defer;
+    jk_chain_pending_attest *pending;
+    size_t pending_count, pending_cap;
+} jk_verify_mode;
+
+/* A verify between its run and its verdict (jk_chain_verify_start, then
+ * jk_chain_verify_settle). Everything in it is owned by it. */
+typedef struct jk_chain_verify_run {
+    bool started;          /* the program ran: settle has a result to judge */
+    bool dispatch;
+    jk_err run_err;        /* the kernel refused to run or finish it (not NOMEM) */
+    jk_cap event_verify, blob, aa, scratchpad;
+    jk_verify_mode mode;
+    jk_kernel_result res;
+} jk_chain_verify_run;
 
 /* The replay verify budget of one block (docs/chain-design.md, "Dispatch on
  * a network"): the gas of the verify runs of the events a block's dispatch
@@ -131,6 +171,26 @@ jk_err jk_chain_verify_event_ex(const jk_chain_kernel *ck, jk_kernel *kernel, co
                                 const jk_chain_trace *traces, size_t trace_count, bool pooled,
                                 const jk_hash *known, jk_chain_verdict *out);
 void jk_chain_verdict_free(jk_chain_verdict *v);
+
+/* jk_chain_verify_event_ex in two halves, so that a batch of events can run
+ * their verify programs back to back and then their signature checks back
+ * to back (verify_pool.c): the kernel's code and libsodium's then each stay
+ * in the instruction cache instead of evicting each other at every attest
+ * (docs/bench.md, "verify_events wall gap, session 8"). start fills *out
+ * where no run is needed and runs the program otherwise; with defer, an
+ * attest with a trace to check is accepted at once and its check waits.
+ * settle checks the waiting attests in the order they were made: the first
+ * that fails is where a run that checked at the attest would have aborted,
+ * so the verdict is that abort's ("attest refused"); else it is the run's.
+ * Every verdict equals jk_chain_verify_event_ex's (the gas of a refused
+ * one aside, which nobody reads). Call settle after every start, whatever
+ * start returned; *run is then empty.
+ * @return JK_OK or JK_ERR_NOMEM (either half). */
+jk_err jk_chain_verify_start(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
+                             const jk_chain_trace *traces, size_t trace_count, bool pooled,
+                             const jk_hash *known, bool defer, jk_chain_verify_run *run,
+                             jk_chain_verdict *out);
+jk_err jk_chain_verify_settle(jk_chain_verify_run *run, jk_chain_verdict *out);
 /* v->used may move into the pool (then v->used is NULL; verdict_free as
  * before). */
 jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, jk_chain_verdict *v, const char **refused);

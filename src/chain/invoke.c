@@ -7,7 +7,7 @@
  * gas left — or abort. An abort discards everything: the caller gets the
  * target it passed in, unchanged, as if the invocation had never run.
  */
-#include "jark/chain.h"
+#include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +92,7 @@ static jk_err jk_invoke_serve_fn(void *ctx, jk_cap marker, jk_cap request, bool 
     if (err != JK_OK)
         return err;
     if (!accept) {
-        sv->abort_why = "attest refused";
+        sv->abort_why = JK_CHAIN_ATTEST_REFUSED;
         return JK_OK;
     }
     sv->accepted++;
