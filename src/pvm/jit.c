@@ -121,6 +121,8 @@ void jk_pvm_jit_free(jk_pvm_jit *jit)
         munmap(jit->code, jit->code_map_size);
     free(jit->entry);
     free(jit->jump_code);
+    free(jit->call_code);
+    free(jit->pre);
     free(jit);
 }
 
@@ -140,6 +142,12 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
     if (!jit->jump_code || !x_reserve(&cc.b, 1024))
         goto fail;
     cc.jump_code = jit->jump_code;
+    if (!jk_pvm_jit_call_table(&cc))
+        goto fail;
+    jit->call_code = cc.call_code;
+    if (!jk_pvm_jit_precharge_plan(&cc))
+        goto fail;
+    jit->pre = cc.pre;
     jk_allocate(&cc);
     jk_pvm_jit_stack_choose(&cc);
     jk_pvm_jit_emit_routines(&cc);
@@ -151,8 +159,9 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
         size_t start = cc.b.len;
         cc.label[i] = (uint32_t)cc.b.len;
         if (prog->block_start[i]) {
-            /* Pay the block's whole cost on entry, or leave untouched. */
-            uint32_t cost = prog->insns[i].cost;
+            /* Pay the block's whole cost on entry, or leave untouched
+             * (and its successor's, when it is precharged: jit_ctl.c). */
+            uint32_t cost = prog->insns[i].cost + (cc.pre ? cc.pre[i] : 0);
             x_alu_rm_imm(&cc.b, ALU_SUB, true, X_REG(X_GAS), (int32_t)cost);
             jk_late oog = {0};
             oog.at = (uint32_t)x_jcc32(&cc.b, CC_L); /* the exit is out of line */
@@ -170,6 +179,7 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
             i = last;
             continue;
         }
+        cc.insn = i;
         jk_pvm_jit_compile_insn(&cc, i);
         if (cc.b.len - start > JK_JIT_INSN_BOUND)
             cc.b.oom = true; /* a bound is wrong: refuse rather than overrun */
@@ -181,7 +191,7 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
     if (cc.oom || cc.b.oom)
         goto fail;
     for (size_t k = 0; k < cc.fix_count; k++)
-        x_patch32(&cc.b, cc.fix[k].at, cc.label[cc.fix[k].target]);
+        x_patch32(&cc.b, cc.fix[k].at, (cc.fix[k].to_entry ? cc.entry : cc.label)[cc.fix[k].target]);
     if (cc.b.oom)
         goto fail;
 
@@ -202,6 +212,7 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
         uint32_t t = prog->jump_targets[k];
         jit->jump_code[k] = jit->code + (t == JK_PVM_NO_TARGET ? cc.djump_bad : cc.label[t]);
     }
+    jk_pvm_jit_call_table_fill(&cc, jit->code);
     for (uint32_t i = 0; i < n; i++)
         if (cc.no_entry[i])
             cc.entry[i] = JK_JIT_NO_ENTRY;

@@ -83,6 +83,13 @@ typedef struct jk_pvm_jit {
                                JK_JIT_NO_ENTRY: a run starting there uses
                                the interpreter (jit_range.c) */
     void **jump_code;       /* per jump-table entry: code address to enter */
+    void **call_code;       /* the same for calls via a pointer (jit_ctl.c),
+                               whose entries that are not block starts lead
+                               to a routine that needs no index in eax; NULL
+                               when the program makes no such call */
+    uint32_t *pre;          /* per instruction: gas its block's prologue
+                               charges for the block it jumps to (jit_ctl.c,
+                               "precharged"), or NULL when no block does */
     uint32_t trampoline;    /* offset of the entry trampoline */
 } jk_pvm_jit;
 

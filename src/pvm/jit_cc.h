@@ -57,6 +57,8 @@ static inline bool jk_host_caller_saved(uint8_t h)
 typedef struct jk_fixup {
     uint32_t at;     /* rel32 field */
     uint32_t target; /* instruction index (a block start) */
+    bool to_entry;   /* to entry[target], past its gas prologue (jit_ctl.c:
+                        the jumping block paid for it) */
 } jk_fixup;
 
 /* The out-of-line part of one guest memory access (jit_mem.c): emitted after
@@ -81,7 +83,8 @@ enum {
     JK_LATE_OOG,        /* block `first` cannot be paid: give `cost` back, exit */
     JK_LATE_GROUP,      /* access group first..last: its one-by-one copy */
     JK_LATE_DJUMP_OUT,  /* djump at `first` outside the table: halt or panic */
-    JK_LATE_DEEP_JUMP,  /* call via a pointer, host stack full: jmp [rdx+rcx*8] */
+    JK_LATE_DEEP_JUMP,  /* call via a pointer at `first`, host stack full: eax =
+                           first, jmp through the jump table at entry rcx */
     JK_LATE_DIV,        /* a division's divisor 0 or −1: its result, back to `done` */
     JK_LATE_STACK,      /* one access through the stack pointer missed the stack
                            TLB: tlb_w, then stub `first` (jit_stack.c) */
@@ -114,9 +117,11 @@ typedef struct jk_cc {
     /* shared routines */
     size_t exit_common, panic_common, halt_common, mem_fail, load_slow, store_slow;
     size_t djump_bad; /* panic at the index in eax (jit_ctl.c) */
+    size_t call_bad;  /* panic at the call via a pointer that pushed the v at [rsp+8] */
     bool oom;
     uint8_t map[JK_PVM_REGS]; /* host register of each guest register, or X_NOREG */
     void **jump_code;         /* the jump table's code addresses (filled at the end) */
+    void **call_code;         /* the calls' table (jk_pvm_jit_call_table), or NULL */
     jk_mem_stub *stubs;       /* memory accesses' out-of-line parts, in order */
     size_t stub_count, stub_cap;
     jk_late *late;            /* out-of-line code, emitted before the stubs */
@@ -129,6 +134,12 @@ typedef struct jk_cc {
      * routine's address. */
     uint32_t bottom_v, bottom_k;
     size_t bottom_at;
+    /* Blocks that pay for their successor (jit_ctl.c, "precharged"): per
+     * instruction, the gas its block's prologue charges beyond the block's
+     * own cost, or NULL when no block does; and the instruction the driver
+     * is compiling (jit.c). */
+    uint32_t *pre;
+    uint32_t insn;
 } jk_cc;
 
 static inline jk_x64_rm jk_opnd(const jk_cc *c, unsigned g)
@@ -158,7 +169,7 @@ static inline void *jk_grow(jk_cc *c, void *items, size_t *cap, size_t count, si
     return grown;
 }
 
-static inline void jk_jump_to(jk_cc *c, size_t at, uint32_t target)
+static inline void jk_jump_to_at(jk_cc *c, size_t at, uint32_t target, bool to_entry)
 {
     jk_fixup *f = jk_grow(c, c->fix, &c->fix_cap, c->fix_count, sizeof *f);
     if (!f)
@@ -166,7 +177,13 @@ static inline void jk_jump_to(jk_cc *c, size_t at, uint32_t target)
     c->fix = f;
     c->fix[c->fix_count].at = (uint32_t)at;
     c->fix[c->fix_count].target = target;
+    c->fix[c->fix_count].to_entry = to_entry;
     c->fix_count++;
+}
+
+static inline void jk_jump_to(jk_cc *c, size_t at, uint32_t target)
+{
+    jk_jump_to_at(c, at, target, false);
 }
 
 /* Set ctx->exit_index = i. */
@@ -342,6 +359,14 @@ bool jk_pvm_jit_stack_access(const jk_cc *c, uint32_t i);
 void jk_pvm_jit_stack_check(jk_cc *c, unsigned n, bool write, jk_mem_stub *stub);
 /* jit_stack.c: that check's miss path (JK_LATE_STACK, from jk_pvm_jit_emit_late). */
 void jk_pvm_jit_stack_check_miss(jk_cc *c, const jk_late *l);
+/* jit_ctl.c: choose the blocks that pay for their successor (c->pre);
+ * false when out of memory. */
+bool jk_pvm_jit_precharge_plan(jk_cc *c);
+/* jit_ctl.c: allocate c->call_code (jit->call_code) when the program makes
+ * a call via a pointer; false when out of memory. */
+bool jk_pvm_jit_call_table(jk_cc *c);
+/* jit_ctl.c: the calls' table's addresses, once the code is mapped at code. */
+void jk_pvm_jit_call_table_fill(const jk_cc *c, uint8_t *code);
 /* jit_ctl.c: record one piece of out-of-line code. */
 void jk_pvm_jit_add_late(jk_cc *c, const jk_late *l);
 /* jit_ctl.c: emit the recorded out-of-line code (after all instructions). */

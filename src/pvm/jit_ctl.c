@@ -29,7 +29,77 @@ void jk_pvm_jit_branch(jk_cc *c, uint32_t i, int cc, uint32_t target)
         x_here8(b, skip);
         return;
     }
-    jk_jump_to(c, cc < 0 ? x_jmp32(b) : x_jcc32(b, cc), target);
+    if (cc < 0) /* a precharged block's jump lands past the prologue it paid */
+        jk_jump_to_at(c, x_jmp32(b), target, c->pre && c->pre[i]);
+    else
+        jk_jump_to(c, x_jcc32(b, cc), target);
+}
+
+/* Precharged blocks (session 8). A block B whose terminator is a static
+ * `jump` or `load_imm_jump` (a call, mostly) to a block T always enters T
+ * when it completes, so B's prologue charges both costs with one `sub r11,
+ * cost(B) + cost(T); jl` and B's jump lands on entry[T], past T's own
+ * prologue: one `sub`/`jl` pair less on every such edge (two of `fib`'s six
+ * a call pair). The interpreter charges T only when B is done, so wherever
+ * B does not complete the difference is undone in C (jit_run.c), where
+ * every such case ends compiled code anyway:
+ * - B's prologue fails (gas < cost(B) + cost(T)): it gives both back as any
+ *   prologue does and exits out-of-gas at B; the runtime then runs the rest
+ *   on the interpreter, which pays B, runs it and stops at T (or at B when
+ *   cost(B) is not there either), exactly as the interpreter would;
+ * - an instruction of B faults or panics: the runtime gives cost(T) back
+ *   (jk_pvm_jit->pre[] says how much, per instruction);
+ * - a run starts inside B (a block start, or any instruction: jk_pvm_run
+ *   takes any pc): the runtime charges cost(T) with the block's rest, and
+ *   runs the interpreter when only the rest is there.
+ * B may contain no `ecalli` (a host call leaves mid-block and resumes with
+ * the block paid), and T must not itself be precharged (entry[T] skips a
+ * prologue that charges cost(T) alone): T's terminator is not a static
+ * jump, a local test, so the plan is linear. */
+bool jk_pvm_jit_precharge_plan(jk_cc *c)
+{
+    const jk_pvm_program *prog = c->prog;
+    uint32_t n = prog->insn_count;
+    c->pre = NULL;
+    uint32_t *last = malloc((n ? n : 1) * sizeof *last); /* per block start: its terminator */
+    uint8_t *host = calloc(n ? n : 1, 1);                /* per block start: it holds an ecalli */
+    if (!last || !host) {
+        free(last);
+        free(host);
+        return false;
+    }
+    uint32_t block = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (prog->block_start[i])
+            block = i;
+        if (prog->insns[i].opcode == OP_ecalli)
+            host[block] = 1;
+        if (i + 1 == n || prog->block_start[i + 1])
+            last[block] = i;
+    }
+    for (uint32_t b = 0; b < n; b++) {
+        if (!prog->block_start[b] || host[b])
+            continue;
+        const jk_pvm_insn *t = &prog->insns[last[b]];
+        if ((t->opcode != OP_jump && t->opcode != OP_load_imm_jump) || t->target == JK_PVM_NO_TARGET)
+            continue;
+        uint32_t to = t->target;
+        if (to >= n || !prog->block_start[to] || to == b)
+            continue;
+        uint8_t top = prog->insns[last[to]].opcode;
+        if (top == OP_jump || top == OP_load_imm_jump)
+            continue;
+        uint64_t both = (uint64_t)prog->insns[b].cost + prog->insns[to].cost;
+        if (both > INT32_MAX)
+            continue;
+        if (!c->pre && !(c->pre = calloc(n, sizeof *c->pre)))
+            break; /* no block precharged: correct, only slower */
+        for (uint32_t k = b; k <= last[b]; k++)
+            c->pre[k] = prog->insns[to].cost;
+    }
+    free(last);
+    free(host);
+    return true;
 }
 
 /* Return prediction. A PVM call is `load_imm_jump rA, v, f` (or
@@ -75,10 +145,13 @@ static void jk_push_return(jk_cc *c, uint64_t v)
 void jk_pvm_jit_static_call(jk_cc *c, uint64_t v, uint32_t target)
 {
     jk_x64_buf *b = &c->b;
+    const jk_pvm_insn *in = &c->prog->insns[c->insn];
+    /* precharged: the call lands past the prologue its block paid */
+    bool paid = c->pre && c->pre[c->insn] && in->opcode == OP_load_imm_jump && in->target == target;
     jk_depth_cmp(c);
-    jk_jump_to(c, x_jcc32(b, CC_BE), target); /* too deep: a plain jump */
+    jk_jump_to_at(c, x_jcc32(b, CC_BE), target, paid); /* too deep: a plain jump */
     jk_push_return(c, v);
-    jk_jump_to(c, x_call32(b), target);
+    jk_jump_to_at(c, x_call32(b), target, paid);
 }
 
 /* The predicted return of `jump_ind rA, imm`: `ret 8` (pop the host return
@@ -177,6 +250,14 @@ void jk_pvm_jit_emit_bottom(jk_cc *c)
     x_op(b, 0, false, 0xFF, 1, 4, X_MEM(X_RDX, (int32_t)(8 * c->bottom_k)), false); /* jmp [rdx + 8k] */
 }
 
+/* rdx = the address of a table of code addresses. */
+static void jk_table_to_rdx(jk_cc *c, void *const *table)
+{
+    uint64_t a;
+    memcpy(&a, &table, sizeof a);
+    x_mov_r_imm(&c->b, X_RDX, a);
+}
+
 /* djump (Graypaper) on the address (ω_base + imm) mod 2^32, inlined at each dynamic jump so
  * that every site has its own indirect branch to predict: halt on the halt
  * address; else a = 2(k+1) with k < |j| enters jump-table entry k, whose code
@@ -205,22 +286,58 @@ void jk_pvm_jit_djump(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t
     out.at = (uint32_t)x_jcc32(b, CC_AE);
     out.first = i;
     jk_pvm_jit_add_late(c, &out);
-    uint64_t table;
-    const void *tp = c->jump_code;
-    memcpy(&table, &tp, sizeof table);
-    x_mov_r_imm(b, X_RDX, table);
-    x_mov_r_imm(b, X_RAX, i); /* an entry that is not a block start panics here */
     jk_x64_rm entry = X_MEMI(X_RDX, X_RCX, 3, 0);
-    if (call_v >= 0) {
+    if (call_v >= 0 && c->call_code) {
+        /* a call via a pointer: the calls' table, whose entries that are
+         * not block starts find the call from the v it pushes (call_bad),
+         * so no `mov eax, i` on the hot path (session 8) */
+        jk_table_to_rdx(c, c->call_code);
         jk_depth_cmp(c);
         jk_late deep = {0};
         deep.kind = JK_LATE_DEEP_JUMP; /* too deep: a plain indirect jump */
         deep.at = (uint32_t)x_jcc32(b, CC_BE);
+        deep.first = i;
         jk_pvm_jit_add_late(c, &deep);
         jk_push_return(c, (uint64_t)call_v);
         x_op(b, 0, false, 0xFF, 1, 2, entry, false); /* call [rdx+rcx*8] */
     } else {
+        jk_table_to_rdx(c, c->jump_code);
+        x_mov_r_imm(b, X_RAX, i); /* an entry that is not a block start panics here */
         x_op(b, 0, false, 0xFF, 1, 4, entry, false); /* jmp [rdx+rcx*8] */
+    }
+}
+
+/* Calls via a pointer (`load_imm_jump_ind` that is a call, above) go
+ * through a table of their own: the same code addresses as the jump
+ * table's, except that an entry that is not a block start leads to
+ * call_bad, which finds the call's index from the v the call pushed —
+ * v = 2(k + 1), and jump-table entry k is the instruction after the call
+ * (jk_pvm_jit_is_call), so the index is jump_targets[k] − 1 — where the
+ * jump table's djump_bad needs it in eax, one host instruction on every
+ * call. Allocated only when the program makes such a call (the table is
+ * as long as the jump table). */
+bool jk_pvm_jit_call_table(jk_cc *c)
+{
+    const jk_pvm_program *prog = c->prog;
+    c->call_code = NULL;
+    bool any = false;
+    for (uint32_t i = 0; i < prog->insn_count && !any; i++) {
+        const jk_pvm_insn *in = &prog->insns[i];
+        any = in->opcode == OP_load_imm_jump_ind && jk_pvm_jit_is_call(c, i, in->imm_x);
+    }
+    if (!any)
+        return true;
+    c->call_code = malloc((prog->blob.jump_count ? prog->blob.jump_count : 1) * sizeof(void *));
+    return c->call_code != NULL;
+}
+
+void jk_pvm_jit_call_table_fill(const jk_cc *c, uint8_t *code)
+{
+    if (!c->call_code)
+        return;
+    for (uint32_t k = 0; k < c->prog->blob.jump_count; k++) {
+        uint32_t t = c->prog->jump_targets[k];
+        c->call_code[k] = code + (t == JK_PVM_NO_TARGET ? c->call_bad : c->label[t]);
     }
 }
 
@@ -240,6 +357,20 @@ void jk_pvm_jit_emit_late(jk_cc *c)
     if (!x_reserve(&c->b, 128))
         return;
     c->djump_bad = c->b.len;
+    x_mov_rm_r(&c->b, false, X_MEM(X_RBX, CTX_EXIT), X_RAX);
+    jk_jmp_to_off(c, c->panic_common);
+    /* call_bad: a call via a pointer entered a jump-table entry that is not
+     * a block start; [rsp+8] is the v it pushed, 2(k + 1), and the call's
+     * index is jump_targets[k] − 1 (jk_pvm_jit_call_table) */
+    c->call_bad = c->b.len;
+    x_mov_r_rm(&c->b, false, X_RAX, X_MEM(X_RSP, 8));
+    x_shift_imm(&c->b, SH_SHR, false, X_RAX, 1); /* k + 1 */
+    uint64_t targets;
+    const void *tp = c->prog->jump_targets;
+    memcpy(&targets, &tp, sizeof targets);
+    x_mov_r_imm(&c->b, X_RDX, targets);
+    x_mov_r_rm(&c->b, false, X_RAX, X_MEMI(X_RDX, X_RAX, 2, -4)); /* jump_targets[k] */
+    x_alu_rm_imm(&c->b, ALU_SUB, false, X_REG(X_RAX), 1);
     x_mov_rm_r(&c->b, false, X_MEM(X_RBX, CTX_EXIT), X_RAX);
     jk_jmp_to_off(c, c->panic_common);
     jk_pvm_jit_emit_bottom(c);
@@ -280,7 +411,9 @@ void jk_pvm_jit_emit_late(jk_cc *c)
         case JK_LATE_STACK:
             jk_pvm_jit_stack_check_miss(c, l);
             break;
-        default: /* JK_LATE_DEEP_JUMP */
+        default: /* JK_LATE_DEEP_JUMP: the jump table's entry, eax = the call */
+            jk_table_to_rdx(c, c->jump_code);
+            x_mov_r_imm(b, X_RAX, l->first);
             x_op(b, 0, false, 0xFF, 1, 4, X_MEMI(X_RDX, X_RCX, 3, 0), false); /* jmp [rdx+rcx*8] */
             break;
         }

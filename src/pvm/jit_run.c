@@ -111,13 +111,20 @@ jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_sta
         mem->jit_ctx = ctx;
     }
     bool paid = state->block_paid;
+    /* A precharged block (jit_ctl.c) also pays for the block it jumps to
+     * on entry; when only its own cost is there, or it was half paid (it
+     * has no ecalli, so never), the interpreter runs it. */
+    uint32_t pre = jit->pre ? jit->pre[start] : 0;
+    if (pre && (paid || (int64_t)prog->insns[start].cost + pre > state->gas) &&
+        (paid || (int64_t)prog->insns[start].cost <= state->gas))
+        return jk_pvm_run_backend(prog, mem, state, out, JK_PVM_BACKEND_GOTO);
     state->block_paid = false;
     if (!paid) {
         if ((int64_t)prog->insns[start].cost > state->gas) {
             out->status = JK_PVM_OUT_OF_GAS;
             return JK_OK; /* pc and gas exactly as they were */
         }
-        state->gas -= prog->insns[start].cost;
+        state->gas -= prog->insns[start].cost + pre;
     }
 
     memcpy(ctx->regs, state->regs, sizeof ctx->regs);
@@ -150,6 +157,16 @@ jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_sta
     memcpy(state->regs, ctx->regs, sizeof ctx->regs);
     state->gas = ctx->gas;
     const jk_pvm_insn *ip = &prog->insns[ctx->exit_index];
+    pre = jit->pre ? jit->pre[ctx->exit_index] : 0;
+    if (pre && code == JK_JIT_EXIT_OOG) {
+        /* a precharged block's prologue could not pay for both blocks
+         * (and gave both back): the interpreter pays this one, runs it and
+         * stops where it stops (jit_ctl.c) */
+        state->pc = ip->pc;
+        return jk_pvm_run_backend(prog, mem, state, out, JK_PVM_BACKEND_GOTO);
+    }
+    if (pre && (code == JK_JIT_EXIT_MEMORY || code == JK_JIT_EXIT_PANIC))
+        state->gas += pre; /* left inside the block: the next was never entered */
     switch (code) {
     case JK_JIT_EXIT_HALT:
         out->status = JK_PVM_HALT;

@@ -130,3 +130,214 @@ JK_TEST(test_jit_call_return_without_a_block_start_in_the_jump_table)
     for (size_t k = 0; k < sizeof r0s / sizeof r0s[0]; k++)
         jk_call_both(src, r0s[k], 0, 6, 0);
 }
+
+/* ---- session 8: calls via a pointer through the calls' table ---- */
+
+/* Run prog from regs with `gas` on both engines, each out-of-gas stop
+ * resumed with `step` more (0: not resumed), and compare. */
+static void jk_call_regs_both(const jk_pvm_program *prog, const uint64_t *regs, int64_t gas, int64_t step,
+                              jk_pvm_state st[2], jk_pvm_exit ex[2])
+{
+    for (int e = 0; e < 2; e++) {
+        memset(&st[e], 0, sizeof st[e]);
+        memcpy(st[e].regs, regs, sizeof st[e].regs);
+        st[e].gas = gas;
+        jk_pvm_memory *mem = NULL;
+        JK_REQUIRE(jk_pvm_memory_new(&mem) == JK_OK);
+        for (int hop = 0; hop < 100000; hop++) {
+            JK_REQUIRE(jk_pvm_run_engine(prog, mem, &st[e], &ex[e], e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) ==
+                       JK_OK);
+            if (ex[e].status != JK_PVM_OUT_OF_GAS || step <= 0)
+                break;
+            st[e].gas += step;
+        }
+        jk_pvm_memory_free(mem);
+    }
+    JK_CHECK_SAME_STATE(st, ex);
+}
+
+/* r7 levels of calls via a pointer (r2 = jt(down)) from two call sites,
+ * alternating, then one more call via r4 from the site r5's parity picks:
+ * to `mid` (an entry that is not a block start: a panic at that call),
+ * `down` (goes on to halt), `ret_a` (a trap), or outside the table. */
+static const char jk_ptr_src[] =
+    ".jump_table ret_main, ret_a, ret_b, down, mid\n"
+    "    load_imm_jump r0, jt(ret_main), down\n"
+    "ret_main:\n"
+    "    load_imm r0, 0xFFFF0000\n"
+    "    jump_ind r0, 0\n"
+    "down:\n"
+    "    branch_eq_imm r7, 0, last\n"
+    "    add_imm_64 r7, r7, -1\n"
+    "mid:\n"
+    "    and_imm r3, r7, 1\n"
+    "    add_imm_64 r8, r8, 1\n"
+    "    branch_eq_imm r3, 0, site_b\n"
+    "    load_imm_jump_ind r0, r2, jt(ret_a), 0\n"
+    "ret_a:\n"
+    "    trap\n"
+    "site_b:\n"
+    "    load_imm_jump_ind r0, r2, jt(ret_b), 0\n"
+    "ret_b:\n"
+    "    trap\n"
+    "last:\n"
+    "    branch_ne_imm r6, 0, done\n"
+    "    load_imm r6, 1\n"
+    "    move_reg r2, r4\n"
+    "    move_reg r7, r5\n"
+    "    jump down\n"
+    "done:\n"
+    "    load_imm r0, 0xFFFF0000\n"
+    "    jump_ind r0, 0\n";
+
+JK_TEST(test_jit_call_via_a_pointer_to_an_entry_that_is_not_a_block_start)
+{
+    /* The calls' table sends `mid` to a routine that finds the call from
+     * the v it pushed: the panic must be at the call that made it (site a
+     * or b), at every depth — within the predicted levels and past them
+     * (1,024: the too-deep call is a plain jump through the jump table
+     * with the index in eax) — and at every gas budget. */
+    jk_pvm_program *prog = jk_test_asm_program(jk_ptr_src, true);
+    JK_REQUIRE(prog != NULL);
+    static const uint64_t targets[] = {10, 8, 4, 2, 3, 12, 0, 0xFFFF0000u};
+    static const uint64_t depths[] = {0, 1, 2, 3, 1018, 1019, 1020, 1021, 1022, 1023, 1024, 1025, 1100};
+    jk_pvm_state st[2];
+    jk_pvm_exit ex[2];
+    for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++)
+        for (size_t d = 0; d < sizeof depths / sizeof depths[0]; d++)
+            for (uint64_t parity = 1; parity <= 2; parity++) {
+                uint64_t regs[JK_PVM_REGS] = {0};
+                regs[2] = 8; /* jt(down) */
+                regs[4] = targets[t];
+                regs[5] = parity;
+                regs[7] = depths[d];
+                jk_call_regs_both(prog, regs, 1 << 30, 0, st, ex);
+                if (targets[t] == 10) { /* mid: a panic at the last call */
+                    JK_CHECK_EQ(ex[1].status, JK_PVM_PANIC);
+                    JK_CHECK_EQ(st[1].regs[8], depths[d] + 1);
+                }
+                if (depths[d] < 4 || depths[d] == 1100)
+                    for (int64_t gas = 0; gas < 40; gas++)
+                        jk_call_regs_both(prog, regs, gas, depths[d] < 4 ? 0 : 61, st, ex);
+            }
+    jk_pvm_program_free(prog);
+}
+
+/* ---- session 8: precharged blocks (docs/pvm.md, "Calls and the stack
+ * (session 8)") ---- */
+
+/* Run prog from pc `pc` and regs with `gas` on both engines over a memory
+ * with a writable page at 0x20000 and a read-only one at 0x30000; a host
+ * call adds 100 to r8, an out-of-gas stop gets `step` more (0: ends the
+ * run). Compares the state and both pages. */
+static void jk_pre_both(const jk_pvm_program *prog, uint32_t pc, const uint64_t *regs, int64_t gas, int64_t step)
+{
+    jk_pvm_state st[2];
+    jk_pvm_exit ex[2];
+    jk_pvm_memory *mem[2] = {NULL, NULL};
+    for (int e = 0; e < 2; e++) {
+        memset(&st[e], 0, sizeof st[e]);
+        memcpy(st[e].regs, regs, sizeof st[e].regs);
+        st[e].gas = gas;
+        st[e].pc = pc;
+        JK_REQUIRE(jk_pvm_memory_new(&mem[e]) == JK_OK);
+        JK_REQUIRE(jk_pvm_memory_map(mem[e], 0x20000, 4096, JK_PVM_ACCESS_WRITE) == JK_OK);
+        JK_REQUIRE(jk_pvm_memory_map(mem[e], 0x30000, 4096, JK_PVM_ACCESS_READ) == JK_OK);
+        for (int hop = 0; hop < 10000; hop++) {
+            JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e], e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) ==
+                       JK_OK);
+            if (ex[e].status == JK_PVM_HOST_CALL)
+                st[e].regs[8] += 100;
+            else if (ex[e].status == JK_PVM_OUT_OF_GAS && step > 0)
+                st[e].gas += step;
+            else
+                break;
+        }
+    }
+    JK_CHECK_SAME_STATE(st, ex);
+    jk_test_check_same_memory(mem[0], mem[1], 0x20000, 0x30000);
+    jk_pvm_memory_free(mem[0]);
+    jk_pvm_memory_free(mem[1]);
+}
+
+/* Calls and jumps whose blocks pay for their targets: `jump start`, the
+ * call of f (its block stores through r1 first: a fault there when r1 is
+ * on the read-only page, unmapped or below 64 KiB), `jump start` back; a
+ * chain of jumps (the first is not precharged: its target ends with a
+ * jump), a block with an ecalli (not precharged), and a jump to a block
+ * whose branch comes back to it. */
+static const char jk_pre_src[] =
+    ".jump_table ret1\n"
+    "    jump start\n"
+    "start:\n"
+    "    branch_eq_imm r7, 0, chain\n"
+    "    add_imm_64 r1, r1, -16\n"
+    "    store_ind_u64 r7, r1, 0\n"
+    "    add_imm_64 r7, r7, -1\n"
+    "    load_imm_jump r0, jt(ret1), f\n"
+    "ret1:\n"
+    "    load_ind_u64 r9, r1, 0\n"
+    "    add_imm_64 r1, r1, 16\n"
+    "    add_64 r8, r8, r9\n"
+    "    jump start\n"
+    "chain:\n"
+    "    jump c2\n"
+    "c2:\n"
+    "    add_imm_64 r8, r8, 5\n"
+    "    jump c3\n"
+    "c3:\n"
+    "    add_imm_64 r8, r8, 7\n"
+    "    ecalli 1\n"
+    "    add_imm_64 r8, r8, 1\n"
+    "    jump again\n"
+    "again:\n"
+    "    add_imm_64 r10, r10, -1\n"
+    "    branch_eq_imm r10, 0, done\n"
+    "    jump again\n"
+    "done:\n"
+    "    load_imm r0, 0xFFFF0000\n"
+    "    jump_ind r0, 0\n"
+    "f:\n"
+    "    add_imm_64 r8, r8, 3\n"
+    "    jump_ind r0, 0\n";
+
+JK_TEST(test_jit_precharged_blocks_are_the_interpreters)
+{
+    jk_pvm_program *prog = jk_test_asm_program(jk_pre_src, true);
+    JK_REQUIRE(prog != NULL);
+    static const uint64_t sps[] = {0x20800, 0x20008, 0x30800, 0x40800, 0x800};
+    for (size_t s = 0; s < sizeof sps / sizeof sps[0]; s++) {
+        uint64_t regs[JK_PVM_REGS] = {0};
+        regs[1] = sps[s];
+        regs[7] = 4;
+        regs[10] = 3;
+        for (int64_t gas = -1; gas < 90; gas++) {
+            jk_pre_both(prog, 0, regs, gas, 0);
+            jk_pre_both(prog, 0, regs, gas, 1);
+            jk_pre_both(prog, 0, regs, gas, 5);
+        }
+        /* a run may start at any instruction, with any gas */
+        for (uint32_t pc = 0; pc < 80; pc++)
+            for (int64_t gas = 0; gas < 12; gas++) {
+                jk_pre_both(prog, pc, regs, gas, 0);
+                jk_pre_both(prog, pc, regs, gas, 3);
+            }
+    }
+    jk_pvm_program_free(prog);
+}
+
+JK_TEST(test_jit_jump_to_its_own_block_is_not_precharged)
+{
+    /* `x: add; jump x`: a block that jumps to itself pays once a round. */
+    jk_pvm_program *prog = jk_test_asm_program(
+        "    load_imm r8, 0\n"
+        "    jump x\n"
+        "x:\n"
+        "    add_imm_64 r8, r8, 1\n"
+        "    jump x\n", true);
+    JK_REQUIRE(prog != NULL);
+    uint64_t regs[JK_PVM_REGS] = {0};
+    for (int64_t gas = 0; gas < 40; gas++)
+        jk_pre_both(prog, 0, regs, gas, 0);
+    jk_pvm_program_free(prog);
+}
