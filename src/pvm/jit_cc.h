@@ -276,6 +276,12 @@ void jk_pvm_jit_compile_insn(jk_cc *c, uint32_t i);
  * nor (signed) −1? If so, *from is the instruction from which the proof's
  * instructions run: a run must not start after it, up to i. */
 bool jk_pvm_jit_divisor_safe(const jk_cc *c, uint32_t i, unsigned reg, bool w, bool sgn, uint32_t *from);
+/* jit_range.c: does the code before instruction i in its block prove that
+ * guest register reg is (ω_x >> 32) | m for some 1 <= m < 2^32, ω_x being
+ * what it is at i? Then ω_x / ω_reg has no special case and ω_x's high half
+ * is at most ω_reg (the division by the dividend's high half, session 8).
+ * *from as for jk_pvm_jit_divisor_safe. */
+bool jk_pvm_jit_divisor_high(const jk_cc *c, uint32_t i, unsigned x, unsigned reg, uint32_t *from);
 /* jit_range.c: is guest register reg's value known just before instruction
  * i (set by load_imm earlier in the block, …)? If so, *value is it and *from
  * as for jk_pvm_jit_divisor_safe. */

@@ -60,6 +60,31 @@ static void jk_divrem(jk_cc *c, uint32_t i, unsigned d, unsigned a, unsigned bb,
     l.cost = (w ? JK_DIV_W : 0) | (rem ? JK_DIV_REM : 0);
     size_t zero = SIZE_MAX, minus1 = SIZE_MAX;
     uint32_t from;
+    if (w && !sgn && a != bb && jk_pvm_jit_divisor_high(c, i, a, bb, &from)) {
+        /* ω_bb = (ω_a >> 32) | m: a 32-bit divisor at least ω_a's high half
+         * hi, so hi / ω_bb is 1 (hi = ω_bb, remainder 0) or 0 (remainder
+         * hi), and one `div r32` of (that remainder : ω_a's low half) gives
+         * the rest: the quotient below 2^32, the remainder exact. A 32-bit
+         * divide issues every ~6 cycles here against ~10 for a 64-bit one
+         * (docs/pvm.md "Memory and loops (session 8)"). */
+        for (uint32_t k = from + 1; k <= i; k++)
+            c->no_entry[k] = 1;
+        x_mov_r_rm(b, true, X_RDX, G(a));
+        x_mov_r_rm(b, false, X_RAX, X_REG(X_RDX));       /* eax = low half */
+        x_shift_imm(b, SH_SHR, true, X_RDX, 32);          /* edx = hi */
+        x_alu_r_rm(b, ALU_XOR, false, X_RCX, X_REG(X_RCX));
+        x_alu_r_rm(b, ALU_CMP, false, X_RDX, G(bb));
+        x_cmov(b, CC_E, false, X_RDX, X_REG(X_RCX));      /* hi = ω_bb: remainder 0 */
+        if (!rem)
+            x_setcc(b, CC_E, X_RCX);                      /* ... and quotient 1 */
+        x_f7(b, 6, false, G(bb));                         /* div r/m32 */
+        if (!rem) {
+            x_shift_imm(b, SH_SHL, true, X_RCX, 32);
+            x_alu_r_rm(b, ALU_OR, true, X_RAX, X_REG(X_RCX));
+        }
+        st(c, d, rem ? X_RDX : X_RAX);
+        return;
+    }
     if (jk_pvm_jit_divisor_safe(c, i, bb, w, sgn, &from)) {
         for (uint32_t k = from + 1; k <= i; k++)
             c->no_entry[k] = 1;
@@ -161,6 +186,11 @@ static void jk_alu_imm_to(jk_cc *c, int alu, bool w, unsigned d, unsigned src, u
 {
     uint8_t hd = c->map[d];
     uint8_t r = hd != X_NOREG ? hd : X_RAX;
+    if (alu == ALU_ADD && w && d != src && hd != X_NOREG && c->map[src] != X_NOREG && x_fits32(v)) {
+        /* d = src + k: one lea instead of mov + add (the flags are not read) */
+        x_op(&c->b, 0, true, 0x8D, 1, hd, X_MEM(c->map[src], (int32_t)v), false);
+        return;
+    }
     if (alu == ALU_AND && w && (v == 0xFF || v == 0xFFFF) && d != src) {
         /* movzx does the copy and the mask at once */
         x_op(&c->b, 0, false, v == 0xFF ? 0x0FB6 : 0x0FB7, 2, r, G(src), true);

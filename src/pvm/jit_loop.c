@@ -335,11 +335,14 @@ static void jk_loop_div1(jk_x64_buf *b, uint64_t d)
     x_alu_rm_imm(b, ALU_ADD, false, X_REG(X_RAX), 1);
 }
 
-/* The check (see the top of the file); misses jump to the ordinary code. */
-static void jk_loop_check(jk_cc *c, const jk_kernel_loop *l)
+/* The check (see the top of the file); misses jump to the ordinary code.
+ * A step in a register outside 1..JK_LOOP_MAX_REG_STEP jumps through
+ * wide[0..*nwide) instead, for the caller to patch. */
+static void jk_loop_check(jk_cc *c, const jk_kernel_loop *l, size_t wide[JK_LOOP_CURSORS], unsigned *nwide)
 {
     jk_x64_buf *b = &c->b;
     uint32_t s = l->first, cost = l->cost;
+    *nwide = 0;
     for (unsigned j = 0; j < l->ncur; j++) {
         /* a step in a register: only 1..JK_LOOP_MAX_REG_STEP, forwards */
         if (l->cur[j].sreg < 0)
@@ -347,7 +350,7 @@ static void jk_loop_check(jk_cc *c, const jk_kernel_loop *l)
         ld(c, X_RCX, (unsigned)l->cur[j].sreg);
         x_op(b, 0, true, 0x8D, 1, X_RDX, X_MEM(X_RCX, -1), false); /* lea rdx, [rcx - 1] */
         x_alu_rm_imm(b, ALU_CMP, true, X_REG(X_RDX), JK_LOOP_MAX_REG_STEP - 1);
-        x_patch32(b, x_jcc32(b, CC_A), c->label[s]);
+        wide[(*nwide)++] = x_jcc32(b, CC_A);
     }
     /* after the step test, which steps above the bound fail on every
      * ordinary iteration (the asm sieve: 3.5 M times) */
@@ -586,6 +589,50 @@ static void jk_loop_unrolled(jk_cc *c, const jk_kernel_loop *l, int in_rcx, int 
     jk_loop_leave(c, l, cost, UINT32_MAX, c->label[s]);
 }
 
+/* A one-block loop whose step register holds a step the check does not
+ * take (above JK_LOOP_MAX_REG_STEP, or not positive: the asm sieve's marks
+ * of primes above 256, 3.7 M of them) fails the check's step test on every
+ * iteration, and the step cannot change while the loop runs (the block does
+ * not write it). So the failing test enters a second ordinary copy of the
+ * block whose back edge goes to its own top, not to the check: the block
+ * exactly as the ordinary code runs it (its gas check, one access at a
+ * time through the TLB, the same out-of-gas exit), minus the test. Entered
+ * only from the check, which runs at an iteration's end, so entry[] and
+ * label[] keep pointing at the ordinary code. One more copy of each
+ * instruction: compilation stays linear. */
+static void jk_loop_wide(jk_cc *c, const jk_kernel_loop *l, const size_t *wide, unsigned nwide)
+{
+    jk_x64_buf *b = &c->b;
+    uint32_t s = l->first, e = l->last;
+    if (!x_reserve(b, 64))
+        return;
+    size_t top = b->len;
+    for (unsigned w = 0; w < nwide; w++)
+        x_patch32(b, wide[w], top);
+    x_alu_rm_imm(b, ALU_SUB, true, X_REG(X_GAS), (int32_t)c->prog->insns[s].cost);
+    jk_late oog = {0};
+    oog.at = (uint32_t)x_jcc32(b, CC_L);
+    oog.first = s;
+    oog.cost = c->prog->insns[s].cost;
+    oog.kind = JK_LATE_OOG;
+    jk_pvm_jit_add_late(c, &oog);
+    for (uint32_t k = s; k < e; k++) {
+        if (!x_reserve(b, JK_JIT_INSN_BOUND))
+            return;
+        size_t start = b->len;
+        jk_pvm_jit_compile_insn(c, k);
+        if (b->len - start > JK_JIT_INSN_BOUND)
+            b->oom = true;
+        if (c->oom || b->oom)
+            return;
+    }
+    size_t again = jk_loop_branch_out(c, e, s, false);
+    if (again == SIZE_MAX || !x_reserve(b, 16))
+        return;
+    x_patch32(b, again, top);
+    jk_jump_to(c, x_jmp32(b), e + 1);
+}
+
 bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
 {
     jk_kernel_loop l;
@@ -625,7 +672,9 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
 
     /* 2. the check, where the ordinary back edge goes */
     x_patch32(b, back, b->len);
-    jk_loop_check(c, &l);
+    size_t wide[JK_LOOP_CURSORS];
+    unsigned nwide;
+    jk_loop_check(c, &l, wide, &nwide);
     /* with two cursors or more, the last one's delta stays in rcx when no
      * code of the copy touches rcx (no reloads in a copy loop's iteration);
      * rdx holds the delta of the cursor the last other access used */
@@ -650,8 +699,12 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
             return true;
         jk_pvm_jit_loop_vec_enter(c, &l);
         jk_loop_unrolled(c, &l, in_rcx, in_rdx);
+        if (nwide && !c->oom && !b->oom)
+            jk_loop_wide(c, &l, wide, nwide);
         return true;
     }
+    for (unsigned w = 0; w < nwide; w++)
+        x_patch32(b, wide[w], c->label[s]);
 
     /* 3. the checked-once copy: one gas check for the whole path; B1's
      * branch continues by falling through (its condition inverted when B2 is

@@ -137,6 +137,71 @@ bool jk_pvm_jit_value_known(const jk_cc *c, uint32_t i, unsigned reg, uint64_t *
     return true;
 }
 
+/* The register an instruction that jk_range_step understands writes: its
+ * ω_A or ω_D by format (the same split as there), or -1 for none. */
+static int jk_range_dest(const jk_pvm_insn *in)
+{
+    const jk_pvm_opinfo *info = jk_pvm_opinfo_get(in->opcode);
+    switch (info ? info->format : -1) {
+    case JK_PVM_ARGS_REG_IMM64: case JK_PVM_ARGS_REG_IMM: /* load_imm(_64); store_u* writes none */
+        return in->opcode == OP_load_imm || in->opcode == OP_load_imm_64 ? (int)in->ra : -1;
+    case JK_PVM_ARGS_REG_REG: case JK_PVM_ARGS_REG_REG_REG:
+        return (int)in->rd;
+    case JK_PVM_ARGS_REG_REG_IMM: { /* ω_A = f(ω_B, ν_X), a load into ω_A, or a store */
+        jk_memop m;
+        return jk_pvm_group_memop(in, &m) && m.write ? -1 : (int)in->ra;
+    }
+    default:
+        return -1; /* store_imm*: none */
+    }
+}
+
+bool jk_pvm_jit_divisor_high(const jk_cc *c, uint32_t i, unsigned x, unsigned reg, uint32_t *from)
+{
+    const jk_pvm_program *prog = c->prog;
+    uint32_t s = i;
+    while (!prog->block_start[s]) {
+        if (i - s >= JK_RANGE_WINDOW || s == 0)
+            return false;
+        s--;
+    }
+    /* per register: -1, or the register r whose high half it holds
+     * (stage 1: exactly ω_r >> 32; stage 2: (ω_r >> 32) | m, 1 <= m < 2^32) */
+    int src[JK_PVM_REGS], stage[JK_PVM_REGS];
+    for (unsigned g = 0; g < JK_PVM_REGS; g++)
+        src[g] = -1, stage[g] = 0;
+    *from = s;
+    jk_range r[JK_PVM_REGS]; /* only to learn which instructions forget everything */
+    for (unsigned g = 0; g < JK_PVM_REGS; g++)
+        r[g] = jk_range_any;
+    for (uint32_t k = s; k < i; k++) {
+        const jk_pvm_insn *in = &prog->insns[k];
+        if (!jk_range_step(r, in)) {
+            for (unsigned g = 0; g < JK_PVM_REGS; g++)
+                src[g] = -1, stage[g] = 0;
+            *from = k + 1;
+            continue;
+        }
+        int w = jk_range_dest(in);
+        if (w < 0)
+            continue;
+        int ns = -1, nst = 0;
+        if (in->opcode == OP_shlo_r_imm_64 && (in->imm_x & 63) == 32) {
+            ns = (int)in->rb;
+            nst = 1;
+        } else if (in->opcode == OP_or_imm && stage[in->rb] && in->imm_x != 0 && in->imm_x <= UINT32_MAX) {
+            ns = src[in->rb];
+            nst = 2;
+        }
+        src[w] = ns;
+        stage[w] = nst;
+        for (unsigned g = 0; g < JK_PVM_REGS; g++)
+            if (src[g] == w) /* its source changed (also `shlo_r_imm_64 w, w, 32`) */
+                src[g] = -1, stage[g] = 0;
+    }
+    return stage[reg] == 2 && src[reg] == (int)x;
+}
+
 bool jk_pvm_jit_divisor_safe(const jk_cc *c, uint32_t i, unsigned reg, bool w, bool sgn, uint32_t *from)
 {
     jk_range r[JK_PVM_REGS];

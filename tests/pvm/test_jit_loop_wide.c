@@ -1,0 +1,115 @@
+/*
+ * test_jit_loop_wide.c — a strided loop whose step register holds a step
+ * the check does not take (above 256, session 8, src/pvm/jit_loop.c
+ * jk_loop_wide): the check's failing step test enters a second ordinary
+ * copy of the block that loops on itself. The asm sieve's marking loop
+ * (a derived base, folded in the checked copy) runs with steps that
+ * alternate between the checked copy and the wide one, over writable,
+ * copy-on-write, read-only and unmapped pages, with gas given out in
+ * small steps, on both engines; every stop and every page is compared.
+ */
+#include "../test.h"
+#include "jit_test_util.h"
+#include "../../src/pvm/jit.h"
+
+/* A Data cap's page, mapped copy-on-write at 0x20000 and read-only at 0x21000. */
+static _Alignas(4096) uint8_t jk_wide_shared[4096];
+
+static jk_pvm_memory *jk_wide_memory(void)
+{
+    jk_pvm_memory *mem = NULL;
+    if (jk_pvm_memory_new(&mem) != JK_OK)
+        return NULL;
+    jk_pvm_memory_map(mem, 0x10000, 0x10000, JK_PVM_ACCESS_WRITE);
+    jk_pvm_memory_map_shared(mem, 0x20000, jk_wide_shared, JK_PVM_ACCESS_WRITE);
+    jk_pvm_memory_map_shared(mem, 0x21000, jk_wide_shared, JK_PVM_ACCESS_READ);
+    jk_pvm_memory_map(mem, 0x22000, 0x1000, JK_PVM_ACCESS_WRITE);
+    return mem; /* 0x23000 unmapped */
+}
+
+/* The marking loop of bench/pvm/sieve.s, run once per step of a list:
+ * r10 = the array (x), r12 = j (p), r8 = the step, r9 = the end; each
+ * pass starts at j = r1 and marks with the pass's number. */
+static const char jk_wide_src[] =
+    "  load_imm r4, 1\n"
+    "  load_imm r8, 3\n"
+    "  fallthrough\n"
+    "pass:\n"
+    "  move_reg r12, r1\n"
+    "  branch_ge_u r12, r9, next\n"
+    "mark:\n"
+    "  add_64 r11, r10, r12\n"
+    "  store_ind_u8 r4, r11, 0\n"
+    "  add_64 r12, r12, r8\n"
+    "  branch_lt_u r12, r9, mark\n"
+    "next:\n"
+    "  add_imm_64 r4, r4, 1\n"
+    "  load_imm r7, 300\n"
+    "  branch_eq_imm r8, 3, step\n"
+    "  load_imm r7, 1\n"
+    "  branch_eq_imm r8, 300, step\n"
+    "  load_imm r7, 4096\n"
+    "  branch_eq_imm r8, 1, step\n"
+    "  load_imm r7, 256\n"
+    "  branch_eq_imm r8, 4096, step\n"
+    "  load_imm r7, 257\n"
+    "  branch_eq_imm r8, 256, step\n"
+    "  load_imm r7, 5000\n"
+    "  branch_eq_imm r8, 257, step\n"
+    "  load_imm r7, 2\n"
+    "  branch_eq_imm r8, 5000, step\n"
+    "  load_imm r0, 0xffff0000\n"
+    "  jump_ind r0, 0\n"
+    "step:\n"
+    "  move_reg r8, r7\n"
+    "  jump pass\n";
+
+/* Run with r10 = x, r1 = the first j, r9 = the end, `gas` and then `more`
+ * at each out-of-gas stop, on both engines; compare every stop. */
+static void jk_wide_both(const jk_pvm_program *prog, uint64_t x, uint64_t j, uint64_t end, int64_t gas,
+                         int64_t more)
+{
+    jk_pvm_memory *mem[2];
+    jk_pvm_state st[2];
+    jk_pvm_exit ex[2];
+    for (int e = 0; e < 2; e++) {
+        mem[e] = jk_wide_memory();
+        JK_REQUIRE(mem[e] != NULL);
+        memset(&st[e], 0, sizeof st[e]);
+        st[e].regs[10] = x;
+        st[e].regs[1] = j;
+        st[e].regs[9] = end;
+        st[e].gas = gas;
+    }
+    for (int hop = 0; hop < 100000; hop++) {
+        for (int e = 0; e < 2; e++)
+            JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e],
+                                         e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) == JK_OK);
+        JK_CHECK_SAME_STATE(st, ex);
+        if (ex[0].status != JK_PVM_OUT_OF_GAS || ex[1].status != JK_PVM_OUT_OF_GAS)
+            break;
+        st[0].gas += more;
+        st[1].gas += more;
+    }
+    jk_test_check_same_memory(mem[0], mem[1], 0x10000, 0x23000);
+    jk_pvm_memory_free(mem[0]);
+    jk_pvm_memory_free(mem[1]);
+    JK_CHECK(jk_wide_shared[7] == 0); /* the Data cap's page is never written */
+}
+
+JK_TEST(test_jit_loop_wide_steps_are_the_interpreters)
+{
+    jk_pvm_program *prog = jk_test_asm_program(jk_wide_src, true);
+    JK_REQUIRE(prog != NULL);
+    /* inside the writable pages; up to the copy-on-write, the read-only and
+     * the unmapped page; x past 2^32 (every address wraps) */
+    static const uint64_t xs[] = {0x10000, 0x10ffd, 0x1c000, 0x100010000ull};
+    static const uint64_t ends[] = {0xe000, 0x12000, 0x13800};
+    for (size_t a = 0; a < sizeof xs / sizeof xs[0]; a++)
+        for (size_t z = 0; z < sizeof ends / sizeof ends[0]; z++) {
+            jk_wide_both(prog, xs[a], 5, ends[z], INT64_C(1) << 40, 1);
+            jk_wide_both(prog, xs[a], 4093, ends[z], 7, 97);
+            jk_wide_both(prog, xs[a], 0, ends[z], 300, 1013);
+        }
+    jk_pvm_program_free(prog);
+}
