@@ -1,26 +1,32 @@
 /*
  * bench_commit.c — BENCH commit (docs/bench.md "The critical path, session
- * 6"): what a validator's commit of one height costs, for callgrind.
+ * 6", "Store writer, session 8"): what a validator's commit of one height
+ * costs, for callgrind.
  *
- * Validator 0's chain app on the demo chain (4 validators) in a fresh
- * directory decides N heights alone, each carrying E signed transfers (the
- * demo's, gossiped to it first): get_value at the round it proposes, then
- * commit with a certificate of validators 0..2. The commit runs on the
- * calling thread (jk_node_chain_app_set_sync_commit), so that
+ * Validator 0's chain app on the demo chain (4 validators) with the
+ * testnet's workload state (`jark testnet --accounts 4096`: 4,096 funded
+ * accounts) in a fresh directory decides N heights alone, each carrying E
+ * signed transfers from E distinct accounts (gossiped to it first):
+ * get_value at the round it proposes, then commit with a certificate of
+ * validators 0..2. The commit runs on the calling thread
+ * (jk_node_chain_app_set_sync_commit), so that
  *
  *   valgrind --tool=callgrind --toggle-collect=jk_cap_store_commit_now \
  *       build/bench/bench_commit 8 512
  *
  * counts the store's part of a commit alone (hashing, encoding the new
- * objects, LMDB puts, the archive rows); BENCH commit prints its CPU per
- * height (thread CPU around commit).
+ * objects, LMDB lookups and puts, the archive rows; the fdatasync is a
+ * system call, outside the count); BENCH commit prints its CPU per height
+ * (thread CPU around commit) and, per height, what the store did: objects
+ * and bytes put, has() questions and their answers, objects hashed.
  *
- *   bench_commit [N [E]]
+ *   bench_commit [N [E]]      (E ≤ 4,096)
  */
 #define _GNU_SOURCE
 #include "jark/devnet.h"
 #include "jark/node.h"
 #include "../src/devnet/internal.h"
+#include "../src/node/chain_app_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +35,7 @@
 #include <unistd.h>
 
 #define BC_V 4
+#define BC_ACCOUNTS 4096u
 
 static double bc_cpu(void)
 {
@@ -37,20 +44,33 @@ static double bc_cpu(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static uint64_t bc_sum(const uint64_t *v)
+{
+    uint64_t s = 0;
+    for (int i = 0; i < JK_CAP_STORE_TAGS; i++)
+        s += v[i];
+    return s;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 8;
     uint32_t e = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 512;
+    if (n == 0 || e == 0 || e > BC_ACCOUNTS) {
+        fprintf(stderr, "usage: bench_commit [N [E]]  (N ≥ 1, 1 ≤ E ≤ %u)\n", BC_ACCOUNTS);
+        return 2;
+    }
     jk_spec_file spec;
     jk_diag diag = {{0}};
-    if (jk_crypto_init() != JK_OK || jk_devnet_load_demo(&spec, &diag) != JK_OK) {
+    jk_devnet_demo *demo = NULL;
+    if (jk_crypto_init() != JK_OK || jk_devnet_load_demo(&spec, &diag) != JK_OK ||
+        jk_devnet_demo_new_accounts(1, BC_ACCOUNTS, &demo) != JK_OK) {
         fprintf(stderr, "bench_commit: demo chain: %s\n", diag.msg);
         return 1;
     }
-    static jk_demo demo;
+    jk_devnet_demo_state(demo, &spec.spec);
     static jk_keypair keys[BC_V];
     static uint8_t pks[BC_V][32];
-    jk_devnet_demo_init(&demo, 1, &spec.spec);
     for (uint32_t i = 0; i < BC_V; i++) {
         jk_devnet_derive_key("validator", 1, i, &keys[i]);
         memcpy(pks[i], keys[i].pk, 32);
@@ -74,28 +94,24 @@ int main(int argc, char **argv)
     jk_node_chain_app_set_max_block_events(a, 0);
     jk_cons_app cb;
     jk_node_chain_app_bind(a, &cb);
-    static jk_gossip gossip;
+    jk_cap_store *store = a->v->store.store;
+    jk_cap_store_stats s0, s1;
+    jk_cap_stats h0, h1;
+    jk_cap_store_stats_get(store, &s0);
     double commit_cpu = 0;
-    uint64_t demo_height = 0;
-    uint64_t events = 0;
+    uint64_t events = 0, hashed = 0;
     int rc = 0;
     for (uint64_t h = 1; h <= n && rc == 0; h++) {
-        /* the demo makes at most JK_DEVNET_MAX_EVENTS_PER_BLOCK transfers a
-         * call: as many calls as E needs, each as its own demo block */
-        for (uint32_t k = 0; k * JK_DEVNET_MAX_EVENTS_PER_BLOCK < e; k++) {
-            uint32_t m = e - k * JK_DEVNET_MAX_EVENTS_PER_BLOCK;
-            jk_devnet_demo_block(&demo, &g.genesis_hash, ++demo_height,
-                                 m < JK_DEVNET_MAX_EVENTS_PER_BLOCK ? m
-                                                                    : JK_DEVNET_MAX_EVENTS_PER_BLOCK,
-                                 &gossip);
-            for (size_t i = 0; i < gossip.n; i++) {
-                uint8_t *bytes;
-                size_t len;
-                if (jk_node_event_encode(&gossip.events[i], gossip.trace_ptrs[i],
-                                         gossip.counts[i], &bytes, &len) == JK_OK) {
-                    cb.add_event(a, bytes, len);
-                    free(bytes);
-                }
+        for (uint32_t i = 0; i < e; i++) {
+            uint8_t blob[JK_DEVNET_TRANSFER_LEN], *bytes;
+            jk_chain_trace trace;
+            size_t len;
+            jk_devnet_demo_transfer(demo, &g.genesis_hash, (uint32_t)((h - 1) * e + i) % BC_ACCOUNTS,
+                                    blob, &trace);
+            jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, blob, sizeof blob};
+            if (jk_node_event_encode(&ev, &trace, 1, &bytes, &len) == JK_OK) {
+                cb.add_event(a, bytes, len);
+                free(bytes);
             }
         }
         uint32_t round = 0;
@@ -122,19 +138,35 @@ int main(int argc, char **argv)
             memcpy(c.sigs[i].sig, v.sig, 64);
         }
         c.count = 3;
+        jk_cap_stats_get(&h0);
         double t0 = bc_cpu();
         rc = cb.commit(a, h, value, len, &c) != JK_OK;
         commit_cpu += bc_cpu() - t0;
+        jk_cap_stats_get(&h1);
+        hashed += (h1.page_hashes - h0.page_hashes) + (h1.node_hashes - h0.node_hashes) +
+                  (h1.root_hashes - h0.root_hashes);
         free(value);
         jk_node_chain_app_stats st;
         jk_node_chain_app_stats_get(a, &st);
         events += st.last_events;
     }
-    if (rc == 0)
+    jk_cap_store_stats_get(store, &s1);
+    if (rc == 0) {
+        double dn = (double)n;
         printf("BENCH commit: %llu heights, %.0f events a height, %.0f us CPU per commit "
                "(the loop thread's, sync writes included)\n",
-               (unsigned long long)n, (double)events / (double)n, commit_cpu * 1e6 / (double)n);
-    else {
+               (unsigned long long)n, (double)events / dn, commit_cpu * 1e6 / dn);
+        printf("BENCH commit_store: per height: %.1f objects put (%.0f bytes; %.1f CNode group "
+               "records, %.1f Data pages), has() %.1f asked, %.1f present, %.1f without a lookup; "
+               "%.1f objects hashed; %.2f syncs\n",
+               (double)(bc_sum(s1.objects) - bc_sum(s0.objects)) / dn,
+               (double)(bc_sum(s1.object_bytes) - bc_sum(s0.object_bytes)) / dn,
+               (double)(s1.objects[JK_CAP_TAG_CNODE_NODE] - s0.objects[JK_CAP_TAG_CNODE_NODE]) / dn,
+               (double)(s1.objects[JK_CAP_TAG_DATA_PAGE] - s0.objects[JK_CAP_TAG_DATA_PAGE]) / dn,
+               (double)(s1.has_asked - s0.has_asked) / dn, (double)(s1.has_present - s0.has_present) / dn,
+               (double)(s1.has_known - s0.has_known) / dn, (double)hashed / dn,
+               (double)(s1.syncs - s0.syncs) / dn);
+    } else {
         jk_node_chain_app_stats st;
         jk_node_chain_app_stats_get(a, &st);
         fprintf(stderr, "bench_commit: failed: %s\n", st.last_error);
@@ -145,5 +177,6 @@ int main(int argc, char **argv)
     if (system(cmd) != 0)
         rc = 1;
     jk_cap_release(g.chain);
+    jk_devnet_demo_free(demo);
     return rc;
 }

@@ -851,6 +851,11 @@ typedef struct jk_cap_store_stats {
     /* objects written (and their bytes) by tag (JK_CAP_TAG_*; 0: other),
        including those of commits that then failed */
     uint64_t objects[JK_CAP_STORE_TAGS], object_bytes[JK_CAP_STORE_TAGS];
+    /* head commits' has() questions (one per object the export reached:
+       a subtree skipped at its root is one), those answered present, and
+       those of them answered without an LMDB lookup (docs/cap.md "Store:
+       the written-keys filter") */
+    uint64_t has_asked, has_present, has_known;
 } jk_cap_store_stats;
 void jk_cap_store_stats_get(const jk_cap_store *store, jk_cap_store_stats *out);
 

@@ -168,6 +168,7 @@ void jk_cap_store_close(jk_cap_store *store)
     (void)mdb_env_sync(store->env, 1);
     mdb_env_close(store->env);
     jk_cap_store_writer_stop(store);
+    jk_cap_known_free(&store->known);
     free(store);
 }
 
@@ -209,6 +210,28 @@ static jk_err jk_txn_has(void *ctx, const jk_hash *h, bool *present)
     return err == JK_ERR_CAP_MISSING ? JK_OK : err;
 }
 
+/* A head commit's has(): the written-keys filter first (store_known.c),
+ * then LMDB; counted (jk_cap_store_stats). Each present answer is noted,
+ * so that it joins the filter if this commit commits. */
+static jk_err jk_txn_sink_has(void *ctx, const jk_hash *h, bool *present)
+{
+    jk_txn_ctx *t = ctx;
+    jk_cap_store *s = t->store;
+    jk_err err = JK_OK;
+    s->stats.has_asked++;
+    if (jk_cap_known_has(&s->known, h)) {
+        *present = true;
+        s->stats.has_known++;
+    } else if ((err = jk_txn_has(ctx, h, present)) != JK_OK) {
+        return err;
+    }
+    if (*present) {
+        s->stats.has_present++;
+        jk_cap_known_note(&s->known, h);
+    }
+    return JK_OK;
+}
+
 static jk_err jk_txn_put(void *ctx, const jk_hash *h, const uint8_t *bytes, size_t len)
 {
     jk_txn_ctx *t = ctx;
@@ -226,6 +249,16 @@ static jk_err jk_txn_put(void *ctx, const jk_hash *h, const uint8_t *bytes, size
     t->store->stats.objects[tag]++;
     t->store->stats.object_bytes[tag] += len;
     return JK_OK;
+}
+
+/* A head commit's put: jk_txn_put, noted for the filter. */
+static jk_err jk_txn_sink_put(void *ctx, const jk_hash *h, const uint8_t *bytes, size_t len)
+{
+    jk_txn_ctx *t = ctx;
+    jk_err err = jk_txn_put(ctx, h, bytes, len);
+    if (err == JK_OK)
+        jk_cap_known_note(&t->store->known, h);
+    return err;
 }
 
 static jk_err jk_txn_child_present(void *ctx, const jk_hash *h)
@@ -395,6 +428,10 @@ jk_err jk_cap_store_has(jk_cap_store *store, const jk_hash *hash, bool *present,
 
 static bool jk_head_ok(const char *head) { return head && head[0] && strlen(head) <= 255; }
 
+static jk_err jk_store_commit_txn(jk_cap_store *store, const char *head, jk_cap cap,
+                                  jk_cap_store_txn_fn fn, void *ctx, uint64_t *written,
+                                  jk_diag *diag);
+
 jk_err jk_cap_store_commit(jk_cap_store *store, const char *head, jk_cap cap,
                            uint64_t *written, jk_diag *diag)
 {
@@ -414,6 +451,23 @@ jk_err jk_cap_store_commit_now(jk_cap_store *store, const char *head, jk_cap cap
                                jk_cap_store_txn_fn fn, void *ctx, uint64_t *written,
                                jk_diag *diag)
 {
+    /* The written-keys filter learns this commit's keys only if its own
+     * LMDB transaction commits to the file: nested in a batch, the batch
+     * may still fail (store_known.c). */
+    bool nested = store->batch != NULL;
+    jk_cap_known_drop(&store->known);
+    jk_err err = jk_store_commit_txn(store, head, cap, fn, ctx, written, diag);
+    if (err == JK_OK && !nested)
+        jk_cap_known_merge(&store->known);
+    else
+        jk_cap_known_drop(&store->known);
+    return err;
+}
+
+static jk_err jk_store_commit_txn(jk_cap_store *store, const char *head, jk_cap cap,
+                                  jk_cap_store_txn_fn fn, void *ctx, uint64_t *written,
+                                  jk_diag *diag)
+{
     if (!jk_head_ok(head))
         return jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: head name must be 1..255 bytes");
     if (jk_cap_is_null(cap))
@@ -424,7 +478,7 @@ jk_err jk_cap_store_commit_now(jk_cap_store *store, const char *head, jk_cap cap
     jk_err err = jk_txn_begin(store, JK_TXN_COMMIT, &t, diag);
     if (err != JK_OK)
         return err;
-    jk_cap_sink sink = {&t, jk_txn_has, jk_txn_put};
+    jk_cap_sink sink = {&t, jk_txn_sink_has, jk_txn_sink_put};
     if ((err = jk_cap_export_grouped(cap, &sink, diag)) != JK_OK)
         return jk_txn_fail(&t, err, diag);
     MDB_val k = {strlen(head), (void *)head}, v = {JK_HASH_SIZE, h.bytes};

@@ -20,6 +20,28 @@ typedef struct jk_store_job {
     void (*ctx_free)(void *ctx);
 } jk_store_job;
 
+/* The written-keys filter (store_known.c): keys the store is known to
+ * hold, and those of the commit in progress, kept until it commits. */
+#define JK_KNOWN_BITS 15
+typedef struct jk_known {
+    uint16_t *tags[2];          /* per generation, 2^JK_KNOWN_BITS slots: 0 empty */
+    jk_hash *keys[2];           /* the slots' keys; NULL until first used */
+    unsigned cur;               /* the generation inserts go to */
+    size_t count;               /* keys in it */
+    jk_hash *pending;           /* the commit in progress: put or found present */
+    size_t npending, room;
+} jk_known;
+
+/* Whether h is known present (never true for a key the store lacks). */
+bool jk_cap_known_has(const jk_known *k, const jk_hash *h);
+/* Note that the commit in progress put h or found it present. */
+void jk_cap_known_note(jk_known *k, const jk_hash *h);
+/* The commit in progress committed: its noted keys join the set. */
+void jk_cap_known_merge(jk_known *k);
+/* It did not (aborted, failed, or nested in a batch not yet committed). */
+void jk_cap_known_drop(jk_known *k);
+void jk_cap_known_free(jk_known *k);
+
 struct jk_cap_store {
     MDB_env *env;
     MDB_dbi objects, heads;
@@ -31,6 +53,7 @@ struct jk_cap_store {
     bool meta_pending;          /* a commit since the last meta sync: its
                                    meta page may not be on disk yet */
     jk_cap_store_stats stats;
+    jk_known known;             /* head commits' has() answers (store_known.c) */
     /* The writer thread (store_async.c). While `busy`, the job and every
      * field above belong to the writer; the handle's thread touches them
      * only after jk_cap_store_drain saw busy false (under mu: the writer's
