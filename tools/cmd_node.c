@@ -39,7 +39,10 @@ static const char jk_node_usage[] =
     "                   before a height's first round (default 1000: one empty block a\n"
     "                   second when idle; 0: empty blocks back to back)\n"
     "  --max-block-events N  a block proposed here takes at most N events (default 1024;\n"
-    "                   0: the chain's own bounds only)\n";
+    "                   0: the chain's own bounds only)\n"
+    "  --rpc-max-body BYTES  an RPC request's body at most BYTES (default 4 MiB; larger: 413)\n"
+    "  --rpc-request-ms MS  an RPC request must arrive whole within MS ms (default 10000;\n"
+    "                   slower: 408 and closed)\n";
 
 static volatile int jk_node_stop;
 
@@ -92,6 +95,7 @@ int jk_tool_node(int argc, char **argv)
     bool tcp = false, demo = false;
     uint64_t demo_seed = 0, demo_accounts = 0, max_height = 0, verify_threads = 0;
     uint64_t empty_ms = JK_NODE_EMPTY_BLOCKS_MS, max_block_events = JK_NODE_MAX_BLOCK_EVENTS;
+    uint64_t rpc_max_body = 0, rpc_request_ms = 0; /* 0: the server's defaults */
     jk_diag diag = {{0}};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -134,6 +138,18 @@ int jk_tool_node(int argc, char **argv)
             if (jk_tool_parse_number(argv[++i], false, &max_block_events) != 0 ||
                 max_block_events > 1000000) {
                 fprintf(stderr, "jark node: --max-block-events 0..1000000\n");
+                return JK_EXIT_USAGE;
+            }
+        } else if (has && !strcmp(a, "--rpc-max-body")) {
+            if (jk_tool_parse_number(argv[++i], false, &rpc_max_body) != 0 || rpc_max_body < 1024 ||
+                rpc_max_body > (1u << 30)) {
+                fprintf(stderr, "jark node: --rpc-max-body 1024..1073741824 (bytes)\n");
+                return JK_EXIT_USAGE;
+            }
+        } else if (has && !strcmp(a, "--rpc-request-ms")) {
+            if (jk_tool_parse_number(argv[++i], false, &rpc_request_ms) != 0 || rpc_request_ms < 1 ||
+                rpc_request_ms > 3600000) {
+                fprintf(stderr, "jark node: --rpc-request-ms 1..3600000 (ms)\n");
                 return JK_EXIT_USAGE;
             }
         } else if (has && (!strcmp(a, "--spec") || !strcmp(a, "--key") || !strcmp(a, "--dir") ||
@@ -269,6 +285,8 @@ int jk_tool_node(int argc, char **argv)
             .rpc = rpc != NULL,
             .rpc_host = rpc ? rhost : NULL,
             .rpc_port = rport,
+            .rpc_max_body = (size_t)rpc_max_body,
+            .rpc_request_ms = (uint32_t)rpc_request_ms,
             .log = jk_node_print,
             .verbose = verbose,
         };

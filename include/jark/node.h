@@ -433,6 +433,11 @@ typedef struct jk_node_config {
     uint16_t rpc_port;
     bool rpc;
     const jk_rpc_provider *provider;
+    /* The RPC server's bounds (jk_rpc_server_config): a request body's
+     * bytes (0: JK_RPC_MAX_BODY) and the ms a request has to arrive whole
+     * (0: JK_RPC_REQUEST_MS); `jark node --rpc-max-body`, `--rpc-request-ms`. */
+    size_t rpc_max_body;
+    uint32_t rpc_request_ms;
     /* The chain app behind cfg->app, when it is one (NULL otherwise): the
      * RPC's submit_event reads its admission verdict, and commit lines
      * carry its event counts. Borrowed. */
@@ -759,6 +764,16 @@ bool jk_node_chain_app_submit(jk_node_chain_app *a, const uint8_t *event, size_t
 bool jk_node_chain_app_verdict(const jk_node_chain_app *a, const jk_hash *id,
                                jk_node_event_verdict *out);
 
+/* The same without the event's hash (session 8: the RPC's submit hashed the
+ * event only to find its verdict): jk_node_chain_app_verdict_clear before
+ * handing ONE event to the machine (which calls add_event at most once for
+ * it, on this thread), jk_node_chain_app_verdict_take after: the verdict of
+ * that add_event, if there was one.
+ * @return true and *out filled; false when no add_event ran since the clear
+ *         (or it found the event malformed, as jk_node_chain_app_verdict). */
+void jk_node_chain_app_verdict_clear(jk_node_chain_app *a);
+bool jk_node_chain_app_verdict_take(const jk_node_chain_app *a, jk_node_event_verdict *out);
+
 /* The committed chain instance's hash (the head's state root). The
  * validator's Kernel may be past it: a proposal not yet decided. */
 void jk_node_chain_app_root(const jk_node_chain_app *a, jk_hash *out);
@@ -816,6 +831,10 @@ typedef struct jk_node_chain_app_stats {
     uint64_t dispatch_expired;  /* … dropped unconsumed after JK_NODE_DISPATCH_MAX_AGE heights */
     uint64_t cert_sigs_checked; /* precommit signatures jk_node_chain_app_cert_check
                                    verified (not those it had verified before) */
+    uint64_t seen_rebuilds;  /* commits that rebuilt the whole seen set to drop its
+                                refusals (only when more were refused in a height
+                                than it keeps track of; otherwise each refused id
+                                is removed alone) */
 } jk_node_chain_app_stats;
 void jk_node_chain_app_stats_get(const jk_node_chain_app *a, jk_node_chain_app_stats *out);
 

@@ -360,8 +360,8 @@ typedef struct jk_rpc_server_config {
                                 must outlive the server */
     bool external_loop;      /* false: the server runs its own polling thread;
                                 true: the caller drives it with jk_rpc_server_run */
-    uint32_t request_ms;     /* external loop only: a request (headers and body)
-                                must arrive whole within this many ms of its
+    uint32_t request_ms;     /* a request (headers and body; either mode since
+                                session 8) must arrive whole within this many ms of its
                                 connection's start or of the last answer on it;
                                 a connection still short of a whole request then
                                 is answered 408 and closed, and counted

@@ -163,6 +163,7 @@ static jk_err jk_app_store(jk_node_chain_app *a, uint64_t height, const jk_hash 
                                                                len, cert, prev_cert, diag);
     if (err == JK_OK) {
         jk_node_app_seen_forget_refused(a); /* judged on the old head */
+        jk_node_app_cert_committed(a, cert, height);
         a->head_cert = *cert;
         jk_cons_cert_hash(cert, &a->last_commit);
         jk_cap_release(a->committed);
@@ -633,6 +634,7 @@ void jk_node_chain_app_close(jk_node_chain_app *a)
     jk_node_app_seen_clear(a);
     free(a->seen);
     free(a->seen_why);
+    free(a->refused);
     free(a->dec_value);
     jk_node_chain_app_prepare_end(a);
     jk_crypto_wipe(a->secret_key, sizeof a->secret_key);

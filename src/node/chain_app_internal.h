@@ -75,6 +75,11 @@ struct jk_node_chain_app {
     /* refusals added since the table last dropped them (0: a new event's
      * bytes need no refusal lookup) */
     size_t seen_refusals;
+    /* their ids (a commit removes exactly those: chain_app_seen.c); when
+     * the list could not grow, refused_lost and the commit rebuilds */
+    jk_hash *refused;
+    size_t nrefused, caprefused;
+    bool refused_lost;
     /* the last add_event's verdict (jk_node_chain_app_verdict) */
     jk_node_event_verdict last;
     bool has_last;
@@ -173,6 +178,10 @@ jk_app_prep_ev *jk_node_app_prep_take(jk_node_chain_app *a, const uint8_t *bytes
  * same words as without prepare). */
 jk_err jk_node_app_admit_prepared(jk_node_chain_app *a, const jk_app_prep_ev *e, bool *admitted,
                                   jk_diag *why, jk_diag *diag);
+/* chain_app_sync.c: remember the precommits of the certificate a commit
+ * decided `height` on as verified (they were, before the commit), so that
+ * the next block's LastCommit does not verify them again. */
+void jk_node_app_cert_committed(jk_node_chain_app *a, const jk_cons_cert *cert, uint64_t height);
 /* chain_app_sync.c: Tendermint's LastCommit rule for the block at height. */
 jk_err jk_node_app_check_last_commit(jk_node_chain_app *a, uint64_t height,
                                      const jk_node_value *val, jk_diag *diag);

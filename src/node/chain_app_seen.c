@@ -82,6 +82,8 @@ void jk_node_app_seen_clear(jk_node_chain_app *a)
         memset(a->seen, 0, a->capseen * sizeof *a->seen);
     a->nseen = 0;
     a->seen_refusals = 0;
+    a->nrefused = 0;
+    a->refused_lost = false;
 }
 
 void jk_node_app_refusal_id(const uint8_t *bytes, size_t len, jk_hash *out)
@@ -174,9 +176,44 @@ static jk_err jk_seen_rehash(jk_node_chain_app *a, size_t cap, bool keep_refused
  * the chain still refuse a repeat of an admitted one). */
 void jk_node_app_seen_forget_refused(jk_node_chain_app *a)
 {
-    if (a->capseen && jk_seen_rehash(a, a->capseen, false) != JK_OK)
-        jk_node_app_seen_clear(a);
+    /* Each refused id removed alone: the commit's cost follows the height's
+     * refusals, not the table (up to JK_APP_SEEN_MAX ids, all rehashed at
+     * every commit before session 8: ~1 % of a loaded node). */
+    if (!a->seen_refusals) {
+        /* nothing refused since the last commit */
+    } else if (!a->refused_lost) {
+        for (size_t k = 0; k < a->nrefused; k++) {
+            bool found;
+            size_t at = jk_node_app_seen_find(a, &a->refused[k], &found);
+            if (found && a->seen_why[at]) /* still a refusal (not admitted since) */
+                jk_seen_remove_at(a, at);
+        }
+    } else {
+        a->stats.seen_rebuilds++;
+        if (a->capseen && jk_seen_rehash(a, a->capseen, false) != JK_OK)
+            jk_node_app_seen_clear(a);
+    }
     a->seen_refusals = 0;
+    a->nrefused = 0;
+    a->refused_lost = false;
+}
+
+/* A refusal stored under id: counted, and its id kept for the commit that
+ * forgets it (refused_lost when the list cannot grow). */
+static void jk_seen_note_refusal(jk_node_chain_app *a, const jk_hash *id)
+{
+    a->seen_refusals++;
+    if (a->nrefused == a->caprefused) {
+        size_t cap = a->caprefused ? 2 * a->caprefused : 64;
+        jk_hash *p = realloc(a->refused, cap * sizeof *p);
+        if (!p) {
+            a->refused_lost = true;
+            return;
+        }
+        a->refused = p;
+        a->caprefused = cap;
+    }
+    a->refused[a->nrefused++] = *id;
 }
 
 /* Remember id as seen: admitted (why NULL) or refused for this reason
@@ -199,6 +236,8 @@ jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char 
     if (found) {
         free(a->seen_why[at]);
         a->seen_why[at] = copy;
+        if (copy)
+            jk_seen_note_refusal(a, id);
         return JK_OK;
     }
     if (a->nseen >= JK_APP_SEEN_MAX)
@@ -212,6 +251,8 @@ jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char 
     }
     jk_seen_place(a->seen, a->seen_why, a->capseen, id, copy);
     a->nseen++;
+    if (copy)
+        jk_seen_note_refusal(a, id);
     return JK_OK;
 }
 
@@ -289,6 +330,19 @@ bool jk_node_chain_app_verdict(const jk_node_chain_app *a, const jk_hash *id,
 {
     if (!a->has_last || a->last.kind == JK_NODE_VERDICT_MALFORMED ||
         memcmp(a->last.id.bytes, id->bytes, JK_HASH_SIZE) != 0)
+        return false;
+    *out = a->last;
+    return true;
+}
+
+void jk_node_chain_app_verdict_clear(jk_node_chain_app *a)
+{
+    a->has_last = false;
+}
+
+bool jk_node_chain_app_verdict_take(const jk_node_chain_app *a, jk_node_event_verdict *out)
+{
+    if (!a->has_last || a->last.kind == JK_NODE_VERDICT_MALFORMED)
         return false;
     *out = a->last;
     return true;

@@ -121,8 +121,7 @@ bool jk_node_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len, 
             jk_node_app_seen_forget(a, id);
             if (!have_rid)
                 jk_node_app_refusal_id(bytes, len, &rid);
-            if (jk_node_app_seen_add(a, &rid, v->reason) == JK_OK)
-                a->seen_refusals++;
+            (void)jk_node_app_seen_add(a, &rid, v->reason); /* counts seen_refusals */
         } else
             jk_node_app_seen_forget(a, id); /* a bound or a failure may lift: judge a
                                                later copy afresh (the bounds are checked

@@ -33,50 +33,33 @@ static bool jk_app_cert_shape(const jk_cons_cert *c, uint64_t height, const jk_h
     return true;
 }
 
-jk_err jk_node_chain_app_cert_check(jk_node_chain_app *a, const jk_cons_cert *cert,
-                                    uint64_t height, const jk_hash *id, jk_diag *diag)
+/* The memo of this (height, round, value), or NULL and in *old the one to
+ * replace: the lower height's (or an unused one). */
+static struct jk_app_cert_memo *jk_app_cert_memo_find(jk_node_chain_app *a, uint64_t height,
+                                                      uint32_t round, const jk_hash *id,
+                                                      struct jk_app_cert_memo **old)
 {
-    /* the memo of this (height, round, value), or the one to replace: the
-     * lower height's */
-    struct jk_app_cert_memo *m = NULL, *old = NULL;
-    for (int k = 0; k < 2 && !m; k++) {
+    *old = NULL;
+    for (int k = 0; k < 2; k++) {
         struct jk_app_cert_memo *x = &a->cert_memo[k];
-        if (x->valid && x->height == height && x->round == cert->round &&
+        if (x->valid && x->height == height && x->round == round &&
             memcmp(x->value.bytes, id->bytes, JK_HASH_SIZE) == 0)
-            m = x;
-        else if (!old || !x->valid || (old->valid && x->height < old->height))
-            old = x;
+            return x;
+        if (!*old || !x->valid || ((*old)->valid && x->height < (*old)->height))
+            *old = x;
     }
-    bool same = m != NULL;
-    if (!m)
+    return NULL;
+}
+
+/* Remember cert's precommits as verified, with those of the same height,
+ * round and value remembered before (otherwise in place of the lower
+ * height's). */
+static void jk_app_cert_memo_put(jk_node_chain_app *a, const jk_cons_cert *cert, uint64_t height,
+                                 const jk_hash *id)
+{
+    struct jk_app_cert_memo *old, *m = jk_app_cert_memo_find(a, height, cert->round, id, &old);
+    if (!m) {
         m = old;
-    jk_cons_valset *vs = malloc(sizeof *vs);
-    if (!vs)
-        return JK_ERR_NOMEM;
-    jk_node_chain_app_valset(a, vs);
-    bool ok = jk_app_cert_shape(cert, height, id, vs->count);
-    /* each precommit the memo does not hold verified is verified now */
-    jk_cons_vote v = {.type = JK_CONS_MSG_PRECOMMIT, .height = height, .round = cert->round,
-                      .has_value = true, .value = *id};
-    for (uint32_t i = 0; ok && i < cert->count; i++) {
-        uint32_t who = cert->sigs[i].validator;
-        if (same && m->has[who] &&
-            memcmp(m->sig[who], cert->sigs[i].sig, JK_ED25519_SIG_SIZE) == 0)
-            continue;
-        v.validator = who;
-        memcpy(v.sig, cert->sigs[i].sig, JK_ED25519_SIG_SIZE);
-        a->stats.cert_sigs_checked++;
-        ok = jk_cons_vote_verify(&v, &a->genesis.genesis_hash, vs) == JK_OK;
-    }
-    /* refused here: the full check decides and says why, in its words */
-    jk_err err = ok ? JK_OK
-                    : jk_cons_cert_check(cert, &a->genesis.genesis_hash, vs, height, id, diag);
-    free(vs);
-    if (err != JK_OK)
-        return err;
-    /* remembered, with those of the same height, round and value verified
-     * before (otherwise in place of the lower height's) */
-    if (!same) {
         memset(m->has, 0, sizeof m->has);
         m->valid = true;
         m->height = height;
@@ -90,7 +73,51 @@ jk_err jk_node_chain_app_cert_check(jk_node_chain_app *a, const jk_cons_cert *ce
             memcpy(m->sig[who], cert->sigs[i].sig, JK_ED25519_SIG_SIZE);
         }
     }
-    return JK_OK;
+}
+
+jk_err jk_node_chain_app_cert_check(jk_node_chain_app *a, const jk_cons_cert *cert,
+                                    uint64_t height, const jk_hash *id, jk_diag *diag)
+{
+    struct jk_app_cert_memo *old, *m = jk_app_cert_memo_find(a, height, cert->round, id, &old);
+    jk_cons_valset *vs = malloc(sizeof *vs);
+    if (!vs)
+        return JK_ERR_NOMEM;
+    jk_node_chain_app_valset(a, vs);
+    bool ok = jk_app_cert_shape(cert, height, id, vs->count);
+    /* each precommit the memo does not hold verified is verified now */
+    jk_cons_vote v = {.type = JK_CONS_MSG_PRECOMMIT, .height = height, .round = cert->round,
+                      .has_value = true, .value = *id};
+    for (uint32_t i = 0; ok && i < cert->count; i++) {
+        uint32_t who = cert->sigs[i].validator;
+        if (m && m->has[who] &&
+            memcmp(m->sig[who], cert->sigs[i].sig, JK_ED25519_SIG_SIZE) == 0)
+            continue;
+        v.validator = who;
+        memcpy(v.sig, cert->sigs[i].sig, JK_ED25519_SIG_SIZE);
+        a->stats.cert_sigs_checked++;
+        ok = jk_cons_vote_verify(&v, &a->genesis.genesis_hash, vs) == JK_OK;
+    }
+    /* refused here: the full check decides and says why, in its words */
+    jk_err err = ok ? JK_OK
+                    : jk_cons_cert_check(cert, &a->genesis.genesis_hash, vs, height, id, diag);
+    free(vs);
+    if (err == JK_OK)
+        jk_app_cert_memo_put(a, cert, height, id);
+    return err;
+}
+
+/* The certificate a commit decided height on: its precommits were verified
+ * before the commit (the machine counts only votes it verified and checks a
+ * DECISION's certificate; the sync and follow paths check theirs through
+ * jk_node_chain_app_cert_check), so they are remembered as verified. The
+ * next proposer's block carries its own certificate of this height as its
+ * LastCommit: the same precommits, or most of them, which the check of that
+ * block then does not verify again (session 8: 3 Ed25519 verifies a height
+ * at every validator but the proposer, whose own block is not checked). */
+void jk_node_app_cert_committed(jk_node_chain_app *a, const jk_cons_cert *cert, uint64_t height)
+{
+    if (cert->height == height && cert->count <= JK_CONS_MAX_VALIDATORS)
+        jk_app_cert_memo_put(a, cert, height, &cert->value);
 }
 
 /* Tendermint's LastCommit rule: block `height` carries a valid commit

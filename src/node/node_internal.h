@@ -58,6 +58,17 @@ struct jk_node {
     uint64_t event_frames_out;    /* EVENT frames the machine's gossip sent */
     jk_rpc_metric *m_event_frames_out;
     jk_rpc_metric *m_peers_dropped, *m_connections_refused;
+    /* Ed25519 verifies of peers' votes made by node_peers.c itself (those
+     * the machine does not verify: heights other than its own and the
+     * next; a full node's). */
+    uint64_t vote_checks;
+    /* A loop turn's frames, copied (node.c, jk_drain_net), and the gossiped
+     * events among them for the chain app's prepare: allocated once, at
+     * the first turn (a calloc of the whole turn per loop turn before). */
+    jk_net_event *turn;
+    const uint8_t **turn_events;
+    size_t *turn_lens;
+    size_t *turn_order;           /* jk_node_turn_order's answer */
 };
 
 uint64_t jk_node_now_ms(void);
@@ -80,9 +91,18 @@ bool jk_node_syncing(const jk_node *n);
 void jk_node_peer_height_set(jk_node *n, uint32_t peer, uint64_t height);
 /* node_peers.c: the index of the validator holding `key` (valset->count:
  * none); a prevote's or precommit's height noted for its sender once its
- * signature checks (false: it does not, and the sender was dropped). */
+ * signature checks (false: it does not, and the sender was dropped). A vote
+ * of the machine's height machine_h or the next (machine_h 0: no machine)
+ * is not verified here: *after is then the height to note for the sender
+ * once the machine took the frame (the machine verifies those; 0: nothing
+ * to note). */
 uint32_t jk_node_validator_of(const jk_node *n, const uint8_t key[JK_NET_KEY_SIZE]);
-bool jk_node_note_height(jk_node *n, const jk_net_event *ev);
+bool jk_node_note_height(jk_node *n, const jk_net_event *ev, uint64_t machine_h, uint64_t *after);
+/* node_peers.c: the order a loop turn's entries go to the machine in
+ * (node.c, "Consensus first"): order[0..k) the indices of the entries that
+ * are not EVENTS frames, then order[k..count) those of the EVENTS frames,
+ * each part in arrival order. @return k. */
+size_t jk_node_turn_order(const jk_net_event *turn, size_t count, size_t *order);
 /* Admit an event through the application (decode, dedup by hash, verify;
  * the verify histogram) and, when it is new and admitted, pass it to every
  * connected peer but `from` (UINT32_MAX: none excluded). A full node's

@@ -1,13 +1,21 @@
 /*
  * node_peers.c — what the node knows of its peers: which validator a
- * transport peer is, and how far each peer has committed.
+ * transport peer is, and how far each peer has committed; and the order a
+ * loop turn's frames from them go to the machine in (node.c, "Consensus
+ * first").
  *
  * Peer heights. status.syncing needs to know how far the peers are. Every
  * prevote and precommit names its height h, so its signer has committed
  * h - 1; a vote that would raise its sender's known height is checked
- * first (jk_cons_vote_verify against the genesis set: one Ed25519 verify
- * per peer per height), so nothing unsigned moves the figure, and a vote
- * whose signature fails gets its sender dropped, at any height. A decision
+ * first, so nothing unsigned moves the figure, and a vote whose signature
+ * fails gets its sender dropped, at any height. The machine verifies every
+ * vote of its own height and the next (input.c: counted, or buffered), so a
+ * vote of those heights is noted only once the machine took it
+ * (jk_node_note_height's *after): checking it here too was a second Ed25519
+ * verify of the same vote per peer per height (session 8). A vote of any
+ * other height — a peer far ahead (syncing) or behind — the machine drops
+ * unverified, so it is verified here (jk_cons_vote_verify against the
+ * genesis set). A full node has no machine: it verifies here. A decision
  * this node took also tells that its sender has that height. A peer's
  * height is forgotten when it goes down. syncing = some connected peer is
  * known more than one height ahead (one ahead is the normal state of a
@@ -69,21 +77,29 @@ bool jk_node_syncing(const jk_node *n)
 }
 
 /* A vote's height, checked before it raises its sender's known height.
+ * machine_h: the machine's height (0: no machine). *after: the height to
+ * note once the machine took the frame (jk_node_peer_height_set), 0: none.
  * @return false when the vote's signature fails (the sender is dropped). */
-bool jk_node_note_height(jk_node *n, const jk_net_event *ev)
+bool jk_node_note_height(jk_node *n, const jk_net_event *ev, uint64_t machine_h, uint64_t *after)
 {
+    *after = 0;
     if (ev->len != JK_CONS_VOTE_SIZE ||
         (ev->data[0] != JK_CONS_MSG_PREVOTE && ev->data[0] != JK_CONS_MSG_PRECOMMIT))
         return true;
     uint64_t h = jk_get_u64le(ev->data + 1);
     if (h == 0 || h - 1 <= jk_peer_height(n, ev->peer))
         return true;
+    if (machine_h && (h == machine_h || h == machine_h + 1)) {
+        *after = h - 1; /* the machine verifies it (or knows it verified) */
+        return true;
+    }
     jk_cons_msg *msg = malloc(sizeof *msg);
     if (!msg)
         return true;
     jk_diag why = {{0}};
     jk_err err = jk_cons_msg_decode(ev->data, ev->len, msg, &why);
     if (err == JK_OK) {
+        n->vote_checks++;
         err = jk_cons_vote_verify(&msg->vote, &n->cfg.genesis, n->cfg.valset);
         if (err == JK_OK)
             jk_node_peer_height_set(n, ev->peer, h - 1);
@@ -96,6 +112,20 @@ bool jk_node_note_height(jk_node *n, const jk_net_event *ev)
         return true;
     n->bad_peers++;
     jk_node_logf(n, 0, "peer %u dropped: %s (%s)", ev->peer, jk_strerror(err), why.msg);
-    (void)jk_net_disconnect(n->net, ev->peer, JK_NET_REASON_BAD_SIG);
+    if (n->net)
+        (void)jk_net_disconnect(n->net, ev->peer, JK_NET_REASON_BAD_SIG);
     return false;
+}
+
+size_t jk_node_turn_order(const jk_net_event *turn, size_t count, size_t *order)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < count; i++)
+        if (turn[i].type != JK_NET_EV_FRAME || turn[i].kind != JK_NET_EVENTS)
+            order[k++] = i;
+    size_t m = k;
+    for (size_t i = 0; i < count; i++)
+        if (turn[i].type == JK_NET_EV_FRAME && turn[i].kind == JK_NET_EVENTS)
+            order[m++] = i;
+    return k;
 }

@@ -77,10 +77,12 @@ static jk_err jk_nrpc_block(void *ctx, const jk_rpc_block_query *q, jk_rpc_buf *
  * to the driver's relay): the chain app's add_event decodes, deduplicates
  * and verifies it into the pool, and the machine (the relay) gossips it on
  * when it is new. The machine's add_event answers only admitted or not, so
- * the verdict with its reason is the chain app's for this very event
- * (jk_node_chain_app_verdict, keyed by the event's hash and replaced by
- * every add_event): never an earlier event's. event_hash: BLAKE2b-256 of
- * the gossip encoding. */
+ * the verdict with its reason is the chain app's for this very event: the
+ * app's last verdict is cleared before the hand-over and taken after it
+ * (jk_node_chain_app_verdict_take; the machine calls add_event at most once
+ * for it, on this thread), never an earlier event's. The event is not
+ * hashed here for that (session 8: it was, besides the app's own hash of
+ * it and the answer's). event_hash: BLAKE2b-256 of the gossip encoding. */
 static jk_err jk_nrpc_submit(void *ctx, const jk_rpc_event *ev, jk_rpc_submit_result *out,
                              jk_diag *diag)
 {
@@ -101,9 +103,8 @@ static jk_err jk_nrpc_submit(void *ctx, const jk_rpc_event *ev, jk_rpc_submit_re
     }
     if (err != JK_OK)
         return err;
-    jk_hash id;
-    jk_chain_event_hash(&ce, &id);
     bool relayed;
+    jk_node_chain_app_verdict_clear(n->cfg.chain);
     err = n->m ? jk_cons_on_event(n->m, bytes, len)
                : jk_node_relay_event(n, UINT32_MAX, bytes, len, &relayed);
     jk_crypto_blake2b256(bytes, len, &out->event_hash);
@@ -111,7 +112,7 @@ static jk_err jk_nrpc_submit(void *ctx, const jk_rpc_event *ev, jk_rpc_submit_re
     if (err != JK_OK)
         return jk_diag_set(diag, err, "submit: %s", jk_strerror(err));
     jk_node_event_verdict v;
-    if (!jk_node_chain_app_verdict(n->cfg.chain, &id, &v))
+    if (!jk_node_chain_app_verdict_take(n->cfg.chain, &v))
         return jk_diag_set(diag, JK_ERR_RPC_UNAVAILABLE,
                            "submit: the node's application did not judge the event");
     if (v.kind == JK_NODE_VERDICT_ADMITTED) {

@@ -2,12 +2,17 @@
  * server.c — the HTTP server (libmicrohttpd 0.9.75, Debian 12): POST / for
  * JSON-RPC, GET /metrics for Prometheus.
  *
- * Threading (the provider's contract, jark/rpc.h): in threaded mode the
- * daemon runs ONE internal polling thread (no thread pool, no thread per
- * connection), so every access handler — and so every provider call — runs
- * on that thread, one at a time. In external-loop mode the daemon has no
- * thread at all (epoll, driven by jk_rpc_server_run), and handlers run
- * inside the caller's jk_rpc_server_run.
+ * Threading (the provider's contract, jark/rpc.h): the daemon itself never
+ * has a thread (MHD_USE_EPOLL): it is driven by jk_rpc_server_run. In
+ * external-loop mode the caller drives it, and handlers run inside the
+ * caller's jk_rpc_server_run. In threaded mode the server drives it from
+ * ONE thread of its own (jk_rpc_loop: epoll on MHD's descriptor and a wake
+ * descriptor, bounded by the same deadline the caller of the external loop
+ * is given), so every access handler — and so every provider call — runs on
+ * that thread, one at a time, and the request deadline (request_ms) holds
+ * in both modes (session 8: the threaded mode used MHD's own polling thread,
+ * whose only timeout is of inactivity, so a client dribbling a byte every
+ * 29 s held a connection for ever).
  *
  * Bodies: a Content-Length over max_body is answered 413 before any byte of
  * the body is read; a chunked body that grows over max_body closes the
@@ -22,10 +27,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
-/* A connection's request clock (external loop): the request under way must
+/* A connection's request clock (either mode): the request under way must
  * arrive whole by `due` (CLOCK_MONOTONIC ms); 0 while one is being answered
  * (the clock starts again when it completes). */
 typedef struct jk_rpc_conn {
@@ -39,7 +48,7 @@ struct jk_rpc_server {
     jk_rpc_provider provider;
     jk_rpc_metrics *metrics;
     size_t max_body;
-    bool external;
+    bool external;         /* the caller drives the daemon (else: thread below) */
     uint16_t port;
     /* A connection closed during the last jk_rpc_server_run (external loop).
      * At its connection limit MHD takes the listening socket out of its
@@ -51,9 +60,14 @@ struct jk_rpc_server {
     bool closed_in_run;
     unsigned connections;  /* open now (MHD_OPTION_NOTIFY_CONNECTION) */
     uint32_t request_ms;
-    jk_rpc_conn *conns;    /* open connections' request clocks (external loop) */
-    uint64_t timed_out;
+    jk_rpc_conn *conns;    /* open connections' request clocks (the driving thread's) */
+    uint64_t timed_out;    /* atomic: read from any thread */
     jk_rpc_metric *timed_out_metric;
+    /* threaded mode: the driving thread, its epoll set and its wake-up */
+    pthread_t thread;
+    bool has_thread;
+    int loop_fd, wake_fd;
+    int stop;              /* atomic */
 };
 
 static uint64_t jk_rpc_now_ms(void)
@@ -224,12 +238,12 @@ static void jk_connection_note(void *cls, struct MHD_Connection *c, void **socke
                                enum MHD_ConnectionNotificationCode toe)
 {
     jk_rpc_server *s = cls;
-    /* Atomic: in the threaded mode this runs on MHD's thread while
+    /* Atomic: in the threaded mode this runs on the server's thread while
      * jk_rpc_server_connections may be called from another. */
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         __atomic_add_fetch(&s->connections, 1, __ATOMIC_RELAXED);
         const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        jk_rpc_conn *rc = s->external && i ? calloc(1, sizeof *rc) : NULL;
+        jk_rpc_conn *rc = i ? calloc(1, sizeof *rc) : NULL;
         if (rc) { /* out of memory: this one has MHD's inactivity timeout only */
             rc->fd = i->connect_fd;
             rc->due = jk_rpc_now_ms() + s->request_ms;
@@ -251,6 +265,9 @@ static void jk_connection_note(void *cls, struct MHD_Connection *c, void **socke
     }
 }
 
+static jk_err jk_rpc_thread_start(jk_rpc_server *s);
+static void jk_rpc_server_free(jk_rpc_server *s);
+
 jk_err jk_rpc_server_start(const jk_rpc_server_config *cfg, const jk_rpc_provider *provider, jk_rpc_server **out,
                            jk_diag *diag)
 {
@@ -266,13 +283,13 @@ jk_err jk_rpc_server_start(const jk_rpc_server_config *cfg, const jk_rpc_provide
     s->max_body = cfg->max_body ? cfg->max_body : JK_RPC_MAX_BODY;
     s->external = cfg->external_loop;
     s->request_ms = cfg->request_ms ? cfg->request_ms : JK_RPC_REQUEST_MS;
-    if (s->metrics && s->external &&
+    s->loop_fd = s->wake_fd = -1;
+    if (s->metrics &&
         jk_rpc_metrics_counter(s->metrics, "jark_rpc_requests_timed_out_total",
                                "HTTP connections closed because a request did not arrive whole in time",
                                &s->timed_out_metric) != JK_OK)
         s->timed_out_metric = NULL;
-    unsigned flags = s->external ? MHD_USE_EPOLL : MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD;
-    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, jk_handler, s,
+    s->daemon = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, jk_handler, s,
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)JK_RPC_MAX_CONNECTIONS,
                                  MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -290,18 +307,26 @@ jk_err jk_rpc_server_start(const jk_rpc_server_config *cfg, const jk_rpc_provide
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : cfg->port;
+    if (!s->external && (err = jk_rpc_thread_start(s)) != JK_OK) {
+        MHD_stop_daemon(s->daemon);
+        jk_rpc_server_free(s);
+        return jk_diag_set(diag, err, "cannot start the RPC server's thread");
+    }
     *out = s;
     return JK_OK;
 }
 
 uint16_t jk_rpc_server_port(const jk_rpc_server *s) { return s->port; }
 
-int jk_rpc_server_fd(const jk_rpc_server *s)
+static int jk_rpc_daemon_fd(const jk_rpc_server *s)
 {
-    if (!s->external)
-        return -1;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
     return info ? info->epoll_fd : -1;
+}
+
+int jk_rpc_server_fd(const jk_rpc_server *s)
+{
+    return s->external ? jk_rpc_daemon_fd(s) : -1;
 }
 
 unsigned jk_rpc_server_connections(const jk_rpc_server *s)
@@ -309,15 +334,17 @@ unsigned jk_rpc_server_connections(const jk_rpc_server *s)
     return __atomic_load_n(&s->connections, __ATOMIC_RELAXED);
 }
 
-uint64_t jk_rpc_server_timed_out(const jk_rpc_server *s) { return s->timed_out; }
+uint64_t jk_rpc_server_timed_out(const jk_rpc_server *s)
+{
+    return __atomic_load_n(&s->timed_out, __ATOMIC_RELAXED);
+}
 
-int jk_rpc_server_timeout_ms(const jk_rpc_server *s)
+/* The longest the driver may wait before the next run (either mode). */
+static int jk_rpc_deadline_ms(const jk_rpc_server *s)
 {
     MHD_UNSIGNED_LONG_LONG ms;
-    if (s->external && __atomic_load_n(&s->closed_in_run, __ATOMIC_RELAXED))
+    if (__atomic_load_n(&s->closed_in_run, __ATOMIC_RELAXED))
         return 0;
-    if (!s->external)
-        return -1;
     int64_t wait = MHD_get_timeout(s->daemon, &ms) == MHD_YES ? (ms > 60000 ? 60000 : (int64_t)ms) : -1;
     uint64_t now = jk_rpc_now_ms();
     for (const jk_rpc_conn *rc = s->conns; rc; rc = rc->next)
@@ -327,6 +354,11 @@ int jk_rpc_server_timeout_ms(const jk_rpc_server *s)
                 wait = left;
         }
     return (int)wait;
+}
+
+int jk_rpc_server_timeout_ms(const jk_rpc_server *s)
+{
+    return s->external ? jk_rpc_deadline_ms(s) : -1;
 }
 
 /* Slow clients: a connection whose request is not whole by its due time is
@@ -344,29 +376,86 @@ static void jk_rpc_sweep(jk_rpc_server *s)
             rc->due = 0;
             (void)!send(rc->fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
             shutdown(rc->fd, SHUT_RDWR);
-            s->timed_out++;
+            __atomic_add_fetch(&s->timed_out, 1, __ATOMIC_RELAXED);
             jk_rpc_metric_add(s->timed_out_metric, 1);
         }
+}
+
+static jk_err jk_rpc_run(jk_rpc_server *s)
+{
+    __atomic_store_n(&s->closed_in_run, false, __ATOMIC_RELAXED);
+    jk_rpc_sweep(s);
+    return MHD_run(s->daemon) == MHD_YES ? JK_OK : JK_ERR_IO;
 }
 
 jk_err jk_rpc_server_run(jk_rpc_server *s)
 {
     if (!s->external)
         return JK_ERR_INVALID_ARG;
-    __atomic_store_n(&s->closed_in_run, false, __ATOMIC_RELAXED);
-    jk_rpc_sweep(s);
-    return MHD_run(s->daemon) == MHD_YES ? JK_OK : JK_ERR_IO;
+    return jk_rpc_run(s);
+}
+
+/* Threaded mode: what a node's loop does for the external mode — wait for
+ * MHD's descriptor or the deadline (a connection's request clock, MHD's own
+ * timeouts), then run — until jk_rpc_server_stop wakes it. A run that fails
+ * (MHD's internal error) is retried after the wait: the server stays up, as
+ * MHD's own thread did. */
+static void *jk_rpc_loop(void *arg)
+{
+    jk_rpc_server *s = arg;
+    while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+        struct epoll_event ev[2];
+        int wait = jk_rpc_deadline_ms(s);
+        (void)epoll_wait(s->loop_fd, ev, 2, wait);
+        if (__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
+            break;
+        (void)jk_rpc_run(s);
+    }
+    return NULL;
+}
+
+static jk_err jk_rpc_thread_start(jk_rpc_server *s)
+{
+    int mhd = jk_rpc_daemon_fd(s);
+    s->loop_fd = epoll_create1(EPOLL_CLOEXEC);
+    s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (mhd < 0 || s->loop_fd < 0 || s->wake_fd < 0)
+        return JK_ERR_IO;
+    struct epoll_event a = {.events = EPOLLIN, .data.fd = mhd};
+    struct epoll_event b = {.events = EPOLLIN, .data.fd = s->wake_fd};
+    if (epoll_ctl(s->loop_fd, EPOLL_CTL_ADD, mhd, &a) != 0 ||
+        epoll_ctl(s->loop_fd, EPOLL_CTL_ADD, s->wake_fd, &b) != 0)
+        return JK_ERR_IO;
+    if (pthread_create(&s->thread, NULL, jk_rpc_loop, s) != 0)
+        return JK_ERR_IO;
+    s->has_thread = true;
+    return JK_OK;
+}
+
+static void jk_rpc_server_free(jk_rpc_server *s)
+{
+    while (s->conns) { /* MHD_stop_daemon notified every close; none is left */
+        jk_rpc_conn *next = s->conns->next;
+        free(s->conns);
+        s->conns = next;
+    }
+    if (s->loop_fd >= 0)
+        close(s->loop_fd);
+    if (s->wake_fd >= 0)
+        close(s->wake_fd);
+    free(s);
 }
 
 void jk_rpc_server_stop(jk_rpc_server *s)
 {
     if (!s)
         return;
-    MHD_stop_daemon(s->daemon);
-    while (s->conns) { /* MHD_stop_daemon notified every close; none is left */
-        jk_rpc_conn *next = s->conns->next;
-        free(s->conns);
-        s->conns = next;
+    if (s->has_thread) { /* no provider call runs or starts after the join */
+        uint64_t one = 1;
+        __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+        (void)!write(s->wake_fd, &one, sizeof one);
+        pthread_join(s->thread, NULL);
     }
-    free(s);
+    MHD_stop_daemon(s->daemon);
+    jk_rpc_server_free(s);
 }

@@ -186,6 +186,12 @@ static void run(const jk_ex_chain *c, const char *dir, bool full)
     jk_chain_event eva = {jk_chain_endpoint_dispatch(0), a_blob, alen};
     jk_chain_event_hash(&eva, &id);
     JK_CHECK(!jk_node_chain_app_verdict(app, &id, &v)); /* A's is not the last */
+    /* without the hash (the RPC's submit, session 8): the last verdict
+     * until cleared, then none until the next add_event */
+    JK_CHECK(jk_node_chain_app_verdict_take(app, &v));
+    JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_IN_POOL);
+    jk_node_chain_app_verdict_clear(app);
+    JK_CHECK(!jk_node_chain_app_verdict_take(app, &v));
 
     jk_node_free(n);
     jk_node_chain_app_close(app);

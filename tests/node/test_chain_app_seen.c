@@ -90,6 +90,26 @@ JK_TEST(test_chain_app_seen_table_matches_a_model)
             same_as_model(a, m);
     }
     same_as_model(a, m);
+    /* each pass removed the refused ids it kept track of, one by one: the
+     * whole table was never rebuilt (session 8) */
+    JK_CHECK_EQ(a->stats.seen_rebuilds, 0u);
+    /* with the list lost (it could not grow), a pass rebuilds the table:
+     * the same ids go */
+    for (uint32_t k = 0; k < 40; k++) {
+        jk_hash id;
+        id_of(k, &id);
+        JK_REQUIRE(jk_node_app_seen_add(a, &id, k % 2 ? "r1" : NULL) == JK_OK);
+        m->in[k] = true;
+        m->why[k] = k % 2;
+    }
+    a->refused_lost = true;
+    jk_node_app_seen_forget_refused(a);
+    for (uint32_t j = 0; j < MODEL_IDS; j++)
+        if (m->why[j])
+            m->in[j] = false;
+    same_as_model(a, m);
+    JK_CHECK_EQ(a->stats.seen_rebuilds, 1u);
+    JK_CHECK_EQ(a->nrefused, 0u);
     /* the zero id is never stored (it marks an empty slot) */
     jk_hash zero = {{0}};
     bool found;
@@ -101,6 +121,7 @@ JK_TEST(test_chain_app_seen_table_matches_a_model)
     same_as_model(a, m);
     free(a->seen);
     free(a->seen_why);
+    free(a->refused);
     free(a);
     free(m);
 }
@@ -132,5 +153,6 @@ JK_TEST(test_chain_app_seen_starts_over_past_its_bound)
     jk_node_app_seen_clear(a);
     free(a->seen);
     free(a->seen_why);
+    free(a->refused);
     free(a);
 }

@@ -117,9 +117,39 @@ JK_TEST(test_node_full_cert_last_commit_not_verified_twice)
     JK_CHECK_EQ(jk_node_chain_app_cert_check(a, &early, 2, &id2, &d), JK_OK);
     uint64_t n0 = sigs_checked(a), m0 = sigs_checked(f.apps[1]);
     /* height 2: every app checks block 2 (its LastCommit is c1); app 1
-     * had not checked c1, app 2 had */
+     * had not checked c1 but committed height 1 on it (session 8: a
+     * commit's certificate is remembered as verified), app 2 had checked it */
     JK_REQUIRE(fx_decide(&f, 2, 0, &c2));
-    JK_CHECK_EQ(sigs_checked(f.apps[1]) - m0, 3);
+    JK_CHECK_EQ(sigs_checked(f.apps[1]) - m0, 0);
     JK_CHECK_EQ(sigs_checked(a), n0);
+    fx_free(&f);
+}
+
+/* A validator's commit remembers the precommits of the certificate it
+ * decided on (the machine verified each before counting it): the next
+ * block's LastCommit is not verified again when it repeats them, and only
+ * the precommits the commit did not hold are verified when it differs (the
+ * proposer's own quorum: another subset of the same height's precommits). */
+JK_TEST(test_node_full_cert_commit_remembers_its_certificate)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    JK_CHECK(fx_gossip(&f, 1, 4) > 0);
+    jk_cons_cert c1;
+    JK_REQUIRE(fx_decide(&f, 1, 0, &c1));
+    jk_node_chain_app *a = f.apps[1];
+    jk_diag d = {{0}};
+    uint64_t n0 = sigs_checked(a);
+    JK_CHECK_EQ(jk_node_chain_app_cert_check(a, &c1, 1, &c1.value, &d), JK_OK);
+    JK_CHECK_EQ(sigs_checked(a), n0);
+    /* validators 1..3 of the same height, round and value (c1 is 0..2): 3 is new */
+    static jk_cons_cert c123, c;
+    fx_cert_by(&f, 1, 0, &c1.value, 1, 3, false, &c123);
+    JK_CHECK_EQ(jk_node_chain_app_cert_check(a, &c123, 1, &c1.value, &d), JK_OK);
+    JK_CHECK_EQ(sigs_checked(a) - n0, 1);
+    /* a remembered validator with another signature is verified: refused */
+    c = c1;
+    c.sigs[0].sig[3] ^= 1;
+    JK_CHECK_EQ(jk_node_chain_app_cert_check(a, &c, 1, &c1.value, &d), JK_ERR_CONS_CERT);
     fx_free(&f);
 }

@@ -39,8 +39,9 @@ typedef struct np_node {
     pid_t pid;
 } np_node;
 
-/* `jark node` as the demo chain's only validator. */
-static bool np_start(np_node *nd, const char *interval_ms)
+/* `jark node` as the demo chain's only validator, with one more option
+ * and its value (opt NULL: none). */
+static bool np_start_with(np_node *nd, const char *interval_ms, const char *opt, const char *val)
 {
     char listen[32], rpc[32];
     snprintf(listen, sizeof listen, "127.0.0.1:%u", nd->port);
@@ -48,9 +49,14 @@ static bool np_start(np_node *nd, const char *interval_ms)
     const char *argv[] = {"jark", "node", "--spec", "examples/demo/devnet-spec.json",
                           "--dir", nd->dir, "--key", nd->key, "--listen", listen, "--rpc", rpc,
                           "--demo-seed", "1", "--validator", nd->vkey,
-                          "--empty-blocks-interval", interval_ms, NULL};
+                          "--empty-blocks-interval", interval_ms, opt, val, NULL};
     nd->pid = np_spawn(argv, nd->log);
     return nd->pid > 0;
+}
+
+static bool np_start(np_node *nd, const char *interval_ms)
+{
+    return np_start_with(nd, interval_ms, NULL, NULL);
 }
 
 /* A fresh directory, key and ports. */
@@ -161,6 +167,34 @@ JK_TEST(test_node_pacing_short_interval_makes_empty_heights)
     np_node nd = {0};
     JK_CHECK(np_begin(&nd, dir, "30"));
     JK_CHECK(np_wait_height(nd.rpc, 6, NP_LIMIT_MS));
+    JK_CHECK(np_stop(&nd.pid));
+    np_cleanup(&nd, dir);
+}
+
+/* `jark node --rpc-max-body` (session 8): the node's RPC server answers a
+ * body over the bound 413 before reading it, and the requests within it as
+ * before. */
+JK_TEST(test_node_rpc_max_body_flag)
+{
+    char dir[] = "/tmp/jark-rpcbody-test-XXXXXX";
+    np_node nd = {0};
+    JK_CHECK(np_init(&nd, dir) && np_start_with(&nd, "30", "--rpc-max-body", "2048") &&
+             np_wait_height(nd.rpc, 1, NP_LIMIT_MS));
+    static char body[4096];
+    int len = snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"status\","
+                                          "\"params\":[],\"pad\":\"");
+    memset(body + len, 'x', 3000);
+    memcpy(body + len + 3000, "\"}", 2);
+    size_t blen = (size_t)len + 3002;
+    int status = 0;
+    char *reply = NULL;
+    size_t rlen = 0;
+    jk_diag d;
+    JK_CHECK(jk_rpc_http("127.0.0.1", nd.rpc, "POST", "/", body, blen, &status, &reply, &rlen,
+                         &d) == JK_OK);
+    JK_CHECK_EQ(status, 413);
+    free(reply);
+    JK_CHECK(np_height(nd.rpc) >= 1); /* a request within the bound */
     JK_CHECK(np_stop(&nd.pid));
     np_cleanup(&nd, dir);
 }

@@ -94,7 +94,10 @@ JK_TEST(test_rpc_cli)
 
     char *metrics[] = {"--rpc", addr, "metrics"};
     JK_CHECK_EQ(run_cli(3, metrics, out, sizeof out), 0);
-    JK_CHECK(!strcmp(out, "# TYPE jark_height gauge\njark_height 3\n"));
+    /* the registry's gauge, and the server's own counter of slow requests
+     * (threaded mode too since session 8) */
+    JK_CHECK(!strncmp(out, "# TYPE jark_height gauge\njark_height 3\n", 39));
+    JK_CHECK(strstr(out, "\njark_rpc_requests_timed_out_total 0\n") != NULL);
 
     /* exit 1: the server's JSON-RPC error */
     char *missing[] = {"--rpc", addr, "block", "99"};

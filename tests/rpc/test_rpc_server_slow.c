@@ -102,3 +102,42 @@ JK_TEST(test_rpc_server_slow_client_closed)
     jk_rpc_server_stop(s);
     jk_rpc_metrics_free(m);
 }
+
+/* The same client against a server in threaded mode (session 8): the
+ * server's own thread keeps the request clock too (it used to run MHD's
+ * polling thread, whose only timeout is of inactivity). */
+JK_TEST(test_rpc_server_slow_client_closed_threaded)
+{
+    jk_rpc_metrics *m = NULL;
+    JK_REQUIRE(jk_rpc_metrics_new(&m) == JK_OK);
+    jk_rpc_provider p = {0};
+    jk_rpc_server_config cfg = {.metrics = m, .external_loop = false, .request_ms = 300};
+    jk_rpc_server *s;
+    JK_REQUIRE(jk_rpc_server_start(&cfg, &p, &s, NULL) == JK_OK);
+    JK_CHECK_EQ(jk_rpc_server_fd(s), -1);
+    JK_CHECK_EQ(jk_rpc_server_run(s), JK_ERR_INVALID_ARG);
+    slow_client c = {.port = jk_rpc_server_port(s)};
+    pthread_t th;
+    JK_REQUIRE(pthread_create(&th, NULL, slow_client_run, &c) == 0);
+    pthread_join(th, NULL);
+    JK_CHECK(c.closed);
+    c.reply[c.reply_len] = 0;
+    JK_CHECK(strncmp(c.reply, "HTTP/1.1 408", 12) == 0);
+    JK_CHECK_EQ(jk_rpc_server_timed_out(s), 1);
+    char *text = NULL;
+    size_t len = 0;
+    JK_REQUIRE(jk_rpc_metrics_render(m, &text, &len) == JK_OK);
+    JK_CHECK(strstr(text, "\njark_rpc_requests_timed_out_total 1\n") != NULL);
+    free(text);
+    for (int k = 0; k < 200 && jk_rpc_server_connections(s) > 0; k++)
+        usleep(50 * 1000);
+    JK_CHECK_EQ(jk_rpc_server_connections(s), 0);
+    /* a whole request is still answered */
+    char *res = NULL;
+    jk_diag d;
+    JK_CHECK_EQ(jk_rpc_call("127.0.0.1", jk_rpc_server_port(s), "status", NULL, &res, &d),
+                JK_ERR_RPC_REMOTE); /* no provider function: a JSON-RPC error, answered */
+    free(res);
+    jk_rpc_server_stop(s);
+    jk_rpc_metrics_free(m);
+}
