@@ -11,6 +11,7 @@
 #include "jit_test_util.h"
 #include "../../src/pvm/jit.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 
 /* The permissions of the mapping holding addr, from /proc/self/maps ("" if none). */
@@ -47,136 +48,165 @@ JK_TEST(test_jit_code_is_never_writable_and_executable)
 }
 
 #if JK_PVM_HAVE_JIT
-/* Compile src (freed here): its code must stay under the compiler's
- * per-instruction bound, and when dense (no instruction that compiles to
- * nothing) above 8 bytes an instruction. */
-static void jk_check_linear(char *src, bool dense)
+/* Assembly text built by appending; it grows as needed (abort on no memory:
+ * a test helper). */
+typedef struct jk_src {
+    char *text;
+    size_t len, cap;
+} jk_src;
+
+static void jk_src_add(jk_src *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void jk_src_add(jk_src *s, const char *fmt, ...)
 {
-    jk_pvm_program *prog = jk_test_asm_program(src, false);
-    free(src);
-    JK_REQUIRE(prog != NULL);
-    JK_REQUIRE(jk_pvm_program_jitted(prog));
-    JK_CHECK(prog->jit->code_len <= 4096 + (size_t)prog->insn_count * 512);
-    if (dense)
-        JK_CHECK(prog->jit->code_len >= (size_t)prog->insn_count * 8);
-    jk_pvm_program_free(prog);
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = s->text ? vsnprintf(s->text + s->len, s->cap - s->len, fmt, ap) : -1;
+        va_end(ap);
+        if (n >= 0 && s->len + (size_t)n < s->cap) {
+            s->len += (size_t)n;
+            return;
+        }
+        s->cap = s->cap ? s->cap * 2 : 1u << 20;
+        s->text = realloc(s->text, s->cap);
+        if (!s->text)
+            abort();
+    }
+}
+
+/* The JIT-bomb shapes: each is a program the compiler's passes (access
+ * groups, strided loops, 16-byte moves, folded bases) read more than once;
+ * its code must stay under the compiler's per-instruction bound. */
+
+/* 20,000 rounds of the largest instructions (64-bit constants, stores at
+ * computed addresses, branches). */
+static void jk_bomb_large_insns(jk_src *s)
+{
+    jk_src_add(s, "start:\n");
+    for (int i = 0; i < 20000; i++)
+        jk_src_add(s, "  load_imm_64 r%d, 0x123456789abcdef\n  store_imm_ind_u64 r%d, 0x%x, -7\n  branch_eq r1, r2, start\n",
+                   i % 13, (i + 1) % 13, 0x10000 + i);
+}
+
+/* One basic block of 60,000 instructions made only of access groups (stores
+ * and loads through one base register with ALU between, which jit_group.c
+ * compiles twice each). */
+static void jk_bomb_access_groups(jk_src *s)
+{
+    jk_src_add(s, "start:\n");
+    for (int i = 0; i < 20000; i++)
+        jk_src_add(s, "  store_imm_ind_u64 r1, %d, 0x12345678\n  add_64 r3, r3, r4\n  load_ind_u64 r%d, r1, %d\n",
+                   8 * (i % 24), 2 + i % 11, 8 * (i % 23));
+    jk_src_add(s, "  trap\n");
+}
+
+/* 10,000 strided loops (jit_loop.c: ordinary code, the check, the
+ * checked-once copy), each with a two-access group and four cursors, the
+ * most the check probes. */
+static void jk_bomb_strided_loops(jk_src *s)
+{
+    for (int i = 0; i < 10000; i++)
+        jk_src_add(s,
+                   "l%d:\n  load_ind_u64 r5, r1, 0\n  load_ind_u64 r6, r1, 8\n"
+                   "  store_ind_u64 r5, r2, %d\n  store_ind_u8 r6, r3, 1\n  load_ind_u16 r7, r4, -2\n"
+                   "  add_imm_64 r1, r1, 16\n  add_imm_64 r2, r2, -8\n  add_imm_64 r4, r4, 3\n"
+                   "  branch_ne r1, r9, l%d\n",
+                   i, 8 * (i % 7), i);
+    jk_src_add(s, "  trap\n");
+}
+
+/* 5,000 two-block strided loops (B1 is compiled once more, in the loop's
+ * copy), then one head of 40 accesses that 3,000 blocks branch back to
+ * (each scans the head once; only the block right after it is a two-block
+ * loop). */
+static void jk_bomb_two_block_loops(jk_src *s)
+{
+    for (int i = 0; i < 5000; i++)
+        jk_src_add(s,
+                   "h%d:\n  add_64 r11, r10, r8\n  load_ind_u8 r3, r11, 0\n  load_ind_u64 r5, r1, %d\n"
+                   "  branch_lt_u_imm r3, 200, n%d\n  add_imm_64 r7, r7, 1\n  fallthrough\n"
+                   "n%d:\n  store_ind_u64 r5, r2, 8\n  add_imm_64 r8, r8, 1\n  add_imm_64 r1, r1, 8\n"
+                   "  add_imm_64 r2, r2, -16\n  branch_lt_u r8, r9, h%d\n",
+                   i, 8 * (i % 5), i, i, i);
+    jk_src_add(s, "head:\n");
+    for (int i = 0; i < 40; i++)
+        jk_src_add(s, "  load_ind_u32 r%d, r1, %d\n", 3 + i % 8, 4 * i);
+    jk_src_add(s, "  branch_eq_imm r3, 0, tail\n");
+    for (int i = 0; i < 3000; i++)
+        jk_src_add(s, "  store_ind_u8 r4, r1, 0\n  add_imm_64 r1, r1, 1\n  branch_lt_u r1, r9, head\n");
+    jk_src_add(s, "tail:\n  trap\n");
+}
+
+/* 2,000 copy loops of 47 instructions for the 16-byte moves (jit_loop.c,
+ * jk_loop_vec): four load pairs and 36 stores, all pairs of them, so each
+ * pair's check reads the whole block; every other loop has a pair's
+ * register read by its branch (that pair dropped). */
+static void jk_bomb_vector_moves(jk_src *s)
+{
+    for (int i = 0; i < 2000; i++) {
+        jk_src_add(s, "v%d:\n", i);
+        for (int p = 0; p < 4; p++)
+            jk_src_add(s, "  load_ind_u64 r%d, r1, %d\n  load_ind_u64 r%d, r1, %d\n", 3 + 2 * p, 16 * p, 4 + 2 * p,
+                       16 * p + 8);
+        for (int k = 0; k < 18; k++)
+            jk_src_add(s, "  store_ind_u64 r%d, r2, %d\n  store_ind_u64 r%d, r2, %d\n", 3 + 2 * (k % 4), 16 * k,
+                       4 + 2 * (k % 4), 16 * k + 8);
+        jk_src_add(s, "  add_imm_64 r1, r1, 64\n  add_imm_64 r2, r2, 288\n  branch_ne r1, r%d, v%d\n", i % 2 ? 3 : 12, i);
+    }
+    jk_src_add(s, "  trap\n");
+}
+
+/* 2,000 loops of 47 instructions with four derived bases b = x + p
+ * (jit_loop.c, jk_loop_fold reads the block once per base) and 41 accesses
+ * through them. */
+static void jk_bomb_folded_bases(jk_src *s)
+{
+    for (int i = 0; i < 2000; i++) {
+        jk_src_add(s, "f%d:\n", i);
+        for (int j = 0; j < 4; j++)
+            jk_src_add(s, "  add_64 r%d, r%d, r5\n", 6 + j, 1 + j);
+        for (int k = 0; k < 41; k++)
+            jk_src_add(s, "  store_ind_u8 r10, r%d, %d\n", 6 + k % 4, k);
+        jk_src_add(s, "  add_imm_64 r5, r5, 64\n  branch_ne r5, r11, f%d\n", i);
+    }
+    jk_src_add(s, "  trap\n");
 }
 #endif
 
 JK_TEST(test_jit_code_size_is_linear)
 {
 #if JK_PVM_HAVE_JIT
-    /* 20,000 rounds of the largest instructions (64-bit constants, stores at
-     * computed addresses, branches): bytes per instruction stay under the
-     * compiler's per-instruction bound. */
-    size_t cap = 4u << 20, len = 0;
-    char *src = malloc(cap);
-    JK_REQUIRE(src != NULL);
-    len += (size_t)snprintf(src + len, cap - len, "start:\n");
-    for (int i = 0; i < 20000 && len + 200 < cap; i++)
-        len += (size_t)snprintf(src + len, cap - len,
-                                "  load_imm_64 r%d, 0x123456789abcdef\n  store_imm_ind_u64 r%d, 0x%x, -7\n  branch_eq r1, r2, start\n",
-                                i % 13, (i + 1) % 13, 0x10000 + i);
-    src[len] = 0;
-    jk_check_linear(src, true);
-
-    /* One basic block of 60,000 instructions made only of access groups
-     * (stores and loads through one base register with ALU between, which
-     * jit_group.c compiles twice each): still under the same bound. */
-    len = 0;
-    src = malloc(cap);
-    JK_REQUIRE(src != NULL);
-    len += (size_t)snprintf(src + len, cap - len, "start:\n");
-    for (int i = 0; i < 20000 && len + 200 < cap; i++)
-        len += (size_t)snprintf(src + len, cap - len,
-                                "  store_imm_ind_u64 r1, %d, 0x12345678\n  add_64 r3, r3, r4\n  load_ind_u64 r%d, r1, %d\n",
-                                8 * (i % 24), 2 + i % 11, 8 * (i % 23));
-    len += (size_t)snprintf(src + len, cap - len, "  trap\n");
-    src[len] = 0;
-    jk_check_linear(src, true);
-
-    /* 10,000 strided loops (jit_loop.c: ordinary code, the check, the
-     * checked-once copy), each with a two-access group and four cursors,
-     * the most the check probes: still under the same bound. */
-    len = 0;
-    src = malloc(cap);
-    JK_REQUIRE(src != NULL);
-    for (int i = 0; i < 10000 && len + 400 < cap; i++)
-        len += (size_t)snprintf(src + len, cap - len,
-                                "l%d:\n  load_ind_u64 r5, r1, 0\n  load_ind_u64 r6, r1, 8\n"
-                                "  store_ind_u64 r5, r2, %d\n  store_ind_u8 r6, r3, 1\n  load_ind_u16 r7, r4, -2\n"
-                                "  add_imm_64 r1, r1, 16\n  add_imm_64 r2, r2, -8\n  add_imm_64 r4, r4, 3\n"
-                                "  branch_ne r1, r9, l%d\n",
-                                i, 8 * (i % 7), i);
-    len += (size_t)snprintf(src + len, cap - len, "  trap\n");
-    src[len] = 0;
-    jk_check_linear(src, false);
-
-    /* 5,000 two-block strided loops (B1 is compiled once more, in the
-     * loop's copy), then one head of 40 accesses that 3,000 blocks branch
-     * back to (each scans the head once; only the block right after it is
-     * a two-block loop): still under the same bound. */
-    len = 0;
-    src = malloc(cap);
-    JK_REQUIRE(src != NULL);
-    for (int i = 0; i < 5000 && len + 400 < cap; i++)
-        len += (size_t)snprintf(src + len, cap - len,
-                                "h%d:\n  add_64 r11, r10, r8\n  load_ind_u8 r3, r11, 0\n  load_ind_u64 r5, r1, %d\n"
-                                "  branch_lt_u_imm r3, 200, n%d\n  add_imm_64 r7, r7, 1\n  fallthrough\n"
-                                "n%d:\n  store_ind_u64 r5, r2, 8\n  add_imm_64 r8, r8, 1\n  add_imm_64 r1, r1, 8\n"
-                                "  add_imm_64 r2, r2, -16\n  branch_lt_u r8, r9, h%d\n",
-                                i, 8 * (i % 5), i, i, i);
-    len += (size_t)snprintf(src + len, cap - len, "head:\n");
-    for (int i = 0; i < 40; i++)
-        len += (size_t)snprintf(src + len, cap - len, "  load_ind_u32 r%d, r1, %d\n", 3 + i % 8, 4 * i);
-    len += (size_t)snprintf(src + len, cap - len, "  branch_eq_imm r3, 0, tail\n");
-    for (int i = 0; i < 3000 && len + 200 < cap; i++)
-        len += (size_t)snprintf(src + len, cap - len,
-                                "  store_ind_u8 r4, r1, 0\n  add_imm_64 r1, r1, 1\n  branch_lt_u r1, r9, head\n");
-    len += (size_t)snprintf(src + len, cap - len, "tail:\n  trap\n");
-    src[len] = 0;
-    jk_check_linear(src, false);
-
-    /* 2,000 copy loops of 47 instructions for the 16-byte moves
-     * (jit_loop.c, jk_loop_vec): four load pairs and 36 stores, all pairs
-     * of them, so each pair's check reads the whole block; every other loop
-     * has a pair's register read by its branch (that pair dropped): still
-     * under the same bound. */
-    len = 0;
-    src = malloc(cap);
-    JK_REQUIRE(src != NULL);
-    for (int i = 0; i < 2000 && len + 2000 < cap; i++) {
-        len += (size_t)snprintf(src + len, cap - len, "v%d:\n", i);
-        for (int p = 0; p < 4; p++)
-            len += (size_t)snprintf(src + len, cap - len, "  load_ind_u64 r%d, r1, %d\n  load_ind_u64 r%d, r1, %d\n",
-                                    3 + 2 * p, 16 * p, 4 + 2 * p, 16 * p + 8);
-        for (int k = 0; k < 18; k++)
-            len += (size_t)snprintf(src + len, cap - len, "  store_ind_u64 r%d, r2, %d\n  store_ind_u64 r%d, r2, %d\n",
-                                    3 + 2 * (k % 4), 16 * k, 4 + 2 * (k % 4), 16 * k + 8);
-        len += (size_t)snprintf(src + len, cap - len, "  add_imm_64 r1, r1, 64\n  add_imm_64 r2, r2, 288\n"
-                                "  branch_ne r1, r%d, v%d\n", i % 2 ? 3 : 12, i);
+    /* dense: no instruction compiles to nothing, so the code is also above
+     * 8 bytes an instruction (the program really was compiled) */
+    static const struct {
+        const char *what;
+        void (*gen)(jk_src *);
+        bool dense;
+    } bombs[] = {
+        {"large instructions", jk_bomb_large_insns, true},
+        {"access groups", jk_bomb_access_groups, true},
+        {"strided loops", jk_bomb_strided_loops, false},
+        {"two-block loops", jk_bomb_two_block_loops, false},
+        {"16-byte moves", jk_bomb_vector_moves, false},
+        {"folded bases", jk_bomb_folded_bases, false},
+    };
+    for (size_t b = 0; b < sizeof bombs / sizeof bombs[0]; b++) {
+        jk_src s = {0};
+        bombs[b].gen(&s);
+        jk_pvm_program *prog = jk_test_asm_program(s.text, false);
+        free(s.text);
+        if (!prog || !jk_pvm_program_jitted(prog))
+            printf("JIT bomb '%s': not assembled or not compiled\n", bombs[b].what);
+        JK_REQUIRE(prog != NULL);
+        JK_REQUIRE(jk_pvm_program_jitted(prog));
+        size_t code = prog->jit->code_len, insns = (size_t)prog->insn_count;
+        if (code > 4096 + insns * 512 || (bombs[b].dense && code < insns * 8))
+            printf("JIT bomb '%s': %zu bytes of code for %zu instructions\n", bombs[b].what, code, insns);
+        JK_CHECK(code <= 4096 + insns * 512);
+        if (bombs[b].dense)
+            JK_CHECK(code >= insns * 8);
+        jk_pvm_program_free(prog);
     }
-    len += (size_t)snprintf(src + len, cap - len, "  trap\n");
-    src[len] = 0;
-    jk_check_linear(src, false);
-
-    /* 2,000 loops of 47 instructions with four derived bases b = x + p
-     * (jit_loop.c, jk_loop_fold reads the block once per base) and 41
-     * accesses through them: still under the same bound. */
-    len = 0;
-    src = malloc(cap);
-    JK_REQUIRE(src != NULL);
-    for (int i = 0; i < 2000 && len + 2000 < cap; i++) {
-        len += (size_t)snprintf(src + len, cap - len, "f%d:\n", i);
-        for (int j = 0; j < 4; j++)
-            len += (size_t)snprintf(src + len, cap - len, "  add_64 r%d, r%d, r5\n", 6 + j, 1 + j);
-        for (int k = 0; k < 41; k++)
-            len += (size_t)snprintf(src + len, cap - len, "  store_ind_u8 r10, r%d, %d\n", 6 + k % 4, k);
-        len += (size_t)snprintf(src + len, cap - len, "  add_imm_64 r5, r5, 64\n  branch_ne r5, r11, f%d\n", i);
-    }
-    len += (size_t)snprintf(src + len, cap - len, "  trap\n");
-    src[len] = 0;
-    jk_check_linear(src, false);
 #endif
 }
 
