@@ -1,8 +1,10 @@
 /*
  * fuzz_sdk.c — fuzz target over the SDK's decoders: program files (wrapper and
- * standard program), and ELF files through the whole linker. Any crash, leak
- * or sanitizer report is a bug; so is a refusal without a message, and so is
- * a program file the linker wrote that its own parser refuses.
+ * standard program), ELF files through the whole linker, and the DWARF line
+ * tables of an ELF (`jark cc --map` and `jark link --map` read them: dwarf.c).
+ * Any crash, leak or sanitizer report is a bug; so is a refusal without a
+ * message, a program file the linker wrote that its own parser refuses, and
+ * line rows out of address order or naming a file outside the ELF.
  */
 #include "fuzz_targets.h"
 
@@ -11,6 +13,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void jk_fuzz_fail(const char *what, const char *detail)
 {
@@ -48,6 +51,31 @@ int jk_fuzz_sdk(const uint8_t *data, size_t size)
     diag.msg[0] = 0;
     if (jk_pvm_stdprog_parse(data, size, &sp, &diag) != JK_OK && !diag.msg[0])
         jk_fuzz_fail("standard program refused without a message", "");
+
+    jk_elf elf;
+    diag.msg[0] = 0;
+    if (jk_sdk_elf_parse(data, size, &elf, &diag) == JK_OK) {
+        jk_line_row *rows = NULL;
+        size_t nrows = 0;
+        diag.msg[0] = 0;
+        jk_err derr = jk_sdk_dwarf_lines(&elf, &rows, &nrows, &diag);
+        if (derr != JK_OK && derr != JK_ERR_NOMEM && !diag.msg[0])
+            jk_fuzz_fail("DWARF refused without a message", jk_strerror(derr));
+        for (size_t i = 0; derr == JK_OK && i < nrows; i++) {
+            if (i && rows[i - 1].addr > rows[i].addr)
+                jk_fuzz_fail("line rows out of address order", "");
+            const char *f = rows[i].file;
+            if (f && strcmp(f, "?") == 0)
+                continue; /* a file index the table does not have: dwarf.c's stand-in */
+            if (!f || (const uint8_t *)f < data || (const uint8_t *)f >= data + size ||
+                !memchr(f, 0, (size_t)(data + size - (const uint8_t *)f)))
+                jk_fuzz_fail("a line row's file is not a string inside the ELF", "");
+        }
+        free(rows);
+        jk_sdk_elf_free(&elf);
+    } else if (!diag.msg[0]) {
+        jk_fuzz_fail("ELF refused without a message", "");
+    }
 
     uint8_t *out = NULL;
     size_t out_len = 0;
