@@ -1,10 +1,12 @@
 /*
  * fuzz_examples.c — fuzz target over the example chains' event decoders:
  * the verify, process and apply programs of the name registry
- * (examples/names) and of the chain `jark chain new` writes (sdk/template),
- * run through the chain layer on untrusted blobs.
+ * (examples/names), of the chain `jark chain new` writes (sdk/template) and
+ * of the batch exchange (examples/exchange), run through the chain layer on
+ * untrusted blobs.
  *
- * Input: byte 0 picks the chain (bit 0: 0 names, 1 the template); then
+ * Input: byte 0 picks the chain (0xEE the exchange, else bit 0: 0 names, 1
+ * the template); then
  * records [sel][len][len bytes of blob] until the input ends. sel bit 0: the
  * endpoint (0 transact, 1 dispatch 0); bits 1-2: which of four keys signs;
  * bit 3: also sign the blob past its first byte (an award's claim); bit 7:
@@ -14,7 +16,9 @@
  *   - an admitted event has the shape the chain's README gives its kind and
  *     endpoint (an independent check, written from the READMEs);
  *   - every block the producer makes from what was admitted imports, and
- *     producer and importer end on its state root.
+ *     producer and importer end on its state root;
+ *   - the exchange makes and loses nothing: after every block its accounts
+ *     hold the base and the quote genesis gave them, in total.
  * The chains are compiled once with the SDK (the sources, from the project
  * root). `make test` replays tests/fuzz/corpus/examples/.
  */
@@ -53,8 +57,10 @@ static jk_fuzz_ex_key jk_fuzz_ex_key_of(uint8_t b)
     return k;
 }
 
-/* Compile dir/<role>.c for each role and build the genesis. */
-static void jk_fuzz_ex_build(jk_fuzz_ex_chain *c, const char *dir, const uint8_t *ttl)
+/* Compile dir/<role>.c for each role and build the genesis, with `state`
+ * (state_len bytes, NULL: none) in slot `slot`. */
+static void jk_fuzz_ex_build(jk_fuzz_ex_chain *c, const char *dir, uint32_t slot, const uint8_t *state,
+                             size_t state_len)
 {
     static const char *const roles[6] = {"chain", "verify", "transact", "dispatch_instance", "aa", "process"};
     uint8_t *prog[6];
@@ -68,15 +74,14 @@ static void jk_fuzz_ex_build(jk_fuzz_ex_chain *c, const char *dir, const uint8_t
     }
     static jk_fuzz_ex_key validator;
     validator = jk_fuzz_ex_key_of(0x99);
-    uint32_t slot = 23;
-    const uint8_t *data[1] = {ttl};
-    size_t dlen[1] = {8};
+    const uint8_t *data[1] = {state};
+    size_t dlen[1] = {state_len};
     jk_chain_spec spec = {
         .chain = prog[0], .chain_len = len[0], .verify = prog[1], .verify_len = len[1],
         .transact = prog[2], .transact_len = len[2], .dispatch_instance = prog[3],
         .dispatch_instance_len = len[3], .aa = prog[4], .aa_len = len[4],
         .dispatch = {prog[5]}, .dispatch_len = {len[5]}, .dispatch_count = 1,
-        .state_slots = &slot, .state_data = data, .state_len = dlen, .state_count = ttl ? 1 : 0,
+        .state_slots = &slot, .state_data = data, .state_len = dlen, .state_count = state ? 1 : 0,
         .validators = (const uint8_t(*)[32])validator.pk, .validator_count = 1,
         .gas = {1000000, 10000000, 50000000, 200000000},
     };
@@ -104,8 +109,22 @@ static bool jk_fuzz_ex_name_ok(const uint8_t *n)
     return true;
 }
 
+static uint64_t jk_fuzz_ex_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
 static bool jk_fuzz_ex_admissible(int chain, bool dispatch, const uint8_t *b, size_t len)
 {
+    if (chain == 2) { /* an order: 'O' owner side amount limit nonce, to dispatch 0 only */
+        if (!dispatch || len != 58 || b[0] != 'O' || (b[33] != 1 && b[33] != 2))
+            return false;
+        uint64_t amount = jk_fuzz_ex_u64(b + 34), limit = jk_fuzz_ex_u64(b + 42);
+        return amount >= 1 && amount < (1ull << 32) && limit >= 1 && limit < (1ull << 32);
+    }
     if (chain == 1)
         return dispatch ? (len == 33 && b[0] == 'P') : (len >= 34 && len <= 233 && b[0] == 'M');
     if (dispatch)
@@ -116,6 +135,26 @@ static bool jk_fuzz_ex_admissible(int chain, bool dispatch, const uint8_t *b, si
     case 'X': return len == 81 && jk_fuzz_ex_name_ok(b + 1);
     case 'D': return len == 33 && jk_fuzz_ex_name_ok(b + 1);
     default: return false;
+    }
+}
+
+/* The exchange's accounts at genesis: the four keys, base 1000, quote
+ * 100000 each (examples/exchange/accounts.bin's shape). */
+#define JK_FUZZ_EX_BASE 1000u
+#define JK_FUZZ_EX_QUOTE 100000u
+
+/* The exchange's totals of base and quote over the accounts in slot 20. */
+static void jk_fuzz_ex_totals(jk_cap chain, uint64_t *base, uint64_t *quote)
+{
+    jk_cap d = jk_cap_cnode_get(jk_cap_instance_cnode(chain), 20);
+    uint64_t len = jk_cap_data_len(d);
+    uint8_t rec[56];
+    *base = *quote = 0;
+    for (uint64_t off = 0; off + 56 <= len; off += 56) {
+        if (jk_cap_data_read(d, off, rec, 56) != JK_OK)
+            jk_fuzz_ex_fail("accounts unreadable");
+        *base += jk_fuzz_ex_u64(rec + 32);
+        *quote += jk_fuzz_ex_u64(rec + 40);
     }
 }
 
@@ -142,20 +181,45 @@ static void jk_fuzz_ex_block(jk_chain_kernel *prod, jk_chain_kernel *imp, jk_has
     jk_chain_block_free(&b);
 }
 
+/* The exchange makes and loses nothing. */
+static void jk_fuzz_ex_conserved(int which, jk_chain_kernel *imp)
+{
+    if (which != 2)
+        return;
+    uint64_t base, quote;
+    jk_fuzz_ex_totals(imp->chain, &base, &quote);
+    if (base != 4 * JK_FUZZ_EX_BASE || quote != 4 * JK_FUZZ_EX_QUOTE)
+        jk_fuzz_ex_fail("the exchange made or lost base or quote");
+}
+
 int jk_fuzz_examples(const uint8_t *data, size_t size)
 {
-    static jk_fuzz_ex_chain chains[2];
+    static jk_fuzz_ex_chain chains[3];
     static jk_fuzz_ex_key keys[4];
     if (size < 1)
         return 0;
-    int which = data[0] & 1;
+    int which = data[0] == 0xEE ? 2 : data[0] & 1;
     if (!chains[which].built) {
         if (jk_crypto_init() != JK_OK)
             jk_fuzz_ex_fail("crypto init");
         for (int i = 0; i < 4; i++)
             keys[i] = jk_fuzz_ex_key_of((uint8_t)(1 + i));
         static const uint8_t ttl[8] = {2}; /* names run out after 2 blocks */
-        jk_fuzz_ex_build(&chains[which], which ? "sdk/template" : "examples/names", which ? NULL : ttl);
+        static uint8_t accounts[4 * 56];
+        for (int i = 0; i < 4; i++) {
+            memset(accounts + 56 * i, 0, 56);
+            memcpy(accounts + 56 * i, keys[i].pk, 32);
+            for (int b = 0; b < 8; b++) {
+                accounts[56 * i + 32 + b] = (uint8_t)((uint64_t)JK_FUZZ_EX_BASE >> (8 * b));
+                accounts[56 * i + 40 + b] = (uint8_t)((uint64_t)JK_FUZZ_EX_QUOTE >> (8 * b));
+            }
+        }
+        if (which == 2)
+            jk_fuzz_ex_build(&chains[2], "examples/exchange", 20, accounts, sizeof accounts);
+        else if (which == 1)
+            jk_fuzz_ex_build(&chains[1], "sdk/template", 0, NULL, 0);
+        else
+            jk_fuzz_ex_build(&chains[0], "examples/names", 23, ttl, sizeof ttl);
     }
     jk_fuzz_ex_chain *c = &chains[which];
     jk_fuzz_ex_key validator = jk_fuzz_ex_key_of(0x99);
@@ -200,11 +264,13 @@ int jk_fuzz_examples(const uint8_t *data, size_t size)
         events++;
         if (sel & 0x80) {
             jk_fuzz_ex_block(prod, imp, &parent, &number, validator.pk);
+            jk_fuzz_ex_conserved(which, imp);
             if (jk_chain_setup_cycle(prod, NULL) != JK_OK)
                 jk_fuzz_ex_fail("setup_cycle");
         }
     }
     jk_fuzz_ex_block(prod, imp, &parent, &number, validator.pk);
+    jk_fuzz_ex_conserved(which, imp);
     jk_chain_kernel_free(prod);
     jk_chain_kernel_free(imp);
     return 0;
