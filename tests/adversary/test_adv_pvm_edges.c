@@ -22,7 +22,10 @@
  *   - loads and stores of every width at page-crossing addresses: the last
  *     bytes of a read-write page before a read-only page, before an unmapped
  *     page, the 64 KiB guard, addresses that wrap past 2^32 (base + offset
- *     taken mod 2^32) and bases with high bits set.
+ *     taken mod 2^32) and bases with high bits set;
+ *   - non-canonical encodings built byte by byte, and operands past the end;
+ *   - gas at every point of a chain of basic blocks, against the block rule;
+ *   - load_imm_jump_ind with ra = rb.
  */
 #include "../test.h"
 #include "../pvm/jit_test_util.h"
@@ -1006,4 +1009,120 @@ JK_TEST(test_adv_pvm_edges_operands_past_the_end)
     JK_CHECK_EQ(st[1].regs[9], 0xFFFFFFFFFFFFFF80ull);
     jk_pvm_memory_free(mem[0]);
     jk_pvm_memory_free(mem[1]);
+}
+
+/* ---- gas at block boundaries, against the rule of architecture §4 ---- */
+
+/* Straight-line basic blocks of 1, 2, 5, 1, 3, 4 and 1 instructions (each
+ * ended by fallthrough, the last by trap), run with every gas from 0 to
+ * one past their total: a block is entered only when all of it can be paid,
+ * so the run stops out of gas at the start of the first block whose cost
+ * passes what is left, with that much gas left and nothing of the block
+ * done; with enough it reaches the trap with the rest. Registers record how
+ * far it got (r7 counts blocks entered). */
+JK_TEST(test_adv_pvm_edges_gas_at_block_boundaries)
+{
+    static const unsigned sizes[] = {1, 2, 5, 1, 3, 4, 1};
+    char src[2048];
+    size_t len = 0;
+    unsigned total = 0;
+    for (size_t b = 0; b < N(sizes); b++) {
+        len += (size_t)snprintf(src + len, sizeof src - len, "b%zu:\n", b);
+        /* sizes[b] − 1 instructions, then the terminator */
+        for (unsigned i = 0; i + 1 < sizes[b]; i++)
+            len += (size_t)snprintf(src + len, sizeof src - len, "    add_imm_64 r%u, r%u, 1\n", i == 0 ? 7u : 8u,
+                                    i == 0 ? 7u : 8u);
+        len += (size_t)snprintf(src + len, sizeof src - len, "    %s\n", b + 1 < N(sizes) ? "fallthrough" : "trap");
+        total += sizes[b];
+    }
+    jk_pvm_program *prog = jk_test_asm_program(src, true);
+    JK_REQUIRE(prog != NULL);
+    for (unsigned gas = 0; gas <= total + 1; gas++) {
+        /* the model: the first block that cannot be paid */
+        unsigned paid = 0, stop = (unsigned)N(sizes);
+        for (size_t b = 0; b < N(sizes); b++) {
+            if (paid + sizes[b] > gas) {
+                stop = (unsigned)b;
+                break;
+            }
+            paid += sizes[b];
+        }
+        uint64_t r7 = INIT_REGS[7], r8 = INIT_REGS[8];
+        for (unsigned b = 0; b < stop; b++) {
+            r7 += sizes[b] > 1;
+            r8 += sizes[b] > 2 ? sizes[b] - 2 : 0;
+        }
+        jk_pvm_memory *mem[2];
+        jk_pvm_state st[2];
+        jk_pvm_exit ex[2];
+        for (int e = 0; e < 2; e++) {
+            JK_REQUIRE(start(&mem[e], &st[e], gas));
+            JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e], e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) ==
+                       JK_OK);
+        }
+        int before = jk_test_failures();
+        JK_CHECK_SAME_STATE(st, ex);
+        for (int e = 0; e < 2; e++) {
+            JK_CHECK_EQ(ex[e].status, stop < N(sizes) ? JK_PVM_OUT_OF_GAS : JK_PVM_PANIC);
+            JK_CHECK_EQ(st[e].gas, (int64_t)(gas - paid));
+            JK_CHECK_EQ(st[e].regs[7], r7);
+            JK_CHECK_EQ(st[e].regs[8], r8);
+            if (stop < N(sizes)) {
+                /* pc: the block's first instruction, as bytes: add_imm_64 is
+                 * 3 bytes (op, regs, imm 1), fallthrough and trap 1 */
+                uint32_t pc = 0;
+                for (unsigned b = 0; b < stop; b++)
+                    pc += 3 * (sizes[b] - 1) + 1;
+                JK_CHECK_EQ(st[e].pc, pc);
+            }
+        }
+        if (jk_test_failures() != before)
+            printf("gas %u: model stops at block %u (of %zu) with %u paid\n", gas, stop, N(sizes), paid);
+        jk_pvm_memory_free(mem[0]);
+        jk_pvm_memory_free(mem[1]);
+    }
+    jk_pvm_program_free(prog);
+}
+
+/* load_imm_jump_ind with ra = rb: the jump uses ω_B as it was before ω_A
+ * is written (Graypaper A.5.12: both read the pre-state), on each entry of
+ * the jump table and around it. */
+JK_TEST(test_adv_pvm_edges_load_imm_jump_ind_same_register)
+{
+    static const char src[] =
+        "    .jump_table t1, t2, t3\n"
+        "    load_imm_jump_ind r7, r7, 1000, 0\n"
+        "t1: load_imm r8, 1\n"
+        "    trap\n"
+        "t2: load_imm r8, 2\n"
+        "    trap\n"
+        "t3: load_imm r8, 3\n"
+        "    trap\n";
+    jk_pvm_program *prog = jk_test_asm_program(src, true);
+    JK_REQUIRE(prog != NULL);
+    for (uint64_t a = 0; a <= 8; a++) {
+        jk_pvm_memory *mem[2];
+        jk_pvm_state st[2];
+        jk_pvm_exit ex[2];
+        for (int e = 0; e < 2; e++) {
+            JK_REQUIRE(start(&mem[e], &st[e], 100));
+            st[e].regs[7] = a;
+            JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e], e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) ==
+                       JK_OK);
+        }
+        JK_CHECK_SAME_STATE(st, ex);
+        bool valid = a == 2 || a == 4 || a == 6; /* table index a / 2 − 1 */
+        for (int e = 0; e < 2; e++) {
+            JK_CHECK_EQ(ex[e].status, JK_PVM_PANIC); /* the trap, or the bad jump */
+            if (valid) {
+                JK_CHECK_EQ(st[e].regs[8], a / 2);
+                JK_CHECK_EQ(st[e].regs[7], 1000u);
+            } else {
+                JK_CHECK_EQ(st[e].regs[8], INIT_REGS[8]);
+            }
+        }
+        jk_pvm_memory_free(mem[0]);
+        jk_pvm_memory_free(mem[1]);
+    }
+    jk_pvm_program_free(prog);
 }
