@@ -133,6 +133,9 @@ JK_TEST(test_adv_exchange_orders_and_settle)
     JK_CHECK(!jk_ex_submit_why(&c, T, b, 75, &k[0], &why));
     JK_CHECK(strstr(why.msg, "reason 1") != NULL);
 
+    /* a good order sent to the transact endpoint: verify makes a dispatch
+     * instance, which is not a transact: dropped (apply would fault on it) */
+    JK_CHECK(!jk_ex_submit_why(&c, T, b, order_blob(b, &k[0], 1, 1, 1, 0), &k[0], &why));
     submit_cycle(&c, k);
     /* a second order of alice's in the same cycle: admitted (same nonce),
      * but process takes the first of each owner */

@@ -1114,15 +1114,77 @@ JK_TEST(test_adv_pvm_edges_load_imm_jump_ind_same_register)
         bool valid = a == 2 || a == 4 || a == 6; /* table index a / 2 − 1 */
         for (int e = 0; e < 2; e++) {
             JK_CHECK_EQ(ex[e].status, JK_PVM_PANIC); /* the trap, or the bad jump */
-            if (valid) {
-                JK_CHECK_EQ(st[e].regs[8], a / 2);
-                JK_CHECK_EQ(st[e].regs[7], 1000u);
-            } else {
-                JK_CHECK_EQ(st[e].regs[8], INIT_REGS[8]);
-            }
+            /* ra is written even when the jump then panics (docs/pvm.md) */
+            JK_CHECK_EQ(st[e].regs[7], 1000u);
+            JK_CHECK_EQ(st[e].regs[8], valid ? a / 2 : INIT_REGS[8]);
         }
         jk_pvm_memory_free(mem[0]);
         jk_pvm_memory_free(mem[1]);
     }
+    jk_pvm_program_free(prog);
+}
+
+/* ---- sbrk against its model (docs/pvm.md: ω_D ← the heap top, the top
+ * moves up by ω_A and the pages it crosses become read-write; past the
+ * limit, or with no heap, 0 and nothing changes) ---- */
+
+#define HEAP_TOP0 0x40010u  /* not page-aligned: the first sbrk maps 0x40000 */
+#define HEAP_LIMIT 0x46000u
+
+JK_TEST(test_adv_pvm_edges_sbrk_model)
+{
+    static const uint64_t sizes[] = {0, 1, 4095, 1, 4096, 0, 8191, 1ull << 32, 1ull << 63, UINT64_MAX,
+                                     UINT64_MAX - 0x40000, 0x2000, 0x1000, 0, 0x1000 - 0x12, 1, 1, 1, 0};
+    char src[4096];
+    size_t len = 0;
+    uint64_t top = HEAP_TOP0, want[N(sizes)]; /* ends exactly at the limit, then one past it */
+    bool mapped[(HEAP_LIMIT - 0x40000) / JK_PVM_PAGE_SIZE + 1] = {false};
+    for (size_t i = 0; i < N(sizes); i++) {
+        /* sbrk r9, r8; store r9 at OUT_LO + 8i */
+        len += (size_t)snprintf(src + len, sizeof src - len,
+                                "    load_imm_64 r8, %#llx\n    sbrk r9, r8\n    store_u64 r9, %u\n",
+                                (unsigned long long)sizes[i], OUT_LO + (unsigned)i * 8);
+        uint64_t n = sizes[i];
+        if (n > HEAP_LIMIT - top) {
+            want[i] = 0;
+        } else {
+            want[i] = top;
+            for (uint64_t a = top & ~(uint64_t)(JK_PVM_PAGE_SIZE - 1); a < top + n; a += JK_PVM_PAGE_SIZE)
+                mapped[(a - 0x40000) / JK_PVM_PAGE_SIZE] = true;
+            top += n;
+        }
+    }
+    len += (size_t)snprintf(src + len, sizeof src - len, "    trap\n");
+    jk_pvm_program *prog = jk_test_asm_program(src, true);
+    JK_REQUIRE(prog != NULL);
+    jk_pvm_memory *mem[2];
+    jk_pvm_state st[2];
+    jk_pvm_exit ex[2];
+    for (int e = 0; e < 2; e++) {
+        JK_REQUIRE(start(&mem[e], &st[e], 1000));
+        jk_pvm_memory_set_heap(mem[e], HEAP_TOP0, HEAP_LIMIT);
+        JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e], e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) ==
+                   JK_OK);
+    }
+    JK_CHECK_SAME_STATE(st, ex);
+    jk_test_check_same_memory(mem[0], mem[1], 0x40000, HEAP_LIMIT);
+    for (int e = 0; e < 2; e++) {
+        JK_CHECK_EQ(ex[e].status, JK_PVM_PANIC);
+        const uint8_t *page = jk_pvm_memory_page(mem[e], OUT_LO);
+        JK_REQUIRE(page != NULL);
+        for (size_t i = 0; i < N(sizes); i++) {
+            uint64_t got;
+            memcpy(&got, page + i * 8, 8);
+            if (got != want[i])
+                printf("sbrk %zu (%#llx) on %s: %#llx, the model %#llx\n", i, (unsigned long long)sizes[i],
+                       e ? "jit" : "interp", (unsigned long long)got, (unsigned long long)want[i]);
+            JK_CHECK_EQ(got, want[i]);
+        }
+        for (uint32_t a = 0x40000; a <= HEAP_LIMIT; a += JK_PVM_PAGE_SIZE)
+            JK_CHECK_EQ(jk_pvm_memory_access_at(mem[e], a) == JK_PVM_ACCESS_WRITE,
+                        mapped[(a - 0x40000) / JK_PVM_PAGE_SIZE]);
+    }
+    jk_pvm_memory_free(mem[0]);
+    jk_pvm_memory_free(mem[1]);
     jk_pvm_program_free(prog);
 }
