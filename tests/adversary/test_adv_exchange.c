@@ -21,6 +21,11 @@
 #include "../../tools/commands.h"
 
 #include "jark/cap.h"
+#include "jark/consensus.h"
+#include "jark/node.h"
+#include "jark/spec.h"
+
+#include <stdlib.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -268,5 +273,99 @@ JK_TEST(test_adv_exchange_devnet_both_engines)
     char *show[] = {"--store", store, "--slot", "21", "--hex"};
     JK_REQUIRE(jk_test_tool(jk_tool_chain_show, 5, show, out, sizeof out, err, sizeof err) == 0);
     JK_CHECK(strstr(out, "6e00000000000000") != NULL); /* price 110 */
+    jk_test_rm_tree(dir);
+}
+
+/* The exchange on one validator's chain app (src/node/chain_app.c), as a
+ * `jark node` runs it: orders given to add_event as its RPC does, between
+ * heights. A lone validator proposes as soon as it holds an event, so the
+ * first order of a file is alone in its block and consumed without effect
+ * (docs/chain-design.md, "Events gathered across cycles"); the three that
+ * come after that block wait for the next one, all consumed there, none
+ * lost or expired. */
+static bool app_give_order(jk_cons_app *cb, jk_node_chain_app *app, const jk_chain_genesis *g, const jk_ex_key *k,
+                           uint8_t side, uint64_t amount, uint64_t limit)
+{
+    uint8_t b[ORDER];
+    size_t len = order_blob(b, k, side, amount, limit, 0);
+    jk_chain_trace t;
+    jk_chain_trace_sign(k->sk, &g->genesis_hash, b, len, &t);
+    jk_chain_event ev = {jk_chain_endpoint_dispatch(0), b, len};
+    uint8_t *bytes;
+    size_t blen;
+    if (jk_node_event_encode(&ev, &t, 1, &bytes, &blen) != JK_OK)
+        return false;
+    bool ok = cb->add_event(app, bytes, blen);
+    free(bytes);
+    return ok;
+}
+
+/* Propose height h (the value into *value), then decide it. */
+static bool app_decide(jk_cons_app *cb, jk_node_chain_app *app, const jk_chain_genesis *g, const jk_ex_key *val,
+                       uint64_t h, uint8_t *value, size_t vlen)
+{
+    if (!cb->valid(app, h, value, vlen))
+        return false;
+    jk_hash id;
+    cb->hash(app, value, vlen, &id);
+    jk_cons_cert c;
+    memset(&c, 0, sizeof c);
+    c.height = h;
+    c.value = id;
+    jk_cons_vote v = {.type = JK_CONS_MSG_PRECOMMIT, .height = h, .round = 0, .has_value = true, .value = id};
+    jk_cons_vote_sign(&v, &g->genesis_hash, val->sk);
+    memcpy(c.sigs[0].sig, v.sig, 64);
+    c.count = 1;
+    return cb->commit(app, h, value, vlen, &c) == JK_OK;
+}
+
+JK_TEST(test_adv_exchange_chain_app_lone_validator)
+{
+    jk_spec_file f;
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_spec_file_load(SPEC, NULL, &f, &diag) == JK_OK);
+    jk_ex_key val = jk_ex_key_of(0x90), k[4];
+    for (int i = 0; i < 4; i++)
+        k[i] = jk_ex_key_of((uint8_t)(1 + i));
+    jk_chain_spec spec = f.spec;
+    spec.validators = (const uint8_t(*)[32])val.pk;
+    spec.validator_count = 1;
+    jk_chain_genesis g;
+    JK_REQUIRE(jk_chain_genesis_build(&spec, &g, &diag) == JK_OK);
+    jk_spec_file_free(&f);
+    char dir[256];
+    JK_REQUIRE(jk_test_tmpdir("exchange-app", dir, sizeof dir));
+    jk_node_chain_app *app = NULL;
+    JK_REQUIRE(jk_node_chain_app_open(dir, val.sk, &g, &app, &diag) == JK_OK);
+    jk_cons_app cb;
+    jk_node_chain_app_bind(app, &cb);
+
+    /* height 1: alice's buy alone is proposed and committed; then bob's,
+     * carol's and dave's orders come in */
+    JK_CHECK(app_give_order(&cb, app, &g, &k[0], 1, 10, 120));
+    uint8_t *value = NULL;
+    size_t vlen = 0;
+    JK_REQUIRE(cb.get_value(app, 1, 0, &value, &vlen) == JK_OK);
+    JK_REQUIRE(app_decide(&cb, app, &g, &val, 1, value, vlen));
+    free(value);
+    JK_CHECK(app_give_order(&cb, app, &g, &k[1], 2, 6, 100));
+    JK_CHECK(app_give_order(&cb, app, &g, &k[2], 2, 10, 115));
+    JK_CHECK(app_give_order(&cb, app, &g, &k[3], 1, 5, 90));
+    jk_node_chain_app_stats st;
+    jk_node_chain_app_stats_get(app, &st);
+    JK_CHECK_EQ(st.dispatch_consumed, 1u); /* alice's, unmatched */
+    /* height 2: the three that waited */
+    JK_REQUIRE(cb.get_value(app, 2, 0, &value, &vlen) == JK_OK);
+    JK_REQUIRE(app_decide(&cb, app, &g, &val, 2, value, vlen));
+    free(value);
+    jk_node_chain_app_stats_get(app, &st);
+    JK_CHECK_EQ(st.dispatch_consumed, 4u);
+    JK_CHECK_EQ(st.dispatch_expired, 0u);
+    /* no buy left that reaches a sell (dave's 90 < bob's 100): nothing
+     * settles, alice's 120 was a block too early */
+    jk_cap chain = jk_node_chain_app_validator(app)->ck->chain;
+    CHECK_ACCOUNT(chain, &k[1], 1000, 100000, 0);
+    jk_node_chain_app_close(app);
+    jk_cap_release(g.chain);
     jk_test_rm_tree(dir);
 }
