@@ -20,6 +20,7 @@
 #include "../examples/example_cli.h"
 #include "../../tools/commands.h"
 
+#include "jark/bytes.h"
 #include "jark/cap.h"
 #include "jark/consensus.h"
 #include "jark/node.h"
@@ -33,18 +34,15 @@
 #define ORDER 58
 #define SPEC "examples/exchange/spec.json"
 
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
+#define put64 jk_put_u64le
+#define get64 jk_get_u64le
 
-static uint64_t get64(const uint8_t *p)
+/* The users: the keys of seeds 1..n (alice, bob, carol, dave, and one
+ * without an account). */
+static void users(jk_ex_key *k, int n)
 {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
+    for (int i = 0; i < n; i++)
+        k[i] = jk_ex_key_of((uint8_t)(1 + i));
 }
 
 /* 'O' ‖ owner ‖ side ‖ amount ‖ limit ‖ nonce */
@@ -105,8 +103,7 @@ JK_TEST(test_adv_exchange_orders_and_settle)
     jk_ex_chain c;
     JK_REQUIRE(jk_ex_open(&c, SPEC, NULL, NULL, NULL, 0));
     jk_ex_key k[5];
-    for (int i = 0; i < 5; i++)
-        k[i] = jk_ex_key_of((uint8_t)(1 + i));
+    users(k, 5);
     const jk_chain_endpoint T = JK_CHAIN_ENDPOINT_TRANSACT, D0 = jk_chain_endpoint_dispatch(0);
     uint8_t b[700];
     jk_diag why = {{0}};
@@ -196,8 +193,7 @@ JK_TEST(test_adv_exchange_hostile_settles)
     jk_ex_chain c;
     JK_REQUIRE(jk_ex_open(&c, SPEC, NULL, NULL, NULL, 0));
     jk_ex_key k[4];
-    for (int i = 0; i < 4; i++)
-        k[i] = jk_ex_key_of((uint8_t)(1 + i));
+    users(k, 4);
     uint8_t o[2][ORDER], s[200];
     order_blob(o[0], &k[0], 1, 10, 120, 0); /* alice buys 10 at ≤ 120 */
     order_blob(o[1], &k[1], 2, 6, 100, 0);  /* bob sells 6 at ≥ 100 */
@@ -325,8 +321,7 @@ JK_TEST(test_adv_exchange_chain_app_lone_validator)
     jk_diag diag = {{0}};
     JK_REQUIRE(jk_spec_file_load(SPEC, NULL, &f, &diag) == JK_OK);
     jk_ex_key val = jk_ex_key_of(0x90), k[4];
-    for (int i = 0; i < 4; i++)
-        k[i] = jk_ex_key_of((uint8_t)(1 + i));
+    users(k, 4);
     jk_chain_spec spec = f.spec;
     spec.validators = (const uint8_t(*)[32])val.pk;
     spec.validator_count = 1;

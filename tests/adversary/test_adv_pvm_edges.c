@@ -303,6 +303,10 @@ static const uint64_t INIT_REGS[JK_PVM_REGS] = {
     0x0D0D0D0D0D0D0D0Dull,
 };
 
+/* Side e of a two-engine run: 0 the interpreter (the reference), 1 the
+ * recompiler. */
+static jk_pvm_engine engine_of(int e) { return e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP; }
+
 static bool start(jk_pvm_memory **mem, jk_pvm_state *st, int64_t gas)
 {
     if (jk_pvm_memory_new(mem) != JK_OK)
@@ -334,7 +338,7 @@ static void run_gen(const char *what, gen *g)
         for (int e = 0; e < 2; e++) {
             JK_REQUIRE(start(&mem[e], &st[e], (int64_t)g->insns - short_by));
             JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e],
-                                         e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) == JK_OK);
+                                         engine_of(e)) == JK_OK);
         }
         int before = jk_test_failures();
         JK_CHECK_SAME_STATE(st, ex);
@@ -412,6 +416,23 @@ static void load64(gen *g, unsigned reg, uint64_t v)
 
 #define CASES_PER_PROG (OUT_PAGES * JK_PVM_PAGE_SIZE / 8)
 
+/* Load v into register reg, in the program and in the model's r. */
+static void set_reg(gen *g, uint64_t *r, unsigned reg, uint64_t v)
+{
+    load64(g, reg, v);
+    r[reg] = v;
+}
+
+/* The case's instruction was emitted: store reg, whose value the model
+ * gives as want; run the program when it holds as many cases as fit. */
+static void end_case(gen *g, const char *name, unsigned reg, uint64_t want)
+{
+    g->insns++;
+    store_result(g, reg, want);
+    if (g->ncases == CASES_PER_PROG)
+        run_gen(name, g);
+}
+
 /* Every three-register ALU op on VALS × VALS, registers drawn at random
  * (aliasing included) for each case. */
 JK_TEST(test_adv_pvm_edges_three_registers)
@@ -432,19 +453,13 @@ JK_TEST(test_adv_pvm_edges_three_registers)
                 memcpy(r, INIT_REGS, sizeof r);
                 uint64_t d0 = VALS[(i + j + 7) % N(VALS)] ^ 0x5555;
                 emit(&g, "; case %u\n", g.ncases);
-                load64(&g, rd, d0);
-                r[rd] = d0;
-                load64(&g, ra, VALS[i]);
-                r[ra] = VALS[i];
-                load64(&g, rb, VALS[j]);
-                r[rb] = VALS[j];
+                set_reg(&g, r, rd, d0);
+                set_reg(&g, r, ra, VALS[i]);
+                set_reg(&g, r, rb, VALS[j]);
                 uint64_t want = 0;
                 model3(info->name, r[ra], r[rb], r[rd], &want);
                 emit(&g, "    %s r%u, r%u, r%u\n", info->name, rd, ra, rb);
-                g.insns++;
-                store_result(&g, rd, want);
-                if (g.ncases == CASES_PER_PROG)
-                    run_gen(info->name, &g);
+                end_case(&g, info->name, rd, want);
             }
         if (g.ncases)
             run_gen(info->name, &g);
@@ -473,17 +488,12 @@ JK_TEST(test_adv_pvm_edges_register_immediate)
                 uint64_t r[JK_PVM_REGS];
                 memcpy(r, INIT_REGS, sizeof r);
                 emit(&g, "; case %u\n", g.ncases);
-                load64(&g, ra, a0);
-                r[ra] = a0;
-                load64(&g, rb, VALS[i]);
-                r[rb] = VALS[i];
+                set_reg(&g, r, ra, a0);
+                set_reg(&g, r, rb, VALS[i]);
                 uint64_t want = 0;
                 model2i(info->name, r[rb], x, r[ra], &want);
                 emit(&g, "    %s r%u, r%u, %d\n", info->name, ra, rb, IMMS[k]);
-                g.insns++;
-                store_result(&g, ra, want);
-                if (g.ncases == CASES_PER_PROG)
-                    run_gen(info->name, &g);
+                end_case(&g, info->name, ra, want);
             }
         if (g.ncases)
             run_gen(info->name, &g);
@@ -512,8 +522,7 @@ JK_TEST(test_adv_pvm_edges_two_registers)
                 load64(&g, ra, VALS[i]);
                 model2(info->name, VALS[i], &want);
                 emit(&g, "    %s r%u, r%u\n", info->name, rd, ra);
-                g.insns++;
-                store_result(&g, rd, want);
+                end_case(&g, info->name, rd, want);
             }
         run_gen(info->name, &g);
     }
@@ -573,7 +582,7 @@ JK_TEST(test_adv_pvm_edges_branches)
         jk_pvm_exit ex[2];
         for (int e = 0; e < 2; e++) {
             JK_REQUIRE(start(&mem[e], &st[e], 1000000));
-            JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e], e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) ==
+            JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e], engine_of(e)) ==
                        JK_OK);
         }
         JK_CHECK_SAME_STATE(st, ex);
@@ -719,7 +728,7 @@ JK_TEST(test_adv_pvm_edges_page_crossing)
                     for (int e = 0; e < 2; e++) {
                         JK_REQUIRE(start_edges(&mem[e], &st[e]));
                         JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e],
-                                                     e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) == JK_OK);
+                                                     engine_of(e)) == JK_OK);
                     }
                     int before = jk_test_failures();
                     JK_CHECK_SAME_STATE(st, ex);
@@ -829,7 +838,7 @@ static void raw_run(const rawprog *p, int64_t gas, jk_pvm_memory *mem[2], jk_pvm
     JK_REQUIRE(prog != NULL);
     for (int e = 0; e < 2; e++) {
         JK_REQUIRE(start(&mem[e], &st[e], gas));
-        JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e], e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) ==
+        JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e], engine_of(e)) ==
                    JK_OK);
     }
     JK_CHECK_SAME_STATE(st, ex);
@@ -1082,7 +1091,7 @@ JK_TEST(test_adv_pvm_edges_gas_at_block_boundaries)
         jk_pvm_exit ex[2];
         for (int e = 0; e < 2; e++) {
             JK_REQUIRE(start(&mem[e], &st[e], gas));
-            JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e], e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) ==
+            JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e], engine_of(e)) ==
                        JK_OK);
         }
         int before = jk_test_failures();
@@ -1132,7 +1141,7 @@ JK_TEST(test_adv_pvm_edges_load_imm_jump_ind_same_register)
         for (int e = 0; e < 2; e++) {
             JK_REQUIRE(start(&mem[e], &st[e], 100));
             st[e].regs[7] = a;
-            JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e], e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) ==
+            JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e], engine_of(e)) ==
                        JK_OK);
         }
         JK_CHECK_SAME_STATE(st, ex);
@@ -1188,7 +1197,7 @@ JK_TEST(test_adv_pvm_edges_sbrk_model)
     for (int e = 0; e < 2; e++) {
         JK_REQUIRE(start(&mem[e], &st[e], 1000));
         jk_pvm_memory_set_heap(mem[e], HEAP_TOP0, HEAP_LIMIT);
-        JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e], e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) ==
+        JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e], engine_of(e)) ==
                    JK_OK);
     }
     JK_CHECK_SAME_STATE(st, ex);

@@ -5,8 +5,8 @@
  * of the batch exchange (examples/exchange), run through the chain layer on
  * untrusted blobs.
  *
- * Input: byte 0 picks the chain (0xEE the exchange, else bit 0: 0 names, 1
- * the template); then
+ * Input: byte 0 picks the chain (mod 3: 0 names, 1 the template, 2 the
+ * exchange); then
  * records [sel][len][len bytes of blob] until the input ends. sel bit 0: the
  * endpoint (0 transact, 1 dispatch 0); bits 1-2: which of four keys signs;
  * bit 3: also sign the blob past its first byte (an award's claim); bit 7:
@@ -198,7 +198,7 @@ int jk_fuzz_examples(const uint8_t *data, size_t size)
     static jk_fuzz_ex_key keys[4];
     if (size < 1)
         return 0;
-    int which = data[0] == 0xEE ? 2 : data[0] & 1;
+    int which = data[0] % 3;
     if (!chains[which].built) {
         if (jk_crypto_init() != JK_OK)
             jk_fuzz_ex_fail("crypto init");
