@@ -21,18 +21,18 @@
  *     worker stops there; at most the trace a worker holds at that moment
  *     is checked twice.
  *     (Why batches, session 8: one check per attest, as before, ran
- *     Ed25519's ~40 KiB of code between two runs of apply's kernel, cap and
- *     program code, each evicting the other from the instruction cache —
- *     779 k simulated I1 misses per 1,000-transfer block against 91 k in
- *     batches of 64, and ~10 % more time per libsodium verify than the
+ *     Ed25519's code between two runs of apply's kernel, cap and program
+ *     code, each evicting the other from the instruction cache — 778 k
+ *     simulated I1 misses per 1,000-transfer block against 91 k in
+ *     batches of 64, and 8–10 % more time per libsodium verify than the
  *     native ledger's tight loop. A block refused early costs at most one
  *     batch of checks more than asked: the answers are the same bits.)
  *     (Waiting for the worker that held the asked-for trace, as a first
  *     version did, stalled apply for a whole scheduling period whenever that
  *     worker was descheduled on a loaded machine.)
  *   - import stops the workers when apply ends, whatever the outcome, and
- *     joins them: a block refused early costs at most one check per worker
- *     more than the sequential order would.
+ *     joins them: a block refused early costs at most one check per worker,
+ *     and one batch, more than the sequential order would.
  *
  * Workers read only the block's traces (immutable while import runs) and
  * write only their state bytes; the signature cache is read before they
