@@ -616,6 +616,9 @@ typedef struct jk_chain_kernel {
     jk_cap chain;               /* the canonical Chain instance */
     /* per-cycle transient (setup_cycle … apply_block / teardown) */
     jk_cap verify_proto;
+    jk_cap verify_aa;           /* AA_event as injected for this cycle's chain
+                                   (null: injected per event); a value, so
+                                   every verify may hold the one object */
     jk_cap dispatch_protos[JK_CHAIN_MAX_DISPATCH_ENDPOINTS];
     jk_hash transact_lineage;   /* image_hash of a Transact event instance */
     jk_hash dispatch_lineage;   /* … of a Dispatch event instance */

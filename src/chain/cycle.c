@@ -250,6 +250,13 @@ jk_err jk_chain_setup_cycle(jk_chain_kernel *ck, jk_diag *diag)
     ck->pool_count = ck->pool_cap = 0;
     jk_chain_cycle_reset(ck, true);
     jk_err err = jk_derive_role(ck, JK_CHAIN_EP_TRANSFORM_TO_VERIFY, JK_CHAIN_SLOT_VERIFY, &ck->verify_proto, diag);
+    /* AA_event once per cycle rather than once per event (~2,500
+     * instructions an event): an injected AA is a value of the chain's
+     * pinned AAImage and the marker alone, the same for every event of the
+     * cycle, and nothing observable tells one object of a value from
+     * another. None (no AA pinned, or no memory): injected per event. */
+    if (err == JK_OK && jk_chain_inject_aa(ck, &ck->verify_aa) != JK_OK)
+        ck->verify_aa = jk_cap_null();
     for (uint32_t k = 0; err == JK_OK && k < ck->dispatch_count; k++)
         err = jk_derive_role(ck, JK_CHAIN_EP_TRANSFORM_TO_DISPATCH_0 + k, JK_CHAIN_SLOT_DISPATCH_0 + k,
                              &ck->dispatch_protos[k], diag);
@@ -288,6 +295,8 @@ void jk_chain_teardown(jk_chain_kernel *ck)
 {
     jk_cap_release(ck->verify_proto);
     ck->verify_proto = jk_cap_null();
+    jk_cap_release(ck->verify_aa);
+    ck->verify_aa = jk_cap_null();
     for (uint32_t k = 0; k < JK_CHAIN_MAX_DISPATCH_ENDPOINTS; k++) {
         jk_cap_release(ck->dispatch_protos[k]);
         ck->dispatch_protos[k] = jk_cap_null();
@@ -570,7 +579,12 @@ jk_err jk_chain_verify_start(const jk_chain_kernel *ck, jk_kernel *kernel, const
     run->mode = (jk_verify_mode){ck, &ck->genesis_hash, traces, trace_count, run->mode.seen, NULL, 0, 0,
                                  defer, NULL, 0, 0};
     jk_err err = jk_cap_data_new(ev->blob, ev->blob_len, &run->blob);
-    if (err == JK_OK) {
+    /* the cycle's AA_event while the chain still pins its image (the
+     * chain is read at each injection) */
+    if (err == JK_OK && !jk_cap_is_null(ck->verify_aa) &&
+        jk_cap_same(jk_cap_instance_image(ck->verify_aa), jk_pinned_image(ck->chain, JK_CHAIN_SLOT_AA)))
+        run->aa = jk_cap_retain(ck->verify_aa);
+    else if (err == JK_OK) {
         err = jk_chain_inject_aa(ck, &run->aa);
         if (err == JK_ERR_INVALID_ARG) {
             snprintf(out->why, sizeof out->why, "the chain pins no AA image");
@@ -658,7 +672,7 @@ void jk_chain_verdict_free(jk_chain_verdict *v)
 jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, jk_chain_verdict *v, const char **refused)
 {
     *refused = NULL;
-    for (size_t i = 0; i < v->used_count; i++)
+    for (size_t i = 0; !v->remembered && i < v->used_count; i++)
         jk_chain_sig_remember(ck, &v->used[i]); /* verified by this event's verify */
     if (!jk_chain_endpoint_is_dispatch(ev->endpoint))
         return jk_chain_pool_admit(ck, ev, &v->hash, v->used, v->used_count, &v->used, &v->seen, refused);

@@ -114,6 +114,9 @@ typedef struct jk_chain_verdict {
                               only an admitted verdict's is read) */
     uint32_t deferred;     /* attests whose signature check waited for the
                               end of the run (jk_chain_verify_start, defer) */
+    bool remembered;       /* its used traces are in the signature cache
+                              already (jk_chain_prepare_events): admission
+                              need not insert them again */
 } jk_chain_verdict;
 
 /* The fault text of an invocation stopped by a refused attest. */

@@ -160,6 +160,7 @@ jk_err jk_chain_prepare_events_id(jk_chain_kernel *ck, const jk_chain_event *eve
          * of admission) finds them in the cache */
         for (size_t t = 0; p->verdicts[i].admit && t < p->verdicts[i].used_count; t++)
             jk_chain_sig_remember(ck, &p->verdicts[i].used[t]);
+        p->verdicts[i].remembered = true;
     }
     if (err != JK_OK) {
         jk_chain_prepared_free(p);
