@@ -223,6 +223,13 @@ typedef struct jk_net_event {
  * @return true if there was an event. */
 bool jk_net_next_event(jk_net *net, jk_net_event *ev);
 
+/* Take the payload of the event jk_net_next_event returned last: the
+ * caller owns it from here (free() it), so it outlives the next
+ * jk_net_next_event and jk_net_destroy. NULL when that event was not a
+ * FRAME, or its payload was taken already. (The node keeps a loop turn's
+ * frames this way instead of copying each: session 8.) */
+uint8_t *jk_net_take_data(jk_net *net);
+
 /* Queue one frame to a connected peer. The next jk_net_step writes it,
  * together with every frame queued since the last step (so a burst of small
  * frames shares TLS records or QUIC packets).

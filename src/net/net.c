@@ -88,6 +88,13 @@ bool jk_net_next_event(jk_net *net, jk_net_event *ev)
     return true;
 }
 
+uint8_t *jk_net_take_data(jk_net *net)
+{
+    uint8_t *d = net->delivered;
+    net->delivered = NULL;
+    return d;
+}
+
 /* ---- peers ---- */
 
 bool jk_net_peer_find_const(const jk_net *net, const uint8_t key[JK_NET_KEY_SIZE], uint32_t *peer)

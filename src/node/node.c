@@ -374,7 +374,7 @@ static jk_err jk_outputs(jk_node *n, uint64_t now, jk_diag *diag)
 static jk_err jk_on_frame(jk_node *n, const jk_net_event *ev, jk_diag *diag)
 {
     uint64_t machine_h = 0, after;
-    if (n->m) {
+    if (n->m && ev->len == JK_CONS_VOTE_SIZE) { /* only a vote's height is noted */
         jk_cons_status st;
         jk_cons_status_get(n->m, &st);
         machine_h = st.height;
@@ -494,8 +494,8 @@ static jk_err jk_on_net_event(jk_node *n, const jk_net_event *evp, uint64_t now,
  * frames go to the machine one by one (issue 13): their verifies then run at
  * once on the verify pool's threads, and each add_event admits through its
  * verdict (jk_node_chain_app_prepare; same outcome as one by one). The
- * transport's payload lives until its next event, so a turn's frames are
- * copied, at most JK_NODE_TURN_MAX at a time.
+ * transport's payload lives until its next event, so a turn's frames' payloads
+ * are taken from it (jk_net_take_data), at most JK_NODE_TURN_MAX at a time.
  *
  * Consensus first (session 8). A turn under load holds hundreds of events
  * (~85 µs of admission each, ~87 ms for 1,024) and a few votes or a
@@ -528,6 +528,18 @@ static void jk_prepare_turn(jk_node *n, const jk_net_event *turn, size_t count)
         (void)jk_node_chain_app_prepare(n->cfg.chain, events, lens, m, NULL); /* else one by one */
 }
 
+static void jk_turn_free(jk_node *n)
+{
+    free(n->turn);
+    free(n->turn_events);
+    free(n->turn_lens);
+    free(n->turn_order);
+    n->turn = NULL;
+    n->turn_events = NULL;
+    n->turn_lens = NULL;
+    n->turn_order = NULL;
+}
+
 /* The turn's buffers, allocated at the first turn that needs them (NULL:
  * no chain app, or no memory: frames go one by one). */
 static jk_net_event *jk_turn_buffers(jk_node *n)
@@ -539,16 +551,8 @@ static jk_net_event *jk_turn_buffers(jk_node *n)
         n->turn_events = malloc(JK_NODE_TURN_MAX * sizeof *n->turn_events);
         n->turn_lens = malloc(JK_NODE_TURN_MAX * sizeof *n->turn_lens);
         n->turn_order = malloc(JK_NODE_TURN_MAX * sizeof *n->turn_order);
-        if (!n->turn || !n->turn_events || !n->turn_lens || !n->turn_order) {
-            free(n->turn);
-            free(n->turn_events);
-            free(n->turn_lens);
-            free(n->turn_order);
-            n->turn = NULL;
-            n->turn_events = NULL;
-            n->turn_lens = NULL;
-            n->turn_order = NULL;
-        }
+        if (!n->turn || !n->turn_events || !n->turn_lens || !n->turn_order)
+            jk_turn_free(n);
     }
     return n->turn;
 }
@@ -561,16 +565,16 @@ static jk_err jk_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
     jk_err err = JK_OK;
     while (more && err == JK_OK) {
         size_t count = 0;
-        bool uncopied = false; /* ev: taken, not copied (no room): after the turn */
+        bool uncopied = false; /* ev: taken, its payload still the transport's: after the turn */
         while (turn && count < JK_NODE_TURN_MAX && (more = jk_net_next_event(n->net, &ev))) {
-            uint8_t *copy = ev.len ? malloc(ev.len) : NULL;
-            if (ev.len && !copy) {
-                uncopied = true;
+            /* the frame's payload, taken from the transport (it was copied
+             * here, a malloc and a memcpy per frame: session 8) */
+            uint8_t *own = ev.type == JK_NET_EV_FRAME ? jk_net_take_data(n->net) : NULL;
+            if (ev.type == JK_NET_EV_FRAME && !own) {
+                uncopied = true; /* never: each queued frame has a buffer of its own */
                 break;
             }
-            if (ev.len)
-                memcpy(copy, ev.data, ev.len);
-            ev.data = copy;
+            ev.data = own;
             turn[count++] = ev;
         }
         /* Consensus first: the turn's votes, proposals, decisions and peer
@@ -766,10 +770,7 @@ void jk_node_free(jk_node *n)
     jk_rpc_metrics_free(n->registry);
     free(n->timers);
     free(n->peer_height);
-    free(n->turn);
-    free(n->turn_events);
-    free(n->turn_lens);
-    free(n->turn_order);
+    jk_turn_free(n);
     free(n);
 }
 

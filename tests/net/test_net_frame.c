@@ -175,7 +175,30 @@ JK_TEST(test_net_create_refusals)
     JK_CHECK_EQ(jk_net_peer_key(net, idx + 1, k), JK_ERR_INVALID_ARG);
     jk_net_event ev;
     JK_CHECK(!jk_net_next_event(net, &ev));
+    JK_CHECK(jk_net_take_data(net) == NULL); /* nothing delivered */
+
+    /* A delivered frame's payload taken (session 8): the caller's, past
+     * the next event and the transport's end; a peer event has none, and
+     * a payload is taken once. */
+    static const uint8_t one[3] = {1, 2, 3}, two[2] = {7, 8};
+    jk_net_emit(net, JK_NET_EV_FRAME, idx, JK_NET_REASON_CLOSED, JK_NET_EVENTS, one, sizeof one);
+    jk_net_emit(net, JK_NET_EV_FRAME, idx, JK_NET_REASON_CLOSED, JK_NET_CONSENSUS, two, sizeof two);
+    jk_net_emit(net, JK_NET_EV_PEER_DOWN, idx, JK_NET_REASON_CLOSED, JK_NET_EVENTS, NULL, 0);
+    JK_REQUIRE(jk_net_next_event(net, &ev) && ev.type == JK_NET_EV_FRAME);
+    uint8_t *a = jk_net_take_data(net);
+    JK_CHECK(a == ev.data);
+    JK_CHECK(jk_net_take_data(net) == NULL);
+    JK_REQUIRE(jk_net_next_event(net, &ev) && ev.len == sizeof two);
+    uint8_t *b = jk_net_take_data(net);
+    JK_REQUIRE(jk_net_next_event(net, &ev) && ev.type == JK_NET_EV_PEER_DOWN);
+    JK_CHECK(jk_net_take_data(net) == NULL);
+    JK_CHECK(!jk_net_next_event(net, &ev));
     jk_net_destroy(net);
+    JK_REQUIRE(a && b);
+    JK_CHECK_MEM(a, one, sizeof one);
+    JK_CHECK_MEM(b, two, sizeof two);
+    free(a);
+    free(b);
     jk_net_destroy(NULL);
 }
 

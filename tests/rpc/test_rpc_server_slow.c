@@ -61,6 +61,23 @@ static void *slow_client_run(void *arg)
     return NULL;
 }
 
+/* The client was answered 408 and closed, and the server counted it (its
+ * own figure and /metrics). */
+static void slow_client_was_timed_out(slow_client *c, jk_rpc_server *s, jk_rpc_metrics *m)
+{
+    JK_CHECK(c->closed);
+    c->reply[c->reply_len] = 0;
+    JK_CHECK(strncmp(c->reply, "HTTP/1.1 408", 12) == 0);
+    JK_CHECK_EQ(jk_rpc_server_timed_out(s), 1);
+    char *text = NULL;
+    size_t len = 0;
+    if (jk_rpc_metrics_render(m, &text, &len) == JK_OK)
+        JK_CHECK(strstr(text, "\njark_rpc_requests_timed_out_total 1\n") != NULL);
+    else
+        JK_CHECK(false);
+    free(text);
+}
+
 JK_TEST(test_rpc_server_slow_client_closed)
 {
     jk_rpc_metrics *m = NULL;
@@ -83,15 +100,7 @@ JK_TEST(test_rpc_server_slow_client_closed)
             break;
     }
     pthread_join(th, NULL);
-    JK_CHECK(c.closed);
-    c.reply[c.reply_len] = 0;
-    JK_CHECK(strncmp(c.reply, "HTTP/1.1 408", 12) == 0);
-    JK_CHECK_EQ(jk_rpc_server_timed_out(s), 1);
-    char *text = NULL;
-    size_t len = 0;
-    JK_REQUIRE(jk_rpc_metrics_render(m, &text, &len) == JK_OK);
-    JK_CHECK(strstr(text, "\njark_rpc_requests_timed_out_total 1\n") != NULL);
-    free(text);
+    slow_client_was_timed_out(&c, s, m);
     /* the connection is gone from the server's count too */
     for (int k = 0; k < 200 && jk_rpc_server_connections(s) > 0; k++) {
         struct pollfd pfd = {fd, POLLIN, 0};
@@ -120,15 +129,7 @@ JK_TEST(test_rpc_server_slow_client_closed_threaded)
     pthread_t th;
     JK_REQUIRE(pthread_create(&th, NULL, slow_client_run, &c) == 0);
     pthread_join(th, NULL);
-    JK_CHECK(c.closed);
-    c.reply[c.reply_len] = 0;
-    JK_CHECK(strncmp(c.reply, "HTTP/1.1 408", 12) == 0);
-    JK_CHECK_EQ(jk_rpc_server_timed_out(s), 1);
-    char *text = NULL;
-    size_t len = 0;
-    JK_REQUIRE(jk_rpc_metrics_render(m, &text, &len) == JK_OK);
-    JK_CHECK(strstr(text, "\njark_rpc_requests_timed_out_total 1\n") != NULL);
-    free(text);
+    slow_client_was_timed_out(&c, s, m);
     for (int k = 0; k < 200 && jk_rpc_server_connections(s) > 0; k++)
         usleep(50 * 1000);
     JK_CHECK_EQ(jk_rpc_server_connections(s), 0);
