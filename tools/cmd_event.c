@@ -5,7 +5,7 @@
  *                   [--attest KEY:MSG]... -o EVENTS [--append]
  *   jark event transfer|report ...   the demo chain's events on top of sign
  *   jark event show EVENTS
- *   jark event submit EVENTS [--rpc HOST:PORT]   each event to a node's submit_event
+ *   jark event submit EVENTS [--rpc HOST:PORT]   the events to a node's submit_event, batched
  */
 #include "commands.h"
 
@@ -470,32 +470,47 @@ static int jk_event_submit(int argc, char **argv)
         fprintf(stderr, "jark event submit: %s\n", diag.msg);
         return JK_EXIT_USAGE;
     }
+    /* One JSON-RPC batch per JK_RPC_MAX_BATCH events: the node takes a
+     * batch's events together, so they meet in one proposal (one cycle),
+     * as on jark devnet (docs/rpc.md "Batches"). */
     int rc = JK_EXIT_OK;
-    for (size_t i = 0; i < list.count && rc != JK_EXIT_USAGE; i++) {
-        char *params = jk_event_params(&list.events[i]), *result = NULL;
+    for (size_t first = 0; first < list.count && rc != JK_EXIT_USAGE; first += JK_RPC_MAX_BATCH) {
+        size_t n = list.count - first < JK_RPC_MAX_BATCH ? list.count - first : JK_RPC_MAX_BATCH;
+        char *params[JK_RPC_MAX_BATCH] = {0}, *results[JK_RPC_MAX_BATCH] = {0};
+        jk_err errs[JK_RPC_MAX_BATCH];
         jk_diag d = {{0}};
-        jk_err err = params ? jk_rpc_call(host, port, "submit_event", params, &result, &d) : JK_ERR_NOMEM;
-        free(params);
-        json_object *o = err == JK_OK ? json_tokener_parse(result) : NULL, *v;
-        if (err == JK_ERR_RPC_REMOTE) {
-            fprintf(stderr, "jark event submit: event %zu: error %s\n", i, d.msg);
-            rc = JK_EXIT_REFUSED;
-        } else if (err != JK_OK) {
-            fprintf(stderr, "jark event submit: %s:%u: %s\n", host, (unsigned)port,
-                    d.msg[0] ? d.msg : jk_strerror(err));
+        jk_err err = JK_OK;
+        for (size_t k = 0; k < n && err == JK_OK; k++)
+            if (!(params[k] = jk_event_params(&list.events[first + k])))
+                err = JK_ERR_NOMEM;
+        if (err == JK_OK)
+            err = jk_rpc_call_batch(host, port, "submit_event", (const char *const *)params, n, results, errs, &d);
+        if (err != JK_OK) {
+            fprintf(stderr, "jark event submit: %s:%u: %s\n", host, (unsigned)port, d.msg[0] ? d.msg : jk_strerror(err));
             rc = JK_EXIT_USAGE; /* no answer: README "Exit codes" */
-        } else if (json_object_object_get_ex(o, "admitted", &v) && json_object_get_boolean(v)) {
-            printf("event %zu admitted", i);
-            if (json_object_object_get_ex(o, "event_hash", &v))
-                printf(" %s", json_object_get_string(v));
-            printf("\n");
-        } else {
-            printf("event %zu refused: %s\n", i,
-                   json_object_object_get_ex(o, "reason", &v) ? json_object_get_string(v) : result);
-            rc = JK_EXIT_REFUSED;
         }
-        json_object_put(o);
-        free(result);
+        for (size_t k = 0; k < n && err == JK_OK; k++) {
+            size_t i = first + k;
+            json_object *o = json_tokener_parse(results[k]), *v;
+            if (errs[k] == JK_ERR_RPC_REMOTE) {
+                fprintf(stderr, "jark event submit: event %zu: error %s\n", i, results[k]);
+                rc = JK_EXIT_REFUSED;
+            } else if (json_object_object_get_ex(o, "admitted", &v) && json_object_get_boolean(v)) {
+                printf("event %zu admitted", i);
+                if (json_object_object_get_ex(o, "event_hash", &v))
+                    printf(" %s", json_object_get_string(v));
+                printf("\n");
+            } else {
+                printf("event %zu refused: %s\n", i,
+                       json_object_object_get_ex(o, "reason", &v) ? json_object_get_string(v) : results[k]);
+                rc = JK_EXIT_REFUSED;
+            }
+            json_object_put(o);
+        }
+        for (size_t k = 0; k < n; k++) {
+            free(params[k]);
+            free(results[k]);
+        }
     }
     jk_spec_events_free(&list);
     return rc;

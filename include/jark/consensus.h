@@ -404,6 +404,20 @@ jk_err jk_cons_on_timer(jk_cons_machine *m, const jk_cons_timer *timer);
  *         JK_CONS_MAX_EVENT; the machine keeps running); JK_ERR_NOMEM or an
  *         earlier input's error of app->commit (the machine stopped). */
 jk_err jk_cons_on_event(jk_cons_machine *m, const uint8_t *event, size_t len);
+/* Hold the start of round 0 while a batch of inputs is handed over (the
+ * events of one RPC batch, one network read): an event that ends the
+ * empty-blocks wait (or V = 1's deferred start) then lets the proposer take
+ * its value only at jk_cons_release, with every event of the batch in the
+ * application's pool, instead of proposing inside the first one's input and
+ * leaving the rest to the next height. Nothing else waits: votes,
+ * proposals, decisions and timers are taken as always, and a peer's
+ * proposal or vote of h_p still ends the wait at once. Holds nest; each
+ * jk_cons_hold needs one jk_cons_release on the same thread.
+ * jk_cons_release runs the deferred start when the last hold ends.
+ * @return (release) JK_OK; JK_ERR_NOMEM or an error of app->commit (the
+ *         machine stopped, now or earlier). */
+void jk_cons_hold(jk_cons_machine *m);
+jk_err jk_cons_release(jk_cons_machine *m);
 
 /* Outputs accumulated since the last clear, in the order to carry out.
  * The array is valid until the next call into the machine. */

@@ -455,6 +455,35 @@ jk_err jk_rpc_status_height(const char *host, uint16_t port, int64_t *height, jk
  *         other than 200); JK_ERR_NOMEM. */
 jk_err jk_rpc_reply_decode(const uint8_t *raw, size_t len, int64_t id, char **result_json, jk_diag *diag);
 
+/* Decode a raw HTTP reply carrying the JSON-RPC responses to a batch of n
+ * calls with integer ids 1..n (jk_rpc_call_batch). Pure; any bytes are safe
+ * (tests/fuzz/fuzz_rpc_reply.c). Responses may come in any order; each id
+ * must come exactly once.
+ * @param[out] results  n slots: malloc'd (caller frees) result JSON for
+ *                      errs[i] == JK_OK, the error object for
+ *                      JK_ERR_RPC_REMOTE; all NULL unless JK_OK is returned.
+ * @param[out] errs     n slots: each call's JK_OK or JK_ERR_RPC_REMOTE.
+ * @return JK_OK (every call answered; look at errs); JK_ERR_RPC_REMOTE (the
+ *         server refused the whole batch with one error object; "code
+ *         message" in diag); JK_ERR_RPC_HTTP (anything else malformed: not
+ *         HTTP/1.x, not an array of n responses, an id missing, unknown or
+ *         twice, a response as jk_rpc_reply_decode refuses it);
+ *         JK_ERR_NOMEM. */
+jk_err jk_rpc_batch_reply_decode(const uint8_t *raw, size_t len, size_t n, char **results,
+                                 jk_err *errs, jk_diag *diag);
+
+/* n calls of one method in one JSON-RPC batch (one HTTP request), so that
+ * a node takes them together (submit_event: the events meet in one
+ * proposal, docs/rpc.md). params_json[i] as jk_rpc_call's, for call i
+ * (id i + 1). n is 1..JK_RPC_MAX_BATCH.
+ * @param[out] results, errs  as jk_rpc_batch_reply_decode's.
+ * @return JK_OK (look at errs); JK_ERR_INVALID_ARG (n out of range, params
+ *         not a JSON array or object); any error of jk_rpc_call's
+ *         exchange; those of jk_rpc_batch_reply_decode. */
+jk_err jk_rpc_call_batch(const char *host, uint16_t port, const char *method,
+                         const char *const *params_json, size_t n, char **results, jk_err *errs,
+                         jk_diag *diag);
+
 /* The raw exchange under jk_rpc_call: send body (with the given HTTP method
  * and path) and return the HTTP status and the reply body.
  * @param[in] http_method  "POST" or "GET"; body may be NULL for GET.

@@ -576,6 +576,18 @@ jk_err jk_cons_on_event(jk_cons_machine *m, const uint8_t *event, size_t len)
     return m->failed;
 }
 
+void jk_cons_hold(jk_cons_machine *m)
+{
+    m->held++;
+}
+
+jk_err jk_cons_release(jk_cons_machine *m)
+{
+    if (m->held)
+        m->held--;
+    return m->held ? m->failed : jk_cons_progress(m);
+}
+
 const jk_cons_out *jk_cons_outputs(const jk_cons_machine *m, size_t *count)
 {
     *count = m->nouts;

@@ -89,6 +89,8 @@ struct jk_cons_machine {
     bool waiting;                    /* with start_pending: the empty-blocks
                                         wait (jk_cons_timeouts) */
     uint64_t waits;                  /* waits begun */
+    uint32_t held;                   /* jk_cons_hold depth: a deferred round 0
+                                        waits for the last jk_cons_release */
     uint64_t equivocations, refused;
     jk_err failed;                   /* sticky: app->commit or NOMEM */
 };

@@ -636,7 +636,7 @@ static void jk_wake_on_peer(jk_cons_machine *m)
 jk_err jk_cons_progress(jk_cons_machine *m)
 {
     jk_wake_on_peer(m);
-    if (m->start_pending && !m->waiting && m->failed == JK_OK) {
+    if (m->start_pending && !m->waiting && !m->held && m->failed == JK_OK) {
         m->start_pending = false;
         jk_cons_start_round(m, 0); /* line 54, deferred (jk_cons_decide) */
     }

@@ -578,7 +578,11 @@ static jk_err jk_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
             turn[count++] = ev;
         }
         /* Consensus first: the turn's votes, proposals, decisions and peer
-         * changes, then its events (jk_node_turn_order). */
+         * changes, then its events (jk_node_turn_order). The machine is
+         * held over the turn (jk_cons_hold): a waiting proposer proposes
+         * after the whole read, with every event of it in the pool. */
+        if (n->m)
+            jk_cons_hold(n->m);
         size_t first_event = jk_node_turn_order(turn, count, n->turn_order);
         for (size_t k = 0; k < first_event && err == JK_OK; k++)
             err = jk_on_net_event(n, &turn[n->turn_order[k]], now, diag);
@@ -592,6 +596,11 @@ static jk_err jk_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
             jk_node_chain_app_prepare_end(n->cfg.chain);
         if (uncopied && err == JK_OK) /* its payload is still the transport's */
             err = jk_on_net_event(n, &ev, now, diag);
+        if (n->m) {
+            jk_err rel = jk_cons_release(n->m);
+            if (err == JK_OK)
+                err = rel == JK_OK ? jk_outputs(n, now, diag) : rel;
+        }
         if (!turn) { /* no chain app, or no room: one by one */
             while (err == JK_OK && (more = jk_net_next_event(n->net, &ev)))
                 err = jk_on_net_event(n, &ev, now, diag);
@@ -827,7 +836,17 @@ jk_err jk_node_run(jk_node *n, volatile int *stop, uint64_t stop_height, jk_diag
             jk_phase(n, "net", n->committed + 1, t_net, 0);
         if (n->rpc) {
             jk_phase_t0 t0 = jk_phase_start(n);
+            /* Held over the server's pass: the events of one JSON-RPC batch
+             * (`jark event submit` sends a file as one) meet in one
+             * proposal, as they would in one cycle of jark devnet. */
+            if (n->m)
+                jk_cons_hold(n->m);
             err = jk_rpc_server_run(n->rpc);
+            if (n->m) {
+                jk_err rel = jk_cons_release(n->m);
+                if (err == JK_OK && rel != JK_OK)
+                    return jk_diag_set(diag, rel, "node: consensus: %s", jk_strerror(rel));
+            }
             if (jk_node_secs() - t0.wall > 0.001)
                 jk_phase(n, "rpc", n->committed + 1, t0, 0);
             if (err != JK_OK)

@@ -188,6 +188,55 @@ out:
     return err;
 }
 
+jk_err jk_rpc_call_batch(const char *host, uint16_t port, const char *method, const char *const *params_json,
+                         size_t n, char **results, jk_err *errs, jk_diag *diag)
+{
+    for (size_t i = 0; i < n; i++) {
+        results[i] = NULL;
+        errs[i] = JK_ERR_RPC_HTTP;
+    }
+    if (n == 0 || n > JK_RPC_MAX_BATCH)
+        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "a batch of %zu calls (1..%u)", n, JK_RPC_MAX_BATCH);
+    json_object *batch = json_object_new_array();
+    jk_err err = batch ? JK_OK : JK_ERR_NOMEM;
+    for (size_t i = 0; i < n && err == JK_OK; i++) {
+        json_object *req = json_object_new_object(), *params = NULL;
+        if (!req || json_object_array_add(batch, req)) {
+            json_object_put(req);
+            err = JK_ERR_NOMEM;
+            break;
+        }
+        if (params_json[i]) {
+            params = json_tokener_parse(params_json[i]);
+            if (!params || (!json_object_is_type(params, json_type_array) &&
+                            !json_object_is_type(params, json_type_object))) {
+                json_object_put(params);
+                err = jk_diag_set(diag, JK_ERR_INVALID_ARG, "call %zu: params must be a JSON array or object", i);
+                break;
+            }
+        }
+        json_object_object_add(req, "jsonrpc", json_object_new_string("2.0"));
+        json_object_object_add(req, "method", json_object_new_string(method));
+        if (params)
+            json_object_object_add(req, "params", params);
+        json_object_object_add(req, "id", json_object_new_int64((int64_t)i + 1));
+    }
+    size_t body_len = 0, raw_len = 0;
+    const char *body = err == JK_OK ? json_object_to_json_string_length(
+                                          batch, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &body_len)
+                                    : NULL;
+    if (err == JK_OK && !body)
+        err = JK_ERR_NOMEM;
+    char *raw = NULL;
+    if (err == JK_OK)
+        err = jk_rpc_exchange(host, port, "POST", "/", body, body_len, &raw, &raw_len, diag);
+    if (err == JK_OK)
+        err = jk_rpc_batch_reply_decode((const uint8_t *)raw, raw_len, n, results, errs, diag);
+    free(raw);
+    json_object_put(batch);
+    return err;
+}
+
 jk_err jk_rpc_status_height(const char *host, uint16_t port, int64_t *height, jk_diag *diag)
 {
     char *res = NULL;

@@ -114,15 +114,12 @@ static char *jk_json_text(json_object *o)
     return t ? strdup(t) : NULL;
 }
 
-jk_err jk_rpc_reply_decode(const uint8_t *raw, size_t len, int64_t id, char **result_json, jk_diag *diag)
+/* One JSON-RPC response object (resp, not owned) to the request with
+ * integer id `id`, in an HTTP reply of `status`: the result's or the error
+ * object's text in *result_json (see jk_rpc_reply_decode). */
+static jk_err jk_response_take(json_object *resp, int status, int64_t id, char **result_json, jk_diag *diag)
 {
-    *result_json = NULL;
-    int status;
-    size_t off, blen;
-    jk_err err = jk_rpc_http_split(raw, len, &status, &off, &blen, diag);
-    if (err != JK_OK)
-        return err;
-    json_object *resp = blen ? jk_json_exact(raw + off, blen) : NULL;
+    jk_err err = JK_OK;
     json_object *version, *jid, *result = NULL, *error = NULL;
     if (!resp || !json_object_is_type(resp, json_type_object) || !json_object_object_get_ex(resp, "jsonrpc", &version) ||
         !json_object_is_type(version, json_type_string) || strcmp(json_object_get_string(version), "2.0") ||
@@ -164,6 +161,79 @@ jk_err jk_rpc_reply_decode(const uint8_t *raw, size_t len, int64_t id, char **re
     if (!*result_json)
         err = JK_ERR_NOMEM;
 out:
+    return err;
+}
+
+jk_err jk_rpc_reply_decode(const uint8_t *raw, size_t len, int64_t id, char **result_json, jk_diag *diag)
+{
+    *result_json = NULL;
+    int status;
+    size_t off, blen;
+    jk_err err = jk_rpc_http_split(raw, len, &status, &off, &blen, diag);
+    if (err != JK_OK)
+        return err;
+    json_object *resp = blen ? jk_json_exact(raw + off, blen) : NULL;
+    err = jk_response_take(resp, status, id, result_json, diag);
     json_object_put(resp);
+    return err;
+}
+
+jk_err jk_rpc_batch_reply_decode(const uint8_t *raw, size_t len, size_t n, char **results, jk_err *errs,
+                                 jk_diag *diag)
+{
+    for (size_t i = 0; i < n; i++) {
+        results[i] = NULL;
+        errs[i] = JK_ERR_RPC_HTTP;
+    }
+    int status;
+    size_t off, blen;
+    jk_err err = jk_rpc_http_split(raw, len, &status, &off, &blen, diag);
+    if (err != JK_OK)
+        return err;
+    json_object *body = blen ? jk_json_exact(raw + off, blen) : NULL;
+    if (body && json_object_is_type(body, json_type_object)) {
+        /* the whole batch refused (a parse error, an oversize batch): one
+         * error object, with a null id; a result here is malformed */
+        char *text = NULL;
+        err = jk_response_take(body, status, -1, &text, diag);
+        if (err == JK_ERR_RPC_REMOTE)
+            free(text);
+        else if (err != JK_ERR_NOMEM) {
+            free(text);
+            err = jk_diag_set(diag, JK_ERR_RPC_HTTP, "a batch answered with one response that is not an error");
+        }
+        json_object_put(body);
+        return err;
+    }
+    if (!body || !json_object_is_type(body, json_type_array) || json_object_array_length(body) != n) {
+        json_object_put(body);
+        return jk_diag_set(diag, JK_ERR_RPC_HTTP, "HTTP %d without a batch of %zu JSON-RPC responses", status, n);
+    }
+    /* Responses may come in any order (JSON-RPC 2.0 §6): each names its
+     * call by id, 1..n, once. */
+    for (size_t k = 0; k < n && err == JK_OK; k++) {
+        json_object *resp = json_object_array_get_idx(body, k), *jid;
+        int64_t id = 0;
+        if (resp && json_object_is_type(resp, json_type_object) && json_object_object_get_ex(resp, "id", &jid) &&
+            json_object_is_type(jid, json_type_int))
+            id = json_object_get_int64(jid);
+        if (id < 1 || (uint64_t)id > n || results[id - 1] || errs[id - 1] != JK_ERR_RPC_HTTP) {
+            err = jk_diag_set(diag, JK_ERR_RPC_HTTP, "response %zu of the batch: no id of a call, or one seen twice", k);
+            break;
+        }
+        jk_diag one = {{0}};
+        jk_err e = jk_response_take(resp, status, id, &results[id - 1], &one);
+        if (e == JK_OK || e == JK_ERR_RPC_REMOTE)
+            errs[id - 1] = e;
+        else
+            err = jk_diag_set(diag, e, "response %zu of the batch: %s", k, one.msg);
+    }
+    json_object_put(body);
+    if (err != JK_OK)
+        for (size_t i = 0; i < n; i++) {
+            free(results[i]);
+            results[i] = NULL;
+            errs[i] = JK_ERR_RPC_HTTP;
+        }
     return err;
 }
