@@ -32,7 +32,7 @@ static atomic_uint_fast64_t *const jk_hash_retired[3] = {&jk_cap_stat_page, &jk_
  * buffers), and one byte budget for the thread's lists together. The budget,
  * not a count per type, bounds the objects (session 8): a batch of 1,000
  * verified events frees ~12 k objects at its end, most of them CNode nodes
- * of one size, and a bound of 4,096 a type sent two thirds of them back to
+ * of one size, and a bound of 4,096 a type sent thousands of them back to
  * malloc, to be malloc'd again by the next batch (docs/cap.md "Allocation").
  * Which thread made a block does not matter: memory is memory, and a block
  * on a list is dead (its last reference dropped, nothing else names it). A
@@ -83,8 +83,7 @@ typedef struct jk_obj_cache {
     struct jk_obj_cache *live_prev, *live_next;
 } jk_obj_cache;
 
-/* The bytes of one block on each list (what the budget counts), and each
- * list's own bound (UINT32_MAX: the budget alone). */
+/* The bytes of one block on each list (what the budget counts). */
 static const uint32_t jk_list_block[JK_LISTS] = {
     [JK_OBJ_DATA] = sizeof(jk_data_body),
     [JK_OBJ_CNODE] = sizeof(jk_cnode_body),
@@ -100,9 +99,11 @@ static const uint32_t jk_list_block[JK_LISTS] = {
 };
 _Static_assert(JK_LIST_SMALL + 4 == JK_LISTS - 1 && 64u << 4 == JK_CAP_SMALL_PAGE,
                "the small classes end at JK_CAP_SMALL_PAGE");
-static uint32_t jk_list_max(unsigned list)
+/* Whether list l is full by its own bound: only the buffer lists have one
+ * (objects: the budget alone). */
+static inline bool jk_list_full(const jk_flist *list, unsigned l)
 {
-    return list == JK_LIST_PAGE ? JK_PAGE_CACHE_MAX : list >= JK_LIST_SMALL ? JK_SMALL_CACHE_MAX : UINT32_MAX;
+    return l >= JK_LIST_PAGE && list->count >= (l == JK_LIST_PAGE ? JK_PAGE_CACHE_MAX : JK_SMALL_CACHE_MAX);
 }
 
 static _Thread_local jk_obj_cache jk_cache;
@@ -258,7 +259,7 @@ static inline void *jk_list_pop(jk_obj_cache *c, unsigned l)
  * the list or the budget is full (or the cache is off). */
 static inline bool jk_list_room(jk_obj_cache *c, unsigned l)
 {
-    return JK_OBJ_CACHE && c->list[l].count < jk_list_max(l) && c->bytes + jk_list_block[l] <= JK_CACHE_BYTES &&
+    return JK_OBJ_CACHE && !jk_list_full(&c->list[l], l) && c->bytes + jk_list_block[l] <= JK_CACHE_BYTES &&
            jk_cache_register(c);
 }
 
@@ -417,15 +418,17 @@ static inline bool jk_obj_last(jk_obj *o)
 
 static void jk_obj_free_dead(jk_obj *o);
 
-void jk_cap_dead_drop(jk_dead *d, jk_obj *o)
+static inline void jk_dead_drop(jk_dead *d, jk_obj *o)
 {
     if (!o || !jk_obj_last(o))
         return;
-    if (d->n < JK_DEAD_STACK)
+    if (__builtin_expect(d->n < JK_DEAD_STACK, 1))
         d->stack[d->n++] = o;
     else
         jk_obj_free_dead(o); /* a stack of its own: depth is bounded by the nesting */
 }
+
+void jk_cap_dead_drop(jk_dead *d, jk_obj *o) { jk_dead_drop(d, o); }
 
 /* Free dead object o and everything only it held: a loop over a stack of dead
  * objects rather than a recursion through the per-type frees (session 8:
@@ -446,15 +449,15 @@ static void jk_obj_free_dead(jk_obj *o)
         case JK_OBJ_CNODE_NODE: {
             jk_cnode_node *n = (jk_cnode_node *)o;
             if (n->o.height == 1) {
-                jk_cap_dead_drop(&d, jk_cap_obj(n->u.slot[0]));
-                jk_cap_dead_drop(&d, jk_cap_obj(n->u.slot[1]));
+                jk_dead_drop(&d, jk_cap_obj(n->u.slot[0]));
+                jk_dead_drop(&d, jk_cap_obj(n->u.slot[1]));
             } else {
                 if (n->u.kid[1])
                     __builtin_prefetch(n->u.kid[1]);
                 if (n->u.kid[0])
-                    jk_cap_dead_drop(&d, &n->u.kid[0]->o);
+                    jk_dead_drop(&d, &n->u.kid[0]->o);
                 if (n->u.kid[1])
-                    jk_cap_dead_drop(&d, &n->u.kid[1]->o);
+                    jk_dead_drop(&d, &n->u.kid[1]->o);
             }
             if (jk_cnode_has_skip(n->o.height))
                 list = JK_OBJ_LIST_SKIP;
@@ -463,15 +466,15 @@ static void jk_obj_free_dead(jk_obj *o)
         case JK_OBJ_DNODE: {
             jk_dnode *n = (jk_dnode *)o;
             __builtin_prefetch(n->u.in.right);
-            jk_cap_dead_drop(&d, &n->u.in.left->o);
-            jk_cap_dead_drop(&d, &n->u.in.right->o);
+            jk_dead_drop(&d, &n->u.in.left->o);
+            jk_dead_drop(&d, &n->u.in.right->o);
             break;
         }
         case JK_OBJ_DPAGE: jk_cap_dpage_free((jk_dnode *)o); break;
         case JK_OBJ_DATA: {
             jk_dnode *root = ((jk_data_body *)o)->root;
             if (root)
-                jk_cap_dead_drop(&d, &root->o);
+                jk_dead_drop(&d, &root->o);
             break;
         }
         case JK_OBJ_CNODE: jk_cap_cnode_body_free((jk_cnode_body *)o, &d); break;
