@@ -154,8 +154,9 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
     jit->trampoline = 16;
 
     for (uint32_t i = 0; i < n; i++) {
-        if (!x_reserve(&cc.b, JK_JIT_INSN_BOUND))
+        if (!x_reserve(&cc.b, JK_JIT_INSN_BOUND + 16))
             goto fail;
+        jk_pvm_jit_align(&cc, i); /* where calls land (jit_ctl.c) */
         size_t start = cc.b.len;
         cc.label[i] = (uint32_t)cc.b.len;
         if (prog->block_start[i]) {
@@ -230,6 +231,7 @@ fail:
     free(cc.fix);
     free(cc.stubs);
     free(cc.late);
+    free(cc.align);
 }
 
 #else /* no recompiler on this host */

@@ -140,6 +140,10 @@ typedef struct jk_cc {
      * is compiling (jit.c). */
     uint32_t *pre;
     uint32_t insn;
+    /* Per instruction: 1 when what follows its block's prologue must start
+     * on 16 bytes (a precharged jump lands there: jit_ctl.c), or NULL when
+     * no block is padded. */
+    uint8_t *align;
 } jk_cc;
 
 static inline jk_x64_rm jk_opnd(const jk_cc *c, unsigned g)
@@ -365,9 +369,11 @@ bool jk_pvm_jit_stack_access(const jk_cc *c, uint32_t i);
 void jk_pvm_jit_stack_check(jk_cc *c, unsigned n, bool write, jk_mem_stub *stub);
 /* jit_stack.c: that check's miss path (JK_LATE_STACK, from jk_pvm_jit_emit_late). */
 void jk_pvm_jit_stack_check_miss(jk_cc *c, const jk_late *l);
-/* jit_ctl.c: choose the blocks that pay for their successor (c->pre);
- * false when out of memory. */
+/* jit_ctl.c: choose the blocks that pay for their successor (c->pre) and
+ * the landing points to align (c->align); false when out of memory. */
 bool jk_pvm_jit_precharge_plan(jk_cc *c);
+/* jit_ctl.c: the padding before block i's prologue, if c->align asks. */
+void jk_pvm_jit_align(jk_cc *c, uint32_t i);
 /* jit_ctl.c: allocate c->call_code (jit->call_code) when the program makes
  * a call via a pointer; false when out of memory. */
 bool jk_pvm_jit_call_table(jk_cc *c);

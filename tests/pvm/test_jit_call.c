@@ -8,6 +8,9 @@
  * time), and compares status, pc, gas, registers and fault address.
  */
 #include "jit_test_util.h"
+#include "../../src/pvm/jit.h"
+
+#include <stdint.h>
 
 /* Run src with r7 = arg on both engines from every gas budget up to
  * `max_gas`, each stop resumed with `step` more gas (0: not resumed). */
@@ -339,5 +342,45 @@ JK_TEST(test_jit_jump_to_its_own_block_is_not_precharged)
     uint64_t regs[JK_PVM_REGS] = {0};
     for (int64_t gas = 0; gas < 40; gas++)
         jk_pre_both(prog, 0, regs, gas, 0);
+    jk_pvm_program_free(prog);
+}
+
+JK_TEST(test_jit_calls_land_on_16_bytes)
+{
+    /* f is called from a precharged block: the call lands past f's
+     * prologue, which must start a 16-byte block (f follows a `jump_ind`,
+     * so its padding is never executed); g, entered through the jump table,
+     * is not padded. The program runs as on the interpreter. */
+    static const char src[] =
+        ".jump_table ret_main, ret_p, g\n"
+        "    load_imm_jump r0, jt(ret_main), f\n"
+        "ret_main:\n"
+        "    load_imm r2, jt(g)\n"
+        "    load_imm_jump_ind r0, r2, jt(ret_p), 0\n"
+        "ret_p:\n"
+        "    load_imm r0, 0xFFFF0000\n"
+        "    jump_ind r0, 0\n"
+        "f:\n"
+        "    branch_eq_imm r7, 0, fz\n"
+        "    add_imm_64 r7, r7, -1\n"
+        "    fallthrough\n"
+        "fz:\n"
+        "    jump_ind r0, 0\n"
+        "g:\n"
+        "    add_imm_64 r8, r8, 1\n"
+        "    jump_ind r0, 0\n";
+    jk_pvm_program *prog = jk_test_asm_program(src, true);
+    JK_REQUIRE(prog != NULL);
+#if JK_PVM_HAVE_JIT
+    const jk_pvm_jit *jit = prog->jit;
+    JK_CHECK(jit->pre != NULL && jit->pre[0] == 1); /* the call's block pays f's branch */
+    JK_CHECK_EQ((uintptr_t)(jit->code + jit->entry[5]) % 16, 0); /* f: instruction 5 */
+#endif
+    for (uint64_t n = 0; n < 3; n++)
+        for (int64_t gas = 0; gas < 16; gas++) {
+            uint64_t regs[JK_PVM_REGS] = {0};
+            regs[7] = n;
+            jk_pre_both(prog, 0, regs, gas, 0);
+        }
     jk_pvm_program_free(prog);
 }
