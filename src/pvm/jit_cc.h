@@ -261,6 +261,10 @@ void jk_pvm_jit_store(jk_cc *c, uint32_t i, int vreg, uint64_t vimm, unsigned n)
 /* The TLB probe of an access of n bytes at ecx (see jit_mem.c); returns the
  * miss jump's rel32 field. */
 size_t jk_pvm_jit_tlb_probe(jk_cc *c, unsigned n, bool write);
+/* The page-table walk of an access of the 32-bit address in rcx, refilling
+ * its TLB entry when the page allows it (see jit_mem.c); returns the rel8
+ * jump taken when it does not. */
+size_t jk_pvm_jit_tlb_walk(jk_cc *c, bool write, bool stack);
 /* The store itself, at the memory operand `at` (clobbers rax only). */
 void jk_pvm_jit_store_at(jk_cc *c, jk_x64_rm at, int vreg, uint64_t vimm, unsigned n);
 /* Emit every recorded access's walk and slow path (after all instructions). */

@@ -170,6 +170,55 @@ static void jk_add_stub(jk_cc *c, const jk_mem_stub *stub)
     c->stubs[c->stub_count++] = *stub;
 }
 
+/* Tier 2's walk for an access at the 32-bit address in rcx (upper half
+ * zero): the page table's entry for its page, and when that page allows the
+ * access (R for loads, R|W — a private writable page — for stores) a refill
+ * of its TLB entry (and of the stack TLB when `stack`). Leaves eax = the
+ * address and rcx = the entry's offset; returns the rel8 jump taken when
+ * the page does not allow it. Also the strided loops' check (jit_loop.c),
+ * which walks the page its next iterations need instead of leaving for the
+ * ordinary code. */
+size_t jk_pvm_jit_tlb_walk(jk_cc *c, bool write, bool stack)
+{
+    jk_x64_buf *b = &c->b;
+    size_t slow;
+    x_mov_r_rm(b, false, X_RAX, X_REG(X_RCX));
+    x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT + JK_LEAF_BITS);
+    x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_TOP));
+    x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RDX, X_RCX, 3, 0));
+    x_alu_r_rm(b, ALU_ADD, true, X_RDX, X_MEM(X_RBX, CTX_EMPTY_LEAF)); /* offset -> leaf */
+    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
+    x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT);
+    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), JK_LEAF_SIZE - 1);
+    x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RDX, X_RCX, 3, 0));
+    /* (e & need) == need */
+    if (write) {
+        x_mov_r_rm(b, false, X_RCX, X_REG(X_RDX));
+        x_f7(b, 2, false, X_REG(X_RCX)); /* not ecx */
+        x_b(b, 0xF6);
+        x_b(b, 0xC1);
+        x_b(b, (uint8_t)(JK_PAGE_R | JK_PAGE_W)); /* test cl, 3 */
+        slow = x_jcc8(b, CC_NE);
+    } else {
+        x_b(b, 0xF6);
+        x_b(b, 0xC2);
+        x_b(b, (uint8_t)JK_PAGE_R); /* test dl, 1 */
+        slow = x_jcc8(b, CC_E);
+    }
+    /* refill this page's TLB entry */
+    x_alu_rm_imm(b, ALU_AND, true, X_REG(X_RDX), -(int32_t)JK_PVM_PAGE_SIZE);
+    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
+    x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT - 4);
+    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), (JK_JIT_TLB_SIZE - 1) << 4);
+    x_mov_rm_r(b, true, X_MEMI(X_RBX, X_RCX, 0, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE), X_RDX);
+    x_mov_r_rm(b, false, X_RDX, X_REG(X_RAX));
+    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RDX), -(int32_t)JK_PVM_PAGE_SIZE);
+    x_mov_rm_r(b, true, X_MEMI(X_RBX, X_RCX, 0, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR), X_RDX);
+    if (stack) /* a stack access: the new tlb_w entry is the stack TLB's too */
+        x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_STACK_ADDR), X_RDX);
+    return slow;
+}
+
 /* Tier 2 (the walk) and tier 3 (the slow path) for one access. */
 static void jk_emit_stub(jk_cc *c, const jk_mem_stub *m)
 {
@@ -181,41 +230,8 @@ static void jk_emit_stub(jk_cc *c, const jk_mem_stub *m)
      * or rcx itself after a known address's compare */
     if (!m->konst)
         x_alu_r_rm(b, ALU_XOR, true, X_RCX, X_MEMI(X_RBX, X_RDX, 0, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR));
-    x_mov_r_rm(b, false, X_RAX, X_REG(X_RCX));
-    x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT + JK_LEAF_BITS);
-    x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_TOP));
-    x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RDX, X_RCX, 3, 0));
-    x_alu_r_rm(b, ALU_ADD, true, X_RDX, X_MEM(X_RBX, CTX_EMPTY_LEAF)); /* offset -> leaf */
-    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
-    x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT);
-    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), JK_LEAF_SIZE - 1);
-    x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RDX, X_RCX, 3, 0));
     size_t slow[2];
-    /* (e & need) == need */
-    if (write) {
-        x_mov_r_rm(b, false, X_RCX, X_REG(X_RDX));
-        x_f7(b, 2, false, X_REG(X_RCX)); /* not ecx */
-        x_b(b, 0xF6);
-        x_b(b, 0xC1);
-        x_b(b, (uint8_t)(JK_PAGE_R | JK_PAGE_W)); /* test cl, 3 */
-        slow[0] = x_jcc8(b, CC_NE);
-    } else {
-        x_b(b, 0xF6);
-        x_b(b, 0xC2);
-        x_b(b, (uint8_t)JK_PAGE_R); /* test dl, 1 */
-        slow[0] = x_jcc8(b, CC_E);
-    }
-    /* refill this page's TLB entry */
-    x_alu_rm_imm(b, ALU_AND, true, X_REG(X_RDX), -(int32_t)JK_PVM_PAGE_SIZE);
-    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
-    x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT - 4);
-    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), (JK_JIT_TLB_SIZE - 1) << 4);
-    x_mov_rm_r(b, true, X_MEMI(X_RBX, X_RCX, 0, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE), X_RDX);
-    x_mov_r_rm(b, false, X_RDX, X_REG(X_RAX));
-    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RDX), -(int32_t)JK_PVM_PAGE_SIZE);
-    x_mov_rm_r(b, true, X_MEMI(X_RBX, X_RCX, 0, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR), X_RDX);
-    if (m->sum && write) /* a stack access: the new tlb_w entry is the stack TLB's too */
-        x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_STACK_ADDR), X_RDX);
+    slow[0] = jk_pvm_jit_tlb_walk(c, write, m->sum && write);
     x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RBX, X_RCX, 0, write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE));
     if (m->sum && write)
         x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_STACK_BASE), X_RDX);

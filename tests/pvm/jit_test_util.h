@@ -82,6 +82,25 @@ static inline bool jk_test_run_served(const jk_pvm_program *prog, jk_pvm_memory 
         JK_CHECK(memcmp((stack)[0], (stack)[1], sizeof(stack)[0]) == 0);       \
     } while (0)
 
+/* Run prog on both engines in lockstep from st[0] (interpreter) and st[1]
+ * (recompiler) until either stops other than out of gas (at most `hops`
+ * runs), giving each `step` more gas at every out-of-gas stop and
+ * comparing every stop whole (JK_CHECK_SAME_STATE). */
+#define JK_TEST_LOCKSTEP(prog, mem, st, ex, step, hops)                                           \
+    do {                                                                                          \
+        for (int jk_hop_ = 0; jk_hop_ < (hops); jk_hop_++) {                                      \
+            for (int jk_e_ = 0; jk_e_ < 2; jk_e_++)                                               \
+                JK_REQUIRE(jk_pvm_run_engine((prog), (mem)[jk_e_], &(st)[jk_e_], &(ex)[jk_e_],    \
+                                             jk_e_ ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) ==  \
+                           JK_OK);                                                                \
+            JK_CHECK_SAME_STATE(st, ex);                                                          \
+            if ((ex)[0].status != JK_PVM_OUT_OF_GAS || (ex)[1].status != JK_PVM_OUT_OF_GAS)        \
+                break;                                                                            \
+            (st)[0].gas += (step);                                                                \
+            (st)[1].gas += (step);                                                                \
+        }                                                                                         \
+    } while (0)
+
 /* Two memories agree on every page from lo to hi (page addresses, both
  * included) — access, whether mapped, bytes — and on the dirty list. */
 static inline void jk_test_check_same_memory(jk_pvm_memory *m0, jk_pvm_memory *m1, uint32_t lo, uint32_t hi)

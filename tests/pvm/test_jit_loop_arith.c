@@ -142,16 +142,23 @@ JK_TEST(test_jit_division_by_other_high_halves_keeps_the_64_bit_divide)
     jk_pvm_program_free(prog);
 }
 
+/* r0..r9 named 7 times each: a program that starts with this keeps them in
+ * the ten host registers, and r10..r12 in the context (jk_allocate). */
+#define JK_ARITH_BUSY                                                                          \
+    "  add_64 r0, r1, r2\n  add_64 r3, r4, r5\n  add_64 r6, r7, r8\n  add_64 r9, r0, r1\n"     \
+    "  add_64 r2, r3, r4\n  add_64 r5, r6, r7\n  add_64 r8, r9, r0\n  add_64 r1, r2, r3\n"     \
+    "  add_64 r4, r5, r6\n  add_64 r7, r8, r9\n  add_64 r0, r1, r2\n  add_64 r3, r4, r5\n"     \
+    "  add_64 r6, r7, r8\n  add_64 r9, r0, r1\n  add_64 r2, r3, r4\n  add_64 r5, r6, r7\n"     \
+    "  add_64 r8, r9, r0\n  add_64 r1, r2, r3\n  add_64 r4, r5, r6\n  add_64 r7, r8, r9\n"     \
+    "  add_64 r0, r1, r2\n  add_64 r3, r4, r5\n  add_64 r6, r7, r8\n  add_64 r9, r0, r1\n"
+
 JK_TEST(test_jit_division_by_the_high_half_in_context_registers)
 {
     /* r0..r9 named often enough to take the ten host registers: the
      * dividend r11 and the divisor r12 live in the context (memory
      * operands of the divide and the compare) */
     jk_pvm_program *prog = jk_test_asm_program(
-        "  add_64 r0, r1, r2\n  add_64 r3, r4, r5\n  add_64 r6, r7, r8\n  add_64 r9, r0, r1\n"
-        "  add_64 r2, r3, r4\n  add_64 r5, r6, r7\n  add_64 r8, r9, r0\n  add_64 r1, r2, r3\n"
-        "  add_64 r4, r5, r6\n  add_64 r7, r8, r9\n  add_64 r0, r1, r2\n  add_64 r3, r4, r5\n"
-        "  add_64 r6, r7, r8\n  add_64 r9, r0, r1\n  add_64 r2, r3, r4\n  add_64 r5, r6, r7\n"
+        JK_ARITH_BUSY
         "  shlo_r_imm_64 r12, r11, 32\n"
         "  or_imm r12, r12, 3\n"
         "  div_u_64 r10, r11, r12\n"
@@ -168,9 +175,7 @@ JK_TEST(test_jit_add_imm_64_to_another_register_is_the_interpreters)
      * and width, wrapping past 2^64, d in a host register and in the
      * context, a in either */
     jk_pvm_program *prog = jk_test_asm_program(
-        "  add_64 r0, r1, r2\n  add_64 r3, r4, r5\n  add_64 r6, r7, r8\n  add_64 r9, r0, r1\n"
-        "  add_64 r2, r3, r4\n  add_64 r5, r6, r7\n  add_64 r8, r9, r0\n  add_64 r1, r2, r3\n"
-        "  add_64 r4, r5, r6\n  add_64 r7, r8, r9\n  add_64 r0, r1, r2\n  add_64 r3, r4, r5\n"
+        JK_ARITH_BUSY
         "  add_imm_64 r1, r2, 8\n"
         "  add_imm_64 r3, r4, -1\n"
         "  add_imm_64 r5, r6, 0x7FFFFFFF\n"

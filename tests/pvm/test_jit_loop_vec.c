@@ -68,16 +68,7 @@ static void jk_vec_both_at(const jk_pvm_program *prog, uint32_t at, uint64_t src
             st[e].regs[12] = 0;
         }
     }
-    for (int hop = 0; hop < 400; hop++) {
-        for (int e = 0; e < 2; e++)
-            JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e],
-                                         e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) == JK_OK);
-        JK_CHECK_SAME_STATE(st, ex);
-        if (ex[0].status != JK_PVM_OUT_OF_GAS || ex[1].status != JK_PVM_OUT_OF_GAS)
-            break;
-        st[0].gas += step;
-        st[1].gas += step;
-    }
+    JK_TEST_LOCKSTEP(prog, mem, st, ex, step, 400);
     jk_test_check_same_memory(mem[0], mem[1], 0x10000, 0x1a000);
     jk_pvm_memory_free(mem[0]);
     jk_pvm_memory_free(mem[1]);

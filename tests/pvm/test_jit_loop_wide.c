@@ -81,16 +81,7 @@ static void jk_wide_both(const jk_pvm_program *prog, uint64_t x, uint64_t j, uin
         st[e].regs[9] = end;
         st[e].gas = gas;
     }
-    for (int hop = 0; hop < 100000; hop++) {
-        for (int e = 0; e < 2; e++)
-            JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e],
-                                         e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) == JK_OK);
-        JK_CHECK_SAME_STATE(st, ex);
-        if (ex[0].status != JK_PVM_OUT_OF_GAS || ex[1].status != JK_PVM_OUT_OF_GAS)
-            break;
-        st[0].gas += more;
-        st[1].gas += more;
-    }
+    JK_TEST_LOCKSTEP(prog, mem, st, ex, more, 100000);
     jk_test_check_same_memory(mem[0], mem[1], 0x10000, 0x23000);
     jk_pvm_memory_free(mem[0]);
     jk_pvm_memory_free(mem[1]);
