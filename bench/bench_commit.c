@@ -18,7 +18,8 @@
  * objects, LMDB lookups and puts, the archive rows; the fdatasync is a
  * system call, outside the count); BENCH commit prints its CPU per height
  * (thread CPU around commit) and, per height, what the store did: objects
- * and bytes put, has() questions and their answers, objects hashed.
+ * and bytes put, has() questions and their answers, objects hashed, the
+ * bytes LMDB wrote.
  *
  *   bench_commit [N [E]]      (E ≤ 4,096)
  */
@@ -42,6 +43,21 @@ static double bc_cpu(void)
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Bytes this process handed to write(2) and its kin so far (/proc/self/io
+ * "wchar"): in the bench, the pages LMDB writes at commit. 0 when unknown. */
+static uint64_t bc_wchar(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    char line[128];
+    unsigned long long v = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "wchar: %llu", &v) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return v;
 }
 
 static uint64_t bc_sum(const uint64_t *v)
@@ -99,7 +115,7 @@ int main(int argc, char **argv)
     jk_cap_stats h0, h1;
     jk_cap_store_stats_get(store, &s0);
     double commit_cpu = 0;
-    uint64_t events = 0, hashed = 0;
+    uint64_t events = 0, hashed = 0, wbytes = 0;
     int rc = 0;
     for (uint64_t h = 1; h <= n && rc == 0; h++) {
         for (uint32_t i = 0; i < e; i++) {
@@ -139,9 +155,11 @@ int main(int argc, char **argv)
         }
         c.count = 3;
         jk_cap_stats_get(&h0);
+        uint64_t w0 = bc_wchar();
         double t0 = bc_cpu();
         rc = cb.commit(a, h, value, len, &c) != JK_OK;
         commit_cpu += bc_cpu() - t0;
+        wbytes += bc_wchar() - w0;
         jk_cap_stats_get(&h1);
         hashed += (h1.page_hashes - h0.page_hashes) + (h1.node_hashes - h0.node_hashes) +
                   (h1.root_hashes - h0.root_hashes);
@@ -158,14 +176,21 @@ int main(int argc, char **argv)
                (unsigned long long)n, (double)events / dn, commit_cpu * 1e6 / dn);
         printf("BENCH commit_store: per height: %.1f objects put (%.0f bytes; %.1f CNode group "
                "records, %.1f Data pages), has() %.1f asked, %.1f present, %.1f without a lookup; "
-               "%.1f objects hashed; %.2f syncs\n",
+               "%.1f objects hashed; %.2f syncs; %.0f KB written (LMDB pages)\n",
                (double)(bc_sum(s1.objects) - bc_sum(s0.objects)) / dn,
                (double)(bc_sum(s1.object_bytes) - bc_sum(s0.object_bytes)) / dn,
                (double)(s1.objects[JK_CAP_TAG_CNODE_NODE] - s0.objects[JK_CAP_TAG_CNODE_NODE]) / dn,
                (double)(s1.objects[JK_CAP_TAG_DATA_PAGE] - s0.objects[JK_CAP_TAG_DATA_PAGE]) / dn,
                (double)(s1.has_asked - s0.has_asked) / dn, (double)(s1.has_present - s0.has_present) / dn,
                (double)(s1.has_known - s0.has_known) / dn, (double)hashed / dn,
-               (double)(s1.syncs - s0.syncs) / dn);
+               (double)(s1.syncs - s0.syncs) / dn, (double)wbytes / 1024 / dn);
+        static const char *const names[JK_CAP_STORE_TAGS] = {
+            "other", "Data roots", "Data pages", "Data nodes", "CNode roots", "CNode groups", "Images",
+            "Instances"};
+        printf("BENCH commit_objects: per height:");
+        for (int i = 0; i < JK_CAP_STORE_TAGS; i++)
+            printf(" %s %.1f (%.0f B)%s", names[i], (double)(s1.objects[i] - s0.objects[i]) / dn,
+                   (double)(s1.object_bytes[i] - s0.object_bytes[i]) / dn, i + 1 < JK_CAP_STORE_TAGS ? "," : "\n");
     } else {
         jk_node_chain_app_stats st;
         jk_node_chain_app_stats_get(a, &st);

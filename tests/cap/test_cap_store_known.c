@@ -15,6 +15,12 @@
  *   filter holds (so that it rotated);
  * - a value whose keys the filter dropped long ago is still found present
  *   (written 0) and loads.
+ *
+ * And the objects' key order (store.c, jk_key_cmp): a store written through
+ * jark reads with LMDB's default comparison — keys in strictly increasing
+ * memcmp order, each found by a default-order search — so a store written
+ * before the comparison changed, or read by another LMDB program, is the
+ * same B-tree.
  */
 #include "../test.h"
 
@@ -232,3 +238,49 @@ JK_TEST(test_cap_store_known_changes_nothing_stored)
     JK_CHECK_EQ(live(), before);
 }
 
+JK_TEST(test_cap_store_key_order_is_lmdb_default)
+{
+    int64_t before = live();
+    char dir[64];
+    jk_ts_tmpdir(dir, sizeof dir);
+    JK_REQUIRE(dir[0]);
+    jk_cap_store *st = open_dir(dir);
+    JK_REQUIRE(st);
+    jk_cap a = wide(7), b = with_slot(a, 4000, 99);
+    JK_REQUIRE(jk_cap_store_commit(st, "main", a, NULL, NULL) == JK_OK);
+    JK_REQUIRE(jk_cap_store_commit(st, "main", b, NULL, NULL) == JK_OK);
+    jk_cap_store_close(st);
+
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    MDB_cursor *cur = NULL;
+    JK_REQUIRE(mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 16) == 0 &&
+               mdb_env_open(env, dir, MDB_RDONLY, 0644) == 0 && mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0 &&
+               mdb_dbi_open(txn, "objects", 0, &dbi) == 0 && mdb_cursor_open(txn, dbi, &cur) == 0);
+    MDB_val k, v, prev = {0, NULL};
+    size_t n = 0, unordered = 0, lost = 0;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (prev.mv_data && (k.mv_size != 32 || memcmp(prev.mv_data, k.mv_data, 32) >= 0))
+            unordered++;
+        MDB_val kk = k, vv;
+        if (mdb_get(txn, dbi, &kk, &vv) != 0 || vv.mv_size != v.mv_size)
+            lost++;
+        prev = k;
+        n++;
+    }
+    JK_CHECK(n > 4096);
+    JK_CHECK_EQ(unordered, 0);
+    JK_CHECK_EQ(lost, 0);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    /* and back through jark */
+    JK_REQUIRE((st = open_dir(dir)) != NULL);
+    JK_CHECK(loads_as(st, b));
+    jk_cap_store_close(st);
+    jk_cap_release(a);
+    jk_cap_release(b);
+    jk_ts_rmstore(dir);
+    JK_CHECK_EQ(live(), before);
+}
