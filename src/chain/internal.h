@@ -103,7 +103,9 @@ jk_err jk_chain_queue_push(jk_chain_kernel *ck, jk_chain_pooled *entry, bool *ke
  * worker threads). */
 typedef struct jk_chain_verdict {
     bool admit;
-    jk_cap event;          /* the event instance verify handed back (NEW) */
+    jk_cap event;          /* the event instance verify handed back (NEW);
+                              kept for a dispatch endpoint only (null for
+                              a transact: nothing reads it) */
     jk_hash hash;          /* the event's hash (jk_chain_event_hash), computed once */
     jk_chain_keyset seen;  /* the keys its attests used */
     jk_chain_trace *used;  /* the traces its attests used, in first-use order */
