@@ -176,6 +176,32 @@ static bool jk_tnet_start(jk_tnet *t, uint32_t i)
     return true;
 }
 
+uint16_t jk_devnet_tnet_distinct_port(const jk_tnet *t, uint32_t i, uint16_t other, int type,
+                                      uint16_t (*draw)(int type))
+{
+    for (int tries = 0; tries < 64; tries++) {
+        uint16_t p = draw(type);
+        bool taken = p == 0 || p == other;
+        for (uint32_t k = 0; k < i && !taken; k++)
+            taken = p == t->port[k] || p == t->rpc[k];
+        if (!taken)
+            return p;
+    }
+    return 0;
+}
+
+/* Node i exited on its own (not by jk_tnet_kill: a perturbation reaps
+ * what it kills): reap it and say so. A node that cannot start (its port
+ * taken, its store refused) otherwise left the watch waiting for it until
+ * JK_TNET_LIMIT_MS. */
+static bool jk_tnet_exited(jk_tnet *t, uint32_t i, int *status)
+{
+    if (!t->pid[i] || waitpid(t->pid[i], status, WNOHANG) != t->pid[i])
+        return false;
+    t->pid[i] = 0;
+    return true;
+}
+
 /* Signal node i and reap it; true when it exited 0 (a clean stop). */
 static bool jk_tnet_kill(jk_tnet *t, uint32_t i, int sig)
 {
@@ -431,8 +457,11 @@ static int jk_tnet_prepare(jk_tnet *t, const jk_devnet_testnet_options *o, jk_de
         } else {
             snprintf(t->host[i], sizeof t->host[i], "127.0.0.1");
             snprintf(t->rpc_host[i], sizeof t->rpc_host[i], "127.0.0.1");
-            t->port[i] = jk_net_loopback_free_port(o->tcp ? SOCK_STREAM : SOCK_DGRAM);
-            t->rpc[i] = jk_net_loopback_free_port(SOCK_STREAM);
+            t->port[i] = jk_devnet_tnet_distinct_port(t, i, 0, o->tcp ? SOCK_STREAM : SOCK_DGRAM,
+                                                      jk_net_loopback_free_port);
+            t->rpc[i] = jk_devnet_tnet_distinct_port(t, i, t->port[i], SOCK_STREAM, jk_net_loopback_free_port);
+            if (!t->port[i] || !t->rpc[i])
+                return snprintf(r->reason, sizeof r->reason, "no free loopback port"), 2;
         }
     }
     return 0;
@@ -613,6 +642,18 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
         if (w.up)
             jk_devnet_tnet_wl_step(wl, t, jk_devnet_tnet_ms(), w.printed < o->blocks);
         jk_tnet_perturb(t, done, hi);
+        for (uint32_t i = 0; i < t->v && rc == 0; i++) {
+            int st = 0;
+            if (jk_tnet_exited(t, i, &st)) {
+                jk_devnet_tnet_note(t, "testnet: node %u exited (%s %d) before the end; see node-%u.log", i,
+                                    WIFEXITED(st) ? "status" : "signal",
+                                    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), i);
+                snprintf(r->reason, sizeof r->reason, "node %u exited before the end (see node-%u.log)", i, i);
+                rc = 1;
+            }
+        }
+        if (rc != 0)
+            break;
         if (now - w.last_progress > JK_TNET_LIMIT_MS) {
             jk_devnet_tnet_note(t, "testnet: no height committed in %u s; stopping", JK_TNET_LIMIT_MS / 1000);
             snprintf(r->reason, sizeof r->reason, "no height committed in %u s", JK_TNET_LIMIT_MS / 1000);

@@ -31,6 +31,15 @@ typedef struct jk_tnet {
     struct jk_tnet_wl *wl;   /* the workload, or NULL */
 } jk_tnet;
 
+/* A loopback port for node i's listen (other = 0) or RPC socket (other =
+ * its listen port) that no node before i holds and that is not `other`:
+ * draw(type) asks the kernel for a free one, and the kernel may hand the
+ * same free port to two successive asks (session 8: two nodes got UDP port
+ * 35590, one failed to bind and the run stalled). 0 when 64 draws found
+ * none. */
+uint16_t jk_devnet_tnet_distinct_port(const jk_tnet *t, uint32_t i, uint16_t other, int type,
+                                      uint16_t (*draw)(int type));
+
 /* A line of prose to the embedder (printf-like). */
 void jk_devnet_tnet_note(const jk_tnet *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t jk_devnet_tnet_ms(void);

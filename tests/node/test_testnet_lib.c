@@ -17,6 +17,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 JK_TEST(test_testnet_demo_accounts)
@@ -227,4 +228,33 @@ JK_TEST(test_testnet_host_cpu_parse)
     JK_CHECK(!jk_devnet_tnet_host_cpu_parse("cpu0 1 2 3 4\n", &total, &idle));
     JK_CHECK(!jk_devnet_tnet_host_cpu_parse("", &total, &idle));
     JK_CHECK(!jk_devnet_tnet_host_cpu_parse(NULL, &total, &idle));
+}
+
+/* The kernel may hand one free port to two successive asks; each node's
+ * ports are drawn again until no earlier node holds them (session 8: two
+ * nodes got UDP port 35590, one could not bind, the run stalled). A draw
+ * that only ever repeats taken ports gives 0, not a duplicate. */
+static const uint16_t port_script[] = {5000, 5000, 0, 5001, 5000, 5001, 5002, 5003};
+static size_t port_next;
+static uint16_t port_draw(int type)
+{
+    (void)type;
+    return port_next < sizeof port_script / sizeof port_script[0] ? port_script[port_next++] : 5000;
+}
+
+JK_TEST(test_testnet_ports_are_distinct)
+{
+    static jk_tnet t;
+    memset(&t, 0, sizeof t);
+    port_next = 0;
+    t.port[0] = jk_devnet_tnet_distinct_port(&t, 0, 0, SOCK_DGRAM, port_draw);
+    t.rpc[0] = jk_devnet_tnet_distinct_port(&t, 0, t.port[0], SOCK_STREAM, port_draw);
+    t.port[1] = jk_devnet_tnet_distinct_port(&t, 1, 0, SOCK_DGRAM, port_draw);
+    t.rpc[1] = jk_devnet_tnet_distinct_port(&t, 1, t.port[1], SOCK_STREAM, port_draw);
+    JK_CHECK_EQ(t.port[0], 5000);
+    JK_CHECK_EQ(t.rpc[0], 5001);  /* not 5000 twice, not 0 */
+    JK_CHECK_EQ(t.port[1], 5002); /* 5000 and 5001 are node 0's */
+    JK_CHECK_EQ(t.rpc[1], 5003);
+    /* only taken ports left to draw: none, not a duplicate */
+    JK_CHECK_EQ(jk_devnet_tnet_distinct_port(&t, 2, 0, SOCK_DGRAM, port_draw), 0);
 }
