@@ -60,149 +60,6 @@ void jk_node_logf(jk_node *n, int level, const char *fmt, ...)
     n->cfg.log(n->cfg.log_ctx, level, line);
 }
 
-/* ---- the application, wrapped: commit is where a height ends ----------- */
-
-static uint32_t jk_w_proposer(void *ctx, uint64_t h, uint32_t r)
-{
-    jk_node *n = ctx;
-    /* The machine asks first thing in StartRound (line 14): after the
-     * empty-blocks wait, the height is entered now, and finality counts
-     * from here (an idle chain's wait for an event is no part of it). */
-    if (n->was_waiting) {
-        n->was_waiting = false;
-        n->height_start_ms = jk_node_now_ms();
-    }
-    return n->app.proposer(n->app.ctx, h, r);
-}
-
-/* The phases of a height at -v (docs/bench.md "BENCH testnet", the
- * timeline): what ran, for how long; the log line's time is its end. */
-typedef struct jk_phase_t0 {
-    double wall, cpu;
-} jk_phase_t0;
-
-/* This thread's CPU seconds: with the wall time, a phase's waits (the
- * disk's syncs, a core other work holds) show as the difference. */
-static double jk_thread_cpu_secs(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static jk_phase_t0 jk_phase_start(const jk_node *n)
-{
-    jk_phase_t0 t0 = {jk_node_secs(), 0.0};
-    if (n->cfg.log && n->cfg.verbose >= 1)
-        t0.cpu = jk_thread_cpu_secs();
-    return t0;
-}
-
-static void jk_phase(jk_node *n, const char *what, uint64_t h, jk_phase_t0 t0, size_t bytes)
-{
-    if (!n->cfg.log || n->cfg.verbose < 1)
-        return;
-    jk_node_logf(n, 1, "phase %s height=%llu bytes=%zu ms=%.1f cpu_ms=%.1f", what,
-                 (unsigned long long)h, bytes, (jk_node_secs() - t0.wall) * 1000.0,
-                 (jk_thread_cpu_secs() - t0.cpu) * 1000.0);
-}
-
-static jk_err jk_w_get_value(void *ctx, uint64_t h, uint32_t r, uint8_t **v, size_t *len)
-{
-    jk_node *n = ctx;
-    jk_phase_t0 t0 = jk_phase_start(n);
-    jk_err err = n->app.get_value(n->app.ctx, h, r, v, len);
-    jk_phase(n, "produce", h, t0, err == JK_OK ? *len : 0);
-    return err;
-}
-
-static bool jk_w_valid(void *ctx, uint64_t h, const uint8_t *v, size_t len)
-{
-    jk_node *n = ctx;
-    /* valid() checks the block by applying it on the head: apply time. */
-    jk_phase_t0 t0 = jk_phase_start(n);
-    bool ok = n->app.valid(n->app.ctx, h, v, len);
-    jk_rpc_metric_observe(n->metrics.apply_seconds, jk_node_secs() - t0.wall);
-    jk_phase(n, ok ? "check" : "check-refused", h, t0, len);
-    return ok;
-}
-
-static void jk_w_hash(void *ctx, const uint8_t *v, size_t len, jk_hash *out)
-{
-    jk_node *n = ctx;
-    n->app.hash(n->app.ctx, v, len, out);
-}
-
-jk_err jk_node_commit(jk_node *n, uint64_t h, const uint8_t *v, size_t len,
-                      const jk_cons_cert *cert)
-{
-    jk_phase_t0 t0 = jk_phase_start(n);
-    jk_err err = n->app.commit(n->app.ctx, h, v, len, cert);
-    if (err != JK_OK)
-        return err;
-    jk_phase(n, "store-commit", h, t0, len);
-    uint64_t now = jk_node_now_ms();
-    /* Finality as a node sees it: from the moment it entered the height
-     * (the previous commit, or start; after the empty-blocks wait, its
-     * end: jk_w_proposer) to this commit. */
-    uint64_t ms = now - n->height_start_ms;
-    n->height_start_ms = now;
-    n->committed = h;
-    n->commits++;
-    jk_rpc_metric_observe(n->metrics.finality_seconds, (double)ms / 1000.0);
-    jk_rpc_metric_observe(n->metrics.rounds_per_height, (double)cert->round + 1.0);
-    jk_rpc_metric_set(n->metrics.height, (double)h);
-    char hex[17];
-    jk_rpc_hex_encode(cert->value.bytes, 8, hex);
-    uint64_t events = 0;
-    if (n->cfg.chain) {
-        jk_node_chain_app_stats st;
-        jk_node_chain_app_stats_get(n->cfg.chain, &st);
-        events = st.last_events;
-    }
-    jk_node_logf(n, 0, "commit height=%llu round=%u events=%llu hash=%s ms=%llu sigs=%u",
-                 (unsigned long long)h, cert->round, (unsigned long long)events, hex,
-                 (unsigned long long)ms, cert->count);
-    return JK_OK;
-}
-
-static jk_err jk_w_commit(void *ctx, uint64_t h, const uint8_t *v, size_t len,
-                          const jk_cons_cert *cert)
-{
-    return jk_node_commit(ctx, h, v, len, cert);
-}
-
-static bool jk_w_get_decision(void *ctx, uint64_t h, const uint8_t **v, size_t *len,
-                              const jk_cons_cert **cert)
-{
-    jk_node *n = ctx;
-    return n->app.get_decision && n->app.get_decision(n->app.ctx, h, v, len, cert);
-}
-
-static bool jk_w_add_event(void *ctx, const uint8_t *ev, size_t len)
-{
-    jk_node *n = ctx;
-    if (!n->app.add_event)
-        return false;
-    /* An event's admission (decode, dedup, the verify program): verify time. */
-    double t0 = jk_node_secs();
-    bool fresh = n->app.add_event(n->app.ctx, ev, len);
-    jk_rpc_metric_observe(n->metrics.verify_seconds, jk_node_secs() - t0);
-    return fresh;
-}
-
-static bool jk_w_idle(void *ctx, uint64_t h)
-{
-    jk_node *n = ctx;
-    return n->app.idle && n->app.idle(n->app.ctx, h);
-}
-
-static uint32_t jk_w_propose_extra(void *ctx, uint64_t h, uint32_t r)
-{
-    jk_node *n = ctx;
-    return n->app.propose_extra_ms ? n->app.propose_extra_ms(n->app.ctx, h, r) : 0;
-}
-
 /* ---- timers ------------------------------------------------------------- */
 
 static jk_err jk_timer_add(jk_node *n, const jk_cons_timer *t, uint64_t now)
@@ -309,7 +166,7 @@ static void jk_send(jk_node *n, uint32_t validator, const uint8_t *bytes, size_t
  * is on disk. */
 static jk_err jk_outputs(jk_node *n, uint64_t now, jk_diag *diag)
 {
-    jk_cons_status st; /* in the empty-blocks wait? (jk_w_proposer) */
+    jk_cons_status st; /* in the empty-blocks wait? (node_app.c: jk_w_proposer) */
     jk_cons_status_get(n->m, &st);
     n->was_waiting = st.waiting;
     size_t count;
@@ -324,10 +181,10 @@ static jk_err jk_outputs(jk_node *n, uint64_t now, jk_diag *diag)
         if (i < count && outs[i].kind == JK_CONS_OUT_PERSIST)
             recs[nrecs++] = outs[i].record;
         if ((nrecs || pol) && (i == count || nrecs == JK_NODE_VOTELOG_GROUP)) {
-            jk_phase_t0 t0 = jk_phase_start(n);
+            jk_node_phase_t0 t0 = jk_node_phase_start(n);
             err = jk_node_archive_put_turn(n->cfg.archive, recs, nrecs, pol ? pol->bytes : NULL,
                                            pol ? pol->len : 0, diag);
-            jk_phase(n, "persist-votes", nrecs ? recs[0].height : 0, t0, 0);
+            jk_node_phase(n, "persist-votes", nrecs ? recs[0].height : 0, t0, 0);
             nrecs = 0;
             pol = NULL;
         }
@@ -736,10 +593,7 @@ jk_err jk_node_new(const jk_node_config *cfg, jk_node **out, jk_diag *diag)
     jk_cons_config mc = {.genesis = cfg->genesis, .valset = cfg->valset, .self = cfg->self,
                          .timeouts = cfg->timeouts};
     memcpy(mc.secret_key, cfg->secret_key, JK_ED25519_SECRET_SIZE);
-    mc.app = (jk_cons_app){.ctx = n, .proposer = jk_w_proposer, .get_value = jk_w_get_value,
-                           .valid = jk_w_valid, .hash = jk_w_hash, .commit = jk_w_commit,
-                           .get_decision = jk_w_get_decision, .add_event = jk_w_add_event,
-                           .idle = jk_w_idle, .propose_extra_ms = jk_w_propose_extra};
+    jk_node_wrap_app(n, &mc.app);
     jk_cons_record *recs = NULL;
     size_t nrecs = 0;
     uint8_t *pol = NULL;
@@ -828,14 +682,14 @@ jk_err jk_node_run(jk_node *n, volatile int *stop, uint64_t stop_height, jk_diag
         err = jk_net_step(n->net, now, wait);
         if (err != JK_OK)
             return jk_diag_set(diag, err, "node: the event loop failed (epoll)");
-        jk_phase_t0 t_net = jk_phase_start(n);
+        jk_node_phase_t0 t_net = jk_node_phase_start(n);
         err = jk_drain_net(n, jk_node_now_ms(), diag);
         if (err != JK_OK)
             return err;
         if (jk_node_secs() - t_net.wall > 0.001)
-            jk_phase(n, "net", n->committed + 1, t_net, 0);
+            jk_node_phase(n, "net", n->committed + 1, t_net, 0);
         if (n->rpc) {
-            jk_phase_t0 t0 = jk_phase_start(n);
+            jk_node_phase_t0 t0 = jk_node_phase_start(n);
             /* Held over the server's pass: the events of one JSON-RPC batch
              * (`jark event submit` sends a file as one) meet in one
              * proposal, as they would in one cycle of jark devnet. */
@@ -848,7 +702,7 @@ jk_err jk_node_run(jk_node *n, volatile int *stop, uint64_t stop_height, jk_diag
                     return jk_diag_set(diag, rel, "node: consensus: %s", jk_strerror(rel));
             }
             if (jk_node_secs() - t0.wall > 0.001)
-                jk_phase(n, "rpc", n->committed + 1, t0, 0);
+                jk_node_phase(n, "rpc", n->committed + 1, t0, 0);
             if (err != JK_OK)
                 return jk_diag_set(diag, err, "node: the RPC server failed");
             /* A submitted event may have produced outputs (gossip). */

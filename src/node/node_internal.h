@@ -74,6 +74,17 @@ struct jk_node {
 uint64_t jk_node_now_ms(void);
 /* Seconds on CLOCK_MONOTONIC, for the verify and apply histograms only. */
 double jk_node_secs(void);
+/* The phases of a height at -v (docs/bench.md "BENCH testnet", the
+ * timeline): what ran, for how long; the log line's time is its end
+ * (node_app.c). */
+typedef struct jk_node_phase_t0 {
+    double wall, cpu;
+} jk_node_phase_t0;
+jk_node_phase_t0 jk_node_phase_start(const jk_node *n);
+void jk_node_phase(jk_node *n, const char *what, uint64_t h, jk_node_phase_t0 t0, size_t bytes);
+/* The application wrapped for the machine (node_app.c): n->app's
+ * callbacks, timed, with commit ending a height (jk_node_commit). */
+void jk_node_wrap_app(jk_node *n, jk_cons_app *out);
 /* The wrapped commit (logs, metrics) — what the machine calls, and what a
  * full node calls for a certified decision (follow.c). */
 jk_err jk_node_commit(jk_node *n, uint64_t h, const uint8_t *v, size_t len,
