@@ -74,16 +74,7 @@ static MDB_val jk_key(const jk_hash *h)
  * each time; docs/bench.md "Store writer, session 8"). */
 static uint64_t jk_be64(const uint8_t *p)
 {
-    uint64_t v;
-    memcpy(&v, p, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    v = __builtin_bswap64(v);
-#elif !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
-    v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-#endif
-    return v;
+    return __builtin_bswap64(jk_rd_u64(p)); /* jk_rd_u64 reads little-endian on any host */
 }
 
 /* LMDB's own order (mdb_cmp_memn), for what the fast path leaves. Not
