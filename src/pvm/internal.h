@@ -113,8 +113,31 @@ struct jk_pvm_memory {
     /* Host calls served inside a compiled run (jit_host.c; NULL: none). */
     jk_pvm_host_fn host_fn;
     void *host_ctx;
+    /* Arenas (memory_arena.c): host ranges that hold the private pages of
+     * guest ranges mapped in one piece, so that consecutive guest pages are
+     * consecutive host pages; NULL/0 when none. */
+    struct jk_pvm_arena *arenas;
+    uint32_t arena_count, arena_cap;
     jk_pvm_leaf_use leaves[JK_TOP_SIZE];
 };
+
+/* ---- arenas (memory_arena.c; docs/pvm.md "Memory (session 9)") ----
+ * An arena covers guest pages [first, first + count) with one host range,
+ * page first + i at host + i·4096; arenas never cover the same guest page.
+ * Guest page p's private buffer, whenever it has one and an arena covers p,
+ * is its slot there (mapped, or a copy-on-write page written: jk_unshare),
+ * so no other page ever uses that slot. */
+#define JK_ARENA_MIN_PAGES 16u /* smaller maps take single page buffers */
+/* Page p's slot, or NULL when no arena covers p. */
+uint8_t *jk_pvm_arena_slot(const jk_pvm_memory *mem, uint32_t p);
+/* Cover [first, first + count) (none of it covered yet) with a new arena;
+ * false when the host refuses the range (the caller then takes single page
+ * buffers: an arena is an optimisation, never needed). */
+bool jk_pvm_arena_add(jk_pvm_memory *mem, uint32_t first, uint32_t count);
+/* Page p's slot is free again: give its host memory back. */
+void jk_pvm_arena_release(uint8_t *slot);
+/* Unmap every arena (the memory is emptied or freed). */
+void jk_pvm_arena_free_all(jk_pvm_memory *mem);
 
 /* Leaf t of a top level (the empty leaf when none was allocated). */
 static inline const uintptr_t *jk_pvm_leaf(const uintptr_t *top, uint32_t t)

@@ -317,187 +317,6 @@ static size_t jk_loop_branch_out(jk_cc *c, uint32_t k, uint32_t target, bool inv
     return SIZE_MAX;
 }
 
-/* eax = floor(eax / d) + 1 for eax < 4096, 1 <= d <= 4096: a shift, or a
- * multiply by ceil(2^24 / d) and a shift (exact for these ranges: the error
- * term eax·(m − 2^24/d)/2^24 < 2^-12 <= 1/d). */
-static void jk_loop_div1(jk_x64_buf *b, uint64_t d)
-{
-    if ((d & (d - 1)) == 0) {
-        uint8_t sh = 0;
-        while ((UINT64_C(1) << sh) < d)
-            sh++;
-        if (sh)
-            x_shift_imm(b, SH_SHR, false, X_RAX, sh);
-    } else {
-        uint32_t m = (uint32_t)(((UINT64_C(1) << 24) + d - 1) / d);
-        x_op(b, 0, true, 0x69, 1, X_RAX, X_REG(X_RAX), false); /* imul rax, rax, m */
-        x_d(b, m);
-        x_shift_imm(b, SH_SHR, true, X_RAX, 24);
-    }
-    x_alu_rm_imm(b, ALU_ADD, false, X_REG(X_RAX), 1);
-}
-
-/* Does the copy's trip go back to the check (session 8), not to the
- * ordinary code? For one-block loops whose steps are all constants: their
- * K is exact, so a trip means a page end (or gas short), and the check
- * walks to the next page. A step in a register gets a K of about half the
- * room each time (jk_loop_check), so its trips come several times a page,
- * and the iteration the ordinary code runs at each is useful work: there
- * the trip keeps going to the ordinary code (measured: the asm sieve
- * 302.4 -> 306.9 M host instructions when it went back to the check). */
-static bool jk_loop_retries(const jk_kernel_loop *l)
-{
-    if (l->mid != UINT32_MAX)
-        return false;
-    for (unsigned j = 0; j < l->ncur; j++)
-        if (l->cur[j].sreg >= 0)
-            return false;
-    return true;
-}
-
-/* A cursor's probe in the check that missed: its rel32 jump, and where the
- * cursor's address is formed (jk_loop_walks comes back there). */
-typedef struct jk_loop_miss {
-    size_t at, again;
-} jk_loop_miss;
-
-/* The check's misses (session 8): the page an iteration's span falls in is
- * usually just not in the TLB yet (a cursor that crossed into the next
- * page), so the check walks the page table itself and, when the page allows
- * the access (jk_pvm_jit_tlb_walk: R, or R|W for a storing cursor), refills
- * the entry and probes again, instead of running an iteration in the
- * ordinary code (which would take the same walk, through each access's
- * miss path) and coming back. A span past 2^32 or below 0, one that
- * straddles a page end, and a page that does not allow the access go to
- * the ordinary code as before: it faults, copies on write or asks the
- * resolver. The refill is what an access's miss path would have written,
- * so the TLBs hold nothing they could not hold otherwise; and the probe
- * that follows it hits (its span was checked to lie in the page), so each
- * cursor walks at most once per check. */
-static void jk_loop_walks(jk_cc *c, const jk_kernel_loop *l, const jk_loop_miss *miss)
-{
-    jk_x64_buf *b = &c->b;
-    for (unsigned j = 0; j < l->ncur; j++) {
-        const jk_cursor *cu = &l->cur[j];
-        unsigned span = (unsigned)(cu->hi - cu->lo);
-        if (!x_reserve(b, JK_JIT_INSN_BOUND))
-            return;
-        x_patch32(b, miss[j].at, b->len);
-        /* the address, from the probe's xor; 32 bits and inside one page */
-        x_alu_r_rm(b, ALU_XOR, true, X_RCX, X_MEMI(X_RBX, X_RDX, 0, cu->write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR));
-        x_mov_r_rm(b, true, X_RAX, X_REG(X_RCX));
-        x_shift_imm(b, SH_SHR, true, X_RAX, 32);
-        x_patch32(b, x_jcc32(b, CC_NE), c->label[l->first]);
-        x_mov_r_rm(b, false, X_RAX, X_REG(X_RCX));
-        x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RAX), JK_PVM_PAGE_SIZE - 1);
-        x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RAX), (int32_t)(JK_PVM_PAGE_SIZE - span));
-        x_patch32(b, x_jcc32(b, CC_A), c->label[l->first]);
-        size_t slow = jk_pvm_jit_tlb_walk(c, cu->write, false);
-        jk_jmp_to_off(c, miss[j].again);
-        x_here8(b, slow);
-        jk_jmp_to_off(c, c->label[l->first]);
-    }
-}
-
-/* The check (see the top of the file); misses jump to the ordinary code.
- * A step in a register outside 1..JK_LOOP_MAX_REG_STEP jumps through
- * wide[0..*nwide) instead, for the caller to patch. */
-static void jk_loop_check(jk_cc *c, const jk_kernel_loop *l, size_t wide[JK_LOOP_CURSORS], unsigned *nwide,
-                          jk_loop_miss miss[JK_LOOP_CURSORS])
-{
-    jk_x64_buf *b = &c->b;
-    uint32_t s = l->first, cost = l->cost;
-    *nwide = 0;
-    /* not one iteration's gas left: the ordinary code exits out of gas (a
-     * copy's trip that comes back here would otherwise come back forever) */
-    if (jk_loop_retries(l)) {
-        x_alu_rm_imm(b, ALU_CMP, true, X_REG(X_GAS), (int32_t)cost);
-        x_patch32(b, x_jcc32(b, CC_L), c->label[s]);
-    }
-    for (unsigned j = 0; j < l->ncur; j++) {
-        /* a step in a register: only 1..JK_LOOP_MAX_REG_STEP, forwards */
-        if (l->cur[j].sreg < 0)
-            continue;
-        ld(c, X_RCX, (unsigned)l->cur[j].sreg);
-        x_op(b, 0, true, 0x8D, 1, X_RDX, X_MEM(X_RCX, -1), false); /* lea rdx, [rcx - 1] */
-        x_alu_rm_imm(b, ALU_CMP, true, X_REG(X_RDX), JK_LOOP_MAX_REG_STEP - 1);
-        wide[(*nwide)++] = x_jcc32(b, CC_A);
-    }
-    /* after the step test, which steps above the bound fail on every
-     * ordinary iteration (the asm sieve: 3.5 M times) */
-    for (unsigned j = 0; j < l->ncur; j++) {
-        if (!l->cur[j].fold)
-            continue; /* the copy's exits would write x + p − step: it must hold now */
-        jk_pvm_jit_loop_fold_value(c, &l->cur[j]);
-        x_alu_r_rm(b, ALU_CMP, true, X_RAX, G(l->cur[j].reg));
-        x_patch32(b, x_jcc32(b, CC_NE), c->label[s]);
-    }
-    for (unsigned j = 0; j < l->ncur; j++) {
-        const jk_cursor *cu = &l->cur[j];
-        unsigned span = (unsigned)(cu->hi - cu->lo);
-        /* rcx = cursor + lo, in 64 bits: a value past 2^32 (or below 0)
-         * keeps high bits after the probe's xor and misses */
-        miss[j].again = b->len;
-        if (cu->preg >= 0) { /* a derived base: the next iteration's is x + p */
-            ld(c, X_RCX, (unsigned)cu->xreg);
-            x_alu_r_rm(b, ALU_ADD, true, X_RCX, G((unsigned)cu->preg));
-            x_op(b, 0, true, 0x8D, 1, X_RCX, X_MEM(X_RCX, (int32_t)cu->lo), false);
-        } else {
-            x_op(b, 0, true, 0x8D, 1, X_RCX, X_MEM(cu->host, (int32_t)cu->lo), false);
-        }
-        miss[j].at = jk_pvm_jit_tlb_probe(c, span, cu->write); /* to jk_loop_walks */
-        /* hit: rdx = host page, rcx = (cursor + lo) − guest page */
-        x_op(b, 0, true, 0x8D, 1, X_RAX, X_MEMI(X_RDX, X_RCX, 0, (int32_t)-cu->lo), false);
-        if (cu->preg >= 0) {
-            if (!cu->fold) /* folded: delta' = host − guest + x */
-                x_alu_r_rm(b, ALU_SUB, true, X_RAX, G((unsigned)cu->xreg));
-            x_alu_r_rm(b, ALU_SUB, true, X_RAX, G((unsigned)cu->preg));
-        } else {
-            x_alu_r_rm(b, ALU_SUB, true, X_RAX, X_REG(cu->host));
-        }
-        x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_LOOP_DELTA + 8 * (int32_t)j), X_RAX);
-        /* eax = iterations inside the page: room / |stride| + 1 */
-        if (cu->sreg >= 0) {
-            /* a step in a register (1..JK_LOOP_MAX_REG_STEP, tested above) */
-            x_mov_r_imm(b, X_RAX, JK_PVM_PAGE_SIZE - span);
-            x_alu_r_rm(b, ALU_SUB, false, X_RAX, X_REG(X_RCX));
-            /* K = room >> (floor(log2 step) + 1), + 1: at most the exact
-             * room / step + 1 (2^(floor(log2 step) + 1) > step), at least
-             * about half of it, and a few cycles instead of a `div` */
-            ld(c, X_RCX, (unsigned)cu->sreg);
-            x_op(b, 0, false, 0x0FBD, 2, X_RCX, X_REG(X_RCX), false); /* bsr ecx, ecx (step >= 1) */
-            x_alu_rm_imm(b, ALU_ADD, false, X_REG(X_RCX), 1);
-            x_shift_cl(b, SH_SHR, false, X_RAX);
-            x_alu_rm_imm(b, ALU_ADD, false, X_REG(X_RAX), 1);
-        } else if (cu->stride == 0) {
-            x_mov_r_imm(b, X_RAX, JK_LOOP_STILL);
-        } else {
-            if (cu->stride > 0) {
-                x_mov_r_imm(b, X_RAX, JK_PVM_PAGE_SIZE - span);
-                x_alu_r_rm(b, ALU_SUB, false, X_RAX, X_REG(X_RCX));
-            } else {
-                x_mov_r_rm(b, false, X_RAX, X_REG(X_RCX));
-            }
-            jk_loop_div1(b, (uint64_t)(cu->stride > 0 ? cu->stride : -cu->stride));
-        }
-        if (j > 0) { /* eax = min(eax, the other cursors' K) */
-            x_alu_r_rm(b, ALU_CMP, false, X_RAX, X_MEM(X_RBX, CTX_LOOP_K));
-            x_cmov(b, CC_A, false, X_RAX, X_MEM(X_RBX, CTX_LOOP_K));
-        }
-        x_mov_rm_r(b, false, X_MEM(X_RBX, CTX_LOOP_K), X_RAX);
-    }
-    /* bias = max(0, gas − K·cost): the copy's gas check fails after K */
-    x_op(b, 0, true, 0x69, 1, X_RAX, X_REG(X_RAX), false); /* imul rax, rax, cost */
-    x_d(b, cost);
-    x_mov_r_rm(b, true, X_RCX, X_REG(X_GAS));
-    x_alu_r_rm(b, ALU_SUB, true, X_RCX, X_REG(X_RAX));
-    x_alu_r_rm(b, ALU_XOR, false, X_RAX, X_REG(X_RAX));
-    x_alu_r_rm(b, ALU_CMP, true, X_RCX, X_REG(X_RAX));
-    x_cmov(b, CC_L, true, X_RCX, X_REG(X_RAX));
-    x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_LOOP_BIAS), X_RCX);
-    x_alu_r_rm(b, ALU_SUB, true, X_GAS, X_REG(X_RCX));
-}
-
 /* Does the code of in (a path instruction or branch of a loop's copy)
  * leave rcx alone? Accesses in the copy are one host instruction that may
  * use rax (jk_pvm_group_access); of the rest, only forms read from
@@ -664,7 +483,7 @@ static void jk_loop_unrolled(jk_cc *c, const jk_kernel_loop *l, int in_rcx, int 
      * iteration to the ordinary code (a fault, copy-on-write, less than one
      * iteration's gas) */
     x_patch32(b, trip, b->len);
-    jk_loop_leave(c, l, cost, UINT32_MAX, jk_loop_retries(l) ? check : c->label[s]);
+    jk_loop_leave(c, l, cost, UINT32_MAX, jk_pvm_jit_loop_retries(l) ? check : c->label[s]);
 }
 
 /* A one-block loop whose step register holds a step the check does not
@@ -744,7 +563,7 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
     }
     c->label[e] = c->entry[e] = (uint32_t)b->len;
     size_t back = jk_loop_branch_out(c, e, l.first, false);
-    if (back == SIZE_MAX || !x_reserve(b, 64 + 200 * JK_LOOP_CURSORS))
+    if (back == SIZE_MAX || !x_reserve(b, 64 + 400 * JK_LOOP_CURSORS))
         return true;
     jk_jump_to(c, x_jmp32(b), e + 1); /* leaving the loop */
 
@@ -753,7 +572,7 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
     size_t wide[JK_LOOP_CURSORS], check = b->len;
     unsigned nwide;
     jk_loop_miss miss[JK_LOOP_CURSORS];
-    jk_loop_check(c, &l, wide, &nwide, miss);
+    jk_pvm_jit_loop_check(c, &l, wide, &nwide, miss);
     /* with two cursors or more, the last one's delta stays in rcx when no
      * code of the copy touches rcx (no reloads in a copy loop's iteration);
      * rdx holds the delta of the cursor the last other access used */
@@ -781,7 +600,7 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
         if (nwide && !c->oom && !b->oom)
             jk_loop_wide(c, &l, wide, nwide);
         if (!c->oom && !b->oom)
-            jk_loop_walks(c, &l, miss);
+            jk_pvm_jit_loop_walks(c, &l, miss);
         return true;
     }
     for (unsigned w = 0; w < nwide; w++)
@@ -808,7 +627,7 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
     x_patch32(b, trip, b->len);
     jk_loop_leave(c, &l, (int32_t)l.cost, UINT32_MAX, c->label[l.first]);
     if (!c->oom && !b->oom)
-        jk_loop_walks(c, &l, miss);
+        jk_pvm_jit_loop_walks(c, &l, miss);
     return true;
 }
 

@@ -1,6 +1,6 @@
 /*
  * jit_loop.h — the strided-loop compiler's shared types (jit_loop.c: the
- * scan, the check, the copies; jit_loop_vec.c: the 16-byte moves and the
+ * scan and the copies; jit_loop_check.c: the check; jit_loop_vec.c: the 16-byte moves and the
  * folded bases of one-block copies, session 7). Internal to src/pvm.
  */
 #ifndef JK_PVM_JIT_LOOP_H
@@ -20,6 +20,10 @@
 #define JK_LOOP_MAX_REG_STEP 256
 #define JK_LOOP_MAX_REACH 1024 /* |offset| of an access, and one iteration's span */
 #define JK_LOOP_STILL 4096     /* K when no cursor moves */
+/* Pages past the cursor's one that a check's run may add (jk_loop_run,
+ * session 9): 1 MiB of room at most, which keeps room < 2^21 for
+ * jk_loop_div1, and the scan's cost per check bounded. */
+#define JK_LOOP_RUN_PAGES 255
 _Static_assert(sizeof(((jk_jit_ctx *)0)->loop_delta) == JK_LOOP_CURSORS * 8, "one delta per cursor");
 #define JK_LOOP_VECS 8         /* xmm0..xmm7; xmm15 is scratch */
 #define JK_VEC_SKIP 0xFF
@@ -59,6 +63,22 @@ typedef struct jk_kernel_loop {
     uint8_t vlo[JK_LOOP_VECS], vhi[JK_LOOP_VECS];
     uint8_t vrole[JK_LOOP_MAX_INSNS];
 } jk_kernel_loop;
+
+/* jit_loop_check.c: the check. */
+/* A cursor's probe in the check that missed: its rel32 jump, and where the
+ * cursor's address is formed (jk_pvm_jit_loop_walks comes back there). */
+typedef struct jk_loop_miss {
+    size_t at, again;
+} jk_loop_miss;
+/* Does the copy's trip go back to the check, not to the ordinary code? */
+bool jk_pvm_jit_loop_retries(const jk_kernel_loop *l);
+/* The check, where the ordinary back edge goes; misses jump to miss[j].at
+ * (for jk_pvm_jit_loop_walks), a step in a register outside
+ * 1..JK_LOOP_MAX_REG_STEP through wide[0..*nwide) (for the caller). */
+void jk_pvm_jit_loop_check(jk_cc *c, const jk_kernel_loop *l, size_t wide[JK_LOOP_CURSORS], unsigned *nwide,
+                           jk_loop_miss miss[JK_LOOP_CURSORS]);
+/* The check's misses: walk the page table, refill, probe again. */
+void jk_pvm_jit_loop_walks(jk_cc *c, const jk_kernel_loop *l, const jk_loop_miss *miss);
 
 /* jit_loop_vec.c (docs/pvm.md "Loops and copies (session 7)"). */
 /* Fill l's vector fields: load and store pairs that move 16 bytes at once. */

@@ -77,6 +77,7 @@ void jk_pvm_mem_pool_free(jk_pvm_mem_pool *pool)
     if (!pool)
         return;
     for (uint32_t i = 0; i < pool->mem_count; i++) {
+        free(pool->mems[i]->arenas);
         free(pool->mems[i]->dirty);
         free(pool->mems[i]->jit_ctx);
         free(pool->mems[i]);
@@ -109,12 +110,26 @@ static void *jk_page_alloc(jk_pvm_memory *mem)
     return aligned_alloc(JK_PVM_PAGE_SIZE, JK_PVM_PAGE_SIZE);
 }
 
-static void jk_page_release(jk_pvm_memory *mem, uintptr_t e)
+/* A buffer of page p's for a page that had none: its arena slot when an
+ * arena covers p (memory_arena.c), else a page of its own. */
+static void *jk_page_for(jk_pvm_memory *mem, uint32_t p)
+{
+    uint8_t *slot = jk_pvm_arena_slot(mem, p);
+    return slot ? slot : jk_page_alloc(mem);
+}
+
+/* Page p's entry e is going away: its buffer, when the memory owns it, goes
+ * back (an arena slot gives its host memory back and stays p's). */
+static void jk_page_release(jk_pvm_memory *mem, uint32_t p, uintptr_t e)
 {
     e = jk_live(e);
     if (!e || (e & JK_PAGE_SHARED))
         return;
-    void *page = (void *)(e & ~JK_PAGE_FLAGS);
+    uint8_t *page = (uint8_t *)(e & ~JK_PAGE_FLAGS);
+    if (page == jk_pvm_arena_slot(mem, p)) {
+        jk_pvm_arena_release(page);
+        return;
+    }
     jk_pvm_mem_pool *pool = mem->pool;
     if (pool && pool->page_count < JK_POOL_PAGES)
         pool->pages[pool->page_count++] = page;
@@ -132,8 +147,12 @@ void jk_pvm_memory_free(jk_pvm_memory *mem)
     for (uint32_t k = 0; k < mem->leaf_count; k++) {
         const jk_pvm_leaf_use *u = &mem->leaves[k];
         uintptr_t *leaf = (uintptr_t *)jk_pvm_leaf(mem->top, u->top);
-        for (uint32_t j = u->lo; j <= u->hi; j++)
-            jk_page_release(mem, leaf[j]);
+        for (uint32_t j = u->lo; j <= u->hi; j++) {
+            uint32_t p = (uint32_t)u->top << JK_LEAF_BITS | j;
+            uintptr_t e = jk_live(leaf[j]);
+            if ((e & ~JK_PAGE_FLAGS) != (uintptr_t)jk_pvm_arena_slot(mem, p))
+                jk_page_release(mem, p, leaf[j]); /* arenas go whole, below */
+        }
         if (pool && pool->leaf_count < JK_POOL_LEAVES) {
             memset(&leaf[u->lo], 0, (size_t)(u->hi - u->lo + 1) * sizeof *leaf);
             pool->leaves[pool->leaf_count++] = leaf;
@@ -142,6 +161,7 @@ void jk_pvm_memory_free(jk_pvm_memory *mem)
         }
         mem->top[u->top] = 0;
     }
+    jk_pvm_arena_free_all(mem);
     mem->gen++; /* every entry is gone: the recompiler's TLBs with them */
     if (pool && pool->mem_count < JK_POOL_MEMS) {
         /* Back to the state jk_pvm_memory_new gives (the dirty array kept). */
@@ -155,6 +175,7 @@ void jk_pvm_memory_free(jk_pvm_memory *mem)
         pool->mems[pool->mem_count++] = mem;
         return;
     }
+    free(mem->arenas);
     free(mem->dirty);
     free(mem->jit_ctx);
     free(mem);
@@ -209,6 +230,23 @@ static uintptr_t jk_access_bits(jk_pvm_access access, bool shared)
     return 0;
 }
 
+/* Cover every run of at least JK_ARENA_MIN_PAGES pages of [first, first +
+ * count) that are unmapped and not covered yet with an arena of its own
+ * (memory_arena.c); a run the host refuses keeps single page buffers. */
+static void jk_arenas_for(jk_pvm_memory *mem, uint32_t first, uint32_t count)
+{
+    if (count < JK_ARENA_MIN_PAGES)
+        return;
+    for (uint32_t p = first, end = first + count; p < end;) {
+        uint32_t q = p;
+        while (q < end && !jk_pvm_entry(mem, q) && !jk_pvm_arena_slot(mem, q))
+            q++;
+        if (q - p >= JK_ARENA_MIN_PAGES)
+            (void)jk_pvm_arena_add(mem, p, q - p);
+        p = q + 1;
+    }
+}
+
 jk_err jk_pvm_memory_map(jk_pvm_memory *mem, uint32_t addr, uint32_t len,
                          jk_pvm_access access)
 {
@@ -218,6 +256,8 @@ jk_err jk_pvm_memory_map(jk_pvm_memory *mem, uint32_t addr, uint32_t len,
         access != JK_PVM_ACCESS_WRITE)
         return JK_ERR_PVM_MAP;
     uint32_t first = addr >> JK_PVM_PAGE_SHIFT, count = len >> JK_PVM_PAGE_SHIFT;
+    if (access != JK_PVM_ACCESS_NONE)
+        jk_arenas_for(mem, first, count);
     /* Allocate every missing page first, so a failure changes nothing. New
      * pages carry no flags until the second loop: that marks them "new". */
     if (access != JK_PVM_ACCESS_NONE) {
@@ -225,12 +265,12 @@ jk_err jk_pvm_memory_map(jk_pvm_memory *mem, uint32_t addr, uint32_t len,
             if (jk_pvm_entry(mem, p))
                 continue;
             uintptr_t *slot = jk_slot(mem, p);
-            void *page = slot ? jk_page_alloc(mem) : NULL;
+            void *page = slot ? jk_page_for(mem, p) : NULL;
             if (!page) {
                 for (uint32_t q = first; q < p; q++) {
                     uintptr_t e = jk_pvm_entry(mem, q);
                     if (e && !(e & JK_PAGE_FLAGS)) {
-                        free((void *)e);
+                        jk_page_release(mem, q, e);
                         *jk_slot(mem, q) = 0; /* its leaf exists */
                     }
                 }
@@ -246,7 +286,7 @@ jk_err jk_pvm_memory_map(jk_pvm_memory *mem, uint32_t addr, uint32_t len,
             continue;
         uintptr_t *slot = jk_slot(mem, p); /* exists: e is non-zero */
         if (access == JK_PVM_ACCESS_NONE) {
-            jk_page_release(mem, e);
+            jk_page_release(mem, p, e);
             *slot = 0;
         } else {
             *slot = (e & ~JK_PAGE_FLAGS) | jk_access_bits(access, (e & JK_PAGE_SHARED) != 0);
@@ -264,7 +304,7 @@ jk_err jk_pvm_memory_map_shared(jk_pvm_memory *mem, uint32_t addr, const uint8_t
     uintptr_t *slot = jk_slot(mem, addr >> JK_PVM_PAGE_SHIFT);
     if (!slot)
         return JK_ERR_NOMEM;
-    jk_page_release(mem, *slot);
+    jk_page_release(mem, addr >> JK_PVM_PAGE_SHIFT, *slot);
     *slot = (uintptr_t)page | jk_access_bits(access, true);
     return JK_OK;
 }
@@ -370,7 +410,7 @@ static bool jk_unshare(jk_pvm_memory *mem, uint32_t p)
         mem->dirty = grown;
         mem->dirty_cap = cap;
     }
-    uint8_t *copy = jk_page_alloc(mem);
+    uint8_t *copy = jk_page_for(mem, p);
     if (!copy)
         return false;
     memcpy(copy, (const void *)(e & ~JK_PAGE_FLAGS), JK_PVM_PAGE_SIZE);
