@@ -204,6 +204,15 @@ jk_err jk_node_archive_commit_async(jk_node_archive *a, jk_node_validator *v, ui
                                     const jk_hash *block_hash, const uint8_t *block, size_t len,
                                     const jk_cons_cert *cert, const jk_cons_cert *prev_cert,
                                     jk_diag *diag);
+/* The block a head record names by (height, block_hash) and leaves to the
+ * archive (the head commits of jk_node_archive_commit / _async hold no copy
+ * of the block: docs/node.md "What a validator stores"), read from the
+ * archive's tables in store.
+ * @return JK_OK (*out: a NEW Data of the block's encoding);
+ *         JK_ERR_NODE_MISSING (no row at height); JK_ERR_NODE_ARCHIVE (the
+ *         row names another block, or is corrupt); a store error; JK_ERR_NOMEM. */
+jk_err jk_node_archive_head_block(jk_cap_store *store, uint64_t height, const jk_hash *block_hash,
+                                  jk_cap *out, jk_diag *diag);
 /* Wait for the async commit queued last: on disk when JK_OK.
  * @return JK_OK; JK_ERR_NODE_ARCHIVE (that commit failed: the reason). */
 jk_err jk_node_archive_durable(jk_node_archive *a, jk_diag *diag);

@@ -13,9 +13,20 @@
  * archive (jk_node_archive_open: a store of its own in a directory) serves
  * tools and tests that read an archive without a validator.
  *
- * Schema (four tables):
+ * Schema (five tables):
  *   "height":   key = height u64 big-endian (so a cursor walks in order),
  *               value = block hash[32] ‖ cert_len u32 LE ‖ certificate ‖ block.
+ *               Rows written since session 9 have cert_len 0: their
+ *               certificate is in "cert". Rows of an earlier jark hold it
+ *               here (cert_len > 0) until "cert" gets one for their height.
+ *   "cert":     key = height u64 big-endian, value = the certificate
+ *               (jk_cons_cert_encode); read before the row's own. Why a table
+ *               of its own: the certificate of block h changes once, at
+ *               h+1 (the carried one replaces the one this node's decision
+ *               made), and with it inside the row that swap rewrote the
+ *               whole row — the block, ~29 overflow pages for a 512-event
+ *               block — a second time each height (docs/bench.md "Store
+ *               format, session 9").
  *   "hash":     key = block hash[32], value = height u64 LE.
  *   "vote":     empty. (An earlier jark kept the signed-vote records here
  *               under "records" and the proof of lock under "pol"; they
@@ -52,11 +63,12 @@
 #define JK_ARCHIVE_MAP ((size_t)1 << 32)
 #define JK_EVIDENCE_KEY 17
 #define JK_EVIDENCE_SIZE (2 * JK_CONS_VOTE_SIZE)
+#define JK_ARCH_CERT_MAX (48 + 68 * JK_CONS_MAX_VALIDATORS) /* jk_cons_cert_size's bound */
 
 struct jk_node_archive {
     jk_cap_store *store;
     bool owned;                 /* opened here: closed with the archive */
-    jk_cap_table by_height, by_hash, vote, evidence;
+    jk_cap_table by_height, by_hash, vote, evidence, certs;
     uint64_t top;
     uint64_t evidence_count;    /* entries in "evidence" */
     uint64_t evidence_max;      /* JK_NODE_EVIDENCE_MAX unless set */
@@ -127,6 +139,8 @@ jk_err jk_node_archive_attach(jk_cap_store *store, jk_node_archive **out, jk_dia
     if (err == JK_OK)
         err = jk_cap_store_table(store, "evidence", &a->evidence, diag);
     if (err == JK_OK)
+        err = jk_cap_store_table(store, "cert", &a->certs, diag);
+    if (err == JK_OK)
         err = jk_cap_store_read(store, jk_arch_scan, a, diag);
     if (err != JK_OK) {
         free(a);
@@ -179,8 +193,8 @@ typedef struct jk_arch_put {
     void *inner_ctx;                /* jk_node_archive_commit: validator's fn */
 } jk_arch_put;
 
-/* Replace the certificate of the archived block at height (its hash and
- * block unchanged). */
+/* Set the certificate of the archived block at height (its row unchanged:
+ * "cert" is read before the row's own). */
 static jk_err jk_arch_recert(jk_node_archive *a, jk_cap_store_txn *t, uint64_t height,
                              const jk_cons_cert *cert, jk_diag *diag)
 {
@@ -194,44 +208,38 @@ static jk_err jk_arch_recert(jk_node_archive *a, jk_cap_store_txn *t, uint64_t h
                            (unsigned long long)height);
     if (err != JK_OK)
         return err;
-    uint32_t oc = n >= 36 ? jk_get_u32le(old + 32) : 0;
-    if (n < 36 || oc > n - 36)
+    if (n < 36)
         return jk_diag_set(diag, JK_ERR_NODE_ARCHIVE, "archive: height %llu is corrupt",
                            (unsigned long long)height);
     if (memcmp(cert->value.bytes, old, 32) != 0 || cert->height != height)
         return jk_diag_set(diag, JK_ERR_NODE_CONFLICT,
                            "archive: a certificate for another block than height %llu's",
                            (unsigned long long)height);
-    size_t bl = n - 36 - oc, clen = jk_cons_cert_size(cert), m = 36 + clen + bl;
-    uint8_t *val = malloc(m);
-    if (!val)
-        return JK_ERR_NOMEM;
-    memcpy(val, old, 32);
-    jk_put_u32le(val + 32, (uint32_t)clen);
-    jk_cons_cert_encode(cert, val + 36);
-    memcpy(val + 36 + clen, old + 36 + oc, bl);
-    err = jk_cap_txn_put(t, a->by_height, hk, 8, val, m, diag);
-    free(val);
-    return err;
+    uint8_t c[JK_ARCH_CERT_MAX];
+    size_t clen = jk_cons_cert_size(cert);
+    jk_cons_cert_encode(cert, c);
+    return jk_cap_txn_put(t, a->certs, hk, 8, c, clen, diag);
 }
 
 static jk_err jk_arch_put_txn(void *ctx, jk_cap_store_txn *t, jk_diag *diag)
 {
     jk_arch_put *p = ctx;
     jk_node_archive *a = p->a;
-    size_t clen = jk_cons_cert_size(p->cert), n = 36 + clen + p->len;
+    size_t n = 36 + p->len;
     uint8_t *val = malloc(n);
     if (!val)
         return JK_ERR_NOMEM;
     memcpy(val, p->id->bytes, 32);
-    jk_put_u32le(val + 32, (uint32_t)clen);
-    jk_cons_cert_encode(p->cert, val + 36);
-    memcpy(val + 36 + clen, p->block, p->len);
-    uint8_t hk[8], hv[8];
+    jk_put_u32le(val + 32, 0); /* the certificate is in "cert" */
+    memcpy(val + 36, p->block, p->len);
+    uint8_t hk[8], hv[8], c[JK_ARCH_CERT_MAX];
     jk_put_u64be(hk, p->height);
     jk_put_u64le(hv, p->height);
+    jk_cons_cert_encode(p->cert, c);
     jk_err err = jk_cap_txn_put(t, a->by_height, hk, 8, val, n, diag);
     free(val);
+    if (err == JK_OK)
+        err = jk_cap_txn_put(t, a->certs, hk, 8, c, jk_cons_cert_size(p->cert), diag);
     if (err == JK_OK)
         err = jk_cap_txn_put(t, a->by_hash, p->id->bytes, 32, hv, 8, diag);
     if (err == JK_OK && p->prev_cert && p->height > 1)
@@ -390,9 +398,20 @@ static jk_err jk_arch_get_txn(void *ctx, jk_cap_store_txn *t, jk_diag *diag)
                            (unsigned long long)g->height);
     if (g->block_hash)
         memcpy(g->block_hash->bytes, p, 32);
-    if (g->cert && jk_cons_cert_decode(p + 36, clen, g->cert, diag) != JK_OK)
-        return jk_diag_set(diag, JK_ERR_NODE_ARCHIVE, "archive: height %llu: bad certificate",
-                           (unsigned long long)g->height);
+    if (g->cert) {
+        /* "cert" first; a row of an earlier jark holds its own */
+        const uint8_t *c = p + 36;
+        size_t cn = clen;
+        err = jk_cap_txn_get(t, g->a->certs, hk, 8, &c, &cn, diag);
+        if (err == JK_ERR_CAP_MISSING)
+            c = p + 36, cn = clen, err = JK_OK;
+        if (err != JK_OK)
+            return err;
+        if (cn == 0 || jk_cons_cert_decode(c, cn, g->cert, diag) != JK_OK ||
+            memcmp(g->cert->value.bytes, p, 32) != 0 || g->cert->height != g->height)
+            return jk_diag_set(diag, JK_ERR_NODE_ARCHIVE, "archive: height %llu: %s", (unsigned long long)g->height,
+                               cn == 0 ? "no certificate" : "bad certificate");
+    }
     if (g->block) {
         size_t bl = n - 36 - clen;
         if (!(*g->block = malloc(bl ? bl : 1)))
@@ -415,6 +434,29 @@ jk_err jk_node_archive_get(jk_node_archive *a, uint64_t height, jk_hash *block_h
         *block = NULL;
     }
     return jk_arch_err(err, diag, "get");
+}
+
+jk_err jk_node_archive_head_block(jk_cap_store *store, uint64_t height, const jk_hash *block_hash,
+                                  jk_cap *out, jk_diag *diag)
+{
+    *out = jk_cap_null();
+    jk_node_archive *a;
+    jk_err err = jk_node_archive_attach(store, &a, diag);
+    if (err != JK_OK)
+        return err;
+    jk_hash id;
+    uint8_t *block = NULL;
+    size_t len = 0;
+    err = jk_node_archive_get(a, height, &id, &block, &len, NULL, diag);
+    jk_node_archive_close(a);
+    if (err == JK_OK && memcmp(id.bytes, block_hash->bytes, JK_HASH_SIZE) != 0)
+        err = jk_diag_set(diag, JK_ERR_NODE_ARCHIVE,
+                          "archive: the head names another block than the one archived at height %llu",
+                          (unsigned long long)height);
+    if (err == JK_OK)
+        err = jk_cap_data_new(block, len, out);
+    free(block);
+    return err;
 }
 
 typedef struct jk_arch_find {

@@ -29,7 +29,8 @@ static jk_err jk_node_head_load(jk_cap_store *store, jk_node_head *out, jk_diag 
     jk_cap inst = jk_cap_cnode_get(record, 0), info = jk_cap_cnode_get(record, 1);
     jk_cap block = jk_cap_cnode_get(record, 2);
     uint8_t bytes[JK_NODE_INFO_SIZE];
-    if (err == JK_OK && (jk_cap_kind_of(inst) != JK_CAP_INSTANCE || jk_cap_kind_of(block) != JK_CAP_DATA ||
+    if (err == JK_OK && (jk_cap_kind_of(inst) != JK_CAP_INSTANCE ||
+                         (!jk_cap_is_null(block) && jk_cap_kind_of(block) != JK_CAP_DATA) ||
                          jk_cap_data_len(info) != JK_NODE_INFO_SIZE ||
                          jk_cap_data_read(info, 0, bytes, sizeof bytes) != JK_OK))
         err = jk_diag_set(diag, JK_ERR_CAP_DECODE, "the store's head record is not a validator head");
@@ -40,6 +41,9 @@ static jk_err jk_node_head_load(jk_cap_store *store, jk_node_head *out, jk_diag 
         out->chain = jk_cap_retain(inst);
         out->last_block = jk_cap_retain(block);
         out->queue = jk_cap_retain(jk_node_store_queue_get(record));
+        /* no slot 2: the block is in the archive's row (session 9) */
+        if (jk_cap_is_null(block))
+            err = jk_node_archive_head_block(store, out->height, &out->block_hash, &out->last_block, diag);
     }
     jk_cap_release(record);
     return err;
@@ -139,10 +143,14 @@ jk_err jk_node_validator_commit(jk_node_validator *v, uint64_t height, const jk_
 }
 
 /* The head record of block `height`: a CNode of the chain instance, the
- * info Data (height, block hash, genesis hash) and the block's Data. */
+ * info Data (height, block hash, genesis hash) and the block's Data — in
+ * slot 2 only when no archive row commits with it (in_record): a commit
+ * through the archive (fn set) leaves slot 2 empty and the block to its
+ * row, in the same transaction (docs/node.md "What a validator stores").
+ * *block_data is the block's Data either way (v->last_block). */
 static jk_err jk_node_head_record(const jk_node_validator *v, uint64_t height,
                                   const jk_hash *block_hash, const uint8_t *block,
-                                  size_t block_len, jk_cap *record, jk_cap *block_data)
+                                  size_t block_len, bool in_record, jk_cap *record, jk_cap *block_data)
 {
     uint8_t bytes[JK_NODE_INFO_SIZE];
     jk_put_u64le(bytes, height);
@@ -158,7 +166,7 @@ static jk_err jk_node_head_record(const jk_node_validator *v, uint64_t height,
     for (uint32_t i = 0; i < 4 && err == JK_OK; i++) {
         jk_cap next;
         /* slot 3: the dispatch queue (store.c) */
-        err = i < 3 ? jk_cap_cnode_set(*record, i, fields[i], &next)
+        err = i < 3 ? jk_cap_cnode_set(*record, i, i == 2 && !in_record ? jk_cap_null() : fields[i], &next)
                     : jk_node_store_queue_put(*record, v->ck, &next);
         jk_cap_release(*record);
         *record = err == JK_OK ? next : jk_cap_null();
@@ -185,7 +193,7 @@ jk_err jk_node_validator_commit_with(jk_node_validator *v, uint64_t height,
                                      jk_diag *diag)
 {
     jk_cap record, block_data;
-    jk_err err = jk_node_head_record(v, height, block_hash, block, block_len, &record, &block_data);
+    jk_err err = jk_node_head_record(v, height, block_hash, block, block_len, fn == NULL, &record, &block_data);
     if (err == JK_OK)
         err = jk_cap_store_commit_with(v->store.store, JK_NODE_HEAD, record, fn, ctx, NULL, diag);
     jk_cap_release(record);
@@ -202,7 +210,7 @@ jk_err jk_node_validator_commit_async(jk_node_validator *v, uint64_t height,
                                       void (*ctx_free)(void *ctx), jk_diag *diag)
 {
     jk_cap record, block_data;
-    jk_err err = jk_node_head_record(v, height, block_hash, block, block_len, &record, &block_data);
+    jk_err err = jk_node_head_record(v, height, block_hash, block, block_len, fn == NULL, &record, &block_data);
     if (err == JK_OK) {
         err = jk_cap_store_commit_async(v->store.store, JK_NODE_HEAD, record, fn, ctx, ctx_free,
                                         diag);
