@@ -70,9 +70,6 @@ typedef struct jk_bench_ctx {
     bool *admitted;
 } jk_bench_ctx;
 
-/* CPU seconds of the last timed apply (produce, import or native). */
-static double jk_bench_cpu_last;
-
 static void jk_bench_put64(uint8_t *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
@@ -121,36 +118,114 @@ static void jk_bench_setup(jk_bench_ctx *c)
     }
 }
 
-/* BENCH_REPEAT's record of the timed parts: the sums of wall and CPU time of
- * the one-thread kernel runs and of the raw loops, and with
- * BENCH_WINDOWS=FILE each part's CLOCK_MONOTONIC window, one line each, for
- * splitting a `perf record -k CLOCK_MONOTONIC` profile by part. */
+/* One scheme for how often each timed part runs and which (docs/bench.md
+ * "Apply, session 9"; it replaces BENCH_REPEAT, BENCH_PART's two meanings,
+ * BENCH_WINDOWS and BENCH_ROUNDS, which had grown one per profiling task):
+ *
+ *   --once             one round of each part and no warm-up (callgrind)
+ *   BENCH_ROUNDS=N     N rounds of each part (default 5)
+ *   BENCH_PART=LIST    only the parts named (comma-separated): kernel, pool,
+ *                      sodium (verify_events); produce, import, gossiped,
+ *                      threaded, native (apply_transfers). Each then prints
+ *                      `BENCH part name=P runs=N per=1000 best_ns=..
+ *                      mean_ns=.. cpu_best_ns=.. cpu_mean_ns=..` instead of
+ *                      the measurement's BENCH line, whose ratios need every
+ *                      part. For `perf record`: most samples are the parts
+ *                      named, not the SDK build before them.
+ *   BENCH_WINDOWS=FILE each timed run's CLOCK_MONOTONIC window, a line
+ *                      `part t0 t1`, to split a `perf record -k
+ *                      CLOCK_MONOTONIC` profile by part.
+ *
+ * A part runs once a round (the cold import and the native ledger three
+ * times a round in the full measurement, so both terms of its ratio are a
+ * best of as many runs). The untimed work a part needs runs anyway (the
+ * produce that makes the block the imports apply). */
+enum { JK_PART_KERNEL, JK_PART_POOL, JK_PART_SODIUM, JK_PART_PRODUCE, JK_PART_IMPORT, JK_PART_GOSSIPED,
+       JK_PART_THREADED, JK_PART_NATIVE, JK_PART_COUNT };
+static const char *const jk_part_names[JK_PART_COUNT] = {"kernel",  "pool",   "sodium",   "produce",
+                                                         "import",  "gossiped", "threaded", "native"};
 static struct {
-    bool on;
-    FILE *windows;
-    const char *part;                    /* "kernel", "pool" or "sodium" */
-    double wall[3], cpu[3];              /* by part */
-} jk_bench_rec;
+    int rounds;                         /* BENCH_ROUNDS, --once: 1 */
+    bool once;                          /* --once: no warm-up */
+    bool only;                          /* BENCH_PART given */
+    bool want[JK_PART_COUNT];
+    FILE *windows;                      /* BENCH_WINDOWS */
+    long runs[JK_PART_COUNT];
+    double best[JK_PART_COUNT], sum[JK_PART_COUNT], cpu_best[JK_PART_COUNT], cpu_sum[JK_PART_COUNT];
+} jk_bench_cfg = {.rounds = 5};
 
-static int jk_bench_part_index(const char *part)
+static void jk_bench_config(void)
 {
-    return !strcmp(part, "kernel") ? 0 : !strcmp(part, "pool") ? 1 : 2;
+    const char *rounds = getenv("BENCH_ROUNDS"), *part = getenv("BENCH_PART"), *w = getenv("BENCH_WINDOWS");
+    if (rounds && atoi(rounds) > 0)
+        jk_bench_cfg.rounds = atoi(rounds);
+    for (int p = 0; p < JK_PART_COUNT; p++) {
+        jk_bench_cfg.want[p] = true;
+        jk_bench_cfg.best[p] = jk_bench_cfg.cpu_best[p] = 1e9;
+    }
+    if (part && *part) {
+        jk_bench_cfg.only = true;
+        for (int p = 0; p < JK_PART_COUNT; p++)
+            jk_bench_cfg.want[p] = false;
+        for (const char *at = part; *at;) {
+            size_t len = strcspn(at, ",");
+            int p = 0;
+            while (p < JK_PART_COUNT && (strlen(jk_part_names[p]) != len || strncmp(at, jk_part_names[p], len)))
+                p++;
+            if (p == JK_PART_COUNT)
+                jk_bu_fail("BENCH_PART: no part %.*s (kernel, pool, sodium, produce, import, gossiped, threaded, "
+                           "native)", (int)len, at);
+            jk_bench_cfg.want[p] = true;
+            at += len + (at[len] == ',');
+        }
+    }
+    if (w && !(jk_bench_cfg.windows = fopen(w, "w")))
+        jk_bu_fail("BENCH_WINDOWS: cannot write %s", w);
 }
 
-static void jk_bench_window(double t0, double wall, double cpu)
+static bool jk_bench_want(int part) { return jk_bench_cfg.want[part]; }
+
+/* Whether any of parts first..last is asked for. */
+static bool jk_bench_any(int first, int last)
 {
-    if (!jk_bench_rec.on)
-        return;
-    int i = jk_bench_part_index(jk_bench_rec.part);
-    jk_bench_rec.wall[i] += wall;
-    jk_bench_rec.cpu[i] += cpu;
-    if (jk_bench_rec.windows)
-        fprintf(jk_bench_rec.windows, "%s %.9f %.9f\n", jk_bench_rec.part, t0, t0 + wall);
+    for (int p = first; p <= last; p++)
+        if (jk_bench_cfg.want[p])
+            return true;
+    return false;
+}
+
+/* Record one timed run of part: its wall and CPU seconds, and its window. */
+static void jk_bench_note(int part, double t0, double wall, double cpu)
+{
+    jk_bench_cfg.runs[part]++;
+    jk_bench_cfg.sum[part] += wall;
+    jk_bench_cfg.cpu_sum[part] += cpu;
+    if (wall < jk_bench_cfg.best[part])
+        jk_bench_cfg.best[part] = wall;
+    if (cpu < jk_bench_cfg.cpu_best[part])
+        jk_bench_cfg.cpu_best[part] = cpu;
+    if (jk_bench_cfg.windows)
+        fprintf(jk_bench_cfg.windows, "%s %.9f %.9f\n", jk_part_names[part], t0, t0 + wall);
+}
+
+/* With BENCH_PART: a line for each part named that ran. */
+static void jk_bench_print_parts(int first, int last)
+{
+    for (int p = first; p <= last; p++) {
+        long n = jk_bench_cfg.runs[p];
+        if (!jk_bench_cfg.want[p] || !n)
+            continue;
+        printf("BENCH part name=%s runs=%ld per=%u best_ns=%.0f mean_ns=%.0f cpu_best_ns=%.0f cpu_mean_ns=%.0f\n",
+               jk_part_names[p], n, JK_BENCH_ACCOUNTS, jk_bench_cfg.best[p] * 1e9,
+               jk_bench_cfg.sum[p] / (double)n * 1e9, jk_bench_cfg.cpu_best[p] * 1e9,
+               jk_bench_cfg.cpu_sum[p] / (double)n * 1e9);
+    }
+    fflush(stdout);
 }
 
 /* Gossip every event to ck in an open cycle; all must be admitted. Returns
  * the seconds handle_incoming_events took. */
-static double jk_bench_gossip(jk_bench_ctx *c, jk_chain_kernel *ck, unsigned threads)
+static double jk_bench_gossip(jk_bench_ctx *c, jk_chain_kernel *ck, unsigned threads, int part)
 {
     size_t n = JK_BENCH_ACCOUNTS;
     memset(c->admitted, 0, n * sizeof *c->admitted);
@@ -158,7 +233,8 @@ static double jk_bench_gossip(jk_bench_ctx *c, jk_chain_kernel *ck, unsigned thr
     jk_err e = jk_chain_handle_incoming_events(ck, c->events, c->trace_ptrs, c->trace_counts, n, threads,
                                                c->admitted);
     double t = jk_bu_now() - t0;
-    jk_bench_window(t0, t, jk_bu_cpu_now() - c0);
+    if (part >= 0)
+        jk_bench_note(part, t0, t, jk_bu_cpu_now() - c0);
     if (e != JK_OK)
         jk_bu_fail("handle_incoming_events: %s", jk_strerror(e));
     for (size_t i = 0; i < n; i++)
@@ -167,15 +243,16 @@ static double jk_bench_gossip(jk_bench_ctx *c, jk_chain_kernel *ck, unsigned thr
     return t;
 }
 
-/* One verify run on a fresh kernel (the pool would drop repeats). */
-static double jk_bench_verify_run(jk_bench_ctx *c, unsigned threads)
+/* One verify run on a fresh kernel (the pool would drop repeats), timed
+ * as `part` (-1: the warm-up, not recorded). */
+static double jk_bench_verify_run(jk_bench_ctx *c, unsigned threads, int part)
 {
     jk_chain_kernel *ck = jk_bu_kernel(&c->genesis);
     jk_diag diag = {{0}};
     jk_err e = jk_chain_setup_cycle(ck, &diag);
     if (e != JK_OK)
         jk_bu_fail("setup_cycle: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
-    double t = jk_bench_gossip(c, ck, threads);
+    double t = jk_bench_gossip(c, ck, threads, part);
     jk_chain_teardown(ck);
     jk_chain_kernel_free(ck);
     return t;
@@ -191,55 +268,30 @@ static double jk_bench_sodium_run(const jk_bench_ctx *c)
             jk_bu_fail("libsodium refused signature %zu", i);
     }
     double t = jk_bu_now() - t0;
-    jk_bench_window(t0, t, jk_bu_cpu_now() - c0);
+    jk_bench_note(JK_PART_SODIUM, t0, t, jk_bu_cpu_now() - c0);
     return t;
 }
 
 static double jk_bench_min(double a, double b) { return a < b ? a : b; }
-
-/* --once: one round of each measurement and no warm-up, so a run under
- * `valgrind --tool=callgrind` finishes in seconds and its instruction counts
- * divide by JK_BENCH_ACCOUNTS into a per-event cost (docs/bench.md). */
-static int jk_bench_rounds = 5;
 
 static void jk_bench_verify_events(jk_bench_ctx *c)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = cpus < 1 ? 1u : cpus > 8 ? 8u : (unsigned)cpus;
     double kernel = 1e9, pooled = 1e9, sodium = 1e9;
-    /* BENCH_REPEAT=N: N rounds of the one-thread kernel run and the raw
-     * loop alone (the pool once), so that a profiler (`perf record`) sees
-     * mostly the timed parts, not the setup's SDK builds. */
-    const char *repeat = getenv("BENCH_REPEAT");
-    int rounds = jk_bench_rounds, pool_rounds = jk_bench_rounds;
-    if (repeat && atoi(repeat) > 0) {
-        rounds = atoi(repeat);
-        pool_rounds = 1;
-        const char *w = getenv("BENCH_WINDOWS");
-        jk_bench_rec.windows = w ? fopen(w, "w") : NULL;
+    if (!jk_bench_cfg.once && (jk_bench_want(JK_PART_KERNEL) || jk_bench_want(JK_PART_POOL)))
+        jk_bench_verify_run(c, 0, -1); /* warm-up */
+    for (int r = 0; r < jk_bench_cfg.rounds; r++) {
+        if (jk_bench_want(JK_PART_KERNEL))
+            kernel = jk_bench_min(kernel, jk_bench_verify_run(c, 0, JK_PART_KERNEL));
+        if (jk_bench_want(JK_PART_POOL))
+            pooled = jk_bench_min(pooled, jk_bench_verify_run(c, threads, JK_PART_POOL));
+        if (jk_bench_want(JK_PART_SODIUM))
+            sodium = jk_bench_min(sodium, jk_bench_sodium_run(c));
     }
-    if (jk_bench_rounds > 1)
-        jk_bench_verify_run(c, 0); /* warm-up */
-    jk_bench_rec.on = repeat && rounds > 0 && atoi(repeat) > 0;
-    for (int r = 0; r < rounds; r++) {
-        jk_bench_rec.part = "kernel";
-        kernel = jk_bench_min(kernel, jk_bench_verify_run(c, 0));
-        jk_bench_rec.part = "pool";
-        if (r < pool_rounds)
-            pooled = jk_bench_min(pooled, jk_bench_verify_run(c, threads));
-        jk_bench_rec.part = "sodium";
-        sodium = jk_bench_min(sodium, jk_bench_sodium_run(c));
-    }
-    if (jk_bench_rec.on) {
-        double ev = (double)rounds * JK_BENCH_ACCOUNTS;
-        printf("BENCH verify_events_repeat rounds=%d kernel_us_per_event=%.2f sodium_us_per_verify=%.2f "
-               "ratio_wall_sum=%.3f kernel_cpu_us_per_event=%.2f sodium_cpu_us_per_verify=%.2f ratio_cpu_sum=%.3f\n",
-               rounds, jk_bench_rec.wall[0] / ev * 1e6, jk_bench_rec.wall[2] / ev * 1e6,
-               jk_bench_rec.wall[2] / jk_bench_rec.wall[0], jk_bench_rec.cpu[0] / ev * 1e6,
-               jk_bench_rec.cpu[2] / ev * 1e6, jk_bench_rec.cpu[2] / jk_bench_rec.cpu[0]);
-        jk_bench_rec.on = false;
-        if (jk_bench_rec.windows)
-            fclose(jk_bench_rec.windows);
+    if (jk_bench_cfg.only) {
+        jk_bench_print_parts(JK_PART_KERNEL, JK_PART_SODIUM);
+        return;
     }
     double n = JK_BENCH_ACCOUNTS;
     printf("BENCH verify_events events=%u events_per_s=%.0f us_per_event=%.1f sodium_verifies_per_s=%.0f "
@@ -334,7 +386,7 @@ static void jk_bench_check_ledger(jk_cap chain, const jk_bench_ledger *l, const 
 }
 
 /* Produce block 1 from all the events; returns the seconds produce took. */
-static double jk_bench_produce(jk_bench_ctx *c, jk_chain_block *block, jk_cap *chain_after)
+static double jk_bench_produce(jk_bench_ctx *c, jk_chain_block *block, jk_cap *chain_after, int part)
 {
     jk_chain_kernel *ck = jk_bu_kernel(&c->genesis);
     jk_chain_set_own_key(ck, c->validator.sk);
@@ -342,7 +394,7 @@ static double jk_bench_produce(jk_bench_ctx *c, jk_chain_block *block, jk_cap *c
     jk_err e = jk_chain_setup_cycle(ck, &diag);
     if (e != JK_OK)
         jk_bu_fail("setup_cycle: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
-    jk_bench_gossip(c, ck, 0);
+    jk_bench_gossip(c, ck, 0, -1);
     if (jk_chain_run_cycle_process(ck, NULL) != JK_OK)
         jk_bu_fail("run_cycle_process");
     double t0 = jk_bu_now(), c0 = jk_bu_cpu_now();
@@ -350,7 +402,8 @@ static double jk_bench_produce(jk_bench_ctx *c, jk_chain_block *block, jk_cap *c
     e = jk_chain_apply_block_produce(ck, &c->genesis.genesis_hash, 1, 0, NULL, block, &diag);
     JK_BENCH_CG_DUMP("produce");
     double t = jk_bu_now() - t0;
-    jk_bench_cpu_last = jk_bu_cpu_now() - c0;
+    if (part >= 0)
+        jk_bench_note(part, t0, t, jk_bu_cpu_now() - c0);
     jk_chain_teardown(ck);
     if (e != JK_OK)
         jk_bu_fail("produce: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
@@ -367,7 +420,7 @@ static double jk_bench_produce(jk_bench_ctx *c, jk_chain_block *block, jk_cap *c
  * the block's events by gossip (so its signature cache holds their traces);
  * `threads`: jk_chain_set_import_threads. */
 static double jk_bench_import(jk_bench_ctx *c, const jk_chain_block *block, const jk_bench_ledger *want,
-                              bool gossiped, unsigned threads)
+                              bool gossiped, unsigned threads, int part)
 {
     jk_chain_kernel *ck = jk_bu_kernel(&c->genesis);
     jk_chain_set_import_threads(ck, threads);
@@ -375,7 +428,7 @@ static double jk_bench_import(jk_bench_ctx *c, const jk_chain_block *block, cons
     if (gossiped) {
         if (jk_chain_setup_cycle(ck, &diag) != JK_OK)
             jk_bu_fail("setup_cycle: %s", diag.msg);
-        jk_bench_gossip(c, ck, 0);
+        jk_bench_gossip(c, ck, 0, -1);
         jk_chain_teardown(ck);
     }
     double t0 = jk_bu_now(), c0 = jk_bu_cpu_now();
@@ -383,7 +436,7 @@ static double jk_bench_import(jk_bench_ctx *c, const jk_chain_block *block, cons
     jk_err e = jk_chain_apply_block_import(ck, block, &c->genesis.genesis_hash, 1, &diag);
     JK_BENCH_CG_DUMP(gossiped ? "import_gossiped" : threads > 1 ? "import_threaded" : "import");
     double t = jk_bu_now() - t0;
-    jk_bench_cpu_last = jk_bu_cpu_now() - c0;
+    jk_bench_note(part, t0, t, jk_bu_cpu_now() - c0);
     if (e != JK_OK)
         jk_bu_fail("import: %s", diag.msg[0] ? diag.msg : jk_strerror(e));
     jk_hash root;
@@ -395,7 +448,8 @@ static double jk_bench_import(jk_bench_ctx *c, const jk_chain_block *block, cons
     return t;
 }
 
-static double jk_bench_native_run(jk_bench_ctx *c, const jk_chain_block *block, jk_bench_ledger *l, long *applied)
+static double jk_bench_native_run(jk_bench_ctx *c, const jk_chain_block *block, jk_bench_ledger *l, long *applied,
+                                  int part)
 {
     l->count = JK_BENCH_ACCOUNTS;
     memcpy(l->rec, c->ledger, JK_BENCH_ACCOUNTS * JK_BENCH_RECORD);
@@ -404,58 +458,30 @@ static double jk_bench_native_run(jk_bench_ctx *c, const jk_chain_block *block, 
     *applied = jk_bench_native_apply(l, &c->genesis.genesis_hash, block->events, block->traces, block->event_count);
     JK_BENCH_CG_DUMP("native");
     double t = jk_bu_now() - t0;
-    jk_bench_cpu_last = jk_bu_cpu_now() - c0;
+    if (part >= 0)
+        jk_bench_note(part, t0, t, jk_bu_cpu_now() - c0);
     return t;
-}
-
-/* BENCH_REPEAT=N with BENCH_PART=import|native|gossiped: after the block is
- * produced (once), run only that part N times and print its best and mean,
- * so `perf record` samples one part and nothing else (docs/bench.md, "Import
- * wall gap, session 8"). */
-static void jk_bench_repeat_part(jk_bench_ctx *c, const jk_chain_block *block, const jk_bench_ledger *want,
-                                 const char *part, long times)
-{
-    jk_bench_ledger *scratch = jk_bu_alloc(sizeof *scratch);
-    double best = 1e9, sum = 0, cpu_best = 1e9, cpu_sum = 0;
-    long applied = 0;
-    for (long r = 0; r < times; r++) {
-        double t;
-        if (!strcmp(part, "native")) {
-            t = jk_bench_native_run(c, block, scratch, &applied);
-            if (applied != (long)JK_BENCH_ACCOUNTS)
-                jk_bu_fail("the native ledger applied %ld of %u transfers", applied, JK_BENCH_ACCOUNTS);
-        } else if (!strcmp(part, "import") || !strcmp(part, "gossiped")) {
-            t = jk_bench_import(c, block, want, !strcmp(part, "gossiped"), 0);
-        } else {
-            jk_bu_fail("BENCH_PART is import, native or gossiped, not %s", part);
-        }
-        best = jk_bench_min(best, t);
-        sum += t;
-        cpu_best = jk_bench_min(cpu_best, jk_bench_cpu_last);
-        cpu_sum += jk_bench_cpu_last;
-    }
-    printf("BENCH apply_part part=%s repeat=%ld best_ns=%.0f mean_ns=%.0f cpu_best_ns=%.0f cpu_mean_ns=%.0f\n", part,
-           times, best * 1e9, sum / (double)times * 1e9, cpu_best * 1e9, cpu_sum / (double)times * 1e9);
-    fflush(stdout);
-    free(scratch);
 }
 
 static void jk_bench_apply_transfers(jk_bench_ctx *c)
 {
-    jk_bench_ledger *native = jk_bu_alloc(sizeof *native);
+    jk_bench_ledger *native = jk_bu_alloc(sizeof *native), *scratch = jk_bu_alloc(sizeof *scratch);
     jk_chain_block block;
     memset(&block, 0, sizeof block);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = cpus < 1 ? 1u : cpus > 8 ? 8u : (unsigned)cpus;
-    double produce = 1e9, import = 1e9, import_gossiped = 1e9, import_threaded = 1e9, nat = 1e9;
-    double cpu_produce = 1e9, cpu_import = 1e9, cpu_gossiped = 1e9, cpu_nat = 1e9;
+    bool full = !jk_bench_cfg.only;
+    int rounds = jk_bench_cfg.rounds, thrice = full && !jk_bench_cfg.once ? 3 : 1;
     long applied = 0;
-    for (int r = 0; r < (jk_bench_rounds > 1 ? 3 : 1); r++) {
+    /* produce: three runs in the full measurement, a round's worth with
+     * BENCH_PART; the first one's block is what the imports apply (made
+     * untimed, once, when produce is not a part asked for) */
+    int produces = !jk_bench_want(JK_PART_PRODUCE) ? 1 : full ? thrice : rounds;
+    for (int r = 0; r < produces; r++) {
         jk_chain_block b;
         jk_cap after;
         memset(&b, 0, sizeof b);
-        produce = jk_bench_min(produce, jk_bench_produce(c, &b, &after));
-        cpu_produce = jk_bench_min(cpu_produce, jk_bench_cpu_last);
+        jk_bench_produce(c, &b, &after, jk_bench_want(JK_PART_PRODUCE) ? JK_PART_PRODUCE : -1);
         if (r == 0) {
             block = b;
             /* the block's events are the gossip, in order */
@@ -463,7 +489,7 @@ static void jk_bench_apply_transfers(jk_bench_ctx *c)
                 if (block.events[i].blob_len != JK_BENCH_TRANSFER ||
                     memcmp(block.events[i].blob, c->blobs[i], JK_BENCH_TRANSFER) != 0)
                     jk_bu_fail("block event %zu is not transfer %zu", i, i);
-            jk_bench_native_run(c, &block, native, &applied);
+            jk_bench_native_run(c, &block, native, &applied, -1);
             if (applied != (long)JK_BENCH_ACCOUNTS)
                 jk_bu_fail("the native ledger applied %ld of %u transfers", applied, JK_BENCH_ACCOUNTS);
             jk_bench_check_ledger(after, native, "produce");
@@ -472,46 +498,43 @@ static void jk_bench_apply_transfers(jk_bench_ctx *c)
         }
         jk_cap_release(after);
     }
-    const char *repeat = getenv("BENCH_REPEAT");
-    if (repeat && atol(repeat) > 0) {
-        jk_bench_repeat_part(c, &block, native, getenv("BENCH_PART") ? getenv("BENCH_PART") : "import",
-                             atol(repeat));
-        jk_chain_block_free(&block);
-        free(native);
-        return;
-    }
-    for (int r = 0; r < jk_bench_rounds; r++) {
-        /* the cold import as often as the native ledger (three a round):
-         * both ratios' terms are a best of the same number of runs, so the
-         * noise of a shared machine does not favour either side */
-        for (int k = 0; k < (jk_bench_rounds > 1 ? 3 : 1); k++) {
-            import = jk_bench_min(import, jk_bench_import(c, &block, native, false, 0));
-            cpu_import = jk_bench_min(cpu_import, jk_bench_cpu_last);
-        }
-        import_gossiped = jk_bench_min(import_gossiped, jk_bench_import(c, &block, native, true, 0));
-        cpu_gossiped = jk_bench_min(cpu_gossiped, jk_bench_cpu_last);
-        import_threaded = jk_bench_min(import_threaded, jk_bench_import(c, &block, native, false, threads));
-        jk_bench_ledger *scratch = jk_bu_alloc(sizeof *scratch);
-        for (int k = 0; k < 3; k++) {
-            nat = jk_bench_min(nat, jk_bench_native_run(c, &block, scratch, &applied));
-            cpu_nat = jk_bench_min(cpu_nat, jk_bench_cpu_last);
+    for (int r = 0; r < rounds; r++) {
+        /* the cold import as often as the native ledger (three a round in
+         * the full measurement): both ratios' terms are a best of the same
+         * number of runs, so the noise of a shared machine favours neither */
+        for (int k = 0; jk_bench_want(JK_PART_IMPORT) && k < thrice; k++)
+            jk_bench_import(c, &block, native, false, 0, JK_PART_IMPORT);
+        if (jk_bench_want(JK_PART_GOSSIPED))
+            jk_bench_import(c, &block, native, true, 0, JK_PART_GOSSIPED);
+        if (jk_bench_want(JK_PART_THREADED))
+            jk_bench_import(c, &block, native, false, threads, JK_PART_THREADED);
+        for (int k = 0; jk_bench_want(JK_PART_NATIVE) && k < thrice; k++) {
+            jk_bench_native_run(c, &block, scratch, &applied, JK_PART_NATIVE);
             if (applied != (long)JK_BENCH_ACCOUNTS ||
                 memcmp(scratch->rec, native->rec, JK_BENCH_ACCOUNTS * JK_BENCH_RECORD) != 0)
                 jk_bu_fail("the native ledger is not deterministic");
         }
-        free(scratch);
     }
-    printf("BENCH apply_transfers transfers=%u import_ns_per_block=%.0f produce_ns_per_block=%.0f "
-           "native_ns_per_block=%.0f ratio=%.2f produce_ratio=%.2f import_gossiped_ns_per_block=%.0f "
-           "gossiped_ratio=%.2f threads=%u import_threaded_ns_per_block=%.0f threaded_ratio=%.2f engine=%s "
-           "cpu_ratio=%.2f cpu_produce_ratio=%.2f cpu_gossiped_ratio=%.2f\n",
-           JK_BENCH_ACCOUNTS, import * 1e9, produce * 1e9, nat * 1e9, import / nat, produce / nat,
-           import_gossiped * 1e9, import_gossiped / nat, threads, import_threaded * 1e9, import_threaded / nat,
-           jk_pvm_auto_engine() == JK_PVM_ENGINE_INTERP ? "interp" : "jit", cpu_import / cpu_nat,
-           cpu_produce / cpu_nat, cpu_gossiped / cpu_nat);
-    fflush(stdout);
+    if (full) {
+        const double *b = jk_bench_cfg.best, *cb = jk_bench_cfg.cpu_best;
+        double nat = b[JK_PART_NATIVE];
+        printf("BENCH apply_transfers transfers=%u import_ns_per_block=%.0f produce_ns_per_block=%.0f "
+               "native_ns_per_block=%.0f ratio=%.2f produce_ratio=%.2f import_gossiped_ns_per_block=%.0f "
+               "gossiped_ratio=%.2f threads=%u import_threaded_ns_per_block=%.0f threaded_ratio=%.2f engine=%s "
+               "cpu_ratio=%.2f cpu_produce_ratio=%.2f cpu_gossiped_ratio=%.2f\n",
+               JK_BENCH_ACCOUNTS, b[JK_PART_IMPORT] * 1e9, b[JK_PART_PRODUCE] * 1e9, nat * 1e9,
+               b[JK_PART_IMPORT] / nat, b[JK_PART_PRODUCE] / nat, b[JK_PART_GOSSIPED] * 1e9,
+               b[JK_PART_GOSSIPED] / nat, threads, b[JK_PART_THREADED] * 1e9, b[JK_PART_THREADED] / nat,
+               jk_pvm_auto_engine() == JK_PVM_ENGINE_INTERP ? "interp" : "jit",
+               cb[JK_PART_IMPORT] / cb[JK_PART_NATIVE], cb[JK_PART_PRODUCE] / cb[JK_PART_NATIVE],
+               cb[JK_PART_GOSSIPED] / cb[JK_PART_NATIVE]);
+        fflush(stdout);
+    } else {
+        jk_bench_print_parts(JK_PART_PRODUCE, JK_PART_NATIVE);
+    }
     jk_chain_block_free(&block);
     free(native);
+    free(scratch);
 }
 
 /* ---- setup_cycle + teardown against the ledger's size ---- */
@@ -577,31 +600,30 @@ int main(int argc, char **argv)
     int a = 1;
     jk_bu_set_name("bench_chain");
     if (a < argc && !strcmp(argv[a], "--once")) {
-        jk_bench_rounds = 1;
+        jk_bench_cfg.rounds = 1;
+        jk_bench_cfg.once = true;
         a++;
     }
     if (a + 1 < argc && !strcmp(argv[a], "--only")) {
         only = argv[a + 1];
         a += 2;
     }
-    /* BENCH_ROUNDS=N: N rounds of each measurement, so that a profiler
-     * (perf record) sees mostly the timed parts, not the SDK build before. */
-    const char *rounds = getenv("BENCH_ROUNDS");
-    if (rounds && atoi(rounds) > 0)
-        jk_bench_rounds = atoi(rounds);
     if (a != argc) {
-        fprintf(stderr, "usage: bench_chain [--once] [--only verify_events|apply_transfers|setup_cycle]\n");
+        fprintf(stderr, "usage: bench_chain [--once] [--only verify_events|apply_transfers|setup_cycle]\n"
+                        "  env: BENCH_ROUNDS=N BENCH_PART=kernel,pool,sodium,produce,import,gossiped,threaded,"
+                        "native BENCH_WINDOWS=FILE\n");
         return 2;
     }
+    jk_bench_config(); /* BENCH_ROUNDS after --once: it wins */
     if (jk_crypto_init() != JK_OK)
         jk_bu_fail("crypto init");
     static jk_bench_ctx c;
     jk_bench_setup(&c);
-    if (!only || !strcmp(only, "verify_events"))
+    if ((!only || !strcmp(only, "verify_events")) && jk_bench_any(JK_PART_KERNEL, JK_PART_SODIUM))
         jk_bench_verify_events(&c);
-    if (!only || !strcmp(only, "apply_transfers"))
+    if ((!only || !strcmp(only, "apply_transfers")) && jk_bench_any(JK_PART_PRODUCE, JK_PART_NATIVE))
         jk_bench_apply_transfers(&c);
-    if (!only || !strcmp(only, "setup_cycle"))
+    if ((!only || !strcmp(only, "setup_cycle")) && !jk_bench_cfg.only) /* no part of it is timed apart */
         jk_bench_setup_cycle(&c);
     jk_cap_release(c.genesis.chain);
     jk_spec_file_free(&c.spec);
@@ -613,5 +635,7 @@ int main(int argc, char **argv)
     free(c.trace_ptrs);
     free(c.trace_counts);
     free(c.admitted);
+    if (jk_bench_cfg.windows)
+        fclose(jk_bench_cfg.windows);
     return 0;
 }

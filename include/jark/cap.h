@@ -282,6 +282,16 @@ jk_err jk_cap_data_replace_pages(jk_cap data, const uint32_t *index,
  * @return JK_OK; JK_ERR_CAP_RANGE (log2_slots > 16); JK_ERR_NOMEM. */
 jk_err jk_cap_cnode_new(unsigned log2_slots, jk_cap *out);
 
+/* A CNode of 2^log2_slots slots holding slots[0..n) in its first n slots
+ * (null caps allowed: empty slots) and the rest empty: the value the sets
+ * of each slot into jk_cap_cnode_new's CNode give, built bottom-up in O(n)
+ * nodes without a walk a slot (the chain layer's block bodies). slots are
+ * BORROWED; *out is NEW.
+ * @return JK_OK; JK_ERR_CAP_RANGE (log2_slots > 16, or n > 2^log2_slots);
+ *         JK_ERR_CAP_TOO_DEEP (a slot's cap is already at the nesting
+ *         bound); JK_ERR_NOMEM. Nothing is written on error. */
+jk_err jk_cap_cnode_new_filled(unsigned log2_slots, const jk_cap *slots, size_t n, jk_cap *out);
+
 /* k, and 2^k. 0 / 0 for a cap that is not a CNode. */
 unsigned jk_cap_cnode_log2(jk_cap cnode);
 uint32_t jk_cap_cnode_slot_count(jk_cap cnode);

@@ -604,12 +604,109 @@ __attribute__((noinline)) static void jk_obj_hash_compute(jk_obj *o, jk_hash *ou
         jk_crypto_hasher_final(&h, out);
 }
 
+/* Publish o's freshly computed hash (the protocol in internal.h): the
+ * thread that wins NONE → BUSY writes it; one that finds BUSY or READY
+ * keeps its own copy uncached. */
+static inline void jk_obj_publish(jk_obj *o, const jk_hash *h)
+{
+    unsigned char expect = JK_HASH_NONE;
+    if (atomic_compare_exchange_strong_explicit(&o->hstate, &expect, JK_HASH_BUSY,
+                                                memory_order_acquire,
+                                                memory_order_relaxed)) {
+        o->hash = *h;
+        atomic_store_explicit(&o->hstate, JK_HASH_READY, memory_order_release);
+    }
+}
+
+static inline bool jk_obj_hash_ready(jk_obj *o, jk_hash *out)
+{
+    if (atomic_load_explicit(&o->hstate, memory_order_acquire) != JK_HASH_READY)
+        return false;
+    *out = o->hash;
+    return true;
+}
+
+/* A CNode inner node's hash, H(0x05 ‖ left ‖ right) (docs/cap.md), with
+ * its unhashed descendants first: the state root of a block hashes ~8
+ * fresh nodes an event, nearly all of them CNode nodes, and the generic
+ * walk (the per-type child visitor through a function pointer, the
+ * encoder's switch and three staged writes, a second switch for the
+ * count) cost ~360 instructions a node around BLAKE2b's ~1,050 (session
+ * 9). The same bytes, so the same digest: the 65-byte encoding is written
+ * here directly (test_cap_cnode_set_get_and_reference_hash and
+ * test_cap_cnode_filled_equals_the_sets check it against a reference
+ * written from docs/cap.md). Recursion depth: the node's height (at most
+ * 16), then jk_cap_obj_hash for a slot's value. */
+static void jk_cnode_node_hash(jk_cnode_node *n, jk_hash *out)
+{
+    uint8_t buf[1 + 2 * JK_HASH_SIZE];
+    buf[0] = JK_CAP_TAG_CNODE_NODE;
+    for (int i = 0; i < 2; i++) {
+        jk_hash h;
+        jk_obj *kid = n->o.height == 1 ? jk_cap_obj(n->u.slot[i]) : n->u.kid[i] ? &n->u.kid[i]->o : NULL;
+        if (!kid)
+            memset(h.bytes, 0, JK_HASH_SIZE);
+        else if (!jk_obj_hash_ready(kid, &h)) {
+            if (kid->type == JK_OBJ_CNODE_NODE)
+                jk_cnode_node_hash((jk_cnode_node *)kid, &h);
+            else
+                jk_cap_obj_hash(kid, &h);
+        }
+        memcpy(buf + 1 + (size_t)i * JK_HASH_SIZE, h.bytes, JK_HASH_SIZE);
+    }
+    jk_crypto_blake2b256(buf, sizeof buf, out);
+    jk_hash_count(1);
+    jk_obj_publish(&n->o, out);
+}
+
+/* A Data of at most one small page (the demo's account buckets, an
+ * event's blob: ~2 a transfer in a block's state root): the page record
+ * 0x02 ‖ n u32 ‖ bytes and the root record 0x01 ‖ length u64 ‖ page hash
+ * written here directly, as jk_cnode_node_hash does for CNode nodes (the
+ * encodings of docs/cap.md; test_cap_data's reference hashes and
+ * test_cap_hash_staged_and_incremental_agree_with_the_encoding check
+ * them). false: not such a Data, nothing done. */
+#define JK_FAST_PAGE 128u
+static bool jk_small_data_hash(jk_data_body *d, jk_hash *out)
+{
+    jk_dnode *page = d->root;
+    if (page && (page->o.type != JK_OBJ_DPAGE || page->u.page.len > JK_FAST_PAGE))
+        return false;
+    uint8_t rec[1 + 8 + JK_HASH_SIZE];
+    rec[0] = JK_CAP_TAG_DATA;
+    for (int b = 0; b < 8; b++)
+        rec[1 + b] = (uint8_t)(d->len >> (8 * b));
+    jk_hash h;
+    if (!page) {
+        memset(h.bytes, 0, JK_HASH_SIZE);
+    } else if (!jk_obj_hash_ready(&page->o, &h)) {
+        uint8_t buf[5 + JK_FAST_PAGE];
+        uint32_t n = page->u.page.len;
+        buf[0] = JK_CAP_TAG_DATA_PAGE;
+        for (int b = 0; b < 4; b++)
+            buf[1 + b] = (uint8_t)(n >> (8 * b));
+        memcpy(buf + 5, page->u.page.bytes, n);
+        jk_crypto_blake2b256(buf, 5 + (size_t)n, &h);
+        jk_hash_count(0);
+        jk_obj_publish(&page->o, &h);
+    }
+    memcpy(rec + 9, h.bytes, JK_HASH_SIZE);
+    jk_crypto_blake2b256(rec, sizeof rec, out);
+    jk_hash_count(2);
+    jk_obj_publish(&d->o, out);
+    return true;
+}
+
 void jk_cap_obj_hash(jk_obj *o, jk_hash *out)
 {
-    if (atomic_load_explicit(&o->hstate, memory_order_acquire) == JK_HASH_READY) {
-        *out = o->hash;
+    if (jk_obj_hash_ready(o, out))
+        return;
+    if (o->type == JK_OBJ_CNODE_NODE) {
+        jk_cnode_node_hash((jk_cnode_node *)o, out);
         return;
     }
+    if (o->type == JK_OBJ_DATA && jk_small_data_hash((jk_data_body *)o, out))
+        return;
     jk_cap_obj_each_child(o, jk_hash_child, NULL);
     jk_obj_hash_compute(o, out);
     switch ((enum jk_obj_type)o->type) {
@@ -624,13 +721,7 @@ void jk_cap_obj_hash(jk_obj *o, jk_hash *out)
         jk_hash_count(2);
         break;
     }
-    unsigned char expect = JK_HASH_NONE;
-    if (atomic_compare_exchange_strong_explicit(&o->hstate, &expect, JK_HASH_BUSY,
-                                                memory_order_acquire,
-                                                memory_order_relaxed)) {
-        o->hash = *out;
-        atomic_store_explicit(&o->hstate, JK_HASH_READY, memory_order_release);
-    }
+    jk_obj_publish(o, out);
 }
 
 void jk_cap_obj_set_hash(jk_obj *o, const jk_hash *h)

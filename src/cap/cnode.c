@@ -170,6 +170,88 @@ jk_err jk_cap_cnode_new(unsigned log2_slots, jk_cap *out)
     return jk_cap_cnode_from_root((uint8_t)log2_slots, jk_cap_null(), NULL, out);
 }
 
+/* jk_cap_cnode_node_new_kids taking over the caller's references to a and
+ * b (the bottom-up build below: no retain and release a child). */
+static jk_cnode_node *jk_cnode_node_join(unsigned height, jk_cnode_node *a, jk_cnode_node *b)
+{
+    jk_cnode_node *n = jk_cnode_node_alloc(height);
+    if (!n)
+        return NULL;
+    n->o.depth = (uint8_t)jk_max(a ? a->o.depth : 0, b ? b->o.depth : 0);
+    n->u.kid[0] = a;
+    n->u.kid[1] = b;
+    if (jk_cnode_has_skip(height))
+        jk_skip_build(n);
+    return n;
+}
+
+/* Level by level from the slots up: level[j] is the subtree of height h
+ * over slots j·2^h ..; an all-empty pair of subtrees stays NULL, so the
+ * tree is the canonical one the sets would build (same nodes, same
+ * hashes, same read index). */
+jk_err jk_cap_cnode_new_filled(unsigned log2_slots, const jk_cap *slots, size_t n, jk_cap *out)
+{
+    if (log2_slots > JK_CAP_CNODE_MAX_LOG2 || n > (size_t)1 << log2_slots)
+        return JK_ERR_CAP_RANGE;
+    for (size_t i = 0; i < n; i++)
+        if (jk_cap_depth(slots[i]) + 1 > JK_CAP_MAX_DEPTH)
+            return JK_ERR_CAP_TOO_DEEP;
+    if (log2_slots == 0)
+        return jk_cap_cnode_from_root(0, n ? slots[0] : jk_cap_null(), NULL, out);
+    size_t count = (n + 1) / 2;
+    jk_cnode_node *small[64];
+    jk_cnode_node **level = count <= 64 ? small : malloc(count * sizeof *level);
+    if (!level)
+        return JK_ERR_NOMEM;
+    jk_err err = JK_OK;
+    size_t made = 0;
+    for (; made < count; made++) {
+        jk_cap a = slots[2 * made], b = 2 * made + 1 < n ? slots[2 * made + 1] : jk_cap_null();
+        level[made] = NULL;
+        if (!a.body && !b.body)
+            continue;
+        if (!(level[made] = jk_cap_cnode_node_new_slots(a, b))) {
+            err = JK_ERR_NOMEM;
+            break;
+        }
+    }
+    for (unsigned h = 2; err == JK_OK && h <= log2_slots; h++) {
+        size_t up = (count + 1) / 2;
+        for (size_t j = 0; j < up; j++) {
+            jk_cnode_node *a = level[2 * j], *b = 2 * j + 1 < count ? level[2 * j + 1] : NULL;
+            jk_cnode_node *joined = NULL;
+            if ((a || b) && !(joined = jk_cnode_node_join(h, a, b))) {
+                /* what is not joined yet is still in level[2j ..), except
+                 * the entries j' < j already moved up: keep the array whole */
+                for (size_t k = 0; k < j; k++)
+                    if (level[k])
+                        jk_cap_obj_release(&level[k]->o);
+                for (size_t k = 2 * j; k < count; k++)
+                    if (level[k])
+                        jk_cap_obj_release(&level[k]->o);
+                count = made = 0;
+                err = JK_ERR_NOMEM;
+                break;
+            }
+            level[j] = joined;
+        }
+        count = made = up;
+    }
+    jk_cnode_node *root = err == JK_OK && count ? level[0] : NULL;
+    if (err != JK_OK)
+        for (size_t k = 0; k < made; k++)
+            if (level[k])
+                jk_cap_obj_release(&level[k]->o);
+    if (level != small)
+        free(level);
+    if (err != JK_OK)
+        return err;
+    err = jk_cap_cnode_from_root((uint8_t)log2_slots, jk_cap_null(), root, out);
+    if (root)
+        jk_cap_obj_release(&root->o);
+    return err;
+}
+
 unsigned jk_cap_cnode_log2(jk_cap cnode)
 {
     return cnode.kind == JK_CAP_CNODE ? jk_cnode_of(cnode)->log2 : 0;
@@ -184,7 +266,7 @@ uint32_t jk_cap_cnode_slot_count(jk_cap cnode)
  * kernel's path walks). Single levels down to a height with a read index
  * (at most three), then four levels a load, and three from height 4 to the
  * leaf. */
-static inline jk_cap jk_cnode_walk(const jk_cnode_node *n, unsigned h, uint32_t i)
+static inline __attribute__((always_inline)) jk_cap jk_cnode_walk(const jk_cnode_node *n, unsigned h, uint32_t i)
 {
     if (h < JK_CNODE_SKIP_LEVELS) { /* 2..8 slots: no index */
         while (n && --h)
@@ -202,6 +284,21 @@ static inline jk_cap jk_cnode_walk(const jk_cnode_node *n, unsigned h, uint32_t 
     return n ? n->u.slot[i & 1] : jk_cap_null();
 }
 
+/* jk_cnode_walk with the two heights the kernel's slot paths meet nearly
+ * always — an instance's 256-slot root cnode and a 2^16-slot CNode (the
+ * demo's account tree) — as constants, so that their loops unroll into two
+ * and four loads (session 9: a path read of a ledger record was ~116
+ * instructions, most of them loop control). */
+static inline __attribute__((always_inline)) jk_cap jk_cnode_walk_at(const jk_cnode_node *n, unsigned h,
+                                                                     uint32_t i)
+{
+    if (h == 8)
+        return jk_cnode_walk(n, 8, i);
+    if (h == 16)
+        return jk_cnode_walk(n, 16, i);
+    return jk_cnode_walk(n, h, i);
+}
+
 jk_cap jk_cap_cnode_get(jk_cap cnode, uint32_t i)
 {
     if (cnode.kind != JK_CAP_CNODE)
@@ -212,7 +309,7 @@ jk_cap jk_cap_cnode_get(jk_cap cnode, uint32_t i)
         return jk_cap_null();
     if (h == 0)
         return c->slot0;
-    return jk_cnode_walk(c->root, h, i);
+    return jk_cnode_walk_at(c->root, h, i);
 }
 
 bool jk_cap_cnode_get_path(jk_cap cnode, const uint32_t *idx, unsigned count, jk_cap *out)
@@ -227,7 +324,7 @@ bool jk_cap_cnode_get_path(jk_cap cnode, const uint32_t *idx, unsigned count, jk
         uint32_t i = idx[l];
         if (i >= 1u << h)
             return false;
-        cnode = h == 0 ? c->slot0 : jk_cnode_walk(c->root, h, i);
+        cnode = h == 0 ? c->slot0 : jk_cnode_walk_at(c->root, h, i);
     }
     *out = cnode;
     return true;
@@ -239,9 +336,48 @@ bool jk_cap_cnode_get_path(jk_cap cnode, const uint32_t *idx, unsigned count, jk
  * height: the call for height h − 1 writes out[-1], and so on down, so a
  * new node with a read index finds its entry on the path, the result four
  * (or three) levels down, without walking to it. */
+/* jk_cnode_set_rec into an empty subtree (n NULL) with a non-null v: the
+ * chain of h new nodes down to slot i, made bottom-up in a loop (the
+ * demo's DROP then DATA_MINT of a bucket empties its path and writes it
+ * again: ~6 levels a bucket, twice a transfer). out as jk_cnode_set_rec's:
+ * element h, the levels below at out[-1] ... */
+static jk_err jk_cnode_chain(unsigned h, uint32_t i, jk_cap v, jk_cnode_node **out)
+{
+    jk_cnode_node *below = (i & 1) ? jk_cap_cnode_node_new_slots(jk_cap_null(), v)
+                                   : jk_cap_cnode_node_new_slots(v, jk_cap_null());
+    if (!below)
+        return JK_ERR_NOMEM;
+    out[1 - (int)h] = below;
+    for (unsigned l = 2; l <= h; l++) {
+        jk_cnode_node *n = jk_cnode_node_alloc(l);
+        if (!n) {
+            jk_cap_obj_release(&below->o); /* and the chain under it */
+            return JK_ERR_NOMEM;
+        }
+        unsigned bit = (i >> (l - 1)) & 1;
+        n->o.depth = below->o.depth;
+        n->u.kid[bit] = below; /* takes our reference */
+        n->u.kid[!bit] = NULL;
+        if (jk_cnode_has_skip(l)) {
+            unsigned levels = jk_cnode_skip_levels(l);
+            jk_cnode_node **sk = jk_cnode_skips(n);
+            if (levels == JK_CNODE_SKIP_LEVELS)
+                memset(sk, 0, JK_CNODE_SKIP_FAN * sizeof *sk);
+            else
+                memset(sk, 0, JK_CNODE_SKIP_FAN / 2 * sizeof *sk);
+            sk[(i >> (l - levels)) & ((1u << levels) - 1)] = out[(int)l - (int)levels - (int)h];
+        }
+        out[(int)l - (int)h] = n;
+        below = n;
+    }
+    return JK_OK;
+}
+
 static jk_err jk_cnode_set_rec(jk_cnode_node *n, unsigned h, uint32_t i, jk_cap v,
                                jk_cnode_node **out)
 {
+    if (!n && v.body)
+        return jk_cnode_chain(h, i, v, out);
     unsigned bit = (i >> (h - 1)) & 1;
     if (h == 1) {
         jk_cap s[2] = {jk_cap_null(), jk_cap_null()};
@@ -356,6 +492,22 @@ static bool jk_obj_unique(jk_obj *o)
  * for an object jk_obj_unique says is ours alone. */
 static void jk_obj_changed(jk_obj *o) { atomic_store_explicit(&o->hstate, JK_HASH_NONE, memory_order_relaxed); }
 
+/* Whether o (held once, as above) has no cached hash. What lets a write in
+ * place stop on its way up (session 9): in a uniquely held tree, a node
+ * without a cached hash has no ancestor with one. The hash of a node is
+ * computed from its children's, which are computed and cached first
+ * (jk_cap_obj_hash; a child another thread is hashing at that moment is
+ * shared, so not on a path written in place), so a READY node never sits
+ * above a NONE one; every write in place marks the whole path up to the
+ * body NONE (each up-walk here, jk_cap_cnode_update's body), until the
+ * first node that was NONE already; a node a path copy makes starts
+ * NONE. So an up-walk that meets a node already stale, whose depth did
+ * not move, has nothing left to do above it. */
+static bool jk_obj_stale(jk_obj *o)
+{
+    return atomic_load_explicit(&o->hstate, memory_order_relaxed) == JK_HASH_NONE;
+}
+
 /* jk_cnode_set_rec on the subtree *link (height h), which the caller owns:
  * nodes that are uniquely held are updated in place, the first shared one is
  * path-copied below it. *changed tells whether *link's content moved. Nothing
@@ -407,26 +559,36 @@ jk_cnode_update_rec(jk_cnode_node **link, unsigned h, uint32_t i, jk_cap v, bool
     while (moved && k > 0) {
         jk_cnode_node **at = down[--k];
         jk_cnode_node *n = *at;
+        unsigned hn = h - k;
+        unsigned depth;
         bool empty;
-        if (h - k == 1) {
-            n->o.depth = (uint8_t)jk_max(jk_cap_depth(n->u.slot[0]), jk_cap_depth(n->u.slot[1]));
+        if (hn == 1) {
+            depth = jk_max(jk_cap_depth(n->u.slot[0]), jk_cap_depth(n->u.slot[1]));
             empty = !n->u.slot[0].body && !n->u.slot[1].body;
         } else {
             jk_cnode_node *a = n->u.kid[0], *b = n->u.kid[1];
-            n->o.depth = (uint8_t)jk_max(a ? a->o.depth : 0, b ? b->o.depth : 0);
+            depth = jk_max(a ? a->o.depth : 0, b ? b->o.depth : 0);
             empty = !a && !b;
         }
         if (empty) {
             jk_cap_obj_release(&n->o);
             *at = NULL;
-            relinked = h - k;
-        } else {
-            jk_obj_changed(&n->o);
-            /* a node its index names on the path was replaced or freed */
-            if (relinked && jk_cnode_has_skip(h - k) &&
-                relinked + jk_cnode_skip_levels(h - k) >= h - k)
-                jk_skip_refill(n, h - k, i);
+            relinked = hn;
+            continue;
         }
+        bool quiet = jk_obj_stale(&n->o) && depth == n->o.depth;
+        n->o.depth = (uint8_t)depth;
+        jk_obj_changed(&n->o);
+        /* a node its index names on the path was replaced or freed */
+        if (relinked && jk_cnode_has_skip(hn) && relinked + jk_cnode_skip_levels(hn) >= hn)
+            jk_skip_refill(n, hn, i);
+        /* n's hash was stale already and its depth did not move: every node
+         * above it is stale too (jk_obj_stale) with its depth right, and no
+         * read index above reaches a replaced link (relinked + 4 ≤ hn),
+         * so nothing above changes (session 9: a block's writes meet paths
+         * an earlier write of the block made stale, and stop there) */
+        if (quiet && (!relinked || hn >= relinked + JK_CNODE_SKIP_LEVELS))
+            break;
     }
     *changed = moved;
     return JK_OK;
@@ -502,8 +664,9 @@ bool jk_cap_cnode_next(jk_cap cnode, uint32_t from, uint32_t *index)
 
 /* Slot i of c as a place to write, when c's body and every node on the path
  * to the slot are held once (the caller's reference is the only one: nobody
- * else sees a write there); NULL otherwise. */
-static jk_cap *jk_cnode_unique_slot(jk_cnode_body *c, uint32_t i)
+ * else sees a write there); NULL otherwise. path[h - 1]: the node of height
+ * h on the way (for jk_cnode_slot_rewritten, so the path is walked once). */
+static jk_cap *jk_cnode_unique_slot(jk_cnode_body *c, uint32_t i, jk_cnode_node **path)
 {
     if (!jk_obj_unique(&c->o))
         return NULL;
@@ -512,6 +675,7 @@ static jk_cap *jk_cnode_unique_slot(jk_cnode_body *c, uint32_t i)
     jk_cnode_node *n = c->root;
     for (unsigned h = c->log2; n && jk_obj_unique(&n->o); h--) {
         unsigned bit = (i >> (h - 1)) & 1;
+        path[h - 1] = n;
         if (h == 1)
             return &n->u.slot[bit];
         n = n->u.kid[bit];
@@ -519,32 +683,32 @@ static jk_cap *jk_cnode_unique_slot(jk_cnode_body *c, uint32_t i)
     return NULL;
 }
 
-/* Slot i of c (reached through jk_cnode_unique_slot) was rewritten in place
- * with a non-null cap, so no subtree emptied: recompute the cached depths and
- * drop the cached hashes on its path, up to the body. */
-static void jk_cnode_slot_rewritten(jk_cnode_body *c, uint32_t i)
+/* Slot i of c (reached through jk_cnode_unique_slot, which filled path) was
+ * rewritten in place with a non-null cap, so no subtree emptied: recompute
+ * the cached depths and drop the cached hashes on its path, up to the body,
+ * or up to the first node whose hash was stale already and whose depth did
+ * not move (nothing above it changes: jk_obj_stale). */
+static void jk_cnode_slot_rewritten(jk_cnode_body *c, jk_cnode_node *const *path)
 {
     if (c->log2 == 0) {
         c->o.depth = (uint8_t)(jk_cap_depth(c->slot0) + 1);
         jk_obj_changed(&c->o);
         return;
     }
-    jk_cnode_node *path[JK_CAP_CNODE_MAX_LOG2];
-    jk_cnode_node *n = c->root;
-    for (unsigned h = c->log2; h >= 1; h--) {
-        path[h - 1] = n;
-        if (h > 1)
-            n = n->u.kid[(i >> (h - 1)) & 1];
-    }
     for (unsigned h = 1; h <= c->log2; h++) {
-        n = path[h - 1];
+        jk_cnode_node *n = path[h - 1];
+        unsigned depth;
         if (h == 1) {
-            n->o.depth = (uint8_t)jk_max(jk_cap_depth(n->u.slot[0]), jk_cap_depth(n->u.slot[1]));
+            depth = jk_max(jk_cap_depth(n->u.slot[0]), jk_cap_depth(n->u.slot[1]));
         } else {
             jk_cnode_node *a = n->u.kid[0], *b = n->u.kid[1];
-            n->o.depth = (uint8_t)jk_max(a ? a->o.depth : 0, b ? b->o.depth : 0);
+            depth = jk_max(a ? a->o.depth : 0, b ? b->o.depth : 0);
         }
+        bool quiet = jk_obj_stale(&n->o) && depth == n->o.depth;
+        n->o.depth = (uint8_t)depth;
         jk_obj_changed(&n->o);
+        if (quiet)
+            return;
     }
     c->o.depth = (uint8_t)(c->root->o.depth + 1);
     jk_obj_changed(&c->o);
@@ -566,11 +730,12 @@ static jk_err jk_cnode_update_path_rec(jk_cap *cnode, const jk_cap *chain, const
         on_path |= value.body && value.body == chain[l].body;
     if (!on_path && jk_cap_depth(value) + count <= JK_CAP_MAX_DEPTH) {
         jk_cnode_body *c = jk_cnode_of(*cnode);
-        jk_cap *slot = jk_cnode_unique_slot(c, idx[0]);
+        jk_cnode_node *path[JK_CAP_CNODE_MAX_LOG2];
+        jk_cap *slot = jk_cnode_unique_slot(c, idx[0], path);
         if (slot) {
             jk_err err = jk_cnode_update_path_rec(slot, chain + 1, idx + 1, count - 1, value);
             if (err == JK_OK)
-                jk_cnode_slot_rewritten(c, idx[0]);
+                jk_cnode_slot_rewritten(c, path);
             return err;
         }
     }

@@ -23,7 +23,9 @@ void jk_chain_set_own_key(jk_chain_kernel *ck, const uint8_t secret_key[JK_ED255
     ck->has_own_key = true;
 }
 
-/* A CNode holding caps[0..n) in its first slots (2^k ≥ n slots). */
+/* A CNode holding caps[0..n) in its first slots (2^k ≥ n slots), built
+ * bottom-up (jk_cap_cnode_new_filled: the value the slot writes gave, one
+ * node made a pair of slots instead of a walk a slot). */
 static jk_err jk_list(const jk_cap *caps, size_t n, jk_cap *out)
 {
     unsigned log2 = 0;
@@ -31,19 +33,7 @@ static jk_err jk_list(const jk_cap *caps, size_t n, jk_cap *out)
         log2++;
     if (log2 > JK_CAP_CNODE_MAX_LOG2)
         return JK_ERR_INVALID_ARG;
-    jk_cap list;
-    jk_err err = jk_cap_cnode_new(log2, &list);
-    if (err != JK_OK)
-        return err;
-    /* in place: the list is fresh and ours alone, so each slot write
-     * fills the tree rather than path-copying it */
-    for (size_t i = 0; err == JK_OK && i < n; i++)
-        err = jk_cap_cnode_update(&list, (uint32_t)i, caps[i]);
-    if (err == JK_OK)
-        *out = list;
-    else
-        jk_cap_release(list);
-    return err;
+    return jk_cap_cnode_new_filled(log2, caps, n, out);
 }
 
 /* The body as chain.apply sees it: slot i = {0: endpoint (u32 LE Data), 1: blob Data}.
@@ -67,8 +57,9 @@ static jk_err jk_body_cnode(const jk_chain_event *events, size_t n, jk_cap *out)
         }
         jk_cap b;
         err = jk_cap_data_new(events[made].blob, events[made].blob_len, &b);
+        /* jk_chain_pair's value (4 slots, e and b in 0 and 1), built in one go */
         if (err == JK_OK)
-            err = jk_chain_pair(e, b, &pairs[made]);
+            err = jk_cap_cnode_new_filled(2, (jk_cap[2]){e, b}, 2, &pairs[made]);
         jk_cap_release(b);
         if (err != JK_OK)
             break;
@@ -738,10 +729,14 @@ jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, 
     if (err == JK_OK) {
         jk_hash root;
         jk_cap_hash(best.applied.chain, &root);
-        err = jk_chain_block_build(parent, number, proposer, &root, full, full_count, best.made, best.made_count,
-                                   out, why);
+        /* the body is hashed once: by the dispatch part's setter when
+         * process ran, else here */
+        err = jk_chain_block_build_unhashed(parent, number, proposer, &root, full, full_count, best.made,
+                                            best.made_count, out, why);
         if (err == JK_OK && ck->process_ran)
             err = jk_chain_produced_dispatch(ck, out, why);
+        else if (err == JK_OK)
+            jk_chain_block_body_hash(out, &out->header.body_hash);
         if (err == JK_ERR_CHAIN_TOO_LARGE || err == JK_ERR_INVALID_ARG) /* not within the produce bounds: a bug of ours */
             err = jk_diag_set(why, JK_ERR_CHAIN_APPLY, "the produced block is over a bound");
     }

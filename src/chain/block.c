@@ -244,7 +244,11 @@ static jk_err jk_block_alloc(jk_chain_block *b, size_t n, size_t m, size_t blob_
     return JK_OK;
 }
 
-jk_err jk_chain_block_build(const jk_hash *parent, uint64_t number, uint32_t proposer,
+/* jk_chain_block_build without the body hash: for produce, whose block
+ * gets its dispatch part next (jk_chain_block_set_dispatch hashes the body
+ * then), so that a produced block's body is hashed once, not twice
+ * (session 9: ~1.3 M instructions a 1,000-event block). */
+jk_err jk_chain_block_build_unhashed(const jk_hash *parent, uint64_t number, uint32_t proposer,
                             const jk_hash *state_root,
                             const jk_chain_event *events, size_t event_count,
                             const jk_chain_trace *traces, size_t trace_count,
@@ -284,10 +288,23 @@ jk_err jk_chain_block_build(const jk_hash *parent, uint64_t number, uint32_t pro
     b.header.number = number;
     b.header.proposer = proposer;
     b.header.state_root = *state_root;
-    jk_chain_block_body_hash(&b, &b.header.body_hash);
-    /* signature stays all zero until jk_chain_block_sign */
+    /* body_hash and signature stay all zero until the caller's */
     *out = b;
     return JK_OK;
+}
+
+jk_err jk_chain_block_build(const jk_hash *parent, uint64_t number, uint32_t proposer,
+                            const jk_hash *state_root,
+                            const jk_chain_event *events, size_t event_count,
+                            const jk_chain_trace *traces, size_t trace_count,
+                            jk_chain_block *out, jk_diag *diag)
+{
+    jk_err err = jk_chain_block_build_unhashed(parent, number, proposer, state_root, events, event_count, traces,
+                                               trace_count, out, diag);
+    if (err == JK_OK)
+        jk_chain_block_body_hash(out, &out->header.body_hash);
+    /* signature stays all zero until jk_chain_block_sign */
+    return err;
 }
 
 void jk_chain_block_free(jk_chain_block *b)

@@ -236,6 +236,12 @@ jk_err jk_chain_process_run(jk_chain_kernel *ck, const jk_chain_trace *carried, 
  * events (dispatch_src, k ascending), process traces and queued emits
  * (dispatch.c). */
 jk_err jk_chain_produced_dispatch(jk_chain_kernel *ck, jk_chain_block *b, jk_diag *why);
+/* jk_chain_block_build, body_hash left zero (block.c): the caller sets the
+ * dispatch part (which hashes the body) or hashes it itself. */
+jk_err jk_chain_block_build_unhashed(const jk_hash *parent, uint64_t number, uint32_t proposer,
+                                     const jk_hash *state_root, const jk_chain_event *events, size_t event_count,
+                                     const jk_chain_trace *traces, size_t trace_count, jk_chain_block *out,
+                                     jk_diag *diag);
 
 /* Import's replay of a block's dispatch part on the current head
  * (import_dispatch.c): JK_OK when it re-derives (*queued, *queued_count:
