@@ -242,6 +242,23 @@ jk_err jk_kernel_call_served(jk_kernel *k, jk_cap target, uint32_t endpoint, int
                              const uint64_t args[3], jk_cap slot0, jk_kernel_serve_fn serve, void *ctx,
                              jk_kernel_result *res);
 
+/* Flags of jk_kernel_call_served_flags. */
+#define JK_KERNEL_CALL_NO_INSTANCE 1u /* the embedder drops the target's new value */
+
+/* jk_kernel_call_served with flags. JK_KERNEL_CALL_NO_INSTANCE: a HALT of
+ * the target (the root frame) leaves res->instance null rather than
+ * building the new value the embedder would drop at once (the chain's
+ * verify keeps only slot[0]: the new verify_proto copy of every event was
+ * made and freed for nothing — ~2,500 instructions, issue 13). Every other
+ * outcome and field is exactly jk_kernel_call_served's, the HALT's
+ * nesting bound (JK_KERNEL_MAX_HALT_DEPTH) and its other refusals
+ * included: where the kernel cannot tell without building the value that
+ * it would be accepted, it builds it and drops it.
+ * @return as jk_kernel_call_served. */
+jk_err jk_kernel_call_served_flags(jk_kernel *k, jk_cap target, uint32_t endpoint, int64_t gas,
+                                   const uint64_t args[3], jk_cap slot0, jk_kernel_serve_fn serve,
+                                   void *ctx, unsigned flags, jk_kernel_result *res);
+
 /* How many yields this kernel answered in place so far (for tests and
  * benchmarks: which path ran is otherwise unobservable, as it should be). */
 uint64_t jk_kernel_served_in_place(const jk_kernel *k);

@@ -600,8 +600,11 @@ jk_err jk_chain_verify_start(const jk_chain_kernel *ck, jk_kernel *kernel, const
         err = jk_chain_pair(run->blob, run->aa, &run->scratchpad);
     if (err == JK_OK) {
         out->ran = true;
-        err = jk_chain_invoke(kernel, ck->attest_marker, run->event_verify, 0, ck->gas.verify, NULL,
-                              run->scratchpad, jk_decide_verify, &run->mode, NULL, &run->res);
+        /* the verdict reads slot[0] alone: event_verify's new value is
+         * MGMT_DROPped, so the kernel does not build it */
+        err = jk_chain_invoke_flags(kernel, ck->attest_marker, run->event_verify, 0, ck->gas.verify, NULL,
+                                    run->scratchpad, jk_decide_verify, &run->mode, JK_KERNEL_CALL_NO_INSTANCE,
+                                    NULL, &run->res);
         out->gas = run->res.gas_used;
         /* the kernel refused to run or finish it (a bound the guest hit):
          * the event's problem, never the host's — dropped (settle says so,

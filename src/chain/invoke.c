@@ -108,9 +108,17 @@ jk_err jk_chain_invoke(jk_kernel *k, jk_cap marker, jk_cap target, uint32_t endp
                        jk_chain_attest_fn decide, void *ctx, uint32_t *attests,
                        jk_kernel_result *res)
 {
+    return jk_chain_invoke_flags(k, marker, target, endpoint, gas, args, slot0, decide, ctx, 0, attests, res);
+}
+
+jk_err jk_chain_invoke_flags(jk_kernel *k, jk_cap marker, jk_cap target, uint32_t endpoint,
+                             int64_t gas, const uint64_t args[3], jk_cap slot0,
+                             jk_chain_attest_fn decide, void *ctx, unsigned flags,
+                             uint32_t *attests, jk_kernel_result *res)
+{
     jk_invoke_serve sv = {.marker = marker, .decide = decide, .ctx = ctx, .gas = gas > 0 ? (uint64_t)gas : 0};
-    jk_err err = jk_kernel_call_served(k, target, endpoint, gas, args, slot0, jk_invoke_serve_fn,
-                                       &sv, res);
+    jk_err err = jk_kernel_call_served_flags(k, target, endpoint, gas, args, slot0, jk_invoke_serve_fn,
+                                             &sv, flags, res);
     if (err == JK_OK && res->outcome == JK_KERNEL_YIELDED)
         jk_abort(res, target, slot0, res->gas_used,
                  sv.abort_why ? sv.abort_why : "yield to a marker that is not the attest marker");

@@ -68,7 +68,8 @@ static jk_err jk_serve_rest(jk_kernel *k, jk_root *root, int64_t gas, jk_err err
         }
         jk_cap paused = jk_cap_retain(res->instance);
         jk_kernel_result_clear(res);
-        jk_root again = {gas - used, answer, res, root->serve, root->serve_ctx, false, JK_OK, jk_cap_null()};
+        jk_root again = {gas - used, answer, res, root->serve, root->serve_ctx, false, JK_OK, jk_cap_null(),
+                         root->no_instance};
         jk_hc_result setup;
         memset(&setup, 0, sizeof setup);
         jk_start(k, &again, res);
@@ -97,9 +98,19 @@ jk_err jk_kernel_call_served(jk_kernel *k, jk_cap target, uint32_t endpoint, int
                              const uint64_t args[3], jk_cap slot0, jk_kernel_serve_fn serve, void *ctx,
                              jk_kernel_result *res)
 {
-    if (!serve)
-        return jk_kernel_call(k, target, endpoint, gas, args, slot0, res);
-    jk_root root = {gas, slot0, res, serve, ctx, false, JK_OK, jk_cap_null()};
+    return jk_kernel_call_served_flags(k, target, endpoint, gas, args, slot0, serve, ctx, 0, res);
+}
+
+jk_err jk_kernel_call_served_flags(jk_kernel *k, jk_cap target, uint32_t endpoint, int64_t gas,
+                                   const uint64_t args[3], jk_cap slot0, jk_kernel_serve_fn serve,
+                                   void *ctx, unsigned flags, jk_kernel_result *res)
+{
+    bool no_instance = (flags & JK_KERNEL_CALL_NO_INSTANCE) != 0;
+    if (!serve) {
+        jk_root plain = {gas, slot0, res, NULL, NULL, false, JK_OK, jk_cap_null(), no_instance};
+        return jk_call_root(k, &plain, target, endpoint, args);
+    }
+    jk_root root = {gas, slot0, res, serve, ctx, false, JK_OK, jk_cap_null(), no_instance};
     jk_err err = jk_serve_rest(k, &root, gas, jk_call_root(k, &root, target, endpoint, args));
     jk_cap_release(root.held); /* res holds its own references to what it gives back */
     return err;

@@ -244,6 +244,7 @@ jk_err jk_kernel_frame_mint(jk_frame *f)
         jk_err err = jk_apply_dirty(f, fm, fm->data, &minted);
         if (err != JK_OK)
             return err;
+        jk_kernel_frame_forget(f);
         err = jk_cap_cnode_update(&f->cnode, fm->m.slot, minted);
         jk_cap_release(minted);
         if (err != JK_OK)

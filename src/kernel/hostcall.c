@@ -100,6 +100,7 @@ static bool jk_pinned(jk_hc *c, uint64_t path)
 /* Write value at path in the frame's cnode. */
 static jk_err jk_put(jk_hc *c, uint64_t path, jk_cap value)
 {
+    jk_kernel_frame_forget(c->f);
     jk_err err = jk_kernel_path_update(&c->f->cnode, path, value);
     if (err == JK_ERR_INVALID_ARG || err == JK_ERR_CAP_TOO_DEEP)
         return jk_refuse(c, "slot path 0x%llx cannot hold the cap (bad path or nesting bound)", path);
@@ -204,6 +205,7 @@ static jk_err jk_hc_set_image(jk_hc *c)
     for (uint32_t s = 1; s < JK_CAP_ROOT_SLOTS; s++)
         if (!jk_cap_is_null(jk_cap_image_pinned(old_image, s)) || !jk_cap_is_null(jk_cap_image_pinned(image, s)))
             jk_kernel_frame_slot_written(c->f, s);
+    jk_kernel_frame_forget(c->f);
     jk_cap_release(c->f->inst);
     jk_cap_release(c->f->cnode);
     c->f->inst = next;
@@ -458,6 +460,66 @@ int64_t jk_kernel_hostcall_price(jk_kernel *k, uint64_t n)
         break;
     }
     return jk_read_price(r, n);
+}
+
+/* ---- the reads a verify makes most (the hot path of jk_serve_in_code) ----
+ * A demo transfer's verify makes ~30 of its ~45 host calls as DATA_READ,
+ * DATA_LEN and CAP_KIND of a root slot (the ledger's binary search, the
+ * account tree's kinds). Through the general path each paid for three
+ * switches (local? price? which call?) and the prologue of
+ * jk_kernel_hostcall, whose frame holds every call's buffers (~300
+ * instructions a call in all, docs/bench.md "Admission, session 9"). Here
+ * they take one test and a small function; anything but the plain case —
+ * a refusal, a range across a page of the Data, a nested path for
+ * CAP_KIND — goes to jk_kernel_hostcall, which decides it as it always
+ * did. Same prices, same answers (test_kernel_hostcall_reads_fast_equals_general). */
+
+int64_t jk_kernel_hostcall_read_price(const jk_frame *f, uint64_t n)
+{
+    const uint64_t *r = f->st.regs;
+    if (n == JK_HOST_DATA_READ) /* as jk_kernel_hostcall_price: the pages copied alone */
+        return jk_pages_of(r[9], JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED;
+    /* DATA_LEN, CAP_KIND: jk_read_price (φ7 is their one path) */
+    return r[7] < 256 ? JK_GAS_PER_LEVEL_READ : jk_read_price(r, n);
+}
+
+jk_err jk_kernel_hostcall_read(jk_kernel *k, uint64_t n, jk_hc_result *out)
+{
+    jk_frame *f = &k->frames[k->depth - 1];
+    uint64_t *r = f->st.regs;
+    jk_cap cap;
+    out->action = JK_HC_CONTINUE;
+    if (n == JK_HOST_CAP_KIND) {
+        if (r[7] >= 256)
+            return jk_kernel_hostcall(k, n, out); /* a nested path: decoded there */
+        r[7] = (uint64_t)jk_cap_kind_of(jk_cap_cnode_get(f->cnode, (uint32_t)r[7]));
+        return JK_OK;
+    }
+    if (f->read_known && f->read_path == r[7]) {
+        cap = f->read_cap; /* the same slot again, nothing written since */
+    } else {
+        if (!jk_kernel_path_get(f->cnode, r[7], &cap) || jk_cap_kind_of(cap) != JK_CAP_DATA)
+            return jk_kernel_hostcall(k, n, out); /* refused there */
+        f->read_known = true;
+        f->read_path = r[7];
+        f->read_cap = cap;
+    }
+    uint64_t size = jk_cap_data_len(cap);
+    if (n == JK_HOST_DATA_LEN) {
+        r[7] = size;
+        return JK_OK;
+    }
+    uint64_t off = r[8], len = r[9], dst = r[10];
+    if (len == 0 || len > JK_PVM_PAGE_SIZE || off > size || len > size - off || dst > UINT32_MAX ||
+        off % JK_PVM_PAGE_SIZE + len > JK_PVM_PAGE_SIZE)
+        return jk_kernel_hostcall(k, n, out); /* refused, empty, or over a page boundary */
+    const uint8_t *page;
+    jk_err err = jk_cap_data_spans(cap, (uint32_t)(off / JK_PVM_PAGE_SIZE), 1, &page);
+    if (err == JK_OK)
+        err = jk_pvm_memory_guest_write(f->mem, (uint32_t)dst, page + off % JK_PVM_PAGE_SIZE, (size_t)len, NULL);
+    /* a refused write changed nothing: the general path refuses it again
+     * with its words */
+    return err == JK_ERR_PVM_NOT_MAPPED ? jk_kernel_hostcall(k, n, out) : err;
 }
 
 jk_err jk_kernel_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out)

@@ -99,7 +99,18 @@ typedef struct jk_frame {
     uint32_t map_count;
     uint32_t map_cap;     /* entries maps has room for (reused, see jk_kernel) */
     jk_kernel *kernel;
+    /* The cap the last DATA_LEN / DATA_READ found at read_path (BORROWED
+     * from cnode), while read_known: a binary search reads one slot ~10
+     * times in a row. Every change of cnode forgets it
+     * (jk_kernel_frame_forget), before the old value can be released. */
+    bool read_known;
+    uint64_t read_path;
+    jk_cap read_cap;
 } jk_frame;
+
+/* f's cnode is about to change: what jk_kernel_hostcall_read remembers of
+ * it is no longer true. */
+static inline void jk_kernel_frame_forget(jk_frame *f) { f->read_known = false; }
 
 struct jk_kernel {
     FILE *debug;
@@ -187,6 +198,16 @@ int64_t jk_kernel_hostcall_price(jk_kernel *k, uint64_t n);
 /* Decode and perform host call `n` for the top frame. */
 jk_err jk_kernel_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out);
 
+/* The reads served on the hot path (DATA_LEN, DATA_READ, CAP_KIND): */
+static inline bool jk_kernel_hostcall_is_read(uint64_t n)
+{
+    return n == JK_HOST_DATA_LEN || n == JK_HOST_DATA_READ || n == JK_HOST_CAP_KIND;
+}
+/* jk_kernel_hostcall_price and jk_kernel_hostcall for one of them: the same
+ * price and the same outcome, by a shorter way for the plain case. */
+int64_t jk_kernel_hostcall_read_price(const jk_frame *f, uint64_t n);
+jk_err jk_kernel_hostcall_read(jk_kernel *k, uint64_t n, jk_hc_result *out);
+
 /* ---- push.c ---- */
 
 /* Push frames for a CALL of target (Idle) / a resume of a Paused instance,
@@ -222,6 +243,7 @@ typedef struct jk_root {
     jk_err serve_err;        /* serve failed: the call ends with this */
     jk_cap held;             /* owned: an in-place resume's slot0, which is
                                 then what "the embedder sent" (sent_slot0) */
+    bool no_instance;        /* JK_KERNEL_CALL_NO_INSTANCE */
 } jk_root;
 
 /* Run until the stack is empty, starting with `pending` (the setup's

@@ -28,7 +28,9 @@ static jk_err jk_deliver(jk_kernel *k, jk_root *root, jk_kernel_outcome outcome,
         res->outcome = outcome;
         res->value = value;
         res->gas_used = root->gas - left;
-        res->instance = jk_cap_retain(value_cap);
+        /* a HALT's value the embedder drops (jk_halt builds it only where
+         * it must, to refuse it as it would be refused) */
+        res->instance = outcome == JK_KERNEL_HALT && root->no_instance ? jk_cap_null() : jk_cap_retain(value_cap);
         res->slot0 = jk_cap_retain(keep_stash ? root->sent_slot0 : slot0);
         return JK_OK;
     }
@@ -44,6 +46,7 @@ static jk_err jk_deliver(jk_kernel *k, jk_root *root, jk_kernel_outcome outcome,
         jk_kernel_path_get(caller->cnode, top->path, &cur);
         old = jk_cap_retain(cur);
     }
+    jk_kernel_frame_forget(caller);
     jk_err err = jk_kernel_path_update(&caller->cnode, top->path, value_cap);
     if (err == JK_OK && !keep_stash) {
         err = jk_cap_cnode_update(&caller->cnode, 0, slot0);
@@ -69,12 +72,42 @@ static void jk_pop(jk_kernel *k)
 
 static jk_err jk_fault(jk_kernel *k, jk_root *root, jk_kernel_fault why, const char *msg);
 
+/* Whether the root frame's HALT would build its new value without a refusal
+ * (jk_halt: jk_cap_instance_with_cnode, then the kernel's nesting reserve),
+ * decided without building it: the value is at most 1 + the deeper of its
+ * image and the frame's cnode (slot[0] only leaves it), and its pins are
+ * the image's where each pinned slot holds the very cap pinned. Anything
+ * else (a pin equal but another object, a pinned slot 0): no, and the
+ * value is built as always. */
+static bool jk_halt_value_fits(const jk_frame *top)
+{
+    jk_cap image = jk_cap_instance_image(top->inst);
+    unsigned a = jk_cap_depth(image), b = jk_cap_depth(top->cnode);
+    if ((a > b ? a : b) + 1 > JK_KERNEL_MAX_HALT_DEPTH)
+        return false;
+    for (uint32_t i = 0, n = jk_cap_image_pin_count(image); i < n; i++) {
+        const jk_cap_pin *pin = jk_cap_image_pin(image, i);
+        if (pin->slot == 0 || !jk_cap_same(jk_cap_cnode_get(top->cnode, pin->slot), pin->cap))
+            return false;
+    }
+    return true;
+}
+
 static jk_err jk_halt(jk_kernel *k, jk_root *root)
 {
     jk_frame *top = &k->frames[k->depth - 1];
     jk_err err = jk_kernel_frame_mint(top);
     if (err != JK_OK)
         return err;
+    if (k->depth == 1 && root->no_instance && jk_halt_value_fits(top)) {
+        /* the embedder drops the value: only slot[0] goes out */
+        jk_cap slot0 = jk_cap_retain(jk_cap_cnode_get(top->cnode, 0));
+        err = jk_deliver(k, root, JK_KERNEL_HALT, top->st.regs[7], jk_cap_null(), false, slot0, jk_left(top));
+        jk_cap_release(slot0);
+        if (err == JK_OK)
+            jk_pop(k);
+        return err;
+    }
     jk_cap slot0 = jk_cap_retain(jk_cap_cnode_get(top->cnode, 0)), cnode, inst;
     if (jk_cap_is_null(slot0))
         cnode = jk_cap_retain(top->cnode);
@@ -371,18 +404,20 @@ static jk_pvm_host_answer jk_serve_in_code(void *ctx, jk_pvm_state *st, uint64_t
 {
     jk_kernel *k = ctx;
     jk_frame *top = &k->frames[k->depth - 1];
-    if (!jk_local_hostcall(n) || st != &top->st)
+    bool read = jk_kernel_hostcall_is_read(n); /* the hot path: one test */
+    if ((!read && !jk_local_hostcall(n)) || st != &top->st)
         return JK_PVM_HOST_EXIT;
     int64_t gas = st->gas - top->run_cost;
     if (gas < 0)
         gas = 0;
-    int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_kernel_hostcall_price(k, n);
+    int64_t price = JK_KERNEL_HOSTCALL_GAS +
+                    (read ? jk_kernel_hostcall_read_price(top, n) : jk_kernel_hostcall_price(k, n));
     if (gas < price)
         return JK_PVM_HOST_EXIT; /* out of gas at the ecalli: the loop's path */
     st->gas = gas - price;
     top->run_cost = 0;
     top->in_host = true;
-    jk_err err = jk_kernel_hostcall(k, n, &k->hc);
+    jk_err err = read ? jk_kernel_hostcall_read(k, n, &k->hc) : jk_kernel_hostcall(k, n, &k->hc);
     top->in_host = false;
     if (err == JK_OK && k->hc.action == JK_HC_CONTINUE) {
         k->hostcalls_in_code++;

@@ -34,6 +34,7 @@ jk_err jk_kernel_give_slot0(jk_frame *f, jk_cap slot0)
 {
     if (jk_cap_same(slot0, jk_cap_cnode_get(f->cnode, 0)))
         return JK_OK; /* nothing changes (typically: both empty) */
+    jk_kernel_frame_forget(f);
     return jk_cap_cnode_update(&f->cnode, 0, slot0);
 }
 

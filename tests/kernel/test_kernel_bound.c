@@ -250,3 +250,76 @@ JK_TEST(test_kernel_image_opts_null_arrays_refused)
     JK_CHECK(jk_cap_is_null(image));
     KT_END(&e);
 }
+
+/* jk_kernel_call_served_flags(NO_INSTANCE) against jk_kernel_call: every
+ * field alike, but a HALT's instance (null). */
+static void kb_alike(jk_kernel *k, jk_cap target, uint32_t ep, const uint64_t args[3], jk_cap slot0,
+                     int want_outcome)
+{
+    jk_kernel_result a, b;
+    JK_REQUIRE(jk_kernel_call(k, target, ep, 1000000, args, slot0, &a) == JK_OK);
+    JK_REQUIRE(jk_kernel_call_served_flags(k, target, ep, 1000000, args, slot0, NULL, NULL,
+                                           JK_KERNEL_CALL_NO_INSTANCE, &b) == JK_OK);
+    JK_CHECK_EQ(a.outcome, want_outcome);
+    JK_CHECK_EQ(a.outcome, b.outcome);
+    JK_CHECK_EQ(a.value, b.value);
+    JK_CHECK_EQ(a.gas_used, b.gas_used);
+    JK_CHECK_EQ(a.fault, b.fault);
+    JK_CHECK(!strcmp(a.fault_msg, b.fault_msg));
+    JK_CHECK(jk_cap_is_null(a.slot0) ? jk_cap_is_null(b.slot0) : jk_cap_equal(a.slot0, b.slot0));
+    if (a.outcome == JK_KERNEL_HALT)
+        JK_CHECK(jk_cap_is_null(b.instance) && !jk_cap_is_null(a.instance));
+    else
+        JK_CHECK(jk_cap_equal(a.instance, b.instance));
+    jk_kernel_result_clear(&a);
+    jk_kernel_result_clear(&b);
+}
+
+/* A verify's call does not build the new value it drops
+ * (JK_KERNEL_CALL_NO_INSTANCE); the HALT it skips building must still be
+ * refused where building it would be: past the reserve; and where the
+ * kernel cannot tell without building it (a deep chain in slot[0], which
+ * the value would not hold) the value is built and still not handed out. */
+JK_TEST(test_kernel_call_no_instance_decides_alike)
+{
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *k = e.k;
+    uint64_t args[3] = {1, 0, 0};
+    jk_cap at = kb_at(e.image, JK_KERNEL_MAX_HALT_DEPTH, 0, NULL, NULL);
+    jk_cap over = kb_at(e.image, JK_KERNEL_MAX_HALT_DEPTH + 1, 0, NULL, NULL);
+    JK_REQUIRE(!jk_cap_is_null(at) && !jk_cap_is_null(over));
+    kb_alike(k, at, EP_BUMP, args, jk_cap_null(), JK_KERNEL_HALT);
+    kb_alike(k, over, EP_BUMP, args, jk_cap_null(), JK_KERNEL_FAULT);
+
+    /* at the bound with the deep chain moved into slot[0]: the value left
+     * is shallower, so it halts (the kernel cannot tell without building) */
+    const kt_op to_slot0[] = {{JK_HOST_DROP, 0, 0, 0, 0}, {JK_HOST_MOVE, DEEP_SLOT, 0, 0, 0}};
+    jk_cap code;
+    JK_REQUIRE(jk_cap_data_new(to_slot0, sizeof to_slot0, &code) == JK_OK);
+    jk_cap chain = jk_cap_cnode_get(jk_cap_instance_cnode(over), DEEP_SLOT);
+    uint32_t s2[2] = {DEEP_SLOT, SCRIPT_SLOT};
+    jk_cap c2[2] = {chain, code};
+    jk_cap deep = kt_inst(e.image, 2, s2, c2);
+    JK_REQUIRE(!jk_cap_is_null(deep));
+    kb_alike(k, deep, EP_SCRIPT, NULL, jk_cap_null(), JK_KERNEL_HALT);
+    jk_cap_release(deep);
+    jk_cap_release(code);
+
+    /* a script that hands back a CNode in slot[0], one that faults */
+    const kt_op give[] = {{JK_HOST_CNODE_MINT, 31, 0, 0, 0}, {JK_HOST_MOVE, 31, 0, 0, 0}};
+    const kt_op refused[] = {{JK_HOST_DATA_LEN, 35, 0, 0, 0}};
+    for (int i = 0; i < 2; i++) {
+        JK_REQUIRE(jk_cap_data_new(i ? (const void *)refused : (const void *)give,
+                                   i ? sizeof refused : sizeof give, &code) == JK_OK);
+        uint32_t s1[1] = {SCRIPT_SLOT};
+        jk_cap inst = kt_inst(e.image, 1, s1, &code);
+        JK_REQUIRE(!jk_cap_is_null(inst));
+        kb_alike(k, inst, EP_SCRIPT, NULL, jk_cap_null(), i ? JK_KERNEL_FAULT : JK_KERNEL_HALT);
+        jk_cap_release(inst);
+        jk_cap_release(code);
+    }
+    jk_cap_release(at);
+    jk_cap_release(over);
+    KT_END(&e);
+}

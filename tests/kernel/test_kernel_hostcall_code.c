@@ -109,3 +109,80 @@ JK_TEST(test_kernel_hostcall_in_code_equals_the_loop)
     jk_kernel_free(kj);
     KT_END(&e);
 }
+
+/* The reads a verify makes most (DATA_READ, DATA_LEN, CAP_KIND) take a
+ * shorter way in compiled code (hostcall.c, jk_kernel_hostcall_read): the
+ * plain case there, anything else through jk_kernel_hostcall. Each case the
+ * short way must hand on or decide alike — a read across a page of the
+ * Data, at its end, empty, past it; a destination over a page boundary
+ * into unmapped memory, read-only, past 2^32; nested paths, malformed
+ * ones, an empty slot, a slot that holds no Data — with prices, answers,
+ * faults and messages as the interpreter's (which never takes it), at every
+ * gas value near the end. */
+JK_TEST(test_kernel_hostcall_reads_fast_equals_general)
+{
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel_config icfg = {.engine = JK_PVM_ENGINE_INTERP}, jcfg = {.engine = JK_PVM_ENGINE_JIT};
+    jk_kernel *ki, *kj;
+    JK_REQUIRE(jk_kernel_new(&icfg, &ki) == JK_OK);
+    JK_REQUIRE(jk_kernel_new(&jcfg, &kj) == JK_OK);
+    static uint8_t bytes[9000];
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (uint8_t)(i * 7 + 1);
+    jk_cap data;
+    JK_REQUIRE(jk_cap_data_new(bytes, sizeof bytes, &data) == JK_OK);
+    const kt_op reads[] = {
+        {JK_HOST_DATA_LEN, 30, 0, 0, 0},
+        {JK_HOST_CAP_KIND, 30, 0, 0, 0},
+        {JK_HOST_CAP_KIND, 35, 0, 0, 0},                    /* empty */
+        {JK_HOST_DATA_READ, 30, 0, 48, 0x40000000},         /* the plain case */
+        {JK_HOST_DATA_READ, 30, 4090, 16, 0x40000040},      /* across the Data's page */
+        {JK_HOST_DATA_READ, 30, 8192, 808, 0x40000100},     /* its short last page, to the end */
+        {JK_HOST_DATA_READ, 30, 9000, 0, 0x40000500},       /* empty, at the end */
+        {JK_HOST_DATA_READ, 30, 100, 4096, 0x40000000},     /* a whole page's worth */
+        {JK_HOST_DATA_MINT, 0x40000000, 64, 31, 0},
+        {JK_HOST_CNODE_MINT, 34, 2, 0, 0},
+        {JK_HOST_COPY, 31, P2(34, 1), 0, 0},
+        {JK_HOST_CAP_KIND, P2(34, 1), 0, 0, 0},             /* nested */
+        {JK_HOST_CAP_KIND, P2(34, 3), 0, 0, 0},             /* nested, empty */
+        {JK_HOST_CAP_KIND, P2(31, 0), 0, 0, 0},             /* through a Data: empty */
+        {JK_HOST_DATA_LEN, P2(34, 1), 0, 0, 0},
+        {JK_HOST_DATA_READ, P2(34, 1), 8, 40, 0x40000600},
+        /* the slot read last, replaced: read again, it is the new Data
+         * (what the short way remembers of a slot goes with any write) */
+        {JK_HOST_DATA_READ, 30, 64, 16, 0x40000700},
+        {JK_HOST_SWAP, 30, 31, 0, 0},
+        {JK_HOST_DATA_LEN, 30, 0, 0, 0},
+        {JK_HOST_DATA_READ, 30, 0, 16, 0x40000700},
+        {JK_HOST_DATA_MINT, 0x40000700, 16, 36, 0},
+        {JK_HOST_DROP, 30, 0, 0, 0},
+        {JK_HOST_MOVE, 36, 30, 0, 0},
+        {JK_HOST_DATA_LEN, 30, 0, 0, 0},
+        {JK_HOST_DATA_READ, 30, 0, 16, 0x40000800},
+        {JK_HOST_DATA_MINT, 0x40000800, 16, 37, 0},
+        {JK_HOST_GAS, 0, 0, 0, 0},
+    };
+    kh_sweep(ki, kj, e.image, data, reads, sizeof reads / sizeof reads[0], JK_KERNEL_HALT);
+    /* each refusal, after plain reads the short way served */
+    const kt_op last[][2] = {
+        {{JK_HOST_DATA_READ, 30, 0, 8, 0x40000000}, {JK_HOST_DATA_READ, 30, 8990, 16, 0x40000000}},
+        {{JK_HOST_DATA_READ, 30, 0, 8, 0x40000000}, {JK_HOST_DATA_READ, 30, 9001, 0, 0x40000000}},
+        {{JK_HOST_DATA_READ, 30, 0, 8, 0x40000000}, {JK_HOST_DATA_READ, 30, 0, 32, 0x40000FF0}},
+        {{JK_HOST_DATA_READ, 30, 0, 8, 0x40000000}, {JK_HOST_DATA_READ, 30, 0, 8, 0x10000}},
+        {{JK_HOST_DATA_READ, 30, 0, 8, 0x40000000}, {JK_HOST_DATA_READ, 30, 0, 8, 0x100000000ull}},
+        {{JK_HOST_DATA_LEN, 30, 0, 0, 0}, {JK_HOST_DATA_LEN, 35, 0, 0, 0}},
+        {{JK_HOST_DATA_LEN, 30, 0, 0, 0}, {JK_HOST_DATA_READ, P2(36, 1), 0, 8, 0x40000000}},
+        {{JK_HOST_CAP_KIND, 30, 0, 0, 0}, {JK_HOST_CAP_KIND, (1ull << 59) | 30, 0, 0, 0}},
+        {{JK_HOST_CAP_KIND, 30, 0, 0, 0}, {JK_HOST_CAP_KIND, (2ull << 60) | (1ull << 40) | 30, 0, 0, 0}},
+    };
+    for (size_t i = 0; i < sizeof last / sizeof last[0]; i++)
+        kh_sweep(ki, kj, e.image, data, last[i], 2, JK_KERNEL_FAULT);
+#if defined(__x86_64__) && defined(__linux__)
+    JK_CHECK(jk_kernel_hostcalls_in_code(kj) > 1000);
+#endif
+    jk_cap_release(data);
+    jk_kernel_free(ki);
+    jk_kernel_free(kj);
+    KT_END(&e);
+}
