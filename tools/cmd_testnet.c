@@ -51,19 +51,20 @@ static size_t tnet_split(char *s, const char **out, size_t max)
 static const char tnet_usage[] =
     "usage: jark testnet [--validators V] [--blocks N] [--dir DIR] [--spec SPEC] [--events-per-block E]\n"
     "                    [--in-flight K] [--accounts A] [--tcp] [--bench] [-v] [--empty-blocks-interval MS]\n"
-    "                    [--perturb kill:I@H,restart:I@H,wipe:I@H,...]\n"
+    "                    [--verify-threads T] [--perturb kill:I@H,restart:I@H,wipe:I@H,...]\n"
     "                    [--netns PREFIX --hosts IP,IP,... --rpc-hosts IP,IP,...]\n"
     "  --events-per-block E  transfers per workload batch (default 16, at most 4096)\n"
     "  --in-flight K         batches outstanding at once (default 1); needs A >= E x K\n"
     "  --accounts A          the demo's funded accounts (default 64)\n"
     "  --empty-blocks-interval MS  every node's (default 1000: see jark node; at least 1)\n"
+    "  --verify-threads T    every node's (see jark node; default: none passed, the node's own thread)\n"
     "  wipe:I@H              kill node I, remove its store and start it empty: it syncs from genesis\n"
     "  --netns PREFIX        node I runs in the network namespace PREFIX<I>, listening on the\n"
     "                        I-th of --hosts, serving RPC on the I-th of --rpc-hosts (make e2e)\n";
 
 int jk_tool_testnet(int argc, char **argv)
 {
-    uint64_t v = 4, blocks = 20, per_block = 16, in_flight = 1, accounts = 0, empty_ms = 0;
+    uint64_t v = 4, blocks = 20, per_block = 16, in_flight = 1, accounts = 0, empty_ms = 0, vthreads = 0;
     bool bench = false;
     static char hosts_buf[1024], rpc_buf[1024];
     static const char *hosts[JK_DEVNET_TESTNET_MAX], *rpc_hosts[JK_DEVNET_TESTNET_MAX];
@@ -105,6 +106,10 @@ int jk_tool_testnet(int argc, char **argv)
                 return fprintf(stderr, "jark testnet: --empty-blocks-interval 1..3600000 (ms)\n"),
                        JK_EXIT_USAGE;
             o.empty_blocks_ms = (uint32_t)empty_ms;
+        } else if (has && !strcmp(a, "--verify-threads")) {
+            if (jk_tool_parse_number(argv[++i], false, &vthreads) != 0 || vthreads > 64)
+                return fprintf(stderr, "jark testnet: --verify-threads 0..64\n"), JK_EXIT_USAGE;
+            o.verify_threads = (uint32_t)vthreads;
         } else if (has && !strcmp(a, "--dir"))
             o.dir = argv[++i];
         else if (has && !strcmp(a, "--spec"))

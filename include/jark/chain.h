@@ -996,6 +996,14 @@ jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, 
  *         JK_ERR_NOMEM. */
 jk_err jk_chain_apply_block_import(jk_chain_kernel *ck, const jk_chain_block *block,
                                    const jk_hash *parent, uint64_t number, jk_diag *why);
+/* jk_chain_apply_block_import with the block's event hashes given (ids[i] =
+ * jk_chain_event_hash(&block->events[i]); NULL: computed here, as above), for
+ * a caller that hashed them already: dropping the block's events from the
+ * pool hashed every event again (the node's commit, session 9). The ids are
+ * trusted, not checked. */
+jk_err jk_chain_apply_block_import_ids(jk_chain_kernel *ck, const jk_chain_block *block,
+                                       const jk_hash *ids, const jk_hash *parent, uint64_t number,
+                                       jk_diag *why);
 
 /* Import's checks and apply without advancing: is `block` valid on the
  * current head (consensus's valid(v), for a prevote)? Same checks and errors

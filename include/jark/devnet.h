@@ -242,6 +242,8 @@ typedef struct jk_devnet_testnet_options {
     int verbose;                 /* the nodes get -v; refusals are noted */
     uint32_t empty_blocks_ms;    /* every node's --empty-blocks-interval; 0: the
                                     node's default (JK_NODE_EMPTY_BLOCKS_MS) */
+    uint32_t verify_threads;     /* every node's --verify-threads; 0: none passed
+                                    (the node's default: its own thread) */
     const jk_devnet_perturb *perturb;
     size_t perturb_count;
     /* Network namespaces (make e2e): node i runs in the namespace named

@@ -216,12 +216,25 @@ typedef struct jk_net_event {
 
 /* Take the oldest queued event. Events are queued by jk_net_step,
  * jk_net_send (a peer dropped as SLOW) and jk_net_disconnect, in the order
- * they happened. The queue is not bounded here (the rate limits bound what
- * peers can add per second): drain it after every step.
+ * they happened, except that frames of kind JK_NET_EVENTS come after every
+ * other event queued (session 9: gossiped events arrive in bursts that take
+ * their receiver tens of ms to admit, and a vote or proposal read with or
+ * after them must not wait for that; each kind travels on its own stream,
+ * so the network could have delivered them in this order anyway). Events
+ * of one kind stay in order, and so do all but EVENTS frames among
+ * themselves. The queue is not bounded here (the rate limits bound what
+ * peers can add per second): drain it, over one or more steps.
  * @param[out] ev  filled when true is returned; ev->data stays valid until
  *                 the next jk_net_next_event or jk_net_destroy.
  * @return true if there was an event. */
 bool jk_net_next_event(jk_net *net, jk_net_event *ev);
+/* Events queued and not yet taken. */
+size_t jk_net_queued(const jk_net *net);
+
+/* Send what jk_net_send queued, now: the write pass jk_net_step begins
+ * with, without waiting or reading (session 9: the node sends its votes
+ * before it admits a turn's events, instead of at its next step). */
+void jk_net_flush(jk_net *net);
 
 /* Take the payload of the event jk_net_next_event returned last: the
  * caller owns it from here (free() it), so it outlives the next

@@ -844,6 +844,10 @@ typedef struct jk_node_chain_app_stats {
                                 refusals (only when more were refused in a height
                                 than it keeps track of; otherwise each refused id
                                 is removed alone) */
+    uint64_t commit_decodes; /* commits that decoded their block: neither a
+                                valid() nor a get_value of this app had it
+                                decoded under that id (session 9: the commit
+                                takes theirs) */
 } jk_node_chain_app_stats;
 void jk_node_chain_app_stats_get(const jk_node_chain_app *a, jk_node_chain_app_stats *out);
 

@@ -270,6 +270,14 @@ typedef struct jk_rpc_provider {
      * jk_rpc_pool_add; *total receives the pool's whole size. */
     jk_err (*pool)(void *ctx, uint32_t offset, jk_rpc_pool_sink *sink, uint64_t *total,
                    jk_diag *diag);
+    /* Optional (NULL: not called). Before a batch's requests are answered,
+     * the well-formed submit_event requests among them (two or more), in
+     * body order; each is then answered through submit_event as always,
+     * and submit_batch_end (when set) follows the batch. A provider may
+     * verify them together here; the answers must be those it gives
+     * without the call (it is a hint, never a second submission). */
+    void (*submit_batch)(void *ctx, const jk_rpc_event *const *events, size_t n);
+    void (*submit_batch_end)(void *ctx);
 } jk_rpc_provider;
 
 /* Answer a parsed body from the provider: the JSON text to send back, or

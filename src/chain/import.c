@@ -42,15 +42,18 @@ static jk_err jk_decide_import(void *ctx, const uint8_t key[32], const uint8_t *
 
 /* The pool without the block's events (an importer's pool: what the block
  * took is spent). A fresh list of the entries kept; the others are freed. */
-static jk_err jk_pool_minus_block(jk_chain_kernel *ck, const jk_chain_block *block, jk_chain_pooled **keep,
-                                  size_t *keep_count)
+static jk_err jk_pool_minus_block(jk_chain_kernel *ck, const jk_chain_block *block, const jk_hash *ids,
+                                  jk_chain_pooled **keep, size_t *keep_count)
 {
     jk_chain_hashset in_block = {0};
     jk_err err = JK_OK;
     /* an empty pool keeps nothing whatever the block holds: no hashing */
     for (size_t i = 0; err == JK_OK && ck->pool_count && i < block->event_count; i++) {
         jk_hash h;
-        jk_chain_event_hash(&block->events[i], &h);
+        if (ids)
+            h = ids[i]; /* the caller's (jk_chain_apply_block_import_ids) */
+        else
+            jk_chain_event_hash(&block->events[i], &h);
         if (!jk_chain_hashset_contains(&in_block, &h))
             err = jk_chain_hashset_add(&in_block, &h);
     }
@@ -185,6 +188,13 @@ jk_err jk_chain_check_block(jk_chain_kernel *ck, const jk_chain_block *block, co
 jk_err jk_chain_apply_block_import(jk_chain_kernel *ck, const jk_chain_block *block,
                                    const jk_hash *parent, uint64_t number, jk_diag *why)
 {
+    return jk_chain_apply_block_import_ids(ck, block, NULL, parent, number, why);
+}
+
+jk_err jk_chain_apply_block_import_ids(jk_chain_kernel *ck, const jk_chain_block *block,
+                                       const jk_hash *ids, const jk_hash *parent, uint64_t number,
+                                       jk_diag *why)
+{
     jk_applied applied = {jk_cap_null(), NULL, 0};
     jk_hash hash;
     jk_chain_block_hash(block, &hash);
@@ -208,7 +218,7 @@ jk_err jk_chain_apply_block_import(jk_chain_kernel *ck, const jk_chain_block *bl
     jk_chain_pooled *keep = NULL;
     size_t keep_count = 0;
     if (err == JK_OK)
-        err = jk_pool_minus_block(ck, block, &keep, &keep_count);
+        err = jk_pool_minus_block(ck, block, ids, &keep, &keep_count);
     if (err == JK_OK) {
         jk_checked_clear(ck);
         jk_chain_advance(ck, &applied, keep, keep_count);

@@ -105,11 +105,11 @@ static bool jk_tnet_start(jk_tnet *t, uint32_t i)
     snprintf(rpc, sizeof rpc, "%s:%u", t->rpc_host[i], t->rpc[i]);
     snprintf(netns, sizeof netns, "/var/run/netns/%s%u", o->netns_prefix ? o->netns_prefix : "", i);
     static char peers[JK_DEVNET_TESTNET_MAX][128], vals[JK_DEVNET_TESTNET_MAX][65];
-    char accounts[24], empty_ms[16];
+    char accounts[24], empty_ms[16], vthreads[16];
     snprintf(accounts, sizeof accounts, "%u", o->accounts ? o->accounts : jk_devnet_demo_accounts());
     snprintf(empty_ms, sizeof empty_ms, "%u",
              o->empty_blocks_ms ? o->empty_blocks_ms : JK_NODE_EMPTY_BLOCKS_MS);
-    const char *argv[20 + 4 * JK_DEVNET_TESTNET_MAX];
+    const char *argv[24 + 4 * JK_DEVNET_TESTNET_MAX];
     int argc = 0;
     argv[argc++] = "jark";
     argv[argc++] = "node";
@@ -127,6 +127,11 @@ static bool jk_tnet_start(jk_tnet *t, uint32_t i)
         argv[argc++] = "--tcp";
     argv[argc++] = "--empty-blocks-interval";
     argv[argc++] = empty_ms;
+    if (o->verify_threads) {
+        snprintf(vthreads, sizeof vthreads, "%u", o->verify_threads);
+        argv[argc++] = "--verify-threads";
+        argv[argc++] = vthreads;
+    }
     if (t->demo) {
         argv[argc++] = "--demo-seed";
         argv[argc++] = "1";

@@ -164,8 +164,14 @@ struct jk_net {
     bool silent;               /* jk_net_abandon: close without telling peers */
     uint8_t reset_key[32];     /* QUIC stateless reset tokens: from the node key */
     uint32_t resets;           /* stateless resets sent in this step */
-    jk_net_qev *q;
-    size_t qhead, qlen, qcap;
+    /* Queued events in two rings (jk_net_emit): [0] everything but EVENTS
+     * frames, [1] EVENTS frames; jk_net_next_event empties [0] first
+     * (session 9: a vote read behind a burst of gossiped events is taken
+     * before them). */
+    struct jk_net_ring {
+        jk_net_qev *q;
+        size_t head, len, cap;
+    } ring[2];
     uint8_t *delivered;        /* the data of the event last handed out */
     jk_net_stats st;
     int wake_fd;               /* jk_net_wake_on's descriptor, -1 none */

@@ -41,20 +41,21 @@ static uint64_t jk_net_grace_ms(const jk_net *net)
 void jk_net_emit(jk_net *net, jk_net_event_type type, uint32_t peer,
                  jk_net_reason reason, jk_net_kind kind, const uint8_t *data, size_t len)
 {
-    if (net->qhead + net->qlen == net->qcap) {
-        if (net->qhead > 0) {
-            memmove(net->q, net->q + net->qhead, net->qlen * sizeof *net->q);
-            net->qhead = 0;
+    struct jk_net_ring *r = &net->ring[type == JK_NET_EV_FRAME && kind == JK_NET_EVENTS];
+    if (r->head + r->len == r->cap) {
+        if (r->head > 0) {
+            memmove(r->q, r->q + r->head, r->len * sizeof *r->q);
+            r->head = 0;
         } else {
-            size_t cap = net->qcap ? net->qcap * 2 : 64;
-            jk_net_qev *q = realloc(net->q, cap * sizeof *q);
+            size_t cap = r->cap ? r->cap * 2 : 64;
+            jk_net_qev *q = realloc(r->q, cap * sizeof *q);
             if (!q)
                 return; /* out of memory: the event is lost, never the node */
-            net->q = q;
-            net->qcap = cap;
+            r->q = q;
+            r->cap = cap;
         }
     }
-    jk_net_qev *e = &net->q[net->qhead + net->qlen];
+    jk_net_qev *e = &r->q[r->head + r->len];
     memset(e, 0, sizeof *e);
     if (type == JK_NET_EV_FRAME) {
         e->data = malloc(len ? len : 1);
@@ -70,22 +71,28 @@ void jk_net_emit(jk_net *net, jk_net_event_type type, uint32_t peer,
     e->ev.kind = kind;
     e->ev.data = e->data;
     e->ev.len = len;
-    net->qlen++;
+    r->len++;
 }
 
 bool jk_net_next_event(jk_net *net, jk_net_event *ev)
 {
     free(net->delivered);
     net->delivered = NULL;
-    if (net->qlen == 0)
+    struct jk_net_ring *r = &net->ring[net->ring[0].len == 0];
+    if (r->len == 0)
         return false;
-    jk_net_qev *e = &net->q[net->qhead++];
-    net->qlen--;
-    if (net->qlen == 0)
-        net->qhead = 0;
+    jk_net_qev *e = &r->q[r->head++];
+    r->len--;
+    if (r->len == 0)
+        r->head = 0;
     *ev = e->ev;
     net->delivered = e->data;
     return true;
+}
+
+size_t jk_net_queued(const jk_net *net)
+{
+    return net->ring[0].len + net->ring[1].len;
 }
 
 uint8_t *jk_net_take_data(jk_net *net)
@@ -373,9 +380,11 @@ void jk_net_destroy(jk_net *net)
     if (net->ep >= 0)
         close(net->ep);
     jk_net_tls_free(&net->tls);
-    for (size_t i = 0; i < net->qlen; i++)
-        free(net->q[net->qhead + i].data);
-    free(net->q);
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < net->ring[k].len; i++)
+            free(net->ring[k].q[net->ring[k].head + i].data);
+        free(net->ring[k].q);
+    }
     free(net->delivered);
     free(net->gso_buf);
     free(net->peers);
@@ -419,6 +428,13 @@ static void jk_net_timers(jk_net *net)
     }
 }
 
+void jk_net_flush(jk_net *net)
+{
+    for (jk_net_conn *c = net->conns; c; c = c->next)
+        if (c->state == JK_NET_C_OPEN)
+            jk_net_conn_flush(c);
+}
+
 jk_err jk_net_step(jk_net *net, uint64_t now_ms, int timeout_ms)
 {
     if (now_ms > net->now)
@@ -427,9 +443,7 @@ jk_err jk_net_step(jk_net *net, uint64_t now_ms, int timeout_ms)
     jk_net_timers(net);
     /* Frames queued since the last step go out together: many small frames
      * share a TLS record or a QUIC packet instead of one each. */
-    for (jk_net_conn *c = net->conns; c; c = c->next)
-        if (c->state == JK_NET_C_OPEN)
-            jk_net_conn_flush(c);
+    jk_net_flush(net);
     /* Wake in time for the earliest QUIC timer (assuming now_ms advances at
      * the wall clock's pace, as a real node's does). */
     int wait = timeout_ms < 0 ? 0 : timeout_ms;

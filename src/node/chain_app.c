@@ -48,6 +48,25 @@ static void jk_app_note(jk_node_chain_app *a, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The decoded block memo (chain_app_internal.h): one at a time. */
+static void jk_app_memo_clear(jk_node_chain_app *a)
+{
+    if (a->has_memo)
+        jk_chain_block_free(&a->memo_block);
+    a->has_memo = false;
+}
+
+/* Keep *block (moved: the caller's struct is left empty) as the decoded
+ * block of value id. */
+static void jk_app_memo_keep(jk_node_chain_app *a, const jk_hash *id, jk_chain_block *block)
+{
+    jk_app_memo_clear(a);
+    a->memo_block = *block;
+    a->memo_id = *id;
+    a->has_memo = true;
+    memset(block, 0, sizeof *block);
+}
+
 /* Keep p's verdict when the Kernel's pool took it just now (the pool's
  * last entry): the chain state it was verified on and the traces it used,
  * after the encoding in p->bytes (one allocation: whoever drops p frees
@@ -302,6 +321,7 @@ again:
     if (err == JK_OK) {
         jk_chain_block_hash(&block, &a->tentative_id);
         a->stats.produced++;
+        jk_app_memo_keep(a, &a->tentative_id, &block); /* what its commit takes */
     } else {
         jk_app_note(a, "produce of height %llu round %u: %s", (unsigned long long)height, round,
                     diag.msg[0] ? diag.msg : jk_strerror(err));
@@ -376,7 +396,10 @@ static bool jk_app_valid(void *ctx, uint64_t height, const uint8_t *value, size_
         err = jk_app_rewind(a, &diag);
         if (err == JK_OK)
             err = jk_chain_check_block(a->v->ck, &block, &a->v->head_hash, height, &diag);
-        jk_chain_block_free(&block);
+        if (err == JK_OK)
+            jk_app_memo_keep(a, &id, &block); /* its commit takes it, decoded */
+        else
+            jk_chain_block_free(&block);
         a->stats.checked++;
     }
     if (err != JK_OK) {
@@ -405,22 +428,41 @@ static jk_err jk_app_commit(void *ctx, uint64_t height, const uint8_t *value, si
         return JK_ERR_NOMEM;
     jk_chain_header hd;
     jk_chain_block block;
+    jk_hash id;
+    memset(&block, 0, sizeof block);
     jk_err err = jk_app_value_header(value, len, val, &hd, &diag);
-    if (err == JK_OK)
-        err = jk_chain_block_decode(val->block, val->block_len, &block, &diag);
+    if (err == JK_OK) {
+        /* the id is the header's hash (jk_chain_block_hash), which names
+         * the body too: the block valid() checked or get_value produced
+         * under this id is this block, decoded already (session 9) */
+        jk_chain_header_hash(&hd, &id);
+        if (a->has_memo && memcmp(id.bytes, a->memo_id.bytes, JK_HASH_SIZE) == 0) {
+            block = a->memo_block;
+            a->has_memo = false; /* moved here */
+        } else {
+            err = jk_chain_block_decode(val->block, val->block_len, &block, &diag);
+            a->stats.commit_decodes++;
+        }
+    }
+    jk_app_memo_clear(a); /* another height's from here on */
     if (err != JK_OK) {
         jk_app_note(a, "commit of height %llu: %s", (unsigned long long)height, diag.msg);
         free(val);
         return err;
     }
-    jk_hash id;
-    jk_chain_block_hash(&block, &id);
+    /* The block's event ids, hashed once for the chain's pool and the
+     * pending list (each hashed them: two BLAKE2b an event at every node
+     * but the proposer). Without memory each hashes them itself. */
+    jk_hash *ids = malloc((block.event_count ? block.event_count : 1) * sizeof *ids);
+    for (size_t i = 0; ids && i < block.event_count; i++)
+        jk_chain_event_hash(&block.events[i], &ids[i]);
     bool ours = a->tentative && memcmp(id.bytes, a->tentative_id.bytes, JK_HASH_SIZE) == 0;
     if (!ours) {
         err = jk_app_rewind(a, &diag);
         /* adopts what jk_chain_check_block kept for this block: no second apply */
         if (err == JK_OK)
-            err = jk_chain_apply_block_import(a->v->ck, &block, &a->v->head_hash, height, &diag);
+            err = jk_chain_apply_block_import_ids(a->v->ck, &block, ids, &a->v->head_hash, height,
+                                                  &diag);
     }
     if (err == JK_OK)
         err = jk_app_store(a, height, &id, val->block, val->block_len, cert,
@@ -428,7 +470,7 @@ static jk_err jk_app_commit(void *ctx, uint64_t height, const uint8_t *value, si
     free(val);
     if (err == JK_OK) {
         a->tentative = false;
-        jk_node_app_drop_pending(a, &block);
+        jk_node_app_drop_pending(a, &block, ids);
         jk_node_app_keep_queue(a);
         a->stats.last_events = block.event_count;
         a->stats.last_round = block.header.round;
@@ -437,6 +479,7 @@ static jk_err jk_app_commit(void *ctx, uint64_t height, const uint8_t *value, si
         jk_app_note(a, "commit of height %llu: %s", (unsigned long long)height,
                     diag.msg[0] ? diag.msg : jk_strerror(err));
     }
+    free(ids);
     jk_chain_block_free(&block);
     return err;
 }
@@ -637,6 +680,7 @@ void jk_node_chain_app_close(jk_node_chain_app *a)
     free(a->refused);
     free(a->dec_value);
     jk_node_chain_app_prepare_end(a);
+    jk_app_memo_clear(a);
     jk_crypto_wipe(a->secret_key, sizeof a->secret_key);
     free(a);
 }

@@ -57,6 +57,12 @@ struct jk_node_chain_app {
     /* the block get_value produced, the Kernel advanced past the head */
     bool tentative;
     jk_hash tentative_id;
+    /* the block the last valid() checked or get_value produced, decoded,
+     * and its id (the header hash, the consensus value's id): the commit of
+     * that value takes it instead of decoding the block again (session 9) */
+    bool has_memo;
+    jk_hash memo_id;
+    jk_chain_block memo_block;
     /* admitted events not yet in a committed block, in admission order */
     jk_app_pending *pending;
     size_t npending, cappending;
@@ -192,7 +198,8 @@ jk_err jk_node_app_check_last_commit(jk_node_chain_app *a, uint64_t height,
  * queue, drop the pending transacts b's produce refused; on reopen, take the
  * head block's queued dispatch events back. */
 jk_err jk_node_app_feed_dispatch(jk_node_chain_app *a, size_t limit);
-void jk_node_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b);
+void jk_node_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b,
+                              const jk_hash *block_ids /* NULL: hashed here */);
 void jk_node_app_keep_queue(jk_node_chain_app *a);
 void jk_node_app_drop_refused(jk_node_chain_app *a, const jk_chain_block *b);
 jk_err jk_node_app_restore_queue(jk_node_chain_app *a, const uint8_t *bytes, size_t len,

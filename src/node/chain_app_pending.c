@@ -43,13 +43,19 @@ static int jk_app_hash_cmp(const void *x, const void *y)
  * the same ones); a dispatch event no block consumed within
  * JK_NODE_DISPATCH_MAX_AGE heights goes too (its verify may fail on every
  * later head: it must not wait forever). */
-void jk_node_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b)
+void jk_node_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b,
+                              const jk_hash *block_ids)
 {
     /* The block's event hashes once, sorted: a lookup per pending event
-     * (hashing the block for each one was pending × events hashes). */
+     * (hashing the block for each one was pending × events hashes); the
+     * commit's own when it hands them over (session 9). */
     jk_hash *ids = malloc((b->event_count ? b->event_count : 1) * sizeof *ids);
-    for (size_t j = 0; ids && j < b->event_count; j++)
-        jk_chain_event_hash(&b->events[j], &ids[j]);
+    for (size_t j = 0; ids && j < b->event_count; j++) {
+        if (block_ids)
+            ids[j] = block_ids[j];
+        else
+            jk_chain_event_hash(&b->events[j], &ids[j]);
+    }
     if (ids)
         qsort(ids, b->event_count, sizeof *ids, jk_app_hash_cmp);
     const jk_chain_dispatch_part *d = &b->dispatch;

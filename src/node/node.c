@@ -139,6 +139,7 @@ static void jk_gossip_on(jk_node *n, const uint8_t *bytes, size_t len)
 static void jk_send(jk_node *n, uint32_t validator, const uint8_t *bytes, size_t len)
 {
     jk_net_kind kind = jk_kind_of(bytes, len);
+    n->unsent |= kind == JK_NET_CONSENSUS;
     if (validator == JK_CONS_ALL && kind == JK_NET_EVENTS && n->relay_from != UINT32_MAX) {
         jk_gossip_on(n, bytes, len);
         return;
@@ -158,6 +159,18 @@ static void jk_send(jk_node *n, uint32_t validator, const uint8_t *bytes, size_t
         /* A peer not connected misses it; the machine's stall tick re-sends
          * what it signed at the height. */
         (void)jk_net_send(n->net, peer, kind, bytes, len);
+}
+
+/* Send the consensus messages the machine's outputs queued, now, before
+ * work that takes a while (a slice of admissions, the RPC pass): they used
+ * to leave only at the loop's next jk_net_step, so each vote and proposal
+ * of the height's critical path waited for that work at every node it
+ * passed (session 9). */
+static void jk_node_send_now(jk_node *n)
+{
+    if (n->unsent)
+        jk_net_flush(n->net);
+    n->unsent = false;
 }
 
 /* Carry out the machine's outputs in order, the durable ones first: the
@@ -369,6 +382,7 @@ static jk_err jk_on_net_event(jk_node *n, const jk_net_event *evp, uint64_t now,
  * on the old head (they would be judged again one by one). */
 #define JK_NODE_TURN_MAX 1024u
 
+
 static void jk_prepare_turn(jk_node *n, const jk_net_event *turn, size_t count)
 {
     const uint8_t **events = n->turn_events;
@@ -414,16 +428,18 @@ static jk_net_event *jk_turn_buffers(jk_node *n)
     return n->turn;
 }
 
-static jk_err jk_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
+jk_err jk_node_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
 {
     jk_net_event ev;
     jk_net_event *turn = jk_turn_buffers(n);
     bool more = true;
     jk_err err = JK_OK;
     while (more && err == JK_OK) {
-        size_t count = 0;
+        size_t count = 0, events = 0;
         bool uncopied = false; /* ev: taken, its payload still the transport's: after the turn */
-        while (turn && count < JK_NODE_TURN_MAX && (more = jk_net_next_event(n->net, &ev))) {
+        while (turn && count < JK_NODE_TURN_MAX && events < JK_NODE_SLICE &&
+               (more = jk_net_next_event(n->net, &ev))) {
+            events += ev.type == JK_NET_EV_FRAME && ev.kind == JK_NET_EVENTS;
             /* the frame's payload, taken from the transport (it was copied
              * here, a malloc and a memcpy per frame: session 8) */
             uint8_t *own = ev.type == JK_NET_EV_FRAME ? jk_net_take_data(n->net) : NULL;
@@ -443,6 +459,11 @@ static jk_err jk_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
         size_t first_event = jk_node_turn_order(turn, count, n->turn_order);
         for (size_t k = 0; k < first_event && err == JK_OK; k++)
             err = jk_on_net_event(n, &turn[n->turn_order[k]], now, diag);
+        /* the votes and proposal that pass made leave now, not after the
+         * events' admission below (they waited for it and the RPC pass
+         * until the next step: session 9) */
+        if (count > first_event && err == JK_OK)
+            jk_node_send_now(n);
         if (count > first_event && err == JK_OK)
             jk_prepare_turn(n, turn, count);
         for (size_t k = first_event; k < count && err == JK_OK; k++)
@@ -462,6 +483,8 @@ static jk_err jk_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
             while (err == JK_OK && (more = jk_net_next_event(n->net, &ev)))
                 err = jk_on_net_event(n, &ev, now, diag);
         }
+        if (events >= JK_NODE_SLICE)
+            break; /* the next slice after the loop went round (jk_node_run) */
     }
     if (err != JK_OK)
         return err;
@@ -671,6 +694,8 @@ jk_err jk_node_run(jk_node *n, volatile int *stop, uint64_t stop_height, jk_diag
             uint64_t due = n->timers[first].due;
             wait = due <= now ? 0 : (due - now < (uint64_t)wait ? (int)(due - now) : wait);
         }
+        if (jk_net_queued(n->net) > 0)
+            wait = 0; /* a slice of events left (jk_node_drain_net): no waiting */
         if (n->rpc) {
             /* MHD's own deadline (a connection's timeout, a request it has
              * read but not yet served: 0) when its descriptor wakes us; a
@@ -679,16 +704,18 @@ jk_err jk_node_run(jk_node *n, volatile int *stop, uint64_t stop_height, jk_diag
             if (rpc_wait >= 0 && rpc_wait < wait)
                 wait = rpc_wait;
         }
+        n->unsent = false; /* the step's write pass sends them */
         err = jk_net_step(n->net, now, wait);
         if (err != JK_OK)
             return jk_diag_set(diag, err, "node: the event loop failed (epoll)");
         jk_node_phase_t0 t_net = jk_node_phase_start(n);
-        err = jk_drain_net(n, jk_node_now_ms(), diag);
+        err = jk_node_drain_net(n, jk_node_now_ms(), diag);
         if (err != JK_OK)
             return err;
         if (jk_node_secs() - t_net.wall > 0.001)
             jk_node_phase(n, "net", n->committed + 1, t_net, 0);
         if (n->rpc) {
+            jk_node_send_now(n); /* the RPC pass admits: votes first */
             jk_node_phase_t0 t0 = jk_node_phase_start(n);
             /* Held over the server's pass: the events of one JSON-RPC batch
              * (`jark event submit` sends a file as one) meet in one

@@ -21,6 +21,8 @@ struct jk_node {
     jk_net *net;
     jk_rpc_server *rpc;
     bool rpc_wakes;          /* the RPC server's descriptor ends the loop's wait */
+    bool unsent;             /* consensus messages queued in the transport since
+                                its last write pass (jk_node_send_now) */
     jk_rpc_metrics *registry;
     jk_rpc_node_metrics metrics;
     jk_node_timer *timers;        /* unordered; the earliest is searched */
@@ -62,7 +64,7 @@ struct jk_node {
      * the machine does not verify: heights other than its own and the
      * next; a full node's). */
     uint64_t vote_checks;
-    /* A loop turn's frames, copied (node.c, jk_drain_net), and the gossiped
+    /* A loop turn's frames, copied (node.c, jk_node_drain_net), and the gossiped
      * events among them for the chain app's prepare: allocated once, at
      * the first turn (a calloc of the whole turn per loop turn before). */
     jk_net_event *turn;
@@ -114,6 +116,21 @@ bool jk_node_note_height(jk_node *n, const jk_net_event *ev, uint64_t machine_h,
  * are not EVENTS frames, then order[k..count) those of the EVENTS frames,
  * each part in arrival order. @return k. */
 size_t jk_node_turn_order(const jk_net_event *turn, size_t count, size_t *order);
+/* Sliced admission (session 9). A pass over the transport's events takes
+ * at most this many gossiped events; the rest stay queued there, and the
+ * loop goes round at once (timers, a step that sends what is queued and
+ * reads what came, the RPC pass) before the next slice. The transport hands
+ * out every other frame before its EVENTS frames (jk_net_next_event), so a
+ * vote or proposal that arrives while a burst of events is admitted waits
+ * for one slice at most (~7 ms of admission on this machine), not for the
+ * whole burst (up to 1,024 events, ~60 ms, before). The events' order is
+ * unchanged. */
+#define JK_NODE_SLICE 128u
+/* node.c: one pass over the transport's queued events: turns of consensus
+ * first, then admission, ending after a slice of JK_NODE_SLICE gossiped
+ * events (the rest stay queued for the next pass). Internal; public to the
+ * tests. */
+jk_err jk_node_drain_net(jk_node *n, uint64_t now, jk_diag *diag);
 /* Admit an event through the application (decode, dedup by hash, verify;
  * the verify histogram) and, when it is new and admitted, pass it to every
  * connected peer but `from` (UINT32_MAX: none excluded). A full node's

@@ -267,9 +267,48 @@ static jk_err jk_nrpc_pool(void *ctx, uint32_t offset, jk_rpc_pool_sink *sink, u
     return jk_node_chain_app_rpc_pool(n->cfg.chain, offset, sink, total, diag);
 }
 
+/* A JSON-RPC batch's submitted events, verified together before each is
+ * answered through jk_nrpc_submit (session 9): as a loop turn's gossiped
+ * events are (jk_prepare_turn, docs/node.md "Admission in batches"), so
+ * that the verifies run back to back (the verify program's runs, then the
+ * signature checks: jk_chain_prepare_events_id), on the verify pool's
+ * threads when the node has them, and each event is decoded and hashed
+ * once. Each submit's add_event then finds its verdict by the event's
+ * bytes and admits through it (the pool's rules applied then): the same
+ * answers as one by one. An event over the gossip bounds is left out here
+ * (its submit refuses it). */
+static void jk_nrpc_submit_batch(void *ctx, const jk_rpc_event *const *evs, size_t n)
+{
+    jk_node *nd = ctx;
+    if (!nd->cfg.chain || n < 2 || n > JK_RPC_MAX_BATCH)
+        return;
+    uint8_t *enc[JK_RPC_MAX_BATCH];
+    size_t lens[JK_RPC_MAX_BATCH], m = 0;
+    for (size_t i = 0; i < n; i++) {
+        jk_chain_event ce = {.endpoint = evs[i]->endpoint, .blob = evs[i]->blob,
+                             .blob_len = evs[i]->blob_len};
+        if (jk_node_event_encode(&ce, evs[i]->traces, evs[i]->trace_count, &enc[m], &lens[m]) ==
+            JK_OK)
+            m++;
+    }
+    if (m > 1)
+        (void)jk_node_chain_app_prepare(nd->cfg.chain, (const uint8_t *const *)enc, lens, m,
+                                        NULL); /* else one by one */
+    for (size_t i = 0; i < m; i++)
+        free(enc[i]);
+}
+
+static void jk_nrpc_submit_batch_end(void *ctx)
+{
+    jk_node *n = ctx;
+    if (n->cfg.chain)
+        jk_node_chain_app_prepare_end(n->cfg.chain);
+}
+
 void jk_node_rpc_provider(jk_node *n, jk_rpc_provider *out)
 {
     *out = (jk_rpc_provider){.ctx = n, .status = jk_nrpc_status, .block = jk_nrpc_block,
                              .submit_event = jk_nrpc_submit, .state_slot = jk_nrpc_state_slot,
-                             .pool = jk_nrpc_pool};
+                             .pool = jk_nrpc_pool, .submit_batch = jk_nrpc_submit_batch,
+                             .submit_batch_end = jk_nrpc_submit_batch_end};
 }

@@ -597,6 +597,24 @@ static void jk_text_respond(jk_text *t, const jk_rpc_provider *p, const jk_rpc_r
     *any = true;
 }
 
+/* A batch's submit_event requests, handed to the provider together before
+ * they are answered one by one (jk_rpc_provider.submit_batch: the node
+ * verifies them at once). True when the provider was called. */
+static bool jk_submit_batch_hint(const jk_rpc_provider *p, const jk_rpc_parsed *req)
+{
+    if (!p->submit_batch || !p->submit_event || !req->batch)
+        return false;
+    const jk_rpc_event *events[JK_RPC_MAX_BATCH];
+    size_t n = 0;
+    for (size_t i = 0; i < req->count && n < JK_RPC_MAX_BATCH; i++)
+        if (!req->requests[i].error_code && req->requests[i].method == JK_RPC_M_SUBMIT_EVENT)
+            events[n++] = &req->requests[i].params.submit;
+    if (n < 2)
+        return false;
+    p->submit_batch(p->ctx, events, n);
+    return true;
+}
+
 /* Each response is serialized on its own and a batch's joined as json-c
  * writes an array (PLAIN: "[" a "," b "]"), so the bytes are the ones the
  * whole tree gave. */
@@ -613,10 +631,13 @@ jk_err jk_rpc_answer_bounded(const jk_rpc_provider *p, const jk_rpc_parsed *req,
     bool any = false;
     if (req->batch)
         jk_text_add(&t, "[", 1);
+    bool hinted = jk_submit_batch_hint(p, req);
     /* every request is run, even after a failure, so that effects (submitted
      * events) do not depend on whether an answer could be built */
     for (size_t i = 0; i < req->count; i++)
         jk_text_respond(&t, p, &req->requests[i], &budget, &any);
+    if (hinted && p->submit_batch_end)
+        p->submit_batch_end(p->ctx);
     if (req->batch)
         jk_text_add(&t, "]", 1);
     if (t.nomem) {

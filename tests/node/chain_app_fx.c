@@ -147,3 +147,10 @@ void fx_cert_by(const fx *f, uint64_t height, uint32_t round, const jk_hash *id,
     }
     c->count = count;
 }
+
+jk_node_chain_app_stats fx_stats(const fx *f, uint32_t i)
+{
+    jk_node_chain_app_stats st;
+    jk_node_chain_app_stats_get(f->apps[i], &st);
+    return st;
+}

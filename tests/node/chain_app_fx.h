@@ -46,6 +46,8 @@ void fx_cert(const fx *f, uint64_t height, uint32_t round, const jk_hash *id, jk
  * keys that are no validator's under those indices). */
 void fx_cert_by(const fx *f, uint64_t height, uint32_t round, const jk_hash *id, uint32_t first,
                 uint32_t count, bool forged, jk_cons_cert *c);
+/* App i's stats. */
+jk_node_chain_app_stats fx_stats(const fx *f, uint32_t i);
 /* The state root of app i's chain. */
 void fx_root(const fx *f, uint32_t i, jk_hash *out);
 /* One height decided in round `round` with the value its proposer made:

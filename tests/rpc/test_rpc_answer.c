@@ -230,3 +230,85 @@ JK_TEST(test_rpc_answer_budget)
     jk_rpc_parsed_free(&parsed);
     fake_node_free(&f);
 }
+
+/* ---- the batch hint (jk_rpc_provider.submit_batch, session 9) ---- */
+
+typedef struct hinted {
+    fake_node *f;
+    jk_rpc_provider inner;
+    unsigned batches, ends;
+    size_t n;                  /* events of the last hint */
+    uint8_t first[4], last[4]; /* their blobs' first bytes */
+    unsigned submits_at_hint;  /* submit_event calls made before the hint */
+} hinted;
+
+static jk_err hinted_submit(void *ctx, const jk_rpc_event *ev, jk_rpc_submit_result *out, jk_diag *diag)
+{
+    hinted *h = ctx;
+    return h->inner.submit_event(h->inner.ctx, ev, out, diag);
+}
+
+static void hinted_batch(void *ctx, const jk_rpc_event *const *evs, size_t n)
+{
+    hinted *h = ctx;
+    h->batches++;
+    h->n = n;
+    h->first[0] = evs[0]->blob_len ? evs[0]->blob[0] : 0;
+    h->last[0] = evs[n - 1]->blob_len ? evs[n - 1]->blob[0] : 0;
+    h->submits_at_hint = h->f->submits;
+}
+
+static void hinted_end(void *ctx)
+{
+    hinted *h = ctx;
+    h->ends++;
+}
+
+/* (Only submit_event reaches the inner provider through the wrapper: the
+ * other request is an unknown method.)
+ * A batch's well-formed submit_event requests (notifications too) are
+ * handed over once, in body order, before any is answered, and the end
+ * follows; a single request, a batch with one submit and a body refused as
+ * a whole are not; the answers are the bytes a provider without the hint
+ * gives. */
+JK_TEST(test_rpc_answer_submit_batch_hint)
+{
+    fake_node f, g;
+    JK_REQUIRE(fake_node_init(&f) && fake_node_init(&g));
+    hinted h = {.f = &f, .inner = fake_provider(&f)};
+    jk_rpc_provider p = h.inner;
+    p.ctx = &h;
+    p.submit_event = hinted_submit;
+    p.submit_batch = hinted_batch;
+    p.submit_batch_end = hinted_end;
+    jk_rpc_provider plain = fake_provider(&g);
+    static const char body[] =
+        "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"submit_event\",\"params\":[\"transact\",\"61\"]},"
+        "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"nosuch\"},"
+        "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"submit_event\",\"params\":[\"transact\",\"6\"]},"
+        "{\"jsonrpc\":\"2.0\",\"method\":\"submit_event\",\"params\":[\"transact\",\"62\"]},"
+        "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"submit_event\",\"params\":[\"transact\",\"63\"]}]";
+    char *a = answer(&p, body), *b = answer(&plain, body);
+    JK_CHECK(a && b && strcmp(a, b) == 0);
+    free(a);
+    free(b);
+    JK_CHECK_EQ(h.batches, 1u);
+    JK_CHECK_EQ(h.ends, 1u);
+    JK_CHECK_EQ(h.n, 3u); /* 61, 62 (the notification), 63; "6" is refused by the parser */
+    JK_CHECK_EQ(h.first[0], 0x61);
+    JK_CHECK_EQ(h.last[0], 0x63);
+    JK_CHECK_EQ(h.submits_at_hint, 0u); /* before any was answered */
+    JK_CHECK_EQ(f.pool_count, g.pool_count);
+    /* one request; a batch with one submit; a body refused whole: no hint */
+    a = answer(&p, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"submit_event\",\"params\":[\"transact\",\"64\"]}");
+    free(a);
+    a = answer(&p, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"submit_event\",\"params\":[\"transact\",\"65\"]},"
+                   "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"nosuch\"}]");
+    free(a);
+    a = answer(&p, "[]");
+    free(a);
+    JK_CHECK_EQ(h.batches, 1u);
+    JK_CHECK_EQ(h.ends, 1u);
+    fake_node_free(&f);
+    fake_node_free(&g);
+}

@@ -51,3 +51,15 @@ JK_TEST(test_devnet_cli_single_options_once)
         JK_CHECK(strstr(err, "given twice") != NULL);
     }
 }
+
+/* `jark testnet --verify-threads T` (session 9: passed to every node) takes
+ * 0..64, as `jark node` does, and is refused before anything starts. */
+JK_TEST(test_testnet_cli_verify_threads_bounds)
+{
+    char err[2048];
+    char *argv[] = {"--verify-threads", "65", "--dir", "/nonexistent/d"};
+    JK_CHECK_EQ(run(jk_tool_testnet, 4, argv, err, sizeof err), 2);
+    JK_CHECK(strstr(err, "--verify-threads 0..64") != NULL);
+    char *argv2[] = {"--verify-threads", "x"};
+    JK_CHECK_EQ(run(jk_tool_testnet, 2, argv2, err, sizeof err), 2);
+}

@@ -1,0 +1,69 @@
+/* test_chain_app_commit.c — session 9: the commit takes the block that
+ * valid() checked or get_value produced under the decided id, decoded
+ * already (stats.commit_decodes counts the commits that had to decode it),
+ * and hashes the block's events once for the chain's pool and its own
+ * pending list (jk_chain_apply_block_import_ids). The outcome — roots,
+ * pools, pending lists — is that of a commit that decodes and hashes for
+ * itself. */
+#include "chain_app_fx.h"
+
+JK_TEST(test_chain_app_commit_takes_the_checked_block)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    /* height 1 as consensus drives it: produce, valid everywhere, commit */
+    JK_REQUIRE(fx_gossip(&f, 1, 12) == 12);
+    jk_cons_cert c;
+    JK_REQUIRE(fx_decide(&f, 1, 0, &c));
+    for (uint32_t i = 0; i < V; i++) {
+        JK_CHECK_EQ(fx_stats(&f, i).commit_decodes, 0); /* the proposer's produced block, the others' checked one */
+        JK_CHECK_EQ(jk_node_chain_app_pending_count(f.apps[i]), 0);
+        JK_CHECK_EQ(jk_node_chain_app_validator(f.apps[i])->ck->pool_count, 0);
+    }
+
+    /* height 2: events pending at every app, some left for later (a second
+     * gossip after the value was made). The round-0 proposer p (app 2)
+     * checks the round-1 proposer's value last, and the round-1 proposer q
+     * (app 3) never checks the round-0 value (its memo is its own): both
+     * decode the decided round-0 block at its commit */
+    JK_REQUIRE(fx_gossip(&f, 2, 8) == 8);
+    uint32_t p = jk_chain_proposer_index(V, 2, 0);
+    uint8_t *value = NULL, *other = NULL;
+    size_t len = 0, olen = 0;
+    JK_REQUIRE(f.cb[p].get_value(f.apps[p], 2, 0, &value, &len) == JK_OK);
+    JK_REQUIRE(fx_gossip(&f, 3, 4) == 4);
+    uint32_t q = jk_chain_proposer_index(V, 2, 1);
+    JK_REQUIRE(p == 2 && q == 3);
+    JK_REQUIRE(f.cb[q].get_value(f.apps[q], 2, 1, &other, &olen) == JK_OK);
+    jk_hash id;
+    f.cb[0].hash(f.apps[0], value, len, &id);
+    for (uint32_t i = 0; i < V; i++) {
+        if (i == q)
+            continue;
+        JK_CHECK(f.cb[i].valid(f.apps[i], 2, value, len));
+        if (i == p)
+            JK_CHECK(f.cb[i].valid(f.apps[i], 2, other, olen));
+    }
+    fx_cert(&f, 2, 0, &id, &c);
+    for (uint32_t i = 0; i < V; i++)
+        JK_CHECK(f.cb[i].commit(f.apps[i], 2, value, len, &c) == JK_OK);
+    free(value);
+    free(other);
+    jk_hash r0, ri;
+    fx_root(&f, 0, &r0);
+    for (uint32_t i = 0; i < V; i++) {
+        JK_CHECK_EQ(fx_stats(&f, i).commit_decodes, i == p || i == q ? 1 : 0);
+        fx_root(&f, i, &ri);
+        JK_CHECK_MEM(ri.bytes, r0.bytes, 32);
+        /* the 4 gossiped after the value are pending everywhere, in the
+         * chain's pool too (the proposer q of round 1 rewound) */
+        JK_CHECK_EQ(jk_node_chain_app_pending_count(f.apps[i]), 4);
+        JK_CHECK_EQ(jk_node_chain_app_validator(f.apps[i])->ck->pool_count, 4);
+    }
+    /* and they make the next block everywhere */
+    JK_REQUIRE(fx_decide(&f, 3, 0, &c));
+    JK_CHECK_EQ(fx_stats(&f, 0).last_events, 4);
+    for (uint32_t i = 0; i < V; i++)
+        JK_CHECK_EQ(jk_node_chain_app_pending_count(f.apps[i]), 0);
+    fx_free(&f);
+}

@@ -1,0 +1,230 @@
+/* test_node_admission.c — session 9, a node's admissions around its
+ * consensus work:
+ *
+ * - a JSON-RPC batch of submit_event calls is verified together
+ *   (jk_rpc_provider.submit_batch, the node's jk_nrpc_submit_batch:
+ *   jk_node_chain_app_prepare) before each call is answered, and the
+ *   answers, the pool and the verify runs are those of the same calls
+ *   answered one by one;
+ * - gossiped events are admitted a slice at a time (JK_NODE_SLICE), and a
+ *   consensus message that arrives while events are queued is taken before
+ *   the next slice.
+ *
+ * Validators of the demo chain (fx), each wrapped in an in-process jk_node
+ * with no peer connected (nothing is decided while the test runs).
+ */
+#include "chain_app_fx.h"
+
+#include "../../src/net/internal.h"
+#include "../../src/node/node_internal.h"
+
+#include "jark/net.h"
+#include "jark/rpc.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* The JSON-RPC batch of submit_event calls for events [first, first + n) of
+ * the gossip, ids from 1; `tamper` (when < n) has its blob's byte 9 flipped
+ * after signing. */
+static char *batch_body(const jk_gossip *g, size_t first, size_t n, size_t tamper, size_t repeat_of,
+                        size_t repeat_at)
+{
+    size_t cap = 1024 + (n + 1) * 1024;
+    char *body = malloc(cap);
+    if (!body)
+        return NULL;
+    size_t at = 0;
+    at += (size_t)snprintf(body + at, cap - at, "[");
+    for (size_t k = 0; k <= n; k++) {
+        size_t e;
+        if (k == n) {
+            if (repeat_at != n)
+                break;
+            e = first + repeat_of; /* the repeat, last */
+        } else {
+            e = first + k;
+        }
+        const jk_chain_event *ev = &g->events[e];
+        uint8_t blob[96];
+        memcpy(blob, ev->blob, ev->blob_len);
+        if (k == tamper)
+            blob[9] ^= 1;
+        char hb[2 * 96 + 1], hk[65], hm[65], hs[129];
+        jk_rpc_hex_encode(blob, ev->blob_len, hb);
+        const jk_chain_trace *t = g->trace_ptrs[e];
+        jk_rpc_hex_encode(t->key, 32, hk);
+        jk_rpc_hex_encode(t->msg_hash.bytes, 32, hm);
+        jk_rpc_hex_encode(t->sig, 64, hs);
+        at += (size_t)snprintf(body + at, cap - at,
+                               "%s{\"jsonrpc\":\"2.0\",\"id\":%zu,\"method\":\"submit_event\","
+                               "\"params\":[\"transact\",\"%s\",[[\"%s\",\"%s\",\"%s\"]]]}",
+                               k ? "," : "", k + 1, hb, hk, hm, hs);
+    }
+    snprintf(body + at, cap - at, "]");
+    return body;
+}
+
+static char *answer(const jk_rpc_provider *p, const char *body)
+{
+    jk_rpc_parsed parsed;
+    if (jk_rpc_parse((const uint8_t *)body, strlen(body), &parsed) != JK_OK)
+        return NULL;
+    char *out = NULL;
+    size_t olen = 0;
+    jk_err err = jk_rpc_answer(p, &parsed, &out, &olen);
+    jk_rpc_parsed_free(&parsed);
+    return err == JK_OK ? out : NULL;
+}
+
+static jk_node *wrap(fx *f, uint32_t i, uint16_t port)
+{
+    static jk_cons_valset vs;
+    jk_node_chain_app_valset(f->apps[0], &vs);
+    jk_node_config cfg = {
+        .net = {.listen_host = "127.0.0.1", .listen_port = port},
+        .secret_key = f->keys[i].sk,
+        .genesis = f->genesis.genesis_hash,
+        .valset = &vs,
+        .self = i,
+        .timeouts = {.propose_ms = 60000, .propose_delta_ms = 1000, .prevote_ms = 60000,
+                     .prevote_delta_ms = 1000, .precommit_ms = 60000, .precommit_delta_ms = 1000,
+                     .tick_ms = 60000},
+        .archive = jk_node_chain_app_archive(f->apps[i]),
+        .height = 1,
+        .chain = f->apps[i],
+    };
+    jk_net_limits_default(&cfg.net.limits);
+    jk_node_chain_app_bind(f->apps[i], &cfg.app);
+    jk_node *n = NULL;
+    jk_diag diag = {{0}};
+    if (jk_node_new(&cfg, &n, &diag) != JK_OK) {
+        fprintf(stderr, "node %u: %s\n", i, diag.msg);
+        return NULL;
+    }
+    return n;
+}
+
+/* The same batch body — transfers, a repeat within the batch, a transfer
+ * whose blob was changed after signing, a second batch with repeats of the
+ * first — goes through jk_rpc_answer to node 0's provider as the node makes
+ * it and to node 1's with the batch hook taken away. The batch path shows in
+ * the kernel's attests_deferred (only a prepared verify defers its
+ * signature checks), which is 0 without it. */
+JK_TEST(test_node_rpc_batch_verified_together_same_answers)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, 1, 24, &f.gossip);
+    JK_REQUIRE(f.gossip.n >= 24);
+    jk_node *n0 = wrap(&f, 0, jk_net_loopback_free_port(SOCK_DGRAM));
+    jk_node *n1 = n0 ? wrap(&f, 1, jk_net_loopback_free_port(SOCK_DGRAM)) : NULL;
+    JK_REQUIRE(n0 && n1);
+    jk_rpc_provider p0, p1;
+    jk_node_rpc_provider(n0, &p0);
+    jk_node_rpc_provider(n1, &p1);
+    JK_CHECK(p0.submit_batch != NULL && p0.submit_batch_end != NULL);
+    p1.submit_batch = NULL; /* one by one, as before */
+    p1.submit_batch_end = NULL;
+
+    /* 16 transfers, the 6th tampered (refused: its signature fails), the
+     * 3rd repeated at the end; then 8 more with the first 4 of the first
+     * batch again (in the pool now) */
+    char *b1 = batch_body(&f.gossip, 0, 16, 5, 2, 16);
+    char *b2 = batch_body(&f.gossip, 12, 12, SIZE_MAX, 0, SIZE_MAX);
+    JK_REQUIRE(b1 && b2);
+    const char *bodies[2] = {b1, b2};
+    for (int b = 0; b < 2; b++) {
+        char *a0 = answer(&p0, bodies[b]);
+        char *a1 = answer(&p1, bodies[b]);
+        JK_CHECK(a0 && a1 && strcmp(a0, a1) == 0);
+        if (b == 0) /* the tampered one refused, the repeat in the pool */
+            JK_CHECK(a0 && strstr(a0, "already in the pool") && strstr(a0, "\"admitted\":false"));
+        free(a0);
+        free(a1);
+    }
+    free(b1);
+    free(b2);
+
+    jk_node_chain_app_stats s0 = fx_stats(&f, 0), s1 = fx_stats(&f, 1);
+    JK_CHECK_EQ(s0.events_admitted, 23); /* 24 distinct, one tampered */
+    JK_CHECK_EQ(s1.events_admitted, s0.events_admitted);
+    JK_CHECK_EQ(s1.events_refused, s0.events_refused);
+    JK_CHECK_EQ(s1.verify_runs, s0.verify_runs);
+    const jk_chain_kernel *k0 = jk_node_chain_app_validator(f.apps[0])->ck;
+    const jk_chain_kernel *k1 = jk_node_chain_app_validator(f.apps[1])->ck;
+    JK_CHECK_EQ(k0->pool_count, k1->pool_count);
+    for (size_t j = 0; j < k0->pool_count && j < k1->pool_count; j++)
+        JK_CHECK_MEM(k0->pool[j].hash.bytes, k1->pool[j].hash.bytes, 32);
+    /* the batch path ran on node 0 only */
+    JK_CHECK(k0->stats.attests_deferred >= 23);
+    JK_CHECK_EQ(k1->stats.attests_deferred, 0);
+
+    jk_node_free(n0);
+    jk_node_free(n1);
+    fx_free(&f);
+}
+
+/* An EVENT message (the consensus layer's gossip of one event) carrying
+ * the gossip encoding of event e. */
+static size_t event_msg(const jk_gossip *g, size_t e, uint8_t *out, size_t cap)
+{
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (jk_node_event_encode(&g->events[e], g->trace_ptrs[e], g->counts[e], &bytes, &len) != JK_OK ||
+        len + 5 > cap) {
+        free(bytes);
+        return 0;
+    }
+    out[0] = JK_CONS_MSG_EVENT;
+    jk_put_u32le(out + 1, (uint32_t)len);
+    memcpy(out + 5, bytes, len);
+    free(bytes);
+    return len + 5;
+}
+
+/* 300 gossiped events queued at once are taken 128, 128, then 44, one
+ * slice a pass; a consensus message (here a malformed one: its peer is
+ * dropped and counted, so it shows when it was taken) that arrives after
+ * the first pass is taken at the start of the second, before that pass's
+ * slice, not after the 172 events queued before it. */
+JK_TEST(test_node_events_admitted_a_slice_at_a_time)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    jk_node *n = wrap(&f, 0, jk_net_loopback_free_port(SOCK_DGRAM));
+    JK_REQUIRE(n);
+    jk_net_peer_config pc = {.host = NULL};
+    memcpy(pc.key, f.pks[1], 32); /* validator 1, not connected */
+    uint32_t peer;
+    JK_REQUIRE(jk_net_add_peer(n->net, &pc, &peer) == JK_OK);
+    enum { EVENTS = 300 };
+    static uint8_t msg[1024];
+    size_t queued = 0;
+    for (uint64_t h = 1; queued < EVENTS; h++) {
+        jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, h, 60, &f.gossip);
+        for (size_t e = 0; e < f.gossip.n && queued < EVENTS; e++) {
+            size_t len = event_msg(&f.gossip, e, msg, sizeof msg);
+            JK_REQUIRE(len > 0);
+            jk_net_emit(n->net, JK_NET_EV_FRAME, peer, JK_NET_REASON_NONE, JK_NET_EVENTS, msg, len);
+            queued++;
+        }
+    }
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_node_drain_net(n, 1000, &diag) == JK_OK);
+    JK_CHECK_EQ(jk_net_queued(n->net), EVENTS - JK_NODE_SLICE);
+    uint64_t first = fx_stats(&f, 0).events_admitted;
+    JK_CHECK(first > 0 && first <= JK_NODE_SLICE);
+    const uint8_t bad[3] = {0xEE, 1, 2};
+    jk_net_emit(n->net, JK_NET_EV_FRAME, peer, JK_NET_REASON_NONE, JK_NET_CONSENSUS, bad, sizeof bad);
+    JK_REQUIRE(jk_node_drain_net(n, 1000, &diag) == JK_OK);
+    jk_node_info info;
+    jk_node_info_get(n, &info);
+    JK_CHECK_EQ(info.bad_peers, 1); /* taken in this pass, before its slice */
+    JK_CHECK_EQ(jk_net_queued(n->net), EVENTS - 2 * JK_NODE_SLICE);
+    JK_REQUIRE(jk_node_drain_net(n, 1000, &diag) == JK_OK);
+    JK_CHECK_EQ(jk_net_queued(n->net), 0);
+    jk_node_free(n);
+    fx_free(&f);
+}
