@@ -41,13 +41,18 @@ $(BUILD)/tests: $(TEST_OBJ) $(TOOL_LIB_OBJ) $(BUILD)/libjark.a
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # The unit tests (which include the PVM vectors), then the CLI over the vectors.
+# Each vector run is bounded (a recompiler that loops forever fails the run
+# with a message instead of hanging it); the unit tests have their own
+# per-test watchdog (JK_TEST_TIMEOUT, docs/testing.md).
+VECTORS_TIMEOUT ?= 600
+VECTORS_RUN = timeout -k 10 $(VECTORS_TIMEOUT)
 test: $(BUILD)/tests $(BUILD)/jark
-	@$(BUILD)/jark pvm test $(SHARED)/vectors/pvm/programs > $(BUILD)/vectors.log || { cat $(BUILD)/vectors.log; exit 1; }
+	@$(VECTORS_RUN) $(BUILD)/jark pvm test $(SHARED)/vectors/pvm/programs > $(BUILD)/vectors.log || { cat $(BUILD)/vectors.log; echo "make test: jark pvm test $(SHARED)/vectors/pvm/programs failed, or ran past $(VECTORS_TIMEOUT) s"; exit 1; }
 	@tail -n 1 $(BUILD)/vectors.log | sed 's/^/pvm vectors (jark pvm test): /'
-	@$(BUILD)/jark pvm test --engine jit $(SHARED)/vectors/pvm/programs > $(BUILD)/vectors-jit.log || { cat $(BUILD)/vectors-jit.log; exit 1; }
+	@$(VECTORS_RUN) $(BUILD)/jark pvm test --engine jit $(SHARED)/vectors/pvm/programs > $(BUILD)/vectors-jit.log || { cat $(BUILD)/vectors-jit.log; echo "make test: jark pvm test --engine jit $(SHARED)/vectors/pvm/programs failed, or ran past $(VECTORS_TIMEOUT) s"; exit 1; }
 	@tail -n 1 $(BUILD)/vectors-jit.log | sed 's/^/pvm vectors (jark pvm test --engine jit): /'
-	@$(BUILD)/jark pvm test tests/pvm/vectors-extra > $(BUILD)/vectors-extra.log || { cat $(BUILD)/vectors-extra.log; exit 1; }
-	@$(BUILD)/jark pvm test --engine jit tests/pvm/vectors-extra > $(BUILD)/vectors-extra-jit.log || { cat $(BUILD)/vectors-extra-jit.log; exit 1; }
+	@$(VECTORS_RUN) $(BUILD)/jark pvm test tests/pvm/vectors-extra > $(BUILD)/vectors-extra.log || { cat $(BUILD)/vectors-extra.log; echo "make test: jark pvm test tests/pvm/vectors-extra failed, or ran past $(VECTORS_TIMEOUT) s"; exit 1; }
+	@$(VECTORS_RUN) $(BUILD)/jark pvm test --engine jit tests/pvm/vectors-extra > $(BUILD)/vectors-extra-jit.log || { cat $(BUILD)/vectors-extra-jit.log; echo "make test: jark pvm test --engine jit tests/pvm/vectors-extra failed, or ran past $(VECTORS_TIMEOUT) s"; exit 1; }
 	@tail -n 1 $(BUILD)/vectors-extra-jit.log | sed 's/^/pvm corner vectors (tests\/pvm\/vectors-extra, interp and jit): /'
 	JK_SHARED_DIR=$(SHARED) $(BUILD)/tests
 

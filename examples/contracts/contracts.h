@@ -20,35 +20,15 @@
 #ifndef CONTRACTS_H
 #define CONTRACTS_H
 
-#include "jark.h"
-
-#include <stdint.h>
-#include <string.h>
-
-#define REQUIRE(cond)                                                          \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            __builtin_trap();                                                  \
-    } while (0)
-
-#define REFUSE_UNLESS(cond, code, text)                                        \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            jk_fault((code), (text), sizeof(text) - 1);                        \
-    } while (0)
+#include "jark_chain.h" /* REQUIRE, REFUSE_UNLESS, PIN_*, get/put/load/store_u64, read_blob, attest (sdk/) */
 
 enum {
-    /* pinned images (docs/chain-spec.md): the kernel's layout */
-    PIN_VERIFY = 1,
-    PIN_TRANSACT = 2,
-    PIN_DISPATCH_INSTANCE = 3,
-    PIN_AA = 4,
     PIN_LIBRARY_0 = 5, /* library image k = Dispatch_k_Image, pinned in 5 + k */
     /* chain state */
     SLOT_CONFIG = 20,   /* Data: governance key[32] ‖ initial credit u64 LE */
     SLOT_ACCOUNTS = 21, /* CNode 2^8: account i (registration order) */
     /* working slots of apply / verify: emptied before they HALT */
-    SLOT_AA = 30,
+    SLOT_AA = JK_CHAIN_SLOT_AA, /* 30: where attest() CALLs the AA (sdk/jark_chain.h) */
     SLOT_INPUT = 31,
     SLOT_CALLEE = 32, /* the copy of the contract being CALLed */
     SLOT_WORK = 33,
@@ -120,39 +100,6 @@ enum {
 
 /* The library, in the spec's programs.dispatch order. */
 enum { LIB_COUNTER = 0, LIB_COUNTER_V2 = 1, LIB_HOSTILE = 2 };
-
-static inline uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static inline void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint64_t read_blob(uint64_t path, uint8_t *buf, uint64_t cap)
-{
-    uint64_t len = jk_data_len(path);
-    REQUIRE(len > 0 && len <= cap);
-    jk_data_read(path, 0, len, buf);
-    return len;
-}
-
-/* "key attests blob": returns only when it does. */
-static inline void attest(const uint8_t key[32], const uint8_t *blob, uint64_t len)
-{
-    jk_drop(JK_SLOT0);
-    jk_cnode_mint(JK_SLOT0, 2);
-    jk_data_mint(key, 32, JK_PATH2(0, 0));
-    jk_data_mint(blob, len, JK_PATH2(0, 1));
-    REQUIRE(jk_call(JK_PATH(SLOT_AA), 0, jk_gas(), 0, 0, 0).outcome == JK_OUTCOME_HALT);
-    jk_drop(JK_SLOT0);
-}
 
 /* A well-formed event (what verify refuses and apply REQUIREs): the size of its op, and its fields in range. */
 static inline int event_ok(const uint8_t *b, uint64_t len)

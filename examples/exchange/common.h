@@ -13,35 +13,14 @@
 #ifndef COMMON_H
 #define COMMON_H
 
-#include "jark.h"
-
-#include <stdint.h>
-#include <string.h>
-
-#define REQUIRE(cond)                                                          \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            __builtin_trap();                                                  \
-    } while (0)
-
-#define REFUSE_UNLESS(cond, code, text)                                        \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            jk_fault((code), (text), sizeof(text) - 1);                        \
-    } while (0)
+#include "jark_chain.h" /* REQUIRE, REFUSE_UNLESS, PIN_*, get/put/load/store_u64, read_blob, attest (sdk/) */
 
 enum {
-    /* pinned images (docs/chain-spec.md): the kernel's layout */
-    PIN_VERIFY = 1,
-    PIN_TRANSACT = 2,
-    PIN_DISPATCH_INSTANCE = 3,
-    PIN_AA = 4,
-    PIN_DISPATCH_0 = 5,
     /* chain state */
     SLOT_ACCOUNTS = 20, /* Data: ACCOUNT_SIZE-byte records, in the order genesis gave them */
     SLOT_LAST = 21,     /* Data u64 ‖ u64: the last clearing price and the block it was made in */
     /* working slots: empty them before you HALT, or they reach the state */
-    SLOT_AA = 30,
+    SLOT_AA = JK_CHAIN_SLOT_AA, /* 30: where attest() CALLs the AA (sdk/jark_chain.h) */
     SLOT_INPUT = 31,
     SLOT_WORK = 32,
     SLOT_CONTEXT = 33,
@@ -72,41 +51,6 @@ enum {
 #define ENTRY_SIZE 65 /* owner[32] side amount limit nonce filled */
 #define MAX_ENTRIES 32
 #define MAX_BLOB (SETTLE_HEAD + MAX_ENTRIES * ENTRY_SIZE)
-
-static inline uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static inline void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* Read the Data at `path` into buf (at most cap bytes, else fault). */
-static inline uint64_t read_blob(uint64_t path, uint8_t *buf, uint64_t cap)
-{
-    uint64_t len = jk_data_len(path);
-    REQUIRE(len > 0 && len <= cap);
-    jk_data_read(path, 0, len, buf);
-    return len;
-}
-
-/* "key attests blob": returns only when it does (the kernel checks the
- * event's signature; a refusal aborts the whole call). */
-static inline void attest(const uint8_t key[32], const uint8_t *blob, uint64_t len)
-{
-    jk_drop(JK_SLOT0);
-    jk_cnode_mint(JK_SLOT0, 2);
-    jk_data_mint(key, 32, JK_PATH2(0, 0));
-    jk_data_mint(blob, len, JK_PATH2(0, 1));
-    REQUIRE(jk_call(JK_PATH(SLOT_AA), 0, jk_gas(), 0, 0, 0).outcome == JK_OUTCOME_HALT);
-    jk_drop(JK_SLOT0);
-}
 
 /* The accounts table, read whole (it is small) and written back whole. */
 typedef struct accounts {

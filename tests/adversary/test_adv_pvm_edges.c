@@ -854,7 +854,12 @@ static unsigned clamp12(unsigned r) { return r > 12 ? 12 : r; }
  * public vectors are, takes its low nibble, min(12, ζ_{ı+2} mod 16), and no
  * public vector has a third byte above 12. jark follows PolkaVM (the vectors
  * are the conformance bar, as for the gas rule); docs/outsider.md records the
- * difference. This pins it, on both engines. */
+ * difference. The jarchain/jar Lean spec (spec/Jar/JAVM/Decode.lean at
+ * 4f0890c, `regD`: ⟨min 12 (b % 16)⟩, used by every three-register opcode of
+ * Instructions.lean) takes the low nibble too, so jark agrees with the
+ * reference; only that repository's Rust interpreter (grey/crates/javm
+ * args.rs, ThreeReg: `zeta(code, pc + 2).min(12)`) reads the whole byte, as
+ * Graypaper 0.7.1 writes it. This pins it, on both engines. */
 JK_TEST(test_adv_pvm_edges_register_bytes)
 {
     static const char *ops[] = {"add_64", "sub_64", "xor", "rot_l_64", "mul_64", "shar_r_64", "div_s_64", "cmov_nz"};

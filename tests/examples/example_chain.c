@@ -162,11 +162,15 @@ jk_err jk_ex_import_made(jk_ex_chain *c, const jk_chain_event *events, size_t n,
     return err;
 }
 
+bool jk_ex_state_read(jk_cap chain, const uint32_t *path, unsigned depth, uint8_t *out, size_t len)
+{
+    jk_cap d;
+    return jk_cap_cnode_get_path(jk_cap_instance_cnode(chain), path, depth, &d) && jk_cap_data_len(d) == len &&
+           jk_cap_data_read(d, 0, out, len) == JK_OK;
+}
+
 uint64_t jk_ex_slot_u64(jk_cap chain, uint32_t slot)
 {
     uint8_t b[8];
-    jk_cap d = jk_cap_cnode_get(jk_cap_instance_cnode(chain), slot);
-    if (jk_cap_data_len(d) != 8 || jk_cap_data_read(d, 0, b, 8) != JK_OK)
-        return 0;
-    return jk_get_u64le(b);
+    return jk_ex_state_read(chain, &slot, 1, b, 8) ? jk_get_u64le(b) : 0;
 }

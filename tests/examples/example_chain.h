@@ -67,6 +67,11 @@ bool jk_ex_produce(jk_ex_chain *c, jk_chain_block *out);
 jk_err jk_ex_import_made(jk_ex_chain *c, const jk_chain_event *events, size_t n, const jk_chain_trace *traces,
                          size_t ntraces, const jk_hash *root);
 
+/* The Data at a slot path of the chain's state (path[0] a root slot, then
+ * a slot of each nested CNode; depth levels) into out when it holds exactly
+ * len bytes; false otherwise (absent, not a Data, another length). */
+bool jk_ex_state_read(jk_cap chain, const uint32_t *path, unsigned depth, uint8_t *out, size_t len);
+
 /* The Data in slot `slot` of the chain's state as a u64 (LE); 0 when the
  * slot holds no 8-byte Data. */
 uint64_t jk_ex_slot_u64(jk_cap chain, uint32_t slot);

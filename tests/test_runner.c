@@ -1,0 +1,182 @@
+/*
+ * test_runner.c — the runner's watchdog (tests/main.c): a hung test fails by
+ * name, the processes it started are killed, and the run goes on; a test
+ * whose process dies fails by name too.
+ *
+ * The check runs this very binary again (/proc/self/exe) on five self-test
+ * tests that exist only when JK_TEST_SELFTEST is set in the environment (so
+ * an ordinary run never sees them): one passes, one hangs after starting a
+ * process of its own, one kills its own process, one fails a check, one
+ * passes after them all.
+ */
+#include "test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "progs.h"
+
+static const char *selftest_dir(void)
+{
+    const char *d = getenv("JK_TEST_SELFTEST");
+    return d ? d : ".";
+}
+
+static void selftest_a_passes(void)
+{
+    JK_CHECK(1 + 1 == 2);
+}
+
+/* Hangs, the way a recompiler's endless loop would, after starting a process
+ * (as the node tests do) whose pid it leaves in DIR/grandchild. */
+static void selftest_b_hangs(void)
+{
+    pid_t g = fork();
+    if (g == 0) {
+        for (;;)
+            pause();
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s/grandchild", selftest_dir());
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "%d\n", (int)g);
+        fclose(f);
+    }
+    printf("selftest b: about to hang\n"); /* must reach the log: line-buffered */
+    for (volatile unsigned long spin = 0;; spin++)
+        if ((spin & 0xfffff) == 0)
+            usleep(1000);
+}
+
+static void selftest_c_dies(void)
+{
+    raise(SIGUSR1); /* default action: the process ends */
+}
+
+static void selftest_d_fails(void)
+{
+    JK_CHECK_EQ(2 + 2, 5);
+}
+
+static void selftest_e_after(void)
+{
+    printf("selftest e ran\n");
+}
+
+__attribute__((constructor)) static void selftest_register(void)
+{
+    if (!getenv("JK_TEST_SELFTEST"))
+        return;
+    jk_test_register("runner_selftest_a_passes", selftest_a_passes);
+    jk_test_register("runner_selftest_b_hangs", selftest_b_hangs);
+    jk_test_register("runner_selftest_c_dies", selftest_c_dies);
+    jk_test_register("runner_selftest_d_fails", selftest_d_fails);
+    jk_test_register("runner_selftest_e_after", selftest_e_after);
+}
+
+/* Runs this binary on the self-tests with JK_TEST_TIMEOUT=timeout; its
+ * stdout into out, its exit status into *status. At most 240 s: a runner
+ * without a watchdog never ends. */
+static bool run_selftests(const char *dir, const char *timeout, char *out, size_t cap, int *status)
+{
+    char log[512];
+    snprintf(log, sizeof log, "%s/out.log", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0)
+            _exit(127);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        setenv("JK_TEST_SELFTEST", dir, 1);
+        setenv("JK_TEST_TIMEOUT", timeout, 1);
+        unsetenv("JK_TEST_SLOWEST");
+        execl("/proc/self/exe", "tests", "runner_selftest_", (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0)
+        return false;
+    for (int i = 0; i < 240 * 20; i++) {
+        pid_t w = waitpid(pid, status, WNOHANG);
+        if (w == pid) {
+            FILE *f = fopen(log, "r");
+            size_t n = f ? fread(out, 1, cap - 1, f) : 0;
+            out[n] = 0;
+            if (f)
+                fclose(f);
+            return true;
+        }
+        usleep(50000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, status, 0);
+    return false;
+}
+
+/* Is pid gone (or a zombie nobody reaped)? */
+static bool process_gone(pid_t pid)
+{
+    char path[64], stat[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return true;
+    size_t n = fread(stat, 1, sizeof stat - 1, f);
+    fclose(f);
+    stat[n] = 0;
+    const char *rp = strrchr(stat, ')');
+    return rp && rp[1] == ' ' && rp[2] == 'Z';
+}
+
+JK_TEST(test_runner_watchdog_names_a_hang_and_goes_on)
+{
+    char dir[256], out[16384];
+    int status = 0;
+    JK_REQUIRE(jk_test_tmpdir("runner", dir, sizeof dir));
+    /* 3 s: the hanging test never ends, and the others do nothing. */
+    JK_REQUIRE(run_selftests(dir, "3", out, sizeof out, &status));
+    JK_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    JK_CHECK(strstr(out, "selftest b: about to hang") != NULL);
+    JK_CHECK(strstr(out, "HUNG runner_selftest_b_hangs: still running 3 s after it started") != NULL);
+    JK_CHECK(strstr(out, "CRASHED runner_selftest_c_dies: the test process killed by signal 10") != NULL);
+    JK_CHECK(strstr(out, "FAIL runner_selftest_d_fails") != NULL);
+    JK_CHECK(strstr(out, "selftest e ran") != NULL);
+    JK_CHECK(strstr(out, "\n2 passed, 3 failed\n") != NULL);
+    if (jk_test_failures())
+        printf("the self-test run printed:\n%s", out);
+
+    /* The hung test's own process went with it. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/grandchild", dir);
+    FILE *f = fopen(path, "r");
+    int g = 0;
+    JK_REQUIRE(f);
+    JK_CHECK(fscanf(f, "%d", &g) == 1 && g > 0);
+    fclose(f);
+    bool gone = false;
+    for (int i = 0; i < 200 && !gone && g > 0; i++) {
+        gone = process_gone((pid_t)g);
+        if (!gone)
+            usleep(50000);
+    }
+    JK_CHECK(gone);
+    if (!gone && g > 0)
+        kill((pid_t)g, SIGKILL);
+}
+
+JK_TEST(test_runner_refuses_a_bad_limit)
+{
+    char dir[256], out[16384];
+    int status = 0;
+    JK_REQUIRE(jk_test_tmpdir("runner0", dir, sizeof dir));
+    /* Not a number: a usage error, nothing runs. */
+    JK_REQUIRE(run_selftests(dir, "soon", out, sizeof out, &status));
+    JK_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+    JK_CHECK(strstr(out, "JK_TEST_TIMEOUT=soon is not a number of seconds") != NULL);
+    JK_CHECK(strstr(out, "passed") == NULL);
+}
