@@ -451,7 +451,7 @@ static bool jk_loop_back(jk_cc *c, const jk_kernel_loop *l, size_t top)
  * iteration's gas; every iteration that runs was paid before it started,
  * so ⌊budget / c⌋ of them run, never more than K (the bias held the
  * budget to K·c at most). */
-static void jk_loop_unrolled(jk_cc *c, const jk_kernel_loop *l, int in_rcx, int in_rdx0, size_t check)
+static void jk_loop_unrolled(jk_cc *c, const jk_kernel_loop *l, int in_rcx, int in_rdx0, size_t check_run)
 {
     jk_x64_buf *b = &c->b;
     uint32_t s = l->first, e = l->last;
@@ -483,7 +483,7 @@ static void jk_loop_unrolled(jk_cc *c, const jk_kernel_loop *l, int in_rcx, int 
      * iteration to the ordinary code (a fault, copy-on-write, less than one
      * iteration's gas) */
     x_patch32(b, trip, b->len);
-    jk_loop_leave(c, l, cost, UINT32_MAX, jk_pvm_jit_loop_retries(l) ? check : c->label[s]);
+    jk_loop_leave(c, l, cost, UINT32_MAX, jk_pvm_jit_loop_retries(l) ? check_run : c->label[s]);
 }
 
 /* A one-block loop whose step register holds a step the check does not
@@ -567,12 +567,28 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
         return true;
     jk_jump_to(c, x_jmp32(b), e + 1); /* leaving the loop */
 
-    /* 2. the check, where the ordinary back edge goes */
+    /* 2. the check, where the ordinary back edge goes; before it, for a
+     * one-block loop, the check its copy's trips go back to, which also
+     * adds the run of pages past the cursors' (session 9): a trip means
+     * the copy used up its K, so this loop is worth the run's scan, where
+     * a loop just entered may leave after a few iterations (the sieve's
+     * outer loop leaves at every prime) */
+    size_t wide[2 * JK_LOOP_CURSORS], check_run = SIZE_MAX, to_copy = SIZE_MAX;
+    unsigned nwide = 0, nw;
+    jk_loop_miss miss[JK_LOOP_CURSORS], miss_run[JK_LOOP_CURSORS];
+    bool runs = jk_pvm_jit_loop_retries(&l);
+    if (runs) {
+        check_run = b->len;
+        jk_pvm_jit_loop_check(c, &l, true, wide, &nwide, miss_run);
+        if (!x_reserve(b, 64 + 400 * JK_LOOP_CURSORS))
+            return true;
+        to_copy = x_jmp32(b);
+    }
     x_patch32(b, back, b->len);
-    size_t wide[JK_LOOP_CURSORS], check = b->len;
-    unsigned nwide;
-    jk_loop_miss miss[JK_LOOP_CURSORS];
-    jk_pvm_jit_loop_check(c, &l, wide, &nwide, miss);
+    jk_pvm_jit_loop_check(c, &l, false, wide + nwide, &nw, miss);
+    nwide += nw;
+    if (runs)
+        x_patch32(b, to_copy, b->len);
     /* with two cursors or more, the last one's delta stays in rcx when no
      * code of the copy touches rcx (no reloads in a copy loop's iteration);
      * rdx holds the delta of the cursor the last other access used */
@@ -596,11 +612,13 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
         if (!x_reserve(b, 24 * JK_LOOP_VECS))
             return true;
         jk_pvm_jit_loop_vec_enter(c, &l);
-        jk_loop_unrolled(c, &l, in_rcx, in_rdx, check);
+        jk_loop_unrolled(c, &l, in_rcx, in_rdx, check_run);
         if (nwide && !c->oom && !b->oom)
             jk_loop_wide(c, &l, wide, nwide);
         if (!c->oom && !b->oom)
             jk_pvm_jit_loop_walks(c, &l, miss);
+        if (runs && !c->oom && !b->oom)
+            jk_pvm_jit_loop_walks(c, &l, miss_run);
         return true;
     }
     for (unsigned w = 0; w < nwide; w++)

@@ -72,11 +72,12 @@ typedef struct jk_loop_miss {
 } jk_loop_miss;
 /* Does the copy's trip go back to the check, not to the ordinary code? */
 bool jk_pvm_jit_loop_retries(const jk_kernel_loop *l);
-/* The check, where the ordinary back edge goes; misses jump to miss[j].at
+/* The check (with the runs of pages past the cursors' when `runs`, else
+ * their pages only); misses jump to miss[j].at
  * (for jk_pvm_jit_loop_walks), a step in a register outside
  * 1..JK_LOOP_MAX_REG_STEP through wide[0..*nwide) (for the caller). */
-void jk_pvm_jit_loop_check(jk_cc *c, const jk_kernel_loop *l, size_t wide[JK_LOOP_CURSORS], unsigned *nwide,
-                           jk_loop_miss miss[JK_LOOP_CURSORS]);
+void jk_pvm_jit_loop_check(jk_cc *c, const jk_kernel_loop *l, bool runs, size_t wide[JK_LOOP_CURSORS],
+                           unsigned *nwide, jk_loop_miss miss[JK_LOOP_CURSORS]);
 /* The check's misses: walk the page table, refill, probe again. */
 void jk_pvm_jit_loop_walks(jk_cc *c, const jk_kernel_loop *l, const jk_loop_miss *miss);
 

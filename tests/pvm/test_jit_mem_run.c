@@ -188,3 +188,48 @@ JK_TEST(test_jit_mem_run_register_steps)
         jk_run_all(src, JK_RUN_END + 0x3000, steps[i], dist, 1, jk_run_starts,
                    sizeof jk_run_starts / sizeof jk_run_starts[0]);
 }
+
+JK_TEST(test_jit_mem_run_cursor_reaching_2_32)
+{
+    /* A copy at the top of the space whose destination cursor reaches
+     * exactly 2^32 at a check: the address is not a 32-bit one, so the
+     * ordinary code runs the iteration (its store wraps to 0 and panics).
+     * Before session 9 the check's probe XORed 2^32 with the empty TLB
+     * entry's tag (also 2^32), saw a hit and stored through the stale host
+     * page the entry last held (a crash or a write outside guest memory). */
+    jk_pvm_program *prog = jk_test_asm_program("start:\n"
+                                               "  fallthrough\n"
+                                               "copy:\n"
+                                               "  load_ind_u64 r5, r1, 0\n"
+                                               "  load_ind_u64 r6, r1, 8\n"
+                                               "  store_ind_u64 r5, r3, 0\n"
+                                               "  store_ind_u64 r6, r3, 8\n"
+                                               "  add_imm_64 r1, r1, 256\n"
+                                               "  add_imm_64 r3, r3, 256\n"
+                                               "  branch_ne_imm r4, 0, copy\n"
+                                               "  trap\n",
+                                               true);
+    JK_REQUIRE(prog != NULL);
+    static const uint64_t dsts[] = {0xFFFF8000u, 0xFFFFF000u, 0xFFFFFF00u, 0xFFFF0100u};
+    for (size_t d = 0; d < sizeof dsts / sizeof dsts[0]; d++)
+        for (int64_t gas = 9; gas < 5000; gas = gas * 3 + 1) {
+            jk_pvm_memory *mem[2];
+            jk_pvm_state st[2];
+            jk_pvm_exit ex[2];
+            for (int e = 0; e < 2; e++) {
+                JK_REQUIRE(jk_pvm_memory_new(&mem[e]) == JK_OK);
+                JK_REQUIRE(jk_pvm_memory_map(mem[e], 0xFFFF0000u, 0x10000, JK_PVM_ACCESS_WRITE) == JK_OK);
+                memset(&st[e], 0, sizeof st[e]);
+                st[e].regs[1] = 0xFFFF0000u;
+                st[e].regs[3] = dsts[d];
+                st[e].regs[4] = 1;
+                st[e].gas = gas;
+            }
+            JK_TEST_LOCKSTEP(prog, mem, st, ex, gas, 200);
+            JK_CHECK_EQ(ex[0].status, JK_PVM_PANIC);
+            jk_test_check_same_memory(mem[0], mem[1], 0xFFFF0000u, 0xFFFFF000u);
+            jk_pvm_memory_free(mem[0]);
+            jk_pvm_memory_free(mem[1]);
+        }
+    jk_pvm_program_free(prog);
+}
