@@ -100,6 +100,7 @@ static void jk_allocate(jk_cc *c)
         }
     }
     free(depth);
+    memcpy(c->uses, uses, sizeof c->uses);
     bool taken[JK_PVM_REGS] = {false};
     for (unsigned g = 0; g < JK_PVM_REGS; g++)
         c->map[g] = X_NOREG;
@@ -122,6 +123,8 @@ void jk_pvm_jit_free(jk_pvm_jit *jit)
     free(jit->entry);
     free(jit->jump_code);
     free(jit->call_code);
+    free(jit->jump_code_frame);
+    free(jit->call_code_frame);
     free(jit->pre);
     free(jit);
 }
@@ -150,49 +153,81 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
     jit->pre = cc.pre;
     jk_allocate(&cc);
     jk_pvm_jit_stack_choose(&cc);
+    jk_pvm_jit_frame_plan(&cc);
+    cc.label_o = cc.label;
+    cc.entry_o = cc.entry;
+    cc.jump_code_o = cc.jump_code;
+    cc.call_code_o = cc.call_code;
+    if (cc.frame_h) { /* the frame copy's arrays (jit_stack.c) */
+        size_t tables = prog->blob.jump_count ? prog->blob.jump_count : 1;
+        cc.label_f = malloc((size_t)(n ? n : 1) * sizeof *cc.label_f);
+        cc.entry_f = malloc((size_t)(n ? n : 1) * sizeof *cc.entry_f);
+        jit->jump_code_frame = cc.jump_code_f = malloc(tables * sizeof(void *));
+        if (cc.call_code_o)
+            jit->call_code_frame = cc.call_code_f = malloc(tables * sizeof(void *));
+        if (!cc.label_f || !cc.entry_f || !cc.jump_code_f || (cc.call_code_o && !cc.call_code_f))
+            goto fail;
+        for (uint32_t i = 0; i < n; i++) /* a target the copy never set refuses the code */
+            cc.label_f[i] = cc.entry_f[i] = UINT32_MAX;
+    }
     jk_pvm_jit_emit_routines(&cc);
+    jk_pvm_jit_frame_routine(&cc);
     jit->trampoline = 16;
 
-    for (uint32_t i = 0; i < n; i++) {
-        if (!x_reserve(&cc.b, JK_JIT_INSN_BOUND + 16))
-            goto fail;
-        jk_pvm_jit_align(&cc, i); /* where calls land (jit_ctl.c) */
-        size_t start = cc.b.len;
-        cc.label[i] = (uint32_t)cc.b.len;
-        if (prog->block_start[i]) {
-            /* Pay the block's whole cost on entry, or leave untouched
-             * (and its successor's, when it is precharged: jit_ctl.c). */
-            uint32_t cost = prog->insns[i].cost + (cc.pre ? cc.pre[i] : 0);
-            x_alu_rm_imm(&cc.b, ALU_SUB, true, X_REG(X_GAS), (int32_t)cost);
-            jk_late oog = {0};
-            oog.at = (uint32_t)x_jcc32(&cc.b, CC_L); /* the exit is out of line */
-            oog.first = i;
-            oog.cost = cost;
-            oog.kind = JK_LATE_OOG;
-            jk_pvm_jit_add_late(&cc, &oog);
-        }
-        cc.entry[i] = (uint32_t)cc.b.len;
-        uint32_t last;
-        if (jk_pvm_jit_group(&cc, i, &last)) {
-            /* a run of accesses through one base register (jit_group.c) */
+    for (int copy = 0; copy < (cc.frame_h ? 2 : 1); copy++) {
+        jk_pvm_jit_frame_select(&cc, copy == 1);
+        for (uint32_t i = 0; i < n; i++) {
+            if (!x_reserve(&cc.b, JK_JIT_INSN_BOUND + 16))
+                goto fail;
+            jk_pvm_jit_align(&cc, i); /* where calls land (jit_ctl.c) */
+            size_t start = cc.b.len;
+            cc.label[i] = (uint32_t)cc.b.len;
+            if (prog->block_start[i]) {
+                /* Pay the block's whole cost on entry, or leave untouched
+                 * (and its successor's, when it is precharged: jit_ctl.c). */
+                uint32_t cost = prog->insns[i].cost + (cc.pre ? cc.pre[i] : 0);
+                x_alu_rm_imm(&cc.b, ALU_SUB, true, X_REG(X_GAS), (int32_t)cost);
+                jk_late oog = {0};
+                oog.at = (uint32_t)x_jcc32(&cc.b, CC_L); /* the exit is out of line */
+                oog.first = i;
+                oog.cost = cost;
+                oog.kind = JK_LATE_OOG;
+                jk_pvm_jit_add_late(&cc, &oog);
+            }
+            cc.entry[i] = (uint32_t)cc.b.len;
+            if (jk_pvm_jit_frame_leave(&cc, i))
+                continue; /* to the ordinary copy (jit_stack.c) */
+            uint32_t last;
+            if (jk_pvm_jit_group(&cc, i, &last)) {
+                /* a run of accesses through one base register (jit_group.c) */
+                if (cc.oom || cc.b.oom)
+                    goto fail;
+                i = last;
+                continue;
+            }
+            cc.insn = i;
+            if (!jk_pvm_jit_frame_access(&cc, i))
+                jk_pvm_jit_compile_insn(&cc, i);
+            jk_pvm_jit_frame_after(&cc, i);
+            if (cc.b.len - start > JK_JIT_INSN_BOUND)
+                cc.b.oom = true; /* a bound is wrong: refuse rather than overrun */
             if (cc.oom || cc.b.oom)
                 goto fail;
-            i = last;
-            continue;
         }
-        cc.insn = i;
-        jk_pvm_jit_compile_insn(&cc, i);
-        if (cc.b.len - start > JK_JIT_INSN_BOUND)
-            cc.b.oom = true; /* a bound is wrong: refuse rather than overrun */
-        if (cc.oom || cc.b.oom)
-            goto fail;
     }
     jk_pvm_jit_emit_late(&cc);
+    jk_pvm_jit_frame_select(&cc, false);
     jk_pvm_jit_emit_mem_stubs(&cc);
     if (cc.oom || cc.b.oom)
         goto fail;
-    for (size_t k = 0; k < cc.fix_count; k++)
-        x_patch32(&cc.b, cc.fix[k].at, (cc.fix[k].to_entry ? cc.entry : cc.label)[cc.fix[k].target]);
+    for (size_t k = 0; k < cc.fix_count; k++) {
+        const jk_fixup *f = &cc.fix[k];
+        const uint32_t *to = f->framed ? (f->to_entry ? cc.entry_f : cc.label_f)
+                                       : (f->to_entry ? cc.entry_o : cc.label_o);
+        if (!to || to[f->target] == UINT32_MAX)
+            goto fail; /* a jump into code the frame copy never emitted: refuse */
+        x_patch32(&cc.b, f->at, to[f->target]);
+    }
     if (cc.b.oom)
         goto fail;
 
@@ -209,25 +244,27 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
     jit->code = code;
     jit->code_map_size = map;
     jit->code_len = cc.b.len;
-    for (uint32_t k = 0; k < prog->blob.jump_count; k++) {
-        uint32_t t = prog->jump_targets[k];
-        jit->jump_code[k] = jit->code + (t == JK_PVM_NO_TARGET ? cc.djump_bad : cc.label[t]);
-    }
-    jk_pvm_jit_call_table_fill(&cc, jit->code);
+    jk_pvm_jit_call_table_fill(&cc, jit->code); /* the jump tables too */
     for (uint32_t i = 0; i < n; i++)
         if (cc.no_entry[i])
             cc.entry[i] = JK_JIT_NO_ENTRY;
     jit->entry = cc.entry;
-    cc.entry = NULL;
+    cc.entry = cc.entry_o = NULL;
     prog->jit = jit;
     jit = NULL;
 
 fail:
+    if (cc.label_o) { /* the ordinary copy's arrays, whichever was selected */
+        cc.label = cc.label_o;
+        cc.entry = cc.entry_o;
+    }
     jk_pvm_jit_free(jit);
     free(cc.b.p);
     free(cc.label);
     free(cc.entry);
     free(cc.no_entry);
+    free(cc.label_f);
+    free(cc.entry_f);
     free(cc.fix);
     free(cc.stubs);
     free(cc.late);

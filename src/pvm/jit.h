@@ -34,6 +34,12 @@ enum {
 typedef struct jk_jit_ctx {
     uint64_t regs[JK_PVM_REGS];     /* the two unmapped always; the rest when spilled */
     int64_t gas;
+    /* The frame window (jit_stack.c, session 9): while the code runs in its
+     * frame copy, frame_lo <= sp <= frame_hi, [sp, sp + H) lies in one
+     * private writable page, and that page's host address is its guest
+     * address + frame_delta. Written only by the frame check routine. */
+    uint64_t frame_delta;
+    uint64_t frame_lo, frame_hi;
     /* The stack TLB (jit_stack.c): one private writable page, the one the
      * stack pointer's access groups last used; emptied with the TLBs. */
     struct {
@@ -87,6 +93,8 @@ typedef struct jk_pvm_jit {
                                whose entries that are not block starts lead
                                to a routine that needs no index in eax; NULL
                                when the program makes no such call */
+    void **jump_code_frame; /* the frame copy's jump table and calls' table */
+    void **call_code_frame; /* (jit_stack.c), or NULL when there is none */
     uint32_t *pre;          /* per instruction: gas its block's prologue
                                charges for the block it jumps to (jit_ctl.c,
                                "precharged"), or NULL when no block does */

@@ -25,6 +25,9 @@
 #define CTX_LOOP_BIAS ((int32_t)offsetof(jk_jit_ctx, loop_bias))
 #define CTX_LOOP_DELTA ((int32_t)offsetof(jk_jit_ctx, loop_delta))
 #define CTX_LOOP_K ((int32_t)offsetof(jk_jit_ctx, loop_k))
+#define CTX_FRAME_DELTA ((int32_t)offsetof(jk_jit_ctx, frame_delta))
+#define CTX_FRAME_LO ((int32_t)offsetof(jk_jit_ctx, frame_lo))
+#define CTX_FRAME_HI ((int32_t)offsetof(jk_jit_ctx, frame_hi))
 #define CTX_STACK_ADDR ((int32_t)offsetof(jk_jit_ctx, stack_tlb.addr))
 #define CTX_STACK_BASE ((int32_t)offsetof(jk_jit_ctx, stack_tlb.base))
 #define CTX_TLB_R_ADDR ((int32_t)offsetof(jk_jit_ctx, tlb_r[0].addr))
@@ -59,6 +62,8 @@ typedef struct jk_fixup {
     uint32_t target; /* instruction index (a block start) */
     bool to_entry;   /* to entry[target], past its gas prologue (jit_ctl.c:
                         the jumping block paid for it) */
+    bool framed;     /* to the frame copy's code (jit_stack.c), else the
+                        ordinary copy's */
 } jk_fixup;
 
 /* The out-of-line part of one guest memory access (jit_mem.c): emitted after
@@ -88,6 +93,9 @@ enum {
     JK_LATE_DIV,        /* a division's divisor 0 or −1: its result, back to `done` */
     JK_LATE_STACK,      /* one access through the stack pointer missed the stack
                            TLB: tlb_w, then stub `first` (jit_stack.c) */
+    JK_LATE_FRAME,      /* `add_imm_64 sp, sp, k` at `first` in the frame copy
+                           left the window: check again, back to `back` or
+                           to the ordinary copy's first + 1 (jit_stack.c) */
 };
 
 /* JK_LATE_DIV: `first` is the dividend's guest register, `cost` these bits. */
@@ -105,6 +113,7 @@ typedef struct jk_late {
     uint32_t span;        /* whether it stores, and where its fast copy */
     uint32_t back;        /* starts (the stack TLB's miss path returns there) */
     bool write, stack;
+    bool framed;          /* recorded while compiling the frame copy */
 } jk_late;
 
 typedef struct jk_cc {
@@ -144,6 +153,23 @@ typedef struct jk_cc {
      * on 16 bytes (a precharged jump lands there: jit_ctl.c), or NULL when
      * no block is padded. */
     uint8_t *align;
+    /* The frame copy (jit_stack.c, session 9): a second copy of the program
+     * whose accesses near the stack pointer need no check. `framed` while
+     * compiling it (label, entry, jump_code and call_code then point at its
+     * own arrays; the _o ones are the ordinary copy's); frame_h is the
+     * window H, 0 when the program gets no frame copy; frame_try the
+     * routine that checks the window. */
+    bool framed;
+    uint32_t frame_h;
+    uint8_t frame_host;       /* the stack pointer's host register */
+    uint8_t frame_reg;        /* a callee-saved host register holding
+                                 frame_delta in the frame copy, or X_NOREG
+                                 (then the copy loads it from ctx) */
+    uint64_t uses[JK_PVM_REGS]; /* jit.c's weighted count of each guest
+                                   register's namings (0: never named) */
+    size_t frame_try;
+    uint32_t *label_o, *entry_o, *label_f, *entry_f;
+    void **jump_code_o, **call_code_o, **jump_code_f, **call_code_f;
 } jk_cc;
 
 static inline jk_x64_rm jk_opnd(const jk_cc *c, unsigned g)
@@ -173,7 +199,9 @@ static inline void *jk_grow(jk_cc *c, void *items, size_t *cap, size_t count, si
     return grown;
 }
 
-static inline void jk_jump_to_at(jk_cc *c, size_t at, uint32_t target, bool to_entry)
+/* A jump's rel32 field at `at` to instruction target's code in the copy
+ * `framed` (jit_stack.c), past its prologue when to_entry. */
+static inline void jk_jump_to_copy(jk_cc *c, size_t at, uint32_t target, bool to_entry, bool framed)
 {
     jk_fixup *f = jk_grow(c, c->fix, &c->fix_cap, c->fix_count, sizeof *f);
     if (!f)
@@ -182,7 +210,14 @@ static inline void jk_jump_to_at(jk_cc *c, size_t at, uint32_t target, bool to_e
     c->fix[c->fix_count].at = (uint32_t)at;
     c->fix[c->fix_count].target = target;
     c->fix[c->fix_count].to_entry = to_entry;
+    c->fix[c->fix_count].framed = framed;
     c->fix_count++;
+}
+
+/* The same in the copy being compiled. */
+static inline void jk_jump_to_at(jk_cc *c, size_t at, uint32_t target, bool to_entry)
+{
+    jk_jump_to_copy(c, at, target, to_entry, c->framed);
 }
 
 static inline void jk_jump_to(jk_cc *c, size_t at, uint32_t target)
@@ -373,6 +408,37 @@ bool jk_pvm_jit_stack_access(const jk_cc *c, uint32_t i);
 void jk_pvm_jit_stack_check(jk_cc *c, unsigned n, bool write, jk_mem_stub *stub);
 /* jit_stack.c: that check's miss path (JK_LATE_STACK, from jk_pvm_jit_emit_late). */
 void jk_pvm_jit_stack_check_miss(jk_cc *c, const jk_late *l);
+/* jit_stack.c: the frame copy (session 9). Choose the window H and
+ * whether the program gets a frame copy (c->frame_h), once, after
+ * jk_pvm_jit_stack_choose. */
+void jk_pvm_jit_frame_plan(jk_cc *c);
+/* jit_stack.c: emit the routine that checks the window (c->frame_try). */
+void jk_pvm_jit_frame_routine(jk_cc *c);
+/* jit_stack.c: select the copy compiled next: its arrays and tables. */
+void jk_pvm_jit_frame_select(jk_cc *c, bool framed);
+/* jit_stack.c: in the frame copy, instruction i that the copy does not
+ * compile (a host call, sbrk, a terminator that writes the stack pointer):
+ * a jump to the ordinary copy's i; returns true when it emitted that. */
+bool jk_pvm_jit_frame_leave(jk_cc *c, uint32_t i);
+/* jit_stack.c: in the frame copy, instruction i alone when it is an access
+ * inside the window: one host instruction and the delta's load; returns
+ * true when it emitted that. */
+bool jk_pvm_jit_frame_access(jk_cc *c, uint32_t i);
+/* jit_stack.c: after instruction i (compiled alone, either copy): when it
+ * writes the stack pointer, the window's check and the move between copies. */
+void jk_pvm_jit_frame_after(jk_cc *c, uint32_t i);
+/* jit_stack.c: may instruction i write the stack pointer (either copy)? */
+bool jk_pvm_jit_frame_writes_sp(const jk_cc *c, uint32_t i);
+/* jit_stack.c: a group's span [sp + off, + span) inside the window (frame
+ * copy only): its accesses need no check. */
+bool jk_pvm_jit_frame_near(const jk_cc *c, unsigned base, uint32_t off, uint32_t span);
+/* jit_stack.c: in the frame copy, where the access at sp + off goes
+ * ([sp + delta + off], the delta in frame_reg or, after
+ * jk_pvm_jit_frame_delta, in rdx). */
+jk_x64_rm jk_pvm_jit_frame_at(jk_cc *c, uint32_t off);
+void jk_pvm_jit_frame_delta(jk_cc *c);
+/* jit_stack.c: JK_LATE_FRAME's code (from jk_pvm_jit_emit_late). */
+void jk_pvm_jit_frame_late(jk_cc *c, const jk_late *l);
 /* jit_ctl.c: choose the blocks that pay for their successor (c->pre) and
  * the landing points to align (c->align); false when out of memory. */
 bool jk_pvm_jit_precharge_plan(jk_cc *c);

@@ -248,9 +248,36 @@ void jk_pvm_jit_return(jk_cc *c, unsigned a, uint64_t imm)
         x_alu_r_rm(b, ALU_CMP, true, X_RAX, X_MEM(X_RSP, 8)); /* the v on top */
     }
     size_t other = x_jcc8(b, CC_NE);
+    size_t denied = SIZE_MAX;
+    if (c->frame_h && !c->framed) {
+        /* the ordinary copy of a program with a frame copy: the call may
+         * have been made in the frame copy, whose landing needs the window
+         * (jit_stack.c); without it, pop the prediction (never the bottom
+         * entry, which only the bottom routine pops and pushes back) and
+         * take the djump, which lands in this copy */
+        x_patch32(b, x_call32(b), c->frame_try);
+        x_op(b, 0, false, 0x85, 1, X_RAX, X_REG(X_RAX), false); /* test eax, eax */
+        denied = x_jcc8(b, CC_E);
+    }
     x_b(b, 0xC2); /* ret 8 */
     x_b(b, 8);
     x_b(b, 0);
+    if (denied != SIZE_MAX) {
+        x_here8(b, denied);
+        size_t bottom = SIZE_MAX;
+        if (c->bottom_v) {
+            if (direct)
+                x_alu_rm_imm(b, ALU_CMP, false, X_REG(h), (int32_t)c->bottom_v);
+            else
+                x_alu_rm_imm(b, ALU_CMP, true, X_MEM(X_RSP, 8), (int32_t)c->bottom_v);
+            bottom = x_jcc8(b, CC_E);
+        }
+        x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_RSP), 16);
+        if (bottom != SIZE_MAX)
+            x_here8(b, bottom);
+        if (!direct)
+            jk_pvm_jit_addr(c, (int)a, imm); /* eax again (the routine used it) */
+    }
     x_here8(b, other);
     if (direct)
         x_mov_r_rm(b, false, X_RAX, X_REG(h)); /* the djump's target, off the hot path */
@@ -400,13 +427,23 @@ bool jk_pvm_jit_call_table(jk_cc *c)
     return c->call_code != NULL;
 }
 
+/* table[k] = the code of jump-table entry k's block in the copy whose
+ * labels are `label`, or `bad` when the entry is not a block start. */
+static void jk_table_fill(const jk_cc *c, void **table, const uint32_t *label, uint8_t *code, size_t bad)
+{
+    for (uint32_t k = 0; table && k < c->prog->blob.jump_count; k++) {
+        uint32_t t = c->prog->jump_targets[k];
+        table[k] = code + (t == JK_PVM_NO_TARGET ? bad : label[t]);
+    }
+}
+
 void jk_pvm_jit_call_table_fill(const jk_cc *c, uint8_t *code)
 {
-    if (!c->call_code)
-        return;
-    for (uint32_t k = 0; k < c->prog->blob.jump_count; k++) {
-        uint32_t t = c->prog->jump_targets[k];
-        c->call_code[k] = code + (t == JK_PVM_NO_TARGET ? c->call_bad : c->label[t]);
+    jk_table_fill(c, c->jump_code_o, c->label_o, code, c->djump_bad);
+    jk_table_fill(c, c->call_code_o, c->label_o, code, c->call_bad);
+    if (c->frame_h) { /* the frame copy's own (jit_stack.c) */
+        jk_table_fill(c, c->jump_code_f, c->label_f, code, c->djump_bad);
+        jk_table_fill(c, c->call_code_f, c->label_f, code, c->call_bad);
     }
 }
 
@@ -416,7 +453,8 @@ void jk_pvm_jit_add_late(jk_cc *c, const jk_late *l)
     if (!g)
         return;
     c->late = g;
-    c->late[c->late_count++] = *l;
+    c->late[c->late_count] = *l;
+    c->late[c->late_count++].framed = c->framed; /* emitted in its own copy's terms */
 }
 
 void jk_pvm_jit_emit_late(jk_cc *c)
@@ -442,10 +480,12 @@ void jk_pvm_jit_emit_late(jk_cc *c)
     x_alu_rm_imm(&c->b, ALU_SUB, false, X_REG(X_RAX), 1);
     x_mov_rm_r(&c->b, false, X_MEM(X_RBX, CTX_EXIT), X_RAX);
     jk_jmp_to_off(c, c->panic_common);
+    jk_pvm_jit_frame_select(c, false);
     jk_pvm_jit_emit_bottom(c);
     for (size_t k = 0; k < c->late_count && !c->b.oom && !c->oom; k++) {
         /* a copy: emitting may record more (the array may move) */
         const jk_late late = c->late[k], *l = &late;
+        jk_pvm_jit_frame_select(c, l->framed); /* its copy's labels and tables */
         if (l->kind == JK_LATE_GROUP) {
             jk_late g = *l;
             if (l->stack) { /* the stack TLB missed: the ordinary TLBs first */
@@ -479,6 +519,9 @@ void jk_pvm_jit_emit_late(jk_cc *c)
             break;
         case JK_LATE_STACK:
             jk_pvm_jit_stack_check_miss(c, l);
+            break;
+        case JK_LATE_FRAME:
+            jk_pvm_jit_frame_late(c, l);
             break;
         default: /* JK_LATE_DEEP_JUMP: the jump table's entry, eax = the call */
             jk_table_to_rdx(c, c->jump_code);

@@ -129,6 +129,8 @@ static bool jk_group_scan(const jk_cc *c, uint32_t i, jk_group *g)
         return false;
     if (!m.write && m.reg == (int)m.base)
         return false; /* the load replaces the base: nothing can follow */
+    if (c->framed && jk_pvm_jit_frame_writes_sp(c, i))
+        return false; /* the frame copy checks after each write of sp (jit_stack.c) */
     uint32_t o0 = m.off;
     int32_t lo = 0, hi = (int32_t)m.n;
     unsigned accesses = 1;
@@ -140,6 +142,8 @@ static bool jk_group_scan(const jk_cc *c, uint32_t i, jk_group *g)
         if (prog->block_start[k])
             break;
         jk_memop mk;
+        if (c->framed && jk_pvm_jit_frame_writes_sp(c, k))
+            break; /* (as above) */
         if (jk_pvm_group_memop(in, &mk)) {
             int32_t d;
             if (mk.base != g->base || !jk_group_delta(mk.off, o0, &d))
@@ -191,9 +195,24 @@ void jk_pvm_group_access(jk_cc *c, const jk_memop *m, jk_x64_rm at)
     jk_pvm_jit_store_at(c, at, m->reg, m->vimm, m->n);
 }
 
+/* In the frame copy, a block that writes sp (or leaves the copy) is never
+ * a strided loop: the loop's code would not check after the write
+ * (jit_stack.c). A block is scanned once per copy: linear. */
+static bool jk_frame_loop_ok(const jk_cc *c, uint32_t i)
+{
+    if (!c->framed)
+        return true;
+    for (uint32_t k = i; k < c->prog->insn_count && (k == i || !c->prog->block_start[k]); k++) {
+        uint8_t op = c->prog->insns[k].opcode;
+        if (op == OP_ecalli || op == OP_sbrk || jk_pvm_jit_frame_writes_sp(c, k))
+            return false;
+    }
+    return true;
+}
+
 bool jk_pvm_jit_group(jk_cc *c, uint32_t i, uint32_t *last)
 {
-    if (c->prog->block_start[i] && jk_pvm_jit_loop(c, i, last))
+    if (c->prog->block_start[i] && jk_frame_loop_ok(c, i) && jk_pvm_jit_loop(c, i, last))
         return true; /* a strided loop (jit_loop.c) */
     return jk_pvm_jit_group_only(c, i, last);
 }
@@ -205,6 +224,26 @@ bool jk_pvm_jit_group_only(jk_cc *c, uint32_t i, uint32_t *last)
         return false;
     *last = g.last;
     jk_x64_buf *b = &c->b;
+    if (jk_pvm_jit_frame_near(c, g.base, g.addr_off, g.span)) {
+        /* the frame copy, inside the window (jit_stack.c): no check, each
+         * access at [sp + delta + off]. Its other instructions have no
+         * entry in this copy (rdx is loaded at the start), so nothing can
+         * jump into the middle (jit.c refuses the code if anything did). */
+        jk_pvm_jit_frame_delta(c);
+        for (uint32_t k = g.first; k <= g.last; k++) {
+            if (!x_reserve(b, JK_JIT_INSN_BOUND))
+                return true;
+            size_t start = b->len;
+            jk_memop m;
+            if (jk_pvm_group_memop(&c->prog->insns[k], &m))
+                jk_pvm_group_access(c, &m, jk_pvm_jit_frame_at(c, m.off));
+            else
+                jk_pvm_jit_compile_insn(c, k);
+            if (b->len - start > JK_JIT_INSN_BOUND)
+                b->oom = true;
+        }
+        return true;
+    }
     /* the check: [base + addr_off, + span) inside one page the TLB holds */
     jk_late l = {0};
     size_t miss;

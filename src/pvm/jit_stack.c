@@ -199,4 +199,286 @@ void jk_pvm_jit_stack_check_miss(jk_cc *c, const jk_late *l)
         b->oom = true; /* the stub was never added (out of memory): refuse */
 }
 
+/* ---- the frame copy (session 9) ----
+ *
+ * The stack TLB still checks the frame in every block that touches it (five
+ * host instructions), because after a call or a write of sp nothing is
+ * known. The frame copy moves the check to where sp is written. The program
+ * is compiled twice: the ordinary copy (everything above, entered by every
+ * run, every resumption and every djump of the ordinary copy) and the frame
+ * copy, which runs only while this invariant holds:
+ *
+ *     frame_lo <= sp <= frame_hi, i.e. [sp, sp + H) lies in the private
+ *     writable page P = frame_lo (frame_hi = P + 4096 − H), and P's host
+ *     buffer is at P + frame_delta
+ *
+ * (H: the window, the largest extent above sp of the program's accesses
+ * through it, up to JK_FRAME_MAX). There, an access at [sp + off, + n) with
+ * off + n <= H is one host instruction at [sp + delta + off] with no
+ * check: the delta in a callee-saved host register when the program never
+ * names some guest register (frame_reg), else loaded into rdx once per
+ * access or group (`mov rdx, [ctx.frame_delta]`).
+ * What can break the invariant, and what the copy does about each:
+ * - a write of sp: after it, the check. `add_imm_64 sp, sp, k` with 0 < |k|
+ *   < 2^16 needs one side only (sp was in [lo, hi], and sp >= 64 KiB so sp
+ *   + k cannot wrap): `cmp sp, [ctx.frame_lo]; jb` when k < 0, `cmp sp,
+ *   [ctx.frame_hi]; ja` when k > 0 — two host instructions, one fused
+ *   µop; a miss goes out of line to the routine (frame_try), which checks
+ *   the window of the new sp in the page table and either sets the three
+ *   words for its page and comes back, or leaves for the ordinary copy's
+ *   next instruction. Any other write of sp calls the routine inline;
+ * - a change of P's page-table entry: only C code changes entries, and the
+ *   C code compiled code calls cannot change a private writable page's
+ *   entry (copy-on-write replaces a copy-on-write page, the resolver maps an
+ *   unmapped one), except a host call (the embedder's server may map or
+ *   unmap anything) and sbrk, which the frame copy never runs: it leaves
+ *   for the ordinary copy before `ecalli` and `sbrk` (and before a
+ *   terminator that writes sp, which has no "after"). A run starts, and a
+ *   resumption enters, in the ordinary copy, so whatever the embedder did
+ *   between runs does not matter; the words are never trusted there;
+ * - control flow: the frame copy's static jumps, branches, calls and
+ *   fallthroughs stay in it, its djumps and calls via a pointer go through
+ *   tables of its own copy's code (still only block starts of the program);
+ *   a predicted return (`ret`) lands where the call that pushed it was made,
+ *   in either copy — the ordinary one is correct in every state, the frame
+ *   one is entered only by a return executed in the frame copy, i.e. with
+ *   the invariant holding. So the ordinary copy's returns check the window
+ *   before their `ret` (frame_try) and, when it does not hold, drop the
+ *   prediction and take the djump, which lands in the ordinary copy.
+ * The ordinary copy moves to the frame copy after an `add_imm_64 sp, sp,
+ * k` (a frame's push or pop) whose window passes the routine, and by a
+ * return whose window passes. A program gets a frame copy only when every
+ * such step of its stack pointer is a multiple of 8 (a register stepped by
+ * 1 is a counter, and checking its "window" at every step costs a loop
+ * ~25 host instructions an iteration: c_muldiv), sp lives in a host
+ * register and some access is inside the window. Nothing in either copy changes what the
+ * interpreter computes: the accesses are the same accesses at the same host
+ * bytes (a private writable page, as a tlb_w hit allows), and the gas,
+ * exits and fault addresses are the ordinary code's, since an access that
+ * could fault is never in the window. */
+
+/* The window's largest size: a larger H leaves a frame copy for fewer sp
+ * (those within H of a page end have no window). */
+#define JK_FRAME_MAX 256u
+
+/* The register an instruction may write, by format (jk_range_dest's split,
+ * plus loads and jumps with a register): −2 for "any" (a host call), −1 for
+ * none. */
+static int jk_frame_dest(const jk_pvm_insn *in)
+{
+    const jk_pvm_opinfo *info = jk_pvm_opinfo_get(in->opcode);
+    switch (info ? info->format : -1) {
+    case JK_PVM_ARGS_IMM:
+        return in->opcode == OP_ecalli ? -2 : -1;
+    case JK_PVM_ARGS_REG_IMM64:
+        return (int)in->ra;
+    case JK_PVM_ARGS_REG_IMM: /* load_imm, load_*; jump_ind and store_* write none */
+        return in->opcode == OP_load_imm || (in->opcode >= OP_load_u8 && in->opcode <= OP_load_u64) ? (int)in->ra
+                                                                                                   : -1;
+    case JK_PVM_ARGS_REG_IMM_OFFSET: /* load_imm_jump; the branches write none */
+        return in->opcode == OP_load_imm_jump ? (int)in->ra : -1;
+    case JK_PVM_ARGS_REG_REG_IMM_IMM: /* load_imm_jump_ind */
+        return (int)in->ra;
+    case JK_PVM_ARGS_REG_REG:
+    case JK_PVM_ARGS_REG_REG_REG:
+        return (int)in->rd;
+    case JK_PVM_ARGS_REG_REG_IMM: {
+        jk_memop m;
+        return jk_pvm_group_memop(in, &m) && m.write ? -1 : (int)in->ra;
+    }
+    default:
+        return -1;
+    }
+}
+
+bool jk_pvm_jit_frame_writes_sp(const jk_cc *c, uint32_t i)
+{
+    int d = jk_frame_dest(&c->prog->insns[i]);
+    return c->stack_reg >= 0 && (d == -2 || d == c->stack_reg);
+}
+
+void jk_pvm_jit_frame_plan(jk_cc *c)
+{
+    const jk_pvm_program *prog = c->prog;
+    c->frame_h = 0;
+    if (c->stack_reg < 0 || c->map[c->stack_reg] == X_NOREG)
+        return; /* the accesses are [sp + rdx + off]: sp in a host register */
+    uint32_t h = 0;
+    for (uint32_t i = 0; i < prog->insn_count; i++) {
+        const jk_pvm_insn *in = &prog->insns[i];
+        jk_memop m;
+        if (in->opcode == OP_add_imm_64 && in->ra == in->rb && (int)in->ra == c->stack_reg && (in->imm_x & 7))
+            return; /* a counter, not a stack pointer: frames move by words */
+        if (jk_pvm_group_memop(in, &m) && (int)m.base == c->stack_reg && m.off < JK_FRAME_MAX &&
+            m.n <= JK_FRAME_MAX - m.off && m.off + m.n > h)
+            h = m.off + m.n;
+    }
+    c->frame_h = h ? (h + 7) & ~7u : 0;
+    c->frame_host = c->map[c->stack_reg];
+    /* A guest register the program never names needs no host register
+     * (it stays in ctx->regs, where the entry and every exit find it):
+     * a callee-saved one then holds frame_delta, so the copy's accesses
+     * need no load of it (asm fib names 4 of the 13). */
+    c->frame_reg = X_NOREG;
+    for (unsigned g = 0; c->frame_h && g < JK_PVM_REGS && c->frame_reg == X_NOREG; g++)
+        if (!c->uses[g] && c->map[g] != X_NOREG && !jk_host_caller_saved(c->map[g])) {
+            c->frame_reg = c->map[g];
+            c->map[g] = X_NOREG;
+        }
+}
+
+void jk_pvm_jit_frame_select(jk_cc *c, bool framed)
+{
+    c->framed = framed;
+    c->label = framed ? c->label_f : c->label_o;
+    c->entry = framed ? c->entry_f : c->entry_o;
+    c->jump_code = framed ? c->jump_code_f : c->jump_code_o;
+    c->call_code = framed ? c->call_code_f : c->call_code_o;
+}
+
+/* frame_try: rax, rcx, rdx and the flags clobbered; eax = 1 when the
+ * window of sp holds (the three words set for its page), else 0 (the words
+ * untouched). The page-table walk is tier 2's (jit_mem.c), for a store:
+ * R and W set, i.e. a private writable page. */
+void jk_pvm_jit_frame_routine(jk_cc *c)
+{
+    jk_x64_buf *b = &c->b;
+    if (!c->frame_h)
+        return;
+    c->frame_try = b->len;
+    x_mov_r_rm(b, true, X_RAX, X_REG(c->frame_host));
+    x_mov_r_rm(b, true, X_RCX, X_REG(X_RAX));
+    x_shift_imm(b, SH_SHR, true, X_RCX, 32);
+    size_t high = x_jcc8(b, CC_NE); /* sp >= 2^32: no window */
+    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
+    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), JK_PVM_PAGE_SIZE - 1);
+    x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RCX), (int32_t)(JK_PVM_PAGE_SIZE - c->frame_h));
+    size_t end = x_jcc8(b, CC_A); /* [sp, sp + H) crosses the page's end */
+    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
+    x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT + JK_LEAF_BITS);
+    x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_TOP));
+    x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RDX, X_RCX, 3, 0));
+    x_alu_r_rm(b, ALU_ADD, true, X_RDX, X_MEM(X_RBX, CTX_EMPTY_LEAF)); /* offset -> leaf */
+    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
+    x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT);
+    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), JK_LEAF_SIZE - 1);
+    x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RDX, X_RCX, 3, 0));
+    x_mov_r_rm(b, false, X_RCX, X_REG(X_RDX));
+    x_f7(b, 2, false, X_REG(X_RCX)); /* not ecx */
+    x_b(b, 0xF6);
+    x_b(b, 0xC1);
+    x_b(b, (uint8_t)(JK_PAGE_R | JK_PAGE_W)); /* test cl, 3: both set */
+    size_t denied = x_jcc8(b, CC_NE);
+    x_alu_rm_imm(b, ALU_AND, true, X_REG(X_RDX), -(int32_t)JK_PVM_PAGE_SIZE);
+    x_alu_rm_imm(b, ALU_AND, true, X_REG(X_RAX), -(int32_t)JK_PVM_PAGE_SIZE); /* P (sp < 2^32) */
+    x_alu_r_rm(b, ALU_SUB, true, X_RDX, X_REG(X_RAX));
+    x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_FRAME_DELTA), X_RDX);
+    if (c->frame_reg != X_NOREG)
+        x_mov_r_rm(b, true, c->frame_reg, X_REG(X_RDX));
+    x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_FRAME_LO), X_RAX);
+    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_RAX), (int32_t)(JK_PVM_PAGE_SIZE - c->frame_h));
+    x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_FRAME_HI), X_RAX);
+    x_mov_r_imm(b, X_RAX, 1);
+    x_b(b, 0xC3); /* ret */
+    x_here8(b, high);
+    x_here8(b, end);
+    x_here8(b, denied);
+    x_alu_r_rm(b, ALU_XOR, false, X_RAX, X_REG(X_RAX));
+    x_b(b, 0xC3);
+}
+
+/* `call frame_try; test eax, eax` */
+static void jk_frame_call(jk_cc *c)
+{
+    x_patch32(&c->b, x_call32(&c->b), c->frame_try);
+    x_op(&c->b, 0, false, 0x85, 1, X_RAX, X_REG(X_RAX), false);
+}
+
+bool jk_pvm_jit_frame_leave(jk_cc *c, uint32_t i)
+{
+    const jk_pvm_insn *in = &c->prog->insns[i];
+    const jk_pvm_opinfo *info = jk_pvm_opinfo_get(in->opcode);
+    if (!c->framed)
+        return false;
+    bool leave = in->opcode == OP_ecalli || in->opcode == OP_sbrk;
+    if (!leave && jk_pvm_jit_frame_writes_sp(c, i))
+        leave = (info && info->is_terminator) || i + 1 >= c->prog->insn_count || c->prog->block_start[i + 1];
+    if (!leave)
+        return false;
+    jk_jump_to_copy(c, x_jmp32(&c->b), i, true, false); /* the ordinary copy's i */
+    return true;
+}
+
+bool jk_pvm_jit_frame_near(const jk_cc *c, unsigned base, uint32_t off, uint32_t span)
+{
+    return c->framed && (int)base == c->stack_reg && off < c->frame_h && span <= c->frame_h - off;
+}
+
+jk_x64_rm jk_pvm_jit_frame_at(jk_cc *c, uint32_t off)
+{
+    if (c->frame_reg != X_NOREG)
+        return X_MEMI(c->frame_host, c->frame_reg, 0, (int32_t)off);
+    return X_MEMI(c->frame_host, X_RDX, 0, (int32_t)off);
+}
+
+void jk_pvm_jit_frame_delta(jk_cc *c)
+{
+    if (c->frame_reg == X_NOREG)
+        x_mov_r_rm(&c->b, true, X_RDX, X_MEM(X_RBX, CTX_FRAME_DELTA));
+}
+
+bool jk_pvm_jit_frame_access(jk_cc *c, uint32_t i)
+{
+    jk_memop m;
+    if (!c->framed || !jk_pvm_group_memop(&c->prog->insns[i], &m) || !jk_pvm_jit_frame_near(c, m.base, m.off, m.n))
+        return false;
+    jk_pvm_jit_frame_delta(c);
+    jk_pvm_group_access(c, &m, jk_pvm_jit_frame_at(c, m.off));
+    return true;
+}
+
+void jk_pvm_jit_frame_after(jk_cc *c, uint32_t i)
+{
+    jk_x64_buf *b = &c->b;
+    const jk_pvm_insn *in = &c->prog->insns[i];
+    const jk_pvm_opinfo *info = jk_pvm_opinfo_get(in->opcode);
+    if (!c->frame_h || !jk_pvm_jit_frame_writes_sp(c, i) || in->opcode == OP_ecalli || in->opcode == OP_sbrk ||
+        (info && info->is_terminator) || i + 1 >= c->prog->insn_count || c->prog->block_start[i + 1])
+        return; /* (the frame copy left before such an instruction) */
+    int64_t k = (int64_t)in->imm_x;
+    bool step = in->opcode == OP_add_imm_64 && in->ra == in->rb;
+    if (!c->framed) {
+        /* to the frame copy when the window holds, at a frame's push or
+         * pop only: any other write (a move, a load) stays here, where
+         * nothing is assumed, until the next frame */
+        if (!step || k == 0)
+            return;
+        jk_frame_call(c);
+        jk_jump_to_copy(c, x_jcc32(b, CC_NE), i + 1, true, true);
+        return;
+    }
+    if (step && k > -65536 && k < 65536) {
+        if (k == 0)
+            return;
+        x_alu_r_rm(b, ALU_CMP, true, c->frame_host, X_MEM(X_RBX, k < 0 ? CTX_FRAME_LO : CTX_FRAME_HI));
+        jk_late l = {0};
+        l.kind = JK_LATE_FRAME;
+        l.at = (uint32_t)x_jcc32(b, k < 0 ? CC_B : CC_A);
+        l.back = (uint32_t)b->len;
+        l.first = i;
+        jk_pvm_jit_add_late(c, &l);
+        return;
+    }
+    jk_frame_call(c);
+    jk_jump_to_copy(c, x_jcc32(b, CC_E), i + 1, true, false); /* no window: the ordinary copy */
+}
+
+void jk_pvm_jit_frame_late(jk_cc *c, const jk_late *l)
+{
+    jk_x64_buf *b = &c->b;
+    jk_frame_call(c);
+    x_patch32(b, x_jcc32(b, CC_NE), l->back);
+    jk_jump_to_copy(c, x_jmp32(b), l->first + 1, true, false);
+}
+
 #endif
