@@ -243,6 +243,33 @@ jk_cnode_node *jk_cap_cnode_node_new_kids(uint8_t height, jk_cnode_node *a, jk_c
  * height t holds heights t .. jk_cap_group_bottom(t) + 1. */
 #define JK_CAP_GROUP_LEVELS 4u
 #define JK_CAP_GROUP_TAG 0x08   /* a group record's first byte (not an object tag) */
+/* Layout 3 (session 9, docs/cap.md "Store: small Data in groups"): the
+ * group record of tag 0x09 follows each height-1 node with a form byte per
+ * non-empty slot: a record of its own, or a Data held in the group (len
+ * u16 LE ‖ bytes; 1..JK_CAP_INLINE_MAX bytes, JK_CAP_INLINE_BUDGET in all
+ * per group, counting each length's two bytes). */
+#define JK_CAP_GROUP3_TAG 0x09
+#define JK_CAP_FORM_RECORD 0x00
+#define JK_CAP_FORM_DATA 0x01
+#define JK_CAP_INLINE_MAX 512u
+#define JK_CAP_INLINE_BUDGET 960u
+/* The store's head-commit sink (store.c; docs/cap.md "Store: a put is the
+ * lookup"): known(h) is a cheap "present" that is never wrong (it may
+ * miss); put_new(h, bytes) puts the record unless the store holds h, and
+ * says which. */
+typedef struct jk_cap_put_sink {
+    void *ctx;
+    bool (*known)(void *ctx, const jk_hash *h);
+    jk_err (*put_new)(void *ctx, const jk_hash *h, const uint8_t *bytes, size_t len, bool *present);
+} jk_cap_put_sink;
+/* jk_cap_export_grouped for a sink that takes a record before its
+ * children: each new object's record is put first (one B-tree descent
+ * that is also the lookup), its children only when it was absent. Inside
+ * one transaction the order of puts is invisible, so the store's
+ * invariant (a record only with its children) holds at every commit.
+ * @return JK_OK; the sink's error; JK_ERR_NOMEM; JK_ERR_CAP_KIND (null);
+ *         JK_ERR_INVALID_ARG (a sink without both callbacks). */
+jk_err jk_cap_export_put_first(jk_cap cap, const jk_cap_put_sink *sink, jk_diag *diag);
 static inline unsigned jk_cap_group_bottom(unsigned top)
 {
     return JK_CAP_GROUP_LEVELS * ((top - 1) / JK_CAP_GROUP_LEVELS);

@@ -1,6 +1,7 @@
 /*
- * load.c — rebuild a value from its objects (jk_cap_load), and send a value's
- * objects somewhere (jk_cap_export).
+ * load.c — rebuild a value from its objects (jk_cap_load, and the store's
+ * grouped layouts 2 and 3: jk_cap_load_grouped). Sending a value's objects
+ * somewhere is export.c.
  *
  * Loading is eager and strict. Each object is fetched once, re-hashed (its
  * bytes must hash to its name), parsed (decode.c), and its children are
@@ -275,6 +276,8 @@ typedef struct jk_group_rd {
     const uint8_t *p;
     size_t len, pos;
     const jk_hash *top;         /* the record's key, for messages */
+    bool forms;                 /* layout 3 (JK_CAP_GROUP3_TAG): a form byte
+                                   per slot a height-1 node names */
 } jk_group_rd;
 
 static jk_err jk_group_bad(jk_loader *L, const jk_group_rd *r, jk_err err, const char *why)
@@ -282,6 +285,73 @@ static jk_err jk_group_bad(jk_loader *L, const jk_group_rd *r, jk_err err, const
     char name[17];
     jk_cap_hash_short(r->top, name);
     return jk_diag_set(L->diag, err, "cnode group %s: %s", name, why);
+}
+
+/* A Data held inside a group record (layout 3), at r's position after its
+ * form byte: len u16 LE (1..JK_CAP_INLINE_MAX) ‖ its bytes. Its page and
+ * root record are hashed here, and the root must be the name the node
+ * gives the slot (*expect), as for a record of its own. */
+static jk_err jk_group_inline(jk_loader *L, jk_group_rd *r, const jk_hash *expect, unsigned nest, jk_cap *out)
+{
+    if (nest > JK_CAP_MAX_DEPTH)
+        return jk_diag_set(L->diag, JK_ERR_CAP_TOO_DEEP, "caps nested deeper than %u", JK_CAP_MAX_DEPTH);
+    if (r->len - r->pos < 2)
+        return jk_group_bad(L, r, JK_ERR_CAP_DECODE, "cut short in a held Data");
+    uint32_t n = (uint32_t)r->p[r->pos] | (uint32_t)r->p[r->pos + 1] << 8;
+    r->pos += 2;
+    if (n == 0 || n > JK_CAP_INLINE_MAX)
+        return jk_group_bad(L, r, JK_ERR_CAP_DECODE, "a held Data's length is out of range");
+    if (r->len - r->pos < n)
+        return jk_group_bad(L, r, JK_ERR_CAP_DECODE, "cut short in a held Data");
+    jk_dnode *page = jk_cap_dnode_new_page(r->p + r->pos, n);
+    r->pos += n;
+    if (!page)
+        return JK_ERR_NOMEM;
+    jk_err err = jk_cap_data_from_root(n, page, out);
+    jk_cap_obj_release(&page->o);
+    if (err != JK_OK)
+        return err;
+    jk_hash got;
+    jk_cap_hash(*out, &got); /* the page, then the root record */
+    atomic_fetch_add_explicit(&jk_cap_stat_verify, 1, memory_order_relaxed);
+    if (memcmp(got.bytes, expect->bytes, JK_HASH_SIZE) != 0) {
+        jk_cap_release(*out);
+        *out = jk_cap_null();
+        return jk_group_bad(L, r, JK_ERR_CAP_CORRUPT, "a held Data does not hash to the name its node gives it");
+    }
+    return JK_OK;
+}
+
+/* The two slots a height-1 node names (zero: empty); in layout 3 each
+ * non-empty one is preceded by its form: JK_CAP_FORM_RECORD (a record of
+ * its own) or JK_CAP_FORM_DATA (a Data held here). */
+static jk_err jk_group_slots(jk_loader *L, jk_group_rd *r, const jk_hash kid_hash[2], unsigned nest,
+                             jk_cnode_node **n)
+{
+    if (!r->forms)
+        return jk_node_of_slots(L, kid_hash, nest, n);
+    jk_err err = JK_OK;
+    jk_cap s[2] = {jk_cap_null(), jk_cap_null()};
+    for (int i = 0; i < 2 && err == JK_OK; i++) {
+        if (jk_hash_is_zero(&kid_hash[i]))
+            continue;
+        if (r->pos == r->len) {
+            err = jk_group_bad(L, r, JK_ERR_CAP_DECODE, "cut short before a slot's form");
+            break;
+        }
+        uint8_t form = r->p[r->pos++];
+        if (form == JK_CAP_FORM_RECORD)
+            err = jk_load_cap(L, &kid_hash[i], nest, &s[i]);
+        else if (form == JK_CAP_FORM_DATA)
+            err = jk_group_inline(L, r, &kid_hash[i], nest, &s[i]);
+        else
+            err = jk_group_bad(L, r, JK_ERR_CAP_DECODE, "a slot's form is unknown");
+    }
+    if (err == JK_OK && !(*n = jk_cap_cnode_node_new_slots(s[0], s[1])))
+        err = JK_ERR_NOMEM;
+    jk_cap_release(s[0]);
+    jk_cap_release(s[1]);
+    return err;
 }
 
 /* The node at r's position, of `height`, in the group whose bottom is
@@ -310,7 +380,7 @@ static jk_err jk_group_node(jk_loader *L, jk_group_rd *r, unsigned height, unsig
     jk_err err = JK_OK;
     jk_cnode_node *n = NULL;
     if (height == 1) {
-        err = jk_node_of_slots(L, kid_hash, nest, &n);
+        err = jk_group_slots(L, r, kid_hash, nest, &n);
     } else {
         jk_cnode_node *k[2] = {NULL, NULL};
         for (int i = 0; i < 2 && err == JK_OK; i++) {
@@ -348,10 +418,10 @@ static jk_err jk_load_group(jk_loader *L, const jk_hash *h, unsigned height, uns
     jk_err err = L->src->get(L->src->ctx, h, &bytes, &len);
     if (err != JK_OK)
         return jk_diag_set(L->diag, err, "cnode group %s: %s", name, jk_strerror(err));
-    if (len < 2 || bytes[0] != JK_CAP_GROUP_TAG || bytes[1] != height)
+    if (len < 2 || (bytes[0] != JK_CAP_GROUP_TAG && bytes[0] != JK_CAP_GROUP3_TAG) || bytes[1] != height)
         return jk_diag_set(L->diag, JK_ERR_CAP_DECODE, "object %s: not a cnode group of height %u", name,
                            height);
-    jk_group_rd r = {bytes + 2, len - 2, 0, h};
+    jk_group_rd r = {bytes + 2, len - 2, 0, h, bytes[0] == JK_CAP_GROUP3_TAG};
     jk_cnode_node *n;
     if ((err = jk_group_node(L, &r, height, jk_cap_group_bottom(height), nest, h, &n)) != JK_OK)
         return err;
@@ -371,7 +441,8 @@ jk_err jk_cap_group_check(const jk_hash *key, const uint8_t *bytes, size_t len, 
 {
     /* the structure and the top's hash; the children (other records, root
      * records) are not followed */
-    if (len < 2 + 2 * JK_HASH_SIZE || bytes[0] != JK_CAP_GROUP_TAG || bytes[1] == 0 || bytes[1] > 64)
+    if (len < 2 + 2 * JK_HASH_SIZE || (bytes[0] != JK_CAP_GROUP_TAG && bytes[0] != JK_CAP_GROUP3_TAG) ||
+        bytes[1] == 0 || bytes[1] > 64)
         return jk_diag_set(diag, JK_ERR_CAP_DECODE, "not a cnode group record");
     uint8_t enc[1 + 2 * JK_HASH_SIZE] = {JK_CAP_TAG_CNODE_NODE};
     memcpy(enc + 1, bytes + 2, 2 * JK_HASH_SIZE);
@@ -585,115 +656,4 @@ jk_err jk_cap_load(const jk_cap_source *src, const jk_hash *hash, jk_cap *out, j
 jk_err jk_cap_load_grouped(const jk_cap_source *src, const jk_hash *hash, jk_cap *out, jk_diag *diag)
 {
     return jk_cap_load_as(src, true, hash, out, diag);
-}
-
-/* ---- export ---- */
-
-typedef struct jk_exporter {
-    const jk_cap_sink *sink;
-    bool grouped;
-    jk_wr buf;  /* reused: a parent is encoded only after all its children */
-} jk_exporter;
-
-static jk_err jk_export_obj(void *ctx, jk_obj *o);
-
-static void jk_kid_hash(jk_cnode_node *n, int i, jk_hash *out)
-{
-    jk_obj *kid = n->o.height == 1 ? (n->u.slot[i].body ? jk_cap_obj(n->u.slot[i]) : NULL)
-                                   : (n->u.kid[i] ? &n->u.kid[i]->o : NULL);
-    if (kid)
-        jk_cap_obj_hash(kid, out);
-    else
-        memset(out->bytes, 0, JK_HASH_SIZE);
-}
-
-/* Append n and the group's nodes under it (pre-order) to w, after
- * exporting what the group's bottom names (children before parents). */
-static jk_err jk_export_group_nodes(jk_exporter *ex, jk_cnode_node *n, unsigned bottom, jk_wr *w)
-{
-    jk_err err = JK_OK;
-    for (int i = 0; i < 2; i++) {
-        jk_hash h;
-        jk_kid_hash(n, i, &h);
-        jk_cap_wr_bytes(w, h.bytes, JK_HASH_SIZE);
-    }
-    for (int i = 0; i < 2 && err == JK_OK; i++) {
-        if (n->o.height == 1) {
-            if (n->u.slot[i].body)
-                err = jk_export_obj(ex, jk_cap_obj(n->u.slot[i]));
-        } else if (n->u.kid[i]) {
-            err = (unsigned)n->o.height - 1 == bottom ? jk_export_obj(ex, &n->u.kid[i]->o)
-                                                      : jk_export_group_nodes(ex, n->u.kid[i], bottom, w);
-        }
-    }
-    return err;
-}
-
-/* A group top: its record, unless the store has it (and so everything
- * under it). */
-static jk_err jk_export_group(jk_exporter *ex, jk_cnode_node *top, const jk_hash *h)
-{
-    /* sized for a full group at once (tag, height, 2^LEVELS - 1 nodes of
-     * two hashes): growing from the writer's 128 bytes cost three reallocs
-     * a group, ~7 % of a commit's instructions (docs/bench.md "The critical
-     * path, session 6") */
-    enum { JK_GROUP_MAX = 2 + 2 * JK_HASH_SIZE * ((1u << JK_CAP_GROUP_LEVELS) - 1) };
-    jk_wr w = {0};
-    if ((w.buf = malloc(JK_GROUP_MAX)) != NULL)
-        w.cap = JK_GROUP_MAX;
-    jk_cap_wr_u8(&w, JK_CAP_GROUP_TAG);
-    jk_cap_wr_u8(&w, top->o.height);
-    jk_err err = jk_export_group_nodes(ex, top, jk_cap_group_bottom(top->o.height), &w);
-    if (err == JK_OK && w.oom)
-        err = JK_ERR_NOMEM;
-    if (err == JK_OK)
-        err = ex->sink->put(ex->sink->ctx, h, w.buf, w.len);
-    free(w.buf);
-    return err;
-}
-
-static jk_err jk_export_obj(void *ctx, jk_obj *o)
-{
-    jk_exporter *ex = ctx;
-    jk_hash h;
-    bool present = false;
-    jk_cap_obj_hash(o, &h);
-    jk_err err = ex->sink->has(ex->sink->ctx, &h, &present);
-    if (err != JK_OK || present)
-        return err;
-    /* grouped: a CNode node reached here is a group top (a root, or the
-     * next group under a group's bottom) */
-    if (ex->grouped && o->type == JK_OBJ_CNODE_NODE)
-        return jk_export_group(ex, (jk_cnode_node *)o, &h);
-    if ((err = jk_cap_obj_each_child(o, jk_export_obj, ex)) != JK_OK)
-        return err;
-    ex->buf.len = 0;
-    jk_cap_obj_encode(o, &ex->buf);
-    if (ex->buf.oom)
-        return JK_ERR_NOMEM;
-    return ex->sink->put(ex->sink->ctx, &h, ex->buf.buf, ex->buf.len);
-}
-
-static jk_err jk_cap_export_as(jk_cap cap, const jk_cap_sink *sink, bool grouped, jk_diag *diag)
-{
-    if (!cap.body)
-        return jk_diag_set(diag, JK_ERR_CAP_KIND, "export: the null cap has no objects");
-    if (!sink || !sink->has || !sink->put)
-        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "export: bad sink");
-    jk_exporter ex = {.sink = sink, .grouped = grouped};
-    jk_err err = jk_export_obj(&ex, jk_cap_obj(cap));
-    free(ex.buf.buf);
-    if (err != JK_OK)
-        jk_diag_set(diag, err, "export: %s", jk_strerror(err));
-    return err;
-}
-
-jk_err jk_cap_export(jk_cap cap, const jk_cap_sink *sink, jk_diag *diag)
-{
-    return jk_cap_export_as(cap, sink, false, diag);
-}
-
-jk_err jk_cap_export_grouped(jk_cap cap, const jk_cap_sink *sink, jk_diag *diag)
-{
-    return jk_cap_export_as(cap, sink, true, diag);
 }

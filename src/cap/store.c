@@ -4,20 +4,26 @@
  * Schema (one LMDB environment in a directory, three named databases):
  *   "objects": key = the 32-byte hash, value = the object's canonical bytes;
  *              except CNode inner nodes, stored in groups of
- *              JK_CAP_GROUP_LEVELS levels under their top node's hash
- *              (load.c, docs/cap.md "Store: CNode groups");
+ *              JK_CAP_GROUP_LEVELS levels under their top node's hash,
+ *              and since layout 3 a small Data in a CNode slot, held in
+ *              the group that names it (load.c, export.c; docs/cap.md
+ *              "Store: CNode groups", "Store: layout 3");
  *   "heads":   key = a head name (1..255 bytes), value = a 32-byte hash;
- *   "format":  "layout" → u32 LE JK_STORE_LAYOUT. A store without it that
- *              holds objects is of layout 1 (one record per CNode node)
- *              and is refused (JK_ERR_CAP_STORE_LAYOUT).
+ *   "format":  "layout" → u32 LE JK_STORE_LAYOUT (3). A store without it
+ *              that holds objects is of layout 1 (one record per CNode
+ *              node) and is refused (JK_ERR_CAP_STORE_LAYOUT); one of
+ *              layout 2 is read and marked 3 (it gets layout 3 records).
  * plus up to JK_CAP_STORE_MAX_TABLES named tables an upper layer opens
- * (jk_cap_store_table): key → value maps this layer never reads, which exist
- * so that an upper layer's records commit in the same transaction as a head
- * (jk_cap_store_commit_with; the node's block archive is the user).
+ * (jk_cap_store_table, store_tables.c): key → value maps this layer never
+ * reads, which exist so that an upper layer's records commit in the same
+ * transaction as a head (jk_cap_store_commit_with; the node's block
+ * archive is the user).
  * Invariant: an object is present only if every object it names is too —
- * jk_cap_export puts children before parents inside one transaction, and
- * jk_cap_store_put checks the children — so "has(h)" means "has h's whole
- * subtree", which is what lets a commit skip it.
+ * a head commit puts a value's records inside one transaction (each new
+ * record before its children since session 9: the put is the lookup, and
+ * the order inside a transaction is invisible), and jk_cap_store_put
+ * checks the children — so "has(h)" means "has h's whole subtree", which
+ * is what lets a commit skip it.
  *
  * Durability (docs/cap.md "Store: syncs"): the environment runs with
  * MDB_NOMETASYNC (no MDB_NOSYNC, no MDB_WRITEMAP): mdb_txn_commit writes the
@@ -51,9 +57,9 @@
 #include <sys/stat.h>
 
 #define JK_STORE_DEFAULT_MAP ((size_t)1 << 30)
-#define JK_STORE_LAYOUT 2u
+#define JK_STORE_LAYOUT 3u
 
-static jk_err jk_mdb_fail(jk_diag *diag, int rc, const char *what)
+jk_err jk_cap_store_mdb_fail(jk_diag *diag, int rc, const char *what)
 {
     return jk_diag_set(diag, rc == MDB_MAP_FULL ? JK_ERR_CAP_STORE_FULL : JK_ERR_CAP_STORE,
                        "store: %s: %s", what, mdb_strerror(rc));
@@ -96,6 +102,15 @@ static int jk_key_cmp(const MDB_val *a, const MDB_val *b)
     return jk_key_cmp_bytes(a, b);
 }
 
+static jk_err jk_store_layout_put(MDB_txn *txn, MDB_dbi format, MDB_val *k)
+{
+    uint8_t b[4];
+    b[0] = JK_STORE_LAYOUT, b[1] = b[2] = b[3] = 0;
+    MDB_val v = {4, b};
+    int rc = mdb_put(txn, format, k, &v, 0);
+    return rc ? jk_cap_store_mdb_fail(NULL, rc, "layout") : JK_OK;
+}
+
 /* The store's layout: written into a store without objects, checked in
  * one with them. */
 static jk_err jk_store_layout(jk_cap_store *s, MDB_txn *txn, const char *dir, jk_diag *diag)
@@ -106,25 +121,26 @@ static jk_err jk_store_layout(jk_cap_store *s, MDB_txn *txn, const char *dir, jk
     int rc = mdb_dbi_open(txn, "format", MDB_CREATE, &format);
     if (rc == 0 && (rc = mdb_get(txn, format, &k, &v)) == MDB_NOTFOUND) {
         if ((rc = mdb_stat(txn, s->objects, &st)) != 0)
-            return jk_mdb_fail(diag, rc, "layout");
+            return jk_cap_store_mdb_fail(diag, rc, "layout");
         if (st.ms_entries > 0)
             return jk_diag_set(diag, JK_ERR_CAP_STORE_LAYOUT,
-                               "store %s: layout 1 (a record per CNode node); this jark reads layout %u (CNode "
-                               "nodes in groups): sync the node again into an empty directory",
+                               "store %s: layout 1 (a record per CNode node); this jark reads layouts 2 and %u "
+                               "(CNode nodes in groups): sync the node again into an empty directory",
                                dir, JK_STORE_LAYOUT);
-        uint8_t b[4];
-        b[0] = JK_STORE_LAYOUT, b[1] = b[2] = b[3] = 0;
-        v.mv_size = 4;
-        v.mv_data = b;
-        rc = mdb_put(txn, format, &k, &v, 0);
-        return rc ? jk_mdb_fail(diag, rc, "layout") : JK_OK;
+        return jk_store_layout_put(txn, format, &k);
     }
     if (rc != 0)
-        return jk_mdb_fail(diag, rc, "layout");
+        return jk_cap_store_mdb_fail(diag, rc, "layout");
     uint32_t layout = v.mv_size == 4 ? jk_rd_u32(v.mv_data) : 0;
+    /* Layout 2's records are layout 3's without held Data: this jark reads
+     * both (load.c), and from now on writes layout 3 into the store, which
+     * a jark of layout 2 could not read — so the key says 3 from here on
+     * and such a jark refuses the store instead of failing on a record. */
+    if (layout == 2)
+        return jk_store_layout_put(txn, format, &k);
     if (layout != JK_STORE_LAYOUT)
-        return jk_diag_set(diag, JK_ERR_CAP_STORE_LAYOUT, "store %s: layout %u; this jark reads layout %u", dir,
-                           layout, JK_STORE_LAYOUT);
+        return jk_diag_set(diag, JK_ERR_CAP_STORE_LAYOUT, "store %s: layout %u; this jark reads layouts 2 and %u",
+                           dir, layout, JK_STORE_LAYOUT);
     return JK_OK;
 }
 
@@ -185,7 +201,7 @@ fail:
         mdb_env_close(s->env);
     jk_cap_store_writer_stop(s);
     free(s);
-    return jk_mdb_fail(diag, rc, what);
+    return jk_cap_store_mdb_fail(diag, rc, what);
 }
 
 void jk_cap_store_close(jk_cap_store *store)
@@ -206,15 +222,6 @@ void jk_cap_store_close(jk_cap_store *store)
 
 /* ---- transactions as sources and sinks ---- */
 
-/* also the upper layers' jk_cap_store_txn (opaque to them) */
-struct jk_cap_store_txn {
-    jk_cap_store *store;
-    MDB_txn *txn;
-    int rc;             /* the last LMDB failure, for the diagnostic */
-    uint64_t written;
-    bool borrowed;      /* txn is the open batch itself (a read): never ended here */
-    bool readonly;      /* a read: table writes refused (the batch would take them) */
-};
 typedef struct jk_cap_store_txn jk_txn_ctx;
 
 static jk_err jk_txn_get(void *ctx, const jk_hash *h, const uint8_t **bytes, size_t *len)
@@ -242,33 +249,16 @@ static jk_err jk_txn_has(void *ctx, const jk_hash *h, bool *present)
     return err == JK_ERR_CAP_MISSING ? JK_OK : err;
 }
 
-/* A head commit's has(): the written-keys filter first (store_known.c),
- * then LMDB; counted (jk_cap_store_stats). Each present answer is noted,
- * so that it joins the filter if this commit commits. */
-static jk_err jk_txn_sink_has(void *ctx, const jk_hash *h, bool *present)
-{
-    jk_txn_ctx *t = ctx;
-    jk_cap_store *s = t->store;
-    jk_err err = JK_OK;
-    s->stats.has_asked++;
-    if (jk_cap_known_has(&s->known, h)) {
-        *present = true;
-        s->stats.has_known++;
-    } else if ((err = jk_txn_has(ctx, h, present)) != JK_OK) {
-        return err;
-    }
-    if (*present) {
-        s->stats.has_present++;
-        jk_cap_known_note(&s->known, h);
-    }
-    return JK_OK;
-}
-
-static jk_err jk_txn_put(void *ctx, const jk_hash *h, const uint8_t *bytes, size_t len)
+/* Put h → bytes; with MDB_NOOVERWRITE, JK_TXN_EXISTS when the store holds
+ * h already (nothing written). */
+#define JK_TXN_EXISTS 1 /* a return of jk_txn_put_as, not a jk_err */
+static jk_err jk_txn_put_as(void *ctx, const jk_hash *h, const uint8_t *bytes, size_t len, unsigned flags)
 {
     jk_txn_ctx *t = ctx;
     MDB_val k = jk_key(h), v = {len, (void *)bytes};
-    int rc = mdb_put(t->txn, t->store->objects, &k, &v, 0);
+    int rc = mdb_put(t->txn, t->store->objects, &k, &v, flags);
+    if (rc == MDB_KEYEXIST && (flags & MDB_NOOVERWRITE))
+        return (jk_err)JK_TXN_EXISTS;
     if (rc != 0) {
         t->rc = rc;
         return rc == MDB_MAP_FULL ? JK_ERR_CAP_STORE_FULL : JK_ERR_CAP_STORE;
@@ -276,18 +266,44 @@ static jk_err jk_txn_put(void *ctx, const jk_hash *h, const uint8_t *bytes, size
     t->written++;
     /* by tag, for measurements; a failed transaction's puts count too (a
      * CNode group as a CNode node: the records a commit writes) */
-    unsigned tag = len && bytes[0] == JK_CAP_GROUP_TAG ? JK_CAP_TAG_CNODE_NODE
+    unsigned tag = len && (bytes[0] == JK_CAP_GROUP_TAG || bytes[0] == JK_CAP_GROUP3_TAG) ? JK_CAP_TAG_CNODE_NODE
                    : len && bytes[0] < JK_CAP_STORE_TAGS ? bytes[0] : 0;
     t->store->stats.objects[tag]++;
     t->store->stats.object_bytes[tag] += len;
     return JK_OK;
 }
 
-/* A head commit's put: jk_txn_put, noted for the filter. */
-static jk_err jk_txn_sink_put(void *ctx, const jk_hash *h, const uint8_t *bytes, size_t len)
+static jk_err jk_txn_put(void *ctx, const jk_hash *h, const uint8_t *bytes, size_t len)
+{
+    return jk_txn_put_as(ctx, h, bytes, len, 0);
+}
+
+/* A head commit's known(): the written-keys filter alone (store_known.c);
+ * counted as a has() question. */
+static bool jk_txn_sink_known(void *ctx, const jk_hash *h)
 {
     jk_txn_ctx *t = ctx;
-    jk_err err = jk_txn_put(ctx, h, bytes, len);
+    jk_cap_store *s = t->store;
+    s->stats.has_asked++;
+    if (!jk_cap_known_has(&s->known, h))
+        return false;
+    s->stats.has_known++;
+    s->stats.has_present++;
+    jk_cap_known_note(&s->known, h);
+    return true;
+}
+
+/* A head commit's put_new(): the put is the lookup (MDB_NOOVERWRITE: one
+ * descent, not a get and then a put); noted for the filter either way. */
+static jk_err jk_txn_sink_put_new(void *ctx, const jk_hash *h, const uint8_t *bytes, size_t len, bool *present)
+{
+    jk_txn_ctx *t = ctx;
+    jk_err err = jk_txn_put_as(ctx, h, bytes, len, MDB_NOOVERWRITE);
+    *present = err == (jk_err)JK_TXN_EXISTS;
+    if (*present) {
+        t->store->stats.has_present++;
+        err = JK_OK;
+    }
     if (err == JK_OK)
         jk_cap_known_note(&t->store->known, h);
     return err;
@@ -326,7 +342,7 @@ static jk_err jk_txn_begin(jk_cap_store *store, jk_txn_kind kind, jk_txn_ctx *t,
     }
     int rc = mdb_txn_begin(store->env, kind == JK_TXN_COMMIT ? store->batch : NULL,
                            kind == JK_TXN_READ ? MDB_RDONLY : 0, &t->txn);
-    return rc ? jk_mdb_fail(diag, rc, "begin transaction") : JK_OK;
+    return rc ? jk_cap_store_mdb_fail(diag, rc, "begin transaction") : JK_OK;
 }
 
 /* End a read: abort it, unless it is the batch (which goes on). */
@@ -346,7 +362,7 @@ static jk_err jk_txn_commit(jk_txn_ctx *t, bool durable, jk_diag *diag)
     int rc = mdb_txn_commit(t->txn);
     t->txn = NULL;
     if (rc != 0)
-        return jk_mdb_fail(diag, rc, "commit");
+        return jk_cap_store_mdb_fail(diag, rc, "commit");
     if (nested) {
         s->stats.batched++;
         s->stats.in_batch++;
@@ -357,7 +373,7 @@ static jk_err jk_txn_commit(jk_txn_ctx *t, bool durable, jk_diag *diag)
     s->meta_pending = true;
     if (durable) {
         if ((rc = mdb_env_sync(s->env, 1)) != 0)
-            return jk_mdb_fail(diag, rc, "sync");
+            return jk_cap_store_mdb_fail(diag, rc, "sync");
         s->stats.syncs++;
         s->meta_pending = false;
     }
@@ -369,7 +385,7 @@ static jk_err jk_txn_fail(jk_txn_ctx *t, jk_err err, jk_diag *diag)
 {
     jk_txn_end(t);
     if (t->rc)
-        return jk_mdb_fail(diag, t->rc, "transaction");
+        return jk_cap_store_mdb_fail(diag, t->rc, "transaction");
     return err;
 }
 
@@ -420,7 +436,7 @@ jk_err jk_cap_store_get(jk_cap_store *store, const jk_hash *hash, uint8_t **byte
         err = jk_diag_set(diag, err, "store: object not found");
     } else if (err == JK_OK) {
         uint8_t top[1 + 2 * JK_HASH_SIZE] = {JK_CAP_TAG_CNODE_NODE};
-        if (n && p[0] == JK_CAP_GROUP_TAG) {
+        if (n && (p[0] == JK_CAP_GROUP_TAG || p[0] == JK_CAP_GROUP3_TAG)) {
             /* a group: its top node's object */
             if ((err = jk_cap_group_check(hash, p, n, diag)) != JK_OK)
                 return jk_txn_fail(&t, err, diag);
@@ -510,8 +526,8 @@ static jk_err jk_store_commit_txn(jk_cap_store *store, const char *head, jk_cap 
     jk_err err = jk_txn_begin(store, JK_TXN_COMMIT, &t, diag);
     if (err != JK_OK)
         return err;
-    jk_cap_sink sink = {&t, jk_txn_sink_has, jk_txn_sink_put};
-    if ((err = jk_cap_export_grouped(cap, &sink, diag)) != JK_OK)
+    jk_cap_put_sink sink = {&t, jk_txn_sink_known, jk_txn_sink_put_new};
+    if ((err = jk_cap_export_put_first(cap, &sink, diag)) != JK_OK)
         return jk_txn_fail(&t, err, diag);
     MDB_val k = {strlen(head), (void *)head}, v = {JK_HASH_SIZE, h.bytes};
     int rc = mdb_put(t.txn, store->heads, &k, &v, 0);
@@ -544,7 +560,7 @@ jk_err jk_cap_store_head(jk_cap_store *store, const char *head, jk_hash *out, jk
     if (rc == MDB_NOTFOUND)
         err = jk_diag_set(diag, JK_ERR_CAP_MISSING, "store: no head \"%s\"", head);
     else if (rc != 0)
-        err = jk_mdb_fail(diag, rc, "read head");
+        err = jk_cap_store_mdb_fail(diag, rc, "read head");
     else if (v.mv_size != JK_HASH_SIZE)
         err = jk_diag_set(diag, JK_ERR_CAP_CORRUPT, "store: head \"%s\" is %zu bytes, not 32",
                           head, v.mv_size);
@@ -567,41 +583,6 @@ jk_err jk_cap_store_load(jk_cap_store *store, const jk_hash *hash, jk_cap *out,
     if (err != JK_OK)
         return jk_txn_fail(&t, err, diag);
     jk_txn_end(&t);
-    return JK_OK;
-}
-
-/* ---- tables ---- */
-
-jk_err jk_cap_store_table(jk_cap_store *store, const char *name, jk_cap_table *out,
-                          jk_diag *diag)
-{
-    if (!name || !name[0] || strlen(name) > 64 || !strcmp(name, "objects") ||
-        !strcmp(name, "heads"))
-        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: bad table name");
-    jk_err err = jk_cap_store_batch_end(store, diag); /* drains the writer first */
-    if (err != JK_OK)
-        return err;
-    MDB_txn *txn;
-    MDB_dbi dbi = 0;
-    int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
-    if (rc == 0 && (rc = mdb_dbi_open(txn, name, MDB_CREATE, &dbi)) == 0) {
-        rc = mdb_txn_commit(txn);
-    } else if (rc != 0 && txn) {
-        mdb_txn_abort(txn);
-    }
-    if (rc != 0)
-        return jk_mdb_fail(diag, rc, "open table");
-    /* LMDB hands out one handle per name: the same table again is found */
-    for (uint32_t i = 0; i < store->ntables; i++)
-        if (store->tables[i] == dbi) {
-            *out = i;
-            return JK_OK;
-        }
-    if (store->ntables == JK_CAP_STORE_MAX_TABLES)
-        return jk_diag_set(diag, JK_ERR_CAP_STORE, "store: more than %d tables",
-                           JK_CAP_STORE_MAX_TABLES);
-    store->tables[store->ntables] = dbi;
-    *out = store->ntables++;
     return JK_OK;
 }
 
@@ -634,7 +615,7 @@ jk_err jk_cap_store_batch_begin(jk_cap_store *store, jk_diag *diag)
     int rc = mdb_txn_begin(store->env, NULL, 0, &store->batch);
     if (rc != 0) {
         store->batch = NULL;
-        return jk_mdb_fail(diag, rc, "begin batch");
+        return jk_cap_store_mdb_fail(diag, rc, "begin batch");
     }
     return JK_OK;
 }
@@ -651,7 +632,7 @@ jk_err jk_cap_store_batch_end(jk_cap_store *store, jk_diag *diag)
     store->stats.in_batch = 0;
     if (rc != 0) {
         store->lost = rc;
-        return jk_mdb_fail(diag, rc, "commit batch");
+        return jk_cap_store_mdb_fail(diag, rc, "commit batch");
     }
     store->stats.commits++;
     store->stats.syncs++;
@@ -668,7 +649,7 @@ jk_err jk_cap_store_sync(jk_cap_store *store, jk_diag *diag)
         return err;
     int rc = mdb_env_sync(store->env, 1);
     if (rc != 0)
-        return jk_mdb_fail(diag, rc, "sync");
+        return jk_cap_store_mdb_fail(diag, rc, "sync");
     store->stats.syncs++;
     store->meta_pending = false;
     return JK_OK;
@@ -707,106 +688,9 @@ jk_err jk_cap_store_read(jk_cap_store *store, jk_cap_store_txn_fn fn, void *ctx,
     return jk_txn_run(store, false, fn, ctx, diag);
 }
 
-static jk_err jk_table_dbi(jk_cap_store_txn *t, jk_cap_table table, MDB_dbi *dbi, jk_diag *diag)
-{
-    if (table >= t->store->ntables)
-        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: no table %u", table);
-    *dbi = t->store->tables[table];
-    return JK_OK;
-}
-
-jk_err jk_cap_txn_put(jk_cap_store_txn *t, jk_cap_table table, const void *key, size_t klen,
-                      const void *val, size_t vlen, jk_diag *diag)
-{
-    MDB_dbi dbi = 0;
-    jk_err err = jk_table_dbi(t, table, &dbi, diag);
-    if (err != JK_OK)
-        return err;
-    if (t->readonly)
-        return jk_diag_set(diag, JK_ERR_CAP_STORE, "store: a write in a read transaction");
-    if (klen == 0 || klen > 511)
-        return jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: a key of %zu bytes", klen);
-    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
-    int rc = mdb_put(t->txn, dbi, &k, &v, 0);
-    return rc ? jk_mdb_fail(diag, rc, "table put") : JK_OK;
-}
-
-jk_err jk_cap_txn_get(jk_cap_store_txn *t, jk_cap_table table, const void *key, size_t klen,
-                      const uint8_t **val, size_t *vlen, jk_diag *diag)
-{
-    MDB_dbi dbi = 0;
-    jk_err err = jk_table_dbi(t, table, &dbi, diag);
-    if (err != JK_OK)
-        return err;
-    MDB_val k = {klen, (void *)key}, v;
-    int rc = klen ? mdb_get(t->txn, dbi, &k, &v) : MDB_NOTFOUND;
-    if (rc == MDB_NOTFOUND)
-        return JK_ERR_CAP_MISSING;
-    if (rc != 0)
-        return jk_mdb_fail(diag, rc, "table get");
-    *val = v.mv_data;
-    *vlen = v.mv_size;
-    return JK_OK;
-}
-
-jk_err jk_cap_txn_del(jk_cap_store_txn *t, jk_cap_table table, const void *key, size_t klen,
-                      jk_diag *diag)
-{
-    MDB_dbi dbi = 0;
-    jk_err err = jk_table_dbi(t, table, &dbi, diag);
-    if (err != JK_OK)
-        return err;
-    if (t->readonly)
-        return jk_diag_set(diag, JK_ERR_CAP_STORE, "store: a write in a read transaction");
-    MDB_val k = {klen, (void *)key};
-    int rc = klen ? mdb_del(t->txn, dbi, &k, NULL) : MDB_NOTFOUND;
-    if (rc == MDB_NOTFOUND)
-        return JK_ERR_CAP_MISSING;
-    return rc ? jk_mdb_fail(diag, rc, "table delete") : JK_OK;
-}
-
-jk_err jk_cap_txn_seek(jk_cap_store_txn *t, jk_cap_table table, const void *key, size_t klen,
-                       bool last, jk_cap_table_entry *out, jk_diag *diag)
-{
-    MDB_dbi dbi = 0;
-    jk_err err = jk_table_dbi(t, table, &dbi, diag);
-    if (err != JK_OK)
-        return err;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(t->txn, dbi, &cur);
-    if (rc != 0)
-        return jk_mdb_fail(diag, rc, "table cursor");
-    MDB_val k = {klen, (void *)key}, v;
-    rc = mdb_cursor_get(cur, &k, &v, last ? MDB_LAST : klen ? MDB_SET_RANGE : MDB_FIRST);
-    mdb_cursor_close(cur);
-    if (rc == MDB_NOTFOUND)
-        return JK_ERR_CAP_MISSING;
-    if (rc != 0)
-        return jk_mdb_fail(diag, rc, "table seek");
-    out->key = k.mv_data;
-    out->key_len = k.mv_size;
-    out->val = v.mv_data;
-    out->val_len = v.mv_size;
-    return JK_OK;
-}
-
-jk_err jk_cap_txn_count(jk_cap_store_txn *t, jk_cap_table table, uint64_t *count, jk_diag *diag)
-{
-    MDB_dbi dbi = 0;
-    jk_err err = jk_table_dbi(t, table, &dbi, diag);
-    if (err != JK_OK)
-        return err;
-    MDB_stat st;
-    int rc = mdb_stat(t->txn, dbi, &st);
-    if (rc != 0)
-        return jk_mdb_fail(diag, rc, "table count");
-    *count = st.ms_entries;
-    return JK_OK;
-}
-
 jk_err jk_cap_store_record_check(const jk_hash *key, const uint8_t *bytes, size_t len, jk_diag *diag)
 {
-    if (len && bytes[0] == JK_CAP_GROUP_TAG)
+    if (len && (bytes[0] == JK_CAP_GROUP_TAG || bytes[0] == JK_CAP_GROUP3_TAG))
         return jk_cap_group_check(key, bytes, len, diag);
     jk_hash got;
     jk_crypto_blake2b256(bytes, len, &got);

@@ -68,6 +68,21 @@ struct jk_cap_store {
     char async_msg[sizeof ((jk_diag *)0)->msg];
 };
 
+/* A transaction of the store (store.c); also the upper layers'
+ * jk_cap_store_txn, opaque to them (store_tables.c). */
+struct jk_cap_store_txn {
+    jk_cap_store *store;
+    MDB_txn *txn;
+    int rc;             /* the last LMDB failure, for the diagnostic */
+    uint64_t written;
+    bool borrowed;      /* txn is the open batch itself (a read): never ended here */
+    bool readonly;      /* a read: table writes refused (the batch would take them) */
+};
+
+/* store.c: LMDB's failure rc while doing `what`, as JK_ERR_CAP_STORE (or
+ * JK_ERR_CAP_STORE_FULL for a full map) with LMDB's reason. */
+jk_err jk_cap_store_mdb_fail(jk_diag *diag, int rc, const char *what);
+
 /* store.c: jk_cap_store_commit_with without waiting for the writer (what
  * the writer itself runs). */
 jk_err jk_cap_store_commit_now(jk_cap_store *store, const char *head, jk_cap cap,

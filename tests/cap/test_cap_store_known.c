@@ -56,6 +56,30 @@ static jk_cap wide(uint64_t seed)
     return cn;
 }
 
+/* wide(), each Data boxed in a CNode of one slot: the Data is then a
+ * record of its own (layout 3 holds a small Data only in a group that
+ * names it, and a one-slot CNode has no group), so the store gets more
+ * than 8,192 records. */
+static jk_cap wide_boxed(uint64_t seed)
+{
+    jk_cap cn = jk_cap_null();
+    jk_cap_cnode_new(12, &cn);
+    for (uint32_t i = 0; i < 4096; i++) {
+        uint64_t v = seed * 4096 + i;
+        jk_cap d = jk_cap_null(), box = jk_cap_null(), boxed = jk_cap_null(), next = jk_cap_null();
+        jk_cap_data_new(&v, sizeof v, &d);
+        jk_cap_cnode_new(0, &box);
+        jk_cap_cnode_set(box, 0, d, &boxed);
+        jk_cap_cnode_set(cn, i, boxed, &next);
+        jk_cap_release(d);
+        jk_cap_release(box);
+        jk_cap_release(boxed);
+        jk_cap_release(cn);
+        cn = next;
+    }
+    return cn;
+}
+
 /* cn with slot `slot` replaced by the Data v. */
 static jk_cap with_slot(jk_cap cn, uint32_t slot, uint64_t v)
 {
@@ -246,7 +270,7 @@ JK_TEST(test_cap_store_key_order_is_lmdb_default)
     JK_REQUIRE(dir[0]);
     jk_cap_store *st = open_dir(dir);
     JK_REQUIRE(st);
-    jk_cap a = wide(7), b = with_slot(a, 4000, 99);
+    jk_cap a = wide_boxed(7), b = with_slot(a, 4000, 99);
     JK_REQUIRE(jk_cap_store_commit(st, "main", a, NULL, NULL) == JK_OK);
     JK_REQUIRE(jk_cap_store_commit(st, "main", b, NULL, NULL) == JK_OK);
     jk_cap_store_close(st);

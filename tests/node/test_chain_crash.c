@@ -17,6 +17,10 @@
  * carries; the height is at least the last one reported and at most one
  * more. The outcome never depends on when the kill lands.
  *
+ * Both tests also check the block and the certificates of the reopened
+ * store (cc_check_archive): the head's block comes from the archive's row
+ * and the certificate of top-1 is the one block top commits to.
+ *
  * test_chain_crash_between_move_and_write kills a validator at one chosen
  * point instead (a fault hook, not a delay): its commit of height K moved
  * the head and the produce of K+1 ran on it, but the store's write of K was
@@ -141,6 +145,39 @@ static pid_t cc_fork(const cc_fx *f, void (*child)(const cc_fx *f, int fd), int 
     return pid;
 }
 
+/* The block and certificates of a reopened app (session 9's format: the
+ * head record names its block, which only the archive's row holds, and the
+ * certificates are rows of "cert"): the head's block (v->last_block, read
+ * from the archive) is the archived top's, and the certificate archived
+ * for top-1 is the one block top's header commits to (last_commit): the
+ * carried certificate's swap landed with top, never without it. */
+static void cc_check_archive(jk_node_chain_app *a)
+{
+    jk_node_validator *v = jk_node_chain_app_validator(a);
+    jk_node_archive *ar = jk_node_chain_app_archive(a);
+    uint64_t top = jk_node_archive_top(ar);
+    if (top == 0)
+        return;
+    uint8_t *block = NULL;
+    size_t len = 0;
+    JK_REQUIRE(jk_node_archive_get(ar, top, NULL, &block, &len, NULL, NULL) == JK_OK);
+    JK_CHECK_EQ(jk_cap_data_len(v->last_block), len);
+    uint8_t *mine = malloc(len ? len : 1);
+    JK_REQUIRE(mine && jk_cap_data_read(v->last_block, 0, mine, len) == JK_OK);
+    JK_CHECK_MEM(mine, block, len);
+    free(mine);
+    jk_chain_header hd;
+    JK_REQUIRE(len >= JK_CHAIN_HEADER_SIZE && jk_chain_header_decode(block, JK_CHAIN_HEADER_SIZE, &hd, NULL) == JK_OK);
+    free(block);
+    if (top < 2)
+        return;
+    jk_cons_cert c;
+    jk_hash want;
+    JK_REQUIRE(jk_node_archive_get(ar, top - 1, NULL, NULL, NULL, &c, NULL) == JK_OK);
+    jk_cons_cert_hash(&c, &want);
+    JK_CHECK_MEM(hd.last_commit.bytes, want.bytes, 32);
+}
+
 JK_TEST(test_chain_crash_resumes_at_a_whole_commit)
 {
     static cc_fx f;
@@ -196,6 +233,7 @@ JK_TEST(test_chain_crash_resumes_at_a_whole_commit)
             JK_CHECK_MEM(x.bytes, y.bytes, 32);
             free(val);
             free(value);
+            cc_check_archive(a);
         }
         reported = v->height;
         jk_node_chain_app_close(a);
@@ -344,6 +382,7 @@ JK_TEST(test_chain_crash_between_move_and_write)
     jk_node_validator *v = jk_node_chain_app_validator(a);
     JK_CHECK_EQ(v->height, (uint64_t)CP_K - 1);
     JK_CHECK_EQ(jk_node_archive_top(jk_node_chain_app_archive(a)), (uint64_t)CP_K - 1);
+    cc_check_archive(a); /* K's row, head and certificate swap: none landed */
     /* what it signed: records of K at most (the proposal of K), none of K+1 */
     jk_cons_record *recs = NULL;
     size_t nrecs = 0;
@@ -365,6 +404,7 @@ JK_TEST(test_chain_crash_between_move_and_write)
     JK_CHECK_EQ(cb.commit(a, CP_K, values[CP_K], lens[CP_K], &c), JK_OK);
     JK_CHECK_EQ(jk_node_chain_app_durable(a, &diag), JK_OK);
     JK_CHECK_MEM(v->head_hash.bytes, id.bytes, 32);
+    cc_check_archive(a); /* and all three landed with K */
 
     /* agrees: validator 1, which never crashed, holds the same head */
     char d1[300];
