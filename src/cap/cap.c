@@ -81,6 +81,11 @@ typedef struct jk_obj_cache {
     atomic_uint_fast64_t hashes[3];
     bool live_on;
     struct jk_obj_cache *live_prev, *live_next;
+    /* a pruned CNode chain kept for the write that refills it
+     * (jk_cap_chain_stash): its top, height and path bits */
+    jk_cnode_node *stash;
+    unsigned stash_h;
+    uint32_t stash_bits;
 } jk_obj_cache;
 
 /* The bytes of one block on each list (what the budget counts). */
@@ -147,10 +152,13 @@ static void jk_live_leave(jk_obj_cache *c)
     pthread_mutex_unlock(&jk_live_lock);
 }
 
+static void jk_stash_drop(jk_obj_cache *c);
+
 static void jk_cache_flush(void *arg)
 {
     jk_obj_cache *c = arg;
     jk_live_leave(c);
+    jk_stash_drop(c); /* onto the lists, freed below */
     for (unsigned l = 0; l < JK_LISTS; l++) {
         while (c->list[l].head) {
             void *o = c->list[l].head;
@@ -274,6 +282,53 @@ static inline bool jk_list_push(jk_obj_cache *c, unsigned l, void *p)
     c->list[l].count++;
     c->bytes += jk_list_block[l];
     return true;
+}
+
+/* ---- a pruned CNode chain, kept for the write that refills it ----
+ * (cnode.c, session 9). A write of the null cap that empties a slot frees
+ * the chain of nodes above it that held nothing else (the canonical form);
+ * the demo's DROP then DATA_MINT of a bucket writes the same slot again at
+ * once, and made the same chain anew. The emptied chain, detached from its
+ * tree (no holder but this thread, no reference to anything: its leaf's
+ * slots are empty), waits here, one per thread, and the next write into an
+ * empty subtree of the same height along the same path takes it back. Its
+ * nodes count as dead while they wait (jk_cap_stats.live_objects), as on
+ * the free lists. */
+static void jk_stash_drop(jk_obj_cache *c)
+{
+    jk_cnode_node *n = c->stash;
+    for (unsigned l = c->stash_h; n && l >= 1; l--) {
+        jk_cnode_node *below = l > 1 ? n->u.kid[(c->stash_bits >> (l - 1)) & 1] : NULL;
+        if (!jk_list_push(c, jk_cnode_has_skip(l) ? JK_OBJ_LIST_SKIP : JK_OBJ_CNODE_NODE, n))
+            free(n);
+        n = below;
+    }
+    c->stash = NULL;
+}
+
+void jk_cap_chain_stash(jk_cnode_node *top, unsigned h, uint32_t bits)
+{
+    jk_obj_cache *c = &jk_cache;
+    if (!jk_cache_register(c)) { /* no exit destructor to free it: freed now */
+        jk_cap_obj_release(&top->o);
+        return;
+    }
+    jk_stash_drop(c);
+    c->stash = top;
+    c->stash_h = h;
+    c->stash_bits = bits;
+    jk_live_add(c, -(int)h);
+}
+
+jk_cnode_node *jk_cap_chain_unstash(unsigned h, uint32_t bits)
+{
+    jk_obj_cache *c = &jk_cache;
+    jk_cnode_node *top = c->stash;
+    if (!top || c->stash_h != h || c->stash_bits != bits)
+        return NULL;
+    c->stash = NULL;
+    jk_live_add(c, (int)h);
+    return top;
 }
 
 void jk_cap_cache_usage(size_t *blocks, size_t *bytes)

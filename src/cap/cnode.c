@@ -89,9 +89,11 @@ jk_cnode_node *jk_cap_cnode_node_new_slots(jk_cap a, jk_cap b)
     return n;
 }
 
-jk_cnode_node *jk_cap_cnode_node_new_kids(uint8_t height, jk_cnode_node *a, jk_cnode_node *b)
+/* jk_cap_cnode_node_new_kids taking over the caller's references to a and
+ * b (jk_cap_cnode_new_filled's bottom-up build: no retain and release a
+ * child). */
+static jk_cnode_node *jk_cnode_node_join(unsigned height, jk_cnode_node *a, jk_cnode_node *b)
 {
-    assert(height >= 2 && (a || b));
     jk_cnode_node *n = jk_cnode_node_alloc(height);
     if (!n)
         return NULL;
@@ -100,6 +102,15 @@ jk_cnode_node *jk_cap_cnode_node_new_kids(uint8_t height, jk_cnode_node *a, jk_c
     n->u.kid[1] = b;
     if (jk_cnode_has_skip(height))
         jk_skip_build(n);
+    return n;
+}
+
+jk_cnode_node *jk_cap_cnode_node_new_kids(uint8_t height, jk_cnode_node *a, jk_cnode_node *b)
+{
+    assert(height >= 2 && (a || b));
+    jk_cnode_node *n = jk_cnode_node_join(height, a, b);
+    if (!n)
+        return NULL;
     if (a)
         jk_cap_obj_retain(&a->o);
     if (b)
@@ -168,21 +179,6 @@ jk_err jk_cap_cnode_new(unsigned log2_slots, jk_cap *out)
     if (log2_slots > JK_CAP_CNODE_MAX_LOG2)
         return JK_ERR_CAP_RANGE;
     return jk_cap_cnode_from_root((uint8_t)log2_slots, jk_cap_null(), NULL, out);
-}
-
-/* jk_cap_cnode_node_new_kids taking over the caller's references to a and
- * b (the bottom-up build below: no retain and release a child). */
-static jk_cnode_node *jk_cnode_node_join(unsigned height, jk_cnode_node *a, jk_cnode_node *b)
-{
-    jk_cnode_node *n = jk_cnode_node_alloc(height);
-    if (!n)
-        return NULL;
-    n->o.depth = (uint8_t)jk_max(a ? a->o.depth : 0, b ? b->o.depth : 0);
-    n->u.kid[0] = a;
-    n->u.kid[1] = b;
-    if (jk_cnode_has_skip(height))
-        jk_skip_build(n);
-    return n;
 }
 
 /* Level by level from the slots up: level[j] is the subtree of height h
@@ -343,6 +339,24 @@ bool jk_cap_cnode_get_path(jk_cap cnode, const uint32_t *idx, unsigned count, jk
  * element h, the levels below at out[-1] ... */
 static jk_err jk_cnode_chain(unsigned h, uint32_t i, jk_cap v, jk_cnode_node **out)
 {
+    /* the chain a write of the null cap just emptied here, if it is this
+     * one (same height, same path): refilled in place. Its read index
+     * entries name its own nodes, which stay; depths and hashes are redone */
+    jk_cnode_node *top = jk_cap_chain_unstash(h, i & (uint32_t)((1u << h) - 1));
+    if (top) {
+        uint8_t depth = (uint8_t)jk_cap_depth(v);
+        jk_cnode_node *n = top;
+        for (unsigned l = h;; l--) {
+            out[(int)l - (int)h] = n;
+            n->o.depth = depth;
+            atomic_store_explicit(&n->o.hstate, JK_HASH_NONE, memory_order_relaxed);
+            if (l == 1) {
+                n->u.slot[i & 1] = jk_cap_retain(v);
+                return JK_OK;
+            }
+            n = n->u.kid[(i >> (l - 1)) & 1];
+        }
+    }
     jk_cnode_node *below = (i & 1) ? jk_cap_cnode_node_new_slots(jk_cap_null(), v)
                                    : jk_cap_cnode_node_new_slots(v, jk_cap_null());
     if (!below)
@@ -555,7 +569,11 @@ jk_cnode_update_rec(jk_cnode_node **link, unsigned h, uint32_t i, jk_cap v, bool
         link = &n->u.kid[(i >> (h - k)) & 1];
     }
     /* back up the unique nodes: depths, the canonical form (no all-empty
-     * subtree is stored), stale cached hashes */
+     * subtree is stored), stale cached hashes. Nodes emptied from the leaf
+     * up are detached as one chain (`chain`, its top at chain_h) and kept
+     * for the write that refills the slot (jk_cap_chain_stash) */
+    jk_cnode_node *chain = NULL;
+    unsigned chain_h = 0;
     while (moved && k > 0) {
         jk_cnode_node **at = down[--k];
         jk_cnode_node *n = *at;
@@ -571,9 +589,16 @@ jk_cnode_update_rec(jk_cnode_node **link, unsigned h, uint32_t i, jk_cap v, bool
             empty = !a && !b;
         }
         if (empty) {
-            jk_cap_obj_release(&n->o);
             *at = NULL;
             relinked = hn;
+            if (hn == 1 || (chain && chain_h == hn - 1)) {
+                if (hn > 1)
+                    n->u.kid[(i >> (hn - 1)) & 1] = chain; /* the detached child, privately */
+                chain = n;
+                chain_h = hn;
+            } else {
+                jk_cap_obj_release(&n->o); /* emptied by a copy below: no whole chain */
+            }
             continue;
         }
         bool quiet = jk_obj_stale(&n->o) && depth == n->o.depth;
@@ -590,6 +615,8 @@ jk_cnode_update_rec(jk_cnode_node **link, unsigned h, uint32_t i, jk_cap v, bool
         if (quiet && (!relinked || hn >= relinked + JK_CNODE_SKIP_LEVELS))
             break;
     }
+    if (chain)
+        jk_cap_chain_stash(chain, chain_h, i & (uint32_t)((1u << chain_h) - 1));
     *changed = moved;
     return JK_OK;
 }

@@ -48,15 +48,7 @@ static void ref_sub(jk_cap c, uint32_t first, unsigned h, jk_hash *out)
     jk_hash l, r;
     ref_sub(c, first, h - 1, &l);
     ref_sub(c, first + (1u << (h - 1)), h - 1, &r);
-    static const jk_hash zero;
-    if (!memcmp(l.bytes, zero.bytes, 32) && !memcmp(r.bytes, zero.bytes, 32)) {
-        *out = zero;
-        return;
-    }
-    uint8_t buf[65] = {0x05};
-    memcpy(buf + 1, l.bytes, 32);
-    memcpy(buf + 33, r.bytes, 32);
-    jk_crypto_blake2b256(buf, sizeof buf, out);
+    jk_test_node_hash(&l, &r, out);
 }
 
 static void ref_cnode(jk_cap c, jk_hash *out)
@@ -329,28 +321,6 @@ JK_TEST(test_cap_cnode_update_in_place_and_shared)
     JK_CHECK_EQ(live(), before);
 }
 
-/* The reference for jk_cap_cnode_update_path: the chain of sets from the
- * innermost CNode outwards, on a value nobody else holds changed. */
-static jk_err set_path_ref(jk_cap *c, const uint32_t *idx, unsigned n, jk_cap v)
-{
-    if (n == 1)
-        return set_in(c, idx[0], v);
-    jk_cap inner = jk_cap_retain(jk_cap_cnode_get(*c, idx[0]));
-    jk_err err = set_path_ref(&inner, idx + 1, n - 1, v);
-    if (err == JK_OK)
-        err = set_in(c, idx[0], inner);
-    jk_cap_release(inner);
-    return err;
-}
-
-static bool same_hash(jk_cap a, jk_cap b)
-{
-    jk_hash ha, hb;
-    jk_cap_hash(a, &ha);
-    jk_cap_hash(b, &hb);
-    return memcmp(ha.bytes, hb.bytes, 32) == 0;
-}
-
 /* jk_cap_cnode_update_path (issue 16): writes through nested CNodes held by
  * the caller alone change them in place (no new objects, cached hashes on
  * every level dropped, depths kept), give the value of the chain of sets at
@@ -391,10 +361,10 @@ JK_TEST(test_cap_cnode_update_path_nested)
         const void *nested = jk_cap_cnode_get(c, 20).body;
         int64_t mid = live();
         JK_REQUIRE(jk_cap_cnode_update_path(&c, steps[s].p, steps[s].n, steps[s].v) == JK_OK);
-        JK_REQUIRE(set_path_ref(&twin, steps[s].p, steps[s].n, steps[s].v) == JK_OK);
+        JK_REQUIRE(jk_test_set_path(&twin, steps[s].p, steps[s].n, steps[s].v) == JK_OK);
         JK_CHECK(jk_cap_equal(c, twin));
-        JK_CHECK(same_hash(c, twin));
-        JK_CHECK(same_hash(jk_cap_cnode_get(c, 20), jk_cap_cnode_get(twin, 20)));
+        JK_CHECK(jk_test_same_hash(c, twin));
+        JK_CHECK(jk_test_same_hash(jk_cap_cnode_get(c, 20), jk_cap_cnode_get(twin, 20)));
         JK_CHECK_EQ(jk_cap_depth(c), jk_cap_depth(twin));
         if (s > 0) /* in place: the nested CNode is the same object */
             JK_CHECK(jk_cap_cnode_get(c, 20).body == nested);
@@ -408,31 +378,31 @@ JK_TEST(test_cap_cnode_update_path_nested)
     JK_REQUIRE(jk_cap_cnode_new(1, &deep) == JK_OK);
     JK_REQUIRE(set_in(&deep, 1, d1) == JK_OK);
     JK_REQUIRE(jk_cap_cnode_update_path(&c, q3, 3, deep) == JK_OK);
-    JK_REQUIRE(set_path_ref(&twin, q3, 3, deep) == JK_OK);
+    JK_REQUIRE(jk_test_set_path(&twin, q3, 3, deep) == JK_OK);
     JK_CHECK_EQ(jk_cap_depth(c), jk_cap_depth(deep) + 3);
     JK_CHECK_EQ(jk_cap_depth(c), jk_cap_depth(twin));
-    JK_CHECK(same_hash(c, twin));
+    JK_CHECK(jk_test_same_hash(c, twin));
 
     /* another holder of a nested CNode keeps its value */
     jk_cap keep = jk_cap_retain(jk_cap_cnode_get(jk_cap_cnode_get(c, 20), 300));
     jk_hash kh, kh2;
     jk_cap_hash(keep, &kh);
     JK_REQUIRE(jk_cap_cnode_update_path(&c, q3, 3, d2) == JK_OK);
-    JK_REQUIRE(set_path_ref(&twin, q3, 3, d2) == JK_OK);
+    JK_REQUIRE(jk_test_set_path(&twin, q3, 3, d2) == JK_OK);
     jk_cap_hash(keep, &kh2);
     JK_CHECK_MEM(kh.bytes, kh2.bytes, 32);
     JK_CHECK(jk_cap_equal(jk_cap_cnode_get(keep, 6), deep));
-    JK_CHECK(same_hash(c, twin));
+    JK_CHECK(jk_test_same_hash(c, twin));
     jk_cap_release(keep);
 
     /* a nested CNode written into itself (borrowed from the tree, held once):
      * the old value goes in, no CNode contains itself (live() below) */
     JK_REQUIRE(jk_cap_cnode_update_path(&c, q3, 3, jk_cap_cnode_get(c, 20)) == JK_OK);
-    JK_REQUIRE(set_path_ref(&twin, q3, 3, jk_cap_cnode_get(twin, 20)) == JK_OK);
-    JK_CHECK(same_hash(c, twin));
+    JK_REQUIRE(jk_test_set_path(&twin, q3, 3, jk_cap_cnode_get(twin, 20)) == JK_OK);
+    JK_CHECK(jk_test_same_hash(c, twin));
     JK_REQUIRE(jk_cap_cnode_update_path(&c, p2, 2, jk_cap_cnode_get(jk_cap_cnode_get(c, 20), 300)) == JK_OK);
-    JK_REQUIRE(set_path_ref(&twin, p2, 2, jk_cap_cnode_get(jk_cap_cnode_get(twin, 20), 300)) == JK_OK);
-    JK_CHECK(same_hash(c, twin));
+    JK_REQUIRE(jk_test_set_path(&twin, p2, 2, jk_cap_cnode_get(jk_cap_cnode_get(twin, 20), 300)) == JK_OK);
+    JK_CHECK(jk_test_same_hash(c, twin));
 
     /* the nesting bound: depth(v) + 3 levels may reach JK_CAP_MAX_DEPTH, not
      * pass it; a refusal changes nothing */
@@ -451,28 +421,28 @@ JK_TEST(test_cap_cnode_update_path_nested)
     jk_cap_hash(c, &was);
     const void *body = c.body;
     JK_CHECK(jk_cap_cnode_update_path(&c, p3, 3, w) == JK_ERR_CAP_TOO_DEEP);
-    JK_CHECK(set_path_ref(&twin, p3, 3, w) == JK_ERR_CAP_TOO_DEEP);
+    JK_CHECK(jk_test_set_path(&twin, p3, 3, w) == JK_ERR_CAP_TOO_DEEP);
     JK_CHECK(c.body == body);
     jk_cap_hash(c, &now);
     JK_CHECK_MEM(was.bytes, now.bytes, 32);
     JK_REQUIRE(jk_cap_cnode_update_path(&c, p3, 3, v) == JK_OK);
-    JK_REQUIRE(set_path_ref(&twin, p3, 3, v) == JK_OK);
+    JK_REQUIRE(jk_test_set_path(&twin, p3, 3, v) == JK_OK);
     JK_CHECK_EQ(jk_cap_depth(c), JK_CAP_MAX_DEPTH);
-    JK_CHECK(same_hash(c, twin));
+    JK_CHECK(jk_test_same_hash(c, twin));
     jk_cap_release(v);
     jk_cap_release(w);
 
     /* paths that do not name a slot */
     uint32_t data_at[2] = {20, 9};
     JK_REQUIRE(jk_cap_cnode_update_path(&c, data_at, 2, d1) == JK_OK);
-    JK_REQUIRE(set_path_ref(&twin, data_at, 2, d1) == JK_OK);
+    JK_REQUIRE(jk_test_set_path(&twin, data_at, 2, d1) == JK_OK);
     uint32_t bad_kind[3] = {20, 9, 0}, bad_range[3] = {20, 300, 16}, far[2] = {20, 65536};
     JK_CHECK(jk_cap_cnode_update_path(&c, bad_kind, 3, d1) == JK_ERR_CAP_KIND);
     JK_CHECK(jk_cap_cnode_update_path(&c, bad_range, 3, d1) == JK_ERR_CAP_RANGE);
     JK_CHECK(jk_cap_cnode_update_path(&c, far, 2, d1) == JK_ERR_CAP_RANGE);
     JK_CHECK(jk_cap_cnode_update_path(&c, far, 0, d1) == JK_ERR_INVALID_ARG);
     JK_CHECK(c.body == body);
-    JK_CHECK(same_hash(c, twin));
+    JK_CHECK(jk_test_same_hash(c, twin));
 
     jk_cap_release(deep);
     jk_cap_release(c);
@@ -592,7 +562,7 @@ JK_TEST(test_cap_cnode_update_random_against_set)
             JK_REQUIRE(jk_cap_cnode_update(&c, i, v) == JK_OK);
             JK_REQUIRE(set_in(&ref, i, v) == JK_OK);
             JK_CHECK(jk_cap_equal(c, ref));
-            JK_CHECK(same_hash(c, ref));
+            JK_CHECK(jk_test_same_hash(c, ref));
             JK_CHECK_EQ(jk_cap_depth(c), jk_cap_depth(ref));
         }
         jk_hash want;

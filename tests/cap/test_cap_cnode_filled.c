@@ -33,14 +33,7 @@ static void ref_sub(const jk_cap *slots, size_t n, uint32_t first, unsigned h, j
     jk_hash l, r;
     ref_sub(slots, n, first, h - 1, &l);
     ref_sub(slots, n, first + (1u << (h - 1)), h - 1, &r);
-    if (!memcmp(l.bytes, zero.bytes, 32) && !memcmp(r.bytes, zero.bytes, 32)) {
-        *out = zero;
-        return;
-    }
-    uint8_t buf[65] = {0x05};
-    memcpy(buf + 1, l.bytes, 32);
-    memcpy(buf + 33, r.bytes, 32);
-    jk_crypto_blake2b256(buf, sizeof buf, out);
+    jk_test_node_hash(&l, &r, out);
 }
 
 /* The CNode record's hash from docs/cap.md over slots[0..n) of 2^k. */
