@@ -382,7 +382,6 @@ static jk_err jk_on_net_event(jk_node *n, const jk_net_event *evp, uint64_t now,
  * on the old head (they would be judged again one by one). */
 #define JK_NODE_TURN_MAX 1024u
 
-
 static void jk_prepare_turn(jk_node *n, const jk_net_event *turn, size_t count)
 {
     const uint8_t **events = n->turn_events;
@@ -453,7 +452,8 @@ jk_err jk_node_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
         /* Consensus first: the turn's votes, proposals, decisions and peer
          * changes, then its events (jk_node_turn_order). The machine is
          * held over the turn (jk_cons_hold): a waiting proposer proposes
-         * after the whole read, with every event of it in the pool. */
+         * after the turn, with every event of it in the pool (a turn is at
+         * most a slice of a larger burst: JK_NODE_SLICE). */
         if (n->m)
             jk_cons_hold(n->m);
         size_t first_event = jk_node_turn_order(turn, count, n->turn_order);
