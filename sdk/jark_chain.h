@@ -63,6 +63,29 @@ enum {
 };
 #define PIN_DISPATCH(k) (PIN_DISPATCH_0 + (k))
 
+/* The ChainImage's endpoints for a chain with one dispatch endpoint: 0 its
+ * apply (`apply_fn`), 1 transform_to_verify and 2 transform_to_dispatch_0,
+ * each transform SET_IMAGEing the instance onto the image pinned for its
+ * role (docs/chain-design.md, "Slots and endpoints"). Write
+ * `JK_CHAIN_ENDPOINTS_1(apply);` after apply in chain.c; a chain with more
+ * dispatch endpoints writes its transforms out (examples/poll/chain.c). */
+#define JK_CHAIN_ENDPOINTS_1(apply_fn)                                         \
+    uint64_t transform_to_verify(void);                                        \
+    uint64_t transform_to_verify(void)                                         \
+    {                                                                          \
+        jk_set_image(JK_PATH(PIN_VERIFY));                                     \
+        return 0;                                                              \
+    }                                                                          \
+    uint64_t transform_to_dispatch_0(void);                                    \
+    uint64_t transform_to_dispatch_0(void)                                     \
+    {                                                                          \
+        jk_set_image(JK_PATH(PIN_DISPATCH_0));                                 \
+        return 0;                                                              \
+    }                                                                          \
+    JK_ENDPOINT(0, apply_fn);                                                  \
+    JK_ENDPOINT(1, transform_to_verify);                                       \
+    JK_ENDPOINT(2, transform_to_dispatch_0)
+
 static inline uint64_t get_u64(const uint8_t *p)
 {
     uint64_t v = 0;

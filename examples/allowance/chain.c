@@ -153,18 +153,4 @@ uint64_t apply(void)
     return applied;
 }
 
-uint64_t transform_to_verify(void)
-{
-    jk_set_image(JK_PATH(PIN_VERIFY));
-    return 0;
-}
-
-uint64_t transform_to_dispatch_0(void)
-{
-    jk_set_image(JK_PATH(PIN_DISPATCH_0));
-    return 0;
-}
-
-JK_ENDPOINT(0, apply);
-JK_ENDPOINT(1, transform_to_verify);
-JK_ENDPOINT(2, transform_to_dispatch_0);
+JK_CHAIN_ENDPOINTS_1(apply); /* 0 apply, 1 transform_to_verify, 2 transform_to_dispatch_0 (sdk/jark_chain.h) */

@@ -2,42 +2,6 @@
  * from an array of files: ["verify.c", "poll.c"]). */
 #include "poll.h"
 
-uint64_t load_u64(uint64_t path)
-{
-    uint8_t b[8];
-    if (jk_cap_kind(path) != JK_KIND_DATA)
-        return 0;
-    REQUIRE(jk_data_len(path) == 8);
-    jk_data_read(path, 0, 8, b);
-    return get_u64(b);
-}
-
-void store_u64(uint64_t path, uint64_t v)
-{
-    uint8_t b[8];
-    put_u64(b, v);
-    jk_drop(path);
-    jk_data_mint(b, 8, path);
-}
-
-uint64_t read_blob(uint64_t path, uint8_t *buf, uint64_t cap)
-{
-    uint64_t len = jk_data_len(path);
-    REQUIRE(len > 0 && len <= cap);
-    jk_data_read(path, 0, len, buf);
-    return len;
-}
-
-void attest(const uint8_t key[32], const uint8_t *blob, uint64_t len)
-{
-    jk_drop(JK_SLOT0);
-    jk_cnode_mint(JK_SLOT0, 2);
-    jk_data_mint(key, 32, JK_PATH2(0, 0));
-    jk_data_mint(blob, len, JK_PATH2(0, 1));
-    REQUIRE(jk_call(JK_PATH(SLOT_AA), 0, jk_gas(), 0, 0, 0).outcome == JK_OUTCOME_HALT);
-    jk_drop(JK_SLOT0);
-}
-
 /* Globals start afresh at every CALL (docs/abi.md), so this cache lives for
  * one call of the program: the roll cannot change under it. */
 static uint8_t roll[MAX_VOTERS * 32];

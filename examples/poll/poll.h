@@ -15,32 +15,12 @@
 #ifndef POLL_H
 #define POLL_H
 
-#include "jark.h"
-
-#include <stdint.h>
-#include <string.h>
-
-#define REQUIRE(cond)                                                          \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            __builtin_trap();                                                  \
-    } while (0)
-
-/* Refuse with a reason code and text that reach whoever sent the event. */
-#define REFUSE_UNLESS(cond, code, text)                                        \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            jk_fault((code), (text), sizeof(text) - 1);                        \
-    } while (0)
+#include "jark_chain.h" /* REQUIRE, REFUSE_UNLESS, PIN_*, get/put/load/store_u64, read_blob, attest (sdk/) */
 
 enum {
-    /* pinned images (docs/chain-spec.md) */
-    PIN_VERIFY = 1,
-    PIN_TRANSACT = 2,
-    PIN_DISPATCH_INSTANCE = 3,
-    PIN_AA = 4,
-    PIN_DISPATCH_TALLY = 5,   /* dispatch endpoint 0 */
-    PIN_DISPATCH_CERTIFY = 6, /* dispatch endpoint 1 */
+    /* pinned images beyond the SDK's PIN_* (docs/chain-spec.md) */
+    PIN_DISPATCH_TALLY = PIN_DISPATCH(0),   /* 5: dispatch endpoint 0 */
+    PIN_DISPATCH_CERTIFY = PIN_DISPATCH(1), /* 6: dispatch endpoint 1 */
     /* chain state */
     SLOT_ROLL = 20,  /* Data: the voters' keys, 32 bytes each, 1..256 of them */
     SLOT_POLLS = 21, /* CNode 2^8 (absent until the first open): slot id = a poll */
@@ -49,7 +29,7 @@ enum {
     POLL_RECORD = 0,  /* Data, RECORD_SIZE bytes */
     POLL_BALLOTS = 1, /* CNode 2^8: slot = voter's index in the roll, Data 1 byte: the choice */
     /* working slots: emptied before HALT */
-    SLOT_AA = 30,
+    SLOT_AA = JK_CHAIN_SLOT_AA, /* 30: where attest() CALLs the AA (sdk/jark_chain.h) */
     SLOT_INPUT = 31,
     SLOT_WORK = 32,
     SLOT_EMITS = 33,
@@ -85,29 +65,8 @@ enum {
     WHY_VOTED = 6,
 };
 
-static inline uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static inline void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* poll.c: shared by every program that reads the state or a blob. */
 
-/* The Data at `path` as a u64 (absent: 0). */
-uint64_t load_u64(uint64_t path);
-void store_u64(uint64_t path, uint64_t v);
-/* Read the Data at `path` into buf (1..cap bytes, else trap). */
-uint64_t read_blob(uint64_t path, uint8_t *buf, uint64_t cap);
-/* "key attests blob": returns only when it does. */
-void attest(const uint8_t key[32], const uint8_t *blob, uint64_t len);
 /* The voter's index in the roll (slot 20), or -1. The roll is read once per call of the program. */
 int roll_index(const uint8_t key[32]);
 /* Is blob a well-formed batch or record (tag 'B' or 'R')? Its vote count in *n. */

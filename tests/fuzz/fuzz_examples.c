@@ -2,11 +2,11 @@
  * fuzz_examples.c — fuzz target over the example chains' event decoders:
  * the verify, process and apply programs of the name registry
  * (examples/names), of the chain `jark chain new` writes (sdk/template) and
- * of the batch exchange (examples/exchange), run through the chain layer on
- * untrusted blobs.
+ * of the batch exchange (examples/exchange) and of the allowance token
+ * (examples/allowance), run through the chain layer on untrusted blobs.
  *
- * Input: byte 0 picks the chain (mod 3: 0 names, 1 the template, 2 the
- * exchange); then
+ * Input: byte 0 picks the chain ('a': the allowance token; any other byte
+ * mod 3: 0 names, 1 the template, 2 the exchange); then
  * records [sel][len][len bytes of blob] until the input ends. sel bit 0: the
  * endpoint (0 transact, 1 dispatch 0); bits 1-2: which of four keys signs;
  * bit 3: also sign the blob past its first byte (an award's claim); bit 7:
@@ -18,7 +18,10 @@
  *   - every block the producer makes from what was admitted imports, and
  *     producer and importer end on its state root;
  *   - the exchange makes and loses nothing: after every block its accounts
- *     hold the base and the quote genesis gave them, in total.
+ *     hold the base and the quote genesis gave them, in total;
+ *   - the allowance token makes and loses nothing: after every block the
+ *     accounts' balances and what the faucet has left add up to the
+ *     faucet's genesis 1000.
  * The chains are compiled once with the SDK (the sources, from the project
  * root). `make test` replays tests/fuzz/corpus/examples/.
  */
@@ -30,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void jk_fuzz_ex_fail(const char *what)
 {
@@ -68,6 +72,8 @@ static void jk_fuzz_ex_build(jk_fuzz_ex_chain *c, const char *dir, uint32_t slot
     char path[256];
     for (int i = 0; i < 6; i++) {
         snprintf(path, sizeof path, "%s/%s.c", dir, roles[i]);
+        if (i == 4 && access(path, R_OK) != 0)
+            snprintf(path, sizeof path, "sdk/aa.c"); /* a spec without programs.aa: the SDK's */
         jk_diag diag = {{0}};
         if (jk_sdk_build_one(path, &prog[i], &len[i], &diag) != JK_OK)
             jk_fuzz_ex_fail(diag.msg[0] ? diag.msg : "a program does not build");
@@ -117,8 +123,32 @@ static uint64_t jk_fuzz_ex_u64(const uint8_t *p)
     return v;
 }
 
+/* examples/allowance/README.md: ids < 256, amounts 1..10^12 (an approve's
+ * may be 0), drips to dispatch 0 only, grants never from a user. */
+static bool jk_fuzz_ex_allowance_ok(bool dispatch, const uint8_t *b, size_t len)
+{
+    const uint64_t max = 1000000000000ull;
+    if (dispatch)
+        return len == 17 && b[0] == 'D' && jk_fuzz_ex_u64(b + 1) < 256;
+    switch (len ? b[0] : 0) {
+    case 'O': return len == 41 && jk_fuzz_ex_u64(b + 1) < 256;
+    case 'T':
+    case 'A':
+        return len == 33 && jk_fuzz_ex_u64(b + 1) < 256 && jk_fuzz_ex_u64(b + 17) < 256 &&
+               jk_fuzz_ex_u64(b + 1) != jk_fuzz_ex_u64(b + 17) && jk_fuzz_ex_u64(b + 25) <= max &&
+               (b[0] == 'A' || jk_fuzz_ex_u64(b + 25) >= 1);
+    case 'S':
+        return len == 41 && jk_fuzz_ex_u64(b + 1) < 256 && jk_fuzz_ex_u64(b + 17) < 256 &&
+               jk_fuzz_ex_u64(b + 25) < 256 && jk_fuzz_ex_u64(b + 1) != jk_fuzz_ex_u64(b + 17) &&
+               jk_fuzz_ex_u64(b + 33) >= 1 && jk_fuzz_ex_u64(b + 33) <= max;
+    default: return false;
+    }
+}
+
 static bool jk_fuzz_ex_admissible(int chain, bool dispatch, const uint8_t *b, size_t len)
 {
+    if (chain == 3)
+        return jk_fuzz_ex_allowance_ok(dispatch, b, len);
     if (chain == 2) { /* an order: 'O' owner side amount limit nonce, to dispatch 0 only */
         if (!dispatch || len != 58 || b[0] != 'O' || (b[33] != 1 && b[33] != 2))
             return false;
@@ -181,9 +211,33 @@ static void jk_fuzz_ex_block(jk_chain_kernel *prod, jk_chain_kernel *imp, jk_has
     jk_chain_block_free(&b);
 }
 
-/* The exchange makes and loses nothing. */
+/* The allowance token: the accounts' balances (slot 20.id, 56-byte records,
+ * balance at 32) and the faucet (slot 22). */
+static uint64_t jk_fuzz_ex_allowance_total(jk_cap chain)
+{
+    jk_cap root = jk_cap_instance_cnode(chain), accounts = jk_cap_cnode_get(root, 20);
+    uint8_t rec[56];
+    uint64_t total = 0;
+    if (jk_cap_data_len(jk_cap_cnode_get(root, 22)) != 8 ||
+        jk_cap_data_read(jk_cap_cnode_get(root, 22), 0, rec, 8) != JK_OK)
+        jk_fuzz_ex_fail("the faucet is gone");
+    total = jk_fuzz_ex_u64(rec);
+    for (uint32_t id = 0; id < jk_cap_cnode_slot_count(accounts); id++) {
+        jk_cap r = jk_cap_cnode_get(accounts, id);
+        if (jk_cap_is_null(r))
+            continue;
+        if (jk_cap_data_len(r) != 56 || jk_cap_data_read(r, 0, rec, 56) != JK_OK)
+            jk_fuzz_ex_fail("an account record of another size");
+        total += jk_fuzz_ex_u64(rec + 32);
+    }
+    return total;
+}
+
+/* The exchange and the allowance token make and lose nothing. */
 static void jk_fuzz_ex_conserved(int which, jk_chain_kernel *imp)
 {
+    if (which == 3 && jk_fuzz_ex_allowance_total(imp->chain) != 1000)
+        jk_fuzz_ex_fail("the allowance token made or lost tokens");
     if (which != 2)
         return;
     uint64_t base, quote;
@@ -194,11 +248,11 @@ static void jk_fuzz_ex_conserved(int which, jk_chain_kernel *imp)
 
 int jk_fuzz_examples(const uint8_t *data, size_t size)
 {
-    static jk_fuzz_ex_chain chains[3];
+    static jk_fuzz_ex_chain chains[4];
     static jk_fuzz_ex_key keys[4];
     if (size < 1)
         return 0;
-    int which = data[0] % 3;
+    int which = data[0] == 'a' ? 3 : data[0] % 3;
     if (!chains[which].built) {
         if (jk_crypto_init() != JK_OK)
             jk_fuzz_ex_fail("crypto init");
@@ -214,7 +268,10 @@ int jk_fuzz_examples(const uint8_t *data, size_t size)
                 accounts[56 * i + 40 + b] = (uint8_t)((uint64_t)JK_FUZZ_EX_QUOTE >> (8 * b));
             }
         }
-        if (which == 2)
+        static const uint8_t faucet[8] = {0xe8, 0x03}; /* 1000, as examples/allowance/spec.json */
+        if (which == 3)
+            jk_fuzz_ex_build(&chains[3], "examples/allowance", 22, faucet, sizeof faucet);
+        else if (which == 2)
             jk_fuzz_ex_build(&chains[2], "examples/exchange", 20, accounts, sizeof accounts);
         else if (which == 1)
             jk_fuzz_ex_build(&chains[1], "sdk/template", 0, NULL, 0);
