@@ -37,7 +37,9 @@ typedef struct jk_jit_ctx {
     /* The frame window (jit_stack.c, session 9): while the code runs in its
      * frame copy, frame_lo <= sp <= frame_hi, [sp, sp + H) lies in one
      * private writable page, and that page's host address is its guest
-     * address + frame_delta. Written only by the frame check routine. */
+     * address + frame_delta. Written only by the frame check routine;
+     * frame_lo is emptied with the TLBs (to JK_JIT_TLB_EMPTY), after which
+     * the routine walks the page table again. */
     uint64_t frame_delta;
     uint64_t frame_lo, frame_hi;
     /* The stack TLB (jit_stack.c): one private writable page, the one the

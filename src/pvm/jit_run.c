@@ -30,6 +30,9 @@ static void jk_tlb_flush(jk_jit_ctx *ctx)
     JK_TLB_EMPTY_AT(12), JK_TLB_EMPTY_AT(13), JK_TLB_EMPTY_AT(14), JK_TLB_EMPTY_AT(15);
 #undef JK_TLB_EMPTY_AT
     ctx->stack_tlb.addr = JK_JIT_TLB_EMPTY; /* a copy of a tlb_w entry (jit_stack.c) */
+    /* the frame copy's cached walk (jit_stack.c); never what a run in the
+     * frame copy relies on, which no C code called from it can change */
+    ctx->frame_lo = JK_JIT_TLB_EMPTY;
 }
 
 void jk_pvm_jit_tlb_flush(jk_jit_ctx *ctx)

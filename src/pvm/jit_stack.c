@@ -338,53 +338,57 @@ void jk_pvm_jit_frame_select(jk_cc *c, bool framed)
 
 /* frame_try: rax, rcx, rdx and the flags clobbered; eax = 1 when the
  * window of sp holds (the three words set for its page), else 0 (the words
- * untouched). The page-table walk is tier 2's (jit_mem.c), for a store:
- * R and W set, i.e. a private writable page. */
+ * untouched). The page-table walk is tier 2's (jit_mem.c) for a store: R
+ * and W set, i.e. a private writable page; like an access's miss path it
+ * refills that page's tlb_w entry, which only ever holds what the walk
+ * allows. */
 void jk_pvm_jit_frame_routine(jk_cc *c)
 {
     jk_x64_buf *b = &c->b;
     if (!c->frame_h)
         return;
+    size_t fail = b->len;
+    x_alu_r_rm(b, ALU_XOR, false, X_RAX, X_REG(X_RAX));
+    x_b(b, 0xC3); /* ret */
     c->frame_try = b->len;
     x_mov_r_rm(b, true, X_RAX, X_REG(c->frame_host));
     x_mov_r_rm(b, true, X_RCX, X_REG(X_RAX));
     x_shift_imm(b, SH_SHR, true, X_RCX, 32);
-    size_t high = x_jcc8(b, CC_NE); /* sp >= 2^32: no window */
+    x_patch32(b, x_jcc32(b, CC_NE), fail); /* sp >= 2^32: no window */
+    /* the page of the last walk, while it is valid (frame_lo is emptied
+     * with the TLBs, to 2^32: then sp − lo wraps above any bound): a run
+     * of a kernel that reuses its memory finds its stack page there */
+    int32_t room = (int32_t)(JK_PVM_PAGE_SIZE - c->frame_h);
+    x_mov_r_rm(b, true, X_RCX, X_REG(X_RAX));
+    x_alu_r_rm(b, ALU_SUB, true, X_RCX, X_MEM(X_RBX, CTX_FRAME_LO));
+    x_alu_rm_imm(b, ALU_CMP, true, X_REG(X_RCX), room);
+    size_t walk = x_jcc8(b, CC_A);
+    x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_FRAME_LO));
+    if (c->frame_reg != X_NOREG)
+        x_mov_r_rm(b, true, c->frame_reg, X_MEM(X_RBX, CTX_FRAME_DELTA));
+    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_RDX), room);
+    x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_FRAME_HI), X_RDX); /* this program's H */
+    x_mov_r_imm(b, X_RAX, 1);
+    x_b(b, 0xC3);
+    x_here8(b, walk);
     x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
     x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), JK_PVM_PAGE_SIZE - 1);
-    x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RCX), (int32_t)(JK_PVM_PAGE_SIZE - c->frame_h));
-    size_t end = x_jcc8(b, CC_A); /* [sp, sp + H) crosses the page's end */
+    x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RCX), room);
+    x_patch32(b, x_jcc32(b, CC_A), fail); /* [sp, sp + H) crosses the page's end */
     x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
-    x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT + JK_LEAF_BITS);
-    x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_TOP));
-    x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RDX, X_RCX, 3, 0));
-    x_alu_r_rm(b, ALU_ADD, true, X_RDX, X_MEM(X_RBX, CTX_EMPTY_LEAF)); /* offset -> leaf */
-    x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
-    x_shift_imm(b, SH_SHR, false, X_RCX, JK_PVM_PAGE_SHIFT);
-    x_alu_rm_imm(b, ALU_AND, false, X_REG(X_RCX), JK_LEAF_SIZE - 1);
-    x_mov_r_rm(b, true, X_RDX, X_MEMI(X_RDX, X_RCX, 3, 0));
-    x_mov_r_rm(b, false, X_RCX, X_REG(X_RDX));
-    x_f7(b, 2, false, X_REG(X_RCX)); /* not ecx */
-    x_b(b, 0xF6);
-    x_b(b, 0xC1);
-    x_b(b, (uint8_t)(JK_PAGE_R | JK_PAGE_W)); /* test cl, 3: both set */
-    size_t denied = x_jcc8(b, CC_NE);
-    x_alu_rm_imm(b, ALU_AND, true, X_REG(X_RDX), -(int32_t)JK_PVM_PAGE_SIZE);
-    x_alu_rm_imm(b, ALU_AND, true, X_REG(X_RAX), -(int32_t)JK_PVM_PAGE_SIZE); /* P (sp < 2^32) */
-    x_alu_r_rm(b, ALU_SUB, true, X_RDX, X_REG(X_RAX));
-    x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_FRAME_DELTA), X_RDX);
+    size_t denied = jk_pvm_jit_tlb_walk(c, true, false); /* rdx = P, rcx = its tlb_w entry */
+    x_mov_r_rm(b, true, X_RAX, X_MEMI(X_RBX, X_RCX, 0, CTX_TLB_W_BASE));
+    x_alu_r_rm(b, ALU_SUB, true, X_RAX, X_REG(X_RDX));
+    x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_FRAME_DELTA), X_RAX);
     if (c->frame_reg != X_NOREG)
-        x_mov_r_rm(b, true, c->frame_reg, X_REG(X_RDX));
-    x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_FRAME_LO), X_RAX);
-    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_RAX), (int32_t)(JK_PVM_PAGE_SIZE - c->frame_h));
-    x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_FRAME_HI), X_RAX);
+        x_mov_r_rm(b, true, c->frame_reg, X_REG(X_RAX));
+    x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_FRAME_LO), X_RDX);
+    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_RDX), room);
+    x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_FRAME_HI), X_RDX);
     x_mov_r_imm(b, X_RAX, 1);
-    x_b(b, 0xC3); /* ret */
-    x_here8(b, high);
-    x_here8(b, end);
-    x_here8(b, denied);
-    x_alu_r_rm(b, ALU_XOR, false, X_RAX, X_REG(X_RAX));
     x_b(b, 0xC3);
+    x_here8(b, denied);
+    x_patch32(b, x_jmp32(b), fail);
 }
 
 /* `call frame_try; test eax, eax` */
