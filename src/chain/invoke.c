@@ -13,9 +13,11 @@
 #include <string.h>
 
 /* Read the attest request {0: key (32 bytes), 1: blob} out of a slot[0].
- * *price: the blob's share of the invocation's gas (below). */
+ * *price: the blob's share of the invocation's gas (below). A blob of up to
+ * sizeof *small bytes (a transfer's 81) is read into `small`, not a malloc'd
+ * copy: *blob is then small (free it only when it is not). */
 static bool jk_attest_request(jk_cap request, uint8_t key[JK_ED25519_PUBLIC_SIZE], uint8_t **blob,
-                              size_t *blob_len, uint64_t *price)
+                              size_t *blob_len, uint64_t *price, uint8_t (*small)[512])
 {
     jk_cap k = jk_cap_cnode_get(request, 0), b = jk_cap_cnode_get(request, 1);
     if (jk_cap_kind_of(request) != JK_CAP_CNODE || jk_cap_kind_of(k) != JK_CAP_DATA ||
@@ -24,11 +26,12 @@ static bool jk_attest_request(jk_cap request, uint8_t key[JK_ED25519_PUBLIC_SIZE
         return false;
     size_t n = (size_t)jk_cap_data_len(b);
     *price = ((uint64_t)n * JK_GAS_PER_PAGE_COPIED + JK_CAP_PAGE_SIZE - 1) / JK_CAP_PAGE_SIZE;
-    *blob = malloc(n ? n : 1);
+    *blob = n <= sizeof *small ? *small : malloc(n);
     if (!*blob)
         return false;
     if (jk_cap_data_read(k, 0, key, JK_ED25519_PUBLIC_SIZE) != JK_OK || jk_cap_data_read(b, 0, *blob, n) != JK_OK) {
-        free(*blob);
+        if (*blob != *small)
+            free(*blob);
         return false;
     }
     *blob_len = n;
@@ -68,7 +71,7 @@ static jk_err jk_invoke_serve_fn(void *ctx, jk_cap marker, jk_cap request, bool 
                                  jk_cap *answer)
 {
     jk_invoke_serve *sv = ctx;
-    uint8_t key[JK_ED25519_PUBLIC_SIZE], *blob = NULL;
+    uint8_t key[JK_ED25519_PUBLIC_SIZE], *blob = NULL, small[512];
     size_t blob_len = 0;
     bool accept = false;
     *resume = false;
@@ -78,17 +81,19 @@ static jk_err jk_invoke_serve_fn(void *ctx, jk_cap marker, jk_cap request, bool 
         return JK_OK;
     }
     uint64_t price = 0;
-    if (!jk_attest_request(request, key, &blob, &blob_len, &price)) {
+    if (!jk_attest_request(request, key, &blob, &blob_len, &price, &small)) {
         sv->abort_why = "malformed attest request (want {key: 32-byte Data, blob: Data})";
         return JK_OK;
     }
     if ((sv->blob_gas += price) > sv->gas) {
-        free(blob);
+        if (blob != small)
+            free(blob);
         sv->abort_why = "attests read more blob bytes than the invocation's gas pays for";
         return JK_OK;
     }
     jk_err err = sv->decide(sv->ctx, key, blob, blob_len, &accept);
-    free(blob);
+    if (blob != small)
+        free(blob);
     if (err != JK_OK)
         return err;
     if (!accept) {

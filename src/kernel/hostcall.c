@@ -74,7 +74,7 @@ typedef struct jk_hc {
     jk_hc_result *out;
 } jk_hc;
 
-static jk_err jk_refuse(jk_hc *c, const char *fmt, uint64_t a)
+JK_COLD static jk_err jk_refuse(jk_hc *c, const char *fmt, uint64_t a)
 {
     c->out->action = JK_HC_FAULT;
     c->out->fault = JK_FAULT_HOSTCALL;
@@ -184,7 +184,7 @@ static jk_err jk_hc_cap_table(jk_hc *c, uint64_t n)
     return err;
 }
 
-static jk_err jk_hc_set_image(jk_hc *c)
+JK_COLD static jk_err jk_hc_set_image(jk_hc *c)
 {
     jk_cap image, self, next;
     if (!jk_get(c, *jk_reg(c, 7), &image) || jk_cap_kind_of(image) != JK_CAP_IMAGE)
@@ -248,7 +248,7 @@ static jk_err jk_hc_derive_spawn(jk_hc *c)
     return err;
 }
 
-static jk_err jk_hc_same_type(jk_hc *c, bool relative)
+JK_COLD static jk_err jk_hc_same_type(jk_hc *c, bool relative)
 {
     jk_cap a, b, images = jk_cap_null();
     if (!jk_get(c, *jk_reg(c, 7), &a) || !jk_get(c, *jk_reg(c, 8), &b) ||
@@ -334,6 +334,64 @@ static jk_err jk_hc_data(jk_hc *c, uint64_t n)
     if (err == JK_ERR_PVM_NOT_MAPPED)
         return jk_refuse(c, "DATA_READ: memory at 0x%llx is not writable", dst);
     return err;
+}
+
+/* The rare calls, out of the hot path (JK_COLD). */
+
+JK_COLD static jk_err jk_hc_drop_paused(jk_hc *c)
+{
+    jk_cap target, idle;
+    if (!jk_get(c, *jk_reg(c, 7), &target) || jk_kernel_drop_paused(target, &idle) != JK_OK)
+        return jk_refuse(c, "DROP_PAUSED: slot path 0x%llx holds no Paused instance", *jk_reg(c, 7));
+    jk_err err = jk_put(c, *jk_reg(c, 7), idle);
+    jk_cap_release(idle);
+    return err;
+}
+
+JK_COLD static jk_err jk_hc_fault(jk_hc *c)
+{
+    /* The program ends itself with a reason its embedder can report. The
+     * text is best effort: an unreadable range leaves it empty. */
+    uint64_t addr = *jk_reg(c, 8), len = *jk_reg(c, 9);
+    size_t tn = len > JK_KERNEL_REASON_MAX ? JK_KERNEL_REASON_MAX : (size_t)len;
+    uint8_t text[JK_KERNEL_REASON_MAX];
+    c->out->action = JK_HC_FAULT;
+    c->out->fault = JK_FAULT_GUEST;
+    c->out->reason = *jk_reg(c, 7);
+    /* the loop copies all of it into the result (jk_kernel_loop does not zero hc) */
+    memset(c->out->reason_text, 0, sizeof c->out->reason_text);
+    if (tn && jk_pvm_memory_guest_read(c->f->mem, (uint32_t)addr, text, tn, NULL) == JK_OK)
+        for (size_t i = 0; i < tn; i++)
+            c->out->reason_text[i] = text[i] >= 0x20 && text[i] < 0x7F ? (char)text[i] : '?';
+    snprintf(c->out->msg, sizeof c->out->msg, "program fault, reason %llu: %s", (unsigned long long)c->out->reason,
+             c->out->reason_text);
+    return JK_OK;
+}
+
+JK_COLD static jk_err jk_hc_debug_write(jk_hc *c)
+{
+    uint64_t addr = *jk_reg(c, 7), len = *jk_reg(c, 8);
+    if (len > JK_MAX_DEBUG || addr > UINT32_MAX)
+        return jk_refuse(c, "DEBUG_WRITE: %llu bytes is over the bound", len);
+    uint8_t *buf = malloc(len ? (size_t)len : 1);
+    if (!buf)
+        return JK_ERR_NOMEM;
+    jk_err err = jk_pvm_memory_guest_read(c->f->mem, (uint32_t)addr, buf, (size_t)len, NULL);
+    if (err == JK_OK && c->k->debug)
+        fwrite(buf, 1, (size_t)len, c->k->debug);
+    free(buf);
+    if (err == JK_ERR_PVM_NOT_MAPPED)
+        return jk_refuse(c, "DEBUG_WRITE: memory at 0x%llx is not readable", addr);
+    *jk_reg(c, 7) = len;
+    return err;
+}
+
+JK_COLD static jk_err jk_hc_unknown(jk_hc *c, uint64_t n)
+{
+    c->out->action = JK_HC_FAULT;
+    c->out->fault = JK_FAULT_UNKNOWN_CALL;
+    snprintf(c->out->msg, sizeof c->out->msg, "unknown host call %llu", (unsigned long long)n);
+    return JK_OK;
 }
 
 /* ---- prices (docs/abi.md "Gas schedule") ---- */
@@ -534,14 +592,8 @@ jk_err jk_kernel_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out)
         return jk_hc_call(&c, false);
     case JK_HOST_CALL_RESUME:
         return jk_hc_call(&c, true);
-    case JK_HOST_DROP_PAUSED: {
-        jk_cap target, idle;
-        if (!jk_get(&c, *jk_reg(&c, 7), &target) || jk_kernel_drop_paused(target, &idle) != JK_OK)
-            return jk_refuse(&c, "DROP_PAUSED: slot path 0x%llx holds no Paused instance", *jk_reg(&c, 7));
-        jk_err err = jk_put(&c, *jk_reg(&c, 7), idle);
-        jk_cap_release(idle);
-        return err;
-    }
+    case JK_HOST_DROP_PAUSED:
+        return jk_hc_drop_paused(&c);
     case JK_HOST_YIELD:
         out->action = JK_HC_YIELD;
         return JK_OK;
@@ -585,44 +637,11 @@ jk_err jk_kernel_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out)
         *jk_reg(&c, 7) = (uint64_t)jk_cap_kind_of(cap);
         return JK_OK;
     }
-    case JK_HOST_FAULT: {
-        /* The program ends itself with a reason its embedder can report. The
-         * text is best effort: an unreadable range leaves it empty. */
-        uint64_t addr = *jk_reg(&c, 8), len = *jk_reg(&c, 9);
-        size_t tn = len > JK_KERNEL_REASON_MAX ? JK_KERNEL_REASON_MAX : (size_t)len;
-        uint8_t text[JK_KERNEL_REASON_MAX];
-        out->action = JK_HC_FAULT;
-        out->fault = JK_FAULT_GUEST;
-        out->reason = *jk_reg(&c, 7);
-        /* the loop copies all of it into the result (jk_kernel_loop does not zero hc) */
-        memset(out->reason_text, 0, sizeof out->reason_text);
-        if (tn && jk_pvm_memory_guest_read(c.f->mem, (uint32_t)addr, text, tn, NULL) == JK_OK)
-            for (size_t i = 0; i < tn; i++)
-                out->reason_text[i] = text[i] >= 0x20 && text[i] < 0x7F ? (char)text[i] : '?';
-        snprintf(out->msg, sizeof out->msg, "program fault, reason %llu: %s", (unsigned long long)out->reason,
-                 out->reason_text);
-        return JK_OK;
-    }
-    case JK_HOST_DEBUG_WRITE_NUM: {
-        uint64_t addr = *jk_reg(&c, 7), len = *jk_reg(&c, 8);
-        if (len > JK_MAX_DEBUG || addr > UINT32_MAX)
-            return jk_refuse(&c, "DEBUG_WRITE: %llu bytes is over the bound", len);
-        uint8_t *buf = malloc(len ? (size_t)len : 1);
-        if (!buf)
-            return JK_ERR_NOMEM;
-        jk_err err = jk_pvm_memory_guest_read(c.f->mem, (uint32_t)addr, buf, (size_t)len, NULL);
-        if (err == JK_OK && k->debug)
-            fwrite(buf, 1, (size_t)len, k->debug);
-        free(buf);
-        if (err == JK_ERR_PVM_NOT_MAPPED)
-            return jk_refuse(&c, "DEBUG_WRITE: memory at 0x%llx is not readable", addr);
-        *jk_reg(&c, 7) = len;
-        return err;
-    }
+    case JK_HOST_FAULT:
+        return jk_hc_fault(&c);
+    case JK_HOST_DEBUG_WRITE_NUM:
+        return jk_hc_debug_write(&c);
     default:
-        out->action = JK_HC_FAULT;
-        out->fault = JK_FAULT_UNKNOWN_CALL;
-        snprintf(out->msg, sizeof out->msg, "unknown host call %llu", (unsigned long long)n);
-        return JK_OK;
+        return jk_hc_unknown(&c, n);
     }
 }

@@ -18,6 +18,12 @@
 
 #include "jark/kernel.h"
 
+/* Out of the hot path's way: refusals, faults, pauses and the rare host
+ * calls go to .text.unlikely, so that the code an admitted event's verify
+ * runs (the loop, the common host calls) sits in fewer instruction-cache
+ * lines (docs/bench.md "Admission, session 9"). Never changes what runs. */
+#define JK_COLD __attribute__((cold, noinline))
+
 /* What a host call asks of the call loop. */
 typedef enum jk_hc_action {
     JK_HC_CONTINUE,  /* resume the frame */

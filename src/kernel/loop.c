@@ -70,7 +70,7 @@ static void jk_pop(jk_kernel *k)
     jk_kernel_frame_release(&k->frames[--k->depth]);
 }
 
-static jk_err jk_fault(jk_kernel *k, jk_root *root, jk_kernel_fault why, const char *msg);
+JK_COLD static jk_err jk_fault(jk_kernel *k, jk_root *root, jk_kernel_fault why, const char *msg);
 
 /* Whether the root frame's HALT would build its new value without a refusal
  * (jk_halt: jk_cap_instance_with_cnode, then the kernel's nesting reserve),
@@ -146,7 +146,7 @@ static jk_err jk_halt(jk_kernel *k, jk_root *root)
     return err;
 }
 
-static jk_err jk_fault(jk_kernel *k, jk_root *root, jk_kernel_fault why, const char *msg)
+JK_COLD static jk_err jk_fault(jk_kernel *k, jk_root *root, jk_kernel_fault why, const char *msg)
 {
     jk_frame *top = &k->frames[k->depth - 1];
     jk_cap faulted;
@@ -165,7 +165,7 @@ static jk_err jk_fault(jk_kernel *k, jk_root *root, jk_kernel_fault why, const c
 }
 
 /* Pause frames [from, depth) into one Paused value of frames[from]'s target. */
-static jk_err jk_pause_frames(jk_kernel *k, uint32_t from, jk_cap *out)
+JK_COLD static jk_err jk_pause_frames(jk_kernel *k, uint32_t from, jk_cap *out)
 {
     uint32_t n = k->depth - from;
     jk_cap_frame *cfs = calloc(n, sizeof *cfs);
@@ -187,7 +187,7 @@ static jk_err jk_pause_frames(jk_kernel *k, uint32_t from, jk_cap *out)
     return err;
 }
 
-static jk_err jk_out_of_gas(jk_kernel *k, jk_root *root)
+JK_COLD static jk_err jk_out_of_gas(jk_kernel *k, jk_root *root)
 {
     jk_cap paused;
     jk_err err = jk_pause_frames(k, k->depth - 1, &paused);
@@ -355,7 +355,7 @@ static jk_err jk_yield(jk_kernel *k, jk_root *root)
  * (JK_FAULT_LIMIT): every step checks before it changes a frame, so the top
  * frame is still as it was and its caller holds its original. Only the host
  * running out of memory ends the call with an error. */
-static jk_err jk_contain(jk_kernel *k, jk_root *root, jk_err err)
+JK_COLD static jk_err jk_contain(jk_kernel *k, jk_root *root, jk_err err)
 {
     if (err == JK_OK || err == JK_ERR_NOMEM || k->depth == 0)
         return err;
@@ -430,6 +430,19 @@ static jk_pvm_host_answer jk_serve_in_code(void *ctx, jk_pvm_state *st, uint64_t
     return JK_PVM_HOST_DONE;
 }
 
+/* A PANIC or a PAGE_FAULT exit of the top frame, faulted with its words. */
+JK_COLD static jk_err jk_fault_at(jk_kernel *k, jk_root *root, const jk_pvm_exit *ex)
+{
+    const jk_frame *top = &k->frames[k->depth - 1];
+    char msg[96];
+    if (ex->status == JK_PVM_PANIC) {
+        snprintf(msg, sizeof msg, "panic at pc %u (depth %u)", top->st.pc, k->depth - 1);
+        return jk_fault(k, root, JK_FAULT_PANIC, msg);
+    }
+    snprintf(msg, sizeof msg, "page fault at 0x%x, pc %u (depth %u)", ex->fault_address, top->st.pc, k->depth - 1);
+    return jk_fault(k, root, JK_FAULT_PAGE, msg);
+}
+
 /* Run until the stack is empty. Returns an error only when the kernel itself
  * cannot go on (out of memory); every guest outcome lands in root->res. */
 jk_err jk_kernel_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
@@ -466,19 +479,13 @@ jk_err jk_kernel_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
         }
         if (err != JK_OK)
             break;
-        char msg[96];
         switch (ex.status) {
         case JK_PVM_HALT:
             err = jk_halt(k, root);
             break;
         case JK_PVM_PANIC:
-            snprintf(msg, sizeof msg, "panic at pc %u (depth %u)", top->st.pc, k->depth - 1);
-            err = jk_fault(k, root, JK_FAULT_PANIC, msg);
-            break;
         case JK_PVM_PAGE_FAULT:
-            snprintf(msg, sizeof msg, "page fault at 0x%x, pc %u (depth %u)", ex.fault_address, top->st.pc,
-                     k->depth - 1);
-            err = jk_fault(k, root, JK_FAULT_PAGE, msg);
+            err = jk_fault_at(k, root, &ex);
             break;
         case JK_PVM_OUT_OF_GAS:
             err = jk_out_of_gas(k, root);

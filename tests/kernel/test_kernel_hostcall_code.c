@@ -60,14 +60,35 @@ static void kh_sweep(jk_kernel *ki, jk_kernel *kj, jk_cap image, jk_cap data, co
         kh_both(ki, kj, image, data, ops, nops, gas, &outcome);
 }
 
+/* The reference (the interpreter, which never serves a host call in the
+ * code) and the recompiler. */
+static bool kh_kernels(jk_kernel **ki, jk_kernel **kj)
+{
+    jk_kernel_config icfg = {.engine = JK_PVM_ENGINE_INTERP}, jcfg = {.engine = JK_PVM_ENGINE_JIT};
+    *ki = *kj = NULL;
+    if (jk_kernel_new(&icfg, ki) == JK_OK && jk_kernel_new(&jcfg, kj) == JK_OK)
+        return true;
+    jk_kernel_free(*ki);
+    return false;
+}
+
+/* The compiled runs did serve host calls in the code; then both go. */
+static void kh_done(jk_kernel *ki, jk_kernel *kj, jk_cap data)
+{
+#if defined(__x86_64__) && defined(__linux__)
+    JK_CHECK(jk_kernel_hostcalls_in_code(kj) > 1000);
+#endif
+    jk_cap_release(data);
+    jk_kernel_free(ki);
+    jk_kernel_free(kj);
+}
+
 JK_TEST(test_kernel_hostcall_in_code_equals_the_loop)
 {
     kt_env e;
     JK_REQUIRE(kt_begin(&e));
-    jk_kernel_config icfg = {.engine = JK_PVM_ENGINE_INTERP}, jcfg = {.engine = JK_PVM_ENGINE_JIT};
     jk_kernel *ki, *kj;
-    JK_REQUIRE(jk_kernel_new(&icfg, &ki) == JK_OK);
-    JK_REQUIRE(jk_kernel_new(&jcfg, &kj) == JK_OK);
+    JK_REQUIRE(kh_kernels(&ki, &kj));
     jk_cap data;
     JK_REQUIRE(jk_cap_data_new("0123456789abcdef0123456789", 26, &data) == JK_OK);
     /* guest bytes into the state page, back out into a slot, slot writes
@@ -101,12 +122,7 @@ JK_TEST(test_kernel_hostcall_in_code_equals_the_loop)
     kh_sweep(ki, kj, e.image, data, unwritable, sizeof unwritable / sizeof unwritable[0], JK_KERNEL_FAULT);
     /* the compiled runs did serve host calls in the code; the interpreter's never */
     JK_CHECK_EQ(jk_kernel_hostcalls_in_code(ki), 0);
-#if defined(__x86_64__) && defined(__linux__)
-    JK_CHECK(jk_kernel_hostcalls_in_code(kj) > 1000);
-#endif
-    jk_cap_release(data);
-    jk_kernel_free(ki);
-    jk_kernel_free(kj);
+    kh_done(ki, kj, data);
     KT_END(&e);
 }
 
@@ -123,10 +139,8 @@ JK_TEST(test_kernel_hostcall_reads_fast_equals_general)
 {
     kt_env e;
     JK_REQUIRE(kt_begin(&e));
-    jk_kernel_config icfg = {.engine = JK_PVM_ENGINE_INTERP}, jcfg = {.engine = JK_PVM_ENGINE_JIT};
     jk_kernel *ki, *kj;
-    JK_REQUIRE(jk_kernel_new(&icfg, &ki) == JK_OK);
-    JK_REQUIRE(jk_kernel_new(&jcfg, &kj) == JK_OK);
+    JK_REQUIRE(kh_kernels(&ki, &kj));
     static uint8_t bytes[9000];
     for (size_t i = 0; i < sizeof bytes; i++)
         bytes[i] = (uint8_t)(i * 7 + 1);
@@ -178,11 +192,6 @@ JK_TEST(test_kernel_hostcall_reads_fast_equals_general)
     };
     for (size_t i = 0; i < sizeof last / sizeof last[0]; i++)
         kh_sweep(ki, kj, e.image, data, last[i], 2, JK_KERNEL_FAULT);
-#if defined(__x86_64__) && defined(__linux__)
-    JK_CHECK(jk_kernel_hostcalls_in_code(kj) > 1000);
-#endif
-    jk_cap_release(data);
-    jk_kernel_free(ki);
-    jk_kernel_free(kj);
+    kh_done(ki, kj, data);
     KT_END(&e);
 }
