@@ -336,7 +336,7 @@ unsigned jk_rpc_server_connections(const jk_rpc_server *s)
 
 uint64_t jk_rpc_server_timed_out(const jk_rpc_server *s)
 {
-    return __atomic_load_n(&s->timed_out, __ATOMIC_RELAXED);
+    return __atomic_load_n(&s->timed_out, __ATOMIC_ACQUIRE);
 }
 
 /* The longest the driver may wait before the next run (either mode). */
@@ -374,10 +374,12 @@ static void jk_rpc_sweep(jk_rpc_server *s)
     for (jk_rpc_conn *rc = s->conns; rc; rc = rc->next)
         if (rc->due && rc->due <= now) {
             rc->due = 0;
+            /* counted before the client is told: a client that sees the
+             * close may read the count at once (threaded mode) */
+            __atomic_add_fetch(&s->timed_out, 1, __ATOMIC_RELEASE);
+            jk_rpc_metric_add(s->timed_out_metric, 1);
             (void)!send(rc->fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
             shutdown(rc->fd, SHUT_RDWR);
-            __atomic_add_fetch(&s->timed_out, 1, __ATOMIC_RELAXED);
-            jk_rpc_metric_add(s->timed_out_metric, 1);
         }
 }
 
