@@ -621,8 +621,13 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
             jk_pvm_jit_loop_walks(c, &l, miss_run);
         return true;
     }
+    /* a step the check does not take: that iteration runs in the ordinary
+     * code from B1 (l.first), as a miss does — not from s, B2's start, which
+     * would skip B1 and never reach its accesses (a fault the interpreter
+     * takes there was skipped and B2 ran until out of gas; session 9,
+     * tests/fuzz/corpus/jit/wide-two-block-*) */
     for (unsigned w = 0; w < nwide; w++)
-        x_patch32(b, wide[w], c->label[s]);
+        x_patch32(b, wide[w], c->label[l.first]);
 
     /* 3. the checked-once copy: one gas check for the whole path; B1's
      * branch continues by falling through (its condition inverted when B2 is

@@ -104,3 +104,85 @@ JK_TEST(test_jit_loop_wide_steps_are_the_interpreters)
         }
     jk_pvm_program_free(prog);
 }
+
+/* Two blocks (session 6's form) whose cursor steps by a register: B1 reads
+ * and writes through r3 and steps it by r0, B2 counts and branches back to
+ * B1. A step the check does not take (above 256) must run the iteration in
+ * the ordinary code from B1: it used to enter at B2's start, so B1 never
+ * ran again — a fault the interpreter takes in B1 was skipped, r3 stood
+ * still and B2 looped until out of gas (found by fuzz_jit, session 9;
+ * tests/fuzz/corpus/jit/wide-two-block-fault). B1's own branch goes back
+ * to itself in the first source, on to B2 either way in the second. */
+static const char jk_wide_two_self[] =
+    "  load_imm r8, 0\n"
+    "  fallthrough\n"
+    "b1:\n"
+    "  store_ind_u8 r8, r3, 0\n"
+    "  load_ind_u8 r7, r3, 2\n"
+    "  add_64 r4, r4, r7\n"
+    "  add_64 r3, r3, r0\n"
+    "  branch_lt_u r3, r6, b1\n"
+    "  add_imm_64 r8, r8, 1\n"
+    "  branch_lt_u_imm r8, 40, b1\n"
+    "  load_imm r0, 0xffff0000\n"
+    "  jump_ind r0, 0\n";
+
+static const char jk_wide_two_on[] =
+    "  load_imm r8, 0\n"
+    "  fallthrough\n"
+    "b1:\n"
+    "  store_ind_u8 r8, r3, 0\n"
+    "  load_ind_u8 r7, r3, 2\n"
+    "  add_64 r4, r4, r7\n"
+    "  add_64 r3, r3, r0\n"
+    "  branch_lt_u r3, r6, b2\n"
+    "b2:\n"
+    "  add_imm_64 r8, r8, 1\n"
+    "  branch_lt_u_imm r8, 40, b1\n"
+    "  load_imm r0, 0xffff0000\n"
+    "  jump_ind r0, 0\n";
+
+static void jk_wide_two_both(const jk_pvm_program *prog, uint64_t cursor, uint64_t step, uint64_t bound,
+                             int64_t gas, int64_t more)
+{
+    jk_pvm_memory *mem[2];
+    jk_pvm_state st[2];
+    jk_pvm_exit ex[2];
+    for (int e = 0; e < 2; e++) {
+        mem[e] = jk_wide_memory();
+        JK_REQUIRE(mem[e] != NULL);
+        memset(&st[e], 0, sizeof st[e]);
+        st[e].regs[3] = cursor;
+        st[e].regs[0] = step;
+        st[e].regs[6] = bound;
+        st[e].gas = gas;
+    }
+    JK_TEST_LOCKSTEP(prog, mem, st, ex, more, 100000);
+    jk_test_check_same_memory(mem[0], mem[1], 0x10000, 0x23000);
+    jk_pvm_memory_free(mem[0]);
+    jk_pvm_memory_free(mem[1]);
+    JK_CHECK(jk_wide_shared[7] == 0);
+}
+
+JK_TEST(test_jit_loop_wide_two_blocks_are_the_interpreters)
+{
+    const char *srcs[] = {jk_wide_two_self, jk_wide_two_on};
+    /* steps inside and outside the check's 1..256; cursors whose steps reach
+     * the copy-on-write, read-only and unmapped pages, or stay in the
+     * writable ones; bounds below and above the cursor (B1 once, or many
+     * times, per pass of B2) */
+    static const uint64_t steps[] = {8, 256, 257, 0x800, 0x10060};
+    static const uint64_t cursors[] = {0x10a0c, 0x1fff0, 0x1e000};
+    static const uint64_t bounds[] = {0x10141, 0x1f800, 0x24000};
+    for (size_t s = 0; s < 2; s++) {
+        jk_pvm_program *prog = jk_test_asm_program(srcs[s], true);
+        JK_REQUIRE(prog != NULL);
+        for (size_t a = 0; a < sizeof steps / sizeof steps[0]; a++)
+            for (size_t k = 0; k < sizeof cursors / sizeof cursors[0]; k++)
+                for (size_t z = 0; z < sizeof bounds / sizeof bounds[0]; z++) {
+                    jk_wide_two_both(prog, cursors[k], steps[a], bounds[z], INT64_C(1) << 40, 1);
+                    jk_wide_two_both(prog, cursors[k], steps[a], bounds[z], 481, 33);
+                }
+        jk_pvm_program_free(prog);
+    }
+}
