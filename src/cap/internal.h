@@ -85,6 +85,9 @@ typedef struct jk_dead {
 void jk_cap_dead_drop(jk_dead *d, jk_obj *o);
 /* o's hash, computing and caching it on first use. */
 void jk_cap_obj_hash(jk_obj *o, jk_hash *out);
+/* Count one hash of kind k (0 page, 1 node, 2 root) on this thread: the
+ * test counters of jk_cap_stats (cap.c keeps the per-thread sums). */
+void jk_cap_hash_count(int k);
 /* Calls fn on every object o names in its encoding (children, in encoding
  * order; the null cap and empty subtrees are skipped); stops at the first
  * error and returns it. */

@@ -64,10 +64,10 @@ static const char jk_wide_src[] =
     "  move_reg r8, r7\n"
     "  jump pass\n";
 
-/* Run with r10 = x, r1 = the first j, r9 = the end, `gas` and then `more`
- * at each out-of-gas stop, on both engines; compare every stop. */
-static void jk_wide_both(const jk_pvm_program *prog, uint64_t x, uint64_t j, uint64_t end, int64_t gas,
-                         int64_t more)
+/* Run with three registers set (r[k] = v[k]), `gas` and then `more` at each
+ * out-of-gas stop, on both engines; compare every stop and every page. */
+static void jk_wide_run(const jk_pvm_program *prog, const unsigned r[3], const uint64_t v[3], int64_t gas,
+                        int64_t more)
 {
     jk_pvm_memory *mem[2];
     jk_pvm_state st[2];
@@ -76,9 +76,8 @@ static void jk_wide_both(const jk_pvm_program *prog, uint64_t x, uint64_t j, uin
         mem[e] = jk_wide_memory();
         JK_REQUIRE(mem[e] != NULL);
         memset(&st[e], 0, sizeof st[e]);
-        st[e].regs[10] = x;
-        st[e].regs[1] = j;
-        st[e].regs[9] = end;
+        for (int k = 0; k < 3; k++)
+            st[e].regs[r[k]] = v[k];
         st[e].gas = gas;
     }
     JK_TEST_LOCKSTEP(prog, mem, st, ex, more, 100000);
@@ -86,6 +85,14 @@ static void jk_wide_both(const jk_pvm_program *prog, uint64_t x, uint64_t j, uin
     jk_pvm_memory_free(mem[0]);
     jk_pvm_memory_free(mem[1]);
     JK_CHECK(jk_wide_shared[7] == 0); /* the Data cap's page is never written */
+}
+
+/* The sieve's marking loop: r10 = x, r1 = the first j, r9 = the end. */
+static void jk_wide_both(const jk_pvm_program *prog, uint64_t x, uint64_t j, uint64_t end, int64_t gas,
+                         int64_t more)
+{
+    static const unsigned r[3] = {10, 1, 9};
+    jk_wide_run(prog, r, (const uint64_t[3]){x, j, end}, gas, more);
 }
 
 JK_TEST(test_jit_loop_wide_steps_are_the_interpreters)
@@ -142,26 +149,12 @@ static const char jk_wide_two_on[] =
     "  load_imm r0, 0xffff0000\n"
     "  jump_ind r0, 0\n";
 
+/* The two-block loop: r3 = the cursor, r0 = its step, r6 = B1's bound. */
 static void jk_wide_two_both(const jk_pvm_program *prog, uint64_t cursor, uint64_t step, uint64_t bound,
                              int64_t gas, int64_t more)
 {
-    jk_pvm_memory *mem[2];
-    jk_pvm_state st[2];
-    jk_pvm_exit ex[2];
-    for (int e = 0; e < 2; e++) {
-        mem[e] = jk_wide_memory();
-        JK_REQUIRE(mem[e] != NULL);
-        memset(&st[e], 0, sizeof st[e]);
-        st[e].regs[3] = cursor;
-        st[e].regs[0] = step;
-        st[e].regs[6] = bound;
-        st[e].gas = gas;
-    }
-    JK_TEST_LOCKSTEP(prog, mem, st, ex, more, 100000);
-    jk_test_check_same_memory(mem[0], mem[1], 0x10000, 0x23000);
-    jk_pvm_memory_free(mem[0]);
-    jk_pvm_memory_free(mem[1]);
-    JK_CHECK(jk_wide_shared[7] == 0);
+    static const unsigned r[3] = {3, 0, 6};
+    jk_wide_run(prog, r, (const uint64_t[3]){cursor, step, bound}, gas, more);
 }
 
 JK_TEST(test_jit_loop_wide_two_blocks_are_the_interpreters)
