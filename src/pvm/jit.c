@@ -121,6 +121,7 @@ void jk_pvm_jit_free(jk_pvm_jit *jit)
     if (jit->code)
         munmap(jit->code, jit->code_map_size);
     free(jit->entry);
+    free(jit->entry_frame);
     free(jit->jump_code);
     free(jit->call_code);
     free(jit->jump_code_frame);
@@ -150,6 +151,7 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
     jit->call_code = cc.call_code;
     if (!jk_pvm_jit_precharge_plan(&cc))
         goto fail;
+    jk_pvm_jit_site_plan(&cc);
     jit->pre = cc.pre;
     jk_allocate(&cc);
     jk_pvm_jit_stack_choose(&cc);
@@ -184,9 +186,13 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
             cc.label[i] = (uint32_t)cc.b.len;
             if (prog->block_start[i]) {
                 /* Pay the block's whole cost on entry, or leave untouched
-                 * (and its successor's, when it is precharged: jit_ctl.c). */
+                 * (and its successor's, when it is precharged; less what a
+                 * precharged branch falling through here already paid:
+                 * jit_ctl.c). The exit gives back what the interpreter
+                 * would not have charged yet. */
                 uint32_t cost = prog->insns[i].cost + (cc.pre ? cc.pre[i] : 0);
-                x_alu_rm_imm(&cc.b, ALU_SUB, true, X_REG(X_GAS), (int32_t)cost);
+                int32_t less = cc.less ? (int32_t)cc.less[i] : 0;
+                x_alu_rm_imm(&cc.b, ALU_SUB, true, X_REG(X_GAS), (int32_t)cost - less);
                 jk_late oog = {0};
                 oog.at = (uint32_t)x_jcc32(&cc.b, CC_L); /* the exit is out of line */
                 oog.first = i;
@@ -250,6 +256,20 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
             cc.entry[i] = JK_JIT_NO_ENTRY;
     jit->entry = cc.entry;
     cc.entry = cc.entry_o = NULL;
+    if (cc.frame_h) {
+        /* where a run may start in the frame copy (jit_run.c): block starts
+         * and the resumptions after ecalli, where nothing earlier in the
+         * block has set up state the code relies on (an access group's
+         * rdx, a loop's deltas); all others start in the ordinary copy */
+        for (uint32_t i = 0; i < n; i++)
+            if (jit->entry[i] == JK_JIT_NO_ENTRY ||
+                !(prog->block_start[i] || (i > 0 && prog->insns[i - 1].opcode == OP_ecalli)))
+                cc.entry_f[i] = JK_JIT_NO_ENTRY;
+        jit->entry_frame = cc.entry_f;
+        jit->frame_h = cc.frame_h;
+        jit->frame_sp = (unsigned)cc.stack_reg;
+        cc.entry_f = NULL;
+    }
     prog->jit = jit;
     jit = NULL;
 
@@ -269,6 +289,7 @@ fail:
     free(cc.stubs);
     free(cc.late);
     free(cc.align);
+    free(cc.less);
 }
 
 #else /* no recompiler on this host */

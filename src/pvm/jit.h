@@ -97,6 +97,12 @@ typedef struct jk_pvm_jit {
                                when the program makes no such call */
     void **jump_code_frame; /* the frame copy's jump table and calls' table */
     void **call_code_frame; /* (jit_stack.c), or NULL when there is none */
+    uint32_t *entry_frame;  /* per instruction: where a run that starts
+                               there while the cached window holds enters
+                               the frame copy (session 10, jit_run.c), or
+                               JK_JIT_NO_ENTRY; NULL without a frame copy */
+    uint32_t frame_h;       /* the frame copy's window H (jit_stack.c) */
+    unsigned frame_sp;      /* the guest stack pointer it is kept for */
     uint32_t *pre;          /* per instruction: gas its block's prologue
                                charges for the block it jumps to (jit_ctl.c,
                                "precharged"), or NULL when no block does */
@@ -104,6 +110,12 @@ typedef struct jk_pvm_jit {
 } jk_pvm_jit;
 
 #define JK_JIT_NO_ENTRY UINT32_MAX
+
+/* Programs with at most this many call sites (at most 4) return directly
+ * (jit_ctl.c, "Direct returns"), the others with the host's call/ret.
+ * Only tests change it, before loading the programs they want compiled
+ * the other way: both ways give the interpreter's results. */
+extern unsigned jk_pvm_jit_direct_max;
 
 /* Compile prog (already pre-decoded) into prog->jit. On any failure (no
  * executable memory, out of memory) prog->jit stays NULL and runs use the

@@ -20,6 +20,11 @@
 #define CTX_SCRATCH ((int32_t)offsetof(jk_jit_ctx, scratch))
 #define CTX_RSP ((int32_t)offsetof(jk_jit_ctx, host_rsp))
 #define CTX_STACK_LIMIT ((int32_t)offsetof(jk_jit_ctx, stack_limit))
+/* Direct returns (jit_ctl.c): at most this many call sites. */
+#define JK_JIT_SITES 4u
+/* c->align: pad so the block's prologue (a return's landing), not what
+ * follows it, starts the line. */
+#define JK_ALIGN_LABEL 2
 /* Host stack the predicted returns may use: 1,024 levels of 16 bytes. */
 #define JK_JIT_RETURN_STACK (16 * 1024)
 #define CTX_LOOP_BIAS ((int32_t)offsetof(jk_jit_ctx, loop_bias))
@@ -149,6 +154,18 @@ typedef struct jk_cc {
      * is compiling (jit.c). */
     uint32_t *pre;
     uint32_t insn;
+    /* Per block start F that only a precharged branch's fallthrough enters
+     * (session 10): the gas that branch's block already paid for its
+     * target, which F's prologue charges less (it gives it back when the
+     * branch falls through); NULL when no block has any. */
+    uint32_t *less;
+    /* Direct returns (session 10): a program with at most JK_JIT_SITES
+     * call sites returns by comparing the target with each site's v and
+     * jumping to its landing block, and calls are plain jumps; site_count
+     * is 0 when the program has more (returns are then predicted with the
+     * host's call/ret, above). */
+    uint32_t site_v[JK_JIT_SITES], site_at[JK_JIT_SITES];
+    uint32_t site_count;
     /* Per instruction: 1 when what follows its block's prologue must start
      * on 16 bytes (a precharged jump lands there: jit_ctl.c), or NULL when
      * no block is padded. */
@@ -442,6 +459,8 @@ void jk_pvm_jit_frame_late(jk_cc *c, const jk_late *l);
 /* jit_ctl.c: choose the blocks that pay for their successor (c->pre) and
  * the landing points to align (c->align); false when out of memory. */
 bool jk_pvm_jit_precharge_plan(jk_cc *c);
+/* jit_ctl.c: the call sites, for direct returns (c->site_count). */
+void jk_pvm_jit_site_plan(jk_cc *c);
 /* jit_ctl.c: the padding before block i's prologue, if c->align asks. */
 void jk_pvm_jit_align(jk_cc *c, uint32_t i);
 /* jit_ctl.c: allocate c->call_code (jit->call_code) when the program makes

@@ -29,10 +29,9 @@ void jk_pvm_jit_branch(jk_cc *c, uint32_t i, int cc, uint32_t target)
         x_here8(b, skip);
         return;
     }
-    if (cc < 0) /* a precharged block's jump lands past the prologue it paid */
-        jk_jump_to_at(c, x_jmp32(b), target, c->pre && c->pre[i]);
-    else
-        jk_jump_to(c, x_jcc32(b, cc), target);
+    /* a precharged block's jump or branch lands past the prologue it paid
+     * (a conditional branch's block is precharged only for its target) */
+    jk_jump_to_at(c, cc < 0 ? x_jmp32(b) : x_jcc32(b, cc), target, c->pre && c->pre[i]);
 }
 
 /* Precharged blocks (session 8). A block B whose terminator is a static
@@ -58,27 +57,98 @@ void jk_pvm_jit_branch(jk_cc *c, uint32_t i, int cc, uint32_t target)
  * jump, a local test, so the plan is linear. */
 static void jk_align_plan(jk_cc *c);
 
+/* A conditional branch (its target in in->target), as opposed to the
+ * static jumps and calls above. */
+static bool jk_is_cond_branch(const jk_pvm_insn *in)
+{
+    const jk_pvm_opinfo *info = jk_pvm_opinfo_get(in->opcode);
+    return info && (info->format == JK_PVM_ARGS_REG_REG_OFFSET ||
+                    (info->format == JK_PVM_ARGS_REG_IMM_OFFSET && in->opcode != OP_load_imm_jump));
+}
+
+/* Precharged branches (session 10). A block E that ends in a conditional
+ * branch to T and falls through to F, where nothing but that fallthrough
+ * enters F (no static target, no jump-table entry names F), pays for T
+ * too: E's prologue charges cost(E) + cost(T), the taken branch lands on
+ * entry[T], past T's prologue, and F's prologue charges cost(T) less (it
+ * is "given back" there: `sub r11, cost(F) − cost(T)`, whose `jl` fails
+ * exactly when the interpreter's gas at F, r11 + cost(T), is below
+ * cost(F); its out-of-gas exit adds cost(F) back, leaving the
+ * interpreter's gas). `fib`'s leaf (`branch_lt_u_imm r7, 2, leaf`) loses
+ * its `sub`/`jl`. For the runtime E is a precharged block like the ones
+ * above (pre = cost(T): a fault in E gives it back, a failed prologue or
+ * a start in E with too little gas runs the interpreter). T must not be
+ * precharged itself (its terminator is no static jump, call or
+ * conditional branch) nor be E; E must not be a conditional branch's
+ * target, which keeps it out of the strided loops (jit_loop.c: a loop's
+ * blocks are its branches' targets or fall into one) and their own gas
+ * accounting. A static jump or call to such an E pays cost(E) + pre(E),
+ * so `fib`'s calls still land past its entry's prologue. */
+static void jk_branch_plan(jk_cc *c, const uint32_t *last, const uint8_t *host, const uint8_t *named,
+                           const uint8_t *branched)
+{
+    const jk_pvm_program *prog = c->prog;
+    uint32_t n = prog->insn_count;
+    for (uint32_t e = 0; e < n; e++) {
+        if (!prog->block_start[e] || host[e] || branched[e])
+            continue;
+        const jk_pvm_insn *t = &prog->insns[last[e]];
+        uint32_t to = t->target, f = last[e] + 1;
+        if (!jk_is_cond_branch(t) || to >= n || !prog->block_start[to] || to == e || f >= n || to == f ||
+            named[f])
+            continue;
+        const jk_pvm_insn *tend = &prog->insns[last[to]];
+        if (jk_is_cond_branch(tend) || tend->opcode == OP_jump || tend->opcode == OP_load_imm_jump)
+            continue; /* T is precharged itself, or may be by the pass below */
+        uint64_t both = (uint64_t)prog->insns[e].cost + prog->insns[to].cost;
+        if (both > INT32_MAX / 2)
+            continue;
+        if (!c->pre && !(c->pre = calloc(n, sizeof *c->pre)))
+            return; /* no block precharged: correct, only slower */
+        if (!c->less && !(c->less = calloc(n, sizeof *c->less)))
+            return;
+        for (uint32_t k = e; k <= last[e]; k++)
+            c->pre[k] = prog->insns[to].cost;
+        c->less[f] = prog->insns[to].cost;
+    }
+}
+
 bool jk_pvm_jit_precharge_plan(jk_cc *c)
 {
     const jk_pvm_program *prog = c->prog;
     uint32_t n = prog->insn_count;
     c->pre = NULL;
+    c->less = NULL;
     uint32_t *last = malloc((n ? n : 1) * sizeof *last); /* per block start: its terminator */
     uint8_t *host = calloc(n ? n : 1, 1);                /* per block start: it holds an ecalli */
-    if (!last || !host) {
+    uint8_t *named = calloc(n ? n : 1, 1);               /* a static target or a jump-table entry */
+    uint8_t *branched = calloc(n ? n : 1, 1);            /* a conditional branch's target */
+    if (!last || !host || !named || !branched) {
         free(last);
         free(host);
+        free(named);
+        free(branched);
         return false;
     }
     uint32_t block = 0;
     for (uint32_t i = 0; i < n; i++) {
+        const jk_pvm_insn *in = &prog->insns[i];
         if (prog->block_start[i])
             block = i;
-        if (prog->insns[i].opcode == OP_ecalli)
+        if (in->opcode == OP_ecalli)
             host[block] = 1;
         if (i + 1 == n || prog->block_start[i + 1])
             last[block] = i;
+        if (in->target < n) {
+            named[in->target] = 1;
+            if (jk_is_cond_branch(in))
+                branched[in->target] = 1;
+        }
     }
+    for (uint32_t k = 0; k < prog->blob.jump_count; k++)
+        if (prog->jump_targets[k] < n)
+            named[prog->jump_targets[k]] = 1;
+    jk_branch_plan(c, last, host, named, branched);
     for (uint32_t b = 0; b < n; b++) {
         if (!prog->block_start[b] || host[b])
             continue;
@@ -91,17 +161,21 @@ bool jk_pvm_jit_precharge_plan(jk_cc *c)
         uint8_t top = prog->insns[last[to]].opcode;
         if (top == OP_jump || top == OP_load_imm_jump)
             continue;
-        uint64_t both = (uint64_t)prog->insns[b].cost + prog->insns[to].cost;
-        if (both > INT32_MAX)
+        /* T's own precharge, if it is a precharged branch (above) */
+        uint32_t tpre = c->pre ? c->pre[to] : 0;
+        uint64_t both = (uint64_t)prog->insns[b].cost + prog->insns[to].cost + tpre;
+        if (both > INT32_MAX / 2)
             continue;
         if (!c->pre && !(c->pre = calloc(n, sizeof *c->pre)))
             break; /* no block precharged: correct, only slower */
         for (uint32_t k = b; k <= last[b]; k++)
-            c->pre[k] = prog->insns[to].cost;
+            c->pre[k] = prog->insns[to].cost + tpre;
     }
     jk_align_plan(c);
     free(last);
     free(host);
+    free(named);
+    free(branched);
     return true;
 }
 
@@ -155,9 +229,12 @@ void jk_pvm_jit_align(jk_cc *c, uint32_t i)
     if (!c->align || !c->align[i])
         return;
     /* the landing is past the prologue: `sub r11, imm8/imm32; jl rel32`
-     * (the target is never itself precharged, jk_pvm_jit_precharge_plan) */
-    size_t lead = (c->prog->insns[i].cost <= 127 ? 4 : 7) + 6;
-    size_t pad = (16 - (c->b.len + lead) % 16) % 16;
+     * (it charges its own cost and, for a precharged branch's block, its
+     * target's: jk_pvm_jit_precharge_plan) */
+    uint64_t cost = (uint64_t)c->prog->insns[i].cost + (c->pre ? c->pre[i] : 0);
+    size_t lead = c->align[i] == JK_ALIGN_LABEL ? 0 : (cost <= 127 ? 4 : 7) + 6;
+    size_t line = c->site_count ? 64 : 16; /* direct returns: on 64 (above) */
+    size_t pad = (line - (c->b.len + lead) % line) % line;
     static const uint8_t nop[9][9] = {
         {0}, {0x90}, {0x66, 0x90}, {0x0F, 0x1F, 0x00}, {0x0F, 0x1F, 0x40, 0x00},
         {0x0F, 0x1F, 0x44, 0x00, 0x00}, {0x66, 0x0F, 0x1F, 0x44, 0x00, 0x00},
@@ -194,6 +271,48 @@ bool jk_pvm_jit_is_call(const jk_cc *c, uint32_t i, uint64_t v)
     return c->prog->jump_targets[a / 2 - 1] == i + 1;
 }
 
+/* Direct returns (session 10). Where a program makes few calls (at most
+ * jk_pvm_jit_direct_max call sites, each a `load_imm_jump` or
+ * `load_imm_jump_ind` that jk_pvm_jit_is_call accepts), a call is a plain
+ * jump (`mov rA, v; jmp f`: no depth check, no push, no host `call`) and a
+ * `jump_ind` compares its target with each site's v in turn, jumping to
+ * that site's landing block (its prologue, in the same copy) on a match —
+ * exactly what the djump on v does, since jump-table entry v/2 − 1 is that
+ * block (jk_pvm_jit_is_call) — and takes the ordinary djump otherwise. The
+ * host stack is not used, so nothing can overflow or go stale, and the
+ * ordinary copy's returns need no window check (a return lands in its own
+ * copy). The chain is at most JK_JIT_SITES compares per `jump_ind`, so
+ * compilation stays linear. `fib`: 10 host instructions a call pair less
+ * for the calls, the returns' compares as many as before.
+ * Where they land, on 64 bytes: with direct returns `fib` spends its time
+ * in four blocks (its entry, two landings, the leaf) reached only by taken
+ * jumps; starting the entry and each landing on a 64-byte line (padding
+ * that is never executed: a landing follows a call, now a jump) measured
+ * 0.79 of native against 0.88–0.99 for the other offsets (docs/bench.md). */
+void jk_pvm_jit_site_plan(jk_cc *c)
+{
+    const jk_pvm_program *prog = c->prog;
+    c->site_count = 0;
+    uint32_t count = 0, max = jk_pvm_jit_direct_max < JK_JIT_SITES ? jk_pvm_jit_direct_max : JK_JIT_SITES;
+    for (uint32_t i = 0; i < prog->insn_count; i++) {
+        const jk_pvm_insn *in = &prog->insns[i];
+        if ((in->opcode != OP_load_imm_jump && in->opcode != OP_load_imm_jump_ind) ||
+            !jk_pvm_jit_is_call(c, i, in->imm_x))
+            continue;
+        if (count == max)
+            return; /* too many: predicted returns */
+        c->site_v[count] = (uint32_t)in->imm_x;
+        c->site_at[count++] = i + 1;
+    }
+    c->site_count = count;
+    if (!count)
+        return;
+    if (!c->align && !(c->align = calloc(prog->insn_count, 1)))
+        return; /* nothing padded: correct, only slower */
+    for (uint32_t k = 0; k < count; k++)
+        c->align[c->site_at[k]] = JK_ALIGN_LABEL;
+}
+
 /* Compare rsp with the predicted returns' limit: "below or equal" means the
  * host stack is full and the call must be a plain jump. */
 static void jk_depth_cmp(jk_cc *c)
@@ -217,6 +336,10 @@ void jk_pvm_jit_static_call(jk_cc *c, uint64_t v, uint32_t target)
     const jk_pvm_insn *in = &c->prog->insns[c->insn];
     /* precharged: the call lands past the prologue its block paid */
     bool paid = c->pre && c->pre[c->insn] && in->opcode == OP_load_imm_jump && in->target == target;
+    if (c->site_count) { /* direct returns: a plain jump */
+        jk_jump_to_at(c, x_jmp32(b), target, paid);
+        return;
+    }
     jk_depth_cmp(c);
     jk_jump_to_at(c, x_jcc32(b, CC_BE), target, paid); /* too deep: a plain jump */
     jk_push_return(c, v);
@@ -240,6 +363,18 @@ void jk_pvm_jit_return(jk_cc *c, unsigned a, uint64_t imm)
 {
     jk_x64_buf *b = &c->b;
     uint8_t h = a < JK_PVM_REGS ? c->map[a] : X_NOREG;
+    if (c->site_count) { /* direct returns (above) */
+        bool reg = (uint32_t)imm == 0 && h != X_NOREG;
+        if (!reg)
+            jk_pvm_jit_addr(c, (int)a, imm);
+        for (uint32_t k = c->site_count; k-- > 0;) {
+            x_alu_rm_imm(b, ALU_CMP, false, X_REG(reg ? h : X_RAX), (int32_t)c->site_v[k]);
+            jk_jump_to(c, x_jcc32(b, CC_E), c->site_at[k]);
+        }
+        if (reg)
+            x_mov_r_rm(b, false, X_RAX, X_REG(h)); /* the djump's target */
+        return;
+    }
     bool direct = c->bottom_v && (uint32_t)imm == 0 && h != X_NOREG;
     if (direct)
         x_alu_r_rm(b, ALU_CMP, false, h, X_MEM(X_RSP, 8)); /* cmp r32, [rsp+8]: the v on top */

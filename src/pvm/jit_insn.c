@@ -321,10 +321,10 @@ void jk_pvm_jit_compile_insn(jk_cc *c, uint32_t i)
         if (A == B) { /* ω_B is read before ω_A is written */
             jk_pvm_jit_addr(c, (int)B, Y);
             jk_load_const(c, A, X);
-            jk_pvm_jit_djump(c, i, true, B, Y, jk_pvm_jit_is_call(c, i, X) ? (int64_t)(uint32_t)X : -1);
+            jk_pvm_jit_djump(c, i, true, B, Y, jk_pvm_jit_is_call(c, i, X) && !c->site_count ? (int64_t)(uint32_t)X : -1);
         } else {
             jk_load_const(c, A, X);
-            jk_pvm_jit_djump(c, i, false, B, Y, jk_pvm_jit_is_call(c, i, X) ? (int64_t)(uint32_t)X : -1);
+            jk_pvm_jit_djump(c, i, false, B, Y, jk_pvm_jit_is_call(c, i, X) && !c->site_count ? (int64_t)(uint32_t)X : -1);
         }
         break;
 

@@ -32,6 +32,10 @@ void jk_pvm_jit_emit_routines(jk_cc *c)
     x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_STACK_LIMIT), X_RAX);
     x_mov_r_rm(b, true, X_RAX, X_REG(X_RSI));
     jk_reload(c, true);
+    /* a run may start in the frame copy (jit_run.c), whose accesses use
+     * the delta in this register; the ordinary copy never reads it */
+    if (c->frame_h && c->frame_reg != X_NOREG)
+        x_mov_r_rm(b, true, c->frame_reg, X_MEM(X_RBX, CTX_FRAME_DELTA));
     x_op(b, 0, false, 0xFF, 1, 4, X_REG(X_RAX), false); /* jmp rax */
 
     /* exit_common: eax = exit code */

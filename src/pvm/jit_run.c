@@ -111,6 +111,7 @@ jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_sta
         ctx = malloc(sizeof *ctx);
         if (!ctx)
             return JK_ERR_NOMEM; /* nothing ran, nothing changed */
+        ctx->frame_delta = 0; /* read by the trampoline (flushed below) */
         mem->jit_ctx = ctx;
     }
     bool paid = state->block_paid;
@@ -148,10 +149,25 @@ jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_sta
     if (!tlb_ok)
         jk_tlb_flush(ctx);
 
+    /* Start in the frame copy (session 10) when the window of the last
+     * walk still holds for this run's sp: frame_lo is that page while no
+     * page-table entry changed since (it is emptied with the TLBs, above
+     * and by every helper), and the bound is this program's H (another
+     * program, with another H, may have set frame_hi). Otherwise the
+     * ordinary copy, whose first write of sp finds the window. */
+    uint32_t at = jit->entry[start];
+    if (jit->entry_frame && jit->entry_frame[start] != JK_JIT_NO_ENTRY) {
+        uint64_t sp = ctx->regs[jit->frame_sp], lo = ctx->frame_lo;
+        uint64_t hi = lo + JK_PVM_PAGE_SIZE - jit->frame_h;
+        if (lo < JK_JIT_TLB_EMPTY && sp >= lo && sp <= hi) {
+            ctx->frame_hi = hi;
+            at = jit->entry_frame[start];
+        }
+    }
     jk_jit_entry_fn entry;
     const uint8_t *tramp = jit->code + jit->trampoline;
     memcpy(&entry, &tramp, sizeof entry);
-    int code = entry(ctx, jit->code + jit->entry[start]);
+    int code = entry(ctx, jit->code + at);
 
     /* Whatever changed entries during the run went through a helper that
      * flushed first (jk_pvm_jit_load_slow, _store_slow, _step): the TLBs
@@ -213,6 +229,9 @@ jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_sta
 }
 
 #endif
+
+/* jit.h: the largest number of call sites with direct returns (jit_ctl.c). */
+unsigned jk_pvm_jit_direct_max = 4;
 
 bool jk_pvm_program_jitted(const jk_pvm_program *prog)
 {

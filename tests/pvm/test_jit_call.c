@@ -373,7 +373,9 @@ JK_TEST(test_jit_calls_land_on_16_bytes)
     JK_REQUIRE(prog != NULL);
 #if JK_PVM_HAVE_JIT
     const jk_pvm_jit *jit = prog->jit;
-    JK_CHECK(jit->pre != NULL && jit->pre[0] == 1); /* the call's block pays f's branch */
+    /* the call's block pays f's branch block and, since that block is a
+     * precharged branch (session 10), fz too */
+    JK_CHECK(jit->pre != NULL && jit->pre[0] == 2);
     JK_CHECK_EQ((uintptr_t)(jit->code + jit->entry[5]) % 16, 0); /* f: instruction 5 */
 #endif
     for (uint64_t n = 0; n < 3; n++)
@@ -383,4 +385,214 @@ JK_TEST(test_jit_calls_land_on_16_bytes)
             jk_pre_both(prog, 0, regs, gas, 0);
         }
     jk_pvm_program_free(prog);
+}
+
+/* ---- precharged branches (docs/pvm.md, "Session 10") ---- */
+
+/* e ends in a conditional branch to t and falls through to f, which
+ * nothing else enters: e pays for t, f charges t's cost less. f stores
+ * through r1 (a fault there gives nothing back: e was complete), e stores
+ * through r1 + 8 (a fault there gives t's cost back), t holds an ecalli
+ * (its resumption is paid), and f jumps back to e, paying e and t too. */
+static const char jk_brpre_long_src[] =
+    "    jump e\n"
+    "e:\n"
+    "    store_ind_u64 r7, r1, 8\n"
+    "    add_imm_64 r7, r7, -1\n"
+    "    branch_lt_u_imm r7, 2, t\n"
+    "    add_imm_64 r8, r8, 2\n"
+    "    store_ind_u64 r8, r1, 0\n"
+    "    add_imm_64 r8, r8, 1\n"
+    "    jump e\n"
+    "t:\n"
+    "    ecalli 3\n"
+    "    add_imm_64 r9, r9, 1\n"
+    "    load_imm r0, 0xFFFF0000\n"
+    "    jump_ind r0, 0\n";
+
+/* t (5) costs more than the fallthrough f (2), so f's prologue gives gas
+ * back; f is itself a precharged branch (to done) falling through to
+ * g, whose prologue charges done's cost less and whose jump pays e and t;
+ * e is also a jump-table entry (t returns there through r2, entering e's
+ * prologue, which charges e and t). */
+static const char jk_brpre_short_src[] =
+    ".jump_table e\n"
+    "    load_imm r2, jt(e)\n"
+    "    jump e\n"
+    "e:\n"
+    "    add_imm_64 r7, r7, -1\n"
+    "    branch_ge_u_imm r7, 5, t\n"
+    "    store_ind_u64 r7, r1, 0\n"
+    "    branch_eq_imm r7, 0, done\n"
+    "    jump e\n"
+    "t:\n"
+    "    add_imm_64 r8, r8, 1\n"
+    "    add_imm_64 r8, r8, 3\n"
+    "    add_imm_64 r8, r8, 5\n"
+    "    add_imm_64 r8, r8, 7\n"
+    "    jump_ind r2, 0\n"
+    "done:\n"
+    "    load_imm r0, 0xFFFF0000\n"
+    "    jump_ind r0, 0\n";
+
+static void jk_brpre_all(const char *src, uint64_t r7, int64_t max_gas)
+{
+    jk_pvm_program *prog = jk_test_asm_program(src, true);
+    JK_REQUIRE(prog != NULL);
+#if JK_PVM_HAVE_JIT
+    JK_CHECK(prog->jit->pre != NULL && prog->jit->pre[1] != 0); /* e is precharged */
+#endif
+    static const uint64_t sps[] = {0x20800, 0x20ff8, 0x30800, 0x40800, 0x800};
+    for (size_t s = 0; s < sizeof sps / sizeof sps[0]; s++) {
+        uint64_t regs[JK_PVM_REGS] = {0};
+        regs[1] = sps[s];
+        regs[7] = r7;
+        for (int64_t gas = -1; gas < max_gas; gas++) {
+            jk_pre_both(prog, 0, regs, gas, 0);
+            jk_pre_both(prog, 0, regs, gas, 1);
+            jk_pre_both(prog, 0, regs, gas, 4);
+        }
+        for (uint32_t pc = 0; pc < 48; pc++) /* a run may start anywhere */
+            for (int64_t gas = 0; gas < 16; gas++) {
+                jk_pre_both(prog, pc, regs, gas, 0);
+                jk_pre_both(prog, pc, regs, gas, 2);
+            }
+    }
+    jk_pvm_program_free(prog);
+}
+
+JK_TEST(test_jit_precharged_branches_are_the_interpreters)
+{
+    jk_brpre_all(jk_brpre_long_src, 5, 40);
+    jk_brpre_all(jk_brpre_short_src, 8, 90);
+}
+
+JK_TEST(test_jit_branch_into_its_fallthrough_target_is_not_precharged)
+{
+    /* f is e's fallthrough and also g's branch target: its prologue must
+     * charge its whole cost, so e is not precharged */
+    jk_pvm_program *prog = jk_test_asm_program(
+        "    jump e\n"
+        "e:\n"
+        "    add_imm_64 r7, r7, -1\n"
+        "    branch_eq_imm r7, 0, t\n"
+        "f:\n"
+        "    add_imm_64 r8, r8, 1\n"
+        "    jump g\n"
+        "g:\n"
+        "    branch_lt_u_imm r8, 3, f\n"
+        "    jump e\n"
+        "t:\n"
+        "    load_imm r0, 0xFFFF0000\n"
+        "    jump_ind r0, 0\n", true);
+    JK_REQUIRE(prog != NULL);
+    uint64_t regs[JK_PVM_REGS] = {0};
+    regs[7] = 4;
+    for (int64_t gas = 0; gas < 40; gas++)
+        jk_pre_both(prog, 0, regs, gas, 0);
+    jk_pvm_program_free(prog);
+}
+
+/* ---- direct returns (docs/pvm.md, "Session 10") ---- */
+
+/* Three call sites (two static calls and one via a pointer), so returns
+ * are direct: a `jump_ind` compares with each site's v. f and g return to
+ * r0 + r9, so a nonzero r9 forges the return: another site (a landing
+ * that is not the caller's), a jump-table entry that is a block start but
+ * no site (g), one that is not a block start (mid), the halt address, odd
+ * and out-of-table addresses, and the caller's own site with the upper 32
+ * bits set. f makes a host call before returning. */
+static const char jk_direct_src[] =
+    ".jump_table r_a, r_b, r_c, mid, g\n"
+    "    load_imm_jump r0, jt(r_a), f\n"
+    "r_a:\n"
+    "    add_imm_64 r8, r8, 1\n"
+    "    load_imm_jump r0, jt(r_b), f\n"
+    "r_b:\n"
+    "    add_imm_64 r8, r8, 10\n"
+    "    load_imm r2, jt(g)\n"
+    "    load_imm_jump_ind r0, r2, jt(r_c), 0\n"
+    "r_c:\n"
+    "    add_imm_64 r8, r8, 100\n"
+    "mid:\n"
+    "    add_imm_64 r7, r7, 1\n"
+    "    load_imm r0, 0xFFFF0000\n"
+    "    jump_ind r0, 0\n"
+    "f:\n"
+    "    add_64 r0, r0, r9\n"
+    "    ecalli 0\n"
+    "    jump_ind r0, 0\n"
+    "g:\n"
+    "    add_imm_64 r8, r8, 1000\n"
+    "    add_64 r0, r0, r9\n"
+    "    jump_ind r0, 0\n";
+
+JK_TEST(test_jit_direct_returns_are_the_interpreters)
+{
+    jk_pvm_program *prog = jk_test_asm_program(jk_direct_src, true);
+    JK_REQUIRE(prog != NULL);
+    static const uint64_t forged[] = {0, 2, 4, 6, 8, (uint64_t)-2, (uint64_t)-4, 1, 3, 0x100, UINT64_C(1) << 32,
+                                      0xFFFF0000u - 2, 0xFFFF0000u - 4, 0xFFFF0000u - 6, 0xFFFFFFFEu};
+    for (size_t k = 0; k < sizeof forged / sizeof forged[0]; k++) {
+        uint64_t regs[JK_PVM_REGS] = {0};
+        regs[9] = forged[k];
+        for (int64_t gas = -1; gas < 40; gas++) {
+            jk_pre_both(prog, 0, regs, gas, 0);
+            jk_pre_both(prog, 0, regs, gas, 1);
+        }
+        for (uint32_t pc = 0; pc < 48; pc++)
+            jk_pre_both(prog, pc, regs, 30, 0);
+    }
+    jk_pvm_program_free(prog);
+}
+
+JK_TEST(test_jit_five_call_sites_return_through_the_host_stack)
+{
+    /* one call site more than direct returns take: the returns are
+     * predicted with the host's call/ret, a return to the wrong site
+     * included */
+    jk_pvm_program *prog = jk_test_asm_program(
+        ".jump_table a, b, c, d, e\n"
+        "    load_imm_jump r0, jt(a), f\n"
+        "a:\n"
+        "    load_imm_jump r0, jt(b), f\n"
+        "b:\n"
+        "    load_imm_jump r0, jt(c), f\n"
+        "c:\n"
+        "    load_imm_jump r0, jt(d), f\n"
+        "d:\n"
+        "    load_imm_jump r0, jt(e), f\n"
+        "e:\n"
+        "    load_imm r0, 0xFFFF0000\n"
+        "    jump_ind r0, 0\n"
+        "f:\n"
+        "    add_imm_64 r8, r8, 1\n"
+        "    add_64 r0, r0, r9\n"
+        "    jump_ind r0, 0\n", true);
+    JK_REQUIRE(prog != NULL);
+    for (uint64_t r9 = 0; r9 < 6; r9 += 2) {
+        uint64_t regs[JK_PVM_REGS] = {0};
+        regs[9] = r9;
+        for (int64_t gas = 0; gas < 30; gas++)
+            jk_pre_both(prog, 0, regs, gas, 1);
+    }
+    jk_pvm_program_free(prog);
+}
+
+/* The cases above again with the host's call/ret predicting the returns:
+ * programs with few call sites return directly by default (session 10,
+ * jit_ctl.c), and both ways must give the interpreter's results. */
+JK_TEST(test_jit_call_cases_with_predicted_returns)
+{
+    unsigned keep = jk_pvm_jit_direct_max;
+    jk_pvm_jit_direct_max = 0;
+    test_jit_call_return_to_the_bottom_entry();
+    test_jit_call_return_with_an_immediate_is_not_predicted_on_the_register();
+    test_jit_call_return_without_a_block_start_in_the_jump_table();
+    test_jit_call_via_a_pointer_to_an_entry_that_is_not_a_block_start();
+    test_jit_precharged_blocks_are_the_interpreters();
+    test_jit_calls_land_on_16_bytes();
+    test_jit_precharged_branches_are_the_interpreters();
+    test_jit_direct_returns_are_the_interpreters();
+    jk_pvm_jit_direct_max = keep;
 }

@@ -252,3 +252,15 @@ JK_TEST(test_jit_deep_recursion_exhausts_predicted_returns)
     }
     jk_pvm_program_free(prog);
 }
+
+/* The cases above again with the host's call/ret predicting the returns:
+ * programs with few call sites return directly by default (session 10,
+ * jit_ctl.c), and both ways must give the interpreter's results. */
+JK_TEST(test_jit_ctl_cases_with_predicted_returns)
+{
+    unsigned keep = jk_pvm_jit_direct_max;
+    jk_pvm_jit_direct_max = 0;
+    test_jit_calls_returns_and_djumps_edge_cases();
+    test_jit_deep_recursion_exhausts_predicted_returns();
+    jk_pvm_jit_direct_max = keep;
+}

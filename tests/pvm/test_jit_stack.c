@@ -11,6 +11,7 @@
  */
 #include "../test.h"
 #include "jit_test_util.h"
+#include "../../src/pvm/jit.h"
 
 #include <stdlib.h>
 
@@ -292,4 +293,19 @@ JK_TEST(test_jit_stack_pointer_moved_by_other_instructions)
             jk_pvm_memory_free(mem[1]);
         }
     jk_pvm_program_free(prog);
+}
+
+/* The cases above again with the host's call/ret predicting the returns:
+ * programs with few call sites return directly by default (session 10,
+ * jit_ctl.c), and both ways must give the interpreter's results. */
+JK_TEST(test_jit_stack_cases_with_predicted_returns)
+{
+    unsigned keep = jk_pvm_jit_direct_max;
+    jk_pvm_jit_direct_max = 0;
+    test_jit_stack_frames_across_pages_and_kinds();
+    test_jit_stack_out_of_gas_at_every_call_and_return();
+    test_jit_stack_deep_recursion();
+    test_jit_stack_host_calls_remap_the_stack();
+    test_jit_stack_pointer_moved_by_other_instructions();
+    jk_pvm_jit_direct_max = keep;
 }

@@ -13,6 +13,7 @@
  *   and past 2^32.
  */
 #include "jit_test_util.h"
+#include "../../src/pvm/jit.h"
 
 /* Writable pages [0x20000, 0x40000), with 0x2e000 read-only, 0x2d000 a
  * copy-on-write Data page and 0x2c000 unmapped (pages mapped from the top,
@@ -250,4 +251,17 @@ JK_TEST(test_jit_frame_pushes_and_pops_across_pages)
             jk_frame_both(prog, regs, 3, 1, -1);
         }
     jk_pvm_program_free(prog);
+}
+
+/* The cases above again with the host's call/ret predicting the returns:
+ * programs with few call sites return directly by default (session 10,
+ * jit_ctl.c), and both ways must give the interpreter's results. */
+JK_TEST(test_jit_frame_cases_with_predicted_returns)
+{
+    unsigned keep = jk_pvm_jit_direct_max;
+    jk_pvm_jit_direct_max = 0;
+    test_jit_frame_callee_moves_the_stack_pointer();
+    test_jit_frame_host_calls_served_in_code();
+    test_jit_frame_pushes_and_pops_across_pages();
+    jk_pvm_jit_direct_max = keep;
 }
