@@ -495,8 +495,8 @@ JK_TEST(test_jit_branch_into_its_fallthrough_target_is_not_precharged)
 
 /* ---- direct returns (docs/pvm.md, "Session 10") ---- */
 
-/* Three call sites (two static calls and one via a pointer), so returns
- * are direct: a `jump_ind` compares with each site's v. f and g return to
+/* Three call sites, all static calls, so returns are direct: a
+ * `jump_ind` compares with each site's v. f and g return to
  * r0 + r9, so a nonzero r9 forges the return: another site (a landing
  * that is not the caller's), a jump-table entry that is a block start but
  * no site (g), one that is not a block start (mid), the halt address, odd
@@ -510,8 +510,7 @@ static const char jk_direct_src[] =
     "    load_imm_jump r0, jt(r_b), f\n"
     "r_b:\n"
     "    add_imm_64 r8, r8, 10\n"
-    "    load_imm r2, jt(g)\n"
-    "    load_imm_jump_ind r0, r2, jt(r_c), 0\n"
+    "    load_imm_jump r0, jt(r_c), g\n"
     "r_c:\n"
     "    add_imm_64 r8, r8, 100\n"
     "mid:\n"
