@@ -40,6 +40,9 @@ static const char jk_node_usage[] =
     "                   second when idle; 0: empty blocks back to back)\n"
     "  --max-block-events N  a block proposed here takes at most N events (default 1024;\n"
     "                   0: the chain's own bounds only)\n"
+    "  --checkpoint-every K  write the state to the store every K heights (default 32;\n"
+    "                   1: every height); the blocks every height; a restart re-applies\n"
+    "                   the blocks after the last checkpoint; a clean stop writes one\n"
     "  --rpc-max-body BYTES  an RPC request's body at most BYTES (default 4 MiB; larger: 413)\n"
     "  --rpc-request-ms MS  an RPC request must arrive whole within MS ms (default 10000;\n"
     "                   slower: 408 and closed)\n";
@@ -95,6 +98,7 @@ int jk_tool_node(int argc, char **argv)
     bool tcp = false, demo = false;
     uint64_t demo_seed = 0, demo_accounts = 0, max_height = 0, verify_threads = 0;
     uint64_t empty_ms = JK_NODE_EMPTY_BLOCKS_MS, max_block_events = JK_NODE_MAX_BLOCK_EVENTS;
+    uint64_t checkpoint_every = JK_NODE_CHECKPOINT_EVERY;
     uint64_t rpc_max_body = 0, rpc_request_ms = 0; /* 0: the server's defaults */
     jk_diag diag = {{0}};
     for (int i = 0; i < argc; i++) {
@@ -138,6 +142,12 @@ int jk_tool_node(int argc, char **argv)
             if (jk_tool_parse_number(argv[++i], false, &max_block_events) != 0 ||
                 max_block_events > 1000000) {
                 fprintf(stderr, "jark node: --max-block-events 0..1000000\n");
+                return JK_EXIT_USAGE;
+            }
+        } else if (has && !strcmp(a, "--checkpoint-every")) {
+            if (jk_tool_parse_number(argv[++i], false, &checkpoint_every) != 0 || checkpoint_every < 1 ||
+                checkpoint_every > 1000000) {
+                fprintf(stderr, "jark node: --checkpoint-every 1..1000000 (heights)\n");
                 return JK_EXIT_USAGE;
             }
         } else if (has && !strcmp(a, "--rpc-max-body")) {
@@ -238,8 +248,10 @@ int jk_tool_node(int argc, char **argv)
         jk_node_chain_app_set_height_limit(app, max_height);
     if (err == JK_OK)
         jk_node_chain_app_set_verify_threads(app, (unsigned)verify_threads);
-    if (err == JK_OK)
+    if (err == JK_OK) {
         jk_node_chain_app_set_max_block_events(app, (size_t)max_block_events);
+        jk_node_chain_app_validator(app)->checkpoint_every = (uint32_t)checkpoint_every;
+    }
     if (err == JK_OK && verbose >= 2)
         jk_node_chain_app_set_debug(app, stderr); /* -v -v: the chain programs' debug stream too */
     static jk_cons_valset vs;
@@ -309,8 +321,11 @@ int jk_tool_node(int argc, char **argv)
                      key_path ? "the key is no validator's" : "no --key", vs.count);
         else
             snprintf(mode, sizeof mode, "validator %u of %u", self, vs.count);
-        snprintf(line, sizeof line, "node: %s at height %llu, listening on %s:%u, rpc %s:%u", mode,
-                 (unsigned long long)jk_node_archive_top(jk_node_chain_app_archive(app)), lhost,
+        jk_node_validator *nv = jk_node_chain_app_validator(app);
+        snprintf(line, sizeof line, "node: %s at height %llu (checkpoint %llu, %llu blocks re-applied), "
+                 "listening on %s:%u, rpc %s:%u", mode,
+                 (unsigned long long)jk_node_archive_top(jk_node_chain_app_archive(app)),
+                 (unsigned long long)nv->checkpoint_height, (unsigned long long)nv->replayed, lhost,
                  jk_node_listen_port(node), rpc ? rhost : "-", jk_node_rpc_port(node));
         jk_node_print(NULL, 0, line);
         err = jk_node_run(node, &jk_node_stop, 0, &diag);

@@ -731,7 +731,10 @@ jk_err jk_cap_store_table(jk_cap_store *store, const char *name, jk_cap_table *o
 
 /* jk_cap_store_commit, and fn(ctx, txn) inside the same write transaction
  * after the head is set: the head, the objects and whatever fn writes commit
- * together, or nothing does (fn NULL: jk_cap_store_commit).
+ * together, or nothing does (fn NULL: jk_cap_store_commit). head NULL with
+ * cap null and fn set: fn's rows alone, in a transaction of the same kind
+ * (one sync, no head moved, no object written: the node's block archive
+ * between two state checkpoints, docs/node.md "Checkpoints").
  * @return what jk_cap_store_commit returns, or fn's error (the store is then
  *         as before). */
 jk_err jk_cap_store_commit_with(jk_cap_store *store, const char *head, jk_cap cap,
@@ -747,7 +750,8 @@ jk_err jk_cap_store_commit_with(jk_cap_store *store, const char *head, jk_cap ca
  * as jk_cap_store_commit_with. fn runs on the writer thread with ctx; then
  * ctx_free(ctx) (may be NULL) is called there, or here when nothing was
  * queued. A process killed before the writer's commit keeps the store as it
- * was before it.
+ * was before it. head NULL, cap null, fn set: fn's rows alone (as
+ * jk_cap_store_commit_with).
  * @param[in] cap  retained by the job; the caller may release it at once.
  * @return JK_OK (queued, or done inside a batch); the error of the previous
  *         async commit, which sticks (every later write fails: "reopen the

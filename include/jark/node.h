@@ -78,10 +78,26 @@ typedef struct jk_node_validator {
     jk_hash genesis_hash;
     jk_cap last_block;              /* Data: the last block's encoding (null at genesis) */
     bool queue_restored;            /* open took the queue from the head record */
+    /* State checkpoints (docs/node.md "Checkpoints"): a commit through the
+     * archive writes the head record (the state) only every checkpoint_every
+     * heights; between them only the block's rows. */
+    uint32_t checkpoint_every;      /* K: 1 = every height (0 reads as 1) */
+    uint64_t checkpoint_height;     /* the height of the head record in the store */
+    jk_cap pending;                 /* the head record of `height` while not in
+                                       the store (null when it is) */
+    uint64_t replayed;              /* archived blocks re-applied at open */
 } jk_node_validator;
 
+/* The default K of jk_node_validator.checkpoint_every (`jark node
+ * --checkpoint-every K`): a restart re-applies at most K - 1 archived blocks. */
+#define JK_NODE_CHECKPOINT_EVERY 32
+
 /* Open the validator of secret_key (copied; wiped on close) over the store in
- * dir: resume at its committed head, or start at `genesis`. Its index is its
+ * dir: resume at its committed head, or start at `genesis`; then re-apply
+ * the archived blocks above that head's height, if any (the head record is
+ * a checkpoint: docs/node.md "Checkpoints"), each through
+ * jk_chain_apply_block_import (its state root checked against its header)
+ * and its hash against the archive's, so v ends at the archive's top. Its index is its
  * key's place in the genesis validator set (UINT32_MAX for another key, or
  * for secret_key NULL: a full node's store, whose Kernel has no own key and
  * only imports); every chain setting (budgets,
@@ -95,7 +111,15 @@ typedef struct jk_node_validator {
  * @param[out] out  the caller closes it with jk_node_validator_close. */
 jk_err jk_node_validator_open(const char *dir, const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
                               const jk_chain_genesis *genesis, jk_node_validator **out, jk_diag *diag);
+/* Close; a validator whose head is newer than its checkpoint writes it first
+ * (jk_node_validator_checkpoint; an error there is ignored: the archived
+ * blocks are replayed at the next open instead). */
 void jk_node_validator_close(jk_node_validator *v);
+
+/* Write the head record of v's head (the state) durably now, if the store's
+ * checkpoint is older (a clean shutdown; no-op otherwise).
+ * @return JK_OK; a store error (the store keeps its older checkpoint). */
+jk_err jk_node_validator_checkpoint(jk_node_validator *v, jk_diag *diag);
 
 /* Commit the current head (after block `height` was produced or imported)
  * durably, in one transaction.
@@ -109,6 +133,11 @@ jk_err jk_node_validator_commit(jk_node_validator *v, uint64_t height, const jk_
 /* The same commit, with fn(ctx, txn) run inside its transaction after the
  * head is set (jk_cap_store_commit_with): what fn writes (the block archive)
  * commits with the head or not at all. fn NULL: jk_node_validator_commit.
+ * With fn, the head record is written only at a checkpoint (height ≥ the
+ * last checkpoint + v->checkpoint_every); at other heights the transaction
+ * holds fn's rows alone and v keeps the record in memory (v->pending). The
+ * checkpoint is never older than the archive's rows it would need: a later
+ * transaction of the same environment (docs/node.md "Checkpoints").
  * @return what jk_node_validator_commit returns, or fn's error. */
 jk_err jk_node_validator_commit_with(jk_node_validator *v, uint64_t height,
                                      const jk_hash *block_hash, const uint8_t *block,

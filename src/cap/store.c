@@ -516,24 +516,28 @@ static jk_err jk_store_commit_txn(jk_cap_store *store, const char *head, jk_cap 
                                   jk_cap_store_txn_fn fn, void *ctx, uint64_t *written,
                                   jk_diag *diag)
 {
-    if (!jk_head_ok(head))
+    /* head NULL, cap null, fn set: the rows alone (jk_cap_store_commit_rows) */
+    bool rows = !head && jk_cap_is_null(cap) && fn;
+    if (!rows && !jk_head_ok(head))
         return jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: head name must be 1..255 bytes");
-    if (jk_cap_is_null(cap))
+    if (!rows && jk_cap_is_null(cap))
         return jk_diag_set(diag, JK_ERR_CAP_KIND, "store: cannot commit the null cap");
     jk_txn_ctx t;
-    jk_hash h;
-    jk_cap_hash(cap, &h);
     jk_err err = jk_txn_begin(store, JK_TXN_COMMIT, &t, diag);
     if (err != JK_OK)
         return err;
-    jk_cap_put_sink sink = {&t, jk_txn_sink_known, jk_txn_sink_put_new};
-    if ((err = jk_cap_export_put_first(cap, &sink, diag)) != JK_OK)
-        return jk_txn_fail(&t, err, diag);
-    MDB_val k = {strlen(head), (void *)head}, v = {JK_HASH_SIZE, h.bytes};
-    int rc = mdb_put(t.txn, store->heads, &k, &v, 0);
-    if (rc != 0) {
-        t.rc = rc;
-        return jk_txn_fail(&t, JK_ERR_CAP_STORE, diag);
+    if (!rows) {
+        jk_hash h;
+        jk_cap_hash(cap, &h);
+        jk_cap_put_sink sink = {&t, jk_txn_sink_known, jk_txn_sink_put_new};
+        if ((err = jk_cap_export_put_first(cap, &sink, diag)) != JK_OK)
+            return jk_txn_fail(&t, err, diag);
+        MDB_val k = {strlen(head), (void *)head}, v = {JK_HASH_SIZE, h.bytes};
+        int rc = mdb_put(t.txn, store->heads, &k, &v, 0);
+        if (rc != 0) {
+            t.rc = rc;
+            return jk_txn_fail(&t, JK_ERR_CAP_STORE, diag);
+        }
     }
     uint64_t n = t.written;
     if (fn && (err = fn(ctx, &t, diag)) != JK_OK) {

@@ -17,6 +17,7 @@
  * committed is immutable and its reference count and hash cache are atomic
  * (internal.h), so the caller may go on using and sharing it.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "store_internal.h"
 
 bool jk_cap_store_writer_init(jk_cap_store *s)
@@ -45,7 +46,8 @@ static void jk_job_done(jk_store_job *job)
  * reaches the disk ahead of it; docs/node.md "Commit on a writer thread"). */
 static jk_err jk_job_run(jk_cap_store *s, jk_store_job *job, jk_diag *diag)
 {
-    jk_err err = jk_cap_store_commit_now(s, job->head, job->cap, job->fn, job->ctx, NULL, diag);
+    jk_err err = jk_cap_store_commit_now(s, job->rows ? NULL : job->head, job->cap, job->fn, job->ctx,
+                                         NULL, diag);
     if (err != JK_OK)
         return err;
     int rc = mdb_env_sync(s->env, 1);
@@ -118,9 +120,10 @@ jk_err jk_cap_store_commit_async(jk_cap_store *store, const char *head, jk_cap c
                                  jk_diag *diag)
 {
     jk_err err = jk_cap_store_drain(store, diag);
-    if (err == JK_OK && (!head || !head[0] || strlen(head) > 255))
+    bool rows = !head && jk_cap_is_null(cap) && fn; /* the rows alone */
+    if (err == JK_OK && !rows && (!head || !head[0] || strlen(head) > 255))
         err = jk_diag_set(diag, JK_ERR_INVALID_ARG, "store: head name must be 1..255 bytes");
-    if (err == JK_OK && jk_cap_is_null(cap))
+    if (err == JK_OK && !rows && jk_cap_is_null(cap))
         err = jk_diag_set(diag, JK_ERR_CAP_KIND, "store: cannot commit the null cap");
     /* Inside a batch the commit is a nested transaction of the batch's,
      * which lives on this thread: run it here (it costs no sync anyway). */
@@ -138,9 +141,12 @@ jk_err jk_cap_store_commit_async(jk_cap_store *store, const char *head, jk_cap c
             return jk_diag_set(diag, JK_ERR_CAP_STORE, "store: cannot start the writer thread");
         }
         store->writer_up = true;
+        /* "jk-store" in /proc/PID/task/TID/comm: the writer's CPU, measured apart */
+        (void)pthread_setname_np(store->writer, "jk-store");
     }
     pthread_mutex_lock(&store->mu);
-    snprintf(store->job.head, sizeof store->job.head, "%s", head);
+    store->job.rows = rows;
+    snprintf(store->job.head, sizeof store->job.head, "%s", rows ? "" : head);
     store->job.cap = jk_cap_retain(cap);
     store->job.fn = fn;
     store->job.ctx = ctx;

@@ -18,6 +18,7 @@ typedef struct jk_store_job {
     jk_cap_store_txn_fn fn;
     void *ctx;
     void (*ctx_free)(void *ctx);
+    bool rows;                  /* fn's rows alone: no head, no objects */
 } jk_store_job;
 
 /* The written-keys filter (store_known.c): keys the store is known to

@@ -1,10 +1,16 @@
 /*
  * validator.c — a validator's chain Kernel over its own LMDB store: open at
  * the committed head or at genesis, commit a head after each block.
+ *
+ * Checkpoints (docs/node.md "Checkpoints"): through the archive, the head
+ * record — the state — is written every checkpoint_every heights only; the
+ * blocks' rows every height. The state is a cache of the blocks: open
+ * re-applies the archived blocks above the checkpoint (jk_node_replay).
  */
 #include "jark/node.h"
 #include "jark/bytes.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +78,61 @@ jk_err jk_node_head_read(const char *dir, jk_node_head *out, jk_diag *diag)
     return err;
 }
 
+static jk_err jk_node_head_record(const jk_node_validator *v, uint64_t height,
+                                  const jk_hash *block_hash, const uint8_t *block,
+                                  size_t block_len, bool in_record, jk_cap *record, jk_cap *block_data);
+static void jk_node_head_move(jk_node_validator *v, uint64_t height, const jk_hash *block_hash,
+                              jk_cap block_data);
+
+/* Bring v from its checkpoint to the archive's top: each archived block above
+ * it is decoded, hashed (the archive's hash must be its own) and imported
+ * (jk_chain_apply_block_import: parent, proposer, signatures, every trace,
+ * and apply halting with the header's state root), as a sync imports a
+ * peer's block; its head record is kept in memory (v->pending) for the
+ * next checkpoint. No store write: the blocks are durable already. */
+static jk_err jk_node_replay(jk_node_validator *v, jk_diag *diag)
+{
+    jk_node_archive *a;
+    jk_err err = jk_node_archive_attach(v->store.store, &a, diag);
+    if (err != JK_OK)
+        return err;
+    uint64_t top = jk_node_archive_top(a);
+    for (uint64_t h = v->height + 1; err == JK_OK && h <= top; h++) {
+        jk_hash id, got;
+        uint8_t *block = NULL;
+        size_t len = 0;
+        jk_chain_block decoded;
+        err = jk_node_archive_get(a, h, &id, &block, &len, NULL, diag);
+        if (err == JK_OK && (err = jk_chain_block_decode(block, len, &decoded, diag)) == JK_OK) {
+            jk_chain_block_hash(&decoded, &got);
+            if (memcmp(got.bytes, id.bytes, JK_HASH_SIZE) != 0)
+                err = jk_diag_set(diag, JK_ERR_NODE_ARCHIVE,
+                                  "archive: the block at height %llu does not hash to its archived hash",
+                                  (unsigned long long)h);
+            if (err == JK_OK)
+                err = jk_chain_apply_block_import(v->ck, &decoded, &v->head_hash, h, diag);
+            jk_chain_block_free(&decoded);
+        }
+        jk_cap record = jk_cap_null(), data = jk_cap_null();
+        if (err == JK_OK)
+            err = jk_node_head_record(v, h, &id, block, len, false, &record, &data);
+        free(block);
+        if (err == JK_OK) {
+            jk_cap_release(v->pending);
+            v->pending = record;
+            jk_node_head_move(v, h, &id, data);
+            v->replayed++;
+        } else if (diag && diag->msg[0]) {
+            char why[sizeof diag->msg];
+            snprintf(why, sizeof why, "%s", diag->msg);
+            jk_diag_set(diag, err, "replay of archived block %llu above the checkpoint %llu: %s",
+                        (unsigned long long)h, (unsigned long long)v->checkpoint_height, why);
+        }
+    }
+    jk_node_archive_close(a);
+    return err;
+}
+
 jk_err jk_node_validator_open(const char *dir, const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
                               const jk_chain_genesis *genesis, jk_node_validator **out, jk_diag *diag)
 {
@@ -85,7 +146,8 @@ jk_err jk_node_validator_open(const char *dir, const uint8_t secret_key[JK_ED255
             v->index = i;
             break;
         }
-    v->last_block = jk_cap_null();
+    v->last_block = v->pending = jk_cap_null();
+    v->checkpoint_every = JK_NODE_CHECKPOINT_EVERY;
     v->genesis_hash = genesis->genesis_hash;
     if (secret_key)
         memcpy(v->public_key, secret_key + 32, JK_ED25519_PUBLIC_SIZE);
@@ -102,7 +164,7 @@ jk_err jk_node_validator_open(const char *dir, const uint8_t secret_key[JK_ED255
         if (err == JK_OK) {
             jk_cap_release(chain);
             chain = jk_cap_retain(head.chain);
-            v->height = head.height;
+            v->height = v->checkpoint_height = head.height;
             v->head_hash = head.block_hash;
             v->last_block = jk_cap_retain(head.last_block);
             queue = jk_cap_retain(head.queue);
@@ -115,7 +177,14 @@ jk_err jk_node_validator_open(const char *dir, const uint8_t secret_key[JK_ED255
     if (err == JK_OK) /* the head's dispatch queue (store.c) */
         err = jk_node_store_queue_restore(queue, v->ck, &v->queue_restored, diag);
     jk_cap_release(queue);
+    if (err == JK_OK) /* the blocks archived after the checkpoint */
+        err = jk_node_replay(v, diag);
+    if (err == JK_OK && v->replayed)
+        v->queue_restored = true; /* the kernel's queue is the last apply's */
     if (err != JK_OK) {
+        /* a failed open writes nothing: no checkpoint of a half replay */
+        jk_cap_release(v->pending);
+        v->pending = jk_cap_null();
         jk_node_validator_close(v);
         return err;
     }
@@ -126,10 +195,28 @@ jk_err jk_node_validator_open(const char *dir, const uint8_t secret_key[JK_ED255
     return JK_OK;
 }
 
+jk_err jk_node_validator_checkpoint(jk_node_validator *v, jk_diag *diag)
+{
+    if (jk_cap_is_null(v->pending))
+        return JK_OK;
+    jk_err err = jk_cap_store_commit_with(v->store.store, JK_NODE_HEAD, v->pending, NULL, NULL, NULL, diag);
+    if (err == JK_OK)
+        err = jk_cap_store_sync(v->store.store, diag);
+    if (err == JK_OK) {
+        jk_cap_release(v->pending);
+        v->pending = jk_cap_null();
+        v->checkpoint_height = v->height;
+    }
+    return err;
+}
+
 void jk_node_validator_close(jk_node_validator *v)
 {
     if (!v)
         return;
+    if (v->store.store)
+        (void)jk_node_validator_checkpoint(v, NULL);
+    jk_cap_release(v->pending);
     jk_chain_kernel_free(v->ck);
     jk_cap_release(v->last_block);
     jk_node_store_close(&v->store);
@@ -177,6 +264,32 @@ static jk_err jk_node_head_record(const jk_node_validator *v, uint64_t height,
     return err;
 }
 
+/* Is the head record of `height` written with this commit? Always without
+ * rows (fn NULL: nothing else would hold the block); through the archive,
+ * every checkpoint_every heights. */
+static bool jk_node_checkpoint_due(const jk_node_validator *v, uint64_t height, jk_cap_store_txn_fn fn)
+{
+    uint32_t k = v->checkpoint_every ? v->checkpoint_every : 1;
+    return !fn || height - v->checkpoint_height >= k;
+}
+
+/* After a commit of `record` (consumed here): the store's checkpoint moved
+ * with it (write), or v keeps it for a later one. */
+static void jk_node_checkpoint_note(jk_node_validator *v, jk_err err, bool write, jk_cap record)
+{
+    if (err == JK_OK && write) {
+        v->checkpoint_height = v->height;
+        jk_cap_release(v->pending);
+        v->pending = jk_cap_null();
+        jk_cap_release(record);
+    } else if (err == JK_OK) {
+        jk_cap_release(v->pending);
+        v->pending = record;
+    } else {
+        jk_cap_release(record);
+    }
+}
+
 /* The in-memory move: v is at block `height` from here on. */
 static void jk_node_head_move(jk_node_validator *v, uint64_t height, const jk_hash *block_hash,
                               jk_cap block_data)
@@ -194,13 +307,15 @@ jk_err jk_node_validator_commit_with(jk_node_validator *v, uint64_t height,
 {
     jk_cap record, block_data;
     jk_err err = jk_node_head_record(v, height, block_hash, block, block_len, fn == NULL, &record, &block_data);
+    bool write = jk_node_checkpoint_due(v, height, fn);
     if (err == JK_OK)
-        err = jk_cap_store_commit_with(v->store.store, JK_NODE_HEAD, record, fn, ctx, NULL, diag);
-    jk_cap_release(record);
+        err = jk_cap_store_commit_with(v->store.store, write ? JK_NODE_HEAD : NULL,
+                                       write ? record : jk_cap_null(), fn, ctx, NULL, diag);
     if (err == JK_OK)
         jk_node_head_move(v, height, block_hash, block_data);
     else
         jk_cap_release(block_data);
+    jk_node_checkpoint_note(v, err, write, record);
     return err;
 }
 
@@ -211,17 +326,18 @@ jk_err jk_node_validator_commit_async(jk_node_validator *v, uint64_t height,
 {
     jk_cap record, block_data;
     jk_err err = jk_node_head_record(v, height, block_hash, block, block_len, fn == NULL, &record, &block_data);
+    bool write = jk_node_checkpoint_due(v, height, fn);
     if (err == JK_OK) {
-        err = jk_cap_store_commit_async(v->store.store, JK_NODE_HEAD, record, fn, ctx, ctx_free,
-                                        diag);
+        err = jk_cap_store_commit_async(v->store.store, write ? JK_NODE_HEAD : NULL,
+                                        write ? record : jk_cap_null(), fn, ctx, ctx_free, diag);
     } else if (ctx_free) {
         ctx_free(ctx);
     }
-    jk_cap_release(record);
     if (err == JK_OK)
         jk_node_head_move(v, height, block_hash, block_data);
     else
         jk_cap_release(block_data);
+    jk_node_checkpoint_note(v, err, write, record);
     return err;
 }
 
