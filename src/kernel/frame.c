@@ -116,7 +116,7 @@ jk_err jk_kernel_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_
         fm->m = *jk_cap_image_mapping(image, i);
         jk_cap source = jk_cap_null();
         if (fm->m.kind == JK_CAP_MAP_PERSISTENT) {
-            source = jk_cap_cnode_get(f->cnode, fm->m.slot);
+            source = jk_kernel_slot(f, fm->m.slot);
             if (jk_cap_kind_of(source) != JK_CAP_DATA) {
                 snprintf(msg, msg_len, "mapping at 0x%x: slot %u holds no Data", fm->m.base, fm->m.slot);
                 return JK_ERR_INVALID_ARG;
@@ -244,8 +244,7 @@ jk_err jk_kernel_frame_mint(jk_frame *f)
         jk_err err = jk_apply_dirty(f, fm, fm->data, &minted);
         if (err != JK_OK)
             return err;
-        jk_kernel_frame_forget(f);
-        err = jk_cap_cnode_update(&f->cnode, fm->m.slot, minted);
+        err = jk_kernel_slot_set(f, fm->m.slot, minted);
         jk_cap_release(minted);
         if (err != JK_OK)
             return err;
@@ -275,6 +274,9 @@ jk_err jk_kernel_frame_capture(jk_frame *f, int64_t gas, jk_cap_frame *out)
     memset(out, 0, sizeof *out);
     if (f->set_image_ran)
         return JK_ERR_INVALID_ARG; /* its new image's code cannot resume the old pc */
+    err = jk_kernel_frame_flush(f); /* the instance is made of the whole cnode */
+    if (err != JK_OK)
+        return err;
     jk_cap_region *regions = calloc(f->map_count ? f->map_count : 1, sizeof *regions);
     if (!regions)
         return JK_ERR_NOMEM;
@@ -350,17 +352,26 @@ bool jk_kernel_frame_pausable(jk_frame *f, unsigned *depth)
         if (jk_captured_pages(f, fm) * JK_PVM_PAGE_SIZE > JK_CAP_DATA_MAX_LEN)
             return false; /* the captured region cannot be a Data */
         if (fm->m.kind == JK_CAP_MAP_PERSISTENT &&
-            jk_cap_kind_of(jk_cap_cnode_get(f->cnode, fm->m.slot)) != JK_CAP_DATA)
+            jk_cap_kind_of(jk_kernel_slot(f, fm->m.slot)) != JK_CAP_DATA)
             return false; /* a resume faults the frame (jk_kernel_frame_memory) */
     }
     /* jk_cap_instance_with_cnode(inst, cnode): the pins and the nesting bound */
     jk_cap image = jk_cap_instance_image(f->inst);
     for (uint32_t i = 0; i < jk_cap_image_pin_count(image); i++) {
         const jk_cap_pin *pin = jk_cap_image_pin(image, i);
-        if (!jk_cap_equal(jk_cap_cnode_get(f->cnode, pin->slot), pin->cap))
+        if (!jk_cap_equal(jk_kernel_slot(f, pin->slot), pin->cap))
             return false;
     }
-    unsigned d = jk_cap_depth(image) > jk_cap_depth(f->cnode) ? jk_cap_depth(image) : jk_cap_depth(f->cnode);
+    /* The working root's depth bound where it decides nothing; near the
+     * bound (within the one level jk_can_serve_in_place adds) the cnode is
+     * brought up to date and its depth is exact, so no answer moves. */
+    unsigned c = jk_kernel_cnode_depth_bound(f);
+    if ((jk_cap_depth(image) > c ? jk_cap_depth(image) : c) + 2 > JK_CAP_MAX_DEPTH) {
+        if (jk_kernel_frame_flush(f) != JK_OK)
+            return false; /* out of memory: the pause itself fails alike */
+        c = jk_cap_depth(f->cnode);
+    }
+    unsigned d = jk_cap_depth(image) > c ? jk_cap_depth(image) : c;
     if (d + 1 > JK_CAP_MAX_DEPTH)
         return false;
     if (d + 1 > *depth)
@@ -380,7 +391,7 @@ void jk_kernel_frame_resume_in_place(jk_frame *f)
         fm->replaced = false;
         if (fm->mint) {
             jk_cap_release(fm->slot_data);
-            fm->slot_data = jk_cap_retain(jk_cap_cnode_get(f->cnode, fm->m.slot));
+            fm->slot_data = jk_cap_retain(jk_kernel_slot(f, fm->m.slot));
         }
     }
     if (f->live_all) {
@@ -402,6 +413,8 @@ void jk_kernel_frame_release(jk_frame *f)
     jk_cap_release(f->original);
     jk_cap_release(f->inst);
     jk_cap_release(f->cnode);
+    for (uint32_t i = 0; i < f->w.count; i++)
+        jk_cap_release(f->w.val[i]);
     jk_cap_release(f->exec_image);
     for (uint32_t i = 0; i < f->map_count; i++) {
         jk_cap_release(f->maps[i].data);
@@ -417,5 +430,5 @@ void jk_kernel_frame_release(jk_frame *f)
     }
     jk_pvm_memory_free(f->mem);
     free(f->live);
-    memset(f, 0, sizeof *f);
+    jk_kernel_frame_zero(f);
 }

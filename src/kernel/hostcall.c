@@ -12,60 +12,6 @@
 #define JK_MAX_COPY (64u << 20) /* DATA_READ / DATA_MINT: bytes per call */
 #define JK_MAX_DEBUG (1u << 20) /* DEBUG_WRITE: bytes per call */
 
-/* ---- slot paths ----
- * bits 60..63: depth d (0 is read as 1); bits 0..7: the root slot;
- * bits 8..23, 24..39, 40..55: the slots in the nested CNodes of levels 1..3.
- * Unused fields and bits 56..59 must be zero. */
-
-static inline bool jk_path_decode(uint64_t path, unsigned *depth, uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH])
-{
-    if (path < 256) { /* a root slot, the common case: what the rules below give */
-        idx[0] = (uint32_t)path;
-        idx[1] = idx[2] = idx[3] = 0;
-        *depth = 1;
-        return true;
-    }
-    unsigned d = (unsigned)(path >> 60);
-    if (d == 0)
-        d = 1;
-    if (d > JK_KERNEL_MAX_PATH_DEPTH || (path >> 56 & 0xF))
-        return false;
-    /* Levels past the depth must be zero: bits 8 + 16·(d−1) .. 55. */
-    _Static_assert(JK_KERNEL_MAX_PATH_DEPTH == 4, "three 16-bit levels below the root slot");
-    if (d < 4 && (path & ((UINT64_C(1) << 56) - (UINT64_C(1) << (8 + 16 * (d - 1))))))
-        return false;
-    idx[0] = (uint32_t)(path & 0xFF);
-    idx[1] = (uint32_t)(path >> 8 & 0xFFFF);
-    idx[2] = (uint32_t)(path >> 24 & 0xFFFF);
-    idx[3] = (uint32_t)(path >> 40 & 0xFFFF);
-    *depth = d;
-    return true;
-}
-
-bool jk_kernel_path_get(jk_cap cnode, uint64_t path, jk_cap *out)
-{
-    /* Every level must be a CNode with the index in range; the slot at the
-     * last one may be empty. */
-    uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
-    unsigned d;
-    return jk_path_decode(path, &d, idx) && jk_cap_cnode_get_path(cnode, idx, d, out);
-}
-
-jk_err jk_kernel_path_update(jk_cap *cnode, uint64_t path, jk_cap value)
-{
-    uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
-    unsigned d;
-    if (!jk_path_decode(path, &d, idx))
-        return JK_ERR_INVALID_ARG;
-    /* The nested CNodes change in place where the frame's cnode, each of
-     * them and the nodes between are held once (by the frame), and are
-     * copied from the first shared one in (jk_cap_cnode_update_path). */
-    jk_err err = jk_cap_cnode_update_path(cnode, idx, d, value);
-    if (err == JK_ERR_CAP_KIND || err == JK_ERR_CAP_RANGE)
-        return JK_ERR_INVALID_ARG; /* the path does not name a slot */
-    return err;
-}
-
 /* ---- helpers ---- */
 
 typedef struct jk_hc {
@@ -85,7 +31,7 @@ JK_COLD static jk_err jk_refuse(jk_hc *c, const char *fmt, uint64_t a)
 static uint64_t *jk_reg(jk_hc *c, int i) { return &c->f->st.regs[i]; }
 
 /* The slot at path, which must exist. */
-static bool jk_get(jk_hc *c, uint64_t path, jk_cap *out) { return jk_kernel_path_get(c->f->cnode, path, out); }
+static bool jk_get(jk_hc *c, uint64_t path, jk_cap *out) { return jk_kernel_path_get(c->f, path, out); }
 
 /* Whether path names a root slot the frame's image pins. */
 static bool jk_pinned(jk_hc *c, uint64_t path)
@@ -100,8 +46,7 @@ static bool jk_pinned(jk_hc *c, uint64_t path)
 /* Write value at path in the frame's cnode. */
 static jk_err jk_put(jk_hc *c, uint64_t path, jk_cap value)
 {
-    jk_kernel_frame_forget(c->f);
-    jk_err err = jk_kernel_path_update(&c->f->cnode, path, value);
+    jk_err err = jk_kernel_path_update(c->f, path, value);
     if (err == JK_ERR_INVALID_ARG || err == JK_ERR_CAP_TOO_DEEP)
         return jk_refuse(c, "slot path 0x%llx cannot hold the cap (bad path or nesting bound)", path);
     if (err != JK_OK)
@@ -140,7 +85,7 @@ static jk_err jk_hc_call(jk_hc *c, bool resume)
         return jk_refuse(c, "CALL: the target is in slot[0] (path 0x%llx)", path);
     int64_t given = want < (uint64_t)jk_gas_left(c->f) ? (int64_t)want : jk_gas_left(c->f);
     uint64_t args[3] = {*jk_reg(c, 10), *jk_reg(c, 11), *jk_reg(c, 12)};
-    jk_cap slot0 = jk_cap_cnode_get(c->f->cnode, 0); /* moves; the caller keeps a stash */
+    jk_cap slot0 = jk_kernel_slot(c->f, 0); /* moves; the caller keeps a stash */
     jk_kernel *k = c->k;
     jk_frame *caller = c->f;
     caller->st.gas -= given;
@@ -189,7 +134,11 @@ JK_COLD static jk_err jk_hc_set_image(jk_hc *c)
     jk_cap image, self, next;
     if (!jk_get(c, *jk_reg(c, 7), &image) || jk_cap_kind_of(image) != JK_CAP_IMAGE)
         return jk_refuse(c, "SET_IMAGE: slot path 0x%llx holds no Image", *jk_reg(c, 7));
-    jk_err err = jk_cap_instance_with_cnode(c->f->inst, c->f->cnode, &self, NULL);
+    /* the instance is made of the whole cnode (image stays valid: the
+     * frame's slots are the same after the flush) */
+    jk_err err = jk_kernel_frame_flush(c->f);
+    if (err == JK_OK)
+        err = jk_cap_instance_with_cnode(c->f->inst, c->f->cnode, &self, NULL);
     if (err != JK_OK)
         return err;
     jk_diag diag = {{0}};
@@ -214,10 +163,33 @@ JK_COLD static jk_err jk_hc_set_image(jk_hc *c)
     return JK_OK;
 }
 
+/* What jk_cap_instance_with_cnode(f->inst, f's cnode) would refuse, without
+ * making it (nor flushing the working root, when the depth bound shows it
+ * fits): the image's pins not held (JK_ERR_CAP_INSTANCE), then the nesting
+ * bound (JK_ERR_CAP_TOO_DEEP); JK_ERR_NOMEM from a flush. DERIVE_SPAWN made
+ * that instance only for the spawner's image hash, which f->inst has too. */
+static jk_err jk_self_fits(jk_frame *f)
+{
+    jk_cap image = jk_cap_instance_image(f->inst);
+    for (uint32_t i = 0, n = jk_cap_image_pin_count(image); i < n; i++) {
+        const jk_cap_pin *pin = jk_cap_image_pin(image, i);
+        if (!jk_cap_equal(jk_kernel_slot(f, pin->slot), pin->cap))
+            return JK_ERR_CAP_INSTANCE;
+    }
+    unsigned a = jk_cap_depth(image), b = jk_kernel_cnode_depth_bound(f);
+    if ((a > b ? a : b) + 1 <= JK_CAP_MAX_DEPTH)
+        return JK_OK;
+    jk_err err = jk_kernel_frame_flush(f); /* near the bound: exactly */
+    if (err != JK_OK)
+        return err;
+    b = jk_cap_depth(f->cnode);
+    return (a > b ? a : b) + 1 > JK_CAP_MAX_DEPTH ? JK_ERR_CAP_TOO_DEEP : JK_OK;
+}
+
 static jk_err jk_hc_derive_spawn(jk_hc *c)
 {
     uint64_t ip = *jk_reg(c, 7), cp = *jk_reg(c, 8), dp = *jk_reg(c, 9);
-    jk_cap image, cnode, spawned, self;
+    jk_cap image, cnode, spawned;
     if (!jk_get(c, ip, &image) || jk_cap_kind_of(image) != JK_CAP_IMAGE)
         return jk_refuse(c, "DERIVE_SPAWN: slot path 0x%llx holds no Image", ip);
     if (!jk_get(c, cp, &cnode) || jk_cap_kind_of(cnode) != JK_CAP_CNODE || jk_pinned(c, cp) ||
@@ -231,11 +203,10 @@ static jk_err jk_hc_derive_spawn(jk_hc *c)
         snprintf(c->out->msg, sizeof c->out->msg, "more than %d instances created in one call", JK_KERNEL_MAX_INSTANCES);
         return JK_OK;
     }
-    jk_err err = jk_cap_instance_with_cnode(c->f->inst, c->f->cnode, &self, NULL);
+    jk_err err = jk_self_fits(c->f);
     if (err != JK_OK)
         return err;
-    err = jk_cap_instance_derive_spawn(self, image, cnode, &spawned, NULL);
-    jk_cap_release(self);
+    err = jk_cap_instance_derive_spawn(c->f->inst, image, cnode, &spawned, NULL);
     if (err == JK_ERR_CAP_PINNED || err == JK_ERR_CAP_TOO_DEEP || err == JK_ERR_CAP_INSTANCE)
         return jk_refuse(c, "DERIVE_SPAWN refused (pinned-slot collision or bound), image 0x%llx", ip);
     if (err != JK_OK)
@@ -412,7 +383,7 @@ static int64_t jk_image_price(jk_cap image)
 static int64_t jk_catcher_slots(const jk_frame *f)
 {
     uint32_t slot = jk_cap_image_yield_catcher_slot(jk_cap_instance_image(f->inst));
-    jk_cap list = slot ? jk_cap_cnode_get(f->cnode, slot) : jk_cap_null();
+    jk_cap list = slot ? jk_kernel_slot(f, slot) : jk_cap_null();
     return jk_cap_kind_of(list) == JK_CAP_CNODE ? jk_cap_cnode_slot_count(list) : 0;
 }
 
@@ -473,12 +444,12 @@ int64_t jk_kernel_hostcall_price(jk_kernel *k, uint64_t n)
     case JK_HOST_CALL:
         /* The result is written back at the target's path and in slot[0]. */
         price = jk_levels(r[7]) + JK_GAS_PER_LEVEL_WRITTEN;
-        if (jk_kernel_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_INSTANCE)
+        if (jk_kernel_path_get(f, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_INSTANCE)
             price += jk_image_price(jk_cap_instance_image(x));
         return price;
     case JK_HOST_CALL_RESUME:
         price = jk_levels(r[7]) + JK_GAS_PER_LEVEL_WRITTEN;
-        if (jk_kernel_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_INSTANCE) {
+        if (jk_kernel_path_get(f, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_INSTANCE) {
             uint32_t frames = jk_cap_instance_frame_count(x);
             for (uint32_t i = 0; i < frames && i < JK_KERNEL_MAX_DEPTH; i++) {
                 const jk_cap_frame *cf = jk_cap_instance_frame(x, i);
@@ -495,17 +466,17 @@ int64_t jk_kernel_hostcall_price(jk_kernel *k, uint64_t n)
                      jk_catcher_slots(&k->frames[i]) * JK_GAS_PER_LIST_SLOT;
         return price;
     case JK_HOST_SET_IMAGE:
-        if (jk_kernel_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_IMAGE)
+        if (jk_kernel_path_get(f, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_IMAGE)
             return (int64_t)(jk_cap_image_pin_count(x) + jk_cap_image_pin_count(jk_cap_instance_image(f->inst))) *
                    JK_GAS_PER_PIN;
         break;
     case JK_HOST_DERIVE_SPAWN:
         price = jk_levels(r[8]) + jk_levels(r[9]);
-        if (jk_kernel_path_get(f->cnode, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_IMAGE)
+        if (jk_kernel_path_get(f, r[7], &x) && jk_cap_kind_of(x) == JK_CAP_IMAGE)
             price += (int64_t)jk_cap_image_pin_count(x) * JK_GAS_PER_PIN;
         return price;
     case JK_HOST_SAME_TYPE_AS:
-        if (jk_kernel_path_get(f->cnode, r[9], &y) && jk_cap_kind_of(y) == JK_CAP_CNODE)
+        if (jk_kernel_path_get(f, r[9], &y) && jk_cap_kind_of(y) == JK_CAP_CNODE)
             return (int64_t)jk_cap_cnode_slot_count(y) * JK_GAS_PER_LIST_SLOT;
         break;
     case JK_HOST_DATA_READ:
@@ -548,15 +519,26 @@ jk_err jk_kernel_hostcall_read(jk_kernel *k, uint64_t n, jk_hc_result *out)
     jk_cap cap;
     out->action = JK_HC_CONTINUE;
     if (n == JK_HOST_CAP_KIND) {
-        if (r[7] >= 256)
-            return jk_kernel_hostcall(k, n, out); /* a nested path: decoded there */
-        r[7] = (uint64_t)jk_cap_kind_of(jk_cap_cnode_get(f->cnode, (uint32_t)r[7]));
+        /* a root slot, or a nested path (the demo's account tree: is the
+         * bucket a Data, split into a CNode, or is there no tree yet?);
+         * a malformed path is refused there */
+        unsigned d;
+        uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
+        if (r[7] < 256) {
+            cap = jk_kernel_slot(f, (uint32_t)r[7]);
+        } else {
+            if (!jk_path_decode(r[7], &d, idx))
+                return jk_kernel_hostcall(k, n, out); /* malformed: refused there */
+            if (!jk_kernel_path_walk(f, idx, d, &cap))
+                cap = jk_cap_null(); /* names no slot: empty, as there */
+        }
+        r[7] = (uint64_t)jk_cap_kind_of(cap);
         return JK_OK;
     }
     if (f->read_known && f->read_path == r[7]) {
         cap = f->read_cap; /* the same slot again, nothing written since */
     } else {
-        if (!jk_kernel_path_get(f->cnode, r[7], &cap) || jk_cap_kind_of(cap) != JK_CAP_DATA)
+        if (!jk_kernel_path_get(f, r[7], &cap) || jk_cap_kind_of(cap) != JK_CAP_DATA)
             return jk_kernel_hostcall(k, n, out); /* refused there */
         f->read_known = true;
         f->read_path = r[7];

@@ -18,6 +18,9 @@
 
 #include "jark/kernel.h"
 
+#include <stddef.h>
+#include <string.h>
+
 /* Out of the hot path's way: refusals, faults, pauses and the rare host
  * calls go to .text.unlikely, so that the code an admitted event's verify
  * runs (the loop, the common host calls) sits in fewer instruction-cache
@@ -70,10 +73,31 @@ typedef struct jk_fmap {
     uint32_t written_pages;
 } jk_fmap;
 
+/* The root slots a frame wrote since its cnode was last brought up to date
+ * (slots.c, docs/kernel.md "The working root"): the frame's root cnode is
+ * `cnode` with these slots replaced. A slot write is a retain and a store
+ * here, where in the tree it was a path copy or an in-place update of the
+ * 256-slot root (~800 instructions); the tree is brought up to date
+ * (jk_kernel_frame_flush) only where a value of the whole cnode is made —
+ * a HALT to a new instance, a pause, SET_IMAGE — or when the table is full.
+ * A verify's root frame, whose HALT value nobody keeps
+ * (JK_KERNEL_CALL_NO_INSTANCE), never builds it. */
+#define JK_WROOT_MAX 32
+typedef struct jk_wroot {
+    uint64_t bits[JK_CAP_ROOT_SLOTS / 64]; /* slot s is here: bit s */
+    uint8_t count;
+    uint8_t depth;                  /* >= jk_cap_depth of each val since the
+                                       last flush (an upper bound of the
+                                       cnode's depth, jk_kernel_cnode_depth_bound) */
+    uint8_t pos[JK_CAP_ROOT_SLOTS]; /* val[pos[s]] (only where bit s is set) */
+    uint8_t slot[JK_WROOT_MAX];
+    jk_cap val[JK_WROOT_MAX];       /* owned */
+} jk_wroot;
+
 typedef struct jk_frame {
     jk_cap original;      /* the instance as the caller held it (owned) */
     jk_cap inst;          /* working instance: image and lineage (owned) */
-    jk_cap cnode;         /* working root cnode (owned) */
+    jk_cap cnode;         /* working root cnode (owned), under `w` (last) */
     jk_cap exec_image;    /* the image whose code runs (owned; SET_IMAGE
                              changes inst, not this) */
     const jk_pvm_program *prog;
@@ -112,7 +136,15 @@ typedef struct jk_frame {
     bool read_known;
     uint64_t read_path;
     jk_cap read_cap;
+    jk_wroot w;           /* root slots written since cnode was (slots.c);
+                             last, so that jk_kernel_frame_zero stops
+                             before its arrays */
 } jk_frame;
+
+/* Zero f as a fresh frame: all but the working root's arrays, which are
+ * read only where its bits say (a frame is set up and released at every
+ * CALL: 840 bytes less to clear, twice). */
+static inline void jk_kernel_frame_zero(jk_frame *f) { memset(f, 0, offsetof(jk_frame, w.pos)); }
 
 /* f's cnode is about to change: what jk_kernel_hostcall_read remembers of
  * it is no longer true. */
@@ -186,15 +218,85 @@ void jk_kernel_frame_resume_in_place(jk_frame *f);
 /* Release everything a frame holds and zero it. */
 void jk_kernel_frame_release(jk_frame *f);
 
-/* ---- hostcall.c ---- */
+/* ---- slots.c: a frame's slots ---- */
 
-/* Slot paths (docs/abi.md): read the cap at path in cnode (BORROWED), or
- * write `value` there, replacing *cnode (OWNED) by the new root: nested
- * CNodes are path-copied, the root changes in place where the caller's
- * reference is the only one (jk_cap_cnode_update). On error *cnode is
- * unchanged. A cap read from *cnode without its own reference may be freed. */
-bool jk_kernel_path_get(jk_cap cnode, uint64_t path, jk_cap *out);
-jk_err jk_kernel_path_update(jk_cap *cnode, uint64_t path, jk_cap value);
+/* Slot paths: bits 60..63: depth d (0 is read as 1); bits 0..7: the root
+ * slot; bits 8..23, 24..39, 40..55: the slots in the nested CNodes of levels
+ * 1..3. Unused fields and bits 56..59 must be zero (docs/abi.md). */
+static inline bool jk_path_decode(uint64_t path, unsigned *depth, uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH])
+{
+    if (path < 256) { /* a root slot, the common case: what the rules below give */
+        idx[0] = (uint32_t)path;
+        idx[1] = idx[2] = idx[3] = 0;
+        *depth = 1;
+        return true;
+    }
+    unsigned d = (unsigned)(path >> 60);
+    if (d == 0)
+        d = 1;
+    if (d > JK_KERNEL_MAX_PATH_DEPTH || (path >> 56 & 0xF))
+        return false;
+    /* Levels past the depth must be zero: bits 8 + 16·(d−1) .. 55. */
+    _Static_assert(JK_KERNEL_MAX_PATH_DEPTH == 4, "three 16-bit levels below the root slot");
+    if (d < 4 && (path & ((UINT64_C(1) << 56) - (UINT64_C(1) << (8 + 16 * (d - 1))))))
+        return false;
+    idx[0] = (uint32_t)(path & 0xFF);
+    idx[1] = (uint32_t)(path >> 8 & 0xFFFF);
+    idx[2] = (uint32_t)(path >> 24 & 0xFFFF);
+    idx[3] = (uint32_t)(path >> 40 & 0xFFFF);
+    *depth = d;
+    return true;
+}
+
+/* Root slot s of f's cnode (BORROWED; null past the root's 256 slots). */
+static inline jk_cap jk_kernel_slot(const jk_frame *f, uint32_t s)
+{
+    if (s < JK_CAP_ROOT_SLOTS && (f->w.bits[s >> 6] >> (s & 63) & 1))
+        return f->w.val[f->w.pos[s]];
+    return jk_cap_cnode_get(f->cnode, s);
+}
+
+/* The cap at the decoded slot path idx[0..d) of f's cnode (BORROWED):
+ * false when a level is no CNode or its index is out of range. */
+static inline bool jk_kernel_path_walk(const jk_frame *f, const uint32_t *idx, unsigned d, jk_cap *out)
+{
+    jk_cap root = jk_kernel_slot(f, idx[0]);
+    if (d == 1) {
+        *out = root;
+        return true;
+    }
+    return jk_cap_cnode_get_path(root, idx + 1, d - 1, out);
+}
+
+/* Write root slot s of f's cnode. Errors as jk_cap_cnode_update's: a value
+ * too deep to sit in a slot (JK_ERR_CAP_TOO_DEEP), s past the root
+ * (JK_ERR_CAP_RANGE), JK_ERR_NOMEM (a full table brought into the tree);
+ * on error the slot is unchanged. */
+jk_err jk_kernel_slot_set(jk_frame *f, uint32_t s, jk_cap value);
+
+/* Slot paths (docs/abi.md) of f's cnode: read the cap at path (BORROWED), or
+ * write `value` there: JK_ERR_INVALID_ARG when the path names no slot,
+ * JK_ERR_CAP_TOO_DEEP past the nesting bound, JK_ERR_NOMEM; on error
+ * nothing changed. Nested CNodes change in place where held once, else are
+ * path-copied (jk_cap_cnode_update_path). A cap read from f without its own
+ * reference may be freed by any write of f. */
+bool jk_kernel_path_get(const jk_frame *f, uint64_t path, jk_cap *out);
+jk_err jk_kernel_path_update(jk_frame *f, uint64_t path, jk_cap value);
+
+/* Bring f->cnode up to date with the slots f wrote (the working root
+ * emptied): JK_ERR_NOMEM leaves what was not yet written in the table, so
+ * f's slots are the same either way. */
+jk_err jk_kernel_frame_flush(jk_frame *f);
+
+/* At least the depth of f's cnode (jk_cap_depth of the tree a flush would
+ * make); exact when nothing is in the table. */
+static inline unsigned jk_kernel_cnode_depth_bound(const jk_frame *f)
+{
+    unsigned d = jk_cap_depth(f->cnode);
+    return f->w.count && f->w.depth + 1u > d ? f->w.depth + 1u : d;
+}
+
+/* ---- hostcall.c ---- */
 
 
 /* What host call `n` of the top frame costs beyond JK_KERNEL_HOSTCALL_GAS,

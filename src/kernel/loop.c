@@ -43,15 +43,14 @@ static jk_err jk_deliver(jk_kernel *k, jk_root *root, jk_kernel_outcome outcome,
     jk_cap old = jk_cap_null();
     if (!keep_stash) {
         jk_cap cur = jk_cap_null();
-        jk_kernel_path_get(caller->cnode, top->path, &cur);
+        jk_kernel_path_get(caller, top->path, &cur);
         old = jk_cap_retain(cur);
     }
-    jk_kernel_frame_forget(caller);
-    jk_err err = jk_kernel_path_update(&caller->cnode, top->path, value_cap);
+    jk_err err = jk_kernel_path_update(caller, top->path, value_cap);
     if (err == JK_OK && !keep_stash) {
-        err = jk_cap_cnode_update(&caller->cnode, 0, slot0);
+        err = jk_kernel_slot_set(caller, 0, slot0);
         if (err != JK_OK) {
-            jk_err undo = jk_kernel_path_update(&caller->cnode, top->path, old);
+            jk_err undo = jk_kernel_path_update(caller, top->path, old);
             if (undo != JK_OK)
                 err = undo;
         }
@@ -82,12 +81,12 @@ JK_COLD static jk_err jk_fault(jk_kernel *k, jk_root *root, jk_kernel_fault why,
 static bool jk_halt_value_fits(const jk_frame *top)
 {
     jk_cap image = jk_cap_instance_image(top->inst);
-    unsigned a = jk_cap_depth(image), b = jk_cap_depth(top->cnode);
+    unsigned a = jk_cap_depth(image), b = jk_kernel_cnode_depth_bound(top);
     if ((a > b ? a : b) + 1 > JK_KERNEL_MAX_HALT_DEPTH)
         return false;
     for (uint32_t i = 0, n = jk_cap_image_pin_count(image); i < n; i++) {
         const jk_cap_pin *pin = jk_cap_image_pin(image, i);
-        if (pin->slot == 0 || !jk_cap_same(jk_cap_cnode_get(top->cnode, pin->slot), pin->cap))
+        if (pin->slot == 0 || !jk_cap_same(jk_kernel_slot(top, pin->slot), pin->cap))
             return false;
     }
     return true;
@@ -101,19 +100,23 @@ static jk_err jk_halt(jk_kernel *k, jk_root *root)
         return err;
     if (k->depth == 1 && root->no_instance && jk_halt_value_fits(top)) {
         /* the embedder drops the value: only slot[0] goes out */
-        jk_cap slot0 = jk_cap_retain(jk_cap_cnode_get(top->cnode, 0));
+        jk_cap slot0 = jk_cap_retain(jk_kernel_slot(top, 0));
         err = jk_deliver(k, root, JK_KERNEL_HALT, top->st.regs[7], jk_cap_null(), false, slot0, jk_left(top));
         jk_cap_release(slot0);
         if (err == JK_OK)
             jk_pop(k);
         return err;
     }
-    jk_cap slot0 = jk_cap_retain(jk_cap_cnode_get(top->cnode, 0)), cnode, inst;
-    if (jk_cap_is_null(slot0))
-        cnode = jk_cap_retain(top->cnode);
-    else
-        err = jk_cap_cnode_set(top->cnode, 0, jk_cap_null(), &cnode);
+    /* The value: the frame's cnode with slot[0] emptied, written into the
+     * tree (a slot written back as the tree holds it costs nothing there:
+     * an AA given slot[0] and halting with it taken out leaves its cnode
+     * the very one its instance holds). */
+    jk_cap slot0 = jk_cap_retain(jk_kernel_slot(top, 0)), cnode, inst;
+    err = jk_kernel_slot_set(top, 0, jk_cap_null());
+    if (err == JK_OK)
+        err = jk_kernel_frame_flush(top);
     if (err == JK_OK) {
+        cnode = jk_cap_retain(top->cnode);
         /* A frame that changed nothing halts to its instance as it was: the
          * same value, without building it again (the result is a value, so
          * which object carries it is unobservable). */
@@ -210,7 +213,7 @@ static bool jk_catches(const jk_frame *f, const jk_hash *h)
     uint32_t slot = jk_cap_image_yield_catcher_slot(jk_cap_instance_image(f->inst));
     if (!slot)
         return false;
-    jk_cap list = jk_cap_cnode_get(f->cnode, slot);
+    jk_cap list = jk_kernel_slot(f, slot);
     uint32_t i = 0;
     while (jk_cap_kind_of(list) == JK_CAP_CNODE && jk_cap_cnode_next(list, i, &i)) {
         jk_cap m = jk_cap_cnode_get(list, i);
@@ -238,7 +241,7 @@ static bool jk_can_serve_in_place(jk_kernel *k)
         if (!jk_kernel_frame_pausable(&k->frames[i], &depth))
             return false;
         jk_cap o;
-        if (i > 0 && (!jk_kernel_path_get(k->frames[i - 1].cnode, k->frames[i - 1].st.regs[7], &o) ||
+        if (i > 0 && (!jk_kernel_path_get(&k->frames[i - 1], k->frames[i - 1].st.regs[7], &o) ||
                       jk_cap_kind_of(o) != JK_CAP_INSTANCE))
             return false; /* the resume faults: "continuation does not match" */
     }
@@ -260,7 +263,7 @@ static jk_err jk_resume_in_place(jk_kernel *k, jk_root *root, jk_cap answer)
         if (i > 0) {
             jk_frame *caller = &k->frames[i - 1];
             jk_cap o;
-            jk_kernel_path_get(caller->cnode, caller->st.regs[7], &o); /* checked: an Instance */
+            jk_kernel_path_get(caller, caller->st.regs[7], &o); /* checked: an Instance */
             o = jk_cap_retain(o);
             jk_cap_release(f->original);
             f->original = o;
@@ -284,7 +287,7 @@ static jk_err jk_yield(jk_kernel *k, jk_root *root)
 {
     jk_frame *top = &k->frames[k->depth - 1];
     jk_cap marker;
-    if (!jk_kernel_path_get(top->cnode, top->st.regs[7], &marker) || jk_cap_kind_of(marker) != JK_CAP_INSTANCE)
+    if (!jk_kernel_path_get(top, top->st.regs[7], &marker) || jk_cap_kind_of(marker) != JK_CAP_INSTANCE)
         return jk_fault(k, root, JK_FAULT_HOSTCALL, "YIELD: the marker slot holds no Instance");
     jk_hash h;
     jk_cap_hash(marker, &h);
@@ -296,7 +299,7 @@ static jk_err jk_yield(jk_kernel *k, jk_root *root)
         return jk_fault(k, root, JK_FAULT_NO_CATCHER, "YIELD to a marker no frame catches");
     marker = jk_cap_retain(marker);
     /* The yielder's slot[0] goes to the catcher; the yielder keeps an empty one. */
-    jk_cap slot0 = jk_cap_retain(jk_cap_cnode_get(top->cnode, 0));
+    jk_cap slot0 = jk_cap_retain(jk_kernel_slot(top, 0));
     jk_err err = jk_kernel_give_slot0(top, jk_cap_null());
     if (err == JK_OK && catcher < 0 && root->serve && jk_can_serve_in_place(k)) {
         /* The embedder answers now; nothing it can see differs from the

@@ -32,10 +32,9 @@ static jk_err jk_frame_init(jk_frame *f, jk_kernel *k, jk_cap original, jk_cap i
 /* Put slot0 into f's slot 0 (replacing what is there). */
 jk_err jk_kernel_give_slot0(jk_frame *f, jk_cap slot0)
 {
-    if (jk_cap_same(slot0, jk_cap_cnode_get(f->cnode, 0)))
+    if (jk_cap_same(slot0, jk_kernel_slot(f, 0)))
         return JK_OK; /* nothing changes (typically: both empty) */
-    jk_kernel_frame_forget(f);
-    return jk_cap_cnode_update(&f->cnode, 0, slot0);
+    return jk_kernel_slot_set(f, 0, slot0);
 }
 
 jk_err jk_kernel_push_call(jk_kernel *k, jk_cap target, uint64_t path, uint32_t endpoint, int64_t gas,
@@ -52,7 +51,7 @@ jk_err jk_kernel_push_call(jk_kernel *k, jk_cap target, uint64_t path, uint32_t 
     if (k->depth >= JK_KERNEL_MAX_DEPTH)
         return jk_setup_fail(why, JK_FAULT_DEPTH, "call depth bound reached");
     jk_frame *f = &k->frames[k->depth];
-    memset(f, 0, sizeof *f);
+    jk_kernel_frame_zero(f);
     jk_frame_init(f, k, target, target, path);
     k->depth++;
     f->endpoint = endpoint;
@@ -128,13 +127,13 @@ jk_err jk_kernel_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t
     for (uint32_t j = 0; j < n && !bad; j++) {
         const jk_cap_frame *cf = jk_cap_instance_frame(paused, j);
         jk_frame *f = &k->frames[k->depth];
-        memset(f, 0, sizeof *f);
+        jk_kernel_frame_zero(f);
         jk_cap original = base;
         uint64_t fpath = path;
         if (j > 0) { /* the caller frame still holds it at the path of its CALL (φ7) */
             const jk_cap_frame *caller = jk_cap_instance_frame(paused, j - 1);
             fpath = caller->regs[7];
-            if (!jk_kernel_path_get(k->frames[k->depth - 1].cnode, fpath, &original) ||
+            if (!jk_kernel_path_get(&k->frames[k->depth - 1], fpath, &original) ||
                 jk_cap_kind_of(original) != JK_CAP_INSTANCE) {
                 bad = "continuation does not match its callers' slots";
                 bad_fault = JK_FAULT_HOSTCALL;

@@ -7,6 +7,8 @@
  */
 #include "chain_app_internal.h"
 
+#include <pthread.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,9 +35,69 @@ jk_err jk_node_app_feed_dispatch(jk_node_chain_app *a, size_t limit)
     return err;
 }
 
-static int jk_app_hash_cmp(const void *x, const void *y)
+/* A set of event ids for one pass over the pending list: an open-addressing
+ * table (linear probing, at most half full) of indexes into the ids' array.
+ * A commit dropped the block's events from the pending list by sorting the
+ * block's ids and searching each pending id there: ~1,500 instructions a
+ * block's event with 4,000 pending (the sort's and the searches' calls of
+ * memcmp; docs/bench.md "Admission, session 10"); here it is one hash and
+ * a probe or two a lookup. The slot of an id is a SipHash of its first
+ * half under a key drawn once per process, as in the seen set
+ * (chain_app_seen.c): the ids are hashes of what peers send, and ids aimed
+ * at one run would make every lookup walk it. Only lookups read it: its
+ * layout decides nothing. */
+typedef struct jk_idset {
+    const jk_hash *ids; /* borrowed */
+    uint32_t *slot;     /* index + 1 into ids; 0: empty */
+    size_t mask;
+} jk_idset;
+
+static pthread_once_t jk_idset_once = PTHREAD_ONCE_INIT;
+static uint8_t jk_idset_key[crypto_shorthash_KEYBYTES];
+
+static void jk_idset_key_init(void)
 {
-    return memcmp(x, y, JK_HASH_SIZE);
+    randombytes_buf(jk_idset_key, sizeof jk_idset_key);
+}
+
+static size_t jk_idset_home(const jk_idset *s, const jk_hash *id)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, id->bytes, 16, jk_idset_key);
+    uint64_t v;
+    memcpy(&v, h, sizeof v);
+    return (size_t)v & s->mask;
+}
+
+/* The set of ids[0..n) (borrowed: they must outlive it); false when out of
+ * memory or past the table's index range. */
+static bool jk_idset_make(jk_idset *s, const jk_hash *ids, size_t n)
+{
+    pthread_once(&jk_idset_once, jk_idset_key_init);
+    size_t cap = 16;
+    while (cap < 2 * n && cap <= UINT32_MAX / 2)
+        cap *= 2;
+    s->ids = ids;
+    s->mask = cap - 1;
+    s->slot = cap >= 2 * n ? calloc(cap, sizeof *s->slot) : NULL;
+    if (!s->slot)
+        return false;
+    for (size_t j = 0; j < n; j++) {
+        size_t i = jk_idset_home(s, &ids[j]);
+        while (s->slot[i] && memcmp(ids[s->slot[i] - 1].bytes, ids[j].bytes, JK_HASH_SIZE) != 0)
+            i = (i + 1) & s->mask;
+        if (!s->slot[i])
+            s->slot[i] = (uint32_t)(j + 1);
+    }
+    return true;
+}
+
+static bool jk_idset_has(const jk_idset *s, const jk_hash *id)
+{
+    for (size_t i = jk_idset_home(s, id); s->slot[i]; i = (i + 1) & s->mask)
+        if (!memcmp(s->ids[s->slot[i] - 1].bytes, id->bytes, JK_HASH_SIZE))
+            return true;
+    return false;
 }
 
 /* Drop the pending events a committed block carries: its transacts, and
@@ -46,38 +108,33 @@ static int jk_app_hash_cmp(const void *x, const void *y)
 void jk_node_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b,
                               const jk_hash *block_ids)
 {
-    /* The block's event hashes once, sorted: a lookup per pending event
+    /* The block's event hashes once, as a set: a lookup per pending event
      * (hashing the block for each one was pending × events hashes); the
      * commit's own when it hands them over (session 9). */
-    jk_hash *ids = malloc((b->event_count ? b->event_count : 1) * sizeof *ids);
-    for (size_t j = 0; ids && j < b->event_count; j++) {
-        if (block_ids)
-            ids[j] = block_ids[j];
-        else
-            jk_chain_event_hash(&b->events[j], &ids[j]);
-    }
-    if (ids)
-        qsort(ids, b->event_count, sizeof *ids, jk_app_hash_cmp);
+    jk_hash *own = block_ids ? NULL : malloc((b->event_count ? b->event_count : 1) * sizeof *own);
+    for (size_t j = 0; own && j < b->event_count; j++)
+        jk_chain_event_hash(&b->events[j], &own[j]);
+    jk_idset ids, used;
+    bool have_ids = (block_ids || own) && jk_idset_make(&ids, block_ids ? block_ids : own, b->event_count);
     const jk_chain_dispatch_part *d = &b->dispatch;
-    jk_hash *used = malloc((d->consumed_count ? d->consumed_count : 1) * sizeof *used);
-    for (size_t j = 0; used && j < d->consumed_count; j++)
-        jk_chain_event_hash(&d->consumed[j].event, &used[j]);
-    if (used)
-        qsort(used, d->consumed_count, sizeof *used, jk_app_hash_cmp);
+    jk_hash *consumed = malloc((d->consumed_count ? d->consumed_count : 1) * sizeof *consumed);
+    for (size_t j = 0; consumed && j < d->consumed_count; j++)
+        jk_chain_event_hash(&d->consumed[j].event, &consumed[j]);
+    bool have_used = consumed && jk_idset_make(&used, consumed, d->consumed_count);
     size_t k = 0;
     a->npending_dispatch = 0;
     for (size_t i = 0; i < a->npending; i++) {
         jk_app_pending *p = &a->pending[i];
         bool in_block = false, expired = false;
         if (p->dispatch) {
-            in_block = used && bsearch(&p->id, used, d->consumed_count, sizeof *used, jk_app_hash_cmp) != NULL;
+            in_block = have_used && jk_idset_has(&used, &p->id);
             expired = !in_block && b->header.number >= p->height + JK_NODE_DISPATCH_MAX_AGE;
             a->stats.dispatch_consumed += in_block;
             a->stats.dispatch_expired += expired;
-        } else if (ids) {
-            in_block = bsearch(&p->id, ids, b->event_count, sizeof *ids, jk_app_hash_cmp) != NULL;
+        } else if (have_ids) {
+            in_block = jk_idset_has(&ids, &p->id);
         }
-        for (size_t j = 0; !p->dispatch && !ids && j < b->event_count && !in_block; j++) {
+        for (size_t j = 0; !p->dispatch && !have_ids && j < b->event_count && !in_block; j++) {
             jk_hash id;
             jk_chain_event_hash(&b->events[j], &id);
             in_block = memcmp(id.bytes, p->id.bytes, JK_HASH_SIZE) == 0;
@@ -90,8 +147,12 @@ void jk_node_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b,
         }
     }
     a->npending = k;
-    free(ids);
-    free(used);
+    if (have_ids)
+        free(ids.slot);
+    if (have_used)
+        free(used.slot);
+    free(own);
+    free(consumed);
 }
 
 /* Keep the committed head's queue (what a rewind's kernel starts with). */
@@ -114,18 +175,21 @@ void jk_node_app_drop_refused(jk_node_chain_app *a, const jk_chain_block *b)
 {
     const jk_chain_kernel *ck = a->v->ck;
     size_t n = b->event_count + ck->pool_count;
-    jk_hash *ids = malloc((n ? n : 1) * sizeof *ids);
-    if (!ids)
+    jk_hash *all = malloc((n ? n : 1) * sizeof *all);
+    jk_idset ids;
+    if (all) {
+        for (size_t j = 0; j < b->event_count; j++)
+            jk_chain_event_hash(&b->events[j], &all[j]);
+        for (size_t j = 0; j < ck->pool_count; j++)
+            all[b->event_count + j] = ck->pool[j].hash;
+    }
+    if (!all || !jk_idset_make(&ids, all, n)) {
+        free(all);
         return; /* they stay: a rewind re-admits and refuses them again */
-    for (size_t j = 0; j < b->event_count; j++)
-        jk_chain_event_hash(&b->events[j], &ids[j]);
-    for (size_t j = 0; j < ck->pool_count; j++)
-        ids[b->event_count + j] = ck->pool[j].hash;
-    qsort(ids, n, sizeof *ids, jk_app_hash_cmp);
+    }
     size_t k = 0;
     for (size_t i = 0; i < a->npending; i++) {
-        if (a->pending[i].dispatch ||
-            bsearch(&a->pending[i].id, ids, n, sizeof *ids, jk_app_hash_cmp) != NULL) {
+        if (a->pending[i].dispatch || jk_idset_has(&ids, &a->pending[i].id)) {
             a->pending[k++] = a->pending[i];
             continue;
         }
@@ -136,7 +200,8 @@ void jk_node_app_drop_refused(jk_node_chain_app *a, const jk_chain_block *b)
         a->stats.events_dropped++;
     }
     a->npending = k;
-    free(ids);
+    free(ids.slot);
+    free(all);
 }
 
 /* A node reopened from its store takes the head's queue back, so its next

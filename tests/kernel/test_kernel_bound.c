@@ -323,3 +323,42 @@ JK_TEST(test_kernel_call_no_instance_decides_alike)
     jk_cap_release(over);
     KT_END(&e);
 }
+
+/* DERIVE_SPAWN refuses a spawner whose cnode (the working root's writes
+ * included: docs/kernel.md "The working root") would nest past the bound,
+ * as making the spawner's instance of it always refused: a frame that wraps
+ * its deep slot twice (cnode 64 deep) faults at DERIVE_SPAWN with the cap
+ * layer's reason; wrapped once (63 deep) it spawns. Either drops the deep
+ * slot after the spawn, so its HALT is within the bound. The kernel decides
+ * from a depth bound of the table and only near the bound writes the table
+ * into the tree. */
+JK_TEST(test_kernel_bound_spawn_sees_the_working_root)
+{
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_cap at = kb_at(e.image, JK_KERNEL_MAX_HALT_DEPTH, 0, NULL, NULL);
+    JK_REQUIRE(!jk_cap_is_null(at));
+    jk_cap chain = jk_cap_cnode_get(jk_cap_instance_cnode(at), DEEP_SLOT);
+    const kt_op twice[] = {{JK_HOST_CNODE_MINT, 31, 0, 0, 0}, {JK_HOST_MOVE, DEEP_SLOT, P2(31, 0), 0, 0},
+                           {JK_HOST_CNODE_MINT, 32, 0, 0, 0}, {JK_HOST_MOVE, 31, P2(32, 0), 0, 0},
+                           {JK_HOST_CNODE_MINT, 33, 8, 0, 0}, {JK_HOST_DERIVE_SPAWN, IMAGE_SLOT, 33, 34, 0},
+                           {JK_HOST_DROP, 32, 0, 0, 0},       {JK_HOST_CAP_KIND, 34, 0, 0, 0}};
+    const kt_op once[] = {{JK_HOST_CNODE_MINT, 31, 0, 0, 0}, {JK_HOST_MOVE, DEEP_SLOT, P2(31, 0), 0, 0},
+                          {JK_HOST_CNODE_MINT, 33, 8, 0, 0}, {JK_HOST_DERIVE_SPAWN, IMAGE_SLOT, 33, 34, 0},
+                          {JK_HOST_DROP, 31, 0, 0, 0},       {JK_HOST_CAP_KIND, 34, 0, 0, 0}};
+    uint32_t s[2] = {DEEP_SLOT, IMAGE_SLOT};
+    jk_cap c[2] = {chain, e.image};
+    jk_kernel_result r;
+    JK_REQUIRE(kt_script_with(e.k, e.image, 2, s, c, twice, 8, jk_cap_null(), 1000000, &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_FAULT);
+    JK_CHECK_EQ(r.fault, JK_FAULT_LIMIT);
+    printf("spawner past the bound: %s\n", r.fault_msg);
+    JK_CHECK(strstr(r.fault_msg, jk_strerror(JK_ERR_CAP_TOO_DEEP)) != NULL);
+    jk_kernel_result_clear(&r);
+    JK_REQUIRE(kt_script_with(e.k, e.image, 2, s, c, once, 6, jk_cap_null(), 1000000, &r) == JK_OK);
+    JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT);
+    JK_CHECK_EQ(r.value, JK_CAP_INSTANCE);
+    jk_kernel_result_clear(&r);
+    jk_cap_release(at);
+    KT_END(&e);
+}
