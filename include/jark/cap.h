@@ -158,6 +158,25 @@ jk_cap jk_cap_retain(jk_cap cap);
  * freed with the last reference. The null cap is a no-op. Thread-safe. */
 void jk_cap_release(jk_cap cap);
 
+/* jk_cap_release, with the freeing spread out (session 10): when this is the
+ * last reference, the body is dead at once (no holder can reach it), but
+ * what it held is freed a few objects at a time by this thread's next
+ * allocations of cap objects, instead of all now. For a large value whose
+ * last holder is on a latency-critical path (a node's commit dropping the
+ * old state: thousands of objects). Not observable otherwise: the objects
+ * still awaiting their free count in jk_cap_stats.live_objects until they
+ * are freed; jk_cap_release_later_drain frees them all, and a thread's exit
+ * does. CONSUMES cap; the null cap is a no-op. Thread-safe (each thread
+ * frees what it released). */
+void jk_cap_release_later(jk_cap cap);
+
+/* Free now everything this thread released with jk_cap_release_later. */
+void jk_cap_release_later_drain(void);
+
+/* How many dead objects this thread's later list holds (tests): each still
+ * holds its references to what it named. */
+size_t jk_cap_release_later_count(void);
+
 /* The value's hash: the cap's object hash H(root record); 32 zero bytes for
  * the null cap (an empty slot hashes to zeros). Computed on first use and
  * cached; later calls cost a load. Cannot fail (hashing does not allocate).

@@ -86,6 +86,12 @@ typedef struct jk_obj_cache {
     jk_cnode_node *stash;
     unsigned stash_h;
     uint32_t stash_bits;
+    /* dead objects whose own references are still to be dropped
+     * (jk_cap_release_later, session 10): linked through their hash
+     * fields, which a dead object no longer needs; each allocation on this
+     * thread frees a few of them (jk_later_step) */
+    jk_obj *later;
+    size_t nlater;
 } jk_obj_cache;
 
 /* The bytes of one block on each list (what the budget counts). */
@@ -153,10 +159,15 @@ static void jk_live_leave(jk_obj_cache *c)
 }
 
 static void jk_stash_drop(jk_obj_cache *c);
+static void jk_later_drain(jk_obj_cache *c);
+static void jk_later_step(jk_obj_cache *c, size_t max);
+/* objects a cap allocation frees from the thread's later list (below) */
+#define JK_LATER_STEP 2
 
 static void jk_cache_flush(void *arg)
 {
     jk_obj_cache *c = arg;
+    jk_later_drain(c); /* onto the lists, freed below */
     jk_live_leave(c);
     jk_stash_drop(c); /* onto the lists, freed below */
     for (unsigned l = 0; l < JK_LISTS; l++) {
@@ -418,6 +429,8 @@ void *jk_cap_obj_alloc(size_t size, uint8_t type)
      * passes its type's one size (CNode nodes one of two: jk_obj_list keeps
      * them apart), so a cached object fits. */
     jk_obj_cache *c = &jk_cache;
+    if (__builtin_expect(c->later != NULL, 0))
+        jk_later_step(c, JK_LATER_STEP); /* before the pop: it may feed the list */
     unsigned list = jk_obj_list(type, size);
     jk_obj *o = list < JK_OBJ_TYPES ? jk_list_pop(c, list) : NULL;
     if (!o) {
@@ -485,11 +498,55 @@ static inline void jk_dead_drop(jk_dead *d, jk_obj *o)
 
 void jk_cap_dead_drop(jk_dead *d, jk_obj *o) { jk_dead_drop(d, o); }
 
+/* Drop the references dead object o holds (the children whose last
+ * reference goes join d) and return the list o itself goes on. The most
+ * common kinds, CNode and Data inner nodes, inline. */
+static inline __attribute__((always_inline)) unsigned jk_obj_drop_kids(jk_obj *o, jk_dead *d)
+{
+    unsigned list = o->type;
+    switch ((enum jk_obj_type)o->type) {
+    case JK_OBJ_CNODE_NODE: {
+        jk_cnode_node *n = (jk_cnode_node *)o;
+        if (n->o.height == 1) {
+            jk_dead_drop(d, jk_cap_obj(n->u.slot[0]));
+            jk_dead_drop(d, jk_cap_obj(n->u.slot[1]));
+        } else {
+            if (n->u.kid[1])
+                __builtin_prefetch(n->u.kid[1]);
+            if (n->u.kid[0])
+                jk_dead_drop(d, &n->u.kid[0]->o);
+            if (n->u.kid[1])
+                jk_dead_drop(d, &n->u.kid[1]->o);
+        }
+        if (jk_cnode_has_skip(n->o.height))
+            list = JK_OBJ_LIST_SKIP;
+        break;
+    }
+    case JK_OBJ_DNODE: {
+        jk_dnode *n = (jk_dnode *)o;
+        __builtin_prefetch(n->u.in.right);
+        jk_dead_drop(d, &n->u.in.left->o);
+        jk_dead_drop(d, &n->u.in.right->o);
+        break;
+    }
+    case JK_OBJ_DPAGE: jk_cap_dpage_free((jk_dnode *)o); break;
+    case JK_OBJ_DATA: {
+        jk_dnode *root = ((jk_data_body *)o)->root;
+        if (root)
+            jk_dead_drop(d, &root->o);
+        break;
+    }
+    case JK_OBJ_CNODE: jk_cap_cnode_body_free((jk_cnode_body *)o, d); break;
+    case JK_OBJ_IMAGE: jk_cap_image_body_free((jk_image_body *)o, d); break;
+    case JK_OBJ_INSTANCE: jk_cap_instance_body_free((jk_instance_body *)o, d); break;
+    }
+    return list;
+}
+
 /* Free dead object o and everything only it held: a loop over a stack of dead
  * objects rather than a recursion through the per-type frees (session 8:
  * a dropped tree is dozens of objects, each a call chain of release → type
- * free → release before), with the most common kinds, CNode and Data inner
- * nodes, handled inline; the objects go on the thread's lists, and the live
+ * free → release before); the objects go on the thread's lists, and the live
  * count is written once for the whole tree. The order objects are freed in
  * decides nothing: no result reads a dead object or its address. */
 static void jk_obj_free_dead(jk_obj *o)
@@ -499,43 +556,7 @@ static void jk_obj_free_dead(jk_obj *o)
     d.n = 0;
     int freed = 0;
     for (;;) {
-        unsigned list = o->type;
-        switch ((enum jk_obj_type)o->type) {
-        case JK_OBJ_CNODE_NODE: {
-            jk_cnode_node *n = (jk_cnode_node *)o;
-            if (n->o.height == 1) {
-                jk_dead_drop(&d, jk_cap_obj(n->u.slot[0]));
-                jk_dead_drop(&d, jk_cap_obj(n->u.slot[1]));
-            } else {
-                if (n->u.kid[1])
-                    __builtin_prefetch(n->u.kid[1]);
-                if (n->u.kid[0])
-                    jk_dead_drop(&d, &n->u.kid[0]->o);
-                if (n->u.kid[1])
-                    jk_dead_drop(&d, &n->u.kid[1]->o);
-            }
-            if (jk_cnode_has_skip(n->o.height))
-                list = JK_OBJ_LIST_SKIP;
-            break;
-        }
-        case JK_OBJ_DNODE: {
-            jk_dnode *n = (jk_dnode *)o;
-            __builtin_prefetch(n->u.in.right);
-            jk_dead_drop(&d, &n->u.in.left->o);
-            jk_dead_drop(&d, &n->u.in.right->o);
-            break;
-        }
-        case JK_OBJ_DPAGE: jk_cap_dpage_free((jk_dnode *)o); break;
-        case JK_OBJ_DATA: {
-            jk_dnode *root = ((jk_data_body *)o)->root;
-            if (root)
-                jk_dead_drop(&d, &root->o);
-            break;
-        }
-        case JK_OBJ_CNODE: jk_cap_cnode_body_free((jk_cnode_body *)o, &d); break;
-        case JK_OBJ_IMAGE: jk_cap_image_body_free((jk_image_body *)o, &d); break;
-        case JK_OBJ_INSTANCE: jk_cap_instance_body_free((jk_instance_body *)o, &d); break;
-        }
+        unsigned list = jk_obj_drop_kids(o, &d);
         if (!jk_list_push(c, list, o))
             free(o);
         freed++;
@@ -545,6 +566,69 @@ static void jk_obj_free_dead(jk_obj *o)
     }
     jk_live_add(c, -freed);
 }
+
+/* ---- release later (session 10) ----
+ * A commit drops the old state's last reference: the objects a block
+ * replaced, thousands of them, cold in the cache (made a height ago, read
+ * since by the store's writer on the other core), freed at once on the
+ * node's loop thread between the decision and the next height. Released
+ * "later", the dead root goes on this thread's `later` list as it is; each
+ * allocation on the thread then frees up to JK_LATER_STEP of them (dropping
+ * their children's references: the children that die join the list), so
+ * the work is spread over the next height's allocations, and an object
+ * freed there is reused while its lines are still in the cache. What is on
+ * the list is dead: no holder, no reader, on any thread; its children are
+ * still counted live until it is freed. Nothing reads the order or the
+ * addresses (no result depends on when an object is freed). */
+static inline void jk_later_push(jk_obj_cache *c, jk_obj *o)
+{
+    memcpy(o->hash.bytes, &c->later, sizeof c->later);
+    c->later = o;
+    c->nlater++;
+}
+
+/* Free at most `max` objects from the thread's later list. */
+static __attribute__((noinline)) void jk_later_step(jk_obj_cache *c, size_t max)
+{
+    int freed = 0;
+    while (c->later && max--) {
+        jk_obj *o = c->later;
+        memcpy(&c->later, o->hash.bytes, sizeof c->later);
+        c->nlater--;
+        jk_dead d;
+        d.n = 0;
+        unsigned list = jk_obj_drop_kids(o, &d);
+        while (d.n)
+            jk_later_push(c, d.stack[--d.n]);
+        if (!jk_list_push(c, list, o))
+            free(o);
+        freed++;
+    }
+    jk_live_add(c, -freed);
+}
+
+static void jk_later_drain(jk_obj_cache *c) { jk_later_step(c, SIZE_MAX); }
+
+void jk_cap_release_later(jk_cap cap)
+{
+    jk_obj *o = jk_cap_obj(cap);
+    if (!o)
+        return;
+    jk_obj_cache *c = &jk_cache;
+    /* without an exit destructor to drain the list: at once. (Under
+     * AddressSanitizer the list works as here, and a freed object goes to
+     * free() rather than onto a free list, so a use after it is caught.) */
+    if (!jk_cache_register(c)) {
+        jk_cap_obj_release(o);
+        return;
+    }
+    if (jk_obj_last(o))
+        jk_later_push(c, o);
+}
+
+void jk_cap_release_later_drain(void) { jk_later_drain(&jk_cache); }
+
+size_t jk_cap_release_later_count(void) { return jk_cache.nlater; }
 
 void jk_cap_obj_release(jk_obj *o)
 {

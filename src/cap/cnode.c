@@ -390,75 +390,88 @@ static jk_err jk_cnode_chain(unsigned h, uint32_t i, jk_cap v, jk_cnode_node **o
 static jk_err jk_cnode_set_rec(jk_cnode_node *n, unsigned h, uint32_t i, jk_cap v,
                                jk_cnode_node **out)
 {
-    if (!n && v.body)
-        return jk_cnode_chain(h, i, v, out);
-    unsigned bit = (i >> (h - 1)) & 1;
-    if (h == 1) {
-        jk_cap s[2] = {jk_cap_null(), jk_cap_null()};
-        if (n) {
-            s[0] = n->u.slot[0];
-            s[1] = n->u.slot[1];
-        }
-        if (jk_cap_same(s[bit], v)) {
-            *out = n;
+    /* A loop down to the leaf (or to the empty subtree the path enters)
+     * and one back up making the copies (session 10; it was a recursion,
+     * a call and its frame a level: 16 levels for a ledger record's path
+     * in the 2^16-slot account tree). path[l]: the old node of height l. */
+    jk_cnode_node *path[JK_CAP_CNODE_MAX_LOG2 + 1];
+    unsigned l = h;
+    for (jk_cnode_node *cur = n;; l--) {
+        path[l] = cur;
+        if (!cur || l == 1)
+            break;
+        cur = cur->u.kid[(i >> (l - 1)) & 1];
+    }
+    jk_cnode_node *fresh;
+    if (!path[l]) {
+        if (!v.body) { /* the null cap into an empty subtree: nothing changes */
             if (n)
                 jk_cap_obj_retain(&n->o);
+            *out = n;
             return JK_OK;
         }
-        s[bit] = v;
-        if (!s[0].body && !s[1].body) {
-            *out = NULL;
-            return JK_OK;
-        }
-        *out = jk_cap_cnode_node_new_slots(s[0], s[1]);
-        return *out ? JK_OK : JK_ERR_NOMEM;
-    }
-    jk_cnode_node *kid = n ? n->u.kid[bit] : NULL, *other = n ? n->u.kid[!bit] : NULL;
-    jk_err err = jk_cnode_set_rec(kid, h - 1, i, v, out - 1);
-    if (err != JK_OK)
-        return err;
-    jk_cnode_node *fresh = out[-1];
-    if (fresh == kid) {
-        if (fresh)
-            jk_cap_obj_release(&fresh->o);
-        *out = n;
-        if (n)
+        jk_err err = jk_cnode_chain(l, i, v, out - (h - l));
+        if (err != JK_OK)
+            return err;
+        fresh = out[-(int)(h - l)];
+    } else {
+        jk_cnode_node *leaf = path[1];
+        unsigned bit = i & 1;
+        if (jk_cap_same(leaf->u.slot[bit], v)) { /* the same value: nothing changes */
             jk_cap_obj_retain(&n->o);
-        return JK_OK;
+            *out = n;
+            return JK_OK;
+        }
+        jk_cap s0 = bit ? leaf->u.slot[0] : v, s1 = bit ? v : leaf->u.slot[1];
+        fresh = NULL;
+        if (s0.body || s1.body) {
+            fresh = jk_cap_cnode_node_new_slots(s0, s1);
+            if (!fresh)
+                return JK_ERR_NOMEM;
+        }
+        out[1 - (int)h] = fresh;
     }
-    if (!fresh && !other) {
-        *out = NULL;
-        return JK_OK;
+    /* up: a copy of each old node with the changed link; an emptied
+     * subtree (fresh NULL beside an empty sibling) stays empty */
+    for (unsigned u = l + 1; u <= h; u++) {
+        jk_cnode_node *old = path[u];
+        unsigned bit = (i >> (u - 1)) & 1;
+        jk_cnode_node *other = old->u.kid[!bit];
+        if (!fresh && !other) {
+            out[(int)u - (int)h] = NULL;
+            continue;
+        }
+        /* jk_cap_cnode_node_new_kids, but the new node takes over our
+         * reference to `fresh` instead of a retain and a release of it: two
+         * atomic read-modify-writes a level of every path copy (issue 16) */
+        jk_cnode_node *joined = jk_cnode_node_alloc(u);
+        if (!joined) {
+            if (fresh)
+                jk_cap_obj_release(&fresh->o);
+            return JK_ERR_NOMEM;
+        }
+        joined->o.depth = (uint8_t)jk_max(fresh ? fresh->o.depth : 0, other ? other->o.depth : 0);
+        joined->u.kid[bit] = fresh;
+        joined->u.kid[!bit] = other;
+        if (jk_cnode_has_skip(u)) {
+            /* old's index, which differs only on slot i's path: there, what
+             * was made `levels` below (joined's links lead to it through
+             * the new nodes) */
+            unsigned levels = jk_cnode_skip_levels(u);
+            jk_cnode_node **sk = jk_cnode_skips(joined);
+            /* constant sizes, so that the copy is a few moves inline, not a
+             * call (two such nodes on every path copy of a 256-slot cnode) */
+            if (levels == JK_CNODE_SKIP_LEVELS)
+                jk_skip_copy(sk, old, JK_CNODE_SKIP_FAN);
+            else
+                jk_skip_copy(sk, old, JK_CNODE_SKIP_FAN / 2);
+            sk[(i >> (u - levels)) & ((1u << levels) - 1)] = out[(int)u - (int)levels - (int)h];
+        }
+        if (other)
+            jk_cap_obj_retain(&other->o);
+        out[(int)u - (int)h] = joined;
+        fresh = joined;
     }
-    /* jk_cap_cnode_node_new_kids, but the new node takes over our reference to
-     * `fresh` instead of a retain and a release of it: two atomic read-modify-
-     * writes a level of every path copy (issue 16) */
-    jk_cnode_node *joined = jk_cnode_node_alloc(h);
-    if (!joined) {
-        if (fresh)
-            jk_cap_obj_release(&fresh->o);
-        return JK_ERR_NOMEM;
-    }
-    joined->o.depth = (uint8_t)jk_max(fresh ? fresh->o.depth : 0, other ? other->o.depth : 0);
-    joined->u.kid[bit] = fresh;
-    joined->u.kid[!bit] = other;
-    if (jk_cnode_has_skip(h)) {
-        /* n's index (n has one at this height; none: all empty), which
-         * differs only on slot i's path: there, what the call `levels`
-         * below made (joined's links lead to it through the new nodes) */
-        unsigned levels = jk_cnode_skip_levels(h);
-        jk_cnode_node **s = jk_cnode_skips(joined);
-        /* constant sizes, so that the copy is a few moves inline, not a
-         * call (two such nodes on every path copy of a 256-slot cnode) */
-        if (levels == JK_CNODE_SKIP_LEVELS)
-            jk_skip_copy(s, n, JK_CNODE_SKIP_FAN);
-        else
-            jk_skip_copy(s, n, JK_CNODE_SKIP_FAN / 2);
-        s[(i >> (h - levels)) & ((1u << levels) - 1)] = out[-(int)levels];
-    }
-    if (other)
-        jk_cap_obj_retain(&other->o);
-    *out = joined;
     return JK_OK;
 }
 

@@ -193,6 +193,23 @@ jk_err jk_cap_data_new(const void *bytes, size_t len, jk_cap *out)
 {
     if (len > JK_CAP_DATA_MAX_LEN)
         return JK_ERR_CAP_TOO_LARGE;
+    if (len - 1 < PAGE) {
+        /* one page (most Data a block makes: ledger records, blobs,
+         * endpoints; ~5,000 a 1,000-transfer block): the body takes the
+         * page's reference, no retain and release of it (session 10) */
+        jk_dnode *page = jk_cap_dnode_new_page(bytes, (uint32_t)len);
+        jk_data_body *d = page ? jk_cap_obj_alloc(sizeof *d, JK_OBJ_DATA) : NULL;
+        if (!d) {
+            if (page)
+                jk_cap_obj_release(&page->o);
+            return JK_ERR_NOMEM;
+        }
+        d->o.depth = 1;
+        d->len = len;
+        d->root = page;
+        *out = jk_cap_of(JK_CAP_DATA, d);
+        return JK_OK;
+    }
     jk_dnode *root = len ? jk_data_build(bytes, len, jk_pages_of(len)) : NULL;
     return jk_data_wrap(len, root, out);
 }

@@ -185,7 +185,11 @@ static jk_err jk_app_store(jk_node_chain_app *a, uint64_t height, const jk_hash 
         jk_node_app_cert_committed(a, cert, height);
         a->head_cert = *cert;
         jk_cons_cert_hash(cert, &a->last_commit);
-        jk_cap_release(a->committed);
+        /* the old head is mostly the new one; what the block replaced dies
+         * here (thousands of objects a full block): freed by the next
+         * allocations on this thread rather than now, between the decision
+         * and the next height (docs/cap.md "Release later") */
+        jk_cap_release_later(a->committed);
         a->committed = jk_cap_retain(a->v->ck->chain);
     }
     return err;
@@ -683,6 +687,7 @@ void jk_node_chain_app_close(jk_node_chain_app *a)
     jk_app_memo_clear(a);
     jk_crypto_wipe(a->secret_key, sizeof a->secret_key);
     free(a);
+    jk_cap_release_later_drain(); /* what this thread's commits left */
 }
 
 jk_err jk_node_chain_app_machine(jk_node_chain_app *a, const jk_cons_timeouts *timeouts,
