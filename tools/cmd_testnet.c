@@ -51,20 +51,21 @@ static size_t tnet_split(char *s, const char **out, size_t max)
 static const char tnet_usage[] =
     "usage: jark testnet [--validators V] [--blocks N] [--dir DIR] [--spec SPEC] [--events-per-block E]\n"
     "                    [--in-flight K] [--accounts A] [--tcp] [--bench] [-v] [--empty-blocks-interval MS]\n"
-    "                    [--verify-threads T] [--perturb kill:I@H,restart:I@H,wipe:I@H,...]\n"
+    "                    [--verify-threads T] [--posts P] [--perturb kill:I@H,restart:I@H,wipe:I@H,...]\n"
     "                    [--netns PREFIX --hosts IP,IP,... --rpc-hosts IP,IP,...]\n"
     "  --events-per-block E  transfers per workload batch (default 16, at most 4096)\n"
     "  --in-flight K         batches outstanding at once (default 1); needs A >= E x K\n"
     "  --accounts A          the demo's funded accounts (default 64)\n"
     "  --empty-blocks-interval MS  every node's (default 1000: see jark node; at least 1)\n"
     "  --verify-threads T    every node's (see jark node; default: none passed, the node's own thread)\n"
+    "  --posts P             the workload's requests in flight to each node at once (default 1, at most 8)\n"
     "  wipe:I@H              kill node I, remove its store and start it empty: it syncs from genesis\n"
     "  --netns PREFIX        node I runs in the network namespace PREFIX<I>, listening on the\n"
     "                        I-th of --hosts, serving RPC on the I-th of --rpc-hosts (make e2e)\n";
 
 int jk_tool_testnet(int argc, char **argv)
 {
-    uint64_t v = 4, blocks = 20, per_block = 16, in_flight = 1, accounts = 0, empty_ms = 0, vthreads = 0;
+    uint64_t v = 4, blocks = 20, per_block = 16, in_flight = 1, accounts = 0, empty_ms = 0, vthreads = 0, posts = 0;
     bool bench = false;
     static char hosts_buf[1024], rpc_buf[1024];
     static const char *hosts[JK_DEVNET_TESTNET_MAX], *rpc_hosts[JK_DEVNET_TESTNET_MAX];
@@ -110,6 +111,12 @@ int jk_tool_testnet(int argc, char **argv)
             if (jk_tool_parse_number(argv[++i], false, &vthreads) != 0 || vthreads > 64)
                 return fprintf(stderr, "jark testnet: --verify-threads 0..64\n"), JK_EXIT_USAGE;
             o.verify_threads = (uint32_t)vthreads;
+        } else if (has && !strcmp(a, "--posts")) {
+            if (jk_tool_parse_number(argv[++i], false, &posts) != 0 || posts < 1 ||
+                posts > JK_DEVNET_TESTNET_MAX_POSTS)
+                return fprintf(stderr, "jark testnet: --posts 1..%d\n", JK_DEVNET_TESTNET_MAX_POSTS),
+                       JK_EXIT_USAGE;
+            o.posts = (uint32_t)posts;
         } else if (has && !strcmp(a, "--dir"))
             o.dir = argv[++i];
         else if (has && !strcmp(a, "--spec"))
@@ -182,6 +189,8 @@ int jk_tool_testnet(int argc, char **argv)
                "finality_idle_p50_ms=%llu finality_idle_p99_ms=%llu "
                "nodes_cpu_s=%.1f cpu_us_per_event=%.0f verifies_per_cpu_s=%.0f cpu_ratio=%.4f host_idle=%.3f "
                "nodes_run=%.3f nodes_runq=%.3f nodes_sleep=%.3f "
+               "loop_run=%.3f loop_runq=%.3f loop_sleep=%.3f others_run=%.3f "
+               "batch_answered_ms=%.0f batch_committed_ms=%.0f batch_retired_ms=%.0f batch_heights=%.2f "
                "wire_bytes_per_event=%.0f frames_per_event=%.1f\n",
                (unsigned long long)v, (unsigned long long)r.events, eps, bound, cores, vps,
                (unsigned long long)v, bound > 0 ? eps / bound : 0.0, (unsigned long long)r.p50_ms,
@@ -193,7 +202,9 @@ int jk_tool_testnet(int argc, char **argv)
                vps_cpu > 0 && r.nodes_cpu_seconds > 0
                    ? (double)v * (double)r.events / (vps_cpu * r.nodes_cpu_seconds)
                    : 0.0,
-               r.host_idle, r.nodes_run, r.nodes_runq, r.nodes_sleep,
+               r.host_idle, r.nodes_run, r.nodes_runq, r.nodes_sleep, r.loop_run,
+               r.loop_runq, r.loop_sleep, r.others_run, r.batch_answered_ms, r.batch_committed_ms,
+               r.batch_retired_ms, r.batch_heights,
                /* frames the nodes queued to peers (events, blocks, votes) */
                r.events ? r.net_bytes_out / (double)r.events : 0.0,
                r.events ? r.net_frames_out / (double)r.events : 0.0);

@@ -194,6 +194,7 @@ int jk_devnet_consensus_run(const jk_devnet_options *o, const jk_devnet_faults *
 
 #define JK_DEVNET_TESTNET_MAX 16
 #define JK_DEVNET_TESTNET_MAX_PERTURB 32
+#define JK_DEVNET_TESTNET_MAX_POSTS 8
 #define JK_DEVNET_TESTNET_MAX_IN_FLIGHT 64
 #define JK_DEVNET_TESTNET_MAX_BATCH 4096
 
@@ -244,6 +245,9 @@ typedef struct jk_devnet_testnet_options {
                                     node's default (JK_NODE_EMPTY_BLOCKS_MS) */
     uint32_t verify_threads;     /* every node's --verify-threads; 0: none passed
                                     (the node's default: its own thread) */
+    uint32_t posts;              /* the workload's requests in flight at once per
+                                    node, each on its own connection (session
+                                    10); 0 = 1, at most JK_DEVNET_TESTNET_MAX_POSTS */
     const jk_devnet_perturb *perturb;
     size_t perturb_count;
     /* Network namespaces (make e2e): node i runs in the namespace named
@@ -289,7 +293,25 @@ typedef struct jk_devnet_testnet_result {
                                     runnable waiting for a core, asleep
                                     (waiting on peers, the workload, the
                                     disk), from /proc/PID/task/ * /schedstat;
-                                    -1 unread */
+                                    -1 unread. Summed over a node's threads
+                                    (the loop, the store's writer): sleep
+                                    understates the loop's */
+    double loop_run, loop_runq, loop_sleep; /* the same of the nodes' loop
+                                    threads alone (session 10): asleep is
+                                    the loop waiting on peers, the workload,
+                                    a sync or the store's writer; -1 unread */
+    double batch_answered_ms, batch_committed_ms, batch_retired_ms; /* a
+                                    retired batch's time on average (session
+                                    10): queued to every send answered (the
+                                    lanes' posts, the nodes' admission),
+                                    answered to its last event seen
+                                    committed, seen to retired; 0 without a
+                                    workload */
+    double batch_heights;        /* the heights a batch's events spanned, on
+                                    average (1: one block took it whole) */
+    double others_run;           /* the nodes' other threads' time on a core
+                                    (the store's writer), per node, as a
+                                    share of the wall time; -1 unread */
     double net_frames_out, net_bytes_out; /* frames and frame bytes the nodes
                                     queued to peers over `seconds` (their
                                     jark_net_*_out metrics); 0 unread */

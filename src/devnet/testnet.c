@@ -254,7 +254,8 @@ static bool jk_tnet_status(const jk_tnet *t, uint32_t i, int64_t *height, int64_
 
 /* Decode a block's hex (as the node's RPC gave it) and hand its event ids
  * to the workload. A block that does not decode counts nothing. */
-static bool jk_tnet_events_seen(const jk_tnet *t, const char *hex, size_t len, const jk_hash *want)
+static bool jk_tnet_events_seen(const jk_tnet *t, const char *hex, size_t len, uint64_t height,
+                                const jk_hash *want)
 {
     bool found = false;
     uint8_t *bytes = malloc(len / 2 + 1);
@@ -268,7 +269,7 @@ static bool jk_tnet_events_seen(const jk_tnet *t, const char *hex, size_t len, c
             found = found || (want && memcmp(ids[k].bytes, want->bytes, JK_HASH_SIZE) == 0);
         }
         if (ids)
-            jk_devnet_tnet_wl_committed(t->wl, ids, blk.event_count);
+            jk_devnet_tnet_wl_committed(t->wl, ids, blk.event_count, height, jk_devnet_tnet_ms());
         free(ids);
         jk_chain_block_free(&blk);
     }
@@ -287,7 +288,7 @@ static bool jk_tnet_block_has(const jk_tnet *t, uint32_t i, uint64_t h, const jk
         json_object *o = json_tokener_parse(res), *x;
         if (o && json_object_object_get_ex(o, "block", &x) && json_object_is_type(x, json_type_string))
             found = jk_tnet_events_seen(t, json_object_get_string(x),
-                                        (size_t)json_object_get_string_len(x), want);
+                                        (size_t)json_object_get_string_len(x), h, want);
         json_object_put(o);
     }
     free(res);
@@ -322,7 +323,7 @@ static bool jk_tnet_block_get(const jk_tnet *t, uint32_t i, uint64_t h, jk_devne
             /* The block's events, for the workload's count of its batches. */
             if (t->wl && json_object_object_get_ex(o, "block", &x) && json_object_is_type(x, json_type_string))
                 (void)jk_tnet_events_seen(t, json_object_get_string(x),
-                                          (size_t)json_object_get_string_len(x), NULL);
+                                          (size_t)json_object_get_string_len(x), h, NULL);
         }
         json_object_put(o);
     }
@@ -670,9 +671,16 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
     r->seconds = (double)(jk_devnet_tnet_ms() - w.start) / 1000.0;
     r->nodes_cpu_seconds = w.up ? jk_devnet_tnet_cpu_since(t) : 0.0;
     r->host_idle = w.up ? jk_devnet_tnet_host_idle_since(t) : -1.0;
-    r->nodes_run = r->nodes_runq = r->nodes_sleep = -1.0;
+    double sched[7] = {-1, -1, -1, -1, -1, -1, -1};
     if (w.up)
-        jk_devnet_tnet_sched_since(t, &r->nodes_run, &r->nodes_runq, &r->nodes_sleep);
+        jk_devnet_tnet_sched_since(t, sched);
+    r->nodes_run = sched[0];
+    r->nodes_runq = sched[1];
+    r->nodes_sleep = sched[2];
+    r->loop_run = sched[3];
+    r->loop_runq = sched[4];
+    r->loop_sleep = sched[5];
+    r->others_run = sched[6];
     /* The workload stops before the frames are read, so that every event
      * it counts as submitted had its gossip counted too. */
     jk_devnet_tnet_wl_stop(wl);
@@ -719,6 +727,12 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
     r->events = w.events;
     r->rounds_per_height = w.printed ? (double)w.rounds / (double)w.printed : 0.0;
     jk_devnet_tnet_wl_counts(wl, &r->submitted, &r->refused);
+    jk_tnet_wl_breakdown bd;
+    jk_devnet_tnet_wl_breakdown(wl, &bd);
+    r->batch_answered_ms = bd.answered_ms;
+    r->batch_committed_ms = bd.committed_ms;
+    r->batch_retired_ms = bd.retired_ms;
+    r->batch_heights = bd.heights;
     /* Finality: of the events (submit to commit, per batch) when a
      * workload ran, else of the heights (the interval between commits). */
     size_t nlat;

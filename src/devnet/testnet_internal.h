@@ -25,6 +25,7 @@ typedef struct jk_tnet {
     bool host_read;                 /* those were read */
     uint64_t sched_ms;              /* when the schedstat marks were read */
     uint64_t sched_from[JK_DEVNET_TESTNET_MAX][2]; /* a node's ns on a core, in a run queue then */
+    uint64_t loop_from[JK_DEVNET_TESTNET_MAX][2];  /* the same of its loop thread (its main thread) */
     bool sched_read[JK_DEVNET_TESTNET_MAX];
     double net_from[JK_DEVNET_TESTNET_MAX][3]; /* jark_net_frames_out, _bytes_out, _event_frames_out then */
     bool demo;               /* the demo spec: nodes get --demo-seed 1, a workload runs */
@@ -64,11 +65,12 @@ bool jk_devnet_tnet_metric_parse(const char *text, const char *name, double *out
 /* testnet_measure.c: since the watch's mark (jk_devnet_tnet_cpu_mark notes every
  * running node's CPU time and frame counters): the host's idle share (-1
  * when /proc/stat cannot be read), the nodes' shares of wall time on a core,
- * in a run queue and asleep, the frames / bytes / event frames they sent,
- * and their CPU seconds. */
+ * in a run queue and asleep (s[0..2]: all threads; s[3..5]: the loop
+ * threads alone; s[6]: the other threads on a core), the frames / bytes /
+ * event frames they sent, and their CPU seconds. */
 void jk_devnet_tnet_cpu_mark(jk_tnet *t);
 double jk_devnet_tnet_host_idle_since(const jk_tnet *t);
-void jk_devnet_tnet_sched_since(const jk_tnet *t, double *run, double *runq, double *sleep);
+void jk_devnet_tnet_sched_since(const jk_tnet *t, double s[7]);
 void jk_devnet_tnet_net_since(const jk_tnet *t, double *frames, double *bytes, double *events);
 double jk_devnet_tnet_cpu_since(const jk_tnet *t);
 
@@ -88,9 +90,22 @@ void jk_devnet_tnet_wl_stop(jk_tnet_wl *w);
  * than in_flight are outstanding, their accounts' last batch is retired and
  * `more` is true. */
 void jk_devnet_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t now, bool more);
-/* The event ids (jk_chain_event_hash) of a committed block, as the watch
- * sees it: each admitted one counts off its batch. w may be NULL. */
-void jk_devnet_tnet_wl_committed(jk_tnet_wl *w, const jk_hash *ids, size_t n);
+/* The event ids (jk_chain_event_hash) of the committed block at `height`,
+ * as the watch sees it at time now: each admitted one counts off its
+ * batch. w may be NULL. */
+void jk_devnet_tnet_wl_committed(jk_tnet_wl *w, const jk_hash *ids, size_t n, uint64_t height,
+                                 uint64_t now);
+/* Where the retired batches' time went (session 10, docs/bench.md "Testnet,
+ * session 10"), averaged over them, in ms: queued to every send answered
+ * (the lanes' posts and the nodes' admission), answered to the last event
+ * seen committed (the pools, the heights), seen to retired; and the
+ * heights a batch's events spanned (1: all in one block). */
+typedef struct jk_tnet_wl_breakdown {
+    uint64_t batches;
+    double answered_ms, committed_ms, retired_ms, heights;
+    double one_height;       /* the share of batches whose events were all in one block */
+} jk_tnet_wl_breakdown;
+void jk_devnet_tnet_wl_breakdown(const jk_tnet_wl *w, jk_tnet_wl_breakdown *out);
 /* The batches' finality samples (borrowed) and the counts. */
 uint64_t *jk_devnet_tnet_wl_latencies(jk_tnet_wl *w, size_t *n);
 void jk_devnet_tnet_wl_counts(const jk_tnet_wl *w, uint64_t *admitted, uint64_t *refused);

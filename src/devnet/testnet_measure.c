@@ -149,11 +149,13 @@ bool jk_devnet_tnet_schedstat_parse(const char *text, uint64_t *run_ns, uint64_t
 }
 
 /* A process's time on a core and waiting in a run queue, summed over its
- * threads (/proc/PID/task/TID/schedstat, ns); false when unreadable. */
-static bool jk_tnet_sched(pid_t pid, uint64_t *run_ns, uint64_t *wait_ns)
+ * threads (/proc/PID/task/TID/schedstat, ns), and its main thread's alone
+ * (loop[0], loop[1]: a node's loop thread is the process's first); false
+ * when unreadable. */
+static bool jk_tnet_sched(pid_t pid, uint64_t *run_ns, uint64_t *wait_ns, uint64_t loop[2])
 {
     char path[96];
-    *run_ns = *wait_ns = 0;
+    *run_ns = *wait_ns = loop[0] = loop[1] = 0;
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
     DIR *d = opendir(path);
     if (!d)
@@ -173,6 +175,10 @@ static bool jk_tnet_sched(pid_t pid, uint64_t *run_ns, uint64_t *wait_ns)
         if (jk_devnet_tnet_schedstat_parse(buf, &r, &q)) {
             *run_ns += r;
             *wait_ns += q;
+            if (atol(e->d_name) == (long)pid) {
+                loop[0] = r;
+                loop[1] = q;
+            }
             any = true;
         }
     }
@@ -180,29 +186,46 @@ static bool jk_tnet_sched(pid_t pid, uint64_t *run_ns, uint64_t *wait_ns)
     return any;
 }
 
+/* The shares of (nodes x wall) a run's nanoseconds on a core and in a run
+ * queue make, and the rest (asleep), clamped at 0. */
+static void jk_tnet_shares(uint64_t r, uint64_t q, uint64_t denom, double *run, double *runq,
+                           double *sleep)
+{
+    *run = (double)r / (double)denom;
+    *runq = (double)q / (double)denom;
+    *sleep = 1.0 - *run - *runq;
+    if (*sleep < 0)
+        *sleep = 0;
+}
+
 /* Where the nodes' wall time went since jk_devnet_tnet_cpu_mark, as shares of
  * (nodes × wall): on a core, runnable but waiting for one (other work
  * held the cores), and the rest asleep (waiting on each other, the
- * workload, the disk). Only nodes running since the mark count. */
-void jk_devnet_tnet_sched_since(const jk_tnet *t, double *run, double *runq, double *sleep)
+ * workload, the disk); summed over every thread of a node (s[0..2]), and
+ * of its loop thread alone (s[3..5]), and the other threads' time on a
+ * core (s[6]). Only nodes running since the mark count; -1 unread. */
+void jk_devnet_tnet_sched_since(const jk_tnet *t, double s[7])
 {
-    uint64_t wall = (jk_devnet_tnet_ms() - t->sched_ms) * 1000000u, r = 0, q = 0, nodes = 0;
-    *run = *runq = *sleep = -1.0;
+    uint64_t wall = (jk_devnet_tnet_ms() - t->sched_ms) * 1000000u, r = 0, q = 0, lr = 0, lq = 0,
+             nodes = 0;
+    for (int k = 0; k < 7; k++)
+        s[k] = -1.0;
     for (uint32_t i = 0; i < t->v; i++) {
-        uint64_t a, b;
-        if (!t->pid[i] || t->pid[i] != t->cpu_pid[i] || !t->sched_read[i] || !jk_tnet_sched(t->pid[i], &a, &b))
+        uint64_t a, b, loop[2];
+        if (!t->pid[i] || t->pid[i] != t->cpu_pid[i] || !t->sched_read[i] ||
+            !jk_tnet_sched(t->pid[i], &a, &b, loop))
             continue;
         r += a > t->sched_from[i][0] ? a - t->sched_from[i][0] : 0;
         q += b > t->sched_from[i][1] ? b - t->sched_from[i][1] : 0;
+        lr += loop[0] > t->loop_from[i][0] ? loop[0] - t->loop_from[i][0] : 0;
+        lq += loop[1] > t->loop_from[i][1] ? loop[1] - t->loop_from[i][1] : 0;
         nodes++;
     }
     if (!nodes || !wall)
         return;
-    *run = (double)r / (double)(wall * nodes);
-    *runq = (double)q / (double)(wall * nodes);
-    *sleep = 1.0 - *run - *runq;
-    if (*sleep < 0)
-        *sleep = 0;
+    jk_tnet_shares(r, q, wall * nodes, &s[0], &s[1], &s[2]);
+    jk_tnet_shares(lr, lq, wall * nodes, &s[3], &s[4], &s[5]);
+    s[6] = (double)(r > lr ? r - lr : 0) / (double)(wall * nodes);
 }
 
 /* Note every running node's CPU time and frame counters now (the watch
@@ -212,7 +235,8 @@ void jk_devnet_tnet_cpu_mark(jk_tnet *t)
     t->host_read = jk_tnet_host_cpu(&t->host_total, &t->host_idle);
     t->sched_ms = jk_devnet_tnet_ms();
     for (uint32_t i = 0; i < t->v; i++) {
-        t->sched_read[i] = t->pid[i] && jk_tnet_sched(t->pid[i], &t->sched_from[i][0], &t->sched_from[i][1]);
+        t->sched_read[i] = t->pid[i] && jk_tnet_sched(t->pid[i], &t->sched_from[i][0],
+                                                      &t->sched_from[i][1], t->loop_from[i]);
         t->cpu_pid[i] = t->pid[i];
         t->cpu_from[i] = t->pid[i] ? jk_tnet_cpu_ticks(t->pid[i]) : 0;
         if (!jk_tnet_net_out(t, i, t->net_from[i]))

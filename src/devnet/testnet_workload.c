@@ -59,6 +59,9 @@ typedef struct jk_wl_signed {
 typedef struct jk_wl_batch {
     uint64_t index;          /* the batch's number (its accounts follow from it) */
     uint64_t sent_ms;
+    uint64_t answered_ms;    /* every send of it answered last (0: not yet) */
+    uint64_t seen_ms;        /* its last event seen committed (0: not yet) */
+    uint64_t h_lo, h_hi;     /* the heights its events were seen in */
     uint32_t left;           /* events neither seen committed nor given up */
     uint32_t pending;        /* its items at the lanes, not yet answered */
     bool open;
@@ -89,8 +92,8 @@ typedef struct jk_wl_lane {
     struct jk_tnet_wl *w;
     const char *host;
     uint16_t port;
-    pthread_t th;
-    bool started;
+    pthread_t th[JK_DEVNET_TESTNET_MAX_POSTS]; /* each posts one item at a time */
+    uint32_t started;
     pthread_cond_t cv;
     jk_wl_item *head, *tail; /* queued (under w->mu) */
 } jk_wl_lane;
@@ -110,6 +113,7 @@ struct jk_tnet_wl {
     uint64_t admitted, refused, given_up;
     uint64_t *lat;
     size_t nlat, caplat;
+    jk_tnet_wl_breakdown sum; /* the retired batches' times, summed */
     bool stopped;
     /* the lanes (one per node) and what they answered */
     pthread_mutex_t mu;
@@ -312,14 +316,26 @@ jk_err jk_devnet_tnet_wl_new(const jk_tnet *t, jk_tnet_wl **out, jk_diag *diag)
         for (uint64_t b = 0; w->pre && b < want && jk_wl_sign(w, b, &w->pre[b]); b++)
             w->npre = b + 1;
     }
+    /* A lane's threads take its queue's items one each: `posts` requests
+     * in flight to a node at once (session 10: with one, a node took one
+     * JSON-RPC batch of at most 64 events per few turns of its loop — each
+     * request a connection of its own, accepted, read and answered in
+     * separate passes — and a deeper window only lengthened the queues;
+     * docs/bench.md "Testnet, session 10"). */
+    uint32_t posts = o->posts ? o->posts : 1;
+    if (posts > JK_DEVNET_TESTNET_MAX_POSTS)
+        posts = JK_DEVNET_TESTNET_MAX_POSTS;
     for (uint32_t i = 0; err == JK_OK && i < t->v; i++) {
         jk_wl_lane *l = &w->lanes[i];
         *l = (jk_wl_lane){.w = w, .host = t->rpc_host[i], .port = t->rpc[i]};
         pthread_cond_init(&l->cv, NULL);
         w->nlanes = i + 1;
-        l->started = pthread_create(&l->th, NULL, jk_wl_lane_run, l) == 0;
-        if (!l->started)
-            err = jk_diag_set(diag, JK_ERR_NOMEM, "the demo workload: no thread for node %u", i);
+        for (uint32_t k = 0; err == JK_OK && k < posts; k++) {
+            if (pthread_create(&l->th[k], NULL, jk_wl_lane_run, l) == 0)
+                l->started = k + 1;
+            else
+                err = jk_diag_set(diag, JK_ERR_NOMEM, "the demo workload: no thread for node %u", i);
+        }
     }
     if (err != JK_OK) {
         jk_devnet_tnet_wl_free(w);
@@ -336,13 +352,13 @@ void jk_devnet_tnet_wl_stop(jk_tnet_wl *w)
     pthread_mutex_lock(&w->mu);
     w->quit = true;
     for (uint32_t i = 0; i < w->nlanes; i++)
-        pthread_cond_signal(&w->lanes[i].cv);
+        pthread_cond_broadcast(&w->lanes[i].cv);
     pthread_mutex_unlock(&w->mu);
-    for (uint32_t i = 0; i < w->nlanes; i++)
-        if (w->lanes[i].started) {
-            pthread_join(w->lanes[i].th, NULL);
-            w->lanes[i].started = false;
-        }
+    for (uint32_t i = 0; i < w->nlanes; i++) {
+        for (uint32_t k = 0; k < w->lanes[i].started; k++)
+            pthread_join(w->lanes[i].th[k], NULL);
+        w->lanes[i].started = 0;
+    }
     /* Answers the watch loop did not take yet still count: those events
      * were admitted (and gossiped) as much as the others. Nothing is sent
      * again now. */
@@ -472,7 +488,8 @@ static void jk_wl_fin(jk_wl_batch *b, uint32_t pos)
     b->left--;
 }
 
-void jk_devnet_tnet_wl_committed(jk_tnet_wl *w, const jk_hash *ids, size_t n)
+void jk_devnet_tnet_wl_committed(jk_tnet_wl *w, const jk_hash *ids, size_t n, uint64_t height,
+                                 uint64_t now)
 {
     for (size_t i = 0; w && i < n; i++) {
         jk_wl_wait key = {.id = ids[i]};
@@ -480,9 +497,28 @@ void jk_devnet_tnet_wl_committed(jk_tnet_wl *w, const jk_hash *ids, size_t n)
         if (!hit)
             continue;
         jk_wl_batch *b = &w->slots[hit->slot];
-        if (b->open && b->index == hit->batch)
-            jk_wl_fin(b, hit->pos);
+        if (!b->open || b->index != hit->batch || (b->state[hit->pos] & JK_WL_FIN))
+            continue;
+        jk_wl_fin(b, hit->pos);
+        if (!b->h_lo || height < b->h_lo)
+            b->h_lo = height;
+        if (height > b->h_hi)
+            b->h_hi = height;
+        if (!b->left)
+            b->seen_ms = now;
     }
+}
+
+void jk_devnet_tnet_wl_breakdown(const jk_tnet_wl *w, jk_tnet_wl_breakdown *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!w || !w->sum.batches)
+        return;
+    double n = (double)w->sum.batches;
+    *out = (jk_tnet_wl_breakdown){.batches = w->sum.batches, .answered_ms = w->sum.answered_ms / n,
+                                  .committed_ms = w->sum.committed_ms / n,
+                                  .retired_ms = w->sum.retired_ms / n, .heights = w->sum.heights / n,
+                                  .one_height = w->sum.one_height / n};
 }
 
 /* The running lane after the last one used (round robin), or -1. */
@@ -613,7 +649,7 @@ static bool jk_wl_open(jk_tnet_wl *w, const jk_tnet *t, uint64_t now)
 
 /* Take the lanes' answers: admitted events count once; a refused one goes
  * again to the next node, or is given up after JK_WL_TRIES sends. */
-static void jk_wl_answers(jk_tnet_wl *w, const jk_tnet *t)
+static void jk_wl_answers(jk_tnet_wl *w, const jk_tnet *t, uint64_t now)
 {
     pthread_mutex_lock(&w->mu);
     jk_wl_item *it = w->done;
@@ -623,7 +659,8 @@ static void jk_wl_answers(jk_tnet_wl *w, const jk_tnet *t)
         jk_wl_item *next = it->next;
         jk_wl_batch *b = &w->slots[it->slot];
         uint32_t again[JK_RPC_MAX_BATCH], na = 0;
-        b->pending--;
+        if (--b->pending == 0)
+            b->answered_ms = now;
         for (uint32_t k = 0; k < it->n; k++) {
             uint32_t p = it->pos[k];
             if (it->ok[k]) {
@@ -654,7 +691,7 @@ void jk_devnet_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t now, bool more)
 {
     if (!w || w->stopped)
         return;
-    jk_wl_answers(w, t);
+    jk_wl_answers(w, t, now);
     /* Retire every batch whose events were all seen committed (or given
      * up) and whose sends were all answered. */
     bool retired = false;
@@ -667,6 +704,16 @@ void jk_devnet_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t now, bool more)
             break;
         w->lat = room;
         w->lat[w->nlat++] = now - b->sent_ms;
+        if (b->h_lo) { /* where its time went (a batch all given up has none) */
+            uint64_t answered = b->answered_ms ? b->answered_ms : b->sent_ms;
+            uint64_t seen = b->seen_ms > answered ? b->seen_ms : answered;
+            w->sum.batches++;
+            w->sum.answered_ms += (double)(answered - b->sent_ms);
+            w->sum.committed_ms += (double)(seen - answered);
+            w->sum.retired_ms += (double)(now - seen);
+            w->sum.heights += (double)(b->h_hi - b->h_lo + 1);
+            w->sum.one_height += b->h_hi == b->h_lo;
+        }
         jk_wl_signed_free(&b->s);
         free(b->state);
         free(b->tries);

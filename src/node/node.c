@@ -656,6 +656,8 @@ void jk_node_free(jk_node *n)
     jk_rpc_metrics_free(n->registry);
     free(n->timers);
     free(n->peer_height);
+    free(n->top_value);
+    free(n->top_cert);
     jk_turn_free(n);
     free(n);
 }
@@ -705,7 +707,9 @@ jk_err jk_node_run(jk_node *n, volatile int *stop, uint64_t stop_height, jk_diag
                 wait = rpc_wait;
         }
         n->unsent = false; /* the step's write pass sends them */
+        jk_node_phase_t0 t_step = jk_node_phase_start(n);
         err = jk_net_step(n->net, now, wait);
+        jk_node_phase_step(n, t_step);
         if (err != JK_OK)
             return jk_diag_set(diag, err, "node: the event loop failed (epoll)");
         jk_node_phase_t0 t_net = jk_node_phase_start(n);

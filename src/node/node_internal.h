@@ -14,6 +14,24 @@ typedef struct jk_node_timer {
     jk_cons_timer timer;
 } jk_node_timer;
 
+/* Where the loop thread's off-CPU time went over a height, at -v (session
+ * 10, docs/bench.md "Testnet, session 10"): asleep in the transport's wait
+ * (nothing to do: waiting on peers or the workload), in the vote records'
+ * syncs, in the commit (waiting for the store's last write), in the other
+ * phases; and runnable but waiting for a core. Summed by jk_node_phase and
+ * the step's own timing, logged and cleared at each commit. */
+enum { JK_NODE_SLEEP_STEP, JK_NODE_SLEEP_PERSIST, JK_NODE_SLEEP_COMMIT, JK_NODE_SLEEP_RPC,
+       JK_NODE_SLEEP_OTHER, JK_NODE_SLEEP_KINDS };
+typedef struct jk_node_height_acct {
+    double sleep_ms[JK_NODE_SLEEP_KINDS];
+    double nested;               /* sleep of the inner phases so far: an outer
+                                    phase (net, rpc) counts only the rest */
+    double wall0, proc_cpu0, cpu0; /* at the last commit: wall, process and
+                                      loop thread CPU seconds */
+    uint64_t runq0_ns;
+    bool started;
+} jk_node_height_acct;
+
 struct jk_node {
     jk_node_config cfg;
     jk_cons_app app;              /* the application under the wrapper */
@@ -71,6 +89,18 @@ struct jk_node {
     const uint8_t **turn_events;
     size_t *turn_lens;
     size_t *turn_order;           /* jk_node_turn_order's answer */
+    jk_node_height_acct acct;     /* -v: the height's off-CPU time */
+    /* The last height this process committed, kept for the RPC (session
+     * 10, node_rpc.c "The top from memory"): its value id, its value and the
+     * certificate it was decided on. The archive's write of that height
+     * may still be on the store's writer thread, and any read of the store
+     * waits for it; status and a block request for the top answer from
+     * here instead. top_height 0: none yet (answers come from the archive). */
+    uint64_t top_height;
+    jk_hash top_hash;
+    uint8_t *top_value;
+    size_t top_len, top_cap;
+    jk_cons_cert *top_cert;
 };
 
 uint64_t jk_node_now_ms(void);
@@ -81,9 +111,14 @@ double jk_node_secs(void);
  * (node_app.c). */
 typedef struct jk_node_phase_t0 {
     double wall, cpu;
+    uint64_t runq_ns;         /* the loop thread's run delay (-v only) */
+    double nested0;           /* acct.nested at the start */
 } jk_node_phase_t0;
 jk_node_phase_t0 jk_node_phase_start(const jk_node *n);
 void jk_node_phase(jk_node *n, const char *what, uint64_t h, jk_node_phase_t0 t0, size_t bytes);
+/* The transport's wait (jk_net_step) ended: its sleep joins the height's
+ * (-v only; no line). */
+void jk_node_phase_step(jk_node *n, jk_node_phase_t0 t0);
 /* The application wrapped for the machine (node_app.c): n->app's
  * callbacks, timed, with commit ending a height (jk_node_commit). */
 void jk_node_wrap_app(jk_node *n, jk_cons_app *out);
@@ -91,6 +126,10 @@ void jk_node_wrap_app(jk_node *n, jk_cons_app *out);
  * full node calls for a certified decision (follow.c). */
 jk_err jk_node_commit(jk_node *n, uint64_t h, const uint8_t *v, size_t len,
                       const jk_cons_cert *cert);
+/* Keep height h's value and certificate as the top the RPC answers from
+ * (node_rpc.c); on no memory the top is forgotten (the archive answers). */
+void jk_node_top_set(jk_node *n, uint64_t h, const uint8_t *v, size_t len,
+                     const jk_cons_cert *cert);
 /* follow.c: a validator answering a non-validator's SYNC_REQUEST (true when
  * the frame was one); a full node's tick (ask for decisions) and frames. */
 bool jk_node_answer_sync(jk_node *n, const jk_net_event *ev);

@@ -12,9 +12,17 @@
 #                       reason, where this machine cannot make them).
 BENCH_TARGETS += bench-testnet
 .PHONY: bench-testnet e2e
+# The load point (docs/bench.md "Testnet, session 10"): 8 batches of 256 in
+# flight, one request at a time to each node; BENCH_TESTNET_IN_FLIGHT=16
+# BENCH_TESTNET_ACCOUNTS=8192 measures the deeper window beside it,
+# BENCH_TESTNET_POSTS=4 four requests in flight to each node.
+BENCH_TESTNET_IN_FLIGHT ?= 8
+BENCH_TESTNET_ACCOUNTS ?= 4096
+BENCH_TESTNET_POSTS ?= 1
 bench-testnet: $(BUILD)/jark
-	@$(BUILD)/jark testnet --validators 4 --blocks 60 --events-per-block 256 --in-flight 8 --accounts 4096 \
-	  --bench | tail -n 2
+	@$(BUILD)/jark testnet --validators 4 --blocks 60 --events-per-block 256 \
+	  --in-flight $(BENCH_TESTNET_IN_FLIGHT) --accounts $(BENCH_TESTNET_ACCOUNTS) \
+	  --posts $(BENCH_TESTNET_POSTS) --bench | tail -n 2
 
 e2e: $(BUILD)/jark
 	$(BUILD)/jark testnet --validators 7 --blocks 100 --perturb kill:1@10,kill:2@12,restart:1@40,restart:2@45,kill:6@60,restart:6@80

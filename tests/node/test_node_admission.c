@@ -23,7 +23,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <time.h>
 
 /* The JSON-RPC batch of submit_event calls for events [first, first + n) of
  * the gossip, ids from 1; `tamper` (when < n) has its blob's byte 9 flipped
@@ -225,6 +227,137 @@ JK_TEST(test_node_events_admitted_a_slice_at_a_time)
     JK_CHECK_EQ(jk_net_queued(n->net), EVENTS - 2 * JK_NODE_SLICE);
     JK_REQUIRE(jk_node_drain_net(n, 1000, &diag) == JK_OK);
     JK_CHECK_EQ(jk_net_queued(n->net), 0);
+    jk_node_free(n);
+    fx_free(&f);
+}
+
+/* ---- the top from memory (session 10) ---------------------------------- */
+
+/* The store's writer of a height, held inside its transaction until the
+ * test releases it (jk_node_archive_set_write_hook). */
+typedef struct top_hold {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool inside, released, answered;
+    const jk_rpc_provider *p;
+    char *status, *by_height, *by_hash;
+    char hash_hex[65];
+} top_hold;
+
+static void top_hook(void *ctx, uint64_t height)
+{
+    (void)height;
+    top_hold *t = ctx;
+    pthread_mutex_lock(&t->mu);
+    t->inside = true;
+    pthread_cond_broadcast(&t->cv);
+    while (!t->released)
+        pthread_cond_wait(&t->cv, &t->mu);
+    pthread_mutex_unlock(&t->mu);
+}
+
+static void top_ask(top_hold *t)
+{
+    char body[256];
+    t->status = answer(t->p, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"status\"}");
+    t->by_height = answer(t->p, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"block\",\"params\":[1]}");
+    snprintf(body, sizeof body,
+             "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"block\",\"params\":[\"%s\"]}", t->hash_hex);
+    t->by_hash = answer(t->p, body);
+}
+
+static void *top_asker(void *arg)
+{
+    top_hold *t = arg;
+    top_ask(t);
+    pthread_mutex_lock(&t->mu);
+    t->answered = true;
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
+}
+
+/* A node's status and a block request for the height it has just
+ * committed are answered while the store's writer is still writing that
+ * height (node_rpc.c "The top from memory"): they read the archive before,
+ * and every read of the store waits for the write in progress, so the
+ * node's one thread slept through it (the testnet's watch asks every node
+ * right after each commit). The answers are the archive's once the write is
+ * done, byte for byte. The wait for the answers has a bound only a failure
+ * reaches (without the copy they wait for the held write). */
+JK_TEST(test_node_rpc_top_answered_while_its_write_waits)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    jk_node *n = wrap(&f, 0, jk_net_loopback_free_port(SOCK_DGRAM));
+    JK_REQUIRE(n);
+    jk_rpc_provider p;
+    jk_node_rpc_provider(n, &p);
+    static top_hold t;
+    pthread_mutex_init(&t.mu, NULL);
+    pthread_cond_init(&t.cv, NULL);
+    t.p = &p;
+    jk_node_archive_set_write_hook(jk_node_chain_app_archive(f.apps[0]), top_hook, &t);
+
+    /* height 1 with 8 transfers, produced by its proposer, checked by
+     * validator 0 and committed through its node's commit, as its machine
+     * would */
+    JK_REQUIRE(fx_gossip(&f, 1, 8) == 8);
+    uint32_t pr = jk_chain_proposer_index(V, 1, 0);
+    uint8_t *v = NULL;
+    size_t len = 0;
+    JK_REQUIRE(f.cb[pr].get_value(f.apps[pr], 1, 0, &v, &len) == JK_OK);
+    JK_REQUIRE(pr == 0 || f.cb[0].valid(f.apps[0], 1, v, len));
+    jk_hash id;
+    f.cb[0].hash(f.apps[0], v, len, &id);
+    jk_rpc_hex_encode(id.bytes, 32, t.hash_hex);
+    static jk_cons_cert cert;
+    fx_cert(&f, 1, 0, &id, &cert);
+    JK_REQUIRE(jk_node_commit(n, 1, v, len, &cert) == JK_OK);
+    free(v);
+
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 120;
+    pthread_mutex_lock(&t.mu);
+    while (!t.inside && pthread_cond_timedwait(&t.cv, &t.mu, &until) == 0)
+        ;
+    bool inside = t.inside;
+    pthread_mutex_unlock(&t.mu);
+    JK_CHECK(inside); /* the write of height 1 is held */
+
+    pthread_t th;
+    JK_REQUIRE(pthread_create(&th, NULL, top_asker, &t) == 0);
+    pthread_mutex_lock(&t.mu);
+    while (!t.answered && pthread_cond_timedwait(&t.cv, &t.mu, &until) == 0)
+        ;
+    bool answered = t.answered; /* while the write was held */
+    t.released = true;
+    pthread_cond_broadcast(&t.cv);
+    pthread_mutex_unlock(&t.mu);
+    pthread_join(th, NULL);
+    JK_CHECK(answered);
+    JK_REQUIRE(t.status && t.by_height && t.by_hash);
+    JK_CHECK(strstr(t.status, "\"height\":1") != NULL);
+    JK_CHECK(strstr(t.status, t.hash_hex) != NULL);
+    JK_CHECK(strstr(t.by_height, "\"event_count\":8") != NULL);
+    JK_CHECK(strstr(t.by_height, "\"certificate\"") != NULL);
+
+    /* the write done, the archive answers the same bytes */
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_node_chain_app_durable(f.apps[0], &diag) == JK_OK);
+    char *mem[3] = {t.status, t.by_height, t.by_hash};
+    n->top_height = 0; /* forgotten: the archive answers */
+    top_ask(&t);
+    JK_CHECK(t.status && strcmp(t.status, mem[0]) == 0);
+    JK_CHECK(t.by_height && strcmp(t.by_height, mem[1]) == 0);
+    JK_CHECK(t.by_hash && strcmp(t.by_hash, mem[2]) == 0);
+    for (int k = 0; k < 3; k++)
+        free(mem[k]);
+    free(t.status);
+    free(t.by_height);
+    free(t.by_hash);
+    jk_node_archive_set_write_hook(jk_node_chain_app_archive(f.apps[0]), NULL, NULL);
     jk_node_free(n);
     fx_free(&f);
 }

@@ -142,7 +142,7 @@ JK_TEST(test_testnet_batches_in_flight)
     jk_devnet_testnet_options o = {.node_exe = jark, .validators = 3, .blocks = 12,
                                    .empty_blocks_ms = 600000,
                                    .events_per_batch = 24, .in_flight = 4, .accounts = 200,
-                                   .on_height = tl_count, .ctx = sum};
+                                   .posts = 2, .on_height = tl_count, .ctx = sum};
     jk_devnet_testnet_result r;
     int rc = jk_devnet_testnet_run(&o, &r);
     if (rc != 0)
@@ -164,6 +164,16 @@ JK_TEST(test_testnet_batches_in_flight)
     JK_CHECK(r.nodes_run > 0.0 && r.nodes_run <= 1.0);
     JK_CHECK(r.nodes_runq >= 0.0 && r.nodes_sleep >= 0.0);
     JK_CHECK(r.nodes_run + r.nodes_runq + r.nodes_sleep <= 1.0 + 1e-9);
+    /* the loop threads alone (session 10): shares that add up to 1, some of
+     * it on a core; the other threads (the store's writer) ran too */
+    JK_CHECK(r.loop_run > 0.0 && r.loop_run <= r.nodes_run + 1e-9);
+    JK_CHECK(r.loop_runq >= 0.0 && r.loop_sleep >= 0.0);
+    JK_CHECK(r.loop_run + r.loop_runq + r.loop_sleep <= 1.0 + 1e-9);
+    JK_CHECK(r.others_run > 0.0);
+    /* every retired batch (two lane threads a node posting) spanned at least
+     * one height, and its time split into parts that are not negative */
+    JK_CHECK(r.batch_heights >= 1.0);
+    JK_CHECK(r.batch_answered_ms >= 0.0 && r.batch_committed_ms >= 0.0 && r.batch_retired_ms >= 0.0);
     /* the nodes' jark_net_*_out metrics over the run: events and blocks
      * went between them, so at least one frame per event, bigger than one */
     JK_CHECK(r.net_frames_out >= (double)r.events);

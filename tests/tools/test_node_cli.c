@@ -63,3 +63,15 @@ JK_TEST(test_testnet_cli_verify_threads_bounds)
     char *argv2[] = {"--verify-threads", "x"};
     JK_CHECK_EQ(run(jk_tool_testnet, 2, argv2, err, sizeof err), 2);
 }
+
+/* `jark testnet --posts P` (session 10: the workload's requests in flight
+ * to each node) takes 1..8 and is refused before anything starts. */
+JK_TEST(test_testnet_cli_posts_bounds)
+{
+    char err[2048];
+    char *argv[] = {"--posts", "9", "--dir", "/nonexistent/d"};
+    JK_CHECK_EQ(run(jk_tool_testnet, 4, argv, err, sizeof err), 2);
+    JK_CHECK(strstr(err, "--posts 1..8") != NULL);
+    char *argv2[] = {"--posts", "0", "--dir", "/nonexistent/d"};
+    JK_CHECK_EQ(run(jk_tool_testnet, 4, argv2, err, sizeof err), 2);
+}
