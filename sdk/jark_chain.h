@@ -63,6 +63,25 @@ enum {
 };
 #define PIN_DISPATCH(k) (PIN_DISPATCH_0 + (k))
 
+/* transform_to_verify: SET_IMAGE onto the image pinned for verify (the
+ * ChainImage's endpoint 1 in every chain; used by the two macros below). */
+#define JK_CHAIN_TRANSFORM_TO_VERIFY_                                          \
+    uint64_t transform_to_verify(void);                                        \
+    uint64_t transform_to_verify(void)                                         \
+    {                                                                          \
+        jk_set_image(JK_PATH(PIN_VERIFY));                                     \
+        return 0;                                                              \
+    }
+
+/* The ChainImage's endpoints for a chain with no dispatch endpoint (spec
+ * "dispatch": []): 0 its apply (`apply_fn`), 1 transform_to_verify. Write
+ * `JK_CHAIN_ENDPOINTS_0(apply);` after apply in chain.c
+ * (examples/crowdfund/chain.c). */
+#define JK_CHAIN_ENDPOINTS_0(apply_fn)                                         \
+    JK_CHAIN_TRANSFORM_TO_VERIFY_                                              \
+    JK_ENDPOINT(0, apply_fn);                                                  \
+    JK_ENDPOINT(1, transform_to_verify)
+
 /* The ChainImage's endpoints for a chain with one dispatch endpoint: 0 its
  * apply (`apply_fn`), 1 transform_to_verify and 2 transform_to_dispatch_0,
  * each transform SET_IMAGEing the instance onto the image pinned for its
@@ -70,12 +89,7 @@ enum {
  * `JK_CHAIN_ENDPOINTS_1(apply);` after apply in chain.c; a chain with more
  * dispatch endpoints writes its transforms out (examples/poll/chain.c). */
 #define JK_CHAIN_ENDPOINTS_1(apply_fn)                                         \
-    uint64_t transform_to_verify(void);                                        \
-    uint64_t transform_to_verify(void)                                         \
-    {                                                                          \
-        jk_set_image(JK_PATH(PIN_VERIFY));                                     \
-        return 0;                                                              \
-    }                                                                          \
+    JK_CHAIN_TRANSFORM_TO_VERIFY_                                              \
     uint64_t transform_to_dispatch_0(void);                                    \
     uint64_t transform_to_dispatch_0(void)                                     \
     {                                                                          \

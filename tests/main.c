@@ -17,6 +17,13 @@
  * this process with no watchdog (for a debugger or valgrind).
  * JK_TEST_SLOWEST=N lists the N slowest tests at the end (for choosing a
  * limit; it changes no result).
+ *
+ * A process a test starts may leave the process group (setsid, setpgid: a
+ * daemonising helper does), and a kill of the group would miss it. So the
+ * supervisor makes itself the child subreaper (Linux): whatever the tests
+ * started and left behind becomes its child when its parent goes, and once
+ * a test child has ended (hung, crashed or finished) the supervisor kills
+ * and reaps every child it has left, generation by generation.
  */
 #include "test.h"
 
@@ -28,6 +35,10 @@
 #include <stdlib.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <dirent.h>
+#include <sys/prctl.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -155,6 +166,57 @@ static void jk_describe_status(int status, char *out, size_t cap)
         snprintf(out, cap, "exited with status %d", WEXITSTATUS(status));
 }
 
+#ifdef __linux__
+/* SIGKILLs every live process whose parent is this one (read from
+ * /proc/PID/stat: the field after the command's closing parenthesis is
+ * the state, then the parent's pid). */
+static void jk_kill_children(void)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return;
+    pid_t self = getpid();
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        char path[64], stat[512];
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n = fread(stat, 1, sizeof stat - 1, f);
+        fclose(f);
+        stat[n] = 0;
+        const char *rp = strrchr(stat, ')');
+        char state = 0;
+        long ppid = 0;
+        if (rp && sscanf(rp + 1, " %c %ld", &state, &ppid) == 2 && ppid == self && state != 'Z')
+            kill((pid_t)pid, SIGKILL);
+    }
+    closedir(d);
+}
+#endif
+
+/* After a test child has been reaped: kills and reaps what its tests left
+ * running outside its process group (reparented to this subreaper). A
+ * process is reparented before its dead parent can be reaped, so scanning
+ * again after each reap finds every generation; waitpid fails with ECHILD
+ * once none is left. */
+static void jk_kill_escaped(void)
+{
+#ifdef __linux__
+    for (;;) {
+        jk_kill_children();
+        pid_t w = waitpid(-1, NULL, 0);
+        if (w < 0 && errno != EINTR)
+            break;
+    }
+#endif
+}
+
 typedef struct jk_tally {
     size_t passed, failed;
     int end_status; /* the last child's exit status after its last test */
@@ -233,6 +295,7 @@ static size_t jk_supervise(size_t from, double limit, jk_tally *t)
                 while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                     ;
                 jk_child_pid = 0;
+                jk_kill_escaped();
                 close(fds[0]);
                 printf("HUNG %s: still running %.0f s after it started; its processes were killed "
                        "(JK_TEST_TIMEOUT=%.0f; the run goes on at the next test)\n",
@@ -273,6 +336,7 @@ static size_t jk_supervise(size_t from, double limit, jk_tally *t)
     }
     jk_child_pid = 0;
     close(fds[0]);
+    jk_kill_escaped();
     if (current >= 0) {
         char how[96];
         jk_describe_status(status, how, sizeof how);
@@ -341,6 +405,9 @@ int main(int argc, char **argv)
         signal(SIGTERM, jk_forward);
         signal(SIGHUP, jk_forward);
         signal(SIGPIPE, SIG_IGN);
+#ifdef __linux__
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+#endif
         for (size_t from = 0; from < jk_nsel;)
             from = jk_supervise(from, limit, &t);
         if (jk_nsel == 0)

@@ -32,7 +32,9 @@ static void selftest_a_passes(void)
 }
 
 /* Hangs, the way a recompiler's endless loop would, after starting a process
- * (as the node tests do) whose pid it leaves in DIR/grandchild. */
+ * (as the node tests do), and a helper that leaves the process group with
+ * setsid() and starts one of its own (as a daemonising helper does); leaves
+ * the three pids in DIR/grandchild. */
 static void selftest_b_hangs(void)
 {
     pid_t g = fork();
@@ -40,11 +42,31 @@ static void selftest_b_hangs(void)
         for (;;)
             pause();
     }
+    int p[2];
+    pid_t s = -1, s2 = -1;
+    if (pipe(p) == 0) {
+        s = fork();
+        if (s == 0) {
+            setsid();
+            pid_t c = fork();
+            if (c == 0)
+                for (;;)
+                    pause();
+            if (write(p[1], &c, sizeof c) != (ssize_t)sizeof c)
+                _exit(1);
+            for (;;)
+                pause();
+        }
+        if (s > 0 && read(p[0], &s2, sizeof s2) != (ssize_t)sizeof s2)
+            s2 = -1;
+        close(p[0]);
+        close(p[1]);
+    }
     char path[512];
     snprintf(path, sizeof path, "%s/grandchild", selftest_dir());
     FILE *f = fopen(path, "w");
     if (f) {
-        fprintf(f, "%d\n", (int)g);
+        fprintf(f, "%d %d %d\n", (int)g, (int)s, (int)s2);
         fclose(f);
     }
     printf("selftest b: about to hang\n"); /* must reach the log: line-buffered */
@@ -152,23 +174,30 @@ JK_TEST(test_runner_watchdog_names_a_hang_and_goes_on)
     if (jk_test_failures())
         printf("the self-test run printed:\n%s", out);
 
-    /* The hung test's own process went with it. */
+    /* The hung test's own processes went with it: the one in its process
+     * group, and the setsid() helper and its child, which a kill of the
+     * group misses (the runner, their subreaper, kills those). */
     char path[512];
     snprintf(path, sizeof path, "%s/grandchild", dir);
     FILE *f = fopen(path, "r");
-    int g = 0;
+    int g[3] = {0, 0, 0};
     JK_REQUIRE(f);
-    JK_CHECK(fscanf(f, "%d", &g) == 1 && g > 0);
+    JK_CHECK(fscanf(f, "%d %d %d", &g[0], &g[1], &g[2]) == 3);
     fclose(f);
-    bool gone = false;
-    for (int i = 0; i < 200 && !gone && g > 0; i++) {
-        gone = process_gone((pid_t)g);
+    for (int k = 0; k < 3; k++) {
+        JK_CHECK(g[k] > 0);
+        bool gone = false;
+        for (int i = 0; i < 200 && !gone && g[k] > 0; i++) {
+            gone = process_gone((pid_t)g[k]);
+            if (!gone)
+                usleep(50000);
+        }
         if (!gone)
-            usleep(50000);
+            jk_test_fail(__FILE__, __LINE__, "process %d of the hung test (%s) is still running", g[k],
+                         k == 0 ? "in its group" : k == 1 ? "the setsid() helper" : "the helper's child");
+        if (!gone && g[k] > 0)
+            kill((pid_t)g[k], SIGKILL);
     }
-    JK_CHECK(gone);
-    if (!gone && g > 0)
-        kill((pid_t)g, SIGKILL);
 
     /* A limit that is not a number: a usage error, nothing runs. */
     JK_REQUIRE(run_selftests(dir, "soon", out, sizeof out, &status));

@@ -7,12 +7,29 @@ FUZZ_CC      ?= clang-19
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := pvm asm
 FUZZ_FLAGS   := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DJK_FUZZ_LIBFUZZER
-FUZZ_LIB_SRC := $(LIB_SRC)
+# The library (and the fake RPC node fuzz_rpc answers from) is built ONCE with
+# the sanitizers and libFuzzer's coverage hooks (fuzzer-no-link: no main) into
+# $(BUILD)/fuzz/libjark-fuzz.a, and every target links it: a target costs one
+# compile of its own file, not a rebuild of the library.
+FUZZ_LIB_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -DJK_FUZZ_LIBFUZZER
+FUZZ_LIB_SRC := $(LIB_SRC) tests/rpc/rpc_fake.c
+FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_LIB     := $(BUILD)/fuzz/libjark-fuzz.a
 FUZZ_TARGETS += sdk
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_SRC) $(wildcard src/*/*.h src/*/*.inc include/jark/*.h)
+$(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_FLAGS) $(WARN) $< $(FUZZ_LIB_SRC) $(LDLIBS) -o $@
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_LIB_FLAGS) $(WARN) -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard tests/fuzz/*.h tests/rpc/*.h src/*/*.h include/jark/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_FLAGS) $(WARN) $< $(FUZZ_LIB) $(LDLIBS) -o $@
+
+-include $(FUZZ_LIB_OBJ:.o=.d)
 
 # Other .mk files add targets with FUZZ_TARGETS += name; the list is read
 # when the recipe runs, after every makefile has been included.

@@ -2,11 +2,13 @@
  * fuzz_examples.c — fuzz target over the example chains' event decoders:
  * the verify, process and apply programs of the name registry
  * (examples/names), of the chain `jark chain new` writes (sdk/template) and
- * of the batch exchange (examples/exchange) and of the allowance token
- * (examples/allowance), run through the chain layer on untrusted blobs.
+ * of the batch exchange (examples/exchange), of the allowance token
+ * (examples/allowance) and of the crowdfund chain (examples/crowdfund, no
+ * dispatch endpoint), run through the chain layer on untrusted blobs.
  *
- * Input: byte 0 picks the chain ('a': the allowance token; any other byte
- * mod 3: 0 names, 1 the template, 2 the exchange); then
+ * Input: byte 0 picks the chain ('a': the allowance token; 'c': the
+ * crowdfund chain; any other byte mod 3: 0 names, 1 the template, 2 the
+ * exchange); then
  * records [sel][len][len bytes of blob] until the input ends. sel bit 0: the
  * endpoint (0 transact, 1 dispatch 0); bits 1-2: which of four keys signs;
  * bit 3: also sign the blob past its first byte (an award's claim); bit 7:
@@ -21,7 +23,11 @@
  *     hold the base and the quote genesis gave them, in total;
  *   - the allowance token makes and loses nothing: after every block the
  *     accounts' balances and what the faucet has left add up to the
- *     faucet's genesis 1000.
+ *     faucet's genesis 1000;
+ *   - the crowdfund chain makes and loses nothing: after every block the
+ *     balances, and what the unclaimed campaigns hold, add up to the 4000
+ *     its four accounts had at genesis; and no event reaches a dispatch
+ *     endpoint it does not have.
  * The chains are compiled once with the SDK (the sources, from the project
  * root). `make test` replays tests/fuzz/corpus/examples/.
  */
@@ -62,15 +68,18 @@ static jk_fuzz_ex_key jk_fuzz_ex_key_of(uint8_t b)
 }
 
 /* Compile dir/<role>.c for each role and build the genesis, with `state`
- * (state_len bytes, NULL: none) in slot `slot`. */
+ * (state_len bytes, NULL: none) in slot `slot`. A chain without process.c
+ * has no dispatch endpoint. */
 static void jk_fuzz_ex_build(jk_fuzz_ex_chain *c, const char *dir, uint32_t slot, const uint8_t *state,
                              size_t state_len)
 {
     static const char *const roles[6] = {"chain", "verify", "transact", "dispatch_instance", "aa", "process"};
-    uint8_t *prog[6];
-    size_t len[6];
+    uint8_t *prog[6] = {NULL};
+    size_t len[6] = {0};
     char path[256];
-    for (int i = 0; i < 6; i++) {
+    snprintf(path, sizeof path, "%s/process.c", dir);
+    int nroles = access(path, R_OK) == 0 ? 6 : 5;
+    for (int i = 0; i < nroles; i++) {
         snprintf(path, sizeof path, "%s/%s.c", dir, roles[i]);
         if (i == 4 && access(path, R_OK) != 0)
             snprintf(path, sizeof path, "sdk/aa.c"); /* a spec without programs.aa: the SDK's */
@@ -86,7 +95,7 @@ static void jk_fuzz_ex_build(jk_fuzz_ex_chain *c, const char *dir, uint32_t slot
         .chain = prog[0], .chain_len = len[0], .verify = prog[1], .verify_len = len[1],
         .transact = prog[2], .transact_len = len[2], .dispatch_instance = prog[3],
         .dispatch_instance_len = len[3], .aa = prog[4], .aa_len = len[4],
-        .dispatch = {prog[5]}, .dispatch_len = {len[5]}, .dispatch_count = 1,
+        .dispatch = {prog[5]}, .dispatch_len = {len[5]}, .dispatch_count = nroles == 6 ? 1 : 0,
         .state_slots = &slot, .state_data = data, .state_len = dlen, .state_count = state ? 1 : 0,
         .validators = (const uint8_t(*)[32])validator.pk, .validator_count = 1,
         .gas = {1000000, 10000000, 50000000, 200000000},
@@ -96,7 +105,7 @@ static void jk_fuzz_ex_build(jk_fuzz_ex_chain *c, const char *dir, uint32_t slot
         jk_fuzz_ex_fail(diag.msg);
     c->gas = spec.gas;
     c->built = true;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < nroles; i++)
         free(prog[i]);
 }
 
@@ -145,8 +154,29 @@ static bool jk_fuzz_ex_allowance_ok(bool dispatch, const uint8_t *b, size_t len)
     }
 }
 
+/* examples/crowdfund/README.md: transacts only; account < 64, campaign <
+ * 256; create 41 bytes (goal 1..10^12, deadline < 2^32), pledge 33 (amount
+ * 1..10^12), claim and refund 25. */
+static bool jk_fuzz_ex_crowdfund_ok(bool dispatch, const uint8_t *b, size_t len)
+{
+    const uint64_t max = 1000000000000ull;
+    if (dispatch || len < 25 || jk_fuzz_ex_u64(b + 1) >= 64 || jk_fuzz_ex_u64(b + 17) >= 256)
+        return false;
+    switch (b[0]) {
+    case 'C':
+        return len == 41 && jk_fuzz_ex_u64(b + 25) >= 1 && jk_fuzz_ex_u64(b + 25) <= max &&
+               jk_fuzz_ex_u64(b + 33) <= 0xffffffffull;
+    case 'P': return len == 33 && jk_fuzz_ex_u64(b + 25) >= 1 && jk_fuzz_ex_u64(b + 25) <= max;
+    case 'W':
+    case 'R': return len == 25;
+    default: return false;
+    }
+}
+
 static bool jk_fuzz_ex_admissible(int chain, bool dispatch, const uint8_t *b, size_t len)
 {
+    if (chain == 4)
+        return jk_fuzz_ex_crowdfund_ok(dispatch, b, len);
     if (chain == 3)
         return jk_fuzz_ex_allowance_ok(dispatch, b, len);
     if (chain == 2) { /* an order: 'O' owner side amount limit nonce, to dispatch 0 only */
@@ -233,9 +263,40 @@ static uint64_t jk_fuzz_ex_allowance_total(jk_cap chain)
     return total;
 }
 
-/* The exchange and the allowance token make and lose nothing. */
+/* The crowdfund chain: the balances (slot 20, 48-byte records, balance at
+ * 32) and what each unclaimed campaign holds (slot 21.id, raised at 24,
+ * claimed at 32). */
+static uint64_t jk_fuzz_ex_crowdfund_total(jk_cap chain)
+{
+    jk_cap root = jk_cap_instance_cnode(chain), accounts = jk_cap_cnode_get(root, 20),
+           campaigns = jk_cap_cnode_get(root, 21);
+    uint8_t rec[48];
+    uint64_t total = 0;
+    if (jk_cap_data_len(accounts) != 4 * 48)
+        jk_fuzz_ex_fail("the crowdfund accounts changed size");
+    for (uint64_t off = 0; off < 4 * 48; off += 48) {
+        if (jk_cap_data_read(accounts, off, rec, 48) != JK_OK)
+            jk_fuzz_ex_fail("accounts unreadable");
+        total += jk_fuzz_ex_u64(rec + 32);
+    }
+    for (uint32_t id = 0; !jk_cap_is_null(campaigns) && id < jk_cap_cnode_slot_count(campaigns); id++) {
+        jk_cap r = jk_cap_cnode_get(campaigns, id);
+        if (jk_cap_is_null(r))
+            continue;
+        if (jk_cap_data_len(r) != 40 || jk_cap_data_read(r, 0, rec, 40) != JK_OK)
+            jk_fuzz_ex_fail("a campaign record of another size");
+        if (!jk_fuzz_ex_u64(rec + 32))
+            total += jk_fuzz_ex_u64(rec + 24);
+    }
+    return total;
+}
+
+/* The exchange, the allowance token and the crowdfund chain make and lose
+ * nothing. */
 static void jk_fuzz_ex_conserved(int which, jk_chain_kernel *imp)
 {
+    if (which == 4 && jk_fuzz_ex_crowdfund_total(imp->chain) != 4000)
+        jk_fuzz_ex_fail("the crowdfund chain made or lost tokens");
     if (which == 3 && jk_fuzz_ex_allowance_total(imp->chain) != 1000)
         jk_fuzz_ex_fail("the allowance token made or lost tokens");
     if (which != 2)
@@ -248,11 +309,11 @@ static void jk_fuzz_ex_conserved(int which, jk_chain_kernel *imp)
 
 int jk_fuzz_examples(const uint8_t *data, size_t size)
 {
-    static jk_fuzz_ex_chain chains[4];
+    static jk_fuzz_ex_chain chains[5];
     static jk_fuzz_ex_key keys[4];
     if (size < 1)
         return 0;
-    int which = data[0] == 'a' ? 3 : data[0] % 3;
+    int which = data[0] == 'a' ? 3 : data[0] == 'c' ? 4 : data[0] % 3;
     if (!chains[which].built) {
         if (jk_crypto_init() != JK_OK)
             jk_fuzz_ex_fail("crypto init");
@@ -269,7 +330,16 @@ int jk_fuzz_examples(const uint8_t *data, size_t size)
             }
         }
         static const uint8_t faucet[8] = {0xe8, 0x03}; /* 1000, as examples/allowance/spec.json */
-        if (which == 3)
+        static uint8_t funds[4 * 48]; /* the crowdfund accounts: the four keys, 1000 each, nonce 0 */
+        for (int i = 0; i < 4; i++) {
+            memset(funds + 48 * i, 0, 48);
+            memcpy(funds + 48 * i, keys[i].pk, 32);
+            funds[48 * i + 32] = 0xe8;
+            funds[48 * i + 33] = 0x03;
+        }
+        if (which == 4)
+            jk_fuzz_ex_build(&chains[4], "examples/crowdfund", 20, funds, sizeof funds);
+        else if (which == 3)
             jk_fuzz_ex_build(&chains[3], "examples/allowance", 22, faucet, sizeof faucet);
         else if (which == 2)
             jk_fuzz_ex_build(&chains[2], "examples/exchange", 20, accounts, sizeof accounts);

@@ -4,4 +4,3 @@
 # (tests/fuzz/fuzz_rpc_reply.c), seeded from tests/fuzz/corpus/rpc/ and
 # corpus/rpc_reply/ (replayed by `make test`, see tests/fuzz/test_corpus.c).
 FUZZ_TARGETS += rpc rpc_reply
-FUZZ_LIB_SRC += tests/rpc/rpc_fake.c
