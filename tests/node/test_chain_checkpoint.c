@@ -17,115 +17,61 @@
  * reference's root, and a clean close leaves a checkpoint at the top with
  * nothing to replay.
  */
-#include "../test.h"
-#include "../progs.h"
-
-#include "../../src/devnet/internal.h"
-#include "jark/node.h"
+#include "chain_app_fx.h"
 
 #include <signal.h>
-#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CK_V 4
 #define CK_N 10      /* heights */
 #define CK_K 3       /* the child's checkpoint_every */
 #define CK_EVENTS 8  /* transfers a height */
-#define CK_ACCOUNTS 64u
 
 typedef struct ck_fx {
-    jk_chain_genesis genesis;
-    jk_keypair keys[CK_V];
-    uint8_t pks[CK_V][32];
-    char dir[256];
+    fx base; /* genesis, keys, the demo's events (chain_app_fx.h) */
     uint8_t *values[CK_N + 1];
     size_t lens[CK_N + 1];
     jk_hash ids[CK_N + 1], roots[CK_N + 1];
 } ck_fx;
 
-static void ck_cert(const ck_fx *f, uint64_t h, uint32_t round, const jk_hash *id, jk_cons_cert *c)
-{
-    memset(c, 0, sizeof *c);
-    c->height = h;
-    c->round = round;
-    c->value = *id;
-    for (uint32_t i = 0; i < 3; i++) {
-        jk_cons_vote v = {.type = JK_CONS_MSG_PRECOMMIT, .height = h, .round = round,
-                          .has_value = true, .value = *id, .validator = i};
-        jk_cons_vote_sign(&v, &f->genesis.genesis_hash, f->keys[i].sk);
-        c->sigs[i].validator = i;
-        memcpy(c->sigs[i].sig, v.sig, 64);
-    }
-    c->count = 3;
-}
-
 static uint32_t ck_round(uint64_t h)
 {
     uint32_t round = 0;
-    while (jk_chain_proposer_index(CK_V, h, round) != 0)
+    while (jk_chain_proposer_index(V, h, round) != 0)
         round++;
     return round;
 }
 
-/* The reference: validator 0 proposes N heights of transfers alone (each
- * certified by 0..2); values, block hashes and roots noted. */
+/* The reference: app 0 proposes N heights of demo transfers alone (each
+ * certified by 0..2); values, block hashes and roots noted. The fixture's
+ * apps are closed after (the children fork without them). */
 static bool ck_make(ck_fx *f)
 {
     memset(f, 0, sizeof *f);
-    static jk_spec_file spec;
-    static jk_devnet_demo *demo;
-    jk_diag diag = {{0}};
-    if (jk_crypto_init() != JK_OK || jk_devnet_load_demo(&spec, &diag) != JK_OK ||
-        jk_devnet_demo_new_accounts(1, CK_ACCOUNTS, &demo) != JK_OK)
+    if (!fx_make(&f->base))
         return false;
-    jk_devnet_demo_state(demo, &spec.spec);
-    for (uint32_t i = 0; i < CK_V; i++) {
-        jk_devnet_derive_key("validator", 1, i, &f->keys[i]);
-        memcpy(f->pks[i], f->keys[i].pk, 32);
-    }
-    spec.spec.validators = (const uint8_t(*)[32])f->pks;
-    spec.spec.validator_count = CK_V;
-    bool ok = jk_chain_genesis_build(&spec.spec, &f->genesis, &diag) == JK_OK;
-    jk_test_tmpdir("chain-ckpt", f->dir, sizeof f->dir);
-    char ref[300];
-    snprintf(ref, sizeof ref, "%s/ref", f->dir);
-    jk_node_chain_app *a = NULL;
-    ok = ok && jk_node_chain_app_open(ref, f->keys[0].sk, &f->genesis, &a, &diag) == JK_OK;
-    if (!ok) {
-        jk_devnet_demo_free(demo);
-        return false;
-    }
+    fx *b = &f->base;
+    jk_node_chain_app *a = b->apps[0];
     jk_node_chain_app_set_sync_commit(a, true);
-    jk_cons_app cb;
-    jk_node_chain_app_bind(a, &cb);
-    f->ids[0] = f->genesis.genesis_hash;
+    f->ids[0] = b->genesis.genesis_hash;
     jk_node_chain_app_root(a, &f->roots[0]);
+    bool ok = true;
     for (uint64_t h = 1; h <= CK_N && ok; h++) {
-        for (uint32_t i = 0; i < CK_EVENTS; i++) {
-            uint8_t blob[JK_DEVNET_TRANSFER_LEN], *bytes;
-            jk_chain_trace trace;
-            size_t len;
-            jk_devnet_demo_transfer(demo, &f->genesis.genesis_hash,
-                                    (uint32_t)((h - 1) * CK_EVENTS + i) % CK_ACCOUNTS, blob, &trace);
-            jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, blob, sizeof blob};
-            if (jk_node_event_encode(&ev, &trace, 1, &bytes, &len) == JK_OK) {
-                ok = ok && cb.add_event(a, bytes, len);
-                free(bytes);
-            }
-        }
-        ok = ok && cb.get_value(a, h, ck_round(h), &f->values[h], &f->lens[h]) == JK_OK;
+        ok = fx_gossip(b, h, CK_EVENTS) > 0 &&
+             b->cb[0].get_value(a, h, ck_round(h), &f->values[h], &f->lens[h]) == JK_OK;
         if (!ok)
             break;
-        cb.hash(a, f->values[h], f->lens[h], &f->ids[h]);
+        b->cb[0].hash(a, f->values[h], f->lens[h], &f->ids[h]);
         jk_cons_cert c;
-        ck_cert(f, h, ck_round(h), &f->ids[h], &c);
-        ok = cb.commit(a, h, f->values[h], f->lens[h], &c) == JK_OK;
+        fx_cert(b, h, ck_round(h), &f->ids[h], &c);
+        ok = b->cb[0].commit(a, h, f->values[h], f->lens[h], &c) == JK_OK;
         jk_node_chain_app_root(a, &f->roots[h]);
         ok = ok && memcmp(f->roots[h].bytes, f->roots[h - 1].bytes, 32) != 0; /* a real change */
     }
-    jk_node_chain_app_close(a);
-    jk_devnet_demo_free(demo);
+    for (uint32_t i = 0; i < V; i++) {
+        jk_node_chain_app_close(b->apps[i]);
+        b->apps[i] = NULL;
+    }
     return ok;
 }
 
@@ -133,8 +79,7 @@ static void ck_free(ck_fx *f)
 {
     for (uint64_t h = 1; h <= CK_N; h++)
         free(f->values[h]);
-    jk_test_rm_tree(f->dir);
-    jk_cap_release(f->genesis.chain);
+    fx_free(&f->base);
 }
 
 /* Take decided heights from..to on a (validator 1, as a peer's sync or its
@@ -145,7 +90,7 @@ static bool ck_take(const ck_fx *f, jk_node_chain_app *a, uint64_t from, uint64_
     jk_node_chain_app_bind(a, &cb);
     for (uint64_t h = from; h <= to; h++) {
         jk_cons_cert c;
-        ck_cert(f, h, ck_round(h), &f->ids[h], &c);
+        fx_cert(&f->base, h, ck_round(h), &f->ids[h], &c);
         if (!cb.valid(a, h, f->values[h], f->lens[h]) ||
             cb.commit(a, h, f->values[h], f->lens[h], &c) != JK_OK ||
             jk_node_chain_app_durable(a, NULL) != JK_OK)
@@ -172,7 +117,7 @@ static void ck_hook(void *ctx, uint64_t h)
 static void ck_child(const ck_fx *f, const char *store, const ck_kill *k)
 {
     jk_node_chain_app *a;
-    if (jk_node_chain_app_open(store, f->keys[1].sk, &f->genesis, &a, NULL) != JK_OK)
+    if (jk_node_chain_app_open(store, f->base.keys[1].sk, &f->base.genesis, &a, NULL) != JK_OK)
         _exit(3);
     jk_node_chain_app_validator(a)->checkpoint_every = CK_K;
     jk_node_archive_set_write_hook(jk_node_chain_app_archive(a), ck_hook, (void *)k);
@@ -204,7 +149,7 @@ JK_TEST(test_chain_checkpoint_kill_at_every_step)
     for (uint64_t h = 1; h <= CK_N; h++)
         for (int step = CK_IN_TXN; step <= CK_DURABLE; step++) {
             char store[300];
-            snprintf(store, sizeof store, "%s/k%llu-%d", f.dir, (unsigned long long)h, step);
+            snprintf(store, sizeof store, "%s/k%llu-%d", f.base.dir, (unsigned long long)h, step);
             ck_kill k = {h, step};
             fflush(stdout);
             fflush(stderr);
@@ -219,7 +164,7 @@ JK_TEST(test_chain_checkpoint_kill_at_every_step)
             uint64_t ckpt = e / CK_K * CK_K;
             jk_node_chain_app *a = NULL;
             jk_diag diag = {{0}};
-            JK_REQUIRE(jk_node_chain_app_open(store, f.keys[1].sk, &f.genesis, &a, &diag) == JK_OK);
+            JK_REQUIRE(jk_node_chain_app_open(store, f.base.keys[1].sk, &f.base.genesis, &a, &diag) == JK_OK);
             jk_node_validator *v = jk_node_chain_app_validator(a);
             JK_CHECK_EQ(v->checkpoint_height, ckpt);
             JK_CHECK_EQ(v->replayed, e - ckpt);
@@ -228,7 +173,7 @@ JK_TEST(test_chain_checkpoint_kill_at_every_step)
             JK_CHECK(ck_take(&f, a, e + 1, CK_N));
             ck_check_at(&f, a, CK_N);
             jk_node_chain_app_close(a); /* a clean close: a checkpoint at the top */
-            JK_REQUIRE(jk_node_chain_app_open(store, f.keys[1].sk, &f.genesis, &a, &diag) == JK_OK);
+            JK_REQUIRE(jk_node_chain_app_open(store, f.base.keys[1].sk, &f.base.genesis, &a, &diag) == JK_OK);
             v = jk_node_chain_app_validator(a);
             JK_CHECK_EQ(v->checkpoint_height, (uint64_t)CK_N);
             JK_CHECK_EQ(v->replayed, 0);
@@ -239,6 +184,19 @@ JK_TEST(test_chain_checkpoint_kill_at_every_step)
     ck_free(&f);
 }
 
+/* Validator 1's app on a fresh store f->base.dir/name (its path in store),
+ * writing the state every k heights; NULL when it does not open. */
+static jk_node_chain_app *ck_open_new(const ck_fx *f, const char *name, uint32_t k, char *store,
+                                      size_t size)
+{
+    snprintf(store, size, "%s/%s", f->base.dir, name);
+    jk_node_chain_app *a = NULL;
+    if (jk_node_chain_app_open(store, f->base.keys[1].sk, &f->base.genesis, &a, NULL) != JK_OK)
+        return NULL;
+    jk_node_chain_app_validator(a)->checkpoint_every = k;
+    return a;
+}
+
 /* The store's writes: between checkpoints a height's transaction holds the
  * block's rows alone (no object written), a checkpoint's the state too; the
  * head record in the store stays at the last checkpoint. */
@@ -247,12 +205,10 @@ JK_TEST(test_chain_checkpoint_writes_rows_between_checkpoints)
     static ck_fx f;
     JK_REQUIRE(ck_make(&f));
     char store[300];
-    snprintf(store, sizeof store, "%s/rows", f.dir);
-    jk_node_chain_app *a = NULL;
     jk_diag diag = {{0}};
-    JK_REQUIRE(jk_node_chain_app_open(store, f.keys[1].sk, &f.genesis, &a, &diag) == JK_OK);
+    jk_node_chain_app *a = ck_open_new(&f, "rows", CK_K, store, sizeof store);
+    JK_REQUIRE(a);
     jk_node_validator *v = jk_node_chain_app_validator(a);
-    v->checkpoint_every = CK_K;
     jk_cap_store *s = v->store.store;
     for (uint64_t h = 1; h <= CK_N; h++) {
         jk_cap_store_stats s0, s1;
@@ -333,7 +289,7 @@ JK_TEST(test_chain_checkpoint_replay_refuses_a_damaged_block)
     static const char *const why[2] = {"does not hash to its archived hash", "replay of archived block 5"};
     for (int i = 0; i < 2; i++) {
         char store[300];
-        snprintf(store, sizeof store, "%s/bad%d", f.dir, i);
+        snprintf(store, sizeof store, "%s/bad%d", f.base.dir, i);
         pid_t pid = fork();
         JK_REQUIRE(pid >= 0);
         if (pid == 0) {
@@ -347,16 +303,47 @@ JK_TEST(test_chain_checkpoint_replay_refuses_a_damaged_block)
         ck_flip_row(store, 5, at[i]);
         jk_node_chain_app *a = NULL;
         jk_diag diag = {{0}};
-        JK_CHECK(jk_node_chain_app_open(store, f.keys[1].sk, &f.genesis, &a, &diag) != JK_OK);
+        JK_CHECK(jk_node_chain_app_open(store, f.base.keys[1].sk, &f.base.genesis, &a, &diag) != JK_OK);
         JK_CHECK(a == NULL);
         JK_CHECK(strstr(diag.msg, why[i]) != NULL);
         JK_CHECK(strstr(diag.msg, "block 5") != NULL);
         /* the row put back, it opens at 5 with two blocks replayed */
         ck_flip_row(store, 5, at[i]);
-        JK_REQUIRE(jk_node_chain_app_open(store, f.keys[1].sk, &f.genesis, &a, &diag) == JK_OK);
+        JK_REQUIRE(jk_node_chain_app_open(store, f.base.keys[1].sk, &f.base.genesis, &a, &diag) == JK_OK);
         JK_CHECK_EQ(jk_node_chain_app_validator(a)->replayed, 2);
         ck_check_at(&f, a, 5);
         jk_node_chain_app_close(a);
     }
+    ck_free(&f);
+}
+
+/* K = 1 writes the head record at every height, as session 9's jark did
+ * (a layout 3 store of main): nothing is ever pending, a close writes
+ * nothing more, and the store reopens at its head with nothing replayed. */
+JK_TEST(test_chain_checkpoint_every_height_is_the_old_store)
+{
+    static ck_fx f;
+    JK_REQUIRE(ck_make(&f));
+    char store[300];
+    jk_diag diag = {{0}};
+    jk_node_chain_app *a = ck_open_new(&f, "k1", 1, store, sizeof store);
+    JK_REQUIRE(a);
+    jk_node_validator *v = jk_node_chain_app_validator(a);
+    for (uint64_t h = 1; h <= 4; h++) {
+        JK_REQUIRE(ck_take(&f, a, h, h));
+        JK_CHECK_EQ(v->checkpoint_height, h);
+        JK_CHECK(jk_cap_is_null(v->pending));
+    }
+    jk_cap_store_stats s0, s1;
+    jk_cap_store_stats_get(v->store.store, &s0);
+    JK_CHECK_EQ(jk_node_validator_checkpoint(v, &diag), JK_OK);
+    jk_cap_store_stats_get(v->store.store, &s1);
+    JK_CHECK_EQ(s1.commits, s0.commits);
+    jk_node_chain_app_close(a);
+    JK_REQUIRE(jk_node_chain_app_open(store, f.base.keys[1].sk, &f.base.genesis, &a, &diag) == JK_OK);
+    JK_CHECK_EQ(jk_node_chain_app_validator(a)->replayed, 0);
+    JK_CHECK_EQ(jk_node_chain_app_validator(a)->checkpoint_height, 4);
+    ck_check_at(&f, a, 4);
+    jk_node_chain_app_close(a);
     ck_free(&f);
 }
