@@ -149,13 +149,16 @@ static void jk_child(size_t from, int fd)
 
 static volatile sig_atomic_t jk_child_pid;
 
-/* Ctrl-C or a kill of the runner reaches the tests' process group too. */
+/* Ctrl-C or a kill of the runner reaches the tests' process group too;
+ * the supervisor then ends what left that group (jk_stop_if_asked) before
+ * it dies of the same signal. */
+static volatile sig_atomic_t jk_stop_signal;
+
 static void jk_forward(int sig)
 {
     if (jk_child_pid > 0)
         kill(-(pid_t)jk_child_pid, sig);
-    signal(sig, SIG_DFL);
-    raise(sig);
+    jk_stop_signal = sig;
 }
 
 static void jk_describe_status(int status, char *out, size_t cap)
@@ -215,6 +218,26 @@ static void jk_kill_escaped(void)
             break;
     }
 #endif
+}
+
+/* When a signal asked the runner to stop: the test child's group killed and
+ * reaped (pid > 0), what escaped it killed, then the runner ends by the
+ * signal itself, as it would have without a handler. */
+static void jk_stop_if_asked(pid_t pid)
+{
+    int sig = jk_stop_signal;
+    if (!sig)
+        return;
+    if (pid > 0) {
+        kill(-pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    jk_child_pid = 0;
+    jk_kill_escaped();
+    fflush(stdout);
+    signal(sig, SIG_DFL);
+    raise(sig);
 }
 
 typedef struct jk_tally {
@@ -306,8 +329,10 @@ static size_t jk_supervise(size_t from, double limit, jk_tally *t)
             if (left * 1000 < wait_ms)
                 wait_ms = (int)(left * 1000) + 1;
         }
+        jk_stop_if_asked(pid);
         struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-        int ready = eof ? 0 : poll(&pfd, 1, wait_ms);
+        int ready = eof ? 0 : poll(&pfd, 1, wait_ms); /* a signal ends the wait (EINTR) */
+        jk_stop_if_asked(pid);
         if (eof)
             usleep(20000);
         if (ready > 0) {
@@ -408,8 +433,10 @@ int main(int argc, char **argv)
 #ifdef __linux__
         prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 #endif
-        for (size_t from = 0; from < jk_nsel;)
+        for (size_t from = 0; from < jk_nsel;) {
             from = jk_supervise(from, limit, &t);
+            jk_stop_if_asked(0);
+        }
         if (jk_nsel == 0)
             t.end_status = 0;
     }

@@ -31,17 +31,11 @@ static void selftest_a_passes(void)
     JK_CHECK(1 + 1 == 2);
 }
 
-/* Hangs, the way a recompiler's endless loop would, after starting a process
- * (as the node tests do), and a helper that leaves the process group with
- * setsid() and starts one of its own (as a daemonising helper does); leaves
- * the three pids in DIR/grandchild. */
-static void selftest_b_hangs(void)
+/* Starts a helper that leaves the process group with setsid() and starts a
+ * process of its own (as a daemonising helper does): their pids into
+ * *s and *s2 (-1 when it could not). */
+static void start_escapee(pid_t *s_out, pid_t *s2_out)
 {
-    pid_t g = fork();
-    if (g == 0) {
-        for (;;)
-            pause();
-    }
     int p[2];
     pid_t s = -1, s2 = -1;
     if (pipe(p) == 0) {
@@ -62,6 +56,22 @@ static void selftest_b_hangs(void)
         close(p[0]);
         close(p[1]);
     }
+    *s_out = s;
+    *s2_out = s2;
+}
+
+/* Hangs, the way a recompiler's endless loop would, after starting a process
+ * (as the node tests do) and an escapee (start_escapee); leaves the three
+ * pids in DIR/grandchild. */
+static void selftest_b_hangs(void)
+{
+    pid_t g = fork();
+    if (g == 0) {
+        for (;;)
+            pause();
+    }
+    pid_t s, s2;
+    start_escapee(&s, &s2);
     char path[512];
     snprintf(path, sizeof path, "%s/grandchild", selftest_dir());
     FILE *f = fopen(path, "w");
@@ -73,6 +83,26 @@ static void selftest_b_hangs(void)
     for (volatile unsigned long spin = 0;; spin++)
         if ((spin & 0xfffff) == 0)
             usleep(1000);
+}
+
+/* Starts an escapee, leaves its two pids in DIR/stop-pids, and waits for
+ * the runner to be stopped by a signal (never by its watchdog: the outer
+ * test gives a long limit). */
+static void stop_selftest_hangs(void)
+{
+    pid_t s, s2;
+    start_escapee(&s, &s2);
+    char path[512], tmp[520];
+    snprintf(path, sizeof path, "%s/stop-pids", selftest_dir());
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f) {
+        fprintf(f, "%d %d\n", (int)s, (int)s2);
+        fclose(f);
+        rename(tmp, path); /* whole, or not there */
+    }
+    for (;;)
+        pause();
 }
 
 static void selftest_c_dies(void)
@@ -99,12 +129,13 @@ __attribute__((constructor)) static void selftest_register(void)
     jk_test_register("runner_selftest_c_dies", selftest_c_dies);
     jk_test_register("runner_selftest_d_fails", selftest_d_fails);
     jk_test_register("runner_selftest_e_after", selftest_e_after);
+    jk_test_register("runner_stop_selftest_hangs", stop_selftest_hangs);
 }
 
-/* Runs this binary on the self-tests with JK_TEST_TIMEOUT=timeout; its
- * stdout into out, its exit status into *status. At most 240 s: a runner
- * without a watchdog never ends. */
-static bool run_selftests(const char *dir, const char *timeout, char *out, size_t cap, int *status)
+/* Starts this binary on the self-tests named by `filter`, with
+ * JK_TEST_TIMEOUT=timeout and its output into DIR/out.log; its pid (-1 when
+ * fork fails). */
+static pid_t spawn_runner(const char *dir, const char *timeout, const char *filter)
 {
     char log[512];
     snprintf(log, sizeof log, "%s/out.log", dir);
@@ -118,9 +149,20 @@ static bool run_selftests(const char *dir, const char *timeout, char *out, size_
         setenv("JK_TEST_SELFTEST", dir, 1);
         setenv("JK_TEST_TIMEOUT", timeout, 1);
         unsetenv("JK_TEST_SLOWEST");
-        execl("/proc/self/exe", "tests", "runner_selftest_", (char *)NULL);
+        execl("/proc/self/exe", "tests", filter, (char *)NULL);
         _exit(127);
     }
+    return pid;
+}
+
+/* Runs this binary on the self-tests with JK_TEST_TIMEOUT=timeout; its
+ * stdout into out, its exit status into *status. At most 240 s: a runner
+ * without a watchdog never ends. */
+static bool run_selftests(const char *dir, const char *timeout, char *out, size_t cap, int *status)
+{
+    char log[512];
+    snprintf(log, sizeof log, "%s/out.log", dir);
+    pid_t pid = spawn_runner(dir, timeout, "runner_selftest_");
     if (pid < 0)
         return false;
     for (int i = 0; i < 240 * 20; i++) {
@@ -204,4 +246,46 @@ JK_TEST(test_runner_watchdog_names_a_hang_and_goes_on)
     JK_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2);
     JK_CHECK(strstr(out, "JK_TEST_TIMEOUT=soon is not a number of seconds") != NULL);
     JK_CHECK(strstr(out, "passed") == NULL);
+}
+
+/* The runner stopped by a signal (a Ctrl-C, `timeout` in CI) while a test's
+ * escapee runs: the runner dies of that signal, and the setsid() helper and
+ * its child die with it (before, they were left running). */
+JK_TEST(test_runner_stopped_by_a_signal_leaves_nothing)
+{
+    char dir[256], path[512];
+    JK_REQUIRE(jk_test_tmpdir("runner-stop", dir, sizeof dir));
+    snprintf(path, sizeof path, "%s/stop-pids", dir);
+    pid_t pid = spawn_runner(dir, "600", "runner_stop_selftest_");
+    JK_REQUIRE(pid >= 0);
+    int p[2] = {0, 0};
+    bool seen = false;
+    for (int i = 0; i < 240 * 20 && !seen; i++) { /* bounded: 240 s */
+        FILE *f = fopen(path, "r");
+        if (f) {
+            seen = fscanf(f, "%d %d", &p[0], &p[1]) == 2;
+            fclose(f);
+        }
+        if (!seen)
+            usleep(50000);
+    }
+    JK_CHECK(seen && p[0] > 0 && p[1] > 0);
+    kill(pid, SIGTERM);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    JK_CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+    for (int k = 0; k < 2; k++) {
+        bool gone = p[k] <= 0;
+        for (int i = 0; i < 200 && !gone; i++) {
+            gone = process_gone((pid_t)p[k]);
+            if (!gone)
+                usleep(50000);
+        }
+        if (!gone) {
+            jk_test_fail(__FILE__, __LINE__, "process %d (%s) outlived the runner", p[k],
+                         k == 0 ? "the setsid() helper" : "the helper's child");
+            kill((pid_t)p[k], SIGKILL);
+        }
+    }
 }

@@ -168,3 +168,28 @@ JK_TEST(test_adv_sbrk_in_a_frame_maps_nothing)
         jk_cap_release(image);
     }
 }
+
+/* Numeric arguments one past their documented bounds (docs/abi.md, "Host
+ * calls" and "Bounds"), each at the bound too: the bound works, one past it
+ * faults with the code the Bounds table gives, on both engines. */
+JK_TEST(test_adv_arguments_past_their_bounds)
+{
+    const uint64_t empty = ADV_P1(50), data = ADV_P1(ADV_STATE_SLOT);
+    /* CNODE_MINT: k 0..16 */
+    HALTS("CNODE_MINT k 16", ((adv_op){JK_HOST_CNODE_MINT, empty, 16, 0, 0}), empty);
+    FAULTS("CNODE_MINT k 17", ((adv_op){JK_HOST_CNODE_MINT, empty, 17, 0, 0}));
+    FAULTS("CNODE_MINT k 2^63", ((adv_op){JK_HOST_CNODE_MINT, empty, 1ull << 63, 0, 0}));
+    /* DATA_MINT: at most 64 MiB (of readable memory: the 1 GiB zero region) */
+    HALTS("DATA_MINT 64 MiB", ((adv_op){JK_HOST_DATA_MINT, ADV_ZERO, 64u << 20, empty, 0}), ADV_ZERO);
+    FAULTS("DATA_MINT 64 MiB + 1", ((adv_op){JK_HOST_DATA_MINT, ADV_ZERO, (64u << 20) + 1, empty, 0}));
+    FAULTS("DATA_MINT 2^64 - 1", ((adv_op){JK_HOST_DATA_MINT, ADV_ZERO, UINT64_MAX, empty, 0}));
+    /* DATA_READ: the range inside the Data (one page here) */
+    HALTS("DATA_READ the whole page", ((adv_op){JK_HOST_DATA_READ, data, 0, 4096, ADV_ZERO}), data);
+    FAULTS("DATA_READ a byte past it", ((adv_op){JK_HOST_DATA_READ, data, 1, 4096, ADV_ZERO}));
+    FAULTS("DATA_READ an offset that wraps", ((adv_op){JK_HOST_DATA_READ, data, UINT64_MAX, 2, ADV_ZERO}));
+    /* DEBUG_WRITE: at most 1 MiB */
+    HALTS("DEBUG_WRITE 1 MiB", ((adv_op){JK_HOST_DEBUG_WRITE_NUM, ADV_ZERO, 1u << 20, 0, 0}), 1u << 20);
+    FAULTS("DEBUG_WRITE 1 MiB + 1", ((adv_op){JK_HOST_DEBUG_WRITE_NUM, ADV_ZERO, (1u << 20) + 1, 0, 0}));
+    /* CALL: an endpoint past the image's (the guest's own image has one) */
+    FAULTS("CALL of a Data", ((adv_op){JK_HOST_CALL, data, 0, 1000, 0}));
+}

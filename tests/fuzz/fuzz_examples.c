@@ -18,7 +18,8 @@
  *   - an admitted event has the shape the chain's README gives its kind and
  *     endpoint (an independent check, written from the READMEs);
  *   - every block the producer makes from what was admitted imports, and
- *     producer and importer end on its state root;
+ *     producer and importer end on its state root: the producer on the
+ *     recompiler, the importer on the interpreter;
  *   - the exchange makes and loses nothing: after every block its accounts
  *     hold the base and the quote genesis gave them, in total;
  *   - the allowance token makes and loses nothing: after every block the
@@ -218,18 +219,27 @@ static void jk_fuzz_ex_totals(jk_cap chain, uint64_t *base, uint64_t *quote)
     }
 }
 
-/* Process, produce, import: both kernels must end on the block's root. */
+/* Process, produce, import: both kernels must end on the block's root. The
+ * producer runs every program on the recompiler and the importer on the
+ * interpreter (the process-wide engine, switched around each step and put
+ * back after), so a block whose apply the two engines run differently
+ * fails its import. */
 static void jk_fuzz_ex_block(jk_chain_kernel *prod, jk_chain_kernel *imp, jk_hash *parent, uint64_t *number,
                              const uint8_t validator_pk[32])
 {
     (void)validator_pk; /* the chain layer takes the proposer's key from genesis */
+    jk_pvm_engine was = jk_pvm_auto_engine();
+    jk_pvm_set_auto_engine(JK_PVM_ENGINE_JIT);
     if (jk_chain_run_cycle_process(prod, NULL) != JK_OK)
         jk_fuzz_ex_fail("run_cycle_process");
     jk_chain_block b;
     jk_diag why = {{0}};
     if (jk_chain_apply_block_produce(prod, parent, *number, 0, NULL, &b, &why) != JK_OK)
         jk_fuzz_ex_fail(why.msg);
-    if (jk_chain_apply_block_import(imp, &b, parent, *number, &why) != JK_OK)
+    jk_pvm_set_auto_engine(JK_PVM_ENGINE_INTERP);
+    jk_err imported = jk_chain_apply_block_import(imp, &b, parent, *number, &why);
+    jk_pvm_set_auto_engine(was);
+    if (imported != JK_OK)
         jk_fuzz_ex_fail(why.msg);
     jk_hash p, i;
     jk_cap_hash(prod->chain, &p);
