@@ -3,8 +3,11 @@
  *
  * Provides
  *   - BLAKE2b (RFC 7693), unkeyed: BLAKE2b-256 as jark's hash (one-shot and
- *     streaming) and a one-shot BLAKE2b of any output length 1..64 bytes.
- *     Backed by libsodium's crypto_generichash.
+ *     streaming), four messages at once, and a one-shot BLAKE2b of any
+ *     output length 1..64 bytes. The one-shots are jark's own code
+ *     (portable C; AVX2 rows, and four lanes, where the CPU has it), checked
+ *     against libsodium's crypto_generichash, which backs the streaming
+ *     hasher.
  *   - Ed25519 (RFC 8032, pure Ed25519, no context, no prehash): key pair from
  *     a 32-byte seed, detached signing and verification. Backed by libsodium's
  *     crypto_sign_ed25519 detached API.
@@ -86,6 +89,33 @@ void jk_crypto_blake2b256(const void *data, size_t len, jk_hash *out);
  *         then left unchanged). */
 jk_err jk_crypto_blake2b(const void *data, size_t len, uint8_t *out,
                          size_t out_len);
+
+/* BLAKE2b-256 of four independent messages at once: out[i] =
+ * jk_crypto_blake2b256(data[i], len[i]) for i = 0..3, the same bytes. On a
+ * CPU with AVX2 the four run in one pass of the compression function (the
+ * lanes of one register); elsewhere one after the other. Fastest when the
+ * four take the same number of 128-byte blocks (a lane whose message ends
+ * early idles through the others' blocks). The lanes may repeat a message.
+ * @param[in]  data  four messages; data[i] may be NULL when len[i] is 0.
+ * @param[in]  len   their lengths.
+ * @param[out] out   four digests. May not overlap any message.
+ * Cannot fail. */
+void jk_crypto_blake2b256_x4(const void *const data[4], const size_t len[4],
+                             jk_hash out[4]);
+
+/* Four short messages at once, already laid out in zero-padded blocks:
+ * out[i] = jk_crypto_blake2b256(block[i], len[i]), where every len[i] is at
+ * most JK_BLAKE2B_BLOCK and block[i]'s bytes from len[i] on are zero (the
+ * caller writes its encodings straight into the blocks: no copy, no
+ * padding here). What the cap layer uses for CNode inner nodes.
+ * @param[in]  block  four 128-byte blocks, zero past each length (a
+ *                    nonzero byte there gives a wrong digest, not an error).
+ * @param[in]  len    0..JK_BLAKE2B_BLOCK each.
+ * @param[out] out    four digests.
+ * Cannot fail. */
+#define JK_BLAKE2B_BLOCK 128
+void jk_crypto_blake2b256_x4_short(const uint8_t block[4][JK_BLAKE2B_BLOCK],
+                                   const size_t len[4], jk_hash out[4]);
 
 /* Streaming BLAKE2b-256: init, any number of updates, final. Hashing the
  * concatenation of the updates gives the same digest as jk_crypto_blake2b256.

@@ -66,4 +66,8 @@ int jk_fuzz_consensus(const uint8_t *data, size_t size);
  * reloaded from its objects; the kernel never fails and both decide alike. */
 int jk_fuzz_kernel(const uint8_t *data, size_t size);
 
+/* The BLAKE2b implementations against libsodium: one-shots, four lanes cut
+ * from the input, the streaming hasher (tests/fuzz/fuzz_blake2b.c). */
+int jk_fuzz_blake2b(const uint8_t *data, size_t size);
+
 #endif

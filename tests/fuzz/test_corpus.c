@@ -49,3 +49,4 @@ JK_TEST(test_fuzz_corpus_votelog) { JK_CHECK(jk_replay("votelog", jk_fuzz_votelo
 JK_TEST(test_fuzz_corpus_queue) { JK_CHECK(jk_replay("queue", jk_fuzz_queue) >= 10); }
 JK_TEST(test_fuzz_corpus_kernel) { JK_CHECK(jk_replay("kernel", jk_fuzz_kernel) >= 20); }
 JK_TEST(test_fuzz_corpus_examples) { JK_CHECK(jk_replay("examples", jk_fuzz_examples) >= 7); }
+JK_TEST(test_fuzz_corpus_blake2b) { JK_CHECK(jk_replay("blake2b", jk_fuzz_blake2b) >= 10); }
