@@ -686,7 +686,7 @@ bool jk_cap_equal(jk_cap a, jk_cap b)
     return memcmp(ha.bytes, hb.bytes, JK_HASH_SIZE) == 0;
 }
 
-unsigned jk_cap_depth(jk_cap cap) { return cap.body ? jk_cap_obj(cap)->depth : 0; }
+unsigned jk_cap_depth(jk_cap cap) { return jk_cap_depth_in(cap); }
 
 /* H("jark/1") is a constant: written out once, not hashed per event (two
  * genesis derivations an event, issue 16). test_cap_instance_kernel_id

@@ -83,9 +83,9 @@ jk_cnode_node *jk_cap_cnode_node_new_slots(jk_cap a, jk_cap b)
     jk_cnode_node *n = jk_cnode_node_alloc(1);
     if (!n)
         return NULL;
-    n->o.depth = (uint8_t)jk_max(jk_cap_depth(a), jk_cap_depth(b));
-    n->u.slot[0] = jk_cap_retain(a);
-    n->u.slot[1] = jk_cap_retain(b);
+    n->o.depth = (uint8_t)jk_max(jk_cap_depth_in(a), jk_cap_depth_in(b));
+    n->u.slot[0] = jk_cap_retain_in(a);
+    n->u.slot[1] = jk_cap_retain_in(b);
     return n;
 }
 
@@ -137,7 +137,7 @@ void jk_cap_cnode_node_encode(jk_cnode_node *n, jk_wr *w)
 jk_err jk_cap_cnode_from_root(uint8_t log2, jk_cap slot0, jk_cnode_node *root, jk_cap *out)
 {
     assert(log2 <= JK_CAP_CNODE_MAX_LOG2 && (log2 == 0 || !slot0.body));
-    unsigned inner = log2 == 0 ? jk_cap_depth(slot0) : root ? root->o.depth : 0;
+    unsigned inner = log2 == 0 ? jk_cap_depth_in(slot0) : root ? root->o.depth : 0;
     if (inner + 1 > JK_CAP_MAX_DEPTH)
         return JK_ERR_CAP_TOO_DEEP;
     jk_cnode_body *c = jk_cap_obj_alloc(sizeof *c, JK_OBJ_CNODE);
@@ -145,7 +145,7 @@ jk_err jk_cap_cnode_from_root(uint8_t log2, jk_cap slot0, jk_cnode_node *root, j
         return JK_ERR_NOMEM;
     c->o.depth = (uint8_t)(inner + 1);
     c->log2 = log2;
-    c->slot0 = jk_cap_retain(slot0);
+    c->slot0 = jk_cap_retain_in(slot0);
     c->root = root;
     if (root)
         jk_cap_obj_retain(&root->o);
@@ -190,7 +190,7 @@ jk_err jk_cap_cnode_new_filled(unsigned log2_slots, const jk_cap *slots, size_t 
     if (log2_slots > JK_CAP_CNODE_MAX_LOG2 || n > (size_t)1 << log2_slots)
         return JK_ERR_CAP_RANGE;
     for (size_t i = 0; i < n; i++)
-        if (jk_cap_depth(slots[i]) + 1 > JK_CAP_MAX_DEPTH)
+        if (jk_cap_depth_in(slots[i]) + 1 > JK_CAP_MAX_DEPTH)
             return JK_ERR_CAP_TOO_DEEP;
     if (log2_slots == 0)
         return jk_cap_cnode_from_root(0, n ? slots[0] : jk_cap_null(), NULL, out);
@@ -344,14 +344,14 @@ static jk_err jk_cnode_chain(unsigned h, uint32_t i, jk_cap v, jk_cnode_node **o
      * entries name its own nodes, which stay; depths and hashes are redone */
     jk_cnode_node *top = jk_cap_chain_unstash(h, i & (uint32_t)((1u << h) - 1));
     if (top) {
-        uint8_t depth = (uint8_t)jk_cap_depth(v);
+        uint8_t depth = (uint8_t)jk_cap_depth_in(v);
         jk_cnode_node *n = top;
         for (unsigned l = h;; l--) {
             out[(int)l - (int)h] = n;
             n->o.depth = depth;
             atomic_store_explicit(&n->o.hstate, JK_HASH_NONE, memory_order_relaxed);
             if (l == 1) {
-                n->u.slot[i & 1] = jk_cap_retain(v);
+                n->u.slot[i & 1] = jk_cap_retain_in(v);
                 return JK_OK;
             }
             n = n->u.kid[(i >> (l - 1)) & 1];
@@ -417,7 +417,7 @@ static jk_err jk_cnode_set_rec(jk_cnode_node *n, unsigned h, uint32_t i, jk_cap 
     } else {
         jk_cnode_node *leaf = path[1];
         unsigned bit = i & 1;
-        if (jk_cap_same(leaf->u.slot[bit], v)) { /* the same value: nothing changes */
+        if (jk_cap_same_in(leaf->u.slot[bit], v)) { /* the same value: nothing changes */
             jk_cap_obj_retain(&n->o);
             *out = n;
             return JK_OK;
@@ -482,11 +482,11 @@ jk_err jk_cap_cnode_set(jk_cap cnode, uint32_t i, jk_cap value, jk_cap *out)
     jk_cnode_body *c = jk_cnode_of(cnode);
     if (i >= 1u << c->log2)
         return JK_ERR_CAP_RANGE;
-    if (jk_cap_depth(value) + 1 > JK_CAP_MAX_DEPTH)
+    if (jk_cap_depth_in(value) + 1 > JK_CAP_MAX_DEPTH)
         return JK_ERR_CAP_TOO_DEEP;
     if (c->log2 == 0) {
-        if (jk_cap_same(c->slot0, value)) {
-            *out = jk_cap_retain(cnode);
+        if (jk_cap_same_in(c->slot0, value)) {
+            *out = jk_cap_retain_in(cnode);
             return JK_OK;
         }
         return jk_cap_cnode_from_root(0, value, NULL, out);
@@ -499,7 +499,7 @@ jk_err jk_cap_cnode_set(jk_cap cnode, uint32_t i, jk_cap value, jk_cap *out)
     if (root == c->root) {
         if (root)
             jk_cap_obj_release(&root->o);
-        *out = jk_cap_retain(cnode);
+        *out = jk_cap_retain_in(cnode);
         return JK_OK;
     }
     err = jk_cap_cnode_from_root(c->log2, jk_cap_null(), root, out);
@@ -570,11 +570,11 @@ jk_cnode_update_rec(jk_cnode_node **link, unsigned h, uint32_t i, jk_cap v, bool
         down[k++] = link;
         if (h - k == 0) { /* n is a leaf node: its slot changes in place */
             unsigned bit = i & 1;
-            moved = !jk_cap_same(n->u.slot[bit], v);
+            moved = !jk_cap_same_in(n->u.slot[bit], v);
             if (moved) {
                 /* retain the new value before the old one may go */
                 jk_cap old = n->u.slot[bit];
-                n->u.slot[bit] = jk_cap_retain(v);
+                n->u.slot[bit] = jk_cap_retain_in(v);
                 jk_cap_release(old);
             }
             break;
@@ -594,7 +594,7 @@ jk_cnode_update_rec(jk_cnode_node **link, unsigned h, uint32_t i, jk_cap v, bool
         unsigned depth;
         bool empty;
         if (hn == 1) {
-            depth = jk_max(jk_cap_depth(n->u.slot[0]), jk_cap_depth(n->u.slot[1]));
+            depth = jk_max(jk_cap_depth_in(n->u.slot[0]), jk_cap_depth_in(n->u.slot[1]));
             empty = !n->u.slot[0].body && !n->u.slot[1].body;
         } else {
             jk_cnode_node *a = n->u.kid[0], *b = n->u.kid[1];
@@ -651,7 +651,7 @@ jk_err jk_cap_cnode_update(jk_cap *cnode, uint32_t i, jk_cap value)
     }
     if (i >= 1u << c->log2)
         return JK_ERR_CAP_RANGE;
-    if (jk_cap_depth(value) + 1 > JK_CAP_MAX_DEPTH)
+    if (jk_cap_depth_in(value) + 1 > JK_CAP_MAX_DEPTH)
         return JK_ERR_CAP_TOO_DEEP;
     bool changed = false;
     jk_err err = jk_cnode_update_rec(&c->root, c->log2, i, value, &changed);
@@ -731,7 +731,7 @@ static jk_cap *jk_cnode_unique_slot(jk_cnode_body *c, uint32_t i, jk_cnode_node 
 static void jk_cnode_slot_rewritten(jk_cnode_body *c, jk_cnode_node *const *path)
 {
     if (c->log2 == 0) {
-        c->o.depth = (uint8_t)(jk_cap_depth(c->slot0) + 1);
+        c->o.depth = (uint8_t)(jk_cap_depth_in(c->slot0) + 1);
         jk_obj_changed(&c->o);
         return;
     }
@@ -739,7 +739,7 @@ static void jk_cnode_slot_rewritten(jk_cnode_body *c, jk_cnode_node *const *path
         jk_cnode_node *n = path[h - 1];
         unsigned depth;
         if (h == 1) {
-            depth = jk_max(jk_cap_depth(n->u.slot[0]), jk_cap_depth(n->u.slot[1]));
+            depth = jk_max(jk_cap_depth_in(n->u.slot[0]), jk_cap_depth_in(n->u.slot[1]));
         } else {
             jk_cnode_node *a = n->u.kid[0], *b = n->u.kid[1];
             depth = jk_max(a ? a->o.depth : 0, b ? b->o.depth : 0);
@@ -768,7 +768,7 @@ static jk_err jk_cnode_update_path_rec(jk_cap *cnode, const jk_cap *chain, const
     bool on_path = false;
     for (unsigned l = 0; l < count; l++)
         on_path |= value.body && value.body == chain[l].body;
-    if (!on_path && jk_cap_depth(value) + count <= JK_CAP_MAX_DEPTH) {
+    if (!on_path && jk_cap_depth_in(value) + count <= JK_CAP_MAX_DEPTH) {
         jk_cnode_body *c = jk_cnode_of(*cnode);
         jk_cnode_node *path[JK_CAP_CNODE_MAX_LOG2];
         jk_cap *slot = jk_cnode_unique_slot(c, idx[0], path);
@@ -780,7 +780,7 @@ static jk_err jk_cnode_update_path_rec(jk_cap *cnode, const jk_cap *chain, const
         }
     }
     /* A shared part: copy from the innermost CNode outwards. */
-    jk_cap child = jk_cap_retain(value);
+    jk_cap child = jk_cap_retain_in(value);
     for (unsigned l = count; l-- > 1;) {
         jk_cap updated;
         jk_err err = jk_cap_cnode_set(chain[l], idx[l], child, &updated);

@@ -104,6 +104,18 @@ static inline jk_cap jk_cap_of(jk_cap_kind kind, void *body)
     return c;
 }
 
+/* jk_cap_depth, jk_cap_same and jk_cap_retain inline, for the cap layer's
+ * own hot paths (the slot writes call them per level: a call each from
+ * another file otherwise; session 10). */
+static inline unsigned jk_cap_depth_in(jk_cap c) { return c.body ? jk_cap_obj(c)->depth : 0; }
+static inline bool jk_cap_same_in(jk_cap a, jk_cap b) { return a.kind == b.kind && a.body == b.body; }
+static inline jk_cap jk_cap_retain_in(jk_cap c)
+{
+    if (c.body)
+        atomic_fetch_add_explicit(&jk_cap_obj(c)->refs, 1, memory_order_relaxed);
+    return c;
+}
+
 static inline bool jk_hash_is_zero(const jk_hash *h)
 {
     static const jk_hash zero;
