@@ -333,9 +333,12 @@ jk_err jk_net_peer_parse(const char *text, jk_net_peer_config *out, char host_bu
                          jk_diag *diag);
 
 /* A free port on 127.0.0.1 for a socket of `type` (SOCK_STREAM or
- * SOCK_DGRAM) as the kernel hands one out at this moment (bound, read,
- * released: another process may take it before the caller binds it; for
- * tests, benchmarks and `jark testnet`). @return the port, or 0 on failure. */
+ * SOCK_DGRAM): picked at random below the kernel's ephemeral range
+ * (ip_local_port_range), where no connect() takes ports, and probed by a
+ * bind (bound, read, released: another process may still take it before
+ * the caller binds it); the kernel's own choice when that range leaves no
+ * room. For tests, benchmarks and `jark testnet`. @return the port, or 0
+ * on failure. */
 uint16_t jk_net_loopback_free_port(int type);
 
 /* The ALPN protocol for a genesis hash: "jark/1/" + 16 lowercase hex digits.

@@ -23,9 +23,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -628,16 +630,59 @@ void jk_net_abandon(jk_net *net)
     jk_net_destroy(net);
 }
 
-uint16_t jk_net_loopback_free_port(int type)
+/* Bind `port` (0: the kernel's choice) on 127.0.0.1 for `type`, read it
+ * back and release it; 0 when it is taken. */
+static uint16_t jk_net_try_port(int type, uint16_t port)
 {
     int fd = socket(AF_INET, type, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof a;
-    uint16_t port = 0;
+    uint16_t got = 0;
     if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
         getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
+        got = ntohs(a.sin_port);
     if (fd >= 0)
         close(fd);
-    return port;
+    return got;
+}
+
+/* The low end of the kernel's ephemeral range (ports it hands to bind(0)
+ * and to every outgoing connect), or 0 when it cannot be read. */
+static uint16_t jk_net_ephemeral_low(void)
+{
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    unsigned lo = 0, hi = 0;
+    if (f) {
+        if (fscanf(f, "%u %u", &lo, &hi) != 2)
+            lo = 0;
+        fclose(f);
+    }
+    return lo > 0 && lo <= 65535 ? (uint16_t)lo : 0;
+}
+
+/* jk_net_loopback_free_port's ports start here (above the well-known and
+ * most registered services' ports, below the ephemeral range). */
+#define JK_NET_PORT_LOW 16384u
+
+uint16_t jk_net_loopback_free_port(int type)
+{
+    /* A port from the ephemeral range (bind(0)) may be handed to another
+     * socket's connect() before the caller binds it: under load a node of
+     * `jark testnet` then failed to start ("address in use"), and a node
+     * restarted on its old port could find it taken by a client's
+     * connection. Below that range only an explicit bind takes a port, so
+     * pick at random in [JK_NET_PORT_LOW, low end) and probe it. */
+    uint16_t lo = jk_net_ephemeral_low();
+    if (lo > JK_NET_PORT_LOW + 1024) {
+        uint32_t span = (uint32_t)(lo - JK_NET_PORT_LOW), r = 0;
+        for (int tries = 0; tries < 64; tries++) {
+            if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+                r = (uint32_t)getpid() * 2654435761u + (uint32_t)tries;
+            uint16_t got = jk_net_try_port(type, (uint16_t)(JK_NET_PORT_LOW + r % span));
+            if (got)
+                return got;
+        }
+    }
+    return jk_net_try_port(type, 0);
 }

@@ -9,7 +9,11 @@
 
 #include "../../src/net/internal.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define ROUNDS 3000 /* × ≤ 2 ms of epoll wait: a bound only a failing test meets */
@@ -403,4 +407,31 @@ JK_TEST(test_net_wake_on_descriptor)
     tnode_stop(&a);
     close(p[0]);
     close(p[1]);
+}
+
+/* jk_net_loopback_free_port picks below the kernel's ephemeral range, where
+ * no connect() hands out ports (a port picked inside it could be taken by a
+ * client's connection before a `jark testnet` node bound it), and the port
+ * it gives can be bound, for both socket types. */
+JK_TEST(test_net_free_port_is_below_the_ephemeral_range)
+{
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    unsigned lo = 0, hi = 0;
+    JK_REQUIRE(f);
+    JK_REQUIRE(fscanf(f, "%u %u", &lo, &hi) == 2);
+    fclose(f);
+    const int types[2] = {SOCK_STREAM, SOCK_DGRAM};
+    for (int t = 0; t < 2; t++)
+        for (int i = 0; i < 16; i++) {
+            uint16_t p = jk_net_loopback_free_port(types[t]);
+            JK_CHECK(p != 0);
+            if (lo > 16384 + 1024)
+                JK_CHECK(p >= 16384 && p < lo);
+            int fd = socket(AF_INET, types[t], 0);
+            struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(p),
+                                    .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+            JK_CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
+            if (fd >= 0)
+                close(fd);
+        }
 }
