@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #define JK_BENCH_GAS INT64_C(1000000000000) /* far more than any run needs */
@@ -104,9 +105,23 @@ static void jk_die(const char *what)
     exit(1);
 }
 
+/* A native buffer of 2 MiB or more is 2 MiB-aligned and asks for huge
+ * pages, as the recompiler's guest arenas of that size do (docs/pvm.md,
+ * memory arenas; this machine's THP mode is "madvise"): with 4 KiB pages on
+ * the native side only, copy's twin ran 12.2–13.7 ms against 10.8–11.4 ms
+ * with huge pages, and the ratio measured the TLB, not the code. */
 static void *jk_xmalloc(size_t n)
 {
-    void *p = malloc(n);
+    const size_t huge = (size_t)2 << 20;
+    void *p = NULL;
+    if (n >= huge) {
+        size_t r = (n + huge - 1) & ~(huge - 1);
+        p = aligned_alloc(huge, r);
+        if (p)
+            (void)madvise(p, r, MADV_HUGEPAGE); /* a hint: without THP it is 4 KiB pages on both sides */
+    } else {
+        p = malloc(n);
+    }
     if (!p)
         jk_die("out of memory");
     return p;
