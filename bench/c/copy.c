@@ -1,9 +1,11 @@
 /* copy.c — a load/store copy loop over 16 MiB, several passes back and forth
  * between two buffers, then a checksum. */
 #include "jark.h"
+#include "place.h"
 
 #define COPY_WORDS ((16u << 20) / 8)
-static uint64_t buf_a[COPY_WORDS], buf_b[COPY_WORDS];
+static JK_BENCH_LARGE uint64_t buf_a[COPY_WORDS];
+static JK_BENCH_LARGE uint64_t buf_b[COPY_WORDS];
 
 uint64_t c_copy(uint64_t words, uint64_t passes)
 {

@@ -2,9 +2,10 @@
  * returns the count of primes below n. The PVM build's array lives in
  * zero-initialised data; the native build is the same code. */
 #include "jark.h"
+#include "place.h"
 
 #define SIEVE_MAX 10000000
-static uint8_t composite[SIEVE_MAX];
+static JK_BENCH_LARGE uint8_t composite[SIEVE_MAX];
 
 uint64_t c_sieve(uint64_t n)
 {
