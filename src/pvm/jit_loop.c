@@ -537,6 +537,7 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
         return false;
     jk_pvm_jit_loop_vec(c->prog, &l);
     jk_pvm_jit_loop_fold(c, &l);
+    jk_pvm_jit_loop_bulk(c->prog, &l);
     *last = l.last;
     jk_x64_buf *b = &c->b;
     const jk_pvm_program *prog = c->prog;
@@ -589,6 +590,8 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
     nwide += nw;
     if (runs)
         x_patch32(b, to_copy, b->len);
+    /* both checks enter the copy here: first the bulk move (session 11) */
+    jk_pvm_jit_loop_bulk_emit(c, &l);
     /* with two cursors or more, the last one's delta stays in rcx when no
      * code of the copy touches rcx (no reloads in a copy loop's iteration);
      * rdx holds the delta of the cursor the last other access used */

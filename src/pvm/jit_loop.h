@@ -62,6 +62,12 @@ typedef struct jk_kernel_loop {
     unsigned nvec;
     uint8_t vlo[JK_LOOP_VECS], vhi[JK_LOOP_VECS];
     uint8_t vrole[JK_LOOP_MAX_INSNS];
+    /* A bulk copy (jk_pvm_jit_loop_bulk, session 11): cur[bulk_src] only
+     * loads, the other cursor only stores what it loaded, both step by
+     * 1 << bulk_shift; the branch compares cur[bulk_cmp] with bulk_end
+     * (`branch_ne` when bulk_ne, else `branch_lt_u` cursor first) */
+    bool bulk, bulk_ne;
+    uint8_t bulk_src, bulk_cmp, bulk_shift, bulk_end;
 } jk_kernel_loop;
 
 /* jit_loop_check.c: the check. */
@@ -92,6 +98,14 @@ void jk_pvm_jit_loop_vec_leave(jk_cc *c, const jk_kernel_loop *l);
 void jk_pvm_jit_loop_fold(const jk_cc *c, jk_kernel_loop *l);
 /* rax = what a folded base holds at an iteration's end: x + p − step. */
 void jk_pvm_jit_loop_fold_value(jk_cc *c, const jk_cursor *cu);
+
+/* jit_loop_bulk.c (docs/pvm.md "Bulk copies (session 11)"). */
+/* Fill l's bulk fields: a loop that only copies bytes from one cursor's
+ * span to the other's. */
+void jk_pvm_jit_loop_bulk(const jk_pvm_program *prog, jk_kernel_loop *l);
+/* At the checked copy's entry: move as many of its iterations as `rep
+ * movsb` can (none when too few, or the ranges overlap). */
+void jk_pvm_jit_loop_bulk_emit(jk_cc *c, const jk_kernel_loop *l);
 
 #endif /* JK_PVM_HAVE_JIT */
 #endif
