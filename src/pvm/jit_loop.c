@@ -45,6 +45,9 @@
  * load and store pairs move 16 bytes at once through an xmm register
  * (jk_pvm_jit_loop_vec, jit_loop_vec.c), and a derived base the rest of the loop does not read is
  * not computed, only written where the copy is left (jk_pvm_jit_loop_fold).
+ * Session 11: a loop that only copies words from one cursor's span to the
+ * other's moves all but the last of a check's iterations with `rep movsb`
+ * when the host ranges are apart (jk_pvm_jit_loop_bulk, jit_loop_bulk.c).
  *
  * The copy's accesses cannot fault, exit or call C (all K iterations were
  * checked against pages the TLB holds, and nothing in the block can change
