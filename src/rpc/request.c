@@ -68,7 +68,11 @@ static bool jk_hex_word(uint64_t x, uint8_t out[4])
     v = ((v & 0x000f000f000f000fu) << 4) | ((v >> 8) & 0x000f000f000f000fu);
     v = (v | v >> 8) & 0x0000ffff0000ffffu;
     v = (v | v >> 16) & 0x00000000ffffffffu;
-    jk_put_u32le(out, (uint32_t)v);
+    uint32_t w = (uint32_t)v;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap32(w);
+#endif
+    memcpy(out, &w, 4);
     return true;
 }
 
@@ -83,8 +87,16 @@ jk_err jk_rpc_hex_decode(const char *hex, size_t len, uint8_t *out, size_t cap, 
     /* eight digits at a time while they are all hex; the first word that
      * is not (or the tail) goes one digit at a time below, which finds the
      * offset the refusal names */
-    while (len - i >= 8 && jk_hex_word(jk_get_u64le((const uint8_t *)hex + i), out + i / 2))
+    while (len - i >= 8) {
+        uint64_t x;
+        memcpy(&x, hex + i, 8); /* one load (jk_get_u64le assembles eight) */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        x = __builtin_bswap64(x);
+#endif
+        if (!jk_hex_word(x, out + i / 2))
+            break;
         i += 8;
+    }
     /* a digit's value + 1, 0 for any other byte */
     static const uint8_t val[256] = {
         ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
