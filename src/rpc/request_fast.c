@@ -99,21 +99,15 @@ static bool jk_fast_request(jk_fast_cur *c, jk_rpc_request *r)
     if (!JK_FAST_LIT(c, ",["))
         return false;
     if (!JK_FAST_LIT(c, "]")) {
-        /* the traces: counted first, so that the array is allocated once */
-        size_t closes = 0;
-        for (const uint8_t *q = c->p; q < c->end && *q != '}'; q++)
-            closes += *q == ']';
-        /* each trace closes once, then the traces array, then params */
-        if (closes < 3 || closes - 2 > JK_RPC_MAX_TRACES)
-            return false;
-        size_t n = closes - 2;
-        ev->traces = calloc(n, sizeof *ev->traces);
-        if (!ev->traces)
-            return false;
+        /* the traces into a stack array, then one allocation of their
+         * number (session 11: they were counted first by a scan of every
+         * byte up to the closing brace, ~1,200 instructions an event) */
+        jk_chain_trace tmp[JK_RPC_MAX_TRACES];
+        size_t n = 0;
         for (;;) {
-            if (ev->trace_count == n)
+            if (n == JK_RPC_MAX_TRACES)
                 return false;
-            jk_chain_trace *t = &ev->traces[ev->trace_count++];
+            jk_chain_trace *t = &tmp[n++];
             if (!JK_FAST_LIT(c, "[") || !jk_fast_hex_fixed(c, t->key, sizeof t->key) ||
                 !JK_FAST_LIT(c, ",") ||
                 !jk_fast_hex_fixed(c, t->msg_hash.bytes, sizeof t->msg_hash.bytes) ||
@@ -125,8 +119,11 @@ static bool jk_fast_request(jk_fast_cur *c, jk_rpc_request *r)
             if (!JK_FAST_LIT(c, ","))
                 return false;
         }
-        if (ev->trace_count != n)
+        ev->traces = malloc(n * sizeof *ev->traces);
+        if (!ev->traces)
             return false;
+        memcpy(ev->traces, tmp, n * sizeof *ev->traces);
+        ev->trace_count = n;
     }
     return JK_FAST_LIT(c, "]}");
 }

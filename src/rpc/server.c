@@ -182,6 +182,7 @@ static enum MHD_Result jk_handler(void *cls, struct MHD_Connection *c, const cha
         if (strcmp(url, "/"))
             return jk_reply_text(c, MHD_HTTP_NOT_FOUND, "not found: JSON-RPC is POST /\n");
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        unsigned long long declared = 0;
         if (cl) {
             char *end;
             unsigned long long n = strtoull(cl, &end, 10);
@@ -190,10 +191,18 @@ static enum MHD_Result jk_handler(void *cls, struct MHD_Connection *c, const cha
                 snprintf(detail, sizeof detail, "body of %llu bytes, at most %zu", n, s->max_body);
                 return jk_reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, JK_RPC_INVALID_REQUEST, detail);
             }
+            if (end != cl)
+                declared = n;
         }
         up = calloc(1, sizeof *up);
         if (!up)
             return MHD_NO;
+        /* the body's whole size at once (≤ max_body): no growing copies
+         * while it arrives (session 11: a 64-event batch, ~40 KB, was
+         * copied again at 8, 16 and 32 KB); a wrong length only means a
+         * realloc below */
+        if (declared && (up->body = malloc((size_t)declared)) != NULL)
+            up->cap = (size_t)declared;
         *con_cls = up;
         return MHD_YES;
     }

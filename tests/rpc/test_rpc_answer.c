@@ -7,6 +7,8 @@
 #include "../../src/rpc/internal.h"
 #include "rpc_fake.h"
 
+#include <json-c/json.h>
+
 #include <stdlib.h>
 
 /* The answer to body from provider p, as a string ("" for no answer). */
@@ -311,4 +313,72 @@ JK_TEST(test_rpc_answer_submit_batch_hint)
     JK_CHECK_EQ(h.ends, 1u);
     fake_node_free(&f);
     fake_node_free(&g);
+}
+
+/* A block answer with an integer id is written without json-c (session 11,
+ * answer.c jk_text_block): for every height, by height and by hash, alone
+ * and in a batch, its bytes are exactly what json-c writes for the same
+ * JSON (read back and written again), and its result is the one the json-c
+ * path gives the same query with a string id; a failure with an integer id
+ * is json-c's error object. */
+static bool same_as_json_c(const char *text)
+{
+    json_object *o = json_tokener_parse(text);
+    const char *again = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE)
+                          : NULL;
+    bool same = again && !strcmp(again, text);
+    json_object_put(o);
+    return same;
+}
+
+JK_TEST(test_rpc_answer_block_written_directly)
+{
+    fake_node f;
+    JK_REQUIRE(fake_node_init(&f));
+    jk_rpc_provider p = fake_provider(&f);
+    char body[512], hex[65];
+    for (int h = 1; h <= FAKE_BLOCKS; h++) {
+        for (int by_hash = 0; by_hash < 2; by_hash++) {
+            jk_rpc_hex_encode(f.hashes[h - 1].bytes, 32, hex);
+            char param[80];
+            if (by_hash)
+                snprintf(param, sizeof param, "[\"%s\"]", hex);
+            else
+                snprintf(param, sizeof param, "[%d]", h);
+            snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"block\",\"params\":%s}",
+                     -7 * h, param);
+            char *direct = answer(&p, body);
+            snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":\"s\",\"method\":\"block\",\"params\":%s}",
+                     param);
+            char *json = answer(&p, body);
+            JK_REQUIRE(direct && json);
+            JK_CHECK(same_as_json_c(direct));
+            json_object *a = json_tokener_parse(direct), *b = json_tokener_parse(json), *ra, *rb, *id;
+            JK_CHECK(a && b && json_object_object_get_ex(a, "result", &ra) &&
+                     json_object_object_get_ex(b, "result", &rb) && json_object_equal(ra, rb));
+            JK_CHECK(a && json_object_object_get_ex(a, "id", &id) && json_object_get_int64(id) == -7 * h);
+            /* block 1 has no certificate: null, as json-c writes it */
+            JK_CHECK((strstr(direct, "\"certificate\":null") != NULL) == (h == 1));
+            json_object_put(a);
+            json_object_put(b);
+            free(direct);
+            free(json);
+        }
+    }
+    /* in a batch, next to json-c's answers */
+    char *got = answer(&p, "[{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"status\"},"
+                           "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"block\",\"params\":[2]},"
+                           "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"block\",\"params\":[9]},"
+                           "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"block\",\"params\":[3]}]");
+    JK_REQUIRE(got);
+    JK_CHECK(same_as_json_c(got));
+    JK_CHECK(strstr(got, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32001,\"message\":\"Not found\","
+                         "\"data\":\"no such block\"},\"id\":6}") != NULL);
+    json_object *arr = json_tokener_parse(got), *r;
+    JK_CHECK(arr && json_object_array_length(arr) == 4 &&
+             json_object_object_get_ex(json_object_array_get_idx(arr, 3), "result", &r));
+    json_object_put(arr);
+    free(got);
+    fake_node_free(&f);
 }

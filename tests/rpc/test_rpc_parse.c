@@ -306,3 +306,68 @@ JK_TEST(test_rpc_hex)
     jk_rpc_hex_encode(b, 4, text);
     JK_CHECK(!strcmp(text, "001fa0ff"));
 }
+
+/* The one-digit-at-a-time decoder the eight-at-a-time one must equal
+ * (session 11: src/rpc/request.c jk_hex_word): the bytes, or the offset of
+ * the first byte that is not a hex digit. */
+static long hex_model(const char *hex, size_t len, uint8_t *out)
+{
+    for (size_t i = 0; i < len; i++) {
+        char c = hex[i];
+        int v = c >= '0' && c <= '9' ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (v < 0)
+            return (long)i;
+        out[i / 2] = (uint8_t)(i % 2 ? (out[i / 2] & 0xf0) | v : v << 4);
+    }
+    return -1;
+}
+
+/* Every byte value at every position of hex strings 2..40 digits long
+ * (each lane of each eight-digit word, and the tail), on valid strings of
+ * every digit: the same bytes, or the same refusal naming the same offset. */
+JK_TEST(test_rpc_hex_decode_wide_equals_bytewise)
+{
+    static const char digits[] = "0123456789abcdefABCDEF";
+    char hex[41], msg[64];
+    uint8_t got[20], want[20];
+    size_t n, mismatches = 0, checked = 0;
+    for (size_t len = 2; len <= 40; len += 2)
+        for (size_t at = 0; at < len; at++)
+            for (int b = 0; b < 256; b++) {
+                for (size_t i = 0; i < len; i++)
+                    hex[i] = digits[(i * 7 + len + (size_t)b) % 22];
+                hex[at] = (char)b;
+                jk_diag d = {{0}};
+                jk_err err = jk_rpc_hex_decode(hex, len, got, sizeof got, &n, &d);
+                long bad = hex_model(hex, len, want);
+                checked++;
+                if (bad < 0)
+                    mismatches += err != JK_OK || n != len / 2 || memcmp(got, want, n) != 0;
+                else {
+                    snprintf(msg, sizeof msg, "not a hex digit at offset %ld", bad);
+                    mismatches += err != JK_ERR_PARSE || strcmp(d.msg, msg) != 0;
+                }
+            }
+    JK_CHECK_EQ(mismatches, 0);
+    JK_CHECK(checked > 100000);
+}
+
+/* The pair table (session 11) against printf, for every byte value. */
+JK_TEST(test_rpc_hex_encode_every_byte)
+{
+    uint8_t all[256], back[256];
+    char text[513], want[513];
+    for (int i = 0; i < 256; i++) {
+        all[i] = (uint8_t)(255 - i);
+        snprintf(want + 2 * i, 3, "%02x", 255 - i);
+    }
+    memset(text, 'x', sizeof text);
+    jk_rpc_hex_encode(all, 256, text);
+    JK_CHECK(!strcmp(text, want));
+    size_t n;
+    JK_CHECK(jk_rpc_hex_decode(text, 512, back, sizeof back, &n, NULL) == JK_OK && n == 256 &&
+             !memcmp(back, all, 256));
+}
