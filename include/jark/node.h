@@ -340,8 +340,10 @@ jk_err jk_node_votelog_put_pol(jk_node_votelog *l, const uint8_t *pol, size_t le
 /* The last proof of lock (borrowed until the next put_pol or close;
  * NULL/0 when none). */
 const uint8_t *jk_node_votelog_pol(const jk_node_votelog *l, size_t *len);
-/* The records of the latest height, in order (borrowed until the next
- * append or close; NULL/0 when the log is empty). */
+/* The records of the latest two heights (the latest and the one below it),
+ * in order (borrowed until the next append or close; NULL/0 when the log
+ * is empty). The one below is kept for a store that may lose its last
+ * height after the validator signed at the next (jk_cons_machine_new). */
 const jk_cons_record *jk_node_votelog_latest(const jk_node_votelog *l, size_t *count);
 uint64_t jk_node_votelog_records(const jk_node_votelog *l); /* in the file */
 uint64_t jk_node_votelog_syncs(const jk_node_votelog *l);   /* since open */
@@ -354,7 +356,7 @@ typedef struct jk_node_votelog_view {
     size_t valid_len;         /* header and whole appends: what is kept */
     uint64_t records;         /* records in those appends */
     bool torn;                /* a torn last append was ignored */
-    jk_cons_record *latest;   /* the latest height's records, in order */
+    jk_cons_record *latest;   /* the latest two heights' records, in order */
     size_t nlatest;
     size_t pol_off, pol_len;  /* the last proof of lock in the bytes (0: none) */
 } jk_node_votelog_view;

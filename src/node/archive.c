@@ -87,6 +87,7 @@ jk_err jk_node_archive_attach(jk_cap_store *store, jk_node_archive **out, jk_dia
         return JK_ERR_NOMEM;
     a->store = store;
     a->evidence_max = JK_NODE_EVIDENCE_MAX;
+    a->unsynced = true; /* what the store's owner committed before: flushed at the first record */
     jk_err err = jk_cap_store_table(store, "height", &a->by_height, diag);
     if (err == JK_OK)
         err = jk_cap_store_table(store, "hash", &a->by_hash, diag);
@@ -236,6 +237,7 @@ jk_err jk_node_archive_put(jk_node_archive *a, uint64_t height, const jk_hash *b
     if ((err = jk_cap_store_write(a->store, jk_arch_put_txn, &p, diag)) != JK_OK)
         return jk_arch_err(err, diag, "put");
     a->top = height;
+    a->unsynced = false; /* a durable write: every commit before it is too */
     return JK_OK;
 }
 
@@ -259,6 +261,7 @@ jk_err jk_node_archive_commit(jk_node_archive *a, jk_node_validator *v, uint64_t
     if (err != JK_OK)
         return err;
     a->top = height;
+    a->unsynced = true; /* its meta page waits for a flush */
     return JK_OK;
 }
 
@@ -304,11 +307,13 @@ jk_err jk_node_archive_commit_async(jk_node_archive *a, jk_node_validator *v, ui
                          prev_cert ? &j->prev_cert : NULL, NULL};
     /* the block's bytes are copied twice (the head record's Data and this
      * job): ~0.1 MB for a full block, small next to the commit */
+    bool batch = jk_cap_store_in_batch(a->store); /* then it runs here, unsynced */
     jk_err err = jk_node_validator_commit_async(v, height, block_hash, block, len, jk_arch_job_txn,
                                                 j, free, diag);
     if (err != JK_OK)
         return err;
     a->top = height;
+    a->unsynced |= batch;
     return JK_OK;
 }
 
@@ -553,13 +558,18 @@ jk_err jk_node_archive_put_turn(jk_node_archive *a, const jk_cons_record *recs, 
                                 const uint8_t *pol, size_t pol_len, jk_diag *diag)
 {
     jk_err err = jk_arch_vlog(a, diag);
-    /* Every head commit before these votes reaches the disk first: a
-     * validator that voted at h + 1 comes back from a crash with block h
-     * (one sync, only when a head was committed since the last; and when
-     * h's commit is still on the writer thread, the wait for it: the
-     * vote-record rule of docs/node.md "Commit on a writer thread"). */
-    if (err == JK_OK && (n || pol_len))
+    /* Every head commit before these votes reaches the disk first, except
+     * the one on the writer thread now (at most the archive's top, h: the
+     * machine signs at h + 1 or above). That one is not waited for: a
+     * validator that signed at h + 1 and comes back from a crash at h - 1
+     * keeps its records of h + 1, signs nothing at h (decided: peers hand
+     * it over) and resumes h + 1 from them (jk_cons_machine_new; docs/node.md
+     * "The proposal before the write"). A commit not on the writer (a
+     * synchronous one, one inside a batch) is flushed first, one sync. */
+    if (err == JK_OK && (n || pol_len) && a->unsynced) {
         err = jk_arch_err(jk_cap_store_flush(a->store, diag), diag, "flush before a vote");
+        a->unsynced = err != JK_OK;
+    }
     if (err == JK_OK)
         err = jk_node_votelog_append_turn(a->vlog, recs, n, pol, pol_len, diag);
     return err;
