@@ -261,7 +261,9 @@ jk_err jk_node_archive_put(jk_node_archive *a, uint64_t height, const jk_hash *b
                            const uint8_t *block, size_t len, const jk_cons_cert *cert,
                            jk_diag *diag);
 /* Read block `height`: any of block_hash, block (malloc'd, the caller frees;
- * len then required) and cert may be NULL.
+ * len then required) and cert may be NULL. The top of an async commit, and
+ * the certificate alone of the height below it, come from the archive's
+ * copy of that commit without waiting for its write (the same answers).
  * @return JK_OK; JK_ERR_NODE_MISSING; JK_ERR_NODE_ARCHIVE (corrupt or LMDB);
  *         JK_ERR_NOMEM. */
 jk_err jk_node_archive_get(jk_node_archive *a, uint64_t height, jk_hash *block_hash,

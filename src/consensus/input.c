@@ -550,6 +550,7 @@ jk_err jk_cons_start(jk_cons_machine *m)
         jk_cons_resume(m, *at);
         return jk_cons_progress(m);
     }
+    jk_restore_history(m); /* none of h_p: keeps those above, drops older */
     jk_cons_start_round(m, 0); /* line 10 */
     if (m->record.present && m->record.height > m->h)
         jk_resend(m); /* ask for the decision of h_p at once */

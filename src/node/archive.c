@@ -125,10 +125,27 @@ jk_err jk_node_archive_open(const char *dir, jk_node_archive **out, jk_diag *dia
     return JK_OK;
 }
 
+/* What the last async commit writes, kept for reads (jk_node_archive_get). */
+typedef struct jk_arch_top {
+    uint64_t height;
+    jk_hash id;
+    jk_cons_cert cert, prev_cert;
+    bool has_prev;
+    size_t len;
+    uint8_t block[];
+} jk_arch_top;
+
+static void jk_arch_forget_top(jk_node_archive *a)
+{
+    free(a->recent);
+    a->recent = NULL;
+}
+
 void jk_node_archive_close(jk_node_archive *a)
 {
     if (!a)
         return;
+    jk_arch_forget_top(a);
     jk_node_votelog_close(a->vlog);
     if (a->owned)
         jk_cap_store_close(a->store);
@@ -238,6 +255,7 @@ jk_err jk_node_archive_put(jk_node_archive *a, uint64_t height, const jk_hash *b
         return jk_arch_err(err, diag, "put");
     a->top = height;
     a->unsynced = false; /* a durable write: every commit before it is too */
+    jk_arch_forget_top(a);
     return JK_OK;
 }
 
@@ -262,6 +280,7 @@ jk_err jk_node_archive_commit(jk_node_archive *a, jk_node_validator *v, uint64_t
         return err;
     a->top = height;
     a->unsynced = true; /* its meta page waits for a flush */
+    jk_arch_forget_top(a);
     return JK_OK;
 }
 
@@ -308,12 +327,30 @@ jk_err jk_node_archive_commit_async(jk_node_archive *a, jk_node_validator *v, ui
     /* the block's bytes are copied twice (the head record's Data and this
      * job): ~0.1 MB for a full block, small next to the commit */
     bool batch = jk_cap_store_in_batch(a->store); /* then it runs here, unsynced */
-    jk_err err = jk_node_validator_commit_async(v, height, block_hash, block, len, jk_arch_job_txn,
-                                                j, free, diag);
-    if (err != JK_OK)
+    jk_arch_top *top = malloc(sizeof *top + (len ? len : 1));
+    jk_err err = top ? jk_node_validator_commit_async(v, height, block_hash, block, len, jk_arch_job_txn,
+                                                      j, free, diag)
+                     : JK_ERR_NOMEM;
+    if (!top)
+        free(j);
+    jk_arch_forget_top(a);
+    if (err != JK_OK) {
+        free(top);
         return err;
+    }
     a->top = height;
     a->unsynced |= batch;
+    /* a third copy of the block (~0.2 MB for a full one, a memcpy): the
+     * job's belongs to the writer thread and goes with it */
+    top->height = height;
+    top->id = *block_hash;
+    top->cert = *cert;
+    top->has_prev = prev_cert != NULL;
+    if (prev_cert)
+        top->prev_cert = *prev_cert;
+    top->len = len;
+    memcpy(top->block, block, len);
+    a->recent = top;
     return JK_OK;
 }
 
@@ -381,11 +418,47 @@ static jk_err jk_arch_get_txn(void *ctx, jk_cap_store_txn *t, jk_diag *diag)
     return JK_OK;
 }
 
+/* Block `height` from the last async commit's copy, when it has it: the
+ * top itself, or the certificate alone of top - 1 (the carried one its
+ * write puts there). The same answers as the store's once that write is
+ * done. */
+static bool jk_arch_get_recent(const jk_node_archive *a, uint64_t height, jk_hash *block_hash,
+                               uint8_t **block, size_t *len, jk_cons_cert *cert, jk_err *err)
+{
+    const jk_arch_top *t = a->recent;
+    *err = JK_OK;
+    if (!t)
+        return false;
+    if (height + 1 == t->height && t->has_prev && !block_hash && !block) {
+        if (cert)
+            *cert = t->prev_cert;
+        return true;
+    }
+    if (height != t->height)
+        return false;
+    if (block_hash)
+        *block_hash = t->id;
+    if (cert)
+        *cert = t->cert;
+    if (block) {
+        if (!(*block = malloc(t->len ? t->len : 1))) {
+            *err = JK_ERR_NOMEM;
+            return true;
+        }
+        memcpy(*block, t->block, t->len);
+        *len = t->len;
+    }
+    return true;
+}
+
 jk_err jk_node_archive_get(jk_node_archive *a, uint64_t height, jk_hash *block_hash,
                            uint8_t **block, size_t *len, jk_cons_cert *cert, jk_diag *diag)
 {
     if (block)
         *block = NULL;
+    jk_err rerr;
+    if (jk_arch_get_recent(a, height, block_hash, block, len, cert, &rerr))
+        return rerr;
     jk_arch_get g = {a, height, block_hash, block, len, cert};
     jk_err err = jk_cap_store_read(a->store, jk_arch_get_txn, &g, diag);
     if (err != JK_OK && block) {

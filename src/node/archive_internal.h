@@ -28,6 +28,12 @@ struct jk_node_archive {
      * goes to the vote log without waiting for that one (docs/node.md "The
      * proposal before the write"). */
     bool unsynced;
+    /* The block of the last async commit (the top) with its certificate and
+     * the carried certificate of top - 1, as its write puts them: a read of
+     * those answers from here rather than wait for the writer (a peer's
+     * sync request for the top arrived during a checkpoint's write and held
+     * the loop for it). NULL when the last commit was not async. */
+    struct jk_arch_top *recent;
     /* the fault hook of async commits (jk_node_archive_set_write_hook) */
     void (*write_hook)(void *ctx, uint64_t height);
     void *write_hook_ctx;
