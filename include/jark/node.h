@@ -288,8 +288,10 @@ jk_err jk_node_archive_pol(jk_node_archive *a, uint8_t **pol, size_t *len, jk_di
 /* One loop turn's durable outputs in ONE append and one sync: up to
  * JK_NODE_VOTELOG_GROUP PERSIST records (in order) and the turn's last
  * PERSIST_POL (NULL/0: none); on disk when it returns, and so is every head
- * commit before it (jk_cap_store_flush first, when there are records). They
- * live in the signed-vote log beside the store (jk_node_votelog).
+ * commit before it except an async one still on the store's writer thread
+ * (the top: not waited for, docs/node.md "The proposal before the write";
+ * a synchronous or batched commit is flushed first). They live in the
+ * signed-vote log beside the store (jk_node_votelog).
  * @return JK_OK; JK_ERR_NODE_VOTE_LOG (a record not above the last, the
  *         log cannot be written or read back); JK_ERR_NODE_ARCHIVE (the
  *         store's flush); JK_ERR_INVALID_ARG (too many, too large);

@@ -43,8 +43,10 @@
  * archive holds the same certificate below its top; the top keeps the one
  * its own decision produced. Durability (docs/cap.md "Store: syncs"): the
  * signed-vote records are appended to the vote log with one fdatasync per
- * append, after jk_cap_store_flush (so every commit before them is on disk
- * too), and so is the proof of lock; evidence and put go through jk_cap_store_write,
+ * append, and so is the proof of lock; every commit before them is on disk
+ * by then except the async one on the writer thread (the top: a vote of
+ * top + 1 does not wait for it, docs/node.md "The proposal before the
+ * write"); evidence and put go through jk_cap_store_write,
  * on disk when it returns; so a record written before a vote is sent
  * survives any crash after it; a block's
  * commit (jk_node_archive_commit) is a head commit: all or nothing, one
