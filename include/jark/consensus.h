@@ -361,9 +361,15 @@ typedef struct jk_cons_machine jk_cons_machine;
  * only the last: a vote sent just before a crash and lost in the network
  * would otherwise be lost for good, and the others may wait for it forever
  * (the paper assumes every message of a correct process arrives).
+ * Records of a height above `height` are allowed: a store that lost its
+ * last decided height (its write still in flight at a crash) after the
+ * validator signed at the next. The machine then signs nothing at the
+ * heights below the records' (they were decided: peers hand them over) and
+ * resumes the records' height when it gets there, as a restart inside it.
  * pol/pol_len: the last PERSIST_POL bytes (NULL/0 when none): value_len u32
  * ‖ value ‖ a certificate encoding whose signatures are PREVOTES of
- * (height, round) for the value; one of another height is ignored. It keeps
+ * (height, round) for the value; one of a lower height is ignored, one of
+ * a higher height kept for it. It keeps
  * a locked validator live across a crash: it re-proposes its valid value
  * and re-gossips the prevotes that justify it (line 28 needs them at every
  * other validator). Both are read by jk_cons_start.
@@ -493,6 +499,9 @@ typedef struct jk_cons_sim_result {
     uint64_t equivocations;        /* conflicting votes honest ones saw */
     uint64_t evidence;             /* EVIDENCE outputs */
     uint64_t crashes, midcrashes;
+    uint64_t lost_heights;         /* crashes that lost the store's last
+                                      decided height (every second one) */
+    uint64_t restarts_below;       /* restarts at a height below the records' */
     uint64_t rejected;             /* peer messages refused with an error */
     uint64_t sim_ms;               /* simulated time at the end */
 } jk_cons_sim_result;

@@ -261,7 +261,9 @@ jk_err jk_node_archive_put(jk_node_archive *a, uint64_t height, const jk_hash *b
                            const uint8_t *block, size_t len, const jk_cons_cert *cert,
                            jk_diag *diag);
 /* Read block `height`: any of block_hash, block (malloc'd, the caller frees;
- * len then required) and cert may be NULL.
+ * len then required) and cert may be NULL. The top of an async commit, and
+ * the certificate alone of the height below it, come from the archive's
+ * copy of that commit without waiting for its write (the same answers).
  * @return JK_OK; JK_ERR_NODE_MISSING; JK_ERR_NODE_ARCHIVE (corrupt or LMDB);
  *         JK_ERR_NOMEM. */
 jk_err jk_node_archive_get(jk_node_archive *a, uint64_t height, jk_hash *block_hash,
@@ -286,8 +288,10 @@ jk_err jk_node_archive_pol(jk_node_archive *a, uint8_t **pol, size_t *len, jk_di
 /* One loop turn's durable outputs in ONE append and one sync: up to
  * JK_NODE_VOTELOG_GROUP PERSIST records (in order) and the turn's last
  * PERSIST_POL (NULL/0: none); on disk when it returns, and so is every head
- * commit before it (jk_cap_store_flush first, when there are records). They
- * live in the signed-vote log beside the store (jk_node_votelog).
+ * commit before it except an async one still on the store's writer thread
+ * (the top: not waited for, docs/node.md "The proposal before the write";
+ * a synchronous or batched commit is flushed first). They live in the
+ * signed-vote log beside the store (jk_node_votelog).
  * @return JK_OK; JK_ERR_NODE_VOTE_LOG (a record not above the last, the
  *         log cannot be written or read back); JK_ERR_NODE_ARCHIVE (the
  *         store's flush); JK_ERR_INVALID_ARG (too many, too large);
@@ -340,8 +344,10 @@ jk_err jk_node_votelog_put_pol(jk_node_votelog *l, const uint8_t *pol, size_t le
 /* The last proof of lock (borrowed until the next put_pol or close;
  * NULL/0 when none). */
 const uint8_t *jk_node_votelog_pol(const jk_node_votelog *l, size_t *len);
-/* The records of the latest height, in order (borrowed until the next
- * append or close; NULL/0 when the log is empty). */
+/* The records of the latest two heights (the latest and the one below it),
+ * in order (borrowed until the next append or close; NULL/0 when the log
+ * is empty). The one below is kept for a store that may lose its last
+ * height after the validator signed at the next (jk_cons_machine_new). */
 const jk_cons_record *jk_node_votelog_latest(const jk_node_votelog *l, size_t *count);
 uint64_t jk_node_votelog_records(const jk_node_votelog *l); /* in the file */
 uint64_t jk_node_votelog_syncs(const jk_node_votelog *l);   /* since open */
@@ -354,7 +360,7 @@ typedef struct jk_node_votelog_view {
     size_t valid_len;         /* header and whole appends: what is kept */
     uint64_t records;         /* records in those appends */
     bool torn;                /* a torn last append was ignored */
-    jk_cons_record *latest;   /* the latest height's records, in order */
+    jk_cons_record *latest;   /* the latest two heights' records, in order */
     size_t nlatest;
     size_t pol_off, pol_len;  /* the last proof of lock in the bytes (0: none) */
 } jk_node_votelog_view;

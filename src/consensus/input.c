@@ -337,14 +337,12 @@ jk_err jk_cons_machine_new(const jk_cons_config *cfg, uint64_t height,
     }
     if (records && nrecords && records[nrecords - 1].present) {
         m->record = records[nrecords - 1];
-        if (nrecords > 1) {
-            if (!(m->history = malloc((nrecords - 1) * sizeof *m->history))) {
-                jk_cons_machine_free(m);
-                return JK_ERR_NOMEM;
-            }
-            memcpy(m->history, records, (nrecords - 1) * sizeof *m->history);
-            m->nhistory = nrecords - 1;
+        if (!(m->history = malloc(nrecords * sizeof *m->history))) {
+            jk_cons_machine_free(m);
+            return JK_ERR_NOMEM;
         }
+        memcpy(m->history, records, nrecords * sizeof *m->history);
+        m->nhistory = nrecords;
     }
     if (pol && pol_len) {
         if (!(m->pol = malloc(pol_len))) {
@@ -378,12 +376,15 @@ void jk_cons_machine_free(jk_cons_machine *m)
 
 /* The proof of lock, back in the log: its prevotes in their round (so they
  * are re-gossiped and count for line 28) and validValue_p / validRound_p
- * (so that, as proposer, we propose it again: lines 15-16). */
-static jk_err jk_restore_pol(jk_cons_machine *m)
+ * (so that, as proposer, we propose it again: lines 15-16). One of a height
+ * above h_p (the store lagged the record: jk_cons_resume) is checked now and
+ * kept until h_p gets there. */
+jk_err jk_cons_restore_pol(jk_cons_machine *m)
 {
     if (!m->pol)
         return JK_OK;
     jk_err err = JK_OK;
+    bool keep = false;
     jk_cons_cert *c = malloc(sizeof *c);
     if (!c)
         return JK_ERR_NOMEM;
@@ -393,7 +394,7 @@ static jk_err jk_restore_pol(jk_cons_machine *m)
         err = JK_ERR_CONS_RECORD;
         goto done;
     }
-    if (c->height != m->h)
+    if (c->height < m->h)
         goto done; /* a proof of an older height: nothing to restore */
     jk_hash id;
     m->cfg.app.hash(m->cfg.app.ctx, m->pol + 4, vlen, &id);
@@ -414,6 +415,10 @@ static jk_err jk_restore_pol(jk_cons_machine *m)
             err = JK_ERR_CONS_RECORD;
             goto done;
         }
+    }
+    if (c->height > m->h) {
+        keep = true; /* sound: restored when h_p reaches its height */
+        goto done;
     }
     jk_cons_round *r = jk_cons_round_get(m, c->round);
     uint8_t *copy = malloc(vlen);
@@ -436,19 +441,25 @@ static jk_err jk_restore_pol(jk_cons_machine *m)
     m->valid_round = c->round;
 done:
     free(c);
-    free(m->pol);
-    m->pol = NULL;
-    m->pol_len = 0;
+    if (!keep || err != JK_OK) {
+        free(m->pol);
+        m->pol = NULL;
+        m->pol_len = 0;
+    }
     return err;
 }
 
 /* Votes signed earlier at h_p, back in our own slots (re-signed: Ed25519 is
  * deterministic, so these are the very signatures sent before), so that the
- * stall tick re-sends them. */
+ * stall tick re-sends them. Records of a later height stay for its resume;
+ * older ones go. */
 static void jk_restore_history(jk_cons_machine *m)
 {
+    size_t keep = 0;
     for (size_t i = 0; i < m->nhistory; i++) {
         const jk_cons_record *h = &m->history[i];
+        if (h->present && h->height > m->h)
+            m->history[keep++] = *h;
         if (!h->present || h->height != m->h || h->step == JK_CONS_STEP_PROPOSE)
             continue;
         jk_cons_vote v = {0};
@@ -471,29 +482,32 @@ static void jk_restore_history(jk_cons_machine *m)
                                &e, NULL);
         r->seen[m->cfg.self] = 1;
     }
-    free(m->history);
-    m->history = NULL;
-    m->nhistory = 0;
+    m->nhistory = keep;
+    if (keep == 0) {
+        free(m->history);
+        m->history = NULL;
+    }
 }
 
-jk_err jk_cons_start(jk_cons_machine *m)
+const jk_cons_record *jk_cons_history_at(const jk_cons_machine *m)
 {
-    if (m->failed != JK_OK)
-        return m->failed;
-    jk_cons_schedule(m, JK_CONS_TIMER_TICK);
-    m->height_at_tick = m->h;
-    jk_err err = jk_restore_pol(m);
-    if (err != JK_OK)
-        return err;
-    const jk_cons_record *rec = &m->record;
-    if (!rec->present || rec->height != m->h) {
-        jk_cons_start_round(m, 0); /* line 10 */
-        return jk_cons_progress(m);
-    }
-    /* A restart inside a height we signed in: keep the lock (the record
-     * always carries it), go back to the recorded round, and re-send the
-     * recorded vote, which may never have left before the crash. */
-    jk_cons_record saved = *rec;
+    const jk_cons_record *at = NULL;
+    for (size_t i = 0; i < m->nhistory; i++)
+        if (m->history[i].present && m->history[i].height == m->h)
+            at = &m->history[i];
+    return at;
+}
+
+/* A restart inside a height we signed in: keep the lock (every record
+ * carries it), go back to the round and step of `saved` (our last record of
+ * h_p), and re-send what we signed there, which may never have left before
+ * the crash. When the last record overall is above h_p (the store lagged
+ * it: see jk_cons_start) nothing new may be signed at h_p, so the votes of
+ * h_p come back from their records alone and go out at once. The proof of
+ * lock is restored first (jk_cons_restore_pol). */
+void jk_cons_resume(jk_cons_machine *m, jk_cons_record saved)
+{
+    bool below = m->record.height > m->h;
     jk_restore_history(m);
     if (saved.locked_round != JK_CONS_NIL_ROUND) {
         m->locked_round = saved.locked_round;
@@ -503,13 +517,43 @@ jk_err jk_cons_start(jk_cons_machine *m)
     if (saved.step >= JK_CONS_STEP_PREVOTE) {
         uint8_t type = saved.step == JK_CONS_STEP_PREVOTE ? JK_CONS_MSG_PREVOTE
                                                           : JK_CONS_MSG_PRECOMMIT;
-        jk_cons_broadcast_vote(m, type, saved.has_value ? &saved.value : NULL);
+        if (!below)
+            jk_cons_broadcast_vote(m, type, saved.has_value ? &saved.value : NULL);
         m->step = (jk_cons_step)saved.step;
         if (saved.step == JK_CONS_STEP_PREVOTE)
             jk_cons_schedule(m, JK_CONS_TIMER_PREVOTE);
         else
             jk_cons_schedule(m, JK_CONS_TIMER_PRECOMMIT);
     }
+    if (below)
+        jk_resend(m);
+}
+
+jk_err jk_cons_start(jk_cons_machine *m)
+{
+    if (m->failed != JK_OK)
+        return m->failed;
+    jk_cons_schedule(m, JK_CONS_TIMER_TICK);
+    m->height_at_tick = m->h;
+    jk_err err = jk_cons_restore_pol(m);
+    if (err != JK_OK)
+        return err;
+    /* Records above h_p: the store lost its last decided height (its write
+     * was still on the writer thread at the crash) after this validator
+     * signed at the next (docs/node.md "The proposal before the write").
+     * Every new signature at h_p is refused (jk_sign_allowed: below the
+     * record); what it signed at h_p before (the records of h_p, kept too)
+     * is re-sent, so the others can still decide h_p with it; the records
+     * above wait in the history until h_p reaches them (jk_cons_decide). */
+    const jk_cons_record *at = jk_cons_history_at(m);
+    if (at) {
+        jk_cons_resume(m, *at);
+        return jk_cons_progress(m);
+    }
+    jk_restore_history(m); /* none of h_p: keeps those above, drops older */
+    jk_cons_start_round(m, 0); /* line 10 */
+    if (m->record.present && m->record.height > m->h)
+        jk_resend(m); /* ask for the decision of h_p at once */
     return jk_cons_progress(m);
 }
 

@@ -77,7 +77,9 @@ struct jk_cons_machine {
     jk_cons_buffered *buf;           /* messages of h_p + 1 */
     size_t nbuf;
     jk_cons_record record;           /* the durable signed-vote record */
-    jk_cons_record *history;         /* older records of the height, for start */
+    jk_cons_record *history;         /* the records given at creation, of h_p
+                                        and above: restored at start, or when
+                                        h_p reaches theirs */
     size_t nhistory;
     uint8_t *pol;                    /* the proof of lock to restore at start */
     size_t pol_len;
@@ -118,6 +120,13 @@ void jk_cons_decide(jk_cons_machine *m, const uint8_t *value, size_t len,
                     const jk_cons_cert *cert);
 jk_err jk_cons_progress(jk_cons_machine *m);
 /* input.c */
+/* The proof of lock kept for h_p back in the log (a later height's is kept
+ * for later). @return JK_OK; JK_ERR_CONS_RECORD; JK_ERR_NOMEM. */
+jk_err jk_cons_restore_pol(jk_cons_machine *m);
+/* Our last record of h_p among those given at creation, or NULL. */
+const jk_cons_record *jk_cons_history_at(const jk_cons_machine *m);
+/* Resume h_p from our last record of it (saved): its round, lock, votes. */
+void jk_cons_resume(jk_cons_machine *m, jk_cons_record saved);
 jk_err jk_cons_ingest(jk_cons_machine *m, uint32_t peer, const uint8_t *bytes, size_t len,
                       jk_diag *diag);
 

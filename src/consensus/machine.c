@@ -436,7 +436,17 @@ void jk_cons_decide(jk_cons_machine *m, const uint8_t *value, size_t len,
      * START timer ends the wait), and an event ends it at once. */
     bool wait = m->cfg.timeouts.empty_blocks_ms > 0 && m->cfg.app.idle &&
                 m->cfg.app.idle(m->cfg.app.ctx, m->h);
-    if (m->n == 1 || wait) {
+    const jk_cons_record *at = jk_cons_history_at(m);
+    if (at) {
+        /* A height signed in before a restart that began below it (the
+         * store lagged the records: jk_cons_start): resume it as a restart
+         * inside it would, with no empty-blocks wait (it was entered once). */
+        if ((err = jk_cons_restore_pol(m)) != JK_OK) {
+            m->failed = err;
+            return;
+        }
+        jk_cons_resume(m, *at);
+    } else if (m->n == 1 || wait) {
         /* A lone validator's own votes are a quorum: StartRound(0) would
          * decide the next height inside this very input, and the next, so
          * its driver never got control back (RPC, signals). Line 54 runs on

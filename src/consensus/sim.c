@@ -241,10 +241,17 @@ jk_err jk_cons_sim_drain(jk_sim_node *node)
         const jk_cons_out *o = &outs[i];
         switch (o->kind) {
         case JK_CONS_OUT_PERSIST: {
-            jk_cons_record last;
-            if (jk_cons_record_decode(node->record, sizeof node->record, &last, NULL) != JK_OK ||
-                last.height != o->record.height)
-                node->nrecords = 0; /* a new height: the older records are done */
+            /* a new height: the records of two heights below it are done;
+             * the previous height's stay, as the node's vote log keeps them
+             * (its store may lose that height: jk_cons_sim_node_crash) */
+            size_t keep = 0;
+            for (size_t k = 0; k < node->nrecords; k++) {
+                jk_cons_record r;
+                if (jk_cons_record_decode(node->records[k], JK_CONS_RECORD_SIZE, &r, NULL) == JK_OK &&
+                    r.height + 1 >= o->record.height)
+                    memmove(node->records[keep++], node->records[k], JK_CONS_RECORD_SIZE);
+            }
+            node->nrecords = keep;
             if (node->nrecords == node->caprecords) {
                 size_t cap = node->caprecords ? 2 * node->caprecords : 16;
                 uint8_t(*a)[JK_CONS_RECORD_SIZE] = realloc(node->records, cap * sizeof *a);

@@ -264,6 +264,8 @@ jk_err jk_cons_sim_node_restart(jk_sim_node *node)
         free(recs);
         return err;
     }
+    if (node->nrecords && recs[node->nrecords - 1].height > node->ndecided + 1)
+        s->res->restarts_below++;
     jk_cons_config cfg = {0};
     cfg.genesis = s->genesis;
     cfg.valset = &s->vs;
@@ -294,11 +296,27 @@ jk_err jk_cons_sim_node_restart(jk_sim_node *node)
     return jk_cons_sim_drain(node);
 }
 
+/* A crash. Every other one, from a node's first (deterministic: no draw
+ * from the seed's stream), also loses the store's last decided height, as a node's crash
+ * does when that height's write was still on its writer thread while it
+ * signed at the next (docs/node.md "The proposal before the write"): the
+ * records survive, the block does not, and the restart begins below them. */
 void jk_cons_sim_node_crash(jk_sim_node *node)
 {
     jk_cons_machine_free(node->m);
     node->m = NULL;
     node->incarnation++; /* its pending timers die with it */
+    if (node->crashes++ % 2 == 1 || node->ndecided == 0)
+        return;
+    jk_sim_decided *d = &node->decided[--node->ndecided];
+    free(d->value);
+    free(d->cert);
+    d->value = NULL;
+    d->cert = NULL;
+    memset(node->root.bytes, 0, 32); /* the root after ndecided heights */
+    if (node->ndecided)
+        memcpy(node->root.bytes, node->decided[node->ndecided - 1].value + 49, 32);
+    node->sim->res->lost_heights++;
 }
 
 void jk_cons_sim_node_free(jk_sim_node *node)

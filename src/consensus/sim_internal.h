@@ -37,9 +37,10 @@ typedef struct jk_sim_node {
     uint8_t sk[JK_ED25519_SECRET_SIZE];
     jk_cons_machine *m;               /* NULL while crashed */
     uint32_t incarnation;
+    uint32_t crashes;                 /* every second one loses a height */
     /* durable: survives a crash */
     uint8_t record[JK_CONS_RECORD_SIZE];  /* the last signed-vote record */
-    uint8_t (*records)[JK_CONS_RECORD_SIZE]; /* every record of its height */
+    uint8_t (*records)[JK_CONS_RECORD_SIZE]; /* every record of its latest two heights */
     size_t nrecords, caprecords;
     uint8_t *pol;                     /* the last PERSIST_POL */
     size_t pol_len;

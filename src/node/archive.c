@@ -43,8 +43,10 @@
  * archive holds the same certificate below its top; the top keeps the one
  * its own decision produced. Durability (docs/cap.md "Store: syncs"): the
  * signed-vote records are appended to the vote log with one fdatasync per
- * append, after jk_cap_store_flush (so every commit before them is on disk
- * too), and so is the proof of lock; evidence and put go through jk_cap_store_write,
+ * append, and so is the proof of lock; every commit before them is on disk
+ * by then except the async one on the writer thread (the top: a vote of
+ * top + 1 does not wait for it, docs/node.md "The proposal before the
+ * write"); evidence and put go through jk_cap_store_write,
  * on disk when it returns; so a record written before a vote is sent
  * survives any crash after it; a block's
  * commit (jk_node_archive_commit) is a head commit: all or nothing, one
@@ -87,6 +89,7 @@ jk_err jk_node_archive_attach(jk_cap_store *store, jk_node_archive **out, jk_dia
         return JK_ERR_NOMEM;
     a->store = store;
     a->evidence_max = JK_NODE_EVIDENCE_MAX;
+    a->unsynced = true; /* what the store's owner committed before: flushed at the first record */
     jk_err err = jk_cap_store_table(store, "height", &a->by_height, diag);
     if (err == JK_OK)
         err = jk_cap_store_table(store, "hash", &a->by_hash, diag);
@@ -124,10 +127,27 @@ jk_err jk_node_archive_open(const char *dir, jk_node_archive **out, jk_diag *dia
     return JK_OK;
 }
 
+/* What the last async commit writes, kept for reads (jk_node_archive_get). */
+typedef struct jk_arch_top {
+    uint64_t height;
+    jk_hash id;
+    jk_cons_cert cert, prev_cert;
+    bool has_prev;
+    size_t len;
+    uint8_t block[];
+} jk_arch_top;
+
+static void jk_arch_forget_top(jk_node_archive *a)
+{
+    free(a->recent);
+    a->recent = NULL;
+}
+
 void jk_node_archive_close(jk_node_archive *a)
 {
     if (!a)
         return;
+    jk_arch_forget_top(a);
     jk_node_votelog_close(a->vlog);
     if (a->owned)
         jk_cap_store_close(a->store);
@@ -236,6 +256,8 @@ jk_err jk_node_archive_put(jk_node_archive *a, uint64_t height, const jk_hash *b
     if ((err = jk_cap_store_write(a->store, jk_arch_put_txn, &p, diag)) != JK_OK)
         return jk_arch_err(err, diag, "put");
     a->top = height;
+    a->unsynced = false; /* a durable write: every commit before it is too */
+    jk_arch_forget_top(a);
     return JK_OK;
 }
 
@@ -259,6 +281,8 @@ jk_err jk_node_archive_commit(jk_node_archive *a, jk_node_validator *v, uint64_t
     if (err != JK_OK)
         return err;
     a->top = height;
+    a->unsynced = true; /* its meta page waits for a flush */
+    jk_arch_forget_top(a);
     return JK_OK;
 }
 
@@ -304,11 +328,31 @@ jk_err jk_node_archive_commit_async(jk_node_archive *a, jk_node_validator *v, ui
                          prev_cert ? &j->prev_cert : NULL, NULL};
     /* the block's bytes are copied twice (the head record's Data and this
      * job): ~0.1 MB for a full block, small next to the commit */
-    jk_err err = jk_node_validator_commit_async(v, height, block_hash, block, len, jk_arch_job_txn,
-                                                j, free, diag);
-    if (err != JK_OK)
+    bool batch = jk_cap_store_in_batch(a->store); /* then it runs here, unsynced */
+    jk_arch_top *top = malloc(sizeof *top + (len ? len : 1));
+    jk_err err = top ? jk_node_validator_commit_async(v, height, block_hash, block, len, jk_arch_job_txn,
+                                                      j, free, diag)
+                     : JK_ERR_NOMEM;
+    if (!top)
+        free(j);
+    jk_arch_forget_top(a);
+    if (err != JK_OK) {
+        free(top);
         return err;
+    }
     a->top = height;
+    a->unsynced |= batch;
+    /* a third copy of the block (~0.2 MB for a full one, a memcpy): the
+     * job's belongs to the writer thread and goes with it */
+    top->height = height;
+    top->id = *block_hash;
+    top->cert = *cert;
+    top->has_prev = prev_cert != NULL;
+    if (prev_cert)
+        top->prev_cert = *prev_cert;
+    top->len = len;
+    memcpy(top->block, block, len);
+    a->recent = top;
     return JK_OK;
 }
 
@@ -376,11 +420,47 @@ static jk_err jk_arch_get_txn(void *ctx, jk_cap_store_txn *t, jk_diag *diag)
     return JK_OK;
 }
 
+/* Block `height` from the last async commit's copy, when it has it: the
+ * top itself, or the certificate alone of top - 1 (the carried one its
+ * write puts there). The same answers as the store's once that write is
+ * done. */
+static bool jk_arch_get_recent(const jk_node_archive *a, uint64_t height, jk_hash *block_hash,
+                               uint8_t **block, size_t *len, jk_cons_cert *cert, jk_err *err)
+{
+    const jk_arch_top *t = a->recent;
+    *err = JK_OK;
+    if (!t)
+        return false;
+    if (height + 1 == t->height && t->has_prev && !block_hash && !block) {
+        if (cert)
+            *cert = t->prev_cert;
+        return true;
+    }
+    if (height != t->height)
+        return false;
+    if (block_hash)
+        *block_hash = t->id;
+    if (cert)
+        *cert = t->cert;
+    if (block) {
+        if (!(*block = malloc(t->len ? t->len : 1))) {
+            *err = JK_ERR_NOMEM;
+            return true;
+        }
+        memcpy(*block, t->block, t->len);
+        *len = t->len;
+    }
+    return true;
+}
+
 jk_err jk_node_archive_get(jk_node_archive *a, uint64_t height, jk_hash *block_hash,
                            uint8_t **block, size_t *len, jk_cons_cert *cert, jk_diag *diag)
 {
     if (block)
         *block = NULL;
+    jk_err rerr;
+    if (jk_arch_get_recent(a, height, block_hash, block, len, cert, &rerr))
+        return rerr;
     jk_arch_get g = {a, height, block_hash, block, len, cert};
     jk_err err = jk_cap_store_read(a->store, jk_arch_get_txn, &g, diag);
     if (err != JK_OK && block) {
@@ -553,13 +633,18 @@ jk_err jk_node_archive_put_turn(jk_node_archive *a, const jk_cons_record *recs, 
                                 const uint8_t *pol, size_t pol_len, jk_diag *diag)
 {
     jk_err err = jk_arch_vlog(a, diag);
-    /* Every head commit before these votes reaches the disk first: a
-     * validator that voted at h + 1 comes back from a crash with block h
-     * (one sync, only when a head was committed since the last; and when
-     * h's commit is still on the writer thread, the wait for it: the
-     * vote-record rule of docs/node.md "Commit on a writer thread"). */
-    if (err == JK_OK && (n || pol_len))
+    /* Every head commit before these votes reaches the disk first, except
+     * the one on the writer thread now (at most the archive's top, h: the
+     * machine signs at h + 1 or above). That one is not waited for: a
+     * validator that signed at h + 1 and comes back from a crash at h - 1
+     * keeps its records of h + 1, signs nothing at h (decided: peers hand
+     * it over) and resumes h + 1 from them (jk_cons_machine_new; docs/node.md
+     * "The proposal before the write"). A commit not on the writer (a
+     * synchronous one, one inside a batch) is flushed first, one sync. */
+    if (err == JK_OK && (n || pol_len) && a->unsynced) {
         err = jk_arch_err(jk_cap_store_flush(a->store, diag), diag, "flush before a vote");
+        a->unsynced = err != JK_OK;
+    }
     if (err == JK_OK)
         err = jk_node_votelog_append_turn(a->vlog, recs, n, pol, pol_len, diag);
     return err;

@@ -21,6 +21,19 @@ struct jk_node_archive {
     uint64_t evidence_count;    /* entries in "evidence" */
     uint64_t evidence_max;      /* JK_NODE_EVIDENCE_MAX unless set */
     jk_node_votelog *vlog;      /* opened at the first use of the records */
+    /* A head commit made here may not be durable yet other than as the
+     * writer thread's job in flight (a synchronous commit, one inside a
+     * batch): the next vote record flushes the store first. While false,
+     * every commit but the writer's current one is durable, and a record
+     * goes to the vote log without waiting for that one (docs/node.md "The
+     * proposal before the write"). */
+    bool unsynced;
+    /* The block of the last async commit (the top) with its certificate and
+     * the carried certificate of top - 1, as its write puts them: a read of
+     * those answers from here rather than wait for the writer (a peer's
+     * sync request for the top arrived during a checkpoint's write and held
+     * the loop for it). NULL when the last commit was not async. */
+    struct jk_arch_top *recent;
     /* the fault hook of async commits (jk_node_archive_set_write_hook) */
     void (*write_hook)(void *ctx, uint64_t height);
     void *write_hook_ctx;

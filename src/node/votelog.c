@@ -40,7 +40,7 @@
  *     size grew, the data did not land), when no more than one append's
  *     bytes are left and no valid unit header starts anywhere after it.
  * It is ignored with a note, and the log is rewritten with the latest
- * height's whole records and the last proof of lock (a rename, never a
+ * two heights' whole records and the last proof of lock (a rename, never a
  * truncate in place): the torn append's fdatasync never returned, so none
  * of its votes left. Anything else that is wrong (a bad header, a bad unit
  * with bytes after it, a damaged unit header with more than one append's
@@ -55,13 +55,18 @@
  * the body, BLAKE2b-64; no header checksum) is still read, by its own
  * decoder, and migrated: open rewrites it whole in format 02 at once.
  *
- * Bound: the log is rewritten (the latest height's records and the last
+ * Bound: the log is rewritten (the latest two heights' records and the last
  * proof of lock to votes.log.tmp, synced, renamed over votes.log, the
  * directory synced: a crash leaves either file whole) when an append
  * starts a new height and the file holds JK_NODE_VOTELOG_ROTATE records or
  * more, and when an append would take the file past twice its size after
- * the last rewrite (at least JK_VLOG_ROTATE_BYTES). Only the latest
- * height's records and the last proof of lock are ever read back.
+ * the last rewrite (at least JK_VLOG_ROTATE_BYTES). Only the records of
+ * the latest two heights and the last proof of lock are ever read back
+ * (and rewritten). Why two: a validator may sign at h + 1 before its
+ * store's write of h is durable (docs/node.md "The proposal before the
+ * write"); after a crash that lost h it restarts at h, re-sends what it
+ * signed there (the records of h: the others may need its precommit to
+ * decide h) and resumes h + 1 from its records once h is decided.
  */
 #include "votelog_internal.h"
 
@@ -92,7 +97,7 @@ struct jk_node_votelog {
     int fd;                      /* O_APPEND; -1 after a failed append */
     char path[4096], tmp[4096], dir[4096];
     uint64_t records;            /* whole records in the file */
-    jk_cons_record *latest;      /* the latest height's records, in order */
+    jk_cons_record *latest;      /* the latest two heights' records, in order */
     size_t nlatest, caplatest;
     uint8_t *pol;                /* the last proof of lock, or NULL */
     size_t pol_len;
@@ -165,8 +170,14 @@ static bool jk_vlog_header_at(const uint8_t *bytes, size_t len, size_t off)
 
 jk_err jk_node_vlog_latest_push(jk_cons_record **list, size_t *n, size_t *cap, const jk_cons_record *r)
 {
-    if (*n && (*list)[*n - 1].height != r->height)
-        *n = 0;
+    if (*n && (*list)[*n - 1].height != r->height) {
+        /* a new height: the records two heights below it are done */
+        size_t keep = 0;
+        for (size_t i = 0; i < *n; i++)
+            if ((*list)[i].height + 1 >= r->height)
+                (*list)[keep++] = (*list)[i];
+        *n = keep;
+    }
     if (*n == *cap) {
         size_t c = *cap ? 2 * *cap : 8;
         jk_cons_record *p = realloc(*list, c * sizeof *p);
@@ -547,7 +558,7 @@ jk_err jk_node_votelog_append_turn(jk_node_votelog *l, const jk_cons_record *rec
     if (pol_len)
         memcpy(copy, pol, pol_len);
     jk_vlog_encode(recs, n, pol, pol_len, buf);
-    /* what the log keeps in memory after the append: the latest height's
+    /* what the log keeps in memory after the append: the latest two heights'
      * records (a copy of the list: on failure the old one stays) */
     size_t nlatest = l->nlatest, cap = nlatest + n;
     jk_cons_record *latest = malloc((cap ? cap : 1) * sizeof *latest);

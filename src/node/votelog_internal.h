@@ -13,8 +13,8 @@
 
 /* -1, 0, 1 as a is below, equal to, above b in (height, round, step). */
 int jk_node_vlog_hrs_cmp(const jk_cons_record *a, const jk_cons_record *b);
-/* Keep r as the latest height's next record (a higher height starts a new
- * list). @return JK_OK; JK_ERR_NOMEM. */
+/* Keep r as the next record of the latest two heights (a higher height
+ * drops the records two heights below it). @return JK_OK; JK_ERR_NOMEM. */
 jk_err jk_node_vlog_latest_push(jk_cons_record **list, size_t *n, size_t *cap, const jk_cons_record *r);
 /* Take the n records at rec (an append's, unit-th at offset off) into out:
  * each must decode, be present and be above *prev (the one before it, once

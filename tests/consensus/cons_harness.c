@@ -162,8 +162,12 @@ static void th_collect(th *t)
         t->outs[t->nouts] = c;
         t->bytes[t->nouts++] = b;
         if (c.kind == JK_CONS_OUT_PERSIST) {
-            if (t->nrecords && t->records[t->nrecords - 1].height != c.record.height)
-                t->nrecords = 0;
+            /* the latest two heights' records, as the node's vote log */
+            size_t keep = 0;
+            for (size_t k = 0; k < t->nrecords; k++)
+                if (t->records[k].height + 1 >= c.record.height)
+                    t->records[keep++] = t->records[k];
+            t->nrecords = keep;
             if (t->nrecords < 64)
                 t->records[t->nrecords++] = c.record;
         } else if (c.kind == JK_CONS_OUT_PERSIST_POL && c.len <= sizeof t->pol) {

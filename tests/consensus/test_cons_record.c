@@ -129,6 +129,73 @@ JK_TEST(test_cons_record_restart_resends_every_vote_of_the_height)
     th_free(&t);
 }
 
+/* The store lost its last decided height (its write was still on the
+ * node's writer thread) after the validator signed at the next one: the
+ * machine restarts at height 1 with its records of heights 1 and 2
+ * (docs/node.md "The proposal before the write"). At 1 it re-sends what it
+ * signed (its precommit, so the others can still decide 1) and signs
+ * nothing new (the record is at 2); it takes 1 from the others' precommits
+ * and then resumes 2 from its records: the lock, the proof of lock, the
+ * round and step, its precommit re-sent; a new value at a later round gets
+ * a nil prevote (locked). Without the resume it enters 2 afresh, unlocked. */
+JK_TEST(test_cons_record_restart_below_its_records_resumes_them)
+{
+    th t;
+    jk_hash a, b, v;
+    th_id('a', &a);
+    th_id('b', &b);
+    th_begin(&t, 4, 0);
+    th_proposal(&t, 1, 1, 0, NIL, 'a');
+    th_votes(&t, "12", PV, 1, 0, 'a');
+    th_votes(&t, "12", PC, 1, 0, 'a');
+    JK_REQUIRE(t.ndecided == 1 && th_status(&t).height == 2);
+    th_proposal(&t, 2, 2, 0, NIL, 'b'); /* proposer(2, 0) = 2 */
+    th_votes(&t, "23", PV, 2, 0, 'b');
+    JK_REQUIRE(th_status(&t).locked_round == 0);
+    JK_REQUIRE(t.nrecords >= 4 && t.records[0].height == 1);
+    JK_REQUIRE(t.records[t.nrecords - 1].height == 2);
+    JK_REQUIRE(t.records[t.nrecords - 1].step == JK_CONS_STEP_PRECOMMIT);
+    t.ndecided = 0; /* the crash: height 1's write never landed */
+    th_restart(&t);
+    th_start(&t);
+    JK_CHECK_EQ(t.last, JK_OK);
+    jk_cons_status st = th_status(&t);
+    JK_CHECK_EQ(st.height, 1);
+    JK_CHECK_EQ(st.locked_round, 0);
+    JK_CHECK_EQ(th_sent_vote(&t, PC, 0, &v), 1); /* its precommit of 1, again */
+    JK_CHECK_MEM(v.bytes, a.bytes, 32);
+    JK_CHECK_EQ(th_count(&t, JK_CONS_OUT_PERSIST), 0);
+    /* nothing new at 1: round 1's nil prevote is refused */
+    th_clear(&t);
+    th_votes(&t, "12", PV, 1, 1, 0);
+    JK_REQUIRE(th_status(&t).round == 1);
+    JK_REQUIRE(th_fire(&t, JK_CONS_TIMER_PROPOSE));
+    JK_CHECK_EQ(th_sent_vote(&t, PV, 1, NULL), -1);
+    JK_CHECK_EQ(th_count(&t, JK_CONS_OUT_PERSIST), 0);
+    JK_CHECK(th_status(&t).refused_signs > 0);
+    /* 1 is decided at round 0 (its proposal and 2f+1 precommits) */
+    th_clear(&t);
+    th_proposal(&t, 1, 1, 0, NIL, 'a');
+    th_votes(&t, "12", PC, 1, 0, 'a');
+    JK_CHECK_EQ(t.ndecided, 1);
+    st = th_status(&t);
+    JK_CHECK_EQ(st.height, 2);
+    JK_CHECK_EQ(st.round, 0);
+    JK_CHECK_EQ(st.step, JK_CONS_STEP_PRECOMMIT);
+    JK_CHECK_EQ(st.locked_round, 0);
+    JK_CHECK_MEM(st.locked_value.bytes, b.bytes, 32);
+    JK_CHECK_EQ(st.valid_round, 0); /* the proof of lock of height 2, kept */
+    JK_CHECK_EQ(th_sent_vote(&t, PC, 0, &v), 1);
+    JK_CHECK_MEM(v.bytes, b.bytes, 32);
+    JK_CHECK_EQ(th_count(&t, JK_CONS_OUT_PERSIST), 0); /* a re-send: nothing new */
+    th_clear(&t);
+    th_votes(&t, "12", PV, 2, 1, 0);
+    JK_REQUIRE(th_status(&t).round == 1);
+    th_proposal(&t, 3, 2, 1, NIL, 'c'); /* proposer(2, 1) = 3 */
+    JK_CHECK_EQ(th_sent_vote(&t, PV, 1, NULL), 0);
+    th_free(&t);
+}
+
 /* Two different prevotes of one validator in one round: evidence (both
  * votes, once), counted in status; both votes count for their values. */
 JK_TEST(test_cons_equivocation_evidence_kept_and_counted)

@@ -22,7 +22,7 @@
 
 static void run_seeds(uint32_t validators, uint64_t first, uint64_t count)
 {
-    uint64_t heights = 0, rounds = 0, byz = 0, crashes = 0, evidence = 0, bad = 0;
+    uint64_t heights = 0, rounds = 0, byz = 0, crashes = 0, evidence = 0, bad = 0, lost = 0, below = 0;
     for (uint64_t seed = first; seed < first + count; seed++) {
         jk_cons_sim_config cfg;
         jk_cons_sim_result res;
@@ -42,12 +42,18 @@ static void run_seeds(uint32_t validators, uint64_t first, uint64_t count)
         byz += cfg.byzantine > 0;
         crashes += res.crashes + res.midcrashes;
         evidence += res.evidence;
+        lost += res.lost_heights;
+        below += res.restarts_below;
     }
     printf("sim V=%u: %" PRIu64 " seeds, %" PRIu64 " with Byzantine, %" PRIu64
-           " crashes, %" PRIu64 " evidence, rounds/height %.2f\n",
-           validators, count, byz, crashes, evidence,
+           " crashes (%" PRIu64 " lost the last decided height, %" PRIu64
+           " restarted below their records), %" PRIu64 " evidence, rounds/height %.2f\n",
+           validators, count, byz, crashes, lost, below, evidence,
            heights ? (double)rounds / (double)heights : 0.0);
     JK_CHECK(heights >= 4 * (count - bad));
+    /* the seeds reach the store-lag path (a machine started below its
+     * records: jk_cons_start, jk_cons_resume), not only the plain restart */
+    JK_CHECK(lost > 0 && below > 0);
 }
 
 JK_TEST(test_cons_sim_seeds_4_validators)

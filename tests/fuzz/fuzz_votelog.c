@@ -37,9 +37,12 @@ int jk_fuzz_votelog(const uint8_t *data, size_t size)
         jk_fuzz_votelog_fail("kept more than it read");
     for (size_t i = 1; i < v.nlatest; i++) {
         const jk_cons_record *a = &v.latest[i - 1], *b = &v.latest[i];
-        if (a->height != b->height || a->round > b->round || (a->round == b->round && a->step >= b->step))
-            jk_fuzz_votelog_fail("the latest height's records are not increasing");
+        if (a->height > b->height ||
+            (a->height == b->height && (a->round > b->round || (a->round == b->round && a->step >= b->step))))
+            jk_fuzz_votelog_fail("the latest heights' records are not increasing");
     }
+    if (v.nlatest && v.latest[v.nlatest - 1].height - v.latest[0].height > 1)
+        jk_fuzz_votelog_fail("records kept of more than the latest two heights");
     if (v.valid_len >= 8) {
         jk_node_votelog_view w;
         if (jk_node_votelog_decode(data, v.valid_len, &w, NULL) != JK_OK || w.torn || w.records != v.records ||

@@ -23,11 +23,13 @@
  *
  * test_chain_crash_between_move_and_write kills a validator at one chosen
  * point instead (a fault hook, not a delay): its commit of height K moved
- * the head and the produce of K+1 ran on it, but the store's write of K was
- * held on the writer thread and the proposal record of K+1 waits for it.
- * The restarted validator is at K-1, never signed at K+1, takes K again
- * from its decided value and certificate, and agrees with a validator that
- * never crashed.
+ * the head and the produce of K+1 ran on it, and the proposal record of
+ * K+1 reached the vote log while the store's write of K was held on the
+ * writer thread (docs/node.md "The proposal before the write": the record
+ * does not wait for that write). The restarted validator is at K-1 with its
+ * records of K and K+1; its machine, started at K, signs nothing there; it
+ * takes K again from its decided value and certificate, and agrees with a
+ * validator that never crashed.
  */
 #include "../test.h"
 #include "../progs.h"
@@ -269,9 +271,10 @@ static void cp_send(int fd, uint8_t kind, uint64_t h, const uint8_t *bytes, uint
 }
 
 /* On the writer thread, inside height h's transaction (nothing of h is in
- * the store yet). At CP_K: hold until the loop thread is either waiting for
- * this write (as it must, before the record of K+1) or got past the record
- * of K+1 without it (the fault this test exists for), say so, and stay. */
+ * the store yet). At CP_K: hold until the loop thread either got past the
+ * record of K+1 (the pipeline: it need not wait for this write) or is
+ * waiting for this write (what this test fails on: the proposal of K+1
+ * held back by the write of K), say so, and stay. */
 static void cp_writer_hook(void *ctx, uint64_t h)
 {
     cp_hook *k = ctx;
@@ -369,9 +372,9 @@ JK_TEST(test_chain_crash_between_move_and_write)
     JK_CHECK(WIFSIGNALED(st));
     JK_CHECK_EQ(held, (uint64_t)CP_K);
     /* K+1 was produced on the in-memory head of K while K's write was held
-     * (the overlap), and its record did not reach the disk before K did */
+     * (the overlap), and its record reached the disk before K did */
     JK_CHECK_EQ(produced, (uint64_t)CP_K + 1);
-    JK_CHECK_EQ(sent, (uint64_t)CP_K);
+    JK_CHECK_EQ(sent, (uint64_t)CP_K + 1);
     for (uint64_t h = 1; h <= CP_K; h++)
         JK_REQUIRE(values[h]);
 
@@ -383,17 +386,37 @@ JK_TEST(test_chain_crash_between_move_and_write)
     JK_CHECK_EQ(v->height, (uint64_t)CP_K - 1);
     JK_CHECK_EQ(jk_node_archive_top(jk_node_chain_app_archive(a)), (uint64_t)CP_K - 1);
     cc_check_archive(a); /* K's row, head and certificate swap: none landed */
-    /* what it signed: records of K at most (the proposal of K), none of K+1 */
+    /* what it signed is kept: the proposals of K and K+1, above the store */
     jk_cons_record *recs = NULL;
     size_t nrecs = 0;
     JK_REQUIRE(jk_node_archive_records(jk_node_chain_app_archive(a), &recs, &nrecs, &diag) ==
                JK_OK);
-    JK_CHECK(nrecs >= 1);
-    for (size_t i = 0; i < nrecs; i++)
-        JK_CHECK_EQ(recs[i].height, (uint64_t)CP_K);
+    JK_CHECK_EQ(nrecs, 2);
+    if (nrecs == 2) {
+        JK_CHECK(recs[0].height == CP_K && recs[0].step == JK_CONS_STEP_PROPOSE);
+        JK_CHECK(recs[1].height == CP_K + 1 && recs[1].step == JK_CONS_STEP_PROPOSE);
+        JK_CHECK_EQ(recs[1].round, cp_round(CP_K + 1));
+    }
     free(recs);
+    /* its machine starts at K, below its record: it signs nothing there
+     * (its produce at K is refused), only re-sends and asks for K */
+    jk_cons_valset vs = {.count = CC_V};
+    memcpy(vs.keys, f.pks, sizeof f.pks);
+    jk_cons_timeouts t = {100, 50, 100, 50, 100, 50, 200};
+    jk_cons_machine *mach = NULL;
+    JK_REQUIRE(jk_node_chain_app_machine(a, &t, &vs, &mach, &diag) == JK_OK);
+    JK_CHECK_EQ(jk_cons_start(mach), JK_OK);
+    jk_cons_status cst;
+    jk_cons_status_get(mach, &cst);
+    JK_CHECK_EQ(cst.height, (uint64_t)CP_K);
+    JK_CHECK(cst.refused_signs >= 1);
+    size_t nout;
+    const jk_cons_out *outs = jk_cons_outputs(mach, &nout);
+    for (size_t i = 0; i < nout; i++)
+        JK_CHECK(outs[i].kind != JK_CONS_OUT_PERSIST);
+    jk_cons_machine_free(mach);
     /* it takes K again from the decided value and certificate (a peer's
-     * sync answer), and K+1 is its to sign afresh */
+     * sync answer); at K+1 its records decide what it may sign */
     jk_cons_app cb;
     jk_node_chain_app_bind(a, &cb);
     jk_hash id;

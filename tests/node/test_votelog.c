@@ -90,7 +90,7 @@ static void vl_three_appends(const char *dir)
     jk_node_votelog_close(l);
 }
 
-JK_TEST(test_votelog_reopens_with_the_latest_height)
+JK_TEST(test_votelog_reopens_with_the_latest_two_heights)
 {
     char dir[64];
     vl_tmpdir(dir, sizeof dir);
@@ -102,13 +102,15 @@ JK_TEST(test_votelog_reopens_with_the_latest_height)
     JK_REQUIRE(jk_node_votelog_open(dir, &l, &diag) == JK_OK);
     size_t n;
     const jk_cons_record *r = jk_node_votelog_latest(l, &n);
-    JK_CHECK_EQ(n, 2);
+    JK_CHECK_EQ(n, 4); /* heights 4 and 5, two records each */
     JK_CHECK_EQ(jk_node_votelog_records(l), 4);
     JK_CHECK_EQ(jk_node_votelog_note(l)[0], 0);
-    if (n == 2) {
-        JK_CHECK_EQ(r[0].height, 5);
-        JK_CHECK_EQ(r[1].step, 2);
-        JK_CHECK_EQ(r[1].value.bytes[0], 8);
+    if (n == 4) {
+        JK_CHECK_EQ(r[0].height, 4);
+        JK_CHECK_EQ(r[1].value.bytes[0], 7);
+        JK_CHECK_EQ(r[2].height, 5);
+        JK_CHECK_EQ(r[3].step, 2);
+        JK_CHECK_EQ(r[3].value.bytes[0], 8);
     }
     /* the same (h, r, s) again, or anything below, is refused */
     jk_cons_record same = vl_rec(5, 0, 2, 9), below = vl_rec(5, 0, 1, 8);
@@ -118,13 +120,15 @@ JK_TEST(test_votelog_reopens_with_the_latest_height)
     jk_cons_record order[2] = {vl_rec(6, 0, 2, 1), vl_rec(6, 0, 1, 1)};
     JK_CHECK_EQ(jk_node_votelog_append(l, order, 2, NULL), JK_ERR_NODE_VOTE_LOG);
     JK_CHECK_EQ(jk_node_votelog_append(l, order, JK_NODE_VOTELOG_GROUP + 1, NULL), JK_ERR_INVALID_ARG);
-    /* a new height starts a new list; one sync per append */
+    /* a new height drops the records two below it (4's); one sync per append */
     uint64_t syncs = jk_node_votelog_syncs(l);
     jk_cons_record next = vl_rec(6, 0, 0, 3);
     JK_CHECK_EQ(jk_node_votelog_append(l, &next, 1, NULL), JK_OK);
     JK_CHECK_EQ(jk_node_votelog_syncs(l), syncs + 1);
     r = jk_node_votelog_latest(l, &n);
-    JK_CHECK_EQ(n, 1);
+    JK_CHECK_EQ(n, 3);
+    if (n == 3)
+        JK_CHECK(r[0].height == 5 && r[1].height == 5 && r[2].height == 6);
     JK_CHECK_EQ(vl_size(dir), 8 + 195 + 3 * 108);
     jk_node_votelog_close(l);
     vl_rmdir(dir);
@@ -153,20 +157,20 @@ JK_TEST(test_votelog_ignores_a_torn_last_append)
         JK_CHECK(strstr(jk_node_votelog_note(l), "torn") != NULL);
         size_t n;
         const jk_cons_record *r = jk_node_votelog_latest(l, &n);
-        JK_CHECK_EQ(n, 1);
-        if (n == 1)
-            JK_CHECK_EQ(r[0].step, 1); /* the precommit's append was torn */
-        /* cut off: rewritten with the latest height's whole records */
-        JK_CHECK_EQ(vl_size(dir), 8 + 108);
+        JK_CHECK_EQ(n, 3); /* height 4's two, height 5's prevote */
+        if (n == 3)
+            JK_CHECK(r[0].height == 4 && r[2].height == 5 && r[2].step == 1); /* the precommit's append was torn */
+        /* cut off: rewritten with the latest two heights' whole records, one unit */
+        JK_CHECK_EQ(vl_size(dir), 8 + 13 + 3 * 87 + 8);
         /* appends go on after the cut, and read back */
         jk_cons_record pc = vl_rec(5, 0, 2, 4);
         JK_CHECK_EQ(jk_node_votelog_append(l, &pc, 1, NULL), JK_OK);
         jk_node_votelog_close(l);
         JK_REQUIRE(jk_node_votelog_open(dir, &l, NULL) == JK_OK);
         r = jk_node_votelog_latest(l, &n);
-        JK_CHECK_EQ(n, 2);
-        if (n == 2)
-            JK_CHECK_EQ(r[1].value.bytes[0], 4);
+        JK_CHECK_EQ(n, 4);
+        if (n == 4)
+            JK_CHECK_EQ(r[3].value.bytes[0], 4);
         JK_CHECK_EQ(jk_node_votelog_note(l)[0], 0);
         jk_node_votelog_close(l);
     }
@@ -254,9 +258,9 @@ JK_TEST(test_votelog_rotates_at_its_bound)
     JK_REQUIRE(jk_node_votelog_open(dir, &l, NULL) == JK_OK);
     size_t n;
     const jk_cons_record *r = jk_node_votelog_latest(l, &n);
-    JK_CHECK_EQ(n, 2);
-    if (n == 2)
-        JK_CHECK_EQ(r[1].height, 3 * JK_NODE_VOTELOG_ROTATE);
+    JK_CHECK_EQ(n, 4);
+    if (n == 4)
+        JK_CHECK(r[1].height == 3 * JK_NODE_VOTELOG_ROTATE - 1 && r[3].height == 3 * JK_NODE_VOTELOG_ROTATE);
     jk_node_votelog_close(l);
     vl_rmdir(dir);
 }
@@ -619,7 +623,7 @@ JK_TEST(test_votelog_migrates_format_01)
     JK_REQUIRE(jk_node_votelog_open(dir, &l, &diag) == JK_OK);
     JK_CHECK_EQ(jk_node_votelog_note(l)[0], 0);
     r = jk_node_votelog_latest(l, &n);
-    JK_CHECK(n == 1 && r[0].height == 8);
+    JK_CHECK(n == 3 && r[0].height == 7 && r[2].height == 8);
     jk_node_votelog_close(l);
     /* a torn format 01 log: migrated, the torn append dropped */
     vl_write(dir, buf, 0);
