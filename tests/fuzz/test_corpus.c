@@ -84,3 +84,27 @@ JK_TEST(test_fuzz_examples_no_input_builds_a_chain)
     jk_test_corpus_close(&c);
     JK_CHECK_EQ(seen, 1);
 }
+
+/* fuzz_kernel gives each step (the call, each resume) at most 2,000 · 64 gas
+ * (its header says why: at 2,000 · 256 the worst corpus inputs took 0.45 s
+ * of CPU each under ASan). This corpus input asks for the most (byte 0 is
+ * 0xf6) and touches zero pages until it runs out of gas, so a step uses all
+ * it is given: it must use no more than the bound, and more than half. */
+extern int64_t jk_fuzz_kernel_gas_most;
+JK_TEST(test_fuzz_kernel_step_gas_is_bounded)
+{
+    jk_test_corpus c;
+    JK_REQUIRE(jk_test_corpus_open(&c, "tests/fuzz/corpus/kernel"));
+    int seen = 0;
+    while (jk_test_corpus_next(&c)) {
+        if (strcmp(c.name, "1079e8d80c4002b0f4886e92cd333b5909a7a2a4"))
+            continue;
+        seen++;
+        jk_fuzz_kernel_gas_most = 0;
+        jk_fuzz_kernel(c.bytes, c.len);
+        JK_CHECK(jk_fuzz_kernel_gas_most <= 2000 * 64);
+        JK_CHECK(jk_fuzz_kernel_gas_most > 1000 * 64);
+    }
+    jk_test_corpus_close(&c);
+    JK_CHECK_EQ(seen, 1);
+}
