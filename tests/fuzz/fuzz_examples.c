@@ -248,6 +248,7 @@ static void jk_fuzz_ex_block(jk_chain_kernel *prod, jk_chain_kernel *imp, jk_has
         jk_fuzz_ex_fail("producer and importer disagree");
     jk_chain_block_hash(&b, parent);
     (*number)++;
+    jk_fuzz_examples_blocks++;
     jk_chain_block_free(&b);
 }
 
@@ -317,48 +318,70 @@ static void jk_fuzz_ex_conserved(int which, jk_chain_kernel *imp)
         jk_fuzz_ex_fail("the exchange made or lost base or quote");
 }
 
+/* The chains, built once per process (compiling each chain's programs with
+ * the SDK: clang-19 and ld.lld-19 five times, then the genesis), and the
+ * four signing keys. */
+static jk_fuzz_ex_chain jk_fuzz_ex_chains[5];
+static jk_fuzz_ex_key jk_fuzz_ex_keys[4];
+uint64_t jk_fuzz_examples_builds, jk_fuzz_examples_events, jk_fuzz_examples_blocks;
+
+static jk_fuzz_ex_chain *jk_fuzz_ex_chain_of(int which)
+{
+    jk_fuzz_ex_chain *c = &jk_fuzz_ex_chains[which];
+    if (c->built)
+        return c;
+    jk_fuzz_ex_key *keys = jk_fuzz_ex_keys;
+    if (jk_crypto_init() != JK_OK)
+        jk_fuzz_ex_fail("crypto init");
+    for (int i = 0; i < 4; i++)
+        keys[i] = jk_fuzz_ex_key_of((uint8_t)(1 + i));
+    static const uint8_t ttl[8] = {2}; /* names run out after 2 blocks */
+    static uint8_t accounts[4 * 56];
+    for (int i = 0; i < 4; i++) {
+        memset(accounts + 56 * i, 0, 56);
+        memcpy(accounts + 56 * i, keys[i].pk, 32);
+        for (int b = 0; b < 8; b++) {
+            accounts[56 * i + 32 + b] = (uint8_t)((uint64_t)JK_FUZZ_EX_BASE >> (8 * b));
+            accounts[56 * i + 40 + b] = (uint8_t)((uint64_t)JK_FUZZ_EX_QUOTE >> (8 * b));
+        }
+    }
+    static const uint8_t faucet[8] = {0xe8, 0x03}; /* 1000, as examples/allowance/spec.json */
+    static uint8_t funds[4 * 48]; /* the crowdfund accounts: the four keys, 1000 each, nonce 0 */
+    for (int i = 0; i < 4; i++) {
+        memset(funds + 48 * i, 0, 48);
+        memcpy(funds + 48 * i, keys[i].pk, 32);
+        funds[48 * i + 32] = 0xe8;
+        funds[48 * i + 33] = 0x03;
+    }
+    if (which == 4)
+        jk_fuzz_ex_build(c, "examples/crowdfund", 20, funds, sizeof funds);
+    else if (which == 3)
+        jk_fuzz_ex_build(c, "examples/allowance", 22, faucet, sizeof faucet);
+    else if (which == 2)
+        jk_fuzz_ex_build(c, "examples/exchange", 20, accounts, sizeof accounts);
+    else if (which == 1)
+        jk_fuzz_ex_build(c, "sdk/template", 0, NULL, 0);
+    else
+        jk_fuzz_ex_build(c, "examples/names", 23, ttl, sizeof ttl);
+    jk_fuzz_examples_builds++;
+    return c;
+}
+
+void jk_fuzz_examples_init(void)
+{
+    for (int which = 0; which < 5; which++)
+        jk_fuzz_ex_chain_of(which);
+}
+
 int jk_fuzz_examples(const uint8_t *data, size_t size)
 {
-    static jk_fuzz_ex_chain chains[5];
-    static jk_fuzz_ex_key keys[4];
     if (size < 1)
         return 0;
     int which = data[0] == 'a' ? 3 : data[0] == 'c' ? 4 : data[0] % 3;
-    if (!chains[which].built) {
-        if (jk_crypto_init() != JK_OK)
-            jk_fuzz_ex_fail("crypto init");
-        for (int i = 0; i < 4; i++)
-            keys[i] = jk_fuzz_ex_key_of((uint8_t)(1 + i));
-        static const uint8_t ttl[8] = {2}; /* names run out after 2 blocks */
-        static uint8_t accounts[4 * 56];
-        for (int i = 0; i < 4; i++) {
-            memset(accounts + 56 * i, 0, 56);
-            memcpy(accounts + 56 * i, keys[i].pk, 32);
-            for (int b = 0; b < 8; b++) {
-                accounts[56 * i + 32 + b] = (uint8_t)((uint64_t)JK_FUZZ_EX_BASE >> (8 * b));
-                accounts[56 * i + 40 + b] = (uint8_t)((uint64_t)JK_FUZZ_EX_QUOTE >> (8 * b));
-            }
-        }
-        static const uint8_t faucet[8] = {0xe8, 0x03}; /* 1000, as examples/allowance/spec.json */
-        static uint8_t funds[4 * 48]; /* the crowdfund accounts: the four keys, 1000 each, nonce 0 */
-        for (int i = 0; i < 4; i++) {
-            memset(funds + 48 * i, 0, 48);
-            memcpy(funds + 48 * i, keys[i].pk, 32);
-            funds[48 * i + 32] = 0xe8;
-            funds[48 * i + 33] = 0x03;
-        }
-        if (which == 4)
-            jk_fuzz_ex_build(&chains[4], "examples/crowdfund", 20, funds, sizeof funds);
-        else if (which == 3)
-            jk_fuzz_ex_build(&chains[3], "examples/allowance", 22, faucet, sizeof faucet);
-        else if (which == 2)
-            jk_fuzz_ex_build(&chains[2], "examples/exchange", 20, accounts, sizeof accounts);
-        else if (which == 1)
-            jk_fuzz_ex_build(&chains[1], "sdk/template", 0, NULL, 0);
-        else
-            jk_fuzz_ex_build(&chains[0], "examples/names", 23, ttl, sizeof ttl);
-    }
-    jk_fuzz_ex_chain *c = &chains[which];
+    /* Built already when jk_fuzz_examples_init ran (libFuzzer: before the
+     * first input); otherwise here, once, by the first input of the chain. */
+    jk_fuzz_ex_chain *c = jk_fuzz_ex_chain_of(which);
+    const jk_fuzz_ex_key *keys = jk_fuzz_ex_keys;
     jk_fuzz_ex_key validator = jk_fuzz_ex_key_of(0x99);
     jk_chain_kernel *prod = NULL, *imp = NULL;
     if (jk_chain_kernel_new(&c->g, jk_cap_null(), &prod, NULL) != JK_OK ||
@@ -399,6 +422,7 @@ int jk_fuzz_examples(const uint8_t *data, size_t size)
         if (admitted && !jk_fuzz_ex_admissible(which, dispatch, blob, len))
             jk_fuzz_ex_fail("verify admitted an event of the wrong shape");
         events++;
+        jk_fuzz_examples_events++;
         if (sel & 0x80) {
             jk_fuzz_ex_block(prod, imp, &parent, &number, validator.pk);
             jk_fuzz_ex_conserved(which, imp);
@@ -414,6 +438,19 @@ int jk_fuzz_examples(const uint8_t *data, size_t size)
 }
 
 #ifdef JK_FUZZ_LIBFUZZER
+/* The chains are built before the first input: libFuzzer's -timeout counts
+ * only the time inside LLVMFuzzerTestOneInput, and building one chain (five
+ * SDK compiles under ASan) took longer than -timeout=10 on the loaded
+ * machine, so the first input of each chain timed out for work it did not
+ * cause (tests/fuzz/corpus/examples/exchange-first-input-built-the-chain). */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    jk_fuzz_examples_init();
+    return 0;
+}
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) { return jk_fuzz_examples(data, size); }
 #endif
