@@ -491,55 +491,82 @@ int64_t jk_kernel_hostcall_price(jk_kernel *k, uint64_t n)
     return jk_read_price(r, n);
 }
 
-/* ---- the reads a verify makes most (the hot path of jk_serve_in_code) ----
- * A demo transfer's verify makes ~30 of its ~45 host calls as DATA_READ,
- * DATA_LEN and CAP_KIND of a root slot (the ledger's binary search, the
- * account tree's kinds). Through the general path each paid for three
- * switches (local? price? which call?) and the prologue of
- * jk_kernel_hostcall, whose frame holds every call's buffers (~300
- * instructions a call in all, docs/bench.md "Admission, session 9"). Here
- * they take one test and a small function; anything but the plain case —
- * a refusal, a range across a page of the Data, a nested path for
- * CAP_KIND — goes to jk_kernel_hostcall, which decides it as it always
- * did. Same prices, same answers (test_kernel_hostcall_reads_fast_equals_general). */
+/* ---- host calls served in compiled code (jk_serve_in_code, loop.c) ----
+ * What one turn of jk_kernel_loop does after a host-call exit and before
+ * it runs the frame again, for a call that leaves the stack, the program
+ * and the memory object as they are: the run's page touches settled
+ * (run_cost), the price checked and paid, the call, and run_gas / run_cost
+ * / starved started again. */
 
-int64_t jk_kernel_hostcall_read_price(const jk_frame *f, uint64_t n)
+/* The call ended in "continue": the frame runs on in the code. */
+static jk_pvm_host_answer jk_served(jk_kernel *k, jk_frame *f)
 {
-    const uint64_t *r = f->st.regs;
-    if (n == JK_HOST_DATA_READ) /* as jk_kernel_hostcall_price: the pages copied alone */
-        return jk_pages_of(r[9], JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED;
-    /* DATA_LEN, CAP_KIND: jk_read_price (φ7 is their one path) */
-    return r[7] < 256 ? JK_GAS_PER_LEVEL_READ : jk_read_price(r, n);
+    k->hostcalls_in_code++;
+    f->run_gas = f->st.gas;
+    f->starved = false;
+    return JK_PVM_HOST_SERVED;
 }
 
-jk_err jk_kernel_hostcall_read(jk_kernel *k, uint64_t n, jk_hc_result *out)
+jk_pvm_host_answer jk_kernel_hostcall_paid(jk_kernel *k, jk_frame *f, uint64_t n, int64_t gas)
 {
-    jk_frame *f = &k->frames[k->depth - 1];
+    f->st.gas = gas;
+    f->run_cost = 0;
+    f->in_host = true; /* pages a host call touches are in its price */
+    jk_err err = jk_kernel_hostcall(k, n, &k->hc);
+    f->in_host = false;
+    if (err == JK_OK && k->hc.action == JK_HC_CONTINUE)
+        return jk_served(k, f);
+    /* a fault, a yield or an error: the loop acts on it (k->hc_done) */
+    k->hc_done = true;
+    k->hc_err = err;
+    return JK_PVM_HOST_DONE;
+}
+
+/* The reads a verify and an apply make most (DATA_READ, CAP_KIND, DATA_LEN:
+ * ~32 of the ~45 host calls of a demo transfer's verify and of its apply:
+ * the ledger's binary search, the account tree's kinds), from the price to
+ * the answer in one function: the price from the arguments as
+ * jk_kernel_hostcall_price gives it (a path decoded once, for the price and
+ * the walk), then the plain case. Anything else — a refusal, a range across
+ * a page of the Data, a malformed path — is paid the same and goes to
+ * jk_kernel_hostcall, which decides it as it always did. Same prices, same
+ * answers (test_kernel_hostcall_reads_fast_equals_general). */
+jk_pvm_host_answer jk_kernel_hostcall_serve_read(jk_kernel *k, jk_frame *f, uint64_t n)
+{
     uint64_t *r = f->st.regs;
+    int64_t gas = f->st.gas - f->run_cost;
+    if (gas < 0)
+        gas = 0;
+    unsigned d = 1;
+    uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
+    int64_t price = JK_KERNEL_HOSTCALL_GAS;
+    idx[0] = (uint32_t)r[7];
+    bool plain = r[7] < 256 || jk_path_decode(r[7], &d, idx); /* else malformed: refused there */
+    if (n == JK_HOST_DATA_READ) /* the pages copied alone (jk_kernel_hostcall_price) */
+        price += jk_pages_of(r[9], JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED;
+    else if (plain) /* DATA_LEN, CAP_KIND: the levels read (φ7 is their one path) */
+        price += (int64_t)d * JK_GAS_PER_LEVEL_READ;
+    if (gas < price)
+        return JK_PVM_HOST_EXIT; /* out of gas at the ecalli: the loop's path */
+    gas -= price;
+    if (!plain)
+        return jk_kernel_hostcall_paid(k, f, n, gas);
     jk_cap cap;
-    out->action = JK_HC_CONTINUE;
     if (n == JK_HOST_CAP_KIND) {
         /* a root slot, or a nested path (the demo's account tree: is the
-         * bucket a Data, split into a CNode, or is there no tree yet?);
-         * a malformed path is refused there */
-        unsigned d;
-        uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
-        if (r[7] < 256) {
-            cap = jk_kernel_slot(f, (uint32_t)r[7]);
-        } else {
-            if (!jk_path_decode(r[7], &d, idx))
-                return jk_kernel_hostcall(k, n, out); /* malformed: refused there */
-            if (!jk_kernel_path_walk(f, idx, d, &cap))
-                cap = jk_cap_null(); /* names no slot: empty, as there */
-        }
+         * bucket a Data, split into a CNode, or is there no tree yet?) */
+        if (!jk_kernel_path_walk(f, idx, d, &cap))
+            cap = jk_cap_null(); /* names no slot: empty, as there */
         r[7] = (uint64_t)jk_cap_kind_of(cap);
-        return JK_OK;
+        f->st.gas = gas;
+        f->run_cost = 0;
+        return jk_served(k, f);
     }
     if (f->read_known && f->read_path == r[7]) {
         cap = f->read_cap; /* the same slot again, nothing written since */
     } else {
-        if (!jk_kernel_path_get(f, r[7], &cap) || jk_cap_kind_of(cap) != JK_CAP_DATA)
-            return jk_kernel_hostcall(k, n, out); /* refused there */
+        if (!jk_kernel_path_walk(f, idx, d, &cap) || jk_cap_kind_of(cap) != JK_CAP_DATA)
+            return jk_kernel_hostcall_paid(k, f, n, gas); /* refused there */
         f->read_known = true;
         f->read_path = r[7];
         f->read_cap = cap;
@@ -547,19 +574,31 @@ jk_err jk_kernel_hostcall_read(jk_kernel *k, uint64_t n, jk_hc_result *out)
     uint64_t size = jk_cap_data_len(cap);
     if (n == JK_HOST_DATA_LEN) {
         r[7] = size;
-        return JK_OK;
+        f->st.gas = gas;
+        f->run_cost = 0;
+        return jk_served(k, f);
     }
     uint64_t off = r[8], len = r[9], dst = r[10];
     if (len == 0 || len > JK_PVM_PAGE_SIZE || off > size || len > size - off || dst > UINT32_MAX ||
         off % JK_PVM_PAGE_SIZE + len > JK_PVM_PAGE_SIZE)
-        return jk_kernel_hostcall(k, n, out); /* refused, empty, or over a page boundary */
+        return jk_kernel_hostcall_paid(k, f, n, gas); /* refused, empty, or over a page boundary */
     const uint8_t *page;
     jk_err err = jk_cap_data_spans(cap, (uint32_t)(off / JK_PVM_PAGE_SIZE), 1, &page);
+    f->st.gas = gas;
+    f->run_cost = 0;
+    f->in_host = true;
     if (err == JK_OK)
         err = jk_pvm_memory_guest_write(f->mem, (uint32_t)dst, page + off % JK_PVM_PAGE_SIZE, (size_t)len, NULL);
+    f->in_host = false;
+    if (err == JK_OK)
+        return jk_served(k, f);
     /* a refused write changed nothing: the general path refuses it again
      * with its words */
-    return err == JK_ERR_PVM_NOT_MAPPED ? jk_kernel_hostcall(k, n, out) : err;
+    if (err == JK_ERR_PVM_NOT_MAPPED)
+        return jk_kernel_hostcall_paid(k, f, n, gas);
+    k->hc_done = true;
+    k->hc_err = err;
+    return JK_PVM_HOST_DONE;
 }
 
 jk_err jk_kernel_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out)

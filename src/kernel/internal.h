@@ -146,7 +146,7 @@ typedef struct jk_frame {
  * CALL: 840 bytes less to clear, twice). */
 static inline void jk_kernel_frame_zero(jk_frame *f) { memset(f, 0, offsetof(jk_frame, w.pos)); }
 
-/* f's cnode is about to change: what jk_kernel_hostcall_read remembers of
+/* f's cnode is about to change: what jk_kernel_hostcall_serve_read remembers of
  * it is no longer true. */
 static inline void jk_kernel_frame_forget(jk_frame *f) { f->read_known = false; }
 
@@ -311,10 +311,17 @@ static inline bool jk_kernel_hostcall_is_read(uint64_t n)
 {
     return n == JK_HOST_DATA_LEN || n == JK_HOST_DATA_READ || n == JK_HOST_CAP_KIND;
 }
-/* jk_kernel_hostcall_price and jk_kernel_hostcall for one of them: the same
- * price and the same outcome, by a shorter way for the plain case. */
-int64_t jk_kernel_hostcall_read_price(const jk_frame *f, uint64_t n);
-jk_err jk_kernel_hostcall_read(jk_kernel *k, uint64_t n, jk_hc_result *out);
+
+/* Host calls served in compiled code (jk_serve_in_code, loop.c), for frame
+ * f, the top of k, whose run is at the `ecalli`: each answers as
+ * jk_pvm_host_fn does (pvm.h) and leaves gas, registers, slots, memory and
+ * k->hc / hc_done / hc_err as the loop's exit, price, call and re-entry
+ * would. jk_kernel_hostcall_paid: host call n, its price paid (gas: the
+ * frame's gas after the run's page touches and the price), by
+ * jk_kernel_hostcall. jk_kernel_hostcall_serve_read: one of the reads above,
+ * priced, paid (or JK_PVM_HOST_EXIT when it cannot be) and done. */
+jk_pvm_host_answer jk_kernel_hostcall_paid(jk_kernel *k, jk_frame *f, uint64_t n, int64_t gas);
+jk_pvm_host_answer jk_kernel_hostcall_serve_read(jk_kernel *k, jk_frame *f, uint64_t n);
 
 /* ---- push.c ---- */
 

@@ -127,7 +127,7 @@ JK_TEST(test_kernel_hostcall_in_code_equals_the_loop)
 }
 
 /* The reads a verify makes most (DATA_READ, DATA_LEN, CAP_KIND) take a
- * shorter way in compiled code (hostcall.c, jk_kernel_hostcall_read): the
+ * shorter way in compiled code (hostcall.c, jk_kernel_hostcall_serve_read): the
  * plain case there, anything else through jk_kernel_hostcall. Each case the
  * short way must hand on or decide alike — a read across a page of the
  * Data, at its end, empty, past it; a destination over a page boundary
