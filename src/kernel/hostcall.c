@@ -601,6 +601,58 @@ jk_pvm_host_answer jk_kernel_hostcall_serve_read(jk_kernel *k, jk_frame *f, uint
     return JK_PVM_HOST_DONE;
 }
 
+/* DROP and MOVE of root slots (a demo transfer's verify makes 4 DROPs and
+ * 3 MOVEs, its apply 4 DROPs: the scratch slots of its Data and CNodes),
+ * priced as jk_kernel_hostcall_price and done as jk_hc_cap_table does them,
+ * without the two switches, the path decodes of the price, the check, the
+ * write and the mapping check (~4 a slot), or the pinned check's second
+ * look at a root path. A nested or malformed path, a pinned slot, an empty
+ * source or a taken destination: paid the same and decided by
+ * jk_kernel_hostcall (test_kernel_hostcall_moves_fast_equals_general). */
+jk_pvm_host_answer jk_kernel_hostcall_serve_move(jk_kernel *k, jk_frame *f, uint64_t n)
+{
+    const uint64_t *r = f->st.regs;
+    int64_t gas = f->st.gas - f->run_cost;
+    if (gas < 0)
+        gas = 0;
+    uint64_t a = r[7], b = r[8];
+    int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_levels(a) + (n == JK_HOST_MOVE ? jk_levels(b) : 0);
+    if (gas < price)
+        return JK_PVM_HOST_EXIT; /* out of gas at the ecalli: the loop's path */
+    gas -= price;
+    if (a >= 256 || (n == JK_HOST_MOVE && b >= 256))
+        return jk_kernel_hostcall_paid(k, f, n, gas);
+    jk_cap image = jk_cap_instance_image(f->inst);
+    jk_cap x = jk_kernel_slot(f, (uint32_t)a);
+    if (!jk_cap_is_null(jk_cap_image_pinned(image, (uint32_t)a)))
+        return jk_kernel_hostcall_paid(k, f, n, gas); /* refused there */
+    if (n == JK_HOST_MOVE &&
+        (jk_cap_is_null(x) || !jk_cap_is_null(jk_kernel_slot(f, (uint32_t)b)) ||
+         !jk_cap_is_null(jk_cap_image_pinned(image, (uint32_t)b))))
+        return jk_kernel_hostcall_paid(k, f, n, gas); /* refused there (also a == b) */
+    f->st.gas = gas;
+    f->run_cost = 0;
+    /* x sits in a root slot, so it fits in another (jk_kernel_slot_set's
+     * depth bound): a write here fails only for want of memory, as there */
+    jk_err err = JK_OK;
+    if (n == JK_HOST_MOVE) {
+        x = jk_cap_retain(x);
+        err = jk_kernel_slot_set(f, (uint32_t)b, x);
+        jk_cap_release(x);
+        if (err == JK_OK)
+            jk_kernel_frame_slot_written(f, (uint32_t)b);
+    }
+    if (err == JK_OK)
+        err = jk_kernel_slot_set(f, (uint32_t)a, jk_cap_null());
+    if (err == JK_OK) {
+        jk_kernel_frame_slot_written(f, (uint32_t)a);
+        return jk_served(k, f);
+    }
+    k->hc_done = true;
+    k->hc_err = err;
+    return JK_PVM_HOST_DONE;
+}
+
 jk_err jk_kernel_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out)
 {
     jk_hc c = {k, &k->frames[k->depth - 1], out};

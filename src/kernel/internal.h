@@ -322,6 +322,8 @@ static inline bool jk_kernel_hostcall_is_read(uint64_t n)
  * priced, paid (or JK_PVM_HOST_EXIT when it cannot be) and done. */
 jk_pvm_host_answer jk_kernel_hostcall_paid(jk_kernel *k, jk_frame *f, uint64_t n, int64_t gas);
 jk_pvm_host_answer jk_kernel_hostcall_serve_read(jk_kernel *k, jk_frame *f, uint64_t n);
+/* The same for DROP and MOVE (root slots the short way). */
+jk_pvm_host_answer jk_kernel_hostcall_serve_move(jk_kernel *k, jk_frame *f, uint64_t n);
 
 /* ---- push.c ---- */
 

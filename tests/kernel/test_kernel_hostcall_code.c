@@ -195,3 +195,58 @@ JK_TEST(test_kernel_hostcall_reads_fast_equals_general)
     kh_done(ki, kj, data);
     KT_END(&e);
 }
+
+/* DROP and MOVE of root slots take a shorter way in compiled code
+ * (hostcall.c, jk_kernel_hostcall_serve_move): the plain case there,
+ * anything else through jk_kernel_hostcall. Plain moves and drops — of a
+ * slot a persistent mapping comes from too (no mint-back at HALT after it),
+ * of an empty slot — and each case handed on — a nested or malformed path,
+ * a pinned slot, an empty source, a taken destination, a slot onto itself
+ * — must leave prices, answers, faults, messages and the result instance
+ * as the interpreter's (which never takes it), at every gas value near the
+ * end. */
+JK_TEST(test_kernel_hostcall_moves_fast_equals_general)
+{
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *ki, *kj;
+    JK_REQUIRE(kh_kernels(&ki, &kj));
+    jk_cap data;
+    JK_REQUIRE(jk_cap_data_new("0123456789abcdef", 16, &data) == JK_OK);
+    const kt_op moves[] = {
+        {JK_HOST_DATA_MINT, 0x40000000, 16, 31, 0},
+        {JK_HOST_MOVE, 31, 32, 0, 0},
+        {JK_HOST_MOVE, 32, 33, 0, 0},
+        {JK_HOST_DROP, 33, 0, 0, 0},
+        {JK_HOST_DROP, 35, 0, 0, 0},                        /* empty already */
+        {JK_HOST_MOVE, 30, 36, 0, 0},
+        {JK_HOST_DATA_READ, 36, 0, 16, 0x40000100},         /* the state page dirtied */
+        {JK_HOST_MOVE, STATE_SLOT, 37, 0, 0},               /* the mapping's slot */
+        {JK_HOST_MOVE, 37, STATE_SLOT, 0, 0},
+        {JK_HOST_CNODE_MINT, 34, 2, 0, 0},
+        {JK_HOST_MOVE, 36, P2(34, 1), 0, 0},                /* nested: the general way */
+        {JK_HOST_MOVE, P2(34, 1), 38, 0, 0},
+        {JK_HOST_DROP, P2(34, 1), 0, 0, 0},
+        {JK_HOST_DROP, (1ull << 60) | 38, 0, 0, 0},         /* depth 1 spelled out */
+        {JK_HOST_GAS, 0, 0, 0, 0},
+    };
+    kh_sweep(ki, kj, e.image, data, moves, sizeof moves / sizeof moves[0], JK_KERNEL_HALT);
+    uint32_t pinned = !jk_cap_is_null(jk_cap_image_pinned(e.image, 18)) ? 18 : 19;
+    JK_REQUIRE(!jk_cap_is_null(jk_cap_image_pinned(e.image, pinned)));
+    /* each refusal, after a plain move the short way served */
+    const kt_op last[][2] = {
+        {{JK_HOST_MOVE, 30, 31, 0, 0}, {JK_HOST_DROP, pinned, 0, 0, 0}},
+        {{JK_HOST_MOVE, 30, 31, 0, 0}, {JK_HOST_MOVE, pinned, 41, 0, 0}},
+        {{JK_HOST_MOVE, 30, 31, 0, 0}, {JK_HOST_MOVE, 31, pinned, 0, 0}},
+        {{JK_HOST_MOVE, 30, 31, 0, 0}, {JK_HOST_MOVE, 30, 41, 0, 0}},          /* empty source */
+        {{JK_HOST_MOVE, 30, 31, 0, 0}, {JK_HOST_MOVE, 31, STATE_SLOT, 0, 0}},  /* taken */
+        {{JK_HOST_MOVE, 30, 31, 0, 0}, {JK_HOST_MOVE, 31, 31, 0, 0}},          /* onto itself */
+        {{JK_HOST_DROP, 30, 0, 0, 0}, {JK_HOST_DROP, (1ull << 59) | 30, 0, 0, 0}},
+        {{JK_HOST_DROP, 30, 0, 0, 0}, {JK_HOST_MOVE, STATE_SLOT, (1ull << 60) | 0x1000, 0, 0}},
+        {{JK_HOST_DROP, 30, 0, 0, 0}, {JK_HOST_MOVE, P2(30, 1), 41, 0, 0}},    /* through a Data */
+    };
+    for (size_t i = 0; i < sizeof last / sizeof last[0]; i++)
+        kh_sweep(ki, kj, e.image, data, last[i], 2, JK_KERNEL_FAULT);
+    kh_done(ki, kj, data);
+    KT_END(&e);
+}
