@@ -431,6 +431,8 @@ static jk_pvm_host_answer jk_serve_in_code(void *ctx, jk_pvm_state *st, uint64_t
         return jk_kernel_hostcall_serve_read(k, top, n);
     if (n == JK_HOST_DROP || n == JK_HOST_MOVE)
         return jk_kernel_hostcall_serve_move(k, top, n);
+    if (n == JK_HOST_DATA_MINT || n == JK_HOST_CNODE_MINT)
+        return jk_kernel_hostcall_serve_mint(k, top, n);
     return jk_serve_local(k, top, n);
 }
 

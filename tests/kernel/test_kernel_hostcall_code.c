@@ -250,3 +250,57 @@ JK_TEST(test_kernel_hostcall_moves_fast_equals_general)
     kh_done(ki, kj, data);
     KT_END(&e);
 }
+
+/* DATA_MINT of at most 256 bytes and CNODE_MINT into an empty, unpinned
+ * root slot take a shorter way in compiled code (hostcall_code.c,
+ * jk_kernel_hostcall_serve_mint): the plain case there — the bounds exactly,
+ * a first touch of a page by the host call (in its price, never charged as
+ * the run's), the slot a persistent mapping comes from, emptied and minted
+ * into — anything else through jk_kernel_hostcall. Each case must leave
+ * prices, answers, faults, messages and the result instance as the
+ * interpreter's (which never takes it), at every gas value near the end. */
+JK_TEST(test_kernel_hostcall_mints_fast_equals_general)
+{
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *ki, *kj;
+    JK_REQUIRE(kh_kernels(&ki, &kj));
+    jk_cap data;
+    JK_REQUIRE(jk_cap_data_new("0123456789abcdef0123456789abcdef", 32, &data) == JK_OK);
+    const kt_op mints[] = {
+        {JK_HOST_DATA_MINT, 0x10000, 64, 31, 0},            /* a first touch, by the host */
+        {JK_HOST_DATA_READ, 30, 0, 32, 0x40000000},
+        {JK_HOST_DATA_MINT, 0x40000000, 16, 32, 0},
+        {JK_HOST_DATA_MINT, 0x40000000, 256, 33, 0},        /* the short way's bound */
+        {JK_HOST_DATA_MINT, 0x40000000, 257, 34, 0},        /* past it: the general way */
+        {JK_HOST_DATA_MINT, 0x40000000, 0, 35, 0},
+        {JK_HOST_CNODE_MINT, 36, 0, 0, 0},
+        {JK_HOST_CNODE_MINT, 37, JK_CAP_CNODE_MAX_LOG2, 0, 0},
+        {JK_HOST_DATA_MINT, 0x40000000, 8, P2(37, 5), 0},   /* nested: the general way */
+        {JK_HOST_DROP, STATE_SLOT, 0, 0, 0},                /* the mapping's slot, */
+        {JK_HOST_DATA_MINT, 0x40000000, 24, STATE_SLOT, 0}, /* minted into */
+        {JK_HOST_DATA_LEN, STATE_SLOT, 0, 0, 0},
+        {JK_HOST_CNODE_MINT, (1ull << 60) | 38, 1, 0, 0},   /* depth 1 spelled out */
+        {JK_HOST_GAS, 0, 0, 0, 0},
+    };
+    kh_sweep(ki, kj, e.image, data, mints, sizeof mints / sizeof mints[0], JK_KERNEL_HALT);
+    uint32_t pinned = !jk_cap_is_null(jk_cap_image_pinned(e.image, 18)) ? 18 : 19;
+    JK_REQUIRE(!jk_cap_is_null(jk_cap_image_pinned(e.image, pinned)));
+    /* each refusal, after a plain mint the short way served */
+    const kt_op last[][2] = {
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_DATA_MINT, 0x40000000, 8, pinned, 0}},
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_DATA_MINT, 0x40000000, 8, 30, 0}},          /* taken */
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_DATA_MINT, 0x40000000, 8, (1ull << 59) | 32, 0}},
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_DATA_MINT, 0x100000000ull, 8, 32, 0}},
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_DATA_MINT, 0x40000000, (64ull << 20) + 1, 32, 0}},
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_DATA_MINT, 0x40001000, 8, 32, 0}},          /* unmapped */
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_DATA_MINT, 0x40000FF0, 32, 32, 0}},         /* across */
+        {{JK_HOST_DATA_MINT, 0x40000000, 8, 31, 0}, {JK_HOST_CNODE_MINT, 32, JK_CAP_CNODE_MAX_LOG2 + 1, 0, 0}},
+        {{JK_HOST_DATA_MINT, 0x40000000, 8, 31, 0}, {JK_HOST_CNODE_MINT, 31, 1, 0, 0}},          /* taken */
+        {{JK_HOST_DATA_MINT, 0x40000000, 8, 31, 0}, {JK_HOST_CNODE_MINT, pinned, 1, 0, 0}},
+    };
+    for (size_t i = 0; i < sizeof last / sizeof last[0]; i++)
+        kh_sweep(ki, kj, e.image, data, last[i], 2, JK_KERNEL_FAULT);
+    kh_done(ki, kj, data);
+    KT_END(&e);
+}
