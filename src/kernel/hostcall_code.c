@@ -13,6 +13,26 @@
  */
 #include "internal.h"
 
+/* The frame's gas at the `ecalli`, the run's page touches paid. */
+static int64_t jk_gas_now(const jk_frame *f)
+{
+    int64_t gas = f->st.gas - f->run_cost;
+    return gas > 0 ? gas : 0;
+}
+
+/* The price paid: gas is what is left. */
+static void jk_pay(jk_frame *f, int64_t gas)
+{
+    f->st.gas = gas;
+    f->run_cost = 0;
+}
+
+/* Whether root slot s is one the frame's image pins. */
+static bool jk_root_pinned(const jk_frame *f, uint64_t s)
+{
+    return !jk_cap_is_null(jk_cap_image_pinned(jk_cap_instance_image(f->inst), (uint32_t)s));
+}
+
 /* The call ended in "continue": the frame runs on in the code. */
 static jk_pvm_host_answer jk_served(jk_kernel *k, jk_frame *f)
 {
@@ -32,8 +52,7 @@ static jk_pvm_host_answer jk_failed(jk_kernel *k, jk_err err)
 
 jk_pvm_host_answer jk_kernel_hostcall_paid(jk_kernel *k, jk_frame *f, uint64_t n, int64_t gas)
 {
-    f->st.gas = gas;
-    f->run_cost = 0;
+    jk_pay(f, gas);
     f->in_host = true; /* pages a host call touches are in its price */
     jk_err err = jk_kernel_hostcall(k, n, &k->hc);
     f->in_host = false;
@@ -55,9 +74,7 @@ jk_pvm_host_answer jk_kernel_hostcall_paid(jk_kernel *k, jk_frame *f, uint64_t n
 jk_pvm_host_answer jk_kernel_hostcall_serve_read(jk_kernel *k, jk_frame *f, uint64_t n)
 {
     uint64_t *r = f->st.regs;
-    int64_t gas = f->st.gas - f->run_cost;
-    if (gas < 0)
-        gas = 0;
+    int64_t gas = jk_gas_now(f);
     unsigned d = 1;
     uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
     int64_t price = JK_KERNEL_HOSTCALL_GAS;
@@ -79,8 +96,7 @@ jk_pvm_host_answer jk_kernel_hostcall_serve_read(jk_kernel *k, jk_frame *f, uint
         if (!jk_kernel_path_walk(f, idx, d, &cap))
             cap = jk_cap_null(); /* names no slot: empty, as there */
         r[7] = (uint64_t)jk_cap_kind_of(cap);
-        f->st.gas = gas;
-        f->run_cost = 0;
+        jk_pay(f, gas);
         return jk_served(k, f);
     }
     if (f->read_known && f->read_path == r[7]) {
@@ -95,8 +111,7 @@ jk_pvm_host_answer jk_kernel_hostcall_serve_read(jk_kernel *k, jk_frame *f, uint
     uint64_t size = jk_cap_data_len(cap);
     if (n == JK_HOST_DATA_LEN) {
         r[7] = size;
-        f->st.gas = gas;
-        f->run_cost = 0;
+        jk_pay(f, gas);
         return jk_served(k, f);
     }
     uint64_t off = r[8], len = r[9], dst = r[10];
@@ -105,8 +120,7 @@ jk_pvm_host_answer jk_kernel_hostcall_serve_read(jk_kernel *k, jk_frame *f, uint
         return jk_kernel_hostcall_paid(k, f, n, gas); /* refused, empty, or over a page boundary */
     const uint8_t *page;
     jk_err err = jk_cap_data_spans(cap, (uint32_t)(off / JK_PVM_PAGE_SIZE), 1, &page);
-    f->st.gas = gas;
-    f->run_cost = 0;
+    jk_pay(f, gas);
     f->in_host = true;
     if (err == JK_OK)
         err = jk_pvm_memory_guest_write(f->mem, (uint32_t)dst, page + off % JK_PVM_PAGE_SIZE, (size_t)len, NULL);
@@ -131,9 +145,7 @@ jk_pvm_host_answer jk_kernel_hostcall_serve_read(jk_kernel *k, jk_frame *f, uint
 jk_pvm_host_answer jk_kernel_hostcall_serve_move(jk_kernel *k, jk_frame *f, uint64_t n)
 {
     const uint64_t *r = f->st.regs;
-    int64_t gas = f->st.gas - f->run_cost;
-    if (gas < 0)
-        gas = 0;
+    int64_t gas = jk_gas_now(f);
     uint64_t a = r[7], b = r[8];
     int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_levels(a) + (n == JK_HOST_MOVE ? jk_levels(b) : 0);
     if (gas < price)
@@ -141,16 +153,12 @@ jk_pvm_host_answer jk_kernel_hostcall_serve_move(jk_kernel *k, jk_frame *f, uint
     gas -= price;
     if (a >= 256 || (n == JK_HOST_MOVE && b >= 256))
         return jk_kernel_hostcall_paid(k, f, n, gas);
-    jk_cap image = jk_cap_instance_image(f->inst);
     jk_cap x = jk_kernel_slot(f, (uint32_t)a);
-    if (!jk_cap_is_null(jk_cap_image_pinned(image, (uint32_t)a)))
-        return jk_kernel_hostcall_paid(k, f, n, gas); /* refused there */
-    if (n == JK_HOST_MOVE &&
-        (jk_cap_is_null(x) || !jk_cap_is_null(jk_kernel_slot(f, (uint32_t)b)) ||
-         !jk_cap_is_null(jk_cap_image_pinned(image, (uint32_t)b))))
+    if (jk_root_pinned(f, a) ||
+        (n == JK_HOST_MOVE &&
+         (jk_cap_is_null(x) || !jk_cap_is_null(jk_kernel_slot(f, (uint32_t)b)) || jk_root_pinned(f, b))))
         return jk_kernel_hostcall_paid(k, f, n, gas); /* refused there (also a == b) */
-    f->st.gas = gas;
-    f->run_cost = 0;
+    jk_pay(f, gas);
     /* x sits in a root slot, so it fits in another (jk_kernel_slot_set's
      * depth bound): a write here fails only for want of memory, as there */
     jk_err err = JK_OK;
@@ -180,9 +188,7 @@ jk_pvm_host_answer jk_kernel_hostcall_serve_move(jk_kernel *k, jk_frame *f, uint
 jk_pvm_host_answer jk_kernel_hostcall_serve_mint(jk_kernel *k, jk_frame *f, uint64_t n)
 {
     const uint64_t *r = f->st.regs;
-    int64_t gas = f->st.gas - f->run_cost;
-    if (gas < 0)
-        gas = 0;
+    int64_t gas = jk_gas_now(f);
     bool data = n == JK_HOST_DATA_MINT;
     uint64_t addr = r[7], len = r[8], dst = data ? r[9] : r[7];
     int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_levels(dst);
@@ -193,11 +199,9 @@ jk_pvm_host_answer jk_kernel_hostcall_serve_mint(jk_kernel *k, jk_frame *f, uint
     gas -= price;
     uint8_t small[256];
     if (dst >= 256 || (data ? len > sizeof small || addr > UINT32_MAX : len > JK_CAP_CNODE_MAX_LOG2) ||
-        !jk_cap_is_null(jk_kernel_slot(f, (uint32_t)dst)) ||
-        !jk_cap_is_null(jk_cap_image_pinned(jk_cap_instance_image(f->inst), (uint32_t)dst)))
+        !jk_cap_is_null(jk_kernel_slot(f, (uint32_t)dst)) || jk_root_pinned(f, dst))
         return jk_kernel_hostcall_paid(k, f, n, gas);
-    f->st.gas = gas;
-    f->run_cost = 0;
+    jk_pay(f, gas);
     jk_cap made;
     jk_err err;
     if (data) {
