@@ -225,3 +225,13 @@ jk_pvm_host_answer jk_kernel_hostcall_serve_mint(jk_kernel *k, jk_frame *f, uint
     jk_kernel_frame_slot_written(f, (uint32_t)dst);
     return jk_served(k, f);
 }
+
+jk_pvm_host_answer jk_kernel_hostcall_serve_gas(jk_kernel *k, jk_frame *f)
+{
+    int64_t gas = jk_gas_now(f) - JK_KERNEL_HOSTCALL_GAS; /* jk_kernel_hostcall_price: 0 */
+    if (gas < 0)
+        return JK_PVM_HOST_EXIT; /* out of gas at the ecalli: the loop's path */
+    jk_pay(f, gas);
+    f->st.regs[7] = (uint64_t)gas; /* the gas left once it is paid, as there */
+    return jk_served(k, f);
+}

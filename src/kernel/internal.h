@@ -325,26 +325,22 @@ int64_t jk_kernel_hostcall_price(jk_kernel *k, uint64_t n);
 /* Decode and perform host call `n` for the top frame. */
 jk_err jk_kernel_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out);
 
-/* The reads served on the hot path (DATA_LEN, DATA_READ, CAP_KIND): */
-static inline bool jk_kernel_hostcall_is_read(uint64_t n)
-{
-    return n == JK_HOST_DATA_LEN || n == JK_HOST_DATA_READ || n == JK_HOST_CAP_KIND;
-}
-
-/* hostcall_code.c: host calls served in compiled code (jk_serve_in_code, loop.c), for frame
- * f, the top of k, whose run is at the `ecalli`: each answers as
- * jk_pvm_host_fn does (pvm.h) and leaves gas, registers, slots, memory and
- * k->hc / hc_done / hc_err as the loop's exit, price, call and re-entry
- * would. jk_kernel_hostcall_paid: host call n, its price paid (gas: the
- * frame's gas after the run's page touches and the price), by
- * jk_kernel_hostcall. jk_kernel_hostcall_serve_read: one of the reads above,
- * priced, paid (or JK_PVM_HOST_EXIT when it cannot be) and done. */
+/* hostcall_code.c: host calls served in compiled code (jk_serve_in_code,
+ * loop.c), for frame f, the top of k, whose run is at the `ecalli`: each
+ * answers as jk_pvm_host_fn does (pvm.h) and leaves gas, registers, slots,
+ * memory and k->hc / hc_done / hc_err as the loop's exit, price, call and
+ * re-entry would. jk_kernel_hostcall_paid: host call n, its price paid
+ * (gas: the frame's gas after the run's page touches and the price), by
+ * jk_kernel_hostcall. jk_kernel_hostcall_serve_read: DATA_LEN, DATA_READ or
+ * CAP_KIND, priced, paid (or JK_PVM_HOST_EXIT when it cannot be) and done. */
 jk_pvm_host_answer jk_kernel_hostcall_paid(jk_kernel *k, jk_frame *f, uint64_t n, int64_t gas);
 jk_pvm_host_answer jk_kernel_hostcall_serve_read(jk_kernel *k, jk_frame *f, uint64_t n);
 /* The same for DROP and MOVE, and for DATA_MINT and CNODE_MINT (root slots
  * the short way). */
 jk_pvm_host_answer jk_kernel_hostcall_serve_move(jk_kernel *k, jk_frame *f, uint64_t n);
 jk_pvm_host_answer jk_kernel_hostcall_serve_mint(jk_kernel *k, jk_frame *f, uint64_t n);
+/* GAS: its price is the host call's alone (no path). */
+jk_pvm_host_answer jk_kernel_hostcall_serve_gas(jk_kernel *k, jk_frame *f);
 
 /* ---- push.c ---- */
 

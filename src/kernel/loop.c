@@ -425,15 +425,24 @@ static jk_pvm_host_answer jk_serve_in_code(void *ctx, jk_pvm_state *st, uint64_t
     jk_frame *top = &k->frames[k->depth - 1];
     if (st != &top->st)
         return JK_PVM_HOST_EXIT;
-    /* two tail calls, no frame of its own here (jk_serve_local is apart so
-     * that its registers are not saved on the reads' way) */
-    if (jk_kernel_hostcall_is_read(n))
+    /* tail calls, no frame of its own here (jk_serve_local is apart so
+     * that its registers are not saved on the short ways) */
+    switch (n) {
+    case JK_HOST_DATA_LEN:
+    case JK_HOST_DATA_READ:
+    case JK_HOST_CAP_KIND:
         return jk_kernel_hostcall_serve_read(k, top, n);
-    if (n == JK_HOST_DROP || n == JK_HOST_MOVE)
+    case JK_HOST_DROP:
+    case JK_HOST_MOVE:
         return jk_kernel_hostcall_serve_move(k, top, n);
-    if (n == JK_HOST_DATA_MINT || n == JK_HOST_CNODE_MINT)
+    case JK_HOST_DATA_MINT:
+    case JK_HOST_CNODE_MINT:
         return jk_kernel_hostcall_serve_mint(k, top, n);
-    return jk_serve_local(k, top, n);
+    case JK_HOST_GAS:
+        return jk_kernel_hostcall_serve_gas(k, top);
+    default:
+        return jk_serve_local(k, top, n);
+    }
 }
 
 /* A PANIC or a PAGE_FAULT exit of the top frame, faulted with its words. */
