@@ -53,17 +53,7 @@
 
 #include "jark/kernel.h"
 
-#if defined(__has_include)
-#if __has_include(<valgrind/callgrind.h>)
-#include <valgrind/callgrind.h>
-#define JK_BENCH_CG_START() CALLGRIND_ZERO_STATS
-#define JK_BENCH_CG_DUMP(name) CALLGRIND_DUMP_STATS_AT(name)
-#endif
-#endif
-#ifndef JK_BENCH_CG_START
-#define JK_BENCH_CG_START() ((void)0)
-#define JK_BENCH_CG_DUMP(name) ((void)(name))
-#endif
+#include "bench_cg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
