@@ -35,17 +35,7 @@
  * `summary:`) is that apply's and nothing else's. Without valgrind's header
  * the markers compile to nothing; outside valgrind they cost a few
  * instructions each. */
-#if defined(__has_include)
-#if __has_include(<valgrind/callgrind.h>)
-#include <valgrind/callgrind.h>
-#define JK_BENCH_CG_START() CALLGRIND_ZERO_STATS
-#define JK_BENCH_CG_DUMP(name) CALLGRIND_DUMP_STATS_AT(name)
-#endif
-#endif
-#ifndef JK_BENCH_CG_START
-#define JK_BENCH_CG_START() ((void)0)
-#define JK_BENCH_CG_DUMP(name) ((void)(name))
-#endif
+#include "bench_cg.h"
 
 #define JK_BENCH_ACCOUNTS 1000u        /* funded accounts; also events per run */
 #define JK_BENCH_BIG_ACCOUNTS 1000000u /* the large ledger of setup_cycle */

@@ -7,6 +7,7 @@
  *   BENCH kernel_copy_instance_64mib ns_per_copy=<t> small_ns_per_copy=<t> ratio=<big/small>
  *   BENCH kernel_halt_dirty_1_of_16384 ns_per_call=<t> small_ns_per_call=<t> ratio=<big/small> pages_minted=<n>
  *   BENCH kernel_attest served_ns=<t> resume_ns=<t> ratio=<served/resume> in_place=<n>
+ *   BENCH kernel_hostcall kind=<k> ns_per_hostcall=<t> calls=<n>
  *
  * call_halt: jk_kernel_call of `ret` (returns its argument at once) on an
  *   instance of the 4 KiB-state image, next to a native C function called
@@ -27,6 +28,14 @@
  *   resume: jk_kernel_call, then jk_kernel_resume of the Paused result with
  *   the gas left (what the served call stands for). Both must end alike (value,
  *   gas, result root); in_place counts the yields answered in place.
+ * hostcall: the round trip of one host call from compiled code, by kind
+ *   (data_len, data_read of 48 bytes, cap_kind, data_mint of 32 bytes + drop,
+ *   gas): `hostcalls(kind, 256)` next to `hostcalls(kind, 0)`, the
+ *   difference over the 256 (512 for mint+drop) host calls. Under
+ *   `valgrind --tool=callgrind` each kind's two calls are dumped as profile
+ *   parts hostcall_<k> and hostcall_<k>_0 (instructions a host call: their
+ *   difference over the calls). BENCH_KERNEL_ONLY=hostcall runs this line
+ *   alone.
  *
  * Times: CLOCK_MONOTONIC; each number is the best of 7 rounds (the mean per
  * operation within a round), a round's iteration count calibrated to take
@@ -44,6 +53,8 @@
 
 #include "jark/kernel.h"
 
+#include "bench_cg.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +68,7 @@
 #define ROUNDS 7
 #define ROUND_S 0.03
 
-enum { EP_RET, EP_CHAIN, EP_TOUCH, EP_ASK, EP_RELAY_ASK };
+enum { EP_RET, EP_CHAIN, EP_TOUCH, EP_ASK, EP_RELAY_ASK, EP_HOSTCALLS };
 #define MARKER_SLOT 22
 
 static double now(void)
@@ -524,6 +535,51 @@ static void bench_attest(jk_kernel *k, jk_cap image, jk_cap state)
     jk_cap_release(marker);
 }
 
+/* ---- kernel_hostcall ---- */
+
+#define HOSTCALLS 256
+
+static double loop_hostcalls(void *vctx, uint64_t n)
+{
+    call_ctx *c = vctx;
+    double t0 = now();
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t args[3] = {c->arg, c->pages, 0};
+        jk_kernel_result r;
+        call_ok(c->k, c->inst, EP_HOSTCALLS, args, c->pages, &r);
+        jk_kernel_result_clear(&r);
+    }
+    return now() - t0;
+}
+
+static void bench_hostcall(jk_kernel *k, jk_cap image, jk_cap state)
+{
+    static const char *const kinds[] = {"data_len", "data_read", "cap_kind", "data_mint_drop", "gas"};
+    jk_cap inst = instance(image, state, jk_cap_null());
+    uint64_t served = jk_kernel_hostcalls_in_code(k);
+    for (uint64_t kind = 0; kind < sizeof kinds / sizeof kinds[0]; kind++) {
+        call_ctx many = {k, inst, EP_HOSTCALLS, kind, HOSTCALLS, 0}, none = {k, inst, EP_HOSTCALLS, kind, 0, 0};
+        unsigned calls = kind == 3 ? 2 * HOSTCALLS : HOSTCALLS;
+        char name[64];
+        loop_hostcalls(&many, 1); /* warm: the parts count only the calls */
+        for (int part = 0; part < 2; part++) { /* callgrind's parts (nothing outside valgrind) */
+            snprintf(name, sizeof name, "hostcall_%s%s", kinds[kind], part ? "_0" : "");
+            JK_BENCH_CG_START();
+            loop_hostcalls(part ? &none : &many, 1);
+            JK_BENCH_CG_DUMP(name);
+        }
+        double a, b;
+        best_ns2(loop_hostcalls, &many, &a, loop_hostcalls, &none, &b);
+        printf("BENCH kernel_hostcall kind=%s ns_per_hostcall=%.1f calls=%u\n", kinds[kind], (a - b) / calls,
+               calls);
+        fflush(stdout);
+    }
+    /* the compiled code served them (not an exit and an entry each) */
+    if (jk_kernel_hostcalls_in_code(k) - served < 5 * HOSTCALLS)
+        die("the host calls were not served in compiled code");
+    jk_cap_release(inst);
+}
+
 int main(int argc, char **argv)
 {
     const char *src_dir = argc > 1 ? argv[1] : "bench/kernel";
@@ -539,11 +595,15 @@ int main(int argc, char **argv)
     jk_cap big_image = image_with_state(big), mid_image = image_with_state(mid), small_image = image_with_state(small);
     jk_cap big_state = patterned_data(big), mid_state = patterned_data(mid), small_state = patterned_data(small);
 
-    bench_call_halt(k, small_image, small_state);
-    bench_chain3(k, small_image, small_state);
-    bench_copy(k, big_image, big_state, small_image, small_state);
-    bench_halt_dirty(k, big_image, big_state, mid_image, mid_state);
-    bench_attest(k, small_image, small_state);
+    const char *only = getenv("BENCH_KERNEL_ONLY");
+    if (!only || strcmp(only, "hostcall")) {
+        bench_call_halt(k, small_image, small_state);
+        bench_chain3(k, small_image, small_state);
+        bench_copy(k, big_image, big_state, small_image, small_state);
+        bench_halt_dirty(k, big_image, big_state, mid_image, mid_state);
+        bench_attest(k, small_image, small_state);
+    }
+    bench_hostcall(k, small_image, small_state);
 
     jk_cap caps[] = {big_image, mid_image, small_image, big_state, mid_state, small_state};
     for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++)

@@ -3,7 +3,8 @@
  *   slot 20  its state: a Data mapped read-write at STATE (persistent; the
  *            image decides the mapping's size: 4 KiB, 64 KiB or 64 MiB)
  *   slot 21  the next instance of a CALL chain (chain, relay_ask)
- *   slot 22  a marker the embedder answers (ask) */
+ *   slot 22  a marker the embedder answers (ask)
+ *   slot 23  scratch (hostcalls) */
 #include "jark.h"
 
 #define STATE ((volatile uint64_t *)0x40000000)
@@ -55,8 +56,40 @@ uint64_t relay_ask(uint64_t x)
     return r.value + 1;
 }
 
+/* 5: n host calls of one kind (kernel_hostcall), then returns n:
+ * 0 DATA_LEN of the state slot, 1 DATA_READ of 48 bytes of it into the
+ * state page, 2 CAP_KIND of it, 3 DATA_MINT of 32 bytes of the state page
+ * into slot 23 then DROP of slot 23 (two calls), 4 GAS. */
+uint64_t hostcalls(uint64_t kind, uint64_t n)
+{
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        switch (kind) {
+        case 0:
+            sum += jk_data_len(JK_PATH(20));
+            break;
+        case 1:
+            jk_data_read(JK_PATH(20), (i & 63) * 48, 48, (void *)(STATE + 256));
+            break;
+        case 2:
+            sum += (uint64_t)jk_cap_kind(JK_PATH(20));
+            break;
+        case 3:
+            jk_data_mint((const void *)STATE, 32, JK_PATH(23));
+            jk_drop(JK_PATH(23));
+            break;
+        default:
+            sum += jk_gas();
+            break;
+        }
+    }
+    STATE[1] = sum; /* the results used */
+    return n;
+}
+
 JK_ENDPOINT(0, ret);
 JK_ENDPOINT(1, chain);
 JK_ENDPOINT(2, touch);
 JK_ENDPOINT(3, ask);
 JK_ENDPOINT(4, relay_ask);
+JK_ENDPOINT(5, hostcalls);

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JK_MAX_COPY (64u << 20) /* DATA_READ / DATA_MINT: bytes per call */
 #define JK_MAX_DEBUG (1u << 20) /* DEBUG_WRITE: bytes per call */
 
 /* ---- helpers ---- */
@@ -367,13 +366,6 @@ JK_COLD static jk_err jk_hc_unknown(jk_hc *c, uint64_t n)
 
 /* ---- prices (docs/abi.md "Gas schedule") ---- */
 
-static int64_t jk_pages_of(uint64_t len, uint64_t bound)
-{
-    if (len > bound)
-        return 0; /* refused before any work */
-    return (int64_t)((len + JK_PVM_PAGE_SIZE - 1) / JK_PVM_PAGE_SIZE);
-}
-
 static int64_t jk_image_price(jk_cap image)
 {
     return (int64_t)jk_cap_image_mapping_count(image) * JK_GAS_PER_MAPPING + JK_GAS_PER_FRAME;
@@ -385,14 +377,6 @@ static int64_t jk_catcher_slots(const jk_frame *f)
     uint32_t slot = jk_cap_image_yield_catcher_slot(jk_cap_instance_image(f->inst));
     jk_cap list = slot ? jk_kernel_slot(f, slot) : jk_cap_null();
     return jk_cap_kind_of(list) == JK_CAP_CNODE ? jk_cap_cnode_slot_count(list) : 0;
-}
-
-/* Levels a write at path rebuilds (0 for a malformed path: refused). */
-static int64_t jk_levels(uint64_t path)
-{
-    unsigned d;
-    uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
-    return jk_path_decode(path, &d, idx) ? (int64_t)d * JK_GAS_PER_LEVEL_WRITTEN : 0;
 }
 
 /* Which of φ7, φ8, φ9 (bits 0..2) are slot paths, by host call number. */
@@ -489,77 +473,6 @@ int64_t jk_kernel_hostcall_price(jk_kernel *k, uint64_t n)
         break;
     }
     return jk_read_price(r, n);
-}
-
-/* ---- the reads a verify makes most (the hot path of jk_serve_in_code) ----
- * A demo transfer's verify makes ~30 of its ~45 host calls as DATA_READ,
- * DATA_LEN and CAP_KIND of a root slot (the ledger's binary search, the
- * account tree's kinds). Through the general path each paid for three
- * switches (local? price? which call?) and the prologue of
- * jk_kernel_hostcall, whose frame holds every call's buffers (~300
- * instructions a call in all, docs/bench.md "Admission, session 9"). Here
- * they take one test and a small function; anything but the plain case —
- * a refusal, a range across a page of the Data, a nested path for
- * CAP_KIND — goes to jk_kernel_hostcall, which decides it as it always
- * did. Same prices, same answers (test_kernel_hostcall_reads_fast_equals_general). */
-
-int64_t jk_kernel_hostcall_read_price(const jk_frame *f, uint64_t n)
-{
-    const uint64_t *r = f->st.regs;
-    if (n == JK_HOST_DATA_READ) /* as jk_kernel_hostcall_price: the pages copied alone */
-        return jk_pages_of(r[9], JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED;
-    /* DATA_LEN, CAP_KIND: jk_read_price (φ7 is their one path) */
-    return r[7] < 256 ? JK_GAS_PER_LEVEL_READ : jk_read_price(r, n);
-}
-
-jk_err jk_kernel_hostcall_read(jk_kernel *k, uint64_t n, jk_hc_result *out)
-{
-    jk_frame *f = &k->frames[k->depth - 1];
-    uint64_t *r = f->st.regs;
-    jk_cap cap;
-    out->action = JK_HC_CONTINUE;
-    if (n == JK_HOST_CAP_KIND) {
-        /* a root slot, or a nested path (the demo's account tree: is the
-         * bucket a Data, split into a CNode, or is there no tree yet?);
-         * a malformed path is refused there */
-        unsigned d;
-        uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
-        if (r[7] < 256) {
-            cap = jk_kernel_slot(f, (uint32_t)r[7]);
-        } else {
-            if (!jk_path_decode(r[7], &d, idx))
-                return jk_kernel_hostcall(k, n, out); /* malformed: refused there */
-            if (!jk_kernel_path_walk(f, idx, d, &cap))
-                cap = jk_cap_null(); /* names no slot: empty, as there */
-        }
-        r[7] = (uint64_t)jk_cap_kind_of(cap);
-        return JK_OK;
-    }
-    if (f->read_known && f->read_path == r[7]) {
-        cap = f->read_cap; /* the same slot again, nothing written since */
-    } else {
-        if (!jk_kernel_path_get(f, r[7], &cap) || jk_cap_kind_of(cap) != JK_CAP_DATA)
-            return jk_kernel_hostcall(k, n, out); /* refused there */
-        f->read_known = true;
-        f->read_path = r[7];
-        f->read_cap = cap;
-    }
-    uint64_t size = jk_cap_data_len(cap);
-    if (n == JK_HOST_DATA_LEN) {
-        r[7] = size;
-        return JK_OK;
-    }
-    uint64_t off = r[8], len = r[9], dst = r[10];
-    if (len == 0 || len > JK_PVM_PAGE_SIZE || off > size || len > size - off || dst > UINT32_MAX ||
-        off % JK_PVM_PAGE_SIZE + len > JK_PVM_PAGE_SIZE)
-        return jk_kernel_hostcall(k, n, out); /* refused, empty, or over a page boundary */
-    const uint8_t *page;
-    jk_err err = jk_cap_data_spans(cap, (uint32_t)(off / JK_PVM_PAGE_SIZE), 1, &page);
-    if (err == JK_OK)
-        err = jk_pvm_memory_guest_write(f->mem, (uint32_t)dst, page + off % JK_PVM_PAGE_SIZE, (size_t)len, NULL);
-    /* a refused write changed nothing: the general path refuses it again
-     * with its words */
-    return err == JK_ERR_PVM_NOT_MAPPED ? jk_kernel_hostcall(k, n, out) : err;
 }
 
 jk_err jk_kernel_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out)

@@ -146,7 +146,7 @@ typedef struct jk_frame {
  * CALL: 840 bytes less to clear, twice). */
 static inline void jk_kernel_frame_zero(jk_frame *f) { memset(f, 0, offsetof(jk_frame, w.pos)); }
 
-/* f's cnode is about to change: what jk_kernel_hostcall_read remembers of
+/* f's cnode is about to change: what jk_kernel_hostcall_serve_read remembers of
  * it is no longer true. */
 static inline void jk_kernel_frame_forget(jk_frame *f) { f->read_known = false; }
 
@@ -299,6 +299,25 @@ static inline unsigned jk_kernel_cnode_depth_bound(const jk_frame *f)
 /* ---- hostcall.c ---- */
 
 
+#define JK_MAX_COPY (64u << 20) /* DATA_READ / DATA_MINT: bytes per call */
+
+/* Pages a copy of len bytes is priced for (0 past the bound: refused before
+ * any work). */
+static inline int64_t jk_pages_of(uint64_t len, uint64_t bound)
+{
+    if (len > bound)
+        return 0;
+    return (int64_t)((len + JK_PVM_PAGE_SIZE - 1) / JK_PVM_PAGE_SIZE);
+}
+
+/* Levels a write at path rebuilds, priced (0 for a malformed path: refused). */
+static inline int64_t jk_levels(uint64_t path)
+{
+    unsigned d;
+    uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
+    return jk_path_decode(path, &d, idx) ? (int64_t)d * JK_GAS_PER_LEVEL_WRITTEN : 0;
+}
+
 /* What host call `n` of the top frame costs beyond JK_KERNEL_HOSTCALL_GAS,
  * from its arguments (docs/abi.md "Gas schedule"); no side effects. */
 int64_t jk_kernel_hostcall_price(jk_kernel *k, uint64_t n);
@@ -306,15 +325,22 @@ int64_t jk_kernel_hostcall_price(jk_kernel *k, uint64_t n);
 /* Decode and perform host call `n` for the top frame. */
 jk_err jk_kernel_hostcall(jk_kernel *k, uint64_t n, jk_hc_result *out);
 
-/* The reads served on the hot path (DATA_LEN, DATA_READ, CAP_KIND): */
-static inline bool jk_kernel_hostcall_is_read(uint64_t n)
-{
-    return n == JK_HOST_DATA_LEN || n == JK_HOST_DATA_READ || n == JK_HOST_CAP_KIND;
-}
-/* jk_kernel_hostcall_price and jk_kernel_hostcall for one of them: the same
- * price and the same outcome, by a shorter way for the plain case. */
-int64_t jk_kernel_hostcall_read_price(const jk_frame *f, uint64_t n);
-jk_err jk_kernel_hostcall_read(jk_kernel *k, uint64_t n, jk_hc_result *out);
+/* hostcall_code.c: host calls served in compiled code (jk_serve_in_code,
+ * loop.c), for frame f, the top of k, whose run is at the `ecalli`: each
+ * answers as jk_pvm_host_fn does (pvm.h) and leaves gas, registers, slots,
+ * memory and k->hc / hc_done / hc_err as the loop's exit, price, call and
+ * re-entry would. jk_kernel_hostcall_paid: host call n, its price paid
+ * (gas: the frame's gas after the run's page touches and the price), by
+ * jk_kernel_hostcall. jk_kernel_hostcall_serve_read: DATA_LEN, DATA_READ or
+ * CAP_KIND, priced, paid (or JK_PVM_HOST_EXIT when it cannot be) and done. */
+jk_pvm_host_answer jk_kernel_hostcall_paid(jk_kernel *k, jk_frame *f, uint64_t n, int64_t gas);
+jk_pvm_host_answer jk_kernel_hostcall_serve_read(jk_kernel *k, jk_frame *f, uint64_t n);
+/* The same for DROP and MOVE, and for DATA_MINT and CNODE_MINT (root slots
+ * the short way). */
+jk_pvm_host_answer jk_kernel_hostcall_serve_move(jk_kernel *k, jk_frame *f, uint64_t n);
+jk_pvm_host_answer jk_kernel_hostcall_serve_mint(jk_kernel *k, jk_frame *f, uint64_t n);
+/* GAS: its price is the host call's alone (no path). */
+jk_pvm_host_answer jk_kernel_hostcall_serve_gas(jk_kernel *k, jk_frame *f);
 
 /* ---- push.c ---- */
 

@@ -397,40 +397,52 @@ static bool jk_local_hostcall(uint64_t n)
  * what one turn of jk_kernel_loop does after a host-call exit — the run's
  * page touches paid, the price checked and paid, the call — and, when that
  * ends in "continue", what the next turn does before it runs the frame
- * again (run_gas, run_cost, starved). Anything else the loop does itself:
- * a call that is not local or cannot be paid is left to it untouched
- * (JK_PVM_HOST_EXIT), and the outcome of a call that faulted, failed or
- * yields is handed to it (JK_PVM_HOST_DONE, k->hc_done). Gas, registers,
- * memory and cnode end as the exit and re-entry would leave them
+ * again (run_gas, run_cost, starved): hostcall.c, jk_kernel_hostcall_paid
+ * and, for the hot reads, jk_kernel_hostcall_serve_read (a tail call: the
+ * round trip's own instructions are the code's stores and reloads and the
+ * few tests here). Anything else the loop does itself: a call that is not
+ * local or cannot be paid is left to it untouched (JK_PVM_HOST_EXIT), and
+ * the outcome of a call that faulted, failed or yields is handed to it
+ * (JK_PVM_HOST_DONE, k->hc_done). Gas, registers, memory and cnode end as
+ * the exit and re-entry would leave them
  * (test_kernel_hostcall_in_code_equals_the_loop). */
+static __attribute__((noinline)) jk_pvm_host_answer jk_serve_local(jk_kernel *k, jk_frame *top, uint64_t n)
+{
+    if (!jk_local_hostcall(n))
+        return JK_PVM_HOST_EXIT;
+    int64_t gas = top->st.gas - top->run_cost;
+    if (gas < 0)
+        gas = 0;
+    int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_kernel_hostcall_price(k, n);
+    if (gas < price)
+        return JK_PVM_HOST_EXIT; /* out of gas at the ecalli: the loop's path */
+    return jk_kernel_hostcall_paid(k, top, n, gas - price);
+}
+
 static jk_pvm_host_answer jk_serve_in_code(void *ctx, jk_pvm_state *st, uint64_t n)
 {
     jk_kernel *k = ctx;
     jk_frame *top = &k->frames[k->depth - 1];
-    bool read = jk_kernel_hostcall_is_read(n); /* the hot path: one test */
-    if ((!read && !jk_local_hostcall(n)) || st != &top->st)
+    if (st != &top->st)
         return JK_PVM_HOST_EXIT;
-    int64_t gas = st->gas - top->run_cost;
-    if (gas < 0)
-        gas = 0;
-    int64_t price = JK_KERNEL_HOSTCALL_GAS +
-                    (read ? jk_kernel_hostcall_read_price(top, n) : jk_kernel_hostcall_price(k, n));
-    if (gas < price)
-        return JK_PVM_HOST_EXIT; /* out of gas at the ecalli: the loop's path */
-    st->gas = gas - price;
-    top->run_cost = 0;
-    top->in_host = true;
-    jk_err err = read ? jk_kernel_hostcall_read(k, n, &k->hc) : jk_kernel_hostcall(k, n, &k->hc);
-    top->in_host = false;
-    if (err == JK_OK && k->hc.action == JK_HC_CONTINUE) {
-        k->hostcalls_in_code++;
-        top->run_gas = st->gas;
-        top->starved = false;
-        return JK_PVM_HOST_SERVED;
+    /* tail calls, no frame of its own here (jk_serve_local is apart so
+     * that its registers are not saved on the short ways) */
+    switch (n) {
+    case JK_HOST_DATA_LEN:
+    case JK_HOST_DATA_READ:
+    case JK_HOST_CAP_KIND:
+        return jk_kernel_hostcall_serve_read(k, top, n);
+    case JK_HOST_DROP:
+    case JK_HOST_MOVE:
+        return jk_kernel_hostcall_serve_move(k, top, n);
+    case JK_HOST_DATA_MINT:
+    case JK_HOST_CNODE_MINT:
+        return jk_kernel_hostcall_serve_mint(k, top, n);
+    case JK_HOST_GAS:
+        return jk_kernel_hostcall_serve_gas(k, top);
+    default:
+        return jk_serve_local(k, top, n);
     }
-    k->hc_done = true;
-    k->hc_err = err;
-    return JK_PVM_HOST_DONE;
 }
 
 /* A PANIC or a PAGE_FAULT exit of the top frame, faulted with its words. */

@@ -135,11 +135,5 @@ int jk_pvm_jit_store_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n);
 void jk_pvm_jit_step(jk_jit_ctx *ctx, const jk_pvm_insn *in);
 /* Empty the TLBs (any page-table entry may have changed). */
 void jk_pvm_jit_tlb_flush(jk_jit_ctx *ctx);
-/* jit_host.c: an `ecalli` (host call ν_X = host_call, the next
- * instruction's pc next_pc), with the registers and gas stored in
- * ctx->state. Offers the call to the memory's server (jk_pvm_memory_set_host);
- * returns 0 when the run goes on, else 1: exit with JK_JIT_EXIT_HOST. The
- * code reloads the registers and gas from ctx->state either way. */
-int jk_pvm_jit_host(jk_jit_ctx *ctx, uint64_t host_call, uint32_t next_pc);
 
 #endif

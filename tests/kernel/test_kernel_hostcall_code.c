@@ -83,6 +83,36 @@ static void kh_done(jk_kernel *ki, jk_kernel *kj, jk_cap data)
     jk_kernel_free(kj);
 }
 
+/* A script that must HALT, then scripts of two calls each that must FAULT
+ * at the second (a refusal after a call the short way served), swept on
+ * both kernels over a Data of bytes in slot 30. */
+static void kh_cases(const void *bytes, size_t len, const kt_op *halts, size_t nh, const kt_op (*refused)[2],
+                     size_t nr)
+{
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *ki, *kj;
+    JK_REQUIRE(kh_kernels(&ki, &kj));
+    jk_cap data;
+    JK_REQUIRE(jk_cap_data_new(bytes, len, &data) == JK_OK);
+    kh_sweep(ki, kj, e.image, data, halts, nh, JK_KERNEL_HALT);
+    for (size_t i = 0; i < nr; i++)
+        kh_sweep(ki, kj, e.image, data, refused[i], 2, JK_KERNEL_FAULT);
+    kh_done(ki, kj, data);
+    KT_END(&e);
+}
+
+/* A root slot the kprog image pins (0 if none). */
+static uint32_t kh_pinned(void)
+{
+    jk_cap image = kt_image();
+    uint32_t s = !jk_cap_is_null(jk_cap_image_pinned(image, 18)) ? 18 : 19;
+    if (jk_cap_is_null(jk_cap_image_pinned(image, s)))
+        s = 0;
+    jk_cap_release(image);
+    return s;
+}
+
 JK_TEST(test_kernel_hostcall_in_code_equals_the_loop)
 {
     kt_env e;
@@ -127,7 +157,7 @@ JK_TEST(test_kernel_hostcall_in_code_equals_the_loop)
 }
 
 /* The reads a verify makes most (DATA_READ, DATA_LEN, CAP_KIND) take a
- * shorter way in compiled code (hostcall.c, jk_kernel_hostcall_read): the
+ * shorter way in compiled code (hostcall.c, jk_kernel_hostcall_serve_read): the
  * plain case there, anything else through jk_kernel_hostcall. Each case the
  * short way must hand on or decide alike — a read across a page of the
  * Data, at its end, empty, past it; a destination over a page boundary
@@ -137,15 +167,9 @@ JK_TEST(test_kernel_hostcall_in_code_equals_the_loop)
  * gas value near the end. */
 JK_TEST(test_kernel_hostcall_reads_fast_equals_general)
 {
-    kt_env e;
-    JK_REQUIRE(kt_begin(&e));
-    jk_kernel *ki, *kj;
-    JK_REQUIRE(kh_kernels(&ki, &kj));
     static uint8_t bytes[9000];
     for (size_t i = 0; i < sizeof bytes; i++)
         bytes[i] = (uint8_t)(i * 7 + 1);
-    jk_cap data;
-    JK_REQUIRE(jk_cap_data_new(bytes, sizeof bytes, &data) == JK_OK);
     const kt_op reads[] = {
         {JK_HOST_DATA_LEN, 30, 0, 0, 0},
         {JK_HOST_CAP_KIND, 30, 0, 0, 0},
@@ -177,7 +201,6 @@ JK_TEST(test_kernel_hostcall_reads_fast_equals_general)
         {JK_HOST_DATA_MINT, 0x40000800, 16, 37, 0},
         {JK_HOST_GAS, 0, 0, 0, 0},
     };
-    kh_sweep(ki, kj, e.image, data, reads, sizeof reads / sizeof reads[0], JK_KERNEL_HALT);
     /* each refusal, after plain reads the short way served */
     const kt_op last[][2] = {
         {{JK_HOST_DATA_READ, 30, 0, 8, 0x40000000}, {JK_HOST_DATA_READ, 30, 8990, 16, 0x40000000}},
@@ -190,8 +213,95 @@ JK_TEST(test_kernel_hostcall_reads_fast_equals_general)
         {{JK_HOST_CAP_KIND, 30, 0, 0, 0}, {JK_HOST_CAP_KIND, (1ull << 59) | 30, 0, 0, 0}},
         {{JK_HOST_CAP_KIND, 30, 0, 0, 0}, {JK_HOST_CAP_KIND, (2ull << 60) | (1ull << 40) | 30, 0, 0, 0}},
     };
-    for (size_t i = 0; i < sizeof last / sizeof last[0]; i++)
-        kh_sweep(ki, kj, e.image, data, last[i], 2, JK_KERNEL_FAULT);
-    kh_done(ki, kj, data);
-    KT_END(&e);
+    kh_cases(bytes, sizeof bytes, reads, sizeof reads / sizeof reads[0], last, sizeof last / sizeof last[0]);
+}
+
+/* DROP and MOVE of root slots take a shorter way in compiled code
+ * (hostcall.c, jk_kernel_hostcall_serve_move): the plain case there,
+ * anything else through jk_kernel_hostcall. Plain moves and drops — of a
+ * slot a persistent mapping comes from too (no mint-back at HALT after it),
+ * of an empty slot — and each case handed on — a nested or malformed path,
+ * a pinned slot, an empty source, a taken destination, a slot onto itself
+ * — must leave prices, answers, faults, messages and the result instance
+ * as the interpreter's (which never takes it), at every gas value near the
+ * end. */
+JK_TEST(test_kernel_hostcall_moves_fast_equals_general)
+{
+    uint32_t pinned = kh_pinned();
+    JK_REQUIRE(pinned != 0);
+    const kt_op moves[] = {
+        {JK_HOST_DATA_MINT, 0x40000000, 16, 31, 0},
+        {JK_HOST_MOVE, 31, 32, 0, 0},
+        {JK_HOST_MOVE, 32, 33, 0, 0},
+        {JK_HOST_DROP, 33, 0, 0, 0},
+        {JK_HOST_DROP, 35, 0, 0, 0},                        /* empty already */
+        {JK_HOST_MOVE, 30, 36, 0, 0},
+        {JK_HOST_DATA_READ, 36, 0, 16, 0x40000100},         /* the state page dirtied */
+        {JK_HOST_MOVE, STATE_SLOT, 37, 0, 0},               /* the mapping's slot */
+        {JK_HOST_MOVE, 37, STATE_SLOT, 0, 0},
+        {JK_HOST_CNODE_MINT, 34, 2, 0, 0},
+        {JK_HOST_MOVE, 36, P2(34, 1), 0, 0},                /* nested: the general way */
+        {JK_HOST_MOVE, P2(34, 1), 38, 0, 0},
+        {JK_HOST_DROP, P2(34, 1), 0, 0, 0},
+        {JK_HOST_DROP, (1ull << 60) | 38, 0, 0, 0},         /* depth 1 spelled out */
+        {JK_HOST_GAS, 0, 0, 0, 0},
+    };
+    /* each refusal, after a plain move the short way served */
+    const kt_op last[][2] = {
+        {{JK_HOST_MOVE, 30, 31, 0, 0}, {JK_HOST_DROP, pinned, 0, 0, 0}},
+        {{JK_HOST_MOVE, 30, 31, 0, 0}, {JK_HOST_MOVE, pinned, 41, 0, 0}},
+        {{JK_HOST_MOVE, 30, 31, 0, 0}, {JK_HOST_MOVE, 31, pinned, 0, 0}},
+        {{JK_HOST_MOVE, 30, 31, 0, 0}, {JK_HOST_MOVE, 30, 41, 0, 0}},          /* empty source */
+        {{JK_HOST_MOVE, 30, 31, 0, 0}, {JK_HOST_MOVE, 31, STATE_SLOT, 0, 0}},  /* taken */
+        {{JK_HOST_MOVE, 30, 31, 0, 0}, {JK_HOST_MOVE, 31, 31, 0, 0}},          /* onto itself */
+        {{JK_HOST_DROP, 30, 0, 0, 0}, {JK_HOST_DROP, (1ull << 59) | 30, 0, 0, 0}},
+        {{JK_HOST_DROP, 30, 0, 0, 0}, {JK_HOST_MOVE, STATE_SLOT, (1ull << 60) | 0x1000, 0, 0}},
+        {{JK_HOST_DROP, 30, 0, 0, 0}, {JK_HOST_MOVE, P2(30, 1), 41, 0, 0}},    /* through a Data */
+    };
+    kh_cases("0123456789abcdef", 16, moves, sizeof moves / sizeof moves[0], last, sizeof last / sizeof last[0]);
+}
+
+/* DATA_MINT of at most 256 bytes and CNODE_MINT into an empty, unpinned
+ * root slot take a shorter way in compiled code (hostcall_code.c,
+ * jk_kernel_hostcall_serve_mint): the plain case there — the bounds exactly,
+ * a first touch of a page by the host call (in its price, never charged as
+ * the run's), the slot a persistent mapping comes from, emptied and minted
+ * into — anything else through jk_kernel_hostcall. Each case must leave
+ * prices, answers, faults, messages and the result instance as the
+ * interpreter's (which never takes it), at every gas value near the end. */
+JK_TEST(test_kernel_hostcall_mints_fast_equals_general)
+{
+    uint32_t pinned = kh_pinned();
+    JK_REQUIRE(pinned != 0);
+    const kt_op mints[] = {
+        {JK_HOST_DATA_MINT, 0x10000, 64, 31, 0},            /* a first touch, by the host */
+        {JK_HOST_DATA_READ, 30, 0, 32, 0x40000000},
+        {JK_HOST_DATA_MINT, 0x40000000, 16, 32, 0},
+        {JK_HOST_DATA_MINT, 0x40000000, 256, 33, 0},        /* the short way's bound */
+        {JK_HOST_DATA_MINT, 0x40000000, 257, 34, 0},        /* past it: the general way */
+        {JK_HOST_DATA_MINT, 0x40000000, 0, 35, 0},
+        {JK_HOST_CNODE_MINT, 36, 0, 0, 0},
+        {JK_HOST_CNODE_MINT, 37, JK_CAP_CNODE_MAX_LOG2, 0, 0},
+        {JK_HOST_DATA_MINT, 0x40000000, 8, P2(37, 5), 0},   /* nested: the general way */
+        {JK_HOST_DROP, STATE_SLOT, 0, 0, 0},                /* the mapping's slot, */
+        {JK_HOST_DATA_MINT, 0x40000000, 24, STATE_SLOT, 0}, /* minted into */
+        {JK_HOST_DATA_LEN, STATE_SLOT, 0, 0, 0},
+        {JK_HOST_CNODE_MINT, (1ull << 60) | 38, 1, 0, 0},   /* depth 1 spelled out */
+        {JK_HOST_GAS, 0, 0, 0, 0},
+    };
+    /* each refusal, after a plain mint the short way served */
+    const kt_op last[][2] = {
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_DATA_MINT, 0x40000000, 8, pinned, 0}},
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_DATA_MINT, 0x40000000, 8, 30, 0}},          /* taken */
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_DATA_MINT, 0x40000000, 8, (1ull << 59) | 32, 0}},
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_DATA_MINT, 0x100000000ull, 8, 32, 0}},
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_DATA_MINT, 0x40000000, (64ull << 20) + 1, 32, 0}},
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_DATA_MINT, 0x40001000, 8, 32, 0}},          /* unmapped */
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_DATA_MINT, 0x40000FF0, 32, 32, 0}},         /* across */
+        {{JK_HOST_DATA_MINT, 0x40000000, 8, 31, 0}, {JK_HOST_CNODE_MINT, 32, JK_CAP_CNODE_MAX_LOG2 + 1, 0, 0}},
+        {{JK_HOST_DATA_MINT, 0x40000000, 8, 31, 0}, {JK_HOST_CNODE_MINT, 31, 1, 0, 0}},          /* taken */
+        {{JK_HOST_DATA_MINT, 0x40000000, 8, 31, 0}, {JK_HOST_CNODE_MINT, pinned, 1, 0, 0}},
+    };
+    kh_cases("0123456789abcdef0123456789abcdef", 32, mints, sizeof mints / sizeof mints[0], last,
+             sizeof last / sizeof last[0]);
 }

@@ -204,3 +204,88 @@ JK_TEST(test_jit_host_not_asked_by_the_interpreter_nor_after_the_pool)
     jk_pvm_mem_pool_free(pool);
     jk_pvm_program_free(prog);
 }
+
+/* Reads 0x20000 and writes 0x21000 (both pages in the TLBs), host-calls,
+ * then does both again and halts. */
+static const char jk_done_src[] =
+    "  load_imm r9, 0x20000\n"
+    "  load_imm r10, 0x21000\n"
+    "  load_ind_u64 r2, r9, 0\n"
+    "  store_ind_u64 r8, r10, 0\n"
+    "  ecalli 5\n"
+    "  load_ind_u64 r3, r9, 0\n"
+    "  store_ind_u64 r8, r10, 0\n"
+    "  load_imm r0, 0xffff0000\n"
+    "  jump_ind r0, 0\n";
+
+typedef struct jk_done_plan {
+    jk_pvm_memory *mem;
+    const uint8_t *other;
+    bool unmap; /* else remap 0x20000 to `other` */
+    int calls;
+} jk_done_plan;
+
+/* Changes the page table and answers DONE: the run stops, the embedder
+ * has done the call and runs the program again. */
+static jk_pvm_host_answer jk_done_serve(void *ctx, jk_pvm_state *st, uint64_t n)
+{
+    jk_done_plan *p = ctx;
+    p->calls++;
+    st->regs[7] = n;
+    if (p->unmap)
+        (void)jk_pvm_memory_map(p->mem, 0x21000, 4096, JK_PVM_ACCESS_NONE);
+    else
+        (void)jk_pvm_memory_map_shared(p->mem, 0x20000, p->other, JK_PVM_ACCESS_READ);
+    return JK_PVM_HOST_DONE;
+}
+
+/* A server that changes a page-table entry and answers DONE: the compiled
+ * code empties its TLBs before it exits (the code after the call compares
+ * the memory's generation for every answer), so the run that follows sees
+ * the new page, or faults on the unmapped one, as the interpreter does —
+ * with the TLBs kept, the second run would read the old page through them
+ * (jk_pvm_jit_run keeps them across runs when the generation did not move
+ * since the last exit). */
+JK_TEST(test_jit_host_done_after_a_page_change_empties_the_tlbs)
+{
+    jk_pvm_program *prog = jk_test_asm_program(jk_done_src, true);
+    JK_REQUIRE(prog != NULL);
+    static _Alignas(4096) uint8_t first[4096], other[4096];
+    first[0] = 0x11;
+    other[0] = 0x22;
+    for (int unmap = 0; unmap < 2; unmap++) {
+        jk_pvm_state st[2];
+        jk_pvm_exit ex[2];
+        for (int e = 0; e < 2; e++) {
+            jk_pvm_engine engine = e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP;
+            jk_pvm_memory *mem;
+            JK_REQUIRE(jk_pvm_memory_new(&mem) == JK_OK);
+            JK_REQUIRE(jk_pvm_memory_map_shared(mem, 0x20000, first, JK_PVM_ACCESS_READ) == JK_OK);
+            JK_REQUIRE(jk_pvm_memory_map(mem, 0x21000, 4096, JK_PVM_ACCESS_WRITE) == JK_OK);
+            jk_done_plan plan = {mem, other, unmap == 1, 0};
+            jk_pvm_memory_set_host(mem, jk_done_serve, &plan);
+            memset(&st[e], 0, sizeof st[e]);
+            st[e].gas = 1000;
+            st[e].regs[8] = 7;
+            JK_CHECK_EQ(jk_pvm_run_engine(prog, mem, &st[e], &ex[e], engine), JK_OK);
+            JK_CHECK_EQ(ex[e].status, JK_PVM_HOST_CALL);
+            JK_CHECK_EQ(ex[e].host_call, 5);
+            if (engine == JK_PVM_ENGINE_INTERP) /* the interpreter never asks: the embedder serves */
+                jk_done_serve(&plan, &st[e], ex[e].host_call);
+            JK_CHECK_EQ(plan.calls, 1);
+            JK_CHECK_EQ(st[e].regs[7], 5);
+            JK_CHECK_EQ(jk_pvm_run_engine(prog, mem, &st[e], &ex[e], engine), JK_OK);
+            jk_pvm_memory_free(mem);
+        }
+        JK_CHECK_EQ(ex[0].status, unmap ? JK_PVM_PAGE_FAULT : JK_PVM_HALT);
+        JK_CHECK_EQ(ex[1].status, ex[0].status);
+        JK_CHECK_EQ(ex[1].fault_address, ex[0].fault_address);
+        JK_CHECK_EQ(st[1].pc, st[0].pc);
+        JK_CHECK_EQ(st[1].gas, st[0].gas);
+        for (int r = 0; r < 12; r++)
+            JK_CHECK_EQ(st[1].regs[r], st[0].regs[r]);
+        if (!unmap)
+            JK_CHECK_EQ(st[1].regs[3], 0x22); /* the new page, not the cached one */
+    }
+    jk_pvm_program_free(prog);
+}
