@@ -197,6 +197,11 @@ jk_err jk_cons_msg_decode(const uint8_t *bytes, size_t len, jk_cons_msg *msg,
  * @return JK_OK; JK_ERR_NOMEM; JK_ERR_INVALID_ARG when msg breaks a bound
  *         the decoder enforces (so every encoding decodes). */
 jk_err jk_cons_msg_encode(const jk_cons_msg *msg, uint8_t **out, size_t *out_len);
+/* The EVENT message of `event` (1..JK_CONS_MAX_EVENT bytes), the same bytes
+ * jk_cons_msg_encode gives, without a jk_cons_msg. *out is malloc'd: the
+ * caller frees it. JK_ERR_INVALID_ARG (and *out NULL, *out_len 0) when the
+ * event is NULL, empty or too long. */
+jk_err jk_cons_event_encode(const uint8_t *event, size_t len, uint8_t **out, size_t *out_len);
 /* The vote message alone, into JK_CONS_VOTE_SIZE bytes. */
 void jk_cons_vote_encode(const jk_cons_vote *vote, uint8_t out[JK_CONS_VOTE_SIZE]);
 

@@ -376,6 +376,23 @@ jk_err jk_cons_msg_decode(const uint8_t *b, size_t len, jk_cons_msg *msg, jk_dia
     return JK_OK;
 }
 
+jk_err jk_cons_event_encode(const uint8_t *event, size_t len, uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (!event || len == 0 || len > JK_CONS_MAX_EVENT)
+        return JK_ERR_INVALID_ARG;
+    uint8_t *b = malloc(5 + len);
+    if (!b)
+        return JK_ERR_NOMEM;
+    b[0] = JK_CONS_MSG_EVENT;
+    jk_put_u32le(b + 1, (uint32_t)len);
+    memcpy(b + 5, event, len);
+    *out = b;
+    *out_len = 5 + len;
+    return JK_OK;
+}
+
 jk_err jk_cons_msg_encode(const jk_cons_msg *msg, uint8_t **out, size_t *out_len)
 {
     size_t n;
@@ -439,15 +456,7 @@ jk_err jk_cons_msg_encode(const jk_cons_msg *msg, uint8_t **out, size_t *out_len
         break;
     }
     case JK_CONS_MSG_EVENT:
-        if (!msg->event || msg->event_len == 0 || msg->event_len > JK_CONS_MAX_EVENT)
-            return JK_ERR_INVALID_ARG;
-        n = 5 + msg->event_len;
-        if (!(b = malloc(n)))
-            return JK_ERR_NOMEM;
-        b[0] = JK_CONS_MSG_EVENT;
-        jk_put_u32le(b + 1, (uint32_t)msg->event_len);
-        memcpy(b + 5, msg->event, msg->event_len);
-        break;
+        return jk_cons_event_encode(msg->event, msg->event_len, out, out_len);
     default:
         return JK_ERR_INVALID_ARG;
     }

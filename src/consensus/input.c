@@ -607,11 +607,7 @@ jk_err jk_cons_on_event(jk_cons_machine *m, const uint8_t *event, size_t len)
     if (!event || len == 0 || len > JK_CONS_MAX_EVENT)
         return JK_ERR_INVALID_ARG;
     if (m->cfg.app.add_event && m->cfg.app.add_event(m->cfg.app.ctx, event, len)) {
-        jk_cons_msg msg = {0};
-        msg.kind = JK_CONS_MSG_EVENT;
-        msg.event = event;
-        msg.event_len = len;
-        jk_cons_send_msg(m, JK_CONS_ALL, &msg);
+        jk_cons_send_event(m, JK_CONS_ALL, event, len);
         if (m->waiting) {
             m->waiting = false; /* something to propose: the wait ends */
             return jk_cons_progress(m);

@@ -107,6 +107,10 @@ int jk_cons_slot_add(jk_cons_slot *s, const jk_cons_entry *e, const jk_hash *pre
 /* machine.c: outputs, the log, signing, StartRound, the decision, the rules. */
 jk_cons_out *jk_cons_out_push(jk_cons_machine *m, jk_cons_out_kind kind);
 void jk_cons_send_msg(jk_cons_machine *m, uint32_t peer, const jk_cons_msg *msg);
+/* An EVENT message straight from its bytes: a jk_cons_msg holds a whole
+ * certificate (~9 KB), and clearing one for every submitted event cost more
+ * than the RPC request's parse (rpc11, session 11). */
+void jk_cons_send_event(jk_cons_machine *m, uint32_t peer, const uint8_t *event, size_t len);
 void jk_cons_schedule(jk_cons_machine *m, jk_cons_timer_kind kind);
 jk_cons_round *jk_cons_round_find(const jk_cons_machine *m, uint32_t round);
 jk_cons_round *jk_cons_round_get(jk_cons_machine *m, uint32_t round);

@@ -68,6 +68,18 @@ void jk_cons_send_msg(jk_cons_machine *m, uint32_t peer, const jk_cons_msg *msg)
     jk_send_bytes(m, peer, b, len);
 }
 
+void jk_cons_send_event(jk_cons_machine *m, uint32_t peer, const uint8_t *event, size_t len)
+{
+    uint8_t *b;
+    size_t n;
+    jk_err err = jk_cons_event_encode(event, len, &b, &n);
+    if (err != JK_OK) {
+        m->failed = err;
+        return;
+    }
+    jk_send_bytes(m, peer, b, n);
+}
+
 static uint32_t jk_timeout(uint32_t base, uint32_t delta, uint32_t round)
 {
     uint64_t t = (uint64_t)base + (uint64_t)delta * round;

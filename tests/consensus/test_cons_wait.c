@@ -331,3 +331,42 @@ JK_TEST(test_cons_wait_hold_gathers_a_batch_before_proposing)
     JK_CHECK_EQ(jk_cons_release(t.m), JK_OK);
     th_free(&t);
 }
+
+/* A submitted event is gossiped as exactly the bytes jk_cons_msg_encode
+ * gives its EVENT message (jk_cons_send_event encodes it without building a
+ * jk_cons_msg: one holds a whole certificate), and the event encoder keeps
+ * the message's bounds. */
+JK_TEST(test_cons_event_gossip_bytes_are_the_messages)
+{
+    th t;
+    wait_setup(&t, 0, 60000, false);
+    static const uint8_t ev[] = "an event to gossip";
+    JK_CHECK_EQ(jk_cons_on_event(t.m, ev, sizeof ev), JK_OK);
+    size_t n, found = 0;
+    const jk_cons_out *o = jk_cons_outputs(t.m, &n);
+    jk_cons_msg msg = {0};
+    msg.kind = JK_CONS_MSG_EVENT;
+    msg.event = ev;
+    msg.event_len = sizeof ev;
+    uint8_t *want;
+    size_t want_len;
+    JK_REQUIRE(jk_cons_msg_encode(&msg, &want, &want_len) == JK_OK);
+    for (size_t i = 0; i < n; i++)
+        if (o[i].kind == JK_CONS_OUT_SEND && o[i].len > 0 && o[i].bytes[0] == JK_CONS_MSG_EVENT) {
+            found++;
+            JK_CHECK_EQ(o[i].peer, JK_CONS_ALL);
+            JK_CHECK_EQ(o[i].len, want_len);
+            JK_CHECK(o[i].len == want_len && memcmp(o[i].bytes, want, want_len) == 0);
+        }
+    JK_CHECK_EQ(found, 1);
+    free(want);
+    th_free(&t);
+
+    uint8_t *b = (uint8_t *)&found;
+    size_t len = 7;
+    JK_CHECK_EQ(jk_cons_event_encode(ev, 0, &b, &len), JK_ERR_INVALID_ARG);
+    JK_CHECK(b == NULL && len == 0);
+    JK_CHECK_EQ(jk_cons_event_encode(NULL, 4, &b, &len), JK_ERR_INVALID_ARG);
+    JK_CHECK_EQ(jk_cons_event_encode(ev, (size_t)JK_CONS_MAX_EVENT + 1, &b, &len),
+                JK_ERR_INVALID_ARG);
+}
