@@ -94,6 +94,7 @@ static jk_err jk_push_trace(jk_chain_trace **list, size_t *count, size_t *cap, c
  * cycle's traces and the pool do not change while it runs. */
 typedef struct jk_trace_ref {
     const jk_chain_trace *t;
+    const jk_chain_pooled *entry; /* the pooled transact it is of (NULL: a cycle trace) */
     size_t order;
 } jk_trace_ref;
 
@@ -130,13 +131,41 @@ static jk_err jk_refs_build(jk_produce_mode *m)
         return JK_ERR_NOMEM;
     size_t k = 0;
     for (size_t i = 0; i < ck->cycle_trace_count; i++, k++)
-        m->refs[k] = (jk_trace_ref){&ck->cycle_traces[i], k};
+        m->refs[k] = (jk_trace_ref){&ck->cycle_traces[i], NULL, k};
     for (size_t i = 0; i < ck->pool_count; i++)
         for (size_t j = 0; j < ck->pool[i].trace_count; j++, k++)
-            m->refs[k] = (jk_trace_ref){&ck->pool[i].traces[j], k};
+            m->refs[k] = (jk_trace_ref){&ck->pool[i].traces[j], &ck->pool[i], k};
     qsort(m->refs, n, sizeof *m->refs, jk_ref_cmp);
     m->ref_count = n;
     return JK_OK;
+}
+
+/* The attest message of blob when a pooled transact whose traces hold key
+ * has exactly this blob and its admission hashed it (jk_chain_pooled's
+ * blob_msg): the same bytes jk_chain_attest_msg_hash would give, without
+ * hashing the blob a second time. At most JK_KNOWN_SCAN of key's traces
+ * are looked at (a key many traces share costs no more): else false. */
+#define JK_KNOWN_SCAN 8
+static bool jk_refs_known_msg(const jk_produce_mode *m, const uint8_t key[32], const uint8_t *blob, size_t len,
+                              jk_hash *msg)
+{
+    size_t lo = 0, hi = m->ref_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(m->refs[mid].t->key, key, JK_ED25519_PUBLIC_SIZE) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t n = 0; n < JK_KNOWN_SCAN && lo < m->ref_count &&
+                       memcmp(m->refs[lo].t->key, key, JK_ED25519_PUBLIC_SIZE) == 0; n++, lo++) {
+        const jk_chain_pooled *e = m->refs[lo].entry;
+        if (e && e->has_blob_msg && e->blob_len == len && (len == 0 || memcmp(e->blob, blob, len) == 0)) {
+            *msg = e->blob_msg;
+            return true;
+        }
+    }
+    return false;
 }
 
 /* The first valid trace for (key, msg) in preference order, or NULL. */
@@ -181,7 +210,8 @@ static jk_err jk_decide_produce(void *ctx, const uint8_t key[32], const uint8_t 
         return JK_OK; /* a block carries at most this many process traces: refused on every validator */
     if (!m->refs && jk_refs_build(m) != JK_OK)
         return JK_ERR_NOMEM;
-    jk_chain_attest_msg_hash(&ck->genesis_hash, blob, len, &msg);
+    if (!jk_refs_known_msg(m, key, blob, len, &msg))
+        jk_chain_attest_msg_hash(&ck->genesis_hash, blob, len, &msg);
     const jk_chain_trace *found = jk_refs_find(m, key, &msg);
     if (found) {
         t = *found;
