@@ -274,6 +274,16 @@ jk_err jk_chain_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, siz
  * in), apply's emits are kept and routed. Cannot fail. */
 void jk_chain_advance(jk_chain_kernel *ck, jk_applied *applied, jk_chain_pooled *keep, size_t keep_count);
 
+/* emits.c: slot[0]'s emits CNode at HALT read into a fresh list (each
+ * entry carrying traces[0..n); malformed ones dropped; blob bytes priced
+ * against gas, the rest dropped); apply's emits routed (transacts to the
+ * pool, dispatches queued); a process's routed to the cycle's transacts
+ * and queue. The routing consumes the list's entries and frees it. */
+jk_err jk_chain_read_emits(const jk_chain_kernel *ck, jk_cap emits, const jk_chain_trace *traces, size_t n,
+                           int64_t gas, jk_chain_pooled **out, size_t *count);
+jk_err jk_chain_route_emits(jk_chain_kernel *ck, jk_chain_pooled *list, size_t n);
+jk_err jk_chain_route_process_emits(jk_chain_kernel *ck, jk_chain_pooled *list, size_t n);
+
 /* Release what jk_chain_check_block kept (import.c). */
 void jk_chain_checked_free(jk_chain_kernel *ck);
 
