@@ -327,23 +327,11 @@ jk_err jk_chain_inject_aa(const jk_chain_kernel *ck, jk_cap *out)
     return err;
 }
 
-/* Both are filled in place (jk_cap_cnode_update): the CNode is fresh and
- * nobody else holds it, so no intermediate CNode is made and freed. */
+/* Built bottom-up in one go (jk_cap_cnode_new_filled: the value the three
+ * slot writes give, with no walk a slot; a null c is an empty slot). */
 jk_err jk_chain_triple(jk_cap a, jk_cap b, jk_cap c, jk_cap *out)
 {
-    jk_cap node;
-    jk_err err = jk_cap_cnode_new(2, &node);
-    if (err == JK_OK)
-        err = jk_cap_cnode_update(&node, 0, a);
-    if (err == JK_OK)
-        err = jk_cap_cnode_update(&node, 1, b);
-    if (err == JK_OK && !jk_cap_is_null(c))
-        err = jk_cap_cnode_update(&node, 2, c);
-    if (err == JK_OK)
-        *out = node;
-    else
-        jk_cap_release(node);
-    return err;
+    return jk_cap_cnode_new_filled(2, (jk_cap[3]){a, b, c}, 3, out);
 }
 
 /* A CNode of 4 slots holding a and b in slots 0 and 1: *out NEW. */
