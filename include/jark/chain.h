@@ -563,6 +563,12 @@ typedef struct jk_chain_pooled {
      * (needs no verify before a block takes it) when equal to either. */
     uint64_t stamp;
     bool kernel_made;        /* a process or apply emit no verify has run on */
+    /* H(tag ‖ genesis ‖ blob), the attest message of its own blob, when a
+     * verify of it computed that (an attest of exactly the event's blob):
+     * produce, import and a produce's verify again take it instead of
+     * hashing the blob once more. has_blob_msg false: not known. */
+    bool has_blob_msg;
+    jk_hash blob_msg;
 } jk_chain_pooled;
 
 /* The transaction pool's bounds (local policy, not consensus: each validator

@@ -7,7 +7,7 @@
  *     output length 1..64 bytes. The one-shots are jark's own code
  *     (portable C; AVX2 rows, and four lanes, where the CPU has it), checked
  *     against libsodium's crypto_generichash, which backs the streaming
- *     hasher.
+ *     hasher once a message outgrows its 256-byte buffer.
  *   - Ed25519 (RFC 8032, pure Ed25519, no context, no prehash): key pair from
  *     a 32-byte seed, detached signing and verification. Backed by libsodium's
  *     crypto_sign_ed25519 detached API.
@@ -123,8 +123,12 @@ void jk_crypto_blake2b256_x4_short(const uint8_t block[4][JK_BLAKE2B_BLOCK],
  * libsodium needs it 64-byte aligned, which the type guarantees for static
  * and automatic storage; heap copies need aligned_alloc(64, ...)). Fields are
  * private. Not for concurrent use from several threads. */
+#define JK_CRYPTO_HASHER_BUF 256 /* a message up to this long is hashed one-shot at final */
 typedef struct jk_crypto_hasher {
-    crypto_generichash_state state;  /* libsodium's BLAKE2b state */
+    crypto_generichash_state state;  /* libsodium's BLAKE2b state, once the message outgrew buf */
+    uint8_t buf[JK_CRYPTO_HASHER_BUF]; /* the message while it fits */
+    size_t len;                      /* bytes in buf */
+    bool spilled;                    /* state holds the message (buf no longer used) */
     bool finished;                   /* final has run; update/final refused */
 } jk_crypto_hasher;
 

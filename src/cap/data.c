@@ -298,7 +298,10 @@ jk_err jk_cap_data_read(jk_cap data, uint64_t offset, void *dst, size_t len)
     return JK_OK;
 }
 
-/* The page node holding page i < pages of d: a loop down the tree. */
+/* The page node holding page i < pages of d: a loop down the tree. A
+ * node's left part holds a power of two of pages, so it is a complete tree:
+ * once i is in a left part, the way down is i's bits from the top, with no
+ * split to compute a level (a DATA_READ of a large Data walks ~8 levels). */
 static const jk_dnode *jk_data_page_node(const jk_data_body *d, uint32_t pages, uint32_t i)
 {
     const jk_dnode *n = d->root;
@@ -306,12 +309,13 @@ static const jk_dnode *jk_data_page_node(const jk_data_body *d, uint32_t pages, 
         uint32_t k = jk_cap_data_split(pages);
         if (i < k) {
             n = n->u.in.left;
-            pages = k;
-        } else {
-            n = n->u.in.right;
-            i -= k;
-            pages -= k;
+            for (uint32_t bit = k >> 1; bit; bit >>= 1)
+                n = (i & bit) ? n->u.in.right : n->u.in.left;
+            return n;
         }
+        n = n->u.in.right;
+        i -= k;
+        pages -= k;
     }
     return n;
 }

@@ -94,6 +94,7 @@ static jk_err jk_push_trace(jk_chain_trace **list, size_t *count, size_t *cap, c
  * cycle's traces and the pool do not change while it runs. */
 typedef struct jk_trace_ref {
     const jk_chain_trace *t;
+    const jk_chain_pooled *entry; /* the pooled transact it is of (NULL: a cycle trace) */
     size_t order;
 } jk_trace_ref;
 
@@ -130,13 +131,41 @@ static jk_err jk_refs_build(jk_produce_mode *m)
         return JK_ERR_NOMEM;
     size_t k = 0;
     for (size_t i = 0; i < ck->cycle_trace_count; i++, k++)
-        m->refs[k] = (jk_trace_ref){&ck->cycle_traces[i], k};
+        m->refs[k] = (jk_trace_ref){&ck->cycle_traces[i], NULL, k};
     for (size_t i = 0; i < ck->pool_count; i++)
         for (size_t j = 0; j < ck->pool[i].trace_count; j++, k++)
-            m->refs[k] = (jk_trace_ref){&ck->pool[i].traces[j], k};
+            m->refs[k] = (jk_trace_ref){&ck->pool[i].traces[j], &ck->pool[i], k};
     qsort(m->refs, n, sizeof *m->refs, jk_ref_cmp);
     m->ref_count = n;
     return JK_OK;
+}
+
+/* The attest message of blob when a pooled transact whose traces hold key
+ * has exactly this blob and its admission hashed it (jk_chain_pooled's
+ * blob_msg): the same bytes jk_chain_attest_msg_hash would give, without
+ * hashing the blob a second time. At most JK_KNOWN_SCAN of key's traces
+ * are looked at (a key many traces share costs no more): else false. */
+#define JK_KNOWN_SCAN 8
+static bool jk_refs_known_msg(const jk_produce_mode *m, const uint8_t key[32], const uint8_t *blob, size_t len,
+                              jk_hash *msg)
+{
+    size_t lo = 0, hi = m->ref_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(m->refs[mid].t->key, key, JK_ED25519_PUBLIC_SIZE) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t n = 0; n < JK_KNOWN_SCAN && lo < m->ref_count &&
+                       memcmp(m->refs[lo].t->key, key, JK_ED25519_PUBLIC_SIZE) == 0; n++, lo++) {
+        const jk_chain_pooled *e = m->refs[lo].entry;
+        if (e && e->has_blob_msg && e->blob_len == len && (len == 0 || memcmp(e->blob, blob, len) == 0)) {
+            *msg = e->blob_msg;
+            return true;
+        }
+    }
+    return false;
 }
 
 /* The first valid trace for (key, msg) in preference order, or NULL. */
@@ -181,7 +210,8 @@ static jk_err jk_decide_produce(void *ctx, const uint8_t key[32], const uint8_t 
         return JK_OK; /* a block carries at most this many process traces: refused on every validator */
     if (!m->refs && jk_refs_build(m) != JK_OK)
         return JK_ERR_NOMEM;
-    jk_chain_attest_msg_hash(&ck->genesis_hash, blob, len, &msg);
+    if (!jk_refs_known_msg(m, key, blob, len, &msg))
+        jk_chain_attest_msg_hash(&ck->genesis_hash, blob, len, &msg);
     const jk_chain_trace *found = jk_refs_find(m, key, &msg);
     if (found) {
         t = *found;
@@ -192,91 +222,6 @@ static jk_err jk_decide_produce(void *ctx, const uint8_t key[32], const uint8_t 
     }
     *accept = true;
     return jk_push_trace(&m->made, &m->made_count, &m->made_cap, &t);
-}
-
-/* Read the emits CNode (slot[0] at HALT): each slot a CNode {0: target
- * (u32 LE Data: 0 transact, k + 1 dispatch k), 1: blob Data}. Malformed
- * entries and unknown endpoints are dropped (chain code's mistake, not the
- * host's). *out: a fresh list of copies, each carrying `traces`.
- * One entry COPYed into every slot costs the program a few hundred gas a
- * slot whatever its blob, while each emit here is a copy of its blob: so
- * the emits' blob bytes are priced as a copy (JK_GAS_PER_PAGE_COPIED per
- * 4 KiB, by the byte) against the invocation's gas, and the emits past it
- * are dropped (300 emits of one 1 MiB blob cost 600 MB for 1 M gas). */
-static jk_err jk_read_emits(const jk_chain_kernel *ck, jk_cap emits, const jk_chain_trace *traces, size_t n,
-                            int64_t gas, jk_chain_pooled **out, size_t *count)
-{
-    *out = NULL;
-    *count = 0;
-    size_t cap = 0;
-    uint64_t priced = 0;
-    uint32_t i = 0;
-    jk_err err = JK_OK;
-    while (err == JK_OK && jk_cap_kind_of(emits) == JK_CAP_CNODE && jk_cap_cnode_next(emits, i, &i)) {
-        jk_cap e = jk_cap_cnode_get(emits, i++);
-        jk_cap target = jk_cap_cnode_get(e, 0), blob = jk_cap_cnode_get(e, 1);
-        uint8_t t[4];
-        if (jk_cap_kind_of(e) != JK_CAP_CNODE || jk_cap_kind_of(target) != JK_CAP_DATA ||
-            jk_cap_kind_of(blob) != JK_CAP_DATA || jk_cap_data_len(target) != 4 ||
-            jk_cap_data_len(blob) > JK_CHAIN_MAX_BLOB || jk_cap_data_read(target, 0, t, 4) != JK_OK)
-            continue; /* malformed: dropped */
-        jk_chain_endpoint endpoint = jk_get_u32le(t);
-        if (jk_chain_endpoint_is_dispatch(endpoint) &&
-            jk_chain_endpoint_dispatch_index(endpoint) >= ck->dispatch_count)
-            continue; /* no such endpoint: dropped */
-        size_t len = (size_t)jk_cap_data_len(blob);
-        priced += ((uint64_t)len * JK_GAS_PER_PAGE_COPIED + JK_CAP_PAGE_SIZE - 1) / JK_CAP_PAGE_SIZE;
-        if (priced > (uint64_t)(gas > 0 ? gas : 0))
-            break; /* past what the invocation's gas pays for: the rest dropped */
-        uint8_t *bytes = malloc(len ? len : 1);
-        jk_chain_pooled *grown = jk_chain_grow(*out, &cap, *count + 1, sizeof *grown);
-        if (grown)
-            *out = grown;
-        err = bytes && grown ? jk_cap_data_read(blob, 0, bytes, len) : JK_ERR_NOMEM;
-        if (err == JK_OK)
-            err = jk_chain_pooled_make(bytes, len, traces, n, endpoint, NULL, &(*out)[*count]);
-        if (err == JK_OK)
-            (*count)++;
-        free(bytes);
-    }
-    if (err != JK_OK) {
-        jk_chain_pooled_free(*out, *count);
-        *out = NULL;
-        *count = 0;
-    }
-    return err;
-}
-
-/* "route emits": transacts to the pool (kernel-made: under the pool's count
- * and byte bounds, charged to no key), dispatches queued for the next cycle
- * (bounded by JK_CHAIN_MAX_QUEUED). What does not fit is dropped. The list's
- * entries are consumed; the list itself freed. */
-static jk_err jk_route_emits(jk_chain_kernel *ck, jk_chain_pooled *list, size_t n)
-{
-    jk_err err = JK_OK;
-    for (size_t i = 0; i < n; i++) {
-        bool kept = false;
-        if (err == JK_OK && list[i].endpoint == JK_CHAIN_ENDPOINT_TRANSACT) {
-            jk_chain_event ev = {list[i].endpoint, list[i].blob, list[i].blob_len};
-            const char *refused;
-            err = jk_chain_pool_admit(ck, &ev, &list[i].hash, list[i].traces, list[i].trace_count, NULL, NULL,
-                                      &refused);
-        } else if (err == JK_OK) {
-            err = jk_chain_queue_push(ck, &list[i], &kept);
-        }
-        if (!kept) {
-            free(list[i].blob);
-            free(list[i].traces);
-        }
-    }
-    free(list);
-    return err;
-}
-
-size_t jk_chain_emits(const jk_chain_kernel *ck, const jk_chain_pooled **emits)
-{
-    *emits = ck->emits;
-    return ck->emit_count;
 }
 
 void jk_chain_process_outputs_clear(jk_chain_kernel *ck)
@@ -320,57 +265,6 @@ static jk_err jk_decide_process_import(void *ctx, const uint8_t key[32], const u
     *accept = true;
     m->next++;
     return JK_OK;
-}
-
-/* Append *e (moved in) to list when it fits the bounds, else free it. */
-static jk_err jk_output_push(jk_chain_pooled **list, size_t *count, size_t *cap, size_t *bytes, size_t max_count,
-                             size_t max_bytes, jk_chain_pooled *e, size_t e_bytes)
-{
-    if (*count >= max_count || e_bytes > max_bytes - *bytes) {
-        free(e->blob); /* over the block's bound: dropped, on every validator */
-        free(e->traces);
-        return JK_OK;
-    }
-    jk_chain_pooled *grown = jk_chain_grow(*list, cap, *count + 1, sizeof *grown);
-    if (!grown) {
-        free(e->blob);
-        free(e->traces);
-        return JK_ERR_NOMEM;
-    }
-    *list = grown;
-    grown[(*count)++] = *e;
-    *bytes += e_bytes;
-    return JK_OK;
-}
-
-/* process's emits: transacts to the cycle's transacts (the produced body's
- * tail), dispatches to the cycle's queue (the block's queued list); both
- * bounded, in emit order, the same on every validator. The list is freed. */
-static jk_err jk_route_process_emits(jk_chain_kernel *ck, jk_chain_pooled *list, size_t n)
-{
-    jk_err err = JK_OK;
-    for (size_t i = 0; i < n; i++) {
-        if (err != JK_OK) {
-            free(list[i].blob);
-            free(list[i].traces);
-            continue;
-        }
-        jk_chain_event ev = {list[i].endpoint, list[i].blob, list[i].blob_len};
-        if (list[i].endpoint == JK_CHAIN_ENDPOINT_TRANSACT) {
-            list[i].kernel_made = true;
-            size_t bytes = jk_chain_traced_size(&(jk_chain_traced_event){ev, NULL, 0}) - 1; /* no trace count */
-            err = jk_output_push(&ck->cycle_transacts, &ck->cycle_transact_count, &ck->cycle_transact_cap,
-                                 &ck->cycle_transact_bytes, JK_CHAIN_MAX_PROCESS_TRANSACTS,
-                                 JK_CHAIN_PROCESS_TRANSACT_BYTES, &list[i], bytes);
-        } else {
-            size_t bytes = jk_chain_traced_size(&(jk_chain_traced_event){ev, NULL, list[i].trace_count});
-            err = jk_output_push(&ck->cycle_queued, &ck->cycle_queued_count, &ck->cycle_queued_cap,
-                                 &ck->cycle_queued_bytes, JK_CHAIN_MAX_QUEUED, JK_CHAIN_QUEUED_BYTES, &list[i],
-                                 bytes);
-        }
-    }
-    free(list);
-    return err;
 }
 
 jk_err jk_chain_process_run(jk_chain_kernel *ck, const jk_chain_trace *carried, size_t carried_count,
@@ -431,9 +325,9 @@ jk_err jk_chain_process_run(jk_chain_kernel *ck, const jk_chain_trace *carried, 
         if (halted && err == JK_OK) {
             jk_chain_pooled *list;
             size_t count;
-            err = jk_read_emits(ck, res.slot0, made, made_count, ck->gas.process, &list, &count);
+            err = jk_chain_read_emits(ck, res.slot0, made, made_count, ck->gas.process, &list, &count);
             if (err == JK_OK)
-                err = jk_route_process_emits(ck, list, count);
+                err = jk_chain_route_process_emits(ck, list, count);
         }
         free(mode.made);
         free(mode.refs);
@@ -499,7 +393,7 @@ jk_err jk_chain_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, siz
         err = jk_diag_set(why, JK_ERR_CHAIN_APPLY, "chain.apply did not HALT (outcome %d: %s)", res.outcome,
                           res.fault_msg[0] ? res.fault_msg : "out of gas or yield");
     if (err == JK_OK)
-        err = jk_read_emits(ck, res.slot0, NULL, 0, ck->gas.block, &out->emits, &out->emit_count);
+        err = jk_chain_read_emits(ck, res.slot0, NULL, 0, ck->gas.block, &out->emits, &out->emit_count);
     if (err == JK_OK)
         out->chain = jk_cap_retain(res.instance);
     jk_kernel_result_clear(&res);
@@ -548,7 +442,7 @@ void jk_chain_advance(jk_chain_kernel *ck, jk_applied *applied, jk_chain_pooled 
            jk_chain_pooled_make(ck->emits[made].blob, ck->emits[made].blob_len, NULL, 0, ck->emits[made].endpoint,
                                 &ck->emits[made].hash, &copy[made]) == JK_OK)
         made++;
-    (void)jk_route_emits(ck, copy, made); /* frees copy; out of memory drops the rest */
+    (void)jk_chain_route_emits(ck, copy, made); /* frees copy; out of memory drops the rest */
 }
 
 /* One produce-mode apply over events[0..n): on HALT, what it made replaces

@@ -327,23 +327,11 @@ jk_err jk_chain_inject_aa(const jk_chain_kernel *ck, jk_cap *out)
     return err;
 }
 
-/* Both are filled in place (jk_cap_cnode_update): the CNode is fresh and
- * nobody else holds it, so no intermediate CNode is made and freed. */
+/* Built bottom-up in one go (jk_cap_cnode_new_filled: the value the three
+ * slot writes give, with no walk a slot; a null c is an empty slot). */
 jk_err jk_chain_triple(jk_cap a, jk_cap b, jk_cap c, jk_cap *out)
 {
-    jk_cap node;
-    jk_err err = jk_cap_cnode_new(2, &node);
-    if (err == JK_OK)
-        err = jk_cap_cnode_update(&node, 0, a);
-    if (err == JK_OK)
-        err = jk_cap_cnode_update(&node, 1, b);
-    if (err == JK_OK && !jk_cap_is_null(c))
-        err = jk_cap_cnode_update(&node, 2, c);
-    if (err == JK_OK)
-        *out = node;
-    else
-        jk_cap_release(node);
-    return err;
+    return jk_cap_cnode_new_filled(2, (jk_cap[3]){a, b, c}, 3, out);
 }
 
 /* A CNode of 4 slots holding a and b in slots 0 and 1: *out NEW. */
@@ -381,7 +369,18 @@ static jk_err jk_decide_verify(void *ctx, const uint8_t key[32], const uint8_t *
 {
     jk_verify_mode *m = ctx;
     jk_hash msg;
-    jk_chain_attest_msg_hash(m->genesis, blob, len, &msg);
+    /* the event's own blob is hashed once: at its first attest here, or
+     * by an earlier verify of the same event (a pooled entry's blob_msg) */
+    bool own = len == m->ev_len && (len == 0 || memcmp(blob, m->ev_blob, len) == 0);
+    if (own && m->has_blob_msg) {
+        msg = m->blob_msg;
+    } else {
+        jk_chain_attest_msg_hash(m->genesis, blob, len, &msg);
+        if (own) {
+            m->blob_msg = msg;
+            m->has_blob_msg = true;
+        }
+    }
     if (!m->defer)
         return jk_attest_check(m, key, &msg, accept);
     /* Deferred: no trace of (key, msg) is a refusal the check would make
@@ -493,15 +492,16 @@ static jk_err jk_admit_dispatch(jk_chain_kernel *ck, const jk_chain_event *ev, c
 jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
                              const jk_chain_trace *traces, size_t trace_count, jk_chain_verdict *out)
 {
-    return jk_chain_verify_event_ex(ck, kernel, ev, traces, trace_count, false, NULL, out);
+    return jk_chain_verify_event_ex(ck, kernel, ev, traces, trace_count, false, NULL, NULL, out);
 }
 
 jk_err jk_chain_verify_event_ex(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
                                 const jk_chain_trace *traces, size_t trace_count, bool pooled,
-                                const jk_hash *known, jk_chain_verdict *out)
+                                const jk_hash *known, const jk_hash *known_msg, jk_chain_verdict *out)
 {
     jk_chain_verify_run run;
-    jk_err err = jk_chain_verify_start(ck, kernel, ev, traces, trace_count, pooled, known, false, &run, out);
+    jk_err err = jk_chain_verify_start(ck, kernel, ev, traces, trace_count, pooled, known, known_msg, false, &run,
+                                       out);
     jk_err settled = jk_chain_verify_settle(&run, out);
     return err != JK_OK ? err : settled;
 }
@@ -542,8 +542,8 @@ static void jk_judge(const jk_chain_kernel *ck, jk_chain_verify_run *run, jk_cha
 
 jk_err jk_chain_verify_start(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
                              const jk_chain_trace *traces, size_t trace_count, bool pooled,
-                             const jk_hash *known, bool defer, jk_chain_verify_run *run,
-                             jk_chain_verdict *out)
+                             const jk_hash *known, const jk_hash *known_msg, bool defer,
+                             jk_chain_verify_run *run, jk_chain_verdict *out)
 {
     memset(out, 0, sizeof *out);
     memset(run, 0, sizeof *run);
@@ -582,7 +582,8 @@ jk_err jk_chain_verify_start(const jk_chain_kernel *ck, jk_kernel *kernel, const
     run->dispatch = dispatch;
     run->event_verify = jk_cap_retain(ck->verify_proto);
     run->mode = (jk_verify_mode){ck, &ck->genesis_hash, traces, trace_count, run->mode.seen, NULL, 0, 0,
-                                 defer, NULL, 0, 0};
+                                 defer, NULL, 0, 0, ev->blob, ev->blob_len, known_msg != NULL,
+                                 known_msg ? *known_msg : (jk_hash){{0}}};
     jk_err err = jk_cap_data_new(ev->blob, ev->blob_len, &run->blob);
     /* the cycle's AA_event while the chain still pins its image (the
      * chain is read at each injection) */
@@ -640,6 +641,8 @@ jk_err jk_chain_verify_settle(jk_chain_verify_run *run, jk_chain_verdict *out)
         for (size_t i = 0; err == JK_OK && accept && i < m->pending_count; i++)
             err = jk_attest_check(m, m->pending[i].key, &m->pending[i].msg, &accept);
         out->deferred = (uint32_t)m->pending_count;
+        out->has_blob_msg = m->has_blob_msg;
+        out->blob_msg = m->blob_msg;
         if (err == JK_OK && !accept) {
             out->admit = false;
             jk_cap_release(out->event);
@@ -682,9 +685,15 @@ jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, jk_chain_ve
     *refused = NULL;
     for (size_t i = 0; !v->remembered && i < v->used_count; i++)
         jk_chain_sig_remember(ck, &v->used[i]); /* verified by this event's verify */
-    if (!jk_chain_endpoint_is_dispatch(ev->endpoint))
-        return jk_chain_pool_admit(ck, ev, &v->hash, v->used, v->used_count, &v->used, &v->seen, refused);
-    return jk_admit_dispatch(ck, ev, v, refused);
+    if (jk_chain_endpoint_is_dispatch(ev->endpoint))
+        return jk_admit_dispatch(ck, ev, v, refused);
+    size_t before = ck->pool_count;
+    jk_err err = jk_chain_pool_admit(ck, ev, &v->hash, v->used, v->used_count, &v->used, &v->seen, refused);
+    if (ck->pool_count == before + 1 && v->has_blob_msg) { /* appended: it keeps what its verify hashed */
+        ck->pool[before].has_blob_msg = true;
+        ck->pool[before].blob_msg = v->blob_msg;
+    }
+    return err;
 }
 
 jk_err jk_chain_handle_incoming_event(jk_chain_kernel *ck, const jk_chain_event *ev,
@@ -702,7 +711,7 @@ jk_err jk_chain_handle_incoming_event_id(jk_chain_kernel *ck, const jk_chain_eve
     if (!ck->cycle_open)
         return jk_diag_set(why, JK_ERR_INVALID_ARG, "no open cycle (setup_cycle first)");
     jk_chain_verdict v;
-    jk_err err = jk_chain_verify_event_ex(ck, ck->kernel, ev, traces, trace_count, false, id, &v);
+    jk_err err = jk_chain_verify_event_ex(ck, ck->kernel, ev, traces, trace_count, false, id, NULL, &v);
     if (v.ran)
         ck->stats.verify_runs++;
     if (err == JK_OK && v.admit) {

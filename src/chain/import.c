@@ -7,14 +7,94 @@
  */
 #include "internal.h"
 
+#include <pthread.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- the pool's known attest messages ----
+ *
+ * An importer has most of a block's transacts in its pool, each with the
+ * attest message of its blob its admission hashed (jk_chain_pooled's
+ * blob_msg). A block trace claims a message; when a pooled blob_msg equals
+ * it and that entry's blob is the attested blob byte for byte, the message
+ * is the blob's without hashing it again. An open-addressing table of pool
+ * indexes by blob_msg, built at an import's first attest (the pool does not
+ * change while it runs). Only "which entries have this message?" is asked,
+ * so its layout decides nothing. The slot is a multiply-shift hash of the
+ * message's first word under an odd multiplier drawn once per process:
+ * messages are hashes of what submitters choose, who could otherwise grind
+ * many onto one run of slots. */
+typedef struct jk_msg_memo {
+    uint32_t *slot;   /* pool index + 1; 0 empty */
+    unsigned log2;
+    bool built;
+} jk_msg_memo;
+
+static pthread_once_t jk_memo_once = PTHREAD_ONCE_INIT;
+static uint64_t jk_memo_mul;
+
+static void jk_memo_mul_init(void)
+{
+    randombytes_buf(&jk_memo_mul, sizeof jk_memo_mul);
+    jk_memo_mul |= 1;
+}
+
+static size_t jk_memo_home(const jk_msg_memo *mm, const jk_hash *msg)
+{
+    return (size_t)((jk_get_u64le(msg->bytes) * jk_memo_mul) >> (64 - mm->log2));
+}
+
+/* Out of memory (or no pool) the table stays empty: every attest hashes. */
+static void jk_memo_build(jk_msg_memo *mm, const jk_chain_kernel *ck)
+{
+    mm->built = true;
+    size_t n = 0;
+    for (size_t i = 0; i < ck->pool_count; i++)
+        n += ck->pool[i].has_blob_msg;
+    if (n == 0 || ck->pool_count >= UINT32_MAX)
+        return;
+    pthread_once(&jk_memo_once, jk_memo_mul_init);
+    unsigned log2 = 4;
+    while (((size_t)1 << log2) < 2 * n)
+        log2++;
+    mm->slot = calloc((size_t)1 << log2, sizeof *mm->slot);
+    if (!mm->slot)
+        return;
+    mm->log2 = log2;
+    size_t mask = ((size_t)1 << log2) - 1;
+    for (size_t i = 0; i < ck->pool_count; i++) {
+        if (!ck->pool[i].has_blob_msg)
+            continue;
+        size_t at = jk_memo_home(mm, &ck->pool[i].blob_msg);
+        while (mm->slot[at])
+            at = (at + 1) & mask;
+        mm->slot[at] = (uint32_t)i + 1;
+    }
+}
+
+/* Whether a pooled entry vouches that blob's attest message is msg. */
+static bool jk_memo_vouches(const jk_msg_memo *mm, const jk_chain_kernel *ck, const jk_hash *msg,
+                            const uint8_t *blob, size_t len)
+{
+    if (!mm->slot)
+        return false;
+    size_t mask = ((size_t)1 << mm->log2) - 1;
+    for (size_t at = jk_memo_home(mm, msg); mm->slot[at]; at = (at + 1) & mask) {
+        const jk_chain_pooled *e = &ck->pool[mm->slot[at] - 1];
+        if (!memcmp(e->blob_msg.bytes, msg->bytes, JK_HASH_SIZE) && e->blob_len == len &&
+            (len == 0 || !memcmp(e->blob, blob, len)))
+            return true;
+    }
+    return false;
+}
 
 typedef struct jk_import_mode {
     jk_chain_kernel *ck;
     const jk_chain_block *block;
     size_t next;      /* the next trace to match */
     jk_chain_sigjobs *sigs; /* the traces' signature checks (import_sigs.c) */
+    jk_msg_memo memo;
 } jk_import_mode;
 
 /* jk_chain_trace_verify's checks in its order (key, message, signature), the
@@ -27,11 +107,17 @@ static jk_err jk_decide_import(void *ctx, const uint8_t key[32], const uint8_t *
     if (m->next >= m->block->trace_count)
         return JK_OK;
     const jk_chain_trace *t = &m->block->traces[m->next];
-    jk_hash msg;
     if (memcmp(t->key, key, JK_ED25519_PUBLIC_SIZE) != 0)
         return JK_OK;
-    jk_chain_attest_msg_hash(&m->ck->genesis_hash, blob, len, &msg);
-    if (memcmp(t->msg_hash.bytes, msg.bytes, JK_HASH_SIZE) != 0 || !jk_chain_sigjobs_valid(m->sigs, m->next))
+    if (!m->memo.built)
+        jk_memo_build(&m->memo, m->ck);
+    bool same = jk_memo_vouches(&m->memo, m->ck, &t->msg_hash, blob, len);
+    if (!same) {
+        jk_hash msg;
+        jk_chain_attest_msg_hash(&m->ck->genesis_hash, blob, len, &msg);
+        same = !memcmp(t->msg_hash.bytes, msg.bytes, JK_HASH_SIZE);
+    }
+    if (!same || !jk_chain_sigjobs_valid(m->sigs, m->next))
         return JK_OK;
     if (!jk_chain_sigjobs_cached(m->sigs, m->next))
         jk_chain_sig_remember(m->ck, t); /* hash each thing once: a hit is there already */
@@ -114,12 +200,13 @@ static jk_err jk_import_run(jk_chain_kernel *ck, const jk_chain_block *block, co
     err = jk_chain_dispatch_replay(ck, block, &queued, &queued_count, why);
     if (err != JK_OK)
         return err;
-    jk_import_mode mode = {ck, block, 0, NULL};
+    jk_import_mode mode = {ck, block, 0, NULL, {NULL, 0, false}};
     jk_block_context bc = {number, designated, h->round};
     err = jk_chain_sigjobs_start(ck, block->traces, block->trace_count, ck->import_threads, &mode.sigs);
     if (err == JK_OK)
         err = jk_chain_run_apply(ck, block->events, block->event_count, &bc, jk_decide_import, &mode, out, why);
     jk_chain_sigjobs_finish(mode.sigs);
+    free(mode.memo.slot);
     if (err == JK_ERR_CHAIN_APPLY)
         err = JK_ERR_CHAIN_BLOCK_INVALID; /* an import that cannot be applied is an invalid block */
     if (err == JK_OK && mode.next != block->trace_count)

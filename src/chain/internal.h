@@ -119,6 +119,10 @@ typedef struct jk_chain_verdict {
     bool remembered;       /* its used traces are in the signature cache
                               already (jk_chain_prepare_events): admission
                               need not insert them again */
+    bool has_blob_msg;     /* blob_msg = jk_chain_attest_msg_hash of the
+                              event's blob (an attest of it ran): the pool
+                              entry keeps it (jk_chain_pooled) */
+    jk_hash blob_msg;
 } jk_chain_verdict;
 
 /* The fault text of an invocation stopped by a refused attest. */
@@ -145,6 +149,10 @@ typedef struct jk_verify_mode {
     bool defer;
     jk_chain_pending_attest *pending;
     size_t pending_count, pending_cap;
+    const uint8_t *ev_blob; /* the event's blob: an attest of exactly it */
+    size_t ev_len;          /* hashes to blob_msg, once known */
+    bool has_blob_msg;
+    jk_hash blob_msg;
 } jk_verify_mode;
 
 /* A verify between its run and its verdict (jk_chain_verify_start, then
@@ -171,10 +179,11 @@ jk_err jk_chain_verify_event(const jk_chain_kernel *ck, jk_kernel *kernel, const
 /* pooled: the event is a pooled transact verified again (produce), so the
  * pool's duplicate and fullness checks, which it would fail against itself,
  * are skipped. known: jk_chain_event_hash(ev) when the caller has it (NULL:
- * hashed here). */
+ * hashed here). known_msg: jk_chain_attest_msg_hash of ev's blob when the
+ * caller has it (a pooled entry's blob_msg; NULL: hashed at its attest). */
 jk_err jk_chain_verify_event_ex(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
                                 const jk_chain_trace *traces, size_t trace_count, bool pooled,
-                                const jk_hash *known, jk_chain_verdict *out);
+                                const jk_hash *known, const jk_hash *known_msg, jk_chain_verdict *out);
 void jk_chain_verdict_free(jk_chain_verdict *v);
 
 /* jk_chain_verify_event_ex in two halves, so that a batch of events can run
@@ -193,8 +202,8 @@ void jk_chain_verdict_free(jk_chain_verdict *v);
  * @return JK_OK or JK_ERR_NOMEM (either half). */
 jk_err jk_chain_verify_start(const jk_chain_kernel *ck, jk_kernel *kernel, const jk_chain_event *ev,
                              const jk_chain_trace *traces, size_t trace_count, bool pooled,
-                             const jk_hash *known, bool defer, jk_chain_verify_run *run,
-                             jk_chain_verdict *out);
+                             const jk_hash *known, const jk_hash *known_msg, bool defer,
+                             jk_chain_verify_run *run, jk_chain_verdict *out);
 jk_err jk_chain_verify_settle(jk_chain_verify_run *run, jk_chain_verdict *out);
 /* v->used may move into the pool (then v->used is NULL; verdict_free as
  * before). */
@@ -264,6 +273,16 @@ jk_err jk_chain_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, siz
  * (moved out), the cycle ends, the pool becomes keep[0..keep_count) (moved
  * in), apply's emits are kept and routed. Cannot fail. */
 void jk_chain_advance(jk_chain_kernel *ck, jk_applied *applied, jk_chain_pooled *keep, size_t keep_count);
+
+/* emits.c: slot[0]'s emits CNode at HALT read into a fresh list (each
+ * entry carrying traces[0..n); malformed ones dropped; blob bytes priced
+ * against gas, the rest dropped); apply's emits routed (transacts to the
+ * pool, dispatches queued); a process's routed to the cycle's transacts
+ * and queue. The routing consumes the list's entries and frees it. */
+jk_err jk_chain_read_emits(const jk_chain_kernel *ck, jk_cap emits, const jk_chain_trace *traces, size_t n,
+                           int64_t gas, jk_chain_pooled **out, size_t *count);
+jk_err jk_chain_route_emits(jk_chain_kernel *ck, jk_chain_pooled *list, size_t n);
+jk_err jk_chain_route_process_emits(jk_chain_kernel *ck, jk_chain_pooled *list, size_t n);
 
 /* Release what jk_chain_check_block kept (import.c). */
 void jk_chain_checked_free(jk_chain_kernel *ck);

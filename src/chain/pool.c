@@ -294,6 +294,7 @@ static jk_err jk_pooled_make(const uint8_t *blob, size_t len, const jk_chain_tra
     out->endpoint = endpoint;
     out->stamp = 0;
     out->kernel_made = false;
+    out->has_blob_msg = false;
     jk_chain_event ev = {endpoint, out->blob, len};
     if (hash)
         out->hash = *hash;
@@ -505,7 +506,8 @@ static jk_err jk_pool_reverify(jk_chain_kernel *ck, jk_chain_pooled *e, bool *dr
 {
     jk_chain_event ev = {e->endpoint, e->blob, e->blob_len};
     jk_chain_verdict v;
-    jk_err err = jk_chain_verify_event_ex(ck, ck->kernel, &ev, e->traces, e->trace_count, true, &e->hash, &v);
+    jk_err err = jk_chain_verify_event_ex(ck, ck->kernel, &ev, e->traces, e->trace_count, true, &e->hash,
+                                          e->has_blob_msg ? &e->blob_msg : NULL, &v);
     if (v.ran) {
         ck->stats.verify_runs++;
         ck->stats.produce_verifies++;
@@ -523,6 +525,10 @@ static jk_err jk_pool_reverify(jk_chain_kernel *ck, jk_chain_pooled *e, bool *dr
         err = e->traces ? JK_OK : JK_ERR_NOMEM;
         e->stamp = ck->chain_stamp;
         e->kernel_made = false;
+        if (v.has_blob_msg) {
+            e->has_blob_msg = true;
+            e->blob_msg = v.blob_msg;
+        }
     }
     jk_chain_verdict_free(&v);
     return err;

@@ -50,8 +50,8 @@ static void jk_pool_work(jk_pool_job *job, jk_kernel *kernel)
             job->errors[i] = jk_chain_verify_start(job->ck, kernel, &job->events[i],
                                                    job->traces ? job->traces[i] : NULL,
                                                    job->trace_counts ? job->trace_counts[i] : 0, false,
-                                                   job->ids ? &job->ids[i] : NULL, true, &runs[b],
-                                                   &job->verdicts[i]);
+                                                   job->ids ? &job->ids[i] : NULL, NULL, true,
+                                                   &runs[b], &job->verdicts[i]);
         }
         for (size_t b = 0; b < count; b++) {
             jk_err err = jk_chain_verify_settle(&runs[b], &job->verdicts[first + b]);

@@ -1,7 +1,8 @@
 /*
  * test_cap_data_spans.c — a one-page span is found by a loop down the Data's
  * tree (data.c, jk_cap_data_spans), a longer one by the recursion over
- * ranges: both must give the same page, holding the Data's bytes there.
+ * ranges: both must give the same page, holding the Data's bytes there
+ * (the loop walks a complete left part by the index's bits).
  */
 #include "../test.h"
 #include "jark/cap.h"
@@ -11,7 +12,7 @@
 
 JK_TEST(test_cap_data_one_page_span_is_the_range_walks_page)
 {
-    enum { PAGE = 4096, MAX_PAGES = 21 };
+    enum { PAGE = 4096, MAX_PAGES = 70 }; /* left parts of up to 64 pages: six levels of bits */
     uint8_t *bytes = malloc((size_t)MAX_PAGES * PAGE);
     JK_REQUIRE(bytes != NULL);
     for (size_t i = 0; i < (size_t)MAX_PAGES * PAGE; i++)
