@@ -191,7 +191,8 @@ int jk_tool_testnet(int argc, char **argv)
                "nodes_run=%.3f nodes_runq=%.3f nodes_sleep=%.3f "
                "loop_run=%.3f loop_runq=%.3f loop_sleep=%.3f others_run=%.3f "
                "batch_answered_ms=%.0f batch_committed_ms=%.0f batch_retired_ms=%.0f batch_heights=%.2f "
-               "wire_bytes_per_event=%.0f frames_per_event=%.1f\n",
+               "wire_bytes_per_event=%.0f frames_per_event=%.1f verifies_per_event=%.3f "
+               "verifies_per_admitted=%.3f\n",
                (unsigned long long)v, (unsigned long long)r.events, eps, bound, cores, vps,
                (unsigned long long)v, bound > 0 ? eps / bound : 0.0, (unsigned long long)r.p50_ms,
                (unsigned long long)r.p99_ms, (unsigned long long)r.idle_p50_ms,
@@ -207,7 +208,13 @@ int jk_tool_testnet(int argc, char **argv)
                r.batch_retired_ms, r.batch_heights,
                /* frames the nodes queued to peers (events, blocks, votes) */
                r.events ? r.net_bytes_out / (double)r.events : 0.0,
-               r.events ? r.net_frames_out / (double)r.events : 0.0);
+               r.events ? r.net_frames_out / (double)r.events : 0.0,
+               /* the nodes' Ed25519 checks (summed) per event committed,
+                * and per event admitted (those still in flight at the end
+                * were checked too): V, plus the votes' share, when every
+                * node checks each event's signature once */
+               r.events ? r.ed25519_verifies / (double)r.events : 0.0,
+               r.submitted ? r.ed25519_verifies / (double)r.submitted : 0.0);
     }
     if (r.kept && !o.dir)
         printf("testnet: logs and stores kept in %s\n", r.dir);

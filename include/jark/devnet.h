@@ -316,6 +316,11 @@ typedef struct jk_devnet_testnet_result {
                                     queued to peers over `seconds` (their
                                     jark_net_*_out metrics); 0 unread */
     double net_event_frames_out; /* of those, EVENT frames (gossip) */
+    double ed25519_verifies;     /* Ed25519 checks the nodes made over
+                                    `seconds` (the increase of their
+                                    jark_ed25519_verifies_total, summed:
+                                    events' traces, votes, proposals,
+                                    blocks); 0 unread */
     char dir[4096];              /* where the keys, stores and logs are */
     bool kept;                   /* dir was left for its logs */
     char reason[256];            /* what went wrong, when the run returned non-zero */

@@ -119,10 +119,10 @@ bool jk_devnet_tnet_metric_parse(const char *text, const char *name, double *out
     return false;
 }
 
-/* Node i's jark_net_frames_out, jark_net_bytes_out and
- * jark_net_event_frames_out (its /metrics page); false when it does not
- * answer with all three. */
-static bool jk_tnet_net_out(const jk_tnet *t, uint32_t i, double v[3])
+/* Node i's jark_net_frames_out, jark_net_bytes_out,
+ * jark_net_event_frames_out and jark_ed25519_verifies_total (its /metrics
+ * page); false when it does not answer with all four. */
+static bool jk_tnet_net_out(const jk_tnet *t, uint32_t i, double v[4])
 {
     int status = 0;
     char *page = NULL;
@@ -132,7 +132,8 @@ static bool jk_tnet_net_out(const jk_tnet *t, uint32_t i, double v[3])
                           &len, NULL) == JK_OK &&
               status == 200 && jk_devnet_tnet_metric_parse(page, "jark_net_frames_out", &v[0]) &&
               jk_devnet_tnet_metric_parse(page, "jark_net_bytes_out", &v[1]) &&
-              jk_devnet_tnet_metric_parse(page, "jark_net_event_frames_out", &v[2]);
+              jk_devnet_tnet_metric_parse(page, "jark_net_event_frames_out", &v[2]) &&
+              jk_devnet_tnet_metric_parse(page, "jark_ed25519_verifies_total", &v[3]);
     free(page);
     return ok;
 }
@@ -240,23 +241,26 @@ void jk_devnet_tnet_cpu_mark(jk_tnet *t)
         t->cpu_pid[i] = t->pid[i];
         t->cpu_from[i] = t->pid[i] ? jk_tnet_cpu_ticks(t->pid[i]) : 0;
         if (!jk_tnet_net_out(t, i, t->net_from[i]))
-            t->net_from[i][0] = t->net_from[i][1] = t->net_from[i][2] = 0;
+            memset(t->net_from[i], 0, sizeof t->net_from[i]);
     }
 }
 
-/* The frames and bytes the nodes queued to peers since jk_devnet_tnet_cpu_mark (a
- * node started since counts from its start). */
-void jk_devnet_tnet_net_since(const jk_tnet *t, double *frames, double *bytes, double *events)
+/* The frames and bytes the nodes queued to peers, and the Ed25519 checks
+ * they made, since jk_devnet_tnet_cpu_mark (a node started since counts
+ * from its start). */
+void jk_devnet_tnet_net_since(const jk_tnet *t, double *frames, double *bytes, double *events,
+                              double *verifies)
 {
-    *frames = *bytes = *events = 0;
+    *frames = *bytes = *events = *verifies = 0;
     for (uint32_t i = 0; i < t->v; i++) {
-        double v[3];
+        double v[4];
         if (!jk_tnet_net_out(t, i, v))
             continue;
         bool same = t->pid[i] == t->cpu_pid[i];
         *frames += v[0] - (same ? t->net_from[i][0] : 0);
         *bytes += v[1] - (same ? t->net_from[i][1] : 0);
         *events += v[2] - (same ? t->net_from[i][2] : 0);
+        *verifies += v[3] - (same ? t->net_from[i][3] : 0);
     }
 }
 

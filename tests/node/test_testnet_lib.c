@@ -188,6 +188,15 @@ JK_TEST(test_testnet_batches_in_flight)
      * time, was committed (within the probe's 10 s): the event ended the
      * wait on every node (issue 13, docs/node.md "Block pacing") */
     JK_CHECK_EQ(r.idle_events, 4);
+    /* Ed25519 checks (the nodes' jark_ed25519_verifies_total, summed):
+     * every node checked every committed event's signature (admitted, or in
+     * the block it imported), and each admitted event's once (session 11:
+     * the signature cache answers produce, re-verifies and import), within
+     * 5 %; the rest are consensus, per node and round at most the proposal,
+     * the block's signature, 2 (V - 1) votes and the LastCommit's V. */
+    double rounds = (double)r.top * (r.rounds_per_height > 1.0 ? r.rounds_per_height : 1.0);
+    JK_CHECK(r.ed25519_verifies >= 3.0 * (double)r.events);
+    JK_CHECK(r.ed25519_verifies <= 1.05 * 3.0 * (double)r.submitted + 3.0 * 9.0 * rounds);
     JK_CHECK(r.idle_p50_ms > 0 && r.idle_p99_ms < 10000);
 }
 
