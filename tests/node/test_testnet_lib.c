@@ -200,6 +200,21 @@ JK_TEST(test_testnet_batches_in_flight)
     JK_CHECK(r.idle_p50_ms > 0 && r.idle_p99_ms < 10000);
 }
 
+/* The Ed25519 bound's rates (session 11): over distinct signatures and
+ * over one signature again and again, both measured (at least 100 verifies
+ * each, counted by the crypto layer) and positive, per CPU second too. */
+JK_TEST(test_testnet_ed25519_bound_rates)
+{
+    JK_REQUIRE(jk_crypto_init() == JK_OK);
+    uint64_t before = jk_crypto_ed25519_verifies();
+    double cpu = 0, same = 0;
+    double rate = jk_devnet_ed25519_verifies_per_s(20, &cpu, &same);
+    JK_CHECK(rate > 0 && cpu > 0 && same > 0);
+    JK_CHECK(jk_crypto_ed25519_verifies() - before >= 200);
+    /* the per-CPU and same-signature figures may be left out */
+    JK_CHECK(jk_devnet_ed25519_verifies_per_s(1, NULL, NULL) > 0);
+}
+
 /* /proc/stat's first line: total sums user..steal as given, idle is idle +
  * iowait; a line with fewer than 4 numbers, a per-core line first, or no
  * text is refused with zeros. */
