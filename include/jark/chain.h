@@ -702,8 +702,8 @@ typedef struct jk_chain_kernel {
     jk_cap attest_marker;       /* minted by `kernel`; caught at the root */
     /* signature checks that succeeded, the whole traces: import skips
      * what gossip already verified; never changes a result
-     * (src/chain/sigcache.c). JK_CHAIN_SIG_CACHE_SLOTS entries or NULL. */
-    jk_chain_trace *sig_cache;
+     * (src/chain/sigcache.c). Opaque; NULL until the first success. */
+    struct jk_chain_sigcache *sig_cache;
     /* the last block checked without advancing (jk_chain_check_block): its
      * hash, the chain it was applied to, and what apply made of it */
     bool has_checked;
@@ -737,7 +737,9 @@ typedef struct jk_chain_kernel {
     jk_chain_kernel_stats stats;
 } jk_chain_kernel;
 
-#define JK_CHAIN_SIG_CACHE_SLOTS 16384u     /* 2 MiB per kernel, on first use */
+/* The signature cache (src/chain/sigcache.c): 2 x the pool's event bound
+ * entries of 128 bytes (4 MiB at the default bound), on first use. */
+typedef struct jk_chain_sigcache jk_chain_sigcache;
 
 /* A Kernel for the chain of `genesis`, at `head` (the current Chain
  * instance: borrowed, Idle; jk_cap_null() for genesis->chain). Recomputes the
@@ -764,6 +766,16 @@ void jk_chain_set_pool_limits(jk_chain_kernel *ck, const jk_chain_pool_limits *l
  * early costs at most one check per worker more. Not thread-safe with an
  * import running on ck. */
 void jk_chain_set_import_threads(jk_chain_kernel *ck, unsigned threads);
+
+/* The block is final (committed): its traces leave ck's signature cache.
+ * The cache is for pending events, each of whose signatures is checked
+ * once, at admission, and then found there by produce, a re-verify and the
+ * block's import; a committed trace is asked for again only by a replay,
+ * which verifies (docs/chain-design.md "The signature cache"). Call after
+ * the block's import (or, for the block ck produced, when it is decided),
+ * never for a block that may still be rewound. Changes no result, only what
+ * later checks cost. Not thread-safe with anything else on ck. */
+void jk_chain_forget_committed_sigs(jk_chain_kernel *ck, const jk_chain_block *block);
 
 /* An event's identity: H(E(endpoint) ‖ blob). The pool's duplicate check and
  * gossip deduplication use it. */

@@ -22,7 +22,8 @@
  * jk_crypto_hasher is not internally locked: use one per thread.
  *
  * Determinism: every function is a pure function of its inputs (Ed25519
- * signing is deterministic as RFC 8032 specifies; no randomness is used).
+ * signing is deterministic as RFC 8032 specifies; no randomness is used),
+ * except jk_crypto_ed25519_verifies, a tally of the work done.
  *
  * Buffers: unless a comment says otherwise, output buffers must not overlap
  * input buffers. No function here allocates, keeps a pointer it was given, or
@@ -207,6 +208,13 @@ void jk_crypto_ed25519_sign(const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
 jk_err jk_crypto_ed25519_verify(const uint8_t public_key[JK_ED25519_PUBLIC_SIZE],
                                 const void *msg, size_t len,
                                 const uint8_t sig[JK_ED25519_SIG_SIZE]);
+
+/* How many times jk_crypto_ed25519_verify ran in this process so far (every
+ * thread, valid and invalid signatures alike): a relaxed atomic counter, so
+ * a read sees every call that happened before it on its own thread, and
+ * others' calls eventually. For measuring (a node's
+ * jark_ed25519_verifies_total, docs/rpc.md); it decides nothing. */
+uint64_t jk_crypto_ed25519_verifies(void);
 
 /* ---------------------------------------------------------------------------
  * Secret hygiene

@@ -349,6 +349,7 @@ typedef struct jk_rpc_node_metrics {
     jk_rpc_metric *verify_seconds;     /* hist.   jark_verify_seconds */
     jk_rpc_metric *apply_seconds;      /* hist.   jark_apply_seconds */
     jk_rpc_metric *finality_seconds;   /* hist.   jark_finality_seconds */
+    jk_rpc_metric *ed25519_verifies;   /* counter jark_ed25519_verifies_total */
 } jk_rpc_node_metrics;
 
 /* @return JK_OK; JK_ERR_INVALID_ARG (already registered in m); JK_ERR_NOMEM. */

@@ -293,8 +293,15 @@ void jk_chain_checked_free(jk_chain_kernel *ck);
 bool jk_chain_sig_ok(const jk_chain_kernel *ck, const jk_chain_trace *t);
 /* Is t in the cache of earlier successes? (No check on a miss.) */
 bool jk_chain_sig_cached(const jk_chain_kernel *ck, const jk_chain_trace *t);
-/* Record that t verified (call only after it did). */
+/* Record that t verified (call only after it did); one already there is
+ * made the youngest. */
 void jk_chain_sig_remember(jk_chain_kernel *ck, const jk_chain_trace *t);
+/* t leaves the cache (its event was committed). */
+void jk_chain_sig_forget(jk_chain_kernel *ck, const jk_chain_trace *t);
+/* For tests: t's first candidate set (in the cache ck has or would make),
+ * and the entries the cache holds. */
+size_t jk_chain_sig_home(const jk_chain_kernel *ck, const jk_chain_trace *t);
+size_t jk_chain_sig_entries(const jk_chain_kernel *ck);
 /* jk_chain_trace_find_valid, answering signature checks through the cache. */
 bool jk_chain_find_valid(const jk_chain_kernel *ck, const jk_chain_trace *traces, size_t n,
                          const uint8_t key[JK_ED25519_PUBLIC_SIZE], const jk_hash *msg_hash, size_t *index);

@@ -1,34 +1,53 @@
 /*
  * sigcache.c — a bounded cache of signature checks that succeeded, so that a
- * validator does not verify one (key, msg_hash, sig) twice: once when the
- * event arrives by gossip and again when the block carrying it is imported
- * (issue 16). It never changes a result, only skips recomputing one:
+ * validator verifies each (key, msg_hash, sig) once: when the event arrives
+ * (gossip or RPC), and not again when produce re-verifies it on a newer
+ * chain state, when a rewind re-admits it, or when the block carrying it is
+ * checked and imported (issues 16, 13). It never changes a result, only
+ * skips recomputing one:
  *
  *   - an entry is the whole 128-byte trace (key, msg_hash, sig), written
  *     only after jk_chain_trace_check accepted exactly those bytes, and a hit
  *     compares all of them: a hit is "this very triple verified here
- *     before", with no hash to trust. (It held H(key ‖ msg_hash ‖ sig), 32
- *     bytes: a BLAKE2b of 128 bytes, ~1,000 instructions, at every lookup
- *     and every insert — three times for each gossiped event, ~3,400
- *     instructions of its admission; docs/bench.md "Admission, session 7".
- *     The price is memory: 2 MiB per kernel instead of 512 KiB.)
- *   - a miss just verifies; the cache is bounded (JK_CHAIN_SIG_CACHE_SLOTS
- *     entries, allocated on first use) and set-associative: JK_SIG_WAYS
- *     entries per set, the set chosen by a SipHash of the key's and the
- *     signature's first bytes under a key drawn once per process (so that nobody can aim traces at one set;
- *     all it would cost is checks again). An insert takes the set's first
- *     empty entry, and only a full set overwrites one (the way named by the
- *     signature's first byte), which only costs a later check. (It was
- *     direct-mapped: 1,000 gossiped traces in 16,384 slots collided dozens
- *     of times, and each collision cost import a full verify again — ~13%
- *     of a gossiped block's import.) An all-zero entry is empty; an all-zero
- *     trace is never stored (its key is no valid point, it never verifies);
- *   - what it holds depends on arrival order, but no decision does: every
- *     decision is "does the signature verify", answered identically on a hit.
+ *     before", with no hash to trust. A miss just verifies. What the cache
+ *     holds depends on arrival order, but no decision does: every decision
+ *     is "does the signature verify", answered identically on a hit.
+ *   - bounded: 2 × the pool's event bound entries (JK_CHAIN_POOL_MAX_EVENTS
+ *     by default: 32,768, 4 MiB), a power of two within [1,024, 131,072],
+ *     allocated on first use. What it must hold is the pending events'
+ *     traces, from admission to commit: the pool's bound, at half load.
+ *   - placement (session 11): sets of JK_SIG_WAYS entries, and each trace
+ *     has two candidate sets, both from one SipHash of the key's and the
+ *     signature's first 8 bytes under a key drawn once per process (so
+ *     nobody outside can aim traces at a set). An insert goes to the
+ *     candidate with more empty ways; when both are full it replaces the
+ *     oldest entry of the two (insertion stamps: a per-set FIFO, with the
+ *     choice between two sets). Two choices keep every set's load near the
+ *     mean — the max load of n traces over s sets grows as log log n, not
+ *     log n / log log n — so a set overflows only when the cache is nearly
+ *     full, and then the oldest goes, which is the likeliest to be
+ *     committed already.
+ *   - committed traces leave (jk_chain_forget_committed_sigs, called by the
+ *     embedder when a block is final): only a replay asks for them again,
+ *     and it verifies. So the cache holds what is pending, not the history,
+ *     and the FIFO's oldest are pending too only when the pool is near its
+ *     bound.
+ *   (Before, session 10: one set of 8 per trace, never emptied, and a full
+ *   set overwrote the way named by the signature's first byte — a random
+ *   way. Once 16,384 committed traces filled every set, each insert evicted
+ *   a random entry of its set, live or not: a testnet node verified ~12 %
+ *   of its events' signatures twice or more, at import, produce and
+ *   re-admission; docs/bench.md "Signatures once, session 11".)
+ *
+ * Each set's metadata is one tag per way (0: empty; else the signature's
+ * first 8 bytes | 1, which tells nearly every other trace of the set apart
+ * before any memcmp) and one insertion stamp per way, 128 bytes a set kept
+ * apart from the traces: a lookup reads two sets' tags, two cache lines,
+ * and a trace only when its tag matches.
  *
  * Threads: lookups only read (the verify workers of verify_pool.c run while
- * nothing is inserted); inserts happen on the kernel's own thread (admission,
- * produce, import).
+ * nothing is inserted); inserts and forgets happen on the kernel's own
+ * thread (admission, produce, import, commit).
  */
 #include "internal.h"
 
@@ -38,7 +57,20 @@
 #include <string.h>
 
 #define JK_SIG_WAYS 8u
-#define JK_SIG_SETS (JK_CHAIN_SIG_CACHE_SLOTS / JK_SIG_WAYS)
+#define JK_SIG_MIN_SLOTS 1024u
+#define JK_SIG_MAX_SLOTS 131072u
+
+typedef struct jk_sig_meta {
+    uint64_t tag[JK_SIG_WAYS];   /* 0: empty way */
+    uint64_t stamp[JK_SIG_WAYS]; /* when the way was filled (jk_chain_sigcache.clock) */
+} jk_sig_meta;
+
+struct jk_chain_sigcache {
+    size_t sets;           /* a power of two */
+    uint64_t clock;        /* inserts so far */
+    jk_sig_meta *meta;     /* sets of them */
+    jk_chain_trace *ways;  /* sets × JK_SIG_WAYS; one allocation with the header */
+};
 
 static pthread_once_t jk_sig_once = PTHREAD_ONCE_INIT;
 static uint8_t jk_sig_sip[crypto_shorthash_KEYBYTES];
@@ -54,40 +86,80 @@ static bool jk_sig_empty(const jk_chain_trace *t)
     return memcmp(t, &zero, sizeof zero) == 0;
 }
 
+static uint64_t jk_sig_tag(const jk_chain_trace *t)
+{
+    uint64_t w;
+    memcpy(&w, t->sig, sizeof w);
+    return w | 1;
+}
+
 static bool jk_sig_same(const jk_chain_trace *a, const jk_chain_trace *b)
 {
-    /* The signature's first word tells nearly every other trace of the set
-     * apart (and every empty way): three calls of memcmp for each of the 8
-     * ways were ~450 instructions a lookup that misses (session 10). */
-    uint64_t x, y;
-    memcpy(&x, a->sig, sizeof x);
-    memcpy(&y, b->sig, sizeof y);
-    return x == y && !memcmp(a->sig, b->sig, JK_ED25519_SIG_SIZE) && !memcmp(a->key, b->key, 32) &&
+    return !memcmp(a->sig, b->sig, JK_ED25519_SIG_SIZE) && !memcmp(a->key, b->key, 32) &&
            !memcmp(a->msg_hash.bytes, b->msg_hash.bytes, JK_HASH_SIZE);
 }
 
-/* The first entry of t's set. */
-static jk_chain_trace *jk_sig_set(jk_chain_trace *cache, const jk_chain_trace *t)
+/* t's two candidate sets (they may be the same set). 16 bytes are enough
+ * to spread traces (the whole trace cost ~750 instructions a lookup): the
+ * key's first 8 and the signature's. */
+static void jk_sig_homes(size_t sets, const jk_chain_trace *t, size_t home[2])
 {
     pthread_once(&jk_sig_once, jk_sig_sip_init);
-    /* 16 bytes are enough to spread traces (the whole trace cost ~750
-     * instructions a lookup): the key's first 8 and the signature's */
     uint8_t in[16], h[crypto_shorthash_BYTES];
     memcpy(in, t->key, 8);
     memcpy(in + 8, t->sig, 8);
     crypto_shorthash(h, in, sizeof in, jk_sig_sip);
-    return cache + (size_t)(jk_get_u64le(h) % JK_SIG_SETS) * JK_SIG_WAYS;
+    uint64_t v = jk_get_u64le(h);
+    home[0] = (size_t)v & (sets - 1);
+    home[1] = (size_t)(v >> 32) & (sets - 1);
+}
+
+/* The way holding t (set * JK_SIG_WAYS + way), or SIZE_MAX. */
+static size_t jk_sig_find(const jk_chain_sigcache *c, const jk_chain_trace *t, const size_t home[2])
+{
+    uint64_t tag = jk_sig_tag(t);
+    for (int k = 0; k < 2; k++) {
+        if (k == 1 && home[1] == home[0])
+            break;
+        const jk_sig_meta *m = &c->meta[home[k]];
+        for (unsigned w = 0; w < JK_SIG_WAYS; w++)
+            if (m->tag[w] == tag && jk_sig_same(&c->ways[home[k] * JK_SIG_WAYS + w], t))
+                return home[k] * JK_SIG_WAYS + w;
+    }
+    return SIZE_MAX;
+}
+
+/* 2 × the pool's event bound, a power of two within the limits. */
+static size_t jk_sig_slots(const jk_chain_kernel *ck)
+{
+    size_t want = (size_t)ck->pool_limits.max_events * 2, slots = JK_SIG_MIN_SLOTS;
+    while (slots < want && slots < JK_SIG_MAX_SLOTS)
+        slots *= 2;
+    return slots;
+}
+
+static jk_chain_sigcache *jk_sig_new(size_t slots)
+{
+    size_t sets = slots / JK_SIG_WAYS;
+    size_t head = (sizeof(jk_chain_sigcache) + 63) & ~(size_t)63;
+    uint8_t *p = calloc(1, head + sets * sizeof(jk_sig_meta) + slots * sizeof(jk_chain_trace));
+    if (!p)
+        return NULL;
+    jk_chain_sigcache *c = (jk_chain_sigcache *)p;
+    c->sets = sets;
+    c->meta = (jk_sig_meta *)(p + head);
+    c->ways = (jk_chain_trace *)(p + head + sets * sizeof(jk_sig_meta));
+    return c;
 }
 
 bool jk_chain_sig_cached(const jk_chain_kernel *ck, const jk_chain_trace *t)
 {
-    if (!ck->sig_cache || jk_sig_empty(t))
+    const jk_chain_sigcache *c = ck->sig_cache;
+    if (!c)
         return false;
-    const jk_chain_trace *set = jk_sig_set(ck->sig_cache, t);
-    for (unsigned w = 0; w < JK_SIG_WAYS; w++)
-        if (jk_sig_same(&set[w], t))
-            return true;
-    return false;
+    size_t home[2];
+    jk_sig_homes(c->sets, t, home);
+    return jk_sig_find(c, t, home) != SIZE_MAX;
 }
 
 bool jk_chain_sig_ok(const jk_chain_kernel *ck, const jk_chain_trace *t)
@@ -98,25 +170,83 @@ bool jk_chain_sig_ok(const jk_chain_kernel *ck, const jk_chain_trace *t)
 void jk_chain_sig_remember(jk_chain_kernel *ck, const jk_chain_trace *t)
 {
     if (jk_sig_empty(t))
-        return;
+        return; /* never verifies; and an all-zero trace is no entry to compare */
     if (!ck->sig_cache) {
-        ck->sig_cache = calloc(JK_CHAIN_SIG_CACHE_SLOTS, sizeof *ck->sig_cache);
+        ck->sig_cache = jk_sig_new(jk_sig_slots(ck));
         if (!ck->sig_cache)
             return; /* no cache: every check verifies */
     }
-    /* One pass: a set fills from its first entry and no entry is ever
-     * emptied again, so the first empty entry ends the set's traces — t is
-     * not among them and takes it. */
-    jk_chain_trace *set = jk_sig_set(ck->sig_cache, t);
-    for (unsigned w = 0; w < JK_SIG_WAYS; w++) {
-        if (jk_sig_empty(&set[w])) {
-            set[w] = *t;
-            return;
-        }
-        if (jk_sig_same(&set[w], t))
-            return;
+    jk_chain_sigcache *c = ck->sig_cache;
+    size_t home[2];
+    jk_sig_homes(c->sets, t, home);
+    uint64_t now = ++c->clock;
+    size_t at = jk_sig_find(c, t, home);
+    if (at != SIZE_MAX) {
+        /* asked again (a re-verify): it is still pending, so as young as now */
+        c->meta[at / JK_SIG_WAYS].stamp[at % JK_SIG_WAYS] = now;
+        return;
     }
-    set[t->sig[0] % JK_SIG_WAYS] = *t;
+    /* the candidate with more empty ways (the first on a tie), its first
+     * empty way; both full: the older of the two sets' oldest entries */
+    unsigned empty[2] = {0, 0}, first_empty[2] = {JK_SIG_WAYS, JK_SIG_WAYS}, oldest[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        const jk_sig_meta *m = &c->meta[home[k]];
+        for (unsigned w = 0; w < JK_SIG_WAYS; w++) {
+            if (m->tag[w] == 0) {
+                if (!empty[k]++)
+                    first_empty[k] = w;
+            } else if (m->stamp[w] < m->stamp[oldest[k]]) { /* read only when the set is full */
+                oldest[k] = w;
+            }
+        }
+    }
+    int k = empty[1] > empty[0] ? 1 : 0;
+    unsigned w = first_empty[k];
+    if (w == JK_SIG_WAYS) { /* both full */
+        k = c->meta[home[1]].stamp[oldest[1]] < c->meta[home[0]].stamp[oldest[0]] ? 1 : 0;
+        w = oldest[k];
+    }
+    c->meta[home[k]].tag[w] = jk_sig_tag(t);
+    c->meta[home[k]].stamp[w] = now;
+    c->ways[home[k] * JK_SIG_WAYS + w] = *t;
+}
+
+void jk_chain_sig_forget(jk_chain_kernel *ck, const jk_chain_trace *t)
+{
+    jk_chain_sigcache *c = ck->sig_cache;
+    if (!c)
+        return;
+    size_t home[2];
+    jk_sig_homes(c->sets, t, home);
+    size_t at = jk_sig_find(c, t, home);
+    if (at == SIZE_MAX)
+        return;
+    c->meta[at / JK_SIG_WAYS].tag[at % JK_SIG_WAYS] = 0;
+    c->meta[at / JK_SIG_WAYS].stamp[at % JK_SIG_WAYS] = 0;
+    memset(&c->ways[at], 0, sizeof c->ways[at]);
+}
+
+void jk_chain_forget_committed_sigs(jk_chain_kernel *ck, const jk_chain_block *block)
+{
+    for (size_t i = 0; ck->sig_cache && i < block->trace_count; i++)
+        jk_chain_sig_forget(ck, &block->traces[i]);
+}
+
+size_t jk_chain_sig_home(const jk_chain_kernel *ck, const jk_chain_trace *t)
+{
+    size_t home[2];
+    jk_sig_homes(ck->sig_cache ? ck->sig_cache->sets : jk_sig_slots(ck) / JK_SIG_WAYS, t, home);
+    return home[0];
+}
+
+size_t jk_chain_sig_entries(const jk_chain_kernel *ck)
+{
+    const jk_chain_sigcache *c = ck->sig_cache;
+    size_t n = 0;
+    for (size_t s = 0; c && s < c->sets; s++)
+        for (unsigned w = 0; w < JK_SIG_WAYS; w++)
+            n += c->meta[s].tag[w] != 0;
+    return n;
 }
 
 bool jk_chain_find_valid(const jk_chain_kernel *ck, const jk_chain_trace *traces, size_t n,

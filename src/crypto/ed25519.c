@@ -11,11 +11,16 @@
  *     libsodium accepts the same signatures.
  *   - Secrets never leave the caller's buffers: nothing is copied to locals
  *     that would then need wiping.
+ *   - Every verification is counted (jk_crypto_ed25519_verifies: an atomic,
+ *     relaxed — a tally of work done, ordering nothing), so that a process
+ *     can show how many checks it made (issue 13: each event's signature
+ *     once per node, docs/chain-design.md "The signature cache").
  */
 #include "jark/crypto.h"
 #include "jark/err.h"
 
 #include <sodium.h>
+#include <stdatomic.h>
 
 _Static_assert(JK_ED25519_SEED_SIZE == crypto_sign_ed25519_SEEDBYTES, "seed");
 _Static_assert(JK_ED25519_PUBLIC_SIZE == crypto_sign_ed25519_PUBLICKEYBYTES,
@@ -51,10 +56,18 @@ void jk_crypto_ed25519_sign(const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
                                        secret_key);
 }
 
+static atomic_uint_fast64_t jk_verifies;
+
+uint64_t jk_crypto_ed25519_verifies(void)
+{
+    return (uint64_t)atomic_load_explicit(&jk_verifies, memory_order_relaxed);
+}
+
 jk_err jk_crypto_ed25519_verify(const uint8_t public_key[JK_ED25519_PUBLIC_SIZE],
                                 const void *msg, size_t len,
                                 const uint8_t sig[JK_ED25519_SIG_SIZE])
 {
+    atomic_fetch_add_explicit(&jk_verifies, 1, memory_order_relaxed);
     if (crypto_sign_ed25519_verify_detached(sig, msg, (unsigned long long)len,
                                             public_key) != 0)
         return JK_ERR_CRYPTO_BAD_SIG;

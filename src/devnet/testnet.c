@@ -685,7 +685,8 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
      * it counts as submitted had its gossip counted too. */
     jk_devnet_tnet_wl_stop(wl);
     if (w.up)
-        jk_devnet_tnet_net_since(t, &r->net_frames_out, &r->net_bytes_out, &r->net_event_frames_out);
+        jk_devnet_tnet_net_since(t, &r->net_frames_out, &r->net_bytes_out, &r->net_event_frames_out,
+                                 &r->ed25519_verifies);
     if (wl && w.up && rc == 0 && w.printed >= o->blocks)
         jk_tnet_idle_events(t, &w);
     /* Before stopping: every running node (a restarted one too) catches up

@@ -27,7 +27,8 @@ typedef struct jk_tnet {
     uint64_t sched_from[JK_DEVNET_TESTNET_MAX][2]; /* a node's ns on a core, in a run queue then */
     uint64_t loop_from[JK_DEVNET_TESTNET_MAX][2];  /* the same of its loop thread (its main thread) */
     bool sched_read[JK_DEVNET_TESTNET_MAX];
-    double net_from[JK_DEVNET_TESTNET_MAX][3]; /* jark_net_frames_out, _bytes_out, _event_frames_out then */
+    double net_from[JK_DEVNET_TESTNET_MAX][4]; /* jark_net_frames_out, _bytes_out, _event_frames_out,
+                                                  jark_ed25519_verifies_total then */
     bool demo;               /* the demo spec: nodes get --demo-seed 1, a workload runs */
     struct jk_tnet_wl *wl;   /* the workload, or NULL */
 } jk_tnet;
@@ -67,11 +68,13 @@ bool jk_devnet_tnet_metric_parse(const char *text, const char *name, double *out
  * when /proc/stat cannot be read), the nodes' shares of wall time on a core,
  * in a run queue and asleep (s[0..2]: all threads; s[3..5]: the loop
  * threads alone; s[6]: the other threads on a core), the frames / bytes /
- * event frames they sent, and their CPU seconds. */
+ * event frames they sent and the Ed25519 checks they made, and their CPU
+ * seconds. */
 void jk_devnet_tnet_cpu_mark(jk_tnet *t);
 double jk_devnet_tnet_host_idle_since(const jk_tnet *t);
 void jk_devnet_tnet_sched_since(const jk_tnet *t, double s[7]);
-void jk_devnet_tnet_net_since(const jk_tnet *t, double *frames, double *bytes, double *events);
+void jk_devnet_tnet_net_since(const jk_tnet *t, double *frames, double *bytes, double *events,
+                              double *verifies);
 double jk_devnet_tnet_cpu_since(const jk_tnet *t);
 
 /* The workload: batches in flight over distinct accounts. */

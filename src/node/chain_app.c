@@ -475,6 +475,7 @@ static jk_err jk_app_commit(void *ctx, uint64_t height, const uint8_t *value, si
     if (err == JK_OK) {
         a->tentative = false;
         jk_node_app_drop_pending(a, &block, ids);
+        jk_chain_forget_committed_sigs(a->v->ck, &block); /* the cache keeps what is pending */
         jk_node_app_keep_queue(a);
         a->stats.last_events = block.event_count;
         a->stats.last_round = block.header.round;

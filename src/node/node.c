@@ -323,6 +323,10 @@ static void jk_node_net_metrics(jk_node *n)
     }
     jk_rpc_metric_set(n->m_connections_refused, (double)refused);
     jk_rpc_metric_set(n->m_event_frames_out, (double)n->event_frames_out);
+    /* the process's Ed25519 checks (a counter: what grew since the last turn) */
+    uint64_t verifies = jk_crypto_ed25519_verifies();
+    jk_rpc_metric_add(n->metrics.ed25519_verifies, verifies - n->verifies_noted);
+    n->verifies_noted = verifies;
 }
 
 static jk_err jk_on_net_event(jk_node *n, const jk_net_event *evp, uint64_t now, jk_diag *diag)

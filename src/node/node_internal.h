@@ -77,6 +77,7 @@ struct jk_node {
     jk_rpc_metric *m_net[4];
     uint64_t event_frames_out;    /* EVENT frames the machine's gossip sent */
     jk_rpc_metric *m_event_frames_out;
+    uint64_t verifies_noted;      /* jk_crypto_ed25519_verifies() as last added to the metric */
     jk_rpc_metric *m_peers_dropped, *m_connections_refused;
     /* Ed25519 verifies of peers' votes made by node_peers.c itself (those
      * the machine does not verify: heights other than its own and the

@@ -337,7 +337,10 @@ jk_err jk_rpc_node_metrics_register(jk_rpc_metrics *m, jk_rpc_node_metrics *out)
         (err = jk_rpc_metrics_histogram(m, "jark_apply_seconds", "Time to apply one block", apply,
                                         sizeof apply / sizeof apply[0], &n.apply_seconds)) ||
         (err = jk_rpc_metrics_histogram(m, "jark_finality_seconds", "Time from an event's submission to its commit",
-                                        finality, sizeof finality / sizeof finality[0], &n.finality_seconds)))
+                                        finality, sizeof finality / sizeof finality[0], &n.finality_seconds)) ||
+        (err = jk_rpc_metrics_counter(m, "jark_ed25519_verifies_total",
+                                      "Ed25519 signature verifications this process made (events, votes, blocks)",
+                                      &n.ed25519_verifies)))
         return err;
     *out = n;
     return JK_OK;

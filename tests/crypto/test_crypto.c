@@ -435,6 +435,24 @@ JK_TEST(crypto_ed25519_degenerate_inputs)
     JK_CHECK_EQ(jk_crypto_ed25519_verify(zero_pk, NULL, 0, zero_sig), JK_ERR_CRYPTO_BAD_SIG);
 }
 
+/* jk_crypto_ed25519_verifies counts every verification, valid or not, and
+ * nothing else (signing, key making): the figure behind a node's
+ * jark_ed25519_verifies_total. */
+JK_TEST(crypto_ed25519_verifies_counted)
+{
+    uint8_t seed[32] = {5}, pk[32], sk[64], sig[64], msg[3] = {1, 2, 3};
+    JK_REQUIRE(jk_crypto_init() == JK_OK);
+    uint64_t before = jk_crypto_ed25519_verifies();
+    JK_REQUIRE(jk_crypto_ed25519_keypair_from_seed(seed, pk, sk) == JK_OK);
+    jk_crypto_ed25519_sign(sk, msg, sizeof msg, sig);
+    JK_CHECK_EQ(jk_crypto_ed25519_verifies(), before);
+    JK_CHECK_EQ(jk_crypto_ed25519_verify(pk, msg, sizeof msg, sig), JK_OK);
+    sig[9] ^= 1;
+    JK_CHECK_EQ(jk_crypto_ed25519_verify(pk, msg, sizeof msg, sig), JK_ERR_CRYPTO_BAD_SIG);
+    JK_CHECK_EQ(jk_crypto_ed25519_verifies(), before + 2);
+    jk_crypto_wipe(sk, sizeof sk);
+}
+
 /* ---------------------------------------------------------------------------
  * Secret hygiene
  * ------------------------------------------------------------------------- */

@@ -188,7 +188,31 @@ JK_TEST(test_testnet_batches_in_flight)
      * time, was committed (within the probe's 10 s): the event ended the
      * wait on every node (issue 13, docs/node.md "Block pacing") */
     JK_CHECK_EQ(r.idle_events, 4);
+    /* Ed25519 checks (the nodes' jark_ed25519_verifies_total, summed):
+     * every node checked every committed event's signature (admitted, or in
+     * the block it imported), and each admitted event's once (session 11:
+     * the signature cache answers produce, re-verifies and import), within
+     * 5 %; the rest are consensus, per node and round at most the proposal,
+     * the block's signature, 2 (V - 1) votes and the LastCommit's V. */
+    double rounds = (double)r.top * (r.rounds_per_height > 1.0 ? r.rounds_per_height : 1.0);
+    JK_CHECK(r.ed25519_verifies >= 3.0 * (double)r.events);
+    JK_CHECK(r.ed25519_verifies <= 1.05 * 3.0 * (double)r.submitted + 3.0 * 9.0 * rounds);
     JK_CHECK(r.idle_p50_ms > 0 && r.idle_p99_ms < 10000);
+}
+
+/* The Ed25519 bound's rates (session 11): over distinct signatures and
+ * over one signature again and again, both measured (at least 100 verifies
+ * each, counted by the crypto layer) and positive, per CPU second too. */
+JK_TEST(test_testnet_ed25519_bound_rates)
+{
+    JK_REQUIRE(jk_crypto_init() == JK_OK);
+    uint64_t before = jk_crypto_ed25519_verifies();
+    double cpu = 0, same = 0;
+    double rate = jk_devnet_ed25519_verifies_per_s(20, &cpu, &same);
+    JK_CHECK(rate > 0 && cpu > 0 && same > 0);
+    JK_CHECK(jk_crypto_ed25519_verifies() - before >= 200);
+    /* the per-CPU and same-signature figures may be left out */
+    JK_CHECK(jk_devnet_ed25519_verifies_per_s(1, NULL, NULL) > 0);
 }
 
 /* /proc/stat's first line: total sums user..steal as given, idle is idle +

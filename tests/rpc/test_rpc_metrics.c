@@ -128,6 +128,7 @@ JK_TEST(test_rpc_metrics_node_deterministic)
         jk_rpc_metric_observe(n.verify_seconds, 0.00005);
         jk_rpc_metric_observe(n.apply_seconds, 0.02);
         jk_rpc_metric_observe(n.finality_seconds, 0.7);
+        jk_rpc_metric_add(n.ed25519_verifies, 1033);
         texts[round] = render(m);
         jk_rpc_metrics_free(m);
     }
@@ -138,7 +139,8 @@ JK_TEST(test_rpc_metrics_node_deterministic)
         "\njark_rounds_per_height_bucket{le=\"3\"} 2\n", "\njark_peers 3\n", "\njark_pool_size 40\n",
         "\njark_events_admitted_total 100\n", "\njark_events_refused_total 2\n",
         "\njark_verify_seconds_bucket{le=\"0.0001\"} 1\n", "\njark_apply_seconds_bucket{le=\"0.03\"} 1\n",
-        "\njark_finality_seconds_bucket{le=\"1\"} 1\n", "\njark_finality_seconds_sum 0.7\n"};
+        "\njark_finality_seconds_bucket{le=\"1\"} 1\n", "\njark_finality_seconds_sum 0.7\n",
+        "\n# TYPE jark_ed25519_verifies_total counter\njark_ed25519_verifies_total 1033\n"};
     const char *at = texts[0];
     for (size_t i = 0; i < sizeof in_order / sizeof in_order[0]; i++) {
         const char *found = strstr(at, in_order[i]);
