@@ -230,14 +230,15 @@ static int64_t jk_tnet_height(const jk_tnet *t, uint32_t i)
     return h;
 }
 
-/* Node i's committed height and connected peers from one status call;
- * false when it does not answer. */
-static bool jk_tnet_status(const jk_tnet *t, uint32_t i, int64_t *height, int64_t *peers)
+/* Node i's committed height, connected peers and pool size from one status
+ * call (-1 for what it did not give); false when it does not answer. */
+static bool jk_tnet_status(const jk_tnet *t, uint32_t i, int64_t *height, int64_t *peers,
+                           int64_t *pool)
 {
     char *res = NULL;
     jk_diag d;
     bool ok = false;
-    *height = *peers = -1;
+    *height = *peers = *pool = -1;
     if (t->pid[i] && jk_rpc_call(t->rpc_host[i], t->rpc[i], "status", NULL, &res, &d) == JK_OK) {
         json_object *o = json_tokener_parse(res), *x;
         if (o && json_object_object_get_ex(o, "height", &x) && json_object_is_type(x, json_type_int)) {
@@ -246,6 +247,8 @@ static bool jk_tnet_status(const jk_tnet *t, uint32_t i, int64_t *height, int64_
         }
         if (o && json_object_object_get_ex(o, "peers", &x) && json_object_is_type(x, json_type_int))
             *peers = json_object_get_int64(x);
+        if (o && json_object_object_get_ex(o, "pool_size", &x) && json_object_is_type(x, json_type_int))
+            *pool = json_object_get_int64(x);
         json_object_put(o);
     }
     free(res);
@@ -491,10 +494,10 @@ static int64_t jk_tnet_poll(jk_tnet *t, jk_tnet_watch *w, uint64_t now)
     uint32_t best = 0;
     bool all = true, mesh = true;
     for (uint32_t i = 0; i < t->v; i++) {
-        int64_t peers = -1;
+        int64_t peers = -1, pool;
         if (w->up)
             h[i] = jk_tnet_height(t, i);
-        else if (!jk_tnet_status(t, i, &h[i], &peers))
+        else if (!jk_tnet_status(t, i, &h[i], &peers, &pool))
             h[i] = -1;
         all = all && (!t->pid[i] || h[i] >= 0);
         mesh = mesh && (!t->pid[i] || peers >= (int64_t)t->v - 1);
@@ -547,22 +550,6 @@ static int64_t jk_tnet_poll(jk_tnet *t, jk_tnet_watch *w, uint64_t now)
  * empty-blocks wait the chain is idle when each is submitted, so this is
  * what an operator means by "finality when idle" (the interval between
  * empty heights is the wait itself). At most JK_TNET_IDLE_MS per event. */
-/* Node i's pool size from its status; -1 when it does not answer. */
-static int64_t jk_tnet_pool_size(const jk_tnet *t, uint32_t i)
-{
-    char *res = NULL;
-    jk_diag d;
-    int64_t n = -1;
-    if (t->pid[i] && jk_rpc_call(t->rpc_host[i], t->rpc[i], "status", NULL, &res, &d) == JK_OK) {
-        json_object *r = json_tokener_parse(res), *x;
-        if (r && json_object_object_get_ex(r, "pool_size", &x) && json_object_is_type(x, json_type_int))
-            n = json_object_get_int64(x);
-        json_object_put(r);
-    }
-    free(res);
-    return n;
-}
-
 /* The workload's last events still in the pools when the watched heights
  * are done (2–3 full heights at the bench's load point, pipe11 session 11)
  * would be committed before the first probe, which then measured that
@@ -575,8 +562,10 @@ static uint64_t jk_tnet_pools_drain(jk_tnet *t)
     uint64_t start = jk_devnet_tnet_ms();
     while (!(o->stop && *o->stop) && jk_devnet_tnet_ms() - start < JK_TNET_IDLE_MS) {
         bool empty = true;
-        for (uint32_t i = 0; i < t->v && empty; i++)
-            empty = jk_tnet_pool_size(t, i) <= 0;
+        for (uint32_t i = 0; i < t->v && empty; i++) {
+            int64_t h, peers, pool;
+            empty = !jk_tnet_status(t, i, &h, &peers, &pool) || pool <= 0;
+        }
         if (empty)
             break;
         usleep(JK_TNET_IDLE_POLL_MS * 1000);
