@@ -500,15 +500,27 @@ static void jk_loop_unrolled(jk_cc *c, const jk_kernel_loop *l, int in_rcx, int 
  * only from the check, which runs at an iteration's end, so entry[] and
  * label[] keep pointing at the ordinary code. One more copy of each
  * instruction: compilation stays linear. */
-static void jk_loop_wide(jk_cc *c, const jk_kernel_loop *l, const size_t *wide, unsigned nwide)
+static void jk_loop_wide(jk_cc *c, const jk_kernel_loop *l, const size_t *wide, unsigned nwide, size_t check_run)
 {
     jk_x64_buf *b = &c->b;
     uint32_t s = l->first, e = l->last;
     if (!x_reserve(b, 64))
         return;
-    size_t top = b->len;
     for (unsigned w = 0; w < nwide; w++)
-        x_patch32(b, wide[w], top);
+        x_patch32(b, wide[w], b->len);
+    /* with the check's runs (session 12): back to that check every
+     * JK_LOOP_WIDE_RUN iterations, at an iteration's start as the back
+     * edge would be, so that a step the runs take leaves this copy once
+     * the cursor reaches a long run (past a leaf's end) */
+    if (check_run != SIZE_MAX) {
+        x_op(b, 0, false, 0xC7, 1, 0, X_MEM(X_RBX, CTX_LOOP_K), false); /* mov dword [loop_k], n */
+        x_d(b, JK_LOOP_WIDE_RUN);
+    }
+    size_t top = b->len;
+    if (check_run != SIZE_MAX) {
+        x_alu_rm_imm(b, ALU_SUB, false, X_MEM(X_RBX, CTX_LOOP_K), 1);
+        x_patch32(b, x_jcc32(b, CC_E), check_run);
+    }
     x_alu_rm_imm(b, ALU_SUB, true, X_REG(X_GAS), (int32_t)c->prog->insns[s].cost);
     jk_late oog = {0};
     oog.at = (uint32_t)x_jcc32(b, CC_L);
@@ -577,7 +589,7 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
      * the copy used up its K, so this loop is worth the run's scan, where
      * a loop just entered may leave after a few iterations (the sieve's
      * outer loop leaves at every prime) */
-    size_t wide[2 * JK_LOOP_CURSORS], check_run = SIZE_MAX, to_copy = SIZE_MAX;
+    size_t wide[3 * JK_LOOP_CURSORS], check_run = SIZE_MAX, to_copy = SIZE_MAX;
     unsigned nwide = 0, nw;
     jk_loop_miss miss[JK_LOOP_CURSORS], miss_run[JK_LOOP_CURSORS];
     bool runs = jk_pvm_jit_loop_retries(&l);
@@ -590,6 +602,13 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
     }
     x_patch32(b, back, b->len);
     jk_pvm_jit_loop_check(c, &l, false, wide + nwide, &nw, miss);
+    if (runs) {
+        /* a step above JK_LOOP_MAX_REG_STEP: the check with runs decides
+         * (session 12; the asm sieve's marks of primes 257..3162) */
+        for (unsigned w = 0; w < nw; w++)
+            x_patch32(b, wide[nwide + w], check_run);
+        nw = 0;
+    }
     nwide += nw;
     if (runs)
         x_patch32(b, to_copy, b->len);
@@ -620,7 +639,7 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
         jk_pvm_jit_loop_vec_enter(c, &l);
         jk_loop_unrolled(c, &l, in_rcx, in_rdx, check_run);
         if (nwide && !c->oom && !b->oom)
-            jk_loop_wide(c, &l, wide, nwide);
+            jk_loop_wide(c, &l, wide, nwide, check_run);
         if (!c->oom && !b->oom)
             jk_pvm_jit_loop_walks(c, &l, miss);
         if (runs && !c->oom && !b->oom)

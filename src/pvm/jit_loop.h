@@ -18,6 +18,15 @@
  * larger steps go to the ordinary code, tested first so that failing costs
  * a few instructions. */
 #define JK_LOOP_MAX_REG_STEP 256
+/* The check with runs (one-block loops, session 12) takes register steps up
+ * to this: a run of host-contiguous pages (up to 1 MiB) holds many
+ * iterations even of a large step, where one page holds a few. Below
+ * JK_LOOP_WIDE_K iterations for a step of 256 or more (single page buffers,
+ * a leaf's end), the wide copy runs JK_LOOP_WIDE_RUN iterations and comes
+ * back to that check. */
+#define JK_LOOP_MAX_RUN_STEP 65536
+#define JK_LOOP_WIDE_K 8
+#define JK_LOOP_WIDE_RUN 64
 #define JK_LOOP_MAX_REACH 1024 /* |offset| of an access, and one iteration's span */
 #define JK_LOOP_STILL 4096     /* K when no cursor moves */
 /* Pages past the cursor's one that a check's run may add (jk_loop_run,
@@ -81,8 +90,10 @@ bool jk_pvm_jit_loop_retries(const jk_kernel_loop *l);
 /* The check (with the runs of pages past the cursors' when `runs`, else
  * their pages only); misses jump to miss[j].at
  * (for jk_pvm_jit_loop_walks), a step in a register outside
- * 1..JK_LOOP_MAX_REG_STEP through wide[0..*nwide) (for the caller). */
-void jk_pvm_jit_loop_check(jk_cc *c, const jk_kernel_loop *l, bool runs, size_t wide[JK_LOOP_CURSORS],
+ * 1..JK_LOOP_MAX_REG_STEP (with runs: outside 1..JK_LOOP_MAX_RUN_STEP, or
+ * a step of 256 or more with fewer than JK_LOOP_WIDE_K iterations) through
+ * wide[0..*nwide) (for the caller). */
+void jk_pvm_jit_loop_check(jk_cc *c, const jk_kernel_loop *l, bool runs, size_t wide[2 * JK_LOOP_CURSORS],
                            unsigned *nwide, jk_loop_miss miss[JK_LOOP_CURSORS]);
 /* The check's misses: walk the page table, refill, probe again. */
 void jk_pvm_jit_loop_walks(jk_cc *c, const jk_kernel_loop *l, const jk_loop_miss *miss);

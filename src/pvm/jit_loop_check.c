@@ -156,7 +156,7 @@ void jk_pvm_jit_loop_walks(jk_cc *c, const jk_kernel_loop *l, const jk_loop_miss
 /* The check (see the top of the file); misses jump to the ordinary code.
  * A step in a register outside 1..JK_LOOP_MAX_REG_STEP jumps through
  * wide[0..*nwide) instead, for the caller to patch. */
-void jk_pvm_jit_loop_check(jk_cc *c, const jk_kernel_loop *l, bool runs, size_t wide[JK_LOOP_CURSORS], unsigned *nwide,
+void jk_pvm_jit_loop_check(jk_cc *c, const jk_kernel_loop *l, bool runs, size_t wide[2 * JK_LOOP_CURSORS], unsigned *nwide,
                           jk_loop_miss miss[JK_LOOP_CURSORS])
 {
     jk_x64_buf *b = &c->b;
@@ -169,12 +169,13 @@ void jk_pvm_jit_loop_check(jk_cc *c, const jk_kernel_loop *l, bool runs, size_t 
         x_patch32(b, x_jcc32(b, CC_L), c->label[s]);
     }
     for (unsigned j = 0; j < l->ncur; j++) {
-        /* a step in a register: only 1..JK_LOOP_MAX_REG_STEP, forwards */
+        /* a step in a register: only 1..JK_LOOP_MAX_REG_STEP, forwards (up
+         * to JK_LOOP_MAX_RUN_STEP with runs) */
         if (l->cur[j].sreg < 0)
             continue;
         ld(c, X_RCX, (unsigned)l->cur[j].sreg);
         x_op(b, 0, true, 0x8D, 1, X_RDX, X_MEM(X_RCX, -1), false); /* lea rdx, [rcx - 1] */
-        x_alu_rm_imm(b, ALU_CMP, true, X_REG(X_RDX), JK_LOOP_MAX_REG_STEP - 1);
+        x_alu_rm_imm(b, ALU_CMP, true, X_REG(X_RDX), (runs ? JK_LOOP_MAX_RUN_STEP : JK_LOOP_MAX_REG_STEP) - 1);
         wide[(*nwide)++] = x_jcc32(b, CC_A);
     }
     /* after the step test, which steps above the bound fail on every
@@ -231,6 +232,18 @@ void jk_pvm_jit_loop_check(jk_cc *c, const jk_kernel_loop *l, bool runs, size_t 
             x_alu_rm_imm(b, ALU_ADD, false, X_REG(X_RCX), 1);
             x_shift_cl(b, SH_SHR, false, X_RAX);
             x_alu_rm_imm(b, ALU_ADD, false, X_REG(X_RAX), 1);
+            if (runs) {
+                /* a step of 256 or more (ecx = floor(log2 step) + 1 >= 9)
+                 * with few iterations in its run (single page buffers, or
+                 * a leaf's end): the wide copy, which comes back here after
+                 * JK_LOOP_WIDE_RUN iterations. Nothing the check wrote so
+                 * far is observable, and the gas is not touched yet. */
+                x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RAX), JK_LOOP_WIDE_K);
+                size_t many = x_jcc8(b, CC_AE);
+                x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RCX), 9);
+                wide[(*nwide)++] = x_jcc32(b, CC_AE);
+                x_here8(b, many);
+            }
         } else if (cu->stride == 0) {
             x_mov_r_imm(b, X_RAX, JK_LOOP_STILL);
         } else {

@@ -121,4 +121,20 @@ static inline void jk_test_check_same_memory(jk_pvm_memory *m0, jk_pvm_memory *m
         JK_CHECK(memcmp(d0, d1, n0 * sizeof *d0) == 0);
 }
 
+/* The marking loop of bench/pvm/sieve.s inside a pass over steps: r10 = the
+ * array (x), r12 = j (p), r8 = the step, r9 = the end; each pass starts at
+ * j = r1 and marks with its number, r4 (test_jit_loop_wide.c,
+ * test_jit_loop_runs.c: what follows `next` picks the pass's step). */
+#define JK_TEST_SIEVE_PASS_ASM                                                 \
+    "pass:\n"                                                                  \
+    "  move_reg r12, r1\n"                                                     \
+    "  branch_ge_u r12, r9, next\n"                                            \
+    "mark:\n"                                                                  \
+    "  add_64 r11, r10, r12\n"                                                 \
+    "  store_ind_u8 r4, r11, 0\n"                                              \
+    "  add_64 r12, r12, r8\n"                                                  \
+    "  branch_lt_u r12, r9, mark\n"                                            \
+    "next:\n"                                                                  \
+    "  add_imm_64 r4, r4, 1\n"
+
 #endif
