@@ -402,19 +402,20 @@ static bool jk_loop_copy(jk_cc *c, const jk_kernel_loop *l, uint32_t from, uint3
     return true;
 }
 
-/* Leaving a checked copy: give back `refund` (what was charged for
- * iterations or blocks not entered) and the bias, then go to instruction
- * `to`'s code, or to code offset `off` when to is UINT32_MAX. */
-static void jk_loop_leave(jk_cc *c, const jk_kernel_loop *l, int32_t refund, uint32_t to, size_t off)
+/* Leaving a checked copy before path instruction `at` (UINT32_MAX: at an
+ * iteration's end): give back `refund` (what was charged for iterations or
+ * blocks not entered) and the bias, then go to instruction `to`'s code, or
+ * to code offset `off` when to is UINT32_MAX. */
+static void jk_loop_leave(jk_cc *c, const jk_kernel_loop *l, uint32_t at, int32_t refund, uint32_t to, size_t off)
 {
     jk_x64_buf *b = &c->b;
     if (!x_reserve(b, 64 + 24 * JK_LOOP_VECS + 32 * JK_LOOP_CURSORS))
         return;
     jk_pvm_jit_loop_vec_leave(c, l);
     for (unsigned j = 0; j < l->ncur; j++) {
-        if (!l->cur[j].fold)
+        if (!l->cur[j].fold || l->cur[j].dead)
             continue;
-        jk_pvm_jit_loop_fold_value(c, &l->cur[j]);
+        jk_pvm_jit_loop_fold_value(c, &l->cur[j], at);
         st(c, l->cur[j].reg, X_RAX);
     }
     if (refund)
@@ -434,7 +435,7 @@ static bool jk_loop_back(jk_cc *c, const jk_kernel_loop *l, size_t top)
     if (again == SIZE_MAX || !x_reserve(&c->b, 128))
         return false;
     x_patch32(&c->b, again, top);
-    jk_loop_leave(c, l, 0, l->last + 1, 0);
+    jk_loop_leave(c, l, UINT32_MAX, 0, l->last + 1, 0);
     return true;
 }
 
@@ -478,7 +479,7 @@ static void jk_loop_unrolled(jk_cc *c, const jk_kernel_loop *l, int in_rcx, int 
         return;
     /* the pair's first iteration left the loop */
     x_patch32(b, out, b->len);
-    jk_loop_leave(c, l, cost, e + 1, 0);
+    jk_loop_leave(c, l, UINT32_MAX, cost, e + 1, 0);
     /* trip: K iterations ran (a cursor's page ends) or the gas is short:
      * with everything given back, the check again (session 8; constant
      * steps only, jk_loop_retries), which walks
@@ -486,7 +487,7 @@ static void jk_loop_unrolled(jk_cc *c, const jk_kernel_loop *l, int in_rcx, int 
      * iteration to the ordinary code (a fault, copy-on-write, less than one
      * iteration's gas) */
     x_patch32(b, trip, b->len);
-    jk_loop_leave(c, l, cost, UINT32_MAX, jk_pvm_jit_loop_retries(l) ? check_run : c->label[s]);
+    jk_loop_leave(c, l, UINT32_MAX, cost, UINT32_MAX, jk_pvm_jit_loop_retries(l) ? check_run : c->label[s]);
 }
 
 /* A one-block loop whose step register holds a step the check does not
@@ -670,10 +671,10 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
         return true;
     /* B1 left the loop: B2 was not entered, so neither paid */
     x_patch32(b, out, b->len);
-    jk_loop_leave(c, &l, (int32_t)prog->insns[l.second].cost, l.stay_taken ? l.mid + 1 : t, 0);
+    jk_loop_leave(c, &l, l.mid, (int32_t)prog->insns[l.second].cost, l.stay_taken ? l.mid + 1 : t, 0);
     /* trip: this iteration runs in the ordinary code, with all its gas */
     x_patch32(b, trip, b->len);
-    jk_loop_leave(c, &l, (int32_t)l.cost, UINT32_MAX, c->label[l.first]);
+    jk_loop_leave(c, &l, UINT32_MAX, (int32_t)l.cost, UINT32_MAX, c->label[l.first]);
     if (!c->oom && !b->oom)
         jk_pvm_jit_loop_walks(c, &l, miss);
     return true;

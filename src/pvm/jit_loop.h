@@ -47,6 +47,7 @@ typedef struct jk_cursor {
     uint32_t def;    /* ... computed by this instruction */
     bool pre;        /* ... after preg's step in the iteration (a constant one) */
     bool fold;       /* ... not kept in its register by the copy (jk_pvm_jit_loop_fold) */
+    bool dead;       /* ... whose value no exit sees: nothing to write back */
     int64_t lo, hi;  /* bytes one iteration touches: [cursor + lo, cursor + hi),
                         relative to the cursor's value at the iteration's start */
     bool write;
@@ -77,6 +78,11 @@ typedef struct jk_kernel_loop {
      * (`branch_ne` when bulk_ne, else `branch_lt_u` cursor first) */
     bool bulk, bulk_ne;
     uint8_t bulk_src, bulk_cmp, bulk_shift, bulk_end;
+    /* ... or a fill (session 12): cur[0] only stores bulk_vreg's value
+     * (bulk_vimm when bulk_vreg < 0), 1 << bulk_shift bytes a step */
+    bool bulk_fill;
+    int8_t bulk_vreg;
+    uint64_t bulk_vimm;
 } jk_kernel_loop;
 
 /* jit_loop_check.c: the check. */
@@ -107,8 +113,9 @@ void jk_pvm_jit_loop_vec_enter(jk_cc *c, const jk_kernel_loop *l);
 void jk_pvm_jit_loop_vec_leave(jk_cc *c, const jk_kernel_loop *l);
 /* Mark the derived bases the copy need not compute (cursor.fold). */
 void jk_pvm_jit_loop_fold(const jk_cc *c, jk_kernel_loop *l);
-/* rax = what a folded base holds at an iteration's end: x + p − step. */
-void jk_pvm_jit_loop_fold_value(jk_cc *c, const jk_cursor *cu);
+/* rax = what a folded base holds where the copy is left before path
+ * instruction `at` (UINT32_MAX: an iteration's end, x + p − step). */
+void jk_pvm_jit_loop_fold_value(jk_cc *c, const jk_cursor *cu, uint32_t at);
 
 /* jit_loop_bulk.c (docs/pvm.md "Bulk copies (session 11)"). */
 /* Fill l's bulk fields: a loop that only copies bytes from one cursor's

@@ -36,9 +36,70 @@
 #define JK_LOOP_BULK_MIN_BYTES 1024
 
 /* Fill l's bulk fields (see the top of the file), or leave l->bulk false. */
+/* The branch of a bulk loop: `branch_lt_u x, e` or `branch_ne x, e / e,
+ * x`, x one of the cursors; fills bulk_end, bulk_ne and bulk_cmp (the
+ * other fields are the caller's). False for anything else. */
+static bool jk_loop_bulk_branch(const jk_pvm_program *prog, jk_kernel_loop *l)
+{
+    const jk_pvm_insn *br = &prog->insns[l->last];
+    unsigned x;
+    if (br->opcode == OP_branch_lt_u) {
+        x = br->ra;
+        l->bulk_end = br->rb;
+        l->bulk_ne = false;
+    } else if (br->opcode == OP_branch_ne) {
+        bool a_is = br->ra == l->cur[0].reg || (l->ncur > 1 && br->ra == l->cur[1].reg);
+        x = a_is ? br->ra : br->rb;
+        l->bulk_end = a_is ? br->rb : br->ra;
+        l->bulk_ne = true;
+    } else {
+        return false;
+    }
+    for (unsigned j = 0; j < l->ncur; j++)
+        if (l->bulk_end == l->cur[j].reg)
+            return false; /* the bound must not move in the loop */
+    for (unsigned j = 0; j < l->ncur; j++)
+        if (x == l->cur[j].reg) {
+            l->bulk_cmp = (uint8_t)j;
+            return true;
+        }
+    return false;
+}
+
+/* A fill (session 12, c_sieve's zeroing loop): one cursor d stepped by S =
+ * n, a power of two up to 8, and nothing else in the loop but one
+ * `store_imm_ind_uN [d + o], v` or `store_ind_uN r, d, o` (r not d: the
+ * loop writes nothing else, so r is the same in every iteration). Then n
+ * iterations write the same N bytes at d + o + i·S, i < n: one `rep stos`
+ * of n units, and d advances by n·S. */
+static void jk_loop_bulk_fill(const jk_pvm_program *prog, jk_kernel_loop *l)
+{
+    const jk_cursor *cu = &l->cur[0];
+    int64_t stride = cu->stride;
+    if (l->ncur != 1 || cu->sreg >= 0 || cu->preg >= 0 || !cu->write || stride < 1 || stride > 8 ||
+        (stride & (stride - 1)) != 0 || l->last != l->first + 2)
+        return;
+    jk_memop m;
+    uint32_t k = cu->update == l->first ? l->first + 1 : l->first;
+    if (cu->update != l->first && cu->update != l->first + 1)
+        return;
+    if (!jk_pvm_group_memop(&prog->insns[k], &m) || !m.write || m.n != (unsigned)stride ||
+        m.reg == (int)cu->reg || !jk_loop_bulk_branch(prog, l) || (m.reg >= 0 && m.reg == l->bulk_end))
+        return;
+    l->bulk_vreg = (int8_t)m.reg;
+    l->bulk_vimm = m.vimm;
+    l->bulk_src = 0;
+    l->bulk_shift = 0;
+    while ((INT64_C(1) << l->bulk_shift) < stride)
+        l->bulk_shift++;
+    l->bulk = l->bulk_fill = true;
+}
+
 void jk_pvm_jit_loop_bulk(const jk_pvm_program *prog, jk_kernel_loop *l)
 {
-    l->bulk = false;
+    l->bulk = l->bulk_fill = false;
+    if (l->mid == UINT32_MAX && l->ncur == 1)
+        jk_loop_bulk_fill(prog, l);
     if (l->mid != UINT32_MAX || l->ncur != 2)
         return;
     int64_t stride = l->cur[0].stride;
@@ -88,30 +149,44 @@ void jk_pvm_jit_loop_bulk(const jk_pvm_program *prog, jk_kernel_loop *l)
     }
     if (loads != stores || (int64_t)stores * 8 != stride)
         return; /* 8 bytes a store, none twice, over a span of S: every byte once */
-    const jk_pvm_insn *br = &prog->insns[l->last];
-    unsigned x;
-    if (br->opcode == OP_branch_lt_u) {
-        x = br->ra;
-        l->bulk_end = br->rb;
-        l->bulk_ne = false;
-    } else if (br->opcode == OP_branch_ne) {
-        bool a_is = br->ra == l->cur[0].reg || br->ra == l->cur[1].reg;
-        x = a_is ? br->ra : br->rb;
-        l->bulk_end = a_is ? br->rb : br->ra;
-        l->bulk_ne = true;
-    } else {
-        return;
-    }
-    if (x != l->cur[src].reg && x != l->cur[dst].reg)
-        return;
-    if (l->bulk_end == l->cur[0].reg || l->bulk_end == l->cur[1].reg || loaded[l->bulk_end])
+    if (!jk_loop_bulk_branch(prog, l) || loaded[l->bulk_end])
         return; /* the bound must not move in the loop */
     l->bulk_src = (uint8_t)src;
-    l->bulk_cmp = (uint8_t)(x == l->cur[src].reg ? src : dst);
     l->bulk_shift = 0;
     while ((INT64_C(1) << l->bulk_shift) < stride)
         l->bulk_shift++;
     l->bulk = true;
+}
+
+/* The fill's move (rax = n units, n·cost in scratch, the budget holds it):
+ *   rcx = n; rdx = d's host span; rax = the value; push rdi; rdi = rdx;
+ *   rep stos; rax = rdi − rdx (bytes); pop rdi; d += rax; gas −= n·cost
+ * The value is read before rdi is reused (it may be the register that
+ * lives in rdi), the cursor after it is restored. */
+static void jk_loop_bulk_fill_emit(jk_cc *c, const jk_kernel_loop *l)
+{
+    jk_x64_buf *b = &c->b;
+    const jk_cursor *d = &l->cur[0];
+    x_mov_r_rm(b, true, X_RCX, X_REG(X_RAX));
+    x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_LOOP_DELTA));
+    x_op(b, 0, true, 0x8D, 1, X_RDX, X_MEMI(X_RDX, d->host, 0, (int32_t)d->lo), false);
+    if (l->bulk_vreg >= 0)
+        ld(c, X_RAX, (unsigned)l->bulk_vreg);
+    else
+        x_mov_r_imm(b, X_RAX, l->bulk_vimm);
+    x_push(b, X_RDI);
+    x_mov_r_rm(b, true, X_RDI, X_REG(X_RDX));
+    if (l->bulk_shift == 1)
+        x_b(b, 0x66); /* stosw */
+    x_b(b, 0xF3);
+    if (l->bulk_shift == 3)
+        x_b(b, 0x48); /* stosq */
+    x_b(b, l->bulk_shift == 0 ? 0xAA : 0xAB); /* rep stos */
+    x_mov_r_rm(b, true, X_RAX, X_REG(X_RDI));
+    x_alu_r_rm(b, ALU_SUB, true, X_RAX, X_REG(X_RDX));
+    x_pop(b, X_RDI);
+    x_alu_r_rm(b, ALU_ADD, true, d->host, X_REG(X_RAX));
+    x_alu_r_rm(b, ALU_SUB, true, X_GAS, X_MEM(X_RBX, CTX_SCRATCH));
 }
 
 /* The bulk move, at the checked copy's entry (after the check; rax, rcx,
@@ -173,6 +248,14 @@ void jk_pvm_jit_loop_bulk_emit(jk_cc *c, const jk_kernel_loop *l)
     x_alu_r_rm(b, ALU_CMP, true, X_GAS, X_REG(X_RCX));
     size_t skip3 = x_jcc32(b, CC_L);
     x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_SCRATCH), X_RCX);
+    if (l->bulk_fill) {
+        jk_loop_bulk_fill_emit(c, l);
+        x_patch32(b, skip2, b->len);
+        x_patch32(b, skip3, b->len);
+        if (skip1 != SIZE_MAX)
+            x_patch32(b, skip1, b->len);
+        return;
+    }
     x_shift_imm(b, SH_SHL, true, X_RAX, sh); /* bytes */
     x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, CTX_LOOP_DELTA + 8 * (int32_t)l->bulk_src));
     x_op(b, 0, true, 0x8D, 1, X_RDX, X_MEMI(X_RDX, s->host, 0, (int32_t)s->lo), false);

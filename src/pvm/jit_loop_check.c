@@ -181,9 +181,9 @@ void jk_pvm_jit_loop_check(jk_cc *c, const jk_kernel_loop *l, bool runs, size_t 
     /* after the step test, which steps above the bound fail on every
      * ordinary iteration (the asm sieve: 3.5 M times) */
     for (unsigned j = 0; j < l->ncur; j++) {
-        if (!l->cur[j].fold)
+        if (!l->cur[j].fold || l->cur[j].dead)
             continue; /* the copy's exits would write x + p − step: it must hold now */
-        jk_pvm_jit_loop_fold_value(c, &l->cur[j]);
+        jk_pvm_jit_loop_fold_value(c, &l->cur[j], UINT32_MAX);
         x_alu_r_rm(b, ALU_CMP, true, X_RAX, G(l->cur[j].reg));
         x_patch32(b, x_jcc32(b, CC_NE), c->label[s]);
     }

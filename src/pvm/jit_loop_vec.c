@@ -144,8 +144,8 @@ void jk_pvm_jit_loop_vec_leave(jk_cc *c, const jk_kernel_loop *l)
     }
 }
 
-/* A derived base b = x + p the copy need not compute (session 7): one-block
- * loops, p in a host register, and nothing but its `add_64 b, x, p` and the
+/* A derived base b = x + p the copy need not compute (session 7; two-block
+ * loops and dead bases since session 12): p in a host register, and nothing but its `add_64 b, x, p` and the
  * accesses through it naming b (jk_vec_names), none of them storing it. The
  * copy then skips the add and reaches b + off as [p + delta' + off] with
  * delta' = host − guest + x (the check leaves out its `sub x`), or + off −
@@ -156,18 +156,51 @@ void jk_pvm_jit_loop_vec_leave(jk_cc *c, const jk_kernel_loop *l)
  * have started mid-block, after the add; then the ordinary code runs one
  * more iteration first), so a copy left before its first iteration leaves
  * b as it was. */
+/* Is k on l's path, or one of its two branches? */
+static bool jk_fold_on_path(const jk_kernel_loop *l, uint32_t k)
+{
+    return l->mid == UINT32_MAX || k <= l->mid || k >= l->second;
+}
+
+/* A base whose value no exit sees (session 12, c_sieve's outer loop: the
+ * byte is loaded into the base's own register): after its add, in path
+ * order, only accesses through it that do not store it, up to a load
+ * through it into it, and no branch between (B1's exit, the back edge).
+ * The add then computes nothing anyone reads but those accesses. */
+static bool jk_fold_dead(const jk_cc *c, const jk_kernel_loop *l, const jk_cursor *cu)
+{
+    for (uint32_t k = cu->def + 1; k <= l->last; k++) {
+        if (!jk_fold_on_path(l, k))
+            continue;
+        jk_memop m;
+        if (k == l->mid || k == l->last || !jk_pvm_group_memop(&c->prog->insns[k], &m) || m.base != cu->reg)
+            return false;
+        if (m.reg == (int)cu->reg)
+            return !m.write;
+    }
+    return false;
+}
+
 void jk_pvm_jit_loop_fold(const jk_cc *c, jk_kernel_loop *l)
 {
     for (unsigned j = 0; j < l->ncur; j++) {
         jk_cursor *cu = &l->cur[j];
-        cu->fold = false;
-        if (l->mid != UINT32_MAX || cu->preg < 0 || c->map[cu->preg] == X_NOREG)
+        cu->fold = cu->dead = false;
+        if (cu->preg < 0 || c->map[cu->preg] == X_NOREG)
+            continue;
+        if (jk_fold_dead(c, l, cu)) {
+            cu->fold = cu->dead = true;
+            continue;
+        }
+        /* two blocks (session 12): the base is computed in B1 before its
+         * exit, so the exit sees this iteration's value (jk_pvm_jit_loop_fold_value) */
+        if (l->mid != UINT32_MAX && cu->def > l->mid)
             continue;
         bool ok = true;
         for (uint32_t k = l->first; k <= l->last && ok; k++) {
             const jk_pvm_insn *in = &c->prog->insns[k];
             jk_memop m;
-            if (k == cu->def)
+            if (k == cu->def || !jk_fold_on_path(l, k))
                 continue;
             if (jk_pvm_group_memop(in, &m) && m.base == cu->reg)
                 ok = m.reg != (int)cu->reg &&
@@ -179,13 +212,15 @@ void jk_pvm_jit_loop_fold(const jk_cc *c, jk_kernel_loop *l)
     }
 }
 
-/* rax = what a folded base holds at an iteration's end: x + p − step. */
-void jk_pvm_jit_loop_fold_value(jk_cc *c, const jk_cursor *cu)
+/* rax = what a folded base holds where the copy is left before instruction
+ * `at` of the path (UINT32_MAX: at an iteration's end): x + p, less the
+ * step when p was stepped after the add and before `at`. */
+void jk_pvm_jit_loop_fold_value(jk_cc *c, const jk_cursor *cu, uint32_t at)
 {
     jk_x64_buf *b = &c->b;
     ld(c, X_RAX, (unsigned)cu->xreg);
     x_alu_r_rm(b, ALU_ADD, true, X_RAX, G((unsigned)cu->preg));
-    if (cu->pre || cu->update == UINT32_MAX)
+    if (cu->update == UINT32_MAX || cu->update < cu->def || cu->update >= at)
         return;
     if (cu->sreg >= 0)
         x_alu_r_rm(b, ALU_SUB, true, X_RAX, G((unsigned)cu->sreg));

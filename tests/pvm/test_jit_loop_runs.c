@@ -169,3 +169,163 @@ JK_TEST(test_jit_loop_runs_step_past_2_32)
     jk_runs_lockstep(prog, regs, 9, 3);
     jk_pvm_program_free(prog);
 }
+
+/* Folded bases in two-block loops (session 12, jk_pvm_jit_loop_fold). The
+ * asm sieve's outer loop: B1 computes r11 = r10 + r8 and reads through it,
+ * leaving for the side block at a zero byte, where r11 must be this
+ * iteration's x + p (the side block writes beside it and adds it into
+ * r5), B2 steps r8. c_sieve's: B1 steps r12 and leaves at the end, B2
+ * computes the base r0 and loads into it (a base no exit sees: not
+ * computed at all). And a base computed in B1 before B1's exit and loaded
+ * into in B2, which that exit sees: folded neither way (it goes on over
+ * zero bytes, so its copy runs to the end and leaves through B1). The side
+ * blocks mark a few bytes ahead, so the sieve's and c_sieve's copies run a
+ * few iterations between exits. */
+static const char jk_fold_sieve_src[] =
+    "outer:\n"
+    "  add_64 r11, r10, r8\n"
+    "  load_ind_u8 r3, r11, 0\n"
+    "  branch_ne_imm r3, 0, next\n"
+    "  add_imm_64 r7, r7, 1\n"
+    "  store_ind_u8 r4, r11, 1\n"
+    "  store_ind_u8 r4, r11, 2\n"
+    "  store_ind_u8 r4, r11, 4\n"
+    "  add_64 r5, r5, r11\n"
+    "  fallthrough\n"
+    "next:\n"
+    "  add_imm_64 r8, r8, 1\n"
+    "  branch_lt_u r8, r9, outer\n"
+    "  load_imm r0, 0xffff0000\n"
+    "  jump_ind r0, 0\n";
+
+static const char jk_fold_dead_src[] =
+    "loop:\n"
+    "  add_imm_64 r12, r12, 1\n"
+    "  branch_eq r12, r9, done\n"
+    "  add_64 r0, r10, r12\n"
+    "  load_ind_u8 r0, r0, 0\n"
+    "  branch_ne_imm r0, 0, loop\n"
+    "  add_imm_64 r7, r7, 1\n"
+    "  add_64 r1, r10, r12\n"
+    "  store_ind_u8 r4, r1, 2\n"
+    "  store_ind_u8 r4, r1, 3\n"
+    "  store_ind_u8 r4, r1, 5\n"
+    "  jump loop\n"
+    "done:\n"
+    "  load_imm r0, 0xffff0000\n"
+    "  jump_ind r0, 0\n";
+
+static const char jk_fold_seen_src[] =
+    "loop:\n"
+    "  add_imm_64 r12, r12, 1\n"
+    "  add_64 r0, r10, r12\n"
+    "  branch_eq r12, r9, done\n"
+    "  load_ind_u8 r0, r0, 0\n"
+    "  branch_eq_imm r0, 0, loop\n"
+    "  add_imm_64 r7, r7, 1\n"
+    "  add_64 r1, r10, r12\n"
+    "  store_ind_u8 r4, r1, 2\n"
+    "  store_ind_u8 r4, r1, 3\n"
+    "  store_ind_u8 r4, r1, 5\n"
+    "  jump loop\n"
+    "done:\n"
+    "  add_64 r5, r5, r0\n"
+    "  load_imm r0, 0xffff0000\n"
+    "  jump_ind r0, 0\n";
+
+JK_TEST(test_jit_loop_runs_two_block_folds_are_the_interpreters)
+{
+    const char *srcs[] = {jk_fold_sieve_src, jk_fold_dead_src, jk_fold_seen_src};
+    /* x, and the counter's first value and end: inside the arena, across
+     * the leaf's end, into the copy-on-write and read-only pages, the
+     * single pages into the unmapped one, x past 2^32 */
+    static const struct {
+        uint64_t x, j, end;
+    } runs[] = {
+        {0x3F0000, 3, 0x2F000}, {0x3F0000, 0xFFF0, 0x10100}, {0x3F0000, 0x2EFF0, 0x31800},
+        {JK_RUNS_SINGLE, 0xFF0, 0x8400}, {0x1003F0000ull, 3, 0x2000},
+    };
+    static const int64_t gas[][2] = {{INT64_C(1) << 40, 1}, {9, 61}, {300, 1013}};
+    for (size_t s = 0; s < sizeof srcs / sizeof srcs[0]; s++) {
+        jk_pvm_program *prog = jk_test_asm_program(srcs[s], true);
+        JK_REQUIRE(prog != NULL);
+        for (size_t a = 0; a < sizeof runs / sizeof runs[0]; a++)
+            for (size_t g = 0; g < sizeof gas / sizeof gas[0]; g++) {
+                uint64_t regs[JK_PVM_REGS] = {0};
+                regs[4] = 1;
+                regs[10] = runs[a].x;
+                regs[8] = regs[12] = runs[a].j;
+                regs[9] = runs[a].end;
+                jk_runs_lockstep(prog, regs, gas[g][0], gas[g][1]);
+            }
+        jk_pvm_program_free(prog);
+    }
+}
+
+/* Fills (session 12, jit_loop_bulk.c): a one-block loop that only stores
+ * one value through one cursor stepped by the store's width moves its
+ * checked iterations with one `rep stos`. c_sieve's zeroing loop (a byte
+ * constant, the cursor stepped after the store, `branch_ne`), and a
+ * register's value at each width (stepped before the store, `branch_lt_u`),
+ * the value in each of several registers (r12 of the third lives in rdi,
+ * which the move borrows: jit.c's loop-weighted count ranks it seventh,
+ * after r3, the four its first lines name nine times each, and r11). From starts in the arena to ends before the leaf's end,
+ * past it, at the copy-on-write page and into the read-only one, in the
+ * single pages and into the unmapped one, short (below the bulk's 1 KiB)
+ * and long, with gas in small steps. */
+static const char *const jk_fill_srcs[] = {
+    "loop:\n"
+    "  store_imm_ind_u8 r3, 0, 0x5A\n"
+    "  add_imm_64 r3, r3, 1\n"
+    "  branch_ne r3, r9, loop\n"
+    "  load_imm r0, 0xffff0000\n"
+    "  jump_ind r0, 0\n",
+    "loop:\n"
+    "  add_imm_64 r3, r3, 2\n"
+    "  store_ind_u16 r1, r3, -2\n"
+    "  branch_lt_u r3, r9, loop\n"
+    "  load_imm r0, 0xffff0000\n"
+    "  jump_ind r0, 0\n",
+    "  add_64 r0, r0, r0\n  add_64 r0, r0, r0\n  add_64 r0, r0, r0\n"
+    "  add_64 r1, r1, r1\n  add_64 r1, r1, r1\n  add_64 r1, r1, r1\n"
+    "  add_64 r2, r2, r2\n  add_64 r2, r2, r2\n  add_64 r2, r2, r2\n"
+    "  add_64 r4, r4, r4\n  add_64 r4, r4, r4\n  add_64 r4, r4, r4\n"
+    "  fallthrough\n"
+    "loop:\n"
+    "  store_ind_u32 r12, r3, 4\n"
+    "  add_imm_64 r3, r3, 4\n"
+    "  branch_lt_u r3, r11, loop\n"
+    "  load_imm r0, 0xffff0000\n"
+    "  jump_ind r0, 0\n",
+    "loop:\n"
+    "  store_ind_u64 r8, r3, 0\n"
+    "  add_imm_64 r3, r3, 8\n"
+    "  branch_ne r9, r3, loop\n"
+    "  load_imm r0, 0xffff0000\n"
+    "  jump_ind r0, 0\n",
+};
+
+JK_TEST(test_jit_loop_runs_fills_are_the_interpreters)
+{
+    static const struct {
+        uint64_t from, to;
+    } runs[] = {
+        {0x3F0000, 0x3F0200}, {0x3F0008, 0x3FF000}, {0x3FE000, 0x402000}, {0x3F0000, 0x420800},
+        {0x41F000, 0x421800}, {JK_RUNS_SINGLE + 8, JK_RUNS_SINGLE + 0x8800},
+    };
+    static const int64_t gas[][2] = {{INT64_C(1) << 40, 1}, {9, 4093}, {3000, 2999}};
+    for (size_t s = 0; s < sizeof jk_fill_srcs / sizeof jk_fill_srcs[0]; s++) {
+        jk_pvm_program *prog = jk_test_asm_program(jk_fill_srcs[s], true);
+        JK_REQUIRE(prog != NULL);
+        for (size_t a = 0; a < sizeof runs / sizeof runs[0]; a++)
+            for (size_t g = 0; g < sizeof gas / sizeof gas[0]; g++) {
+                uint64_t regs[JK_PVM_REGS] = {0};
+                for (unsigned r = 0; r < JK_PVM_REGS; r++)
+                    regs[r] = UINT64_C(0x1122334455667788) * (r + 1);
+                regs[3] = runs[a].from;
+                regs[9] = regs[11] = runs[a].to;
+                jk_runs_lockstep(prog, regs, gas[g][0], gas[g][1]);
+            }
+        jk_pvm_program_free(prog);
+    }
+}
