@@ -491,16 +491,18 @@ static void jk_loop_unrolled(jk_cc *c, const jk_kernel_loop *l, int in_rcx, int 
 }
 
 /* A one-block loop whose step register holds a step the check does not
- * take (above JK_LOOP_MAX_REG_STEP, or not positive: the asm sieve's marks
- * of primes above 256, 3.7 M of them) fails the check's step test on every
- * iteration, and the step cannot change while the loop runs (the block does
- * not write it). So the failing test enters a second ordinary copy of the
+ * take (not positive, above JK_LOOP_MAX_RUN_STEP, or since session 12 a
+ * step of 256 or more that the check with runs finds fewer than
+ * JK_LOOP_WIDE_K iterations of room for) fails the check's step test on
+ * every iteration, and the step cannot change while the loop runs (the
+ * block does not write it). So the failing test enters a second ordinary copy of the
  * block whose back edge goes to its own top, not to the check: the block
  * exactly as the ordinary code runs it (its gas check, one access at a
  * time through the TLB, the same out-of-gas exit), minus the test. Entered
  * only from the check, which runs at an iteration's end, so entry[] and
- * label[] keep pointing at the ordinary code. One more copy of each
- * instruction: compilation stays linear. */
+ * label[] keep pointing at the ordinary code; with runs it goes back to
+ * the check with runs every JK_LOOP_WIDE_RUN iterations. One more copy of
+ * each instruction: compilation stays linear. */
 static void jk_loop_wide(jk_cc *c, const jk_kernel_loop *l, const size_t *wide, unsigned nwide, size_t check_run)
 {
     jk_x64_buf *b = &c->b;

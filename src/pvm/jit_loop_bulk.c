@@ -24,6 +24,10 @@
  * so every exit of the loop, the loaded registers included, is the copy's
  * as before. Gas: n iterations cost n·cost, paid only when the budget holds
  * it, so no iteration of the n can run out of gas.
+ *
+ * Session 12: a fill (one cursor, one store of a value the loop does not
+ * change, c_sieve's zeroing loop) takes the same count and moves its units
+ * with `rep stos` (jk_loop_bulk_fill).
  */
 #include "jit_loop.h"
 
