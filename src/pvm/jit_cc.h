@@ -110,6 +110,7 @@ enum {
 
 typedef struct jk_late {
     uint32_t at;          /* the rel32 jump to patch to it */
+    uint32_t at2;         /* group: a second one, or 0 (jit_group.c) */
     uint32_t first, last; /* instructions */
     uint32_t done;        /* group: where the fast copy continues */
     uint32_t cost;        /* out of gas: the cost to give back */

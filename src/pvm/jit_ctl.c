@@ -355,8 +355,8 @@ void jk_pvm_jit_site_plan(jk_cc *c)
         if ((in->opcode != OP_load_imm_jump && in->opcode != OP_load_imm_jump_ind) ||
             !jk_pvm_jit_is_call(c, i, in->imm_x))
             continue;
-        if (count == max || in->opcode == OP_load_imm_jump_ind)
-            return; /* too many, or a call via a pointer: predicted returns */
+        if (count == max || (in->opcode == OP_load_imm_jump_ind && !c->call_code))
+            return; /* too many, or a call via a pointer without the calls' table: predicted returns */
         c->site_v[count] = (uint32_t)in->imm_x;
         c->site_at[count++] = i + 1;
     }
@@ -415,6 +415,11 @@ void jk_pvm_jit_static_call(jk_cc *c, uint64_t v, uint32_t target)
  * - otherwise (and when the program's jump table has no block start, where
  *   the bottom v is all ones): eax = the zero-extended target, compared
  *   with the whole word, which the all-ones bottom never equals. */
+static uint32_t jk_site_distance(uint32_t at, uint32_t i)
+{
+    return at > i ? at - i : i - at;
+}
+
 void jk_pvm_jit_return(jk_cc *c, unsigned a, uint64_t imm)
 {
     jk_x64_buf *b = &c->b;
@@ -423,7 +428,19 @@ void jk_pvm_jit_return(jk_cc *c, unsigned a, uint64_t imm)
         bool reg = (uint32_t)imm == 0 && h != X_NOREG;
         if (!reg)
             jk_pvm_jit_addr(c, (int)a, imm);
-        for (uint32_t k = c->site_count; k-- > 0;) {
+        /* nearest site first: a recursive function returns mostly to its
+         * own calls (`c_fib`), and any order gives the same result */
+        uint32_t order[JK_JIT_SITES], i = c->insn;
+        for (uint32_t k = 0; k < c->site_count; k++) {
+            uint32_t at = k;
+            while (at > 0 && jk_site_distance(c->site_at[order[at - 1]], i) > jk_site_distance(c->site_at[k], i)) {
+                order[at] = order[at - 1];
+                at--;
+            }
+            order[at] = k;
+        }
+        for (uint32_t q = 0; q < c->site_count; q++) {
+            uint32_t k = order[q];
             x_alu_rm_imm(b, ALU_CMP, false, X_REG(reg ? h : X_RAX), (int32_t)c->site_v[k]);
             jk_jump_to(c, x_jcc32(b, CC_E), c->site_at[k]);
         }
@@ -616,6 +633,10 @@ void jk_pvm_jit_call_ind(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint6
             index = X_RCX;
         }
     }
+    if (c->site_count && index == X_RAX) { /* the jump's index in eax is the call's (below) */
+        x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
+        index = X_RCX;
+    }
     x_alu_rm_imm(b, ALU_CMP, index == h, X_REG(index), (int32_t)jk_pvm_jit_call_slots(c->prog));
     jk_late slow = {0};
     slow.kind = JK_LATE_DEEP_JUMP; /* outside the table, or too deep: the plain djump */
@@ -623,6 +644,11 @@ void jk_pvm_jit_call_ind(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint6
     slow.first = i;
     jk_pvm_jit_add_late(c, &slow);
     jk_table_to_rdx(c, c->call_code);
+    if (c->site_count) { /* direct returns: a plain jump, djump_bad's index in eax */
+        x_mov_r_imm(b, X_RAX, i);
+        x_op(b, 0, false, 0xFF, 1, 4, X_MEMI(X_RDX, index, 3, 0), false); /* jmp [rdx+index*8] */
+        return;
+    }
     jk_depth_cmp(c);
     slow.at = (uint32_t)x_jcc32(b, CC_BE);
     jk_pvm_jit_add_late(c, &slow);
@@ -661,14 +687,15 @@ static void jk_table_fill(const jk_cc *c, void **table, const uint32_t *label, u
 }
 
 /* The calls' table, indexed by the address a: entry a is jump-table entry
- * a/2 − 1's code for an even a ≥ 2, call_bad otherwise (jk_pvm_jit_call_ind). */
+ * a/2 − 1's code for an even a ≥ 2, call_bad otherwise, or djump_bad when
+ * the calls are plain jumps (direct returns: jk_pvm_jit_call_ind). */
 static void jk_call_fill(const jk_cc *c, void **table, const uint32_t *label, uint8_t *code)
 {
     uint32_t slots = jk_pvm_jit_call_slots(c->prog);
     for (uint32_t a = 0; table && a < slots; a++) {
         uint32_t t = a >= 2 && !(a & 1) && a / 2 - 1 < c->prog->blob.jump_count ? c->prog->jump_targets[a / 2 - 1]
                                                                                   : JK_PVM_NO_TARGET;
-        table[a] = code + (t == JK_PVM_NO_TARGET ? c->call_bad : label[t]);
+        table[a] = code + (t != JK_PVM_NO_TARGET ? label[t] : c->site_count ? c->djump_bad : c->call_bad);
     }
 }
 

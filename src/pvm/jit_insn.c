@@ -321,7 +321,7 @@ void jk_pvm_jit_compile_insn(jk_cc *c, uint32_t i)
         if (A == B) /* ω_B is read before ω_A is written */
             jk_pvm_jit_addr(c, (int)B, Y);
         jk_load_const(c, A, X);
-        if (jk_pvm_jit_is_call(c, i, X) && !c->site_count && c->call_code)
+        if (jk_pvm_jit_is_call(c, i, X) && c->call_code)
             jk_pvm_jit_call_ind(c, i, A == B, B, Y, (uint32_t)X); /* jit_ctl.c */
         else
             jk_pvm_jit_djump(c, i, A == B, B, Y);

@@ -24,19 +24,23 @@ static void jk_ci_both(const jk_pvm_program *prog, uint32_t pc, const uint64_t *
 
 /* ---- calls via a pointer, indexed by the address ---- */
 
-/* f recurses r7 levels, each saving r0 on the stack at r1 and calling
+/* f (entered with r0 = the halt address) recurses r7 levels, each saving
+ * r0 on the stack at r1 and calling
  * itself via a pointer from one of four sites, picked by r7 mod 4: site a
  * through r2 (a host register, imm 0: the hot path), site b through r12
  * (named once, so it lives in the context), site c through r4 + 16 (an
  * immediate), site d through r0 itself (A = B: the address is read before
- * r0 is written). Each return loads r0 back and adds r9 to it (a nonzero
+ * r0 is written): four call sites, so the calls are plain jumps and the
+ * returns compare with each site (direct returns) unless the test asks
+ * for predicted ones. Each return loads r0 back and adds r9 to it (a nonzero
  * r9 returns somewhere else than the caller's site). At the bottom, the
  * first time (r6 = 0), every pointer is set from r5 (r4 to r5 − 16) and f
  * recurses r10 levels more from there: the host stack is then r7 levels
  * deep when the first call to r5 is made. */
 static const char jk_ci_src[] =
     ".jump_table ret_main, ret_a, ret_b, ret_c, ret_d, f, mid\n"
-    "    load_imm_jump r0, jt(ret_main), f\n"
+    "    load_imm r0, 0xFFFF0000\n"
+    "    jump f\n"
     "ret_main:\n"
     "    load_imm r0, 0xFFFF0000\n"
     "    jump_ind r0, 0\n"
@@ -105,7 +109,7 @@ static void jk_ci_regs(uint64_t *regs, uint64_t depth, uint64_t target, uint64_t
     regs[10] = more;
 }
 
-JK_TEST(test_jit_calls_via_a_pointer_by_the_address)
+static void jk_calls_via_a_pointer_by_the_address_cases(void)
 {
     jk_pvm_program *prog = jk_test_asm_program(jk_ci_src, true);
     JK_REQUIRE(prog != NULL);
@@ -155,7 +159,7 @@ JK_TEST(test_jit_calls_via_a_pointer_by_the_address)
     jk_pvm_program_free(prog);
 }
 
-JK_TEST(test_jit_calls_via_a_pointer_return_elsewhere)
+static void jk_calls_via_a_pointer_return_elsewhere_cases(void)
 {
     /* every return adds r9 to the address it loads: the neighbouring
      * site's landing (predicted for another call), two sites on, an odd
@@ -181,7 +185,7 @@ JK_TEST(test_jit_calls_via_a_pointer_return_elsewhere)
     jk_pvm_program_free(prog);
 }
 
-JK_TEST(test_jit_calls_via_a_pointer_to_the_stack_end)
+static void jk_calls_via_a_pointer_to_the_stack_end_cases(void)
 {
     /* recursion until the 16 KiB stack runs out (2,048 levels of 8 bytes,
      * then a fault below it) and to exactly its end, with the calls made
@@ -196,6 +200,34 @@ JK_TEST(test_jit_calls_via_a_pointer_to_the_stack_end)
         jk_ci_both(prog, 0, regs, 5000, 4999);
     }
     jk_pvm_program_free(prog);
+}
+
+/* Each of the above with direct returns (the calls are jumps through the
+ * table, the default for four call sites) and with predicted ones (the
+ * calls push the return and call through it, with the depth check). */
+static void jk_ci_both_ways(void (*cases)(void))
+{
+    unsigned keep = jk_pvm_jit_direct_max;
+    for (int pass = 0; pass < 2; pass++) {
+        jk_pvm_jit_direct_max = pass ? 0 : keep;
+        cases();
+    }
+    jk_pvm_jit_direct_max = keep;
+}
+
+JK_TEST(test_jit_calls_via_a_pointer_by_the_address)
+{
+    jk_ci_both_ways(jk_calls_via_a_pointer_by_the_address_cases);
+}
+
+JK_TEST(test_jit_calls_via_a_pointer_return_elsewhere)
+{
+    jk_ci_both_ways(jk_calls_via_a_pointer_return_elsewhere_cases);
+}
+
+JK_TEST(test_jit_calls_via_a_pointer_to_the_stack_end)
+{
+    jk_ci_both_ways(jk_calls_via_a_pointer_to_the_stack_end_cases);
 }
 
 /* ---- precharged fallthroughs ---- */
@@ -291,14 +323,73 @@ static void jk_fall_cases(void)
     jk_pvm_program_free(prog);
 }
 
-/* With direct returns (the default for a program with few static calls)
- * and with predicted ones: the plan is the same under both. */
 JK_TEST(test_jit_precharged_fallthroughs_are_the_interpreters)
 {
-    unsigned keep = jk_pvm_jit_direct_max;
-    for (int pass = 0; pass < 2; pass++) {
-        jk_pvm_jit_direct_max = pass ? 0 : keep;
-        jk_fall_cases();
+    jk_ci_both_ways(jk_fall_cases);
+}
+
+/* ---- guarded known bases after a call (jit_group.c) ---- */
+
+/* r7 rounds of: r5 = K, a store through r12 (which puts r12's page in
+ * the TLB for writing), a call of g (which reads through r5, moves it by
+ * r6 and makes a host call), then at the landing a group through r5 — a
+ * load, a store 8 bytes on, a 4-byte load at 12 — whose check is r5 = K
+ * and K's page in the TLB for writing. */
+static void jk_guard_run(uint32_t k, uint64_t r6, uint64_t r12)
+{
+    char src[1024];
+    snprintf(src, sizeof src,
+             ".jump_table ret1, g\n"
+             "    load_imm r7, 3\n"
+             "    jump top\n"
+             "top:\n"
+             "    load_imm r5, %u\n"
+             "    store_ind_u64 r7, r12, 0\n"
+             "    load_imm_jump r0, jt(ret1), g\n"
+             "ret1:\n"
+             "    load_ind_u64 r8, r5, 0\n"
+             "    add_imm_64 r8, r8, 1\n"
+             "    store_ind_u64 r8, r5, 8\n"
+             "    load_ind_u32 r9, r5, 12\n"
+             "    add_imm_64 r7, r7, -1\n"
+             "    branch_ne_imm r7, 0, top\n"
+             "    load_imm r0, 0xFFFF0000\n"
+             "    jump_ind r0, 0\n"
+             "g:\n"
+             "    load_ind_u64 r10, r5, 0\n"
+             "    add_64 r5, r5, r6\n"
+             "    ecalli 1\n"
+             "    jump_ind r0, 0\n",
+             k);
+    jk_pvm_program *prog = jk_test_asm_program(src, true);
+    JK_REQUIRE(prog != NULL);
+    uint64_t regs[JK_PVM_REGS] = {0};
+    regs[6] = r6;
+    regs[12] = r12;
+    jk_test_both_pages(prog, 0, regs, INT64_C(1) << 20, 0, 0x2000, 10);
+    for (int64_t gas = 0; gas < 45; gas++) {
+        jk_test_both_pages(prog, 0, regs, gas, 0, 0x2000, 10);
+        jk_test_both_pages(prog, 0, regs, gas, 2, 0x2000, 100);
     }
-    jk_pvm_jit_direct_max = keep;
+    for (uint32_t pc = 0; pc < 48; pc++)
+        jk_test_both_pages(prog, pc, regs, 60, 0, 0x2000, 10);
+    jk_pvm_program_free(prog);
+}
+
+JK_TEST(test_jit_guarded_bases_after_a_call_are_the_interpreters)
+{
+    /* writable pages (at a page's start, ending exactly at its end, and
+     * crossing into the next: not guarded), the read-only page (the store
+     * faults: the TLB for writing never holds it, though g's load put it
+     * in the one for reading), unmapped pages, and K above 2^31 − 256 (not
+     * guarded); g keeping r5, or moving it within the page, to the next,
+     * to the read-only page and far away */
+    static const uint32_t ks[] = {0x20000, 0x20ff0, 0x20ff8, 0x21000, 0x30000, 0x30ff0, 0x40000, 0x800,
+                                  0x7FFFFF00u, 0xFFFFF000u};
+    static const uint64_t moves[] = {0, 8, 0x1000, 0x10000, (uint64_t)-0x10000, UINT64_C(1) << 32};
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++)
+        for (size_t m = 0; m < sizeof moves / sizeof moves[0]; m++) {
+            jk_guard_run(ks[i], moves[m], 0x20000);
+            jk_guard_run(ks[i], moves[m], 0x21000);
+        }
 }
