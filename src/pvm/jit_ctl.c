@@ -325,11 +325,11 @@ bool jk_pvm_jit_is_call(const jk_cc *c, uint32_t i, uint64_t v)
 }
 
 /* Direct returns (session 10). Where a program makes few calls (at most
- * jk_pvm_jit_direct_max call sites, each a `load_imm_jump` that
- * jk_pvm_jit_is_call accepts; a program with a call via a pointer keeps
- * predicted returns: `c_fib`, whose four calls are via a pointer, took 14%
- * more time with direct returns and 7.5% fewer instructions — its calls
- * become indirect jumps through the jump table), a call is a plain
+ * jk_pvm_jit_direct_max call sites, each a `load_imm_jump` or
+ * `load_imm_jump_ind` that jk_pvm_jit_is_call accepts; since session 12 a
+ * call via a pointer is a jump through the calls' table,
+ * jk_pvm_jit_call_ind: `c_fib` 1.67 → 1.47 of native, which the 14%
+ * session 10 measured with its calls as djumps had kept away), a call is a plain
  * jump (`mov rA, v; jmp f`: no depth check, no push, no host `call`) and a
  * `jump_ind` compares its target with each site's v in turn, jumping to
  * that site's landing block (its prologue, in the same copy) on a match —
@@ -615,7 +615,10 @@ void jk_pvm_jit_djump(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t
  * too-deep call goes there too. Otherwise (imm ≠ 0, ω_B in the context,
  * or A = B, whose ω_B was read into eax before ω_A was written) the
  * 32-bit address is formed in ecx (or is in eax) first. Two host
- * instructions less a call than the k-indexed table of session 8. */
+ * instructions less a call than the k-indexed table of session 8. With
+ * direct returns (jk_pvm_jit_site_plan) the call is `mov eax, i; jmp
+ * [rdx + rB·8]` after the bound check, and the table's bad entries are
+ * djump_bad's: no host stack at all. */
 uint32_t jk_pvm_jit_call_slots(const jk_pvm_program *prog)
 {
     return 2 * prog->blob.jump_count + 2;
