@@ -222,6 +222,10 @@ typedef struct jk_image_body {
     jk_cap_mapping *maps;           /* sorted by base */
     jk_cap_endpoint *eps;
     jk_cap_pin *pins;               /* sorted by slot; caps owned */
+    /* pin_at[s]: 1 + the index in pins of slot s's pin, 0 when s is not
+     * pinned (session 12: jk_cap_image_pinned, ~10 lookups a verified
+     * event, was a scan of pins) */
+    uint8_t pin_at[JK_CAP_ROOT_SLOTS];
 } jk_image_body;
 
 typedef struct jk_instance_body {
