@@ -152,13 +152,14 @@ typedef struct jk_data_body {
     jk_obj o;
     uint64_t len;
     jk_dnode *root;                 /* NULL iff len == 0 */
-    /* The page index (session 12, data.c "the page index"): page i's node
-     * at index[i], a cache of the tree's shape like the hash is of its
-     * bytes — made once, by the read that finds `reads` past its bound,
-     * published with release/acquire, never changed, freed with the body
-     * (jk_cap_data_index_free). NULL: not made (a small or rarely read
-     * Data). Read only by the page lookups; nothing hashed or stored. */
-    _Atomic(jk_dnode **) index;
+    /* The page index (session 12, data.c "the page index"): page i's
+     * bytes (its node's u.page.bytes) at index[i], a cache of the tree's
+     * shape like the hash is of its bytes — made once, by the read that
+     * finds `reads` past its bound, published with release/acquire, never
+     * changed, freed with the body (jk_cap_data_index_free). NULL: not made
+     * (a small or rarely read Data). Read only by the page lookups; nothing
+     * hashed or stored. */
+    _Atomic(uint8_t **) index;
     atomic_uint reads;              /* page lookups so far, until index is made */
 } jk_data_body;
 
