@@ -259,9 +259,17 @@ jk_err jk_cap_data_write(jk_cap data, uint64_t offset, const void *src,
  *         not a Data or i >= page count, or out of memory (a short last
  *         page of at most JK_CAP_SMALL_PAGE bytes is stored in a buffer of
  *         its own size, and its 4 KiB form is made on the first call; later
- *         calls cannot fail and return the same pointer). O(log pages).
+ *         calls cannot fail and return the same pointer). O(log pages),
+ *         O(1) once the Data has its page index (below).
  *         Never write through it.
- *         Thread-safe, as every read of a value. */
+ *         Thread-safe, as every read of a value.
+ * @note Page index (session 12): a Data of 8 pages or more whose pages were
+ *       looked up (here or by jk_cap_data_spans) 16 + pages/16 times gets
+ *       an index of its pages, 8 bytes a page, made once by the lookup
+ *       that crosses that count and freed with the Data; nothing else
+ *       about the value changes. Making it is the only allocation of
+ *       these lookups besides the 4 KiB form above, and a lookup whose
+ *       index cannot be allocated walks the tree as before. */
 const uint8_t *jk_cap_data_page(jk_cap data, uint32_t i);
 
 /* The pointers of pages [first, first+count) (same rules as jk_cap_data_page)
@@ -274,7 +282,9 @@ jk_err jk_cap_data_pages(jk_cap data, uint32_t first, uint32_t count,
 /* jk_cap_data_pages for a reader that stays inside the Data's length (the
  * kernel's DATA_READ): the pages as stored, each readable for 4096 bytes
  * except a short last page, readable only up to the Data's length. Never
- * allocates. @return JK_OK, JK_ERR_CAP_KIND, JK_ERR_CAP_RANGE. */
+ * fails for lack of memory: it allocates nothing but, once, the Data's
+ * page index (jk_cap_data_page's note), and without it walks the tree.
+ * @return JK_OK, JK_ERR_CAP_KIND, JK_ERR_CAP_RANGE. */
 jk_err jk_cap_data_spans(jk_cap data, uint32_t first, uint32_t count,
                          const uint8_t **out);
 

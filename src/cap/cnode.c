@@ -308,19 +308,37 @@ jk_cap jk_cap_cnode_get(jk_cap cnode, uint32_t i)
     return jk_cnode_walk_at(c->root, h, i);
 }
 
+/* jk_cnode_walk at a height other than the two of jk_cnode_walk_at, out of
+ * line: its loops need registers that the path walk's common case would
+ * otherwise save and restore on every call (session 12). */
+static __attribute__((noinline)) jk_cap jk_cnode_walk_other(const jk_cnode_node *n, unsigned h, uint32_t i)
+{
+    return jk_cnode_walk(n, h, i);
+}
+
 bool jk_cap_cnode_get_path(jk_cap cnode, const uint32_t *idx, unsigned count, jk_cap *out)
 {
     /* jk_cap_cnode_get at each level, its checks done once and inlined: a
-     * DATA_LEN or DATA_READ of a ledger record walks 2-3 levels (issue 16). */
-    for (unsigned l = 0; l < count; l++) {
+     * DATA_LEN or DATA_READ of a ledger record walks 2-3 levels (issue 16),
+     * nearly always through 2^16- and 256-slot CNodes: those walks inline,
+     * any other height out of line (session 12: ~94 instructions a call
+     * before, a fifth of them saving registers). */
+    for (; count; count--, idx++) {
         if (cnode.kind != JK_CAP_CNODE)
             return false;
         const jk_cnode_body *c = jk_cnode_of(cnode);
         unsigned h = c->log2;
-        uint32_t i = idx[l];
-        if (i >= 1u << h)
+        uint32_t i = *idx;
+        if (i >> h)
             return false;
-        cnode = h == 0 ? c->slot0 : jk_cnode_walk_at(c->root, h, i);
+        if (h == 16)
+            cnode = jk_cnode_walk(c->root, 16, i);
+        else if (h == 8)
+            cnode = jk_cnode_walk(c->root, 8, i);
+        else if (h == 0)
+            cnode = c->slot0;
+        else
+            cnode = jk_cnode_walk_other(c->root, h, i);
     }
     *out = cnode;
     return true;
@@ -508,6 +526,29 @@ jk_err jk_cap_cnode_set(jk_cap cnode, uint32_t i, jk_cap value, jk_cap *out)
     return err;
 }
 
+/* The depth of n (height hn, held once, changed in place) after the child
+ * on slot i's path changed, its other child not: max(that child's depth,
+ * the other's). n's depth before the write bounds the other child's, so
+ * the other child is read only when the changed one was the deepest and is
+ * now shallower (session 12): it is off the written path, a line no write
+ * of the event touched, and in a large tree (8,192 accounts) most often not
+ * in the cache. Nodes' depths are exact maxima (every maker and every
+ * in-place write keeps them so), which is all this relies on. */
+static inline unsigned jk_cnode_depth_after(const jk_cnode_node *n, unsigned hn, uint32_t i)
+{
+    unsigned bit = (i >> (hn - 1)) & 1;
+    if (hn == 1) {
+        unsigned d = jk_cap_depth_in(n->u.slot[bit]);
+        return d >= n->o.depth ? d : jk_max(d, jk_cap_depth_in(n->u.slot[!bit]));
+    }
+    const jk_cnode_node *a = n->u.kid[bit], *b;
+    unsigned d = a ? a->o.depth : 0;
+    if (d >= n->o.depth)
+        return d;
+    b = n->u.kid[!bit];
+    return jk_max(d, b ? b->o.depth : 0);
+}
+
 /* Whether the caller's reference is the only one to o: then no other holder,
  * on any thread, can see o, and it may change in place. */
 static bool jk_obj_unique(jk_obj *o)
@@ -591,16 +632,7 @@ jk_cnode_update_rec(jk_cnode_node **link, unsigned h, uint32_t i, jk_cap v, bool
         jk_cnode_node **at = down[--k];
         jk_cnode_node *n = *at;
         unsigned hn = h - k;
-        unsigned depth;
-        bool empty;
-        if (hn == 1) {
-            depth = jk_max(jk_cap_depth_in(n->u.slot[0]), jk_cap_depth_in(n->u.slot[1]));
-            empty = !n->u.slot[0].body && !n->u.slot[1].body;
-        } else {
-            jk_cnode_node *a = n->u.kid[0], *b = n->u.kid[1];
-            depth = jk_max(a ? a->o.depth : 0, b ? b->o.depth : 0);
-            empty = !a && !b;
-        }
+        bool empty = hn == 1 ? !n->u.slot[0].body && !n->u.slot[1].body : !n->u.kid[0] && !n->u.kid[1];
         if (empty) {
             *at = NULL;
             relinked = hn;
@@ -614,6 +646,7 @@ jk_cnode_update_rec(jk_cnode_node **link, unsigned h, uint32_t i, jk_cap v, bool
             }
             continue;
         }
+        unsigned depth = jk_cnode_depth_after(n, hn, i);
         bool quiet = jk_obj_stale(&n->o) && depth == n->o.depth;
         n->o.depth = (uint8_t)depth;
         jk_obj_changed(&n->o);
@@ -690,7 +723,7 @@ static jk_cap *jk_cnode_unique_slot(jk_cnode_body *c, uint32_t i, jk_cnode_node 
  * the cached depths and drop the cached hashes on its path, up to the body,
  * or up to the first node whose hash was stale already and whose depth did
  * not move (nothing above it changes: jk_obj_stale). */
-static void jk_cnode_slot_rewritten(jk_cnode_body *c, jk_cnode_node *const *path)
+static void jk_cnode_slot_rewritten(jk_cnode_body *c, uint32_t i, jk_cnode_node *const *path)
 {
     if (c->log2 == 0) {
         c->o.depth = (uint8_t)(jk_cap_depth_in(c->slot0) + 1);
@@ -699,13 +732,7 @@ static void jk_cnode_slot_rewritten(jk_cnode_body *c, jk_cnode_node *const *path
     }
     for (unsigned h = 1; h <= c->log2; h++) {
         jk_cnode_node *n = path[h - 1];
-        unsigned depth;
-        if (h == 1) {
-            depth = jk_max(jk_cap_depth_in(n->u.slot[0]), jk_cap_depth_in(n->u.slot[1]));
-        } else {
-            jk_cnode_node *a = n->u.kid[0], *b = n->u.kid[1];
-            depth = jk_max(a ? a->o.depth : 0, b ? b->o.depth : 0);
-        }
+        unsigned depth = jk_cnode_depth_after(n, h, i);
         bool quiet = jk_obj_stale(&n->o) && depth == n->o.depth;
         n->o.depth = (uint8_t)depth;
         jk_obj_changed(&n->o);
@@ -737,7 +764,7 @@ static jk_err jk_cnode_update_path_rec(jk_cap *cnode, const jk_cap *chain, const
         if (slot) {
             jk_err err = jk_cnode_update_path_rec(slot, chain + 1, idx + 1, count - 1, value);
             if (err == JK_OK)
-                jk_cnode_slot_rewritten(c, path);
+                jk_cnode_slot_rewritten(c, idx[0], path);
             return err;
         }
     }

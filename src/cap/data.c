@@ -320,6 +320,84 @@ static const jk_dnode *jk_data_page_node(const jk_data_body *d, uint32_t pages, 
     return n;
 }
 
+/* ---- the page index (session 12) ----
+ * A lookup of page i walks log2(pages) dependent loads down the tree, then
+ * one more for the page's node: 8 for
+ * the demo's genesis ledger at 8,192 accounts (96 pages), which the transfer
+ * program binary-searches, ~13 page reads an account, ~26 an event, each a
+ * walk through nodes no other work keeps in the cache. A Data read that
+ * often gets an index: page i's bytes at index[i], one load. Made by the
+ * lookup that finds the body's read count past JK_DATA_INDEX_READS(pages),
+ * so its O(pages) making is paid for by as many reads over 16 (a Data made,
+ * read once and dropped — a write's result — never gets one), and only for
+ * JK_DATA_INDEX_PAGES pages or more (below, the walk is three loads or
+ * fewer). The body is immutable, so the index never changes once made; two
+ * threads that make one at once race on one compare-and-swap, the loser frees
+ * its own. The count is a relaxed load and store, not an atomic add: a lost
+ * count only delays the index (it decides nothing but speed), and a read
+ * after the index exists writes nothing to the shared body. */
+#define JK_DATA_INDEX_PAGES 8u
+#define JK_DATA_INDEX_READS(pages) (16u + (pages) / 16u)
+
+/* index[0 .. pages): the bytes of the pages of subtree n, in order. */
+static void jk_data_index_fill(jk_dnode *n, uint32_t pages, uint8_t **index)
+{
+    while (pages > 1) {
+        uint32_t k = jk_cap_data_split(pages);
+        jk_data_index_fill(n->u.in.left, k, index);
+        n = n->u.in.right;
+        index += k;
+        pages -= k;
+    }
+    *index = n->u.page.bytes;
+}
+
+/* d's lookup of page i once the index is not made (pages ≥
+ * JK_DATA_INDEX_PAGES): count it, make the index when the count is past
+ * the bound, else walk. */
+static __attribute__((noinline)) const uint8_t *jk_data_page_counted(const jk_data_body *d, uint32_t pages,
+                                                                    uint32_t i)
+{
+    jk_data_body *body = (jk_data_body *)d; /* the index is a cache, as the hash is */
+    unsigned reads = atomic_load_explicit(&body->reads, memory_order_relaxed);
+    if (reads < JK_DATA_INDEX_READS(pages)) {
+        atomic_store_explicit(&body->reads, reads + 1, memory_order_relaxed);
+        return jk_data_page_node(d, pages, i)->u.page.bytes;
+    }
+    uint8_t **index = malloc((size_t)pages * sizeof *index);
+    if (!index) /* out of memory: the walk, as before */
+        return jk_data_page_node(d, pages, i)->u.page.bytes;
+    jk_data_index_fill(body->root, pages, index);
+    uint8_t **none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&body->index, &none, index, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        free(index); /* another thread's is there: the same pages */
+        index = none;
+    }
+    return index[i];
+}
+
+/* The bytes of page i (< pages) of d: through its index when it has one
+ * (its entries are the pages' bytes, not their nodes: one dependent load
+ * fewer, the node's line, a miss of its own in a large Data). */
+static inline const uint8_t *jk_data_page_bytes(const jk_data_body *d, uint32_t pages, uint32_t i)
+{
+    if (pages < JK_DATA_INDEX_PAGES)
+        return jk_data_page_node(d, pages, i)->u.page.bytes;
+    uint8_t **index = atomic_load_explicit(&((jk_data_body *)d)->index, memory_order_acquire);
+    return index ? index[i] : jk_data_page_counted(d, pages, i);
+}
+
+void jk_cap_data_index_free(jk_data_body *d)
+{
+    free(atomic_load_explicit(&d->index, memory_order_relaxed));
+}
+
+bool jk_cap_data_indexed(jk_cap data)
+{
+    return data.kind == JK_CAP_DATA && atomic_load_explicit(&jk_data_of(data)->index, memory_order_acquire);
+}
+
 const uint8_t *jk_cap_data_page(jk_cap data, uint32_t i)
 {
     if (data.kind != JK_CAP_DATA)
@@ -328,6 +406,8 @@ const uint8_t *jk_cap_data_page(jk_cap data, uint32_t i)
     uint32_t pages = jk_pages_of(d->len);
     if (i >= pages)
         return NULL;
+    if (i + 1 < pages) /* a page before the last is full: its bytes are its 4 KiB buffer */
+        return jk_data_page_bytes(d, pages, i);
     return jk_dnode_view(jk_data_page_node(d, pages, i));
 }
 
@@ -356,7 +436,7 @@ jk_err jk_cap_data_spans(jk_cap data, uint32_t first, uint32_t count,
     if (first > pages || count > pages - first)
         return JK_ERR_CAP_RANGE;
     if (count == 1) /* DATA_READ of a record, most reads: not the recursion over ranges (issue 16) */
-        out[0] = jk_data_page_node(d, pages, first)->u.page.bytes;
+        out[0] = jk_data_page_bytes(d, pages, first);
     else if (count)
         jk_data_pages_rec(d->root, pages, 0, first, first + count, out);
     return JK_OK;

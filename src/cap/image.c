@@ -223,6 +223,8 @@ static jk_err jk_image_build_bytes(jk_cap code, const uint8_t *bytes, size_t len
     im->maps = m;
     im->eps = e;
     im->pins = p;
+    for (uint32_t i = 0; i < npins; i++) /* slots 1..255, checked above; at most 255 pins */
+        im->pin_at[p[i].slot] = (uint8_t)(i + 1);
     *out = jk_cap_of(JK_CAP_IMAGE, im);
     return JK_OK;
 fail:
@@ -361,8 +363,8 @@ const jk_cap_pin *jk_cap_image_pin(jk_cap image, uint32_t i)
 jk_cap jk_cap_image_pinned(jk_cap image, uint32_t slot)
 {
     const jk_image_body *im = jk_image_get(image);
-    const jk_cap_pin *p = jk_pin_find(im->pins, im->npins, slot);
-    return p ? p->cap : jk_cap_null();
+    unsigned at = slot < JK_CAP_ROOT_SLOTS ? im->pin_at[slot] : 0;
+    return at ? im->pins[at - 1].cap : jk_cap_null();
 }
 
 uint32_t jk_cap_image_yield_catcher_slot(jk_cap image) { return jk_image_get(image)->catcher; }

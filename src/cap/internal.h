@@ -152,6 +152,15 @@ typedef struct jk_data_body {
     jk_obj o;
     uint64_t len;
     jk_dnode *root;                 /* NULL iff len == 0 */
+    /* The page index (session 12, data.c "the page index"): page i's
+     * bytes (its node's u.page.bytes) at index[i], a cache of the tree's
+     * shape like the hash is of its bytes — made once, by the read that
+     * finds `reads` past its bound, published with release/acquire, never
+     * changed, freed with the body (jk_cap_data_index_free). NULL: not made
+     * (a small or rarely read Data). Read only by the page lookups; nothing
+     * hashed or stored. */
+    _Atomic(uint8_t **) index;
+    atomic_uint reads;              /* page lookups so far, until index is made */
 } jk_data_body;
 
 typedef struct jk_cnode_node {
@@ -214,6 +223,10 @@ typedef struct jk_image_body {
     jk_cap_mapping *maps;           /* sorted by base */
     jk_cap_endpoint *eps;
     jk_cap_pin *pins;               /* sorted by slot; caps owned */
+    /* pin_at[s]: 1 + the index in pins of slot s's pin, 0 when s is not
+     * pinned (session 12: jk_cap_image_pinned, ~10 lookups a verified
+     * event, was a scan of pins) */
+    uint8_t pin_at[JK_CAP_ROOT_SLOTS];
 } jk_image_body;
 
 typedef struct jk_instance_body {
@@ -235,6 +248,10 @@ static inline jk_instance_body *jk_instance_of(jk_cap c) { return (jk_instance_b
  * free its own storage, not the object itself. Data bodies and inner nodes
  * and CNode nodes are freed inline by cap.c's loop. */
 void jk_cap_dpage_free(jk_dnode *n);
+/* A dead Data body's page index (data.c), if it has one. */
+void jk_cap_data_index_free(jk_data_body *d);
+/* Whether data has its page index made (tests). */
+bool jk_cap_data_indexed(jk_cap data);
 void jk_cap_cnode_body_free(jk_cnode_body *c, jk_dead *d);
 void jk_cap_image_body_free(jk_image_body *im, jk_dead *d);
 void jk_cap_instance_body_free(jk_instance_body *in, jk_dead *d);

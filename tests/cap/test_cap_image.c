@@ -96,6 +96,16 @@ JK_TEST(test_cap_image_valid_and_accessors)
     JK_CHECK_EQ(jk_cap_image_pin(im, 2)->slot, 4);
     JK_CHECK(jk_cap_image_pinned(im, 4).body == f.pins[0].cap.body);
     JK_CHECK(jk_cap_is_null(jk_cap_image_pinned(im, 5)));
+    /* every slot, in range or not: the pin with that slot, or none (the
+     * lookup is a table by slot since session 12) */
+    for (uint32_t s = 0; s < 300; s++) {
+        jk_cap want = jk_cap_null();
+        for (uint32_t i = 0; i < 3; i++)
+            if (f.pins[i].slot == s)
+                want = f.pins[i].cap;
+        JK_CHECK(jk_cap_same(jk_cap_image_pinned(im, s), want));
+    }
+    JK_CHECK(jk_cap_is_null(jk_cap_image_pinned(im, 0x80000004u)));
     JK_CHECK_EQ(jk_cap_image_yield_catcher_slot(im), 9);
 
     /* image_id = H(the encoding of docs/cap.md), written out by hand */
