@@ -74,7 +74,8 @@ void jk_chain_event_hashes(const jk_chain_event *evs, size_t n, jk_hash *out)
  * byte 8 | 1 (the home is from bytes 0..7). A probe compares the 32 bytes
  * of a slot only when the tag matches (session 12): a miss, the usual
  * question (a new event), reads the tag bytes of its run, 64 to a cache
- * line, instead of each slot's hash, half a line each. */
+ * line, instead of each slot's hash, half a line each; and the slots are
+ * aligned to a cache line, so a hash is never split across two. */
 
 static size_t jk_hashset_home(const jk_hash *h, size_t cap)
 {
@@ -114,7 +115,8 @@ jk_err jk_chain_hashset_add(jk_chain_hashset *s, const jk_hash *h)
 {
     if (2 * (s->count + 1) > s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 64;
-        jk_hash *slots = malloc(cap * sizeof *slots);
+        /* line-aligned (cap ≥ 64): no hash across two cache lines */
+        jk_hash *slots = aligned_alloc(64, cap * sizeof *slots);
         uint8_t *used = calloc(cap, 1);
         if (!slots || !used) {
             free(slots);

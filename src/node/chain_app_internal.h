@@ -72,11 +72,10 @@ struct jk_node_chain_app {
     jk_chain_pooled *queue;
     size_t nqueue;
     /* gossip dedup: a hash table of event hashes (chain_app_seen.c; capseen
-     * slots, a power of two, nseen used, seen_tag[i] == 0: empty); seen_why[i]: why seen[i] was
+     * slots, a power of two, nseen used, an all-zero id = empty); seen_why[i]: why seen[i] was
      * refused when first seen (owned), NULL when it was admitted (pooled,
      * then committed), so that a repeat is told its true reason */
     jk_hash *seen;
-    uint32_t *seen_tag;             /* per slot, 0: empty (in seen's allocation) */
     char **seen_why;
     size_t nseen, capseen;
     /* refusals added since the table last dropped them (0: a new event's
@@ -138,20 +137,16 @@ static inline size_t jk_node_app_room(size_t len, size_t traces)
 
 /* chain_app_seen.c: the slot where id is (*found) or would go in the seen table. */
 size_t jk_node_app_seen_find(const jk_node_chain_app *a, const jk_hash *id, bool *found);
-/* The same, with id's tag in the table (0: none, the table is empty) for
- * jk_node_app_seen_add_at. */
-size_t jk_node_app_seen_find_tag(const jk_node_chain_app *a, const jk_hash *id, bool *found,
-                                 uint32_t *tag);
 /* Forget every seen event (the reasons are freed). */
 void jk_node_app_seen_clear(jk_node_chain_app *a);
 /* Remember id as seen: admitted (why NULL) or refused for this reason
  * (copied), replacing what was remembered for it.
  * @return JK_OK; JK_ERR_NOMEM (nothing changed). */
 jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char *why);
-/* jk_node_app_seen_add of an admitted id that jk_node_app_seen_find_tag just
- * placed at slot `at` with `tag` (not found), with nothing changed since: no
- * probe and no hash of the id again. */
-jk_err jk_node_app_seen_add_at(jk_node_chain_app *a, const jk_hash *id, size_t at, uint32_t tag);
+/* jk_node_app_seen_add of an admitted id that jk_node_app_seen_find just
+ * placed at slot `at` (not found), with nothing changed since: one probe
+ * fewer. */
+jk_err jk_node_app_seen_add_at(jk_node_chain_app *a, const jk_hash *id, size_t at);
 /* Forget id: a later copy of the event is judged afresh (a refusal by a
  * bound that may lift — the pool full, a key's share — must not stick). */
 void jk_node_app_seen_forget(jk_node_chain_app *a, const jk_hash *id);

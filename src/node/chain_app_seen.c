@@ -21,29 +21,25 @@
 #define JK_APP_SEEN_MAX 65536u
 
 /* The seen set is an open-addressing hash table (linear probing, at most
- * half full): seen[i] the id in slot i, seen_why[i] its reason, and
- * seen_tag[i] a 32-bit tag of it, 0 when the slot is empty (session 12).
- * It was a sorted array: each insert moved half of it, ~0.5 MB at 12,000
- * ids, which cost a node more per event than the event's decode, hashing
- * and pool admission together (docs/bench.md "Admission, session 6"). The
- * slot of an id and its tag are one SipHash of it under a key drawn once
- * per process: the ids are hashes of what peers send, and a peer that could
- * aim them at one slot would make every lookup walk its run.
+ * half full): seen[i] the id in slot i, all-zero when the slot is empty (no
+ * event hashes to zero: BLAKE2b-256 has no known preimage of it, and an id
+ * that did would only never count as seen), seen_why[i] its reason. It was
+ * a sorted array: each insert moved half of it, ~0.5 MB at 12,000 ids, which
+ * cost a node more per event than the event's decode, hashing and pool
+ * admission together (docs/bench.md "Admission, session 6"). The slot of
+ * an id is a SipHash of it under a key drawn once per process: the ids are
+ * hashes of what peers send, and a peer that could aim them at one slot
+ * would make every lookup walk its run. Nothing iterates the table in slot
+ * order to decide anything (only to free or to keep the admitted ones), so
+ * its layout decides nothing a block or an answer holds.
  *
- * The tags (session 12, docs/node.md "The seen set's tags"): a probe read
- * the 32-byte id of each slot it passed (a cache line each at most, the
- * table being up to 4 MiB) and compared it with zero and with the id. Now
- * a probe reads the tags, 16 to a cache line beside nothing else, and an id
- * only when its tag matches: a lookup of a new event (every event's first)
- * touches one line, a repeat two. A tag is never 0 for a stored id (| 1),
- * and a match is always confirmed on the whole id, so the tags decide
- * nothing. The all-zero id is still never stored (it was the empty mark;
- * no event hashes to it).
- *
- * Nothing iterates the table in slot order to decide anything (only to
- * free or to keep the admitted ones), so its layout decides nothing a block
- * or an answer holds. The tags share the ids' allocation (after them): one
- * free releases both. */
+ * The table is aligned to a cache line (session 12): calloc's 16-byte
+ * alignment put every other id across two lines, and a lookup read up to a
+ * line more than its probes need. Tags beside the ids (a probe reading ids
+ * only on a tag match) were tried and measured worse for a node's mix: a
+ * new id's lookup read 1.0 line instead of ~1.6, but a repeat's 2.5 instead
+ * of ~1.7, and each event comes once and twice more as echoes (docs/bench.md
+ * "Node bookkeeping per event, session 12"). */
 static pthread_once_t jk_seen_once = PTHREAD_ONCE_INIT;
 static uint8_t jk_seen_key[crypto_shorthash_KEYBYTES];
 
@@ -52,64 +48,33 @@ static void jk_seen_key_init(void)
     randombytes_buf(jk_seen_key, sizeof jk_seen_key);
 }
 
-/* id's SipHash: its home slot in the low bits, its tag from the high. */
-static uint64_t jk_seen_sip(const jk_hash *id)
+static size_t jk_seen_home(const jk_hash *id, size_t cap)
 {
     uint8_t h[crypto_shorthash_BYTES];
     crypto_shorthash(h, id->bytes, 16, jk_seen_key); /* half the id spreads as well, faster */
     uint64_t v;
     memcpy(&v, h, sizeof v);
-    return v;
+    return (size_t)v & (cap - 1);
 }
 
-static uint32_t jk_seen_tag_of(uint64_t sip)
-{
-    return (uint32_t)(sip >> 32) | 1u;
-}
-
-static bool jk_seen_zero(const jk_hash *h)
+static bool jk_seen_empty(const jk_hash *h)
 {
     uint64_t w[4];
     memcpy(w, h->bytes, sizeof w);
     return (w[0] | w[1] | w[2] | w[3]) == 0;
 }
 
-static bool jk_seen_same(const jk_hash *x, const jk_hash *y)
-{
-    return memcmp(x->bytes, y->bytes, JK_HASH_SIZE) == 0;
-}
-
-/* A table of cap slots: ids, then their tags, in one zeroed allocation. */
-static jk_hash *jk_seen_alloc(size_t cap, uint32_t **tags)
-{
-    jk_hash *s = calloc(cap, sizeof *s + sizeof **tags);
-    *tags = s ? (uint32_t *)(s + cap) : NULL;
-    return s;
-}
-
 /* Slot where id is (*found) or would go. */
 size_t jk_node_app_seen_find(const jk_node_chain_app *a, const jk_hash *id, bool *found)
 {
-    uint32_t tag;
-    return jk_node_app_seen_find_tag(a, id, found, &tag);
-}
-
-size_t jk_node_app_seen_find_tag(const jk_node_chain_app *a, const jk_hash *id, bool *found,
-                                 uint32_t *tag_out)
-{
     *found = false;
-    *tag_out = 0;
-    if (a->capseen == 0 || jk_seen_zero(id))
+    if (a->capseen == 0 || jk_seen_empty(id))
         return 0;
     size_t mask = a->capseen - 1;
-    uint64_t sip = jk_seen_sip(id);
-    uint32_t tag = jk_seen_tag_of(sip);
-    *tag_out = tag;
-    for (size_t i = (size_t)sip & mask;; i = (i + 1) & mask) {
-        uint32_t t = a->seen_tag[i];
-        if (t == 0)
+    for (size_t i = jk_seen_home(id, a->capseen);; i = (i + 1) & mask) {
+        if (jk_seen_empty(&a->seen[i]))
             return i;
-        if (t == tag && jk_seen_same(&a->seen[i], id)) {
+        if (memcmp(a->seen[i].bytes, id->bytes, JK_HASH_SIZE) == 0) {
             *found = true;
             return i;
         }
@@ -122,10 +87,8 @@ void jk_node_app_seen_clear(jk_node_chain_app *a)
         free(a->seen_why[i]);
         a->seen_why[i] = NULL;
     }
-    if (a->capseen) {
+    if (a->capseen)
         memset(a->seen, 0, a->capseen * sizeof *a->seen);
-        memset(a->seen_tag, 0, a->capseen * sizeof *a->seen_tag);
-    }
     a->nseen = 0;
     a->seen_refusals = 0;
     a->nrefused = 0;
@@ -148,19 +111,17 @@ static void jk_seen_remove_at(jk_node_chain_app *a, size_t at)
 {
     size_t mask = a->capseen - 1, i = at;
     free(a->seen_why[i]);
-    for (size_t j = (i + 1) & mask; a->seen_tag[j]; j = (j + 1) & mask) {
-        size_t k = (size_t)jk_seen_sip(&a->seen[j]) & mask;
+    for (size_t j = (i + 1) & mask; !jk_seen_empty(&a->seen[j]); j = (j + 1) & mask) {
+        size_t k = jk_seen_home(&a->seen[j], a->capseen);
         /* j's id may fill i when its home k is not cyclically in (i, j] */
         bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
         if (stays)
             continue;
         a->seen[i] = a->seen[j];
-        a->seen_tag[i] = a->seen_tag[j];
         a->seen_why[i] = a->seen_why[j];
         i = j;
     }
     memset(&a->seen[i], 0, sizeof a->seen[i]);
-    a->seen_tag[i] = 0;
     a->seen_why[i] = NULL;
     a->nseen--;
 }
@@ -174,15 +135,12 @@ void jk_node_app_seen_forget(jk_node_chain_app *a, const jk_hash *id)
 }
 
 /* Place id (not in the table, a free slot exists) with its reason. */
-static void jk_seen_place(jk_hash *seen, uint32_t *tags, char **why, size_t cap, const jk_hash *id,
-                          char *reason)
+static void jk_seen_place(jk_hash *seen, char **why, size_t cap, const jk_hash *id, char *reason)
 {
-    uint64_t sip = jk_seen_sip(id);
-    size_t i = (size_t)sip & (cap - 1);
-    while (tags[i])
+    size_t i = jk_seen_home(id, cap);
+    while (!jk_seen_empty(&seen[i]))
         i = (i + 1) & (cap - 1);
     seen[i] = *id;
-    tags[i] = jk_seen_tag_of(sip);
     why[i] = reason;
 }
 
@@ -191,29 +149,28 @@ static void jk_seen_place(jk_hash *seen, uint32_t *tags, char **why, size_t cap,
  * @return JK_OK; JK_ERR_NOMEM (the table unchanged). */
 static jk_err jk_seen_rehash(jk_node_chain_app *a, size_t cap, bool keep_refused)
 {
-    uint32_t *t;
-    jk_hash *s = jk_seen_alloc(cap, &t);
+    jk_hash *s = aligned_alloc(64, cap * sizeof *s); /* cap ≥ 256: a multiple of 64 bytes */
     char **w = calloc(cap, sizeof *w);
     if (!s || !w) {
         free(s);
         free(w);
         return JK_ERR_NOMEM;
     }
+    memset(s, 0, cap * sizeof *s);
     size_t n = 0;
     for (size_t i = 0; i < a->capseen; i++) {
-        if (!a->seen_tag[i])
+        if (jk_seen_empty(&a->seen[i]))
             continue;
         if (a->seen_why[i] && !keep_refused) {
             free(a->seen_why[i]);
             continue;
         }
-        jk_seen_place(s, t, w, cap, &a->seen[i], a->seen_why[i]);
+        jk_seen_place(s, w, cap, &a->seen[i], a->seen_why[i]);
         n++;
     }
     free(a->seen);
     free(a->seen_why);
     a->seen = s;
-    a->seen_tag = t;
     a->seen_why = w;
     a->capseen = cap;
     a->nseen = n;
@@ -274,8 +231,8 @@ static void jk_seen_note_refusal(jk_node_chain_app *a, const jk_hash *id)
 jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char *why)
 {
     pthread_once(&jk_seen_once, jk_seen_key_init);
-    if (jk_seen_zero(id))
-        return JK_OK; /* never stored (it was the empty mark): never seen */
+    if (jk_seen_empty(id))
+        return JK_OK; /* cannot be stored (the empty mark): never seen */
     char *copy = NULL;
     if (why) {
         size_t n = strlen(why) + 1;
@@ -302,7 +259,7 @@ jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char 
             return err;
         }
     }
-    jk_seen_place(a->seen, a->seen_tag, a->seen_why, a->capseen, id, copy);
+    jk_seen_place(a->seen, a->seen_why, a->capseen, id, copy);
     a->nseen++;
     if (copy)
         jk_seen_note_refusal(a, id);
@@ -403,13 +360,12 @@ bool jk_node_chain_app_verdict_take(const jk_node_chain_app *a, jk_node_event_ve
 
 /* The admitted id's slot is where the find before it stopped, unless the
  * table must start over or grow first (then the whole add). */
-jk_err jk_node_app_seen_add_at(jk_node_chain_app *a, const jk_hash *id, size_t at, uint32_t tag)
+jk_err jk_node_app_seen_add_at(jk_node_chain_app *a, const jk_hash *id, size_t at)
 {
-    if (a->capseen == 0 || tag == 0 || jk_seen_zero(id) || a->nseen >= JK_APP_SEEN_MAX ||
-        2 * (a->nseen + 1) > a->capseen || at >= a->capseen || a->seen_tag[at])
+    if (a->capseen == 0 || jk_seen_empty(id) || a->nseen >= JK_APP_SEEN_MAX ||
+        2 * (a->nseen + 1) > a->capseen || at >= a->capseen || !jk_seen_empty(&a->seen[at]))
         return jk_node_app_seen_add(a, id, NULL);
     a->seen[at] = *id;
-    a->seen_tag[at] = tag;
     a->seen_why[at] = NULL;
     a->nseen++;
     return JK_OK;

@@ -53,8 +53,7 @@ bool jk_node_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len, 
     const jk_chain_trace *tr = pe ? pe->traces : traces;
     const jk_hash *id = &v->id;
     bool found;
-    uint32_t tag;
-    size_t at = jk_node_app_seen_find_tag(a, id, &found, &tag);
+    size_t at = jk_node_app_seen_find(a, id, &found);
     bool admitted = false;
     jk_err err = JK_OK;
     bool dispatch = ev.endpoint != JK_CHAIN_ENDPOINT_TRANSACT;
@@ -84,7 +83,7 @@ bool jk_node_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len, 
                                 JK_NODE_MAX_PENDING_DISPATCH);
         goto out;
     }
-    err = jk_node_app_seen_add_at(a, id, at, tag);
+    err = jk_node_app_seen_add_at(a, id, at);
     if (err == JK_OK && a->npending == a->cappending) {
         size_t cap = a->cappending ? 2 * a->cappending : 32;
         jk_app_pending *p = realloc(a->pending, cap * sizeof *p);

@@ -76,6 +76,7 @@ JK_TEST(test_chain_hashset_tags_never_answer_for_another)
         wrong += jk_chain_hashset_contains(&s, &h[i]) != (i % 2 == 0);
     JK_CHECK_EQ(wrong, 0);
     JK_CHECK_EQ(s.count, 150u);
+    JK_CHECK(((uintptr_t)s.slots & 63) == 0); /* no hash across two cache lines */
     jk_chain_hashset_clear(&s);
     for (size_t i = 0; i < 300; i++)
         wrong += jk_chain_hashset_contains(&s, &h[i]);
