@@ -59,9 +59,12 @@ static size_t jk_seen_home(const jk_hash *id, size_t cap)
 
 static bool jk_seen_empty(const jk_hash *h)
 {
-    uint64_t w[4];
-    memcpy(w, h->bytes, sizeof w);
-    return (w[0] | w[1] | w[2] | w[3]) == 0;
+    uint64_t w0, w1, w2, w3;
+    memcpy(&w0, h->bytes, 8);
+    memcpy(&w1, h->bytes + 8, 8);
+    memcpy(&w2, h->bytes + 16, 8);
+    memcpy(&w3, h->bytes + 24, 8);
+    return (w0 | w1 | w2 | w3) == 0;
 }
 
 /* Slot where id is (*found) or would go. */

@@ -109,6 +109,15 @@ static jk_node *wrap(fx *f, uint32_t i, uint16_t port)
     return n;
 }
 
+/* The demo fixture with block 1's gossip of `transfers` transfers made. */
+static bool fx_with_block(fx *f, uint32_t transfers)
+{
+    if (!fx_make(f))
+        return false;
+    jk_devnet_demo_block(&f->demo, &f->genesis.genesis_hash, 1, transfers, &f->gossip);
+    return f->gossip.n >= transfers;
+}
+
 /* The same batch body — transfers, a repeat within the batch, a transfer
  * whose blob was changed after signing, a second batch with repeats of the
  * first — goes through jk_rpc_answer to node 0's provider as the node makes
@@ -118,9 +127,7 @@ static jk_node *wrap(fx *f, uint32_t i, uint16_t port)
 JK_TEST(test_node_rpc_batch_verified_together_same_answers)
 {
     static fx f;
-    JK_REQUIRE(fx_make(&f));
-    jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, 1, 24, &f.gossip);
-    JK_REQUIRE(f.gossip.n >= 24);
+    JK_REQUIRE(fx_with_block(&f, 24));
     jk_node *n0 = wrap(&f, 0, jk_net_loopback_free_port(SOCK_DGRAM));
     jk_node *n1 = n0 ? wrap(&f, 1, jk_net_loopback_free_port(SOCK_DGRAM)) : NULL;
     JK_REQUIRE(n0 && n1);
@@ -199,9 +206,7 @@ static void enc_hash(const jk_rpc_event *e, jk_hash *out)
 JK_TEST(test_node_rpc_hint_hash_is_the_events_own)
 {
     static fx f;
-    JK_REQUIRE(fx_make(&f));
-    jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, 1, 8, &f.gossip);
-    JK_REQUIRE(f.gossip.n >= 4);
+    JK_REQUIRE(fx_with_block(&f, 8));
     jk_node *n0 = wrap(&f, 0, jk_net_loopback_free_port(SOCK_DGRAM));
     JK_REQUIRE(n0);
     jk_rpc_provider p;
