@@ -781,6 +781,14 @@ void jk_chain_forget_committed_sigs(jk_chain_kernel *ck, const jk_chain_block *b
  * gossip deduplication use it. */
 void jk_chain_event_hash(const jk_chain_event *ev, jk_hash *out);
 
+/* out[i] = jk_chain_event_hash(&evs[i]) for i < n, the same bytes: events
+ * whose message fits one BLAKE2b block (E(endpoint) ‖ blob ≤ 128 bytes, a
+ * demo transfer's 83) four at a time through the four-lane compression
+ * (jk_crypto_blake2b256_x4_short, ~half the instructions of one
+ * jk_chain_event_hash each), the others alone. For a block's or a turn's
+ * events. */
+void jk_chain_event_hashes(const jk_chain_event *evs, size_t n, jk_hash *out);
+
 /* setup_cycle: verify_proto = MGMT_COPY(chain) + CALL transform_to_verify;
  * dispatch_protos[k] likewise with transform_to_dispatch_k; each must be the
  * chain's set_image onto the image pinned for the role (image and lineage).

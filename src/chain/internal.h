@@ -302,6 +302,8 @@ void jk_chain_sig_forget(jk_chain_kernel *ck, const jk_chain_trace *t);
  * and the entries the cache holds. */
 size_t jk_chain_sig_home(const jk_chain_kernel *ck, const jk_chain_trace *t);
 size_t jk_chain_sig_entries(const jk_chain_kernel *ck);
+/* For tests: set the cache's insert clock (making the cache first). */
+void jk_chain_sig_clock_set(jk_chain_kernel *ck, uint32_t clock);
 /* jk_chain_trace_find_valid, answering signature checks through the cache. */
 bool jk_chain_find_valid(const jk_chain_kernel *ck, const jk_chain_trace *traces, size_t n,
                          const uint8_t key[JK_ED25519_PUBLIC_SIZE], const jk_hash *msg_hash, size_t *index);

@@ -40,10 +40,20 @@
  *   re-admission; docs/bench.md "Signatures once, session 11".)
  *
  * Each set's metadata is one tag per way (0: empty; else the signature's
- * first 8 bytes | 1, which tells nearly every other trace of the set apart
- * before any memcmp) and one insertion stamp per way, 128 bytes a set kept
- * apart from the traces: a lookup reads two sets' tags, two cache lines,
- * and a trace only when its tag matches.
+ * first 4 bytes | 1, which tells nearly every other trace of the set apart
+ * before any memcmp) and one insertion stamp per way, kept apart from the
+ * traces: a lookup reads two sets' tags and a trace only when its tag
+ * matches. Session 12: 32-bit tags and stamps, so that a set's metadata is
+ * one cache line (64-bit ones took two: an insert read and wrote four lines
+ * besides the trace, and the 4,096 sets' metadata was 512 KiB, now 256
+ * KiB), and a forget clears the way's tag only (a way's trace is read only
+ * after its tag matched, and a tag is never 0: the bytes left are dead),
+ * so it writes one line, not three. A stamp is the insert clock's low 32
+ * bits, compared by their wrapping difference: which of two entries is the
+ * older is only ever asked of live entries, which are far fewer than 2^31
+ * inserts apart unless one sat in a set no insert filled for two billion
+ * inserts, and then the wrong one of the two is evicted — a later verify,
+ * never another answer.
  *
  * Threads: lookups only read (the verify workers of verify_pool.c run while
  * nothing is inserted); inserts and forgets happen on the kernel's own
@@ -61,13 +71,13 @@
 #define JK_SIG_MAX_SLOTS 131072u
 
 typedef struct jk_sig_meta {
-    uint64_t tag[JK_SIG_WAYS];   /* 0: empty way */
-    uint64_t stamp[JK_SIG_WAYS]; /* when the way was filled (jk_chain_sigcache.clock) */
-} jk_sig_meta;
+    uint32_t tag[JK_SIG_WAYS];   /* 0: empty way */
+    uint32_t stamp[JK_SIG_WAYS]; /* when the way was filled (jk_chain_sigcache.clock's low bits) */
+} __attribute__((aligned(64))) jk_sig_meta;
 
 struct jk_chain_sigcache {
     size_t sets;           /* a power of two */
-    uint64_t clock;        /* inserts so far */
+    uint32_t clock;        /* inserts so far, modulo 2^32 */
     jk_sig_meta *meta;     /* sets of them */
     jk_chain_trace *ways;  /* sets × JK_SIG_WAYS; one allocation with the header */
 };
@@ -86,11 +96,17 @@ static bool jk_sig_empty(const jk_chain_trace *t)
     return memcmp(t, &zero, sizeof zero) == 0;
 }
 
-static uint64_t jk_sig_tag(const jk_chain_trace *t)
+static uint32_t jk_sig_tag(const jk_chain_trace *t)
 {
-    uint64_t w;
+    uint32_t w;
     memcpy(&w, t->sig, sizeof w);
     return w | 1;
+}
+
+/* Whether stamp a was given before stamp b (wrapping: see above). */
+static bool jk_sig_older(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) < 0;
 }
 
 static bool jk_sig_same(const jk_chain_trace *a, const jk_chain_trace *b)
@@ -117,7 +133,7 @@ static void jk_sig_homes(size_t sets, const jk_chain_trace *t, size_t home[2])
 /* The way holding t (set * JK_SIG_WAYS + way), or SIZE_MAX. */
 static size_t jk_sig_find(const jk_chain_sigcache *c, const jk_chain_trace *t, const size_t home[2])
 {
-    uint64_t tag = jk_sig_tag(t);
+    uint32_t tag = jk_sig_tag(t);
     for (int k = 0; k < 2; k++) {
         if (k == 1 && home[1] == home[0])
             break;
@@ -142,9 +158,13 @@ static jk_chain_sigcache *jk_sig_new(size_t slots)
 {
     size_t sets = slots / JK_SIG_WAYS;
     size_t head = (sizeof(jk_chain_sigcache) + 63) & ~(size_t)63;
-    uint8_t *p = calloc(1, head + sets * sizeof(jk_sig_meta) + slots * sizeof(jk_chain_trace));
+    size_t size = head + sets * sizeof(jk_sig_meta) + slots * sizeof(jk_chain_trace);
+    /* line-aligned, so that a set's metadata is one cache line; the ways
+     * are read only once their tag says they were written */
+    uint8_t *p = aligned_alloc(64, (size + 63) & ~(size_t)63);
     if (!p)
         return NULL;
+    memset(p, 0, head + sets * sizeof(jk_sig_meta));
     jk_chain_sigcache *c = (jk_chain_sigcache *)p;
     c->sets = sets;
     c->meta = (jk_sig_meta *)(p + head);
@@ -179,7 +199,7 @@ void jk_chain_sig_remember(jk_chain_kernel *ck, const jk_chain_trace *t)
     jk_chain_sigcache *c = ck->sig_cache;
     size_t home[2];
     jk_sig_homes(c->sets, t, home);
-    uint64_t now = ++c->clock;
+    uint32_t now = ++c->clock;
     size_t at = jk_sig_find(c, t, home);
     if (at != SIZE_MAX) {
         /* asked again (a re-verify): it is still pending, so as young as now */
@@ -195,7 +215,7 @@ void jk_chain_sig_remember(jk_chain_kernel *ck, const jk_chain_trace *t)
             if (m->tag[w] == 0) {
                 if (!empty[k]++)
                     first_empty[k] = w;
-            } else if (m->stamp[w] < m->stamp[oldest[k]]) { /* read only when the set is full */
+            } else if (jk_sig_older(m->stamp[w], m->stamp[oldest[k]])) { /* read only when the set is full */
                 oldest[k] = w;
             }
         }
@@ -203,7 +223,7 @@ void jk_chain_sig_remember(jk_chain_kernel *ck, const jk_chain_trace *t)
     int k = empty[1] > empty[0] ? 1 : 0;
     unsigned w = first_empty[k];
     if (w == JK_SIG_WAYS) { /* both full */
-        k = c->meta[home[1]].stamp[oldest[1]] < c->meta[home[0]].stamp[oldest[0]] ? 1 : 0;
+        k = jk_sig_older(c->meta[home[1]].stamp[oldest[1]], c->meta[home[0]].stamp[oldest[0]]) ? 1 : 0;
         w = oldest[k];
     }
     c->meta[home[k]].tag[w] = jk_sig_tag(t);
@@ -221,9 +241,7 @@ void jk_chain_sig_forget(jk_chain_kernel *ck, const jk_chain_trace *t)
     size_t at = jk_sig_find(c, t, home);
     if (at == SIZE_MAX)
         return;
-    c->meta[at / JK_SIG_WAYS].tag[at % JK_SIG_WAYS] = 0;
-    c->meta[at / JK_SIG_WAYS].stamp[at % JK_SIG_WAYS] = 0;
-    memset(&c->ways[at], 0, sizeof c->ways[at]);
+    c->meta[at / JK_SIG_WAYS].tag[at % JK_SIG_WAYS] = 0; /* the trace's bytes are dead */
 }
 
 void jk_chain_forget_committed_sigs(jk_chain_kernel *ck, const jk_chain_block *block)
@@ -247,6 +265,14 @@ size_t jk_chain_sig_entries(const jk_chain_kernel *ck)
         for (unsigned w = 0; w < JK_SIG_WAYS; w++)
             n += c->meta[s].tag[w] != 0;
     return n;
+}
+
+void jk_chain_sig_clock_set(jk_chain_kernel *ck, uint32_t clock)
+{
+    if (!ck->sig_cache)
+        ck->sig_cache = jk_sig_new(jk_sig_slots(ck));
+    if (ck->sig_cache)
+        ck->sig_cache->clock = clock;
 }
 
 bool jk_chain_find_valid(const jk_chain_kernel *ck, const jk_chain_trace *traces, size_t n,

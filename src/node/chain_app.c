@@ -458,8 +458,8 @@ static jk_err jk_app_commit(void *ctx, uint64_t height, const uint8_t *value, si
      * pending list (each hashed them: two BLAKE2b an event at every node
      * but the proposer). Without memory each hashes them itself. */
     jk_hash *ids = malloc((block.event_count ? block.event_count : 1) * sizeof *ids);
-    for (size_t i = 0; ids && i < block.event_count; i++)
-        jk_chain_event_hash(&block.events[i], &ids[i]);
+    if (ids)
+        jk_chain_event_hashes(block.events, block.event_count, ids); /* four lanes at once */
     bool ours = a->tentative && memcmp(id.bytes, a->tentative_id.bytes, JK_HASH_SIZE) == 0;
     if (!ours) {
         err = jk_app_rewind(a, &diag);

@@ -46,40 +46,29 @@ static int jk_prep_key_cmp(const void *x, const void *y)
 }
 
 /* The turn's event ids, jk_chain_event_hash's H(natural(endpoint) ‖ blob),
- * four at a time (session 11): a demo transfer's message is 82 bytes, one
- * BLAKE2b block, so four of them take one pass of the four-lane
- * compression (jk_crypto_blake2b256_x4_short) where each took a streaming
+ * four at a time (session 11; jk_chain_event_hashes since session 12): a
+ * demo transfer's message is 83 bytes, one BLAKE2b block, so four of them
+ * take one pass of the four-lane compression where each took a streaming
  * hash of its own (~1,150 instructions an event, on every node for every
- * event). A longer message, or the last lanes of a turn, is hashed alone;
- * test_chain_app_prepare_ids_are_the_chains holds them to
+ * event). test_chain_app_prepare_ids_are_the_chains holds them to
  * jk_chain_event_hash. */
-static void jk_prep_ids(jk_app_prep_ev *evs, size_t n)
+static jk_err jk_prep_ids(jk_app_prep_ev *evs, size_t n)
 {
-    uint8_t block[4][JK_BLAKE2B_BLOCK];
-    size_t len[4], lane[4], k = 0;
-    jk_hash out[4];
-    for (size_t i = 0; i < n; i++) {
-        const jk_chain_event *ev = &evs[i].ev;
-        uint8_t nat[9];
-        size_t m = jk_pvm_encode_natural(ev->endpoint, nat);
-        if (ev->blob_len > JK_BLAKE2B_BLOCK - m) {
-            jk_chain_event_hash(ev, &evs[i].id);
-            continue;
-        }
-        memcpy(block[k], nat, m);
-        memcpy(block[k] + m, ev->blob, ev->blob_len);
-        memset(block[k] + m + ev->blob_len, 0, JK_BLAKE2B_BLOCK - m - ev->blob_len);
-        len[k] = m + ev->blob_len;
-        lane[k++] = i;
-        if (k == 4) {
-            jk_crypto_blake2b256_x4_short((const uint8_t(*)[JK_BLAKE2B_BLOCK])block, len, out);
-            for (size_t j = 0; j < 4; j++)
-                evs[lane[j]].id = out[j];
-            k = 0;
-        }
+    jk_chain_event *ev = malloc((n ? n : 1) * sizeof *ev);
+    jk_hash *ids = malloc((n ? n : 1) * sizeof *ids);
+    if (!ev || !ids) {
+        free(ev);
+        free(ids);
+        return JK_ERR_NOMEM;
     }
-    for (size_t j = 0; j < k; j++)
-        jk_crypto_blake2b256(block[j], len[j], &evs[lane[j]].id);
+    for (size_t i = 0; i < n; i++)
+        ev[i] = evs[i].ev;
+    jk_chain_event_hashes(ev, n, ids);
+    for (size_t i = 0; i < n; i++)
+        evs[i].id = ids[i];
+    free(ev);
+    free(ids);
+    return JK_OK;
 }
 
 /* Decode a copy of each event; the malformed are left out (add_event
@@ -109,8 +98,7 @@ static jk_err jk_prep_decode(jk_node_chain_app *a, const uint8_t *const *events,
         e->at = SIZE_MAX;
         a->nprep_evs++;
     }
-    jk_prep_ids(a->prep_evs, a->nprep_evs);
-    return JK_OK;
+    return jk_prep_ids(a->prep_evs, a->nprep_evs);
 }
 
 jk_err jk_node_chain_app_prepare(jk_node_chain_app *a, const uint8_t *const *events,

@@ -112,8 +112,8 @@ void jk_node_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b,
      * (hashing the block for each one was pending × events hashes); the
      * commit's own when it hands them over (session 9). */
     jk_hash *own = block_ids ? NULL : malloc((b->event_count ? b->event_count : 1) * sizeof *own);
-    for (size_t j = 0; own && j < b->event_count; j++)
-        jk_chain_event_hash(&b->events[j], &own[j]);
+    if (own)
+        jk_chain_event_hashes(b->events, b->event_count, own);
     jk_idset ids, used;
     bool have_ids = (block_ids || own) && jk_idset_make(&ids, block_ids ? block_ids : own, b->event_count);
     const jk_chain_dispatch_part *d = &b->dispatch;
@@ -178,8 +178,7 @@ void jk_node_app_drop_refused(jk_node_chain_app *a, const jk_chain_block *b)
     jk_hash *all = malloc((n ? n : 1) * sizeof *all);
     jk_idset ids;
     if (all) {
-        for (size_t j = 0; j < b->event_count; j++)
-            jk_chain_event_hash(&b->events[j], &all[j]);
+        jk_chain_event_hashes(b->events, b->event_count, all);
         for (size_t j = 0; j < ck->pool_count; j++)
             all[b->event_count + j] = ck->pool[j].hash;
     }

@@ -102,6 +102,9 @@ struct jk_node {
     uint8_t *top_value;
     size_t top_len, top_cap;
     jk_cons_cert *top_cert;
+    /* node_rpc.c: a JSON-RPC batch's encoded events and their hashes, from
+     * the batch hint to its end (NULL otherwise) */
+    struct jk_nrpc_hint *rpc_hint;
 };
 
 uint64_t jk_node_now_ms(void);

@@ -9,6 +9,9 @@
  */
 #include "node_internal.h"
 
+#include "jark/bytes.h"
+#include "jark/crypto.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +144,67 @@ static jk_err jk_nrpc_block(void *ctx, const jk_rpc_block_query *q, jk_rpc_buf *
     return err;
 }
 
+/* ---- the batch hint's encodings (session 12) -----------------------------
+ *
+ * A batch's events were encoded for its hint (jk_nrpc_submit_batch, to be
+ * verified together) and then each again by its submit, which also hashed
+ * its encoding for the answer's event_hash: two encodes and a BLAKE2b of
+ * ~220 bytes an event. The hint now keeps each encoding with its hash
+ * (four at a time: jk_crypto_blake2b256_x4), and a submit takes the pair
+ * only when the encoding is the one its own event gives, compared field by
+ * field with the kept bytes (jk_nrpc_hint_is): a hash is only ever answered
+ * for the bytes it was computed from, whatever the batch held
+ * (test_node_rpc_hint_hash_is_the_events_own). Kept until the batch's end. */
+typedef struct jk_nrpc_hint {
+    size_t n, next;
+    uint8_t *enc[JK_RPC_MAX_BATCH];
+    size_t len[JK_RPC_MAX_BATCH];
+    jk_hash hash[JK_RPC_MAX_BATCH]; /* BLAKE2b-256 of enc[i] */
+    bool taken[JK_RPC_MAX_BATCH];
+} jk_nrpc_hint;
+
+static void jk_nrpc_hint_free(jk_node *n)
+{
+    jk_nrpc_hint *h = n->rpc_hint;
+    for (size_t i = 0; h && i < h->n; i++)
+        free(h->enc[i]);
+    free(h);
+    n->rpc_hint = NULL;
+}
+
+/* Whether bytes[0..len) is jk_node_event_encode's encoding of ev. */
+static bool jk_nrpc_hint_is(const uint8_t *bytes, size_t len, const jk_rpc_event *ev)
+{
+    size_t bl = ev->blob_len, tc = ev->trace_count;
+    if (bl == 0 || tc > JK_NODE_EVENT_MAX_TRACES || len < 12 + bl ||
+        (len - 12 - bl) / JK_CHAIN_TRACE_SIZE != tc || (len - 12 - bl) % JK_CHAIN_TRACE_SIZE ||
+        jk_get_u32le(bytes) != ev->endpoint || jk_get_u32le(bytes + 4) != bl ||
+        memcmp(bytes + 8, ev->blob, bl) != 0 || jk_get_u32le(bytes + 8 + bl) != tc)
+        return false;
+    for (size_t i = 0; i < tc; i++) {
+        uint8_t t[JK_CHAIN_TRACE_SIZE];
+        jk_chain_trace_encode(&ev->traces[i], t);
+        if (memcmp(bytes + 12 + bl + i * JK_CHAIN_TRACE_SIZE, t, sizeof t) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* The hint's encoding of ev, not taken before (taken now), or SIZE_MAX.
+ * Submits come in the batch's order: the search starts after the last. */
+static size_t jk_nrpc_hint_take(jk_nrpc_hint *h, const jk_rpc_event *ev)
+{
+    for (size_t j = 0; h && j < h->n; j++) {
+        size_t i = (h->next + j) % h->n;
+        if (!h->taken[i] && jk_nrpc_hint_is(h->enc[i], h->len[i], ev)) {
+            h->taken[i] = true;
+            h->next = i + 1;
+            return i;
+        }
+    }
+    return SIZE_MAX;
+}
+
 /* Hand the event to the machine as a locally submitted one (a full node:
  * to the driver's relay): the chain app's add_event decodes, deduplicates
  * and verifies it into the pool, and the machine (the relay) gossips it on
@@ -150,7 +214,9 @@ static jk_err jk_nrpc_block(void *ctx, const jk_rpc_block_query *q, jk_rpc_buf *
  * (jk_node_chain_app_verdict_take; the machine calls add_event at most once
  * for it, on this thread), never an earlier event's. The event is not
  * hashed here for that (session 8: it was, besides the app's own hash of
- * it and the answer's). event_hash: BLAKE2b-256 of the gossip encoding. */
+ * it and the answer's). event_hash: BLAKE2b-256 of the gossip encoding,
+ * the batch hint's when it encoded this very event (then it is not encoded
+ * again either), computed only for an admitted event. */
 static jk_err jk_nrpc_submit(void *ctx, const jk_rpc_event *ev, jk_rpc_submit_result *out,
                              jk_diag *diag)
 {
@@ -159,10 +225,19 @@ static jk_err jk_nrpc_submit(void *ctx, const jk_rpc_event *ev, jk_rpc_submit_re
     if (!n->cfg.chain)
         return jk_diag_set(diag, JK_ERR_RPC_UNAVAILABLE,
                            "this node does not admit events (no chain application)");
-    jk_chain_event ce = {.endpoint = ev->endpoint, .blob = ev->blob, .blob_len = ev->blob_len};
-    uint8_t *bytes = NULL;
+    size_t hinted = jk_nrpc_hint_take(n->rpc_hint, ev);
+    uint8_t *owned = NULL;
+    const uint8_t *bytes;
     size_t len = 0;
-    jk_err err = jk_node_event_encode(&ce, ev->traces, ev->trace_count, &bytes, &len);
+    jk_err err = JK_OK;
+    if (hinted != SIZE_MAX) {
+        bytes = n->rpc_hint->enc[hinted];
+        len = n->rpc_hint->len[hinted];
+    } else {
+        jk_chain_event ce = {.endpoint = ev->endpoint, .blob = ev->blob, .blob_len = ev->blob_len};
+        err = jk_node_event_encode(&ce, ev->traces, ev->trace_count, &owned, &len);
+        bytes = owned;
+    }
     if (err == JK_ERR_INVALID_ARG) {
         snprintf(out->reason, sizeof out->reason, "event over the gossip bounds");
         n->events_refused++;
@@ -175,12 +250,18 @@ static jk_err jk_nrpc_submit(void *ctx, const jk_rpc_event *ev, jk_rpc_submit_re
     jk_node_chain_app_verdict_clear(n->cfg.chain);
     err = n->m ? jk_cons_on_event(n->m, bytes, len)
                : jk_node_relay_event(n, UINT32_MAX, bytes, len, &relayed);
-    jk_crypto_blake2b256(bytes, len, &out->event_hash);
-    free(bytes);
+    jk_node_event_verdict v;
+    bool judged = err == JK_OK && jk_node_chain_app_verdict_take(n->cfg.chain, &v);
+    if (judged && v.kind == JK_NODE_VERDICT_ADMITTED) {
+        if (hinted != SIZE_MAX)
+            out->event_hash = n->rpc_hint->hash[hinted];
+        else
+            jk_crypto_blake2b256(bytes, len, &out->event_hash);
+    }
+    free(owned);
     if (err != JK_OK)
         return jk_diag_set(diag, err, "submit: %s", jk_strerror(err));
-    jk_node_event_verdict v;
-    if (!jk_node_chain_app_verdict_take(n->cfg.chain, &v))
+    if (!judged)
         return jk_diag_set(diag, JK_ERR_RPC_UNAVAILABLE,
                            "submit: the node's application did not judge the event");
     if (v.kind == JK_NODE_VERDICT_ADMITTED) {
@@ -191,7 +272,6 @@ static jk_err jk_nrpc_submit(void *ctx, const jk_rpc_event *ev, jk_rpc_submit_re
         snprintf(out->reason, sizeof out->reason, "%s", v.reason);
         out->has_code = v.has_code;
         out->code = v.code;
-        memset(&out->event_hash, 0, sizeof out->event_hash);
         n->events_refused++;
         jk_rpc_metric_add(n->metrics.events_refused, 1);
     }
@@ -348,27 +428,41 @@ static jk_err jk_nrpc_pool(void *ctx, uint32_t offset, jk_rpc_pool_sink *sink, u
 static void jk_nrpc_submit_batch(void *ctx, const jk_rpc_event *const *evs, size_t n)
 {
     jk_node *nd = ctx;
+    jk_nrpc_hint_free(nd);
     if (!nd->cfg.chain || n < 2 || n > JK_RPC_MAX_BATCH)
         return;
-    uint8_t *enc[JK_RPC_MAX_BATCH];
-    size_t lens[JK_RPC_MAX_BATCH], m = 0;
+    jk_nrpc_hint *h = calloc(1, sizeof *h);
+    if (!h)
+        return; /* one by one */
     for (size_t i = 0; i < n; i++) {
         jk_chain_event ce = {.endpoint = evs[i]->endpoint, .blob = evs[i]->blob,
                              .blob_len = evs[i]->blob_len};
-        if (jk_node_event_encode(&ce, evs[i]->traces, evs[i]->trace_count, &enc[m], &lens[m]) ==
-            JK_OK)
-            m++;
+        if (jk_node_event_encode(&ce, evs[i]->traces, evs[i]->trace_count, &h->enc[h->n],
+                                 &h->len[h->n]) == JK_OK)
+            h->n++;
     }
-    if (m > 1)
-        (void)jk_node_chain_app_prepare(nd->cfg.chain, (const uint8_t *const *)enc, lens, m,
+    for (size_t i = 0; i < h->n; i += 4) {
+        const void *d[4];
+        size_t l[4];
+        jk_hash out[4];
+        for (size_t j = 0; j < 4; j++) { /* a short last group repeats its first */
+            d[j] = h->enc[i + j < h->n ? i + j : i];
+            l[j] = h->len[i + j < h->n ? i + j : i];
+        }
+        jk_crypto_blake2b256_x4(d, l, out);
+        for (size_t j = 0; j < 4 && i + j < h->n; j++)
+            h->hash[i + j] = out[j];
+    }
+    nd->rpc_hint = h;
+    if (h->n > 1)
+        (void)jk_node_chain_app_prepare(nd->cfg.chain, (const uint8_t *const *)h->enc, h->len, h->n,
                                         NULL); /* else one by one */
-    for (size_t i = 0; i < m; i++)
-        free(enc[i]);
 }
 
 static void jk_nrpc_submit_batch_end(void *ctx)
 {
     jk_node *n = ctx;
+    jk_nrpc_hint_free(n);
     if (n->cfg.chain)
         jk_node_chain_app_prepare_end(n->cfg.chain);
 }

@@ -171,3 +171,52 @@ JK_TEST(test_chain_sigonce_each_signature_checked_once)
     jk_chain_kernel_free(v[1]);
     jk_test_chain_free(&tc);
 }
+
+/* Session 12's metadata (32-bit tags and stamps, one cache line a set):
+ * the insert clock wraps past 2^32, and the stamps are compared by their
+ * wrapping difference, so an insert still evicts the oldest entries. In a
+ * cache of 1,024 entries, 4,096 traces (their signatures are not checked:
+ * the cache only compares bytes) inserted across the wrap leave the last
+ * 256 nearly all cached; compared as plain numbers, the traces stamped
+ * after the wrap looked the oldest and evicted each other (~half of those
+ * 256 gone). A forgotten trace is a miss (its tag cleared, its bytes left)
+ * and can be remembered again. */
+JK_TEST(test_chain_sigcache_stamps_wrap)
+{
+    jk_chain_kernel *ck = calloc(1, sizeof *ck);
+    JK_REQUIRE(ck);
+    ck->pool_limits.max_events = 512; /* 1,024 entries, 128 sets */
+    jk_chain_sig_clock_set(ck, UINT32_MAX - 3000u);
+    JK_REQUIRE(ck->sig_cache);
+    enum { N = 4096, LAST = 256 };
+    jk_chain_trace *t = calloc(N, sizeof *t);
+    JK_REQUIRE(t);
+    uint64_t s = 0x9e3779b97f4a7c15u;
+    for (size_t i = 0; i < N; i++) {
+        for (size_t b = 0; b < sizeof t[i]; b += 8) {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            memcpy((uint8_t *)&t[i] + b, &s, 8);
+        }
+        jk_chain_sig_remember(ck, &t[i]);
+    }
+    size_t kept = 0;
+    for (size_t i = N - LAST; i < N; i++)
+        kept += jk_chain_sig_cached(ck, &t[i]);
+    JK_CHECK(kept >= LAST * 9 / 10);
+    JK_CHECK_EQ(jk_chain_sig_entries(ck), 1024u);
+    size_t before = jk_chain_sig_entries(ck), gone = 0;
+    for (size_t i = N - 10; i < N; i++)
+        if (jk_chain_sig_cached(ck, &t[i])) {
+            jk_chain_sig_forget(ck, &t[i]);
+            gone++;
+            JK_CHECK(!jk_chain_sig_cached(ck, &t[i]));
+        }
+    JK_CHECK_EQ(jk_chain_sig_entries(ck), before - gone);
+    jk_chain_sig_remember(ck, &t[N - 1]);
+    JK_CHECK(jk_chain_sig_cached(ck, &t[N - 1]));
+    free(t);
+    free(ck->sig_cache);
+    free(ck);
+}

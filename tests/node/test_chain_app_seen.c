@@ -57,6 +57,8 @@ static void same_as_model(const jk_node_chain_app *a, const model *m)
             JK_CHECK(a->seen_why[at] == NULL);
     }
     JK_CHECK_EQ(a->nseen, count);
+    /* a cache line's alignment (session 12): no id across two lines */
+    JK_CHECK(a->capseen == 0 || ((uintptr_t)a->seen & 63) == 0);
 }
 
 JK_TEST(test_chain_app_seen_table_matches_a_model)

@@ -18,6 +18,7 @@
 #include "../../src/net/internal.h"
 #include "../../src/node/node_internal.h"
 
+#include "jark/crypto.h"
 #include "jark/net.h"
 #include "jark/rpc.h"
 
@@ -108,6 +109,15 @@ static jk_node *wrap(fx *f, uint32_t i, uint16_t port)
     return n;
 }
 
+/* The demo fixture with block 1's gossip of `transfers` transfers made. */
+static bool fx_with_block(fx *f, uint32_t transfers)
+{
+    if (!fx_make(f))
+        return false;
+    jk_devnet_demo_block(&f->demo, &f->genesis.genesis_hash, 1, transfers, &f->gossip);
+    return f->gossip.n >= transfers;
+}
+
 /* The same batch body — transfers, a repeat within the batch, a transfer
  * whose blob was changed after signing, a second batch with repeats of the
  * first — goes through jk_rpc_answer to node 0's provider as the node makes
@@ -117,9 +127,7 @@ static jk_node *wrap(fx *f, uint32_t i, uint16_t port)
 JK_TEST(test_node_rpc_batch_verified_together_same_answers)
 {
     static fx f;
-    JK_REQUIRE(fx_make(&f));
-    jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, 1, 24, &f.gossip);
-    JK_REQUIRE(f.gossip.n >= 24);
+    JK_REQUIRE(fx_with_block(&f, 24));
     jk_node *n0 = wrap(&f, 0, jk_net_loopback_free_port(SOCK_DGRAM));
     jk_node *n1 = n0 ? wrap(&f, 1, jk_net_loopback_free_port(SOCK_DGRAM)) : NULL;
     JK_REQUIRE(n0 && n1);
@@ -165,6 +173,73 @@ JK_TEST(test_node_rpc_batch_verified_together_same_answers)
 
     jk_node_free(n0);
     jk_node_free(n1);
+    fx_free(&f);
+}
+
+/* gossip event e as the RPC layer hands it over (borrowing g's bytes) */
+static jk_rpc_event rpc_event(jk_gossip *g, size_t e, jk_chain_trace *trace)
+{
+    *trace = *g->trace_ptrs[e];
+    return (jk_rpc_event){g->events[e].endpoint, (uint8_t *)g->events[e].blob,
+                          g->events[e].blob_len, trace, 1};
+}
+
+/* BLAKE2b-256 of e's gossip encoding: what submit_event answers as event_hash. */
+static void enc_hash(const jk_rpc_event *e, jk_hash *out)
+{
+    jk_chain_event ce = {e->endpoint, e->blob, e->blob_len};
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    memset(out, 0, sizeof *out);
+    if (jk_node_event_encode(&ce, e->traces, e->trace_count, &bytes, &len) == JK_OK)
+        jk_crypto_blake2b256(bytes, len, out);
+    free(bytes);
+}
+
+/* The batch hint keeps each encoding with its hash (session 12), and a
+ * submit answers the kept hash only for the very event it was computed
+ * from: here the hint holds A, a copy of B whose signature was changed
+ * (same endpoint and blob: only its trace differs) and C, and the submits
+ * are D (never hinted), the genuine B, C and A out of the hint's order.
+ * Each admitted answer's event_hash is its own encoding's; B's is not the
+ * changed copy's, and the changed copy, submitted last, is refused. */
+JK_TEST(test_node_rpc_hint_hash_is_the_events_own)
+{
+    static fx f;
+    JK_REQUIRE(fx_with_block(&f, 8));
+    jk_node *n0 = wrap(&f, 0, jk_net_loopback_free_port(SOCK_DGRAM));
+    JK_REQUIRE(n0);
+    jk_rpc_provider p;
+    jk_node_rpc_provider(n0, &p);
+    jk_chain_trace ta, tb, tbx, tc, td;
+    jk_rpc_event a = rpc_event(&f.gossip, 0, &ta), b = rpc_event(&f.gossip, 1, &tb);
+    jk_rpc_event bx = rpc_event(&f.gossip, 1, &tbx), c = rpc_event(&f.gossip, 2, &tc);
+    jk_rpc_event d = rpc_event(&f.gossip, 3, &td);
+    tbx.sig[7] ^= 0x40;
+    const jk_rpc_event *hint[3] = {&a, &bx, &c};
+    p.submit_batch(p.ctx, hint, 3);
+    JK_REQUIRE(n0->rpc_hint != NULL);
+    const jk_rpc_event *order[5] = {&d, &b, &c, &a, &bx};
+    jk_rpc_submit_result r[5];
+    for (int i = 0; i < 5; i++) {
+        jk_diag diag = {{0}};
+        JK_REQUIRE(p.submit_event(p.ctx, order[i], &r[i], &diag) == JK_OK);
+    }
+    p.submit_batch_end(p.ctx);
+    JK_CHECK(n0->rpc_hint == NULL);
+    for (int i = 0; i < 4; i++) {
+        jk_hash want;
+        enc_hash(order[i], &want);
+        JK_CHECK(r[i].admitted);
+        JK_CHECK_MEM(r[i].event_hash.bytes, want.bytes, JK_HASH_SIZE);
+    }
+    jk_hash bxh;
+    enc_hash(&bx, &bxh);
+    JK_CHECK(memcmp(r[1].event_hash.bytes, bxh.bytes, JK_HASH_SIZE) != 0);
+    JK_CHECK(!r[4].admitted);
+    static const jk_hash zero;
+    JK_CHECK_MEM(r[4].event_hash.bytes, zero.bytes, JK_HASH_SIZE);
+    jk_node_free(n0);
     fx_free(&f);
 }
 
