@@ -526,7 +526,7 @@ static int64_t jk_tnet_poll(jk_tnet *t, jk_tnet_watch *w, uint64_t now)
     while (hi > 0 && w->printed < (uint64_t)hi && w->printed < o->blocks) {
         jk_devnet_testnet_height b;
         uint64_t at = w->printed + 1;
-        if (!jk_tnet_block_get(t, best, at, &b))
+        if (!jk_tnet_block_get(t, jk_devnet_tnet_block_source(h, t->v, at, best), at, &b))
             break;
         b.finality_ms = share;
         w->prev_ms = now;

@@ -53,6 +53,15 @@ uint64_t jk_devnet_tnet_ms(void);
  * when the text does not start with such a line of at least 4 numbers. */
 bool jk_devnet_tnet_host_cpu_parse(const char *text, uint64_t *total, uint64_t *idle);
 
+/* The node the watch reads block `at` from, given every node's committed
+ * height (-1: not running or not answering): the first whose height is
+ * `at`, since a node answers its top from memory, or `best` when none is
+ * (session 12: a block below a node's top is read from its store, which
+ * waits for the write in progress; the watch's reads from the highest node
+ * put its loop thread to sleep for that write, 652 ms once at a checkpoint,
+ * while it had votes to send). */
+uint32_t jk_devnet_tnet_block_source(const int64_t *heights, uint32_t v, uint64_t at, uint32_t best);
+
 /* A thread's /proc/.../schedstat text, "run_ns wait_ns slices": its time
  * on a core and runnable in a run queue. false (outputs 0) when the text
  * does not start with two numbers. */

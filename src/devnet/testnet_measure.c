@@ -335,3 +335,11 @@ double jk_devnet_tnet_cpu_since(const jk_tnet *t)
     long hz = sysconf(_SC_CLK_TCK);
     return (double)ticks / (double)(hz > 0 ? hz : 100);
 }
+
+uint32_t jk_devnet_tnet_block_source(const int64_t *heights, uint32_t v, uint64_t at, uint32_t best)
+{
+    for (uint32_t i = 0; i < v; i++)
+        if (heights[i] >= 0 && (uint64_t)heights[i] == at)
+            return i;
+    return best;
+}

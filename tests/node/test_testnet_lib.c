@@ -264,6 +264,22 @@ JK_TEST(test_testnet_host_cpu_parse)
     JK_CHECK(!jk_devnet_tnet_host_cpu_parse(NULL, &total, &idle));
 }
 
+/* The watch reads a new block from a node whose top it is (answered from
+ * memory), not from the highest node, whose store read of a block below
+ * its top waits for the write in progress on its loop thread; the highest
+ * when no node is at that height, and never a node that is down (-1). */
+JK_TEST(test_testnet_block_read_from_a_node_at_that_height)
+{
+    const int64_t h[4] = {12, 14, -1, 13};
+    JK_CHECK_EQ(jk_devnet_tnet_block_source(h, 4, 13, 1), 3);
+    JK_CHECK_EQ(jk_devnet_tnet_block_source(h, 4, 12, 1), 0);
+    JK_CHECK_EQ(jk_devnet_tnet_block_source(h, 4, 14, 1), 1);
+    JK_CHECK_EQ(jk_devnet_tnet_block_source(h, 4, 11, 1), 1); /* every node past it */
+    const int64_t down[2] = {-1, 5};
+    JK_CHECK_EQ(jk_devnet_tnet_block_source(down, 2, 5, 1), 1);
+    JK_CHECK_EQ(jk_devnet_tnet_block_source(down, 2, 4, 1), 1);
+}
+
 /* The kernel may hand one free port to two successive asks; each node's
  * ports are drawn again until no earlier node holds them (session 8: two
  * nodes got UDP port 35590, one could not bind, the run stalled). A draw
