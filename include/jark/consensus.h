@@ -359,6 +359,12 @@ typedef struct jk_cons_out {
 
 typedef struct jk_cons_machine jk_cons_machine;
 
+/* The first proof of lock in pol[0..len) (one PERSIST_POL output; see
+ * jk_cons_machine_new): its size in bytes and its height, without checking
+ * a signature — for a driver that keeps the last one of each height.
+ * @return JK_OK; JK_ERR_CONS_RECORD (malformed) with diag. */
+jk_err jk_cons_pol_next(const uint8_t *pol, size_t len, size_t *size, uint64_t *height, jk_diag *diag);
+
 /* Create a machine at `height` (the first undecided height).
  * records/nrecords: every record PERSISTed at the latest height it signed
  * in, in order (the last is the signed-vote record; NULL/0 when none). They
@@ -371,10 +377,15 @@ typedef struct jk_cons_machine jk_cons_machine;
  * validator signed at the next. The machine then signs nothing at the
  * heights below the records' (they were decided: peers hand them over) and
  * resumes the records' height when it gets there, as a restart inside it.
- * pol/pol_len: the last PERSIST_POL bytes (NULL/0 when none): value_len u32
- * ‖ value ‖ a certificate encoding whose signatures are PREVOTES of
- * (height, round) for the value; one of a lower height is ignored, one of
- * a higher height kept for it. It keeps
+ * pol/pol_len: PERSIST_POL outputs back to back (NULL/0 when none): the
+ * last one of each height the driver kept, ascending (docs/consensus.md:
+ * the proposal's vr and signature ‖ value ‖ a certificate encoding whose
+ * signatures are PREVOTES of (height, round) for the value; the layout an
+ * earlier jark wrote, without the proposal, is read too). Those of a lower
+ * height are ignored, the last of `height` restored (with its proposal:
+ * its round can be decided again from re-sent precommits, the block's
+ * only copy when every validator crashed inside its write), those of a
+ * higher height kept for it. It keeps
  * a locked validator live across a crash: it re-proposes its valid value
  * and re-gossips the prevotes that justify it (line 28 needs them at every
  * other validator). Both are read by jk_cons_start.
@@ -475,6 +486,10 @@ typedef struct jk_cons_sim_config {
     uint32_t byz_mask;             /* behaviours of every Byzantine one */
     uint32_t crashes;              /* crash-restarts in the fault phase */
     uint32_t midcrash_permille;    /* crash right after a PERSIST */
+    uint32_t crash_all;            /* correlated crashes in the fault phase:
+                                      every honest validator down at once,
+                                      each losing its last decided height
+                                      (all inside that height's write) */
     uint32_t drop_permille;        /* message loss in the fault phase */
     uint32_t dup_permille;         /* duplicated messages */
     uint32_t delay_min_ms, delay_max_ms; /* jitter reorders */
@@ -507,6 +522,9 @@ typedef struct jk_cons_sim_result {
     uint64_t lost_heights;         /* crashes that lost the store's last
                                       decided height (every second one) */
     uint64_t restarts_below;       /* restarts at a height below the records' */
+    uint64_t crashed_all;          /* correlated crashes that ran */
+    uint64_t lost_everywhere;      /* ... after which no honest store held a
+                                      height some honest one had decided */
     uint64_t rejected;             /* peer messages refused with an error */
     uint64_t sim_ms;               /* simulated time at the end */
 } jk_cons_sim_result;

@@ -335,14 +335,16 @@ jk_err jk_node_votelog_append(jk_node_votelog *l, const jk_cons_record *recs, si
  * @return as jk_node_votelog_append and jk_node_votelog_put_pol. */
 jk_err jk_node_votelog_append_turn(jk_node_votelog *l, const jk_cons_record *recs, size_t n,
                                    const uint8_t *pol, size_t pol_len, jk_diag *diag);
-/* Append a proof of lock (PERSIST_POL: value_len u32 ‖ value ‖
- * certificate, 1..JK_NODE_VOTELOG_POL_MAX bytes), which replaces the one
- * before, with one write and one fdatasync.
+/* Append a proof of lock (a PERSIST_POL, 1..JK_NODE_VOTELOG_POL_MAX
+ * bytes), which replaces the last one of its height (jk_cons_pol_next; 0
+ * for bytes that are not a proof) and drops those two heights below it,
+ * with one write and one fdatasync.
  * @return JK_OK; JK_ERR_NODE_VOTE_LOG; JK_ERR_INVALID_ARG (the size);
  *         JK_ERR_NOMEM. */
 jk_err jk_node_votelog_put_pol(jk_node_votelog *l, const uint8_t *pol, size_t len, jk_diag *diag);
-/* The last proof of lock (borrowed until the next put_pol or close;
- * NULL/0 when none). */
+/* The proofs of lock kept — the last one of each of the latest two
+ * heights — back to back, as jk_cons_machine_new takes them (borrowed
+ * until the next append or close; NULL/0 when none). */
 const uint8_t *jk_node_votelog_pol(const jk_node_votelog *l, size_t *len);
 /* The records of the latest two heights (the latest and the one below it),
  * in order (borrowed until the next append or close; NULL/0 when the log
@@ -353,6 +355,14 @@ uint64_t jk_node_votelog_records(const jk_node_votelog *l); /* in the file */
 uint64_t jk_node_votelog_syncs(const jk_node_votelog *l);   /* since open */
 const char *jk_node_votelog_note(const jk_node_votelog *l);  /* "" or why */
 
+/* A proof of lock in the log: its height (jk_cons_pol_next; 0 for bytes
+ * that are not one) and where its bytes are. */
+#define JK_NODE_VOTELOG_POLS 2
+typedef struct jk_node_votelog_polref {
+    uint64_t height;
+    size_t off, len;
+} jk_node_votelog_polref;
+
 /* The log's bytes decoded strictly (what open does; the fuzz target).
  * latest is malloc'd (jk_node_votelog_view_free), also on error nothing
  * to free. */
@@ -362,7 +372,10 @@ typedef struct jk_node_votelog_view {
     bool torn;                /* a torn last append was ignored */
     jk_cons_record *latest;   /* the latest two heights' records, in order */
     size_t nlatest;
-    size_t pol_off, pol_len;  /* the last proof of lock in the bytes (0: none) */
+    /* the proofs of lock kept: the last one of each of the latest two
+     * heights, in the order appended (offsets into the decoded bytes) */
+    jk_node_votelog_polref pols[JK_NODE_VOTELOG_POLS];
+    size_t npols;
 } jk_node_votelog_view;
 /* @return JK_OK; JK_ERR_NODE_VOTE_LOG (not a vote log, another format
  *         version, a corrupt append before the last, a bad count, a

@@ -123,10 +123,16 @@ void jk_cons_clear_height(jk_cons_machine *m);
 void jk_cons_decide(jk_cons_machine *m, const uint8_t *value, size_t len,
                     const jk_cons_cert *cert);
 jk_err jk_cons_progress(jk_cons_machine *m);
-/* input.c */
+/* pol.c */
+/* The proof of lock of round r (its proposal, whose signature and vr it
+ * keeps) over the prevotes in `prevotes`, layout 2, malloc'd.
+ * @return JK_OK; JK_ERR_NOMEM. */
+jk_err jk_cons_pol_encode(const jk_cons_machine *m, const jk_cons_round *r, const jk_cons_cert *prevotes,
+                          uint8_t **out, size_t *len);
 /* The proof of lock kept for h_p back in the log (a later height's is kept
  * for later). @return JK_OK; JK_ERR_CONS_RECORD; JK_ERR_NOMEM. */
 jk_err jk_cons_restore_pol(jk_cons_machine *m);
+/* input.c */
 /* Our last record of h_p among those given at creation, or NULL. */
 const jk_cons_record *jk_cons_history_at(const jk_cons_machine *m);
 /* Resume h_p from our last record of it (saved): its round, lock, votes. */

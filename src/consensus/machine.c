@@ -485,18 +485,18 @@ void jk_cons_decide(jk_cons_machine *m, const uint8_t *value, size_t len,
     free(buf);
 }
 
-/* The certificate of a decision at round r: every precommit of r for id(v)
- * in the log, ascending by validator (at least 2f+1 of them); over prevotes,
- * the proof of lock of line 36. */
-static void jk_make_cert(const jk_cons_machine *m, const jk_cons_round *r,
+/* The certificate of a decision at round r: every precommit of r for id
+ * in the log, ascending by validator (at least 2f+1 of them); over
+ * prevotes, the proof of lock of line 36. */
+static void jk_make_cert(const jk_cons_machine *m, const jk_cons_round *r, const jk_hash *id,
                          const jk_cons_slot *slots, jk_cons_cert *c)
 {
     memset(c, 0, sizeof *c);
     c->height = m->h;
     c->round = r->round;
-    c->value = r->value_hash;
+    c->value = *id;
     for (uint32_t i = 0; i < m->n; i++) {
-        const jk_cons_entry *e = jk_cons_slot_find(&slots[i], &r->value_hash);
+        const jk_cons_entry *e = jk_cons_slot_find(&slots[i], id);
         if (e) {
             c->sigs[c->count].validator = i;
             memcpy(c->sigs[c->count].sig, e->sig, JK_ED25519_SIG_SIZE);
@@ -509,26 +509,49 @@ static void jk_persist_pol(jk_cons_machine *m, const jk_cons_round *r)
 {
     jk_cons_cert *c = malloc(sizeof *c);
     uint8_t *b = NULL;
+    size_t len = 0;
     if (c) {
-        jk_make_cert(m, r, r->prevotes, c);
-        b = malloc(4 + r->value_len + jk_cons_cert_size(c));
+        jk_make_cert(m, r, &r->value_hash, r->prevotes, c);
+        if (jk_cons_pol_encode(m, r, c, &b, &len) != JK_OK)
+            b = NULL;
     }
     jk_cons_out *o = b ? jk_cons_out_push(m, JK_CONS_OUT_PERSIST_POL) : NULL;
+    free(c);
     if (!o) {
-        free(c);
         free(b);
         m->failed = JK_ERR_NOMEM;
         return;
     }
-    jk_put_u32le(b, (uint32_t)r->value_len);
-    memcpy(b + 4, r->value, r->value_len);
-    jk_cons_cert_encode(c, b + 4 + r->value_len);
     o->bytes = b;
-    o->len = 4 + r->value_len + jk_cons_cert_size(c);
-    free(c);
+    o->len = len;
 }
 
 /* ---- the upon-rules ------------------------------------------------------- */
+
+/* Line 49's proposal for round r: r's own, or — not in the paper — that
+ * of another round with the same id(v), valid, when r's 2f+1 precommits
+ * are for it. The decision is v either way (2f+1 precommitted id(v) in
+ * r); only its bytes come from elsewhere. Why: after every validator
+ * crashed inside the write of a decided height, each restores the last
+ * proof of lock of the height (pol.c), which may be of a later round than
+ * the decision's (the same value: a decided value is the only one anyone
+ * can lock afterwards), and the re-sent precommits are those of the
+ * decision's round. NULL when none. */
+static jk_cons_round *jk_decidable(jk_cons_machine *m, jk_cons_round *r)
+{
+    if (r->has_proposal && jk_count(m, r->precommits, JK_COUNT_VALUE, &r->value_hash) >= m->quorum &&
+        jk_round_valid(m, r)) /* line 50 */
+        return r;
+    for (size_t j = 0; j < m->nrounds; j++) {
+        jk_cons_round *p = m->rounds[j];
+        if (p == r || !p->has_proposal || (r->has_proposal && !memcmp(p->value_hash.bytes, r->value_hash.bytes, JK_HASH_SIZE)))
+            continue;
+        if (jk_count(m, r->precommits, JK_COUNT_VALUE, &p->value_hash) >= m->quorum && jk_round_valid(m, p))
+            return p;
+    }
+    return NULL;
+}
+
 
 /* One pass: fire the first rule whose condition holds; true if one did. */
 static bool jk_step_once(jk_cons_machine *m)
@@ -536,22 +559,20 @@ static bool jk_step_once(jk_cons_machine *m)
     /* Lines 49-54: a proposal of any round r with 2f+1 precommits for it. */
     for (size_t i = 0; i < m->nrounds; i++) {
         jk_cons_round *r = m->rounds[i];
-        if (!r->has_proposal ||
-            jk_count(m, r->precommits, JK_COUNT_VALUE, &r->value_hash) < m->quorum)
-            continue;
-        if (!jk_round_valid(m, r)) /* line 50 */
+        jk_cons_round *p = jk_decidable(m, r);
+        if (!p)
             continue;
         jk_cons_cert *cert = malloc(sizeof *cert);
-        uint8_t *v = malloc(r->value_len);
+        uint8_t *v = malloc(p->value_len);
         if (!cert || !v) {
             free(cert);
             free(v);
             m->failed = JK_ERR_NOMEM;
             return false;
         }
-        jk_make_cert(m, r, r->precommits, cert);
-        memcpy(v, r->value, r->value_len);
-        size_t len = r->value_len;
+        jk_make_cert(m, r, &p->value_hash, r->precommits, cert);
+        memcpy(v, p->value, p->value_len);
+        size_t len = p->value_len;
         jk_cons_decide(m, v, len, cert);
         free(v);
         free(cert);

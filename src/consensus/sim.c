@@ -229,6 +229,38 @@ static void jk_check_evidence(jk_sim_node *node, const uint8_t *b, size_t len)
     s->res->evidence++;
 }
 
+/* A PERSIST_POL into the node's durable proofs, as the node's vote log
+ * keeps them: the last one of each of the latest two heights, ascending (a
+ * new one replaces its height's and drops those two heights below it). */
+static void jk_keep_pol(jk_sim_node *node, const uint8_t *pol, size_t len)
+{
+    jk_sim *s = node->sim;
+    size_t size;
+    uint64_t h, ph;
+    if (jk_cons_pol_next(pol, len, &size, &h, NULL) != JK_OK || size != len) {
+        jk_cons_sim_violation(s, true, "validator %u: a malformed proof of lock", node->index);
+        return;
+    }
+    uint8_t *b = malloc(node->pol_len + len);
+    if (!b) {
+        s->failed = JK_ERR_NOMEM;
+        return;
+    }
+    size_t n = 0;
+    for (size_t off = 0; off < node->pol_len; off += size) {
+        if (jk_cons_pol_next(node->pol + off, node->pol_len - off, &size, &ph, NULL) != JK_OK)
+            break; /* written by the code above: cannot happen */
+        if (ph != h && ph + 1 >= h) {
+            memcpy(b + n, node->pol + off, size);
+            n += size;
+        }
+    }
+    memcpy(b + n, pol, len);
+    free(node->pol);
+    node->pol = b;
+    node->pol_len = n + len;
+}
+
 /* Carry out a machine's outputs in order. A mid-crash (the node dies right
  * after a PERSIST, before what follows it leaves) discards the rest. */
 jk_err jk_cons_sim_drain(jk_sim_node *node)
@@ -289,24 +321,15 @@ jk_err jk_cons_sim_drain(jk_sim_node *node)
         case JK_CONS_OUT_EVIDENCE:
             jk_check_evidence(node, o->bytes, o->len);
             break;
-        case JK_CONS_OUT_PERSIST_POL: {
-            uint8_t *copy = malloc(o->len);
-            if (!copy) {
-                s->failed = JK_ERR_NOMEM;
-                break;
-            }
-            memcpy(copy, o->bytes, o->len);
-            free(node->pol);
-            node->pol = copy;
-            node->pol_len = o->len;
+        case JK_CONS_OUT_PERSIST_POL:
+            jk_keep_pol(node, o->bytes, o->len);
             break;
-        }
         }
     }
     jk_cons_outputs_clear(node->m);
     if (crash) {
         s->res->midcrashes++;
-        jk_cons_sim_node_crash(node);
+        jk_cons_sim_node_crash(node, false);
         jk_sim_item *it = jk_cons_sim_push(s, s->now + 20 + jk_cons_sim_below(&s->rng, 400), JK_SIM_RESTART,
                                   node->index);
         if (it)

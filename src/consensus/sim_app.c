@@ -301,13 +301,19 @@ jk_err jk_cons_sim_node_restart(jk_sim_node *node)
  * does when that height's write was still on its writer thread while it
  * signed at the next (docs/node.md "The proposal before the write"): the
  * records survive, the block does not, and the restart begins below them. */
-void jk_cons_sim_node_crash(jk_sim_node *node)
+void jk_cons_sim_node_crash(jk_sim_node *node, bool lose)
 {
     jk_cons_machine_free(node->m);
     node->m = NULL;
     node->incarnation++; /* its pending timers die with it */
-    if (node->crashes++ % 2 == 1 || node->ndecided == 0)
+    /* Only a height above what a restart read back can be in flight: the
+     * commit of h + 1 waited for the write of h, and what survived a crash
+     * is on disk (a second crash before the next decision loses nothing). */
+    bool first = node->ndecided > node->durable;
+    if ((node->crashes++ % 2 == 1 && !lose) || !first) {
+        node->durable = node->ndecided;
         return;
+    }
     jk_sim_decided *d = &node->decided[--node->ndecided];
     free(d->value);
     free(d->cert);
@@ -316,6 +322,7 @@ void jk_cons_sim_node_crash(jk_sim_node *node)
     memset(node->root.bytes, 0, 32); /* the root after ndecided heights */
     if (node->ndecided)
         memcpy(node->root.bytes, node->decided[node->ndecided - 1].value + 49, 32);
+    node->durable = node->ndecided;
     node->sim->res->lost_heights++;
 }
 

@@ -42,9 +42,11 @@ typedef struct jk_sim_node {
     uint8_t record[JK_CONS_RECORD_SIZE];  /* the last signed-vote record */
     uint8_t (*records)[JK_CONS_RECORD_SIZE]; /* every record of its latest two heights */
     size_t nrecords, caprecords;
-    uint8_t *pol;                     /* the last PERSIST_POL */
+    uint8_t *pol;                     /* the last PERSIST_POL of each of the
+                                         latest two heights, back to back */
     size_t pol_len;
     jk_sim_decided *decided;          /* heights 1..ndecided */
+    size_t durable;                   /* heights a restart read back: never lost */
     size_t ndecided, capdecided;
     jk_hash root;                     /* state root after ndecided heights */
     /* volatile */
@@ -57,7 +59,7 @@ typedef struct jk_sim_node {
     uint64_t bad_values;
 } jk_sim_node;
 
-enum { JK_SIM_DELIVER, JK_SIM_TIMER, JK_SIM_CRASH, JK_SIM_RESTART, JK_SIM_HEAL, JK_SIM_EVENT };
+enum { JK_SIM_DELIVER, JK_SIM_TIMER, JK_SIM_CRASH, JK_SIM_RESTART, JK_SIM_HEAL, JK_SIM_EVENT, JK_SIM_CRASH_ALL };
 
 typedef jk_cons_sim_item jk_sim_item;
 
@@ -91,7 +93,9 @@ void jk_cons_sim_violation(jk_sim *s, bool safety, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 bool jk_cons_sim_mock_valid(const jk_sim_node *node, uint64_t height, const uint8_t *v, size_t len);
 jk_err jk_cons_sim_node_restart(jk_sim_node *node);
-void jk_cons_sim_node_crash(jk_sim_node *node);
+/* lose: the store loses its last decided height whatever the crash count
+ * (a correlated crash: every validator inside that height's write). */
+void jk_cons_sim_node_crash(jk_sim_node *node, bool lose);
 void jk_cons_sim_node_free(jk_sim_node *node);
 jk_err jk_cons_sim_drain(jk_sim_node *node);
 /* jk_cons_sim_queue_push on s->queue; out of memory sets s->failed. */

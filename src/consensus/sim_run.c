@@ -54,6 +54,10 @@ void jk_cons_sim_config_for_seed(uint64_t seed, uint32_t validators, bool with_f
      * before an idle height's round 0, under the same faults. */
     if (jk_cons_sim_chance(&r, 500))
         cfg->timeouts.empty_blocks_ms = 100 + (uint32_t)jk_cons_sim_below(&r, 900);
+    /* Drawn after it for the same reason: a third of the seeds crash every
+     * honest validator at once, once or twice (jk_crash_all). */
+    if (jk_cons_sim_chance(&r, 333))
+        cfg->crash_all = 1 + (uint32_t)jk_cons_sim_below(&r, 2);
 }
 
 static void jk_sim_free(jk_sim *s)
@@ -149,6 +153,37 @@ static void jk_check_pools(jk_sim *s)
     }
 }
 
+/* A correlated crash: every honest validator that is up goes down at once,
+ * each losing its last decided height, as when every node is killed inside
+ * the write of that height (the height is decided and certified, its
+ * records and proof of lock are in the vote logs, its block in no store:
+ * docs/node.md "A crash of every validator at once"). Each comes back
+ * 20..319 ms later. Counted in lost_everywhere when no honest store holds
+ * the highest height decided before it: the run must then decide that
+ * height again, with the same value (the safety check's first decision). */
+static jk_err jk_crash_all(jk_sim *s)
+{
+    uint64_t before = 0, after = 0;
+    for (uint32_t i = 0; i < s->vs.count; i++) {
+        jk_sim_node *node = &s->nodes[i];
+        if (node->byzantine)
+            continue;
+        if (node->ndecided > before)
+            before = node->ndecided;
+        if (node->m) {
+            jk_cons_sim_node_crash(node, true);
+            jk_sim_item *it = jk_cons_sim_push(s, s->now + 20 + jk_cons_sim_below(&s->rng, 300), JK_SIM_RESTART, i);
+            if (it)
+                it->inc = node->incarnation;
+        }
+        if (node->ndecided > after)
+            after = node->ndecided;
+    }
+    s->res->crashed_all++;
+    s->res->lost_everywhere += after < before;
+    return s->failed;
+}
+
 static jk_err jk_step(jk_sim *s, jk_sim_item *it)
 {
     jk_sim_node *node = &s->nodes[it->node];
@@ -189,8 +224,10 @@ static jk_err jk_step(jk_sim *s, jk_sim_item *it)
         if (!node->m || s->healed)
             return JK_OK;
         s->res->crashes++;
-        jk_cons_sim_node_crash(node);
+        jk_cons_sim_node_crash(node, false);
         return JK_OK;
+    case JK_SIM_CRASH_ALL:
+        return s->healed ? JK_OK : jk_crash_all(s);
     case JK_SIM_RESTART:
         if (node->m || it->inc != node->incarnation)
             return JK_OK;
@@ -262,6 +299,8 @@ static jk_err jk_setup(jk_sim *s)
         jk_cons_sim_push(s, t, JK_SIM_CRASH, i);
         jk_cons_sim_push(s, t + down, JK_SIM_RESTART, i);
     }
+    for (uint32_t k = 0; k < c->crash_all && c->fault_ms > 400; k++)
+        jk_cons_sim_push(s, 100 + jk_cons_sim_below(&s->rng, c->fault_ms - 400), JK_SIM_CRASH_ALL, 0);
     if (!jk_cons_sim_push(s, c->fault_ms, JK_SIM_HEAL, 0))
         return JK_ERR_NOMEM;
     for (uint32_t i = 0; i < c->validators; i++) {

@@ -166,6 +166,8 @@ static int jk_devnet_block(jk_devnet *d, const jk_devnet_options *o, uint64_t he
         jk_chain_block_hash(&block, &block_hash);
         e = jk_node_validator_commit(p, height, &block_hash, bytes, len, &diag);
     }
+    if (e == JK_OK) /* final (no rounds here): its traces leave the signature cache */
+        jk_chain_forget_committed_sigs(p->ck, &block);
     if (e != JK_OK) {
         jk_say(r, "block %" PRIu64 ": validator %u cannot produce: %s", height, proposer,
                 diag.msg[0] ? diag.msg : jk_strerror(e));

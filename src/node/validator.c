@@ -351,8 +351,14 @@ jk_err jk_node_validator_import(jk_node_validator *v, const uint8_t *block, size
     jk_hash block_hash;
     jk_chain_block_hash(&decoded, &block_hash);
     err = jk_chain_apply_block_import(v->ck, &decoded, &v->head_hash, height, diag);
-    jk_chain_block_free(&decoded);
     if (err == JK_OK)
         err = jk_node_validator_commit(v, height, &block_hash, block, block_len, diag);
+    /* final: its traces leave the signature cache, as the chain app's
+     * commit lets them go; kept, they took ways from pending events until
+     * oldest-first replacement pushed them out (an event then checked
+     * twice) */
+    if (err == JK_OK)
+        jk_chain_forget_committed_sigs(v->ck, &decoded);
+    jk_chain_block_free(&decoded);
     return err;
 }

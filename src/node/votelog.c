@@ -82,12 +82,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define JK_VLOG_MAGIC "jkvlog02"
+#define JK_VLOG_MAGIC "jkvlog03"
 #define JK_VLOG_HEADER JK_NODE_VLOG_HEADER
 #define JK_VLOG_SUM JK_NODE_VLOG_SUM
-#define JK_VLOG_UHDR (5 + JK_VLOG_SUM) /* a unit's header: count, pol_len, their checksum */
-#define JK_VLOG_UNIT(n, pol_len) \
-    (JK_VLOG_UHDR + (size_t)(pol_len) + (size_t)(n) * JK_CONS_RECORD_SIZE + JK_VLOG_SUM)
+#define JK_VLOG_UHDR (13 + JK_VLOG_SUM) /* a unit's header: count, pol_len, pol_height, their checksum */
+#define JK_VLOG_UHDR2 (5 + JK_VLOG_SUM) /* format 02's: count, pol_len, their checksum */
+#define JK_VLOG_UNITH(uhdr, n, pol_len) \
+    ((uhdr) + (size_t)(pol_len) + (size_t)(n) * JK_CONS_RECORD_SIZE + JK_VLOG_SUM)
+#define JK_VLOG_UNIT(n, pol_len) JK_VLOG_UNITH(JK_VLOG_UHDR, n, pol_len)
 #define JK_VLOG_UNIT_MAX JK_VLOG_UNIT(JK_NODE_VOTELOG_GROUP, JK_NODE_VOTELOG_POL_MAX)
 #define JK_VLOG_ROTATE_BYTES ((size_t)1 << 20)
 /* what open reads at most: past this the file is not one this code wrote */
@@ -99,8 +101,10 @@ struct jk_node_votelog {
     uint64_t records;            /* whole records in the file */
     jk_cons_record *latest;      /* the latest two heights' records, in order */
     size_t nlatest, caplatest;
-    uint8_t *pol;                /* the last proof of lock, or NULL */
+    uint8_t *pol;                /* the proofs of lock kept, back to back, or NULL */
     size_t pol_len;
+    jk_node_votelog_polref pols[JK_NODE_VOTELOG_POLS]; /* which: offsets into pol */
+    size_t npols;
     size_t bytes;                /* the file's size */
     size_t rewritten;            /* its size after the last rewrite */
     uint64_t syncs;
@@ -121,11 +125,12 @@ int jk_node_vlog_hrs_cmp(const jk_cons_record *a, const jk_cons_record *b)
 /* One append's unit at out (JK_VLOG_UNIT(n, pol_len) bytes): the proof of
  * lock (pol_len 0: none) and n records. */
 static void jk_vlog_encode(const jk_cons_record *recs, size_t n, const uint8_t *pol, size_t pol_len,
-                           uint8_t *out)
+                           uint64_t pol_height, uint8_t *out)
 {
     out[0] = (uint8_t)n;
     jk_put_u32le(out + 1, (uint32_t)pol_len);
-    (void)jk_crypto_blake2b(out, 5, out + 5, JK_VLOG_SUM);
+    jk_put_u64le(out + 5, pol_len ? pol_height : 0);
+    (void)jk_crypto_blake2b(out, 13, out + 13, JK_VLOG_SUM);
     uint8_t *p = out + JK_VLOG_UHDR;
     if (pol_len)
         memcpy(p, pol, pol_len);
@@ -144,13 +149,15 @@ static bool jk_vlog_sum_ok(const uint8_t *p, size_t len)
     return memcmp(sum, p + len, JK_VLOG_SUM) == 0;
 }
 
-/* The unit header at p (JK_VLOG_UHDR bytes): its checksum right? its count
- * and proof-of-lock length. */
-static bool jk_vlog_uhdr(const uint8_t *p, size_t *n, size_t *pol_len)
+/* The unit header at p (uhdr bytes: JK_VLOG_UHDR, or JK_VLOG_UHDR2 in
+ * format 02): its checksum right? its count, proof-of-lock length and
+ * height (format 02: 0, the caller reads it from the proof). */
+static bool jk_vlog_uhdr(const uint8_t *p, size_t uhdr, size_t *n, size_t *pol_len, uint64_t *pol_height)
 {
     *n = p[0];
     *pol_len = jk_get_u32le(p + 1);
-    return jk_vlog_sum_ok(p, 5);
+    *pol_height = uhdr == JK_VLOG_UHDR ? jk_get_u64le(p + 5) : 0;
+    return jk_vlog_sum_ok(p, uhdr - JK_VLOG_SUM);
 }
 
 /* Does a valid unit header (its checksum right, its count and length in
@@ -161,10 +168,11 @@ static bool jk_vlog_uhdr(const uint8_t *p, size_t *n, size_t *pol_len)
  * one is a later append: the damage is in the middle. (One forged inside a
  * torn last append's proof of lock makes open refuse instead of recover:
  * the safe side.) */
-static bool jk_vlog_header_at(const uint8_t *bytes, size_t len, size_t off)
+static bool jk_vlog_header_at(const uint8_t *bytes, size_t len, size_t off, size_t uhdr)
 {
     size_t n, pol_len;
-    return len - off >= JK_VLOG_UHDR && jk_vlog_uhdr(bytes + off, &n, &pol_len) && n <= JK_NODE_VOTELOG_GROUP &&
+    uint64_t h;
+    return len - off >= uhdr && jk_vlog_uhdr(bytes + off, uhdr, &n, &pol_len, &h) && n <= JK_NODE_VOTELOG_GROUP &&
            pol_len <= JK_NODE_VOTELOG_POL_MAX && (n || pol_len);
 }
 
@@ -188,6 +196,27 @@ jk_err jk_node_vlog_latest_push(jk_cons_record **list, size_t *n, size_t *cap, c
     }
     (*list)[(*n)++] = *r;
     return JK_OK;
+}
+
+uint64_t jk_node_vlog_pol_height(const uint8_t *pol, size_t len)
+{
+    size_t size;
+    uint64_t h;
+    return jk_cons_pol_next(pol, len, &size, &h, NULL) == JK_OK && size == len ? h : 0;
+}
+
+void jk_node_vlog_pol_keep(jk_node_votelog_polref *pols, size_t *n, uint64_t height, size_t off, size_t len)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (pols[i].height != height && pols[i].height + 1 >= height)
+            pols[keep++] = pols[i];
+    if (keep == JK_NODE_VOTELOG_POLS) { /* only out of order (a hostile file): the oldest goes */
+        memmove(pols, pols + 1, (keep - 1) * sizeof *pols);
+        keep--;
+    }
+    pols[keep++] = (jk_node_votelog_polref){.height = height, .off = off, .len = len};
+    *n = keep;
 }
 
 jk_err jk_node_vlog_take(const uint8_t *rec, size_t n, size_t unit, size_t off, jk_cons_record *prev,
@@ -239,13 +268,13 @@ static jk_err jk_vlog_refuse(jk_node_votelog_view *out, jk_diag *diag, size_t un
 /* The unit at bytes[off] has a bad header checksum: is it the torn last
  * append (true), or damage in the middle (false, *next: a valid unit
  * header found after it, or 0 when too many bytes follow)? */
-static bool jk_vlog_torn_header(const uint8_t *bytes, size_t len, size_t off, size_t *next)
+static bool jk_vlog_torn_header(const uint8_t *bytes, size_t len, size_t off, size_t uhdr, size_t *next)
 {
     *next = 0;
-    if (len - off > JK_VLOG_UNIT_MAX)
+    if (len - off > JK_VLOG_UNITH(uhdr, JK_NODE_VOTELOG_GROUP, JK_NODE_VOTELOG_POL_MAX))
         return false; /* more than one append's bytes: not one torn write */
-    for (size_t q = off + 1; q + JK_VLOG_UHDR <= len; q++)
-        if (jk_vlog_header_at(bytes, len, q)) {
+    for (size_t q = off + 1; q + uhdr <= len; q++)
+        if (jk_vlog_header_at(bytes, len, q, uhdr)) {
             *next = q;
             return false;
         }
@@ -268,23 +297,34 @@ jk_err jk_node_votelog_decode(const uint8_t *bytes, size_t len, jk_node_votelog_
         return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG, "vote log: not a vote log (bad magic)");
     if (memcmp(bytes, "jkvlog01", JK_VLOG_HEADER) == 0)
         return jk_node_votelog_decode_v1(bytes, len, out, diag);
-    if (memcmp(bytes, JK_VLOG_MAGIC, JK_VLOG_HEADER) != 0)
+    /* format 02: the units of 03 without the proof's height in their
+     * header (read from the proof itself), migrated at open */
+    bool v2 = memcmp(bytes, "jkvlog02", JK_VLOG_HEADER) == 0;
+    if (!v2 && memcmp(bytes, JK_VLOG_MAGIC, JK_VLOG_HEADER) != 0)
         return jk_diag_set(diag, JK_ERR_NODE_VOTE_LOG,
-                           "vote log: format version '%c%c', this jark reads '01' (migrating it) and '%s'",
+                           "vote log: format version '%c%c', this jark reads '01' and '02' (migrating them) "
+                           "and '%s'",
                            bytes[6], bytes[7], &JK_VLOG_MAGIC[6]);
+    size_t uhdr = v2 ? JK_VLOG_UHDR2 : JK_VLOG_UHDR;
     size_t off = JK_VLOG_HEADER, cap = 0, unit = 0;
     out->valid_len = JK_VLOG_HEADER;
     jk_cons_record prev = {0};
     while (off < len) {
         const uint8_t *p = bytes + off;
         size_t left = len - off, n, pol_len, next;
+        uint64_t pol_height;
         unit++;
-        if (left < JK_VLOG_UHDR) {
+        if (left < uhdr) {
             out->torn = true; /* not even a unit header: the last append, cut short */
             break;
         }
-        if (!jk_vlog_uhdr(p, &n, &pol_len)) {
-            if (jk_vlog_torn_header(bytes, len, off, &next)) {
+        if (!jk_vlog_uhdr(p, uhdr, &n, &pol_len, &pol_height)) {
+            /* a unit of the other format (02 or 03): the file's version
+             * byte is damaged, not the unit — never a torn tail */
+            if (jk_vlog_header_at(bytes, len, off, v2 ? JK_VLOG_UHDR : JK_VLOG_UHDR2))
+                return jk_vlog_refuse(out, diag, unit, off, "is a unit of format %s, not %c%c: the version is damaged",
+                                      v2 ? "03" : "02", bytes[6], bytes[7]);
+            if (jk_vlog_torn_header(bytes, len, off, uhdr, &next)) {
                 out->torn = true; /* a torn write, or the size grew and the data did not land */
                 break;
             }
@@ -299,7 +339,7 @@ jk_err jk_node_votelog_decode(const uint8_t *bytes, size_t len, jk_node_votelog_
         if (n > JK_NODE_VOTELOG_GROUP || pol_len > JK_NODE_VOTELOG_POL_MAX || (n == 0 && pol_len == 0))
             return jk_vlog_refuse(out, diag, unit, off, "counts %zu records and a proof of lock of %zu bytes", n,
                                   pol_len);
-        size_t size = JK_VLOG_UNIT(n, pol_len);
+        size_t size = JK_VLOG_UNITH(uhdr, n, pol_len);
         if (size > left) {
             out->torn = true; /* its header is sound: the last append, cut short by a crash */
             break;
@@ -312,11 +352,10 @@ jk_err jk_node_votelog_decode(const uint8_t *bytes, size_t len, jk_node_votelog_
             return jk_vlog_refuse(out, diag, unit, off, "is corrupt (checksum) and %zu bytes follow it",
                                   left - size);
         }
-        if (pol_len) {
-            out->pol_off = off + JK_VLOG_UHDR;
-            out->pol_len = pol_len;
-        }
-        jk_err err = jk_node_vlog_take(p + JK_VLOG_UHDR + pol_len, n, unit, off, &prev, &cap, out, diag);
+        if (pol_len)
+            jk_node_vlog_pol_keep(out->pols, &out->npols, v2 ? jk_node_vlog_pol_height(p + uhdr, pol_len) : pol_height,
+                                  off + uhdr, pol_len);
+        jk_err err = jk_node_vlog_take(p + uhdr + pol_len, n, unit, off, &prev, &cap, out, diag);
         if (err != JK_OK)
             return err;
         off += size;
@@ -361,31 +400,60 @@ static jk_err jk_sync_dir(const char *dir, jk_diag *diag)
     return rc == 0 ? JK_OK : jk_vlog_io(diag, "sync directory", dir);
 }
 
-/* Write header ‖ the proof of lock ‖ recs to votes.log.tmp, sync it,
- * rename it over votes.log, sync the directory, and append to the new
- * file from now on. */
-static jk_err jk_vlog_rewrite(jk_node_votelog *l, const jk_cons_record *recs, size_t n, const uint8_t *pol,
-                              size_t pol_len, jk_diag *diag)
+/* The proofs of lock to keep (pol, pols: offsets into it). */
+typedef struct jk_vlog_pols {
+    uint8_t *buf;
+    size_t len;
+    jk_node_votelog_polref pols[JK_NODE_VOTELOG_POLS];
+    size_t n;
+} jk_vlog_pols;
+
+/* The proofs the log keeps after one more (pol, len bytes; NULL/0: none):
+ * the kept ones (out->buf malloc'd, a copy). @return JK_OK; JK_ERR_NOMEM. */
+static jk_err jk_vlog_pols_after(const jk_node_votelog *l, const uint8_t *pol, size_t len, jk_vlog_pols *out)
 {
-    /* the first unit carries the proof of lock and up to a group of
-     * records, each further one a group */
-    size_t len = JK_VLOG_HEADER, k = n < JK_NODE_VOTELOG_GROUP ? n : JK_NODE_VOTELOG_GROUP;
-    if (n || pol_len)
-        len += JK_VLOG_UNIT(k, pol_len);
-    for (size_t i = k; i < n; i += JK_NODE_VOTELOG_GROUP)
+    memset(out, 0, sizeof *out);
+    memcpy(out->pols, l->pols, l->npols * sizeof *l->pols);
+    out->n = l->npols;
+    if (len) /* SIZE_MAX: the new one, not in l->pol */
+        jk_node_vlog_pol_keep(out->pols, &out->n, jk_node_vlog_pol_height(pol, len), SIZE_MAX, len);
+    for (size_t i = 0; i < out->n; i++)
+        out->len += out->pols[i].len;
+    if (out->len && !(out->buf = malloc(out->len)))
+        return JK_ERR_NOMEM;
+    size_t off = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        memcpy(out->buf + off, out->pols[i].off == SIZE_MAX ? pol : l->pol + out->pols[i].off, out->pols[i].len);
+        out->pols[i].off = off;
+        off += out->pols[i].len;
+    }
+    return JK_OK;
+}
+
+/* Write header ‖ the proofs of lock, one unit each ‖ recs to
+ * votes.log.tmp, sync it, rename it over votes.log, sync the directory,
+ * and append to the new file from now on. */
+static jk_err jk_vlog_rewrite(jk_node_votelog *l, const jk_cons_record *recs, size_t n, const jk_vlog_pols *pp,
+                              jk_diag *diag)
+{
+    size_t len = JK_VLOG_HEADER;
+    for (size_t i = 0; i < pp->n; i++)
+        len += JK_VLOG_UNIT(0, pp->pols[i].len);
+    for (size_t i = 0; i < n; i += JK_NODE_VOTELOG_GROUP)
         len += JK_VLOG_UNIT(n - i < JK_NODE_VOTELOG_GROUP ? n - i : JK_NODE_VOTELOG_GROUP, 0);
     uint8_t *buf = malloc(len);
     if (!buf)
         return JK_ERR_NOMEM;
     memcpy(buf, JK_VLOG_MAGIC, JK_VLOG_HEADER);
     size_t off = JK_VLOG_HEADER;
-    if (n || pol_len) {
-        jk_vlog_encode(recs, k, pol, pol_len, buf + off);
-        off += JK_VLOG_UNIT(k, pol_len);
+    for (size_t i = 0; i < pp->n; i++) {
+        const jk_node_votelog_polref *q = &pp->pols[i];
+        jk_vlog_encode(NULL, 0, pp->buf + q->off, q->len, q->height, buf + off);
+        off += JK_VLOG_UNIT(0, q->len);
     }
-    for (size_t i = k; i < n; i += JK_NODE_VOTELOG_GROUP) {
+    for (size_t i = 0; i < n; i += JK_NODE_VOTELOG_GROUP) {
         size_t g = n - i < JK_NODE_VOTELOG_GROUP ? n - i : JK_NODE_VOTELOG_GROUP;
-        jk_vlog_encode(recs + i, g, NULL, 0, buf + off);
+        jk_vlog_encode(recs + i, g, NULL, 0, 0, buf + off);
         off += JK_VLOG_UNIT(g, 0);
     }
     jk_err err = JK_OK;
@@ -482,26 +550,37 @@ jk_err jk_node_votelog_open(const char *dir, jk_node_votelog **out, jk_diag *dia
         l->latest = v.latest;
         l->nlatest = l->caplatest = v.nlatest;
         v.latest = NULL;
-        if (v.pol_len && !(l->pol = malloc(v.pol_len)))
+        for (size_t i = 0; i < v.npols; i++)
+            l->pol_len += v.pols[i].len;
+        if (l->pol_len && !(l->pol = malloc(l->pol_len)))
             err = JK_ERR_NOMEM;
-        else if (v.pol_len)
-            memcpy(l->pol, bytes + v.pol_off, v.pol_len);
-        l->pol_len = l->pol ? v.pol_len : 0;
+        for (size_t i = 0, off = 0; err == JK_OK && i < v.npols; off += v.pols[i++].len) {
+            memcpy(l->pol + off, bytes + v.pols[i].off, v.pols[i].len);
+            l->pols[i] = v.pols[i];
+            l->pols[i].off = off;
+        }
+        l->npols = err == JK_OK ? v.npols : 0;
     }
-    /* format 01 (an earlier jark's): rewritten in 02 at once */
-    bool migrate = len >= JK_VLOG_HEADER && memcmp(bytes, "jkvlog01", JK_VLOG_HEADER) == 0;
+    /* formats 01 and 02 (an earlier jark's): rewritten in 03 at once */
+    char from[3] = {0};
+    if (len >= JK_VLOG_HEADER && memcmp(bytes, JK_VLOG_MAGIC, JK_VLOG_HEADER) != 0)
+        memcpy(from, bytes + 6, 2);
+    bool migrate = from[0] != 0;
     free(bytes);
     if (err == JK_OK) {
         if (v.torn)
             snprintf(l->note, sizeof l->note,
                      "votes.log: a torn last append (%zu bytes) was ignored and cut off: its votes "
-                     "never left%s", len - v.valid_len, migrate ? "; migrated from format 01 to 02" : "");
+                     "never left%s%s to 03", len - v.valid_len, migrate ? "; migrated from format " : "",
+                     migrate ? from : "");
         else if (migrate)
-            snprintf(l->note, sizeof l->note, "votes.log: migrated from format 01 to 02");
+            snprintf(l->note, sizeof l->note, "votes.log: migrated from format %s to 03", from);
         if (fd < 0 || v.valid_len < JK_VLOG_HEADER || v.torn || migrate) {
             /* new, or cut back to its whole records: rewrite it whole (a
              * truncate in place could itself be torn by a crash) */
-            err = jk_vlog_rewrite(l, l->latest, l->nlatest, l->pol, l->pol_len, diag);
+            jk_vlog_pols pp = {.buf = l->pol, .len = l->pol_len, .n = l->npols};
+            memcpy(pp.pols, l->pols, sizeof pp.pols);
+            err = jk_vlog_rewrite(l, l->latest, l->nlatest, &pp, diag);
         } else {
             l->records = v.records;
             l->bytes = v.valid_len; /* rewritten 0: the bound is JK_VLOG_ROTATE_BYTES until a rewrite */
@@ -549,22 +628,22 @@ jk_err jk_node_votelog_append_turn(jk_node_votelog *l, const jk_cons_record *rec
     }
     /* the one write: one unit, the proof of lock and the records */
     size_t len = JK_VLOG_UNIT(n, pol_len);
-    uint8_t *buf = malloc(len), *copy = pol_len ? malloc(pol_len) : NULL;
-    if (!buf || (pol_len && !copy)) {
+    uint64_t pol_height = pol_len ? jk_node_vlog_pol_height(pol, pol_len) : 0;
+    uint8_t *buf = malloc(len);
+    jk_vlog_pols pp = {0};
+    if (!buf || jk_vlog_pols_after(l, pol, pol_len, &pp) != JK_OK) {
         free(buf);
-        free(copy);
+        free(pp.buf);
         return JK_ERR_NOMEM;
     }
-    if (pol_len)
-        memcpy(copy, pol, pol_len);
-    jk_vlog_encode(recs, n, pol, pol_len, buf);
+    jk_vlog_encode(recs, n, pol, pol_len, pol_height, buf);
     /* what the log keeps in memory after the append: the latest two heights'
      * records (a copy of the list: on failure the old one stays) */
     size_t nlatest = l->nlatest, cap = nlatest + n;
     jk_cons_record *latest = malloc((cap ? cap : 1) * sizeof *latest);
     if (!latest) {
         free(buf);
-        free(copy);
+        free(pp.buf);
         return JK_ERR_NOMEM;
     }
     if (nlatest)
@@ -574,13 +653,13 @@ jk_err jk_node_votelog_append_turn(jk_node_votelog *l, const jk_cons_record *rec
         (void)jk_node_vlog_latest_push(&latest, &nlatest, &cap, &recs[i]); /* fits: no realloc */
     jk_err err;
     if ((new_height && l->records >= JK_NODE_VOTELOG_ROTATE) || jk_vlog_full(l, len))
-        err = jk_vlog_rewrite(l, latest, nlatest, pol_len ? copy : l->pol, pol_len ? pol_len : l->pol_len, diag);
+        err = jk_vlog_rewrite(l, latest, nlatest, &pp, diag);
     else if ((err = jk_vlog_put(l, buf, len, diag)) == JK_OK)
         l->records += n;
     free(buf);
     if (err != JK_OK) {
         free(latest);
-        free(copy);
+        free(pp.buf);
         return jk_vlog_broken(l, err);
     }
     free(l->latest);
@@ -589,8 +668,12 @@ jk_err jk_node_votelog_append_turn(jk_node_votelog *l, const jk_cons_record *rec
     l->caplatest = cap;
     if (pol_len) {
         free(l->pol);
-        l->pol = copy;
-        l->pol_len = pol_len;
+        l->pol = pp.buf;
+        l->pol_len = pp.len;
+        memcpy(l->pols, pp.pols, sizeof pp.pols);
+        l->npols = pp.n;
+    } else {
+        free(pp.buf);
     }
     return JK_OK;
 }

@@ -1,7 +1,7 @@
 /*
  * votelog_internal.h — what the signed-vote log's two decoders share
- * (src/node/votelog.c: format 02, written and read; votelog_v1.c: format
- * 01, read only, to migrate a log an earlier jark wrote).
+ * (src/node/votelog.c: format 03, written and read, and 02, read only;
+ * votelog_v1.c: format 01, read only: both migrated at open).
  */
 #ifndef JK_NODE_VOTELOG_INTERNAL_H
 #define JK_NODE_VOTELOG_INTERNAL_H
@@ -16,6 +16,13 @@ int jk_node_vlog_hrs_cmp(const jk_cons_record *a, const jk_cons_record *b);
 /* Keep r as the next record of the latest two heights (a higher height
  * drops the records two heights below it). @return JK_OK; JK_ERR_NOMEM. */
 jk_err jk_node_vlog_latest_push(jk_cons_record **list, size_t *n, size_t *cap, const jk_cons_record *r);
+/* The height of the proof of lock pol[0..len) (jk_cons_pol_next), 0 when
+ * the bytes are not one proof: the log keeps them as opaque as before, the
+ * machine refuses them at start. */
+uint64_t jk_node_vlog_pol_height(const uint8_t *pol, size_t len);
+/* Keep the proof (height, off, len) as the last of its height among
+ * pols[0..*n): one of the same height and those two heights below go. */
+void jk_node_vlog_pol_keep(jk_node_votelog_polref *pols, size_t *n, uint64_t height, size_t off, size_t len);
 /* Take the n records at rec (an append's, unit-th at offset off) into out:
  * each must decode, be present and be above *prev (the one before it, once
  * out holds any); out->latest grows (*cap its room).

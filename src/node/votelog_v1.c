@@ -82,8 +82,8 @@ jk_err jk_node_votelog_decode_v1(const uint8_t *bytes, size_t len, jk_node_votel
                                unit, off, left - size);
         }
         if (n == JK_VLOG1_POL) {
-            out->pol_off = off + 5;
-            out->pol_len = size - 5 - JK_NODE_VLOG_SUM;
+            size_t plen = size - 5 - JK_NODE_VLOG_SUM;
+            jk_node_vlog_pol_keep(out->pols, &out->npols, jk_node_vlog_pol_height(p + 5, plen), off + 5, plen);
             n = 0;
         }
         jk_err err = jk_node_vlog_take(p + 1, n, unit, off, &prev, &cap, out, diag);

@@ -128,7 +128,7 @@ JK_TEST(test_adv_votelog_every_cut_keeps_the_whole_appends)
         JK_CHECK_EQ(v.valid_len, keep);
         JK_CHECK_EQ(v.records, recs);
         JK_CHECK_EQ(v.torn, cut != keep);
-        JK_CHECK_EQ(v.pol_len, pol ? 100 : 0);
+        JK_CHECK_EQ(v.npols ? v.pols[v.npols - 1].len : 0, pol ? 100 : 0);
         for (size_t i = 0; i < v.nlatest; i++)
             JK_CHECK(av_known(&g, &v.latest[i]));
         JK_CHECK(used <= 4096 + 16 * (uint64_t)cut);
@@ -249,7 +249,7 @@ JK_TEST(test_adv_votelog_length_fields_at_their_bound)
     off = g.bounds[0] + av_pol(100, JK_NODE_VOTELOG_POL_MAX, 1, buf + g.bounds[0]);
     JK_CHECK_EQ(jk_node_votelog_decode(buf, off, &v, &diag), JK_OK);
     JK_CHECK(v.torn);
-    JK_CHECK_EQ(v.pol_len, 0);
+    JK_CHECK_EQ(v.npols, 0);
     JK_CHECK_EQ(v.valid_len, g.bounds[0]);
     JK_CHECK_EQ(v.records, 2);
     jk_node_votelog_view_free(&v);

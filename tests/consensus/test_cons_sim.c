@@ -23,6 +23,7 @@
 static void run_seeds(uint32_t validators, uint64_t first, uint64_t count)
 {
     uint64_t heights = 0, rounds = 0, byz = 0, crashes = 0, evidence = 0, bad = 0, lost = 0, below = 0;
+    uint64_t all_down = 0, lost_all = 0;
     for (uint64_t seed = first; seed < first + count; seed++) {
         jk_cons_sim_config cfg;
         jk_cons_sim_result res;
@@ -44,16 +45,23 @@ static void run_seeds(uint32_t validators, uint64_t first, uint64_t count)
         evidence += res.evidence;
         lost += res.lost_heights;
         below += res.restarts_below;
+        all_down += res.crashed_all;
+        lost_all += res.lost_everywhere;
     }
     printf("sim V=%u: %" PRIu64 " seeds, %" PRIu64 " with Byzantine, %" PRIu64
            " crashes (%" PRIu64 " lost the last decided height, %" PRIu64
-           " restarted below their records), %" PRIu64 " evidence, rounds/height %.2f\n",
-           validators, count, byz, crashes, lost, below, evidence,
+           " restarted below their records; %" PRIu64 " of every honest one at once, %" PRIu64
+           " losing a decided height from every honest store), %" PRIu64 " evidence, rounds/height %.2f\n",
+           validators, count, byz, crashes, lost, below, all_down, lost_all, evidence,
            heights ? (double)rounds / (double)heights : 0.0);
     JK_CHECK(heights >= 4 * (count - bad));
     /* the seeds reach the store-lag path (a machine started below its
      * records: jk_cons_start, jk_cons_resume), not only the plain restart */
     JK_CHECK(lost > 0 && below > 0);
+    /* and the correlated crash inside a height's write: a decided height in
+     * no honest store, decided again with the same value (the safety check)
+     * and the chain goes on (the liveness check) */
+    JK_CHECK(all_down > 0 && lost_all > 0);
 }
 
 JK_TEST(test_cons_sim_seeds_4_validators)

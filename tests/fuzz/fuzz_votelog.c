@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void jk_fuzz_votelog_fail(const char *what)
 {
@@ -32,9 +33,16 @@ int jk_fuzz_votelog(const uint8_t *data, size_t size)
             jk_fuzz_votelog_fail("records left behind by a refusal");
         return 0;
     }
-    if (v.valid_len > size || (v.nlatest > 0 && v.records < v.nlatest) ||
-        (v.pol_len && (v.pol_off + v.pol_len > v.valid_len || v.pol_len > JK_NODE_VOTELOG_POL_MAX)))
+    if (v.valid_len > size || (v.nlatest > 0 && v.records < v.nlatest) || v.npols > JK_NODE_VOTELOG_POLS)
         jk_fuzz_votelog_fail("kept more than it read");
+    for (size_t i = 0; i < v.npols; i++) {
+        const jk_node_votelog_polref *q = &v.pols[i];
+        if (q->len == 0 || q->off + q->len > v.valid_len || q->len > JK_NODE_VOTELOG_POL_MAX)
+            jk_fuzz_votelog_fail("a proof of lock outside what it read");
+        for (size_t k = 0; k < i; k++)
+            if (v.pols[k].height == q->height || v.pols[k].height + 1 < q->height)
+                jk_fuzz_votelog_fail("a proof of lock kept beside a later one of its height, or two heights below");
+    }
     for (size_t i = 1; i < v.nlatest; i++) {
         const jk_cons_record *a = &v.latest[i - 1], *b = &v.latest[i];
         if (a->height > b->height ||
@@ -46,7 +54,7 @@ int jk_fuzz_votelog(const uint8_t *data, size_t size)
     if (v.valid_len >= 8) {
         jk_node_votelog_view w;
         if (jk_node_votelog_decode(data, v.valid_len, &w, NULL) != JK_OK || w.torn || w.records != v.records ||
-            w.nlatest != v.nlatest || w.pol_off != v.pol_off || w.pol_len != v.pol_len)
+            w.nlatest != v.nlatest || w.npols != v.npols || memcmp(w.pols, v.pols, v.npols * sizeof *v.pols))
             jk_fuzz_votelog_fail("the kept bytes alone decode differently");
         jk_node_votelog_view_free(&w);
     }

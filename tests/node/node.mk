@@ -6,6 +6,8 @@
 #                       and idle, the nodes' CPU per event (docs/bench.md);
 #   make e2e            longer runs: 7 validators, kills and restarts of two
 #                       (f = 2) at once, 100 heights; then 4 over TLS/TCP;
+#                       then 4 under load, all four killed at once (SIGKILL)
+#                       and restarted, four times (issue 13's correlated crash);
 #                       then scripts/e2e-netns.sh: 4 validators in network
 #                       namespaces, a 2|2 partition and its healing, and a
 #                       tc netem delay/loss run (each skipped, with the
@@ -29,4 +31,7 @@ bench-testnet: $(BUILD)/jark
 e2e: $(BUILD)/jark
 	$(BUILD)/jark testnet --validators 7 --blocks 100 --perturb kill:1@10,kill:2@12,restart:1@40,restart:2@45,kill:6@60,restart:6@80
 	$(BUILD)/jark testnet --validators 4 --blocks 40 --tcp --perturb kill:0@5,restart:0@20
+	$(BUILD)/jark testnet --validators 4 --blocks 60 --events-per-block 64 --in-flight 4 --perturb \
+	  $$(for h in 8 20 32 44; do for i in 0 1 2 3; do printf 'kill:%s@%s,' $$i $$h; done; \
+	     for i in 0 1 2 3; do printf 'restart:%s@%s,' $$i $$h; done; done | sed 's/,$$//')
 	sh scripts/e2e-netns.sh $(BUILD)/jark

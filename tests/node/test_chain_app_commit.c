@@ -6,6 +6,7 @@
  * pools, pending lists — is that of a commit that decodes and hashes for
  * itself. */
 #include "chain_app_fx.h"
+#include "../../src/chain/internal.h"
 
 JK_TEST(test_chain_app_commit_takes_the_checked_block)
 {
@@ -94,4 +95,41 @@ JK_TEST(test_chain_app_commit_frees_the_old_head_later)
     JK_CHECK_EQ(fx_stats(&f, 0).last_events, 12);
     fx_free(&f);
     JK_CHECK_EQ(jk_cap_release_later_count(), 0); /* the close drained it */
+}
+
+/* A block taken through jk_node_validator_import (the round-robin devnet's
+ * path for the validators that did not produce it) is final there: its
+ * traces leave the importer's signature cache, as the chain app's commit
+ * lets them go. Without the forget they stayed, taking ways from pending
+ * events until oldest-first replacement pushed them out. */
+JK_TEST(test_chain_app_import_forgets_the_committed_traces)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    JK_REQUIRE(fx_gossip(&f, 1, 12) == 12);
+    uint32_t p = jk_chain_proposer_index(V, 1, 0), other = (p + 1) % V;
+    uint8_t *value = NULL;
+    size_t len = 0;
+    JK_REQUIRE(f.cb[p].get_value(f.apps[p], 1, 0, &value, &len) == JK_OK);
+    jk_node_value *val = malloc(sizeof *val);
+    JK_REQUIRE(val && jk_node_value_decode(value, len, val, NULL) == JK_OK);
+    jk_chain_block block;
+    JK_REQUIRE(jk_chain_block_decode(val->block, val->block_len, &block, NULL) == JK_OK);
+    JK_REQUIRE(block.trace_count > 0);
+    jk_node_validator *v = jk_node_chain_app_validator(f.apps[other]);
+    size_t cached = 0;
+    for (size_t i = 0; i < block.trace_count; i++)
+        cached += jk_chain_sig_cached(v->ck, &block.traces[i]);
+    JK_CHECK_EQ(cached, block.trace_count); /* admitted from the gossip: each checked once */
+    jk_diag diag = {{0}};
+    JK_CHECK_EQ(jk_node_validator_import(v, val->block, val->block_len, 1, &diag), JK_OK);
+    JK_CHECK_EQ(v->height, 1);
+    cached = 0;
+    for (size_t i = 0; i < block.trace_count; i++)
+        cached += jk_chain_sig_cached(v->ck, &block.traces[i]);
+    JK_CHECK_EQ(cached, 0);
+    jk_chain_block_free(&block);
+    free(val);
+    free(value);
+    fx_free(&f);
 }

@@ -95,8 +95,8 @@ JK_TEST(test_votelog_reopens_with_the_latest_two_heights)
     char dir[64];
     vl_tmpdir(dir, sizeof dir);
     vl_three_appends(dir);
-    /* header 8 + (13 + 2·87 + 8) + 2 × (13 + 87 + 8) */
-    JK_CHECK_EQ(vl_size(dir), 8 + 195 + 2 * 108);
+    /* header 8 + (21 + 2·87 + 8) + 2 × (21 + 87 + 8) */
+    JK_CHECK_EQ(vl_size(dir), 8 + 203 + 2 * 116);
     jk_node_votelog *l;
     jk_diag diag = {{0}};
     JK_REQUIRE(jk_node_votelog_open(dir, &l, &diag) == JK_OK);
@@ -129,7 +129,7 @@ JK_TEST(test_votelog_reopens_with_the_latest_two_heights)
     JK_CHECK_EQ(n, 3);
     if (n == 3)
         JK_CHECK(r[0].height == 5 && r[1].height == 5 && r[2].height == 6);
-    JK_CHECK_EQ(vl_size(dir), 8 + 195 + 3 * 108);
+    JK_CHECK_EQ(vl_size(dir), 8 + 203 + 3 * 116);
     jk_node_votelog_close(l);
     vl_rmdir(dir);
 }
@@ -161,7 +161,7 @@ JK_TEST(test_votelog_ignores_a_torn_last_append)
         if (n == 3)
             JK_CHECK(r[0].height == 4 && r[2].height == 5 && r[2].step == 1); /* the precommit's append was torn */
         /* cut off: rewritten with the latest two heights' whole records, one unit */
-        JK_CHECK_EQ(vl_size(dir), 8 + 13 + 3 * 87 + 8);
+        JK_CHECK_EQ(vl_size(dir), 8 + 21 + 3 * 87 + 8);
         /* appends go on after the cut, and read back */
         jk_cons_record pc = vl_rec(5, 0, 2, 4);
         JK_CHECK_EQ(jk_node_votelog_append(l, &pc, 1, NULL), JK_OK);
@@ -189,11 +189,12 @@ JK_TEST(test_votelog_refuses_a_corrupt_middle_and_garbage)
         uint8_t to;
         const char *why; /* in the message */
     } cases[] = {
-        {8 + 20, 0x55, "(offset 8) is corrupt"},                /* inside the first append */
-        {8 + 195 + 20, 0x01, "(offset 203) is corrupt"},        /* inside the second */
-        {8 + 195 + 10, 0x01, "(offset 203) has a corrupt header"}, /* the second's header checksum */
-        {8 + 195, 0, "(offset 203) has a corrupt header"},      /* the second's count */
-        {8 + 195, 200, "(offset 203) has a corrupt header"},
+        {8 + 30, 0x55, "(offset 8) is corrupt"},                /* inside the first append */
+        {8 + 203 + 30, 0x01, "(offset 211) is corrupt"},        /* inside the second */
+        {8 + 203 + 10, 0x01, "(offset 211) has a corrupt header"}, /* the second's header (the proof's height) */
+        {8 + 203 + 16, 0x01, "(offset 211) has a corrupt header"}, /* the second's header checksum */
+        {8 + 203, 0, "(offset 211) has a corrupt header"},      /* the second's count */
+        {8 + 203, 200, "(offset 211) has a corrupt header"},
         {0, 'J', "not a vote log"},     /* magic */
         {7, '9', "format version"},     /* another version */
     };
@@ -214,9 +215,9 @@ JK_TEST(test_votelog_refuses_a_corrupt_middle_and_garbage)
     jk_node_votelog_view v;
     jk_diag diag = {{0}};
     memcpy(bad, buf, 8);
-    memcpy(bad + 8, buf + 8 + 195, 108);    /* height 5 prevote */
-    memcpy(bad + 8 + 108, buf + 8, 195);    /* then height 4 */
-    JK_CHECK_EQ(jk_node_votelog_decode(bad, 8 + 108 + 195, &v, &diag), JK_ERR_NODE_VOTE_LOG);
+    memcpy(bad + 8, buf + 8 + 203, 116);    /* height 5 prevote */
+    memcpy(bad + 8 + 116, buf + 8, 203);    /* then height 4 */
+    JK_CHECK_EQ(jk_node_votelog_decode(bad, 8 + 116 + 203, &v, &diag), JK_ERR_NODE_VOTE_LOG);
     JK_CHECK(strstr(diag.msg, "not above") != NULL);
     JK_CHECK(v.latest == NULL);
     /* random garbage of every length up to 400 bytes: an answer, never a crash */
@@ -227,7 +228,7 @@ JK_TEST(test_votelog_refuses_a_corrupt_middle_and_garbage)
             bad[k] = (uint8_t)(x >> 16);
         }
         if (n >= 8 && (n & 1))
-            memcpy(bad, n & 2 ? "jkvlog01" : "jkvlog02", 8);
+            memcpy(bad, n & 2 ? "jkvlog01" : n & 4 ? "jkvlog02" : "jkvlog03", 8);
         jk_err err = jk_node_votelog_decode(bad, n, &v, NULL);
         JK_CHECK(err == JK_OK || err == JK_ERR_NODE_VOTE_LOG);
         if (err == JK_OK)
@@ -253,7 +254,7 @@ JK_TEST(test_votelog_rotates_at_its_bound)
     }
     /* at most ROTATE - 1 records of older heights and the current height's */
     JK_CHECK(most <= JK_NODE_VOTELOG_ROTATE + 1);
-    JK_CHECK(vl_size(dir) <= 8 + (long)(JK_NODE_VOTELOG_ROTATE + 1) * 108);
+    JK_CHECK(vl_size(dir) <= 8 + (long)(JK_NODE_VOTELOG_ROTATE + 1) * 116);
     jk_node_votelog_close(l);
     JK_REQUIRE(jk_node_votelog_open(dir, &l, NULL) == JK_OK);
     size_t n;
@@ -353,7 +354,7 @@ JK_TEST(test_votelog_takes_over_an_old_stores_records)
         free(pol);
         jk_node_archive_close(a);
     }
-    JK_CHECK_EQ(vl_size(dir), 8 + (13 + 2 * 87 + 8) + (13 + 4 + 8));
+    JK_CHECK_EQ(vl_size(dir), 8 + (21 + 2 * 87 + 8) + (21 + 4 + 8));
     /* and gone from the table */
     JK_REQUIRE(jk_cap_store_open(dir, NULL, &st, NULL) == JK_OK);
     JK_REQUIRE(jk_cap_store_table(st, "vote", &vote, NULL) == JK_OK);
@@ -536,7 +537,7 @@ JK_TEST(test_votelog_keeps_the_last_proof_of_lock)
     jk_node_votelog_close(l);
     uint8_t buf[4096];
     size_t len = vl_read(dir, buf, sizeof buf);
-    JK_CHECK_EQ(len, 8 + (13 + 5 + 87 + 8) + (13 + 7 + 8)); /* an append is one unit */
+    JK_CHECK_EQ(len, 8 + (21 + 5 + 87 + 8) + (21 + 7 + 8)); /* an append is one unit */
     JK_REQUIRE(jk_node_votelog_open(dir, &l, NULL) == JK_OK);
     size_t plen, n;
     const uint8_t *pol = jk_node_votelog_pol(l, &plen);
@@ -616,10 +617,10 @@ JK_TEST(test_votelog_migrates_format_01)
     jk_cons_record next = vl_rec(8, 0, 0, 4);
     JK_CHECK_EQ(jk_node_votelog_append(l, &next, 1, NULL), JK_OK);
     jk_node_votelog_close(l);
-    /* format 02 now: one unit (the lock, the two records), then the append */
+    /* format 03 now: a unit for the lock, one for the two records, then the append */
     size_t len = vl_read(dir, buf, sizeof buf);
-    JK_CHECK_EQ(len, 8 + (13 + 4 + 2 * 87 + 8) + 108);
-    JK_CHECK(!memcmp(buf, "jkvlog02", 8));
+    JK_CHECK_EQ(len, 8 + (21 + 4 + 8) + (21 + 2 * 87 + 8) + 116);
+    JK_CHECK(!memcmp(buf, "jkvlog03", 8));
     JK_REQUIRE(jk_node_votelog_open(dir, &l, &diag) == JK_OK);
     JK_CHECK_EQ(jk_node_votelog_note(l)[0], 0);
     r = jk_node_votelog_latest(l, &n);

@@ -383,7 +383,7 @@ int main(int argc, char **argv)
     uint64_t failed = 0;
     for (size_t vi = 0; vi < nvals; vi++) {
         uint64_t runs = 0, heights = 0, rounds = 0, msgs = 0, byz = 0, crashes = 0,
-                 part = 0, drops = 0, evid = 0;
+                 part = 0, drops = 0, evid = 0, all_down = 0, lost_all = 0;
         uint32_t max_round = 0;
         jk_crypto_hasher all;
         jk_crypto_hasher_init(&all);
@@ -400,6 +400,8 @@ int main(int argc, char **argv)
             evid += res.evidence;
             byz += cfg.byzantine ? 1 : 0;
             crashes += res.crashes + res.midcrashes;
+            all_down += res.crashed_all;
+            lost_all += res.lost_everywhere;
             part += cfg.partition ? 1 : 0;
             drops += cfg.drop_permille ? 1 : 0;
             if (res.max_round > max_round)
@@ -424,9 +426,10 @@ int main(int argc, char **argv)
         jk_hash d;
         (void)jk_crypto_hasher_final(&all, &d);
         printf("sim V=%u: %" PRIu64 " seeds from %" PRIu64 " (%s): %" PRIu64 " with Byzantine, %"
-               PRIu64 " crashes, %" PRIu64 " partitioned, %" PRIu64 " lossy; rounds/height %.2f "
+               PRIu64 " crashes (%" PRIu64 " of every honest one at once, %" PRIu64 " losing a decided "
+               "height from every honest store), %" PRIu64 " partitioned, %" PRIu64 " lossy; rounds/height %.2f "
                "(max round %u), messages/height %.1f, evidence %" PRIu64 "; digest ",
-               vals[vi], runs, first, faults ? "faults" : "no faults", byz, crashes, part, drops,
+               vals[vi], runs, first, faults ? "faults" : "no faults", byz, crashes, all_down, lost_all, part, drops,
                heights ? (double)rounds / (double)heights : 0.0, max_round,
                heights ? (double)msgs / (double)heights : 0.0, evid);
         print_hash(&d);
