@@ -35,4 +35,14 @@ int jk_test_tool(int (*fn)(int, char **), int argc, char **argv, char *out, size
 char *jk_test_tmpdir(const char *what, char *buf, size_t size);
 void jk_test_rm_tree(const char *dir);
 
+/* The test binary remembers its SDK builds (tests/sdk_memo.c): a build
+ * whose sources, included files, options and SDK are those of an earlier
+ * one in this process gets that build's bytes without running the SDK.
+ * jk_test_sdk_memo(false) makes every build run the SDK (a test of the
+ * SDK's own behaviour, such as its determinism) until turned on again;
+ * jk_test_sdk_memo_counts: the builds answered from memory and the builds
+ * remembered so far. */
+void jk_test_sdk_memo(bool on);
+void jk_test_sdk_memo_counts(size_t *hits, size_t *builds);
+
 #endif

@@ -1,13 +1,15 @@
 /*
- * test_runner.c — the runner's watchdog (tests/main.c): a hung test fails by
- * name, the processes it started are killed, and the run goes on; a test
- * whose process dies fails by name too.
+ * test_runner.c — the runner (tests/main.c): a hung test fails by name, the
+ * processes it started are killed, and the run goes on; a test whose
+ * process dies fails by name too; tests run side by side on JK_TEST_JOBS
+ * workers, each test's output printed whole.
  *
- * The check runs this very binary again (/proc/self/exe) on five self-test
+ * The checks run this very binary again (/proc/self/exe) on self-test
  * tests that exist only when JK_TEST_SELFTEST is set in the environment (so
  * an ordinary run never sees them): one passes, one hangs after starting a
  * process of its own, one kills its own process, one fails a check, one
- * passes after them all.
+ * passes after them all; a pair that passes only when run at once; one
+ * that waits for the runner to be stopped.
  */
 #include "test.h"
 
@@ -107,6 +109,7 @@ static void stop_selftest_hangs(void)
 
 static void selftest_c_dies(void)
 {
+    fprintf(stderr, "selftest c: about to die\n");
     raise(SIGUSR1); /* default action: the process ends */
 }
 
@@ -120,6 +123,31 @@ static void selftest_e_after(void)
     printf("selftest e ran\n");
 }
 
+/* Each of the pair marks that it started and waits for the other's mark:
+ * both pass only when two workers run them at once (bounded: a runner
+ * that runs them one after the other fails them as hung). */
+static void pair_meet(const char *self, const char *other)
+{
+    char mine[512], theirs[512];
+    snprintf(mine, sizeof mine, "%s/%s", selftest_dir(), self);
+    snprintf(theirs, sizeof theirs, "%s/%s", selftest_dir(), other);
+    FILE *f = fopen(mine, "w");
+    JK_REQUIRE(f);
+    fclose(f);
+    while (access(theirs, F_OK) != 0)
+        usleep(1000);
+}
+
+static void pair_selftest_x(void)
+{
+    pair_meet("x", "y");
+}
+
+static void pair_selftest_y(void)
+{
+    pair_meet("y", "x");
+}
+
 __attribute__((constructor)) static void selftest_register(void)
 {
     if (!getenv("JK_TEST_SELFTEST"))
@@ -130,12 +158,14 @@ __attribute__((constructor)) static void selftest_register(void)
     jk_test_register("runner_selftest_d_fails", selftest_d_fails);
     jk_test_register("runner_selftest_e_after", selftest_e_after);
     jk_test_register("runner_stop_selftest_hangs", stop_selftest_hangs);
+    jk_test_register("runner_pair_selftest_x", pair_selftest_x);
+    jk_test_register("runner_pair_selftest_y", pair_selftest_y);
 }
 
 /* Starts this binary on the self-tests named by `filter`, with
- * JK_TEST_TIMEOUT=timeout and its output into DIR/out.log; its pid (-1 when
- * fork fails). */
-static pid_t spawn_runner(const char *dir, const char *timeout, const char *filter)
+ * JK_TEST_TIMEOUT=timeout, JK_TEST_JOBS=jobs and its output into
+ * DIR/out.log; its pid (-1 when fork fails). */
+static pid_t spawn_runner(const char *dir, const char *timeout, const char *jobs, const char *filter)
 {
     char log[512];
     snprintf(log, sizeof log, "%s/out.log", dir);
@@ -148,6 +178,7 @@ static pid_t spawn_runner(const char *dir, const char *timeout, const char *filt
         dup2(fd, 2);
         setenv("JK_TEST_SELFTEST", dir, 1);
         setenv("JK_TEST_TIMEOUT", timeout, 1);
+        setenv("JK_TEST_JOBS", jobs, 1);
         unsetenv("JK_TEST_SLOWEST");
         execl("/proc/self/exe", "tests", filter, (char *)NULL);
         _exit(127);
@@ -155,14 +186,16 @@ static pid_t spawn_runner(const char *dir, const char *timeout, const char *filt
     return pid;
 }
 
-/* Runs this binary on the self-tests with JK_TEST_TIMEOUT=timeout; its
- * stdout into out, its exit status into *status. At most 240 s: a runner
- * without a watchdog never ends. */
-static bool run_selftests(const char *dir, const char *timeout, char *out, size_t cap, int *status)
+/* Runs this binary on the self-tests named by `filter` with
+ * JK_TEST_TIMEOUT=timeout and JK_TEST_JOBS=jobs; its stdout into out, its
+ * exit status into *status. At most 240 s: a runner without a watchdog
+ * never ends. */
+static bool run_selftests(const char *dir, const char *timeout, const char *jobs, const char *filter, char *out,
+                          size_t cap, int *status)
 {
     char log[512];
     snprintf(log, sizeof log, "%s/out.log", dir);
-    pid_t pid = spawn_runner(dir, timeout, "runner_selftest_");
+    pid_t pid = spawn_runner(dir, timeout, jobs, filter);
     if (pid < 0)
         return false;
     for (int i = 0; i < 240 * 20; i++) {
@@ -202,14 +235,20 @@ JK_TEST(test_runner_watchdog_names_a_hang_and_goes_on)
     char dir[256], out[16384];
     int status = 0;
     JK_REQUIRE(jk_test_tmpdir("runner", dir, sizeof dir));
-    /* 3 s: the hanging test never ends, and the others do nothing. */
-    JK_REQUIRE(run_selftests(dir, "3", out, sizeof out, &status));
+    /* 3 s: the hanging test never ends, and the others do nothing. Two
+     * workers: the others run beside the hanging one. */
+    JK_REQUIRE(run_selftests(dir, "3", "2", "runner_selftest_", out, sizeof out, &status));
     JK_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1);
     JK_CHECK(strstr(out, "selftest b: about to hang") != NULL);
     JK_CHECK(strstr(out, "HUNG runner_selftest_b_hangs: still running 3 s after it started") != NULL);
     char crashed[128];
     snprintf(crashed, sizeof crashed, "CRASHED runner_selftest_c_dies: the test process killed by signal %d", SIGUSR1);
     JK_CHECK(strstr(out, crashed) != NULL);
+    /* A test's output (stderr too) is printed whole, before its verdict. */
+    char said[160];
+    snprintf(said, sizeof said, "selftest c: about to die\n%s", crashed);
+    JK_CHECK(strstr(out, said) != NULL);
+    JK_CHECK(strstr(out, "selftest b: about to hang\nHUNG runner_selftest_b_hangs") != NULL);
     JK_CHECK(strstr(out, "FAIL runner_selftest_d_fails") != NULL);
     JK_CHECK(strstr(out, "selftest e ran") != NULL);
     JK_CHECK(strstr(out, "\n2 passed, 3 failed\n") != NULL);
@@ -242,10 +281,29 @@ JK_TEST(test_runner_watchdog_names_a_hang_and_goes_on)
     }
 
     /* A limit that is not a number: a usage error, nothing runs. */
-    JK_REQUIRE(run_selftests(dir, "soon", out, sizeof out, &status));
+    JK_REQUIRE(run_selftests(dir, "soon", "2", "runner_selftest_", out, sizeof out, &status));
     JK_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2);
     JK_CHECK(strstr(out, "JK_TEST_TIMEOUT=soon is not a number of seconds") != NULL);
     JK_CHECK(strstr(out, "passed") == NULL);
+    JK_REQUIRE(run_selftests(dir, "3", "0", "runner_selftest_", out, sizeof out, &status));
+    JK_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+    JK_CHECK(strstr(out, "JK_TEST_JOBS=0 is not a number of workers") != NULL);
+    JK_CHECK(strstr(out, "passed") == NULL);
+}
+
+/* JK_TEST_JOBS=2 runs two tests at once: the pair, each waiting for the
+ * other to start, both pass (run one after the other, the first would hang
+ * and fail). */
+JK_TEST(test_runner_runs_tests_side_by_side)
+{
+    char dir[256], out[16384];
+    int status = 0;
+    JK_REQUIRE(jk_test_tmpdir("runner-pair", dir, sizeof dir));
+    JK_REQUIRE(run_selftests(dir, "120", "2", "runner_pair_", out, sizeof out, &status));
+    JK_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    JK_CHECK(strstr(out, "\n2 passed, 0 failed\n") != NULL || strncmp(out, "2 passed, 0 failed\n", 19) == 0);
+    if (jk_test_failures())
+        printf("the self-test run printed:\n%s", out);
 }
 
 /* The runner stopped by a signal (a Ctrl-C, `timeout` in CI) while a test's
@@ -256,7 +314,7 @@ JK_TEST(test_runner_stopped_by_a_signal_leaves_nothing)
     char dir[256], path[512];
     JK_REQUIRE(jk_test_tmpdir("runner-stop", dir, sizeof dir));
     snprintf(path, sizeof path, "%s/stop-pids", dir);
-    pid_t pid = spawn_runner(dir, "600", "runner_stop_selftest_");
+    pid_t pid = spawn_runner(dir, "600", "2", "runner_stop_selftest_");
     JK_REQUIRE(pid >= 0);
     int p[2] = {0, 0};
     bool seen = false;

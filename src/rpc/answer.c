@@ -1,11 +1,12 @@
 /*
  * answer.c — turns parsed requests into JSON-RPC responses by asking the
- * provider (jk_rpc_answer), and the pool sink the provider writes into.
+ * provider, and the pool sink the provider writes into.
  *
  * Responses are built as json-c trees, whose objects keep insertion order,
  * so the same answers give the same bytes (jsonrpc, result|error, id); an
- * admitted submit_event with an integer id is written directly, in the
- * bytes its tree gave (jk_text_admitted). Bytes
+ * admitted submit_event and a block with an integer id are written
+ * directly, in the bytes their trees gave (answer_text.c, which also joins
+ * a batch's responses: jk_rpc_answer_bounded). Bytes
  * are lowercase hex. Every provider answer is checked before it is shown: a
  * block must decode and be the block asked for; a failure there is the
  * node's bug and answers -32603, never a crash.
@@ -47,7 +48,7 @@ jk_err jk_rpc_buf_set(jk_rpc_buf *b, const void *bytes, size_t len)
     return JK_OK;
 }
 
-static void jk_buf_free(jk_rpc_buf *b)
+void jk_rpc_buf_free(jk_rpc_buf *b)
 {
     free(b->data);
     b->data = NULL;
@@ -169,24 +170,6 @@ jk_err jk_rpc_pool_add(jk_rpc_pool_sink *sink, const jk_rpc_pool_entry *e)
 
 /* ---- one method each; *err_code/err_msg set on a refusal ---- */
 
-typedef struct jk_call {
-    const jk_rpc_provider *p;
-    const jk_rpc_request *req;
-    int code;            /* 0, or the JSON-RPC error to answer */
-    char msg[256];
-    bool nomem;
-    size_t *budget;      /* hex bytes left for the whole answer */
-    const struct jk_submit_done *done; /* submit_event: the provider's answer, got already */
-} jk_call;
-
-/* What the provider's submit_event answered (jk_rpc_answer_bounded asks it
- * first, to write an admitted answer without json-c). */
-typedef struct jk_submit_done {
-    jk_err err;
-    jk_diag diag;
-    jk_rpc_submit_result sr;
-} jk_submit_done;
-
 /* Map a provider's error to the answer. */
 static json_object *jk_provider_failed(jk_call *c, jk_err err, const jk_diag *diag)
 {
@@ -285,8 +268,8 @@ static json_object *jk_header_json(const jk_chain_header *h)
  * certificate, len 0 when none) within the answer's budget, decoding, and
  * the block asked for. false with c->code or c->nomem set otherwise; the
  * caller frees block, cert and b either way. */
-static bool jk_block_fetch(jk_call *c, jk_rpc_buf *block, jk_rpc_buf *cert, jk_chain_block *b,
-                           jk_hash *hash)
+bool jk_rpc_block_fetch(jk_call *c, jk_rpc_buf *block, jk_rpc_buf *cert, jk_chain_block *b,
+                        jk_hash *hash)
 {
     const jk_rpc_block_query *q = &c->req->params.block;
     jk_diag diag = {{0}};
@@ -325,7 +308,7 @@ static json_object *jk_do_block(jk_call *c)
     memset(&b, 0, sizeof b);
     jk_hash hash;
     json_object *res = NULL;
-    if (jk_block_fetch(c, &block, &cert, &b, &hash)) {
+    if (jk_rpc_block_fetch(c, &block, &cert, &b, &hash)) {
         res = json_object_new_object();
         bool ok = jk_put(res, "height", json_object_new_uint64(b.header.number)) &&
                   jk_put(res, "hash", jk_hex(hash.bytes, sizeof hash.bytes)) &&
@@ -337,8 +320,8 @@ static json_object *jk_do_block(jk_call *c)
         res = jk_done(c, res, ok);
     }
     jk_chain_block_free(&b);
-    jk_buf_free(&block);
-    jk_buf_free(&cert);
+    jk_rpc_buf_free(&block);
+    jk_rpc_buf_free(&cert);
     return res;
 }
 
@@ -390,7 +373,7 @@ static json_object *jk_do_state_slot(jk_call *c)
          jk_put(res, "block_hash", jk_hex(v.block_hash.bytes, sizeof v.block_hash.bytes));
     res = jk_done(c, res, ok);
 out:
-    jk_buf_free(&v.value);
+    jk_rpc_buf_free(&v.value);
     return res;
 }
 
@@ -437,7 +420,7 @@ static bool jk_put_id(json_object *o, const jk_rpc_id *id)
 }
 
 /* {"jsonrpc":"2.0","error":{"code","message","data"},"id"}; NULL on NOMEM. */
-static json_object *jk_error_obj(int code, const char *detail, const jk_rpc_id *id)
+json_object *jk_rpc_error_obj(int code, const char *detail, const jk_rpc_id *id)
 {
     json_object *resp = json_object_new_object(), *err = json_object_new_object();
     bool ok = resp && jk_put(err, "code", json_object_new_int(code)) &&
@@ -457,8 +440,8 @@ static json_object *jk_error_obj(int code, const char *detail, const jk_rpc_id *
 }
 
 /* The response to one request, or NULL with *nomem false for a notification. */
-static json_object *jk_respond(const jk_rpc_provider *p, const jk_rpc_request *req, size_t *budget,
-                               const jk_submit_done *done, bool *nomem)
+json_object *jk_rpc_respond(const jk_rpc_provider *p, const jk_rpc_request *req, size_t *budget,
+                            const jk_submit_done *done, bool *nomem)
 {
     jk_call c = {p, req, req->error_code, "", false, budget, done};
     snprintf(c.msg, sizeof c.msg, "%s", req->error_msg);
@@ -484,7 +467,7 @@ static json_object *jk_respond(const jk_rpc_provider *p, const jk_rpc_request *r
         return NULL;
     }
     if (c.code) {
-        json_object *e = jk_error_obj(c.code, c.msg, &req->id);
+        json_object *e = jk_rpc_error_obj(c.code, c.msg, &req->id);
         *nomem = e == NULL;
         return e;
     }
@@ -499,7 +482,7 @@ static json_object *jk_respond(const jk_rpc_provider *p, const jk_rpc_request *r
     return NULL;
 }
 
-static char *jk_serialize(json_object *o, size_t *out_len)
+char *jk_rpc_serialize(json_object *o, size_t *out_len)
 {
     size_t len;
     const char *text = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
@@ -515,8 +498,8 @@ static char *jk_serialize(json_object *o, size_t *out_len)
 char *jk_rpc_error_json(int code, const char *detail, size_t *out_len)
 {
     jk_rpc_id null_id = {JK_RPC_ID_NULL, 0, NULL, 0};
-    json_object *e = jk_error_obj(code, detail, &null_id);
-    char *text = e ? jk_serialize(e, out_len) : NULL;
+    json_object *e = jk_rpc_error_obj(code, detail, &null_id);
+    char *text = e ? jk_rpc_serialize(e, out_len) : NULL;
     json_object_put(e);
     return text;
 }
@@ -524,279 +507,4 @@ char *jk_rpc_error_json(int code, const char *detail, size_t *out_len)
 jk_err jk_rpc_answer(const jk_rpc_provider *p, const jk_rpc_parsed *req, char **out, size_t *out_len)
 {
     return jk_rpc_answer_bounded(p, req, JK_RPC_MAX_ANSWER_HEX, out, out_len);
-}
-
-/* The answer's text, grown as responses are added. */
-typedef struct jk_text {
-    char *p;
-    size_t len, cap;
-    bool nomem;
-} jk_text;
-
-/* Room for n more bytes and a NUL at t's end (NULL: out of memory, nomem
- * set); jk_text_wrote counts what was written there. */
-static char *jk_text_room(jk_text *t, size_t n)
-{
-    if (t->nomem)
-        return NULL;
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 256;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        char *p = realloc(t->p, cap);
-        if (!p) {
-            t->nomem = true;
-            return NULL;
-        }
-        t->p = p;
-        t->cap = cap;
-    }
-    return t->p + t->len;
-}
-
-static void jk_text_wrote(jk_text *t, size_t n)
-{
-    t->len += n;
-    t->p[t->len] = '\0';
-}
-
-static void jk_text_add(jk_text *t, const char *s, size_t n)
-{
-    char *o = jk_text_room(t, n);
-    if (!o)
-        return;
-    memcpy(o, s, n);
-    jk_text_wrote(t, n);
-}
-
-/* u (v) in decimal at out, as json-c writes a uint64 (an int64): at most
- * 20 bytes, no NUL. @return the bytes written. */
-static size_t jk_dec_u64(char *out, uint64_t u)
-{
-    char tmp[20];
-    size_t n = 0, k = 0;
-    do
-        tmp[n++] = (char)('0' + u % 10);
-    while (u /= 10);
-    while (n)
-        out[k++] = tmp[--n];
-    return k;
-}
-
-static size_t jk_dec(char *out, int64_t v)
-{
-    if (v >= 0)
-        return jk_dec_u64(out, (uint64_t)v);
-    out[0] = '-';
-    return 1 + jk_dec_u64(out + 1, 0 - (uint64_t)v);
-}
-
-/* Literal text, a number, bytes as a hex string (quoted) appended to t. */
-#define JK_TEXT_LIT(t, s) jk_text_add((t), (s), sizeof(s) - 1)
-
-static void jk_text_u64(jk_text *t, uint64_t u)
-{
-    char *o = jk_text_room(t, 20);
-    if (o)
-        jk_text_wrote(t, jk_dec_u64(o, u));
-}
-
-static void jk_text_hex(jk_text *t, const uint8_t *bytes, size_t len)
-{
-    char *o = jk_text_room(t, 2 * len + 2);
-    if (!o)
-        return;
-    o[0] = '"';
-    jk_rpc_hex_encode(bytes, len, o + 1);
-    o[2 * len + 1] = '"';
-    jk_text_wrote(t, 2 * len + 2);
-}
-
-/* An admitted submit_event with an integer id, written directly: the
- * bytes json-c writes for {"jsonrpc","result":{"admitted","event_hash"},
- * "id"} (PLAIN), without building the tree (session 6: the tree and its
- * serialization were ~12,000 instructions an event of a batch; docs/rpc.md
- * "The fast path"), and without printf (session 11: snprintf was ~1,100
- * of the ~2,300 left). tests/rpc/test_rpc_answer.c holds the bytes, next
- * to json-c's answers in one batch. */
-static void jk_text_admitted(jk_text *t, const jk_hash *event_hash, int64_t id)
-{
-    static const char head[] = "{\"jsonrpc\":\"2.0\",\"result\":{\"admitted\":true,\"event_hash\":\"";
-    static const char mid[] = "\"},\"id\":";
-    char *o = jk_text_room(t, sizeof head - 1 + 2 * JK_HASH_SIZE + sizeof mid - 1 + 20 + 1);
-    if (!o)
-        return;
-    char *p = o;
-    memcpy(p, head, sizeof head - 1);
-    p += sizeof head - 1;
-    jk_rpc_hex_encode(event_hash->bytes, JK_HASH_SIZE, p); /* (its NUL is overwritten next) */
-    p += 2 * JK_HASH_SIZE;
-    memcpy(p, mid, sizeof mid - 1);
-    p += sizeof mid - 1;
-    p += jk_dec(p, id);
-    *p++ = '}';
-    jk_text_wrote(t, (size_t)(p - o));
-}
-
-/* o's text appended to t, o released (NULL: out of memory). */
-static void jk_text_json(jk_text *t, json_object *o)
-{
-    size_t len = 0;
-    char *text = o ? jk_serialize(o, &len) : NULL;
-    json_object_put(o);
-    if (text)
-        jk_text_add(t, text, len);
-    else
-        t->nomem = true;
-    free(text);
-}
-
-/* A block answer with an integer id, written directly (session 11): json-c's
- * bytes for jk_do_block's tree (PLAIN), the block's hex encoded once in
- * place, not copied into a json-c string, scanned for escapes and copied
- * three times more (9.99 M -> 2.41 M instructions a 1,000-transfer block;
- * test_rpc_answer_block_written_directly compares the bytes). */
-static void jk_text_block(jk_text *t, const jk_rpc_provider *p, const jk_rpc_request *req, size_t *budget)
-{
-    jk_call c = {p, req, 0, "", false, budget, NULL};
-    jk_rpc_buf block = {0}, cert = {0};
-    jk_chain_block b;
-    memset(&b, 0, sizeof b);
-    jk_hash hash;
-    if (jk_block_fetch(&c, &block, &cert, &b, &hash)) {
-        const jk_chain_header *h = &b.header;
-        JK_TEXT_LIT(t, "{\"jsonrpc\":\"2.0\",\"result\":{\"height\":");
-        jk_text_u64(t, h->number);
-        JK_TEXT_LIT(t, ",\"hash\":");
-        jk_text_hex(t, hash.bytes, sizeof hash.bytes);
-        JK_TEXT_LIT(t, ",\"header\":{\"parent\":");
-        jk_text_hex(t, h->parent.bytes, sizeof h->parent.bytes);
-        JK_TEXT_LIT(t, ",\"number\":");
-        jk_text_u64(t, h->number);
-        JK_TEXT_LIT(t, ",\"proposer\":");
-        jk_text_u64(t, h->proposer);
-        JK_TEXT_LIT(t, ",\"state_root\":");
-        jk_text_hex(t, h->state_root.bytes, sizeof h->state_root.bytes);
-        JK_TEXT_LIT(t, ",\"body_hash\":");
-        jk_text_hex(t, h->body_hash.bytes, sizeof h->body_hash.bytes);
-        JK_TEXT_LIT(t, ",\"signature\":");
-        jk_text_hex(t, h->signature, sizeof h->signature);
-        JK_TEXT_LIT(t, "},\"event_count\":");
-        jk_text_u64(t, b.event_count);
-        JK_TEXT_LIT(t, ",\"trace_count\":");
-        jk_text_u64(t, b.trace_count);
-        JK_TEXT_LIT(t, ",\"block\":");
-        jk_text_hex(t, block.data, block.len);
-        JK_TEXT_LIT(t, ",\"certificate\":");
-        if (cert.len)
-            jk_text_hex(t, cert.data, cert.len);
-        else
-            JK_TEXT_LIT(t, "null");
-        JK_TEXT_LIT(t, "},\"id\":");
-        char *o = jk_text_room(t, 21);
-        if (o) {
-            size_t n = jk_dec(o, req->id.num);
-            o[n] = '}';
-            jk_text_wrote(t, n + 1);
-        }
-    } else if (c.nomem) {
-        t->nomem = true;
-    } else {
-        jk_text_json(t, jk_error_obj(c.code, c.msg, &req->id));
-    }
-    jk_chain_block_free(&b);
-    jk_buf_free(&block);
-    jk_buf_free(&cert);
-}
-
-/* One request's response appended to t (nothing for a notification). */
-static void jk_text_respond(jk_text *t, const jk_rpc_provider *p, const jk_rpc_request *req,
-                            size_t *budget, bool *any)
-{
-    jk_submit_done d, *done = NULL;
-    if (!req->error_code && req->method == JK_RPC_M_SUBMIT_EVENT && p->submit_event) {
-        memset(&d, 0, sizeof d);
-        d.err = p->submit_event(p->ctx, &req->params.submit, &d.sr, &d.diag);
-        done = &d;
-        if (d.err == JK_OK && d.sr.admitted && req->id.kind == JK_RPC_ID_INT) {
-            if (*any)
-                jk_text_add(t, ",", 1);
-            jk_text_admitted(t, &d.sr.event_hash, req->id.num);
-            *any = true;
-            return;
-        }
-    }
-    if (!req->error_code && req->method == JK_RPC_M_BLOCK && p->block && req->id.kind == JK_RPC_ID_INT) {
-        if (*any)
-            jk_text_add(t, ",", 1);
-        jk_text_block(t, p, req, budget);
-        *any = true;
-        return;
-    }
-    bool nomem = false;
-    json_object *one = jk_respond(p, req, budget, done, &nomem);
-    if (nomem)
-        t->nomem = true;
-    if (!one)
-        return;
-    if (*any)
-        jk_text_add(t, ",", 1);
-    jk_text_json(t, one);
-    *any = true;
-}
-
-/* A batch's submit_event requests, handed to the provider together before
- * they are answered one by one (jk_rpc_provider.submit_batch: the node
- * verifies them at once). True when the provider was called. */
-static bool jk_submit_batch_hint(const jk_rpc_provider *p, const jk_rpc_parsed *req)
-{
-    if (!p->submit_batch || !p->submit_event || !req->batch)
-        return false;
-    const jk_rpc_event *events[JK_RPC_MAX_BATCH];
-    size_t n = 0;
-    for (size_t i = 0; i < req->count && n < JK_RPC_MAX_BATCH; i++)
-        if (!req->requests[i].error_code && req->requests[i].method == JK_RPC_M_SUBMIT_EVENT)
-            events[n++] = &req->requests[i].params.submit;
-    if (n < 2)
-        return false;
-    p->submit_batch(p->ctx, events, n);
-    return true;
-}
-
-/* Each response is serialized on its own and a batch's joined as json-c
- * writes an array (PLAIN: "[" a "," b "]"), so the bytes are the ones the
- * whole tree gave. */
-jk_err jk_rpc_answer_bounded(const jk_rpc_provider *p, const jk_rpc_parsed *req, size_t budget, char **out,
-                             size_t *out_len)
-{
-    *out = NULL;
-    *out_len = 0;
-    if (req->error_code) {
-        *out = jk_rpc_error_json(req->error_code, req->error_msg, out_len);
-        return *out ? JK_OK : JK_ERR_NOMEM;
-    }
-    jk_text t = {0};
-    bool any = false;
-    if (req->batch)
-        jk_text_add(&t, "[", 1);
-    bool hinted = jk_submit_batch_hint(p, req);
-    /* every request is run, even after a failure, so that effects (submitted
-     * events) do not depend on whether an answer could be built */
-    for (size_t i = 0; i < req->count; i++)
-        jk_text_respond(&t, p, &req->requests[i], &budget, &any);
-    if (hinted && p->submit_batch_end)
-        p->submit_batch_end(p->ctx);
-    if (req->batch)
-        jk_text_add(&t, "]", 1);
-    if (t.nomem) {
-        free(t.p);
-        return JK_ERR_NOMEM;
-    }
-    if (!any) { /* only notifications */
-        free(t.p);
-        return JK_OK;
-    }
-    *out = t.p;
-    *out_len = t.len;
-    return JK_OK;
 }

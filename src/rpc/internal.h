@@ -41,4 +41,38 @@ struct sockaddr_in;
  * address. @return JK_OK; JK_ERR_INVALID_ARG. */
 jk_err jk_rpc_resolve(const char *host, uint16_t port, struct sockaddr_in *out, jk_diag *diag);
 
+/* ---- answer.c's pieces that answer_text.c (the direct writers) uses ---- */
+
+struct json_object;
+
+typedef struct jk_call {
+    const jk_rpc_provider *p;
+    const jk_rpc_request *req;
+    int code;            /* 0, or the JSON-RPC error to answer */
+    char msg[256];
+    bool nomem;
+    size_t *budget;      /* hex bytes left for the whole answer */
+    const struct jk_submit_done *done; /* submit_event: the provider's answer, got already */
+} jk_call;
+
+/* What the provider's submit_event answered (jk_rpc_answer_bounded asks it
+ * first, to write an admitted answer without json-c). */
+typedef struct jk_submit_done {
+    jk_err err;
+    jk_diag diag;
+    jk_rpc_submit_result sr;
+} jk_submit_done;
+
+void jk_rpc_buf_free(jk_rpc_buf *b);
+/* A block query's answer from the provider, checked (answer.c). */
+bool jk_rpc_block_fetch(jk_call *c, jk_rpc_buf *block, jk_rpc_buf *cert, jk_chain_block *b, jk_hash *hash);
+/* {"jsonrpc":"2.0","error":{"code","message","data"},"id"}; NULL on NOMEM. */
+struct json_object *jk_rpc_error_obj(int code, const char *detail, const jk_rpc_id *id);
+/* The response to one request as a json-c tree, or NULL with *nomem false
+ * for a notification. */
+struct json_object *jk_rpc_respond(const jk_rpc_provider *p, const jk_rpc_request *req, size_t *budget,
+                                   const jk_submit_done *done, bool *nomem);
+/* o's text (PLAIN), malloc'd; NULL on NOMEM. */
+char *jk_rpc_serialize(struct json_object *o, size_t *out_len);
+
 #endif

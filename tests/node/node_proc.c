@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "node_proc.h"
 #include "node_util.h"
+#include "../progs.h"
 
 #include "jark/devnet.h"
 #include "jark/rpc.h"
@@ -12,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,4 +101,66 @@ bool np_transfer_params(const jk_hash *genesis, uint32_t account, char *params, 
     jk_devnet_demo_transfer(demo, genesis, account, blob, &tr);
     jk_devnet_demo_free(demo);
     return jk_devnet_transfer_params(blob, &tr, params, cap) > 0;
+}
+
+/* A "NAME.c" string token at text[i] (i at its opening quote): NAME's
+ * length, 0 when it is not one (a path, or another string). */
+static size_t np_c_token(const char *text, size_t len, size_t i)
+{
+    size_t j = i + 1;
+    while (j < len && text[j] != '"' && text[j] != '\n' && text[j] != '/')
+        j++;
+    size_t n = j - i - 1;
+    if (j >= len || text[j] != '"' || n < 3 || n >= 64 || memcmp(text + j - 2, ".c", 2) != 0)
+        return 0;
+    return n - 2;
+}
+
+const char *np_demo_spec(void)
+{
+    static const char demo[] = "examples/demo/devnet-spec.json";
+    static char spec[320];
+    static bool made;
+    if (made)
+        return spec;
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    char dir[256];
+    if (jk_read_file(demo, &bytes, &len, NULL) != JK_OK || !jk_test_tmpdir("demo-spec", dir, sizeof dir)) {
+        free(bytes);
+        return demo;
+    }
+    const char *text = (const char *)bytes;
+    char *out = malloc(2 * len + 1);
+    size_t o = 0;
+    bool ok = out != NULL;
+    for (size_t i = 0; ok && i < len;) {
+        size_t n = text[i] == '"' ? np_c_token(text, len, i) : 0;
+        if (!n) {
+            out[o++] = text[i++];
+            continue;
+        }
+        char name[64], source[128], program[400];
+        memcpy(name, text + i + 1, n);
+        name[n] = 0;
+        snprintf(source, sizeof source, "examples/demo/%s.c", name);
+        snprintf(program, sizeof program, "%s/%s.jkp", dir, name);
+        const char *sources[1] = {source};
+        ok = jk_test_build(sources, 1, NULL, program, NULL) == JK_OK;
+        o += (size_t)sprintf(out + o, "\"%s.jkp\"", name); /* ".c" -> ".jkp": 2 more bytes a name */
+        i += n + 4;
+    }
+    if (ok) {
+        snprintf(spec, sizeof spec, "%s/devnet-spec.json", dir);
+        FILE *f = fopen(spec, "w");
+        ok = f && fwrite(out, 1, o, f) == o;
+        if (f && fclose(f) != 0)
+            ok = false;
+    }
+    free(out);
+    free(bytes);
+    if (!ok)
+        return demo;
+    made = true;
+    return spec;
 }

@@ -34,5 +34,12 @@ bool np_wait_height(uint16_t rpc, int64_t h, uint64_t limit_ms);
  * (seed 1) first transfer of `account` under genesis. false when it does
  * not fit or out of memory. */
 bool np_transfer_params(const jk_hash *genesis, uint32_t account, char *params, size_t cap);
+/* The demo chain's spec (examples/demo/devnet-spec.json) with its programs
+ * built once by this process (the SDK, through the test binary's memo) and
+ * named as program files, in a scratch folder: a `jark node` started on it
+ * reads them instead of running clang and ld.lld on six programs at every
+ * start (~3 s of CPU). The same programs, so the same chain and genesis.
+ * The demo spec itself when they cannot be built or written. */
+const char *np_demo_spec(void);
 
 #endif

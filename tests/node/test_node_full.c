@@ -50,7 +50,6 @@
 #include <unistd.h>
 
 #define FN_LIMIT_MS 300000 /* only reached when a test fails (generous: a starved machine) */
-#define FN_SPEC "examples/demo/devnet-spec.json"
 
 typedef struct fn_node {
     uint16_t port, rpc;
@@ -73,7 +72,7 @@ static bool fn_start(fn_node *nd, const char *key, char vkeys[2][65], char (*pee
     argv[argc++] = "jark";
     argv[argc++] = "node";
     argv[argc++] = "--spec";
-    argv[argc++] = FN_SPEC;
+    argv[argc++] = np_demo_spec(); /* the demo's programs built once, not at every start */
     argv[argc++] = "--dir";
     argv[argc++] = nd->dir;
     argv[argc++] = "--listen";

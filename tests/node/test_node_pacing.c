@@ -46,7 +46,8 @@ static bool np_start_with(np_node *nd, const char *interval_ms, const char *opt,
     char listen[32], rpc[32];
     snprintf(listen, sizeof listen, "127.0.0.1:%u", nd->port);
     snprintf(rpc, sizeof rpc, "127.0.0.1:%u", nd->rpc);
-    const char *argv[] = {"jark", "node", "--spec", "examples/demo/devnet-spec.json",
+    /* the demo's programs built once, not at every start */
+    const char *argv[] = {"jark", "node", "--spec", np_demo_spec(),
                           "--dir", nd->dir, "--key", nd->key, "--listen", listen, "--rpc", rpc,
                           "--demo-seed", "1", "--validator", nd->vkey,
                           "--empty-blocks-interval", interval_ms, opt, val, NULL};
