@@ -165,14 +165,10 @@ size_t jk_node_turn_order(const jk_net_event *turn, size_t count, size_t *order)
  * reads what came, the RPC pass) before the next slice. The transport hands
  * out every other frame before its EVENTS frames (jk_net_next_event), so a
  * vote or proposal that arrives while a burst of events is admitted waits
- * for one slice at most, not for the whole burst (up to 1,024 events, ~60
- * ms, before). The events' order is unchanged. 32 (128 until session 12):
- * the step between slices is also where the node acknowledges what its
- * peers sent, and ngtcp2 0.12 holds a loopback or LAN connection's window
- * near 42 KB, so every window of a peer's proposal waited for the slice in
- * progress here (~11 ms of admission at 128, ~3 ms at 32; docs/bench.md
- * "Scheduling and idle, session 12"). */
-#define JK_NODE_SLICE 32u
+ * for one slice at most (~7 ms of admission on this machine), not for the
+ * whole burst (up to 1,024 events, ~60 ms, before). The events' order is
+ * unchanged. */
+#define JK_NODE_SLICE 128u
 /* node.c: one pass over the transport's queued events: turns of consensus
  * first, then admission, ending after a slice of JK_NODE_SLICE gossiped
  * events (the rest stay queued for the next pass). Internal; public to the

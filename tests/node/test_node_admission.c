@@ -261,13 +261,11 @@ static size_t event_msg(const jk_gossip *g, size_t e, uint8_t *out, size_t cap)
     return len + 5;
 }
 
-/* 80 gossiped events queued at once are taken 32, 32, then 16, one slice
- * a pass (128 until session 12: the step between slices is where the node
- * acknowledges its peers' packets, docs/bench.md "Scheduling and idle,
- * session 12"); a consensus message (here a malformed one: its peer is
+/* 300 gossiped events queued at once are taken 128, 128, then 44, one
+ * slice a pass; a consensus message (here a malformed one: its peer is
  * dropped and counted, so it shows when it was taken) that arrives after
  * the first pass is taken at the start of the second, before that pass's
- * slice, not after the 48 events queued before it. */
+ * slice, not after the 172 events queued before it. */
 JK_TEST(test_node_events_admitted_a_slice_at_a_time)
 {
     static fx f;
@@ -278,7 +276,7 @@ JK_TEST(test_node_events_admitted_a_slice_at_a_time)
     memcpy(pc.key, f.pks[1], 32); /* validator 1, not connected */
     uint32_t peer;
     JK_REQUIRE(jk_net_add_peer(n->net, &pc, &peer) == JK_OK);
-    enum { EVENTS = 80 };
+    enum { EVENTS = 300 };
     static uint8_t msg[1024];
     size_t queued = 0;
     for (uint64_t h = 1; queued < EVENTS; h++) {
@@ -292,16 +290,16 @@ JK_TEST(test_node_events_admitted_a_slice_at_a_time)
     }
     jk_diag diag = {{0}};
     JK_REQUIRE(jk_node_drain_net(n, 1000, &diag) == JK_OK);
-    JK_CHECK_EQ(jk_net_queued(n->net), 48);
+    JK_CHECK_EQ(jk_net_queued(n->net), EVENTS - JK_NODE_SLICE);
     uint64_t first = fx_stats(&f, 0).events_admitted;
-    JK_CHECK(first > 0 && first <= 32);
+    JK_CHECK(first > 0 && first <= JK_NODE_SLICE);
     const uint8_t bad[3] = {0xEE, 1, 2};
     jk_net_emit(n->net, JK_NET_EV_FRAME, peer, JK_NET_REASON_NONE, JK_NET_CONSENSUS, bad, sizeof bad);
     JK_REQUIRE(jk_node_drain_net(n, 1000, &diag) == JK_OK);
     jk_node_info info;
     jk_node_info_get(n, &info);
     JK_CHECK_EQ(info.bad_peers, 1); /* taken in this pass, before its slice */
-    JK_CHECK_EQ(jk_net_queued(n->net), 16);
+    JK_CHECK_EQ(jk_net_queued(n->net), EVENTS - 2 * JK_NODE_SLICE);
     JK_REQUIRE(jk_node_drain_net(n, 1000, &diag) == JK_OK);
     JK_CHECK_EQ(jk_net_queued(n->net), 0);
     jk_node_free(n);
