@@ -157,35 +157,10 @@ static void quic_batch_start(quic_batch *b, const ngtcp2_path *path, size_t seg)
     }
 }
 
-static bool quic_has_unsent(const jk_quic_out *o)
-{
-    return o->id >= 0 && o->sent < o->end && !o->blocked;
-}
-
-/* The stream the next packet's data comes from: consensus frames (votes,
- * proposals) before any other, the other kinds round robin from next; -1:
- * nothing to send. A node's congestion window is often smaller than what it
- * has queued (a block's proposal of ~250 KB beside a burst of gossiped
- * events), and each round trip waits for the receiver's next loop turn;
- * shared round robin, a proposal took twice as many of those as the window
- * alone needs, and the height's critical path with it (docs/node.md
- * "Consensus first on the wire"). */
-static int quic_pick_stream(const struct jk_quic *q, int next)
-{
-    if (quic_has_unsent(&q->out[JK_NET_CONSENSUS]))
-        return JK_NET_CONSENSUS;
-    for (int i = 0; i < JK_NET_KINDS; i++) {
-        int k = (next + i) % JK_NET_KINDS;
-        if (quic_has_unsent(&q->out[k]))
-            return k;
-    }
-    return -1;
-}
-
-/* Write every packet ngtcp2 has for us (stream data consensus first, the
- * other kinds round robin; acks, retransmissions) until it has none or
- * congestion says stop. ngtcp2 writes each packet straight into the batch;
- * packets of one size are sent in one system call (jk_net_quic_send_segs). */
+/* Write every packet ngtcp2 has for us (stream data round robin over the
+ * kinds, acks, retransmissions) until it has none or congestion says stop.
+ * ngtcp2 writes each packet straight into the batch; packets of one size
+ * are sent in one system call (jk_net_quic_send_segs). */
 void jk_net_quic_write(jk_net_conn *c)
 {
     struct jk_quic *q = c->q;
@@ -204,7 +179,12 @@ void jk_net_quic_write(jk_net_conn *c)
         q->out[k].blocked = false;
     int next = 0;
     for (int guard = 0; guard < 4096; guard++) {
-        int s = quic_pick_stream(q, next);
+        int s = -1;
+        for (int i = 0; i < JK_NET_KINDS && s < 0; i++) {
+            int k = (next + i) % JK_NET_KINDS;
+            if (q->out[k].id >= 0 && q->out[k].sent < q->out[k].end && !q->out[k].blocked)
+                s = k;
+        }
         ngtcp2_vec iov[16];
         size_t niov = 0;
         int64_t sid = -1;

@@ -6,7 +6,6 @@
 #include "net_util.h"
 
 #include "../../src/net/internal.h"
-#include "../../src/net/quic_internal.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -408,44 +407,4 @@ JK_TEST(test_net_quic_burst_sent_in_one_call)
     if (!a.net->no_gso)
         JK_CHECK(b1.recv_calls - b0.recv_calls <= 2);
     burst_end(&a, &b, &now, payload);
-}
-
-/* Consensus first on the wire: when more is queued to a peer than the
- * congestion window lets out, the consensus stream (votes, a proposal) is
- * handed to ngtcp2 before the others. Here 60 KB of events are queued
- * before a 60 KB proposal-sized consensus frame, more than one write pass
- * may send (ngtcp2 0.12 holds the window near 42 KB on loopback): the first
- * pass carries consensus bytes only. Round robin over the streams, it sent
- * both by turns, and a block's proposal took twice the round trips behind a
- * burst of gossip. Then everything arrives. */
-JK_TEST(test_net_quic_consensus_first_on_the_wire)
-{
-    tnode a, b;
-    uint64_t now = 1000;
-    uint8_t payload[1000];
-    JK_REQUIRE(burst_pair(&a, &b, &now, 0x3c, payload));
-    uint32_t ab = 0;
-    JK_REQUIRE(jk_net_peer_find(a.net, b.pk, &ab));
-    jk_net_conn *c = a.net->peers[ab].live;
-    JK_REQUIRE(c && c->q);
-    for (int i = 0; i < 48; i++) /* 60 frames of events with the burst's 12 */
-        JK_REQUIRE(jk_net_send(a.net, ab, JK_NET_EVENTS, payload, 1000) == JK_OK);
-    static uint8_t proposal[60000];
-    memset(proposal, 0x77, sizeof proposal);
-    JK_REQUIRE(jk_net_send(a.net, ab, JK_NET_CONSENSUS, proposal, sizeof proposal) == JK_OK);
-    const jk_quic_out *cons = &c->q->out[JK_NET_CONSENSUS], *evs = &c->q->out[JK_NET_EVENTS];
-    uint64_t cons0 = cons->sent, evs0 = evs->sent;
-    jk_net_flush(a.net);
-    JK_REQUIRE(cons->sent < cons->end); /* the window, not the queue, ended the pass */
-    JK_CHECK(cons->sent > cons0);
-    JK_CHECK_EQ(evs->sent, evs0);
-    tnode *ns[] = {&a, &b};
-    tnode_pump_rounds(ns, 2, NULL, &now, 0, 200);
-    JK_CHECK_EQ(b.frames[JK_NET_CONSENSUS], 1);
-    JK_CHECK_EQ(b.frames[JK_NET_EVENTS], 61);
-    JK_CHECK_EQ(b.last_len[JK_NET_CONSENSUS], sizeof proposal);
-    JK_CHECK_EQ(b.last[JK_NET_CONSENSUS][0], 0x77);
-    tnode_stop(&a);
-    tnode_stop(&b);
-    tnode_transport = JK_NET_TLS_TCP;
 }
