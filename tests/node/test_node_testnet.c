@@ -38,6 +38,15 @@ static bool read_log(const char *log, char *out, size_t cap)
     return true;
 }
 
+/* How many times needle occurs in hay. */
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
 JK_TEST(test_node_testnet_kill_restart_agree)
 {
     char dir[] = "/tmp/jark-testnet-test-XXXXXX";
@@ -150,10 +159,14 @@ JK_TEST(test_node_testnet_kill_all_at_once_loses_no_block)
     }
     int rc = run_testnet(dir, log, perturb, "14");
     JK_CHECK_EQ(rc, 0);
-    char out[16384] = {0};
+    static char out[1 << 18];
     JK_REQUIRE(read_log(log, out, sizeof out));
-    JK_CHECK(strstr(out, "perturb: kill -9 node 3 at height 9") != NULL);
-    JK_CHECK(strstr(out, "perturb: restart node 0 at height 9") != NULL);
+    /* Each kill-all and restart-all happened, twice. The height in the line
+     * is the highest the watch had seen when it acted: on a slow build (ASan)
+     * the watch can see 10 where 9 was asked, so the count is checked, not
+     * the height (tests never depend on timing). */
+    JK_CHECK_EQ(count_of(out, "perturb: kill -9 node 3 at height "), 2);
+    JK_CHECK_EQ(count_of(out, "perturb: restart node 0 at height "), 2);
     JK_CHECK(strstr(out, "nodes agree on every block") != NULL);
     const char *common = strstr(out, "common height ");
     unsigned long long lo = 0;
