@@ -526,8 +526,8 @@ static bool jk_app_add_event(void *ctx, const uint8_t *bytes, size_t len)
     jk_node_chain_app *a = ctx;
     bool admitted = jk_node_app_submit(a, bytes, len, &a->last);
     a->has_last = true;
-    if (!admitted)
-        jk_app_note(a, "%s", a->last.reason);
+    if (!admitted) /* a copy: nearly every echo comes here */
+        jk_node_app_text_copy(a->stats.last_error, sizeof a->stats.last_error, a->last.reason);
     return admitted;
 }
 
@@ -684,7 +684,7 @@ void jk_node_chain_app_close(jk_node_chain_app *a)
     free(a->seen_why);
     free(a->refused);
     free(a->dec_value);
-    jk_node_chain_app_prepare_end(a);
+    jk_node_app_prep_free(a);
     jk_app_memo_clear(a);
     jk_crypto_wipe(a->secret_key, sizeof a->secret_key);
     free(a);

@@ -19,17 +19,46 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Buffers kept from turn to turn above this are given back at the turn's
+ * end (a turn of large events should not pin its memory for good). */
+#define JK_PREP_KEEP (1u << 20)
+
 void jk_node_chain_app_prepare_end(jk_node_chain_app *a)
 {
     jk_chain_prepared_free(a->prep);
     for (size_t i = 0; i < a->nprep_evs; i++) {
-        free(a->prep_evs[i].bytes);
+        if (!a->prep_evs[i].shared)
+            free(a->prep_evs[i].bytes);
         free(a->prep_evs[i].traces);
     }
-    free(a->prep_evs);
     a->prep = NULL;
-    a->prep_evs = NULL;
     a->nprep_evs = a->prep_next = 0;
+    if (a->cap_prep_shared > JK_PREP_KEEP || a->cap_prep_work > JK_PREP_KEEP ||
+        a->cap_prep_evs * sizeof *a->prep_evs > JK_PREP_KEEP)
+        jk_node_app_prep_free(a);
+}
+
+void jk_node_app_prep_free(jk_node_chain_app *a)
+{
+    if (a->nprep_evs || a->prep)
+        jk_node_chain_app_prepare_end(a);
+    free(a->prep_evs);
+    free(a->prep_shared);
+    free(a->prep_work);
+    a->prep_evs = NULL;
+    a->prep_shared = a->prep_work = NULL;
+    a->cap_prep_evs = a->cap_prep_shared = a->cap_prep_work = 0;
+}
+
+/* p's room for at least want bytes (its contents not kept). */
+static bool jk_prep_room(uint8_t **p, size_t *cap, size_t want)
+{
+    if (*cap >= want)
+        return true;
+    free(*p);
+    *p = malloc(want);
+    *cap = *p ? want : 0;
+    return *p != NULL;
 }
 
 /* A turn's event by its hash, for finding repeats within the turn. */
@@ -45,90 +74,145 @@ static int jk_prep_key_cmp(const void *x, const void *y)
     return c ? c : (p->ev > q->ev) - (p->ev < q->ev); /* ties: arrival order */
 }
 
+/* prepare's work arrays for m events, carved from one buffer kept across
+ * turns (each element's size a multiple of 8: every array stays aligned). */
+typedef struct jk_prep_work {
+    jk_prep_key *keys;
+    jk_chain_event *order;
+    const jk_chain_trace **otr;
+    size_t *ocount;
+    jk_hash *ids;
+} jk_prep_work;
+
+static bool jk_prep_work_get(jk_node_chain_app *a, size_t m, jk_prep_work *w)
+{
+    size_t one = sizeof *w->keys + sizeof *w->order + sizeof *w->otr + sizeof *w->ocount + sizeof *w->ids;
+    if (!jk_prep_room(&a->prep_work, &a->cap_prep_work, (m ? m : 1) * one))
+        return false;
+    uint8_t *p = a->prep_work;
+    w->keys = (jk_prep_key *)p;
+    w->order = (jk_chain_event *)(p += m * sizeof *w->keys);
+    w->otr = (const jk_chain_trace **)(p += m * sizeof *w->order);
+    w->ocount = (size_t *)(p += m * sizeof *w->otr);
+    w->ids = (jk_hash *)(p + m * sizeof *w->ocount);
+    return true;
+}
+
 /* The turn's event ids, jk_chain_event_hash's H(natural(endpoint) ‖ blob),
  * four at a time (session 11; jk_chain_event_hashes since session 12): a
  * demo transfer's message is 83 bytes, one BLAKE2b block, so four of them
  * take one pass of the four-lane compression where each took a streaming
  * hash of its own (~1,150 instructions an event, on every node for every
  * event). test_chain_app_prepare_ids_are_the_chains holds them to
- * jk_chain_event_hash. */
-static jk_err jk_prep_ids(jk_app_prep_ev *evs, size_t n)
+ * jk_chain_event_hash. w's order and ids serve as the hash's arrays. */
+static void jk_prep_ids(jk_app_prep_ev *evs, size_t n, const jk_prep_work *w)
 {
-    jk_chain_event *ev = malloc((n ? n : 1) * sizeof *ev);
-    jk_hash *ids = malloc((n ? n : 1) * sizeof *ids);
-    if (!ev || !ids) {
-        free(ev);
-        free(ids);
-        return JK_ERR_NOMEM;
-    }
     for (size_t i = 0; i < n; i++)
-        ev[i] = evs[i].ev;
-    jk_chain_event_hashes(ev, n, ids);
+        w->order[i] = evs[i].ev;
+    jk_chain_event_hashes(w->order, n, w->ids);
     for (size_t i = 0; i < n; i++)
-        evs[i].id = ids[i];
-    free(ev);
-    free(ids);
-    return JK_OK;
+        evs[i].id = w->ids[i];
 }
 
-/* Decode a copy of each event; the malformed are left out (add_event
- * refuses them on its own). */
-static jk_err jk_prep_decode(jk_node_chain_app *a, const uint8_t *const *events, const size_t *lens,
-                             size_t n)
+/* Each well-formed event's header (the malformed are left out: add_event
+ * refuses them on its own), its blob still the caller's. */
+static jk_err jk_prep_view(jk_node_chain_app *a, const uint8_t *const *events, const size_t *lens,
+                           size_t n)
 {
-    a->prep_evs = calloc(n ? n : 1, sizeof *a->prep_evs);
-    if (!a->prep_evs)
-        return JK_ERR_NOMEM;
+    if (a->cap_prep_evs < n) {
+        free(a->prep_evs);
+        a->prep_evs = malloc(n * sizeof *a->prep_evs);
+        a->cap_prep_evs = a->prep_evs ? n : 0;
+        if (!a->prep_evs)
+            return JK_ERR_NOMEM;
+    }
     for (size_t i = 0; i < n; i++) {
         jk_app_prep_ev *e = &a->prep_evs[a->nprep_evs];
-        if (jk_node_event_decode(events[i], lens[i], &e->ev, &e->traces, &e->count, NULL) != JK_OK)
+        memset(e, 0, sizeof *e);
+        if (jk_node_event_view(events[i], lens[i], &e->ev, &e->count, NULL) != JK_OK)
             continue;
-        /* with room for the traces after the encoding: what the pending
-         * entry keeps of its verdict (chain_app.c, jk_app_keep_verdict) */
-        e->room = jk_node_app_room(lens[i], e->count);
-        e->bytes = malloc(e->room);
-        if (!e->bytes) {
-            free(e->traces);
-            memset(e, 0, sizeof *e);
-            return JK_ERR_NOMEM;
-        }
-        memcpy(e->bytes, events[i], lens[i]);
-        e->ev.blob = e->bytes + (e->ev.blob - events[i]); /* into the copy */
+        e->bytes = (uint8_t *)(uintptr_t)events[i]; /* the caller's, until jk_prep_copy */
         e->len = lens[i];
         e->at = SIZE_MAX;
         a->nprep_evs++;
     }
-    return jk_prep_ids(a->prep_evs, a->nprep_evs);
+    return JK_OK;
+}
+
+/* The caller's bytes are borrowed for the call only: each event is copied.
+ * One to be verified gets its own copy, with room for its traces after the
+ * encoding (what the pending entry keeps of its verdict: chain_app.c,
+ * jk_app_keep_verdict), and its decoded traces: both move to the pending
+ * list when admitted. One seen before (nearly every echo: the same event
+ * relayed by another peer) is only found again by add_event, which answers
+ * the repeat from its id: its bytes go into the turn's shared buffer, and
+ * its traces are not decoded (session 13: a malloc, a calloc and their
+ * frees less an echo). */
+static jk_err jk_prep_copy(jk_node_chain_app *a)
+{
+    size_t shared = 0;
+    for (size_t i = 0; i < a->nprep_evs; i++)
+        if (a->prep_evs[i].at == SIZE_MAX)
+            shared += a->prep_evs[i].len;
+    if (shared && !jk_prep_room(&a->prep_shared, &a->cap_prep_shared, shared)) {
+        for (size_t i = 0; i < a->nprep_evs; i++)
+            a->prep_evs[i].bytes = NULL; /* the caller's: prepare_end must not free them */
+        return JK_ERR_NOMEM;
+    }
+    uint8_t *to = a->prep_shared;
+    jk_err err = JK_OK;
+    for (size_t i = 0; i < a->nprep_evs; i++) {
+        jk_app_prep_ev *e = &a->prep_evs[i];
+        const uint8_t *from = e->bytes;
+        if (e->at == SIZE_MAX) {
+            e->bytes = to;
+            e->shared = true;
+            to += e->len;
+        } else {
+            e->room = jk_node_app_room(e->len, e->count);
+            e->bytes = err == JK_OK ? malloc(e->room) : NULL;
+            if (!e->bytes) { /* not shared: prepare_end frees none of the rest */
+                err = JK_ERR_NOMEM;
+                continue;
+            }
+        }
+        memcpy(e->bytes, from, e->len);
+        e->ev.blob = e->bytes + (e->ev.blob - from); /* into the copy */
+        if (!e->shared && err == JK_OK)
+            err = jk_node_event_traces(&e->ev, e->count, &e->traces);
+    }
+    return err;
 }
 
 jk_err jk_node_chain_app_prepare(jk_node_chain_app *a, const uint8_t *const *events,
                                  const size_t *lens, size_t n, jk_diag *diag)
 {
     jk_node_chain_app_prepare_end(a);
-    jk_err err = jk_prep_decode(a, events, lens, n);
+    jk_err err = jk_prep_view(a, events, lens, n);
     size_t m = a->nprep_evs;
-    jk_prep_key *keys = calloc(m ? m : 1, sizeof *keys);
-    jk_chain_event *order = calloc(m ? m : 1, sizeof *order);
-    jk_hash *ids = calloc(m ? m : 1, sizeof *ids);
-    const jk_chain_trace **otr = calloc(m ? m : 1, sizeof *otr);
-    size_t *ocount = calloc(m ? m : 1, sizeof *ocount);
-    if (err == JK_OK && (!keys || !order || !ids || !otr || !ocount))
+    jk_prep_work w;
+    if (err == JK_OK && !jk_prep_work_get(a, m, &w))
         err = JK_ERR_NOMEM;
+    if (err != JK_OK) {
+        a->nprep_evs = 0; /* nothing copied yet: nothing to free */
+        return err;
+    }
+    jk_prep_ids(a->prep_evs, m, &w);
     /* those seen before are answered by add_event without a verify */
     size_t u = 0;
-    for (size_t i = 0; err == JK_OK && i < m; i++) {
+    for (size_t i = 0; i < m; i++) {
         bool seen;
         (void)jk_node_app_seen_find(a, &a->prep_evs[i].id, &seen);
         if (!seen)
-            keys[u++] = (jk_prep_key){a->prep_evs[i].id, i};
+            w.keys[u++] = (jk_prep_key){a->prep_evs[i].id, i};
     }
     /* the same event from several peers in one turn: verified once, for
      * its first arrival; the later copies meet it as seen in add_event */
-    if (err == JK_OK)
-        qsort(keys, u, sizeof *keys, jk_prep_key_cmp);
-    for (size_t i = 0; err == JK_OK && i < u; i++)
-        if (i == 0 || memcmp(keys[i - 1].id.bytes, keys[i].id.bytes, JK_HASH_SIZE) != 0)
-            a->prep_evs[keys[i].ev].at = 0; /* to be verified: numbered below */
+    qsort(w.keys, u, sizeof *w.keys, jk_prep_key_cmp);
+    for (size_t i = 0; i < u; i++)
+        if (i == 0 || memcmp(w.keys[i - 1].id.bytes, w.keys[i].id.bytes, JK_HASH_SIZE) != 0)
+            a->prep_evs[w.keys[i].ev].at = 0; /* to be verified: numbered below */
+    err = jk_prep_copy(a);
     /* in arrival order, numbered as prepared */
     size_t k = 0;
     for (size_t i = 0; err == JK_OK && i < m; i++) {
@@ -136,21 +220,16 @@ jk_err jk_node_chain_app_prepare(jk_node_chain_app *a, const uint8_t *const *eve
         if (e->at == SIZE_MAX)
             continue;
         e->at = k;
-        order[k] = e->ev;
-        ids[k] = e->id;
-        otr[k] = e->traces;
-        ocount[k++] = e->count;
+        w.order[k] = e->ev;
+        w.ids[k] = e->id;
+        w.otr[k] = e->traces;
+        w.ocount[k++] = e->count;
     }
     jk_chain_kernel *ck = a->v->ck;
     if (err == JK_OK && k > 0 && !ck->cycle_open)
         err = jk_chain_setup_cycle(ck, diag);
     if (err == JK_OK && k > 0)
-        err = jk_chain_prepare_events_id(ck, order, ids, otr, ocount, k, a->verify_threads, &a->prep);
-    free(keys);
-    free(order);
-    free(ids);
-    free(otr);
-    free(ocount);
+        err = jk_chain_prepare_events_id(ck, w.order, w.ids, w.otr, w.ocount, k, a->verify_threads, &a->prep);
     /* (with nothing to verify the decoded events still serve add_event) */
     if (err != JK_OK)
         jk_node_chain_app_prepare_end(a); /* add_event as without prepare */

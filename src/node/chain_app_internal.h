@@ -24,6 +24,10 @@ typedef struct jk_app_prep_ev {
     size_t at;               /* its verdict in prep, SIZE_MAX: none (seen
                                 when prepared: add_event answers the repeat) */
     bool taken;              /* add_event has had it */
+    bool shared;             /* seen when prepared (at == SIZE_MAX): bytes
+                                is in the turn's shared buffer (not owned),
+                                traces not decoded (add_event answers the
+                                repeat from its id, or decodes it afresh) */
 } jk_app_prep_ev;
 
 typedef struct jk_app_pending {
@@ -105,6 +109,10 @@ struct jk_node_chain_app {
     jk_chain_prepared *prep;
     jk_app_prep_ev *prep_evs;
     size_t nprep_evs, prep_next;
+    /* kept from turn to turn (jk_node_app_prep_free frees them): prep_evs'
+     * room, the seen events' bytes, prepare's work arrays */
+    size_t cap_prep_evs, cap_prep_shared, cap_prep_work;
+    uint8_t *prep_shared, *prep_work;
     unsigned verify_threads;        /* the verify pool's threads for prepare */
     bool sync_commit;               /* commit's store write on the loop thread
                                        (jk_node_chain_app_set_sync_commit) */
@@ -168,6 +176,12 @@ void jk_node_app_keep_verdict(jk_node_chain_app *a, jk_app_pending *p);
 /* v->kind and v->reason (printf-style). */
 void jk_node_app_verdict_set(jk_node_event_verdict *v, jk_node_verdict_kind kind, const char *fmt,
                              ...) __attribute__((format(printf, 3, 4)));
+/* v->kind and v->reason = text (truncated as vsnprintf would): for fixed
+ * reasons, copied rather than formatted. */
+void jk_node_app_verdict_text(jk_node_event_verdict *v, jk_node_verdict_kind kind, const char *text);
+/* text into out[cap] (cap > 0), truncated and terminated as
+ * snprintf(out, cap, "%s", text) would. */
+void jk_node_app_text_copy(char *out, size_t cap, const char *text);
 /* v->has_code / v->code from the chain layer's reason why. */
 void jk_node_app_verdict_code(jk_node_event_verdict *v, const char *why);
 /* The verdict of a repeat of id (seen[at]): in the pool, refused before,
@@ -178,6 +192,15 @@ void jk_node_app_repeat_verdict(const jk_node_chain_app *a, const jk_hash *id, s
  * bytes[0..len), not handed to add_event before (marked taken now), or NULL
  * (never prepared: add_event decodes it itself). Found by its bytes, so the
  * caller's buffer may be any copy. */
+/* chain_app_batch.c: prepare's buffers kept across turns, freed (with the
+ * turn's batch). */
+void jk_node_app_prep_free(jk_node_chain_app *a);
+/* event.c: jk_node_event_decode's checks and header, without the traces
+ * (ev->blob borrows bytes); the traces after ev's blob, decoded (NULL when
+ * trace_count is 0). */
+jk_err jk_node_event_view(const uint8_t *bytes, size_t len, jk_chain_event *ev, size_t *trace_count,
+                          jk_diag *diag);
+jk_err jk_node_event_traces(const jk_chain_event *ev, size_t trace_count, jk_chain_trace **traces);
 jk_app_prep_ev *jk_node_app_prep_take(jk_node_chain_app *a, const uint8_t *bytes, size_t len);
 /* Admit prepared event e through its verdict (the open cycle's, or one
  * opened now). why: the chain layer's reason when it is not admitted (the

@@ -294,6 +294,23 @@ void jk_node_app_verdict_code(jk_node_event_verdict *v, const char *why)
     v->code = code;
 }
 
+void jk_node_app_text_copy(char *out, size_t cap, const char *text)
+{
+    size_t n = strnlen(text, cap - 1);
+    memcpy(out, text, n);
+    out[n] = '\0';
+}
+
+/* Every echo (a copy of a pooled event another peer relays: ~2 a node an
+ * event) is answered "already in the pool": vsnprintf of the fixed text,
+ * and the chain app's note of it, cost ~1,000 instructions a copy
+ * (docs/bench.md "CPU per event, session 13"). */
+void jk_node_app_verdict_text(jk_node_event_verdict *v, jk_node_verdict_kind kind, const char *text)
+{
+    v->kind = kind;
+    jk_node_app_text_copy(v->reason, sizeof v->reason, text);
+}
+
 void jk_node_app_verdict_set(jk_node_event_verdict *v, jk_node_verdict_kind kind,
                              const char *fmt, ...)
 {
@@ -319,12 +336,12 @@ void jk_node_app_repeat_verdict(const jk_node_chain_app *a, const jk_hash *id, s
      * "Admission, session 7"). Only the rest (in a proposed block,
      * committed, refused) is looked for in the list. */
     if (!a->seen_why[at] && jk_chain_holds_event(a->v->ck, id)) {
-        jk_node_app_verdict_set(v, JK_NODE_VERDICT_IN_POOL, "already in the pool");
+        jk_node_app_verdict_text(v, JK_NODE_VERDICT_IN_POOL, "already in the pool");
         return;
     }
     for (size_t i = 0; i < a->npending; i++)
         if (memcmp(a->pending[i].id.bytes, id->bytes, JK_HASH_SIZE) == 0) {
-            jk_node_app_verdict_set(v, JK_NODE_VERDICT_IN_POOL, "already in the pool");
+            jk_node_app_verdict_text(v, JK_NODE_VERDICT_IN_POOL, "already in the pool");
             return;
         }
     if (a->seen_why[at]) {
@@ -332,9 +349,9 @@ void jk_node_app_repeat_verdict(const jk_node_chain_app *a, const jk_hash *id, s
                                 "already refused when first seen: %s", a->seen_why[at]);
         jk_node_app_verdict_code(v, a->seen_why[at]);
     } else {
-        jk_node_app_verdict_set(v, JK_NODE_VERDICT_COMMITTED,
-                                "already committed: a block of this chain holds it (or, a "
-                                "dispatch event, processed at the height it arrived in)");
+        jk_node_app_verdict_text(v, JK_NODE_VERDICT_COMMITTED,
+                                 "already committed: a block of this chain holds it (or, a "
+                                 "dispatch event, processed at the height it arrived in)");
     }
 }
 

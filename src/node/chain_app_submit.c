@@ -62,6 +62,18 @@ bool jk_node_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len, 
         jk_node_app_repeat_verdict(a, id, at, v);
         goto out;
     }
+    if (pe && pe->shared) {
+        /* seen when prepared, and no longer (a commit forgot a refusal, or
+         * the turn's first copy was refused for a bound): judged afresh,
+         * as an unprepared event (its id is the prepared one) */
+        if (jk_node_event_decode(bytes, len, &ev, &traces, &count, &why) != JK_OK) {
+            a->stats.events_refused++;
+            jk_node_app_verdict_set(v, JK_NODE_VERDICT_FAILED, "%s", why.msg[0] ? why.msg : "no memory");
+            return false;
+        }
+        pe = NULL;
+        tr = traces;
+    }
     /* A verify refusal is remembered under these bytes (the event with
      * these traces), not the event's id: see jk_node_app_refusal_id. */
     jk_hash rid;

@@ -5,6 +5,8 @@
  */
 #include "jark/node.h"
 
+#include "chain_app_internal.h"
+
 #include "jark/bytes.h"
 
 #include <stdlib.h>
@@ -39,11 +41,12 @@ jk_err jk_node_event_encode(const jk_chain_event *ev, const jk_chain_trace *trac
     return JK_OK;
 }
 
-jk_err jk_node_event_decode(const uint8_t *bytes, size_t len, jk_chain_event *ev,
-                            jk_chain_trace **traces, size_t *trace_count, jk_diag *diag)
+/* The checks and the header of jk_node_event_decode, without the traces
+ * (chain_app_internal.h): ev->blob borrows bytes. */
+jk_err jk_node_event_view(const uint8_t *bytes, size_t len, jk_chain_event *ev, size_t *trace_count,
+                          jk_diag *diag)
 {
     memset(ev, 0, sizeof *ev);
-    *traces = NULL;
     *trace_count = 0;
     if (len < 12 || len > JK_CONS_MAX_EVENT)
         return jk_diag_set(diag, JK_ERR_NODE_EVENT, "event: %zu bytes, not within 12..%u", len,
@@ -60,18 +63,38 @@ jk_err jk_node_event_decode(const uint8_t *bytes, size_t len, jk_chain_event *ev
         return jk_diag_set(diag, JK_ERR_NODE_EVENT,
                            "event: %u traces take %u bytes, %zu follow the blob", n,
                            n * JK_CHAIN_TRACE_SIZE, len - 12 - blob_len);
-    jk_chain_trace *t = NULL;
-    if (n) {
-        t = calloc(n, sizeof *t);
-        if (!t)
-            return JK_ERR_NOMEM;
-        for (uint32_t i = 0; i < n; i++)
-            jk_chain_trace_decode(bytes + 12 + blob_len + (size_t)i * JK_CHAIN_TRACE_SIZE, &t[i]);
-    }
     ev->endpoint = jk_get_u32le(bytes);
     ev->blob = bytes + 8;
     ev->blob_len = blob_len;
-    *traces = t;
     *trace_count = n;
     return JK_OK;
+}
+
+jk_err jk_node_event_traces(const jk_chain_event *ev, size_t trace_count, jk_chain_trace **traces)
+{
+    *traces = NULL;
+    if (trace_count == 0)
+        return JK_OK;
+    jk_chain_trace *t = calloc(trace_count, sizeof *t);
+    if (!t)
+        return JK_ERR_NOMEM;
+    const uint8_t *at = ev->blob + ev->blob_len + 4;
+    for (size_t i = 0; i < trace_count; i++)
+        jk_chain_trace_decode(at + i * JK_CHAIN_TRACE_SIZE, &t[i]);
+    *traces = t;
+    return JK_OK;
+}
+
+jk_err jk_node_event_decode(const uint8_t *bytes, size_t len, jk_chain_event *ev,
+                            jk_chain_trace **traces, size_t *trace_count, jk_diag *diag)
+{
+    *traces = NULL;
+    jk_err err = jk_node_event_view(bytes, len, ev, trace_count, diag);
+    if (err == JK_OK)
+        err = jk_node_event_traces(ev, *trace_count, traces);
+    if (err != JK_OK) {
+        memset(ev, 0, sizeof *ev);
+        *trace_count = 0;
+    }
+    return err;
 }

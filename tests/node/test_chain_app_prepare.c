@@ -9,6 +9,7 @@
 #include "chain_app_fx.h"
 
 #include "../../src/node/chain_app_internal.h"
+#include "../adversary/adv_alloc.h"
 
 #define PREP_N 203 /* not a multiple of four: the last lanes go alone */
 
@@ -50,4 +51,65 @@ JK_TEST(test_chain_app_prepare_ids_are_the_chains)
     for (size_t i = 0; i < PREP_N; i++)
         free(enc[i]);
     fx_free(&f);
+}
+
+/* A prepared turn's echoes (events seen before: the same event relayed by
+ * another peer) cost no allocation (session 13): their bytes go into the
+ * turn's shared buffer, kept from turn to turn, their traces are not
+ * decoded, and prepare's work arrays are kept too. Before, each echo got a
+ * copy of its bytes and its decoded traces, freed at the turn's end. The
+ * echoes are still answered "already in the pool", from their ids. */
+JK_TEST(test_chain_app_prepared_echoes_allocate_nothing)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, 1, 12, &f.gossip);
+    enum { MAXB = 16 };
+    uint8_t *batch[MAXB];
+    size_t lens[MAXB], nb = 0, all = 0;
+    for (size_t e = 0; e < f.gossip.n && nb < MAXB; e++) {
+        JK_REQUIRE(jk_node_event_encode(&f.gossip.events[e], f.gossip.trace_ptrs[e], f.gossip.counts[e],
+                                        &batch[nb], &lens[nb]) == JK_OK);
+        all += lens[nb++];
+    }
+    JK_REQUIRE(nb >= 8);
+    jk_node_chain_app *a = f.apps[0];
+    uint64_t during = 0;
+    for (int turn = 0; turn < 3; turn++) { /* new, then echoes twice */
+        jk_diag diag = {{0}};
+        uint64_t before = adv_allocated();
+        JK_REQUIRE(jk_node_chain_app_prepare(a, (const uint8_t *const *)batch, lens, nb, &diag) == JK_OK);
+        for (size_t e = 0; e < nb; e++) {
+            jk_node_event_verdict v;
+            JK_CHECK_EQ(jk_node_chain_app_submit(a, batch[e], lens[e], &v), turn == 0);
+            JK_CHECK_EQ(v.kind, turn == 0 ? JK_NODE_VERDICT_ADMITTED : JK_NODE_VERDICT_IN_POOL);
+            if (turn > 0)
+                JK_CHECK(strcmp(v.reason, "already in the pool") == 0);
+        }
+        during = adv_allocated() - before;
+        jk_node_chain_app_prepare_end(a);
+    }
+    /* (the first echo turn made the shared buffer: the second reuses it) */
+    JK_CHECK(during < all);
+    JK_CHECK_EQ(during, 0);
+    JK_CHECK_EQ(jk_node_chain_app_pending_count(a), nb);
+    for (size_t e = 0; e < nb; e++)
+        free(batch[e]);
+    fx_free(&f);
+}
+
+/* The fixed verdict reasons are copied, not formatted (session 13): the
+ * copy truncates and terminates as snprintf(out, cap, "%s", text) does. */
+JK_TEST(test_chain_app_text_copy_is_snprintf)
+{
+    static const char *texts[] = {"", "a", "already in the pool", "0123456789"};
+    for (size_t t = 0; t < sizeof texts / sizeof *texts; t++)
+        for (size_t cap = 1; cap <= 12; cap++) {
+            char got[16], want[16];
+            memset(got, 'x', sizeof got);
+            memset(want, 'x', sizeof want);
+            jk_node_app_text_copy(got, cap, texts[t]);
+            snprintf(want, cap, "%s", texts[t]);
+            JK_CHECK_MEM(got, want, sizeof got);
+        }
 }
