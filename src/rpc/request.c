@@ -22,6 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static const struct {
     const char *name;
@@ -76,6 +79,28 @@ static bool jk_hex_word(uint64_t x, uint8_t out[4])
     return true;
 }
 
+#ifdef __SSE2__
+/* Sixteen hex digits into their eight bytes, as jk_hex_word does eight;
+ * false (out untouched) when any is not a hex digit. Signed byte compares:
+ * a byte of 0x80 or more is negative, below '0', so neither a digit nor
+ * (its 0x20 bit set) a letter. */
+static bool jk_hex_16(const char *hex, uint8_t out[8])
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)hex);
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+    __m128i low = _mm_or_si128(x, _mm_set1_epi8(0x20)); /* A-F as a-f */
+    __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(low, _mm_set1_epi8('f' + 1)));
+    if (_mm_movemask_epi8(_mm_or_si128(digit, alpha)) != 0xffff)
+        return false;
+    /* each lane 0..15: its low nibble, + 9 for a letter */
+    __m128i v = _mm_add_epi8(_mm_and_si128(x, _mm_set1_epi8(0x0f)), _mm_and_si128(alpha, _mm_set1_epi8(9)));
+    /* each 16-bit lane (first digit low) into the byte first << 4 | second */
+    __m128i b = _mm_and_si128(_mm_or_si128(_mm_slli_epi16(v, 4), _mm_srli_epi16(v, 8)), _mm_set1_epi16(0xff));
+    _mm_storel_epi64((__m128i *)(void *)out, _mm_packus_epi16(b, b));
+    return true;
+}
+#endif
+
 jk_err jk_rpc_hex_decode(const char *hex, size_t len, uint8_t *out, size_t cap, size_t *out_len,
                          jk_diag *diag)
 {
@@ -84,6 +109,13 @@ jk_err jk_rpc_hex_decode(const char *hex, size_t len, uint8_t *out, size_t cap, 
     if (len / 2 > cap)
         return jk_diag_set(diag, JK_ERR_PARSE, "%zu bytes of hex, at most %zu allowed", len / 2, cap);
     size_t i = 0;
+#ifdef __SSE2__
+    /* sixteen digits at a time while they are all hex (session 13): ~15
+     * instructions for the sixteen where the SWAR word below takes ~35 for
+     * eight; what is left, or a run with a non-digit, goes on below */
+    while (len - i >= 16 && jk_hex_16(hex + i, out + i / 2))
+        i += 16;
+#endif
     /* eight digits at a time while they are all hex; the first word that
      * is not (or the tail) goes one digit at a time below, which finds the
      * offset the refusal names */
