@@ -61,41 +61,60 @@ static bool jk_prep_room(uint8_t **p, size_t *cap, size_t want)
     return *p != NULL;
 }
 
-/* A turn's event by its hash, for finding repeats within the turn. */
-typedef struct jk_prep_key {
-    jk_hash id;
-    size_t ev; /* index into prep_evs */
-} jk_prep_key;
-
-static int jk_prep_key_cmp(const void *x, const void *y)
-{
-    const jk_prep_key *p = x, *q = y;
-    int c = memcmp(p->id.bytes, q->id.bytes, JK_HASH_SIZE);
-    return c ? c : (p->ev > q->ev) - (p->ev < q->ev); /* ties: arrival order */
-}
-
 /* prepare's work arrays for m events, carved from one buffer kept across
- * turns (each element's size a multiple of 8: every array stays aligned). */
+ * turns: the verify's arrays (each element's size a multiple of 8, so each
+ * stays aligned), then the table that finds repeats within the turn
+ * (slots: a power of two, at least 2m; each an index into prep_evs, or
+ * JK_PREP_FREE). */
+#define JK_PREP_FREE UINT32_MAX
 typedef struct jk_prep_work {
-    jk_prep_key *keys;
     jk_chain_event *order;
     const jk_chain_trace **otr;
     size_t *ocount;
     jk_hash *ids;
+    uint32_t *table;
+    size_t slots;
 } jk_prep_work;
 
 static bool jk_prep_work_get(jk_node_chain_app *a, size_t m, jk_prep_work *w)
 {
-    size_t one = sizeof *w->keys + sizeof *w->order + sizeof *w->otr + sizeof *w->ocount + sizeof *w->ids;
-    if (!jk_prep_room(&a->prep_work, &a->cap_prep_work, (m ? m : 1) * one))
+    if (m >= JK_PREP_FREE / 2)
+        return false; /* (a turn is at most JK_NODE_TURN_MAX events) */
+    size_t slots = 16;
+    while (slots < 2 * m)
+        slots *= 2;
+    size_t one = sizeof *w->order + sizeof *w->otr + sizeof *w->ocount + sizeof *w->ids;
+    if (!jk_prep_room(&a->prep_work, &a->cap_prep_work, m * one + slots * sizeof *w->table))
         return false;
     uint8_t *p = a->prep_work;
-    w->keys = (jk_prep_key *)p;
-    w->order = (jk_chain_event *)(p += m * sizeof *w->keys);
+    w->order = (jk_chain_event *)p;
     w->otr = (const jk_chain_trace **)(p += m * sizeof *w->order);
     w->ocount = (size_t *)(p += m * sizeof *w->otr);
-    w->ids = (jk_hash *)(p + m * sizeof *w->ocount);
+    w->ids = (jk_hash *)(p += m * sizeof *w->ocount);
+    w->table = (uint32_t *)(p + m * sizeof *w->ids);
+    w->slots = slots;
+    memset(w->table, 0xff, slots * sizeof *w->table); /* every slot JK_PREP_FREE */
     return true;
+}
+
+/* Whether an earlier event of the turn has e's id; else e is entered. The
+ * table is placed by the seen set's keyed hash (jk_node_app_seen_hash,
+ * computed already): nobody can aim ids at one run of slots. (Before,
+ * session 13: a qsort of the turn's 40-byte (id, index) keys, ~765
+ * instructions an event.) */
+static bool jk_prep_repeat(const jk_node_chain_app *a, const jk_prep_work *w, size_t i)
+{
+    const jk_app_prep_ev *e = &a->prep_evs[i];
+    size_t mask = w->slots - 1;
+    for (size_t s = (size_t)e->seen_h & mask;; s = (s + 1) & mask) {
+        uint32_t j = w->table[s];
+        if (j == JK_PREP_FREE) {
+            w->table[s] = (uint32_t)i;
+            return false;
+        }
+        if (memcmp(a->prep_evs[j].id.bytes, e->id.bytes, JK_HASH_SIZE) == 0)
+            return true;
+    }
 }
 
 /* The turn's event ids, jk_chain_event_hash's H(natural(endpoint) ‖ blob),
@@ -198,20 +217,17 @@ jk_err jk_node_chain_app_prepare(jk_node_chain_app *a, const uint8_t *const *eve
         return err;
     }
     jk_prep_ids(a->prep_evs, m, &w);
-    /* those seen before are answered by add_event without a verify */
-    size_t u = 0;
+    /* those seen before are answered by add_event without a verify; the
+     * same event from several peers in one turn is verified once, for its
+     * first arrival (the later copies meet it as seen in add_event) */
     for (size_t i = 0; i < m; i++) {
         bool seen;
-        (void)jk_node_app_seen_find(a, &a->prep_evs[i].id, &seen);
-        if (!seen)
-            w.keys[u++] = (jk_prep_key){a->prep_evs[i].id, i};
+        jk_app_prep_ev *e = &a->prep_evs[i];
+        e->seen_h = jk_node_app_seen_hash(&e->id); /* again by its add_event */
+        (void)jk_node_app_seen_find_h(a, &e->id, e->seen_h, &seen);
+        if (!seen && !jk_prep_repeat(a, &w, i))
+            e->at = 0; /* to be verified: numbered below */
     }
-    /* the same event from several peers in one turn: verified once, for
-     * its first arrival; the later copies meet it as seen in add_event */
-    qsort(w.keys, u, sizeof *w.keys, jk_prep_key_cmp);
-    for (size_t i = 0; i < u; i++)
-        if (i == 0 || memcmp(w.keys[i - 1].id.bytes, w.keys[i].id.bytes, JK_HASH_SIZE) != 0)
-            a->prep_evs[w.keys[i].ev].at = 0; /* to be verified: numbered below */
     err = jk_prep_copy(a);
     /* in arrival order, numbered as prepared */
     size_t k = 0;

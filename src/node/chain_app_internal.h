@@ -21,6 +21,7 @@ typedef struct jk_app_prep_ev {
     jk_chain_trace *traces;  /* decoded (owned) */
     size_t count;
     jk_hash id;              /* jk_chain_event_hash(&ev) */
+    uint64_t seen_h;         /* jk_node_app_seen_hash(&id) */
     size_t at;               /* its verdict in prep, SIZE_MAX: none (seen
                                 when prepared: add_event answers the repeat) */
     bool taken;              /* add_event has had it */
@@ -145,6 +146,10 @@ static inline size_t jk_node_app_room(size_t len, size_t traces)
 
 /* chain_app_seen.c: the slot where id is (*found) or would go in the seen table. */
 size_t jk_node_app_seen_find(const jk_node_chain_app *a, const jk_hash *id, bool *found);
+/* The same with id's hash in the table given (jk_node_app_seen_hash: a
+ * prepared event's, computed once for prepare and its add_event). */
+size_t jk_node_app_seen_find_h(const jk_node_chain_app *a, const jk_hash *id, uint64_t h, bool *found);
+uint64_t jk_node_app_seen_hash(const jk_hash *id);
 /* Forget every seen event (the reasons are freed). */
 void jk_node_app_seen_clear(jk_node_chain_app *a);
 /* Remember id as seen: admitted (why NULL) or refused for this reason

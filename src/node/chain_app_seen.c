@@ -48,13 +48,19 @@ static void jk_seen_key_init(void)
     randombytes_buf(jk_seen_key, sizeof jk_seen_key);
 }
 
-static size_t jk_seen_home(const jk_hash *id, size_t cap)
+uint64_t jk_node_app_seen_hash(const jk_hash *id)
 {
+    pthread_once(&jk_seen_once, jk_seen_key_init);
     uint8_t h[crypto_shorthash_BYTES];
     crypto_shorthash(h, id->bytes, 16, jk_seen_key); /* half the id spreads as well, faster */
     uint64_t v;
     memcpy(&v, h, sizeof v);
-    return (size_t)v & (cap - 1);
+    return v;
+}
+
+static size_t jk_seen_home(const jk_hash *id, size_t cap)
+{
+    return (size_t)jk_node_app_seen_hash(id) & (cap - 1);
 }
 
 static bool jk_seen_empty(const jk_hash *h)
@@ -73,8 +79,16 @@ size_t jk_node_app_seen_find(const jk_node_chain_app *a, const jk_hash *id, bool
     *found = false;
     if (a->capseen == 0 || jk_seen_empty(id))
         return 0;
+    return jk_node_app_seen_find_h(a, id, jk_node_app_seen_hash(id), found);
+}
+
+size_t jk_node_app_seen_find_h(const jk_node_chain_app *a, const jk_hash *id, uint64_t h, bool *found)
+{
+    *found = false;
+    if (a->capseen == 0 || jk_seen_empty(id))
+        return 0;
     size_t mask = a->capseen - 1;
-    for (size_t i = jk_seen_home(id, a->capseen);; i = (i + 1) & mask) {
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
         if (jk_seen_empty(&a->seen[i]))
             return i;
         if (memcmp(a->seen[i].bytes, id->bytes, JK_HASH_SIZE) == 0) {

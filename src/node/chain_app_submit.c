@@ -53,7 +53,7 @@ bool jk_node_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len, 
     const jk_chain_trace *tr = pe ? pe->traces : traces;
     const jk_hash *id = &v->id;
     bool found;
-    size_t at = jk_node_app_seen_find(a, id, &found);
+    size_t at = pe ? jk_node_app_seen_find_h(a, id, pe->seen_h, &found) : jk_node_app_seen_find(a, id, &found);
     bool admitted = false;
     jk_err err = JK_OK;
     bool dispatch = ev.endpoint != JK_CHAIN_ENDPOINT_TRANSACT;

@@ -113,3 +113,51 @@ JK_TEST(test_chain_app_text_copy_is_snprintf)
             JK_CHECK_MEM(got, want, sizeof got);
         }
 }
+
+/* Repeats within one prepared turn (the same event from several peers) are
+ * verified once, for their first arrival, however many and however
+ * interleaved (session 13: found by a table placed by the seen set's keyed
+ * hash, where a sort of the turn's ids found them before): 8 events, each
+ * arriving 5 times, all 40 in one turn. */
+JK_TEST(test_chain_app_prepared_repeats_verified_once)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, 1, 8, &f.gossip);
+    JK_REQUIRE(f.gossip.n >= 8);
+    enum { E = 8, COPIES = 5 };
+    uint8_t *enc[E];
+    size_t elen[E];
+    for (size_t e = 0; e < E; e++)
+        JK_REQUIRE(jk_node_event_encode(&f.gossip.events[e], f.gossip.trace_ptrs[e], f.gossip.counts[e], &enc[e],
+                                        &elen[e]) == JK_OK);
+    const uint8_t *batch[E * COPIES];
+    size_t lens[E * COPIES];
+    for (size_t i = 0; i < E * COPIES; i++) { /* 0 3 6 1 4 7 2 5, then again */
+        size_t e = (i * 3) % E;
+        batch[i] = enc[e];
+        lens[i] = elen[e];
+    }
+    jk_node_chain_app *a = f.apps[0];
+    jk_node_chain_app_stats before, after;
+    jk_node_chain_app_stats_get(a, &before);
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_node_chain_app_prepare(a, batch, lens, E * COPIES, &diag) == JK_OK);
+    jk_node_chain_app_stats_get(a, &after);
+    JK_CHECK_EQ(after.verify_runs - before.verify_runs, E);
+    size_t admitted = 0;
+    for (size_t i = 0; i < E * COPIES; i++) {
+        jk_node_event_verdict v;
+        bool ok = jk_node_chain_app_submit(a, batch[i], lens[i], &v);
+        JK_CHECK_EQ(ok, i < E); /* the first arrival of each */
+        admitted += ok;
+    }
+    jk_node_chain_app_prepare_end(a);
+    jk_node_chain_app_stats_get(a, &after);
+    JK_CHECK_EQ(admitted, E);
+    JK_CHECK_EQ(after.verify_runs - before.verify_runs, E);
+    JK_CHECK_EQ(jk_node_chain_app_pending_count(a), E);
+    for (size_t e = 0; e < E; e++)
+        free(enc[e]);
+    fx_free(&f);
+}
