@@ -47,6 +47,42 @@ void jk_chain_attest_msg_hash(const jk_hash *genesis, const void *blob, size_t l
     (void)jk_crypto_hasher_final(&h, out); /* fresh hasher: cannot fail */
 }
 
+void jk_chain_attest_msg_hashes(const jk_hash *genesis, const jk_chain_event *evs, size_t n, jk_hash *out,
+                                bool *have)
+{
+    uint8_t block[4][JK_BLAKE2B_BLOCK];
+    size_t len[4], lane[4], k = 0;
+    jk_hash four[4];
+    for (size_t i = 0; i <= n; i++) {
+        bool last = i == n;
+        if (!last) {
+            const jk_chain_event *ev = &evs[i];
+            have[i] = ev->blob_len <= JK_BLAKE2B_BLOCK - JK_ATTEST_TAG_LEN - JK_HASH_SIZE;
+            if (!have[i])
+                continue; /* hashed by streaming at its attest, if one asks */
+            uint8_t *b = block[k];
+            memcpy(b, JK_CHAIN_ATTEST_TAG, JK_ATTEST_TAG_LEN);
+            memcpy(b + JK_ATTEST_TAG_LEN, genesis->bytes, JK_HASH_SIZE);
+            size_t at = JK_ATTEST_TAG_LEN + JK_HASH_SIZE;
+            if (ev->blob_len)
+                memcpy(b + at, ev->blob, ev->blob_len);
+            memset(b + at + ev->blob_len, 0, JK_BLAKE2B_BLOCK - at - ev->blob_len);
+            len[k] = at + ev->blob_len;
+            lane[k++] = i;
+        }
+        if (k == 4 || (last && k > 0)) {
+            for (size_t j = k; j < 4; j++) { /* the idle lanes repeat the first */
+                memcpy(block[j], block[0], JK_BLAKE2B_BLOCK);
+                len[j] = len[0];
+            }
+            jk_crypto_blake2b256_x4_short((const uint8_t(*)[JK_BLAKE2B_BLOCK])block, len, four);
+            for (size_t j = 0; j < k; j++)
+                out[lane[j]] = four[j];
+            k = 0;
+        }
+    }
+}
+
 void jk_chain_trace_sign_hash(const uint8_t secret_key[JK_ED25519_SECRET_SIZE],
                               const jk_hash *msg_hash, jk_chain_trace *out)
 {

@@ -185,6 +185,13 @@ jk_err jk_chain_verify_event_ex(const jk_chain_kernel *ck, jk_kernel *kernel, co
                                 const jk_chain_trace *traces, size_t trace_count, bool pooled,
                                 const jk_hash *known, const jk_hash *known_msg, jk_chain_verdict *out);
 void jk_chain_verdict_free(jk_chain_verdict *v);
+/* The attest message of each event's own blob, jk_chain_attest_msg_hash's
+ * H(tag ‖ G ‖ blob), four at a time (attest.c): have[i] says whether out[i]
+ * was hashed — only blobs that fit one BLAKE2b block with the tag and G
+ * (82 bytes: a demo transfer's blob exactly); the others are left to their
+ * attest's streaming hash. */
+void jk_chain_attest_msg_hashes(const jk_hash *genesis, const jk_chain_event *evs, size_t n, jk_hash *out,
+                                bool *have);
 
 /* jk_chain_verify_event_ex in two halves, so that a batch of events can run
  * their verify programs back to back and then their signature checks back

@@ -12,8 +12,10 @@
 #include "../test.h"
 
 #include "jark/chain.h"
+#include "../../src/chain/internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* ---- helpers ---- */
 
@@ -517,4 +519,45 @@ JK_TEST(test_chain_keyset_one_key_inline)
         jk_chain_keyset_free(&big);
         jk_chain_keyset_free(&empty);
     }
+}
+
+/* The verify batch's attest messages four at a time (session 13,
+ * jk_chain_attest_msg_hashes) are jk_chain_attest_msg_hash's, for every blob
+ * length around the one-block bound (82 bytes with the tag and G: hashed
+ * and said so; longer: left out and said so), in batches of every size up
+ * to 16, so that each lane of each group of four and the partial group at
+ * the end are taken. */
+JK_TEST(test_chain_attest_msg_hashes_are_the_single)
+{
+    jk_hash g;
+    for (size_t i = 0; i < JK_HASH_SIZE; i++)
+        g.bytes[i] = (uint8_t)(0xa0 + i);
+    static uint8_t blobs[100][100];
+    jk_chain_event evs[100];
+    for (size_t i = 0; i < 100; i++) {
+        for (size_t b = 0; b < sizeof blobs[i]; b++)
+            blobs[i][b] = (uint8_t)(i * 31 + b * 5);
+        evs[i] = (jk_chain_event){JK_CHAIN_ENDPOINT_TRANSACT, blobs[i], (i * 7) % 100}; /* lengths 0..99 */
+    }
+    size_t wrong = 0, hashed = 0, left = 0;
+    for (size_t n = 1; n <= 16; n++)
+        for (size_t from = 0; from + n <= 100; from += 5) {
+            jk_hash out[16];
+            bool have[16];
+            jk_chain_attest_msg_hashes(&g, &evs[from], n, out, have);
+            for (size_t i = 0; i < n; i++) {
+                const jk_chain_event *ev = &evs[from + i];
+                wrong += have[i] != (ev->blob_len <= 82);
+                if (!have[i]) {
+                    left++;
+                    continue;
+                }
+                jk_hash want;
+                jk_chain_attest_msg_hash(&g, ev->blob, ev->blob_len, &want);
+                wrong += memcmp(want.bytes, out[i].bytes, JK_HASH_SIZE) != 0;
+                hashed++;
+            }
+        }
+    JK_CHECK_EQ(wrong, 0);
+    JK_CHECK(hashed > 1000 && left > 100);
 }
