@@ -281,6 +281,13 @@ typedef struct jk_net_peer_stats {
     uint64_t connects;                /* authenticated connections so far */
     uint64_t throttled;               /* times reading stopped for the rate limit */
     uint64_t down[JK_NET_REASONS];    /* disconnects by reason */
+    /* QUIC only (docs/network.md "Loss recovery and the window"): probe
+     * timeouts that fired, congestion events (a loss cut the window), write
+     * passes that stopped with stream data queued because the congestion
+     * window was full; and the live connection's window and smoothed RTT
+     * now (0: none). */
+    uint64_t ptos, recoveries, cwnd_stops;
+    uint64_t cwnd, srtt_us;
 } jk_net_peer_stats;
 
 /* Network-wide counters, for connections that never authenticated. */

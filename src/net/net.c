@@ -581,6 +581,9 @@ jk_err jk_net_peer_stats_get(const jk_net *net, uint32_t peer, jk_net_peer_stats
     if (!net || peer >= net->npeers)
         return JK_ERR_INVALID_ARG;
     *out = net->peers[peer].st;
+    const jk_net_conn *c = net->peers[peer].live;
+    if (c && c->q && c->state == JK_NET_C_OPEN)
+        jk_net_quic_peer_stat(c, out);
     return JK_OK;
 }
 
