@@ -155,6 +155,7 @@ struct jk_net {
     jk_net_tls tls;
     jk_net_limits lim;
     bool dial_at_once;         /* jk_net_config.dial_at_once */
+    jk_net_quic_cc quic_cc;    /* jk_net_config.quic_cc */
     jk_net_peer *peers;
     uint32_t npeers, cap_peers;
     jk_net_conn *conns;

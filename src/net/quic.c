@@ -144,6 +144,22 @@ static void quic_settings(const jk_net *net, ngtcp2_settings *s)
 {
     ngtcp2_settings_default(s);
     s->initial_ts = jk_quic_ts(net);
+    static const ngtcp2_cc_algo algo[] = {
+        [JK_NET_CC_CUBIC] = NGTCP2_CC_ALGO_CUBIC, [JK_NET_CC_RENO] = NGTCP2_CC_ALGO_RENO,
+        [JK_NET_CC_BBR] = NGTCP2_CC_ALGO_BBR, [JK_NET_CC_BBR2] = NGTCP2_CC_ALGO_BBR2};
+    s->cc_algo = algo[net->quic_cc];
+}
+
+jk_err jk_net_quic_cc_parse(const char *name, jk_net_quic_cc *out)
+{
+    static const char *const names[] = {[JK_NET_CC_CUBIC] = "cubic", [JK_NET_CC_RENO] = "reno",
+                                        [JK_NET_CC_BBR] = "bbr", [JK_NET_CC_BBR2] = "bbr2"};
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (name && strcmp(name, names[i]) == 0) {
+            *out = (jk_net_quic_cc)i;
+            return JK_OK;
+        }
+    return JK_ERR_PARSE;
 }
 
 /* ---- state ---- */

@@ -136,50 +136,10 @@ static void jk_gossip_on(jk_node *n, const uint8_t *bytes, size_t len)
     }
 }
 
-/* -v: a proposal leaving or arriving, with what the transport says of
- * each peer's window (docs/bench.md "The idle, session 13"). A proposal's
- * header: type, height (u64), round (u32), valid round, proposer. */
-static void jk_note_proposal(jk_node *n, bool out, uint32_t peer, const uint8_t *bytes, size_t len)
-{
-    if (len < 21 || bytes[0] != JK_CONS_MSG_PROPOSAL)
-        return;
-    uint64_t h = jk_get_u64le(bytes + 1);
-    uint32_t r = jk_get_u32le(bytes + 9), proposer = jk_get_u32le(bytes + 17);
-    if (!out) {
-        jk_node_logf(n, 1, "proposal in height=%llu round=%u proposer=%u peer=%u bytes=%zu",
-                     (unsigned long long)h, r, proposer, peer, len);
-        return;
-    }
-    bool again = n->proposals_out && h == n->prop_height && r == n->prop_round;
-    n->proposals_out++;
-    n->proposals_again += again;
-    n->prop_height = h;
-    n->prop_round = r;
-    if (!n->cfg.log || n->cfg.verbose < 1)
-        return;
-    char peers[256];
-    size_t at = 0;
-    peers[0] = 0;
-    for (uint32_t p = 0, count = jk_net_peer_count(n->net); p < count && at < sizeof peers - 64; p++) {
-        jk_net_peer_stats st;
-        if (jk_net_peer_stats_get(n->net, p, &st) != JK_OK || !st.connected)
-            continue;
-        at += (size_t)snprintf(peers + at, sizeof peers - at, " p%u=%llu/%llu/%llu/%llu/%llu", p,
-                               (unsigned long long)st.cwnd, (unsigned long long)st.srtt_us,
-                               (unsigned long long)st.cwnd_stops, (unsigned long long)st.ptos,
-                               (unsigned long long)st.recoveries);
-    }
-    jk_node_logf(n, 1,
-                 "proposal out height=%llu round=%u proposer=%u bytes=%zu again=%d sent=%llu resent=%llu"
-                 " polls=%llu peer=%u cwnd/srtt_us/cwnd_stops/ptos/recoveries:%s",
-                 (unsigned long long)h, r, proposer, len, again, (unsigned long long)n->proposals_out,
-                 (unsigned long long)n->proposals_again, (unsigned long long)n->net_polls, peer, peers);
-}
-
 static void jk_send(jk_node *n, uint32_t validator, const uint8_t *bytes, size_t len)
 {
     jk_net_kind kind = jk_kind_of(bytes, len);
-    jk_note_proposal(n, true, validator, bytes, len);
+    jk_node_note_proposal(n, true, validator, bytes, len);
     n->unsent |= kind == JK_NET_CONSENSUS;
     if (validator == JK_CONS_ALL && kind == JK_NET_EVENTS && n->relay_from != UINT32_MAX) {
         jk_gossip_on(n, bytes, len);
@@ -293,7 +253,7 @@ static jk_err jk_on_frame(jk_node *n, const jk_net_event *ev, jk_diag *diag)
     if (!jk_node_note_height(n, ev, machine_h, &after))
         return JK_OK;
     uint32_t from = jk_node_validator_of(n, ev->key);
-    jk_note_proposal(n, false, from, ev->data, ev->len);
+    jk_node_note_proposal(n, false, from, ev->data, ev->len);
     if (!n->m)
         return jk_node_follow_frame(n, ev, diag);
     if (from == n->cfg.valset->count && jk_node_answer_sync(n, ev))

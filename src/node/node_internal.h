@@ -166,6 +166,11 @@ bool jk_node_note_height(jk_node *n, const jk_net_event *ev, uint64_t machine_h,
  * are not EVENTS frames, then order[k..count) those of the EVENTS frames,
  * each part in arrival order. @return k. */
 size_t jk_node_turn_order(const jk_net_event *turn, size_t count, size_t *order);
+/* node_peers.c, -v: a proposal leaving (out: peer is the machine's
+ * addressee) or reaching the machine (peer: the sender's validator index),
+ * with each peer's window from the transport; counts the sends and the
+ * sends of a (height, round) sent before (proposals_out, proposals_again). */
+void jk_node_note_proposal(jk_node *n, bool out, uint32_t peer, const uint8_t *bytes, size_t len);
 /* Sliced admission (session 9). A pass over the transport's events takes
  * at most this many gossiped events; the rest stay queued there, and the
  * loop goes round at once (timers, a step that sends what is queued and

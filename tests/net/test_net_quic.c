@@ -445,3 +445,33 @@ JK_TEST(test_net_quic_window_stop_counted)
     JK_CHECK_EQ(st.recoveries, 0);
     burst_end(&a, &b, &now, payload);
 }
+
+/* The congestion control is the configuration's: every name parses to its
+ * own value and nothing else parses; a value out of range is refused at
+ * creation, and a valid one accepted. */
+JK_TEST(test_net_quic_congestion_control_chosen)
+{
+    static const char *const names[] = {"cubic", "reno", "bbr", "bbr2"};
+    for (unsigned i = 0; i < 4; i++) {
+        jk_net_quic_cc cc = (jk_net_quic_cc)99;
+        JK_CHECK_EQ(jk_net_quic_cc_parse(names[i], &cc), JK_OK);
+        JK_CHECK_EQ((unsigned)cc, i == 0 ? JK_NET_CC_CUBIC : i == 1 ? JK_NET_CC_RENO
+                                      : i == 2 ? JK_NET_CC_BBR : JK_NET_CC_BBR2);
+    }
+    jk_net_quic_cc cc;
+    JK_CHECK_EQ(jk_net_quic_cc_parse("BBR", &cc), JK_ERR_PARSE);
+    JK_CHECK_EQ(jk_net_quic_cc_parse("", &cc), JK_ERR_PARSE);
+    JK_CHECK_EQ(jk_net_quic_cc_parse(NULL, &cc), JK_ERR_PARSE);
+    uint8_t sk[JK_NET_SECRET_SIZE], pk[JK_NET_KEY_SIZE], g[32] = {0};
+    tnode_key(7, sk, pk);
+    jk_net_config cfg = {.listen_host = "127.0.0.1", .secret_key = sk, .genesis_hash = g,
+                         .quic_cc = (jk_net_quic_cc)4};
+    jk_net_limits_default(&cfg.limits);
+    jk_net *net = NULL;
+    jk_diag diag = {{0}};
+    JK_CHECK_EQ(jk_net_create(&cfg, &net, &diag), JK_ERR_INVALID_ARG);
+    JK_CHECK(net == NULL);
+    cfg.quic_cc = JK_NET_CC_BBR;
+    JK_CHECK_EQ(jk_net_create(&cfg, &net, &diag), JK_OK);
+    jk_net_destroy(net);
+}
