@@ -31,6 +31,8 @@ static const char jk_node_usage[] =
     "  --validator HEX  a validator's public key, in order, replacing the spec's list\n"
     "                   (what `jark testnet` passes); every node of a chain gives the same list\n"
     "  --tcp            TLS over TCP instead of QUIC (every node of a network the same)\n"
+    "  --quic-cc NAME   QUIC congestion control: cubic (default), reno, bbr, bbr2; the\n"
+    "                   environment's JARK_QUIC_CC when not given (jark testnet's nodes)\n"
     "  --max-height N   as a validator, propose no block above height N (the chain stops\n"
     "                   there when every validator says so: tests, benchmarks)\n"
     "  --verify-threads T  verify a loop turn's gossiped events on T threads (default 0:\n"
@@ -96,6 +98,8 @@ int jk_tool_node(int argc, char **argv)
     size_t npeers = 0, nvkeys = 0;
     int verbose = 0;
     bool tcp = false, demo = false;
+    jk_net_quic_cc quic_cc = JK_NET_CC_CUBIC;
+    const char *cc_name = getenv("JARK_QUIC_CC");
     uint64_t demo_seed = 0, demo_accounts = 0, max_height = 0, verify_threads = 0;
     uint64_t empty_ms = JK_NODE_EMPTY_BLOCKS_MS, max_block_events = JK_NODE_MAX_BLOCK_EVENTS;
     uint64_t checkpoint_every = JK_NODE_CHECKPOINT_EVERY;
@@ -111,6 +115,8 @@ int jk_tool_node(int argc, char **argv)
                 return JK_EXIT_USAGE;
         } else if (!strcmp(a, "--tcp"))
             tcp = true;
+        else if (has && !strcmp(a, "--quic-cc"))
+            cc_name = argv[++i];
         else if (has && !strcmp(a, "--demo-seed")) {
             if (jk_tool_parse_number(argv[++i], false, &demo_seed) != 0) {
                 fprintf(stderr, "jark node: --demo-seed: a number\n");
@@ -187,6 +193,11 @@ int jk_tool_node(int argc, char **argv)
             fprintf(stderr, "jark node: unknown or incomplete option %s\n%s", a, jk_node_usage);
             return JK_EXIT_USAGE;
         }
+    }
+    if (cc_name && cc_name[0] && jk_net_quic_cc_parse(cc_name, &quic_cc) != JK_OK) {
+        fprintf(stderr, "jark node: --quic-cc (or JARK_QUIC_CC): cubic, reno, bbr or bbr2, not %s\n",
+                cc_name);
+        return JK_EXIT_USAGE;
     }
     if (demo_accounts && !demo) {
         fprintf(stderr, "jark node: --demo-accounts needs --demo-seed (the demo workload it sizes)\n");
@@ -283,7 +294,8 @@ int jk_tool_node(int argc, char **argv)
         jk_node_archive *archive = jk_node_chain_app_archive(app);
         jk_node_config cfg = {
             .net = {.listen_host = lhost, .listen_port = lport, .peers = peers,
-                    .peer_count = npeers, .transport = tcp ? JK_NET_TLS_TCP : JK_NET_QUIC},
+                    .peer_count = npeers, .transport = tcp ? JK_NET_TLS_TCP : JK_NET_QUIC,
+                    .quic_cc = quic_cc},
             .secret_key = key.secret,
             .genesis = genesis.genesis_hash,
             .valset = &vs,

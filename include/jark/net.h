@@ -122,6 +122,19 @@ typedef enum jk_net_transport {
     JK_NET_TLS_TCP = 1, /* TLS 1.3 over TCP, the kinds sharing one stream */
 } jk_net_transport;
 
+/* QUIC's congestion control (ngtcp2 0.12's four; docs/network.md "Loss
+ * recovery and the window"). */
+typedef enum jk_net_quic_cc {
+    JK_NET_CC_CUBIC = 0, /* the default */
+    JK_NET_CC_RENO = 1,
+    JK_NET_CC_BBR = 2,
+    JK_NET_CC_BBR2 = 3,
+} jk_net_quic_cc;
+
+/* The congestion control named `name` ("cubic", "reno", "bbr", "bbr2").
+ * @return JK_OK; JK_ERR_PARSE for any other name. */
+jk_err jk_net_quic_cc_parse(const char *name, jk_net_quic_cc *out);
+
 typedef struct jk_net_config {
     const char *listen_host;        /* dotted IPv4; NULL: no listener */
     uint16_t listen_port;           /* 0: an ephemeral port (jk_net_listen_port) */
@@ -135,6 +148,7 @@ typedef struct jk_net_config {
                                        (docs/network.md "Who dials"): for a
                                        node no peer lists (a full node), whom
                                        nobody would dial back */
+    jk_net_quic_cc quic_cc;         /* 0: CUBIC */
 } jk_net_config;
 
 typedef struct jk_net jk_net;
@@ -281,6 +295,13 @@ typedef struct jk_net_peer_stats {
     uint64_t connects;                /* authenticated connections so far */
     uint64_t throttled;               /* times reading stopped for the rate limit */
     uint64_t down[JK_NET_REASONS];    /* disconnects by reason */
+    /* QUIC only (docs/network.md "Loss recovery and the window"): probe
+     * timeouts that fired, congestion events (a loss cut the window), write
+     * passes that stopped with stream data queued because the congestion
+     * window was full; and the live connection's window and smoothed RTT
+     * now (0: none). */
+    uint64_t ptos, recoveries, cwnd_stops;
+    uint64_t cwnd, srtt_us;
 } jk_net_peer_stats;
 
 /* Network-wide counters, for connections that never authenticated. */

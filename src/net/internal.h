@@ -155,6 +155,7 @@ struct jk_net {
     jk_net_tls tls;
     jk_net_limits lim;
     bool dial_at_once;         /* jk_net_config.dial_at_once */
+    jk_net_quic_cc quic_cc;    /* jk_net_config.quic_cc */
     jk_net_peer *peers;
     uint32_t npeers, cap_peers;
     jk_net_conn *conns;
@@ -205,6 +206,8 @@ void jk_net_quic_flush(jk_net_conn *c);
 void jk_net_quic_timer(jk_net_conn *c);
 /* When the connection's next QUIC timer is due, in input-clock ms (rounded up). */
 uint64_t jk_net_quic_due_ms(const jk_net_conn *c);
+/* The live connection's congestion window and smoothed RTT into st. */
+void jk_net_quic_peer_stat(const jk_net_conn *c, jk_net_peer_stats *st);
 void jk_net_quic_resume(jk_net_conn *c);
 jk_err jk_net_quic_queue(jk_net_conn *c, jk_net_kind kind, const uint8_t *data, size_t len);
 uint64_t jk_net_quic_queued(const jk_net_conn *c);

@@ -326,11 +326,17 @@ jk_err jk_net_create(const jk_net_config *cfg, jk_net **out, jk_diag *diag)
     net->lim = cfg->limits;
     net->dial_at_once = cfg->dial_at_once;
     net->transport = cfg->transport;
+    net->quic_cc = cfg->quic_cc;
     jk_err err = jk_net_check_limits(&net->lim, diag);
     if (err != JK_OK)
         goto fail;
     if (net->transport != JK_NET_TLS_TCP && net->transport != JK_NET_QUIC) {
         err = jk_diag_set(diag, JK_ERR_INVALID_ARG, "net: unknown transport %d", (int)net->transport);
+        goto fail;
+    }
+    if ((unsigned)net->quic_cc > JK_NET_CC_BBR2) {
+        err = jk_diag_set(diag, JK_ERR_INVALID_ARG, "net: unknown congestion control %d",
+                          (int)net->quic_cc);
         goto fail;
     }
     net->wake_fd = -1;
@@ -581,6 +587,9 @@ jk_err jk_net_peer_stats_get(const jk_net *net, uint32_t peer, jk_net_peer_stats
     if (!net || peer >= net->npeers)
         return JK_ERR_INVALID_ARG;
     *out = net->peers[peer].st;
+    const jk_net_conn *c = net->peers[peer].live;
+    if (c && c->q && c->state == JK_NET_C_OPEN)
+        jk_net_quic_peer_stat(c, out);
     return JK_OK;
 }
 

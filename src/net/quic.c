@@ -144,6 +144,22 @@ static void quic_settings(const jk_net *net, ngtcp2_settings *s)
 {
     ngtcp2_settings_default(s);
     s->initial_ts = jk_quic_ts(net);
+    static const ngtcp2_cc_algo algo[] = {
+        [JK_NET_CC_CUBIC] = NGTCP2_CC_ALGO_CUBIC, [JK_NET_CC_RENO] = NGTCP2_CC_ALGO_RENO,
+        [JK_NET_CC_BBR] = NGTCP2_CC_ALGO_BBR, [JK_NET_CC_BBR2] = NGTCP2_CC_ALGO_BBR2};
+    s->cc_algo = algo[net->quic_cc];
+}
+
+jk_err jk_net_quic_cc_parse(const char *name, jk_net_quic_cc *out)
+{
+    static const char *const names[] = {[JK_NET_CC_CUBIC] = "cubic", [JK_NET_CC_RENO] = "reno",
+                                        [JK_NET_CC_BBR] = "bbr", [JK_NET_CC_BBR2] = "bbr2"};
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (name && strcmp(name, names[i]) == 0) {
+            *out = (jk_net_quic_cc)i;
+            return JK_OK;
+        }
+    return JK_ERR_PARSE;
 }
 
 /* ---- state ---- */
@@ -153,6 +169,7 @@ static struct jk_quic *quic_state(void)
     struct jk_quic *q = calloc(1, sizeof *q);
     if (!q)
         return NULL;
+    q->recovery_ts = UINT64_MAX; /* ngtcp2's value before any recovery */
     for (int k = 0; k < JK_NET_KINDS; k++) {
         q->out[k].id = -1;
         q->in[k].id = -1;
@@ -264,9 +281,24 @@ static void quic_path(struct jk_quic *q, ngtcp2_path *path)
 
 /* ---- after ngtcp2 has read or timed ---- */
 
+/* Count a congestion event (ngtcp2 starts a recovery period when it
+ * declares a loss, or sees ECN-CE) on the peer's statistics. */
+static void quic_note_recovery(jk_net_conn *c)
+{
+    struct jk_quic *q = c->q;
+    ngtcp2_conn_stat cs;
+    ngtcp2_conn_get_conn_stat(q->qc, &cs);
+    if (cs.congestion_recovery_start_ts != q->recovery_ts) {
+        q->recovery_ts = cs.congestion_recovery_start_ts;
+        if (c->state == JK_NET_C_OPEN && c->peer < c->net->npeers)
+            c->net->peers[c->peer].st.recoveries++;
+    }
+}
+
 static void quic_after(jk_net_conn *c)
 {
     struct jk_quic *q = c->q;
+    quic_note_recovery(c);
     if (q->bad != JK_NET_REASON_NONE) {
         jk_net_conn_kill(c, q->bad);
         return;
@@ -587,6 +619,9 @@ void jk_net_quic_timer(jk_net_conn *c)
     uint64_t ts = jk_quic_ts(c->net);
     if (ngtcp2_conn_get_expiry(q->qc) > ts)
         return;
+    ngtcp2_conn_stat cs;
+    ngtcp2_conn_get_conn_stat(q->qc, &cs);
+    size_t ptos = cs.pto_count;
     int rv = ngtcp2_conn_handle_expiry(q->qc, ts);
     if (rv != 0) {
         q->draining = true; /* idle timeout: close silently, as RFC 9000 §10.1 says */
@@ -594,7 +629,19 @@ void jk_net_quic_timer(jk_net_conn *c)
                                                       : JK_NET_REASON_TIMEOUT);
         return;
     }
+    ngtcp2_conn_get_conn_stat(q->qc, &cs);
+    if (cs.pto_count > ptos && c->state == JK_NET_C_OPEN && c->peer < c->net->npeers)
+        c->net->peers[c->peer].st.ptos++;
+    quic_note_recovery(c);
     jk_net_quic_write(c);
+}
+
+void jk_net_quic_peer_stat(const jk_net_conn *c, jk_net_peer_stats *st)
+{
+    ngtcp2_conn_stat cs;
+    ngtcp2_conn_get_conn_stat(c->q->qc, &cs);
+    st->cwnd = cs.cwnd;
+    st->srtt_us = cs.smoothed_rtt / NGTCP2_MICROSECONDS;
 }
 
 uint64_t jk_net_quic_due_ms(const jk_net_conn *c)

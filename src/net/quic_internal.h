@@ -56,6 +56,7 @@ struct jk_quic {
     jk_quic_in in[JK_NET_KINDS];
     uint64_t queued;         /* bytes queued and not yet acknowledged */
     bool after;              /* read a packet in this batch: quic_after due */
+    uint64_t recovery_ts;    /* ngtcp2's congestion_recovery_start_ts as last seen */
 };
 
 static inline uint64_t jk_quic_ts(const jk_net *net)

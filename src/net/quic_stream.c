@@ -218,8 +218,13 @@ void jk_net_quic_write(jk_net_conn *c)
             quic_advance(&q->out[s], (uint64_t)ndata);
             next = (s + 1) % JK_NET_KINDS;
         }
-        if (n == 0)
+        if (n == 0) {
+            /* Nothing more to write although a stream has bytes flow
+             * control allows: the congestion window (or pacing) stops it. */
+            if (s >= 0 && c->state == JK_NET_C_OPEN && c->peer < net->npeers)
+                net->peers[c->peer].st.cwnd_stops++;
             break;
+        }
         if (!b.buf) {
             jk_net_quic_send(c, &ps.path, pkt, (size_t)n);
             continue;

@@ -139,6 +139,7 @@ static void jk_gossip_on(jk_node *n, const uint8_t *bytes, size_t len)
 static void jk_send(jk_node *n, uint32_t validator, const uint8_t *bytes, size_t len)
 {
     jk_net_kind kind = jk_kind_of(bytes, len);
+    jk_node_note_proposal(n, true, validator, bytes, len);
     n->unsent |= kind == JK_NET_CONSENSUS;
     if (validator == JK_CONS_ALL && kind == JK_NET_EVENTS && n->relay_from != UINT32_MAX) {
         jk_gossip_on(n, bytes, len);
@@ -252,6 +253,7 @@ static jk_err jk_on_frame(jk_node *n, const jk_net_event *ev, jk_diag *diag)
     if (!jk_node_note_height(n, ev, machine_h, &after))
         return JK_OK;
     uint32_t from = jk_node_validator_of(n, ev->key);
+    jk_node_note_proposal(n, false, from, ev->data, ev->len);
     if (!n->m)
         return jk_node_follow_frame(n, ev, diag);
     if (from == n->cfg.valset->count && jk_node_answer_sync(n, ev))
@@ -414,6 +416,17 @@ static void jk_turn_free(jk_node *n)
     n->turn_order = NULL;
 }
 
+/* Read and acknowledge what peers sent, and write what their windows allow,
+ * without waiting and without taking anything from the transport's queue
+ * (node_internal.h, JK_NODE_POLL_EVERY). A failed epoll is the loop's to
+ * report at its own step. */
+static void jk_node_poll_net(jk_node *n)
+{
+    n->unsent = false; /* the step's write pass sends them */
+    (void)jk_net_step(n->net, jk_node_now_ms(), 0);
+    n->net_polls++;
+}
+
 /* The turn's buffers, allocated at the first turn that needs them (NULL:
  * no chain app, or no memory: frames go one by one). */
 static jk_net_event *jk_turn_buffers(jk_node *n)
@@ -468,10 +481,15 @@ jk_err jk_node_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
          * until the next step: session 9) */
         if (count > first_event && err == JK_OK)
             jk_node_send_now(n);
-        if (count > first_event && err == JK_OK)
+        if (count > first_event && err == JK_OK) {
             jk_prepare_turn(n, turn, count);
-        for (size_t k = first_event; k < count && err == JK_OK; k++)
+            jk_node_poll_net(n);
+        }
+        for (size_t k = first_event; k < count && err == JK_OK; k++) {
             err = jk_on_net_event(n, &turn[n->turn_order[k]], now, diag);
+            if ((k - first_event + 1) % JK_NODE_POLL_EVERY == 0 && k + 1 < count)
+                jk_node_poll_net(n);
+        }
         for (size_t i = 0; i < count; i++)
             free((void *)turn[i].data);
         if (count > first_event)

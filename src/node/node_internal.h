@@ -83,6 +83,13 @@ struct jk_node {
      * the machine does not verify: heights other than its own and the
      * next; a full node's). */
     uint64_t vote_checks;
+    uint64_t net_polls;           /* steps inside a slice (JK_NODE_POLL_EVERY) */
+    /* Proposals this node sent (the machine's SEND of a proposal, to one
+     * peer or all), and those of a (height, round) it had sent before: the
+     * stall tick's re-sends (node.c, jk_note_proposal). */
+    uint64_t proposals_out, proposals_again;
+    uint64_t prop_height;
+    uint32_t prop_round;
     /* A loop turn's frames, copied (node.c, jk_node_drain_net), and the gossiped
      * events among them for the chain app's prepare: allocated once, at
      * the first turn (a calloc of the whole turn per loop turn before). */
@@ -159,6 +166,11 @@ bool jk_node_note_height(jk_node *n, const jk_net_event *ev, uint64_t machine_h,
  * are not EVENTS frames, then order[k..count) those of the EVENTS frames,
  * each part in arrival order. @return k. */
 size_t jk_node_turn_order(const jk_net_event *turn, size_t count, size_t *order);
+/* node_peers.c, -v: a proposal leaving (out: peer is the machine's
+ * addressee) or reaching the machine (peer: the sender's validator index),
+ * with each peer's window from the transport; counts the sends and the
+ * sends of a (height, round) sent before (proposals_out, proposals_again). */
+void jk_node_note_proposal(jk_node *n, bool out, uint32_t peer, const uint8_t *bytes, size_t len);
 /* Sliced admission (session 9). A pass over the transport's events takes
  * at most this many gossiped events; the rest stay queued there, and the
  * loop goes round at once (timers, a step that sends what is queued and
@@ -169,6 +181,17 @@ size_t jk_node_turn_order(const jk_net_event *turn, size_t count, size_t *order)
  * whole burst (up to 1,024 events, ~60 ms, before). The events' order is
  * unchanged. */
 #define JK_NODE_SLICE 128u
+/* Acknowledgements inside a slice (session 13). A peer's QUIC window (~42
+ * KB on loopback: docs/network.md) opens only when this node acknowledges
+ * it, and the node reads and acknowledges only when it steps the
+ * transport; a slice of admissions is ~11 ms of CPU quiet and much more
+ * wall time on a loaded machine, and a ~250 KB proposal needs ~6 windows.
+ * So the transport is stepped without waiting (jk_net_step with timeout
+ * 0: reads, ACKs, writes what the windows now allow) after the slice's
+ * prepare and after every JK_NODE_POLL_EVERY admissions. What it reads
+ * only queues in the transport: the machine takes it in the next pass,
+ * consensus first, exactly as if it had been read at the next step. */
+#define JK_NODE_POLL_EVERY 32u
 /* node.c: one pass over the transport's queued events: turns of consensus
  * first, then admission, ending after a slice of JK_NODE_SLICE gossiped
  * events (the rest stay queued for the next pass). Internal; public to the

@@ -2,7 +2,8 @@
  * node_peers.c — what the node knows of its peers: which validator a
  * transport peer is, and how far each peer has committed; and the order a
  * loop turn's frames from them go to the machine in (node.c, "Consensus
- * first").
+ * first"); at -v, the proposals sent to them and taken from them, with
+ * each one's congestion window (docs/bench.md "The idle, session 13").
  *
  * Peer heights. status.syncing needs to know how far the peers are. Every
  * prevote and precommit names its height h, so its signer has committed
@@ -25,6 +26,7 @@
 
 #include "jark/bytes.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,4 +130,44 @@ size_t jk_node_turn_order(const jk_net_event *turn, size_t count, size_t *order)
         if (turn[i].type == JK_NET_EV_FRAME && turn[i].kind == JK_NET_EVENTS)
             order[m++] = i;
     return k;
+}
+
+/* -v: a proposal leaving or arriving, with what the transport says of
+ * each peer's window (docs/bench.md "The idle, session 13"). A proposal's
+ * header: type, height (u64), round (u32), valid round, proposer. */
+void jk_node_note_proposal(jk_node *n, bool out, uint32_t peer, const uint8_t *bytes, size_t len)
+{
+    if (len < 21 || bytes[0] != JK_CONS_MSG_PROPOSAL)
+        return;
+    uint64_t h = jk_get_u64le(bytes + 1);
+    uint32_t r = jk_get_u32le(bytes + 9), proposer = jk_get_u32le(bytes + 17);
+    if (!out) {
+        jk_node_logf(n, 1, "proposal in height=%llu round=%u proposer=%u peer=%u bytes=%zu",
+                     (unsigned long long)h, r, proposer, peer, len);
+        return;
+    }
+    bool again = n->proposals_out && h == n->prop_height && r == n->prop_round;
+    n->proposals_out++;
+    n->proposals_again += again;
+    n->prop_height = h;
+    n->prop_round = r;
+    if (!n->cfg.log || n->cfg.verbose < 1)
+        return;
+    char peers[256];
+    size_t at = 0;
+    peers[0] = 0;
+    for (uint32_t p = 0, count = jk_net_peer_count(n->net); p < count && at < sizeof peers - 64; p++) {
+        jk_net_peer_stats st;
+        if (jk_net_peer_stats_get(n->net, p, &st) != JK_OK || !st.connected)
+            continue;
+        at += (size_t)snprintf(peers + at, sizeof peers - at, " p%u=%llu/%llu/%llu/%llu/%llu", p,
+                               (unsigned long long)st.cwnd, (unsigned long long)st.srtt_us,
+                               (unsigned long long)st.cwnd_stops, (unsigned long long)st.ptos,
+                               (unsigned long long)st.recoveries);
+    }
+    jk_node_logf(n, 1,
+                 "proposal out height=%llu round=%u proposer=%u bytes=%zu again=%d sent=%llu resent=%llu"
+                 " polls=%llu peer=%u cwnd/srtt_us/cwnd_stops/ptos/recoveries:%s",
+                 (unsigned long long)h, r, proposer, len, again, (unsigned long long)n->proposals_out,
+                 (unsigned long long)n->proposals_again, (unsigned long long)n->net_polls, peer, peers);
 }

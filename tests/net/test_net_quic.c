@@ -275,6 +275,10 @@ JK_TEST(test_net_quic_lossy_path_delivers_everything_once_in_order)
     JK_CHECK_EQ(jk_net_peer_stats_get(a.net, ab, &st), JK_OK);
     JK_CHECK_EQ(st.down[JK_NET_REASON_IO], 0);
     JK_CHECK(st.connected);
+    /* the losses were seen as losses: the window was cut (session 13's
+     * counters, docs/network.md "Loss recovery and the window") */
+    JK_CHECK(st.recoveries > 0);
+    JK_CHECK(st.cwnd > 0 && st.srtt_us > 0);
     tnode_stop(&a);
     tnode_stop(&b);
     close(l.fd);
@@ -407,4 +411,67 @@ JK_TEST(test_net_quic_burst_sent_in_one_call)
     if (!a.net->no_gso)
         JK_CHECK(b1.recv_calls - b0.recv_calls <= 2);
     burst_end(&a, &b, &now, payload);
+}
+
+/* A frame larger than the congestion window: the write pass stops with
+ * stream data left, and the sender counts the stop (jk_net_peer_stats
+ * cwnd_stops; no loss, so no recovery); the receiver's acknowledgements
+ * open the window and the frame arrives whole. On a fresh connection
+ * ngtcp2's window is its initial 10 packets or so, far below 100 KB. */
+JK_TEST(test_net_quic_window_stop_counted)
+{
+    tnode a, b;
+    uint64_t now = 1000;
+    uint8_t payload[1000];
+    JK_REQUIRE(burst_pair(&a, &b, &now, 0x3c, payload));
+    uint32_t ab;
+    JK_REQUIRE(jk_net_peer_find(a.net, b.pk, &ab));
+    static uint8_t big[100000];
+    memset(big, 0x3c, sizeof big);
+    JK_REQUIRE(jk_net_send(a.net, ab, JK_NET_CONSENSUS, big, sizeof big) == JK_OK);
+    jk_net_peer_stats st;
+    JK_REQUIRE(jk_net_peer_stats_get(a.net, ab, &st) == JK_OK);
+    uint64_t stops = st.cwnd_stops;
+    JK_CHECK(st.cwnd > 0 && st.cwnd < sizeof big);
+    JK_REQUIRE(jk_net_step(a.net, now, 0) == JK_OK);
+    JK_REQUIRE(jk_net_peer_stats_get(a.net, ab, &st) == JK_OK);
+    JK_CHECK(st.cwnd_stops > stops);
+    JK_CHECK(jk_net_unsent(a.net, ab) > 0);
+    tnode *ns[] = {&a, &b};
+    tnode_pump_rounds(ns, 2, NULL, &now, 0, 200);
+    JK_CHECK_EQ(b.frames[JK_NET_CONSENSUS], 1);
+    JK_CHECK_EQ(jk_net_unsent(a.net, ab), 0);
+    JK_REQUIRE(jk_net_peer_stats_get(a.net, ab, &st) == JK_OK);
+    JK_CHECK_EQ(st.recoveries, 0);
+    burst_end(&a, &b, &now, payload);
+}
+
+/* The congestion control is the configuration's: every name parses to its
+ * own value and nothing else parses; a value out of range is refused at
+ * creation, and a valid one accepted. */
+JK_TEST(test_net_quic_congestion_control_chosen)
+{
+    static const char *const names[] = {"cubic", "reno", "bbr", "bbr2"};
+    for (unsigned i = 0; i < 4; i++) {
+        jk_net_quic_cc cc = (jk_net_quic_cc)99;
+        JK_CHECK_EQ(jk_net_quic_cc_parse(names[i], &cc), JK_OK);
+        JK_CHECK_EQ((unsigned)cc, i == 0 ? JK_NET_CC_CUBIC : i == 1 ? JK_NET_CC_RENO
+                                      : i == 2 ? JK_NET_CC_BBR : JK_NET_CC_BBR2);
+    }
+    jk_net_quic_cc cc;
+    JK_CHECK_EQ(jk_net_quic_cc_parse("BBR", &cc), JK_ERR_PARSE);
+    JK_CHECK_EQ(jk_net_quic_cc_parse("", &cc), JK_ERR_PARSE);
+    JK_CHECK_EQ(jk_net_quic_cc_parse(NULL, &cc), JK_ERR_PARSE);
+    uint8_t sk[JK_NET_SECRET_SIZE], pk[JK_NET_KEY_SIZE], g[32] = {0};
+    tnode_key(7, sk, pk);
+    jk_net_config cfg = {.listen_host = "127.0.0.1", .secret_key = sk, .genesis_hash = g,
+                         .quic_cc = (jk_net_quic_cc)4};
+    jk_net_limits_default(&cfg.limits);
+    jk_net *net = NULL;
+    jk_diag diag = {{0}};
+    JK_CHECK_EQ(jk_net_create(&cfg, &net, &diag), JK_ERR_INVALID_ARG);
+    JK_CHECK(net == NULL);
+    cfg.quic_cc = JK_NET_CC_BBR;
+    JK_CHECK_EQ(jk_net_create(&cfg, &net, &diag), JK_OK);
+    jk_net_destroy(net);
 }

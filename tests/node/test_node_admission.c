@@ -261,6 +261,25 @@ static size_t event_msg(const jk_gossip *g, size_t e, uint8_t *out, size_t cap)
     return len + 5;
 }
 
+/* Queue `count` gossiped events at n's transport, from transport peer
+ * `peer`. */
+static bool queue_events(fx *f, jk_node *n, uint32_t peer, size_t count)
+{
+    static uint8_t msg[1024];
+    size_t queued = 0;
+    for (uint64_t h = 1; queued < count; h++) {
+        jk_devnet_demo_block(&f->demo, &f->genesis.genesis_hash, h, 60, &f->gossip);
+        for (size_t e = 0; e < f->gossip.n && queued < count; e++) {
+            size_t len = event_msg(&f->gossip, e, msg, sizeof msg);
+            if (len == 0)
+                return false;
+            jk_net_emit(n->net, JK_NET_EV_FRAME, peer, JK_NET_REASON_NONE, JK_NET_EVENTS, msg, len);
+            queued++;
+        }
+    }
+    return true;
+}
+
 /* 300 gossiped events queued at once are taken 128, 128, then 44, one
  * slice a pass; a consensus message (here a malformed one: its peer is
  * dropped and counted, so it shows when it was taken) that arrives after
@@ -277,17 +296,7 @@ JK_TEST(test_node_events_admitted_a_slice_at_a_time)
     uint32_t peer;
     JK_REQUIRE(jk_net_add_peer(n->net, &pc, &peer) == JK_OK);
     enum { EVENTS = 300 };
-    static uint8_t msg[1024];
-    size_t queued = 0;
-    for (uint64_t h = 1; queued < EVENTS; h++) {
-        jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, h, 60, &f.gossip);
-        for (size_t e = 0; e < f.gossip.n && queued < EVENTS; e++) {
-            size_t len = event_msg(&f.gossip, e, msg, sizeof msg);
-            JK_REQUIRE(len > 0);
-            jk_net_emit(n->net, JK_NET_EV_FRAME, peer, JK_NET_REASON_NONE, JK_NET_EVENTS, msg, len);
-            queued++;
-        }
-    }
+    JK_REQUIRE(queue_events(&f, n, peer, EVENTS));
     jk_diag diag = {{0}};
     JK_REQUIRE(jk_node_drain_net(n, 1000, &diag) == JK_OK);
     JK_CHECK_EQ(jk_net_queued(n->net), EVENTS - JK_NODE_SLICE);
@@ -302,6 +311,72 @@ JK_TEST(test_node_events_admitted_a_slice_at_a_time)
     JK_CHECK_EQ(jk_net_queued(n->net), EVENTS - 2 * JK_NODE_SLICE);
     JK_REQUIRE(jk_node_drain_net(n, 1000, &diag) == JK_OK);
     JK_CHECK_EQ(jk_net_queued(n->net), 0);
+    jk_node_free(n);
+    fx_free(&f);
+}
+
+/* A peer's QUIC packets are read and acknowledged inside a slice of
+ * admissions (session 13, JK_NODE_POLL_EVERY): a peer sends a 200 KB
+ * frame, whose first window waits in the node's socket while the node
+ * admits a slice of queued events. The node reads that window and
+ * acknowledges it during the slice, so the peer, stepped once after it,
+ * hands ngtcp2 more of the frame. Without the steps inside the slice the
+ * node reads nothing until its next step and the peer's window stays
+ * shut. Nothing here depends on timing: the peer's datagrams are in the
+ * node's socket before the slice starts (loopback), and the node steps
+ * nowhere else. */
+JK_TEST(test_node_acknowledges_inside_a_slice)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    jk_node *n = wrap(&f, 0, jk_net_loopback_free_port(SOCK_DGRAM));
+    JK_REQUIRE(n);
+    jk_net_config bc = {.listen_host = "127.0.0.1", .dial_at_once = true};
+    bc.secret_key = f.keys[1].sk;
+    bc.genesis_hash = f.genesis.genesis_hash.bytes;
+    jk_net_limits_default(&bc.limits);
+    jk_net *b = NULL;
+    jk_diag diag = {{0}};
+    JK_REQUIRE(jk_net_create(&bc, &b, &diag) == JK_OK);
+    jk_net_peer_config pc = {.host = "127.0.0.1", .port = jk_node_listen_port(n)};
+    memcpy(pc.key, f.pks[0], 32);
+    uint32_t to_node;
+    JK_REQUIRE(jk_net_add_peer(b, &pc, &to_node) == JK_OK);
+    bool up = false;
+    for (int i = 0; i < 2000 && !up; i++) {
+        JK_REQUIRE(jk_net_step(b, jk_node_now_ms(), 1) == JK_OK);
+        JK_REQUIRE(jk_net_step(n->net, jk_node_now_ms(), 1) == JK_OK);
+        jk_net_event ev;
+        while (jk_net_next_event(b, &ev))
+            up |= ev.type == JK_NET_EV_PEER_UP;
+    }
+    JK_REQUIRE(up);
+    for (int i = 0; i < 20; i++) { /* the handshake's last packets settle */
+        JK_REQUIRE(jk_net_step(b, jk_node_now_ms(), 1) == JK_OK);
+        JK_REQUIRE(jk_net_step(n->net, jk_node_now_ms(), 1) == JK_OK);
+    }
+    static uint8_t big[200000];
+    memset(big, 0xEE, sizeof big); /* not a message: never decoded here */
+    JK_REQUIRE(jk_net_send(b, to_node, JK_NET_CONSENSUS, big, sizeof big) == JK_OK);
+    jk_net_flush(b); /* the first window leaves */
+    uint64_t unsent = jk_net_unsent(b, to_node);
+    JK_REQUIRE(unsent > 0 && unsent < sizeof big); /* a first window left */
+
+    jk_net_peer_config fake = {.host = NULL};
+    memcpy(fake.key, f.pks[2], 32); /* validator 2, not connected */
+    uint32_t peer;
+    JK_REQUIRE(jk_net_add_peer(n->net, &fake, &peer) == JK_OK);
+    JK_REQUIRE(queue_events(&f, n, peer, JK_NODE_SLICE));
+    jk_net_stats before, after;
+    jk_net_stats_get(n->net, &before);
+    JK_REQUIRE(jk_node_drain_net(n, jk_node_now_ms(), &diag) == JK_OK);
+    jk_net_stats_get(n->net, &after);
+    JK_CHECK(fx_stats(&f, 0).events_admitted > 0);
+    JK_CHECK(after.datagrams_in > before.datagrams_in);   /* read inside the slice */
+    JK_CHECK(after.datagrams_out > before.datagrams_out); /* and acknowledged */
+    JK_REQUIRE(jk_net_step(b, jk_node_now_ms(), 0) == JK_OK);
+    JK_CHECK(jk_net_unsent(b, to_node) < unsent); /* its window opened */
+    jk_net_destroy(b);
     jk_node_free(n);
     fx_free(&f);
 }
