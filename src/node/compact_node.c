@@ -356,8 +356,9 @@ bool jk_node_compact_frame(jk_node *n, const jk_net_event *ev, jk_err *err, jk_d
         jk_node_want w;
         if (jk_node_want_decode(ev->data, ev->len, &w, &why) != JK_OK)
             jk_cn_drop_peer(n, ev->peer, why.msg);
-        else
-            jk_cn_answer(n, ev->peer, &w);
+        else if (jk_node_validator_of(n, ev->key) < n->cfg.valset->count)
+            jk_cn_answer(n, ev->peer, &w); /* only validators take proposals: no one
+                                              else gets 2 MiB for an 18-byte ask */
         return true;
     }
     jk_cn_held *h = jk_cn_held_of(st, ev->peer);

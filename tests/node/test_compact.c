@@ -499,9 +499,9 @@ JK_TEST(test_node_compact_proposal_at_the_frame_boundary)
 }
 
 /* The proposer's side: the machine's PROPOSAL leaves compact (the encode
- * made once, from the node's pool), and a peer's WANT is answered with the
- * events it names, or with the full form when it asks for it or names an
- * event sent literally. */
+ * made once, from the node's pool), and a validator's WANT is answered with
+ * the events it names, or with the full form when it asks for it; a WANT
+ * for a proposal not kept, or from a peer that is no validator, is not. */
 JK_TEST(test_node_compact_proposer_answers_wants)
 {
     static cfx c;
@@ -533,6 +533,16 @@ JK_TEST(test_node_compact_proposer_answers_wants)
     /* a proposal this node never sent: no answer */
     JK_REQUIRE(jk_node_want_encode(7, 0, idx, 2, &want, &want_len) == JK_OK);
     deliver(n, peer, want, want_len);
+    free(want);
+    jk_node_compact_stats_get(n, &st);
+    JK_CHECK(st.fills_sent == 1 && st.full_sent == 1);
+    /* a peer that is no validator is not answered (it takes no proposal) */
+    jk_net_peer_config other = {.host = NULL};
+    memset(other.key, 0x77, 32);
+    uint32_t stranger;
+    JK_REQUIRE(jk_net_add_peer(n->net, &other, &stranger) == JK_OK);
+    JK_REQUIRE(jk_node_want_encode(1, 0, NULL, 0, &want, &want_len) == JK_OK);
+    deliver(n, stranger, want, want_len);
     free(want);
     jk_node_compact_stats_get(n, &st);
     JK_CHECK(st.fills_sent == 1 && st.full_sent == 1);
