@@ -44,7 +44,8 @@ typedef struct jk_cn_held {
     jk_node_compact *c;
     bool asked;           /* a WANT of the missing events went out */
     bool want_full;       /* the full form was asked for: no more rebuilds */
-    size_t pool_seen;     /* the pool's size at the last try (SIZE_MAX: try again) */
+    size_t pool_seen;     /* the pool's size at the last try */
+    uint32_t passes;      /* passes of admissions since it arrived */
     uint64_t since_ms;
 } jk_cn_held;
 
@@ -421,7 +422,7 @@ bool jk_node_compact_pending(const jk_node *n)
 jk_err jk_node_compact_retry(jk_node *n, jk_diag *diag)
 {
     jk_node_cn *st = n->compact;
-    bool ask = jk_net_queued(n->net) == 0;
+    bool idle = jk_net_queued(n->net) == 0;
     for (size_t i = 0; st && i < st->nheld;) {
         jk_cn_held *h = &st->held[i];
         uint64_t height;
@@ -430,6 +431,9 @@ jk_err jk_node_compact_retry(jk_node *n, jk_diag *diag)
             jk_cn_held_remove(st, h);
             continue;
         }
+        /* asked when the transport has no event left, or after
+         * JK_CN_ASK_PASSES passes behind a backlog (node_internal.h) */
+        bool ask = idle || ++h->passes >= JK_CN_ASK_PASSES;
         if (h->want_full || (h->pool_seen == jk_cn_pool_size(n) && (h->asked || !ask))) {
             i++;
             continue;

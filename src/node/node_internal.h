@@ -35,6 +35,11 @@ typedef struct jk_node_height_acct {
 /* Compact proposals at the frame boundary (compact_node.c): what this node
  * sent and what it holds for want of events. */
 typedef struct jk_node_cn jk_node_cn;
+/* Passes of admissions a held compact proposal waits for its events before
+ * it asks for them although the transport still has gossiped events
+ * queued: under load those are a backlog the proposal's events may sit at
+ * the end of (session 13: held up to ~0.7 s, p99). */
+#define JK_CN_ASK_PASSES 3u
 typedef struct jk_node_cn_stats {
     uint64_t compact_sent;   /* PROPOSAL frames sent in the compact form */
     uint64_t bytes_saved;    /* full minus compact bytes, per proposal made */

@@ -9,6 +9,7 @@
  */
 #include "chain_app_fx.h"
 
+#include "../../src/devnet/internal.h"
 #include "../../src/net/internal.h"
 #include "../../src/node/chain_app_internal.h"
 #include "../../src/node/node_internal.h"
@@ -494,6 +495,66 @@ JK_TEST(test_node_compact_proposal_at_the_frame_boundary)
     jk_node_compact_stats_get(n, &st);
     JK_CHECK_EQ(st.received, 1);
     free(lie);
+    jk_node_free(n);
+    cfx_free(&c);
+}
+
+/* A held proposal asks for its missing events once the transport has no
+ * gossiped event left to hand out, or after JK_CN_ASK_PASSES passes of
+ * admissions when a backlog is queued ahead (here 400 events of later
+ * blocks from another validator, taken a slice of JK_NODE_SLICE a pass). */
+JK_TEST(test_node_compact_asks_behind_a_backlog_after_three_passes)
+{
+    static cfx c;
+    JK_REQUIRE(cfx_make(&c, 20));
+    jk_node_chain_app *a3 = c.f.apps[3];
+    size_t kept = 0;
+    for (size_t k = 0; k < a3->npending; k++) {
+        if (memcmp(a3->pending[k].id.bytes, c.ppool[c.at[5]].id.bytes, 32) == 0)
+            free(a3->pending[k].bytes);
+        else
+            a3->pending[kept++] = a3->pending[k];
+    }
+    JK_REQUIRE(kept == 19);
+    a3->npending = kept;
+    jk_node *n = wrap_node(&c.f, 3);
+    JK_REQUIRE(n);
+    jk_net_peer_config pc = {.host = NULL};
+    memcpy(pc.key, c.f.pks[1], 32);
+    uint32_t peer, other;
+    JK_REQUIRE(jk_net_add_peer(n->net, &pc, &peer) == JK_OK);
+    memcpy(pc.key, c.f.pks[2], 32);
+    JK_REQUIRE(jk_net_add_peer(n->net, &pc, &other) == JK_OK);
+    enum { EVENTS = 400 };
+    static uint8_t msg[1024];
+    size_t queued = 0;
+    for (uint64_t h = 2; queued < EVENTS; h++) {
+        jk_devnet_demo_block(&c.f.demo, &c.f.genesis.genesis_hash, h, 60, &c.f.gossip);
+        for (size_t e = 0; e < c.f.gossip.n && queued < EVENTS; e++) {
+            uint8_t *bytes = NULL;
+            size_t len = 0;
+            JK_REQUIRE(jk_node_event_encode(&c.f.gossip.events[e], c.f.gossip.trace_ptrs[e],
+                                            c.f.gossip.counts[e], &bytes, &len) == JK_OK);
+            JK_REQUIRE(len + 5 <= sizeof msg);
+            msg[0] = JK_CONS_MSG_EVENT;
+            jk_put_u32le(msg + 1, (uint32_t)len);
+            memcpy(msg + 5, bytes, len);
+            free(bytes);
+            jk_net_emit(n->net, JK_NET_EV_FRAME, other, JK_NET_REASON_NONE, JK_NET_EVENTS, msg,
+                        len + 5);
+            queued++;
+        }
+    }
+    jk_node_cn_stats st;
+    jk_diag diag = {{0}};
+    deliver(n, peer, c.compact, c.compact_len); /* pass 1 */
+    for (uint32_t pass = 1; pass < JK_CN_ASK_PASSES; pass++) {
+        jk_node_compact_stats_get(n, &st);
+        JK_CHECK(st.received == 1 && st.wants_sent == 0 && jk_net_queued(n->net) > 0);
+        JK_REQUIRE(jk_node_drain_net(n, 1000, &diag) == JK_OK);
+    }
+    jk_node_compact_stats_get(n, &st);
+    JK_CHECK(st.wants_sent == 1 && st.rebuilt == 0 && jk_net_queued(n->net) > 0);
     jk_node_free(n);
     cfx_free(&c);
 }
