@@ -591,6 +591,108 @@ jk_err jk_node_value_encode(const uint8_t *block, size_t block_len, const jk_con
  * @return JK_OK; JK_ERR_NODE_VALUE with diag (then *out is zeroed). */
 jk_err jk_node_value_decode(const uint8_t *bytes, size_t len, jk_node_value *out, jk_diag *diag);
 
+/* ---------------------------------------------------------------------------
+ * Compact proposals (src/node/compact.c, compact_node.c; docs/network.md
+ * "Compact proposals")
+ *
+ * On the wire only: a PROPOSAL whose value is a chain block travels as its
+ * header, the value's certificate and, for each event of the body, an 8-byte
+ * prefix of its id (jk_chain_event_hash) that the receiver resolves from its
+ * own pool, with each trace of the body as (event, trace) into those events'
+ * gossip encodings. The receiver rebuilds the exact PROPOSAL bytes, checks
+ * the rebuilt body against the header's body_hash and only then hands the
+ * machine the same bytes the full form would have carried.
+ * ------------------------------------------------------------------------- */
+
+/* First bytes of the node's own consensus-stream messages (never the
+ * machine's: jk_cons_msg_kind ends far below). */
+#define JK_NODE_MSG_COMPACT 0x41u  /* a proposal by references */
+#define JK_NODE_MSG_WANT 0x42u     /* a receiver asks the sender for events, or the full form */
+#define JK_NODE_MSG_FILL 0x43u     /* the sender's answer: the wanted events' gossip encodings */
+#define JK_NODE_COMPACT_VERSION 1u
+#define JK_NODE_COMPACT_PREFIX 8u  /* bytes of an event id in a reference */
+
+/* An event a pool holds: its id (jk_chain_event_hash) and its gossip
+ * encoding (jk_node_event_encode's bytes, borrowed). */
+typedef struct jk_node_pool_ref {
+    jk_hash id;
+    const uint8_t *bytes;
+    size_t len;
+} jk_node_pool_ref;
+
+/* The compact form of a full PROPOSAL message (jk_cons_msg_encode's bytes)
+ * whose value is a chain-app value (jk_node_value_encode): each body event
+ * whose id pool[0..npool) holds becomes a reference, each body trace found
+ * among those events' gossip traces an (event, trace) reference, the rest
+ * literal. *pool_at (malloc'd, *nevents entries, the caller frees): the pool
+ * index of each body event, SIZE_MAX for a literal one.
+ * @return JK_OK; JK_ERR_NODE_COMPACT (not such a proposal, or no event
+ *         referenced: send it whole); JK_ERR_NOMEM. */
+jk_err jk_node_compact_encode(const uint8_t *proposal, size_t len, const jk_node_pool_ref *pool,
+                              size_t npool, uint8_t **out, size_t *out_len, size_t **pool_at,
+                              size_t *nevents);
+
+/* A decoded compact proposal (it owns a copy of its bytes) and the events
+ * filled in for it (jk_node_compact_fill). */
+typedef struct jk_node_compact jk_node_compact;
+/* Strict decoder of exactly len untrusted bytes: version, bounded counts
+ * (checked against the bytes left before anything is allocated), the
+ * proposal's fields as jk_cons_msg_decode bounds them, a canonical
+ * certificate, literal events that are one canonical body event each,
+ * trace references to an event of the proposal.
+ * @return JK_OK; JK_ERR_NODE_COMPACT with diag; JK_ERR_NOMEM. */
+jk_err jk_node_compact_decode(const uint8_t *bytes, size_t len, jk_node_compact **out,
+                              jk_diag *diag);
+void jk_node_compact_free(jk_node_compact *c);
+/* The proposal's height, round and proposer, and its events' count. */
+void jk_node_compact_info(const jk_node_compact *c, uint64_t *height, uint32_t *round,
+                          uint32_t *proposer, size_t *events);
+
+typedef enum jk_node_compact_state {
+    JK_NODE_COMPACT_DONE = 0,  /* rebuilt, its body hash checked */
+    JK_NODE_COMPACT_MISSING,   /* references neither the fills nor the pool resolve */
+    JK_NODE_COMPACT_MISMATCH,  /* resolved, but the rebuilt body is not the header's
+                                  (a prefix resolved to another event, a trace to
+                                  another trace, or a lying sender) */
+} jk_node_compact_state;
+
+/* Rebuild the full PROPOSAL message: each reference from what
+ * jk_node_compact_fill gave for its index, else from the pool (the first
+ * entry whose id starts with the prefix). DONE: *proposal (malloc'd, the
+ * caller frees) holds exactly the bytes of the full form. MISSING:
+ * *missing (malloc'd) the indices of the events not found. MISMATCH: why
+ * says what did not match.
+ * @return JK_OK (*state says which); JK_ERR_NOMEM. */
+jk_err jk_node_compact_rebuild(const jk_node_compact *c, const jk_node_pool_ref *pool,
+                               size_t npool, jk_node_compact_state *state, uint8_t **proposal,
+                               size_t *proposal_len, uint32_t **missing, size_t *nmissing,
+                               jk_diag *why);
+
+/* WANT: u8 kind ‖ u8 version ‖ height u64 ‖ round u32 ‖ count u32 ‖ count
+ * event indices u32, ascending; count 0 asks for the full form. */
+jk_err jk_node_want_encode(uint64_t height, uint32_t round, const uint32_t *idx, size_t count,
+                           uint8_t **out, size_t *out_len);
+typedef struct jk_node_want {
+    uint64_t height;
+    uint32_t round;
+    size_t count;
+    const uint8_t *idx;   /* count u32 LE, into the decoded bytes */
+} jk_node_want;
+/* @return JK_OK; JK_ERR_NODE_COMPACT with diag. */
+jk_err jk_node_want_decode(const uint8_t *bytes, size_t len, jk_node_want *out, jk_diag *diag);
+
+/* FILL: u8 kind ‖ u8 version ‖ height u64 ‖ round u32 ‖ count u32 ‖ count ×
+ * (index u32 ‖ len u32 ‖ the event's gossip encoding), indices ascending. */
+jk_err jk_node_fill_encode(uint64_t height, uint32_t round, const uint32_t *idx,
+                           const uint8_t *const *events, const size_t *lens, size_t count,
+                           uint8_t **out, size_t *out_len);
+/* Check a FILL strictly (every event a well-formed gossip encoding, its
+ * index one of c's events) and, when it is for c's height and round, keep
+ * its events for c's next rebuild (*taken: how many).
+ * @return JK_OK; JK_ERR_NODE_COMPACT with diag; JK_ERR_NOMEM. */
+jk_err jk_node_compact_fill(jk_node_compact *c, const uint8_t *bytes, size_t len, size_t *taken,
+                            jk_diag *diag);
+
 /* A validator's consensus application over its chain Kernel, its store (the
  * head) and its archive (blocks, certificates, signed-vote records,
  * evidence), in the directory dir: the validator store is dir itself
