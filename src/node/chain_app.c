@@ -476,6 +476,13 @@ static jk_err jk_app_commit(void *ctx, uint64_t height, const uint8_t *value, si
         a->tentative = false;
         jk_node_app_drop_pending(a, &block, ids);
         jk_chain_forget_committed_sigs(a->v->ck, &block); /* the cache keeps what is pending */
+        /* Seen from now on, also the events this node first met in the
+         * block: their traces just left the cache, and a late gossip copy
+         * would otherwise run verify again only to be refused (session 13:
+         * "already committed", nothing run). Out of memory: that copy is
+         * verified and refused, as before. */
+        for (size_t i = 0; ids && i < block.event_count; i++)
+            (void)jk_node_app_seen_add(a, &ids[i], NULL);
         jk_node_app_keep_queue(a);
         a->stats.last_events = block.event_count;
         a->stats.last_round = block.header.round;

@@ -133,3 +133,60 @@ JK_TEST(test_chain_app_import_forgets_the_committed_traces)
     free(value);
     fx_free(&f);
 }
+
+/* Session 13 (net13's reading): an event a node first meets inside a block
+ * (the proposer had it; this node's gossip copy was still on its way) is
+ * checked with the block and committed, and its traces leave the signature
+ * cache at the commit. Its gossip copy, arriving after, was then new to the
+ * seen set: verify ran again (one more Ed25519 check an event at each such
+ * node) only to refuse it. Now the commit remembers the block's events as
+ * seen: the copy is told "already committed" and nothing runs. */
+JK_TEST(test_chain_app_late_gossip_copy_of_a_committed_event_runs_nothing)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    uint32_t p = jk_chain_proposer_index(V, 1, 0);
+    jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, 1, 6, &f.gossip);
+    JK_REQUIRE(f.gossip.n == 6);
+    uint8_t *bytes[6] = {0};
+    size_t lens[6] = {0};
+    jk_hash ids[6];
+    for (size_t e = 0; e < 6; e++) {
+        JK_REQUIRE(jk_node_event_encode(&f.gossip.events[e], f.gossip.trace_ptrs[e], f.gossip.counts[e],
+                                        &bytes[e], &lens[e]) == JK_OK);
+        jk_chain_event_hash(&f.gossip.events[e], &ids[e]);
+        JK_REQUIRE(f.cb[p].add_event(f.apps[p], bytes[e], lens[e])); /* the proposer's only */
+    }
+    uint8_t *value = NULL;
+    size_t len = 0;
+    JK_REQUIRE(f.cb[p].get_value(f.apps[p], 1, 0, &value, &len) == JK_OK);
+    jk_hash id;
+    f.cb[p].hash(f.apps[p], value, len, &id);
+    for (uint32_t i = 0; i < V; i++)
+        if (i != p)
+            JK_CHECK(f.cb[i].valid(f.apps[i], 1, value, len));
+    jk_cons_cert c;
+    fx_cert(&f, 1, 0, &id, &c);
+    for (uint32_t i = 0; i < V; i++)
+        JK_CHECK(f.cb[i].commit(f.apps[i], 1, value, len, &c) == JK_OK);
+    free(value);
+    JK_CHECK_EQ(fx_stats(&f, p).last_events, 6);
+    for (uint32_t i = 0; i < V; i++) {
+        if (i == p)
+            continue;
+        jk_node_validator *v = jk_node_chain_app_validator(f.apps[i]);
+        uint64_t runs = v->ck->stats.verify_runs, sigs = jk_crypto_ed25519_verifies();
+        for (size_t e = 0; e < 6; e++) {
+            JK_CHECK(!f.cb[i].add_event(f.apps[i], bytes[e], lens[e])); /* the late copy */
+            jk_node_event_verdict vd;
+            JK_REQUIRE(jk_node_chain_app_verdict(f.apps[i], &ids[e], &vd));
+            JK_CHECK_EQ(vd.kind, JK_NODE_VERDICT_COMMITTED);
+        }
+        JK_CHECK_EQ(v->ck->stats.verify_runs, runs);
+        JK_CHECK_EQ(jk_crypto_ed25519_verifies(), sigs);
+        JK_CHECK_EQ(jk_node_chain_app_pending_count(f.apps[i]), 0);
+    }
+    for (size_t e = 0; e < 6; e++)
+        free(bytes[e]);
+    fx_free(&f);
+}
