@@ -5,7 +5,7 @@
  *
  *   consensus-sim [--seeds N] [--first S] [--validators V[,V...]]
  *                 [--seed S] [--no-faults] [--no-byzantine] [--no-crash-all]
- *                 [--trace] [--trace-steps]
+ *                 [--show-round R] [--trace] [--trace-steps]
  *   consensus-sim --bench-cert   (certificate check vs raw Ed25519 verifies)
  *   consensus-sim --bench-sync   (jk_node_sync vs archiving alone, headers only)
  *   consensus-sim --bench-chain-sync [N]  (sync of N demo-chain blocks from
@@ -336,6 +336,7 @@ int main(int argc, char **argv)
     uint32_t vals[8] = {4, 7};
     size_t nvals = 2;
     bool faults = true, trace = false, steps = false, one = false, no_byz = false, no_crash_all = false;
+    uint32_t show_round = 0; /* 0: off; else name seeds whose bounded heights reached it */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--seeds") && v) {
@@ -361,6 +362,9 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--no-faults")) {
             faults = false;
+        } else if (!strcmp(a, "--show-round") && v) {
+            show_round = (uint32_t)strtoul(v, NULL, 10);
+            i++;
         } else if (!strcmp(a, "--no-byzantine")) {
             no_byz = true;
         } else if (!strcmp(a, "--no-crash-all")) {
@@ -381,7 +385,8 @@ int main(int argc, char **argv)
             trace = steps = true;
         } else {
             fprintf(stderr, "usage: %s [--seeds N] [--first S] [--validators V[,V]] "
-                            "[--seed S] [--no-faults] [--no-byzantine] [--no-crash-all] [--trace] [--trace-steps]\n", argv[0]);
+                            "[--seed S] [--no-faults] [--no-byzantine] [--no-crash-all] [--show-round R] [--trace] "
+                            "[--trace-steps]\n", argv[0]);
             return 2;
         }
     }
@@ -435,6 +440,9 @@ int main(int argc, char **argv)
                 print_hash(&res.digest);
                 printf("\n");
             }
+            if (show_round && res.max_bound_round >= show_round)
+                printf("seed %" PRIu64 " V=%u: a height begun after the heal decided in round %u\n", seed,
+                       vals[vi], res.max_bound_round);
             if (err != JK_OK || !res.ok) {
                 failed++;
                 printf("  replay: %s --seed %" PRIu64 " --validators %u%s --trace\n", argv[0],
