@@ -503,6 +503,10 @@ typedef struct jk_cons_sim_config {
      * status (no newline); NULL for none. The library never prints. */
     void (*trace)(void *ctx, const char *line);
     void *trace_ctx;
+    /* With trace: also a line per proposal or vote a validator signs and
+     * sends (a Byzantine one's before its faults), per crash, restart and
+     * the heal — the round-by-round story of a seed. */
+    bool trace_steps;
 } jk_cons_sim_config;
 
 typedef struct jk_cons_sim_result {
@@ -513,6 +517,11 @@ typedef struct jk_cons_sim_result {
     uint64_t heights;              /* lowest height every honest one decided */
     uint64_t rounds;               /* sum over decided heights of (round+1) */
     uint32_t max_round;            /* highest decision round */
+    uint64_t round_hist[8];        /* decided heights by decision round
+                                      (0..6; 7 and above in the last) */
+    uint32_t max_bound_round;      /* highest decision round of the heights
+                                      held to liveness_rounds (those begun
+                                      after the heal); 0 when none */
     uint64_t sent;                 /* messages put on the network */
     uint64_t delivered;
     uint64_t steps;                /* inputs processed */

@@ -255,9 +255,7 @@ static void jk_send_vote(jk_cons_machine *m, const jk_cons_round *r, uint8_t typ
     jk_cons_send_msg(m, JK_CONS_ALL, &msg);
 }
 
-/* Re-send one validator's votes of one kind: all of them, or only its vote
- * for `only` (may be absent). */
-static void jk_send_slot(jk_cons_machine *m, const jk_cons_round *r, uint8_t type,
+void jk_cons_send_slot(jk_cons_machine *m, const jk_cons_round *r, uint8_t type,
                          uint32_t validator, const jk_hash *only)
 {
     const jk_cons_slot *s = type == JK_CONS_MSG_PREVOTE ? &r->prevotes[validator]
@@ -298,9 +296,9 @@ static void jk_resend(jk_cons_machine *m)
         for (uint32_t v = 0; v < m->n; v++) {
             bool all = current || v == m->cfg.self;
             if (all || pol >= m->quorum)
-                jk_send_slot(m, r, JK_CONS_MSG_PREVOTE, v, all ? NULL : &r->value_hash);
+                jk_cons_send_slot(m, r, JK_CONS_MSG_PREVOTE, v, all ? NULL : &r->value_hash);
             if (all || dec >= m->quorum)
-                jk_send_slot(m, r, JK_CONS_MSG_PRECOMMIT, v, all ? NULL : &r->value_hash);
+                jk_cons_send_slot(m, r, JK_CONS_MSG_PRECOMMIT, v, all ? NULL : &r->value_hash);
         }
     }
     jk_cons_msg req = {0};

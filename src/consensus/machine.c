@@ -379,6 +379,16 @@ static bool jk_broadcast_proposal(jk_cons_machine *m, uint8_t *value, size_t len
     memcpy(r->prop_sig, p.sig, JK_ED25519_SIG_SIZE);
     r->seen[m->cfg.self] = 1;
     jk_cons_send_proposal(m, r, m->cfg.self, JK_CONS_ALL);
+    /* Not in the paper: with vr >= 0, the 2f+1 prevotes of round vr for
+     * id(v) go with it — what line 28 needs at every receiver. The paper's
+     * gossip relays every message a correct process received within Δ;
+     * ours relays on the stall tick, and an equivocator may have shown its
+     * prevote for v to us alone (seed 1301, V = 4: the re-proposal of round
+     * 2's value in round 3 failed at the two validators that lacked that
+     * prevote, one more round). */
+    const jk_cons_round *pol = vr == JK_CONS_NIL_ROUND ? NULL : jk_cons_round_find(m, vr);
+    for (uint32_t i = 0; pol && i < m->n; i++)
+        jk_cons_send_slot(m, pol, JK_CONS_MSG_PREVOTE, i, &id);
     return true;
 }
 

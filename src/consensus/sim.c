@@ -39,6 +39,55 @@ void jk_cons_sim_violation(jk_sim *s, bool safety, const char *fmt, ...)
     s->stop = true;
 }
 
+void jk_cons_sim_trace(jk_sim *s, const char *fmt, ...)
+{
+    if (!s->cfg->trace || !s->cfg->trace_steps)
+        return;
+    char line[240];
+    int k = snprintf(line, sizeof line, "t=%llu ", (unsigned long long)s->now);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + k, sizeof line - (size_t)k, fmt, ap);
+    va_end(ap);
+    s->cfg->trace(s->cfg->trace_ctx, line);
+}
+
+/* A signed message a validator sends, as a trace line: kind, height, round,
+ * the first bytes of id(v) (or nil), vr for a proposal. */
+static void jk_trace_sent(jk_sim_node *node, const uint8_t *bytes, size_t len)
+{
+    jk_sim *s = node->sim;
+    jk_cons_msg *msg;
+    if (!s->cfg->trace || !s->cfg->trace_steps || !(msg = malloc(sizeof *msg)))
+        return;
+    if (jk_cons_msg_decode(bytes, len, msg, NULL) == JK_OK) {
+        jk_hash id = {{0}};
+        if (msg->kind == JK_CONS_MSG_PROPOSAL) {
+            jk_crypto_blake2b256(msg->proposal.value, msg->proposal.value_len, &id);
+            if (msg->proposal.proposer == node->index)
+                jk_cons_sim_trace(s, "v%u%s PROPOSAL h%llu r%u vr %d %02x%02x%s", node->index,
+                                  node->byzantine ? "*" : "", (unsigned long long)msg->proposal.height,
+                                  msg->proposal.round, (int)msg->proposal.valid_round, id.bytes[0],
+                                  id.bytes[1],
+                                  jk_cons_sim_mock_valid(node, msg->proposal.height, msg->proposal.value,
+                                                         msg->proposal.value_len) ? "" : " (invalid)");
+        } else if ((msg->kind == JK_CONS_MSG_PREVOTE || msg->kind == JK_CONS_MSG_PRECOMMIT) &&
+                   msg->vote.validator == node->index) {
+            char v[8] = "nil";
+            if (msg->vote.has_value)
+                snprintf(v, sizeof v, "%02x%02x", msg->vote.value.bytes[0], msg->vote.value.bytes[1]);
+            jk_cons_status st;
+            jk_cons_status_get(node->m, &st);
+            jk_cons_sim_trace(s, "v%u%s %s h%llu r%u %s (locked %d)", node->index,
+                              node->byzantine ? "*" : "",
+                              msg->kind == JK_CONS_MSG_PREVOTE ? "PREVOTE" : "PRECOMMIT",
+                              (unsigned long long)msg->vote.height, msg->vote.round, v,
+                              (int)st.locked_round);
+        }
+    }
+    free(msg);
+}
+
 /* ---- the schedule --------------------------------------------------------- */
 
 jk_sim_item *jk_cons_sim_push(jk_sim *s, uint64_t time, uint8_t kind, uint32_t node)
@@ -302,6 +351,7 @@ jk_err jk_cons_sim_drain(jk_sim_node *node)
             break;
         }
         case JK_CONS_OUT_SEND:
+            jk_trace_sent(node, o->bytes, o->len);
             jk_digest_u64(s, o->len);
             if (node->byzantine) {
                 jk_byz_send(node, o->peer, o->bytes, o->len);
@@ -329,6 +379,7 @@ jk_err jk_cons_sim_drain(jk_sim_node *node)
     jk_cons_outputs_clear(node->m);
     if (crash) {
         s->res->midcrashes++;
+        jk_cons_sim_trace(s, "v%u crashes after a PERSIST", node->index);
         jk_cons_sim_node_crash(node, false);
         jk_sim_item *it = jk_cons_sim_push(s, s->now + 20 + jk_cons_sim_below(&s->rng, 400), JK_SIM_RESTART,
                                   node->index);

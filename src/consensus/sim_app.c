@@ -290,6 +290,8 @@ jk_err jk_cons_sim_node_restart(jk_sim_node *node)
     jk_crypto_wipe(cfg.secret_key, sizeof cfg.secret_key);
     if (err != JK_OK)
         return err;
+    jk_cons_sim_trace(s, "v%u restarts at height %zu (%zu records, %zu bytes of proofs)", node->index,
+                      node->ndecided + 1, node->nrecords, node->pol_len);
     err = jk_cons_start(node->m);
     if (err != JK_OK)
         return err;

@@ -91,6 +91,8 @@ uint64_t jk_cons_sim_below(jk_sim_rng *r, uint64_t n);
 bool jk_cons_sim_chance(jk_sim_rng *r, uint32_t permille);
 void jk_cons_sim_violation(jk_sim *s, bool safety, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A trace_steps line ("t=<now> " first), when the run traces steps. */
+void jk_cons_sim_trace(jk_sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool jk_cons_sim_mock_valid(const jk_sim_node *node, uint64_t height, const uint8_t *v, size_t len);
 jk_err jk_cons_sim_node_restart(jk_sim_node *node);
 /* lose: the store loses its last decided height whatever the crash count

@@ -105,6 +105,13 @@ static void jk_heal(jk_sim *s)
         if (node->ndecided > hi)
             hi = node->ndecided;
     }
+    /* Not only what the stores hold: a height some honest validator decided
+     * and then lost from its store (a crash inside its write) began before
+     * the heal, and its rounds before the heal are not the bound's. Above
+     * s->ndec + 1 no honest validator can be at the heal (it would have
+     * decided s->ndec + 1 first), so height s->ndec + 2 starts after it. */
+    if (s->ndec > hi)
+        hi = s->ndec;
     s->heal_height = hi;
     s->target = hi + 2 > c->heights ? hi + 2 : c->heights;
     const jk_cons_timeouts *t = &c->timeouts;
@@ -217,6 +224,15 @@ static jk_err jk_step(jk_sim *s, jk_sim_item *it)
         if (!node->m || it->inc != node->incarnation)
             return JK_OK;
         s->res->steps++;
+        if (s->cfg->trace_steps && it->timer.kind <= JK_CONS_TIMER_PRECOMMIT) {
+            jk_cons_status st;
+            jk_cons_status_get(node->m, &st);
+            static const char *const names[] = {"propose", "prevote", "precommit"};
+            if (st.height == it->timer.height && st.round == it->timer.round &&
+                (it->timer.kind == JK_CONS_TIMER_PRECOMMIT || (uint32_t)st.step == (uint32_t)it->timer.kind))
+                jk_cons_sim_trace(s, "v%u timeout%s h%llu r%u", it->node, names[it->timer.kind],
+                                  (unsigned long long)st.height, st.round);
+        }
         if (jk_cons_on_timer(node->m, &it->timer) != JK_OK)
             return JK_ERR_NOMEM;
         return jk_cons_sim_drain(node);
@@ -224,15 +240,19 @@ static jk_err jk_step(jk_sim *s, jk_sim_item *it)
         if (!node->m || s->healed)
             return JK_OK;
         s->res->crashes++;
+        jk_cons_sim_trace(s, "v%u crashes", it->node);
         jk_cons_sim_node_crash(node, false);
         return JK_OK;
     case JK_SIM_CRASH_ALL:
+        if (!s->healed)
+            jk_cons_sim_trace(s, "every honest validator crashes");
         return s->healed ? JK_OK : jk_crash_all(s);
     case JK_SIM_RESTART:
         if (node->m || it->inc != node->incarnation)
             return JK_OK;
         return jk_cons_sim_node_restart(node);
     case JK_SIM_HEAL:
+        jk_cons_sim_trace(s, "heal");
         jk_heal(s);
         return s->failed;
     case JK_SIM_EVENT: {
@@ -354,6 +374,9 @@ jk_err jk_cons_sim_run(const jk_cons_sim_config *cfg, jk_cons_sim_result *res)
         res->rounds += s.dec_round[h] + 1;
         if (s.dec_round[h] > res->max_round)
             res->max_round = s.dec_round[h];
+        res->round_hist[s.dec_round[h] < 7 ? s.dec_round[h] : 7]++;
+        if (s.healed && h + 1 >= s.heal_height + 2 && s.dec_round[h] > res->max_bound_round)
+            res->max_bound_round = s.dec_round[h];
     }
     for (uint32_t i = 0; s.nodes && i < cfg->validators; i++) {
         if (s.nodes[i].m && !s.nodes[i].byzantine) {

@@ -333,6 +333,40 @@ JK_TEST(test_cons_record_corrupt_proof_of_lock_refused)
     th_free(&t);
 }
 
+/* Layout 2 (session 12) brings the round's proposal back with the proof:
+ * restored, the 2f+1 precommits of its round decide it with no proposal
+ * delivered (the crash of every validator inside the write of a decided
+ * height). Each part is checked before anything is restored — the
+ * proposer's signature, its vr (which the signature covers), the value
+ * against the prevotes' id — so a damaged or forged proof refuses the
+ * start rather than put a proposal in the log that its proposer never
+ * signed or whose bytes are not what 2f+1 prevoted. */
+JK_TEST(test_cons_record_proof_of_lock_brings_back_a_checked_proposal)
+{
+    th t;
+    th_begin(&t, 4, 0);
+    th_proposal(&t, 1, 1, 0, NIL, 'a');
+    th_votes(&t, "12", PV, 1, 0, 'a');
+    JK_REQUIRE(t.pol_len > 4 + 4 + 64 + 4 && t.pol[3] == 0xFF);
+    static const size_t at[] = {4, 8 + 10, 8 + 64 + 4 + 2}; /* vr, signature, value */
+    for (size_t i = 0; i < 3; i++) {
+        t.pol[at[i]] ^= 1;
+        th_restart(&t);
+        th_start(&t);
+        JK_CHECK_EQ(t.last, JK_ERR_CONS_RECORD);
+        t.pol[at[i]] ^= 1;
+    }
+    th_restart(&t);
+    th_start(&t);
+    JK_REQUIRE(t.last == JK_OK);
+    th_votes(&t, "12", PC, 1, 0, 'a'); /* and our own, re-sent from the record */
+    JK_REQUIRE(t.ndecided == 1);
+    jk_hash a;
+    th_id('a', &a);
+    JK_CHECK_EQ(jk_cons_cert_check(&t.decided[0].cert, &t.genesis, &t.vs, 1, &a, NULL), JK_OK);
+    th_free(&t);
+}
+
 /* Failure sticks (consensus.h): a commit that fails stops the machine; that
  * input and every later one return the same code and add no output, while a
  * refused peer message before it did not stop anything. */

@@ -324,6 +324,38 @@ JK_TEST(test_cons_rule_decide_in_an_earlier_round)
     th_free(&t);
 }
 
+/* Line 49 by id (session 12, not in the paper): 2f+1 precommits of round 1
+ * for id(a), whose bytes the log holds only as round 0's proposal, decide
+ * 'a' with round 1's certificate — also when round 1's own proposal is
+ * another value. The bytes taken from another round are checked valid
+ * first: precommits for an invalid value decide nothing, wherever its bytes
+ * are. */
+JK_TEST(test_cons_rule_decide_by_id_from_another_rounds_proposal)
+{
+    th t;
+    jk_hash a;
+    th_id('a', &a);
+    th_begin(&t, 4, 0);
+    th_proposal(&t, 1, 1, 0, NIL, 'a');
+    th_skip_to(&t, "12", 1);
+    th_proposal(&t, 2, 1, 1, NIL, 'b');
+    th_votes(&t, "12", PC, 1, 1, 'a');
+    JK_CHECK_EQ(t.ndecided, 0);
+    th_vote(&t, 3, PC, 1, 1, 'a');
+    JK_REQUIRE(t.ndecided == 1);
+    JK_CHECK_EQ(t.decided[0].cert.round, 1);
+    JK_CHECK_EQ(jk_cons_cert_check(&t.decided[0].cert, &t.genesis, &t.vs, 1, &a, NULL), JK_OK);
+    JK_CHECK_MEM(t.decided[0].value, "value:a", 7);
+    th_free(&t);
+
+    th_begin(&t, 4, 0);
+    th_proposal(&t, 1, 1, 0, NIL, 'X');
+    th_skip_to(&t, "12", 1);
+    th_votes(&t, "123", PC, 1, 1, 'X');
+    JK_CHECK_EQ(t.ndecided, 0);
+    th_free(&t);
+}
+
 /* Line 50: 2f+1 precommits for an invalid value decide nothing. */
 JK_TEST(test_cons_rule_no_decision_on_invalid_value)
 {
@@ -335,12 +367,38 @@ JK_TEST(test_cons_rule_no_decision_on_invalid_value)
     th_free(&t);
 }
 
+/* The prevotes of round r among what we sent since the last clear: how
+ * many, from whom (from[validator]), and how many were not for c to all. */
+static size_t th_sent_prevotes(const th *t, uint32_t r, uint8_t c, bool from[TH_MAX], size_t *other)
+{
+    size_t n = 0;
+    *other = 0;
+    for (size_t i = 0; i < t->nouts; i++) {
+        jk_cons_msg msg;
+        if (t->outs[i].kind != JK_CONS_OUT_SEND ||
+            jk_cons_msg_decode(t->outs[i].bytes, t->outs[i].len, &msg, NULL) != JK_OK ||
+            msg.kind != JK_CONS_MSG_PREVOTE || msg.vote.round != r)
+            continue;
+        n++;
+        from[msg.vote.validator] = true;
+        *other += !msg.vote.has_value || !th_hash_eq(&msg.vote.value, c) || t->outs[i].peer != JK_CONS_ALL;
+    }
+    return n;
+}
+
 /* Lines 14-19: our round, nothing valid yet: propose getValue() with vr -1;
- * lines 15-16: with a valid value, propose it with validRound. */
+ * lines 15-16: with a valid value, propose it with validRound. Not in the
+ * paper: with vr >= 0 the 2f+1 prevotes of round vr for the value leave
+ * with the proposal, to every validator, so line 28 can fire at each
+ * receiver in this round even when an equivocator showed its prevote of
+ * round vr to the proposer alone (seed 1301, V = 4: one round more without
+ * it); a proposal with vr = -1 carries none. */
 JK_TEST(test_cons_rule_proposer_proposes_valid_value)
 {
     th t;
     jk_cons_proposal p;
+    bool from[TH_MAX] = {false};
+    size_t other;
     th_begin(&t, 4, 0);
     th_clear(&t);
     th_skip_to(&t, "12", 3);
@@ -348,6 +406,7 @@ JK_TEST(test_cons_rule_proposer_proposes_valid_value)
     JK_REQUIRE(th_sent_proposal(&t, &p));
     JK_CHECK_EQ(p.valid_round, NIL);
     JK_CHECK(th_timer(&t, JK_CONS_TIMER_PROPOSE) == NULL); /* line 21 is the else */
+    JK_CHECK_EQ(th_sent_prevotes(&t, 0, 'a', from, &other), 0);
     th_free(&t);
 
     th_init(&t, 4, 0);
@@ -360,5 +419,9 @@ JK_TEST(test_cons_rule_proposer_proposes_valid_value)
     jk_hash id;
     jk_crypto_blake2b256(p.value, p.value_len, &id);
     JK_CHECK(th_hash_eq(&id, 'a'));
+    JK_CHECK_EQ(th_sent_prevotes(&t, 0, 'a', from, &other), 3); /* its proof */
+    JK_CHECK_EQ(other, 0);
+    JK_CHECK(from[0] && from[1] && from[2]);
     th_free(&t);
 }
+

@@ -76,6 +76,30 @@ JK_TEST(test_cons_sim_seeds_7_validators)
     run_seeds(7, 100001, JK_SIM_SLOW ? 25 : 220);
 }
 
+/* Seeds that once failed at V = 4, as found (docs/consensus.md "Seeds
+ * 1301 and 1705"). 1705: three stores lost a decided height at once and no
+ * copy of its proposal was left (a stall until the proposal rode in the
+ * proof of lock, session 12). 1301: an equivocator showed its prevote of
+ * round 2 to one honest validator only, and round 3's re-proposal of that
+ * value failed at the two that lacked it; with the proof sent along with
+ * the proposal, height 3 is decided in round 3 (round 5 without). */
+JK_TEST(test_cons_sim_seeds_1301_and_1705)
+{
+    JK_REQUIRE(jk_crypto_init() == JK_OK);
+    static const uint64_t seeds[] = {1301, 1705};
+    for (size_t i = 0; i < 2; i++) {
+        jk_cons_sim_config cfg;
+        jk_cons_sim_result res;
+        jk_cons_sim_config_for_seed(seeds[i], 4, true, &cfg);
+        JK_CHECK_EQ(jk_cons_sim_run(&cfg, &res), JK_OK);
+        if (!res.ok)
+            jk_test_fail(__FILE__, __LINE__, "seed %" PRIu64 ": %s", seeds[i], res.violation);
+        JK_CHECK(res.heights >= 4);
+        if (seeds[i] == 1301)
+            JK_CHECK(res.max_round <= 3);
+    }
+}
+
 JK_TEST(test_cons_sim_same_seed_same_run)
 {
     JK_REQUIRE(jk_crypto_init() == JK_OK);

@@ -4,7 +4,8 @@
  * replays it, a summary with the figures, and exits non-zero on any violation.
  *
  *   consensus-sim [--seeds N] [--first S] [--validators V[,V...]]
- *                 [--seed S] [--no-faults] [--trace]
+ *                 [--seed S] [--no-faults] [--no-byzantine] [--no-crash-all]
+ *                 [--show-round R] [--trace] [--trace-steps]
  *   consensus-sim --bench-cert   (certificate check vs raw Ed25519 verifies)
  *   consensus-sim --bench-sync   (jk_node_sync vs archiving alone, headers only)
  *   consensus-sim --bench-chain-sync [N]  (sync of N demo-chain blocks from
@@ -334,7 +335,8 @@ int main(int argc, char **argv)
     uint64_t seeds = 100, first = 1;
     uint32_t vals[8] = {4, 7};
     size_t nvals = 2;
-    bool faults = true, trace = false, one = false;
+    bool faults = true, trace = false, steps = false, one = false, no_byz = false, no_crash_all = false;
+    uint32_t show_round = 0; /* 0: off; else name seeds whose bounded heights reached it */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--seeds") && v) {
@@ -360,6 +362,13 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--no-faults")) {
             faults = false;
+        } else if (!strcmp(a, "--show-round") && v) {
+            show_round = (uint32_t)strtoul(v, NULL, 10);
+            i++;
+        } else if (!strcmp(a, "--no-byzantine")) {
+            no_byz = true;
+        } else if (!strcmp(a, "--no-crash-all")) {
+            no_crash_all = true;
         } else if (!strcmp(a, "--bench-cert")) {
             if (jk_crypto_init() != JK_OK)
                 return 2;
@@ -372,9 +381,12 @@ int main(int argc, char **argv)
             return bench_sync();
         } else if (!strcmp(a, "--trace")) {
             trace = true;
+        } else if (!strcmp(a, "--trace-steps")) {
+            trace = steps = true;
         } else {
             fprintf(stderr, "usage: %s [--seeds N] [--first S] [--validators V[,V]] "
-                            "[--seed S] [--no-faults] [--trace]\n", argv[0]);
+                            "[--seed S] [--no-faults] [--no-byzantine] [--no-crash-all] [--show-round R] [--trace] "
+                            "[--trace-steps]\n", argv[0]);
             return 2;
         }
     }
@@ -384,7 +396,8 @@ int main(int argc, char **argv)
     for (size_t vi = 0; vi < nvals; vi++) {
         uint64_t runs = 0, heights = 0, rounds = 0, msgs = 0, byz = 0, crashes = 0,
                  part = 0, drops = 0, evid = 0, all_down = 0, lost_all = 0;
-        uint32_t max_round = 0;
+        uint32_t max_round = 0, max_bound = 0, bound = 0;
+        uint64_t hist[8] = {0};
         jk_crypto_hasher all;
         jk_crypto_hasher_init(&all);
         for (uint64_t seed = first; seed < first + seeds; seed++) {
@@ -392,6 +405,11 @@ int main(int argc, char **argv)
             jk_cons_sim_result res;
             jk_cons_sim_config_for_seed(seed, vals[vi], faults, &cfg);
             cfg.trace = trace ? print_line : NULL;
+            cfg.trace_steps = steps;
+            if (no_byz)
+                cfg.byzantine = 0; /* the rest of the seed's faults as drawn */
+            if (no_crash_all)
+                cfg.crash_all = 0;
             jk_err err = jk_cons_sim_run(&cfg, &res);
             runs++;
             heights += res.heights;
@@ -406,6 +424,11 @@ int main(int argc, char **argv)
             drops += cfg.drop_permille ? 1 : 0;
             if (res.max_round > max_round)
                 max_round = res.max_round;
+            bound = cfg.liveness_rounds;
+            if (res.max_bound_round > max_bound)
+                max_bound = res.max_bound_round;
+            for (int k = 0; k < 8; k++)
+                hist[k] += res.round_hist[k];
             jk_crypto_hasher_update(&all, res.digest.bytes, 32);
             if (one || err != JK_OK || !res.ok) {
                 printf("seed %" PRIu64 " V=%u: %s; byzantine %u (mask %u), crashes %u+%" PRIu64
@@ -417,6 +440,9 @@ int main(int argc, char **argv)
                 print_hash(&res.digest);
                 printf("\n");
             }
+            if (show_round && res.max_bound_round >= show_round)
+                printf("seed %" PRIu64 " V=%u: a height begun after the heal decided in round %u\n", seed,
+                       vals[vi], res.max_bound_round);
             if (err != JK_OK || !res.ok) {
                 failed++;
                 printf("  replay: %s --seed %" PRIu64 " --validators %u%s --trace\n", argv[0],
@@ -434,6 +460,11 @@ int main(int argc, char **argv)
                heights ? (double)msgs / (double)heights : 0.0, evid);
         print_hash(&d);
         printf("\n");
+        printf("sim V=%u: heights by decision round 0..6, 7+:", vals[vi]);
+        for (int k = 0; k < 8; k++)
+            printf(" %" PRIu64, hist[k]);
+        printf("; highest round of a height begun after the heal %u (bound: %u rounds)\n", max_bound,
+               bound);
     }
     printf("sim: %s\n", failed ? "VIOLATIONS" : "no violation");
     return failed ? 1 : 0;
