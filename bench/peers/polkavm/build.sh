@@ -35,7 +35,15 @@
 #     --picosimd-shim below).
 #  4. The upstream rust-toolchain.toml is not copied: the installed stable
 #     cargo builds these crates.
-#  5. The runner (runner/, ours) is copied to OUT/runner and built there
+#  5. One source edit, in the copy: the Linux sandbox reads each CPU's L3
+#     sharing list (/sys/devices/system/cpu/cpuN/cache/index3/shared_cpu_list)
+#     to place pinned threads, and refuses to start when it is missing, as
+#     on this VM (no cache/ directory under cpuN). A missing list is read as
+#     empty: every core in one group, which only matters for pinning, and the
+#     runner runs with pinning off here (it is the only way the sandbox
+#     starts). Older PolkaVMs (8cda9ea0) do not read it; the edit is skipped
+#     when the line is not there.
+#  6. The runner (runner/, ours) is copied to OUT/runner and built there
 #     against the cut-down crates (cargo --config patch.crates-io.*), so its
 #     Cargo.lock and target/ stay out of the repository.
 #
@@ -169,6 +177,14 @@ text += ["", "[patch.crates-io]",
 open(out + "/src/Cargo.toml", "w").write("\n".join(text))
 EOF
 
+# Step 5: a missing L3 sharing list is an empty one.
+topo="$out/src/crates/polkavm/src/sandbox/linux.rs"
+if grep -q 'read_list(&base.join("cache/index3/shared_cpu_list"))?' "$topo" 2>/dev/null; then
+	sed -i 's|read_list(&base.join("cache/index3/shared_cpu_list"))?|read_list(\&base.join("cache/index3/shared_cpu_list")).unwrap_or_default()|' "$topo"
+	grep -q 'shared_cpu_list")).unwrap_or_default()' "$topo"
+	echo "build.sh: sandbox/linux.rs: a missing cache/index3/shared_cpu_list reads as empty"
+fi
+
 # Step 3: does the picosimd snapshot satisfy PolkaVM's requirement?
 want=$(sed -n 's/^picosimd *= *{ *version *= *"\([0-9.]*\)".*/\1/p' "$out/src/Cargo.toml")
 have=$(sed -n 's/^version *= *"\([0-9.]*\)".*/\1/p' "$out/picosimd/Cargo.toml" | head -1)
@@ -185,7 +201,7 @@ if [ "$newer" != "$have" ]; then
 	shim_picosimd "$out/picosimd" "$want"
 fi
 
-# Step 5: the runner, built against the cut-down crates.
+# Step 6: the runner, built against the cut-down crates.
 cp -R "$here/runner" "$out/runner"
 rm -rf "$out/runner/target" "$out/runner/Cargo.lock"
 cd "$out/runner"
@@ -193,4 +209,12 @@ nice cargo build --offline --release -j2 --target-dir "$out/target" \
 	--config "patch.crates-io.polkavm.path='$out/src/crates/polkavm'" \
 	--config "patch.crates-io.log.path='$out/log'" \
 	--config "patch.crates-io.picosimd.path='$out/picosimd'"
-echo "build.sh: runner at $out/target/release/polkavm-runner"
+# What compare.sh prints as its first line.
+{
+	printf 'polkavm %s' "$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$out/src/Cargo.toml" | head -1)"
+	printf ' (commit %s)' "$(git -C "$polkavm" rev-parse --short=8 HEAD 2>/dev/null || echo unknown)"
+	printf ', picosimd %s' "$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$out/picosimd/Cargo.toml" | head -1)"
+	[ "$newer" = "$have" ] || printf ' (%s + shim_picosimd.sh)' "$have"
+	printf ', %s, built %s\n' "$(rustc --version)" "$(date -u +%Y-%m-%d)"
+} >"$out/BUILD_INFO"
+echo "build.sh: runner at $out/target/release/polkavm-runner ($(cat "$out/BUILD_INFO"))"
