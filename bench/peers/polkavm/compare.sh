@@ -9,8 +9,10 @@
 #   --runner  polkavm-runner built by build.sh ($POLKAVM_RUNNER, else
 #             /work/polkavm/build/target/release/polkavm-runner)
 #   --config  the runner's PolkaVM configuration (polkavm-runner's CONFIG;
-#             default: gas=sync, PolkaVM's fastest that runs every program
-#             right metered as jark's kernel runs them, docs/bench.md)
+#             default gas=sync,warm=1: metered as jark's kernel runs them, the
+#             Linux sandbox, and the timed run the instance's second, since
+#             PolkaVM 0.35's Linux sandbox does deferred work in an instance's
+#             first run (docs/bench.md); --survey tries the others)
 #   --rounds  rounds (default 5); a round runs every program on PolkaVM, then
 #             on jark's recompiler and natively; each run is best of --runs
 #             (default 3) inside its harness
@@ -36,7 +38,7 @@
 set -eu
 
 runner=${POLKAVM_RUNNER:-/work/polkavm/build/target/release/polkavm-runner}
-config=gas=sync
+config=gas=sync,warm=1
 rounds=5 runs=3 only= survey=0
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -136,8 +138,9 @@ polkavm_c() {
 }
 
 if [ $survey -eq 1 ]; then
-	for cfg in gas=sync gas=async gas=none gas=sync,pin=off gas=none,pin=off \
-		gas=sync,sandbox=generic gas=async,sandbox=generic gas=none,sandbox=generic \
+	for cfg in gas=sync gas=sync,warm=1 gas=async,warm=1 gas=none,warm=1 gas=sync,pin=off,warm=1 \
+		gas=async,pin=off,warm=1 gas=none,pin=off,warm=1 gas=sync,sandbox=generic,warm=1 \
+		gas=sync,sandbox=generic gas=async,sandbox=generic,warm=1 gas=none,sandbox=generic,warm=1 \
 		gas=sync,paging=dynamic; do
 		for p in $asm; do
 			wanted "$p" || continue
