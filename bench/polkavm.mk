@@ -5,7 +5,7 @@
 # its runner is missing this says so and succeeds.
 POLKAVM_RUNNER ?= /work/polkavm/build/target/release/polkavm-runner
 POLKAVM_ROUNDS ?= 5
-POLKAVM_CONFIG ?= gas=sync,warm=1
+POLKAVM_CONFIG ?= gas=sync,warm=1 gas=sync,sandbox=generic,warm=1
 
 bench-polkavm: $(BENCH_BIN) $(BENCH_OUT)/bench_c $(BUILD)/jark
 	@if [ -x "$(POLKAVM_RUNNER)" ]; then \

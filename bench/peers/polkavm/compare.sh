@@ -8,11 +8,14 @@
 #
 #   --runner  polkavm-runner built by build.sh ($POLKAVM_RUNNER, else
 #             /work/polkavm/build/target/release/polkavm-runner)
-#   --config  the runner's PolkaVM configuration (polkavm-runner's CONFIG;
-#             default gas=sync,warm=1: metered as jark's kernel runs them, the
-#             Linux sandbox, and the timed run the instance's second, since
-#             PolkaVM 0.35's Linux sandbox does deferred work in an instance's
-#             first run (docs/bench.md); --survey tries the others)
+#   --config  PolkaVM configurations (polkavm-runner's CONFIG), separated by
+#             spaces; each round takes the fastest that runs the program right
+#             (same r7 as jark, same gas when metered). Default
+#             "gas=sync,warm=1 gas=sync,sandbox=generic,warm=1": metered as
+#             jark's kernel runs them, in either sandbox, the timed run an
+#             instance's second, since PolkaVM 0.35's Linux sandbox does
+#             deferred work in an instance's first run (docs/bench.md);
+#             --survey tries the others one by one
 #   --rounds  rounds (default 5); a round runs every program on PolkaVM, then
 #             on jark's recompiler and natively; each run is best of --runs
 #             (default 3) inside its harness
@@ -38,7 +41,7 @@
 set -eu
 
 runner=${POLKAVM_RUNNER:-/work/polkavm/build/target/release/polkavm-runner}
-config=gas=sync,warm=1
+config="gas=sync,warm=1 gas=sync,sandbox=generic,warm=1"
 rounds=5 runs=3 only= survey=0
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -156,7 +159,35 @@ if [ $survey -eq 1 ]; then
 	exit 0
 fi
 
-declare -A pv jk nat gasst
+# PolkaVM's fastest configuration in --config that runs the program right:
+# prints "seconds gas config". A configuration that fails once (an error,
+# a trap, a result unlike jark's) is reported on stderr and not tried again
+# for that program; a metered one whose gas differs from jark's is not used.
+declare -A broken
+polkavm_best() {
+	local kind=$1 p=$2 best= cfg res
+	for cfg in $config; do
+		[ -z "${broken[$p $cfg]:-}" ] || continue
+		if ! res=$("polkavm_$kind" "$p" "$cfg" 2>"$out/err"); then
+			broken[$p $cfg]=1
+			echo "NOTE $p config=$cfg fails: $(tail -1 "$out/err" | cut -c1-300)" >&2
+			continue
+		fi
+		set -- $res
+		if [ "$2" = differs ]; then
+			broken[$p $cfg]=1
+			echo "NOTE $p config=$cfg: its gas differs from jark's; not used" >&2
+			continue
+		fi
+		if [ -z "$best" ] || awk -v a="$1" -v b="${best%% *}" 'BEGIN {exit !(a < b)}'; then
+			best="$1 $2 $cfg"
+		fi
+	done
+	[ -n "$best" ] || { echo "compare.sh: no configuration runs $p" >&2; return 1; }
+	echo "$best"
+}
+
+declare -A pv jk nat gasst cfgs
 names=
 for p in $asm; do wanted "$p" && names="$names $p"; done
 for p in $cprogs; do wanted "c_$p" && names="$names c_$p"; done
@@ -167,21 +198,22 @@ for r in $(seq 1 "$rounds"); do
 	# PolkaVM first, then jark and native, program by program.
 	for p in $asm; do
 		wanted "$p" || continue
-		res=$(polkavm_asm "$p" "$config") || exit 1
+		res=$(polkavm_best asm "$p") || exit 1
 		set -- $res
 		pv[$p]="${pv[$p]:-} $1"
 		[ "$2" = same ] || gasst[$p]=$2
 		line=$("$B/bench/bench_pvm" --src bench/pvm --out "$out" --only "$p" --runs "$runs" | grep "^BENCH jit_$p ")
 		jk[$p]="${jk[$p]:-} $(field jit_s "$line")"
 		nat[$p]="${nat[$p]:-} $(field native_s "$line")"
-		echo "ROUND $r $p polkavm_s=$1 jark_jit_s=$(field jit_s "$line") native_s=$(field native_s "$line")"
+		echo "ROUND $r $p polkavm_s=$1 jark_jit_s=$(field jit_s "$line") native_s=$(field native_s "$line") polkavm_config=$3"
 	done
 	c_any=0
 	for p in $cprogs; do
 		wanted "c_$p" || continue
-		res=$(polkavm_c "$p" "$config") || exit 1
+		res=$(polkavm_best c "$p") || exit 1
 		set -- $res
 		pv[c_$p]="${pv[c_$p]:-} $1"
+		cfgs[c_$p]=$3
 		[ "$2" = same ] || gasst[c_$p]=$2
 		c_any=1
 	done
@@ -198,7 +230,7 @@ for r in $(seq 1 "$rounds"); do
 		jk[c_$p]="${jk[c_$p]:-} $(field jit_s "$line")"
 		nat[c_$p]="${nat[c_$p]:-} $(field native_s "$line")"
 		echo "ROUND $r c_$p polkavm_s=$(echo ${pv[c_$p]} | awk '{print $NF}')" \
-			"jark_jit_s=$(field jit_s "$line") native_s=$(field native_s "$line")"
+			"jark_jit_s=$(field jit_s "$line") native_s=$(field native_s "$line") polkavm_config=${cfgs[c_$p]}"
 	done
 done
 
