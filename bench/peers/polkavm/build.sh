@@ -55,7 +55,7 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-polkavm= picosimd= log= out= shim=0
+polkavm='' picosimd='' log='' out='' shim=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--polkavm) polkavm=$2; shift 2 ;;

@@ -42,7 +42,7 @@ set -eu
 
 runner=${POLKAVM_RUNNER:-/work/polkavm/build/target/release/polkavm-runner}
 config="gas=sync,warm=1 gas=sync,sandbox=generic,warm=1"
-rounds=5 runs=3 only= survey=0
+rounds=5 runs=3 only='' survey=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--runner) runner=$2; shift 2 ;;
@@ -100,7 +100,7 @@ done
 
 c_regs() {
 	set -- $(c_args "$1")
-	regs= i=7
+	regs='' i=7
 	for a in "$@"; do regs="$regs${regs:+,}$i=$a"; i=$((i + 1)); done
 	echo "$regs"
 }
@@ -165,7 +165,7 @@ fi
 # for that program; a metered one whose gas differs from jark's is not used.
 declare -A broken
 polkavm_best() {
-	local kind=$1 p=$2 best= cfg res
+	local kind=$1 p=$2 best='' cfg res
 	for cfg in $config; do
 		[ -z "${broken[$p $cfg]:-}" ] || continue
 		if ! res=$("polkavm_$kind" "$p" "$cfg" 2>"$out/err"); then

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # shim_picosimd.sh — sourced by build.sh --picosimd-shim.
 #
 # PolkaVM 0.35.0 (e88d5b4f) asks for picosimd 0.9.6; the newest picosimd
