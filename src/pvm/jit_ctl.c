@@ -127,17 +127,30 @@ static void jk_branch_plan(jk_cc *c, const uint32_t *last, const uint8_t *host, 
  * conditional branch), nor a static jump's or call's target: this pass
  * runs before the one for jumps, which then counts pre(D) when a jump
  * lands on D. `hard` marks, per block start, an entrant that lands on
- * its prologue. */
+ * its prologue. D in turn must not be a precharged branch's target: that
+ * branch (planned above, before D's precharge existed) paid cost(D) alone
+ * and lands past D's prologue, so nothing would pay cost(E) — fib12's
+ * fuzz finding (tests/fuzz/corpus/jit/fib12-pc-gas-disagreement; `skip`
+ * marks such a D). Every other way into D goes through its prologue or
+ * pays pre(D) (static jumps, the runtime's start), and every way into E
+ * is D's fallthrough or a branch that paid cost(E). */
 static void jk_fall_plan(jk_cc *c, const uint32_t *last, const uint8_t *host)
 {
     const jk_pvm_program *prog = c->prog;
     uint32_t n = prog->insn_count;
-    uint8_t *hard = calloc(n ? n : 1, 1);
-    if (!hard)
+    uint8_t *hard = calloc(n ? n : 1, 1), *skip = calloc(n ? n : 1, 1);
+    if (!hard || !skip) {
+        free(hard);
+        free(skip);
         return; /* nothing precharged: correct, only slower */
+    }
     for (uint32_t j = 0; j < n; j++) {
         uint32_t t = prog->insns[j].target;
-        if (t < n && !(jk_is_cond_branch(&prog->insns[j]) && c->pre && c->pre[j]))
+        if (t >= n)
+            continue;
+        if (jk_is_cond_branch(&prog->insns[j]) && c->pre && c->pre[j])
+            skip[t] = 1;
+        else
             hard[t] = 1;
     }
     for (uint32_t k = 0; k < prog->blob.jump_count; k++)
@@ -147,7 +160,7 @@ static void jk_fall_plan(jk_cc *c, const uint32_t *last, const uint8_t *host)
         if (!prog->block_start[d] || host[d] || prog->insns[last[d]].opcode != OP_fallthrough)
             continue;
         uint32_t e = last[d] + 1;
-        if (e >= n || !prog->block_start[e] || hard[e] || (c->less && c->less[e]) || (c->pre && c->pre[d]))
+        if (e >= n || !prog->block_start[e] || hard[e] || skip[d] || (c->less && c->less[e]) || (c->pre && c->pre[d]))
             continue;
         const jk_pvm_insn *eend = &prog->insns[last[e]];
         if (jk_is_cond_branch(eend) || eend->opcode == OP_jump || eend->opcode == OP_load_imm_jump)
@@ -163,6 +176,7 @@ static void jk_fall_plan(jk_cc *c, const uint32_t *last, const uint8_t *host)
         c->less[e] = prog->insns[e].cost;
     }
     free(hard);
+    free(skip);
 }
 
 bool jk_pvm_jit_precharge_plan(jk_cc *c)
