@@ -146,6 +146,7 @@ typedef struct jk_mix {
     uint64_t x;
     char *src;
     size_t len, cap;
+    bool more; /* the second flavour's forms too (below) */
 } jk_mix;
 
 static uint32_t jk_mix_next(jk_mix *m, uint32_t bound)
@@ -161,7 +162,45 @@ static void jk_mix_put(jk_mix *m, const char *fmt, unsigned a, unsigned b)
         m->len += (size_t)w;
 }
 
+/* `line` with %s replaced by block t's label (bt, or h for t = n); a
+ * %%u before it takes a (for a call's return label). */
+static void jk_mix_to(jk_mix *m, const char *line, uint32_t t, uint32_t n, unsigned a)
+{
+    char fmt[96];
+    snprintf(fmt, sizeof fmt, line, t < n ? "b%u" : "h");
+    if (a == UINT32_MAX)
+        jk_mix_put(m, fmt, t, 0);
+    else
+        jk_mix_put(m, fmt, a, t);
+}
+
 #define JK_MIX_MAX_BLOCKS 8
+
+static void jk_mix_body(jk_mix *m, uint32_t n, const uint8_t *in_table)
+{
+    switch (jk_mix_next(m, m->more ? 14 : 10)) {
+    case 0: jk_mix_put(m, "    add_imm_64 r7, r7, -1\n", 0, 0); break;
+    case 1: jk_mix_put(m, "    store_ind_u64 r8, r1, %u\n", 8 * jk_mix_next(m, 3), 0); break;
+    case 2: jk_mix_put(m, "    load_ind_u64 r9, r1, %u\n", 8 * jk_mix_next(m, 3), 0); break;
+    case 3: jk_mix_put(m, "    ecalli %u\n", jk_mix_next(m, 4), 0); break;
+    case 4: jk_mix_put(m, "    load_imm r5, %u\n", 0x20100 + 0xF80 * jk_mix_next(m, 2), 0); break;
+    case 5: jk_mix_put(m, "    load_ind_u64 r10, r5, %u\n    add_64 r8, r8, r10\n", 8 * jk_mix_next(m, 3), 0); break;
+    case 6: jk_mix_put(m, "    add_imm_64 r5, r5, %u\n", 0x1000 * jk_mix_next(m, 2) + 8, 0); break;
+    case 7:
+    case 12: { /* a table address into r3 (the calls' pointer), or into r0 (calls with A = B) */
+        uint32_t t = jk_mix_next(m, n + 1);
+        bool r0 = m->more && jk_mix_next(m, 2);
+        if (in_table[t])
+            jk_mix_to(m, r0 ? "    load_imm r0, jt(%s)\n" : "    load_imm r3, jt(%s)\n", t, n, UINT32_MAX);
+        break;
+    }
+    case 8: jk_mix_put(m, "    add_imm_64 r0, r0, %u\n", 1 + jk_mix_next(m, 4), 0); break;
+    case 10: jk_mix_put(m, jk_mix_next(m, 2) ? "    add_imm_64 r1, r1, 8\n" : "    add_imm_64 r1, r1, -8\n", 0, 0); break;
+    case 11: jk_mix_put(m, "    store_ind_u64 r8, r4, 0\n    add_imm_64 r4, r4, 8\n", 0, 0); break;
+    case 13: jk_mix_put(m, "    sbrk r11, r12\n", 0, 0); break;
+    default: jk_mix_put(m, "    add_imm_64 r8, r8, %u\n", 1 + jk_mix_next(m, 7), 0); break;
+    }
+}
 
 /* A program of 3–8 blocks b0.. and a halting block h. Every block after
  * a call is in the jump table (a call's return address), and so are up
@@ -171,20 +210,26 @@ static void jk_mix_put(jk_mix *m, const char *fmt, unsigned a, unsigned b)
  * host call, `load_imm r5, K` and loads through r5 (guarded bases after
  * a call when K's block calls), r5 moved, r3 set to a table address (the
  * calls via a pointer go through r3), r0 moved (a return elsewhere than
- * its call site: another landing, an odd address, a block). Terminators: fallthrough, three
- * kinds of conditional branch, jump, static call, call via a pointer,
- * return through r0, trap. */
+ * its call site: another landing, an odd address, a block). Terminators:
+ * fallthrough, three kinds of conditional branch, jump, static call, call
+ * via a pointer, return through r0, trap. The second flavour (`more`)
+ * adds r1 moved (the stack pointer: the frame copy, jit_stack.c), a
+ * cursor r4 stored through and stepped, bounded by r6 (strided loops,
+ * jit_loop.c, one-block ones among them), r0 set to a table address,
+ * sbrk, calls through r0 itself (A = B) and with an immediate, and a
+ * djump through r3. */
 static void jk_mix_program(jk_mix *m)
 {
     uint32_t n = 3 + jk_mix_next(m, JK_MIX_MAX_BLOCKS - 2);
     uint32_t term[JK_MIX_MAX_BLOCKS], target[JK_MIX_MAX_BLOCKS];
     uint8_t in_table[JK_MIX_MAX_BLOCKS + 1] = {0};
     for (uint32_t i = 0; i < n; i++) {
-        term[i] = jk_mix_next(m, 9);
+        term[i] = jk_mix_next(m, m->more ? 13 : 9);
         target[i] = jk_mix_next(m, n + 1); /* n: the halting block */
-        if ((term[i] == 5 || term[i] == 6) && i + 1 < n)
+        bool call = term[i] == 5 || term[i] == 6 || term[i] == 10 || term[i] == 11;
+        if (call && i + 1 < n)
             in_table[i + 1] = 1; /* a call's return address */
-        else if (term[i] == 5 || term[i] == 6)
+        else if (call)
             term[i] = 0;
     }
     for (uint32_t k = jk_mix_next(m, 3); k-- > 0;)
@@ -198,40 +243,25 @@ static void jk_mix_program(jk_mix *m)
     jk_mix_put(m, "\n", 0, 0);
     for (uint32_t i = 0; i < n; i++) {
         jk_mix_put(m, "b%u:\n", i, 0);
-        for (uint32_t k = jk_mix_next(m, 4); k-- > 0;) {
-            switch (jk_mix_next(m, 10)) {
-            case 0: jk_mix_put(m, "    add_imm_64 r7, r7, -1\n", 0, 0); break;
-            case 1: jk_mix_put(m, "    store_ind_u64 r8, r1, %u\n", 8 * jk_mix_next(m, 3), 0); break;
-            case 2: jk_mix_put(m, "    load_ind_u64 r9, r1, %u\n", 8 * jk_mix_next(m, 3), 0); break;
-            case 3: jk_mix_put(m, "    ecalli %u\n", jk_mix_next(m, 4), 0); break;
-            case 4: jk_mix_put(m, "    load_imm r5, %u\n", 0x20100 + 0xF80 * jk_mix_next(m, 2), 0); break;
-            case 5: jk_mix_put(m, "    load_ind_u64 r10, r5, %u\n    add_64 r8, r8, r10\n", 8 * jk_mix_next(m, 3), 0); break;
-            case 6: jk_mix_put(m, "    add_imm_64 r5, r5, %u\n", 0x1000 * jk_mix_next(m, 2) + 8, 0); break;
-            case 7: {
-                uint32_t t = jk_mix_next(m, n + 1);
-                if (in_table[t])
-                    jk_mix_put(m, t < n ? "    load_imm r3, jt(b%u)\n" : "    load_imm r3, jt(h)\n", t, 0);
-                break;
-            }
-            case 8: jk_mix_put(m, "    add_imm_64 r0, r0, %u\n", 1 + jk_mix_next(m, 4), 0); break;
-            default: jk_mix_put(m, "    add_imm_64 r8, r8, %u\n", 1 + jk_mix_next(m, 7), 0); break;
-            }
-        }
+        for (uint32_t k = jk_mix_next(m, 4); k-- > 0;)
+            jk_mix_body(m, n, in_table);
         uint32_t t = target[i];
-        const char *to = t < n ? "b%u" : "h";
-        char line[96];
         switch (term[i]) {
         case 0: jk_mix_put(m, "    fallthrough\n", 0, 0); break;
-        case 1: snprintf(line, sizeof line, "    branch_ne_imm r7, 0, %s\n", to); jk_mix_put(m, line, t, 0); break;
-        case 2: snprintf(line, sizeof line, "    branch_eq_imm r7, 2, %s\n", to); jk_mix_put(m, line, t, 0); break;
-        case 3: snprintf(line, sizeof line, "    branch_lt_u_imm r8, 40, %s\n", to); jk_mix_put(m, line, t, 0); break;
-        case 4: snprintf(line, sizeof line, "    jump %s\n", to); jk_mix_put(m, line, t, 0); break;
-        case 5:
-            snprintf(line, sizeof line, "    load_imm_jump r0, jt(b%%u), %s\n", t < n ? "b%u" : "h");
-            jk_mix_put(m, line, i + 1, t);
-            break;
+        case 1: jk_mix_to(m, "    branch_ne_imm r7, 0, %s\n", t, n, UINT32_MAX); break;
+        case 2: jk_mix_to(m, "    branch_eq_imm r7, 2, %s\n", t, n, UINT32_MAX); break;
+        case 3: jk_mix_to(m, "    branch_lt_u_imm r8, 40, %s\n", t, n, UINT32_MAX); break;
+        case 4: jk_mix_to(m, "    jump %s\n", t, n, UINT32_MAX); break;
+        case 5: jk_mix_to(m, "    load_imm_jump r0, jt(b%%u), %s\n", t, n, i + 1); break;
         case 6: jk_mix_put(m, "    load_imm_jump_ind r0, r3, jt(b%u), 0\n", i + 1, 0); break;
         case 7: jk_mix_put(m, "    jump_ind r0, 0\n", 0, 0); break;
+        case 9: /* a strided loop: to itself or elsewhere */
+            jk_mix_put(m, "    store_ind_u64 r8, r4, 0\n    add_imm_64 r4, r4, 8\n", 0, 0);
+            jk_mix_to(m, "    branch_lt_u r4, r6, %s\n", jk_mix_next(m, 2) ? i : t, n, UINT32_MAX);
+            break;
+        case 10: jk_mix_put(m, "    load_imm_jump_ind r0, r0, jt(b%u), 0\n", i + 1, 0); break;
+        case 11: jk_mix_put(m, "    load_imm_jump_ind r0, r3, jt(b%u), 16\n", i + 1, 0); break;
+        case 12: jk_mix_put(m, "    jump_ind r3, 0\n", 0, 0); break;
         default: jk_mix_put(m, "    trap\n", 0, 0); break;
         }
     }
@@ -241,13 +271,15 @@ static void jk_mix_program(jk_mix *m)
 /* The programs of seeds from..to, each with direct returns and with
  * predicted ones, from every pc (most are no instruction start), every
  * small budget, stopped and resumed. r1: a writable stack, the read-only
- * page or unmapped; r3: b0's table address, or an odd one; r0: the halt
- * address. A program that the assembler refuses (a call in the last
- * block, say) is skipped. */
-static void jk_mix_runs(uint64_t from, uint64_t to)
+ * page or unmapped; r3: b0's table address, or an odd one (with `more`
+ * also with bit 32 set); r0: the halt address; r4: a cursor on the
+ * writable page whose bound r6 lies in it, at its end or past it (no heap
+ * is set up: sbrk returns 0). A program that the assembler refuses is
+ * skipped. */
+static void jk_mix_runs(uint64_t from, uint64_t to, bool more)
 {
     char src[4096];
-    jk_mix m = {0, src, 0, sizeof src};
+    jk_mix m = {0, src, 0, sizeof src, more};
     unsigned keep = jk_pvm_jit_direct_max;
     unsigned compiled = 0;
     for (uint64_t seed = from; seed < to; seed++) {
@@ -255,10 +287,14 @@ static void jk_mix_runs(uint64_t from, uint64_t to)
         jk_mix_program(&m);
         uint64_t regs[JK_PVM_REGS] = {0};
         static const uint64_t sps[] = {0x20800, 0x30800, 0x40800};
+        static const uint64_t bounds[] = {0x20180, 0x21000, 0x21100};
         regs[0] = 0xFFFF0000u;
         regs[1] = sps[seed % 3];
-        regs[3] = seed & 4 ? 3 : 2;
+        regs[3] = (seed & 4 ? 3 : 2) + (more && (seed & 8) ? UINT64_C(1) << 32 : 0);
+        regs[4] = 0x20100;
+        regs[6] = bounds[seed / 3 % 3];
         regs[7] = 1 + seed % 4;
+        regs[12] = 4096;
         for (int pass = 0; pass < 2; pass++) {
             jk_pvm_jit_direct_max = pass ? 0 : keep;
             uint8_t *blob = NULL;
@@ -282,8 +318,9 @@ static void jk_mix_runs(uint64_t from, uint64_t to)
             }
             jk_pvm_program_free(prog);
             if (jk_test_failures() > failed) { /* the first program that differs, to read */
-                printf("seed %" PRIu64 ", %s returns, r1 %#" PRIx64 " r3 %" PRIu64 " r7 %" PRIu64 ":\n%s", seed,
-                       pass ? "predicted" : "direct", regs[1], regs[3], regs[7], src);
+                printf("seed %" PRIu64 ", %s returns, r1 %#" PRIx64 " r3 %#" PRIx64 " r6 %#" PRIx64 " r7 %" PRIu64
+                       ":\n%s",
+                       seed, pass ? "predicted" : "direct", regs[1], regs[3], regs[6], regs[7], src);
                 jk_pvm_jit_direct_max = keep;
                 return;
             }
@@ -299,5 +336,12 @@ static void jk_mix_runs(uint64_t from, uint64_t to)
  * finding's shape (a precharged branch to a block falling through). */
 JK_TEST(test_jit_call_and_precharge_forms_mixed_are_the_interpreters)
 {
-    jk_mix_runs(1, 1001);
+    jk_mix_runs(1, 1001, false);
+}
+
+/* The second flavour: the frame copy, strided loops, calls through r0
+ * and with an immediate, addresses with bit 32 set. */
+JK_TEST(test_jit_call_loop_and_frame_forms_mixed_are_the_interpreters)
+{
+    jk_mix_runs(1, 1001, true);
 }
