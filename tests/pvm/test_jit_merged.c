@@ -345,3 +345,92 @@ JK_TEST(test_jit_call_loop_and_frame_forms_mixed_are_the_interpreters)
 {
     jk_mix_runs(1, 1001, true);
 }
+
+/* ---- guarded known bases (jit_group.c): the guard failing at one round ---- */
+
+/* Four rounds of: r5 = K, a static call of g, then at the landing a group
+ * through r5 (a load and a store 8 bytes on: the TLB for writing). g
+ * moves r5 by r6 only in round r11 (r7 counts 4, 3, 2, 1), its host
+ * call, in round r12, changes K's page to `access`, and it reads through
+ * r5 after that (the page is in the TLB for reading at the landing). Both engines serve the
+ * host call alike; an out-of-gas stop gets `step` more. */
+static void jk_guard_round_run(const jk_pvm_program *prog, uint64_t r6, uint64_t r11, uint64_t r12,
+                               jk_pvm_access access, int64_t gas, int64_t step)
+{
+    jk_pvm_state st[2];
+    jk_pvm_exit ex[2];
+    jk_pvm_memory *mem[2] = {NULL, NULL};
+    for (int e = 0; e < 2; e++) {
+        memset(&st[e], 0, sizeof st[e]);
+        st[e].regs[6] = r6;
+        st[e].regs[11] = r11;
+        st[e].regs[12] = r12;
+        st[e].gas = gas;
+        JK_REQUIRE(jk_pvm_memory_new(&mem[e]) == JK_OK);
+        JK_REQUIRE(jk_pvm_memory_map(mem[e], 0x20000, 0x2000, JK_PVM_ACCESS_WRITE) == JK_OK);
+        for (int hop = 0; hop < 200; hop++) {
+            JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e], e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) ==
+                       JK_OK);
+            if (ex[e].status == JK_PVM_HOST_CALL) {
+                if (st[e].regs[7] == r12)
+                    JK_REQUIRE(jk_pvm_memory_map(mem[e], 0x20000, 0x1000, access) == JK_OK);
+            } else if (ex[e].status == JK_PVM_OUT_OF_GAS && step > 0) {
+                st[e].gas += step;
+            } else {
+                break;
+            }
+        }
+    }
+    JK_CHECK_SAME_STATE(st, ex);
+    jk_test_check_same_memory(mem[0], mem[1], 0x20000, 0x22000);
+    jk_pvm_memory_free(mem[0]);
+    jk_pvm_memory_free(mem[1]);
+}
+
+/* Passes on fib12 too (its guard was right); fails with the guard's
+ * register compare left out (round r11's landing reads K, not K + r6),
+ * and with the group's TLB check made for reading (a store after the
+ * page became read-only succeeds). */
+JK_TEST(test_jit_guarded_base_failing_at_one_round_is_the_interpreters)
+{
+    jk_pvm_program *prog = jk_test_asm_program(".jump_table ret1, g\n"
+                                               "    load_imm r7, 4\n"
+                                               "    fallthrough\n"
+                                               "top:\n"
+                                               "    load_imm r5, 0x20100\n"
+                                               "    load_imm_jump r0, jt(ret1), g\n"
+                                               "ret1:\n"
+                                               "    load_ind_u64 r8, r5, 0\n"
+                                               "    add_imm_64 r8, r8, 1\n"
+                                               "    store_ind_u64 r8, r5, 8\n"
+                                               "    add_imm_64 r7, r7, -1\n"
+                                               "    branch_ne_imm r7, 0, top\n"
+                                               "    load_imm r0, 0xFFFF0000\n"
+                                               "    jump_ind r0, 0\n"
+                                               "g:\n"
+                                               "    branch_ne r7, r11, keep\n"
+                                               "    add_64 r5, r5, r6\n"
+                                               "    fallthrough\n"
+                                               "keep:\n"
+                                               "    ecalli 1\n"
+                                               "    load_ind_u64 r10, r5, 16\n"
+                                               "    jump_ind r0, 0\n",
+                                               true);
+    JK_REQUIRE(prog != NULL);
+    /* r5 moved within the page, to the next (writable), to an unmapped
+     * one, by 2^32 (the same 32-bit address: still not K); in the first
+     * round, a later one, never; K's page made read-only, unmapped or
+     * writable again in the first round, a later one, never */
+    static const uint64_t moves[] = {8, 0x1000, 0x10000, UINT64_C(1) << 32};
+    static const uint64_t rounds[] = {4, 2, 0};
+    static const jk_pvm_access accesses[] = {JK_PVM_ACCESS_READ, JK_PVM_ACCESS_NONE, JK_PVM_ACCESS_WRITE};
+    for (size_t m = 0; m < sizeof moves / sizeof moves[0]; m++)
+        for (size_t r = 0; r < 3; r++)
+            for (size_t h = 0; h < 3; h++)
+                for (size_t a = 0; a < 3; a++) {
+                    jk_guard_round_run(prog, moves[m], rounds[r], rounds[h], accesses[a], INT64_C(1) << 20, 0);
+                    for (int64_t gas = 0; gas < 50; gas += 3)
+                        jk_guard_round_run(prog, moves[m], rounds[r], rounds[h], accesses[a], gas, 1 + gas % 4);
+                }
+    jk_pvm_program_free(prog);
+}
