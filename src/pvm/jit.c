@@ -166,7 +166,7 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
         cc.entry_f = malloc((size_t)(n ? n : 1) * sizeof *cc.entry_f);
         jit->jump_code_frame = cc.jump_code_f = malloc(tables * sizeof(void *));
         if (cc.call_code_o)
-            jit->call_code_frame = cc.call_code_f = malloc(tables * sizeof(void *));
+            jit->call_code_frame = cc.call_code_f = malloc(jk_pvm_jit_call_slots(prog) * sizeof(void *));
         if (!cc.label_f || !cc.entry_f || !cc.jump_code_f || (cc.call_code_o && !cc.call_code_f))
             goto fail;
         for (uint32_t i = 0; i < n; i++) /* a target the copy never set refuses the code */
@@ -192,13 +192,15 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
                  * would not have charged yet. */
                 uint32_t cost = prog->insns[i].cost + (cc.pre ? cc.pre[i] : 0);
                 int32_t less = cc.less ? (int32_t)cc.less[i] : 0;
-                x_alu_rm_imm(&cc.b, ALU_SUB, true, X_REG(X_GAS), (int32_t)cost - less);
-                jk_late oog = {0};
-                oog.at = (uint32_t)x_jcc32(&cc.b, CC_L); /* the exit is out of line */
-                oog.first = i;
-                oog.cost = cost;
-                oog.kind = JK_LATE_OOG;
-                jk_pvm_jit_add_late(&cc, &oog);
+                if ((int32_t)cost != less) { /* else all paid before: no prologue (jit_ctl.c) */
+                    x_alu_rm_imm(&cc.b, ALU_SUB, true, X_REG(X_GAS), (int32_t)cost - less);
+                    jk_late oog = {0};
+                    oog.at = (uint32_t)x_jcc32(&cc.b, CC_L); /* the exit is out of line */
+                    oog.first = i;
+                    oog.cost = cost;
+                    oog.kind = JK_LATE_OOG;
+                    jk_pvm_jit_add_late(&cc, &oog);
+                }
             }
             cc.entry[i] = (uint32_t)cc.b.len;
             if (jk_pvm_jit_frame_leave(&cc, i))

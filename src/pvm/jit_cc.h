@@ -93,8 +93,8 @@ enum {
     JK_LATE_OOG,        /* block `first` cannot be paid: give `cost` back, exit */
     JK_LATE_GROUP,      /* access group first..last: its one-by-one copy */
     JK_LATE_DJUMP_OUT,  /* djump at `first` outside the table: halt or panic */
-    JK_LATE_DEEP_JUMP,  /* call via a pointer at `first`, host stack full: eax =
-                           first, jmp through the jump table at entry rcx */
+    JK_LATE_DEEP_JUMP,  /* call via a pointer at `first` outside the calls'
+                           table or with the host stack full: the plain djump */
     JK_LATE_DIV,        /* a division's divisor 0 or −1: its result, back to `done` */
     JK_LATE_STACK,      /* one access through the stack pointer missed the stack
                            TLB: tlb_w, then stub `first` (jit_stack.c) */
@@ -110,6 +110,7 @@ enum {
 
 typedef struct jk_late {
     uint32_t at;          /* the rel32 jump to patch to it */
+    uint32_t at2;         /* group: a second one, or 0 (jit_group.c) */
     uint32_t first, last; /* instructions */
     uint32_t done;        /* group: where the fast copy continues */
     uint32_t cost;        /* out of gas: the cost to give back */
@@ -358,8 +359,12 @@ bool jk_pvm_jit_is_call(const jk_cc *c, uint32_t i, uint64_t v);
 /* jit_ctl.c: a static call returning to v, to block target. */
 void jk_pvm_jit_static_call(jk_cc *c, uint64_t v, uint32_t target);
 /* jit_ctl.c: djump on the address (ω_base + imm) mod 2^32, or on eax when
- * in_eax (call_v >= 0: a call via a pointer returning to call_v). */
-void jk_pvm_jit_djump(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t imm, int64_t call_v);
+ * in_eax. */
+void jk_pvm_jit_djump(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t imm);
+/* jit_ctl.c: a call via a pointer to the same address, returning to v,
+ * through the calls' table (c->call_code set); its number of entries. */
+void jk_pvm_jit_call_ind(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t imm, uint32_t v);
+uint32_t jk_pvm_jit_call_slots(const jk_pvm_program *prog);
 /* jit_ctl.c: the predicted return of `jump_ind ra, imm`; falls through with
  * eax = the target when it is not the predicted one. */
 void jk_pvm_jit_return(jk_cc *c, unsigned a, uint64_t imm);

@@ -113,6 +113,72 @@ static void jk_branch_plan(jk_cc *c, const uint32_t *last, const uint8_t *host, 
     }
 }
 
+/* Precharged fallthroughs (session 12). A block D that ends in
+ * `fallthrough` into E, where E is entered otherwise only by conditional
+ * branches precharged for it (which land past its prologue) and is no
+ * jump-table entry, pays for E too: D's prologue charges cost(D) +
+ * cost(E) and E has no prologue at all (less[E] = cost(E): the driver,
+ * jit.c, emits none for a block whose charge is 0 — nothing that enters E
+ * can arrive with negative gas, every entrant having paid). For the
+ * runtime D is a precharged block as above (pre = cost(E)). `c_fib`'s
+ * frame-pop block falls into its return, which its leaf test's branch
+ * already enters precharged: one `sub`/`jl` less a non-leaf call. E must
+ * not be precharged itself (its terminator is no static jump, call or
+ * conditional branch), nor a static jump's or call's target: this pass
+ * runs before the one for jumps, which then counts pre(D) when a jump
+ * lands on D. `hard` marks, per block start, an entrant that lands on
+ * its prologue. D in turn must not be a precharged branch's target: that
+ * branch (planned above, before D's precharge existed) paid cost(D) alone
+ * and lands past D's prologue, so nothing would pay cost(E) — fib12's
+ * fuzz finding (tests/fuzz/corpus/jit/fib12-pc-gas-disagreement; `skip`
+ * marks such a D). Every other way into D goes through its prologue or
+ * pays pre(D) (static jumps, the runtime's start), and every way into E
+ * is D's fallthrough or a branch that paid cost(E). */
+static void jk_fall_plan(jk_cc *c, const uint32_t *last, const uint8_t *host)
+{
+    const jk_pvm_program *prog = c->prog;
+    uint32_t n = prog->insn_count;
+    uint8_t *hard = calloc(n ? n : 1, 1), *skip = calloc(n ? n : 1, 1);
+    if (!hard || !skip) {
+        free(hard);
+        free(skip);
+        return; /* nothing precharged: correct, only slower */
+    }
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t t = prog->insns[j].target;
+        if (t >= n)
+            continue;
+        if (jk_is_cond_branch(&prog->insns[j]) && c->pre && c->pre[j])
+            skip[t] = 1;
+        else
+            hard[t] = 1;
+    }
+    for (uint32_t k = 0; k < prog->blob.jump_count; k++)
+        if (prog->jump_targets[k] < n)
+            hard[prog->jump_targets[k]] = 1;
+    for (uint32_t d = 0; d < n; d++) {
+        if (!prog->block_start[d] || host[d] || prog->insns[last[d]].opcode != OP_fallthrough)
+            continue;
+        uint32_t e = last[d] + 1;
+        if (e >= n || !prog->block_start[e] || hard[e] || skip[d] || (c->less && c->less[e]) || (c->pre && c->pre[d]))
+            continue;
+        const jk_pvm_insn *eend = &prog->insns[last[e]];
+        if (jk_is_cond_branch(eend) || eend->opcode == OP_jump || eend->opcode == OP_load_imm_jump)
+            continue;
+        uint64_t both = (uint64_t)prog->insns[d].cost + prog->insns[e].cost;
+        if (both > INT32_MAX / 2)
+            continue;
+        if ((!c->pre && !(c->pre = calloc(n, sizeof *c->pre))) ||
+            (!c->less && !(c->less = calloc(n, sizeof *c->less))))
+            break;
+        for (uint32_t k = d; k <= last[d]; k++)
+            c->pre[k] = prog->insns[e].cost;
+        c->less[e] = prog->insns[e].cost;
+    }
+    free(hard);
+    free(skip);
+}
+
 bool jk_pvm_jit_precharge_plan(jk_cc *c)
 {
     const jk_pvm_program *prog = c->prog;
@@ -149,6 +215,7 @@ bool jk_pvm_jit_precharge_plan(jk_cc *c)
         if (prog->jump_targets[k] < n)
             named[prog->jump_targets[k]] = 1;
     jk_branch_plan(c, last, host, named, branched);
+    jk_fall_plan(c, last, host);
     for (uint32_t b = 0; b < n; b++) {
         if (!prog->block_start[b] || host[b])
             continue;
@@ -272,11 +339,11 @@ bool jk_pvm_jit_is_call(const jk_cc *c, uint32_t i, uint64_t v)
 }
 
 /* Direct returns (session 10). Where a program makes few calls (at most
- * jk_pvm_jit_direct_max call sites, each a `load_imm_jump` that
- * jk_pvm_jit_is_call accepts; a program with a call via a pointer keeps
- * predicted returns: `c_fib`, whose four calls are via a pointer, took 14%
- * more time with direct returns and 7.5% fewer instructions — its calls
- * become indirect jumps through the jump table), a call is a plain
+ * jk_pvm_jit_direct_max call sites, each a `load_imm_jump` or
+ * `load_imm_jump_ind` that jk_pvm_jit_is_call accepts; since session 12 a
+ * call via a pointer is a jump through the calls' table,
+ * jk_pvm_jit_call_ind: `c_fib` 1.67 → 1.47 of native, which the 14%
+ * session 10 measured with its calls as djumps had kept away), a call is a plain
  * jump (`mov rA, v; jmp f`: no depth check, no push, no host `call`) and a
  * `jump_ind` compares its target with each site's v in turn, jumping to
  * that site's landing block (its prologue, in the same copy) on a match —
@@ -302,8 +369,8 @@ void jk_pvm_jit_site_plan(jk_cc *c)
         if ((in->opcode != OP_load_imm_jump && in->opcode != OP_load_imm_jump_ind) ||
             !jk_pvm_jit_is_call(c, i, in->imm_x))
             continue;
-        if (count == max || in->opcode == OP_load_imm_jump_ind)
-            return; /* too many, or a call via a pointer: predicted returns */
+        if (count == max || (in->opcode == OP_load_imm_jump_ind && !c->call_code))
+            return; /* too many, or a call via a pointer without the calls' table: predicted returns */
         c->site_v[count] = (uint32_t)in->imm_x;
         c->site_at[count++] = i + 1;
     }
@@ -362,6 +429,11 @@ void jk_pvm_jit_static_call(jk_cc *c, uint64_t v, uint32_t target)
  * - otherwise (and when the program's jump table has no block start, where
  *   the bottom v is all ones): eax = the zero-extended target, compared
  *   with the whole word, which the all-ones bottom never equals. */
+static uint32_t jk_site_distance(uint32_t at, uint32_t i)
+{
+    return at > i ? at - i : i - at;
+}
+
 void jk_pvm_jit_return(jk_cc *c, unsigned a, uint64_t imm)
 {
     jk_x64_buf *b = &c->b;
@@ -370,7 +442,19 @@ void jk_pvm_jit_return(jk_cc *c, unsigned a, uint64_t imm)
         bool reg = (uint32_t)imm == 0 && h != X_NOREG;
         if (!reg)
             jk_pvm_jit_addr(c, (int)a, imm);
-        for (uint32_t k = c->site_count; k-- > 0;) {
+        /* nearest site first: a recursive function returns mostly to its
+         * own calls (`c_fib`), and any order gives the same result */
+        uint32_t order[JK_JIT_SITES], i = c->insn;
+        for (uint32_t k = 0; k < c->site_count; k++) {
+            uint32_t at = k;
+            while (at > 0 && jk_site_distance(c->site_at[order[at - 1]], i) > jk_site_distance(c->site_at[k], i)) {
+                order[at] = order[at - 1];
+                at--;
+            }
+            order[at] = k;
+        }
+        for (uint32_t q = 0; q < c->site_count; q++) {
+            uint32_t k = order[q];
             x_alu_rm_imm(b, ALU_CMP, false, X_REG(reg ? h : X_RAX), (int32_t)c->site_v[k]);
             jk_jump_to(c, x_jcc32(b, CC_E), c->site_at[k]);
         }
@@ -503,9 +587,8 @@ static void jk_table_to_rdx(jk_cc *c, void *const *table)
  * out-of-line part (halt or panic). e is formed in ecx straight from the
  * register (`lea ecx, [reg + imm − 2]`), or from eax when the address is
  * already there (`in_eax`: after a return's compare); the out-of-line part
- * rebuilds the address from ecx. `call_v` >= 0: this is a call via a
- * pointer, returning to call_v. */
-void jk_pvm_jit_djump(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t imm, int64_t call_v)
+ * rebuilds the address from ecx. */
+void jk_pvm_jit_djump(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t imm)
 {
     jk_x64_buf *b = &c->b;
     uint32_t count = c->prog->blob.jump_count;
@@ -520,40 +603,85 @@ void jk_pvm_jit_djump(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t
     out.at = (uint32_t)x_jcc32(b, CC_AE);
     out.first = i;
     jk_pvm_jit_add_late(c, &out);
-    jk_x64_rm entry = X_MEMI(X_RDX, X_RCX, 3, 0);
-    if (call_v >= 0 && c->call_code) {
-        /* a call via a pointer: the calls' table, whose entries that are
-         * not block starts find the call from the v it pushes (call_bad),
-         * so no `mov eax, i` on the hot path (session 8) */
-        jk_table_to_rdx(c, c->call_code);
-        jk_depth_cmp(c);
-        jk_late deep = {0};
-        deep.kind = JK_LATE_DEEP_JUMP; /* too deep: a plain indirect jump */
-        deep.at = (uint32_t)x_jcc32(b, CC_BE);
-        deep.first = i;
-        jk_pvm_jit_add_late(c, &deep);
-        jk_push_return(c, (uint64_t)call_v);
-        x_op(b, 0, false, 0xFF, 1, 2, entry, false); /* call [rdx+rcx*8] */
-    } else {
-        jk_table_to_rdx(c, c->jump_code);
-        x_mov_r_imm(b, X_RAX, i); /* an entry that is not a block start panics here */
-        x_op(b, 0, false, 0xFF, 1, 4, entry, false); /* jmp [rdx+rcx*8] */
-    }
+    jk_table_to_rdx(c, c->jump_code);
+    x_mov_r_imm(b, X_RAX, i); /* an entry that is not a block start panics here */
+    x_op(b, 0, false, 0xFF, 1, 4, X_MEMI(X_RDX, X_RCX, 3, 0), false); /* jmp [rdx+rcx*8] */
 }
 
-/* Calls via a pointer (`load_imm_jump_ind` that is a call, above) go
- * through a table of their own: the same code addresses as the jump
- * table's, except that an entry that is not a block start leads to
- * call_bad, which finds the call's index from the v the call pushed —
- * v = 2(k + 1), and jump-table entry k is the instruction after the call
- * (jk_pvm_jit_is_call), so the index is jump_targets[k] − 1 — where the
- * jump table's djump_bad needs it in eax, one host instruction on every
- * call. Allocated only when the program makes such a call (the table is
- * as long as the jump table). */
+/* Calls via a pointer (`load_imm_jump_ind rA, rB, v, imm` that is a call,
+ * jk_pvm_jit_is_call) go through a table of their own, indexed by the
+ * address a itself (session 12): entry a is the code of jump-table entry
+ * a/2 − 1's block when a is even, nonzero and that entry a block start,
+ * and otherwise call_bad, which finds the call's index from the v the call
+ * pushed (v = 2(k + 1) and jump-table entry k is the instruction after the
+ * call, so the index is jump_targets[k] − 1) and panics there — as the
+ * djump does for an odd address, 0, or an entry that is not a block start.
+ * The table has 2|j| + 2 entries (jk_pvm_jit_call_slots), so its bound is
+ * the one check: with imm = 0 and ω_B in a host register (every call the
+ * SDK emits) the hot path is
+ *     cmp rB, 2|j| + 2; jae slow; movabs rdx, table;
+ *     cmp rsp, [limit]; jbe slow; push v; call [rdx + rB·8]
+ * where the djump's index arithmetic was `lea; ror; cmp; jae`: the 64-bit
+ * compare sends a register with any upper bit set, as well as the halt
+ * address and everything beyond the table, to the slow path, which is the
+ * plain djump on (ω_B + imm) mod 2^32 (JK_LATE_DEEP_JUMP): it halts,
+ * panics or jumps exactly as the djump does, without a prediction; a
+ * too-deep call goes there too. Otherwise (imm ≠ 0, ω_B in the context,
+ * or A = B, whose ω_B was read into eax before ω_A was written) the
+ * 32-bit address is formed in ecx (or is in eax) first. Two host
+ * instructions less a call than the k-indexed table of session 8. With
+ * direct returns (jk_pvm_jit_site_plan) the call is `mov eax, i; jmp
+ * [rdx + rB·8]` after the bound check, and the table's bad entries are
+ * djump_bad's: no host stack at all. */
+uint32_t jk_pvm_jit_call_slots(const jk_pvm_program *prog)
+{
+    return 2 * prog->blob.jump_count + 2;
+}
+
+void jk_pvm_jit_call_ind(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t imm, uint32_t v)
+{
+    jk_x64_buf *b = &c->b;
+    uint8_t h = c->map[base], index = X_RAX;
+    if (!in_eax) {
+        if ((uint32_t)imm == 0 && h != X_NOREG) {
+            index = h; /* the whole register: upper bits go to the slow path */
+        } else {
+            jk_pvm_jit_maddr(c, (int)base, imm);
+            index = X_RCX;
+        }
+    }
+    if (c->site_count && index == X_RAX) { /* the jump's index in eax is the call's (below) */
+        x_mov_r_rm(b, false, X_RCX, X_REG(X_RAX));
+        index = X_RCX;
+    }
+    x_alu_rm_imm(b, ALU_CMP, index == h, X_REG(index), (int32_t)jk_pvm_jit_call_slots(c->prog));
+    jk_late slow = {0};
+    slow.kind = JK_LATE_DEEP_JUMP; /* outside the table, or too deep: the plain djump */
+    slow.at = (uint32_t)x_jcc32(b, CC_AE);
+    slow.first = i;
+    jk_pvm_jit_add_late(c, &slow);
+    jk_table_to_rdx(c, c->call_code);
+    if (c->site_count) { /* direct returns: a plain jump, djump_bad's index in eax */
+        x_mov_r_imm(b, X_RAX, i);
+        x_op(b, 0, false, 0xFF, 1, 4, X_MEMI(X_RDX, index, 3, 0), false); /* jmp [rdx+index*8] */
+        return;
+    }
+    jk_depth_cmp(c);
+    slow.at = (uint32_t)x_jcc32(b, CC_BE);
+    jk_pvm_jit_add_late(c, &slow);
+    jk_push_return(c, v);
+    x_op(b, 0, false, 0xFF, 1, 2, X_MEMI(X_RDX, index, 3, 0), false); /* call [rdx+index*8] */
+}
+
+/* Allocate the calls' table (above) when the program makes a call via a
+ * pointer; its bound must fit a sign-extended 32-bit compare (a program
+ * whose jump table is that large makes its calls as plain djumps). */
 bool jk_pvm_jit_call_table(jk_cc *c)
 {
     const jk_pvm_program *prog = c->prog;
     c->call_code = NULL;
+    if (prog->blob.jump_count >= (UINT32_C(1) << 28))
+        return true;
     bool any = false;
     for (uint32_t i = 0; i < prog->insn_count && !any; i++) {
         const jk_pvm_insn *in = &prog->insns[i];
@@ -561,7 +689,7 @@ bool jk_pvm_jit_call_table(jk_cc *c)
     }
     if (!any)
         return true;
-    c->call_code = malloc((prog->blob.jump_count ? prog->blob.jump_count : 1) * sizeof(void *));
+    c->call_code = malloc(jk_pvm_jit_call_slots(prog) * sizeof(void *));
     return c->call_code != NULL;
 }
 
@@ -575,13 +703,26 @@ static void jk_table_fill(const jk_cc *c, void **table, const uint32_t *label, u
     }
 }
 
+/* The calls' table, indexed by the address a: entry a is jump-table entry
+ * a/2 − 1's code for an even a ≥ 2, call_bad otherwise, or djump_bad when
+ * the calls are plain jumps (direct returns: jk_pvm_jit_call_ind). */
+static void jk_call_fill(const jk_cc *c, void **table, const uint32_t *label, uint8_t *code)
+{
+    uint32_t slots = jk_pvm_jit_call_slots(c->prog);
+    for (uint32_t a = 0; table && a < slots; a++) {
+        uint32_t t = a >= 2 && !(a & 1) && a / 2 - 1 < c->prog->blob.jump_count ? c->prog->jump_targets[a / 2 - 1]
+                                                                                  : JK_PVM_NO_TARGET;
+        table[a] = code + (t != JK_PVM_NO_TARGET ? label[t] : c->site_count ? c->djump_bad : c->call_bad);
+    }
+}
+
 void jk_pvm_jit_call_table_fill(const jk_cc *c, uint8_t *code)
 {
     jk_table_fill(c, c->jump_code_o, c->label_o, code, c->djump_bad);
-    jk_table_fill(c, c->call_code_o, c->label_o, code, c->call_bad);
+    jk_call_fill(c, c->call_code_o, c->label_o, code);
     if (c->frame_h) { /* the frame copy's own (jit_stack.c) */
         jk_table_fill(c, c->jump_code_f, c->label_f, code, c->djump_bad);
-        jk_table_fill(c, c->call_code_f, c->label_f, code, c->call_bad);
+        jk_call_fill(c, c->call_code_f, c->label_f, code);
     }
 }
 
@@ -661,11 +802,11 @@ void jk_pvm_jit_emit_late(jk_cc *c)
         case JK_LATE_FRAME:
             jk_pvm_jit_frame_late(c, l);
             break;
-        default: /* JK_LATE_DEEP_JUMP: the jump table's entry, eax = the call */
-            jk_table_to_rdx(c, c->jump_code);
-            x_mov_r_imm(b, X_RAX, l->first);
-            x_op(b, 0, false, 0xFF, 1, 4, X_MEMI(X_RDX, X_RCX, 3, 0), false); /* jmp [rdx+rcx*8] */
+        default: { /* JK_LATE_DEEP_JUMP: the plain djump of the call at first */
+            const jk_pvm_insn *in = &c->prog->insns[l->first];
+            jk_pvm_jit_djump(c, l->first, in->ra == in->rb, in->rb, in->imm_y);
             break;
+        }
         }
     }
 }

@@ -121,7 +121,7 @@ static bool jk_group_delta(uint32_t off, uint32_t o0, int32_t *d)
 
 /* Does a group start at instruction i (a block start or not)? Bounded look
  * ahead (JK_GROUP_MAX_INSNS), so compilation stays linear. */
-static bool jk_group_scan(const jk_cc *c, uint32_t i, jk_group *g)
+static bool jk_group_scan(const jk_cc *c, uint32_t i, jk_group *g, unsigned min_accesses)
 {
     const jk_pvm_program *prog = c->prog;
     jk_memop m;
@@ -164,7 +164,7 @@ static bool jk_group_scan(const jk_cc *c, uint32_t i, jk_group *g)
         if (dst < 0 || dst == (int)g->base)
             break;
     }
-    if (accesses < 2)
+    if (accesses < min_accesses)
         return false;
     g->dmin = lo;
     g->addr_off = o0 + (uint32_t)lo;
@@ -217,10 +217,106 @@ bool jk_pvm_jit_group(jk_cc *c, uint32_t i, uint32_t *last)
     return jk_pvm_jit_group_only(c, i, last);
 }
 
+/* Guarded known bases (session 12). A block that a call returns to often
+ * reads through a register that the calling block set with `load_imm r,
+ * K` before the call and that the callee preserved (C code: `c_fib`
+ * reloads its volatile function pointer through the global's address in a
+ * callee-saved register after each call). The value is not known there
+ * (the callee may have changed it), but it can be checked: when the
+ * block's first instructions form a group (one access is enough) through
+ * such a register, the group's check is `cmp r, K; jne` and the known
+ * address's TLB probe, `cmp qword [ctx + entry], page; jne; mov rdx, [ctx
+ * + entry base]`, with the accesses at [rdx + their page offsets] — six
+ * host instructions for one access against the eight of a TLB probe, and
+ * the loads no longer wait for r: the callee's restore of r only feeds a
+ * predicted compare. Either jne goes to the group's one-by-one copy, the
+ * ordinary code, so the guess never changes a result. K comes from a
+ * bounded look back over the calling block (at most JK_GUESS_BACK
+ * instructions, stopping at any instruction that may write r other than a
+ * `load_imm`), so compilation stays linear. */
+#define JK_GUESS_BACK 32u
+
+static bool jk_guess_base(const jk_cc *c, uint32_t i, unsigned base, uint32_t *k)
+{
+    const jk_pvm_program *prog = c->prog;
+    if (i == 0 || !prog->block_start[i])
+        return false;
+    const jk_pvm_insn *call = &prog->insns[i - 1];
+    if ((call->opcode != OP_load_imm_jump && call->opcode != OP_load_imm_jump_ind) || call->ra == base ||
+        !jk_pvm_jit_is_call(c, i - 1, call->imm_x))
+        return false;
+    for (uint32_t j = i - 1; j-- > 0 && i - 1 - j <= JK_GUESS_BACK;) {
+        const jk_pvm_insn *in = &prog->insns[j];
+        jk_memop m;
+        if (in->opcode == OP_load_imm && in->ra == base) {
+            *k = (uint32_t)in->imm_x; /* load_imm's value is a zero-extended 32-bit one */
+            return true;
+        }
+        if (jk_pvm_group_memop(in, &m)) {
+            if (!m.write && m.reg == (int)base)
+                return false;
+        } else if (jk_pvm_group_alu(in) < 0 || jk_pvm_group_alu(in) == (int)base) {
+            return false; /* another kind of instruction, or a write of base */
+        }
+        if (prog->block_start[j])
+            return false;
+    }
+    return false;
+}
+
+/* The guarded group (above) when it applies: false, having emitted
+ * nothing, when it does not. */
+static bool jk_group_guarded(jk_cc *c, uint32_t i, const jk_group *g)
+{
+    uint32_t k;
+    if (!jk_guess_base(c, i, g->base, &k))
+        return false;
+    uint32_t a = k + g->addr_off; /* the lowest byte, when base = k */
+    if (a >= (UINT32_C(1) << 31) - JK_GROUP_MAX_SPAN || (a & 0xFFF) + g->span > 4096 || k >= (UINT32_C(1) << 31))
+        return false; /* a page past 2^31 (the compares' immediates are sign-extended), or two pages */
+    jk_x64_buf *b = &c->b;
+    jk_late l = {0};
+    x_alu_rm_imm(b, ALU_CMP, true, G(g->base), (int32_t)k);
+    l.at = (uint32_t)x_jcc32(b, CC_NE);
+    int32_t entry = (int32_t)(16 * ((a >> 12) & 0xF));
+    int32_t tag = (g->write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR) + entry;
+    int32_t host = (g->write ? CTX_TLB_W_BASE : CTX_TLB_R_BASE) + entry;
+    x_alu_rm_imm(b, ALU_CMP, true, X_MEM(X_RBX, tag), (int32_t)(a & ~UINT32_C(0xFFF)));
+    l.at2 = (uint32_t)x_jcc32(b, CC_NE);
+    x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, host));
+    for (uint32_t j = g->first; j <= g->last; j++) {
+        if (!x_reserve(b, JK_JIT_INSN_BOUND))
+            return true;
+        size_t start = b->len;
+        const jk_pvm_insn *in = &c->prog->insns[j];
+        jk_memop m;
+        if (jk_pvm_group_memop(in, &m))
+            jk_pvm_group_access(c, &m, X_MEM(X_RDX, (int32_t)((k + m.off) & 0xFFF)));
+        else
+            jk_pvm_jit_compile_insn(c, j);
+        if (b->len - start > JK_JIT_INSN_BOUND)
+            b->oom = true;
+    }
+    l.first = g->first;
+    l.last = g->last;
+    l.done = (uint32_t)b->len;
+    l.kind = JK_LATE_GROUP;
+    jk_pvm_jit_add_late(c, &l);
+    return true;
+}
+
 bool jk_pvm_jit_group_only(jk_cc *c, uint32_t i, uint32_t *last)
 {
     jk_group g;
-    if (!jk_group_scan(c, i, &g))
+    if (!jk_group_scan(c, i, &g, 1))
+        return false;
+    bool near = jk_pvm_jit_frame_near(c, g.base, g.addr_off, g.span) ||
+                jk_pvm_jit_stack_near(c, g.base, g.addr_off, g.span);
+    if (!near && jk_group_guarded(c, i, &g)) {
+        *last = g.last;
+        return true;
+    }
+    if (g.first == g.last) /* one access: the ordinary probe (jit_mem.c) */
         return false;
     *last = g.last;
     jk_x64_buf *b = &c->b;
@@ -287,6 +383,8 @@ void jk_pvm_jit_group_slow(jk_cc *c, const jk_late *l)
 {
     jk_x64_buf *b = &c->b;
     x_patch32(b, l->at, b->len);
+    if (l->at2) /* a guarded group's second check (above) */
+        x_patch32(b, l->at2, b->len);
     for (uint32_t k = l->first; k <= l->last; k++) {
         if (!x_reserve(b, JK_JIT_INSN_BOUND))
             return;

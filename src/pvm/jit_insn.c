@@ -308,7 +308,7 @@ void jk_pvm_jit_compile_insn(jk_cc *c, uint32_t i)
     case OP_jump: jk_pvm_jit_branch(c, i, -1, in->target); break;
     case OP_jump_ind:
         jk_pvm_jit_return(c, A, X);
-        jk_pvm_jit_djump(c, i, true, A, X, -1);
+        jk_pvm_jit_djump(c, i, true, A, X);
         break;
     case OP_load_imm_jump:
         jk_load_const(c, A, X);
@@ -318,14 +318,13 @@ void jk_pvm_jit_compile_insn(jk_cc *c, uint32_t i)
             jk_pvm_jit_branch(c, i, -1, in->target);
         break;
     case OP_load_imm_jump_ind:
-        if (A == B) { /* ω_B is read before ω_A is written */
+        if (A == B) /* ω_B is read before ω_A is written */
             jk_pvm_jit_addr(c, (int)B, Y);
-            jk_load_const(c, A, X);
-            jk_pvm_jit_djump(c, i, true, B, Y, jk_pvm_jit_is_call(c, i, X) && !c->site_count ? (int64_t)(uint32_t)X : -1);
-        } else {
-            jk_load_const(c, A, X);
-            jk_pvm_jit_djump(c, i, false, B, Y, jk_pvm_jit_is_call(c, i, X) && !c->site_count ? (int64_t)(uint32_t)X : -1);
-        }
+        jk_load_const(c, A, X);
+        if (jk_pvm_jit_is_call(c, i, X) && c->call_code)
+            jk_pvm_jit_call_ind(c, i, A == B, B, Y, (uint32_t)X); /* jit_ctl.c */
+        else
+            jk_pvm_jit_djump(c, i, A == B, B, Y);
         break;
 
     case OP_load_u8: jk_pvm_jit_maddr(c, -1, X); jk_pvm_jit_load(c, i, A, 1, false); break;

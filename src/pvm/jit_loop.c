@@ -580,7 +580,8 @@ bool jk_pvm_jit_loop(jk_cc *c, uint32_t s, uint32_t *last)
         if (c->oom || b->oom)
             return true;
     }
-    c->label[e] = c->entry[e] = (uint32_t)b->len;
+    if (e > s) /* s = e, a block of the branch alone: label[s] stays the prologue the caller emitted */
+        c->label[e] = c->entry[e] = (uint32_t)b->len;
     size_t back = jk_loop_branch_out(c, e, l.first, false);
     if (back == SIZE_MAX || !x_reserve(b, 64 + 400 * JK_LOOP_CURSORS))
         return true;

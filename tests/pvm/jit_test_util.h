@@ -136,5 +136,40 @@ static inline void jk_test_check_same_memory(jk_pvm_memory *m0, jk_pvm_memory *m
     "  branch_lt_u r12, r9, mark\n"                                            \
     "next:\n"                                                                  \
     "  add_imm_64 r4, r4, 1\n"
+/* Run prog from pc and regs with `gas` on both engines over a memory with
+ * `rw` bytes writable at 0x20000 and a read-only page at 0x30000; a host
+ * call adds 100 to r8, an out-of-gas stop gets `step` more (0: the run
+ * ends there), at most `hops` stops. Compares the state and the pages from
+ * 0x20000 to 0x30000. */
+static inline void jk_test_both_pages(const jk_pvm_program *prog, uint32_t pc, const uint64_t *regs, int64_t gas,
+                                      int64_t step, uint32_t rw, int hops)
+{
+    jk_pvm_state st[2];
+    jk_pvm_exit ex[2];
+    jk_pvm_memory *mem[2] = {NULL, NULL};
+    for (int e = 0; e < 2; e++) {
+        memset(&st[e], 0, sizeof st[e]);
+        memcpy(st[e].regs, regs, sizeof st[e].regs);
+        st[e].gas = gas;
+        st[e].pc = pc;
+        JK_REQUIRE(jk_pvm_memory_new(&mem[e]) == JK_OK);
+        JK_REQUIRE(jk_pvm_memory_map(mem[e], 0x20000, rw, JK_PVM_ACCESS_WRITE) == JK_OK);
+        JK_REQUIRE(jk_pvm_memory_map(mem[e], 0x30000, 4096, JK_PVM_ACCESS_READ) == JK_OK);
+        for (int hop = 0; hop < hops; hop++) {
+            JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e], e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) ==
+                       JK_OK);
+            if (ex[e].status == JK_PVM_HOST_CALL)
+                st[e].regs[8] += 100;
+            else if (ex[e].status == JK_PVM_OUT_OF_GAS && step > 0)
+                st[e].gas += step;
+            else
+                break;
+        }
+    }
+    JK_CHECK_SAME_STATE(st, ex);
+    jk_test_check_same_memory(mem[0], mem[1], 0x20000, 0x30000);
+    jk_pvm_memory_free(mem[0]);
+    jk_pvm_memory_free(mem[1]);
+}
 
 #endif

@@ -235,32 +235,7 @@ JK_TEST(test_jit_call_via_a_pointer_to_an_entry_that_is_not_a_block_start)
  * run). Compares the state and both pages. */
 static void jk_pre_both(const jk_pvm_program *prog, uint32_t pc, const uint64_t *regs, int64_t gas, int64_t step)
 {
-    jk_pvm_state st[2];
-    jk_pvm_exit ex[2];
-    jk_pvm_memory *mem[2] = {NULL, NULL};
-    for (int e = 0; e < 2; e++) {
-        memset(&st[e], 0, sizeof st[e]);
-        memcpy(st[e].regs, regs, sizeof st[e].regs);
-        st[e].gas = gas;
-        st[e].pc = pc;
-        JK_REQUIRE(jk_pvm_memory_new(&mem[e]) == JK_OK);
-        JK_REQUIRE(jk_pvm_memory_map(mem[e], 0x20000, 4096, JK_PVM_ACCESS_WRITE) == JK_OK);
-        JK_REQUIRE(jk_pvm_memory_map(mem[e], 0x30000, 4096, JK_PVM_ACCESS_READ) == JK_OK);
-        for (int hop = 0; hop < 10000; hop++) {
-            JK_REQUIRE(jk_pvm_run_engine(prog, mem[e], &st[e], &ex[e], e ? JK_PVM_ENGINE_JIT : JK_PVM_ENGINE_INTERP) ==
-                       JK_OK);
-            if (ex[e].status == JK_PVM_HOST_CALL)
-                st[e].regs[8] += 100;
-            else if (ex[e].status == JK_PVM_OUT_OF_GAS && step > 0)
-                st[e].gas += step;
-            else
-                break;
-        }
-    }
-    JK_CHECK_SAME_STATE(st, ex);
-    jk_test_check_same_memory(mem[0], mem[1], 0x20000, 0x30000);
-    jk_pvm_memory_free(mem[0]);
-    jk_pvm_memory_free(mem[1]);
+    jk_test_both_pages(prog, pc, regs, gas, step, 4096, 10000);
 }
 
 /* Calls and jumps whose blocks pay for their targets: `jump start`, the
