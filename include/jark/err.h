@@ -111,8 +111,6 @@ typedef enum jk_err {
     JK_ERR_NODE_OLD_LAYOUT = -763,   /* a store written with the archive in its
                                         own environment (before one-transaction
                                         commits) */
-    JK_ERR_NODE_COMPACT = -764,      /* a compact proposal, or its want or fill
-                                        message, malformed */
 
     /* node, the signed-vote log and the store's format: -780 .. -799 */
     JK_ERR_NODE_VOTE_LOG = -780,     /* the signed-vote log is malformed or

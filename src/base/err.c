@@ -67,7 +67,6 @@
     X(JK_ERR_NODE_VALUE, "malformed consensus value (block and certificate)")  \
     X(JK_ERR_NODE_LAST_COMMIT, "the carried LastCommit certificate is invalid") \
     X(JK_ERR_NODE_OLD_LAYOUT, "a store of the old layout (separate archive)")  \
-    X(JK_ERR_NODE_COMPACT, "malformed compact proposal message")               \
     X(JK_ERR_NODE_VOTE_LOG, "the signed-vote log is malformed or cannot be written") \
     X(JK_ERR_CAP_STORE_LAYOUT, "a store of another layout (sync again into an empty directory)")
 

@@ -140,8 +140,6 @@ static void jk_send(jk_node *n, uint32_t validator, const uint8_t *bytes, size_t
 {
     jk_net_kind kind = jk_kind_of(bytes, len);
     jk_node_note_proposal(n, true, validator, bytes, len);
-    if (kind == JK_NET_CONSENSUS && len && bytes[0] == JK_CONS_MSG_PROPOSAL)
-        (void)jk_node_compact_outgoing(n, bytes, len, &bytes, &len); /* compact_node.c */
     n->unsent |= kind == JK_NET_CONSENSUS;
     if (validator == JK_CONS_ALL && kind == JK_NET_EVENTS && n->relay_from != UINT32_MAX) {
         jk_gossip_on(n, bytes, len);
@@ -244,11 +242,8 @@ static jk_err jk_outputs(jk_node *n, uint64_t now, jk_diag *diag)
 
 /* ---- inputs ------------------------------------------------------------- */
 
-jk_err jk_node_on_frame(jk_node *n, const jk_net_event *ev, jk_diag *diag)
+static jk_err jk_on_frame(jk_node *n, const jk_net_event *ev, jk_diag *diag)
 {
-    jk_err cerr;
-    if (n->m && jk_node_compact_frame(n, ev, &cerr, diag))
-        return cerr;
     uint64_t machine_h = 0, after;
     if (n->m && ev->len == JK_CONS_VOTE_SIZE) { /* only a vote's height is noted */
         jk_cons_status st;
@@ -359,7 +354,7 @@ static jk_err jk_on_net_event(jk_node *n, const jk_net_event *evp, uint64_t now,
         break;
     case JK_NET_EV_FRAME: {
         n->relay_from = ev.peer;
-        jk_err err = jk_node_on_frame(n, &ev, diag);
+        jk_err err = jk_on_frame(n, &ev, diag);
         if (err == JK_OK && n->m)
             err = jk_outputs(n, now, diag);
         n->relay_from = UINT32_MAX;
@@ -512,11 +507,6 @@ jk_err jk_node_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
         }
         if (events >= JK_NODE_SLICE)
             break; /* the next slice after the loop went round (jk_node_run) */
-    }
-    if (err == JK_OK && jk_node_compact_pending(n)) { /* events it waited for may be in */
-        err = jk_node_compact_retry(n, diag);
-        if (err == JK_OK)
-            err = jk_outputs(n, now, diag);
     }
     if (err != JK_OK)
         return err;
@@ -691,7 +681,6 @@ void jk_node_free(jk_node *n)
     free(n->top_value);
     free(n->top_cert);
     jk_turn_free(n);
-    jk_node_cn_free(n->compact);
     free(n);
 }
 

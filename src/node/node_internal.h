@@ -32,25 +32,6 @@ typedef struct jk_node_height_acct {
     bool started;
 } jk_node_height_acct;
 
-/* Compact proposals at the frame boundary (compact_node.c): what this node
- * sent and what it holds for want of events. */
-typedef struct jk_node_cn jk_node_cn;
-/* Passes of admissions a held compact proposal waits for its events before
- * it asks for them although the transport still has gossiped events
- * queued: under load those are a backlog the proposal's events may sit at
- * the end of (session 13: held up to ~0.7 s, p99). */
-#define JK_CN_ASK_PASSES 3u
-typedef struct jk_node_cn_stats {
-    uint64_t compact_sent;   /* PROPOSAL frames sent in the compact form */
-    uint64_t bytes_saved;    /* full minus compact bytes, per proposal made */
-    uint64_t received;       /* compact proposals received and well-formed */
-    uint64_t rebuilt;        /* of them, rebuilt and handed to the machine */
-    uint64_t mismatches;     /* rebuilt bodies that were not the header's */
-    uint64_t wants_sent, wants_full; /* WANTs sent; of them, for the full form */
-    uint64_t fills_sent, full_sent;  /* WANTs answered with events, with the full form */
-    uint64_t fills_received;
-} jk_node_cn_stats;
-
 struct jk_node {
     jk_node_config cfg;
     jk_cons_app app;              /* the application under the wrapper */
@@ -131,7 +112,6 @@ struct jk_node {
     /* node_rpc.c: a JSON-RPC batch's encoded events and their hashes, from
      * the batch hint to its end (NULL otherwise) */
     struct jk_nrpc_hint *rpc_hint;
-    jk_node_cn *compact;          /* compact_node.c (NULL until first used) */
 };
 
 uint64_t jk_node_now_ms(void);
@@ -229,24 +209,6 @@ jk_err jk_node_relay_event(jk_node *n, uint32_t from, const uint8_t *ev, size_t 
 void jk_node_follow_want(jk_node *n, bool force);
 /* A full node: hand its pool to a peer that just came up. */
 void jk_node_follow_peer_up(jk_node *n, uint32_t peer);
-/* node.c: a frame from a peer, as the loop hands it to the machine (the
- * compact hook first, heights, sync answers, the machine, a bad peer
- * dropped); compact_node.c delivers a rebuilt proposal through it. */
-jk_err jk_node_on_frame(jk_node *n, const jk_net_event *ev, jk_diag *diag);
-/* compact_node.c. outgoing: the compact form of a full PROPOSAL about to be
- * sent (borrowed until the node's next proposal; false: send it whole).
- * frame: a consensus frame of the compact family taken (true; *err an error
- * the loop cannot go on from), or a full PROPOSAL noted (false: the
- * machine's). pending: a compact proposal is held for events; retry: try
- * the held ones again after a pass of admissions, asking for what is still
- * missing once the transport has no event queued. */
-bool jk_node_compact_outgoing(jk_node *n, const uint8_t *full, size_t len, const uint8_t **out,
-                              size_t *out_len);
-bool jk_node_compact_frame(jk_node *n, const jk_net_event *ev, jk_err *err, jk_diag *diag);
-bool jk_node_compact_pending(const jk_node *n);
-jk_err jk_node_compact_retry(jk_node *n, jk_diag *diag);
-void jk_node_compact_stats_get(const jk_node *n, jk_node_cn_stats *out);
-void jk_node_cn_free(jk_node_cn *cn);
 void jk_node_logf(jk_node *n, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
