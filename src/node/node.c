@@ -139,7 +139,8 @@ static void jk_gossip_on(jk_node *n, const uint8_t *bytes, size_t len)
 static void jk_send(jk_node *n, uint32_t validator, const uint8_t *bytes, size_t len)
 {
     jk_net_kind kind = jk_kind_of(bytes, len);
-    jk_node_note_proposal(n, true, validator, bytes, len);
+    if (kind == JK_NET_CONSENSUS)
+        jk_node_note_proposal(n, true, validator, bytes, len);
     n->unsent |= kind == JK_NET_CONSENSUS;
     if (validator == JK_CONS_ALL && kind == JK_NET_EVENTS && n->relay_from != UINT32_MAX) {
         jk_gossip_on(n, bytes, len);
@@ -253,7 +254,8 @@ static jk_err jk_on_frame(jk_node *n, const jk_net_event *ev, jk_diag *diag)
     if (!jk_node_note_height(n, ev, machine_h, &after))
         return JK_OK;
     uint32_t from = jk_node_validator_of(n, ev->key);
-    jk_node_note_proposal(n, false, from, ev->data, ev->len);
+    if (ev->kind == JK_NET_CONSENSUS) /* an event's first byte may look like one */
+        jk_node_note_proposal(n, false, from, ev->data, ev->len);
     if (!n->m)
         return jk_node_follow_frame(n, ev, diag);
     if (from == n->cfg.valset->count && jk_node_answer_sync(n, ev))
