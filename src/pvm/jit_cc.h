@@ -464,6 +464,9 @@ void jk_pvm_jit_frame_late(jk_cc *c, const jk_late *l);
 /* jit_ctl.c: choose the blocks that pay for their successor (c->pre) and
  * the landing points to align (c->align); false when out of memory. */
 bool jk_pvm_jit_precharge_plan(jk_cc *c);
+/* Where precharged jumps and calls land on 16 bytes (jit_ctl.c); called by
+ * jk_pvm_jit_precharge_plan (jit_plan.c) once its plans are made. */
+void jk_pvm_jit_align_plan(jk_cc *c);
 /* jit_ctl.c: the call sites, for direct returns (c->site_count). */
 void jk_pvm_jit_site_plan(jk_cc *c);
 /* jit_ctl.c: the padding before block i's prologue, if c->align asks. */

@@ -1,0 +1,227 @@
+/*
+ * jit_plan.c — the recompiler's gas plans, made once per program before
+ * any code is emitted: which blocks are precharged (a static jump's or
+ * call's target, a conditional branch's target, a fallthrough's next
+ * block paid by the block before it) and what each prologue charges less.
+ * Split from jit_ctl.c (session 13), which emits the control flow these
+ * plans shape. The rule every plan keeps: each way into a block that skips
+ * its gas check pays what that check charges (docs/pvm.md).
+ */
+#include "jit_cc.h"
+
+#include <stdlib.h>
+
+#if JK_PVM_HAVE_JIT
+
+/* Precharged blocks (session 8). A block B whose terminator is a static
+ * `jump` or `load_imm_jump` (a call, mostly) to a block T always enters T
+ * when it completes, so B's prologue charges both costs with one `sub r11,
+ * cost(B) + cost(T); jl` and B's jump lands on entry[T], past T's own
+ * prologue: one `sub`/`jl` pair less on every such edge (two of `fib`'s six
+ * a call pair). The interpreter charges T only when B is done, so wherever
+ * B does not complete the difference is undone in C (jit_run.c), where
+ * every such case ends compiled code anyway:
+ * - B's prologue fails (gas < cost(B) + cost(T)): it gives both back as any
+ *   prologue does and exits out-of-gas at B; the runtime then runs the rest
+ *   on the interpreter, which pays B, runs it and stops at T (or at B when
+ *   cost(B) is not there either), exactly as the interpreter would;
+ * - an instruction of B faults or panics: the runtime gives cost(T) back
+ *   (jk_pvm_jit->pre[] says how much, per instruction);
+ * - a run starts inside B (a block start, or any instruction: jk_pvm_run
+ *   takes any pc): the runtime charges cost(T) with the block's rest, and
+ *   runs the interpreter when only the rest is there.
+ * B may contain no `ecalli` (a host call leaves mid-block and resumes with
+ * the block paid), and T must not itself be precharged (entry[T] skips a
+ * prologue that charges cost(T) alone): T's terminator is not a static
+ * jump, a local test, so the plan is linear. */
+
+/* A conditional branch (its target in in->target), as opposed to the
+ * static jumps and calls above. */
+static bool jk_is_cond_branch(const jk_pvm_insn *in)
+{
+    const jk_pvm_opinfo *info = jk_pvm_opinfo_get(in->opcode);
+    return info && (info->format == JK_PVM_ARGS_REG_REG_OFFSET ||
+                    (info->format == JK_PVM_ARGS_REG_IMM_OFFSET && in->opcode != OP_load_imm_jump));
+}
+
+/* Precharged branches (session 10). A block E that ends in a conditional
+ * branch to T and falls through to F, where nothing but that fallthrough
+ * enters F (no static target, no jump-table entry names F), pays for T
+ * too: E's prologue charges cost(E) + cost(T), the taken branch lands on
+ * entry[T], past T's prologue, and F's prologue charges cost(T) less (it
+ * is "given back" there: `sub r11, cost(F) − cost(T)`, whose `jl` fails
+ * exactly when the interpreter's gas at F, r11 + cost(T), is below
+ * cost(F); its out-of-gas exit adds cost(F) back, leaving the
+ * interpreter's gas). `fib`'s leaf (`branch_lt_u_imm r7, 2, leaf`) loses
+ * its `sub`/`jl`. For the runtime E is a precharged block like the ones
+ * above (pre = cost(T): a fault in E gives it back, a failed prologue or
+ * a start in E with too little gas runs the interpreter). T must not be
+ * precharged itself (its terminator is no static jump, call or
+ * conditional branch) nor be E; E must not be a conditional branch's
+ * target, which keeps it out of the strided loops (jit_loop.c: a loop's
+ * blocks are its branches' targets or fall into one) and their own gas
+ * accounting. A static jump or call to such an E pays cost(E) + pre(E),
+ * so `fib`'s calls still land past its entry's prologue. */
+static void jk_branch_plan(jk_cc *c, const uint32_t *last, const uint8_t *host, const uint8_t *named,
+                           const uint8_t *branched)
+{
+    const jk_pvm_program *prog = c->prog;
+    uint32_t n = prog->insn_count;
+    for (uint32_t e = 0; e < n; e++) {
+        if (!prog->block_start[e] || host[e] || branched[e])
+            continue;
+        const jk_pvm_insn *t = &prog->insns[last[e]];
+        uint32_t to = t->target, f = last[e] + 1;
+        if (!jk_is_cond_branch(t) || to >= n || !prog->block_start[to] || to == e || f >= n || to == f ||
+            named[f])
+            continue;
+        const jk_pvm_insn *tend = &prog->insns[last[to]];
+        if (jk_is_cond_branch(tend) || tend->opcode == OP_jump || tend->opcode == OP_load_imm_jump)
+            continue; /* T is precharged itself, or may be by the pass below */
+        uint64_t both = (uint64_t)prog->insns[e].cost + prog->insns[to].cost;
+        if (both > INT32_MAX / 2)
+            continue;
+        if (!c->pre && !(c->pre = calloc(n, sizeof *c->pre)))
+            return; /* no block precharged: correct, only slower */
+        if (!c->less && !(c->less = calloc(n, sizeof *c->less)))
+            return;
+        for (uint32_t k = e; k <= last[e]; k++)
+            c->pre[k] = prog->insns[to].cost;
+        c->less[f] = prog->insns[to].cost;
+    }
+}
+
+/* Precharged fallthroughs (session 12). A block D that ends in
+ * `fallthrough` into E, where E is entered otherwise only by conditional
+ * branches precharged for it (which land past its prologue) and is no
+ * jump-table entry, pays for E too: D's prologue charges cost(D) +
+ * cost(E) and E has no prologue at all (less[E] = cost(E): the driver,
+ * jit.c, emits none for a block whose charge is 0 — nothing that enters E
+ * can arrive with negative gas, every entrant having paid). For the
+ * runtime D is a precharged block as above (pre = cost(E)). `c_fib`'s
+ * frame-pop block falls into its return, which its leaf test's branch
+ * already enters precharged: one `sub`/`jl` less a non-leaf call. E must
+ * not be precharged itself (its terminator is no static jump, call or
+ * conditional branch), nor a static jump's or call's target: this pass
+ * runs before the one for jumps, which then counts pre(D) when a jump
+ * lands on D. `hard` marks, per block start, an entrant that lands on
+ * its prologue. D in turn must not be a precharged branch's target: that
+ * branch (planned above, before D's precharge existed) paid cost(D) alone
+ * and lands past D's prologue, so nothing would pay cost(E) — fib12's
+ * fuzz finding (tests/fuzz/corpus/jit/fib12-pc-gas-disagreement; `skip`
+ * marks such a D). Every other way into D goes through its prologue or
+ * pays pre(D) (static jumps, the runtime's start), and every way into E
+ * is D's fallthrough or a branch that paid cost(E). */
+static void jk_fall_plan(jk_cc *c, const uint32_t *last, const uint8_t *host)
+{
+    const jk_pvm_program *prog = c->prog;
+    uint32_t n = prog->insn_count;
+    uint8_t *hard = calloc(n ? n : 1, 1), *skip = calloc(n ? n : 1, 1);
+    if (!hard || !skip) {
+        free(hard);
+        free(skip);
+        return; /* nothing precharged: correct, only slower */
+    }
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t t = prog->insns[j].target;
+        if (t >= n)
+            continue;
+        if (jk_is_cond_branch(&prog->insns[j]) && c->pre && c->pre[j])
+            skip[t] = 1;
+        else
+            hard[t] = 1;
+    }
+    for (uint32_t k = 0; k < prog->blob.jump_count; k++)
+        if (prog->jump_targets[k] < n)
+            hard[prog->jump_targets[k]] = 1;
+    for (uint32_t d = 0; d < n; d++) {
+        if (!prog->block_start[d] || host[d] || prog->insns[last[d]].opcode != OP_fallthrough)
+            continue;
+        uint32_t e = last[d] + 1;
+        if (e >= n || !prog->block_start[e] || hard[e] || skip[d] || (c->less && c->less[e]) || (c->pre && c->pre[d]))
+            continue;
+        const jk_pvm_insn *eend = &prog->insns[last[e]];
+        if (jk_is_cond_branch(eend) || eend->opcode == OP_jump || eend->opcode == OP_load_imm_jump)
+            continue;
+        uint64_t both = (uint64_t)prog->insns[d].cost + prog->insns[e].cost;
+        if (both > INT32_MAX / 2)
+            continue;
+        if ((!c->pre && !(c->pre = calloc(n, sizeof *c->pre))) ||
+            (!c->less && !(c->less = calloc(n, sizeof *c->less))))
+            break;
+        for (uint32_t k = d; k <= last[d]; k++)
+            c->pre[k] = prog->insns[e].cost;
+        c->less[e] = prog->insns[e].cost;
+    }
+    free(hard);
+    free(skip);
+}
+
+bool jk_pvm_jit_precharge_plan(jk_cc *c)
+{
+    const jk_pvm_program *prog = c->prog;
+    uint32_t n = prog->insn_count;
+    c->pre = NULL;
+    c->less = NULL;
+    uint32_t *last = malloc((n ? n : 1) * sizeof *last); /* per block start: its terminator */
+    uint8_t *host = calloc(n ? n : 1, 1);                /* per block start: it holds an ecalli */
+    uint8_t *named = calloc(n ? n : 1, 1);               /* a static target or a jump-table entry */
+    uint8_t *branched = calloc(n ? n : 1, 1);            /* a conditional branch's target */
+    if (!last || !host || !named || !branched) {
+        free(last);
+        free(host);
+        free(named);
+        free(branched);
+        return false;
+    }
+    uint32_t block = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const jk_pvm_insn *in = &prog->insns[i];
+        if (prog->block_start[i])
+            block = i;
+        if (in->opcode == OP_ecalli)
+            host[block] = 1;
+        if (i + 1 == n || prog->block_start[i + 1])
+            last[block] = i;
+        if (in->target < n) {
+            named[in->target] = 1;
+            if (jk_is_cond_branch(in))
+                branched[in->target] = 1;
+        }
+    }
+    for (uint32_t k = 0; k < prog->blob.jump_count; k++)
+        if (prog->jump_targets[k] < n)
+            named[prog->jump_targets[k]] = 1;
+    jk_branch_plan(c, last, host, named, branched);
+    jk_fall_plan(c, last, host);
+    for (uint32_t b = 0; b < n; b++) {
+        if (!prog->block_start[b] || host[b])
+            continue;
+        const jk_pvm_insn *t = &prog->insns[last[b]];
+        if ((t->opcode != OP_jump && t->opcode != OP_load_imm_jump) || t->target == JK_PVM_NO_TARGET)
+            continue;
+        uint32_t to = t->target;
+        if (to >= n || !prog->block_start[to] || to == b)
+            continue;
+        uint8_t top = prog->insns[last[to]].opcode;
+        if (top == OP_jump || top == OP_load_imm_jump)
+            continue;
+        /* T's own precharge, if it is a precharged branch (above) */
+        uint32_t tpre = c->pre ? c->pre[to] : 0;
+        uint64_t both = (uint64_t)prog->insns[b].cost + prog->insns[to].cost + tpre;
+        if (both > INT32_MAX / 2)
+            continue;
+        if (!c->pre && !(c->pre = calloc(n, sizeof *c->pre)))
+            break; /* no block precharged: correct, only slower */
+        for (uint32_t k = b; k <= last[b]; k++)
+            c->pre[k] = prog->insns[to].cost + tpre;
+    }
+    jk_pvm_jit_align_plan(c);
+    free(last);
+    free(host);
+    free(named);
+    free(branched);
+    return true;
+}
+
+#endif /* JK_PVM_HAVE_JIT */
