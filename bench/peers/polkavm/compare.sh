@@ -5,6 +5,7 @@
 #
 #   bench/peers/polkavm/compare.sh [--runner PATH] [--config CONFIG]
 #                                  [--rounds N] [--runs N] [--only NAME] [--survey]
+#                                  [--cpus "0 1 ..." | --cpus none]
 #
 #   --runner  polkavm-runner built by build.sh ($POLKAVM_RUNNER, else
 #             /work/polkavm/build/target/release/polkavm-runner)
@@ -20,6 +21,17 @@
 #             on jark's recompiler and natively; each run is best of --runs
 #             (default 3) inside its harness
 #   --only    one program (sieve, muldiv, copy, fib, c_sieve, ...)
+#   --cpus    the CPUs each side runs on, one at a time (default: every
+#             online CPU). In a round every program runs on PolkaVM, jark and
+#             natively pinned to each CPU in turn (`taskset -c`), and each
+#             side's time for the round is its best CPU's: both sides get the
+#             same cores. PolkaVM's own core pinning is turned off (pin=off is
+#             added to each configuration that names no pin=), since it would
+#             re-pin the guest to a core of its choosing: on this VM it put the
+#             guest on CPU 0, whose memory path is ~30 % faster than CPU 1's on
+#             copy, while jark ran wherever the scheduler put it (docs/bench.md,
+#             "copy against PolkaVM, session 14"). `none`: nothing pinned, as
+#             before session 14.
 #   --survey  instead: each PolkaVM configuration once on every program
 #
 # The asm programs (bench/pvm/*.s) go through build/bench/bench_pvm, which
@@ -42,7 +54,7 @@ set -eu
 
 runner=${POLKAVM_RUNNER:-/work/polkavm/build/target/release/polkavm-runner}
 config="gas=sync,warm=1 gas=sync,sandbox=generic,warm=1"
-rounds=5 runs=3 only='' survey=0
+rounds=5 runs=3 only='' survey=0 cpus=all
 while [ $# -gt 0 ]; do
 	case $1 in
 	--runner) runner=$2; shift 2 ;;
@@ -51,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--runs) runs=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
 	--survey) survey=1; shift ;;
+	--cpus) cpus=$2; shift 2 ;;
 	*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -60,13 +73,38 @@ if [ ! -x "$runner" ]; then
 fi
 [ -f bench/pvm/sieve.s ] || { echo "compare.sh: run from the repository's top directory" >&2; exit 2; }
 
+if [ "$cpus" = all ]; then
+	cpus=$(seq 0 $(($(nproc) - 1)) | tr '\n' ' ')
+fi
+if [ "$cpus" = none ]; then
+	cpus=-
+elif ! command -v taskset >/dev/null; then
+	echo "compare.sh: no taskset: nothing pinned (--cpus none)" >&2
+	cpus=-
+else
+	# PolkaVM's pinning would override taskset's affinity.
+	pinned=
+	for c in $config; do
+		case $c in *pin=*) pinned="$pinned $c" ;; *) pinned="$pinned $c,pin=off" ;; esac
+	done
+	config=${pinned# }
+fi
+cpu=- # the CPU the next run is pinned to (- for none)
+on_cpu() { # on_cpu CMD...: CMD pinned to $cpu
+	if [ "$cpu" = - ]; then "$@"; else taskset -c "$cpu" "$@"; fi
+}
+mins() { # mins "a b" "c d": the smaller of each pair of fields, the first's order
+	paste <(echo "$1" | tr ' ' '\n' | grep .) <(echo "$2" | tr ' ' '\n' | grep .) |
+		awk '{printf "%s ", ($1 < $2 ? $1 : $2)}'
+}
+
 B=${BUILD:-build}
 make -s -j2 "$B/bench/bench_pvm" "$B/bench/bench_c" "$B/jark" >&2
 out=$B/bench/polkavm
 mkdir -p "$out"
 info=$(dirname "$runner")/../../BUILD_INFO
 echo "# PolkaVM: $(cat "$info" 2>/dev/null || echo "unknown build ($runner)")"
-echo "# config $config; $rounds rounds, best of $runs in each; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# config $config; $rounds rounds, best of $runs in each; CPUs ${cpus/-/not pinned}; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 asm="sieve muldiv copy fib"
 cprogs="sieve muldiv copy fib"
@@ -109,7 +147,7 @@ c_regs() {
 polkavm_asm() {
 	local p=$1 cfg=$2 line err
 	err=$(mktemp)
-	if ! line=$("$B/bench/bench_pvm" --src bench/pvm --out "$out" --only "$p" --runs "$runs" \
+	if ! line=$(on_cpu "$B/bench/bench_pvm" --src bench/pvm --out "$out" --only "$p" --runs "$runs" \
 		--peers "$cfg" --node "$runner" 2>"$err" | grep "^PEER $p "); then
 		echo "compare.sh: $p on PolkaVM ($cfg): $(cat "$err")" >&2
 		rm -f "$err"
@@ -129,7 +167,7 @@ polkavm_asm() {
 
 polkavm_c() {
 	local p=$1 cfg=$2 line
-	line=$("$runner" "$cfg" --jkp "$out/c_$p.jkp" --entry 0 --regs "$(c_regs "$p")" --runs "$runs")
+	line=$(on_cpu "$runner" "$cfg" --jkp "$out/c_$p.jkp" --entry 0 --regs "$(c_regs "$p")" --runs "$runs")
 	case $line in "ANAN ok "*) ;; *) echo "compare.sh: c_$p on PolkaVM ($cfg): $line" >&2; return 1 ;; esac
 	if [ "$(field result "$line")" != "${c_r7[$p]}" ]; then
 		echo "compare.sh: c_$p: PolkaVM r7 $(field result "$line"), jark ${c_r7[$p]}" >&2
@@ -187,7 +225,7 @@ polkavm_best() {
 	echo "$best"
 }
 
-declare -A pv jk nat gasst cfgs
+declare -A pv jk nat gasst cfgs cpv
 names=
 for p in $asm; do wanted "$p" && names="$names $p"; done
 for p in $cprogs; do wanted "c_$p" && names="$names c_$p"; done
@@ -195,42 +233,55 @@ for p in $cprogs; do wanted "c_$p" && names="$names c_$p"; done
 for n in $names; do gasst[$n]=same; done
 
 for r in $(seq 1 "$rounds"); do
-	# PolkaVM first, then jark and native, program by program.
-	for p in $asm; do
-		wanted "$p" || continue
-		res=$(polkavm_best asm "$p") || exit 1
-		set -- $res
-		pv[$p]="${pv[$p]:-} $1"
-		[ "$2" = same ] || gasst[$p]=$2
-		line=$("$B/bench/bench_pvm" --src bench/pvm --out "$out" --only "$p" --runs "$runs" | grep "^BENCH jit_$p ")
-		jk[$p]="${jk[$p]:-} $(field jit_s "$line")"
-		nat[$p]="${nat[$p]:-} $(field native_s "$line")"
-		echo "ROUND $r $p polkavm_s=$1 jark_jit_s=$(field jit_s "$line") native_s=$(field native_s "$line") polkavm_config=$3"
+	# Per CPU: PolkaVM first, then jark and native, program by program; a
+	# side's time for the round is its best CPU's (declare -A rp rj rn).
+	declare -A rp=() rj=() rn=()
+	for cpu in $cpus; do
+		for p in $asm; do
+			wanted "$p" || continue
+			res=$(polkavm_best asm "$p") || exit 1
+			set -- $res
+			[ "$2" = same ] || gasst[$p]=$2
+			line=$(on_cpu "$B/bench/bench_pvm" --src bench/pvm --out "$out" --only "$p" --runs "$runs" |
+				grep "^BENCH jit_$p ")
+			rp[$p]=$(mins "${rp[$p]:-$1}" "$1")
+			rj[$p]=$(mins "${rj[$p]:-$(field jit_s "$line")}" "$(field jit_s "$line")")
+			rn[$p]=$(mins "${rn[$p]:-$(field native_s "$line")}" "$(field native_s "$line")")
+			echo "ROUND $r $p polkavm_s=$1 jark_jit_s=$(field jit_s "$line") native_s=$(field native_s "$line")" \
+				"polkavm_config=$3 cpu=$cpu"
+		done
+		c_any=0
+		for p in $cprogs; do
+			wanted "c_$p" || continue
+			res=$(polkavm_best c "$p") || exit 1
+			set -- $res
+			cpv[c_$p]=$1
+			cfgs[c_$p]=$3
+			[ "$2" = same ] || gasst[c_$p]=$2
+			c_any=1
+		done
+		[ $c_any -eq 1 ] || continue
+		cout=$(on_cpu "$B/bench/bench_c" bench/c "$out" "$runs")
+		for p in $cprogs; do
+			wanted "c_$p" || continue
+			line=$(printf '%s\n' "$cout" | grep "^BENCH jit_c_$p ")
+			if [ "$(field instructions "$line")" != "${c_gas[$p]}" ]; then
+				echo "compare.sh: c_$p: bench_c ran $(field instructions "$line") instructions," \
+					"jark pvm exec ${c_gas[$p]}: the arguments differ" >&2
+				exit 1
+			fi
+			n=c_$p
+			rp[$n]=$(mins "${rp[$n]:-${cpv[$n]}}" "${cpv[$n]}")
+			rj[$n]=$(mins "${rj[$n]:-$(field jit_s "$line")}" "$(field jit_s "$line")")
+			rn[$n]=$(mins "${rn[$n]:-$(field native_s "$line")}" "$(field native_s "$line")")
+			echo "ROUND $r c_$p polkavm_s=${cpv[$n]} jark_jit_s=$(field jit_s "$line")" \
+				"native_s=$(field native_s "$line") polkavm_config=${cfgs[$n]} cpu=$cpu"
+		done
 	done
-	c_any=0
-	for p in $cprogs; do
-		wanted "c_$p" || continue
-		res=$(polkavm_best c "$p") || exit 1
-		set -- $res
-		pv[c_$p]="${pv[c_$p]:-} $1"
-		cfgs[c_$p]=$3
-		[ "$2" = same ] || gasst[c_$p]=$2
-		c_any=1
-	done
-	[ $c_any -eq 1 ] || continue
-	cout=$("$B/bench/bench_c" bench/c "$out" "$runs")
-	for p in $cprogs; do
-		wanted "c_$p" || continue
-		line=$(printf '%s\n' "$cout" | grep "^BENCH jit_c_$p ")
-		if [ "$(field instructions "$line")" != "${c_gas[$p]}" ]; then
-			echo "compare.sh: c_$p: bench_c ran $(field instructions "$line") instructions," \
-				"jark pvm exec ${c_gas[$p]}: the arguments differ" >&2
-			exit 1
-		fi
-		jk[c_$p]="${jk[c_$p]:-} $(field jit_s "$line")"
-		nat[c_$p]="${nat[c_$p]:-} $(field native_s "$line")"
-		echo "ROUND $r c_$p polkavm_s=$(echo ${pv[c_$p]} | awk '{print $NF}')" \
-			"jark_jit_s=$(field jit_s "$line") native_s=$(field native_s "$line") polkavm_config=${cfgs[c_$p]}"
+	for n in $names; do
+		pv[$n]="${pv[$n]:-} ${rp[$n]}"
+		jk[$n]="${jk[$n]:-} ${rj[$n]}"
+		nat[$n]="${nat[$n]:-} ${rn[$n]}"
 	done
 done
 
