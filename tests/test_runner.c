@@ -8,7 +8,7 @@
  * tests that exist only when JK_TEST_SELFTEST is set in the environment (so
  * an ordinary run never sees them): one passes, one hangs after starting a
  * process of its own, one kills its own process, one fails a check, one
- * passes after them all; a pair that passes only when run at once; one
+ * passes after them all, one runs past the limit within its own; a pair that passes only when run at once; one
  * that waits for the runner to be stopped.
  */
 #include "test.h"
@@ -123,6 +123,14 @@ static void selftest_e_after(void)
     printf("selftest e ran\n");
 }
 
+/* Runs past JK_TEST_TIMEOUT, within its own limit (3 times it: tests/main.c,
+ * jk_limit_times), so it passes. */
+static void selftest_f_slow(void)
+{
+    sleep(5);
+    printf("selftest f ran\n");
+}
+
 /* Each of the pair marks that it started and waits for the other's mark:
  * both pass only when two workers run them at once (bounded: a runner
  * that runs them one after the other fails them as hung). */
@@ -157,6 +165,7 @@ __attribute__((constructor)) static void selftest_register(void)
     jk_test_register("runner_selftest_c_dies", selftest_c_dies);
     jk_test_register("runner_selftest_d_fails", selftest_d_fails);
     jk_test_register("runner_selftest_e_after", selftest_e_after);
+    jk_test_register("runner_selftest_f_slow", selftest_f_slow);
     jk_test_register("runner_stop_selftest_hangs", stop_selftest_hangs);
     jk_test_register("runner_pair_selftest_x", pair_selftest_x);
     jk_test_register("runner_pair_selftest_y", pair_selftest_y);
@@ -251,7 +260,10 @@ JK_TEST(test_runner_watchdog_names_a_hang_and_goes_on)
     JK_CHECK(strstr(out, "selftest b: about to hang\nHUNG runner_selftest_b_hangs") != NULL);
     JK_CHECK(strstr(out, "FAIL runner_selftest_d_fails") != NULL);
     JK_CHECK(strstr(out, "selftest e ran") != NULL);
-    JK_CHECK(strstr(out, "\n2 passed, 3 failed\n") != NULL);
+    /* a test with a limit of its own: 5 s against 3 s, passed */
+    JK_CHECK(strstr(out, "selftest f ran") != NULL);
+    JK_CHECK(strstr(out, "HUNG runner_selftest_f_slow") == NULL);
+    JK_CHECK(strstr(out, "\n3 passed, 3 failed\n") != NULL);
     if (jk_test_failures())
         printf("the self-test run printed:\n%s", out);
 

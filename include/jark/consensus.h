@@ -426,6 +426,14 @@ jk_err jk_cons_on_timer(jk_cons_machine *m, const jk_cons_timer *timer);
  *         JK_CONS_MAX_EVENT; the machine keeps running); JK_ERR_NOMEM or an
  *         earlier input's error of app->commit (the machine stopped). */
 jk_err jk_cons_on_event(jk_cons_machine *m, const uint8_t *event, size_t len);
+/* A new connection to validator `validator` (it restarted, or its link
+ * broke and came back): what was sent to it before may be lost, so the
+ * next stall tick re-sends it the height's proposals, which the tick
+ * otherwise sends only to validators not known to hold them (docs/
+ * consensus.md "Re-sent proposals"). Liveness does not depend on the call:
+ * every fourth tick in a row without a new height re-sends them to all.
+ * No output; validators out of range and self are ignored. */
+void jk_cons_peer_reset(jk_cons_machine *m, uint32_t validator);
 /* Hold the start of round 0 while a batch of inputs is handed over (the
  * events of one RPC batch, one network read): an event that ends the
  * empty-blocks wait (or V = 1's deferred start) then lets the proposer take
@@ -498,6 +506,10 @@ typedef struct jk_cons_sim_config {
     uint64_t heights;
     uint32_t liveness_rounds;
     uint32_t events;               /* events gossiped after the heal */
+    bool no_reconnect;             /* never call jk_cons_peer_reset (on a
+                                      restart, at the heal): the proposals
+                                      reach who lost them by the stall
+                                      tick's fallback alone */
     jk_cons_timeouts timeouts;
     /* Called with one line per commit and, at the end, per validator's
      * status (no newline); NULL for none. The library never prints. */
@@ -523,6 +535,8 @@ typedef struct jk_cons_sim_result {
                                       held to liveness_rounds (those begun
                                       after the heal); 0 when none */
     uint64_t sent;                 /* messages put on the network */
+    uint64_t proposals;            /* ... of which proposals (copies) */
+    uint64_t proposal_bytes;       /* the bytes of those proposals */
     uint64_t delivered;
     uint64_t steps;                /* inputs processed */
     uint64_t equivocations;        /* conflicting votes honest ones saw */

@@ -84,6 +84,12 @@ static void jk_log_vote(jk_cons_machine *m, const jk_cons_vote *v)
     e.value = v->value;
     memcpy(e.sig, v->sig, JK_ED25519_SIG_SIZE);
     int added = jk_cons_slot_add(s, &e, r->has_proposal ? &r->value_hash : NULL);
+    /* a vote for id(v) of the round's proposal: its sender had v (lines
+     * 22, 28 and 36 want the proposal); a re-sent copy is no news, and
+     * after a reconnect it may be all a restarted sender still has */
+    if ((added == 1 || added == 2) && r->has_proposal && v->has_value &&
+        memcmp(v->value.bytes, r->value_hash.bytes, JK_HASH_SIZE) == 0)
+        r->holds[v->validator] = 1;
     if (added == 1) {
         r->seen[v->validator] = 1;
     } else if (added >= 2 && !s->evidenced) {
@@ -96,7 +102,18 @@ static void jk_log_vote(jk_cons_machine *m, const jk_cons_vote *v)
     }
 }
 
-static void jk_log_proposal(jk_cons_machine *m, const jk_cons_proposal *p, const jk_hash *id)
+/* Who holds the proposal of round r, as far as this log shows: its
+ * proposer, the peer that sent it, and each validator whose vote of r is
+ * for its id. What jk_resend leaves out. */
+static void jk_note_holders(jk_cons_machine *m, jk_cons_round *r, uint32_t proposer, uint32_t peer)
+{
+    r->holds[proposer] = 1;
+    if (peer < m->n)
+        r->holds[peer] = 1;
+}
+
+static void jk_log_proposal(jk_cons_machine *m, uint32_t peer, const jk_cons_proposal *p,
+                            const jk_hash *id)
 {
     if (!jk_cons_round_admit(m, p->proposer, p->round))
         return;
@@ -107,6 +124,8 @@ static void jk_log_proposal(jk_cons_machine *m, const jk_cons_proposal *p, const
         if (memcmp(r->value_hash.bytes, id->bytes, JK_HASH_SIZE) != 0 ||
             r->valid_round != p->valid_round)
             m->equivocations++; /* two proposals for one round: keep the first */
+        else
+            jk_note_holders(m, r, p->proposer, peer);
         return;
     }
     uint8_t *v = malloc(p->value_len);
@@ -123,6 +142,11 @@ static void jk_log_proposal(jk_cons_machine *m, const jk_cons_proposal *p, const
     memcpy(r->prop_sig, p->sig, JK_ED25519_SIG_SIZE);
     r->validity = -1;
     r->seen[p->proposer] = 1;
+    r->got_tick = m->ticks;
+    jk_note_holders(m, r, p->proposer, peer);
+    for (uint32_t i = 0; i < m->n; i++)
+        if (jk_cons_slot_find(&r->prevotes[i], id) || jk_cons_slot_find(&r->precommits[i], id))
+            r->holds[i] = 1;
 }
 
 /* A verified message of h_p + 1, replayed when that height starts; bounded,
@@ -205,7 +229,7 @@ jk_err jk_cons_ingest(jk_cons_machine *m, uint32_t peer, const uint8_t *bytes, s
         if ((err = jk_check_proposal(m, &msg->proposal, &id, diag)) != JK_OK)
             break;
         if (msg->proposal.height == m->h)
-            jk_log_proposal(m, &msg->proposal, &id);
+            jk_log_proposal(m, peer, &msg->proposal, &id);
         else
             jk_buffer(m, peer, bytes, len);
         break;
@@ -270,19 +294,50 @@ void jk_cons_send_slot(jk_cons_machine *m, const jk_cons_round *r, uint8_t type,
         jk_send_vote(m, r, type, validator, &s->v[i]);
 }
 
+/* A proposal of round r again, on the stall tick, to the validators that
+ * may lack it: not its proposer, not one whose vote of r is for it, not
+ * one that sent it to us, not one we sent it to since its last reconnect
+ * (jk_cons_peer_reset), and only once it has been in our log for a whole
+ * tick, so the sends under way — its proposer's first — have that long to
+ * arrive. A proposal is the big message (~250 KB at 1,024 events), and
+ * every node re-sending it to every peer queued each copy behind the
+ * transport's window, ahead of what mattered (docs/bench.md "Proposal
+ * re-sends, session 14"). Whoever is wrong here (a crash the driver did
+ * not report, a message lost inside a connection): on every
+ * JK_CONS_RESEND_ALL_TICKS-th tick in a row without a new height, and
+ * when a restart re-sends (stalled 0), it goes to every validator again. */
+static void jk_resend_proposal(jk_cons_machine *m, jk_cons_round *r, uint32_t proposer, bool all)
+{
+    uint32_t lacking = 0;
+    for (uint32_t v = 0; v < m->n; v++)
+        lacking += v != m->cfg.self && (all || !r->holds[v]);
+    if (lacking == 0 || (!all && m->ticks - r->got_tick < 2))
+        return;
+    if (lacking == m->n - 1) {
+        jk_cons_send_proposal(m, r, proposer, JK_CONS_ALL);
+    } else {
+        for (uint32_t v = 0; v < m->n; v++)
+            if (v != m->cfg.self && !r->holds[v])
+                jk_cons_send_proposal(m, r, proposer, v);
+    }
+    memset(r->holds, 1, m->n);
+}
+
 /* The stall tick: the height did not move for one tick, so messages may
  * have been lost (drops, partitions, crashes). The paper assumes gossip
  * delivers to every correct process what one correct process received;
  * this is that gossip, bounded: our own messages of every round of h_p,
  * everyone's messages of round_p, and of older rounds what a rule can still
  * use — a proposal with 2f+1 prevotes for it (its proof of lock, which line
- * 28 needs at everyone) or 2f+1 precommits (a decision, line 49). Then ask
+ * 28 needs at everyone) or 2f+1 precommits (a decision, line 49); the
+ * proposals only to whom may lack them (jk_resend_proposal). Then ask
  * for decisions from h_p on, in case the others have moved on. */
 static void jk_resend(jk_cons_machine *m)
 {
     const jk_cons_app *app = &m->cfg.app;
+    bool all = m->stalled % JK_CONS_RESEND_ALL_TICKS == 0;
     for (size_t i = 0; i < m->nrounds; i++) {
-        const jk_cons_round *r = m->rounds[i];
+        jk_cons_round *r = m->rounds[i];
         uint32_t pol = 0, dec = 0;
         for (uint32_t v = 0; r->has_proposal && v < m->n; v++) {
             pol += jk_cons_slot_find(&r->prevotes[v], &r->value_hash) != NULL;
@@ -290,21 +345,29 @@ static void jk_resend(jk_cons_machine *m)
         }
         bool current = r->round == m->round;
         bool useful = pol >= m->quorum || dec >= m->quorum;
-        if (r->has_proposal && (current || useful || app->proposer(app->ctx, m->h, r->round) ==
-                                                         m->cfg.self))
-            jk_cons_send_proposal(m, r, app->proposer(app->ctx, m->h, r->round), JK_CONS_ALL);
+        uint32_t proposer = app->proposer(app->ctx, m->h, r->round);
+        if (r->has_proposal && (current || useful || proposer == m->cfg.self))
+            jk_resend_proposal(m, r, proposer, all);
         for (uint32_t v = 0; v < m->n; v++) {
-            bool all = current || v == m->cfg.self;
-            if (all || pol >= m->quorum)
-                jk_cons_send_slot(m, r, JK_CONS_MSG_PREVOTE, v, all ? NULL : &r->value_hash);
-            if (all || dec >= m->quorum)
-                jk_cons_send_slot(m, r, JK_CONS_MSG_PRECOMMIT, v, all ? NULL : &r->value_hash);
+            bool every = current || v == m->cfg.self;
+            if (every || pol >= m->quorum)
+                jk_cons_send_slot(m, r, JK_CONS_MSG_PREVOTE, v, every ? NULL : &r->value_hash);
+            if (every || dec >= m->quorum)
+                jk_cons_send_slot(m, r, JK_CONS_MSG_PRECOMMIT, v, every ? NULL : &r->value_hash);
         }
     }
     jk_cons_msg req = {0};
     req.kind = JK_CONS_MSG_SYNC_REQUEST;
     req.sync_height = m->h;
     jk_cons_send_msg(m, JK_CONS_ALL, &req);
+}
+
+void jk_cons_peer_reset(jk_cons_machine *m, uint32_t validator)
+{
+    if (validator >= m->n || validator == m->cfg.self)
+        return;
+    for (size_t i = 0; i < m->nrounds; i++)
+        m->rounds[i]->holds[validator] = 0;
 }
 
 jk_err jk_cons_machine_new(const jk_cons_config *cfg, uint64_t height,
@@ -498,7 +561,9 @@ jk_err jk_cons_on_timer(jk_cons_machine *m, const jk_cons_timer *t)
         /* The height did not move for a whole tick: re-send (gossip). Not
          * "no step moved": rounds keep moving with the timeouts while old
          * rounds' prevotes, which line 28 needs, are still missing. */
-        if (m->h == m->height_at_tick)
+        m->ticks++;
+        m->stalled = m->h == m->height_at_tick ? m->stalled + 1 : 0;
+        if (m->stalled)
             jk_resend(m);
         m->height_at_tick = m->h;
         jk_cons_schedule(m, JK_CONS_TIMER_TICK);

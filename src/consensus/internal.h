@@ -14,6 +14,7 @@
 #define JK_CONS_FUTURE_ROUNDS 2     /* rounds above round_p+1 one validator may open */
 
 #define JK_CONS_SLOT_VOTES 3        /* distinct votes kept per validator, kind, round */
+#define JK_CONS_RESEND_ALL_TICKS 4  /* every 4th stalled tick re-sends proposals to all */
 
 /* A signed vote in the log (its validator, kind, height and round are where
  * it is kept). */
@@ -49,6 +50,9 @@ typedef struct jk_cons_round {
     jk_cons_slot *prevotes;       /* [n] */
     jk_cons_slot *precommits;     /* [n] */
     uint8_t *seen;                /* [n]: any message of validator i (line 55) */
+    uint8_t *holds;               /* [n]: validator i holds the proposal, or
+                                     was sent it since its last reconnect */
+    uint64_t got_tick;            /* m->ticks when the proposal entered the log */
     bool fired_34, fired_36, fired_47; /* "for the first time" */
 } jk_cons_round;
 
@@ -86,6 +90,8 @@ struct jk_cons_machine {
     jk_cons_out *outs;
     size_t nouts, capouts;
     uint64_t height_at_tick;         /* h_p when the last tick fired */
+    uint64_t ticks;                  /* stall ticks fired (all heights) */
+    uint32_t stalled;                /* ticks in a row that found h_p unmoved */
     bool start_pending;              /* V = 1: StartRound(0) of h_p waits for
                                         the next input (JK_CONS_TIMER_START) */
     bool waiting;                    /* with start_pending: the empty-blocks

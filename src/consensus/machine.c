@@ -129,6 +129,7 @@ static void jk_round_free(jk_cons_round *r)
     free(r->prevotes);
     free(r->precommits);
     free(r->seen);
+    free(r->holds);
     free(r);
 }
 
@@ -158,7 +159,8 @@ jk_cons_round *jk_cons_round_get(jk_cons_machine *m, uint32_t round)
     r->prevotes = calloc(m->n, sizeof *r->prevotes);
     r->precommits = calloc(m->n, sizeof *r->precommits);
     r->seen = calloc(m->n, 1);
-    if (!r->prevotes || !r->precommits || !r->seen) {
+    r->holds = calloc(m->n, 1);
+    if (!r->prevotes || !r->precommits || !r->seen || !r->holds) {
         jk_round_free(r);
         goto nomem;
     }
@@ -378,6 +380,8 @@ static bool jk_broadcast_proposal(jk_cons_machine *m, uint8_t *value, size_t len
     r->valid_round = vr;
     memcpy(r->prop_sig, p.sig, JK_ED25519_SIG_SIZE);
     r->seen[m->cfg.self] = 1;
+    r->got_tick = m->ticks;
+    memset(r->holds, 1, m->n); /* sent to every validator (jk_cons_peer_reset) */
     jk_cons_send_proposal(m, r, m->cfg.self, JK_CONS_ALL);
     /* Not in the paper: with vr >= 0, the 2f+1 prevotes of round vr for
      * id(v) go with it — what line 28 needs at every receiver. The paper's
@@ -563,6 +567,23 @@ static jk_cons_round *jk_decidable(jk_cons_machine *m, jk_cons_round *r)
 }
 
 
+/* validValue_p := r's proposal, validRound_p := r (lines 42-43); false
+ * only when out of memory (recorded in failed). */
+static bool jk_set_valid(jk_cons_machine *m, const jk_cons_round *r)
+{
+    uint8_t *copy = malloc(r->value_len);
+    if (!copy) {
+        m->failed = JK_ERR_NOMEM;
+        return false;
+    }
+    memcpy(copy, r->value, r->value_len);
+    free(m->valid_value);
+    m->valid_value = copy;
+    m->valid_len = r->value_len;
+    m->valid_round = r->round;
+    return true;
+}
+
 /* One pass: fire the first rule whose condition holds; true if one did. */
 static bool jk_step_once(jk_cons_machine *m)
 {
@@ -598,6 +619,25 @@ static bool jk_step_once(jk_cons_machine *m)
             jk_cons_start_round(m, r->round);
             return true;
         }
+    }
+    /* Lines 36 and 42-43 applied late (not in the paper as written): a
+     * proof of an earlier round r — its proposal, valid, and 2f+1 prevotes
+     * for it — that this process completes only after leaving r. Had it
+     * arrived in time, line 36 would have made it validValue_p; the
+     * paper's gossip would have brought it within Δ, ours brings it on the
+     * stall tick. Only what this process proposes changes (lines 15-16),
+     * and every receiver checks the proof again at line 28: safe for the
+     * reason the restore is (docs/consensus.md "validValue from a later
+     * proof"). The lock does not move. validRound_p only grows. */
+    for (size_t i = m->nrounds; i-- > 0;) {
+        jk_cons_round *p = m->rounds[i];
+        if ((int64_t)p->round <= m->valid_round)
+            break;
+        if (p->round >= m->round || !p->has_proposal ||
+            jk_count(m, p->prevotes, JK_COUNT_VALUE, &p->value_hash) < m->quorum ||
+            !jk_round_valid(m, p))
+            continue;
+        return jk_set_valid(m, p);
     }
     jk_cons_round *r = jk_cons_round_find(m, m->round);
     if (!r)
@@ -646,17 +686,7 @@ static bool jk_step_once(jk_cons_machine *m)
             jk_cons_broadcast_vote(m, JK_CONS_MSG_PRECOMMIT, &r->value_hash); /* line 40 */
             m->step = JK_CONS_STEP_PRECOMMIT;  /* line 41 */
         }
-        uint8_t *copy = malloc(r->value_len); /* line 42 */
-        if (!copy) {
-            m->failed = JK_ERR_NOMEM;
-            return false;
-        }
-        memcpy(copy, r->value, r->value_len);
-        free(m->valid_value);
-        m->valid_value = copy;
-        m->valid_len = r->value_len;
-        m->valid_round = r->round; /* line 43 */
-        return true;
+        return jk_set_valid(m, r); /* lines 42-43 */
     }
     /* Lines 44-46. */
     if (m->step == JK_CONS_STEP_PREVOTE &&

@@ -177,6 +177,7 @@ static jk_err jk_pol_restore_one(jk_cons_machine *m, const jk_pol_view *pv, cons
         r->valid_round = pv->vr;
         memcpy(r->prop_sig, pv->sig, JK_ED25519_SIG_SIZE);
         r->validity = -1;
+        r->got_tick = m->ticks; /* holds: none known (every peer may have restarted too) */
         r->seen[m->cfg.app.proposer(m->cfg.app.ctx, c->height, c->round)] = 1;
     } else {
         free(prop);

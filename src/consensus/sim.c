@@ -134,6 +134,10 @@ static void jk_transmit(jk_sim *s, uint32_t from, uint32_t to, const uint8_t *by
         it->bytes = copy;
         it->len = len;
         s->res->sent++;
+        if (bytes[0] == JK_CONS_MSG_PROPOSAL) {
+            s->res->proposals++;
+            s->res->proposal_bytes += len;
+        }
     }
 }
 

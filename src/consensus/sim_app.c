@@ -295,6 +295,10 @@ jk_err jk_cons_sim_node_restart(jk_sim_node *node)
     err = jk_cons_start(node->m);
     if (err != JK_OK)
         return err;
+    /* its peers' transports see a new connection (as a node's PEER_UP) */
+    for (uint32_t j = 0; j < s->vs.count && !s->cfg->no_reconnect; j++)
+        if (j != node->index && s->nodes[j].m)
+            jk_cons_peer_reset(s->nodes[j].m, node->index);
     return jk_cons_sim_drain(node);
 }
 

@@ -345,6 +345,8 @@ static jk_err jk_on_net_event(jk_node *n, const jk_net_event *evp, uint64_t now,
                      ev.known ? "validator" : "full node");
         if (!n->m)
             jk_node_follow_peer_up(n, ev.peer);
+        else /* what was sent before may be lost: proposals go again */
+            jk_cons_peer_reset(n->m, jk_node_validator_of(n, ev.key));
         break;
     case JK_NET_EV_PEER_DOWN:
         if (n->peers_up)

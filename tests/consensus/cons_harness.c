@@ -216,6 +216,12 @@ void th_deliver(th *t, uint32_t peer, const uint8_t *bytes, size_t len)
 
 void th_proposal(th *t, uint32_t from, uint64_t h, uint32_t r, uint32_t vr, uint8_t c)
 {
+    th_proposal_via(t, from, from, h, r, vr, c);
+}
+
+void th_proposal_via(th *t, uint32_t via, uint32_t from, uint64_t h, uint32_t r, uint32_t vr,
+                     uint8_t c)
+{
     uint8_t v[16];
     jk_cons_msg msg = {0};
     jk_hash id;
@@ -232,7 +238,7 @@ void th_proposal(th *t, uint32_t from, uint64_t h, uint32_t r, uint32_t vr, uint
     size_t len;
     if (jk_cons_msg_encode(&msg, &b, &len) != JK_OK)
         abort();
-    th_deliver(t, from, b, len);
+    th_deliver(t, via, b, len);
     free(b);
 }
 
@@ -275,6 +281,29 @@ bool th_fire(th *t, jk_cons_timer_kind kind)
     t->last = jk_cons_on_timer(t->m, &timer);
     th_collect(t);
     return true;
+}
+
+void th_tick(th *t)
+{
+    jk_cons_status st;
+    jk_cons_status_get(t->m, &st);
+    jk_cons_timer tick = {.kind = JK_CONS_TIMER_TICK, .height = st.height, .delay_ms = 1000};
+    t->last = jk_cons_on_timer(t->m, &tick);
+    th_collect(t);
+}
+
+size_t th_sent_proposals(const th *t, uint32_t *peers, size_t max)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < t->nouts; i++) {
+        const jk_cons_out *o = &t->outs[i];
+        if (o->kind == JK_CONS_OUT_SEND && o->len && o->bytes[0] == JK_CONS_MSG_PROPOSAL) {
+            if (k < max)
+                peers[k] = o->peer;
+            k++;
+        }
+    }
+    return k;
 }
 
 int th_sent_vote(const th *t, uint8_t type, uint32_t round, jk_hash *value)

@@ -60,6 +60,9 @@ void th_id(uint8_t c, jk_hash *out);
 void th_start(th *t);
 void th_deliver(th *t, uint32_t peer, const uint8_t *bytes, size_t len);
 void th_proposal(th *t, uint32_t from, uint64_t h, uint32_t r, uint32_t vr, uint8_t c);
+/* The proposal of (h, r) by `from`, as relayed by peer `via`. */
+void th_proposal_via(th *t, uint32_t via, uint32_t from, uint64_t h, uint32_t r, uint32_t vr,
+                     uint8_t c);
 /* c == 0: a nil vote. */
 void th_vote(th *t, uint32_t from, uint8_t type, uint64_t h, uint32_t r, uint8_t c);
 /* The same vote from each validator named in `from`, a string of digits in
@@ -68,7 +71,13 @@ void th_votes(th *t, const char *from, uint8_t type, uint64_t h, uint32_t r, uin
 /* Fire the timer of this kind the machine asked for last; false if none. */
 bool th_fire(th *t, jk_cons_timer_kind kind);
 
+/* The stall timer of the current height fires. */
+void th_tick(th *t);
+
 /* Outputs. */
+/* Proposal SENDs since the last clear (any proposer): how many, and the
+ * first `max` of their peers (a validator or JK_CONS_ALL) in order. */
+size_t th_sent_proposals(const th *t, uint32_t *peers, size_t max);
 const jk_cons_out *th_timer(const th *t, jk_cons_timer_kind kind);
 /* Our own vote of this kind and round sent since the last clear: 1 for a
  * value (its id in *value), 0 for nil, -1 for none. */

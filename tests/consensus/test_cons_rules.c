@@ -425,3 +425,46 @@ JK_TEST(test_cons_rule_proposer_proposes_valid_value)
     th_free(&t);
 }
 
+
+/* Lines 36 and 42-43 applied late (session 14): the proof of round 1 — its
+ * proposal and 2f+1 prevotes — completes only when we are in round 2. It
+ * becomes validValue_p / validRound_p (the lock stays), a proof of a lower
+ * round after it changes nothing, and as proposer of round 3 we propose
+ * it with vr = 1. Without the rule: a fresh value, vr = -1. */
+JK_TEST(test_cons_rule_valid_value_from_a_later_proof)
+{
+    th t;
+    jk_cons_proposal p;
+    th_begin(&t, 4, 0);
+    th_skip_to(&t, "12", 2);
+    JK_REQUIRE(th_status(&t).round == 2);
+    th_proposal(&t, 2, 1, 1, NIL, 'b');
+    JK_CHECK_EQ(th_status(&t).valid_round, NIL);
+    th_votes(&t, "123", PV, 1, 1, 'b');
+    JK_CHECK_EQ(th_status(&t).valid_round, 1);
+    JK_CHECK_EQ(th_status(&t).locked_round, NIL);
+    th_proposal(&t, 1, 1, 0, NIL, 'a');
+    th_votes(&t, "123", PV, 1, 0, 'a');
+    JK_CHECK_EQ(th_status(&t).valid_round, 1);
+    th_clear(&t);
+    th_skip_to(&t, "12", 3);
+    JK_REQUIRE(th_status(&t).round == 3);
+    JK_REQUIRE(th_sent_proposal(&t, &p));
+    JK_CHECK_EQ(p.valid_round, 1);
+    jk_hash id;
+    jk_crypto_blake2b256(p.value, p.value_len, &id);
+    JK_CHECK(th_hash_eq(&id, 'b'));
+    th_free(&t);
+}
+
+/* ... but not from a proof of a value that is not valid here. */
+JK_TEST(test_cons_rule_no_valid_value_from_an_invalid_later_proof)
+{
+    th t;
+    th_begin(&t, 4, 0);
+    th_skip_to(&t, "12", 1);
+    th_proposal(&t, 1, 1, 0, NIL, 'X');
+    th_votes(&t, "123", PV, 1, 0, 'X');
+    JK_CHECK_EQ(th_status(&t).valid_round, NIL);
+    th_free(&t);
+}

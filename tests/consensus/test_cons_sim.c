@@ -100,6 +100,22 @@ JK_TEST(test_cons_sim_seeds_1301_and_1705)
     }
 }
 
+/* Seed 3984 at V = 4 (docs/consensus.md "Is f + 4 the right bound?"): a
+ * split proof of lock in round 0 of height 2, held by one honest validator;
+ * the others completed it only after round 0, on the stall tick. With
+ * validValue taken from that later proof (rule 12), the next honest
+ * proposer re-proposes the locked value: decided in round 3, not 4. */
+JK_TEST(test_cons_sim_seed_3984_takes_a_late_proof)
+{
+    JK_REQUIRE(jk_crypto_init() == JK_OK);
+    jk_cons_sim_config cfg;
+    jk_cons_sim_result res;
+    jk_cons_sim_config_for_seed(3984, 4, true, &cfg);
+    JK_REQUIRE(jk_cons_sim_run(&cfg, &res) == JK_OK);
+    JK_CHECK(res.ok);
+    JK_CHECK_EQ(res.max_bound_round, 3);
+}
+
 JK_TEST(test_cons_sim_same_seed_same_run)
 {
     JK_REQUIRE(jk_crypto_init() == JK_OK);

@@ -4,7 +4,7 @@
  * replays it, a summary with the figures, and exits non-zero on any violation.
  *
  *   consensus-sim [--seeds N] [--first S] [--validators V[,V...]]
- *                 [--seed S] [--no-faults] [--no-byzantine] [--no-crash-all]
+ *                 [--seed S] [--no-faults] [--no-byzantine] [--no-crash-all] [--no-reconnect]
  *                 [--show-round R] [--trace] [--trace-steps]
  *   consensus-sim --bench-cert   (certificate check vs raw Ed25519 verifies)
  *   consensus-sim --bench-sync   (jk_node_sync vs archiving alone, headers only)
@@ -336,6 +336,7 @@ int main(int argc, char **argv)
     uint32_t vals[8] = {4, 7};
     size_t nvals = 2;
     bool faults = true, trace = false, steps = false, one = false, no_byz = false, no_crash_all = false;
+    bool no_reconnect = false;
     uint32_t show_round = 0; /* 0: off; else name seeds whose bounded heights reached it */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -369,6 +370,8 @@ int main(int argc, char **argv)
             no_byz = true;
         } else if (!strcmp(a, "--no-crash-all")) {
             no_crash_all = true;
+        } else if (!strcmp(a, "--no-reconnect")) {
+            no_reconnect = true;
         } else if (!strcmp(a, "--bench-cert")) {
             if (jk_crypto_init() != JK_OK)
                 return 2;
@@ -385,8 +388,8 @@ int main(int argc, char **argv)
             trace = steps = true;
         } else {
             fprintf(stderr, "usage: %s [--seeds N] [--first S] [--validators V[,V]] "
-                            "[--seed S] [--no-faults] [--no-byzantine] [--no-crash-all] [--show-round R] [--trace] "
-                            "[--trace-steps]\n", argv[0]);
+                            "[--seed S] [--no-faults] [--no-byzantine] [--no-crash-all] [--no-reconnect] [--show-round R] "
+                            "[--trace] [--trace-steps]\n", argv[0]);
             return 2;
         }
     }
@@ -395,7 +398,7 @@ int main(int argc, char **argv)
     uint64_t failed = 0;
     for (size_t vi = 0; vi < nvals; vi++) {
         uint64_t runs = 0, heights = 0, rounds = 0, msgs = 0, byz = 0, crashes = 0,
-                 part = 0, drops = 0, evid = 0, all_down = 0, lost_all = 0;
+                 part = 0, drops = 0, evid = 0, all_down = 0, lost_all = 0, props = 0, prop_bytes = 0;
         uint32_t max_round = 0, max_bound = 0, bound = 0;
         uint64_t hist[8] = {0};
         jk_crypto_hasher all;
@@ -410,11 +413,14 @@ int main(int argc, char **argv)
                 cfg.byzantine = 0; /* the rest of the seed's faults as drawn */
             if (no_crash_all)
                 cfg.crash_all = 0;
+            cfg.no_reconnect = no_reconnect;
             jk_err err = jk_cons_sim_run(&cfg, &res);
             runs++;
             heights += res.heights;
             rounds += res.rounds;
             msgs += res.sent;
+            props += res.proposals;
+            prop_bytes += res.proposal_bytes;
             evid += res.evidence;
             byz += cfg.byzantine ? 1 : 0;
             crashes += res.crashes + res.midcrashes;
@@ -460,6 +466,9 @@ int main(int argc, char **argv)
                heights ? (double)msgs / (double)heights : 0.0, evid);
         print_hash(&d);
         printf("\n");
+        printf("sim V=%u: proposals/height %.2f (%.0f bytes/height)\n", vals[vi],
+               heights ? (double)props / (double)heights : 0.0,
+               heights ? (double)prop_bytes / (double)heights : 0.0);
         printf("sim V=%u: heights by decision round 0..6, 7+:", vals[vi]);
         for (int k = 0; k < 8; k++)
             printf(" %" PRIu64, hist[k]);
