@@ -8,8 +8,13 @@
  * its gas check pays what that check charges (docs/pvm.md).
  */
 #include "jit_cc.h"
+#include "jit_plan.h"
 
 #include <stdlib.h>
+
+unsigned long jk_pvm_jit_plan_refused;
+void (*jk_pvm_jit_plan_hook)(const jk_pvm_program *prog, uint32_t *pre, uint32_t *less);
+bool jk_pvm_jit_plan_checked = true;
 
 #if JK_PVM_HAVE_JIT
 
@@ -157,6 +162,96 @@ static void jk_fall_plan(jk_cc *c, const uint32_t *last, const uint8_t *host)
     free(skip);
 }
 
+
+/* The plans' one rule, checked mechanically once they are made (session
+ * 14; fib12's fuzz finding was a plan that broke it). Per edge into a
+ * block B, p is what the edge's source has paid towards B beyond the
+ * interpreter's gas: the source block's pre (what its prologue charged
+ * beyond its own cost, none of it spent yet). An edge that lands past B's
+ * prologue must have paid exactly cost(B) + pre(B), what that prologue
+ * charges in full; one that lands on the prologue exactly less(B), which
+ * the prologue charges less. Either way r11 after B's prologue is the
+ * interpreter's gas less cost(B) + pre(B), whatever the way in. The edges
+ * are the emitter's (jit_ctl.c, jit.c): a static jump, a call or a
+ * conditional branch lands past the prologue exactly when its block has a
+ * pre; a branch's fallthrough, a `fallthrough` and every other way in
+ * (djumps and calls through the tables, returns of either kind, the
+ * strided loops' exits) land on the prologue, and the dynamic ones come
+ * from blocks that must have no pre (each such entrant has p = 0, so
+ * every jump-table entry needs less = 0). Two more rules for the runtime
+ * (jit_run.c): pre is the same on every instruction of a block (a fault
+ * gives back the pre of its instruction) and a block with an `ecalli`
+ * has none (a host call resumes mid-block with the block paid). Linear.
+ * Returns false with *bad = the block entered wrongly. */
+static uint32_t jk_at(const uint32_t *a, uint32_t i)
+{
+    return a ? a[i] : 0;
+}
+
+static bool jk_edge_ok(const jk_pvm_program *prog, const uint32_t *pre, const uint32_t *less, uint32_t p,
+                       uint32_t to, bool past)
+{
+    if (to >= prog->insn_count || !prog->block_start[to])
+        return !past && p == 0; /* a panic: nothing may have been paid for it */
+    uint64_t need = past ? (uint64_t)prog->insns[to].cost + jk_at(pre, to) : jk_at(less, to);
+    return p == need;
+}
+
+static bool jk_plan_ok(const jk_pvm_program *prog, const uint32_t *pre, const uint32_t *less, const uint32_t *last,
+                       const uint8_t *host, uint32_t *bad)
+{
+    uint32_t n = prog->insn_count;
+    for (uint32_t k = 0; k < prog->blob.jump_count; k++) {
+        uint32_t t = prog->jump_targets[k];
+        if (t < n && prog->block_start[t] && jk_at(less, t)) {
+            *bad = t;
+            return false;
+        }
+    }
+    for (uint32_t b = 0; b < n; b++) {
+        *bad = b;
+        if (!prog->block_start[b]) {
+            if (jk_at(less, b))
+                return false;
+            continue;
+        }
+        uint32_t e = last[b], p = jk_at(pre, b);
+        for (uint32_t k = b; k <= e; k++)
+            if (jk_at(pre, k) != p)
+                return false;
+        if (host[b] && p)
+            return false;
+        const jk_pvm_insn *t = &prog->insns[e];
+        bool ok = true;
+        switch (t->opcode) {
+        case OP_trap:
+            break;
+        case OP_jump:
+        case OP_load_imm_jump:
+            *bad = t->target;
+            ok = jk_edge_ok(prog, pre, less, p, t->target, p != 0);
+            break;
+        case OP_jump_ind:
+        case OP_load_imm_jump_ind:
+            ok = p == 0;
+            break;
+        default:
+            if (jk_is_cond_branch(t)) {
+                *bad = t->target;
+                if (!jk_edge_ok(prog, pre, less, p, t->target, p != 0))
+                    return false;
+            }
+            /* the fallthrough (past the last instruction: a panic) */
+            *bad = e + 1;
+            ok = e + 1 >= n ? p == 0 : jk_edge_ok(prog, pre, less, p, e + 1, false);
+            break;
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 bool jk_pvm_jit_precharge_plan(jk_cc *c)
 {
     const jk_pvm_program *prog = c->prog;
@@ -215,6 +310,18 @@ bool jk_pvm_jit_precharge_plan(jk_cc *c)
             break; /* no block precharged: correct, only slower */
         for (uint32_t k = b; k <= last[b]; k++)
             c->pre[k] = prog->insns[to].cost + tpre;
+    }
+    if (jk_pvm_jit_plan_hook)
+        jk_pvm_jit_plan_hook(prog, c->pre, c->less);
+    uint32_t bad;
+    if (jk_pvm_jit_plan_checked && !jk_plan_ok(prog, c->pre, c->less, last, host, &bad)) {
+        /* a plan that breaks the rule: the plain plan instead, which
+         * charges every block at its own prologue (always right) */
+        __atomic_add_fetch(&jk_pvm_jit_plan_refused, 1, __ATOMIC_RELAXED);
+        free(c->pre);
+        free(c->less);
+        c->pre = NULL;
+        c->less = NULL;
     }
     jk_pvm_jit_align_plan(c);
     free(last);
