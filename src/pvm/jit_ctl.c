@@ -11,6 +11,7 @@
  * predicted return lands exactly where its jump-table entry leads.
  */
 #include "jit_cc.h"
+#include "jit_plan.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -505,12 +506,15 @@ void jk_pvm_jit_call_ind(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint6
  * [rB·8 + table]`, with no `movabs rdx, table` (session 14: two host
  * instructions a `c_fib` pair); elsewhere through rdx as before. A 16-byte
  * header keeps the mapping's size for jk_pvm_jit_call_table_free. */
+bool jk_pvm_jit_low_tables = true;
+
 static void **jk_call_map(size_t bytes)
 {
     bytes += 16;
     void *map = MAP_FAILED;
 #ifdef MAP_32BIT
-    map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+    if (jk_pvm_jit_low_tables)
+        map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
 #endif
     if (map == MAP_FAILED)
         map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -140,6 +140,29 @@ JK_TEST(test_jit_paid_calls_are_the_interpreters)
     JK_CHECK_EQ(pre[11], 4); /* jumper: site_c's cost and P */
     JK_CHECK_EQ(pre[13], 2); /* site_c */
     JK_CHECK_EQ(pre[26], 0); /* k */
+#if defined(__linux__)
+    JK_CHECK((uintptr_t)prog->jit->call_code < (UINT64_C(1) << 31)); /* MAP_32BIT: absolute addresses */
+#endif
+#endif
+    jk_paid_runs(prog);
+    jk_pvm_program_free(prog);
+}
+
+/* The same with the calls' tables mapped anywhere (where MAP_32BIT is
+ * missing, or the low 2 GiB are full): the calls load the table's address
+ * into rdx first. */
+JK_TEST(test_jit_paid_calls_with_tables_anywhere)
+{
+#if JK_PVM_HAVE_JIT
+    jk_pvm_jit_low_tables = false;
+#endif
+    jk_pvm_program *prog = jk_test_asm_program(jk_paid_src, true);
+#if JK_PVM_HAVE_JIT
+    jk_pvm_jit_low_tables = true;
+#endif
+    JK_REQUIRE(prog != NULL);
+#if JK_PVM_HAVE_JIT
+    JK_CHECK((uintptr_t)prog->jit->call_code >= (UINT64_C(1) << 31)); /* the rdx path */
 #endif
     jk_paid_runs(prog);
     jk_pvm_program_free(prog);
