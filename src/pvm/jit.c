@@ -123,9 +123,8 @@ void jk_pvm_jit_free(jk_pvm_jit *jit)
     free(jit->entry);
     free(jit->entry_frame);
     free(jit->jump_code);
-    free(jit->call_code);
+    jk_pvm_jit_call_table_free(jit->call_code); /* the frame copy's with it (jit_ctl.c) */
     free(jit->jump_code_frame);
-    free(jit->call_code_frame);
     free(jit->pre);
     free(jit);
 }
@@ -166,7 +165,7 @@ void jk_pvm_jit_compile(jk_pvm_program *prog)
         cc.entry_f = malloc((size_t)(n ? n : 1) * sizeof *cc.entry_f);
         jit->jump_code_frame = cc.jump_code_f = malloc(tables * sizeof(void *));
         if (cc.call_code_o)
-            jit->call_code_frame = cc.call_code_f = malloc(jk_pvm_jit_call_slots(prog) * sizeof(void *));
+            jit->call_code_frame = cc.call_code_f = jk_pvm_jit_call_table_frame(&cc);
         if (!cc.label_f || !cc.entry_f || !cc.jump_code_f || (cc.call_code_o && !cc.call_code_f))
             goto fail;
         for (uint32_t i = 0; i < n; i++) /* a target the copy never set refuses the code */

@@ -101,6 +101,9 @@ enum {
     JK_LATE_FRAME,      /* `add_imm_64 sp, sp, k` at `first` in the frame copy
                            left the window: check again, back to `back` or
                            to the ordinary copy's first + 1 (jit_stack.c) */
+    JK_LATE_PAID,       /* jump-table entry `first` (block `last`) for a paid
+                           call (jit_ctl.c): charge the difference, enter
+                           past the prologue; `done` gets where it starts */
 };
 
 /* JK_LATE_DIV: `first` is the dividend's guest register, `cost` these bits. */
@@ -133,6 +136,8 @@ typedef struct jk_cc {
     size_t exit_common, panic_common, halt_common, mem_fail, load_slow, store_slow;
     size_t djump_bad; /* panic at the index in eax (jit_ctl.c) */
     size_t call_bad;  /* panic at the call via a pointer that pushed the v at [rsp+8] */
+    size_t call_bad_a; /* the same from the v in ω_call_ra (direct returns) */
+    int call_ra;      /* the A of every call via a pointer, or −1 (jit_ctl.c) */
     bool oom;
     uint8_t map[JK_PVM_REGS]; /* host register of each guest register, or X_NOREG */
     void **jump_code;         /* the jump table's code addresses (filled at the end) */
@@ -160,6 +165,9 @@ typedef struct jk_cc {
      * target, which F's prologue charges less (it gives it back when the
      * branch falls through); NULL when no block has any. */
     uint32_t *less;
+    /* Paid calls (jit_plan.c, session 14): what every call via a pointer's
+     * block precharges for its callee's entry, or 0 when none does. */
+    uint32_t call_paid;
     /* Direct returns (session 10): a program with at most JK_JIT_SITES
      * call sites returns by comparing the target with each site's v and
      * jumping to its landing block, and calls are plain jumps; site_count
@@ -469,11 +477,18 @@ bool jk_pvm_jit_precharge_plan(jk_cc *c);
 void jk_pvm_jit_align_plan(jk_cc *c);
 /* jit_ctl.c: the call sites, for direct returns (c->site_count). */
 void jk_pvm_jit_site_plan(jk_cc *c);
+/* jit_ctl.c: how many call sites return directly (the site plan's
+ * choice, known before it runs), 0 when returns are predicted. */
+uint32_t jk_pvm_jit_direct_sites(const jk_cc *c);
 /* jit_ctl.c: the padding before block i's prologue, if c->align asks. */
 void jk_pvm_jit_align(jk_cc *c, uint32_t i);
 /* jit_ctl.c: allocate c->call_code (jit->call_code) when the program makes
  * a call via a pointer; false when out of memory. */
 bool jk_pvm_jit_call_table(jk_cc *c);
+/* jit_ctl.c: the frame copy's calls' table (allocated with the ordinary
+ * one), and freeing both (jk_pvm_jit_free). */
+void **jk_pvm_jit_call_table_frame(const jk_cc *c);
+void jk_pvm_jit_call_table_free(void **table);
 /* jit_ctl.c: the calls' table's addresses, once the code is mapped at code. */
 void jk_pvm_jit_call_table_fill(const jk_cc *c, uint8_t *code);
 /* jit_ctl.c: record one piece of out-of-line code. */

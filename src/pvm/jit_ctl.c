@@ -11,6 +11,10 @@
  * predicted return lands exactly where its jump-table entry leads.
  */
 #include "jit_cc.h"
+#include "jit_plan.h"
+
+#include <string.h>
+#include <sys/mman.h>
 
 #if JK_PVM_HAVE_JIT
 
@@ -147,10 +151,9 @@ bool jk_pvm_jit_is_call(const jk_cc *c, uint32_t i, uint64_t v)
  * jumps; starting the entry and each landing on a 64-byte line (padding
  * that is never executed: a landing follows a call, now a jump) measured
  * 0.79 of native against 0.88–0.99 for the other offsets (docs/bench.md). */
-void jk_pvm_jit_site_plan(jk_cc *c)
+static uint32_t jk_sites(const jk_cc *c, uint32_t *v, uint32_t *at)
 {
     const jk_pvm_program *prog = c->prog;
-    c->site_count = 0;
     uint32_t count = 0, max = jk_pvm_jit_direct_max < JK_JIT_SITES ? jk_pvm_jit_direct_max : JK_JIT_SITES;
     for (uint32_t i = 0; i < prog->insn_count; i++) {
         const jk_pvm_insn *in = &prog->insns[i];
@@ -158,10 +161,25 @@ void jk_pvm_jit_site_plan(jk_cc *c)
             !jk_pvm_jit_is_call(c, i, in->imm_x))
             continue;
         if (count == max || (in->opcode == OP_load_imm_jump_ind && !c->call_code))
-            return; /* too many, or a call via a pointer without the calls' table: predicted returns */
-        c->site_v[count] = (uint32_t)in->imm_x;
-        c->site_at[count++] = i + 1;
+            return 0; /* too many, or a call via a pointer without the calls' table: predicted returns */
+        if (v) {
+            v[count] = (uint32_t)in->imm_x;
+            at[count] = i + 1;
+        }
+        count++;
     }
+    return count;
+}
+
+uint32_t jk_pvm_jit_direct_sites(const jk_cc *c)
+{
+    return jk_sites(c, NULL, NULL);
+}
+
+void jk_pvm_jit_site_plan(jk_cc *c)
+{
+    const jk_pvm_program *prog = c->prog;
+    uint32_t count = jk_sites(c, c->site_v, c->site_at);
     c->site_count = count;
     if (!count)
         return;
@@ -364,6 +382,27 @@ static void jk_table_to_rdx(jk_cc *c, void *const *table)
     x_mov_r_imm(&c->b, X_RDX, a);
 }
 
+/* jmp (ext 4) or call (ext 2) through [index·8 + table]: one instruction
+ * with the table's absolute address when it lies below 2 GiB, else the
+ * address in rdx first. */
+static void jk_table_op(jk_cc *c, void *const *table, uint8_t index, uint8_t ext)
+{
+    jk_x64_buf *b = &c->b;
+    uint64_t a;
+    memcpy(&a, &table, sizeof a);
+    if (a < (UINT64_C(1) << 31)) {
+        if (index & 8)
+            x_b(b, 0x42); /* REX.X */
+        x_b(b, 0xFF);
+        x_b(b, (uint8_t)(ext << 3 | 4));                /* mod 00, SIB */
+        x_b(b, (uint8_t)(3 << 6 | (index & 7) << 3 | 5)); /* ·8, no base: disp32 */
+        x_d(b, (uint32_t)a);
+        return;
+    }
+    jk_table_to_rdx(c, table);
+    x_op(b, 0, false, 0xFF, 1, ext, X_MEMI(X_RDX, index, 3, 0), false);
+}
+
 /* djump (Graypaper) on the address (ω_base + imm) mod 2^32, inlined at each dynamic jump so
  * that every site has its own indirect branch to predict: halt on the halt
  * address; else a = 2(k+1) with k < |j| enters jump-table entry k, whose code
@@ -448,17 +487,41 @@ void jk_pvm_jit_call_ind(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint6
     slow.at = (uint32_t)x_jcc32(b, CC_AE);
     slow.first = i;
     jk_pvm_jit_add_late(c, &slow);
-    jk_table_to_rdx(c, c->call_code);
-    if (c->site_count) { /* direct returns: a plain jump, djump_bad's index in eax */
-        x_mov_r_imm(b, X_RAX, i);
-        x_op(b, 0, false, 0xFF, 1, 4, X_MEMI(X_RDX, index, 3, 0), false); /* jmp [rdx+index*8] */
+    if (c->site_count) { /* direct returns: a plain jump */
+        if (c->call_ra < 0)
+            x_mov_r_imm(b, X_RAX, i); /* djump_bad's index; else call_bad_a finds it from ω_A */
+        jk_table_op(c, c->call_code, index, 4); /* jmp [table + index*8] */
         return;
     }
     jk_depth_cmp(c);
     slow.at = (uint32_t)x_jcc32(b, CC_BE);
     jk_pvm_jit_add_late(c, &slow);
     jk_push_return(c, v);
-    x_op(b, 0, false, 0xFF, 1, 2, X_MEMI(X_RDX, index, 3, 0), false); /* call [rdx+index*8] */
+    jk_table_op(c, c->call_code, index, 2); /* call [table + index*8] */
+}
+
+/* The calls' tables (the ordinary copy's, then the frame copy's: room for
+ * both) in one mapping, below 2 GiB where the system gives one
+ * (MAP_32BIT): a call then reads its entry at an absolute address, `jmp
+ * [rB·8 + table]`, with no `movabs rdx, table` (session 14: two host
+ * instructions a `c_fib` pair); elsewhere through rdx as before. A 16-byte
+ * header keeps the mapping's size for jk_pvm_jit_call_table_free. */
+bool jk_pvm_jit_low_tables = true;
+
+static void **jk_call_map(size_t bytes)
+{
+    bytes += 16;
+    void *map = MAP_FAILED;
+#ifdef MAP_32BIT
+    if (jk_pvm_jit_low_tables)
+        map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+#endif
+    if (map == MAP_FAILED)
+        map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED)
+        return NULL;
+    memcpy(map, &bytes, sizeof bytes);
+    return (void **)((uint8_t *)map + 16);
 }
 
 /* Allocate the calls' table (above) when the program makes a call via a
@@ -468,17 +531,39 @@ bool jk_pvm_jit_call_table(jk_cc *c)
 {
     const jk_pvm_program *prog = c->prog;
     c->call_code = NULL;
+    c->call_ra = -1;
     if (prog->blob.jump_count >= (UINT32_C(1) << 28))
         return true;
-    bool any = false;
-    for (uint32_t i = 0; i < prog->insn_count && !any; i++) {
+    bool any = false, same = true;
+    for (uint32_t i = 0; i < prog->insn_count; i++) {
         const jk_pvm_insn *in = &prog->insns[i];
-        any = in->opcode == OP_load_imm_jump_ind && jk_pvm_jit_is_call(c, i, in->imm_x);
+        if (in->opcode != OP_load_imm_jump_ind || !jk_pvm_jit_is_call(c, i, in->imm_x))
+            continue;
+        same = same && (!any || (int)in->ra == c->call_ra);
+        c->call_ra = (int)in->ra;
+        any = true;
     }
+    if (!same)
+        c->call_ra = -1;
     if (!any)
         return true;
-    c->call_code = malloc(jk_pvm_jit_call_slots(prog) * sizeof(void *));
+    c->call_code = jk_call_map(2 * (size_t)jk_pvm_jit_call_slots(prog) * sizeof(void *));
     return c->call_code != NULL;
+}
+
+void **jk_pvm_jit_call_table_frame(const jk_cc *c)
+{
+    return c->call_code_o + jk_pvm_jit_call_slots(c->prog);
+}
+
+void jk_pvm_jit_call_table_free(void **table)
+{
+    if (table) {
+        uint8_t *map = (uint8_t *)table - 16;
+        size_t bytes;
+        memcpy(&bytes, map, sizeof bytes);
+        munmap(map, bytes);
+    }
 }
 
 /* table[k] = the code of jump-table entry k's block in the copy whose
@@ -493,25 +578,109 @@ static void jk_table_fill(const jk_cc *c, void **table, const uint32_t *label, u
 
 /* The calls' table, indexed by the address a: entry a is jump-table entry
  * a/2 − 1's code for an even a ≥ 2, call_bad otherwise, or djump_bad when
- * the calls are plain jumps (direct returns: jk_pvm_jit_call_ind). */
-static void jk_call_fill(const jk_cc *c, void **table, const uint32_t *label, uint8_t *code)
+ * the calls are plain jumps (direct returns: jk_pvm_jit_call_ind). With
+ * paid calls (below) a block start's entry is past its prologue, or the
+ * stub that charges what the call's block did not pay. */
+static void jk_call_fill(const jk_cc *c, void **table, const uint32_t *label, const uint32_t *entry, uint8_t *code,
+                         bool framed)
 {
     uint32_t slots = jk_pvm_jit_call_slots(c->prog);
     for (uint32_t a = 0; table && a < slots; a++) {
         uint32_t t = a >= 2 && !(a & 1) && a / 2 - 1 < c->prog->blob.jump_count ? c->prog->jump_targets[a / 2 - 1]
                                                                                   : JK_PVM_NO_TARGET;
-        table[a] = code + (t != JK_PVM_NO_TARGET ? label[t] : c->site_count ? c->djump_bad : c->call_bad);
+        size_t bad = !c->site_count ? c->call_bad : c->call_ra >= 0 ? c->call_bad_a : c->djump_bad;
+        table[a] = code + (t == JK_PVM_NO_TARGET ? bad : c->call_paid ? entry[t] : label[t]);
+    }
+    for (size_t k = 0; table && k < c->late_count; k++) {
+        const jk_late *l = &c->late[k];
+        if (l->kind == JK_LATE_PAID && l->framed == framed)
+            table[2 * (l->first + 1)] = code + l->done;
     }
 }
 
 void jk_pvm_jit_call_table_fill(const jk_cc *c, uint8_t *code)
 {
     jk_table_fill(c, c->jump_code_o, c->label_o, code, c->djump_bad);
-    jk_call_fill(c, c->call_code_o, c->label_o, code);
+    jk_call_fill(c, c->call_code_o, c->label_o, c->entry_o, code, false);
     if (c->frame_h) { /* the frame copy's own (jit_stack.c) */
         jk_table_fill(c, c->jump_code_f, c->label_f, code, c->djump_bad);
-        jk_call_fill(c, c->call_code_f, c->label_f, code);
+        jk_call_fill(c, c->call_code_f, c->label_f, c->entry_f, code, true);
     }
+    if (c->call_code_o) { /* written for good: read-only from here on (a failure leaves it writable) */
+        uint8_t *map = (uint8_t *)c->call_code_o - 16;
+        size_t bytes;
+        memcpy(&bytes, map, sizeof bytes);
+        (void)mprotect(map, bytes, PROT_READ);
+    }
+}
+
+/* Paid calls (session 14; the plan is jk_paid_plan in jit_plan.c). Where
+ * every call via a pointer's block has paid P for its callee's entry, the
+ * calls' table leads each block start t whose prologue charges exactly P
+ * (cost(t) + pre(t) = P: `c_fib`'s fib_rec) past that prologue, and every
+ * other block start to a stub, out of line, that charges the difference
+ * `sub r11, C − P; jl` (whose exit is t's own out-of-gas exit, which
+ * gives C back: the interpreter's gas at t) and jumps past t's prologue.
+ * One stub per such jump-table entry and copy: linear. */
+static void jk_paid_stubs(jk_cc *c)
+{
+    const jk_pvm_program *prog = c->prog;
+    for (int copy = 0; c->call_paid && copy < (c->frame_h ? 2 : 1); copy++) {
+        jk_pvm_jit_frame_select(c, copy == 1);
+        for (uint32_t k = 0; k < prog->blob.jump_count; k++) {
+            uint32_t t = prog->jump_targets[k];
+            if (t == JK_PVM_NO_TARGET || prog->insns[t].cost + (c->pre ? c->pre[t] : 0) == c->call_paid)
+                continue;
+            jk_late stub = {0};
+            stub.kind = JK_LATE_PAID;
+            stub.first = k;
+            stub.last = t;
+            jk_pvm_jit_add_late(c, &stub);
+        }
+    }
+    jk_pvm_jit_frame_select(c, false);
+}
+
+static void jk_paid_stub(jk_cc *c, jk_late *l)
+{
+    jk_x64_buf *b = &c->b;
+    uint32_t t = l->last, cost = c->prog->insns[t].cost + (c->pre ? c->pre[t] : 0);
+    l->done = (uint32_t)b->len;
+    x_alu_rm_imm(b, ALU_SUB, true, X_REG(X_GAS), (int32_t)cost - (int32_t)c->call_paid);
+    jk_late oog = {0};
+    oog.at = (uint32_t)x_jcc32(b, CC_L);
+    oog.first = t;
+    oog.cost = cost;
+    oog.kind = JK_LATE_OOG;
+    jk_pvm_jit_add_late(c, &oog);
+    jk_jump_to_at(c, x_jmp32(b), t, true);
+}
+
+/* A paid call's slow path (its register has upper bits set or is past the
+ * table): on the 32-bit address a, in ecx, the table again when a is in
+ * it (the callee's entry was paid), else a halt — which gives P back, the
+ * callee never being entered — or a panic at the call, for which the
+ * runtime gives back the block's pre (jit_run.c). */
+static void jk_paid_slow(jk_cc *c, const jk_late *l)
+{
+    jk_x64_buf *b = &c->b;
+    const jk_pvm_insn *in = &c->prog->insns[l->first];
+    uint8_t h = c->map[in->rb];
+    if (in->ra != in->rb && (uint32_t)in->imm_y == 0 && h != X_NOREG)
+        x_mov_r_rm(b, false, X_RCX, X_REG(h)); /* else formed in ecx (jk_pvm_jit_call_ind) */
+    x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RCX), (int32_t)jk_pvm_jit_call_slots(c->prog));
+    size_t out = x_jcc8(b, CC_AE);
+    if (c->call_ra < 0)
+        x_mov_r_imm(b, X_RAX, l->first);
+    jk_table_op(c, c->call_code, X_RCX, 4); /* jmp [table + rcx*8] */
+    x_here8(b, out);
+    jk_set_exit(c, l->first);
+    x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RCX), (int32_t)JK_PVM_HALT_ADDRESS);
+    size_t panic = x_jcc8(b, CC_NE);
+    x_alu_rm_imm(b, ALU_ADD, true, X_REG(X_GAS), (int32_t)c->call_paid);
+    jk_jmp_to_off(c, c->halt_common);
+    x_here8(b, panic);
+    jk_jmp_to_off(c, c->panic_common);
 }
 
 void jk_pvm_jit_add_late(jk_cc *c, const jk_late *l)
@@ -522,6 +691,22 @@ void jk_pvm_jit_add_late(jk_cc *c, const jk_late *l)
     c->late = g;
     c->late[c->late_count] = *l;
     c->late[c->late_count++].framed = c->framed; /* emitted in its own copy's terms */
+}
+
+/* Panic at the call whose v (the address of jump-table entry k, 2(k +
+ * 1), whose instruction follows the call) is in v32. */
+static void jk_call_bad(jk_cc *c, jk_x64_rm v32)
+{
+    x_mov_r_rm(&c->b, false, X_RAX, v32);
+    x_shift_imm(&c->b, SH_SHR, false, X_RAX, 1); /* k + 1 */
+    uint64_t targets;
+    const void *tp = c->prog->jump_targets;
+    memcpy(&targets, &tp, sizeof targets);
+    x_mov_r_imm(&c->b, X_RDX, targets);
+    x_mov_r_rm(&c->b, false, X_RAX, X_MEMI(X_RDX, X_RAX, 2, -4)); /* jump_targets[k] */
+    x_alu_rm_imm(&c->b, ALU_SUB, false, X_REG(X_RAX), 1);
+    x_mov_rm_r(&c->b, false, X_MEM(X_RBX, CTX_EXIT), X_RAX);
+    jk_jmp_to_off(c, c->panic_common);
 }
 
 void jk_pvm_jit_emit_late(jk_cc *c)
@@ -535,20 +720,21 @@ void jk_pvm_jit_emit_late(jk_cc *c)
     jk_jmp_to_off(c, c->panic_common);
     /* call_bad: a call via a pointer entered a jump-table entry that is not
      * a block start; [rsp+8] is the v it pushed, 2(k + 1), and the call's
-     * index is jump_targets[k] − 1 (jk_pvm_jit_call_table) */
+     * index is jump_targets[k] − 1 (jk_pvm_jit_call_table); call_bad_a:
+     * the same with direct returns, where the call wrote v into ω_A (the
+     * same A at every such call: call_ra) and pushed nothing */
     c->call_bad = c->b.len;
-    x_mov_r_rm(&c->b, false, X_RAX, X_MEM(X_RSP, 8));
-    x_shift_imm(&c->b, SH_SHR, false, X_RAX, 1); /* k + 1 */
-    uint64_t targets;
-    const void *tp = c->prog->jump_targets;
-    memcpy(&targets, &tp, sizeof targets);
-    x_mov_r_imm(&c->b, X_RDX, targets);
-    x_mov_r_rm(&c->b, false, X_RAX, X_MEMI(X_RDX, X_RAX, 2, -4)); /* jump_targets[k] */
-    x_alu_rm_imm(&c->b, ALU_SUB, false, X_REG(X_RAX), 1);
-    x_mov_rm_r(&c->b, false, X_MEM(X_RBX, CTX_EXIT), X_RAX);
-    jk_jmp_to_off(c, c->panic_common);
+    jk_call_bad(c, X_MEM(X_RSP, 8));
+    c->call_bad_a = c->call_bad;
+    if (c->call_ra >= 0) {
+        if (!x_reserve(&c->b, 128))
+            return;
+        c->call_bad_a = c->b.len;
+        jk_call_bad(c, G((unsigned)c->call_ra));
+    }
     jk_pvm_jit_frame_select(c, false);
     jk_pvm_jit_emit_bottom(c);
+    jk_paid_stubs(c);
     for (size_t k = 0; k < c->late_count && !c->b.oom && !c->oom; k++) {
         /* a copy: emitting may record more (the array may move) */
         const jk_late late = c->late[k], *l = &late;
@@ -566,6 +752,10 @@ void jk_pvm_jit_emit_late(jk_cc *c)
         jk_x64_buf *b = &c->b;
         if (!x_reserve(b, 192)) /* the longest (JK_LATE_STACK, a load) is ~130 bytes */
             return;
+        if (l->kind == JK_LATE_PAID) { /* reached through the calls' table */
+            jk_paid_stub(c, &c->late[k]);
+            continue;
+        }
         x_patch32(b, l->at, b->len);
         switch (l->kind) {
         case JK_LATE_OOG: /* give the block's cost back, exit at its start */
@@ -591,6 +781,10 @@ void jk_pvm_jit_emit_late(jk_cc *c)
             jk_pvm_jit_frame_late(c, l);
             break;
         default: { /* JK_LATE_DEEP_JUMP: the plain djump of the call at first */
+            if (c->call_paid) {
+                jk_paid_slow(c, l);
+                break;
+            }
             const jk_pvm_insn *in = &c->prog->insns[l->first];
             jk_pvm_jit_djump(c, l->first, in->ra == in->rb, in->rb, in->imm_y);
             break;

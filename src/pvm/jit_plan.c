@@ -8,8 +8,13 @@
  * its gas check pays what that check charges (docs/pvm.md).
  */
 #include "jit_cc.h"
+#include "jit_plan.h"
 
 #include <stdlib.h>
+
+unsigned long jk_pvm_jit_plan_refused;
+void (*jk_pvm_jit_plan_hook)(const jk_pvm_program *prog, uint32_t *pre, uint32_t *less);
+bool jk_pvm_jit_plan_checked = true;
 
 #if JK_PVM_HAVE_JIT
 
@@ -157,12 +162,199 @@ static void jk_fall_plan(jk_cc *c, const uint32_t *last, const uint8_t *host)
     free(skip);
 }
 
+
+/* Paid calls (session 14). A call via a pointer (`load_imm_jump_ind`
+ * that jk_pvm_jit_is_call accepts) cannot know its callee, so its block
+ * could not pay for the callee's entry the way a static call does: each
+ * `c_fib` call paid the callee's `sub`/`jl` (two of a pair's 66 host
+ * instructions, twice). Here every such block X pays one program-wide P
+ * instead, the most common charge C(t) = cost(t) + pre(t) among the jump
+ * table's block starts that are not a call's landing (the functions a
+ * pointer names), and the calls' table leads to entry[t] past the
+ * prologue where C(t) = P, else to a stub that charges C(t) − P and
+ * enters past it (jit_ctl.c, jk_paid_stubs). For the runtime X is a
+ * precharged block (pre = P: a fault or panic in X gives P back, a start
+ * in X pays it or runs the interpreter); the call's slow path gives P back
+ * where it halts. Only with direct returns (the call is a jump through
+ * the table: a predicted call's too-deep path is a plain jump whose bad
+ * entries could not tell the call), and for all such calls or none (one
+ * table): none when a call's block holds an `ecalli` or is precharged
+ * already. A precharged branch into X (planned before, having paid
+ * cost(X) alone, and landing past X's prologue: fib12's shape) pays P as
+ * well, and its fallthrough's prologue charges that much less. Runs after
+ * the branches' and fallthroughs' plans, before the jumps' one, which
+ * then counts pre(X) when a jump lands on X. */
+static int jk_cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void jk_paid_plan(jk_cc *c, const uint32_t *last, const uint8_t *host)
+{
+    const jk_pvm_program *prog = c->prog;
+    uint32_t n = prog->insn_count, count = prog->blob.jump_count;
+    if (!c->call_code || !count || !jk_pvm_jit_direct_sites(c))
+        return;
+    uint32_t *charge = malloc(count * sizeof *charge);
+    uint8_t *paid_x = calloc(n, 1), *landing = calloc(n + 1, 1);
+    if (!charge || !paid_x || !landing)
+        goto done; /* no call paid: correct, only slower */
+    for (uint32_t j = 0; j < n; j++) {
+        const jk_pvm_insn *in = &prog->insns[j];
+        if ((in->opcode == OP_load_imm_jump || in->opcode == OP_load_imm_jump_ind) &&
+            jk_pvm_jit_is_call(c, j, in->imm_x))
+            landing[j + 1] = 1;
+    }
+    uint32_t m = 0;
+    for (uint32_t k = 0; k < count; k++) {
+        uint32_t t = prog->jump_targets[k];
+        if (t < n && prog->block_start[t] && !landing[t])
+            charge[m++] = prog->insns[t].cost + (c->pre ? c->pre[t] : 0);
+    }
+    uint32_t paid = 0, best = 0;
+    qsort(charge, m, sizeof *charge, jk_cmp_u32);
+    for (uint32_t a = 0, z; a < m; a = z) { /* the most common, the smallest of ties */
+        for (z = a; z < m && charge[z] == charge[a]; z++)
+            ;
+        if (z - a > best && charge[a] <= INT32_MAX / 4) {
+            best = z - a;
+            paid = charge[a];
+        }
+    }
+    for (uint32_t x = 0; paid && x < n; x++) {
+        const jk_pvm_insn *t = &prog->insns[last[x]];
+        if (!prog->block_start[x] || t->opcode != OP_load_imm_jump_ind || !jk_pvm_jit_is_call(c, last[x], t->imm_x))
+            continue;
+        if (host[x] || (c->pre && c->pre[x]) || (uint64_t)prog->insns[x].cost + paid > INT32_MAX / 4)
+            paid = 0;
+        paid_x[x] = 1;
+    }
+    if (!paid || (!c->pre && !(c->pre = calloc(n, sizeof *c->pre))) ||
+        (!c->less && !(c->less = calloc(n, sizeof *c->less))))
+        goto done;
+    for (uint32_t x = 0; x < n; x++)
+        for (uint32_t k = x; paid_x[x] && k <= last[x]; k++)
+            c->pre[k] = paid;
+    for (uint32_t e = 0; e < n; e++) { /* precharged branches into a paid X */
+        const jk_pvm_insn *t = &prog->insns[last[e]];
+        if (!prog->block_start[e] || !jk_is_cond_branch(t) || !c->pre[e] || t->target >= n || !paid_x[t->target])
+            continue;
+        for (uint32_t k = e; k <= last[e]; k++)
+            c->pre[k] += paid;
+        c->less[last[e] + 1] += paid;
+    }
+    c->call_paid = paid;
+done:
+    free(charge);
+    free(paid_x);
+    free(landing);
+}
+
+/* The plans' one rule, checked mechanically once they are made (session
+ * 14; fib12's fuzz finding was a plan that broke it). Per edge into a
+ * block B, p is what the edge's source has paid towards B beyond the
+ * interpreter's gas: the source block's pre (what its prologue charged
+ * beyond its own cost, none of it spent yet). An edge that lands past B's
+ * prologue must have paid exactly cost(B) + pre(B), what that prologue
+ * charges in full; one that lands on the prologue exactly less(B), which
+ * the prologue charges less. Either way r11 after B's prologue is the
+ * interpreter's gas less cost(B) + pre(B), whatever the way in. The edges
+ * are the emitter's (jit_ctl.c, jit.c): a static jump, a call or a
+ * conditional branch lands past the prologue exactly when its block has a
+ * pre; a branch's fallthrough, a `fallthrough` and every other way in
+ * (djumps and calls through the tables, returns of either kind, the
+ * strided loops' exits) land on the prologue, and the dynamic ones come
+ * from blocks that must have no pre (each such entrant has p = 0, so
+ * every jump-table entry needs less = 0) — but for paid calls: a call via
+ * a pointer's block has paid exactly call_paid, which the calls' table
+ * completes to each block start's C (its entry or a stub, jit_ctl.c). Two more rules for the runtime
+ * (jit_run.c): pre is the same on every instruction of a block (a fault
+ * gives back the pre of its instruction) and a block with an `ecalli`
+ * has none (a host call resumes mid-block with the block paid). Linear.
+ * Returns false with *bad = the block entered wrongly. */
+static uint32_t jk_at(const uint32_t *a, uint32_t i)
+{
+    return a ? a[i] : 0;
+}
+
+static bool jk_edge_ok(const jk_pvm_program *prog, const uint32_t *pre, const uint32_t *less, uint32_t p,
+                       uint32_t to, bool past)
+{
+    if (to >= prog->insn_count || !prog->block_start[to])
+        return !past && p == 0; /* a panic: nothing may have been paid for it */
+    uint64_t need = past ? (uint64_t)prog->insns[to].cost + jk_at(pre, to) : jk_at(less, to);
+    return p == need;
+}
+
+static bool jk_plan_ok(const jk_cc *c, const uint32_t *pre, const uint32_t *less, const uint32_t *last,
+                       const uint8_t *host, uint32_t *bad)
+{
+    const jk_pvm_program *prog = c->prog;
+    uint32_t n = prog->insn_count;
+    for (uint32_t k = 0; k < prog->blob.jump_count; k++) {
+        uint32_t t = prog->jump_targets[k];
+        if (t < n && prog->block_start[t] && jk_at(less, t)) {
+            *bad = t;
+            return false;
+        }
+    }
+    for (uint32_t b = 0; b < n; b++) {
+        *bad = b;
+        if (!prog->block_start[b]) {
+            if (jk_at(less, b))
+                return false;
+            continue;
+        }
+        uint32_t e = last[b], p = jk_at(pre, b);
+        for (uint32_t k = b; k <= e; k++)
+            if (jk_at(pre, k) != p)
+                return false;
+        if (host[b] && p)
+            return false;
+        const jk_pvm_insn *t = &prog->insns[e];
+        bool ok = true;
+        switch (t->opcode) {
+        case OP_trap:
+            break;
+        case OP_jump:
+        case OP_load_imm_jump:
+            *bad = t->target;
+            ok = jk_edge_ok(prog, pre, less, p, t->target, p != 0);
+            break;
+        case OP_load_imm_jump_ind:
+            if (c->call_code && jk_pvm_jit_is_call(c, e, t->imm_x)) {
+                ok = p == c->call_paid; /* through the calls' table */
+                break;
+            }
+            /* fall through */
+        case OP_jump_ind:
+            ok = p == 0;
+            break;
+        default:
+            if (jk_is_cond_branch(t)) {
+                *bad = t->target;
+                if (!jk_edge_ok(prog, pre, less, p, t->target, p != 0))
+                    return false;
+            }
+            /* the fallthrough (past the last instruction: a panic) */
+            *bad = e + 1;
+            ok = e + 1 >= n ? p == 0 : jk_edge_ok(prog, pre, less, p, e + 1, false);
+            break;
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 bool jk_pvm_jit_precharge_plan(jk_cc *c)
 {
     const jk_pvm_program *prog = c->prog;
     uint32_t n = prog->insn_count;
     c->pre = NULL;
     c->less = NULL;
+    c->call_paid = 0;
     uint32_t *last = malloc((n ? n : 1) * sizeof *last); /* per block start: its terminator */
     uint8_t *host = calloc(n ? n : 1, 1);                /* per block start: it holds an ecalli */
     uint8_t *named = calloc(n ? n : 1, 1);               /* a static target or a jump-table entry */
@@ -194,6 +386,7 @@ bool jk_pvm_jit_precharge_plan(jk_cc *c)
             named[prog->jump_targets[k]] = 1;
     jk_branch_plan(c, last, host, named, branched);
     jk_fall_plan(c, last, host);
+    jk_paid_plan(c, last, host);
     for (uint32_t b = 0; b < n; b++) {
         if (!prog->block_start[b] || host[b])
             continue;
@@ -215,6 +408,19 @@ bool jk_pvm_jit_precharge_plan(jk_cc *c)
             break; /* no block precharged: correct, only slower */
         for (uint32_t k = b; k <= last[b]; k++)
             c->pre[k] = prog->insns[to].cost + tpre;
+    }
+    if (jk_pvm_jit_plan_hook)
+        jk_pvm_jit_plan_hook(prog, c->pre, c->less);
+    uint32_t bad;
+    if (jk_pvm_jit_plan_checked && !jk_plan_ok(c, c->pre, c->less, last, host, &bad)) {
+        /* a plan that breaks the rule: the plain plan instead, which
+         * charges every block at its own prologue (always right) */
+        __atomic_add_fetch(&jk_pvm_jit_plan_refused, 1, __ATOMIC_RELAXED);
+        free(c->pre);
+        free(c->less);
+        c->pre = NULL;
+        c->less = NULL;
+        c->call_paid = 0;
     }
     jk_pvm_jit_align_plan(c);
     free(last);

@@ -21,6 +21,7 @@
 
 #include "../../src/pvm/internal.h"
 #include "../../src/pvm/jit.h"
+#include "../../src/pvm/jit_plan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,8 +202,11 @@ int jk_fuzz_jit(const uint8_t *data, size_t size)
     /* returns predicted with the host's call/ret, or direct where the
      * program has few call sites (session 10): both ways, by one bit */
     jk_pvm_jit_direct_max = (cfg[3] & 1) ? 0 : 4;
+    unsigned long refused = jk_pvm_jit_plan_refused;
     jk_err loaded = jk_pvm_program_load(rest, rest_len, &prog, &diag);
     jk_pvm_jit_direct_max = 4;
+    if (jk_pvm_jit_plan_refused != refused) /* a gas plan broke its rule (jit_plan.c) */
+        jk_jit_fail("gas plan refused by its check");
     if (loaded != JK_OK) {
         if (!diag.msg[0])
             jk_jit_fail("rejected blob without a message");

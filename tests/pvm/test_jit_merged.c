@@ -11,6 +11,7 @@
  */
 #include "jit_test_util.h"
 #include "../../src/pvm/jit.h"
+#include "../../src/pvm/jit_plan.h"
 
 #include <stdint.h>
 
@@ -336,14 +337,18 @@ static void jk_mix_runs(uint64_t from, uint64_t to, bool more)
  * finding's shape (a precharged branch to a block falling through). */
 JK_TEST(test_jit_call_and_precharge_forms_mixed_are_the_interpreters)
 {
+    unsigned long refused = jk_pvm_jit_plan_refused;
     jk_mix_runs(1, 1001, false);
+    JK_CHECK_EQ(jk_pvm_jit_plan_refused, refused); /* every plan passed its check (jit_plan.c) */
 }
 
 /* The second flavour: the frame copy, strided loops, calls through r0
  * and with an immediate, addresses with bit 32 set. */
 JK_TEST(test_jit_call_loop_and_frame_forms_mixed_are_the_interpreters)
 {
+    unsigned long refused = jk_pvm_jit_plan_refused;
     jk_mix_runs(1, 1001, true);
+    JK_CHECK_EQ(jk_pvm_jit_plan_refused, refused);
 }
 
 /* ---- guarded known bases (jit_group.c): the guard failing at one round ---- */
