@@ -272,6 +272,10 @@ uint64_t jk_kernel_page_scans(const jk_kernel *k);
  * the run's exit and re-entry (docs/abi.md "Host calls served in compiled
  * code"; for tests and benchmarks, as jk_kernel_served_in_place). */
 uint64_t jk_kernel_hostcalls_in_code(const jk_kernel *k);
+/* How many host calls reached from compiled code the kernel handed to its
+ * general way (every check and refusal in one place) rather than a short
+ * one (docs/kernel.md "The event's program, session 14"; for tests). */
+uint64_t jk_kernel_hostcalls_handed_on(const jk_kernel *k);
 
 /* DROP_PAUSED: the instance as it was before the CALL that paused it, Idle.
  * paused BORROWED. Needs no kernel.

@@ -285,6 +285,14 @@ typedef enum jk_pvm_host_answer {
 typedef struct jk_pvm_state jk_pvm_state;
 typedef jk_pvm_host_answer (*jk_pvm_host_fn)(void *ctx, jk_pvm_state *state, uint64_t host_call);
 void jk_pvm_memory_set_host(jk_pvm_memory *mem, jk_pvm_host_fn fn, void *ctx);
+/* The same for a server that reads only φ7..φ12 and the gas of `state` and
+ * changes nothing else of it (the kernel's: a host call's arguments and
+ * results): the code stores and reloads only those and the registers a C
+ * call does not keep, and not pc nor block_paid, so the server sees the
+ * other fields as some earlier point left them (session 14: ~20 host
+ * instructions less a host call). Registers, gas and pc after the run are
+ * as with jk_pvm_memory_set_host. */
+void jk_pvm_memory_set_host_args(jk_pvm_memory *mem, jk_pvm_host_fn fn, void *ctx);
 
 /* Parking (the kernel's in-place resume, docs/abi.md): every mapped page
  * becomes parked — the memory then behaves as if nothing were mapped (guest

@@ -109,6 +109,7 @@ jk_err jk_kernel_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_
             return JK_ERR_NOMEM;
     }
     memset(f->maps, 0, n * sizeof *f->maps);
+    memset(f->persist_slots, 0, sizeof f->persist_slots);
     f->map_cap = cap;
     f->map_count = n;
     for (uint32_t i = 0; i < n; i++) {
@@ -116,6 +117,7 @@ jk_err jk_kernel_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_
         fm->m = *jk_cap_image_mapping(image, i);
         jk_cap source = jk_cap_null();
         if (fm->m.kind == JK_CAP_MAP_PERSISTENT) {
+            f->persist_slots[fm->m.slot >> 6] |= UINT64_C(1) << (fm->m.slot & 63); /* a u8: a root slot */
             source = jk_kernel_slot(f, fm->m.slot);
             if (jk_cap_kind_of(source) != JK_CAP_DATA) {
                 snprintf(msg, msg_len, "mapping at 0x%x: slot %u holds no Data", fm->m.base, fm->m.slot);
@@ -252,7 +254,7 @@ jk_err jk_kernel_frame_mint(jk_frame *f)
     return JK_OK;
 }
 
-void jk_kernel_frame_slot_written(jk_frame *f, uint32_t slot)
+void jk_kernel_frame_slot_mapped_written(jk_frame *f, uint32_t slot)
 {
     for (uint32_t i = 0; i < f->map_count; i++)
         if (f->maps[i].m.kind == JK_CAP_MAP_PERSISTENT && f->maps[i].m.slot == slot)

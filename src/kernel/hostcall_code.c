@@ -52,6 +52,7 @@ static jk_pvm_host_answer jk_failed(jk_kernel *k, jk_err err)
 
 jk_pvm_host_answer jk_kernel_hostcall_paid(jk_kernel *k, jk_frame *f, uint64_t n, int64_t gas)
 {
+    k->hostcalls_handed_on++;
     jk_pay(f, gas);
     f->in_host = true; /* pages a host call touches are in its price */
     jk_err err = jk_kernel_hostcall(k, n, &k->hc);
@@ -99,16 +100,18 @@ jk_pvm_host_answer jk_kernel_hostcall_serve_read(jk_kernel *k, jk_frame *f, uint
         jk_pay(f, gas);
         return jk_served(k, f);
     }
+    uint64_t size;
     if (f->read_known && f->read_path == r[7]) {
         cap = f->read_cap; /* the same slot again, nothing written since */
+        size = f->read_size;
     } else {
         if (!jk_kernel_path_walk(f, idx, d, &cap) || jk_cap_kind_of(cap) != JK_CAP_DATA)
             return jk_kernel_hostcall_paid(k, f, n, gas); /* refused there */
         f->read_known = true;
         f->read_path = r[7];
         f->read_cap = cap;
+        f->read_size = size = jk_cap_data_len(cap);
     }
-    uint64_t size = jk_cap_data_len(cap);
     if (n == JK_HOST_DATA_LEN) {
         r[7] = size;
         jk_pay(f, gas);
@@ -134,56 +137,68 @@ jk_pvm_host_answer jk_kernel_hostcall_serve_read(jk_kernel *k, jk_frame *f, uint
     return jk_failed(k, err);
 }
 
-/* DROP and MOVE of root slots (a demo transfer's verify makes 4 DROPs and
- * 3 MOVEs, its apply 4 DROPs: the scratch slots of its Data and CNodes),
+/* DROP and MOVE (a demo transfer's verify makes 4 DROPs and 3 MOVEs, its
+ * apply 4 DROPs and 2 MOVEs: the scratch slots of its Data and CNodes, the
+ * event's blob and AA taken out of slot[0]'s CNode, its accounts' buckets),
  * priced as jk_kernel_hostcall_price and done as jk_hc_cap_table does them,
- * without the two switches, the path decodes of the price, the check, the
- * write and the mapping check (~4 a slot), or the pinned check's second
- * look at a root path. A nested or malformed path, a pinned slot, an empty
- * source or a taken destination: paid the same and decided by
- * jk_kernel_hostcall (test_kernel_hostcall_moves_fast_equals_general). */
+ * each path decoded once (for the price, the checks and the writes) and
+ * walked once, without the two switches, the price's decodes, the checks'
+ * second decode and the write's third (session 14: a nested MOVE cost ~1,280
+ * instructions the general way). A malformed path, a pinned root slot, a
+ * path that names no slot, an empty source or a taken destination: paid the
+ * same and decided by jk_kernel_hostcall, as is a first write the bound
+ * refuses (it changed nothing); the second write (the source emptied) can
+ * fail only for want of memory: the destination written cannot be on the
+ * source's path, or it would not have been empty
+ * (test_kernel_hostcall_moves_fast_equals_general). */
 jk_pvm_host_answer jk_kernel_hostcall_serve_move(jk_kernel *k, jk_frame *f, uint64_t n)
 {
     const uint64_t *r = f->st.regs;
     int64_t gas = jk_gas_now(f);
-    uint64_t a = r[7], b = r[8];
-    int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_levels(a) + (n == JK_HOST_MOVE ? jk_levels(b) : 0);
+    bool move = n == JK_HOST_MOVE;
+    unsigned da = 0, db = 0; /* a malformed path prices no level (jk_levels) */
+    uint32_t ia[JK_KERNEL_MAX_PATH_DEPTH], ib[JK_KERNEL_MAX_PATH_DEPTH];
+    bool plain = jk_path_decode(r[7], &da, ia);
+    if (move && !jk_path_decode(r[8], &db, ib))
+        plain = false;
+    int64_t price = JK_KERNEL_HOSTCALL_GAS + (int64_t)(da + db) * JK_GAS_PER_LEVEL_WRITTEN;
     if (gas < price)
         return JK_PVM_HOST_EXIT; /* out of gas at the ecalli: the loop's path */
     gas -= price;
-    if (a >= 256 || (n == JK_HOST_MOVE && b >= 256))
-        return jk_kernel_hostcall_paid(k, f, n, gas);
-    jk_cap x = jk_kernel_slot(f, (uint32_t)a);
-    if (jk_root_pinned(f, a) ||
-        (n == JK_HOST_MOVE &&
-         (jk_cap_is_null(x) || !jk_cap_is_null(jk_kernel_slot(f, (uint32_t)b)) || jk_root_pinned(f, b))))
+    jk_cap x, y;
+    if (!plain || !jk_kernel_path_walk(f, ia, da, &x) || (da == 1 && jk_root_pinned(f, ia[0])) ||
+        (move && (jk_cap_is_null(x) || !jk_kernel_path_walk(f, ib, db, &y) || !jk_cap_is_null(y) ||
+                  (db == 1 && jk_root_pinned(f, ib[0])))))
         return jk_kernel_hostcall_paid(k, f, n, gas); /* refused there (also a == b) */
     jk_pay(f, gas);
-    /* x sits in a root slot, so it fits in another (jk_kernel_slot_set's
-     * depth bound): a write here fails only for want of memory, as there */
     jk_err err = JK_OK;
-    if (n == JK_HOST_MOVE) {
-        x = jk_cap_retain(x);
-        err = jk_kernel_slot_set(f, (uint32_t)b, x);
+    if (move) {
+        x = jk_cap_retain(x); /* borrowed from the frame, which the write may change */
+        err = jk_kernel_path_update_at(f, ib, db, x);
         jk_cap_release(x);
-        if (err == JK_OK)
-            jk_kernel_frame_slot_written(f, (uint32_t)b);
+        if (err == JK_ERR_CAP_TOO_DEEP || err == JK_ERR_INVALID_ARG)
+            return jk_kernel_hostcall_paid(k, f, n, gas); /* nothing written: refused there */
+        if (err == JK_OK && db == 1)
+            jk_kernel_frame_slot_written(f, ib[0]);
     }
     if (err == JK_OK)
-        err = jk_kernel_slot_set(f, (uint32_t)a, jk_cap_null());
+        err = jk_kernel_path_update_at(f, ia, da, jk_cap_null());
     if (err == JK_OK) {
-        jk_kernel_frame_slot_written(f, (uint32_t)a);
+        if (da == 1)
+            jk_kernel_frame_slot_written(f, ia[0]);
         return jk_served(k, f);
     }
     return jk_failed(k, err);
 }
 
-/* DATA_MINT of at most 256 bytes and CNODE_MINT into an empty, unpinned
- * root slot (a demo transfer's apply mints 4 Data and a CNode, its verify 2
- * of each), priced as jk_kernel_hostcall_price and made as jk_hc_data and
- * jk_kernel_hostcall make them. A nested or malformed destination, a taken
- * or pinned one, a length or size past the bound, an address past 2^32, an
- * unreadable range: paid the same and decided by jk_kernel_hostcall
+/* DATA_MINT of at most 256 bytes and CNODE_MINT into an empty slot (a demo
+ * transfer's apply mints 4 Data — two of them into slot[0]'s CNode for the
+ * AA, two into the account tree — and a CNode, its verify 2 of each),
+ * priced as jk_kernel_hostcall_price and made as jk_hc_data and
+ * jk_kernel_hostcall make them, the destination decoded and walked once. A
+ * malformed destination, one that names no slot, a taken or pinned one, a
+ * length or size past the bound, an address past 2^32, an unreadable range:
+ * paid the same and decided by jk_kernel_hostcall
  * (test_kernel_hostcall_mints_fast_equals_general). */
 jk_pvm_host_answer jk_kernel_hostcall_serve_mint(jk_kernel *k, jk_frame *f, uint64_t n)
 {
@@ -191,15 +206,19 @@ jk_pvm_host_answer jk_kernel_hostcall_serve_mint(jk_kernel *k, jk_frame *f, uint
     int64_t gas = jk_gas_now(f);
     bool data = n == JK_HOST_DATA_MINT;
     uint64_t addr = r[7], len = r[8], dst = data ? r[9] : r[7];
-    int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_levels(dst);
+    unsigned d = 0; /* a malformed path prices no level (jk_levels) */
+    uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
+    bool plain = jk_path_decode(dst, &d, idx);
+    int64_t price = JK_KERNEL_HOSTCALL_GAS + (int64_t)d * JK_GAS_PER_LEVEL_WRITTEN;
     if (data)
         price += jk_pages_of(len, JK_MAX_COPY) * JK_GAS_PER_PAGE_COPIED;
     if (gas < price)
         return JK_PVM_HOST_EXIT; /* out of gas at the ecalli: the loop's path */
     gas -= price;
     uint8_t small[256];
-    if (dst >= 256 || (data ? len > sizeof small || addr > UINT32_MAX : len > JK_CAP_CNODE_MAX_LOG2) ||
-        !jk_cap_is_null(jk_kernel_slot(f, (uint32_t)dst)) || jk_root_pinned(f, dst))
+    jk_cap cur;
+    if (!plain || (data ? len > sizeof small || addr > UINT32_MAX : len > JK_CAP_CNODE_MAX_LOG2) ||
+        !jk_kernel_path_walk(f, idx, d, &cur) || !jk_cap_is_null(cur) || (d == 1 && jk_root_pinned(f, idx[0])))
         return jk_kernel_hostcall_paid(k, f, n, gas);
     jk_pay(f, gas);
     jk_cap made;
@@ -217,12 +236,15 @@ jk_pvm_host_answer jk_kernel_hostcall_serve_mint(jk_kernel *k, jk_frame *f, uint
     }
     if (err != JK_OK)
         return jk_failed(k, err);
-    /* a new Data or empty CNode is one level deep: it fits any root slot */
-    err = jk_kernel_slot_set(f, (uint32_t)dst, made);
+    /* A new Data or empty CNode is one level deep, d + 1 <= 5 levels under
+     * the root, and the walk found the slot: the write fails only for want
+     * of memory, as there. */
+    err = jk_kernel_path_update_at(f, idx, d, made);
     jk_cap_release(made);
     if (err != JK_OK)
         return jk_failed(k, err);
-    jk_kernel_frame_slot_written(f, (uint32_t)dst);
+    if (d == 1)
+        jk_kernel_frame_slot_written(f, idx[0]);
     return jk_served(k, f);
 }
 

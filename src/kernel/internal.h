@@ -126,6 +126,10 @@ typedef struct jk_frame {
     bool live_all;
     size_t dirty_seen;
     jk_fmap *maps;
+    /* Root slots a persistent mapping comes from (bit s: slot s), so that a
+     * write of any other slot skips jk_kernel_frame_slot_written's walk of
+     * the mappings (session 14). Set with maps, which never change after. */
+    uint64_t persist_slots[JK_CAP_ROOT_SLOTS / 64];
     uint32_t map_count;
     uint32_t map_cap;     /* entries maps has room for (reused, see jk_kernel) */
     jk_kernel *kernel;
@@ -136,6 +140,7 @@ typedef struct jk_frame {
     bool read_known;
     uint64_t read_path;
     jk_cap read_cap;
+    uint64_t read_size;   /* jk_cap_data_len(read_cap) */
     jk_wroot w;           /* root slots written since cnode was (slots.c);
                              last, so that jk_kernel_frame_zero stops
                              before its arrays */
@@ -173,6 +178,7 @@ struct jk_kernel {
      * that ended otherwise than "continue" leaves its result here for the
      * loop (hc_done), which then only acts on it. */
     uint64_t hostcalls_in_code;
+    uint64_t hostcalls_handed_on; /* of those, by jk_kernel_hostcall_paid */
     bool hc_done;
     jk_err hc_err;
     jk_hc_result hc;
@@ -195,7 +201,12 @@ jk_err jk_kernel_frame_mint(jk_frame *f);
 
 /* The frame is about to write root slot `slot` of its cnode: a persistent
  * mapping of that slot is no longer minted back. */
-void jk_kernel_frame_slot_written(jk_frame *f, uint32_t slot);
+void jk_kernel_frame_slot_mapped_written(jk_frame *f, uint32_t slot);
+static inline void jk_kernel_frame_slot_written(jk_frame *f, uint32_t slot)
+{
+    if (slot < JK_CAP_ROOT_SLOTS && (f->persist_slots[slot >> 6] >> (slot & 63) & 1))
+        jk_kernel_frame_slot_mapped_written(f, slot);
+}
 
 /* The frame as a continuation frame: its instance (inst with cnode), pc,
  * registers, flags and memory regions. Caps in *out are NEW references, the
@@ -282,6 +293,8 @@ jk_err jk_kernel_slot_set(jk_frame *f, uint32_t s, jk_cap value);
  * reference may be freed by any write of f. */
 bool jk_kernel_path_get(const jk_frame *f, uint64_t path, jk_cap *out);
 jk_err jk_kernel_path_update(jk_frame *f, uint64_t path, jk_cap value);
+/* jk_kernel_path_update of a path already decoded (idx[0..d), jk_path_decode). */
+jk_err jk_kernel_path_update_at(jk_frame *f, const uint32_t *idx, unsigned d, jk_cap value);
 
 /* Bring f->cnode up to date with the slots f wrote (the working root
  * emptied): JK_ERR_NOMEM leaves what was not yet written in the table, so

@@ -114,6 +114,7 @@ jk_err jk_kernel_drop_paused(jk_cap paused, jk_cap *out)
 uint64_t jk_kernel_page_scans(const jk_kernel *k) { return k->page_scans; }
 
 uint64_t jk_kernel_hostcalls_in_code(const jk_kernel *k) { return k->hostcalls_in_code; }
+uint64_t jk_kernel_hostcalls_handed_on(const jk_kernel *k) { return k->hostcalls_handed_on; }
 
 uint64_t jk_kernel_served_in_place(const jk_kernel *k)
 {

@@ -472,7 +472,7 @@ jk_err jk_kernel_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
         top->run_cost = 0;
         top->starved = false;
         k->hc_done = false;
-        jk_pvm_memory_set_host(top->mem, jk_serve_in_code, k);
+        jk_pvm_memory_set_host_args(top->mem, jk_serve_in_code, k); /* φ7..φ12 and gas */
         err = jk_pvm_run_engine(top->prog, top->mem, &top->st, &ex, k->engine);
         /* Pages the run touched are paid now (the interpreter keeps its gas
          * to itself while it runs; the resolver refused any page the gas the

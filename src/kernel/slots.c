@@ -93,6 +93,11 @@ jk_err jk_kernel_path_update(jk_frame *f, uint64_t path, jk_cap value)
     unsigned d;
     if (!jk_path_decode(path, &d, idx))
         return JK_ERR_INVALID_ARG;
+    return jk_kernel_path_update_at(f, idx, d, value);
+}
+
+jk_err jk_kernel_path_update_at(jk_frame *f, const uint32_t *idx, unsigned d, jk_cap value)
+{
     if (d == 1)
         return jk_kernel_slot_set(f, idx[0], value);
     /* The path must name a slot (a CNode, the index in range, at each level)

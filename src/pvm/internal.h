@@ -113,6 +113,7 @@ struct jk_pvm_memory {
     /* Host calls served inside a compiled run (jit_host.c; NULL: none). */
     jk_pvm_host_fn host_fn;
     void *host_ctx;
+    bool host_args; /* the server reads and writes only φ7..φ12 and gas (jit_host.c) */
     /* Arenas (memory_arena.c): host ranges that hold the private pages of
      * guest ranges mapped in one piece, so that consecutive guest pages are
      * consecutive host pages; NULL/0 when none. */

@@ -32,6 +32,7 @@
 #define MEM_GEN ((int32_t)offsetof(jk_pvm_memory, gen))
 #define MEM_HOST_FN ((int32_t)offsetof(jk_pvm_memory, host_fn))
 #define MEM_HOST_CTX ((int32_t)offsetof(jk_pvm_memory, host_ctx))
+#define MEM_HOST_ARGS ((int32_t)offsetof(jk_pvm_memory, host_args))
 _Static_assert(offsetof(jk_pvm_state, regs) == 0, "the code addresses state->regs[g] at 8 * g");
 _Static_assert(sizeof(bool) == 1 && sizeof(((jk_pvm_state *)0)->pc) == 4, "a byte and a dword store");
 _Static_assert(JK_PVM_HOST_SERVED == 1, "the code compares the answer with 1");
@@ -43,19 +44,58 @@ _Static_assert(JK_PVM_HOST_SERVED == 1, "the code compares the answer with 1");
  * instructions a host call in its prologue, epilogue and second call):
  *
  *       mov rcx, [ctx.mem]; cmp [rcx.host_fn], 0; je exit    no server: exit as is
- *       mov rax, [ctx.state]; store gas and the registers in [rax]
+ *       mov rax, [ctx.state]; store gas and the registers N in [rax]
+ *       cmp byte [rcx.host_args], 0; jne stored              (session 14)
+ *       store the other registers W
  *       mov [rax.pc], next_pc; mov [rax.block_paid], 1         the exit's state
+ *   stored:
  *       mov rdx, [rcx.gen]; mov [ctx.scratch], rdx             the page table now
  *       call [rcx.host_fn](host_ctx, state, ν_X)
  *       mov rcx, [ctx.mem]; mov rdx, [rcx.gen]; cmp rdx, [ctx.scratch]; je same
  *       (an entry changed: the TLBs emptied, as an entry after it would)
- *   same: mov rcx, [ctx.state]; mov [rcx.block_paid], 0; reload gas, registers
- *       cmp eax, SERVED; je on
+ *   same: cmp byte [rcx.host_args], 0; mov rcx, [ctx.state]
+ *       reload gas and N; jne loaded
+ *       mov [rcx.block_paid], 0; reload W
+ *   loaded: cmp eax, SERVED; je on
  *   exit: the host-call exit (JK_JIT_EXIT_HOST)
  *   on:
  *
- * block_paid goes back to false as during any run (jk_pvm_jit_run clears
- * it); an exit sets it again. */
+ * N: φ7..φ12 (the server's arguments and results) and the registers held
+ * in host registers a C call may change; W: the others, which only a
+ * server of jk_pvm_memory_set_host (one that may read or change any) needs
+ * in the state. With jk_pvm_memory_set_host_args W stays where it is (a
+ * callee-saved host register, or ctx->regs) and an exit after the call
+ * takes it from there, as every exit does. block_paid goes back to false
+ * as during any run (jk_pvm_jit_run clears it); an exit sets it again. */
+static bool jk_host_narrow(const jk_cc *c, unsigned g)
+{
+    return (g >= 7 && g <= 12) || (c->map[g] != X_NOREG && jk_host_caller_saved(c->map[g]));
+}
+
+/* Guest register g into [rax + 8g] (rdx: scratch). */
+static void jk_host_store(jk_cc *c, unsigned g)
+{
+    jk_x64_buf *b = &c->b;
+    if (c->map[g] != X_NOREG) {
+        x_mov_rm_r(b, true, X_MEM(X_RAX, (int32_t)(8 * g)), c->map[g]);
+    } else {
+        x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, (int32_t)(8 * g)));
+        x_mov_rm_r(b, true, X_MEM(X_RAX, (int32_t)(8 * g)), X_RDX);
+    }
+}
+
+/* Guest register g from [rcx + 8g] (rdx: scratch); flags kept. */
+static void jk_host_load(jk_cc *c, unsigned g)
+{
+    jk_x64_buf *b = &c->b;
+    if (c->map[g] != X_NOREG) {
+        x_mov_r_rm(b, true, c->map[g], X_MEM(X_RCX, (int32_t)(8 * g)));
+    } else {
+        x_mov_r_rm(b, true, X_RDX, X_MEM(X_RCX, (int32_t)(8 * g)));
+        x_mov_rm_r(b, true, X_MEM(X_RBX, (int32_t)(8 * g)), X_RDX);
+    }
+}
+
 void jk_pvm_jit_ecalli(jk_cc *c, uint32_t i)
 {
     jk_x64_buf *b = &c->b;
@@ -65,18 +105,20 @@ void jk_pvm_jit_ecalli(jk_cc *c, uint32_t i)
     size_t no_server = x_jcc32(b, CC_E);
     x_mov_r_rm(b, true, X_RAX, X_MEM(X_RBX, CTX_STATE));
     x_mov_rm_r(b, true, X_MEM(X_RAX, ST_GAS), X_GAS);
-    for (unsigned g = 0; g < JK_PVM_REGS; g++) {
-        if (c->map[g] != X_NOREG) {
-            x_mov_rm_r(b, true, X_MEM(X_RAX, (int32_t)(8 * g)), c->map[g]);
-        } else {
-            x_mov_r_rm(b, true, X_RDX, X_MEM(X_RBX, (int32_t)(8 * g)));
-            x_mov_rm_r(b, true, X_MEM(X_RAX, (int32_t)(8 * g)), X_RDX);
-        }
-    }
+    for (unsigned g = 0; g < JK_PVM_REGS; g++)
+        if (jk_host_narrow(c, g))
+            jk_host_store(c, g);
+    x_op(b, 0, false, 0x80, 1, 7, X_MEM(X_RCX, MEM_HOST_ARGS), false); /* cmp byte [rcx.host_args], 0 */
+    x_b(b, 0);
+    size_t stored = x_jcc32(b, CC_NE);
+    for (unsigned g = 0; g < JK_PVM_REGS; g++)
+        if (!jk_host_narrow(c, g))
+            jk_host_store(c, g);
     x_op(b, 0, false, 0xC7, 1, 0, X_MEM(X_RAX, ST_PC), false); /* mov dword [rax.pc], imm32 */
     x_d(b, in[1].pc);
     x_op(b, 0, false, 0xC6, 1, 0, X_MEM(X_RAX, ST_PAID), false); /* mov byte [rax.block_paid], 1 */
     x_b(b, 1);
+    x_patch32(b, stored, b->len);
     x_mov_r_rm(b, true, X_RDX, X_MEM(X_RCX, MEM_GEN));
     x_mov_rm_r(b, true, X_MEM(X_RBX, CTX_SCRATCH), X_RDX);
     x_mov_r_rm(b, true, X_RDI, X_MEM(X_RCX, MEM_HOST_CTX));
@@ -91,19 +133,22 @@ void jk_pvm_jit_ecalli(jk_cc *c, uint32_t i)
     x_mov_r_rm(b, true, X_RDI, X_REG(X_RBX));
     jk_call_abs(c, (const void *)jk_pvm_jit_tlb_flush);
     x_mov_r_rm(b, true, X_RAX, X_MEM(X_RBX, CTX_SCRATCH));
+    x_mov_r_rm(b, true, X_RCX, X_MEM(X_RBX, CTX_MEM));
     x_here8(b, same);
-    x_mov_r_rm(b, true, X_RCX, X_MEM(X_RBX, CTX_STATE));
+    x_op(b, 0, false, 0x80, 1, 7, X_MEM(X_RCX, MEM_HOST_ARGS), false); /* cmp byte [rcx.host_args], 0 */
+    x_b(b, 0);
+    x_mov_r_rm(b, true, X_RCX, X_MEM(X_RBX, CTX_STATE)); /* movs keep the flags to the jne */
+    x_mov_r_rm(b, true, X_GAS, X_MEM(X_RCX, ST_GAS));
+    for (unsigned g = 0; g < JK_PVM_REGS; g++)
+        if (jk_host_narrow(c, g))
+            jk_host_load(c, g);
+    size_t loaded = x_jcc32(b, CC_NE);
     x_op(b, 0, false, 0xC6, 1, 0, X_MEM(X_RCX, ST_PAID), false); /* mov byte [rcx.block_paid], 0 */
     x_b(b, 0);
-    x_mov_r_rm(b, true, X_GAS, X_MEM(X_RCX, ST_GAS));
-    for (unsigned g = 0; g < JK_PVM_REGS; g++) {
-        if (c->map[g] != X_NOREG) {
-            x_mov_r_rm(b, true, c->map[g], X_MEM(X_RCX, (int32_t)(8 * g)));
-        } else {
-            x_mov_r_rm(b, true, X_RDX, X_MEM(X_RCX, (int32_t)(8 * g)));
-            x_mov_rm_r(b, true, X_MEM(X_RBX, (int32_t)(8 * g)), X_RDX);
-        }
-    }
+    for (unsigned g = 0; g < JK_PVM_REGS; g++)
+        if (!jk_host_narrow(c, g))
+            jk_host_load(c, g);
+    x_patch32(b, loaded, b->len);
     x_alu_rm_imm(b, ALU_CMP, false, X_REG(X_RAX), JK_PVM_HOST_SERVED);
     size_t served = x_jcc8(b, CC_E);
     x_patch32(b, no_server, b->len);

@@ -230,6 +230,12 @@ jk_err jk_pvm_jit_run(const jk_pvm_program *prog, jk_pvm_memory *mem, jk_pvm_sta
 
 #endif
 
+void jk_pvm_memory_set_host_args(jk_pvm_memory *mem, jk_pvm_host_fn fn, void *ctx)
+{
+    jk_pvm_memory_set_host(mem, fn, ctx);
+    mem->host_args = fn != NULL; /* read by the ecalli's code (jit_host.c) */
+}
+
 /* jit.h: the largest number of call sites with direct returns (jit_ctl.c). */
 unsigned jk_pvm_jit_direct_max = 4;
 

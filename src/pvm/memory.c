@@ -172,6 +172,7 @@ void jk_pvm_memory_free(jk_pvm_memory *mem)
         mem->resolver_ctx = NULL;
         mem->host_fn = NULL;
         mem->host_ctx = NULL;
+        mem->host_args = false;
         pool->mems[pool->mem_count++] = mem;
         return;
     }
@@ -319,6 +320,7 @@ void jk_pvm_memory_set_host(jk_pvm_memory *mem, jk_pvm_host_fn fn, void *ctx)
 {
     mem->host_fn = fn;
     mem->host_ctx = ctx;
+    mem->host_args = false;
 }
 
 jk_pvm_access jk_pvm_memory_access_at(const jk_pvm_memory *mem, uint32_t addr)

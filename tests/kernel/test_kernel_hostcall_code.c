@@ -13,6 +13,8 @@
 
 #include <string.h>
 
+#define P3(s, a, b) ((3ull << 60) | (uint64_t)(s) | ((uint64_t)(a) << 8) | ((uint64_t)(b) << 24))
+
 static bool kh_same_cap(jk_cap a, jk_cap b)
 {
     return jk_cap_is_null(a) ? jk_cap_is_null(b) : !jk_cap_is_null(b) && jk_cap_equal(a, b);
@@ -244,6 +246,18 @@ JK_TEST(test_kernel_hostcall_moves_fast_equals_general)
         {JK_HOST_MOVE, P2(34, 1), 38, 0, 0},
         {JK_HOST_DROP, P2(34, 1), 0, 0, 0},
         {JK_HOST_DROP, (1ull << 60) | 38, 0, 0, 0},         /* depth 1 spelled out */
+        /* nested paths, the short way since session 14 */
+        {JK_HOST_DATA_MINT, 0x40000000, 16, 31, 0},
+        {JK_HOST_CNODE_MINT, 39, 3, 0, 0},
+        {JK_HOST_MOVE, 31, P2(39, 2), 0, 0},                /* root into nested */
+        {JK_HOST_MOVE, P2(39, 2), P2(39, 7), 0, 0},         /* within one CNode */
+        {JK_HOST_MOVE, P2(39, 7), P2(34, 3), 0, 0},         /* across CNodes */
+        {JK_HOST_DROP, P2(39, 7), 0, 0, 0},                 /* nested, empty already */
+        {JK_HOST_MOVE, 39, P2(34, 0), 0, 0},                /* a CNode into another */
+        {JK_HOST_MOVE, P2(34, 3), P3(34, 0, 1), 0, 0},      /* three levels */
+        {JK_HOST_DATA_READ, P3(34, 0, 1), 0, 16, 0x40000200},
+        {JK_HOST_MOVE, P2(34, 0), 40, 0, 0},                /* nested out to the root */
+        {JK_HOST_DROP, P2(40, 1), 0, 0, 0},
         {JK_HOST_GAS, 0, 0, 0, 0},
     };
     /* each refusal, after a plain move the short way served */
@@ -257,6 +271,12 @@ JK_TEST(test_kernel_hostcall_moves_fast_equals_general)
         {{JK_HOST_DROP, 30, 0, 0, 0}, {JK_HOST_DROP, (1ull << 59) | 30, 0, 0, 0}},
         {{JK_HOST_DROP, 30, 0, 0, 0}, {JK_HOST_MOVE, STATE_SLOT, (1ull << 60) | 0x1000, 0, 0}},
         {{JK_HOST_DROP, 30, 0, 0, 0}, {JK_HOST_MOVE, P2(30, 1), 41, 0, 0}},    /* through a Data */
+        {{JK_HOST_CNODE_MINT, 41, 2, 0, 0}, {JK_HOST_MOVE, P2(41, 1), 42, 0, 0}},   /* nested, empty */
+        {{JK_HOST_CNODE_MINT, 41, 2, 0, 0}, {JK_HOST_MOVE, 30, P2(41, 4), 0, 0}},   /* past the CNode */
+        {{JK_HOST_CNODE_MINT, 41, 2, 0, 0}, {JK_HOST_DROP, P2(41, 4), 0, 0, 0}},
+        {{JK_HOST_CNODE_MINT, 41, 2, 0, 0}, {JK_HOST_MOVE, 30, P2(42, 0), 0, 0}},   /* through an empty slot */
+        {{JK_HOST_CNODE_MINT, 41, 2, 0, 0}, {JK_HOST_MOVE, 30, P2(STATE_SLOT, 0), 0, 0}},
+        {{JK_HOST_CNODE_MINT, 41, 2, 0, 0}, {JK_HOST_MOVE, P2(41, 0), 41, 0, 0}},   /* empty source */
     };
     kh_cases("0123456789abcdef", 16, moves, sizeof moves / sizeof moves[0], last, sizeof last / sizeof last[0]);
 }
@@ -282,7 +302,11 @@ JK_TEST(test_kernel_hostcall_mints_fast_equals_general)
         {JK_HOST_DATA_MINT, 0x40000000, 0, 35, 0},
         {JK_HOST_CNODE_MINT, 36, 0, 0, 0},
         {JK_HOST_CNODE_MINT, 37, JK_CAP_CNODE_MAX_LOG2, 0, 0},
-        {JK_HOST_DATA_MINT, 0x40000000, 8, P2(37, 5), 0},   /* nested: the general way */
+        {JK_HOST_DATA_MINT, 0x40000000, 8, P2(37, 5), 0},   /* nested (the short way since session 14) */
+        {JK_HOST_DATA_MINT, 0x40000000, 256, P2(37, 6), 0},
+        {JK_HOST_CNODE_MINT, P2(37, 9), 2, 0, 0},
+        {JK_HOST_DATA_MINT, 0x40000000, 24, P3(37, 9, 3), 0},
+        {JK_HOST_DATA_LEN, P3(37, 9, 3), 0, 0, 0},
         {JK_HOST_DROP, STATE_SLOT, 0, 0, 0},                /* the mapping's slot, */
         {JK_HOST_DATA_MINT, 0x40000000, 24, STATE_SLOT, 0}, /* minted into */
         {JK_HOST_DATA_LEN, STATE_SLOT, 0, 0, 0},
@@ -301,7 +325,83 @@ JK_TEST(test_kernel_hostcall_mints_fast_equals_general)
         {{JK_HOST_DATA_MINT, 0x40000000, 8, 31, 0}, {JK_HOST_CNODE_MINT, 32, JK_CAP_CNODE_MAX_LOG2 + 1, 0, 0}},
         {{JK_HOST_DATA_MINT, 0x40000000, 8, 31, 0}, {JK_HOST_CNODE_MINT, 31, 1, 0, 0}},          /* taken */
         {{JK_HOST_DATA_MINT, 0x40000000, 8, 31, 0}, {JK_HOST_CNODE_MINT, pinned, 1, 0, 0}},
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_DATA_MINT, 0x40000000, 8, P2(31, 2), 0}},   /* past it */
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_CNODE_MINT, P2(32, 0), 1, 0, 0}},          /* no CNode */
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_DATA_MINT, 0x40000000, 8, P2(30, 0), 0}},   /* a Data */
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_DATA_MINT, 0x40001000, 8, P2(31, 1), 0}},   /* unmapped */
+        {{JK_HOST_CNODE_MINT, 31, 1, 0, 0}, {JK_HOST_CNODE_MINT, P2(31, 1), 30, 0, 0}},
     };
     kh_cases("0123456789abcdef0123456789abcdef", 32, mints, sizeof mints / sizeof mints[0], last,
              sizeof last / sizeof last[0]);
+}
+
+/* Slot writes at nested paths — a MOVE out of slot[0]'s CNode, a MOVE into a
+ * fresh CNode, DATA_MINT and DROP in the account tree's buckets: what a
+ * demo transfer's verify and apply make — are served the short way in
+ * compiled code (session 14), none handed to jk_kernel_hostcall; a taken
+ * nested destination and a write the nesting bound refuses are handed on
+ * and decided alike. */
+JK_TEST(test_kernel_hostcall_nested_writes_short_way)
+{
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *ki, *kj;
+    JK_REQUIRE(kh_kernels(&ki, &kj));
+    jk_cap data;
+    JK_REQUIRE(jk_cap_data_new("0123456789abcdef", 16, &data) == JK_OK);
+    const kt_op ops[] = {
+        {JK_HOST_CNODE_MINT, 34, 3, 0, 0},
+        {JK_HOST_MOVE, 30, P2(34, 1), 0, 0},
+        {JK_HOST_DATA_MINT, 0x40000000, 48, P2(34, 2), 0},
+        {JK_HOST_CNODE_MINT, P2(34, 3), 1, 0, 0},
+        {JK_HOST_MOVE, P2(34, 1), P3(34, 3, 0), 0, 0},
+        {JK_HOST_DROP, P2(34, 2), 0, 0, 0},
+        {JK_HOST_DATA_MINT, 0x40000000, 48, P2(34, 2), 0},
+        {JK_HOST_MOVE, P3(34, 3, 0), 31, 0, 0},
+    };
+    size_t nops = sizeof ops / sizeof ops[0];
+    int outcome;
+    uint64_t before = jk_kernel_hostcalls_in_code(kj), handed = jk_kernel_hostcalls_handed_on(kj);
+    kh_both(ki, kj, e.image, data, ops, nops, 10000000, &outcome);
+    JK_CHECK_EQ(outcome, JK_KERNEL_HALT);
+#if defined(__x86_64__) && defined(__linux__)
+    JK_CHECK(jk_kernel_hostcalls_in_code(kj) - before >= (uint64_t)nops); /* and the script's reads */
+    JK_CHECK_EQ(jk_kernel_hostcalls_handed_on(kj) - handed, 0);
+#endif
+    kh_sweep(ki, kj, e.image, data, ops, nops, JK_KERNEL_HALT);
+    const kt_op taken[] = {
+        {JK_HOST_CNODE_MINT, 34, 3, 0, 0},
+        {JK_HOST_DATA_MINT, 0x40000000, 8, P2(34, 2), 0},
+        {JK_HOST_MOVE, 30, P2(34, 2), 0, 0},
+    };
+    kh_sweep(ki, kj, e.image, data, taken, 3, JK_KERNEL_FAULT);
+    const kt_op taken_mint[] = {
+        {JK_HOST_CNODE_MINT, 34, 3, 0, 0},
+        {JK_HOST_MOVE, 30, P2(34, 2), 0, 0},
+        {JK_HOST_CNODE_MINT, P2(34, 2), 1, 0, 0},
+    };
+    kh_sweep(ki, kj, e.image, data, taken_mint, 3, JK_KERNEL_FAULT);
+    /* a CNode moved into a slot of its own: the source, a prefix of the
+     * destination, is emptied after (the value holds the CNode as it was) */
+    const kt_op into_itself[] = {
+        {JK_HOST_CNODE_MINT, 34, 2, 0, 0},
+        {JK_HOST_MOVE, 30, P2(34, 0), 0, 0},
+        {JK_HOST_MOVE, 34, P2(34, 1), 0, 0},
+        {JK_HOST_CAP_KIND, 34, 0, 0, 0},
+        {JK_HOST_MOVE, 34, 35, 0, 0},
+    };
+    kh_sweep(ki, kj, e.image, data, into_itself, 5, JK_KERNEL_FAULT);
+    jk_cap_release(data);
+    /* a cap 62 deep fits two levels under the root, not three: the bound
+     * refuses the first write, which the short way hands on untouched */
+    JK_REQUIRE(!jk_cap_is_null(data = kt_chain(61)));
+    const kt_op deep[] = {
+        {JK_HOST_CNODE_MINT, 34, 2, 0, 0},
+        {JK_HOST_CNODE_MINT, P2(34, 1), 2, 0, 0},
+        {JK_HOST_MOVE, 30, P2(34, 0), 0, 0},
+        {JK_HOST_MOVE, P2(34, 0), P3(34, 1, 0), 0, 0},
+    };
+    kh_sweep(ki, kj, e.image, data, deep, 4, JK_KERNEL_FAULT);
+    kh_done(ki, kj, data);
+    KT_END(&e);
 }

@@ -81,7 +81,9 @@ typedef struct jk_host_end {
 /* One whole run: served in the code (fast) or by the plain protocol: at a
  * host-call exit the embedder takes the server's answer if it was asked for
  * that exit, else asks it now, and runs on while it says SERVED. */
-static void jk_host_run(const jk_pvm_program *prog, jk_pvm_engine engine, bool fast, jk_host_plan plan,
+enum { JK_HOST_PLAIN, JK_HOST_FAST, JK_HOST_ARGS }; /* no server, jk_pvm_memory_set_host, _set_host_args */
+
+static void jk_host_run(const jk_pvm_program *prog, jk_pvm_engine engine, int fast, jk_host_plan plan,
                         jk_host_end *end)
 {
     static _Alignas(4096) uint8_t first[4096], other[4096];
@@ -94,8 +96,10 @@ static void jk_host_run(const jk_pvm_program *prog, jk_pvm_engine engine, bool f
     JK_REQUIRE(jk_pvm_memory_new(&mem) == JK_OK);
     JK_REQUIRE(jk_pvm_memory_map_shared(mem, 0x20000, first, JK_PVM_ACCESS_WRITE) == JK_OK);
     JK_REQUIRE(jk_pvm_memory_map(mem, 0x21000, 4096, JK_PVM_ACCESS_WRITE) == JK_OK);
-    if (fast)
+    if (fast == JK_HOST_FAST)
         jk_pvm_memory_set_host(mem, jk_plan_serve, &plan);
+    else if (fast == JK_HOST_ARGS) /* jk_plan_serve reads φ12 and changes φ7, φ8 and gas */
+        jk_pvm_memory_set_host_args(mem, jk_plan_serve, &plan);
     memset(&end->st, 0, sizeof end->st);
     end->st.gas = 1000;
     end->st.regs[8] = 7;
@@ -143,19 +147,21 @@ JK_TEST(test_jit_host_served_in_code_equals_exit_and_reentry)
         for (size_t s = 0; s < sizeof seconds / sizeof seconds[0]; s++)
             for (int64_t charge = 0; charge <= 1000; charge += charge < 980 ? 490 : 1) {
                 jk_host_plan plan = {change, charge, seconds[s], NULL, 0, false, JK_PVM_HOST_EXIT};
-                jk_host_end ref, interp, jit;
-                jk_host_run(prog, JK_PVM_ENGINE_INTERP, false, plan, &ref);
-                jk_host_run(prog, JK_PVM_ENGINE_INTERP, true, plan, &interp);
-                jk_host_run(prog, JK_PVM_ENGINE_JIT, true, plan, &jit);
+                jk_host_end ref, interp, jit, args;
+                jk_host_run(prog, JK_PVM_ENGINE_INTERP, JK_HOST_PLAIN, plan, &ref);
+                jk_host_run(prog, JK_PVM_ENGINE_INTERP, JK_HOST_FAST, plan, &interp);
+                jk_host_run(prog, JK_PVM_ENGINE_JIT, JK_HOST_FAST, plan, &jit);
+                jk_host_run(prog, JK_PVM_ENGINE_JIT, JK_HOST_ARGS, plan, &args);
                 jk_host_same(&ref, &interp);
                 jk_host_same(&ref, &jit);
+                jk_host_same(&ref, &args);
                 cases++;
             }
     JK_CHECK(cases > 100);
     /* what the plan does shows in the result (the comparison is not empty) */
     jk_host_plan plan = {1, 0, JK_PVM_HOST_SERVED, NULL, 0, false, JK_PVM_HOST_EXIT};
     jk_host_end jit;
-    jk_host_run(prog, JK_PVM_ENGINE_JIT, true, plan, &jit);
+    jk_host_run(prog, JK_PVM_ENGINE_JIT, JK_HOST_FAST, plan, &jit);
     JK_CHECK_EQ(jit.ex.status, JK_PVM_HALT);
     JK_CHECK_EQ(jit.st.regs[2], 0x11);
     JK_CHECK_EQ(jit.st.regs[3], 0x33); /* the private copy, not the cached shared page */
@@ -287,5 +293,97 @@ JK_TEST(test_jit_host_done_after_a_page_change_empties_the_tlbs)
         if (!unmap)
             JK_CHECK_EQ(st[1].regs[3], 0x22); /* the new page, not the cached one */
     }
+    jk_pvm_program_free(prog);
+}
+
+/* Every guest register live across the host call (three of them kept in
+ * the context, not in host registers; some in host registers a C call
+ * keeps, some in ones it does not), each then read. */
+static const char jk_args_src[] =
+    "  load_imm r0, 0x1000\n"
+    "  load_imm r1, 0x1001\n"
+    "  load_imm r2, 0x1002\n"
+    "  load_imm r3, 0x1003\n"
+    "  load_imm r4, 0x1004\n"
+    "  load_imm r5, 0x1005\n"
+    "  load_imm r6, 0x1006\n"
+    "  load_imm r7, 0x1007\n"
+    "  load_imm r8, 0x1008\n"
+    "  load_imm r9, 0x1009\n"
+    "  load_imm r10, 0x100a\n"
+    "  load_imm r11, 0x100b\n"
+    "  load_imm r12, 0x100c\n"
+    "  ecalli 3\n"
+    "  add_64 r0, r0, r7\n"
+    "  add_64 r1, r1, r0\n"
+    "  add_64 r2, r2, r1\n"
+    "  add_64 r3, r3, r2\n"
+    "  add_64 r4, r4, r3\n"
+    "  add_64 r5, r5, r4\n"
+    "  add_64 r6, r6, r5\n"
+    "  add_64 r8, r8, r6\n"
+    "  add_64 r9, r9, r8\n"
+    "  add_64 r10, r10, r9\n"
+    "  add_64 r11, r11, r10\n"
+    "  add_64 r12, r12, r11\n"
+    "  ecalli 4\n"
+    "  add_64 r7, r7, r12\n"
+    "  load_imm r0, 0xffff0000\n"
+    "  jump_ind r0, 0\n";
+
+/* A server of the arguments alone: φ7 from φ8..φ12, some gas. */
+static jk_pvm_host_answer jk_args_serve(void *ctx, jk_pvm_state *st, uint64_t n)
+{
+    int *calls = ctx;
+    (*calls)++;
+    st->regs[7] = st->regs[8] * 3 + st->regs[9] + st->regs[12] + n;
+    st->regs[11] ^= 0x55;
+    st->gas -= 7;
+    return JK_PVM_HOST_SERVED;
+}
+
+/* A server of the arguments (jk_pvm_memory_set_host_args): the code keeps
+ * the other registers where they are across the call; every register and
+ * the gas end as with the plain exit and re-entry and as with a server of
+ * the whole state, on both engines. */
+JK_TEST(test_jit_host_args_server_keeps_the_other_registers)
+{
+    jk_pvm_program *prog = jk_test_asm_program(jk_args_src, true);
+    JK_REQUIRE(prog != NULL);
+    jk_pvm_state end[5];
+    int calls[5];
+    for (int m = 0; m < 5; m++) {
+        /* 0: interpreter, plain; 1: jit, plain; 2: jit, set_host; 3: jit,
+         * set_host_args; 4: interpreter, set_host_args (never asked) */
+        jk_pvm_engine engine = m == 0 || m == 4 ? JK_PVM_ENGINE_INTERP : JK_PVM_ENGINE_JIT;
+        jk_pvm_memory *mem;
+        JK_REQUIRE(jk_pvm_memory_new(&mem) == JK_OK);
+        calls[m] = 0;
+        if (m == 2)
+            jk_pvm_memory_set_host(mem, jk_args_serve, &calls[m]);
+        else if (m >= 3)
+            jk_pvm_memory_set_host_args(mem, jk_args_serve, &calls[m]);
+        jk_pvm_state *st = &end[m];
+        memset(st, 0, sizeof *st);
+        st->gas = 1000;
+        jk_pvm_exit ex;
+        for (int turn = 0; turn < 4; turn++) {
+            JK_CHECK_EQ(jk_pvm_run_engine(prog, mem, st, &ex, engine), JK_OK);
+            if (ex.status != JK_PVM_HOST_CALL)
+                break;
+            jk_args_serve(&calls[m], st, ex.host_call);
+        }
+        JK_CHECK_EQ(ex.status, JK_PVM_HALT);
+        jk_pvm_memory_free(mem);
+    }
+    for (int m = 1; m < 5; m++) {
+        for (int r = 1; r < JK_PVM_REGS; r++)
+            JK_CHECK_EQ(end[m].regs[r], end[0].regs[r]);
+        JK_CHECK_EQ(end[m].gas, end[0].gas);
+        JK_CHECK_EQ(end[m].pc, end[0].pc);
+        JK_CHECK_EQ(calls[m], 2);
+    }
+    /* the server's φ7 shows (r1 = 0x1001 + r0, r0 = 0x1000 + φ7 after ecalli 3) */
+    JK_CHECK_EQ(end[0].regs[1], 0x1001 + 0x1000 + 0x1008 * 3 + 0x1009 + 0x100c + 3);
     jk_pvm_program_free(prog);
 }
