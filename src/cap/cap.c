@@ -65,6 +65,14 @@ typedef struct jk_flist {
     uint32_t count;
 } jk_flist;
 
+/* One chain of the thread's stash (below). */
+#define JK_STASH_WAYS 4
+typedef struct jk_stash_way {
+    jk_cnode_node *top;         /* NULL: an empty way */
+    unsigned h;
+    uint32_t bits;
+} jk_stash_way;
+
 typedef struct jk_obj_cache {
     jk_flist list[JK_LISTS];
     size_t bytes;               /* on all lists together: at most JK_CACHE_BYTES */
@@ -81,11 +89,11 @@ typedef struct jk_obj_cache {
     atomic_uint_fast64_t hashes[3];
     bool live_on;
     struct jk_obj_cache *live_prev, *live_next;
-    /* a pruned CNode chain kept for the write that refills it
-     * (jk_cap_chain_stash): its top, height and path bits */
-    jk_cnode_node *stash;
-    unsigned stash_h;
-    uint32_t stash_bits;
+    /* pruned CNode chains kept for the writes that refill them
+     * (jk_cap_chain_stash): a few, each its top, height and path bits;
+     * stash_next: the way the next new chain replaces when all are taken */
+    jk_stash_way stash[JK_STASH_WAYS];
+    unsigned stash_next;
     /* dead objects whose own references are still to be dropped
      * (jk_cap_release_later, session 10): linked through their hash
      * fields, which a dead object no longer needs; each allocation on this
@@ -301,22 +309,34 @@ static inline bool jk_list_push(jk_obj_cache *c, unsigned l, void *p)
  * the demo's DROP then DATA_MINT of a bucket writes the same slot again at
  * once, and made the same chain anew. The emptied chain, detached from its
  * tree (no holder but this thread, no reference to anything: its leaf's
- * slots are empty), waits here, one per thread, and the next write into an
- * empty subtree of the same height along the same path takes it back. Its
+ * slots are empty), waits here (a few per thread), and the next write into
+ * an empty subtree of the same height along the same path takes it back. Its
  * nodes count as dead while they wait (jk_cap_stats.live_objects), as on
  * the free lists. */
-static void jk_stash_drop(jk_obj_cache *c)
+static void jk_stash_drop_way(jk_obj_cache *c, jk_stash_way *w)
 {
-    jk_cnode_node *n = c->stash;
-    for (unsigned l = c->stash_h; n && l >= 1; l--) {
-        jk_cnode_node *below = l > 1 ? n->u.kid[(c->stash_bits >> (l - 1)) & 1] : NULL;
+    jk_cnode_node *n = w->top;
+    for (unsigned l = w->h; n && l >= 1; l--) {
+        jk_cnode_node *below = l > 1 ? n->u.kid[(w->bits >> (l - 1)) & 1] : NULL;
         if (!jk_list_push(c, jk_cnode_has_skip(l) ? JK_OBJ_LIST_SKIP : JK_OBJ_CNODE_NODE, n))
             free(n);
         n = below;
     }
-    c->stash = NULL;
+    w->top = NULL;
 }
 
+static void jk_stash_drop(jk_obj_cache *c)
+{
+    for (unsigned k = 0; k < JK_STASH_WAYS; k++)
+        jk_stash_drop_way(c, &c->stash[k]);
+}
+
+/* Session 14: a few chains, not one. A verify run empties its scratchpad's
+ * path (height 2) and its attest request's (height 1), and its event
+ * instance dies with a 256-slot cnode holding one slot (height 8:
+ * jk_cap_cnode_body_free keeps such a tree here); each is written again
+ * by the next run in the same order. One way kept only the last of them,
+ * which the next run's first write replaced before its match came. */
 void jk_cap_chain_stash(jk_cnode_node *top, unsigned h, uint32_t bits)
 {
     jk_obj_cache *c = &jk_cache;
@@ -324,22 +344,37 @@ void jk_cap_chain_stash(jk_cnode_node *top, unsigned h, uint32_t bits)
         jk_cap_obj_release(&top->o);
         return;
     }
-    jk_stash_drop(c);
-    c->stash = top;
-    c->stash_h = h;
-    c->stash_bits = bits;
+    jk_stash_way *w = NULL;
+    for (unsigned k = 0; k < JK_STASH_WAYS && !w; k++)
+        if (c->stash[k].top && c->stash[k].h == h && c->stash[k].bits == bits)
+            w = &c->stash[k]; /* the same chain: one kept */
+    for (unsigned k = 0; k < JK_STASH_WAYS && !w; k++)
+        if (!c->stash[k].top)
+            w = &c->stash[k];
+    if (!w) {
+        w = &c->stash[c->stash_next];
+        c->stash_next = (c->stash_next + 1) % JK_STASH_WAYS;
+    }
+    jk_stash_drop_way(c, w);
+    w->top = top;
+    w->h = h;
+    w->bits = bits;
     jk_live_add(c, -(int)h);
 }
 
 jk_cnode_node *jk_cap_chain_unstash(unsigned h, uint32_t bits)
 {
     jk_obj_cache *c = &jk_cache;
-    jk_cnode_node *top = c->stash;
-    if (!top || c->stash_h != h || c->stash_bits != bits)
-        return NULL;
-    c->stash = NULL;
-    jk_live_add(c, (int)h);
-    return top;
+    for (unsigned k = 0; k < JK_STASH_WAYS; k++) {
+        jk_stash_way *w = &c->stash[k];
+        if (w->top && w->h == h && w->bits == bits) {
+            jk_cnode_node *top = w->top;
+            w->top = NULL;
+            jk_live_add(c, (int)h);
+            return top;
+        }
+    }
+    return NULL;
 }
 
 void jk_cap_cache_usage(size_t *blocks, size_t *bytes)
@@ -512,7 +547,7 @@ static inline bool jk_obj_last(jk_obj *o)
     return true;
 }
 
-static void jk_obj_free_dead(jk_obj *o);
+static __attribute__((noinline)) void jk_obj_free_dead(jk_obj *o);
 
 static inline void jk_dead_drop(jk_dead *d, jk_obj *o)
 {
@@ -584,10 +619,19 @@ static void jk_obj_free_dead(jk_obj *o)
     jk_dead d;
     d.n = 0;
     int freed = 0;
+    /* jk_list_push's room test, its per-call parts once for the loop: an
+     * object list has no count bound of its own, only the byte budget */
+    bool listed = JK_OBJ_CACHE && jk_cache_register(c);
     for (;;) {
         unsigned list = jk_obj_drop_kids(o, &d);
-        if (!jk_list_push(c, list, o))
+        if (listed && c->bytes + jk_list_block[list] <= JK_CACHE_BYTES) {
+            memcpy(o, &c->list[list].head, sizeof(void *));
+            c->list[list].head = o;
+            c->list[list].count++;
+            c->bytes += jk_list_block[list];
+        } else {
             free(o);
+        }
         freed++;
         if (!d.n)
             break;
@@ -685,7 +729,15 @@ jk_cap jk_cap_retain(jk_cap cap)
     return cap;
 }
 
-void jk_cap_release(jk_cap cap) { jk_cap_obj_release(jk_cap_obj(cap)); }
+/* jk_cap_obj_release written out: the compiler split that one in two, and
+ * a release was a call into its out-of-line part (~40 releases a verify
+ * run; session 14). */
+void jk_cap_release(jk_cap cap)
+{
+    jk_obj *o = jk_cap_obj(cap);
+    if (o && jk_obj_last(o))
+        jk_obj_free_dead(o);
+}
 
 void jk_cap_hash(jk_cap cap, jk_hash *out)
 {

@@ -153,10 +153,42 @@ jk_err jk_cap_cnode_from_root(uint8_t log2, jk_cap slot0, jk_cnode_node *root, j
     return JK_OK;
 }
 
+/* A dead body's tree (height h) when it is one path held by the body
+ * alone — a CNode with one slot written (or two beside each other), as a
+ * verify run's event cnode and attest request (session 14): its slots'
+ * values are dropped onto d and the emptied chain goes to the thread's
+ * stash (jk_cap_chain_stash), for the next write along the same path,
+ * instead of its nodes to the free lists one by one and new ones made for
+ * that write. False: not such a tree, nothing done. Which nodes carry a
+ * value is not observable: a refilled chain's depths and hashes are
+ * redone (jk_cnode_chain). */
+static bool jk_cnode_stash_tree(jk_cnode_node *root, unsigned h, jk_dead *d)
+{
+    uint32_t bits = 0;
+    jk_cnode_node *n = root;
+    for (unsigned l = h;; l--) {
+        if (atomic_load_explicit(&n->o.refs, memory_order_acquire) != 1)
+            return false; /* held elsewhere too: it lives on */
+        if (l == 1)
+            break;
+        jk_cnode_node *a = n->u.kid[0], *b = n->u.kid[1];
+        if (a && b)
+            return false;
+        bits |= (uint32_t)(b != NULL) << (l - 1);
+        n = b ? b : a;
+    }
+    bits |= !n->u.slot[0].body; /* the leaf's written slot (slot 0 when both are) */
+    jk_cap_dead_drop(d, jk_cap_obj(n->u.slot[0]));
+    jk_cap_dead_drop(d, jk_cap_obj(n->u.slot[1]));
+    n->u.slot[0] = n->u.slot[1] = jk_cap_null();
+    jk_cap_chain_stash(root, h, bits);
+    return true;
+}
+
 void jk_cap_cnode_body_free(jk_cnode_body *c, jk_dead *d)
 {
     jk_cap_dead_drop(d, jk_cap_obj(c->slot0));
-    if (c->root)
+    if (c->root && !jk_cnode_stash_tree(c->root, c->log2, d))
         jk_cap_dead_drop(d, &c->root->o);
 }
 
