@@ -65,13 +65,8 @@ typedef struct jk_flist {
     uint32_t count;
 } jk_flist;
 
-/* One chain of the thread's stash (below). */
+/* The chains of the thread's stash (below). */
 #define JK_STASH_WAYS 4
-typedef struct jk_stash_way {
-    jk_cnode_node *top;         /* NULL: an empty way */
-    unsigned h;
-    uint32_t bits;
-} jk_stash_way;
 
 typedef struct jk_obj_cache {
     jk_flist list[JK_LISTS];
@@ -92,7 +87,8 @@ typedef struct jk_obj_cache {
     /* pruned CNode chains kept for the writes that refill them
      * (jk_cap_chain_stash): a few, each its top, height and path bits;
      * stash_next: the way the next new chain replaces when all are taken */
-    jk_stash_way stash[JK_STASH_WAYS];
+    uint32_t stash_key[JK_STASH_WAYS]; /* jk_stash_key(h, bits); 0: an empty way */
+    jk_cnode_node *stash_top[JK_STASH_WAYS];
     unsigned stash_next;
     /* dead objects whose own references are still to be dropped
      * (jk_cap_release_later, session 10): linked through their hash
@@ -313,30 +309,53 @@ static inline bool jk_list_push(jk_obj_cache *c, unsigned l, void *p)
  * an empty subtree of the same height along the same path takes it back. Its
  * nodes count as dead while they wait (jk_cap_stats.live_objects), as on
  * the free lists. */
-static void jk_stash_drop_way(jk_obj_cache *c, jk_stash_way *w)
+/* A chain's key: its height (1..16) and path bits (below 2^16), never 0. */
+static inline uint32_t jk_stash_key(unsigned h, uint32_t bits) { return (uint32_t)h << 17 | bits; }
+
+/* The way holding key (0: an empty way), or -1. */
+static inline int jk_stash_find(const jk_obj_cache *c, uint32_t key)
 {
-    jk_cnode_node *n = w->top;
-    for (unsigned l = w->h; n && l >= 1; l--) {
-        jk_cnode_node *below = l > 1 ? n->u.kid[(w->bits >> (l - 1)) & 1] : NULL;
+    for (int k = 0; k < JK_STASH_WAYS; k++)
+        if (c->stash_key[k] == key)
+            return k;
+    return -1;
+}
+
+static void jk_stash_drop_way(jk_obj_cache *c, int k)
+{
+    uint32_t key = c->stash_key[k], bits = key & ((1u << 17) - 1);
+    jk_cnode_node *n = c->stash_top[k];
+    for (unsigned l = key >> 17; n && l >= 1; l--) {
+        jk_cnode_node *below = l > 1 ? n->u.kid[(bits >> (l - 1)) & 1] : NULL;
         if (!jk_list_push(c, jk_cnode_has_skip(l) ? JK_OBJ_LIST_SKIP : JK_OBJ_CNODE_NODE, n))
             free(n);
         n = below;
     }
-    w->top = NULL;
+    c->stash_key[k] = 0;
+    c->stash_top[k] = NULL;
 }
 
 static void jk_stash_drop(jk_obj_cache *c)
 {
-    for (unsigned k = 0; k < JK_STASH_WAYS; k++)
-        jk_stash_drop_way(c, &c->stash[k]);
+    for (int k = 0; k < JK_STASH_WAYS; k++)
+        if (c->stash_key[k])
+            jk_stash_drop_way(c, k);
+}
+
+static void jk_stash_put(jk_obj_cache *c, int k, jk_cnode_node *top, unsigned h, uint32_t key)
+{
+    c->stash_key[k] = key;
+    c->stash_top[k] = top;
+    jk_live_add(c, -(int)h);
 }
 
 /* Session 14: a few chains, not one. A verify run empties its scratchpad's
- * path (height 2) and its attest request's (height 1), and its event
- * instance dies with a 256-slot cnode holding one slot (height 8:
- * jk_cap_cnode_body_free keeps such a tree here); each is written again
- * by the next run in the same order. One way kept only the last of them,
- * which the next run's first write replaced before its match came. */
+ * path (height 2), and its attest request (height 1) and event cnode
+ * (height 8, one slot of 256) die with one path each
+ * (jk_cap_cnode_body_free keeps such a tree here: jk_cap_chain_keep); the
+ * next run writes each again, in the same order. One way kept only the
+ * last of them, which the next run's first write replaced before its match
+ * came. */
 void jk_cap_chain_stash(jk_cnode_node *top, unsigned h, uint32_t bits)
 {
     jk_obj_cache *c = &jk_cache;
@@ -344,37 +363,41 @@ void jk_cap_chain_stash(jk_cnode_node *top, unsigned h, uint32_t bits)
         jk_cap_obj_release(&top->o);
         return;
     }
-    jk_stash_way *w = NULL;
-    for (unsigned k = 0; k < JK_STASH_WAYS && !w; k++)
-        if (c->stash[k].top && c->stash[k].h == h && c->stash[k].bits == bits)
-            w = &c->stash[k]; /* the same chain: one kept */
-    for (unsigned k = 0; k < JK_STASH_WAYS && !w; k++)
-        if (!c->stash[k].top)
-            w = &c->stash[k];
-    if (!w) {
-        w = &c->stash[c->stash_next];
+    uint32_t key = jk_stash_key(h, bits);
+    int k = jk_stash_find(c, key); /* the same chain: one kept */
+    if (k < 0)
+        k = jk_stash_find(c, 0);
+    if (k < 0) {
+        k = (int)c->stash_next;
         c->stash_next = (c->stash_next + 1) % JK_STASH_WAYS;
     }
-    jk_stash_drop_way(c, w);
-    w->top = top;
-    w->h = h;
-    w->bits = bits;
-    jk_live_add(c, -(int)h);
+    if (c->stash_key[k])
+        jk_stash_drop_way(c, k);
+    jk_stash_put(c, k, top, h, key);
+}
+
+bool jk_cap_chain_keep(jk_cnode_node *top, unsigned h, uint32_t bits)
+{
+    jk_obj_cache *c = &jk_cache;
+    uint32_t key = jk_stash_key(h, bits);
+    int k;
+    if (jk_stash_find(c, key) >= 0 || (k = jk_stash_find(c, 0)) < 0 || !jk_cache_register(c))
+        return false;
+    jk_stash_put(c, k, top, h, key);
+    return true;
 }
 
 jk_cnode_node *jk_cap_chain_unstash(unsigned h, uint32_t bits)
 {
     jk_obj_cache *c = &jk_cache;
-    for (unsigned k = 0; k < JK_STASH_WAYS; k++) {
-        jk_stash_way *w = &c->stash[k];
-        if (w->top && w->h == h && w->bits == bits) {
-            jk_cnode_node *top = w->top;
-            w->top = NULL;
-            jk_live_add(c, (int)h);
-            return top;
-        }
-    }
-    return NULL;
+    int k = jk_stash_find(c, jk_stash_key(h, bits));
+    if (k < 0)
+        return NULL;
+    jk_cnode_node *top = c->stash_top[k];
+    c->stash_key[k] = 0;
+    c->stash_top[k] = NULL;
+    jk_live_add(c, (int)h);
+    return top;
 }
 
 void jk_cap_cache_usage(size_t *blocks, size_t *bytes)

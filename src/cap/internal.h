@@ -319,6 +319,10 @@ jk_err jk_cap_cnode_from_root(uint8_t log2, jk_cap slot0, jk_cnode_node *root, j
  * replaces; jk_cap_chain_unstash hands one back (refs 1, contents as
  * stashed) when h and bits match, else NULL. */
 void jk_cap_chain_stash(jk_cnode_node *top, unsigned h, uint32_t bits);
+/* jk_cap_chain_stash, but only into a free way and when no chain of that
+ * key is kept: false (nothing done) otherwise. The chain's leaf may still
+ * hold its values: the caller empties it before anything else runs. */
+bool jk_cap_chain_keep(jk_cnode_node *top, unsigned h, uint32_t bits);
 jk_cnode_node *jk_cap_chain_unstash(unsigned h, uint32_t bits);
 
 /* Image internals (image.c): build from a code Data (borrowed). */

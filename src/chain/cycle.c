@@ -594,9 +594,20 @@ jk_err jk_chain_verify_start(const jk_chain_kernel *ck, jk_kernel *kernel, const
     /* MGMT_COPY(verify_proto, event_verify): a fresh copy per event. */
     run->dispatch = dispatch;
     run->event_verify = jk_cap_retain(ck->verify_proto);
-    run->mode = (jk_verify_mode){ck, &ck->genesis_hash, traces, trace_count, run->mode.seen, NULL, 0, 0,
-                                 defer, NULL, 0, 0, ev->blob, ev->blob_len, known_msg != NULL,
-                                 known_msg ? *known_msg : (jk_hash){{0}}};
+    /* the rest of run->mode is zero (the memset above): not written again
+     * (its inline pending attests, 128 bytes; session 14) */
+    jk_verify_mode *m = &run->mode;
+    m->ck = ck;
+    m->genesis = &ck->genesis_hash;
+    m->traces = traces;
+    m->trace_count = trace_count;
+    m->defer = defer;
+    m->ev_blob = ev->blob;
+    m->ev_len = ev->blob_len;
+    if (known_msg) {
+        m->has_blob_msg = true;
+        m->blob_msg = *known_msg;
+    }
     jk_err err = jk_cap_data_new(ev->blob, ev->blob_len, &run->blob);
     /* the cycle's AA_event while the chain still pins its image (the
      * chain is read at each injection) */
