@@ -35,7 +35,8 @@ typedef struct cs_result {
     bool kept8, kept1, kept2, none_two_paths, none_shared, none_after;
     bool leaf_empty, kept_value_alive;
     jk_hash refilled, fresh;
-    bool reads_ok, copied;
+    bool reads_ok, copied, pair_made[2], pair_took[2];
+    jk_hash pair[2], pair_fresh[2];
     int64_t live_before, live_after;
 } cs_result;
 
@@ -105,6 +106,35 @@ static void *cs_thread(void *arg)
                   byte == 8 && jk_cap_is_null(jk_cap_cnode_get(c, far ^ 1)) &&
                   jk_cap_is_null(jk_cap_cnode_get(c, far ^ 16));
     jk_cap_release(c);
+
+    /* a scratchpad (slots 0 and 1 of 4) made from a kept chain of its
+     * shape, either slot of the leaf; then one with slot 1 alone */
+    jk_cap pad[2], xy[2];
+    uint8_t x = 1, y = 2;
+    if (jk_cap_data_new(&x, 1, &xy[0]) != JK_OK || jk_cap_data_new(&y, 1, &xy[1]) != JK_OK)
+        return NULL;
+    for (int k = 0; k < 2; k++) {
+        for (uint32_t bit = 0; bit < 2; bit++) { /* the last pad's chain: not this one */
+            jk_cnode_node *was = jk_cap_chain_unstash(2, bit);
+            if (was)
+                jk_cap_obj_release(&was->o);
+        }
+        uint32_t one = 1;
+        jk_cap old = cs_cnode(2, &one, 1, 11); /* kept as (2, 1) */
+        jk_cap_release(old);
+        jk_cap first = k ? jk_cap_null() : xy[0];
+        r->pair_made[k] = jk_cap_cnode_new_filled(2, (jk_cap[2]){first, xy[1]}, 2, &pad[k]) == JK_OK;
+        jk_cnode_node *left = jk_cap_chain_unstash(2, 1);
+        r->pair_took[k] = !left;
+        if (left)
+            jk_cap_obj_release(&left->o);
+        if (r->pair_made[k]) {
+            jk_cap_hash(pad[k], &r->pair[k]);
+            jk_cap_release(pad[k]);
+        }
+    }
+    jk_cap_release(xy[0]);
+    jk_cap_release(xy[1]);
     jk_cap_release(d);
     jk_cap_release_later_drain();
     jk_cap_stats_get(&s);
@@ -112,7 +142,8 @@ static void *cs_thread(void *arg)
     return NULL;
 }
 
-/* The same 2^16-slot value made by a copy (jk_cap_cnode_set: fresh nodes). */
+/* The same 2^16-slot value made by a copy (jk_cap_cnode_set: fresh nodes),
+ * and the two scratchpads from fresh nodes. */
 static void *cs_fresh(void *arg)
 {
     cs_result *r = arg;
@@ -126,6 +157,17 @@ static void *cs_fresh(void *arg)
     }
     jk_cap_release(c);
     jk_cap_release(d);
+    uint8_t x = 1, y = 2;
+    jk_cap xy[2], pad;
+    if (jk_cap_data_new(&x, 1, &xy[0]) != JK_OK || jk_cap_data_new(&y, 1, &xy[1]) != JK_OK)
+        return NULL;
+    for (int k = 0; k < 2; k++)
+        if (jk_cap_cnode_new_filled(2, (jk_cap[2]){k ? jk_cap_null() : xy[0], xy[1]}, 2, &pad) == JK_OK) {
+            jk_cap_hash(pad, &r->pair_fresh[k]);
+            jk_cap_release(pad);
+        }
+    jk_cap_release(xy[0]);
+    jk_cap_release(xy[1]);
     return NULL;
 }
 
@@ -150,5 +192,11 @@ JK_TEST(test_cap_stash_keeps_a_dead_one_path_tree)
     JK_CHECK(r.reads_ok);
     JK_CHECK(!jk_hash_is_zero(&r.fresh));
     JK_CHECK_MEM(r.refilled.bytes, r.fresh.bytes, JK_HASH_SIZE);
+    for (int k = 0; k < 2; k++) {
+        JK_CHECK(r.pair_made[k]);
+        JK_CHECK(r.pair_took[k]);
+        JK_CHECK(!jk_hash_is_zero(&r.pair_fresh[k]));
+        JK_CHECK_MEM(r.pair[k].bytes, r.pair_fresh[k].bytes, JK_HASH_SIZE);
+    }
     JK_CHECK_EQ(r.live_after, r.live_before);
 }
