@@ -513,7 +513,9 @@ jk_err jk_chain_invoke(jk_kernel *k, jk_cap marker, jk_cap target, uint32_t endp
                        jk_chain_attest_fn decide, void *ctx, uint32_t *attests,
                        jk_kernel_result *res);
 /* jk_chain_invoke with jk_kernel_call_served_flags's flags (a verify's
- * JK_KERNEL_CALL_NO_INSTANCE: res->instance null after a HALT). */
+ * JK_KERNEL_CALL_NO_INSTANCE: res->instance null after a HALT;
+ * JK_KERNEL_CALL_TAKE_SLOT0: the call consumes the caller's reference to
+ * slot0, and an abort's res->slot0 is the null cap). */
 jk_err jk_chain_invoke_flags(jk_kernel *k, jk_cap marker, jk_cap target, uint32_t endpoint,
                              int64_t gas, const uint64_t args[3], jk_cap slot0,
                              jk_chain_attest_fn decide, void *ctx, unsigned flags,

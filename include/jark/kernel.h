@@ -244,6 +244,11 @@ jk_err jk_kernel_call_served(jk_kernel *k, jk_cap target, uint32_t endpoint, int
 
 /* Flags of jk_kernel_call_served_flags. */
 #define JK_KERNEL_CALL_NO_INSTANCE 1u /* the embedder drops the target's new value */
+/* the call takes over the embedder's reference to slot0, so that the
+ * target may change it in place (held once, a scratchpad is not copied at
+ * its first write: session 14); a result that gives the sent slot0 back
+ * (a fault's) gives the null cap instead */
+#define JK_KERNEL_CALL_TAKE_SLOT0 2u
 
 /* jk_kernel_call_served with flags. JK_KERNEL_CALL_NO_INSTANCE: a HALT of
  * the target (the root frame) leaves res->instance null rather than

@@ -65,6 +65,9 @@ typedef struct jk_flist {
     uint32_t count;
 } jk_flist;
 
+/* The chains of the thread's stash (below). */
+#define JK_STASH_WAYS 4
+
 typedef struct jk_obj_cache {
     jk_flist list[JK_LISTS];
     size_t bytes;               /* on all lists together: at most JK_CACHE_BYTES */
@@ -81,11 +84,12 @@ typedef struct jk_obj_cache {
     atomic_uint_fast64_t hashes[3];
     bool live_on;
     struct jk_obj_cache *live_prev, *live_next;
-    /* a pruned CNode chain kept for the write that refills it
-     * (jk_cap_chain_stash): its top, height and path bits */
-    jk_cnode_node *stash;
-    unsigned stash_h;
-    uint32_t stash_bits;
+    /* pruned CNode chains kept for the writes that refill them
+     * (jk_cap_chain_stash): a few, each its top, height and path bits;
+     * stash_next: the way the next new chain replaces when all are taken */
+    uint32_t stash_key[JK_STASH_WAYS]; /* jk_stash_key(h, bits); 0: an empty way */
+    jk_cnode_node *stash_top[JK_STASH_WAYS];
+    unsigned stash_next;
     /* dead objects whose own references are still to be dropped
      * (jk_cap_release_later, session 10): linked through their hash
      * fields, which a dead object no longer needs; each allocation on this
@@ -301,22 +305,57 @@ static inline bool jk_list_push(jk_obj_cache *c, unsigned l, void *p)
  * the demo's DROP then DATA_MINT of a bucket writes the same slot again at
  * once, and made the same chain anew. The emptied chain, detached from its
  * tree (no holder but this thread, no reference to anything: its leaf's
- * slots are empty), waits here, one per thread, and the next write into an
- * empty subtree of the same height along the same path takes it back. Its
+ * slots are empty), waits here (a few per thread), and the next write into
+ * an empty subtree of the same height along the same path takes it back. Its
  * nodes count as dead while they wait (jk_cap_stats.live_objects), as on
  * the free lists. */
-static void jk_stash_drop(jk_obj_cache *c)
+/* A chain's key: its height (1..16) and path bits (below 2^16), never 0. */
+static inline uint32_t jk_stash_key(unsigned h, uint32_t bits) { return (uint32_t)h << 17 | bits; }
+
+/* The way holding key (0: an empty way), or -1. */
+static inline int jk_stash_find(const jk_obj_cache *c, uint32_t key)
 {
-    jk_cnode_node *n = c->stash;
-    for (unsigned l = c->stash_h; n && l >= 1; l--) {
-        jk_cnode_node *below = l > 1 ? n->u.kid[(c->stash_bits >> (l - 1)) & 1] : NULL;
+    for (int k = 0; k < JK_STASH_WAYS; k++)
+        if (c->stash_key[k] == key)
+            return k;
+    return -1;
+}
+
+static void jk_stash_drop_way(jk_obj_cache *c, int k)
+{
+    uint32_t key = c->stash_key[k], bits = key & ((1u << 17) - 1);
+    jk_cnode_node *n = c->stash_top[k];
+    for (unsigned l = key >> 17; n && l >= 1; l--) {
+        jk_cnode_node *below = l > 1 ? n->u.kid[(bits >> (l - 1)) & 1] : NULL;
         if (!jk_list_push(c, jk_cnode_has_skip(l) ? JK_OBJ_LIST_SKIP : JK_OBJ_CNODE_NODE, n))
             free(n);
         n = below;
     }
-    c->stash = NULL;
+    c->stash_key[k] = 0;
+    c->stash_top[k] = NULL;
 }
 
+static void jk_stash_drop(jk_obj_cache *c)
+{
+    for (int k = 0; k < JK_STASH_WAYS; k++)
+        if (c->stash_key[k])
+            jk_stash_drop_way(c, k);
+}
+
+static void jk_stash_put(jk_obj_cache *c, int k, jk_cnode_node *top, unsigned h, uint32_t key)
+{
+    c->stash_key[k] = key;
+    c->stash_top[k] = top;
+    jk_live_add(c, -(int)h);
+}
+
+/* Session 14: a few chains, not one. A verify run empties its scratchpad's
+ * path (height 2), and its attest request (height 1) and event cnode
+ * (height 8, one slot of 256) die with one path each
+ * (jk_cap_cnode_body_free keeps such a tree here: jk_cap_chain_keep); the
+ * next run writes each again, in the same order. One way kept only the
+ * last of them, which the next run's first write replaced before its match
+ * came. */
 void jk_cap_chain_stash(jk_cnode_node *top, unsigned h, uint32_t bits)
 {
     jk_obj_cache *c = &jk_cache;
@@ -324,20 +363,39 @@ void jk_cap_chain_stash(jk_cnode_node *top, unsigned h, uint32_t bits)
         jk_cap_obj_release(&top->o);
         return;
     }
-    jk_stash_drop(c);
-    c->stash = top;
-    c->stash_h = h;
-    c->stash_bits = bits;
-    jk_live_add(c, -(int)h);
+    uint32_t key = jk_stash_key(h, bits);
+    int k = jk_stash_find(c, key); /* the same chain: one kept */
+    if (k < 0)
+        k = jk_stash_find(c, 0);
+    if (k < 0) {
+        k = (int)c->stash_next;
+        c->stash_next = (c->stash_next + 1) % JK_STASH_WAYS;
+    }
+    if (c->stash_key[k])
+        jk_stash_drop_way(c, k);
+    jk_stash_put(c, k, top, h, key);
+}
+
+bool jk_cap_chain_keep(jk_cnode_node *top, unsigned h, uint32_t bits)
+{
+    jk_obj_cache *c = &jk_cache;
+    uint32_t key = jk_stash_key(h, bits);
+    int k;
+    if (jk_stash_find(c, key) >= 0 || (k = jk_stash_find(c, 0)) < 0 || !jk_cache_register(c))
+        return false;
+    jk_stash_put(c, k, top, h, key);
+    return true;
 }
 
 jk_cnode_node *jk_cap_chain_unstash(unsigned h, uint32_t bits)
 {
     jk_obj_cache *c = &jk_cache;
-    jk_cnode_node *top = c->stash;
-    if (!top || c->stash_h != h || c->stash_bits != bits)
+    int k = jk_stash_find(c, jk_stash_key(h, bits));
+    if (k < 0)
         return NULL;
-    c->stash = NULL;
+    jk_cnode_node *top = c->stash_top[k];
+    c->stash_key[k] = 0;
+    c->stash_top[k] = NULL;
     jk_live_add(c, (int)h);
     return top;
 }
@@ -512,7 +570,7 @@ static inline bool jk_obj_last(jk_obj *o)
     return true;
 }
 
-static void jk_obj_free_dead(jk_obj *o);
+static __attribute__((noinline)) void jk_obj_free_dead(jk_obj *o);
 
 static inline void jk_dead_drop(jk_dead *d, jk_obj *o)
 {
@@ -584,10 +642,19 @@ static void jk_obj_free_dead(jk_obj *o)
     jk_dead d;
     d.n = 0;
     int freed = 0;
+    /* jk_list_push's room test, its per-call parts once for the loop: an
+     * object list has no count bound of its own, only the byte budget */
+    bool listed = JK_OBJ_CACHE && jk_cache_register(c);
     for (;;) {
         unsigned list = jk_obj_drop_kids(o, &d);
-        if (!jk_list_push(c, list, o))
+        if (listed && c->bytes + jk_list_block[list] <= JK_CACHE_BYTES) {
+            memcpy(o, &c->list[list].head, sizeof(void *));
+            c->list[list].head = o;
+            c->list[list].count++;
+            c->bytes += jk_list_block[list];
+        } else {
             free(o);
+        }
         freed++;
         if (!d.n)
             break;
@@ -685,7 +752,15 @@ jk_cap jk_cap_retain(jk_cap cap)
     return cap;
 }
 
-void jk_cap_release(jk_cap cap) { jk_cap_obj_release(jk_cap_obj(cap)); }
+/* jk_cap_obj_release written out: the compiler split that one in two, and
+ * a release was a call into its out-of-line part (~40 releases a verify
+ * run; session 14). */
+void jk_cap_release(jk_cap cap)
+{
+    jk_obj *o = jk_cap_obj(cap);
+    if (o && jk_obj_last(o))
+        jk_obj_free_dead(o);
+}
 
 void jk_cap_hash(jk_cap cap, jk_hash *out)
 {

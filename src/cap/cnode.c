@@ -153,10 +153,47 @@ jk_err jk_cap_cnode_from_root(uint8_t log2, jk_cap slot0, jk_cnode_node *root, j
     return JK_OK;
 }
 
+/* A dead body's tree (height h) when it is one path held by the body
+ * alone — a CNode with one slot written (or two beside each other), as a
+ * verify run's event cnode and attest request (session 14): its slots'
+ * values are dropped onto d and the emptied chain goes to the thread's
+ * stash (jk_cap_chain_stash), for the next write along the same path,
+ * instead of its nodes to the free lists one by one and new ones made for
+ * that write. False: not such a tree, or no free way in the stash for it
+ * (jk_cap_chain_keep); nothing done. Which nodes carry a
+ * value is not observable: a refilled chain's depths and hashes are
+ * redone (jk_cnode_chain). */
+static bool jk_cnode_stash_tree(jk_cnode_node *root, unsigned h, jk_dead *d)
+{
+    uint32_t bits = 0;
+    jk_cnode_node *n = root;
+    for (unsigned l = h;; l--) {
+        if (atomic_load_explicit(&n->o.refs, memory_order_acquire) != 1)
+            return false; /* held elsewhere too: it lives on */
+        if (l == 1)
+            break;
+        jk_cnode_node *a = n->u.kid[0], *b = n->u.kid[1];
+        if (a && b)
+            return false;
+        bits |= (uint32_t)(b != NULL) << (l - 1);
+        n = b ? b : a;
+    }
+    bits |= !n->u.slot[0].body; /* the leaf's written slot (slot 0 when both are) */
+    /* only into a free way: a chain of the same key kept already, or the
+     * chains a run writes again, are worth more than this one (a block's
+     * apply drops hundreds of like pairs at once) */
+    if (!jk_cap_chain_keep(root, h, bits))
+        return false;
+    jk_cap_dead_drop(d, jk_cap_obj(n->u.slot[0]));
+    jk_cap_dead_drop(d, jk_cap_obj(n->u.slot[1]));
+    n->u.slot[0] = n->u.slot[1] = jk_cap_null();
+    return true;
+}
+
 void jk_cap_cnode_body_free(jk_cnode_body *c, jk_dead *d)
 {
     jk_cap_dead_drop(d, jk_cap_obj(c->slot0));
-    if (c->root)
+    if (c->root && !jk_cnode_stash_tree(c->root, c->log2, d))
         jk_cap_dead_drop(d, &c->root->o);
 }
 
@@ -185,15 +222,48 @@ jk_err jk_cap_cnode_new(unsigned log2_slots, jk_cap *out)
  * over slots j·2^h ..; an all-empty pair of subtrees stays NULL, so the
  * tree is the canonical one the sets would build (same nodes, same
  * hashes, same read index). */
+/* jk_cap_cnode_new_filled of slots 0 and 1 alone (a scratchpad: the chain's
+ * verify makes one a run) from a chain in the thread's stash, the path to
+ * slot 0 or 1 of a tree of this height (the last run's scratchpad, emptied
+ * by its program's MOVEs: session 14): its nodes refilled, as jk_cnode_chain
+ * refills one. False: no such chain, nothing done. */
+static bool jk_cnode_filled_pair(unsigned log2, jk_cap a, jk_cap b, jk_err *err, jk_cap *out)
+{
+    jk_cnode_node *top = jk_cap_chain_unstash(log2, 0);
+    if (!top && !(top = jk_cap_chain_unstash(log2, 1)))
+        return false;
+    uint8_t depth = (uint8_t)jk_max(jk_cap_depth_in(a), jk_cap_depth_in(b));
+    for (jk_cnode_node *n = top;; n = n->u.kid[0]) {
+        n->o.depth = depth;
+        atomic_store_explicit(&n->o.hstate, JK_HASH_NONE, memory_order_relaxed);
+        if (n->o.height == 1) {
+            n->u.slot[0] = jk_cap_retain_in(a);
+            n->u.slot[1] = jk_cap_retain_in(b);
+            break;
+        }
+    }
+    *err = jk_cap_cnode_from_root((uint8_t)log2, jk_cap_null(), top, out);
+    jk_cap_obj_release(&top->o); /* the body holds it (or, on error, nobody) */
+    return true;
+}
+
 jk_err jk_cap_cnode_new_filled(unsigned log2_slots, const jk_cap *slots, size_t n, jk_cap *out)
 {
     if (log2_slots > JK_CAP_CNODE_MAX_LOG2 || n > (size_t)1 << log2_slots)
         return JK_ERR_CAP_RANGE;
-    for (size_t i = 0; i < n; i++)
+    bool pair = log2_slots >= 1 && n >= 1;
+    for (size_t i = 0; i < n; i++) {
         if (jk_cap_depth_in(slots[i]) + 1 > JK_CAP_MAX_DEPTH)
             return JK_ERR_CAP_TOO_DEEP;
+        pair &= i < 2 || !slots[i].body;
+    }
     if (log2_slots == 0)
         return jk_cap_cnode_from_root(0, n ? slots[0] : jk_cap_null(), NULL, out);
+    jk_cap second = n >= 2 ? slots[1] : jk_cap_null();
+    jk_err refilled;
+    if (pair && (slots[0].body || second.body) &&
+        jk_cnode_filled_pair(log2_slots, slots[0], second, &refilled, out))
+        return refilled;
     size_t count = (n + 1) / 2;
     jk_cnode_node *small[64];
     jk_cnode_node **level = count <= 64 ? small : malloc(count * sizeof *level);

@@ -312,12 +312,17 @@ static inline unsigned jk_cap_group_bottom(unsigned top)
 jk_err jk_cap_group_check(const jk_hash *key, const uint8_t *bytes, size_t len, jk_diag *diag);
 jk_err jk_cap_cnode_from_root(uint8_t log2, jk_cap slot0, jk_cnode_node *root, jk_cap *out);
 
-/* The thread's pruned-chain stash (cap.c, session 9). jk_cap_chain_stash
- * takes a detached chain of h CNode nodes (top at height h, each holding
- * the next on the path `bits`, the leaf's slots empty, every node held
- * once), dropping the one kept before; jk_cap_chain_unstash hands it back
- * (refs 1, contents as stashed) when h and bits match, else NULL. */
+/* The thread's pruned-chain stash (cap.c, session 9; a few chains since
+ * session 14). jk_cap_chain_stash takes a detached chain of h CNode nodes
+ * (top at height h, each holding the next on the path `bits` and nothing
+ * else, the leaf's slots empty, every node held once), dropping the one it
+ * replaces; jk_cap_chain_unstash hands one back (refs 1, contents as
+ * stashed) when h and bits match, else NULL. */
 void jk_cap_chain_stash(jk_cnode_node *top, unsigned h, uint32_t bits);
+/* jk_cap_chain_stash, but only into a free way and when no chain of that
+ * key is kept: false (nothing done) otherwise. The chain's leaf may still
+ * hold its values: the caller empties it before anything else runs. */
+bool jk_cap_chain_keep(jk_cnode_node *top, unsigned h, uint32_t bits);
 jk_cnode_node *jk_cap_chain_unstash(unsigned h, uint32_t bits);
 
 /* Image internals (image.c): build from a code Data (borrowed). */

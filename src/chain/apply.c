@@ -109,8 +109,8 @@ typedef struct jk_produce_mode {
 
 static int jk_ref_key_cmp(const jk_chain_trace *t, const uint8_t key[32], const jk_hash *msg)
 {
-    int c = memcmp(t->key, key, JK_ED25519_PUBLIC_SIZE);
-    return c ? c : memcmp(t->msg_hash.bytes, msg->bytes, JK_HASH_SIZE);
+    int c = jk_chain_cmp32(t->key, key);
+    return c ? c : jk_chain_cmp32(t->msg_hash.bytes, msg->bytes);
 }
 
 static int jk_ref_cmp(const void *a, const void *b)
@@ -152,13 +152,13 @@ static bool jk_refs_known_msg(const jk_produce_mode *m, const uint8_t key[32], c
     size_t lo = 0, hi = m->ref_count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (memcmp(m->refs[mid].t->key, key, JK_ED25519_PUBLIC_SIZE) < 0)
+        if (jk_chain_cmp32(m->refs[mid].t->key, key) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
     for (size_t n = 0; n < JK_KNOWN_SCAN && lo < m->ref_count &&
-                       memcmp(m->refs[lo].t->key, key, JK_ED25519_PUBLIC_SIZE) == 0; n++, lo++) {
+                       jk_chain_cmp32(m->refs[lo].t->key, key) == 0; n++, lo++) {
         const jk_chain_pooled *e = m->refs[lo].entry;
         if (e && e->has_blob_msg && e->blob_len == len && (len == 0 || memcmp(e->blob, blob, len) == 0)) {
             *msg = e->blob_msg;

@@ -206,12 +206,12 @@ static size_t jk_lower_bound(const uint8_t (*run)[32], size_t n, const uint8_t *
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (memcmp(run[mid], key, JK_KEY) < 0)
+        if (jk_chain_cmp32(run[mid], key) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    *found = lo < n && memcmp(run[lo], key, JK_KEY) == 0;
+    *found = lo < n && jk_chain_cmp32(run[lo], key) == 0;
     return lo;
 }
 

@@ -343,6 +343,12 @@ jk_err jk_chain_pair(jk_cap a, jk_cap b, jk_cap *out)
 /* Verify mode: the event's own traces must hold a valid signature by the key
  * over the blob; the key becomes seen for this event. Only the traces an
  * attest asks for are signature-checked, and only those are kept. */
+/* A deferred run's pending attests: inline until the third (pending_in). */
+static jk_chain_pending_attest *jk_pending_of(jk_verify_mode *m)
+{
+    return m->pending ? m->pending : m->pending_in;
+}
+
 static jk_err jk_attest_check(jk_verify_mode *m, const uint8_t key[32], const jk_hash *msg, bool *accept)
 {
     size_t at;
@@ -389,8 +395,15 @@ static jk_err jk_decide_verify(void *ctx, const uint8_t key[32], const uint8_t *
     *accept = jk_chain_trace_find(m->traces, m->trace_count, key, &msg, NULL);
     if (!*accept)
         return JK_OK;
-    if (m->pending_count == m->pending_cap) {
-        size_t cap = m->pending_cap ? 2 * m->pending_cap : 2;
+    if (!m->pending && m->pending_count == JK_PENDING_INLINE) { /* out of pending_in */
+        jk_chain_pending_attest *moved = malloc(2 * JK_PENDING_INLINE * sizeof *moved);
+        if (!moved)
+            return JK_ERR_NOMEM;
+        memcpy(moved, m->pending_in, sizeof m->pending_in);
+        m->pending = moved;
+        m->pending_cap = 2 * JK_PENDING_INLINE;
+    } else if (m->pending && m->pending_count == m->pending_cap) {
+        size_t cap = 2 * m->pending_cap;
         jk_chain_pending_attest *grown =
             cap <= SIZE_MAX / sizeof *grown ? realloc(m->pending, cap * sizeof *grown) : NULL;
         if (!grown)
@@ -398,7 +411,7 @@ static jk_err jk_decide_verify(void *ctx, const uint8_t key[32], const uint8_t *
         m->pending = grown;
         m->pending_cap = cap;
     }
-    jk_chain_pending_attest *p = &m->pending[m->pending_count++];
+    jk_chain_pending_attest *p = &jk_pending_of(m)[m->pending_count++];
     memcpy(p->key, key, sizeof p->key);
     p->msg = msg;
     return JK_OK;
@@ -581,9 +594,20 @@ jk_err jk_chain_verify_start(const jk_chain_kernel *ck, jk_kernel *kernel, const
     /* MGMT_COPY(verify_proto, event_verify): a fresh copy per event. */
     run->dispatch = dispatch;
     run->event_verify = jk_cap_retain(ck->verify_proto);
-    run->mode = (jk_verify_mode){ck, &ck->genesis_hash, traces, trace_count, run->mode.seen, NULL, 0, 0,
-                                 defer, NULL, 0, 0, ev->blob, ev->blob_len, known_msg != NULL,
-                                 known_msg ? *known_msg : (jk_hash){{0}}};
+    /* the rest of run->mode is zero (the memset above): not written again
+     * (its inline pending attests, 128 bytes; session 14) */
+    jk_verify_mode *m = &run->mode;
+    m->ck = ck;
+    m->genesis = &ck->genesis_hash;
+    m->traces = traces;
+    m->trace_count = trace_count;
+    m->defer = defer;
+    m->ev_blob = ev->blob;
+    m->ev_len = ev->blob_len;
+    if (known_msg) {
+        m->has_blob_msg = true;
+        m->blob_msg = *known_msg;
+    }
     jk_err err = jk_cap_data_new(ev->blob, ev->blob_len, &run->blob);
     /* the cycle's AA_event while the chain still pins its image (the
      * chain is read at each injection) */
@@ -602,10 +626,16 @@ jk_err jk_chain_verify_start(const jk_chain_kernel *ck, jk_kernel *kernel, const
     if (err == JK_OK) {
         out->ran = true;
         /* the verdict reads slot[0] alone: event_verify's new value is
-         * MGMT_DROPped, so the kernel does not build it */
+         * MGMT_DROPped, so the kernel does not build it; and the scratchpad
+         * is handed over, held by the run's frame alone, so that the
+         * program's first writes into it change it in place (held here
+         * too, the first was a path copy of it: 3 objects and ~700
+         * instructions a verify; session 14) */
+        jk_cap scratchpad = run->scratchpad;
+        run->scratchpad = jk_cap_null();
         err = jk_chain_invoke_flags(kernel, ck->attest_marker, run->event_verify, 0, ck->gas.verify, NULL,
-                                    run->scratchpad, jk_decide_verify, &run->mode, JK_KERNEL_CALL_NO_INSTANCE,
-                                    NULL, &run->res);
+                                    scratchpad, jk_decide_verify, &run->mode,
+                                    JK_KERNEL_CALL_NO_INSTANCE | JK_KERNEL_CALL_TAKE_SLOT0, NULL, &run->res);
         out->gas = run->res.gas_used;
         /* the kernel refused to run or finish it (a bound the guest hit):
          * the event's problem, never the host's — dropped (settle says so,
@@ -638,8 +668,9 @@ jk_err jk_chain_verify_settle(jk_chain_verify_run *run, jk_chain_verdict *out)
          * the run would have stopped had it checked at the attest. */
         jk_verify_mode *m = &run->mode;
         bool accept = true;
+        const jk_chain_pending_attest *pending = jk_pending_of(m);
         for (size_t i = 0; err == JK_OK && accept && i < m->pending_count; i++)
-            err = jk_attest_check(m, m->pending[i].key, &m->pending[i].msg, &accept);
+            err = jk_attest_check(m, pending[i].key, &pending[i].msg, &accept);
         out->deferred = (uint32_t)m->pending_count;
         out->has_blob_msg = m->has_blob_msg;
         out->blob_msg = m->blob_msg;

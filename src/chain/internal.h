@@ -12,6 +12,26 @@
 #include "jark/pvm.h"
 
 #include <stdint.h>
+#include <string.h>
+
+/* memcmp(a, b, 32) < 0, == 0, > 0 alike (the sign is all callers read), for
+ * the 32-byte keys and hashes the chain's sorted runs compare (session 14):
+ * their first eight bytes, as one big-endian word, decide nearly every
+ * comparison of random keys, without a call into memcmp. */
+static inline int jk_chain_cmp32(const uint8_t *a, const uint8_t *b)
+{
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    if (x != y) {
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+        x = __builtin_bswap64(x); /* byte order = memcmp's order */
+        y = __builtin_bswap64(y);
+#endif
+        return x < y ? -1 : 1;
+    }
+    return memcmp(a + 8, b + 8, 24);
+}
 
 /* "inject Cap::Instance[AAImage]": a fresh AA instance holding the attest
  * marker in slot JK_CHAIN_AA_MARKER_SLOT. *out NEW. */
@@ -129,6 +149,7 @@ typedef struct jk_chain_verdict {
 #define JK_CHAIN_ATTEST_REFUSED "attest refused"
 
 /* One attest of a deferred verify run: the key and message it asked for. */
+#define JK_PENDING_INLINE 2
 typedef struct jk_chain_pending_attest {
     uint8_t key[JK_ED25519_PUBLIC_SIZE];
     jk_hash msg;
@@ -153,6 +174,10 @@ typedef struct jk_verify_mode {
     size_t ev_len;          /* hashes to blob_msg, once known */
     bool has_blob_msg;
     jk_hash blob_msg;
+    /* the first JK_PENDING_INLINE pending attests, while pending is NULL (a
+     * transfer has one: a realloc and a free each verify before, ~250
+     * instructions; session 14) */
+    jk_chain_pending_attest pending_in[JK_PENDING_INLINE];
 } jk_verify_mode;
 
 /* A verify between its run and its verdict (jk_chain_verify_start, then

@@ -125,7 +125,7 @@ jk_err jk_chain_invoke_flags(jk_kernel *k, jk_cap marker, jk_cap target, uint32_
     jk_err err = jk_kernel_call_served_flags(k, target, endpoint, gas, args, slot0, jk_invoke_serve_fn,
                                              &sv, flags, res);
     if (err == JK_OK && res->outcome == JK_KERNEL_YIELDED)
-        jk_abort(res, target, slot0, res->gas_used,
+        jk_abort(res, target, flags & JK_KERNEL_CALL_TAKE_SLOT0 ? jk_cap_null() : slot0, res->gas_used,
                  sv.abort_why ? sv.abort_why : "yield to a marker that is not the attest marker");
     if (attests)
         *attests = sv.accepted;

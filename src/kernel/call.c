@@ -34,9 +34,16 @@ static jk_err jk_call_root(jk_kernel *k, jk_root *root, jk_cap target, uint32_t 
     jk_start(k, root, root->res);
     if (root->gas < 0 || jk_cap_kind_of(target) != JK_CAP_INSTANCE ||
         jk_cap_instance_status(target) != JK_CAP_IDLE ||
-        endpoint >= jk_cap_image_endpoint_count(jk_cap_instance_image(target)))
+        endpoint >= jk_cap_image_endpoint_count(jk_cap_instance_image(target))) {
+        if (root->take_slot0)
+            jk_cap_release(root->sent_slot0);
         return JK_ERR_INVALID_ARG;
+    }
     jk_err err = jk_kernel_push_call(k, target, 0, endpoint, root->gas, args, root->sent_slot0, &setup);
+    if (root->take_slot0) { /* the frame holds it now, alone (or nobody does) */
+        jk_cap_release(root->sent_slot0);
+        root->sent_slot0 = jk_cap_null();
+    }
     if (err != JK_OK) {
         jk_kernel_unwind(k);
         return err;
@@ -106,11 +113,12 @@ jk_err jk_kernel_call_served_flags(jk_kernel *k, jk_cap target, uint32_t endpoin
                                    void *ctx, unsigned flags, jk_kernel_result *res)
 {
     bool no_instance = (flags & JK_KERNEL_CALL_NO_INSTANCE) != 0;
+    bool take = (flags & JK_KERNEL_CALL_TAKE_SLOT0) != 0;
     if (!serve) {
-        jk_root plain = {gas, slot0, res, NULL, NULL, false, JK_OK, jk_cap_null(), no_instance};
+        jk_root plain = {gas, slot0, res, NULL, NULL, false, JK_OK, jk_cap_null(), no_instance, take};
         return jk_call_root(k, &plain, target, endpoint, args);
     }
-    jk_root root = {gas, slot0, res, serve, ctx, false, JK_OK, jk_cap_null(), no_instance};
+    jk_root root = {gas, slot0, res, serve, ctx, false, JK_OK, jk_cap_null(), no_instance, take};
     jk_err err = jk_serve_rest(k, &root, gas, jk_call_root(k, &root, target, endpoint, args));
     jk_cap_release(root.held); /* res holds its own references to what it gives back */
     return err;

@@ -391,6 +391,8 @@ typedef struct jk_root {
     jk_cap held;             /* owned: an in-place resume's slot0, which is
                                 then what "the embedder sent" (sent_slot0) */
     bool no_instance;        /* JK_KERNEL_CALL_NO_INSTANCE */
+    bool take_slot0;         /* JK_KERNEL_CALL_TAKE_SLOT0: sent_slot0 is owned
+                                until the push, null after it */
 } jk_root;
 
 /* Run until the stack is empty, starting with `pending` (the setup's
