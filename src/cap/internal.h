@@ -262,6 +262,62 @@ jk_dnode *jk_cap_dnode_new_page(const uint8_t *bytes, uint32_t len);
 jk_dnode *jk_cap_dnode_new_inner(jk_dnode *left, jk_dnode *right);
 jk_err jk_cap_data_from_root(uint64_t len, jk_dnode *root, jk_cap *out);
 
+/* In-place CNode writes (cnode.c, cnode_path.c): shared by the writes of
+ * one CNode and those through nested ones. */
+/* The depth of n (height hn, held once, changed in place) after the child
+ * on slot i's path changed, its other child not: max(that child's depth,
+ * the other's). n's depth before the write bounds the other child's, so
+ * the other child is read only when the changed one was the deepest and is
+ * now shallower (session 12): it is off the written path, a line no write
+ * of the event touched, and in a large tree (8,192 accounts) most often not
+ * in the cache. Nodes' depths are exact maxima (every maker and every
+ * in-place write keeps them so), which is all this relies on. */
+static inline unsigned jk_cnode_depth_after(const jk_cnode_node *n, unsigned hn, uint32_t i)
+{
+    unsigned bit = (i >> (hn - 1)) & 1;
+    if (hn == 1) {
+        unsigned d = jk_cap_depth_in(n->u.slot[bit]);
+        if (d >= n->o.depth)
+            return d;
+        unsigned o = jk_cap_depth_in(n->u.slot[!bit]);
+        return d > o ? d : o;
+    }
+    const jk_cnode_node *a = n->u.kid[bit], *b;
+    unsigned d = a ? a->o.depth : 0;
+    if (d >= n->o.depth)
+        return d;
+    b = n->u.kid[!bit];
+    unsigned o = b ? b->o.depth : 0;
+    return d > o ? d : o;
+}
+
+/* Whether the caller's reference is the only one to o: then no other holder,
+ * on any thread, can see o, and it may change in place. */
+static inline bool jk_obj_unique(jk_obj *o)
+{
+    return atomic_load_explicit(&o->refs, memory_order_acquire) == 1;
+}
+
+/* A node or body changed in place: its cached hash (if any) is stale. Only
+ * for an object jk_obj_unique says is ours alone. */
+static inline void jk_obj_changed(jk_obj *o) { atomic_store_explicit(&o->hstate, JK_HASH_NONE, memory_order_relaxed); }
+
+/* Whether o (held once, as above) has no cached hash. What lets a write in
+ * place stop on its way up (session 9): in a uniquely held tree, a node
+ * without a cached hash has no ancestor with one. The hash of a node is
+ * computed from its children's, which are computed and cached first
+ * (jk_cap_obj_hash; a child another thread is hashing at that moment is
+ * shared, so not on a path written in place), so a READY node never sits
+ * above a NONE one; every write in place marks the whole path up to the
+ * body NONE (each up-walk here, jk_cap_cnode_update's body), until the
+ * first node that was NONE already; a node a path copy makes starts
+ * NONE. So an up-walk that meets a node already stale, whose depth did
+ * not move, has nothing left to do above it. */
+static inline bool jk_obj_stale(jk_obj *o)
+{
+    return atomic_load_explicit(&o->hstate, memory_order_relaxed) == JK_HASH_NONE;
+}
+
 /* CNode internals (cnode.c). */
 /* Inner nodes, BORROWING their children: over two slots (height 1), or over
  * two subtrees of height − 1 (NULL = empty; not both). NULL on OOM. */

@@ -629,7 +629,7 @@ jk_err jk_chain_verify_start(const jk_chain_kernel *ck, jk_kernel *kernel, const
          * MGMT_DROPped, so the kernel does not build it; and the scratchpad
          * is handed over, held by the run's frame alone, so that the
          * program's first writes into it change it in place (held here
-         * too, the first was a path copy of it: 3 objects and ~700
+         * too, the first was a path copy of it: 3 objects and ~500
          * instructions a verify; session 14) */
         jk_cap scratchpad = run->scratchpad;
         run->scratchpad = jk_cap_null();
