@@ -21,17 +21,21 @@
 #             on jark's recompiler and natively; each run is best of --runs
 #             (default 3) inside its harness
 #   --only    one program (sieve, muldiv, copy, fib, c_sieve, ...)
-#   --cpus    the CPUs each side runs on, one at a time (default: every
-#             online CPU). In a round every program runs on PolkaVM, jark and
+#   --cpus    the CPUs jark and native C run on, one at a time (default:
+#             every online CPU). In a round every program runs on jark and
 #             natively pinned to each CPU in turn (`taskset -c`), and each
-#             side's time for the round is its best CPU's: both sides get the
-#             same cores. PolkaVM's own core pinning is turned off (pin=off is
-#             added to each configuration that names no pin=), since it would
-#             re-pin the guest to a core of its choosing: on this VM it put the
-#             guest on CPU 0, whose memory path is ~30 % faster than CPU 1's on
-#             copy, while jark ran wherever the scheduler put it (docs/bench.md,
-#             "copy against PolkaVM, session 14"). `none`: nothing pinned, as
-#             before session 14.
+#             side's time for the round is its best CPU's. PolkaVM is not
+#             pinned by this script: its own core pinning (pin=core, the
+#             default) puts its guest on a core of its own and its host
+#             thread on another, which is how it is meant to run. Pinning
+#             both of PolkaVM's threads to one CPU (taskset, pin=off) doubles
+#             its times here: its host waits for the guest partly spinning
+#             (coordinator, session 14: sieve 0.033 -> 0.064 s). On this VM
+#             CPU 0 reaches memory ~30 % faster than CPU 1 on copy and
+#             PolkaVM puts its guest on CPU 0; jark's best CPU is then CPU 0
+#             too, so both guests run on the same core (docs/bench.md, "copy
+#             against PolkaVM, session 14"). `none`: nothing pinned, as before
+#             session 14 (jark wherever the scheduler puts it).
 #   --survey  instead: each PolkaVM configuration once on every program
 #
 # The asm programs (bench/pvm/*.s) go through build/bench/bench_pvm, which
@@ -81,13 +85,6 @@ if [ "$cpus" = none ]; then
 elif ! command -v taskset >/dev/null; then
 	echo "compare.sh: no taskset: nothing pinned (--cpus none)" >&2
 	cpus=-
-else
-	# PolkaVM's pinning would override taskset's affinity.
-	pinned=
-	for c in $config; do
-		case $c in *pin=*) pinned="$pinned $c" ;; *) pinned="$pinned $c,pin=off" ;; esac
-	done
-	config=${pinned# }
 fi
 cpu=- # the CPU the next run is pinned to (- for none)
 on_cpu() { # on_cpu CMD...: CMD pinned to $cpu
@@ -147,7 +144,7 @@ c_regs() {
 polkavm_asm() {
 	local p=$1 cfg=$2 line err
 	err=$(mktemp)
-	if ! line=$(on_cpu "$B/bench/bench_pvm" --src bench/pvm --out "$out" --only "$p" --runs "$runs" \
+	if ! line=$("$B/bench/bench_pvm" --src bench/pvm --out "$out" --only "$p" --runs "$runs" \
 		--peers "$cfg" --node "$runner" 2>"$err" | grep "^PEER $p "); then
 		echo "compare.sh: $p on PolkaVM ($cfg): $(cat "$err")" >&2
 		rm -f "$err"
@@ -167,7 +164,7 @@ polkavm_asm() {
 
 polkavm_c() {
 	local p=$1 cfg=$2 line
-	line=$(on_cpu "$runner" "$cfg" --jkp "$out/c_$p.jkp" --entry 0 --regs "$(c_regs "$p")" --runs "$runs")
+	line=$("$runner" "$cfg" --jkp "$out/c_$p.jkp" --entry 0 --regs "$(c_regs "$p")" --runs "$runs")
 	case $line in "ANAN ok "*) ;; *) echo "compare.sh: c_$p on PolkaVM ($cfg): $line" >&2; return 1 ;; esac
 	if [ "$(field result "$line")" != "${c_r7[$p]}" ]; then
 		echo "compare.sh: c_$p: PolkaVM r7 $(field result "$line"), jark ${c_r7[$p]}" >&2
