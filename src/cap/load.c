@@ -70,7 +70,9 @@ static void jk_memo_insert(jk_loader *L, const jk_hash *h, uint64_t ctx, jk_obj 
     L->count++;
 }
 
-/* Remember o (retained) under (h, ctx). */
+/* Remember o, just built for h, under (h, ctx): the memo takes a reference
+ * of its own. On failure the caller's reference is released, so every
+ * builder ends the same way: keep the node, or lose it and fail. */
 static jk_err jk_memo_add(jk_loader *L, const jk_hash *h, uint64_t ctx, jk_obj *o)
 {
     if (2 * (L->count + 1) > L->cap) {
@@ -78,8 +80,10 @@ static jk_err jk_memo_add(jk_loader *L, const jk_hash *h, uint64_t ctx, jk_obj *
         bigger.cap = L->cap ? 2 * L->cap : 64;
         bigger.count = 0;
         bigger.tab = calloc(bigger.cap, sizeof *bigger.tab);
-        if (!bigger.tab)
+        if (!bigger.tab) {
+            jk_cap_obj_release(o);
             return JK_ERR_NOMEM;
+        }
         for (size_t i = 0; i < L->cap; i++)
             if (L->tab[i].o)
                 jk_memo_insert(&bigger, &L->tab[i].h, L->tab[i].ctx, L->tab[i].o);
@@ -89,6 +93,16 @@ static jk_err jk_memo_add(jk_loader *L, const jk_hash *h, uint64_t ctx, jk_obj *
     jk_cap_obj_retain(o);
     jk_memo_insert(L, h, ctx, o);
     return JK_OK;
+}
+
+/* The memo's object for (h, ctx) with a new reference for the caller, or
+ * NULL when it has none. */
+static jk_obj *jk_memo_take(const jk_loader *L, const jk_hash *h, uint64_t ctx)
+{
+    jk_obj *hit = jk_memo_find(L, h, ctx);
+    if (hit)
+        jk_cap_obj_retain(hit);
+    return hit;
 }
 
 static jk_cap_kind jk_kind_of_type(uint8_t type)
@@ -102,7 +116,8 @@ static jk_cap_kind jk_kind_of_type(uint8_t type)
     return JK_CAP_NONE;
 }
 
-/* Fetch, verify and parse the object named h. */
+/* Fetch, verify and parse the object named h; its whole record in *bytes,
+ * *len. */
 static jk_err jk_fetch(jk_loader *L, const jk_hash *h, jk_obj_view *v, const uint8_t **bytes,
                        size_t *len)
 {
@@ -122,6 +137,18 @@ static jk_err jk_fetch(jk_loader *L, const jk_hash *h, jk_obj_view *v, const uin
     return jk_cap_obj_parse(*bytes, *len, v, L->diag);
 }
 
+/* The start of loading the tree node h in the shape ctx: the memo's node
+ * when it has one (*hit, a new reference; nothing is fetched), else NULL in
+ * *hit and the object fetched, verified and parsed into *v. */
+static jk_err jk_fetch_node(jk_loader *L, const jk_hash *h, uint64_t ctx, jk_obj **hit, jk_obj_view *v)
+{
+    const uint8_t *bytes;
+    size_t len;
+    if ((*hit = jk_memo_take(L, h, ctx)))
+        return JK_OK;
+    return jk_fetch(L, h, v, &bytes, &len);
+}
+
 static jk_err jk_wrong(jk_loader *L, const jk_hash *h, uint8_t tag, const char *want)
 {
     char name[17];
@@ -137,17 +164,12 @@ static jk_err jk_load_dtree(jk_loader *L, const jk_hash *h, uint32_t pages, uint
                            jk_dnode **out)
 {
     uint64_t ctx = JK_CTX_DATA(pages, last);
-    jk_obj *hit = jk_memo_find(L, h, ctx);
-    if (hit) {
-        jk_cap_obj_retain(hit);
-        *out = (jk_dnode *)hit;
-        return JK_OK;
-    }
+    jk_obj *hit;
     jk_obj_view v;
-    const uint8_t *bytes;
-    size_t len;
-    jk_err err = jk_fetch(L, h, &v, &bytes, &len);
-    if (err != JK_OK)
+    jk_err err = jk_fetch_node(L, h, ctx, &hit, &v);
+    if (hit)
+        *out = (jk_dnode *)hit;
+    if (err != JK_OK || hit)
         return err;
     jk_dnode *n;
     if (pages == 1) {
@@ -178,12 +200,9 @@ static jk_err jk_load_dtree(jk_loader *L, const jk_hash *h, uint32_t pages, uint
             return JK_ERR_NOMEM;
     }
     jk_cap_obj_set_hash(&n->o, h);
-    if ((err = jk_memo_add(L, h, ctx, &n->o)) != JK_OK) {
-        jk_cap_obj_release(&n->o);
-        return err;
-    }
-    *out = n;
-    return JK_OK;
+    if ((err = jk_memo_add(L, h, ctx, &n->o)) == JK_OK)
+        *out = n;
+    return err;
 }
 
 static jk_err jk_load_group(jk_loader *L, const jk_hash *h, unsigned height, unsigned nest,
@@ -223,17 +242,12 @@ static jk_err jk_load_ctree(jk_loader *L, const jk_hash *h, unsigned height, uns
     if (L->grouped)
         return jk_load_group(L, h, height, nest, out);
     uint64_t ctx = JK_CTX_CNODE(height);
-    jk_obj *hit = jk_memo_find(L, h, ctx);
-    if (hit) {
-        jk_cap_obj_retain(hit);
-        *out = (jk_cnode_node *)hit;
-        return JK_OK;
-    }
+    jk_obj *hit;
     jk_obj_view v;
-    const uint8_t *bytes;
-    size_t len;
-    jk_err err = jk_fetch(L, h, &v, &bytes, &len);
-    if (err != JK_OK)
+    jk_err err = jk_fetch_node(L, h, ctx, &hit, &v);
+    if (hit)
+        *out = (jk_cnode_node *)hit;
+    if (err != JK_OK || hit)
         return err;
     if (v.tag != JK_CAP_TAG_CNODE_NODE)
         return jk_wrong(L, h, v.tag, "a cnode node");
@@ -251,12 +265,9 @@ static jk_err jk_load_ctree(jk_loader *L, const jk_hash *h, unsigned height, uns
     if (err != JK_OK)
         return err;
     jk_cap_obj_set_hash(&n->o, h);
-    if ((err = jk_memo_add(L, h, ctx, &n->o)) != JK_OK) {
-        jk_cap_obj_release(&n->o);
-        return err;
-    }
-    *out = n;
-    return JK_OK;
+    if ((err = jk_memo_add(L, h, ctx, &n->o)) == JK_OK)
+        *out = n;
+    return err;
 }
 
 /* ---- CNode groups (the store's layout 2; docs/cap.md "Store: CNode groups") ----
@@ -405,9 +416,8 @@ static jk_err jk_load_group(jk_loader *L, const jk_hash *h, unsigned height, uns
                             jk_cnode_node **out)
 {
     uint64_t ctx = JK_CTX_CNODE(height);
-    jk_obj *hit = jk_memo_find(L, h, ctx);
+    jk_obj *hit = jk_memo_take(L, h, ctx);
     if (hit) {
-        jk_cap_obj_retain(hit);
         *out = (jk_cnode_node *)hit;
         return JK_OK;
     }
@@ -425,16 +435,13 @@ static jk_err jk_load_group(jk_loader *L, const jk_hash *h, unsigned height, uns
     jk_cnode_node *n;
     if ((err = jk_group_node(L, &r, height, jk_cap_group_bottom(height), nest, h, &n)) != JK_OK)
         return err;
-    if (r.pos != r.len)
-        err = jk_group_bad(L, &r, JK_ERR_CAP_DECODE, "bytes after its last node");
-    if (err == JK_OK)
-        err = jk_memo_add(L, h, ctx, &n->o);
-    if (err != JK_OK) {
+    if (r.pos != r.len) {
         jk_cap_obj_release(&n->o);
-        return err;
+        return jk_group_bad(L, &r, JK_ERR_CAP_DECODE, "bytes after its last node");
     }
-    *out = n;
-    return JK_OK;
+    if ((err = jk_memo_add(L, h, ctx, &n->o)) == JK_OK)
+        *out = n;
+    return err;
 }
 
 jk_err jk_cap_group_check(const jk_hash *key, const uint8_t *bytes, size_t len, jk_diag *diag)
@@ -594,9 +601,8 @@ static jk_err jk_load_cap(jk_loader *L, const jk_hash *h, unsigned nest, jk_cap 
     if (nest > JK_CAP_MAX_DEPTH)
         return jk_diag_set(L->diag, JK_ERR_CAP_TOO_DEEP, "caps nested deeper than %u",
                            JK_CAP_MAX_DEPTH);
-    jk_obj *hit = jk_memo_find(L, h, JK_CTX_ROOT);
+    jk_obj *hit = jk_memo_take(L, h, JK_CTX_ROOT);
     if (hit) {
-        jk_cap_obj_retain(hit);
         *out = jk_cap_of(jk_kind_of_type(hit->type), hit);
         return JK_OK;
     }
@@ -617,17 +623,14 @@ static jk_err jk_load_cap(jk_loader *L, const jk_hash *h, unsigned nest, jk_cap 
     if (err != JK_OK)
         return err;
     /* The source's bytes stay valid for the whole load (jk_cap_source). */
-    err = jk_check_canonical(L, h, c, bytes, len);
-    if (err == JK_OK) {
-        jk_cap_obj_set_hash(jk_cap_obj(c), h);
-        err = jk_memo_add(L, h, JK_CTX_ROOT, jk_cap_obj(c));
-    }
-    if (err != JK_OK) {
+    if ((err = jk_check_canonical(L, h, c, bytes, len)) != JK_OK) {
         jk_cap_release(c);
         return err;
     }
-    *out = c;
-    return JK_OK;
+    jk_cap_obj_set_hash(jk_cap_obj(c), h);
+    if ((err = jk_memo_add(L, h, JK_CTX_ROOT, jk_cap_obj(c))) == JK_OK)
+        *out = c;
+    return err;
 }
 
 static jk_err jk_cap_load_as(const jk_cap_source *src, bool grouped, const jk_hash *hash, jk_cap *out,
