@@ -121,6 +121,55 @@ static inline void jk_test_check_same_memory(jk_pvm_memory *m0, jk_pvm_memory *m
         JK_CHECK(memcmp(d0, d1, n0 * sizeof *d0) == 0);
 }
 
+/* Registers a test does not set: (r + 1) · 0x0102030405060708, each
+ * distinct, so a register read or written in the wrong place shows. */
+static inline void jk_test_pattern_regs(uint64_t regs[JK_PVM_REGS])
+{
+    for (int r = 0; r < JK_PVM_REGS; r++)
+        regs[r] = (uint64_t)(r + 1) * 0x0102030405060708u;
+}
+
+/* The start of a two-engine run, the same on both sides. */
+typedef struct jk_test_lockstep {
+    jk_pvm_memory *(*memory)(int layout); /* builds each side's memory (NULL: could not) */
+    int layout;                           /* handed to memory: the test's choice of layout */
+    uint64_t regs[JK_PVM_REGS];
+    uint32_t pc;
+    int64_t gas;  /* at first */
+    int64_t step; /* more at each out-of-gas stop */
+    int hops;     /* at most this many runs */
+    uint32_t pages[2][2]; /* page ranges [lo, hi] compared at the end; hi 0: unused */
+} jk_test_lockstep;
+
+/* Run prog on both engines in lockstep from `run` (JK_TEST_LOCKSTEP: every
+ * stop compared whole), then compare the two memories over run->pages and
+ * free them. The interpreter's last exit in *last (NULL: not wanted; zeroed
+ * first, in case the run cannot be set up — that failure is reported). */
+static inline void jk_test_lockstep_run(const jk_pvm_program *prog, const jk_test_lockstep *run, jk_pvm_exit *last)
+{
+    jk_pvm_memory *mem[2];
+    jk_pvm_state st[2];
+    jk_pvm_exit ex[2];
+    if (last)
+        memset(last, 0, sizeof *last);
+    for (int e = 0; e < 2; e++) {
+        mem[e] = run->memory(run->layout);
+        JK_REQUIRE(mem[e] != NULL);
+        memset(&st[e], 0, sizeof st[e]);
+        memcpy(st[e].regs, run->regs, sizeof st[e].regs);
+        st[e].pc = run->pc;
+        st[e].gas = run->gas;
+    }
+    JK_TEST_LOCKSTEP(prog, mem, st, ex, run->step, run->hops);
+    if (last)
+        *last = ex[0];
+    for (int i = 0; i < 2; i++)
+        if (run->pages[i][1])
+            jk_test_check_same_memory(mem[0], mem[1], run->pages[i][0], run->pages[i][1]);
+    jk_pvm_memory_free(mem[0]);
+    jk_pvm_memory_free(mem[1]);
+}
+
 /* The marking loop of bench/pvm/sieve.s inside a pass over steps: r10 = the
  * array (x), r12 = j (p), r8 = the step, r9 = the end; each pass starts at
  * j = r1 and marks with its number, r4 (test_jit_loop_wide.c,
@@ -136,6 +185,28 @@ static inline void jk_test_check_same_memory(jk_pvm_memory *m0, jk_pvm_memory *m
     "  branch_lt_u r12, r9, mark\n"                                            \
     "next:\n"                                                                  \
     "  add_imm_64 r4, r4, 1\n"
+/* The asm `copy` loop, as bench/pvm/copy.s copies (32 bytes a step, two
+ * load pairs then their two store pairs): r1 = the source cursor, r3 = the
+ * destination cursor, r4 = the steps left; halts at the end. */
+#define JK_TEST_COPY32_ASM                                                     \
+    "start:\n"                                                                 \
+    "  fallthrough\n"                                                          \
+    "copy:\n"                                                                  \
+    "  load_ind_u64 r5, r1, 0\n"                                               \
+    "  load_ind_u64 r6, r1, 8\n"                                               \
+    "  load_ind_u64 r7, r1, 16\n"                                              \
+    "  load_ind_u64 r8, r1, 24\n"                                              \
+    "  store_ind_u64 r5, r3, 0\n"                                              \
+    "  store_ind_u64 r6, r3, 8\n"                                              \
+    "  store_ind_u64 r7, r3, 16\n"                                             \
+    "  store_ind_u64 r8, r3, 24\n"                                             \
+    "  add_imm_64 r1, r1, 32\n"                                                \
+    "  add_imm_64 r3, r3, 32\n"                                                \
+    "  add_imm_64 r4, r4, -1\n"                                                \
+    "  branch_ne_imm r4, 0, copy\n"                                            \
+    "  load_imm r0, 0xffff0000\n"                                              \
+    "  jump_ind r0, 0\n"
+
 /* Run prog from pc and regs with `gas` on both engines over a memory with
  * `rw` bytes writable at 0x20000 and a read-only page at 0x30000; a host
  * call adds 100 to r8, an out-of-gas stop gets `step` more (0: the run

@@ -18,7 +18,7 @@
 
 static _Alignas(4096) uint8_t jk_bulk_data[4096];
 
-static jk_pvm_memory *jk_bulk_memory(bool holes)
+static jk_pvm_memory *jk_bulk_memory(int holes)
 {
     jk_pvm_memory *mem = NULL;
     if (jk_pvm_memory_new(&mem) != JK_OK)
@@ -50,21 +50,12 @@ static void jk_bulk_both(const jk_pvm_program *prog, const uint64_t regs[7])
 {
     for (int holes = 0; holes < 2; holes++)
         for (size_t g = 0; g < sizeof jk_bulk_gas / sizeof jk_bulk_gas[0]; g++) {
-            jk_pvm_memory *mem[2];
-            jk_pvm_state st[2];
-            jk_pvm_exit ex[2];
-            for (int e = 0; e < 2; e++) {
-                mem[e] = jk_bulk_memory(holes);
-                JK_REQUIRE(mem[e] != NULL);
-                memset(&st[e], 0, sizeof st[e]);
-                for (int r = 0; r < JK_PVM_REGS; r++)
-                    st[e].regs[r] = r >= 1 && r <= 6 ? regs[r] : (uint64_t)(r + 1) * 0x0102030405060708u;
-                st[e].gas = jk_bulk_gas[g][0];
-            }
-            JK_TEST_LOCKSTEP(prog, mem, st, ex, jk_bulk_gas[g][1], (int)jk_bulk_gas[g][2]);
-            jk_test_check_same_memory(mem[0], mem[1], JK_BULK_BASE, JK_BULK_END);
-            jk_pvm_memory_free(mem[0]);
-            jk_pvm_memory_free(mem[1]);
+            jk_test_lockstep run = {.memory = jk_bulk_memory, .layout = holes, .gas = jk_bulk_gas[g][0],
+                                    .step = jk_bulk_gas[g][1], .hops = (int)jk_bulk_gas[g][2],
+                                    .pages = {{JK_BULK_BASE, JK_BULK_END}}};
+            jk_test_pattern_regs(run.regs);
+            memcpy(run.regs + 1, regs + 1, 6 * sizeof regs[0]);
+            jk_test_lockstep_run(prog, &run, NULL);
         }
     for (size_t i = 0; i < sizeof jk_bulk_data; i++)
         JK_CHECK(jk_bulk_data[i] == 0x5A); /* the Data page is never written */

@@ -20,8 +20,9 @@ static _Alignas(4096) uint8_t jk_runs_shared[4096];
 
 #define JK_RUNS_SINGLE 0x500000u /* 8 pages mapped one at a time: single buffers */
 
-static jk_pvm_memory *jk_runs_memory(void)
+static jk_pvm_memory *jk_runs_memory(int layout)
 {
+    (void)layout;
     jk_pvm_memory *mem = NULL;
     if (jk_pvm_memory_new(&mem) != JK_OK)
         return NULL;
@@ -69,22 +70,12 @@ static const char jk_runs_src[] =
  * out-of-gas stop, on both engines; every stop and every page compared. */
 static void jk_runs_lockstep(const jk_pvm_program *prog, const uint64_t *regs, int64_t gas, int64_t more)
 {
-    jk_pvm_memory *mem[2];
-    jk_pvm_state st[2];
-    jk_pvm_exit ex[2];
-    for (int e = 0; e < 2; e++) {
-        mem[e] = jk_runs_memory();
-        JK_REQUIRE(mem[e] != NULL);
-        memset(&st[e], 0, sizeof st[e]);
-        memcpy(st[e].regs, regs, sizeof st[e].regs);
-        st[e].gas = gas;
-    }
-    JK_TEST_LOCKSTEP(prog, mem, st, ex, more, 100000);
-    JK_CHECK(ex[0].status != JK_PVM_OUT_OF_GAS); /* ran to its end */
-    jk_test_check_same_memory(mem[0], mem[1], 0x3F0000, 0x423000);
-    jk_test_check_same_memory(mem[0], mem[1], JK_RUNS_SINGLE, JK_RUNS_SINGLE + 0x8000);
-    jk_pvm_memory_free(mem[0]);
-    jk_pvm_memory_free(mem[1]);
+    jk_test_lockstep run = {.memory = jk_runs_memory, .gas = gas, .step = more, .hops = 100000,
+                            .pages = {{0x3F0000, 0x423000}, {JK_RUNS_SINGLE, JK_RUNS_SINGLE + 0x8000}}};
+    memcpy(run.regs, regs, sizeof run.regs);
+    jk_pvm_exit last;
+    jk_test_lockstep_run(prog, &run, &last);
+    JK_CHECK(last.status != JK_PVM_OUT_OF_GAS); /* ran to its end */
     JK_CHECK(jk_runs_shared[7] == 0); /* the Data cap's page is never written */
 }
 

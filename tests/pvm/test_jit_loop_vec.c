@@ -22,8 +22,9 @@ static _Alignas(4096) uint8_t jk_vec_shared[4096];
 
 /* Eight writable pages at 0x10000 (filled), then copy-on-write, read-only,
  * unmapped. */
-static jk_pvm_memory *jk_vec_memory(void)
+static jk_pvm_memory *jk_vec_memory(int layout)
 {
+    (void)layout;
     jk_pvm_memory *mem = NULL;
     if (jk_pvm_memory_new(&mem) != JK_OK)
         return NULL;
@@ -47,31 +48,20 @@ static jk_pvm_memory *jk_vec_memory(void)
 static void jk_vec_both_at(const jk_pvm_program *prog, uint32_t at, uint64_t src, uint64_t dst, uint64_t count,
                            int64_t gas, int64_t step)
 {
-    jk_pvm_memory *mem[2];
-    jk_pvm_state st[2];
-    jk_pvm_exit ex[2];
-    for (int e = 0; e < 2; e++) {
-        mem[e] = jk_vec_memory();
-        JK_REQUIRE(mem[e] != NULL);
-        memset(&st[e], 0, sizeof st[e]);
-        for (int r = 0; r < JK_PVM_REGS; r++)
-            st[e].regs[r] = (uint64_t)(r + 1) * 0x0102030405060708u;
-        st[e].regs[1] = src;
-        st[e].regs[3] = dst;
-        st[e].regs[4] = count;
-        st[e].gas = gas;
-        if (at) { /* what the fold tests' first instructions set, and a stale base */
-            st[e].pc = prog->insns[at].pc;
-            st[e].regs[8] = 3;
-            st[e].regs[10] = src;
-            st[e].regs[11] = src + 0x100;
-            st[e].regs[12] = 0;
-        }
+    jk_test_lockstep run = {.memory = jk_vec_memory, .gas = gas, .step = step, .hops = 400,
+                            .pages = {{0x10000, 0x1a000}}};
+    jk_test_pattern_regs(run.regs);
+    run.regs[1] = src;
+    run.regs[3] = dst;
+    run.regs[4] = count;
+    if (at) { /* what the fold tests' first instructions set, and a stale base */
+        run.pc = prog->insns[at].pc;
+        run.regs[8] = 3;
+        run.regs[10] = src;
+        run.regs[11] = src + 0x100;
+        run.regs[12] = 0;
     }
-    JK_TEST_LOCKSTEP(prog, mem, st, ex, step, 400);
-    jk_test_check_same_memory(mem[0], mem[1], 0x10000, 0x1a000);
-    jk_pvm_memory_free(mem[0]);
-    jk_pvm_memory_free(mem[1]);
+    jk_test_lockstep_run(prog, &run, NULL);
     for (size_t i = 0; i < sizeof jk_vec_shared; i++)
         JK_CHECK(jk_vec_shared[i] == 0); /* the Data cap's page is never written */
 }
@@ -109,24 +99,7 @@ static void jk_vec_runs(const char *src, uint64_t count)
 JK_TEST(test_jit_loop_vec_copy)
 {
     /* the asm `copy` loop: two load pairs, then their two store pairs */
-    jk_vec_runs("start:\n"
-                "  fallthrough\n"
-                "copy:\n"
-                "  load_ind_u64 r5, r1, 0\n"
-                "  load_ind_u64 r6, r1, 8\n"
-                "  load_ind_u64 r7, r1, 16\n"
-                "  load_ind_u64 r8, r1, 24\n"
-                "  store_ind_u64 r5, r3, 0\n"
-                "  store_ind_u64 r6, r3, 8\n"
-                "  store_ind_u64 r7, r3, 16\n"
-                "  store_ind_u64 r8, r3, 24\n"
-                "  add_imm_64 r1, r1, 32\n"
-                "  add_imm_64 r3, r3, 32\n"
-                "  add_imm_64 r4, r4, -1\n"
-                "  branch_ne_imm r4, 0, copy\n"
-                "  load_imm r0, 0xffff0000\n"
-                "  jump_ind r0, 0\n",
-                300);
+    jk_vec_runs(JK_TEST_COPY32_ASM, 300);
 }
 
 JK_TEST(test_jit_loop_vec_c_copy)

@@ -15,8 +15,9 @@
 /* A Data cap's page, mapped copy-on-write at 0x20000 and read-only at 0x21000. */
 static _Alignas(4096) uint8_t jk_wide_shared[4096];
 
-static jk_pvm_memory *jk_wide_memory(void)
+static jk_pvm_memory *jk_wide_memory(int layout)
 {
+    (void)layout;
     jk_pvm_memory *mem = NULL;
     if (jk_pvm_memory_new(&mem) != JK_OK)
         return NULL;
@@ -60,21 +61,11 @@ static const char jk_wide_src[] =
 static void jk_wide_run(const jk_pvm_program *prog, const unsigned r[3], const uint64_t v[3], int64_t gas,
                         int64_t more)
 {
-    jk_pvm_memory *mem[2];
-    jk_pvm_state st[2];
-    jk_pvm_exit ex[2];
-    for (int e = 0; e < 2; e++) {
-        mem[e] = jk_wide_memory();
-        JK_REQUIRE(mem[e] != NULL);
-        memset(&st[e], 0, sizeof st[e]);
-        for (int k = 0; k < 3; k++)
-            st[e].regs[r[k]] = v[k];
-        st[e].gas = gas;
-    }
-    JK_TEST_LOCKSTEP(prog, mem, st, ex, more, 100000);
-    jk_test_check_same_memory(mem[0], mem[1], 0x10000, 0x23000);
-    jk_pvm_memory_free(mem[0]);
-    jk_pvm_memory_free(mem[1]);
+    jk_test_lockstep run = {.memory = jk_wide_memory, .gas = gas, .step = more, .hops = 100000,
+                            .pages = {{0x10000, 0x23000}}};
+    for (int k = 0; k < 3; k++)
+        run.regs[r[k]] = v[k];
+    jk_test_lockstep_run(prog, &run, NULL);
     JK_CHECK(jk_wide_shared[7] == 0); /* the Data cap's page is never written */
 }
 

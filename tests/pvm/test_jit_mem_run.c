@@ -24,7 +24,7 @@
 
 static _Alignas(4096) uint8_t jk_run_data[3 * 4096];
 
-static jk_pvm_memory *jk_run_memory(bool holes)
+static jk_pvm_memory *jk_run_memory(int holes)
 {
     jk_pvm_memory *mem = NULL;
     if (jk_pvm_memory_new(&mem) != JK_OK)
@@ -55,26 +55,14 @@ static jk_pvm_memory *jk_run_memory(bool holes)
 static void jk_run_both(const jk_pvm_program *prog, bool holes, uint64_t src, uint64_t dst, uint64_t count,
                         uint64_t rstep, int64_t gas, int64_t step, int hops)
 {
-    jk_pvm_memory *mem[2];
-    jk_pvm_state st[2];
-    jk_pvm_exit ex[2];
-    for (int e = 0; e < 2; e++) {
-        mem[e] = jk_run_memory(holes);
-        JK_REQUIRE(mem[e] != NULL);
-        memset(&st[e], 0, sizeof st[e]);
-        for (int r = 0; r < JK_PVM_REGS; r++)
-            st[e].regs[r] = (uint64_t)(r + 1) * 0x0102030405060708u;
-        st[e].regs[1] = src;
-        st[e].regs[2] = rstep;
-        st[e].regs[3] = dst;
-        st[e].regs[4] = count;
-        st[e].gas = gas;
-    }
-    JK_TEST_LOCKSTEP(prog, mem, st, ex, step, hops);
-    jk_test_check_same_memory(mem[0], mem[1], JK_RUN_BASE, JK_RUN_END + 4096);
-    jk_test_check_same_memory(mem[0], mem[1], JK_RUN_LEAF, JK_RUN_LEAF + 0x1F000);
-    jk_pvm_memory_free(mem[0]);
-    jk_pvm_memory_free(mem[1]);
+    jk_test_lockstep run = {.memory = jk_run_memory, .layout = holes, .gas = gas, .step = step, .hops = hops,
+                            .pages = {{JK_RUN_BASE, JK_RUN_END + 4096}, {JK_RUN_LEAF, JK_RUN_LEAF + 0x1F000}}};
+    jk_test_pattern_regs(run.regs);
+    run.regs[1] = src;
+    run.regs[2] = rstep;
+    run.regs[3] = dst;
+    run.regs[4] = count;
+    jk_test_lockstep_run(prog, &run, NULL);
     for (size_t i = 0; i < 4096; i++)
         JK_CHECK(jk_run_data[i] == 0x77); /* the Data pages are never written */
 }
@@ -110,23 +98,7 @@ JK_TEST(test_jit_mem_run_copy_forward)
 {
     /* the asm `copy` loop: two cursors, 32 bytes a step, 16-byte moves */
     static const int64_t dist[] = {0x2000, 0x41000, -0x3000, 8};
-    jk_run_all("start:\n"
-               "  fallthrough\n"
-               "copy:\n"
-               "  load_ind_u64 r5, r1, 0\n"
-               "  load_ind_u64 r6, r1, 8\n"
-               "  load_ind_u64 r7, r1, 16\n"
-               "  load_ind_u64 r8, r1, 24\n"
-               "  store_ind_u64 r5, r3, 0\n"
-               "  store_ind_u64 r6, r3, 8\n"
-               "  store_ind_u64 r7, r3, 16\n"
-               "  store_ind_u64 r8, r3, 24\n"
-               "  add_imm_64 r1, r1, 32\n"
-               "  add_imm_64 r3, r3, 32\n"
-               "  add_imm_64 r4, r4, -1\n"
-               "  branch_ne_imm r4, 0, copy\n"
-               "  load_imm r0, 0xffff0000\n"
-               "  jump_ind r0, 0\n",
+    jk_run_all(JK_TEST_COPY32_ASM,
                40000, 0, dist, sizeof dist / sizeof dist[0], jk_run_starts,
                sizeof jk_run_starts / sizeof jk_run_starts[0]);
 }
@@ -189,6 +161,20 @@ JK_TEST(test_jit_mem_run_register_steps)
                    sizeof jk_run_starts / sizeof jk_run_starts[0]);
 }
 
+/* The top 16 pages of the address space, writable. */
+static jk_pvm_memory *jk_top_memory(int layout)
+{
+    (void)layout;
+    jk_pvm_memory *mem = NULL;
+    if (jk_pvm_memory_new(&mem) != JK_OK)
+        return NULL;
+    if (jk_pvm_memory_map(mem, 0xFFFF0000u, 0x10000, JK_PVM_ACCESS_WRITE) != JK_OK) {
+        jk_pvm_memory_free(mem);
+        return NULL;
+    }
+    return mem;
+}
+
 JK_TEST(test_jit_mem_run_cursor_reaching_2_32)
 {
     /* A copy at the top of the space whose destination cursor reaches
@@ -213,23 +199,14 @@ JK_TEST(test_jit_mem_run_cursor_reaching_2_32)
     static const uint64_t dsts[] = {0xFFFF8000u, 0xFFFFF000u, 0xFFFFFF00u, 0xFFFF0100u};
     for (size_t d = 0; d < sizeof dsts / sizeof dsts[0]; d++)
         for (int64_t gas = 9; gas < 5000; gas = gas * 3 + 1) {
-            jk_pvm_memory *mem[2];
-            jk_pvm_state st[2];
-            jk_pvm_exit ex[2];
-            for (int e = 0; e < 2; e++) {
-                JK_REQUIRE(jk_pvm_memory_new(&mem[e]) == JK_OK);
-                JK_REQUIRE(jk_pvm_memory_map(mem[e], 0xFFFF0000u, 0x10000, JK_PVM_ACCESS_WRITE) == JK_OK);
-                memset(&st[e], 0, sizeof st[e]);
-                st[e].regs[1] = 0xFFFF0000u;
-                st[e].regs[3] = dsts[d];
-                st[e].regs[4] = 1;
-                st[e].gas = gas;
-            }
-            JK_TEST_LOCKSTEP(prog, mem, st, ex, gas, 200);
-            JK_CHECK_EQ(ex[0].status, JK_PVM_PANIC);
-            jk_test_check_same_memory(mem[0], mem[1], 0xFFFF0000u, 0xFFFFF000u);
-            jk_pvm_memory_free(mem[0]);
-            jk_pvm_memory_free(mem[1]);
+            jk_test_lockstep run = {.memory = jk_top_memory, .gas = gas, .step = gas, .hops = 200,
+                                    .pages = {{0xFFFF0000u, 0xFFFFF000u}}};
+            run.regs[1] = 0xFFFF0000u;
+            run.regs[3] = dsts[d];
+            run.regs[4] = 1;
+            jk_pvm_exit last;
+            jk_test_lockstep_run(prog, &run, &last);
+            JK_CHECK_EQ(last.status, JK_PVM_PANIC);
         }
     jk_pvm_program_free(prog);
 }
