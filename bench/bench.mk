@@ -39,7 +39,8 @@ bench-peers: $(BENCH_BIN) $(ANAN_STAMP)
 
 # The same four algorithms written in C, built with the SDK, next to native.
 BENCH_C_NATIVE := $(patsubst bench/c/%.c,$(BENCH_OUT)/c/%.o,$(wildcard bench/c/*.c))
-$(BENCH_OUT)/c/%.o: bench/c/%.c
+# (the twins share headers: blake2b.h, place.h)
+$(BENCH_OUT)/c/%.o: bench/c/%.c $(wildcard bench/c/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -DJARK_NATIVE -Isdk -O2 -g -Wall -Wextra -Werror -c $< -o $@
 $(BENCH_OUT)/bench_c: $(BENCH_OUT)/bench_c.o $(BENCH_C_NATIVE) $(TOOL_LIB_OBJ) $(BUILD)/libjark.a
