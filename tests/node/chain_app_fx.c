@@ -66,8 +66,7 @@ size_t fx_gossip(fx *f, uint64_t height, uint32_t transfers)
     for (size_t e = 0; e < f->gossip.n; e++) {
         uint8_t *bytes;
         size_t len;
-        if (jk_node_event_encode(&f->gossip.events[e], f->gossip.trace_ptrs[e], f->gossip.counts[e],
-                                 &bytes, &len) != JK_OK)
+        if (fx_encode(f, e, &bytes, &len) != JK_OK)
             continue;
         for (uint32_t i = 0; i < V; i++) {
             bool added = f->cb[i].add_event(f->apps[i], bytes, len);
@@ -79,6 +78,23 @@ size_t fx_gossip(fx *f, uint64_t height, uint32_t transfers)
         free(bytes);
     }
     return fresh;
+}
+
+jk_err fx_encode(const fx *f, size_t e, uint8_t **bytes, size_t *len)
+{
+    return jk_node_event_encode(&f->gossip.events[e], f->gossip.trace_ptrs[e], f->gossip.counts[e], bytes, len);
+}
+
+bool fx_copy_event(uint8_t **batch, size_t *lens, size_t *nb, size_t k, bool forge)
+{
+    if (!(batch[*nb] = malloc(lens[k])))
+        return false;
+    memcpy(batch[*nb], batch[k], lens[k]);
+    if (forge)
+        batch[*nb][9] ^= 1;
+    lens[*nb] = lens[k];
+    (*nb)++;
+    return true;
 }
 
 /* A certificate of validators 0..2 for value id at (height, round). */

@@ -40,6 +40,13 @@ void fx_free(fx *f);
 /* Gossip block `height`'s demo events to every app; returns how many were
  * new at app 0. */
 size_t fx_gossip(fx *f, uint64_t height, uint32_t transfers);
+/* Gossip event e (f->gossip.events[e] with its traces) in its wire form:
+ * jk_node_event_encode's result; the caller frees *bytes. */
+jk_err fx_encode(const fx *f, size_t e, uint8_t **bytes, size_t *len);
+/* Append a copy of batch[k] at batch[*nb] (with byte 9, inside the blob,
+ * flipped when `forge`: a transfer whose signature fails) and count it;
+ * false when out of memory. The caller frees the copy. */
+bool fx_copy_event(uint8_t **batch, size_t *lens, size_t *nb, size_t k, bool forge);
 /* A certificate of validators 0..2 for value id at (height, round). */
 void fx_cert(const fx *f, uint64_t height, uint32_t round, const jk_hash *id, jk_cons_cert *c);
 /* A certificate of validators `first`..`first`+count-1 (forged: signed by

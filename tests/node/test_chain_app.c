@@ -508,8 +508,7 @@ JK_TEST(test_chain_app_rewind_keeps_verdicts)
     jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, 3, 1, &f.gossip);
     uint8_t *late;
     size_t late_len;
-    JK_REQUIRE(jk_node_event_encode(&f.gossip.events[0], f.gossip.trace_ptrs[0], f.gossip.counts[0], &late,
-                                    &late_len) == JK_OK);
+    JK_REQUIRE(fx_encode(&f, 0, &late, &late_len) == JK_OK);
     jk_node_chain_app_stats st0, st1;
     jk_node_chain_app_stats_get(f.apps[q], &st0);
     JK_CHECK(f.cb[q].add_event(f.apps[q], late, late_len));

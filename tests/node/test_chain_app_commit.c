@@ -152,8 +152,7 @@ JK_TEST(test_chain_app_late_gossip_copy_of_a_committed_event_runs_nothing)
     size_t lens[6] = {0};
     jk_hash ids[6];
     for (size_t e = 0; e < 6; e++) {
-        JK_REQUIRE(jk_node_event_encode(&f.gossip.events[e], f.gossip.trace_ptrs[e], f.gossip.counts[e],
-                                        &bytes[e], &lens[e]) == JK_OK);
+        JK_REQUIRE(fx_encode(&f, e, &bytes[e], &lens[e]) == JK_OK);
         jk_chain_event_hash(&f.gossip.events[e], &ids[e]);
         JK_REQUIRE(f.cb[p].add_event(f.apps[p], bytes[e], lens[e])); /* the proposer's only */
     }

@@ -227,8 +227,7 @@ JK_TEST(test_chain_app_repeat_event_reason)
     JK_CHECK_EQ(fx_gossip(&f, 1, 1), 1);
     uint8_t *bytes = NULL;
     size_t len = 0;
-    JK_REQUIRE(jk_node_event_encode(&f.gossip.events[0], f.gossip.trace_ptrs[0],
-                                    f.gossip.counts[0], &bytes, &len) == JK_OK);
+    JK_REQUIRE(fx_encode(&f, 0, &bytes, &len) == JK_OK);
     jk_node_chain_app_stats st;
     JK_CHECK(!jk_node_chain_app_add_event(f.apps[0], bytes, len));
     jk_node_chain_app_stats_get(f.apps[0], &st);
@@ -342,21 +341,11 @@ JK_TEST(test_chain_app_prepared_batch_same_outcome)
     uint8_t *batch[MAXB];
     size_t lens[MAXB], nb = 0;
     for (size_t e = 0; e < f.gossip.n && nb < MAXB - 3; e++)
-        JK_REQUIRE(jk_node_event_encode(&f.gossip.events[e], f.gossip.trace_ptrs[e], f.gossip.counts[e],
-                                        &batch[nb], &lens[nb]) == JK_OK && ++nb);
+        JK_REQUIRE(fx_encode(&f, e, &batch[nb], &lens[nb]) == JK_OK && ++nb);
     JK_REQUIRE(nb >= 12);
     /* a repeat within the turn, a transfer whose signature fails, a malformed frame */
-    batch[nb] = malloc(lens[3]);
-    JK_REQUIRE(batch[nb] != NULL);
-    memcpy(batch[nb], batch[3], lens[3]);
-    lens[nb] = lens[3];
-    nb++;
-    batch[nb] = malloc(lens[5]);
-    JK_REQUIRE(batch[nb] != NULL);
-    memcpy(batch[nb], batch[5], lens[5]);
-    batch[nb][9] ^= 1; /* inside the blob */
-    lens[nb] = lens[5];
-    nb++;
+    JK_REQUIRE(fx_copy_event(batch, lens, &nb, 3, false));
+    JK_REQUIRE(fx_copy_event(batch, lens, &nb, 5, true));
     batch[nb] = malloc(3);
     JK_REQUIRE(batch[nb] != NULL);
     memset(batch[nb], 0, 3);
@@ -428,8 +417,7 @@ JK_TEST(test_chain_app_verify_runs_once_per_event)
     for (size_t e = 0; e < f.gossip.n; e++) {
         uint8_t *bytes;
         size_t len;
-        JK_REQUIRE(jk_node_event_encode(&f.gossip.events[e], f.gossip.trace_ptrs[e], f.gossip.counts[e],
-                                        &bytes, &len) == JK_OK);
+        JK_REQUIRE(fx_encode(&f, e, &bytes, &len) == JK_OK);
         for (uint32_t i = 0; i < V; i++)
             JK_CHECK_EQ(i == 2 || f.cb[i].add_event(f.apps[i], bytes, len), true);
         free(bytes);
@@ -481,8 +469,7 @@ JK_TEST(test_chain_app_refusal_judged_afresh_after_commit)
     for (size_t e = 0; e < f.gossip.n; e++) {
         uint8_t *b = NULL;
         size_t len = 0;
-        JK_REQUIRE(jk_node_event_encode(&f.gossip.events[e], f.gossip.trace_ptrs[e],
-                                        f.gossip.counts[e], &b, &len) == JK_OK);
+        JK_REQUIRE(fx_encode(&f, e, &b, &len) == JK_OK);
         for (uint32_t i = 0; i < V; i++)
             (void)jk_node_chain_app_add_event(f.apps[i], b, len);
         free(b);
@@ -509,16 +496,11 @@ JK_TEST(test_chain_app_prepared_found_by_bytes)
     uint8_t *batch[MAXB];
     size_t lens[MAXB], nb = 0;
     for (size_t e = 0; e < f.gossip.n && nb < MAXB - 1; e++)
-        JK_REQUIRE(jk_node_event_encode(&f.gossip.events[e], f.gossip.trace_ptrs[e], f.gossip.counts[e],
-                                        &batch[nb], &lens[nb]) == JK_OK && ++nb);
+        JK_REQUIRE(fx_encode(&f, e, &batch[nb], &lens[nb]) == JK_OK && ++nb);
     JK_REQUIRE(nb >= 8);
     /* a forged copy of event 0, refused by app 0 before the turn */
-    batch[nb] = malloc(lens[0]);
-    JK_REQUIRE(batch[nb] != NULL);
-    memcpy(batch[nb], batch[0], lens[0]);
-    batch[nb][9] ^= 1;
-    lens[nb] = lens[0];
-    size_t bad = nb++;
+    size_t bad = nb;
+    JK_REQUIRE(fx_copy_event(batch, lens, &nb, 0, true));
     jk_node_event_verdict v;
     JK_CHECK(!jk_node_chain_app_submit(f.apps[0], batch[bad], lens[bad], &v));
     JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_REFUSED);

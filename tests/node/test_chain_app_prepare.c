@@ -68,8 +68,7 @@ JK_TEST(test_chain_app_prepared_echoes_allocate_nothing)
     uint8_t *batch[MAXB];
     size_t lens[MAXB], nb = 0, all = 0;
     for (size_t e = 0; e < f.gossip.n && nb < MAXB; e++) {
-        JK_REQUIRE(jk_node_event_encode(&f.gossip.events[e], f.gossip.trace_ptrs[e], f.gossip.counts[e],
-                                        &batch[nb], &lens[nb]) == JK_OK);
+        JK_REQUIRE(fx_encode(&f, e, &batch[nb], &lens[nb]) == JK_OK);
         all += lens[nb++];
     }
     JK_REQUIRE(nb >= 8);
@@ -129,8 +128,7 @@ JK_TEST(test_chain_app_prepared_repeats_verified_once)
     uint8_t *enc[E];
     size_t elen[E];
     for (size_t e = 0; e < E; e++)
-        JK_REQUIRE(jk_node_event_encode(&f.gossip.events[e], f.gossip.trace_ptrs[e], f.gossip.counts[e], &enc[e],
-                                        &elen[e]) == JK_OK);
+        JK_REQUIRE(fx_encode(&f, e, &enc[e], &elen[e]) == JK_OK);
     const uint8_t *batch[E * COPIES];
     size_t lens[E * COPIES];
     for (size_t i = 0; i < E * COPIES; i++) { /* 0 3 6 1 4 7 2 5, then again */
