@@ -419,9 +419,6 @@ void jk_chain_block_free(jk_chain_block *b);
  *         NULL arrays with counts); JK_ERR_NOMEM (b unchanged). */
 jk_err jk_chain_block_set_dispatch(jk_chain_block *b, const jk_chain_dispatch_part *d, jk_diag *diag);
 
-/* Release a dispatch part's memory and zero it (block_free calls it). */
-void jk_chain_dispatch_part_free(jk_chain_dispatch_part *d);
-
 /* The number of bytes jk_chain_block_encode writes, or 0 when b is over a
  * bound (then encode refuses). */
 size_t jk_chain_block_encoded_size(const jk_chain_block *b);
@@ -512,14 +509,6 @@ jk_err jk_chain_invoke(jk_kernel *k, jk_cap marker, jk_cap target, uint32_t endp
                        int64_t gas, const uint64_t args[3], jk_cap slot0,
                        jk_chain_attest_fn decide, void *ctx, uint32_t *attests,
                        jk_kernel_result *res);
-/* jk_chain_invoke with jk_kernel_call_served_flags's flags (a verify's
- * JK_KERNEL_CALL_NO_INSTANCE: res->instance null after a HALT;
- * JK_KERNEL_CALL_TAKE_SLOT0: the call consumes the caller's reference to
- * slot0, and an abort's res->slot0 is the null cap). */
-jk_err jk_chain_invoke_flags(jk_kernel *k, jk_cap marker, jk_cap target, uint32_t endpoint,
-                             int64_t gas, const uint64_t args[3], jk_cap slot0,
-                             jk_chain_attest_fn decide, void *ctx, unsigned flags,
-                             uint32_t *attests, jk_kernel_result *res);
 
 /* ===========================================================================
  * 6. The Kernel: cycles (kernel-chain-interface.md; docs/chain-design.md)
@@ -738,10 +727,6 @@ typedef struct jk_chain_kernel {
     jk_hash stamped_root;
     jk_chain_kernel_stats stats;
 } jk_chain_kernel;
-
-/* The signature cache (src/chain/sigcache.c): 2 x the pool's event bound
- * entries of 128 bytes (4 MiB at the default bound), on first use. */
-typedef struct jk_chain_sigcache jk_chain_sigcache;
 
 /* A Kernel for the chain of `genesis`, at `head` (the current Chain
  * instance: borrowed, Idle; jk_cap_null() for genesis->chain). Recomputes the

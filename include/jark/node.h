@@ -54,17 +54,9 @@ jk_err jk_node_store_check_bytes(const uint8_t *file, size_t len, jk_diag *diag)
 /* The dispatch-queue record (src/node/store.c; docs/node.md "The store"):
  * slot 3 of the head record, the committed head's queue
  * (jk_chain_queue_encode), so that a restarted node proposes on the queue
- * every other node holds.
- * put: *out = record with the slot set to ck's queue (NEW reference).
- * @return JK_OK; JK_ERR_NOMEM; JK_ERR_CAP_TOO_LARGE. */
-jk_err jk_node_store_queue_put(jk_cap record, const jk_chain_kernel *ck, jk_cap *out);
-/* The slot of a loaded head record (BORROWED; null: a store before it). */
+ * every other node holds. The slot of a loaded head record (BORROWED;
+ * null: a store before it). */
 jk_cap jk_node_store_queue_get(jk_cap record);
-/* Make queue (the slot, or null) ck's queue; *restored: it was there.
- * @return JK_OK (also when null: nothing changed); JK_ERR_CAP_DECODE (not a
- *         Data); the decoder's JK_ERR_CHAIN_DECODE / JK_ERR_CHAIN_TOO_LARGE
- *         (reason in diag); JK_ERR_NOMEM. */
-jk_err jk_node_store_queue_restore(jk_cap queue, jk_chain_kernel *ck, bool *restored, jk_diag *diag);
 
 typedef struct jk_node_validator {
     uint32_t index;                 /* in the genesis validator list; UINT32_MAX
@@ -130,32 +122,6 @@ jk_err jk_node_validator_checkpoint(jk_node_validator *v, jk_diag *diag);
  * on failure nothing changes (the store keeps its previous head). */
 jk_err jk_node_validator_commit(jk_node_validator *v, uint64_t height, const jk_hash *block_hash,
                                 const uint8_t *block, size_t block_len, jk_diag *diag);
-/* The same commit, with fn(ctx, txn) run inside its transaction after the
- * head is set (jk_cap_store_commit_with): what fn writes (the block archive)
- * commits with the head or not at all. fn NULL: jk_node_validator_commit.
- * With fn, the head record is written only at a checkpoint (height ≥ the
- * last checkpoint + v->checkpoint_every); at other heights the transaction
- * holds fn's rows alone and v keeps the record in memory (v->pending). The
- * checkpoint is never older than the archive's rows it would need: a later
- * transaction of the same environment (docs/node.md "Checkpoints").
- * @return what jk_node_validator_commit returns, or fn's error. */
-jk_err jk_node_validator_commit_with(jk_node_validator *v, uint64_t height,
-                                     const jk_hash *block_hash, const uint8_t *block,
-                                     size_t block_len, jk_cap_store_txn_fn fn, void *ctx,
-                                     jk_diag *diag);
-
-/* jk_node_validator_commit_with, the store's part on its writer thread
- * (jk_cap_store_commit_async; docs/node.md "Commit on a writer thread"):
- * v moves to the block at once (the in-memory commit); the transaction and
- * its sync follow, and every later use of the store waits for them.
- * ctx_free(ctx) once fn is done with ctx (also when nothing was queued).
- * @return JK_OK (v moved; the store's write queued); the error of an
- *         earlier async commit (sticky); JK_ERR_NOMEM; v unchanged on
- *         failure. */
-jk_err jk_node_validator_commit_async(jk_node_validator *v, uint64_t height,
-                                      const jk_hash *block_hash, const uint8_t *block,
-                                      size_t block_len, jk_cap_store_txn_fn fn, void *ctx,
-                                      void (*ctx_free)(void *ctx), jk_diag *diag);
 
 /* A store's committed head, read without a chain kernel (`jark chain show`). */
 typedef struct jk_node_head {
@@ -223,28 +189,6 @@ jk_err jk_node_archive_commit(jk_node_archive *a, jk_node_validator *v, uint64_t
                               const jk_hash *block_hash, const uint8_t *block, size_t len,
                               const jk_cons_cert *cert, const jk_cons_cert *prev_cert,
                               jk_diag *diag);
-/* jk_node_archive_commit with the store's transaction and sync on its
- * writer thread (jk_node_validator_commit_async; docs/node.md "Commit on a
- * writer thread"): v and the archive's top move at once; every later use of
- * the store (reads, vote records, jk_node_archive_durable) waits for the
- * write. A failed write sticks: every later write of the store fails.
- * @return as jk_node_archive_commit, for what is checked before queuing. */
-jk_err jk_node_archive_commit_async(jk_node_archive *a, jk_node_validator *v, uint64_t height,
-                                    const jk_hash *block_hash, const uint8_t *block, size_t len,
-                                    const jk_cons_cert *cert, const jk_cons_cert *prev_cert,
-                                    jk_diag *diag);
-/* The block a head record names by (height, block_hash) and leaves to the
- * archive (the head commits of jk_node_archive_commit / _async hold no copy
- * of the block: docs/node.md "What a validator stores"), read from the
- * archive's tables in store.
- * @return JK_OK (*out: a NEW Data of the block's encoding);
- *         JK_ERR_NODE_MISSING (no row at height); JK_ERR_NODE_ARCHIVE (the
- *         row names another block, or is corrupt); a store error; JK_ERR_NOMEM. */
-jk_err jk_node_archive_head_block(jk_cap_store *store, uint64_t height, const jk_hash *block_hash,
-                                  jk_cap *out, jk_diag *diag);
-/* Wait for the async commit queued last: on disk when JK_OK.
- * @return JK_OK; JK_ERR_NODE_ARCHIVE (that commit failed: the reason). */
-jk_err jk_node_archive_durable(jk_node_archive *a, jk_diag *diag);
 /* A fault-injection hook for tests: called on the writer thread by every
  * async commit inside its transaction, before anything of it is written
  * (a process killed there keeps the store at the previous height). NULL
@@ -298,9 +242,6 @@ jk_err jk_node_archive_pol(jk_node_archive *a, uint8_t **pol, size_t *len, jk_di
  *         JK_ERR_NOMEM. */
 jk_err jk_node_archive_put_turn(jk_node_archive *a, const jk_cons_record *recs, size_t n,
                                 const uint8_t *pol, size_t pol_len, jk_diag *diag);
-/* What opening the vote log noticed and recovered from (a torn last
- * append ignored), for the node's log; "" when nothing. */
-const char *jk_node_archive_vote_note(const jk_node_archive *a);
 
 /* ---------------------------------------------------------------------------
  * The signed-vote log (src/node/votelog.c; docs/cap.md "Store: syncs")

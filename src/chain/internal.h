@@ -361,4 +361,22 @@ size_t jk_chain_sigjobs_checked(const jk_chain_sigjobs *j);
  * NULL is a no-op. */
 void jk_chain_sigjobs_finish(jk_chain_sigjobs *j);
 
+/* ---- moved from jark/chain.h (session 15): used by src/chain alone ---- */
+
+/* Release a dispatch part's memory and zero it (block_free calls it). */
+void jk_chain_dispatch_part_free(jk_chain_dispatch_part *d);
+
+/* jk_chain_invoke with jk_kernel_call_served_flags's flags (a verify's
+ * JK_KERNEL_CALL_NO_INSTANCE: res->instance null after a HALT;
+ * JK_KERNEL_CALL_TAKE_SLOT0: the call consumes the caller's reference to
+ * slot0, and an abort's res->slot0 is the null cap). */
+jk_err jk_chain_invoke_flags(jk_kernel *k, jk_cap marker, jk_cap target, uint32_t endpoint,
+                             int64_t gas, const uint64_t args[3], jk_cap slot0,
+                             jk_chain_attest_fn decide, void *ctx, unsigned flags,
+                             uint32_t *attests, jk_kernel_result *res);
+
+/* The signature cache (src/chain/sigcache.c): 2 x the pool's event bound
+ * entries of 128 bytes (4 MiB at the default bound), on first use. */
+typedef struct jk_chain_sigcache jk_chain_sigcache;
+
 #endif

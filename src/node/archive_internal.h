@@ -6,6 +6,7 @@
 #ifndef JK_NODE_ARCHIVE_INTERNAL_H
 #define JK_NODE_ARCHIVE_INTERNAL_H
 
+#include "internal.h"
 #include "jark/node.h"
 
 #include <stdio.h>

@@ -5,6 +5,7 @@
 #ifndef JK_NODE_INTERNAL_H
 #define JK_NODE_INTERNAL_H
 
+#include "internal.h"
 #include "jark/node.h"
 
 #include <sodium.h>

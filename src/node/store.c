@@ -18,6 +18,7 @@
  * Page 0 and page 1 are the two metas; LMDB uses the one with the larger
  * txnid.
  */
+#include "internal.h"
 #include "jark/node.h"
 #include "jark/bytes.h"
 

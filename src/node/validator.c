@@ -7,6 +7,7 @@
  * blocks' rows every height. The state is a cache of the blocks: open
  * re-applies the archived blocks above the checkpoint (jk_node_replay).
  */
+#include "internal.h"
 #include "jark/node.h"
 #include "jark/bytes.h"
 
