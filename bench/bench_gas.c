@@ -25,42 +25,18 @@
 #include "jark/kernel.h"
 
 #include "../tests/adversary/adv_alloc.h"
+#include "bench_util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Allocation counting: the link-time wrappers of malloc, calloc, realloc and
  * aligned_alloc that the hostile-guest tests use too
  * (tests/adversary/adv_alloc.c, linked in by bench/gas.mk). */
 
 /* ---- helpers ---- */
-
-__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("bench_gas: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
-static void check(jk_err err, const char *what)
-{
-    if (err != JK_OK)
-        die("%s: %s", what, jk_strerror(err));
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 typedef struct text {
     char *s;
@@ -78,7 +54,7 @@ __attribute__((format(printf, 2, 3))) static void put(text *t, const char *fmt, 
         t->cap = (t->n + (size_t)n + 1) * 2;
         t->s = realloc(t->s, t->cap);
         if (!t->s)
-            die("out of memory");
+            jk_bu_fail("out of memory");
     }
     vsnprintf(t->s + t->n, (size_t)n + 1, fmt, ap2);
     va_end(ap2);
@@ -108,11 +84,11 @@ static jk_cap image_of(text *t, const jk_cap_mapping *maps, uint32_t nmaps, cons
     size_t len;
     jk_diag diag = {{0}};
     if (jk_pvm_asm(t->s, t->n, &code, &len, &diag) != JK_OK)
-        die("asm: %s", diag.msg);
+        jk_bu_fail("asm: %s", diag.msg);
     free(t->s);
     memset(t, 0, sizeof *t);
     jk_pvm_blob blob;
-    check(jk_pvm_blob_parse(code, len, &blob, NULL), "blob");
+    jk_bu_check(jk_pvm_blob_parse(code, len, &blob, NULL), "blob");
     jk_cap_endpoint eps[4];
     memset(eps, 0, sizeof eps);
     for (uint32_t i = 0; i < blob.jump_count && i < 4; i++) {
@@ -124,7 +100,7 @@ static jk_cap image_of(text *t, const jk_cap_mapping *maps, uint32_t nmaps, cons
                               .pin_count = npins, .yield_catcher_slot = catcher};
     jk_cap image;
     if (jk_cap_image_new(&spec, &image, &diag) != JK_OK)
-        die("image: %s", diag.msg);
+        jk_bu_fail("image: %s", diag.msg);
     free(code);
     return image;
 }
@@ -132,7 +108,7 @@ static jk_cap image_of(text *t, const jk_cap_mapping *maps, uint32_t nmaps, cons
 static jk_cap set(jk_cap cnode, uint32_t slot, jk_cap v)
 {
     jk_cap next;
-    check(jk_cap_cnode_set(cnode, slot, v, &next), "cnode_set");
+    jk_bu_check(jk_cap_cnode_set(cnode, slot, v, &next), "cnode_set");
     jk_cap_release(cnode);
     return next;
 }
@@ -140,7 +116,7 @@ static jk_cap set(jk_cap cnode, uint32_t slot, jk_cap v)
 static jk_cap instance_of(jk_cap image, jk_cap cnode)
 {
     jk_cap inst;
-    check(jk_cap_instance_genesis(image, cnode, &inst, NULL), "genesis");
+    jk_bu_check(jk_cap_instance_genesis(image, cnode, &inst, NULL), "genesis");
     jk_cap_release(cnode);
     return inst;
 }
@@ -148,7 +124,7 @@ static jk_cap instance_of(jk_cap image, jk_cap cnode)
 static jk_cap empty_root(void)
 {
     jk_cap c;
-    check(jk_cap_cnode_new(JK_CAP_ROOT_LOG2, &c), "cnode");
+    jk_bu_check(jk_cap_cnode_new(JK_CAP_ROOT_LOG2, &c), "cnode");
     return c;
 }
 
@@ -165,9 +141,9 @@ static jk_kernel *kern;
 static void run_once(jk_cap inst, uint32_t ep, int64_t *gas)
 {
     jk_kernel_result r;
-    check(jk_kernel_call(kern, inst, ep, 4000000000ll, NULL, jk_cap_null(), &r), "call");
+    jk_bu_check(jk_kernel_call(kern, inst, ep, 4000000000ll, NULL, jk_cap_null(), &r), "call");
     if (r.outcome != JK_KERNEL_HALT)
-        die("outcome %d (fault %d: %s)", r.outcome, r.fault, r.fault_msg);
+        jk_bu_fail("outcome %d (fault %d: %s)", r.outcome, r.fault, r.fault_msg);
     *gas = r.gas_used;
     jk_kernel_result_clear(&r);
 }
@@ -181,12 +157,12 @@ static measured measure(jk_cap inst, uint32_t ep)
     double best = 1e30;
     for (int round = 0; round < 5; round++) {
         int calls = 0;
-        double t0 = now(), t;
+        double t0 = jk_bu_now(), t;
         do {
             int64_t g;
             run_once(inst, ep, &g);
             calls++;
-            t = now() - t0;
+            t = jk_bu_now() - t0;
         } while (t < 0.02);
         if (t / calls < best)
             best = t / calls;
@@ -263,12 +239,12 @@ static void host_case(const char *op, text *ops, jk_cap cnode, const jk_cap_mapp
 static jk_cap deep_cnode(jk_cap root)
 {
     jk_cap data, l3, l2, l1;
-    check(jk_cap_data_new("leaf", 4, &data), "data");
-    check(jk_cap_cnode_new(16, &l3), "cnode");
+    jk_bu_check(jk_cap_data_new("leaf", 4, &data), "data");
+    jk_bu_check(jk_cap_cnode_new(16, &l3), "cnode");
     l3 = set(l3, 65535, data);
-    check(jk_cap_cnode_new(16, &l2), "cnode");
+    jk_bu_check(jk_cap_cnode_new(16, &l2), "cnode");
     l2 = set(l2, 65535, l3);
-    check(jk_cap_cnode_new(16, &l1), "cnode");
+    jk_bu_check(jk_cap_cnode_new(16, &l1), "cnode");
     l1 = set(l1, 65535, l2);
     jk_cap_release(data);
     jk_cap_release(l3);
@@ -311,7 +287,7 @@ static void bench_cheap_and_table(void)
 static void bench_data(void)
 {
     jk_cap big;
-    check(jk_cap_data_new_zeroed(64u << 20, &big), "data");
+    jk_bu_check(jk_cap_data_new_zeroed(64u << 20, &big), "data");
     text t = {0};
     hc(&t, JK_HOST_DATA_READ, 41, 0, 64u << 20, ZERO_BASE);
     host_case("DATA_READ_64MiB", &t, set(empty_root(), 41, big), &zero_map, 1, 0);
@@ -351,10 +327,10 @@ static void bench_instances(void)
     host_case("CALL_256_mappings", &t, set(empty_root(), 21, callee), NULL, 0, 0);
 
     jk_cap list, tag;
-    check(jk_cap_data_new("stranger", 8, &tag), "data");
+    jk_bu_check(jk_cap_data_new("stranger", 8, &tag), "data");
     jk_cap stranger = instance_of(cal, set(empty_root(), 30, tag)); /* not the marker */
     jk_cap_release(tag);
-    check(jk_cap_cnode_new(12, &list), "cnode");
+    jk_bu_check(jk_cap_cnode_new(12, &list), "cnode");
     for (uint32_t i = 0; i < 4095; i++)
         list = set(list, i, stranger);
     list = set(list, 4095, marker);
@@ -368,7 +344,7 @@ static void bench_instances(void)
     /* SET_IMAGE / DERIVE_SPAWN of an image pinning 200 Data (slots 55..254). */
     jk_cap_pin pins[200];
     jk_cap pinned;
-    check(jk_cap_data_new("p", 1, &pinned), "data");
+    jk_bu_check(jk_cap_data_new("p", 1, &pinned), "data");
     for (uint32_t i = 0; i < 200; i++)
         pins[i] = (jk_cap_pin){55 + i, pinned};
     put(&t, ".jump_table ep0\nep0: jump_ind r0, 0\n");
@@ -385,7 +361,7 @@ static void bench_instances(void)
 
     /* SAME_TYPE_AS over 65,536 images; SAME_TYPE. */
     jk_cap images;
-    check(jk_cap_cnode_new(16, &images), "cnode");
+    jk_bu_check(jk_cap_cnode_new(16, &images), "cnode");
     for (uint32_t i = 0; i < 65536; i++)
         images = set(images, i, image);
     for (int i = 0; i < 4; i++)
@@ -412,7 +388,7 @@ static void bench_growth(void)
     put(&t, "branch_ne_imm r3, 0, touch\n");
     host_case("memory_growth_zero_16384_pages", &t, empty_root(), &zero_map, 1, 0);
     jk_cap state;
-    check(jk_cap_data_new_zeroed(64u << 20, &state), "data");
+    jk_bu_check(jk_cap_data_new_zeroed(64u << 20, &state), "data");
     const jk_cap_mapping pmap = {STATE_BASE, 64u << 20, JK_CAP_MAP_PERSISTENT, JK_PVM_ACCESS_WRITE, 20};
     put(&t, "load_imm_64 r2, 0x%x\nload_imm_64 r3, 16384\nfallthrough\n", STATE_BASE);
     put(&t, "touch: store_ind_u8 r3, r2, 0\nadd_imm_64 r2, r2, 4096\nadd_imm_64 r3, r3, -1\n");
@@ -423,6 +399,7 @@ static void bench_growth(void)
 
 int main(void)
 {
+    jk_bu_set_name("bench_gas");
     jk_cap_stats s0, s1;
     jk_cap_stats_get(&s0);
     /* The baseline is the interpreter (the reference engine the gas table
@@ -430,10 +407,10 @@ int main(void)
      * the recompiler's own ns/gas is printed beside it: its instructions
      * are ~4x cheaper, so host calls weigh more against it. */
     jk_kernel_config jit_cfg = {.engine = JK_PVM_ENGINE_JIT}, interp_cfg = {.engine = JK_PVM_ENGINE_INTERP};
-    check(jk_kernel_new(&jit_cfg, &kern), "kernel");
+    jk_bu_check(jk_kernel_new(&jit_cfg, &kern), "kernel");
     double jit_ns_per_gas = bench_interp("jit");
     jk_kernel_free(kern);
-    check(jk_kernel_new(&interp_cfg, &kern), "kernel");
+    jk_bu_check(jk_kernel_new(&interp_cfg, &kern), "kernel");
     interp_ns_per_gas = bench_interp("interp");
     bench_cheap_and_table();
     bench_data();
@@ -442,7 +419,7 @@ int main(void)
     jk_kernel_free(kern);
     jk_cap_stats_get(&s1);
     if (s1.live_objects != s0.live_objects)
-        die("%lld cap objects leaked", (long long)(s1.live_objects - s0.live_objects));
+        jk_bu_fail("%lld cap objects leaked", (long long)(s1.live_objects - s0.live_objects));
     printf("BENCH gas_fairness worst=%s ratio=%.2f interp_ns_per_gas=%.3f max_bytes_per_gas=%.2f bytes_worst=%s "
            "goal=10 jit_ns_per_gas=%.3f ratio_to_jit=%.2f\n",
            worst_op, worst_ratio, interp_ns_per_gas, worst_bytes, bytes_op, jit_ns_per_gas,

@@ -54,12 +54,11 @@
 #include "jark/kernel.h"
 
 #include "bench_cg.h"
+#include "bench_util.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define STATE_SLOT 20
 #define NEXT_SLOT 21
@@ -70,30 +69,6 @@
 
 enum { EP_RET, EP_CHAIN, EP_TOUCH, EP_ASK, EP_RELAY_ASK, EP_HOSTCALLS };
 #define MARKER_SLOT 22
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("bench_kernel: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
-static void check(jk_err err, const char *what)
-{
-    if (err != JK_OK)
-        die("%s: %s", what, jk_strerror(err));
-}
 
 /* Seconds taken by n iterations of some operation. */
 typedef double (*loop_fn)(void *ctx, uint64_t n);
@@ -140,7 +115,7 @@ static void build_program(const char *src_dir, const char *out_dir)
     (void)path;
     jk_diag diag = {{0}};
     if (jk_sdk_build_one(source, &program, &program_len, &diag) != JK_OK)
-        die("cannot build %s: %s", source, diag.msg);
+        jk_bu_fail("cannot build %s: %s", source, diag.msg);
 }
 
 /* The program's image with a persistent read-write mapping of `size` bytes
@@ -152,7 +127,7 @@ static jk_cap image_with_state(uint32_t size)
     jk_cap image;
     jk_diag diag = {{0}};
     if (jk_kernel_image_from_program(program, program_len, &opts, &image, &diag) != JK_OK)
-        die("image: %s", diag.msg);
+        jk_bu_fail("image: %s", diag.msg);
     return image;
 }
 
@@ -161,17 +136,17 @@ static jk_cap image_with_state(uint32_t size)
 static jk_cap instance(jk_cap image, jk_cap state, jk_cap next)
 {
     jk_cap cnode, with_state, inst;
-    check(jk_cap_cnode_new(JK_CAP_ROOT_LOG2, &cnode), "cnode_new");
-    check(jk_cap_cnode_set(cnode, STATE_SLOT, state, &with_state), "cnode_set");
+    jk_bu_check(jk_cap_cnode_new(JK_CAP_ROOT_LOG2, &cnode), "cnode_new");
+    jk_bu_check(jk_cap_cnode_set(cnode, STATE_SLOT, state, &with_state), "cnode_set");
     jk_cap_release(cnode);
     if (!jk_cap_is_null(next)) {
-        check(jk_cap_cnode_set(with_state, NEXT_SLOT, next, &cnode), "cnode_set");
+        jk_bu_check(jk_cap_cnode_set(with_state, NEXT_SLOT, next, &cnode), "cnode_set");
         jk_cap_release(with_state);
         with_state = cnode;
     }
     jk_diag diag = {{0}};
     if (jk_cap_instance_genesis(image, with_state, &inst, &diag) != JK_OK)
-        die("genesis: %s", diag.msg);
+        jk_bu_fail("genesis: %s", diag.msg);
     jk_cap_release(with_state);
     return inst;
 }
@@ -184,11 +159,11 @@ static jk_cap patterned_data(size_t len)
 {
     uint64_t *words = malloc(len);
     if (!words)
-        die("out of memory");
+        jk_bu_fail("out of memory");
     for (size_t w = 0; w < len / 8; w++)
         words[w] = pattern(w);
     jk_cap d;
-    check(jk_cap_data_new(words, len, &d), "data_new");
+    jk_bu_check(jk_cap_data_new(words, len, &d), "data_new");
     free(words);
     return d;
 }
@@ -201,7 +176,7 @@ static jk_cap state_of(jk_cap inst)
 static uint64_t read_word(jk_cap data, uint64_t page, uint64_t word)
 {
     uint64_t v;
-    check(jk_cap_data_read(data, page * JK_CAP_PAGE_SIZE + word * 8, &v, 8), "data_read");
+    jk_bu_check(jk_cap_data_read(data, page * JK_CAP_PAGE_SIZE + word * 8, &v, 8), "data_read");
     return v;
 }
 
@@ -211,11 +186,11 @@ static void call_ok(jk_kernel *k, jk_cap inst, uint32_t ep, const uint64_t args[
 {
     jk_err err = jk_kernel_call(k, inst, ep, CALL_GAS, args, jk_cap_null(), res);
     if (err != JK_OK)
-        die("jk_kernel_call(endpoint %u): %s", ep, jk_strerror(err));
+        jk_bu_fail("jk_kernel_call(endpoint %u): %s", ep, jk_strerror(err));
     if (res->outcome != JK_KERNEL_HALT)
-        die("endpoint %u ended with outcome %d: %s", ep, (int)res->outcome, res->fault_msg);
+        jk_bu_fail("endpoint %u ended with outcome %d: %s", ep, (int)res->outcome, res->fault_msg);
     if (res->value != value)
-        die("endpoint %u returned %llu, expected %llu", ep, (unsigned long long)res->value,
+        jk_bu_fail("endpoint %u returned %llu, expected %llu", ep, (unsigned long long)res->value,
             (unsigned long long)value);
 }
 
@@ -233,14 +208,14 @@ typedef struct call_ctx {
 static double loop_ret(void *vctx, uint64_t n)
 {
     call_ctx *c = vctx;
-    double t0 = now();
+    double t0 = jk_bu_now();
     for (uint64_t i = 0; i < n; i++) {
         uint64_t args[3] = {c->next++, 0, 0};
         jk_kernel_result r;
         call_ok(c->k, c->inst, EP_RET, args, args[0], &r);
         jk_kernel_result_clear(&r);
     }
-    return now() - t0;
+    return jk_bu_now() - t0;
 }
 
 __attribute__((noinline)) static uint64_t native_ret(uint64_t x) { return x; }
@@ -250,12 +225,12 @@ static double loop_native(void *vctx, uint64_t n)
 {
     (void)vctx;
     uint64_t sum = 0;
-    double t0 = now();
+    double t0 = jk_bu_now();
     for (uint64_t i = 0; i < n; i++)
         sum += native_fn(i);
-    double t = now() - t0;
+    double t = jk_bu_now() - t0;
     if (sum != n * (n - 1) / 2)
-        die("native baseline summed %llu", (unsigned long long)sum);
+        jk_bu_fail("native baseline summed %llu", (unsigned long long)sum);
     return t;
 }
 
@@ -267,7 +242,7 @@ static void bench_call_halt(jk_kernel *k, jk_cap image, jk_cap state)
     call_ok(k, inst, EP_RET, args, 42, &r);
     int64_t instructions = r.gas_used; /* no host calls: 1 gas per instruction */
     if (!jk_cap_equal(state_of(r.instance), state))
-        die("ret changed the state");
+        jk_bu_fail("ret changed the state");
     jk_kernel_result_clear(&r);
     call_ctx c = {k, inst, EP_RET, 0, 0, 0};
     double call, native;
@@ -283,14 +258,14 @@ static void bench_call_halt(jk_kernel *k, jk_cap image, jk_cap state)
 static double loop_chain(void *vctx, uint64_t n)
 {
     call_ctx *c = vctx;
-    double t0 = now();
+    double t0 = jk_bu_now();
     for (uint64_t i = 0; i < n; i++) {
         uint64_t args[3] = {c->arg, 0, 0};
         jk_kernel_result r;
         call_ok(c->k, c->inst, EP_CHAIN, args, c->arg, &r);
         jk_kernel_result_clear(&r);
     }
-    return now() - t0;
+    return jk_bu_now() - t0;
 }
 
 static void bench_chain3(jk_kernel *k, jk_cap image, jk_cap state)
@@ -309,7 +284,7 @@ static void bench_chain3(jk_kernel *k, jk_cap image, jk_cap state)
                          : jk_cap_null();
     if (jk_cap_kind_of(c_after) != JK_CAP_INSTANCE || jk_cap_instance_status(b_after) != JK_CAP_IDLE ||
         jk_cap_instance_status(c_after) != JK_CAP_IDLE)
-        die("chain: B and C are not Idle instances after the call");
+        jk_bu_fail("chain: B and C are not Idle instances after the call");
     jk_kernel_result_clear(&r);
     /* The single call again, interleaved with the chain, for the ratio. */
     jk_cap single = instance(image, state, jk_cap_null());
@@ -329,13 +304,13 @@ static void bench_chain3(jk_kernel *k, jk_cap image, jk_cap state)
 static double loop_copy(void *vctx, uint64_t n)
 {
     jk_cap inst = *(jk_cap *)vctx;
-    double t0 = now();
+    double t0 = jk_bu_now();
     for (uint64_t i = 0; i < n; i++) {
         jk_cap copy = jk_cap_retain(inst);
         __asm__ volatile("" : : "r"(copy.body) : "memory");
         jk_cap_release(copy);
     }
-    return now() - t0;
+    return jk_bu_now() - t0;
 }
 
 /* A copy of inst is the very same value, and a call on it (touch: one word of
@@ -344,17 +319,17 @@ static void check_copy(jk_kernel *k, jk_cap inst, uint64_t page)
 {
     jk_cap copy = jk_cap_retain(inst);
     if (!jk_cap_same(copy, inst) || jk_cap_instance_status(copy) != JK_CAP_IDLE)
-        die("copy: not the same Idle instance");
+        jk_bu_fail("copy: not the same Idle instance");
     jk_cap old_state = state_of(inst);
     const uint8_t *old_page = jk_cap_data_page(old_state, (uint32_t)page);
     jk_kernel_result r;
     uint64_t args[3] = {page, 5, 0xC0DEC0DEull};
     call_ok(k, copy, EP_TOUCH, args, page, &r);
     if (read_word(state_of(r.instance), page, 5) != 0xC0DEC0DEull)
-        die("copy: the call on the copy did not write its state");
+        jk_bu_fail("copy: the call on the copy did not write its state");
     if (!jk_cap_same(state_of(inst), old_state) || jk_cap_data_page(old_state, (uint32_t)page) != old_page ||
         read_word(old_state, page, 5) != pattern(page * 512 + 5) || !jk_cap_same(copy, inst))
-        die("copy: a call on the copy changed the original");
+        jk_bu_fail("copy: a call on the copy changed the original");
     jk_kernel_result_clear(&r);
     jk_cap_release(copy);
 }
@@ -378,7 +353,7 @@ static void bench_copy(jk_kernel *k, jk_cap big_image, jk_cap big_state, jk_cap 
 static double loop_touch(void *vctx, uint64_t n)
 {
     call_ctx *c = vctx;
-    double t0 = now();
+    double t0 = jk_bu_now();
     for (uint64_t i = 0; i < n; i++) {
         uint64_t page = (c->next * 7919) % c->pages;
         uint64_t args[3] = {page, c->next & 511, c->next};
@@ -387,7 +362,7 @@ static double loop_touch(void *vctx, uint64_t n)
         call_ok(c->k, c->inst, EP_TOUCH, args, page, &r);
         jk_kernel_result_clear(&r);
     }
-    return now() - t0;
+    return jk_bu_now() - t0;
 }
 
 /* Touch one word of one page; the new state must differ from the old in that
@@ -403,26 +378,26 @@ static uint32_t check_touch(jk_kernel *k, jk_cap inst, uint32_t page)
     jk_cap new_state = state_of(r.instance);
     const uint8_t **a = malloc(pages * sizeof *a), **b = malloc(pages * sizeof *b);
     if (!a || !b)
-        die("out of memory");
-    check(jk_cap_data_pages(old_state, 0, pages, a), "data_pages");
-    check(jk_cap_data_pages(new_state, 0, pages, b), "data_pages");
+        jk_bu_fail("out of memory");
+    jk_bu_check(jk_cap_data_pages(old_state, 0, pages, a), "data_pages");
+    jk_bu_check(jk_cap_data_pages(new_state, 0, pages, b), "data_pages");
     uint32_t changed = 0;
     for (uint32_t i = 0; i < pages; i++) {
         if (a[i] == b[i])
             continue;
         changed++;
         if (i != page)
-            die("touch of page %u also changed page %u", page, i);
+            jk_bu_fail("touch of page %u also changed page %u", page, i);
     }
     if (jk_cap_data_len(new_state) != jk_cap_data_len(old_state))
-        die("touch changed the state's length");
+        jk_bu_fail("touch changed the state's length");
     if (read_word(new_state, page, 77) != 0xFEEDFACECAFEBEEFull)
-        die("the written word is not in the minted state");
+        jk_bu_fail("the written word is not in the minted state");
     for (uint64_t w = 0; w < 512; w++)
         if (w != 77 && read_word(new_state, page, w) != pattern(page * 512 + w))
-            die("word %llu of the touched page changed", (unsigned long long)w);
+            jk_bu_fail("word %llu of the touched page changed", (unsigned long long)w);
     if (read_word(old_state, page, 77) != pattern(page * 512 + 77))
-        die("the old state changed");
+        jk_bu_fail("the old state changed");
     free(a);
     free(b);
     jk_kernel_result_clear(&r);
@@ -440,7 +415,7 @@ static void bench_halt_dirty(jk_kernel *k, jk_cap big_image, jk_cap big_state, j
     best_ns2(loop_touch, &cb, &b, loop_touch, &cs, &s);
     uint32_t minted = check_touch(k, big, 12345);
     if (minted != 1 || check_touch(k, small, 11) != 1)
-        die("a one-word touch minted %u pages", minted);
+        jk_bu_fail("a one-word touch minted %u pages", minted);
     printf("BENCH kernel_halt_dirty_1_of_%u ns_per_call=%.0f small_ns_per_call=%.0f ratio=%.2f pages_minted=%u\n",
            jk_cap_data_page_count(big_state), b, s, b / s, minted);
     fflush(stdout);
@@ -487,7 +462,7 @@ static void attest_once(attest_ctx *c, uint64_t x, bool record)
         }
     }
     if (err != JK_OK || r.outcome != JK_KERNEL_HALT || r.value != x + 2)
-        die("attest (%s) ended with %d, outcome %d: %s", c->served ? "served" : "resume", (int)err,
+        jk_bu_fail("attest (%s) ended with %d, outcome %d: %s", c->served ? "served" : "resume", (int)err,
             (int)r.outcome, r.fault_msg);
     c->gas_used = r.gas_used;
     if (record) /* hashing the result is not part of the call */
@@ -498,30 +473,30 @@ static void attest_once(attest_ctx *c, uint64_t x, bool record)
 static double loop_attest(void *vctx, uint64_t n)
 {
     attest_ctx *c = vctx;
-    double t0 = now();
+    double t0 = jk_bu_now();
     for (uint64_t i = 0; i < n; i++)
         attest_once(c, 5, false);
-    return now() - t0;
+    return jk_bu_now() - t0;
 }
 
 static void bench_attest(jk_kernel *k, jk_cap image, jk_cap state)
 {
     jk_cap marker, cnode, with_marker, asker;
-    check(jk_kernel_mint_marker(k, 1, &marker), "mint_marker");
+    jk_bu_check(jk_kernel_mint_marker(k, 1, &marker), "mint_marker");
     jk_cap plain = instance(image, state, jk_cap_null());
     cnode = jk_cap_instance_cnode(plain);
-    check(jk_cap_cnode_set(cnode, MARKER_SLOT, marker, &with_marker), "cnode_set");
-    check(jk_cap_instance_with_cnode(plain, with_marker, &asker, NULL), "with_cnode");
+    jk_bu_check(jk_cap_cnode_set(cnode, MARKER_SLOT, marker, &with_marker), "cnode_set");
+    jk_bu_check(jk_cap_instance_with_cnode(plain, with_marker, &asker, NULL), "with_cnode");
     jk_cap relay = instance(image, state, asker);
     attest_ctx served = {k, relay, marker, true, 0, {{0}}}, resumed = served;
     resumed.served = false;
     uint64_t before = jk_kernel_served_in_place(k);
     attest_once(&served, 5, true);
     if (jk_kernel_served_in_place(k) != before + 1)
-        die("the attest was not served in place");
+        jk_bu_fail("the attest was not served in place");
     attest_once(&resumed, 5, true);
     if (served.gas_used != resumed.gas_used || memcmp(served.root.bytes, resumed.root.bytes, JK_HASH_SIZE))
-        die("served and resumed attests differ (gas %lld / %lld)", (long long)served.gas_used,
+        jk_bu_fail("served and resumed attests differ (gas %lld / %lld)", (long long)served.gas_used,
             (long long)resumed.gas_used);
     double s, r;
     best_ns2(loop_attest, &served, &s, loop_attest, &resumed, &r);
@@ -542,14 +517,14 @@ static void bench_attest(jk_kernel *k, jk_cap image, jk_cap state)
 static double loop_hostcalls(void *vctx, uint64_t n)
 {
     call_ctx *c = vctx;
-    double t0 = now();
+    double t0 = jk_bu_now();
     for (uint64_t i = 0; i < n; i++) {
         uint64_t args[3] = {c->arg, c->pages, 0};
         jk_kernel_result r;
         call_ok(c->k, c->inst, EP_HOSTCALLS, args, c->pages, &r);
         jk_kernel_result_clear(&r);
     }
-    return now() - t0;
+    return jk_bu_now() - t0;
 }
 
 static void bench_hostcall(jk_kernel *k, jk_cap image, jk_cap state)
@@ -576,21 +551,22 @@ static void bench_hostcall(jk_kernel *k, jk_cap image, jk_cap state)
     }
     /* the compiled code served them (not an exit and an entry each) */
     if (jk_kernel_hostcalls_in_code(k) - served < 5 * HOSTCALLS)
-        die("the host calls were not served in compiled code");
+        jk_bu_fail("the host calls were not served in compiled code");
     jk_cap_release(inst);
 }
 
 int main(int argc, char **argv)
 {
+    jk_bu_set_name("bench_kernel");
     const char *src_dir = argc > 1 ? argv[1] : "bench/kernel";
     const char *out_dir = argc > 2 ? argv[2] : "build/bench";
-    check(jk_crypto_init(), "crypto init");
+    jk_bu_check(jk_crypto_init(), "crypto init");
     build_program(src_dir, out_dir);
 
     jk_cap_stats s0;
     jk_cap_stats_get(&s0);
     jk_kernel *k;
-    check(jk_kernel_new(NULL, &k), "kernel_new");
+    jk_bu_check(jk_kernel_new(NULL, &k), "kernel_new");
     const uint32_t big = 64u << 20, mid = 64u << 10, small = 4u << 10;
     jk_cap big_image = image_with_state(big), mid_image = image_with_state(mid), small_image = image_with_state(small);
     jk_cap big_state = patterned_data(big), mid_state = patterned_data(mid), small_state = patterned_data(small);
@@ -612,7 +588,7 @@ int main(int argc, char **argv)
     jk_cap_stats s1;
     jk_cap_stats_get(&s1);
     if (s1.live_objects != s0.live_objects)
-        die("%lld cap objects leaked", (long long)(s1.live_objects - s0.live_objects));
+        jk_bu_fail("%lld cap objects leaked", (long long)(s1.live_objects - s0.live_objects));
     free(program);
     return 0;
 }

@@ -28,6 +28,12 @@ void jk_bu_fail(const char *fmt, ...)
     exit(1);
 }
 
+void jk_bu_check(jk_err err, const char *what)
+{
+    if (err != JK_OK)
+        jk_bu_fail("%s: %s", what, jk_strerror(err));
+}
+
 static double jk_bu_clock(clockid_t id)
 {
     struct timespec ts;

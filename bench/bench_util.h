@@ -1,6 +1,7 @@
 /*
  * bench_util.h — what the demo-chain benchmarks (bench_chain.c,
- * bench_ledger.c, bench_work_demo.c) share: failing loudly, clocks, key pairs derived from fixed
+ * bench_ledger.c, bench_work_demo.c) share, and bench_gas.c and
+ * bench_kernel.c the first two of: failing loudly, clocks, key pairs derived from fixed
  * seeds, the demo chain's spec, its genesis with a bench's ledger, a chain
  * kernel, and the transfer blob. Every helper exits the process (status 1,
  * message on stderr) on failure: a bench has no error path to report to.
@@ -25,6 +26,8 @@ typedef struct jk_bu_key {
 void jk_bu_set_name(const char *name);
 /* Print "name: message" on stderr and exit(1). */
 void jk_bu_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* jk_bu_fail("what: <the error>") unless err is JK_OK. */
+void jk_bu_check(jk_err err, const char *what);
 /* Seconds on CLOCK_MONOTONIC, and the process's CPU seconds (all threads). */
 double jk_bu_now(void);
 double jk_bu_cpu_now(void);

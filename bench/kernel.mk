@@ -5,9 +5,9 @@
 # hence the tool objects) into $(BUILD)/bench/kbench.jkp. See docs/bench.md.
 BENCH_KERNEL_BIN := $(BUILD)/bench/bench_kernel
 
-$(BENCH_KERNEL_BIN): bench/bench_kernel.c $(TOOL_LIB_OBJ) $(BUILD)/libjark.a
+$(BENCH_KERNEL_BIN): bench/bench_kernel.c $(BUILD)/bench/bench_util.o $(TOOL_LIB_OBJ) $(BUILD)/libjark.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O2 $(WARN) -MMD -MP -MF $@.d $< $(TOOL_LIB_OBJ) $(BUILD)/libjark.a \
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O2 $(WARN) -MMD -MP -MF $@.d $< $(BUILD)/bench/bench_util.o $(TOOL_LIB_OBJ) $(BUILD)/libjark.a \
 	  $(LDFLAGS) $(LDLIBS) -o $@
 
 BENCH_TARGETS += bench-kernel
