@@ -49,16 +49,6 @@ static void adv_vote(jk_rogue *r, uint8_t type, uint64_t h, uint32_t round, uint
     jk_rogue_send_raw(r, enc, sizeof enc);
 }
 
-/* Pump r n times (about n/4 ms); false when the node closed it. */
-static bool adv_pump(jk_rogue *r, int n)
-{
-    for (int i = 0; i < n; i++) {
-        if (jk_rogue_pump(r) < 0)
-            return false;
-        usleep(250);
-    }
-    return true;
-}
 
 /* node i's status answer (NULL when it does not answer); caller frees. */
 static char *adv_status(const tn_cluster *c, uint32_t i)
@@ -85,7 +75,7 @@ JK_TEST(test_adv_node_votes_at_the_edges)
     int64_t at = tn_height(&c, 0);
     JK_REQUIRE(at >= 2);
     adv_vote(r, JK_CONS_MSG_PREVOTE, (uint64_t)at + 500, 0, 7, false);
-    JK_CHECK(!adv_pump(r, 40000));
+    JK_CHECK(!jk_rogue_pump_for(r, 40000));
     jk_rogue_close(r);
     char *st = adv_status(&c, 0);
     JK_REQUIRE(st);
@@ -104,7 +94,7 @@ JK_TEST(test_adv_node_votes_at_the_edges)
     }
     adv_vote(r, JK_CONS_MSG_PREVOTE, UINT64_MAX, 0, 0, true);
     adv_vote(r, JK_CONS_MSG_PRECOMMIT, UINT64_MAX, UINT32_MAX, 0, true);
-    (void)adv_pump(r, 4000);
+    (void)jk_rogue_pump_for(r, 4000);
     JK_CHECK(tn_wait(&c, 0xF, (uint64_t)at + 3, ADV_LIMIT));
     st = adv_status(&c, 0);
     JK_REQUIRE(st);
@@ -134,7 +124,7 @@ JK_TEST(test_adv_node_frames_at_their_bounds)
         jk_rogue *r = adv_rogue(&c);
         JK_REQUIRE(r);
         jk_rogue_send_frame(r, kind, bound[kind] + 1, 16, 0x5C);
-        JK_CHECK(!adv_pump(r, 40000));
+        JK_CHECK(!jk_rogue_pump_for(r, 40000));
         jk_rogue_close(r);
         if (kind == 2)
             continue; /* a whole 17 MiB frame costs more time than it tells */
@@ -142,14 +132,14 @@ JK_TEST(test_adv_node_frames_at_their_bounds)
         r = adv_rogue(&c);
         JK_REQUIRE(r);
         jk_rogue_send_frame(r, kind, bound[kind], bound[kind], (uint8_t)(0xA0 + kind));
-        JK_CHECK(!adv_pump(r, 80000));
+        JK_CHECK(!jk_rogue_pump_for(r, 80000));
         jk_rogue_close(r);
     }
     /* a kind past the last */
     jk_rogue *r = adv_rogue(&c);
     JK_REQUIRE(r);
     jk_rogue_send_frame(r, 3, 8, 8, 0x01);
-    JK_CHECK(!adv_pump(r, 40000));
+    JK_CHECK(!jk_rogue_pump_for(r, 40000));
     jk_rogue_close(r);
 
     int64_t h = tn_height(&c, 0);

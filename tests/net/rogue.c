@@ -152,6 +152,16 @@ int jk_rogue_pump(jk_rogue *r)
     return 1;
 }
 
+bool jk_rogue_pump_for(jk_rogue *r, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (jk_rogue_pump(r) < 0)
+            return false;
+        usleep(250);
+    }
+    return true;
+}
+
 void jk_rogue_send_raw(jk_rogue *r, const void *data, size_t n)
 {
     if (jk_net_buf_append(r->net ? &r->pend[r->stream] : &r->out, data, n) != JK_OK)

@@ -35,6 +35,10 @@ jk_rogue *jk_rogue_connect(jk_net_transport t, uint16_t port,
  *         progress; -1 when the connection failed or was closed by the peer. */
 int jk_rogue_pump(jk_rogue *r);
 
+/* jk_rogue_pump n times, 250 µs apart (about n/4 ms against a running
+ * node); false as soon as the connection failed or the peer closed it. */
+bool jk_rogue_pump_for(jk_rogue *r, int n);
+
 /* Queue raw plaintext bytes (sent inside TLS once the handshake is done). */
 void jk_rogue_send_raw(jk_rogue *r, const void *data, size_t n);
 

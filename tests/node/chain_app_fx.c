@@ -97,6 +97,19 @@ bool fx_copy_event(uint8_t **batch, size_t *lens, size_t *nb, size_t k, bool for
     return true;
 }
 
+size_t fx_batch(fx *f, uint64_t height, uint32_t transfers, uint8_t **batch, size_t *lens, size_t max)
+{
+    jk_devnet_demo_block(&f->demo, &f->genesis.genesis_hash, height, transfers, &f->gossip);
+    size_t n = 0;
+    for (; n < f->gossip.n && n < max; n++)
+        if (fx_encode(f, n, &batch[n], &lens[n]) != JK_OK) {
+            jk_test_fail(__FILE__, __LINE__, "demo event %zu of height %llu does not encode", n,
+                         (unsigned long long)height);
+            break;
+        }
+    return n;
+}
+
 /* A certificate of validators 0..2 for value id at (height, round). */
 void fx_cert(const fx *f, uint64_t height, uint32_t round, const jk_hash *id,
                     jk_cons_cert *c)

@@ -47,6 +47,11 @@ jk_err fx_encode(const fx *f, size_t e, uint8_t **bytes, size_t *len);
  * flipped when `forge`: a transfer whose signature fails) and count it;
  * false when out of memory. The caller frees the copy. */
 bool fx_copy_event(uint8_t **batch, size_t *lens, size_t *nb, size_t k, bool forge);
+/* Block `height`'s demo events (`transfers` of them) made into f->gossip,
+ * not delivered, and the first `max` encoded into batch[0..] (the caller
+ * frees each); returns how many. An event that does not encode fails the
+ * test and ends the batch there. */
+size_t fx_batch(fx *f, uint64_t height, uint32_t transfers, uint8_t **batch, size_t *lens, size_t max);
 /* A certificate of validators 0..2 for value id at (height, round). */
 void fx_cert(const fx *f, uint64_t height, uint32_t round, const jk_hash *id, jk_cons_cert *c);
 /* A certificate of validators `first`..`first`+count-1 (forged: signed by

@@ -336,12 +336,9 @@ JK_TEST(test_chain_app_prepared_batch_same_outcome)
 {
     static fx f;
     JK_REQUIRE(fx_make(&f));
-    jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, 1, 12, &f.gossip);
     enum { MAXB = 64 };
     uint8_t *batch[MAXB];
-    size_t lens[MAXB], nb = 0;
-    for (size_t e = 0; e < f.gossip.n && nb < MAXB - 3; e++)
-        JK_REQUIRE(fx_encode(&f, e, &batch[nb], &lens[nb]) == JK_OK && ++nb);
+    size_t lens[MAXB], nb = fx_batch(&f, 1, 12, batch, lens, MAXB - 3);
     JK_REQUIRE(nb >= 12);
     /* a repeat within the turn, a transfer whose signature fails, a malformed frame */
     JK_REQUIRE(fx_copy_event(batch, lens, &nb, 3, false));
@@ -491,12 +488,9 @@ JK_TEST(test_chain_app_prepared_found_by_bytes)
 {
     static fx f;
     JK_REQUIRE(fx_make(&f));
-    jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, 1, 8, &f.gossip);
     enum { MAXB = 16 };
     uint8_t *batch[MAXB];
-    size_t lens[MAXB], nb = 0;
-    for (size_t e = 0; e < f.gossip.n && nb < MAXB - 1; e++)
-        JK_REQUIRE(fx_encode(&f, e, &batch[nb], &lens[nb]) == JK_OK && ++nb);
+    size_t lens[MAXB], nb = fx_batch(&f, 1, 8, batch, lens, MAXB - 1);
     JK_REQUIRE(nb >= 8);
     /* a forged copy of event 0, refused by app 0 before the turn */
     size_t bad = nb;

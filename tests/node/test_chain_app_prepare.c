@@ -63,14 +63,11 @@ JK_TEST(test_chain_app_prepared_echoes_allocate_nothing)
 {
     static fx f;
     JK_REQUIRE(fx_make(&f));
-    jk_devnet_demo_block(&f.demo, &f.genesis.genesis_hash, 1, 12, &f.gossip);
     enum { MAXB = 16 };
     uint8_t *batch[MAXB];
-    size_t lens[MAXB], nb = 0, all = 0;
-    for (size_t e = 0; e < f.gossip.n && nb < MAXB; e++) {
-        JK_REQUIRE(fx_encode(&f, e, &batch[nb], &lens[nb]) == JK_OK);
-        all += lens[nb++];
-    }
+    size_t lens[MAXB], nb = fx_batch(&f, 1, 12, batch, lens, MAXB), all = 0;
+    for (size_t e = 0; e < nb; e++)
+        all += lens[e];
     JK_REQUIRE(nb >= 8);
     jk_node_chain_app *a = f.apps[0];
     uint64_t during = 0;

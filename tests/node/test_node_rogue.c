@@ -24,15 +24,7 @@ static jk_rogue *rogue_up(const tn_cluster *c)
 }
 
 /* Pump until the node closes the connection (true) or the bound passes. */
-static bool rogue_dropped(jk_rogue *r)
-{
-    for (int i = 0; i < 40000; i++) {
-        if (jk_rogue_pump(r) < 0)
-            return true;
-        usleep(250);
-    }
-    return false;
-}
+static bool rogue_dropped(jk_rogue *r) { return !jk_rogue_pump_for(r, 40000); }
 
 JK_TEST(test_node_rogue_dropped_while_the_chain_goes_on)
 {
