@@ -178,26 +178,27 @@ static sent_count count_sent(const th *t, uint32_t to)
     return c;
 }
 
-/* Validator 0 of 4 in round 0 of height 1 with 1's proposal of 'a' and 2's
- * prevote for it, which it prevoted too. */
-static void begin_with_a_proposal(th *t)
+/* Validator `self` of 4 in round 0 of height 1 with the proposal of
+ * validator 1 (its value 'b', as the harness proposes at (1, 0)) and 2's
+ * prevote for it; it prevoted it too. Self 1 made the proposal. */
+static void begin_with_a_proposal(th *t, uint32_t self)
 {
-    th_begin(t, 4, 0);
-    th_proposal(t, 1, 1, 0, NIL, 'a');
-    th_vote(t, 2, PV, 1, 0, 'a');
+    th_begin(t, 4, self);
+    if (self != 1)
+        th_proposal(t, 1, 1, 0, NIL, 'b');
+    th_vote(t, 2, PV, 1, 0, 'b');
+    th_clear(t);
 }
 
-/* Validator 0 of 4 in round 0 of height 1, with 1's proposal, 2's prevote
- * for it and its own: validator 3 connects and gets, from us alone, the
- * proposal, our prevote, 2's prevote and a sync request; 2 connects and
- * gets the proposal and our prevote, not its own back. Nothing else is
- * sent, persisted or timed; self and validators out of range get nothing. */
+/* Validator 1 of 4, the proposer of (1, 0), with 2's prevote for its
+ * proposal: validator 3 connects and gets, from us alone, the proposal, our
+ * prevote, 2's prevote and a sync request; 2 connects and gets the
+ * proposal and our prevote, not its own back. Nothing else is sent,
+ * persisted or timed; self and validators out of range get nothing. */
 JK_TEST(test_cons_peer_up_sends_the_height_to_that_peer_alone)
 {
     th t;
-    begin_with_a_proposal(&t);
-    JK_REQUIRE(th_sent_vote(&t, PV, 0, NULL) == 1);
-    th_clear(&t);
+    begin_with_a_proposal(&t, 1);
     th_peer_up(&t, 3);
     sent_count c = count_sent(&t, 3);
     JK_CHECK_EQ(t.last, JK_OK);
@@ -205,20 +206,20 @@ JK_TEST(test_cons_peer_up_sends_the_height_to_that_peer_alone)
     JK_CHECK(c.no_persist_or_timer);
     JK_CHECK_EQ(c.proposals, 1);
     JK_CHECK_EQ(c.sync, 1);
-    JK_CHECK_EQ(c.votes[0][0], 1);
+    JK_CHECK_EQ(c.votes[1][0], 1);
     JK_CHECK_EQ(c.votes[2][0], 1);
-    JK_CHECK_EQ(c.votes[1][0] + c.votes[3][0], 0);
+    JK_CHECK_EQ(c.votes[0][0] + c.votes[3][0], 0);
     JK_CHECK_EQ(c.total, 4);
     th_clear(&t);
     th_peer_up(&t, 2);
     c = count_sent(&t, 2);
     JK_CHECK(c.all_to_peer);
     JK_CHECK_EQ(c.proposals, 1);
-    JK_CHECK_EQ(c.votes[0][0], 1);
+    JK_CHECK_EQ(c.votes[1][0], 1);
     JK_CHECK_EQ(c.votes[2][0], 0);
     JK_CHECK_EQ(c.total, 3);
     th_clear(&t);
-    th_peer_up(&t, 0);
+    th_peer_up(&t, 1);
     th_peer_up(&t, 4);
     th_peer_up(&t, JK_CONS_ALL);
     JK_CHECK_EQ(t.nouts, 0);
@@ -226,15 +227,41 @@ JK_TEST(test_cons_peer_up_sends_the_height_to_that_peer_alone)
     th_free(&t);
 }
 
-/* What a peer got on its PEER_UP counts as held, as a tick's re-send does
- * (rule 11): the ticks that follow do not send the proposal to it again,
- * until the every-fourth-tick fallback sends it to all. Before the PEER_UP,
- * 3 was the one validator that may lack it. */
+/* Another's proposal is not sent on a PEER_UP (its proposer, connected
+ * too, sends it; n - 1 holders would each send the big message): validator
+ * 0, holding 1's proposal, sends 3 the votes and the sync request only, and
+ * the tick after the one the proposal arrived in sends it to 3 (its holds
+ * were cleared). */
+JK_TEST(test_cons_peer_up_leaves_anothers_proposal_to_the_tick)
+{
+    th t;
+    uint32_t peer = 0;
+    begin_with_a_proposal(&t, 0);
+    th_peer_up(&t, 3);
+    sent_count c = count_sent(&t, 3);
+    JK_CHECK(c.all_to_peer);
+    JK_CHECK_EQ(c.proposals, 0);
+    JK_CHECK_EQ(c.votes[0][0] + c.votes[2][0], 2);
+    JK_CHECK_EQ(c.sync, 1);
+    th_clear(&t);
+    th_tick(&t);
+    JK_CHECK_EQ(th_sent_proposals(&t, &peer, 1), 0);
+    th_clear(&t);
+    th_tick(&t);
+    JK_CHECK_EQ(th_sent_proposals(&t, &peer, 1), 1);
+    JK_CHECK_EQ(peer, 3);
+    th_free(&t);
+}
+
+/* Our proposal sent on a PEER_UP counts as held, as a tick's re-send does
+ * (rule 11): the ticks that follow do not send it to that peer again,
+ * until the every-fourth-tick fallback sends it to all. Without the mark,
+ * the reconnect's cleared entry has the second tick send it again. */
 JK_TEST(test_cons_peer_up_counts_as_held_by_the_tick)
 {
     th t;
     uint32_t peer;
-    begin_with_a_proposal(&t);
+    begin_with_a_proposal(&t, 1);
     th_peer_up(&t, 3);
     size_t sent[4];
     for (int k = 0; k < 4; k++) { /* 3 was sent it; the fourth tick: to all */
