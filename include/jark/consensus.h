@@ -426,13 +426,26 @@ jk_err jk_cons_on_timer(jk_cons_machine *m, const jk_cons_timer *timer);
  *         JK_CONS_MAX_EVENT; the machine keeps running); JK_ERR_NOMEM or an
  *         earlier input's error of app->commit (the machine stopped). */
 jk_err jk_cons_on_event(jk_cons_machine *m, const uint8_t *event, size_t len);
-/* A new connection to validator `validator` (it restarted, or its link
- * broke and came back): what was sent to it before may be lost, so the
- * next stall tick re-sends it the height's proposals, which the tick
- * otherwise sends only to validators not known to hold them (docs/
- * consensus.md "Re-sent proposals"). Liveness does not depend on the call:
- * every fourth tick in a row without a new height re-sends them to all.
- * No output; validators out of range and self are ignored. */
+/* A new connection to validator `validator` is up (the node's PEER_UP: it
+ * started, restarted, or its link broke and came back): what was sent to
+ * it before may be lost. Rule 13 (docs/consensus.md): send it at once, and
+ * to it alone, what one stall tick would re-send of h_p — the proposals a
+ * rule can still use (round_p's, those with 2f+1 prevotes or precommits
+ * for them, our own), our votes of every round of h_p, the others' votes
+ * of round_p and the votes an older round's proof of lock or decision
+ * needs, less its own votes — and a SYNC_REQUEST from h_p (it may be
+ * ahead). At most one tick's worth for one peer. It also does what
+ * jk_cons_peer_reset does. Liveness does not depend on the call: the
+ * stall tick and its every-fourth-tick fallback stay.
+ * @return JK_OK (validators out of range and self are ignored: no output);
+ *         JK_ERR_NOMEM (the machine stopped, now or earlier). */
+jk_err jk_cons_on_peer_up(jk_cons_machine *m, uint32_t validator);
+/* Forget who holds what for validator `validator` (a new connection),
+ * without sending anything: the next stall tick re-sends it the height's
+ * proposals, which the tick otherwise sends only to validators not known
+ * to hold them (docs/consensus.md "Re-sent proposals"). jk_cons_on_peer_up
+ * does this and sends at once; this is for a driver that sends nothing on
+ * a connection. No output; validators out of range and self are ignored. */
 void jk_cons_peer_reset(jk_cons_machine *m, uint32_t validator);
 /* Hold the start of round 0 while a batch of inputs is handed over (the
  * events of one RPC batch, one network read): an event that ends the
@@ -506,10 +519,10 @@ typedef struct jk_cons_sim_config {
     uint64_t heights;
     uint32_t liveness_rounds;
     uint32_t events;               /* events gossiped after the heal */
-    bool no_reconnect;             /* never call jk_cons_peer_reset (on a
-                                      restart, at the heal): the proposals
-                                      reach who lost them by the stall
-                                      tick's fallback alone */
+    bool no_reconnect;             /* never call jk_cons_on_peer_up (on a
+                                      restart, at the heal): what was lost
+                                      reaches who lost it by the stall
+                                      tick and its fallback alone */
     jk_cons_timeouts timeouts;
     /* Called with one line per commit and, at the end, per validator's
      * status (no newline); NULL for none. The library never prints. */

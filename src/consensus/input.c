@@ -265,7 +265,7 @@ done:
 }
 
 static void jk_send_vote(jk_cons_machine *m, const jk_cons_round *r, uint8_t type,
-                         uint32_t validator, const jk_cons_entry *e)
+                         uint32_t validator, const jk_cons_entry *e, uint32_t to)
 {
     jk_cons_msg msg = {0};
     msg.kind = (jk_cons_msg_kind)type;
@@ -276,22 +276,22 @@ static void jk_send_vote(jk_cons_machine *m, const jk_cons_round *r, uint8_t typ
     msg.vote.value = e->value;
     msg.vote.validator = validator;
     memcpy(msg.vote.sig, e->sig, JK_ED25519_SIG_SIZE);
-    jk_cons_send_msg(m, JK_CONS_ALL, &msg);
+    jk_cons_send_msg(m, to, &msg);
 }
 
 void jk_cons_send_slot(jk_cons_machine *m, const jk_cons_round *r, uint8_t type,
-                         uint32_t validator, const jk_hash *only)
+                       uint32_t validator, const jk_hash *only, uint32_t to)
 {
     const jk_cons_slot *s = type == JK_CONS_MSG_PREVOTE ? &r->prevotes[validator]
                                                         : &r->precommits[validator];
     if (only) {
         const jk_cons_entry *e = jk_cons_slot_find(s, only);
         if (e)
-            jk_send_vote(m, r, type, validator, e);
+            jk_send_vote(m, r, type, validator, e, to);
         return;
     }
     for (uint8_t i = 0; i < s->count; i++)
-        jk_send_vote(m, r, type, validator, &s->v[i]);
+        jk_send_vote(m, r, type, validator, &s->v[i], to);
 }
 
 /* A proposal of round r again, on the stall tick, to the validators that
@@ -331,8 +331,15 @@ static void jk_resend_proposal(jk_cons_machine *m, jk_cons_round *r, uint32_t pr
  * use — a proposal with 2f+1 prevotes for it (its proof of lock, which line
  * 28 needs at everyone) or 2f+1 precommits (a decision, line 49); the
  * proposals only to whom may lack them (jk_resend_proposal). Then ask
- * for decisions from h_p on, in case the others have moved on. */
-static void jk_resend(jk_cons_machine *m)
+ * for decisions from h_p on, in case the others have moved on.
+ * `to` JK_CONS_ALL is the tick (and a restart's re-send); a validator is
+ * rule 13: the same choice for that one peer, which has just connected
+ * (jk_cons_on_peer_up), less its own votes, and of the proposals only our
+ * own: every validator holding another's would send the peer its copy of
+ * the big message at once (n - 1 copies; the simulator's proposals per
+ * height +35 %), while its proposer, connected too, sends it anyway; one
+ * whose proposer is not connected goes on the next tick (holds cleared). */
+static void jk_gossip(jk_cons_machine *m, uint32_t to)
 {
     const jk_cons_app *app = &m->cfg.app;
     bool all = m->stalled % JK_CONS_RESEND_ALL_TICKS == 0;
@@ -346,20 +353,33 @@ static void jk_resend(jk_cons_machine *m)
         bool current = r->round == m->round;
         bool useful = pol >= m->quorum || dec >= m->quorum;
         uint32_t proposer = app->proposer(app->ctx, m->h, r->round);
-        if (r->has_proposal && (current || useful || proposer == m->cfg.self))
-            jk_resend_proposal(m, r, proposer, all);
+        if (r->has_proposal && (current || useful || proposer == m->cfg.self)) {
+            if (to == JK_CONS_ALL) {
+                jk_resend_proposal(m, r, proposer, all);
+            } else if (proposer == m->cfg.self) {
+                jk_cons_send_proposal(m, r, proposer, to);
+                r->holds[to] = 1;
+            }
+        }
         for (uint32_t v = 0; v < m->n; v++) {
             bool every = current || v == m->cfg.self;
+            if (v == to)
+                continue; /* its own votes: its records keep them */
             if (every || pol >= m->quorum)
-                jk_cons_send_slot(m, r, JK_CONS_MSG_PREVOTE, v, every ? NULL : &r->value_hash);
+                jk_cons_send_slot(m, r, JK_CONS_MSG_PREVOTE, v, every ? NULL : &r->value_hash, to);
             if (every || dec >= m->quorum)
-                jk_cons_send_slot(m, r, JK_CONS_MSG_PRECOMMIT, v, every ? NULL : &r->value_hash);
+                jk_cons_send_slot(m, r, JK_CONS_MSG_PRECOMMIT, v, every ? NULL : &r->value_hash, to);
         }
     }
     jk_cons_msg req = {0};
     req.kind = JK_CONS_MSG_SYNC_REQUEST;
     req.sync_height = m->h;
-    jk_cons_send_msg(m, JK_CONS_ALL, &req);
+    jk_cons_send_msg(m, to, &req);
+}
+
+static void jk_resend(jk_cons_machine *m)
+{
+    jk_gossip(m, JK_CONS_ALL);
 }
 
 void jk_cons_peer_reset(jk_cons_machine *m, uint32_t validator)
@@ -368,6 +388,17 @@ void jk_cons_peer_reset(jk_cons_machine *m, uint32_t validator)
         return;
     for (size_t i = 0; i < m->nrounds; i++)
         m->rounds[i]->holds[validator] = 0;
+}
+
+jk_err jk_cons_on_peer_up(jk_cons_machine *m, uint32_t validator)
+{
+    if (m->failed != JK_OK)
+        return m->failed;
+    if (validator >= m->n || validator == m->cfg.self)
+        return JK_OK;
+    jk_cons_peer_reset(m, validator);
+    jk_gossip(m, validator);
+    return m->failed;
 }
 
 jk_err jk_cons_machine_new(const jk_cons_config *cfg, uint64_t height,

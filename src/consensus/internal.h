@@ -139,10 +139,10 @@ jk_err jk_cons_pol_encode(const jk_cons_machine *m, const jk_cons_round *r, cons
  * for later). @return JK_OK; JK_ERR_CONS_RECORD; JK_ERR_NOMEM. */
 jk_err jk_cons_restore_pol(jk_cons_machine *m);
 /* input.c */
-/* Send one validator's votes of one kind in round r: all of them, or only
- * its vote for `only` (may be absent). */
+/* Send one validator's votes of one kind in round r to `to` (a validator or
+ * JK_CONS_ALL): all of them, or only its vote for `only` (may be absent). */
 void jk_cons_send_slot(jk_cons_machine *m, const jk_cons_round *r, uint8_t type,
-                       uint32_t validator, const jk_hash *only);
+                       uint32_t validator, const jk_hash *only, uint32_t to);
 /* Our last record of h_p among those given at creation, or NULL. */
 const jk_cons_record *jk_cons_history_at(const jk_cons_machine *m);
 /* Resume h_p from our last record of it (saved): its round, lock, votes. */

@@ -392,7 +392,7 @@ static bool jk_broadcast_proposal(jk_cons_machine *m, uint8_t *value, size_t len
      * prevote, one more round). */
     const jk_cons_round *pol = vr == JK_CONS_NIL_ROUND ? NULL : jk_cons_round_find(m, vr);
     for (uint32_t i = 0; pol && i < m->n; i++)
-        jk_cons_send_slot(m, pol, JK_CONS_MSG_PREVOTE, i, &id);
+        jk_cons_send_slot(m, pol, JK_CONS_MSG_PREVOTE, i, &id, JK_CONS_ALL);
     return true;
 }
 

@@ -392,3 +392,14 @@ jk_err jk_cons_sim_drain(jk_sim_node *node)
     }
     return s->failed;
 }
+
+jk_err jk_cons_sim_peer_up(jk_sim *s, uint32_t at, uint32_t peer)
+{
+    jk_sim_node *node = &s->nodes[at];
+    if (!node->m)
+        return s->failed;
+    s->res->steps++;
+    if (jk_cons_on_peer_up(node->m, peer) != JK_OK)
+        return JK_ERR_NOMEM;
+    return jk_cons_sim_drain(node);
+}

@@ -295,11 +295,16 @@ jk_err jk_cons_sim_node_restart(jk_sim_node *node)
     err = jk_cons_start(node->m);
     if (err != JK_OK)
         return err;
-    /* its peers' transports see a new connection (as a node's PEER_UP) */
-    for (uint32_t j = 0; j < s->vs.count && !s->cfg->no_reconnect; j++)
-        if (j != node->index && s->nodes[j].m)
-            jk_cons_peer_reset(s->nodes[j].m, node->index);
-    return jk_cons_sim_drain(node);
+    err = jk_cons_sim_drain(node);
+    /* its peers' transports see a new connection (as a node's PEER_UP), and
+     * so does it, after its own restart re-send (rule 13) */
+    for (uint32_t j = 0; j < s->vs.count && !s->cfg->no_reconnect && err == JK_OK; j++)
+        if (j != node->index && s->nodes[j].m && node->m)
+            err = jk_cons_sim_peer_up(s, j, node->index);
+    for (uint32_t j = 0; j < s->vs.count && !s->cfg->no_reconnect && err == JK_OK; j++)
+        if (j != node->index && s->nodes[j].m && node->m)
+            err = jk_cons_sim_peer_up(s, node->index, j);
+    return err;
 }
 
 /* A crash. Every other one, from a node's first (deterministic: no draw

@@ -100,6 +100,9 @@ jk_err jk_cons_sim_node_restart(jk_sim_node *node);
 void jk_cons_sim_node_crash(jk_sim_node *node, bool lose);
 void jk_cons_sim_node_free(jk_sim_node *node);
 jk_err jk_cons_sim_drain(jk_sim_node *node);
+/* Validator `at` (when up) sees a new connection to `peer`, as a node's
+ * PEER_UP: jk_cons_on_peer_up, then its outputs drained. */
+jk_err jk_cons_sim_peer_up(jk_sim *s, uint32_t at, uint32_t peer);
 /* jk_cons_sim_queue_push on s->queue; out of memory sets s->failed. */
 jk_sim_item *jk_cons_sim_push(jk_sim *s, uint64_t time, uint8_t kind, uint32_t node);
 

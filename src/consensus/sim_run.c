@@ -108,9 +108,9 @@ static void jk_heal(jk_sim *s)
     /* The links that lost messages (drops, the partition) are new
      * connections from here on, as broken ones are for a node. */
     for (uint32_t i = 0; i < s->vs.count && !c->no_reconnect; i++)
-        for (uint32_t j = 0; j < s->vs.count; j++)
-            if (j != i && s->nodes[i].m)
-                jk_cons_peer_reset(s->nodes[i].m, j);
+        for (uint32_t j = 0; j < s->vs.count && s->failed == JK_OK; j++)
+            if (j != i && (s->failed = jk_cons_sim_peer_up(s, i, j)) != JK_OK)
+                return;
     /* Not only what the stores hold: a height some honest validator decided
      * and then lost from its store (a crash inside its write) began before
      * the heal, and its rounds before the heal are not the bound's. Above

@@ -339,15 +339,24 @@ static jk_err jk_on_net_event(jk_node *n, const jk_net_event *evp, uint64_t now,
     char key[17];
     jk_rpc_hex_encode(ev.key, 8, key);
     switch (ev.type) {
-    case JK_NET_EV_PEER_UP:
+    case JK_NET_EV_PEER_UP: {
         n->peers_up++;
         jk_node_logf(n, 1, "peer %u up (key %s, %s)", ev.peer, key,
                      ev.known ? "validator" : "full node");
-        if (!n->m)
+        if (!n->m) {
             jk_node_follow_peer_up(n, ev.peer);
-        else /* what was sent before may be lost: proposals go again */
-            jk_cons_peer_reset(n->m, jk_node_validator_of(n, ev.key));
+            break;
+        }
+        /* What was sent to it before (our proposal at startup, before any
+         * peer was up) may be lost: it gets the height's state at once
+         * (rule 13), not on the next stall tick. */
+        jk_err err = jk_cons_on_peer_up(n->m, jk_node_validator_of(n, ev.key));
+        if (err == JK_OK)
+            err = jk_outputs(n, now, diag);
+        if (err != JK_OK)
+            return err;
         break;
+    }
     case JK_NET_EV_PEER_DOWN:
         if (n->peers_up)
             n->peers_up--;

@@ -292,6 +292,12 @@ void th_tick(th *t)
     th_collect(t);
 }
 
+void th_peer_up(th *t, uint32_t peer)
+{
+    t->last = jk_cons_on_peer_up(t->m, peer);
+    th_collect(t);
+}
+
 size_t th_sent_proposals(const th *t, uint32_t *peers, size_t max)
 {
     size_t k = 0;

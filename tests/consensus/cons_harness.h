@@ -73,6 +73,8 @@ bool th_fire(th *t, jk_cons_timer_kind kind);
 
 /* The stall timer of the current height fires. */
 void th_tick(th *t);
+/* A new connection to validator `peer` is up (jk_cons_on_peer_up). */
+void th_peer_up(th *t, uint32_t peer);
 
 /* Outputs. */
 /* Proposal SENDs since the last clear (any proposer): how many, and the
