@@ -86,6 +86,9 @@ typedef struct jk_mem_stub {
                            miss path), not xored with a TLB entry */
     bool sum;           /* the access is at [rcx] (stack TLB): the walk
                            adds the page to the offset before going back */
+    bool known;         /* a known address whose hot path formed none: the
+                           miss path starts with `mov ecx, addr` */
+    uint32_t addr;
 } jk_mem_stub;
 
 /* Code placed after all instructions, reached only by a rarely taken jump. */
@@ -147,6 +150,7 @@ typedef struct jk_cc {
     jk_late *late;            /* out-of-line code, emitted before the stubs */
     size_t late_count, late_cap;
     uint8_t *no_entry;        /* per instruction: a run may not start here (jit_range.c) */
+    size_t maddr_at, maddr_end; /* the last jk_pvm_jit_maddr's code (jit_mem.c) */
     int stack_reg;            /* the guest stack pointer (jit_stack.c), or −1 */
     /* The bottom of the predicted returns (jit_ctl.c): v = 2(k + 1) of the
      * first jump-table entry k that is a block start, or 0 when none is;
