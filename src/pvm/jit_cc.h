@@ -86,6 +86,9 @@ typedef struct jk_mem_stub {
                            miss path), not xored with a TLB entry */
     bool sum;           /* the access is at [rcx] (stack TLB): the walk
                            adds the page to the offset before going back */
+    bool known;         /* a known address whose hot path formed none: the
+                           miss path starts with `mov ecx, addr` */
+    uint32_t addr;
 } jk_mem_stub;
 
 /* Code placed after all instructions, reached only by a rarely taken jump. */
@@ -147,6 +150,7 @@ typedef struct jk_cc {
     jk_late *late;            /* out-of-line code, emitted before the stubs */
     size_t late_count, late_cap;
     uint8_t *no_entry;        /* per instruction: a run may not start here (jit_range.c) */
+    size_t maddr_at, maddr_end; /* the last jk_pvm_jit_maddr's code (jit_mem.c) */
     int stack_reg;            /* the guest stack pointer (jit_stack.c), or −1 */
     /* The bottom of the predicted returns (jit_ctl.c): v = 2(k + 1) of the
      * first jump-table entry k that is a block start, or 0 when none is;
@@ -366,10 +370,10 @@ void jk_pvm_jit_branch(jk_cc *c, uint32_t i, int cc, uint32_t target);
 bool jk_pvm_jit_is_call(const jk_cc *c, uint32_t i, uint64_t v);
 /* jit_ctl.c: a static call returning to v, to block target. */
 void jk_pvm_jit_static_call(jk_cc *c, uint64_t v, uint32_t target);
-/* jit_ctl.c: djump on the address (ω_base + imm) mod 2^32, or on eax when
+/* jit_table.c: djump on the address (ω_base + imm) mod 2^32, or on eax when
  * in_eax. */
 void jk_pvm_jit_djump(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t imm);
-/* jit_ctl.c: a call via a pointer to the same address, returning to v,
+/* jit_table.c: a call via a pointer to the same address, returning to v,
  * through the calls' table (c->call_code set); its number of entries. */
 void jk_pvm_jit_call_ind(jk_cc *c, uint32_t i, bool in_eax, unsigned base, uint64_t imm, uint32_t v);
 uint32_t jk_pvm_jit_call_slots(const jk_pvm_program *prog);
@@ -381,6 +385,10 @@ void jk_pvm_jit_return(jk_cc *c, unsigned a, uint64_t imm);
  * jk_pvm_jit_emit_late). */
 void jk_pvm_jit_push_bottom(jk_cc *c);
 void jk_pvm_jit_emit_bottom(jk_cc *c);
+/* jit_ctl.c: a predicted call's depth check (`cmp rsp, [limit]`; "below or
+ * equal": too deep) and its push of v. */
+void jk_pvm_jit_depth_cmp(jk_cc *c);
+void jk_pvm_jit_push_return(jk_cc *c, uint64_t v);
 
 /* jit_group.c: if an access group starts at instruction i, emit its fast
  * copy (the one-by-one copy is emitted late; see there), set *last to its
@@ -482,18 +490,23 @@ void jk_pvm_jit_site_plan(jk_cc *c);
 uint32_t jk_pvm_jit_direct_sites(const jk_cc *c);
 /* jit_ctl.c: the padding before block i's prologue, if c->align asks. */
 void jk_pvm_jit_align(jk_cc *c, uint32_t i);
-/* jit_ctl.c: allocate c->call_code (jit->call_code) when the program makes
+/* jit_table.c: allocate c->call_code (jit->call_code) when the program makes
  * a call via a pointer; false when out of memory. */
 bool jk_pvm_jit_call_table(jk_cc *c);
-/* jit_ctl.c: the frame copy's calls' table (allocated with the ordinary
+/* jit_table.c: the frame copy's calls' table (allocated with the ordinary
  * one), and freeing both (jk_pvm_jit_free). */
 void **jk_pvm_jit_call_table_frame(const jk_cc *c);
 void jk_pvm_jit_call_table_free(void **table);
-/* jit_ctl.c: the calls' table's addresses, once the code is mapped at code. */
+/* jit_table.c: the calls' table's addresses, once the code is mapped at code. */
 void jk_pvm_jit_call_table_fill(const jk_cc *c, uint8_t *code);
 /* jit_ctl.c: record one piece of out-of-line code. */
 void jk_pvm_jit_add_late(jk_cc *c, const jk_late *l);
 /* jit_ctl.c: emit the recorded out-of-line code (after all instructions). */
 void jk_pvm_jit_emit_late(jk_cc *c);
+/* jit_table.c: the paid calls' stubs, recorded as late code (from
+ * jk_pvm_jit_emit_late), one stub's code, and a paid call's slow path. */
+void jk_pvm_jit_paid_stubs(jk_cc *c);
+void jk_pvm_jit_paid_stub(jk_cc *c, jk_late *l);
+void jk_pvm_jit_paid_slow(jk_cc *c, const jk_late *l);
 
 #endif

@@ -110,7 +110,9 @@ void jk_pvm_jit_addr(jk_cc *c, int base, uint64_t imm)
 
 void jk_pvm_jit_maddr(jk_cc *c, int base, uint64_t imm)
 {
+    c->maddr_at = c->b.len;
     jk_pvm_jit_addr_to(c, X_RCX, base, imm);
+    c->maddr_end = c->b.len;
 }
 
 /* Guest memory access, in three tiers:
@@ -232,7 +234,9 @@ static void jk_emit_stub(jk_cc *c, const jk_mem_stub *m)
     x_patch32(b, m->miss_at, b->len);
     /* the address: rcx ^ the entry's page (the xor of the probe, undone),
      * or rcx itself after a known address's compare */
-    if (!m->konst)
+    if (m->known)
+        x_mov_r_imm(b, X_RCX, m->addr);
+    else if (!m->konst)
         x_alu_r_rm(b, ALU_XOR, true, X_RCX, X_MEMI(X_RBX, X_RDX, 0, write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR));
     size_t slow[2];
     slow[0] = jk_pvm_jit_tlb_walk(c, write, m->sum && write);
@@ -323,10 +327,19 @@ static bool jk_known_addr(jk_cc *c, uint32_t i, unsigned n, uint32_t *addr)
 }
 
 /* The known address's probe: on a hit rdx = the host page; the access
- * follows at [rdx + a mod 4096]. */
+ * follows at [rdx + a mod 4096]. The address in ecx is needed by the miss
+ * path alone, which can form it from a: when the code emitted last is the
+ * jk_pvm_jit_maddr that formed it (`mov ecx, r9d` before `c_fib`'s load of
+ * fib_call), that code is taken back (session 15) — nothing after an
+ * access reads rcx, which the miss path changes anyway. */
 static void jk_known_check(jk_cc *c, uint32_t a, bool write, jk_mem_stub *stub)
 {
     jk_x64_buf *b = &c->b;
+    if (!b->oom && c->maddr_end == b->len && c->maddr_at < b->len) {
+        b->len = c->maddr_at;
+        stub->known = true;
+        stub->addr = a;
+    }
     int32_t entry = (int32_t)(((a >> JK_PVM_PAGE_SHIFT) % JK_JIT_TLB_SIZE) * 16);
     x_alu_rm_imm(b, ALU_CMP, true, X_MEM(X_RBX, (write ? CTX_TLB_W_ADDR : CTX_TLB_R_ADDR) + entry),
                  (int32_t)(a & ~(uint32_t)(JK_PVM_PAGE_SIZE - 1)));

@@ -22,7 +22,7 @@ extern void (*jk_pvm_jit_plan_hook)(const jk_pvm_program *prog, uint32_t *pre, u
 /* Tests only: false skips the check (to show what a broken plan does). */
 extern bool jk_pvm_jit_plan_checked;
 
-/* Tests only: false maps the calls' tables anywhere (jit_ctl.c), so the
+/* Tests only: false maps the calls' tables anywhere (jit_table.c), so the
  * calls load the table's address first, as where MAP_32BIT is missing. */
 extern bool jk_pvm_jit_low_tables;
 

@@ -520,6 +520,25 @@ JK_TEST(test_jit_direct_returns_are_the_interpreters)
     jk_pvm_program_free(prog);
 }
 
+JK_TEST(test_jit_direct_return_landings_start_48_bytes_into_a_line)
+{
+    /* Session 15: a direct return's landing (the block after each call
+     * site: r_a, r_b, r_c) starts 48 bytes into a 64-byte line, its
+     * prologue (`sub r11, imm8; jl rel32`, 10 bytes) before entry[]. */
+    jk_pvm_program *prog = jk_test_asm_program(jk_direct_src, true);
+    JK_REQUIRE(prog != NULL);
+#if JK_PVM_HAVE_JIT
+    const jk_pvm_jit *jit = prog->jit;
+    static const uint32_t landing[] = {1, 3, 5};
+    for (size_t k = 0; k < 3; k++)
+        JK_CHECK_EQ((uintptr_t)(jit->code + jit->entry[landing[k]]) % 64, 48 + 10);
+#endif
+    uint64_t regs[JK_PVM_REGS] = {0};
+    for (int64_t gas = -1; gas < 40; gas++)
+        jk_pre_both(prog, 0, regs, gas, 0);
+    jk_pvm_program_free(prog);
+}
+
 JK_TEST(test_jit_five_call_sites_return_through_the_host_stack)
 {
     /* one call site more than direct returns take: the returns are
