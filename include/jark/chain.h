@@ -647,6 +647,10 @@ typedef struct jk_chain_kernel {
     uint8_t (*pool_keys)[JK_ED25519_PUBLIC_SIZE]; /* per-key counting: a hash table (pool.c) */
     uint32_t *pool_key_uses;
     size_t pool_key_count;
+    uint64_t pool_key_hashes; /* keys hashed into the table so far (a count
+                                 the tests read: one an entry admitted or
+                                 re-inserted, none for a rehash's moves
+                                 beyond the one sizing) */
     jk_chain_keyset pool_seen_keys;
     jk_chain_trace *cycle_traces; /* traces of admitted dispatch events, and
                                      those process used */
