@@ -331,6 +331,50 @@ void jk_chain_pool_clear(jk_chain_kernel *ck)
     ck->pool_key_uses = NULL;
     ck->pool_key_count = ck->pool_key_cap = 0;
     jk_chain_keyset_clear(&ck->pool_seen_keys);
+    free(ck->pool_seen_later);
+    ck->pool_seen_later = NULL;
+    ck->pool_seen_later_count = ck->pool_seen_later_cap = 0;
+}
+
+/* A key for pool_seen_keys, kept for jk_chain_pool_seen_settle. */
+static jk_err jk_seen_later(jk_chain_kernel *ck, const uint8_t key[32])
+{
+    uint8_t(*grown)[32] = jk_chain_grow(ck->pool_seen_later, &ck->pool_seen_later_cap,
+                                        ck->pool_seen_later_count + 1, sizeof *grown);
+    if (!grown)
+        return JK_ERR_NOMEM;
+    ck->pool_seen_later = grown;
+    memcpy(grown[ck->pool_seen_later_count++], key, 32);
+    return JK_OK;
+}
+
+static int jk_key_cmp(const void *a, const void *b)
+{
+    return jk_chain_cmp32(a, b);
+}
+
+jk_err jk_chain_pool_seen_settle(jk_chain_kernel *ck)
+{
+    size_t n = ck->pool_seen_later_count;
+    if (n == 0)
+        return JK_OK;
+    uint8_t(*keys)[32] = ck->pool_seen_later;
+    qsort(keys, n, sizeof *keys, jk_key_cmp);
+    size_t m = 1;
+    for (size_t i = 1; i < n; i++)
+        if (jk_chain_cmp32(keys[i], keys[m - 1]) != 0)
+            memmove(keys[m++], keys[i], 32);
+    /* the sorted run as a set of its own (main only), merged in one go */
+    jk_chain_keyset run;
+    jk_chain_keyset_init(&run);
+    run.main = keys;
+    run.main_count = run.main_cap = m;
+    jk_err err = jk_chain_keyset_merge(&ck->pool_seen_keys, &run);
+    if (err == JK_OK)
+        ck->pool_seen_later_count = 0;
+    else
+        ck->pool_seen_later_count = m; /* sorted and unique now: the same keys */
+    return err;
 }
 
 static size_t jk_entry_bytes(size_t blob_len, size_t trace_count)
@@ -473,8 +517,9 @@ jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const 
         while (err == JK_OK && (key = jk_chain_keyset_next(seen, &it)) != NULL)
             err = jk_key_charge(ck, key);
     }
-    if (err == JK_OK)
-        err = jk_chain_keyset_merge(&ck->pool_seen_keys, seen);
+    it = (jk_chain_keyset_iter)JK_CHAIN_KEYSET_ITER_INIT;
+    while (err == JK_OK && (key = jk_chain_keyset_next(seen, &it)) != NULL)
+        err = jk_seen_later(ck, key);
     return err;
 }
 
@@ -562,7 +607,7 @@ static jk_err jk_pool_reinsert(jk_chain_kernel *ck, jk_chain_pooled *e, bool *ke
     if (one) {
         jk_key_charge_at(ck, one_at, one_found, one); /* nothing entered the table since the check */
         if (n == 1 && current)
-            err = jk_chain_keyset_add(&ck->pool_seen_keys, one, NULL);
+            err = jk_seen_later(ck, one);
         return err;
     }
     for (size_t i = 0; err == JK_OK && i < n; i++) {
@@ -570,7 +615,7 @@ static jk_err jk_pool_reinsert(jk_chain_kernel *ck, jk_chain_pooled *e, bool *ke
             continue;
         err = jk_key_charge(ck, t[i].key);
         if (err == JK_OK && current)
-            err = jk_chain_keyset_add(&ck->pool_seen_keys, t[i].key, NULL);
+            err = jk_seen_later(ck, t[i].key);
     }
     return err;
 }

@@ -222,6 +222,7 @@ JK_TEST(test_chain_fastpath_admit_takes_the_verdicts_traces)
     JK_CHECK(ck->pool[0].traces == used);
     JK_CHECK_EQ(ck->pool[0].trace_count, 1);
     JK_CHECK_MEM(&ck->pool[0].traces[0], &t[1], sizeof t[1]);
+    JK_CHECK_EQ(jk_chain_pool_seen_settle(ck), JK_OK);
     JK_CHECK(jk_chain_keyset_contains(&ck->pool_seen_keys, pk));
     /* the same transact again: refused, and its traces stay its verdict's */
     JK_CHECK_EQ(jk_chain_admit(ck, &ev, &again, &refused), JK_OK);
@@ -344,6 +345,44 @@ JK_TEST(test_chain_fastpath_pool_key_hashed_once)
     JK_CHECK_EQ(ck->pool_count, 2);
     JK_CHECK_EQ(ck->pool_key_count, 1);
     JK_CHECK_EQ(ck->pool_key_hashes, (uint64_t)count);
+    jk_chain_kernel_free(ck);
+    jk_test_chain_free(&tc);
+}
+
+/* The pool's seen keys are put in their set once, when produce asks it
+ * (jk_chain_pool_seen_settle), not at each admission: the keys wait in
+ * arrival order, and a settle leaves the same set the adds made — each key
+ * once, those of earlier settles kept (session 15: an admission's add was a
+ * search and a move of part of the set, ~840 Ir, at every node). */
+JK_TEST(test_chain_fastpath_pool_seen_keys_settled_once)
+{
+    jk_test_chain tc;
+    jk_chain_kernel *ck = jk_pool_kernel(&tc);
+    JK_REQUIRE(ck != NULL);
+    uint32_t blob_no = 0;
+    for (uint32_t k = 0; k < 30; k++) /* keys 20 down to 1, then 1..10 again */
+        JK_CHECK(jk_admit_keyed(ck, k < 20 ? 20 - k : k - 19, ++blob_no) == NULL);
+    JK_CHECK_EQ(ck->pool_seen_later_count, 30);
+    JK_CHECK_EQ(jk_chain_keyset_count(&ck->pool_seen_keys), 0);
+    JK_CHECK_EQ(jk_chain_pool_seen_settle(ck), JK_OK);
+    JK_CHECK_EQ(ck->pool_seen_later_count, 0);
+    JK_CHECK_EQ(jk_chain_keyset_count(&ck->pool_seen_keys), 20);
+    /* 10 new keys and 5 old ones (11..15): merged into the set, in order */
+    for (uint32_t k = 0; k < 15; k++)
+        JK_CHECK(jk_admit_keyed(ck, k < 10 ? 100 + k : k + 1, ++blob_no) == NULL);
+    JK_CHECK_EQ(jk_chain_pool_seen_settle(ck), JK_OK);
+    JK_CHECK_EQ(jk_chain_keyset_count(&ck->pool_seen_keys), 30);
+    jk_chain_keyset_iter it = JK_CHAIN_KEYSET_ITER_INIT;
+    const uint8_t *prev = NULL, *key;
+    size_t n = 0;
+    while ((key = jk_chain_keyset_next(&ck->pool_seen_keys, &it)) != NULL) {
+        uint32_t no = jk_get_u32le(key + 20);
+        JK_CHECK((no >= 1 && no <= 20) || (no >= 100 && no < 110));
+        JK_CHECK(prev == NULL || memcmp(prev, key, 32) < 0);
+        prev = key;
+        n++;
+    }
+    JK_CHECK_EQ(n, 30);
     jk_chain_kernel_free(ck);
     jk_test_chain_free(&tc);
 }
