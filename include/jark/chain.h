@@ -636,7 +636,16 @@ typedef struct jk_chain_kernel {
     uint8_t (*pool_keys)[JK_ED25519_PUBLIC_SIZE]; /* per-key counting: a hash table (pool.c) */
     uint32_t *pool_key_uses;
     size_t pool_key_count;
+    uint64_t pool_key_hashes; /* keys hashed into the table so far (a count
+                                 the tests read: one an entry admitted or
+                                 re-inserted, none for a rehash's moves
+                                 beyond the one sizing) */
     jk_chain_keyset pool_seen_keys;
+    uint8_t (*pool_seen_later)[JK_ED25519_PUBLIC_SIZE]; /* keys for pool_seen_keys
+                                 not yet in it, in arrival order: an admission
+                                 or a rebuild appends, produce settles them
+                                 (jk_chain_pool_seen_settle, pool.c) */
+    size_t pool_seen_later_count, pool_seen_later_cap;
     jk_chain_trace *cycle_traces; /* traces of admitted dispatch events, and
                                      those process used */
     size_t cycle_trace_count;
@@ -743,6 +752,13 @@ void jk_chain_kernel_free(jk_chain_kernel *ck);
 
 /* Replace the pool's limits (each ≥ 1) for later admissions. */
 void jk_chain_set_pool_limits(jk_chain_kernel *ck, const jk_chain_pool_limits *limits);
+
+/* Put the keys admissions and rebuilds left in ck->pool_seen_later into
+ * ck->pool_seen_keys (sorted once, merged once: an add each cost a search
+ * and a move of part of the set at every admission of every node, while
+ * only a produce asks the set). Before pool_seen_keys is read. Only
+ * JK_ERR_NOMEM (the keys stay where they were). */
+jk_err jk_chain_pool_seen_settle(jk_chain_kernel *ck);
 
 /* How many threads import (jk_chain_apply_block_import, jk_chain_check_block)
  * checks a block's signatures on: the calling thread plus threads − 1

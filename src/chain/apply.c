@@ -204,6 +204,8 @@ static jk_err jk_decide_produce(void *ctx, const uint8_t key[32], const uint8_t 
     jk_hash msg;
     jk_chain_trace t;
     *accept = false;
+    if (ck->pool_seen_later_count && jk_chain_pool_seen_settle(ck) != JK_OK)
+        return JK_ERR_NOMEM;
     if (!jk_seen(ck, m->dispatch, key))
         return JK_OK; /* the seen-rule */
     if (m->dispatch >= 0 && ck->process_trace_count + m->made_count >= JK_CHAIN_MAX_PROCESS_TRACES)

@@ -198,9 +198,10 @@ static size_t jk_key_home(const uint8_t key[32], size_t cap)
 }
 
 /* The slot holding key, or the empty slot where it would go (cap > 0). */
-static size_t jk_key_slot(const jk_chain_kernel *ck, const uint8_t key[32], bool *found)
+static size_t jk_key_slot(jk_chain_kernel *ck, const uint8_t key[32], bool *found)
 {
     size_t mask = ck->pool_key_cap - 1;
+    ck->pool_key_hashes++;
     for (size_t i = jk_key_home(key, ck->pool_key_cap);; i = (i + 1) & mask) {
         if (ck->pool_key_uses[i] == 0) {
             *found = false;
@@ -213,7 +214,7 @@ static size_t jk_key_slot(const jk_chain_kernel *ck, const uint8_t key[32], bool
     }
 }
 
-static uint32_t jk_key_uses(const jk_chain_kernel *ck, const uint8_t key[32])
+static uint32_t jk_key_uses(jk_chain_kernel *ck, const uint8_t key[32])
 {
     bool found;
     if (ck->pool_key_cap == 0)
@@ -249,23 +250,56 @@ static jk_err jk_key_rehash(jk_chain_kernel *ck, size_t cap)
     return JK_OK;
 }
 
-static jk_err jk_key_charge(jk_chain_kernel *ck, const uint8_t key[32])
+/* Room in the table for `more` keys beyond those it holds: one rehash to
+ * the size they need, not a doubling at a time. */
+static jk_err jk_key_room(jk_chain_kernel *ck, size_t more)
 {
     pthread_once(&jk_key_once, jk_key_sip_init);
-    if (2 * (ck->pool_key_count + 1) > ck->pool_key_cap) {
-        if (ck->pool_key_cap > SIZE_MAX / 2 / sizeof *ck->pool_keys)
+    if (2 * (ck->pool_key_count + more) <= ck->pool_key_cap)
+        return JK_OK;
+    size_t cap = ck->pool_key_cap ? ck->pool_key_cap : 64;
+    while (2 * (ck->pool_key_count + more) > cap) {
+        if (cap > SIZE_MAX / 4 / sizeof *ck->pool_keys)
             return JK_ERR_NOMEM;
-        jk_err err = jk_key_rehash(ck, ck->pool_key_cap ? 2 * ck->pool_key_cap : 64);
-        if (err != JK_OK)
-            return err;
+        cap *= 2;
     }
-    bool found;
-    size_t at = jk_key_slot(ck, key, &found);
+    return jk_key_rehash(ck, cap);
+}
+
+/* One more use of the key in slot `at` (jk_key_slot's, with room made). */
+static void jk_key_charge_at(jk_chain_kernel *ck, size_t at, bool found, const uint8_t key[32])
+{
     if (!found) {
         memcpy(ck->pool_keys[at], key, 32);
         ck->pool_key_count++;
     }
     ck->pool_key_uses[at]++;
+}
+
+static jk_err jk_key_charge(jk_chain_kernel *ck, const uint8_t key[32])
+{
+    jk_err err = jk_key_room(ck, 1);
+    if (err != JK_OK)
+        return err;
+    bool found;
+    size_t at = jk_key_slot(ck, key, &found);
+    jk_key_charge_at(ck, at, found, key);
+    return JK_OK;
+}
+
+/* The per-key bound for an entry that charges one key (the common case: a
+ * transact that attested one key, or none): the key's slot found once, for
+ * the check and then the charge, where jk_key_uses and jk_key_charge hashed
+ * the key twice (SipHash, ~190 instructions: an admission and each
+ * rebuild's re-insert; session 15). *at / *found for jk_key_charge_at; the
+ * table is not changed in between (room is made here). false: at the bound. */
+static jk_err jk_key_check_one(jk_chain_kernel *ck, const uint8_t key[32], size_t *at, bool *found, bool *ok)
+{
+    jk_err err = jk_key_room(ck, 1);
+    if (err != JK_OK)
+        return err;
+    *at = jk_key_slot(ck, key, found);
+    *ok = (*found ? ck->pool_key_uses[*at] : 0) < ck->pool_limits.max_per_key;
     return JK_OK;
 }
 
@@ -297,6 +331,96 @@ void jk_chain_pool_clear(jk_chain_kernel *ck)
     ck->pool_key_uses = NULL;
     ck->pool_key_count = ck->pool_key_cap = 0;
     jk_chain_keyset_clear(&ck->pool_seen_keys);
+    free(ck->pool_seen_later);
+    ck->pool_seen_later = NULL;
+    ck->pool_seen_later_count = ck->pool_seen_later_cap = 0;
+}
+
+/* A key for pool_seen_keys, kept for jk_chain_pool_seen_settle. */
+static jk_err jk_seen_later(jk_chain_kernel *ck, const uint8_t key[32])
+{
+    uint8_t(*grown)[32] = jk_chain_grow(ck->pool_seen_later, &ck->pool_seen_later_cap,
+                                        ck->pool_seen_later_count + 1, sizeof *grown);
+    if (!grown)
+        return JK_ERR_NOMEM;
+    ck->pool_seen_later = grown;
+    memcpy(grown[ck->pool_seen_later_count++], key, 32);
+    return JK_OK;
+}
+
+/* A key by its first eight bytes as a big-endian word (memcmp's order) and
+ * its place: the sort below moves these 16 bytes, not 32, and compares the
+ * word inline, the rest of the key only on a tie. */
+typedef struct jk_key_ord {
+    uint64_t head;
+    size_t at;
+} jk_key_ord;
+
+static bool jk_ord_less(const jk_key_ord *a, const jk_key_ord *b, const uint8_t (*keys)[32])
+{
+    return a->head != b->head ? a->head < b->head : memcmp(keys[a->at] + 8, keys[b->at] + 8, 24) < 0;
+}
+
+/* keys[0..n) in order as ord (bottom-up merge sort through tmp, both n
+ * long): qsort's call of a comparator for every comparison cost ~430 Ir a
+ * key at a produce's settle of ~1,000 keys. */
+static jk_key_ord *jk_key_sort(const uint8_t (*keys)[32], size_t n, jk_key_ord *ord, jk_key_ord *tmp)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t w;
+        memcpy(&w, keys[i], 8);
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+        w = __builtin_bswap64(w);
+#endif
+        ord[i] = (jk_key_ord){w, i};
+    }
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                tmp[k++] = jk_ord_less(&ord[j], &ord[i], keys) ? ord[j++] : ord[i++];
+            while (i < mid)
+                tmp[k++] = ord[i++];
+            while (j < hi)
+                tmp[k++] = ord[j++];
+        }
+        jk_key_ord *t = ord;
+        ord = tmp;
+        tmp = t;
+    }
+    return ord;
+}
+
+jk_err jk_chain_pool_seen_settle(jk_chain_kernel *ck)
+{
+    size_t n = ck->pool_seen_later_count;
+    if (n == 0)
+        return JK_OK;
+    const uint8_t(*keys)[32] = (const uint8_t(*)[32])ck->pool_seen_later;
+    jk_key_ord *ord = malloc(2 * n * sizeof *ord);
+    uint8_t(*sorted)[32] = malloc(n * sizeof *sorted);
+    if (!ord || !sorted) {
+        free(ord);
+        free(sorted);
+        return JK_ERR_NOMEM;
+    }
+    const jk_key_ord *by = jk_key_sort(keys, n, ord, ord + n);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || memcmp(sorted[m - 1], keys[by[i].at], 32) != 0)
+            memcpy(sorted[m++], keys[by[i].at], 32);
+    free(ord);
+    /* the sorted run as a set of its own (main only), merged in one go */
+    jk_chain_keyset run;
+    jk_chain_keyset_init(&run);
+    run.main = sorted;
+    run.main_count = run.main_cap = m;
+    jk_err err = jk_chain_keyset_merge(&ck->pool_seen_keys, &run);
+    free(sorted);
+    if (err == JK_OK)
+        ck->pool_seen_later_count = 0;
+    return err;
 }
 
 static size_t jk_entry_bytes(size_t blob_len, size_t trace_count)
@@ -376,14 +500,33 @@ jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const 
     jk_chain_keyset_iter it = JK_CHAIN_KEYSET_ITER_INIT;
     const uint8_t *key;
     bool any = seen == NULL;
-    while (seen && (key = jk_chain_keyset_next(seen, &it)) != NULL) {
+    /* one key to charge (the usual transact attests one; or nobody): its
+     * slot found once for the check and the charge (jk_key_check_one) */
+    size_t nkeys = seen ? jk_chain_keyset_count(seen) : 0;
+    const uint8_t *one = NULL;
+    size_t one_at = 0;
+    bool one_found = false;
+    if (seen && nkeys <= 1) {
+        one = nkeys ? jk_chain_keyset_next(seen, &it) : nobody;
+        any = nkeys == 1;
+        bool ok;
+        jk_err err = jk_key_check_one(ck, one, &one_at, &one_found, &ok);
+        if (err != JK_OK)
+            return err;
+        if (!ok) {
+            *refused = any ? "the pool holds as many transacts for one of its keys as it takes"
+                           : "the pool holds as many transacts without an attested key as it takes";
+            return JK_OK;
+        }
+    }
+    while (!one && seen && (key = jk_chain_keyset_next(seen, &it)) != NULL) {
         any = true;
         if (jk_key_uses(ck, key) >= ck->pool_limits.max_per_key) {
             *refused = "the pool holds as many transacts for one of its keys as it takes";
             return JK_OK;
         }
     }
-    if (!any && jk_key_uses(ck, nobody) >= ck->pool_limits.max_per_key) {
+    if (!one && !any && jk_key_uses(ck, nobody) >= ck->pool_limits.max_per_key) {
         *refused = "the pool holds as many transacts without an attested key as it takes";
         return JK_OK;
     }
@@ -413,13 +556,16 @@ jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const 
     ck->pool_bytes += jk_entry_bytes(ev->blob_len, trace_count);
     if (!seen)
         return JK_OK;
+    if (one) {
+        jk_key_charge_at(ck, one_at, one_found, one); /* nothing entered the table since the check */
+    } else {
+        it = (jk_chain_keyset_iter)JK_CHAIN_KEYSET_ITER_INIT;
+        while (err == JK_OK && (key = jk_chain_keyset_next(seen, &it)) != NULL)
+            err = jk_key_charge(ck, key);
+    }
     it = (jk_chain_keyset_iter)JK_CHAIN_KEYSET_ITER_INIT;
     while (err == JK_OK && (key = jk_chain_keyset_next(seen, &it)) != NULL)
-        err = jk_key_charge(ck, key);
-    if (err == JK_OK && !any)
-        err = jk_key_charge(ck, nobody);
-    if (err == JK_OK)
-        err = jk_chain_keyset_merge(&ck->pool_seen_keys, seen);
+        err = jk_seen_later(ck, key);
     return err;
 }
 
@@ -480,11 +626,19 @@ static jk_err jk_pool_reinsert(jk_chain_kernel *ck, jk_chain_pooled *e, bool *ke
         return JK_OK;
     const jk_chain_trace *t = e->traces;
     size_t n = e->kernel_made ? 0 : e->trace_count;
-    for (size_t i = 0; i < n; i++)
+    /* one key to charge (n == 1, or nobody for n == 0): its slot found once */
+    const uint8_t *one = e->kernel_made ? NULL : n == 1 ? t[0].key : n == 0 ? nobody : NULL;
+    size_t one_at = 0;
+    bool one_found = false;
+    if (one) {
+        bool ok;
+        jk_err err = jk_key_check_one(ck, one, &one_at, &one_found, &ok);
+        if (err != JK_OK || !ok)
+            return err;
+    }
+    for (size_t i = 0; !one && i < n; i++)
         if (!jk_key_among(t, i, t[i].key) && jk_key_uses(ck, t[i].key) >= ck->pool_limits.max_per_key)
             return JK_OK;
-    if (!e->kernel_made && n == 0 && jk_key_uses(ck, nobody) >= ck->pool_limits.max_per_key)
-        return JK_OK;
     jk_chain_pooled *grown = jk_chain_grow(ck->pool, &ck->pool_cap, ck->pool_count + 1, sizeof *grown);
     if (!grown)
         return JK_ERR_NOMEM;
@@ -496,22 +650,38 @@ static jk_err jk_pool_reinsert(jk_chain_kernel *ck, jk_chain_pooled *e, bool *ke
     ck->pool_bytes += jk_entry_bytes(e->blob_len, e->trace_count);
     *kept = true;
     bool current = jk_chain_pooled_current(ck, e);
+    if (one) {
+        jk_key_charge_at(ck, one_at, one_found, one); /* nothing entered the table since the check */
+        if (n == 1 && current)
+            err = jk_seen_later(ck, one);
+        return err;
+    }
     for (size_t i = 0; err == JK_OK && i < n; i++) {
         if (jk_key_among(t, i, t[i].key))
             continue;
         err = jk_key_charge(ck, t[i].key);
         if (err == JK_OK && current)
-            err = jk_chain_keyset_add(&ck->pool_seen_keys, t[i].key, NULL);
+            err = jk_seen_later(ck, t[i].key);
     }
-    if (err == JK_OK && !e->kernel_made && n == 0)
-        err = jk_key_charge(ck, nobody);
     return err;
 }
 
 jk_err jk_chain_pool_rebuild(jk_chain_kernel *ck, jk_chain_pooled *list, size_t n)
 {
     jk_chain_pool_clear(ck);
-    jk_err err = JK_OK;
+    /* the arrays at their size once, not grown an entry at a time: the key
+     * table was rehashed 64 → 128 → ... slots, each time hashing every key
+     * again (a rebuild runs at each setup_cycle over every pooled entry,
+     * thousands on a loaded node; session 15). One key an entry is the
+     * usual transact's; more grow as before. */
+    size_t keys = 0;
+    for (size_t j = 0; j < n; j++)
+        keys += list[j].kernel_made ? 0 : list[j].trace_count ? list[j].trace_count : 1;
+    jk_err err = n ? jk_key_room(ck, keys) : JK_OK;
+    jk_chain_pooled *grown = err == JK_OK && n ? jk_chain_grow(ck->pool, &ck->pool_cap, n, sizeof *grown) : ck->pool;
+    if (n && !grown)
+        err = JK_ERR_NOMEM;
+    ck->pool = grown;
     size_t i = 0;
     for (; err == JK_OK && i < n; i++) {
         bool kept;

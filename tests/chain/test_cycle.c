@@ -45,6 +45,7 @@ JK_TEST(test_chain_cycle_verify_admits_and_drops)
     JK_CHECK_EQ(jk_chain_handle_incoming_event(ck, &ev, &tr, 1, &admitted, &diag), JK_OK);
     JK_CHECK(admitted);
     JK_CHECK_EQ(ck->pool_count, 1);
+    JK_CHECK_EQ(jk_chain_pool_seen_settle(ck), JK_OK);
     JK_CHECK(jk_chain_keyset_contains(&ck->pool_seen_keys, pk_a));
     /* The same transact gossiped again is not pooled twice. */
     JK_CHECK_EQ(jk_chain_handle_incoming_event(ck, &ev, &tr, 1, &admitted, &diag), JK_OK);
@@ -278,6 +279,7 @@ JK_TEST(test_chain_cycle_threaded_verify_equals_sequential)
     JK_REQUIRE(seq->dispatch_buffered[0] == par->dispatch_buffered[0]);
     for (size_t i = 0; i < seq->dispatch_buffered[0]; i++)
         JK_CHECK(jk_cap_equal(seq->dispatch_buffer[0][i], par->dispatch_buffer[0][i]));
+    JK_CHECK(jk_chain_pool_seen_settle(seq) == JK_OK && jk_chain_pool_seen_settle(par) == JK_OK);
     JK_CHECK(jk_chain_keyset_equal(&seq->pool_seen_keys, &par->pool_seen_keys));
     JK_CHECK(jk_chain_keyset_equal(&seq->cycle_seen_keys[0], &par->cycle_seen_keys[0]));
     jk_chain_kernel_free(seq);

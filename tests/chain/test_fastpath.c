@@ -222,6 +222,7 @@ JK_TEST(test_chain_fastpath_admit_takes_the_verdicts_traces)
     JK_CHECK(ck->pool[0].traces == used);
     JK_CHECK_EQ(ck->pool[0].trace_count, 1);
     JK_CHECK_MEM(&ck->pool[0].traces[0], &t[1], sizeof t[1]);
+    JK_CHECK_EQ(jk_chain_pool_seen_settle(ck), JK_OK);
     JK_CHECK(jk_chain_keyset_contains(&ck->pool_seen_keys, pk));
     /* the same transact again: refused, and its traces stay its verdict's */
     JK_CHECK_EQ(jk_chain_admit(ck, &ev, &again, &refused), JK_OK);
@@ -234,6 +235,37 @@ JK_TEST(test_chain_fastpath_admit_takes_the_verdicts_traces)
     jk_test_chain_free(&tc);
 }
 
+/* The fast-path kernel with a pool that takes 2 transacts a key. */
+static jk_chain_kernel *jk_pool_kernel(jk_test_chain *tc)
+{
+    jk_hash g;
+    jk_chain_kernel *ck = jk_fastpath_kernel(tc, &g);
+    jk_chain_pool_limits lim = {100000, 64u << 20, 2};
+    if (ck)
+        jk_chain_set_pool_limits(ck, &lim);
+    return ck;
+}
+
+/* Admit a transact of blob number blob_no whose verify attested key number
+ * key_no (0: no key) straight into the pool; the refusal, or NULL. */
+static const char *jk_admit_keyed(jk_chain_kernel *ck, uint32_t key_no, uint32_t blob_no)
+{
+    jk_chain_keyset seen;
+    jk_chain_keyset_init(&seen);
+    uint8_t key[32] = {0};
+    jk_put_u32le(key + 20, key_no);
+    if (key_no)
+        JK_CHECK(jk_chain_keyset_add(&seen, key, NULL) == JK_OK);
+    uint8_t blob[8];
+    jk_put_u32le(blob, blob_no);
+    jk_put_u32le(blob + 4, 0x706f6f6c);
+    jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, blob, sizeof blob};
+    const char *refused = NULL;
+    JK_CHECK(jk_chain_pool_admit(ck, &ev, NULL, NULL, 0, NULL, &seen, &refused) == JK_OK);
+    jk_chain_keyset_free(&seen);
+    return refused;
+}
+
 /* The pool's per-key counting is a hash table (pool.c): with 600 keys (the
  * table grows several times) each key takes max_per_key transacts and no
  * more, an event that attested no key counts under the all-zero key, a
@@ -242,35 +274,21 @@ JK_TEST(test_chain_fastpath_admit_takes_the_verdicts_traces)
 JK_TEST(test_chain_fastpath_pool_counts_per_key)
 {
     jk_test_chain tc;
-    jk_hash g;
-    jk_chain_kernel *ck = jk_fastpath_kernel(&tc, &g);
+    jk_chain_kernel *ck = jk_pool_kernel(&tc);
     JK_REQUIRE(ck != NULL);
-    jk_chain_pool_limits lim = {100000, 64u << 20, 2};
-    jk_chain_set_pool_limits(ck, &lim);
     enum { K = 600 };
     uint32_t blob_no = 0;
     size_t admitted = 0, refused_n = 0;
     for (int round = 0; round < 3; round++)
         for (uint32_t k = 0; k <= K; k++) {
-            jk_chain_keyset seen;
-            jk_chain_keyset_init(&seen);
-            uint8_t key[32] = {0};
-            jk_put_u32le(key + 20, k + 1);
-            if (k < K) /* k == K: an event that attested no key */
-                JK_REQUIRE(jk_chain_keyset_add(&seen, key, NULL) == JK_OK);
-            uint8_t blob[8];
-            jk_put_u32le(blob, ++blob_no);
-            jk_put_u32le(blob + 4, 0x706f6f6c);
-            jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, blob, sizeof blob};
-            const char *refused = NULL;
-            JK_REQUIRE(jk_chain_pool_admit(ck, &ev, NULL, NULL, 0, NULL, &seen, &refused) == JK_OK);
+            /* k == K: an event that attested no key */
+            const char *refused = jk_admit_keyed(ck, k < K ? k + 1 : 0, ++blob_no);
             admitted += !refused;
             refused_n += refused != NULL;
             if (round < 2)
                 JK_CHECK(refused == NULL);
             else
                 JK_CHECK(refused != NULL);
-            jk_chain_keyset_free(&seen);
         }
     JK_CHECK_EQ(admitted, 2 * (K + 1));
     JK_CHECK_EQ(refused_n, K + 1);
@@ -292,6 +310,79 @@ JK_TEST(test_chain_fastpath_pool_counts_per_key)
     JK_REQUIRE(jk_chain_pool_rebuild(ck, list, count) == JK_OK);
     JK_CHECK_EQ(ck->pool_count, 3);
     JK_CHECK_EQ(ck->pool_key_count, 1);
+    jk_chain_kernel_free(ck);
+    jk_test_chain_free(&tc);
+}
+
+/* An entry that charges one key (the usual transact) has the key hashed into
+ * the per-key table once, for the bound's check and the charge alike, at its
+ * admission and at each rebuild; and a rebuild sizes the table once, so no
+ * key is hashed again by a chain of doublings (session 15: it was twice an
+ * entry, plus every key again at each doubling of the table). */
+JK_TEST(test_chain_fastpath_pool_key_hashed_once)
+{
+    jk_test_chain tc;
+    jk_chain_kernel *ck = jk_pool_kernel(&tc);
+    JK_REQUIRE(ck != NULL);
+    enum { K = 300 };
+    for (uint32_t k = 0; k <= K; k++) {
+        /* k == K: no key attested (the all-zero key's count); 100 keys, at
+         * most 2 each: the first 200 in, the next 100 refused */
+        const char *refused = jk_admit_keyed(ck, k < K ? k % 100 + 1 : 0, k + 1);
+        JK_CHECK_EQ(refused == NULL, k < 200 || k == K);
+    }
+    JK_CHECK_EQ(ck->pool_count, 201);
+    JK_CHECK_EQ(ck->pool_key_count, 101);
+    JK_CHECK_EQ(ck->pool_key_hashes, (uint64_t)K + 1);
+    /* a rebuild re-inserts each (its traces name no key: all count under
+     * the all-zero key, 2 stay): one hash an entry looked at */
+    jk_chain_pooled *list = ck->pool;
+    size_t count = ck->pool_count;
+    ck->pool = NULL;
+    ck->pool_count = ck->pool_cap = 0;
+    ck->pool_key_hashes = 0;
+    JK_REQUIRE(jk_chain_pool_rebuild(ck, list, count) == JK_OK);
+    JK_CHECK_EQ(ck->pool_count, 2);
+    JK_CHECK_EQ(ck->pool_key_count, 1);
+    JK_CHECK_EQ(ck->pool_key_hashes, (uint64_t)count);
+    jk_chain_kernel_free(ck);
+    jk_test_chain_free(&tc);
+}
+
+/* The pool's seen keys are put in their set once, when produce asks it
+ * (jk_chain_pool_seen_settle), not at each admission: the keys wait in
+ * arrival order, and a settle leaves the same set the adds made — each key
+ * once, those of earlier settles kept (session 15: an admission's add was a
+ * search and a move of part of the set, ~840 Ir, at every node). */
+JK_TEST(test_chain_fastpath_pool_seen_keys_settled_once)
+{
+    jk_test_chain tc;
+    jk_chain_kernel *ck = jk_pool_kernel(&tc);
+    JK_REQUIRE(ck != NULL);
+    uint32_t blob_no = 0;
+    for (uint32_t k = 0; k < 30; k++) /* keys 20 down to 1, then 1..10 again */
+        JK_CHECK(jk_admit_keyed(ck, k < 20 ? 20 - k : k - 19, ++blob_no) == NULL);
+    JK_CHECK_EQ(ck->pool_seen_later_count, 30);
+    JK_CHECK_EQ(jk_chain_keyset_count(&ck->pool_seen_keys), 0);
+    JK_CHECK_EQ(jk_chain_pool_seen_settle(ck), JK_OK);
+    JK_CHECK_EQ(ck->pool_seen_later_count, 0);
+    JK_CHECK_EQ(jk_chain_keyset_count(&ck->pool_seen_keys), 20);
+    /* 10 new keys and 5 old ones (11..15): merged into the set, in order */
+    for (uint32_t k = 0; k < 15; k++)
+        JK_CHECK(jk_admit_keyed(ck, k < 10 ? 100 + k : k + 1, ++blob_no) == NULL);
+    JK_CHECK_EQ(jk_chain_pool_seen_settle(ck), JK_OK);
+    JK_CHECK_EQ(jk_chain_keyset_count(&ck->pool_seen_keys), 30);
+    jk_chain_keyset_iter it = JK_CHAIN_KEYSET_ITER_INIT;
+    const uint8_t *prev = NULL, *key;
+    size_t n = 0;
+    while ((key = jk_chain_keyset_next(&ck->pool_seen_keys, &it)) != NULL) {
+        uint32_t no = jk_get_u32le(key + 20);
+        JK_CHECK((no >= 1 && no <= 20) || (no >= 100 && no < 110));
+        JK_CHECK(prev == NULL || memcmp(prev, key, 32) < 0);
+        prev = key;
+        n++;
+    }
+    JK_CHECK_EQ(n, 30);
     jk_chain_kernel_free(ck);
     jk_test_chain_free(&tc);
 }

@@ -112,6 +112,7 @@ JK_TEST(test_chain_verify_batch_equals_one_by_one)
             JK_CHECK(!memcmp(seq->pool[i].traces, k->pool[i].traces,
                              seq->pool[i].trace_count * sizeof *seq->pool[i].traces));
         }
+        JK_CHECK(jk_chain_pool_seen_settle(seq) == JK_OK && jk_chain_pool_seen_settle(k) == JK_OK);
         JK_CHECK(jk_chain_keyset_equal(&seq->pool_seen_keys, &k->pool_seen_keys));
         jk_chain_kernel_free(k);
     }
