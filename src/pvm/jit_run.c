@@ -42,8 +42,13 @@ void jk_pvm_jit_tlb_flush(jk_jit_ctx *ctx)
 
 int jk_pvm_jit_load_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n)
 {
-    jk_tlb_flush(ctx);
     uint64_t v = 0;
+    /* a straddling access changes no entry: the TLBs stay */
+    if (jk_pvm_mem_pair(ctx->mem, addr, n, &v, false)) {
+        ctx->scratch = v;
+        return 0;
+    }
+    jk_tlb_flush(ctx);
     int rc = jk_pvm_mem_load_slow(ctx->mem, addr, n, &v, &ctx->fault_address);
     if (rc != JK_MEM_OK) {
         ctx->mem_rc = rc;
@@ -55,6 +60,8 @@ int jk_pvm_jit_load_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n)
 
 int jk_pvm_jit_store_slow(jk_jit_ctx *ctx, uint32_t addr, uint32_t n)
 {
+    if (jk_pvm_mem_pair(ctx->mem, addr, n, &ctx->scratch, true))
+        return 0;
     jk_tlb_flush(ctx);
     int rc = jk_pvm_mem_store_slow(ctx->mem, addr, n, ctx->scratch, &ctx->fault_address);
     if (rc != JK_MEM_OK) {
