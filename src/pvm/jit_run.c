@@ -75,11 +75,18 @@ void jk_pvm_jit_step(jk_jit_ctx *ctx, const jk_pvm_insn *in)
 {
     uint64_t *r = ctx->regs;
     uint64_t a = r[in->ra];
-    jk_tlb_flush(ctx);
+    /* Only a page-table change empties the TLBs (adv15: a bit count, or an
+     * sbrk where the memory has no heap, as under the kernel, emptied them
+     * every time, and every later access paid a walk: 3-6 ns of host time
+     * per gas, docs/bench.md "Host cost per gas, session 15"). */
     switch (in->opcode) {
-    case 101: /* sbrk */
+    case 101: { /* sbrk */
+        uint64_t gen = ctx->mem->gen;
         r[in->rd] = jk_pvm_mem_sbrk(ctx->mem, a);
+        if (ctx->mem->gen != gen)
+            jk_tlb_flush(ctx);
         break;
+    }
     case 102: /* count_set_bits_64 */
         r[in->rd] = (uint64_t)__builtin_popcountll(a);
         break;
