@@ -37,7 +37,8 @@
  * wrappers) during one call. Each time is the best of 3 rounds of at least
  * 10 ms. Every call's outcome is checked (HALT), the engines must charge the
  * same gas, and no cap value may leak; any failure exits 1.
- * Usage: bench_adversary [--quick] (--quick: one round of 1 ms, no demo).
+ * Usage: bench_adversary [--quick] (--quick: one round of 1 ms, no demo);
+ * JK_ADV_ONLY=TEXT runs only the cases whose name holds TEXT (no demo).
  * docs/bench.md "Host cost per gas, session 15 (adv15)" holds the figures.
  */
 #include "jark/kernel.h"
@@ -103,9 +104,15 @@ static int64_t run_once(int e, jk_cap inst)
     return g;
 }
 
+static const char *only; /* JK_ADV_ONLY: run only the cases whose name holds it */
+
 /* One case on both engines; the instance is released. */
 static void report(const char *op, jk_cap inst)
 {
+    if (only && !strstr(op, only)) {
+        jk_cap_release(inst);
+        return;
+    }
     int64_t gas[ENGINES];
     for (int e = 0; e < ENGINES; e++) {
         unsigned long long b0 = adv_allocated();
@@ -516,6 +523,8 @@ static compiled compile_one(gen_fn gen, uint32_t n)
 
 static void compile_case(const char *name, gen_fn gen, uint32_t n)
 {
+    if (only && !strstr(name, only))
+        return;
     compiled small = compile_one(gen, n), big = compile_one(gen, 4 * n);
     double growth = (big.us / big.kb) / (small.us / small.kb);
     printf("BENCH adversary_compile prog=%s kb=%.1f us_per_kb=%.1f code_per_byte=%.2f heap_per_byte=%.2f "
@@ -544,6 +553,7 @@ static void compile_all(uint32_t scale)
 int main(int argc, char **argv)
 {
     jk_bg_set_name("bench_adversary");
+    only = getenv("JK_ADV_ONLY");
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     if (quick) {
         rounds = 1;
@@ -551,7 +561,7 @@ int main(int argc, char **argv)
     }
     jk_cap_stats s0, s1;
     jk_cap_stats_get(&s0);
-    if (!quick) {
+    if (!quick && !only) {
         jk_work_demo_fig f;
         jk_work_demo_measure(rounds, &f);
         for (int e = 0; e < ENGINES; e++) {
