@@ -25,12 +25,12 @@
 #include "jark/kernel.h"
 
 #include "../tests/adversary/adv_alloc.h"
-#include "bench_util.h"
+#include "bench_guest.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Allocation counting: the link-time wrappers of malloc, calloc, realloc and
  * aligned_alloc that the hostile-guest tests use too
@@ -38,95 +38,16 @@
 
 /* ---- helpers ---- */
 
-typedef struct text {
-    char *s;
-    size_t n, cap;
-} text;
-
-__attribute__((format(printf, 2, 3))) static void put(text *t, const char *fmt, ...)
+static double now(void)
 {
-    va_list ap, ap2;
-    va_start(ap, fmt);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (t->n + (size_t)n + 1 > t->cap) {
-        t->cap = (t->n + (size_t)n + 1) * 2;
-        t->s = realloc(t->s, t->cap);
-        if (!t->s)
-            jk_bu_fail("out of memory");
-    }
-    vsnprintf(t->s + t->n, (size_t)n + 1, fmt, ap2);
-    va_end(ap2);
-    t->n += (size_t)n;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* One host call with its four arguments. */
-static void hc(text *t, unsigned n, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
-{
-    put(t, "load_imm_64 r7, 0x%llx\nload_imm_64 r8, 0x%llx\nload_imm_64 r9, 0x%llx\nload_imm_64 r10, 0x%llx\n",
-        (unsigned long long)a, (unsigned long long)b, (unsigned long long)c, (unsigned long long)d);
-    put(t, "ecalli %u\n", n);
-}
-
-#define P4(s, a, b, c)                                                                                      \
-    ((4ull << 60) | (uint64_t)(s) | ((uint64_t)(a) << 8) | ((uint64_t)(b) << 24) | ((uint64_t)(c) << 40))
 #define ZERO_BASE 0x20000000u
 #define ZERO_SIZE (64u << 20)
 #define STATE_BASE 0x40000000u
-
-/* An Image from assembly whose text starts with ".jump_table" naming each
- * endpoint's label; every endpoint enters with φ0 = the halt address. */
-static jk_cap image_of(text *t, const jk_cap_mapping *maps, uint32_t nmaps, const jk_cap_pin *pins,
-                       uint32_t npins, uint32_t catcher)
-{
-    uint8_t *code;
-    size_t len;
-    jk_diag diag = {{0}};
-    if (jk_pvm_asm(t->s, t->n, &code, &len, &diag) != JK_OK)
-        jk_bu_fail("asm: %s", diag.msg);
-    free(t->s);
-    memset(t, 0, sizeof *t);
-    jk_pvm_blob blob;
-    jk_bu_check(jk_pvm_blob_parse(code, len, &blob, NULL), "blob");
-    jk_cap_endpoint eps[4];
-    memset(eps, 0, sizeof eps);
-    for (uint32_t i = 0; i < blob.jump_count && i < 4; i++) {
-        eps[i].pc = jk_pvm_blob_jump_entry(&blob, i);
-        eps[i].regs[0] = JK_PVM_HALT_ADDRESS;
-    }
-    jk_cap_image_spec spec = {.code = code, .code_len = len, .mappings = maps, .mapping_count = nmaps,
-                              .endpoints = eps, .endpoint_count = blob.jump_count, .pins = pins,
-                              .pin_count = npins, .yield_catcher_slot = catcher};
-    jk_cap image;
-    if (jk_cap_image_new(&spec, &image, &diag) != JK_OK)
-        jk_bu_fail("image: %s", diag.msg);
-    free(code);
-    return image;
-}
-
-static jk_cap set(jk_cap cnode, uint32_t slot, jk_cap v)
-{
-    jk_cap next;
-    jk_bu_check(jk_cap_cnode_set(cnode, slot, v, &next), "cnode_set");
-    jk_cap_release(cnode);
-    return next;
-}
-
-static jk_cap instance_of(jk_cap image, jk_cap cnode)
-{
-    jk_cap inst;
-    jk_bu_check(jk_cap_instance_genesis(image, cnode, &inst, NULL), "genesis");
-    jk_cap_release(cnode);
-    return inst;
-}
-
-static jk_cap empty_root(void)
-{
-    jk_cap c;
-    jk_bu_check(jk_cap_cnode_new(JK_CAP_ROOT_LOG2, &c), "cnode");
-    return c;
-}
 
 /* ---- measuring ---- */
 
@@ -141,9 +62,9 @@ static jk_kernel *kern;
 static void run_once(jk_cap inst, uint32_t ep, int64_t *gas)
 {
     jk_kernel_result r;
-    jk_bu_check(jk_kernel_call(kern, inst, ep, 4000000000ll, NULL, jk_cap_null(), &r), "call");
+    jk_bg_check(jk_kernel_call(kern, inst, ep, 4000000000ll, NULL, jk_cap_null(), &r), "call");
     if (r.outcome != JK_KERNEL_HALT)
-        jk_bu_fail("outcome %d (fault %d: %s)", r.outcome, r.fault, r.fault_msg);
+        jk_bg_fail("outcome %d (fault %d: %s)", r.outcome, r.fault, r.fault_msg);
     *gas = r.gas_used;
     jk_kernel_result_clear(&r);
 }
@@ -157,12 +78,12 @@ static measured measure(jk_cap inst, uint32_t ep)
     double best = 1e30;
     for (int round = 0; round < 5; round++) {
         int calls = 0;
-        double t0 = jk_bu_now(), t;
+        double t0 = now(), t;
         do {
             int64_t g;
             run_once(inst, ep, &g);
             calls++;
-            t = jk_bu_now() - t0;
+            t = now() - t0;
         } while (t < 0.02);
         if (t / calls < best)
             best = t / calls;
@@ -201,14 +122,14 @@ static const jk_cap_mapping zero_map = {ZERO_BASE, ZERO_SIZE, JK_CAP_MAP_EPHEMER
 /* The interpreter's average: a loop of loads, stores, ALU ops and branches. */
 static double bench_interp(const char *engine)
 {
-    text t = {0};
-    put(&t, ".jump_table ep0\nep0: load_imm_64 r2, 0x%x\nload_imm_64 r3, 400000\nload_imm_64 r5, 1\nfallthrough\n",
+    jk_bg_text t = {0};
+    jk_bg_put(&t, ".jump_table ep0\nep0: load_imm_64 r2, 0x%x\nload_imm_64 r3, 400000\nload_imm_64 r5, 1\nfallthrough\n",
         ZERO_BASE);
-    put(&t, "loop: load_ind_u64 r4, r2, 0\nadd_64 r5, r5, r4\nmul_64 r6, r5, r3\nsub_64 r5, r6, r4\n");
-    put(&t, "shlo_l_imm_64 r6, r5, 3\nstore_ind_u64 r6, r2, 8\nadd_imm_64 r3, r3, -1\nbranch_ne_imm r3, 0, loop\n");
-    put(&t, "jump_ind r0, 0\n");
-    jk_cap image = image_of(&t, &zero_map, 1, NULL, 0, 0);
-    jk_cap inst = instance_of(image, empty_root());
+    jk_bg_put(&t, "loop: load_ind_u64 r4, r2, 0\nadd_64 r5, r5, r4\nmul_64 r6, r5, r3\nsub_64 r5, r6, r4\n");
+    jk_bg_put(&t, "shlo_l_imm_64 r6, r5, 3\nstore_ind_u64 r6, r2, 8\nadd_imm_64 r3, r3, -1\nbranch_ne_imm r3, 0, loop\n");
+    jk_bg_put(&t, "jump_ind r0, 0\n");
+    jk_cap image = jk_bg_image(&t, &zero_map, 1, NULL, 0, 0);
+    jk_cap inst = jk_bg_instance(image, jk_bg_root());
     measured m = measure(inst, 0);
     double ns = m.ns_per_call / (double)m.gas;
     printf("BENCH gas_fairness_%s ns_per_call=%.0f gas_per_call=%lld ns_per_gas=%.3f\n", engine, m.ns_per_call,
@@ -219,160 +140,108 @@ static double bench_interp(const char *engine)
 }
 
 /* One instance running `ops` (endpoint 0) over a prepared root cnode. */
-static void host_case(const char *op, text *ops, jk_cap cnode, const jk_cap_mapping *maps, uint32_t nmaps,
+static void host_case(const char *op, jk_bg_text *ops, jk_cap cnode, const jk_cap_mapping *maps, uint32_t nmaps,
                       uint32_t catcher)
 {
-    text t = {0};
-    put(&t, ".jump_table ep0\nep0: fallthrough\n");
-    put(&t, "%s", ops->s);
-    put(&t, "jump_ind r0, 0\n");
+    jk_bg_text t = {0};
+    jk_bg_put(&t, ".jump_table ep0\nep0: fallthrough\n");
+    jk_bg_put(&t, "%s", ops->s);
+    jk_bg_put(&t, "jump_ind r0, 0\n");
     free(ops->s);
     memset(ops, 0, sizeof *ops);
-    jk_cap image = image_of(&t, maps, nmaps, NULL, 0, catcher);
-    jk_cap inst = instance_of(image, cnode);
+    jk_cap image = jk_bg_image(&t, maps, nmaps, NULL, 0, catcher);
+    jk_cap inst = jk_bg_instance(image, cnode);
     report(op, inst, 0);
     jk_cap_release(inst);
     jk_cap_release(image);
 }
 
-/* Four levels of 65,536-slot CNodes in slot 40, a Data at the bottom. */
-static jk_cap deep_cnode(jk_cap root)
-{
-    jk_cap data, l3, l2, l1;
-    jk_bu_check(jk_cap_data_new("leaf", 4, &data), "data");
-    jk_bu_check(jk_cap_cnode_new(16, &l3), "cnode");
-    l3 = set(l3, 65535, data);
-    jk_bu_check(jk_cap_cnode_new(16, &l2), "cnode");
-    l2 = set(l2, 65535, l3);
-    jk_bu_check(jk_cap_cnode_new(16, &l1), "cnode");
-    l1 = set(l1, 65535, l2);
-    jk_cap_release(data);
-    jk_cap_release(l3);
-    jk_cap_release(l2);
-    root = set(root, 40, l1);
-    jk_cap_release(l1);
-    return root;
-}
-
 static void bench_cheap_and_table(void)
 {
-    text t = {0};
+    jk_bg_text t = {0};
     for (int i = 0; i < 256; i++)
-        hc(&t, JK_HOST_GAS, 0, 0, 0, 0);
-    host_case("GAS", &t, empty_root(), NULL, 0, 0);
-    const uint64_t leaf = P4(40, 65535, 65535, 65535), other = P4(40, 65535, 65535, 65534);
+        jk_bg_hc(&t, JK_HOST_GAS, 0, 0, 0, 0);
+    host_case("GAS", &t, jk_bg_root(), NULL, 0, 0);
+    const uint64_t leaf = JK_BG_P4(40, 65535, 65535, 65535), other = JK_BG_P4(40, 65535, 65535, 65534);
     for (int i = 0; i < 256; i++)
-        hc(&t, JK_HOST_CAP_KIND, leaf, 0, 0, 0);
-    host_case("CAP_KIND_depth4", &t, deep_cnode(empty_root()), NULL, 0, 0);
+        jk_bg_hc(&t, JK_HOST_CAP_KIND, leaf, 0, 0, 0);
+    host_case("CAP_KIND_depth4", &t, jk_bg_deep(jk_bg_root()), NULL, 0, 0);
     for (int i = 0; i < 128; i++) {
-        hc(&t, JK_HOST_COPY, leaf, other, 0, 0);
-        hc(&t, JK_HOST_DROP, other, 0, 0, 0);
+        jk_bg_hc(&t, JK_HOST_COPY, leaf, other, 0, 0);
+        jk_bg_hc(&t, JK_HOST_DROP, other, 0, 0, 0);
     }
-    host_case("COPY+DROP_depth4", &t, deep_cnode(empty_root()), NULL, 0, 0);
+    host_case("COPY+DROP_depth4", &t, jk_bg_deep(jk_bg_root()), NULL, 0, 0);
     for (int i = 0; i < 128; i++) {
-        hc(&t, JK_HOST_MOVE, leaf, other, 0, 0);
-        hc(&t, JK_HOST_MOVE, other, leaf, 0, 0);
+        jk_bg_hc(&t, JK_HOST_MOVE, leaf, other, 0, 0);
+        jk_bg_hc(&t, JK_HOST_MOVE, other, leaf, 0, 0);
     }
-    host_case("MOVE_depth4", &t, deep_cnode(empty_root()), NULL, 0, 0);
+    host_case("MOVE_depth4", &t, jk_bg_deep(jk_bg_root()), NULL, 0, 0);
     for (int i = 0; i < 256; i++)
-        hc(&t, JK_HOST_SWAP, leaf, other, 0, 0);
-    host_case("SWAP_depth4", &t, deep_cnode(empty_root()), NULL, 0, 0);
+        jk_bg_hc(&t, JK_HOST_SWAP, leaf, other, 0, 0);
+    host_case("SWAP_depth4", &t, jk_bg_deep(jk_bg_root()), NULL, 0, 0);
     for (int i = 0; i < 128; i++) {
-        hc(&t, JK_HOST_CNODE_MINT, 41, 16, 0, 0);
-        hc(&t, JK_HOST_DROP, 41, 0, 0, 0);
+        jk_bg_hc(&t, JK_HOST_CNODE_MINT, 41, 16, 0, 0);
+        jk_bg_hc(&t, JK_HOST_DROP, 41, 0, 0, 0);
     }
-    host_case("CNODE_MINT_2^16", &t, empty_root(), NULL, 0, 0);
+    host_case("CNODE_MINT_2^16", &t, jk_bg_root(), NULL, 0, 0);
 }
 
 static void bench_data(void)
 {
     jk_cap big;
-    jk_bu_check(jk_cap_data_new_zeroed(64u << 20, &big), "data");
-    text t = {0};
-    hc(&t, JK_HOST_DATA_READ, 41, 0, 64u << 20, ZERO_BASE);
-    host_case("DATA_READ_64MiB", &t, set(empty_root(), 41, big), &zero_map, 1, 0);
-    hc(&t, JK_HOST_DATA_MINT, ZERO_BASE, 64u << 20, 42, 0);
-    host_case("DATA_MINT_64MiB", &t, empty_root(), &zero_map, 1, 0);
+    jk_bg_check(jk_cap_data_new_zeroed(64u << 20, &big), "data");
+    jk_bg_text t = {0};
+    jk_bg_hc(&t, JK_HOST_DATA_READ, 41, 0, 64u << 20, ZERO_BASE);
+    host_case("DATA_READ_64MiB", &t, jk_bg_set(jk_bg_root(), 41, big), &zero_map, 1, 0);
+    jk_bg_hc(&t, JK_HOST_DATA_MINT, ZERO_BASE, 64u << 20, 42, 0);
+    host_case("DATA_MINT_64MiB", &t, jk_bg_root(), &zero_map, 1, 0);
     for (int i = 0; i < 8; i++)
-        hc(&t, JK_HOST_DEBUG_WRITE_NUM, ZERO_BASE, 1u << 20, 0, 0);
-    host_case("DEBUG_WRITE_1MiB", &t, empty_root(), &zero_map, 1, 0);
+        jk_bg_hc(&t, JK_HOST_DEBUG_WRITE_NUM, ZERO_BASE, 1u << 20, 0, 0);
+    host_case("DEBUG_WRITE_1MiB", &t, jk_bg_root(), &zero_map, 1, 0);
     jk_cap_release(big);
-}
-
-/* A callee image: 256 mappings of one page; endpoint 0 halts at once,
- * endpoint 1 yields to slot 22 `yields` times, then halts. */
-static jk_cap callee_image(int yields)
-{
-    static jk_cap_mapping maps[256];
-    for (uint32_t i = 0; i < 256; i++)
-        maps[i] = (jk_cap_mapping){0x100000u + i * 0x2000u, 4096, JK_CAP_MAP_EPHEMERAL_ZERO, JK_PVM_ACCESS_WRITE, 0};
-    text t = {0};
-    put(&t, ".jump_table ep0, ep1\nep0: jump_ind r0, 0\nep1: fallthrough\n");
-    for (int i = 0; i < yields; i++)
-        hc(&t, JK_HOST_YIELD, 22, 0, 0, 0);
-    put(&t, "jump_ind r0, 0\n");
-    return image_of(&t, maps, 256, NULL, 0, 0);
 }
 
 static void bench_instances(void)
 {
     const int R = 32;
-    jk_cap cal = callee_image(R + 1), marker, image;
+    jk_cap cal = jk_bg_callee_image(R + 1), marker, image;
     /* The marker: any instance; listed last in the caller's 4,096-slot catcher list. */
-    marker = instance_of(cal, empty_root());
-    jk_cap callee = instance_of(cal, set(empty_root(), 22, marker));
-    text t = {0};
+    marker = jk_bg_instance(cal, jk_bg_root());
+    jk_cap callee = jk_bg_instance(cal, jk_bg_set(jk_bg_root(), 22, marker));
+    jk_bg_text t = {0};
     for (int i = 0; i < R; i++)
-        hc(&t, JK_HOST_CALL, 21, 0, 1000000, 0);
-    host_case("CALL_256_mappings", &t, set(empty_root(), 21, callee), NULL, 0, 0);
+        jk_bg_hc(&t, JK_HOST_CALL, 21, 0, 1000000, 0);
+    host_case("CALL_256_mappings", &t, jk_bg_set(jk_bg_root(), 21, callee), NULL, 0, 0);
 
-    jk_cap list, tag;
-    jk_bu_check(jk_cap_data_new("stranger", 8, &tag), "data");
-    jk_cap stranger = instance_of(cal, set(empty_root(), 30, tag)); /* not the marker */
-    jk_cap_release(tag);
-    jk_bu_check(jk_cap_cnode_new(12, &list), "cnode");
-    for (uint32_t i = 0; i < 4095; i++)
-        list = set(list, i, stranger);
-    list = set(list, 4095, marker);
-    hc(&t, JK_HOST_CALL, 21, 1, 100000000, 0);
+    jk_cap list = jk_bg_catchers(cal, marker);
+    jk_bg_hc(&t, JK_HOST_CALL, 21, 1, 100000000, 0);
     for (int i = 0; i < R; i++)
-        hc(&t, JK_HOST_CALL_RESUME, 21, 100000000, 0, 0);
-    host_case("YIELD+CALL_RESUME_4096_catchers", &t, set(set(empty_root(), 21, callee), 23, list), NULL, 0, 23);
+        jk_bg_hc(&t, JK_HOST_CALL_RESUME, 21, 100000000, 0, 0);
+    host_case("YIELD+CALL_RESUME_4096_catchers", &t, jk_bg_set(jk_bg_set(jk_bg_root(), 21, callee), 23, list), NULL, 0, 23);
     jk_cap_release(list);
-    jk_cap_release(stranger);
 
     /* SET_IMAGE / DERIVE_SPAWN of an image pinning 200 Data (slots 55..254). */
-    jk_cap_pin pins[200];
-    jk_cap pinned;
-    jk_bu_check(jk_cap_data_new("p", 1, &pinned), "data");
-    for (uint32_t i = 0; i < 200; i++)
-        pins[i] = (jk_cap_pin){55 + i, pinned};
-    put(&t, ".jump_table ep0\nep0: jump_ind r0, 0\n");
-    image = image_of(&t, NULL, 0, pins, 200, 0);
+    image = jk_bg_pins_image();
     for (int i = 0; i < 32; i++)
-        hc(&t, JK_HOST_SET_IMAGE, 43, 0, 0, 0);
-    host_case("SET_IMAGE_200_pins", &t, set(empty_root(), 43, image), NULL, 0, 0);
+        jk_bg_hc(&t, JK_HOST_SET_IMAGE, 43, 0, 0, 0);
+    host_case("SET_IMAGE_200_pins", &t, jk_bg_set(jk_bg_root(), 43, image), NULL, 0, 0);
     for (int i = 0; i < 64; i++) {
-        hc(&t, JK_HOST_CNODE_MINT, 50, 8, 0, 0);
-        hc(&t, JK_HOST_DERIVE_SPAWN, 43, 50, 51, 0);
-        hc(&t, JK_HOST_DROP, 51, 0, 0, 0);
+        jk_bg_hc(&t, JK_HOST_CNODE_MINT, 50, 8, 0, 0);
+        jk_bg_hc(&t, JK_HOST_DERIVE_SPAWN, 43, 50, 51, 0);
+        jk_bg_hc(&t, JK_HOST_DROP, 51, 0, 0, 0);
     }
-    host_case("DERIVE_SPAWN_200_pins", &t, set(empty_root(), 43, image), NULL, 0, 0);
+    host_case("DERIVE_SPAWN_200_pins", &t, jk_bg_set(jk_bg_root(), 43, image), NULL, 0, 0);
 
     /* SAME_TYPE_AS over 65,536 images; SAME_TYPE. */
-    jk_cap images;
-    jk_bu_check(jk_cap_cnode_new(16, &images), "cnode");
-    for (uint32_t i = 0; i < 65536; i++)
-        images = set(images, i, image);
+    jk_cap images = jk_bg_image_list(image);
     for (int i = 0; i < 4; i++)
-        hc(&t, JK_HOST_SAME_TYPE_AS, 21, 21, 44, 0);
-    host_case("SAME_TYPE_AS_65536_images", &t, set(set(empty_root(), 21, callee), 44, images), NULL, 0, 0);
+        jk_bg_hc(&t, JK_HOST_SAME_TYPE_AS, 21, 21, 44, 0);
+    host_case("SAME_TYPE_AS_65536_images", &t, jk_bg_set(jk_bg_set(jk_bg_root(), 21, callee), 44, images), NULL, 0, 0);
     for (int i = 0; i < 256; i++)
-        hc(&t, JK_HOST_SAME_TYPE, 21, 21, 0, 0);
-    host_case("SAME_TYPE", &t, set(empty_root(), 21, callee), NULL, 0, 0);
+        jk_bg_hc(&t, JK_HOST_SAME_TYPE, 21, 21, 0, 0);
+    host_case("SAME_TYPE", &t, jk_bg_set(jk_bg_root(), 21, callee), NULL, 0, 0);
     jk_cap_release(images);
     jk_cap_release(image);
-    jk_cap_release(pinned);
     jk_cap_release(callee);
     jk_cap_release(marker);
     jk_cap_release(cal);
@@ -382,24 +251,24 @@ static void bench_instances(void)
  * region, and in a persistent 64 MiB Data that HALT mints back. */
 static void bench_growth(void)
 {
-    text t = {0};
-    put(&t, "load_imm_64 r2, 0x%x\nload_imm_64 r3, 16384\nfallthrough\n", ZERO_BASE);
-    put(&t, "touch: store_ind_u8 r3, r2, 0\nadd_imm_64 r2, r2, 4096\nadd_imm_64 r3, r3, -1\n");
-    put(&t, "branch_ne_imm r3, 0, touch\n");
-    host_case("memory_growth_zero_16384_pages", &t, empty_root(), &zero_map, 1, 0);
+    jk_bg_text t = {0};
+    jk_bg_put(&t, "load_imm_64 r2, 0x%x\nload_imm_64 r3, 16384\nfallthrough\n", ZERO_BASE);
+    jk_bg_put(&t, "touch: store_ind_u8 r3, r2, 0\nadd_imm_64 r2, r2, 4096\nadd_imm_64 r3, r3, -1\n");
+    jk_bg_put(&t, "branch_ne_imm r3, 0, touch\n");
+    host_case("memory_growth_zero_16384_pages", &t, jk_bg_root(), &zero_map, 1, 0);
     jk_cap state;
-    jk_bu_check(jk_cap_data_new_zeroed(64u << 20, &state), "data");
+    jk_bg_check(jk_cap_data_new_zeroed(64u << 20, &state), "data");
     const jk_cap_mapping pmap = {STATE_BASE, 64u << 20, JK_CAP_MAP_PERSISTENT, JK_PVM_ACCESS_WRITE, 20};
-    put(&t, "load_imm_64 r2, 0x%x\nload_imm_64 r3, 16384\nfallthrough\n", STATE_BASE);
-    put(&t, "touch: store_ind_u8 r3, r2, 0\nadd_imm_64 r2, r2, 4096\nadd_imm_64 r3, r3, -1\n");
-    put(&t, "branch_ne_imm r3, 0, touch\n");
-    host_case("memory_growth_persistent_minted_16384_pages", &t, set(empty_root(), 20, state), &pmap, 1, 0);
+    jk_bg_put(&t, "load_imm_64 r2, 0x%x\nload_imm_64 r3, 16384\nfallthrough\n", STATE_BASE);
+    jk_bg_put(&t, "touch: store_ind_u8 r3, r2, 0\nadd_imm_64 r2, r2, 4096\nadd_imm_64 r3, r3, -1\n");
+    jk_bg_put(&t, "branch_ne_imm r3, 0, touch\n");
+    host_case("memory_growth_persistent_minted_16384_pages", &t, jk_bg_set(jk_bg_root(), 20, state), &pmap, 1, 0);
     jk_cap_release(state);
 }
 
 int main(void)
 {
-    jk_bu_set_name("bench_gas");
+    jk_bg_set_name("bench_gas");
     jk_cap_stats s0, s1;
     jk_cap_stats_get(&s0);
     /* The baseline is the interpreter (the reference engine the gas table
@@ -407,10 +276,10 @@ int main(void)
      * the recompiler's own ns/gas is printed beside it: its instructions
      * are ~4x cheaper, so host calls weigh more against it. */
     jk_kernel_config jit_cfg = {.engine = JK_PVM_ENGINE_JIT}, interp_cfg = {.engine = JK_PVM_ENGINE_INTERP};
-    jk_bu_check(jk_kernel_new(&jit_cfg, &kern), "kernel");
+    jk_bg_check(jk_kernel_new(&jit_cfg, &kern), "kernel");
     double jit_ns_per_gas = bench_interp("jit");
     jk_kernel_free(kern);
-    jk_bu_check(jk_kernel_new(&interp_cfg, &kern), "kernel");
+    jk_bg_check(jk_kernel_new(&interp_cfg, &kern), "kernel");
     interp_ns_per_gas = bench_interp("interp");
     bench_cheap_and_table();
     bench_data();
@@ -419,7 +288,7 @@ int main(void)
     jk_kernel_free(kern);
     jk_cap_stats_get(&s1);
     if (s1.live_objects != s0.live_objects)
-        jk_bu_fail("%lld cap objects leaked", (long long)(s1.live_objects - s0.live_objects));
+        jk_bg_fail("%lld cap objects leaked", (long long)(s1.live_objects - s0.live_objects));
     printf("BENCH gas_fairness worst=%s ratio=%.2f interp_ns_per_gas=%.3f max_bytes_per_gas=%.2f bytes_worst=%s "
            "goal=10 jit_ns_per_gas=%.3f ratio_to_jit=%.2f\n",
            worst_op, worst_ratio, interp_ns_per_gas, worst_bytes, bytes_op, jit_ns_per_gas,

@@ -17,4 +17,16 @@ double jk_work_now(void);
  * speedup[1] (apply). `rounds` runs of each, the best kept. */
 void jk_work_demo(int rounds, double speedup[2]);
 
+/* The same runs without the BENCH lines: per workload w (0 verify of every
+ * transfer, 1 apply of their block), the invocations, the gas they were
+ * charged in all and their time in all (jk_work_now's clock) on the
+ * interpreter (e = 0) and the recompiler (e = 1). bench_adversary.c takes
+ * its "typical" host time per gas from them. */
+typedef struct jk_work_demo_fig {
+    uint32_t invocations[2];
+    int64_t gas[2];
+    double seconds[2][2];
+} jk_work_demo_fig;
+void jk_work_demo_measure(int rounds, jk_work_demo_fig *fig);
+
 #endif

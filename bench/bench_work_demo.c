@@ -188,7 +188,7 @@ static void jk_demo_print(const char *name, uint32_t n, int64_t gas, double jit,
     fflush(stdout);
 }
 
-void jk_work_demo(int rounds, double speedup[2])
+void jk_work_demo_measure(int rounds, jk_work_demo_fig *fig)
 {
     if (jk_crypto_init() != JK_OK)
         jk_work_fail("crypto init");
@@ -214,10 +214,13 @@ void jk_work_demo(int rounds, double speedup[2])
                          (long long)gas[0][0], (long long)gas[0][1], (long long)gas[1][0], (long long)gas[1][1]);
     }
     jk_pvm_set_auto_engine(saved);
-    jk_demo_print("verify", JK_DEMO_ACCOUNTS, gas[0][1], best[0][1], best[0][0]);
-    jk_demo_print("apply", 1, gas[1][1], best[1][1], best[1][0]);
-    speedup[0] = best[0][0] / best[0][1];
-    speedup[1] = best[1][0] / best[1][1];
+    fig->invocations[0] = JK_DEMO_ACCOUNTS;
+    fig->invocations[1] = 1;
+    for (int w = 0; w < 2; w++) {
+        fig->gas[w] = gas[w][1];
+        for (int e = 0; e < 2; e++)
+            fig->seconds[w][e] = best[w][e];
+    }
     jk_cap_release(body);
     jk_chain_teardown(d.ck);
     jk_chain_kernel_free(d.ck);
@@ -225,4 +228,14 @@ void jk_work_demo(int rounds, double speedup[2])
     jk_spec_file_free(&d.spec);
     free(d.keys);
     free(d.blobs);
+}
+
+void jk_work_demo(int rounds, double speedup[2])
+{
+    jk_work_demo_fig f;
+    jk_work_demo_measure(rounds, &f);
+    jk_demo_print("verify", f.invocations[0], f.gas[0], f.seconds[0][1], f.seconds[0][0]);
+    jk_demo_print("apply", f.invocations[1], f.gas[1], f.seconds[1][1], f.seconds[1][0]);
+    speedup[0] = f.seconds[0][0] / f.seconds[0][1];
+    speedup[1] = f.seconds[1][0] / f.seconds[1][1];
 }

@@ -6,9 +6,9 @@
 # time. See docs/abi.md "Gas schedule".
 BENCH_GAS_BIN := $(BUILD)/bench/bench_gas
 
-$(BENCH_GAS_BIN): bench/bench_gas.c tests/adversary/adv_alloc.c $(BUILD)/bench/bench_util.o $(BUILD)/libjark.a
+$(BENCH_GAS_BIN): bench/bench_gas.c bench/bench_guest.c tests/adversary/adv_alloc.c $(BUILD)/libjark.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O2 $(WARN) -MMD -MP -MF $@.d $< tests/adversary/adv_alloc.c $(BUILD)/bench/bench_util.o $(BUILD)/libjark.a \
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O2 $(WARN) -MMD -MP -MF $@.d $< bench/bench_guest.c tests/adversary/adv_alloc.c $(BUILD)/libjark.a \
 	  $(LDFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc $(LDLIBS) -o $@
 
 BENCH_TARGETS += bench-gas

@@ -119,6 +119,10 @@ struct jk_pvm_memory {
      * consecutive host pages; NULL/0 when none. */
     struct jk_pvm_arena *arenas;
     uint32_t arena_count, arena_cap;
+    /* Guest loads and stores that took the general slow path
+     * (jk_mem_prepare: the resolver, copy-on-write, faults), not the fast
+     * paths nor jk_pvm_mem_pair's; tests/adversary bound it. */
+    uint64_t general_accesses;
     jk_pvm_leaf_use leaves[JK_TOP_SIZE];
 };
 
@@ -180,6 +184,14 @@ int jk_pvm_mem_load_slow(jk_pvm_memory *mem, uint32_t addr, unsigned n,
                          uint64_t *value, uint32_t *fault_address);
 int jk_pvm_mem_store_slow(jk_pvm_memory *mem, uint32_t addr, unsigned n,
                           uint64_t value, uint32_t *fault_address);
+/* The page-straddling access the slow paths take first: n bytes at addr
+ * over two pages that both allow it as they are (readable; for a store,
+ * writable in place). *value is loaded, or stored, and true returned; false
+ * (nothing read or changed) when anything else applies — an in-page access,
+ * an unmapped, parked, copy-on-write or read-only page, the guard, a wrap
+ * past 2^32 —, which the general path then decides. Changes no page-table
+ * entry, so the recompiler's TLBs stay valid. */
+bool jk_pvm_mem_pair(jk_pvm_memory *mem, uint32_t addr, unsigned n, uint64_t *value, bool write);
 
 /* Interpreter back ends; both give identical results (the tests check). */
 typedef enum jk_pvm_backend {

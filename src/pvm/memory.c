@@ -465,9 +465,51 @@ static uint8_t *jk_byte(const jk_pvm_memory *mem, uint32_t a)
     return (uint8_t *)(jk_pvm_entry(mem, a >> JK_PVM_PAGE_SHIFT) & ~JK_PAGE_FLAGS) + (a & (JK_PVM_PAGE_SIZE - 1));
 }
 
+/* adv15: a straddling access went through jk_mem_prepare and then looked
+ * its page up once per byte, ~240 host instructions for one unit of gas
+ * (~350 from compiled code, which also emptied its TLBs), where an access
+ * inside a page costs a few: 8-13 ns of host time per gas on either
+ * engine, 60-150 times the demo transfer's average (docs/bench.md "Host
+ * cost per gas, session 15"). Two page-table lookups and two copies serve
+ * the common case. */
+bool jk_pvm_mem_pair(jk_pvm_memory *mem, uint32_t addr, unsigned n, uint64_t *value, bool write)
+{
+    uint32_t off = addr & (JK_PVM_PAGE_SIZE - 1);
+    if (JK_HOST_BIG_ENDIAN || n > 8 || off + n <= JK_PVM_PAGE_SIZE || addr < JK_PVM_GUARD_SIZE ||
+        (uint64_t)addr + n > (UINT64_C(1) << 32))
+        return false;
+    uintptr_t need = write ? JK_PAGE_R | JK_PAGE_W : JK_PAGE_R;
+    uint32_t p = addr >> JK_PVM_PAGE_SHIFT;
+    uintptr_t a = jk_pvm_entry(mem, p), b = jk_pvm_entry(mem, p + 1);
+    if ((a & need) != need || (b & need) != need)
+        return false;
+    /* the access's bytes are the last `first` of page p and the first
+     * n - first of page p + 1; 1 <= first < n <= 8 (little-endian host,
+     * internal.h) */
+    uint8_t *lo = (uint8_t *)(a & ~JK_PAGE_FLAGS) + JK_PVM_PAGE_SIZE - 8, *hi = (uint8_t *)(b & ~JK_PAGE_FLAGS);
+    unsigned first = JK_PVM_PAGE_SIZE - off, sh = 8 * first;
+    uint64_t x, y;
+    memcpy(&x, lo, 8);
+    memcpy(&y, hi, 8);
+    if (write) {
+        unsigned rest = 8 * n - sh; /* bits that go to page p + 1: 8..56 */
+        x = (x & (~UINT64_C(0) >> sh)) | *value << (64 - sh);
+        y = (y & (~UINT64_C(0) << rest)) | ((*value >> sh) & ~(~UINT64_C(0) << rest));
+        memcpy(lo, &x, 8);
+        memcpy(hi, &y, 8);
+        return true;
+    }
+    uint64_t v = x >> (64 - sh) | y << sh;
+    *value = n == 8 ? v : v & ~(~UINT64_C(0) << (8 * n));
+    return true;
+}
+
 int jk_pvm_mem_load_slow(jk_pvm_memory *mem, uint32_t addr, unsigned n,
                          uint64_t *value, uint32_t *fault_address)
 {
+    if (jk_pvm_mem_pair(mem, addr, n, value, false))
+        return JK_MEM_OK;
+    mem->general_accesses++;
     int rc = jk_mem_prepare(mem, addr, n, false, fault_address);
     if (rc != JK_MEM_OK)
         return rc;
@@ -481,6 +523,9 @@ int jk_pvm_mem_load_slow(jk_pvm_memory *mem, uint32_t addr, unsigned n,
 int jk_pvm_mem_store_slow(jk_pvm_memory *mem, uint32_t addr, unsigned n,
                           uint64_t value, uint32_t *fault_address)
 {
+    if (jk_pvm_mem_pair(mem, addr, n, &value, true))
+        return JK_MEM_OK;
+    mem->general_accesses++;
     int rc = jk_mem_prepare(mem, addr, n, true, fault_address);
     if (rc != JK_MEM_OK)
         return rc;
