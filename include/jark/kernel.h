@@ -281,6 +281,11 @@ uint64_t jk_kernel_hostcalls_in_code(const jk_kernel *k);
  * general way (every check and refusal in one place) rather than a short
  * one (docs/kernel.md "The event's program, session 14"; for tests). */
 uint64_t jk_kernel_hostcalls_handed_on(const jk_kernel *k);
+/* How many times this kernel entered a frame's program (a run of the PVM,
+ * compiled or interpreted): one per frame pushed, plus one after every host
+ * call or yield the loop served outside the code (docs/kernel.md "The
+ * event's program, session 15"; for tests and benchmarks). */
+uint64_t jk_kernel_runs(const jk_kernel *k);
 
 /* DROP_PAUSED: the instance as it was before the CALL that paused it, Idle.
  * paused BORROWED. Needs no kernel.

@@ -33,7 +33,20 @@ typedef enum jk_hc_action {
     JK_HC_FAULT,     /* fault the frame (reason in the kernel's fault fields) */
     JK_HC_PUSH,      /* a CALL / CALL_RESUME pushed frames: run the new top */
     JK_HC_YIELD,     /* the frame yields the marker at φ7's path */
+    /* Left by a YIELD begun in compiled code (loop.c, jk_serve_yield) for
+     * the loop to finish: */
+    JK_HC_YIELD_REST, /* the pause and delivery (k->yielding) */
+    JK_HC_UNWIND,     /* the embedder's serve failed (root->serve_err) */
 } jk_hc_action;
+
+/* A YIELD whose marker was found and whose yielder's slot[0] was taken
+ * (owned references), the frame at `catcher` catching it (-1: none, the
+ * embedder's). */
+typedef struct jk_yielding {
+    jk_cap marker, slot0;
+    int catcher;
+    jk_err err; /* how taking slot[0] went */
+} jk_yielding;
 
 typedef struct jk_hc_result {
     jk_hc_action action;
@@ -182,6 +195,9 @@ struct jk_kernel {
     bool hc_done;
     jk_err hc_err;
     jk_hc_result hc;
+    struct jk_root *root;   /* the running loop's (jk_kernel_loop) */
+    jk_yielding yielding;   /* JK_HC_YIELD_REST's */
+    uint64_t runs;          /* entries into a frame's program (jk_kernel_runs) */
 };
 
 /* ---- frame.c ---- */
@@ -379,7 +395,8 @@ void jk_kernel_unwind(jk_kernel *k);
 /* ---- loop.c ---- */
 
 /* The embedder's side of a running call (set up by call.c). */
-typedef struct jk_root {
+typedef struct jk_root jk_root;
+struct jk_root {
     int64_t gas;             /* given by the embedder */
     jk_cap sent_slot0;       /* borrowed from the embedder's call (or held) */
     jk_kernel_result *res;
@@ -393,7 +410,7 @@ typedef struct jk_root {
     bool no_instance;        /* JK_KERNEL_CALL_NO_INSTANCE */
     bool take_slot0;         /* JK_KERNEL_CALL_TAKE_SLOT0: sent_slot0 is owned
                                 until the push, null after it */
-} jk_root;
+};
 
 /* Run until the stack is empty, starting with `pending` (the setup's
  * outcome: JK_HC_FAULT faults the top frame first). Returns an error only

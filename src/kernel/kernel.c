@@ -115,6 +115,7 @@ uint64_t jk_kernel_page_scans(const jk_kernel *k) { return k->page_scans; }
 
 uint64_t jk_kernel_hostcalls_in_code(const jk_kernel *k) { return k->hostcalls_in_code; }
 uint64_t jk_kernel_hostcalls_handed_on(const jk_kernel *k) { return k->hostcalls_handed_on; }
+uint64_t jk_kernel_runs(const jk_kernel *k) { return k->runs; }
 
 uint64_t jk_kernel_served_in_place(const jk_kernel *k)
 {

@@ -255,7 +255,7 @@ static bool jk_can_serve_in_place(jk_kernel *k)
  * all of it on), its original and path are looked up as the resume looks
  * them up, its memory is parked (a page's next touch is charged as on a
  * rebuilt memory) and its mappings priced as the captured regions. */
-static jk_err jk_resume_in_place(jk_kernel *k, jk_root *root, jk_cap answer)
+static jk_err jk_resume_in_place_give(jk_kernel *k, jk_root *root, jk_cap answer)
 {
     for (uint32_t i = 0; i < k->depth; i++) {
         jk_frame *f = &k->frames[i];
@@ -277,54 +277,29 @@ static jk_err jk_resume_in_place(jk_kernel *k, jk_root *root, jk_cap answer)
     root->sent_slot0 = answer;
     if (jk_cap_is_null(answer))
         return JK_OK;
-    jk_err err = jk_kernel_give_slot0(&k->frames[k->depth - 1], answer);
+    return jk_kernel_give_slot0(&k->frames[k->depth - 1], answer);
+}
+
+#define JK_RESUME_SLOT0_MSG "slot[0] cannot be given to the resumed frame (nesting bound)"
+
+static jk_err jk_resume_in_place(jk_kernel *k, jk_root *root, jk_cap answer)
+{
+    jk_err err = jk_resume_in_place_give(k, root, answer);
     if (err != JK_OK && err != JK_ERR_NOMEM)
-        err = jk_fault(k, root, JK_FAULT_LIMIT, "slot[0] cannot be given to the resumed frame (nesting bound)");
+        err = jk_fault(k, root, JK_FAULT_LIMIT, JK_RESUME_SLOT0_MSG);
     return err;
 }
 
-static jk_err jk_yield(jk_kernel *k, jk_root *root)
+/* The rest of a YIELD once y's marker was found and the yielder's slot[0]
+ * taken, when the embedder did not answer it in place: the frames above
+ * the catcher paused into one continuation, delivered to the catcher (or
+ * the embedder). Takes y's references. */
+static jk_err jk_yield_rest(jk_kernel *k, jk_root *root, jk_yielding *y)
 {
-    jk_frame *top = &k->frames[k->depth - 1];
-    jk_cap marker;
-    if (!jk_kernel_path_get(top, top->st.regs[7], &marker) || jk_cap_kind_of(marker) != JK_CAP_INSTANCE)
-        return jk_fault(k, root, JK_FAULT_HOSTCALL, "YIELD: the marker slot holds no Instance");
-    jk_hash h;
-    jk_cap_hash(marker, &h);
-    int catcher = -1;
-    for (int f = (int)k->depth - 2; f >= 0 && catcher < 0; f--)
-        if (jk_catches(&k->frames[f], &h))
-            catcher = f;
-    if (catcher < 0 && !jk_kernel_is_marker(k, &h))
-        return jk_fault(k, root, JK_FAULT_NO_CATCHER, "YIELD to a marker no frame catches");
-    marker = jk_cap_retain(marker);
-    /* The yielder's slot[0] goes to the catcher; the yielder keeps an empty one. */
-    jk_cap slot0 = jk_cap_retain(jk_kernel_slot(top, 0));
-    jk_err err = jk_kernel_give_slot0(top, jk_cap_null());
-    if (err == JK_OK && catcher < 0 && root->serve && jk_can_serve_in_place(k)) {
-        /* The embedder answers now; nothing it can see differs from the
-         * YIELDED result and resume jk_serve_rest would go through. */
-        bool resume = false;
-        jk_cap answer = jk_cap_null();
-        err = root->serve(root->serve_ctx, marker, slot0, &resume, &answer);
-        if (err != JK_OK || resume) {
-            jk_cap_release(marker);
-            jk_cap_release(slot0);
-        }
-        if (err != JK_OK) {
-            jk_cap_release(answer);
-            root->serve_err = err;
-            jk_kernel_unwind(k);
-            return JK_OK;
-        }
-        if (resume) {
-            k->served_in_place++;
-            return jk_resume_in_place(k, root, answer);
-        }
-        jk_cap_release(answer);
-        root->answered = true; /* stop: the YIELDED result as it would be */
-    }
-    uint32_t from = (uint32_t)(catcher + 1);
+    jk_err err = y->err;
+    jk_cap marker = y->marker, slot0 = y->slot0;
+    uint32_t from = (uint32_t)(y->catcher + 1);
+    y->marker = y->slot0 = jk_cap_null();
     int64_t left = 0;
     for (uint32_t i = from; i < k->depth; i++)
         left += jk_left(&k->frames[i]);
@@ -350,6 +325,49 @@ static jk_err jk_yield(jk_kernel *k, jk_root *root)
     jk_cap_release(slot0);
     jk_cap_release(marker);
     return err;
+}
+
+static jk_err jk_yield(jk_kernel *k, jk_root *root)
+{
+    jk_frame *top = &k->frames[k->depth - 1];
+    jk_cap marker;
+    if (!jk_kernel_path_get(top, top->st.regs[7], &marker) || jk_cap_kind_of(marker) != JK_CAP_INSTANCE)
+        return jk_fault(k, root, JK_FAULT_HOSTCALL, "YIELD: the marker slot holds no Instance");
+    jk_hash h;
+    jk_cap_hash(marker, &h);
+    int catcher = -1;
+    for (int f = (int)k->depth - 2; f >= 0 && catcher < 0; f--)
+        if (jk_catches(&k->frames[f], &h))
+            catcher = f;
+    if (catcher < 0 && !jk_kernel_is_marker(k, &h))
+        return jk_fault(k, root, JK_FAULT_NO_CATCHER, "YIELD to a marker no frame catches");
+    /* The yielder's slot[0] goes to the catcher; the yielder keeps an empty one. */
+    jk_yielding y = {jk_cap_retain(marker), jk_cap_retain(jk_kernel_slot(top, 0)), catcher, JK_OK};
+    y.err = jk_kernel_give_slot0(top, jk_cap_null());
+    if (y.err == JK_OK && catcher < 0 && root->serve && jk_can_serve_in_place(k)) {
+        /* The embedder answers now; nothing it can see differs from the
+         * YIELDED result and resume jk_serve_rest would go through. */
+        bool resume = false;
+        jk_cap answer = jk_cap_null();
+        jk_err err = root->serve(root->serve_ctx, y.marker, y.slot0, &resume, &answer);
+        if (err != JK_OK || resume) {
+            jk_cap_release(y.marker);
+            jk_cap_release(y.slot0);
+        }
+        if (err != JK_OK) {
+            jk_cap_release(answer);
+            root->serve_err = err;
+            jk_kernel_unwind(k);
+            return JK_OK;
+        }
+        if (resume) {
+            k->served_in_place++;
+            return jk_resume_in_place(k, root, answer);
+        }
+        jk_cap_release(answer);
+        root->answered = true; /* stop: the YIELDED result as it would be */
+    }
+    return jk_yield_rest(k, root, &y);
 }
 
 /* A step of the loop failed with err while frames run. Whatever a guest can
@@ -387,6 +405,7 @@ static bool jk_local_hostcall(uint64_t n)
     case JK_HOST_CNODE_MINT:
     case JK_HOST_CAP_KIND:
     case JK_HOST_DEBUG_WRITE_NUM:
+    case JK_HOST_DERIVE_SPAWN: /* a slot write and an instance (session 15) */
         return true;
     default:
         return false;
@@ -419,6 +438,89 @@ static __attribute__((noinline)) jk_pvm_host_answer jk_serve_local(jk_kernel *k,
     return jk_kernel_hostcall_paid(k, top, n, gas - price);
 }
 
+/* A YIELD at an `ecalli` of compiled code (session 15): what the loop's
+ * exit, jk_yield and re-entry do for a yield to this kernel's marker that
+ * no frame catches and the embedder answers in place — the AA's attest,
+ * once or twice an event — so that the AA runs on in its code (one exit
+ * and entry fewer, ~400 instructions). Decided, before anything changes,
+ * as jk_yield decides it: any other yield is paid and handed to the loop,
+ * which runs jk_yield whole. After the yielder's slot[0] is taken, the
+ * outcomes that change the stack are left to the loop (k->hc): the pause
+ * when the embedder says stop or the stack cannot be served in place
+ * (JK_HC_YIELD_REST), the unwind when its serve fails (JK_HC_UNWIND), a
+ * resumed frame that cannot take the answer (JK_HC_FAULT, with
+ * jk_resume_in_place's words). A resume in place parks the frames'
+ * memories, this one's too: the code's TLBs go with the page-table
+ * generation (jit_host.c), as they would at an entry. */
+static __attribute__((noinline)) jk_pvm_host_answer jk_serve_yield(jk_kernel *k, jk_frame *top)
+{
+    jk_root *root = k->root;
+    int64_t gas = top->st.gas - top->run_cost;
+    if (gas < 0)
+        gas = 0;
+    int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_kernel_hostcall_price(k, JK_HOST_YIELD);
+    if (gas < price)
+        return JK_PVM_HOST_EXIT; /* out of gas at the ecalli: the loop's path */
+    gas -= price;
+    jk_cap marker;
+    if (!root || !root->serve || !jk_kernel_path_get(top, top->st.regs[7], &marker) ||
+        jk_cap_kind_of(marker) != JK_CAP_INSTANCE)
+        return jk_kernel_hostcall_paid(k, top, JK_HOST_YIELD, gas);
+    jk_hash h;
+    jk_cap_hash(marker, &h);
+    for (int f = (int)k->depth - 2; f >= 0; f--)
+        if (jk_catches(&k->frames[f], &h))
+            return jk_kernel_hostcall_paid(k, top, JK_HOST_YIELD, gas);
+    if (!jk_kernel_is_marker(k, &h))
+        return jk_kernel_hostcall_paid(k, top, JK_HOST_YIELD, gas);
+    top->st.gas = gas; /* paid, as jk_kernel_hostcall_paid pays */
+    top->run_cost = 0;
+    k->hostcalls_in_code++;
+    k->hc_done = true;
+    k->hc_err = JK_OK;
+    jk_yielding *y = &k->yielding;
+    *y = (jk_yielding){jk_cap_retain(marker), jk_cap_retain(jk_kernel_slot(top, 0)), -1, JK_OK};
+    y->err = jk_kernel_give_slot0(top, jk_cap_null());
+    if (y->err != JK_OK || !jk_can_serve_in_place(k)) {
+        k->hc.action = JK_HC_YIELD_REST;
+        return JK_PVM_HOST_DONE;
+    }
+    bool resume = false;
+    jk_cap answer = jk_cap_null();
+    jk_err err = root->serve(root->serve_ctx, y->marker, y->slot0, &resume, &answer);
+    if (err == JK_OK && !resume) {
+        jk_cap_release(answer);
+        root->answered = true; /* stop: the YIELDED result as it would be */
+        k->hc.action = JK_HC_YIELD_REST;
+        return JK_PVM_HOST_DONE;
+    }
+    jk_cap_release(y->marker);
+    jk_cap_release(y->slot0);
+    y->marker = y->slot0 = jk_cap_null();
+    if (err != JK_OK) {
+        jk_cap_release(answer);
+        root->serve_err = err;
+        k->hc.action = JK_HC_UNWIND;
+        return JK_PVM_HOST_DONE;
+    }
+    k->served_in_place++;
+    err = jk_resume_in_place_give(k, root, answer);
+    if (err == JK_ERR_NOMEM) {
+        k->hc_err = err;
+        return JK_PVM_HOST_DONE;
+    }
+    if (err != JK_OK) {
+        k->hc.action = JK_HC_FAULT;
+        k->hc.fault = JK_FAULT_LIMIT;
+        snprintf(k->hc.msg, sizeof k->hc.msg, "%s", JK_RESUME_SLOT0_MSG);
+        return JK_PVM_HOST_DONE;
+    }
+    k->hc_done = false;
+    top->run_gas = top->st.gas; /* the next turn's start, as jk_served */
+    top->starved = false;
+    return JK_PVM_HOST_SERVED;
+}
+
 static jk_pvm_host_answer jk_serve_in_code(void *ctx, jk_pvm_state *st, uint64_t n)
 {
     jk_kernel *k = ctx;
@@ -440,6 +542,8 @@ static jk_pvm_host_answer jk_serve_in_code(void *ctx, jk_pvm_state *st, uint64_t
         return jk_kernel_hostcall_serve_mint(k, top, n);
     case JK_HOST_GAS:
         return jk_kernel_hostcall_serve_gas(k, top);
+    case JK_HOST_YIELD:
+        return jk_serve_yield(k, top);
     default:
         return jk_serve_local(k, top, n);
     }
@@ -463,6 +567,7 @@ JK_COLD static jk_err jk_fault_at(jk_kernel *k, jk_root *root, const jk_pvm_exit
 jk_err jk_kernel_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
 {
     jk_err err = JK_OK;
+    k->root = root; /* for a YIELD served in the code (jk_serve_yield) */
     if (pending->action == JK_HC_FAULT)
         err = jk_contain(k, root, jk_fault(k, root, pending->fault, pending->msg));
     while (err == JK_OK && k->depth > 0) {
@@ -473,6 +578,7 @@ jk_err jk_kernel_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
         top->starved = false;
         k->hc_done = false;
         jk_pvm_memory_set_host_args(top->mem, jk_serve_in_code, k); /* φ7..φ12 and gas */
+        k->runs++;
         err = jk_pvm_run_engine(top->prog, top->mem, &top->st, &ex, k->engine);
         /* Pages the run touched are paid now (the interpreter keeps its gas
          * to itself while it runs; the resolver refused any page the gas the
@@ -542,6 +648,10 @@ jk_err jk_kernel_loop(jk_kernel *k, jk_root *root, jk_hc_result *pending)
                 err = jk_fault(k, root, hc->fault, hc->msg);
             else if (hc->action == JK_HC_YIELD)
                 err = jk_yield(k, root);
+            else if (hc->action == JK_HC_YIELD_REST)
+                err = jk_yield_rest(k, root, &k->yielding);
+            else if (hc->action == JK_HC_UNWIND)
+                jk_kernel_unwind(k);
             break;
         }
         }
