@@ -425,17 +425,24 @@ static bool jk_local_hostcall(uint64_t n)
  * (JK_PVM_HOST_DONE, k->hc_done). Gas, registers, memory and cnode end as
  * the exit and re-entry would leave them
  * (test_kernel_hostcall_in_code_equals_the_loop). */
-static __attribute__((noinline)) jk_pvm_host_answer jk_serve_local(jk_kernel *k, jk_frame *top, uint64_t n)
+/* The gas host call n of top leaves at the `ecalli`, the run's page touches
+ * and its price paid; -1 when it cannot be paid (out of gas there: the
+ * loop's path). */
+static int64_t jk_gas_after_price(jk_kernel *k, const jk_frame *top, uint64_t n)
 {
-    if (!jk_local_hostcall(n))
-        return JK_PVM_HOST_EXIT;
     int64_t gas = top->st.gas - top->run_cost;
     if (gas < 0)
         gas = 0;
     int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_kernel_hostcall_price(k, n);
-    if (gas < price)
-        return JK_PVM_HOST_EXIT; /* out of gas at the ecalli: the loop's path */
-    return jk_kernel_hostcall_paid(k, top, n, gas - price);
+    return gas < price ? -1 : gas - price;
+}
+
+static __attribute__((noinline)) jk_pvm_host_answer jk_serve_local(jk_kernel *k, jk_frame *top, uint64_t n)
+{
+    int64_t gas = jk_local_hostcall(n) ? jk_gas_after_price(k, top, n) : -1;
+    if (gas < 0)
+        return JK_PVM_HOST_EXIT;
+    return jk_kernel_hostcall_paid(k, top, n, gas);
 }
 
 /* A YIELD at an `ecalli` of compiled code (session 15): what the loop's
@@ -455,13 +462,9 @@ static __attribute__((noinline)) jk_pvm_host_answer jk_serve_local(jk_kernel *k,
 static __attribute__((noinline)) jk_pvm_host_answer jk_serve_yield(jk_kernel *k, jk_frame *top)
 {
     jk_root *root = k->root;
-    int64_t gas = top->st.gas - top->run_cost;
+    int64_t gas = jk_gas_after_price(k, top, JK_HOST_YIELD);
     if (gas < 0)
-        gas = 0;
-    int64_t price = JK_KERNEL_HOSTCALL_GAS + jk_kernel_hostcall_price(k, JK_HOST_YIELD);
-    if (gas < price)
         return JK_PVM_HOST_EXIT; /* out of gas at the ecalli: the loop's path */
-    gas -= price;
     jk_cap marker;
     if (!root || !root->serve || !jk_kernel_path_get(top, top->st.regs[7], &marker) ||
         jk_cap_kind_of(marker) != JK_CAP_INSTANCE)

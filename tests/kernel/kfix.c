@@ -88,6 +88,16 @@ jk_err kt_script_with(jk_kernel *k, jk_cap image, int n, const uint32_t *slots, 
     return err;
 }
 
+bool kt_kernel_pair(jk_kernel **interp, jk_kernel **jit)
+{
+    jk_kernel_config icfg = {.engine = JK_PVM_ENGINE_INTERP}, jcfg = {.engine = JK_PVM_ENGINE_JIT};
+    *interp = *jit = NULL;
+    if (jk_kernel_new(&icfg, interp) == JK_OK && jk_kernel_new(&jcfg, jit) == JK_OK)
+        return true;
+    jk_kernel_free(*interp);
+    return false;
+}
+
 jk_cap kt_slot_of(jk_cap inst, uint32_t slot) { return jk_cap_cnode_get(jk_cap_instance_cnode(inst), slot); }
 
 

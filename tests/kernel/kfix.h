@@ -60,6 +60,9 @@ void kt_end(kt_env *e, const char *file, int line);
 jk_cap kt_chain(unsigned levels);
 
 
+/* The reference (an interpreter's kernel, which never serves a host call in
+ * the code) and a recompiler's: false when either cannot be made. */
+bool kt_kernel_pair(jk_kernel **interp, jk_kernel **jit);
 /* The cap in root slot `slot` of inst's cnode (borrowed). */
 jk_cap kt_slot_of(jk_cap inst, uint32_t slot);
 

@@ -62,18 +62,6 @@ static void kh_sweep(jk_kernel *ki, jk_kernel *kj, jk_cap image, jk_cap data, co
         kh_both(ki, kj, image, data, ops, nops, gas, &outcome);
 }
 
-/* The reference (the interpreter, which never serves a host call in the
- * code) and the recompiler. */
-static bool kh_kernels(jk_kernel **ki, jk_kernel **kj)
-{
-    jk_kernel_config icfg = {.engine = JK_PVM_ENGINE_INTERP}, jcfg = {.engine = JK_PVM_ENGINE_JIT};
-    *ki = *kj = NULL;
-    if (jk_kernel_new(&icfg, ki) == JK_OK && jk_kernel_new(&jcfg, kj) == JK_OK)
-        return true;
-    jk_kernel_free(*ki);
-    return false;
-}
-
 /* The compiled runs did serve host calls in the code; then both go. */
 static void kh_done(jk_kernel *ki, jk_kernel *kj, jk_cap data)
 {
@@ -94,7 +82,7 @@ static void kh_cases(const void *bytes, size_t len, const kt_op *halts, size_t n
     kt_env e;
     JK_REQUIRE(kt_begin(&e));
     jk_kernel *ki, *kj;
-    JK_REQUIRE(kh_kernels(&ki, &kj));
+    JK_REQUIRE(kt_kernel_pair(&ki, &kj));
     jk_cap data;
     JK_REQUIRE(jk_cap_data_new(bytes, len, &data) == JK_OK);
     kh_sweep(ki, kj, e.image, data, halts, nh, JK_KERNEL_HALT);
@@ -120,7 +108,7 @@ JK_TEST(test_kernel_hostcall_in_code_equals_the_loop)
     kt_env e;
     JK_REQUIRE(kt_begin(&e));
     jk_kernel *ki, *kj;
-    JK_REQUIRE(kh_kernels(&ki, &kj));
+    JK_REQUIRE(kt_kernel_pair(&ki, &kj));
     jk_cap data;
     JK_REQUIRE(jk_cap_data_new("0123456789abcdef0123456789", 26, &data) == JK_OK);
     /* guest bytes into the state page, back out into a slot, slot writes
@@ -346,7 +334,7 @@ JK_TEST(test_kernel_hostcall_nested_writes_short_way)
     kt_env e;
     JK_REQUIRE(kt_begin(&e));
     jk_kernel *ki, *kj;
-    JK_REQUIRE(kh_kernels(&ki, &kj));
+    JK_REQUIRE(kt_kernel_pair(&ki, &kj));
     jk_cap data;
     JK_REQUIRE(jk_cap_data_new("0123456789abcdef", 16, &data) == JK_OK);
     const kt_op ops[] = {

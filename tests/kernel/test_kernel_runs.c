@@ -69,19 +69,14 @@ static void kr_sweep(jk_kernel *ki, jk_kernel *kj, jk_cap image, jk_cap data, co
 
 /* DERIVE_SPAWN is served in compiled code (loop.c, jk_local_hostcall):
  * one entry for a script that spawns, where the loop's way took two; its
- * refusals — no Image, a CNode of the wrong size, a taken or pinned
+ * refusals — no Image, a CNode of the wrong size, a taken or malformed
  * destination, the CNode onto itself — and its price decided alike. */
 JK_TEST(test_kernel_runs_spawn_in_code)
 {
     kt_env e;
     JK_REQUIRE(kt_begin(&e));
-    jk_kernel_config icfg = {.engine = JK_PVM_ENGINE_INTERP}, jcfg = {.engine = JK_PVM_ENGINE_JIT};
-    jk_kernel *ki = NULL, *kj = NULL;
-    JK_REQUIRE(jk_kernel_new(&icfg, &ki) == JK_OK);
-    if (jk_kernel_new(&jcfg, &kj) != JK_OK) {
-        jk_kernel_free(ki);
-        JK_REQUIRE(false);
-    }
+    jk_kernel *ki, *kj;
+    JK_REQUIRE(kt_kernel_pair(&ki, &kj));
     jk_cap data;
     JK_REQUIRE(jk_cap_data_new("0123456789abcdef", 16, &data) == JK_OK);
     const kt_op spawn[] = {
@@ -92,7 +87,7 @@ JK_TEST(test_kernel_runs_spawn_in_code)
         {JK_HOST_CNODE_MINT, 36, 8, 0, 0},
         {JK_HOST_DERIVE_SPAWN, IMAGE_SLOT, 36, P2(34, 1), 0}, /* through slot 34, emptied by the first */
     };
-    /* the first three alone: served in the code, one entry */
+    /* the first four alone: served in the code, one entry */
     uint32_t slots[2] = {IMAGE_SLOT, 30};
     jk_cap caps[2] = {e.image, data};
     jk_kernel_result r;
@@ -149,13 +144,8 @@ JK_TEST(test_kernel_runs_yield_in_code)
 {
     kt_env e;
     JK_REQUIRE(kt_begin(&e));
-    jk_kernel_config icfg = {.engine = JK_PVM_ENGINE_INTERP}, jcfg = {.engine = JK_PVM_ENGINE_JIT};
-    jk_kernel *ki = NULL, *kj = NULL;
-    JK_REQUIRE(jk_kernel_new(&icfg, &ki) == JK_OK);
-    if (jk_kernel_new(&jcfg, &kj) != JK_OK) {
-        jk_kernel_free(ki);
-        JK_REQUIRE(false);
-    }
+    jk_kernel *ki, *kj;
+    JK_REQUIRE(kt_kernel_pair(&ki, &kj));
     jk_kernel *ks[2] = {ki, kj};
     for (int w = 0; w < 2; w++) {
         jk_kernel *k = ks[w];
