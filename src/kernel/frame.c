@@ -335,13 +335,14 @@ fail:
 
 /* Pages of the region jk_kernel_frame_capture would make for fm (its Data's pages,
  * or for an ephemeral region up to the last page written when that is
- * further). */
-static uint64_t jk_captured_pages(jk_frame *f, const jk_fmap *fm)
+ * further). The dirty list scanned (jk_scan_dirty) first: the callers scan
+ * once for all the mappings (session 15: it was once a mapping). */
+static uint64_t jk_captured_pages(const jk_fmap *fm)
 {
     uint64_t pages = jk_cap_data_page_count(fm->data);
     if (fm->m.kind == JK_CAP_MAP_PERSISTENT)
         return pages;
-    uint64_t written = jk_region_written_end(f, fm) / JK_PVM_PAGE_SIZE;
+    uint64_t written = fm->written_pages;
     return written > pages ? written : pages;
 }
 
@@ -349,9 +350,10 @@ bool jk_kernel_frame_pausable(jk_frame *f, unsigned *depth)
 {
     if (f->set_image_ran)
         return false; /* capture refuses */
+    jk_scan_dirty(f);
     for (uint32_t i = 0; i < f->map_count; i++) {
         const jk_fmap *fm = &f->maps[i];
-        if (jk_captured_pages(f, fm) * JK_PVM_PAGE_SIZE > JK_CAP_DATA_MAX_LEN)
+        if (jk_captured_pages(fm) * JK_PVM_PAGE_SIZE > JK_CAP_DATA_MAX_LEN)
             return false; /* the captured region cannot be a Data */
         if (fm->m.kind == JK_CAP_MAP_PERSISTENT &&
             jk_cap_kind_of(jk_kernel_slot(f, fm->m.slot)) != JK_CAP_DATA)
@@ -383,12 +385,13 @@ bool jk_kernel_frame_pausable(jk_frame *f, unsigned *depth)
 
 void jk_kernel_frame_resume_in_place(jk_frame *f)
 {
+    jk_scan_dirty(f);
     for (uint32_t i = 0; i < f->map_count; i++) {
         jk_fmap *fm = &f->maps[i];
         /* jk_kernel_frame_memory over the captured regions: the region's own pages
          * set the price of a touch past them, nothing is paid yet, and the
          * slot's Data at resume is what a mint compares with. */
-        fm->price_pages = (uint32_t)jk_captured_pages(f, fm);
+        fm->price_pages = (uint32_t)jk_captured_pages(fm);
         fm->past_init_paid = false;
         fm->replaced = false;
         if (fm->mint) {
