@@ -158,6 +158,11 @@ jk_err jk_kernel_frame_memory(jk_frame *f, const jk_cap_region *regions, uint32_
     f->dirty_seen = 0; /* a fresh memory: nothing dirty, nothing live */
     f->live_count = 0;
     f->live_all = false;
+    if (!f->live && k->spare_maps[at].live) { /* the last frame's list at this depth */
+        f->live = k->spare_maps[at].live;
+        f->live_cap = k->spare_maps[at].live_cap;
+        k->spare_maps[at].live = NULL;
+    }
     jk_pvm_memory_set_resolver(f->mem, jk_resolve, f);
     return JK_OK;
 }
@@ -434,6 +439,11 @@ void jk_kernel_frame_release(jk_frame *f)
         free(f->maps);
     }
     jk_pvm_memory_free(f->mem);
-    free(f->live);
+    if (k && f->live && !k->spare_maps[at].live) {
+        k->spare_maps[at].live = f->live; /* for the next frame at this depth */
+        k->spare_maps[at].live_cap = f->live_cap;
+    } else {
+        free(f->live);
+    }
     jk_kernel_frame_zero(f);
 }

@@ -111,6 +111,7 @@ jk_pvm_host_answer jk_kernel_hostcall_serve_read(jk_kernel *k, jk_frame *f, uint
         f->read_path = r[7];
         f->read_cap = cap;
         f->read_size = size = jk_cap_data_len(cap);
+        f->read_page = NULL;
     }
     if (n == JK_HOST_DATA_LEN) {
         r[7] = size;
@@ -121,8 +122,14 @@ jk_pvm_host_answer jk_kernel_hostcall_serve_read(jk_kernel *k, jk_frame *f, uint
     if (len == 0 || len > JK_PVM_PAGE_SIZE || off > size || len > size - off || dst > UINT32_MAX ||
         off % JK_PVM_PAGE_SIZE + len > JK_PVM_PAGE_SIZE)
         return jk_kernel_hostcall_paid(k, f, n, gas); /* refused, empty, or over a page boundary */
-    const uint8_t *page;
-    jk_err err = jk_cap_data_spans(cap, (uint32_t)(off / JK_PVM_PAGE_SIZE), 1, &page);
+    const uint8_t *page = f->read_page;
+    uint32_t index = (uint32_t)(off / JK_PVM_PAGE_SIZE);
+    jk_err err = JK_OK;
+    if (!page || f->read_page_index != index) {
+        err = jk_cap_data_spans(cap, index, 1, &page);
+        f->read_page = err == JK_OK ? page : NULL;
+        f->read_page_index = index;
+    }
     jk_pay(f, gas);
     f->in_host = true;
     if (err == JK_OK)

@@ -154,6 +154,11 @@ typedef struct jk_frame {
     uint64_t read_path;
     jk_cap read_cap;
     uint64_t read_size;   /* jk_cap_data_len(read_cap) */
+    /* Page read_page_index of read_cap (jk_cap_data_spans), or NULL: a
+     * binary search's reads of one record-sized Data land on one page. A
+     * Data is a value, so the page stays while read_cap lives. */
+    const uint8_t *read_page;
+    uint32_t read_page_index;
     jk_wroot w;           /* root slots written since cnode was (slots.c);
                              last, so that jk_kernel_frame_zero stops
                              before its arrays */
@@ -161,7 +166,9 @@ typedef struct jk_frame {
 
 /* Zero f as a fresh frame: all but the working root's arrays, which are
  * read only where its bits say (a frame is set up and released at every
- * CALL: 840 bytes less to clear, twice). */
+ * CALL: 840 bytes less to clear). Done once, at release: every frame above
+ * the stack's top is zero (jk_kernel_new's calloc, then each release), so
+ * a push fills it without clearing it again. */
 static inline void jk_kernel_frame_zero(jk_frame *f) { memset(f, 0, offsetof(jk_frame, w.pos)); }
 
 /* f's cnode is about to change: what jk_kernel_hostcall_serve_read remembers of
@@ -177,11 +184,14 @@ struct jk_kernel {
     jk_hash *markers;         /* hashes of kernel-minted markers */
     size_t marker_count;
     jk_cap marker_image;      /* the (trap-only) image markers are made of */
-    /* A released frame's mappings array, kept for the next frame pushed at
-     * the same depth (a frame's setup then allocates nothing). */
+    /* A released frame's mappings array and live-page list, kept for the
+     * next frame pushed at the same depth (a frame's setup then allocates
+     * nothing, nor does its first page touch). */
     struct {
         jk_fmap *maps;
         uint32_t cap;
+        uint32_t *live;
+        size_t live_cap;
     } spare_maps[JK_KERNEL_MAX_DEPTH];
     uint64_t served_in_place;  /* yields jk_kernel_call_served answered in place */
     uint64_t page_scans;       /* jk_kernel_page_scans */

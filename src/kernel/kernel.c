@@ -49,8 +49,10 @@ void jk_kernel_free(jk_kernel *k)
     if (!k)
         return;
     jk_kernel_unwind(k);
-    for (uint32_t i = 0; i < JK_KERNEL_MAX_DEPTH; i++)
+    for (uint32_t i = 0; i < JK_KERNEL_MAX_DEPTH; i++) {
         free(k->spare_maps[i].maps);
+        free(k->spare_maps[i].live);
+    }
     jk_cap_release(k->marker_image);
     jk_pvm_mem_pool_free(k->mem_pool); /* after the frames' memories */
     free(k->markers);

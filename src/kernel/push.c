@@ -50,8 +50,7 @@ jk_err jk_kernel_push_call(jk_kernel *k, jk_cap target, uint64_t path, uint32_t 
         return jk_setup_fail(why, JK_FAULT_HOSTCALL, "CALL endpoint out of range");
     if (k->depth >= JK_KERNEL_MAX_DEPTH)
         return jk_setup_fail(why, JK_FAULT_DEPTH, "call depth bound reached");
-    jk_frame *f = &k->frames[k->depth];
-    jk_kernel_frame_zero(f);
+    jk_frame *f = &k->frames[k->depth]; /* zero (jk_kernel_frame_zero) */
     jk_frame_init(f, k, target, target, path);
     k->depth++;
     f->endpoint = endpoint;
@@ -126,8 +125,7 @@ jk_err jk_kernel_push_resume(jk_kernel *k, jk_cap paused, uint64_t path, int64_t
     char msg[sizeof why->msg];
     for (uint32_t j = 0; j < n && !bad; j++) {
         const jk_cap_frame *cf = jk_cap_instance_frame(paused, j);
-        jk_frame *f = &k->frames[k->depth];
-        jk_kernel_frame_zero(f);
+        jk_frame *f = &k->frames[k->depth]; /* zero (jk_kernel_frame_zero) */
         jk_cap original = base;
         uint64_t fpath = path;
         if (j > 0) { /* the caller frame still holds it at the path of its CALL (φ7) */

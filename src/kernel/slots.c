@@ -23,9 +23,8 @@ static void jk_wroot_add(jk_wroot *w, uint32_t s, jk_cap v)
     w->val[w->count++] = v;
 }
 
-static void jk_wroot_depth(jk_wroot *w, jk_cap v)
+static void jk_wroot_depth(jk_wroot *w, unsigned d)
 {
-    unsigned d = jk_cap_depth(v);
     if (d > w->depth)
         w->depth = (uint8_t)d;
 }
@@ -58,7 +57,8 @@ jk_err jk_kernel_slot_set(jk_frame *f, uint32_t s, jk_cap value)
     jk_wroot *w = &f->w;
     if (s >= JK_CAP_ROOT_SLOTS)
         return JK_ERR_CAP_RANGE;
-    if (jk_cap_depth(value) + 1 > JK_CAP_MAX_DEPTH)
+    unsigned depth = jk_cap_depth(value); /* once: the check and the table's bound */
+    if (depth + 1 > JK_CAP_MAX_DEPTH)
         return JK_ERR_CAP_TOO_DEEP; /* as jk_cap_cnode_update */
     jk_kernel_frame_forget(f);
     if (jk_wroot_has(w, s)) {
@@ -74,7 +74,7 @@ jk_err jk_kernel_slot_set(jk_frame *f, uint32_t s, jk_cap value)
         }
         jk_wroot_add(w, s, jk_cap_retain(value));
     }
-    jk_wroot_depth(w, value);
+    jk_wroot_depth(w, depth);
     return JK_OK;
 }
 
@@ -133,6 +133,6 @@ jk_err jk_kernel_path_update_at(jk_frame *f, const uint32_t *idx, unsigned d, jk
     if (err == JK_ERR_CAP_KIND || err == JK_ERR_CAP_RANGE)
         return JK_ERR_INVALID_ARG; /* checked above: cannot happen */
     if (err == JK_OK)
-        jk_wroot_depth(w, *at);
+        jk_wroot_depth(w, jk_cap_depth(*at));
     return err; /* on error *at is as it was (an entry equal to the tree's slot is harmless) */
 }

@@ -169,6 +169,13 @@ JK_TEST(test_kernel_hostcall_reads_fast_equals_general)
         {JK_HOST_DATA_READ, 30, 8192, 808, 0x40000100},     /* its short last page, to the end */
         {JK_HOST_DATA_READ, 30, 9000, 0, 0x40000500},       /* empty, at the end */
         {JK_HOST_DATA_READ, 30, 100, 4096, 0x40000000},     /* a whole page's worth */
+        /* the known slot's pages in turn (the page the last read found is
+         * remembered): the first, the short last, the middle, the first
+         * (the script holds 32 calls at most) */
+        {JK_HOST_DATA_READ, 30, 16, 16, 0x40000200},
+        {JK_HOST_DATA_READ, 30, 8200, 8, 0x40000210},
+        {JK_HOST_DATA_READ, 30, 4100, 24, 0x40000220},
+        {JK_HOST_DATA_READ, 30, 0, 1, 0x40000240},
         {JK_HOST_DATA_MINT, 0x40000000, 64, 31, 0},
         {JK_HOST_CNODE_MINT, 34, 2, 0, 0},
         {JK_HOST_COPY, 31, P2(34, 1), 0, 0},
@@ -176,6 +183,7 @@ JK_TEST(test_kernel_hostcall_reads_fast_equals_general)
         {JK_HOST_CAP_KIND, P2(34, 3), 0, 0, 0},             /* nested, empty */
         {JK_HOST_CAP_KIND, P2(31, 0), 0, 0, 0},             /* through a Data: empty */
         {JK_HOST_DATA_LEN, P2(34, 1), 0, 0, 0},
+        {JK_HOST_DATA_LEN, P2(34, 1), 0, 0, 0},             /* nested, known: two levels */
         {JK_HOST_DATA_READ, P2(34, 1), 8, 40, 0x40000600},
         /* the slot read last, replaced: read again, it is the new Data
          * (what the short way remembers of a slot goes with any write) */
