@@ -366,11 +366,8 @@ bool jk_kernel_frame_pausable(jk_frame *f, unsigned *depth)
     }
     /* jk_cap_instance_with_cnode(inst, cnode): the pins and the nesting bound */
     jk_cap image = jk_cap_instance_image(f->inst);
-    for (uint32_t i = 0; i < jk_cap_image_pin_count(image); i++) {
-        const jk_cap_pin *pin = jk_cap_image_pin(image, i);
-        if (!jk_cap_equal(jk_kernel_slot(f, pin->slot), pin->cap))
-            return false;
-    }
+    if (!jk_kernel_frame_pins_hold(f))
+        return false;
     /* The working root's depth bound where it decides nothing; near the
      * bound (within the one level jk_can_serve_in_place adds) the cnode is
      * brought up to date and its depth is exact, so no answer moves. */

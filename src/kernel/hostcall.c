@@ -39,7 +39,7 @@ static bool jk_pinned(jk_hc *c, uint64_t path)
     uint32_t idx[JK_KERNEL_MAX_PATH_DEPTH];
     if (!jk_path_decode(path, &d, idx) || d != 1)
         return false;
-    return !jk_cap_is_null(jk_cap_image_pinned(jk_cap_instance_image(c->f->inst), idx[0]));
+    return jk_kernel_slot_pinned(c->f, idx[0]);
 }
 
 /* Write value at path in the frame's cnode. */
@@ -159,6 +159,8 @@ JK_COLD static jk_err jk_hc_set_image(jk_hc *c)
     c->f->inst = next;
     c->f->cnode = jk_cap_retain(jk_cap_instance_cnode(next));
     c->f->set_image_ran = true;
+    jk_kernel_frame_pins(c->f);
+    c->f->pins_moved = true; /* looked at again, from now on */
     return JK_OK;
 }
 
@@ -170,11 +172,8 @@ JK_COLD static jk_err jk_hc_set_image(jk_hc *c)
 static jk_err jk_self_fits(jk_frame *f)
 {
     jk_cap image = jk_cap_instance_image(f->inst);
-    for (uint32_t i = 0, n = jk_cap_image_pin_count(image); i < n; i++) {
-        const jk_cap_pin *pin = jk_cap_image_pin(image, i);
-        if (!jk_cap_equal(jk_kernel_slot(f, pin->slot), pin->cap))
-            return JK_ERR_CAP_INSTANCE;
-    }
+    if (!jk_kernel_frame_pins_hold(f))
+        return JK_ERR_CAP_INSTANCE;
     unsigned a = jk_cap_depth(image), b = jk_kernel_cnode_depth_bound(f);
     if ((a > b ? a : b) + 1 <= JK_CAP_MAX_DEPTH)
         return JK_OK;

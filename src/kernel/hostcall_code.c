@@ -30,7 +30,7 @@ static void jk_pay(jk_frame *f, int64_t gas)
 /* Whether root slot s is one the frame's image pins. */
 static bool jk_root_pinned(const jk_frame *f, uint64_t s)
 {
-    return !jk_cap_is_null(jk_cap_image_pinned(jk_cap_instance_image(f->inst), (uint32_t)s));
+    return jk_kernel_slot_pinned(f, (uint32_t)s);
 }
 
 /* The call ended in "continue": the frame runs on in the code. */

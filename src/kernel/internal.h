@@ -145,6 +145,15 @@ typedef struct jk_frame {
     uint64_t persist_slots[JK_CAP_ROOT_SLOTS / 64];
     uint32_t map_count;
     uint32_t map_cap;     /* entries maps has room for (reused, see jk_kernel) */
+    /* The root slots inst's image pins (bit s: slot s), and whether one of
+     * them, or a path below one, was written since the frame's cnode was its
+     * instance's (session 16). Until then the pins hold: an Instance value
+     * holds its image's pinned caps in their slots (every constructor checks
+     * it, cap/instance.c), so the checks a pause, an in-place resume and
+     * DERIVE_SPAWN make of them (jk_kernel_frame_pins_hold) are answered
+     * without looking. */
+    uint64_t pin_slots[JK_CAP_ROOT_SLOTS / 64];
+    bool pins_moved;
     jk_kernel *kernel;
     /* The cap the last DATA_LEN / DATA_READ found at read_path (BORROWED
      * from cnode), while read_known: a binary search reads one slot ~10
@@ -284,6 +293,20 @@ static inline bool jk_path_decode(uint64_t path, unsigned *depth, uint32_t idx[J
     *depth = d;
     return true;
 }
+
+/* Whether root slot s is one f's image pins (s < 256). */
+static inline bool jk_kernel_slot_pinned(const jk_frame *f, uint32_t s)
+{
+    return f->pin_slots[s >> 6] >> (s & 63) & 1;
+}
+
+/* f->pin_slots from f->inst's image. */
+void jk_kernel_frame_pins(jk_frame *f);
+
+/* Whether each slot f->inst's image pins holds the pinned cap
+ * (jk_cap_equal), as jk_cap_instance_with_cnode(f->inst, f's cnode) asks:
+ * at once while no pinned slot was written (pins_moved), else looked at. */
+bool jk_kernel_frame_pins_hold(const jk_frame *f);
 
 /* Root slot s of f's cnode (BORROWED; null past the root's 256 slots). */
 static inline jk_cap jk_kernel_slot(const jk_frame *f, uint32_t s)

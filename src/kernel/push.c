@@ -26,6 +26,7 @@ static jk_err jk_frame_init(jk_frame *f, jk_kernel *k, jk_cap original, jk_cap i
     f->exec_image = jk_cap_retain(jk_cap_instance_image(inst));
     f->prog = jk_cap_image_program(f->exec_image);
     f->path = path;
+    jk_kernel_frame_pins(f); /* and they hold (pins_moved false) */
     return JK_OK;
 }
 

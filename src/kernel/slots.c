@@ -61,6 +61,8 @@ jk_err jk_kernel_slot_set(jk_frame *f, uint32_t s, jk_cap value)
     if (depth + 1 > JK_CAP_MAX_DEPTH)
         return JK_ERR_CAP_TOO_DEEP; /* as jk_cap_cnode_update */
     jk_kernel_frame_forget(f);
+    if (jk_kernel_slot_pinned(f, s))
+        f->pins_moved = true;
     if (jk_wroot_has(w, s)) {
         jk_cap *at = &w->val[w->pos[s]];
         jk_cap old = *at;
@@ -118,6 +120,8 @@ jk_err jk_kernel_path_update_at(jk_frame *f, const uint32_t *idx, unsigned d, jk
     jk_kernel_frame_forget(f);
     jk_wroot *w = &f->w;
     uint32_t s = idx[0];
+    if (jk_kernel_slot_pinned(f, s))
+        f->pins_moved = true; /* a CNode below a pinned slot changes */
     if (!jk_wroot_has(w, s)) {
         if (w->count == JK_WROOT_MAX) {
             jk_err err = jk_kernel_frame_flush(f);
@@ -135,4 +139,27 @@ jk_err jk_kernel_path_update_at(jk_frame *f, const uint32_t *idx, unsigned d, jk
     if (err == JK_OK)
         jk_wroot_depth(w, jk_cap_depth(*at));
     return err; /* on error *at is as it was (an entry equal to the tree's slot is harmless) */
+}
+
+void jk_kernel_frame_pins(jk_frame *f)
+{
+    jk_cap image = jk_cap_instance_image(f->inst);
+    memset(f->pin_slots, 0, sizeof f->pin_slots);
+    for (uint32_t i = 0, n = jk_cap_image_pin_count(image); i < n; i++) {
+        uint32_t s = jk_cap_image_pin(image, i)->slot; /* a root slot */
+        f->pin_slots[s >> 6] |= UINT64_C(1) << (s & 63);
+    }
+}
+
+bool jk_kernel_frame_pins_hold(const jk_frame *f)
+{
+    if (!f->pins_moved)
+        return true;
+    jk_cap image = jk_cap_instance_image(f->inst);
+    for (uint32_t i = 0, n = jk_cap_image_pin_count(image); i < n; i++) {
+        const jk_cap_pin *pin = jk_cap_image_pin(image, i);
+        if (!jk_cap_equal(jk_kernel_slot(f, pin->slot), pin->cap))
+            return false;
+    }
+    return true;
 }

@@ -115,6 +115,43 @@ JK_TEST(test_kernel_set_image_then_pause_is_decided_by_a_flag)
     KT_END(&e);
 }
 
+/* SET_IMAGE moves the pins: a write at a slot the new image pins (and the
+ * old one did not) is refused after it, on both engines (the kernel keeps
+ * the pinned slots as a bit set per frame since session 16, recomputed at
+ * SET_IMAGE: this fails when it is not). */
+JK_TEST(test_kernel_set_image_moves_the_pinned_slots)
+{
+    kt_env e;
+    JK_REQUIRE(kt_begin(&e));
+    jk_kernel *kk[2];
+    JK_REQUIRE(kt_kernel_pair(&kk[0], &kk[1]));
+    jk_cap image = e.image, q, pinning;
+    JK_REQUIRE(jk_cap_data_new("q", 1, &q) == JK_OK);
+    JK_REQUIRE(jk_cap_is_null(jk_cap_image_pinned(image, 30)));
+    jk_cap_pin pin = {30, q};
+    static const jk_cap_mapping state = {0x40000000, 4096, JK_CAP_MAP_PERSISTENT, JK_PVM_ACCESS_WRITE, STATE_SLOT};
+    jk_kernel_image_opts opts = {.mappings = &state, .mapping_count = 1, .pins = &pin, .pin_count = 1};
+    JK_REQUIRE(jk_kernel_image_from_program(kt_program, kt_program_len, &opts, &pinning, NULL) == JK_OK);
+    const kt_op ops[] = {{JK_HOST_SET_IMAGE, IMAGE_SLOT, 0, 0, 0}, {JK_HOST_DROP, 30, 0, 0, 0}};
+    for (int i = 0; i < 2; i++) {
+        uint32_t s[1] = {IMAGE_SLOT};
+        jk_cap c[1] = {pinning};
+        jk_kernel_result r;
+        JK_REQUIRE(kt_script_with(kk[i], image, 1, s, c, ops, 1, jk_cap_null(), 1000000, &r) == JK_OK);
+        JK_CHECK_EQ(r.outcome, JK_KERNEL_HALT); /* SET_IMAGE alone: fine */
+        jk_kernel_result_clear(&r);
+        JK_REQUIRE(kt_script_with(kk[i], image, 1, s, c, ops, 2, jk_cap_null(), 1000000, &r) == JK_OK);
+        JK_CHECK_EQ(r.outcome, JK_KERNEL_FAULT); /* slot 30 is pinned now */
+        JK_CHECK_EQ(r.fault, JK_FAULT_HOSTCALL);
+        jk_kernel_result_clear(&r);
+    }
+    jk_kernel_free(kk[0]);
+    jk_kernel_free(kk[1]);
+    jk_cap_release(q);
+    jk_cap_release(pinning);
+    KT_END(&e);
+}
+
 /* A callee CALLed with a 5,000 gas cap yields to an attest marker and then
  * spins: resumed with 100,000, it still stops at its cap. */
 JK_TEST(test_kernel_pause_keeps_each_frames_gas_cap)
