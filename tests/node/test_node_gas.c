@@ -10,15 +10,19 @@
  * One validator of the demo chain (fx) in an in-process jk_node with no
  * peer connected: frames are queued at its transport as two validators'
  * (jk_net_emit) and drained with a fixed `now`, so the buckets never refill
- * and every count is exact.
+ * and every count is exact. Then the same over the wire: a rogue peer
+ * (tests/net/rogue.c) against the node running its loop.
  */
 #include "chain_app_fx.h"
 
 #include "../../src/net/internal.h"
 #include "../../src/node/node_internal.h"
+#include "../net/rogue.h"
 
+#include "jark/crypto.h"
 #include "jark/net.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -207,6 +211,83 @@ JK_TEST(test_node_gas_rate_refuses_unverified_past_the_budget)
     JK_CHECK_EQ(n->bad_peers, 0);
     for (size_t e = 0; e < made; e++)
         free(batch[e]);
+    jk_node_free(n);
+    fx_free(&f);
+}
+
+typedef struct gas_loop {
+    jk_node *n;
+    volatile int stop;
+    jk_err err;
+} gas_loop;
+
+static void *gas_loop_main(void *arg)
+{
+    gas_loop *l = arg;
+    jk_diag diag = {{0}};
+    l->err = jk_node_run(l->n, &l->stop, 0, &diag);
+    return NULL;
+}
+
+/* Over the wire: a rogue (tests/net/rogue.c, over QUIC, with a key no
+ * validator holds) floods node 0, running its own loop on a thread, with
+ * 64 transfers whose signatures fail. The node disconnects it (BAD_SIG in
+ * the transport's count for that peer) and counts it once; the rogue sees
+ * its connection end, and the loop goes on until it is stopped. */
+JK_TEST(test_node_gas_rogue_flood_disconnected_over_the_wire)
+{
+    static fx f;
+    uint32_t p[2];
+    jk_node *n = gas_node(&f, 0, 0, p);
+    JK_REQUIRE(n);
+    uint8_t seed[32], sk[64], pk[32];
+    memset(seed, 0x77, sizeof seed);
+    JK_REQUIRE(jk_crypto_ed25519_keypair_from_seed(seed, pk, sk) == JK_OK);
+    gas_loop l = {.n = n};
+    pthread_t th;
+    JK_REQUIRE(pthread_create(&th, NULL, gas_loop_main, &l) == 0);
+    jk_rogue *r = jk_rogue_open(jk_node_listen_port(n), f.pks[0], sk, f.genesis.genesis_hash.bytes);
+    bool dropped = false;
+    if (r) {
+        uint8_t *batch[64];
+        size_t lens[64], made = fx_batch(&f, 1, 64, batch, lens, 64);
+        for (size_t e = 0; e < made; e++) {
+            uint8_t msg[1024], hdr[JK_NET_FRAME_HEADER];
+            if (lens[e] + 5 <= sizeof msg) {
+                msg[0] = JK_CONS_MSG_EVENT;
+                jk_put_u32le(msg + 1, (uint32_t)lens[e]);
+                memcpy(msg + 5, batch[e], lens[e]);
+                msg[5 + 9] ^= 1; /* the signature fails */
+                /* the first header as a frame, which puts the rogue on the
+                 * events stream; the raw bytes after it follow on that stream */
+                jk_net_frame_header(JK_NET_EVENTS, (uint32_t)lens[e] + 5, hdr);
+                if (e == 0)
+                    jk_rogue_send_frame(r, JK_NET_EVENTS, (uint32_t)lens[e] + 5, 0, 0);
+                else
+                    jk_rogue_send_raw(r, hdr, sizeof hdr);
+                jk_rogue_send_raw(r, msg, lens[e] + 5);
+            }
+            free(batch[e]);
+        }
+        dropped = !jk_rogue_pump_for(r, 40000); /* bounded: only a failure waits it out */
+        jk_rogue_close(r);
+    }
+    l.stop = 1;
+    pthread_join(th, NULL);
+    JK_CHECK(r != NULL);
+    JK_CHECK(dropped);
+    JK_CHECK_EQ(l.err, JK_OK);
+    JK_CHECK_EQ(n->peers_dropped_gas, 1);
+    JK_CHECK_EQ(n->bad_peers, 1);
+    uint32_t idx;
+    jk_net_peer_stats st;
+    JK_CHECK(jk_net_peer_find(n->net, pk, &idx));
+    JK_CHECK(jk_net_peer_stats_get(n->net, idx, &st) == JK_OK && st.down[JK_NET_REASON_BAD_SIG] == 1);
+    /* at least the 33 of the 32 M fault budget were verified (more only
+     * if the loop's clock refilled it meanwhile), not all 64 */
+    jk_node_chain_app_stats cs = fx_stats(&f, 0);
+    JK_CHECK(cs.events_refused >= 33 && cs.events_refused < 64);
+    JK_CHECK_EQ(cs.events_admitted, 0);
     jk_node_free(n);
     fx_free(&f);
 }
