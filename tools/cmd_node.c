@@ -47,7 +47,11 @@ static const char jk_node_usage[] =
     "                   the blocks after the last checkpoint; a clean stop writes one\n"
     "  --rpc-max-body BYTES  an RPC request's body at most BYTES (default 4 MiB; larger: 413)\n"
     "  --rpc-request-ms MS  an RPC request must arrive whole within MS ms (default 10000;\n"
-    "                   slower: 408 and closed)\n";
+    "                   slower: 408 and closed)\n"
+    "  --peer-verify-gas GAS  a peer's relayed events may spend GAS verify gas a second\n"
+    "                   (default 1000000000); past it they are refused unverified\n"
+    "  --peer-fault-gas GAS  a peer whose refusals that are its fault (bad signatures,\n"
+    "                   verify out of gas) pass GAS gas is disconnected (default 32000000)\n";
 
 static volatile int jk_node_stop;
 
@@ -104,6 +108,7 @@ int jk_tool_node(int argc, char **argv)
     uint64_t empty_ms = JK_NODE_EMPTY_BLOCKS_MS, max_block_events = JK_NODE_MAX_BLOCK_EVENTS;
     uint64_t checkpoint_every = JK_NODE_CHECKPOINT_EVERY;
     uint64_t rpc_max_body = 0, rpc_request_ms = 0; /* 0: the server's defaults */
+    uint64_t peer_verify_gas = 0, peer_fault_gas = 0; /* 0: the node's defaults */
     jk_diag diag = {{0}};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -160,6 +165,12 @@ int jk_tool_node(int argc, char **argv)
             if (jk_tool_parse_number(argv[++i], false, &rpc_max_body) != 0 || rpc_max_body < 1024 ||
                 rpc_max_body > (1u << 30)) {
                 fprintf(stderr, "jark node: --rpc-max-body 1024..1073741824 (bytes)\n");
+                return JK_EXIT_USAGE;
+            }
+        } else if (has && (!strcmp(a, "--peer-verify-gas") || !strcmp(a, "--peer-fault-gas"))) {
+            uint64_t *to = !strcmp(a, "--peer-verify-gas") ? &peer_verify_gas : &peer_fault_gas;
+            if (jk_tool_parse_number(argv[++i], false, to) != 0 || *to < 1 || *to > (1ull << 50)) {
+                fprintf(stderr, "jark node: %s 1..%llu (gas)\n", a, 1ull << 50);
                 return JK_EXIT_USAGE;
             }
         } else if (has && !strcmp(a, "--rpc-request-ms")) {
@@ -311,6 +322,8 @@ int jk_tool_node(int argc, char **argv)
             .rpc_port = rport,
             .rpc_max_body = (size_t)rpc_max_body,
             .rpc_request_ms = (uint32_t)rpc_request_ms,
+            .peer_verify_gas_per_s = peer_verify_gas,
+            .peer_fault_gas = peer_fault_gas,
             .log = jk_node_print,
             .verbose = verbose,
         };

@@ -735,6 +735,10 @@ typedef struct jk_chain_kernel {
     uint64_t stamp_next, chain_stamp, cycle_stamp;
     jk_hash stamped_root;
     jk_chain_kernel_stats stats;
+    /* The gas of the verify run behind the last handle_incoming_event's or
+     * admit_prepared's verdict (0: none ran): the node charges it to the
+     * peer that relayed the event (docs/network.md "Peer costs"). */
+    int64_t last_verify_gas;
 } jk_chain_kernel;
 
 /* A Kernel for the chain of `genesis`, at `head` (the current Chain

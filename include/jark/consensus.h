@@ -434,7 +434,10 @@ jk_err jk_cons_on_event(jk_cons_machine *m, const uint8_t *event, size_t len);
  * for them, our own), our votes of every round of h_p, the others' votes
  * of round_p and the votes an older round's proof of lock or decision
  * needs, less its own votes — and a SYNC_REQUEST from h_p (it may be
- * ahead). At most one tick's worth for one peer. It also does what
+ * ahead). At most one tick's worth for one peer. Our own proposal of a
+ * round goes to a validator this way once per (h, r): a later PEER_UP of
+ * it in the same round (a reconnect loop) leaves it to the stall tick
+ * (session 16). It also does what
  * jk_cons_peer_reset does. Liveness does not depend on the call: the
  * stall tick and its every-fourth-tick fallback stay.
  * @return JK_OK (validators out of range and self are ignored: no output);

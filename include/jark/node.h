@@ -404,6 +404,15 @@ typedef void (*jk_node_log_fn)(void *ctx, int level, const char *line);
  * an event ends the wait at once. */
 #define JK_NODE_EMPTY_BLOCKS_MS 1000u
 
+/* jk_node_config.peer_verify_gas_per_s's and peer_fault_gas's defaults, and
+ * the least a refusal that is the relayer's fault is charged (docs/network.md
+ * "Peer costs"): 10^9 gas a second is ~20,000 of the demo's transfers
+ * (50,897 gas each), over 3 times what this 2-core machine verifies; 32 M is
+ * 32 bad signatures, or 3 verifies of the demo's whole 10 M budget. */
+#define JK_NODE_PEER_VERIFY_GAS_PER_S 1000000000u
+#define JK_NODE_PEER_FAULT_GAS 32000000u
+#define JK_NODE_PEER_FAULT_MIN_GAS 1000000u
+
 typedef struct jk_node_config {
     /* transport: listen address, peers, transport kind, limits (filled by
      * the caller; secret_key and genesis_hash are taken from below) */
@@ -440,6 +449,16 @@ typedef struct jk_node_config {
      * RPC's submit_event reads its admission verdict, and commit lines
      * carry its event counts. Borrowed. */
     jk_node_chain_app *chain;
+    /* What a peer's relayed events may cost (docs/network.md "Peer costs";
+     * 0: the defaults below): the verify gas per second its events may
+     * spend (a token bucket holding one second's worth; past it its events
+     * are refused unverified until it refills), and the gas its events may
+     * waste on refusals that are its own fault (a bad signature, verify out
+     * of gas, an undecodable event; each counted as at least
+     * JK_NODE_PEER_FAULT_MIN_GAS; refilled at 1/64 of it a second) before
+     * it is disconnected and counted. */
+    uint64_t peer_verify_gas_per_s;
+    uint64_t peer_fault_gas;
     jk_node_log_fn log;
     void *log_ctx;
     int verbose;
@@ -744,6 +763,10 @@ typedef struct jk_node_event_verdict {
      * roll"); "already in the pool", "already refused when first seen:
      * <that first reason>", "already committed: ..."; empty when ADMITTED */
     char reason[192];
+    /* the gas of the verify run behind this verdict (0: none ran here: a
+     * repeat, malformed, a bound checked first); the node charges it to
+     * the relaying peer (docs/network.md "Peer costs") */
+    int64_t gas;
 } jk_node_event_verdict;
 
 /* Admit an event as add_event does and say what became of it.

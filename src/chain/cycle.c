@@ -745,6 +745,7 @@ jk_err jk_chain_handle_incoming_event_id(jk_chain_kernel *ck, const jk_chain_eve
     jk_err err = jk_chain_verify_event_ex(ck, ck->kernel, ev, traces, trace_count, false, id, NULL, &v);
     if (v.ran)
         ck->stats.verify_runs++;
+    ck->last_verify_gas = v.ran ? v.gas : 0;
     if (err == JK_OK && v.admit) {
         const char *refused = NULL;
         err = jk_chain_admit(ck, ev, &v, &refused);

@@ -195,6 +195,7 @@ jk_err jk_chain_admit_prepared(jk_chain_kernel *ck, jk_chain_prepared *p, size_t
                                                  trace_count, admitted, why);
     p->taken[i] = true;
     jk_chain_verdict *v = &p->verdicts[i];
+    ck->last_verify_gas = v->ran ? v->gas : 0;
     if (p->errors[i] != JK_OK)
         return p->errors[i];
     if (!v->admit) {

@@ -338,7 +338,12 @@ static void jk_resend_proposal(jk_cons_machine *m, jk_cons_round *r, uint32_t pr
  * own: every validator holding another's would send the peer its copy of
  * the big message at once (n - 1 copies; the simulator's proposals per
  * height +35 %), while its proposer, connected too, sends it anyway; one
- * whose proposer is not connected goes on the next tick (holds cleared). */
+ * whose proposer is not connected goes on the next tick (holds cleared).
+ * Our proposal goes to one validator (one key) once per (h, r) this way:
+ * a validator reconnecting in a loop got the big message (~250 KB at the
+ * testnet's load) at each connection; a later PEER_UP of it in the round
+ * leaves it to the stall tick, which sends it to whom may lack it (its
+ * holds were cleared) at most once a tick (session 16, peer16). */
 static void jk_gossip(jk_cons_machine *m, uint32_t to)
 {
     const jk_cons_app *app = &m->cfg.app;
@@ -356,9 +361,10 @@ static void jk_gossip(jk_cons_machine *m, uint32_t to)
         if (r->has_proposal && (current || useful || proposer == m->cfg.self)) {
             if (to == JK_CONS_ALL) {
                 jk_resend_proposal(m, r, proposer, all);
-            } else if (proposer == m->cfg.self) {
+            } else if (proposer == m->cfg.self && !r->up_sent[to]) {
                 jk_cons_send_proposal(m, r, proposer, to);
                 r->holds[to] = 1;
+                r->up_sent[to] = 1;
             }
         }
         for (uint32_t v = 0; v < m->n; v++) {

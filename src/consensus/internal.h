@@ -52,6 +52,10 @@ typedef struct jk_cons_round {
     uint8_t *seen;                /* [n]: any message of validator i (line 55) */
     uint8_t *holds;               /* [n]: validator i holds the proposal, or
                                      was sent it since its last reconnect */
+    uint8_t *up_sent;             /* [n]: our proposal of this round went to
+                                     validator i on a PEER_UP (rule 13): the
+                                     next PEER_UP of i in this round leaves it
+                                     to the stall tick (a reconnect loop) */
     uint64_t got_tick;            /* m->ticks when the proposal entered the log */
     bool fired_34, fired_36, fired_47; /* "for the first time" */
 } jk_cons_round;

@@ -130,6 +130,7 @@ static void jk_round_free(jk_cons_round *r)
     free(r->precommits);
     free(r->seen);
     free(r->holds);
+    free(r->up_sent);
     free(r);
 }
 
@@ -160,7 +161,8 @@ jk_cons_round *jk_cons_round_get(jk_cons_machine *m, uint32_t round)
     r->precommits = calloc(m->n, sizeof *r->precommits);
     r->seen = calloc(m->n, 1);
     r->holds = calloc(m->n, 1);
-    if (!r->prevotes || !r->precommits || !r->seen || !r->holds) {
+    r->up_sent = calloc(m->n, 1);
+    if (!r->prevotes || !r->precommits || !r->seen || !r->holds || !r->up_sent) {
         jk_round_free(r);
         goto nomem;
     }

@@ -111,12 +111,14 @@ bool jk_node_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len, 
         goto out;
     }
     jk_diag diag = {{0}};
+    a->v->ck->last_verify_gas = 0; /* none ran, should admission fail before */
     /* a prepared event without a verdict was seen when prepared, and is no
      * longer (a commit in between forgot its refusal): verified now */
     if (pe && pe->at != SIZE_MAX)
         err = jk_node_app_admit_prepared(a, pe, &admitted, &why, &diag);
     else
         err = jk_app_admit_one(a, &ev, id, tr, count, &admitted, &why, &diag);
+    v->gas = a->v->ck->last_verify_gas;
     if (err != JK_OK || !admitted) {
         a->stats.events_refused++;
         if (err != JK_OK)

@@ -161,7 +161,7 @@ jk_err jk_node_relay_event(jk_node *n, uint32_t from, const uint8_t *ev, size_t 
         return JK_OK;
     /* An event's admission (decode, dedup, the verify program): verify time. */
     double t0 = jk_node_secs();
-    *admitted = n->app.add_event(n->app.ctx, ev, len);
+    *admitted = jk_node_peer_add_event(n, from, ev, len); /* charged to from (node_gas.c) */
     jk_rpc_metric_observe(n->metrics.verify_seconds, jk_node_secs() - t0);
     if (!*admitted)
         return JK_OK;

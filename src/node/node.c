@@ -405,10 +405,12 @@ static void jk_prepare_turn(jk_node *n, const jk_net_event *turn, size_t count)
 {
     const uint8_t **events = n->turn_events;
     size_t *lens = n->turn_lens, m = 0;
+    n->gas_turn++; /* a peer's room in the batch (node_gas.c): the rest one by one */
     for (size_t i = 0; i < count; i++) {
         const jk_net_event *ev = &turn[i];
         if (ev->type == JK_NET_EV_FRAME && ev->kind == JK_NET_EVENTS && ev->len > 5 &&
-            ev->data[0] == JK_CONS_MSG_EVENT && jk_get_u32le(ev->data + 1) == ev->len - 5) {
+            ev->data[0] == JK_CONS_MSG_EVENT && jk_get_u32le(ev->data + 1) == ev->len - 5 &&
+            jk_node_peer_prepare(n, ev->peer)) {
             events[m] = ev->data + 5;
             lens[m++] = ev->len - 5;
         }
@@ -463,6 +465,7 @@ jk_err jk_node_drain_net(jk_node *n, uint64_t now, jk_diag *diag)
     jk_net_event *turn = jk_turn_buffers(n);
     bool more = true;
     jk_err err = JK_OK;
+    n->gas_now_ms = now; /* the peers' gas buckets refill from it (node_gas.c) */
     while (more && err == JK_OK) {
         size_t count = 0, events = 0;
         bool uncopied = false; /* ev: taken, its payload still the transport's: after the turn */
@@ -691,6 +694,7 @@ void jk_node_free(jk_node *n)
     jk_rpc_metrics_free(n->registry);
     free(n->timers);
     free(n->peer_height);
+    free(n->peer_gas);
     free(n->top_value);
     free(n->top_cert);
     jk_turn_free(n);

@@ -239,9 +239,10 @@ static bool jk_w_add_event(void *ctx, const uint8_t *ev, size_t len)
     jk_node *n = ctx;
     if (!n->app.add_event)
         return false;
-    /* An event's admission (decode, dedup, the verify program): verify time. */
+    /* An event's admission (decode, dedup, the verify program): verify time;
+     * its verify gas charged to the peer that relayed it (node_gas.c). */
     double t0 = jk_node_secs();
-    bool fresh = n->app.add_event(n->app.ctx, ev, len);
+    bool fresh = jk_node_peer_add_event(n, n->relay_from, ev, len);
     jk_rpc_metric_observe(n->metrics.verify_seconds, jk_node_secs() - t0);
     return fresh;
 }

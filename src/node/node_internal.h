@@ -67,6 +67,15 @@ struct jk_node {
     uint64_t *peer_height;
     size_t npeer_height;
     uint64_t events_relayed;      /* events this node passed on (full node) */
+    /* node_gas.c: each peer's verify gas buckets, by transport peer index
+     * (kept when it goes down: a reconnect does not refill them); the loop
+     * turn's serial for the prepare's room per peer; peers dropped for the
+     * gas their refusals wasted, events refused unverified past a peer's
+     * rate (docs/network.md "Peer costs") */
+    struct jk_node_peer_gas *peer_gas;
+    size_t npeer_gas;
+    uint64_t gas_turn, gas_now_ms;
+    uint64_t peers_dropped_gas, events_over_rate;
     /* The transport peer whose frame the machine's outputs answer now
      * (UINT32_MAX: none, e.g. an RPC submit or a timer): an event gossiped
      * on goes neither back to it nor, when it is a validator, to the other
@@ -193,6 +202,21 @@ void jk_node_note_proposal(jk_node *n, bool out, uint32_t peer, const uint8_t *b
  * only queues in the transport: the machine takes it in the next pass,
  * consensus first, exactly as if it had been read at the next step. */
 #define JK_NODE_POLL_EVERY 32u
+/* node_gas.c (docs/network.md "Peer costs"): an event relayed by transport
+ * peer `from` (UINT32_MAX: none, an RPC submit) through n->app.add_event,
+ * refused unverified when `from` is past its verify gas rate or its fault
+ * budget; its verdict's gas charged to `from`, and `from` disconnected and
+ * counted when the refusals that are its fault pass peer_fault_gas.
+ * @return what add_event returned (false when refused here). */
+bool jk_node_peer_add_event(jk_node *n, uint32_t from, const uint8_t *ev, size_t len);
+/* node_gas.c: whether a loop turn's event from `peer` joins the turn's
+ * prepared batch (node.c, jk_prepare_turn; n->gas_turn counts the turns):
+ * not when the peer is past its rate or fault budget, and at most the
+ * peer's room a turn — 1 for a new peer or one whose refusal was its
+ * fault, one more for each of its events admitted, up to JK_NODE_SLICE —
+ * since a batch verifies before any of its gas is charged. The rest go one
+ * by one through jk_node_peer_add_event, each charged before the next. */
+bool jk_node_peer_prepare(jk_node *n, uint32_t peer);
 /* node.c: one pass over the transport's queued events: turns of consensus
  * first, then admission, ending after a slice of JK_NODE_SLICE gossiped
  * events (the rest stay queued for the next pass). Internal; public to the

@@ -274,3 +274,40 @@ JK_TEST(test_cons_peer_up_counts_as_held_by_the_tick)
     JK_CHECK_EQ(peer, JK_CONS_ALL);
     th_free(&t);
 }
+
+/* A validator reconnecting in a loop (issue 13, session 16): the proposer
+ * sends its proposal of (h, r) on a PEER_UP once per peer key, not once per
+ * connection — ten connections of validator 3 in round 0 get it once (the
+ * votes and the sync request each time: small). The stall tick still sends
+ * it to 3, whose holds the reconnect cleared; and another peer, 2, still
+ * gets it on its own first PEER_UP. Without the mark: 10 proposals. */
+JK_TEST(test_cons_peer_up_reconnect_loop_gets_the_proposal_once)
+{
+    th t;
+    uint32_t peer = 0;
+    begin_with_a_proposal(&t, 1);
+    size_t proposals = 0, syncs = 0;
+    for (int k = 0; k < 10; k++) {
+        th_peer_up(&t, 3);
+        sent_count c = count_sent(&t, 3);
+        JK_CHECK(c.all_to_peer);
+        proposals += c.proposals;
+        syncs += c.sync;
+        JK_CHECK_EQ(c.votes[1][0] + c.votes[2][0], 2);
+        th_clear(&t);
+    }
+    JK_CHECK_EQ(proposals, 1);
+    JK_CHECK_EQ(syncs, 10);
+    th_peer_up(&t, 2);
+    JK_CHECK_EQ(count_sent(&t, 2).proposals, 1);
+    th_clear(&t);
+    /* the tick after the proposal's arrival one: 3 may lack it (its last
+     * reconnect cleared holds), so the tick sends it there alone */
+    th_tick(&t);
+    th_clear(&t);
+    th_tick(&t);
+    JK_CHECK_EQ(th_sent_proposals(&t, &peer, 1), 1);
+    JK_CHECK_EQ(peer, 3);
+    JK_CHECK_EQ(t.last, JK_OK);
+    th_free(&t);
+}
