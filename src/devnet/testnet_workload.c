@@ -624,8 +624,9 @@ static bool jk_wl_open(jk_tnet_wl *w, const jk_tnet *t, uint64_t now)
     b->state = calloc(e, 1);
     b->tries = calloc(e, 1);
     uint32_t *pos = malloc((size_t)e * sizeof *pos);
+    jk_wl_wait *fresh = malloc((size_t)(e ? e : 1) * sizeof *fresh);
     jk_wl_wait *room = jk_wl_room(w->wait, w->nwait, e, &w->capwait, sizeof *room);
-    if (!b->state || !b->tries || !pos || !room) {
+    if (!b->state || !b->tries || !pos || !fresh || !room) {
         if (w->next < w->npre) /* signed ahead: kept for the next try */
             w->pre[w->next] = b->s;
         else
@@ -633,6 +634,7 @@ static bool jk_wl_open(jk_tnet_wl *w, const jk_tnet *t, uint64_t now)
         free(b->state);
         free(b->tries);
         free(pos);
+        free(fresh);
         if (room)
             w->wait = room;
         *b = (jk_wl_batch){0};
@@ -645,14 +647,23 @@ static bool jk_wl_open(jk_tnet_wl *w, const jk_tnet *t, uint64_t now)
             b->state[a] = JK_WL_FIN; /* its nonce cannot follow a given-up one */
             continue;
         }
-        w->wait[w->nwait++] = (jk_wl_wait){b->s.ids[a], b->index, slot, a};
+        fresh[live] = (jk_wl_wait){b->s.ids[a], b->index, slot, a};
         pos[live++] = a;
     }
+    /* The new ids sorted, then merged into the sorted list from its end
+     * (session 16: sorting the whole list again, up to K × E entries for
+     * each batch, was ~200 comparisons an event on the driver's thread). */
+    qsort(fresh, live, sizeof *fresh, jk_wl_wait_cmp);
+    size_t i = w->nwait, j = live, k = w->nwait + live;
+    while (j > 0)
+        w->wait[--k] = i > 0 && jk_wl_wait_cmp(&w->wait[i - 1], &fresh[j - 1]) > 0 ? w->wait[--i]
+                                                                                  : fresh[--j];
+    w->nwait += live;
+    free(fresh);
     b->left = live;
     b->open = true;
     w->count++;
     w->next++;
-    qsort(w->wait, w->nwait, sizeof *w->wait, jk_wl_wait_cmp);
     jk_wl_send(w, t, slot, pos, live);
     free(pos);
     return true;
