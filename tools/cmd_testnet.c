@@ -249,13 +249,15 @@ int jk_tool_testnet(int argc, char **argv)
     if (rc == 2)
         return fprintf(stderr, "jark testnet: %s\n%s", r.reason, tnet_usage), JK_EXIT_USAGE;
     printf("summary: %llu heights in %.1f s, %llu events (%.1f events/s), %s finality p50 %llu ms p99 %llu ms, "
-           "rounds/height %.2f, nodes %s (common height %llu, highest %llu); measured after %llu warm-up "
-           "heights (whole run: %llu heights in %.1f s, %llu events, %.1f events/s)\n",
+           "rounds/height %.2f, nodes %s (common height %llu, highest %llu); measured heights %llu..%llu "
+           "after %llu warm-up (whole run: %llu heights in %.1f s, %llu events, %.1f events/s)\n",
            (unsigned long long)r.heights, r.seconds, (unsigned long long)r.events,
            r.seconds > 0 ? (double)r.events / r.seconds : 0.0, r.event_finality ? "event" : "block",
            (unsigned long long)r.p50_ms, (unsigned long long)r.p99_ms, r.rounds_per_height,
            r.agree ? "agree on every block" : "DISAGREE", (unsigned long long)r.common,
-           (unsigned long long)r.top, (unsigned long long)o.warmup, (unsigned long long)r.heights_whole,
+           (unsigned long long)r.top, (unsigned long long)r.window_from + 1,
+           (unsigned long long)(r.window_from + r.heights), (unsigned long long)o.warmup,
+           (unsigned long long)r.heights_whole,
            r.seconds_whole, (unsigned long long)r.events_whole,
            r.seconds_whole > 0 ? (double)r.events_whole / r.seconds_whole : 0.0);
     if (r.idle_events)

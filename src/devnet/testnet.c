@@ -391,8 +391,9 @@ static uint64_t jk_tnet_last(const jk_tnet_watch *w, const jk_devnet_testnet_opt
     return w->in_window ? w->win_hi + o->blocks : UINT64_MAX;
 }
 
-/* One poll: every node's height, then the heights new since the last poll
- * (from the highest node), reported in order. Returns the highest height. */
+/* One poll: the nodes' heights (below), then the heights new since the
+ * last poll, each read from a node at it or the highest, reported in
+ * order. Returns the highest height seen. */
 static int64_t jk_tnet_poll(jk_tnet *t, jk_tnet_watch *w, uint64_t now)
 {
     const jk_devnet_testnet_options *o = t->o;
