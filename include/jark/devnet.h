@@ -215,19 +215,37 @@ typedef struct jk_devnet_perturb {
 jk_err jk_devnet_perturb_parse(const char *s, jk_devnet_perturb *p, size_t cap, size_t *count,
                                jk_diag *diag);
 
+/* Where a height falls in the run (session 16, docs/node.md "jark testnet"). */
+typedef enum jk_devnet_height_phase {
+    JK_DEVNET_HEIGHT_WINDOW = 0, /* measured: heights warmup+1 .. warmup+blocks */
+    JK_DEVNET_HEIGHT_WARMUP,     /* heights 1 .. warmup: the workload's pipeline filling */
+    JK_DEVNET_HEIGHT_BEFORE,     /* committed before the watch began (at start-up):
+                                    it has no finality to show */
+} jk_devnet_height_phase;
+
 /* One committed height as the testnet saw it (from the first node that had it). */
 typedef struct jk_devnet_testnet_height {
     uint64_t height;
     uint32_t round;
     uint64_t events;
     char root[17];           /* the state root's first 16 hex digits */
-    uint64_t finality_ms;    /* the interval since the last height seen, by polling */
+    uint64_t finality_ms;    /* the interval since the last height seen, by polling
+                                (0 for a height before the watch) */
+    jk_devnet_height_phase phase;
 } jk_devnet_testnet_height;
 
 typedef struct jk_devnet_testnet_options {
     const char *node_exe;    /* the jark binary run as `jark node ...` (required) */
     uint32_t validators;     /* 1..JK_DEVNET_TESTNET_MAX */
-    uint64_t blocks;         /* heights to watch */
+    uint64_t blocks;         /* heights measured, after the warm-up ones */
+    uint64_t warmup;         /* heights before the measured window (session 16):
+                                the window's figures count heights warmup+1 ..
+                                warmup+blocks, from the watch's sight of height
+                                `warmup` committed; the run is warmup + blocks
+                                heights. 0: the window starts with the watch */
+    uint32_t bound_ms;       /* > 0: the Ed25519 rate is measured for this long
+                                before the nodes start and again after they stop
+                                (r->ed25519_*); 0: not measured */
     const char *dir;         /* keys and stores (kept); NULL: a fresh /tmp/jark-testnet-XXXXXX,
                                 removed after a run that passed */
     const char *spec_path;   /* NULL: the demo spec beside the SDK, with the workload */
@@ -264,13 +282,42 @@ typedef struct jk_devnet_testnet_options {
     void *ctx;
 } jk_devnet_testnet_options;
 
+/* The result's figures are of the measured window (heights warmup+1 ..
+ * warmup+blocks, from the watch's sight of height `warmup` to the last
+ * height), except where a field says "whole": from every node answering
+ * (the mesh up) to the last height, the figure before session 16. With
+ * warmup 0 the two are one. */
 typedef struct jk_devnet_testnet_result {
-    uint64_t heights;            /* heights seen (at most blocks) */
-    double seconds;              /* from every node answering to the last height */
-    uint64_t events;             /* in those heights */
-    uint64_t submitted, refused; /* the workload's transfers admitted / refused */
-    bool event_finality;         /* p50/p99 are of batches (submit to commit),
-                                    else of heights (commit intervals) */
+    uint64_t heights;            /* measured heights seen (at most blocks) */
+    double seconds;              /* the window: from the watch's sight of height
+                                    `warmup` committed to the last height */
+    uint64_t events;             /* in the measured heights */
+    uint64_t submitted, refused; /* the workload's transfers admitted / refused
+                                    (the whole run) */
+    uint64_t admitted_window;    /* of those admitted, in the window */
+    int64_t pool_start, pool_end; /* the events in the nodes' pools (verified,
+                                    not yet committed; summed over the nodes)
+                                    when the window began and ended: near in a
+                                    balanced window (docs/node.md) */
+    uint64_t window_from;        /* the highest committed height when the window
+                                    began (warmup, or more when the watch saw
+                                    several heights at once) */
+    double seconds_whole;        /* from the mesh up to the last height */
+    uint64_t heights_whole, events_whole; /* every height watched, its events */
+    double nodes_cpu_seconds_whole, host_idle_whole, ed25519_verifies_whole;
+    double driver_cpu_seconds;   /* this process's CPU (user + system, every
+                                    thread: the watch, the lanes) in the window */
+    double ed25519_before, ed25519_after; /* with bound_ms: Ed25519 verifies per
+                                    second of wall time on one thread (distinct
+                                    signatures), before the nodes start and
+                                    after they stop; 0 unmeasured */
+    double ed25519_before_cpu, ed25519_after_cpu; /* the same per CPU second */
+    double ed25519_rate, ed25519_rate_cpu; /* the bound's: the higher sample of
+                                    each (jk_devnet_ed25519_bound_rate) */
+    double ed25519_same_sig;     /* after: one signature again and again */
+    bool event_finality;         /* p50/p99 are of batches (submit to commit)
+                                    queued in the window, else of the measured
+                                    heights (commit intervals) */
     uint64_t p50_ms, p99_ms;
     uint64_t idle_p50_ms, idle_p99_ms; /* idle finality: single events submitted
                                     after the workload, one at a time, submit
@@ -343,10 +390,17 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
  * triples made beforehand, round-robin: what the nodes verify (the bound
  * `BENCH testnet` prints beside its events/s). *per_cpu_s (may be NULL):
  * the same per second of the thread's CPU time, which other work on the
- * machine does not lower. *same_sig_per_s (may be NULL): one signature
- * verified again and again for another ms, the figure before session 11
+ * machine does not lower. *same_sig_per_s (may be NULL: then not
+ * measured): one signature verified again and again for another ms, the
+ * figure before session 11
  * (libsodium's variable-time verify then runs with perfectly trained
  * branches: ~6 % faster here). */
 double jk_devnet_ed25519_verifies_per_s(uint32_t ms, double *per_cpu_s, double *same_sig_per_s);
+
+/* The rate the Ed25519 bound uses of two samples (session 16: before the
+ * nodes start, after they stop): the higher, so that the bound is never
+ * flattered by a sample taken while other work held the core; the one
+ * measured when the other is 0 (unmeasured); 0 when neither is. */
+double jk_devnet_ed25519_bound_rate(double before, double after);
 
 #endif

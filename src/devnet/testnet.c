@@ -35,6 +35,8 @@
 #define JK_TNET_IDLE_MS 10000u   /* the longest one is waited for */
 #define JK_TNET_IDLE_POLL_MS 5u
 #define JK_TNET_MESH_MS 10000u /* the longest the watch waits for a full mesh */
+#define JK_TNET_FULL_POLL 10u  /* every node's height every this many polls */
+#define JK_TNET_FILL_MAX 100u  /* the most heights past the warm-up the window waits to fill */
 
 uint64_t jk_devnet_tnet_ms(void)
 {
@@ -220,120 +222,6 @@ static bool jk_tnet_kill(jk_tnet *t, uint32_t i, int sig)
     return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-/* status.height of node i, or -1. */
-static int64_t jk_tnet_height(const jk_tnet *t, uint32_t i)
-{
-    jk_diag d;
-    int64_t h = -1;
-    if (t->pid[i] && jk_rpc_status_height(t->rpc_host[i], t->rpc[i], &h, &d) != JK_OK)
-        h = -1;
-    return h;
-}
-
-/* Node i's committed height, connected peers and pool size from one status
- * call (-1 for what it did not give); false when it does not answer. */
-static bool jk_tnet_status(const jk_tnet *t, uint32_t i, int64_t *height, int64_t *peers,
-                           int64_t *pool)
-{
-    char *res = NULL;
-    jk_diag d;
-    bool ok = false;
-    *height = *peers = *pool = -1;
-    if (t->pid[i] && jk_rpc_call(t->rpc_host[i], t->rpc[i], "status", NULL, &res, &d) == JK_OK) {
-        json_object *o = json_tokener_parse(res), *x;
-        if (o && json_object_object_get_ex(o, "height", &x) && json_object_is_type(x, json_type_int)) {
-            *height = json_object_get_int64(x);
-            ok = true;
-        }
-        if (o && json_object_object_get_ex(o, "peers", &x) && json_object_is_type(x, json_type_int))
-            *peers = json_object_get_int64(x);
-        if (o && json_object_object_get_ex(o, "pool_size", &x) && json_object_is_type(x, json_type_int))
-            *pool = json_object_get_int64(x);
-        json_object_put(o);
-    }
-    free(res);
-    return ok;
-}
-
-/* Decode a block's hex (as the node's RPC gave it) and hand its event ids
- * to the workload. A block that does not decode counts nothing. */
-static bool jk_tnet_events_seen(const jk_tnet *t, const char *hex, size_t len, uint64_t height,
-                                const jk_hash *want)
-{
-    bool found = false;
-    uint8_t *bytes = malloc(len / 2 + 1);
-    size_t n = 0;
-    jk_chain_block blk;
-    if (bytes && jk_rpc_hex_decode(hex, len, bytes, len / 2 + 1, &n, NULL) == JK_OK &&
-        jk_chain_block_decode(bytes, n, &blk, NULL) == JK_OK) {
-        jk_hash *ids = malloc((blk.event_count ? blk.event_count : 1) * sizeof *ids);
-        for (size_t k = 0; ids && k < blk.event_count; k++) {
-            jk_chain_event_hash(&blk.events[k], &ids[k]);
-            found = found || (want && memcmp(ids[k].bytes, want->bytes, JK_HASH_SIZE) == 0);
-        }
-        if (ids)
-            jk_devnet_tnet_wl_committed(t->wl, ids, blk.event_count, height, jk_devnet_tnet_ms());
-        free(ids);
-        jk_chain_block_free(&blk);
-    }
-    free(bytes);
-    return found;
-}
-
-/* Does node i's block at height h carry the event `want`? */
-static bool jk_tnet_block_has(const jk_tnet *t, uint32_t i, uint64_t h, const jk_hash *want)
-{
-    char params[32], *res = NULL;
-    jk_diag d;
-    snprintf(params, sizeof params, "[%llu]", (unsigned long long)h);
-    bool found = false;
-    if (jk_rpc_call(t->rpc_host[i], t->rpc[i], "block", params, &res, &d) == JK_OK) {
-        json_object *o = json_tokener_parse(res), *x;
-        if (o && json_object_object_get_ex(o, "block", &x) && json_object_is_type(x, json_type_string))
-            found = jk_tnet_events_seen(t, json_object_get_string(x),
-                                        (size_t)json_object_get_string_len(x), h, want);
-        json_object_put(o);
-    }
-    free(res);
-    return found;
-}
-
-static bool jk_tnet_block_get(const jk_tnet *t, uint32_t i, uint64_t h, jk_devnet_testnet_height *b)
-{
-    char params[32], *res = NULL;
-    jk_diag d;
-    snprintf(params, sizeof params, "[%llu]", (unsigned long long)h);
-    bool ok = false;
-    if (jk_rpc_call(t->rpc_host[i], t->rpc[i], "block", params, &res, &d) == JK_OK) {
-        json_object *o = json_tokener_parse(res), *hd, *x;
-        if (o && json_object_object_get_ex(o, "header", &hd) &&
-            json_object_object_get_ex(hd, "state_root", &x)) {
-            snprintf(b->root, sizeof b->root, "%.16s", json_object_get_string(x));
-            b->events = json_object_object_get_ex(o, "event_count", &x) ? (uint64_t)json_object_get_int64(x) : 0;
-            /* The certificate's round: height u64 ‖ round u32 ‖ … (LE). */
-            b->round = 0;
-            if (json_object_object_get_ex(o, "certificate", &x) && json_object_is_type(x, json_type_string)) {
-                const char *c = json_object_get_string(x);
-                if (strlen(c) >= 24)
-                    for (int k = 3; k >= 0; k--) {
-                        unsigned byte;
-                        if (sscanf(c + 16 + 2 * k, "%2x", &byte) == 1)
-                            b->round = b->round << 8 | byte;
-                    }
-            }
-            b->height = h;
-            ok = true;
-            /* The block's events, for the workload's count of its batches. */
-            if (t->wl && json_object_object_get_ex(o, "block", &x) && json_object_is_type(x, json_type_string))
-                (void)jk_tnet_events_seen(t, json_object_get_string(x),
-                                          (size_t)json_object_get_string_len(x), h, NULL);
-        }
-        json_object_put(o);
-    }
-    free(res);
-    return ok;
-}
-
 static int jk_tnet_cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -476,28 +364,62 @@ static int jk_tnet_prepare(jk_tnet *t, const jk_devnet_testnet_options *o, jk_de
     return 0;
 }
 
-/* The watch loop's state: heights seen, their intervals, rounds. */
+/* The watch loop's state: heights seen, their intervals, rounds; the
+ * snapshots the figures are the differences of (session 16): at the watch's
+ * start (the mesh up: the whole run's figures, as before) and at the
+ * window's (the watch's sight of height `warmup` committed). */
 typedef struct jk_tnet_watch {
     uint64_t start, last_progress, prev_ms, printed, rounds, events;
     uint64_t answered; /* when every node first answered (0: not yet) */
+    uint64_t up_hi;    /* the highest height committed when the watch began */
+    uint64_t win_hi;   /* the same when the window began */
+    uint64_t win_rounds, win_events, win_heights; /* of the measured heights */
     uint64_t *fin, *idle;
-    size_t nidle;
-    bool up;
+    size_t nfin, nidle;
+    uint32_t lead, since_full; /* the node asked alone; polls since all were */
+    int64_t lead_h;            /* its height then */
+    bool up, in_window;
+    jk_tnet_snap at_up, at_window, at_end;
 } jk_tnet_watch;
 
-/* One poll: every node's height, then the heights new since the last poll
- * (from the highest node), reported in order. Returns the highest height. */
+/* The run's last height: the window's start and `blocks` more (UINT64_MAX
+ * while the warm-up lasts); with no warm-up, `blocks`. */
+static uint64_t jk_tnet_last(const jk_tnet_watch *w, const jk_devnet_testnet_options *o)
+{
+    if (o->warmup == 0)
+        return o->blocks;
+    return w->in_window ? w->win_hi + o->blocks : UINT64_MAX;
+}
+
+/* One poll: the nodes' heights (below), then the heights new since the
+ * last poll, each read from a node at it or the highest, reported in
+ * order. Returns the highest height seen. */
 static int64_t jk_tnet_poll(jk_tnet *t, jk_tnet_watch *w, uint64_t now)
 {
     const jk_devnet_testnet_options *o = t->o;
     int64_t hi = -1, h[JK_DEVNET_TESTNET_MAX];
     uint32_t best = 0;
-    bool all = true, mesh = true;
-    for (uint32_t i = 0; i < t->v; i++) {
+    bool all = true, mesh = true, mark = false;
+    /* Once watching, one status call a poll to the node that was highest
+     * (session 16: four a poll, each a TCP connection, were most of the
+     * driver's CPU and some of the nodes'): the others are asked only when
+     * it moved by more than one height (the lower heights are read from
+     * nodes at them, jk_devnet_tnet_block_source), every
+     * JK_TNET_FULL_POLL-th poll, or when it is down. */
+    bool full = !w->up || !t->pid[w->lead] || ++w->since_full >= JK_TNET_FULL_POLL;
+    if (!full) {
+        for (uint32_t i = 0; i < t->v; i++)
+            h[i] = -1;
+        h[w->lead] = jk_devnet_tnet_height(t, w->lead);
+        full = h[w->lead] < 0 || h[w->lead] > w->lead_h + 1;
+        hi = h[w->lead];
+        best = w->lead;
+    }
+    for (uint32_t i = 0; i < t->v && full; i++) {
         int64_t peers = -1, pool;
         if (w->up)
-            h[i] = jk_tnet_height(t, i);
-        else if (!jk_tnet_status(t, i, &h[i], &peers, &pool))
+            h[i] = jk_devnet_tnet_height(t, i);
+        else if (!jk_devnet_tnet_status(t, i, &h[i], &peers, &pool))
             h[i] = -1;
         all = all && (!t->pid[i] || h[i] >= 0);
         mesh = mesh && (!t->pid[i] || peers >= (int64_t)t->v - 1);
@@ -506,6 +428,11 @@ static int64_t jk_tnet_poll(jk_tnet *t, jk_tnet_watch *w, uint64_t now)
             best = i;
         }
     }
+    if (full) {
+        w->since_full = 0;
+        w->lead = best;
+    }
+    w->lead_h = hi;
     if (!w->up && all && hi >= 0 && !w->answered)
         w->answered = now;
     if (!w->up && all && hi >= 0 && (mesh || now - w->answered >= JK_TNET_MESH_MS)) {
@@ -517,20 +444,51 @@ static int64_t jk_tnet_poll(jk_tnet *t, jk_tnet_watch *w, uint64_t now)
          * run itself then shows the fault). */
         w->up = true;
         w->start = w->prev_ms = w->last_progress = now;
-        jk_devnet_tnet_cpu_mark(t);
+        w->up_hi = (uint64_t)hi;
+        jk_devnet_tnet_snap_take(t, &w->at_up);
+    }
+    if (w->up && !w->in_window && o->warmup == 0) {
+        /* No warm-up: the window is the whole watch, heights 1..blocks
+         * (the measure before session 16). */
+        w->in_window = true;
+        w->at_window = w->at_up;
+    } else if (w->up && !w->in_window && hi >= 0 && (uint64_t)hi >= o->warmup &&
+               (jk_devnet_tnet_wl_filled(t->wl) || (uint64_t)hi >= o->warmup + JK_TNET_FILL_MAX)) {
+        /* The window begins with the pipeline full (`warmup` heights and
+         * the first in_flight batches answered): the events in flight now
+         * (verified, not yet committed) balance those in flight at the end
+         * (docs/bench.md "The sustained window, session 16"); a workload
+         * that never fills (its sends refused) waits JK_TNET_FILL_MAX
+         * heights at most, so that the run still ends. It counts
+         * the heights above the highest committed now; its snapshot is
+         * taken once their blocks were read (as the end's is), so that
+         * the workload has seen their events committed. */
+        w->in_window = mark = true;
+        w->win_hi = (uint64_t)hi;
     }
     /* Heights seen in one poll share the interval since the last one:
      * finality here is as observed from outside, by polling. */
     uint64_t fresh = hi > 0 && (uint64_t)hi > w->printed ? (uint64_t)hi - w->printed : 1;
     uint64_t share = (now - w->prev_ms) / fresh;
-    while (hi > 0 && w->printed < (uint64_t)hi && w->printed < o->blocks) {
+    while (hi > 0 && w->printed < (uint64_t)hi && w->printed < jk_tnet_last(w, o)) {
         jk_devnet_testnet_height b;
         uint64_t at = w->printed + 1;
-        if (!jk_tnet_block_get(t, jk_devnet_tnet_block_source(h, t->v, at, best), at, &b))
+        if (!jk_devnet_tnet_block_get(t, jk_devnet_tnet_block_source(h, t->v, at, best), at, &b))
             break;
-        b.finality_ms = share;
+        /* A height committed before the watch began has no interval to
+         * show (height 1 commits at start-up: the time since the fork was
+         * printed as its finality); a warm-up height's is shown but, like
+         * it, kept out of the percentiles. */
+        b.phase = jk_devnet_tnet_phase(at, w->up, w->up_hi, w->in_window, w->win_hi);
+        b.finality_ms = b.phase == JK_DEVNET_HEIGHT_BEFORE ? 0 : share;
         w->prev_ms = now;
-        w->fin[w->printed] = share;
+        if ((w->in_window || o->warmup == 0) && at > w->win_hi) {
+            if (b.phase == JK_DEVNET_HEIGHT_WINDOW)
+                w->fin[w->nfin++] = share;
+            w->win_rounds += b.round + 1;
+            w->win_events += b.events;
+            w->win_heights++;
+        }
         w->rounds += b.round + 1;
         w->events += b.events;
         if (o->on_height)
@@ -538,6 +496,8 @@ static int64_t jk_tnet_poll(jk_tnet *t, jk_tnet_watch *w, uint64_t now)
         w->printed = at;
         w->last_progress = now;
     }
+    if (mark)
+        jk_devnet_tnet_snap_take(t, &w->at_window);
     return hi;
 }
 
@@ -564,7 +524,7 @@ static uint64_t jk_tnet_pools_drain(jk_tnet *t)
         bool empty = true;
         for (uint32_t i = 0; i < t->v && empty; i++) {
             int64_t h, peers, pool;
-            empty = !jk_tnet_status(t, i, &h, &peers, &pool) || pool <= 0;
+            empty = !jk_devnet_tnet_status(t, i, &h, &peers, &pool) || pool <= 0;
         }
         if (empty)
             break;
@@ -588,7 +548,7 @@ static void jk_tnet_idle_events(jk_tnet *t, jk_tnet_watch *w)
         uint32_t i = k % t->v;
         for (uint32_t n = 0; n < t->v && !t->pid[i]; n++)
             i = (i + 1) % t->v;
-        int64_t seen = jk_tnet_height(t, i);
+        int64_t seen = jk_devnet_tnet_height(t, i);
         if (seen < 0)
             return;
         char *res = NULL;
@@ -608,9 +568,9 @@ static void jk_tnet_idle_events(jk_tnet *t, jk_tnet_watch *w)
         bool found = false;
         while (!found && !(o->stop && *o->stop) && jk_devnet_tnet_ms() - start < JK_TNET_IDLE_MS) {
             usleep(JK_TNET_IDLE_POLL_MS * 1000);
-            int64_t hi = jk_tnet_height(t, i);
+            int64_t hi = jk_devnet_tnet_height(t, i);
             for (int64_t h = seen + 1; h <= hi && !found; h++)
-                found = jk_tnet_block_has(t, i, (uint64_t)h, &id);
+                found = jk_devnet_tnet_block_has(t, i, (uint64_t)h, &id);
             if (hi > seen)
                 seen = hi;
         }
@@ -620,6 +580,37 @@ static void jk_tnet_idle_events(jk_tnet *t, jk_tnet_watch *w)
             jk_devnet_tnet_note(t, "testnet: idle probe %u not committed within %u s", k,
                                 JK_TNET_IDLE_MS / 1000);
     }
+}
+
+/* The window's figures (and the whole run's beside them) into r. */
+static void jk_tnet_results(const jk_tnet *t, const jk_tnet_watch *w, jk_devnet_testnet_result *r)
+{
+    long hz = sysconf(_SC_CLK_TCK);
+    jk_tnet_figs f, whole;
+    jk_devnet_tnet_figures(&w->at_window, &w->at_end, t->v, hz, &f);
+    jk_devnet_tnet_figures(&w->at_up, &w->at_end, t->v, hz, &whole);
+    r->seconds = f.seconds;
+    r->nodes_cpu_seconds = f.nodes_cpu_s;
+    r->host_idle = f.host_idle;
+    r->nodes_run = f.sched[0];
+    r->nodes_runq = f.sched[1];
+    r->nodes_sleep = f.sched[2];
+    r->loop_run = f.sched[3];
+    r->loop_runq = f.sched[4];
+    r->loop_sleep = f.sched[5];
+    r->others_run = f.sched[6];
+    r->net_frames_out = f.frames;
+    r->net_bytes_out = f.bytes;
+    r->net_event_frames_out = f.event_frames;
+    r->ed25519_verifies = f.verifies;
+    r->admitted_window = f.admitted;
+    r->pool_start = f.pool_from;
+    r->pool_end = f.pool_to;
+    r->driver_cpu_seconds = f.driver_cpu_s;
+    r->seconds_whole = whole.seconds;
+    r->nodes_cpu_seconds_whole = whole.nodes_cpu_s;
+    r->host_idle_whole = whole.host_idle;
+    r->ed25519_verifies_whole = whole.verifies;
 }
 
 static void jk_tnet_percentiles(uint64_t *v, size_t n, uint64_t *p50, uint64_t *p99)
@@ -664,19 +655,24 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
         return rc;
     }
     jk_devnet_tnet_note(t, "testnet: %u validators in %s (logs: node-I.log; removed after a run that passes unless --dir), "
-                    "%llu blocks, %s",
-                 t->v, t->dir, (unsigned long long)o->blocks, o->tcp ? "TLS over TCP" : "QUIC");
+                    "%llu blocks measured after %llu warm-up, %s",
+                 t->v, t->dir, (unsigned long long)o->blocks, (unsigned long long)o->warmup,
+                 o->tcp ? "TLS over TCP" : "QUIC");
+    /* The bound's first sample: before the nodes start (the workload's
+     * signing done), on a core nothing of the run holds. */
+    if (o->bound_ms)
+        r->ed25519_before = jk_devnet_ed25519_verifies_per_s(o->bound_ms, &r->ed25519_before_cpu, NULL);
     for (uint32_t i = 0; i < t->v && rc == 0; i++)
         if (!jk_tnet_start(t, i)) {
             snprintf(r->reason, sizeof r->reason, "fork failed");
             rc = 2;
         }
     w.start = w.last_progress = w.prev_ms = jk_devnet_tnet_ms();
-    while (rc == 0 && !(o->stop && *o->stop) && w.printed < o->blocks) {
+    while (rc == 0 && !(o->stop && *o->stop) && w.printed < jk_tnet_last(&w, o)) {
         uint64_t now = jk_devnet_tnet_ms();
         int64_t hi = jk_tnet_poll(t, &w, now);
         if (w.up)
-            jk_devnet_tnet_wl_step(wl, t, jk_devnet_tnet_ms(), w.printed < o->blocks);
+            jk_devnet_tnet_wl_step(wl, t, jk_devnet_tnet_ms(), w.printed < jk_tnet_last(&w, o));
         jk_tnet_perturb(t, done, hi);
         for (uint32_t i = 0; i < t->v && rc == 0; i++) {
             int st = 0;
@@ -698,26 +694,21 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
         }
         usleep(20 * 1000);
     }
-    r->seconds = (double)(jk_devnet_tnet_ms() - w.start) / 1000.0;
-    r->nodes_cpu_seconds = w.up ? jk_devnet_tnet_cpu_since(t) : 0.0;
-    r->host_idle = w.up ? jk_devnet_tnet_host_idle_since(t) : -1.0;
-    double sched[7] = {-1, -1, -1, -1, -1, -1, -1};
+    /* The end's snapshot; the workload stops before the frames are read
+     * again, so that every event it counts as admitted had its gossip
+     * counted too. */
     if (w.up)
-        jk_devnet_tnet_sched_since(t, sched);
-    r->nodes_run = sched[0];
-    r->nodes_runq = sched[1];
-    r->nodes_sleep = sched[2];
-    r->loop_run = sched[3];
-    r->loop_runq = sched[4];
-    r->loop_sleep = sched[5];
-    r->others_run = sched[6];
-    /* The workload stops before the frames are read, so that every event
-     * it counts as submitted had its gossip counted too. */
+        jk_devnet_tnet_snap_take(t, &w.at_end);
     jk_devnet_tnet_wl_stop(wl);
-    if (w.up)
-        jk_devnet_tnet_net_since(t, &r->net_frames_out, &r->net_bytes_out, &r->net_event_frames_out,
-                                 &r->ed25519_verifies);
-    if (wl && w.up && rc == 0 && w.printed >= o->blocks)
+    if (w.up) {
+        jk_devnet_tnet_snap_net(t, &w.at_end);
+        if (!w.in_window) /* stopped before the warm-up ended: an empty window */
+            w.at_window = w.at_end;
+        jk_tnet_results(t, &w, r);
+    } else /* never watched: nothing read */
+        r->host_idle = r->host_idle_whole = r->nodes_run = r->nodes_runq = r->nodes_sleep =
+            r->loop_run = r->loop_runq = r->loop_sleep = r->others_run = -1.0;
+    if (wl && w.up && rc == 0 && w.printed >= jk_tnet_last(&w, o))
         jk_tnet_idle_events(t, &w);
     /* Before stopping: every running node (a restarted one too) catches up
      * to the heights seen. The bound is on progress, not on the whole wait
@@ -730,7 +721,7 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
         bool all = true;
         int64_t sum = 0;
         for (uint32_t i = 0; i < t->v; i++) {
-            int64_t h = t->pid[i] ? jk_tnet_height(t, i) : (int64_t)w.printed;
+            int64_t h = t->pid[i] ? jk_devnet_tnet_height(t, i) : (int64_t)w.printed;
             all = all && h >= (int64_t)w.printed;
             sum += h > 0 ? h : 0;
         }
@@ -747,6 +738,12 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
             jk_devnet_tnet_note(t, "testnet: node %u did not stop cleanly on SIGTERM (see node-%u.log)", i, i);
             r->unclean++;
         }
+    /* The bound's second sample: the nodes stopped. */
+    if (o->bound_ms)
+        r->ed25519_after = jk_devnet_ed25519_verifies_per_s(o->bound_ms, &r->ed25519_after_cpu,
+                                                            &r->ed25519_same_sig);
+    r->ed25519_rate = jk_devnet_ed25519_bound_rate(r->ed25519_before, r->ed25519_after);
+    r->ed25519_rate_cpu = jk_devnet_ed25519_bound_rate(r->ed25519_before_cpu, r->ed25519_after_cpu);
     if (r->unclean && rc == 0) {
         snprintf(r->reason, sizeof r->reason, "%u nodes did not stop cleanly", r->unclean);
         rc = 1;
@@ -754,9 +751,12 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
     r->agree = jk_tnet_agree(t, r);
     if (!r->agree)
         rc = 1;
-    r->heights = w.printed;
-    r->events = w.events;
-    r->rounds_per_height = w.printed ? (double)w.rounds / (double)w.printed : 0.0;
+    r->heights = w.win_heights;
+    r->events = w.win_events;
+    r->heights_whole = w.printed;
+    r->events_whole = w.events;
+    r->window_from = w.win_hi;
+    r->rounds_per_height = w.win_heights ? (double)w.win_rounds / (double)w.win_heights : 0.0;
     jk_devnet_tnet_wl_counts(wl, &r->submitted, &r->refused);
     jk_tnet_wl_breakdown bd;
     jk_devnet_tnet_wl_breakdown(wl, &bd);
@@ -767,12 +767,12 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
     /* Finality: of the events (submit to commit, per batch) when a
      * workload ran, else of the heights (the interval between commits). */
     size_t nlat;
-    uint64_t *lat = jk_devnet_tnet_wl_latencies(wl, &nlat);
+    uint64_t *lat = jk_devnet_tnet_wl_latencies(wl, w.at_window.ms, &nlat);
     r->event_finality = nlat > 0;
     if (nlat)
         jk_tnet_percentiles(lat, nlat, &r->p50_ms, &r->p99_ms);
     else
-        jk_tnet_percentiles(w.fin, w.printed, &r->p50_ms, &r->p99_ms);
+        jk_tnet_percentiles(w.fin, w.nfin, &r->p50_ms, &r->p99_ms);
     jk_tnet_percentiles(w.idle, w.nidle, &r->idle_p50_ms, &r->idle_p99_ms);
     r->idle_events = (uint32_t)w.nidle;
     /* A directory of our own goes when the run passed (as the devnet's);

@@ -10,6 +10,44 @@
 
 typedef struct jk_tnet_wl jk_tnet_wl;
 
+/* What the testnet measures besides the chain, read at one moment
+ * (testnet_measure.c): the window's figures are the difference of two
+ * (session 16: at the watch's start, at the window's start, at the end). */
+typedef struct jk_tnet_snap {
+    uint64_t ms;                    /* monotonic */
+    bool host_read;                 /* /proc/stat was read: */
+    uint64_t host_total, host_idle; /* the machine's CPU ticks, all and idle */
+    double driver_cpu_s;            /* this process's CPU seconds (every thread) */
+    uint64_t admitted;              /* the workload's events admitted so far */
+    pid_t pid[JK_DEVNET_TESTNET_MAX];       /* each node's process (0: not running) */
+    uint64_t cpu_ticks[JK_DEVNET_TESTNET_MAX]; /* its CPU ticks (user + system) */
+    bool sched_read[JK_DEVNET_TESTNET_MAX];
+    uint64_t sched[JK_DEVNET_TESTNET_MAX][2]; /* ns on a core, in a run queue (all threads) */
+    uint64_t loop[JK_DEVNET_TESTNET_MAX][2];  /* the same of its loop (main) thread */
+    int64_t pool[JK_DEVNET_TESTNET_MAX];      /* its pool's events (status.pool_size; -1 unread):
+                                                 verified, not yet committed */
+    bool net_read[JK_DEVNET_TESTNET_MAX];
+    double net[JK_DEVNET_TESTNET_MAX][4]; /* jark_net_frames_out, _bytes_out,
+                                             _event_frames_out, jark_ed25519_verifies_total */
+} jk_tnet_snap;
+
+/* The figures between two snapshots (jk_devnet_tnet_figures). */
+typedef struct jk_tnet_figs {
+    double seconds;
+    double nodes_cpu_s;     /* a node restarted since `from` counts from its start;
+                               one not running at `to` counts nothing */
+    double host_idle;       /* -1 when either /proc/stat read failed */
+    double sched[7];        /* shares of nodes x wall: all threads on a core, in a
+                               run queue, asleep; the loop threads the same; the
+                               other threads on a core. Only nodes running at both
+                               with both read; -1 when none */
+    double frames, bytes, event_frames, verifies; /* summed over the nodes read at `to` */
+    double driver_cpu_s;
+    uint64_t admitted;
+    int64_t pool_from, pool_to; /* the events in the nodes' pools at each (summed
+                                   over the nodes read) */
+} jk_tnet_figs;
+
 typedef struct jk_tnet {
     const jk_devnet_testnet_options *o;
     uint32_t v;
@@ -19,16 +57,6 @@ typedef struct jk_tnet {
     char host[JK_DEVNET_TESTNET_MAX][64], rpc_host[JK_DEVNET_TESTNET_MAX][64];
     uint16_t port[JK_DEVNET_TESTNET_MAX], rpc[JK_DEVNET_TESTNET_MAX];
     pid_t pid[JK_DEVNET_TESTNET_MAX];
-    pid_t cpu_pid[JK_DEVNET_TESTNET_MAX];     /* whose CPU time cpu_from is */
-    uint64_t cpu_from[JK_DEVNET_TESTNET_MAX]; /* its CPU ticks when the watch began */
-    uint64_t host_total, host_idle; /* the machine's CPU ticks when the watch began */
-    bool host_read;                 /* those were read */
-    uint64_t sched_ms;              /* when the schedstat marks were read */
-    uint64_t sched_from[JK_DEVNET_TESTNET_MAX][2]; /* a node's ns on a core, in a run queue then */
-    uint64_t loop_from[JK_DEVNET_TESTNET_MAX][2];  /* the same of its loop thread (its main thread) */
-    bool sched_read[JK_DEVNET_TESTNET_MAX];
-    double net_from[JK_DEVNET_TESTNET_MAX][4]; /* jark_net_frames_out, _bytes_out, _event_frames_out,
-                                                  jark_ed25519_verifies_total then */
     bool demo;               /* the demo spec: nodes get --demo-seed 1, a workload runs */
     struct jk_tnet_wl *wl;   /* the workload, or NULL */
 } jk_tnet;
@@ -41,6 +69,33 @@ typedef struct jk_tnet {
  * none. */
 uint16_t jk_devnet_tnet_distinct_port(const jk_tnet *t, uint32_t i, uint16_t other, int type,
                                       uint16_t (*draw)(int type));
+
+/* testnet_rpc.c: node i's committed height (-1: not running or not
+ * answering); its height, connected peers and pool size from one status
+ * call (-1 for what it did not give; false when it does not answer); does
+ * its block at height h carry the event `want`; its block at h for the
+ * per-height line (false when it did not give it). Each block read hands
+ * the block's event ids to the workload (t->wl). */
+int64_t jk_devnet_tnet_height(const jk_tnet *t, uint32_t i);
+bool jk_devnet_tnet_status(const jk_tnet *t, uint32_t i, int64_t *height, int64_t *peers,
+                           int64_t *pool);
+bool jk_devnet_tnet_block_has(const jk_tnet *t, uint32_t i, uint64_t h, const jk_hash *want);
+bool jk_devnet_tnet_block_get(const jk_tnet *t, uint32_t i, uint64_t h, jk_devnet_testnet_height *b);
+
+/* A `block` answer as the watch reads it: the result object, parsed, and
+ * the block's hex (hex_len digits, not NUL-terminated; NULL when the result
+ * has no "block" string), in place in the reply's body or the parsed tree.
+ * jk_devnet_tnet_block_parse takes the body (malloc'd, NUL-terminated, len
+ * bytes) and frees it when it fails: false when the text is no JSON-RPC
+ * reply with a result object. */
+typedef struct jk_tnet_block_reply {
+    char *body;
+    struct json_object *root, *result;
+    const char *hex;
+    size_t hex_len;
+} jk_tnet_block_reply;
+bool jk_devnet_tnet_block_parse(char *body, size_t len, jk_tnet_block_reply *r);
+void jk_devnet_tnet_block_reply_free(jk_tnet_block_reply *r);
 
 /* A line of prose to the embedder (printf-like). */
 void jk_devnet_tnet_note(const jk_tnet *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -72,19 +127,24 @@ bool jk_devnet_tnet_schedstat_parse(const char *text, uint64_t *run_ns, uint64_t
  * number. */
 bool jk_devnet_tnet_metric_parse(const char *text, const char *name, double *out);
 
-/* testnet_measure.c: since the watch's mark (jk_devnet_tnet_cpu_mark notes every
- * running node's CPU time and frame counters): the host's idle share (-1
- * when /proc/stat cannot be read), the nodes' shares of wall time on a core,
- * in a run queue and asleep (s[0..2]: all threads; s[3..5]: the loop
- * threads alone; s[6]: the other threads on a core), the frames / bytes /
- * event frames they sent and the Ed25519 checks they made, and their CPU
- * seconds. */
-void jk_devnet_tnet_cpu_mark(jk_tnet *t);
-double jk_devnet_tnet_host_idle_since(const jk_tnet *t);
-void jk_devnet_tnet_sched_since(const jk_tnet *t, double s[7]);
-void jk_devnet_tnet_net_since(const jk_tnet *t, double *frames, double *bytes, double *events,
-                              double *verifies);
-double jk_devnet_tnet_cpu_since(const jk_tnet *t);
+/* testnet_measure.c: every running node's CPU time, run queue, frame
+ * counters, the host's and this process's CPU and the workload's admitted
+ * count, now. */
+void jk_devnet_tnet_snap_take(const jk_tnet *t, jk_tnet_snap *s);
+/* Read the nodes' frame counters again into s (after the workload stopped:
+ * every event it counts as admitted had its gossip counted too), and the
+ * admitted count. */
+void jk_devnet_tnet_snap_net(const jk_tnet *t, jk_tnet_snap *s);
+/* Where height `at` falls: before the watch when the watch had not begun
+ * when it was reported or it was committed by then (at <= up_hi, the
+ * highest height at the watch's start); warm-up while the window has not
+ * begun or up to win_hi (the highest height when it began); else the
+ * window. */
+jk_devnet_height_phase jk_devnet_tnet_phase(uint64_t at, bool up, uint64_t up_hi, bool in_window,
+                                            uint64_t win_hi);
+/* The figures from `from` to `to` over v nodes; hz: clock ticks a second. */
+void jk_devnet_tnet_figures(const jk_tnet_snap *from, const jk_tnet_snap *to, uint32_t v, long hz,
+                            jk_tnet_figs *f);
 
 /* The workload: batches in flight over distinct accounts. */
 
@@ -118,8 +178,13 @@ typedef struct jk_tnet_wl_breakdown {
     double one_height;       /* the share of batches whose events were all in one block */
 } jk_tnet_wl_breakdown;
 void jk_devnet_tnet_wl_breakdown(const jk_tnet_wl *w, jk_tnet_wl_breakdown *out);
-/* The batches' finality samples (borrowed) and the counts. */
-uint64_t *jk_devnet_tnet_wl_latencies(jk_tnet_wl *w, size_t *n);
+/* The pipeline has filled: the first in_flight batches had every send
+ * answered (true without a workload). */
+bool jk_devnet_tnet_wl_filled(const jk_tnet_wl *w);
+/* The finality samples (borrowed) of the retired batches queued at or
+ * after from_ms (the window's start: a batch queued while the pipeline
+ * filled met less in flight); the others are dropped. And the counts. */
+uint64_t *jk_devnet_tnet_wl_latencies(jk_tnet_wl *w, uint64_t from_ms, size_t *n);
 void jk_devnet_tnet_wl_counts(const jk_tnet_wl *w, uint64_t *admitted, uint64_t *refused);
 /* After jk_devnet_tnet_wl_stop: probe k's transfer for the idle-finality
  * measure — the k-th account that no open batch holds and none gave up,

@@ -10,6 +10,7 @@
 #include "jark/bytes.h"
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,12 @@ double jk_devnet_ed25519_verifies_per_s(uint32_t ms, double *per_cpu_s, double *
     double cpu = 0, same_cpu = 0, rate = 0;
     if (n)
         rate = jk_tnet_verify_rate(sigs, n, ms, &cpu);
+    if (n && !same_sig_per_s) { /* the one-signature figure not asked for: not measured */
+        free(sigs);
+        if (per_cpu_s)
+            *per_cpu_s = cpu;
+        return rate;
+    }
     jk_tnet_sig one;
     if (n)
         one = sigs[0];
@@ -94,6 +101,13 @@ double jk_devnet_ed25519_verifies_per_s(uint32_t ms, double *per_cpu_s, double *
     if (same_sig_per_s)
         *same_sig_per_s = same;
     return rate;
+}
+
+double jk_devnet_ed25519_bound_rate(double before, double after)
+{
+    /* The higher: a sample taken while other work held the core reads low,
+     * and a low rate would flatter the ratio against it. */
+    return before > after ? before : after > 0 ? after : 0.0;
 }
 
 /* A process's own CPU time (user + system, not its children's: a node's
@@ -144,19 +158,6 @@ static bool jk_tnet_host_cpu(uint64_t *total, uint64_t *idle)
         fclose(f);
     buf[n] = 0;
     return jk_devnet_tnet_host_cpu_parse(buf, total, idle);
-}
-
-/* The machine's idle share of CPU time since jk_devnet_tnet_cpu_mark, -1 when
- * /proc/stat could not be read: with the nodes' CPU it tells nodes that
- * wait on each other (the machine idles too) from nodes that wait for
- * cores other work holds (it does not). */
-double jk_devnet_tnet_host_idle_since(const jk_tnet *t)
-{
-    uint64_t total, idle;
-    if (!t->host_read || !jk_tnet_host_cpu(&total, &idle) || total <= t->host_total ||
-        idle < t->host_idle)
-        return -1.0;
-    return (double)(idle - t->host_idle) / (double)(total - t->host_total);
 }
 
 bool jk_devnet_tnet_metric_parse(const char *text, const char *name, double *out)
@@ -255,85 +256,106 @@ static void jk_tnet_shares(uint64_t r, uint64_t q, uint64_t denom, double *run, 
         *sleep = 0;
 }
 
-/* Where the nodes' wall time went since jk_devnet_tnet_cpu_mark, as shares of
- * (nodes × wall): on a core, runnable but waiting for one (other work
- * held the cores), and the rest asleep (waiting on each other, the
- * workload, the disk); summed over every thread of a node (s[0..2]), and
- * of its loop thread alone (s[3..5]), and the other threads' time on a
- * core (s[6]). Only nodes running since the mark count; -1 unread. */
-void jk_devnet_tnet_sched_since(const jk_tnet *t, double s[7])
+void jk_devnet_tnet_snap_net(const jk_tnet *t, jk_tnet_snap *s)
 {
-    uint64_t wall = (jk_devnet_tnet_ms() - t->sched_ms) * 1000000u, r = 0, q = 0, lr = 0, lq = 0,
-             nodes = 0;
-    for (int k = 0; k < 7; k++)
-        s[k] = -1.0;
     for (uint32_t i = 0; i < t->v; i++) {
-        uint64_t a, b, loop[2];
-        if (!t->pid[i] || t->pid[i] != t->cpu_pid[i] || !t->sched_read[i] ||
-            !jk_tnet_sched(t->pid[i], &a, &b, loop))
-            continue;
-        r += a > t->sched_from[i][0] ? a - t->sched_from[i][0] : 0;
-        q += b > t->sched_from[i][1] ? b - t->sched_from[i][1] : 0;
-        lr += loop[0] > t->loop_from[i][0] ? loop[0] - t->loop_from[i][0] : 0;
-        lq += loop[1] > t->loop_from[i][1] ? loop[1] - t->loop_from[i][1] : 0;
-        nodes++;
+        s->net_read[i] = jk_tnet_net_out(t, i, s->net[i]);
+        if (!s->net_read[i])
+            memset(s->net[i], 0, sizeof s->net[i]);
     }
-    if (!nodes || !wall)
-        return;
-    jk_tnet_shares(r, q, wall * nodes, &s[0], &s[1], &s[2]);
-    jk_tnet_shares(lr, lq, wall * nodes, &s[3], &s[4], &s[5]);
-    s[6] = (double)(r > lr ? r - lr : 0) / (double)(wall * nodes);
+    uint64_t refused;
+    jk_devnet_tnet_wl_counts(t->wl, &s->admitted, &refused);
 }
 
-/* Note every running node's CPU time and frame counters now (the watch
- * begins). */
-void jk_devnet_tnet_cpu_mark(jk_tnet *t)
+void jk_devnet_tnet_snap_take(const jk_tnet *t, jk_tnet_snap *s)
 {
-    t->host_read = jk_tnet_host_cpu(&t->host_total, &t->host_idle);
-    t->sched_ms = jk_devnet_tnet_ms();
+    memset(s, 0, sizeof *s);
+    s->host_read = jk_tnet_host_cpu(&s->host_total, &s->host_idle);
+    s->ms = jk_devnet_tnet_ms();
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        s->driver_cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                          (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     for (uint32_t i = 0; i < t->v; i++) {
-        t->sched_read[i] = t->pid[i] && jk_tnet_sched(t->pid[i], &t->sched_from[i][0],
-                                                      &t->sched_from[i][1], t->loop_from[i]);
-        t->cpu_pid[i] = t->pid[i];
-        t->cpu_from[i] = t->pid[i] ? jk_tnet_cpu_ticks(t->pid[i]) : 0;
-        if (!jk_tnet_net_out(t, i, t->net_from[i]))
-            memset(t->net_from[i], 0, sizeof t->net_from[i]);
-    }
-}
-
-/* The frames and bytes the nodes queued to peers, and the Ed25519 checks
- * they made, since jk_devnet_tnet_cpu_mark (a node started since counts
- * from its start). */
-void jk_devnet_tnet_net_since(const jk_tnet *t, double *frames, double *bytes, double *events,
-                              double *verifies)
-{
-    *frames = *bytes = *events = *verifies = 0;
-    for (uint32_t i = 0; i < t->v; i++) {
-        double v[4];
-        if (!jk_tnet_net_out(t, i, v))
-            continue;
-        bool same = t->pid[i] == t->cpu_pid[i];
-        *frames += v[0] - (same ? t->net_from[i][0] : 0);
-        *bytes += v[1] - (same ? t->net_from[i][1] : 0);
-        *events += v[2] - (same ? t->net_from[i][2] : 0);
-        *verifies += v[3] - (same ? t->net_from[i][3] : 0);
-    }
-}
-
-/* The nodes' CPU seconds since jk_devnet_tnet_cpu_mark (a node started since
- * counts from its start: its compile included, a killed one's time lost). */
-double jk_devnet_tnet_cpu_since(const jk_tnet *t)
-{
-    uint64_t ticks = 0;
-    for (uint32_t i = 0; i < t->v; i++) {
+        s->pid[i] = t->pid[i];
+        s->pool[i] = -1;
         if (!t->pid[i])
             continue;
-        uint64_t now = jk_tnet_cpu_ticks(t->pid[i]);
-        uint64_t from = t->pid[i] == t->cpu_pid[i] ? t->cpu_from[i] : 0;
-        ticks += now > from ? now - from : 0;
+        s->sched_read[i] = jk_tnet_sched(t->pid[i], &s->sched[i][0], &s->sched[i][1], s->loop[i]);
+        s->cpu_ticks[i] = jk_tnet_cpu_ticks(t->pid[i]);
     }
-    long hz = sysconf(_SC_CLK_TCK);
-    return (double)ticks / (double)(hz > 0 ? hz : 100);
+    /* The pools after the CPU: reading them takes a round trip each */
+    for (uint32_t i = 0; i < t->v; i++) {
+        int64_t h, peers;
+        if (t->pid[i] && !jk_devnet_tnet_status(t, i, &h, &peers, &s->pool[i]))
+            s->pool[i] = -1;
+    }
+    jk_devnet_tnet_snap_net(t, s);
+}
+
+jk_devnet_height_phase jk_devnet_tnet_phase(uint64_t at, bool up, uint64_t up_hi, bool in_window,
+                                            uint64_t win_hi)
+{
+    if (!up || at <= up_hi)
+        return JK_DEVNET_HEIGHT_BEFORE;
+    return !in_window || at <= win_hi ? JK_DEVNET_HEIGHT_WARMUP : JK_DEVNET_HEIGHT_WINDOW;
+}
+
+void jk_devnet_tnet_figures(const jk_tnet_snap *from, const jk_tnet_snap *to, uint32_t v, long hz,
+                            jk_tnet_figs *f)
+{
+    memset(f, 0, sizeof *f);
+    f->seconds = to->ms > from->ms ? (double)(to->ms - from->ms) / 1000.0 : 0.0;
+    f->driver_cpu_s = to->driver_cpu_s > from->driver_cpu_s ? to->driver_cpu_s - from->driver_cpu_s : 0.0;
+    f->admitted = to->admitted > from->admitted ? to->admitted - from->admitted : 0;
+
+    /* The machine's idle share: with the nodes' CPU it tells nodes that
+     * wait on each other (the machine idles too) from nodes that wait for
+     * cores other work holds (it does not). */
+    f->host_idle = -1.0;
+    if (from->host_read && to->host_read && to->host_total > from->host_total &&
+        to->host_idle >= from->host_idle)
+        f->host_idle = (double)(to->host_idle - from->host_idle) /
+                       (double)(to->host_total - from->host_total);
+    uint64_t ticks = 0, r = 0, q = 0, lr = 0, lq = 0, nodes = 0;
+    for (uint32_t i = 0; i < v; i++) {
+        f->pool_from += from->pid[i] && from->pool[i] > 0 ? from->pool[i] : 0;
+        f->pool_to += to->pid[i] && to->pool[i] > 0 ? to->pool[i] : 0;
+        if (!to->pid[i])
+            continue; /* not running at the end: a killed node's time is lost */
+        bool same = to->pid[i] == from->pid[i]; /* else started since: from its start */
+        uint64_t c0 = same ? from->cpu_ticks[i] : 0;
+        ticks += to->cpu_ticks[i] > c0 ? to->cpu_ticks[i] - c0 : 0;
+        double d[4] = {0, 0, 0, 0};
+        for (int k = 0; k < 4 && to->net_read[i]; k++) {
+            d[k] = to->net[i][k] - (same ? from->net[i][k] : 0);
+            d[k] = d[k] > 0 ? d[k] : 0;
+        }
+        f->frames += d[0];
+        f->bytes += d[1];
+        f->event_frames += d[2];
+        f->verifies += d[3];
+        if (!same || !from->sched_read[i] || !to->sched_read[i])
+            continue;
+        const uint64_t *a = to->sched[i], *b = from->sched[i], *la = to->loop[i], *lb = from->loop[i];
+        r += a[0] > b[0] ? a[0] - b[0] : 0;
+        q += a[1] > b[1] ? a[1] - b[1] : 0;
+        lr += la[0] > lb[0] ? la[0] - lb[0] : 0;
+        lq += la[1] > lb[1] ? la[1] - lb[1] : 0;
+        nodes++;
+    }
+    f->nodes_cpu_s = (double)ticks / (double)(hz > 0 ? hz : 100);
+    /* Where the nodes' wall time went, as shares of (nodes x wall): on a
+     * core, runnable but waiting for one (other work held the cores), and
+     * the rest asleep (waiting on each other, the workload, the disk). */
+    uint64_t wall = (to->ms > from->ms ? to->ms - from->ms : 0) * 1000000u;
+    for (int k = 0; k < 7; k++)
+        f->sched[k] = -1.0;
+    if (!nodes || !wall)
+        return;
+    jk_tnet_shares(r, q, wall * nodes, &f->sched[0], &f->sched[1], &f->sched[2]);
+    jk_tnet_shares(lr, lq, wall * nodes, &f->sched[3], &f->sched[4], &f->sched[5]);
+    f->sched[6] = (double)(r > lr ? r - lr : 0) / (double)(wall * nodes);
 }
 
 uint32_t jk_devnet_tnet_block_source(const int64_t *heights, uint32_t v, uint64_t at, uint32_t best)

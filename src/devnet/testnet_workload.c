@@ -111,7 +111,8 @@ struct jk_tnet_wl {
     uint64_t npre;
     uint8_t *dead;           /* per account: a transfer of it was given up */
     uint64_t admitted, refused, given_up;
-    uint64_t *lat;
+    uint64_t answered;       /* batches whose sends were all answered (once each) */
+    uint64_t *lat, *lat_sent; /* a retired batch's finality, when it was queued */
     size_t nlat, caplat;
     jk_tnet_wl_breakdown sum; /* the retired batches' times, summed */
     bool stopped;
@@ -306,7 +307,7 @@ jk_err jk_devnet_tnet_wl_new(const jk_tnet *t, jk_tnet_wl **out, jk_diag *diag)
         err = jk_diag_set(diag, JK_ERR_NOMEM, "the demo workload: out of memory");
     /* Sign ahead, before the nodes start (so not on the cores while they
      * are timed): blocks × K × E ÷ 4 events, at least K batches. */
-    uint64_t want = o->blocks * w->in_flight / 4;
+    uint64_t want = (o->warmup + o->blocks) * w->in_flight / 4;
     if (want < w->in_flight)
         want = w->in_flight;
     if (w->per_batch && want > JK_WL_PRESIGN_MAX / w->per_batch)
@@ -400,14 +401,24 @@ void jk_devnet_tnet_wl_free(jk_tnet_wl *w)
     free(w->dead);
     jk_devnet_demo_free(w->demo);
     free(w->lat);
+    free(w->lat_sent);
     free(w->wait);
     free(w);
 }
 
-uint64_t *jk_devnet_tnet_wl_latencies(jk_tnet_wl *w, size_t *n)
+uint64_t *jk_devnet_tnet_wl_latencies(jk_tnet_wl *w, uint64_t from_ms, size_t *n)
 {
-    *n = w ? w->nlat : 0;
+    size_t m = 0;
+    for (size_t k = 0; w && k < w->nlat; k++)
+        if (w->lat_sent[k] >= from_ms)
+            w->lat[m++] = w->lat[k];
+    *n = m;
     return w ? w->lat : NULL;
+}
+
+bool jk_devnet_tnet_wl_filled(const jk_tnet_wl *w)
+{
+    return !w || w->answered >= w->in_flight;
 }
 
 void jk_devnet_tnet_wl_counts(const jk_tnet_wl *w, uint64_t *admitted, uint64_t *refused)
@@ -613,8 +624,9 @@ static bool jk_wl_open(jk_tnet_wl *w, const jk_tnet *t, uint64_t now)
     b->state = calloc(e, 1);
     b->tries = calloc(e, 1);
     uint32_t *pos = malloc((size_t)e * sizeof *pos);
+    jk_wl_wait *fresh = malloc((size_t)(e ? e : 1) * sizeof *fresh);
     jk_wl_wait *room = jk_wl_room(w->wait, w->nwait, e, &w->capwait, sizeof *room);
-    if (!b->state || !b->tries || !pos || !room) {
+    if (!b->state || !b->tries || !pos || !fresh || !room) {
         if (w->next < w->npre) /* signed ahead: kept for the next try */
             w->pre[w->next] = b->s;
         else
@@ -622,6 +634,7 @@ static bool jk_wl_open(jk_tnet_wl *w, const jk_tnet *t, uint64_t now)
         free(b->state);
         free(b->tries);
         free(pos);
+        free(fresh);
         if (room)
             w->wait = room;
         *b = (jk_wl_batch){0};
@@ -634,14 +647,23 @@ static bool jk_wl_open(jk_tnet_wl *w, const jk_tnet *t, uint64_t now)
             b->state[a] = JK_WL_FIN; /* its nonce cannot follow a given-up one */
             continue;
         }
-        w->wait[w->nwait++] = (jk_wl_wait){b->s.ids[a], b->index, slot, a};
+        fresh[live] = (jk_wl_wait){b->s.ids[a], b->index, slot, a};
         pos[live++] = a;
     }
+    /* The new ids sorted, then merged into the sorted list from its end
+     * (session 16: sorting the whole list again, up to K × E entries for
+     * each batch, was ~200 comparisons an event on the driver's thread). */
+    qsort(fresh, live, sizeof *fresh, jk_wl_wait_cmp);
+    size_t i = w->nwait, j = live, k = w->nwait + live;
+    while (j > 0)
+        w->wait[--k] = i > 0 && jk_wl_wait_cmp(&w->wait[i - 1], &fresh[j - 1]) > 0 ? w->wait[--i]
+                                                                                  : fresh[--j];
+    w->nwait += live;
+    free(fresh);
     b->left = live;
     b->open = true;
     w->count++;
     w->next++;
-    qsort(w->wait, w->nwait, sizeof *w->wait, jk_wl_wait_cmp);
     jk_wl_send(w, t, slot, pos, live);
     free(pos);
     return true;
@@ -659,8 +681,10 @@ static void jk_wl_answers(jk_tnet_wl *w, const jk_tnet *t, uint64_t now)
         jk_wl_item *next = it->next;
         jk_wl_batch *b = &w->slots[it->slot];
         uint32_t again[JK_RPC_MAX_BATCH], na = 0;
-        if (--b->pending == 0)
+        if (--b->pending == 0) {
+            w->answered += !b->answered_ms;
             b->answered_ms = now;
+        }
         for (uint32_t k = 0; k < it->n; k++) {
             uint32_t p = it->pos[k];
             if (it->ok[k]) {
@@ -699,10 +723,15 @@ void jk_devnet_tnet_wl_step(jk_tnet_wl *w, jk_tnet *t, uint64_t now, bool more)
         jk_wl_batch *b = &w->slots[k];
         if (!b->open || b->left || b->pending)
             continue;
-        uint64_t *room = jk_wl_room(w->lat, w->nlat, 1, &w->caplat, sizeof *room);
-        if (!room)
+        size_t cap = w->caplat;
+        uint64_t *room = jk_wl_room(w->lat, w->nlat, 1, &cap, sizeof *room);
+        if (room)
+            w->lat = room;
+        uint64_t *sent = room ? jk_wl_room(w->lat_sent, w->nlat, 1, &w->caplat, sizeof *sent) : NULL;
+        if (!sent)
             break;
-        w->lat = room;
+        w->lat_sent = sent;
+        w->lat_sent[w->nlat] = b->sent_ms;
         w->lat[w->nlat++] = now - b->sent_ms;
         if (b->h_lo) { /* where its time went (a batch all given up has none) */
             uint64_t answered = b->answered_ms ? b->answered_ms : b->sent_ms;

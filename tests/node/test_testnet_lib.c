@@ -14,6 +14,7 @@
 #include "jark/bytes.h"
 #include "jark/devnet.h"
 
+#include <json-c/json.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -307,4 +308,151 @@ JK_TEST(test_testnet_ports_are_distinct)
     JK_CHECK_EQ(t.rpc[1], 5003);
     /* only taken ports left to draw: none, not a duplicate */
     JK_CHECK_EQ(jk_devnet_tnet_distinct_port(&t, 2, 0, SOCK_DGRAM, port_draw), 0);
+}
+
+/* The window's figures are the difference of two snapshots (session 16):
+ * a node running at both counts its increase, one restarted since (another
+ * pid) counts from its start, one not running at the end counts nothing;
+ * run-queue shares only over nodes read at both; the host's idle share, the
+ * driver's CPU and the admitted events between the two. */
+JK_TEST(test_testnet_window_figures)
+{
+    static jk_tnet_snap a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    a.ms = 10000;
+    b.ms = 12000;
+    a.host_read = b.host_read = true;
+    a.host_total = 1000, a.host_idle = 100;
+    b.host_total = 1400, b.host_idle = 120;
+    a.driver_cpu_s = 1.5, b.driver_cpu_s = 1.6;
+    a.admitted = 4096, b.admitted = 14336;
+    /* node 0: the same process at both */
+    a.pid[0] = b.pid[0] = 100;
+    a.cpu_ticks[0] = 50, b.cpu_ticks[0] = 150;
+    a.sched_read[0] = b.sched_read[0] = true;
+    a.sched[0][0] = 1000000000, b.sched[0][0] = 2000000000; /* 1 s on a core */
+    a.sched[0][1] = 0, b.sched[0][1] = 500000000;           /* 0.5 s in a run queue */
+    a.loop[0][0] = 500000000, b.loop[0][0] = 1000000000;
+    a.loop[0][1] = 0, b.loop[0][1] = 200000000;
+    a.net_read[0] = b.net_read[0] = true;
+    const double n0a[4] = {100, 10000, 40, 1000}, n0b[4] = {300, 50000, 100, 5000};
+    memcpy(a.net[0], n0a, sizeof n0a);
+    memcpy(b.net[0], n0b, sizeof n0b);
+    /* node 1: restarted in between (another pid): counts from its start,
+     * not in the run-queue shares */
+    a.pid[1] = 101, b.pid[1] = 201;
+    a.cpu_ticks[1] = 900, b.cpu_ticks[1] = 30;
+    a.sched_read[1] = b.sched_read[1] = true;
+    b.sched[1][0] = 9000000000u;
+    a.net_read[1] = b.net_read[1] = true;
+    a.net[1][3] = 7000, b.net[1][3] = 500;
+    /* node 2: not running at the end */
+    a.pid[2] = 102;
+    a.cpu_ticks[2] = 40;
+    /* the pools: summed over the nodes read (-1: not) at each end */
+    a.pool[0] = 300, a.pool[1] = -1, a.pool[2] = 200;
+    b.pool[0] = 350, b.pool[1] = 100, b.pool[2] = 999; /* node 2 is down at b */
+    jk_tnet_figs f;
+    jk_devnet_tnet_figures(&a, &b, 3, 100, &f);
+    JK_CHECK(f.seconds == 2.0);
+    JK_CHECK(f.nodes_cpu_s == 1.3); /* (100 + 30) ticks at 100 a second */
+    JK_CHECK(f.host_idle == 0.05);  /* 20 of 400 */
+    JK_CHECK(f.driver_cpu_s > 0.0999 && f.driver_cpu_s < 0.1001);
+    JK_CHECK_EQ(f.admitted, 10240);
+    JK_CHECK(f.frames == 200 && f.bytes == 40000 && f.event_frames == 60);
+    JK_CHECK(f.verifies == 4000 + 500);
+    JK_CHECK_EQ(f.pool_from, 500);
+    JK_CHECK_EQ(f.pool_to, 450);
+    /* node 0 alone over 2 s: on a core 0.5, in a run queue 0.25, asleep
+     * 0.25; its loop 0.25, 0.1, 0.65; its other threads 0.25 */
+    JK_CHECK(f.sched[0] == 0.5 && f.sched[1] == 0.25 && f.sched[2] == 0.25);
+    JK_CHECK(f.sched[3] == 0.25 && f.sched[4] == 0.1 && f.sched[5] > 0.6499 && f.sched[5] < 0.6501);
+    JK_CHECK(f.sched[6] == 0.25);
+    /* the same snapshot twice: an empty window, nothing divided by zero */
+    jk_devnet_tnet_figures(&b, &b, 3, 100, &f);
+    JK_CHECK(f.seconds == 0 && f.nodes_cpu_s == 0 && f.verifies == 0 && f.admitted == 0);
+    JK_CHECK(f.sched[0] == -1.0 && f.host_idle == -1.0);
+    /* /proc/stat unread at either end: no idle share; a node whose metrics
+     * did not answer at the end: no frames from it */
+    b.host_read = false;
+    b.net_read[0] = false;
+    jk_devnet_tnet_figures(&a, &b, 3, 100, &f);
+    JK_CHECK(f.host_idle == -1.0);
+    JK_CHECK(f.frames == 0 && f.verifies == 500);
+}
+
+/* Heights by phase: committed before the watch began (reported before it,
+ * or at or below the highest height at its start) have no finality; then
+ * the warm-up's, until the window began and up to the highest height
+ * then; then the window's. */
+JK_TEST(test_testnet_height_phase)
+{
+    JK_CHECK_EQ(jk_devnet_tnet_phase(1, false, 0, false, 0), JK_DEVNET_HEIGHT_BEFORE);
+    JK_CHECK_EQ(jk_devnet_tnet_phase(1, true, 1, false, 0), JK_DEVNET_HEIGHT_BEFORE);
+    JK_CHECK_EQ(jk_devnet_tnet_phase(2, true, 1, false, 0), JK_DEVNET_HEIGHT_WARMUP);
+    /* the window began with height 12 the highest committed */
+    JK_CHECK_EQ(jk_devnet_tnet_phase(12, true, 1, true, 12), JK_DEVNET_HEIGHT_WARMUP);
+    JK_CHECK_EQ(jk_devnet_tnet_phase(13, true, 1, true, 12), JK_DEVNET_HEIGHT_WINDOW);
+    /* no warm-up: the window from the first height after the watch began */
+    JK_CHECK_EQ(jk_devnet_tnet_phase(1, true, 0, true, 0), JK_DEVNET_HEIGHT_WINDOW);
+    JK_CHECK_EQ(jk_devnet_tnet_phase(1, true, 1, true, 0), JK_DEVNET_HEIGHT_BEFORE);
+}
+
+/* The bound's rate of its two samples: the higher (a sample taken while
+ * other work held the core reads low and would flatter the ratio); the
+ * one measured when the other is not; 0 when neither is. */
+JK_TEST(test_testnet_bound_rate_is_the_higher_sample)
+{
+    JK_CHECK(jk_devnet_ed25519_bound_rate(22900, 21000) == 22900);
+    JK_CHECK(jk_devnet_ed25519_bound_rate(21000, 22900) == 22900);
+    JK_CHECK(jk_devnet_ed25519_bound_rate(0, 22900) == 22900);
+    JK_CHECK(jk_devnet_ed25519_bound_rate(22900, 0) == 22900);
+    JK_CHECK(jk_devnet_ed25519_bound_rate(0, 0) == 0);
+}
+
+/* A `block` reply as the watch reads it (session 16): the result parsed
+ * with its block hex cut out and read in place; a reply whose first
+ * "block":" is not the result's block string is parsed whole; an error
+ * reply, a result that is no object and text that is no JSON refused. */
+static bool tl_block_parse(const char *text, jk_tnet_block_reply *r)
+{
+    char *body = strdup(text);
+    return body && jk_devnet_tnet_block_parse(body, strlen(body), r);
+}
+
+JK_TEST(test_testnet_block_reply_parse)
+{
+    jk_tnet_block_reply r;
+    json_object *x;
+    JK_REQUIRE(tl_block_parse("{\"jsonrpc\":\"2.0\",\"result\":{\"height\":7,\"header\":{\"state_root\":\"ab\"},"
+                              "\"event_count\":2,\"block\":\"00ff10\",\"certificate\":\"0102\"},\"id\":1}",
+                              &r));
+    JK_REQUIRE(r.hex != NULL);
+    JK_CHECK_EQ(r.hex_len, 6);
+    JK_CHECK(memcmp(r.hex, "00ff10", 6) == 0);
+    JK_CHECK(r.hex >= r.body && r.hex < r.body + strlen(r.body)); /* in place */
+    JK_CHECK(json_object_object_get_ex(r.result, "certificate", &x) && !strcmp(json_object_get_string(x), "0102"));
+    JK_CHECK(json_object_object_get_ex(r.result, "event_count", &x) && json_object_get_int64(x) == 2);
+    jk_devnet_tnet_block_reply_free(&r);
+    /* spaces after the colon: no cut, parsed whole, the same hex */
+    JK_REQUIRE(tl_block_parse("{\"result\": {\"block\": \"abcd\", \"event_count\": 1}, \"id\": 1}", &r));
+    JK_CHECK(r.hex && r.hex_len == 4 && memcmp(r.hex, "abcd", 4) == 0);
+    jk_devnet_tnet_block_reply_free(&r);
+    /* "block":" first in another object: the cut is not the result's
+     * block, so the reply is parsed whole */
+    JK_REQUIRE(tl_block_parse("{\"x\":{\"block\":\"99\"},\"result\":{\"block\":\"1234\"},\"id\":1}", &r));
+    JK_CHECK(r.hex && r.hex_len == 4 && memcmp(r.hex, "1234", 4) == 0);
+    jk_devnet_tnet_block_reply_free(&r);
+    /* no block in the result: a result, no hex */
+    JK_REQUIRE(tl_block_parse("{\"result\":{\"height\":3},\"id\":1}", &r));
+    JK_CHECK(r.hex == NULL && r.result != NULL);
+    jk_devnet_tnet_block_reply_free(&r);
+    /* refused: an error reply, a null result, cut-off text, no JSON */
+    JK_CHECK(!tl_block_parse("{\"error\":{\"code\":-32000,\"message\":\"no block\"},\"id\":1}", &r));
+    JK_CHECK(!tl_block_parse("{\"result\":null,\"id\":1}", &r));
+    JK_CHECK(!tl_block_parse("{\"result\":{\"block\":\"00ff", &r));
+    JK_CHECK(!tl_block_parse("{\"result\":{\"block\":\"00ff\"", &r));
+    JK_CHECK(!tl_block_parse("HTTP/1.1 500", &r));
+    JK_CHECK(r.body == NULL && r.root == NULL);
 }
