@@ -541,7 +541,8 @@ typedef struct jk_chain_budgets {
  * transacts a bounded body left out, the dispatch emits queued for the next
  * cycle. */
 typedef struct jk_chain_pooled {
-    uint8_t *blob;
+    uint8_t *blob;           /* read only; in a pool entry whose data is one
+                                page, that Data's bytes (no copy of its own) */
     size_t blob_len;
     jk_chain_trace *traces;  /* the traces it arrived with */
     size_t trace_count;
@@ -564,7 +565,7 @@ typedef struct jk_chain_pooled {
      * a produce's verify again): the body's Data for it at produce and
      * import, where each apply made it again (docs/chain-design.md, "The
      * body's Data from admission"). Null: not kept — made at apply. Owned by
-     * the entry (released with it). */
+     * the entry (released with it, jk_chain_pooled_drop). */
     jk_cap data;
 } jk_chain_pooled;
 

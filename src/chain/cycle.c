@@ -751,12 +751,12 @@ jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, jk_chain_ve
     if (jk_chain_endpoint_is_dispatch(ev->endpoint))
         return jk_admit_dispatch(ck, ev, v, refused);
     size_t before = ck->pool_count;
-    jk_err err = jk_chain_pool_admit(ck, ev, &v->hash, v->used, v->used_count, &v->used, &v->seen, refused);
-    if (ck->pool_count == before + 1) { /* appended: it keeps what its verify hashed and made */
-        ck->pool[before].has_blob_msg = v->has_blob_msg;
+    /* the entry takes the verify's Data of the blob (v->data becomes null) */
+    jk_err err = jk_chain_pool_admit(ck, ev, &v->hash, v->used, v->used_count, &v->used, &v->data, &v->seen,
+                                     refused);
+    if (ck->pool_count == before + 1 && v->has_blob_msg) { /* appended: it keeps what its verify hashed */
+        ck->pool[before].has_blob_msg = true;
         ck->pool[before].blob_msg = v->blob_msg;
-        ck->pool[before].data = v->data;
-        v->data = jk_cap_null();
     }
     return err;
 }

@@ -123,9 +123,12 @@ jk_err jk_chain_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trac
  * take: NULL (traces are copied), or the address of the caller's heap
  * array `traces` (malloc'd; its room may exceed trace_count): an admitted
  * entry keeps that array and sets *take to NULL; otherwise *take is left
- * as it was and stays the caller's to free. */
+ * as it was and stays the caller's to free. data: NULL, or the address of
+ * the caller's Data of the blob (its verify's): an admitted entry takes
+ * that reference (jk_chain_pooled.data; its blob is the Data's bytes when
+ * one page) and sets *data to null; otherwise it stays the caller's. */
 jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_hash *hash,
-                           const jk_chain_trace *traces, size_t trace_count, jk_chain_trace **take,
+                           const jk_chain_trace *traces, size_t trace_count, jk_chain_trace **take, jk_cap *data,
                            const jk_chain_keyset *seen, const char **refused);
 /* No recheck (docs/chain-design.md): whether e needs no verify before a
  * block of this cycle takes it (its stamp is this chain state's, or this

@@ -167,7 +167,8 @@ void jk_chain_set_pool_limits(jk_chain_kernel *ck, const jk_chain_pool_limits *l
 
 void jk_chain_pooled_drop(jk_chain_pooled *e)
 {
-    free(e->blob);
+    if (e->blob != jk_cap_data_flat(e->data)) /* else the Data's own bytes */
+        free(e->blob);
     free(e->traces);
     jk_cap_release(e->data);
 }
@@ -268,23 +269,31 @@ const char *jk_chain_pool_precheck(const jk_chain_kernel *ck, const jk_hash *has
 }
 
 /* jk_chain_pooled_make; with *take non-NULL (the heap array `traces` is),
- * the entry keeps that array instead of a copy and *take becomes NULL. */
+ * the entry keeps that array instead of a copy and *take becomes NULL.
+ * data: the blob's Data (jk_chain_verdict.data) or null, borrowed: out->data
+ * names it (the caller hands its reference over once the entry is kept),
+ * and when it is one page the entry's blob is its bytes rather than a copy
+ * of its own (jk_chain_pooled_drop frees the blob only when it is not). */
 static jk_err jk_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trace *traces, size_t n,
-                             jk_chain_trace **take, jk_chain_endpoint endpoint, const jk_hash *hash,
+                             jk_chain_trace **take, jk_cap data, jk_chain_endpoint endpoint, const jk_hash *hash,
                              jk_chain_pooled *out)
 {
     bool taken = take && *take && *take == traces;
-    out->blob = malloc(len ? len : 1);
+    if (jk_cap_data_len(data) != len)
+        data = jk_cap_null(); /* not this blob's (never: it is what verify ran on) */
+    const uint8_t *flat = jk_cap_data_flat(data);
+    out->blob = flat ? (uint8_t *)flat /* read only, as every entry's blob */ : malloc(len ? len : 1);
     out->traces = taken ? *take : malloc((n ? n : 1) * sizeof *traces);
     if (!out->blob || !out->traces) {
-        free(out->blob);
+        if (!flat)
+            free(out->blob);
         if (!taken)
             free(out->traces);
         return JK_ERR_NOMEM;
     }
     if (taken)
         *take = NULL;
-    if (len)
+    if (len && !flat)
         memcpy(out->blob, blob, len);
     if (n && !taken)
         memcpy(out->traces, traces, n * sizeof *traces);
@@ -294,7 +303,7 @@ static jk_err jk_pooled_make(const uint8_t *blob, size_t len, const jk_chain_tra
     out->stamp = 0;
     out->kernel_made = false;
     out->has_blob_msg = false;
-    out->data = jk_cap_null();
+    out->data = data;
     jk_chain_event ev = {endpoint, out->blob, len};
     if (hash)
         out->hash = *hash;
@@ -306,11 +315,11 @@ static jk_err jk_pooled_make(const uint8_t *blob, size_t len, const jk_chain_tra
 jk_err jk_chain_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trace *traces, size_t n,
                             jk_chain_endpoint endpoint, const jk_hash *hash, jk_chain_pooled *out)
 {
-    return jk_pooled_make(blob, len, traces, n, NULL, endpoint, hash, out);
+    return jk_pooled_make(blob, len, traces, n, NULL, jk_cap_null(), endpoint, hash, out);
 }
 
 jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_hash *known,
-                           const jk_chain_trace *traces, size_t trace_count, jk_chain_trace **take,
+                           const jk_chain_trace *traces, size_t trace_count, jk_chain_trace **take, jk_cap *data,
                            const jk_chain_keyset *seen, const char **refused)
 {
     static const uint8_t nobody[32];
@@ -362,7 +371,8 @@ jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const 
         return JK_ERR_NOMEM;
     ck->pool = grown;
     jk_chain_pooled entry;
-    jk_err err = jk_pooled_make(ev->blob, ev->blob_len, traces, trace_count, take, ev->endpoint, &hash, &entry);
+    jk_err err = jk_pooled_make(ev->blob, ev->blob_len, traces, trace_count, take,
+                                data ? *data : jk_cap_null(), ev->endpoint, &hash, &entry);
     if (err != JK_OK)
         return err;
     /* verified on this chain state, or made by this cycle's kernel */
@@ -370,7 +380,8 @@ jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const 
     entry.stamp = seen ? ck->chain_stamp : ck->cycle_stamp;
     err = jk_chain_hashset_add(&ck->pool_index, &entry.hash);
     if (err != JK_OK) {
-        free(entry.blob);
+        if (entry.blob != jk_cap_data_flat(entry.data))
+            free(entry.blob); /* the Data stays the caller's */
         if (take && !*take && entry.traces == traces)
             *take = entry.traces; /* handed back: the caller still frees it */
         else
@@ -381,6 +392,8 @@ jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const 
      * key: only on out-of-memory, when the validator is in trouble anyway. */
     ck->pool[ck->pool_count++] = entry;
     ck->pool_bytes += jk_entry_bytes(ev->blob_len, trace_count);
+    if (data && !jk_cap_is_null(entry.data))
+        *data = jk_cap_null(); /* the entry's reference now */
     if (!seen)
         return JK_OK;
     if (one) {
@@ -415,7 +428,7 @@ jk_err jk_chain_pool_admit_verified(jk_chain_kernel *ck, const jk_chain_event *e
         err = jk_chain_keyset_add(&seen, used[i].key, NULL);
     const char *refused = NULL;
     if (err == JK_OK)
-        err = jk_chain_pool_admit(ck, ev, id, used, n, NULL, &seen, &refused);
+        err = jk_chain_pool_admit(ck, ev, id, used, n, NULL, NULL, &seen, &refused);
     jk_chain_keyset_free(&seen);
     *admitted = err == JK_OK && !refused;
     if (refused)

@@ -186,10 +186,18 @@ JK_TEST(test_chain_known_msg_never_vouches_for_another_blob)
  * each apply made the blob's Data again. It must be exactly the blob, and
  * the blocks and chains must be those of the Data made at apply. */
 
-/* Forget every entry's kept Data: the apply makes them as before. */
+/* Forget every entry's kept Data: the apply makes them as before (an
+ * entry whose blob is the Data's bytes gets a copy of its own first). */
 static void km_forget_datas(jk_chain_kernel *ck)
 {
     for (size_t i = 0; i < ck->pool_count; i++) {
+        jk_chain_pooled *e = &ck->pool[i];
+        if (e->blob == jk_cap_data_flat(e->data)) {
+            uint8_t *own = malloc(e->blob_len);
+            JK_REQUIRE(own);
+            memcpy(own, e->blob, e->blob_len);
+            e->blob = own;
+        }
         jk_cap_release(ck->pool[i].data);
         ck->pool[i].data = jk_cap_null();
     }
