@@ -235,6 +235,13 @@ jk_err jk_cap_data_new_zeroed(size_t len, jk_cap *out);
 /* Length in bytes; 0 for a cap that is not a Data. */
 uint64_t jk_cap_data_len(jk_cap data);
 
+/* The bytes of a Data of one page (1 to JK_CAP_PAGE_SIZE bytes): its own
+ * buffer, jk_cap_data_len bytes, never written, alive as long as a
+ * reference to the Data is held. NULL for any other cap (empty, several
+ * pages, not a Data). Lets a holder of the Data read its bytes without a
+ * copy of its own (the chain's pool entries, session 16). */
+const uint8_t *jk_cap_data_flat(jk_cap data);
+
 /* Number of pages, ceil(len / 4096). 0 for any other kind. */
 uint32_t jk_cap_data_page_count(jk_cap data);
 

@@ -541,7 +541,8 @@ typedef struct jk_chain_budgets {
  * transacts a bounded body left out, the dispatch emits queued for the next
  * cycle. */
 typedef struct jk_chain_pooled {
-    uint8_t *blob;
+    uint8_t *blob;           /* read only; in a pool entry whose data is one
+                                page, that Data's bytes (no copy of its own) */
     size_t blob_len;
     jk_chain_trace *traces;  /* the traces it arrived with */
     size_t trace_count;
@@ -560,6 +561,12 @@ typedef struct jk_chain_pooled {
      * hashing the blob once more. has_blob_msg false: not known. */
     bool has_blob_msg;
     jk_hash blob_msg;
+    /* The blob as a Data, when a verify of it made one (its admission's, or
+     * a produce's verify again): the body's Data for it at produce and
+     * import, where each apply made it again (docs/chain-design.md, "The
+     * body's Data from admission"). Null: not kept — made at apply. Owned by
+     * the entry (released with it, jk_chain_pooled_drop). */
+    jk_cap data;
 } jk_chain_pooled;
 
 /* The transaction pool's bounds (local policy, not consensus: each validator
@@ -604,6 +611,10 @@ typedef struct jk_chain_kernel_stats {
     uint64_t attests_deferred; /* attests of admission's batched verifies
                                   whose signature check waited for the end
                                   of the run (docs/bench.md, session 8) */
+    uint64_t pool_reinserted;  /* pooled entries put back by a rebuild
+                                  (setup_cycle's, or produce's selection) */
+    uint64_t body_datas_kept;  /* body events whose Data an apply took from
+                                  the pool entry instead of making it */
 } jk_chain_kernel_stats;
 
 typedef struct jk_chain_kernel {
@@ -734,6 +745,14 @@ typedef struct jk_chain_kernel {
      * stamp_next, so no two are equal. */
     uint64_t stamp_next, chain_stamp, cycle_stamp;
     jk_hash stamped_root;
+    /* The pool's index, bytes, per-key counts and seen keys are what a
+     * rebuild on chain_stamp pool_built_stamp would make of its entries
+     * (setup_cycle rebuilt it, and only admissions under the same limits
+     * changed it since): a setup_cycle on that same chain state keeps them
+     * instead of rebuilding (docs/chain-design.md, "A rebuild only when
+     * something changed"). Cleared with the pool's index. */
+    bool pool_built;
+    uint64_t pool_built_stamp;
     jk_chain_kernel_stats stats;
     /* The gas of the verify run behind the last handle_incoming_event's or
      * admit_prepared's verdict (0: none ran): the node charges it to the

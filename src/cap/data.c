@@ -258,6 +258,15 @@ uint64_t jk_cap_data_len(jk_cap data)
     return data.kind == JK_CAP_DATA ? jk_data_of(data)->len : 0;
 }
 
+const uint8_t *jk_cap_data_flat(jk_cap data)
+{
+    if (data.kind != JK_CAP_DATA)
+        return NULL;
+    const jk_data_body *d = jk_data_of(data);
+    /* one page: the root is the page node itself */
+    return d->len - 1 < PAGE && d->root->o.type == JK_OBJ_DPAGE ? d->root->u.page.bytes : NULL;
+}
+
 uint32_t jk_cap_data_page_count(jk_cap data) { return jk_pages_of(jk_cap_data_len(data)); }
 
 static bool jk_data_range_ok(jk_cap data, uint64_t offset, uint64_t len)

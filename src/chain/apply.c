@@ -37,9 +37,12 @@ static jk_err jk_list(const jk_cap *caps, size_t n, jk_cap *out)
 }
 
 /* The body as chain.apply sees it: slot i = {0: endpoint (u32 LE Data), 1: blob Data}.
- * Events with the endpoint of the one before share its endpoint Data (a cap
- * is a value: one Data or two equal ones hash and read the same). */
-static jk_err jk_body_cnode(const jk_chain_event *events, size_t n, jk_cap *out)
+ * Events with the endpoint of the one before share its endpoint Data, and
+ * an event with datas[i] (its pool entry's, made by its verify) takes that
+ * Data: a cap is a value, and one Data or two equal ones hash and read the
+ * same. */
+static jk_err jk_body_cnode(const jk_chain_event *events, const jk_cap *datas, size_t n, uint64_t *kept,
+                            jk_cap *out)
 {
     jk_cap *pairs = calloc(n ? n : 1, sizeof *pairs);
     jk_err err = pairs ? JK_OK : JK_ERR_NOMEM;
@@ -55,8 +58,11 @@ static jk_err jk_body_cnode(const jk_chain_event *events, size_t n, jk_cap *out)
             if (err != JK_OK)
                 break;
         }
-        jk_cap b;
-        err = jk_cap_data_new(events[made].blob, events[made].blob_len, &b);
+        jk_cap b = datas ? jk_cap_retain(datas[made]) : jk_cap_null();
+        if (jk_cap_is_null(b))
+            err = jk_cap_data_new(events[made].blob, events[made].blob_len, &b);
+        else
+            (*kept)++;
         /* jk_chain_pair's value (4 slots, e and b in 0 and 1), built in one go */
         if (err == JK_OK)
             err = jk_cap_cnode_new_filled(2, (jk_cap[2]){e, b}, 2, &pairs[made]);
@@ -113,11 +119,14 @@ static int jk_ref_key_cmp(const jk_chain_trace *t, const uint8_t key[32], const 
     return c ? c : jk_chain_cmp32(t->msg_hash.bytes, msg->bytes);
 }
 
-static int jk_ref_cmp(const void *a, const void *b)
+/* refs[a] against refs[b] past their keys' heads (jk_chain_ord_sort's
+ * tie; the sort is stable, so equal ones stay in `order`). */
+static int jk_ref_tail_cmp(const void *ctx, size_t a, size_t b)
 {
-    const jk_trace_ref *x = a, *y = b;
-    int c = jk_ref_key_cmp(x->t, y->t->key, &y->t->msg_hash);
-    return c ? c : (x->order > y->order) - (x->order < y->order);
+    const jk_trace_ref *refs = ctx;
+    const jk_chain_trace *x = refs[a].t, *y = refs[b].t;
+    int c = memcmp(x->key + 8, y->key + 8, 24);
+    return c ? c : jk_chain_cmp32(x->msg_hash.bytes, y->msg_hash.bytes);
 }
 
 static jk_err jk_refs_build(jk_produce_mode *m)
@@ -126,16 +135,31 @@ static jk_err jk_refs_build(jk_produce_mode *m)
     size_t n = ck->cycle_trace_count;
     for (size_t i = 0; i < ck->pool_count; i++)
         n += ck->pool[i].trace_count;
+    /* in (key, msg_hash, order) order: built in `order`, sorted stably by
+     * (key, msg_hash) */
+    jk_trace_ref *built = malloc((n ? n : 1) * sizeof *built);
+    jk_chain_ord *ord = malloc((n ? 2 * n : 1) * sizeof *ord);
     m->refs = malloc((n ? n : 1) * sizeof *m->refs);
-    if (!m->refs)
+    if (!built || !ord || !m->refs) {
+        free(built);
+        free(ord);
+        free(m->refs);
+        m->refs = NULL;
         return JK_ERR_NOMEM;
+    }
     size_t k = 0;
     for (size_t i = 0; i < ck->cycle_trace_count; i++, k++)
-        m->refs[k] = (jk_trace_ref){&ck->cycle_traces[i], NULL, k};
+        built[k] = (jk_trace_ref){&ck->cycle_traces[i], NULL, k};
     for (size_t i = 0; i < ck->pool_count; i++)
         for (size_t j = 0; j < ck->pool[i].trace_count; j++, k++)
-            m->refs[k] = (jk_trace_ref){&ck->pool[i].traces[j], &ck->pool[i], k};
-    qsort(m->refs, n, sizeof *m->refs, jk_ref_cmp);
+            built[k] = (jk_trace_ref){&ck->pool[i].traces[j], &ck->pool[i], k};
+    for (size_t i = 0; i < n; i++)
+        ord[i] = (jk_chain_ord){jk_chain_head64(built[i].t->key), i};
+    const jk_chain_ord *by = jk_chain_ord_sort(ord, ord + n, n, jk_ref_tail_cmp, built);
+    for (size_t i = 0; i < n; i++)
+        m->refs[i] = built[by[i].at];
+    free(built);
+    free(ord);
     m->ref_count = n;
     return JK_OK;
 }
@@ -363,7 +387,7 @@ void jk_chain_applied_clear(jk_applied *a)
  * chain pinning no AA, an invocation the kernel refuses to run — is
  * JK_ERR_CHAIN_APPLY with the reason: it is the block's problem, never the
  * host's. Only JK_ERR_NOMEM is passed on. */
-jk_err jk_chain_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, size_t n,
+jk_err jk_chain_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, const jk_cap *datas, size_t n,
                            const jk_block_context *ctx_block, jk_chain_attest_fn decide, void *ctx,
                            jk_applied *out, jk_diag *why)
 {
@@ -375,7 +399,7 @@ jk_err jk_chain_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, siz
     jk_put_u64le(ctx_bytes, ctx_block->number);
     jk_put_u32le(ctx_bytes + 8, ctx_block->proposer);
     jk_put_u32le(ctx_bytes + 12, ctx_block->round);
-    jk_err err = jk_body_cnode(events, n, &body);
+    jk_err err = jk_body_cnode(events, datas, n, &ck->stats.body_datas_kept, &body);
     if (err == JK_OK)
         err = jk_cap_data_new(ctx_bytes, sizeof ctx_bytes, &context);
     if (err == JK_OK) {
@@ -475,14 +499,21 @@ static jk_chain_event *jk_with_tail(const jk_chain_kernel *ck, const jk_chain_ev
     return all;
 }
 
-static jk_err jk_try_apply(jk_chain_kernel *ck, const jk_chain_event *events, size_t n,
+/* datas: NULL, or events[i]'s pool entry's Data (jk_chain_run_apply); the
+ * tail's are made. */
+static jk_err jk_try_apply(jk_chain_kernel *ck, const jk_chain_event *events, const jk_cap *datas, size_t n,
                            const jk_block_context *bc, jk_produce_try *best, jk_diag *why)
 {
     jk_produce_mode mode = {ck, -1, NULL, 0, 0, NULL, 0};
     jk_applied applied = {jk_cap_null(), NULL, 0, false, NULL, 0};
     size_t total;
     jk_chain_event *all = jk_with_tail(ck, events, n, ck->process_ran, &total);
-    jk_err err = all ? jk_chain_run_apply(ck, all, total, bc, jk_decide_produce, &mode, &applied, why) : JK_ERR_NOMEM;
+    jk_cap *alld = datas && all ? calloc(total ? total : 1, sizeof *alld) : NULL;
+    if (alld && n)
+        memcpy(alld, datas, n * sizeof *alld); /* borrowed: the pool holds them */
+    jk_err err = all ? jk_chain_run_apply(ck, all, alld, total, bc, jk_decide_produce, &mode, &applied, why)
+                     : JK_ERR_NOMEM;
+    free(alld);
     free(all);
     free(mode.refs);
     if (err == JK_OK && mode.made_count > JK_CHAIN_MAX_TRACES)
@@ -514,7 +545,7 @@ static jk_err jk_produce_without_poison(jk_chain_kernel *ck, const jk_chain_even
     jk_err err = stack && trial ? JK_OK : JK_ERR_NOMEM;
     if (err == JK_OK) {
         /* the empty body first: if even that fails, nothing can be produced */
-        err = jk_try_apply(ck, NULL, 0, bc, best, why);
+        err = jk_try_apply(ck, NULL, NULL, 0, bc, best, why);
         stack[top++] = 0;
         stack[top++] = n;
     }
@@ -524,7 +555,7 @@ static jk_err jk_produce_without_poison(jk_chain_kernel *ck, const jk_chain_even
             continue;
         memcpy(trial, body, kept * sizeof *trial);
         memcpy(trial + kept, pool + start, (end - start) * sizeof *trial);
-        jk_err tried = jk_try_apply(ck, trial, kept + end - start, bc, best, NULL);
+        jk_err tried = jk_try_apply(ck, trial, NULL, kept + end - start, bc, best, NULL);
         if (tried == JK_OK) {
             memcpy(body + kept, pool + start, (end - start) * sizeof *body);
             kept += end - start;
@@ -564,10 +595,8 @@ static jk_err jk_pool_take_rest(jk_chain_kernel *ck, size_t n, jk_chain_pooled *
         return JK_ERR_NOMEM;
     if (count)
         memcpy(list, ck->pool + n, count * sizeof *list);
-    for (size_t i = 0; i < n; i++) {
-        free(ck->pool[i].blob);
-        free(ck->pool[i].traces);
-    }
+    for (size_t i = 0; i < n; i++)
+        jk_chain_pooled_drop(&ck->pool[i]);
     free(ck->pool);
     ck->pool = NULL;
     ck->pool_count = ck->pool_cap = 0;
@@ -595,16 +624,20 @@ jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, 
         return JK_ERR_NOMEM;
     size_t body_count = n;
     jk_chain_event *pool = calloc(n ? n : 1, sizeof *pool), *body = calloc(n ? n : 1, sizeof *body);
-    if (!pool || !body) {
+    jk_cap *datas = calloc(n ? n : 1, sizeof *datas); /* borrowed from the pool's entries */
+    if (!pool || !body || !datas) {
         free(pool);
         free(body);
+        free(datas);
         return JK_ERR_NOMEM;
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         pool[i] = (jk_chain_event){JK_CHAIN_ENDPOINT_TRANSACT, ck->pool[i].blob, ck->pool[i].blob_len};
+        datas[i] = ck->pool[i].data;
+    }
     memcpy(body, pool, n * sizeof *body);
     jk_produce_try best = {{jk_cap_null(), NULL, 0, false, NULL, 0}, NULL, 0, false};
-    jk_err err = jk_try_apply(ck, body, n, &bc, &best, why);
+    jk_err err = jk_try_apply(ck, body, datas, n, &bc, &best, why);
     if (err == JK_ERR_CHAIN_APPLY && n > 0)
         err = jk_produce_without_poison(ck, pool, n, &bc, body, &body_count, &best, why);
     if (err == JK_ERR_CHAIN_APPLY && ck->process_ran) {
@@ -614,7 +647,7 @@ jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, 
         jk_chain_process_outputs_clear(ck);
         memcpy(body, pool, n * sizeof *body);
         body_count = n;
-        err = jk_try_apply(ck, body, n, &bc, &best, why);
+        err = jk_try_apply(ck, body, datas, n, &bc, &best, why);
         if (err == JK_ERR_CHAIN_APPLY && n > 0)
             err = jk_produce_without_poison(ck, pool, n, &bc, body, &body_count, &best, why);
     }
@@ -672,6 +705,7 @@ jk_err jk_chain_apply_block_produce(jk_chain_kernel *ck, const jk_hash *parent, 
     free(best.made);
     free(pool);
     free(body);
+    free(datas);
     return err;
 }
 

@@ -242,13 +242,21 @@ jk_err jk_chain_setup_cycle(jk_chain_kernel *ck, jk_diag *diag)
      * block replaces it, so every cycle on this head is fed the same); the
      * pooled transacts are not (no recheck, docs/chain-design.md): produce
      * verifies the ones it takes. */
-    jk_chain_pooled *pool = ck->pool, *queued = NULL;
-    size_t pool_count = ck->pool_count, queued_count = ck->queued_count;
+    jk_chain_pooled *pool = NULL, *queued = NULL;
+    size_t pool_count = 0, queued_count = ck->queued_count;
     if (jk_queue_copy(ck->queued, ck->queued_count, &queued) != JK_OK)
         return jk_diag_set(diag, JK_ERR_NOMEM, "setup_cycle: out of memory");
-    ck->pool = NULL;
-    ck->pool_count = ck->pool_cap = 0;
-    jk_chain_cycle_reset(ck, true);
+    /* A pool built by an earlier setup_cycle stays in place (with its index
+     * and counts) until the stamp below says whether its chain state is
+     * still this one; any other is taken out to be rebuilt. */
+    bool built = ck->pool_built;
+    if (!built) {
+        pool = ck->pool;
+        pool_count = ck->pool_count;
+        ck->pool = NULL;
+        ck->pool_count = ck->pool_cap = 0;
+    }
+    jk_chain_cycle_reset(ck, !built);
     jk_err err = jk_derive_role(ck, JK_CHAIN_EP_TRANSFORM_TO_VERIFY, JK_CHAIN_SLOT_VERIFY, &ck->verify_proto, diag);
     /* AA_event once per cycle rather than once per event (~2,500
      * instructions an event): an injected AA is a value of the chain's
@@ -270,9 +278,26 @@ jk_err jk_chain_setup_cycle(jk_chain_kernel *ck, jk_diag *diag)
         jk_concat_hash(&verify_lineage, &dispatch_id, &ck->dispatch_lineage);
         ck->cycle_open = true;
         jk_stamp_cycle(ck);
-        err = jk_chain_pool_rebuild(ck, pool, pool_count);
+        if (built && ck->chain_stamp != ck->pool_built_stamp) {
+            /* another chain state: which entries are current (and so the
+             * seen keys) changed, rebuild */
+            built = false;
+            pool = ck->pool;
+            pool_count = ck->pool_count;
+            ck->pool = NULL;
+            ck->pool_count = ck->pool_cap = 0;
+        }
+        /* Kept, the pool is what the rebuild would make: admission applied
+         * the same rules to the same entries in the same order, on this
+         * chain state (every one current or not as then; a kernel-made one,
+         * no longer current in this cycle, charges and sees no key either
+         * way). */
+        if (!built)
+            err = jk_chain_pool_rebuild(ck, pool, pool_count);
         pool = NULL;
         pool_count = 0;
+        ck->pool_built = err == JK_OK;
+        ck->pool_built_stamp = ck->chain_stamp;
         if (err == JK_OK)
             err = jk_feed(ck, queued, queued_count);
     }
@@ -284,8 +309,10 @@ jk_err jk_chain_setup_cycle(jk_chain_kernel *ck, jk_diag *diag)
         pool = NULL;
         pool_count = 0;
     }
-    if (err != JK_OK)
+    if (err != JK_OK) {
         jk_chain_teardown(ck);
+        ck->pool_built = false;
+    }
     jk_chain_pooled_free(pool, pool_count);
     jk_chain_pooled_free(queued, queued_count);
     return err;
@@ -654,6 +681,10 @@ jk_err jk_chain_verify_start(const jk_chain_kernel *ck, jk_kernel *kernel, const
     jk_kernel_result_clear(&run->res);
     jk_cap_release(run->scratchpad);
     jk_cap_release(run->aa);
+    if (err == JK_OK && out->admit && !dispatch) {
+        out->data = run->blob; /* the pool entry's, for the body (jk_chain_pooled.data) */
+        run->blob = jk_cap_null();
+    }
     jk_cap_release(run->blob);
     jk_cap_release(run->event_verify);
     run->scratchpad = run->aa = run->blob = run->event_verify = jk_cap_null();
@@ -704,6 +735,7 @@ jk_err jk_chain_verify_settle(jk_chain_verify_run *run, jk_chain_verdict *out)
 void jk_chain_verdict_free(jk_chain_verdict *v)
 {
     jk_cap_release(v->event);
+    jk_cap_release(v->data);
     jk_chain_keyset_free(&v->seen);
     free(v->used);
     memset(v, 0, sizeof *v);
@@ -719,7 +751,9 @@ jk_err jk_chain_admit(jk_chain_kernel *ck, const jk_chain_event *ev, jk_chain_ve
     if (jk_chain_endpoint_is_dispatch(ev->endpoint))
         return jk_admit_dispatch(ck, ev, v, refused);
     size_t before = ck->pool_count;
-    jk_err err = jk_chain_pool_admit(ck, ev, &v->hash, v->used, v->used_count, &v->used, &v->seen, refused);
+    /* the entry takes the verify's Data of the blob (v->data becomes null) */
+    jk_err err = jk_chain_pool_admit(ck, ev, &v->hash, v->used, v->used_count, &v->used, &v->data, &v->seen,
+                                     refused);
     if (ck->pool_count == before + 1 && v->has_blob_msg) { /* appended: it keeps what its verify hashed */
         ck->pool[before].has_blob_msg = true;
         ck->pool[before].blob_msg = v->blob_msg;

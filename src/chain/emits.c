@@ -75,7 +75,7 @@ jk_err jk_chain_route_emits(jk_chain_kernel *ck, jk_chain_pooled *list, size_t n
         if (err == JK_OK && list[i].endpoint == JK_CHAIN_ENDPOINT_TRANSACT) {
             jk_chain_event ev = {list[i].endpoint, list[i].blob, list[i].blob_len};
             const char *refused;
-            err = jk_chain_pool_admit(ck, &ev, &list[i].hash, list[i].traces, list[i].trace_count, NULL, NULL,
+            err = jk_chain_pool_admit(ck, &ev, &list[i].hash, list[i].traces, list[i].trace_count, NULL, NULL, NULL,
                                       &refused);
         } else if (err == JK_OK) {
             err = jk_chain_queue_push(ck, &list[i], &kept);

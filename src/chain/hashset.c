@@ -1,7 +1,8 @@
 /*
  * hashset.c — what the pool and the chain's waiting lists are built on: an
  * event's hash (one at a time, or four lanes at once), the hash set that
- * answers "is h in it?" (the pool's index and the seen sets), and growing
+ * answers "is h in it?" (the pool's index and the seen sets), a sort by a
+ * key's head (the seen keys' settle, produce's trace index), and growing
  * arrays. Split out of pool.c (session 15); the pool's own rules stay there.
  */
 #include "internal.h"
@@ -135,6 +136,34 @@ void jk_chain_hashset_free(jk_chain_hashset *s)
     free(s->slots);
     free(s->used);
     memset(s, 0, sizeof *s);
+}
+
+/* ---- sorting by a key's head ---- */
+
+static bool jk_ord_less(const jk_chain_ord *a, const jk_chain_ord *b, jk_chain_ord_tie tie, const void *ctx)
+{
+    return a->head != b->head ? a->head < b->head : tie(ctx, a->at, b->at) < 0;
+}
+
+jk_chain_ord *jk_chain_ord_sort(jk_chain_ord *ord, jk_chain_ord *tmp, size_t n, jk_chain_ord_tie tie,
+                                const void *ctx)
+{
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) /* the right one only when strictly less: stable */
+                tmp[k++] = jk_ord_less(&ord[j], &ord[i], tie, ctx) ? ord[j++] : ord[i++];
+            while (i < mid)
+                tmp[k++] = ord[i++];
+            while (j < hi)
+                tmp[k++] = ord[j++];
+        }
+        jk_chain_ord *t = ord;
+        ord = tmp;
+        tmp = t;
+    }
+    return ord;
 }
 
 /* ---- growing arrays ---- */

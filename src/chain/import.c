@@ -73,20 +73,65 @@ static void jk_memo_build(jk_msg_memo *mm, const jk_chain_kernel *ck)
     }
 }
 
-/* Whether a pooled entry vouches that blob's attest message is msg. */
-static bool jk_memo_vouches(const jk_msg_memo *mm, const jk_chain_kernel *ck, const jk_hash *msg,
-                            const uint8_t *blob, size_t len)
+/* The pooled entry that vouches that blob's attest message is msg (its
+ * blob_msg is msg and its blob is blob byte for byte), or NULL. */
+static const jk_chain_pooled *jk_memo_find(const jk_msg_memo *mm, const jk_chain_kernel *ck, const jk_hash *msg,
+                                           const uint8_t *blob, size_t len)
 {
     if (!mm->slot)
-        return false;
+        return NULL;
     size_t mask = ((size_t)1 << mm->log2) - 1;
     for (size_t at = jk_memo_home(mm, msg); mm->slot[at]; at = (at + 1) & mask) {
         const jk_chain_pooled *e = &ck->pool[mm->slot[at] - 1];
         if (!memcmp(e->blob_msg.bytes, msg->bytes, JK_HASH_SIZE) && e->blob_len == len &&
             (len == 0 || !memcmp(e->blob, blob, len)))
-            return true;
+            return e;
     }
-    return false;
+    return NULL;
+}
+
+/* How many traces past the last one matched an event's Data is looked for
+ * under (jk_block_datas): an event with a few attests of other blobs
+ * before its own still finds it; past that, it is made. */
+#define JK_DATA_LOOKAHEAD 4u
+
+/* The block's events' Data from the pool (jk_chain_pooled.data, made by
+ * their verify at admission), for the body (jk_chain_run_apply's datas):
+ * an event that attests its own blob has a block trace for that attest,
+ * whose claimed message finds the pooled entry (jk_memo_find: the blob
+ * compared byte for byte, never the message alone). Traces come in attest
+ * order, which for the usual transact (one attest, of its own blob) is
+ * event order: a cursor over them, looking a few ahead. An event not found
+ * (not pooled, pooled without a Data, attesting otherwise) gets its Data
+ * made by the apply as before. Which object holds the bytes depends on
+ * this, never a value. NULL: none found, or out of memory (all made). */
+static jk_cap *jk_block_datas(jk_msg_memo *mm, const jk_chain_kernel *ck, const jk_chain_block *b)
+{
+    if (!b->event_count || !b->trace_count || !ck->pool_count)
+        return NULL;
+    if (!mm->built)
+        jk_memo_build(mm, ck); /* the import's attests use it next */
+    jk_cap *d = mm->slot ? calloc(b->event_count, sizeof *d) : NULL;
+    size_t t = 0, found = 0;
+    for (size_t i = 0; d && i < b->event_count && t < b->trace_count; i++) {
+        const jk_chain_event *ev = &b->events[i];
+        if (ev->endpoint != JK_CHAIN_ENDPOINT_TRANSACT)
+            continue;
+        for (size_t k = t; k < b->trace_count && k - t < JK_DATA_LOOKAHEAD; k++) {
+            const jk_chain_pooled *e = jk_memo_find(mm, ck, &b->traces[k].msg_hash, ev->blob, ev->blob_len);
+            if (e && !jk_cap_is_null(e->data)) {
+                d[i] = e->data; /* borrowed: the pool holds it until the block is applied */
+                t = k + 1;
+                found++;
+                break;
+            }
+        }
+    }
+    if (d && !found) {
+        free(d);
+        d = NULL;
+    }
+    return d;
 }
 
 typedef struct jk_import_mode {
@@ -111,7 +156,7 @@ static jk_err jk_decide_import(void *ctx, const uint8_t key[32], const uint8_t *
         return JK_OK;
     if (!m->memo.built)
         jk_memo_build(&m->memo, m->ck);
-    bool same = jk_memo_vouches(&m->memo, m->ck, &t->msg_hash, blob, len);
+    bool same = jk_memo_find(&m->memo, m->ck, &t->msg_hash, blob, len) != NULL;
     if (!same) {
         jk_hash msg;
         jk_chain_attest_msg_hash(&m->ck->genesis_hash, blob, len, &msg);
@@ -150,8 +195,7 @@ static jk_err jk_pool_minus_block(jk_chain_kernel *ck, const jk_chain_block *blo
         size_t n = 0;
         for (size_t i = 0; i < ck->pool_count; i++) {
             if (jk_chain_hashset_contains(&in_block, &ck->pool[i].hash)) {
-                free(ck->pool[i].blob);
-                free(ck->pool[i].traces);
+                jk_chain_pooled_drop(&ck->pool[i]);
             } else {
                 (*keep)[n++] = ck->pool[i];
             }
@@ -203,8 +247,11 @@ static jk_err jk_import_run(jk_chain_kernel *ck, const jk_chain_block *block, co
     jk_import_mode mode = {ck, block, 0, NULL, {NULL, 0, false}};
     jk_block_context bc = {number, designated, h->round};
     err = jk_chain_sigjobs_start(ck, block->traces, block->trace_count, ck->import_threads, &mode.sigs);
+    jk_cap *datas = err == JK_OK ? jk_block_datas(&mode.memo, ck, block) : NULL;
     if (err == JK_OK)
-        err = jk_chain_run_apply(ck, block->events, block->event_count, &bc, jk_decide_import, &mode, out, why);
+        err = jk_chain_run_apply(ck, block->events, datas, block->event_count, &bc, jk_decide_import, &mode, out,
+                                 why);
+    free(datas);
     jk_chain_sigjobs_finish(mode.sigs);
     free(mode.memo.slot);
     if (err == JK_ERR_CHAIN_APPLY)

@@ -76,11 +76,38 @@ size_t jk_chain_traced_size(const jk_chain_traced_event *e);
  * all, not O(n²). Returns the array (moved, *cap updated, when it grew), or
  * NULL out of memory (arr and *cap unchanged). */
 void *jk_chain_grow(void *arr, size_t *cap, size_t need, size_t size);
+/* An item of a sort (hashset.c): its place `at` in the caller's array and
+ * the first eight bytes of its 32-byte key as a big-endian word (memcmp's
+ * order), which the sort compares inline. */
+typedef struct jk_chain_ord {
+    uint64_t head;
+    size_t at;
+} jk_chain_ord;
+/* The big-endian word of p's first eight bytes (a jk_chain_ord's head). */
+static inline uint64_t jk_chain_head64(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+/* Sort ord[0..n) by head, equal heads by tie(ctx, a.at, b.at) < 0 (a
+ * first), stably (equal items keep their order): a bottom-up merge sort
+ * through tmp (n long). Returns the sorted array: ord or tmp. qsort's call
+ * of a comparator for every comparison cost ~430 Ir a key (session 15);
+ * here tie is called only when two heads are equal. */
+typedef int (*jk_chain_ord_tie)(const void *ctx, size_t a, size_t b);
+jk_chain_ord *jk_chain_ord_sort(jk_chain_ord *ord, jk_chain_ord *tmp, size_t n, jk_chain_ord_tie tie,
+                                const void *ctx);
 bool jk_chain_hashset_contains(const jk_chain_hashset *s, const jk_hash *h);
 jk_err jk_chain_hashset_add(jk_chain_hashset *s, const jk_hash *h);
 void jk_chain_hashset_clear(jk_chain_hashset *s);
 void jk_chain_hashset_free(jk_chain_hashset *s);
 void jk_chain_pooled_free(jk_chain_pooled *list, size_t n);
+/* Free what one entry owns (blob, traces, its Data). */
+void jk_chain_pooled_drop(jk_chain_pooled *e);
 /* Empty the pool (entries, index, per-key counts, seen keys). */
 void jk_chain_pool_clear(jk_chain_kernel *ck);
 /* The refusals that need no verify (duplicate, count, bytes): a reason, or
@@ -96,9 +123,12 @@ jk_err jk_chain_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trac
  * take: NULL (traces are copied), or the address of the caller's heap
  * array `traces` (malloc'd; its room may exceed trace_count): an admitted
  * entry keeps that array and sets *take to NULL; otherwise *take is left
- * as it was and stays the caller's to free. */
+ * as it was and stays the caller's to free. data: NULL, or the address of
+ * the caller's Data of the blob (its verify's): an admitted entry takes
+ * that reference (jk_chain_pooled.data; its blob is the Data's bytes when
+ * one page) and sets *data to null; otherwise it stays the caller's. */
 jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_hash *hash,
-                           const jk_chain_trace *traces, size_t trace_count, jk_chain_trace **take,
+                           const jk_chain_trace *traces, size_t trace_count, jk_chain_trace **take, jk_cap *data,
                            const jk_chain_keyset *seen, const char **refused);
 /* No recheck (docs/chain-design.md): whether e needs no verify before a
  * block of this cycle takes it (its stamp is this chain state's, or this
@@ -143,6 +173,8 @@ typedef struct jk_chain_verdict {
                               event's blob (an attest of it ran): the pool
                               entry keeps it (jk_chain_pooled) */
     jk_hash blob_msg;
+    jk_cap data;           /* the blob's Data the verify ran on (a transact's;
+                              the pool entry keeps it: jk_chain_pooled.data) */
 } jk_chain_verdict;
 
 /* The fault text of an invocation stopped by a refused attest. */
@@ -296,8 +328,10 @@ void jk_chain_applied_clear(jk_applied *a);
 
 /* Run chain.apply (apply.c) over events with `decide` and the block context;
  * on HALT fills *out. Anything that stops apply short of HALT is
- * JK_ERR_CHAIN_APPLY with the reason; only JK_ERR_NOMEM is passed on. */
-jk_err jk_chain_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, size_t n,
+ * JK_ERR_CHAIN_APPLY with the reason; only JK_ERR_NOMEM is passed on.
+ * datas: NULL, or for each event a Data of exactly its blob (a pool
+ * entry's) or null — the body's Data for it, made when null. */
+jk_err jk_chain_run_apply(jk_chain_kernel *ck, const jk_chain_event *events, const jk_cap *datas, size_t n,
                           const jk_block_context *ctx_block, jk_chain_attest_fn decide, void *ctx,
                           jk_applied *out, jk_diag *why);
 

@@ -162,14 +162,21 @@ static jk_err jk_key_check_one(jk_chain_kernel *ck, const uint8_t key[32], size_
 void jk_chain_set_pool_limits(jk_chain_kernel *ck, const jk_chain_pool_limits *limits)
 {
     ck->pool_limits = *limits;
+    ck->pool_built = false; /* the next setup_cycle puts the pool back under these */
+}
+
+void jk_chain_pooled_drop(jk_chain_pooled *e)
+{
+    if (e->blob != jk_cap_data_flat(e->data)) /* else the Data's own bytes */
+        free(e->blob);
+    free(e->traces);
+    jk_cap_release(e->data);
 }
 
 void jk_chain_pooled_free(jk_chain_pooled *list, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        free(list[i].blob);
-        free(list[i].traces);
-    }
+    for (size_t i = 0; i < n; i++)
+        jk_chain_pooled_drop(&list[i]);
     free(list);
 }
 
@@ -178,6 +185,7 @@ void jk_chain_pool_clear(jk_chain_kernel *ck)
     jk_chain_pooled_free(ck->pool, ck->pool_count);
     ck->pool = NULL;
     ck->pool_count = ck->pool_bytes = ck->pool_cap = 0;
+    ck->pool_built = false;
     jk_chain_hashset_clear(&ck->pool_index);
     free(ck->pool_keys);
     free(ck->pool_key_uses);
@@ -202,48 +210,11 @@ static jk_err jk_seen_later(jk_chain_kernel *ck, const uint8_t key[32])
     return JK_OK;
 }
 
-/* A key by its first eight bytes as a big-endian word (memcmp's order) and
- * its place: the sort below moves these 16 bytes, not 32, and compares the
- * word inline, the rest of the key only on a tie. */
-typedef struct jk_key_ord {
-    uint64_t head;
-    size_t at;
-} jk_key_ord;
-
-static bool jk_ord_less(const jk_key_ord *a, const jk_key_ord *b, const uint8_t (*keys)[32])
+/* keys[a] against keys[b] past their heads (jk_chain_ord_sort's tie). */
+static int jk_key_tail_cmp(const void *ctx, size_t a, size_t b)
 {
-    return a->head != b->head ? a->head < b->head : memcmp(keys[a->at] + 8, keys[b->at] + 8, 24) < 0;
-}
-
-/* keys[0..n) in order as ord (bottom-up merge sort through tmp, both n
- * long): qsort's call of a comparator for every comparison cost ~430 Ir a
- * key at a produce's settle of ~1,000 keys. */
-static jk_key_ord *jk_key_sort(const uint8_t (*keys)[32], size_t n, jk_key_ord *ord, jk_key_ord *tmp)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint64_t w;
-        memcpy(&w, keys[i], 8);
-#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
-        w = __builtin_bswap64(w);
-#endif
-        ord[i] = (jk_key_ord){w, i};
-    }
-    for (size_t width = 1; width < n; width *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * width) {
-            size_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
-            size_t i = lo, j = mid, k = lo;
-            while (i < mid && j < hi)
-                tmp[k++] = jk_ord_less(&ord[j], &ord[i], keys) ? ord[j++] : ord[i++];
-            while (i < mid)
-                tmp[k++] = ord[i++];
-            while (j < hi)
-                tmp[k++] = ord[j++];
-        }
-        jk_key_ord *t = ord;
-        ord = tmp;
-        tmp = t;
-    }
-    return ord;
+    const uint8_t(*keys)[32] = ctx;
+    return memcmp(keys[a] + 8, keys[b] + 8, 24);
 }
 
 jk_err jk_chain_pool_seen_settle(jk_chain_kernel *ck)
@@ -252,14 +223,16 @@ jk_err jk_chain_pool_seen_settle(jk_chain_kernel *ck)
     if (n == 0)
         return JK_OK;
     const uint8_t(*keys)[32] = (const uint8_t(*)[32])ck->pool_seen_later;
-    jk_key_ord *ord = malloc(2 * n * sizeof *ord);
+    jk_chain_ord *ord = malloc(2 * n * sizeof *ord);
     uint8_t(*sorted)[32] = malloc(n * sizeof *sorted);
     if (!ord || !sorted) {
         free(ord);
         free(sorted);
         return JK_ERR_NOMEM;
     }
-    const jk_key_ord *by = jk_key_sort(keys, n, ord, ord + n);
+    for (size_t i = 0; i < n; i++)
+        ord[i] = (jk_chain_ord){jk_chain_head64(keys[i]), i};
+    const jk_chain_ord *by = jk_chain_ord_sort(ord, ord + n, n, jk_key_tail_cmp, keys);
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (m == 0 || memcmp(sorted[m - 1], keys[by[i].at], 32) != 0)
@@ -296,23 +269,31 @@ const char *jk_chain_pool_precheck(const jk_chain_kernel *ck, const jk_hash *has
 }
 
 /* jk_chain_pooled_make; with *take non-NULL (the heap array `traces` is),
- * the entry keeps that array instead of a copy and *take becomes NULL. */
+ * the entry keeps that array instead of a copy and *take becomes NULL.
+ * data: the blob's Data (jk_chain_verdict.data) or null, borrowed: out->data
+ * names it (the caller hands its reference over once the entry is kept),
+ * and when it is one page the entry's blob is its bytes rather than a copy
+ * of its own (jk_chain_pooled_drop frees the blob only when it is not). */
 static jk_err jk_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trace *traces, size_t n,
-                             jk_chain_trace **take, jk_chain_endpoint endpoint, const jk_hash *hash,
+                             jk_chain_trace **take, jk_cap data, jk_chain_endpoint endpoint, const jk_hash *hash,
                              jk_chain_pooled *out)
 {
     bool taken = take && *take && *take == traces;
-    out->blob = malloc(len ? len : 1);
+    if (jk_cap_data_len(data) != len)
+        data = jk_cap_null(); /* not this blob's (never: it is what verify ran on) */
+    const uint8_t *flat = jk_cap_data_flat(data);
+    out->blob = flat ? (uint8_t *)flat /* read only, as every entry's blob */ : malloc(len ? len : 1);
     out->traces = taken ? *take : malloc((n ? n : 1) * sizeof *traces);
     if (!out->blob || !out->traces) {
-        free(out->blob);
+        if (!flat)
+            free(out->blob);
         if (!taken)
             free(out->traces);
         return JK_ERR_NOMEM;
     }
     if (taken)
         *take = NULL;
-    if (len)
+    if (len && !flat)
         memcpy(out->blob, blob, len);
     if (n && !taken)
         memcpy(out->traces, traces, n * sizeof *traces);
@@ -322,6 +303,7 @@ static jk_err jk_pooled_make(const uint8_t *blob, size_t len, const jk_chain_tra
     out->stamp = 0;
     out->kernel_made = false;
     out->has_blob_msg = false;
+    out->data = data;
     jk_chain_event ev = {endpoint, out->blob, len};
     if (hash)
         out->hash = *hash;
@@ -333,11 +315,11 @@ static jk_err jk_pooled_make(const uint8_t *blob, size_t len, const jk_chain_tra
 jk_err jk_chain_pooled_make(const uint8_t *blob, size_t len, const jk_chain_trace *traces, size_t n,
                             jk_chain_endpoint endpoint, const jk_hash *hash, jk_chain_pooled *out)
 {
-    return jk_pooled_make(blob, len, traces, n, NULL, endpoint, hash, out);
+    return jk_pooled_make(blob, len, traces, n, NULL, jk_cap_null(), endpoint, hash, out);
 }
 
 jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const jk_hash *known,
-                           const jk_chain_trace *traces, size_t trace_count, jk_chain_trace **take,
+                           const jk_chain_trace *traces, size_t trace_count, jk_chain_trace **take, jk_cap *data,
                            const jk_chain_keyset *seen, const char **refused)
 {
     static const uint8_t nobody[32];
@@ -389,7 +371,8 @@ jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const 
         return JK_ERR_NOMEM;
     ck->pool = grown;
     jk_chain_pooled entry;
-    jk_err err = jk_pooled_make(ev->blob, ev->blob_len, traces, trace_count, take, ev->endpoint, &hash, &entry);
+    jk_err err = jk_pooled_make(ev->blob, ev->blob_len, traces, trace_count, take,
+                                data ? *data : jk_cap_null(), ev->endpoint, &hash, &entry);
     if (err != JK_OK)
         return err;
     /* verified on this chain state, or made by this cycle's kernel */
@@ -397,7 +380,8 @@ jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const 
     entry.stamp = seen ? ck->chain_stamp : ck->cycle_stamp;
     err = jk_chain_hashset_add(&ck->pool_index, &entry.hash);
     if (err != JK_OK) {
-        free(entry.blob);
+        if (entry.blob != jk_cap_data_flat(entry.data))
+            free(entry.blob); /* the Data stays the caller's */
         if (take && !*take && entry.traces == traces)
             *take = entry.traces; /* handed back: the caller still frees it */
         else
@@ -408,6 +392,8 @@ jk_err jk_chain_pool_admit(jk_chain_kernel *ck, const jk_chain_event *ev, const 
      * key: only on out-of-memory, when the validator is in trouble anyway. */
     ck->pool[ck->pool_count++] = entry;
     ck->pool_bytes += jk_entry_bytes(ev->blob_len, trace_count);
+    if (data && !jk_cap_is_null(entry.data))
+        *data = jk_cap_null(); /* the entry's reference now */
     if (!seen)
         return JK_OK;
     if (one) {
@@ -442,7 +428,7 @@ jk_err jk_chain_pool_admit_verified(jk_chain_kernel *ck, const jk_chain_event *e
         err = jk_chain_keyset_add(&seen, used[i].key, NULL);
     const char *refused = NULL;
     if (err == JK_OK)
-        err = jk_chain_pool_admit(ck, ev, id, used, n, NULL, &seen, &refused);
+        err = jk_chain_pool_admit(ck, ev, id, used, n, NULL, NULL, &seen, &refused);
     jk_chain_keyset_free(&seen);
     *admitted = err == JK_OK && !refused;
     if (refused)
@@ -502,6 +488,7 @@ static jk_err jk_pool_reinsert(jk_chain_kernel *ck, jk_chain_pooled *e, bool *ke
         return err;
     ck->pool[ck->pool_count++] = *e;
     ck->pool_bytes += jk_entry_bytes(e->blob_len, e->trace_count);
+    ck->stats.pool_reinserted++;
     *kept = true;
     bool current = jk_chain_pooled_current(ck, e);
     if (one) {
@@ -540,15 +527,11 @@ jk_err jk_chain_pool_rebuild(jk_chain_kernel *ck, jk_chain_pooled *list, size_t 
     for (; err == JK_OK && i < n; i++) {
         bool kept;
         err = jk_pool_reinsert(ck, &list[i], &kept);
-        if (!kept) {
-            free(list[i].blob);
-            free(list[i].traces);
-        }
+        if (!kept)
+            jk_chain_pooled_drop(&list[i]);
     }
-    for (; i < n; i++) { /* out of memory: the rest is lost with it */
-        free(list[i].blob);
-        free(list[i].traces);
-    }
+    for (; i < n; i++) /* out of memory: the rest is lost with it */
+        jk_chain_pooled_drop(&list[i]);
     free(list);
     return err;
 }
@@ -602,6 +585,10 @@ static jk_err jk_pool_reverify(jk_chain_kernel *ck, jk_chain_pooled *e, bool *dr
             e->has_blob_msg = true;
             e->blob_msg = v.blob_msg;
         }
+        if (jk_cap_is_null(e->data)) { /* the Data this verify ran on: the body's */
+            e->data = v.data;
+            v.data = jk_cap_null();
+        }
     }
     jk_chain_verdict_free(&v);
     return err;
@@ -625,8 +612,7 @@ static jk_err jk_select_pass(jk_chain_kernel *ck, size_t *n, bool *changed)
         }
         if (err == JK_OK && dropped) {
             ck->stats.pool_dropped++;
-            free(e->blob);
-            free(e->traces);
+            jk_chain_pooled_drop(e);
             continue;
         }
         ck->pool[keep++] = *e;

@@ -163,3 +163,43 @@ JK_TEST(test_cap_data_page_index_made_by_racing_readers)
     }
     free(bytes);
 }
+
+/* jk_cap_data_flat (session 16): a Data of one page, small or full, made
+ * or written, gives its own buffer holding its bytes (a write's result its
+ * own, the written Data's unchanged); an empty one, one of two pages and a
+ * non-Data give NULL. */
+JK_TEST(test_cap_data_flat_is_the_one_pages_bytes)
+{
+    enum { PAGE = 4096 };
+    uint8_t *bytes = malloc(2 * PAGE);
+    JK_REQUIRE(bytes != NULL);
+    for (size_t i = 0; i < 2 * PAGE; i++)
+        bytes[i] = (uint8_t)(i * 7 + 3);
+    static const size_t lens[] = {1, 48, 1024, 1025, PAGE};
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        jk_cap d;
+        JK_REQUIRE(jk_cap_data_new(bytes, lens[k], &d) == JK_OK);
+        const uint8_t *flat = jk_cap_data_flat(d);
+        JK_CHECK(flat != NULL && memcmp(flat, bytes, lens[k]) == 0);
+        JK_CHECK(flat == jk_cap_data_flat(d)); /* its own buffer, not a copy */
+        jk_cap_release(d);
+    }
+    jk_cap two, one, written, empty, cn;
+    JK_REQUIRE(jk_cap_data_new(bytes, PAGE + 1, &two) == JK_OK);
+    JK_CHECK(jk_cap_data_flat(two) == NULL);
+    JK_REQUIRE(jk_cap_data_new(bytes, 48, &one) == JK_OK);
+    JK_REQUIRE(jk_cap_data_write(one, 8, "written", 7, &written) == JK_OK);
+    JK_CHECK(jk_cap_data_flat(written) != NULL && memcmp(jk_cap_data_flat(written) + 8, "written", 7) == 0);
+    JK_CHECK(memcmp(jk_cap_data_flat(one), bytes, 48) == 0);
+    JK_REQUIRE(jk_cap_data_new(bytes, 0, &empty) == JK_OK);
+    JK_CHECK(jk_cap_data_flat(empty) == NULL);
+    JK_REQUIRE(jk_cap_cnode_new(2, &cn) == JK_OK);
+    JK_CHECK(jk_cap_data_flat(cn) == NULL);
+    JK_CHECK(jk_cap_data_flat(jk_cap_null()) == NULL);
+    jk_cap_release(two);
+    jk_cap_release(one);
+    jk_cap_release(written);
+    jk_cap_release(empty);
+    jk_cap_release(cn);
+    free(bytes);
+}

@@ -261,7 +261,7 @@ static const char *jk_admit_keyed(jk_chain_kernel *ck, uint32_t key_no, uint32_t
     jk_put_u32le(blob + 4, 0x706f6f6c);
     jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, blob, sizeof blob};
     const char *refused = NULL;
-    JK_CHECK(jk_chain_pool_admit(ck, &ev, NULL, NULL, 0, NULL, &seen, &refused) == JK_OK);
+    JK_CHECK(jk_chain_pool_admit(ck, &ev, NULL, NULL, 0, NULL, NULL, &seen, &refused) == JK_OK);
     jk_chain_keyset_free(&seen);
     return refused;
 }
@@ -297,7 +297,7 @@ JK_TEST(test_chain_fastpath_pool_counts_per_key)
     uint8_t blob[8] = {'k', 'e', 'r', 'n', 'e', 'l'};
     jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, blob, sizeof blob};
     const char *refused = NULL;
-    JK_REQUIRE(jk_chain_pool_admit(ck, &ev, NULL, NULL, 0, NULL, NULL, &refused) == JK_OK);
+    JK_REQUIRE(jk_chain_pool_admit(ck, &ev, NULL, NULL, 0, NULL, NULL, NULL, &refused) == JK_OK);
     JK_CHECK(refused == NULL);
     JK_CHECK_EQ(ck->pool_key_count, K + 1);
     /* a rebuild from the entries (their traces name no key: each counts
