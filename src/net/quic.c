@@ -564,7 +564,8 @@ static int quic_recv(jk_net *net, int fd, quic_rx *rx)
                 if (g > 0 && (size_t)g < n)
                     rx->seg[i] = (size_t)g;
             }
-        net->st.datagrams_in += (n + rx->seg[i] - 1) / (rx->seg[i] ? rx->seg[i] : 1);
+        /* an empty datagram is one too (a count of n - 1 + seg wrapped) */
+        net->st.datagrams_in += n ? (n + rx->seg[i] - 1) / rx->seg[i] : 1;
     }
     return got;
 }

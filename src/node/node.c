@@ -719,11 +719,8 @@ void jk_node_info_get(const jk_node *n, jk_node_info *out)
                           .loop_turns = n->loop_turns, .rpc_runs = n->rpc_runs};
 }
 
-/* Whether the RPC server has work: its descriptor was found readable by a
- * step since its last pass (the loop's, or one inside a slice), or its
- * deadline is due (a connection's timeout, a request read but not served:
- * 0). Otherwise its pass would be an epoll_wait on its own set that finds
- * nothing, on every turn; a node that cannot watch the descriptor polls. */
+/* The RPC server has work: a step found its descriptor readable since its
+ * last pass, or its deadline is due (docs/node.md "The driver", 4). */
 static bool jk_node_rpc_due(jk_node *n)
 {
     uint64_t wakes = jk_net_wakes(n->net);

@@ -454,6 +454,31 @@ JK_TEST(test_net_quic_burst_read_in_one_call)
     burst_end_of(&a, &b, &now, payload, 4);
 }
 
+/* An empty datagram is one datagram in jk_net_stats: the count of a
+ * receive's datagrams, (bytes + segment - 1) / segment, wrapped to
+ * 2^64 - 1 for zero bytes (session 16). Sent on a plain UDP socket to a
+ * QUIC node's listener, which drops it. */
+JK_TEST(test_net_quic_empty_datagram_counted_once)
+{
+    tnode_transport = JK_NET_QUIC;
+    tnode b;
+    JK_REQUIRE(tnode_start(&b, 2, 0x11, 0, NULL));
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    JK_REQUIRE(fd >= 0);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(b.port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    jk_net_stats b0, b1;
+    jk_net_stats_get(b.net, &b0);
+    JK_CHECK_EQ(sendto(fd, "", 0, 0, (struct sockaddr *)&to, sizeof to), 0);
+    JK_CHECK_EQ(jk_net_step(b.net, 1000, 0), JK_OK);
+    jk_net_stats_get(b.net, &b1);
+    JK_CHECK_EQ(b1.datagrams_in - b0.datagrams_in, 1);
+    JK_CHECK_EQ(b1.accepted, b0.accepted);
+    close(fd);
+    tnode_stop(&b);
+    tnode_transport = JK_NET_TLS_TCP;
+}
+
 /* A frame larger than the congestion window: the write pass stops with
  * stream data left, and the sender counts the stop (jk_net_peer_stats
  * cwnd_stops; no loss, so no recovery); the receiver's acknowledgements
