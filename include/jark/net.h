@@ -310,7 +310,9 @@ typedef struct jk_net_stats {
     uint64_t refused[JK_NET_REASONS]; /* closed before PEER_UP, by reason */
     /* QUIC only: UDP datagrams sent and received (every connection, the
      * listener's stateless resets included), and the system calls that
-     * carried them (fewer when several go in one call: GSO, GRO). */
+     * carried them (fewer when several go in one call: GSO, GRO, recvmmsg;
+     * recv_calls counts every receive call, one that found the socket
+     * empty too). */
     uint64_t datagrams_out, datagrams_in, send_calls, recv_calls;
 } jk_net_stats;
 

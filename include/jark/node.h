@@ -497,6 +497,10 @@ typedef struct jk_node_info {
                                 to have committed (signed votes; 0: none) */
     bool syncing;            /* max_peer_height > height + 1 */
     uint64_t events_relayed; /* a full node: events passed on to its peers */
+    uint64_t loop_turns;     /* jk_node_run's loop turns */
+    uint64_t rpc_runs;       /* the turns that ran the RPC server: only those
+                                whose step found its descriptor readable or
+                                whose server deadline was due */
 } jk_node_info;
 void jk_node_info_get(const jk_node *n, jk_node_info *out);
 

@@ -179,6 +179,7 @@ struct jk_net {
     uint64_t wakes;            /* steps it ended (or found ready) */
     uint8_t *gso_buf;          /* QUIC: a write pass's datagrams, sent in one call */
     bool no_gso;               /* the kernel refused UDP_SEGMENT: one call a datagram */
+    struct quic_rx *rx;        /* QUIC: the receive batch's buffers (quic.c) */
 };
 
 /* conn.c: one connection's life; what both transports share. */
@@ -200,6 +201,7 @@ int jk_net_verify_cb(gnutls_session_t s);
 /* quic.c: the QUIC transport. */
 jk_err jk_net_quic_listen(jk_net *net, uint32_t addr_be, uint16_t port, jk_diag *diag);
 void jk_net_quic_listener_read(jk_net *net);
+void jk_net_quic_rx_free(jk_net *net);
 jk_err jk_net_quic_dial(jk_net *net, uint32_t peer);
 void jk_net_quic_io(jk_net_conn *c);
 void jk_net_quic_flush(jk_net_conn *c);

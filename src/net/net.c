@@ -395,6 +395,7 @@ void jk_net_destroy(jk_net *net)
     }
     free(net->delivered);
     free(net->gso_buf);
+    jk_net_quic_rx_free(net);
     free(net->peers);
     jk_crypto_wipe(net, sizeof *net);
     free(net);

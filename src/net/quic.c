@@ -516,36 +516,88 @@ static bool quic_same_addr(const struct sockaddr_in *a, const struct sockaddr_in
     return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
 }
 
-/* Receive on fd into buf: one datagram, or with UDP GRO several of one
- * flow coalesced by the kernel, *seg bytes each (the last may be shorter).
- * @return the bytes received, or -1 (errno set). */
-static ssize_t quic_recv(jk_net *net, int fd, uint8_t *buf, size_t cap, struct sockaddr_in *from,
-                         socklen_t *fromlen, size_t *seg)
-{
-    struct iovec iov = {.iov_base = buf, .iov_len = cap};
+/* What one receive batch fills: up to JK_QUIC_RX_MSGS messages, each one
+ * datagram or, with UDP GRO, several of one flow coalesced by the kernel,
+ * seg[i] bytes each (the last may be shorter). */
+typedef struct quic_rx {
+    struct mmsghdr mm[JK_QUIC_RX_MSGS];
+    struct iovec iov[JK_QUIC_RX_MSGS];
+    struct sockaddr_in from[JK_QUIC_RX_MSGS];
     union {
         char bytes[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
-    } ctl;
-    struct msghdr mh = {.msg_name = from, .msg_namelen = from ? *fromlen : 0, .msg_iov = &iov,
-                        .msg_iovlen = 1, .msg_control = ctl.bytes, .msg_controllen = sizeof ctl.bytes};
-    ssize_t n = recvmsg(fd, &mh, 0);
-    if (n < 0)
-        return -1;
-    if (fromlen)
-        *fromlen = mh.msg_namelen;
-    *seg = (size_t)n;
-    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-        if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO &&
-            cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
-            int g;
-            memcpy(&g, CMSG_DATA(cm), sizeof g);
-            if (g > 0 && (size_t)g < *seg)
-                *seg = (size_t)g;
-        }
+    } ctl[JK_QUIC_RX_MSGS];
+    size_t seg[JK_QUIC_RX_MSGS];
+    unsigned cap;            /* messages the buffers hold */
+    uint8_t *buf;            /* cap × JK_QUIC_RX_BUF */
+} quic_rx;
+
+/* One recvmmsg on fd: the messages waiting, up to rx->cap. Fewer than cap
+ * means the socket was empty when the call returned, so the caller stops
+ * there — where reading one message a call took one more call, to find
+ * EAGAIN, after every burst (docs/network.md "Reads in batches").
+ * @return the messages received, or -1 (errno set). */
+static int quic_recv(jk_net *net, int fd, quic_rx *rx)
+{
+    for (unsigned i = 0; i < rx->cap; i++) {
+        rx->iov[i] = (struct iovec){.iov_base = rx->buf + (size_t)i * JK_QUIC_RX_BUF,
+                                    .iov_len = JK_QUIC_RX_BUF};
+        rx->mm[i].msg_hdr = (struct msghdr){.msg_name = &rx->from[i], .msg_namelen = sizeof rx->from[i],
+                                            .msg_iov = &rx->iov[i], .msg_iovlen = 1,
+                                            .msg_control = rx->ctl[i].bytes,
+                                            .msg_controllen = sizeof rx->ctl[i].bytes};
+        rx->mm[i].msg_len = 0;
+    }
+    int got = recvmmsg(fd, rx->mm, rx->cap, 0, NULL);
     net->st.recv_calls++;
-    net->st.datagrams_in += ((size_t)n + *seg - 1) / (*seg ? *seg : 1);
-    return n;
+    if (got < 0)
+        return -1;
+    for (int i = 0; i < got; i++) {
+        struct msghdr *mh = &rx->mm[i].msg_hdr;
+        size_t n = rx->mm[i].msg_len;
+        rx->seg[i] = n;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm))
+            if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO &&
+                cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+                int g;
+                memcpy(&g, CMSG_DATA(cm), sizeof g);
+                if (g > 0 && (size_t)g < n)
+                    rx->seg[i] = (size_t)g;
+            }
+        /* an empty datagram is one too (a count of n - 1 + seg wrapped) */
+        net->st.datagrams_in += n ? (n + rx->seg[i] - 1) / rx->seg[i] : 1;
+    }
+    return got;
+}
+
+/* The net's receive buffers (allocated at the first read, kept), or one
+ * message's in fallback when there is no memory for them: then each call
+ * takes one message, as before the batches. */
+static quic_rx *quic_rx_get(jk_net *net, quic_rx *fallback, uint8_t *fallback_buf)
+{
+    if (!net->rx) {
+        quic_rx *rx = malloc(sizeof *rx);
+        uint8_t *buf = rx ? malloc((size_t)JK_QUIC_RX_MSGS * JK_QUIC_RX_BUF) : NULL;
+        if (!buf) {
+            free(rx);
+            fallback->cap = 1;
+            fallback->buf = fallback_buf;
+            return fallback;
+        }
+        rx->cap = JK_QUIC_RX_MSGS;
+        rx->buf = buf;
+        net->rx = rx;
+    }
+    return net->rx;
+}
+
+void jk_net_quic_rx_free(jk_net *net)
+{
+    if (net->rx) {
+        free(net->rx->buf);
+        free(net->rx);
+        net->rx = NULL;
+    }
 }
 
 /* One datagram on the listener: to its connection, or to the accept path. */
@@ -573,19 +625,23 @@ static void quic_listener_datagram(jk_net *net, const uint8_t *buf, size_t n,
 
 void jk_net_quic_listener_read(jk_net *net)
 {
-    uint8_t buf[65536];
-    for (int guard = 0; guard < 1024; guard++) {
-        struct sockaddr_in from;
-        socklen_t fl = sizeof from;
-        size_t seg;
-        ssize_t n = quic_recv(net, net->lfd, buf, sizeof buf, &from, &fl, &seg);
-        if (n < 0)
-            break;
-        if (fl != sizeof from || from.sin_family != AF_INET)
-            continue;
-        /* Each segment of a coalesced receive is a datagram of its own. */
-        for (size_t off = 0; off < (size_t)n; off += seg)
-            quic_listener_datagram(net, buf + off, (size_t)n - off < seg ? (size_t)n - off : seg, &from);
+    quic_rx one;
+    uint8_t one_buf[JK_QUIC_RX_BUF];
+    quic_rx *rx = quic_rx_get(net, &one, one_buf);
+    for (int guard = 0; guard < JK_QUIC_RX_CALLS; guard++) {
+        int got = quic_recv(net, net->lfd, rx);
+        for (int i = 0; i < got; i++) {
+            const struct sockaddr_in *from = &rx->from[i];
+            size_t n = rx->mm[i].msg_len, seg = rx->seg[i];
+            const uint8_t *buf = rx->buf + (size_t)i * JK_QUIC_RX_BUF;
+            if (rx->mm[i].msg_hdr.msg_namelen != sizeof *from || from->sin_family != AF_INET)
+                continue;
+            /* Each segment of a coalesced receive is a datagram of its own. */
+            for (size_t off = 0; off < n; off += seg)
+                quic_listener_datagram(net, buf + off, n - off < seg ? n - off : seg, from);
+        }
+        if (got < (int)rx->cap)
+            break; /* empty (or an error: the next readiness says) */
     }
     /* Connections killed in the batch have no q; those accepted in it are
      * on the list already. */
@@ -595,11 +651,13 @@ void jk_net_quic_listener_read(jk_net *net)
 
 void jk_net_quic_io(jk_net_conn *c)
 {
-    uint8_t buf[65536];
-    for (int guard = 0; guard < 1024 && c->state != JK_NET_C_DEAD; guard++) {
-        size_t seg;
-        ssize_t n = quic_recv(c->net, c->fd, buf, sizeof buf, NULL, NULL, &seg);
-        if (n < 0) {
+    jk_net *net = c->net;
+    quic_rx one;
+    uint8_t one_buf[JK_QUIC_RX_BUF];
+    quic_rx *rx = quic_rx_get(net, &one, one_buf);
+    for (int guard = 0; guard < JK_QUIC_RX_CALLS && c->state != JK_NET_C_DEAD; guard++) {
+        int got = quic_recv(net, c->fd, rx);
+        if (got < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                 break;
             /* ICMP port unreachable on a connected socket: nobody there. */
@@ -607,8 +665,14 @@ void jk_net_quic_io(jk_net_conn *c)
             jk_net_conn_kill(c, JK_NET_REASON_IO);
             return;
         }
-        for (size_t off = 0; off < (size_t)n && c->state != JK_NET_C_DEAD; off += seg)
-            quic_read(c, buf + off, (size_t)n - off < seg ? (size_t)n - off : seg, &c->q->remote);
+        for (int i = 0; i < got && c->state != JK_NET_C_DEAD; i++) {
+            size_t n = rx->mm[i].msg_len, seg = rx->seg[i];
+            const uint8_t *buf = rx->buf + (size_t)i * JK_QUIC_RX_BUF;
+            for (size_t off = 0; off < n && c->state != JK_NET_C_DEAD; off += seg)
+                quic_read(c, buf + off, n - off < seg ? n - off : seg, &c->q->remote);
+        }
+        if (got < (int)rx->cap)
+            break;
     }
     quic_after_batch(c);
 }

@@ -17,6 +17,12 @@
  * UDP_SEGMENT (generic segmentation offload): at most this many, under the
  * 64 KiB of one UDP send. */
 #define JK_QUIC_GSO_SEGS 40
+/* Reads: one recvmmsg takes up to JK_QUIC_RX_MSGS messages (each a datagram,
+ * or with UDP GRO a run of one flow's, at most 64 KiB), and a readable
+ * socket gets at most JK_QUIC_RX_CALLS of them a step (1,024 messages). */
+#define JK_QUIC_RX_MSGS 8
+#define JK_QUIC_RX_BUF 65536
+#define JK_QUIC_RX_CALLS 128
 #define JK_QUIC_IDLE_MS 30000
 #define JK_QUIC_KEEPALIVE_MS 10000 /* a PING well inside the idle timeout */
 

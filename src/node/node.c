@@ -719,7 +719,19 @@ void jk_node_info_get(const jk_node *n, jk_node_info *out)
     *out = (jk_node_info){.height = n->committed, .round = st.round, .peers = n->peers_up,
                           .commits = n->commits, .bad_peers = n->bad_peers,
                           .max_peer_height = jk_node_max_peer_height(n, NULL),
-                          .syncing = jk_node_syncing(n), .events_relayed = n->events_relayed};
+                          .syncing = jk_node_syncing(n), .events_relayed = n->events_relayed,
+                          .loop_turns = n->loop_turns, .rpc_runs = n->rpc_runs};
+}
+
+/* The RPC server has work: a step found its descriptor readable since its
+ * last pass, or its deadline is due (docs/node.md "The driver", 4). */
+static bool jk_node_rpc_due(jk_node *n)
+{
+    uint64_t wakes = jk_net_wakes(n->net);
+    if (n->rpc_wakes && wakes == n->rpc_wakes_run && jk_rpc_server_timeout_ms(n->rpc) != 0)
+        return false;
+    n->rpc_wakes_run = wakes;
+    return true;
 }
 
 jk_err jk_node_run(jk_node *n, volatile int *stop, uint64_t stop_height, jk_diag *diag)
@@ -757,7 +769,9 @@ jk_err jk_node_run(jk_node *n, volatile int *stop, uint64_t stop_height, jk_diag
             return err;
         if (jk_node_secs() - t_net.wall > 0.001)
             jk_node_phase(n, "net", n->committed + 1, t_net, 0);
-        if (n->rpc) {
+        n->loop_turns++;
+        if (n->rpc && jk_node_rpc_due(n)) {
+            n->rpc_runs++;
             jk_node_send_now(n); /* the RPC pass admits: votes first */
             jk_node_phase_t0 t0 = jk_node_phase_start(n);
             /* Held over the server's pass: the events of one JSON-RPC batch

@@ -40,6 +40,8 @@ struct jk_node {
     jk_net *net;
     jk_rpc_server *rpc;
     bool rpc_wakes;          /* the RPC server's descriptor ends the loop's wait */
+    uint64_t rpc_wakes_run;  /* jk_net_wakes() when the RPC server last ran */
+    uint64_t loop_turns, rpc_runs; /* jk_node_run's turns; the RPC passes among them */
     bool unsent;             /* consensus messages queued in the transport since
                                 its last write pass (jk_node_send_now) */
     jk_rpc_metrics *registry;

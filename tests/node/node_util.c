@@ -223,6 +223,75 @@ static int tn_child(const char *spec)
     return rc;
 }
 
+/* ---- in-process: a lone validator for tests of the loop itself ---------- */
+
+struct tn_lone {
+    tn_app app;
+    jk_cons_valset vs;
+    uint8_t sk[64];
+    jk_node *node;
+};
+
+tn_lone *tn_lone_new(const char *dir, uint16_t port, uint16_t rpc_port)
+{
+    tn_lone *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    uint8_t pk[32];
+    tn_key(0, l->sk, pk);
+    l->vs.count = 1;
+    memcpy(l->vs.keys, pk, 32);
+    l->app.n = 1;
+    tn_genesis(1, &l->app.genesis);
+    jk_diag diag = {{0}};
+    char adir[300];
+    snprintf(adir, sizeof adir, "%s/node-0", dir);
+    if (jk_node_archive_open(adir, &l->app.a, &diag) != JK_OK) {
+        fprintf(stderr, "archive: %s\n", diag.msg);
+        free(l);
+        return NULL;
+    }
+    jk_node_config cfg = {
+        .net = {.listen_host = "127.0.0.1", .listen_port = port},
+        .secret_key = l->sk,
+        .genesis = l->app.genesis,
+        .valset = &l->vs,
+        .self = 0,
+        .timeouts = {.propose_ms = 400, .propose_delta_ms = 200, .prevote_ms = 200,
+                     .prevote_delta_ms = 100, .precommit_ms = 200, .precommit_delta_ms = 100,
+                     .tick_ms = 500},
+        .app = {.ctx = &l->app, .proposer = tn_proposer, .get_value = tn_get_value, .valid = tn_valid,
+                .hash = tn_hash, .commit = tn_commit, .get_decision = tn_get_decision},
+        .archive = l->app.a,
+        .height = jk_node_archive_top(l->app.a) + 1,
+        .rpc = true,
+        .rpc_host = "127.0.0.1",
+        .rpc_port = rpc_port,
+    };
+    jk_net_limits_default(&cfg.net.limits);
+    if (jk_node_new(&cfg, &l->node, &diag) != JK_OK) {
+        fprintf(stderr, "node: %s\n", diag.msg);
+        tn_lone_free(l);
+        return NULL;
+    }
+    return l;
+}
+
+jk_node *tn_lone_node(tn_lone *l)
+{
+    return l->node;
+}
+
+void tn_lone_free(tn_lone *l)
+{
+    if (!l)
+        return;
+    jk_node_free(l->node);
+    free(l->app.dec);
+    jk_node_archive_close(l->app.a);
+    free(l);
+}
+
 __attribute__((constructor)) static void tn_child_entry(void)
 {
     const char *spec = getenv("JK_TEST_NODE");

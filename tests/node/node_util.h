@@ -69,6 +69,14 @@ void tn_destroy(tn_cluster *c);
 /* A free loopback port (SOCK_DGRAM for QUIC, SOCK_STREAM for RPC), 0 when
  * none; CLOCK_MONOTONIC in ms (for bounds on waiting only). Shared with the
  * full-node test and bench/bench_sync.c. */
+/* An in-process lone validator (V = 1) over the test application, its
+ * archive in dir/node-0, its transport on port and RPC on rpc_port: for
+ * tests of the node's loop itself (jk_node_run on the test's thread). */
+typedef struct tn_lone tn_lone;
+tn_lone *tn_lone_new(const char *dir, uint16_t port, uint16_t rpc_port);
+jk_node *tn_lone_node(tn_lone *l);
+void tn_lone_free(tn_lone *l);
+
 uint16_t tn_free_port(int type);
 uint64_t tn_ms(void);
 

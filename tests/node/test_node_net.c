@@ -11,7 +11,13 @@
 #include "../test.h"
 #include "node_util.h"
 
+#include "jark/rpc.h"
+
+#include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -214,4 +220,58 @@ JK_TEST(test_node_net_full_node_syncs_idle_chain_without_tick)
     JK_CHECK(tn_agree(&c, &top));
     JK_CHECK_EQ(top, 20);
     tn_destroy(&c);
+}
+
+/* The RPC server runs only when it has work (session 16): a loop turn
+ * whose step did not find its descriptor readable, with no server deadline
+ * due, skips it — its pass was an epoll_wait on the server's own set that
+ * found nothing, every turn (~13 a height at each node of BENCH testnet).
+ * A lone validator, in process, commits twenty heights with nobody
+ * connected to its RPC port: its turns (about one for two heights) make
+ * no RPC pass (before: one a turn).
+ * Then a client's status request is answered (the descriptor still wakes
+ * the loop), and only then the loop is stopped: nothing waits on time. */
+static volatile int lone_stop;
+static uint16_t lone_rpc;
+static int64_t lone_height = -1;
+
+static void *lone_client(void *arg)
+{
+    (void)arg;
+    jk_diag diag = {{0}};
+    if (jk_rpc_status_height("127.0.0.1", lone_rpc, &lone_height, &diag) != JK_OK)
+        fprintf(stderr, "status: %s\n", diag.msg);
+    lone_stop = 1;
+    return NULL;
+}
+
+JK_TEST(test_node_net_rpc_runs_only_when_due)
+{
+    char dir[] = "/tmp/jark-node-rpc-XXXXXX";
+    JK_REQUIRE(mkdtemp(dir));
+    lone_rpc = tn_free_port(SOCK_STREAM);
+    tn_lone *l = tn_lone_new(dir, tn_free_port(SOCK_DGRAM), lone_rpc);
+    JK_REQUIRE(l);
+    jk_node *n = tn_lone_node(l);
+    jk_diag diag = {{0}};
+    JK_CHECK_EQ(jk_node_run(n, NULL, 20, &diag), JK_OK);
+    jk_node_info a;
+    jk_node_info_get(n, &a);
+    JK_CHECK(a.height >= 20);
+    JK_CHECK(a.loop_turns >= 1);
+    JK_CHECK_EQ(a.rpc_runs, 0);
+
+    pthread_t t;
+    JK_REQUIRE(pthread_create(&t, NULL, lone_client, NULL) == 0);
+    JK_CHECK_EQ(jk_node_run(n, &lone_stop, 0, &diag), JK_OK);
+    pthread_join(t, NULL);
+    jk_node_info b;
+    jk_node_info_get(n, &b);
+    JK_CHECK(lone_height >= 20);
+    JK_CHECK(b.rpc_runs >= 1);
+    JK_CHECK(b.rpc_runs < b.loop_turns);
+    tn_lone_free(l);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    JK_CHECK_EQ(system(cmd), 0);
 }
