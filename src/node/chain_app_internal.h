@@ -49,6 +49,9 @@ typedef struct jk_app_pending {
     jk_hash root;
     size_t nused;
     size_t room;      /* bytes allocated at bytes (≥ len) */
+    uint64_t seen_h;  /* jk_node_app_seen_hash(&id), kept from its admission:
+                         a commit's drop finds it among the block's ids
+                         without hashing it again (session 16) */
 } jk_app_pending;
 
 struct jk_node_chain_app {
@@ -157,6 +160,8 @@ void jk_node_app_seen_clear(jk_node_chain_app *a);
  * (copied), replacing what was remembered for it.
  * @return JK_OK; JK_ERR_NOMEM (nothing changed). */
 jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char *why);
+/* jk_node_app_seen_add of an admitted id whose jk_node_app_seen_hash is h. */
+jk_err jk_node_app_seen_add_h(jk_node_chain_app *a, const jk_hash *id, uint64_t h);
 /* jk_node_app_seen_add of an admitted id that jk_node_app_seen_find just
  * placed at slot `at` (not found), with nothing changed since: one probe
  * fewer. */
@@ -228,7 +233,8 @@ jk_err jk_node_app_check_last_commit(jk_node_chain_app *a, uint64_t height,
  * head block's queued dispatch events back. */
 jk_err jk_node_app_feed_dispatch(jk_node_chain_app *a, size_t limit);
 void jk_node_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b,
-                              const jk_hash *block_ids /* NULL: hashed here */);
+                              const jk_hash *block_ids /* NULL: hashed here */,
+                              const uint64_t *block_seen_h /* their jk_node_app_seen_hash, or NULL */);
 void jk_node_app_keep_queue(jk_node_chain_app *a);
 void jk_node_app_drop_refused(jk_node_chain_app *a, const jk_chain_block *b);
 jk_err jk_node_app_restore_queue(jk_node_chain_app *a, const uint8_t *bytes, size_t len,

@@ -151,14 +151,21 @@ void jk_node_app_seen_forget(jk_node_chain_app *a, const jk_hash *id)
         jk_seen_remove_at(a, at);
 }
 
-/* Place id (not in the table, a free slot exists) with its reason. */
-static void jk_seen_place(jk_hash *seen, char **why, size_t cap, const jk_hash *id, char *reason)
+/* Place id (not in the table, a free slot exists; h its
+ * jk_node_app_seen_hash) with its reason. */
+static void jk_seen_place_h(jk_hash *seen, char **why, size_t cap, const jk_hash *id, uint64_t h,
+                            char *reason)
 {
-    size_t i = jk_seen_home(id, cap);
+    size_t i = (size_t)h & (cap - 1);
     while (!jk_seen_empty(&seen[i]))
         i = (i + 1) & (cap - 1);
     seen[i] = *id;
     why[i] = reason;
+}
+
+static void jk_seen_place(jk_hash *seen, char **why, size_t cap, const jk_hash *id, char *reason)
+{
+    jk_seen_place_h(seen, why, cap, id, jk_node_app_seen_hash(id), reason);
 }
 
 /* Move the table's ids into a table of cap slots, keeping the refused ones
@@ -243,11 +250,13 @@ static void jk_seen_note_refusal(jk_node_chain_app *a, const jk_hash *id)
     a->refused[a->nrefused++] = *id;
 }
 
-/* Remember id as seen: admitted (why NULL) or refused for this reason
- * (copied), replacing what was remembered for it. */
-jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char *why)
+/* Remember id (h: its jk_node_app_seen_hash) as seen: admitted (why NULL)
+ * or refused for this reason (copied), replacing what was remembered for
+ * it. The hash is the caller's when it has it (a commit's block ids: one
+ * SipHash an id for the pending drop and this, where the find and the
+ * place each took one). */
+static jk_err jk_seen_add_h(jk_node_chain_app *a, const jk_hash *id, uint64_t h, const char *why)
 {
-    pthread_once(&jk_seen_once, jk_seen_key_init);
     if (jk_seen_empty(id))
         return JK_OK; /* cannot be stored (the empty mark): never seen */
     char *copy = NULL;
@@ -259,7 +268,7 @@ jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char 
         memcpy(copy, why, n);
     }
     bool found;
-    size_t at = jk_node_app_seen_find(a, id, &found);
+    size_t at = jk_node_app_seen_find_h(a, id, h, &found);
     if (found) {
         free(a->seen_why[at]);
         a->seen_why[at] = copy;
@@ -276,11 +285,21 @@ jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char 
             return err;
         }
     }
-    jk_seen_place(a->seen, a->seen_why, a->capseen, id, copy);
+    jk_seen_place_h(a->seen, a->seen_why, a->capseen, id, h, copy);
     a->nseen++;
     if (copy)
         jk_seen_note_refusal(a, id);
     return JK_OK;
+}
+
+jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char *why)
+{
+    return jk_seen_add_h(a, id, jk_node_app_seen_hash(id), why);
+}
+
+jk_err jk_node_app_seen_add_h(jk_node_chain_app *a, const jk_hash *id, uint64_t h)
+{
+    return jk_seen_add_h(a, id, h, NULL);
 }
 
 /* verify's own FAULT (JK_FAULT_GUEST) reaches the chain layer's reason as

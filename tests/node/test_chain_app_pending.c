@@ -5,7 +5,9 @@
  * whose ids the block carries go, in any order and with repeats in the
  * block, with ids that differ only past the half the table hashes (all of
  * them in one run of probes); a dispatch event goes when past its age; the
- * rest stays in arrival order.
+ * rest stays in arrival order. Session 16: the table is placed by the seen
+ * set's hash, each pending entry's kept from its admission (seen_h) and the
+ * block's handed over by the commit or computed here.
  */
 #include "../test.h"
 
@@ -21,7 +23,7 @@ static void pd_id(uint32_t k, jk_hash *h)
     memcpy(h->bytes + 28, &k, sizeof k);
 }
 
-JK_TEST(test_chain_app_pending_drop_is_the_model)
+static void pd_drop_is_the_model(bool hand_hashes)
 {
     enum { P = 3000, B = 2500 };
     jk_node_chain_app *a = calloc(1, sizeof *a);
@@ -34,6 +36,7 @@ JK_TEST(test_chain_app_pending_drop_is_the_model)
     for (uint32_t i = 0; i < P; i++) {
         jk_app_pending *p = &a->pending[i];
         pd_id(i, &p->id);
+        p->seen_h = jk_node_app_seen_hash(&p->id); /* as its admission kept it */
         p->bytes = malloc(8);
         p->dispatch = i % 7 == 3;
         p->height = p->dispatch && i % 2 ? 1 : 10; /* half the dispatch events expire at 10 */
@@ -59,7 +62,12 @@ JK_TEST(test_chain_app_pending_drop_is_the_model)
     memset(&b, 0, sizeof b);
     b.event_count = B;
     b.header.number = 10;
-    jk_node_app_drop_pending(a, &b, ids);
+    uint64_t *hs = calloc(B, sizeof *hs);
+    JK_REQUIRE(hs != NULL);
+    for (uint32_t j = 0; j < B; j++)
+        hs[j] = jk_node_app_seen_hash(&ids[j]);
+    jk_node_app_drop_pending(a, &b, ids, hand_hashes ? hs : NULL);
+    free(hs);
     JK_CHECK_EQ(a->npending, kept);
     uint32_t at = 0;
     for (uint32_t i = 0; i < P && at < a->npending; i++) {
@@ -77,4 +85,14 @@ JK_TEST(test_chain_app_pending_drop_is_the_model)
     free(a->pending);
     free(a);
     free(ids);
+}
+
+JK_TEST(test_chain_app_pending_drop_is_the_model)
+{
+    pd_drop_is_the_model(false);
+}
+
+JK_TEST(test_chain_app_pending_drop_with_the_commits_hashes_is_the_model)
+{
+    pd_drop_is_the_model(true);
 }
