@@ -39,13 +39,14 @@ jk_err jk_node_app_feed_dispatch(jk_node_chain_app *a, size_t limit)
  * block's ids and searching each pending id there: ~1,500 instructions a
  * block's event with 4,000 pending (the sort's and the searches' calls of
  * memcmp; docs/bench.md "Admission, session 10"); here it is a probe or two
- * a lookup. The slot of an id is the seen set's SipHash of it
+ * a lookup. The slot of an id is the seen set's keyed hash of it
  * (jk_node_app_seen_hash, under a key drawn once per process): the ids are
  * hashes of what peers send, and ids aimed at one run would make every
  * lookup walk it. A pending entry keeps that hash from its admission and
  * the commit computes the block's once for this set and the seen set's
  * update (session 16: three SipHashes an event at every node's commit
- * became one). Only lookups read it: its layout decides nothing. */
+ * became one multilinear hash). Only lookups read it: its layout decides
+ * nothing. */
 typedef struct jk_idset {
     const jk_hash *ids; /* borrowed */
     uint32_t *slot;     /* index + 1 into ids; 0: empty */

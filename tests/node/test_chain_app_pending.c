@@ -3,8 +3,8 @@
  * pending list (src/node/chain_app_pending.c, a table of the block's ids
  * since session 10) against a plain model: exactly the pending transacts
  * whose ids the block carries go, in any order and with repeats in the
- * block, with ids that differ only past the half the table hashes (all of
- * them in one run of probes); a dispatch event goes when past its age; the
+ * block, with ids that differ in their last four bytes only; a dispatch
+ * event goes when past its age; the
  * rest stays in arrival order. Session 16: the table is placed by the seen
  * set's hash, each pending entry's kept from its admission (seen_h) and the
  * block's handed over by the commit or computed here.
@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Ids that differ in their last four bytes only: one home slot for all. */
+/* Ids that differ in their last four bytes only (one home slot for all
+ * while the table hashed the ids' first half, before session 16). */
 static void pd_id(uint32_t k, jk_hash *h)
 {
     memset(h->bytes, 0xa5, sizeof h->bytes);
