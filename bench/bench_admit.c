@@ -176,6 +176,27 @@ static size_t ba_body(char *body, const char *text, const size_t *text_len, uint
     return len;
 }
 
+/* The n requests as JSON-RPC batches of BA_BATCH through jk_rpc_parse and
+ * jk_rpc_answer to prov; *admitted counts the admitted answers. */
+static bool ba_rpc_batches(const jk_rpc_provider *prov, char *body, const char *text,
+                           const size_t *text_len, uint32_t n, size_t *admitted)
+{
+    for (uint32_t b = 0; b < n; b += BA_BATCH) {
+        size_t len = ba_body(body, text, text_len, b);
+        jk_rpc_parsed req;
+        char *ans = NULL;
+        size_t ans_len = 0;
+        if (jk_rpc_parse((const uint8_t *)body, len, &req) != JK_OK ||
+            jk_rpc_answer(prov, &req, &ans, &ans_len) != JK_OK)
+            return false;
+        for (const char *p = ans; p && (p = strstr(p, "\"admitted\":true")); p++)
+            (*admitted)++;
+        free(ans);
+        jk_rpc_parsed_free(&req);
+    }
+    return true;
+}
+
 /* A jk_node around app (validator 2 of the bench's four) on a free
  * loopback port, its timeouts long: no height starts during the phase. */
 static jk_node *ba_node(jk_node_chain_app *app, const uint8_t *sk, const jk_chain_genesis *g)
@@ -310,19 +331,8 @@ int main(int argc, char **argv)
     jk_rpc_provider prov = {.ctx = rpc_app, .submit_event = ba_submit};
     ba_begin();
     t0 = ba_cpu_s();
-    for (uint32_t b = 0; b < n; b += BA_BATCH) {
-        size_t len = ba_body(body, text, text_len, b);
-        jk_rpc_parsed req;
-        char *ans = NULL;
-        size_t ans_len = 0;
-        if (jk_rpc_parse((const uint8_t *)body, len, &req) != JK_OK ||
-            jk_rpc_answer(&prov, &req, &ans, &ans_len) != JK_OK)
-            return 1;
-        for (const char *p = ans; p && (p = strstr(p, "\"admitted\":true")); p++)
-            ok_rpc++;
-        free(ans);
-        jk_rpc_parsed_free(&req);
-    }
+    if (!ba_rpc_batches(&prov, body, text, text_len, n, &ok_rpc))
+        return 1;
     ba_end(&ph[1], t0);
 
     ba_begin();
@@ -412,19 +422,8 @@ int main(int argc, char **argv)
         jk_node_rpc_provider(node, &nprov);
     ba_begin();
     t0 = ba_cpu_s();
-    for (uint32_t b = 0; node && b < n; b += BA_BATCH) {
-        size_t len = ba_body(body, text, text_len, b);
-        jk_rpc_parsed req;
-        char *ans = NULL;
-        size_t ans_len = 0;
-        if (jk_rpc_parse((const uint8_t *)body, len, &req) != JK_OK ||
-            jk_rpc_answer(&nprov, &req, &ans, &ans_len) != JK_OK)
-            return 1;
-        for (const char *p = ans; p && (p = strstr(p, "\"admitted\":true")); p++)
-            ok_node++;
-        free(ans);
-        jk_rpc_parsed_free(&req);
-    }
+    if (node && !ba_rpc_batches(&nprov, body, text, text_len, n, &ok_node))
+        return 1;
     ba_end(&ph[6], t0);
     jk_node_free(node);
 
