@@ -19,7 +19,8 @@ typedef struct jk_app_prep_ev {
                                 pending list when admitted) */
     size_t len, room;        /* room: bytes allocated (jk_node_app_room) */
     jk_chain_event ev;       /* decoded: ev.blob points into bytes */
-    jk_chain_trace *traces;  /* decoded (owned) */
+    const jk_chain_trace *traces; /* its traces where bytes holds them
+                                     (jk_node_event_traces_at): not owned */
     size_t count;
     jk_hash id;              /* jk_chain_event_hash(&ev) */
     uint64_t seen_h;         /* jk_node_app_seen_hash(&id) */
@@ -212,6 +213,10 @@ void jk_node_app_prep_free(jk_node_chain_app *a);
 jk_err jk_node_event_view(const uint8_t *bytes, size_t len, jk_chain_event *ev, size_t *trace_count,
                           jk_diag *diag);
 jk_err jk_node_event_traces(const jk_chain_event *ev, size_t trace_count, jk_chain_trace **traces);
+/* The traces after ev's blob where the encoding holds them, not copied
+ * (NULL when trace_count is 0): a trace's 128 encoded bytes are its
+ * jk_chain_trace, byte for byte. Valid while those bytes are. */
+const jk_chain_trace *jk_node_event_traces_at(const jk_chain_event *ev, size_t trace_count);
 jk_app_prep_ev *jk_node_app_prep_take(jk_node_chain_app *a, const uint8_t *bytes, size_t len);
 /* Admit prepared event e through its verdict (the open cycle's, or one
  * opened now). why: the chain layer's reason when it is not admitted (the
