@@ -237,6 +237,14 @@ jk_err jk_node_app_check_last_commit(jk_node_chain_app *a, uint64_t height,
  * queue, drop the pending transacts b's produce refused; on reopen, take the
  * head block's queued dispatch events back. */
 jk_err jk_node_app_feed_dispatch(jk_node_chain_app *a, size_t limit);
+/* A committed block's event ids and their seen hashes: a block event that
+ * is a pending transact (same endpoint and blob), found in the pending
+ * list's order from the last one found, takes that entry's id and hash
+ * (the proposer's block is its pool's prefix, in the order the pending
+ * list has it; an importer's mostly alike); the others are hashed.
+ * @return how many were hashed. */
+size_t jk_node_app_block_ids(const jk_node_chain_app *a, const jk_chain_block *b, jk_hash *ids,
+                             uint64_t *seen_h);
 void jk_node_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b,
                               const jk_hash *block_ids /* NULL: hashed here */,
                               const uint64_t *block_seen_h /* their jk_node_app_seen_hash, or NULL */);

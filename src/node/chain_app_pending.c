@@ -7,6 +7,8 @@
  */
 #include "chain_app_internal.h"
 
+#include "jark/bytes.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +85,61 @@ static bool jk_idset_has(const jk_idset *s, const jk_hash *id, uint64_t h)
         if (!memcmp(s->ids[s->slot[i] - 1].bytes, id->bytes, JK_HASH_SIZE))
             return true;
     return false;
+}
+
+/* Whether pending entry p is event ev: the same endpoint and blob, so the
+ * same id (p->id is jk_chain_event_hash of what p's bytes decode to). */
+static bool jk_pending_is(const jk_app_pending *p, const jk_chain_event *ev)
+{
+    return !p->dispatch && p->len >= 12 + ev->blob_len && jk_get_u32le(p->bytes) == ev->endpoint &&
+           jk_get_u32le(p->bytes + 4) == ev->blob_len &&
+           memcmp(p->bytes + 8, ev->blob, ev->blob_len) == 0;
+}
+
+/* How far past the last match a block event is looked for among the
+ * pending entries (events admitted between the proposer's selection and
+ * the commit, or in another order, sit in between). */
+#define JK_BLOCK_IDS_AHEAD 4u
+
+size_t jk_node_app_block_ids(const jk_node_chain_app *a, const jk_chain_block *b, jk_hash *ids,
+                             uint64_t *seen_h)
+{
+    size_t n = b->event_count, cur = 0, nmiss = 0;
+    size_t *miss = malloc((n ? n : 1) * sizeof *miss);
+    jk_chain_event *mev = malloc((n ? n : 1) * sizeof *mev);
+    jk_hash *mids = malloc((n ? n : 1) * sizeof *mids);
+    if (!miss || !mev || !mids) {
+        free(miss);
+        free(mev);
+        free(mids);
+        jk_chain_event_hashes(b->events, n, ids);
+        for (size_t j = 0; j < n; j++)
+            seen_h[j] = jk_node_app_seen_hash(&ids[j]);
+        return n;
+    }
+    for (size_t j = 0; j < n; j++) {
+        size_t k = cur, end = cur + JK_BLOCK_IDS_AHEAD < a->npending ? cur + JK_BLOCK_IDS_AHEAD : a->npending;
+        while (k < end && !jk_pending_is(&a->pending[k], &b->events[j]))
+            k++;
+        if (k < end) {
+            ids[j] = a->pending[k].id;
+            seen_h[j] = a->pending[k].seen_h;
+            cur = k + 1;
+        } else {
+            mev[nmiss] = b->events[j];
+            miss[nmiss++] = j;
+        }
+    }
+    if (nmiss)
+        jk_chain_event_hashes(mev, nmiss, mids); /* the rest four lanes at a time, as before */
+    for (size_t m = 0; m < nmiss; m++) {
+        ids[miss[m]] = mids[m];
+        seen_h[miss[m]] = jk_node_app_seen_hash(&mids[m]);
+    }
+    free(miss);
+    free(mev);
+    free(mids);
+    return nmiss;
 }
 
 /* Drop the pending events a committed block carries: its transacts, and

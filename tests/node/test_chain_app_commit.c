@@ -226,6 +226,8 @@ JK_TEST(test_chain_app_pending_keeps_its_seen_hash)
     JK_REQUIRE(fx_decide(&f, 1, 0, &c));
     JK_CHECK_EQ(fx_stats(&f, 0).last_events, N);
     for (uint32_t i = 0; i < V; i++) {
+        /* every block event was pending, in the same order: no id hashed */
+        JK_CHECK_EQ(fx_stats(&f, i).commit_ids_hashed, 0);
         JK_CHECK_EQ(jk_node_chain_app_pending_count(f.apps[i]), 0);
         for (size_t e = 0; e < N; e++) {
             jk_hash id;

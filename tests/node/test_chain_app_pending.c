@@ -12,6 +12,7 @@
 #include "../test.h"
 
 #include "../../src/node/chain_app_internal.h"
+#include "jark/bytes.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -96,4 +97,75 @@ JK_TEST(test_chain_app_pending_drop_is_the_model)
 JK_TEST(test_chain_app_pending_drop_with_the_commits_hashes_is_the_model)
 {
     pd_drop_is_the_model(true);
+}
+
+/* A pending transact's gossip encoding of blob (endpoint transact, no
+ * traces), its id and seen hash as its admission kept them. */
+static void pd_pending(jk_app_pending *p, const uint8_t *blob, size_t n)
+{
+    memset(p, 0, sizeof *p);
+    p->len = 12 + n;
+    p->bytes = malloc(p->len);
+    jk_put_u32le(p->bytes, JK_CHAIN_ENDPOINT_TRANSACT);
+    jk_put_u32le(p->bytes + 4, (uint32_t)n);
+    memcpy(p->bytes + 8, blob, n);
+    jk_put_u32le(p->bytes + 8 + n, 0);
+    jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, p->bytes + 8, n};
+    jk_chain_event_hash(&ev, &p->id);
+    p->seen_h = jk_node_app_seen_hash(&p->id);
+}
+
+/* Session 16: a commit takes a block event's id from its pending entry
+ * (same endpoint and blob) when it finds it in the pending list's order
+ * within a few entries of the last one found, and hashes the rest. Every
+ * id and seen hash is the event's own whichever way it came: here the
+ * block holds pending events in order with others between them in the
+ * list, two out of order, a dispatch event whose blob a pending transact
+ * has (not that entry: another endpoint), and events never pending. */
+JK_TEST(test_chain_app_block_ids_from_pending_are_the_events_own)
+{
+    enum { P = 40, B = 30 };
+    jk_node_chain_app *a = calloc(1, sizeof *a);
+    JK_REQUIRE(a != NULL);
+    a->pending = calloc(P, sizeof *a->pending);
+    JK_REQUIRE(a->pending != NULL);
+    uint8_t blobs[P + 10][20];
+    for (int i = 0; i < P + 10; i++)
+        for (int k = 0; k < 20; k++)
+            blobs[i][k] = (uint8_t)(i * 31 + k * 7 + (k == 0 ? i : 0));
+    for (int i = 0; i < P; i++)
+        pd_pending(&a->pending[i], blobs[i], 20);
+    a->npending = P;
+    /* pending 0,1,2, then every other one (the others came later), two
+     * swapped, a dispatch event of a pending blob, blobs never pending */
+    int pick[B] = {0, 1, 2, 4, 6, 8, 10, 12, 16, 14, 18, 20, 22, 24, -1, 26, 28, 30,
+                   P + 1, P + 2, 32, 34, 36, 38, 39, P + 3, P + 4, P + 5, 3, 5};
+    jk_chain_block b;
+    memset(&b, 0, sizeof b);
+    jk_chain_event evs[B];
+    for (int j = 0; j < B; j++) {
+        int i = pick[j] < 0 ? 7 : pick[j];
+        evs[j] = (jk_chain_event){pick[j] < 0 ? 1u : JK_CHAIN_ENDPOINT_TRANSACT, blobs[i], 20};
+    }
+    b.events = evs;
+    b.event_count = B;
+    jk_hash ids[B];
+    uint64_t hs[B];
+    size_t hashed = jk_node_app_block_ids(a, &b, ids, hs);
+    size_t want_hashed = 0;
+    for (int j = 0; j < B; j++) {
+        jk_hash want;
+        jk_chain_event_hash(&evs[j], &want);
+        JK_CHECK_MEM(ids[j].bytes, want.bytes, 32);
+        JK_CHECK_EQ(hs[j], jk_node_app_seen_hash(&want));
+        want_hashed += pick[j] < 0 || pick[j] >= P || pick[j] == 14 || pick[j] == 3 || pick[j] == 5;
+    }
+    /* found: all in order but the swapped 14 (16 came first), the dispatch
+     * event, the never-pending ones, and 3 and 5 (behind the last found) */
+    JK_CHECK_EQ(hashed, want_hashed);
+    JK_CHECK(hashed < B / 2);
+    for (size_t i = 0; i < a->npending; i++)
+        free(a->pending[i].bytes);
+    free(a->pending);
+    free(a);
 }
