@@ -27,6 +27,12 @@
  *            EVENT message (jk_cons_ingest's ~9 KB message, decoded — only
  *            the fields of its kind zeroed — then encoded again for the
  *            relay, as jk_cons_send_msg does).
+ *   rpcnode  the rpc phase's batches through a jk_node's own provider
+ *            (src/node/node_rpc.c: the batch hint's encodes and hashes,
+ *            the turn's prepare, each submit through the consensus
+ *            machine's on_event, the verdict) into a third app: the RPC
+ *            node's path as the testnet drives it (session 16), outside
+ *            HTTP.
  * Each phase is timed (thread CPU time) and, under callgrind, dumped on its
  * own (CALLGRIND_DUMP_STATS_AT "phase-NAME"): `make bench-admit-callgrind`
  * prints instructions per event per phase. Not covered: HTTP (MHD).
@@ -46,6 +52,7 @@
 
 #include <limits.h>
 #include <sodium.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +161,72 @@ static void ba_net_turn(jk_net *a, jk_net *b, int wait, size_t *frames, int *ups
     }
 }
 
+/* The JSON-RPC batch of requests b..b+BA_BATCH-1 into body; its length. */
+static size_t ba_body(char *body, const char *text, const size_t *text_len, uint32_t b)
+{
+    size_t len = 0;
+    body[len++] = '[';
+    for (uint32_t k = b; k < b + BA_BATCH; k++) {
+        if (k > b)
+            body[len++] = ',';
+        memcpy(body + len, text + (size_t)k * BA_TEXT, text_len[k]);
+        len += text_len[k];
+    }
+    body[len++] = ']';
+    return len;
+}
+
+/* The n requests as JSON-RPC batches of BA_BATCH through jk_rpc_parse and
+ * jk_rpc_answer to prov; *admitted counts the admitted answers. */
+static bool ba_rpc_batches(const jk_rpc_provider *prov, char *body, const char *text,
+                           const size_t *text_len, uint32_t n, size_t *admitted)
+{
+    for (uint32_t b = 0; b < n; b += BA_BATCH) {
+        size_t len = ba_body(body, text, text_len, b);
+        jk_rpc_parsed req;
+        char *ans = NULL;
+        size_t ans_len = 0;
+        if (jk_rpc_parse((const uint8_t *)body, len, &req) != JK_OK ||
+            jk_rpc_answer(prov, &req, &ans, &ans_len) != JK_OK)
+            return false;
+        for (const char *p = ans; p && (p = strstr(p, "\"admitted\":true")); p++)
+            (*admitted)++;
+        free(ans);
+        jk_rpc_parsed_free(&req);
+    }
+    return true;
+}
+
+/* A jk_node around app (validator 2 of the bench's four) on a free
+ * loopback port, its timeouts long: no height starts during the phase. */
+static jk_node *ba_node(jk_node_chain_app *app, const uint8_t *sk, const jk_chain_genesis *g)
+{
+    static jk_cons_valset vs;
+    if (!app)
+        return NULL;
+    jk_node_chain_app_valset(app, &vs);
+    jk_node_config cfg = {
+        .net = {.listen_host = "127.0.0.1", .listen_port = jk_net_loopback_free_port(SOCK_DGRAM)},
+        .secret_key = sk,
+        .genesis = g->genesis_hash,
+        .valset = &vs,
+        .self = 2,
+        .timeouts = {.propose_ms = 600000, .propose_delta_ms = 1000, .prevote_ms = 600000,
+                     .prevote_delta_ms = 1000, .precommit_ms = 600000, .precommit_delta_ms = 1000,
+                     .tick_ms = 600000},
+        .archive = jk_node_chain_app_archive(app),
+        .height = 1,
+        .chain = app,
+    };
+    jk_net_limits_default(&cfg.net.limits);
+    jk_node_chain_app_bind(app, &cfg.app);
+    jk_node *nd = NULL;
+    jk_diag diag = {{0}};
+    if (jk_node_new(&cfg, &nd, &diag) != JK_OK)
+        fprintf(stderr, "bench_admit: node: %s\n", diag.msg);
+    return nd;
+}
+
 static void ba_rm(const char *dir)
 {
     char cmd[PATH_MAX + 16];
@@ -202,12 +275,14 @@ int main(int argc, char **argv)
     char dir[] = "/tmp/jark-bench-admit-XXXXXX";
     if (!mkdtemp(dir))
         return 1;
-    jk_node_chain_app *rpc_app = NULL, *gossip_app = NULL;
-    char d0[PATH_MAX], d1[PATH_MAX];
+    jk_node_chain_app *rpc_app = NULL, *gossip_app = NULL, *node_app = NULL;
+    char d0[PATH_MAX], d1[PATH_MAX], d2[PATH_MAX];
     snprintf(d0, sizeof d0, "%s/rpc", dir);
     snprintf(d1, sizeof d1, "%s/gossip", dir);
+    snprintf(d2, sizeof d2, "%s/node", dir);
     if (jk_node_chain_app_open(d0, sks[0], &g, &rpc_app, &diag) != JK_OK ||
-        jk_node_chain_app_open(d1, sks[1], &g, &gossip_app, &diag) != JK_OK) {
+        jk_node_chain_app_open(d1, sks[1], &g, &gossip_app, &diag) != JK_OK ||
+        jk_node_chain_app_open(d2, sks[2], &g, &node_app, &diag) != JK_OK) {
         fprintf(stderr, "bench_admit: open: %s\n", diag.msg);
         ba_rm(dir);
         return 1;
@@ -242,8 +317,8 @@ int main(int argc, char **argv)
     if (!body)
         return 1;
 
-    ba_phase ph[6] = {{"verify", 0, n}, {"rpc", 0, n}, {"gossip", 0, n}, {"echo", 0, 2 * (size_t)n},
-                      {"wire", 0, n}, {"cons", 0, n}};
+    ba_phase ph[7] = {{"verify", 0, n}, {"rpc", 0, n}, {"gossip", 0, n}, {"echo", 0, 2 * (size_t)n},
+                      {"wire", 0, n}, {"cons", 0, n}, {"rpcnode", 0, n}};
     size_t ok_verify = 0, ok_rpc = 0, ok_gossip = 0, echo_refused = 0;
 
     ba_begin();
@@ -256,27 +331,8 @@ int main(int argc, char **argv)
     jk_rpc_provider prov = {.ctx = rpc_app, .submit_event = ba_submit};
     ba_begin();
     t0 = ba_cpu_s();
-    for (uint32_t b = 0; b < n; b += BA_BATCH) {
-        size_t len = 0;
-        body[len++] = '[';
-        for (uint32_t k = b; k < b + BA_BATCH; k++) {
-            if (k > b)
-                body[len++] = ',';
-            memcpy(body + len, text + (size_t)k * BA_TEXT, text_len[k]);
-            len += text_len[k];
-        }
-        body[len++] = ']';
-        jk_rpc_parsed req;
-        char *ans = NULL;
-        size_t ans_len = 0;
-        if (jk_rpc_parse((const uint8_t *)body, len, &req) != JK_OK ||
-            jk_rpc_answer(&prov, &req, &ans, &ans_len) != JK_OK)
-            return 1;
-        for (const char *p = ans; p && (p = strstr(p, "\"admitted\":true")); p++)
-            ok_rpc++;
-        free(ans);
-        jk_rpc_parsed_free(&req);
-    }
+    if (!ba_rpc_batches(&prov, body, text, text_len, n, &ok_rpc))
+        return 1;
     ba_end(&ph[1], t0);
 
     ba_begin();
@@ -357,22 +413,37 @@ int main(int argc, char **argv)
     ba_end(&ph[5], t0);
     free(msgbuf);
 
+    /* rpcnode: validator 2's node (no peers connected: the machine's relay
+     * queues nothing) and its provider */
+    size_t ok_node = 0;
+    jk_node *node = ba_node(node_app, sks[2], &g);
+    jk_rpc_provider nprov;
+    if (node)
+        jk_node_rpc_provider(node, &nprov);
+    ba_begin();
+    t0 = ba_cpu_s();
+    if (node && !ba_rpc_batches(&nprov, body, text, text_len, n, &ok_node))
+        return 1;
+    ba_end(&ph[6], t0);
+    jk_node_free(node);
+
     double v_us = ph[0].cpu_s * 1e6 / (double)n;
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 7; i++) {
         double us = ph[i].cpu_s * 1e6 / (double)ph[i].events;
         printf("BENCH admit_%s events=%zu us_per_event=%.1f ratio_to_verify=%.2f\n", ph[i].name,
                ph[i].events, us, us / v_us);
     }
     printf("BENCH admit_check verified=%zu rpc_admitted=%zu gossip_admitted=%zu echo_refused=%zu "
-           "wired=%zu consed=%zu pool=%zu/%zu\n",
+           "wired=%zu consed=%zu pool=%zu/%zu rpcnode_admitted=%zu\n",
            ok_verify, ok_rpc, ok_gossip, echo_refused, wired, consed, jk_node_chain_app_pending_count(rpc_app),
-           jk_node_chain_app_pending_count(gossip_app));
+           jk_node_chain_app_pending_count(gossip_app), ok_node);
     int rc = ok_verify == n && ok_rpc == n && ok_gossip == n && echo_refused == 2 * (size_t)n &&
-             wired == n && consed == n ? 0 : 1;
+             wired == n && consed == n && ok_node == n ? 0 : 1;
     if (rc)
         fprintf(stderr, "bench_admit: not every event was admitted once (%s)\n", diag.msg);
     jk_node_chain_app_close(rpc_app);
     jk_node_chain_app_close(gossip_app);
+    jk_node_chain_app_close(node_app);
     ba_rm(dir);
     for (uint32_t i = 0; i < n; i++)
         free(enc[i]);

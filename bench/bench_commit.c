@@ -21,7 +21,12 @@
  * and bytes put, has() questions and their answers, objects hashed, the
  * bytes LMDB wrote.
  *
- *   bench_commit [N [E]]      (E ≤ 4,096)
+ *   bench_commit [N [E [import]]]      (E ≤ 4,096)
+ *
+ * With "import" validator 1's chain app beside it is gossiped the same
+ * events, checks each value (valid) and commits it as an importer does:
+ * under --toggle-collect=jk_app_commit the count is then both commits', the
+ * importer's being that less the run without "import" (session 16).
  */
 #define _GNU_SOURCE
 #include "jark/devnet.h"
@@ -72,6 +77,7 @@ int main(int argc, char **argv)
 {
     uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 8;
     uint32_t e = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 512;
+    bool import = argc > 3 && strcmp(argv[3], "import") == 0;
     if (n == 0 || e == 0 || e > BC_ACCOUNTS) {
         fprintf(stderr, "usage: bench_commit [N [E]]  (N ≥ 1, 1 ≤ E ≤ %u)\n", BC_ACCOUNTS);
         return 2;
@@ -101,13 +107,18 @@ int main(int argc, char **argv)
     char dir[] = "/tmp/bench-commit-XXXXXX";
     if (!mkdtemp(dir))
         return 1;
-    jk_node_chain_app *a;
-    if (jk_node_chain_app_open(dir, keys[0].sk, &g, &a, &diag) != JK_OK) {
+    jk_node_chain_app *a, *b = NULL;
+    char dir_b[sizeof dir + 8];
+    snprintf(dir_b, sizeof dir_b, "%s/imp", dir);
+    if (jk_node_chain_app_open(dir, keys[0].sk, &g, &a, &diag) != JK_OK ||
+        (import && jk_node_chain_app_open(dir_b, keys[1].sk, &g, &b, &diag) != JK_OK)) {
         fprintf(stderr, "bench_commit: %s\n", diag.msg);
         return 1;
     }
     jk_node_chain_app_set_sync_commit(a, true);
     jk_node_chain_app_set_max_block_events(a, 0);
+    if (b)
+        jk_node_chain_app_set_sync_commit(b, true);
     jk_cons_app cb;
     jk_node_chain_app_bind(a, &cb);
     jk_cap_store *store = a->v->store.store;
@@ -127,6 +138,8 @@ int main(int argc, char **argv)
             jk_chain_event ev = {JK_CHAIN_ENDPOINT_TRANSACT, blob, sizeof blob};
             if (jk_node_event_encode(&ev, &trace, 1, &bytes, &len) == JK_OK) {
                 cb.add_event(a, bytes, len);
+                if (b)
+                    cb.add_event(b, bytes, len);
                 free(bytes);
             }
         }
@@ -159,6 +172,8 @@ int main(int argc, char **argv)
         double t0 = bc_cpu();
         rc = cb.commit(a, h, value, len, &c) != JK_OK;
         commit_cpu += bc_cpu() - t0;
+        if (b && rc == 0)
+            rc = !cb.valid(b, h, value, len) || cb.commit(b, h, value, len, &c) != JK_OK;
         wbytes += bc_wchar() - w0;
         jk_cap_stats_get(&h1);
         hashed += (h1.page_hashes - h0.page_hashes) + (h1.node_hashes - h0.node_hashes) +
@@ -197,6 +212,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_commit: failed: %s\n", st.last_error);
     }
     jk_node_chain_app_close(a);
+    if (b)
+        jk_node_chain_app_close(b);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

@@ -1,6 +1,7 @@
 # commit.mk — `make bench-commit`: BENCH commit (bench/bench_commit.c,
 # docs/bench.md "The critical path, session 6"): a validator's commit of one
-# height, on the calling thread, for callgrind. BENCH_COMMIT_ARGS="N E".
+# height, on the calling thread, for callgrind. BENCH_COMMIT_ARGS="N E" (or
+# "N E import": an importer beside it, session 16).
 BENCH_COMMIT_BIN := $(BUILD)/bench/bench_commit
 BENCH_COMMIT_ARGS ?= 8 512
 

@@ -864,6 +864,9 @@ typedef struct jk_node_chain_app_stats {
                                 valid() nor a get_value of this app had it
                                 decoded under that id (session 9: the commit
                                 takes theirs) */
+    uint64_t commit_ids_hashed; /* committed block events whose id the commit
+                                   hashed: not found pending (session 16: a
+                                   pending one's id is its entry's) */
 } jk_node_chain_app_stats;
 void jk_node_chain_app_stats_get(const jk_node_chain_app *a, jk_node_chain_app_stats *out);
 

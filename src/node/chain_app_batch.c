@@ -28,8 +28,7 @@ void jk_node_chain_app_prepare_end(jk_node_chain_app *a)
     jk_chain_prepared_free(a->prep);
     for (size_t i = 0; i < a->nprep_evs; i++) {
         if (!a->prep_evs[i].shared)
-            free(a->prep_evs[i].bytes);
-        free(a->prep_evs[i].traces);
+            free(a->prep_evs[i].bytes); /* (its traces are read in place) */
     }
     a->prep = NULL;
     a->nprep_evs = a->prep_next = 0;
@@ -161,12 +160,14 @@ static jk_err jk_prep_view(jk_node_chain_app *a, const uint8_t *const *events, c
 /* The caller's bytes are borrowed for the call only: each event is copied.
  * One to be verified gets its own copy, with room for its traces after the
  * encoding (what the pending entry keeps of its verdict: chain_app.c,
- * jk_app_keep_verdict), and its decoded traces: both move to the pending
- * list when admitted. One seen before (nearly every echo: the same event
- * relayed by another peer) is only found again by add_event, which answers
- * the repeat from its id: its bytes go into the turn's shared buffer, and
- * its traces are not decoded (session 13: a malloc, a calloc and their
- * frees less an echo). */
+ * jk_app_keep_verdict), which moves to the pending list when admitted; its
+ * traces are read where the copy holds them (session 16: they were decoded
+ * into a calloc of their own, freed at the turn's end; nothing reads them
+ * after the admission, which copies what the pool keeps). One seen before
+ * (nearly every echo: the same event relayed by another peer) is only
+ * found again by add_event, which answers the repeat from its id: its
+ * bytes go into the turn's shared buffer (session 13: a malloc, a calloc
+ * and their frees less an echo). */
 static jk_err jk_prep_copy(jk_node_chain_app *a)
 {
     size_t shared = 0;
@@ -197,8 +198,8 @@ static jk_err jk_prep_copy(jk_node_chain_app *a)
         }
         memcpy(e->bytes, from, e->len);
         e->ev.blob = e->bytes + (e->ev.blob - from); /* into the copy */
-        if (!e->shared && err == JK_OK)
-            err = jk_node_event_traces(&e->ev, e->count, &e->traces);
+        if (!e->shared)
+            e->traces = jk_node_event_traces_at(&e->ev, e->count); /* in the copy */
     }
     return err;
 }

@@ -19,7 +19,8 @@ typedef struct jk_app_prep_ev {
                                 pending list when admitted) */
     size_t len, room;        /* room: bytes allocated (jk_node_app_room) */
     jk_chain_event ev;       /* decoded: ev.blob points into bytes */
-    jk_chain_trace *traces;  /* decoded (owned) */
+    const jk_chain_trace *traces; /* its traces where bytes holds them
+                                     (jk_node_event_traces_at): not owned */
     size_t count;
     jk_hash id;              /* jk_chain_event_hash(&ev) */
     uint64_t seen_h;         /* jk_node_app_seen_hash(&id) */
@@ -49,6 +50,9 @@ typedef struct jk_app_pending {
     jk_hash root;
     size_t nused;
     size_t room;      /* bytes allocated at bytes (≥ len) */
+    uint64_t seen_h;  /* jk_node_app_seen_hash(&id), kept from its admission:
+                         a commit's drop finds it among the block's ids
+                         without hashing it again (session 16) */
 } jk_app_pending;
 
 struct jk_node_chain_app {
@@ -157,6 +161,8 @@ void jk_node_app_seen_clear(jk_node_chain_app *a);
  * (copied), replacing what was remembered for it.
  * @return JK_OK; JK_ERR_NOMEM (nothing changed). */
 jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char *why);
+/* jk_node_app_seen_add of an admitted id whose jk_node_app_seen_hash is h. */
+jk_err jk_node_app_seen_add_h(jk_node_chain_app *a, const jk_hash *id, uint64_t h);
 /* jk_node_app_seen_add of an admitted id that jk_node_app_seen_find just
  * placed at slot `at` (not found), with nothing changed since: one probe
  * fewer. */
@@ -207,6 +213,10 @@ void jk_node_app_prep_free(jk_node_chain_app *a);
 jk_err jk_node_event_view(const uint8_t *bytes, size_t len, jk_chain_event *ev, size_t *trace_count,
                           jk_diag *diag);
 jk_err jk_node_event_traces(const jk_chain_event *ev, size_t trace_count, jk_chain_trace **traces);
+/* The traces after ev's blob where the encoding holds them, not copied
+ * (NULL when trace_count is 0): a trace's 128 encoded bytes are its
+ * jk_chain_trace, byte for byte. Valid while those bytes are. */
+const jk_chain_trace *jk_node_event_traces_at(const jk_chain_event *ev, size_t trace_count);
 jk_app_prep_ev *jk_node_app_prep_take(jk_node_chain_app *a, const uint8_t *bytes, size_t len);
 /* Admit prepared event e through its verdict (the open cycle's, or one
  * opened now). why: the chain layer's reason when it is not admitted (the
@@ -227,8 +237,17 @@ jk_err jk_node_app_check_last_commit(jk_node_chain_app *a, uint64_t height,
  * queue, drop the pending transacts b's produce refused; on reopen, take the
  * head block's queued dispatch events back. */
 jk_err jk_node_app_feed_dispatch(jk_node_chain_app *a, size_t limit);
+/* A committed block's event ids and their seen hashes: a block event that
+ * is a pending transact (same endpoint and blob), found in the pending
+ * list's order from the last one found, takes that entry's id and hash
+ * (the proposer's block is its pool's prefix, in the order the pending
+ * list has it; an importer's mostly alike); the others are hashed.
+ * @return how many were hashed. */
+size_t jk_node_app_block_ids(const jk_node_chain_app *a, const jk_chain_block *b, jk_hash *ids,
+                             uint64_t *seen_h);
 void jk_node_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b,
-                              const jk_hash *block_ids /* NULL: hashed here */);
+                              const jk_hash *block_ids /* NULL: hashed here */,
+                              const uint64_t *block_seen_h /* their jk_node_app_seen_hash, or NULL */);
 void jk_node_app_keep_queue(jk_node_chain_app *a);
 void jk_node_app_drop_refused(jk_node_chain_app *a, const jk_chain_block *b);
 jk_err jk_node_app_restore_queue(jk_node_chain_app *a, const uint8_t *bytes, size_t len,

@@ -7,8 +7,8 @@
  */
 #include "chain_app_internal.h"
 
-#include <pthread.h>
-#include <sodium.h>
+#include "jark/bytes.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,40 +40,26 @@ jk_err jk_node_app_feed_dispatch(jk_node_chain_app *a, size_t limit)
  * A commit dropped the block's events from the pending list by sorting the
  * block's ids and searching each pending id there: ~1,500 instructions a
  * block's event with 4,000 pending (the sort's and the searches' calls of
- * memcmp; docs/bench.md "Admission, session 10"); here it is one hash and
- * a probe or two a lookup. The slot of an id is a SipHash of its first
- * half under a key drawn once per process, as in the seen set
- * (chain_app_seen.c): the ids are hashes of what peers send, and ids aimed
- * at one run would make every lookup walk it. Only lookups read it: its
- * layout decides nothing. */
+ * memcmp; docs/bench.md "Admission, session 10"); here it is a probe or two
+ * a lookup. The slot of an id is the seen set's keyed hash of it
+ * (jk_node_app_seen_hash, under a key drawn once per process): the ids are
+ * hashes of what peers send, and ids aimed at one run would make every
+ * lookup walk it. A pending entry keeps that hash from its admission and
+ * the commit computes the block's once for this set and the seen set's
+ * update (session 16: three SipHashes an event at every node's commit
+ * became one multilinear hash). Only lookups read it: its layout decides
+ * nothing. */
 typedef struct jk_idset {
     const jk_hash *ids; /* borrowed */
     uint32_t *slot;     /* index + 1 into ids; 0: empty */
     size_t mask;
 } jk_idset;
 
-static pthread_once_t jk_idset_once = PTHREAD_ONCE_INIT;
-static uint8_t jk_idset_key[crypto_shorthash_KEYBYTES];
-
-static void jk_idset_key_init(void)
+/* The set of ids[0..n) (borrowed: they must outlive it), hs[j] the seen
+ * hash of ids[j] (NULL: computed here); false when out of memory or past
+ * the table's index range. */
+static bool jk_idset_make(jk_idset *s, const jk_hash *ids, const uint64_t *hs, size_t n)
 {
-    randombytes_buf(jk_idset_key, sizeof jk_idset_key);
-}
-
-static size_t jk_idset_home(const jk_idset *s, const jk_hash *id)
-{
-    uint8_t h[crypto_shorthash_BYTES];
-    crypto_shorthash(h, id->bytes, 16, jk_idset_key);
-    uint64_t v;
-    memcpy(&v, h, sizeof v);
-    return (size_t)v & s->mask;
-}
-
-/* The set of ids[0..n) (borrowed: they must outlive it); false when out of
- * memory or past the table's index range. */
-static bool jk_idset_make(jk_idset *s, const jk_hash *ids, size_t n)
-{
-    pthread_once(&jk_idset_once, jk_idset_key_init);
     size_t cap = 16;
     while (cap < 2 * n && cap <= UINT32_MAX / 2)
         cap *= 2;
@@ -83,7 +69,7 @@ static bool jk_idset_make(jk_idset *s, const jk_hash *ids, size_t n)
     if (!s->slot)
         return false;
     for (size_t j = 0; j < n; j++) {
-        size_t i = jk_idset_home(s, &ids[j]);
+        size_t i = (size_t)(hs ? hs[j] : jk_node_app_seen_hash(&ids[j])) & s->mask;
         while (s->slot[i] && memcmp(ids[s->slot[i] - 1].bytes, ids[j].bytes, JK_HASH_SIZE) != 0)
             i = (i + 1) & s->mask;
         if (!s->slot[i])
@@ -92,12 +78,68 @@ static bool jk_idset_make(jk_idset *s, const jk_hash *ids, size_t n)
     return true;
 }
 
-static bool jk_idset_has(const jk_idset *s, const jk_hash *id)
+/* Whether id (h: its seen hash) is in s. */
+static bool jk_idset_has(const jk_idset *s, const jk_hash *id, uint64_t h)
 {
-    for (size_t i = jk_idset_home(s, id); s->slot[i]; i = (i + 1) & s->mask)
+    for (size_t i = (size_t)h & s->mask; s->slot[i]; i = (i + 1) & s->mask)
         if (!memcmp(s->ids[s->slot[i] - 1].bytes, id->bytes, JK_HASH_SIZE))
             return true;
     return false;
+}
+
+/* Whether pending entry p is event ev: the same endpoint and blob, so the
+ * same id (p->id is jk_chain_event_hash of what p's bytes decode to). */
+static bool jk_pending_is(const jk_app_pending *p, const jk_chain_event *ev)
+{
+    return !p->dispatch && p->len >= 12 + ev->blob_len && jk_get_u32le(p->bytes) == ev->endpoint &&
+           jk_get_u32le(p->bytes + 4) == ev->blob_len &&
+           memcmp(p->bytes + 8, ev->blob, ev->blob_len) == 0;
+}
+
+/* How far past the last match a block event is looked for among the
+ * pending entries (events admitted between the proposer's selection and
+ * the commit, or in another order, sit in between). */
+#define JK_BLOCK_IDS_AHEAD 4u
+
+size_t jk_node_app_block_ids(const jk_node_chain_app *a, const jk_chain_block *b, jk_hash *ids,
+                             uint64_t *seen_h)
+{
+    size_t n = b->event_count, cur = 0, nmiss = 0;
+    size_t *miss = malloc((n ? n : 1) * sizeof *miss);
+    jk_chain_event *mev = malloc((n ? n : 1) * sizeof *mev);
+    jk_hash *mids = malloc((n ? n : 1) * sizeof *mids);
+    if (!miss || !mev || !mids) {
+        free(miss);
+        free(mev);
+        free(mids);
+        jk_chain_event_hashes(b->events, n, ids);
+        for (size_t j = 0; j < n; j++)
+            seen_h[j] = jk_node_app_seen_hash(&ids[j]);
+        return n;
+    }
+    for (size_t j = 0; j < n; j++) {
+        size_t k = cur, end = cur + JK_BLOCK_IDS_AHEAD < a->npending ? cur + JK_BLOCK_IDS_AHEAD : a->npending;
+        while (k < end && !jk_pending_is(&a->pending[k], &b->events[j]))
+            k++;
+        if (k < end) {
+            ids[j] = a->pending[k].id;
+            seen_h[j] = a->pending[k].seen_h;
+            cur = k + 1;
+        } else {
+            mev[nmiss] = b->events[j];
+            miss[nmiss++] = j;
+        }
+    }
+    if (nmiss)
+        jk_chain_event_hashes(mev, nmiss, mids); /* the rest four lanes at a time, as before */
+    for (size_t m = 0; m < nmiss; m++) {
+        ids[miss[m]] = mids[m];
+        seen_h[miss[m]] = jk_node_app_seen_hash(&mids[m]);
+    }
+    free(miss);
+    free(mev);
+    free(mids);
+    return nmiss;
 }
 
 /* Drop the pending events a committed block carries: its transacts, and
@@ -106,7 +148,7 @@ static bool jk_idset_has(const jk_idset *s, const jk_hash *id)
  * JK_NODE_DISPATCH_MAX_AGE heights goes too (its verify may fail on every
  * later head: it must not wait forever). */
 void jk_node_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b,
-                              const jk_hash *block_ids)
+                              const jk_hash *block_ids, const uint64_t *block_seen_h)
 {
     /* The block's event hashes once, as a set: a lookup per pending event
      * (hashing the block for each one was pending × events hashes); the
@@ -115,24 +157,26 @@ void jk_node_app_drop_pending(jk_node_chain_app *a, const jk_chain_block *b,
     if (own)
         jk_chain_event_hashes(b->events, b->event_count, own);
     jk_idset ids, used;
-    bool have_ids = (block_ids || own) && jk_idset_make(&ids, block_ids ? block_ids : own, b->event_count);
+    bool have_ids = (block_ids || own) && jk_idset_make(&ids, block_ids ? block_ids : own,
+                                                                   block_ids ? block_seen_h : NULL,
+                                                                   b->event_count);
     const jk_chain_dispatch_part *d = &b->dispatch;
     jk_hash *consumed = malloc((d->consumed_count ? d->consumed_count : 1) * sizeof *consumed);
     for (size_t j = 0; consumed && j < d->consumed_count; j++)
         jk_chain_event_hash(&d->consumed[j].event, &consumed[j]);
-    bool have_used = consumed && jk_idset_make(&used, consumed, d->consumed_count);
+    bool have_used = consumed && jk_idset_make(&used, consumed, NULL, d->consumed_count);
     size_t k = 0;
     a->npending_dispatch = 0;
     for (size_t i = 0; i < a->npending; i++) {
         jk_app_pending *p = &a->pending[i];
         bool in_block = false, expired = false;
         if (p->dispatch) {
-            in_block = have_used && jk_idset_has(&used, &p->id);
+            in_block = have_used && jk_idset_has(&used, &p->id, p->seen_h);
             expired = !in_block && b->header.number >= p->height + JK_NODE_DISPATCH_MAX_AGE;
             a->stats.dispatch_consumed += in_block;
             a->stats.dispatch_expired += expired;
         } else if (have_ids) {
-            in_block = jk_idset_has(&ids, &p->id);
+            in_block = jk_idset_has(&ids, &p->id, p->seen_h);
         }
         for (size_t j = 0; !p->dispatch && !have_ids && j < b->event_count && !in_block; j++) {
             jk_hash id;
@@ -182,13 +226,13 @@ void jk_node_app_drop_refused(jk_node_chain_app *a, const jk_chain_block *b)
         for (size_t j = 0; j < ck->pool_count; j++)
             all[b->event_count + j] = ck->pool[j].hash;
     }
-    if (!all || !jk_idset_make(&ids, all, n)) {
+    if (!all || !jk_idset_make(&ids, all, NULL, n)) {
         free(all);
         return; /* they stay: a rewind re-admits and refuses them again */
     }
     size_t k = 0;
     for (size_t i = 0; i < a->npending; i++) {
-        if (a->pending[i].dispatch || jk_idset_has(&ids, &a->pending[i].id)) {
+        if (a->pending[i].dispatch || jk_idset_has(&ids, &a->pending[i].id, a->pending[i].seen_h)) {
             a->pending[k++] = a->pending[i];
             continue;
         }

@@ -26,12 +26,25 @@
  * that did would only never count as seen), seen_why[i] its reason. It was
  * a sorted array: each insert moved half of it, ~0.5 MB at 12,000 ids, which
  * cost a node more per event than the event's decode, hashing and pool
- * admission together (docs/bench.md "Admission, session 6"). The slot of
- * an id is a SipHash of it under a key drawn once per process: the ids are
- * hashes of what peers send, and a peer that could aim them at one slot
- * would make every lookup walk its run. Nothing iterates the table in slot
- * order to decide anything (only to free or to keep the admitted ones), so
- * its layout decides nothing a block or an answer holds.
+ * admission together (docs/bench.md "Admission, session 6"). Nothing
+ * iterates the table in slot order to decide anything (only to free or to
+ * keep the admitted ones), so its layout decides nothing a block or an
+ * answer holds.
+ *
+ * The slot of an id is a keyed hash of it under a key drawn once per
+ * process: the ids are hashes of what peers send, and a peer that could aim
+ * them at one slot would make every lookup walk its run. Session 16: a
+ * multilinear hash of the id's four words (S = k0 + k1·w0 + … + k4·w3 mod
+ * 2^64, the multipliers odd), finished by a fixed bijective mix, places it,
+ * where a SipHash of the id's first half did (~255 instructions a call
+ * through libsodium, two calls an event at every node: prepare and commit;
+ * now ~25). Two ids that differ in one word never meet in S (an odd
+ * multiplier keeps a nonzero difference nonzero), nor then after the mix;
+ * for others, whether they meet depends on the key, which no peer sees.
+ * And a peer cannot choose an id's words, only grind a few dozen of its
+ * 256 bits by hashing many blobs, which leaves the slot as unpredictable as
+ * the key. Every byte of the id counts (the SipHash read half of it:
+ * test_chain_app_seen_hash_reads_the_whole_id).
  *
  * The table is aligned to a cache line (session 12): calloc's 16-byte
  * alignment put every other id across two lines, and a lookup read up to a
@@ -41,21 +54,31 @@
  * of ~1.7, and each event comes once and twice more as echoes (docs/bench.md
  * "Node bookkeeping per event, session 12"). */
 static pthread_once_t jk_seen_once = PTHREAD_ONCE_INIT;
-static uint8_t jk_seen_key[crypto_shorthash_KEYBYTES];
+static uint64_t jk_seen_key[5];
 
 static void jk_seen_key_init(void)
 {
     randombytes_buf(jk_seen_key, sizeof jk_seen_key);
+    for (int i = 1; i < 5; i++)
+        jk_seen_key[i] |= 1; /* odd multipliers */
 }
 
 uint64_t jk_node_app_seen_hash(const jk_hash *id)
 {
     pthread_once(&jk_seen_once, jk_seen_key_init);
-    uint8_t h[crypto_shorthash_BYTES];
-    crypto_shorthash(h, id->bytes, 16, jk_seen_key); /* half the id spreads as well, faster */
-    uint64_t v;
-    memcpy(&v, h, sizeof v);
-    return v;
+    uint64_t w[4];
+    memcpy(w, id->bytes, sizeof w);
+    uint64_t h = jk_seen_key[0] + jk_seen_key[1] * w[0] + jk_seen_key[2] * w[1] +
+                 jk_seen_key[3] * w[2] + jk_seen_key[4] * w[3];
+    /* a product's low bits see only its factors' low bits, and the tables
+     * take the low bits of this: a bijective finish (MurmurHash3's fmix64
+     * steps) spreads every bit of the sum over all of them */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
 }
 
 static size_t jk_seen_home(const jk_hash *id, size_t cap)
@@ -151,14 +174,21 @@ void jk_node_app_seen_forget(jk_node_chain_app *a, const jk_hash *id)
         jk_seen_remove_at(a, at);
 }
 
-/* Place id (not in the table, a free slot exists) with its reason. */
-static void jk_seen_place(jk_hash *seen, char **why, size_t cap, const jk_hash *id, char *reason)
+/* Place id (not in the table, a free slot exists; h its
+ * jk_node_app_seen_hash) with its reason. */
+static void jk_seen_place_h(jk_hash *seen, char **why, size_t cap, const jk_hash *id, uint64_t h,
+                            char *reason)
 {
-    size_t i = jk_seen_home(id, cap);
+    size_t i = (size_t)h & (cap - 1);
     while (!jk_seen_empty(&seen[i]))
         i = (i + 1) & (cap - 1);
     seen[i] = *id;
     why[i] = reason;
+}
+
+static void jk_seen_place(jk_hash *seen, char **why, size_t cap, const jk_hash *id, char *reason)
+{
+    jk_seen_place_h(seen, why, cap, id, jk_node_app_seen_hash(id), reason);
 }
 
 /* Move the table's ids into a table of cap slots, keeping the refused ones
@@ -243,11 +273,13 @@ static void jk_seen_note_refusal(jk_node_chain_app *a, const jk_hash *id)
     a->refused[a->nrefused++] = *id;
 }
 
-/* Remember id as seen: admitted (why NULL) or refused for this reason
- * (copied), replacing what was remembered for it. */
-jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char *why)
+/* Remember id (h: its jk_node_app_seen_hash) as seen: admitted (why NULL)
+ * or refused for this reason (copied), replacing what was remembered for
+ * it. The hash is the caller's when it has it (a commit's block ids: one
+ * hash an id for the pending drop and this, where the find and the place
+ * each computed one). */
+static jk_err jk_seen_add_h(jk_node_chain_app *a, const jk_hash *id, uint64_t h, const char *why)
 {
-    pthread_once(&jk_seen_once, jk_seen_key_init);
     if (jk_seen_empty(id))
         return JK_OK; /* cannot be stored (the empty mark): never seen */
     char *copy = NULL;
@@ -259,7 +291,7 @@ jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char 
         memcpy(copy, why, n);
     }
     bool found;
-    size_t at = jk_node_app_seen_find(a, id, &found);
+    size_t at = jk_node_app_seen_find_h(a, id, h, &found);
     if (found) {
         free(a->seen_why[at]);
         a->seen_why[at] = copy;
@@ -276,11 +308,21 @@ jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char 
             return err;
         }
     }
-    jk_seen_place(a->seen, a->seen_why, a->capseen, id, copy);
+    jk_seen_place_h(a->seen, a->seen_why, a->capseen, id, h, copy);
     a->nseen++;
     if (copy)
         jk_seen_note_refusal(a, id);
     return JK_OK;
+}
+
+jk_err jk_node_app_seen_add(jk_node_chain_app *a, const jk_hash *id, const char *why)
+{
+    return jk_seen_add_h(a, id, jk_node_app_seen_hash(id), why);
+}
+
+jk_err jk_node_app_seen_add_h(jk_node_chain_app *a, const jk_hash *id, uint64_t h)
+{
+    return jk_seen_add_h(a, id, h, NULL);
 }
 
 /* verify's own FAULT (JK_FAULT_GUEST) reaches the chain layer's reason as

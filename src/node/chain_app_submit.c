@@ -53,7 +53,8 @@ bool jk_node_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len, 
     const jk_chain_trace *tr = pe ? pe->traces : traces;
     const jk_hash *id = &v->id;
     bool found;
-    size_t at = pe ? jk_node_app_seen_find_h(a, id, pe->seen_h, &found) : jk_node_app_seen_find(a, id, &found);
+    uint64_t seen_h = pe ? pe->seen_h : jk_node_app_seen_hash(id); /* kept by the pending entry */
+    size_t at = jk_node_app_seen_find_h(a, id, seen_h, &found);
     bool admitted = false;
     jk_err err = JK_OK;
     bool dispatch = ev.endpoint != JK_CHAIN_ENDPOINT_TRANSACT;
@@ -155,7 +156,7 @@ bool jk_node_app_submit(jk_node_chain_app *a, const uint8_t *bytes, size_t len, 
     else
         memcpy(copy, bytes, len);
     jk_app_pending *p = &a->pending[a->npending++];
-    *p = (jk_app_pending){copy, len, *id, dispatch, a->v->height, false, {{0}}, 0, room};
+    *p = (jk_app_pending){copy, len, *id, dispatch, a->v->height, false, {{0}}, 0, room, seen_h};
     jk_node_app_keep_verdict(a, p);
     a->npending_dispatch += dispatch;
     a->stats.events_admitted++;

@@ -9,6 +9,7 @@
 
 #include "jark/bytes.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +84,18 @@ jk_err jk_node_event_traces(const jk_chain_event *ev, size_t trace_count, jk_cha
         jk_chain_trace_decode(at + i * JK_CHAIN_TRACE_SIZE, &t[i]);
     *traces = t;
     return JK_OK;
+}
+
+/* key ‖ msg_hash ‖ sig, as jk_chain_trace_encode writes them: the encoded
+ * traces can be read in place (session 16: a prepared event's traces were
+ * a calloc, a copy and a free each) */
+_Static_assert(sizeof(jk_chain_trace) == JK_CHAIN_TRACE_SIZE && _Alignof(jk_chain_trace) == 1 &&
+                   offsetof(jk_chain_trace, msg_hash) == 32 && offsetof(jk_chain_trace, sig) == 64,
+               "a jk_chain_trace is its encoding");
+
+const jk_chain_trace *jk_node_event_traces_at(const jk_chain_event *ev, size_t trace_count)
+{
+    return trace_count ? (const jk_chain_trace *)(const void *)(ev->blob + ev->blob_len + 4) : NULL;
 }
 
 jk_err jk_node_event_decode(const uint8_t *bytes, size_t len, jk_chain_event *ev,

@@ -1,8 +1,12 @@
 /* fuzz_node_event.c — the gossip encoding of an event (src/node/chain_app.c,
  * jk_node_event_decode) over arbitrary bytes: a refusal must be
  * JK_ERR_NODE_EVENT with a reason and leave nothing allocated; an accepted
- * input must encode back to exactly the same bytes. */
+ * input must encode back to exactly the same bytes, and its traces read in
+ * place (jk_node_event_traces_at, session 16: a prepared event's) must be
+ * the decoded ones. */
 #include "jark/node.h"
+
+#include "../../src/node/chain_app_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +43,11 @@ int jk_fuzz_node_event(const uint8_t *data, size_t size)
         jk_fuzz_node_event_fail("an accepted event does not encode back to its bytes");
     if (err != JK_OK && err != JK_ERR_NOMEM)
         jk_fuzz_node_event_fail("an accepted event does not encode");
+    const jk_chain_trace *at = jk_node_event_traces_at(&ev, count);
+    if ((count == 0) != (at == NULL) ||
+        (count && (memcmp(at, traces, count * sizeof *traces) != 0 ||
+                   (const uint8_t *)at != data + 12 + ev.blob_len)))
+        jk_fuzz_node_event_fail("the traces read in place are not the decoded ones");
     free(again);
     free(traces);
     return 0;

@@ -7,6 +7,7 @@
  * itself. */
 #include "chain_app_fx.h"
 #include "../../src/chain/internal.h"
+#include "../../src/node/chain_app_internal.h"
 
 JK_TEST(test_chain_app_commit_takes_the_checked_block)
 {
@@ -187,5 +188,56 @@ JK_TEST(test_chain_app_late_gossip_copy_of_a_committed_event_runs_nothing)
     }
     for (size_t e = 0; e < 6; e++)
         free(bytes[e]);
+    fx_free(&f);
+}
+
+/* Session 16: a pending entry keeps the seen set's hash of its id from its
+ * admission (prepared in a turn, or one by one), which the commit's drop
+ * probes the block's ids with: it must be that id's hash, or the drop would
+ * keep events a block carried. Then the block's events leave every
+ * pending list and are seen (a late copy is a repeat). */
+JK_TEST(test_chain_app_pending_keeps_its_seen_hash)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    enum { N = 10 };
+    uint8_t *batch[N] = {0};
+    size_t lens[N] = {0};
+    JK_REQUIRE(fx_batch(&f, 1, N, batch, lens, N) == N);
+    for (uint32_t i = 0; i < V; i++) {
+        /* the first six in one prepared turn, the rest one by one */
+        JK_REQUIRE(jk_node_chain_app_prepare(f.apps[i], (const uint8_t *const *)batch, lens, 6,
+                                             NULL) == JK_OK);
+        for (size_t e = 0; e < N; e++) {
+            if (e == 6)
+                jk_node_chain_app_prepare_end(f.apps[i]);
+            JK_CHECK(f.cb[i].add_event(f.apps[i], batch[e], lens[e]));
+        }
+        const jk_node_chain_app *a = f.apps[i];
+        JK_REQUIRE(a->npending == N);
+        for (size_t k = 0; k < a->npending; k++) {
+            jk_hash want;
+            jk_chain_event_hash(&f.gossip.events[k], &want);
+            JK_CHECK_MEM(a->pending[k].id.bytes, want.bytes, 32);
+            JK_CHECK_EQ(a->pending[k].seen_h, jk_node_app_seen_hash(&want));
+        }
+    }
+    jk_cons_cert c;
+    JK_REQUIRE(fx_decide(&f, 1, 0, &c));
+    JK_CHECK_EQ(fx_stats(&f, 0).last_events, N);
+    for (uint32_t i = 0; i < V; i++) {
+        /* every block event was pending, in the same order: no id hashed */
+        JK_CHECK_EQ(fx_stats(&f, i).commit_ids_hashed, 0);
+        JK_CHECK_EQ(jk_node_chain_app_pending_count(f.apps[i]), 0);
+        for (size_t e = 0; e < N; e++) {
+            jk_hash id;
+            bool found;
+            jk_chain_event_hash(&f.gossip.events[e], &id);
+            (void)jk_node_app_seen_find(f.apps[i], &id, &found);
+            JK_CHECK(found);
+        }
+    }
+    for (size_t e = 0; e < N; e++)
+        free(batch[e]);
     fx_free(&f);
 }

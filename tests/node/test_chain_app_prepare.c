@@ -156,3 +156,43 @@ JK_TEST(test_chain_app_prepared_repeats_verified_once)
         free(enc[e]);
     fx_free(&f);
 }
+
+/* Session 16: a prepared event's traces are read where its copy holds them
+ * (jk_node_event_traces_at), not decoded into an allocation of their own:
+ * each points into the event's own bytes, just past the blob and the trace
+ * count, and reads as jk_chain_trace_decode's decoding of those bytes; the
+ * events are then admitted through them as before. */
+JK_TEST(test_chain_app_prepared_traces_are_read_in_place)
+{
+    static fx f;
+    JK_REQUIRE(fx_make(&f));
+    enum { MAXB = 12 };
+    uint8_t *batch[MAXB];
+    size_t lens[MAXB], nb = fx_batch(&f, 1, 10, batch, lens, MAXB);
+    JK_REQUIRE(nb >= 8);
+    jk_node_chain_app *a = f.apps[0];
+    JK_REQUIRE(jk_node_chain_app_prepare(a, (const uint8_t *const *)batch, lens, nb, NULL) == JK_OK);
+    JK_REQUIRE(a->nprep_evs == nb);
+    for (size_t e = 0; e < nb; e++) {
+        const jk_app_prep_ev *pe = &a->prep_evs[e];
+        JK_REQUIRE(pe->count >= 1 && !pe->shared);
+        const uint8_t *at = pe->ev.blob + pe->ev.blob_len + 4;
+        JK_CHECK(pe->ev.blob == pe->bytes + 8);
+        JK_CHECK((const uint8_t *)pe->traces == at);
+        for (size_t t = 0; t < pe->count; t++) {
+            jk_chain_trace want;
+            jk_chain_trace_decode(at + t * JK_CHAIN_TRACE_SIZE, &want);
+            JK_CHECK_MEM(&pe->traces[t], &want, sizeof want);
+        }
+    }
+    for (size_t e = 0; e < nb; e++) {
+        jk_node_event_verdict v;
+        JK_CHECK(jk_node_chain_app_submit(a, batch[e], lens[e], &v));
+        JK_CHECK_EQ(v.kind, JK_NODE_VERDICT_ADMITTED);
+    }
+    jk_node_chain_app_prepare_end(a);
+    JK_CHECK_EQ(jk_node_chain_app_pending_count(a), nb);
+    for (size_t e = 0; e < nb; e++)
+        free(batch[e]);
+    fx_free(&f);
+}

@@ -158,3 +158,41 @@ JK_TEST(test_chain_app_seen_starts_over_past_its_bound)
     free(a->refused);
     free(a);
 }
+
+/* Session 16: the seen set's hash reads every byte of the id (the SipHash
+ * it replaced read the first half: ids that differ past it all had one
+ * home). Ids that differ in one byte anywhere get distinct hashes, and
+ * their homes in a table of 2^17 slots (the largest the seen set grows to)
+ * spread: for 32 × 255 such ids, far fewer than a quarter share a home. */
+JK_TEST(test_chain_app_seen_hash_reads_the_whole_id)
+{
+    enum { N = 32 * 255 };
+    uint64_t *h = malloc(N * sizeof *h);
+    JK_REQUIRE(h != NULL);
+    jk_hash base;
+    for (int i = 0; i < 32; i++)
+        base.bytes[i] = (uint8_t)(0x3c + 7 * i);
+    uint64_t h0 = jk_node_app_seen_hash(&base);
+    size_t n = 0;
+    for (int byte = 0; byte < 32; byte++)
+        for (int v = 1; v < 256; v++) {
+            jk_hash id = base;
+            id.bytes[byte] ^= (uint8_t)v;
+            h[n] = jk_node_app_seen_hash(&id);
+            JK_CHECK(h[n] != h0);
+            n++;
+        }
+    JK_CHECK_EQ(jk_node_app_seen_hash(&base), h0); /* a function of the id */
+    /* homes in 2^17 slots: count the ids whose home an earlier one took */
+    uint8_t *taken = calloc(1u << 17, 1);
+    JK_REQUIRE(taken != NULL);
+    size_t shared = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t home = (size_t)h[i] & ((1u << 17) - 1);
+        shared += taken[home];
+        taken[home] = 1;
+    }
+    JK_CHECK(shared < n / 4);
+    free(taken);
+    free(h);
+}
