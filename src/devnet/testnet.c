@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -156,10 +157,18 @@ static bool jk_tnet_start(jk_tnet *t, uint32_t i)
     }
     argv[argc] = NULL;
     fflush(stdout);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
         return false;
     if (pid == 0) {
+        /* A node outlives no driver: if the testnet dies (SIGKILL, a SIGPIPE
+         * on a closed stdout), its nodes get SIGTERM and stop cleanly, rather
+         * than running on as orphans that hold their ports and CPU. The
+         * getppid check closes the race with a parent that died before the
+         * prctl. */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+            _exit(125);
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 1);

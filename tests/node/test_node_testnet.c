@@ -10,6 +10,8 @@
 #include "node_proc.h"
 
 #include <limits.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -178,6 +180,76 @@ JK_TEST(test_node_testnet_kill_all_at_once_loses_no_block)
            (unsigned long long)heights, (unsigned long long)again);
     if (rc != 0)
         printf("%s\n", out);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, log);
+    JK_CHECK(system(cmd) == 0);
+}
+
+/* True when process pid is gone or a zombie (reparented orphans may wait
+ * for a reaper that never comes in a container). */
+static bool proc_gone(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return true;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *close_paren = strrchr(buf, ')');
+    return !close_paren || close_paren[1] != ' ' || close_paren[2] == 'Z' || close_paren[2] == 'X';
+}
+
+/* The driver killed with SIGKILL mid-run: its nodes must not run on as
+ * orphans (each got PR_SET_PDEATHSIG = SIGTERM; before, a driver killed or
+ * dead of SIGPIPE on a closed stdout left four nodes committing empty
+ * blocks forever). The waits are bounds on a failure, not timings. */
+JK_TEST(test_node_testnet_nodes_stop_when_the_driver_dies)
+{
+    char dir[] = "/tmp/jark-testnet-orphan-XXXXXX";
+    JK_REQUIRE(mkdtemp(dir));
+    char log[64];
+    snprintf(log, sizeof log, "%s.log", dir);
+    const char *argv[] = {"jark", "testnet", "--validators", "4", "--blocks", "100000", "--dir", dir,
+                          "--empty-blocks-interval", "50", NULL};
+    pid_t drv = np_spawn(argv, log);
+    JK_REQUIRE(drv > 0);
+    char out[16384] = {0};
+    bool up = false;
+    for (int i = 0; i < 2400 && !up; i++) { /* up to 240 s: the chain's compile at high load */
+        usleep(100 * 1000);
+        up = read_log(log, out, sizeof out) && strstr(out, "height    3") != NULL;
+    }
+    /* The driver's children, read before it dies (they are reparented after). */
+    pid_t kids[16];
+    int nk = 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)drv, (int)drv);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        int k;
+        while (nk < 16 && fscanf(f, "%d", &k) == 1)
+            kids[nk++] = (pid_t)k;
+        fclose(f);
+    }
+    kill(drv, SIGKILL);
+    int st;
+    waitpid(drv, &st, 0);
+    JK_CHECK(up);
+    JK_CHECK_EQ(nk, 4);
+    int left = nk;
+    for (int i = 0; i < 600 && left; i++) { /* up to 60 s for a clean stop */
+        left = 0;
+        for (int k = 0; k < nk; k++)
+            left += !proc_gone(kids[k]);
+        if (left)
+            usleep(100 * 1000);
+    }
+    for (int k = 0; k < nk; k++)
+        if (!proc_gone(kids[k]))
+            kill(kids[k], SIGKILL); /* leave nothing behind on failure */
+    JK_CHECK_EQ(left, 0);
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, log);
     JK_CHECK(system(cmd) == 0);
