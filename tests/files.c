@@ -2,7 +2,9 @@
 #include "files.h"
 #include "test.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void jk_test_write_file(const char *dir, const char *name, const uint8_t *b, size_t n)
 {
@@ -81,4 +83,18 @@ void jk_test_corpus_close(jk_test_corpus *c)
     if (c->dir)
         closedir(c->dir);
     c->dir = NULL;
+}
+
+bool jk_test_process_gone(pid_t pid)
+{
+    char path[64], stat[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return true;
+    size_t n = fread(stat, 1, sizeof stat - 1, f);
+    fclose(f);
+    stat[n] = 0;
+    const char *rp = strrchr(stat, ')');
+    return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
 }

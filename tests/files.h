@@ -8,6 +8,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+/* Is process pid gone, or a zombie nobody reaped (/proc/PID/stat's state;
+ * an orphan in a container may wait for a reaper that never comes)? */
+bool jk_test_process_gone(pid_t pid);
 
 /* Write b[0..n) to dir/name; a failure is recorded (jk_test_fail). */
 void jk_test_write_file(const char *dir, const char *name, const uint8_t *b, size_t n);

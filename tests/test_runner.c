@@ -12,6 +12,7 @@
  * that waits for the runner to be stopped.
  */
 #include "test.h"
+#include "files.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -224,21 +225,6 @@ static bool run_selftests(const char *dir, const char *timeout, const char *jobs
     return false;
 }
 
-/* Is pid gone (or a zombie nobody reaped)? */
-static bool process_gone(pid_t pid)
-{
-    char path[64], stat[256];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return true;
-    size_t n = fread(stat, 1, sizeof stat - 1, f);
-    fclose(f);
-    stat[n] = 0;
-    const char *rp = strrchr(stat, ')');
-    return rp && rp[1] == ' ' && rp[2] == 'Z';
-}
-
 JK_TEST(test_runner_watchdog_names_a_hang_and_goes_on)
 {
     char dir[256], out[16384];
@@ -281,7 +267,7 @@ JK_TEST(test_runner_watchdog_names_a_hang_and_goes_on)
         JK_CHECK(g[k] > 0);
         bool gone = false;
         for (int i = 0; i < 200 && !gone && g[k] > 0; i++) {
-            gone = process_gone((pid_t)g[k]);
+            gone = jk_test_process_gone((pid_t)g[k]);
             if (!gone)
                 usleep(50000);
         }
@@ -348,7 +334,7 @@ JK_TEST(test_runner_stopped_by_a_signal_leaves_nothing)
     for (int k = 0; k < 2; k++) {
         bool gone = p[k] <= 0;
         for (int i = 0; i < 200 && !gone; i++) {
-            gone = process_gone((pid_t)p[k]);
+            gone = jk_test_process_gone((pid_t)p[k]);
             if (!gone)
                 usleep(50000);
         }

@@ -8,6 +8,7 @@
  */
 #include "../test.h"
 #include "node_proc.h"
+#include "../files.h"
 
 #include <limits.h>
 #include <signal.h>
@@ -185,22 +186,6 @@ JK_TEST(test_node_testnet_kill_all_at_once_loses_no_block)
     JK_CHECK(system(cmd) == 0);
 }
 
-/* True when process pid is gone or a zombie (reparented orphans may wait
- * for a reaper that never comes in a container). */
-static bool proc_gone(pid_t pid)
-{
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return true;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *close_paren = strrchr(buf, ')');
-    return !close_paren || close_paren[1] != ' ' || close_paren[2] == 'Z' || close_paren[2] == 'X';
-}
-
 /* The driver killed with SIGKILL mid-run: its nodes must not run on as
  * orphans (each got PR_SET_PDEATHSIG = SIGTERM; before, a driver killed or
  * dead of SIGPIPE on a closed stdout left four nodes committing empty
@@ -242,12 +227,12 @@ JK_TEST(test_node_testnet_nodes_stop_when_the_driver_dies)
     for (int i = 0; i < 600 && left; i++) { /* up to 60 s for a clean stop */
         left = 0;
         for (int k = 0; k < nk; k++)
-            left += !proc_gone(kids[k]);
+            left += !jk_test_process_gone(kids[k]);
         if (left)
             usleep(100 * 1000);
     }
     for (int k = 0; k < nk; k++)
-        if (!proc_gone(kids[k]))
+        if (!jk_test_process_gone(kids[k]))
             kill(kids[k], SIGKILL); /* leave nothing behind on failure */
     JK_CHECK_EQ(left, 0);
     char cmd[160];
