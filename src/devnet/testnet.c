@@ -591,37 +591,6 @@ static void jk_tnet_idle_events(jk_tnet *t, jk_tnet_watch *w)
     }
 }
 
-/* The window's figures (and the whole run's beside them) into r. */
-static void jk_tnet_results(const jk_tnet *t, const jk_tnet_watch *w, jk_devnet_testnet_result *r)
-{
-    long hz = sysconf(_SC_CLK_TCK);
-    jk_tnet_figs f, whole;
-    jk_devnet_tnet_figures(&w->at_window, &w->at_end, t->v, hz, &f);
-    jk_devnet_tnet_figures(&w->at_up, &w->at_end, t->v, hz, &whole);
-    r->seconds = f.seconds;
-    r->nodes_cpu_seconds = f.nodes_cpu_s;
-    r->host_idle = f.host_idle;
-    r->nodes_run = f.sched[0];
-    r->nodes_runq = f.sched[1];
-    r->nodes_sleep = f.sched[2];
-    r->loop_run = f.sched[3];
-    r->loop_runq = f.sched[4];
-    r->loop_sleep = f.sched[5];
-    r->others_run = f.sched[6];
-    r->net_frames_out = f.frames;
-    r->net_bytes_out = f.bytes;
-    r->net_event_frames_out = f.event_frames;
-    r->ed25519_verifies = f.verifies;
-    r->admitted_window = f.admitted;
-    r->pool_start = f.pool_from;
-    r->pool_end = f.pool_to;
-    r->driver_cpu_seconds = f.driver_cpu_s;
-    r->seconds_whole = whole.seconds;
-    r->nodes_cpu_seconds_whole = whole.nodes_cpu_s;
-    r->host_idle_whole = whole.host_idle;
-    r->ed25519_verifies_whole = whole.verifies;
-}
-
 static void jk_tnet_percentiles(uint64_t *v, size_t n, uint64_t *p50, uint64_t *p99)
 {
     qsort(v, n, sizeof *v, jk_tnet_cmp_u64);
@@ -713,7 +682,7 @@ int jk_devnet_testnet_run(const jk_devnet_testnet_options *o, jk_devnet_testnet_
         jk_devnet_tnet_snap_net(t, &w.at_end);
         if (!w.in_window) /* stopped before the warm-up ended: an empty window */
             w.at_window = w.at_end;
-        jk_tnet_results(t, &w, r);
+        jk_devnet_tnet_results(t, &w.at_up, &w.at_window, &w.at_end, r);
     } else /* never watched: nothing read */
         r->host_idle = r->host_idle_whole = r->nodes_run = r->nodes_runq = r->nodes_sleep =
             r->loop_run = r->loop_runq = r->loop_sleep = r->others_run = -1.0;

@@ -145,6 +145,10 @@ jk_devnet_height_phase jk_devnet_tnet_phase(uint64_t at, bool up, uint64_t up_hi
 /* The figures from `from` to `to` over v nodes; hz: clock ticks a second. */
 void jk_devnet_tnet_figures(const jk_tnet_snap *from, const jk_tnet_snap *to, uint32_t v, long hz,
                             jk_tnet_figs *f);
+/* The window's figures (from `window` to `end`) and the whole run's (from
+ * `up`) into r's measured fields. */
+void jk_devnet_tnet_results(const jk_tnet *t, const jk_tnet_snap *up, const jk_tnet_snap *window,
+                            const jk_tnet_snap *end, jk_devnet_testnet_result *r);
 
 /* The workload: batches in flight over distinct accounts. */
 

@@ -365,3 +365,35 @@ uint32_t jk_devnet_tnet_block_source(const int64_t *heights, uint32_t v, uint64_
             return i;
     return best;
 }
+
+/* The window's figures (and the whole run's beside them) into r. */
+void jk_devnet_tnet_results(const jk_tnet *t, const jk_tnet_snap *up, const jk_tnet_snap *window,
+                            const jk_tnet_snap *end, jk_devnet_testnet_result *r)
+{
+    long hz = sysconf(_SC_CLK_TCK);
+    jk_tnet_figs f, whole;
+    jk_devnet_tnet_figures(window, end, t->v, hz, &f);
+    jk_devnet_tnet_figures(up, end, t->v, hz, &whole);
+    r->seconds = f.seconds;
+    r->nodes_cpu_seconds = f.nodes_cpu_s;
+    r->host_idle = f.host_idle;
+    r->nodes_run = f.sched[0];
+    r->nodes_runq = f.sched[1];
+    r->nodes_sleep = f.sched[2];
+    r->loop_run = f.sched[3];
+    r->loop_runq = f.sched[4];
+    r->loop_sleep = f.sched[5];
+    r->others_run = f.sched[6];
+    r->net_frames_out = f.frames;
+    r->net_bytes_out = f.bytes;
+    r->net_event_frames_out = f.event_frames;
+    r->ed25519_verifies = f.verifies;
+    r->admitted_window = f.admitted;
+    r->pool_start = f.pool_from;
+    r->pool_end = f.pool_to;
+    r->driver_cpu_seconds = f.driver_cpu_s;
+    r->seconds_whole = whole.seconds;
+    r->nodes_cpu_seconds_whole = whole.nodes_cpu_s;
+    r->host_idle_whole = whole.host_idle;
+    r->ed25519_verifies_whole = whole.verifies;
+}

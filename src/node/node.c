@@ -287,52 +287,6 @@ static jk_err jk_on_frame(jk_node *n, const jk_net_event *ev, jk_diag *diag)
     }
 }
 
-/* A disconnect this node made because of what the peer sent or failed to
- * take (docs/network.md "Reasons"), not a close, an error or a shutdown. */
-static bool jk_node_reason_is_misbehaviour(jk_net_reason r)
-{
-    return r == JK_NET_REASON_GARBAGE || r == JK_NET_REASON_OVERSIZE ||
-           r == JK_NET_REASON_BAD_SIG || r == JK_NET_REASON_SLOW || r == JK_NET_REASON_LOCAL;
-}
-
-/* The transport's counters into the metrics: what `BENCH testnet` divides
- * by the events for the bytes on the wire per event. */
-static void jk_node_net_metrics(jk_node *n)
-{
-    uint64_t sum[4] = {0}, dropped = 0;
-    for (uint32_t p = 0, count = jk_net_peer_count(n->net); p < count; p++) {
-        jk_net_peer_stats st;
-        if (jk_net_peer_stats_get(n->net, p, &st) != JK_OK)
-            continue;
-        sum[0] += st.frames_out;
-        sum[1] += st.bytes_out;
-        sum[2] += st.frames_in;
-        sum[3] += st.bytes_in;
-        for (int r = 0; r < JK_NET_REASONS; r++)
-            if (jk_node_reason_is_misbehaviour((jk_net_reason)r))
-                dropped += st.down[r];
-    }
-    for (int k = 0; k < 4; k++)
-        jk_rpc_metric_set(n->m_net[k], (double)sum[k]);
-    jk_rpc_metric_set(n->m_peers_dropped, (double)dropped);
-    jk_net_stats ns;
-    jk_net_stats_get(n->net, &ns);
-    uint64_t refused = 0;
-    for (int r = 0; r < JK_NET_REASONS; r++) {
-        bool refusal = jk_node_reason_is_misbehaviour((jk_net_reason)r) ||
-                       r == JK_NET_REASON_HANDSHAKE || r == JK_NET_REASON_BAD_KEY ||
-                       r == JK_NET_REASON_TOO_MANY || r == JK_NET_REASON_TIMEOUT;
-        if (refusal)
-            refused += ns.refused[r];
-    }
-    jk_rpc_metric_set(n->m_connections_refused, (double)refused);
-    jk_rpc_metric_set(n->m_event_frames_out, (double)n->event_frames_out);
-    /* the process's Ed25519 checks (a counter: what grew since the last turn) */
-    uint64_t verifies = jk_crypto_ed25519_verifies();
-    jk_rpc_metric_add(n->metrics.ed25519_verifies, verifies - n->verifies_noted);
-    n->verifies_noted = verifies;
-}
-
 static jk_err jk_on_net_event(jk_node *n, const jk_net_event *evp, uint64_t now, jk_diag *diag)
 {
     jk_net_event ev = *evp;

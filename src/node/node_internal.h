@@ -239,4 +239,7 @@ void jk_node_follow_peer_up(jk_node *n, uint32_t peer);
 void jk_node_logf(jk_node *n, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The transport's counters into the metrics (node_peers.c), once a turn. */
+void jk_node_net_metrics(jk_node *n);
+
 #endif
